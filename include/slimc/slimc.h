@@ -1,0 +1,139 @@
+/* slimc — a model compiler. The public C API: load a model, transform it, emit C,
+ * compile and run it, build it ahead of time. The slimc CLI uses nothing else.
+ *
+ * Errors: every call returns a SlimcStatus; on failure the message (one or more
+ * `file:line:col: error: ...` diagnostics) is in slimc_error(ctx). Warnings and notes
+ * collected by a successful call are in slimc_messages(ctx). Nothing here exits. */
+#ifndef SLIMC_H
+#define SLIMC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SLIMC_VERSION "0.1.0"
+#define SLIMC_VERSION_MAJOR 0
+#define SLIMC_VERSION_MINOR 1
+#define SLIMC_VERSION_PATCH 0
+/* Version of the .slim language and of the generated header's ABI. */
+#define SLIMC_FORMAT_VERSION 1
+
+typedef enum SlimcStatus {
+    SLIMC_OK = 0,
+    SLIMC_ERROR = 1, /* the user's input is wrong (see slimc_error) */
+} SlimcStatus;
+
+/* Same order as the IR's dtypes. */
+typedef enum SlimcDType {
+    SLIMC_F64, SLIMC_F32, SLIMC_F16, SLIMC_BF16, SLIMC_I64, SLIMC_I32,
+    SLIMC_I16, SLIMC_I8, SLIMC_U8, SLIMC_I4, SLIMC_BOOL
+} SlimcDType;
+
+#define SLIMC_MAX_RANK 8
+typedef struct SlimcTensor {
+    SlimcDType dtype;
+    int ndim;
+    int64_t shape[SLIMC_MAX_RANK];
+    void *data;    /* C order; owned by the tensor when it came from slimc */
+    size_t nbytes;
+} SlimcTensor;
+
+typedef struct SlimcContext SlimcContext;
+typedef struct SlimcModel SlimcModel; /* a model's graph, before or after passes */
+typedef struct SlimcExec SlimcExec;   /* compiled code, ready to run */
+
+typedef struct SlimcOptions {
+    int threads;             /* worker threads when running (default 1) */
+    const char *passes;      /* pipeline; NULL: the model's compress block + defaults */
+    const char *print_after; /* pass name after which to print the IR, or "all" */
+    FILE *print_to;          /* where --print-after goes (default stderr) */
+    int opt_level;           /* -O level for the C compiler (default 2) */
+    const char *cpu;         /* -march value: "native" for JIT (default), or a CPU name */
+    const char *cc;          /* C compiler (default $SLIMC_CC, $CC, then cc) */
+    const char *cache_dir;   /* compile cache (default $SLIMC_CACHE_DIR or the XDG cache) */
+    bool no_cache;
+} SlimcOptions;
+
+/* Milliseconds spent in each stage by the calls on this context. */
+typedef struct SlimcTimings {
+    double parse, passes, codegen, compile, load, run;
+} SlimcTimings;
+
+void slimc_options_default(SlimcOptions *o);
+
+SlimcContext *slimc_context_new(void);
+void slimc_context_free(SlimcContext *ctx);
+const char *slimc_error(const SlimcContext *ctx);
+const char *slimc_messages(const SlimcContext *ctx);
+void slimc_clear_messages(SlimcContext *ctx);
+SlimcTimings slimc_timings(const SlimcContext *ctx);
+const char *slimc_version(void);
+
+/* ---- tensors and .npy files ---- */
+SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out);
+/* Writes atomically: a failed write leaves no partial file. */
+SlimcStatus slimc_npy_save(SlimcContext *ctx, const char *path, const SlimcTensor *t);
+void slimc_tensor_free(SlimcTensor *t);
+const char *slimc_dtype_name(SlimcDType t);
+size_t slimc_dtype_size(SlimcDType t); /* bytes per element (i4: 1, two per byte) */
+
+/* ---- models ---- */
+/* Parses a .slim file, binds its weights and infers shapes. */
+SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **out);
+void slimc_model_free(SlimcModel *m);
+const char *slimc_model_name(const SlimcModel *m);
+int slimc_model_num_inputs(const SlimcModel *m);
+int slimc_model_num_outputs(const SlimcModel *m);
+const char *slimc_model_input_name(const SlimcModel *m, int i);
+/* Output file name: the output's name reduced to [A-Za-z0-9_.-], or outputK. */
+const char *slimc_model_output_name(const SlimcModel *m, int i);
+/* Index of the input called name, or -1. */
+int slimc_model_input_index(const SlimcModel *m, const char *name);
+/* "f32[N, 1, 28, 28]" */
+const char *slimc_model_input_type(const SlimcModel *m, int i);
+const char *slimc_model_output_type(const SlimcModel *m, int i);
+
+/* Runs the pipeline (o->passes, or the model's compress block followed by the default
+ * pipeline), verifying the graph after every pass. Idempotent per model. */
+SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o);
+
+enum {
+    SLIMC_INSPECT_SUMMARY = 1 << 0,
+    SLIMC_INSPECT_IR = 1 << 1,
+    SLIMC_INSPECT_DOT = 1 << 2,
+    SLIMC_INSPECT_MEMORY = 1 << 3,
+    SLIMC_INSPECT_FLOPS = 1 << 4,
+};
+SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out);
+
+/* Writes the model's C source (self-contained) to out. */
+SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out);
+/* Writes DIR/NAME.c and DIR/NAME.weights (the constants the code reads) and a README line. */
+SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir);
+
+/* ---- JIT ---- */
+SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, SlimcExec **out);
+void slimc_exec_free(SlimcExec *e);
+/* Runs on inputs given in the model's input order; fills outputs[0..n_outputs) with new
+ * tensors (free with slimc_tensor_free). Inputs of another float dtype are converted
+ * with a note; any other dtype or shape mismatch is an error naming the input. */
+SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                           int n_inputs, SlimcTensor *outputs, int n_outputs);
+/* Median latency in ms of runs repetitions on the given inputs. */
+SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                             int n_inputs, int runs, double *median_ms);
+
+/* ---- AOT ---- */
+/* Writes a standalone executable with the weights embedded. */
+SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                   const char *out_path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,193 @@
+/* The graph IR: values (typed tensors, possibly constant), nodes (ops from ops.def) and
+ * the graph that owns both in one arena. Values and nodes are referred to by index. */
+#ifndef SLIMC_IR_GRAPH_H
+#define SLIMC_IR_GRAPH_H
+
+#include "ir/arena.h"
+#include "ir/diag.h"
+#include "ir/types.h"
+
+#include <stdio.h>
+
+typedef int32_t ValueId; /* index into Graph.values; IR_NONE for none */
+typedef int32_t NodeId;  /* index into Graph.nodes */
+#define IR_NONE (-1)
+
+/* ---- ops (from ops.def) ---- */
+enum {
+    IR_F_ELEMENTWISE = 1 << 0, /* out[i] = f(in[i]) after broadcasting */
+    IR_F_BINARY = 1 << 1,      /* two operands, numpy broadcasting */
+    IR_F_FOLD = 1 << 2,        /* constant folding may evaluate it */
+    IR_F_FUSE_HEAD = 1 << 3,   /* may take an epilogue of elementwise ops */
+    IR_F_WEIGHTED = 1 << 4,    /* has parameter inputs (weights) */
+    IR_F_VIEW = 1 << 5,        /* output is the input's data with another shape */
+};
+
+typedef enum OpKind {
+#define OP(e, name, mn, mx, flags, attrs, shape) IR_OP_##e,
+#include "ir/ops.def"
+#undef OP
+    IR_NUM_OPS
+} OpKind;
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+
+typedef struct OpInfo {
+    const char *name;
+    int min_inputs, max_inputs;
+    unsigned flags;
+    const char *attrs; /* "name:kind ..." */
+    /* Sets the types of n's outputs from its inputs and attributes; reports a user
+     * error (naming the node, the shapes and where they came from) and returns false. */
+    bool (*shape)(Graph *g, Node *n, Diag *d);
+} OpInfo;
+
+extern const OpInfo ir_ops[IR_NUM_OPS];
+/* Finds an op by name; returns false if none. */
+bool ir_op_lookup(const char *name, OpKind *out);
+
+/* ---- attributes ---- */
+typedef enum AttrKind { IR_ATTR_INT, IR_ATTR_INTS, IR_ATTR_FLOAT, IR_ATTR_STRING } AttrKind;
+
+typedef struct Attr {
+    const char *name;
+    AttrKind kind;
+    int64_t i;
+    double f;
+    const char *s;
+    const int64_t *ints;
+    int n_ints;
+} Attr;
+
+/* ---- values ---- */
+typedef enum ValueKind {
+    IR_VALUE_TEMP,   /* produced by a node */
+    IR_VALUE_INPUT,  /* a graph input */
+    IR_VALUE_CONST,  /* data known at compile time (weights, folded results) */
+} ValueKind;
+
+typedef struct Value {
+    const char *name;
+    ValueKind kind;
+    Type type;
+    const void *data;  /* IR_VALUE_CONST: the payload, C order (mmapped or arena-owned) */
+    size_t data_bytes;
+    NodeId producer;   /* IR_NONE for inputs and constants */
+    SrcLoc loc;        /* where it was defined */
+    float sparsity;    /* fraction of zero elements, for constants (0 unless measured) */
+    bool is_output;    /* one of the graph's outputs */
+    /* Set by memplan: byte offset in the arena (for temps that own storage). */
+    bool planned;
+    Poly offset;
+    ValueId alias_of;  /* views share their input's storage; IR_NONE otherwise */
+} Value;
+
+/* An elementwise op fused into a node's epilogue: out = op(out) or op(out, operand). */
+typedef struct Epilogue {
+    OpKind op;
+    ValueId operand;   /* IR_NONE for unary; otherwise broadcast to the output */
+    bool operand_first;/* operand op out, for sub/div */
+} Epilogue;
+
+#define IR_MAX_EPILOGUE 8
+
+struct Node {
+    OpKind op;
+    const char *name; /* for messages and generated code comments */
+    SrcLoc loc;
+    int n_inputs, n_outputs;
+    ValueId *inputs;  /* IR_NONE for an absent optional input */
+    ValueId *outputs;
+    int n_attrs;
+    Attr *attrs;
+    Device device;
+    bool dead;        /* removed by a pass; dropped by ir_compact */
+    int n_epilogue;
+    Epilogue epilogue[IR_MAX_EPILOGUE];
+};
+
+/* ---- graph ---- */
+struct Graph {
+    Arena *arena;
+    const char *name;     /* model identifier */
+    const char *source;   /* file it came from, for messages */
+    Value *values;
+    int n_values, cap_values;
+    Node *nodes;          /* in a topological order */
+    int n_nodes, cap_nodes;
+    ValueId *inputs;
+    int n_inputs;
+    ValueId *outputs;
+    int n_outputs;
+    const char *sym_names[IR_MAX_SYMS];
+    int n_syms;
+    /* Set by memplan: the arena size (a polynomial in the symbols). */
+    bool planned;
+    Poly arena_bytes;
+    /* The model's `compress` block as a pipeline string (NULL if none) and its place. */
+    const char *compress_pipeline;
+    SrcLoc compress_loc;
+    /* Resources to release with the graph (mmapped weight files), see ir_graph_on_free. */
+    struct GraphCleanup *cleanups;
+};
+
+Graph *ir_graph_new(const char *name);
+void ir_graph_free(Graph *g);
+/* Registers fn(arg) to run when g is freed (e.g. munmap of a weights file). */
+void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg);
+
+/* Returns the index of symbol name, adding it; -1 if there are too many. */
+int ir_graph_symbol(Graph *g, const char *name);
+
+ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc);
+ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes, SrcLoc loc);
+ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc);
+void ir_output_add(Graph *g, ValueId v);
+
+/* Adds a node with the given inputs and n_outputs fresh outputs (typed by shape inference
+ * later). Names of outputs are made from the node name. */
+NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,
+                   int n_inputs, int n_outputs);
+void ir_node_set_int(Graph *g, NodeId n, const char *attr, int64_t v);
+void ir_node_set_ints(Graph *g, NodeId n, const char *attr, const int64_t *v, int count);
+void ir_node_set_float(Graph *g, NodeId n, const char *attr, double v);
+const Attr *ir_node_attr(const Node *n, const char *attr);
+int64_t ir_attr_int(const Node *n, const char *attr, int64_t dflt);
+double ir_attr_float(const Node *n, const char *attr, double dflt);
+/* Copies up to max ints into out (a scalar int attribute is repeated); returns count, or
+ * fills out with dflt (max entries) and returns 0 when absent. */
+int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t dflt);
+
+static inline Value *ir_val(Graph *g, ValueId v) { return &g->values[v]; }
+static inline Node *ir_node(Graph *g, NodeId n) { return &g->nodes[n]; }
+static inline const Type *ir_type(Graph *g, ValueId v) { return &g->values[v].type; }
+
+/* Replaces every use of old (as node input, epilogue operand or graph output) by new. */
+void ir_replace_uses(Graph *g, ValueId old_v, ValueId new_v);
+/* Number of uses of v (node inputs of live nodes, epilogue operands, graph outputs). */
+int ir_use_count(const Graph *g, ValueId v);
+/* Drops dead nodes and values nothing refers to, renumbering; keeps order. */
+void ir_compact(Graph *g);
+
+/* Runs shape inference over all nodes in order; false (with diagnostics) on error. */
+bool ir_infer_shapes(Graph *g, Diag *d);
+bool ir_infer_node(Graph *g, NodeId n, Diag *d);
+
+/* Checks structural invariants (ids in range, topological order, arity, types set,
+ * epilogues legal); reports each violation as an internal error to d. */
+bool ir_verify(const Graph *g, Diag *d);
+
+/* Text and Graphviz dumps. */
+void ir_print(const Graph *g, FILE *out);
+void ir_print_dot(const Graph *g, FILE *out);
+/* "f32[N, 1, 28, 28]" into buf; returns buf. */
+char *ir_type_str(const Graph *g, const Type *t, char *buf, size_t size);
+char *ir_dim_str(const Graph *g, Dim d, char *buf, size_t size);
+
+/* Statistics for `inspect`. */
+size_t ir_weight_bytes(const Graph *g);           /* constants read by live nodes */
+/* FLOPs of one run (multiply-add counted as 2) with every symbol set to 1. */
+double ir_flops(const Graph *g, const int64_t *sym_values);
+
+#endif

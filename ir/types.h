@@ -1,0 +1,101 @@
+/* Element types, symbolic shapes, quantization parameters and devices. */
+#ifndef SLIMC_IR_TYPES_H
+#define SLIMC_IR_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* name, C type in generated code, bits */
+#define IR_DTYPES(X)                  \
+    X(F64, "f64", "double", 64)       \
+    X(F32, "f32", "float", 32)        \
+    X(F16, "f16", "uint16_t", 16)     \
+    X(BF16, "bf16", "uint16_t", 16)   \
+    X(I64, "i64", "int64_t", 64)      \
+    X(I32, "i32", "int32_t", 32)      \
+    X(I16, "i16", "int16_t", 16)      \
+    X(I8, "i8", "int8_t", 8)          \
+    X(U8, "u8", "uint8_t", 8)         \
+    X(I4, "i4", "uint8_t", 4)         \
+    X(BOOL, "bool", "uint8_t", 8)
+
+typedef enum DType {
+#define X(e, name, ctype, bits) IR_##e,
+    IR_DTYPES(X)
+#undef X
+    IR_NUM_DTYPES
+} DType;
+
+const char *ir_dtype_name(DType t);
+const char *ir_dtype_ctype(DType t);
+int ir_dtype_bits(DType t);
+/* Bytes for count elements (i4 packs two a byte, rounded up). */
+size_t ir_dtype_bytes(DType t, int64_t count);
+/* Parses "f32", "int8", "float32"...; returns false if unknown. */
+bool ir_dtype_parse(const char *s, DType *out);
+
+/* A dimension is coeff × (product of the symbols in syms): 28 is {28, 0}; N is {1, 1<<iN};
+ * 800·N (a flattened batch) is {800, 1<<iN}. Symbols are the graph's named dims
+ * (N, a sequence length, an ONNX dim_param), each bound to a positive value at run time. */
+#define IR_MAX_SYMS 16
+typedef struct Dim {
+    int64_t c;
+    uint32_t syms;
+} Dim;
+
+#define IR_MAX_RANK 8
+typedef struct Shape {
+    int rank;
+    Dim d[IR_MAX_RANK];
+} Shape;
+
+static inline Dim ir_dim(int64_t c) { return (Dim){c, 0}; }
+static inline bool ir_dim_static(Dim d) { return d.syms == 0; }
+static inline bool ir_dim_eq(Dim a, Dim b) { return a.c == b.c && a.syms == b.syms; }
+bool ir_shape_eq(const Shape *a, const Shape *b);
+bool ir_shape_static(const Shape *s);
+/* Product of all dims; false if a symbol would appear squared (unsupported). */
+bool ir_shape_numel(const Shape *s, Dim *out);
+bool ir_dim_mul(Dim a, Dim b, Dim *out);
+/* Value of d with the given symbol values. */
+int64_t ir_dim_eval(Dim d, const int64_t *sym_values);
+
+/* A polynomial in the symbols with non-negative coefficients: sizes and arena offsets.
+ * Each term is coeff × product of the symbols in mask. */
+#define IR_POLY_TERMS 8
+typedef struct Poly {
+    int n;
+    struct {
+        uint32_t mask;
+        int64_t c;
+    } t[IR_POLY_TERMS];
+} Poly;
+Poly ir_poly_const(int64_t c);
+Poly ir_poly_from_dim(Dim d);
+bool ir_poly_add(Poly *acc, Poly b); /* false when it would need more terms */
+/* True when a <= b for every symbol value >= 1 (checked term by term: sound, not complete). */
+bool ir_poly_le(const Poly *a, const Poly *b);
+int64_t ir_poly_eval(const Poly *p, const int64_t *sym_values);
+Poly ir_poly_round_up(Poly p, int64_t align); /* each term rounded up to align */
+
+/* Quantization parameters: per tensor (axis < 0) or per channel along axis; int4 weights
+ * may carry group-wise scales (group_size > 0) along the last axis. */
+typedef struct QuantParams {
+    int axis;
+    int group_size;
+    int count;          /* number of scales */
+    const float *scale;
+    const int32_t *zero_point; /* NULL means symmetric (all zero) */
+} QuantParams;
+
+typedef struct Type {
+    DType dtype;
+    Shape shape;
+    const QuantParams *quant; /* NULL when not quantized */
+} Type;
+
+typedef enum Device { IR_DEVICE_CPU, IR_DEVICE_CUDA } Device;
+const char *ir_device_name(Device d);
+
+#endif
