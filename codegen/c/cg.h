@@ -1,0 +1,27 @@
+/* The C emitter: a verified, memory-planned graph in, one self-contained C11 translation
+ * unit out. The runtime header (runtime/slimc_rt.h) is inlined at the top.
+ *
+ * The generated code exports, for prefix P (default "slimc_model"):
+ *
+ *   size_t P_arena_bytes(const int64_t *syms);
+ *       bytes of scratch the run needs for these symbol values (64-byte aligned arena)
+ *   int P_run(const void *const *consts, const void *const *inputs, void *const *outputs,
+ *             const int64_t *syms, void *arena, int nthreads);
+ *       consts[v] is the payload of constant value v (indexed by ValueId; other entries
+ *       unused); inputs/outputs follow the graph's input/output order; syms holds each
+ *       symbol's value; returns 0, or non-zero if the symbol values do not fit the model.
+ *       Reentrant when each caller passes its own arena.
+ */
+#ifndef SLIMC_CODEGEN_C_CG_H
+#define SLIMC_CODEGEN_C_CG_H
+
+#include "ir/graph.h"
+
+typedef struct CgOptions {
+    const char *prefix;      /* entry-point prefix; NULL: "slimc_model" */
+    const char *source_name; /* named in the header comment */
+} CgOptions;
+
+bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d);
+
+#endif

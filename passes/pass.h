@@ -1,0 +1,66 @@
+/* The pass manager: passes registered by name, pipelines written as strings.
+ *
+ *   pipeline := call (',' call)*
+ *   call     := NAME [ '(' [ arg (',' arg)* ] ')' ]
+ *   arg      := [ NAME '=' ] value
+ *   value    := NAME | NUMBER ['%'] | STRING | call
+ *
+ * e.g. "fold,fuse,quantize(int8, per_channel, calibrate=\"calib.npy\", method=percentile(99.99))".
+ * The full grammar is in docs/passes.md. */
+#ifndef SLIMC_PASSES_PASS_H
+#define SLIMC_PASSES_PASS_H
+
+#include "ir/graph.h"
+
+typedef enum PassArgKind { PASS_ARG_NAME, PASS_ARG_NUMBER, PASS_ARG_STRING, PASS_ARG_CALL } PassArgKind;
+
+typedef struct PassArgs PassArgs;
+typedef struct PassArg {
+    const char *key;       /* NULL for a positional argument */
+    PassArgKind kind;
+    const char *text;      /* the name, the string's contents, or the number as written */
+    double number;         /* PASS_ARG_NUMBER (a trailing % divides by 100) */
+    const PassArgs *call;  /* PASS_ARG_CALL */
+} PassArg;
+
+struct PassArgs {
+    const char *name;      /* the pass (or nested call) name */
+    SrcLoc loc;
+    int n;
+    PassArg *args;
+};
+
+typedef bool (*PassFn)(Graph *g, const PassArgs *args, Diag *d);
+
+typedef struct PassRunOptions {
+    const char *print_after; /* print the IR after this pass ("all" for every pass) */
+    FILE *print_to;
+    bool verify;             /* run ir_verify after every pass (tests, debug) */
+    double *ms;              /* if set, accumulates time spent */
+} PassRunOptions;
+
+/* Parses a pipeline (allocating from g's arena); errors are reported at loc (with the
+ * column of the fault when loc has one). Checks that every pass exists. */
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls,
+                         int *n_calls, Diag *d);
+/* Parses and runs a pipeline. */
+bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
+                       Diag *d);
+/* Looks a pass up by name; NULL if unknown. */
+PassFn pass_lookup(const char *name);
+/* The pipeline used when none is given. */
+const char *pass_default_pipeline(void);
+
+/* Argument helpers for pass implementations: report unknown keys as errors. */
+const PassArg *pass_arg(const PassArgs *a, const char *key);
+bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
+
+/* The passes (one file each in passes/). */
+bool pass_fold(Graph *g, const PassArgs *args, Diag *d);
+bool pass_dce(Graph *g, const PassArgs *args, Diag *d);
+bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d);
+bool pass_layout(Graph *g, const PassArgs *args, Diag *d);
+bool pass_fuse(Graph *g, const PassArgs *args, Diag *d);
+bool pass_memplan(Graph *g, const PassArgs *args, Diag *d);
+
+#endif
