@@ -1,0 +1,2 @@
+#include "slimc/slimc.h"
+int main(void) { return 0; }
