@@ -1,0 +1,465 @@
+/* The graph: values, nodes, attributes, and the edits passes make. */
+#include "ir/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Shape functions live in ir/shape.c. */
+#define OP(e, name, mn, mx, flags, attrs, shape) bool ir_shape_##shape(Graph *g, Node *n, Diag *d);
+#include "ir/ops.def"
+#undef OP
+
+const OpInfo ir_ops[IR_NUM_OPS] = {
+#define OP(e, name, mn, mx, flags, attrs, shape) {name, mn, mx, flags, attrs, ir_shape_##shape},
+#include "ir/ops.def"
+#undef OP
+};
+
+bool ir_op_lookup(const char *name, OpKind *out)
+{
+    for (int i = 0; i < IR_NUM_OPS; i++)
+        if (strcmp(ir_ops[i].name, name) == 0) {
+            *out = (OpKind)i;
+            return true;
+        }
+    return false;
+}
+
+typedef struct GraphCleanup {
+    void (*fn)(void *);
+    void *arg;
+    struct GraphCleanup *next;
+} GraphCleanup;
+
+Graph *ir_graph_new(const char *name)
+{
+    Arena *a = arena_new();
+    Graph *g = arena_alloc(a, sizeof *g);
+    g->arena = a;
+    g->name = arena_strdup(a, name ? name : "model");
+    return g;
+}
+
+void ir_graph_free(Graph *g)
+{
+    if (!g)
+        return;
+    for (GraphCleanup *c = g->cleanups; c; c = c->next)
+        c->fn(c->arg);
+    arena_free(g->arena);
+}
+
+void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg)
+{
+    GraphCleanup *c = arena_alloc(g->arena, sizeof *c);
+    c->fn = fn;
+    c->arg = arg;
+    c->next = g->cleanups;
+    g->cleanups = c;
+}
+
+int ir_graph_symbol(Graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_syms; i++)
+        if (strcmp(g->sym_names[i], name) == 0)
+            return i;
+    if (g->n_syms == IR_MAX_SYMS)
+        return -1;
+    g->sym_names[g->n_syms] = arena_strdup(g->arena, name);
+    return g->n_syms++;
+}
+
+static ValueId add_value(Graph *g, const char *name, ValueKind kind, Type type, SrcLoc loc)
+{
+    if (g->n_values == g->cap_values) {
+        int cap = g->cap_values ? 2 * g->cap_values : 64;
+        g->values = arena_grow(g->arena, g->values, sizeof(Value) * (size_t)g->n_values,
+                               sizeof(Value) * (size_t)cap);
+        g->cap_values = cap;
+    }
+    ValueId id = g->n_values++;
+    Value *v = &g->values[id];
+    memset(v, 0, sizeof *v);
+    v->name = arena_strdup(g->arena, name ? name : "v");
+    v->kind = kind;
+    v->type = type;
+    v->loc = loc;
+    v->producer = IR_NONE;
+    v->alias_of = IR_NONE;
+    return id;
+}
+
+ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc)
+{
+    return add_value(g, name, IR_VALUE_TEMP, type, loc);
+}
+
+ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes,
+                     SrcLoc loc)
+{
+    ValueId v = add_value(g, name, IR_VALUE_CONST, type, loc);
+    g->values[v].data = data;
+    g->values[v].data_bytes = bytes;
+    return v;
+}
+
+ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc)
+{
+    ValueId v = add_value(g, name, IR_VALUE_INPUT, type, loc);
+    g->inputs = arena_grow(g->arena, g->inputs, sizeof(ValueId) * (size_t)g->n_inputs,
+                           sizeof(ValueId) * (size_t)(g->n_inputs + 1));
+    g->inputs[g->n_inputs++] = v;
+    return v;
+}
+
+void ir_output_add(Graph *g, ValueId v)
+{
+    g->outputs = arena_grow(g->arena, g->outputs, sizeof(ValueId) * (size_t)g->n_outputs,
+                            sizeof(ValueId) * (size_t)(g->n_outputs + 1));
+    g->outputs[g->n_outputs++] = v;
+    g->values[v].is_output = true;
+}
+
+NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,
+                   int n_inputs, int n_outputs)
+{
+    SLIMC_ASSERT((unsigned)op < IR_NUM_OPS);
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
+        g->nodes = arena_grow(g->arena, g->nodes, sizeof(Node) * (size_t)g->n_nodes,
+                              sizeof(Node) * (size_t)cap);
+        g->cap_nodes = cap;
+    }
+    NodeId id = g->n_nodes++;
+    Node *n = &g->nodes[id];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    n->name = arena_strdup(g->arena, name ? name : ir_ops[op].name);
+    n->loc = loc;
+    n->n_inputs = n_inputs;
+    n->inputs = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_inputs ? n_inputs : 1));
+    if (n_inputs)
+        memcpy(n->inputs, inputs, sizeof(ValueId) * (size_t)n_inputs);
+    n->n_outputs = n_outputs;
+    n->outputs = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_outputs ? n_outputs : 1));
+    for (int i = 0; i < n_outputs; i++) {
+        const char *vname = n_outputs == 1 ? n->name : arena_printf(g->arena, "%s.%d", n->name, i);
+        Type t = {.dtype = IR_F32, .shape = {.rank = -1}};
+        ValueId v = add_value(g, vname, IR_VALUE_TEMP, t, loc);
+        g->values[v].producer = id;
+        n->outputs[i] = v;
+    }
+    return id;
+}
+
+static Attr *attr_slot(Graph *g, NodeId id, const char *name)
+{
+    Node *n = &g->nodes[id];
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, name) == 0)
+            return &n->attrs[i];
+    n->attrs = arena_grow(g->arena, n->attrs, sizeof(Attr) * (size_t)n->n_attrs,
+                          sizeof(Attr) * (size_t)(n->n_attrs + 1));
+    Attr *a = &n->attrs[n->n_attrs++];
+    a->name = arena_strdup(g->arena, name);
+    return a;
+}
+
+void ir_node_set_int(Graph *g, NodeId n, const char *attr, int64_t v)
+{
+    Attr *a = attr_slot(g, n, attr);
+    a->kind = IR_ATTR_INT;
+    a->i = v;
+}
+
+void ir_node_set_ints(Graph *g, NodeId n, const char *attr, const int64_t *v, int count)
+{
+    Attr *a = attr_slot(g, n, attr);
+    int64_t *copy = arena_alloc(g->arena, sizeof(int64_t) * (size_t)(count ? count : 1));
+    if (count)
+        memcpy(copy, v, sizeof(int64_t) * (size_t)count);
+    a->kind = IR_ATTR_INTS;
+    a->ints = copy;
+    a->n_ints = count;
+}
+
+void ir_node_set_float(Graph *g, NodeId n, const char *attr, double v)
+{
+    Attr *a = attr_slot(g, n, attr);
+    a->kind = IR_ATTR_FLOAT;
+    a->f = v;
+}
+
+const Attr *ir_node_attr(const Node *n, const char *attr)
+{
+    for (int i = 0; i < n->n_attrs; i++)
+        if (strcmp(n->attrs[i].name, attr) == 0)
+            return &n->attrs[i];
+    return NULL;
+}
+
+int64_t ir_attr_int(const Node *n, const char *attr, int64_t dflt)
+{
+    const Attr *a = ir_node_attr(n, attr);
+    if (!a)
+        return dflt;
+    if (a->kind == IR_ATTR_INT)
+        return a->i;
+    if (a->kind == IR_ATTR_INTS && a->n_ints > 0)
+        return a->ints[0];
+    if (a->kind == IR_ATTR_FLOAT)
+        return (int64_t)a->f;
+    return dflt;
+}
+
+double ir_attr_float(const Node *n, const char *attr, double dflt)
+{
+    const Attr *a = ir_node_attr(n, attr);
+    if (!a)
+        return dflt;
+    if (a->kind == IR_ATTR_FLOAT)
+        return a->f;
+    if (a->kind == IR_ATTR_INT)
+        return (double)a->i;
+    return dflt;
+}
+
+int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t dflt)
+{
+    const Attr *a = ir_node_attr(n, attr);
+    if (!a || (a->kind != IR_ATTR_INT && a->kind != IR_ATTR_INTS)) {
+        for (int i = 0; i < max; i++)
+            out[i] = dflt;
+        return 0;
+    }
+    if (a->kind == IR_ATTR_INT) {
+        for (int i = 0; i < max; i++)
+            out[i] = a->i;
+        return max;
+    }
+    int count = a->n_ints < max ? a->n_ints : max;
+    for (int i = 0; i < count; i++)
+        out[i] = a->ints[i];
+    /* A single entry stands for all (stride=2 means (2, 2)). */
+    for (int i = count; i < max; i++)
+        out[i] = count == 1 ? a->ints[0] : dflt;
+    return a->n_ints;
+}
+
+void ir_replace_uses(Graph *g, ValueId old_v, ValueId new_v)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] == old_v)
+                n->inputs[j] = new_v;
+        for (int j = 0; j < n->n_epilogue; j++)
+            if (n->epilogue[j].operand == old_v)
+                n->epilogue[j].operand = new_v;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == old_v) {
+            g->outputs[i] = new_v;
+            g->values[old_v].is_output = false;
+            g->values[new_v].is_output = true;
+        }
+}
+
+int ir_use_count(const Graph *g, ValueId v)
+{
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            count += n->inputs[j] == v;
+        for (int j = 0; j < n->n_epilogue; j++)
+            count += n->epilogue[j].operand == v;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        count += g->outputs[i] == v;
+    return count;
+}
+
+void ir_compact(Graph *g)
+{
+    /* Which values survive: inputs, outputs, and everything live nodes read or write. */
+    bool *keep = calloc((size_t)g->n_values + 1, 1);
+    ValueId *remap = malloc(sizeof(ValueId) * ((size_t)g->n_values + 1));
+    SLIMC_ASSERT(keep && remap);
+    for (int i = 0; i < g->n_inputs; i++)
+        keep[g->inputs[i]] = true;
+    for (int i = 0; i < g->n_outputs; i++)
+        keep[g->outputs[i]] = true;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] != IR_NONE)
+                keep[n->inputs[j]] = true;
+        for (int j = 0; j < n->n_outputs; j++)
+            keep[n->outputs[j]] = true;
+        for (int j = 0; j < n->n_epilogue; j++)
+            if (n->epilogue[j].operand != IR_NONE)
+                keep[n->epilogue[j].operand] = true;
+    }
+    int nv = 0;
+    for (int i = 0; i < g->n_values; i++) {
+        remap[i] = keep[i] ? nv : IR_NONE;
+        if (keep[i])
+            g->values[nv++] = g->values[i];
+    }
+    g->n_values = nv;
+    NodeId *node_remap = malloc(sizeof(NodeId) * ((size_t)g->n_nodes + 1));
+    SLIMC_ASSERT(node_remap);
+    int nn = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        node_remap[i] = g->nodes[i].dead ? IR_NONE : nn;
+        if (!g->nodes[i].dead)
+            g->nodes[nn++] = g->nodes[i];
+    }
+    g->n_nodes = nn;
+    for (int i = 0; i < nn; i++) {
+        Node *n = &g->nodes[i];
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] != IR_NONE)
+                n->inputs[j] = remap[n->inputs[j]];
+        for (int j = 0; j < n->n_outputs; j++)
+            n->outputs[j] = remap[n->outputs[j]];
+        for (int j = 0; j < n->n_epilogue; j++)
+            if (n->epilogue[j].operand != IR_NONE)
+                n->epilogue[j].operand = remap[n->epilogue[j].operand];
+    }
+    for (int i = 0; i < nv; i++) {
+        Value *v = &g->values[i];
+        if (v->producer != IR_NONE)
+            v->producer = node_remap[v->producer];
+        if (v->alias_of != IR_NONE)
+            v->alias_of = remap[v->alias_of];
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        g->inputs[i] = remap[g->inputs[i]];
+    for (int i = 0; i < g->n_outputs; i++)
+        g->outputs[i] = remap[g->outputs[i]];
+    free(keep);
+    free(remap);
+    free(node_remap);
+}
+
+bool ir_infer_node(Graph *g, NodeId id, Diag *d)
+{
+    Node *n = &g->nodes[id];
+    const OpInfo *info = &ir_ops[n->op];
+    if (n->n_inputs < info->min_inputs || n->n_inputs > info->max_inputs) {
+        diag_error(d, n->loc, "%s '%s' takes %d to %d inputs, got %d", info->name, n->name,
+                   info->min_inputs, info->max_inputs, n->n_inputs);
+        for (int i = 0; i < n->n_outputs; i++)
+            g->values[n->outputs[i]].type.shape.rank = -1;
+        return false;
+    }
+    /* An input left unknown by an earlier error: stay quiet, stay unknown. */
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] != IR_NONE && g->values[n->inputs[i]].type.shape.rank < 0) {
+            for (int j = 0; j < n->n_outputs; j++)
+                g->values[n->outputs[j]].type.shape.rank = -1;
+            return true;
+        }
+    if (!info->shape(g, n, d)) {
+        for (int i = 0; i < n->n_outputs; i++)
+            g->values[n->outputs[i]].type.shape.rank = -1;
+        return false;
+    }
+    return true;
+}
+
+bool ir_infer_shapes(Graph *g, Diag *d)
+{
+    bool ok = true;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            ok &= ir_infer_node(g, i, d);
+    return ok;
+}
+
+size_t ir_weight_bytes(const Graph *g)
+{
+    bool *seen = calloc((size_t)g->n_values + 1, 1);
+    SLIMC_ASSERT(seen);
+    size_t total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs + n->n_epilogue; j++) {
+            ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
+            if (v == IR_NONE || seen[v] || g->values[v].kind != IR_VALUE_CONST)
+                continue;
+            seen[v] = true;
+            total += g->values[v].data_bytes;
+        }
+    }
+    free(seen);
+    return total;
+}
+
+static double numel_of(const Graph *g, ValueId v, const int64_t *syms)
+{
+    const Shape *s = &g->values[v].type.shape;
+    double n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= (double)ir_dim_eval(s->d[i], syms);
+    return n;
+}
+
+double ir_flops(const Graph *g, const int64_t *syms)
+{
+    double total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->n_outputs < 1 || g->values[n->outputs[0]].type.shape.rank < 0)
+            continue;
+        double out = numel_of(g, n->outputs[0], syms);
+        const Shape *in0 = n->n_inputs ? &g->values[n->inputs[0]].type.shape : NULL;
+        switch (n->op) {
+        case IR_OP_CONV2D: {
+            const Shape *w = &g->values[n->inputs[1]].type.shape; /* [O, I/g, kh, kw] */
+            total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
+            break;
+        }
+        case IR_OP_LINEAR:
+        case IR_OP_MATMUL: {
+            /* K is the reduced dim: x's last. */
+            double k = in0 && in0->rank ? (double)ir_dim_eval(in0->d[in0->rank - 1], syms) : 1;
+            total += 2.0 * out * k;
+            break;
+        }
+        case IR_OP_MAX_POOL2D:
+        case IR_OP_AVG_POOL2D: {
+            int64_t k[2];
+            ir_attr_ints(n, "kernel", k, 2, 1);
+            total += out * (double)(k[0] * k[1]);
+            break;
+        }
+        case IR_OP_FLATTEN:
+        case IR_OP_RESHAPE:
+        case IR_OP_EMBEDDING:
+            break;
+        case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV:
+        case IR_OP_RELU: case IR_OP_SIGMOID: case IR_OP_TANH:
+            total += out;
+            break;
+        case IR_OP_SOFTMAX: case IR_OP_LOG_SOFTMAX: case IR_OP_BATCH_NORM:
+        case IR_OP_LAYER_NORM:
+            total += 4.0 * out;
+            break;
+        case IR_NUM_OPS:
+            SLIMC_ASSERT(!"bad op");
+        }
+        total += out * (double)n->n_epilogue;
+    }
+    return total;
+}

@@ -1,0 +1,497 @@
+/* Shape inference: one function per row of ops.def (its last column). Each sets the
+ * types of a node's outputs from its inputs and attributes, or reports the user's error —
+ * naming the node, the shapes involved and where each operand came from — and returns
+ * false. Inputs already unknown (rank -1) never reach these functions. */
+#include "ir/graph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SHAPE_FN(name) bool ir_shape_##name(Graph *g, Node *n, Diag *d)
+#define OP(e, name, mn, mx, flags, attrs, shape) SHAPE_FN(shape);
+#include "ir/ops.def"
+#undef OP
+
+static const Type *in_type(Graph *g, const Node *n, int i)
+{
+    return n->inputs[i] == IR_NONE ? NULL : &g->values[n->inputs[i]].type;
+}
+
+static void set_out(Graph *g, const Node *n, int i, DType dt, const Shape *s)
+{
+    Value *v = &g->values[n->outputs[i]];
+    v->type.dtype = dt;
+    v->type.shape = *s;
+}
+
+/* "'x' (f32[N, 1, 28, 28], defined at lenet.slim:1:13)" into buf. */
+static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
+{
+    char t[160];
+    const Value *val = &g->values[v];
+    ir_type_str(g, &val->type, t, sizeof t);
+    if (val->loc.file && val->loc.line)
+        snprintf(buf, size, "'%s' (%s, from %s:%d:%d)", val->name, t, val->loc.file,
+                 val->loc.line, val->loc.col);
+    else
+        snprintf(buf, size, "'%s' (%s)", val->name, t);
+    return buf;
+}
+
+static bool need_float(Graph *g, Node *n, int i, Diag *d)
+{
+    const Type *t = in_type(g, n, i);
+    if (t && t->dtype != IR_F32) {
+        char b[256];
+        diag_error(d, n->loc, "%s '%s': operand %s must be f32 in this version of slimc",
+                   ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b));
+        return false;
+    }
+    return true;
+}
+
+static bool need_rank(Graph *g, Node *n, int i, int rank, const char *what, Diag *d)
+{
+    const Type *t = in_type(g, n, i);
+    if (t->shape.rank != rank) {
+        char b[256];
+        diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name,
+                   n->name, what, rank, describe(g, n->inputs[i], b, sizeof b));
+        return false;
+    }
+    return true;
+}
+
+static bool need_static(Graph *g, Node *n, int i, int dim, const char *what, Diag *d)
+{
+    const Type *t = in_type(g, n, i);
+    if (!ir_dim_static(t->shape.d[dim])) {
+        char b[256];
+        diag_error(d, n->loc, "%s '%s': the %s of %s must be a fixed size, not symbolic",
+                   ir_ops[n->op].name, n->name, what, describe(g, n->inputs[i], b, sizeof b));
+        return false;
+    }
+    return true;
+}
+
+static int64_t dim_of(Graph *g, const Node *n, int i, int dim)
+{
+    return in_type(g, n, i)->shape.d[dim].c;
+}
+
+SHAPE_FN(same)
+{
+    if (!need_float(g, n, 0, d))
+        return false;
+    const Type *t = in_type(g, n, 0);
+    if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX) {
+        int64_t axis = ir_attr_int(n, "axis", -1);
+        int r = t->shape.rank;
+        if (axis < -r || axis >= r || r == 0) {
+            char b[256];
+            diag_error(d, n->loc, "%s '%s': axis %lld is out of range for %s", ir_ops[n->op].name,
+                       n->name, (long long)axis, describe(g, n->inputs[0], b, sizeof b));
+            return false;
+        }
+    }
+    set_out(g, n, 0, t->dtype, &t->shape);
+    return true;
+}
+
+/* numpy broadcasting of a and b into out; false if they do not broadcast. */
+static bool broadcast(const Shape *a, const Shape *b, Shape *out)
+{
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    out->rank = r;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->rank), ib = i - (r - b->rank);
+        Dim da = ia >= 0 ? a->d[ia] : ir_dim(1), db = ib >= 0 ? b->d[ib] : ir_dim(1);
+        if (ir_dim_eq(da, db) || (db.c == 1 && db.syms == 0))
+            out->d[i] = da;
+        else if (da.c == 1 && da.syms == 0)
+            out->d[i] = db;
+        else
+            return false;
+    }
+    return true;
+}
+
+SHAPE_FN(broadcast)
+{
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d))
+        return false;
+    Shape out;
+    if (!broadcast(&in_type(g, n, 0)->shape, &in_type(g, n, 1)->shape, &out)) {
+        char a[256], b[256];
+        diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
+                   n->name, describe(g, n->inputs[0], a, sizeof a),
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+/* Output size of a window op along one spatial dim, as PyTorch computes it. */
+static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
+{
+    int64_t span = in + 2 * p - dil * (k - 1) - 1;
+    if (span < 0)
+        return 0;
+    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    /* The last window must start inside the input or the left padding. */
+    if (ceil_mode && (out - 1) * s >= in + p)
+        out--;
+    return out;
+}
+
+SHAPE_FN(conv2d)
+{
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
+        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
+        return false;
+    for (int i = 1; i < 4; i++)
+        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
+            return false;
+    int64_t stride[2], pad[2], dil[2];
+    ir_attr_ints(n, "stride", stride, 2, 1);
+    ir_attr_ints(n, "padding", pad, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    int64_t groups = ir_attr_int(n, "groups", 1);
+    int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
+    int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
+    char a[256], b[256];
+    if (groups < 1 || c % groups || o % groups) {
+        diag_error(d, n->loc, "conv2d '%s': groups=%lld must divide the input channels (%lld) and the output channels (%lld)",
+                   n->name, (long long)groups, (long long)c, (long long)o);
+        return false;
+    }
+    if (ci * groups != c) {
+        diag_error(d, n->loc, "conv2d '%s': the input has %lld channels but the weight expects %lld (groups=%lld): input %s, weight %s",
+                   n->name, (long long)c, (long long)(ci * groups), (long long)groups,
+                   describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0) {
+            diag_error(d, n->loc, "conv2d '%s': stride and dilation must be >= 1 and padding >= 0", n->name);
+            return false;
+        }
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
+        const Type *bt = in_type(g, n, 2);
+        if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
+            diag_error(d, n->loc, "conv2d '%s': the bias must be f32[%lld], got %s", n->name,
+                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            return false;
+        }
+    }
+    int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
+    int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
+    if (h < 1 || w < 1) {
+        diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
+                   n->name, (long long)kh, (long long)kw, describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(linear)
+{
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) || !need_rank(g, n, 1, 2, "the weight", d))
+        return false;
+    const Shape *x = &in_type(g, n, 0)->shape;
+    char a[256], b[256];
+    if (x->rank < 1) {
+        diag_error(d, n->loc, "linear '%s': the input must have rank >= 1, got %s", n->name,
+                   describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
+    int64_t k = dim_of(g, n, 1, tr ? 0 : 1), o = dim_of(g, n, 1, tr ? 1 : 0);
+    if (!ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
+        diag_error(d, n->loc, "linear '%s': the input's last dimension must be %lld (the layer's in-features), got %s with weight %s",
+                   n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a),
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
+        const Type *bt = in_type(g, n, 2);
+        if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
+            diag_error(d, n->loc, "linear '%s': the bias must be f32[%lld], got %s", n->name,
+                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            return false;
+        }
+    }
+    Shape out = *x;
+    out.d[out.rank - 1] = ir_dim(o);
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(matmul)
+{
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d))
+        return false;
+    Shape a = in_type(g, n, 0)->shape, b = in_type(g, n, 1)->shape;
+    char sa[256], sb[256];
+    if (a.rank < 1 || b.rank < 1) {
+        diag_error(d, n->loc, "matmul '%s': operands must have rank >= 1: %s and %s", n->name,
+                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+        return false;
+    }
+    bool a_vec = a.rank == 1, b_vec = b.rank == 1;
+    if (a_vec) { /* [K] -> [1, K] */
+        a.d[1] = a.d[0];
+        a.d[0] = ir_dim(1);
+        a.rank = 2;
+    }
+    if (b_vec) { /* [K] -> [K, 1] */
+        b.d[1] = ir_dim(1);
+        b.rank = 2;
+    }
+    if (!ir_dim_eq(a.d[a.rank - 1], b.d[b.rank - 2])) {
+        diag_error(d, n->loc, "matmul '%s': inner dimensions differ: %s and %s", n->name,
+                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+        return false;
+    }
+    Shape ba = {a.rank - 2, {{0}}}, bb = {b.rank - 2, {{0}}}, batch;
+    memcpy(ba.d, a.d, sizeof(Dim) * (size_t)ba.rank);
+    memcpy(bb.d, b.d, sizeof(Dim) * (size_t)bb.rank);
+    if (!broadcast(&ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
+        diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s", n->name,
+                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+        return false;
+    }
+    Shape out = batch;
+    if (!a_vec)
+        out.d[out.rank++] = a.d[a.rank - 2];
+    if (!b_vec)
+        out.d[out.rank++] = b.d[b.rank - 1];
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(pool2d)
+{
+    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
+        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+        return false;
+    int64_t k[2], s[2], p[2], dil[2];
+    if (!ir_attr_ints(n, "kernel", k, 2, 0)) {
+        diag_error(d, n->loc, "%s '%s': the kernel size is missing", ir_ops[n->op].name, n->name);
+        return false;
+    }
+    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0)
+        memcpy(s, k, sizeof s);
+    ir_attr_ints(n, "padding", p, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    bool ceil_mode = ir_attr_int(n, "ceil_mode", 0) != 0;
+    for (int i = 0; i < 2; i++) {
+        if (k[i] < 1 || s[i] < 1 || dil[i] < 1 || p[i] < 0) {
+            diag_error(d, n->loc, "%s '%s': kernel, stride and dilation must be >= 1, padding >= 0",
+                       ir_ops[n->op].name, n->name);
+            return false;
+        }
+        if (p[i] * 2 > k[i]) {
+            diag_error(d, n->loc, "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
+                       ir_ops[n->op].name, n->name, (long long)p[i], (long long)k[i]);
+            return false;
+        }
+    }
+    int64_t h = window_out(dim_of(g, n, 0, 2), k[0], s[0], p[0], dil[0], ceil_mode);
+    int64_t w = window_out(dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
+    if (h < 1 || w < 1) {
+        char a[256];
+        diag_error(d, n->loc, "%s '%s': the %lldx%lld window does not fit the input %s",
+                   ir_ops[n->op].name, n->name, (long long)k[0], (long long)k[1],
+                   describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    const Shape *x = &in_type(g, n, 0)->shape;
+    Shape out = {4, {x->d[0], x->d[1], ir_dim(h), ir_dim(w)}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(flatten)
+{
+    const Type *t = in_type(g, n, 0);
+    int r = t->shape.rank;
+    int64_t start = ir_attr_int(n, "start_dim", 1), end = ir_attr_int(n, "end_dim", -1);
+    if (r == 0) { /* a scalar flattens to [1] */
+        Shape out = {1, {ir_dim(1)}};
+        set_out(g, n, 0, t->dtype, &out);
+        return true;
+    }
+    if (start < 0)
+        start += r;
+    if (end < 0)
+        end += r;
+    char a[256];
+    if (start < 0 || start >= r || end < 0 || end >= r || start > end) {
+        diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s", n->name,
+                   (long long)ir_attr_int(n, "start_dim", 1), (long long)ir_attr_int(n, "end_dim", -1),
+                   describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    Shape out = {0, {{0}}};
+    for (int i = 0; i < start; i++)
+        out.d[out.rank++] = t->shape.d[i];
+    Dim m = ir_dim(1);
+    for (int64_t i = start; i <= end; i++)
+        if (!ir_dim_mul(m, t->shape.d[i], &m)) {
+            diag_error(d, n->loc, "flatten '%s': cannot flatten %s (a symbol would appear twice)",
+                       n->name, describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+    out.d[out.rank++] = m;
+    for (int64_t i = end + 1; i < r; i++)
+        out.d[out.rank++] = t->shape.d[i];
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+/* reshape's shape attribute: n >= 0 a size, -1 "infer this one", and -(1000 + i) the
+ * graph's symbol i (written as a name, e.g. N, in the model language). */
+SHAPE_FN(reshape)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "shape");
+    char a[256];
+    if (!at || at->kind != IR_ATTR_INTS || at->n_ints > IR_MAX_RANK) {
+        diag_error(d, n->loc, "reshape '%s': the target shape is missing or has more than %d dims",
+                   n->name, IR_MAX_RANK);
+        return false;
+    }
+    Dim total, known = ir_dim(1);
+    if (!ir_shape_numel(&t->shape, &total)) {
+        diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
+                   describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    Shape out = {at->n_ints, {{0}}};
+    int infer = -1;
+    for (int i = 0; i < at->n_ints; i++) {
+        int64_t v = at->ints[i];
+        if (v == -1) {
+            if (infer >= 0) {
+                diag_error(d, n->loc, "reshape '%s': only one dimension may be -1", n->name);
+                return false;
+            }
+            infer = i;
+            continue;
+        }
+        if (v <= -1000 && v > -1000 - g->n_syms)
+            out.d[i] = (Dim){1, 1u << (-(v + 1000))};
+        else if (v >= 0)
+            out.d[i] = ir_dim(v);
+        else {
+            diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
+            return false;
+        }
+        if (!ir_dim_mul(known, out.d[i], &known))
+            goto mismatch;
+    }
+    if (infer >= 0) {
+        /* total / known must be a monomial: known's symbols among total's, c divides. */
+        if ((known.syms & ~total.syms) || known.c == 0 || total.c % known.c)
+            goto mismatch;
+        out.d[infer] = (Dim){total.c / known.c, total.syms & ~known.syms};
+    } else if (!ir_dim_eq(known, total)) {
+        goto mismatch;
+    }
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+mismatch: {
+    char want[160];
+    Shape shown = out;
+    for (int i = 0; i < at->n_ints; i++)
+        if (at->ints[i] == -1)
+            shown.d[i] = (Dim){-1, 0};
+    Type tt = {t->dtype, shown, NULL};
+    ir_type_str(g, &tt, want, sizeof want);
+    diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)",
+               n->name, describe(g, n->inputs[0], a, sizeof a), want);
+    return false;
+}
+}
+
+SHAPE_FN(batch_norm)
+{
+    const Type *t = in_type(g, n, 0);
+    char a[256], b[256];
+    if (!need_float(g, n, 0, d))
+        return false;
+    if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1])) {
+        diag_error(d, n->loc, "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s",
+                   n->name, describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    for (int i = 1; i < 5; i++) {
+        const Type *p = in_type(g, n, i);
+        if (!p || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1]) || p->dtype != IR_F32) {
+            diag_error(d, n->loc, "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+                       n->name, p ? describe(g, n->inputs[i], b, sizeof b) : "(missing)",
+                       (long long)t->shape.d[1].c, describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+    }
+    set_out(g, n, 0, IR_F32, &t->shape);
+    return true;
+}
+
+SHAPE_FN(layer_norm)
+{
+    const Type *t = in_type(g, n, 0);
+    char a[256], b[256];
+    if (!need_float(g, n, 0, d))
+        return false;
+    int64_t k = ir_attr_int(n, "normalized_ndim", 1);
+    if (k < 1 || k > t->shape.rank) {
+        diag_error(d, n->loc, "layer_norm '%s': cannot normalize the last %lld dims of %s", n->name,
+                   (long long)k, describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    for (int i = 1; i < n->n_inputs; i++) {
+        const Type *p = in_type(g, n, i);
+        if (!p)
+            continue;
+        bool ok = p->shape.rank == k && p->dtype == IR_F32;
+        for (int j = 0; ok && j < k; j++)
+            ok = ir_dim_eq(p->shape.d[j], t->shape.d[t->shape.rank - k + j]);
+        if (!ok) {
+            diag_error(d, n->loc, "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
+                       n->name, describe(g, n->inputs[i], b, sizeof b), (long long)k,
+                       describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+    }
+    set_out(g, n, 0, IR_F32, &t->shape);
+    return true;
+}
+
+SHAPE_FN(embedding)
+{
+    const Type *idx = in_type(g, n, 0), *w = in_type(g, n, 1);
+    char a[256], b[256];
+    if (idx->dtype != IR_I64 && idx->dtype != IR_I32) {
+        diag_error(d, n->loc, "embedding '%s': indices must be i64 or i32, got %s", n->name,
+                   describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    if (w->shape.rank != 2 || !need_float(g, n, 1, d)) {
+        diag_error(d, n->loc, "embedding '%s': the table must be f32[num, dim], got %s", n->name,
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    if (idx->shape.rank + 1 > IR_MAX_RANK) {
+        diag_error(d, n->loc, "embedding '%s': indices of rank %d are too many", n->name, idx->shape.rank);
+        return false;
+    }
+    Shape out = idx->shape;
+    out.d[out.rank++] = w->shape.d[1];
+    set_out(g, n, 0, w->dtype, &out);
+    return true;
+}

@@ -1,0 +1,90 @@
+/* The IR checker that runs between passes: structural invariants only (a failure is a bug
+ * in slimc, not the user's mistake). */
+#include "ir/graph.h"
+
+#include <stdlib.h>
+
+#define FAIL(...)                                                                        \
+    do {                                                                                 \
+        diag_error(d, (SrcLoc){0}, "internal: IR verifier: " __VA_ARGS__);               \
+        ok = false;                                                                      \
+    } while (0)
+
+static bool valid_value(const Graph *g, ValueId v) { return v >= 0 && v < g->n_values; }
+
+bool ir_verify(const Graph *g, Diag *d)
+{
+    bool ok = true;
+    /* defined[v]: v is available at this point of the node order. */
+    bool *defined = calloc((size_t)g->n_values + 1, 1);
+    SLIMC_ASSERT(defined);
+    for (int i = 0; i < g->n_values; i++) {
+        const Value *v = &g->values[i];
+        if (v->kind == IR_VALUE_CONST) {
+            defined[i] = true;
+            if (!v->data && ir_dtype_bytes(v->type.dtype, 1) && v->data_bytes)
+                FAIL("constant '%s' has no data", v->name);
+        }
+        if (v->kind == IR_VALUE_INPUT)
+            defined[i] = true;
+        if (v->type.shape.rank < 0 || v->type.shape.rank > IR_MAX_RANK)
+            FAIL("value '%s' has no valid type", v->name);
+        if ((unsigned)v->type.dtype >= IR_NUM_DTYPES)
+            FAIL("value '%s' has a bad dtype", v->name);
+    }
+    for (int i = 0; i < g->n_inputs; i++)
+        if (!valid_value(g, g->inputs[i]) || g->values[g->inputs[i]].kind != IR_VALUE_INPUT)
+            FAIL("graph input %d is not an input value", i);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        if ((unsigned)n->op >= IR_NUM_OPS) {
+            FAIL("node %d has a bad op", i);
+            continue;
+        }
+        const OpInfo *info = &ir_ops[n->op];
+        if (n->n_inputs < info->min_inputs || n->n_inputs > info->max_inputs)
+            FAIL("node '%s' (%s) has %d inputs", n->name, info->name, n->n_inputs);
+        for (int j = 0; j < n->n_inputs; j++) {
+            ValueId v = n->inputs[j];
+            if (v == IR_NONE)
+                continue;
+            if (!valid_value(g, v))
+                FAIL("node '%s' input %d is out of range", n->name, j);
+            else if (!defined[v])
+                FAIL("node '%s' reads '%s' before it is defined", n->name, g->values[v].name);
+        }
+        if (n->n_epilogue < 0 || n->n_epilogue > IR_MAX_EPILOGUE)
+            FAIL("node '%s' has a bad epilogue", n->name);
+        for (int j = 0; j < n->n_epilogue && j < IR_MAX_EPILOGUE; j++) {
+            const Epilogue *e = &n->epilogue[j];
+            unsigned f = (unsigned)e->op < IR_NUM_OPS ? ir_ops[e->op].flags : 0;
+            if (!(f & IR_F_ELEMENTWISE))
+                FAIL("node '%s' epilogue %d is not elementwise", n->name, j);
+            if ((f & IR_F_BINARY) && (!valid_value(g, e->operand) || !defined[e->operand]))
+                FAIL("node '%s' epilogue %d has a bad operand", n->name, j);
+            if (!(f & IR_F_BINARY) && e->operand != IR_NONE)
+                FAIL("node '%s' epilogue %d: a unary op has an operand", n->name, j);
+        }
+        if (n->n_epilogue && !(info->flags & (IR_F_FUSE_HEAD | IR_F_ELEMENTWISE)))
+            FAIL("node '%s' (%s) cannot carry an epilogue", n->name, info->name);
+        for (int j = 0; j < n->n_outputs; j++) {
+            ValueId v = n->outputs[j];
+            if (!valid_value(g, v)) {
+                FAIL("node '%s' output %d is out of range", n->name, j);
+                continue;
+            }
+            if (defined[v])
+                FAIL("value '%s' is defined twice", g->values[v].name);
+            if (g->values[v].producer != i)
+                FAIL("value '%s' does not name node '%s' as its producer", g->values[v].name, n->name);
+            defined[v] = true;
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (!valid_value(g, g->outputs[i]) || !defined[g->outputs[i]])
+            FAIL("graph output %d is never computed", i);
+    free(defined);
+    return ok;
+}
