@@ -116,8 +116,16 @@ void ir_output_add(Graph *g, ValueId v)
 {
     g->outputs = arena_grow(g->arena, g->outputs, sizeof(ValueId) * (size_t)g->n_outputs,
                             sizeof(ValueId) * (size_t)(g->n_outputs + 1));
+    g->output_names = arena_grow(g->arena, g->output_names, sizeof(char *) * (size_t)g->n_outputs,
+                                 sizeof(char *) * (size_t)(g->n_outputs + 1));
     g->outputs[g->n_outputs++] = v;
     g->values[v].is_output = true;
+}
+
+void ir_output_set_name(Graph *g, int k, const char *name)
+{
+    SLIMC_ASSERT(k >= 0 && k < g->n_outputs);
+    g->output_names[k] = name ? arena_strdup(g->arena, name) : NULL;
 }
 
 NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,

@@ -120,6 +120,7 @@ struct Graph {
     int n_inputs;
     ValueId *outputs;
     int n_outputs;
+    const char **output_names; /* [n_outputs] the names the model declares, NULL if unnamed */
     const char *sym_names[IR_MAX_SYMS];
     int n_syms;
     /* Set by memplan: the arena size (a polynomial in the symbols). */
@@ -144,6 +145,8 @@ ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc);
 ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes, SrcLoc loc);
 ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc);
 void ir_output_add(Graph *g, ValueId v);
+/* Gives graph output k the name the model declares for it (what `run` names its file). */
+void ir_output_set_name(Graph *g, int k, const char *name);
 
 /* Adds a node with the given inputs and n_outputs fresh outputs (typed by shape inference
  * later). Names of outputs are made from the node name. */

@@ -28,9 +28,13 @@ RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d);
 void *rt_symbol(RtModule *m, const char *name);
 void rt_module_free(RtModule *m);
 
-/* Compiles src plus extra link inputs into an executable at out_path (AOT). extra_objs
- * may hold object files (the embedded weights), NULL-terminated. */
-bool rt_build_executable(const char *src, size_t len, const char *const *extra_srcs,
-                         const RtOptions *o, const char *out_path, Diag *d);
+/* Compiles src (one C translation unit with a main) into an executable at out_path (AOT).
+ * When blob_len > 0, the bytes blob[0..blob_len) are linked in as read-only data under the
+ * global symbol blob_symbol (64-byte aligned) through an assembler file that uses
+ * `.incbin` on a temporary file — never as a C array literal. Temporary files live in a
+ * private folder inside the cache dir and are removed; out_path is written atomically. */
+bool rt_build_executable(const char *src, size_t len, const void *blob, size_t blob_len,
+                         const char *blob_symbol, const RtOptions *o, const char *out_path,
+                         Diag *d);
 
 #endif

@@ -1,0 +1,30 @@
+/* What the public API's files share. The API is the one place (with the CLI) that wires
+ * the stages together: frontend -> ir -> passes -> codegen -> runtime. */
+#ifndef SLIMC_API_INTERNAL_H
+#define SLIMC_API_INTERNAL_H
+
+#include "slimc/slimc.h"
+
+#include "ir/graph.h"
+#include "runtime/jit.h"
+
+struct SlimcContext {
+    Diag diag;
+    SlimcTimings t;
+};
+
+struct SlimcModel {
+    Graph *g;
+    bool optimized;
+    size_t weight_bytes_loaded; /* constants' bytes as loaded, before any pass */
+    char **input_types, **output_types, **output_names;
+};
+
+double api_now_ms(void);
+void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t);
+/* The model's C source (prefix names the entry points) into a malloc'd string. */
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, size_t *len);
+/* Fills the per-model strings (types, output names); called after load and passes. */
+void api_model_describe(SlimcModel *m);
+
+#endif

@@ -1,0 +1,408 @@
+/* The public API: contexts, models, passes, inspection and emitting C. */
+#include "api/api_internal.h"
+
+#include "codegen/c/cg.h"
+#include "frontend/slim.h"
+#include "passes/pass.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+double api_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+const char *slimc_version(void) { return SLIMC_VERSION; }
+
+void slimc_options_default(SlimcOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->opt_level = 2;
+}
+
+SlimcContext *slimc_context_new(void)
+{
+    SlimcContext *ctx = calloc(1, sizeof *ctx);
+    if (ctx)
+        diag_init(&ctx->diag);
+    return ctx;
+}
+
+void slimc_context_free(SlimcContext *ctx)
+{
+    if (!ctx)
+        return;
+    diag_fini(&ctx->diag);
+    free(ctx);
+}
+
+const char *slimc_error(const SlimcContext *ctx) { return diag_text((Diag *)&ctx->diag); }
+const char *slimc_messages(const SlimcContext *ctx) { return diag_text((Diag *)&ctx->diag); }
+void slimc_clear_messages(SlimcContext *ctx) { diag_clear(&ctx->diag); }
+SlimcTimings slimc_timings(const SlimcContext *ctx) { return ctx->t; }
+
+const char *slimc_dtype_name(SlimcDType t) { return ir_dtype_name((DType)t); }
+size_t slimc_dtype_size(SlimcDType t) { return ir_dtype_bytes((DType)t, 1); }
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+    SLIMC_ASSERT(p);
+    return p;
+}
+
+static void free_strings(char **v, int n)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Output file names: the declared name reduced to [A-Za-z0-9_.-], else outputK; made
+ * unique by a suffix. */
+static char *output_file_name(const Graph *g, int k)
+{
+    const char *name = g->output_names ? g->output_names[k] : NULL;
+    char buf[128];
+    size_t n = 0;
+    for (const char *p = name; p && *p && n + 1 < sizeof buf; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-';
+        buf[n++] = ok ? c : '_';
+    }
+    buf[n] = 0;
+    if (n == 0 || strcmp(buf, ".") == 0 || strcmp(buf, "..") == 0)
+        snprintf(buf, sizeof buf, "output%d", k);
+    return xstrdup(buf);
+}
+
+void api_model_describe(SlimcModel *m)
+{
+    Graph *g = m->g;
+    free_strings(m->input_types, g->n_inputs);
+    free_strings(m->output_types, g->n_outputs);
+    free_strings(m->output_names, g->n_outputs);
+    m->input_types = calloc((size_t)g->n_inputs + 1, sizeof(char *));
+    m->output_types = calloc((size_t)g->n_outputs + 1, sizeof(char *));
+    m->output_names = calloc((size_t)g->n_outputs + 1, sizeof(char *));
+    SLIMC_ASSERT(m->input_types && m->output_types && m->output_names);
+    char buf[256];
+    for (int i = 0; i < g->n_inputs; i++)
+        m->input_types[i] = xstrdup(ir_type_str(g, &g->values[g->inputs[i]].type, buf, sizeof buf));
+    for (int i = 0; i < g->n_outputs; i++) {
+        m->output_types[i] = xstrdup(ir_type_str(g, &g->values[g->outputs[i]].type, buf, sizeof buf));
+        m->output_names[i] = output_file_name(g, i);
+        for (int j = 0; j < i; j++)
+            if (strcmp(m->output_names[j], m->output_names[i]) == 0) {
+                char *renamed = malloc(strlen(m->output_names[i]) + 16);
+                SLIMC_ASSERT(renamed);
+                sprintf(renamed, "%s_%d", m->output_names[i], i);
+                free(m->output_names[i]);
+                m->output_names[i] = renamed;
+                break;
+            }
+    }
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **out)
+{
+    *out = NULL;
+    double t0 = api_now_ms();
+    if (ends_with(path, ".onnx")) {
+        diag_error(&ctx->diag, (SrcLoc){path, 0, 0},
+                   "ONNX import is not available in this version of slimc yet; write the model in the .slim language");
+        return SLIMC_ERROR;
+    }
+    Graph *g = fe_slim_load(path, &ctx->diag);
+    ctx->t.parse += api_now_ms() - t0;
+    if (!g)
+        return SLIMC_ERROR;
+    SlimcModel *m = calloc(1, sizeof *m);
+    SLIMC_ASSERT(m);
+    m->g = g;
+    m->weight_bytes_loaded = ir_weight_bytes(g);
+    if (g->compress_pipeline) {
+        /* Check the compress block now, so that its mistakes show at load time. */
+        PassArgs *calls;
+        int n_calls;
+        if (!pass_pipeline_parse(g, g->compress_pipeline, g->compress_loc, &calls, &n_calls, &ctx->diag)) {
+            slimc_model_free(m);
+            return SLIMC_ERROR;
+        }
+    }
+    api_model_describe(m);
+    *out = m;
+    return SLIMC_OK;
+}
+
+void slimc_model_free(SlimcModel *m)
+{
+    if (!m)
+        return;
+    free_strings(m->input_types, m->g->n_inputs);
+    free_strings(m->output_types, m->g->n_outputs);
+    free_strings(m->output_names, m->g->n_outputs);
+    ir_graph_free(m->g);
+    free(m);
+}
+
+const char *slimc_model_name(const SlimcModel *m) { return m->g->name; }
+int slimc_model_num_inputs(const SlimcModel *m) { return m->g->n_inputs; }
+int slimc_model_num_outputs(const SlimcModel *m) { return m->g->n_outputs; }
+
+const char *slimc_model_input_name(const SlimcModel *m, int i)
+{
+    return i >= 0 && i < m->g->n_inputs ? m->g->values[m->g->inputs[i]].name : NULL;
+}
+
+const char *slimc_model_output_name(const SlimcModel *m, int i)
+{
+    return i >= 0 && i < m->g->n_outputs ? m->output_names[i] : NULL;
+}
+
+int slimc_model_input_index(const SlimcModel *m, const char *name)
+{
+    for (int i = 0; i < m->g->n_inputs; i++)
+        if (strcmp(m->g->values[m->g->inputs[i]].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *slimc_model_input_type(const SlimcModel *m, int i)
+{
+    return i >= 0 && i < m->g->n_inputs ? m->input_types[i] : NULL;
+}
+
+const char *slimc_model_output_type(const SlimcModel *m, int i)
+{
+    return i >= 0 && i < m->g->n_outputs ? m->output_types[i] : NULL;
+}
+
+SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o)
+{
+    if (m->optimized)
+        return SLIMC_OK;
+    SlimcOptions dflt;
+    if (!o) {
+        slimc_options_default(&dflt);
+        o = &dflt;
+    }
+    Graph *g = m->g;
+    double ms = 0;
+    PassRunOptions ro = {.print_after = o->print_after,
+                         .print_to = o->print_to ? o->print_to : stderr,
+                         .verify = true,
+                         .ms = &ms};
+    bool ok = true;
+    if (o->passes) {
+        ok = pass_pipeline_run(g, o->passes, (SrcLoc){0}, &ro, &ctx->diag);
+        /* A user pipeline without memplan still needs one before code generation. */
+        if (ok && !g->planned)
+            ok = pass_pipeline_run(g, "memplan", (SrcLoc){0}, &ro, &ctx->diag);
+    } else {
+        if (g->compress_pipeline)
+            ok = pass_pipeline_run(g, g->compress_pipeline, g->compress_loc, &ro, &ctx->diag);
+        if (ok)
+            ok = pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
+    }
+    ctx->t.passes += ms;
+    if (!ok)
+        return SLIMC_ERROR;
+    m->optimized = true;
+    api_model_describe(m);
+    return SLIMC_OK;
+}
+
+static void print_bytes(FILE *out, double b)
+{
+    if (b >= 1 << 20)
+        fprintf(out, "%.2f MiB", b / (1 << 20));
+    else if (b >= 1 << 10)
+        fprintf(out, "%.1f KiB", b / (1 << 10));
+    else
+        fprintf(out, "%.0f B", b);
+}
+
+/* "4096 + 12800*N" */
+static void print_poly(const Graph *g, const Poly *p, FILE *out)
+{
+    if (p->n == 0)
+        fputs("0", out);
+    for (int i = 0; i < p->n; i++) {
+        char dim[64];
+        fprintf(out, "%s%s", i ? " + " : "", ir_dim_str(g, (Dim){p->t[i].c, p->t[i].mask}, dim, sizeof dim));
+    }
+}
+
+SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out)
+{
+    Graph *g = m->g;
+    if ((what & (SLIMC_INSPECT_MEMORY)) && !m->optimized &&
+        slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
+        return SLIMC_ERROR;
+    int64_t ones[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        ones[i] = 1;
+    if (what & SLIMC_INSPECT_SUMMARY) {
+        fprintf(out, "model %s (%s)\n", g->name, g->source ? g->source : "?");
+        for (int i = 0; i < g->n_inputs; i++)
+            fprintf(out, "  input  %s: %s\n", slimc_model_input_name(m, i), m->input_types[i]);
+        for (int i = 0; i < g->n_outputs; i++)
+            fprintf(out, "  output %s: %s\n", m->output_names[i], m->output_types[i]);
+        int live = 0, counts[IR_NUM_OPS] = {0};
+        for (int i = 0; i < g->n_nodes; i++)
+            if (!g->nodes[i].dead) {
+                live++;
+                counts[g->nodes[i].op]++;
+            }
+        fprintf(out, "  %d nodes:", live);
+        for (int i = 0; i < IR_NUM_OPS; i++)
+            if (counts[i])
+                fprintf(out, " %s x%d", ir_ops[i].name, counts[i]);
+        fputc('\n', out);
+        if (g->n_syms) {
+            fputs("  symbolic dims:", out);
+            for (int i = 0; i < g->n_syms; i++)
+                fprintf(out, " %s", g->sym_names[i]);
+            fputs(" (bound at run time from the inputs)\n", out);
+        }
+    }
+    if (what & SLIMC_INSPECT_IR)
+        ir_print(g, out);
+    if (what & SLIMC_INSPECT_DOT)
+        ir_print_dot(g, out);
+    if (what & SLIMC_INSPECT_MEMORY) {
+        size_t w = ir_weight_bytes(g);
+        fputs("memory:\n  weights: ", out);
+        print_bytes(out, (double)w);
+        fprintf(out, " (%zu bytes; %zu as loaded", w, m->weight_bytes_loaded);
+        if (m->weight_bytes_loaded)
+            fprintf(out, ", %.1f%%", 100.0 * (double)w / (double)m->weight_bytes_loaded);
+        fputs(")\n  peak activations (arena): ", out);
+        print_poly(g, &g->arena_bytes, out);
+        fputs(" bytes", out);
+        if (g->n_syms) {
+            fputs(" = ", out);
+            print_bytes(out, (double)ir_poly_eval(&g->arena_bytes, ones));
+            fprintf(out, " with %s=1", g->sym_names[0]);
+            int64_t b64[IR_MAX_SYMS];
+            for (int i = 0; i < IR_MAX_SYMS; i++)
+                b64[i] = 64;
+            fputs(", ", out);
+            print_bytes(out, (double)ir_poly_eval(&g->arena_bytes, b64));
+            fprintf(out, " with every symbol = 64");
+        }
+        fputc('\n', out);
+        /* Inputs and outputs live in the caller's buffers. */
+        double io = 0;
+        for (int i = 0; i < g->n_inputs + g->n_outputs; i++) {
+            ValueId v = i < g->n_inputs ? g->inputs[i] : g->outputs[i - g->n_inputs];
+            Dim n;
+            if (ir_shape_numel(&g->values[v].type.shape, &n))
+                io += (double)ir_dtype_bytes(g->values[v].type.dtype, ir_dim_eval(n, ones));
+        }
+        fputs("  inputs + outputs: ", out);
+        print_bytes(out, io);
+        fprintf(out, "%s\n", g->n_syms ? " (symbols = 1)" : "");
+        fputs("  total at run time: ", out);
+        print_bytes(out, (double)w + (double)ir_poly_eval(&g->arena_bytes, ones) + io);
+        fprintf(out, "%s\n", g->n_syms ? " (symbols = 1)" : "");
+    }
+    if (what & SLIMC_INSPECT_FLOPS) {
+        double f = ir_flops(g, ones);
+        fprintf(out, "flops: %.0f per run (%.3f GFLOP)%s, multiply-add counted as 2\n", f, f / 1e9,
+                g->n_syms ? " with every symbol = 1" : "");
+    }
+    return SLIMC_OK;
+}
+
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    SLIMC_ASSERT(f);
+    double t0 = api_now_ms();
+    CgOptions co = {.prefix = prefix, .source_name = m->g->source};
+    bool ok = cg_emit_c(m->g, &co, f, &ctx->diag);
+    fclose(f);
+    ctx->t.codegen += api_now_ms() - t0;
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)
+{
+    if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
+        return SLIMC_ERROR;
+    size_t len;
+    char *src = api_emit_source(ctx, m, NULL, &len);
+    if (!src)
+        return SLIMC_ERROR;
+    fwrite(src, 1, len, out);
+    free(src);
+    return SLIMC_OK;
+}
+
+/* Writes data to path through a temporary file and a rename. */
+static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *data, size_t len)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    SLIMC_ASSERT(tmp);
+    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)(api_now_ms()) & 0xffff);
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    if (f)
+        ok &= fclose(f) == 0;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write: %s", strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s", strerror(errno));
+        return SLIMC_ERROR;
+    }
+    if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
+        return SLIMC_ERROR;
+    size_t len;
+    char *src = api_emit_source(ctx, m, m->g->name, &len);
+    if (!src)
+        return SLIMC_ERROR;
+    size_t plen = strlen(dir) + strlen(m->g->name) + 8;
+    char *path = malloc(plen);
+    SLIMC_ASSERT(path);
+    snprintf(path, plen, "%s/%s.c", dir, m->g->name);
+    bool ok = write_file_atomic(ctx, path, src, len);
+    free(path);
+    free(src);
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}

@@ -1,0 +1,224 @@
+/* The public API: tensors and .npy files, JIT compilation and running, AOT executables. */
+#include "api/api_internal.h"
+
+#include "frontend/npy.h"
+#include "runtime/exec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const char slimc_main_source[];
+extern const size_t slimc_main_source_len;
+
+struct SlimcExec {
+    SlimcModel *m;   /* borrowed: must outlive the exec */
+    RtModule *mod;
+    RtExec *ex;
+    int threads;
+};
+
+SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out)
+{
+    memset(out, 0, sizeof *out);
+    NpyArray a;
+    if (!fe_npy_read(path, &a, &ctx->diag))
+        return SLIMC_ERROR;
+    out->dtype = (SlimcDType)a.dtype;
+    out->ndim = a.ndim;
+    memcpy(out->shape, a.shape, sizeof(int64_t) * (size_t)a.ndim);
+    out->data = a.data;
+    out->nbytes = a.nbytes;
+    return SLIMC_OK;
+}
+
+SlimcStatus slimc_npy_save(SlimcContext *ctx, const char *path, const SlimcTensor *t)
+{
+    return fe_npy_write(path, (DType)t->dtype, t->ndim, t->shape, t->data, &ctx->diag) ? SLIMC_OK
+                                                                                       : SLIMC_ERROR;
+}
+
+void slimc_tensor_free(SlimcTensor *t)
+{
+    if (!t)
+        return;
+    free(t->data);
+    memset(t, 0, sizeof *t);
+}
+
+void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t)
+{
+    rt_options_default(ro);
+    if (o) {
+        if (o->cc)
+            ro->cc = o->cc;
+        ro->opt_level = o->opt_level;
+        if (o->cpu)
+            ro->cpu = o->cpu;
+        if (o->cache_dir)
+            ro->cache_dir = o->cache_dir;
+        ro->no_cache = o->no_cache;
+    }
+    ro->compile_ms = &t->compile;
+    ro->load_ms = &t->load;
+}
+
+SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, SlimcExec **out)
+{
+    *out = NULL;
+    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
+        return SLIMC_ERROR;
+    size_t len;
+    char *src = api_emit_source(ctx, m, NULL, &len);
+    if (!src)
+        return SLIMC_ERROR;
+    RtOptions ro;
+    api_rt_options(o, &ro, &ctx->t);
+    RtModule *mod = rt_compile(src, len, &ro, &ctx->diag);
+    free(src);
+    if (!mod)
+        return SLIMC_ERROR;
+    RtExec *ex = rt_exec_new(m->g, mod, NULL, &ctx->diag);
+    if (!ex) {
+        rt_module_free(mod);
+        return SLIMC_ERROR;
+    }
+    SlimcExec *e = calloc(1, sizeof *e);
+    SLIMC_ASSERT(e);
+    e->m = m;
+    e->mod = mod;
+    e->ex = ex;
+    e->threads = o && o->threads > 0 ? o->threads : 1;
+    *out = e;
+    return SLIMC_OK;
+}
+
+void slimc_exec_free(SlimcExec *e)
+{
+    if (!e)
+        return;
+    rt_exec_free(e->ex);
+    rt_module_free(e->mod);
+    free(e);
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
+    float f;
+    if (exp == 0)
+        f = ldexpf((float)man, -24);
+    else if (exp == 31)
+        f = man ? NAN : INFINITY;
+    else
+        f = ldexpf((float)(man | 1024), (int)exp - 25);
+    return sign ? -f : f;
+}
+
+/* An input of another float dtype than the model declares is converted (with a note);
+ * anything else is left for rt_exec_run to refuse. Returns malloc'd data or NULL. */
+static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
+                                 const SlimcTensor *t, DType want)
+{
+    if (want != IR_F32 || (t->dtype != SLIMC_F64 && t->dtype != SLIMC_F16 && t->dtype != SLIMC_BF16))
+        return NULL;
+    size_t n = t->nbytes / slimc_dtype_size(t->dtype);
+    float *f = malloc(n * sizeof(float) + 1);
+    SLIMC_ASSERT(f);
+    for (size_t k = 0; k < n; k++) {
+        if (t->dtype == SLIMC_F64)
+            f[k] = (float)((const double *)t->data)[k];
+        else if (t->dtype == SLIMC_F16)
+            f[k] = half_to_float(((const uint16_t *)t->data)[k]);
+        else {
+            uint32_t bits = (uint32_t)((const uint16_t *)t->data)[k] << 16;
+            memcpy(&f[k], &bits, sizeof bits);
+        }
+    }
+    diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32", slimc_model_input_name(m, i),
+              slimc_dtype_name(t->dtype));
+    return f;
+}
+
+SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                           int n_inputs, SlimcTensor *outputs, int n_outputs)
+{
+    const Graph *g = e->m->g;
+    if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
+        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0}, "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                   g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
+        return SLIMC_ERROR;
+    }
+    RtTensor *in = calloc((size_t)n_inputs + 1, sizeof *in);
+    RtTensor *out = calloc((size_t)n_outputs + 1, sizeof *out);
+    void **converted = calloc((size_t)n_inputs + 1, sizeof *converted);
+    SLIMC_ASSERT(in && out && converted);
+    for (int i = 0; i < n_inputs; i++) {
+        const SlimcTensor *t = &inputs[i];
+        in[i].dtype = (DType)t->dtype;
+        in[i].ndim = t->ndim;
+        memcpy(in[i].shape, t->shape, sizeof t->shape);
+        in[i].data = t->data;
+        in[i].nbytes = t->nbytes;
+        DType want = g->values[g->inputs[i]].type.dtype;
+        if ((DType)t->dtype != want && (converted[i] = convert_float_input(ctx, e->m, i, t, want))) {
+            in[i].dtype = IR_F32;
+            in[i].data = converted[i];
+            in[i].nbytes = t->nbytes / slimc_dtype_size(t->dtype) * sizeof(float);
+        }
+    }
+    double t0 = api_now_ms();
+    bool ok = rt_exec_run(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
+    ctx->t.run += api_now_ms() - t0;
+    for (int i = 0; i < n_outputs; i++) {
+        memset(&outputs[i], 0, sizeof outputs[i]);
+        if (!ok)
+            continue;
+        outputs[i].dtype = (SlimcDType)out[i].dtype;
+        outputs[i].ndim = out[i].ndim;
+        memcpy(outputs[i].shape, out[i].shape, sizeof out[i].shape);
+        outputs[i].data = out[i].data;
+        outputs[i].nbytes = out[i].nbytes;
+    }
+    for (int i = 0; i < n_inputs; i++)
+        free(converted[i]);
+    free(converted);
+    free(in);
+    free(out);
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                             int n_inputs, int runs, double *median_ms)
+{
+    int n_out = e->m->g->n_outputs;
+    SlimcTensor *outs = calloc((size_t)n_out + 1, sizeof *outs);
+    double *ms = calloc((size_t)(runs > 0 ? runs : 1), sizeof *ms);
+    SLIMC_ASSERT(outs && ms);
+    SlimcStatus st = SLIMC_OK;
+    /* One warm-up run: page faults, thread start-up, caches. */
+    for (int r = -1; r < runs && st == SLIMC_OK; r++) {
+        double t0 = api_now_ms();
+        st = slimc_exec_run(ctx, e, inputs, n_inputs, outs, n_out);
+        if (r >= 0)
+            ms[r] = api_now_ms() - t0;
+        for (int k = 0; k < n_out; k++)
+            slimc_tensor_free(&outs[k]);
+    }
+    if (st == SLIMC_OK && runs > 0) {
+        qsort(ms, (size_t)runs, sizeof ms[0], cmp_double);
+        *median_ms = ms[runs / 2];
+    }
+    free(ms);
+    free(outs);
+    return st;
+}

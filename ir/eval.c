@@ -1,0 +1,655 @@
+/* The reference semantics of every op in ir/ops.def: PyTorch's functional ops, written as
+ * plain loops over concrete shapes. Floats accumulate in float, in one fixed order (the
+ * order of the loops below), so that the result is reproducible and easy to follow; exp,
+ * log, sqrt and tanh are libm's float functions. This file is the reference the numeric
+ * tests hold the C and CUDA backends to: clarity and correctness over speed.
+ *
+ * Epilogue operands: ir_eval_node reads the data of epilogue operand j from
+ * inputs[n->n_inputs + j] (so callers pass n_inputs + n_epilogue pointers; entries for
+ * unary epilogue ops are ignored). */
+#include "ir/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A shape with its symbols bound. */
+typedef struct Dims {
+    int rank;
+    int64_t d[IR_MAX_RANK];
+} Dims;
+
+static Dims dims_of(const Graph *g, ValueId v, const int64_t *syms)
+{
+    const Shape *s = &g->values[v].type.shape;
+    Dims r = {s->rank < 0 ? 0 : s->rank, {0}};
+    for (int i = 0; i < r.rank; i++)
+        r.d[i] = ir_dim_eval(s->d[i], syms);
+    return r;
+}
+
+static int64_t dims_numel(const Dims *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->d[i];
+    return n;
+}
+
+/* Strides (in elements) with which an operand of shape in is read while walking out's
+ * index space under numpy broadcasting: dims are aligned on the right, a missing or size-1
+ * dim of in is read with stride 0. Requires in->rank <= out->rank. */
+static void bcast_strides(const Dims *out, const Dims *in, int64_t *st)
+{
+    int64_t s = 1;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        int j = i - (out->rank - in->rank);
+        if (j < 0) {
+            st[i] = 0;
+            continue;
+        }
+        st[i] = in->d[j] == 1 ? 0 : s;
+        s *= in->d[j];
+    }
+}
+
+/* The offset, in the broadcast operand, of out's element number linear. */
+static int64_t bcast_offset(const Dims *out, const int64_t *st, int64_t linear)
+{
+    int64_t off = 0;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        off += (linear % out->d[i]) * st[i];
+        linear /= out->d[i];
+    }
+    return off;
+}
+
+static float apply_unary(OpKind op, float x)
+{
+    switch (op) {
+    case IR_OP_RELU:
+        return (x > 0.0f || isnan(x)) ? x : 0.0f; /* NaN propagates, as in PyTorch */
+    case IR_OP_SIGMOID:
+        return 1.0f / (1.0f + expf(-x));
+    case IR_OP_TANH:
+        return tanhf(x);
+    default:
+        SLIMC_ASSERT(!"not a unary op");
+    }
+}
+
+static float apply_binary(OpKind op, float a, float b)
+{
+    switch (op) {
+    case IR_OP_ADD:
+        return a + b;
+    case IR_OP_SUB:
+        return a - b;
+    case IR_OP_MUL:
+        return a * b;
+    case IR_OP_DIV:
+        return a / b;
+    default:
+        SLIMC_ASSERT(!"not a binary op");
+    }
+}
+
+/* Everything an op's kernel needs: the node, its inputs' data and bound shapes, and its
+ * output. */
+typedef struct EvalCtx {
+    const Graph *g;
+    const Node *n;
+    const void *const *in;
+    Dims in_dims[8];
+    float *out;
+    Dims out_dims;
+    const int64_t *syms;
+    Diag *d;
+} EvalCtx;
+
+static const float *in_f32(const EvalCtx *c, int i)
+{
+    return i < c->n->n_inputs ? (const float *)c->in[i] : NULL;
+}
+
+/* ---- convolution and matrix products ---- */
+
+/* x [N, C, H, W], w [O, C/groups, KH, KW], bias [O] -> out [N, O, OH, OW] */
+static void eval_conv2d(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0), *w = in_f32(c, 1), *bias = in_f32(c, 2);
+    const Dims *xs = &c->in_dims[0], *ws = &c->in_dims[1], *os = &c->out_dims;
+    int64_t stride[2], pad[2], dil[2];
+    ir_attr_ints(c->n, "stride", stride, 2, 1);
+    ir_attr_ints(c->n, "padding", pad, 2, 0);
+    ir_attr_ints(c->n, "dilation", dil, 2, 1);
+    int64_t groups = ir_attr_int(c->n, "groups", 1);
+    int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
+    int64_t O = ws->d[0], CG = ws->d[1], KH = ws->d[2], KW = ws->d[3];
+    int64_t OH = os->d[2], OW = os->d[3], OG = O / groups;
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t o = 0; o < O; o++) {
+            int64_t grp = o / OG;
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    float acc = 0.0f;
+                    for (int64_t ci = 0; ci < CG; ci++) {
+                        int64_t ch = grp * CG + ci;
+                        for (int64_t kh = 0; kh < KH; kh++) {
+                            int64_t ih = oh * stride[0] - pad[0] + kh * dil[0];
+                            if (ih < 0 || ih >= H)
+                                continue;
+                            for (int64_t kw = 0; kw < KW; kw++) {
+                                int64_t iw = ow * stride[1] - pad[1] + kw * dil[1];
+                                if (iw < 0 || iw >= W)
+                                    continue;
+                                acc += x[((b * C + ch) * H + ih) * W + iw] *
+                                       w[((o * CG + ci) * KH + kh) * KW + kw];
+                            }
+                        }
+                    }
+                    if (bias)
+                        acc += bias[o];
+                    c->out[((b * O + o) * OH + oh) * OW + ow] = acc;
+                }
+        }
+}
+
+/* x [.., K], w [N, K] (or [K, N] when w_transposed), bias [N] -> out [.., N] */
+static void eval_linear(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0), *w = in_f32(c, 1), *bias = in_f32(c, 2);
+    bool tr = ir_attr_int(c->n, "w_transposed", 0) != 0;
+    const Dims *ws = &c->in_dims[1];
+    int64_t K = tr ? ws->d[0] : ws->d[1], N = tr ? ws->d[1] : ws->d[0];
+    int64_t M = K ? dims_numel(&c->in_dims[0]) / K : dims_numel(&c->out_dims) / (N ? N : 1);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; k++)
+                acc += x[m * K + k] * (tr ? w[k * N + j] : w[j * K + k]);
+            if (bias)
+                acc += bias[j];
+            c->out[m * N + j] = acc;
+        }
+}
+
+/* torch.matmul: a [.., M, K] @ b [.., K, N] with broadcast batch dims; a 1-D a is [1, K]
+ * and a 1-D b is [K, 1], the added dim removed from the result (which changes only the
+ * shape, not the layout of the output). */
+static void eval_matmul(const EvalCtx *c)
+{
+    const float *a = in_f32(c, 0), *b = in_f32(c, 1);
+    const Dims *as = &c->in_dims[0], *bs = &c->in_dims[1];
+    int64_t M = as->rank == 1 ? 1 : as->d[as->rank - 2];
+    int64_t K = as->d[as->rank - 1];
+    int64_t N = bs->rank == 1 ? 1 : bs->d[bs->rank - 1];
+    /* batch shapes: a's and b's leading dims, and their broadcast */
+    Dims ba = {as->rank > 2 ? as->rank - 2 : 0, {0}}, bb = {bs->rank > 2 ? bs->rank - 2 : 0, {0}};
+    memcpy(ba.d, as->d, sizeof(int64_t) * (size_t)ba.rank);
+    memcpy(bb.d, bs->d, sizeof(int64_t) * (size_t)bb.rank);
+    Dims batch = {ba.rank > bb.rank ? ba.rank : bb.rank, {0}};
+    for (int i = 0; i < batch.rank; i++) {
+        int ia = i - (batch.rank - ba.rank), ib = i - (batch.rank - bb.rank);
+        int64_t da = ia >= 0 ? ba.d[ia] : 1, db = ib >= 0 ? bb.d[ib] : 1;
+        batch.d[i] = da == 1 ? db : da;
+    }
+    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK];
+    bcast_strides(&batch, &ba, sa);
+    bcast_strides(&batch, &bb, sb);
+    int64_t nb = dims_numel(&batch);
+    for (int64_t t = 0; t < nb; t++) {
+        const float *pa = a + bcast_offset(&batch, sa, t) * M * K;
+        const float *pb = b + bcast_offset(&batch, sb, t) * K * N;
+        float *po = c->out + t * M * N;
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) {
+                float acc = 0.0f;
+                for (int64_t k = 0; k < K; k++)
+                    acc += pa[i * K + k] * pb[k * N + j];
+                po[i * N + j] = acc;
+            }
+    }
+}
+
+/* ---- elementwise ---- */
+
+static void eval_binary(const EvalCtx *c)
+{
+    const float *a = in_f32(c, 0), *b = in_f32(c, 1);
+    int64_t sa[IR_MAX_RANK], sb[IR_MAX_RANK];
+    bcast_strides(&c->out_dims, &c->in_dims[0], sa);
+    bcast_strides(&c->out_dims, &c->in_dims[1], sb);
+    int64_t total = dims_numel(&c->out_dims);
+    for (int64_t i = 0; i < total; i++)
+        c->out[i] = apply_binary(c->n->op, a[bcast_offset(&c->out_dims, sa, i)],
+                                 b[bcast_offset(&c->out_dims, sb, i)]);
+}
+
+static void eval_unary(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0);
+    int64_t total = dims_numel(&c->out_dims);
+    for (int64_t i = 0; i < total; i++)
+        c->out[i] = apply_unary(c->n->op, x[i]);
+}
+
+/* ---- pooling ---- */
+
+/* Window attributes as PyTorch defaults them: stride = kernel when absent. */
+static void pool_attrs(const Node *n, int64_t *k, int64_t *s, int64_t *p, int64_t *dil)
+{
+    ir_attr_ints(n, "kernel", k, 2, 1);
+    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0) {
+        s[0] = k[0];
+        s[1] = k[1];
+    }
+    ir_attr_ints(n, "padding", p, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+}
+
+/* x [N, C, H, W] -> out [N, C, OH, OW]: the max over each window; padding counts as -inf
+ * and NaN wins (as in PyTorch). The output size (ceil_mode included) is the output type's. */
+static void eval_max_pool2d(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0);
+    int64_t k[2], s[2], p[2], dil[2];
+    pool_attrs(c->n, k, s, p, dil);
+    int64_t NC = c->in_dims[0].d[0] * c->in_dims[0].d[1];
+    int64_t H = c->in_dims[0].d[2], W = c->in_dims[0].d[3];
+    int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3];
+    for (int64_t pl = 0; pl < NC; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                float m = -INFINITY;
+                for (int64_t kh = 0; kh < k[0]; kh++) {
+                    int64_t ih = oh * s[0] - p[0] + kh * dil[0];
+                    if (ih < 0 || ih >= H)
+                        continue;
+                    for (int64_t kw = 0; kw < k[1]; kw++) {
+                        int64_t iw = ow * s[1] - p[1] + kw * dil[1];
+                        if (iw < 0 || iw >= W)
+                            continue;
+                        float v = x[(pl * H + ih) * W + iw];
+                        if (v > m || isnan(v))
+                            m = v;
+                        if (isnan(m))
+                            break;
+                    }
+                }
+                c->out[(pl * OH + oh) * OW + ow] = m;
+            }
+}
+
+/* x [N, C, H, W] -> out [N, C, OH, OW]: the mean over each window, as PyTorch computes
+ * it: the window is clipped to the padded input (ceil_mode windows may hang over its
+ * end); with count_include_pad (the default) the divisor is that clipped window's size,
+ * padding included, otherwise the number of input elements in it. */
+static void eval_avg_pool2d(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0);
+    int64_t k[2], s[2], p[2], dil[2];
+    pool_attrs(c->n, k, s, p, dil);
+    bool include_pad = ir_attr_int(c->n, "count_include_pad", 1) != 0;
+    int64_t NC = c->in_dims[0].d[0] * c->in_dims[0].d[1];
+    int64_t H = c->in_dims[0].d[2], W = c->in_dims[0].d[3];
+    int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3];
+    for (int64_t pl = 0; pl < NC; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int64_t h0 = oh * s[0] - p[0], w0 = ow * s[1] - p[1];
+                int64_t h1 = h0 + k[0] < H + p[0] ? h0 + k[0] : H + p[0];
+                int64_t w1 = w0 + k[1] < W + p[1] ? w0 + k[1] : W + p[1];
+                int64_t pool_size = (h1 - h0) * (w1 - w0);
+                h0 = h0 > 0 ? h0 : 0;
+                w0 = w0 > 0 ? w0 : 0;
+                h1 = h1 < H ? h1 : H;
+                w1 = w1 < W ? w1 : W;
+                float *o = &c->out[(pl * OH + oh) * OW + ow];
+                if (h0 >= h1 || w0 >= w1) {
+                    *o = 0.0f;
+                    continue;
+                }
+                float sum = 0.0f;
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = w0; iw < w1; iw++)
+                        sum += x[(pl * H + ih) * W + iw];
+                int64_t divisor = include_pad ? pool_size : (h1 - h0) * (w1 - w0);
+                *o = sum / (float)divisor;
+            }
+}
+
+/* ---- softmax and normalization ---- */
+
+/* softmax / log_softmax along axis, stable: exp(x - max) / sum. */
+static void eval_softmax(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0);
+    const Dims *xs = &c->in_dims[0];
+    int64_t axis = ir_attr_int(c->n, "axis", -1);
+    if (axis < 0)
+        axis += xs->rank;
+    int64_t outer = 1, len = xs->d[axis], inner = 1;
+    for (int64_t i = 0; i < axis; i++)
+        outer *= xs->d[i];
+    for (int64_t i = axis + 1; i < xs->rank; i++)
+        inner *= xs->d[i];
+    bool log_out = c->n->op == IR_OP_LOG_SOFTMAX;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t in = 0; in < inner; in++) {
+            const float *row = x + o * len * inner + in;
+            float *out = c->out + o * len * inner + in;
+            float m = -INFINITY;
+            for (int64_t i = 0; i < len; i++)
+                if (row[i * inner] > m || isnan(row[i * inner]))
+                    m = row[i * inner];
+            float sum = 0.0f;
+            for (int64_t i = 0; i < len; i++)
+                sum += expf(row[i * inner] - m);
+            if (log_out) {
+                float lse = logf(sum);
+                for (int64_t i = 0; i < len; i++)
+                    out[i * inner] = row[i * inner] - m - lse;
+            } else {
+                for (int64_t i = 0; i < len; i++)
+                    out[i * inner] = expf(row[i * inner] - m) / sum;
+            }
+        }
+}
+
+/* Inference batch norm, inputs in F.batch_norm's order: x [N, C, ...], running_mean [C],
+ * running_var [C], weight [C], bias [C]; out = (x - mean) / sqrt(var + eps) * w + b. */
+static void eval_batch_norm(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0), *mean = in_f32(c, 1), *var = in_f32(c, 2);
+    const float *w = in_f32(c, 3), *b = in_f32(c, 4);
+    float eps = (float)ir_attr_float(c->n, "eps", 1e-5);
+    const Dims *xs = &c->in_dims[0];
+    int64_t N = xs->d[0], C = xs->rank > 1 ? xs->d[1] : 1, inner = 1;
+    for (int i = 2; i < xs->rank; i++)
+        inner *= xs->d[i];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t ch = 0; ch < C; ch++) {
+            float inv = 1.0f / sqrtf(var[ch] + eps);
+            float scale = w ? w[ch] : 1.0f, shift = b ? b[ch] : 0.0f;
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t at = (n * C + ch) * inner + i;
+                c->out[at] = (x[at] - mean[ch]) * inv * scale + shift;
+            }
+        }
+}
+
+/* F.layer_norm over the last normalized_ndim dims: x, weight and bias (optional) of the
+ * normalized shape; biased variance; out = (x - mean) / sqrt(var + eps) * w + b. */
+static void eval_layer_norm(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0), *w = in_f32(c, 1), *b = in_f32(c, 2);
+    const Dims *xs = &c->in_dims[0];
+    int64_t nd = ir_attr_int(c->n, "normalized_ndim", 1);
+    float eps = (float)ir_attr_float(c->n, "eps", 1e-5);
+    int64_t len = 1;
+    for (int64_t i = xs->rank - nd; i < xs->rank; i++)
+        len *= xs->d[i];
+    int64_t rows = len ? dims_numel(xs) / len : 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * len;
+        float *out = c->out + r * len;
+        float sum = 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            sum += row[i];
+        float mean = sum / (float)len, sq = 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            sq += (row[i] - mean) * (row[i] - mean);
+        float inv = 1.0f / sqrtf(sq / (float)len + eps);
+        for (int64_t i = 0; i < len; i++) {
+            float v = (row[i] - mean) * inv;
+            if (w)
+                v *= w[i];
+            if (b)
+                v += b[i];
+            out[i] = v;
+        }
+    }
+}
+
+/* F.embedding(indices [..], weight [V, D]) -> out [.., D]; an index outside [0, V) is the
+ * user's error, reported with the node's name. */
+static bool eval_embedding(const EvalCtx *c)
+{
+    const Value *iv = &c->g->values[c->n->inputs[0]];
+    const float *w = in_f32(c, 1);
+    int64_t V = c->in_dims[1].d[0], D = c->in_dims[1].d[1];
+    int64_t count = dims_numel(&c->in_dims[0]);
+    for (int64_t i = 0; i < count; i++) {
+        int64_t idx = iv->type.dtype == IR_I64 ? ((const int64_t *)c->in[0])[i]
+                                               : ((const int32_t *)c->in[0])[i];
+        if (idx < 0 || idx >= V) {
+            diag_error(c->d, c->n->loc,
+                       "embedding '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
+                       c->n->name, (long long)idx, (long long)i, iv->name, (long long)V);
+            return false;
+        }
+        memcpy(c->out + i * D, w + idx * D, sizeof(float) * (size_t)D);
+    }
+    return true;
+}
+
+/* ---- dtype checks and dispatch ---- */
+
+static bool unsupported(const EvalCtx *c, const char *why)
+{
+    diag_error(c->d, c->n->loc, "%s '%s': no reference implementation %s", ir_ops[c->n->op].name,
+               c->n->name, why);
+    return false;
+}
+
+/* True when value v (if present) is plain f32 (no quantization). */
+static bool is_f32(const Graph *g, ValueId v)
+{
+    return v == IR_NONE || (g->values[v].type.dtype == IR_F32 && !g->values[v].type.quant);
+}
+
+/* Applies n's epilogue to out, element by element, in order: out = op(out), out op operand
+ * or operand op out (operand_first), the operand broadcast to out's shape. */
+static void apply_epilogue(const EvalCtx *c)
+{
+    const Node *n = c->n;
+    int64_t total = dims_numel(&c->out_dims);
+    for (int j = 0; j < n->n_epilogue; j++) {
+        const Epilogue *e = &n->epilogue[j];
+        if (e->operand == IR_NONE) {
+            for (int64_t i = 0; i < total; i++)
+                c->out[i] = apply_unary(e->op, c->out[i]);
+            continue;
+        }
+        const float *opd = (const float *)c->in[n->n_inputs + j];
+        Dims od = dims_of(c->g, e->operand, c->syms);
+        int64_t st[IR_MAX_RANK];
+        bcast_strides(&c->out_dims, &od, st);
+        for (int64_t i = 0; i < total; i++) {
+            float v = opd[bcast_offset(&c->out_dims, st, i)];
+            c->out[i] = e->operand_first ? apply_binary(e->op, v, c->out[i])
+                                         : apply_binary(e->op, c->out[i], v);
+        }
+    }
+}
+
+/* Checks the dtypes n needs: f32 everywhere, except embedding's indices (i64 or i32) and
+ * the views (flatten, reshape), which copy any dtype. */
+static bool check_dtypes(const EvalCtx *c)
+{
+    const Graph *g = c->g;
+    const Node *n = c->n;
+    if (n->op == IR_OP_FLATTEN || n->op == IR_OP_RESHAPE) {
+        if (g->values[n->inputs[0]].type.dtype != g->values[n->outputs[0]].type.dtype)
+            return unsupported(c, "for a change of dtype");
+        return n->n_epilogue == 0 || unsupported(c, "for an epilogue on a view");
+    }
+    for (int i = 0; i < n->n_inputs; i++) {
+        ValueId v = n->inputs[i];
+        if (n->op == IR_OP_EMBEDDING && i == 0) {
+            DType t = g->values[v].type.dtype;
+            if (t != IR_I64 && t != IR_I32)
+                return unsupported(c, "for indices that are not i64 or i32");
+            continue;
+        }
+        if (!is_f32(g, v))
+            return unsupported(c, "for dtypes other than f32 (or quantized values)");
+    }
+    for (int j = 0; j < n->n_epilogue; j++)
+        if (!is_f32(g, n->epilogue[j].operand))
+            return unsupported(c, "for an epilogue operand that is not f32");
+    for (int i = 0; i < n->n_outputs; i++)
+        if (!is_f32(g, n->outputs[i]))
+            return unsupported(c, "for an output that is not f32");
+    return true;
+}
+
+bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
+                  void *const *outputs, const int64_t *syms, Diag *d)
+{
+    EvalCtx c = {.g = g, .n = n, .in = inputs, .syms = syms, .d = d};
+    SLIMC_ASSERT(n->n_inputs <= 8 && n->n_outputs == 1);
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] != IR_NONE) {
+            if (g->values[n->inputs[i]].type.shape.rank < 0)
+                return unsupported(&c, "for an operand of unknown shape");
+            c.in_dims[i] = dims_of(g, n->inputs[i], syms);
+        }
+    if (g->values[n->outputs[0]].type.shape.rank < 0)
+        return unsupported(&c, "for an output of unknown shape");
+    c.out_dims = dims_of(g, n->outputs[0], syms);
+    c.out = (float *)outputs[0];
+    if (!check_dtypes(&c))
+        return false;
+    switch (n->op) {
+    case IR_OP_CONV2D:
+        eval_conv2d(&c);
+        break;
+    case IR_OP_LINEAR:
+        eval_linear(&c);
+        break;
+    case IR_OP_MATMUL:
+        eval_matmul(&c);
+        break;
+    case IR_OP_ADD:
+    case IR_OP_SUB:
+    case IR_OP_MUL:
+    case IR_OP_DIV:
+        eval_binary(&c);
+        break;
+    case IR_OP_RELU:
+    case IR_OP_SIGMOID:
+    case IR_OP_TANH:
+        eval_unary(&c);
+        break;
+    case IR_OP_MAX_POOL2D:
+        eval_max_pool2d(&c);
+        break;
+    case IR_OP_AVG_POOL2D:
+        eval_avg_pool2d(&c);
+        break;
+    case IR_OP_FLATTEN:
+    case IR_OP_RESHAPE: {
+        const Type *t = &g->values[n->inputs[0]].type;
+        memcpy(outputs[0], inputs[0], ir_dtype_bytes(t->dtype, dims_numel(&c.in_dims[0])));
+        return true;
+    }
+    case IR_OP_SOFTMAX:
+    case IR_OP_LOG_SOFTMAX:
+        eval_softmax(&c);
+        break;
+    case IR_OP_BATCH_NORM:
+        eval_batch_norm(&c);
+        break;
+    case IR_OP_LAYER_NORM:
+        eval_layer_norm(&c);
+        break;
+    case IR_OP_EMBEDDING:
+        if (!eval_embedding(&c))
+            return false;
+        break;
+    case IR_NUM_OPS:
+        SLIMC_ASSERT(!"bad op");
+    }
+    apply_epilogue(&c);
+    return true;
+}
+
+/* Bytes of value v with the symbols bound (at least 1, so that every buffer exists). */
+static size_t value_bytes(const Graph *g, ValueId v, const int64_t *syms)
+{
+    Dims s = dims_of(g, v, syms);
+    size_t b = ir_dtype_bytes(g->values[v].type.dtype, dims_numel(&s));
+    return b ? b : 1;
+}
+
+/* Runs every live node in order. Intermediate buffers live in a private arena released
+ * at the end; the outputs are copied into malloc'd buffers that the caller frees. */
+bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs,
+                   const int64_t *syms, Diag *d)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        outputs[i] = NULL;
+    Arena *a = arena_new();
+    const void **data = arena_alloc(a, sizeof(void *) * (size_t)(g->n_values + 1));
+    for (int i = 0; i < g->n_inputs; i++)
+        data[g->inputs[i]] = inputs[i];
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == IR_VALUE_CONST)
+            data[v] = g->values[v].data;
+    bool ok = true;
+    for (int i = 0; i < g->n_nodes && ok; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        int n_in = n->n_inputs + n->n_epilogue;
+        const void **in = arena_alloc(a, sizeof(void *) * (size_t)(n_in + 1));
+        void **out = arena_alloc(a, sizeof(void *) * (size_t)(n->n_outputs + 1));
+        for (int j = 0; j < n_in && ok; j++) {
+            ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
+            if (v == IR_NONE)
+                continue;
+            in[j] = data[v];
+            if (!in[j]) {
+                diag_error(d, n->loc, "%s '%s': operand '%s' has no data (not computed yet, or a constant without payload)",
+                           ir_ops[n->op].name, n->name, g->values[v].name);
+                ok = false;
+            }
+        }
+        for (int j = 0; j < n->n_outputs && ok; j++) {
+            if (g->values[n->outputs[j]].type.shape.rank < 0) {
+                diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape", ir_ops[n->op].name,
+                           n->name, g->values[n->outputs[j]].name);
+                ok = false;
+                break;
+            }
+            out[j] = arena_alloc(a, value_bytes(g, n->outputs[j], syms));
+        }
+        if (ok)
+            ok = ir_eval_node(g, n, in, out, syms, d);
+        for (int j = 0; j < n->n_outputs && ok; j++)
+            data[n->outputs[j]] = out[j];
+    }
+    for (int i = 0; i < g->n_outputs && ok; i++) {
+        ValueId v = g->outputs[i];
+        if (!data[v]) {
+            diag_error(d, g->values[v].loc, "output '%s' is not computed by the graph",
+                       g->values[v].name);
+            ok = false;
+        }
+    }
+    for (int i = 0; i < g->n_outputs && ok; i++) {
+        size_t bytes = value_bytes(g, g->outputs[i], syms);
+        outputs[i] = malloc(bytes);
+        SLIMC_ASSERT(outputs[i]);
+        memcpy(outputs[i], data[g->outputs[i]], bytes);
+    }
+    if (!ok)
+        for (int i = 0; i < g->n_outputs; i++) {
+            free(outputs[i]); /* the caller owns the outputs only on success */
+            outputs[i] = NULL;
+        }
+    arena_free(a);
+    return ok;
+}

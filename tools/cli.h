@@ -1,0 +1,31 @@
+/* The slimc command line: one function per subcommand, built only on slimc.h. */
+#ifndef SLIMC_TOOLS_CLI_H
+#define SLIMC_TOOLS_CLI_H
+
+#include "slimc/slimc.h"
+
+/* Options shared by the subcommands that compile. */
+typedef struct CliCommon {
+    SlimcOptions opt;
+    bool time;
+    const char *target;
+} CliCommon;
+
+/* Parses a shared option at argv[*i] (advancing *i past its value); returns 1 if it was
+ * one, 0 if not, -1 after printing an error. */
+int cli_common_option(CliCommon *c, int argc, char **argv, int *i);
+void cli_common_init(CliCommon *c);
+/* Prints the context's messages to stderr and clears them. */
+void cli_flush(SlimcContext *ctx);
+/* Loads a model and runs the passes; prints errors. NULL on failure. */
+SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize);
+void cli_print_times(SlimcContext *ctx);
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int cmd_run(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

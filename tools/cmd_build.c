@@ -1,0 +1,119 @@
+/* slimc build / emit / inspect. */
+#include "tools/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct BuildArgs {
+    CliCommon c;
+    const char *model, *out;
+    bool ir, dot, memory, flops;
+} BuildArgs;
+
+static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
+{
+    memset(a, 0, sizeof *a);
+    cli_common_init(&a->c);
+    bool inspect = !strcmp(cmd, "inspect");
+    for (int i = 0; i < argc; i++) {
+        int r = cli_common_option(&a->c, argc, argv, &i);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        const char *arg = argv[i];
+        if (!inspect && !strcmp(arg, "-o")) {
+            if (i + 1 >= argc)
+                return cli_error("-o needs a value");
+            a->out = argv[++i];
+        } else if (inspect && !strcmp(arg, "--ir")) {
+            a->ir = true;
+        } else if (inspect && !strcmp(arg, "--dot")) {
+            a->dot = true;
+        } else if (inspect && !strcmp(arg, "--memory")) {
+            a->memory = true;
+        } else if (inspect && !strcmp(arg, "--flops")) {
+            a->flops = true;
+        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--lib")) {
+            return cli_error("--lib (a static library and header) is not available in this version of slimc yet");
+        } else if (arg[0] == '-' && arg[1]) {
+            return cli_error("unknown option '%s' (see slimc help %s)", arg, cmd);
+        } else if (!a->model) {
+            a->model = arg;
+        } else {
+            return cli_error("more than one model given ('%s' and '%s')", a->model, arg);
+        }
+    }
+    if (!a->model)
+        return cli_error("no model given (see slimc help %s)", cmd);
+    return 0;
+}
+
+int cmd_build(int argc, char **argv)
+{
+    BuildArgs a;
+    if (parse_args(argc, argv, &a, "build"))
+        return 1;
+    if (!a.out)
+        return cli_error("no output file given: slimc build MODEL -o FILE");
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
+    int status = 1;
+    if (m && slimc_build_executable(ctx, m, &a.c.opt, a.out) == SLIMC_OK)
+        status = 0;
+    cli_flush(ctx);
+    if (a.c.time && m)
+        cli_print_times(ctx);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    return status;
+}
+
+int cmd_emit(int argc, char **argv)
+{
+    BuildArgs a;
+    if (parse_args(argc, argv, &a, "emit"))
+        return 1;
+    if (a.c.target && strcmp(a.c.target, "c") && strcmp(a.c.target, "cpu"))
+        return cli_error("emit --target %s: only c is available in this version", a.c.target);
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
+    int status = 1;
+    if (m) {
+        SlimcStatus st = a.out ? slimc_model_emit_dir(ctx, m, a.out) : slimc_model_emit_c(ctx, m, stdout);
+        status = st == SLIMC_OK ? 0 : 1;
+        if (st == SLIMC_OK && a.out)
+            fprintf(stderr, "wrote %s/%s.c\n", a.out, slimc_model_name(m));
+    }
+    cli_flush(ctx);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    return status;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    BuildArgs a;
+    if (parse_args(argc, argv, &a, "inspect"))
+        return 1;
+    SlimcContext *ctx = slimc_context_new();
+    /* --ir shows the model as loaded unless --passes asks for a pipeline first. */
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL);
+    int status = 1;
+    if (m) {
+        unsigned what = SLIMC_INSPECT_SUMMARY;
+        if (a.ir)
+            what |= SLIMC_INSPECT_IR;
+        if (a.dot)
+            what = SLIMC_INSPECT_DOT; /* Graphviz alone, so the output can be piped to dot */
+        if (a.memory)
+            what |= SLIMC_INSPECT_MEMORY;
+        if (a.flops)
+            what |= SLIMC_INSPECT_FLOPS;
+        status = slimc_model_inspect(ctx, m, what, stdout) == SLIMC_OK ? 0 : 1;
+    }
+    cli_flush(ctx);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    return status;
+}

@@ -1,0 +1,124 @@
+/* What the subcommands share: option parsing, loading, messages, timings. */
+#include "tools/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("slimc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+void cli_common_init(CliCommon *c)
+{
+    memset(c, 0, sizeof *c);
+    slimc_options_default(&c->opt);
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
+{
+    static const char *const with_value[] = {"--passes", "--print-after", "--threads", "--target",
+                                             "--opt-level", "--cpu", "--cc", "--cache-dir"};
+    const char *arg = argv[*i];
+    if (!strcmp(arg, "--time")) {
+        c->time = true;
+        return 1;
+    }
+    if (!strcmp(arg, "--no-cache")) {
+        c->opt.no_cache = true;
+        return 1;
+    }
+    bool known = false;
+    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+        known |= !strcmp(arg, with_value[k]);
+    if (!known)
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", arg);
+        return -1;
+    }
+    const char *val = argv[++*i];
+    if (!strcmp(arg, "--passes"))
+        c->opt.passes = val;
+    else if (!strcmp(arg, "--print-after"))
+        c->opt.print_after = val;
+    else if (!strcmp(arg, "--cpu"))
+        c->opt.cpu = val;
+    else if (!strcmp(arg, "--cc"))
+        c->opt.cc = val;
+    else if (!strcmp(arg, "--cache-dir"))
+        c->opt.cache_dir = val;
+    else if (!strcmp(arg, "--threads")) {
+        if (!parse_int(val, 1, 1024, &c->opt.threads)) {
+            cli_error("--threads takes a number from 1 to 1024, not '%s'", val);
+            return -1;
+        }
+    } else if (!strcmp(arg, "--opt-level")) {
+        if (!parse_int(val, 0, 3, &c->opt.opt_level)) {
+            cli_error("--opt-level takes 0, 1, 2 or 3, not '%s'", val);
+            return -1;
+        }
+    } else if (!strcmp(arg, "--target")) {
+        if (!strcmp(val, "cuda")) {
+            cli_error("--target cuda: this build of slimc has no CUDA backend yet (use --target cpu)");
+            return -1;
+        }
+        if (strcmp(val, "cpu") && strcmp(val, "auto") && strcmp(val, "c")) {
+            cli_error("--target takes cpu, cuda or auto, not '%s'", val);
+            return -1;
+        }
+        c->target = val;
+    }
+    return 1;
+}
+
+void cli_flush(SlimcContext *ctx)
+{
+    const char *msg = slimc_messages(ctx);
+    if (msg && *msg)
+        fputs(msg, stderr);
+    slimc_clear_messages(ctx);
+}
+
+SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize)
+{
+    SlimcModel *m = NULL;
+    if (slimc_model_load(ctx, path, &m) != SLIMC_OK) {
+        cli_flush(ctx);
+        return NULL;
+    }
+    cli_flush(ctx);
+    if (optimize && slimc_model_optimize(ctx, m, &c->opt) != SLIMC_OK) {
+        cli_flush(ctx);
+        slimc_model_free(m);
+        return NULL;
+    }
+    cli_flush(ctx);
+    return m;
+}
+
+void cli_print_times(SlimcContext *ctx)
+{
+    SlimcTimings t = slimc_timings(ctx);
+    fprintf(stderr,
+            "time: parse %.2f ms, passes %.2f ms, codegen %.2f ms, compile %.2f ms, load %.2f ms, run %.3f ms\n",
+            t.parse, t.passes, t.codegen, t.compile, t.load, t.run);
+}
