@@ -73,7 +73,8 @@ static void quote_line(Diag *d, SrcLoc loc)
     fputs("^\n", d->mem);
 }
 
-static void report(Diag *d, SrcLoc loc, const char *kind, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void report(Diag *d, SrcLoc loc, const char *kind,
+                                                       const char *fmt, va_list ap)
 {
     if (loc.file && loc.line > 0)
         fprintf(d->mem, "%s:%d:%d: %s: ", loc.file, loc.line, loc.col, kind);
@@ -121,11 +122,12 @@ const char *diag_text(Diag *d)
 
 void diag_clear(Diag *d)
 {
-    fflush(d->mem);
-    rewind(d->mem);
-    fflush(d->mem);
-    if (d->buf)
-        d->buf[0] = 0;
+    /* A memstream cannot be shortened: start a new one. */
+    fclose(d->mem);
+    free(d->buf);
+    d->buf = NULL;
     d->len = 0;
+    d->mem = open_memstream(&d->buf, &d->len);
+    SLIMC_ASSERT(d->mem);
     d->n_errors = d->n_warnings = 0;
 }

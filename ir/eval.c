@@ -74,7 +74,7 @@ static float apply_unary(OpKind op, float x)
     case IR_OP_TANH:
         return tanhf(x);
     default:
-        SLIMC_ASSERT(!"not a unary op");
+        SLIMC_ASSERT(0 && "not a unary op");
     }
 }
 
@@ -90,7 +90,7 @@ static float apply_binary(OpKind op, float a, float b)
     case IR_OP_DIV:
         return a / b;
     default:
-        SLIMC_ASSERT(!"not a binary op");
+        SLIMC_ASSERT(0 && "not a binary op");
     }
 }
 
@@ -570,7 +570,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
             return false;
         break;
     case IR_NUM_OPS:
-        SLIMC_ASSERT(!"bad op");
+        SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);
     return true;

@@ -7,7 +7,8 @@
 #include "ir/graph.h"
 
 /* Computes node n (and its epilogue) of g: inputs[i] is the data of n->inputs[i] (NULL
- * for an absent optional input), outputs[i] receives n->outputs[i] (caller-allocated,
+ * for an absent optional input) and inputs[n->n_inputs + j] the data of epilogue j's
+ * operand (unused for unary epilogue ops), outputs[i] receives n->outputs[i] (caller-allocated,
  * sized from the output's type). Returns false with a diagnostic if the op or dtype has
  * no reference implementation. */
 bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,

@@ -465,7 +465,7 @@ double ir_flops(const Graph *g, const int64_t *syms)
             total += 4.0 * out;
             break;
         case IR_NUM_OPS:
-            SLIMC_ASSERT(!"bad op");
+            SLIMC_ASSERT(0 && "bad op");
         }
         total += out * (double)n->n_epilogue;
     }

@@ -17,7 +17,6 @@ typedef int32_t NodeId;  /* index into Graph.nodes */
 enum {
     IR_F_ELEMENTWISE = 1 << 0, /* out[i] = f(in[i]) after broadcasting */
     IR_F_BINARY = 1 << 1,      /* two operands, numpy broadcasting */
-    IR_F_FOLD = 1 << 2,        /* constant folding may evaluate it */
     IR_F_FUSE_HEAD = 1 << 3,   /* may take an epilogue of elementwise ops */
     IR_F_WEIGHTED = 1 << 4,    /* has parameter inputs (weights) */
     IR_F_VIEW = 1 << 5,        /* output is the input's data with another shape */

@@ -58,6 +58,7 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
 /* The passes (one file each in passes/). */
 bool pass_fold(Graph *g, const PassArgs *args, Diag *d);
 bool pass_dce(Graph *g, const PassArgs *args, Diag *d);
+bool pass_cse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d);
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d);
 bool pass_fuse(Graph *g, const PassArgs *args, Diag *d);
