@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Binds `--input NAME=FILE` / `--input FILE` arguments to the model's inputs. */
 static bool bind_input(const SlimcModel *m, const char *arg, const char **files)
@@ -26,8 +27,9 @@ static bool bind_input(const SlimcModel *m, const char *arg, const char **files)
             files[i] = eq + 1;
             return true;
         }
-        /* A file name may itself hold '=': take it whole when the model has one input. */
-        if (n != 1) {
+        /* A file name may itself hold '=': take it whole when the model has one input and
+         * the file exists. */
+        if (n != 1 || access(arg, F_OK) != 0) {
             cli_error("model '%s' has no input called '%s'", slimc_model_name(m), name);
             return false;
         }

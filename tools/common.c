@@ -118,6 +118,7 @@ SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bo
 void cli_print_times(SlimcContext *ctx)
 {
     SlimcTimings t = slimc_timings(ctx);
+    fflush(stdout);
     fprintf(stderr,
             "time: parse %.2f ms, passes %.2f ms, codegen %.2f ms, compile %.2f ms, load %.2f ms, run %.3f ms\n",
             t.parse, t.passes, t.codegen, t.compile, t.load, t.run);

@@ -1,0 +1,606 @@
+/* The C emitter's driver: names, the prelude, one body function per node (by op family,
+ * in the other files of this folder) and the entry points of codegen/c/cg.h. */
+#include "codegen/c/cg_internal.h"
+
+#include "slimc/slimc.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+
+extern const char slimc_rt_header[];
+extern const size_t slimc_rt_header_len;
+
+void cg_printf(CgCtx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(c->out, fmt, ap);
+    va_end(ap);
+}
+
+void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s", n ? ir_ops[n->op].name : "graph",
+               n && n->name ? n->name : "", msg);
+    c->ok = false;
+}
+
+char *cg_strf(CgCtx *c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return arena_strdup(c->arena, buf);
+}
+
+const char *cg_dim(CgCtx *c, Dim d)
+{
+    char buf[512];
+    size_t len = 0;
+    int nsym = 0;
+    buf[0] = 0;
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        if (d.syms & (1u << i)) {
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", nsym ? " * " : "", c->sym_names[i]);
+            nsym++;
+        }
+    if (nsym == 0)
+        return cg_strf(c, "%lld", (long long)d.c);
+    if (d.c == 1 && nsym == 1)
+        return arena_strdup(c->arena, buf);
+    if (d.c == 1)
+        return cg_strf(c, "(%s)", buf);
+    return cg_strf(c, "(%lld * %s)", (long long)d.c, buf);
+}
+
+const char *cg_prod(CgCtx *c, const Shape *s, int from, int to)
+{
+    int64_t k = 1;
+    uint32_t syms = 0;
+    const char *expr = NULL;
+    for (int i = from; i < to; i++) {
+        k *= s->d[i].c;
+        if (s->d[i].syms & syms) { /* a symbol twice: keep the product as written */
+            expr = expr ? cg_strf(c, "%s * %s", expr, cg_dim(c, s->d[i])) : cg_dim(c, s->d[i]);
+            continue;
+        }
+        syms |= s->d[i].syms;
+    }
+    const char *base = cg_dim(c, (Dim){k, syms});
+    return expr ? cg_strf(c, "(%s * %s)", base, expr) : base;
+}
+
+static uint32_t shape_syms(const Shape *s)
+{
+    uint32_t m = 0;
+    for (int i = 0; i < s->rank; i++)
+        m |= s->d[i].syms;
+    return m;
+}
+
+void cg_body_begin(CgCtx *c, NodeId id, const char *const *in_names, int n_names)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    uint32_t syms = 0;
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] != IR_NONE)
+            syms |= shape_syms(cg_shape(c, n->inputs[i]));
+    syms |= shape_syms(cg_shape(c, n->outputs[0]));
+    cg_printf(c, "static void %s(void *p, int64_t i0, int64_t i1)\n{\n", c->fn_names[id]);
+    cg_printf(c, "    const slimc_args *a = (const slimc_args *)p;\n");
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        if (syms & (1u << i))
+            cg_printf(c, "    const int64_t %s = a->syms[%d];\n    (void)%s;\n", c->sym_names[i], i,
+                      c->sym_names[i]);
+    for (int i = 0; i < n_names && i < n->n_inputs; i++) {
+        if (!in_names[i])
+            continue;
+        ValueId v = n->inputs[i];
+        const char *ct = v == IR_NONE ? "float" : ir_dtype_ctype(g->values[v].type.dtype);
+        char shape[160] = "absent";
+        if (v != IR_NONE)
+            ir_type_str(g, &g->values[v].type, shape, sizeof shape);
+        cg_printf(c, "    const %s *restrict %s = (const %s *)a->in[%d]; /* %s */\n", ct, in_names[i], ct,
+                  i, shape);
+    }
+    char oshape[160];
+    ir_type_str(g, &g->values[n->outputs[0]].type, oshape, sizeof oshape);
+    cg_printf(c, "    float *restrict out = (float *)a->out; /* %s */\n", oshape);
+}
+
+void cg_body_end(CgCtx *c) { cg_printf(c, "}\n\n"); }
+
+void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len)
+{
+    if (c->g->nodes[id].n_epilogue == 0)
+        return;
+    cg_printf(c, "%*sepi_%s(a, out, %s, %s);\n", indent, "", c->fn_names[id], f0, len);
+}
+
+/* ---- names ---- */
+
+static bool reserved(const char *s)
+{
+    static const char *const words[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+        "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+        "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+        "typedef", "union", "unsigned", "void", "volatile", "while", "consts", "inputs",
+        "outputs", "syms", "arena", "nthreads", "a", "base", "err", "int64_t", "size_t", "main",
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(s, words[i]) == 0)
+            return true;
+    return strncmp(s, "slimc_", 6) == 0 || strncmp(s, "sym_", 4) == 0 || strncmp(s, "node_", 5) == 0 ||
+           s[0] == '_';
+}
+
+/* A C identifier made from name (other characters become '_'), unique among taken. */
+static const char *c_ident(CgCtx *c, const char *name, const char *fallback, const char **taken,
+                           int n_taken)
+{
+    char buf[72];
+    size_t len = 0;
+    for (const char *s = name ? name : ""; *s && len < 64; s++)
+        buf[len++] = isalnum((unsigned char)*s) ? *s : '_';
+    buf[len] = 0;
+    if (len == 0)
+        snprintf(buf, sizeof buf, "%s", fallback);
+    else if (isdigit((unsigned char)buf[0]) || reserved(buf)) {
+        char tmp[80];
+        snprintf(tmp, sizeof tmp, "v_%s", buf);
+        memcpy(buf, tmp, sizeof buf);
+        buf[sizeof buf - 1] = 0;
+    }
+    char cand[112];
+    snprintf(cand, sizeof cand, "%s", buf);
+    for (int k = 2;; k++) {
+        bool clash = false;
+        for (int i = 0; i < n_taken && !clash; i++)
+            clash = taken[i] && strcmp(taken[i], cand) == 0;
+        if (!clash)
+            break;
+        snprintf(cand, sizeof cand, "%s_%d", buf, k);
+    }
+    return arena_strdup(c->arena, cand);
+}
+
+static void make_names(CgCtx *c)
+{
+    const Graph *g = c->g;
+    c->val_names = arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_values + 1));
+    c->fn_names = arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_nodes + 1));
+    c->sym_names = arena_alloc(c->arena, sizeof(char *) * IR_MAX_SYMS);
+    for (int i = 0; i < IR_MAX_SYMS; i++) {
+        const char *nm = i < g->n_syms && g->sym_names[i] ? g->sym_names[i] : "";
+        char buf[96];
+        size_t len = 0;
+        for (const char *s = nm; *s && len < 60; s++)
+            buf[len++] = isalnum((unsigned char)*s) ? *s : '_';
+        buf[len] = 0;
+        c->sym_names[i] = cg_strf(c, "sym_%s_%d", buf, i);
+        if (len && i < g->n_syms) { /* "sym_N" unless two symbols sanitize alike */
+            const char *plain = cg_strf(c, "sym_%s", buf);
+            bool clash = false;
+            for (int j = 0; j < g->n_syms; j++)
+                if (j != i && g->sym_names[j]) {
+                    char b2[96];
+                    size_t l2 = 0;
+                    for (const char *s = g->sym_names[j]; *s && l2 < 60; s++)
+                        b2[l2++] = isalnum((unsigned char)*s) ? *s : '_';
+                    b2[l2] = 0;
+                    clash |= strcmp(b2, buf) == 0;
+                }
+            if (!clash)
+                c->sym_names[i] = plain;
+        }
+    }
+    for (int v = 0; v < g->n_values; v++)
+        c->val_names[v] = c_ident(c, g->values[v].name, cg_strf(c, "v%d", v), c->val_names, v);
+    for (int i = 0; i < g->n_nodes; i++) {
+        char tmp[96];
+        snprintf(tmp, sizeof tmp, "node_%s", g->nodes[i].name ? g->nodes[i].name : "");
+        for (char *s = tmp; *s; s++)
+            if (!isalnum((unsigned char)*s))
+                *s = '_';
+        const char *base = cg_strf(c, "%s", tmp);
+        const char *nm = base;
+        for (int k = 2;; k++) {
+            bool clash = false;
+            for (int j = 0; j < i && !clash; j++)
+                clash = strcmp(c->fn_names[j], nm) == 0;
+            if (!clash)
+                break;
+            nm = cg_strf(c, "%s_%d", base, k);
+        }
+        c->fn_names[i] = nm;
+    }
+}
+
+/* ---- storage ---- */
+
+/* The value whose buffer v uses (views share their input's storage). */
+static ValueId storage_of(const Graph *g, ValueId v)
+{
+    while (g->values[v].alias_of != IR_NONE && g->values[v].alias_of != v)
+        v = g->values[v].alias_of;
+    return v;
+}
+
+static int output_index(const Graph *g, ValueId v)
+{
+    for (int j = 0; j < g->n_outputs; j++)
+        if (g->outputs[j] == v)
+            return j;
+    return -1;
+}
+
+static int input_index(const Graph *g, ValueId v)
+{
+    for (int j = 0; j < g->n_inputs; j++)
+        if (g->inputs[j] == v)
+            return j;
+    return -1;
+}
+
+static const char *poly_expr(CgCtx *c, const Poly *p)
+{
+    if (p->n == 0)
+        return "0";
+    const char *e = NULL;
+    for (int i = 0; i < p->n; i++) {
+        const char *t = cg_dim(c, (Dim){p->t[i].c, p->t[i].mask});
+        e = e ? cg_strf(c, "%s + %s", e, t) : t;
+    }
+    return e;
+}
+
+/* Declares the pointer of every value the nodes use, with its type in a comment. */
+static void declare_values(CgCtx *c)
+{
+    const Graph *g = c->g;
+    for (int v = 0; v < g->n_values; v++) {
+        const Value *val = &g->values[v];
+        const char *ct = ir_dtype_ctype(val->type.dtype);
+        const char *nm = c->val_names[v];
+        char ty[160];
+        ir_type_str(g, &val->type, ty, sizeof ty);
+        ValueId root = storage_of(g, v);
+        const Value *rv = &g->values[root];
+        int oi = output_index(g, root);
+        if (rv->kind == IR_VALUE_INPUT) {
+            int ii = input_index(g, root);
+            if (ii < 0)
+                continue;
+            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii, ty,
+                      root != v ? ", a view" : "");
+        } else if (rv->kind == IR_VALUE_CONST) {
+            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct, root, ty,
+                      root != v ? ", a view" : "");
+        } else if (oi >= 0) {
+            cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
+                      root != v ? ", a view" : "");
+        } else if (rv->planned) {
+            cg_printf(c, "    %s *%s = (%s *)(base + %s); /* %s%s */\n", ct, nm, ct, poly_expr(c, &rv->offset), ty,
+                      root != v ? ", a view" : "");
+        } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
+            cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
+                     rv->name ? rv->name : "?");
+            return;
+        }
+    }
+}
+
+static bool value_used(const Graph *g, ValueId v)
+{
+    ValueId root = storage_of(g, v);
+    const Value *rv = &g->values[root];
+    if (rv->kind == IR_VALUE_INPUT)
+        return input_index(g, root) >= 0;
+    if (rv->kind == IR_VALUE_CONST)
+        return true;
+    return output_index(g, root) >= 0 || rv->planned;
+}
+
+/* ---- nodes ---- */
+
+static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    k->items = "1";
+    k->work = "0";
+    k->ep_done = false;
+    switch (n->op) {
+    case IR_OP_CONV2D:
+        cg_emit_conv2d(c, id, k);
+        return;
+    case IR_OP_LINEAR:
+        cg_emit_linear(c, id, k);
+        return;
+    case IR_OP_MATMUL:
+        cg_emit_matmul(c, id, k);
+        return;
+    case IR_OP_ADD:
+    case IR_OP_SUB:
+    case IR_OP_MUL:
+    case IR_OP_DIV:
+    case IR_OP_RELU:
+    case IR_OP_SIGMOID:
+    case IR_OP_TANH:
+        cg_emit_elementwise(c, id, k);
+        return;
+    case IR_OP_MAX_POOL2D:
+    case IR_OP_AVG_POOL2D:
+        cg_emit_pool(c, id, k);
+        return;
+    case IR_OP_FLATTEN:
+    case IR_OP_RESHAPE:
+        return; /* views: no code */
+    case IR_OP_SOFTMAX:
+    case IR_OP_LOG_SOFTMAX:
+        cg_emit_softmax(c, id, k);
+        return;
+    case IR_OP_BATCH_NORM:
+        cg_emit_batch_norm(c, id, k);
+        return;
+    case IR_OP_LAYER_NORM:
+        cg_emit_layer_norm(c, id, k);
+        return;
+    case IR_OP_EMBEDDING:
+        cg_emit_embedding(c, id, k);
+        return;
+    case IR_NUM_OPS:
+        break;
+    }
+    cg_error(c, n, "unknown op");
+}
+
+/* Checks what the kernels support: f32 data except embedding indices and views. */
+static bool node_supported(CgCtx *c, const Node *n)
+{
+    const Graph *g = c->g;
+    if (n->device != IR_DEVICE_CPU) {
+        cg_error(c, n, "placed on %s; the C backend runs CPU nodes only", ir_device_name(n->device));
+        return false;
+    }
+    if (n->n_outputs != 1) {
+        cg_error(c, n, "has %d outputs; kernels write one", n->n_outputs);
+        return false;
+    }
+    bool view = ir_ops[n->op].flags & IR_F_VIEW;
+    for (int i = 0; i < n->n_inputs; i++) {
+        ValueId v = n->inputs[i];
+        if (v == IR_NONE || view || (n->op == IR_OP_EMBEDDING && i == 0))
+            continue;
+        if (g->values[v].type.dtype != IR_F32 || g->values[v].type.quant) {
+            char t[160];
+            cg_error(c, n, "input %d is %s; this kernel computes in f32 only", i,
+                     ir_type_str(g, &g->values[v].type, t, sizeof t));
+            return false;
+        }
+    }
+    if (!view && g->values[n->outputs[0]].type.dtype != IR_F32) {
+        cg_error(c, n, "output must be f32");
+        return false;
+    }
+    if (view && n->n_epilogue) {
+        cg_error(c, n, "a view cannot carry an epilogue");
+        return false;
+    }
+    for (int j = 0; j < n->n_epilogue; j++) {
+        ValueId v = n->epilogue[j].operand;
+        if (v != IR_NONE && g->values[v].type.dtype != IR_F32) {
+            cg_error(c, n, "epilogue operand '%s' must be f32", g->values[v].name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void emit_node_comment(CgCtx *c, const Node *n)
+{
+    const Graph *g = c->g;
+    char t[192];
+    cg_printf(c, "/* %s: %s(", n->name ? n->name : "?", ir_ops[n->op].name);
+    for (int i = 0; i < n->n_inputs; i++) {
+        ValueId v = n->inputs[i];
+        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : g->values[v].name);
+        if (v != IR_NONE)
+            cg_printf(c, ": %s", ir_type_str(g, &g->values[v].type, t, sizeof t));
+    }
+    cg_printf(c, ") -> %s: %s", g->values[n->outputs[0]].name,
+              ir_type_str(g, &g->values[n->outputs[0]].type, t, sizeof t));
+    for (int i = 0; i < n->n_attrs; i++) {
+        const Attr *a = &n->attrs[i];
+        cg_printf(c, i ? ", %s=" : "\n *   %s=", a->name);
+        switch (a->kind) {
+        case IR_ATTR_INT:
+            cg_printf(c, "%lld", (long long)a->i);
+            break;
+        case IR_ATTR_FLOAT:
+            cg_printf(c, "%g", a->f);
+            break;
+        case IR_ATTR_STRING:
+            cg_printf(c, "\"%s\"", a->s ? a->s : "");
+            break;
+        case IR_ATTR_INTS:
+            for (int k = 0; k < a->n_ints; k++)
+                cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
+            cg_printf(c, "]");
+            break;
+        }
+    }
+    if (n->n_epilogue) {
+        cg_printf(c, "\n *   epilogue:");
+        for (int j = 0; j < n->n_epilogue; j++) {
+            const Epilogue *e = &n->epilogue[j];
+            if (e->operand == IR_NONE)
+                cg_printf(c, " %s", ir_ops[e->op].name);
+            else
+                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name, e->operand_first ? "operand first: " : "",
+                          g->values[e->operand].name);
+        }
+    }
+    cg_printf(c, " */\n");
+}
+
+static const char prelude[] =
+    "/* The arguments of every node's body function. */\n"
+    "typedef struct slimc_args {\n"
+    "    const void *in[8];    /* the node's inputs (NULL: an absent optional one) */\n"
+    "    void *out;            /* its output */\n"
+    "    const void *ep[8];    /* its epilogue operands (NULL for unary ops) */\n"
+    "    const int64_t *syms;  /* symbol values */\n"
+    "    int *err;             /* set to 1 on bad data (an index out of range) */\n"
+    "} slimc_args;\n\n";
+
+/* The runner: P_run's statements for node id (after its body function is written). */
+static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    ValueId ov = n->outputs[0];
+    if (ir_ops[n->op].flags & IR_F_VIEW) {
+        int oi = output_index(g, ov);
+        cg_printf(c, "    /* %s: %s %s is a view of %s */\n", n->name, ir_ops[n->op].name,
+                  c->val_names[ov], c->val_names[n->inputs[0]]);
+        if (oi >= 0 && storage_of(g, ov) == ov) {
+            Dim ne;
+            ir_shape_numel(&g->values[ov].type.shape, &ne);
+            cg_printf(c, "    memcpy(%s, %s, sizeof(*%s) * (size_t)%s);\n", c->val_names[ov],
+                      c->val_names[n->inputs[0]], c->val_names[ov], cg_dim(c, ne));
+        }
+        return;
+    }
+    cg_printf(c, "    /* %s */\n", n->name);
+    cg_printf(c, "    memset(&a, 0, sizeof a);\n");
+    for (int i = 0; i < n->n_inputs; i++)
+        if (n->inputs[i] != IR_NONE)
+            cg_printf(c, "    a.in[%d] = %s;\n", i, c->val_names[n->inputs[i]]);
+    cg_printf(c, "    a.out = %s;\n", c->val_names[ov]);
+    for (int j = 0; j < n->n_epilogue; j++)
+        if (n->epilogue[j].operand != IR_NONE)
+            cg_printf(c, "    a.ep[%d] = %s;\n", j, c->val_names[n->epilogue[j].operand]);
+    cg_printf(c, "    a.syms = syms;\n    a.err = &err;\n");
+    cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, %s, &a);\n", k->work,
+              k->items, c->fn_names[id]);
+    if (n->n_epilogue && !k->ep_done) {
+        Dim ne;
+        ir_shape_numel(&g->values[ov].type.shape, &ne);
+        const char *total = cg_dim(c, ne);
+        cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n", total,
+                  total, c->fn_names[id]);
+    }
+    if (n->op == IR_OP_EMBEDDING)
+        cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
+}
+
+bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
+{
+    CgCtx cc = {0};
+    CgCtx *c = &cc;
+    c->g = g;
+    c->out = out;
+    c->d = d;
+    c->arena = arena_new();
+    c->prefix = o && o->prefix ? o->prefix : "slimc_model";
+    c->ok = true;
+    if (!g->planned) {
+        diag_error(d, (SrcLoc){0}, "C backend: the graph has no memory plan (run the memplan pass)");
+        arena_free(c->arena);
+        return false;
+    }
+    make_names(c);
+    CgKernel *kernels = arena_alloc(c->arena, sizeof(CgKernel) * (size_t)(g->n_nodes + 1));
+
+    fwrite(slimc_rt_header, 1, slimc_rt_header_len, out);
+    cg_printf(c, "\n/* Generated by slimc %s from %s (model '%s').\n", SLIMC_VERSION,
+              o && o->source_name ? o->source_name : g->source ? g->source : "(memory)",
+              g->name ? g->name : "?");
+    cg_printf(c, " * Entry points: %s_arena_bytes, %s_run (see slimc's codegen/c/cg.h). */\n\n", c->prefix,
+              c->prefix);
+    cg_printf(c, "%s", prelude);
+
+    for (int i = 0; i < g->n_nodes && c->ok; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || !node_supported(c, n))
+            continue;
+        emit_node_comment(c, n);
+        if (ir_ops[n->op].flags & IR_F_VIEW) {
+            cg_printf(c, "/* (a view: no code) */\n\n");
+            continue;
+        }
+        if (n->n_epilogue)
+            cg_emit_epilogue_fn(c, i);
+        emit_kernel(c, i, &kernels[i]);
+    }
+    if (!c->ok) {
+        arena_free(c->arena);
+        return false;
+    }
+
+    /* P_arena_bytes */
+    cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
+    for (int i = 0; i < g->n_syms; i++)
+        cg_printf(c, "    const int64_t %s = syms[%d];\n    (void)%s;\n", c->sym_names[i], i,
+                  c->sym_names[i]);
+    cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n", poly_expr(c, &g->arena_bytes));
+
+    /* P_run */
+    cg_printf(c, "int %s_run(const void *const *consts, const void *const *inputs, void *const *outputs,\n"
+                 "    const int64_t *syms, void *arena, int nthreads)\n{\n", c->prefix);
+    cg_printf(c, "    unsigned char *base = (unsigned char *)arena;\n    int err = 0;\n    slimc_args a;\n");
+    cg_printf(c, "    (void)consts;\n    (void)inputs;\n    (void)base;\n    (void)a;\n");
+    for (int i = 0; i < g->n_syms; i++)
+        cg_printf(c, "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol %s */\n",
+                  c->sym_names[i], i, c->sym_names[i], g->sym_names[i] ? g->sym_names[i] : "?");
+    /* views must keep the element count for these symbol values */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || !(ir_ops[n->op].flags & IR_F_VIEW))
+            continue;
+        const Shape *si = cg_shape(c, n->inputs[0]), *so = cg_shape(c, n->outputs[0]);
+        if (ir_shape_static(si) && ir_shape_static(so))
+            continue;
+        cg_printf(c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
+                  cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), n->name);
+    }
+    declare_values(c);
+    for (int v = 0; v < g->n_values; v++)
+        if (value_used(g, v))
+            cg_printf(c, "    (void)%s;\n", c->val_names[v]);
+    cg_printf(c, "\n");
+    for (int i = 0; i < g->n_nodes && c->ok; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        emit_call(c, i, &kernels[i]);
+    }
+    /* Outputs that no node wrote: inputs, constants, repeated outputs. */
+    for (int j = 0; j < g->n_outputs; j++) {
+        ValueId v = g->outputs[j];
+        const Value *val = &g->values[v];
+        Dim ne;
+        ir_shape_numel(&val->type.shape, &ne);
+        const char *bytes = cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
+        int first = output_index(g, v);
+        if (first != j)
+            cg_printf(c, "    memcpy(outputs[%d], outputs[%d], %s); /* %s again */\n", j, first, bytes,
+                      val->name);
+        else if (val->kind != IR_VALUE_TEMP)
+            cg_printf(c, "    memcpy(outputs[%d], %s, %s); /* %s */\n", j, c->val_names[v], bytes, val->name);
+    }
+    cg_printf(c, "    return err ? 3 : 0;\n}\n");
+    bool ok = c->ok;
+    arena_free(c->arena);
+    return ok;
+}

@@ -1,0 +1,80 @@
+/* The model language's entry points: a .slim file (or text) to a checked Graph. */
+#include "frontend/slim.h"
+
+#include "frontend/ast.h"
+#include "frontend/builder.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bigger model files are surely not model files (and the scanner counts in int). */
+#define FE_MAX_FILE_BYTES ((size_t)64 << 20)
+
+Graph *fe_slim_load(const char *path, Diag *d)
+{
+    SrcLoc at = {path, 0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        diag_error(d, at, "cannot open model file: %s", strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    bool too_big = false;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 16384;
+            if (cap > FE_MAX_FILE_BYTES + 1) {
+                too_big = true;
+                break;
+            }
+            char *grown = realloc(text, cap);
+            SLIMC_ASSERT(grown);
+            text = grown;
+        }
+        size_t got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool failed = ferror(f) != 0;
+    int err = errno;
+    fclose(f);
+    Graph *g = NULL;
+    if (failed)
+        diag_error(d, at, "cannot read model file: %s", strerror(err));
+    else if (too_big)
+        diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
+    else
+        g = fe_slim_parse(path, text ? text : "", len, d);
+    free(text);
+    return g;
+}
+
+Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
+{
+    int errors = d->n_errors;
+    if (len > FE_MAX_FILE_BYTES) {
+        diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
+        return NULL;
+    }
+    diag_add_source(d, path, text, len);
+    AstFile ast = {0};
+    FeParse p = {0};
+    p.arena = arena_new();
+    p.d = d;
+    p.file = arena_strdup(p.arena, path);
+    p.ast = &ast;
+    fe_parse_text(&p, text, len);
+    /* The lines that parsed are elaborated even after syntax errors, to report the
+     * semantic errors too. */
+    Graph *g = fe_build(&ast, p.file, d);
+    arena_free(p.arena);
+    if (d->n_errors > errors) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}

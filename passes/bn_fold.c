@@ -1,0 +1,213 @@
+/* bn_fold: batch_norm (inference, F.batch_norm's input order: x, running_mean,
+ * running_var, weight, bias) folded away.
+ *
+ * Into its producer, when all of these hold:
+ *   - x is produced by a live conv2d, or a linear whose output has rank 2 (so that
+ *     batch_norm's channel axis 1 is the linear's feature axis), with no epilogue;
+ *   - x has no other use;
+ *   - the producer's weight (and bias, if any) and the four batch_norm parameters are f32
+ *     constants with data, not quantized, and the parameters have one entry per channel.
+ * With s = weight / sqrt(var + eps) (float arithmetic), the producer gets NEW constants
+ * (the originals may be a read-only mmapped file, and may be shared):
+ *   w'[o, ...] = w[o, ...] * s[o]            (column o for a w_transposed linear)
+ *   b'[o]      = (b[o] - mean[o]) * s[o] + beta[o]   (b = 0 when it had no bias)
+ * and produces the batch_norm's output value itself; the batch_norm goes dead.
+ *
+ * Otherwise, when the parameters are constants, the batch_norm becomes
+ *   mul(x, s) then add(., beta - mean * s)
+ * with s and the shift shaped [C, 1, ..., 1] (one 1 per dim after the channel axis), which
+ * fuse can then take into the producer's epilogue. Otherwise it stays as it is. */
+#include "passes/pass.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The f32 payload of constant v with exactly count elements, or NULL. */
+static const float *const_f32(const Graph *g, ValueId v, int64_t count)
+{
+    if (v == IR_NONE)
+        return NULL;
+    const Value *val = &g->values[v];
+    if (val->kind != IR_VALUE_CONST || !val->data || val->type.dtype != IR_F32 ||
+        val->type.quant || val->data_bytes != sizeof(float) * (size_t)count)
+        return NULL;
+    return val->data;
+}
+
+static int64_t numel_static(const Shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->d[i].c;
+    return n;
+}
+
+/* The per-channel scale s and shift t of batch_norm bn (C channels), or false when its
+ * parameters are not all constant. Arena-allocated. */
+static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
+                      const float **mean)
+{
+    const float *m = const_f32(g, bn->inputs[1], C), *v = const_f32(g, bn->inputs[2], C);
+    const float *w = const_f32(g, bn->inputs[3], C), *b = const_f32(g, bn->inputs[4], C);
+    if (!m || !v || !w || !b)
+        return false;
+    float eps = (float)ir_attr_float(bn, "eps", 1e-5);
+    *s = arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    *t = arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    for (int64_t c = 0; c < C; c++) {
+        (*s)[c] = w[c] / sqrtf(v[c] + eps);
+        (*t)[c] = b[c] - m[c] * (*s)[c];
+    }
+    *mean = m;
+    return true;
+}
+
+/* Folds bn (whose input x comes from node p) into p's weight and bias; false when the
+ * conditions in the file comment do not hold. */
+static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id)
+{
+    const Node *bn = &g->nodes[bn_id], *p = &g->nodes[p_id];
+    ValueId x = bn->inputs[0];
+    if (p->dead || p->n_epilogue || p->n_outputs != 1 || p->outputs[0] != x ||
+        ir_use_count(g, x) != 1)
+        return false;
+    const Shape *xs = &g->values[x].type.shape;
+    if (!(p->op == IR_OP_CONV2D || (p->op == IR_OP_LINEAR && xs->rank == 2)) ||
+        !ir_dim_static(xs->d[1]))
+        return false;
+    int64_t C = xs->d[1].c;
+    ValueId wv = p->inputs[1];
+    const Shape *wsh = &g->values[wv].type.shape;
+    if (!ir_shape_static(wsh))
+        return false;
+    int64_t wn = numel_static(wsh);
+    const float *w = const_f32(g, wv, wn);
+    ValueId bv = p->n_inputs > 2 ? p->inputs[2] : IR_NONE;
+    const float *b = const_f32(g, bv, C);
+    if (!w || (bv != IR_NONE && !b))
+        return false;
+    float *s, *t;
+    const float *mean;
+    if (!bn_params(g, bn, C, &s, &t, &mean))
+        return false;
+    const float *beta = g->values[bn->inputs[4]].data;
+
+    bool tr = p->op == IR_OP_LINEAR && ir_attr_int(p, "w_transposed", 0) != 0;
+    float *nw = arena_alloc(g->arena, sizeof(float) * (size_t)wn);
+    int64_t per = wn / C; /* elements per output channel */
+    for (int64_t i = 0; i < wn; i++) {
+        int64_t o = tr ? i % C : i / per; /* [K, N]: channel is the column */
+        nw[i] = w[i] * s[o];
+    }
+    float *nb = arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    for (int64_t o = 0; o < C; o++)
+        nb[o] = ((b ? b[o] : 0.0f) - mean[o]) * s[o] + beta[o];
+    (void)t;
+
+    Type wt = g->values[wv].type;
+    Type bt = {.dtype = IR_F32, .shape = {1, {ir_dim(C)}}};
+    const char *pname = g->nodes[p_id].name;
+    ValueId nwv = ir_const_new(g, arena_printf(g->arena, "%s.weight_bn", pname), wt, nw,
+                               sizeof(float) * (size_t)wn, g->values[wv].loc);
+    ValueId nbv = ir_const_new(g, arena_printf(g->arena, "%s.bias_bn", pname), bt, nb,
+                               sizeof(float) * (size_t)C, g->nodes[p_id].loc);
+    Node *pn = &g->nodes[p_id];
+    if (pn->n_inputs < 3) {
+        ValueId *in = arena_alloc(g->arena, sizeof(ValueId) * 3);
+        memcpy(in, pn->inputs, sizeof(ValueId) * (size_t)pn->n_inputs);
+        pn->inputs = in;
+        pn->n_inputs = 3;
+    }
+    pn->inputs[1] = nwv;
+    pn->inputs[2] = nbv;
+    /* p now produces the batch_norm's output (its name and its uses stay) */
+    Node *bnn = &g->nodes[bn_id];
+    ValueId y = bnn->outputs[0];
+    pn->outputs[0] = y;
+    g->values[y].producer = p_id;
+    g->values[x].producer = IR_NONE;
+    bnn->dead = true;
+    return true;
+}
+
+/* Moves the last node to position pos (shifting the ones after pos by one), fixing the
+ * producers of the values they write. */
+static void move_last_node_to(Graph *g, NodeId pos)
+{
+    NodeId last = g->n_nodes - 1;
+    Node moved = g->nodes[last];
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(last - pos));
+    g->nodes[pos] = moved;
+    for (ValueId v = 0; v < g->n_values; v++) {
+        NodeId p = g->values[v].producer;
+        if (p == last)
+            g->values[v].producer = pos;
+        else if (p != IR_NONE && p >= pos && p < last)
+            g->values[v].producer = p + 1;
+    }
+}
+
+/* Rewrites batch_norm bn_id as mul(x, s) + shift; false when its parameters are not
+ * constants or x's channel count is not static. */
+static bool lower_to_mul_add(Graph *g, NodeId bn_id)
+{
+    const Node *bn = &g->nodes[bn_id];
+    ValueId x = bn->inputs[0], y = bn->outputs[0];
+    const Shape *xs = &g->values[x].type.shape;
+    if (xs->rank < 2 || !ir_dim_static(xs->d[1]))
+        return false;
+    int64_t C = xs->d[1].c;
+    float *s, *t;
+    const float *mean;
+    if (!bn_params(g, bn, C, &s, &t, &mean))
+        return false;
+    Type ct = {.dtype = IR_F32, .shape = {xs->rank - 1, {ir_dim(C)}}};
+    for (int i = 1; i < ct.shape.rank; i++)
+        ct.shape.d[i] = ir_dim(1);
+    const char *name = bn->name;
+    SrcLoc loc = bn->loc;
+    Type yt = g->values[y].type;
+    ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", name), ct, s,
+                              sizeof(float) * (size_t)C, loc);
+    ValueId tv = ir_const_new(g, arena_printf(g->arena, "%s.shift", name), ct, t,
+                              sizeof(float) * (size_t)C, loc);
+    ValueId mid = ir_value_new(g, arena_printf(g->arena, "%s.scaled", name), yt, loc);
+    /* the batch_norm node itself becomes the mul */
+    Node *mul = &g->nodes[bn_id];
+    mul->op = IR_OP_MUL;
+    mul->n_attrs = 0;
+    mul->attrs = NULL;
+    mul->n_inputs = 2;
+    mul->inputs[1] = sv;
+    mul->outputs[0] = mid;
+    g->values[mid].producer = bn_id;
+    ValueId add_in[2] = {mid, tv};
+    NodeId add = ir_node_new(g, IR_OP_ADD, arena_printf(g->arena, "%s.shift", name), loc, add_in, 2, 1);
+    ValueId spare = g->nodes[add].outputs[0];
+    g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
+    g->values[spare].type = yt;
+    g->nodes[add].outputs[0] = y;
+    g->nodes[add].device = g->nodes[bn_id].device;
+    move_last_node_to(g, bn_id + 1);
+    g->values[y].producer = bn_id + 1;
+    return true;
+}
+
+bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
+{
+    if (!pass_args_check(args, NULL, d))
+        return false;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_BATCH_NORM || n->n_epilogue ||
+            g->values[n->inputs[0]].type.shape.rank < 0)
+            continue;
+        NodeId p = g->values[n->inputs[0]].producer;
+        if (p != IR_NONE && fold_into_producer(g, i, p))
+            continue;
+        if (lower_to_mul_add(g, i))
+            i++; /* skip the add just inserted */
+    }
+    ir_compact(g);
+    return true;
+}

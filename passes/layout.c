@@ -1,0 +1,54 @@
+/* layout: a linear whose weight is an f32 constant in PyTorch's [N, K] layout gets a NEW
+ * constant holding its transpose, [K, N], and the attribute w_transposed=1. The C
+ * backend's GEMM streams rows of [K, N] along N, the contiguous direction of both the
+ * weight and the output, which is what its vectorized inner loop wants. A linear already
+ * marked w_transposed is left alone, so running the pass twice changes nothing. Quantized
+ * weights are left alone too (their per-channel axis would move). Linears that share one
+ * weight share its transpose. */
+#include "passes/pass.h"
+
+bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
+{
+    if (!pass_args_check(args, NULL, d))
+        return false;
+    /* transposed[v]: the [K, N] copy already made of weight v (IR_NONE: none yet) */
+    int n_orig = g->n_values;
+    ValueId *transposed = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_orig + 1));
+    for (int v = 0; v < n_orig; v++)
+        transposed[v] = IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_LINEAR || ir_attr_int(n, "w_transposed", 0) != 0)
+            continue;
+        ValueId wv = n->inputs[1];
+        if (wv < n_orig && transposed[wv] != IR_NONE) {
+            g->nodes[i].inputs[1] = transposed[wv];
+            ir_node_set_int(g, i, "w_transposed", 1);
+            continue;
+        }
+        const Value *w = &g->values[wv];
+        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_F32 || w->type.quant ||
+            w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
+            continue;
+        int64_t N = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
+        size_t bytes = sizeof(float) * (size_t)(N * K);
+        if (w->data_bytes != bytes)
+            continue;
+        const float *src = w->data;                 /* [N, K] */
+        float *dst = arena_alloc(g->arena, bytes ? bytes : 1); /* [K, N] */
+        for (int64_t r = 0; r < N; r++)
+            for (int64_t c = 0; c < K; c++)
+                dst[c * N + r] = src[r * K + c];
+        Type t = w->type;
+        t.shape.d[0] = ir_dim(K);
+        t.shape.d[1] = ir_dim(N);
+        ValueId nt = ir_const_new(g, arena_printf(g->arena, "%s.T", w->name), t, dst, bytes,
+                                  w->loc); /* w is stale from here */
+        if (wv < n_orig)
+            transposed[wv] = nt;
+        g->nodes[i].inputs[1] = nt;
+        ir_node_set_int(g, i, "w_transposed", 1);
+    }
+    ir_compact(g);
+    return true;
+}

@@ -1,0 +1,240 @@
+/* memplan: static, liveness-based placement of every intermediate tensor in one arena.
+ *
+ * Each temp produced by a live node and not a graph output gets a 64-byte aligned slot
+ * (Value.offset, a polynomial in the symbols); a slot is reused once the value's last
+ * consumer has run. A consumer is a node reading it as an input or as an epilogue
+ * operand. Views (IR_F_VIEW ops) take no slot: Value.alias_of names the value whose
+ * storage they share, and that storage lives as long as any view of it. Graph outputs
+ * live in the caller's buffers; a view that is a graph output gets its own (output)
+ * storage and the generated code copies into it.
+ *
+ * Placement is greedy, largest first (sizes compared with every symbol at 64), at the
+ * lowest offset that keeps clear of every placed value whose lifetime overlaps — proved
+ * for every symbol value >= 1 with ir_poly_le, term by term (sound, not complete). */
+#include "passes/pass.h"
+
+#include <stdlib.h>
+
+#define MEMPLAN_ALIGN 64
+#define MEMPLAN_PROBE 64 /* symbol value used to rank sizes and candidate offsets */
+
+typedef struct Slot {
+    ValueId v;
+    int first, last; /* node positions: produced at first, last used at last */
+    Poly size;
+    Poly offset, end;
+    int64_t size_probe;
+    bool placed;
+} Slot;
+
+/* The value whose storage v shares: follows view chains to a value that owns storage. */
+static ValueId storage_root(const Graph *g, ValueId v)
+{
+    while (g->values[v].kind == IR_VALUE_TEMP && !g->values[v].is_output) {
+        NodeId p = g->values[v].producer;
+        if (p == IR_NONE || !(ir_ops[g->nodes[p].op].flags & IR_F_VIEW))
+            break;
+        v = g->nodes[p].inputs[0];
+    }
+    return v;
+}
+
+/* Bytes of v's type as a polynomial, rounded up to the alignment; false if the size is
+ * not expressible (a symbol squared, too many terms). */
+static bool value_size(const Graph *g, ValueId v, Poly *out)
+{
+    const Type *t = &g->values[v].type;
+    Dim n;
+    if (!ir_shape_numel(&t->shape, &n))
+        return false;
+    int64_t bits = ir_dtype_bits(t->dtype);
+    Dim bytes = {(n.c * bits + 7) / 8, n.syms};
+    *out = ir_poly_round_up(ir_poly_from_dim(bytes), MEMPLAN_ALIGN);
+    return true;
+}
+
+static int64_t probe(const Poly *p)
+{
+    int64_t syms[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        syms[i] = MEMPLAN_PROBE;
+    return ir_poly_eval(p, syms);
+}
+
+static int cmp_slot(const void *a, const void *b)
+{
+    const Slot *x = a, *y = b;
+    if (x->size_probe != y->size_probe)
+        return x->size_probe > y->size_probe ? -1 : 1;
+    return x->v < y->v ? -1 : x->v > y->v;
+}
+
+/* True when [cand, cand+size) stays clear of every placed slot whose lifetime overlaps s. */
+static bool fits(const Slot *slots, int n, const Slot *s, const Poly *cand)
+{
+    Poly cend = *cand;
+    if (!ir_poly_add(&cend, s->size))
+        return false;
+    for (int i = 0; i < n; i++) {
+        const Slot *o = &slots[i];
+        if (!o->placed || o == s || o->first > s->last || s->first > o->last)
+            continue;
+        if (!ir_poly_le(&cend, &o->offset) && !ir_poly_le(&o->end, cand))
+            return false;
+    }
+    return true;
+}
+
+/* Term-wise maximum: an upper bound of both for every symbol value >= 1. */
+static bool poly_max(Poly *acc, const Poly *b)
+{
+    for (int j = 0; j < b->n; j++) {
+        int i = 0;
+        while (i < acc->n && acc->t[i].mask != b->t[j].mask)
+            i++;
+        if (i == acc->n) {
+            if (acc->n == IR_POLY_TERMS)
+                return false;
+            acc->t[i].mask = b->t[j].mask;
+            acc->t[i].c = 0;
+            acc->n++;
+        }
+        if (b->t[j].c > acc->t[i].c)
+            acc->t[i].c = b->t[j].c;
+    }
+    return true;
+}
+
+static bool place(Slot *slots, int n, Slot *s)
+{
+    /* Candidates: 0 and the end of every overlapping placed slot; lowest first. */
+    Poly best = {0};
+    int64_t best_probe = -1;
+    Poly zero = ir_poly_const(0);
+    if (fits(slots, n, s, &zero)) {
+        s->offset = zero;
+        return true;
+    }
+    Poly all_ends = zero; /* covers every end term by term: always fits */
+    for (int i = 0; i < n; i++) {
+        const Slot *o = &slots[i];
+        if (!o->placed || o->first > s->last || s->first > o->last)
+            continue;
+        if (!poly_max(&all_ends, &o->end))
+            return false;
+        int64_t pr = probe(&o->end);
+        if ((best_probe < 0 || pr < best_probe) && fits(slots, n, s, &o->end)) {
+            best = o->end;
+            best_probe = pr;
+        }
+    }
+    if (best_probe < 0) {
+        if (!fits(slots, n, s, &all_ends))
+            return false;
+        best = all_ends;
+    }
+    s->offset = best;
+    return true;
+}
+
+bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
+{
+    (void)args;
+    int nv = g->n_values;
+    int *first = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
+    Slot *slots = malloc(sizeof(Slot) * (size_t)(nv ? nv : 1));
+    bool ok = true;
+    if (!first || !last || !slots) {
+        free(first), free(last), free(slots);
+        diag_error(d, (SrcLoc){0}, "memplan: out of memory");
+        return false;
+    }
+    for (int v = 0; v < nv; v++) {
+        first[v] = -1;
+        last[v] = -1;
+        g->values[v].planned = false;
+        g->values[v].offset = ir_poly_const(0);
+        g->values[v].alias_of = IR_NONE;
+    }
+
+    /* Lifetimes, charged to the storage root of each value used. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int k = 0; k < n->n_outputs; k++) {
+            ValueId o = n->outputs[k];
+            if (o == IR_NONE)
+                continue;
+            ValueId r = storage_root(g, o);
+            if (r != o)
+                g->values[o].alias_of = r;
+            if (first[r] < 0)
+                first[r] = i;
+            if (last[r] < i)
+                last[r] = i;
+        }
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] != IR_NONE) {
+                ValueId r = storage_root(g, n->inputs[k]);
+                if (last[r] < i)
+                    last[r] = i;
+            }
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand != IR_NONE) {
+                ValueId r = storage_root(g, n->epilogue[k].operand);
+                if (last[r] < i)
+                    last[r] = i;
+            }
+    }
+
+    int ns = 0;
+    for (int v = 0; v < nv; v++) {
+        const Value *val = &g->values[v];
+        if (val->kind != IR_VALUE_TEMP || val->is_output || first[v] < 0 ||
+            val->alias_of != IR_NONE)
+            continue;
+        Slot *s = &slots[ns];
+        s->v = v;
+        s->first = first[v];
+        s->last = last[v];
+        s->placed = false;
+        if (!value_size(g, v, &s->size)) {
+            diag_error(d, val->loc, "memplan: the size of '%s' is not a sum of symbol products",
+                       val->name ? val->name : "?");
+            ok = false;
+            continue;
+        }
+        s->size_probe = probe(&s->size);
+        ns++;
+    }
+    qsort(slots, (size_t)ns, sizeof(Slot), cmp_slot);
+
+    Poly total = ir_poly_const(0);
+    for (int i = 0; ok && i < ns; i++) {
+        Slot *s = &slots[i];
+        if (!place(slots, ns, s)) {
+            diag_error(d, g->values[s->v].loc, "memplan: cannot place '%s' (too many symbols)",
+                       g->values[s->v].name ? g->values[s->v].name : "?");
+            ok = false;
+            break;
+        }
+        s->end = s->offset;
+        if (!ir_poly_add(&s->end, s->size) || !poly_max(&total, &s->end)) {
+            diag_error(d, g->values[s->v].loc, "memplan: arena size of '%s' has too many terms",
+                       g->values[s->v].name ? g->values[s->v].name : "?");
+            ok = false;
+            break;
+        }
+        s->placed = true;
+        g->values[s->v].planned = true;
+        g->values[s->v].offset = s->offset;
+    }
+    g->planned = ok;
+    g->arena_bytes = ok ? total : ir_poly_const(0);
+    free(first);
+    free(last);
+    free(slots);
+    return ok;
+}

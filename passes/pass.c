@@ -1,0 +1,438 @@
+/* The pass manager: the registry of passes, the pipeline parser (grammar in pass.h and
+ * docs/passes.md), the runner that verifies and prints the IR between passes, and the
+ * argument helpers passes use to check what they were given. */
+#include "passes/pass.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool pass_cse(Graph *g, const PassArgs *args, Diag *d); /* passes/cse.c (not in pass.h yet) */
+
+static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
+
+/* Every pass by name, in the order a pipeline usually runs them. The compression passes
+ * that later versions bring are known to the parser (so that a compress block naming them
+ * is checked) but running one reports that it is not implemented yet. */
+static const struct {
+    const char *name;
+    PassFn fn;
+} pass_registry[] = {
+    {"fold", pass_fold},         /* constant folding and exact simplifications */
+    {"dce", pass_dce},           /* dead code elimination (and compaction) */
+    {"cse", pass_cse},           /* common subexpression elimination */
+    {"bn_fold", pass_bn_fold},   /* batch_norm into conv2d/linear, or into mul + add */
+    {"layout", pass_layout},     /* linear weights to [K, N] */
+    {"fuse", pass_fuse},         /* elementwise ops into their producer's epilogue */
+    {"memplan", pass_memplan},   /* static buffer planning (passes/memplan.c) */
+    {"quantize", pass_not_implemented},
+    {"prune", pass_not_implemented},
+    {"distill", pass_not_implemented},
+    {"place", pass_not_implemented},
+};
+enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
+
+/* The default pipeline: fold constants first (so bn_fold sees constant parameters even
+ * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
+ * merge duplicates, set the GEMM layout, fuse epilogues, drop the fused-away nodes, plan
+ * memory. */
+static const char default_pipeline[] = "fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan";
+
+const char *pass_default_pipeline(void) { return default_pipeline; }
+
+PassFn pass_lookup(const char *name)
+{
+    for (int i = 0; i < N_PASSES; i++)
+        if (strcmp(pass_registry[i].name, name) == 0)
+            return pass_registry[i].fn;
+    return NULL;
+}
+
+static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d)
+{
+    (void)g;
+    diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
+               args->name);
+    return false;
+}
+
+/* ---- the parser ---- */
+
+typedef struct Parser {
+    Graph *g;
+    const char *text; /* the pipeline */
+    size_t pos;
+    SrcLoc loc;       /* where the pipeline is written (line 0: the command line) */
+    Diag *d;
+    bool failed;
+} Parser;
+
+/* The source place of the pipeline's byte at offset: inside the model file when loc has a
+ * line (the pipeline's text starting at loc.col, newlines in it counted), otherwise on
+ * line 1 of the pseudo-file "--passes" (whose text the diagnostics quote). */
+static SrcLoc place_of(const Parser *p, size_t offset)
+{
+    if (p->loc.line <= 0)
+        return (SrcLoc){"--passes", 1, (int)offset + 1};
+    SrcLoc l = p->loc;
+    size_t line_start = 0;
+    for (size_t i = 0; i < offset && p->text[i]; i++)
+        if (p->text[i] == '\n') {
+            l.line++;
+            line_start = i + 1;
+        }
+    l.col = line_start ? (int)(offset - line_start) + 1 : p->loc.col + (int)offset;
+    return l;
+}
+
+static void parse_error(Parser *p, size_t offset, const char *what)
+{
+    if (p->failed)
+        return; /* one error per pipeline: what follows the first one is noise */
+    p->failed = true;
+    diag_error(p->d, place_of(p, offset), "%s", what);
+}
+
+static void skip_space(Parser *p)
+{
+    while (isspace((unsigned char)p->text[p->pos]))
+        p->pos++;
+}
+
+static bool is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '.'; }
+
+/* NAME := [A-Za-z_][A-Za-z0-9_.]* ; returns NULL (no error) when there is none. */
+static const char *parse_name(Parser *p)
+{
+    if (!is_name_start(p->text[p->pos]))
+        return NULL;
+    size_t start = p->pos;
+    while (is_name_char(p->text[p->pos]))
+        p->pos++;
+    return arena_strndup(p->g->arena, p->text + start, p->pos - start);
+}
+
+/* "what" followed by a description of the character at the current position. */
+static const char *found(Parser *p, const char *what)
+{
+    char c = p->text[p->pos];
+    if (!c)
+        return arena_printf(p->g->arena, "%s, found the end of the pipeline", what);
+    return arena_printf(p->g->arena, "%s, found '%c'", what, c);
+}
+
+/* NUMBER := [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)? '%'? */
+static bool parse_number(Parser *p, PassArg *a)
+{
+    const char *s = p->text + p->pos;
+    char *end;
+    double v = strtod(s, &end);
+    /* strtod also takes "inf", "nan" and hex; the grammar does not */
+    size_t n = (size_t)(end - s);
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("+-.0123456789eE", s[i])) {
+            parse_error(p, p->pos, "malformed number");
+            return false;
+        }
+    if (n == 0) {
+        parse_error(p, p->pos, "malformed number");
+        return false;
+    }
+    if (s[n] == '%') {
+        v /= 100.0;
+        n++;
+    }
+    if (is_name_char(s[n])) {
+        parse_error(p, p->pos + n, "malformed number");
+        return false;
+    }
+    a->kind = PASS_ARG_NUMBER;
+    a->number = v;
+    a->text = arena_strndup(p->g->arena, s, n);
+    p->pos += n;
+    return true;
+}
+
+/* STRING := '"' ( [^"\\] | '\\' ["\\] )* '"' */
+static bool parse_string(Parser *p, PassArg *a)
+{
+    size_t start = p->pos++;
+    char *buf = arena_alloc(p->g->arena, strlen(p->text + start) + 1);
+    size_t len = 0;
+    for (;;) {
+        char c = p->text[p->pos];
+        if (!c || c == '\n') {
+            parse_error(p, start, "unterminated string");
+            return false;
+        }
+        p->pos++;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            char e = p->text[p->pos];
+            if (e != '"' && e != '\\') {
+                parse_error(p, p->pos - 1, "unknown escape in string (only \\\" and \\\\ are allowed)");
+                return false;
+            }
+            c = e;
+            p->pos++;
+        }
+        buf[len++] = c;
+    }
+    a->kind = PASS_ARG_STRING;
+    a->text = buf;
+    return true;
+}
+
+static PassArgs *parse_call(Parser *p, bool top);
+
+/* arg := [NAME '='] value ; value := NAME | NUMBER ['%'] | STRING | call */
+static bool parse_arg(Parser *p, PassArg *a)
+{
+    skip_space(p);
+    size_t start = p->pos;
+    const char *name = parse_name(p);
+    if (name) {
+        skip_space(p);
+        if (p->text[p->pos] == '=') {
+            a->key = name;
+            p->pos++;
+            skip_space(p);
+            start = p->pos;
+            name = parse_name(p);
+        } else {
+            p->pos = start; /* re-read it as a value below */
+            name = parse_name(p);
+        }
+    }
+    if (name) {
+        size_t after = p->pos;
+        skip_space(p);
+        if (p->text[p->pos] == '(') {
+            p->pos = start;
+            const PassArgs *call = parse_call(p, false);
+            if (!call)
+                return false;
+            a->kind = PASS_ARG_CALL;
+            a->call = call;
+            a->text = call->name;
+            return true;
+        }
+        p->pos = after;
+        a->kind = PASS_ARG_NAME;
+        a->text = name;
+        return true;
+    }
+    char c = p->text[p->pos];
+    if (c == '"')
+        return parse_string(p, a);
+    if (isdigit((unsigned char)c) || c == '.' || c == '-' || c == '+')
+        return parse_number(p, a);
+    parse_error(p, p->pos, found(p, "expected an argument (a name, number, string or call)"));
+    return false;
+}
+
+/* call := NAME [ '(' [ arg (',' arg)* ] ')' ] ; for a pass (top), NAME must be known. */
+static PassArgs *parse_call(Parser *p, bool top)
+{
+    skip_space(p);
+    size_t start = p->pos;
+    const char *name = parse_name(p);
+    if (!name) {
+        parse_error(p, p->pos, found(p, top ? "expected a pass name" : "expected a name"));
+        return NULL;
+    }
+    PassArgs *call = arena_alloc(p->g->arena, sizeof *call);
+    call->name = name;
+    call->loc = place_of(p, start);
+    if (top && !pass_lookup(name)) {
+        const char *known = pass_registry[0].name;
+        for (int i = 1; i < N_PASSES; i++)
+            known = arena_printf(p->g->arena, "%s, %s", known, pass_registry[i].name);
+        parse_error(p, start,
+                    arena_printf(p->g->arena, "unknown pass '%s' (known passes: %s)", name, known));
+        return NULL;
+    }
+    skip_space(p);
+    if (p->text[p->pos] != '(')
+        return call;
+    p->pos++;
+    skip_space(p);
+    int cap = 0;
+    if (p->text[p->pos] == ')') {
+        p->pos++;
+        return call;
+    }
+    for (;;) {
+        if (call->n == cap) {
+            int ncap = cap ? 2 * cap : 4;
+            call->args = arena_grow(p->g->arena, call->args, sizeof(PassArg) * (size_t)cap,
+                                    sizeof(PassArg) * (size_t)ncap);
+            cap = ncap;
+        }
+        if (!parse_arg(p, &call->args[call->n]))
+            return NULL;
+        call->n++;
+        skip_space(p);
+        if (p->text[p->pos] == ',') {
+            p->pos++;
+            continue;
+        }
+        if (p->text[p->pos] == ')') {
+            p->pos++;
+            return call;
+        }
+        parse_error(p, p->pos, found(p, "expected ',' or ')' in the arguments"));
+        return NULL;
+    }
+}
+
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls,
+                         int *n_calls, Diag *d)
+{
+    Parser p = {.g = g, .text = pipeline ? pipeline : "", .loc = loc, .d = d};
+    if (loc.line <= 0)
+        diag_add_source(d, "--passes", p.text, strlen(p.text));
+    int cap = 0, n = 0;
+    PassArgs *list = NULL;
+    skip_space(&p);
+    /* An empty pipeline runs no pass. */
+    while (p.text[p.pos] && !p.failed) {
+        PassArgs *c = parse_call(&p, true);
+        if (!c)
+            break;
+        if (n == cap) {
+            int ncap = cap ? 2 * cap : 8;
+            list = arena_grow(g->arena, list, sizeof(PassArgs) * (size_t)cap,
+                              sizeof(PassArgs) * (size_t)ncap);
+            cap = ncap;
+        }
+        list[n++] = *c;
+        skip_space(&p);
+        if (!p.text[p.pos])
+            break;
+        if (p.text[p.pos] != ',') {
+            parse_error(&p, p.pos, found(&p, "expected ',' between passes"));
+            break;
+        }
+        p.pos++;
+        skip_space(&p);
+        if (!p.text[p.pos])
+            parse_error(&p, p.pos, "expected a pass name after ','");
+    }
+    *calls = p.failed ? NULL : list;
+    *n_calls = p.failed ? 0 : n;
+    return !p.failed;
+}
+
+/* ---- running ---- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs ir_verify after pass name; a failure there is slimc's bug, reported as such with
+ * the verifier's findings. */
+static bool verify_after(const Graph *g, const PassArgs *call, Diag *d)
+{
+    Diag vd;
+    diag_init(&vd);
+    bool ok = ir_verify(g, &vd);
+    if (!ok)
+        diag_error(d, call->loc,
+                   "internal error: the IR is invalid after pass '%s' (a bug in slimc):\n%s",
+                   call->name, diag_text(&vd));
+    diag_fini(&vd);
+    return ok;
+}
+
+bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
+                       Diag *d)
+{
+    static const PassRunOptions none = {0};
+    if (!o)
+        o = &none;
+    PassArgs *calls;
+    int n_calls;
+    if (!pass_pipeline_parse(g, pipeline, loc, &calls, &n_calls, d))
+        return false;
+    if (o->print_after && strcmp(o->print_after, "all") != 0 && !pass_lookup(o->print_after))
+        diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
+    FILE *out = o->print_to ? o->print_to : stderr;
+    double t0 = now_ms();
+    bool ok = true;
+    for (int i = 0; i < n_calls && ok; i++) {
+        const PassArgs *call = &calls[i];
+        int errors = d->n_errors;
+        ok = pass_lookup(call->name)(g, call, d) && d->n_errors == errors;
+        if (ok && o->verify)
+            ok = verify_after(g, call, d);
+        if (ok && o->print_after &&
+            (strcmp(o->print_after, "all") == 0 || strcmp(o->print_after, call->name) == 0)) {
+            fprintf(out, "; IR after %s\n", call->name);
+            ir_print(g, out);
+        }
+    }
+    if (o->ms)
+        *o->ms += now_ms() - t0;
+    return ok;
+}
+
+/* ---- argument helpers ---- */
+
+const PassArg *pass_arg(const PassArgs *a, const char *key)
+{
+    for (int i = 0; a && i < a->n; i++)
+        if (a->args[i].key && strcmp(a->args[i].key, key) == 0)
+            return &a->args[i];
+    return NULL;
+}
+
+/* True when key is one of the space-separated words of list. */
+static bool in_list(const char *list, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *s = list; *s;) {
+        while (*s == ' ')
+            s++;
+        size_t w = strcspn(s, " ");
+        if (w == k && strncmp(s, key, k) == 0)
+            return true;
+        s += w;
+    }
+    return false;
+}
+
+/* allowed_keys: the keys a pass accepts, separated by spaces; NULL when the pass takes no
+ * arguments at all. Positional arguments are left to the pass (they are its flags or its
+ * values, e.g. quantize(int8, per_channel)). A key given twice is an error too. */
+bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
+{
+    bool ok = true;
+    if (!allowed_keys) {
+        if (a && a->n > 0) {
+            diag_error(d, a->loc, "pass '%s' takes no arguments", a->name);
+            return false;
+        }
+        return true;
+    }
+    for (int i = 0; a && i < a->n; i++) {
+        const char *key = a->args[i].key;
+        if (!key)
+            continue;
+        if (!in_list(allowed_keys, key)) {
+            diag_error(d, a->loc, "pass '%s' has no argument '%s' (its arguments: %s)", a->name,
+                       key, *allowed_keys ? allowed_keys : "none");
+            ok = false;
+        } else if (pass_arg(a, key) != &a->args[i]) {
+            diag_error(d, a->loc, "pass '%s': argument '%s' is given twice", a->name, key);
+            ok = false;
+        }
+    }
+    return ok;
+}

@@ -1,0 +1,654 @@
+/* Compiling generated C with the system C compiler and loading the result, through an
+ * on-disk cache.
+ *
+ * Cache layout: one directory (0700, owned by the user), two files per entry:
+ *   KEY.so    the shared object, loaded with dlopen
+ *   KEY.meta  "slimc-cache 1\nkey KEY\nsize BYTES\nfnv CHECKSUM\n"
+ * KEY is a 128-bit hash (hex) of the source, the flags, the compiler's --version output
+ * and the CPU's feature flags. Both files are written to a temp name and renamed, .so
+ * first. Before loading, both must be regular files owned by the user and not writable by
+ * group or others, and the .so's size and 64-bit FNV-1a checksum must match the .meta;
+ * anything else is deleted and rebuilt, never loaded. */
+#include "runtime/jit.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct RtModule {
+    void *handle;
+};
+
+void rt_options_default(RtOptions *o)
+{
+    memset(o, 0, sizeof *o);
+    o->opt_level = 2;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- hashing ---- */
+
+typedef struct Hash128 {
+    uint64_t a, b;
+} Hash128;
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* A second, independent 64-bit hash (multiply-xorshift over 8-byte words). */
+static uint64_t mix64(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        size_t n = len - i < 8 ? len - i : 8;
+        memcpy(&w, p + i, n);
+        h ^= w + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    h ^= (uint64_t)len;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return h;
+}
+
+static void hash_add(Hash128 *h, const void *data, size_t len)
+{
+    uint64_t n = (uint64_t)len;
+    h->a = fnv1a(h->a, &n, sizeof n); /* length-prefixed: parts cannot run together */
+    h->a = fnv1a(h->a, data, len);
+    h->b = mix64(h->b, &n, sizeof n);
+    h->b = mix64(h->b, data, len);
+}
+
+/* ---- subprocesses ---- */
+
+/* Splits a command ("ccache gcc") into argv words; returns the count. */
+static int split_words(char *s, char **out, int max)
+{
+    int n = 0;
+    for (char *t = strtok(s, " \t"); t && n < max; t = strtok(NULL, " \t"))
+        out[n++] = t;
+    return n;
+}
+
+/* Runs argv (no shell) with stdout+stderr captured into *output (malloc'd). Returns the
+ * exit status, or -1 with errno set if the program could not be started. */
+static int run_capture(char *const *argv, char **output)
+{
+    char tmpl[] = "/tmp/slimc-ccout-XXXXXX";
+    int fd = mkstemp(tmpl);
+    *output = NULL;
+    if (fd < 0)
+        return -1;
+    unlink(tmpl);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, fd, 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        close(fd);
+        errno = rc;
+        return -1;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    off_t size = lseek(fd, 0, SEEK_END);
+    char *buf = malloc((size_t)(size > 0 ? size : 0) + 1);
+    size_t got = 0;
+    if (buf && size > 0 && lseek(fd, 0, SEEK_SET) == 0) {
+        ssize_t r;
+        while (got < (size_t)size && (r = read(fd, buf + got, (size_t)size - got)) > 0)
+            got += (size_t)r;
+    }
+    if (buf)
+        buf[got] = 0;
+    close(fd);
+    *output = buf;
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static const char *compiler_name(const RtOptions *o)
+{
+    if (o && o->cc && *o->cc)
+        return o->cc;
+    const char *e = getenv("SLIMC_CC");
+    if (e && *e)
+        return e;
+    e = getenv("CC");
+    if (e && *e)
+        return e;
+    return "cc";
+}
+
+/* The compiler's `--version` output, cached per process and compiler name. NULL (with
+ * an error reported) when the compiler cannot be run. */
+static pthread_mutex_t version_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char *cc, *version;
+} version_cache[8];
+
+static char *compiler_version(const char *cc, Diag *d)
+{
+    pthread_mutex_lock(&version_lock);
+    for (int i = 0; i < 8; i++)
+        if (version_cache[i].cc && strcmp(version_cache[i].cc, cc) == 0) {
+            char *v = strdup(version_cache[i].version);
+            pthread_mutex_unlock(&version_lock);
+            return v;
+        }
+    pthread_mutex_unlock(&version_lock);
+    char *copy = strdup(cc);
+    char *argv[16];
+    int n = copy ? split_words(copy, argv, 14) : 0;
+    if (n == 0) {
+        free(copy);
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        return NULL;
+    }
+    argv[n++] = "--version";
+    argv[n] = NULL;
+    char *out = NULL;
+    int rc = run_capture(argv, &out);
+    free(copy);
+    if (rc < 0) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        free(out);
+        return NULL;
+    }
+    if (rc != 0) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed to report its version: %s", cc, out ? out : "");
+        free(out);
+        return NULL;
+    }
+    pthread_mutex_lock(&version_lock);
+    for (int i = 0; i < 8; i++)
+        if (!version_cache[i].cc) {
+            version_cache[i].cc = strdup(cc);
+            version_cache[i].version = strdup(out ? out : "");
+            break;
+        }
+    pthread_mutex_unlock(&version_lock);
+    return out;
+}
+
+/* The CPU's feature flags (the first "flags" line of /proc/cpuinfo), cached. */
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static char cpu_flags[8192];
+
+static void read_cpu_flags(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[8192];
+    snprintf(cpu_flags, sizeof cpu_flags, "unknown-cpu");
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "flags", 5) == 0 || strncmp(line, "Features", 8) == 0) {
+            snprintf(cpu_flags, sizeof cpu_flags, "%s", line);
+            break;
+        }
+    fclose(f);
+}
+
+/* ---- the cache directory ---- */
+
+/* mkdir -p with mode 0700 for every directory made. */
+static bool make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return false;
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+                return false;
+            *p = '/';
+        }
+    return mkdir(buf, 0700) == 0 || errno == EEXIST;
+}
+
+/* The cache directory to use (malloc'd), or NULL with a warning when none is usable. */
+static char *cache_dir(const RtOptions *o, Diag *d)
+{
+    char buf[4096];
+    const char *e;
+    if (o && o->cache_dir && *o->cache_dir)
+        snprintf(buf, sizeof buf, "%s", o->cache_dir);
+    else if ((e = getenv("SLIMC_CACHE_DIR")) && *e)
+        snprintf(buf, sizeof buf, "%s", e);
+    else if ((e = getenv("XDG_CACHE_HOME")) && *e)
+        snprintf(buf, sizeof buf, "%s/slimc", e);
+    else if ((e = getenv("HOME")) && *e)
+        snprintf(buf, sizeof buf, "%s/.cache/slimc", e);
+    else {
+        diag_warning(d, (SrcLoc){0}, "no cache directory (HOME is not set): compiling without a cache");
+        return NULL;
+    }
+    if (!make_dirs(buf)) {
+        diag_warning(d, (SrcLoc){0}, "cannot create the cache directory '%s' (%s): compiling without a cache",
+                     buf, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is not a directory: compiling without a cache", buf);
+        return NULL;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+        diag_warning(d, (SrcLoc){0},
+                     "cache directory '%s' is %s: compiling without a cache (make it yours, mode 0700)", buf,
+                     st.st_uid != geteuid() ? "owned by another user" : "writable by others");
+        return NULL;
+    }
+    return strdup(buf);
+}
+
+static bool read_file(const char *path, unsigned char **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *data = NULL;
+    *len = 0;
+    if (!f)
+        return false;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    size_t r;
+    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return false;
+    *data = buf;
+    *len = n;
+    return true;
+}
+
+static bool private_file(const char *path, struct stat *st)
+{
+    return lstat(path, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() && !(st->st_mode & 022);
+}
+
+/* True when the entry KEY in dir is intact (see the top of this file). */
+static bool entry_valid(const char *so, const char *meta, const char *key)
+{
+    struct stat st_so, st_meta;
+    if (!private_file(so, &st_so) || !private_file(meta, &st_meta))
+        return false;
+    unsigned char *m = NULL, *bytes = NULL;
+    size_t mlen, blen;
+    if (!read_file(meta, &m, &mlen))
+        return false;
+    char want[256];
+    bool ok = false;
+    if (read_file(so, &bytes, &blen)) {
+        snprintf(want, sizeof want, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key, blen,
+                 (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
+        ok = mlen == strlen(want) && memcmp(m, want, mlen) == 0;
+    }
+    free(m);
+    free(bytes);
+    return ok;
+}
+
+/* Writes len bytes to a temp file in dir, then renames it to path. */
+static bool write_atomic(const char *dir, const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/.tmp-XXXXXX", dir);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return false;
+    const unsigned char *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w <= 0) {
+            close(fd);
+            unlink(tmp);
+            return false;
+        }
+        done += (size_t)w;
+    }
+    if (fchmod(fd, 0600) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
+
+/* ---- compiling ---- */
+
+/* Builds argv for cc: the words of the compiler, then flags, then files. */
+typedef struct Argv {
+    char *words; /* the compiler command, split in place */
+    char *v[64];
+    int n;
+    char opt[8], march[160];
+} Argv;
+
+static bool argv_begin(Argv *a, const char *cc)
+{
+    memset(a, 0, sizeof *a);
+    a->words = strdup(cc);
+    if (!a->words)
+        return false;
+    a->n = split_words(a->words, a->v, 16);
+    return a->n > 0;
+}
+
+static void argv_add(Argv *a, const char *s)
+{
+    if (a->n < 62)
+        a->v[a->n++] = (char *)(uintptr_t)s;
+    a->v[a->n] = NULL;
+}
+
+static void argv_flags(Argv *a, const RtOptions *o, const char *dflt_cpu)
+{
+    int lvl = o ? o->opt_level : 2;
+    if (lvl < 0)
+        lvl = 0;
+    if (lvl > 3)
+        lvl = 3;
+    snprintf(a->opt, sizeof a->opt, "-O%d", lvl);
+    snprintf(a->march, sizeof a->march, "-march=%s", o && o->cpu && *o->cpu ? o->cpu : dflt_cpu);
+    argv_add(a, "-std=c11");
+    argv_add(a, a->opt);
+    argv_add(a, a->march);
+    argv_add(a, "-pthread");
+}
+
+/* Runs the compiler; on failure reports its output. */
+static bool run_cc(Argv *a, const char *cc, double *ms, Diag *d)
+{
+    char *out = NULL;
+    double t0 = now_ms();
+    int rc = run_capture(a->v, &out);
+    if (ms)
+        *ms += now_ms() - t0;
+    if (rc < 0) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        free(out);
+        return false;
+    }
+    if (rc != 0) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc, out ? out : "");
+        free(out);
+        return false;
+    }
+    free(out);
+    return true;
+}
+
+static RtModule *load(const char *path, const RtOptions *o, Diag *d)
+{
+    double t0 = now_ms();
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (o && o->load_ms)
+        *o->load_ms += now_ms() - t0;
+    if (!h) {
+        const char *err = dlerror();
+        diag_error(d, (SrcLoc){0}, "cannot load compiled code '%s': %s", path, err ? err : "?");
+        return NULL;
+    }
+    RtModule *m = calloc(1, sizeof *m);
+    if (!m) {
+        dlclose(h);
+        return NULL;
+    }
+    m->handle = h;
+    return m;
+}
+
+/* Compiles src into so_path (a shared object) inside dir. */
+static bool compile_so(const char *dir, const char *src, size_t len, const char *so_path, const RtOptions *o,
+                       const char *cc, Diag *d)
+{
+    char cpath[4200];
+    snprintf(cpath, sizeof cpath, "%s/.src-XXXXXX.c", dir);
+    int fd = mkstemps(cpath, 2);
+    if (fd < 0) {
+        diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir, strerror(errno));
+        return false;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, src + done, len - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    close(fd);
+    if (done < len) {
+        unlink(cpath);
+        diag_error(d, (SrcLoc){0}, "cannot write the generated source '%s'", cpath);
+        return false;
+    }
+    Argv a;
+    bool ok = argv_begin(&a, cc);
+    if (!ok) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+    } else {
+        argv_flags(&a, o, "native");
+        argv_add(&a, "-fPIC");
+        argv_add(&a, "-shared");
+        argv_add(&a, "-o");
+        argv_add(&a, so_path);
+        argv_add(&a, cpath);
+        argv_add(&a, "-lm");
+        ok = run_cc(&a, cc, o ? o->compile_ms : NULL, d);
+    }
+    free(a.words);
+    unlink(cpath);
+    return ok;
+}
+
+RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
+{
+    const char *cc = compiler_name(o);
+    char *version = compiler_version(cc, d);
+    if (!version)
+        return NULL;
+    pthread_once(&cpu_once, read_cpu_flags);
+
+    /* the key: source, flags, compiler version, CPU */
+    Hash128 h = {0xcbf29ce484222325ull, 0x6a09e667f3bcc908ull};
+    char flags[256];
+    snprintf(flags, sizeof flags, "cc=%s -O%d -march=%s -fPIC -shared -pthread -lm v1", cc, o ? o->opt_level : 2,
+             o && o->cpu ? o->cpu : "native");
+    hash_add(&h, src, len);
+    hash_add(&h, flags, strlen(flags));
+    hash_add(&h, version, strlen(version));
+    hash_add(&h, cpu_flags, strlen(cpu_flags));
+    free(version);
+    char key[40];
+    snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
+
+    char *dir = o && o->no_cache ? NULL : cache_dir(o, d);
+    if (!dir) { /* no cache: a private temp directory, removed once loaded */
+        char tmpl[] = "/tmp/slimc-jit-XXXXXX";
+        if (!mkdtemp(tmpl)) {
+            diag_error(d, (SrcLoc){0}, "cannot make a temporary directory: %s", strerror(errno));
+            return NULL;
+        }
+        char so[256];
+        snprintf(so, sizeof so, "%s/%s.so", tmpl, key);
+        RtModule *m = NULL;
+        if (compile_so(tmpl, src, len, so, o, cc, d))
+            m = load(so, o, d);
+        unlink(so);
+        rmdir(tmpl);
+        return m;
+    }
+
+    char so[4200], meta[4200];
+    snprintf(so, sizeof so, "%s/%s.so", dir, key);
+    snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
+    RtModule *m = NULL;
+    if (entry_valid(so, meta, key)) {
+        m = load(so, o, d);
+        free(dir);
+        return m;
+    }
+    /* missing, corrupt or foreign: delete and rebuild */
+    unlink(so);
+    unlink(meta);
+    char tmp_so[4200];
+    snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld.so", dir, key, (long)getpid());
+    if (compile_so(dir, src, len, tmp_so, o, cc, d)) {
+        unsigned char *bytes = NULL;
+        size_t blen = 0;
+        char mtext[256];
+        if (chmod(tmp_so, 0700) == 0 && read_file(tmp_so, &bytes, &blen)) {
+            snprintf(mtext, sizeof mtext, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key, blen,
+                     (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
+            if (rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext)))
+                m = load(so, o, d);
+            else
+                diag_error(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so, strerror(errno));
+        } else {
+            diag_error(d, (SrcLoc){0}, "cannot read the compiled object '%s'", tmp_so);
+        }
+        free(bytes);
+    }
+    unlink(tmp_so);
+    free(dir);
+    return m;
+}
+
+void *rt_symbol(RtModule *m, const char *name) { return m ? dlsym(m->handle, name) : NULL; }
+
+void rt_module_free(RtModule *m)
+{
+    if (!m)
+        return;
+    dlclose(m->handle);
+    free(m);
+}
+
+/* Writes data to path (a fresh file, mode 0600). */
+static bool write_new(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return false;
+    const unsigned char *p = data;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, p + done, len - done);
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    return close(fd) == 0 && done == len;
+}
+
+bool rt_build_executable(const char *src, size_t len, const void *blob, size_t blob_len,
+                         const char *blob_symbol, const RtOptions *o, const char *out_path, Diag *d)
+{
+    const char *cc = compiler_name(o);
+    char *cdir = o && o->no_cache ? NULL : cache_dir(o, d);
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/.build-XXXXXX", cdir ? cdir : "/tmp");
+    free(cdir);
+    if (!mkdtemp(dir)) {
+        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory '%s': %s", dir, strerror(errno));
+        return false;
+    }
+    char cpath[4300], bpath[4300], spath[4300], tmp_out[4300];
+    snprintf(cpath, sizeof cpath, "%s/model.c", dir);
+    snprintf(bpath, sizeof bpath, "%s/weights.bin", dir);
+    snprintf(spath, sizeof spath, "%s/weights.s", dir);
+    snprintf(tmp_out, sizeof tmp_out, "%s.tmp-%ld", out_path, (long)getpid());
+    bool ok = write_new(cpath, src, len);
+    if (ok && blob_len > 0) {
+        char *asm_text = NULL;
+        size_t asm_len = 0;
+        FILE *f = open_memstream(&asm_text, &asm_len);
+        ok = f != NULL;
+        if (ok) {
+            /* .incbin: the weights are linked as they are, never as a C array literal */
+            fprintf(f,
+                    "    .section .rodata\n    .globl %s\n    .balign 64\n    .type %s, @object\n%s:\n"
+                    "    .incbin \"%s\"\n    .size %s, . - %s\n    .section .note.GNU-stack,\"\",@progbits\n",
+                    blob_symbol, blob_symbol, blob_symbol, bpath, blob_symbol, blob_symbol);
+            fclose(f);
+            ok = write_new(bpath, blob, blob_len) && write_new(spath, asm_text, asm_len);
+        }
+        free(asm_text);
+    }
+    if (!ok)
+        diag_error(d, (SrcLoc){0}, "cannot write the build files in '%s': %s", dir, strerror(errno));
+    Argv a = {0};
+    if (ok && !argv_begin(&a, cc)) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ok = false;
+    }
+    if (ok) {
+        argv_flags(&a, o, "x86-64-v2");
+        argv_add(&a, "-o");
+        argv_add(&a, tmp_out);
+        argv_add(&a, cpath);
+        if (blob_len > 0)
+            argv_add(&a, spath);
+        argv_add(&a, "-lm");
+        ok = run_cc(&a, cc, o ? o->compile_ms : NULL, d);
+        if (ok && rename(tmp_out, out_path) != 0) {
+            diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
+            ok = false;
+        }
+    }
+    free(a.words);
+    unlink(tmp_out);
+    unlink(cpath);
+    unlink(bpath);
+    unlink(spath);
+    rmdir(dir);
+    return ok;
+}

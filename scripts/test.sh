@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds slimc with warnings as errors and runs the whole
+# test suite; then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh            both builds
+#   scripts/test.sh --quick    the default build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build (warnings are errors)"
+cmake -S . -B build-test -DSLIMC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-test -j"$jobs"
+echo "== tests"
+ctest --test-dir build-test -j"$jobs" --output-on-failure
+
+if [ "${1:-}" != "--quick" ]; then
+  echo "== sanitizer build (address + undefined)"
+  cmake -S . -B build-asan -DSLIMC_WERROR=ON -DSLIMC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build-asan -j"$jobs"
+  echo "== tests under the sanitizers"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan -j"$jobs" --output-on-failure
+fi

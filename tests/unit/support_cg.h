@@ -1,0 +1,32 @@
+/* Shared helpers of the C-backend tests: build small graphs, run them through memplan,
+ * the C emitter, the JIT and rt_exec, and compare with the reference evaluator. */
+#ifndef SLIMC_TESTS_SUPPORT_CG_H
+#define SLIMC_TESTS_SUPPORT_CG_H
+
+#include "ir/graph.h"
+#include "runtime/exec.h"
+#include "runtime/jit.h"
+
+/* Shape from a list of static dims. */
+Shape sup_shape(int rank, const int64_t *dims);
+Type sup_f32(int rank, const int64_t *dims);
+/* A constant f32 tensor of the given shape with uniform random values in [-1, 1). */
+ValueId sup_const_rand(Graph *g, const char *name, int rank, const int64_t *dims, unsigned *seed);
+float sup_rand(unsigned *seed);
+
+/* Emits g (already shaped) to C after memplan; returns malloc'd source or NULL (message
+ * in msg). */
+char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size);
+
+/* Runs g through memplan, the emitter, rt_compile and rt_exec with the given inputs
+ * (input data in graph input order, with the given concrete shapes) at each thread count
+ * in threads[0..n_threads), and compares each output with ir_eval_graph:
+ * max|a - b| <= tol * max|b| (tol 0: bitwise equal values, NaN equal to NaN).
+ * Returns true on agreement; else false with a message in msg. */
+bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol, char *msg,
+               size_t msg_size);
+
+/* Random f32 input tensor (malloc'd data). */
+RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed);
+
+#endif
