@@ -5,40 +5,42 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A function's signature: parameter names (aliases after '|'), how many are required. */
+/* A function's signature: parameter names (aliases after '|'), how many are required,
+ * and how many of the first ones are the op's tensor inputs. */
 typedef struct FuncSig {
     const char *name;
     OpKind op;
-    int n_params, n_required;
+    int n_params, n_required, n_tensors;
     const char *params[6];
 } FuncSig;
 
 static const FuncSig funcs[] = {
-    {"relu", IR_OP_RELU, 1, 1, {"x|input"}},
-    {"sigmoid", IR_OP_SIGMOID, 1, 1, {"x|input"}},
-    {"tanh", IR_OP_TANH, 1, 1, {"x|input"}},
-    {"max_pool2d", IR_OP_MAX_POOL2D, 6, 2,
+    {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}},
+    {"sigmoid", IR_OP_SIGMOID, 1, 1, 1, {"x|input"}},
+    {"tanh", IR_OP_TANH, 1, 1, 1, {"x|input"}},
+    {"max_pool2d", IR_OP_MAX_POOL2D, 6, 2, 1,
      {"x|input", "kernel|kernel_size", "stride", "padding", "dilation", "ceil_mode"}},
-    {"avg_pool2d", IR_OP_AVG_POOL2D, 6, 2,
+    {"avg_pool2d", IR_OP_AVG_POOL2D, 6, 2, 1,
      {"x|input", "kernel|kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"}},
-    {"flatten", IR_OP_FLATTEN, 3, 1, {"x|input", "start_dim", "end_dim"}},
-    {"reshape", IR_OP_RESHAPE, 0, 0, {0}}, /* reshape(x, d0, d1, ...): variadic */
-    {"softmax", IR_OP_SOFTMAX, 2, 1, {"x|input", "axis|dim"}},
-    {"log_softmax", IR_OP_LOG_SOFTMAX, 2, 1, {"x|input", "axis|dim"}},
-    {"matmul", IR_OP_MATMUL, 2, 2, {"a|input", "b|other"}},
-    {"add", IR_OP_ADD, 2, 2, {"a|input", "b|other"}},
-    {"sub", IR_OP_SUB, 2, 2, {"a|input", "b|other"}},
-    {"mul", IR_OP_MUL, 2, 2, {"a|input", "b|other"}},
-    {"div", IR_OP_DIV, 2, 2, {"a|input", "b|other"}},
+    {"flatten", IR_OP_FLATTEN, 3, 1, 1, {"x|input", "start_dim", "end_dim"}},
+    {"reshape", IR_OP_RESHAPE, 0, 0, 1, {0}}, /* reshape(x, d0, d1, ...): variadic */
+    {"softmax", IR_OP_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}},
+    {"log_softmax", IR_OP_LOG_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}},
+    {"matmul", IR_OP_MATMUL, 2, 2, 2, {"a|input", "b|other"}},
+    {"add", IR_OP_ADD, 2, 2, 2, {"a|input", "b|other"}},
+    {"sub", IR_OP_SUB, 2, 2, 2, {"a|input", "b|other"}},
+    {"mul", IR_OP_MUL, 2, 2, 2, {"a|input", "b|other"}},
+    {"div", IR_OP_DIV, 2, 2, 2, {"a|input", "b|other"}},
 };
 
 enum { N_FUNCS = sizeof funcs / sizeof funcs[0] };
 
-const char *const fe_builtin_functions[] = {
-    "relu", "sigmoid", "tanh", "max_pool2d", "avg_pool2d", "flatten", "reshape",
-    "softmax", "log_softmax", "matmul", "add", "sub", "mul", "div",
-};
-const int fe_n_builtin_functions = sizeof fe_builtin_functions / sizeof fe_builtin_functions[0];
+int fe_builtin_function_names(const char **out)
+{
+    for (int i = 0; out && i < N_FUNCS; i++)
+        out[i] = funcs[i].name;
+    return N_FUNCS;
+}
 
 static const FuncSig *find_func(const char *name)
 {
@@ -188,7 +190,7 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
     if (!fe_bind_args(b, s, e, f->name, f->params, f->n_params, f->n_required, a))
         return fe_err_val(e->loc);
     /* The tensor operands first, then the attributes (all checked before the node). */
-    int n_tensors = f->n_required == 2 && f->op != IR_OP_MAX_POOL2D && f->op != IR_OP_AVG_POOL2D ? 2 : 1;
+    int n_tensors = f->n_tensors;
     ValueId in[2];
     bool ok = true;
     for (int i = 0; i < n_tensors; i++)

@@ -34,10 +34,12 @@ static const ModSig modules[] = {
 
 enum { N_MODULES = sizeof modules / sizeof modules[0] };
 
-const char *const fe_builtin_modules[] = {
-    "Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "Sequential",
-};
-const int fe_n_builtin_modules = sizeof fe_builtin_modules / sizeof fe_builtin_modules[0];
+int fe_builtin_module_names(const char **out)
+{
+    for (int i = 0; out && i < N_MODULES; i++)
+        out[i] = modules[i].name;
+    return N_MODULES;
+}
 
 static const ModSig *find_module(const char *name)
 {

@@ -133,7 +133,8 @@ void fe_unknown(Builder *b, Scope *s, SrcLoc loc, const char *what, const char *
     if (seen_before(b, key))
         return;
     /* Candidates: names in scope, built-in functions and modules, blocks, symbols. */
-    int cap = fe_n_builtin_functions + fe_n_builtin_modules + ast_len(b->ast->sections) + IR_MAX_SYMS;
+    int cap = fe_builtin_function_names(NULL) + fe_builtin_module_names(NULL) +
+              ast_len(b->ast->sections) + IR_MAX_SYMS;
     for (Scope *t = s; t; t = t->parent)
         cap += t->n;
     const char **names = malloc(sizeof(char *) * (size_t)(cap + 1));
@@ -142,10 +143,8 @@ void fe_unknown(Builder *b, Scope *s, SrcLoc loc, const char *what, const char *
         for (Scope *t = s; t; t = t->parent)
             for (int i = 0; i < t->n; i++)
                 names[n++] = t->items[i].name;
-        for (int i = 0; i < fe_n_builtin_functions; i++)
-            names[n++] = fe_builtin_functions[i];
-        for (int i = 0; i < fe_n_builtin_modules; i++)
-            names[n++] = fe_builtin_modules[i];
+        n += fe_builtin_function_names(names + n);
+        n += fe_builtin_module_names(names + n);
         for (int i = 0; i < ast_len(b->ast->sections); i++) {
             const AstSection *sec = ast_at(b->ast->sections, i);
             if (sec->kind == AST_BLOCK)
@@ -760,6 +759,13 @@ Graph *fe_build(const AstFile *ast, const char *file, Diag *d)
     for (int i = 0; i < ast_len(ast->sections); i++) {
         const AstSection *m = ast_at(ast->sections, i);
         if (m->kind != AST_MODEL || !m->name || m->broken)
+            continue;
+        bool again = false; /* a model defined twice (reported) is built once */
+        for (int j = 0; j < i && !again; j++) {
+            const AstSection *o = ast_at(ast->sections, j);
+            again = o->kind == AST_MODEL && o->name && strcmp(o->name, m->name) == 0;
+        }
+        if (again)
             continue;
         Graph *g = build_model(&b, m);
         if (!result)

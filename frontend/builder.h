@@ -188,13 +188,13 @@ bool fe_bind_args(Builder *b, Scope *s, const AstExpr *call, const char *what,
 /* ---- build_func.c ---- */
 bool fe_is_builtin_function(const char *name);
 Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *call);
-extern const char *const fe_builtin_functions[];
-extern const int fe_n_builtin_functions;
+/* Puts the functions' names in out (when not NULL) and returns how many there are. */
+int fe_builtin_function_names(const char **out);
 
 /* ---- build_module.c ---- */
 bool fe_is_builtin_module(const char *name);
-extern const char *const fe_builtin_modules[];
-extern const int fe_n_builtin_modules;
+/* Puts the modules' names in out (when not NULL) and returns how many there are. */
+int fe_builtin_module_names(const char **out);
 /* Declares the module call constructs (a built-in module or a block) at path. */
 Val fe_declare_module(Builder *b, Scope *s, const AstExpr *call, const char *path);
 /* Calls a module on its inputs. */

@@ -503,6 +503,30 @@ START_TEST(test_first_model_is_built)
 }
 END_TEST
 
+START_TEST(test_unreadable_weights)
+{
+    /* The reader's own message (its wording is safetensors.c's), then a note at the line. */
+    char *dir = make_tmp();
+    Diag d;
+    diag_init(&d);
+    Graph *g = load_inline(dir, "m.slim",
+        "model o(x: f32[N, 4]) -> f32[N, 2]\n"
+        "    weights \"garbage.safetensors\"\n"
+        "    fc = Linear(4, 2)\n"
+        "    return fc(x)\n",
+        "raw garbage.safetensors this is not a safetensors file\n", &d);
+    ck_assert_ptr_null(g);
+    const char *text = diag_text(&d);
+    ck_assert_ptr_nonnull(strstr(text, "garbage.safetensors: error: "));
+    ck_assert_ptr_nonnull(strstr(text, "m.slim:2:13: note: while reading the weights of model 'o'"));
+    /* Nothing more: no missing parameters, no unused tensors. */
+    ck_assert_ptr_null(strstr(text, "missing"));
+    ck_assert_int_eq(d.n_warnings, 0);
+    diag_fini(&d);
+    rm_tree(dir);
+}
+END_TEST
+
 /* ---- golden error tests ---- */
 
 enum { MAX_GOLDEN = 256 };
@@ -567,10 +591,10 @@ static void print_diff(const char *name, const char *want, const char *got)
             fprintf(stderr, " %s\n", wl[i]);
             i++;
             j++;
-        } else if (j < ng && (i == nw || LCS(i, j + 1) >= LCS(i + 1, j))) {
-            fprintf(stderr, "+%s\n", gl[j++]);
-        } else {
+        } else if (i < nw && (j == ng || LCS(i + 1, j) >= LCS(i, j + 1))) {
             fprintf(stderr, "-%s\n", wl[i++]);
+        } else {
+            fprintf(stderr, "+%s\n", gl[j++]);
         }
     }
 #undef LCS
@@ -580,6 +604,13 @@ static void print_diff(const char *name, const char *want, const char *got)
     free(w);
     free(g);
 }
+
+START_TEST(test_golden_found)
+{
+    ck_assert_msg(n_golden >= 20, "only %d golden tests in %s/tests/parser (is SLIMC_SOURCE_DIR right?)",
+                  n_golden, source_dir());
+}
+END_TEST
 
 START_TEST(test_golden)
 {
@@ -774,10 +805,12 @@ static Suite *parser_suite(void)
     tcase_add_test(tc, test_reshape_symbols_and_outputs);
     tcase_add_test(tc, test_blocks_conditionals_and_int_exprs);
     tcase_add_test(tc, test_first_model_is_built);
+    tcase_add_test(tc, test_unreadable_weights);
     suite_add_tcase(s, tc);
     TCase *tg = tcase_create("golden");
     tcase_set_timeout(tg, 300);
     find_golden();
+    tcase_add_test(tg, test_golden_found);
     tcase_add_loop_test(tg, test_golden, 0, n_golden);
     suite_add_tcase(s, tg);
     TCase *tr = tcase_create("robustness");
