@@ -673,6 +673,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
         SrcLoc at;
         g->compress_pipeline = fe_pipeline_string(g->arena, c, &at);
         g->compress_loc = fe_gloc(b, at);
+        if (!g->compress_pipeline && !c->broken)
+            diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
     }
     b->g = NULL;
     return g;
@@ -681,16 +683,6 @@ static Graph *build_model(Builder *b, const AstSection *m)
 /* File-level checks: stray statements, names defined twice, compress targets. */
 static void check_file(Builder *b)
 {
-    /* Once per section, not once per model that bears its name. */
-    for (int i = 0; i < ast_len(b->ast->sections); i++) {
-        const AstSection *c = ast_at(b->ast->sections, i);
-        bool has_call = false;
-        for (int j = 0; c->kind == AST_COMPRESS && j < ast_len(c->stmts); j++)
-            has_call |= ((const AstStmt *)ast_at(c->stmts, j))->kind == AST_STMT_PASS;
-        if (c->kind == AST_COMPRESS && c->name && !c->broken && !has_call &&
-            !has_broken(c->stmts, 0, ast_len(c->stmts)))
-            diag_warning(b->d, c->loc, "the compress block of '%s' is empty", c->name);
-    }
     for (int i = 0; i < ast_len(b->ast->stray); i++) {
         const AstStmt *st = ast_at(b->ast->stray, i);
         fe_error(b, st->loc, "statement outside of a model or block (a file starts with 'model' or 'block')");

@@ -1,5 +1,7 @@
-/* Compiling generated C with the system C compiler and loading the result, through an
- * on-disk cache.
+/* Compiling generated C and loading the result, through an on-disk cache. The compiler
+ * is Clang in-process (libslimc_llvm.so, dlopen'ed on the first cache miss, so a warm run
+ * loads no LLVM) when slimc was built with LLVM, else — or when that library or Clang's
+ * resource headers are missing, with a note — the system C compiler as a subprocess.
  *
  * Cache layout: one directory (0700, owned by the user), two files per entry:
  *   KEY.so    the shared object, loaded with dlopen
@@ -8,9 +10,15 @@
  * and the CPU's feature flags. Both files are written to a temp name and renamed, .so
  * first. Before loading, both must be regular files owned by the user and not writable by
  * group or others, and the .so's size and 64-bit FNV-1a checksum must match the .meta;
- * anything else is deleted and rebuilt, never loaded. */
+ * anything else is deleted and rebuilt, never loaded. A hit touches the .so's mtime;
+ * after each store the least recently used entries are deleted until the cache fits its
+ * cap (512 MB, $SLIMC_CACHE_MAX_MB). A read-only or full cache gives a warning and a
+ * compile in a private temp directory instead. */
 #include "runtime/jit.h"
 
+#include "runtime/clang_jit.h"
+
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -489,49 +498,379 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
     return ok;
 }
 
-RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
-{
-    const char *cc = compiler_name(o);
-    char *version = compiler_version(cc, d);
-    if (!version)
-        return NULL;
-    pthread_once(&cpu_once, read_cpu_flags);
+/* ---- the in-process compiler (libslimc_llvm.so), loaded on the first cache miss ---- */
 
-    /* the key: source, flags, compiler version, CPU */
+#ifdef SLIMC_HAVE_LLVM
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static SlimcClangCompileFn llvm_compile_fn;
+static char llvm_error[1024];
+
+/* Never dlclose'd: LLVM keeps global state that must outlive any compile. */
+static void load_llvm_module(void)
+{
+    const char *env = getenv("SLIMC_LLVM_MODULE");
+    const char *candidates[] = {env && *env ? env : NULL, SLIMC_LLVM_MODULE_BUILD, SLIMC_LLVM_MODULE_INSTALL,
+                                "libslimc_llvm.so"};
+    llvm_error[0] = 0;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if (!candidates[i])
+            continue;
+        struct stat st;
+        if (strchr(candidates[i], '/') && stat(candidates[i], &st) != 0)
+            continue;
+        void *h = dlopen(candidates[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *e = dlerror();
+            snprintf(llvm_error, sizeof llvm_error, "%s", e ? e : candidates[i]);
+            continue;
+        }
+        *(void **)&llvm_compile_fn = dlsym(h, "slimc_clang_compile_so");
+        if (llvm_compile_fn)
+            return;
+        snprintf(llvm_error, sizeof llvm_error, "%s lacks slimc_clang_compile_so", candidates[i]);
+        dlclose(h);
+    }
+    if (!llvm_error[0])
+        snprintf(llvm_error, sizeof llvm_error, "libslimc_llvm.so not found (set SLIMC_LLVM_MODULE)");
+}
+#endif
+
+static RtBackend pick_backend(const RtOptions *o)
+{
+#ifdef SLIMC_HAVE_LLVM
+    if (o && o->backend != RT_BACKEND_AUTO)
+        return o->backend;
+    const char *e = getenv("SLIMC_JIT");
+    if (e && !strcmp(e, "cc"))
+        return RT_BACKEND_CC;
+    if (e && !strcmp(e, "clang"))
+        return RT_BACKEND_CLANG;
+    if ((o && o->cc && *o->cc) || ((e = getenv("SLIMC_CC")) && *e))
+        return RT_BACKEND_CC;
+    return RT_BACKEND_CLANG;
+#else
+    (void)o;
+    return RT_BACKEND_CC;
+#endif
+}
+
+const char *rt_backend_name(const RtOptions *o)
+{
+#ifdef SLIMC_HAVE_LLVM
+    if (pick_backend(o) == RT_BACKEND_CLANG)
+        return "clang " SLIMC_LLVM_VERSION " (in-process)";
+#endif
+    (void)o;
+    return "system C compiler (subprocess)";
+}
+
+/* Compiles src into so_path with the in-process compiler. *unavailable is set (with
+ * the reason in why) when that compiler cannot be used at all. */
+static bool compile_so_clang(const char *src, size_t len, const char *so_path, const RtOptions *o, bool *unavailable,
+                             char *why, size_t why_size, Diag *d)
+{
+    *unavailable = false;
+#ifdef SLIMC_HAVE_LLVM
+    pthread_once(&llvm_once, load_llvm_module);
+    if (!llvm_compile_fn) {
+        *unavailable = true;
+        snprintf(why, why_size, "%s", llvm_error);
+        return false;
+    }
+    SlimcClangRequest req = {SLIMC_CLANG_JIT_ABI, src, len, o ? o->opt_level : 2,
+                             o && o->cpu && *o->cpu ? o->cpu : "native", so_path};
+    char *log = NULL;
+    double t0 = now_ms();
+    int rc = llvm_compile_fn(&req, &log);
+    if (o && o->compile_ms)
+        *o->compile_ms += now_ms() - t0;
+    if (rc == SLIMC_CLANG_UNAVAILABLE) {
+        *unavailable = true;
+        snprintf(why, why_size, "%s", log ? log : "unavailable");
+    } else if (rc != SLIMC_CLANG_OK) {
+        diag_error(d, (SrcLoc){0}, "in-process Clang failed:\n%s", log ? log : "");
+    }
+    free(log);
+    return rc == SLIMC_CLANG_OK;
+#else
+    (void)src, (void)len, (void)so_path, (void)o, (void)d;
+    *unavailable = true;
+    snprintf(why, why_size, "slimc was built without LLVM");
+    return false;
+#endif
+}
+
+/* ---- size cap: least recently used entries go first ---- */
+
+static unsigned long long cache_cap(const RtOptions *o)
+{
+    if (o && o->cache_max_bytes)
+        return o->cache_max_bytes;
+    const char *e = getenv("SLIMC_CACHE_MAX_MB");
+    if (e && *e) {
+        char *end;
+        unsigned long long mb = strtoull(e, &end, 10);
+        if (*end == 0)
+            return mb << 20;
+    }
+    return 512ull << 20;
+}
+
+/* True for "KEY.so" / "KEY.meta" (KEY: 32 hex digits); *ext gets the extension. */
+static bool entry_name(const char *name, const char **ext)
+{
+    size_t n = strspn(name, "0123456789abcdef");
+    if (n != 32 || name[32] != '.')
+        return false;
+    *ext = name + 33;
+    return !strcmp(*ext, "so") || !strcmp(*ext, "meta");
+}
+
+static bool temp_name(const char *name)
+{
+    return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".build-", 7) || !strncmp(name, ".src-", 5);
+}
+
+typedef struct CacheEntry {
+    char key[33];
+    unsigned long long bytes;
+    struct timespec used; /* mtime of the .so: touched on every hit */
+} CacheEntry;
+
+static int entry_older(const void *pa, const void *pb)
+{
+    const CacheEntry *a = pa, *b = pb;
+    if (a->used.tv_sec != b->used.tv_sec)
+        return a->used.tv_sec < b->used.tv_sec ? -1 : 1;
+    if (a->used.tv_nsec != b->used.tv_nsec)
+        return a->used.tv_nsec < b->used.tv_nsec ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+/* The entries of dir (malloc'd array, *n of them); *temps counts stale temp files. */
+static CacheEntry *list_entries(const char *dir, int *n, int *temps)
+{
+    DIR *dp = opendir(dir);
+    int cap = 0;
+    CacheEntry *v = NULL;
+    *n = 0;
+    *temps = 0;
+    struct dirent *de;
+    while (dp && (de = readdir(dp))) {
+        const char *ext;
+        if (temp_name(de->d_name)) {
+            (*temps)++;
+            continue;
+        }
+        if (!entry_name(de->d_name, &ext))
+            continue;
+        char path[4400];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (lstat(path, &st) != 0)
+            continue;
+        int i = 0;
+        while (i < *n && strncmp(v[i].key, de->d_name, 32))
+            i++;
+        if (i == *n) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 64;
+                CacheEntry *nv = realloc(v, (size_t)cap * sizeof *v);
+                if (!nv)
+                    break;
+                v = nv;
+            }
+            memset(&v[i], 0, sizeof v[i]);
+            memcpy(v[i].key, de->d_name, 32);
+            (*n)++;
+        }
+        v[i].bytes += (unsigned long long)st.st_size;
+        if (!strcmp(ext, "so"))
+            v[i].used = st.st_mtim;
+    }
+    if (dp)
+        closedir(dp);
+    return v;
+}
+
+static void remove_entry(const char *dir, const char *key)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s.so", dir, key);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/%s.meta", dir, key);
+    unlink(path);
+}
+
+/* Deletes the least recently used entries (never keep) until the cache fits its cap. */
+static void cache_evict(const char *dir, const RtOptions *o, const char *keep)
+{
+    unsigned long long cap = cache_cap(o), total = 0;
+    int n, temps;
+    CacheEntry *v = list_entries(dir, &n, &temps);
+    for (int i = 0; i < n; i++)
+        total += v[i].bytes;
+    if (total > cap) {
+        qsort(v, (size_t)n, sizeof *v, entry_older);
+        for (int i = 0; i < n && total > cap; i++)
+            if (strcmp(v[i].key, keep)) {
+                remove_entry(dir, v[i].key);
+                total -= v[i].bytes;
+            }
+    }
+    free(v);
+}
+
+bool rt_cache_info(const RtOptions *o, RtCacheInfo *info, Diag *d)
+{
+    memset(info, 0, sizeof *info);
+    info->dir = cache_dir(o, d);
+    if (!info->dir)
+        return false;
+    int n;
+    CacheEntry *v = list_entries(info->dir, &n, &info->temp_files);
+    info->entries = n;
+    for (int i = 0; i < n; i++)
+        info->bytes += v[i].bytes;
+    info->max_bytes = cache_cap(o);
+    free(v);
+    return true;
+}
+
+bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
+{
+    *removed = 0;
+    char *dir = cache_dir(o, d);
+    if (!dir)
+        return false;
+    DIR *dp = opendir(dir);
+    struct dirent *de;
+    bool ok = dp != NULL;
+    while (dp && (de = readdir(dp))) {
+        const char *ext;
+        if (!entry_name(de->d_name, &ext) && !temp_name(de->d_name))
+            continue;
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        /* .build-XXXXXX folders of rt_build_executable left by a killed build */
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            DIR *sub = opendir(path);
+            struct dirent *se;
+            while (sub && (se = readdir(sub))) {
+                char p2[4700];
+                snprintf(p2, sizeof p2, "%s/%s", path, se->d_name);
+                if (se->d_name[0] != '.')
+                    unlink(p2);
+            }
+            if (sub)
+                closedir(sub);
+            if (rmdir(path) == 0)
+                (*removed)++;
+        } else if (unlink(path) == 0) {
+            (*removed)++;
+        } else {
+            diag_error(d, (SrcLoc){0}, "cannot remove '%s': %s", path, strerror(errno));
+            ok = false;
+        }
+    }
+    if (dp)
+        closedir(dp);
+    else
+        diag_error(d, (SrcLoc){0}, "cannot read the cache directory '%s': %s", dir, strerror(errno));
+    free(dir);
+    return ok;
+}
+
+/* ---- rt_compile ---- */
+
+/* Compiles src into so_path (inside dir, which holds any temp file) with backend b. */
+static bool compile_with(RtBackend b, const char *dir, const char *src, size_t len, const char *so_path,
+                         const RtOptions *o, const char *cc, bool *unavailable, char *why, size_t why_size, Diag *d)
+{
+    if (b == RT_BACKEND_CLANG)
+        return compile_so_clang(src, len, so_path, o, unavailable, why, why_size, d);
+    *unavailable = false;
+    return compile_so(dir, src, len, so_path, o, cc, d);
+}
+
+/* The cache key (32 hex digits + NUL) for src compiled by backend b. */
+static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc, char key[40],
+                     Diag *d)
+{
+    char *version;
+    if (b == RT_BACKEND_CLANG) {
+#ifdef SLIMC_HAVE_LLVM
+        version = strdup("slimc in-process clang " SLIMC_LLVM_VERSION " + lld");
+#else
+        version = strdup("none");
+#endif
+    } else {
+        version = compiler_version(cc, d);
+    }
+    if (!version)
+        return false;
+    pthread_once(&cpu_once, read_cpu_flags);
     Hash128 h = {0xcbf29ce484222325ull, 0x6a09e667f3bcc908ull};
     char flags[256];
-    snprintf(flags, sizeof flags, "cc=%s -O%d -march=%s -fPIC -shared -pthread -lm v1", cc, o ? o->opt_level : 2,
-             o && o->cpu ? o->cpu : "native");
+    snprintf(flags, sizeof flags, "%s -O%d -march=%s -fPIC -shared -pthread -lm v1",
+             b == RT_BACKEND_CLANG ? "clang-jit" : cc, o ? o->opt_level : 2, o && o->cpu ? o->cpu : "native");
     hash_add(&h, src, len);
     hash_add(&h, flags, strlen(flags));
     hash_add(&h, version, strlen(version));
     hash_add(&h, cpu_flags, strlen(cpu_flags));
     free(version);
-    char key[40];
-    snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
+    snprintf(key, 40, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
+    return true;
+}
 
-    char *dir = o && o->no_cache ? NULL : cache_dir(o, d);
-    if (!dir) { /* no cache: a private temp directory, removed once loaded */
-        char tmpl[] = "/tmp/slimc-jit-XXXXXX";
-        if (!mkdtemp(tmpl)) {
-            diag_error(d, (SrcLoc){0}, "cannot make a temporary directory: %s", strerror(errno));
-            return NULL;
-        }
-        char so[256];
-        snprintf(so, sizeof so, "%s/%s.so", tmpl, key);
-        RtModule *m = NULL;
-        if (compile_so(tmpl, src, len, so, o, cc, d))
-            m = load(so, o, d);
-        unlink(so);
-        rmdir(tmpl);
-        return m;
+/* No cache: a private temp directory, removed once the code is loaded. */
+static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc,
+                                  bool *unavailable, char *why, size_t why_size, Diag *d)
+{
+    char tmpl[] = "/tmp/slimc-jit-XXXXXX";
+    *unavailable = false;
+    if (!mkdtemp(tmpl)) {
+        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory: %s", strerror(errno));
+        return NULL;
     }
+    char so[256];
+    snprintf(so, sizeof so, "%s/code.so", tmpl);
+    RtModule *m = NULL;
+    if (compile_with(b, tmpl, src, len, so, o, cc, unavailable, why, why_size, d))
+        m = load(so, o, d);
+    unlink(so);
+    rmdir(tmpl);
+    return m;
+}
+
+/* True when dir can take a new entry (writable, with some room left). */
+static bool cache_writable(const char *dir)
+{
+    struct statvfs fs;
+    if (access(dir, W_OK) != 0)
+        return false;
+    return statvfs(dir, &fs) != 0 || (unsigned long long)fs.f_bavail * fs.f_frsize >= (16ull << 20);
+}
+
+static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const RtOptions *o, bool *unavailable,
+                                 char *why, size_t why_size, Diag *d)
+{
+    const char *cc = compiler_name(o);
+    char key[40];
+    *unavailable = false;
+    if (!make_key(b, src, len, o, cc, key, d))
+        return NULL;
+    char *dir = o && o->no_cache ? NULL : cache_dir(o, d);
+    if (!dir)
+        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
 
     char so[4200], meta[4200];
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
     RtModule *m = NULL;
     if (entry_valid(so, meta, key)) {
+        utimensat(AT_FDCWD, so, NULL, 0); /* used now: last in line for eviction */
         m = load(so, o, d);
         free(dir);
         return m;
@@ -539,26 +878,54 @@ RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
     /* missing, corrupt or foreign: delete and rebuild */
     unlink(so);
     unlink(meta);
+    if (!cache_writable(dir)) {
+        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is read-only or full: compiling without a cache", dir);
+        free(dir);
+        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
+    }
     char tmp_so[4200];
-    snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld.so", dir, key, (long)getpid());
-    if (compile_so(dir, src, len, tmp_so, o, cc, d)) {
+    snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld-%lx.so", dir, key, (long)getpid(),
+             (unsigned long)pthread_self());
+    if (compile_with(b, dir, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
         unsigned char *bytes = NULL;
         size_t blen = 0;
         char mtext[256];
         if (chmod(tmp_so, 0700) == 0 && read_file(tmp_so, &bytes, &blen)) {
             snprintf(mtext, sizeof mtext, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key, blen,
                      (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
-            if (rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext)))
+            if (rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext))) {
                 m = load(so, o, d);
-            else
+                cache_evict(dir, o, key);
+            } else {
                 diag_error(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so, strerror(errno));
+            }
         } else {
             diag_error(d, (SrcLoc){0}, "cannot read the compiled object '%s'", tmp_so);
         }
         free(bytes);
+    } else if (!*unavailable && !cache_writable(dir)) {
+        /* the disk filled up while compiling: try once more outside the cache */
+        diag_clear(d);
+        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is full: compiling without a cache", dir);
+        unlink(tmp_so);
+        free(dir);
+        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
     }
     unlink(tmp_so);
     free(dir);
+    return m;
+}
+
+RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
+{
+    RtBackend b = pick_backend(o);
+    bool unavailable = false;
+    char why[1200] = "";
+    RtModule *m = compile_backend(b, src, len, o, &unavailable, why, sizeof why, d);
+    if (!m && unavailable && b == RT_BACKEND_CLANG) {
+        diag_note(d, (SrcLoc){0}, "in-process Clang unavailable (%s): using the system C compiler", why);
+        m = compile_backend(RT_BACKEND_CC, src, len, o, &unavailable, why, sizeof why, d);
+    }
     return m;
 }
 

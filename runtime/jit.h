@@ -1,6 +1,7 @@
-/* Compiling generated C and loading it: the system C compiler writes a shared object,
- * which is kept in an on-disk cache keyed by a hash of the code, flags, compiler version
- * and CPU features, and loaded with dlopen. */
+/* Compiling generated C and loading it. The code becomes a shared object — built
+ * in-process by Clang + lld (libslimc_llvm.so, loaded on demand) when slimc was built with
+ * LLVM, else by the system C compiler — which is kept in an on-disk cache keyed by a hash
+ * of the code, flags, compiler version and CPU features, and loaded with dlopen. */
 #ifndef SLIMC_RUNTIME_JIT_H
 #define SLIMC_RUNTIME_JIT_H
 
@@ -9,12 +10,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Which compiler builds JIT code. AUTO: in-process Clang when slimc has it and no C
+ * compiler was named (RtOptions.cc, $SLIMC_CC); $SLIMC_JIT=cc|clang overrides AUTO. */
+typedef enum RtBackend { RT_BACKEND_AUTO, RT_BACKEND_CC, RT_BACKEND_CLANG } RtBackend;
+
 typedef struct RtOptions {
     const char *cc;        /* compiler; NULL: $SLIMC_CC, $CC, then "cc" */
+    RtBackend backend;
     int opt_level;         /* 0..3 (default 2 when 0 is not meant: see rt_options_default) */
     const char *cpu;       /* -march value; NULL: "native" */
     const char *cache_dir; /* NULL: $SLIMC_CACHE_DIR, else $XDG_CACHE_HOME/slimc, else ~/.cache/slimc */
     bool no_cache;
+    size_t cache_max_bytes; /* 0: $SLIMC_CACHE_MAX_MB, else 512 MB; least recently used go first */
     double *compile_ms;    /* if set, time spent compiling (0 on a cache hit) is added */
     double *load_ms;
 } RtOptions;
@@ -27,6 +34,20 @@ typedef struct RtModule RtModule;
 RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d);
 void *rt_symbol(RtModule *m, const char *name);
 void rt_module_free(RtModule *m);
+/* "clang 14.0.6 (in-process)" or "cc (subprocess)": what rt_compile would use for o. */
+const char *rt_backend_name(const RtOptions *o);
+
+/* The compile cache, for `slimc cache info|clear`. dir is malloc'd (the caller frees
+ * it); bytes count the .so and .meta files; stale temp files are counted apart. */
+typedef struct RtCacheInfo {
+    char *dir;
+    int entries;
+    unsigned long long bytes, max_bytes;
+    int temp_files;
+} RtCacheInfo;
+bool rt_cache_info(const RtOptions *o, RtCacheInfo *info, Diag *d);
+/* Removes every entry and stale temp file (only files slimc names; nothing else). */
+bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d);
 
 /* Compiles src (one C translation unit with a main) into an executable at out_path (AOT).
  * When blob_len > 0, the bytes blob[0..blob_len) are linked in as read-only data under the

@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Vectorize loops whose trip count is only known at run time (gcc's -O2 cost model does
@@ -187,5 +188,438 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_div_ceil(int64_t a, int64_t b)
 /* PyTorch semantics: relu(NaN) = NaN, sigmoid via expf. */
 static SLIMC_RT_UNUSED inline float slimc_rt_relu(float x) { return x > 0.0f ? x : (x != x ? x : 0.0f); }
 static SLIMC_RT_UNUSED inline float slimc_rt_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* ---- fp32 GEMM and convolution kernels ------------------------------------------------
+ *
+ * One operation underlies linear, matmul and conv2d:
+ *
+ *   C[i, j] = init(i, j) + sum over k = 0..K-1, in order, of A[i, k] * B[k, j]
+ *
+ * with A read through strides (A[i, k] = A[i * rsa + k * csa], so a row-major matrix or
+ * the weights of a convolution need no copy), B row-major with row stride ldb, C with row
+ * stride ldc, and init the bias of the row (brow), of the column (bcol), what C already
+ * holds (accum: a later block of k), or 0. Each element's sum runs over k in the same
+ * order whatever the tile it falls in and whatever the thread count, so results are the
+ * same at any nthreads (they differ between instruction sets: FMA rounds once).
+ *
+ * Micro-kernels, chosen once per process (slimc_rt_isa) from what the CPU supports,
+ * capped by the environment variable SLIMC_MAX_ISA=avx512|avx2|generic:
+ *   avx512: tiles of 14 rows x 32 columns (28 zmm accumulators, two B vectors, one
+ *           broadcast of A), then 8, 4, 2, 1 rows; a one-row GEMV tile of up to 128
+ *           columns (8 accumulators: enough independent FMAs to hide their latency while
+ *           the weights stream once); column tails use masked loads and stores.
+ *   avx2:   tiles of 6 rows x 16 columns (12 ymm accumulators), then 2 and 1 rows.
+ *   generic: plain C over 4 x 16 tiles, vectorized by the compiler for the baseline ISA.
+ * The avx512 and avx2 kernels carry target attributes, so code compiled for a baseline
+ * (-march=x86-64-v2, AOT) still has them and picks them at run time. */
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SLIMC_RT_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+enum { SLIMC_RT_ISA_GENERIC = 0, SLIMC_RT_ISA_AVX2 = 1, SLIMC_RT_ISA_AVX512 = 2 };
+
+static SLIMC_RT_UNUSED int slimc_rt_isa_detect(void)
+{
+    int best = SLIMC_RT_ISA_GENERIC, cap = SLIMC_RT_ISA_AVX512;
+#ifdef SLIMC_RT_X86
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    /* OSXSAVE, AVX and FMA, then the OS saves ymm (XCR0 bits 1-2) and zmm (bits 5-7) */
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c >> 27 & 1u) && (c >> 28 & 1u) && (c >> 12 & 1u)) {
+        unsigned lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        (void)hi;
+        if ((lo & 6u) == 6u && __get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+            if (b >> 5 & 1u)
+                best = SLIMC_RT_ISA_AVX2;
+            /* AVX512F (16), AVX512BW (30), AVX512VL (31) */
+            if (best == SLIMC_RT_ISA_AVX2 && (b >> 16 & 1u) && (b >> 30 & 1u) && (b >> 31 & 1u) &&
+                (lo & 0xe0u) == 0xe0u)
+                best = SLIMC_RT_ISA_AVX512;
+        }
+    }
+#endif
+    const char *e = getenv("SLIMC_MAX_ISA");
+    if (e && strcmp(e, "generic") == 0)
+        cap = SLIMC_RT_ISA_GENERIC;
+    else if (e && strcmp(e, "avx2") == 0)
+        cap = SLIMC_RT_ISA_AVX2;
+    return best < cap ? best : cap;
+}
+
+static int slimc_rt_isa_cached = -1;
+
+/* The instruction set the kernels use: detected on the first call, then cached. */
+static SLIMC_RT_UNUSED int slimc_rt_isa(void)
+{
+    int v = __atomic_load_n(&slimc_rt_isa_cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = slimc_rt_isa_detect();
+        __atomic_store_n(&slimc_rt_isa_cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+/* The portable kernel: tiles of up to 4 rows x 16 columns, accumulators in a local array. */
+static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
+                                                  int64_t csa, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                                  const float *brow, const float *bcol, int accum)
+{
+    for (int64_t i0 = 0; i0 < m; i0 += 4) {
+        const int64_t mi = slimc_rt_min(4, m - i0);
+        for (int64_t j0 = 0; j0 < n; j0 += 16) {
+            const int64_t nj = slimc_rt_min(16, n - j0);
+            float acc[4][16];
+            for (int64_t i = 0; i < mi; i++)
+                for (int64_t j = 0; j < nj; j++)
+                    acc[i][j] = accum ? C[(i0 + i) * ldc + j0 + j]
+                                      : brow ? brow[i0 + i] : bcol ? bcol[j0 + j] : 0.0f;
+            for (int64_t k = 0; k < K; k++) {
+                const float *restrict b = B + k * ldb + j0;
+                for (int64_t i = 0; i < mi; i++) {
+                    const float av = A[(i0 + i) * rsa + k * csa];
+                    if (nj == 16)
+                        for (int j = 0; j < 16; j++)
+                            acc[i][j] += av * b[j];
+                    else
+                        for (int64_t j = 0; j < nj; j++)
+                            acc[i][j] += av * b[j];
+                }
+            }
+            for (int64_t i = 0; i < mi; i++)
+                for (int64_t j = 0; j < nj; j++)
+                    C[(i0 + i) * ldc + j0 + j] = acc[i][j];
+        }
+    }
+}
+
+#ifdef SLIMC_RT_X86
+#if defined(__clang__)
+#define SLIMC_RT_UNROLL _Pragma("unroll")
+#else
+#define SLIMC_RT_UNROLL _Pragma("GCC unroll 16")
+#endif
+#define SLIMC_RT_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
+#define SLIMC_RT_AVX2 __attribute__((target("avx2,fma")))
+
+/* An MR x (16 NV) tile of C, n of its columns valid (masked). MR and NV are constants at
+ * every call, so the loops unroll and acc lives in registers (MR * NV <= 28). */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *restrict A, int64_t rsa, int64_t csa,
+                 const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc, const float *brow,
+                 const float *bcol, int accum)
+{
+    __m512 acc[14][8];
+    __mmask16 mk[8];
+    SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) {
+        const int64_t r = n - 16 * v;
+        mk[v] = r >= 16 ? (__mmask16)0xffff : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1u);
+    }
+    SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+    {
+        if (accum)
+            acc[i][v] = _mm512_maskz_loadu_ps(mk[v], C + i * ldc + 16 * v);
+        else if (brow)
+            acc[i][v] = _mm512_set1_ps(brow[i]);
+        else if (bcol)
+            acc[i][v] = _mm512_maskz_loadu_ps(mk[v], bcol + 16 * v);
+        else
+            acc[i][v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const float *restrict b = B + k * ldb;
+        const float *restrict ak = A + k * csa;
+        __m512 bv[8];
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
+        SLIMC_RT_UNROLL for (int i = 0; i < MR; i++)
+        {
+            const __m512 av = _mm512_set1_ps(ak[i * rsa]);
+            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+        }
+    }
+    SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        _mm512_mask_storeu_ps(C + i * ldc + 16 * v, mk[v], acc[i][v]);
+}
+
+#define SLIMC_RT_TILE512(MR, NV, i, j, n)                                                                      \
+    slimc_rt_tile512(MR, NV, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,              \
+                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A,
+                                                                 int64_t rsa, int64_t csa, const float *B,
+                                                                 int64_t ldb, float *C, int64_t ldc,
+                                                                 const float *brow, const float *bcol, int accum)
+{
+    if (m == 1) { /* GEMV: up to 128 columns at once, B streamed once */
+        for (int64_t j = 0; j < n; j += 128) {
+            const int64_t nj = slimc_rt_min(128, n - j);
+            switch ((nj + 15) / 16) {
+            case 1: SLIMC_RT_TILE512(1, 1, 0, j, nj); break;
+            case 2: SLIMC_RT_TILE512(1, 2, 0, j, nj); break;
+            case 3: SLIMC_RT_TILE512(1, 3, 0, j, nj); break;
+            case 4: SLIMC_RT_TILE512(1, 4, 0, j, nj); break;
+            case 5: SLIMC_RT_TILE512(1, 5, 0, j, nj); break;
+            case 6: SLIMC_RT_TILE512(1, 6, 0, j, nj); break;
+            case 7: SLIMC_RT_TILE512(1, 7, 0, j, nj); break;
+            default: SLIMC_RT_TILE512(1, 8, 0, j, nj); break;
+            }
+        }
+        return;
+    }
+    for (int64_t j = 0; j < n; j += 32) {
+        const int64_t nj = slimc_rt_min(32, n - j);
+        int64_t i = 0;
+        for (; i + 14 <= m; i += 14)
+            SLIMC_RT_TILE512(14, 2, i, j, nj);
+        if (i + 8 <= m) {
+            SLIMC_RT_TILE512(8, 2, i, j, nj);
+            i += 8;
+        }
+        if (i + 4 <= m) {
+            SLIMC_RT_TILE512(4, 2, i, j, nj);
+            i += 4;
+        }
+        if (i + 2 <= m) {
+            SLIMC_RT_TILE512(2, 2, i, j, nj);
+            i += 2;
+        }
+        if (i < m)
+            SLIMC_RT_TILE512(1, 2, i, j, nj);
+    }
+}
+
+/* An MR x 16 tile; FULL: all 16 columns valid (plain loads), else n < 16 (masked). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_tile256(const int MR, const int FULL, int64_t n, int64_t K, const float *restrict A, int64_t rsa,
+                 int64_t csa, const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc,
+                 const float *brow, const float *bcol, int accum)
+{
+    __m256 acc[6][2];
+    __m256i mk[2];
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    mk[0] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lane);
+    mk[1] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n - 8), lane);
+#define SLIMC_RT_LD256(p, v) (FULL ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk[v]))
+    SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < 2; v++)
+    {
+        if (accum)
+            acc[i][v] = SLIMC_RT_LD256(C + i * ldc + 8 * v, v);
+        else if (brow)
+            acc[i][v] = _mm256_set1_ps(brow[i]);
+        else if (bcol)
+            acc[i][v] = SLIMC_RT_LD256(bcol + 8 * v, v);
+        else
+            acc[i][v] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const float *restrict b = B + k * ldb;
+        const float *restrict ak = A + k * csa;
+        const __m256 b0 = SLIMC_RT_LD256(b, 0), b1 = SLIMC_RT_LD256(b + 8, 1);
+        SLIMC_RT_UNROLL for (int i = 0; i < MR; i++)
+        {
+            const __m256 av = _mm256_broadcast_ss(ak + i * rsa);
+            acc[i][0] = _mm256_fmadd_ps(av, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(av, b1, acc[i][1]);
+        }
+    }
+#undef SLIMC_RT_LD256
+    SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < 2; v++)
+    {
+        if (FULL)
+            _mm256_storeu_ps(C + i * ldc + 8 * v, acc[i][v]);
+        else
+            _mm256_maskstore_ps(C + i * ldc + 8 * v, mk[v], acc[i][v]);
+    }
+}
+
+#define SLIMC_RT_TILE256(MR, FULL, i, j, n)                                                                    \
+    slimc_rt_tile256(MR, FULL, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,            \
+                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX2 void slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A,
+                                                             int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                                             float *C, int64_t ldc, const float *brow,
+                                                             const float *bcol, int accum)
+{
+    for (int64_t j = 0; j < n; j += 16) {
+        const int64_t nj = slimc_rt_min(16, n - j);
+        int64_t i = 0;
+        if (nj == 16) {
+            for (; i + 6 <= m; i += 6)
+                SLIMC_RT_TILE256(6, 1, i, j, nj);
+            for (; i + 2 <= m; i += 2)
+                SLIMC_RT_TILE256(2, 1, i, j, nj);
+            if (i < m)
+                SLIMC_RT_TILE256(1, 1, i, j, nj);
+        } else {
+            for (; i + 6 <= m; i += 6)
+                SLIMC_RT_TILE256(6, 0, i, j, nj);
+            for (; i + 2 <= m; i += 2)
+                SLIMC_RT_TILE256(2, 0, i, j, nj);
+            if (i < m)
+                SLIMC_RT_TILE256(1, 0, i, j, nj);
+        }
+    }
+}
+#endif /* SLIMC_RT_X86 */
+
+/* C = init + A B on the instruction set isa (slimc_rt_isa()); see the section comment. */
+static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
+                                          int64_t csa, const float *B, int64_t ldb, float *C, int64_t ldc,
+                                          const float *brow, const float *bcol, int accum)
+{
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
+        return;
+    }
+    if (isa == SLIMC_RT_ISA_AVX2) {
+        slimc_rt_gemm_avx2(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
+        return;
+    }
+#endif
+    (void)isa;
+    slimc_rt_gemm_generic(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
+}
+
+/* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
+#define SLIMC_RT_GEMM_MB 56
+#define SLIMC_RT_GEMM_NB 128
+#define SLIMC_RT_GEMM_KC 128 /* k per block of a packed B^T */
+
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
+{
+    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + SLIMC_RT_GEMM_NB - 1) / SLIMC_RT_GEMM_NB);
+}
+
+/* Computes tile `it` of C[M, N] = A[M, K] B + bias (bias [N] or NULL); B is [K, N], or
+ * [N, K] when b_nk (then packed block by block on the stack). Returns the tile's rows
+ * [*m0, *m0 + *mc) and columns [*n0, *n0 + *nc). */
+static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A, const float *B,
+                                               int b_nk, const float *bias, float *C, int64_t it, int64_t *m0,
+                                               int64_t *mc, int64_t *n0, int64_t *nc)
+{
+    const int64_t nt = (N + SLIMC_RT_GEMM_NB - 1) / SLIMC_RT_GEMM_NB;
+    const int isa = slimc_rt_isa();
+    *m0 = it / nt * SLIMC_RT_GEMM_MB;
+    *n0 = it % nt * SLIMC_RT_GEMM_NB;
+    *mc = slimc_rt_min(SLIMC_RT_GEMM_MB, M - *m0);
+    *nc = slimc_rt_min(SLIMC_RT_GEMM_NB, N - *n0);
+    const float *a = A + *m0 * K, *bc = bias ? bias + *n0 : NULL;
+    float *c = C + *m0 * N + *n0;
+    if (!b_nk) {
+        slimc_rt_gemm(isa, *mc, *nc, K, a, K, 1, B + *n0, N, c, N, NULL, bc, 0);
+        return;
+    }
+    float bt[SLIMC_RT_GEMM_KC * SLIMC_RT_GEMM_NB]; /* [kc, nc]: B^T's block */
+    if (K == 0) {
+        slimc_rt_gemm(isa, *mc, *nc, 0, a, K, 1, bt, SLIMC_RT_GEMM_NB, c, N, NULL, bc, 0);
+        return;
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += SLIMC_RT_GEMM_KC) {
+        const int64_t kc = slimc_rt_min(SLIMC_RT_GEMM_KC, K - k0);
+        for (int64_t j = 0; j < *nc; j++)
+            for (int64_t kk = 0; kk < kc; kk++)
+                bt[kk * SLIMC_RT_GEMM_NB + j] = B[(*n0 + j) * K + k0 + kk];
+        slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, SLIMC_RT_GEMM_NB, c, N, NULL, bc, k0 > 0);
+    }
+}
+
+/* conv2d as an implicit GEMM per group: out[o, p] = bias[o] + sum over k = (c, kh, kw)
+ * of w[o, k] * im2col[k, p], the weights read in place as A, the input's im2col matrix
+ * packed panel by panel (KC rows x NP pixels, on the stack) as B, NCHW output. */
+typedef struct slimc_rt_conv {
+    int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+} slimc_rt_conv;
+
+#define SLIMC_RT_CONV_NP 32  /* pixels per packed panel */
+#define SLIMC_RT_CONV_KC 256 /* im2col rows per packed panel */
+#define SLIMC_RT_CONV_PX 64  /* pixels per work item */
+
+/* Packs rows [k0, k0 + kc) and pixels [p0, p0 + np) of the im2col matrix of x (the
+ * group's first channel) into bp[kk * NP + j]. The panel's pixels are cut once into runs
+ * along one output row; rows (c, kh, kw) are stepped without divisions, and each run is
+ * a clipped copy (contiguous for stride 1) between zeros for the padding. */
+static SLIMC_RT_UNUSED void slimc_rt_im2col(const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
+                                            int64_t p0, int64_t np, float *bp)
+{
+    int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP], siw[SLIMC_RT_CONV_NP];
+    int ns = 0;
+    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; ns++, j += sl[ns - 1], ow = 0, oh++) {
+        sj[ns] = j;
+        sl[ns] = slimc_rt_min(np - j, s->OW - ow);
+        sih[ns] = oh * s->SH - s->PH;
+        siw[ns] = ow * s->SW - s->PW;
+    }
+    const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;
+    int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *xc = x + c * HW;
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;
+        for (int q = 0; q < ns; q++) {
+            float *d = dst + sj[q];
+            const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;
+            int64_t lo = 0, hi = 0; /* the valid run d[lo, hi) */
+            if (ih >= 0 && ih < s->H) {
+                lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);
+                hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);
+                lo = slimc_rt_min(lo, len);
+                hi = slimc_rt_max(lo, slimc_rt_min(hi, len));
+            }
+            const float *xr = xc + ih * W + iw;
+            for (int64_t t = 0; t < lo; t++)
+                d[t] = 0.0f;
+            if (SW == 1)
+                for (int64_t t = lo; t < hi; t++)
+                    d[t] = xr[t];
+            else
+                for (int64_t t = lo; t < hi; t++)
+                    d[t] = xr[t * SW];
+            for (int64_t t = hi; t < len; t++)
+                d[t] = 0.0f;
+        }
+        if (++kw == s->KW) {
+            kw = 0;
+            if (++kh == s->KH) {
+                kh = 0;
+                c++;
+            }
+        }
+    }
+}
+
+/* Output pixels [p0, p1) of every channel of one image: x [C, H, W], y [O, OH * OW],
+ * w [O, CG * KH * KW], bias [O] or NULL. */
+static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                               const float *bias, float *y, int64_t p0, int64_t p1)
+{
+    const int isa = slimc_rt_isa();
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW, G = s->C / s->CG;
+    const int direct = s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
+    float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP];
+    for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
+        const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = x + g * s->CG * HW, *wg = w + g * s->OG * Kt;
+            const float *bg = bias ? bias + g * s->OG : NULL;
+            float *yg = y + g * s->OG * P + pp;
+            if (Kt == 0)
+                slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL, 0);
+            for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
+                const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
+                if (direct) { /* 1x1, stride 1, no padding: the input is the B matrix */
+                    slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, xg + k0 * HW + pp, HW, yg, P,
+                                  k0 ? NULL : bg, NULL, k0 > 0);
+                } else {
+                    slimc_rt_im2col(s, xg, k0, kc, pp, np, bp);
+                    slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P,
+                                  k0 ? NULL : bg, NULL, k0 > 0);
+                }
+            }
+        }
+    }
+}
 
 #endif

@@ -6,6 +6,7 @@ python3-numpy installed:
 
     /usr/bin/python3 samples/make_samples.py            # all samples
     /usr/bin/python3 samples/make_samples.py mlp lenet  # only some
+    /usr/bin/python3 samples/make_samples.py resnet18 --full   # full-size weights
 
 For every sample NAME it writes, next to the hand-written NAME.slim and
 README.md in samples/NAME/:
@@ -340,23 +341,186 @@ def make_textcls():
     save_npy(os.path.join(d, "expected.npy"), exp.numpy(), "<f4")
 
 
+# ------------------------------------------------- issue 3: torchvision models
+#
+# resnet18, mobilenet_v2 and transformer each come in two sizes:
+#
+#   narrow (default; committed, run by the tests): NAME_narrow.safetensors,
+#       input.npy, expected.npy -- few channels, small inputs, 10 classes;
+#   full (--full; for the benchmark, git-ignored): NAME.safetensors,
+#       full_input.npy, full_expected.npy -- the real architecture at its real
+#       size (1x3x224x224, 1000 classes; the transformer at d 256, seq 128).
+#
+# The architectures are torchvision's own classes (or torch.nn's
+# TransformerEncoderLayer), so the state_dict names are exactly theirs. The
+# weights are random (seeded), not trained; BatchNorm affine parameters are
+# randomised and its running statistics calibrated by forward passes in
+# training mode over random inputs, so that activations stay well scaled and
+# batch-norm folding is really exercised.
+
+def randomize_and_calibrate_bn(model, shape, gen, batches=2):
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(0.5 + torch.rand(c, generator=gen))
+                m.bias.copy_(0.1 * torch.randn(c, generator=gen))
+                m.momentum = None            # cumulative average over the batches
+                m.reset_running_stats()
+        model.train()
+        for _ in range(batches):
+            model(torch.randn(*shape, generator=gen))
+    model.eval()
+
+
+def write_model_sample(name, model, inp, full, meta):
+    d = outdir(name)
+    with torch.no_grad():
+        exp = model(inp)
+    stem = name if full else name + "_narrow"
+    write_safetensors(os.path.join(d, stem + ".safetensors"), state_f32(model), dict(
+        {"format": "pt", "model": stem, "source": "samples/make_samples.py"}, **meta))
+    pre = "full_" if full else ""
+    save_npy(os.path.join(d, pre + "input.npy"), inp.numpy(), "<f4")
+    save_npy(os.path.join(d, pre + "expected.npy"), exp.numpy(), "<f4")
+
+
+class NarrowResNet(nn.Module):
+    """torchvision's ResNet-18 layout and names with other stage widths (torchvision's
+    own class fixes them at 64-128-256-512). With the default widths its state_dict
+    has exactly the names and shapes of torchvision.models.resnet18()."""
+
+    def __init__(self, widths=(64, 128, 256, 512), num_classes=1000):
+        from torchvision.models.resnet import BasicBlock as TvBasicBlock
+        super().__init__()
+        self.inplanes = widths[0]
+        self.conv1 = nn.Conv2d(3, widths[0], kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        layers = []
+        for i, w in enumerate(widths):
+            stride = 1 if i == 0 else 2
+            down = None
+            if stride != 1 or self.inplanes != w:
+                down = nn.Sequential(conv1x1(self.inplanes, w, stride), nn.BatchNorm2d(w))
+            layers.append(nn.Sequential(TvBasicBlock(self.inplanes, w, stride, down),
+                                        TvBasicBlock(w, w)))
+            self.inplanes = w
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(widths[3], num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def same_layout(a, b):
+    sa, sb = state_f32(a), state_f32(b)
+    return list(sa) == list(sb) and all(sa[k].shape == sb[k].shape for k in sa)
+
+
+def make_resnet18(full=False):
+    import torchvision
+    torch.manual_seed(0)
+    if full:
+        model = torchvision.models.resnet18(weights=None)
+        assert same_layout(model, NarrowResNet())
+        shape = (1, 3, 224, 224)
+    else:
+        model = NarrowResNet(widths=(8, 16, 32, 64), num_classes=10)
+        shape = (2, 3, 64, 64)
+    g = torch.Generator().manual_seed(10)
+    randomize_and_calibrate_bn(model, (4,) + shape[1:], g)
+    inp = torch.randn(*shape, generator=torch.Generator().manual_seed(11))
+    write_model_sample("resnet18", model, inp, full, {
+        "architecture": "torchvision.models.resnet18" + ("" if full else
+                        " layout, widths 8-16-32-64, 10 classes"),
+        "init": "torch.manual_seed(0) torchvision init; random BN affine, "
+                "BN statistics calibrated on random inputs"})
+
+
+def make_mobilenet_v2(full=False):
+    import torchvision
+    torch.manual_seed(0)
+    if full:
+        model = torchvision.models.mobilenet_v2(weights=None)
+        shape = (1, 3, 224, 224)
+    else:
+        model = torchvision.models.mobilenet_v2(weights=None, width_mult=0.25, num_classes=10)
+        shape = (2, 3, 64, 64)
+    g = torch.Generator().manual_seed(20)
+    randomize_and_calibrate_bn(model, (4,) + shape[1:], g)
+    inp = torch.randn(*shape, generator=torch.Generator().manual_seed(21))
+    write_model_sample("mobilenet_v2", model, inp, full, {
+        "architecture": "torchvision.models.mobilenet_v2" + ("" if full else
+                        "(width_mult=0.25, num_classes=10)"),
+        "init": "torch.manual_seed(0) torchvision init; random BN affine, "
+                "BN statistics calibrated on random inputs"})
+
+
+def make_transformer(full=False):
+    torch.manual_seed(0)
+    if full:
+        d, heads, ffn, shape = 256, 4, 1024, (1, 128, 256)
+    else:
+        d, heads, ffn, shape = 64, 4, 128, (2, 16, 64)
+    model = nn.TransformerEncoderLayer(d_model=d, nhead=heads, dim_feedforward=ffn,
+                                       dropout=0.0, activation="relu",
+                                       batch_first=True, norm_first=False)
+    g = torch.Generator().manual_seed(30)
+    with torch.no_grad():
+        # Non-zero biases and LayerNorm affine, so that every parameter matters.
+        model.self_attn.in_proj_bias.copy_(0.1 * torch.randn(3 * d, generator=g))
+        model.self_attn.out_proj.bias.copy_(0.1 * torch.randn(d, generator=g))
+        for n in (model.norm1, model.norm2):
+            n.weight.copy_(1.0 + 0.2 * torch.randn(d, generator=g))
+            n.bias.copy_(0.1 * torch.randn(d, generator=g))
+    model.eval()
+    inp = torch.randn(*shape, generator=torch.Generator().manual_seed(31))
+    write_model_sample("transformer", model, inp, full, {
+        "architecture": "torch.nn.TransformerEncoderLayer(d_model=%d, nhead=%d, "
+                        "dim_feedforward=%d, dropout=0, batch_first=True, post-norm, relu)"
+                        % (d, heads, ffn),
+        "init": "torch.manual_seed(0) default init; random attention biases and "
+                "LayerNorm affine"})
+
+
 SAMPLES = {
     "lenet": make_lenet,
     "mlp": make_mlp,
     "resnet_tiny": make_resnet_tiny,
     "textcls": make_textcls,
+    "resnet18": make_resnet18,
+    "mobilenet_v2": make_mobilenet_v2,
+    "transformer": make_transformer,
 }
+FULL = ("resnet18", "mobilenet_v2", "transformer")
 
 
 def main(argv):
-    names = argv or list(SAMPLES)
+    full = "--full" in argv
+    argv = [a for a in argv if a != "--full"]
+    names = argv or (list(FULL) if full else list(SAMPLES))
     for n in names:
         if n not in SAMPLES:
             raise SystemExit("unknown sample %r (have: %s)" % (n, ", ".join(SAMPLES)))
+        if full and n not in FULL:
+            raise SystemExit("--full applies to %s only" % ", ".join(FULL))
     setup_determinism()
     for n in names:
-        SAMPLES[n]()
-        print("%s: written to samples/%s/" % (n, n))
+        if full:
+            SAMPLES[n](full=True)
+            print("%s: full-size weights, full_input.npy, full_expected.npy written to "
+                  "samples/%s/" % (n, n))
+        else:
+            SAMPLES[n]()
+            print("%s: written to samples/%s/" % (n, n))
 
 
 if __name__ == "__main__":

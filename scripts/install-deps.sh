@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config flex bison check libsubunit-dev clang-14 libclang-rt-14-dev)
 if [ "${1:-}" = "--train" ]; then
-  pkgs+=(python3-numpy python3-torch python3-sklearn)
+  pkgs+=(python3-numpy python3-torch python3-torchvision python3-sklearn libopenblas0)
 fi
 
 missing=()

@@ -1,9 +1,12 @@
 /* The JIT and its cache: hits skip the compiler, corrupt entries are rebuilt, the cache
  * directory is private, and compiler problems come back as clear errors. */
+#define _GNU_SOURCE 1 /* dl_iterate_phdr */
 #include "runtime/jit.h"
 
 #include <check.h>
 #include <dirent.h>
+#include <link.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +247,256 @@ START_TEST(test_executable_with_blob)
 }
 END_TEST
 
+/* ---- the in-process compiler (skipped where slimc was built without LLVM) ---- */
+
+static bool have_clang(void)
+{
+    RtOptions o;
+    rt_options_default(&o);
+    o.backend = RT_BACKEND_CLANG;
+    return strstr(rt_backend_name(&o), "in-process") != NULL;
+}
+
+static RtModule *compile_clang(const char *src, const char *dir, double *ms, Diag *d)
+{
+    RtOptions o;
+    rt_options_default(&o);
+    o.backend = RT_BACKEND_CLANG;
+    o.cache_dir = dir;
+    o.no_cache = dir == NULL;
+    o.compile_ms = ms;
+    return rt_compile(src, strlen(src), &o, d);
+}
+
+static long rss_kb(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    ck_assert(f && fscanf(f, "%ld %ld", &pages, &rss) == 2);
+    fclose(f);
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Clang's resource headers are found at run time: stddef.h and immintrin.h. */
+START_TEST(test_clang_resource_headers)
+{
+    if (!have_clang())
+        return;
+    Diag d;
+    diag_init(&d);
+    const char *src = "#include <stddef.h>\n#include <stdint.h>\n#include <immintrin.h>\n"
+                      "struct s { char c; int64_t x; };\n"
+                      "int answer(void);\n"
+                      "int answer(void) {\n"
+                      "    __m128 a = _mm_set1_ps(2.0f), b = _mm_add_ps(a, a);\n"
+                      "    float f[4]; _mm_storeu_ps(f, b);\n"
+                      "    return (int)offsetof(struct s, x) + (int)f[3]; }\n";
+    RtModule *m = compile_clang(src, NULL, NULL, &d);
+    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(!strstr(diag_text(&d), "unavailable"), "%s", diag_text(&d));
+    ck_assert_int_eq(call_answer(m), 8 + 4);
+    rt_module_free(m);
+    diag_fini(&d);
+}
+END_TEST
+
+/* -disable-free is turned off: 20 compiles must not grow the process by ~0.5 MB each. */
+START_TEST(test_clang_no_leak)
+{
+    if (!have_clang())
+        return;
+    Diag d;
+    diag_init(&d);
+    long before = 0;
+    for (int i = 0; i < 20; i++) {
+        char *src = unique_src(i);
+        RtModule *m = compile_clang(src, NULL, NULL, &d);
+        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_int_eq(call_answer(m), i);
+        rt_module_free(m);
+        free(src);
+        if (i == 4)
+            before = rss_kb(); /* after LLVM's one-time setup */
+    }
+    long growth = rss_kb() - before;
+    ck_assert_msg(growth < 3 * 1024, "RSS grew by %ld KiB over 15 compiles", growth);
+    diag_fini(&d);
+}
+END_TEST
+
+typedef struct ThreadJob {
+    int value;
+    int result;
+    char error[512];
+} ThreadJob;
+
+static void *compile_in_thread(void *p)
+{
+    ThreadJob *j = p;
+    Diag d;
+    diag_init(&d);
+    char *src = unique_src(j->value);
+    RtModule *m = compile_clang(src, base, NULL, &d);
+    if (m) {
+        int (*f)(void);
+        *(void **)&f = rt_symbol(m, "answer");
+        j->result = f ? f() : -1;
+        rt_module_free(m);
+    } else {
+        snprintf(j->error, sizeof j->error, "%s", diag_text(&d));
+    }
+    free(src);
+    diag_fini(&d);
+    return NULL;
+}
+
+START_TEST(test_clang_two_threads)
+{
+    if (!have_clang())
+        return;
+    set_base("threads");
+    ThreadJob jobs[2] = {{101, -1, ""}, {202, -1, ""}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, compile_in_thread, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(jobs[i].result == jobs[i].value, "thread %d: %s", i, jobs[i].error);
+}
+END_TEST
+
+static int find_omp(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    if (info->dlpi_name && (strstr(info->dlpi_name, "libgomp") || strstr(info->dlpi_name, "libomp") ||
+                            strstr(info->dlpi_name, "libiomp")))
+        snprintf(data, 512, "%s", info->dlpi_name);
+    return 0;
+}
+
+/* The generated code uses slimc's own thread pool: no OpenMP runtime comes with it. */
+START_TEST(test_no_openmp_runtime)
+{
+    Diag d;
+    diag_init(&d);
+    set_base("omp");
+    char *src = unique_src(5);
+    RtModule *m = compile(src, base, NULL, &d);
+    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_int_eq(call_answer(m), 5);
+    char found[512] = "";
+    dl_iterate_phdr(find_omp, found);
+    ck_assert_msg(!found[0], "an OpenMP runtime is loaded: %s", found);
+    rt_module_free(m);
+    free(src);
+    diag_fini(&d);
+}
+END_TEST
+
+/* Both compilers give a working module, each under its own cache key. */
+START_TEST(test_both_backends)
+{
+    set_base("backends");
+    Diag d;
+    diag_init(&d);
+    char *src = unique_src(77);
+    for (int b = RT_BACKEND_CC; b <= RT_BACKEND_CLANG; b++) {
+        RtOptions o;
+        rt_options_default(&o);
+        o.backend = (RtBackend)b;
+        o.cache_dir = base;
+        RtModule *m = rt_compile(src, strlen(src), &o, &d);
+        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_int_eq(call_answer(m), 77);
+        rt_module_free(m);
+    }
+    free(src);
+    diag_fini(&d);
+}
+END_TEST
+
+static bool entry_exists(const char *dir, const char *key)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/%s.so", dir, key);
+    return access(path, F_OK) == 0;
+}
+
+/* The key of the newest .so in dir. */
+static void newest_key(const char *dir, char key[40])
+{
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    struct timespec best = {0, 0};
+    while (dp && (e = readdir(dp))) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 4 || strcmp(e->d_name + n - 3, ".so"))
+            continue;
+        char path[1300];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && (st.st_mtim.tv_sec > best.tv_sec ||
+                                     (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec))) {
+            best = st.st_mtim;
+            snprintf(key, 40, "%.*s", (int)(n - 3), e->d_name);
+        }
+    }
+    if (dp)
+        closedir(dp);
+}
+
+/* Size cap: the least recently used entry goes first; a hit counts as a use. */
+START_TEST(test_cache_lru)
+{
+    set_base("lru");
+    Diag d;
+    diag_init(&d);
+    char *s[3] = {unique_src(1), unique_src(2), unique_src(3)};
+    char key[3][40];
+    RtOptions o;
+    rt_options_default(&o);
+    o.cache_dir = base;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    for (int i = 0; i < 2; i++) {
+        RtModule *m = rt_compile(s[i], strlen(s[i]), &o, &d);
+        ck_assert_msg(m, "%s", diag_text(&d));
+        rt_module_free(m);
+        newest_key(base, key[i]);
+        nanosleep(&pause, NULL);
+    }
+    RtCacheInfo info;
+    ck_assert(rt_cache_info(&o, &info, &d));
+    ck_assert_int_eq(info.entries, 2);
+    unsigned long long two = info.bytes;
+    free(info.dir);
+    /* use entry 0 again, so entry 1 is the least recently used */
+    RtModule *m = rt_compile(s[0], strlen(s[0]), &o, &d);
+    ck_assert(m);
+    rt_module_free(m);
+    nanosleep(&pause, NULL);
+    o.cache_max_bytes = two + two / 4; /* room for two entries, not three */
+    m = rt_compile(s[2], strlen(s[2]), &o, &d);
+    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_int_eq(call_answer(m), 3);
+    rt_module_free(m);
+    newest_key(base, key[2]);
+    ck_assert(entry_exists(base, key[0]));
+    ck_assert(!entry_exists(base, key[1]));
+    ck_assert(entry_exists(base, key[2]));
+    /* clear removes everything */
+    int removed = 0;
+    ck_assert(rt_cache_clear(&o, &removed, &d));
+    ck_assert_int_eq(removed, 4);
+    ck_assert(rt_cache_info(&o, &info, &d));
+    ck_assert_int_eq(info.entries, 0);
+    free(info.dir);
+    for (int i = 0; i < 3; i++)
+        free(s[i]);
+    diag_fini(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("jit");
@@ -256,6 +509,12 @@ int main(void)
     tcase_add_test(tc, test_compile_error);
     tcase_add_test(tc, test_two_modules);
     tcase_add_test(tc, test_executable_with_blob);
+    tcase_add_test(tc, test_clang_resource_headers);
+    tcase_add_test(tc, test_clang_no_leak);
+    tcase_add_test(tc, test_clang_two_threads);
+    tcase_add_test(tc, test_no_openmp_runtime);
+    tcase_add_test(tc, test_both_backends);
+    tcase_add_test(tc, test_cache_lru);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
