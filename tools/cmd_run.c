@@ -200,6 +200,11 @@ static int run_or_bench(int argc, char **argv, bool bench)
         status = 0;
         goto done;
     }
+    /* The output folder first: a run that cannot write its results should not run. */
+    if (a.output_dir && mkdir(a.output_dir, 0777) != 0 && errno != EEXIST) {
+        cli_error("%s: cannot create the output folder: %s", a.output_dir, strerror(errno));
+        goto done;
+    }
     out = calloc((size_t)n_out + 1, sizeof *out);
     if (slimc_exec_run(ctx, e, in, n_in, out, n_out) != SLIMC_OK) {
         cli_flush(ctx);
@@ -209,10 +214,6 @@ static int run_or_bench(int argc, char **argv, bool bench)
     for (int k = 0; k < n_out; k++)
         print_summary(m, k, &out[k]);
     if (a.output_dir) {
-        if (mkdir(a.output_dir, 0777) != 0 && errno != EEXIST) {
-            cli_error("%s: cannot create the output folder: %s", a.output_dir, strerror(errno));
-            goto done;
-        }
         for (int k = 0; k < n_out; k++) {
             size_t len = strlen(a.output_dir) + strlen(slimc_model_output_name(m, k)) + 8;
             char *path = malloc(len);

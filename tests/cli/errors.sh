@@ -63,6 +63,8 @@ expect_fail "unknown input name" "no input called 'y'" "$SLIMC" run "$L/lenet.sl
 rm -rf outdir
 expect_fail "missing C compiler" "C compiler.*not found" env SLIMC_CC=/nonexistent/cc "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --output-dir outdir --no-cache
 [ -z "$(ls -A outdir 2>/dev/null)" ] && ok "no partial output after a failed run" || bad "output left behind"
+expect_fail "unwritable output folder" "cannot create the output folder" "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --output-dir /proc/no/such
+grep -q "output0" out.txt && bad "ran although the outputs could not be written" || ok "nothing run when the output folder is unusable"
 expect_fail "unknown command" "unknown command" "$SLIMC" frobnicate
 expect_fail "unknown option" "unknown option '--frob'" "$SLIMC" run "$L/lenet.slim" --frob
 expect_fail "bad --threads" "--threads" "$SLIMC" run "$L/lenet.slim" --threads zero
