@@ -297,12 +297,18 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 
 #ifdef SLIMC_RT_X86
 #if defined(__clang__)
-#define SLIMC_RT_UNROLL _Pragma("unroll")
+#define SLIMC_RT_UNROLL _Pragma("clang loop unroll(full)")
 #else
 #define SLIMC_RT_UNROLL _Pragma("GCC unroll 16")
 #endif
 #define SLIMC_RT_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
 #define SLIMC_RT_AVX2 __attribute__((target("avx2,fma")))
+#ifndef SLIMC_RT_PF
+#define SLIMC_RT_PF 8 /* prefetch distance of the GEMV tile, in rows of B */
+#endif
+#ifndef SLIMC_RT_GEMV_KB
+#define SLIMC_RT_GEMV_KB 64 /* rows of B per block of the GEMV */
+#endif
 
 /* An MR x (16 NV) tile of C, n of its columns valid (masked). MR and NV are constants at
  * every call, so the loops unroll and acc lives in registers (MR * NV <= 28). */
@@ -311,8 +317,8 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
                  const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc, const float *brow,
                  const float *bcol, int accum)
 {
-    __m512 acc[14][8];
-    __mmask16 mk[8];
+    __m512 acc[14][16];
+    __mmask16 mk[16];
     SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) {
         const int64_t r = n - 16 * v;
         mk[v] = r >= 16 ? (__mmask16)0xffff : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1u);
@@ -331,7 +337,10 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
     for (int64_t k = 0; k < K; k++) {
         const float *restrict b = B + k * ldb;
         const float *restrict ak = A + k * csa;
-        __m512 bv[8];
+        __m512 bv[16];
+        if (MR == 1) /* GEMV: B streams from L3 or memory; fetch SLIMC_RT_PF rows ahead */
+            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+                _mm_prefetch((const char *)(b + SLIMC_RT_PF * ldb + 16 * v), _MM_HINT_T0);
         SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
         SLIMC_RT_UNROLL for (int i = 0; i < MR; i++)
         {
@@ -352,19 +361,31 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_gemm_avx512(int64_t m, int6
                                                                  int64_t ldb, float *C, int64_t ldc,
                                                                  const float *brow, const float *bcol, int accum)
 {
-    if (m == 1) { /* GEMV: up to 128 columns at once, B streamed once */
-        for (int64_t j = 0; j < n; j += 128) {
-            const int64_t nj = slimc_rt_min(128, n - j);
-            switch ((nj + 15) / 16) {
-            case 1: SLIMC_RT_TILE512(1, 1, 0, j, nj); break;
-            case 2: SLIMC_RT_TILE512(1, 2, 0, j, nj); break;
-            case 3: SLIMC_RT_TILE512(1, 3, 0, j, nj); break;
-            case 4: SLIMC_RT_TILE512(1, 4, 0, j, nj); break;
-            case 5: SLIMC_RT_TILE512(1, 5, 0, j, nj); break;
-            case 6: SLIMC_RT_TILE512(1, 6, 0, j, nj); break;
-            case 7: SLIMC_RT_TILE512(1, 7, 0, j, nj); break;
-            default: SLIMC_RT_TILE512(1, 8, 0, j, nj); break;
+    if (m == 1) { /* GEMV: tiles of up to 256 columns; all tiles advance together through
+                     blocks of SLIMC_RT_GEMV_KB rows of B, so B streams row after row */
+        for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += SLIMC_RT_GEMV_KB) {
+            const int64_t kb = slimc_rt_min(SLIMC_RT_GEMV_KB, K - k0);
+            const float *ak = A + k0 * csa, *bk = B + k0 * ldb;
+            const float *br = k0 ? NULL : brow, *bc0 = k0 ? NULL : bcol;
+            const int acc = accum || k0 > 0;
+            for (int64_t j = 0; j < n; j += 256) {
+                const int64_t nj = slimc_rt_min(256, n - j);
+                const float *bc = bc0 ? bc0 + j : NULL;
+#define SLIMC_RT_GEMV(NV) slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc)
+                switch ((nj + 31) / 32) {
+                case 1: SLIMC_RT_GEMV(2); break;
+                case 2: SLIMC_RT_GEMV(4); break;
+                case 3: SLIMC_RT_GEMV(6); break;
+                case 4: SLIMC_RT_GEMV(8); break;
+                case 5: SLIMC_RT_GEMV(10); break;
+                case 6: SLIMC_RT_GEMV(12); break;
+                case 7: SLIMC_RT_GEMV(14); break;
+                default: SLIMC_RT_GEMV(16); break;
+                }
+#undef SLIMC_RT_GEMV
             }
+            if (K == 0)
+                break;
         }
         return;
     }
@@ -487,11 +508,16 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t
 /* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
 #define SLIMC_RT_GEMM_MB 56
 #define SLIMC_RT_GEMM_NB 128
-#define SLIMC_RT_GEMM_KC 128 /* k per block of a packed B^T */
+#define SLIMC_RT_GEMM_KC 64 /* k per block of a packed B^T (64 KB of stack) */
+
+/* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
+ * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M) { return M == 1 ? 256 : SLIMC_RT_GEMM_NB; }
 
 static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
 {
-    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + SLIMC_RT_GEMM_NB - 1) / SLIMC_RT_GEMM_NB);
+    const int64_t nb = slimc_rt_gemm_nb(M);
+    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + nb - 1) / nb);
 }
 
 /* Computes tile `it` of C[M, N] = A[M, K] B + bias (bias [N] or NULL); B is [K, N], or
@@ -501,29 +527,29 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, 
                                                int b_nk, const float *bias, float *C, int64_t it, int64_t *m0,
                                                int64_t *mc, int64_t *n0, int64_t *nc)
 {
-    const int64_t nt = (N + SLIMC_RT_GEMM_NB - 1) / SLIMC_RT_GEMM_NB;
+    const int64_t nb = slimc_rt_gemm_nb(M), nt = (N + nb - 1) / nb;
     const int isa = slimc_rt_isa();
     *m0 = it / nt * SLIMC_RT_GEMM_MB;
-    *n0 = it % nt * SLIMC_RT_GEMM_NB;
+    *n0 = it % nt * nb;
     *mc = slimc_rt_min(SLIMC_RT_GEMM_MB, M - *m0);
-    *nc = slimc_rt_min(SLIMC_RT_GEMM_NB, N - *n0);
+    *nc = slimc_rt_min(nb, N - *n0);
     const float *a = A + *m0 * K, *bc = bias ? bias + *n0 : NULL;
     float *c = C + *m0 * N + *n0;
     if (!b_nk) {
         slimc_rt_gemm(isa, *mc, *nc, K, a, K, 1, B + *n0, N, c, N, NULL, bc, 0);
         return;
     }
-    float bt[SLIMC_RT_GEMM_KC * SLIMC_RT_GEMM_NB]; /* [kc, nc]: B^T's block */
+    float bt[SLIMC_RT_GEMM_KC * 256]; /* [kc, nc]: B^T's block, row stride 256 */
     if (K == 0) {
-        slimc_rt_gemm(isa, *mc, *nc, 0, a, K, 1, bt, SLIMC_RT_GEMM_NB, c, N, NULL, bc, 0);
+        slimc_rt_gemm(isa, *mc, *nc, 0, a, K, 1, bt, 256, c, N, NULL, bc, 0);
         return;
     }
     for (int64_t k0 = 0; k0 < K; k0 += SLIMC_RT_GEMM_KC) {
         const int64_t kc = slimc_rt_min(SLIMC_RT_GEMM_KC, K - k0);
         for (int64_t j = 0; j < *nc; j++)
             for (int64_t kk = 0; kk < kc; kk++)
-                bt[kk * SLIMC_RT_GEMM_NB + j] = B[(*n0 + j) * K + k0 + kk];
-        slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, SLIMC_RT_GEMM_NB, c, N, NULL, bc, k0 > 0);
+                bt[kk * 256 + j] = B[(*n0 + j) * K + k0 + kk];
+        slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, 256, c, N, NULL, bc, k0 > 0);
     }
 }
 
@@ -535,50 +561,118 @@ typedef struct slimc_rt_conv {
 } slimc_rt_conv;
 
 #define SLIMC_RT_CONV_NP 32  /* pixels per packed panel */
-#define SLIMC_RT_CONV_KC 256 /* im2col rows per packed panel */
+#ifndef SLIMC_RT_CONV_KC
+#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (64 KB of stack) */
+#endif
 #define SLIMC_RT_CONV_PX 64  /* pixels per work item */
+
+/* One run of an im2col row: d[t] = xr[t * SW] for t in [lo, hi), 0 elsewhere in [0, len). */
+static inline __attribute__((always_inline)) void slimc_rt_run_c(float *d, const float *xr, int64_t SW,
+                                                                 int64_t len, int64_t lo, int64_t hi)
+{
+    for (int64_t t = 0; t < lo; t++)
+        d[t] = 0.0f;
+    if (SW == 1)
+        for (int64_t t = lo; t < hi; t++)
+            d[t] = xr[t];
+    else
+        for (int64_t t = lo; t < hi; t++)
+            d[t] = xr[t * SW];
+    for (int64_t t = hi; t < len; t++)
+        d[t] = 0.0f;
+}
+
+#ifdef SLIMC_RT_X86
+/* The same with masked AVX-512 loads and stores for stride 1: the masked-off lanes
+ * (padding) are neither read nor faulted on. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo, int64_t hi)
+{
+    if (SW == 2) { /* load 32 inputs, keep the even ones */
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (int64_t t = 0; t < len; t += 16) {
+            const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16), e = slimc_rt_min(len - t, 16);
+            /* input lanes 2a .. 2b - 2 of the 32 starting at xr + 2t */
+            const uint32_t in = b > a ? (uint32_t)((((uint64_t)1 << (2 * b - 1)) - 1u) & ~(((uint64_t)1 << (2 * a)) - 1u))
+                                      : 0u;
+            const __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(in & 0xffffu), xr + 2 * t);
+            const __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(in >> 16), xr + 2 * t + 16);
+            _mm512_mask_storeu_ps(d + t, (__mmask16)((1u << e) - 1u), _mm512_permutex2var_ps(v0, even, v1));
+        }
+        return;
+    }
+    if (SW != 1) {
+        slimc_rt_run_c(d, xr, SW, len, lo, hi);
+        return;
+    }
+    for (int64_t t = 0; t < len; t += 16) {
+        const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16), e = slimc_rt_min(len - t, 16);
+        const __mmask16 all = (__mmask16)((1u << e) - 1u);
+        const __mmask16 valid = b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : (__mmask16)0;
+        _mm512_mask_storeu_ps(d + t, all, _mm512_maskz_loadu_ps(valid, xr + t));
+    }
+}
+#endif
 
 /* Packs rows [k0, k0 + kc) and pixels [p0, p0 + np) of the im2col matrix of x (the
  * group's first channel) into bp[kk * NP + j]. The panel's pixels are cut once into runs
  * along one output row; rows (c, kh, kw) are stepped without divisions, and each run is
- * a clipped copy (contiguous for stride 1) between zeros for the padding. */
-static SLIMC_RT_UNUSED void slimc_rt_im2col(const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
-                                            int64_t p0, int64_t np, float *bp)
+ * a clipped copy (contiguous for stride 1) between zeros for the padding. RUN copies a
+ * run (slimc_rt_run_c or an ISA's variant). */
+#define SLIMC_RT_IM2COL_BODY(RUN)                                                                                  int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP], siw[SLIMC_RT_CONV_NP];             int ns = 0;                                                                                                    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; j += sl[ns], ns++, ow = 0, oh++) {                  sj[ns] = j;                                                                                                    sl[ns] = slimc_rt_min(np - j, s->OW - ow);                                                                     sih[ns] = oh * s->SH - s->PH;                                                                                  siw[ns] = ow * s->SW - s->PW;                                                                              }                                                                                                              const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;                                     int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;                                                 for (int64_t kk = 0; kk < kc; kk++) {                                                                              float *dst = bp + kk * SLIMC_RT_CONV_NP;                                                                       for (int q = 0; q < ns; q++) {                                                                                     const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;                                 int64_t lo = 0, hi = 0; /* the valid part [lo, hi) of the run */                                             const float *xr = x;                                                                                           if (ih >= 0 && ih < s->H) {                                                                                        lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);                                                 hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);                                           lo = slimc_rt_min(lo, len);                                                                                    hi = slimc_rt_max(lo, slimc_rt_min(hi, len));                                                                  xr = x + c * HW + ih * W + iw;                                                                             }                                                                                                              RUN(dst + sj[q], xr, SW, len, lo, hi);                                                                     }                                                                                                              if (++kw == s->KW) {                                                                                               kw = 0;                                                                                                        if (++kh == s->KH) {                                                                                               kh = 0;                                                                                                        c++;                                                                                                       }                                                                                                          }                                                                                                          }
+
+static SLIMC_RT_UNUSED void slimc_rt_im2col_c(const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
+                                              int64_t p0, int64_t np, float *bp)
 {
-    int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP], siw[SLIMC_RT_CONV_NP];
+    SLIMC_RT_IM2COL_BODY(slimc_rt_run_c)
+}
+
+#ifdef SLIMC_RT_X86
+/* Stride-1 columns: the panel is cut into runs of at most 16 pixels along output rows,
+ * and for each run the taps (kh, kw) that keep it wholly inside the image are worked out
+ * once; for those (all of them when there is no padding) a row of the panel is one
+ * masked load and store per run, the others go through slimc_rt_run_512. */
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_rt_conv *s, const float *x, int64_t k0,
+                                                                   int64_t kc, int64_t p0, int64_t np, float *bp)
+{
+    enum { NS = 2 * SLIMC_RT_CONV_NP };
+    int64_t sj[NS], sl[NS], sih[NS], siw[NS], khlo[NS], khhi[NS], kwlo[NS], kwhi[NS];
+    __mmask16 sm[NS];
     int ns = 0;
-    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; ns++, j += sl[ns - 1], ow = 0, oh++) {
+    const int64_t H = s->H, W = s->W, DH = s->DH, DW = s->DW;
+    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; ns++) {
+        const int64_t len = slimc_rt_min(slimc_rt_min(np - j, s->OW - ow), 16);
         sj[ns] = j;
-        sl[ns] = slimc_rt_min(np - j, s->OW - ow);
+        sl[ns] = len;
         sih[ns] = oh * s->SH - s->PH;
-        siw[ns] = ow * s->SW - s->PW;
+        siw[ns] = ow - s->PW;
+        sm[ns] = (__mmask16)((1u << len) - 1u);
+        /* 0 <= sih + kh DH < H and 0 <= siw + kw DW, siw + kw DW + len <= W */
+        khlo[ns] = slimc_rt_max(0, slimc_rt_div_ceil(-sih[ns], DH));
+        khhi[ns] = slimc_rt_min(s->KH, slimc_rt_div_floor(H - 1 - sih[ns], DH) + 1);
+        kwlo[ns] = slimc_rt_max(0, slimc_rt_div_ceil(-siw[ns], DW));
+        kwhi[ns] = slimc_rt_min(s->KW, slimc_rt_div_floor(W - len - siw[ns], DW) + 1);
+        j += len;
+        ow += len;
+        if (ow == s->OW)
+            ow = 0, oh++;
     }
-    const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;
-    int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;
+    const int64_t HW = H * W;
+    int64_t c = k0 / (s->KH * s->KW), kh = k0 % (s->KH * s->KW) / s->KW, kw = k0 % s->KW;
     for (int64_t kk = 0; kk < kc; kk++) {
         const float *xc = x + c * HW;
         float *dst = bp + kk * SLIMC_RT_CONV_NP;
         for (int q = 0; q < ns; q++) {
-            float *d = dst + sj[q];
-            const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;
-            int64_t lo = 0, hi = 0; /* the valid run d[lo, hi) */
-            if (ih >= 0 && ih < s->H) {
-                lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);
-                hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);
-                lo = slimc_rt_min(lo, len);
-                hi = slimc_rt_max(lo, slimc_rt_min(hi, len));
+            const int64_t ih = sih[q] + kh * DH, iw = siw[q] + kw * DW;
+            if (kh >= khlo[q] && kh < khhi[q] && kw >= kwlo[q] && kw < kwhi[q]) {
+                _mm512_mask_storeu_ps(dst + sj[q], sm[q], _mm512_maskz_loadu_ps(sm[q], xc + ih * W + iw));
+            } else if (ih < 0 || ih >= H) {
+                _mm512_mask_storeu_ps(dst + sj[q], sm[q], _mm512_setzero_ps());
+            } else {
+                const int64_t lo = slimc_rt_min(sl[q], slimc_rt_max(0, -iw));
+                const int64_t hi = slimc_rt_max(lo, slimc_rt_min(sl[q], W - iw));
+                slimc_rt_run_512(dst + sj[q], xc + ih * W + iw, 1, sl[q], lo, hi);
             }
-            const float *xr = xc + ih * W + iw;
-            for (int64_t t = 0; t < lo; t++)
-                d[t] = 0.0f;
-            if (SW == 1)
-                for (int64_t t = lo; t < hi; t++)
-                    d[t] = xr[t];
-            else
-                for (int64_t t = lo; t < hi; t++)
-                    d[t] = xr[t * SW];
-            for (int64_t t = hi; t < len; t++)
-                d[t] = 0.0f;
         }
         if (++kw == s->KW) {
             kw = 0;
@@ -590,15 +684,42 @@ static SLIMC_RT_UNUSED void slimc_rt_im2col(const slimc_rt_conv *s, const float 
     }
 }
 
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_conv *s, const float *x, int64_t k0,
+                                                                int64_t kc, int64_t p0, int64_t np, float *bp)
+{
+    if (s->SW == 1) {
+        slimc_rt_im2col_512_s1(s, x, k0, kc, p0, np, bp);
+        return;
+    }
+    SLIMC_RT_IM2COL_BODY(slimc_rt_run_512)
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
+                                            int64_t p0, int64_t np, float *bp)
+{
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_im2col_512(s, x, k0, kc, p0, np, bp);
+        return;
+    }
+#endif
+    (void)isa;
+    slimc_rt_im2col_c(s, x, k0, kc, p0, np, bp);
+}
+
 /* Output pixels [p0, p1) of every channel of one image: x [C, H, W], y [O, OH * OW],
- * w [O, CG * KH * KW], bias [O] or NULL. */
+ * w [O, CG * KH * KW], bias [O] or NULL. Per panel of NP pixels, group and block of KC
+ * rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded conv, read in
+ * place) and multiplied by the weights, which are read in place (packing them as well
+ * was measured slower: the copy costs about as much as the FMAs it would serve). */
 static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                                const float *bias, float *y, int64_t p0, int64_t p1)
 {
     const int isa = slimc_rt_isa();
     const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW, G = s->C / s->CG;
     const int direct = s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
-    float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP];
+    float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
         for (int64_t g = 0; g < G; g++) {
@@ -609,17 +730,105 @@ static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const flo
                 slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL, 0);
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
-                if (direct) { /* 1x1, stride 1, no padding: the input is the B matrix */
-                    slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, xg + k0 * HW + pp, HW, yg, P,
-                                  k0 ? NULL : bg, NULL, k0 > 0);
-                } else {
-                    slimc_rt_im2col(s, xg, k0, kc, pp, np, bp);
-                    slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P,
-                                  k0 ? NULL : bg, NULL, k0 > 0);
-                }
+                const float *b = xg + k0 * HW + pp;
+                if (!direct)
+                    slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
+                slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, b, direct ? HW : SLIMC_RT_CONV_NP, yg, P,
+                              k0 ? NULL : bg, NULL, k0 > 0);
             }
         }
     }
+}
+
+/* One output plane of a conv with one input channel per group (depthwise):
+ * y[oh, ow] = b + sum over (kh, kw), in order, of w[kh, kw] * x[ih, iw], taps that fall
+ * in the padding skipped. The generic version updates the plane tap by tap over the valid
+ * ranges (contiguous inner loops for the vectorizer); the AVX-512 one keeps 16 outputs of
+ * a row in a register across all taps, loading each tap's inputs with a mask (stride 2:
+ * two loads and a permute), so the output is written once. */
+static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const float *x, const float *w, float b,
+                                                float *y)
+{
+    const int64_t OH = s->OH, OW = s->OW;
+    for (int64_t i = 0; i < OH * OW; i++)
+        y[i] = b;
+    for (int64_t kh = 0; kh < s->KH; kh++) {
+        const int64_t oh0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PH - kh * s->DH, s->SH));
+        const int64_t oh1 = slimc_rt_min(OH, slimc_rt_div_floor(s->H - 1 + s->PH - kh * s->DH, s->SH) + 1);
+        for (int64_t kw = 0; kw < s->KW; kw++) {
+            const float wv = w[kh * s->KW + kw];
+            const int64_t ow0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PW - kw * s->DW, s->SW));
+            const int64_t ow1 = slimc_rt_min(OW, slimc_rt_div_floor(s->W - 1 + s->PW - kw * s->DW, s->SW) + 1);
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                const float *xr = x + (oh * s->SH - s->PH + kh * s->DH) * s->W - s->PW + kw * s->DW;
+                float *yr = y + oh * OW;
+                if (s->SW == 1)
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        yr[ow] += wv * xr[ow];
+                else
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        yr[ow] += wv * xr[ow * s->SW];
+            }
+        }
+    }
+}
+
+#ifdef SLIMC_RT_X86
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x,
+                                                                  const float *w, float b, float *y)
+{
+    const int64_t OW = s->OW, SW = s->SW;
+    if (SW > 2 || s->KW > 16) {
+        slimc_rt_dw_plane_c(s, x, w, b, y);
+        return;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t oh = 0; oh < s->OH; oh++)
+        for (int64_t t = 0; t < OW; t += 16) {
+            const int64_t e = slimc_rt_min(OW - t, 16);
+            __m512 acc = _mm512_set1_ps(b);
+            /* per kw, the input lanes of these e outputs that fall inside the row (for stride
+             * 2, lanes of the 32 inputs starting at the first output's) */
+            uint32_t lm[16];
+            for (int64_t kw = 0; kw < s->KW; kw++) {
+                const int64_t iw = t * SW - s->PW + kw * s->DW;
+                const int64_t lo = slimc_rt_min(e, iw >= 0 ? 0 : slimc_rt_div_ceil(-iw, SW));
+                const int64_t hi = slimc_rt_max(lo, slimc_rt_min(e, iw >= s->W ? 0 : slimc_rt_div_ceil(s->W - iw, SW)));
+                lm[kw] = hi <= lo ? 0u
+                         : SW == 1 ? (uint32_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u))
+                                   : (uint32_t)((((uint64_t)1 << (2 * hi - 1)) - 1u) & ~(((uint64_t)1 << (2 * lo)) - 1u));
+            }
+            for (int64_t kh = 0; kh < s->KH; kh++) {
+                const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
+                if (ih < 0 || ih >= s->H)
+                    continue;
+                const float *xr = x + ih * s->W + t * SW - s->PW;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const float *p = xr + kw * s->DW;
+                    __m512 v;
+                    if (SW == 1)
+                        v = _mm512_maskz_loadu_ps((__mmask16)lm[kw], p);
+                    else
+                        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)(lm[kw] & 0xffffu), p), even,
+                                                   _mm512_maskz_loadu_ps((__mmask16)(lm[kw] >> 16), p + 16));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(w[kh * s->KW + kw]), v, acc);
+                }
+            }
+            _mm512_mask_storeu_ps(y + oh * OW + t, (__mmask16)((1u << e) - 1u), acc);
+        }
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w, float b,
+                                              float *y)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_dw_plane_512(s, x, w, b, y);
+        return;
+    }
+#endif
+    slimc_rt_dw_plane_c(s, x, w, b, y);
 }
 
 #endif

@@ -1,10 +1,67 @@
-/* conv2d: direct convolution, one output plane (batch b, output channel o) per item.
- * For every input channel of o's group and every kernel tap, the plane is updated with
- * the tap's weight times a shifted input window; the ranges of output rows and columns
- * whose input falls inside the image are computed once per tap (padding never reaches
- * the inner loop), and for stride 1 the inner loop reads the input contiguously. Each
- * output element sums its taps in the same order (channel, kh, kw) at any thread count. */
+/* conv2d. Two kernels, chosen per shape, both in the runtime header (runtime/slimc_rt.h):
+ *
+ * - implicit GEMM (every conv but the depthwise-like ones, 1x1 included): per group,
+ *   out[o, p] = bias[o] + w[o, :] · im2col(x)[:, p], computed by slimc_rt_conv2d_px: the
+ *   weights [O, CG*KH*KW] read in place as A, the im2col matrix packed 32 pixels x 512
+ *   rows at a time as B (a 1x1, stride-1, unpadded conv reads x itself), the blocked GEMM
+ *   micro-kernels, NCHW output. One item is 64 output pixels of one image, all channels.
+ * - depthwise (groups > 1 with one input channel per group): slimc_rt_dw_plane, one output
+ *   plane (image b, output channel o) per item; 16 outputs of a row stay in a register
+ *   across all taps.
+ *
+ * Each output element sums its taps in a fixed order at any thread count; the epilogue is
+ * applied to each item's outputs right after they are written. */
 #include "codegen/c/cg_internal.h"
+
+/* The body: implicit GEMM, items (image, block of SLIMC_RT_CONV_PX output pixels); or,
+ * when depthwise, the plane kernel, items (image, output channel). */
+static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad, const int64_t *dil,
+                           int64_t groups, bool depthwise, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
+    const Shape *os = cg_shape(c, n->outputs[0]);
+    static const char *const names[] = {"x", "w", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 3)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const long long C = (long long)(ws->d[1].c * groups), H = (long long)xs->d[2].c, W = (long long)xs->d[3].c;
+    const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
+    cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */\n");
+    cg_printf(c, "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+                 "%lld, %lld, %lld, %lld, %lld, %lld};\n",
+              C, H, W, O, (long long)ws->d[1].c, (long long)(ws->d[0].c / groups), (long long)ws->d[2].c,
+              (long long)ws->d[3].c, OH, OW, (long long)stride[0], (long long)stride[1], (long long)pad[0],
+              (long long)pad[1], (long long)dil[0], (long long)dil[1]);
+    if (depthwise) {
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* plane (b, o) */\n");
+        cg_printf(c, "        const int64_t b = it / %lld, o = it %% %lld;\n", O, O);
+        cg_printf(c, "        slimc_rt_dw_plane(&s, x + (b * %lld + o / %lld) * %lld, w + o * %lld, bias ? bias[o] : 0.0f, "
+                     "out + it * %lld);\n",
+                  C, (long long)(ws->d[0].c / groups), H * W, (long long)(ws->d[2].c * ws->d[3].c), OH * OW);
+        cg_ep_call(c, id, 8, cg_strf(c, "it * %lld", OH * OW), cg_strf(c, "%lld", OH * OW));
+        cg_printf(c, "    }\n");
+        cg_body_end(c);
+        k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
+    } else {
+        cg_printf(c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n", OH * OW);
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+        cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
+        cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
+        cg_printf(c, "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n", C * H * W,
+                  O * OH * OW);
+        if (n->n_epilogue) {
+            cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
+            cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
+        }
+        cg_printf(c, "    }\n");
+        cg_body_end(c);
+        k->items = cg_strf(c, "%s * ((%lld + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX)", cg_dim(c, xs->d[0]), OH * OW);
+    }
+    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
+                      (long long)(O * OH * OW * ws->d[1].c * ws->d[2].c * ws->d[3].c));
+    k->ep_done = true;
+}
 
 void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
 {
@@ -30,46 +87,5 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
         cg_error(c, n, "bad groups (%lld)", (long long)groups);
         return;
     }
-    static const char *const names[] = {"x", "w", "bias"};
-    cg_body_begin(c, id, names, n->n_inputs);
-    if (n->n_inputs < 3)
-        cg_printf(c, "    const float *bias = NULL;\n");
-    cg_printf(c, "    enum { C = %lld, H = %lld, W = %lld, O = %lld, CG = %lld, KH = %lld, KW = %lld, OH = %lld, "
-                 "OW = %lld };\n",
-              (long long)(ws->d[1].c * groups), (long long)xs->d[2].c, (long long)xs->d[3].c,
-              (long long)ws->d[0].c, (long long)ws->d[1].c, (long long)ws->d[2].c, (long long)ws->d[3].c,
-              (long long)os->d[2].c, (long long)os->d[3].c);
-    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld, OG = %lld };\n",
-              (long long)stride[0], (long long)stride[1], (long long)pad[0], (long long)pad[1], (long long)dil[0],
-              (long long)dil[1], (long long)(ws->d[0].c / groups));
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const int64_t b = it / O, o = it %% O, grp = o / OG;\n");
-    cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
-    cg_printf(c, "        const float init = bias ? bias[o] : 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < OH * OW; i++)\n            op[i] = init;\n");
-    cg_printf(c, "        for (int64_t ci = 0; ci < CG; ci++) {\n");
-    cg_printf(c, "            const float *xp = x + (b * C + grp * CG + ci) * (H * W);\n");
-    cg_printf(c, "            const float *wp = w + (o * CG + ci) * (KH * KW);\n");
-    cg_printf(c, "            for (int64_t kh = 0; kh < KH; kh++) {\n");
-    cg_printf(c, "                /* rows with 0 <= oh * SH - PH + kh * DH < H */\n");
-    cg_printf(c, "                const int64_t oh0 = slimc_rt_max(0, slimc_rt_div_ceil(PH - kh * DH, SH));\n");
-    cg_printf(c, "                const int64_t oh1 = slimc_rt_min(OH, slimc_rt_div_floor(H - 1 + PH - kh * DH, SH) + 1);\n");
-    cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
-    cg_printf(c, "                    const float wv = wp[kh * KW + kw];\n");
-    cg_printf(c, "                    const int64_t ow0 = slimc_rt_max(0, slimc_rt_div_ceil(PW - kw * DW, SW));\n");
-    cg_printf(c, "                    const int64_t ow1 = slimc_rt_min(OW, slimc_rt_div_floor(W - 1 + PW - kw * DW, SW) + 1);\n");
-    cg_printf(c, "                    for (int64_t oh = oh0; oh < oh1; oh++) {\n");
-    cg_printf(c, "                        const float *restrict xr = xp + (oh * SH - PH + kh * DH) * W - PW + kw * DW;\n");
-    cg_printf(c, "                        float *restrict orow = op + oh * OW;\n");
-    cg_printf(c, "                        for (int64_t ow = ow0; ow < ow1; ow++)\n");
-    cg_printf(c, "                            orow[ow] += wv * xr[%s];\n", stride[1] == 1 ? "ow" : "ow * SW");
-    cg_printf(c, "                    }\n                }\n            }\n        }\n");
-    cg_ep_call(c, id, 8, "it * (OH * OW)", "OH * OW");
-    cg_printf(c, "    }\n");
-    cg_body_end(c);
-    const char *planes = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)ws->d[0].c);
-    k->items = planes;
-    k->work = cg_strf(c, "%s * %lld", planes,
-                      (long long)(os->d[2].c * os->d[3].c * ws->d[1].c * ws->d[2].c * ws->d[3].c));
-    k->ep_done = true;
+    emit_conv_body(c, id, stride, pad, dil, groups, ws->d[1].c == 1 && groups > 1, k);
 }

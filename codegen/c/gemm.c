@@ -1,12 +1,12 @@
-/* linear and matmul: C[M, N] = A[M, K] · B + bias, B either [K, N] (row-major, the fast
- * case: the inner loop runs along N and vectorizes) or [N, K] (packed tile by tile into a
- * [KT, NT] buffer first). Work splits over tiles of MC rows × NT columns; each output
- * element sums over k = 0..K-1 in order, so the result does not depend on the split. */
+/* linear and matmul: C[M, N] = A[M, K] · B + bias, B either [K, N] (row-major, what the
+ * layout pass gives linear's weights) or [N, K] (packed block by block into [KC, NB] on
+ * the stack first). The body calls the runtime's blocked GEMM (slimc_rt_gemm_tile in
+ * runtime/slimc_rt.h: AVX-512 14x32 / AVX2 6x16 register tiles chosen at run time, a
+ * one-row GEMV tile for batch 1) on tiles of up to 56 rows x 128 columns, one tile per
+ * parallel item, then applies the epilogue to the tile's rows while they are in cache.
+ * Each output element sums over k = 0..K-1 in order, so the result does not depend on
+ * the split. */
 #include "codegen/c/cg_internal.h"
-
-#define GEMM_NT 64  /* columns per tile */
-#define GEMM_MC 64  /* rows per tile */
-#define GEMM_KT 256 /* k per packed block */
 
 typedef struct GemmSpec {
     const char *M, *N, *K;  /* C expressions */
@@ -18,65 +18,14 @@ typedef struct GemmSpec {
     void (*batch_offsets)(CgCtx *c, NodeId id);
 } GemmSpec;
 
-/* Writes the loops of the tile (m0, n0) given A = `A` (row stride K), B = `B`, and the
- * output `C` (row stride N); bias `bias` may be NULL at run time. */
-static void emit_tile(CgCtx *c, NodeId id, const GemmSpec *s)
-{
-    cg_printf(c, "        const int64_t mc = slimc_rt_min(MC, M - m0), nt = slimc_rt_min(NT, N - n0);\n");
-    cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-    if (s->bias)
-        cg_printf(c, "            for (int64_t j = 0; j < nt; j++)\n                C[m * N + n0 + j] = bias ? bias[n0 + j] : 0.0f;\n");
-    else
-        cg_printf(c, "            for (int64_t j = 0; j < nt; j++)\n                C[m * N + n0 + j] = 0.0f;\n");
-    cg_printf(c, "        for (int64_t k0 = 0; k0 < K; k0 += KT) {\n");
-    cg_printf(c, "            const int64_t kt = slimc_rt_min(KT, K - k0);\n");
-    if (s->b_nk) {
-        cg_printf(c, "            for (int64_t j = 0; j < nt; j++) /* pack B^T: wt[kk][j] = B[n0 + j][k0 + kk] */\n");
-        cg_printf(c, "                for (int64_t kk = 0; kk < kt; kk++)\n");
-        cg_printf(c, "                    wt[kk * NT + j] = B[(n0 + j) * K + k0 + kk];\n");
-        cg_printf(c, "            const float *restrict wp = wt;\n            const int64_t ws = NT;\n");
-    } else {
-        cg_printf(c, "            const float *restrict wp = B + k0 * N + n0;\n            const int64_t ws = N;\n");
-    }
-    cg_printf(c, "            int64_t m = m0;\n");
-    cg_printf(c, "            for (; m + 4 <= m0 + mc; m += 4) { /* four rows share each B row */\n");
-    cg_printf(c, "                float *restrict o0 = C + m * N + n0, *restrict o1 = o0 + N;\n");
-    cg_printf(c, "                float *restrict o2 = o1 + N, *restrict o3 = o2 + N;\n");
-    cg_printf(c, "                const float *x0 = A + m * K + k0, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;\n");
-    cg_printf(c, "                for (int64_t kk = 0; kk < kt; kk++) {\n");
-    cg_printf(c, "                    const float a0 = x0[kk], a1 = x1[kk], a2 = x2[kk], a3 = x3[kk];\n");
-    cg_printf(c, "                    const float *restrict wr = wp + kk * ws;\n");
-    cg_printf(c, "                    for (int64_t j = 0; j < nt; j++) {\n");
-    cg_printf(c, "                        const float wv = wr[j];\n");
-    cg_printf(c, "                        o0[j] += a0 * wv;\n                        o1[j] += a1 * wv;\n");
-    cg_printf(c, "                        o2[j] += a2 * wv;\n                        o3[j] += a3 * wv;\n");
-    cg_printf(c, "                    }\n                }\n            }\n");
-    cg_printf(c, "            for (; m < m0 + mc; m++) {\n");
-    cg_printf(c, "                float *restrict o0 = C + m * N + n0;\n");
-    cg_printf(c, "                const float *x0 = A + m * K + k0;\n");
-    cg_printf(c, "                for (int64_t kk = 0; kk < kt; kk++) {\n");
-    cg_printf(c, "                    const float a0 = x0[kk];\n");
-    cg_printf(c, "                    const float *restrict wr = wp + kk * ws;\n");
-    cg_printf(c, "                    for (int64_t j = 0; j < nt; j++)\n");
-    cg_printf(c, "                        o0[j] += a0 * wr[j];\n");
-    cg_printf(c, "                }\n            }\n        }\n");
-    if (c->g->nodes[id].n_epilogue) {
-        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-        cg_ep_call(c, id, 12, "(C - out) + m * N + n0", "nt");
-    }
-}
-
 static void emit_gemm(CgCtx *c, NodeId id, const GemmSpec *s, CgKernel *k)
 {
     cg_printf(c, "    const int64_t M = %s, N = %s, K = %s;\n", s->M, s->N, s->K);
-    cg_printf(c, "    enum { NT = %d, MC = %d, KT = %d };\n", GEMM_NT, GEMM_MC, GEMM_KT);
-    cg_printf(c, "    const int64_t ntiles = (N + NT - 1) / NT, mtiles = (M + MC - 1) / MC;\n");
-    if (s->b_nk)
-        cg_printf(c, "    float wt[KT * NT]; /* a packed [KT, NT] block of B^T */\n");
-    cg_printf(c, "    (void)mtiles;\n");
+    cg_printf(c, "    const int64_t tiles = slimc_rt_gemm_items(M, N);\n");
+    cg_printf(c, "    (void)tiles;\n");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     if (s->batch_count) {
-        cg_printf(c, "        const int64_t bt = it / (mtiles * ntiles), tile = it %% (mtiles * ntiles);\n");
+        cg_printf(c, "        const int64_t bt = it / tiles, tile = it %% tiles;\n");
         s->batch_offsets(c, id);
         cg_printf(c, "        const float *restrict A = a_base + pa;\n");
         cg_printf(c, "        const float *restrict B = b_base + pb;\n");
@@ -84,12 +33,18 @@ static void emit_gemm(CgCtx *c, NodeId id, const GemmSpec *s, CgKernel *k)
     } else {
         cg_printf(c, "        const int64_t tile = it;\n");
     }
-    cg_printf(c, "        const int64_t m0 = tile / ntiles * MC, n0 = tile %% ntiles * NT;\n");
-    emit_tile(c, id, s);
+    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
+    cg_printf(c, "        slimc_rt_gemm_tile(M, N, K, A, B, %d, %s, C, tile, &m0, &mc, &n0, &nc);\n", s->b_nk ? 1 : 0,
+              s->bias ? "bias" : "NULL");
+    if (c->g->nodes[id].n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "(C - out) + m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
+    }
     cg_printf(c, "    }\n");
     cg_body_end(c);
-    const char *tiles = cg_strf(c, "((%s + %d) / %d) * ((%s + %d) / %d)", s->M, GEMM_MC - 1, GEMM_MC, s->N,
-                                GEMM_NT - 1, GEMM_NT);
+    const char *tiles = cg_strf(c, "slimc_rt_gemm_items(%s, %s)", s->M, s->N);
     k->items = s->batch_count ? cg_strf(c, "%s * %s", s->batch_count, tiles) : tiles;
     k->work = cg_strf(c, "%s%s%s * %s * %s * %s", s->batch_count ? s->batch_count : "",
                       s->batch_count ? " * " : "", s->M, s->N, s->K, "(int64_t)1");

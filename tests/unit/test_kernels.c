@@ -1,0 +1,255 @@
+/* The fast fp32 kernels of runtime/slimc_rt.h (blocked GEMM, GEMV, implicit-GEMM conv)
+ * through the C backend against the reference evaluator: shapes that hit every tile
+ * size, column tail, k block and im2col case, at 1 and 3 threads; then the same graphs
+ * compiled for the portable baseline (-march=x86-64-v2, as AOT builds are) and run with
+ * SLIMC_MAX_ISA=avx512, avx2 and generic, so each run-time-dispatched path is checked.
+ * Tolerance: 1e-4 of max|ref| (the summation order differs from the reference's). */
+#include "support_cg.h"
+
+#include "ir/eval.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned seed = 777;
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+
+static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t)
+{
+    *t = sup_input_rand(rank, dims, &seed);
+    return ir_input_new(g, name, sup_f32(rank, dims), (SrcLoc){0});
+}
+
+static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, int n)
+{
+    return ir_node_new(g, op, name, (SrcLoc){0}, ins, n, 1);
+}
+
+static void add_relu(Graph *g, NodeId n)
+{
+    Node *nd = &g->nodes[n];
+    nd->epilogue[nd->n_epilogue].op = IR_OP_RELU;
+    nd->epilogue[nd->n_epilogue].operand = IR_NONE;
+    nd->epilogue[nd->n_epilogue].operand_first = false;
+    nd->n_epilogue++;
+}
+
+/* linear x [M, K] -> [M, N], w [K, N] (tr) or [N, K], with bias; relu epilogue if ep. */
+static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr, bool ep)
+{
+    char nm[32];
+    snprintf(nm, sizeof nm, "x%d", *n_in);
+    ValueId x = input(g, nm, 2, D(M, K), &in[*n_in]);
+    (*n_in)++;
+    ValueId w = tr ? sup_const_rand(g, "w", 2, D(K, N), &seed) : sup_const_rand(g, "w", 2, D(N, K), &seed);
+    ValueId ins[3] = {x, w, sup_const_rand(g, "b", 1, D(N), &seed)};
+    NodeId n = node(g, IR_OP_LINEAR, "fc", ins, 3);
+    if (tr)
+        ir_node_set_int(g, n, "w_transposed", 1);
+    if (ep)
+        add_relu(g, n);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+}
+
+static void add_conv(Graph *g, RtTensor *in, int *n_in, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+                     int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups, bool bias)
+{
+    char nm[32];
+    snprintf(nm, sizeof nm, "x%d", *n_in);
+    ValueId x = input(g, nm, 4, D(B, C, H, W), &in[*n_in]);
+    (*n_in)++;
+    ValueId ins[3] = {x, sup_const_rand(g, "w", 4, D(O, C / groups, k, k), &seed),
+                      bias ? sup_const_rand(g, "b", 1, D(O), &seed) : IR_NONE};
+    NodeId n = node(g, IR_OP_CONV2D, "conv", ins, bias ? 3 : 2);
+    ir_node_set_int(g, n, "stride", stride);
+    ir_node_set_int(g, n, "padding", pad);
+    ir_node_set_int(g, n, "dilation", dil);
+    ir_node_set_int(g, n, "groups", groups);
+    add_relu(g, n);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+}
+
+/* Linears: the GEMV tile (M = 1) with a 256-column tile and a tail, every row tile
+ * (14, 8, 4, 2, 1), column tails, K = 1, and B [N, K] packed in several k blocks. */
+static Graph *linear_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("lin");
+    *n_in = 0;
+    add_linear(g, in, n_in, 1, 300, 300, true, true);
+    add_linear(g, in, n_in, 1, 784, 512, true, false);
+    add_linear(g, in, n_in, 1, 50, 10, false, true);
+    add_linear(g, in, n_in, 15, 130, 33, false, true);
+    add_linear(g, in, n_in, 29, 7, 300, true, false);
+    add_linear(g, in, n_in, 64, 64, 10, true, true);
+    add_linear(g, in, n_in, 57, 1, 31, true, false);
+    /* a NaN and an infinity in the input must reach the output as the reference has them */
+    add_linear(g, in, n_in, 3, 20, 17, true, false);
+    ((float *)in[*n_in - 1].data)[5] = NAN;
+    ((float *)in[*n_in - 1].data)[45] = INFINITY;
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    return g;
+}
+
+/* Convs: more than one k block (CG*KH*KW > 256), channel counts off the 14-row tile,
+ * pixel counts off the 32-pixel panel, a stride-2 7x7 stem, 1x1 read in place and 1x1
+ * stride 2 (packed), grouped with dilation and padding, one input channel, wide padded
+ * rows, stride 3. */
+static Graph *conv_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("conv");
+    *n_in = 0;
+    add_conv(g, in, n_in, 2, 40, 9, 11, 30, 3, 1, 1, 1, 1, true);
+    add_conv(g, in, n_in, 1, 3, 23, 21, 17, 7, 2, 3, 1, 1, true);
+    add_conv(g, in, n_in, 2, 16, 10, 10, 33, 1, 1, 0, 1, 1, false);
+    add_conv(g, in, n_in, 1, 16, 13, 13, 20, 1, 2, 0, 1, 1, true);
+    add_conv(g, in, n_in, 1, 12, 9, 9, 8, 3, 1, 2, 2, 2, true);
+    add_conv(g, in, n_in, 3, 1, 28, 28, 20, 5, 1, 0, 1, 1, true);
+    add_conv(g, in, n_in, 1, 64, 7, 7, 70, 3, 1, 1, 1, 1, true);
+    add_conv(g, in, n_in, 1, 8, 20, 37, 16, 5, 1, 2, 1, 1, true); /* runs cut at 16, clipped at both edges */
+    add_conv(g, in, n_in, 1, 4, 17, 17, 6, 3, 3, 1, 1, 1, false); /* stride 3: the plain run copy */
+    /* depthwise: stride 1 and 2 with padding, rows over 16 wide, a channel multiplier,
+     * dilation, 5x5, stride 3 (the plain plane kernel) */
+    add_conv(g, in, n_in, 2, 6, 19, 35, 6, 3, 1, 1, 1, 6, true);
+    add_conv(g, in, n_in, 1, 6, 20, 37, 6, 3, 2, 1, 1, 6, true);
+    add_conv(g, in, n_in, 1, 3, 9, 9, 6, 3, 1, 2, 2, 3, false);
+    add_conv(g, in, n_in, 1, 4, 14, 14, 4, 5, 2, 2, 1, 4, true);
+    add_conv(g, in, n_in, 1, 4, 14, 14, 4, 3, 3, 1, 1, 4, true);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    return g;
+}
+
+static void free_inputs(RtTensor *in, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(in[i].data);
+}
+
+START_TEST(test_native_threads)
+{
+    static const int threads[] = {1, 3};
+    RtTensor in[16];
+    int n_in;
+    char msg[4096];
+    Graph *g = linear_graph(in, &n_in);
+    bool ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "linears: %s", msg);
+    g = conv_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "convs: %s", msg);
+}
+END_TEST
+
+/* max|a - b| <= tol * max|b| over finite values; NaN and infinities must match. */
+static bool close_enough(const float *a, const float *b, size_t n, double tol)
+{
+    double mx = 0, e = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(b[i]) && fabs(b[i]) > mx)
+            mx = fabs(b[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i]) || isinf(a[i]) || isinf(b[i])) {
+            if (!(isnan(a[i]) && isnan(b[i])) && a[i] != b[i])
+                return false;
+            continue;
+        }
+        e = fmax(e, fabs((double)a[i] - (double)b[i]));
+    }
+    return e <= tol * (mx > 0 ? mx : 1);
+}
+
+/* g compiled for x86-64-v2 and run at 1 and 2 threads against the reference. */
+static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *what)
+{
+    char msg[4096];
+    size_t len;
+    char *src = sup_emit(g, &len, msg, sizeof msg);
+    ck_assert_msg(src != NULL, "%s: %s", what, msg);
+    Diag d;
+    diag_init(&d);
+    RtOptions ro;
+    rt_options_default(&ro);
+    ro.cpu = "x86-64-v2";
+    RtModule *m = rt_compile(src, len, &ro, &d);
+    ck_assert_msg(m != NULL, "%s: compile: %s", what, diag_text(&d));
+    RtExec *e = rt_exec_new(g, m, NULL, &d);
+    ck_assert_msg(e != NULL, "%s: %s", what, diag_text(&d));
+    int64_t syms[IR_MAX_SYMS];
+    for (int s = 0; s < IR_MAX_SYMS; s++)
+        syms[s] = 1;
+    const void *ins[16];
+    void *ref[16] = {0};
+    for (int i = 0; i < n_in; i++)
+        ins[i] = in[i].data;
+    ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what, diag_text(&d));
+    for (int t = 1; t <= 2; t++) {
+        RtTensor outs[16];
+        ck_assert_msg(rt_exec_run(e, in, n_in, outs, g->n_outputs, t, &d), "%s: run: %s", what, diag_text(&d));
+        for (int j = 0; j < g->n_outputs; j++) {
+            ck_assert_msg(close_enough(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), 1e-4),
+                          "%s: output %d differs from the reference (%d threads, SLIMC_MAX_ISA=%s)", what, j, t,
+                          getenv("SLIMC_MAX_ISA"));
+            free(outs[j].data);
+        }
+    }
+    for (int j = 0; j < g->n_outputs; j++)
+        free(ref[j]);
+    rt_exec_free(e);
+    rt_module_free(m);
+    diag_fini(&d);
+    free(src);
+}
+
+/* One ISA per iteration; check forks each one, so the module's cached choice (made on
+ * its first kernel call) is fresh for every value of SLIMC_MAX_ISA. */
+START_TEST(test_isa_paths)
+{
+    static const char *const isas[] = {"avx512", "avx2", "generic"};
+    setenv("SLIMC_MAX_ISA", isas[_i], 1);
+    RtTensor in[16];
+    int n_in;
+    Graph *g = linear_graph(in, &n_in);
+    check_baseline(g, in, n_in, "linears");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = conv_graph(in, &n_in);
+    check_baseline(g, in, n_in, "convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    unsetenv("SLIMC_MAX_ISA");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *tc = tcase_create("kernels");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_native_threads);
+#if defined(__x86_64__)
+    tcase_add_loop_test(tc, test_isa_paths, 0, 3);
+#endif
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
