@@ -322,9 +322,10 @@ static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
         return fe_err_val(e->loc);
     switch (e->op) {
     case AST_OP_EQ: case AST_OP_NE: case AST_OP_LT: case AST_OP_LE: case AST_OP_GT: case AST_OP_GE:
-        if (l.kind == VAL_TENSOR || r.kind == VAL_TENSOR) {
-            fe_error(b, e->loc, "'%s' compares compile-time values, not tensors", ast_op_str(e->op));
-            return fe_err_val(e->loc);
+        if (l.kind == VAL_TENSOR || r.kind == VAL_TENSOR) { /* elementwise, a bool tensor */
+            static const OpKind cmp[] = {[AST_OP_EQ] = IR_OP_EQ, [AST_OP_NE] = IR_OP_NE, [AST_OP_LT] = IR_OP_LT,
+                                         [AST_OP_LE] = IR_OP_LE, [AST_OP_GT] = IR_OP_GT, [AST_OP_GE] = IR_OP_GE};
+            return fe_tensor_op2(b, cmp[e->op], &l, &r, e->loc);
         }
         return compare(b, e->op, &l, &r, e->loc);
     default:

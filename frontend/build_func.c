@@ -2,35 +2,112 @@
  * follow torch.nn.functional (with `axis` for softmax's `dim`, both accepted). */
 #include "frontend/builder.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 /* A function's signature: parameter names (aliases after '|'), how many are required,
  * and how many of the first ones are the op's tensor inputs. */
-typedef struct FuncSig {
+typedef struct FuncSig FuncSig;
+/* A function with its own elaboration: a holds the bound arguments (or, for a variadic
+ * function with n_params 0, nothing: it reads e's arguments itself). */
+typedef Val (*FuncCall)(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+
+struct FuncSig {
     const char *name;
     OpKind op;
     int n_params, n_required, n_tensors;
-    const char *params[6];
-} FuncSig;
+    const char *params[8];
+    FuncCall call; /* NULL: the generic path of fe_call_builtin */
+};
+
+static Val call_unary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_gelu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_leaky_relu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_clip(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_binary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_where(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_squeeze(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_pad(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_concat(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
-    {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}},
-    {"sigmoid", IR_OP_SIGMOID, 1, 1, 1, {"x|input"}},
-    {"tanh", IR_OP_TANH, 1, 1, 1, {"x|input"}},
+    {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
+    {"sigmoid", IR_OP_SIGMOID, 1, 1, 1, {"x|input"}, NULL},
+    {"tanh", IR_OP_TANH, 1, 1, 1, {"x|input"}, NULL},
     {"max_pool2d", IR_OP_MAX_POOL2D, 6, 2, 1,
-     {"x|input", "kernel|kernel_size", "stride", "padding", "dilation", "ceil_mode"}},
+     {"x|input", "kernel|kernel_size", "stride", "padding", "dilation", "ceil_mode"}, NULL},
     {"avg_pool2d", IR_OP_AVG_POOL2D, 6, 2, 1,
-     {"x|input", "kernel|kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"}},
-    {"flatten", IR_OP_FLATTEN, 3, 1, 1, {"x|input", "start_dim", "end_dim"}},
-    {"reshape", IR_OP_RESHAPE, 0, 0, 1, {0}}, /* reshape(x, d0, d1, ...): variadic */
-    {"softmax", IR_OP_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}},
-    {"log_softmax", IR_OP_LOG_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}},
-    {"matmul", IR_OP_MATMUL, 2, 2, 2, {"a|input", "b|other"}},
-    {"add", IR_OP_ADD, 2, 2, 2, {"a|input", "b|other"}},
-    {"sub", IR_OP_SUB, 2, 2, 2, {"a|input", "b|other"}},
-    {"mul", IR_OP_MUL, 2, 2, 2, {"a|input", "b|other"}},
-    {"div", IR_OP_DIV, 2, 2, 2, {"a|input", "b|other"}},
+     {"x|input", "kernel|kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"}, NULL},
+    {"flatten", IR_OP_FLATTEN, 3, 1, 1, {"x|input", "start_dim", "end_dim"}, NULL},
+    {"reshape", IR_OP_RESHAPE, 0, 0, 1, {0}, NULL}, /* reshape(x, d0, d1, ...): variadic */
+    {"softmax", IR_OP_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}, NULL},
+    {"log_softmax", IR_OP_LOG_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}, NULL},
+    {"matmul", IR_OP_MATMUL, 2, 2, 2, {"a|input", "b|other"}, NULL},
+    {"add", IR_OP_ADD, 2, 2, 2, {"a|input", "b|other"}, NULL},
+    {"sub", IR_OP_SUB, 2, 2, 2, {"a|input", "b|other"}, NULL},
+    {"mul", IR_OP_MUL, 2, 2, 2, {"a|input", "b|other"}, NULL},
+    {"div", IR_OP_DIV, 2, 2, 2, {"a|input", "b|other"}, NULL},
+    {"relu6", IR_OP_RELU6, 1, 1, 1, {"x|input"}, call_unary},
+    {"gelu", IR_OP_GELU, 2, 1, 1, {"x|input", "approximate"}, call_gelu},
+    {"silu", IR_OP_SILU, 1, 1, 1, {"x|input"}, call_unary},
+    {"hardswish", IR_OP_HARDSWISH, 1, 1, 1, {"x|input"}, call_unary},
+    {"hardsigmoid", IR_OP_HARDSIGMOID, 1, 1, 1, {"x|input"}, call_unary},
+    {"exp", IR_OP_EXP, 1, 1, 1, {"x|input"}, call_unary},
+    {"log", IR_OP_LOG, 1, 1, 1, {"x|input"}, call_unary},
+    {"sqrt", IR_OP_SQRT, 1, 1, 1, {"x|input"}, call_unary},
+    {"rsqrt", IR_OP_RSQRT, 1, 1, 1, {"x|input"}, call_unary},
+    {"neg", IR_OP_NEG, 1, 1, 1, {"x|input"}, call_unary},
+    {"abs", IR_OP_ABS, 1, 1, 1, {"x|input"}, call_unary},
+    {"erf", IR_OP_ERF, 1, 1, 1, {"x|input"}, call_unary},
+    {"leaky_relu", IR_OP_LEAKY_RELU, 2, 1, 1, {"x|input", "negative_slope"}, call_leaky_relu},
+    {"clip", IR_OP_CLIP, 3, 1, 1, {"x|input", "min", "max"}, call_clip},
+    {"clamp", IR_OP_CLIP, 3, 1, 1, {"x|input", "min", "max"}, call_clip},
+    {"pow", IR_OP_POW, 2, 2, 2, {"x|input", "exponent"}, call_binary},
+    {"minimum", IR_OP_MINIMUM, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"maximum", IR_OP_MAXIMUM, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"eq", IR_OP_EQ, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"ne", IR_OP_NE, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"lt", IR_OP_LT, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"le", IR_OP_LE, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"gt", IR_OP_GT, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"ge", IR_OP_GE, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"where", IR_OP_WHERE, 3, 3, 3, {"condition|cond", "x|input", "y|other"}, call_where},
+    {"cast", IR_OP_CAST, 2, 2, 1, {"x|input", "dtype"}, call_cast},
+    {"adaptive_avg_pool2d", IR_OP_ADAPTIVE_AVG_POOL2D, 2, 2, 1, {"x|input", "output_size"}, call_adaptive_pool},
+    {"global_avg_pool2d", IR_OP_ADAPTIVE_AVG_POOL2D, 1, 1, 1, {"x|input"}, call_adaptive_pool},
+    {"group_norm", IR_OP_GROUP_NORM, 5, 2, 1, {"x|input", "num_groups", "weight", "bias", "eps"}, call_group_norm},
+    {"sum", IR_OP_REDUCE_SUM, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
+    {"mean", IR_OP_REDUCE_MEAN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
+    {"amax", IR_OP_REDUCE_MAX, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
+    {"amin", IR_OP_REDUCE_MIN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
+    {"transpose", IR_OP_PERMUTE, 3, 3, 1, {"x|input", "dim0", "dim1"}, call_transpose},
+    {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, call_dims},   /* permute(x, d0, d1, ...) */
+    {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, call_dims},     /* expand(x, s0, s1, ...) */
+    {"squeeze", IR_OP_SQUEEZE, 2, 1, 1, {"x|input", "dim|axis"}, call_squeeze},
+    {"unsqueeze", IR_OP_UNSQUEEZE, 2, 2, 1, {"x|input", "dim|axis"}, call_squeeze},
+    {"slice", IR_OP_SLICE, 5, 2, 1, {"x|input", "dim|axis", "start", "end", "step"}, call_slice},
+    {"narrow", IR_OP_SLICE, 4, 4, 1, {"x|input", "dim|axis", "start", "length"}, call_slice},
+    {"pad", IR_OP_PAD, 4, 2, 1, {"x|input", "pad|pads", "mode", "value"}, call_pad},
+    {"concat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
+    {"cat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
+    {"index_select", IR_OP_INDEX_SELECT, 3, 3, 1, {"x|input", "dim|axis", "index"}, call_index_select},
+    {"dropout", IR_OP_RELU, 3, 1, 1, {"x|input", "p", "training"}, call_dropout},
+    {"interpolate", IR_OP_RESIZE, 5, 1, 1, {"x|input", "size", "scale_factor", "mode", "align_corners"}, call_interpolate},
+    {"upsample", IR_OP_RESIZE, 5, 1, 1, {"x|input", "size", "scale_factor", "mode", "align_corners"}, call_interpolate},
+    {"conv_transpose2d", IR_OP_CONV_TRANSPOSE2D, 8, 2, 1,
+     {"x|input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"}, call_conv_transpose2d},
 };
 
 enum { N_FUNCS = sizeof funcs / sizeof funcs[0] };
@@ -186,9 +263,13 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
     SLIMC_ASSERT(f);
     if (f->op == IR_OP_RESHAPE)
         return call_reshape(b, s, e);
-    Val a[6];
+    if (f->call && f->n_params == 0)
+        return f->call(b, s, e, f, NULL);
+    Val a[8];
     if (!fe_bind_args(b, s, e, f->name, f->params, f->n_params, f->n_required, a))
         return fe_err_val(e->loc);
+    if (f->call)
+        return f->call(b, s, e, f, a);
     /* The tensor operands first, then the attributes (all checked before the node). */
     int n_tensors = f->n_tensors;
     ValueId in[2];
@@ -241,4 +322,662 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
         break;
     }
     return fe_node_done(b, node, e->loc);
+}
+
+/* ---- issue 3's functions ---- */
+
+/* A node of op on inputs with no attributes; its output. */
+static Val node_of(Builder *b, OpKind op, const ValueId *in, int n, SrcLoc loc)
+{
+    return fe_node_done(b, fe_node(b, op, NULL, loc, in, n), loc);
+}
+
+ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc, NodeId *node)
+{
+    NodeId id = fe_node(b, op, name, loc, in, n);
+    if (node)
+        *node = id;
+    if (id == IR_NONE)
+        return IR_NONE;
+    return b->g->nodes[id].outputs[0];
+}
+
+ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name, SrcLoc loc)
+{
+    NodeId id = fe_node(b, IR_OP_PERMUTE, name, loc, &x, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_ints(b->g, id, "perm", perm, rank);
+    Val v = fe_node_done(b, id, loc);
+    return v.kind == VAL_TENSOR ? v.v : IR_NONE;
+}
+
+ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char *name, SrcLoc loc)
+{
+    int64_t shape[IR_MAX_RANK];
+    bool inferred = false;
+    for (int i = 0; i < rank; i++) {
+        Dim d = dims[i];
+        int sym = -1;
+        for (int k = 0; k < IR_MAX_SYMS; k++)
+            if (d.syms == (1u << k))
+                sym = k;
+        if (ir_dim_static(d))
+            shape[i] = d.c;
+        else if (d.c == 1 && sym >= 0)
+            shape[i] = -(1000 + sym);
+        else if (!inferred) {
+            shape[i] = -1;
+            inferred = true;
+        } else {
+            fe_error(b, loc, "%s: two dims of the reshape are products of symbols; slimc cannot express it", name ? name : "reshape");
+            return IR_NONE;
+        }
+    }
+    NodeId id = fe_node(b, IR_OP_RESHAPE, name, loc, &x, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_ints(b->g, id, "shape", shape, rank);
+    Val v = fe_node_done(b, id, loc);
+    return v.kind == VAL_TENSOR ? v.v : IR_NONE;
+}
+
+static bool tensor_args(Builder *b, const FuncSig *f, const Val *a, ValueId *in)
+{
+    bool ok = true;
+    for (int i = 0; i < f->n_tensors; i++)
+        ok &= fe_to_tensor(b, &a[i], &in[i]);
+    return ok;
+}
+
+static Val call_unary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    if (!tensor_args(b, f, a, &x))
+        return fe_err_val(e->loc);
+    return node_of(b, f->op, &x, 1, e->loc);
+}
+
+/* A string argument among choices; *out its index. */
+static bool choice_arg(Builder *b, const FuncSig *f, const Val *a, int i, const char *const *choices, int n,
+                       int *out)
+{
+    if (a[i].kind == VAL_NONE)
+        return true;
+    if (a[i].kind == VAL_STRING)
+        for (int k = 0; k < n; k++)
+            if (strcmp(a[i].s, choices[k]) == 0) {
+                *out = k;
+                return true;
+            }
+    char list[256];
+    size_t len = 0;
+    list[0] = 0;
+    for (int k = 0; k < n && len < sizeof list; k++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", k ? ", " : "", choices[k]);
+    char desc[200];
+    if (a[i].kind == VAL_STRING)
+        snprintf(desc, sizeof desc, "\"%s\"", a[i].s);
+    else
+        fe_describe(&a[i], desc, sizeof desc);
+    fe_error(b, a[i].loc, "%s must be one of %s, not %s", arg_name(b, f, i), list, desc);
+    return false;
+}
+
+static Val call_gelu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    static const char *const modes[] = {"none", "tanh"};
+    int mode = 0;
+    ValueId x;
+    if (!tensor_args(b, f, a, &x) || !choice_arg(b, f, a, 1, modes, 2, &mode))
+        return fe_err_val(e->loc);
+    return node_of(b, mode ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1, e->loc);
+}
+
+static Val call_leaky_relu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    double slope = 0.01;
+    ValueId x;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &slope);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_LEAKY_RELU, NULL, e->loc, &x, 1);
+    if (id != IR_NONE)
+        ir_node_set_float(b->g, id, "negative_slope", slope);
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_clip(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    double lo = 0, hi = 0;
+    ValueId x;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &lo);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[2], arg_name(b, f, 2), &hi);
+    if (ok && a[1].kind == VAL_NONE && a[2].kind == VAL_NONE) {
+        fe_error(b, e->loc, "%s needs at least one of min and max", f->name);
+        ok = false;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_CLIP, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        if (a[1].kind != VAL_NONE)
+            ir_node_set_float(b->g, id, "min", lo);
+        if (a[2].kind != VAL_NONE)
+            ir_node_set_float(b->g, id, "max", hi);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+/* A 0-d constant of dtype t holding the number v (which must be a number value). */
+static ValueId scalar_of(Builder *b, const Val *v, DType t)
+{
+    double x = v->kind == VAL_INT ? (double)v->i : v->f;
+    if (t == IR_F32 || t == IR_F16 || t == IR_BF16 || t == IR_F64 || t == IR_I4)
+        return fe_scalar_const(b, x, v->loc);
+    size_t bytes = ir_dtype_bytes(t, 1);
+    unsigned char *data = arena_alloc(b->g->arena, 8);
+    int64_t i = v->kind == VAL_INT ? v->i : (int64_t)x;
+    switch (t) {
+    case IR_I64: memcpy(data, &i, 8); break;
+    case IR_I32: { int32_t k = (int32_t)i; memcpy(data, &k, 4); break; }
+    case IR_I16: { int16_t k = (int16_t)i; memcpy(data, &k, 2); break; }
+    case IR_I8: { int8_t k = (int8_t)i; memcpy(data, &k, 1); break; }
+    default: data[0] = (unsigned char)(t == IR_BOOL ? i != 0 : (uint8_t)i); break;
+    }
+    Type ty = {.dtype = t, .shape = {.rank = 0}};
+    return ir_const_new(b->g, "const", ty, data, bytes, fe_gloc(b, v->loc));
+}
+
+/* Binary operands where a number takes the other operand's dtype (f32 between numbers). */
+static bool operand_pair(Builder *b, const Val *l, const Val *r, ValueId *out)
+{
+    bool ln = l->kind == VAL_INT || l->kind == VAL_FLOAT, rn = r->kind == VAL_INT || r->kind == VAL_FLOAT;
+    if (ln && r->kind == VAL_TENSOR) {
+        out[1] = r->v;
+        out[0] = scalar_of(b, l, b->g->values[r->v].type.dtype);
+        return true;
+    }
+    if (rn && l->kind == VAL_TENSOR) {
+        out[0] = l->v;
+        out[1] = scalar_of(b, r, b->g->values[l->v].type.dtype);
+        return true;
+    }
+    bool ok = fe_to_tensor(b, l, &out[0]);
+    ok &= fe_to_tensor(b, r, &out[1]);
+    return ok;
+}
+
+Val fe_tensor_op2(Builder *b, OpKind op, const Val *l, const Val *r, SrcLoc loc)
+{
+    ValueId in[2];
+    if (!operand_pair(b, l, r, in))
+        return fe_err_val(loc);
+    return node_of(b, op, in, 2, loc);
+}
+
+static Val call_binary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId in[2];
+    if (!operand_pair(b, &a[0], &a[1], in))
+        return fe_err_val(e->loc);
+    return node_of(b, f->op, in, 2, e->loc);
+}
+
+static Val call_where(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    (void)f;
+    ValueId in[3];
+    bool ok = fe_to_tensor(b, &a[0], &in[0]);
+    ok &= operand_pair(b, &a[1], &a[2], in + 1);
+    if (!ok)
+        return fe_err_val(e->loc);
+    return node_of(b, IR_OP_WHERE, in, 3, e->loc);
+}
+
+static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    bool ok = tensor_args(b, f, a, &x);
+    DType t = IR_F32;
+    if (a[1].kind != VAL_STRING || !ir_dtype_parse(a[1].s, &t) || t == IR_I4) {
+        char desc[200];
+        if (a[1].kind == VAL_STRING)
+            snprintf(desc, sizeof desc, "\"%s\"", a[1].s);
+        else
+            fe_describe(&a[1], desc, sizeof desc);
+        fe_error(b, a[1].loc, "%s must name a dtype (\"f32\", \"f64\", \"f16\", \"bf16\", \"i64\", \"i32\", \"i16\", \"i8\", \"u8\", \"bool\"), not %s",
+                 arg_name(b, f, 1), desc);
+        ok = false;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_CAST, NULL, e->loc, &x, 1);
+    if (id != IR_NONE)
+        ir_node_set_int(b->g, id, "dtype", t);
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t os[2] = {1, 1};
+    bool ok = tensor_args(b, f, a, &x);
+    if (f->n_params > 1)
+        ok &= fe_to_pair(b, &a[1], arg_name(b, f, 1), os);
+    if (!ok)
+        return fe_err_val(e->loc);
+    return fe_adaptive_pool(b, x, os, NULL, e->loc);
+}
+
+Val fe_adaptive_pool(Builder *b, ValueId x, const int64_t os[2], const char *name, SrcLoc loc)
+{
+    NodeId id = fe_node(b, IR_OP_ADAPTIVE_AVG_POOL2D, name, loc, &x, 1);
+    if (id != IR_NONE)
+        ir_node_set_ints(b->g, id, "output_size", os, 2);
+    return fe_node_done(b, id, loc);
+}
+
+static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId in[3] = {IR_NONE, IR_NONE, IR_NONE};
+    int64_t groups = 1;
+    double eps = 1e-5;
+    bool ok = tensor_args(b, f, a, in);
+    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &groups);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_tensor(b, &a[2], &in[1]);
+    if (a[3].kind != VAL_NONE)
+        ok &= fe_to_tensor(b, &a[3], &in[2]);
+    if (a[4].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[4], arg_name(b, f, 4), &eps);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_GROUP_NORM, NULL, e->loc, in, in[2] != IR_NONE ? 3 : in[1] != IR_NONE ? 2 : 1);
+    if (id != IR_NONE) {
+        ir_node_set_int(b->g, id, "num_groups", groups);
+        ir_node_set_float(b->g, id, "eps", eps);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+/* An int or a list of ints into out (at most IR_MAX_RANK); *n their count. */
+static bool int_list(Builder *b, const Val *v, const char *what, int64_t *out, int *n)
+{
+    if (v->kind == VAL_INT) {
+        out[0] = v->i;
+        *n = 1;
+        return true;
+    }
+    if (v->kind != VAL_LIST || v->n > IR_MAX_RANK * 2) {
+        char desc[200];
+        fe_error(b, v->loc, "%s must be an integer or a list of integers, not %s", what, fe_describe(v, desc, sizeof desc));
+        return false;
+    }
+    for (int i = 0; i < v->n; i++)
+        if (!fe_to_int(b, &v->items[i], what, &out[i]))
+            return false;
+    *n = v->n;
+    return true;
+}
+
+static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t axes[2 * IR_MAX_RANK];
+    int n_axes = 0;
+    bool keep = false;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= int_list(b, &a[1], arg_name(b, f, 1), axes, &n_axes);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_bool(b, &a[2], arg_name(b, f, 2), &keep);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        if (n_axes)
+            ir_node_set_ints(b->g, id, "axes", axes, n_axes);
+        ir_node_set_int(b->g, id, "keepdim", keep);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t d0 = 0, d1 = 0;
+    bool ok = tensor_args(b, f, a, &x);
+    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &d0);
+    ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &d1);
+    if (!ok)
+        return fe_err_val(e->loc);
+    int r = b->g->values[x].type.shape.rank;
+    if (r < 0)
+        return fe_err_val(e->loc);
+    if (d0 < -r || d0 >= r || d1 < -r || d1 >= r) {
+        fe_error(b, e->loc, "transpose: dims %lld and %lld do not fit a tensor of rank %d", (long long)d0,
+                 (long long)d1, r);
+        return fe_err_val(e->loc);
+    }
+    int64_t perm[IR_MAX_RANK];
+    for (int i = 0; i < r; i++)
+        perm[i] = i;
+    d0 = d0 < 0 ? d0 + r : d0;
+    d1 = d1 < 0 ? d1 + r : d1;
+    perm[d0] = d1;
+    perm[d1] = d0;
+    ValueId out = fe_permute(b, x, perm, r, NULL, e->loc);
+    return out == IR_NONE ? fe_err_val(e->loc) : (Val){.kind = VAL_TENSOR, .loc = e->loc, .v = out};
+}
+
+/* permute(x, d0, d1, ...) and expand(x, s0, s1, ...), or with the list as one argument;
+ * expand's sizes may be -1 (keep) or symbols. */
+static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)a;
+    int n = ast_len(e->args);
+    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+    bool ok = true;
+    for (int i = 0; i < n; i++) {
+        const AstArg *arg = ast_at(e->args, i);
+        vals[i] = fe_eval(b, s, arg->value, NULL);
+        if (arg->key) {
+            fe_error(b, arg->loc, "%s takes its sizes by position: %s(x, d0, d1, ...)", f->name, f->name);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    if (n < 2) {
+        fe_error(b, e->loc, "%s needs a tensor and the dims: %s(x, d0, d1, ...)", f->name, f->name);
+        return fe_err_val(e->loc);
+    }
+    const Val *dims = vals + 1;
+    int rank = n - 1;
+    if (rank == 1 && vals[1].kind == VAL_LIST) {
+        dims = vals[1].items;
+        rank = vals[1].n;
+    }
+    if (rank < 1 || rank > IR_MAX_RANK) {
+        fe_error(b, e->loc, "%s with %d dims: a tensor has 1 to %d", f->name, rank, IR_MAX_RANK);
+        return fe_err_val(e->loc);
+    }
+    int64_t out[IR_MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        if (f->op == IR_OP_EXPAND && dims[i].kind == VAL_SYMBOL)
+            out[i] = -(1000 + dims[i].i);
+        else if (!fe_to_int(b, &dims[i], arena_printf(b->arena, "a dim of %s", f->name), &out[i]))
+            ok = false;
+    }
+    ValueId x;
+    if (!fe_to_tensor(b, &vals[0], &x) || !ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
+    if (id != IR_NONE)
+        ir_node_set_ints(b->g, id, f->op == IR_OP_PERMUTE ? "perm" : "shape", out, rank);
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_squeeze(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t axes[2 * IR_MAX_RANK];
+    int n_axes = 0;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= f->op == IR_OP_UNSQUEEZE ? fe_to_int(b, &a[1], arg_name(b, f, 1), &axes[n_axes++])
+                                       : int_list(b, &a[1], arg_name(b, f, 1), axes, &n_axes);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        if (f->op == IR_OP_UNSQUEEZE)
+            ir_node_set_int(b->g, id, "axis", axes[0]);
+        else if (n_axes)
+            ir_node_set_ints(b->g, id, "axes", axes, n_axes);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t axis = 0, start = 0, end = INT64_MAX / 2, step = 1;
+    bool ok = tensor_args(b, f, a, &x);
+    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &start);
+    if (a[3].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[3], arg_name(b, f, 3), &end);
+    if (f->n_params == 5 && a[4].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[4], arg_name(b, f, 4), &step);
+    if (ok && f->n_params == 4) { /* narrow(x, dim, start, length): start may not be clamped */
+        int r = b->g->values[x].type.shape.rank;
+        int64_t ax = axis < 0 ? axis + r : axis;
+        const Shape *xs = &b->g->values[x].type.shape;
+        if (r < 0)
+            return fe_err_val(e->loc);
+        int64_t len = ax >= 0 && ax < r && ir_dim_static(xs->d[ax]) ? xs->d[ax].c : -1;
+        int64_t st = start < 0 && len >= 0 ? start + len : start;
+        if (len < 0 || end < 0 || st < 0 || st + end > len) {
+            fe_error(b, e->loc, "narrow: start %lld and length %lld do not fit dim %lld of the input", (long long)start,
+                     (long long)end, (long long)axis);
+            return fe_err_val(e->loc);
+        }
+        start = st;
+        end = st + end;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        ir_node_set_int(b->g, id, "axis", axis);
+        ir_node_set_int(b->g, id, "start", start);
+        ir_node_set_int(b->g, id, "end", end);
+        ir_node_set_int(b->g, id, "step", step);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_pad(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    static const char *const modes[] = {"constant", "reflect", "replicate", "edge"};
+    ValueId x;
+    int64_t pads[2 * IR_MAX_RANK];
+    int n_pads = 0, mode = 0;
+    double value = 0;
+    bool ok = tensor_args(b, f, a, &x);
+    ok &= int_list(b, &a[1], arg_name(b, f, 1), pads, &n_pads);
+    ok &= choice_arg(b, f, a, 2, modes, 4, &mode);
+    if (a[3].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[3], arg_name(b, f, 3), &value);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_PAD, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        ir_node_set_ints(b->g, id, "pads", pads, n_pads);
+        ir_node_set_int(b->g, id, "mode", mode == 3 ? 2 : mode);
+        ir_node_set_float(b->g, id, "value", value);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_concat(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    int64_t axis = 0;
+    bool ok = true;
+    if (a[0].kind != VAL_LIST || a[0].n < 1 || a[0].n > 8) {
+        char desc[200];
+        fe_error(b, a[0].loc, "%s takes a list of 1 to 8 tensors ([a, b, ...]), not %s", f->name,
+                 fe_describe(&a[0], desc, sizeof desc));
+        return fe_err_val(e->loc);
+    }
+    ValueId in[8];
+    for (int i = 0; i < a[0].n; i++)
+        ok &= fe_to_tensor(b, &a[0].items[i], &in[i]);
+    if (a[1].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_CONCAT, NULL, e->loc, in, a[0].n);
+    if (id != IR_NONE)
+        ir_node_set_int(b->g, id, "axis", axis);
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId in[2];
+    int64_t axis = 0;
+    bool ok = fe_to_tensor(b, &a[0], &in[0]);
+    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
+    ok &= fe_to_tensor(b, &a[2], &in[1]);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_INDEX_SELECT, NULL, e->loc, in, 2);
+    if (id != IR_NONE)
+        ir_node_set_int(b->g, id, "axis", axis);
+    return fe_node_done(b, id, e->loc);
+}
+
+/* dropout at inference is the identity: no node. */
+static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    double p = 0.5;
+    bool training = false;
+    ValueId x;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &p);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_bool(b, &a[2], arg_name(b, f, 2), &training);
+    if (ok && training) {
+        fe_error(b, a[2].loc, "dropout with training=true: slimc compiles inference only");
+        ok = false;
+    }
+    return ok ? (Val){.kind = VAL_TENSOR, .loc = e->loc, .v = x} : fe_err_val(e->loc);
+}
+
+/* A float or a pair of floats into out[2]. */
+static bool float_pair(Builder *b, const Val *v, const char *what, double out[2])
+{
+    if (v->kind == VAL_LIST && v->n == 2)
+        return fe_to_float(b, &v->items[0], what, &out[0]) && fe_to_float(b, &v->items[1], what, &out[1]);
+    if (!fe_to_float(b, v, what, &out[0]))
+        return false;
+    out[1] = out[0];
+    return true;
+}
+
+static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    static const char *const modes[] = {"nearest", "bilinear"};
+    ValueId x;
+    int64_t size[2] = {0, 0};
+    double sf[2] = {0, 0};
+    int mode = 0;
+    bool align = false;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[1].kind != VAL_NONE)
+        ok &= fe_to_pair(b, &a[1], arg_name(b, f, 1), size);
+    if (a[2].kind != VAL_NONE)
+        ok &= float_pair(b, &a[2], arg_name(b, f, 2), sf);
+    ok &= choice_arg(b, f, a, 3, modes, 2, &mode);
+    if (a[4].kind != VAL_NONE)
+        ok &= fe_to_bool(b, &a[4], arg_name(b, f, 4), &align);
+    if (ok && (a[1].kind == VAL_NONE) == (a[2].kind == VAL_NONE)) {
+        fe_error(b, e->loc, "%s needs exactly one of size and scale_factor", f->name);
+        ok = false;
+    }
+    if (ok && align && mode == 0) {
+        fe_error(b, a[4].loc, "align_corners is for bilinear mode only");
+        ok = false;
+    }
+    if (ok && a[2].kind != VAL_NONE && (sf[0] <= 0 || sf[1] <= 0 || sf[0] > 1e6 || sf[1] > 1e6)) {
+        fe_error(b, a[2].loc, "scale_factor must be positive");
+        ok = false;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    const Shape *xs = &b->g->values[x].type.shape;
+    if (a[2].kind != VAL_NONE) {
+        if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3])) {
+            fe_error(b, e->loc, "%s: scale_factor needs a [N, C, H, W] input with a fixed image size", f->name);
+            return fe_err_val(e->loc);
+        }
+        size[0] = (int64_t)floor((double)xs->d[2].c * sf[0]);
+        size[1] = (int64_t)floor((double)xs->d[3].c * sf[1]);
+    }
+    NodeId id = fe_node(b, IR_OP_RESIZE, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        ir_node_set_ints(b->g, id, "size", size, 2);
+        ir_node_set_int(b->g, id, "mode", mode);
+        ir_node_set_int(b->g, id, "align_corners", align);
+        if (a[2].kind != VAL_NONE && !align) {
+            ir_node_set_float(b->g, id, "scale_h", sf[0]);
+            ir_node_set_float(b->g, id, "scale_w", sf[1]);
+        }
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId in[3] = {IR_NONE, IR_NONE, IR_NONE};
+    int64_t st[2] = {1, 1}, pad[2] = {0, 0}, opad[2] = {0, 0}, dil[2] = {1, 1}, groups = 1;
+    bool ok = fe_to_tensor(b, &a[0], &in[0]);
+    ok &= fe_to_tensor(b, &a[1], &in[1]);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_tensor(b, &a[2], &in[2]);
+    if (a[3].kind != VAL_NONE)
+        ok &= fe_to_pair(b, &a[3], arg_name(b, f, 3), st);
+    if (a[4].kind != VAL_NONE)
+        ok &= fe_to_pair(b, &a[4], arg_name(b, f, 4), pad);
+    if (a[5].kind != VAL_NONE)
+        ok &= fe_to_pair(b, &a[5], arg_name(b, f, 5), opad);
+    if (a[6].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[6], arg_name(b, f, 6), &groups);
+    if (a[7].kind != VAL_NONE)
+        ok &= fe_to_pair(b, &a[7], arg_name(b, f, 7), dil);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_CONV_TRANSPOSE2D, NULL, e->loc, in, in[2] != IR_NONE ? 3 : 2);
+    if (id != IR_NONE)
+        fe_conv_transpose_attrs(b, id, st, pad, opad, dil, groups);
+    return fe_node_done(b, id, e->loc);
+}
+
+void fe_conv_transpose_attrs(Builder *b, NodeId id, const int64_t st[2], const int64_t pad[2],
+                             const int64_t opad[2], const int64_t dil[2], int64_t groups)
+{
+    ir_node_set_ints(b->g, id, "stride", st, 2);
+    ir_node_set_ints(b->g, id, "padding", pad, 2);
+    ir_node_set_ints(b->g, id, "output_padding", opad, 2);
+    ir_node_set_ints(b->g, id, "dilation", dil, 2);
+    ir_node_set_int(b->g, id, "groups", groups);
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,17 +20,44 @@ typedef struct ModSig {
     const char *name;
     ModKind kind;
     int n_params, n_required;
-    const char *params[8];
+    const char *params[10];
+    OpKind op; /* MOD_ACT, MOD_POOL */
 } ModSig;
 
 static const ModSig modules[] = {
     {"Conv2d", MOD_CONV2D, 8, 3,
-     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "dilation", "groups", "bias"}},
-    {"Linear", MOD_LINEAR, 3, 2, {"in_features", "out_features", "bias"}},
-    {"BatchNorm2d", MOD_BATCHNORM2D, 3, 1, {"num_features", "eps", "momentum"}},
-    {"LayerNorm", MOD_LAYERNORM, 3, 1, {"normalized_shape", "eps", "elementwise_affine"}},
-    {"Embedding", MOD_EMBEDDING, 2, 2, {"num_embeddings", "embedding_dim"}},
-    {"Sequential", MOD_SEQUENTIAL, 0, 0, {0}},
+     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "dilation", "groups", "bias"}, IR_OP_CONV2D},
+    {"Linear", MOD_LINEAR, 3, 2, {"in_features", "out_features", "bias"}, IR_OP_LINEAR},
+    {"BatchNorm2d", MOD_BATCHNORM2D, 3, 1, {"num_features", "eps", "momentum"}, IR_OP_BATCH_NORM},
+    {"LayerNorm", MOD_LAYERNORM, 3, 1, {"normalized_shape", "eps", "elementwise_affine"}, IR_OP_LAYER_NORM},
+    {"Embedding", MOD_EMBEDDING, 2, 2, {"num_embeddings", "embedding_dim"}, IR_OP_EMBEDDING},
+    {"Sequential", MOD_SEQUENTIAL, 0, 0, {0}, IR_OP_RELU},
+    {"ReLU", MOD_ACT, 1, 0, {"inplace"}, IR_OP_RELU},
+    {"ReLU6", MOD_ACT, 1, 0, {"inplace"}, IR_OP_RELU6},
+    {"GELU", MOD_ACT, 1, 0, {"approximate"}, IR_OP_GELU},
+    {"SiLU", MOD_ACT, 1, 0, {"inplace"}, IR_OP_SILU},
+    {"Hardswish", MOD_ACT, 1, 0, {"inplace"}, IR_OP_HARDSWISH},
+    {"Hardsigmoid", MOD_ACT, 1, 0, {"inplace"}, IR_OP_HARDSIGMOID},
+    {"Sigmoid", MOD_ACT, 0, 0, {0}, IR_OP_SIGMOID},
+    {"Tanh", MOD_ACT, 0, 0, {0}, IR_OP_TANH},
+    {"LeakyReLU", MOD_ACT, 2, 0, {"negative_slope", "inplace"}, IR_OP_LEAKY_RELU},
+    {"Dropout", MOD_IDENTITY, 2, 0, {"p", "inplace"}, IR_OP_RELU},
+    {"Identity", MOD_IDENTITY, 0, 0, {0}, IR_OP_RELU},
+    {"Flatten", MOD_FLATTEN, 2, 0, {"start_dim", "end_dim"}, IR_OP_FLATTEN},
+    {"AdaptiveAvgPool2d", MOD_ADAPTIVE_POOL, 1, 1, {"output_size"}, IR_OP_ADAPTIVE_AVG_POOL2D},
+    {"MaxPool2d", MOD_POOL, 6, 1, {"kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"},
+     IR_OP_MAX_POOL2D},
+    {"AvgPool2d", MOD_POOL, 6, 1,
+     {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"}, IR_OP_AVG_POOL2D},
+    {"GroupNorm", MOD_GROUPNORM, 4, 2, {"num_groups", "num_channels", "eps", "affine"}, IR_OP_GROUP_NORM},
+    {"ConvTranspose2d", MOD_CONVT, 9, 3,
+     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "output_padding", "groups", "bias",
+      "dilation"},
+     IR_OP_CONV_TRANSPOSE2D},
+    {"MultiheadAttention", MOD_MHA, 9, 2,
+     {"embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim", "batch_first"},
+     IR_OP_LINEAR},
+    {"Parameter", MOD_PARAMETER, 0, 0, {0}, IR_OP_RELU}, /* Parameter(d0, d1, ...): variadic */
 };
 
 enum { N_MODULES = sizeof modules / sizeof modules[0] };
@@ -147,6 +175,369 @@ static bool norm_shape_arg(Builder *b, const ModSig *sig, const Val *a, Module *
     return true;
 }
 
+/* ---- the modules of issue 3 ---- */
+
+static void add_param_named(Builder *b, Module *m, const char *full_name, int rank, const int64_t *dims)
+{
+    Param *p = &m->params[m->n_params++];
+    p->name = full_name;
+    p->shape.rank = rank;
+    for (int i = 0; i < rank; i++)
+        p->shape.d[i] = ir_dim(dims[i]);
+    p->v = IR_NONE;
+    fe_param_bind(b, m, p);
+}
+
+/* The arguments of the parameterless modules, GroupNorm, ConvTranspose2d and
+ * MultiheadAttention; binds their parameters. */
+static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
+{
+    bool ok = true, flag = false, bias = true;
+    int64_t in = 0, out = 0;
+    double unused;
+    switch (sig->kind) {
+    case MOD_ACT:
+        if (sig->op == IR_OP_GELU && a[0].kind != VAL_NONE) {
+            if (a[0].kind != VAL_STRING || (strcmp(a[0].s, "none") != 0 && strcmp(a[0].s, "tanh") != 0)) {
+                fe_error(b, a[0].loc, "%s must be 'none' or 'tanh'", arg_name(b, sig, 0));
+                return false;
+            }
+            if (strcmp(a[0].s, "tanh") == 0)
+                m->op = IR_OP_GELU_TANH;
+            return true;
+        }
+        if (sig->op == IR_OP_LEAKY_RELU) {
+            ok &= float_arg(b, sig, a, 0, 0.01, &m->slope);
+            return ok && bool_arg(b, sig, a, 1, false, &flag);
+        }
+        return sig->n_params == 0 || bool_arg(b, sig, a, 0, false, &flag); /* inplace: meaningless here */
+    case MOD_IDENTITY:
+        return sig->n_params == 0 || (float_arg(b, sig, a, 0, 0.5, &unused) && bool_arg(b, sig, a, 1, false, &flag));
+    case MOD_FLATTEN:
+        m->start_dim = 1;
+        m->end_dim = -1;
+        if (a[0].kind != VAL_NONE)
+            ok &= fe_to_int(b, &a[0], arg_name(b, sig, 0), &m->start_dim);
+        if (a[1].kind != VAL_NONE)
+            ok &= fe_to_int(b, &a[1], arg_name(b, sig, 1), &m->end_dim);
+        return ok;
+    case MOD_ADAPTIVE_POOL:
+        return pair_arg(b, sig, a, 0, 1, 1, m->out_size);
+    case MOD_POOL: {
+        bool is_max = sig->op == IR_OP_MAX_POOL2D;
+        ok &= pair_arg(b, sig, a, 0, 1, 1, m->kernel);
+        if (a[1].kind == VAL_NONE)
+            memcpy(m->stride, m->kernel, sizeof m->stride);
+        else
+            ok &= pair_arg(b, sig, a, 1, 1, 1, m->stride);
+        ok &= pair_arg(b, sig, a, 2, 0, 0, m->padding);
+        if (is_max) {
+            ok &= pair_arg(b, sig, a, 3, 1, 1, m->dilation);
+            ok &= bool_arg(b, sig, a, 4, false, &flag);
+            if (ok && flag) {
+                fe_error(b, a[4].loc, "MaxPool2d with return_indices=true is not supported");
+                ok = false;
+            }
+            ok &= bool_arg(b, sig, a, 5, false, &m->ceil_mode);
+        } else {
+            ok &= bool_arg(b, sig, a, 3, false, &m->ceil_mode);
+            ok &= bool_arg(b, sig, a, 4, true, &m->count_include_pad);
+            if (ok && a[5].kind != VAL_NONE) {
+                fe_error(b, a[5].loc, "AvgPool2d's divisor_override is not supported");
+                ok = false;
+            }
+        }
+        return ok;
+    }
+    case MOD_GROUPNORM:
+        ok &= size_arg(b, sig, a, 0, 1, 1, &m->num_groups);
+        ok &= size_arg(b, sig, a, 1, 1, 1, &in);
+        ok &= float_arg(b, sig, a, 2, 1e-5, &m->eps);
+        ok &= bool_arg(b, sig, a, 3, true, &flag);
+        if (ok && in % m->num_groups) {
+            fe_error(b, a[0].loc, "num_groups=%lld must divide num_channels (%lld)", (long long)m->num_groups,
+                     (long long)in);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+        if (flag) {
+            add_param(b, m, "weight", 1, &in);
+            add_param(b, m, "bias", 1, &in);
+        }
+        return true;
+    case MOD_CONVT: {
+        int64_t kernel[2];
+        ok &= size_arg(b, sig, a, 0, 1, 1, &in);
+        ok &= size_arg(b, sig, a, 1, 1, 1, &out);
+        ok &= pair_arg(b, sig, a, 2, 1, 1, kernel);
+        ok &= pair_arg(b, sig, a, 3, 1, 1, m->stride);
+        ok &= pair_arg(b, sig, a, 4, 0, 0, m->padding);
+        ok &= pair_arg(b, sig, a, 5, 0, 0, m->output_padding);
+        ok &= size_arg(b, sig, a, 6, 1, 1, &m->groups);
+        ok &= bool_arg(b, sig, a, 7, true, &bias);
+        ok &= pair_arg(b, sig, a, 8, 1, 1, m->dilation);
+        if (ok && (in % m->groups || out % m->groups)) {
+            fe_error(b, a[6].kind == VAL_NONE ? m->loc : a[6].loc,
+                     "groups=%lld must divide in_channels (%lld) and out_channels (%lld)", (long long)m->groups,
+                     (long long)in, (long long)out);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+        add_param(b, m, "weight", 4, (int64_t[]){in, out / m->groups, kernel[0], kernel[1]});
+        if (bias)
+            add_param(b, m, "bias", 1, &out);
+        return true;
+    }
+    case MOD_MHA: {
+        bool kv = false, zero = false;
+        ok &= size_arg(b, sig, a, 0, 1, 1, &m->embed_dim);
+        ok &= size_arg(b, sig, a, 1, 1, 1, &m->num_heads);
+        ok &= float_arg(b, sig, a, 2, 0.0, &unused); /* training only */
+        ok &= bool_arg(b, sig, a, 3, true, &bias);
+        ok &= bool_arg(b, sig, a, 4, false, &kv);
+        ok &= bool_arg(b, sig, a, 5, false, &zero);
+        ok &= bool_arg(b, sig, a, 8, false, &m->batch_first);
+        int64_t E = m->embed_dim;
+        for (int i = 6; ok && i < 8; i++) {
+            int64_t dim = E;
+            ok &= size_arg(b, sig, a, i, 1, E, &dim);
+            if (ok && dim != E) {
+                fe_error(b, a[i].loc, "%s other than embed_dim is not supported", arg_name(b, sig, i));
+                ok = false;
+            }
+        }
+        if (ok && (kv || zero)) {
+            fe_error(b, m->loc, "MultiheadAttention with add_bias_kv or add_zero_attn is not supported");
+            ok = false;
+        }
+        if (ok && E % m->num_heads) {
+            fe_error(b, a[1].loc, "num_heads (%lld) must divide embed_dim (%lld)", (long long)m->num_heads,
+                     (long long)E);
+            ok = false;
+        }
+        if (!ok)
+            return false;
+        add_param(b, m, "in_proj_weight", 2, (int64_t[]){3 * E, E});
+        if (bias)
+            add_param(b, m, "in_proj_bias", 1, (int64_t[]){3 * E});
+        add_param(b, m, "out_proj.weight", 2, (int64_t[]){E, E});
+        if (bias)
+            add_param(b, m, "out_proj.bias", 1, &E);
+        return true;
+    }
+    case MOD_CONV2D:
+    case MOD_LINEAR:
+    case MOD_BATCHNORM2D:
+    case MOD_LAYERNORM:
+    case MOD_EMBEDDING:
+    case MOD_SEQUENTIAL:
+    case MOD_BLOCK:
+    case MOD_PARAMETER:
+        break;
+    }
+    slimc_assert_fail("not one of issue 3's modules", __FILE__, __LINE__);
+    return false;
+}
+
+/* Parameter(d0, d1, ...): one f32 tensor of that shape named by the module's path. */
+static Val declare_parameter(Builder *b, Scope *s, const AstExpr *call, Module *m)
+{
+    int n = ast_len(call->args);
+    int64_t dims[IR_MAX_RANK];
+    bool ok = true;
+    if (n > IR_MAX_RANK) {
+        fe_error(b, call->loc, "Parameter with %d dims: a tensor has at most %d", n, IR_MAX_RANK);
+        ok = false;
+    }
+    for (int i = 0; ok && i < n; i++) {
+        const AstArg *arg = ast_at(call->args, i);
+        Val v = fe_eval(b, s, arg->value, NULL);
+        if (arg->key) {
+            fe_error(b, arg->loc, "Parameter takes its sizes by position: Parameter(d0, d1, ...)");
+            ok = false;
+        } else if (!fe_to_int(b, &v, "a size of Parameter", &dims[i])) {
+            ok = false;
+        } else if (dims[i] < 1 || dims[i] > FE_MAX_SIZE) {
+            fe_error(b, arg->loc, "a size of Parameter must be between 1 and %lld, not %lld", (long long)FE_MAX_SIZE,
+                     (long long)dims[i]);
+            ok = false;
+        }
+    }
+    if (ok)
+        add_param_named(b, m, m->path, n, dims);
+    else
+        m->broken = true;
+    return (Val){.kind = VAL_MODULE, .loc = call->loc, .m = m};
+}
+
+/* Calls a module of issue 3 (all but MultiheadAttention and Parameter) on x. */
+static Val call_more(Builder *b, Module *m, ValueId x, SrcLoc loc)
+{
+    if (m->kind == MOD_IDENTITY)
+        return (Val){.kind = VAL_TENSOR, .loc = loc, .v = x};
+    if (m->kind == MOD_ADAPTIVE_POOL)
+        return fe_adaptive_pool(b, x, m->out_size, m->path, loc);
+    ValueId in[1 + FE_MAX_PARAMS];
+    in[0] = x;
+    for (int i = 0; i < m->n_params; i++)
+        in[1 + i] = fe_param_value(b, m, i);
+    NodeId node = fe_node(b, m->op, m->path, loc, in, 1 + m->n_params);
+    if (node == IR_NONE)
+        return fe_err_val(loc);
+    Graph *g = b->g;
+    switch (m->kind) {
+    case MOD_ACT:
+        if (m->op == IR_OP_LEAKY_RELU)
+            ir_node_set_float(g, node, "negative_slope", m->slope);
+        break;
+    case MOD_FLATTEN:
+        ir_node_set_int(g, node, "start_dim", m->start_dim);
+        ir_node_set_int(g, node, "end_dim", m->end_dim);
+        break;
+    case MOD_POOL:
+        ir_node_set_ints(g, node, "kernel", m->kernel, 2);
+        ir_node_set_ints(g, node, "stride", m->stride, 2);
+        ir_node_set_ints(g, node, "padding", m->padding, 2);
+        if (m->op == IR_OP_MAX_POOL2D)
+            ir_node_set_ints(g, node, "dilation", m->dilation, 2);
+        ir_node_set_int(g, node, "ceil_mode", m->ceil_mode);
+        if (m->op == IR_OP_AVG_POOL2D)
+            ir_node_set_int(g, node, "count_include_pad", m->count_include_pad);
+        break;
+    case MOD_GROUPNORM:
+        ir_node_set_int(g, node, "num_groups", m->num_groups);
+        ir_node_set_float(g, node, "eps", m->eps);
+        break;
+    case MOD_CONVT:
+        fe_conv_transpose_attrs(b, node, m->stride, m->padding, m->output_padding, m->dilation, m->groups);
+        break;
+    default:
+        break;
+    }
+    return fe_node_done(b, node, loc);
+}
+
+/* Rows [row0, row0 + rows) of parameter i (2-D [R, C] or 1-D [R]) as a constant of its
+ * own, sharing the parameter's data; a typed placeholder when the data is missing. */
+static ValueId param_rows(Builder *b, Module *m, int i, int64_t row0, int64_t rows, const char *what)
+{
+    const Param *p = &m->params[i];
+    int64_t cols = p->shape.rank == 2 ? p->shape.d[1].c : 1;
+    Type t = {.dtype = IR_F32, .shape = p->shape};
+    t.shape.d[0] = ir_dim(rows);
+    const char *name = arena_printf(b->arena, "%s.%s", p->name, what);
+    SrcLoc loc = fe_gloc(b, m->loc);
+    if (!p->data)
+        return ir_value_new(b->g, name, t, loc);
+    const float *data = (const float *)p->data + row0 * cols;
+    return ir_const_new(b->g, name, t, data, (size_t)(rows * cols) * sizeof(float), loc);
+}
+
+/* MultiheadAttention(query, key, value) as PyTorch computes it at inference (no mask):
+ * per head softmax(q k^T / sqrt(d)) v, the heads concatenated, then out_proj. Lowered to
+ * linear, reshape, permute, matmul, mul and softmax nodes. */
+static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
+{
+    if (n != 3) {
+        fe_error(b, loc, "'%s' (MultiheadAttention) takes 3 inputs (query, key, value), got %d", m->path, n);
+        return fe_err_val(loc);
+    }
+    ValueId qkv[3];
+    bool ok = true;
+    for (int i = 0; i < 3; i++)
+        ok &= fe_to_tensor(b, &inputs[i], &qkv[i]);
+    if (!ok)
+        return fe_err_val(loc);
+    Graph *g = b->g;
+    int64_t E = m->embed_dim, H = m->num_heads, D = E / H;
+    bool bias = m->n_params == 4;
+    for (int i = 0; i < 3; i++) {
+        const Type *t = &g->values[qkv[i]].type;
+        if (t->shape.rank < 0)
+            return fe_err_val(loc);
+        if (t->shape.rank != 3 || !ir_dim_eq(t->shape.d[2], ir_dim(E))) {
+            char ts[160];
+            fe_error(b, loc, "'%s' (MultiheadAttention, embed_dim %lld): input %d must be [%s, %lld], got %s",
+                     m->path, (long long)E, i, m->batch_first ? "batch, seq" : "seq, batch", (long long)E,
+                     ir_type_str(g, t, ts, sizeof ts));
+            return fe_err_val(loc);
+        }
+    }
+    static const int64_t swap01[3] = {1, 0, 2};
+    const char *p = m->path;
+    static const char *const part[3] = {"q", "k", "v"};
+    ValueId heads[3];
+    Dim L = {0, 0}, Nb = {0, 0};
+    for (int i = 0; i < 3; i++) {
+        ValueId x = qkv[i];
+        if (!m->batch_first)
+            x = fe_permute(b, x, swap01, 3, arena_printf(b->arena, "%s.%s_batch_first", p, part[i]), loc);
+        if (x == IR_NONE)
+            return fe_err_val(loc);
+        ValueId lin_in[3] = {x, param_rows(b, m, 0, i * E, E, part[i]),
+                             bias ? param_rows(b, m, 1, i * E, E, part[i]) : IR_NONE};
+        NodeId lin;
+        ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.%s_proj", p, part[i]), lin_in,
+                               bias ? 3 : 2, loc, &lin);
+        if (y == IR_NONE || !ir_infer_node(g, lin, b->d))
+            return fe_err_val(loc);
+        const Shape *ys = &g->values[y].type.shape; /* [N, S, E] */
+        if (i == 0) {
+            Nb = ys->d[0];
+            L = ys->d[1];
+        }
+        Dim split[4] = {ys->d[0], ys->d[1], ir_dim(H), ir_dim(D)};
+        ValueId y4 = fe_reshape(b, y, split, 4, arena_printf(b->arena, "%s.%s_heads", p, part[i]), loc);
+        static const int64_t to_heads[4] = {0, 2, 1, 3}, to_heads_t[4] = {0, 2, 3, 1};
+        if (y4 == IR_NONE)
+            return fe_err_val(loc);
+        heads[i] = fe_permute(b, y4, i == 1 ? to_heads_t : to_heads, 4, arena_printf(b->arena, "%s.%s_t", p, part[i]),
+                              loc);
+        if (heads[i] == IR_NONE)
+            return fe_err_val(loc);
+    }
+    /* scores [N, H, L, S] = q [N, H, L, D] @ k^T [N, H, D, S], scaled, softmax over S */
+    ValueId s = fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.scores", p), heads, 2, loc, NULL);
+    if (s == IR_NONE || !ir_infer_node(g, g->values[s].producer, b->d))
+        return fe_err_val(loc);
+    ValueId scaled_in[2] = {s, fe_scalar_const(b, 1.0 / sqrt((double)D), loc)};
+    NodeId scale_node;
+    ValueId sc = fe_op_node(b, IR_OP_MUL, arena_printf(b->arena, "%s.scale", p), scaled_in, 2, loc, &scale_node);
+    if (sc == IR_NONE || !ir_infer_node(g, scale_node, b->d))
+        return fe_err_val(loc);
+    NodeId sm_node;
+    ValueId att = fe_op_node(b, IR_OP_SOFTMAX, arena_printf(b->arena, "%s.softmax", p), &sc, 1, loc, &sm_node);
+    if (att == IR_NONE)
+        return fe_err_val(loc);
+    ir_node_set_int(g, sm_node, "axis", -1);
+    if (!ir_infer_node(g, sm_node, b->d))
+        return fe_err_val(loc);
+    ValueId av_in[2] = {att, heads[2]};
+    ValueId o = fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.attend", p), av_in, 2, loc, NULL);
+    if (o == IR_NONE || !ir_infer_node(g, g->values[o].producer, b->d))
+        return fe_err_val(loc);
+    static const int64_t from_heads[4] = {0, 2, 1, 3};
+    ValueId ot = fe_permute(b, o, from_heads, 4, arena_printf(b->arena, "%s.merge_t", p), loc);
+    if (ot == IR_NONE)
+        return fe_err_val(loc);
+    Dim merged[3] = {Nb, L, ir_dim(E)};
+    ValueId o3 = fe_reshape(b, ot, merged, 3, arena_printf(b->arena, "%s.merge", p), loc);
+    if (o3 == IR_NONE)
+        return fe_err_val(loc);
+    ValueId out_in[3] = {o3, fe_param_value(b, m, bias ? 2 : 1), bias ? fe_param_value(b, m, 3) : IR_NONE};
+    NodeId out_node;
+    ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.out_proj", p), out_in, bias ? 3 : 2, loc,
+                           &out_node);
+    if (y == IR_NONE || !ir_infer_node(g, out_node, b->d))
+        return fe_err_val(loc);
+    if (!m->batch_first)
+        y = fe_permute(b, y, swap01, 3, arena_printf(b->arena, "%s.seq_first", p), loc);
+    return y == IR_NONE ? fe_err_val(loc) : (Val){.kind = VAL_TENSOR, .loc = loc, .v = y};
+}
+
+
 /* Checks a built-in module's arguments and binds its parameters. */
 static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module *m)
 {
@@ -220,8 +611,18 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
             return false;
         add_param(b, m, "weight", 2, (int64_t[]){in, out});
         return true;
+    case MOD_ACT:
+    case MOD_IDENTITY:
+    case MOD_FLATTEN:
+    case MOD_POOL:
+    case MOD_ADAPTIVE_POOL:
+    case MOD_GROUPNORM:
+    case MOD_CONVT:
+    case MOD_MHA:
+        return declare_more(b, sig, a, m);
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
+    case MOD_PARAMETER:
         break;
     }
     slimc_assert_fail("not a built-in module with arguments", __FILE__, __LINE__);
@@ -282,9 +683,12 @@ Val fe_declare_module(Builder *b, Scope *s, const AstExpr *call, const char *pat
     m->type_name = sig->name;
     m->path = path;
     m->loc = call->loc;
+    m->op = sig->op;
     if (sig->kind == MOD_SEQUENTIAL)
         return declare_sequential(b, s, call, m);
-    Val a[8];
+    if (sig->kind == MOD_PARAMETER)
+        return declare_parameter(b, s, call, m);
+    Val a[10];
     if (!fe_bind_args(b, s, call, sig->name, sig->params, sig->n_params, sig->n_required, a) ||
         !declare_builtin(b, sig, a, m))
         m->broken = true;
@@ -320,6 +724,16 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         return fe_err_val(loc);
     if (m->kind == MOD_BLOCK)
         return fe_call_block(b, m, inputs, n, loc);
+    if (m->kind == MOD_MHA)
+        return call_mha(b, m, inputs, n, loc);
+    if (m->kind == MOD_PARAMETER) {
+        if (n != 0) {
+            fe_error(b, loc, "'%s' (Parameter) takes no inputs: %s() is its tensor", m->path, m->path);
+            return fe_err_val(loc);
+        }
+        ValueId v = fe_param_value(b, m, 0);
+        return (Val){.kind = VAL_TENSOR, .loc = loc, .v = v};
+    }
     if (n != 1) {
         fe_error(b, loc, "'%s' (%s) takes 1 input, got %d", m->path, m->type_name, n);
         return fe_err_val(loc);
@@ -333,6 +747,8 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     ValueId x;
     if (!fe_to_tensor(b, &inputs[0], &x))
         return fe_err_val(loc);
+    if (m->kind >= MOD_ACT)
+        return call_more(b, m, x, loc);
     OpKind op = IR_OP_RELU;
     switch (m->kind) {
     case MOD_CONV2D: op = IR_OP_CONV2D; break;
@@ -342,6 +758,15 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     case MOD_EMBEDDING: op = IR_OP_EMBEDDING; break;
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
+    case MOD_ACT:
+    case MOD_IDENTITY:
+    case MOD_FLATTEN:
+    case MOD_POOL:
+    case MOD_ADAPTIVE_POOL:
+    case MOD_GROUPNORM:
+    case MOD_CONVT:
+    case MOD_MHA:
+    case MOD_PARAMETER:
         slimc_assert_fail("handled above", __FILE__, __LINE__);
     }
     if (m->kind == MOD_LAYERNORM && m->n_params == 0 && !check_layer_norm(b, m, x, loc))

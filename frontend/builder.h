@@ -69,6 +69,15 @@ typedef enum ModKind {
     MOD_EMBEDDING,
     MOD_SEQUENTIAL,
     MOD_BLOCK,
+    MOD_ACT,        /* a parameterless elementwise module (ReLU, GELU...): op, slope */
+    MOD_IDENTITY,   /* Identity, Dropout: no node */
+    MOD_FLATTEN,
+    MOD_POOL,       /* MaxPool2d, AvgPool2d: op and the pool fields */
+    MOD_ADAPTIVE_POOL,
+    MOD_GROUPNORM,
+    MOD_CONVT,      /* ConvTranspose2d */
+    MOD_MHA,        /* MultiheadAttention */
+    MOD_PARAMETER,  /* Parameter(d0, d1, ...): one tensor, named by the module's path */
 } ModKind;
 
 /* One parameter tensor of a module, bound to the weights file by its PyTorch name. */
@@ -96,6 +105,13 @@ struct Module {
     double eps;
     int norm_ndim;
     int64_t norm_shape[IR_MAX_RANK];
+    /* the modules of issue 3 */
+    OpKind op;                 /* MOD_ACT, MOD_POOL */
+    double slope;              /* LeakyReLU */
+    int64_t kernel[2], output_padding[2], out_size[2], start_dim, end_dim;
+    bool ceil_mode, count_include_pad;
+    int64_t num_groups, embed_dim, num_heads;
+    bool batch_first;
     /* Sequential */
     Module **children;
     int n_children;
@@ -190,6 +206,16 @@ bool fe_is_builtin_function(const char *name);
 Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *call);
 /* Puts the functions' names in out (when not NULL) and returns how many there are. */
 int fe_builtin_function_names(const char **out);
+/* Helpers the modules lower with (each returns IR_NONE, reported, on error). */
+ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc, NodeId *node);
+ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name, SrcLoc loc);
+/* reshape to dims (symbols kept; at most one dim that is neither static nor one symbol) */
+ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char *name, SrcLoc loc);
+/* A binary op on two values, a number taking the other operand's dtype (comparisons). */
+Val fe_tensor_op2(Builder *b, OpKind op, const Val *l, const Val *r, SrcLoc loc);
+Val fe_adaptive_pool(Builder *b, ValueId x, const int64_t os[2], const char *name, SrcLoc loc);
+void fe_conv_transpose_attrs(Builder *b, NodeId id, const int64_t st[2], const int64_t pad[2],
+                             const int64_t opad[2], const int64_t dil[2], int64_t groups);
 
 /* ---- build_module.c ---- */
 bool fe_is_builtin_module(const char *name);

@@ -2,22 +2,18 @@
  * plain loops over concrete shapes. Floats accumulate in float, in one fixed order (the
  * order of the loops below), so that the result is reproducible and easy to follow; exp,
  * log, sqrt and tanh are libm's float functions. This file is the reference the numeric
- * tests hold the C and CUDA backends to: clarity and correctness over speed.
+ * tests hold the C and CUDA backends to: clarity and correctness over speed. The kernels
+ * of issue 3's ops (comparisons, cast, data movement, reductions, resize...) are in
+ * ir/eval_more.c; this file has the rest and the dispatch.
  *
  * Epilogue operands: ir_eval_node reads the data of epilogue operand j from
  * inputs[n->n_inputs + j] (so callers pass n_inputs + n_epilogue pointers; entries for
  * unary epilogue ops are ignored). */
-#include "ir/eval.h"
+#include "ir/eval_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A shape with its symbols bound. */
-typedef struct Dims {
-    int rank;
-    int64_t d[IR_MAX_RANK];
-} Dims;
 
 static Dims dims_of(const Graph *g, ValueId v, const int64_t *syms)
 {
@@ -26,42 +22,6 @@ static Dims dims_of(const Graph *g, ValueId v, const int64_t *syms)
     for (int i = 0; i < r.rank; i++)
         r.d[i] = ir_dim_eval(s->d[i], syms);
     return r;
-}
-
-static int64_t dims_numel(const Dims *s)
-{
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++)
-        n *= s->d[i];
-    return n;
-}
-
-/* Strides (in elements) with which an operand of shape in is read while walking out's
- * index space under numpy broadcasting: dims are aligned on the right, a missing or size-1
- * dim of in is read with stride 0. Requires in->rank <= out->rank. */
-static void bcast_strides(const Dims *out, const Dims *in, int64_t *st)
-{
-    int64_t s = 1;
-    for (int i = out->rank - 1; i >= 0; i--) {
-        int j = i - (out->rank - in->rank);
-        if (j < 0) {
-            st[i] = 0;
-            continue;
-        }
-        st[i] = in->d[j] == 1 ? 0 : s;
-        s *= in->d[j];
-    }
-}
-
-/* The offset, in the broadcast operand, of out's element number linear. */
-static int64_t bcast_offset(const Dims *out, const int64_t *st, int64_t linear)
-{
-    int64_t off = 0;
-    for (int i = out->rank - 1; i >= 0; i--) {
-        off += (linear % out->d[i]) * st[i];
-        linear /= out->d[i];
-    }
-    return off;
 }
 
 static float apply_unary(OpKind op, float x)
@@ -73,6 +33,32 @@ static float apply_unary(OpKind op, float x)
         return 1.0f / (1.0f + expf(-x));
     case IR_OP_TANH:
         return tanhf(x);
+    case IR_OP_RELU6: /* hardtanh(0, 6): NaN stays NaN */
+        return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x;
+    case IR_OP_GELU:
+        return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case IR_OP_GELU_TANH:
+        return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    case IR_OP_SILU:
+        return x / (1.0f + expf(-x));
+    case IR_OP_HARDSWISH:
+        return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
+    case IR_OP_HARDSIGMOID:
+        return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
+    case IR_OP_EXP:
+        return expf(x);
+    case IR_OP_LOG:
+        return logf(x);
+    case IR_OP_SQRT:
+        return sqrtf(x);
+    case IR_OP_RSQRT:
+        return 1.0f / sqrtf(x);
+    case IR_OP_NEG:
+        return -x;
+    case IR_OP_ABS:
+        return fabsf(x);
+    case IR_OP_ERF:
+        return erff(x);
     default:
         SLIMC_ASSERT(0 && "not a unary op");
     }
@@ -89,27 +75,15 @@ static float apply_binary(OpKind op, float a, float b)
         return a * b;
     case IR_OP_DIV:
         return a / b;
+    case IR_OP_MINIMUM: /* NaN wins */
+        return (a < b || isnan(a)) ? a : b;
+    case IR_OP_MAXIMUM:
+        return (a > b || isnan(a)) ? a : b;
+    case IR_OP_POW:
+        return powf(a, b);
     default:
         SLIMC_ASSERT(0 && "not a binary op");
     }
-}
-
-/* Everything an op's kernel needs: the node, its inputs' data and bound shapes, and its
- * output. */
-typedef struct EvalCtx {
-    const Graph *g;
-    const Node *n;
-    const void *const *in;
-    Dims in_dims[8];
-    float *out;
-    Dims out_dims;
-    const int64_t *syms;
-    Diag *d;
-} EvalCtx;
-
-static const float *in_f32(const EvalCtx *c, int i)
-{
-    return i < c->n->n_inputs ? (const float *)c->in[i] : NULL;
 }
 
 /* ---- convolution and matrix products ---- */
@@ -474,16 +448,35 @@ static void apply_epilogue(const EvalCtx *c)
     }
 }
 
+/* Ops that move or compare data of any dtype (not i4, not quantized); their own checks
+ * are the shape function's. */
+static bool any_dtype_op(OpKind op)
+{
+    switch (op) {
+    case IR_OP_FLATTEN: case IR_OP_RESHAPE: case IR_OP_SQUEEZE: case IR_OP_UNSQUEEZE:
+    case IR_OP_PERMUTE: case IR_OP_EXPAND: case IR_OP_SLICE: case IR_OP_PAD: case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT: case IR_OP_CAST: case IR_OP_WHERE:
+    case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE: case IR_OP_GT: case IR_OP_GE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Checks the dtypes n needs: f32 everywhere, except embedding's indices (i64 or i32) and
- * the views (flatten, reshape), which copy any dtype. */
+ * the data-movement, comparison and cast ops, which take any dtype but i4. */
 static bool check_dtypes(const EvalCtx *c)
 {
     const Graph *g = c->g;
     const Node *n = c->n;
-    if (n->op == IR_OP_FLATTEN || n->op == IR_OP_RESHAPE) {
-        if (g->values[n->inputs[0]].type.dtype != g->values[n->outputs[0]].type.dtype)
+    if (any_dtype_op(n->op)) {
+        for (int i = 0; i < n->n_inputs; i++)
+            if (g->values[n->inputs[i]].type.dtype == IR_I4 || g->values[n->inputs[i]].type.quant)
+                return unsupported(c, "for i4 or quantized values");
+        if ((ir_ops[n->op].flags & IR_F_VIEW) &&
+            g->values[n->inputs[0]].type.dtype != g->values[n->outputs[0]].type.dtype)
             return unsupported(c, "for a change of dtype");
-        return n->n_epilogue == 0 || unsupported(c, "for an epilogue on a view");
+        return n->n_epilogue == 0 || unsupported(c, "for an epilogue on a data-movement op");
     }
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
@@ -520,6 +513,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
         return unsupported(&c, "for an output of unknown shape");
     c.out_dims = dims_of(g, n->outputs[0], syms);
     c.out = (float *)outputs[0];
+    c.out_raw = outputs[0];
     if (!check_dtypes(&c))
         return false;
     switch (n->op) {
@@ -541,7 +535,78 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
     case IR_OP_RELU:
     case IR_OP_SIGMOID:
     case IR_OP_TANH:
+    case IR_OP_RELU6:
+    case IR_OP_GELU:
+    case IR_OP_GELU_TANH:
+    case IR_OP_SILU:
+    case IR_OP_HARDSWISH:
+    case IR_OP_HARDSIGMOID:
+    case IR_OP_EXP:
+    case IR_OP_LOG:
+    case IR_OP_SQRT:
+    case IR_OP_RSQRT:
+    case IR_OP_NEG:
+    case IR_OP_ABS:
+    case IR_OP_ERF:
         eval_unary(&c);
+        break;
+    case IR_OP_LEAKY_RELU:
+    case IR_OP_CLIP:
+        ir_eval_unary_attr(&c);
+        break;
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM:
+    case IR_OP_POW:
+        eval_binary(&c);
+        break;
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE:
+        ir_eval_compare(&c);
+        return true;
+    case IR_OP_WHERE:
+        ir_eval_where(&c);
+        return true;
+    case IR_OP_CAST:
+        ir_eval_cast(&c);
+        return true;
+    case IR_OP_ADAPTIVE_AVG_POOL2D:
+        ir_eval_adaptive_avg_pool2d(&c);
+        break;
+    case IR_OP_GROUP_NORM:
+        ir_eval_group_norm(&c);
+        break;
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MEAN:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_REDUCE_MIN:
+        ir_eval_reduce(&c);
+        break;
+    case IR_OP_PERMUTE:
+        ir_eval_permute(&c);
+        return true;
+    case IR_OP_EXPAND:
+        ir_eval_expand(&c);
+        return true;
+    case IR_OP_SLICE:
+        ir_eval_slice(&c);
+        return true;
+    case IR_OP_PAD:
+        ir_eval_pad(&c);
+        return true;
+    case IR_OP_CONCAT:
+        ir_eval_concat(&c);
+        return true;
+    case IR_OP_INDEX_SELECT:
+        return ir_eval_index_select(&c);
+    case IR_OP_RESIZE:
+        ir_eval_resize(&c);
+        break;
+    case IR_OP_CONV_TRANSPOSE2D:
+        ir_eval_conv_transpose2d(&c);
         break;
     case IR_OP_MAX_POOL2D:
         eval_max_pool2d(&c);
@@ -550,7 +615,9 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
         eval_avg_pool2d(&c);
         break;
     case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE: {
+    case IR_OP_RESHAPE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE: {
         const Type *t = &g->values[n->inputs[0]].type;
         memcpy(outputs[0], inputs[0], ir_dtype_bytes(t->dtype, dims_numel(&c.in_dims[0])));
         return true;

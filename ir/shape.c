@@ -495,3 +495,429 @@ SHAPE_FN(embedding)
     set_out(g, n, 0, w->dtype, &out);
     return true;
 }
+
+/* ---- issue 3's ops ---- */
+
+/* The error for an attribute value that does not fit operand i. */
+static bool bad_attr(Graph *g, Node *n, int i, Diag *d, const char *what)
+{
+    char a[256];
+    diag_error(d, n->loc, "%s '%s': %s for %s", ir_ops[n->op].name, n->name, what,
+               describe(g, n->inputs[i], a, sizeof a));
+    return false;
+}
+
+/* An axis in [-rank, rank) normalized to [0, rank); false if out of range. */
+static bool norm_axis(int64_t axis, int rank, int64_t *out)
+{
+    if (axis < -rank || axis >= rank)
+        return false;
+    *out = axis < 0 ? axis + rank : axis;
+    return true;
+}
+
+SHAPE_FN(compare)
+{
+    const Type *a = in_type(g, n, 0), *b = in_type(g, n, 1);
+    char sa[256], sb[256];
+    if (a->dtype != b->dtype || a->quant || b->quant || a->dtype == IR_I4) {
+        diag_error(d, n->loc, "%s '%s': operands must have one (unquantized) dtype: %s and %s",
+                   ir_ops[n->op].name, n->name, describe(g, n->inputs[0], sa, sizeof sa),
+                   describe(g, n->inputs[1], sb, sizeof sb));
+        return false;
+    }
+    Shape out;
+    if (!broadcast(&a->shape, &b->shape, &out)) {
+        diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
+                   n->name, describe(g, n->inputs[0], sa, sizeof sa),
+                   describe(g, n->inputs[1], sb, sizeof sb));
+        return false;
+    }
+    set_out(g, n, 0, IR_BOOL, &out);
+    return true;
+}
+
+SHAPE_FN(where)
+{
+    const Type *c = in_type(g, n, 0), *a = in_type(g, n, 1), *b = in_type(g, n, 2);
+    char s0[256], s1[256], s2[256];
+    if (c->dtype != IR_BOOL)
+        return bad_attr(g, n, 0, d, "the condition must be bool");
+    if (a->dtype != b->dtype || a->quant || b->quant || a->dtype == IR_I4) {
+        diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s", n->name,
+                   describe(g, n->inputs[1], s1, sizeof s1), describe(g, n->inputs[2], s2, sizeof s2));
+        return false;
+    }
+    Shape t, out;
+    if (!broadcast(&a->shape, &b->shape, &t) || !broadcast(&c->shape, &t, &out)) {
+        diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
+                   describe(g, n->inputs[0], s0, sizeof s0), describe(g, n->inputs[1], s1, sizeof s1),
+                   describe(g, n->inputs[2], s2, sizeof s2));
+        return false;
+    }
+    set_out(g, n, 0, a->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(cast)
+{
+    const Type *t = in_type(g, n, 0);
+    int64_t to = ir_attr_int(n, "dtype", IR_F32);
+    if (to < 0 || to >= IR_NUM_DTYPES || to == IR_I4 || t->dtype == IR_I4 || t->quant)
+        return bad_attr(g, n, 0, d, "unsupported cast (i4 and quantized values are not cast)");
+    set_out(g, n, 0, (DType)to, &t->shape);
+    return true;
+}
+
+SHAPE_FN(adaptive_pool)
+{
+    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
+        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+        return false;
+    int64_t os[2];
+    ir_attr_ints(n, "output_size", os, 2, 1);
+    if (os[0] < 1 || os[1] < 1)
+        return bad_attr(g, n, 0, d, "the output size must be >= 1");
+    const Shape *x = &in_type(g, n, 0)->shape;
+    Shape out = {4, {x->d[0], x->d[1], ir_dim(os[0]), ir_dim(os[1])}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(group_norm)
+{
+    const Type *t = in_type(g, n, 0);
+    char a[256], b[256];
+    if (!need_float(g, n, 0, d))
+        return false;
+    int64_t groups = ir_attr_int(n, "num_groups", 1);
+    if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1]))
+        return bad_attr(g, n, 0, d, "the input must be [N, C, ...] with a fixed C");
+    int64_t c = t->shape.d[1].c;
+    if (groups < 1 || c % groups) {
+        diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s", n->name,
+                   (long long)groups, describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    for (int i = 1; i < n->n_inputs; i++) {
+        const Type *p = in_type(g, n, i);
+        if (p && (p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], ir_dim(c)) || p->dtype != IR_F32)) {
+            diag_error(d, n->loc, "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+                       n->name, describe(g, n->inputs[i], b, sizeof b), (long long)c,
+                       describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+    }
+    set_out(g, n, 0, IR_F32, &t->shape);
+    return true;
+}
+
+/* The axes of a reduce as a mask over dims (all when the attribute is absent or empty). */
+static bool reduce_mask(Graph *g, Node *n, Diag *d, unsigned *mask)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "axes");
+    *mask = 0;
+    if (!at || at->n_ints == 0) {
+        *mask = (1u << t->shape.rank) - 1;
+        return true;
+    }
+    for (int i = 0; i < at->n_ints; i++) {
+        int64_t ax;
+        if (!norm_axis(at->ints[i], t->shape.rank, &ax)) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "axis %lld is out of range", (long long)at->ints[i]);
+            return bad_attr(g, n, 0, d, msg);
+        }
+        if (*mask & (1u << ax))
+            return bad_attr(g, n, 0, d, "an axis is repeated");
+        *mask |= 1u << ax;
+    }
+    return true;
+}
+
+SHAPE_FN(reduce)
+{
+    if (!need_float(g, n, 0, d))
+        return false;
+    const Type *t = in_type(g, n, 0);
+    unsigned mask;
+    if (!reduce_mask(g, n, d, &mask))
+        return false;
+    bool keep = ir_attr_int(n, "keepdim", 0) != 0;
+    Shape out = {0, {{0}}};
+    for (int i = 0; i < t->shape.rank; i++) {
+        if (!(mask & (1u << i)))
+            out.d[out.rank++] = t->shape.d[i];
+        else if (keep)
+            out.d[out.rank++] = ir_dim(1);
+    }
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(permute)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "perm");
+    int r = t->shape.rank;
+    if (!at || at->n_ints != r)
+        return bad_attr(g, n, 0, d, "the permutation must have one entry per dimension");
+    Shape out = {r, {{0}}};
+    unsigned seen = 0;
+    for (int i = 0; i < r; i++) {
+        int64_t ax;
+        if (!norm_axis(at->ints[i], r, &ax) || (seen & (1u << ax)))
+            return bad_attr(g, n, 0, d, "the dims are not a permutation");
+        seen |= 1u << ax;
+        out.d[i] = t->shape.d[ax];
+    }
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(squeeze)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "axes");
+    unsigned mask = 0;
+    for (int i = 0; at && i < at->n_ints; i++) {
+        int64_t ax;
+        if (!norm_axis(at->ints[i], t->shape.rank, &ax))
+            return bad_attr(g, n, 0, d, "a squeezed axis is out of range");
+        mask |= 1u << ax;
+    }
+    Shape out = {0, {{0}}};
+    for (int i = 0; i < t->shape.rank; i++) {
+        bool one = ir_dim_eq(t->shape.d[i], ir_dim(1));
+        /* as torch.squeeze: a named dim of size != 1 is kept; no axes drops every 1 */
+        if (one && (!at || at->n_ints == 0 || (mask & (1u << i))))
+            continue;
+        out.d[out.rank++] = t->shape.d[i];
+    }
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(unsqueeze)
+{
+    const Type *t = in_type(g, n, 0);
+    int64_t ax;
+    if (t->shape.rank >= IR_MAX_RANK || !norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank + 1, &ax))
+        return bad_attr(g, n, 0, d, "the new axis is out of range");
+    Shape out = {t->shape.rank + 1, {{0}}};
+    for (int i = 0, j = 0; i < out.rank; i++)
+        out.d[i] = i == ax ? ir_dim(1) : t->shape.d[j++];
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+/* expand's shape: sizes >= 1, -1 (keep the input's), -(1000 + i) for symbol i. */
+SHAPE_FN(expand)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "shape");
+    if (!at || at->n_ints < t->shape.rank || at->n_ints > IR_MAX_RANK)
+        return bad_attr(g, n, 0, d, "the target shape must have at least the input's rank");
+    Shape out = {at->n_ints, {{0}}};
+    for (int i = 0; i < at->n_ints; i++) {
+        int j = i - (at->n_ints - t->shape.rank);
+        int64_t v = at->ints[i];
+        Dim want;
+        if (v == -1 && j >= 0)
+            want = t->shape.d[j];
+        else if (v <= -1000 && v > -1000 - g->n_syms)
+            want = (Dim){1, 1u << (-(v + 1000))};
+        else if (v >= 1)
+            want = ir_dim(v);
+        else
+            return bad_attr(g, n, 0, d, "a target size is invalid");
+        if (j >= 0 && !ir_dim_eq(t->shape.d[j], want) && !ir_dim_eq(t->shape.d[j], ir_dim(1))) {
+            char a[256], ws[160];
+            Type tt = {t->dtype, out, NULL};
+            tt.shape.d[i] = want;
+            tt.shape.rank = at->n_ints;
+            for (int k = i + 1; k < at->n_ints; k++)
+                tt.shape.d[k] = ir_dim(at->ints[k] > 0 ? at->ints[k] : 1);
+            diag_error(d, n->loc, "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)", n->name,
+                       describe(g, n->inputs[0], a, sizeof a), ir_type_str(g, &tt, ws, sizeof ws), i);
+            return false;
+        }
+        out.d[i] = want;
+    }
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+/* PyTorch's clamping of a slice bound into [0, len]. */
+static int64_t clamp_bound(int64_t v, int64_t len)
+{
+    if (v < 0)
+        v += len;
+    return v < 0 ? 0 : v > len ? len : v;
+}
+
+SHAPE_FN(slice)
+{
+    const Type *t = in_type(g, n, 0);
+    int64_t ax, step = ir_attr_int(n, "step", 1);
+    if (!norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank, &ax))
+        return bad_attr(g, n, 0, d, "the axis is out of range");
+    if (step < 1)
+        return bad_attr(g, n, 0, d, "the step must be >= 1");
+    if (!need_static(g, n, 0, (int)ax, "sliced dimension", d))
+        return false;
+    int64_t len = t->shape.d[ax].c;
+    int64_t s = clamp_bound(ir_attr_int(n, "start", 0), len);
+    int64_t e = clamp_bound(ir_attr_int(n, "end", INT64_MAX / 2), len);
+    Shape out = t->shape;
+    out.d[ax] = ir_dim(e > s ? (e - s + step - 1) / step : 0);
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(pad)
+{
+    const Type *t = in_type(g, n, 0);
+    const Attr *at = ir_node_attr(n, "pads");
+    int64_t mode = ir_attr_int(n, "mode", 0);
+    if (!at || at->n_ints % 2 || at->n_ints / 2 > t->shape.rank)
+        return bad_attr(g, n, 0, d, "pads must be pairs (before, after), at most one per dimension");
+    if (mode < 0 || mode > 2)
+        return bad_attr(g, n, 0, d, "the mode must be constant, reflect or replicate");
+    if (mode != 0 && t->dtype != IR_F32)
+        return need_float(g, n, 0, d);
+    Shape out = t->shape;
+    for (int k = 0; k < at->n_ints / 2; k++) {
+        int dim = t->shape.rank - 1 - k;
+        int64_t lo = at->ints[2 * k], hi = at->ints[2 * k + 1];
+        if (!need_static(g, n, 0, dim, "padded dimension", d))
+            return false;
+        int64_t len = t->shape.d[dim].c;
+        if (lo < 0 || hi < 0)
+            return bad_attr(g, n, 0, d, "negative padding is not supported");
+        if (mode == 1 && (lo >= len || hi >= len))
+            return bad_attr(g, n, 0, d, "reflect padding must be smaller than the dimension");
+        if (mode == 2 && len == 0 && lo + hi > 0)
+            return bad_attr(g, n, 0, d, "replicate padding of an empty dimension");
+        out.d[dim] = ir_dim(len + lo + hi);
+    }
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(concat)
+{
+    const Type *t0 = in_type(g, n, 0);
+    int64_t ax;
+    if (!norm_axis(ir_attr_int(n, "axis", 0), t0->shape.rank, &ax))
+        return bad_attr(g, n, 0, d, "the axis is out of range");
+    Shape out = t0->shape;
+    for (int i = 1; i < n->n_inputs; i++) {
+        const Type *t = in_type(g, n, i);
+        bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
+        for (int k = 0; ok && k < t->shape.rank; k++)
+            ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
+        Dim sum = {out.d[ax].c + t->shape.d[ax].c, out.d[ax].syms};
+        if (ok && t->shape.d[ax].syms != out.d[ax].syms)
+            ok = false;
+        if (!ok) {
+            char a[256], b[256];
+            diag_error(d, n->loc, "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
+                       n->name, describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[i], b, sizeof b),
+                       (long long)ax);
+            return false;
+        }
+        out.d[ax] = sum;
+    }
+    set_out(g, n, 0, t0->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(index_select)
+{
+    const Type *t = in_type(g, n, 0), *idx = in_type(g, n, 1);
+    int64_t ax;
+    if (idx->dtype != IR_I64 && idx->dtype != IR_I32)
+        return bad_attr(g, n, 1, d, "indices must be i64 or i32");
+    if (!norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank, &ax))
+        return bad_attr(g, n, 0, d, "the axis is out of range");
+    if (!need_static(g, n, 0, (int)ax, "indexed dimension", d))
+        return false;
+    if (t->shape.rank - 1 + idx->shape.rank > IR_MAX_RANK)
+        return bad_attr(g, n, 1, d, "the result would have too many dims");
+    Shape out = {0, {{0}}};
+    for (int i = 0; i < ax; i++)
+        out.d[out.rank++] = t->shape.d[i];
+    for (int i = 0; i < idx->shape.rank; i++)
+        out.d[out.rank++] = idx->shape.d[i];
+    for (int i = (int)ax + 1; i < t->shape.rank; i++)
+        out.d[out.rank++] = t->shape.d[i];
+    set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
+SHAPE_FN(resize)
+{
+    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
+        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+        return false;
+    int64_t sz[2], mode = ir_attr_int(n, "mode", 0);
+    if (!ir_attr_ints(n, "size", sz, 2, 0) || sz[0] < 1 || sz[1] < 1)
+        return bad_attr(g, n, 0, d, "the output size must be >= 1");
+    if (mode != 0 && mode != 1)
+        return bad_attr(g, n, 0, d, "the mode must be nearest or bilinear");
+    const Shape *x = &in_type(g, n, 0)->shape;
+    Shape out = {4, {x->d[0], x->d[1], ir_dim(sz[0]), ir_dim(sz[1])}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(conv_transpose2d)
+{
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
+        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
+        return false;
+    for (int i = 1; i < 4; i++)
+        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
+            return false;
+    int64_t stride[2], pad[2], opad[2], dil[2];
+    ir_attr_ints(n, "stride", stride, 2, 1);
+    ir_attr_ints(n, "padding", pad, 2, 0);
+    ir_attr_ints(n, "output_padding", opad, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    int64_t groups = ir_attr_int(n, "groups", 1);
+    int64_t c = dim_of(g, n, 0, 1), wc = dim_of(g, n, 1, 0), og = dim_of(g, n, 1, 1);
+    char a[256], b[256];
+    if (groups < 1 || c % groups || wc != c) {
+        diag_error(d, n->loc, "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) expects %lld: input %s, weight %s",
+                   n->name, (long long)c, (long long)groups, (long long)wc,
+                   describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    for (int i = 0; i < 2; i++)
+        if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0 || opad[i] < 0 ||
+            (opad[i] >= stride[i] && opad[i] >= dil[i])) {
+            diag_error(d, n->loc, "conv_transpose2d '%s': stride and dilation must be >= 1, padding >= 0, output_padding smaller than stride or dilation",
+                       n->name);
+            return false;
+        }
+    int64_t o = og * groups;
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
+        const Type *bt = in_type(g, n, 2);
+        if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o)) || bt->dtype != IR_F32) {
+            diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s", n->name,
+                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            return false;
+        }
+    }
+    int64_t hw[2];
+    for (int i = 0; i < 2; i++)
+        hw[i] = (dim_of(g, n, 0, 2 + i) - 1) * stride[i] - 2 * pad[i] + dil[i] * (dim_of(g, n, 1, 2 + i) - 1) +
+                opad[i] + 1;
+    if (hw[0] < 1 || hw[1] < 1)
+        return bad_attr(g, n, 0, d, "the output would be empty");
+    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}

@@ -27,8 +27,24 @@ static bool is_epilogue_op(OpKind op)
     case IR_OP_SUB:
     case IR_OP_MUL:
     case IR_OP_DIV:
+    case IR_OP_RELU6:
+    case IR_OP_GELU:
+    case IR_OP_GELU_TANH:
+    case IR_OP_SILU:
+    case IR_OP_HARDSWISH:
+    case IR_OP_HARDSIGMOID:
+    case IR_OP_EXP:
+    case IR_OP_LOG:
+    case IR_OP_SQRT:
+    case IR_OP_RSQRT:
+    case IR_OP_NEG:
+    case IR_OP_ABS:
+    case IR_OP_ERF:
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM:
+    case IR_OP_POW:
         return true;
-    default:
+    default: /* leaky_relu and clip carry attributes an epilogue step cannot hold */
         return false;
     }
 }
@@ -83,7 +99,7 @@ static bool fuse_one(Graph *g, NodeId h)
         if (p == o || !available_before(g, p, h))
             return false;
         step.operand = p;
-        step.operand_first = !o_first && (en->op == IR_OP_SUB || en->op == IR_OP_DIV);
+        step.operand_first = !o_first && (en->op == IR_OP_SUB || en->op == IR_OP_DIV || en->op == IR_OP_POW);
     }
     for (int j = 0; j < en->n_epilogue; j++)
         if (en->epilogue[j].operand != IR_NONE && !available_before(g, en->epilogue[j].operand, h))

@@ -38,6 +38,8 @@ void cg_printf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *cg_strf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A float literal of v rounded to f32 ("0.5f", "6.0f", "-INFINITY", "NAN"). */
+const char *cg_float(CgCtx *c, double v);
 /* C expression of a dimension ("28", "sym_N", "(800 * sym_N)"). */
 const char *cg_dim(CgCtx *c, Dim d);
 /* C expression of the product of dims [from, to) of s ("1" when empty). */
@@ -71,6 +73,21 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_embedding(CgCtx *c, NodeId id, CgKernel *k);
+/* data_move.c */
+void cg_emit_compare(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_where(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_cast(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_gather_copy(CgCtx *c, NodeId id, CgKernel *k); /* permute, expand */
+void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_concat(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_index_select(CgCtx *c, NodeId id, CgKernel *k);
+/* reduce.c */
+void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_adaptive_pool(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k);
 /* Writes the epilogue function epi_node_NAME of a node that has one. */
 void cg_emit_epilogue_fn(CgCtx *c, NodeId id);
 

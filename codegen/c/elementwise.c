@@ -1,18 +1,47 @@
-/* Elementwise ops (add, sub, mul, div with numpy broadcasting; relu, sigmoid, tanh) and
+/* Elementwise f32 ops (the arithmetic, minimum/maximum/pow with numpy broadcasting; the
+ * activations and math functions) and
  * the epilogue functions that fuse them into another node's store. */
 #include "codegen/c/cg_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
 {
+    /* relu(NaN) = NaN, as in PyTorch; the slimc_cg_ helpers are in the prelude (emit.c) */
     switch (op) {
     case IR_OP_RELU:
-        return cg_strf(c, "slimc_rt_relu(%s)", x); /* relu(NaN) = NaN, as in PyTorch */
+        return cg_strf(c, "slimc_rt_relu(%s)", x);
     case IR_OP_SIGMOID:
         return cg_strf(c, "slimc_rt_sigmoid(%s)", x);
     case IR_OP_TANH:
         return cg_strf(c, "tanhf(%s)", x);
+    case IR_OP_RELU6:
+        return cg_strf(c, "slimc_cg_relu6(%s)", x);
+    case IR_OP_GELU:
+        return cg_strf(c, "slimc_cg_gelu(%s)", x);
+    case IR_OP_GELU_TANH:
+        return cg_strf(c, "slimc_cg_gelu_tanh(%s)", x);
+    case IR_OP_SILU:
+        return cg_strf(c, "slimc_cg_silu(%s)", x);
+    case IR_OP_HARDSWISH:
+        return cg_strf(c, "slimc_cg_hardswish(%s)", x);
+    case IR_OP_HARDSIGMOID:
+        return cg_strf(c, "slimc_cg_hardsigmoid(%s)", x);
+    case IR_OP_EXP:
+        return cg_strf(c, "expf(%s)", x);
+    case IR_OP_LOG:
+        return cg_strf(c, "logf(%s)", x);
+    case IR_OP_SQRT:
+        return cg_strf(c, "sqrtf(%s)", x);
+    case IR_OP_RSQRT:
+        return cg_strf(c, "1.0f / sqrtf(%s)", x);
+    case IR_OP_NEG:
+        return cg_strf(c, "-%s", x);
+    case IR_OP_ABS:
+        return cg_strf(c, "fabsf(%s)", x);
+    case IR_OP_ERF:
+        return cg_strf(c, "erff(%s)", x);
     case IR_OP_CONV2D:
     case IR_OP_LINEAR:
     case IR_OP_MATMUL:
@@ -29,10 +58,39 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
     case IR_OP_BATCH_NORM:
     case IR_OP_LAYER_NORM:
     case IR_OP_EMBEDDING:
+    case IR_OP_LEAKY_RELU:
+    case IR_OP_CLIP:
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM:
+    case IR_OP_POW:
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE:
+    case IR_OP_WHERE:
+    case IR_OP_CAST:
+    case IR_OP_ADAPTIVE_AVG_POOL2D:
+    case IR_OP_GROUP_NORM:
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MEAN:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_REDUCE_MIN:
+    case IR_OP_PERMUTE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_EXPAND:
+    case IR_OP_SLICE:
+    case IR_OP_PAD:
+    case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT:
+    case IR_OP_RESIZE:
+    case IR_OP_CONV_TRANSPOSE2D:
     case IR_NUM_OPS:
         break;
     }
-    cg_error(c, NULL, "%s is not a unary elementwise op", ir_ops[op].name);
+    cg_error(c, NULL, "%s is not a unary elementwise op without attributes", ir_ops[op].name);
     return x;
 }
 
@@ -47,6 +105,12 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
         return cg_strf(c, "%s * %s", x, y);
     case IR_OP_DIV:
         return cg_strf(c, "%s / %s", x, y);
+    case IR_OP_MINIMUM:
+        return cg_strf(c, "slimc_cg_minimum(%s, %s)", x, y);
+    case IR_OP_MAXIMUM:
+        return cg_strf(c, "slimc_cg_maximum(%s, %s)", x, y);
+    case IR_OP_POW:
+        return cg_strf(c, "powf(%s, %s)", x, y);
     case IR_OP_CONV2D:
     case IR_OP_LINEAR:
     case IR_OP_MATMUL:
@@ -62,6 +126,45 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
     case IR_OP_BATCH_NORM:
     case IR_OP_LAYER_NORM:
     case IR_OP_EMBEDDING:
+    case IR_OP_RELU6:
+    case IR_OP_GELU:
+    case IR_OP_GELU_TANH:
+    case IR_OP_SILU:
+    case IR_OP_HARDSWISH:
+    case IR_OP_HARDSIGMOID:
+    case IR_OP_EXP:
+    case IR_OP_LOG:
+    case IR_OP_SQRT:
+    case IR_OP_RSQRT:
+    case IR_OP_NEG:
+    case IR_OP_ABS:
+    case IR_OP_ERF:
+    case IR_OP_LEAKY_RELU:
+    case IR_OP_CLIP:
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE:
+    case IR_OP_WHERE:
+    case IR_OP_CAST:
+    case IR_OP_ADAPTIVE_AVG_POOL2D:
+    case IR_OP_GROUP_NORM:
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MEAN:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_REDUCE_MIN:
+    case IR_OP_PERMUTE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_EXPAND:
+    case IR_OP_SLICE:
+    case IR_OP_PAD:
+    case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT:
+    case IR_OP_RESIZE:
+    case IR_OP_CONV_TRANSPOSE2D:
     case IR_NUM_OPS:
         break;
     }
@@ -241,6 +344,13 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
         const Shape *ops[2] = {cg_shape(c, n->inputs[0]), cg_shape(c, n->inputs[1])};
         BinStmt b = {n->op};
         cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", bin_stmt, &b);
+    } else if (n->op == IR_OP_LEAKY_RELU) {
+        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_float(n, "negative_slope", 0.01)));
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] > 0.0f ? x0[f] : x0[f] * slope;\n");
+    } else if (n->op == IR_OP_CLIP) {
+        double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
+        cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n", cg_float(c, lo), cg_float(c, hi));
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] < lo ? lo : x0[f] > hi ? hi : x0[f];\n");
     } else {
         cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
                   cg_unary_expr(c, n->op, "x0[f]"));

@@ -5,6 +5,7 @@
 #include "slimc/slimc.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -39,6 +40,19 @@ char *cg_strf(CgCtx *c, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     return arena_strdup(c->arena, buf);
+}
+
+const char *cg_float(CgCtx *c, double v)
+{
+    float f = (float)v;
+    if (isnan(f))
+        return "NAN";
+    if (isinf(f))
+        return f < 0 ? "-INFINITY" : "INFINITY";
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", (double)f);
+    bool plain = !strpbrk(buf, ".en");
+    return cg_strf(c, "%s%sf", buf, plain ? ".0" : "");
 }
 
 const char *cg_dim(CgCtx *c, Dim d)
@@ -336,7 +350,76 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_RELU:
     case IR_OP_SIGMOID:
     case IR_OP_TANH:
+    case IR_OP_RELU6:
+    case IR_OP_GELU:
+    case IR_OP_GELU_TANH:
+    case IR_OP_SILU:
+    case IR_OP_HARDSWISH:
+    case IR_OP_HARDSIGMOID:
+    case IR_OP_EXP:
+    case IR_OP_LOG:
+    case IR_OP_SQRT:
+    case IR_OP_RSQRT:
+    case IR_OP_NEG:
+    case IR_OP_ABS:
+    case IR_OP_ERF:
+    case IR_OP_LEAKY_RELU:
+    case IR_OP_CLIP:
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM:
+    case IR_OP_POW:
         cg_emit_elementwise(c, id, k);
+        return;
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE:
+        cg_emit_compare(c, id, k);
+        return;
+    case IR_OP_WHERE:
+        cg_emit_where(c, id, k);
+        return;
+    case IR_OP_CAST:
+        cg_emit_cast(c, id, k);
+        return;
+    case IR_OP_ADAPTIVE_AVG_POOL2D:
+        cg_emit_adaptive_pool(c, id, k);
+        return;
+    case IR_OP_GROUP_NORM:
+        cg_emit_group_norm(c, id, k);
+        return;
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MEAN:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_REDUCE_MIN:
+        cg_emit_reduce(c, id, k);
+        return;
+    case IR_OP_PERMUTE:
+    case IR_OP_EXPAND:
+        cg_emit_gather_copy(c, id, k);
+        return;
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE:
+        return; /* views: no code */
+    case IR_OP_SLICE:
+        cg_emit_slice(c, id, k);
+        return;
+    case IR_OP_PAD:
+        cg_emit_pad(c, id, k);
+        return;
+    case IR_OP_CONCAT:
+        cg_emit_concat(c, id, k);
+        return;
+    case IR_OP_INDEX_SELECT:
+        cg_emit_index_select(c, id, k);
+        return;
+    case IR_OP_RESIZE:
+        cg_emit_resize(c, id, k);
+        return;
+    case IR_OP_CONV_TRANSPOSE2D:
+        cg_emit_conv_transpose2d(c, id, k);
         return;
     case IR_OP_MAX_POOL2D:
     case IR_OP_AVG_POOL2D:
@@ -364,7 +447,22 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     cg_error(c, n, "unknown op");
 }
 
-/* Checks what the kernels support: f32 data except embedding indices and views. */
+/* Ops whose kernels move, compare or convert data of any dtype but i4 (the shape
+ * function checked how their dtypes fit together); the others compute in f32. */
+static bool any_dtype_op(OpKind op)
+{
+    switch (op) {
+    case IR_OP_FLATTEN: case IR_OP_RESHAPE: case IR_OP_SQUEEZE: case IR_OP_UNSQUEEZE:
+    case IR_OP_PERMUTE: case IR_OP_EXPAND: case IR_OP_SLICE: case IR_OP_PAD: case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT: case IR_OP_CAST: case IR_OP_WHERE:
+    case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE: case IR_OP_GT: case IR_OP_GE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Checks what the kernels support: f32 data except embedding indices and the ops above. */
 static bool node_supported(CgCtx *c, const Node *n)
 {
     const Graph *g = c->g;
@@ -376,24 +474,25 @@ static bool node_supported(CgCtx *c, const Node *n)
         cg_error(c, n, "has %d outputs; kernels write one", n->n_outputs);
         return false;
     }
-    bool view = ir_ops[n->op].flags & IR_F_VIEW;
+    bool view = ir_ops[n->op].flags & IR_F_VIEW, any = any_dtype_op(n->op);
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
-        if (v == IR_NONE || view || (n->op == IR_OP_EMBEDDING && i == 0))
+        if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0))
             continue;
-        if (g->values[v].type.dtype != IR_F32 || g->values[v].type.quant) {
-            char t[160];
-            cg_error(c, n, "input %d is %s; this kernel computes in f32 only", i,
-                     ir_type_str(g, &g->values[v].type, t, sizeof t));
+        const Type *t = &g->values[v].type;
+        if (any ? (t->dtype == IR_I4 || (t->quant && !view)) : (t->dtype != IR_F32 || t->quant)) {
+            char ts[160];
+            cg_error(c, n, "input %d is %s; this kernel computes in %s", i,
+                     ir_type_str(g, &g->values[v].type, ts, sizeof ts), any ? "any dtype but i4 (unquantized)" : "f32 only");
             return false;
         }
     }
-    if (!view && g->values[n->outputs[0]].type.dtype != IR_F32) {
+    if (!any && g->values[n->outputs[0]].type.dtype != IR_F32) {
         cg_error(c, n, "output must be f32");
         return false;
     }
-    if (view && n->n_epilogue) {
-        cg_error(c, n, "a view cannot carry an epilogue");
+    if (any && n->n_epilogue) {
+        cg_error(c, n, "a data-movement op cannot carry an epilogue");
         return false;
     }
     for (int j = 0; j < n->n_epilogue; j++) {
@@ -461,7 +560,44 @@ static const char prelude[] =
     "    const void *ep[8];    /* its epilogue operands (NULL for unary ops) */\n"
     "    const int64_t *syms;  /* symbol values */\n"
     "    int *err;             /* set to 1 on bad data (an index out of range) */\n"
-    "} slimc_args;\n\n";
+    "} slimc_args;\n\n"
+    "/* Activations and conversions the kernels use (as ir/eval.c computes them). */\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_relu6(float x) { return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_gelu_tanh(float x)\n"
+    "{\n    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));\n}\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_silu(float x) { return x / (1.0f + expf(-x)); }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_hardsigmoid(float x)\n"
+    "{\n    return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;\n}\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_hardswish(float x)\n"
+    "{\n    return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;\n}\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_minimum(float a, float b) { return (a < b || a != a) ? a : b; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_maximum(float a, float b) { return (a > b || a != a) ? a : b; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_bf16_to_f32(uint16_t h)\n"
+    "{\n    const uint32_t bits = (uint32_t)h << 16;\n    float f;\n    memcpy(&f, &bits, sizeof f);\n    return f;\n}\n"
+    "static SLIMC_RT_UNUSED inline uint16_t slimc_cg_f32_to_bf16(float f) /* nearest even */\n"
+    "{\n    uint32_t x;\n    memcpy(&x, &f, sizeof x);\n"
+    "    if ((x & 0x7fffffffu) > 0x7f800000u)\n        return (uint16_t)((x >> 16) | 0x40u);\n"
+    "    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);\n}\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_f16_to_f32(uint16_t h)\n"
+    "{\n    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;\n"
+    "    if (e == 0x1f)\n        bits = sign | 0x7f800000u | (m << 13);\n"
+    "    else if (e != 0)\n        bits = sign | ((e + 112) << 23) | (m << 13);\n"
+    "    else if (m == 0)\n        bits = sign;\n"
+    "    else {\n        e = 113;\n        while (!(m & 0x400u)) {\n            m <<= 1;\n            e--;\n        }\n"
+    "        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);\n    }\n"
+    "    float f;\n    memcpy(&f, &bits, sizeof f);\n    return f;\n}\n"
+    "static SLIMC_RT_UNUSED inline uint16_t slimc_cg_f32_to_f16(float f) /* nearest even */\n"
+    "{\n    uint32_t x;\n    memcpy(&x, &f, sizeof x);\n"
+    "    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;\n"
+    "    if (ax >= 0x7f800000u)\n        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));\n"
+    "    if (ax >= 0x477ff000u)\n        return (uint16_t)(sign | 0x7c00u);\n"
+    "    if (ax < 0x38800000u) {\n        float av;\n        memcpy(&av, &ax, sizeof av);\n"
+    "        const float scaled = av * 16777216.0f;\n        uint32_t q = (uint32_t)scaled;\n"
+    "        const float rem = scaled - (float)q;\n"
+    "        if (rem > 0.5f || (rem == 0.5f && (q & 1u)))\n            q++;\n"
+    "        return (uint16_t)(sign | q);\n    }\n"
+    "    return (uint16_t)(sign | ((ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> 13));\n}\n\n";
 
 /* The runner: P_run's statements for node id (after its body function is written). */
 static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
@@ -500,7 +636,7 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
         cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n", total,
                   total, c->fn_names[id]);
     }
-    if (n->op == IR_OP_EMBEDDING)
+    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT)
         cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
 }
 

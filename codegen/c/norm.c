@@ -55,7 +55,7 @@ void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k)
     static const char *const names[] = {"x", "mean", "var", "weight", "bias"};
     cg_body_begin(c, id, names, 5);
     cg_printf(c, "    const int64_t C = %s, inner = %s;\n", cg_dim(c, xs->d[1]), cg_prod(c, xs, 2, xs->rank));
-    cg_printf(c, "    const float eps = %.9gf;\n", (double)(float)eps);
+    cg_printf(c, "    const float eps = %s;\n", cg_float(c, eps));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
     cg_printf(c, "        const int64_t ch = it %% C;\n");
     cg_printf(c, "        const float inv = 1.0f / sqrtf(var[ch] + eps);\n");
@@ -92,7 +92,7 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
     if (n->n_inputs < 3)
         cg_printf(c, "    const float *bias = NULL;\n");
     cg_printf(c, "    const int64_t len = %s;\n", cg_prod(c, xs, xs->rank - (int)nd, xs->rank));
-    cg_printf(c, "    const float eps = %.9gf;\n", (double)(float)eps);
+    cg_printf(c, "    const float eps = %s;\n", cg_float(c, eps));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one row */\n");
     cg_printf(c, "        const float *restrict row = x + it * len;\n");
     cg_printf(c, "        float *restrict dst = out + it * len;\n");

@@ -593,6 +593,221 @@ START_TEST(graph_chain)
 }
 END_TEST
 
+/* ---- issue 3's ops ---- */
+
+START_TEST(activations_by_hand)
+{
+    static const struct {
+        OpKind op;
+        float in[4], want[4];
+    } cases[] = {
+        {IR_OP_RELU6, {-1, 3, 7, NAN}, {0, 3, 6, NAN}},
+        {IR_OP_HARDSWISH, {-4, -1, 1, 4}, {0, -1.0f / 3, 2.0f / 3, 4}},
+        {IR_OP_HARDSIGMOID, {-4, -1, 1, 4}, {0, 1.0f / 3, 2.0f / 3, 1}},
+        {IR_OP_GELU, {1, -1, 0, 3}, {0.841344746f, -0.158655254f, 0, 2.99595031f}},
+        {IR_OP_GELU_TANH, {1, -1, 0, 3}, {0.841191990f, -0.158808010f, 0, 2.99636261f}},
+        {IR_OP_SILU, {1, -1, 0, 2}, {0.731058579f, -0.268941421f, 0, 1.76159416f}},
+        {IR_OP_RSQRT, {4, 0.25f, 1, 16}, {0.5f, 2, 1, 0.25f}},
+        {IR_OP_ERF, {0, 1, -0.5f, 2}, {0, 0.842700793f, -0.520499878f, 0.995322265f}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        Graph *g = ir_graph_new("act");
+        ValueId x = cst(g, "x", F32(4), cases[k].in, 4);
+        NodeId n = node(g, cases[k].op, "a", &x, 1);
+        float *got = run(g, n, NULL, NULL);
+        expect(got, cases[k].want, 4);
+        free(got);
+        ir_graph_free(g);
+    }
+    Graph *g = ir_graph_new("lrelu");
+    ValueId x = cst(g, "x", F32(3), (const float[]){-2, 0, 3}, 3);
+    NodeId n = node(g, IR_OP_LEAKY_RELU, "a", &x, 1);
+    ir_node_set_float(g, n, "negative_slope", 0.1);
+    float *got = run(g, n, NULL, NULL);
+    expect(got, (const float[]){-0.2f, 0, 3}, 3);
+    free(got);
+    ir_graph_free(g);
+}
+END_TEST
+
+START_TEST(adaptive_pool_windows)
+{
+    /* 5 -> 3: windows [0, 2), [1, 4), [3, 5) as PyTorch */
+    Graph *g = ir_graph_new("ap");
+    ValueId x = cst(g, "x", F32(1, 1, 1, 5), (const float[]){0, 1, 2, 3, 4}, 5);
+    NodeId n = node(g, IR_OP_ADAPTIVE_AVG_POOL2D, "ap", &x, 1);
+    ir_node_set_ints(g, n, "output_size", (const int64_t[]){1, 3}, 2);
+    float *got = run(g, n, NULL, NULL);
+    expect(got, (const float[]){0.5f, 2, 3.5f}, 3);
+    free(got);
+    ir_graph_free(g);
+}
+END_TEST
+
+START_TEST(pad_slice_by_hand)
+{
+    static const float want[3][6] = {{9, 9, 1, 2, 3, 9}, {3, 2, 1, 2, 3, 2}, {1, 1, 1, 2, 3, 3}};
+    for (int mode = 0; mode < 3; mode++) {
+        Graph *g = ir_graph_new("pad");
+        ValueId x = cst(g, "x", F32(1, 3), (const float[]){1, 2, 3}, 3);
+        NodeId n = node(g, IR_OP_PAD, "p", &x, 1);
+        ir_node_set_ints(g, n, "pads", (const int64_t[]){2, 1}, 2);
+        ir_node_set_int(g, n, "mode", mode);
+        ir_node_set_float(g, n, "value", 9);
+        float *got = run(g, n, NULL, NULL);
+        expect(got, want[mode], 6);
+        free(got);
+        ir_graph_free(g);
+    }
+    float ten[10];
+    for (int i = 0; i < 10; i++)
+        ten[i] = (float)i;
+    Graph *g = ir_graph_new("slice");
+    ValueId x = cst(g, "x", F32(10), ten, 10);
+    NodeId n = node(g, IR_OP_SLICE, "s", &x, 1);
+    ir_node_set_int(g, n, "start", -3);
+    ir_node_set_int(g, n, "end", 100);
+    ir_node_set_int(g, n, "step", 2);
+    NodeId e = node(g, IR_OP_SLICE, "empty", &x, 1);
+    ir_node_set_int(g, e, "start", 8);
+    ir_node_set_int(g, e, "end", 2);
+    float *got = run(g, n, NULL, NULL);
+    expect(got, (const float[]){7, 9}, 2);
+    expect_shape(g, out0(g, e), DIMS(0));
+    free(got);
+    ir_graph_free(g);
+}
+END_TEST
+
+START_TEST(resize_by_hand)
+{
+    /* [0, 4] to width 4: nearest, bilinear, bilinear with align_corners */
+    static const float want[3][4] = {{0, 0, 4, 4}, {0, 1, 3, 4}, {0, 4.0f / 3, 8.0f / 3, 4}};
+    for (int k = 0; k < 3; k++) {
+        Graph *g = ir_graph_new("rs");
+        ValueId x = cst(g, "x", F32(1, 1, 1, 2), (const float[]){0, 4}, 2);
+        NodeId n = node(g, IR_OP_RESIZE, "r", &x, 1);
+        ir_node_set_ints(g, n, "size", (const int64_t[]){1, 4}, 2);
+        ir_node_set_int(g, n, "mode", k > 0);
+        ir_node_set_int(g, n, "align_corners", k == 2);
+        float *got = run(g, n, NULL, NULL);
+        expect(got, want[k], 4);
+        free(got);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
+START_TEST(conv_transpose_by_hand)
+{
+    for (int s = 1; s <= 2; s++) {
+        Graph *g = ir_graph_new("ct");
+        ValueId in[2] = {cst(g, "x", F32(1, 1, 2, 2), (const float[]){1, 2, 3, 4}, 4),
+                         cst(g, "w", F32(1, 1, 2, 2), (const float[]){1, 1, 1, 1}, 4)};
+        NodeId n = node(g, IR_OP_CONV_TRANSPOSE2D, "ct", in, 2);
+        ir_node_set_int(g, n, "stride", s);
+        float *got = run(g, n, NULL, NULL);
+        if (s == 1)
+            expect(got, (const float[]){1, 3, 2, 4, 10, 6, 3, 7, 4}, 9);
+        else
+            expect(got, (const float[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}, 16);
+        free(got);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
+START_TEST(reduce_norm_by_hand)
+{
+    static const float six[6] = {1, 2, 3, 4, 5, 6};
+    static const struct {
+        OpKind op;
+        int64_t axis;
+        int keep;
+        float want[3];
+        int n;
+    } cases[] = {
+        {IR_OP_REDUCE_SUM, 1, 0, {6, 15}, 2},
+        {IR_OP_REDUCE_MEAN, 0, 0, {2.5f, 3.5f, 4.5f}, 3},
+        {IR_OP_REDUCE_MIN, -1, 1, {1, 4}, 2},
+        {IR_OP_REDUCE_MAX, 0, 1, {4, 5, 6}, 3},
+    };
+    for (int k = 0; k < 4; k++) {
+        Graph *g = ir_graph_new("red");
+        ValueId x = cst(g, "x", F32(2, 3), six, 6);
+        NodeId n = node(g, cases[k].op, "r", &x, 1);
+        ir_node_set_ints(g, n, "axes", &cases[k].axis, 1);
+        ir_node_set_int(g, n, "keepdim", cases[k].keep);
+        float *got = run(g, n, NULL, NULL);
+        expect(got, cases[k].want, cases[k].n);
+        ck_assert_int_eq(g->values[out0(g, n)].type.shape.rank, cases[k].keep ? 2 : 1);
+        free(got);
+        ir_graph_free(g);
+    }
+    /* group_norm, one group of [0, 2, 4, 6]: mean 3, variance 5 */
+    Graph *g = ir_graph_new("gn");
+    ValueId x = cst(g, "x", F32(1, 2, 2), (const float[]){0, 2, 4, 6}, 4);
+    NodeId n = node(g, IR_OP_GROUP_NORM, "gn", &x, 1);
+    ir_node_set_int(g, n, "num_groups", 1);
+    ir_node_set_float(g, n, "eps", 0.0);
+    float *got = run(g, n, NULL, NULL);
+    float r = 1.0f / sqrtf(5.0f);
+    expect(got, (const float[]){-3 * r, -r, r, 3 * r}, 4);
+    free(got);
+    ir_graph_free(g);
+}
+END_TEST
+
+START_TEST(dtypes_by_hand)
+{
+    /* cast f32 -> i32 truncates; f16 and bf16 round to nearest even */
+    Graph *g = ir_graph_new("cast");
+    ValueId x = cst(g, "x", F32(3), (const float[]){-1.7f, 2.9f, 1.0f / 3}, 3);
+    NodeId n = node(g, IR_OP_CAST, "c", &x, 1);
+    ir_node_set_int(g, n, "dtype", IR_I32);
+    int32_t *gi = (int32_t *)(void *)run(g, n, NULL, NULL);
+    ck_assert(gi[0] == -1 && gi[1] == 2 && gi[2] == 0);
+    free(gi);
+    ir_graph_free(g);
+    static const DType half[2] = {IR_F16, IR_BF16};
+    static const float third[2] = {0.333251953125f, 0.333984375f};
+    for (int k = 0; k < 2; k++) {
+        g = ir_graph_new("half");
+        x = cst(g, "x", F32(1), (const float[]){1.0f / 3}, 1);
+        n = node(g, IR_OP_CAST, "h", &x, 1);
+        ir_node_set_int(g, n, "dtype", half[k]);
+        NodeId back = node(g, IR_OP_CAST, "f", &g->nodes[n].outputs[0], 1);
+        ir_node_set_int(g, back, "dtype", IR_F32);
+        float *got = run(g, back, NULL, NULL);
+        ck_assert_msg(got[0] == third[k], "%s: got %.12g", ir_dtype_name(half[k]), (double)got[0]);
+        free(got);
+        ir_graph_free(g);
+    }
+    /* comparisons: NaN is not less than NaN; where picks by the condition */
+    g = ir_graph_new("cmp");
+    ValueId ab[2] = {cst(g, "a", F32(3), (const float[]){1, NAN, 2}, 3),
+                     cst(g, "b", F32(3), (const float[]){1, NAN, 3}, 3)};
+    NodeId lt = node(g, IR_OP_LT, "lt", ab, 2);
+    ValueId w_in[3] = {out0(g, lt), ab[0], ab[1]};
+    NodeId w = node(g, IR_OP_WHERE, "w", w_in, 3);
+    float *got = run(g, w, NULL, NULL);
+    expect(got, (const float[]){1, NAN, 2}, 3);
+    free(got);
+    ir_graph_free(g);
+    /* index_select along axis 0 */
+    g = ir_graph_new("isel");
+    static const int64_t idx[3] = {2, 0, 2};
+    Type it = mk_type(IR_I64, DIMS(3));
+    ValueId is_in[2] = {cst(g, "x", F32(3, 2), (const float[]){0, 1, 10, 11, 20, 21}, 6),
+                        ir_const_new(g, "idx", it, idx, sizeof idx, here)};
+    n = node(g, IR_OP_INDEX_SELECT, "sel", is_in, 2);
+    got = run(g, n, NULL, NULL);
+    expect(got, (const float[]){20, 21, 0, 1, 20, 21}, 6);
+    free(got);
+    ir_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("eval");
@@ -615,6 +830,13 @@ int main(void)
     tcase_add_test(tc, views_copy);
     tcase_add_test(tc, epilogue_applied);
     tcase_add_test(tc, graph_chain);
+    tcase_add_test(tc, activations_by_hand);
+    tcase_add_test(tc, adaptive_pool_windows);
+    tcase_add_test(tc, pad_slice_by_hand);
+    tcase_add_test(tc, resize_by_hand);
+    tcase_add_test(tc, conv_transpose_by_hand);
+    tcase_add_test(tc, reduce_norm_by_hand);
+    tcase_add_test(tc, dtypes_by_hand);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,87 @@
+/* Private to the reference evaluator: what ir/eval.c and ir/eval_more.c (issue 3's ops:
+ * activations with attributes, comparisons, cast, data movement, reductions, resize,
+ * conv_transpose2d) share. Not a public interface. */
+#ifndef SLIMC_IR_EVAL_INTERNAL_H
+#define SLIMC_IR_EVAL_INTERNAL_H
+
+#include "ir/eval.h"
+
+/* A shape with its symbols bound. */
+typedef struct Dims {
+    int rank;
+    int64_t d[IR_MAX_RANK];
+} Dims;
+
+/* Everything an op's kernel needs: the node, its inputs' data and bound shapes, and its
+ * output. */
+typedef struct EvalCtx {
+    const Graph *g;
+    const Node *n;
+    const void *const *in;
+    Dims in_dims[8];
+    float *out;     /* the output as f32 (for the f32 ops) */
+    void *out_raw;  /* the output in its own dtype */
+    Dims out_dims;
+    const int64_t *syms;
+    Diag *d;
+} EvalCtx;
+
+static inline int64_t dims_numel(const Dims *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->d[i];
+    return n;
+}
+
+/* Strides (in elements) with which an operand of shape in is read while walking out's
+ * index space under numpy broadcasting: dims are aligned on the right, a missing or size-1
+ * dim of in is read with stride 0. Requires in->rank <= out->rank. */
+static inline void bcast_strides(const Dims *out, const Dims *in, int64_t *st)
+{
+    int64_t s = 1;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        int j = i - (out->rank - in->rank);
+        if (j < 0) {
+            st[i] = 0;
+            continue;
+        }
+        st[i] = in->d[j] == 1 ? 0 : s;
+        s *= in->d[j];
+    }
+}
+
+/* The offset, in the broadcast operand, of out's element number linear. */
+static inline int64_t bcast_offset(const Dims *out, const int64_t *st, int64_t linear)
+{
+    int64_t off = 0;
+    for (int i = out->rank - 1; i >= 0; i--) {
+        off += (linear % out->d[i]) * st[i];
+        linear /= out->d[i];
+    }
+    return off;
+}
+
+static inline const float *in_f32(const EvalCtx *c, int i)
+{
+    return i < c->n->n_inputs ? (const float *)c->in[i] : NULL;
+}
+
+/* eval_more.c: one kernel per op family (index_select reports a bad index and returns false). */
+void ir_eval_unary_attr(const EvalCtx *c);
+void ir_eval_compare(const EvalCtx *c);
+void ir_eval_where(const EvalCtx *c);
+void ir_eval_cast(const EvalCtx *c);
+void ir_eval_adaptive_avg_pool2d(const EvalCtx *c);
+void ir_eval_group_norm(const EvalCtx *c);
+void ir_eval_reduce(const EvalCtx *c);
+void ir_eval_permute(const EvalCtx *c);
+void ir_eval_expand(const EvalCtx *c);
+void ir_eval_slice(const EvalCtx *c);
+void ir_eval_pad(const EvalCtx *c);
+void ir_eval_concat(const EvalCtx *c);
+bool ir_eval_index_select(const EvalCtx *c);
+void ir_eval_resize(const EvalCtx *c);
+void ir_eval_conv_transpose2d(const EvalCtx *c);
+
+#endif
