@@ -38,22 +38,24 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
     cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++) {\n");
     if (is_max) {
+        /* Row at a time: for each tap (kh, kw), fold the input into the output row over
+         * the range of ow whose tap lands inside the image, so the inner loop has no
+         * bounds checks and vectorizes. Each output still sees its taps in (kh, kw)
+         * order, as the reference does. */
+        cg_printf(c, "            float *restrict orow = op + oh * OW;\n");
+        cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++)\n                orow[ow] = -INFINITY;\n");
         cg_printf(c, "            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(PH - oh * SH, DH));\n");
         cg_printf(c, "            const int64_t kh1 = slimc_rt_min(KH, slimc_rt_div_floor(H - 1 + PH - oh * SH, DH) + 1);\n");
-        cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++) {\n");
-        cg_printf(c, "                const int64_t kw0 = slimc_rt_max(0, slimc_rt_div_ceil(PW - ow * SW, DW));\n");
-        cg_printf(c, "                const int64_t kw1 = slimc_rt_min(KW, slimc_rt_div_floor(W - 1 + PW - ow * SW, DW) + 1);\n");
-        cg_printf(c, "                float m = -INFINITY;\n");
-        cg_printf(c, "                for (int64_t kh = kh0; kh < kh1; kh++) {\n");
-        cg_printf(c, "                    const float *xr = xp + (oh * SH - PH + kh * DH) * W + ow * SW - PW;\n");
-        cg_printf(c, "                    for (int64_t kw = kw0; kw < kw1; kw++) {\n");
-        cg_printf(c, "                        const float v = xr[kw * DW];\n");
-        cg_printf(c, "                        if (v > m || v != v) /* NaN wins */\n");
-        cg_printf(c, "                            m = v;\n");
-        cg_printf(c, "                        if (m != m)\n                            break;\n");
-        cg_printf(c, "                    }\n                }\n");
-        cg_printf(c, "                op[oh * OW + ow] = m;\n");
-        cg_printf(c, "            }\n");
+        cg_printf(c, "            for (int64_t kh = kh0; kh < kh1; kh++) {\n");
+        cg_printf(c, "                const float *xr = xp + (oh * SH - PH + kh * DH) * W;\n");
+        cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
+        cg_printf(c, "                    const int64_t off = kw * DW - PW;\n");
+        cg_printf(c, "                    const int64_t lo = slimc_rt_max(0, slimc_rt_div_ceil(-off, SW));\n");
+        cg_printf(c, "                    const int64_t hi = slimc_rt_min(OW, slimc_rt_div_floor(W - 1 - off, SW) + 1);\n");
+        cg_printf(c, "                    for (int64_t ow = lo; ow < hi; ow++) {\n");
+        cg_printf(c, "                        const float v = xr[ow * SW + off], m = orow[ow];\n");
+        cg_printf(c, "                        orow[ow] = (v > m || v != v) ? v : m; /* NaN wins */\n");
+        cg_printf(c, "                    }\n                }\n            }\n");
     } else {
         cg_printf(c, "            int64_t h0 = oh * SH - PH;\n");
         cg_printf(c, "            int64_t h1 = slimc_rt_min(h0 + KH, H + PH);\n");
