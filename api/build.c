@@ -1,9 +1,29 @@
 /* AOT: `slimc build MODEL -o FILE` — the model's C, a block of metadata and the main()
- * of runtime/slimc_main.c in one translation unit, the constants linked in as one blob. */
+ * of runtime/slimc_main.c in one translation unit, the constants linked in as one blob.
+ * `slimc build MODEL --lib -o DIR` — DIR/NAME.h and DIR/libNAME.a: the model's C with a
+ * small API around it (init / run / run with the caller's arena / free), the constants
+ * linked in as one blob or kept in DIR/NAME.weights. */
 #include "api/api_internal.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* For `slimc build --lib`. (To move into slimc.h with the public API.) */
+typedef struct SlimcLibOptions {
+    const char *name;          /* C identifier for NAME_*; NULL: the model's name */
+    bool emit_source;          /* also write DIR/NAME.c */
+    bool weights_file;         /* weights in DIR/NAME.weights, read by NAME_init, not embedded */
+    const char *target_triple; /* cross-compile (TRIPLE-gcc); NULL: the host */
+} SlimcLibOptions;
+/* slimc_build_executable for another target (NULL triple: the host). */
+SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                       const char *triple, const char *out_path);
+SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                const SlimcLibOptions *lo, const char *dir);
 
 extern const char slimc_main_source[];
 extern const size_t slimc_main_source_len;
@@ -71,11 +91,13 @@ static void put_metadata(FILE *f, const SlimcModel *m, const int64_t *offsets)
     fputs("\n/* ---- metadata for main() ---- */\n", f);
     fputs("#define SLIMC_MODEL_NAME ", f);
     put_cstring(f, g->name);
-    fprintf(f, "\n#define SLIMC_N_INPUTS %d\n#define SLIMC_N_OUTPUTS %d\n#define SLIMC_N_SYMS %d\n"
-               "#define SLIMC_N_VALUES %d\n",
+    fprintf(f,
+            "\n#define SLIMC_N_INPUTS %d\n#define SLIMC_N_OUTPUTS %d\n#define SLIMC_N_SYMS %d\n"
+            "#define SLIMC_N_VALUES %d\n",
             g->n_inputs, g->n_outputs, g->n_syms, g->n_values);
     fputs("typedef struct SlimcIoInfo {\n    const char *name, *type;\n    int dtype, rank;\n"
-          "    struct { int64_t c; int sym; uint32_t mask; } dims[8];\n} SlimcIoInfo;\n", f);
+          "    struct { int64_t c; int sym; uint32_t mask; } dims[8];\n} SlimcIoInfo;\n",
+          f);
     fputs("static const SlimcIoInfo slimc_inputs[SLIMC_N_INPUTS + 1] = {\n", f);
     for (int i = 0; i < g->n_inputs; i++)
         put_io(f, m, g->inputs[i], slimc_model_input_name(m, i), m->input_types[i]);
@@ -91,6 +113,12 @@ static void put_metadata(FILE *f, const SlimcModel *m, const int64_t *offsets)
 
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const char *out_path)
+{
+    return slimc_build_executable_for(ctx, m, o, NULL, out_path);
+}
+
+SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                       const char *triple, const char *out_path)
 {
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
@@ -115,13 +143,333 @@ SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const Slimc
 
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
-    if (!o || !o->cpu)
+    if ((!o || !o->cpu) && !triple)
         ro.cpu = "x86-64-v2"; /* portable by default; --cpu native trades that for speed */
+    ro.triple = triple;
     /* A model without constants still needs the symbol main() refers to. */
     static const unsigned char one_byte[64];
     bool ok = rt_build_executable(src, src_len, blob_len ? blob : one_byte, blob_len ? blob_len : 1,
                                   "slimc_weights_blob", &ro, out_path, &ctx->diag);
     free(src);
+    free(blob);
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
+/* ---- static libraries ---- */
+
+static bool is_identifier(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return false;
+    return true;
+}
+
+/* A dim as a C expression in the macro's parameters (the symbol names). */
+static void put_dim_expr(FILE *f, const Graph *g, Dim d)
+{
+    fprintf(f, "%lld", (long long)d.c);
+    for (int s = 0; s < g->n_syms; s++)
+        if (d.syms & (1u << s))
+            fprintf(f, " * (int64_t)(%s)", g->sym_names[s]);
+}
+
+static void put_sym_params(FILE *f, const Graph *g)
+{
+    fputc('(', f);
+    for (int s = 0; s < g->n_syms; s++)
+        fprintf(f, "%s%s", s ? ", " : "", g->sym_names[s]);
+    fputc(')', f);
+}
+
+/* The io macros: NAME_INPUTk_RANK, _SHAPE(syms) (an initializer), _ELEMS(syms). */
+static void put_io_macros(FILE *f, const SlimcModel *m, const char *up, const char *kind, int k,
+                          ValueId v, const char *name, const char *type)
+{
+    const Graph *g = m->g;
+    const Type *t = &g->values[v].type;
+    fprintf(f, "/* %s %d '%s': %s */\n", kind, k, name, type);
+    fprintf(f, "#define %s_%s%d_RANK %d\n", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k,
+            t->shape.rank);
+    fprintf(f, "#define %s_%s%d_SHAPE", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k);
+    put_sym_params(f, g);
+    fputs(" {", f);
+    for (int j = 0; j < t->shape.rank; j++) {
+        fputs(j ? ", " : "", f);
+        put_dim_expr(f, g, t->shape.d[j]);
+    }
+    fprintf(f, "}\n#define %s_%s%d_ELEMS", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k);
+    put_sym_params(f, g);
+    fputs(" ((size_t)1", f);
+    for (int j = 0; j < t->shape.rank; j++) {
+        fputs(" * (size_t)(", f);
+        put_dim_expr(f, g, t->shape.d[j]);
+        fputc(')', f);
+    }
+    fputs(")\n", f);
+}
+
+static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t blob_len,
+                       bool weights_file)
+{
+    const Graph *g = m->g;
+    char up[256];
+    snprintf(up, sizeof up, "%s", name);
+    for (char *p = up; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    fprintf(f, "/* %s.h — the model '%s', compiled ahead of time by slimc %s.\n *\n", name, g->name,
+            slimc_version());
+    fprintf(
+        f,
+        " * Usage (link lib%s.a, -lpthread -lm):\n"
+        " *\n"
+        " *     %s *m = %s_init(%s);           // NULL on failure (errno set)\n"
+        " *     int64_t syms[%s_N_SYMS + 1] = {batch};     // one value per symbol, in order\n"
+        " *     const void *in[%s_N_INPUTS] = {x};        // C order, shapes below\n"
+        " *     void *out[%s_N_OUTPUTS] = {y};            // the caller's buffers\n"
+        " *     int rc = %s_run(m, syms, in, out, 1);     // 0 on success; 1 threads\n"
+        " *     %s_free(m);\n"
+        " *\n"
+        " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
+        " * caller's arena instead — %s_ARENA_BYTES(syms...) bytes, 64-byte aligned — and never\n"
+        " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
+        " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
+        name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
+        name, name, name, up);
+    fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", up,
+            up);
+    fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    fprintf(f, "/* Version of slimc's generated-header ABI. */\n#define %s_FORMAT_VERSION %d\n", up,
+            SLIMC_FORMAT_VERSION);
+    fprintf(f, "#define %s_N_INPUTS %d\n#define %s_N_OUTPUTS %d\n#define %s_N_SYMS %d /*", up,
+            g->n_inputs, up, g->n_outputs, up, g->n_syms);
+    for (int s = 0; s < g->n_syms; s++)
+        fprintf(f, " %s", g->sym_names[s]);
+    fprintf(f, " */\n#define %s_WEIGHTS_BYTES ((size_t)%zu)%s\n\n", up, blob_len,
+            weights_file ? " /* the size of NAME.weights */" : "");
+    for (int i = 0; i < g->n_inputs; i++)
+        put_io_macros(f, m, up, "input", i, g->inputs[i], slimc_model_input_name(m, i),
+                      m->input_types[i]);
+    for (int i = 0; i < g->n_outputs; i++)
+        put_io_macros(f, m, up, "output", i, g->outputs[i], m->output_names[i], m->output_types[i]);
+    fprintf(f,
+            "\n/* The exact scratch a run needs (from the memory plan). */\n#define %s_ARENA_BYTES",
+            up);
+    put_sym_params(f, g);
+    fputs(" ((size_t)(0", f);
+    for (int t = 0; t < g->arena_bytes.n; t++) {
+        fprintf(f, " + %lldLL", (long long)g->arena_bytes.t[t].c);
+        for (int s = 0; s < g->n_syms; s++)
+            if (g->arena_bytes.t[t].mask & (1u << s))
+                fprintf(f, " * (int64_t)(%s)", g->sym_names[s]);
+    }
+    fputs("))\n\n", f);
+    fprintf(
+        f,
+        "typedef struct %s %s;\n"
+        "/* weights_path: the NAME.weights file when built with --weights-file; ignored (may be\n"
+        " * NULL) when the weights are embedded. */\n"
+        "%s *%s_init(const char *weights_path);\n"
+        "int %s_run(%s *m, const int64_t *syms, const void *const *inputs, void *const *outputs, "
+        "int nthreads);\n"
+        "int %s_run_arena(const %s *m, const int64_t *syms, const void *const *inputs, void *const "
+        "*outputs,\n"
+        "        void *arena, int nthreads);\n"
+        "size_t %s_arena_bytes(const int64_t *syms);\n"
+        "void %s_free(%s *m);\n\n",
+        name, name, name, name, name, name, name, name, name, name, name);
+    fprintf(f, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
+}
+
+/* The API around the generated code (appended to it in NAME.c). */
+static void put_wrapper(FILE *f, const SlimcModel *m, const char *name, const int64_t *offsets,
+                        bool weights_file)
+{
+    const Graph *g = m->g;
+    char up[256];
+    snprintf(up, sizeof up, "%s", name);
+    for (char *p = up; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    fprintf(f,
+            "\n/* ---- the library API (see %s.h) ---- */\n#include <errno.h>\n#include <stdio.h>\n"
+            "#include <stdlib.h>\n\n",
+            name);
+    fprintf(f, "static const struct { int id; size_t offset; } %s_consts[] = {\n", name);
+    for (int v = 0; v < g->n_values; v++)
+        if (offsets[v] >= 0)
+            fprintf(f, "    {%d, %lld}, /* %s */\n", v, (long long)offsets[v], g->values[v].name);
+    fprintf(f, "    {-1, 0}};\n");
+    if (!weights_file)
+        fprintf(f, "extern const unsigned char %s_weights_blob[];\n", name);
+    fprintf(f,
+            "struct %s {\n    const void *consts[%d];\n    unsigned char *weights; /* owned, with "
+            "--weights-file */\n"
+            "    void *arena;\n    size_t arena_size;\n};\n\n",
+            name, g->n_values + 1);
+    fprintf(f,
+            "%s *%s_init(const char *weights_path)\n{\n    %s *m = calloc(1, sizeof *m);\n"
+            "    if (!m)\n        return NULL;\n    const unsigned char *blob;\n",
+            name, name, name);
+    if (weights_file) {
+        fprintf(f,
+                "    FILE *file = weights_path ? fopen(weights_path, \"rb\") : NULL;\n"
+                "    m->weights = aligned_alloc(64, (%s_WEIGHTS_BYTES + 63) / 64 * 64 + 64);\n"
+                "    int ok = file && m->weights && fread(m->weights, 1, %s_WEIGHTS_BYTES, file) "
+                "== %s_WEIGHTS_BYTES\n"
+                "             && fgetc(file) == EOF;\n"
+                "    if (file)\n        fclose(file);\n"
+                "    if (!ok) {\n        free(m->weights);\n        free(m);\n        errno = "
+                "weights_path ? EINVAL : ENOENT;\n"
+                "        return NULL;\n    }\n    blob = m->weights;\n",
+                up, up, up);
+    } else {
+        fprintf(f, "    (void)weights_path;\n    blob = %s_weights_blob;\n", name);
+    }
+    fprintf(f,
+            "    for (int c = 0; %s_consts[c].id >= 0; c++)\n        m->consts[%s_consts[c].id] = "
+            "blob + %s_consts[c].offset;\n"
+            "    return m;\n}\n\n",
+            name, name, name);
+    fprintf(f,
+            "size_t %s_arena_bytes(const int64_t *syms) { return %s_model_arena_bytes(syms); }\n\n"
+            "int %s_run_arena(const %s *m, const int64_t *syms, const void *const *inputs, void "
+            "*const *outputs,\n"
+            "        void *arena, int nthreads)\n{\n"
+            "    return %s_model_run(m->consts, inputs, outputs, syms, arena, nthreads > 0 ? "
+            "nthreads : 1);\n}\n\n",
+            name, name, name, name, name);
+    fprintf(f,
+            "int %s_run(%s *m, const int64_t *syms, const void *const *inputs, void *const "
+            "*outputs, int nthreads)\n{\n"
+            "    size_t need = (%s_model_arena_bytes(syms) + 63) / 64 * 64 + 64;\n"
+            "    if (need > m->arena_size) {\n        free(m->arena);\n        m->arena = "
+            "aligned_alloc(64, need);\n"
+            "        m->arena_size = m->arena ? need : 0;\n        if (!m->arena)\n            "
+            "return -1;\n    }\n"
+            "    return %s_run_arena(m, syms, inputs, outputs, m->arena, nthreads);\n}\n\n",
+            name, name, name, name);
+    fprintf(f,
+            "void %s_free(%s *m)\n{\n    if (!m)\n        return;\n    free(m->arena);\n    "
+            "free(m->weights);\n"
+            "    free(m);\n}\n",
+            name, name);
+}
+
+/* Writes data to path through a temp file and a rename. */
+static bool write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return false;
+    FILE *f = fdopen(fd, "wb");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    ok = f && fclose(f) == 0 && ok;
+    if (ok && chmod(tmp, 0644) == 0 && rename(tmp, path) == 0)
+        return true;
+    unlink(tmp);
+    return false;
+}
+
+SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                const SlimcLibOptions *lo, const char *dir)
+{
+    const char *name = lo && lo->name ? lo->name : slimc_model_name(m);
+    if (!is_identifier(name)) {
+        diag_error(&ctx->diag, (SrcLoc){0},
+                   "'%s' is not a C identifier: name the library with --name", name);
+        return SLIMC_ERROR;
+    }
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        diag_error(&ctx->diag, (SrcLoc){0}, "cannot create the output folder '%s': %s", dir,
+                   strerror(errno));
+        return SLIMC_ERROR;
+    }
+    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
+        return SLIMC_ERROR;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s_model", name);
+    size_t len;
+    char *model_src = api_emit_source(ctx, m, prefix, &len);
+    if (!model_src)
+        return SLIMC_ERROR;
+    int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);
+    SLIMC_ASSERT(offsets);
+    size_t blob_len;
+    unsigned char *blob = pack_constants(m->g, offsets, &blob_len);
+    bool side = lo && lo->weights_file;
+
+    char *src = NULL, *hdr = NULL;
+    size_t src_len = 0, hdr_len = 0;
+    FILE *f = open_memstream(&src, &src_len);
+    SLIMC_ASSERT(f);
+    fprintf(f, "#include \"%s.h\"\n", name);
+    fwrite(model_src, 1, len, f);
+    put_wrapper(f, m, name, offsets, side);
+    fclose(f);
+    f = open_memstream(&hdr, &hdr_len);
+    SLIMC_ASSERT(f);
+    put_header(f, m, name, blob_len, side);
+    fclose(f);
+
+    char path[4200], blob_symbol[300];
+    bool ok = true;
+    snprintf(path, sizeof path, "%s/%s.h", dir, name);
+    if (!write_file_atomic(path, hdr, hdr_len)) {
+        diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+        ok = false;
+    }
+    /* The source includes NAME.h: compile it with the header beside it. */
+    char *full = NULL;
+    size_t full_len = 0;
+    if (ok) {
+        f = open_memstream(&full, &full_len);
+        SLIMC_ASSERT(f);
+        fwrite(hdr, 1, hdr_len, f);
+        fwrite(strchr(src, '\n') + 1, 1, src_len - (size_t)(strchr(src, '\n') + 1 - src), f);
+        fclose(f);
+    }
+    if (ok && lo && lo->emit_source) {
+        snprintf(path, sizeof path, "%s/%s.c", dir, name);
+        if (!write_file_atomic(path, src, src_len)) {
+            diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+            ok = false;
+        }
+    }
+    if (ok && side) {
+        snprintf(path, sizeof path, "%s/%s.weights", dir, name);
+        if (!write_file_atomic(path, blob, blob_len)) {
+            diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+            ok = false;
+        }
+    }
+    if (ok) {
+        RtOptions ro;
+        api_rt_options(o, &ro, &ctx->t);
+        ro.triple = lo ? lo->target_triple : NULL;
+        if ((!o || !o->cpu) && !ro.triple)
+            ro.cpu = "x86-64-v2"; /* portable by default; --cpu native trades that for speed */
+        snprintf(blob_symbol, sizeof blob_symbol, "%s_weights_blob", name);
+        snprintf(path, sizeof path, "%s/lib%s.a", dir, name);
+        static const unsigned char
+            one_byte[64]; /* the blob symbol must exist even with no constants */
+        ok = rt_build_library(full, full_len,
+                              side       ? NULL
+                              : blob_len ? blob
+                                         : one_byte,
+                              side       ? 0
+                              : blob_len ? blob_len
+                                         : 1,
+                              blob_symbol, &ro, path, &ctx->diag);
+    }
+    free(full);
+    free(src);
+    free(hdr);
+    free(model_src);
+    free(offsets);
     free(blob);
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }

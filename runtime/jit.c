@@ -18,6 +18,7 @@
 
 #include "runtime/clang_jit.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -199,7 +200,8 @@ static char *compiler_version(const char *cc, Diag *d)
         return NULL;
     }
     if (rc != 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed to report its version: %s", cc, out ? out : "");
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed to report its version: %s", cc,
+                   out ? out : "");
         free(out);
         return NULL;
     }
@@ -265,23 +267,27 @@ static char *cache_dir(const RtOptions *o, Diag *d)
     else if ((e = getenv("HOME")) && *e)
         snprintf(buf, sizeof buf, "%s/.cache/slimc", e);
     else {
-        diag_warning(d, (SrcLoc){0}, "no cache directory (HOME is not set): compiling without a cache");
+        diag_warning(d, (SrcLoc){0},
+                     "no cache directory (HOME is not set): compiling without a cache");
         return NULL;
     }
     if (!make_dirs(buf)) {
-        diag_warning(d, (SrcLoc){0}, "cannot create the cache directory '%s' (%s): compiling without a cache",
-                     buf, strerror(errno));
+        diag_warning(d, (SrcLoc){0},
+                     "cannot create the cache directory '%s' (%s): compiling without a cache", buf,
+                     strerror(errno));
         return NULL;
     }
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is not a directory: compiling without a cache", buf);
+        diag_warning(d, (SrcLoc){0},
+                     "cache directory '%s' is not a directory: compiling without a cache", buf);
         return NULL;
     }
     if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-        diag_warning(d, (SrcLoc){0},
-                     "cache directory '%s' is %s: compiling without a cache (make it yours, mode 0700)", buf,
-                     st.st_uid != geteuid() ? "owned by another user" : "writable by others");
+        diag_warning(
+            d, (SrcLoc){0},
+            "cache directory '%s' is %s: compiling without a cache (make it yours, mode 0700)", buf,
+            st.st_uid != geteuid() ? "owned by another user" : "writable by others");
         return NULL;
     }
     return strdup(buf);
@@ -320,7 +326,8 @@ static bool read_file(const char *path, unsigned char **data, size_t *len)
 
 static bool private_file(const char *path, struct stat *st)
 {
-    return lstat(path, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() && !(st->st_mode & 022);
+    return lstat(path, st) == 0 && S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+           !(st->st_mode & 022);
 }
 
 /* True when the entry KEY in dir is intact (see the top of this file). */
@@ -406,10 +413,15 @@ static void argv_flags(Argv *a, const RtOptions *o, const char *dflt_cpu)
     if (lvl > 3)
         lvl = 3;
     snprintf(a->opt, sizeof a->opt, "-O%d", lvl);
-    snprintf(a->march, sizeof a->march, "-march=%s", o && o->cpu && *o->cpu ? o->cpu : dflt_cpu);
+    bool chosen = o && o->cpu && *o->cpu;
+    const char *cpu = chosen ? o->cpu : dflt_cpu;
+    if (!chosen && o && o->triple && *o->triple && strncmp(o->triple, "x86_64", 6))
+        cpu = NULL; /* the x86 default means nothing to another architecture */
+    snprintf(a->march, sizeof a->march, "-march=%s", cpu ? cpu : "");
     argv_add(a, "-std=c11");
     argv_add(a, a->opt);
-    argv_add(a, a->march);
+    if (cpu)
+        argv_add(a, a->march);
     argv_add(a, "-pthread");
 }
 
@@ -427,7 +439,8 @@ static bool run_cc(Argv *a, const char *cc, double *ms, Diag *d)
         return false;
     }
     if (rc != 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc, out ? out : "");
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc,
+                   out ? out : "");
         free(out);
         return false;
     }
@@ -456,14 +469,15 @@ static RtModule *load(const char *path, const RtOptions *o, Diag *d)
 }
 
 /* Compiles src into so_path (a shared object) inside dir. */
-static bool compile_so(const char *dir, const char *src, size_t len, const char *so_path, const RtOptions *o,
-                       const char *cc, Diag *d)
+static bool compile_so(const char *dir, const char *src, size_t len, const char *so_path,
+                       const RtOptions *o, const char *cc, Diag *d)
 {
     char cpath[4200];
     snprintf(cpath, sizeof cpath, "%s/.src-XXXXXX.c", dir);
     int fd = mkstemps(cpath, 2);
     if (fd < 0) {
-        diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir, strerror(errno));
+        diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir,
+                   strerror(errno));
         return false;
     }
     size_t done = 0;
@@ -509,7 +523,18 @@ static char llvm_error[1024];
 static void load_llvm_module(void)
 {
     const char *env = getenv("SLIMC_LLVM_MODULE");
-    const char *candidates[] = {env && *env ? env : NULL, SLIMC_LLVM_MODULE_BUILD, SLIMC_LLVM_MODULE_INSTALL,
+    /* beside an installed slimc: BINDIR/../LIBDIR/slimc/, whatever the prefix */
+    char beside[4200] = "";
+    ssize_t n = readlink("/proc/self/exe", beside, sizeof beside - 200);
+    if (n > 0) {
+        beside[n] = 0;
+        char *slash = strrchr(beside, '/');
+        if (slash)
+            snprintf(slash, sizeof beside - (size_t)(slash - beside), "/../%s",
+                     SLIMC_LLVM_MODULE_FROM_BIN);
+    }
+    const char *candidates[] = {env && *env ? env : NULL, beside[0] ? beside : NULL,
+                                SLIMC_LLVM_MODULE_BUILD, SLIMC_LLVM_MODULE_INSTALL,
                                 "libslimc_llvm.so"};
     llvm_error[0] = 0;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
@@ -531,7 +556,8 @@ static void load_llvm_module(void)
         dlclose(h);
     }
     if (!llvm_error[0])
-        snprintf(llvm_error, sizeof llvm_error, "libslimc_llvm.so not found (set SLIMC_LLVM_MODULE)");
+        snprintf(llvm_error, sizeof llvm_error,
+                 "libslimc_llvm.so not found (set SLIMC_LLVM_MODULE)");
 }
 #endif
 
@@ -566,8 +592,9 @@ const char *rt_backend_name(const RtOptions *o)
 
 /* Compiles src into so_path with the in-process compiler. *unavailable is set (with
  * the reason in why) when that compiler cannot be used at all. */
-static bool compile_so_clang(const char *src, size_t len, const char *so_path, const RtOptions *o, bool *unavailable,
-                             char *why, size_t why_size, Diag *d)
+static bool compile_so_clang(const char *src, size_t len, const char *so_path, const char *pch_dir,
+                             const RtOptions *o, bool *unavailable, char *why, size_t why_size,
+                             Diag *d)
 {
     *unavailable = false;
 #ifdef SLIMC_HAVE_LLVM
@@ -577,8 +604,13 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
         snprintf(why, why_size, "%s", llvm_error);
         return false;
     }
-    SlimcClangRequest req = {SLIMC_CLANG_JIT_ABI, src, len, o ? o->opt_level : 2,
-                             o && o->cpu && *o->cpu ? o->cpu : "native", so_path};
+    SlimcClangRequest req = {SLIMC_CLANG_JIT_ABI,
+                             src,
+                             len,
+                             o ? o->opt_level : 2,
+                             o && o->cpu && *o->cpu ? o->cpu : "native",
+                             so_path,
+                             pch_dir};
     char *log = NULL;
     double t0 = now_ms();
     int rc = llvm_compile_fn(&req, &log);
@@ -593,7 +625,7 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
     free(log);
     return rc == SLIMC_CLANG_OK;
 #else
-    (void)src, (void)len, (void)so_path, (void)o, (void)d;
+    (void)src, (void)len, (void)so_path, (void)pch_dir, (void)o, (void)d;
     *unavailable = true;
     snprintf(why, why_size, "slimc was built without LLVM");
     return false;
@@ -628,7 +660,15 @@ static bool entry_name(const char *name, const char **ext)
 
 static bool temp_name(const char *name)
 {
-    return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".build-", 7) || !strncmp(name, ".src-", 5);
+    return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".build-", 7) ||
+           !strncmp(name, ".src-", 5) || (!strncmp(name, "clang-", 6) && strstr(name, ".pch.tmp-"));
+}
+
+/* In-process Clang's precompiled <immintrin.h>: clang-HASH.pch (see clang_jit.cpp). */
+static bool pch_name(const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(name, "clang-", 6) && n > 10 && !strcmp(name + n - 4, ".pch");
 }
 
 typedef struct CacheEntry {
@@ -748,7 +788,7 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
     bool ok = dp != NULL;
     while (dp && (de = readdir(dp))) {
         const char *ext;
-        if (!entry_name(de->d_name, &ext) && !temp_name(de->d_name))
+        if (!entry_name(de->d_name, &ext) && !temp_name(de->d_name) && !pch_name(de->d_name))
             continue;
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
@@ -777,26 +817,30 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
     if (dp)
         closedir(dp);
     else
-        diag_error(d, (SrcLoc){0}, "cannot read the cache directory '%s': %s", dir, strerror(errno));
+        diag_error(d, (SrcLoc){0}, "cannot read the cache directory '%s': %s", dir,
+                   strerror(errno));
     free(dir);
     return ok;
 }
 
 /* ---- rt_compile ---- */
 
-/* Compiles src into so_path (inside dir, which holds any temp file) with backend b. */
-static bool compile_with(RtBackend b, const char *dir, const char *src, size_t len, const char *so_path,
-                         const RtOptions *o, const char *cc, bool *unavailable, char *why, size_t why_size, Diag *d)
+/* Compiles src into so_path (inside dir, which holds any temp file) with backend b;
+ * cached: dir is the cache, where in-process Clang may keep its precompiled header. */
+static bool compile_with(RtBackend b, const char *dir, bool cached, const char *src, size_t len,
+                         const char *so_path, const RtOptions *o, const char *cc, bool *unavailable,
+                         char *why, size_t why_size, Diag *d)
 {
     if (b == RT_BACKEND_CLANG)
-        return compile_so_clang(src, len, so_path, o, unavailable, why, why_size, d);
+        return compile_so_clang(src, len, so_path, cached ? dir : NULL, o, unavailable, why,
+                                why_size, d);
     *unavailable = false;
     return compile_so(dir, src, len, so_path, o, cc, d);
 }
 
 /* The cache key (32 hex digits + NUL) for src compiled by backend b. */
-static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc, char key[40],
-                     Diag *d)
+static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc,
+                     char key[40], Diag *d)
 {
     char *version;
     if (b == RT_BACKEND_CLANG) {
@@ -814,7 +858,8 @@ static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *
     Hash128 h = {0xcbf29ce484222325ull, 0x6a09e667f3bcc908ull};
     char flags[256];
     snprintf(flags, sizeof flags, "%s -O%d -march=%s -fPIC -shared -pthread -lm v1",
-             b == RT_BACKEND_CLANG ? "clang-jit" : cc, o ? o->opt_level : 2, o && o->cpu ? o->cpu : "native");
+             b == RT_BACKEND_CLANG ? "clang-jit" : cc, o ? o->opt_level : 2,
+             o && o->cpu ? o->cpu : "native");
     hash_add(&h, src, len);
     hash_add(&h, flags, strlen(flags));
     hash_add(&h, version, strlen(version));
@@ -825,8 +870,9 @@ static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *
 }
 
 /* No cache: a private temp directory, removed once the code is loaded. */
-static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc,
-                                  bool *unavailable, char *why, size_t why_size, Diag *d)
+static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, const RtOptions *o,
+                                  const char *cc, bool *unavailable, char *why, size_t why_size,
+                                  Diag *d)
 {
     char tmpl[] = "/tmp/slimc-jit-XXXXXX";
     *unavailable = false;
@@ -837,7 +883,7 @@ static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, cons
     char so[256];
     snprintf(so, sizeof so, "%s/code.so", tmpl);
     RtModule *m = NULL;
-    if (compile_with(b, tmpl, src, len, so, o, cc, unavailable, why, why_size, d))
+    if (compile_with(b, tmpl, false, src, len, so, o, cc, unavailable, why, why_size, d))
         m = load(so, o, d);
     unlink(so);
     rmdir(tmpl);
@@ -853,8 +899,8 @@ static bool cache_writable(const char *dir)
     return statvfs(dir, &fs) != 0 || (unsigned long long)fs.f_bavail * fs.f_frsize >= (16ull << 20);
 }
 
-static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const RtOptions *o, bool *unavailable,
-                                 char *why, size_t why_size, Diag *d)
+static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const RtOptions *o,
+                                 bool *unavailable, char *why, size_t why_size, Diag *d)
 {
     const char *cc = compiler_name(o);
     char key[40];
@@ -879,26 +925,29 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
     unlink(so);
     unlink(meta);
     if (!cache_writable(dir)) {
-        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is read-only or full: compiling without a cache", dir);
+        diag_warning(d, (SrcLoc){0},
+                     "cache directory '%s' is read-only or full: compiling without a cache", dir);
         free(dir);
         return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
     }
     char tmp_so[4200];
     snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld-%lx.so", dir, key, (long)getpid(),
              (unsigned long)pthread_self());
-    if (compile_with(b, dir, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
+    if (compile_with(b, dir, true, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
         unsigned char *bytes = NULL;
         size_t blen = 0;
         char mtext[256];
         if (chmod(tmp_so, 0700) == 0 && read_file(tmp_so, &bytes, &blen)) {
-            snprintf(mtext, sizeof mtext, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key, blen,
-                     (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
-            if (rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext))) {
-                m = load(so, o, d);
+            snprintf(mtext, sizeof mtext, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key,
+                     blen, (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
+            /* Loaded before it is published: a concurrent run that finds the entry half
+             * written (no .meta yet) deletes it, which cannot take it from us. */
+            m = load(tmp_so, o, d);
+            if (m && !(rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext))))
+                diag_warning(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so,
+                             strerror(errno));
+            else if (m)
                 cache_evict(dir, o, key);
-            } else {
-                diag_error(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so, strerror(errno));
-            }
         } else {
             diag_error(d, (SrcLoc){0}, "cannot read the compiled object '%s'", tmp_so);
         }
@@ -906,7 +955,8 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
     } else if (!*unavailable && !cache_writable(dir)) {
         /* the disk filled up while compiling: try once more outside the cache */
         diag_clear(d);
-        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is full: compiling without a cache", dir);
+        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is full: compiling without a cache",
+                     dir);
         unlink(tmp_so);
         free(dir);
         return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
@@ -923,13 +973,17 @@ RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
     char why[1200] = "";
     RtModule *m = compile_backend(b, src, len, o, &unavailable, why, sizeof why, d);
     if (!m && unavailable && b == RT_BACKEND_CLANG) {
-        diag_note(d, (SrcLoc){0}, "in-process Clang unavailable (%s): using the system C compiler", why);
+        diag_note(d, (SrcLoc){0}, "in-process Clang unavailable (%s): using the system C compiler",
+                  why);
         m = compile_backend(RT_BACKEND_CC, src, len, o, &unavailable, why, sizeof why, d);
     }
     return m;
 }
 
-void *rt_symbol(RtModule *m, const char *name) { return m ? dlsym(m->handle, name) : NULL; }
+void *rt_symbol(RtModule *m, const char *name)
+{
+    return m ? dlsym(m->handle, name) : NULL;
+}
 
 void rt_module_free(RtModule *m)
 {
@@ -956,24 +1010,27 @@ static bool write_new(const char *path, const void *data, size_t len)
     return close(fd) == 0 && done == len;
 }
 
-bool rt_build_executable(const char *src, size_t len, const void *blob, size_t blob_len,
-                         const char *blob_symbol, const RtOptions *o, const char *out_path, Diag *d)
+/* A private build folder (in the cache dir, else /tmp) with the source and, when there
+ * is a blob, the blob and an assembler file that .incbin's it. */
+typedef struct BuildDir {
+    char dir[4200], cpath[4300], bpath[4300], spath[4300];
+} BuildDir;
+
+static bool build_dir_open(BuildDir *b, const char *src, size_t len, const void *blob,
+                           size_t blob_len, const char *blob_symbol, const RtOptions *o, Diag *d)
 {
-    const char *cc = compiler_name(o);
     char *cdir = o && o->no_cache ? NULL : cache_dir(o, d);
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/.build-XXXXXX", cdir ? cdir : "/tmp");
+    snprintf(b->dir, sizeof b->dir, "%s/.build-XXXXXX", cdir ? cdir : "/tmp");
     free(cdir);
-    if (!mkdtemp(dir)) {
-        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory '%s': %s", dir, strerror(errno));
+    if (!mkdtemp(b->dir)) {
+        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory '%s': %s", b->dir,
+                   strerror(errno));
         return false;
     }
-    char cpath[4300], bpath[4300], spath[4300], tmp_out[4300];
-    snprintf(cpath, sizeof cpath, "%s/model.c", dir);
-    snprintf(bpath, sizeof bpath, "%s/weights.bin", dir);
-    snprintf(spath, sizeof spath, "%s/weights.s", dir);
-    snprintf(tmp_out, sizeof tmp_out, "%s.tmp-%ld", out_path, (long)getpid());
-    bool ok = write_new(cpath, src, len);
+    snprintf(b->cpath, sizeof b->cpath, "%s/model.c", b->dir);
+    snprintf(b->bpath, sizeof b->bpath, "%s/weights.bin", b->dir);
+    snprintf(b->spath, sizeof b->spath, "%s/weights.s", b->dir);
+    bool ok = write_new(b->cpath, src, len);
     if (ok && blob_len > 0) {
         char *asm_text = NULL;
         size_t asm_len = 0;
@@ -981,17 +1038,80 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
         ok = f != NULL;
         if (ok) {
             /* .incbin: the weights are linked as they are, never as a C array literal */
-            fprintf(f,
-                    "    .section .rodata\n    .globl %s\n    .balign 64\n    .type %s, @object\n%s:\n"
-                    "    .incbin \"%s\"\n    .size %s, . - %s\n    .section .note.GNU-stack,\"\",@progbits\n",
-                    blob_symbol, blob_symbol, blob_symbol, bpath, blob_symbol, blob_symbol);
+            fprintf(
+                f,
+                "    .section .rodata\n    .globl %s\n    .balign 64\n    .type %s, @object\n%s:\n"
+                "    .incbin \"%s\"\n    .size %s, . - %s\n    .section "
+                ".note.GNU-stack,\"\",@progbits\n",
+                blob_symbol, blob_symbol, blob_symbol, b->bpath, blob_symbol, blob_symbol);
             fclose(f);
-            ok = write_new(bpath, blob, blob_len) && write_new(spath, asm_text, asm_len);
+            ok = write_new(b->bpath, blob, blob_len) && write_new(b->spath, asm_text, asm_len);
         }
         free(asm_text);
     }
     if (!ok)
-        diag_error(d, (SrcLoc){0}, "cannot write the build files in '%s': %s", dir, strerror(errno));
+        diag_error(d, (SrcLoc){0}, "cannot write the build files in '%s': %s", b->dir,
+                   strerror(errno));
+    return ok;
+}
+
+static void build_dir_close(BuildDir *b, const char *const *extra, int n_extra)
+{
+    unlink(b->cpath);
+    unlink(b->bpath);
+    unlink(b->spath);
+    for (int i = 0; i < n_extra; i++)
+        unlink(extra[i]);
+    rmdir(b->dir);
+}
+
+/* The AOT compiler: for a target triple, TRIPLE-gcc unless a compiler was named. NULL
+ * (with an error) when that cross compiler is not installed. */
+static const char *aot_compiler(const RtOptions *o, char *buf, size_t size, Diag *d)
+{
+    if (!o || !o->triple || !*o->triple || (o->cc && *o->cc))
+        return compiler_name(o);
+    for (const char *t = o->triple; *t; t++)
+        if (!(isalnum((unsigned char)*t) || *t == '_' || *t == '-' || *t == '.')) {
+            diag_error(d, (SrcLoc){0}, "'%s' is not a target triple", o->triple);
+            return NULL;
+        }
+    snprintf(buf, size, "%s-gcc", o->triple);
+    const char *path = getenv("PATH");
+    char dirs[8192], exe[8400];
+    snprintf(dirs, sizeof dirs, "%s", path && *path ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *dir = strtok_r(dirs, ":", &save); dir;
+         dir = strtok_r(NULL, ":", &save)) {
+        snprintf(exe, sizeof exe, "%s/%s", dir, buf);
+        if (access(exe, X_OK) == 0)
+            return buf;
+    }
+    diag_error(d, (SrcLoc){0},
+               "no C compiler for target '%s': '%s' is not installed (Debian: apt-get install "
+               "gcc-%s), or name "
+               "one with --cc",
+               o->triple, buf, o->triple);
+    return NULL;
+}
+
+bool rt_build_executable(const char *src, size_t len, const void *blob, size_t blob_len,
+                         const char *blob_symbol, const RtOptions *o, const char *out_path, Diag *d)
+{
+    char cc_buf[300];
+    const char *cc = aot_compiler(o, cc_buf, sizeof cc_buf, d);
+    if (!cc)
+        return false;
+    BuildDir b;
+    char tmp_out[4300];
+    snprintf(tmp_out, sizeof tmp_out, "%s.tmp-%ld", out_path, (long)getpid());
+    /* an unwritable output path is said plainly, before any compiling */
+    int probe = open(tmp_out, O_WRONLY | O_CREAT | O_TRUNC, 0700);
+    if (probe < 0) {
+        diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
+        return false;
+    }
+    close(probe);
+    bool ok = build_dir_open(&b, src, len, blob, blob_len, blob_symbol, o, d);
     Argv a = {0};
     if (ok && !argv_begin(&a, cc)) {
         diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
@@ -1001,9 +1121,9 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
         argv_flags(&a, o, "x86-64-v2");
         argv_add(&a, "-o");
         argv_add(&a, tmp_out);
-        argv_add(&a, cpath);
+        argv_add(&a, b.cpath);
         if (blob_len > 0)
-            argv_add(&a, spath);
+            argv_add(&a, b.spath);
         argv_add(&a, "-lm");
         ok = run_cc(&a, cc, o ? o->compile_ms : NULL, d);
         if (ok && rename(tmp_out, out_path) != 0) {
@@ -1013,9 +1133,75 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
     }
     free(a.words);
     unlink(tmp_out);
-    unlink(cpath);
-    unlink(bpath);
-    unlink(spath);
-    rmdir(dir);
+    build_dir_close(&b, NULL, 0);
+    return ok;
+}
+
+/* cc -c IN -o OUT with the AOT flags. */
+static bool compile_object(const char *cc, const RtOptions *o, const char *in, const char *out,
+                           Diag *d)
+{
+    Argv a;
+    bool ok = argv_begin(&a, cc);
+    if (!ok) {
+        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+    } else {
+        argv_flags(&a, o, "x86-64-v2");
+        argv_add(&a, "-fPIC");
+        argv_add(&a, "-c");
+        argv_add(&a, "-o");
+        argv_add(&a, out);
+        argv_add(&a, in);
+        ok = run_cc(&a, cc, o ? o->compile_ms : NULL, d);
+    }
+    free(a.words);
+    return ok;
+}
+
+bool rt_build_library(const char *src, size_t len, const void *blob, size_t blob_len,
+                      const char *blob_symbol, const RtOptions *o, const char *lib_path, Diag *d)
+{
+    char cc_buf[300];
+    const char *cc = aot_compiler(o, cc_buf, sizeof cc_buf, d);
+    if (!cc)
+        return false;
+    BuildDir b;
+    char model_o[4300], weights_o[4300], tmp_lib[4300];
+    bool ok = build_dir_open(&b, src, len, blob, blob_len, blob_symbol, o, d);
+    snprintf(model_o, sizeof model_o, "%s/model.o", b.dir);
+    snprintf(weights_o, sizeof weights_o, "%s/weights.o", b.dir);
+    snprintf(tmp_lib, sizeof tmp_lib, "%s.tmp-%ld", lib_path, (long)getpid());
+    ok = ok && compile_object(cc, o, b.cpath, model_o, d);
+    if (ok && blob_len > 0)
+        ok = compile_object(cc, o, b.spath, weights_o, d);
+    if (ok) {
+        const char *ar = getenv("AR");
+        char cross_ar[300];
+        if ((!ar || !*ar) && o && o->triple && *o->triple && cc == cc_buf) {
+            snprintf(cross_ar, sizeof cross_ar, "%s-ar", o->triple);
+            ar = cross_ar;
+        }
+        Argv a;
+        if (!argv_begin(&a, ar && *ar ? ar : "ar")) {
+            diag_error(d, (SrcLoc){0}, "archiver '%s' not found (set AR)", ar && *ar ? ar : "ar");
+            ok = false;
+        } else {
+            unlink(tmp_lib);
+            argv_add(&a, "rcs");
+            argv_add(&a, tmp_lib);
+            argv_add(&a, model_o);
+            if (blob_len > 0)
+                argv_add(&a, weights_o);
+            ok = run_cc(&a, a.v[0], NULL, d);
+        }
+        free(a.words);
+        if (ok && rename(tmp_lib, lib_path) != 0) {
+            diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", lib_path, strerror(errno));
+            ok = false;
+        }
+    }
+    unlink(tmp_lib);
+    const char *extra[] = {model_o, weights_o};
+    build_dir_close(&b, extra, 2);
     return ok;
 }

@@ -15,14 +15,17 @@
 typedef enum RtBackend { RT_BACKEND_AUTO, RT_BACKEND_CC, RT_BACKEND_CLANG } RtBackend;
 
 typedef struct RtOptions {
-    const char *cc;        /* compiler; NULL: $SLIMC_CC, $CC, then "cc" */
+    const char *cc; /* compiler; NULL: $SLIMC_CC, $CC, then "cc" */
     RtBackend backend;
-    int opt_level;         /* 0..3 (default 2 when 0 is not meant: see rt_options_default) */
-    const char *cpu;       /* -march value; NULL: "native" */
-    const char *cache_dir; /* NULL: $SLIMC_CACHE_DIR, else $XDG_CACHE_HOME/slimc, else ~/.cache/slimc */
+    int opt_level;      /* 0..3 (default 2 when 0 is not meant: see rt_options_default) */
+    const char *cpu;    /* -march value; NULL: "native" (JIT), "x86-64-v2" (AOT) */
+    const char *triple; /* AOT only: cross-compile for this target (cc: TRIPLE-gcc unless
+                         * cc is set; no -march unless cpu is set); NULL: the host */
+    const char
+        *cache_dir; /* NULL: $SLIMC_CACHE_DIR, else $XDG_CACHE_HOME/slimc, else ~/.cache/slimc */
     bool no_cache;
     size_t cache_max_bytes; /* 0: $SLIMC_CACHE_MAX_MB, else 512 MB; least recently used go first */
-    double *compile_ms;    /* if set, time spent compiling (0 on a cache hit) is added */
+    double *compile_ms;     /* if set, time spent compiling (0 on a cache hit) is added */
     double *load_ms;
 } RtOptions;
 
@@ -36,6 +39,14 @@ void *rt_symbol(RtModule *m, const char *name);
 void rt_module_free(RtModule *m);
 /* "clang 14.0.6 (in-process)" or "cc (subprocess)": what rt_compile would use for o. */
 const char *rt_backend_name(const RtOptions *o);
+
+/* Compiles src (one C translation unit, no main) into the static library lib_path (AOT,
+ * `slimc build --lib`): src.o plus, when blob_len > 0, an object holding the blob under
+ * blob_symbol (`.incbin`, 64-byte aligned), archived with $AR (default "ar"). Flags as
+ * rt_build_executable, plus -fPIC so the library also links into shared objects.
+ * lib_path is written atomically. */
+bool rt_build_library(const char *src, size_t len, const void *blob, size_t blob_len,
+                      const char *blob_symbol, const RtOptions *o, const char *lib_path, Diag *d);
 
 /* The compile cache, for `slimc cache info|clear`. dir is malloc'd (the caller frees
  * it); bytes count the .so and .meta files; stale temp files are counted apart. */

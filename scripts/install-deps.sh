@@ -4,16 +4,35 @@
 #   scripts/install-deps.sh --train  also Debian's torch/sklearn to regenerate samples/
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config flex bison check libsubunit-dev clang-14 libclang-rt-14-dev)
+pkgs=(build-essential cmake pkg-config flex bison check libsubunit-dev clang-14 libclang-rt-14-dev
+      protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+# The in-process JIT (SLIMC_WITH_LLVM, on when these are present): LLVM, Clang and lld 14.
+pkgs+=(llvm-14-dev libclang-cpp14-dev libclang-14-dev libclang-common-14-dev liblld-14-dev zlib1g-dev)
+# Cross compilation (slimc build --target-triple) and its test under qemu-user.
+pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [ "${1:-}" = "--train" ]; then
   pkgs+=(python3-numpy python3-torch python3-torchvision python3-sklearn libopenblas0)
 fi
+
+# The ONNX conformance suite reads the node tests shipped in this pinned onnx release
+# (the last ones that still ship onnx/backend/test/data/node), into the python3 on PATH.
+ONNX_PIN=1.20.1
+install_onnx_tests() {
+  command -v python3 >/dev/null || { echo "note: no python3: the ONNX conformance test will be skipped" >&2; return 0; }
+  if [ "$(python3 -c 'import onnx; print(onnx.__version__)' 2>/dev/null)" != "$ONNX_PIN" ]; then
+    echo "installing onnx==$ONNX_PIN (pip, for its node tests)"
+    python3 -m pip install --quiet "onnx==$ONNX_PIN" || echo "warning: could not install onnx==$ONNX_PIN" >&2
+  fi
+}
 
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  install_onnx_tests
+  exit 0
+fi
 
 echo "installing: ${missing[*]}"
 sudo=""
@@ -24,3 +43,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_onnx_tests

@@ -8,7 +8,21 @@ typedef struct BuildArgs {
     CliCommon c;
     const char *model, *out;
     bool ir, dot, memory, flops;
+    bool lib, emit_source, weights_file;
+    const char *name, *triple;
 } BuildArgs;
+
+/* api/build.c (to move into slimc.h with the public API). */
+typedef struct SlimcLibOptions {
+    const char *name;
+    bool emit_source;
+    bool weights_file;
+    const char *target_triple;
+} SlimcLibOptions;
+SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                const SlimcLibOptions *lo, const char *dir);
+SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                       const char *triple, const char *out_path);
 
 static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
 {
@@ -35,7 +49,19 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
         } else if (inspect && !strcmp(arg, "--flops")) {
             a->flops = true;
         } else if (!strcmp(cmd, "build") && !strcmp(arg, "--lib")) {
-            return cli_error("--lib (a static library and header) is not available in this version of slimc yet");
+            a->lib = true;
+        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--emit-source")) {
+            a->emit_source = true;
+        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--weights-file")) {
+            a->weights_file = true;
+        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--target-triple")) {
+            if (i + 1 >= argc)
+                return cli_error("--target-triple needs a value (aarch64-linux-gnu, say)");
+            a->triple = argv[++i];
+        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--name")) {
+            if (i + 1 >= argc)
+                return cli_error("--name needs a value");
+            a->name = argv[++i];
         } else if (arg[0] == '-' && arg[1]) {
             return cli_error("unknown option '%s' (see slimc help %s)", arg, cmd);
         } else if (!a->model) {
@@ -55,12 +81,20 @@ int cmd_build(int argc, char **argv)
     if (parse_args(argc, argv, &a, "build"))
         return 1;
     if (!a.out)
-        return cli_error("no output file given: slimc build MODEL -o FILE");
+        return cli_error(a.lib ? "no output folder given: slimc build MODEL --lib -o DIR"
+                               : "no output file given: slimc build MODEL -o FILE");
+    if (!a.lib && (a.emit_source || a.weights_file || a.name))
+        return cli_error("--name, --emit-source and --weights-file go with --lib");
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
-    if (m && slimc_build_executable(ctx, m, &a.c.opt, a.out) == SLIMC_OK)
+    if (a.lib) {
+        SlimcLibOptions lo = {a.name, a.emit_source, a.weights_file, a.triple};
+        if (m && slimc_build_library(ctx, m, &a.c.opt, &lo, a.out) == SLIMC_OK)
+            status = 0;
+    } else if (m && slimc_build_executable_for(ctx, m, &a.c.opt, a.triple, a.out) == SLIMC_OK) {
         status = 0;
+    }
     cli_flush(ctx);
     if (a.c.time && m)
         cli_print_times(ctx);
@@ -80,7 +114,8 @@ int cmd_emit(int argc, char **argv)
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
     if (m) {
-        SlimcStatus st = a.out ? slimc_model_emit_dir(ctx, m, a.out) : slimc_model_emit_c(ctx, m, stdout);
+        SlimcStatus st =
+            a.out ? slimc_model_emit_dir(ctx, m, a.out) : slimc_model_emit_c(ctx, m, stdout);
         status = st == SLIMC_OK ? 0 : 1;
         if (st == SLIMC_OK && a.out)
             fprintf(stderr, "wrote %s/%s.c\n", a.out, slimc_model_name(m));

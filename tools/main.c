@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+int cmd_cache(int argc, char **argv); /* tools/cmd_cache.c */
+int cmd_import(int argc, char **argv); /* tools/cmd_import.c */
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -15,17 +18,22 @@ static const struct {
      "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after PASS]\n"
      "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc CC]\n"
      "                [--cache-dir DIR] [--no-cache]\n\n"
-     "Compiles MODEL (a .slim file) to C, builds it with the C compiler (cached on disk) and runs\n"
-     "it on the inputs. Prints each output's shape, dtype and first values; with --output-dir\n"
-     "writes each output as DIR/NAME.npy (unnamed outputs are output0, output1...). A model with\n"
-     "one input also takes --input FILE.npy. Inputs of another float dtype (numpy's float64)\n"
-     "are converted with a note.\n"},
-    {"build", cmd_build, "compile a model ahead of time into an executable",
+     "Compiles MODEL (a .slim file) to C, builds it (in-process Clang, else the C compiler;\n"
+     "cached on disk) and runs it on the inputs. Prints each output's shape, dtype and first\n"
+     "values; with --output-dir writes each output as DIR/NAME.npy (unnamed outputs are output0,\n"
+     "output1...). A model with one input also takes --input FILE.npy. Inputs of another float\n"
+     "dtype (numpy's float64) are converted with a note.\n"},
+    {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
-     "                  [--threads N] [--time] [--target cpu] [--cc CC]\n\n"
+     "                  [--threads N] [--time] [--target cpu] [--cc CC] [--target-triple TRIPLE]\n"
+     "slimc build MODEL --lib -o DIR [--name ID] [--emit-source] [--weights-file] [same options]\n\n"
      "Writes a standalone executable with the weights embedded. It takes --input NAME=FILE.npy,\n"
      "--output-dir DIR, --threads N, --bench N and --help. The code targets x86-64-v2 unless\n"
-     "--cpu names another CPU (--cpu native for this machine's).\n"},
+     "--cpu names another CPU (--cpu native for this machine's).\n"
+     "With --lib, writes DIR/ID.h and DIR/libID.a (ID: the model's name, or --name): ID_init,\n"
+     "ID_run, ID_run_arena (the caller's arena, ID_ARENA_BYTES(...)), ID_free and shape macros;\n"
+     "--emit-source also writes DIR/ID.c, --weights-file keeps the weights in DIR/ID.weights.\n"
+     "--target-triple cross-compiles with TRIPLE-gcc (aarch64-linux-gnu, say).\n"},
     {"emit", cmd_emit, "write the C that slimc generates for a model",
      "slimc emit MODEL --target c [-o DIR] [--passes P]\n\n"
      "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o).\n"},
@@ -37,11 +45,21 @@ static const struct {
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n\n"
      "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are given.\n"},
+    {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",
+     "slimc import MODEL.onnx -o MODEL.slim\n\n"
+     "Writes MODEL.slim (a flat, readable model in the slimc language) and MODEL.safetensors\n"
+     "(its weights, by the names the .slim file uses). `slimc run MODEL.slim` computes what\n"
+     "`slimc run MODEL.onnx` does; input names are reduced to identifiers of the language.\n"},
+    {"cache", cmd_cache, "show or clear the JIT's compile cache",
+     "slimc cache info|clear [--cache-dir DIR]\n\n"
+     "info prints the cache directory, its entries and size, the size cap (512 MB, or\n"
+     "$SLIMC_CACHE_MAX_MB; the least recently used entries are deleted first) and the compiler\n"
+     "the JIT uses. clear deletes every entry and stale temp file (nothing else).\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 /* Commands of later issues, named here so that users get a clear answer. */
-static const char *const later_commands[] = {"compress", "import", "distill", "cache"};
+static const char *const later_commands[] = {"compress", "distill"};
 
 static void usage(FILE *out)
 {

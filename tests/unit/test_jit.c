@@ -21,16 +21,16 @@ static char base[1024];
 static void set_base(const char *name)
 {
     const char *root = getenv("SLIMC_CACHE_DIR");
-    snprintf(base, sizeof base, "%s/jit-%s-%ld-%ld", root && *root ? root : "/tmp", name, (long)getpid(),
-             (long)time(NULL));
+    snprintf(base, sizeof base, "%s/jit-%s-%ld-%ld", root && *root ? root : "/tmp", name,
+             (long)getpid(), (long)time(NULL));
 }
 
 static char *unique_src(int value)
 {
     static int counter;
     char *s = malloc(256);
-    snprintf(s, 256, "/* %ld %d */\nint answer(void);\nint answer(void) { return %d; }\n", (long)getpid(),
-             counter++, value);
+    snprintf(s, 256, "/* %ld %d */\nint answer(void);\nint answer(void) { return %d; }\n",
+             (long)getpid(), counter++, value);
     return s;
 }
 
@@ -187,8 +187,9 @@ START_TEST(test_missing_compiler)
     o.cache_dir = base;
     RtModule *m = rt_compile("int x;", 6, &o, &d);
     ck_assert(!m);
-    ck_assert_msg(strstr(diag_text(&d), "C compiler 'slimc-no-such-compiler' not found (set SLIMC_CC or CC)"), "%s",
-                  diag_text(&d));
+    ck_assert_msg(
+        strstr(diag_text(&d), "C compiler 'slimc-no-such-compiler' not found (set SLIMC_CC or CC)"),
+        "%s", diag_text(&d));
     diag_fini(&d);
 }
 END_TEST
@@ -230,15 +231,16 @@ START_TEST(test_executable_with_blob)
     set_base("exe");
     Diag d;
     diag_init(&d);
-    const char *src = "extern const unsigned char blob[];\nint main(void) { return blob[3] + blob[0]; }\n";
+    const char *src =
+        "extern const unsigned char blob[];\nint main(void) { return blob[3] + blob[0]; }\n";
     unsigned char data[5] = {1, 2, 3, 40, 5};
     char out[1200];
     snprintf(out, sizeof out, "%s-prog", base);
     RtOptions o;
     rt_options_default(&o);
     o.cache_dir = base;
-    ck_assert_msg(rt_build_executable(src, strlen(src), data, sizeof data, "blob", &o, out, &d), "%s",
-                  diag_text(&d));
+    ck_assert_msg(rt_build_executable(src, strlen(src), data, sizeof data, "blob", &o, out, &d),
+                  "%s", diag_text(&d));
     int rc = system(out);
     ck_assert(WIFEXITED(rc));
     ck_assert_int_eq(WEXITSTATUS(rc), 41);
@@ -309,17 +311,29 @@ START_TEST(test_clang_no_leak)
     diag_init(&d);
     long before = 0;
     for (int i = 0; i < 20; i++) {
-        char *src = unique_src(i);
+        /* headers of the size the generated code includes, so that a leaked AST shows */
+        char *tail = unique_src(i), src[512];
+        snprintf(src, sizeof src,
+                 "#include <immintrin.h>\n#include <math.h>\n#include <pthread.h>\n"
+                 "#include <stdio.h>\n#include <stdlib.h>\n%s",
+                 tail);
+        free(tail);
         RtModule *m = compile_clang(src, NULL, NULL, &d);
         ck_assert_msg(m, "%s", diag_text(&d));
         ck_assert_int_eq(call_answer(m), i);
         rt_module_free(m);
-        free(src);
         if (i == 4)
             before = rss_kb(); /* after LLVM's one-time setup */
     }
     long growth = rss_kb() - before;
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine keeps freed memory; LeakSanitizer checks instead \
+                              */
     ck_assert_msg(growth < 3 * 1024, "RSS grew by %ld KiB over 15 compiles", growth);
+    if (getenv("SLIMC_TEST_VERBOSE"))
+        fprintf(stderr, "RSS growth over 15 compiles: %ld KiB\n", growth);
+#else
+    (void)growth;
+#endif
     diag_fini(&d);
 }
 END_TEST
@@ -369,8 +383,9 @@ END_TEST
 static int find_omp(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    if (info->dlpi_name && (strstr(info->dlpi_name, "libgomp") || strstr(info->dlpi_name, "libomp") ||
-                            strstr(info->dlpi_name, "libiomp")))
+    if (info->dlpi_name &&
+        (strstr(info->dlpi_name, "libgomp") || strstr(info->dlpi_name, "libomp") ||
+         strstr(info->dlpi_name, "libiomp")))
         snprintf(data, 512, "%s", info->dlpi_name);
     return 0;
 }
@@ -436,8 +451,9 @@ static void newest_key(const char *dir, char key[40])
         char path[1300];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && (st.st_mtim.tv_sec > best.tv_sec ||
-                                     (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec))) {
+        if (stat(path, &st) == 0 &&
+            (st.st_mtim.tv_sec > best.tv_sec ||
+             (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec))) {
             best = st.st_mtim;
             snprintf(key, 40, "%.*s", (int)(n - 3), e->d_name);
         }
@@ -487,7 +503,7 @@ START_TEST(test_cache_lru)
     /* clear removes everything */
     int removed = 0;
     ck_assert(rt_cache_clear(&o, &removed, &d));
-    ck_assert_int_eq(removed, 4);
+    ck_assert_int_ge(removed, 4); /* 2 entries x 2 files, and a precompiled header */
     ck_assert(rt_cache_info(&o, &info, &d));
     ck_assert_int_eq(info.entries, 0);
     free(info.dir);
