@@ -13,17 +13,7 @@
 #include <unistd.h>
 
 /* For `slimc build --lib`. (To move into slimc.h with the public API.) */
-typedef struct SlimcLibOptions {
-    const char *name;          /* C identifier for NAME_*; NULL: the model's name */
-    bool emit_source;          /* also write DIR/NAME.c */
-    bool weights_file;         /* weights in DIR/NAME.weights, read by NAME_init, not embedded */
-    const char *target_triple; /* cross-compile (TRIPLE-gcc); NULL: the host */
-} SlimcLibOptions;
-/* slimc_build_executable for another target (NULL triple: the host). */
-SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
-                                       const char *triple, const char *out_path);
-SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
-                                const SlimcLibOptions *lo, const char *dir);
+
 
 extern const char slimc_main_source[];
 extern const size_t slimc_main_source_len;

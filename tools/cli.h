@@ -27,5 +27,7 @@ int cmd_build(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

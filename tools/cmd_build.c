@@ -13,16 +13,7 @@ typedef struct BuildArgs {
 } BuildArgs;
 
 /* api/build.c (to move into slimc.h with the public API). */
-typedef struct SlimcLibOptions {
-    const char *name;
-    bool emit_source;
-    bool weights_file;
-    const char *target_triple;
-} SlimcLibOptions;
-SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
-                                const SlimcLibOptions *lo, const char *dir);
-SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
-                                       const char *triple, const char *out_path);
+
 
 static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
 {

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_cache(int argc, char **argv);
 
 static void print_diag(Diag *d)
 {

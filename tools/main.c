@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_cache(int argc, char **argv); /* tools/cmd_cache.c */
-int cmd_import(int argc, char **argv); /* tools/cmd_import.c */
 
 static const struct {
     const char *name;

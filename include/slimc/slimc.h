@@ -132,6 +132,19 @@ SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor 
 /* Writes a standalone executable with the weights embedded. */
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const char *out_path);
+typedef struct SlimcLibOptions {
+    const char *name;          /* C identifier for NAME_*; NULL: the model's name */
+    bool emit_source;          /* also write DIR/NAME.c */
+    bool weights_file;         /* weights in DIR/NAME.weights, read by NAME_init, not embedded */
+    const char *target_triple; /* cross-compile (TRIPLE-gcc); NULL: the host */
+} SlimcLibOptions;
+/* slimc_build_executable for another target (NULL triple: the host). */
+SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                       const char *triple, const char *out_path);
+/* Writes DIR/NAME.h and DIR/libNAME.a (and NAME.c / NAME.weights as lo asks): NAME_init,
+ * NAME_run, NAME_run_arena, NAME_free and NAME_ARENA_BYTES(n); see docs/embedding.md. */
+SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                const SlimcLibOptions *lo, const char *dir);
 
 #ifdef __cplusplus
 }
