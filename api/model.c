@@ -2,6 +2,7 @@
 #include "api/api_internal.h"
 
 #include "codegen/c/cg.h"
+#include "frontend/onnx.h"
 #include "frontend/slim.h"
 #include "passes/pass.h"
 
@@ -124,12 +125,7 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
 {
     *out = NULL;
     double t0 = api_now_ms();
-    if (ends_with(path, ".onnx")) {
-        diag_error(&ctx->diag, (SrcLoc){path, 0, 0},
-                   "ONNX import is not available in this version of slimc yet; write the model in the .slim language");
-        return SLIMC_ERROR;
-    }
-    Graph *g = fe_slim_load(path, &ctx->diag);
+    Graph *g = ends_with(path, ".onnx") ? fe_onnx_load(path, &ctx->diag) : fe_slim_load(path, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
     if (!g)
         return SLIMC_ERROR;

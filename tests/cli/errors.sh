@@ -70,5 +70,5 @@ expect_fail "unknown option" "unknown option '--frob'" "$SLIMC" run "$L/lenet.sl
 expect_fail "bad --threads" "--threads" "$SLIMC" run "$L/lenet.slim" --threads zero
 expect_fail "cuda target" "no CUDA backend" "$SLIMC" run "$L/lenet.slim" --target cuda
 expect_fail "unknown pass" "frobnicate" "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --passes fold,frobnicate
-expect_fail "onnx not yet" "ONNX" "$SLIMC" inspect model.onnx
+expect_fail "missing onnx file" "model.onnx: error: cannot open" "$SLIMC" inspect model.onnx
 finish

@@ -1,0 +1,944 @@
+/* The ONNX importer's driver: reads a ModelProto with protobuf-c, checks it (opsets,
+ * initializers, external data, names, cycles), binds inputs and initializers, then walks
+ * the nodes in a topological order, handing each to onnx_ops.c. Also the reader of
+ * TensorProto (.pb) files. Without protobuf-c in the build, every entry point says so. */
+#include "frontend/onnx.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SLIMC_WITH_ONNX
+
+Graph *fe_onnx_load(const char *path, Diag *d)
+{
+    diag_error(d, (SrcLoc){path, 0, 0},
+               "this slimc was built without ONNX import (needs protoc-c, libprotobuf-c and "
+               "libonnx-dev at build time; see scripts/install-deps.sh)");
+    return NULL;
+}
+
+Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
+{
+    (void)buf;
+    (void)len;
+    return fe_onnx_load(path, d);
+}
+
+Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d)
+{
+    (void)o;
+    return fe_onnx_load(path, d);
+}
+
+Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeOnnxOptions *o,
+                        Diag *d)
+{
+    (void)o;
+    return fe_onnx_parse(path, buf, len, d);
+}
+
+bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d)
+{
+    (void)name;
+    memset(out, 0, sizeof *out);
+    fe_onnx_load(path, d);
+    return false;
+}
+
+bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out,
+                          char **name, Diag *d)
+{
+    (void)buf;
+    (void)len;
+    return fe_onnx_tensor_read(path, out, name, d);
+}
+
+#else
+
+#include "frontend/onnx_internal.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- dtypes ---- */
+
+/* ONNX TensorProto.DataType to ours; false for the ones slimc has no dtype for. */
+static bool onnx_dtype(int32_t t, DType *out)
+{
+    switch (t) {
+    case 1: *out = IR_F32; return true;
+    case 2: *out = IR_U8; return true;
+    case 3: *out = IR_I8; return true;
+    case 5: *out = IR_I16; return true;
+    case 6: *out = IR_I32; return true;
+    case 7: *out = IR_I64; return true;
+    case 9: *out = IR_BOOL; return true;
+    case 10: *out = IR_F16; return true;
+    case 11: *out = IR_F64; return true;
+    case 16: *out = IR_BF16; return true;
+    default: return false;
+    }
+}
+
+static const char *onnx_dtype_name(int32_t t)
+{
+    static const char *const names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16",
+                                        "int32", "int64", "string", "bool", "float16", "double",
+                                        "uint32", "uint64", "complex64", "complex128", "bfloat16",
+                                        "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
+                                        "float8e5m2fnuz", "uint4", "int4", "float4e2m1"};
+    return t >= 0 && t < (int32_t)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
+}
+
+/* ---- constants ---- */
+
+/* v as an integer, saturating (NaN is 0): no undefined conversions on hostile input. */
+static int64_t to_int(double v)
+{
+    if (!(v == v))
+        return 0;
+    if (v >= 9.2e18)
+        return INT64_MAX;
+    if (v <= -9.2e18)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+int64_t ox_const_numel(const OxConst *c)
+{
+    int64_t n = 1;
+    for (int i = 0; i < c->rank; i++)
+        n *= c->shape[i];
+    return n;
+}
+
+double ox_const_get(const OxConst *c, int64_t i)
+{
+    const unsigned char *p = c->data;
+    switch (c->dtype) {
+    case IR_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
+    case IR_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
+    case IR_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
+    case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
+    case IR_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case IR_I8: return (double)(int8_t)p[i];
+    case IR_U8: case IR_BOOL: return p[i];
+    default: return 0; /* f16/bf16/i4: not folded */
+    }
+}
+
+int64_t ox_const_get_i(const OxConst *c, int64_t i)
+{
+    if (c->dtype == IR_I64) {
+        int64_t v;
+        memcpy(&v, (const unsigned char *)c->data + 8 * i, 8);
+        return v;
+    }
+    return to_int(ox_const_get(c, i));
+}
+
+void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
+{
+    memset(c, 0, sizeof *c);
+    c->dtype = dt;
+    c->rank = rank;
+    for (int i = 0; i < rank; i++)
+        c->shape[i] = shape[i];
+    c->nbytes = ir_dtype_bytes(dt, ox_const_numel(c));
+    void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
+    memset(p, 0, c->nbytes ? c->nbytes : 1);
+    c->data = p;
+}
+
+void ox_const_set(OxConst *c, int64_t i, double v)
+{
+    unsigned char *p = (unsigned char *)c->data;
+    if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL)
+        v = (double)to_int(v);
+    if (c->dtype == IR_I32)
+        v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
+    else if (c->dtype == IR_I16)
+        v = v > INT16_MAX ? INT16_MAX : v < INT16_MIN ? INT16_MIN : v;
+    else if (c->dtype == IR_I8)
+        v = v > INT8_MAX ? INT8_MAX : v < INT8_MIN ? INT8_MIN : v;
+    else if (c->dtype == IR_U8)
+        v = v > UINT8_MAX ? UINT8_MAX : v < 0 ? 0 : v;
+    switch (c->dtype) {
+    case IR_F32: { float x = (float)v; memcpy(p + 4 * i, &x, 4); break; }
+    case IR_F64: memcpy(p + 8 * i, &v, 8); break;
+    case IR_I64: { int64_t x = to_int(v); memcpy(p + 8 * i, &x, 8); break; }
+    case IR_I32: { int32_t x = (int32_t)v; memcpy(p + 4 * i, &x, 4); break; }
+    case IR_I16: { int16_t x = (int16_t)v; memcpy(p + 2 * i, &x, 2); break; }
+    case IR_I8: p[i] = (unsigned char)(int8_t)v; break;
+    case IR_U8: p[i] = (unsigned char)v; break;
+    case IR_BOOL: p[i] = v != 0; break;
+    default: break;
+    }
+}
+
+/* ---- the name table ---- */
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int *find_slot(OxImporter *im, const char *name)
+{
+    uint32_t mask = (uint32_t)im->hash_cap - 1;
+    for (uint32_t i = hash_str(name) & mask;; i = (i + 1) & mask) {
+        int *slot = &im->hash[i];
+        if (*slot < 0 || strcmp(im->entries[*slot].name, name) == 0)
+            return slot;
+    }
+}
+
+OxEntry *ox_lookup(OxImporter *im, const char *name)
+{
+    if (im->hash_cap == 0)
+        return NULL;
+    int *slot = find_slot(im, name);
+    return *slot < 0 ? NULL : &im->entries[*slot];
+}
+
+static OxEntry *bind(OxImporter *im, const char *name)
+{
+    if (2 * (im->n_entries + 1) > im->hash_cap) {
+        int cap = im->hash_cap ? im->hash_cap * 2 : 64;
+        free(im->hash);
+        im->hash = malloc(sizeof(int) * (size_t)cap);
+        SLIMC_ASSERT(im->hash);
+        memset(im->hash, 0xff, sizeof(int) * (size_t)cap);
+        im->hash_cap = cap;
+        for (int i = 0; i < im->n_entries; i++)
+            *find_slot(im, im->entries[i].name) = i;
+    }
+    int *slot = find_slot(im, name);
+    if (*slot < 0) {
+        if (im->n_entries == im->cap_entries) {
+            im->cap_entries = im->cap_entries ? 2 * im->cap_entries : 64;
+            im->entries = realloc(im->entries, sizeof(OxEntry) * (size_t)im->cap_entries);
+            SLIMC_ASSERT(im->entries);
+        }
+        *slot = im->n_entries++;
+    }
+    OxEntry *e = &im->entries[*slot];
+    memset(e, 0, sizeof *e);
+    e->name = arena_strdup(im->g->arena, name);
+    e->v = IR_NONE;
+    return e;
+}
+
+void ox_bind_value(OxImporter *im, const char *name, ValueId v)
+{
+    if (!name || !*name)
+        return;
+    OxEntry *e = bind(im, name);
+    e->v = v;
+    if (v != IR_NONE && im->g->values[v].type.shape.rank < 0)
+        e->broken = true;
+}
+
+void ox_bind_const(OxImporter *im, const char *name, const OxConst *c)
+{
+    if (!name || !*name)
+        return;
+    OxEntry *e = bind(im, name);
+    e->is_const = true;
+    e->c = *c;
+}
+
+static void bind_broken(OxImporter *im, const char *name)
+{
+    if (*name)
+        bind(im, name)->broken = true;
+}
+
+ValueId ox_value(OxImporter *im, OxEntry *e)
+{
+    if (e->v == IR_NONE && e->is_const) {
+        Type t = {e->c.dtype, {e->c.rank, {{0}}}, NULL};
+        for (int i = 0; i < e->c.rank; i++)
+            t.shape.d[i] = ir_dim(e->c.shape[i]);
+        e->v = ir_const_new(im->g, e->name, t, e->c.data, e->c.nbytes, (SrcLoc){im->path, 0, 0});
+    }
+    return e->v;
+}
+
+void ox_needs_constant(OxImporter *im, const OxEntry *e)
+{
+    if (e && !e->is_const && e->v != IR_NONE && im->g->values[e->v].kind == IR_VALUE_INPUT &&
+        im->opts->needs_constant)
+        im->opts->needs_constant(im->opts->arg, e->name);
+}
+
+OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const char *domain = n->p->domain && *n->p->domain ? n->p->domain : "ai.onnx";
+    fprintf(im->unsupported, "\n  node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain,
+            im->opset);
+    vfprintf(im->unsupported, fmt, ap);
+    va_end(ap);
+    im->n_unsupported++;
+    return OX_UNSUPPORTED;
+}
+
+/* ---- attributes ---- */
+
+const Onnx__AttributeProto *ox_attr(const OxNode *n, const char *name)
+{
+    for (size_t i = 0; i < n->p->n_attribute; i++)
+        if (n->p->attribute[i]->name && strcmp(n->p->attribute[i]->name, name) == 0)
+            return n->p->attribute[i];
+    return NULL;
+}
+
+int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    return a && a->has_i ? a->i : dflt;
+}
+
+float ox_attr_float(const OxNode *n, const char *name, float dflt)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    return a && a->has_f ? a->f : dflt;
+}
+
+int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    if (!a)
+        return 0;
+    int k = (int)a->n_ints;
+    for (int i = 0; i < k && i < max; i++)
+        out[i] = a->ints[i];
+    return k;
+}
+
+const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, const char *dflt)
+{
+    const Onnx__AttributeProto *a = ox_attr(n, name);
+    if (!a || !a->has_s)
+        return dflt;
+    return arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
+}
+
+/* ---- tensors ---- */
+
+/* Refuses an external-data location that is absolute or climbs out of the model folder. */
+static bool location_ok(const char *loc)
+{
+    if (!*loc || loc[0] == '/')
+        return false;
+    for (const char *p = loc; *p;) {
+        const char *q = strchr(p, '/');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        if (!q)
+            break;
+        p = q + 1;
+    }
+    return true;
+}
+
+static void unmap_cleanup(void *arg)
+{
+    size_t *rec = arg; /* [ptr, len] */
+    munmap((void *)rec[0], rec[1]);
+}
+
+/* Reads [offset, offset+length) of the external file, mapped for the graph's life. */
+static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char *what,
+                          size_t want, const void **data)
+{
+    const char *loc = NULL;
+    int64_t offset = 0, length = -1;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *kv = t->external_data[i];
+        if (!kv->key || !kv->value)
+            continue;
+        char *end;
+        if (strcmp(kv->key, "location") == 0)
+            loc = kv->value;
+        else if (strcmp(kv->key, "offset") == 0)
+            offset = strtoll(kv->value, &end, 10);
+        else if (strcmp(kv->key, "length") == 0)
+            length = strtoll(kv->value, &end, 10);
+    }
+    SrcLoc at = {im->path, 0, 0};
+    if (!loc) {
+        diag_error(im->d, at, "%s: external data without a location", what);
+        return false;
+    }
+    if (!location_ok(loc)) {
+        diag_error(im->d, at, "%s: external data location '%s' is outside the model's folder "
+                   "(absolute paths and '..' are refused)", what, loc);
+        return false;
+    }
+    if (offset < 0 || (length >= 0 && (size_t)length != want)) {
+        diag_error(im->d, at, "%s: external data offset %lld / length %lld do not match the "
+                   "tensor's %zu bytes", what, (long long)offset, (long long)length, want);
+        return false;
+    }
+    char *file = arena_printf(im->g->arena, "%s/%s", im->dir, loc);
+    int fd = open(file, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
+                   fd < 0 ? strerror(errno) : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    if ((uint64_t)offset + want > (uint64_t)st.st_size) {
+        diag_error(im->d, at, "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
+                   "offset %lld", what, file, (long long)st.st_size, want, (long long)offset);
+        close(fd);
+        return false;
+    }
+    if (want == 0) {
+        close(fd);
+        *data = "";
+        return true;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        diag_error(im->d, at, "%s: cannot map '%s': %s", what, file, strerror(errno));
+        return false;
+    }
+    size_t *rec = arena_alloc(im->g->arena, 2 * sizeof(size_t));
+    rec[0] = (size_t)map;
+    rec[1] = (size_t)st.st_size;
+    ir_graph_on_free(im->g, unmap_cleanup, rec);
+    *data = (const unsigned char *)map + offset;
+    return true;
+}
+
+/* The conversion shared by initializers and .pb files. arena: where to copy typed-field
+ * data (NULL: malloc). Refers to raw_data in place when copy is false. */
+static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const char *what,
+                           OxImporter *im, Arena *arena, bool copy, OxConst *out, Diag *d)
+{
+    memset(out, 0, sizeof *out);
+    SrcLoc at = {file, 0, 0};
+    int32_t dt = t->has_data_type ? t->data_type : 0;
+    if (!onnx_dtype(dt, &out->dtype)) {
+        diag_error(d, at, "%s: tensors of type %s (%d) are not supported", what,
+                   onnx_dtype_name(dt), (int)dt);
+        return false;
+    }
+    if (t->n_dims > IR_MAX_RANK) {
+        diag_error(d, at, "%s: rank %zu is more than the %d slimc supports", what, t->n_dims,
+                   IR_MAX_RANK);
+        return false;
+    }
+    out->rank = (int)t->n_dims;
+    int64_t numel = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] > 0 && numel > INT64_MAX / 4 / t->dims[i])) {
+            diag_error(d, at, "%s: bad dimension %lld", what, (long long)t->dims[i]);
+            return false;
+        }
+        out->shape[i] = t->dims[i];
+        numel *= t->dims[i];
+    }
+    size_t bytes = ir_dtype_bytes(out->dtype, numel);
+    out->nbytes = bytes;
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        if (!im) {
+            diag_error(d, at, "%s: external data is not allowed here", what);
+            return false;
+        }
+        return read_external(im, t, what, bytes, &out->data);
+    }
+    size_t count = 0;
+    const char *field = NULL;
+    if (t->has_raw_data) {
+        if (t->raw_data.len != bytes) {
+            diag_error(d, at, "%s: raw_data holds %zu bytes, but %s%s needs %zu", what,
+                       t->raw_data.len, onnx_dtype_name(dt), "", bytes);
+            return false;
+        }
+        if (!copy) {
+            out->data = bytes ? (const void *)t->raw_data.data : "";
+            return true;
+        }
+    } else {
+        switch (out->dtype) {
+        case IR_F32: count = t->n_float_data; field = "float_data"; break;
+        case IR_F64: count = t->n_double_data; field = "double_data"; break;
+        case IR_I64: count = t->n_int64_data; field = "int64_data"; break;
+        default: count = t->n_int32_data; field = "int32_data"; break;
+        }
+        if (count != (size_t)numel) {
+            diag_error(d, at, "%s: %s holds %zu values, but the shape needs %lld", what, field,
+                       count, (long long)numel);
+            return false;
+        }
+    }
+    unsigned char *p = arena ? arena_alloc(arena, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+    SLIMC_ASSERT(p);
+    if (t->has_raw_data) {
+        if (bytes)
+            memcpy(p, t->raw_data.data, bytes);
+    } else {
+        for (size_t i = 0; i < count; i++) {
+            switch (out->dtype) {
+            case IR_F32: memcpy(p + 4 * i, &t->float_data[i], 4); break;
+            case IR_F64: memcpy(p + 8 * i, &t->double_data[i], 8); break;
+            case IR_I64: memcpy(p + 8 * i, &t->int64_data[i], 8); break;
+            case IR_I32: memcpy(p + 4 * i, &t->int32_data[i], 4); break;
+            case IR_I16: { int16_t v = (int16_t)t->int32_data[i]; memcpy(p + 2 * i, &v, 2); break; }
+            case IR_F16:
+            case IR_BF16: { uint16_t v = (uint16_t)t->int32_data[i]; memcpy(p + 2 * i, &v, 2); break; }
+            case IR_BOOL: p[i] = t->int32_data[i] != 0; break;
+            default: p[i] = (unsigned char)t->int32_data[i]; break;
+            }
+        }
+    }
+    out->data = p;
+    return true;
+}
+
+bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out)
+{
+    return tensor_convert(t, im->path, what, im, im->g->arena, false, out, im->d);
+}
+
+bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out,
+                          char **name, Diag *d)
+{
+    memset(out, 0, sizeof *out);
+    if (name)
+        *name = NULL;
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
+    if (!t) {
+        diag_error(d, (SrcLoc){path, 0, 0}, "not a valid ONNX TensorProto (protobuf) file");
+        return false;
+    }
+    OxConst c;
+    bool ok = tensor_convert(t, path, "tensor", NULL, NULL, true, &c, d);
+    if (ok) {
+        out->dtype = c.dtype;
+        out->ndim = c.rank;
+        for (int i = 0; i < c.rank; i++)
+            out->shape[i] = c.shape[i];
+        out->data = (void *)c.data;
+        out->nbytes = c.nbytes;
+        if (name) {
+            *name = strdup(t->name ? t->name : "");
+            SLIMC_ASSERT(*name);
+        }
+    }
+    onnx__tensor_proto__free_unpacked(t, NULL);
+    return ok;
+}
+
+bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d)
+{
+    void *map;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    if (!fe_map_file(path, &map, &len, d))
+        return false;
+    bool ok = fe_onnx_tensor_parse(path, map ? map : "", len, out, name, d);
+    fe_unmap_file(map, len);
+    return ok;
+}
+
+/* ---- the graph ---- */
+
+static void free_model(void *m) { onnx__model_proto__free_unpacked(m, NULL); }
+
+/* An identifier from s: [A-Za-z0-9_.], others '_'. */
+static char *ir_ident(Arena *a, const char *s)
+{
+    char *r = arena_strdup(a, s);
+    for (char *p = r; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.'))
+            *p = '_';
+    return r;
+}
+
+/* Graph inputs (those without an initializer) with their declared types. */
+static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
+{
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *name = vi->name ? vi->name : "";
+        if (ox_lookup(im, name))
+            continue; /* an initializer: a constant (ONNX lets it be overridden; slimc does not) */
+        const NpyArray *fixed = NULL;
+        for (int k = 0; k < im->opts->n_constants; k++)
+            if (strcmp(im->opts->constants[k].name, name) == 0)
+                fixed = im->opts->constants[k].value;
+        if (fixed) {
+            OxConst c = {fixed->dtype, fixed->ndim, {0}, NULL, fixed->nbytes};
+            for (int k = 0; k < fixed->ndim; k++)
+                c.shape[k] = fixed->shape[k];
+            void *copy = arena_alloc(im->g->arena, fixed->nbytes + 1);
+            if (fixed->nbytes)
+                memcpy(copy, fixed->data, fixed->nbytes);
+            c.data = copy;
+            ox_bind_const(im, name, &c);
+            continue;
+        }
+        SrcLoc at = {im->path, 0, 0};
+        if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
+            diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
+            ok = false;
+            continue;
+        }
+        const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
+        Type t = {IR_F32, {0, {{0}}}, NULL};
+        if (!onnx_dtype(tt->elem_type, &t.dtype)) {
+            diag_error(im->d, at, "graph input '%s': type %s is not supported", name,
+                       onnx_dtype_name(tt->elem_type));
+            ok = false;
+            continue;
+        }
+        if (!tt->shape) {
+            diag_error(im->d, at, "graph input '%s': its shape is not given (slimc needs the rank)",
+                       name);
+            ok = false;
+            continue;
+        }
+        if (tt->shape->n_dim > IR_MAX_RANK) {
+            diag_error(im->d, at, "graph input '%s': rank %zu is more than %d", name,
+                       tt->shape->n_dim, IR_MAX_RANK);
+            ok = false;
+            continue;
+        }
+        t.shape.rank = (int)tt->shape->n_dim;
+        for (size_t k = 0; k < tt->shape->n_dim; k++) {
+            const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
+            if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                dim->dim_value >= 0) {
+                t.shape.d[k] = ir_dim(dim->dim_value);
+                continue;
+            }
+            const char *sym = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                                      dim->dim_param && *dim->dim_param
+                                  ? ir_ident(im->g->arena, dim->dim_param)
+                                  : arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+            int s = ir_graph_symbol(im->g, sym);
+            if (s < 0) {
+                diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name, IR_MAX_SYMS);
+                ok = false;
+                break;
+            }
+            t.shape.d[k] = (Dim){1, 1u << s};
+        }
+        ValueId v = ir_input_new(im->g, name, t, at);
+        ox_bind_value(im, name, v);
+    }
+    return ok;
+}
+
+/* Orders the nodes so that each comes after the producers of its inputs (Kahn). Reports
+ * a name nothing produces, and a cycle; returns the order or NULL. */
+static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
+{
+    size_t n = gp->n_node;
+    int *order = malloc(sizeof(int) * (n + 1));
+    int *pending = calloc(n + 1, sizeof(int));
+    SLIMC_ASSERT(order && pending);
+    /* producer of each name: reuse the name table temporarily through a side map */
+    OxImporter tmp = *im;
+    tmp.entries = NULL;
+    tmp.n_entries = tmp.cap_entries = 0;
+    tmp.hash = NULL;
+    tmp.hash_cap = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < gp->node[i]->n_output; k++)
+            if (gp->node[i]->output[k] && *gp->node[i]->output[k]) {
+                OxEntry *e = bind(&tmp, gp->node[i]->output[k]);
+                e->v = (ValueId)i;
+            }
+    bool ok = true;
+    /* users of node i: users[start[i] .. start[i] + n_users[i]) */
+    int *n_users = calloc(n + 1, sizeof(int)), *start = calloc(n + 2, sizeof(int));
+    SLIMC_ASSERT(n_users && start);
+    for (size_t i = 0; i < n; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *in = np->input[k];
+            if (!in || !*in || ox_lookup(im, in))
+                continue;
+            OxEntry *e = ox_lookup(&tmp, in);
+            if (!e) {
+                diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                           "node '%s' (%s): input '%s' is produced by no node, initializer or "
+                           "graph input", np->name && *np->name ? np->name : "(unnamed)",
+                           np->op_type ? np->op_type : "?", in);
+                ok = false;
+                continue;
+            }
+            pending[i]++;
+            n_users[e->v]++;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        start[i + 1] = start[i] + n_users[i];
+    int total = ok ? start[n] : 0;
+    int *users = malloc(sizeof(int) * (size_t)(total + 1));
+    int *fill = calloc(n + 1, sizeof(int));
+    SLIMC_ASSERT(users && fill);
+    for (size_t i = 0; i < n && ok; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        for (size_t k = 0; k < np->n_input; k++) {
+            const char *in = np->input[k];
+            if (!in || !*in || ox_lookup(im, in))
+                continue;
+            OxEntry *e = ox_lookup(&tmp, in);
+            users[start[e->v] + fill[e->v]++] = (int)i;
+        }
+    }
+    int head = 0, tail = 0;
+    if (ok) {
+        for (size_t i = 0; i < n; i++)
+            if (pending[i] == 0)
+                order[tail++] = (int)i;
+        while (head < tail) {
+            int i = order[head++];
+            for (int u = start[i]; u < start[i] + n_users[i]; u++)
+                if (--pending[users[u]] == 0)
+                    order[tail++] = users[u];
+        }
+        if ((size_t)tail != n) {
+            for (size_t i = 0; i < n; i++)
+                if (pending[i] > 0) {
+                    const Onnx__NodeProto *np = gp->node[i];
+                    diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                               "node '%s' (%s) is part of a cycle: the graph is not a DAG",
+                               np->name && *np->name ? np->name : "(unnamed)",
+                               np->op_type ? np->op_type : "?");
+                    break;
+                }
+            ok = false;
+        }
+    }
+    free(users);
+    free(fill);
+    free(n_users);
+    free(start);
+    free(pending);
+    free(tmp.entries);
+    free(tmp.hash);
+    if (!ok) {
+        free(order);
+        return NULL;
+    }
+    return order;
+}
+
+static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *order)
+{
+    bool ok = true;
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *np = gp->node[order[k]];
+        OxNode n = {.p = np};
+        if (!np->op_type) {
+            diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %d has no op_type", order[k]);
+            ok = false;
+            continue;
+        }
+        n.name = np->name && *np->name ? np->name
+                                       : arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
+        n.ir_name = ir_ident(im->g->arena, n.name);
+        n.loc = (SrcLoc){im->path, 0, 0};
+        n.n_in = (int)np->n_input;
+        n.in = arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
+        bool broken = false;
+        for (size_t i = 0; i < np->n_input; i++) {
+            n.in[i] = np->input[i] && *np->input[i] ? ox_lookup(im, np->input[i]) : NULL;
+            if (n.in[i] && n.in[i]->broken)
+                broken = true;
+        }
+        n.n_out = (int)np->n_output;
+        n.out = arena_alloc(im->g->arena, sizeof(char *) * (np->n_output + 1));
+        for (size_t i = 0; i < np->n_output; i++)
+            n.out[i] = np->output[i] ? np->output[i] : "";
+        OxResult r = OX_UNSUPPORTED;
+        bool other_domain = np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0;
+        if (broken && (other_domain || !ox_op_known(np->op_type)))
+            ox_unsupported(im, &n, other_domain ? "operator domain '%s' is not supported"
+                                                : "no mapping to slimc's IR%s",
+                           other_domain ? np->domain : "");
+        if (!broken) {
+            int errors = im->d->n_errors;
+            r = ox_import_node(im, &n);
+            if (r == OX_OK && im->d->n_errors > errors)
+                r = OX_ERROR;
+            if (r == OX_ERROR)
+                ok = false;
+        }
+        if (r != OX_OK)
+            for (int i = 0; i < n.n_out; i++)
+                bind_broken(im, n.out[i]);
+        else
+            for (int i = 0; i < n.n_out; i++)
+                if (*n.out[i] && !ox_lookup(im, n.out[i]))
+                    bind_broken(im, n.out[i]); /* an optional output this importer does not make */
+    }
+    return ok;
+}
+
+static const char *base_name(Arena *a, const char *path)
+{
+    const char *s = strrchr(path, '/');
+    s = s ? s + 1 : path;
+    char *r = ir_ident(a, s);
+    char *dot = strrchr(r, '.');
+    if (dot && dot != r)
+        *dot = 0;
+    if (r[0] >= '0' && r[0] <= '9')
+        r = arena_printf(a, "m_%s", r);
+    return r;
+}
+
+Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
+{
+    return fe_onnx_parse_ex(path, buf, len, NULL, d);
+}
+
+Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeOnnxOptions *o,
+                        Diag *d)
+{
+    static const FeOnnxOptions none;
+    SrcLoc at = {path, 0, 0};
+    int errors_before = d->n_errors;
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if (!m) {
+        diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
+        return NULL;
+    }
+    if (!m->graph) {
+        diag_error(d, at, "not a valid ONNX model: it has no graph");
+        onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
+    int opset = -1;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *os = m->opset_import[i];
+        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0)
+            opset = os->has_version ? (int)os->version : 1;
+    }
+    if (m->n_opset_import == 0)
+        opset = 1; /* IR version 2 models without opset_import mean opset 1 */
+    else if (opset < 0)
+        opset = FE_ONNX_MAX_OPSET; /* only other domains: their nodes are reported one by one */
+    if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
+        diag_error(d, at, "ONNX opset %d is not supported: slimc imports opsets %d to %d", opset,
+                   FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
+    Graph *g = ir_graph_new("model");
+    ir_graph_on_free(g, free_model, m);
+    g->name = base_name(g->arena, path);
+    g->source = arena_strdup(g->arena, path);
+    OxImporter im = {.g = g, .d = d, .path = g->source, .opset = opset, .opts = o ? o : &none};
+    const char *slash = strrchr(path, '/');
+    im.dir = slash ? arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
+    im.unsupported = open_memstream(&im.unsupported_buf, &im.unsupported_len);
+    SLIMC_ASSERT(im.unsupported);
+    const Onnx__GraphProto *gp = m->graph;
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *name = t->name ? t->name : "";
+        OxConst c;
+        if (!ox_tensor_to_const(&im, t, arena_printf(g->arena, "initializer '%s'", name), &c)) {
+            ok = false;
+            continue;
+        }
+        ox_bind_const(&im, name, &c);
+    }
+    int *order = NULL;
+    if (ok)
+        ok = bind_inputs(&im, gp);
+    if (ok)
+        ok = (order = topo_order(&im, gp)) != NULL;
+    if (ok)
+        ok = import_nodes(&im, gp, order);
+    free(order);
+    fclose(im.unsupported);
+    if (im.n_unsupported) {
+        diag_error(d, at, "%d node%s of this model cannot be imported:%s", im.n_unsupported,
+                   im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
+        ok = false;
+    }
+    free(im.unsupported_buf);
+    for (size_t i = 0; ok && i < gp->n_output; i++) {
+        const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+        OxEntry *e = ox_lookup(&im, name);
+        if (!e) {
+            diag_error(d, at, "graph output '%s' is produced by no node", name);
+            ok = false;
+            break;
+        }
+        ValueId v = ox_value(&im, e);
+        if (v == IR_NONE || e->broken) {
+            diag_error(d, at, "graph output '%s' is not computed: its node has no such output in "
+                       "slimc", name);
+            ok = false;
+            break;
+        }
+        if (g->values[v].kind != IR_VALUE_TEMP || g->values[v].is_output) {
+            /* a constant (folded at import), an input or a repeated output: a copy of it */
+            OpKind cast;
+            SLIMC_ASSERT(ir_op_lookup("cast", &cast));
+            NodeId id = ir_node_new(g, cast, ir_ident(g->arena, name), at, &v, 1, 1);
+            ir_node_set_int(g, id, "dtype", g->values[v].type.dtype);
+            if (!ir_infer_node(g, id, d)) {
+                ok = false;
+                break;
+            }
+            v = g->nodes[id].outputs[0];
+        }
+        ir_output_add(g, v);
+        ir_output_set_name(g, g->n_outputs - 1, name);
+    }
+    free(im.entries);
+    free(im.hash);
+    if (ok && g->n_outputs == 0) {
+        diag_error(d, at, "the graph has no outputs");
+        ok = false;
+    }
+    if (!ok || d->n_errors > errors_before) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+Graph *fe_onnx_load(const char *path, Diag *d) { return fe_onnx_load_ex(path, NULL, d); }
+
+Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d)
+{
+    void *map;
+    size_t len;
+    if (!fe_map_file(path, &map, &len, d))
+        return NULL;
+    Graph *g = fe_onnx_parse_ex(path, map ? map : "", len, o, d);
+    fe_unmap_file(map, len);
+    return g;
+}
+
+#endif

@@ -1,0 +1,120 @@
+/* Shared by the ONNX importer's files (frontend/onnx.c: reading and the graph walk;
+ * frontend/onnx_ops.c: one mapping function per ONNX op; frontend/onnx_fold.c: import-time
+ * evaluation of shape subgraphs). Only built with protobuf-c (SLIMC_WITH_ONNX). */
+#ifndef SLIMC_FE_ONNX_INTERNAL_H
+#define SLIMC_FE_ONNX_INTERNAL_H
+
+#include "frontend/onnx.h"
+
+#include <onnx.pb-c.h>
+
+/* A tensor known at import time: an initializer, a Constant, or a folded shape
+ * computation. data points into the protobuf message or the graph's arena. */
+typedef struct OxConst {
+    DType dtype;
+    int rank;
+    int64_t shape[IR_MAX_RANK];
+    const void *data;
+    size_t nbytes;
+} OxConst;
+
+/* What an ONNX name stands for. */
+typedef struct OxEntry {
+    const char *name;
+    ValueId v;      /* its IR value (IR_NONE until a constant is needed as one) */
+    bool is_const;  /* c holds its data */
+    OxConst c;
+    bool broken;    /* made by an unsupported or failed node: users stay quiet */
+} OxEntry;
+
+typedef struct OxImporter {
+    Graph *g;
+    Diag *d;
+    const char *path;
+    const char *dir;     /* the model's folder, for external data */
+    int opset;           /* of the default domain */
+    const FeOnnxOptions *opts; /* never NULL */
+    OxEntry *entries;
+    int n_entries, cap_entries;
+    int *hash;           /* open addressing over entries, -1 empty */
+    int hash_cap;
+    FILE *unsupported;   /* one line per unsupported node */
+    char *unsupported_buf;
+    size_t unsupported_len;
+    int n_unsupported;
+} OxImporter;
+
+/* A node being imported: its inputs resolved (NULL for an absent optional one). */
+typedef struct OxNode {
+    const Onnx__NodeProto *p;
+    const char *name; /* the ONNX node name, or "OpType_K" when it has none */
+    const char *ir_name; /* the same reduced to [A-Za-z0-9_.] for the IR */
+    SrcLoc loc;
+    int n_in;
+    OxEntry **in;
+    int n_out;
+    const char **out;  /* "" for an output nobody wants */
+} OxNode;
+
+typedef enum OxResult { OX_OK, OX_UNSUPPORTED, OX_ERROR } OxResult;
+
+/* ---- onnx.c ---- */
+OxEntry *ox_lookup(OxImporter *im, const char *name);
+/* Binds an ONNX name to an IR value / a constant. */
+void ox_bind_value(OxImporter *im, const char *name, ValueId v);
+void ox_bind_const(OxImporter *im, const char *name, const OxConst *c);
+/* The IR value of e (a constant is added to the graph on first use). */
+ValueId ox_value(OxImporter *im, OxEntry *e);
+/* Converts a TensorProto to a constant (data referred to where it can be); false with
+ * an error naming the node/initializer what. */
+bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out);
+/* Reports node n as unsupported, with a reason. */
+OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Tells the caller (FeOnnxOptions.needs_constant) that graph input e had to be constant. */
+void ox_needs_constant(OxImporter *im, const OxEntry *e);
+
+/* ---- inputs of a node ---- */
+static inline bool ox_has_in(const OxNode *n, int i) { return i < n->n_in && n->in[i]; }
+/* Input i's IR value (a constant is added to the graph), or IR_NONE when absent. */
+static inline ValueId ox_in(OxImporter *im, const OxNode *n, int i)
+{
+    return ox_has_in(n, i) ? ox_value(im, n->in[i]) : IR_NONE;
+}
+static inline const OxConst *ox_const_in(const OxNode *n, int i)
+{
+    return ox_has_in(n, i) && n->in[i]->is_const ? &n->in[i]->c : NULL;
+}
+static inline const Type *ox_ty(OxImporter *im, ValueId v) { return &im->g->values[v].type; }
+
+/* ---- onnx_ops.c ---- */
+/* An integer list from constant input i (the caller told when it is not constant).
+ * Returns the count, -1 when absent, -2 when not constant. */
+int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max);
+/* Imports one node: binds its outputs. */
+OxResult ox_import_node(OxImporter *im, OxNode *n);
+/* Whether op (default domain) has a mapping at all. */
+bool ox_op_known(const char *op);
+
+/* ---- onnx_fold.c ---- */
+/* Evaluates n at import when it is a shape computation on constants; true when it did. */
+bool ox_fold(OxImporter *im, const OxNode *n);
+
+/* ---- attributes ---- */
+const Onnx__AttributeProto *ox_attr(const OxNode *n, const char *name);
+int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt);
+float ox_attr_float(const OxNode *n, const char *name, float dflt);
+/* Count of ints (0 when absent), copied into out (at most max). */
+int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max);
+const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, const char *dflt);
+
+/* ---- constants ---- */
+int64_t ox_const_numel(const OxConst *c);
+double ox_const_get(const OxConst *c, int64_t i);    /* element i as a double */
+int64_t ox_const_get_i(const OxConst *c, int64_t i); /* element i as an integer */
+/* A new constant of dtype and shape in the arena (zeroed). */
+void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
+void ox_const_set(OxConst *c, int64_t i, double v);
+
+#endif

@@ -1,0 +1,468 @@
+/* The .slim printer: one statement per IR node, in graph order, over the model language's
+ * modules and functions (docs/language.md), with the constants in a safetensors file. */
+#include "frontend/slim_write.h"
+
+#include "frontend/npy.h"
+#include "frontend/safetensors.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Writer {
+    const Graph *g;
+    Diag *d;
+    SrcLoc at;
+    FILE *mods, *body; /* module declarations, statements */
+    char *mods_buf, *body_buf;
+    size_t mods_len, body_len;
+    StWriteTensor *tensors;
+    int n_tensors, cap_tensors;
+    int64_t *shapes; /* [cap_tensors * IR_MAX_RANK] */
+    void **owned;    /* buffers made here (transposed weights) */
+    int n_owned;
+    char **names;    /* per value: its name in the .slim text, or NULL */
+    bool ok;
+} Writer;
+
+static char *xstrdup(const char *s)
+{
+    char *r = strdup(s);
+    SLIMC_ASSERT(r);
+    return r;
+}
+
+/* An identifier of the language from s ([A-Za-z_][A-Za-z0-9_]*; others '_'). */
+static char *ident(const char *s, const char *prefix)
+{
+    size_t n = strlen(s);
+    char *r = malloc(n + strlen(prefix) + 2);
+    SLIMC_ASSERT(r);
+    size_t k = 0;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_')) {
+        strcpy(r, prefix);
+        k = strlen(prefix);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        r[k++] = okc ? c : '_';
+    }
+    r[k] = 0;
+    return r;
+}
+
+static void add_tensor(Writer *w, const char *name, DType dt, int rank, const int64_t *shape,
+                       const void *data, size_t nbytes)
+{
+    if (w->n_tensors == w->cap_tensors) {
+        w->cap_tensors = w->cap_tensors ? 2 * w->cap_tensors : 32;
+        w->tensors = realloc(w->tensors, sizeof *w->tensors * (size_t)w->cap_tensors);
+        w->shapes = realloc(w->shapes, sizeof(int64_t) * IR_MAX_RANK * (size_t)w->cap_tensors);
+        SLIMC_ASSERT(w->tensors && w->shapes);
+        for (int i = 0; i < w->n_tensors; i++)
+            w->tensors[i].shape = w->shapes + IR_MAX_RANK * i;
+    }
+    int64_t *sh = w->shapes + IR_MAX_RANK * w->n_tensors;
+    for (int i = 0; i < rank; i++)
+        sh[i] = shape[i];
+    w->tensors[w->n_tensors++] = (StWriteTensor){xstrdup(name), dt, rank, sh, data, nbytes};
+}
+
+static void add_value_tensor(Writer *w, const char *name, ValueId v)
+{
+    const Value *val = &w->g->values[v];
+    int64_t shape[IR_MAX_RANK];
+    for (int i = 0; i < val->type.shape.rank; i++)
+        shape[i] = val->type.shape.d[i].c;
+    add_tensor(w, name, val->type.dtype, val->type.shape.rank, shape, val->data, val->data_bytes);
+}
+
+static void fail(Writer *w, const Node *n, const char *why)
+{
+    diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s", n->name,
+               ir_ops[n->op].name, why);
+    w->ok = false;
+}
+
+static bool is_const(const Writer *w, ValueId v) { return v != IR_NONE && w->g->values[v].kind == IR_VALUE_CONST; }
+
+/* The .slim expression of value v: a name, or pK() for a constant (declared once). */
+static const char *operand(Writer *w, const Node *n, ValueId v)
+{
+    if (w->names[v])
+        return w->names[v];
+    const Value *val = &w->g->values[v];
+    if (val->kind != IR_VALUE_CONST) {
+        fail(w, n, "an operand has no name");
+        return "?";
+    }
+    if (val->type.dtype != IR_F32) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "a %s constant (Parameter holds f32 only)", ir_dtype_name(val->type.dtype));
+        fail(w, n, buf);
+        return "?";
+    }
+    char pname[32];
+    snprintf(pname, sizeof pname, "p%d", v);
+    fprintf(w->mods, "    %s = Parameter(", pname);
+    for (int i = 0; i < val->type.shape.rank; i++)
+        fprintf(w->mods, "%s%lld", i ? ", " : "", (long long)val->type.shape.d[i].c);
+    fprintf(w->mods, ")\n");
+    add_value_tensor(w, pname, v);
+    char expr[40];
+    snprintf(expr, sizeof expr, "%s()", pname);
+    w->names[v] = xstrdup(expr);
+    return w->names[v];
+}
+
+static void ints(FILE *f, const int64_t *v, int n)
+{
+    fputc('[', f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%lld", i ? ", " : "", (long long)v[i]);
+    fputc(']', f);
+}
+
+static void attr_ints(FILE *f, const Node *n, const char *name, int max, int64_t dflt)
+{
+    int64_t v[IR_MAX_RANK];
+    int k = ir_attr_ints(n, name, v, max, dflt);
+    ints(f, v, k ? k : max);
+}
+
+static void num(FILE *f, double x) { fprintf(f, "%.9g", x); }
+
+/* One node as a statement "tK = ..."; false (reported) when the language lacks it. */
+static void write_node(Writer *w, const Node *n)
+{
+    FILE *f = w->body;
+    const Graph *g = w->g;
+    const char *op = ir_ops[n->op].name;
+    char out[32];
+    snprintf(out, sizeof out, "t%d", n->outputs[0]);
+    ValueId x = n->inputs[0];
+    char mod[40];
+    snprintf(mod, sizeof mod, "m%d", n->outputs[0]);
+    char pn[80];
+    switch (n->op) {
+    case IR_OP_CONV2D: {
+        const Type *wt = &g->values[n->inputs[1]].type;
+        bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
+        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2]))) {
+            fail(w, n, "Conv2d needs constant weights");
+            return;
+        }
+        int64_t groups = ir_attr_int(n, "groups", 1);
+        fprintf(w->mods, "    %s = Conv2d(%lld, %lld, [%lld, %lld], stride=", mod,
+                (long long)(wt->shape.d[1].c * groups), (long long)wt->shape.d[0].c,
+                (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
+        attr_ints(w->mods, n, "stride", 2, 1);
+        fputs(", padding=", w->mods);
+        attr_ints(w->mods, n, "padding", 2, 0);
+        fputs(", dilation=", w->mods);
+        attr_ints(w->mods, n, "dilation", 2, 1);
+        fprintf(w->mods, ", groups=%lld, bias=%s)\n", (long long)groups, bias ? "true" : "false");
+        snprintf(pn, sizeof pn, "%s.weight", mod);
+        add_value_tensor(w, pn, n->inputs[1]);
+        if (bias) {
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_LINEAR: {
+        const Value *wv = &g->values[n->inputs[1]];
+        bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
+        bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
+        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) || wv->type.dtype != IR_F32) {
+            fail(w, n, "Linear needs constant f32 weights");
+            return;
+        }
+        int64_t rows = wv->type.shape.d[0].c, cols = wv->type.shape.d[1].c;
+        int64_t out_f = tr ? cols : rows, in_f = tr ? rows : cols;
+        fprintf(w->mods, "    %s = Linear(%lld, %lld, bias=%s)\n", mod, (long long)in_f, (long long)out_f,
+                bias ? "true" : "false");
+        snprintf(pn, sizeof pn, "%s.weight", mod);
+        if (tr) { /* stored [in, out]: write PyTorch's [out, in] */
+            float *t = malloc(sizeof(float) * (size_t)(rows * cols) + 1);
+            SLIMC_ASSERT(t);
+            const float *src = wv->data;
+            for (int64_t i = 0; i < rows; i++)
+                for (int64_t j = 0; j < cols; j++)
+                    memcpy(&t[j * rows + i], &src[i * cols + j], sizeof(float));
+            w->owned = realloc(w->owned, sizeof(void *) * (size_t)(w->n_owned + 1));
+            w->owned[w->n_owned++] = t;
+            int64_t shape[2] = {out_f, in_f};
+            add_tensor(w, pn, IR_F32, 2, shape, t, sizeof(float) * (size_t)(rows * cols));
+        } else
+            add_value_tensor(w, pn, n->inputs[1]);
+        if (bias) {
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_BATCH_NORM: {
+        static const char *const names[5] = {NULL, "running_mean", "running_var", "weight", "bias"};
+        if (g->values[x].type.shape.rank != 4) {
+            fail(w, n, "BatchNorm2d takes 4-D inputs only");
+            return;
+        }
+        for (int i = 1; i < 5; i++)
+            if (!is_const(w, n->inputs[i])) {
+                fail(w, n, "BatchNorm2d needs constant statistics and affine parameters");
+                return;
+            }
+        fprintf(w->mods, "    %s = BatchNorm2d(%lld, eps=", mod, (long long)g->values[n->inputs[1]].type.shape.d[0].c);
+        num(w->mods, ir_attr_float(n, "eps", 1e-5));
+        fputs(")\n", w->mods);
+        for (int i = 1; i < 5; i++) {
+            snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
+            add_value_tensor(w, pn, n->inputs[i]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_LAYER_NORM: {
+        int k = (int)ir_attr_int(n, "normalized_ndim", 1);
+        bool affine = n->n_inputs == 3 && n->inputs[1] != IR_NONE && n->inputs[2] != IR_NONE;
+        if ((affine && (!is_const(w, n->inputs[1]) || !is_const(w, n->inputs[2]))) ||
+            (!affine && n->n_inputs > 1 && n->inputs[1] != IR_NONE)) {
+            fail(w, n, "LayerNorm needs both constant weight and bias, or neither");
+            return;
+        }
+        const Shape *s = &g->values[x].type.shape;
+        fprintf(w->mods, "    %s = LayerNorm([", mod);
+        for (int i = s->rank - k; i < s->rank; i++)
+            fprintf(w->mods, "%s%lld", i > s->rank - k ? ", " : "", (long long)s->d[i].c);
+        fputs("], eps=", w->mods);
+        num(w->mods, ir_attr_float(n, "eps", 1e-5));
+        fprintf(w->mods, ", elementwise_affine=%s)\n", affine ? "true" : "false");
+        if (affine) {
+            snprintf(pn, sizeof pn, "%s.weight", mod);
+            add_value_tensor(w, pn, n->inputs[1]);
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_EMBEDDING: {
+        ValueId wt = n->inputs[1];
+        if (!is_const(w, wt)) {
+            fail(w, n, "Embedding needs a constant table");
+            return;
+        }
+        fprintf(w->mods, "    %s = Embedding(%lld, %lld)\n", mod, (long long)g->values[wt].type.shape.d[0].c,
+                (long long)g->values[wt].type.shape.d[1].c);
+        snprintf(pn, sizeof pn, "%s.weight", mod);
+        add_value_tensor(w, pn, wt);
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    default:
+        break;
+    }
+    /* function forms */
+    const char *xs = operand(w, n, x);
+    if (n->op == IR_OP_RESHAPE) {
+        const Attr *a = ir_node_attr(n, "shape");
+        fprintf(f, "    %s = reshape(%s", out, xs);
+        for (int i = 0; a && i < a->n_ints; i++) {
+            int64_t v = a->ints[i];
+            if (v <= -1000 && v > -1000 - g->n_syms)
+                fprintf(f, ", %s", g->sym_names[-(v + 1000)]);
+            else
+                fprintf(f, ", %lld", (long long)v);
+        }
+        fputs(")\n", f);
+        return;
+    }
+    if (ir_ops[n->op].flags & IR_F_BINARY) {
+        const char *b = operand(w, n, n->inputs[1]);
+        fprintf(f, "    %s = %s(%s, %s)\n", out, op, xs, b);
+        return;
+    }
+    if (n->op == IR_OP_MATMUL) {
+        fprintf(f, "    %s = matmul(%s, %s)\n", out, xs, operand(w, n, n->inputs[1]));
+        return;
+    }
+    if ((ir_ops[n->op].flags & IR_F_ELEMENTWISE) && n->n_attrs == 0 && n->n_inputs == 1) {
+        fprintf(f, "    %s = %s(%s)\n", out, op, xs);
+        return;
+    }
+    fprintf(f, "    %s = ", out);
+    if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX)
+        fprintf(f, "%s(%s, axis=%lld)\n", op, xs, (long long)ir_attr_int(n, "axis", -1));
+    else if (n->op == IR_OP_FLATTEN)
+        fprintf(f, "flatten(%s, start_dim=%lld, end_dim=%lld)\n", xs, (long long)ir_attr_int(n, "start_dim", 1),
+                (long long)ir_attr_int(n, "end_dim", -1));
+    else if (n->op == IR_OP_MAX_POOL2D || n->op == IR_OP_AVG_POOL2D) {
+        bool mx = n->op == IR_OP_MAX_POOL2D;
+        fprintf(f, "%s(%s, kernel=", op, xs);
+        attr_ints(f, n, "kernel", 2, 1);
+        fputs(", stride=", f);
+        attr_ints(f, n, "stride", 2, 1);
+        fputs(", padding=", f);
+        attr_ints(f, n, "padding", 2, 0);
+        if (mx) {
+            fputs(", dilation=", f);
+            attr_ints(f, n, "dilation", 2, 1);
+        } else
+            fprintf(f, ", count_include_pad=%s", ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
+        fprintf(f, ", ceil_mode=%s)\n", ir_attr_int(n, "ceil_mode", 0) ? "true" : "false");
+    } else if (!strcmp(op, "permute") || !strcmp(op, "expand")) {
+        const Attr *a = ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape");
+        fprintf(f, "%s(%s", op, xs);
+        for (int i = 0; a && i < a->n_ints; i++) {
+            int64_t v = a->ints[i];
+            if (v <= -1000 && v > -1000 - g->n_syms)
+                fprintf(f, ", %s", g->sym_names[-(v + 1000)]);
+            else
+                fprintf(f, ", %lld", (long long)v);
+        }
+        fputs(")\n", f);
+    } else if (!strcmp(op, "concat")) {
+        fputs("concat([", f);
+        for (int i = 0; i < n->n_inputs; i++)
+            fprintf(f, "%s%s", i ? ", " : "", operand(w, n, n->inputs[i]));
+        fprintf(f, "], dim=%lld)\n", (long long)ir_attr_int(n, "axis", 0));
+    } else if (!strcmp(op, "slice")) {
+        fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%lld, step=%lld)\n", xs, (long long)ir_attr_int(n, "axis", 0),
+                (long long)ir_attr_int(n, "start", 0), (long long)ir_attr_int(n, "end", INT64_MAX / 4),
+                (long long)ir_attr_int(n, "step", 1));
+    } else if (!strcmp(op, "clip")) {
+        double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
+        fprintf(f, "clip(%s", xs);
+        if (isfinite(lo)) {
+            fputs(", min=", f);
+            num(f, lo);
+        }
+        if (isfinite(hi)) {
+            fputs(", max=", f);
+            num(f, hi);
+        }
+        fputs(")\n", f);
+    } else if (!strcmp(op, "leaky_relu")) {
+        fprintf(f, "leaky_relu(%s, negative_slope=", xs);
+        num(f, ir_attr_float(n, "negative_slope", 0.01));
+        fputs(")\n", f);
+    } else if (!strncmp(op, "reduce_", 7)) {
+        static const char *const fn[][2] = {{"reduce_sum", "sum"}, {"reduce_mean", "mean"}, {"reduce_max", "amax"},
+                                            {"reduce_min", "amin"}};
+        const char *name = NULL;
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(op, fn[i][0]))
+                name = fn[i][1];
+        const Attr *a = ir_node_attr(n, "axes");
+        int64_t all[IR_MAX_RANK];
+        int k = a ? a->n_ints : g->values[x].type.shape.rank;
+        for (int i = 0; i < k; i++)
+            all[i] = a ? a->ints[i] : i;
+        fprintf(f, "%s(%s, dim=", name ? name : op, xs);
+        ints(f, all, k);
+        fprintf(f, ", keepdim=%s)\n", ir_attr_int(n, "keepdim", 0) ? "true" : "false");
+    } else if (!strcmp(op, "where")) {
+        const char *a = operand(w, n, n->inputs[1]), *b = operand(w, n, n->inputs[2]);
+        fprintf(f, "where(%s, %s, %s)\n", xs, a, b);
+    } else if (!strcmp(op, "cast")) {
+        fprintf(f, "cast(%s, \"%s\")\n", xs, ir_dtype_name((DType)ir_attr_int(n, "dtype", IR_F32)));
+    } else if (!strcmp(op, "adaptive_avg_pool2d")) {
+        fprintf(f, "adaptive_avg_pool2d(%s, output_size=", xs);
+        attr_ints(f, n, "output_size", 2, 1);
+        fputs(")\n", f);
+    } else {
+        fputs("?\n", f);
+        fail(w, n, "no printer for this op yet");
+    }
+}
+
+bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
+{
+    Writer w = {.g = g, .d = d, .at = {slim_path, 0, 0}, .ok = true};
+    w.names = calloc((size_t)g->n_values + 1, sizeof(char *));
+    SLIMC_ASSERT(w.names);
+    w.mods = open_memstream(&w.mods_buf, &w.mods_len);
+    w.body = open_memstream(&w.body_buf, &w.body_len);
+    SLIMC_ASSERT(w.mods && w.body);
+    /* names: inputs sanitized, node outputs tK */
+    for (int i = 0; i < g->n_inputs; i++)
+        w.names[g->inputs[i]] = ident(g->values[g->inputs[i]].name, "in_");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        if (n->n_epilogue || n->n_outputs != 1) {
+            fail(&w, n, "fused epilogues or several outputs");
+            continue;
+        }
+        write_node(&w, n);
+        char t[32];
+        snprintf(t, sizeof t, "t%d", n->outputs[0]);
+        w.names[n->outputs[0]] = xstrdup(t);
+    }
+    fclose(w.mods);
+    fclose(w.body);
+    /* the weights file: NAME.safetensors beside the .slim */
+    size_t len = strlen(slim_path);
+    char *st_path = malloc(len + 16);
+    SLIMC_ASSERT(st_path);
+    strcpy(st_path, slim_path);
+    if (len > 5 && strcmp(st_path + len - 5, ".slim") == 0)
+        st_path[len - 5] = 0;
+    strcat(st_path, ".safetensors");
+    const char *st_base = strrchr(st_path, '/') ? strrchr(st_path, '/') + 1 : st_path;
+    if (w.ok) {
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *f = open_memstream(&text, &tlen);
+        SLIMC_ASSERT(f);
+        char *mname = ident(g->name, "m_");
+        fprintf(f, "# Imported by slimc from %s.\nmodel %s(", g->source ? g->source : "an ONNX model", mname);
+        free(mname);
+        char tb[256];
+        for (int i = 0; i < g->n_inputs; i++)
+            fprintf(f, "%s%s: %s", i ? ", " : "", w.names[g->inputs[i]],
+                    ir_type_str(g, &g->values[g->inputs[i]].type, tb, sizeof tb));
+        fputs(") -> ", f);
+        if (g->n_outputs > 1)
+            fputc('(', f);
+        for (int i = 0; i < g->n_outputs; i++) {
+            char *on = g->output_names && g->output_names[i] ? ident(g->output_names[i], "out_") : NULL;
+            fprintf(f, "%s%s%s%s", i ? ", " : "", on ? on : "", on ? ": " : "",
+                    ir_type_str(g, &g->values[g->outputs[i]].type, tb, sizeof tb));
+            free(on);
+        }
+        if (g->n_outputs > 1)
+            fputc(')', f);
+        fprintf(f, "\n    weights \"%s\"\n\n%s\n%s    return ", st_base, w.mods_buf, w.body_buf);
+        for (int i = 0; i < g->n_outputs; i++)
+            fprintf(f, "%s%s", i ? ", " : "", w.names[g->outputs[i]] ? w.names[g->outputs[i]] : "?");
+        fputc('\n', f);
+        fclose(f);
+        w.ok = fe_st_write(st_path, w.tensors, w.n_tensors, NULL, d);
+        if (w.ok) {
+            FeChunk c = {text, tlen};
+            w.ok = fe_write_file_atomic(slim_path, &c, 1, d);
+        }
+        free(text);
+    }
+    free(st_path);
+    free(w.mods_buf);
+    free(w.body_buf);
+    for (int i = 0; i < g->n_values; i++)
+        free(w.names[i]);
+    free(w.names);
+    for (int i = 0; i < w.n_tensors; i++)
+        free((char *)w.tensors[i].name);
+    free(w.tensors);
+    free(w.shapes);
+    for (int i = 0; i < w.n_owned; i++)
+        free(w.owned[i]);
+    free(w.owned);
+    return w.ok;
+}
