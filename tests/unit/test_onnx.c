@@ -25,8 +25,29 @@ typedef struct Builder {
     Onnx__ValueInfoProto *ins[4], *outs[4];
 } Builder;
 
+/* The protobuf structures a test builds are allocated here and freed when the next model
+ * starts (b_init), so that nothing leaks between tests. */
+static void *allocs[512];
+static int n_allocs;
+
+static void *talloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_lt(n_allocs, 512);
+    allocs[n_allocs++] = p;
+    return p;
+}
+
+static void free_allocs(void)
+{
+    while (n_allocs > 0)
+        free(allocs[--n_allocs]);
+}
+
 static void b_init(Builder *b, int opset)
 {
+    free_allocs();
     memset(b, 0, sizeof *b);
     onnx__model_proto__init(&b->m);
     onnx__graph_proto__init(&b->g);
@@ -50,21 +71,21 @@ static void b_init(Builder *b, int opset)
 /* A float tensor value info with dims (0 = the symbol "N"). */
 static Onnx__ValueInfoProto *vinfo(const char *name, int rank, const int64_t *dims)
 {
-    Onnx__ValueInfoProto *v = calloc(1, sizeof *v);
+    Onnx__ValueInfoProto *v = talloc(1, sizeof *v);
     onnx__value_info_proto__init(v);
     v->name = (char *)name;
-    Onnx__TypeProto *t = calloc(1, sizeof *t);
+    Onnx__TypeProto *t = talloc(1, sizeof *t);
     onnx__type_proto__init(t);
-    Onnx__TypeProto__Tensor *tt = calloc(1, sizeof *tt);
+    Onnx__TypeProto__Tensor *tt = talloc(1, sizeof *tt);
     onnx__type_proto__tensor__init(tt);
     tt->has_elem_type = 1;
     tt->elem_type = 1;
-    Onnx__TensorShapeProto *s = calloc(1, sizeof *s);
+    Onnx__TensorShapeProto *s = talloc(1, sizeof *s);
     onnx__tensor_shape_proto__init(s);
     s->n_dim = (size_t)rank;
-    s->dim = calloc((size_t)rank + 1, sizeof *s->dim);
+    s->dim = talloc((size_t)rank + 1, sizeof *s->dim);
     for (int i = 0; i < rank; i++) {
-        Onnx__TensorShapeProto__Dimension *d = calloc(1, sizeof *d);
+        Onnx__TensorShapeProto__Dimension *d = talloc(1, sizeof *d);
         onnx__tensor_shape_proto__dimension__init(d);
         if (dims[i]) {
             d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -85,15 +106,15 @@ static Onnx__ValueInfoProto *vinfo(const char *name, int rank, const int64_t *di
 static Onnx__NodeProto *node(Builder *b, const char *op, const char *name, const char *in0,
                              const char *in1, const char *out)
 {
-    Onnx__NodeProto *n = calloc(1, sizeof *n);
+    Onnx__NodeProto *n = talloc(1, sizeof *n);
     onnx__node_proto__init(n);
     n->op_type = (char *)op;
     n->name = (char *)name;
-    n->input = calloc(2, sizeof(char *));
+    n->input = talloc(2, sizeof(char *));
     n->input[n->n_input++] = (char *)in0;
     if (in1)
         n->input[n->n_input++] = (char *)in1;
-    n->output = calloc(1, sizeof(char *));
+    n->output = talloc(1, sizeof(char *));
     n->output[n->n_output++] = (char *)out;
     b->nodes[b->g.n_node++] = n;
     return n;
@@ -103,7 +124,7 @@ static Onnx__NodeProto *node(Builder *b, const char *op, const char *name, const
 static Onnx__TensorProto *init_f32(Builder *b, const char *name, int rank, const int64_t *dims,
                                    const float *data, size_t raw_len)
 {
-    Onnx__TensorProto *t = calloc(1, sizeof *t);
+    Onnx__TensorProto *t = talloc(1, sizeof *t);
     onnx__tensor_proto__init(t);
     t->name = (char *)name;
     t->has_data_type = 1;
