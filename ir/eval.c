@@ -498,6 +498,8 @@ static bool check_dtypes(const EvalCtx *c)
     return true;
 }
 
+static bool eval_quant_node(EvalCtx *c); /* the int8 ops, at the end of this file */
+
 bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
                   void *const *outputs, const int64_t *syms, Diag *d)
 {
@@ -514,6 +516,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
     c.out_dims = dims_of(g, n->outputs[0], syms);
     c.out = (float *)outputs[0];
     c.out_raw = outputs[0];
+    if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR)
+        return eval_quant_node(&c);
     if (!check_dtypes(&c))
         return false;
     switch (n->op) {
@@ -636,6 +640,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
         if (!eval_embedding(&c))
             return false;
         break;
+    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR: /* above */
     case IR_NUM_OPS:
         SLIMC_ASSERT(0 && "bad op");
     }
@@ -719,4 +724,129 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs,
         }
     arena_free(a);
     return ok;
+}
+
+/* ---- int8 quantization ops (docs/quantization.md) ---- */
+
+/* The exact u8 code of x: round half to even of x * (1 / scale), plus the zero point,
+ * clamped to [0, 255] (NaN gives 0). Generated code computes the same expression. */
+static uint8_t quant_u8(float x, float inv, int32_t zp)
+{
+    float v = rintf(x * inv) + (float)zp;
+    v = fminf(fmaxf(v, 0.0f), 255.0f);
+    return (uint8_t)v;
+}
+
+/* The f32 output of a quantized conv/linear from its exact i32 accumulator. */
+static float quant_out(int32_t acc, float x_scale, float w_scale, const float *bias, int64_t o)
+{
+    const float m = x_scale * w_scale;
+    float r = (float)acc * m;
+    return bias ? r + bias[o] : r;
+}
+
+static void eval_qlinear(const EvalCtx *c)
+{
+    const Node *n = c->n;
+    const uint8_t *x = c->in[0];
+    const int8_t *w = c->in[1];
+    const float *ws = c->in[2];
+    const int32_t *wsum = c->in[3];
+    const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
+    const float xs = (float)ir_attr_float(n, "x_scale", 1.0);
+    const int32_t zp = (int32_t)ir_attr_int(n, "x_zero_point", 0);
+    const int64_t O = c->in_dims[1].d[0], K = c->in_dims[1].d[1];
+    const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t o = 0; o < O; o++) {
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (int32_t)x[m * K + k] * (int32_t)w[o * K + k];
+            acc -= zp * wsum[o];
+            c->out[m * O + o] = quant_out(acc, xs, ws[o], bias, o);
+        }
+}
+
+static void eval_qconv2d(const EvalCtx *c)
+{
+    const Node *n = c->n;
+    const uint8_t *x = c->in[0];
+    const int8_t *w = c->in[1];
+    const float *ws = c->in[2];
+    const int32_t *wsum = c->in[3];
+    const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
+    const float xs = (float)ir_attr_float(n, "x_scale", 1.0);
+    const int32_t zp = (int32_t)ir_attr_int(n, "x_zero_point", 0);
+    int64_t stride[2], pad[2], dil[2];
+    ir_attr_ints(n, "stride", stride, 2, 1);
+    ir_attr_ints(n, "padding", pad, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    const int64_t groups = ir_attr_int(n, "groups", 1);
+    const Dims *xd = &c->in_dims[0], *wd = &c->in_dims[1];
+    const int64_t B = xd->d[0], C = xd->d[1], H = xd->d[2], W = xd->d[3];
+    const int64_t O = wd->d[0], CG = wd->d[1], KH = wd->d[2], KW = wd->d[3];
+    const int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3], OG = O / groups;
+    (void)C;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t o = 0; o < O; o++) {
+            const int64_t g0 = o / OG * CG;
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    int32_t acc = 0;
+                    for (int64_t ci = 0; ci < CG; ci++)
+                        for (int64_t kh = 0; kh < KH; kh++)
+                            for (int64_t kw = 0; kw < KW; kw++) {
+                                int64_t ih = oh * stride[0] - pad[0] + kh * dil[0];
+                                int64_t iw = ow * stride[1] - pad[1] + kw * dil[1];
+                                int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                                ? zp
+                                                : (int32_t)x[((b * C + g0 + ci) * H + ih) * W + iw];
+                                acc += q * (int32_t)w[((o * CG + ci) * KH + kh) * KW + kw];
+                            }
+                    acc -= zp * wsum[o];
+                    c->out[((b * O + o) * OH + oh) * OW + ow] = quant_out(acc, xs, ws[o], bias, o);
+                }
+        }
+}
+
+/* quantize, dequantize, qconv2d and qlinear, with their dtypes checked by the shape
+ * functions (u8 activations, i8 weights, f32 scales and bias, i32 weight sums). */
+static bool eval_quant_node(EvalCtx *c)
+{
+    const Node *n = c->n;
+    const int64_t total = dims_numel(&c->out_dims);
+    for (int j = 0; j < n->n_epilogue; j++)
+        if (!is_f32(c->g, n->epilogue[j].operand))
+            return unsupported(c, "for an epilogue operand that is not f32");
+    switch (n->op) {
+    case IR_OP_QUANTIZE: {
+        if (n->n_epilogue)
+            return unsupported(c, "for an epilogue on quantize");
+        const float inv = 1.0f / (float)ir_attr_float(n, "scale", 1.0);
+        const int32_t zp = (int32_t)ir_attr_int(n, "zero_point", 0);
+        const float *x = c->in[0];
+        uint8_t *q = c->out_raw;
+        for (int64_t i = 0; i < total; i++)
+            q[i] = quant_u8(x[i], inv, zp);
+        return true;
+    }
+    case IR_OP_DEQUANTIZE: {
+        const float s = (float)ir_attr_float(n, "scale", 1.0);
+        const int32_t zp = (int32_t)ir_attr_int(n, "zero_point", 0);
+        const uint8_t *q = c->in[0];
+        for (int64_t i = 0; i < total; i++)
+            c->out[i] = (float)((int32_t)q[i] - zp) * s;
+        break;
+    }
+    case IR_OP_QCONV2D:
+        eval_qconv2d(c);
+        break;
+    case IR_OP_QLINEAR:
+        eval_qlinear(c);
+        break;
+    default:
+        return unsupported(c, "(not a quantization op)");
+    }
+    apply_epilogue(c);
+    return true;
 }

@@ -490,6 +490,19 @@ double ir_flops(const Graph *g, const int64_t *syms)
         case IR_OP_LAYER_NORM:
             total += 4.0 * out;
             break;
+        case IR_OP_QCONV2D: {
+            const Shape *w = &g->values[n->inputs[1]].type.shape; /* [O, I/g, kh, kw] */
+            total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
+            break;
+        }
+        case IR_OP_QLINEAR: {
+            double k = in0 && in0->rank ? (double)ir_dim_eval(in0->d[in0->rank - 1], syms) : 1;
+            total += 2.0 * out * k;
+            break;
+        }
+        case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE:
+            total += out;
+            break;
         case IR_NUM_OPS:
             SLIMC_ASSERT(0 && "bad op");
         }

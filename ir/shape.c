@@ -921,3 +921,119 @@ SHAPE_FN(conv_transpose2d)
     set_out(g, n, 0, IR_F32, &out);
     return true;
 }
+
+/* ---- int8 quantization ops (docs/quantization.md) ---- */
+
+static bool need_dtype(Graph *g, Node *n, int i, DType dt, Diag *d)
+{
+    const Type *t = in_type(g, n, i);
+    if (t && t->dtype != dt) {
+        char b[256];
+        diag_error(d, n->loc, "%s '%s': operand %s must be %s", ir_ops[n->op].name, n->name,
+                   describe(g, n->inputs[i], b, sizeof b), ir_dtype_name(dt));
+        return false;
+    }
+    return true;
+}
+
+static bool quant_attrs_ok(Graph *g, Node *n, const char *scale, const char *zp, Diag *d)
+{
+    (void)g;
+    double s = ir_attr_float(n, scale, 0.0);
+    int64_t z = ir_attr_int(n, zp, 0);
+    if (!(s > 0.0) || s > 1e30 || z < 0 || z > 255) {
+        diag_error(d, n->loc, "%s '%s': needs %s > 0 and %s in [0, 255], got %g and %lld",
+                   ir_ops[n->op].name, n->name, scale, zp, s, (long long)z);
+        return false;
+    }
+    return true;
+}
+
+SHAPE_FN(quantize)
+{
+    if (!need_float(g, n, 0, d) || !quant_attrs_ok(g, n, "scale", "zero_point", d))
+        return false;
+    set_out(g, n, 0, IR_U8, &in_type(g, n, 0)->shape);
+    return true;
+}
+
+SHAPE_FN(dequantize)
+{
+    if (!need_dtype(g, n, 0, IR_U8, d) || !quant_attrs_ok(g, n, "scale", "zero_point", d))
+        return false;
+    set_out(g, n, 0, IR_F32, &in_type(g, n, 0)->shape);
+    return true;
+}
+
+/* w_scale f32 [O], w_sum i32 [O], bias f32 [O] (optional). */
+static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
+{
+    static const DType dts[3] = {IR_F32, IR_I32, IR_F32};
+    static const char *const what[3] = {"w_scale", "w_sum", "bias"};
+    for (int i = 2; i < n->n_inputs && i < 5; i++) {
+        const Type *t = in_type(g, n, i);
+        if (!t)
+            continue;
+        if (t->dtype != dts[i - 2] || t->shape.rank != 1 || !ir_dim_eq(t->shape.d[0], ir_dim(o))) {
+            char b[256];
+            diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name, n->name,
+                       what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o, describe(g, n->inputs[i], b, sizeof b));
+            return false;
+        }
+    }
+    return quant_attrs_ok(g, n, "x_scale", "x_zero_point", d);
+}
+
+SHAPE_FN(qconv2d)
+{
+    if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
+        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
+        return false;
+    for (int i = 1; i < 4; i++)
+        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
+            return false;
+    int64_t stride[2], pad[2], dil[2];
+    ir_attr_ints(n, "stride", stride, 2, 1);
+    ir_attr_ints(n, "padding", pad, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    int64_t groups = ir_attr_int(n, "groups", 1);
+    int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
+    int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
+    if (groups < 1 || c % groups || o % groups || ci * groups != c || stride[0] < 1 || stride[1] < 1 ||
+        dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
+        diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding", n->name);
+        return false;
+    }
+    if (!qparams_ok(g, n, o, d))
+        return false;
+    int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
+    int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
+    if (h < 1 || w < 1) {
+        diag_error(d, n->loc, "qconv2d '%s': the kernel does not fit the input", n->name);
+        return false;
+    }
+    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}
+
+SHAPE_FN(qlinear)
+{
+    if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
+        !need_rank(g, n, 1, 2, "the weight", d))
+        return false;
+    const Shape *x = &in_type(g, n, 0)->shape;
+    int64_t o = dim_of(g, n, 1, 0), k = dim_of(g, n, 1, 1);
+    if (x->rank < 1 || !ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
+        char a[256];
+        diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s", n->name,
+                   (long long)k, describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    if (!qparams_ok(g, n, o, d))
+        return false;
+    Shape out = *x;
+    out.d[out.rank - 1] = ir_dim(o);
+    set_out(g, n, 0, IR_F32, &out);
+    return true;
+}

@@ -9,6 +9,7 @@
 #include <time.h>
 
 bool pass_cse(Graph *g, const PassArgs *args, Diag *d); /* passes/cse.c (not in pass.h yet) */
+bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.c */
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
 
@@ -26,7 +27,7 @@ static const struct {
     {"layout", pass_layout},     /* linear weights to [K, N] */
     {"fuse", pass_fuse},         /* elementwise ops into their producer's epilogue */
     {"memplan", pass_memplan},   /* static buffer planning (passes/memplan.c) */
-    {"quantize", pass_not_implemented},
+    {"quantize", pass_quantize}, /* static int8 (passes/quantize.c) */
     {"prune", pass_not_implemented},
     {"distill", pass_not_implemented},
     {"place", pass_not_implemented},

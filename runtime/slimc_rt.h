@@ -831,4 +831,406 @@ static SLIMC_RT_UNUSED void slimc_rt_dw_plane(const slimc_rt_conv *s, const floa
     slimc_rt_dw_plane_c(s, x, w, b, y);
 }
 
+/* ---- int8 kernels (passes/quantize.c, codegen/c/quant.c, docs/quantization.md) ----
+ *
+ * Activations are u8 with a zero point, weights s8 symmetric per output channel: the
+ * operand order of AVX-512 VNNI's vpdpbusd (u8 x s8, four products summed into each i32
+ * lane). slimc_rt_qgemm computes, for m < M and o < O,
+ *   acc = sum_k A[m * lda + k] * W[o * ldw + k] - zp * wsum[o]      (exact, in i32)
+ *   out[m * sm + o * so] = (float)acc * (xs * ws[o]) + bias[o]
+ * as dot products: both A's rows and W's rows are read contiguously along k, 64 bytes at a
+ * time (a masked load for the tail), so neither needs packing; a 4 x 4 block of
+ * (row, output) pairs keeps 16 accumulators in registers (1 x 4 for single rows), and each
+ * accumulator is reduced to one i32 at the end. The VNNI path is chosen at run time (CPUID
+ * leaf 7, ECX bit 11, on top of the AVX-512 checks above); the portable loop is the
+ * fallback (and SLIMC_MAX_ISA below avx512 selects it). The i32 sums are exact in any order,
+ * so both paths give the same accumulators bit for bit. */
+
+static int slimc_rt_vnni_cached = -1;
+
+static SLIMC_RT_UNUSED int slimc_rt_has_vnni(void)
+{
+    int v = __atomic_load_n(&slimc_rt_vnni_cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = 0;
+#ifdef SLIMC_RT_X86
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512 && __get_cpuid_count(7, 0, &a, &b, &c, &d))
+            v = (int)(c >> 11 & 1u);
+        const char *e = getenv("SLIMC_NO_VNNI");
+        if (e && *e && strcmp(e, "0") != 0)
+            v = 0;
+#endif
+        __atomic_store_n(&slimc_rt_vnni_cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+/* The f32 output of one exact accumulator. */
+static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *bias, int64_t o)
+{
+    const float m = xs * ws;
+    const float r = (float)acc * m;
+    return bias ? r + bias[o] : r;
+}
+
+static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                             const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
+                                             float xs, const float *ws, const float *bias, float *out, int64_t sm,
+                                             int64_t so)
+{
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t o = 0; o < O; o++) {
+            const uint8_t *a = A + m * lda;
+            const int8_t *w = W + o * ldw;
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (int32_t)a[k] * (int32_t)w[k];
+            out[m * sm + o * so] = slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o);
+        }
+}
+
+#ifdef SLIMC_RT_X86
+#define SLIMC_RT_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma")))
+
+/* One block of MI rows x OI outputs (rows and outputs past the ends are clamped to the
+ * last one: computed again, not stored). */
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t oi, int64_t K, const uint8_t *A,
+                     int64_t lda, const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum, float xs,
+                     const float *ws, const float *bias, float *out, int64_t sm, int64_t so)
+{
+    __m512i acc[4][8];
+    const uint8_t *ap[4];
+    const int8_t *wp[8];
+    for (int i = 0; i < MI; i++)
+        ap[i] = A + (m0 + (i < mi ? i : mi - 1)) * lda;
+    for (int j = 0; j < OI; j++)
+        wp[j] = W + (o0 + (j < oi ? j : oi - 1)) * ldw;
+    SLIMC_RT_UNROLL
+    for (int i = 0; i < MI; i++) {
+        SLIMC_RT_UNROLL
+        for (int j = 0; j < OI; j++)
+            acc[i][j] = _mm512_setzero_si512();
+    }
+    int64_t k = 0;
+    for (; k + 64 <= K; k += 64) {
+        __m512i a[4], w[8];
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MI; i++)
+            a[i] = _mm512_loadu_si512((const void *)(ap[i] + k));
+        SLIMC_RT_UNROLL
+        for (int j = 0; j < OI; j++)
+            w[j] = _mm512_loadu_si512((const void *)(wp[j] + k));
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MI; i++) {
+            SLIMC_RT_UNROLL
+            for (int j = 0; j < OI; j++)
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a[i], w[j]);
+        }
+    }
+    if (k < K) {
+        const __mmask64 mk = (__mmask64)(~0ULL >> (64 - (K - k)));
+        __m512i a[4], w[8];
+        for (int i = 0; i < MI; i++)
+            a[i] = _mm512_maskz_loadu_epi8(mk, ap[i] + k);
+        for (int j = 0; j < OI; j++)
+            w[j] = _mm512_maskz_loadu_epi8(mk, wp[j] + k);
+        for (int i = 0; i < MI; i++)
+            for (int j = 0; j < OI; j++)
+                acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], a[i], w[j]);
+    }
+    for (int i = 0; i < MI && i < mi; i++)
+        for (int j = 0; j < OI && j < oi; j++) {
+            const int64_t o = o0 + j;
+            const int32_t s = _mm512_reduce_add_epi32(acc[i][j]) - zp * wsum[o];
+            out[(m0 + i) * sm + o * so] = slimc_rt_qout(s, xs, ws[o], bias, o);
+        }
+}
+
+static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                              const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
+                                              float xs, const float *ws, const float *bias, float *out, int64_t sm,
+                                              int64_t so)
+{
+    int64_t m0 = 0;
+    for (; m0 + 4 <= M; m0 += 4)
+        for (int64_t o0 = 0; o0 < O; o0 += 4)
+            slimc_rt_qblock_vnni(4, 4, m0, 4, o0, slimc_rt_min(4, O - o0), K, A, lda, W, ldw, zp, wsum, xs, ws,
+                                 bias, out, sm, so);
+    for (; m0 < M; m0++)
+        for (int64_t o0 = 0; o0 < O; o0 += 8)
+            slimc_rt_qblock_vnni(1, 8, m0, 1, o0, slimc_rt_min(8, O - o0), K, A, lda, W, ldw, zp, wsum, xs, ws,
+                                 bias, out, sm, so);
+}
+#endif /* SLIMC_RT_X86 */
+
+static SLIMC_RT_UNUSED void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                           const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, float *out, int64_t sm, int64_t so)
+{
+    if (M <= 0 || O <= 0)
+        return;
+#ifdef SLIMC_RT_X86
+    if (K > 0 && slimc_rt_has_vnni()) {
+        slimc_rt_qgemm_vnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, sm, so);
+        return;
+    }
+#endif
+    slimc_rt_qgemm_c(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, sm, so);
+}
+
+/* x (f32) to u8: round half to even of x * inv, plus zp, clamped to [0, 255]; NaN -> 0.
+ * AVX-512: the same steps in 16 lanes (roundscale to nearest even, max with 0 first so a
+ * NaN becomes 0 as in the scalar code, min with 255, convert). */
+#ifdef SLIMC_RT_X86
+static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q, int64_t n, float inv, int32_t zp)
+{
+    const __m512 vi = _mm512_set1_ps(inv), vz = _mm512_set1_ps((float)zp), lo = _mm512_setzero_ps(),
+                 hi = _mm512_set1_ps(255.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const int64_t left = n - i;
+        const __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
+        v = _mm512_roundscale_ps(_mm512_mul_ps(v, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v = _mm512_add_ps(v, vz);
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi); /* max(NaN, 0) is 0: the second operand */
+        _mm_mask_storeu_epi8(q + i, mk, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+    }
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv, int32_t zp)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_quantize_u8_512(x, q, n, inv, zp);
+        return;
+    }
+#endif
+    const float z = (float)zp;
+    for (int64_t i = 0; i < n; i++) {
+        float v = rintf(x[i] * inv) + z;
+        v = v > 0.0f ? v : 0.0f; /* NaN -> 0 */
+        v = v < 255.0f ? v : 255.0f;
+        q[i] = (uint8_t)v;
+    }
+}
+
+/* The im2col rows of output pixels [p0, p1) of one image and one group, one row of
+ * K = CG*KH*KW bytes per pixel (channel, then kernel row, then kernel column, the weight
+ * order), padding read as zp. x points at the group's first channel. */
+static SLIMC_RT_UNUSED void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
+                                             uint8_t zp, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW;
+    for (int64_t p = p0; p < p1; p++) {
+        const int64_t oh = p / s->OW, ow = p % s->OW;
+        uint8_t *r = col + (p - p0) * K;
+        for (int64_t ci = 0; ci < s->CG; ci++)
+            for (int64_t kh = 0; kh < s->KH; kh++) {
+                const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
+                uint8_t *rr = r + (ci * s->KH + kh) * s->KW;
+                if (ih < 0 || ih >= s->H) {
+                    for (int64_t kw = 0; kw < s->KW; kw++)
+                        rr[kw] = zp;
+                    continue;
+                }
+                const uint8_t *xr = x + (ci * s->H + ih) * s->W;
+                const int64_t iw0 = ow * s->SW - s->PW;
+                if (s->DW == 1 && iw0 >= 0 && iw0 + s->KW <= s->W) { /* short: no memcpy call */
+                    for (int64_t kw = 0; kw < s->KW; kw++)
+                        rr[kw] = xr[iw0 + kw];
+                    continue;
+                }
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const int64_t iw = iw0 + kw * s->DW;
+                    rr[kw] = (iw < 0 || iw >= s->W) ? zp : xr[iw];
+                }
+            }
+    }
+}
+
+/* qconv2d's block kernel: output pixels [p0, p1) (at most 64) of one image and one group,
+ * all OG output channels of the group. x points at the group's first input channel, w at
+ * its first weight row (K = CG*KH*KW bytes each), out at the group's first output plane
+ * (planes of P pixels). col holds 2 * 64 * KP bytes, KP = K rounded up to 4.
+ * VNNI: the taps are gathered into [KP/4][pixel][4] panels (slimc_rt_qpanel), so one vpdpbusd
+ * multiplies 16 pixels' 4 taps by one broadcast group of 4 weights; 4 channels x 64 pixels
+ * keep 16 accumulators, and the pixels of a channel land contiguous in its output plane:
+ * no horizontal sums, a vector epilogue. Elsewhere: the rows and the portable qgemm. */
+/* The VNNI panels of output pixels [p0, p1) straight from x: for each group of 4 taps k,
+ * each tap's bytes over the block's pixels are gathered run by run (a run is the part of
+ * one output row in the block: contiguous in x for stride 1), then the 4 rows are
+ * interleaved into panel[k4][pixel] (4 bytes each). Taps past K read 0 (their weights are
+ * 0 too); pixels past p1 read zp (computed, never stored). tmp holds 4 * npx bytes. */
+static inline void slimc_rt_qpanel_interleave(uint32_t *dst, const uint8_t *tmp, int64_t npx)
+{
+    const uint8_t *r0 = tmp, *r1 = tmp + npx, *r2 = tmp + 2 * npx, *r3 = tmp + 3 * npx;
+    for (int64_t j = 0; j < npx; j++)
+        dst[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 8 | (uint32_t)r2[j] << 16 | (uint32_t)r3[j] << 24;
+}
+
+static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
+                                            uint8_t zp, uint32_t *panel, int64_t npx, uint8_t *tmp)
+{
+    /* the block's runs: (output row, first column, length, first pixel of the block) */
+    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64], nr = 0;
+    for (int64_t p = p0, j = 0; p < p1 && nr < 64; nr++) {
+        r_oh[nr] = p / s->OW;
+        r_ow[nr] = p % s->OW;
+        r_len[nr] = slimc_rt_min(s->OW - r_ow[nr], p1 - p);
+        r_j[nr] = j;
+        p += r_len[nr];
+        j += r_len[nr];
+    }
+    const int64_t n = p1 - p0;
+    int64_t k = 0;
+    for (int64_t ci = 0; ci < s->CG; ci++)
+        for (int64_t kh = 0; kh < s->KH; kh++)
+            for (int64_t kw = 0; kw < s->KW; kw++, k++) {
+                uint8_t *r = tmp + (k & 3) * npx;
+                for (int64_t q = 0; q < nr; q++) {
+                    uint8_t *rr = r + r_j[q];
+                    const int64_t run = r_len[q], ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
+                    if (ih < 0 || ih >= s->H) {
+                        for (int64_t i = 0; i < run; i++)
+                            rr[i] = zp;
+                        continue;
+                    }
+                    const uint8_t *xr = x + (ci * s->H + ih) * s->W;
+                    const int64_t iw0 = r_ow[q] * s->SW - s->PW + kw * s->DW;
+                    if (s->SW == 1 && iw0 >= 0 && iw0 + run <= s->W) {
+                        int64_t i = 0;
+                        for (; i + 8 <= run; i += 8) /* fixed-size copies: moves, not calls */
+                            memcpy(rr + i, xr + iw0 + i, 8);
+                        for (; i < run; i++)
+                            rr[i] = xr[iw0 + i];
+                    } else {
+                        for (int64_t i = 0; i < run; i++) {
+                            const int64_t iw = iw0 + i * s->SW;
+                            rr[i] = (iw < 0 || iw >= s->W) ? zp : xr[iw];
+                        }
+                    }
+                }
+                for (int64_t j = n; j < npx; j++)
+                    r[j] = zp;
+                if ((k & 3) == 3)
+                    slimc_rt_qpanel_interleave(panel + (k >> 2) * npx, tmp, npx);
+            }
+    if (k & 3) { /* taps past K read 0 (their weights are 0 too) */
+        for (int64_t t = k & 3; t < 4; t++)
+            memset(tmp + t * npx, 0, (size_t)npx);
+        slimc_rt_qpanel_interleave(panel + (k >> 2) * npx, tmp, npx);
+    }
+}
+
+#ifdef SLIMC_RT_X86
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w, int64_t K,
+                         int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp, const int32_t *wsum, float xs,
+                         const float *ws, const float *bias, float *out, int64_t P)
+{
+    __m512i acc[4][4];
+    const int8_t *wr[4];
+    SLIMC_RT_UNROLL
+    for (int j = 0; j < 4; j++) {
+        wr[j] = w + (o0 + (j < oc ? j : oc - 1)) * K;
+        SLIMC_RT_UNROLL
+        for (int v = 0; v < NV; v++)
+            acc[j][v] = _mm512_setzero_si512();
+    }
+    const int64_t kfull = K / 4;
+    for (int64_t k4 = 0; k4 < kfull; k4++) {
+        __m512i av[4], bv[4];
+        SLIMC_RT_UNROLL
+        for (int v = 0; v < NV; v++)
+            av[v] = _mm512_loadu_si512((const void *)(panel + k4 * npx + 16 * v));
+        SLIMC_RT_UNROLL
+        for (int j = 0; j < 4; j++) {
+            int32_t wv;
+            memcpy(&wv, wr[j] + 4 * k4, 4);
+            bv[j] = _mm512_set1_epi32(wv);
+        }
+        SLIMC_RT_UNROLL
+        for (int j = 0; j < 4; j++) {
+            SLIMC_RT_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[j][v] = _mm512_dpbusd_epi32(acc[j][v], av[v], bv[j]);
+        }
+    }
+    if (kfull < K4) { /* the last 1..3 taps: the missing weight bytes are 0 */
+        __m512i av[4];
+        SLIMC_RT_UNROLL
+        for (int v = 0; v < NV; v++)
+            av[v] = _mm512_loadu_si512((const void *)(panel + kfull * npx + 16 * v));
+        SLIMC_RT_UNROLL
+        for (int j = 0; j < 4; j++) {
+            uint8_t wb[4] = {0, 0, 0, 0};
+            for (int64_t t = 0; t < K - 4 * kfull; t++)
+                wb[t] = (uint8_t)wr[j][4 * kfull + t];
+            int32_t wv;
+            memcpy(&wv, wb, 4);
+            const __m512i b = _mm512_set1_epi32(wv);
+            SLIMC_RT_UNROLL
+            for (int v = 0; v < NV; v++)
+                acc[j][v] = _mm512_dpbusd_epi32(acc[j][v], av[v], b);
+        }
+    }
+    for (int j = 0; j < 4 && j < oc; j++) {
+        const int64_t o = o0 + j;
+        const __m512i corr = _mm512_set1_epi32(zp * wsum[o]);
+        const __m512 m = _mm512_set1_ps(xs * ws[o]);
+        const __m512 bv = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+        for (int v = 0; v < NV; v++) {
+            const int64_t p = p0 + 16 * v;
+            if (p >= p1)
+                break;
+            const int64_t left = p1 - p;
+            const __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+            __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[j][v], corr)), m);
+            if (bias)
+                r = _mm512_add_ps(r, bv);
+            _mm512_mask_storeu_ps(out + o * P + p, mk, r);
+        }
+    }
+}
+
+static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
+                                                    int32_t zp, const int8_t *w, const int32_t *wsum, float xs,
+                                                    const float *ws, const float *bias, float *out, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KP = 4 * K4, P = s->OH * s->OW;
+    const int64_t n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
+    uint32_t *panel = (uint32_t *)(void *)col;
+    slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
+    for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
+        const int64_t oc = slimc_rt_min(4, s->OG - o0);
+        switch (nv) {
+        case 1: slimc_rt_qconv_tile_vnni(1, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
+        case 2: slimc_rt_qconv_tile_vnni(2, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
+        case 3: slimc_rt_qconv_tile_vnni(3, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
+        default: slimc_rt_qconv_tile_vnni(4, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
+        }
+    }
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
+                                                 int32_t zp, const int8_t *w, const int32_t *wsum, float xs,
+                                                 const float *ws, const float *bias, float *out, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
+    if (p1 <= p0)
+        return;
+#ifdef SLIMC_RT_X86
+    if (K > 0 && slimc_rt_has_vnni()) {
+        slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, col);
+        return;
+    }
+#endif
+    slimc_rt_qim2col(s, x, p0, p1, (uint8_t)zp, col);
+    slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias, out + p0, 1, P);
+}
+
 #endif

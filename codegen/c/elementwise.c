@@ -87,6 +87,7 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
     case IR_OP_INDEX_SELECT:
     case IR_OP_RESIZE:
     case IR_OP_CONV_TRANSPOSE2D:
+    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR:
     case IR_NUM_OPS:
         break;
     }
@@ -165,6 +166,7 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
     case IR_OP_INDEX_SELECT:
     case IR_OP_RESIZE:
     case IR_OP_CONV_TRANSPOSE2D:
+    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR:
     case IR_NUM_OPS:
         break;
     }

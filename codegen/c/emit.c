@@ -327,6 +327,9 @@ static bool value_used(const Graph *g, ValueId v)
 
 /* ---- nodes ---- */
 
+bool cg_is_quant_op(OpKind op);                   /* codegen/c/quant.c */
+void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
+
 static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -441,6 +444,12 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_EMBEDDING:
         cg_emit_embedding(c, id, k);
         return;
+    case IR_OP_QUANTIZE: /* codegen/c/quant.c */
+    case IR_OP_DEQUANTIZE:
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR:
+        cg_emit_quant(c, id, k);
+        return;
     case IR_NUM_OPS:
         break;
     }
@@ -473,6 +482,18 @@ static bool node_supported(CgCtx *c, const Node *n)
     if (n->n_outputs != 1) {
         cg_error(c, n, "has %d outputs; kernels write one", n->n_outputs);
         return false;
+    }
+    if (cg_is_quant_op(n->op)) { /* dtypes checked by their shape functions */
+        for (int j = 0; j < n->n_epilogue; j++)
+            if (n->epilogue[j].operand != IR_NONE && g->values[n->epilogue[j].operand].type.dtype != IR_F32) {
+                cg_error(c, n, "epilogue operand '%s' must be f32", g->values[n->epilogue[j].operand].name);
+                return false;
+            }
+        if (n->op == IR_OP_QUANTIZE && n->n_epilogue) {
+            cg_error(c, n, "quantize cannot carry an epilogue");
+            return false;
+        }
+        return true;
     }
     bool view = ir_ops[n->op].flags & IR_F_VIEW, any = any_dtype_op(n->op);
     for (int i = 0; i < n->n_inputs; i++) {

@@ -714,10 +714,10 @@ START_TEST(run_errors)
     infer(g);
     Diag d;
     diag_init(&d);
-    ck_assert(!pass_pipeline_run(g, "fold,quantize(int8)", (SrcLoc){0}, NULL, &d));
+    ck_assert(!pass_pipeline_run(g, "fold,prune(int8)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(diag_text(&d),
-                     "--passes:1:6: error: pass 'quantize' is not implemented yet in this version of slimc\n"
-                     "  fold,quantize(int8)\n"
+                     "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
+                     "  fold,prune(int8)\n"
                      "       ^\n");
     diag_fini(&d);
     diag_init(&d);

@@ -1,0 +1,411 @@
+/* Calibration for static int8 (docs/quantization.md): the fp32 graph runs over the user's
+ * samples with the reference evaluator (ir_eval_node, node by node, so every intermediate
+ * value is seen), and the activations that quantized ops will read are summarized: min,
+ * max, and a histogram over [min, max] (widened to hold 0). The range choosers that turn
+ * those into a clip range are described in passes/quant_internal.h. */
+#include "passes/quant_internal.h"
+
+#include "ir/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void qcal_stats_init(QStats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->min = INFINITY;
+    s->max = -INFINITY;
+}
+
+void qcal_observe_range(QStats *s, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i];
+        if (v < s->min)
+            s->min = v;
+        if (v > s->max)
+            s->max = v;
+    }
+    s->count += n;
+}
+
+/* The histogram's range [L, H]: the observed one, widened to hold 0. */
+static void hist_range(const QStats *s, double *L, double *H)
+{
+    *L = s->min < 0 ? s->min : 0;
+    *H = s->max > 0 ? s->max : 0;
+}
+
+void qcal_observe_hist(QStats *s, const float *x, int64_t n)
+{
+    double L, H;
+    hist_range(s, &L, &H);
+    if (!(H > L)) {
+        s->hist[0] += n;
+        return;
+    }
+    const double k = QCAL_BINS / (H - L);
+    for (int64_t i = 0; i < n; i++) {
+        double b = ((double)x[i] - L) * k;
+        s->hist[b >= QCAL_BINS ? QCAL_BINS - 1 : b < 0 ? 0 : (int64_t)b]++;
+    }
+}
+
+static int64_t hist_total(const QStats *s)
+{
+    int64_t t = 0;
+    for (int i = 0; i < QCAL_BINS; i++)
+        t += s->hist[i];
+    return t;
+}
+
+/* KL(p || q) of two unnormalized distributions over n bins. */
+static double kl_div(const double *p, const double *q, int n)
+{
+    double sp = 0, sq = 0, r = 0;
+    for (int i = 0; i < n; i++) {
+        sp += p[i];
+        sq += q[i];
+    }
+    if (sp <= 0 || sq <= 0)
+        return INFINITY;
+    for (int i = 0; i < n; i++)
+        if (p[i] > 0) {
+            if (q[i] <= 0)
+                return INFINITY;
+            r += p[i] / sp * log((p[i] / sp) / (q[i] / sq));
+        }
+    return r;
+}
+
+enum { QCAL_STEPS = 128, QCAL_LEVELS = 256 };
+
+/* The KL divergence of the histogram clipped to bins [a, b) (outliers folded into the edge
+ * bins) from its quantization to QCAL_LEVELS levels. */
+static double entropy_of(const QStats *s, int a, int b, double *p, double *q)
+{
+    const int w = b - a;
+    for (int j = 0; j < w; j++)
+        p[j] = (double)s->hist[a + j];
+    for (int j = 0; j < a; j++)
+        p[0] += (double)s->hist[j];
+    for (int j = b; j < QCAL_BINS; j++)
+        p[w - 1] += (double)s->hist[j];
+    /* q quantizes the clipped histogram without the folded outliers (TensorRT's way): the
+     * mass a range clips away is what its p has and its q lacks */
+    const int nq = w < QCAL_LEVELS ? w : QCAL_LEVELS;
+    for (int lv = 0; lv < nq; lv++) {
+        int lo = (int)((int64_t)lv * w / nq), hi = (int)((int64_t)(lv + 1) * w / nq);
+        double sum = 0;
+        int nz = 0;
+        for (int j = lo; j < hi; j++) {
+            sum += (double)s->hist[a + j];
+            nz += s->hist[a + j] != 0;
+        }
+        for (int j = lo; j < hi; j++)
+            q[j] = (s->hist[a + j] != 0 && nz) ? sum / nz : 0;
+    }
+    for (int j = 0; j < w; j++) /* smoothing: a bin p has and q lacks costs, not infinitely */
+        if (p[j] > 0 && q[j] <= 0)
+            q[j] = 1e-4;
+    return kl_div(p, q, w);
+}
+
+/* Expected squared error of quantizing the histogram (bin centers) with range [lo, hi]. */
+static double mse_of(const QStats *s, float lo, float hi)
+{
+    float scale;
+    int32_t zp;
+    double L, H;
+    hist_range(s, &L, &H);
+    qcal_params(lo, hi, &scale, &zp);
+    const double bw = (H - L) / QCAL_BINS;
+    double err = 0;
+    for (int j = 0; j < QCAL_BINS; j++) {
+        if (!s->hist[j])
+            continue;
+        double x = L + (j + 0.5) * bw;
+        double qv = nearbyint(x / scale) + zp;
+        qv = fmin(fmax(qv, 0), 255);
+        double e = x - (qv - zp) * scale;
+        err += (double)s->hist[j] * e * e;
+    }
+    return err;
+}
+
+/* The f in (0, 1] of the range [f L, f H] that minimizes the method's loss. */
+static double best_fraction(const QStats *s, QMethod m)
+{
+    double L, H;
+    hist_range(s, &L, &H);
+    const double z = -L / (H - L) * QCAL_BINS; /* zero's position, in bins */
+    double *p = malloc(sizeof(double) * QCAL_BINS), *q = malloc(sizeof(double) * QCAL_BINS);
+    if (!p || !q) {
+        free(p);
+        free(q);
+        return 1.0;
+    }
+    double best = INFINITY, best_f = 1.0;
+    for (int i = QCAL_STEPS; i >= 1; i--) {
+        const double f = (double)i / QCAL_STEPS;
+        double loss;
+        if (m == QCAL_ENTROPY) {
+            int a = (int)floor(z - z * f), b = (int)ceil(z + (QCAL_BINS - z) * f);
+            a = a < 0 ? 0 : a;
+            b = b > QCAL_BINS ? QCAL_BINS : b;
+            if (b - a < QCAL_LEVELS)
+                break;
+            loss = entropy_of(s, a, b, p, q);
+        } else {
+            loss = mse_of(s, (float)(L * f), (float)(H * f));
+        }
+        if (loss < best) {
+            best = loss;
+            best_f = f;
+        }
+    }
+    free(p);
+    free(q);
+    return best_f;
+}
+
+void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
+{
+    double L, H;
+    hist_range(s, &L, &H);
+    if (!(s->count > 0) || !(H > L) || !isfinite(L) || !isfinite(H)) {
+        *lo = *hi = 0;
+        return;
+    }
+    double l = L, h = H;
+    const int64_t total = hist_total(s);
+    const double bw = (H - L) / QCAL_BINS;
+    if (total > 0 && m == QCAL_PERCENTILE) {
+        const double want_lo = (100.0 - p) / 100.0 * (double)total, want_hi = p / 100.0 * (double)total;
+        double acc = 0;
+        int jl = 0, jh = QCAL_BINS - 1;
+        for (int j = 0; j < QCAL_BINS; j++) {
+            acc += (double)s->hist[j];
+            if (acc > want_lo) {
+                jl = j;
+                break;
+            }
+        }
+        acc = 0;
+        for (int j = 0; j < QCAL_BINS; j++) {
+            acc += (double)s->hist[j];
+            if (acc >= want_hi) {
+                jh = j;
+                break;
+            }
+        }
+        l = fmin(L + jl * bw, 0);
+        h = fmax(L + (jh + 1) * bw, 0);
+    } else if (total > 0 && (m == QCAL_ENTROPY || m == QCAL_MSE)) {
+        const double f = best_fraction(s, m);
+        l = L * f;
+        h = H * f;
+    }
+    *lo = (float)fmax(l, L);
+    *hi = (float)fmin(h, H);
+}
+
+void qcal_params(float lo, float hi, float *scale, int32_t *zp)
+{
+    if (lo > 0)
+        lo = 0;
+    if (hi < 0)
+        hi = 0;
+    float s = (hi - lo) / 255.0f;
+    if (!(s > 0) || !isfinite(s)) {
+        *scale = 1.0f;
+        *zp = 0;
+        return;
+    }
+    double z = nearbyint(-(double)lo / s);
+    *scale = s;
+    *zp = (int32_t)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+/* ---- running the graph ---- */
+
+typedef struct Batch {
+    const Graph *g;
+    int64_t syms[IR_MAX_SYMS];
+    const void **data; /* per value */
+    void **owned;      /* per value: buffers to free */
+} Batch;
+
+static int64_t numel_of(const Graph *g, ValueId v, const int64_t *syms)
+{
+    const Shape *s = &g->values[v].type.shape;
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= ir_dim_eval(s->d[i], syms);
+    return n;
+}
+
+/* Binds the symbols of the input's shape to the batch's dims; false with a message when a
+ * static dim does not match. */
+static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape, int64_t batch, int64_t *syms,
+                      SrcLoc loc, Diag *d)
+{
+    const Shape *s = &g->values[in].type.shape;
+    if (s->rank != ndim) {
+        diag_error(d, loc, "quantize: the calibration data has %d dimensions but input '%s' has %d", ndim,
+                   g->values[in].name, s->rank);
+        return false;
+    }
+    for (int i = 0; i < ndim; i++) {
+        int64_t want = i == 0 ? batch : shape[i];
+        Dim dm = s->d[i];
+        if (dm.syms == 0) {
+            if (dm.c != want && !(i == 0 && dm.c == shape[0])) {
+                diag_error(d, loc, "quantize: dimension %d of the calibration data is %lld but input '%s' needs %lld", i,
+                           (long long)shape[i], g->values[in].name, (long long)dm.c);
+                return false;
+            }
+            continue;
+        }
+        int k = __builtin_ctz(dm.syms);
+        if ((dm.syms & (dm.syms - 1)) || dm.c != 1 || (syms[k] && syms[k] != want)) {
+            diag_error(d, loc, "quantize: cannot bind the symbolic dimension %d of input '%s' to %lld", i,
+                       g->values[in].name, (long long)want);
+            return false;
+        }
+        syms[k] = want;
+    }
+    return true;
+}
+
+bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
+              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d)
+{
+    if (g->n_inputs != 1) {
+        diag_error(d, loc, "quantize: calibration supports models with one input; this one has %d", g->n_inputs);
+        return false;
+    }
+    if (dtype != IR_F32) {
+        diag_error(d, loc, "quantize: the calibration data must be float32, got %s", ir_dtype_name(dtype));
+        return false;
+    }
+    if (ndim < 1 || shape[0] < 1) {
+        diag_error(d, loc, "quantize: the calibration set is empty");
+        return false;
+    }
+    const ValueId in = g->inputs[0];
+    int64_t per = 1;
+    for (int i = 1; i < ndim; i++)
+        per *= shape[i];
+    const float *x = data;
+    for (int64_t i = 0; i < per * shape[0]; i++)
+        if (!isfinite(x[i])) {
+            diag_error(d, loc, "quantize: the calibration data holds NaN or Inf (element %lld)", (long long)i);
+            return false;
+        }
+    /* the batch: all samples when the batch dim is static, else up to 16 at a time */
+    const Shape *is = &g->values[in].type.shape;
+    int64_t bs = is->rank > 0 && is->d[0].syms == 0 ? is->d[0].c : 16;
+    if (is->rank > 0 && is->d[0].syms == 0 && shape[0] % bs) {
+        diag_error(d, loc, "quantize: %lld calibration samples do not split into batches of %lld (the input's fixed batch)",
+                   (long long)shape[0], (long long)bs);
+        return false;
+    }
+    int *widx = malloc(sizeof(int) * (size_t)(g->n_values + 1));
+    const void **vals = calloc((size_t)g->n_values + 1, sizeof(void *));
+    bool *own = calloc((size_t)g->n_values + 1, 1);
+    if (!widx || !vals || !own) {
+        free(widx);
+        free(vals);
+        free(own);
+        diag_error(d, loc, "quantize: out of memory");
+        return false;
+    }
+    for (int v = 0; v < g->n_values; v++)
+        widx[v] = -1;
+    for (int i = 0; i < n_watch; i++)
+        widx[watch[i]] = i;
+    bool ok = true;
+    for (int sweep = 0; sweep < (with_hist ? 2 : 1) && ok; sweep++) {
+        for (int64_t s0 = 0; s0 < shape[0] && ok; s0 += bs) {
+            const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
+            int64_t syms[IR_MAX_SYMS] = {0};
+            if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d)) {
+                ok = false;
+                break;
+            }
+            for (int k = 0; k < IR_MAX_SYMS; k++)
+                if (!syms[k])
+                    syms[k] = 1;
+            for (int v = 0; v < g->n_values; v++)
+                vals[v] = g->values[v].kind == IR_VALUE_CONST ? g->values[v].data : NULL;
+            vals[in] = x + s0 * per;
+            const ValueId seen_in = in;
+            /* the input itself may be watched */
+            if (widx[seen_in] >= 0) {
+                QStats *st = &stats[widx[seen_in]];
+                if (sweep == 0)
+                    qcal_observe_range(st, vals[in], nb * per);
+                else
+                    qcal_observe_hist(st, vals[in], nb * per);
+            }
+            for (int i = 0; i < g->n_nodes && ok; i++) {
+                const Node *n = &g->nodes[i];
+                if (n->dead)
+                    continue;
+                int n_in = n->n_inputs + n->n_epilogue;
+                const void *ins[24] = {0};
+                void *outs[4] = {0};
+                if (n_in > 24 || n->n_outputs > 4) {
+                    diag_error(d, n->loc, "quantize: node '%s' has too many operands for calibration", n->name);
+                    ok = false;
+                    break;
+                }
+                for (int j = 0; j < n_in; j++) {
+                    ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
+                    ins[j] = v == IR_NONE ? NULL : vals[v];
+                }
+                for (int j = 0; j < n->n_outputs; j++) {
+                    ValueId v = n->outputs[j];
+                    size_t bytes = ir_dtype_bytes(g->values[v].type.dtype, numel_of(g, v, syms));
+                    outs[j] = malloc(bytes ? bytes : 1);
+                    if (!outs[j]) {
+                        diag_error(d, n->loc, "quantize: out of memory");
+                        ok = false;
+                    }
+                }
+                if (ok)
+                    ok = ir_eval_node(g, n, ins, outs, syms, d);
+                for (int j = 0; j < n->n_outputs; j++) {
+                    ValueId v = n->outputs[j];
+                    vals[v] = outs[j];
+                    own[v] = true;
+                    if (ok && widx[v] >= 0 && g->values[v].type.dtype == IR_F32) {
+                        QStats *st = &stats[widx[v]];
+                        int64_t cnt = numel_of(g, v, syms);
+                        if (sweep == 0) {
+                            qcal_observe_range(st, outs[j], cnt);
+                            if (!isfinite(st->min) || !isfinite(st->max)) {
+                                diag_error(d, n->loc, "quantize: activation '%s' is NaN or Inf during calibration",
+                                           g->values[v].name);
+                                ok = false;
+                            }
+                        } else {
+                            qcal_observe_hist(st, outs[j], cnt);
+                        }
+                    }
+                }
+            }
+            for (int v = 0; v < g->n_values; v++)
+                if (own[v]) {
+                    free((void *)vals[v]);
+                    own[v] = false;
+                }
+        }
+    }
+    free(widx);
+    free(vals);
+    free(own);
+    return ok;
+}

@@ -1,0 +1,44 @@
+/* Private to passes/quantize.c and passes/calibrate.c (and their unit tests): activation
+ * statistics gathered by running the fp32 graph over calibration samples, the range
+ * choosers (minmax, percentile, entropy, mse) and the u8 parameters of a range. */
+#ifndef SLIMC_PASSES_QUANT_INTERNAL_H
+#define SLIMC_PASSES_QUANT_INTERNAL_H
+
+#include "ir/graph.h"
+
+#define QCAL_BINS 2048
+
+typedef struct QStats {
+    double min, max;         /* over every sample */
+    int64_t count;
+    int64_t hist[QCAL_BINS]; /* QCAL_BINS equal bins over [min(min, 0), max(max, 0)] */
+} QStats;
+
+typedef enum QMethod { QCAL_MINMAX, QCAL_PERCENTILE, QCAL_ENTROPY, QCAL_MSE } QMethod;
+
+/* Statistics from raw data (the two steps run_calibration does per value): first
+ * qcal_observe_range over all of it, then, when the method needs one, qcal_observe_hist. */
+void qcal_stats_init(QStats *s);
+void qcal_observe_range(QStats *s, const float *x, int64_t n);
+void qcal_observe_hist(QStats *s, const float *x, int64_t n);
+
+/* The clip range [lo, hi] (lo <= 0 <= hi) the method picks; p is the percentile (e.g.
+ * 99.99) for QCAL_PERCENTILE. With [L, H] the observed range widened to hold 0:
+ *   minmax         [L, H]
+ *   percentile(p)  the (100 - p)-th and p-th percentiles (one side stays 0 if L or H is)
+ *   entropy, mse   [f L, f H] for the f in (0, 1] minimizing the KL divergence between
+ *                  the histogram and its 256-level quantization (TensorRT's method, made
+ *                  asymmetric), or the expected squared error of quantizing it. */
+void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi);
+/* u8 asymmetric parameters of [lo, hi]: scale = (hi - lo) / 255, zero point round(-lo /
+ * scale) in [0, 255]; a zero range gives scale 1, zero point 0. */
+void qcal_params(float lo, float hi, float *scale, int32_t *zp);
+
+/* Runs g's reference evaluator over the samples of data (one input; the leading dim is the
+ * sample count, run in batches) and fills stats[i] for the f32 values watch[i]: min/max
+ * first, and histograms in a second sweep when with_hist. Errors (shape, dtype, NaN/Inf in
+ * the data or in a watched activation, an empty set) go to d. */
+bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
+              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d);
+
+#endif

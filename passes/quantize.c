@@ -1,0 +1,350 @@
+/* quantize: static post-training int8 (docs/quantization.md).
+ *
+ *   quantize(int8, calibrate="calib.npy" [, method=minmax|percentile(p)|entropy|mse]
+ *            [, per_channel=true|false])
+ *
+ * Every conv2d and linear whose weight is an f32 constant (and that carries no epilogue
+ * yet) becomes qconv2d / qlinear: the weight is stored as i8, symmetric, one scale per
+ * output channel (per_channel, the default) or one for the tensor; its input activation
+ * is quantized to u8 with a per-tensor scale and zero point chosen from calibration (the
+ * fp32 graph run over the samples of the .npy file by the reference evaluator); the node
+ * writes f32 (i32 accumulation, bias fused), so ops without an int8 kernel stay float
+ * and need no dequantize node. One quantize node serves every quantized op that reads the
+ * same activation. The path is relative to the model file when the pipeline is the
+ * model's compress block, else to the working directory. */
+#include "passes/pass.h"
+#include "passes/quant_internal.h"
+
+#include "frontend/npy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Resolves path against the model file's folder when the pipeline came from it. */
+static const char *resolve_path(Graph *g, const PassArgs *args, const char *path)
+{
+    /* a pipeline from the command line or the API is placed in the pseudo-file "--passes" */
+    if (path[0] == '/' || args->loc.line <= 0 || !g->source || !args->loc.file ||
+        strcmp(args->loc.file, "--passes") == 0)
+        return path;
+    const char *slash = strrchr(g->source, '/');
+    if (!slash)
+        return path;
+    return arena_printf(g->arena, "%.*s/%s", (int)(slash - g->source + 1), g->source, path);
+}
+
+static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
+{
+    const PassArg *a = pass_arg(args, "method");
+    *m = QCAL_MINMAX;
+    *p = 99.99;
+    if (!a)
+        return true;
+    const char *name = a->kind == PASS_ARG_CALL ? a->call->name : a->text;
+    if (a->kind == PASS_ARG_NAME || a->kind == PASS_ARG_STRING || a->kind == PASS_ARG_CALL) {
+        if (strcmp(name, "minmax") == 0 && a->kind != PASS_ARG_CALL)
+            return true;
+        if (strcmp(name, "entropy") == 0 && a->kind != PASS_ARG_CALL) {
+            *m = QCAL_ENTROPY;
+            return true;
+        }
+        if (strcmp(name, "mse") == 0 && a->kind != PASS_ARG_CALL) {
+            *m = QCAL_MSE;
+            return true;
+        }
+        if (strcmp(name, "percentile") == 0) {
+            *m = QCAL_PERCENTILE;
+            if (a->kind == PASS_ARG_CALL) {
+                if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
+                    !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
+                    diag_error(d, args->loc, "quantize: percentile takes one number in (0, 100], e.g. percentile(99.99)");
+                    return false;
+                }
+                *p = a->call->args[0].number;
+            }
+            return true;
+        }
+    }
+    diag_error(d, args->loc, "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
+               name ? name : "?");
+    return false;
+}
+
+/* Quantizes weight w [O, ...] (f32) to i8 per output channel; fills scale[O] and sum[O]. */
+static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channel, int8_t **q_out,
+                            float **scale_out, int32_t **sum_out, Diag *d)
+{
+    const Value *w = &g->values[wv];
+    int64_t O = w->type.shape.d[0].c, total = 1;
+    for (int i = 0; i < w->type.shape.rank; i++)
+        total *= w->type.shape.d[i].c;
+    int64_t K = O ? total / O : 0;
+    const float *x = w->data;
+    int8_t *q = arena_alloc(g->arena, (size_t)(total ? total : 1));
+    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O ? O : 1));
+    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(O ? O : 1));
+    float tmax = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (!isfinite(x[i])) {
+            diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf", w->name, ir_ops[n->op].name,
+                       n->name);
+            return false;
+        }
+        tmax = fmaxf(tmax, fabsf(x[i]));
+    }
+    for (int64_t o = 0; o < O; o++) {
+        float m = 0;
+        for (int64_t k = 0; k < K; k++)
+            m = fmaxf(m, fabsf(x[o * K + k]));
+        if (!per_channel)
+            m = tmax;
+        float s = m > 0 ? m / 127.0f : 1.0f;
+        sc[o] = s;
+        int32_t acc = 0;
+        for (int64_t k = 0; k < K; k++) {
+            float v = nearbyintf(x[o * K + k] / s);
+            v = fminf(fmaxf(v, -127.0f), 127.0f);
+            q[o * K + k] = (int8_t)v;
+            acc += (int32_t)q[o * K + k];
+        }
+        sum[o] = acc;
+    }
+    *q_out = q;
+    *scale_out = sc;
+    *sum_out = sum;
+    return true;
+}
+
+/* Whether node n gets an int8 kernel. */
+static bool quantizable(const Graph *g, const Node *n)
+{
+    if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
+        return false;
+    if (n->op != IR_OP_CONV2D && !(n->op == IR_OP_LINEAR && ir_attr_int(n, "w_transposed", 0) == 0))
+        return false;
+    const Value *x = &g->values[n->inputs[0]], *w = &g->values[n->inputs[1]];
+    if (x->type.dtype != IR_F32 || x->type.quant || x->type.shape.rank < 1)
+        return false;
+    if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_F32 || w->type.quant ||
+        !ir_shape_static(&w->type.shape) || w->type.shape.rank < 2)
+        return false;
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
+        const Value *b = &g->values[n->inputs[2]];
+        if (b->kind != IR_VALUE_CONST || b->type.dtype != IR_F32)
+            return false;
+    }
+    return true;
+}
+
+/* Moves the last node to position pos (shifting the others) and resets producers. */
+static void move_last_to(Graph *g, NodeId pos)
+{
+    Node last = g->nodes[g->n_nodes - 1];
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(g->n_nodes - 1 - pos));
+    g->nodes[pos] = last;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == IR_VALUE_TEMP)
+            g->values[v].producer = IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_outputs; j++)
+            g->values[g->nodes[i].outputs[j]].producer = i;
+}
+
+bool pass_quantize(Graph *g, const PassArgs *args, Diag *d);
+
+bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
+{
+    if (!pass_args_check(args, "calibrate method per_channel", d))
+        return false;
+    bool per_channel = true;
+    for (int i = 0; i < args->n; i++) {
+        const PassArg *a = &args->args[i];
+        if (a->key)
+            continue;
+        if (a->kind == PASS_ARG_NAME && (strcmp(a->text, "int8") == 0 || strcmp(a->text, "i8") == 0))
+            continue;
+        if (a->kind == PASS_ARG_NAME && strcmp(a->text, "per_channel") == 0)
+            continue;
+        if (a->kind == PASS_ARG_NAME && strcmp(a->text, "per_tensor") == 0) {
+            per_channel = false;
+            continue;
+        }
+        diag_error(d, args->loc, "quantize: '%s' is not supported in this version (static int8 only: "
+                   "quantize(int8, calibrate=\"calib.npy\"))", a->text ? a->text : "?");
+        return false;
+    }
+    const PassArg *pc = pass_arg(args, "per_channel");
+    if (pc) {
+        if (pc->kind == PASS_ARG_NAME && (strcmp(pc->text, "true") == 0 || strcmp(pc->text, "false") == 0))
+            per_channel = strcmp(pc->text, "true") == 0;
+        else if (pc->kind == PASS_ARG_NUMBER)
+            per_channel = pc->number != 0;
+        else {
+            diag_error(d, args->loc, "quantize: per_channel is true or false");
+            return false;
+        }
+    }
+    QMethod method;
+    double pct;
+    if (!parse_method(args, &method, &pct, d))
+        return false;
+    const PassArg *cal = pass_arg(args, "calibrate");
+    if (!cal || (cal->kind != PASS_ARG_STRING && cal->kind != PASS_ARG_NAME)) {
+        diag_error(d, args->loc, "quantize: static int8 needs calibration samples: quantize(int8, calibrate=\"calib.npy\")");
+        return false;
+    }
+    /* the activations to calibrate: inputs of the quantizable nodes */
+    ValueId *watch = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
+    int n_watch = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!quantizable(g, n))
+            continue;
+        bool seen = false;
+        for (int k = 0; k < n_watch; k++)
+            seen |= watch[k] == n->inputs[0];
+        if (!seen)
+            watch[n_watch++] = n->inputs[0];
+    }
+    if (n_watch == 0) {
+        diag_warning(d, args->loc, "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
+        return true;
+    }
+    const char *path = resolve_path(g, args, cal->text);
+    NpyArray arr;
+    if (!fe_npy_read(path, &arr, d))
+        return false;
+    QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
+    if (!stats) {
+        fe_npy_free(&arr);
+        diag_error(d, args->loc, "quantize: out of memory");
+        return false;
+    }
+    for (int k = 0; k < n_watch; k++)
+        qcal_stats_init(&stats[k]);
+    bool ok = qcal_run(g, arr.data, arr.dtype, arr.ndim, arr.shape, watch, n_watch, method != QCAL_MINMAX, stats,
+                       args->loc, d);
+    fe_npy_free(&arr);
+    if (!ok) {
+        free(stats);
+        return false;
+    }
+    float *xs = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
+    int32_t *xz = arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
+    ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
+    for (int k = 0; k < n_watch; k++) {
+        float lo, hi;
+        qcal_range(&stats[k], method, pct, &lo, &hi);
+        qcal_params(lo, hi, &xs[k], &xz[k]);
+        xq[k] = IR_NONE;
+    }
+    free(stats);
+    /* rewrite */
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        if (!quantizable(g, &g->nodes[i]))
+            continue;
+        Node *n = &g->nodes[i];
+        int k = 0;
+        while (k < n_watch && watch[k] != n->inputs[0])
+            k++;
+        if (k == n_watch)
+            continue;
+        const ValueId wv = n->inputs[1], bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE, y = n->outputs[0];
+        int8_t *q;
+        float *sc;
+        int32_t *sum;
+        if (!quantize_weight(g, n, wv, per_channel, &q, &sc, &sum, d))
+            return false;
+        const Value *w = &g->values[wv];
+        const int64_t O = w->type.shape.d[0].c;
+        const char *wname = w->name;
+        SrcLoc wloc = w->loc;
+        Type qt = w->type;
+        qt.dtype = IR_I8;
+        QuantParams *qp = arena_alloc(g->arena, sizeof *qp);
+        qp->axis = 0; /* per output channel (all equal when per_tensor) */
+        qp->group_size = 0;
+        qp->count = (int)O;
+        qp->scale = sc;
+        qp->zero_point = NULL; /* symmetric */
+        qt.quant = qp;
+        int64_t total = 1;
+        for (int r = 0; r < qt.shape.rank; r++)
+            total *= qt.shape.d[r].c;
+        ValueId qw = ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
+        Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
+        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc, sizeof(float) * (size_t)O, wloc);
+        vt.dtype = IR_I32;
+        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum, sizeof(int32_t) * (size_t)O, wloc);
+        n = &g->nodes[i];
+        OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
+        ValueId in5[5] = {IR_NONE, qw, sv, smv, bv};
+        if (xq[k] == IR_NONE) {
+            /* node i becomes the quantize node; the int8 op is inserted right after it */
+            ValueId xin = n->inputs[0];
+            ValueId qx = ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
+                                      (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
+            xq[k] = qx;
+            in5[0] = qx;
+            const char *nname = n->name;
+            SrcLoc nloc = n->loc;
+            Device dev = n->device;
+            NodeId nn = ir_node_new(g, qop, nname, nloc, in5, bv == IR_NONE ? 4 : 5, 1);
+            const Node *src = &g->nodes[i];
+            if (qop == IR_OP_QCONV2D) {
+                int64_t v2[2];
+                ir_attr_ints(src, "stride", v2, 2, 1);
+                ir_node_set_ints(g, nn, "stride", v2, 2);
+                ir_attr_ints(&g->nodes[i], "padding", v2, 2, 0);
+                ir_node_set_ints(g, nn, "padding", v2, 2);
+                ir_attr_ints(&g->nodes[i], "dilation", v2, 2, 1);
+                ir_node_set_ints(g, nn, "dilation", v2, 2);
+                ir_node_set_int(g, nn, "groups", ir_attr_int(&g->nodes[i], "groups", 1));
+            }
+            ir_node_set_float(g, nn, "x_scale", xs[k]);
+            ir_node_set_int(g, nn, "x_zero_point", xz[k]);
+            ValueId spare = g->nodes[nn].outputs[0];
+            g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
+            g->values[spare].type = g->values[y].type;
+            g->nodes[nn].outputs[0] = y;
+            g->nodes[nn].device = dev;
+            /* node i: quantize(x) -> qx */
+            Node *qn = &g->nodes[i];
+            qn->op = IR_OP_QUANTIZE;
+            qn->name = arena_printf(g->arena, "%s.quantize", nname);
+            qn->n_attrs = 0;
+            qn->attrs = NULL;
+            qn->n_inputs = 1;
+            qn->outputs[0] = qx;
+            ir_node_set_float(g, i, "scale", xs[k]);
+            ir_node_set_int(g, i, "zero_point", xz[k]);
+            move_last_to(g, i + 1);
+            i++; /* skip the int8 op just inserted */
+        } else {
+            /* the activation is already quantized upstream: node i becomes the int8 op */
+            in5[0] = xq[k];
+            int64_t st[2], pd[2], dl[2], groups = ir_attr_int(n, "groups", 1);
+            ir_attr_ints(n, "stride", st, 2, 1);
+            ir_attr_ints(n, "padding", pd, 2, 0);
+            ir_attr_ints(n, "dilation", dl, 2, 1);
+            const int nin = bv == IR_NONE ? 4 : 5;
+            n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+            memcpy(n->inputs, in5, sizeof(ValueId) * 5);
+            n->n_inputs = nin;
+            n->op = qop;
+            n->n_attrs = 0;
+            n->attrs = NULL;
+            if (qop == IR_OP_QCONV2D) {
+                ir_node_set_ints(g, i, "stride", st, 2);
+                ir_node_set_ints(g, i, "padding", pd, 2);
+                ir_node_set_ints(g, i, "dilation", dl, 2);
+                ir_node_set_int(g, i, "groups", groups);
+            }
+            ir_node_set_float(g, i, "x_scale", xs[k]);
+            ir_node_set_int(g, i, "x_zero_point", xz[k]);
+        }
+    }
+    ir_compact(g);
+    return ir_infer_shapes(g, d);
+}

@@ -1,0 +1,459 @@
+/* Static int8 (issue 6, docs/quantization.md): the int8 kernels of runtime/slimc_rt.h
+ * bit-exact against plain integer loops (the VNNI path and the portable one), the
+ * calibration range choosers on known distributions, the int8 ops through the emitter and
+ * the JIT against the reference evaluator, the quantize pass's errors, and lenet end to
+ * end through the public API: int8 top-1 within 0.5 point of fp32 on the held-out digits. */
+#include "runtime/slimc_rt.h"
+
+#include "ir/eval.h"
+#include "passes/pass.h"
+#include "passes/quant_internal.h"
+#include "slimc/slimc.h"
+#include "support_cg.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned seed = 4242;
+
+static uint32_t rnd(void)
+{
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+}
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+
+/* ---- kernels, bit-exact ---- */
+
+/* out = (float)(sum_k (a - zp) * w) with unit scales: exact while |acc| < 2^24 (K <= 500). */
+static void check_qgemm(int64_t M, int64_t O, int64_t K, int32_t zp, bool vnni)
+{
+    uint8_t *A = malloc((size_t)(M * K + 1));
+    int8_t *W = malloc((size_t)(O * K + 1));
+    int32_t *wsum = malloc(sizeof(int32_t) * (size_t)O);
+    float *ones = malloc(sizeof(float) * (size_t)O), *out = malloc(sizeof(float) * (size_t)(M * O));
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = (uint8_t)(rnd() & 255);
+    for (int64_t i = 0; i < O * K; i++)
+        W[i] = (int8_t)((int)(rnd() % 255) - 127);
+    for (int64_t o = 0; o < O; o++) {
+        int32_t s = 0;
+        for (int64_t k = 0; k < K; k++)
+            s += W[o * K + k];
+        wsum[o] = s;
+        ones[o] = 1.0f;
+    }
+#ifdef SLIMC_RT_X86
+    if (vnni)
+        slimc_rt_qgemm_vnni(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, O, 1);
+    else
+#endif
+        slimc_rt_qgemm_c(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, O, 1);
+    (void)vnni;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t o = 0; o < O; o++) {
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += ((int32_t)A[m * K + k] - zp) * (int32_t)W[o * K + k];
+            ck_assert_msg(out[m * O + o] == (float)acc, "M=%lld O=%lld K=%lld zp=%d vnni=%d: [%lld,%lld] %g != %d",
+                          (long long)M, (long long)O, (long long)K, zp, vnni, (long long)m, (long long)o,
+                          out[m * O + o], acc);
+        }
+    free(A);
+    free(W);
+    free(wsum);
+    free(ones);
+    free(out);
+}
+
+START_TEST(qgemm_exact)
+{
+    static const int64_t Ms[] = {1, 3, 4, 5, 9};
+    static const int64_t Os[] = {1, 4, 7, 8, 13};
+    static const int64_t Ks[] = {1, 25, 63, 64, 65, 200, 500};
+    bool vnni = slimc_rt_has_vnni() != 0;
+    if (!vnni)
+        fprintf(stderr, "test_quant: no AVX-512 VNNI here: only the portable int8 kernel is checked\n");
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 5; b++)
+            for (size_t c = 0; c < 7; c++) {
+                int32_t zp = (int32_t)(rnd() & 255);
+                check_qgemm(Ms[a], Os[b], Ks[c], zp, false);
+                if (vnni)
+                    check_qgemm(Ms[a], Os[b], Ks[c], zp, true);
+            }
+}
+END_TEST
+
+/* The conv path the emitter uses (im2col rows + qgemm per group) against a direct loop. */
+static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t st, int64_t pad, int64_t dil,
+                        int64_t groups)
+{
+    const int64_t CG = C / groups, OG = O / groups, K = CG * k * k;
+    const int64_t OH = (H + 2 * pad - dil * (k - 1) - 1) / st + 1, OW = (W + 2 * pad - dil * (k - 1) - 1) / st + 1;
+    const int64_t P = OH * OW;
+    const slimc_rt_conv s = {C, H, W, O, CG, OG, k, k, OH, OW, st, st, pad, pad, dil, dil};
+    uint8_t *x = malloc((size_t)(C * H * W)), *col = malloc((size_t)(P * K));
+    int8_t *w = malloc((size_t)(O * K));
+    int32_t *wsum = calloc((size_t)O, sizeof(int32_t));
+    float *ones = malloc(sizeof(float) * (size_t)O), *out = malloc(sizeof(float) * (size_t)(O * P));
+    const int32_t zp = (int32_t)(rnd() & 255);
+    for (int64_t i = 0; i < C * H * W; i++)
+        x[i] = (uint8_t)(rnd() & 255);
+    for (int64_t i = 0; i < O * K; i++) {
+        w[i] = (int8_t)((int)(rnd() % 255) - 127);
+        wsum[i / K] += w[i];
+    }
+    for (int64_t o = 0; o < O; o++)
+        ones[o] = 1.0f;
+    for (int64_t gi = 0; gi < groups; gi++) {
+        slimc_rt_qim2col(&s, x + gi * CG * H * W, 0, P, (uint8_t)zp, col);
+        slimc_rt_qgemm(P, OG, K, col, K, w + gi * OG * K, K, zp, wsum + gi * OG, 1.0f, ones, NULL, out + gi * OG * P,
+                       1, P);
+    }
+    /* and the block kernel the emitter calls (VNNI panels where the CPU has them) */
+    float *out2 = malloc(sizeof(float) * (size_t)(O * P));
+    uint8_t *col2 = malloc((size_t)(2 * 64 * ((K + 3) / 4 * 4)));
+    for (int64_t p0 = 0; p0 < P; p0 += 64)
+        for (int64_t gi = 0; gi < groups; gi++)
+            slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp, w + gi * OG * K,
+                                 wsum + gi * OG, 1.0f, ones, NULL, out2 + gi * OG * P, col2);
+    for (int64_t i = 0; i < O * P; i++)
+        ck_assert_msg(out2[i] == out[i], "conv block C=%lld O=%lld k=%lld [%lld]: %g != %g", (long long)C, (long long)O,
+                      (long long)k, (long long)i, out2[i], out[i]);
+    free(out2);
+    free(col2);
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int32_t acc = 0;
+                for (int64_t ci = 0; ci < CG; ci++)
+                    for (int64_t kh = 0; kh < k; kh++)
+                        for (int64_t kw = 0; kw < k; kw++) {
+                            int64_t ih = oh * st - pad + kh * dil, iw = ow * st - pad + kw * dil;
+                            int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                            ? zp
+                                            : x[((o / OG * CG + ci) * H + ih) * W + iw];
+                            acc += (q - zp) * w[((o * CG + ci) * k + kh) * k + kw];
+                        }
+                ck_assert_msg(out[o * P + oh * OW + ow] == (float)acc, "conv C=%lld O=%lld k=%lld: %g != %d",
+                              (long long)C, (long long)O, (long long)k, out[o * P + oh * OW + ow], acc);
+            }
+    free(x);
+    free(col);
+    free(w);
+    free(wsum);
+    free(ones);
+    free(out);
+}
+
+START_TEST(qconv_exact)
+{
+    check_qconv(1, 28, 28, 20, 5, 1, 0, 1, 1);
+    check_qconv(20, 12, 12, 50, 5, 1, 0, 1, 1);
+    check_qconv(8, 11, 9, 13, 3, 2, 1, 1, 1);
+    check_qconv(6, 10, 10, 6, 3, 1, 2, 2, 3);
+    check_qconv(4, 9, 9, 4, 3, 1, 1, 1, 4);
+    check_qconv(16, 6, 6, 10, 1, 1, 0, 1, 1);
+}
+END_TEST
+
+START_TEST(quantize_rounding)
+{
+    /* round half to even, zero point, clamping, NaN to 0 */
+    const float x[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 1000.0f, -1000.0f, NAN, INFINITY, -INFINITY, 0.0f, 3.49f};
+    const uint8_t want[] = {10, 12, 12, 10, 8, 255, 0, 0, 255, 0, 10, 13};
+    uint8_t q[12];
+    slimc_rt_quantize_u8(x, q, 12, 1.0f, 10);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(q[i] == want[i], "x=%g: %d != %d", x[i], q[i], want[i]);
+}
+END_TEST
+
+/* ---- calibration ---- */
+
+static float urand(void) { return (float)(rnd() & 0xffffff) / 16777216.0f; }
+
+static void fill_stats(QStats *s, const float *x, int64_t n)
+{
+    qcal_stats_init(s);
+    qcal_observe_range(s, x, n);
+    qcal_observe_hist(s, x, n);
+}
+
+START_TEST(calib_methods)
+{
+    enum { N = 200000 };
+    float *x = malloc(sizeof(float) * N);
+    QStats *s = malloc(sizeof *s);
+    float lo, hi, scale;
+    int32_t zp;
+    /* minmax on a uniform sample over [-1, 3]: the sample's own min and max */
+    float mn = INFINITY, mx = -INFINITY;
+    for (int i = 0; i < N; i++) {
+        x[i] = -1.0f + 4.0f * urand();
+        mn = fminf(mn, x[i]);
+        mx = fmaxf(mx, x[i]);
+    }
+    fill_stats(s, x, N);
+    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    ck_assert(lo == mn && hi == mx);
+    qcal_params(lo, hi, &scale, &zp);
+    ck_assert(fabsf(scale - (mx - mn) / 255.0f) < 1e-7f);
+    ck_assert_int_eq(zp, (int)nearbyint(-mn / scale));
+    /* percentile(99) of uniform [0, 1): about 0.99 */
+    for (int i = 0; i < N; i++)
+        x[i] = urand();
+    fill_stats(s, x, N);
+    qcal_range(s, QCAL_PERCENTILE, 99.0, &lo, &hi);
+    ck_assert_msg(lo == 0 && fabsf(hi - 0.99f) < 0.003f, "percentile: [%g, %g]", lo, hi);
+    /* a ReLU-like activation: exponential body with rare outliers at 50; entropy and mse
+     * must clip the outliers and keep the body (threshold in a sane range) */
+    for (int i = 0; i < N; i++)
+        x[i] = i % 5000 == 0 ? 50.0f : -logf(1.0f - urand());
+    fill_stats(s, x, N);
+    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    ck_assert(hi == 50.0f);
+    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    ck_assert_msg(lo == 0 && hi > 4.0f && hi < 40.0f, "entropy: [%g, %g]", lo, hi);
+    fprintf(stderr, "calibration of an exponential sample with outliers at 50: entropy clips at %.2f\n", hi);
+    /* mse weighs an outlier by its squared distance, so it keeps those; on the plain
+     * exponential body it clips the thin tail, never the body */
+    for (int i = 0; i < N; i++)
+        x[i] = -logf(1.0f - urand());
+    fill_stats(s, x, N);
+    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    ck_assert_msg(lo == 0 && hi > 4.0f && hi <= (float)s->max, "mse: [%g, %g] (max %g)", lo, hi, s->max);
+    fprintf(stderr, "calibration of an exponential sample (max %.2f): mse clips at %.2f\n", s->max, hi);
+    /* two-signed: the range keeps both sides */
+    for (int i = 0; i < N; i++)
+        x[i] = urand() * 2.0f - 1.0f;
+    fill_stats(s, x, N);
+    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    ck_assert_msg(lo < -0.7f && hi > 0.7f, "mse both signs: [%g, %g]", lo, hi);
+    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    ck_assert_msg(lo < -0.5f && hi > 0.5f, "entropy both signs: [%g, %g]", lo, hi);
+    /* parameters: [-1, 1] -> 2/255 and the middle code; constant zero -> scale 1 */
+    qcal_params(-1.0f, 1.0f, &scale, &zp);
+    ck_assert(scale == 2.0f / 255.0f && (zp == 127 || zp == 128));
+    qcal_params(0.0f, 2.55f, &scale, &zp);
+    ck_assert(fabsf(scale - 0.01f) < 1e-8f && zp == 0);
+    for (int i = 0; i < 100; i++)
+        x[i] = 0.0f;
+    fill_stats(s, x, 100);
+    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    qcal_params(lo, hi, &scale, &zp);
+    ck_assert(scale == 1.0f && zp == 0);
+    free(x);
+    free(s);
+}
+END_TEST
+
+/* ---- the int8 ops through the emitter and the JIT, against the evaluator ---- */
+
+static ValueId const_of(Graph *g, const char *name, DType dt, int rank, const int64_t *dims, void *data, size_t bytes)
+{
+    Type t = sup_f32(rank, dims);
+    t.dtype = dt;
+    return ir_const_new(g, name, t, data, bytes, (SrcLoc){0});
+}
+
+/* x f32 -> quantize -> qconv2d / qlinear (+ relu) -> out; and a dequantize output. */
+static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+                    int64_t k, int64_t st, int64_t pad, int64_t groups, bool bias, bool relu)
+{
+    char nm[32];
+    snprintf(nm, sizeof nm, "x%d", *n_in);
+    in[*n_in] = conv ? sup_input_rand(4, D(B, C, H, W), &seed) : sup_input_rand(2, D(B, C), &seed);
+    ValueId x = conv ? ir_input_new(g, nm, sup_f32(4, D(B, C, H, W)), (SrcLoc){0})
+                     : ir_input_new(g, nm, sup_f32(2, D(B, C)), (SrcLoc){0});
+    (*n_in)++;
+    NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &x, 1, 1);
+    ir_node_set_float(g, q, "scale", 2.0 / 255.0);
+    ir_node_set_int(g, q, "zero_point", 120);
+    const int64_t K = conv ? C / groups * k * k : C;
+    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O), *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    for (int64_t o = 0; o < O; o++) {
+        sum[o] = 0;
+        for (int64_t i = 0; i < K; i++) {
+            w[o * K + i] = (int8_t)((int)(rnd() % 255) - 127);
+            sum[o] += w[o * K + i];
+        }
+        ws[o] = 0.001f + 0.01f * urand();
+        b[o] = urand() - 0.5f;
+    }
+    ValueId wv = conv ? const_of(g, "w", IR_I8, 4, D(O, C / groups, k, k), w, (size_t)(O * K))
+                      : const_of(g, "w", IR_I8, 2, D(O, K), w, (size_t)(O * K));
+    ValueId ins[5] = {g->nodes[q].outputs[0], wv, const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
+                      const_of(g, "wsum", IR_I32, 1, D(O), sum, sizeof(int32_t) * (size_t)O),
+                      bias ? const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O) : IR_NONE};
+    NodeId n = ir_node_new(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR, "qop", (SrcLoc){0}, ins, bias ? 5 : 4, 1);
+    if (conv) {
+        ir_node_set_int(g, n, "stride", st);
+        ir_node_set_int(g, n, "padding", pad);
+        ir_node_set_int(g, n, "groups", groups);
+    }
+    ir_node_set_float(g, n, "x_scale", 2.0 / 255.0);
+    ir_node_set_int(g, n, "x_zero_point", 120);
+    if (relu) {
+        Node *nd = &g->nodes[n];
+        nd->epilogue[0] = (Epilogue){IR_OP_RELU, IR_NONE, false};
+        nd->n_epilogue = 1;
+    }
+    ir_output_add(g, g->nodes[n].outputs[0]);
+    ValueId qv = g->nodes[q].outputs[0];
+    NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &qv, 1, 1);
+    ir_node_set_float(g, dq, "scale", 2.0 / 255.0);
+    ir_node_set_int(g, dq, "zero_point", 120);
+    ir_output_add(g, g->nodes[dq].outputs[0]);
+}
+
+START_TEST(qops_jit)
+{
+    Graph *g = ir_graph_new("qops");
+    RtTensor in[16];
+    int n_in = 0;
+    add_qop(g, in, &n_in, false, 1, 800, 0, 0, 500, 0, 0, 0, 1, true, true);
+    add_qop(g, in, &n_in, false, 7, 37, 0, 0, 70, 0, 0, 0, 1, false, false);
+    add_qop(g, in, &n_in, true, 2, 1, 28, 28, 20, 5, 1, 0, 1, true, true);
+    add_qop(g, in, &n_in, true, 1, 20, 12, 12, 50, 5, 1, 0, 1, true, false);
+    add_qop(g, in, &n_in, true, 1, 8, 9, 11, 12, 3, 2, 1, 2, false, true);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    char msg[512];
+    const int threads[] = {1, 2};
+    ck_assert_msg(sup_check(g, in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
+    for (int i = 0; i < n_in; i++)
+        free(in[i].data);
+    ir_graph_free(g);
+}
+END_TEST
+
+/* ---- the pass and lenet end to end ---- */
+
+static char path_buf[4][1024];
+
+static const char *sample(int slot, const char *file)
+{
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/samples/lenet/%s", root ? root : ".", file);
+    return path_buf[slot];
+}
+
+/* Top-1 accuracy (percent) of lenet compiled with passes over test_x / test_y. */
+static double lenet_accuracy(const char *passes)
+{
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m;
+    SlimcExec *e;
+    SlimcOptions o;
+    slimc_options_default(&o);
+    o.passes = passes;
+    SlimcTensor x, y, out;
+    ck_assert_msg(slimc_model_load(ctx, sample(0, "lenet.slim"), &m) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_compile(ctx, m, &o, &e) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_x.npy"), &x) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_y.npy"), &y) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_exec_run(ctx, e, &x, 1, &out, 1) == SLIMC_OK, "%s", slimc_error(ctx));
+    const int64_t n = x.shape[0];
+    const float *o10 = out.data;
+    const int64_t *lab = y.data;
+    int64_t right = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int best = 0;
+        for (int c = 1; c < 10; c++)
+            if (o10[i * 10 + c] > o10[i * 10 + best])
+                best = c;
+        right += best == lab[i];
+    }
+    slimc_tensor_free(&x);
+    slimc_tensor_free(&y);
+    slimc_tensor_free(&out);
+    slimc_exec_free(e);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    return 100.0 * (double)right / (double)n;
+}
+
+START_TEST(lenet_int8_accuracy)
+{
+    char passes[2048];
+    double fp32 = lenet_accuracy("fold,bn_fold,dce,layout,fuse,memplan");
+    static const char *const methods[] = {"minmax", "percentile(99.99)", "entropy", "mse"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(passes, sizeof passes,
+                 "fold,bn_fold,quantize(int8, calibrate=\"%s\", method=%s),dce,layout,fuse,memplan",
+                 sample(2, "calib.npy"), methods[i]);
+        double q = lenet_accuracy(passes);
+        fprintf(stderr, "lenet top-1: fp32 %.2f%%, int8 (%s) %.2f%%\n", fp32, methods[i], q);
+        ck_assert_msg(fp32 >= 97.5, "fp32 accuracy %.2f", fp32);
+        ck_assert_msg(q >= fp32 - 0.5, "int8 (%s) accuracy %.2f vs fp32 %.2f", methods[i], q, fp32);
+    }
+}
+END_TEST
+
+static bool run_pass(const char *pipeline, char *msg, size_t size)
+{
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m;
+    SlimcOptions o;
+    slimc_options_default(&o);
+    o.passes = pipeline;
+    ck_assert(slimc_model_load(ctx, sample(0, "lenet.slim"), &m) == SLIMC_OK);
+    bool ok = slimc_model_optimize(ctx, m, &o) == SLIMC_OK;
+    snprintf(msg, size, "%s", ok ? "" : slimc_error(ctx));
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    return ok;
+}
+
+START_TEST(pass_errors)
+{
+    char msg[1024], p[2048];
+    ck_assert(!run_pass("quantize(int8)", msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "calibrat"), "%s", msg);
+    ck_assert(!run_pass("quantize(int8, calibrate=\"no/such.npy\")", msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "no/such.npy"), "%s", msg);
+    snprintf(p, sizeof p, "quantize(int8, calibrate=\"%s\")", sample(1, "test_y.npy"));
+    ck_assert(!run_pass(p, msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "float32") || strstr(msg, "dimension"), "%s", msg);
+    snprintf(p, sizeof p, "quantize(int8, calibrate=\"%s\", method=kl)", sample(1, "calib.npy"));
+    ck_assert(!run_pass(p, msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "unknown method"), "%s", msg);
+    snprintf(p, sizeof p, "quantize(int4, calibrate=\"%s\")", sample(1, "calib.npy"));
+    ck_assert(!run_pass(p, msg, sizeof msg));
+    ck_assert_msg(strstr(msg, "not supported"), "%s", msg);
+    snprintf(p, sizeof p, "fold,quantize(int8, calibrate=\"%s\", per_channel=false),memplan", sample(1, "calib.npy"));
+    ck_assert_msg(run_pass(p, msg, sizeof msg), "%s", msg);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("quant");
+    TCase *k = tcase_create("kernels");
+    tcase_add_test(k, qgemm_exact);
+    tcase_add_test(k, qconv_exact);
+    tcase_add_test(k, quantize_rounding);
+    tcase_add_test(k, calib_methods);
+    suite_add_tcase(s, k);
+    TCase *j = tcase_create("jit");
+    tcase_set_timeout(j, 300);
+    tcase_add_test(j, qops_jit);
+    tcase_add_test(j, lenet_int8_accuracy);
+    tcase_add_test(j, pass_errors);
+    suite_add_tcase(s, j);
+    SRunner *r = srunner_create(s);
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
