@@ -16,7 +16,7 @@ static const struct {
      "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after PASS]\n"
      "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc CC]\n"
      "                [--cache-dir DIR] [--no-cache]\n\n"
-     "Compiles MODEL (a .slim file) to C, builds it (in-process Clang, else the C compiler;\n"
+     "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C compiler;\n"
      "cached on disk) and runs it on the inputs. Prints each output's shape, dtype and first\n"
      "values; with --output-dir writes each output as DIR/NAME.npy (unnamed outputs are output0,\n"
      "output1...). A model with one input also takes --input FILE.npy. Inputs of another float\n"
