@@ -14,7 +14,6 @@
 
 /* For `slimc build --lib`. (To move into slimc.h with the public API.) */
 
-
 extern const char slimc_main_source[];
 extern const size_t slimc_main_source_len;
 

@@ -19,7 +19,10 @@ double api_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-const char *slimc_version(void) { return SLIMC_VERSION; }
+const char *slimc_version(void)
+{
+    return SLIMC_VERSION;
+}
 
 void slimc_options_default(SlimcOptions *o)
 {
@@ -44,13 +47,31 @@ void slimc_context_free(SlimcContext *ctx)
     free(ctx);
 }
 
-const char *slimc_error(const SlimcContext *ctx) { return diag_text((Diag *)&ctx->diag); }
-const char *slimc_messages(const SlimcContext *ctx) { return diag_text((Diag *)&ctx->diag); }
-void slimc_clear_messages(SlimcContext *ctx) { diag_clear(&ctx->diag); }
-SlimcTimings slimc_timings(const SlimcContext *ctx) { return ctx->t; }
+const char *slimc_error(const SlimcContext *ctx)
+{
+    return diag_text((Diag *)&ctx->diag);
+}
+const char *slimc_messages(const SlimcContext *ctx)
+{
+    return diag_text((Diag *)&ctx->diag);
+}
+void slimc_clear_messages(SlimcContext *ctx)
+{
+    diag_clear(&ctx->diag);
+}
+SlimcTimings slimc_timings(const SlimcContext *ctx)
+{
+    return ctx->t;
+}
 
-const char *slimc_dtype_name(SlimcDType t) { return ir_dtype_name((DType)t); }
-size_t slimc_dtype_size(SlimcDType t) { return ir_dtype_bytes((DType)t, 1); }
+const char *slimc_dtype_name(SlimcDType t)
+{
+    return ir_dtype_name((DType)t);
+}
+size_t slimc_dtype_size(SlimcDType t)
+{
+    return ir_dtype_bytes((DType)t, 1);
+}
 
 static char *xstrdup(const char *s)
 {
@@ -101,7 +122,8 @@ void api_model_describe(SlimcModel *m)
     for (int i = 0; i < g->n_inputs; i++)
         m->input_types[i] = xstrdup(ir_type_str(g, &g->values[g->inputs[i]].type, buf, sizeof buf));
     for (int i = 0; i < g->n_outputs; i++) {
-        m->output_types[i] = xstrdup(ir_type_str(g, &g->values[g->outputs[i]].type, buf, sizeof buf));
+        m->output_types[i] =
+            xstrdup(ir_type_str(g, &g->values[g->outputs[i]].type, buf, sizeof buf));
         m->output_names[i] = output_file_name(g, i);
         for (int j = 0; j < i; j++)
             if (strcmp(m->output_names[j], m->output_names[i]) == 0) {
@@ -125,7 +147,8 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
 {
     *out = NULL;
     double t0 = api_now_ms();
-    Graph *g = ends_with(path, ".onnx") ? fe_onnx_load(path, &ctx->diag) : fe_slim_load(path, &ctx->diag);
+    Graph *g =
+        ends_with(path, ".onnx") ? fe_onnx_load(path, &ctx->diag) : fe_slim_load(path, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
     if (!g)
         return SLIMC_ERROR;
@@ -137,7 +160,8 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
         /* Check the compress block now, so that its mistakes show at load time. */
         PassArgs *calls;
         int n_calls;
-        if (!pass_pipeline_parse(g, g->compress_pipeline, g->compress_loc, &calls, &n_calls, &ctx->diag)) {
+        if (!pass_pipeline_parse(g, g->compress_pipeline, g->compress_loc, &calls, &n_calls,
+                                 &ctx->diag)) {
             slimc_model_free(m);
             return SLIMC_ERROR;
         }
@@ -158,9 +182,18 @@ void slimc_model_free(SlimcModel *m)
     free(m);
 }
 
-const char *slimc_model_name(const SlimcModel *m) { return m->g->name; }
-int slimc_model_num_inputs(const SlimcModel *m) { return m->g->n_inputs; }
-int slimc_model_num_outputs(const SlimcModel *m) { return m->g->n_outputs; }
+const char *slimc_model_name(const SlimcModel *m)
+{
+    return m->g->name;
+}
+int slimc_model_num_inputs(const SlimcModel *m)
+{
+    return m->g->n_inputs;
+}
+int slimc_model_num_outputs(const SlimcModel *m)
+{
+    return m->g->n_outputs;
+}
 
 const char *slimc_model_input_name(const SlimcModel *m, int i)
 {
@@ -242,7 +275,8 @@ static void print_poly(const Graph *g, const Poly *p, FILE *out)
         fputs("0", out);
     for (int i = 0; i < p->n; i++) {
         char dim[64];
-        fprintf(out, "%s%s", i ? " + " : "", ir_dim_str(g, (Dim){p->t[i].c, p->t[i].mask}, dim, sizeof dim));
+        fprintf(out, "%s%s", i ? " + " : "",
+                ir_dim_str(g, (Dim){p->t[i].c, p->t[i].mask}, dim, sizeof dim));
     }
 }
 
@@ -384,7 +418,8 @@ static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *d
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s", strerror(errno));
+        diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s",
+                   strerror(errno));
         return SLIMC_ERROR;
     }
     if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)

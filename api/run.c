@@ -15,7 +15,7 @@ extern const char slimc_main_source[];
 extern const size_t slimc_main_source_len;
 
 struct SlimcExec {
-    SlimcModel *m;   /* borrowed: must outlive the exec */
+    SlimcModel *m; /* borrowed: must outlive the exec */
     RtModule *mod;
     RtExec *ex;
     int threads;
@@ -37,8 +37,9 @@ SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out
 
 SlimcStatus slimc_npy_save(SlimcContext *ctx, const char *path, const SlimcTensor *t)
 {
-    return fe_npy_write(path, (DType)t->dtype, t->ndim, t->shape, t->data, &ctx->diag) ? SLIMC_OK
-                                                                                       : SLIMC_ERROR;
+    return fe_npy_write(path, (DType)t->dtype, t->ndim, t->shape, t->data, &ctx->diag)
+               ? SLIMC_OK
+               : SLIMC_ERROR;
 }
 
 void slimc_tensor_free(SlimcTensor *t)
@@ -123,7 +124,8 @@ static float half_to_float(uint16_t h)
 static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
                                  const SlimcTensor *t, DType want)
 {
-    if (want != IR_F32 || (t->dtype != SLIMC_F64 && t->dtype != SLIMC_F16 && t->dtype != SLIMC_BF16))
+    if (want != IR_F32 ||
+        (t->dtype != SLIMC_F64 && t->dtype != SLIMC_F16 && t->dtype != SLIMC_BF16))
         return NULL;
     size_t n = t->nbytes / slimc_dtype_size(t->dtype);
     float *f = malloc(n * sizeof(float) + 1);
@@ -138,17 +140,18 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
             memcpy(&f[k], &bits, sizeof bits);
         }
     }
-    diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32", slimc_model_input_name(m, i),
-              slimc_dtype_name(t->dtype));
+    diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32",
+              slimc_model_input_name(m, i), slimc_dtype_name(t->dtype));
     return f;
 }
 
-SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
-                           int n_inputs, SlimcTensor *outputs, int n_outputs)
+SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
+                           SlimcTensor *outputs, int n_outputs)
 {
     const Graph *g = e->m->g;
     if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
-        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0}, "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                   "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
                    g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
         return SLIMC_ERROR;
     }
@@ -164,7 +167,8 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
         in[i].data = t->data;
         in[i].nbytes = t->nbytes;
         DType want = g->values[g->inputs[i]].type.dtype;
-        if ((DType)t->dtype != want && (converted[i] = convert_float_input(ctx, e->m, i, t, want))) {
+        if ((DType)t->dtype != want &&
+            (converted[i] = convert_float_input(ctx, e->m, i, t, want))) {
             in[i].dtype = IR_F32;
             in[i].data = converted[i];
             in[i].nbytes = t->nbytes / slimc_dtype_size(t->dtype) * sizeof(float);

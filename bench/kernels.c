@@ -39,21 +39,22 @@ static double rel_err(const float *a, const double *ref, size_t n)
 }
 
 /* best of `reps` timings of the fn over the item range */
-#define TIME_BEST(reps, ...)                                                                                  \
-    do {                                                                                                       \
-        best = 1e30;                                                                                           \
-        for (int r_ = 0; r_ < (reps); r_++) {                                                                  \
-            double t0_ = now_s();                                                                              \
-            __VA_ARGS__;                                                                                       \
-            double t_ = now_s() - t0_;                                                                         \
-            best = t_ < best ? t_ : best;                                                                      \
-        }                                                                                                      \
+#define TIME_BEST(reps, ...)                                                                       \
+    do {                                                                                           \
+        best = 1e30;                                                                               \
+        for (int r_ = 0; r_ < (reps); r_++) {                                                      \
+            double t0_ = now_s();                                                                  \
+            __VA_ARGS__;                                                                           \
+            double t_ = now_s() - t0_;                                                             \
+            best = t_ < best ? t_ : best;                                                          \
+        }                                                                                          \
     } while (0)
 
 static void bench_linear(const char *name, int64_t M, int64_t N, int64_t K, int reps)
 {
     unsigned seed = 1;
-    float *A = rnd((size_t)(M * K), &seed), *B = rnd((size_t)(K * N), &seed), *bias = rnd((size_t)N, &seed);
+    float *A = rnd((size_t)(M * K), &seed), *B = rnd((size_t)(K * N), &seed),
+          *bias = rnd((size_t)N, &seed);
     float *C = malloc(sizeof(float) * (size_t)(M * N));
     double *ref = malloc(sizeof(double) * (size_t)(M * N));
     for (int64_t i = 0; i < M; i++)
@@ -65,12 +66,13 @@ static void bench_linear(const char *name, int64_t M, int64_t N, int64_t K, int 
         }
     const int64_t items = slimc_rt_gemm_items(M, N);
     double best;
-    TIME_BEST(reps, for (int64_t it = 0; it < items; it++) {
-        int64_t m0, mc, n0, nc;
-        slimc_rt_gemm_tile(M, N, K, A, B, 0, bias, C, it, &m0, &mc, &n0, &nc);
-    });
-    printf("%-34s %8.1f GFLOP/s %9.4f ms  err %.1e\n", name, 2.0 * (double)(M * N * K) / best * 1e-9, best * 1e3,
-           rel_err(C, ref, (size_t)(M * N)));
+    TIME_BEST(
+        reps, for (int64_t it = 0; it < items; it++) {
+            int64_t m0, mc, n0, nc;
+            slimc_rt_gemm_tile(M, N, K, A, B, 0, bias, C, it, &m0, &mc, &n0, &nc);
+        });
+    printf("%-34s %8.1f GFLOP/s %9.4f ms  err %.1e\n", name,
+           2.0 * (double)(M * N * K) / best * 1e-9, best * 1e3, rel_err(C, ref, (size_t)(M * N)));
     free(A), free(B), free(bias), free(C), free(ref);
 }
 
@@ -88,22 +90,24 @@ static void bench_mlp_b1(int reps)
         h[l + 1] = malloc(sizeof(float) * (size_t)dims[l + 1]);
     }
     double best;
-    TIME_BEST(reps, for (int l = 0; l < 3; l++) {
-        const int64_t items = slimc_rt_gemm_items(1, dims[l + 1]);
-        for (int64_t it = 0; it < items; it++) {
-            int64_t m0, mc, n0, nc;
-            slimc_rt_gemm_tile(1, dims[l + 1], dims[l], h[l], w[l], 0, b[l], h[l + 1], it, &m0, &mc, &n0, &nc);
-        }
-    });
-    printf("%-34s %8.1f GFLOP/s %9.4f ms\n", "mlp b1, 3 layers", 2.0 * (784 * 512 + 512 * 512 + 5120) / best * 1e-9,
-           best * 1e3);
+    TIME_BEST(
+        reps, for (int l = 0; l < 3; l++) {
+            const int64_t items = slimc_rt_gemm_items(1, dims[l + 1]);
+            for (int64_t it = 0; it < items; it++) {
+                int64_t m0, mc, n0, nc;
+                slimc_rt_gemm_tile(1, dims[l + 1], dims[l], h[l], w[l], 0, b[l], h[l + 1], it, &m0,
+                                   &mc, &n0, &nc);
+            }
+        });
+    printf("%-34s %8.1f GFLOP/s %9.4f ms\n", "mlp b1, 3 layers",
+           2.0 * (784 * 512 + 512 * 512 + 5120) / best * 1e-9, best * 1e3);
     for (int l = 0; l < 3; l++)
         free(w[l]), free(b[l]), free(h[l + 1]);
     free(h[0]);
 }
 
-static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64_t O, int64_t KS, int64_t S,
-                       int64_t P, int64_t groups, int reps)
+static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64_t O, int64_t KS,
+                       int64_t S, int64_t P, int64_t groups, int reps)
 {
     slimc_rt_conv s;
     s.C = C, s.H = H, s.W = H, s.O = O, s.CG = C / groups, s.OG = O / groups, s.KH = s.KW = KS;
@@ -111,7 +115,8 @@ static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64
     s.OH = s.OW = (H + 2 * P - KS) / S + 1;
     const int64_t PX = s.OH * s.OW, Kt = s.CG * KS * KS;
     unsigned seed = 2;
-    float *x = rnd((size_t)(Nb * C * H * H), &seed), *w = rnd((size_t)(O * Kt), &seed), *bias = rnd((size_t)O, &seed);
+    float *x = rnd((size_t)(Nb * C * H * H), &seed), *w = rnd((size_t)(O * Kt), &seed),
+          *bias = rnd((size_t)O, &seed);
     float *y = malloc(sizeof(float) * (size_t)(Nb * O * PX));
     double *ref = malloc(sizeof(double) * (size_t)(Nb * O * PX));
     for (int64_t b = 0; b < Nb; b++)
@@ -131,13 +136,15 @@ static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64
             }
     const int64_t pt = (PX + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX;
     double best;
-    TIME_BEST(reps, for (int64_t it = 0; it < Nb * pt; it++) {
-        const int64_t b = it / pt, p0 = it % pt * SLIMC_RT_CONV_PX;
-        slimc_rt_conv2d_px(&s, x + b * C * H * H, w, bias, y + b * O * PX, p0,
-                           slimc_rt_min(PX, p0 + SLIMC_RT_CONV_PX));
-    });
+    TIME_BEST(
+        reps, for (int64_t it = 0; it < Nb * pt; it++) {
+            const int64_t b = it / pt, p0 = it % pt * SLIMC_RT_CONV_PX;
+            slimc_rt_conv2d_px(&s, x + b * C * H * H, w, bias, y + b * O * PX, p0,
+                               slimc_rt_min(PX, p0 + SLIMC_RT_CONV_PX));
+        });
     printf("%-34s %8.1f GFLOP/s %9.4f ms  err %.1e\n", name,
-           2.0 * (double)(Nb * O * PX * Kt) / best * 1e-9, best * 1e3, rel_err(y, ref, (size_t)(Nb * O * PX)));
+           2.0 * (double)(Nb * O * PX * Kt) / best * 1e-9, best * 1e3,
+           rel_err(y, ref, (size_t)(Nb * O * PX)));
     free(x), free(w), free(bias), free(y), free(ref);
 }
 
@@ -145,15 +152,17 @@ static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64
 static void bench_dw(const char *name, int64_t C, int64_t H, int64_t S, int reps)
 {
     slimc_rt_conv s;
-    s.C = s.O = C, s.H = s.W = H, s.CG = s.OG = 1, s.KH = s.KW = 3, s.SH = s.SW = S, s.PH = s.PW = 1;
+    s.C = s.O = C, s.H = s.W = H, s.CG = s.OG = 1, s.KH = s.KW = 3, s.SH = s.SW = S,
+    s.PH = s.PW = 1;
     s.DH = s.DW = 1, s.OH = s.OW = (H + 2 - 3) / S + 1;
     unsigned seed = 4;
     float *x = rnd((size_t)(C * H * H), &seed), *w = rnd((size_t)(C * 9), &seed);
     float *y = malloc(sizeof(float) * (size_t)(C * s.OH * s.OW));
     double best;
-    TIME_BEST(reps, for (int64_t c = 0; c < C; c++) slimc_rt_dw_plane(&s, x + c * H * H, w + c * 9, 0.5f,
-                                                                       y + c * s.OH * s.OW));
-    printf("%-34s %8.1f GFLOP/s %9.4f ms\n", name, 2.0 * (double)(C * s.OH * s.OW * 9) / best * 1e-9, best * 1e3);
+    TIME_BEST(reps, for (int64_t c = 0; c < C; c++)
+                        slimc_rt_dw_plane(&s, x + c * H * H, w + c * 9, 0.5f, y + c * s.OH * s.OW));
+    printf("%-34s %8.1f GFLOP/s %9.4f ms\n", name,
+           2.0 * (double)(C * s.OH * s.OW * 9) / best * 1e-9, best * 1e3);
     free(x), free(w), free(y);
 }
 

@@ -36,9 +36,23 @@ typedef enum AstKind {
 } AstKind;
 
 typedef enum AstOp {
-    AST_OP_ADD, AST_OP_SUB, AST_OP_MUL, AST_OP_DIV, AST_OP_FLOORDIV, AST_OP_MOD,
-    AST_OP_EQ, AST_OP_NE, AST_OP_LT, AST_OP_LE, AST_OP_GT, AST_OP_GE,
-    AST_OP_AND, AST_OP_OR, AST_OP_NOT, AST_OP_NEG, AST_OP_POS,
+    AST_OP_ADD,
+    AST_OP_SUB,
+    AST_OP_MUL,
+    AST_OP_DIV,
+    AST_OP_FLOORDIV,
+    AST_OP_MOD,
+    AST_OP_EQ,
+    AST_OP_NE,
+    AST_OP_LT,
+    AST_OP_LE,
+    AST_OP_GT,
+    AST_OP_GE,
+    AST_OP_AND,
+    AST_OP_OR,
+    AST_OP_NOT,
+    AST_OP_NEG,
+    AST_OP_POS,
 } AstOp;
 
 typedef struct AstExpr AstExpr;
@@ -53,16 +67,16 @@ typedef struct AstArg {
 struct AstExpr {
     AstKind kind;
     SrcLoc loc;
-    int depth;        /* height of the tree below and including this node */
+    int depth; /* height of the tree below and including this node */
     int64_t ival;
     double fval;
-    bool bad;         /* AST_INT: the literal overflowed */
-    bool percent;     /* numbers in a compress block: written with a trailing % */
-    bool negative;    /* numbers in a compress block: written with a leading - */
+    bool bad;      /* AST_INT: the literal overflowed */
+    bool percent;  /* numbers in a compress block: written with a trailing % */
+    bool negative; /* numbers in a compress block: written with a leading - */
     const char *text;
     AstOp op;
     AstExpr *a, *b, *c;
-    AstList *args;    /* AST_CALL, AST_LIST: AstArg * */
+    AstList *args; /* AST_CALL, AST_LIST: AstArg * */
 };
 
 /* `dtype[dim, ...]` (dims NULL for a bare dtype, a 0-d tensor). */
@@ -105,14 +119,14 @@ typedef enum AstSectionKind { AST_MODEL, AST_BLOCK, AST_COMPRESS } AstSectionKin
 
 typedef struct AstSection {
     AstSectionKind kind;
-    const char *name;  /* NULL when the header did not parse */
-    SrcLoc loc;        /* the header keyword */
+    const char *name; /* NULL when the header did not parse */
+    SrcLoc loc;       /* the header keyword */
     SrcLoc name_loc;
-    bool broken;       /* its header did not parse: not elaborated (a named broken block
-                          instantiates silently to an error) */
-    AstList *params;   /* AstParam *: model inputs or block parameters */
-    AstList *outputs;  /* AstParam *: declared outputs; NULL when no `->` */
-    AstList *stmts;    /* AstStmt * */
+    bool broken;      /* its header did not parse: not elaborated (a named broken block
+                         instantiates silently to an error) */
+    AstList *params;  /* AstParam *: model inputs or block parameters */
+    AstList *outputs; /* AstParam *: declared outputs; NULL when no `->` */
+    AstList *stmts;   /* AstStmt * */
 } AstSection;
 
 typedef struct AstFile {
@@ -122,17 +136,17 @@ typedef struct AstFile {
 
 /* Parser state shared by the lexer (lexer.l) and the grammar (parser.y). */
 typedef struct FeParse {
-    Arena *arena;     /* the tree's memory */
+    Arena *arena; /* the tree's memory */
     Diag *d;
     const char *file; /* name in messages (a copy in arena) */
     AstFile *ast;
     /* Lexer position (1-based) and what the last token was, for syntax messages. */
     int line, col;
     char tok_text[48];
-    bool at_eof;        /* the final end of line was produced */
-    bool last_newline;  /* the last token was an end of line */
-    bool lex_error;     /* the lexer already reported the current invalid token */
-    int prev_token;     /* the token returned before the current one */
+    bool at_eof;             /* the final end of line was produced */
+    bool last_newline;       /* the last token was an end of line */
+    bool lex_error;          /* the lexer already reported the current invalid token */
+    int prev_token;          /* the token returned before the current one */
     const char *header_name; /* the name after the last model/block/compress keyword */
     SrcLoc header_name_loc;
     int n_syntax_errors;
@@ -147,8 +161,14 @@ bool fe_parse_text(FeParse *p, const char *text, size_t len);
 /* ---- tree construction (ast.c) ---- */
 AstList *ast_list_new(FeParse *p);
 AstList *ast_list_push(FeParse *p, AstList *l, void *item); /* l may be NULL */
-static inline int ast_len(const AstList *l) { return l ? l->n : 0; }
-static inline void *ast_at(const AstList *l, int i) { return l->items[i]; }
+static inline int ast_len(const AstList *l)
+{
+    return l ? l->n : 0;
+}
+static inline void *ast_at(const AstList *l, int i)
+{
+    return l->items[i];
+}
 
 AstExpr *ast_error(FeParse *p, SrcLoc loc);
 AstExpr *ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad);

@@ -98,7 +98,8 @@ bool fe_to_pair(Builder *b, const Val *v, const char *what, int64_t out[2])
         out[0] = out[1] = v->i;
         return true;
     }
-    if (v->kind == VAL_LIST && v->n == 2 && v->items[0].kind == VAL_INT && v->items[1].kind == VAL_INT) {
+    if (v->kind == VAL_LIST && v->n == 2 && v->items[0].kind == VAL_INT &&
+        v->items[1].kind == VAL_INT) {
         out[0] = v->items[0].i;
         out[1] = v->items[1].i;
         return true;
@@ -117,9 +118,7 @@ ValueId fe_scalar_const(Builder *b, double v, SrcLoc loc)
 bool fe_to_tensor(Builder *b, const Val *v, ValueId *out)
 {
     switch (v->kind) {
-    case VAL_TENSOR:
-        *out = v->v;
-        return true;
+    case VAL_TENSOR: *out = v->v; return true;
     case VAL_INT:
     case VAL_FLOAT:
         *out = fe_scalar_const(b, v->kind == VAL_INT ? (double)v->i : v->f, v->loc);
@@ -129,11 +128,12 @@ bool fe_to_tensor(Builder *b, const Val *v, ValueId *out)
                  v->m->type_name, v->m->path);
         return false;
     case VAL_ABSENT:
-        fe_error(b, v->loc, "module '%s' does not exist here: the condition of its declaration (line %lld) is false",
+        fe_error(b, v->loc,
+                 "module '%s' does not exist here: the condition of its declaration (line %lld) is "
+                 "false",
                  v->s, (long long)v->i);
         return false;
-    default:
-        return wrong(b, v, "a tensor", NULL);
+    default: return wrong(b, v, "a tensor", NULL);
     }
 }
 
@@ -218,11 +218,11 @@ static Val int_arith(Builder *b, AstOp op, int64_t x, int64_t y, SrcLoc loc)
                 r--;
         }
         break;
-    default:
-        slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
+    default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (overflow) {
-        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, ast_op_str(op), (long long)y);
+        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, ast_op_str(op),
+                 (long long)y);
         return fe_err_val(loc);
     }
     return int_val(r, loc);
@@ -252,8 +252,7 @@ static Val float_arith(Builder *b, AstOp op, double x, double y, SrcLoc loc)
                 r += y;
         }
         break;
-    default:
-        slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
+    default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (!isfinite(r)) {
         fe_error(b, loc, "the result of %g %s %g is out of range", x, ast_op_str(op), y);
@@ -278,7 +277,8 @@ static Val compare(Builder *b, AstOp op, const Val *l, const Val *r, SrcLoc loc)
     if (l->kind == VAL_INT && r->kind == VAL_INT)
         c = (l->i > r->i) - (l->i < r->i);
     else {
-        double x = l->kind == VAL_INT ? (double)l->i : l->f, y = r->kind == VAL_INT ? (double)r->i : r->f;
+        double x = l->kind == VAL_INT ? (double)l->i : l->f,
+               y = r->kind == VAL_INT ? (double)r->i : r->f;
         c = (x > y) - (x < y);
     }
     switch (op) {
@@ -321,22 +321,30 @@ static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
     if (l.kind == VAL_ERROR || r.kind == VAL_ERROR)
         return fe_err_val(e->loc);
     switch (e->op) {
-    case AST_OP_EQ: case AST_OP_NE: case AST_OP_LT: case AST_OP_LE: case AST_OP_GT: case AST_OP_GE:
+    case AST_OP_EQ:
+    case AST_OP_NE:
+    case AST_OP_LT:
+    case AST_OP_LE:
+    case AST_OP_GT:
+    case AST_OP_GE:
         if (l.kind == VAL_TENSOR || r.kind == VAL_TENSOR) { /* elementwise, a bool tensor */
-            static const OpKind cmp[] = {[AST_OP_EQ] = IR_OP_EQ, [AST_OP_NE] = IR_OP_NE, [AST_OP_LT] = IR_OP_LT,
-                                         [AST_OP_LE] = IR_OP_LE, [AST_OP_GT] = IR_OP_GT, [AST_OP_GE] = IR_OP_GE};
+            static const OpKind cmp[] = {
+                [AST_OP_EQ] = IR_OP_EQ, [AST_OP_NE] = IR_OP_NE, [AST_OP_LT] = IR_OP_LT,
+                [AST_OP_LE] = IR_OP_LE, [AST_OP_GT] = IR_OP_GT, [AST_OP_GE] = IR_OP_GE};
             return fe_tensor_op2(b, cmp[e->op], &l, &r, e->loc);
         }
         return compare(b, e->op, &l, &r, e->loc);
-    default:
-        break;
+    default: break;
     }
-    if (l.kind == VAL_TENSOR || r.kind == VAL_TENSOR || l.kind == VAL_MODULE || r.kind == VAL_MODULE ||
-        l.kind == VAL_ABSENT || r.kind == VAL_ABSENT) {
-        static const OpKind ops[] = {[AST_OP_ADD] = IR_OP_ADD, [AST_OP_SUB] = IR_OP_SUB,
-                                     [AST_OP_MUL] = IR_OP_MUL, [AST_OP_DIV] = IR_OP_DIV};
+    if (l.kind == VAL_TENSOR || r.kind == VAL_TENSOR || l.kind == VAL_MODULE ||
+        r.kind == VAL_MODULE || l.kind == VAL_ABSENT || r.kind == VAL_ABSENT) {
+        static const OpKind ops[] = {[AST_OP_ADD] = IR_OP_ADD,
+                                     [AST_OP_SUB] = IR_OP_SUB,
+                                     [AST_OP_MUL] = IR_OP_MUL,
+                                     [AST_OP_DIV] = IR_OP_DIV};
         if (e->op == AST_OP_FLOORDIV || e->op == AST_OP_MOD) {
-            fe_error(b, e->loc, "'%s' is for compile-time integers; tensors have + - * /", ast_op_str(e->op));
+            fe_error(b, e->loc, "'%s' is for compile-time integers; tensors have + - * /",
+                     ast_op_str(e->op));
             return fe_err_val(e->loc);
         }
         return tensor_binary(b, ops[e->op], &l, &r, e->loc);
@@ -369,8 +377,7 @@ static Val eval_unary(Builder *b, Scope *s, const AstExpr *e)
             return fe_err_val(e->loc);
         }
         return int_val(neg ? -v.i : v.i, e->loc);
-    case VAL_FLOAT:
-        return float_val(neg ? -v.f : v.f, e->loc);
+    case VAL_FLOAT: return float_val(neg ? -v.f : v.f, e->loc);
     case VAL_TENSOR:
     case VAL_MODULE:
     case VAL_ABSENT: {
@@ -382,7 +389,8 @@ static Val eval_unary(Builder *b, Scope *s, const AstExpr *e)
         return tensor_binary(b, IR_OP_MUL, &v, &minus_one, e->loc);
     }
     default:
-        wrong(b, &v, "a number or a tensor", arena_printf(b->arena, "unary '%s'", ast_op_str(e->op)));
+        wrong(b, &v, "a number or a tensor",
+              arena_printf(b->arena, "unary '%s'", ast_op_str(e->op)));
         return fe_err_val(e->loc);
     }
 }
@@ -419,7 +427,8 @@ static Val lookup(Builder *b, Scope *s, const char *name, SrcLoc loc)
             return v;
         if (v.kind != VAL_MODULE) {
             char desc[200];
-            fe_error(b, loc, "'%s' is %s; only modules have parts", head, fe_describe(&v, desc, sizeof desc));
+            fe_error(b, loc, "'%s' is %s; only modules have parts", head,
+                     fe_describe(&v, desc, sizeof desc));
             return fe_err_val(loc);
         }
         Module *m = v.m;
@@ -504,13 +513,16 @@ bool fe_bind_args(Builder *b, Scope *s, const AstExpr *call, const char *what,
                         p = q ? q + 1 : NULL;
                     }
                     if (len < sizeof list)
-                        len += (size_t)snprintf(list + len, sizeof list - len, "%s%.*s", i ? ", " : "", w, names[i]);
+                        len += (size_t)snprintf(list + len, sizeof list - len, "%s%.*s",
+                                                i ? ", " : "", w, names[i]);
                 }
                 const char *hint = fe_suggest(a->key, all, nf);
                 if (hint)
-                    fe_error(b, a->loc, "%s has no parameter '%s'; did you mean '%s'?", what, a->key, hint);
+                    fe_error(b, a->loc, "%s has no parameter '%s'; did you mean '%s'?", what,
+                             a->key, hint);
                 else if (n_names)
-                    fe_error(b, a->loc, "%s has no parameter '%s' (its parameters: %s)", what, a->key, list);
+                    fe_error(b, a->loc, "%s has no parameter '%s' (its parameters: %s)", what,
+                             a->key, list);
                 else
                     fe_error(b, a->loc, "%s takes no arguments", what);
                 ok = false;
@@ -525,7 +537,8 @@ bool fe_bind_args(Builder *b, Scope *s, const AstExpr *call, const char *what,
             if (positional >= n_names) {
                 if (positional == n_names)
                     fe_error(b, a->loc, "%s takes %s%d argument%s, got %d", what,
-                             n_required < n_names ? "at most " : "", n_names, n_names == 1 ? "" : "s", n);
+                             n_required < n_names ? "at most " : "", n_names,
+                             n_names == 1 ? "" : "s", n);
                 positional++;
                 ok = false;
                 continue;
@@ -562,10 +575,14 @@ static Val eval_call(Builder *b, Scope *s, const AstExpr *e, const char *define_
         if (define_path)
             return fe_declare_module(b, s, e, define_path);
         if (b->in_forward)
-            fe_error(b, e->loc, "'%s' makes a module; declare it before forward(...) (name = %s(...)) and call it by name",
+            fe_error(b, e->loc,
+                     "'%s' makes a module; declare it before forward(...) (name = %s(...)) and "
+                     "call it by name",
                      name, name);
         else
-            fe_error(b, e->loc, "'%s' makes a module; declare it on a line of its own (name = %s(...)) and call it by name",
+            fe_error(b, e->loc,
+                     "'%s' makes a module; declare it on a line of its own (name = %s(...)) and "
+                     "call it by name",
                      name, name);
         return fe_err_val(e->loc);
     }
@@ -579,8 +596,8 @@ static Val eval_call(Builder *b, Scope *s, const AstExpr *e, const char *define_
                 fe_to_tensor(b, &callee, &unused); /* says why it does not exist */
             } else {
                 char desc[200];
-                fe_error(b, e->loc, "'%s' is %s, not a module or function; it cannot be called", name,
-                         fe_describe(&callee, desc, sizeof desc));
+                fe_error(b, e->loc, "'%s' is %s, not a module or function; it cannot be called",
+                         name, fe_describe(&callee, desc, sizeof desc));
             }
             return fe_err_val(e->loc);
         }
@@ -590,7 +607,8 @@ static Val eval_call(Builder *b, Scope *s, const AstExpr *e, const char *define_
         for (int i = 0; i < n; i++) {
             const AstArg *a = ast_at(e->args, i);
             if (a->key) {
-                fe_error(b, a->loc, "module '%s' takes its inputs by position, not by keyword", callee.m->path);
+                fe_error(b, a->loc, "module '%s' takes its inputs by position, not by keyword",
+                         callee.m->path);
                 ok = false;
             }
             inputs[i] = fe_eval(b, s, a->value, NULL);
@@ -608,7 +626,9 @@ static Val eval_call(Builder *b, Scope *s, const AstExpr *e, const char *define_
 static Val eval_cond(Builder *b, Scope *s, const AstExpr *e, const char *define_path)
 {
     if (!e->c && !define_path) {
-        fe_error(b, e->loc, "this conditional needs an else; only a module declaration (name = Module(...) if condition) may leave it out");
+        fe_error(b, e->loc,
+                 "this conditional needs an else; only a module declaration (name = Module(...) if "
+                 "condition) may leave it out");
         return fe_err_val(e->loc);
     }
     Val c = fe_eval(b, s, e->b, NULL);
@@ -622,7 +642,8 @@ static Val eval_cond(Builder *b, Scope *s, const AstExpr *e, const char *define_
     Val v = fe_eval(b, s, branch, define_path);
     if (define_path && v.kind != VAL_MODULE && v.kind != VAL_ERROR && v.kind != VAL_NONE) {
         char desc[200];
-        fe_error(b, branch->loc, "both branches of a conditional module declaration must be modules, not %s",
+        fe_error(b, branch->loc,
+                 "both branches of a conditional module declaration must be modules, not %s",
                  fe_describe(&v, desc, sizeof desc));
         return fe_err_val(e->loc);
     }
@@ -632,18 +653,12 @@ static Val eval_cond(Builder *b, Scope *s, const AstExpr *e, const char *define_
 Val fe_eval(Builder *b, Scope *s, const AstExpr *e, const char *define_path)
 {
     switch (e->kind) {
-    case AST_ERROR:
-        return fe_err_val(e->loc);
-    case AST_INT:
-        return e->bad ? fe_err_val(e->loc) : int_val(e->ival, e->loc);
-    case AST_FLOAT:
-        return float_val(e->fval, e->loc);
-    case AST_STRING:
-        return (Val){.kind = VAL_STRING, .loc = e->loc, .s = e->text};
-    case AST_BOOL:
-        return bool_val(e->ival != 0, e->loc);
-    case AST_NAME:
-        return lookup(b, s, e->text, e->loc);
+    case AST_ERROR: return fe_err_val(e->loc);
+    case AST_INT: return e->bad ? fe_err_val(e->loc) : int_val(e->ival, e->loc);
+    case AST_FLOAT: return float_val(e->fval, e->loc);
+    case AST_STRING: return (Val){.kind = VAL_STRING, .loc = e->loc, .s = e->text};
+    case AST_BOOL: return bool_val(e->ival != 0, e->loc);
+    case AST_NAME: return lookup(b, s, e->text, e->loc);
     case AST_LIST: {
         int n = ast_len(e->args);
         Val v = {.kind = VAL_LIST, .loc = e->loc, .n = n};
@@ -661,14 +676,10 @@ Val fe_eval(Builder *b, Scope *s, const AstExpr *e, const char *define_path)
         }
         return ok ? v : fe_err_val(e->loc);
     }
-    case AST_CALL:
-        return eval_call(b, s, e, define_path);
-    case AST_UNARY:
-        return eval_unary(b, s, e);
-    case AST_BINARY:
-        return eval_binary(b, s, e);
-    case AST_COND:
-        return eval_cond(b, s, e, define_path);
+    case AST_CALL: return eval_call(b, s, e, define_path);
+    case AST_UNARY: return eval_unary(b, s, e);
+    case AST_BINARY: return eval_binary(b, s, e);
+    case AST_COND: return eval_cond(b, s, e, define_path);
     }
     return fe_err_val(e->loc);
 }

@@ -28,7 +28,8 @@ static Val call_clip(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
 static Val call_binary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_where(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
+                              const Val *a);
 static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
@@ -37,19 +38,31 @@ static Val call_squeeze(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f
 static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_pad(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_concat(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
+                             const Val *a);
 static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
+                                 const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
     {"sigmoid", IR_OP_SIGMOID, 1, 1, 1, {"x|input"}, NULL},
     {"tanh", IR_OP_TANH, 1, 1, 1, {"x|input"}, NULL},
-    {"max_pool2d", IR_OP_MAX_POOL2D, 6, 2, 1,
-     {"x|input", "kernel|kernel_size", "stride", "padding", "dilation", "ceil_mode"}, NULL},
-    {"avg_pool2d", IR_OP_AVG_POOL2D, 6, 2, 1,
-     {"x|input", "kernel|kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"}, NULL},
+    {"max_pool2d",
+     IR_OP_MAX_POOL2D,
+     6,
+     2,
+     1,
+     {"x|input", "kernel|kernel_size", "stride", "padding", "dilation", "ceil_mode"},
+     NULL},
+    {"avg_pool2d",
+     IR_OP_AVG_POOL2D,
+     6,
+     2,
+     1,
+     {"x|input", "kernel|kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"},
+     NULL},
     {"flatten", IR_OP_FLATTEN, 3, 1, 1, {"x|input", "start_dim", "end_dim"}, NULL},
     {"reshape", IR_OP_RESHAPE, 0, 0, 1, {0}, NULL}, /* reshape(x, d0, d1, ...): variadic */
     {"softmax", IR_OP_SOFTMAX, 2, 1, 1, {"x|input", "axis|dim"}, NULL},
@@ -85,16 +98,28 @@ static const FuncSig funcs[] = {
     {"ge", IR_OP_GE, 2, 2, 2, {"a|input", "b|other"}, call_binary},
     {"where", IR_OP_WHERE, 3, 3, 3, {"condition|cond", "x|input", "y|other"}, call_where},
     {"cast", IR_OP_CAST, 2, 2, 1, {"x|input", "dtype"}, call_cast},
-    {"adaptive_avg_pool2d", IR_OP_ADAPTIVE_AVG_POOL2D, 2, 2, 1, {"x|input", "output_size"}, call_adaptive_pool},
+    {"adaptive_avg_pool2d",
+     IR_OP_ADAPTIVE_AVG_POOL2D,
+     2,
+     2,
+     1,
+     {"x|input", "output_size"},
+     call_adaptive_pool},
     {"global_avg_pool2d", IR_OP_ADAPTIVE_AVG_POOL2D, 1, 1, 1, {"x|input"}, call_adaptive_pool},
-    {"group_norm", IR_OP_GROUP_NORM, 5, 2, 1, {"x|input", "num_groups", "weight", "bias", "eps"}, call_group_norm},
+    {"group_norm",
+     IR_OP_GROUP_NORM,
+     5,
+     2,
+     1,
+     {"x|input", "num_groups", "weight", "bias", "eps"},
+     call_group_norm},
     {"sum", IR_OP_REDUCE_SUM, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"mean", IR_OP_REDUCE_MEAN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amax", IR_OP_REDUCE_MAX, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amin", IR_OP_REDUCE_MIN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"transpose", IR_OP_PERMUTE, 3, 3, 1, {"x|input", "dim0", "dim1"}, call_transpose},
-    {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, call_dims},   /* permute(x, d0, d1, ...) */
-    {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, call_dims},     /* expand(x, s0, s1, ...) */
+    {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, call_dims}, /* permute(x, d0, d1, ...) */
+    {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, call_dims},   /* expand(x, s0, s1, ...) */
     {"squeeze", IR_OP_SQUEEZE, 2, 1, 1, {"x|input", "dim|axis"}, call_squeeze},
     {"unsqueeze", IR_OP_UNSQUEEZE, 2, 2, 1, {"x|input", "dim|axis"}, call_squeeze},
     {"slice", IR_OP_SLICE, 5, 2, 1, {"x|input", "dim|axis", "start", "end", "step"}, call_slice},
@@ -102,12 +127,35 @@ static const FuncSig funcs[] = {
     {"pad", IR_OP_PAD, 4, 2, 1, {"x|input", "pad|pads", "mode", "value"}, call_pad},
     {"concat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
     {"cat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
-    {"index_select", IR_OP_INDEX_SELECT, 3, 3, 1, {"x|input", "dim|axis", "index"}, call_index_select},
+    {"index_select",
+     IR_OP_INDEX_SELECT,
+     3,
+     3,
+     1,
+     {"x|input", "dim|axis", "index"},
+     call_index_select},
     {"dropout", IR_OP_RELU, 3, 1, 1, {"x|input", "p", "training"}, call_dropout},
-    {"interpolate", IR_OP_RESIZE, 5, 1, 1, {"x|input", "size", "scale_factor", "mode", "align_corners"}, call_interpolate},
-    {"upsample", IR_OP_RESIZE, 5, 1, 1, {"x|input", "size", "scale_factor", "mode", "align_corners"}, call_interpolate},
-    {"conv_transpose2d", IR_OP_CONV_TRANSPOSE2D, 8, 2, 1,
-     {"x|input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"}, call_conv_transpose2d},
+    {"interpolate",
+     IR_OP_RESIZE,
+     5,
+     1,
+     1,
+     {"x|input", "size", "scale_factor", "mode", "align_corners"},
+     call_interpolate},
+    {"upsample",
+     IR_OP_RESIZE,
+     5,
+     1,
+     1,
+     {"x|input", "size", "scale_factor", "mode", "align_corners"},
+     call_interpolate},
+    {"conv_transpose2d",
+     IR_OP_CONV_TRANSPOSE2D,
+     8,
+     2,
+     1,
+     {"x|input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"},
+     call_conv_transpose2d},
 };
 
 enum { N_FUNCS = sizeof funcs / sizeof funcs[0] };
@@ -184,11 +232,13 @@ static Val call_reshape(Builder *b, Scope *s, const AstExpr *e)
                 ok = false;
             }
         } else if (d->kind == VAL_INT) {
-            fe_error(b, d->loc, "a reshape size is at least 1 (or -1 to infer it), not %lld", (long long)d->i);
+            fe_error(b, d->loc, "a reshape size is at least 1 (or -1 to infer it), not %lld",
+                     (long long)d->i);
             ok = false;
         } else if (d->kind != VAL_ERROR) {
             char desc[200];
-            fe_error(b, d->loc, "a reshape size is an integer, -1 or a symbolic dimension such as N, not %s",
+            fe_error(b, d->loc,
+                     "a reshape size is an integer, -1 or a symbolic dimension such as N, not %s",
                      fe_describe(d, desc, sizeof desc));
             ok = false;
         } else {
@@ -237,8 +287,13 @@ static bool pool_args(Builder *b, const FuncSig *f, const Val *a, PoolArgs *p)
     for (int i = 0; ok && i < 4; i++)
         for (int k = 0; k < 2; k++)
             if (all[i][k] < -FE_MAX_POOL || all[i][k] > FE_MAX_POOL) {
-                fe_error(b, a[i == 0 ? 1 : i == 1 ? 2 : i == 2 ? 3 : 4].loc, "%lld is too large for %s",
-                         (long long)all[i][k], f->name);
+                fe_error(b,
+                         a[i == 0   ? 1
+                           : i == 1 ? 2
+                           : i == 2 ? 3
+                                    : 4]
+                             .loc,
+                         "%lld is too large for %s", (long long)all[i][k], f->name);
                 ok = false;
                 break;
             }
@@ -280,9 +335,7 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
     PoolArgs pool;
     switch (f->op) {
     case IR_OP_MAX_POOL2D:
-    case IR_OP_AVG_POOL2D:
-        ok &= pool_args(b, f, a, &pool);
-        break;
+    case IR_OP_AVG_POOL2D: ok &= pool_args(b, f, a, &pool); break;
     case IR_OP_FLATTEN:
         i1 = 1;
         i2 = -1;
@@ -297,8 +350,7 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
         if (a[1].kind != VAL_NONE)
             ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &i1);
         break;
-    default:
-        break;
+    default: break;
     }
     if (!ok)
         return fe_err_val(e->loc);
@@ -307,19 +359,14 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
         return fe_err_val(e->loc);
     switch (f->op) {
     case IR_OP_MAX_POOL2D:
-    case IR_OP_AVG_POOL2D:
-        set_pool_attrs(b, f->op, &pool, node);
-        break;
+    case IR_OP_AVG_POOL2D: set_pool_attrs(b, f->op, &pool, node); break;
     case IR_OP_FLATTEN:
         ir_node_set_int(b->g, node, "start_dim", i1);
         ir_node_set_int(b->g, node, "end_dim", i2);
         break;
     case IR_OP_SOFTMAX:
-    case IR_OP_LOG_SOFTMAX:
-        ir_node_set_int(b->g, node, "axis", i1);
-        break;
-    default:
-        break;
+    case IR_OP_LOG_SOFTMAX: ir_node_set_int(b->g, node, "axis", i1); break;
+    default: break;
     }
     return fe_node_done(b, node, e->loc);
 }
@@ -332,7 +379,8 @@ static Val node_of(Builder *b, OpKind op, const ValueId *in, int n, SrcLoc loc)
     return fe_node_done(b, fe_node(b, op, NULL, loc, in, n), loc);
 }
 
-ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc, NodeId *node)
+ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc,
+                   NodeId *node)
 {
     NodeId id = fe_node(b, op, name, loc, in, n);
     if (node)
@@ -342,7 +390,8 @@ ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, i
     return b->g->nodes[id].outputs[0];
 }
 
-ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name, SrcLoc loc)
+ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name,
+                   SrcLoc loc)
 {
     NodeId id = fe_node(b, IR_OP_PERMUTE, name, loc, &x, 1);
     if (id == IR_NONE)
@@ -370,7 +419,9 @@ ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char 
             shape[i] = -1;
             inferred = true;
         } else {
-            fe_error(b, loc, "%s: two dims of the reshape are products of symbols; slimc cannot express it", name ? name : "reshape");
+            fe_error(b, loc,
+                     "%s: two dims of the reshape are products of symbols; slimc cannot express it",
+                     name ? name : "reshape");
             return IR_NONE;
         }
     }
@@ -400,8 +451,8 @@ static Val call_unary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, 
 }
 
 /* A string argument among choices; *out its index. */
-static bool choice_arg(Builder *b, const FuncSig *f, const Val *a, int i, const char *const *choices, int n,
-                       int *out)
+static bool choice_arg(Builder *b, const FuncSig *f, const Val *a, int i,
+                       const char *const *choices, int n, int *out)
 {
     if (a[i].kind == VAL_NONE)
         return true;
@@ -489,9 +540,21 @@ static ValueId scalar_of(Builder *b, const Val *v, DType t)
     int64_t i = v->kind == VAL_INT ? v->i : (int64_t)x;
     switch (t) {
     case IR_I64: memcpy(data, &i, 8); break;
-    case IR_I32: { int32_t k = (int32_t)i; memcpy(data, &k, 4); break; }
-    case IR_I16: { int16_t k = (int16_t)i; memcpy(data, &k, 2); break; }
-    case IR_I8: { int8_t k = (int8_t)i; memcpy(data, &k, 1); break; }
+    case IR_I32: {
+        int32_t k = (int32_t)i;
+        memcpy(data, &k, 4);
+        break;
+    }
+    case IR_I16: {
+        int16_t k = (int16_t)i;
+        memcpy(data, &k, 2);
+        break;
+    }
+    case IR_I8: {
+        int8_t k = (int8_t)i;
+        memcpy(data, &k, 1);
+        break;
+    }
     default: data[0] = (unsigned char)(t == IR_BOOL ? i != 0 : (uint8_t)i); break;
     }
     Type ty = {.dtype = t, .shape = {.rank = 0}};
@@ -501,7 +564,8 @@ static ValueId scalar_of(Builder *b, const Val *v, DType t)
 /* Binary operands where a number takes the other operand's dtype (f32 between numbers). */
 static bool operand_pair(Builder *b, const Val *l, const Val *r, ValueId *out)
 {
-    bool ln = l->kind == VAL_INT || l->kind == VAL_FLOAT, rn = r->kind == VAL_INT || r->kind == VAL_FLOAT;
+    bool ln = l->kind == VAL_INT || l->kind == VAL_FLOAT,
+         rn = r->kind == VAL_INT || r->kind == VAL_FLOAT;
     if (ln && r->kind == VAL_TENSOR) {
         out[1] = r->v;
         out[0] = scalar_of(b, l, b->g->values[r->v].type.dtype);
@@ -558,7 +622,9 @@ static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
             snprintf(desc, sizeof desc, "\"%s\"", a[1].s);
         else
             fe_describe(&a[1], desc, sizeof desc);
-        fe_error(b, a[1].loc, "%s must name a dtype (\"f32\", \"f64\", \"f16\", \"bf16\", \"i64\", \"i32\", \"i16\", \"i8\", \"u8\", \"bool\"), not %s",
+        fe_error(b, a[1].loc,
+                 "%s must name a dtype (\"f32\", \"f64\", \"f16\", \"bf16\", \"i64\", \"i32\", "
+                 "\"i16\", \"i8\", \"u8\", \"bool\"), not %s",
                  arg_name(b, f, 1), desc);
         ok = false;
     }
@@ -570,7 +636,8 @@ static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
     return fe_node_done(b, id, e->loc);
 }
 
-static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
+                              const Val *a)
 {
     (void)s;
     ValueId x;
@@ -607,7 +674,10 @@ static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig
         ok &= fe_to_float(b, &a[4], arg_name(b, f, 4), &eps);
     if (!ok)
         return fe_err_val(e->loc);
-    NodeId id = fe_node(b, IR_OP_GROUP_NORM, NULL, e->loc, in, in[2] != IR_NONE ? 3 : in[1] != IR_NONE ? 2 : 1);
+    NodeId id = fe_node(b, IR_OP_GROUP_NORM, NULL, e->loc, in,
+                        in[2] != IR_NONE   ? 3
+                        : in[1] != IR_NONE ? 2
+                                           : 1);
     if (id != IR_NONE) {
         ir_node_set_int(b->g, id, "num_groups", groups);
         ir_node_set_float(b->g, id, "eps", eps);
@@ -625,7 +695,8 @@ static bool int_list(Builder *b, const Val *v, const char *what, int64_t *out, i
     }
     if (v->kind != VAL_LIST || v->n > IR_MAX_RANK * 2) {
         char desc[200];
-        fe_error(b, v->loc, "%s must be an integer or a list of integers, not %s", what, fe_describe(v, desc, sizeof desc));
+        fe_error(b, v->loc, "%s must be an integer or a list of integers, not %s", what,
+                 fe_describe(v, desc, sizeof desc));
         return false;
     }
     for (int i = 0; i < v->n; i++)
@@ -672,8 +743,8 @@ static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig 
     if (r < 0)
         return fe_err_val(e->loc);
     if (d0 < -r || d0 >= r || d1 < -r || d1 >= r) {
-        fe_error(b, e->loc, "transpose: dims %lld and %lld do not fit a tensor of rank %d", (long long)d0,
-                 (long long)d1, r);
+        fe_error(b, e->loc, "transpose: dims %lld and %lld do not fit a tensor of rank %d",
+                 (long long)d0, (long long)d1, r);
         return fe_err_val(e->loc);
     }
     int64_t perm[IR_MAX_RANK];
@@ -699,7 +770,8 @@ static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
         const AstArg *arg = ast_at(e->args, i);
         vals[i] = fe_eval(b, s, arg->value, NULL);
         if (arg->key) {
-            fe_error(b, arg->loc, "%s takes its sizes by position: %s(x, d0, d1, ...)", f->name, f->name);
+            fe_error(b, arg->loc, "%s takes its sizes by position: %s(x, d0, d1, ...)", f->name,
+                     f->name);
             ok = false;
         }
     }
@@ -779,8 +851,9 @@ static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, 
         int64_t len = ax >= 0 && ax < r && ir_dim_static(xs->d[ax]) ? xs->d[ax].c : -1;
         int64_t st = start < 0 && len >= 0 ? start + len : start;
         if (len < 0 || end < 0 || st < 0 || st + end > len) {
-            fe_error(b, e->loc, "narrow: start %lld and length %lld do not fit dim %lld of the input", (long long)start,
-                     (long long)end, (long long)axis);
+            fe_error(b, e->loc,
+                     "narrow: start %lld and length %lld do not fit dim %lld of the input",
+                     (long long)start, (long long)end, (long long)axis);
             return fe_err_val(e->loc);
         }
         start = st;
@@ -885,7 +958,8 @@ static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f
 static bool float_pair(Builder *b, const Val *v, const char *what, double out[2])
 {
     if (v->kind == VAL_LIST && v->n == 2)
-        return fe_to_float(b, &v->items[0], what, &out[0]) && fe_to_float(b, &v->items[1], what, &out[1]);
+        return fe_to_float(b, &v->items[0], what, &out[0]) &&
+               fe_to_float(b, &v->items[1], what, &out[1]);
     if (!fe_to_float(b, v, what, &out[0]))
         return false;
     out[1] = out[0];
@@ -926,7 +1000,9 @@ static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSi
     const Shape *xs = &b->g->values[x].type.shape;
     if (a[2].kind != VAL_NONE) {
         if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3])) {
-            fe_error(b, e->loc, "%s: scale_factor needs a [N, C, H, W] input with a fixed image size", f->name);
+            fe_error(b, e->loc,
+                     "%s: scale_factor needs a [N, C, H, W] input with a fixed image size",
+                     f->name);
             return fe_err_val(e->loc);
         }
         size[0] = (int64_t)floor((double)xs->d[2].c * sf[0]);
@@ -945,7 +1021,8 @@ static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSi
     return fe_node_done(b, id, e->loc);
 }
 
-static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
+                                 const Val *a)
 {
     (void)s;
     ValueId in[3] = {IR_NONE, IR_NONE, IR_NONE};

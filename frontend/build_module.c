@@ -25,11 +25,21 @@ typedef struct ModSig {
 } ModSig;
 
 static const ModSig modules[] = {
-    {"Conv2d", MOD_CONV2D, 8, 3,
-     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "dilation", "groups", "bias"}, IR_OP_CONV2D},
+    {"Conv2d",
+     MOD_CONV2D,
+     8,
+     3,
+     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "dilation",
+      "groups", "bias"},
+     IR_OP_CONV2D},
     {"Linear", MOD_LINEAR, 3, 2, {"in_features", "out_features", "bias"}, IR_OP_LINEAR},
     {"BatchNorm2d", MOD_BATCHNORM2D, 3, 1, {"num_features", "eps", "momentum"}, IR_OP_BATCH_NORM},
-    {"LayerNorm", MOD_LAYERNORM, 3, 1, {"normalized_shape", "eps", "elementwise_affine"}, IR_OP_LAYER_NORM},
+    {"LayerNorm",
+     MOD_LAYERNORM,
+     3,
+     1,
+     {"normalized_shape", "eps", "elementwise_affine"},
+     IR_OP_LAYER_NORM},
     {"Embedding", MOD_EMBEDDING, 2, 2, {"num_embeddings", "embedding_dim"}, IR_OP_EMBEDDING},
     {"Sequential", MOD_SEQUENTIAL, 0, 0, {0}, IR_OP_RELU},
     {"ReLU", MOD_ACT, 1, 0, {"inplace"}, IR_OP_RELU},
@@ -45,17 +55,37 @@ static const ModSig modules[] = {
     {"Identity", MOD_IDENTITY, 0, 0, {0}, IR_OP_RELU},
     {"Flatten", MOD_FLATTEN, 2, 0, {"start_dim", "end_dim"}, IR_OP_FLATTEN},
     {"AdaptiveAvgPool2d", MOD_ADAPTIVE_POOL, 1, 1, {"output_size"}, IR_OP_ADAPTIVE_AVG_POOL2D},
-    {"MaxPool2d", MOD_POOL, 6, 1, {"kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"},
+    {"MaxPool2d",
+     MOD_POOL,
+     6,
+     1,
+     {"kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode"},
      IR_OP_MAX_POOL2D},
-    {"AvgPool2d", MOD_POOL, 6, 1,
-     {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"}, IR_OP_AVG_POOL2D},
-    {"GroupNorm", MOD_GROUPNORM, 4, 2, {"num_groups", "num_channels", "eps", "affine"}, IR_OP_GROUP_NORM},
-    {"ConvTranspose2d", MOD_CONVT, 9, 3,
-     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "output_padding", "groups", "bias",
-      "dilation"},
+    {"AvgPool2d",
+     MOD_POOL,
+     6,
+     1,
+     {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"},
+     IR_OP_AVG_POOL2D},
+    {"GroupNorm",
+     MOD_GROUPNORM,
+     4,
+     2,
+     {"num_groups", "num_channels", "eps", "affine"},
+     IR_OP_GROUP_NORM},
+    {"ConvTranspose2d",
+     MOD_CONVT,
+     9,
+     3,
+     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "output_padding",
+      "groups", "bias", "dilation"},
      IR_OP_CONV_TRANSPOSE2D},
-    {"MultiheadAttention", MOD_MHA, 9, 2,
-     {"embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim", "batch_first"},
+    {"MultiheadAttention",
+     MOD_MHA,
+     9,
+     2,
+     {"embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn", "kdim", "vdim",
+      "batch_first"},
      IR_OP_LINEAR},
     {"Parameter", MOD_PARAMETER, 0, 0, {0}, IR_OP_RELU}, /* Parameter(d0, d1, ...): variadic */
 };
@@ -166,8 +196,8 @@ static bool norm_shape_arg(Builder *b, const ModSig *sig, const Val *a, Module *
         if (!fe_to_int(b, &items[i], arg_name(b, sig, 0), &m->norm_shape[i]))
             return false;
         if (m->norm_shape[i] < 1 || m->norm_shape[i] > FE_MAX_SIZE) {
-            fe_error(b, items[i].loc, "%s must be between 1 and %lld, not %lld", arg_name(b, sig, 0),
-                     (long long)FE_MAX_SIZE, (long long)m->norm_shape[i]);
+            fe_error(b, items[i].loc, "%s must be between 1 and %lld, not %lld",
+                     arg_name(b, sig, 0), (long long)FE_MAX_SIZE, (long long)m->norm_shape[i]);
             return false;
         }
     }
@@ -177,7 +207,8 @@ static bool norm_shape_arg(Builder *b, const ModSig *sig, const Val *a, Module *
 
 /* ---- the modules of issue 3 ---- */
 
-static void add_param_named(Builder *b, Module *m, const char *full_name, int rank, const int64_t *dims)
+static void add_param_named(Builder *b, Module *m, const char *full_name, int rank,
+                            const int64_t *dims)
 {
     Param *p = &m->params[m->n_params++];
     p->name = full_name;
@@ -198,7 +229,8 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
     switch (sig->kind) {
     case MOD_ACT:
         if (sig->op == IR_OP_GELU && a[0].kind != VAL_NONE) {
-            if (a[0].kind != VAL_STRING || (strcmp(a[0].s, "none") != 0 && strcmp(a[0].s, "tanh") != 0)) {
+            if (a[0].kind != VAL_STRING ||
+                (strcmp(a[0].s, "none") != 0 && strcmp(a[0].s, "tanh") != 0)) {
                 fe_error(b, a[0].loc, "%s must be 'none' or 'tanh'", arg_name(b, sig, 0));
                 return false;
             }
@@ -210,9 +242,11 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
             ok &= float_arg(b, sig, a, 0, 0.01, &m->slope);
             return ok && bool_arg(b, sig, a, 1, false, &flag);
         }
-        return sig->n_params == 0 || bool_arg(b, sig, a, 0, false, &flag); /* inplace: meaningless here */
+        return sig->n_params == 0 ||
+               bool_arg(b, sig, a, 0, false, &flag); /* inplace: meaningless here */
     case MOD_IDENTITY:
-        return sig->n_params == 0 || (float_arg(b, sig, a, 0, 0.5, &unused) && bool_arg(b, sig, a, 1, false, &flag));
+        return sig->n_params == 0 ||
+               (float_arg(b, sig, a, 0, 0.5, &unused) && bool_arg(b, sig, a, 1, false, &flag));
     case MOD_FLATTEN:
         m->start_dim = 1;
         m->end_dim = -1;
@@ -221,8 +255,7 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
         if (a[1].kind != VAL_NONE)
             ok &= fe_to_int(b, &a[1], arg_name(b, sig, 1), &m->end_dim);
         return ok;
-    case MOD_ADAPTIVE_POOL:
-        return pair_arg(b, sig, a, 0, 1, 1, m->out_size);
+    case MOD_ADAPTIVE_POOL: return pair_arg(b, sig, a, 0, 1, 1, m->out_size);
     case MOD_POOL: {
         bool is_max = sig->op == IR_OP_MAX_POOL2D;
         ok &= pair_arg(b, sig, a, 0, 1, 1, m->kernel);
@@ -255,8 +288,8 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
         ok &= float_arg(b, sig, a, 2, 1e-5, &m->eps);
         ok &= bool_arg(b, sig, a, 3, true, &flag);
         if (ok && in % m->num_groups) {
-            fe_error(b, a[0].loc, "num_groups=%lld must divide num_channels (%lld)", (long long)m->num_groups,
-                     (long long)in);
+            fe_error(b, a[0].loc, "num_groups=%lld must divide num_channels (%lld)",
+                     (long long)m->num_groups, (long long)in);
             ok = false;
         }
         if (!ok)
@@ -279,8 +312,8 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
         ok &= pair_arg(b, sig, a, 8, 1, 1, m->dilation);
         if (ok && (in % m->groups || out % m->groups)) {
             fe_error(b, a[6].kind == VAL_NONE ? m->loc : a[6].loc,
-                     "groups=%lld must divide in_channels (%lld) and out_channels (%lld)", (long long)m->groups,
-                     (long long)in, (long long)out);
+                     "groups=%lld must divide in_channels (%lld) and out_channels (%lld)",
+                     (long long)m->groups, (long long)in, (long long)out);
             ok = false;
         }
         if (!ok)
@@ -304,17 +337,19 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
             int64_t dim = E;
             ok &= size_arg(b, sig, a, i, 1, E, &dim);
             if (ok && dim != E) {
-                fe_error(b, a[i].loc, "%s other than embed_dim is not supported", arg_name(b, sig, i));
+                fe_error(b, a[i].loc, "%s other than embed_dim is not supported",
+                         arg_name(b, sig, i));
                 ok = false;
             }
         }
         if (ok && (kv || zero)) {
-            fe_error(b, m->loc, "MultiheadAttention with add_bias_kv or add_zero_attn is not supported");
+            fe_error(b, m->loc,
+                     "MultiheadAttention with add_bias_kv or add_zero_attn is not supported");
             ok = false;
         }
         if (ok && E % m->num_heads) {
-            fe_error(b, a[1].loc, "num_heads (%lld) must divide embed_dim (%lld)", (long long)m->num_heads,
-                     (long long)E);
+            fe_error(b, a[1].loc, "num_heads (%lld) must divide embed_dim (%lld)",
+                     (long long)m->num_heads, (long long)E);
             ok = false;
         }
         if (!ok)
@@ -334,8 +369,7 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
     case MOD_EMBEDDING:
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
-    case MOD_PARAMETER:
-        break;
+    case MOD_PARAMETER: break;
     }
     slimc_assert_fail("not one of issue 3's modules", __FILE__, __LINE__);
     return false;
@@ -360,8 +394,8 @@ static Val declare_parameter(Builder *b, Scope *s, const AstExpr *call, Module *
         } else if (!fe_to_int(b, &v, "a size of Parameter", &dims[i])) {
             ok = false;
         } else if (dims[i] < 1 || dims[i] > FE_MAX_SIZE) {
-            fe_error(b, arg->loc, "a size of Parameter must be between 1 and %lld, not %lld", (long long)FE_MAX_SIZE,
-                     (long long)dims[i]);
+            fe_error(b, arg->loc, "a size of Parameter must be between 1 and %lld, not %lld",
+                     (long long)FE_MAX_SIZE, (long long)dims[i]);
             ok = false;
         }
     }
@@ -411,17 +445,18 @@ static Val call_more(Builder *b, Module *m, ValueId x, SrcLoc loc)
         ir_node_set_float(g, node, "eps", m->eps);
         break;
     case MOD_CONVT:
-        fe_conv_transpose_attrs(b, node, m->stride, m->padding, m->output_padding, m->dilation, m->groups);
+        fe_conv_transpose_attrs(b, node, m->stride, m->padding, m->output_padding, m->dilation,
+                                m->groups);
         break;
-    default:
-        break;
+    default: break;
     }
     return fe_node_done(b, node, loc);
 }
 
 /* Rows [row0, row0 + rows) of parameter i (2-D [R, C] or 1-D [R]) as a constant of its
  * own, sharing the parameter's data; a typed placeholder when the data is missing. */
-static ValueId param_rows(Builder *b, Module *m, int i, int64_t row0, int64_t rows, const char *what)
+static ValueId param_rows(Builder *b, Module *m, int i, int64_t row0, int64_t rows,
+                          const char *what)
 {
     const Param *p = &m->params[i];
     int64_t cols = p->shape.rank == 2 ? p->shape.d[1].c : 1;
@@ -441,7 +476,8 @@ static ValueId param_rows(Builder *b, Module *m, int i, int64_t row0, int64_t ro
 static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
 {
     if (n != 3) {
-        fe_error(b, loc, "'%s' (MultiheadAttention) takes 3 inputs (query, key, value), got %d", m->path, n);
+        fe_error(b, loc, "'%s' (MultiheadAttention) takes 3 inputs (query, key, value), got %d",
+                 m->path, n);
         return fe_err_val(loc);
     }
     ValueId qkv[3];
@@ -459,9 +495,11 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
             return fe_err_val(loc);
         if (t->shape.rank != 3 || !ir_dim_eq(t->shape.d[2], ir_dim(E))) {
             char ts[160];
-            fe_error(b, loc, "'%s' (MultiheadAttention, embed_dim %lld): input %d must be [%s, %lld], got %s",
-                     m->path, (long long)E, i, m->batch_first ? "batch, seq" : "seq, batch", (long long)E,
-                     ir_type_str(g, t, ts, sizeof ts));
+            fe_error(
+                b, loc,
+                "'%s' (MultiheadAttention, embed_dim %lld): input %d must be [%s, %lld], got %s",
+                m->path, (long long)E, i, m->batch_first ? "batch, seq" : "seq, batch",
+                (long long)E, ir_type_str(g, t, ts, sizeof ts));
             return fe_err_val(loc);
         }
     }
@@ -473,14 +511,15 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     for (int i = 0; i < 3; i++) {
         ValueId x = qkv[i];
         if (!m->batch_first)
-            x = fe_permute(b, x, swap01, 3, arena_printf(b->arena, "%s.%s_batch_first", p, part[i]), loc);
+            x = fe_permute(b, x, swap01, 3, arena_printf(b->arena, "%s.%s_batch_first", p, part[i]),
+                           loc);
         if (x == IR_NONE)
             return fe_err_val(loc);
         ValueId lin_in[3] = {x, param_rows(b, m, 0, i * E, E, part[i]),
                              bias ? param_rows(b, m, 1, i * E, E, part[i]) : IR_NONE};
         NodeId lin;
-        ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.%s_proj", p, part[i]), lin_in,
-                               bias ? 3 : 2, loc, &lin);
+        ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.%s_proj", p, part[i]),
+                               lin_in, bias ? 3 : 2, loc, &lin);
         if (y == IR_NONE || !ir_infer_node(g, lin, b->d))
             return fe_err_val(loc);
         const Shape *ys = &g->values[y].type.shape; /* [N, S, E] */
@@ -489,33 +528,38 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
             L = ys->d[1];
         }
         Dim split[4] = {ys->d[0], ys->d[1], ir_dim(H), ir_dim(D)};
-        ValueId y4 = fe_reshape(b, y, split, 4, arena_printf(b->arena, "%s.%s_heads", p, part[i]), loc);
+        ValueId y4 =
+            fe_reshape(b, y, split, 4, arena_printf(b->arena, "%s.%s_heads", p, part[i]), loc);
         static const int64_t to_heads[4] = {0, 2, 1, 3}, to_heads_t[4] = {0, 2, 3, 1};
         if (y4 == IR_NONE)
             return fe_err_val(loc);
-        heads[i] = fe_permute(b, y4, i == 1 ? to_heads_t : to_heads, 4, arena_printf(b->arena, "%s.%s_t", p, part[i]),
-                              loc);
+        heads[i] = fe_permute(b, y4, i == 1 ? to_heads_t : to_heads, 4,
+                              arena_printf(b->arena, "%s.%s_t", p, part[i]), loc);
         if (heads[i] == IR_NONE)
             return fe_err_val(loc);
     }
     /* scores [N, H, L, S] = q [N, H, L, D] @ k^T [N, H, D, S], scaled, softmax over S */
-    ValueId s = fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.scores", p), heads, 2, loc, NULL);
+    ValueId s =
+        fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.scores", p), heads, 2, loc, NULL);
     if (s == IR_NONE || !ir_infer_node(g, g->values[s].producer, b->d))
         return fe_err_val(loc);
     ValueId scaled_in[2] = {s, fe_scalar_const(b, 1.0 / sqrt((double)D), loc)};
     NodeId scale_node;
-    ValueId sc = fe_op_node(b, IR_OP_MUL, arena_printf(b->arena, "%s.scale", p), scaled_in, 2, loc, &scale_node);
+    ValueId sc = fe_op_node(b, IR_OP_MUL, arena_printf(b->arena, "%s.scale", p), scaled_in, 2, loc,
+                            &scale_node);
     if (sc == IR_NONE || !ir_infer_node(g, scale_node, b->d))
         return fe_err_val(loc);
     NodeId sm_node;
-    ValueId att = fe_op_node(b, IR_OP_SOFTMAX, arena_printf(b->arena, "%s.softmax", p), &sc, 1, loc, &sm_node);
+    ValueId att = fe_op_node(b, IR_OP_SOFTMAX, arena_printf(b->arena, "%s.softmax", p), &sc, 1, loc,
+                             &sm_node);
     if (att == IR_NONE)
         return fe_err_val(loc);
     ir_node_set_int(g, sm_node, "axis", -1);
     if (!ir_infer_node(g, sm_node, b->d))
         return fe_err_val(loc);
     ValueId av_in[2] = {att, heads[2]};
-    ValueId o = fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.attend", p), av_in, 2, loc, NULL);
+    ValueId o =
+        fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.attend", p), av_in, 2, loc, NULL);
     if (o == IR_NONE || !ir_infer_node(g, g->values[o].producer, b->d))
         return fe_err_val(loc);
     static const int64_t from_heads[4] = {0, 2, 1, 3};
@@ -526,17 +570,17 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     ValueId o3 = fe_reshape(b, ot, merged, 3, arena_printf(b->arena, "%s.merge", p), loc);
     if (o3 == IR_NONE)
         return fe_err_val(loc);
-    ValueId out_in[3] = {o3, fe_param_value(b, m, bias ? 2 : 1), bias ? fe_param_value(b, m, 3) : IR_NONE};
+    ValueId out_in[3] = {o3, fe_param_value(b, m, bias ? 2 : 1),
+                         bias ? fe_param_value(b, m, 3) : IR_NONE};
     NodeId out_node;
-    ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.out_proj", p), out_in, bias ? 3 : 2, loc,
-                           &out_node);
+    ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.out_proj", p), out_in,
+                           bias ? 3 : 2, loc, &out_node);
     if (y == IR_NONE || !ir_infer_node(g, out_node, b->d))
         return fe_err_val(loc);
     if (!m->batch_first)
         y = fe_permute(b, y, swap01, 3, arena_printf(b->arena, "%s.seq_first", p), loc);
     return y == IR_NONE ? fe_err_val(loc) : (Val){.kind = VAL_TENSOR, .loc = loc, .v = y};
 }
-
 
 /* Checks a built-in module's arguments and binds its parameters. */
 static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module *m)
@@ -587,7 +631,8 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
             add_param(b, m, names[i], 1, &in);
         /* PyTorch saves a counter with every BatchNorm; it means nothing here. */
         if (b->st) {
-            StTensor *t = fe_st_find(b->st, arena_printf(b->arena, "%s.num_batches_tracked", m->path));
+            StTensor *t =
+                fe_st_find(b->st, arena_printf(b->arena, "%s.num_batches_tracked", m->path));
             if (t)
                 t->used = true;
         }
@@ -618,12 +663,10 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
     case MOD_ADAPTIVE_POOL:
     case MOD_GROUPNORM:
     case MOD_CONVT:
-    case MOD_MHA:
-        return declare_more(b, sig, a, m);
+    case MOD_MHA: return declare_more(b, sig, a, m);
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
-    case MOD_PARAMETER:
-        break;
+    case MOD_PARAMETER: break;
     }
     slimc_assert_fail("not a built-in module with arguments", __FILE__, __LINE__);
     return false;
@@ -642,7 +685,9 @@ static Val declare_sequential(Builder *b, Scope *s, const AstExpr *call, Module 
             continue;
         }
         if (a->value->kind == AST_NAME) {
-            fe_error(b, a->loc, "Sequential declares its modules (Sequential(Conv2d(...), ...)); an existing module cannot be put in one");
+            fe_error(b, a->loc,
+                     "Sequential declares its modules (Sequential(Conv2d(...), ...)); an existing "
+                     "module cannot be put in one");
             m->broken = true;
             continue;
         }
@@ -654,10 +699,12 @@ static Val declare_sequential(Builder *b, Scope *s, const AstExpr *call, Module 
         }
         m->broken = true;
         if (v.kind == VAL_NONE)
-            fe_error(b, a->loc, "a module of a Sequential cannot be left out (give its condition an else)");
+            fe_error(b, a->loc,
+                     "a module of a Sequential cannot be left out (give its condition an else)");
         else if (v.kind != VAL_ERROR) {
             char desc[200];
-            fe_error(b, a->loc, "Sequential holds modules, not %s", fe_describe(&v, desc, sizeof desc));
+            fe_error(b, a->loc, "Sequential holds modules, not %s",
+                     fe_describe(&v, desc, sizeof desc));
         }
     }
     return (Val){.kind = VAL_MODULE, .loc = call->loc, .m = m};
@@ -713,7 +760,8 @@ static bool check_layer_norm(Builder *b, const Module *m, ValueId x, SrcLoc loc)
             nt.shape.d[i] = ir_dim(m->norm_shape[i]);
         ir_type_str(b->g, &b->g->values[x].type, t, sizeof t);
         ir_type_str(b->g, &nt, want, sizeof want);
-        fe_error(b, loc, "layer_norm '%s': the input %s does not end in the normalized shape %s", m->path, t, want);
+        fe_error(b, loc, "layer_norm '%s': the input %s does not end in the normalized shape %s",
+                 m->path, t, want);
     }
     return ok;
 }
@@ -728,7 +776,8 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         return call_mha(b, m, inputs, n, loc);
     if (m->kind == MOD_PARAMETER) {
         if (n != 0) {
-            fe_error(b, loc, "'%s' (Parameter) takes no inputs: %s() is its tensor", m->path, m->path);
+            fe_error(b, loc, "'%s' (Parameter) takes no inputs: %s() is its tensor", m->path,
+                     m->path);
             return fe_err_val(loc);
         }
         ValueId v = fe_param_value(b, m, 0);
@@ -766,8 +815,7 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     case MOD_GROUPNORM:
     case MOD_CONVT:
     case MOD_MHA:
-    case MOD_PARAMETER:
-        slimc_assert_fail("handled above", __FILE__, __LINE__);
+    case MOD_PARAMETER: slimc_assert_fail("handled above", __FILE__, __LINE__);
     }
     if (m->kind == MOD_LAYERNORM && m->n_params == 0 && !check_layer_norm(b, m, x, loc))
         return fe_err_val(loc);
@@ -791,15 +839,12 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         ir_node_set_ints(b->g, node, "dilation", m->dilation, 2);
         ir_node_set_int(b->g, node, "groups", m->groups);
         break;
-    case MOD_BATCHNORM2D:
-        ir_node_set_float(b->g, node, "eps", m->eps);
-        break;
+    case MOD_BATCHNORM2D: ir_node_set_float(b->g, node, "eps", m->eps); break;
     case MOD_LAYERNORM:
         ir_node_set_int(b->g, node, "normalized_ndim", m->norm_ndim);
         ir_node_set_float(b->g, node, "eps", m->eps);
         break;
-    default:
-        break;
+    default: break;
     }
     return fe_node_done(b, node, loc);
 }
@@ -810,7 +855,8 @@ static char *shape_str(const StTensor *t, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");
     for (int i = 0; i < t->ndim && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", i ? ", " : "",
+                                (long long)t->shape[i]);
     if (len < size)
         snprintf(buf + len, size - len, "]");
     return buf;
@@ -837,7 +883,8 @@ void fe_weights_open(Builder *b, const AstStmt *line)
         fe_error(b, at, "the weights file name is empty");
         return;
     }
-    const char *path = line->text[0] == '/' ? line->text : arena_printf(b->arena, "%s%s", b->dir, line->text);
+    const char *path =
+        line->text[0] == '/' ? line->text : arena_printf(b->arena, "%s%s", b->dir, line->text);
     char shown[1200];
     if (strcmp(path, line->text) == 0)
         snprintf(shown, sizeof shown, "'%s'", line->text);
@@ -912,9 +959,7 @@ static const void *to_f32(Builder *b, const StTensor *t, size_t count)
             memcpy(&out[i], &bits, sizeof bits);
             break;
         }
-        default:
-            memcpy(&out[i], src + 4 * i, sizeof(float));
-            break;
+        default: memcpy(&out[i], src + 4 * i, sizeof(float)); break;
         }
     }
     return out;
@@ -924,7 +969,9 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
 {
     if (!b->weights) {
         if (!b->no_weights_reported)
-            fe_error(b, m->loc, "'%s' has parameters, but model '%s' has no weights line (weights \"FILE.safetensors\")",
+            fe_error(b, m->loc,
+                     "'%s' has parameters, but model '%s' has no weights line (weights "
+                     "\"FILE.safetensors\")",
                      m->path, b->model->name);
         b->no_weights_reported = true;
         return;
@@ -939,9 +986,10 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
         for (int i = 0; i < b->st->n_tensors; i++)
             names[i] = b->st->tensors[i].used ? NULL : b->st->tensors[i].name;
         const char *hint = fe_suggest(p->name, names, b->st->n_tensors);
-        fe_error(b, m->loc, "parameter '%s' (f32%s, of %s '%s') is missing from weights file '%s'%s%s%s",
-                 p->name, want, m->type_name, m->path, b->weights->text, hint ? "; did you mean '" : "",
-                 hint ? hint : "", hint ? "'?" : "");
+        fe_error(b, m->loc,
+                 "parameter '%s' (f32%s, of %s '%s') is missing from weights file '%s'%s%s%s",
+                 p->name, want, m->type_name, m->path, b->weights->text,
+                 hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
         return;
     }
     t->used = true;
@@ -958,7 +1006,8 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
         count *= (size_t)t->shape[i];
     switch (t->dtype) {
     case IR_F32:
-        p->data = t->aligned && (uintptr_t)t->data % sizeof(float) == 0 ? t->data : to_f32(b, t, count);
+        p->data =
+            t->aligned && (uintptr_t)t->data % sizeof(float) == 0 ? t->data : to_f32(b, t, count);
         break;
     case IR_F64:
     case IR_F16:
@@ -968,7 +1017,8 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
         b->converted_from |= 1u << t->dtype;
         break;
     default:
-        fe_error(b, m->loc, "parameter '%s' is %s in '%s'; it must be a float type (f32, f16, bf16 or f64)",
+        fe_error(b, m->loc,
+                 "parameter '%s' is %s in '%s'; it must be a float type (f32, f16, bf16 or f64)",
                  p->name, ir_dtype_name(t->dtype), b->weights->text);
         return;
     }
@@ -1021,6 +1071,7 @@ void fe_weights_finish(Builder *b)
                                     b->st->tensors[i].name);
     if (unused > SHOWN && len < sizeof list)
         snprintf(list + len, sizeof list - len, " and %d more", unused - SHOWN);
-    diag_warning(b->d, at, "%d tensor%s in '%s' %s not used by model '%s': %s", unused, unused == 1 ? "" : "s",
-                 b->weights->text, unused == 1 ? "is" : "are", b->model->name, list);
+    diag_warning(b->d, at, "%d tensor%s in '%s' %s not used by model '%s': %s", unused,
+                 unused == 1 ? "" : "s", b->weights->text, unused == 1 ? "is" : "are",
+                 b->model->name, list);
 }

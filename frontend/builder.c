@@ -252,7 +252,8 @@ static void exec_assign(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx, co
 {
     Binding *old = fe_scope_find(s, st->name, false);
     if (old && (old->val.kind == VAL_MODULE || old->val.kind == VAL_ABSENT)) {
-        fe_error(b, st->loc, "'%s' is a module (declared at line %d); a module's name cannot be bound again",
+        fe_error(b, st->loc,
+                 "'%s' is a module (declared at line %d); a module's name cannot be bound again",
                  st->name, old->loc.line);
         return;
     }
@@ -263,8 +264,9 @@ static void exec_assign(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx, co
         return;
     }
     if (module && old && fe_scope_find(s, st->name, true)) {
-        fe_error(b, st->loc, "'%s' is already defined (at line %d); a module needs a name of its own",
-                 st->name, old->loc.line);
+        fe_error(b, st->loc,
+                 "'%s' is already defined (at line %d); a module needs a name of its own", st->name,
+                 old->loc.line);
         return;
     }
     const char *path = prefix[0] ? arena_printf(b->arena, "%s.%s", prefix, st->name) : st->name;
@@ -290,7 +292,8 @@ static void exec_stmts(Builder *b, Scope *s, const AstList *stmts, int from, int
         const AstStmt *st = ast_at(stmts, i);
         if (++b->n_steps > FE_MAX_STEPS) {
             if (!b->too_big)
-                fe_error(b, st->loc, "the model is too large to elaborate (more than %d statements run)",
+                fe_error(b, st->loc,
+                         "the model is too large to elaborate (more than %d statements run)",
                          FE_MAX_STEPS);
             b->too_big = true;
             return;
@@ -304,21 +307,21 @@ static void exec_stmts(Builder *b, Scope *s, const AstList *stmts, int from, int
         }
         switch (st->kind) {
         case AST_STMT_BROKEN:
-        case AST_STMT_PASS:
-            break;
+        case AST_STMT_PASS: break;
         case AST_STMT_WEIGHTS:
             if (ctx != CTX_MODEL)
                 fe_error(b, st->loc, "a weights line belongs in a model, not in a block");
             break;
         case AST_STMT_FORWARD: /* a second one in a block was reported by check_file */
             if (ctx == CTX_MODEL)
-                fe_error(b, st->loc, "forward(...) belongs in a block; a model's body is its forward");
+                fe_error(b, st->loc,
+                         "forward(...) belongs in a block; a model's body is its forward");
             break;
-        case AST_STMT_ASSIGN:
-            exec_assign(b, s, st, ctx, prefix);
-            break;
+        case AST_STMT_ASSIGN: exec_assign(b, s, st, ctx, prefix); break;
         case AST_STMT_EXPR:
-            fe_error(b, st->loc, "the value of this expression is not used; bind it to a name (h = ...) or return it");
+            fe_error(b, st->loc,
+                     "the value of this expression is not used; bind it to a name (h = ...) or "
+                     "return it");
             break;
         case AST_STMT_RETURN:
             if (ctx == CTX_MODULES) {
@@ -358,7 +361,8 @@ Val fe_instantiate_block(Builder *b, Scope *caller, const AstExpr *call, const A
             size_t len = 0;
             chain[0] = 0;
             for (int j = i; j < b->depth && len < sizeof chain; j++)
-                len += (size_t)snprintf(chain + len, sizeof chain - len, "%s -> ", b->inst_block[j]->name);
+                len += (size_t)snprintf(chain + len, sizeof chain - len, "%s -> ",
+                                        b->inst_block[j]->name);
             if (len < sizeof chain)
                 snprintf(chain + len, sizeof chain - len, "%s", blk->name);
             fe_error(b, call->loc, "block '%s' contains itself (%s)", blk->name, chain);
@@ -392,7 +396,8 @@ Val fe_instantiate_block(Builder *b, Scope *caller, const AstExpr *call, const A
         if (v.kind == VAL_NONE) {
             if (!prm->dflt) {
                 if (ok)
-                    fe_error(b, call->loc, "missing argument '%s' of block '%s'", prm->name, blk->name);
+                    fe_error(b, call->loc, "missing argument '%s' of block '%s'", prm->name,
+                             blk->name);
                 ok = false;
                 v = fe_err_val(call->loc);
             } else {
@@ -402,10 +407,12 @@ Val fe_instantiate_block(Builder *b, Scope *caller, const AstExpr *call, const A
                 b->depth--;
             }
         }
-        bool constant = v.kind == VAL_INT || v.kind == VAL_BOOL || v.kind == VAL_FLOAT || v.kind == VAL_LIST;
+        bool constant =
+            v.kind == VAL_INT || v.kind == VAL_BOOL || v.kind == VAL_FLOAT || v.kind == VAL_LIST;
         if (!constant && v.kind != VAL_ERROR) {
             char desc[160];
-            fe_error(b, v.loc, "block parameter '%s' must be a compile-time integer, bool or number, not %s",
+            fe_error(b, v.loc,
+                     "block parameter '%s' must be a compile-time integer, bool or number, not %s",
                      prm->name, fe_describe(&v, desc, sizeof desc));
             v = fe_err_val(v.loc);
         }
@@ -458,21 +465,24 @@ Val fe_call_block(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     b->inst[b->depth] = m;
     b->inst_block[b->depth++] = blk;
     Returned ret = {0};
-    exec_stmts(b, s, blk->stmts, m->forward_at + 1, ast_len(blk->stmts), CTX_FORWARD, m->path, &ret);
+    exec_stmts(b, s, blk->stmts, m->forward_at + 1, ast_len(blk->stmts), CTX_FORWARD, m->path,
+               &ret);
     Val out = fe_err_val(loc);
     if (!ret.stmt) {
         /* Unless the return was on a line that did not parse. */
         if (!has_broken(blk->stmts, m->forward_at + 1, ast_len(blk->stmts)))
             fe_error(b, fwd->loc, "forward of block '%s' has no return", blk->name);
     } else if (ret.n != 1)
-        fe_error(b, ret.stmt->loc, "forward of block '%s' must return one tensor, not %d", blk->name, ret.n);
+        fe_error(b, ret.stmt->loc, "forward of block '%s' must return one tensor, not %d",
+                 blk->name, ret.n);
     else
         out = ret.values[0];
     b->depth--;
     b->in_forward = was_in_forward;
     if (out.kind != VAL_TENSOR && out.kind != VAL_ERROR) {
         ValueId v;
-        out = fe_to_tensor(b, &out, &v) ? (Val){.kind = VAL_TENSOR, .loc = loc, .v = v} : fe_err_val(loc);
+        out = fe_to_tensor(b, &out, &v) ? (Val){.kind = VAL_TENSOR, .loc = loc, .v = v}
+                                        : fe_err_val(loc);
     }
     return out;
 }
@@ -488,7 +498,9 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
             if (strcmp(b->g->sym_names[i], e->text) == 0)
                 sym = i;
         if (sym < 0 && !add_symbols) {
-            fe_error(b, e->loc, "unknown dimension '%s' (the symbolic sizes come from the inputs' types)", e->text);
+            fe_error(b, e->loc,
+                     "unknown dimension '%s' (the symbolic sizes come from the inputs' types)",
+                     e->text);
             return false;
         }
         if (sym < 0 && strchr(e->text, '.')) {
@@ -513,7 +525,8 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
             return false;
         }
         if (!ir_dim_mul(l, r, out) || out->c > FE_MAX_DIM) {
-            fe_error(b, e->loc, "the dimension is too large (more than %lld)", (long long)FE_MAX_DIM);
+            fe_error(b, e->loc, "the dimension is too large (more than %lld)",
+                     (long long)FE_MAX_DIM);
             return false;
         }
         return true;
@@ -523,8 +536,8 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
     if (!fe_to_int(b, &v, "a dimension", &n))
         return false;
     if (n < 1 || n > FE_MAX_DIM) {
-        fe_error(b, e->loc, "a dimension must be between 1 and %lld, not %lld", (long long)FE_MAX_DIM,
-                 (long long)n);
+        fe_error(b, e->loc, "a dimension must be between 1 and %lld, not %lld",
+                 (long long)FE_MAX_DIM, (long long)n);
         return false;
     }
     *out = ir_dim(n);
@@ -536,7 +549,8 @@ static bool eval_type(Builder *b, const AstType *t, bool add_symbols, Type *out)
     memset(out, 0, sizeof *out);
     bool ok = true;
     if (!ir_dtype_parse(t->dtype, &out->dtype)) {
-        fe_error(b, t->loc, "unknown element type '%s' (one of f64 f32 f16 bf16 i64 i32 i16 i8 u8 i4 bool)",
+        fe_error(b, t->loc,
+                 "unknown element type '%s' (one of f64 f32 f16 bf16 i64 i32 i16 i8 u8 i4 bool)",
                  t->dtype);
         ok = false;
     }
@@ -557,8 +571,8 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
     Graph *g = b->g;
     int n_decl = ast_len(m->outputs);
     if (m->outputs && ret->n != n_decl) {
-        fe_error(b, ret->stmt->loc, "model '%s' declares %d output%s but returns %d", m->name, n_decl,
-                 n_decl == 1 ? "" : "s", ret->n);
+        fe_error(b, ret->stmt->loc, "model '%s' declares %d output%s but returns %d", m->name,
+                 n_decl, n_decl == 1 ? "" : "s", ret->n);
         return;
     }
     for (int i = 0; i < ret->n; i++) {
@@ -578,7 +592,8 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
             ir_type_str(g, got, a, sizeof a);
             ir_type_str(g, &want, c, sizeof c);
             fe_error(b, ret->values[i].loc, "output %d%s%s%s is %s, but the model declares %s", i,
-                     decl->name ? " ('" : "", decl->name ? decl->name : "", decl->name ? "')" : "", a, c);
+                     decl->name ? " ('" : "", decl->name ? decl->name : "", decl->name ? "')" : "",
+                     a, c);
             diag_note(b->d, decl->loc, "declared here");
         }
         if (decl->name && g->values[v].kind == IR_VALUE_TEMP)
@@ -641,7 +656,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
         if (st->kind != AST_STMT_WEIGHTS)
             continue;
         if (b->weights)
-            fe_error(b, st->loc, "a model has one weights line (the first is at line %d)", b->weights->loc.line);
+            fe_error(b, st->loc, "a model has one weights line (the first is at line %d)",
+                     b->weights->loc.line);
         else
             fe_weights_open(b, st);
     }
@@ -661,7 +677,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
         if (c->kind != AST_COMPRESS || !c->name || strcmp(c->name, m->name) != 0)
             continue;
         if (first) {
-            fe_error(b, c->loc, "model '%s' already has a compress block (at line %d)", m->name, first->loc.line);
+            fe_error(b, c->loc, "model '%s' already has a compress block (at line %d)", m->name,
+                     first->loc.line);
             continue;
         }
         first = c;
@@ -685,7 +702,8 @@ static void check_file(Builder *b)
 {
     for (int i = 0; i < ast_len(b->ast->stray); i++) {
         const AstStmt *st = ast_at(b->ast->stray, i);
-        fe_error(b, st->loc, "statement outside of a model or block (a file starts with 'model' or 'block')");
+        fe_error(b, st->loc,
+                 "statement outside of a model or block (a file starts with 'model' or 'block')");
     }
     int n = ast_len(b->ast->sections);
     bool any_model = false;
@@ -694,12 +712,14 @@ static void check_file(Builder *b)
         any_model |= s->kind == AST_MODEL;
         if (!s->name || s->kind == AST_COMPRESS)
             continue;
-        if (s->kind == AST_BLOCK && (fe_is_builtin_module(s->name) || fe_is_builtin_function(s->name)))
+        if (s->kind == AST_BLOCK &&
+            (fe_is_builtin_module(s->name) || fe_is_builtin_function(s->name)))
             fe_error(b, s->name_loc, "block '%s' has the name of a built-in", s->name);
         for (int j = 0; j < i; j++) {
             const AstSection *t = ast_at(b->ast->sections, j);
             if (t->name && t->kind != AST_COMPRESS && strcmp(t->name, s->name) == 0) {
-                fe_error(b, s->name_loc, "'%s' is already defined at line %d", s->name, t->loc.line);
+                fe_error(b, s->name_loc, "'%s' is already defined at line %d", s->name,
+                         t->loc.line);
                 break;
             }
         }
@@ -737,12 +757,15 @@ static void check_file(Builder *b)
             continue;
         const char *hint = fe_suggest(c->name, models, n_models);
         if (hint)
-            fe_error(b, c->name_loc, "compress names no model of this file: '%s'; did you mean '%s'?", c->name, hint);
+            fe_error(b, c->name_loc,
+                     "compress names no model of this file: '%s'; did you mean '%s'?", c->name,
+                     hint);
         else
             fe_error(b, c->name_loc, "compress names no model of this file: '%s'", c->name);
     }
     if (!any_model)
-        fe_error(b, (SrcLoc){b->file, 0, 0}, "no model in this file (a model starts with 'model NAME(inputs) -> outputs')");
+        fe_error(b, (SrcLoc){b->file, 0, 0},
+                 "no model in this file (a model starts with 'model NAME(inputs) -> outputs')");
 }
 
 Graph *fe_build(const AstFile *ast, const char *file, Diag *d)

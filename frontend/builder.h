@@ -10,17 +10,17 @@
 #include "ir/graph.h"
 
 /* Limits that keep absurd input from exhausting time or memory. */
-#define FE_MAX_DIM ((int64_t)1 << 40) /* a declared dimension */
-#define FE_MAX_NESTING 32        /* blocks instantiated inside blocks */
-#define FE_MAX_INSTANCES 100000  /* module instances in one model */
-#define FE_MAX_NODES 250000      /* nodes in one model */
-#define FE_MAX_STEPS 4000000     /* statements run for one model (forwards run per call) */
+#define FE_MAX_DIM       ((int64_t)1 << 40) /* a declared dimension */
+#define FE_MAX_NESTING   32                 /* blocks instantiated inside blocks */
+#define FE_MAX_INSTANCES 100000             /* module instances in one model */
+#define FE_MAX_NODES     250000             /* nodes in one model */
+#define FE_MAX_STEPS     4000000 /* statements run for one model (forwards run per call) */
 
 typedef struct Module Module;
 
 typedef enum ValKind {
-    VAL_ERROR,  /* an error that was reported: every use of it is silent */
-    VAL_NONE,   /* no value: an argument not given, a conditional without else */
+    VAL_ERROR, /* an error that was reported: every use of it is silent */
+    VAL_NONE,  /* no value: an argument not given, a conditional without else */
     VAL_INT,
     VAL_BOOL,
     VAL_FLOAT,
@@ -41,8 +41,8 @@ typedef struct Val {
     const char *s;
     struct Val *items; /* VAL_LIST */
     int n;
-    ValueId v;         /* VAL_TENSOR */
-    Module *m;         /* VAL_MODULE */
+    ValueId v; /* VAL_TENSOR */
+    Module *m; /* VAL_MODULE */
 } Val;
 
 typedef struct Binding {
@@ -69,24 +69,24 @@ typedef enum ModKind {
     MOD_EMBEDDING,
     MOD_SEQUENTIAL,
     MOD_BLOCK,
-    MOD_ACT,        /* a parameterless elementwise module (ReLU, GELU...): op, slope */
-    MOD_IDENTITY,   /* Identity, Dropout: no node */
+    MOD_ACT,      /* a parameterless elementwise module (ReLU, GELU...): op, slope */
+    MOD_IDENTITY, /* Identity, Dropout: no node */
     MOD_FLATTEN,
-    MOD_POOL,       /* MaxPool2d, AvgPool2d: op and the pool fields */
+    MOD_POOL, /* MaxPool2d, AvgPool2d: op and the pool fields */
     MOD_ADAPTIVE_POOL,
     MOD_GROUPNORM,
-    MOD_CONVT,      /* ConvTranspose2d */
-    MOD_MHA,        /* MultiheadAttention */
-    MOD_PARAMETER,  /* Parameter(d0, d1, ...): one tensor, named by the module's path */
+    MOD_CONVT,     /* ConvTranspose2d */
+    MOD_MHA,       /* MultiheadAttention */
+    MOD_PARAMETER, /* Parameter(d0, d1, ...): one tensor, named by the module's path */
 } ModKind;
 
 /* One parameter tensor of a module, bound to the weights file by its PyTorch name. */
 typedef struct Param {
-    const char *name;  /* "layer1.0.conv1.weight" */
-    Shape shape;       /* what the module's arguments say it must be */
-    const void *data;  /* f32 payload (mmapped or converted), NULL when not bound */
+    const char *name; /* "layer1.0.conv1.weight" */
+    Shape shape;      /* what the module's arguments say it must be */
+    const void *data; /* f32 payload (mmapped or converted), NULL when not bound */
     size_t bytes;
-    ValueId v;         /* the graph value, made at the module's first call */
+    ValueId v; /* the graph value, made at the module's first call */
 } Param;
 
 #define FE_MAX_PARAMS 4
@@ -106,8 +106,8 @@ struct Module {
     int norm_ndim;
     int64_t norm_shape[IR_MAX_RANK];
     /* the modules of issue 3 */
-    OpKind op;                 /* MOD_ACT, MOD_POOL */
-    double slope;              /* LeakyReLU */
+    OpKind op;    /* MOD_ACT, MOD_POOL */
+    double slope; /* LeakyReLU */
     int64_t kernel[2], output_padding[2], out_size[2], start_dim, end_dim;
     bool ceil_mode, count_include_pad;
     int64_t num_groups, embed_dim, num_heads;
@@ -117,30 +117,30 @@ struct Module {
     int n_children;
     /* block instances */
     const AstSection *block;
-    Scope *scope;     /* the block's parameters and modules */
-    int forward_at;   /* index of the forward statement in block->stmts */
+    Scope *scope;   /* the block's parameters and modules */
+    int forward_at; /* index of the forward statement in block->stmts */
 };
 
 typedef struct Builder {
     Diag *d;
-    Arena *arena;        /* elaboration scratch, freed when the build ends */
+    Arena *arena; /* elaboration scratch, freed when the build ends */
     const AstFile *ast;
-    const char *file;    /* the model file as named by the caller */
-    const char *dir;     /* its folder with a trailing '/', or "" */
+    const char *file; /* the model file as named by the caller */
+    const char *dir;  /* its folder with a trailing '/', or "" */
     /* The model being built. */
     Graph *g;
     const AstSection *model;
     int errors_at_start;
-    StFile *st;              /* its weights file (NULL when none or unreadable) */
-    const AstStmt *weights;  /* its weights line (NULL when none) */
+    StFile *st;             /* its weights file (NULL when none or unreadable) */
+    const AstStmt *weights; /* its weights line (NULL when none) */
     bool no_weights_reported;
     int n_converted;         /* parameters converted to f32 */
     unsigned converted_from; /* 1 << dtype of each converted source type */
     int op_count[IR_NUM_OPS];
     int n_instances;
-    int n_steps;             /* statements run, against FE_MAX_STEPS */
-    bool too_big;            /* a limit was reached (and reported): stop elaborating */
-    bool in_forward;         /* evaluating a block's forward: no module declarations */
+    int n_steps;     /* statements run, against FE_MAX_STEPS */
+    bool too_big;    /* a limit was reached (and reported): stop elaborating */
+    bool in_forward; /* evaluating a block's forward: no module declarations */
     /* Block instances being elaborated, outermost first (for recursion and notes). */
     Module *inst[FE_MAX_NESTING];
     const AstSection *inst_block[FE_MAX_NESTING];
@@ -207,8 +207,10 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *call);
 /* Puts the functions' names in out (when not NULL) and returns how many there are. */
 int fe_builtin_function_names(const char **out);
 /* Helpers the modules lower with (each returns IR_NONE, reported, on error). */
-ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc, NodeId *node);
-ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name, SrcLoc loc);
+ValueId fe_op_node(Builder *b, OpKind op, const char *name, const ValueId *in, int n, SrcLoc loc,
+                   NodeId *node);
+ValueId fe_permute(Builder *b, ValueId x, const int64_t *perm, int rank, const char *name,
+                   SrcLoc loc);
 /* reshape to dims (symbols kept; at most one dim that is neither static nor one symbol) */
 ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char *name, SrcLoc loc);
 /* A binary op on two values, a number taking the other operand's dtype (comparisons). */

@@ -74,7 +74,8 @@ static void emit_value(Emitter *e, const AstExpr *v)
         put(e, "\"");
         for (const char *p = v->text; *p; p++) {
             char c[3] = {*p, 0, 0};
-            if (*p == '"' || *p == '\\') { /* newlines are refused before (fe_pipeline_bad_string) */
+            if (*p == '"' ||
+                *p == '\\') { /* newlines are refused before (fe_pipeline_bad_string) */
                 c[0] = '\\';
                 c[1] = *p;
             }
@@ -82,9 +83,7 @@ static void emit_value(Emitter *e, const AstExpr *v)
         }
         put(e, "\"");
         break;
-    default:
-        emit_call(e, v);
-        break;
+    default: emit_call(e, v); break;
     }
 }
 

@@ -48,8 +48,8 @@ bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d)
     return false;
 }
 
-bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out,
-                          char **name, Diag *d)
+bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out, char **name,
+                          Diag *d)
 {
     (void)buf;
     (void)len;
@@ -87,11 +87,11 @@ static bool onnx_dtype(int32_t t, DType *out)
 
 static const char *onnx_dtype_name(int32_t t)
 {
-    static const char *const names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16",
-                                        "int32", "int64", "string", "bool", "float16", "double",
-                                        "uint32", "uint64", "complex64", "complex128", "bfloat16",
-                                        "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
-                                        "float8e5m2fnuz", "uint4", "int4", "float4e2m1"};
+    static const char *const names[] = {
+        "undefined",      "float",      "uint8",          "int8",       "uint16",   "int16",
+        "int32",          "int64",      "string",         "bool",       "float16",  "double",
+        "uint32",         "uint64",     "complex64",      "complex128", "bfloat16", "float8e4m3fn",
+        "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz", "uint4",      "int4",     "float4e2m1"};
     return t >= 0 && t < (int32_t)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
 }
 
@@ -121,13 +121,34 @@ double ox_const_get(const OxConst *c, int64_t i)
 {
     const unsigned char *p = c->data;
     switch (c->dtype) {
-    case IR_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-    case IR_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-    case IR_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
-    case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-    case IR_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case IR_F32: {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_F64: {
+        double v;
+        memcpy(&v, p + 8 * i, 8);
+        return v;
+    }
+    case IR_I64: {
+        int64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
+    case IR_I32: {
+        int32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_I16: {
+        int16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
     case IR_I8: return (double)(int8_t)p[i];
-    case IR_U8: case IR_BOOL: return p[i];
+    case IR_U8:
+    case IR_BOOL: return p[i];
     default: return 0; /* f16/bf16/i4: not folded */
     }
 }
@@ -169,11 +190,27 @@ void ox_const_set(OxConst *c, int64_t i, double v)
     else if (c->dtype == IR_U8)
         v = v > UINT8_MAX ? UINT8_MAX : v < 0 ? 0 : v;
     switch (c->dtype) {
-    case IR_F32: { float x = (float)v; memcpy(p + 4 * i, &x, 4); break; }
+    case IR_F32: {
+        float x = (float)v;
+        memcpy(p + 4 * i, &x, 4);
+        break;
+    }
     case IR_F64: memcpy(p + 8 * i, &v, 8); break;
-    case IR_I64: { int64_t x = to_int(v); memcpy(p + 8 * i, &x, 8); break; }
-    case IR_I32: { int32_t x = (int32_t)v; memcpy(p + 4 * i, &x, 4); break; }
-    case IR_I16: { int16_t x = (int16_t)v; memcpy(p + 2 * i, &x, 2); break; }
+    case IR_I64: {
+        int64_t x = to_int(v);
+        memcpy(p + 8 * i, &x, 8);
+        break;
+    }
+    case IR_I32: {
+        int32_t x = (int32_t)v;
+        memcpy(p + 4 * i, &x, 4);
+        break;
+    }
+    case IR_I16: {
+        int16_t x = (int16_t)v;
+        memcpy(p + 2 * i, &x, 2);
+        break;
+    }
     case IR_I8: p[i] = (unsigned char)(int8_t)v; break;
     case IR_U8: p[i] = (unsigned char)v; break;
     case IR_BOOL: p[i] = v != 0; break;
@@ -360,8 +397,8 @@ static void unmap_cleanup(void *arg)
 }
 
 /* Reads [offset, offset+length) of the external file, mapped for the graph's life. */
-static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char *what,
-                          size_t want, const void **data)
+static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char *what, size_t want,
+                          const void **data)
 {
     const char *loc = NULL;
     int64_t offset = 0, length = -1;
@@ -383,13 +420,17 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         return false;
     }
     if (!location_ok(loc)) {
-        diag_error(im->d, at, "%s: external data location '%s' is outside the model's folder "
-                   "(absolute paths and '..' are refused)", what, loc);
+        diag_error(im->d, at,
+                   "%s: external data location '%s' is outside the model's folder "
+                   "(absolute paths and '..' are refused)",
+                   what, loc);
         return false;
     }
     if (offset < 0 || (length >= 0 && (size_t)length != want)) {
-        diag_error(im->d, at, "%s: external data offset %lld / length %lld do not match the "
-                   "tensor's %zu bytes", what, (long long)offset, (long long)length, want);
+        diag_error(im->d, at,
+                   "%s: external data offset %lld / length %lld do not match the "
+                   "tensor's %zu bytes",
+                   what, (long long)offset, (long long)length, want);
         return false;
     }
     char *file = arena_printf(im->g->arena, "%s/%s", im->dir, loc);
@@ -403,8 +444,10 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         return false;
     }
     if ((uint64_t)offset + want > (uint64_t)st.st_size) {
-        diag_error(im->d, at, "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
-                   "offset %lld", what, file, (long long)st.st_size, want, (long long)offset);
+        diag_error(im->d, at,
+                   "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
+                   "offset %lld",
+                   what, file, (long long)st.st_size, want, (long long)offset);
         close(fd);
         return false;
     }
@@ -478,10 +521,22 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
         }
     } else {
         switch (out->dtype) {
-        case IR_F32: count = t->n_float_data; field = "float_data"; break;
-        case IR_F64: count = t->n_double_data; field = "double_data"; break;
-        case IR_I64: count = t->n_int64_data; field = "int64_data"; break;
-        default: count = t->n_int32_data; field = "int32_data"; break;
+        case IR_F32:
+            count = t->n_float_data;
+            field = "float_data";
+            break;
+        case IR_F64:
+            count = t->n_double_data;
+            field = "double_data";
+            break;
+        case IR_I64:
+            count = t->n_int64_data;
+            field = "int64_data";
+            break;
+        default:
+            count = t->n_int32_data;
+            field = "int32_data";
+            break;
         }
         if (count != (size_t)numel) {
             diag_error(d, at, "%s: %s holds %zu values, but the shape needs %lld", what, field,
@@ -501,9 +556,17 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
             case IR_F64: memcpy(p + 8 * i, &t->double_data[i], 8); break;
             case IR_I64: memcpy(p + 8 * i, &t->int64_data[i], 8); break;
             case IR_I32: memcpy(p + 4 * i, &t->int32_data[i], 4); break;
-            case IR_I16: { int16_t v = (int16_t)t->int32_data[i]; memcpy(p + 2 * i, &v, 2); break; }
+            case IR_I16: {
+                int16_t v = (int16_t)t->int32_data[i];
+                memcpy(p + 2 * i, &v, 2);
+                break;
+            }
             case IR_F16:
-            case IR_BF16: { uint16_t v = (uint16_t)t->int32_data[i]; memcpy(p + 2 * i, &v, 2); break; }
+            case IR_BF16: {
+                uint16_t v = (uint16_t)t->int32_data[i];
+                memcpy(p + 2 * i, &v, 2);
+                break;
+            }
             case IR_BOOL: p[i] = t->int32_data[i] != 0; break;
             default: p[i] = (unsigned char)t->int32_data[i]; break;
             }
@@ -518,8 +581,8 @@ bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *
     return tensor_convert(t, im->path, what, im, im->g->arena, false, out, im->d);
 }
 
-bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out,
-                          char **name, Diag *d)
+bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out, char **name,
+                          Diag *d)
 {
     memset(out, 0, sizeof *out);
     if (name)
@@ -561,7 +624,10 @@ bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d)
 
 /* ---- the graph ---- */
 
-static void free_model(void *m) { onnx__model_proto__free_unpacked(m, NULL); }
+static void free_model(void *m)
+{
+    onnx__model_proto__free_unpacked(m, NULL);
+}
 
 /* An identifier from s: [A-Za-z0-9_.], others '_'. */
 static char *ir_ident(Arena *a, const char *s)
@@ -632,13 +698,15 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                 t.shape.d[k] = ir_dim(dim->dim_value);
                 continue;
             }
-            const char *sym = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                                      dim->dim_param && *dim->dim_param
-                                  ? ir_ident(im->g->arena, dim->dim_param)
-                                  : arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+            const char *sym =
+                dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                        dim->dim_param && *dim->dim_param
+                    ? ir_ident(im->g->arena, dim->dim_param)
+                    : arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
-                diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name, IR_MAX_SYMS);
+                diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
+                           IR_MAX_SYMS);
                 ok = false;
                 break;
             }
@@ -684,7 +752,8 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
             if (!e) {
                 diag_error(im->d, (SrcLoc){im->path, 0, 0},
                            "node '%s' (%s): input '%s' is produced by no node, initializer or "
-                           "graph input", np->name && *np->name ? np->name : "(unnamed)",
+                           "graph input",
+                           np->name && *np->name ? np->name : "(unnamed)",
                            np->op_type ? np->op_type : "?", in);
                 ok = false;
                 continue;
@@ -777,8 +846,9 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
         OxResult r = OX_UNSUPPORTED;
         bool other_domain = np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0;
         if (broken && (other_domain || !ox_op_known(np->op_type)))
-            ox_unsupported(im, &n, other_domain ? "operator domain '%s' is not supported"
-                                                : "no mapping to slimc's IR%s",
+            ox_unsupported(im, &n,
+                           other_domain ? "operator domain '%s' is not supported"
+                                        : "no mapping to slimc's IR%s",
                            other_domain ? np->domain : "");
         if (!broken) {
             int errors = im->d->n_errors;
@@ -895,8 +965,10 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         }
         ValueId v = ox_value(&im, e);
         if (v == IR_NONE || e->broken) {
-            diag_error(d, at, "graph output '%s' is not computed: its node has no such output in "
-                       "slimc", name);
+            diag_error(d, at,
+                       "graph output '%s' is not computed: its node has no such output in "
+                       "slimc",
+                       name);
             ok = false;
             break;
         }
@@ -928,7 +1000,10 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     return g;
 }
 
-Graph *fe_onnx_load(const char *path, Diag *d) { return fe_onnx_load_ex(path, NULL, d); }
+Graph *fe_onnx_load(const char *path, Diag *d)
+{
+    return fe_onnx_load_ex(path, NULL, d);
+}
 
 Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d)
 {

@@ -43,7 +43,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
  * suite): its dtype, shape and data into out (malloc'd; free with fe_npy_free). *name,
  * when name is not NULL, receives the tensor's name (malloc'd, may be empty). */
 bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d);
-bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out,
-                          char **name, Diag *d);
+bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out, char **name,
+                          Diag *d);
 
 #endif

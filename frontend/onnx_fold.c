@@ -7,7 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-
 /* ---- folding at import: ops whose inputs are all constant ---- */
 
 static bool all_const(const OxNode *n)
@@ -55,24 +54,38 @@ static bool fold_elementwise(OxImporter *im, const OxNode *n, const char *op)
         }
         double x = ox_const_get(a, ia), y = ox_const_get(b, ib);
         double v = 0;
-        if (!strcmp(op, "Add")) v = x + y;
-        else if (!strcmp(op, "Sub")) v = x - y;
-        else if (!strcmp(op, "Mul")) v = x * y;
-        else if (!strcmp(op, "Div")) { if (is_int && y == 0) return false; v = is_int ? trunc(x / y) : x / y; }
-        else if (!strcmp(op, "Equal")) v = x == y;
-        else if (!strcmp(op, "Less")) v = x < y;
-        else if (!strcmp(op, "Greater")) v = x > y;
-        else if (!strcmp(op, "And")) v = x != 0 && y != 0;
-        else if (!strcmp(op, "Or")) v = x != 0 || y != 0;
-        else if (!strcmp(op, "Xor")) v = (x != 0) != (y != 0);
+        if (!strcmp(op, "Add"))
+            v = x + y;
+        else if (!strcmp(op, "Sub"))
+            v = x - y;
+        else if (!strcmp(op, "Mul"))
+            v = x * y;
+        else if (!strcmp(op, "Div")) {
+            if (is_int && y == 0)
+                return false;
+            v = is_int ? trunc(x / y) : x / y;
+        } else if (!strcmp(op, "Equal"))
+            v = x == y;
+        else if (!strcmp(op, "Less"))
+            v = x < y;
+        else if (!strcmp(op, "Greater"))
+            v = x > y;
+        else if (!strcmp(op, "And"))
+            v = x != 0 && y != 0;
+        else if (!strcmp(op, "Or"))
+            v = x != 0 || y != 0;
+        else if (!strcmp(op, "Xor"))
+            v = (x != 0) != (y != 0);
         else if (!strcmp(op, "Mod")) {
             if (y == 0)
                 return false;
             v = fmod(x, y);
             if (!ox_attr_int(n, "fmod", 0) && v != 0 && ((v < 0) != (y < 0)))
                 v += y; /* integer Mod takes the divisor's sign, as Python's % */
-        } else if (!strcmp(op, "Max")) v = x > y ? x : y;
-        else if (!strcmp(op, "Min")) v = x < y ? x : y;
+        } else if (!strcmp(op, "Max"))
+            v = x > y ? x : y;
+        else if (!strcmp(op, "Min"))
+            v = x < y ? x : y;
         ox_const_set(&r, i, v);
     }
     ox_bind_const(im, n->out[0], &r);
@@ -89,8 +102,10 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         if (s->rank < 0)
             return false;
         int64_t st = ox_attr_int(n, "start", 0), en = ox_attr_int(n, "end", s->rank);
-        if (st < 0) st += s->rank;
-        if (en < 0) en += s->rank;
+        if (st < 0)
+            st += s->rank;
+        if (en < 0)
+            en += s->rank;
         st = st < 0 ? 0 : st > s->rank ? s->rank : st;
         en = en < 0 ? 0 : en > s->rank ? s->rank : en;
         int64_t len = en > st ? en - st : 0;
@@ -146,7 +161,8 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         if (ops[1]->dtype != ops[2]->dtype || nb > 4096)
             return false;
         for (int k = 0; k < 3; k++)
-            if (ox_const_numel(ops[k]) != 1 && (ops[k]->rank != big->rank || ox_const_numel(ops[k]) != nb))
+            if (ox_const_numel(ops[k]) != 1 &&
+                (ops[k]->rank != big->rank || ox_const_numel(ops[k]) != nb))
                 return false;
         OxConst r;
         ox_const_make(im, &r, ops[1]->dtype, big->rank, big->shape);
@@ -158,8 +174,8 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         ox_bind_const(im, n->out[0], &r);
         return true;
     }
-    if ((!strcmp(op, "Neg") || !strcmp(op, "Abs") || !strcmp(op, "Sqrt") || !strcmp(op, "Reciprocal") ||
-         !strcmp(op, "Floor") || !strcmp(op, "Ceil")) &&
+    if ((!strcmp(op, "Neg") || !strcmp(op, "Abs") || !strcmp(op, "Sqrt") ||
+         !strcmp(op, "Reciprocal") || !strcmp(op, "Floor") || !strcmp(op, "Ceil")) &&
         n->n_in == 1) {
         bool is_int = a->dtype == IR_I64 || a->dtype == IR_I32;
         if (!is_int && a->dtype != IR_F32)
@@ -168,12 +184,18 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         ox_const_make(im, &r, a->dtype, a->rank, a->shape);
         for (int64_t i = 0; i < na; i++) {
             double x = ox_const_get(a, i), v;
-            if (!strcmp(op, "Neg")) v = -x;
-            else if (!strcmp(op, "Abs")) v = fabs(x);
-            else if (!strcmp(op, "Sqrt")) v = sqrt(x);
-            else if (!strcmp(op, "Floor")) v = floor(x);
-            else if (!strcmp(op, "Ceil")) v = ceil(x);
-            else v = 1.0 / x;
+            if (!strcmp(op, "Neg"))
+                v = -x;
+            else if (!strcmp(op, "Abs"))
+                v = fabs(x);
+            else if (!strcmp(op, "Sqrt"))
+                v = sqrt(x);
+            else if (!strcmp(op, "Floor"))
+                v = floor(x);
+            else if (!strcmp(op, "Ceil"))
+                v = ceil(x);
+            else
+                v = 1.0 / x;
             ox_const_set(&r, i, v);
         }
         ox_bind_const(im, n->out[0], &r);
@@ -244,8 +266,10 @@ bool ox_fold(OxImporter *im, const OxNode *n)
             return false;
         if (ox_ints_input(im, n, 4, &step, 1) == 1 && step != 1)
             return false;
-        if (st < 0) st += na;
-        if (en < 0) en += na;
+        if (st < 0)
+            st += na;
+        if (en < 0)
+            en += na;
         st = st < 0 ? 0 : st > na ? na : st;
         en = en < 0 ? 0 : en > na ? na : en;
         int64_t k = en > st ? en - st : 0;

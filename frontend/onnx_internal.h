@@ -21,24 +21,24 @@ typedef struct OxConst {
 /* What an ONNX name stands for. */
 typedef struct OxEntry {
     const char *name;
-    ValueId v;      /* its IR value (IR_NONE until a constant is needed as one) */
-    bool is_const;  /* c holds its data */
+    ValueId v;     /* its IR value (IR_NONE until a constant is needed as one) */
+    bool is_const; /* c holds its data */
     OxConst c;
-    bool broken;    /* made by an unsupported or failed node: users stay quiet */
+    bool broken; /* made by an unsupported or failed node: users stay quiet */
 } OxEntry;
 
 typedef struct OxImporter {
     Graph *g;
     Diag *d;
     const char *path;
-    const char *dir;     /* the model's folder, for external data */
-    int opset;           /* of the default domain */
+    const char *dir;           /* the model's folder, for external data */
+    int opset;                 /* of the default domain */
     const FeOnnxOptions *opts; /* never NULL */
     OxEntry *entries;
     int n_entries, cap_entries;
-    int *hash;           /* open addressing over entries, -1 empty */
+    int *hash; /* open addressing over entries, -1 empty */
     int hash_cap;
-    FILE *unsupported;   /* one line per unsupported node */
+    FILE *unsupported; /* one line per unsupported node */
     char *unsupported_buf;
     size_t unsupported_len;
     int n_unsupported;
@@ -47,13 +47,13 @@ typedef struct OxImporter {
 /* A node being imported: its inputs resolved (NULL for an absent optional one). */
 typedef struct OxNode {
     const Onnx__NodeProto *p;
-    const char *name; /* the ONNX node name, or "OpType_K" when it has none */
+    const char *name;    /* the ONNX node name, or "OpType_K" when it has none */
     const char *ir_name; /* the same reduced to [A-Za-z0-9_.] for the IR */
     SrcLoc loc;
     int n_in;
     OxEntry **in;
     int n_out;
-    const char **out;  /* "" for an output nobody wants */
+    const char **out; /* "" for an output nobody wants */
 } OxNode;
 
 typedef enum OxResult { OX_OK, OX_UNSUPPORTED, OX_ERROR } OxResult;
@@ -76,7 +76,10 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
 void ox_needs_constant(OxImporter *im, const OxEntry *e);
 
 /* ---- inputs of a node ---- */
-static inline bool ox_has_in(const OxNode *n, int i) { return i < n->n_in && n->in[i]; }
+static inline bool ox_has_in(const OxNode *n, int i)
+{
+    return i < n->n_in && n->in[i];
+}
 /* Input i's IR value (a constant is added to the graph), or IR_NONE when absent. */
 static inline ValueId ox_in(OxImporter *im, const OxNode *n, int i)
 {
@@ -86,7 +89,10 @@ static inline const OxConst *ox_const_in(const OxNode *n, int i)
 {
     return ox_has_in(n, i) && n->in[i]->is_const ? &n->in[i]->c : NULL;
 }
-static inline const Type *ox_ty(OxImporter *im, ValueId v) { return &im->g->values[v].type; }
+static inline const Type *ox_ty(OxImporter *im, ValueId v)
+{
+    return &im->g->values[v].type;
+}
 
 /* ---- onnx_ops.c ---- */
 /* An integer list from constant input i (the caller told when it is not constant).

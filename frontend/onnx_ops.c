@@ -11,8 +11,10 @@
 
 /* ---- helpers ---- */
 
-
-static bool wants(const OxNode *n, int i) { return i < n->n_out && *n->out[i]; }
+static bool wants(const OxNode *n, int i)
+{
+    return i < n->n_out && *n->out[i];
+}
 
 /* A new IR node of op (by name) on ins; IR_NONE when the IR has no such op. */
 static NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k)
@@ -199,7 +201,8 @@ typedef struct Window {
     bool asym;
 } Window;
 
-static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64_t *kernel, Window *w)
+static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64_t *kernel,
+                         Window *w)
 {
     const Type *t = ox_ty(im, x);
     for (int i = 0; i < 2; i++) {
@@ -209,11 +212,19 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
     }
     int64_t tmp[8];
     int k = ox_attr_ints(n, "strides", tmp, 8);
-    if (k == 2) { w->s[0] = tmp[0]; w->s[1] = tmp[1]; }
-    if (k == 1) w->s[1] = tmp[0]; /* 1-D, lifted to [1, L] */
+    if (k == 2) {
+        w->s[0] = tmp[0];
+        w->s[1] = tmp[1];
+    }
+    if (k == 1)
+        w->s[1] = tmp[0]; /* 1-D, lifted to [1, L] */
     k = ox_attr_ints(n, "dilations", tmp, 8);
-    if (k == 2) { w->dil[0] = tmp[0]; w->dil[1] = tmp[1]; }
-    if (k == 1) w->dil[1] = tmp[0];
+    if (k == 2) {
+        w->dil[0] = tmp[0];
+        w->dil[1] = tmp[1];
+    }
+    if (k == 1)
+        w->dil[1] = tmp[0];
     memset(w->pads, 0, sizeof w->pads);
     k = ox_attr_ints(n, "pads", tmp, 8);
     if (k == 4)
@@ -537,7 +548,8 @@ static OxResult op_squeeze(OxImporter *im, OxNode *n, bool un_)
     ValueId x = ox_in(im, n, 0);
     const Shape *s = &ox_ty(im, x)->shape;
     int64_t axes[IR_MAX_RANK];
-    int k = im->opset >= 13 ? ox_ints_input(im, n, 1, axes, IR_MAX_RANK) : ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
+    int k = im->opset >= 13 ? ox_ints_input(im, n, 1, axes, IR_MAX_RANK)
+                            : ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
     if (k == -2)
         return ox_unsupported(im, n, "axes computed at run time");
     if (k > IR_MAX_RANK)
@@ -679,7 +691,8 @@ static OxResult op_split(OxImporter *im, OxNode *n)
     if (!norm_axis(ox_attr_int(n, "axis", 0), s->rank, &ax) || !ir_dim_static(s->d[ax]))
         return ox_unsupported(im, n, "axis out of range or symbolic");
     int64_t sizes[64];
-    int k = im->opset >= 13 ? ox_ints_input(im, n, 1, sizes, 64) : ox_attr_ints(n, "split", sizes, 64);
+    int k =
+        im->opset >= 13 ? ox_ints_input(im, n, 1, sizes, 64) : ox_attr_ints(n, "split", sizes, 64);
     if (k == -2)
         return ox_unsupported(im, n, "split sizes computed at run time");
     int nout = n->n_out;
@@ -747,7 +760,10 @@ static OxResult op_pad(OxImporter *im, OxNode *n)
         irp[2 * (r - 1 - i)] = full[i];
         irp[2 * (r - 1 - i) + 1] = full[r + i];
     }
-    int m = !strcmp(mode, "constant") ? 0 : !strcmp(mode, "reflect") ? 1 : !strcmp(mode, "edge") ? 2 : -1;
+    int m = !strcmp(mode, "constant")  ? 0
+            : !strcmp(mode, "reflect") ? 1
+            : !strcmp(mode, "edge")    ? 2
+                                       : -1;
     if (m < 0)
         return ox_unsupported(im, n, "pad mode '%s'", mode);
     NodeId id = mk(im, n, "pad", &x, 1);
@@ -768,7 +784,8 @@ static OxResult op_reduce(OxImporter *im, OxNode *n, const char *irop, const cha
     int64_t axes[IR_MAX_RANK];
     const char *op = n->p->op_type;
     bool axes_input = im->opset >= 18 || (!strcmp(op, "ReduceSum") && im->opset >= 13);
-    int k = axes_input ? ox_ints_input(im, n, 1, axes, IR_MAX_RANK) : ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
+    int k = axes_input ? ox_ints_input(im, n, 1, axes, IR_MAX_RANK)
+                       : ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
     if (k == -2)
         return ox_unsupported(im, n, "axes computed at run time");
     if (k > IR_MAX_RANK)
@@ -942,7 +959,8 @@ static OxResult op_logical(OxImporter *im, OxNode *n, const char *op)
             v = bin(im, n, "ne", a, b);
         else {
             bool is_and = !strcmp(op, "And");
-            ValueId ins[3] = {a, is_and ? b : scalar(im, n, IR_BOOL, 1), is_and ? scalar(im, n, IR_BOOL, 0) : b};
+            ValueId ins[3] = {a, is_and ? b : scalar(im, n, IR_BOOL, 1),
+                              is_and ? scalar(im, n, IR_BOOL, 0) : b};
             NodeId id = mk(im, n, "where", ins, 3);
             if (id != IR_NONE)
                 v = done(im, id);
@@ -984,7 +1002,8 @@ static OxResult op_batch_norm(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "training mode");
     if (im->opset < 9 && ox_attr_int(n, "spatial", 1) == 0)
         return ox_unsupported(im, n, "spatial=0");
-    ValueId ins[5] = {ox_in(im, n, 0), ox_in(im, n, 3), ox_in(im, n, 4), ox_in(im, n, 1), ox_in(im, n, 2)};
+    ValueId ins[5] = {ox_in(im, n, 0), ox_in(im, n, 3), ox_in(im, n, 4), ox_in(im, n, 1),
+                      ox_in(im, n, 2)};
     NodeId id = mk(im, n, "batch_norm", ins, 5);
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
     return out(im, n, done(im, id));
@@ -1013,7 +1032,9 @@ static OxResult layer_norm_decomposed(OxImporter *im, OxNode *n, ValueId x, int6
         return no_ir_op(im, n, "reduce_mean");
     ValueId c = bin(im, n, "sub", x, mean);
     ValueId var = mean_from(im, n, bin(im, n, "mul", c, c), ax, r);
-    ValueId inv = un(im, n, "rsqrt", bin(im, n, "add", var, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
+    ValueId inv =
+        un(im, n, "rsqrt",
+           bin(im, n, "add", var, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
     if (inv == IR_NONE)
         return no_ir_op(im, n, "rsqrt");
     ValueId y = bin(im, n, "mul", bin(im, n, "mul", c, inv), ox_in(im, n, 1));
@@ -1037,7 +1058,9 @@ static OxResult op_rms_norm(OxImporter *im, OxNode *n)
     ValueId ms = mean_from(im, n, bin(im, n, "mul", x, x), ax, r);
     if (ms == IR_NONE)
         return no_ir_op(im, n, "reduce_mean");
-    ValueId inv = un(im, n, "rsqrt", bin(im, n, "add", ms, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
+    ValueId inv =
+        un(im, n, "rsqrt",
+           bin(im, n, "add", ms, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
     if (inv == IR_NONE)
         return no_ir_op(im, n, "rsqrt");
     return out(im, n, bin(im, n, "mul", bin(im, n, "mul", x, inv), ox_in(im, n, 1)));
@@ -1123,7 +1146,8 @@ static OxResult op_instance_norm(OxImporter *im, OxNode *n)
 static OxResult op_group_norm(OxImporter *im, OxNode *n)
 {
     if (im->opset < 21)
-        return ox_unsupported(im, n, "opset-18 GroupNormalization (per-group scale) is not supported");
+        return ox_unsupported(im, n,
+                              "opset-18 GroupNormalization (per-group scale) is not supported");
     ValueId ins[3] = {ox_in(im, n, 0), ox_in(im, n, 1), ox_in(im, n, 2)};
     NodeId id = mk(im, n, "group_norm", ins, 3);
     if (id == IR_NONE)
@@ -1212,15 +1236,20 @@ static OxResult op_decomposed(OxImporter *im, OxNode *n, const char *op)
         ValueId ep = un(im, n, "exp", x), en = un(im, n, "exp", un(im, n, "neg", x));
         v = bin(im, n, "mul", bin(im, n, !strcmp(op, "Cosh") ? "add" : "sub", ep, en), K(0.5));
     } else if (!strcmp(op, "Atanh")) {
-        v = bin(im, n, "mul", un(im, n, "log", bin(im, n, "div", bin(im, n, "add", K(1.0), x), bin(im, n, "sub", K(1.0), x))),
+        v = bin(im, n, "mul",
+                un(im, n, "log",
+                   bin(im, n, "div", bin(im, n, "add", K(1.0), x), bin(im, n, "sub", K(1.0), x))),
                 K(0.5));
     } else if (!strcmp(op, "Asinh") || !strcmp(op, "Acosh")) {
-        ValueId r = un(im, n, "sqrt", bin(im, n, !strcmp(op, "Asinh") ? "add" : "sub", bin(im, n, "mul", x, x), K(1.0)));
+        ValueId r =
+            un(im, n, "sqrt",
+               bin(im, n, !strcmp(op, "Asinh") ? "add" : "sub", bin(im, n, "mul", x, x), K(1.0)));
         v = un(im, n, "log", bin(im, n, "add", x, r));
     } else if (!strcmp(op, "IsNaN")) {
         v = bin(im, n, "ne", x, x);
     } else if (!strcmp(op, "IsInf")) {
-        bool pos = ox_attr_int(n, "detect_positive", 1) != 0, neg = ox_attr_int(n, "detect_negative", 1) != 0;
+        bool pos = ox_attr_int(n, "detect_positive", 1) != 0,
+             neg = ox_attr_int(n, "detect_negative", 1) != 0;
         if (pos && neg)
             v = bin(im, n, "eq", un(im, n, "abs", x), K(INFINITY));
         else if (pos || neg)
@@ -1241,13 +1270,15 @@ static OxResult op_decomposed(OxImporter *im, OxNode *n, const char *op)
         ValueId i0[3] = {bin(im, n, "gt", x, K(lambd)), bin(im, n, "sub", x, K(bias)), K(0.0)};
         NodeId a = mk(im, n, "where", i0, 3);
         if (a != IR_NONE && i0[0] != IR_NONE) {
-            ValueId i1[3] = {bin(im, n, "lt", x, K(-lambd)), bin(im, n, "add", x, K(bias)), done(im, a)};
+            ValueId i1[3] = {bin(im, n, "lt", x, K(-lambd)), bin(im, n, "add", x, K(bias)),
+                             done(im, a)};
             NodeId b = mk(im, n, "where", i1, 3);
             if (b != IR_NONE && i1[0] != IR_NONE)
                 v = done(im, b);
         }
     } else if (!strcmp(op, "Swish")) {
-        v = bin(im, n, "mul", x, un(im, n, "sigmoid", bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 1.0f)))));
+        v = bin(im, n, "mul", x,
+                un(im, n, "sigmoid", bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 1.0f)))));
     }
 #undef K
     return v == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, v);
@@ -1299,8 +1330,9 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "only 4-D inputs with static spatial dims");
     const char *op = n->p->op_type;
     const char *mode = ox_attr_string(im, n, "mode", "nearest");
-    const char *ctm = ox_attr_string(im, n, "coordinate_transformation_mode",
-                                     !strcmp(op, "Upsample") || im->opset < 11 ? "asymmetric" : "half_pixel");
+    const char *ctm =
+        ox_attr_string(im, n, "coordinate_transformation_mode",
+                       !strcmp(op, "Upsample") || im->opset < 11 ? "asymmetric" : "half_pixel");
     const char *nm = ox_attr_string(im, n, "nearest_mode", "round_prefer_floor");
     double scales[4] = {1, 1, 1, 1};
     int64_t sizes[4] = {0};
@@ -1346,8 +1378,10 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "resizing the batch or channel dims");
     int64_t m, ac = 0;
     if (!strcmp(mode, "nearest")) {
-        if (strcmp(ctm, "asymmetric") != 0 || (strcmp(nm, "floor") != 0 && strcmp(op, "Upsample") != 0 && im->opset >= 11))
-            return ox_unsupported(im, n, "nearest with %s/%s (slimc has asymmetric/floor)", ctm, nm);
+        if (strcmp(ctm, "asymmetric") != 0 ||
+            (strcmp(nm, "floor") != 0 && strcmp(op, "Upsample") != 0 && im->opset >= 11))
+            return ox_unsupported(im, n, "nearest with %s/%s (slimc has asymmetric/floor)", ctm,
+                                  nm);
         m = 0;
     } else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) {
         if (!strcmp(ctm, "align_corners")) {
@@ -1356,11 +1390,11 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
             for (int i = 2; i < 4 && !have_sizes; i++)
                 if ((double)s->d[i].c * scales[i] != (double)sizes[i])
                     return ox_unsupported(im, n, "align_corners with a fractional output length");
-        }
-        else if (strcmp(ctm, "half_pixel") != 0 && strcmp(ctm, "pytorch_half_pixel") != 0)
+        } else if (strcmp(ctm, "half_pixel") != 0 && strcmp(ctm, "pytorch_half_pixel") != 0)
             return ox_unsupported(im, n, "linear with coordinate_transformation_mode %s", ctm);
         /* ONNX's pytorch_half_pixel maps an output of length 1 to 0, PyTorch to the center */
-        if (!strcmp(ctm, "pytorch_half_pixel") && ((sizes[2] == 1 && s->d[2].c > 1) || (sizes[3] == 1 && s->d[3].c > 1)))
+        if (!strcmp(ctm, "pytorch_half_pixel") &&
+            ((sizes[2] == 1 && s->d[2].c > 1) || (sizes[3] == 1 && s->d[3].c > 1)))
             return ox_unsupported(im, n, "pytorch_half_pixel with an output length of 1");
         m = 1;
     } else
@@ -1409,36 +1443,132 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
 static const struct {
     const char *onnx, *ir;
 } unary_ops[] = {
-    {"Relu", "relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}, {"Exp", "exp"}, {"Log", "log"},
-    {"Sqrt", "sqrt"}, {"Neg", "neg"}, {"Abs", "abs"}, {"Erf", "erf"}, {"HardSwish", "hardswish"},
-    {"Floor", "floor"}, {"Ceil", "ceil"}, {"Round", "round"}, {"Sin", "sin"},
-    {"Cos", "cos"}, {"Rsqrt", "rsqrt"},
+    {"Relu", "relu"},   {"Sigmoid", "sigmoid"},
+    {"Tanh", "tanh"},   {"Exp", "exp"},
+    {"Log", "log"},     {"Sqrt", "sqrt"},
+    {"Neg", "neg"},     {"Abs", "abs"},
+    {"Erf", "erf"},     {"HardSwish", "hardswish"},
+    {"Floor", "floor"}, {"Ceil", "ceil"},
+    {"Round", "round"}, {"Sin", "sin"},
+    {"Cos", "cos"},     {"Rsqrt", "rsqrt"},
 };
 
 static const struct {
     const char *onnx, *ir;
 } binary_ops[] = {
-    {"Add", "add"}, {"Sub", "sub"}, {"Mul", "mul"}, {"Div", "div"}, {"Pow", "pow"},
-    {"Equal", "eq"}, {"Less", "lt"}, {"Greater", "gt"}, {"LessOrEqual", "le"},
-    {"GreaterOrEqual", "ge"}, {"MatMul", "matmul"},
+    {"Add", "add"},        {"Sub", "sub"},           {"Mul", "mul"},       {"Div", "div"},
+    {"Pow", "pow"},        {"Equal", "eq"},          {"Less", "lt"},       {"Greater", "gt"},
+    {"LessOrEqual", "le"}, {"GreaterOrEqual", "ge"}, {"MatMul", "matmul"},
 };
 
 /* Every ONNX op this file maps (for nodes whose inputs failed: are they unsupported too?). */
 static const char *const known_ops[] = {
-    "Cosh", "Sinh", "Atanh", "Asinh", "Acosh", "IsNaN", "IsInf", "Shrink", "LpNormalization",
+    "Cosh",
+    "Sinh",
+    "Atanh",
+    "Asinh",
+    "Acosh",
+    "IsNaN",
+    "IsInf",
+    "Shrink",
+    "LpNormalization",
     "MeanVarianceNormalization",
-    "Abs", "Add", "And", "AveragePool", "BatchNormalization", "Cast", "CastLike", "Ceil", "Celu",
-    "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Cos", "DepthToSpace",
-    "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu",
-    "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "GroupNormalization",
-    "HardSigmoid", "HardSwish", "Identity", "InstanceNormalization", "LayerNormalization",
-    "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool", "Mean",
-    "Min", "Mish", "Mul", "Neg", "Not", "Or", "PRelu", "Pad", "Pow", "RMSNormalization", "Range",
-    "Reciprocal", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
-    "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Resize", "Round", "Rsqrt", "Selu", "Shape",
-    "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign", "SpaceToDepth",
-    "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Swish", "Tanh", "ThresholdedRelu", "Transpose",
-    "Unsqueeze", "Upsample", "Where", "Xor",
+    "Abs",
+    "Add",
+    "And",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "CastLike",
+    "Ceil",
+    "Celu",
+    "Clip",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
+    "Conv",
+    "ConvTranspose",
+    "Cos",
+    "DepthToSpace",
+    "Div",
+    "Dropout",
+    "Elu",
+    "Equal",
+    "Erf",
+    "Exp",
+    "Expand",
+    "Flatten",
+    "Floor",
+    "Gather",
+    "Gelu",
+    "Gemm",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "Greater",
+    "GreaterOrEqual",
+    "GroupNormalization",
+    "HardSigmoid",
+    "HardSwish",
+    "Identity",
+    "InstanceNormalization",
+    "LayerNormalization",
+    "LeakyRelu",
+    "Less",
+    "LessOrEqual",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "Max",
+    "MaxPool",
+    "Mean",
+    "Min",
+    "Mish",
+    "Mul",
+    "Neg",
+    "Not",
+    "Or",
+    "PRelu",
+    "Pad",
+    "Pow",
+    "RMSNormalization",
+    "Range",
+    "Reciprocal",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceMin",
+    "ReduceSum",
+    "ReduceSumSquare",
+    "Relu",
+    "Reshape",
+    "Resize",
+    "Round",
+    "Rsqrt",
+    "Selu",
+    "Shape",
+    "Sigmoid",
+    "Sign",
+    "Sin",
+    "Size",
+    "Slice",
+    "Softmax",
+    "Softplus",
+    "Softsign",
+    "SpaceToDepth",
+    "Split",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Sum",
+    "Swish",
+    "Tanh",
+    "ThresholdedRelu",
+    "Transpose",
+    "Unsqueeze",
+    "Upsample",
+    "Where",
+    "Xor",
 };
 
 bool ox_op_known(const char *op)
@@ -1463,12 +1593,34 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         const char *op;
         int n;
     } required[] = {
-        {"Add", 2}, {"Sub", 2}, {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"Equal", 2}, {"Less", 2},
-        {"Greater", 2}, {"LessOrEqual", 2}, {"GreaterOrEqual", 2}, {"MatMul", 2}, {"And", 2},
-        {"Or", 2}, {"Xor", 2}, {"Gemm", 2}, {"Conv", 2}, {"ConvTranspose", 2},
-        {"BatchNormalization", 5}, {"LayerNormalization", 2}, {"RMSNormalization", 2},
-        {"InstanceNormalization", 3}, {"GroupNormalization", 3}, {"Where", 3}, {"PRelu", 2},
-        {"Gather", 2}, {"Expand", 2}, {"CastLike", 2}, {"Range", 3},
+        {"Add", 2},
+        {"Sub", 2},
+        {"Mul", 2},
+        {"Div", 2},
+        {"Pow", 2},
+        {"Equal", 2},
+        {"Less", 2},
+        {"Greater", 2},
+        {"LessOrEqual", 2},
+        {"GreaterOrEqual", 2},
+        {"MatMul", 2},
+        {"And", 2},
+        {"Or", 2},
+        {"Xor", 2},
+        {"Gemm", 2},
+        {"Conv", 2},
+        {"ConvTranspose", 2},
+        {"BatchNormalization", 5},
+        {"LayerNormalization", 2},
+        {"RMSNormalization", 2},
+        {"InstanceNormalization", 3},
+        {"GroupNormalization", 3},
+        {"Where", 3},
+        {"PRelu", 2},
+        {"Gather", 2},
+        {"Expand", 2},
+        {"CastLike", 2},
+        {"Range", 3},
     };
     int need = 1;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
@@ -1478,7 +1630,8 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         need = 2;
     for (int i = 0; i < need; i++)
         if (!ox_has_in(n, i)) {
-            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name, op, i);
+            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name,
+                       op, i);
             return OX_ERROR;
         }
     if (ox_fold(im, n))
@@ -1492,50 +1645,92 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
     for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++)
         if (!strcmp(op, binary_ops[i].onnx))
             return op_binary(im, n, binary_ops[i].ir);
-    if (!strcmp(op, "Sum")) return op_variadic(im, n, "add", false);
-    if (!strcmp(op, "Mean")) return op_variadic(im, n, "add", true);
-    if (!strcmp(op, "Max")) return op_variadic(im, n, "maximum", false);
-    if (!strcmp(op, "Min")) return op_variadic(im, n, "minimum", false);
-    if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) return op_identity(im, n);
-    if (!strcmp(op, "Conv")) return op_conv(im, n);
-    if (!strcmp(op, "ConvTranspose")) return op_conv_transpose(im, n);
-    if (!strcmp(op, "MaxPool")) return op_pool(im, n, true);
-    if (!strcmp(op, "AveragePool")) return op_pool(im, n, false);
-    if (!strcmp(op, "GlobalAveragePool")) return op_global_pool(im, n, "reduce_mean");
-    if (!strcmp(op, "GlobalMaxPool")) return op_global_pool(im, n, "reduce_max");
-    if (!strcmp(op, "Gemm")) return op_gemm(im, n);
-    if (!strcmp(op, "Softmax")) return op_softmax(im, n, "softmax");
-    if (!strcmp(op, "LogSoftmax")) return op_softmax(im, n, "log_softmax");
-    if (!strcmp(op, "Flatten")) return op_flatten(im, n);
-    if (!strcmp(op, "Reshape")) return op_reshape(im, n);
-    if (!strcmp(op, "Squeeze")) return op_squeeze(im, n, false);
-    if (!strcmp(op, "Unsqueeze")) return op_squeeze(im, n, true);
-    if (!strcmp(op, "Transpose")) return op_transpose(im, n);
-    if (!strcmp(op, "Concat")) return op_concat(im, n);
-    if (!strcmp(op, "Slice")) return op_slice(im, n);
-    if (!strcmp(op, "Split")) return op_split(im, n);
-    if (!strcmp(op, "Pad")) return op_pad(im, n);
-    if (!strcmp(op, "ReduceMean")) return op_reduce(im, n, "reduce_mean", NULL, NULL);
-    if (!strcmp(op, "ReduceSum")) return op_reduce(im, n, "reduce_sum", NULL, NULL);
-    if (!strcmp(op, "ReduceMax")) return op_reduce(im, n, "reduce_max", NULL, NULL);
-    if (!strcmp(op, "ReduceMin")) return op_reduce(im, n, "reduce_min", NULL, NULL);
-    if (!strcmp(op, "ReduceSumSquare")) return op_reduce(im, n, "reduce_sum", "square", NULL);
-    if (!strcmp(op, "ReduceL2")) return op_reduce(im, n, "reduce_sum", "square", "sqrt");
-    if (!strcmp(op, "ReduceL1")) return op_reduce(im, n, "reduce_sum", "abs", NULL);
-    if (!strcmp(op, "ReduceLogSum")) return op_reduce(im, n, "reduce_sum", NULL, "log");
-    if (!strcmp(op, "ReduceLogSumExp")) return op_reduce(im, n, "reduce_sum", "exp", "log");
-    if (!strcmp(op, "Gather")) return op_gather(im, n);
-    if (!strcmp(op, "Expand")) return op_expand(im, n);
-    if (!strcmp(op, "Cast")) return op_cast(im, n);
-    if (!strcmp(op, "CastLike")) return op_cast_like(im, n);
+    if (!strcmp(op, "Sum"))
+        return op_variadic(im, n, "add", false);
+    if (!strcmp(op, "Mean"))
+        return op_variadic(im, n, "add", true);
+    if (!strcmp(op, "Max"))
+        return op_variadic(im, n, "maximum", false);
+    if (!strcmp(op, "Min"))
+        return op_variadic(im, n, "minimum", false);
+    if (!strcmp(op, "Identity") || !strcmp(op, "Dropout"))
+        return op_identity(im, n);
+    if (!strcmp(op, "Conv"))
+        return op_conv(im, n);
+    if (!strcmp(op, "ConvTranspose"))
+        return op_conv_transpose(im, n);
+    if (!strcmp(op, "MaxPool"))
+        return op_pool(im, n, true);
+    if (!strcmp(op, "AveragePool"))
+        return op_pool(im, n, false);
+    if (!strcmp(op, "GlobalAveragePool"))
+        return op_global_pool(im, n, "reduce_mean");
+    if (!strcmp(op, "GlobalMaxPool"))
+        return op_global_pool(im, n, "reduce_max");
+    if (!strcmp(op, "Gemm"))
+        return op_gemm(im, n);
+    if (!strcmp(op, "Softmax"))
+        return op_softmax(im, n, "softmax");
+    if (!strcmp(op, "LogSoftmax"))
+        return op_softmax(im, n, "log_softmax");
+    if (!strcmp(op, "Flatten"))
+        return op_flatten(im, n);
+    if (!strcmp(op, "Reshape"))
+        return op_reshape(im, n);
+    if (!strcmp(op, "Squeeze"))
+        return op_squeeze(im, n, false);
+    if (!strcmp(op, "Unsqueeze"))
+        return op_squeeze(im, n, true);
+    if (!strcmp(op, "Transpose"))
+        return op_transpose(im, n);
+    if (!strcmp(op, "Concat"))
+        return op_concat(im, n);
+    if (!strcmp(op, "Slice"))
+        return op_slice(im, n);
+    if (!strcmp(op, "Split"))
+        return op_split(im, n);
+    if (!strcmp(op, "Pad"))
+        return op_pad(im, n);
+    if (!strcmp(op, "ReduceMean"))
+        return op_reduce(im, n, "reduce_mean", NULL, NULL);
+    if (!strcmp(op, "ReduceSum"))
+        return op_reduce(im, n, "reduce_sum", NULL, NULL);
+    if (!strcmp(op, "ReduceMax"))
+        return op_reduce(im, n, "reduce_max", NULL, NULL);
+    if (!strcmp(op, "ReduceMin"))
+        return op_reduce(im, n, "reduce_min", NULL, NULL);
+    if (!strcmp(op, "ReduceSumSquare"))
+        return op_reduce(im, n, "reduce_sum", "square", NULL);
+    if (!strcmp(op, "ReduceL2"))
+        return op_reduce(im, n, "reduce_sum", "square", "sqrt");
+    if (!strcmp(op, "ReduceL1"))
+        return op_reduce(im, n, "reduce_sum", "abs", NULL);
+    if (!strcmp(op, "ReduceLogSum"))
+        return op_reduce(im, n, "reduce_sum", NULL, "log");
+    if (!strcmp(op, "ReduceLogSumExp"))
+        return op_reduce(im, n, "reduce_sum", "exp", "log");
+    if (!strcmp(op, "Gather"))
+        return op_gather(im, n);
+    if (!strcmp(op, "Expand"))
+        return op_expand(im, n);
+    if (!strcmp(op, "Cast"))
+        return op_cast(im, n);
+    if (!strcmp(op, "CastLike"))
+        return op_cast_like(im, n);
     if (!strcmp(op, "Not") || !strcmp(op, "And") || !strcmp(op, "Or") || !strcmp(op, "Xor"))
         return op_logical(im, n, op);
-    if (!strcmp(op, "RMSNormalization")) return op_rms_norm(im, n);
-    if (!strcmp(op, "Clip")) return op_clip(im, n);
-    if (!strcmp(op, "BatchNormalization")) return op_batch_norm(im, n);
-    if (!strcmp(op, "LayerNormalization")) return op_layer_norm(im, n);
-    if (!strcmp(op, "InstanceNormalization")) return op_instance_norm(im, n);
-    if (!strcmp(op, "GroupNormalization")) return op_group_norm(im, n);
+    if (!strcmp(op, "RMSNormalization"))
+        return op_rms_norm(im, n);
+    if (!strcmp(op, "Clip"))
+        return op_clip(im, n);
+    if (!strcmp(op, "BatchNormalization"))
+        return op_batch_norm(im, n);
+    if (!strcmp(op, "LayerNormalization"))
+        return op_layer_norm(im, n);
+    if (!strcmp(op, "InstanceNormalization"))
+        return op_instance_norm(im, n);
+    if (!strcmp(op, "GroupNormalization"))
+        return op_group_norm(im, n);
     if (!strcmp(op, "Where")) {
         ValueId ins[3] = {ox_in(im, n, 0), ox_in(im, n, 1), ox_in(im, n, 2)};
         NodeId id = mk(im, n, "where", ins, 3);
@@ -1557,14 +1752,20 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         !strcmp(op, "HardSigmoid") || !strcmp(op, "Elu") || !strcmp(op, "Selu") ||
         !strcmp(op, "Celu") || !strcmp(op, "ThresholdedRelu") || !strcmp(op, "PRelu") ||
         !strcmp(op, "Mish") || !strcmp(op, "Swish") || !strcmp(op, "Cosh") || !strcmp(op, "Sinh") ||
-        !strcmp(op, "Atanh") || !strcmp(op, "Asinh") || !strcmp(op, "Acosh") || !strcmp(op, "IsNaN") ||
-        !strcmp(op, "IsInf") || !strcmp(op, "Sign") || !strcmp(op, "Shrink"))
+        !strcmp(op, "Atanh") || !strcmp(op, "Asinh") || !strcmp(op, "Acosh") ||
+        !strcmp(op, "IsNaN") || !strcmp(op, "IsInf") || !strcmp(op, "Sign") ||
+        !strcmp(op, "Shrink"))
         return op_decomposed(im, n, op);
-    if (!strcmp(op, "LpNormalization")) return op_lp_norm(im, n);
-    if (!strcmp(op, "MeanVarianceNormalization")) return op_mvn(im, n);
-    if (!strcmp(op, "DepthToSpace")) return op_depth_space(im, n, true);
-    if (!strcmp(op, "SpaceToDepth")) return op_depth_space(im, n, false);
-    if (!strcmp(op, "Resize") || !strcmp(op, "Upsample")) return op_resize(im, n);
+    if (!strcmp(op, "LpNormalization"))
+        return op_lp_norm(im, n);
+    if (!strcmp(op, "MeanVarianceNormalization"))
+        return op_mvn(im, n);
+    if (!strcmp(op, "DepthToSpace"))
+        return op_depth_space(im, n, true);
+    if (!strcmp(op, "SpaceToDepth"))
+        return op_depth_space(im, n, false);
+    if (!strcmp(op, "Resize") || !strcmp(op, "Upsample"))
+        return op_resize(im, n);
     return ox_unsupported(im, n, "no mapping to slimc's IR");
 }
 

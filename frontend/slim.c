@@ -57,7 +57,8 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
 {
     int errors = d->n_errors;
     if (len > FE_MAX_FILE_BYTES) {
-        diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
+        diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB",
+                   FE_MAX_FILE_BYTES >> 20);
         return NULL;
     }
     diag_add_source(d, path, text, len);

@@ -22,7 +22,7 @@ typedef struct Writer {
     int64_t *shapes; /* [cap_tensors * IR_MAX_RANK] */
     void **owned;    /* buffers made here (transposed weights) */
     int n_owned;
-    char **names;    /* per value: its name in the .slim text, or NULL */
+    char **names; /* per value: its name in the .slim text, or NULL */
     bool ok;
 } Writer;
 
@@ -46,7 +46,8 @@ static char *ident(const char *s, const char *prefix)
     }
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        bool okc =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
         r[k++] = okc ? c : '_';
     }
     r[k] = 0;
@@ -81,12 +82,15 @@ static void add_value_tensor(Writer *w, const char *name, ValueId v)
 
 static void fail(Writer *w, const Node *n, const char *why)
 {
-    diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s", n->name,
-               ir_ops[n->op].name, why);
+    diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s",
+               n->name, ir_ops[n->op].name, why);
     w->ok = false;
 }
 
-static bool is_const(const Writer *w, ValueId v) { return v != IR_NONE && w->g->values[v].kind == IR_VALUE_CONST; }
+static bool is_const(const Writer *w, ValueId v)
+{
+    return v != IR_NONE && w->g->values[v].kind == IR_VALUE_CONST;
+}
 
 /* The .slim expression of value v: a name, or pK() for a constant (declared once). */
 static const char *operand(Writer *w, const Node *n, ValueId v)
@@ -100,7 +104,8 @@ static const char *operand(Writer *w, const Node *n, ValueId v)
     }
     if (val->type.dtype != IR_F32) {
         char buf[64];
-        snprintf(buf, sizeof buf, "a %s constant (Parameter holds f32 only)", ir_dtype_name(val->type.dtype));
+        snprintf(buf, sizeof buf, "a %s constant (Parameter holds f32 only)",
+                 ir_dtype_name(val->type.dtype));
         fail(w, n, buf);
         return "?";
     }
@@ -132,7 +137,10 @@ static void attr_ints(FILE *f, const Node *n, const char *name, int max, int64_t
     ints(f, v, k ? k : max);
 }
 
-static void num(FILE *f, double x) { fprintf(f, "%.9g", x); }
+static void num(FILE *f, double x)
+{
+    fprintf(f, "%.9g", x);
+}
 
 /* One node as a statement "tK = ..."; false (reported) when the language lacks it. */
 static void write_node(Writer *w, const Node *n)
@@ -177,14 +185,15 @@ static void write_node(Writer *w, const Node *n)
         const Value *wv = &g->values[n->inputs[1]];
         bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
         bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
-        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) || wv->type.dtype != IR_F32) {
+        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) ||
+            wv->type.dtype != IR_F32) {
             fail(w, n, "Linear needs constant f32 weights");
             return;
         }
         int64_t rows = wv->type.shape.d[0].c, cols = wv->type.shape.d[1].c;
         int64_t out_f = tr ? cols : rows, in_f = tr ? rows : cols;
-        fprintf(w->mods, "    %s = Linear(%lld, %lld, bias=%s)\n", mod, (long long)in_f, (long long)out_f,
-                bias ? "true" : "false");
+        fprintf(w->mods, "    %s = Linear(%lld, %lld, bias=%s)\n", mod, (long long)in_f,
+                (long long)out_f, bias ? "true" : "false");
         snprintf(pn, sizeof pn, "%s.weight", mod);
         if (tr) { /* stored [in, out]: write PyTorch's [out, in] */
             float *t = malloc(sizeof(float) * (size_t)(rows * cols) + 1);
@@ -217,7 +226,8 @@ static void write_node(Writer *w, const Node *n)
                 fail(w, n, "BatchNorm2d needs constant statistics and affine parameters");
                 return;
             }
-        fprintf(w->mods, "    %s = BatchNorm2d(%lld, eps=", mod, (long long)g->values[n->inputs[1]].type.shape.d[0].c);
+        fprintf(w->mods, "    %s = BatchNorm2d(%lld, eps=", mod,
+                (long long)g->values[n->inputs[1]].type.shape.d[0].c);
         num(w->mods, ir_attr_float(n, "eps", 1e-5));
         fputs(")\n", w->mods);
         for (int i = 1; i < 5; i++) {
@@ -257,15 +267,15 @@ static void write_node(Writer *w, const Node *n)
             fail(w, n, "Embedding needs a constant table");
             return;
         }
-        fprintf(w->mods, "    %s = Embedding(%lld, %lld)\n", mod, (long long)g->values[wt].type.shape.d[0].c,
+        fprintf(w->mods, "    %s = Embedding(%lld, %lld)\n", mod,
+                (long long)g->values[wt].type.shape.d[0].c,
                 (long long)g->values[wt].type.shape.d[1].c);
         snprintf(pn, sizeof pn, "%s.weight", mod);
         add_value_tensor(w, pn, wt);
         fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
         return;
     }
-    default:
-        break;
+    default: break;
     }
     /* function forms */
     const char *xs = operand(w, n, x);
@@ -299,7 +309,8 @@ static void write_node(Writer *w, const Node *n)
     if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX)
         fprintf(f, "%s(%s, axis=%lld)\n", op, xs, (long long)ir_attr_int(n, "axis", -1));
     else if (n->op == IR_OP_FLATTEN)
-        fprintf(f, "flatten(%s, start_dim=%lld, end_dim=%lld)\n", xs, (long long)ir_attr_int(n, "start_dim", 1),
+        fprintf(f, "flatten(%s, start_dim=%lld, end_dim=%lld)\n", xs,
+                (long long)ir_attr_int(n, "start_dim", 1),
                 (long long)ir_attr_int(n, "end_dim", -1));
     else if (n->op == IR_OP_MAX_POOL2D || n->op == IR_OP_AVG_POOL2D) {
         bool mx = n->op == IR_OP_MAX_POOL2D;
@@ -313,7 +324,8 @@ static void write_node(Writer *w, const Node *n)
             fputs(", dilation=", f);
             attr_ints(f, n, "dilation", 2, 1);
         } else
-            fprintf(f, ", count_include_pad=%s", ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
+            fprintf(f, ", count_include_pad=%s",
+                    ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
         fprintf(f, ", ceil_mode=%s)\n", ir_attr_int(n, "ceil_mode", 0) ? "true" : "false");
     } else if (!strcmp(op, "permute") || !strcmp(op, "expand")) {
         const Attr *a = ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape");
@@ -332,8 +344,9 @@ static void write_node(Writer *w, const Node *n)
             fprintf(f, "%s%s", i ? ", " : "", operand(w, n, n->inputs[i]));
         fprintf(f, "], dim=%lld)\n", (long long)ir_attr_int(n, "axis", 0));
     } else if (!strcmp(op, "slice")) {
-        fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%lld, step=%lld)\n", xs, (long long)ir_attr_int(n, "axis", 0),
-                (long long)ir_attr_int(n, "start", 0), (long long)ir_attr_int(n, "end", INT64_MAX / 4),
+        fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%lld, step=%lld)\n", xs,
+                (long long)ir_attr_int(n, "axis", 0), (long long)ir_attr_int(n, "start", 0),
+                (long long)ir_attr_int(n, "end", INT64_MAX / 4),
                 (long long)ir_attr_int(n, "step", 1));
     } else if (!strcmp(op, "clip")) {
         double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
@@ -352,7 +365,9 @@ static void write_node(Writer *w, const Node *n)
         num(f, ir_attr_float(n, "negative_slope", 0.01));
         fputs(")\n", f);
     } else if (!strncmp(op, "reduce_", 7)) {
-        static const char *const fn[][2] = {{"reduce_sum", "sum"}, {"reduce_mean", "mean"}, {"reduce_max", "amax"},
+        static const char *const fn[][2] = {{"reduce_sum", "sum"},
+                                            {"reduce_mean", "mean"},
+                                            {"reduce_max", "amax"},
                                             {"reduce_min", "amin"}};
         const char *name = NULL;
         for (int i = 0; i < 4; i++)
@@ -422,7 +437,8 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         FILE *f = open_memstream(&text, &tlen);
         SLIMC_ASSERT(f);
         char *mname = ident(g->name, "m_");
-        fprintf(f, "# Imported by slimc from %s.\nmodel %s(", g->source ? g->source : "an ONNX model", mname);
+        fprintf(f, "# Imported by slimc from %s.\nmodel %s(",
+                g->source ? g->source : "an ONNX model", mname);
         free(mname);
         char tb[256];
         for (int i = 0; i < g->n_inputs; i++)
@@ -432,7 +448,8 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         if (g->n_outputs > 1)
             fputc('(', f);
         for (int i = 0; i < g->n_outputs; i++) {
-            char *on = g->output_names && g->output_names[i] ? ident(g->output_names[i], "out_") : NULL;
+            char *on =
+                g->output_names && g->output_names[i] ? ident(g->output_names[i], "out_") : NULL;
             fprintf(f, "%s%s%s%s", i ? ", " : "", on ? on : "", on ? ": " : "",
                     ir_type_str(g, &g->values[g->outputs[i]].type, tb, sizeof tb));
             free(on);
@@ -441,7 +458,8 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
             fputc(')', f);
         fprintf(f, "\n    weights \"%s\"\n\n%s\n%s    return ", st_base, w.mods_buf, w.body_buf);
         for (int i = 0; i < g->n_outputs; i++)
-            fprintf(f, "%s%s", i ? ", " : "", w.names[g->outputs[i]] ? w.names[g->outputs[i]] : "?");
+            fprintf(f, "%s%s", i ? ", " : "",
+                    w.names[g->outputs[i]] ? w.names[g->outputs[i]] : "?");
         fputc('\n', f);
         fclose(f);
         w.ok = fe_st_write(st_path, w.tensors, w.n_tensors, NULL, d);

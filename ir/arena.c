@@ -51,7 +51,8 @@ void *arena_alloc(Arena *a, size_t size)
         size_t bs = need > ARENA_BLOCK_BYTES ? need : ARENA_BLOCK_BYTES;
         /* Big allocations get a block of their own, behind the current one, so that the
          * current block's free tail is not wasted. */
-        b = aligned_alloc(ARENA_ALIGN, (sizeof *b + bs + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1));
+        b = aligned_alloc(ARENA_ALIGN,
+                          (sizeof *b + bs + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1));
         if (!b) {
             fputs("slimc: out of memory\n", stderr);
             abort();

@@ -7,8 +7,8 @@
 
 typedef struct ArenaBlock ArenaBlock;
 typedef struct Arena {
-    ArenaBlock *head;   /* newest block first */
-    size_t used_bytes;  /* total handed out, for statistics */
+    ArenaBlock *head;  /* newest block first */
+    size_t used_bytes; /* total handed out, for statistics */
 } Arena;
 
 Arena *arena_new(void);
@@ -22,8 +22,7 @@ char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Internal-bug assertion: names the file and line and aborts. Never for user errors. */
-#define SLIMC_ASSERT(cond)                                                              \
-    ((cond) ? (void)0 : slimc_assert_fail(#cond, __FILE__, __LINE__))
+#define SLIMC_ASSERT(cond) ((cond) ? (void)0 : slimc_assert_fail(#cond, __FILE__, __LINE__))
 _Noreturn void slimc_assert_fail(const char *what, const char *file, int line);
 
 #endif

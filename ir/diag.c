@@ -74,7 +74,7 @@ static void quote_line(Diag *d, SrcLoc loc)
 }
 
 __attribute__((format(printf, 4, 0))) static void report(Diag *d, SrcLoc loc, const char *kind,
-                                                       const char *fmt, va_list ap)
+                                                         const char *fmt, va_list ap)
 {
     if (loc.file && loc.line > 0)
         fprintf(d->mem, "%s:%d:%d: %s: ", loc.file, loc.line, loc.col, kind);

@@ -20,9 +20,9 @@ typedef struct DiagSource {
 } DiagSource;
 
 typedef struct Diag {
-    char *buf;          /* all messages so far, NUL-terminated (owned) */
+    char *buf; /* all messages so far, NUL-terminated (owned) */
     size_t len;
-    FILE *mem;          /* open_memstream on buf */
+    FILE *mem; /* open_memstream on buf */
     int n_errors, n_warnings;
     DiagSource *sources; /* source texts for printing the offending line (owned copies) */
 } Diag;

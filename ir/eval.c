@@ -27,62 +27,39 @@ static Dims dims_of(const Graph *g, ValueId v, const int64_t *syms)
 static float apply_unary(OpKind op, float x)
 {
     switch (op) {
-    case IR_OP_RELU:
-        return (x > 0.0f || isnan(x)) ? x : 0.0f; /* NaN propagates, as in PyTorch */
-    case IR_OP_SIGMOID:
-        return 1.0f / (1.0f + expf(-x));
-    case IR_OP_TANH:
-        return tanhf(x);
+    case IR_OP_RELU: return (x > 0.0f || isnan(x)) ? x : 0.0f; /* NaN propagates, as in PyTorch */
+    case IR_OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case IR_OP_TANH: return tanhf(x);
     case IR_OP_RELU6: /* hardtanh(0, 6): NaN stays NaN */
         return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x;
-    case IR_OP_GELU:
-        return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case IR_OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
     case IR_OP_GELU_TANH:
         return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case IR_OP_SILU:
-        return x / (1.0f + expf(-x));
-    case IR_OP_HARDSWISH:
-        return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
-    case IR_OP_HARDSIGMOID:
-        return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
-    case IR_OP_EXP:
-        return expf(x);
-    case IR_OP_LOG:
-        return logf(x);
-    case IR_OP_SQRT:
-        return sqrtf(x);
-    case IR_OP_RSQRT:
-        return 1.0f / sqrtf(x);
-    case IR_OP_NEG:
-        return -x;
-    case IR_OP_ABS:
-        return fabsf(x);
-    case IR_OP_ERF:
-        return erff(x);
-    default:
-        SLIMC_ASSERT(0 && "not a unary op");
+    case IR_OP_SILU: return x / (1.0f + expf(-x));
+    case IR_OP_HARDSWISH: return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
+    case IR_OP_HARDSIGMOID: return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
+    case IR_OP_EXP: return expf(x);
+    case IR_OP_LOG: return logf(x);
+    case IR_OP_SQRT: return sqrtf(x);
+    case IR_OP_RSQRT: return 1.0f / sqrtf(x);
+    case IR_OP_NEG: return -x;
+    case IR_OP_ABS: return fabsf(x);
+    case IR_OP_ERF: return erff(x);
+    default: SLIMC_ASSERT(0 && "not a unary op");
     }
 }
 
 static float apply_binary(OpKind op, float a, float b)
 {
     switch (op) {
-    case IR_OP_ADD:
-        return a + b;
-    case IR_OP_SUB:
-        return a - b;
-    case IR_OP_MUL:
-        return a * b;
-    case IR_OP_DIV:
-        return a / b;
-    case IR_OP_MINIMUM: /* NaN wins */
-        return (a < b || isnan(a)) ? a : b;
-    case IR_OP_MAXIMUM:
-        return (a > b || isnan(a)) ? a : b;
-    case IR_OP_POW:
-        return powf(a, b);
-    default:
-        SLIMC_ASSERT(0 && "not a binary op");
+    case IR_OP_ADD: return a + b;
+    case IR_OP_SUB: return a - b;
+    case IR_OP_MUL: return a * b;
+    case IR_OP_DIV: return a / b;
+    case IR_OP_MINIMUM: /* NaN wins */ return (a < b || isnan(a)) ? a : b;
+    case IR_OP_MAXIMUM: return (a > b || isnan(a)) ? a : b;
+    case IR_OP_POW: return powf(a, b);
+    default: SLIMC_ASSERT(0 && "not a binary op");
     }
 }
 
@@ -398,9 +375,10 @@ static bool eval_embedding(const EvalCtx *c)
         int64_t idx = iv->type.dtype == IR_I64 ? ((const int64_t *)c->in[0])[i]
                                                : ((const int32_t *)c->in[0])[i];
         if (idx < 0 || idx >= V) {
-            diag_error(c->d, c->n->loc,
-                       "embedding '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
-                       c->n->name, (long long)idx, (long long)i, iv->name, (long long)V);
+            diag_error(
+                c->d, c->n->loc,
+                "embedding '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
+                c->n->name, (long long)idx, (long long)i, iv->name, (long long)V);
             return false;
         }
         memcpy(c->out + i * D, w + idx * D, sizeof(float) * (size_t)D);
@@ -453,13 +431,25 @@ static void apply_epilogue(const EvalCtx *c)
 static bool any_dtype_op(OpKind op)
 {
     switch (op) {
-    case IR_OP_FLATTEN: case IR_OP_RESHAPE: case IR_OP_SQUEEZE: case IR_OP_UNSQUEEZE:
-    case IR_OP_PERMUTE: case IR_OP_EXPAND: case IR_OP_SLICE: case IR_OP_PAD: case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT: case IR_OP_CAST: case IR_OP_WHERE:
-    case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE: case IR_OP_GT: case IR_OP_GE:
-        return true;
-    default:
-        return false;
+    case IR_OP_FLATTEN:
+    case IR_OP_RESHAPE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_PERMUTE:
+    case IR_OP_EXPAND:
+    case IR_OP_SLICE:
+    case IR_OP_PAD:
+    case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT:
+    case IR_OP_CAST:
+    case IR_OP_WHERE:
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE: return true;
+    default: return false;
     }
 }
 
@@ -500,8 +490,8 @@ static bool check_dtypes(const EvalCtx *c)
 
 static bool eval_quant_node(EvalCtx *c); /* the int8 ops, at the end of this file */
 
-bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
-                  void *const *outputs, const int64_t *syms, Diag *d)
+bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void *const *outputs,
+                  const int64_t *syms, Diag *d)
 {
     EvalCtx c = {.g = g, .n = n, .in = inputs, .syms = syms, .d = d};
     SLIMC_ASSERT(n->n_inputs <= 8 && n->n_outputs == 1);
@@ -516,26 +506,19 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
     c.out_dims = dims_of(g, n->outputs[0], syms);
     c.out = (float *)outputs[0];
     c.out_raw = outputs[0];
-    if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR)
+    if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D ||
+        n->op == IR_OP_QLINEAR)
         return eval_quant_node(&c);
     if (!check_dtypes(&c))
         return false;
     switch (n->op) {
-    case IR_OP_CONV2D:
-        eval_conv2d(&c);
-        break;
-    case IR_OP_LINEAR:
-        eval_linear(&c);
-        break;
-    case IR_OP_MATMUL:
-        eval_matmul(&c);
-        break;
+    case IR_OP_CONV2D: eval_conv2d(&c); break;
+    case IR_OP_LINEAR: eval_linear(&c); break;
+    case IR_OP_MATMUL: eval_matmul(&c); break;
     case IR_OP_ADD:
     case IR_OP_SUB:
     case IR_OP_MUL:
-    case IR_OP_DIV:
-        eval_binary(&c);
-        break;
+    case IR_OP_DIV: eval_binary(&c); break;
     case IR_OP_RELU:
     case IR_OP_SIGMOID:
     case IR_OP_TANH:
@@ -551,73 +534,36 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
     case IR_OP_RSQRT:
     case IR_OP_NEG:
     case IR_OP_ABS:
-    case IR_OP_ERF:
-        eval_unary(&c);
-        break;
+    case IR_OP_ERF: eval_unary(&c); break;
     case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP:
-        ir_eval_unary_attr(&c);
-        break;
+    case IR_OP_CLIP: ir_eval_unary_attr(&c); break;
     case IR_OP_MINIMUM:
     case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-        eval_binary(&c);
-        break;
+    case IR_OP_POW: eval_binary(&c); break;
     case IR_OP_EQ:
     case IR_OP_NE:
     case IR_OP_LT:
     case IR_OP_LE:
     case IR_OP_GT:
-    case IR_OP_GE:
-        ir_eval_compare(&c);
-        return true;
-    case IR_OP_WHERE:
-        ir_eval_where(&c);
-        return true;
-    case IR_OP_CAST:
-        ir_eval_cast(&c);
-        return true;
-    case IR_OP_ADAPTIVE_AVG_POOL2D:
-        ir_eval_adaptive_avg_pool2d(&c);
-        break;
-    case IR_OP_GROUP_NORM:
-        ir_eval_group_norm(&c);
-        break;
+    case IR_OP_GE: ir_eval_compare(&c); return true;
+    case IR_OP_WHERE: ir_eval_where(&c); return true;
+    case IR_OP_CAST: ir_eval_cast(&c); return true;
+    case IR_OP_ADAPTIVE_AVG_POOL2D: ir_eval_adaptive_avg_pool2d(&c); break;
+    case IR_OP_GROUP_NORM: ir_eval_group_norm(&c); break;
     case IR_OP_REDUCE_SUM:
     case IR_OP_REDUCE_MEAN:
     case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN:
-        ir_eval_reduce(&c);
-        break;
-    case IR_OP_PERMUTE:
-        ir_eval_permute(&c);
-        return true;
-    case IR_OP_EXPAND:
-        ir_eval_expand(&c);
-        return true;
-    case IR_OP_SLICE:
-        ir_eval_slice(&c);
-        return true;
-    case IR_OP_PAD:
-        ir_eval_pad(&c);
-        return true;
-    case IR_OP_CONCAT:
-        ir_eval_concat(&c);
-        return true;
-    case IR_OP_INDEX_SELECT:
-        return ir_eval_index_select(&c);
-    case IR_OP_RESIZE:
-        ir_eval_resize(&c);
-        break;
-    case IR_OP_CONV_TRANSPOSE2D:
-        ir_eval_conv_transpose2d(&c);
-        break;
-    case IR_OP_MAX_POOL2D:
-        eval_max_pool2d(&c);
-        break;
-    case IR_OP_AVG_POOL2D:
-        eval_avg_pool2d(&c);
-        break;
+    case IR_OP_REDUCE_MIN: ir_eval_reduce(&c); break;
+    case IR_OP_PERMUTE: ir_eval_permute(&c); return true;
+    case IR_OP_EXPAND: ir_eval_expand(&c); return true;
+    case IR_OP_SLICE: ir_eval_slice(&c); return true;
+    case IR_OP_PAD: ir_eval_pad(&c); return true;
+    case IR_OP_CONCAT: ir_eval_concat(&c); return true;
+    case IR_OP_INDEX_SELECT: return ir_eval_index_select(&c);
+    case IR_OP_RESIZE: ir_eval_resize(&c); break;
+    case IR_OP_CONV_TRANSPOSE2D: ir_eval_conv_transpose2d(&c); break;
+    case IR_OP_MAX_POOL2D: eval_max_pool2d(&c); break;
+    case IR_OP_AVG_POOL2D: eval_avg_pool2d(&c); break;
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:
@@ -627,22 +573,18 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
         return true;
     }
     case IR_OP_SOFTMAX:
-    case IR_OP_LOG_SOFTMAX:
-        eval_softmax(&c);
-        break;
-    case IR_OP_BATCH_NORM:
-        eval_batch_norm(&c);
-        break;
-    case IR_OP_LAYER_NORM:
-        eval_layer_norm(&c);
-        break;
+    case IR_OP_LOG_SOFTMAX: eval_softmax(&c); break;
+    case IR_OP_BATCH_NORM: eval_batch_norm(&c); break;
+    case IR_OP_LAYER_NORM: eval_layer_norm(&c); break;
     case IR_OP_EMBEDDING:
         if (!eval_embedding(&c))
             return false;
         break;
-    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR: /* above */
-    case IR_NUM_OPS:
-        SLIMC_ASSERT(0 && "bad op");
+    case IR_OP_QUANTIZE:
+    case IR_OP_DEQUANTIZE:
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR: /* above */
+    case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);
     return true;
@@ -658,8 +600,8 @@ static size_t value_bytes(const Graph *g, ValueId v, const int64_t *syms)
 
 /* Runs every live node in order. Intermediate buffers live in a private arena released
  * at the end; the outputs are copied into malloc'd buffers that the caller frees. */
-bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs,
-                   const int64_t *syms, Diag *d)
+bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, const int64_t *syms,
+                   Diag *d)
 {
     for (int i = 0; i < g->n_outputs; i++)
         outputs[i] = NULL;
@@ -684,15 +626,17 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs,
                 continue;
             in[j] = data[v];
             if (!in[j]) {
-                diag_error(d, n->loc, "%s '%s': operand '%s' has no data (not computed yet, or a constant without payload)",
+                diag_error(d, n->loc,
+                           "%s '%s': operand '%s' has no data (not computed yet, or a constant "
+                           "without payload)",
                            ir_ops[n->op].name, n->name, g->values[v].name);
                 ok = false;
             }
         }
         for (int j = 0; j < n->n_outputs && ok; j++) {
             if (g->values[n->outputs[j]].type.shape.rank < 0) {
-                diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape", ir_ops[n->op].name,
-                           n->name, g->values[n->outputs[j]].name);
+                diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape",
+                           ir_ops[n->op].name, n->name, g->values[n->outputs[j]].name);
                 ok = false;
                 break;
             }
@@ -838,14 +782,9 @@ static bool eval_quant_node(EvalCtx *c)
             c->out[i] = (float)((int32_t)q[i] - zp) * s;
         break;
     }
-    case IR_OP_QCONV2D:
-        eval_qconv2d(c);
-        break;
-    case IR_OP_QLINEAR:
-        eval_qlinear(c);
-        break;
-    default:
-        return unsupported(c, "(not a quantization op)");
+    case IR_OP_QCONV2D: eval_qconv2d(c); break;
+    case IR_OP_QLINEAR: eval_qlinear(c); break;
+    default: return unsupported(c, "(not a quantization op)");
     }
     apply_epilogue(c);
     return true;

@@ -11,12 +11,12 @@
  * operand (unused for unary epilogue ops), outputs[i] receives n->outputs[i] (caller-allocated,
  * sized from the output's type). Returns false with a diagnostic if the op or dtype has
  * no reference implementation. */
-bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs,
-                  void *const *outputs, const int64_t *syms, Diag *d);
+bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void *const *outputs,
+                  const int64_t *syms, Diag *d);
 
 /* Runs the whole graph with the reference semantics: inputs in graph input order,
  * outputs malloc'd by the callee in graph output order (free each with free()). */
-bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs,
-                   const int64_t *syms, Diag *d);
+bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, const int64_t *syms,
+                   Diag *d);
 
 #endif

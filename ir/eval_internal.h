@@ -19,8 +19,8 @@ typedef struct EvalCtx {
     const Node *n;
     const void *const *in;
     Dims in_dims[8];
-    float *out;     /* the output as f32 (for the f32 ops) */
-    void *out_raw;  /* the output in its own dtype */
+    float *out;    /* the output as f32 (for the f32 ops) */
+    void *out_raw; /* the output in its own dtype */
     Dims out_dims;
     const int64_t *syms;
     Diag *d;

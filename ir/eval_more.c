@@ -109,7 +109,8 @@ static int64_t load_i(DType t, const void *p, int64_t i)
 static void store_cast(DType to, void *out, int64_t i, DType from, const void *src, int64_t j)
 {
     if (to == IR_BOOL) {
-        ((uint8_t *)out)[i] = dtype_is_float(from) ? load_f(from, src, j) != 0.0 : load_i(from, src, j) != 0;
+        ((uint8_t *)out)[i] =
+            dtype_is_float(from) ? load_f(from, src, j) != 0.0 : load_i(from, src, j) != 0;
         return;
     }
     if (!dtype_is_float(to)) {
@@ -133,8 +134,14 @@ static void store_cast(DType to, void *out, int64_t i, DType from, const void *s
     }
 }
 
-static DType dtype_of(const Graph *g, ValueId v) { return g->values[v].type.dtype; }
-static size_t elem_bytes(const Graph *g, ValueId v) { return ir_dtype_bytes(dtype_of(g, v), 1); }
+static DType dtype_of(const Graph *g, ValueId v)
+{
+    return g->values[v].type.dtype;
+}
+static size_t elem_bytes(const Graph *g, ValueId v)
+{
+    return ir_dtype_bytes(dtype_of(g, v), 1);
+}
 
 /* unary ops with attributes (never epilogues) */
 void ir_eval_unary_attr(const EvalCtx *c)
@@ -142,7 +149,8 @@ void ir_eval_unary_attr(const EvalCtx *c)
     const float *x = in_f32(c, 0);
     int64_t total = dims_numel(&c->out_dims);
     float slope = (float)ir_attr_float(c->n, "negative_slope", 0.01);
-    float lo = (float)ir_attr_float(c->n, "min", -INFINITY), hi = (float)ir_attr_float(c->n, "max", INFINITY);
+    float lo = (float)ir_attr_float(c->n, "min", -INFINITY),
+          hi = (float)ir_attr_float(c->n, "max", INFINITY);
     for (int64_t i = 0; i < total; i++) {
         float v = x[i];
         if (c->n->op == IR_OP_LEAKY_RELU)
@@ -422,7 +430,8 @@ void ir_eval_pad(const EvalCtx *c)
             mul *= xs->d[dd];
         }
         if (inside)
-            memcpy((char *)c->out_raw + (size_t)i * es, (const char *)c->in[0] + (size_t)src * es, es);
+            memcpy((char *)c->out_raw + (size_t)i * es, (const char *)c->in[0] + (size_t)src * es,
+                   es);
         else
             store_cast(dtype_of(c->g, ov), c->out_raw, i, IR_F32, &fill, 0);
     }
@@ -432,12 +441,13 @@ void ir_eval_concat(const EvalCtx *c)
 {
     size_t es = elem_bytes(c->g, c->n->outputs[0]);
     int ax = axis_attr(c->n, c->out_dims.rank);
-    int64_t outer = prod(&c->out_dims, 0, ax), orow = prod(&c->out_dims, ax, c->out_dims.rank), at = 0;
+    int64_t outer = prod(&c->out_dims, 0, ax), orow = prod(&c->out_dims, ax, c->out_dims.rank),
+            at = 0;
     for (int k = 0; k < c->n->n_inputs; k++) {
         int64_t row = prod(&c->in_dims[k], ax, c->in_dims[k].rank);
         for (int64_t o = 0; o < outer; o++)
-            memcpy((char *)c->out_raw + (size_t)(o * orow + at) * es, (const char *)c->in[k] + (size_t)(o * row) * es,
-                   (size_t)row * es);
+            memcpy((char *)c->out_raw + (size_t)(o * orow + at) * es,
+                   (const char *)c->in[k] + (size_t)(o * row) * es, (size_t)row * es);
         at += row;
     }
 }
@@ -453,14 +463,17 @@ bool ir_eval_index_select(const EvalCtx *c)
     for (int64_t k = 0; k < K; k++) {
         int64_t idx = load_i(it, c->in[1], k);
         if (idx < 0 || idx >= len) {
-            diag_error(c->d, c->n->loc, "index_select '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
-                       c->n->name, (long long)idx, (long long)k, c->g->values[c->n->inputs[1]].name,
-                       (long long)len);
+            diag_error(
+                c->d, c->n->loc,
+                "index_select '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
+                c->n->name, (long long)idx, (long long)k, c->g->values[c->n->inputs[1]].name,
+                (long long)len);
             return false;
         }
         for (int64_t o = 0; o < outer; o++)
             memcpy((char *)c->out_raw + (size_t)((o * K + k) * inner) * es,
-                   (const char *)c->in[0] + (size_t)((o * len + idx) * inner) * es, (size_t)inner * es);
+                   (const char *)c->in[0] + (size_t)((o * len + idx) * inner) * es,
+                   (size_t)inner * es);
     }
     return true;
 }
@@ -489,7 +502,8 @@ void ir_eval_resize(const EvalCtx *c)
             for (int64_t ow = 0; ow < OW; ow++) {
                 float *o = &c->out[(pl * OH + oh) * OW + ow];
                 if (!bilinear) {
-                    int64_t ih = (int64_t)floorf((float)oh * sh), iw = (int64_t)floorf((float)ow * sw);
+                    int64_t ih = (int64_t)floorf((float)oh * sh),
+                            iw = (int64_t)floorf((float)ow * sw);
                     ih = ih < H - 1 ? ih : H - 1;
                     iw = iw < W - 1 ? iw : W - 1;
                     *o = xp[ih * W + iw];
@@ -549,4 +563,3 @@ void ir_eval_conv_transpose2d(const EvalCtx *c)
                 }
         }
 }
-

@@ -455,41 +455,64 @@ double ir_flops(const Graph *g, const int64_t *syms)
         case IR_OP_FLATTEN:
         case IR_OP_RESHAPE:
         case IR_OP_EMBEDDING:
-        case IR_OP_CAST: case IR_OP_PERMUTE: case IR_OP_SQUEEZE: case IR_OP_UNSQUEEZE:
-        case IR_OP_EXPAND: case IR_OP_SLICE: case IR_OP_PAD: case IR_OP_CONCAT:
-        case IR_OP_INDEX_SELECT:
-            break;
+        case IR_OP_CAST:
+        case IR_OP_PERMUTE:
+        case IR_OP_SQUEEZE:
+        case IR_OP_UNSQUEEZE:
+        case IR_OP_EXPAND:
+        case IR_OP_SLICE:
+        case IR_OP_PAD:
+        case IR_OP_CONCAT:
+        case IR_OP_INDEX_SELECT: break;
         case IR_OP_CONV_TRANSPOSE2D: {
             const Shape *w = &g->values[n->inputs[1]].type.shape; /* [C, O/g, kh, kw] */
-            total += 2.0 * numel_of(g, n->inputs[0], syms) * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
+            total +=
+                2.0 * numel_of(g, n->inputs[0], syms) * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
             break;
         }
         case IR_OP_ADAPTIVE_AVG_POOL2D:
-        case IR_OP_REDUCE_SUM: case IR_OP_REDUCE_MEAN: case IR_OP_REDUCE_MAX: case IR_OP_REDUCE_MIN:
-            total += numel_of(g, n->inputs[0], syms);
-            break;
-        case IR_OP_RELU6: case IR_OP_GELU: case IR_OP_GELU_TANH: case IR_OP_SILU:
-        case IR_OP_HARDSWISH: case IR_OP_HARDSIGMOID: case IR_OP_EXP: case IR_OP_LOG:
-        case IR_OP_SQRT: case IR_OP_RSQRT: case IR_OP_NEG: case IR_OP_ABS: case IR_OP_ERF:
-        case IR_OP_LEAKY_RELU: case IR_OP_CLIP: case IR_OP_MINIMUM: case IR_OP_MAXIMUM:
-        case IR_OP_POW: case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE:
-        case IR_OP_GT: case IR_OP_GE: case IR_OP_WHERE:
-            total += out;
-            break;
-        case IR_OP_GROUP_NORM:
-            total += 4.0 * out;
-            break;
-        case IR_OP_RESIZE:
-            total += 4.0 * out;
-            break;
-        case IR_OP_ADD: case IR_OP_SUB: case IR_OP_MUL: case IR_OP_DIV:
-        case IR_OP_RELU: case IR_OP_SIGMOID: case IR_OP_TANH:
-            total += out;
-            break;
-        case IR_OP_SOFTMAX: case IR_OP_LOG_SOFTMAX: case IR_OP_BATCH_NORM:
-        case IR_OP_LAYER_NORM:
-            total += 4.0 * out;
-            break;
+        case IR_OP_REDUCE_SUM:
+        case IR_OP_REDUCE_MEAN:
+        case IR_OP_REDUCE_MAX:
+        case IR_OP_REDUCE_MIN: total += numel_of(g, n->inputs[0], syms); break;
+        case IR_OP_RELU6:
+        case IR_OP_GELU:
+        case IR_OP_GELU_TANH:
+        case IR_OP_SILU:
+        case IR_OP_HARDSWISH:
+        case IR_OP_HARDSIGMOID:
+        case IR_OP_EXP:
+        case IR_OP_LOG:
+        case IR_OP_SQRT:
+        case IR_OP_RSQRT:
+        case IR_OP_NEG:
+        case IR_OP_ABS:
+        case IR_OP_ERF:
+        case IR_OP_LEAKY_RELU:
+        case IR_OP_CLIP:
+        case IR_OP_MINIMUM:
+        case IR_OP_MAXIMUM:
+        case IR_OP_POW:
+        case IR_OP_EQ:
+        case IR_OP_NE:
+        case IR_OP_LT:
+        case IR_OP_LE:
+        case IR_OP_GT:
+        case IR_OP_GE:
+        case IR_OP_WHERE: total += out; break;
+        case IR_OP_GROUP_NORM: total += 4.0 * out; break;
+        case IR_OP_RESIZE: total += 4.0 * out; break;
+        case IR_OP_ADD:
+        case IR_OP_SUB:
+        case IR_OP_MUL:
+        case IR_OP_DIV:
+        case IR_OP_RELU:
+        case IR_OP_SIGMOID:
+        case IR_OP_TANH: total += out; break;
+        case IR_OP_SOFTMAX:
+        case IR_OP_LOG_SOFTMAX:
+        case IR_OP_BATCH_NORM:
+        case IR_OP_LAYER_NORM: total += 4.0 * out; break;
         case IR_OP_QCONV2D: {
             const Shape *w = &g->values[n->inputs[1]].type.shape; /* [O, I/g, kh, kw] */
             total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
@@ -500,11 +523,9 @@ double ir_flops(const Graph *g, const int64_t *syms)
             total += 2.0 * out * k;
             break;
         }
-        case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE:
-            total += out;
-            break;
-        case IR_NUM_OPS:
-            SLIMC_ASSERT(0 && "bad op");
+        case IR_OP_QUANTIZE:
+        case IR_OP_DEQUANTIZE: total += out; break;
+        case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
         }
         total += out * (double)n->n_epilogue;
     }

@@ -61,32 +61,32 @@ typedef struct Attr {
 
 /* ---- values ---- */
 typedef enum ValueKind {
-    IR_VALUE_TEMP,   /* produced by a node */
-    IR_VALUE_INPUT,  /* a graph input */
-    IR_VALUE_CONST,  /* data known at compile time (weights, folded results) */
+    IR_VALUE_TEMP,  /* produced by a node */
+    IR_VALUE_INPUT, /* a graph input */
+    IR_VALUE_CONST, /* data known at compile time (weights, folded results) */
 } ValueKind;
 
 typedef struct Value {
     const char *name;
     ValueKind kind;
     Type type;
-    const void *data;  /* IR_VALUE_CONST: the payload, C order (mmapped or arena-owned) */
+    const void *data; /* IR_VALUE_CONST: the payload, C order (mmapped or arena-owned) */
     size_t data_bytes;
-    NodeId producer;   /* IR_NONE for inputs and constants */
-    SrcLoc loc;        /* where it was defined */
-    float sparsity;    /* fraction of zero elements, for constants (0 unless measured) */
-    bool is_output;    /* one of the graph's outputs */
+    NodeId producer; /* IR_NONE for inputs and constants */
+    SrcLoc loc;      /* where it was defined */
+    float sparsity;  /* fraction of zero elements, for constants (0 unless measured) */
+    bool is_output;  /* one of the graph's outputs */
     /* Set by memplan: byte offset in the arena (for temps that own storage). */
     bool planned;
     Poly offset;
-    ValueId alias_of;  /* views share their input's storage; IR_NONE otherwise */
+    ValueId alias_of; /* views share their input's storage; IR_NONE otherwise */
 } Value;
 
 /* An elementwise op fused into a node's epilogue: out = op(out) or op(out, operand). */
 typedef struct Epilogue {
     OpKind op;
-    ValueId operand;   /* IR_NONE for unary; otherwise broadcast to the output */
-    bool operand_first;/* operand op out, for sub/div */
+    ValueId operand;    /* IR_NONE for unary; otherwise broadcast to the output */
+    bool operand_first; /* operand op out, for sub/div */
 } Epilogue;
 
 #define IR_MAX_EPILOGUE 8
@@ -96,12 +96,12 @@ struct Node {
     const char *name; /* for messages and generated code comments */
     SrcLoc loc;
     int n_inputs, n_outputs;
-    ValueId *inputs;  /* IR_NONE for an absent optional input */
+    ValueId *inputs; /* IR_NONE for an absent optional input */
     ValueId *outputs;
     int n_attrs;
     Attr *attrs;
     Device device;
-    bool dead;        /* removed by a pass; dropped by ir_compact */
+    bool dead; /* removed by a pass; dropped by ir_compact */
     int n_epilogue;
     Epilogue epilogue[IR_MAX_EPILOGUE];
 };
@@ -109,11 +109,11 @@ struct Node {
 /* ---- graph ---- */
 struct Graph {
     Arena *arena;
-    const char *name;     /* model identifier */
-    const char *source;   /* file it came from, for messages */
+    const char *name;   /* model identifier */
+    const char *source; /* file it came from, for messages */
     Value *values;
     int n_values, cap_values;
-    Node *nodes;          /* in a topological order */
+    Node *nodes; /* in a topological order */
     int n_nodes, cap_nodes;
     ValueId *inputs;
     int n_inputs;
@@ -141,7 +141,8 @@ void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg);
 int ir_graph_symbol(Graph *g, const char *name);
 
 ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc);
-ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes, SrcLoc loc);
+ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes,
+                     SrcLoc loc);
 ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc);
 void ir_output_add(Graph *g, ValueId v);
 /* Gives graph output k the name the model declares for it (what `run` names its file). */
@@ -161,9 +162,18 @@ double ir_attr_float(const Node *n, const char *attr, double dflt);
  * fills out with dflt (max entries) and returns 0 when absent. */
 int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t dflt);
 
-static inline Value *ir_val(Graph *g, ValueId v) { return &g->values[v]; }
-static inline Node *ir_node(Graph *g, NodeId n) { return &g->nodes[n]; }
-static inline const Type *ir_type(Graph *g, ValueId v) { return &g->values[v].type; }
+static inline Value *ir_val(Graph *g, ValueId v)
+{
+    return &g->values[v];
+}
+static inline Node *ir_node(Graph *g, NodeId n)
+{
+    return &g->nodes[n];
+}
+static inline const Type *ir_type(Graph *g, ValueId v)
+{
+    return &g->values[v].type;
+}
 
 /* Replaces every use of old (as node input, epilogue operand or graph output) by new. */
 void ir_replace_uses(Graph *g, ValueId old_v, ValueId new_v);
@@ -188,7 +198,7 @@ char *ir_type_str(const Graph *g, const Type *t, char *buf, size_t size);
 char *ir_dim_str(const Graph *g, Dim d, char *buf, size_t size);
 
 /* Statistics for `inspect`. */
-size_t ir_weight_bytes(const Graph *g);           /* constants read by live nodes */
+size_t ir_weight_bytes(const Graph *g); /* constants read by live nodes */
 /* FLOPs of one run (multiply-add counted as 2) with every symbol set to 1. */
 double ir_flops(const Graph *g, const int64_t *sym_values);
 

@@ -56,15 +56,9 @@ static void print_attrs(const Node *n, FILE *out)
         const Attr *a = &n->attrs[i];
         fprintf(out, "%s%s=", i ? ", " : "", a->name);
         switch (a->kind) {
-        case IR_ATTR_INT:
-            fprintf(out, "%lld", (long long)a->i);
-            break;
-        case IR_ATTR_FLOAT:
-            fprintf(out, "%g", a->f);
-            break;
-        case IR_ATTR_STRING:
-            fprintf(out, "\"%s\"", a->s ? a->s : "");
-            break;
+        case IR_ATTR_INT: fprintf(out, "%lld", (long long)a->i); break;
+        case IR_ATTR_FLOAT: fprintf(out, "%g", a->f); break;
+        case IR_ATTR_STRING: fprintf(out, "\"%s\"", a->s ? a->s : ""); break;
         case IR_ATTR_INTS:
             fputc('[', out);
             for (int j = 0; j < a->n_ints; j++)
@@ -139,7 +133,8 @@ void ir_print(const Graph *g, FILE *out)
 void ir_print_dot(const Graph *g, FILE *out)
 {
     char t[200];
-    fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n", g->name);
+    fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+            g->name);
     for (int i = 0; i < g->n_values; i++) {
         const Value *v = &g->values[i];
         if (v->kind == IR_VALUE_INPUT)
@@ -153,7 +148,8 @@ void ir_print_dot(const Graph *g, FILE *out)
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        fprintf(out, "  n%d [shape=box, style=rounded, label=\"%s\\n%s", i, n->name, ir_ops[n->op].name);
+        fprintf(out, "  n%d [shape=box, style=rounded, label=\"%s\\n%s", i, n->name,
+                ir_ops[n->op].name);
         for (int j = 0; j < n->n_epilogue; j++)
             fprintf(out, " + %s", ir_ops[n->epilogue[j].op].name);
         fputs("\"];\n", out);

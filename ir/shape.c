@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SHAPE_FN(name) bool ir_shape_##name(Graph *g, Node *n, Diag *d)
+#define SHAPE_FN(name)                           bool ir_shape_##name(Graph *g, Node *n, Diag *d)
 #define OP(e, name, mn, mx, flags, attrs, shape) SHAPE_FN(shape);
 #include "ir/ops.def"
 #undef OP
@@ -31,8 +31,8 @@ static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
     const Value *val = &g->values[v];
     ir_type_str(g, &val->type, t, sizeof t);
     if (val->loc.file && val->loc.line)
-        snprintf(buf, size, "'%s' (%s, from %s:%d:%d)", val->name, t, val->loc.file,
-                 val->loc.line, val->loc.col);
+        snprintf(buf, size, "'%s' (%s, from %s:%d:%d)", val->name, t, val->loc.file, val->loc.line,
+                 val->loc.col);
     else
         snprintf(buf, size, "'%s' (%s)", val->name, t);
     return buf;
@@ -55,8 +55,8 @@ static bool need_rank(Graph *g, Node *n, int i, int rank, const char *what, Diag
     const Type *t = in_type(g, n, i);
     if (t->shape.rank != rank) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name,
-                   n->name, what, rank, describe(g, n->inputs[i], b, sizeof b));
+        diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name, n->name,
+                   what, rank, describe(g, n->inputs[i], b, sizeof b));
         return false;
     }
     return true;
@@ -162,19 +162,24 @@ SHAPE_FN(conv2d)
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
     char a[256], b[256];
     if (groups < 1 || c % groups || o % groups) {
-        diag_error(d, n->loc, "conv2d '%s': groups=%lld must divide the input channels (%lld) and the output channels (%lld)",
+        diag_error(d, n->loc,
+                   "conv2d '%s': groups=%lld must divide the input channels (%lld) and the output "
+                   "channels (%lld)",
                    n->name, (long long)groups, (long long)c, (long long)o);
         return false;
     }
     if (ci * groups != c) {
-        diag_error(d, n->loc, "conv2d '%s': the input has %lld channels but the weight expects %lld (groups=%lld): input %s, weight %s",
+        diag_error(d, n->loc,
+                   "conv2d '%s': the input has %lld channels but the weight expects %lld "
+                   "(groups=%lld): input %s, weight %s",
                    n->name, (long long)c, (long long)(ci * groups), (long long)groups,
                    describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)
         if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0) {
-            diag_error(d, n->loc, "conv2d '%s': stride and dilation must be >= 1 and padding >= 0", n->name);
+            diag_error(d, n->loc, "conv2d '%s': stride and dilation must be >= 1 and padding >= 0",
+                       n->name);
             return false;
         }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
@@ -199,7 +204,8 @@ SHAPE_FN(conv2d)
 
 SHAPE_FN(linear)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) || !need_rank(g, n, 1, 2, "the weight", d))
+    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
+        !need_rank(g, n, 1, 2, "the weight", d))
         return false;
     const Shape *x = &in_type(g, n, 0)->shape;
     char a[256], b[256];
@@ -211,7 +217,9 @@ SHAPE_FN(linear)
     bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
     int64_t k = dim_of(g, n, 1, tr ? 0 : 1), o = dim_of(g, n, 1, tr ? 1 : 0);
     if (!ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
-        diag_error(d, n->loc, "linear '%s': the input's last dimension must be %lld (the layer's in-features), got %s with weight %s",
+        diag_error(d, n->loc,
+                   "linear '%s': the input's last dimension must be %lld (the layer's "
+                   "in-features), got %s with weight %s",
                    n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a),
                    describe(g, n->inputs[1], b, sizeof b));
         return false;
@@ -238,7 +246,8 @@ SHAPE_FN(matmul)
     char sa[256], sb[256];
     if (a.rank < 1 || b.rank < 1) {
         diag_error(d, n->loc, "matmul '%s': operands must have rank >= 1: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+                   describe(g, n->inputs[0], sa, sizeof sa),
+                   describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     bool a_vec = a.rank == 1, b_vec = b.rank == 1;
@@ -253,7 +262,8 @@ SHAPE_FN(matmul)
     }
     if (!ir_dim_eq(a.d[a.rank - 1], b.d[b.rank - 2])) {
         diag_error(d, n->loc, "matmul '%s': inner dimensions differ: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+                   describe(g, n->inputs[0], sa, sizeof sa),
+                   describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape ba = {a.rank - 2, {{0}}}, bb = {b.rank - 2, {{0}}}, batch;
@@ -261,7 +271,8 @@ SHAPE_FN(matmul)
     memcpy(bb.d, b.d, sizeof(Dim) * (size_t)bb.rank);
     if (!broadcast(&ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
         diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa), describe(g, n->inputs[1], sb, sizeof sb));
+                   describe(g, n->inputs[0], sa, sizeof sa),
+                   describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape out = batch;
@@ -295,7 +306,8 @@ SHAPE_FN(pool2d)
             return false;
         }
         if (p[i] * 2 > k[i]) {
-            diag_error(d, n->loc, "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
+            diag_error(d, n->loc,
+                       "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
                        ir_ops[n->op].name, n->name, (long long)p[i], (long long)k[i]);
             return false;
         }
@@ -332,7 +344,8 @@ SHAPE_FN(flatten)
     char a[256];
     if (start < 0 || start >= r || end < 0 || end >= r || start > end) {
         diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s", n->name,
-                   (long long)ir_attr_int(n, "start_dim", 1), (long long)ir_attr_int(n, "end_dim", -1),
+                   (long long)ir_attr_int(n, "start_dim", 1),
+                   (long long)ir_attr_int(n, "end_dim", -1),
                    describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
@@ -404,7 +417,7 @@ SHAPE_FN(reshape)
     }
     set_out(g, n, 0, t->dtype, &out);
     return true;
-mismatch: {
+mismatch : {
     char want[160];
     Shape shown = out;
     for (int i = 0; i < at->n_ints; i++)
@@ -412,8 +425,8 @@ mismatch: {
             shown.d[i] = (Dim){-1, 0};
     Type tt = {t->dtype, shown, NULL};
     ir_type_str(g, &tt, want, sizeof want);
-    diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)",
-               n->name, describe(g, n->inputs[0], a, sizeof a), want);
+    diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)", n->name,
+               describe(g, n->inputs[0], a, sizeof a), want);
     return false;
 }
 }
@@ -425,14 +438,17 @@ SHAPE_FN(batch_norm)
     if (!need_float(g, n, 0, d))
         return false;
     if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1])) {
-        diag_error(d, n->loc, "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s",
-                   n->name, describe(g, n->inputs[0], a, sizeof a));
+        diag_error(d, n->loc,
+                   "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s", n->name,
+                   describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < 5; i++) {
         const Type *p = in_type(g, n, i);
-        if (!p || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1]) || p->dtype != IR_F32) {
-            diag_error(d, n->loc, "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+        if (!p || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1]) ||
+            p->dtype != IR_F32) {
+            diag_error(d, n->loc,
+                       "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
                        n->name, p ? describe(g, n->inputs[i], b, sizeof b) : "(missing)",
                        (long long)t->shape.d[1].c, describe(g, n->inputs[0], a, sizeof a));
             return false;
@@ -462,7 +478,8 @@ SHAPE_FN(layer_norm)
         for (int j = 0; ok && j < k; j++)
             ok = ir_dim_eq(p->shape.d[j], t->shape.d[t->shape.rank - k + j]);
         if (!ok) {
-            diag_error(d, n->loc, "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
+            diag_error(d, n->loc,
+                       "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
                        n->name, describe(g, n->inputs[i], b, sizeof b), (long long)k,
                        describe(g, n->inputs[0], a, sizeof a));
             return false;
@@ -487,7 +504,8 @@ SHAPE_FN(embedding)
         return false;
     }
     if (idx->shape.rank + 1 > IR_MAX_RANK) {
-        diag_error(d, n->loc, "embedding '%s': indices of rank %d are too many", n->name, idx->shape.rank);
+        diag_error(d, n->loc, "embedding '%s': indices of rank %d are too many", n->name,
+                   idx->shape.rank);
         return false;
     }
     Shape out = idx->shape;
@@ -545,13 +563,15 @@ SHAPE_FN(where)
         return bad_attr(g, n, 0, d, "the condition must be bool");
     if (a->dtype != b->dtype || a->quant || b->quant || a->dtype == IR_I4) {
         diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s", n->name,
-                   describe(g, n->inputs[1], s1, sizeof s1), describe(g, n->inputs[2], s2, sizeof s2));
+                   describe(g, n->inputs[1], s1, sizeof s1),
+                   describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
     Shape t, out;
     if (!broadcast(&a->shape, &b->shape, &t) || !broadcast(&c->shape, &t, &out)) {
         diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
-                   describe(g, n->inputs[0], s0, sizeof s0), describe(g, n->inputs[1], s1, sizeof s1),
+                   describe(g, n->inputs[0], s0, sizeof s0),
+                   describe(g, n->inputs[1], s1, sizeof s1),
                    describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
@@ -595,14 +615,16 @@ SHAPE_FN(group_norm)
         return bad_attr(g, n, 0, d, "the input must be [N, C, ...] with a fixed C");
     int64_t c = t->shape.d[1].c;
     if (groups < 1 || c % groups) {
-        diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s", n->name,
-                   (long long)groups, describe(g, n->inputs[0], a, sizeof a));
+        diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s",
+                   n->name, (long long)groups, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < n->n_inputs; i++) {
         const Type *p = in_type(g, n, i);
-        if (p && (p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], ir_dim(c)) || p->dtype != IR_F32)) {
-            diag_error(d, n->loc, "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+        if (p &&
+            (p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], ir_dim(c)) || p->dtype != IR_F32)) {
+            diag_error(d, n->loc,
+                       "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
                        n->name, describe(g, n->inputs[i], b, sizeof b), (long long)c,
                        describe(g, n->inputs[0], a, sizeof a));
             return false;
@@ -703,7 +725,8 @@ SHAPE_FN(unsqueeze)
 {
     const Type *t = in_type(g, n, 0);
     int64_t ax;
-    if (t->shape.rank >= IR_MAX_RANK || !norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank + 1, &ax))
+    if (t->shape.rank >= IR_MAX_RANK ||
+        !norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank + 1, &ax))
         return bad_attr(g, n, 0, d, "the new axis is out of range");
     Shape out = {t->shape.rank + 1, {{0}}};
     for (int i = 0, j = 0; i < out.rank; i++)
@@ -739,8 +762,10 @@ SHAPE_FN(expand)
             tt.shape.rank = at->n_ints;
             for (int k = i + 1; k < at->n_ints; k++)
                 tt.shape.d[k] = ir_dim(at->ints[k] > 0 ? at->ints[k] : 1);
-            diag_error(d, n->loc, "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)", n->name,
-                       describe(g, n->inputs[0], a, sizeof a), ir_type_str(g, &tt, ws, sizeof ws), i);
+            diag_error(d, n->loc,
+                       "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)",
+                       n->name, describe(g, n->inputs[0], a, sizeof a),
+                       ir_type_str(g, &tt, ws, sizeof ws), i);
             return false;
         }
         out.d[i] = want;
@@ -782,7 +807,8 @@ SHAPE_FN(pad)
     const Attr *at = ir_node_attr(n, "pads");
     int64_t mode = ir_attr_int(n, "mode", 0);
     if (!at || at->n_ints % 2 || at->n_ints / 2 > t->shape.rank)
-        return bad_attr(g, n, 0, d, "pads must be pairs (before, after), at most one per dimension");
+        return bad_attr(g, n, 0, d,
+                        "pads must be pairs (before, after), at most one per dimension");
     if (mode < 0 || mode > 2)
         return bad_attr(g, n, 0, d, "the mode must be constant, reflect or replicate");
     if (mode != 0 && t->dtype != IR_F32)
@@ -823,9 +849,10 @@ SHAPE_FN(concat)
             ok = false;
         if (!ok) {
             char a[256], b[256];
-            diag_error(d, n->loc, "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
-                       n->name, describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[i], b, sizeof b),
-                       (long long)ax);
+            diag_error(d, n->loc,
+                       "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
+                       n->name, describe(g, n->inputs[0], a, sizeof a),
+                       describe(g, n->inputs[i], b, sizeof b), (long long)ax);
             return false;
         }
         out.d[ax] = sum;
@@ -890,7 +917,9 @@ SHAPE_FN(conv_transpose2d)
     int64_t c = dim_of(g, n, 0, 1), wc = dim_of(g, n, 1, 0), og = dim_of(g, n, 1, 1);
     char a[256], b[256];
     if (groups < 1 || c % groups || wc != c) {
-        diag_error(d, n->loc, "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) expects %lld: input %s, weight %s",
+        diag_error(d, n->loc,
+                   "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) "
+                   "expects %lld: input %s, weight %s",
                    n->name, (long long)c, (long long)groups, (long long)wc,
                    describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
         return false;
@@ -898,7 +927,9 @@ SHAPE_FN(conv_transpose2d)
     for (int i = 0; i < 2; i++)
         if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0 || opad[i] < 0 ||
             (opad[i] >= stride[i] && opad[i] >= dil[i])) {
-            diag_error(d, n->loc, "conv_transpose2d '%s': stride and dilation must be >= 1, padding >= 0, output_padding smaller than stride or dilation",
+            diag_error(d, n->loc,
+                       "conv_transpose2d '%s': stride and dilation must be >= 1, padding >= 0, "
+                       "output_padding smaller than stride or dilation",
                        n->name);
             return false;
         }
@@ -906,15 +937,15 @@ SHAPE_FN(conv_transpose2d)
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o)) || bt->dtype != IR_F32) {
-            diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s", n->name,
-                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s",
+                       n->name, (long long)o, describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
     int64_t hw[2];
     for (int i = 0; i < 2; i++)
-        hw[i] = (dim_of(g, n, 0, 2 + i) - 1) * stride[i] - 2 * pad[i] + dil[i] * (dim_of(g, n, 1, 2 + i) - 1) +
-                opad[i] + 1;
+        hw[i] = (dim_of(g, n, 0, 2 + i) - 1) * stride[i] - 2 * pad[i] +
+                dil[i] * (dim_of(g, n, 1, 2 + i) - 1) + opad[i] + 1;
     if (hw[0] < 1 || hw[1] < 1)
         return bad_attr(g, n, 0, d, "the output would be empty");
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
@@ -976,8 +1007,9 @@ static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
             continue;
         if (t->dtype != dts[i - 2] || t->shape.rank != 1 || !ir_dim_eq(t->shape.d[0], ir_dim(o))) {
             char b[256];
-            diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name, n->name,
-                       what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o, describe(g, n->inputs[i], b, sizeof b));
+            diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name,
+                       n->name, what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o,
+                       describe(g, n->inputs[i], b, sizeof b));
             return false;
         }
     }
@@ -999,9 +1031,10 @@ SHAPE_FN(qconv2d)
     int64_t groups = ir_attr_int(n, "groups", 1);
     int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
-    if (groups < 1 || c % groups || o % groups || ci * groups != c || stride[0] < 1 || stride[1] < 1 ||
-        dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
-        diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding", n->name);
+    if (groups < 1 || c % groups || o % groups || ci * groups != c || stride[0] < 1 ||
+        stride[1] < 1 || dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
+        diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
+                   n->name);
         return false;
     }
     if (!qparams_ok(g, n, o, d))
@@ -1026,8 +1059,8 @@ SHAPE_FN(qlinear)
     int64_t o = dim_of(g, n, 1, 0), k = dim_of(g, n, 1, 1);
     if (x->rank < 1 || !ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
         char a[256];
-        diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s", n->name,
-                   (long long)k, describe(g, n->inputs[0], a, sizeof a));
+        diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s",
+                   n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     if (!qparams_ok(g, n, o, d))

@@ -12,9 +12,18 @@ static const struct {
 #undef X
 };
 
-const char *ir_dtype_name(DType t) { return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].name : "?"; }
-const char *ir_dtype_ctype(DType t) { return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].ctype : "?"; }
-int ir_dtype_bits(DType t) { return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].bits : 0; }
+const char *ir_dtype_name(DType t)
+{
+    return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].name : "?";
+}
+const char *ir_dtype_ctype(DType t)
+{
+    return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].ctype : "?";
+}
+int ir_dtype_bits(DType t)
+{
+    return (unsigned)t < IR_NUM_DTYPES ? dtype_info[t].bits : 0;
+}
 
 size_t ir_dtype_bytes(DType t, int64_t count)
 {
@@ -29,9 +38,9 @@ bool ir_dtype_parse(const char *s, DType *out)
         const char *alias;
         DType t;
     } aliases[] = {
-        {"float64", IR_F64}, {"double", IR_F64}, {"float32", IR_F32}, {"float", IR_F32},
+        {"float64", IR_F64}, {"double", IR_F64}, {"float32", IR_F32},   {"float", IR_F32},
         {"float16", IR_F16}, {"half", IR_F16},   {"bfloat16", IR_BF16}, {"int64", IR_I64},
-        {"int32", IR_I32},   {"int16", IR_I16},  {"int8", IR_I8},    {"uint8", IR_U8},
+        {"int32", IR_I32},   {"int16", IR_I16},  {"int8", IR_I8},       {"uint8", IR_U8},
         {"int4", IR_I4},
     };
     for (int i = 0; i < IR_NUM_DTYPES; i++)
@@ -47,7 +56,10 @@ bool ir_dtype_parse(const char *s, DType *out)
     return false;
 }
 
-const char *ir_device_name(Device d) { return d == IR_DEVICE_CUDA ? "cuda" : "cpu"; }
+const char *ir_device_name(Device d)
+{
+    return d == IR_DEVICE_CUDA ? "cuda" : "cpu";
+}
 
 bool ir_shape_eq(const Shape *a, const Shape *b)
 {

@@ -7,24 +7,24 @@
 #include <stdint.h>
 
 /* name, C type in generated code, bits */
-#define IR_DTYPES(X)                  \
-    X(F64, "f64", "double", 64)       \
-    X(F32, "f32", "float", 32)        \
-    X(F16, "f16", "uint16_t", 16)     \
-    X(BF16, "bf16", "uint16_t", 16)   \
-    X(I64, "i64", "int64_t", 64)      \
-    X(I32, "i32", "int32_t", 32)      \
-    X(I16, "i16", "int16_t", 16)      \
-    X(I8, "i8", "int8_t", 8)          \
-    X(U8, "u8", "uint8_t", 8)         \
-    X(I4, "i4", "uint8_t", 4)         \
+#define IR_DTYPES(X)                                                                               \
+    X(F64, "f64", "double", 64)                                                                    \
+    X(F32, "f32", "float", 32)                                                                     \
+    X(F16, "f16", "uint16_t", 16)                                                                  \
+    X(BF16, "bf16", "uint16_t", 16)                                                                \
+    X(I64, "i64", "int64_t", 64)                                                                   \
+    X(I32, "i32", "int32_t", 32)                                                                   \
+    X(I16, "i16", "int16_t", 16)                                                                   \
+    X(I8, "i8", "int8_t", 8)                                                                       \
+    X(U8, "u8", "uint8_t", 8)                                                                      \
+    X(I4, "i4", "uint8_t", 4)                                                                      \
     X(BOOL, "bool", "uint8_t", 8)
 
 typedef enum DType {
 #define X(e, name, ctype, bits) IR_##e,
     IR_DTYPES(X)
 #undef X
-    IR_NUM_DTYPES
+        IR_NUM_DTYPES
 } DType;
 
 const char *ir_dtype_name(DType t);
@@ -50,9 +50,18 @@ typedef struct Shape {
     Dim d[IR_MAX_RANK];
 } Shape;
 
-static inline Dim ir_dim(int64_t c) { return (Dim){c, 0}; }
-static inline bool ir_dim_static(Dim d) { return d.syms == 0; }
-static inline bool ir_dim_eq(Dim a, Dim b) { return a.c == b.c && a.syms == b.syms; }
+static inline Dim ir_dim(int64_t c)
+{
+    return (Dim){c, 0};
+}
+static inline bool ir_dim_static(Dim d)
+{
+    return d.syms == 0;
+}
+static inline bool ir_dim_eq(Dim a, Dim b)
+{
+    return a.c == b.c && a.syms == b.syms;
+}
 bool ir_shape_eq(const Shape *a, const Shape *b);
 bool ir_shape_static(const Shape *s);
 /* Product of all dims; false if a symbol would appear squared (unsupported). */
@@ -84,7 +93,7 @@ Poly ir_poly_round_up(Poly p, int64_t align); /* each term rounded up to align *
 typedef struct QuantParams {
     int axis;
     int group_size;
-    int count;          /* number of scales */
+    int count; /* number of scales */
     const float *scale;
     const int32_t *zero_point; /* NULL means symmetric (all zero) */
 } QuantParams;

@@ -4,13 +4,16 @@
 
 #include <stdlib.h>
 
-#define FAIL(...)                                                                        \
-    do {                                                                                 \
-        diag_error(d, (SrcLoc){0}, "internal: IR verifier: " __VA_ARGS__);               \
-        ok = false;                                                                      \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        diag_error(d, (SrcLoc){0}, "internal: IR verifier: " __VA_ARGS__);                         \
+        ok = false;                                                                                \
     } while (0)
 
-static bool valid_value(const Graph *g, ValueId v) { return v >= 0 && v < g->n_values; }
+static bool valid_value(const Graph *g, ValueId v)
+{
+    return v >= 0 && v < g->n_values;
+}
 
 bool ir_verify(const Graph *g, Diag *d)
 {
@@ -78,7 +81,8 @@ bool ir_verify(const Graph *g, Diag *d)
             if (defined[v])
                 FAIL("value '%s' is defined twice", g->values[v].name);
             if (g->values[v].producer != i)
-                FAIL("value '%s' does not name node '%s' as its producer", g->values[v].name, n->name);
+                FAIL("value '%s' does not name node '%s' as its producer", g->values[v].name,
+                     n->name);
             defined[v] = true;
         }
     }

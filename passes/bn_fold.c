@@ -28,8 +28,8 @@ static const float *const_f32(const Graph *g, ValueId v, int64_t count)
     if (v == IR_NONE)
         return NULL;
     const Value *val = &g->values[v];
-    if (val->kind != IR_VALUE_CONST || !val->data || val->type.dtype != IR_F32 ||
-        val->type.quant || val->data_bytes != sizeof(float) * (size_t)count)
+    if (val->kind != IR_VALUE_CONST || !val->data || val->type.dtype != IR_F32 || val->type.quant ||
+        val->data_bytes != sizeof(float) * (size_t)count)
         return NULL;
     return val->data;
 }
@@ -44,8 +44,7 @@ static int64_t numel_static(const Shape *s)
 
 /* The per-channel scale s and shift t of batch_norm bn (C channels), or false when its
  * parameters are not all constant. Arena-allocated. */
-static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
-                      const float **mean)
+static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t, const float **mean)
 {
     const float *m = const_f32(g, bn->inputs[1], C), *v = const_f32(g, bn->inputs[2], C);
     const float *w = const_f32(g, bn->inputs[3], C), *b = const_f32(g, bn->inputs[4], C);
@@ -182,7 +181,8 @@ static bool lower_to_mul_add(Graph *g, NodeId bn_id)
     mul->outputs[0] = mid;
     g->values[mid].producer = bn_id;
     ValueId add_in[2] = {mid, tv};
-    NodeId add = ir_node_new(g, IR_OP_ADD, arena_printf(g->arena, "%s.shift", name), loc, add_in, 2, 1);
+    NodeId add =
+        ir_node_new(g, IR_OP_ADD, arena_printf(g->arena, "%s.shift", name), loc, add_in, 2, 1);
     ValueId spare = g->nodes[add].outputs[0];
     g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
     g->values[spare].type = yt;

@@ -182,7 +182,8 @@ void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
     const int64_t total = hist_total(s);
     const double bw = (H - L) / QCAL_BINS;
     if (total > 0 && m == QCAL_PERCENTILE) {
-        const double want_lo = (100.0 - p) / 100.0 * (double)total, want_hi = p / 100.0 * (double)total;
+        const double want_lo = (100.0 - p) / 100.0 * (double)total,
+                     want_hi = p / 100.0 * (double)total;
         double acc = 0;
         int jl = 0, jh = QCAL_BINS - 1;
         for (int j = 0; j < QCAL_BINS; j++) {
@@ -248,13 +249,13 @@ static int64_t numel_of(const Graph *g, ValueId v, const int64_t *syms)
 
 /* Binds the symbols of the input's shape to the batch's dims; false with a message when a
  * static dim does not match. */
-static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape, int64_t batch, int64_t *syms,
-                      SrcLoc loc, Diag *d)
+static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape, int64_t batch,
+                      int64_t *syms, SrcLoc loc, Diag *d)
 {
     const Shape *s = &g->values[in].type.shape;
     if (s->rank != ndim) {
-        diag_error(d, loc, "quantize: the calibration data has %d dimensions but input '%s' has %d", ndim,
-                   g->values[in].name, s->rank);
+        diag_error(d, loc, "quantize: the calibration data has %d dimensions but input '%s' has %d",
+                   ndim, g->values[in].name, s->rank);
         return false;
     }
     for (int i = 0; i < ndim; i++) {
@@ -262,15 +263,18 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
         Dim dm = s->d[i];
         if (dm.syms == 0) {
             if (dm.c != want && !(i == 0 && dm.c == shape[0])) {
-                diag_error(d, loc, "quantize: dimension %d of the calibration data is %lld but input '%s' needs %lld", i,
-                           (long long)shape[i], g->values[in].name, (long long)dm.c);
+                diag_error(d, loc,
+                           "quantize: dimension %d of the calibration data is %lld but input '%s' "
+                           "needs %lld",
+                           i, (long long)shape[i], g->values[in].name, (long long)dm.c);
                 return false;
             }
             continue;
         }
         int k = __builtin_ctz(dm.syms);
         if ((dm.syms & (dm.syms - 1)) || dm.c != 1 || (syms[k] && syms[k] != want)) {
-            diag_error(d, loc, "quantize: cannot bind the symbolic dimension %d of input '%s' to %lld", i,
+            diag_error(d, loc,
+                       "quantize: cannot bind the symbolic dimension %d of input '%s' to %lld", i,
                        g->values[in].name, (long long)want);
             return false;
         }
@@ -283,11 +287,13 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
               const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d)
 {
     if (g->n_inputs != 1) {
-        diag_error(d, loc, "quantize: calibration supports models with one input; this one has %d", g->n_inputs);
+        diag_error(d, loc, "quantize: calibration supports models with one input; this one has %d",
+                   g->n_inputs);
         return false;
     }
     if (dtype != IR_F32) {
-        diag_error(d, loc, "quantize: the calibration data must be float32, got %s", ir_dtype_name(dtype));
+        diag_error(d, loc, "quantize: the calibration data must be float32, got %s",
+                   ir_dtype_name(dtype));
         return false;
     }
     if (ndim < 1 || shape[0] < 1) {
@@ -301,14 +307,17 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     const float *x = data;
     for (int64_t i = 0; i < per * shape[0]; i++)
         if (!isfinite(x[i])) {
-            diag_error(d, loc, "quantize: the calibration data holds NaN or Inf (element %lld)", (long long)i);
+            diag_error(d, loc, "quantize: the calibration data holds NaN or Inf (element %lld)",
+                       (long long)i);
             return false;
         }
     /* the batch: all samples when the batch dim is static, else up to 16 at a time */
     const Shape *is = &g->values[in].type.shape;
     int64_t bs = is->rank > 0 && is->d[0].syms == 0 ? is->d[0].c : 16;
     if (is->rank > 0 && is->d[0].syms == 0 && shape[0] % bs) {
-        diag_error(d, loc, "quantize: %lld calibration samples do not split into batches of %lld (the input's fixed batch)",
+        diag_error(d, loc,
+                   "quantize: %lld calibration samples do not split into batches of %lld (the "
+                   "input's fixed batch)",
                    (long long)shape[0], (long long)bs);
         return false;
     }
@@ -358,12 +367,15 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                 const void *ins[24] = {0};
                 void *outs[4] = {0};
                 if (n_in > 24 || n->n_outputs > 4) {
-                    diag_error(d, n->loc, "quantize: node '%s' has too many operands for calibration", n->name);
+                    diag_error(d, n->loc,
+                               "quantize: node '%s' has too many operands for calibration",
+                               n->name);
                     ok = false;
                     break;
                 }
                 for (int j = 0; j < n_in; j++) {
-                    ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
+                    ValueId v =
+                        j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
                     ins[j] = v == IR_NONE ? NULL : vals[v];
                 }
                 for (int j = 0; j < n->n_outputs; j++) {
@@ -387,8 +399,10 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                         if (sweep == 0) {
                             qcal_observe_range(st, outs[j], cnt);
                             if (!isfinite(st->min) || !isfinite(st->max)) {
-                                diag_error(d, n->loc, "quantize: activation '%s' is NaN or Inf during calibration",
-                                           g->values[v].name);
+                                diag_error(
+                                    d, n->loc,
+                                    "quantize: activation '%s' is NaN or Inf during calibration",
+                                    g->values[v].name);
                                 ok = false;
                             }
                         } else {

@@ -15,15 +15,13 @@ static bool attr_eq(const Attr *a, const Attr *b)
     if (a->kind != b->kind || strcmp(a->name, b->name) != 0)
         return false;
     switch (a->kind) {
-    case IR_ATTR_INT:
-        return a->i == b->i;
-    case IR_ATTR_FLOAT:
-        return memcmp(&a->f, &b->f, sizeof a->f) == 0;
-    case IR_ATTR_STRING:
-        return (a->s == b->s) || (a->s && b->s && strcmp(a->s, b->s) == 0);
+    case IR_ATTR_INT: return a->i == b->i;
+    case IR_ATTR_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
+    case IR_ATTR_STRING: return (a->s == b->s) || (a->s && b->s && strcmp(a->s, b->s) == 0);
     case IR_ATTR_INTS:
         return a->n_ints == b->n_ints &&
-               (a->n_ints == 0 || memcmp(a->ints, b->ints, sizeof(int64_t) * (size_t)a->n_ints) == 0);
+               (a->n_ints == 0 ||
+                memcmp(a->ints, b->ints, sizeof(int64_t) * (size_t)a->n_ints) == 0);
     }
     return false;
 }

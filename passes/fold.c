@@ -40,7 +40,8 @@ static bool try_fold(Fold *f, NodeId id)
     if (n->n_outputs != 1)
         return false;
     for (int i = 0; i < n->n_inputs; i++)
-        if (!is_const(g, n->inputs[i]) || (n->inputs[i] != IR_NONE && !g->values[n->inputs[i]].data))
+        if (!is_const(g, n->inputs[i]) ||
+            (n->inputs[i] != IR_NONE && !g->values[n->inputs[i]].data))
             return false;
     for (int j = 0; j < n->n_epilogue; j++)
         if (!is_const(g, n->epilogue[j].operand) ||
@@ -120,15 +121,12 @@ static bool try_identity(Fold *f, NodeId id)
     case IR_OP_MUL:
         return (const_all(g, b, one) && forward(f, id, a)) ||
                (const_all(g, a, one) && forward(f, id, b));
-    case IR_OP_DIV:
-        return const_all(g, b, one) && forward(f, id, a);
+    case IR_OP_DIV: return const_all(g, b, one) && forward(f, id, a);
     case IR_OP_ADD:
         return (const_all(g, b, neg_zero) && forward(f, id, a)) ||
                (const_all(g, a, neg_zero) && forward(f, id, b));
-    case IR_OP_SUB:
-        return const_all(g, b, pos_zero) && forward(f, id, a);
-    default:
-        return false;
+    case IR_OP_SUB: return const_all(g, b, pos_zero) && forward(f, id, a);
+    default: return false;
     }
 }
 
@@ -150,7 +148,10 @@ static bool reshape_entry(Dim d, int64_t *out)
     return false;
 }
 
-static bool is_view(OpKind op) { return op == IR_OP_FLATTEN || op == IR_OP_RESHAPE; }
+static bool is_view(OpKind op)
+{
+    return op == IR_OP_FLATTEN || op == IR_OP_RESHAPE;
+}
 
 /* flatten/reshape of a flatten/reshape: read the inner view's input directly, as a reshape
  * to the outer view's (unchanged) output shape. */

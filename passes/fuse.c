@@ -42,10 +42,8 @@ static bool is_epilogue_op(OpKind op)
     case IR_OP_ERF:
     case IR_OP_MINIMUM:
     case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-        return true;
-    default: /* leaky_relu and clip carry attributes an epilogue step cannot hold */
-        return false;
+    case IR_OP_POW: return true;
+    default: /* leaky_relu and clip carry attributes an epilogue step cannot hold */ return false;
     }
 }
 
@@ -99,7 +97,8 @@ static bool fuse_one(Graph *g, NodeId h)
         if (p == o || !available_before(g, p, h))
             return false;
         step.operand = p;
-        step.operand_first = !o_first && (en->op == IR_OP_SUB || en->op == IR_OP_DIV || en->op == IR_OP_POW);
+        step.operand_first =
+            !o_first && (en->op == IR_OP_SUB || en->op == IR_OP_DIV || en->op == IR_OP_POW);
     }
     for (int j = 0; j < en->n_epilogue; j++)
         if (en->epilogue[j].operand != IR_NONE && !available_before(g, en->epilogue[j].operand, h))

@@ -34,7 +34,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         size_t bytes = sizeof(float) * (size_t)(N * K);
         if (w->data_bytes != bytes)
             continue;
-        const float *src = w->data;                 /* [N, K] */
+        const float *src = w->data;                            /* [N, K] */
         float *dst = arena_alloc(g->arena, bytes ? bytes : 1); /* [K, N] */
         for (int64_t r = 0; r < N; r++)
             for (int64_t c = 0; c < K; c++)

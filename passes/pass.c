@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-bool pass_cse(Graph *g, const PassArgs *args, Diag *d); /* passes/cse.c (not in pass.h yet) */
+bool pass_cse(Graph *g, const PassArgs *args, Diag *d);      /* passes/cse.c (not in pass.h yet) */
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.c */
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
@@ -40,7 +40,10 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * memory. */
 static const char default_pipeline[] = "fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan";
 
-const char *pass_default_pipeline(void) { return default_pipeline; }
+const char *pass_default_pipeline(void)
+{
+    return default_pipeline;
+}
 
 PassFn pass_lookup(const char *name)
 {
@@ -64,7 +67,7 @@ typedef struct Parser {
     Graph *g;
     const char *text; /* the pipeline */
     size_t pos;
-    SrcLoc loc;       /* where the pipeline is written (line 0: the command line) */
+    SrcLoc loc; /* where the pipeline is written (line 0: the command line) */
     Diag *d;
     bool failed;
 } Parser;
@@ -101,8 +104,14 @@ static void skip_space(Parser *p)
         p->pos++;
 }
 
-static bool is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
-static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '.'; }
+static bool is_name_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_';
+}
+static bool is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '.';
+}
 
 /* NAME := [A-Za-z_][A-Za-z0-9_.]* ; returns NULL (no error) when there is none. */
 static const char *parse_name(Parser *p)
@@ -174,7 +183,8 @@ static bool parse_string(Parser *p, PassArg *a)
         if (c == '\\') {
             char e = p->text[p->pos];
             if (e != '"' && e != '\\') {
-                parse_error(p, p->pos - 1, "unknown escape in string (only \\\" and \\\\ are allowed)");
+                parse_error(p, p->pos - 1,
+                            "unknown escape in string (only \\\" and \\\\ are allowed)");
                 return false;
             }
             c = e;
@@ -290,8 +300,8 @@ static PassArgs *parse_call(Parser *p, bool top)
     }
 }
 
-bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls,
-                         int *n_calls, Diag *d)
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls, int *n_calls,
+                         Diag *d)
 {
     Parser p = {.g = g, .text = pipeline ? pipeline : "", .loc = loc, .d = d};
     if (loc.line <= 0)
@@ -352,8 +362,7 @@ static bool verify_after(const Graph *g, const PassArgs *call, Diag *d)
     return ok;
 }
 
-bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
-                       Diag *d)
+bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o, Diag *d)
 {
     static const PassRunOptions none = {0};
     if (!o)

@@ -12,19 +12,24 @@
 
 #include "ir/graph.h"
 
-typedef enum PassArgKind { PASS_ARG_NAME, PASS_ARG_NUMBER, PASS_ARG_STRING, PASS_ARG_CALL } PassArgKind;
+typedef enum PassArgKind {
+    PASS_ARG_NAME,
+    PASS_ARG_NUMBER,
+    PASS_ARG_STRING,
+    PASS_ARG_CALL
+} PassArgKind;
 
 typedef struct PassArgs PassArgs;
 typedef struct PassArg {
-    const char *key;       /* NULL for a positional argument */
+    const char *key; /* NULL for a positional argument */
     PassArgKind kind;
-    const char *text;      /* the name, the string's contents, or the number as written */
-    double number;         /* PASS_ARG_NUMBER (a trailing % divides by 100) */
-    const PassArgs *call;  /* PASS_ARG_CALL */
+    const char *text;     /* the name, the string's contents, or the number as written */
+    double number;        /* PASS_ARG_NUMBER (a trailing % divides by 100) */
+    const PassArgs *call; /* PASS_ARG_CALL */
 } PassArg;
 
 struct PassArgs {
-    const char *name;      /* the pass (or nested call) name */
+    const char *name; /* the pass (or nested call) name */
     SrcLoc loc;
     int n;
     PassArg *args;
@@ -35,14 +40,14 @@ typedef bool (*PassFn)(Graph *g, const PassArgs *args, Diag *d);
 typedef struct PassRunOptions {
     const char *print_after; /* print the IR after this pass ("all" for every pass) */
     FILE *print_to;
-    bool verify;             /* run ir_verify after every pass (tests, debug) */
-    double *ms;              /* if set, accumulates time spent */
+    bool verify; /* run ir_verify after every pass (tests, debug) */
+    double *ms;  /* if set, accumulates time spent */
 } PassRunOptions;
 
 /* Parses a pipeline (allocating from g's arena); errors are reported at loc (with the
  * column of the fault when loc has one). Checks that every pass exists. */
-bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls,
-                         int *n_calls, Diag *d);
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls, int *n_calls,
+                         Diag *d);
 /* Parses and runs a pipeline. */
 bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
                        Diag *d);

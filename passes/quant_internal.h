@@ -9,7 +9,7 @@
 #define QCAL_BINS 2048
 
 typedef struct QStats {
-    double min, max;         /* over every sample */
+    double min, max; /* over every sample */
     int64_t count;
     int64_t hist[QCAL_BINS]; /* QCAL_BINS equal bins over [min(min, 0), max(max, 0)] */
 } QStats;
@@ -39,6 +39,7 @@ void qcal_params(float lo, float hi, float *scale, int32_t *zp);
  * first, and histograms in a second sweep when with_hist. Errors (shape, dtype, NaN/Inf in
  * the data or in a watched activation, an empty set) go to d. */
 bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
-              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d);
+              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
+              Diag *d);
 
 #endif

@@ -58,7 +58,9 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             if (a->kind == PASS_ARG_CALL) {
                 if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
                     !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
-                    diag_error(d, args->loc, "quantize: percentile takes one number in (0, 100], e.g. percentile(99.99)");
+                    diag_error(d, args->loc,
+                               "quantize: percentile takes one number in (0, 100], e.g. "
+                               "percentile(99.99)");
                     return false;
                 }
                 *p = a->call->args[0].number;
@@ -66,7 +68,8 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             return true;
         }
     }
-    diag_error(d, args->loc, "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
+    diag_error(d, args->loc,
+               "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
                name ? name : "?");
     return false;
 }
@@ -87,8 +90,8 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
     float tmax = 0;
     for (int64_t i = 0; i < total; i++) {
         if (!isfinite(x[i])) {
-            diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf", w->name, ir_ops[n->op].name,
-                       n->name);
+            diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf", w->name,
+                       ir_ops[n->op].name, n->name);
             return false;
         }
         tmax = fmaxf(tmax, fabsf(x[i]));
@@ -162,7 +165,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         const PassArg *a = &args->args[i];
         if (a->key)
             continue;
-        if (a->kind == PASS_ARG_NAME && (strcmp(a->text, "int8") == 0 || strcmp(a->text, "i8") == 0))
+        if (a->kind == PASS_ARG_NAME &&
+            (strcmp(a->text, "int8") == 0 || strcmp(a->text, "i8") == 0))
             continue;
         if (a->kind == PASS_ARG_NAME && strcmp(a->text, "per_channel") == 0)
             continue;
@@ -170,13 +174,16 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             per_channel = false;
             continue;
         }
-        diag_error(d, args->loc, "quantize: '%s' is not supported in this version (static int8 only: "
-                   "quantize(int8, calibrate=\"calib.npy\"))", a->text ? a->text : "?");
+        diag_error(d, args->loc,
+                   "quantize: '%s' is not supported in this version (static int8 only: "
+                   "quantize(int8, calibrate=\"calib.npy\"))",
+                   a->text ? a->text : "?");
         return false;
     }
     const PassArg *pc = pass_arg(args, "per_channel");
     if (pc) {
-        if (pc->kind == PASS_ARG_NAME && (strcmp(pc->text, "true") == 0 || strcmp(pc->text, "false") == 0))
+        if (pc->kind == PASS_ARG_NAME &&
+            (strcmp(pc->text, "true") == 0 || strcmp(pc->text, "false") == 0))
             per_channel = strcmp(pc->text, "true") == 0;
         else if (pc->kind == PASS_ARG_NUMBER)
             per_channel = pc->number != 0;
@@ -191,7 +198,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     const PassArg *cal = pass_arg(args, "calibrate");
     if (!cal || (cal->kind != PASS_ARG_STRING && cal->kind != PASS_ARG_NAME)) {
-        diag_error(d, args->loc, "quantize: static int8 needs calibration samples: quantize(int8, calibrate=\"calib.npy\")");
+        diag_error(d, args->loc,
+                   "quantize: static int8 needs calibration samples: quantize(int8, "
+                   "calibrate=\"calib.npy\")");
         return false;
     }
     /* the activations to calibrate: inputs of the quantizable nodes */
@@ -208,7 +217,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             watch[n_watch++] = n->inputs[0];
     }
     if (n_watch == 0) {
-        diag_warning(d, args->loc, "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
+        diag_warning(
+            d, args->loc,
+            "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
     }
     const char *path = resolve_path(g, args, cal->text);
@@ -223,8 +234,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     }
     for (int k = 0; k < n_watch; k++)
         qcal_stats_init(&stats[k]);
-    bool ok = qcal_run(g, arr.data, arr.dtype, arr.ndim, arr.shape, watch, n_watch, method != QCAL_MINMAX, stats,
-                       args->loc, d);
+    bool ok = qcal_run(g, arr.data, arr.dtype, arr.ndim, arr.shape, watch, n_watch,
+                       method != QCAL_MINMAX, stats, args->loc, d);
     fe_npy_free(&arr);
     if (!ok) {
         free(stats);
@@ -250,7 +261,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             k++;
         if (k == n_watch)
             continue;
-        const ValueId wv = n->inputs[1], bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE, y = n->outputs[0];
+        const ValueId wv = n->inputs[1], bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE,
+                      y = n->outputs[0];
         int8_t *q;
         float *sc;
         int32_t *sum;
@@ -272,19 +284,23 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         int64_t total = 1;
         for (int r = 0; r < qt.shape.rank; r++)
             total *= qt.shape.d[r].c;
-        ValueId qw = ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
+        ValueId qw =
+            ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
         Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc, sizeof(float) * (size_t)O, wloc);
+        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+                                  sizeof(float) * (size_t)O, wloc);
         vt.dtype = IR_I32;
-        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum, sizeof(int32_t) * (size_t)O, wloc);
+        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+                                   sizeof(int32_t) * (size_t)O, wloc);
         n = &g->nodes[i];
         OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
         ValueId in5[5] = {IR_NONE, qw, sv, smv, bv};
         if (xq[k] == IR_NONE) {
             /* node i becomes the quantize node; the int8 op is inserted right after it */
             ValueId xin = n->inputs[0];
-            ValueId qx = ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
-                                      (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
+            ValueId qx =
+                ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
+                             (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
             xq[k] = qx;
             in5[0] = qx;
             const char *nname = n->name;

@@ -34,7 +34,8 @@ RtExec *rt_exec_new(const Graph *g, RtModule *m, const char *prefix, Diag *d)
     snprintf(name, sizeof name, "%s_arena_bytes", p);
     *(void **)&e->arena_bytes = rt_symbol(m, name);
     if (!e->run || !e->arena_bytes) {
-        diag_error(d, (SrcLoc){0}, "compiled code has no entry point '%s_run' / '%s_arena_bytes'", p, p);
+        diag_error(d, (SrcLoc){0}, "compiled code has no entry point '%s_run' / '%s_arena_bytes'",
+                   p, p);
         free(e);
         return NULL;
     }
@@ -112,8 +113,8 @@ static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Dia
                 int64_t given = in[i].shape[k];
                 if (rest <= 0 || given <= 0 || given % rest) {
                     char why[160];
-                    snprintf(why, sizeof why, "dim %d (%lld) does not give symbol %s a value >= 1", k,
-                             (long long)given, g->sym_names[s] ? g->sym_names[s] : "?");
+                    snprintf(why, sizeof why, "dim %d (%lld) does not give symbol %s a value >= 1",
+                             k, (long long)given, g->sym_names[s] ? g->sym_names[s] : "?");
                     input_error(e, i, &in[i], why, d);
                     return false;
                 }
@@ -157,7 +158,8 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
 {
     const Graph *g = e->g;
     if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
-        diag_error(d, (SrcLoc){g->source, 0, 0}, "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+        diag_error(d, (SrcLoc){g->source, 0, 0},
+                   "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
                    g->name ? g->name : "?", g->n_inputs, g->n_outputs, n_inputs, n_outputs);
         return false;
     }
@@ -198,10 +200,12 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
     if (!ok)
         diag_error(d, (SrcLoc){0}, "out of memory running model '%s'", g->name ? g->name : "?");
     if (ok) {
-        int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena, nthreads < 1 ? 1 : nthreads);
+        int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
+                        nthreads < 1 ? 1 : nthreads);
         if (rc != 0) {
             ok = false;
-            diag_error(d, (SrcLoc){g->source, 0, 0}, "model '%s' failed: %s", g->name ? g->name : "?",
+            diag_error(d, (SrcLoc){g->source, 0, 0}, "model '%s' failed: %s",
+                       g->name ? g->name : "?",
                        rc == 1   ? "a symbol value is not positive"
                        : rc == 2 ? "a reshape does not fit these symbol values"
                        : rc == 3 ? "an embedding index is out of range"

@@ -29,7 +29,7 @@ typedef struct RtTensor {
  * shape given), binds the symbols, computes the output shapes, allocates each output
  * (malloc; outputs[i].data owned by the caller afterwards) and runs the model with
  * nthreads threads. The arena is kept in e and reused while big enough. */
-bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs,
-                 int n_outputs, int nthreads, Diag *d);
+bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
+                 int nthreads, Diag *d);
 
 #endif

@@ -13,7 +13,7 @@
 #include <time.h>
 
 static const char *const slimc_dtype_descr[] = {"<f8", "<f4", "<f2", "<u2", "<i8", "<i4",
-                                                 "<i2", "|i1", "|u1", "|u1", "|b1"};
+                                                "<i2", "|i1", "|u1", "|u1", "|b1"};
 static const int slimc_dtype_size[] = {8, 4, 2, 2, 8, 4, 2, 1, 1, 1, 1};
 
 typedef struct SlimcArray {
@@ -146,8 +146,8 @@ static int slimc_npy_write(const char *path, int dtype, int ndim, const int64_t 
         fprintf(stderr, "%s: error: cannot write: %s\n", path, strerror(errno));
         return 0;
     }
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 255),
-                             (unsigned char)(n >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 255), (unsigned char)(n >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n &&
              fwrite(data, 1, nbytes, f) == nbytes;
     ok &= fclose(f) == 0;
@@ -174,14 +174,18 @@ static int slimc_cmp_double(const void *a, const void *b)
 
 static void slimc_usage(const char *argv0, FILE *out)
 {
-    fprintf(out, "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
-                 "Runs the model '%s' (compiled by slimc).\n\ninputs:\n", argv0, SLIMC_MODEL_NAME);
+    fprintf(out,
+            "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
+            "Runs the model '%s' (compiled by slimc).\n\ninputs:\n",
+            argv0, SLIMC_MODEL_NAME);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].name, slimc_inputs[i].type);
     fputs("outputs:\n", out);
     for (int i = 0; i < SLIMC_N_OUTPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_outputs[i].name, slimc_outputs[i].type);
-    fputs("\nA model with one input also takes --input FILE.npy. Outputs are written as DIR/NAME.npy.\n", out);
+    fputs("\nA model with one input also takes --input FILE.npy. Outputs are written as "
+          "DIR/NAME.npy.\n",
+          out);
 }
 
 int main(int argc, char **argv)
@@ -245,7 +249,8 @@ int main(int argc, char **argv)
     for (int k = 0; k < SLIMC_N_INPUTS; k++) {
         const SlimcIoInfo *info = &slimc_inputs[k];
         if (!files[k]) {
-            fprintf(stderr, "%s: error: missing --input %s=FILE.npy (%s)\n", argv[0], info->name, info->type);
+            fprintf(stderr, "%s: error: missing --input %s=FILE.npy (%s)\n", argv[0], info->name,
+                    info->type);
             return 1;
         }
         if (!slimc_npy_read(files[k], &in[k]))
@@ -284,9 +289,11 @@ int main(int argc, char **argv)
             char got[200];
             int m = snprintf(got, sizeof got, "[");
             for (int j = 0; j < a->ndim; j++)
-                m += snprintf(got + m, sizeof got - (size_t)m, "%s%lld", j ? ", " : "", (long long)a->shape[j]);
+                m += snprintf(got + m, sizeof got - (size_t)m, "%s%lld", j ? ", " : "",
+                              (long long)a->shape[j]);
             snprintf(got + m, sizeof got - (size_t)m, "]");
-            fprintf(stderr, "%s: error: input '%s' must be %s, the file holds an array of shape %s\n",
+            fprintf(stderr,
+                    "%s: error: input '%s' must be %s, the file holds an array of shape %s\n",
                     files[k], info->name, info->type, got);
             return 1;
         }
@@ -317,7 +324,8 @@ int main(int argc, char **argv)
         out_ptr[k] = malloc(out_bytes[k] ? out_bytes[k] : 1);
     }
     if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir, strerror(errno));
+        fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir,
+                strerror(errno));
         return 1;
     }
     size_t arena_bytes = slimc_model_arena_bytes(syms);
@@ -331,15 +339,18 @@ int main(int argc, char **argv)
     for (int r = 0; r < runs; r++) {
         double t0 = slimc_now_ms();
         if (slimc_model_run(consts, in_ptr, out_ptr, syms, arena, threads) != 0) {
-            fprintf(stderr, "%s: error: the model rejected its inputs (an index out of range, or sizes that do not fit)\n", argv[0]);
+            fprintf(stderr,
+                    "%s: error: the model rejected its inputs (an index out of range, or sizes "
+                    "that do not fit)\n",
+                    argv[0]);
             goto done;
         }
         ms[r] = slimc_now_ms() - t0;
     }
     if (bench) {
         qsort(ms, (size_t)runs, sizeof ms[0], slimc_cmp_double);
-        printf("%s: median %.4f ms over %d runs (%d thread%s)\n", SLIMC_MODEL_NAME, ms[runs / 2], runs,
-               threads, threads == 1 ? "" : "s");
+        printf("%s: median %.4f ms over %d runs (%d thread%s)\n", SLIMC_MODEL_NAME, ms[runs / 2],
+               runs, threads, threads == 1 ? "" : "s");
     }
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
         const SlimcIoInfo *info = &slimc_outputs[k];
@@ -359,7 +370,8 @@ int main(int argc, char **argv)
         if (out_dir) {
             char path[4096];
             if (snprintf(path, sizeof path, "%s/%s.npy", out_dir, info->name) >= (int)sizeof path ||
-                !slimc_npy_write(path, info->dtype, info->rank, out_shape[k], out_ptr[k], out_bytes[k]))
+                !slimc_npy_write(path, info->dtype, info->rank, out_shape[k], out_ptr[k],
+                                 out_bytes[k]))
                 goto done;
         }
     }

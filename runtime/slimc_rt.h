@@ -40,25 +40,36 @@ typedef void (*slimc_rt_fn)(void *ctx, int64_t begin, int64_t end);
 #define SLIMC_RT_MAX_THREADS 256
 
 typedef struct slimc_rt_pool {
-    pthread_mutex_t lock;      /* guards everything below */
-    pthread_mutex_t busy;      /* held by the caller running a job */
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_mutex_t busy; /* held by the caller running a job */
     pthread_cond_t wake, done;
     pthread_t threads[SLIMC_RT_MAX_THREADS];
-    int n_threads;             /* workers started */
+    int n_threads;                            /* workers started */
     unsigned long seen[SLIMC_RT_MAX_THREADS]; /* generation each worker last ran */
-    unsigned long generation;  /* bumped per job */
+    unsigned long generation;                 /* bumped per job */
     int quit;
     /* the current job */
     slimc_rt_fn fn;
     void *ctx;
     int64_t n;
-    int chunks;                /* chunks of this job, caller included */
-    int pending;               /* worker chunks not finished yet */
+    int chunks;  /* chunks of this job, caller included */
+    int pending; /* worker chunks not finished yet */
 } slimc_rt_pool;
 
-static slimc_rt_pool slimc_rt_the_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                                          PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                                          {0}, 0, {0}, 0, 0, 0, 0, 0, 0, 0};
+static slimc_rt_pool slimc_rt_the_pool = {PTHREAD_MUTEX_INITIALIZER,
+                                          PTHREAD_MUTEX_INITIALIZER,
+                                          PTHREAD_COND_INITIALIZER,
+                                          PTHREAD_COND_INITIALIZER,
+                                          {0},
+                                          0,
+                                          {0},
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0,
+                                          0};
 
 static void slimc_rt_chunk(int64_t n, int chunks, int i, int64_t *b, int64_t *e)
 {
@@ -115,7 +126,8 @@ static void slimc_rt_pool_shutdown(void)
 /* Runs fn(ctx, b, e) over contiguous chunks covering [0, n), on up to nthreads threads
  * (the caller included). Falls back to running inline when nthreads <= 1, when n is 1,
  * when another caller is using the pool at the moment, or when threads cannot be made. */
-static SLIMC_RT_UNUSED void slimc_rt_parallel_for(int nthreads, int64_t n, slimc_rt_fn fn, void *ctx)
+static SLIMC_RT_UNUSED void slimc_rt_parallel_for(int nthreads, int64_t n, slimc_rt_fn fn,
+                                                  void *ctx)
 {
     slimc_rt_pool *p = &slimc_rt_the_pool;
     if (n <= 0)
@@ -174,8 +186,14 @@ static SLIMC_RT_UNUSED int slimc_rt_threads(int nthreads, int64_t work)
     return nthreads;
 }
 
-static SLIMC_RT_UNUSED inline int64_t slimc_rt_min(int64_t a, int64_t b) { return a < b ? a : b; }
-static SLIMC_RT_UNUSED inline int64_t slimc_rt_max(int64_t a, int64_t b) { return a > b ? a : b; }
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_max(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
 /* Floor and ceiling division for a >= 0 or any sign of a, b > 0. */
 static SLIMC_RT_UNUSED inline int64_t slimc_rt_div_floor(int64_t a, int64_t b)
 {
@@ -186,8 +204,14 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_div_ceil(int64_t a, int64_t b)
     return a >= 0 ? (a + b - 1) / b : -((-a) / b);
 }
 /* PyTorch semantics: relu(NaN) = NaN, sigmoid via expf. */
-static SLIMC_RT_UNUSED inline float slimc_rt_relu(float x) { return x > 0.0f ? x : (x != x ? x : 0.0f); }
-static SLIMC_RT_UNUSED inline float slimc_rt_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static SLIMC_RT_UNUSED inline float slimc_rt_relu(float x)
+{
+    return x > 0.0f ? x : (x != x ? x : 0.0f);
+}
+static SLIMC_RT_UNUSED inline float slimc_rt_sigmoid(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
 
 /* ---- fp32 GEMM and convolution kernels ------------------------------------------------
  *
@@ -263,8 +287,9 @@ static SLIMC_RT_UNUSED int slimc_rt_isa(void)
 }
 
 /* The portable kernel: tiles of up to 4 rows x 16 columns, accumulators in a local array. */
-static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
-                                                  int64_t csa, const float *B, int64_t ldb, float *C, int64_t ldc,
+static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t K, const float *A,
+                                                  int64_t rsa, int64_t csa, const float *B,
+                                                  int64_t ldb, float *C, int64_t ldc,
                                                   const float *brow, const float *bcol, int accum)
 {
     for (int64_t i0 = 0; i0 < m; i0 += 4) {
@@ -274,8 +299,10 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
             float acc[4][16];
             for (int64_t i = 0; i < mi; i++)
                 for (int64_t j = 0; j < nj; j++)
-                    acc[i][j] = accum ? C[(i0 + i) * ldc + j0 + j]
-                                      : brow ? brow[i0 + i] : bcol ? bcol[j0 + j] : 0.0f;
+                    acc[i][j] = accum  ? C[(i0 + i) * ldc + j0 + j]
+                                : brow ? brow[i0 + i]
+                                : bcol ? bcol[j0 + j]
+                                       : 0.0f;
             for (int64_t k = 0; k < K; k++) {
                 const float *restrict b = B + k * ldb + j0;
                 for (int64_t i = 0; i < mi; i++) {
@@ -302,7 +329,7 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 #define SLIMC_RT_UNROLL _Pragma("GCC unroll 16")
 #endif
 #define SLIMC_RT_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
-#define SLIMC_RT_AVX2 __attribute__((target("avx2,fma")))
+#define SLIMC_RT_AVX2   __attribute__((target("avx2,fma")))
 #ifndef SLIMC_RT_PF
 #define SLIMC_RT_PF 8 /* prefetch distance of the GEMV tile, in rows of B */
 #endif
@@ -313,13 +340,14 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 /* An MR x (16 NV) tile of C, n of its columns valid (masked). MR and NV are constants at
  * every call, so the loops unroll and acc lives in registers (MR * NV <= 28). */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
-slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *restrict A, int64_t rsa, int64_t csa,
-                 const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc, const float *brow,
-                 const float *bcol, int accum)
+slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *restrict A,
+                 int64_t rsa, int64_t csa, const float *restrict B, int64_t ldb, float *restrict C,
+                 int64_t ldc, const float *brow, const float *bcol, int accum)
 {
     __m512 acc[14][16];
     __mmask16 mk[16];
-    SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) {
+    SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+    {
         const int64_t r = n - 16 * v;
         mk[v] = r >= 16 ? (__mmask16)0xffff : r <= 0 ? (__mmask16)0 : (__mmask16)((1u << r) - 1u);
     }
@@ -341,25 +369,27 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
         if (MR == 1) /* GEMV: B streams from L3 or memory; fetch SLIMC_RT_PF rows ahead */
             SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
                 _mm_prefetch((const char *)(b + SLIMC_RT_PF * ldb + 16 * v), _MM_HINT_T0);
-        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) bv[v] =
+            _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
         SLIMC_RT_UNROLL for (int i = 0; i < MR; i++)
         {
             const __m512 av = _mm512_set1_ps(ak[i * rsa]);
-            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
+            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[i][v] =
+                _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
     SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
         _mm512_mask_storeu_ps(C + i * ldc + 16 * v, mk[v], acc[i][v]);
 }
 
-#define SLIMC_RT_TILE512(MR, NV, i, j, n)                                                                      \
-    slimc_rt_tile512(MR, NV, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,              \
+#define SLIMC_RT_TILE512(MR, NV, i, j, n)                                                          \
+    slimc_rt_tile512(MR, NV, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,    \
                      brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
 
-static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A,
-                                                                 int64_t rsa, int64_t csa, const float *B,
-                                                                 int64_t ldb, float *C, int64_t ldc,
-                                                                 const float *brow, const float *bcol, int accum)
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa, int64_t csa,
+                     const float *B, int64_t ldb, float *C, int64_t ldc, const float *brow,
+                     const float *bcol, int accum)
 {
     if (m == 1) { /* GEMV: tiles of up to 256 columns; all tiles advance together through
                      blocks of SLIMC_RT_GEMV_KB rows of B, so B streams row after row */
@@ -371,7 +401,8 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_gemm_avx512(int64_t m, int6
             for (int64_t j = 0; j < n; j += 256) {
                 const int64_t nj = slimc_rt_min(256, n - j);
                 const float *bc = bc0 ? bc0 + j : NULL;
-#define SLIMC_RT_GEMV(NV) slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc)
+#define SLIMC_RT_GEMV(NV)                                                                          \
+    slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc)
                 switch ((nj + 31) / 32) {
                 case 1: SLIMC_RT_GEMV(2); break;
                 case 2: SLIMC_RT_GEMV(4); break;
@@ -413,9 +444,9 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_gemm_avx512(int64_t m, int6
 
 /* An MR x 16 tile; FULL: all 16 columns valid (plain loads), else n < 16 (masked). */
 static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
-slimc_rt_tile256(const int MR, const int FULL, int64_t n, int64_t K, const float *restrict A, int64_t rsa,
-                 int64_t csa, const float *restrict B, int64_t ldb, float *restrict C, int64_t ldc,
-                 const float *brow, const float *bcol, int accum)
+slimc_rt_tile256(const int MR, const int FULL, int64_t n, int64_t K, const float *restrict A,
+                 int64_t rsa, int64_t csa, const float *restrict B, int64_t ldb, float *restrict C,
+                 int64_t ldc, const float *brow, const float *bcol, int accum)
 {
     __m256 acc[6][2];
     __m256i mk[2];
@@ -455,14 +486,14 @@ slimc_rt_tile256(const int MR, const int FULL, int64_t n, int64_t K, const float
     }
 }
 
-#define SLIMC_RT_TILE256(MR, FULL, i, j, n)                                                                    \
-    slimc_rt_tile256(MR, FULL, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,            \
+#define SLIMC_RT_TILE256(MR, FULL, i, j, n)                                                        \
+    slimc_rt_tile256(MR, FULL, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,  \
                      brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
 
-static SLIMC_RT_UNUSED SLIMC_RT_AVX2 void slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A,
-                                                             int64_t rsa, int64_t csa, const float *B, int64_t ldb,
-                                                             float *C, int64_t ldc, const float *brow,
-                                                             const float *bcol, int accum)
+static SLIMC_RT_UNUSED SLIMC_RT_AVX2 void
+slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa, int64_t csa,
+                   const float *B, int64_t ldb, float *C, int64_t ldc, const float *brow,
+                   const float *bcol, int accum)
 {
     for (int64_t j = 0; j < n; j += 16) {
         const int64_t nj = slimc_rt_min(16, n - j);
@@ -487,9 +518,10 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX2 void slimc_rt_gemm_avx2(int64_t m, int64_t 
 #endif /* SLIMC_RT_X86 */
 
 /* C = init + A B on the instruction set isa (slimc_rt_isa()); see the section comment. */
-static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
-                                          int64_t csa, const float *B, int64_t ldb, float *C, int64_t ldc,
-                                          const float *brow, const float *bcol, int accum)
+static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A,
+                                          int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                          float *C, int64_t ldc, const float *brow,
+                                          const float *bcol, int accum)
 {
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
@@ -512,7 +544,10 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t
 
 /* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
  * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
-static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M) { return M == 1 ? 256 : SLIMC_RT_GEMM_NB; }
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M)
+{
+    return M == 1 ? 256 : SLIMC_RT_GEMM_NB;
+}
 
 static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
 {
@@ -523,9 +558,10 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
 /* Computes tile `it` of C[M, N] = A[M, K] B + bias (bias [N] or NULL); B is [K, N], or
  * [N, K] when b_nk (then packed block by block on the stack). Returns the tile's rows
  * [*m0, *m0 + *mc) and columns [*n0, *n0 + *nc). */
-static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A, const float *B,
-                                               int b_nk, const float *bias, float *C, int64_t it, int64_t *m0,
-                                               int64_t *mc, int64_t *n0, int64_t *nc)
+static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                               const float *B, int b_nk, const float *bias,
+                                               float *C, int64_t it, int64_t *m0, int64_t *mc,
+                                               int64_t *n0, int64_t *nc)
 {
     const int64_t nb = slimc_rt_gemm_nb(M), nt = (N + nb - 1) / nb;
     const int isa = slimc_rt_isa();
@@ -560,15 +596,15 @@ typedef struct slimc_rt_conv {
     int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
 } slimc_rt_conv;
 
-#define SLIMC_RT_CONV_NP 32  /* pixels per packed panel */
+#define SLIMC_RT_CONV_NP 32 /* pixels per packed panel */
 #ifndef SLIMC_RT_CONV_KC
 #define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (64 KB of stack) */
 #endif
-#define SLIMC_RT_CONV_PX 64  /* pixels per work item */
+#define SLIMC_RT_CONV_PX 64 /* pixels per work item */
 
 /* One run of an im2col row: d[t] = xr[t * SW] for t in [lo, hi), 0 elsewhere in [0, len). */
-static inline __attribute__((always_inline)) void slimc_rt_run_c(float *d, const float *xr, int64_t SW,
-                                                                 int64_t len, int64_t lo, int64_t hi)
+static inline __attribute__((always_inline)) void
+slimc_rt_run_c(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo, int64_t hi)
 {
     for (int64_t t = 0; t < lo; t++)
         d[t] = 0.0f;
@@ -589,15 +625,19 @@ static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo, int64_t hi)
 {
     if (SW == 2) { /* load 32 inputs, keep the even ones */
-        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i even =
+            _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         for (int64_t t = 0; t < len; t += 16) {
-            const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16), e = slimc_rt_min(len - t, 16);
+            const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16),
+                          e = slimc_rt_min(len - t, 16);
             /* input lanes 2a .. 2b - 2 of the 32 starting at xr + 2t */
-            const uint32_t in = b > a ? (uint32_t)((((uint64_t)1 << (2 * b - 1)) - 1u) & ~(((uint64_t)1 << (2 * a)) - 1u))
+            const uint32_t in = b > a ? (uint32_t)((((uint64_t)1 << (2 * b - 1)) - 1u) &
+                                                   ~(((uint64_t)1 << (2 * a)) - 1u))
                                       : 0u;
             const __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(in & 0xffffu), xr + 2 * t);
             const __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(in >> 16), xr + 2 * t + 16);
-            _mm512_mask_storeu_ps(d + t, (__mmask16)((1u << e) - 1u), _mm512_permutex2var_ps(v0, even, v1));
+            _mm512_mask_storeu_ps(d + t, (__mmask16)((1u << e) - 1u),
+                                  _mm512_permutex2var_ps(v0, even, v1));
         }
         return;
     }
@@ -606,9 +646,11 @@ slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo,
         return;
     }
     for (int64_t t = 0; t < len; t += 16) {
-        const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16), e = slimc_rt_min(len - t, 16);
+        const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16),
+                      e = slimc_rt_min(len - t, 16);
         const __mmask16 all = (__mmask16)((1u << e) - 1u);
-        const __mmask16 valid = b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : (__mmask16)0;
+        const __mmask16 valid =
+            b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : (__mmask16)0;
         _mm512_mask_storeu_ps(d + t, all, _mm512_maskz_loadu_ps(valid, xr + t));
     }
 }
@@ -619,10 +661,45 @@ slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo,
  * along one output row; rows (c, kh, kw) are stepped without divisions, and each run is
  * a clipped copy (contiguous for stride 1) between zeros for the padding. RUN copies a
  * run (slimc_rt_run_c or an ISA's variant). */
-#define SLIMC_RT_IM2COL_BODY(RUN)                                                                                  int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP], siw[SLIMC_RT_CONV_NP];             int ns = 0;                                                                                                    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; j += sl[ns], ns++, ow = 0, oh++) {                  sj[ns] = j;                                                                                                    sl[ns] = slimc_rt_min(np - j, s->OW - ow);                                                                     sih[ns] = oh * s->SH - s->PH;                                                                                  siw[ns] = ow * s->SW - s->PW;                                                                              }                                                                                                              const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;                                     int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;                                                 for (int64_t kk = 0; kk < kc; kk++) {                                                                              float *dst = bp + kk * SLIMC_RT_CONV_NP;                                                                       for (int q = 0; q < ns; q++) {                                                                                     const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;                                 int64_t lo = 0, hi = 0; /* the valid part [lo, hi) of the run */                                             const float *xr = x;                                                                                           if (ih >= 0 && ih < s->H) {                                                                                        lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);                                                 hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);                                           lo = slimc_rt_min(lo, len);                                                                                    hi = slimc_rt_max(lo, slimc_rt_min(hi, len));                                                                  xr = x + c * HW + ih * W + iw;                                                                             }                                                                                                              RUN(dst + sj[q], xr, SW, len, lo, hi);                                                                     }                                                                                                              if (++kw == s->KW) {                                                                                               kw = 0;                                                                                                        if (++kh == s->KH) {                                                                                               kh = 0;                                                                                                        c++;                                                                                                       }                                                                                                          }                                                                                                          }
+#define SLIMC_RT_IM2COL_BODY(RUN)                                                                  \
+    int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP],                     \
+        siw[SLIMC_RT_CONV_NP];                                                                     \
+    int ns = 0;                                                                                    \
+    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np;                                  \
+         j += sl[ns], ns++, ow = 0, oh++) {                                                        \
+        sj[ns] = j;                                                                                \
+        sl[ns] = slimc_rt_min(np - j, s->OW - ow);                                                 \
+        sih[ns] = oh * s->SH - s->PH;                                                              \
+        siw[ns] = ow * s->SW - s->PW;                                                              \
+    }                                                                                              \
+    const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;                     \
+    int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;                                  \
+    for (int64_t kk = 0; kk < kc; kk++) {                                                          \
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;                                                   \
+        for (int q = 0; q < ns; q++) {                                                             \
+            const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;         \
+            int64_t lo = 0, hi = 0; /* the valid part [lo, hi) of the run */                       \
+            const float *xr = x;                                                                   \
+            if (ih >= 0 && ih < s->H) {                                                            \
+                lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);                     \
+                hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);               \
+                lo = slimc_rt_min(lo, len);                                                        \
+                hi = slimc_rt_max(lo, slimc_rt_min(hi, len));                                      \
+                xr = x + c * HW + ih * W + iw;                                                     \
+            }                                                                                      \
+            RUN(dst + sj[q], xr, SW, len, lo, hi);                                                 \
+        }                                                                                          \
+        if (++kw == s->KW) {                                                                       \
+            kw = 0;                                                                                \
+            if (++kh == s->KH) {                                                                   \
+                kh = 0;                                                                            \
+                c++;                                                                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
 
-static SLIMC_RT_UNUSED void slimc_rt_im2col_c(const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
-                                              int64_t p0, int64_t np, float *bp)
+static SLIMC_RT_UNUSED void slimc_rt_im2col_c(const slimc_rt_conv *s, const float *x, int64_t k0,
+                                              int64_t kc, int64_t p0, int64_t np, float *bp)
 {
     SLIMC_RT_IM2COL_BODY(slimc_rt_run_c)
 }
@@ -632,8 +709,10 @@ static SLIMC_RT_UNUSED void slimc_rt_im2col_c(const slimc_rt_conv *s, const floa
  * and for each run the taps (kh, kw) that keep it wholly inside the image are worked out
  * once; for those (all of them when there is no padding) a row of the panel is one
  * masked load and store per run, the others go through slimc_rt_run_512. */
-static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_rt_conv *s, const float *x, int64_t k0,
-                                                                   int64_t kc, int64_t p0, int64_t np, float *bp)
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_rt_conv *s,
+                                                                   const float *x, int64_t k0,
+                                                                   int64_t kc, int64_t p0,
+                                                                   int64_t np, float *bp)
 {
     enum { NS = 2 * SLIMC_RT_CONV_NP };
     int64_t sj[NS], sl[NS], sih[NS], siw[NS], khlo[NS], khhi[NS], kwlo[NS], kwhi[NS];
@@ -665,7 +744,8 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_r
         for (int q = 0; q < ns; q++) {
             const int64_t ih = sih[q] + kh * DH, iw = siw[q] + kw * DW;
             if (kh >= khlo[q] && kh < khhi[q] && kw >= kwlo[q] && kw < kwhi[q]) {
-                _mm512_mask_storeu_ps(dst + sj[q], sm[q], _mm512_maskz_loadu_ps(sm[q], xc + ih * W + iw));
+                _mm512_mask_storeu_ps(dst + sj[q], sm[q],
+                                      _mm512_maskz_loadu_ps(sm[q], xc + ih * W + iw));
             } else if (ih < 0 || ih >= H) {
                 _mm512_mask_storeu_ps(dst + sj[q], sm[q], _mm512_setzero_ps());
             } else {
@@ -684,8 +764,10 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_r
     }
 }
 
-static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_conv *s, const float *x, int64_t k0,
-                                                                int64_t kc, int64_t p0, int64_t np, float *bp)
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_conv *s,
+                                                                const float *x, int64_t k0,
+                                                                int64_t kc, int64_t p0, int64_t np,
+                                                                float *bp)
 {
     if (s->SW == 1) {
         slimc_rt_im2col_512_s1(s, x, k0, kc, p0, np, bp);
@@ -695,8 +777,9 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_c
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
-                                            int64_t p0, int64_t np, float *bp)
+static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x,
+                                            int64_t k0, int64_t kc, int64_t p0, int64_t np,
+                                            float *bp)
 {
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
@@ -713,12 +796,14 @@ static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, con
  * rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded conv, read in
  * place) and multiplied by the weights, which are read in place (packing them as well
  * was measured slower: the copy costs about as much as the FMAs it would serve). */
-static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
-                                               const float *bias, float *y, int64_t p0, int64_t p1)
+static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x,
+                                               const float *w, const float *bias, float *y,
+                                               int64_t p0, int64_t p1)
 {
     const int isa = slimc_rt_isa();
     const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW, G = s->C / s->CG;
-    const int direct = s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
+    const int direct =
+        s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
     float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
@@ -727,14 +812,15 @@ static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const flo
             const float *bg = bias ? bias + g * s->OG : NULL;
             float *yg = y + g * s->OG * P + pp;
             if (Kt == 0)
-                slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL, 0);
+                slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL,
+                              0);
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
                 const float *b = xg + k0 * HW + pp;
                 if (!direct)
                     slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
-                slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, b, direct ? HW : SLIMC_RT_CONV_NP, yg, P,
-                              k0 ? NULL : bg, NULL, k0 > 0);
+                slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, b, direct ? HW : SLIMC_RT_CONV_NP,
+                              yg, P, k0 ? NULL : bg, NULL, k0 > 0);
             }
         }
     }
@@ -746,19 +832,21 @@ static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const flo
  * ranges (contiguous inner loops for the vectorizer); the AVX-512 one keeps 16 outputs of
  * a row in a register across all taps, loading each tap's inputs with a mask (stride 2:
  * two loads and a permute), so the output is written once. */
-static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const float *x, const float *w, float b,
-                                                float *y)
+static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const float *x,
+                                                const float *w, float b, float *y)
 {
     const int64_t OH = s->OH, OW = s->OW;
     for (int64_t i = 0; i < OH * OW; i++)
         y[i] = b;
     for (int64_t kh = 0; kh < s->KH; kh++) {
         const int64_t oh0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PH - kh * s->DH, s->SH));
-        const int64_t oh1 = slimc_rt_min(OH, slimc_rt_div_floor(s->H - 1 + s->PH - kh * s->DH, s->SH) + 1);
+        const int64_t oh1 =
+            slimc_rt_min(OH, slimc_rt_div_floor(s->H - 1 + s->PH - kh * s->DH, s->SH) + 1);
         for (int64_t kw = 0; kw < s->KW; kw++) {
             const float wv = w[kh * s->KW + kw];
             const int64_t ow0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PW - kw * s->DW, s->SW));
-            const int64_t ow1 = slimc_rt_min(OW, slimc_rt_div_floor(s->W - 1 + s->PW - kw * s->DW, s->SW) + 1);
+            const int64_t ow1 =
+                slimc_rt_min(OW, slimc_rt_div_floor(s->W - 1 + s->PW - kw * s->DW, s->SW) + 1);
             for (int64_t oh = oh0; oh < oh1; oh++) {
                 const float *xr = x + (oh * s->SH - s->PH + kh * s->DH) * s->W - s->PW + kw * s->DW;
                 float *yr = y + oh * OW;
@@ -774,15 +862,16 @@ static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const fl
 }
 
 #ifdef SLIMC_RT_X86
-static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x,
-                                                                  const float *w, float b, float *y)
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
 {
     const int64_t OW = s->OW, SW = s->SW;
     if (SW > 2 || s->KW > 16) {
         slimc_rt_dw_plane_c(s, x, w, b, y);
         return;
     }
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     for (int64_t oh = 0; oh < s->OH; oh++)
         for (int64_t t = 0; t < OW; t += 16) {
             const int64_t e = slimc_rt_min(OW - t, 16);
@@ -793,10 +882,12 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_dw_plane_512(const slimc_rt
             for (int64_t kw = 0; kw < s->KW; kw++) {
                 const int64_t iw = t * SW - s->PW + kw * s->DW;
                 const int64_t lo = slimc_rt_min(e, iw >= 0 ? 0 : slimc_rt_div_ceil(-iw, SW));
-                const int64_t hi = slimc_rt_max(lo, slimc_rt_min(e, iw >= s->W ? 0 : slimc_rt_div_ceil(s->W - iw, SW)));
-                lm[kw] = hi <= lo ? 0u
+                const int64_t hi = slimc_rt_max(
+                    lo, slimc_rt_min(e, iw >= s->W ? 0 : slimc_rt_div_ceil(s->W - iw, SW)));
+                lm[kw] = hi <= lo  ? 0u
                          : SW == 1 ? (uint32_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u))
-                                   : (uint32_t)((((uint64_t)1 << (2 * hi - 1)) - 1u) & ~(((uint64_t)1 << (2 * lo)) - 1u));
+                                   : (uint32_t)((((uint64_t)1 << (2 * hi - 1)) - 1u) &
+                                                ~(((uint64_t)1 << (2 * lo)) - 1u));
             }
             for (int64_t kh = 0; kh < s->KH; kh++) {
                 const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
@@ -809,8 +900,9 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_dw_plane_512(const slimc_rt
                     if (SW == 1)
                         v = _mm512_maskz_loadu_ps((__mmask16)lm[kw], p);
                     else
-                        v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)(lm[kw] & 0xffffu), p), even,
-                                                   _mm512_maskz_loadu_ps((__mmask16)(lm[kw] >> 16), p + 16));
+                        v = _mm512_permutex2var_ps(
+                            _mm512_maskz_loadu_ps((__mmask16)(lm[kw] & 0xffffu), p), even,
+                            _mm512_maskz_loadu_ps((__mmask16)(lm[kw] >> 16), p + 16));
                     acc = _mm512_fmadd_ps(_mm512_set1_ps(w[kh * s->KW + kw]), v, acc);
                 }
             }
@@ -819,8 +911,8 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_dw_plane_512(const slimc_rt
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w, float b,
-                                              float *y)
+static SLIMC_RT_UNUSED void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x,
+                                              const float *w, float b, float *y)
 {
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
@@ -874,10 +966,10 @@ static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *
     return bias ? r + bias[o] : r;
 }
 
-static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
-                                             const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
-                                             float xs, const float *ws, const float *bias, float *out, int64_t sm,
-                                             int64_t so)
+static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, const uint8_t *A,
+                                             int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
+                                             const int32_t *wsum, float xs, const float *ws,
+                                             const float *bias, float *out, int64_t sm, int64_t so)
 {
     for (int64_t m = 0; m < M; m++)
         for (int64_t o = 0; o < O; o++) {
@@ -896,9 +988,10 @@ static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, co
 /* One block of MI rows x OI outputs (rows and outputs past the ends are clamped to the
  * last one: computed again, not stored). */
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
-slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t oi, int64_t K, const uint8_t *A,
-                     int64_t lda, const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum, float xs,
-                     const float *ws, const float *bias, float *out, int64_t sm, int64_t so)
+slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t oi, int64_t K,
+                     const uint8_t *A, int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
+                     const int32_t *wsum, float xs, const float *ws, const float *bias, float *out,
+                     int64_t sm, int64_t so)
 {
     __m512i acc[4][8];
     const uint8_t *ap[4];
@@ -948,26 +1041,27 @@ slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t
         }
 }
 
-static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
-                                              const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
-                                              float xs, const float *ws, const float *bias, float *out, int64_t sm,
-                                              int64_t so)
+static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, const uint8_t *A,
+                                              int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
+                                              const int32_t *wsum, float xs, const float *ws,
+                                              const float *bias, float *out, int64_t sm, int64_t so)
 {
     int64_t m0 = 0;
     for (; m0 + 4 <= M; m0 += 4)
         for (int64_t o0 = 0; o0 < O; o0 += 4)
-            slimc_rt_qblock_vnni(4, 4, m0, 4, o0, slimc_rt_min(4, O - o0), K, A, lda, W, ldw, zp, wsum, xs, ws,
-                                 bias, out, sm, so);
+            slimc_rt_qblock_vnni(4, 4, m0, 4, o0, slimc_rt_min(4, O - o0), K, A, lda, W, ldw, zp,
+                                 wsum, xs, ws, bias, out, sm, so);
     for (; m0 < M; m0++)
         for (int64_t o0 = 0; o0 < O; o0 += 8)
-            slimc_rt_qblock_vnni(1, 8, m0, 1, o0, slimc_rt_min(8, O - o0), K, A, lda, W, ldw, zp, wsum, xs, ws,
-                                 bias, out, sm, so);
+            slimc_rt_qblock_vnni(1, 8, m0, 1, o0, slimc_rt_min(8, O - o0), K, A, lda, W, ldw, zp,
+                                 wsum, xs, ws, bias, out, sm, so);
 }
 #endif /* SLIMC_RT_X86 */
 
-static SLIMC_RT_UNUSED void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
-                                           const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum, float xs,
-                                           const float *ws, const float *bias, float *out, int64_t sm, int64_t so)
+static SLIMC_RT_UNUSED void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A,
+                                           int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
+                                           const int32_t *wsum, float xs, const float *ws,
+                                           const float *bias, float *out, int64_t sm, int64_t so)
 {
     if (M <= 0 || O <= 0)
         return;
@@ -984,7 +1078,8 @@ static SLIMC_RT_UNUSED void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, cons
  * AVX-512: the same steps in 16 lanes (roundscale to nearest even, max with 0 first so a
  * NaN becomes 0 as in the scalar code, min with 255, convert). */
 #ifdef SLIMC_RT_X86
-static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q, int64_t n, float inv, int32_t zp)
+static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q, int64_t n,
+                                                     float inv, int32_t zp)
 {
     const __m512 vi = _mm512_set1_ps(inv), vz = _mm512_set1_ps((float)zp), lo = _mm512_setzero_ps(),
                  hi = _mm512_set1_ps(255.0f);
@@ -992,7 +1087,8 @@ static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q,
         const int64_t left = n - i;
         const __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
         __m512 v = _mm512_maskz_loadu_ps(mk, x + i);
-        v = _mm512_roundscale_ps(_mm512_mul_ps(v, vi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v = _mm512_roundscale_ps(_mm512_mul_ps(v, vi),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         v = _mm512_add_ps(v, vz);
         v = _mm512_min_ps(_mm512_max_ps(v, lo), hi); /* max(NaN, 0) is 0: the second operand */
         _mm_mask_storeu_epi8(q + i, mk, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
@@ -1000,7 +1096,8 @@ static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q,
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv, int32_t zp)
+static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
+                                                 int32_t zp)
 {
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
@@ -1020,8 +1117,8 @@ static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int
 /* The im2col rows of output pixels [p0, p1) of one image and one group, one row of
  * K = CG*KH*KW bytes per pixel (channel, then kernel row, then kernel column, the weight
  * order), padding read as zp. x points at the group's first channel. */
-static SLIMC_RT_UNUSED void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
-                                             uint8_t zp, uint8_t *col)
+static SLIMC_RT_UNUSED void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                             int64_t p1, uint8_t zp, uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW;
     for (int64_t p = p0; p < p1; p++) {
@@ -1068,11 +1165,13 @@ static inline void slimc_rt_qpanel_interleave(uint32_t *dst, const uint8_t *tmp,
 {
     const uint8_t *r0 = tmp, *r1 = tmp + npx, *r2 = tmp + 2 * npx, *r3 = tmp + 3 * npx;
     for (int64_t j = 0; j < npx; j++)
-        dst[j] = (uint32_t)r0[j] | (uint32_t)r1[j] << 8 | (uint32_t)r2[j] << 16 | (uint32_t)r3[j] << 24;
+        dst[j] =
+            (uint32_t)r0[j] | (uint32_t)r1[j] << 8 | (uint32_t)r2[j] << 16 | (uint32_t)r3[j] << 24;
 }
 
-static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
-                                            uint8_t zp, uint32_t *panel, int64_t npx, uint8_t *tmp)
+static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                            int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
+                                            uint8_t *tmp)
 {
     /* the block's runs: (output row, first column, length, first pixel of the block) */
     int64_t r_oh[64], r_ow[64], r_len[64], r_j[64], nr = 0;
@@ -1127,9 +1226,10 @@ static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_
 
 #ifdef SLIMC_RT_X86
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
-slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w, int64_t K,
-                         int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp, const int32_t *wsum, float xs,
-                         const float *ws, const float *bias, float *out, int64_t P)
+slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w,
+                         int64_t K, int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp,
+                         const int32_t *wsum, float xs, const float *ws, const float *bias,
+                         float *out, int64_t P)
 {
     __m512i acc[4][4];
     const int8_t *wr[4];
@@ -1196,9 +1296,11 @@ slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4,
     }
 }
 
-static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
-                                                    int32_t zp, const int8_t *w, const int32_t *wsum, float xs,
-                                                    const float *ws, const float *bias, float *out, uint8_t *col)
+static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, const uint8_t *x,
+                                                    int64_t p0, int64_t p1, int32_t zp,
+                                                    const int8_t *w, const int32_t *wsum, float xs,
+                                                    const float *ws, const float *bias, float *out,
+                                                    uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KP = 4 * K4, P = s->OH * s->OW;
     const int64_t n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
@@ -1207,18 +1309,32 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
     for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
         const int64_t oc = slimc_rt_min(4, s->OG - o0);
         switch (nv) {
-        case 1: slimc_rt_qconv_tile_vnni(1, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
-        case 2: slimc_rt_qconv_tile_vnni(2, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
-        case 3: slimc_rt_qconv_tile_vnni(3, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
-        default: slimc_rt_qconv_tile_vnni(4, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws, bias, out, P); break;
+        case 1:
+            slimc_rt_qconv_tile_vnni(1, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
+                                     bias, out, P);
+            break;
+        case 2:
+            slimc_rt_qconv_tile_vnni(2, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
+                                     bias, out, P);
+            break;
+        case 3:
+            slimc_rt_qconv_tile_vnni(3, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
+                                     bias, out, P);
+            break;
+        default:
+            slimc_rt_qconv_tile_vnni(4, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
+                                     bias, out, P);
+            break;
         }
     }
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0, int64_t p1,
-                                                 int32_t zp, const int8_t *w, const int32_t *wsum, float xs,
-                                                 const float *ws, const float *bias, float *out, uint8_t *col)
+static SLIMC_RT_UNUSED void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x,
+                                                 int64_t p0, int64_t p1, int32_t zp,
+                                                 const int8_t *w, const int32_t *wsum, float xs,
+                                                 const float *ws, const float *bias, float *out,
+                                                 uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
     if (p1 <= p0)

@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh --train  also Debian's torch/sklearn to regenerate samples/
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config flex bison check libsubunit-dev clang-14 libclang-rt-14-dev
+pkgs=(build-essential cmake pkg-config flex bison clang-format check libsubunit-dev clang-14 libclang-rt-14-dev
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 # The in-process JIT (SLIMC_WITH_LLVM, on when these are present): LLVM, Clang and lld 14.
 pkgs+=(llvm-14-dev libclang-cpp14-dev libclang-14-dev libclang-common-14-dev liblld-14-dev zlib1g-dev)

@@ -12,6 +12,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
+echo "== formatting (.clang-format)"
+# shellcheck disable=SC2046
+clang-format --dry-run --Werror $(git ls-files '*.c' '*.h' '*.cpp' | grep -v '^tests/data/')
+
 echo "== build (warnings are errors)"
 cmake -S . -B build-test -DSLIMC_WERROR=ON -DSLIMC_WITH_LLVM=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-test -j"$jobs"

@@ -14,7 +14,6 @@ typedef struct BuildArgs {
 
 /* api/build.c (to move into slimc.h with the public API). */
 
-
 static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
 {
     memset(a, 0, sizeof *a);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static void print_diag(Diag *d)
 {
     const char *t = diag_text(d);

@@ -20,10 +20,13 @@ int cmd_import(int argc, char **argv)
         else if (argv[i][0] != '-' && !in)
             in = argv[i];
         else
-            return cli_error("import: unexpected argument '%s' (slimc import MODEL.onnx -o MODEL.slim)", argv[i]);
+            return cli_error(
+                "import: unexpected argument '%s' (slimc import MODEL.onnx -o MODEL.slim)",
+                argv[i]);
     }
     if (!in || !out)
-        return cli_error("import: give the model and the output: slimc import MODEL.onnx -o MODEL.slim");
+        return cli_error(
+            "import: give the model and the output: slimc import MODEL.onnx -o MODEL.slim");
     size_t n = strlen(out);
     if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
         return cli_error("import: the output must be a .slim file, not '%s'", out);

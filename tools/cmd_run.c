@@ -35,7 +35,8 @@ static bool bind_input(const SlimcModel *m, const char *arg, const char **files)
         }
     }
     if (n != 1) {
-        cli_error("model '%s' has %d inputs: give each as --input NAME=FILE.npy", slimc_model_name(m), n);
+        cli_error("model '%s' has %d inputs: give each as --input NAME=FILE.npy",
+                  slimc_model_name(m), n);
         return false;
     }
     files[0] = arg;
@@ -102,7 +103,8 @@ static int parse_run_args(int argc, char **argv, RunArgs *a, bool bench)
                 return cli_error("--runs takes a number from 1 to 1000000");
             a->runs = (int)v;
         } else if (arg[0] == '-' && arg[1]) {
-            return cli_error("unknown option '%s' (see slimc help %s)", arg, bench ? "bench" : "run");
+            return cli_error("unknown option '%s' (see slimc help %s)", arg,
+                             bench ? "bench" : "run");
         } else if (!a->model) {
             a->model = arg;
         } else {
@@ -136,8 +138,9 @@ static bool load_inputs(SlimcContext *ctx, const SlimcModel *m, const RunArgs *a
             continue;
         }
         if (!allow_missing) {
-            cli_error("missing input '%s' (%s): give --input %s=FILE.npy", slimc_model_input_name(m, i),
-                      slimc_model_input_type(m, i), slimc_model_input_name(m, i));
+            cli_error("missing input '%s' (%s): give --input %s=FILE.npy",
+                      slimc_model_input_name(m, i), slimc_model_input_type(m, i),
+                      slimc_model_input_name(m, i));
             return false;
         }
         /* bench without inputs: parse "f32[N, 3, 32, 32]" with symbols set to 1. */
@@ -146,7 +149,9 @@ static bool load_inputs(SlimcContext *ctx, const SlimcModel *m, const RunArgs *a
         const char *br = strchr(type, '[');
         char dt[16] = {0};
         memcpy(dt, type, (size_t)(br - type) < sizeof dt - 1 ? (size_t)(br - type) : sizeof dt - 1);
-        t->dtype = strcmp(dt, "f32") == 0 ? SLIMC_F32 : strcmp(dt, "i64") == 0 ? SLIMC_I64 : SLIMC_I32;
+        t->dtype = strcmp(dt, "f32") == 0   ? SLIMC_F32
+                   : strcmp(dt, "i64") == 0 ? SLIMC_I64
+                                            : SLIMC_I32;
         size_t count = 1;
         for (const char *p = br + 1; *p && *p != ']';) {
             while (*p == ' ' || *p == ',')
@@ -241,5 +246,11 @@ done:
     return status;
 }
 
-int cmd_run(int argc, char **argv) { return run_or_bench(argc, argv, false); }
-int cmd_bench(int argc, char **argv) { return run_or_bench(argc, argv, true); }
+int cmd_run(int argc, char **argv)
+{
+    return run_or_bench(argc, argv, false);
+}
+int cmd_bench(int argc, char **argv)
+{
+    return run_or_bench(argc, argv, true);
+}

@@ -35,8 +35,9 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
-    static const char *const with_value[] = {"--passes", "--print-after", "--threads", "--target",
-                                             "--opt-level", "--cpu", "--cc", "--cache-dir"};
+    static const char *const with_value[] = {"--passes", "--print-after", "--threads",
+                                             "--target", "--opt-level",   "--cpu",
+                                             "--cc",     "--cache-dir"};
     const char *arg = argv[*i];
     if (!strcmp(arg, "--time")) {
         c->time = true;
@@ -78,7 +79,8 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
         }
     } else if (!strcmp(arg, "--target")) {
         if (!strcmp(val, "cuda")) {
-            cli_error("--target cuda: this build of slimc has no CUDA backend yet (use --target cpu)");
+            cli_error(
+                "--target cuda: this build of slimc has no CUDA backend yet (use --target cpu)");
             return -1;
         }
         if (strcmp(val, "cpu") && strcmp(val, "auto") && strcmp(val, "c")) {
@@ -120,6 +122,7 @@ void cli_print_times(SlimcContext *ctx)
     SlimcTimings t = slimc_timings(ctx);
     fflush(stdout);
     fprintf(stderr,
-            "time: parse %.2f ms, passes %.2f ms, codegen %.2f ms, compile %.2f ms, load %.2f ms, run %.3f ms\n",
+            "time: parse %.2f ms, passes %.2f ms, codegen %.2f ms, compile %.2f ms, load %.2f ms, "
+            "run %.3f ms\n",
             t.parse, t.passes, t.codegen, t.compile, t.load, t.run);
 }

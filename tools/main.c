@@ -6,17 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *summary, *usage;
 } commands[] = {
     {"run", cmd_run, "compile a model and run it at once (JIT)",
-     "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after PASS]\n"
-     "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc CC]\n"
+     "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after "
+     "PASS]\n"
+     "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc "
+     "CC]\n"
      "                [--cache-dir DIR] [--no-cache]\n\n"
-     "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C compiler;\n"
+     "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C "
+     "compiler;\n"
      "cached on disk) and runs it on the inputs. Prints each output's shape, dtype and first\n"
      "values; with --output-dir writes each output as DIR/NAME.npy (unnamed outputs are output0,\n"
      "output1...). A model with one input also takes --input FILE.npy. Inputs of another float\n"
@@ -24,7 +26,8 @@ static const struct {
     {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
      "                  [--threads N] [--time] [--target cpu] [--cc CC] [--target-triple TRIPLE]\n"
-     "slimc build MODEL --lib -o DIR [--name ID] [--emit-source] [--weights-file] [same options]\n\n"
+     "slimc build MODEL --lib -o DIR [--name ID] [--emit-source] [--weights-file] [same "
+     "options]\n\n"
      "Writes a standalone executable with the weights embedded. It takes --input NAME=FILE.npy,\n"
      "--output-dir DIR, --threads N, --bench N and --help. The code targets x86-64-v2 unless\n"
      "--cpu names another CPU (--cpu native for this machine's).\n"
@@ -42,7 +45,8 @@ static const struct {
      "floating-point operations of one run.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n\n"
-     "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are given.\n"},
+     "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "
+     "given.\n"},
     {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",
      "slimc import MODEL.onnx -o MODEL.slim\n\n"
      "Writes MODEL.slim (a flat, readable model in the slimc language) and MODEL.safetensors\n"
@@ -61,11 +65,13 @@ static const char *const later_commands[] = {"compress", "distill"};
 
 static void usage(FILE *out)
 {
-    fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n", slimc_version());
+    fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n",
+            slimc_version());
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("  help     show a command's options: slimc help COMMAND\n\n"
-          "slimc --version prints the version.\n", out);
+          "slimc --version prints the version.\n",
+          out);
 }
 
 int main(int argc, char **argv)

@@ -17,11 +17,11 @@ typedef struct CgCtx {
     const Graph *g;
     FILE *out;
     Diag *d;
-    Arena *arena;          /* strings made while emitting */
+    Arena *arena; /* strings made while emitting */
     const char *prefix;
-    const char **fn_names; /* per node: its body function */
-    const char **val_names;/* per value: its C identifier in P_run */
-    const char **sym_names;/* per symbol: its C identifier ("sym_N") */
+    const char **fn_names;  /* per node: its body function */
+    const char **val_names; /* per value: its C identifier in P_run */
+    const char **sym_names; /* per symbol: its C identifier ("sym_N") */
     bool ok;
 } CgCtx;
 
@@ -44,7 +44,10 @@ const char *cg_float(CgCtx *c, double v);
 const char *cg_dim(CgCtx *c, Dim d);
 /* C expression of the product of dims [from, to) of s ("1" when empty). */
 const char *cg_prod(CgCtx *c, const Shape *s, int from, int to);
-static inline const Shape *cg_shape(const CgCtx *c, ValueId v) { return &c->g->values[v].type.shape; }
+static inline const Shape *cg_shape(const CgCtx *c, ValueId v)
+{
+    return &c->g->values[v].type.shape;
+}
 
 /* Opens a body function: its signature, `a`, the symbol locals the node needs, and the
  * typed restrict pointers `in_names[i]` for inputs (absent optional inputs are NULL) and
@@ -61,7 +64,8 @@ void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len
  * expression of operand k. Operand k's pointer is the C name ptrs[k]. */
 typedef void (*CgStmtFn)(CgCtx *c, void *arg, const char *o, const char *const *x);
 void cg_bcast_loop(CgCtx *c, int indent, const Shape *out, int n_ops, const Shape *const *ops,
-                   const char *const *ptrs, const char *f0, const char *len, CgStmtFn stmt, void *arg);
+                   const char *const *ptrs, const char *f0, const char *len, CgStmtFn stmt,
+                   void *arg);
 
 /* Per-op-family emitters: each writes the body of node id and fills k. */
 void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k);

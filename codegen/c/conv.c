@@ -15,8 +15,8 @@
 
 /* The body: implicit GEMM, items (image, block of SLIMC_RT_CONV_PX output pixels); or,
  * when depthwise, the plane kernel, items (image, output channel). */
-static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad, const int64_t *dil,
-                           int64_t groups, bool depthwise, CgKernel *k)
+static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad,
+                           const int64_t *dil, int64_t groups, bool depthwise, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
@@ -25,38 +25,49 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 3)
         cg_printf(c, "    const float *bias = NULL;\n");
-    const long long C = (long long)(ws->d[1].c * groups), H = (long long)xs->d[2].c, W = (long long)xs->d[3].c;
-    const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
+    const long long C = (long long)(ws->d[1].c * groups), H = (long long)xs->d[2].c,
+                    W = (long long)xs->d[3].c;
+    const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c,
+                    OW = (long long)os->d[3].c;
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */\n");
-    cg_printf(c, "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
-                 "%lld, %lld, %lld, %lld, %lld, %lld};\n",
-              C, H, W, O, (long long)ws->d[1].c, (long long)(ws->d[0].c / groups), (long long)ws->d[2].c,
-              (long long)ws->d[3].c, OH, OW, (long long)stride[0], (long long)stride[1], (long long)pad[0],
-              (long long)pad[1], (long long)dil[0], (long long)dil[1]);
+    cg_printf(c,
+              "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+              "%lld, %lld, "
+              "%lld, %lld, %lld, %lld, %lld, %lld};\n",
+              C, H, W, O, (long long)ws->d[1].c, (long long)(ws->d[0].c / groups),
+              (long long)ws->d[2].c, (long long)ws->d[3].c, OH, OW, (long long)stride[0],
+              (long long)stride[1], (long long)pad[0], (long long)pad[1], (long long)dil[0],
+              (long long)dil[1]);
     if (depthwise) {
         cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* plane (b, o) */\n");
         cg_printf(c, "        const int64_t b = it / %lld, o = it %% %lld;\n", O, O);
-        cg_printf(c, "        slimc_rt_dw_plane(&s, x + (b * %lld + o / %lld) * %lld, w + o * %lld, bias ? bias[o] : 0.0f, "
-                     "out + it * %lld);\n",
-                  C, (long long)(ws->d[0].c / groups), H * W, (long long)(ws->d[2].c * ws->d[3].c), OH * OW);
+        cg_printf(c,
+                  "        slimc_rt_dw_plane(&s, x + (b * %lld + o / %lld) * %lld, w + o * %lld, "
+                  "bias ? bias[o] : 0.0f, "
+                  "out + it * %lld);\n",
+                  C, (long long)(ws->d[0].c / groups), H * W, (long long)(ws->d[2].c * ws->d[3].c),
+                  OH * OW);
         cg_ep_call(c, id, 8, cg_strf(c, "it * %lld", OH * OW), cg_strf(c, "%lld", OH * OW));
         cg_printf(c, "    }\n");
         cg_body_end(c);
         k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
     } else {
-        cg_printf(c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n", OH * OW);
+        cg_printf(c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n",
+                  OH * OW);
         cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
         cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
         cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
-        cg_printf(c, "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n", C * H * W,
-                  O * OH * OW);
+        cg_printf(
+            c, "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n",
+            C * H * W, O * OH * OW);
         if (n->n_epilogue) {
             cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
             cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
         }
         cg_printf(c, "    }\n");
         cg_body_end(c);
-        k->items = cg_strf(c, "%s * ((%lld + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX)", cg_dim(c, xs->d[0]), OH * OW);
+        k->items = cg_strf(c, "%s * ((%lld + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX)",
+                           cg_dim(c, xs->d[0]), OH * OW);
     }
     k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
                       (long long)(O * OH * OW * ws->d[1].c * ws->d[2].c * ws->d[3].c));
@@ -79,7 +90,8 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
     ir_attr_ints(n, "dilation", dil, 2, 1);
     int64_t groups = ir_attr_int(n, "groups", 1);
     for (int i = 1; i < 4; i++)
-        if (!ir_dim_static(ws->d[i]) || (i > 1 && (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])))) {
+        if (!ir_dim_static(ws->d[i]) ||
+            (i > 1 && (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])))) {
             cg_error(c, n, "needs static channels, kernel and image sizes");
             return;
         }

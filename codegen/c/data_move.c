@@ -8,7 +8,10 @@
 #include <string.h>
 
 /* The C type of value v's elements. */
-static const char *ctype_of(CgCtx *c, ValueId v) { return ir_dtype_ctype(c->g->values[v].type.dtype); }
+static const char *ctype_of(CgCtx *c, ValueId v)
+{
+    return ir_dtype_ctype(c->g->values[v].type.dtype);
+}
 
 /* The C expression of element expr of a tensor of dtype t as a number (f16/bf16 as float). */
 static const char *load_expr(CgCtx *c, DType t, const char *expr)
@@ -67,7 +70,10 @@ static void row_loop_begin(CgCtx *c, const Shape *os, int n_ops, const char *con
     cg_printf(c, "        }\n");
 }
 
-static void row_loop_end(CgCtx *c) { cg_printf(c, "    }\n"); }
+static void row_loop_end(CgCtx *c)
+{
+    cg_printf(c, "    }\n");
+}
 
 /* The kernel's item count: the output's rows. */
 static void rows_kernel(CgCtx *c, const Shape *os, CgKernel *k)
@@ -125,7 +131,9 @@ void cg_emit_where(CgCtx *c, NodeId id, CgKernel *k)
     row_loop_begin(c, os, 3, strides);
     int r = os->rank > 0 ? os->rank : 1;
     cg_printf(c, "        for (int64_t j = 0; j < L; j++)\n");
-    cg_printf(c, "            dst[it * L + j] = cond[p0 + j * s0[%d]] ? xa[p1 + j * s1[%d]] : xb[p2 + j * s2[%d]];\n",
+    cg_printf(c,
+              "            dst[it * L + j] = cond[p0 + j * s0[%d]] ? xa[p1 + j * s1[%d]] : xb[p2 + "
+              "j * s2[%d]];\n",
               r - 1, r - 1, r - 1);
     row_loop_end(c);
     cg_body_end(c);
@@ -137,17 +145,12 @@ static const char *store_expr(CgCtx *c, DType to, DType from, const char *x)
 {
     bool from_float = from == IR_F64 || from == IR_F32 || from == IR_F16 || from == IR_BF16;
     switch (to) {
-    case IR_BOOL:
-        return cg_strf(c, "(uint8_t)(%s != 0)", x);
-    case IR_F16:
-        return cg_strf(c, "slimc_cg_f32_to_f16((float)(%s))", x);
-    case IR_BF16:
-        return cg_strf(c, "slimc_cg_f32_to_bf16((float)(%s))", x);
+    case IR_BOOL: return cg_strf(c, "(uint8_t)(%s != 0)", x);
+    case IR_F16: return cg_strf(c, "slimc_cg_f32_to_f16((float)(%s))", x);
+    case IR_BF16: return cg_strf(c, "slimc_cg_f32_to_bf16((float)(%s))", x);
     case IR_F64:
-    case IR_F32:
-        return cg_strf(c, "(%s)(%s)", ir_dtype_ctype(to), x);
-    case IR_I64:
-        return cg_strf(c, "(int64_t)(%s)", x);
+    case IR_F32: return cg_strf(c, "(%s)(%s)", ir_dtype_ctype(to), x);
+    case IR_I64: return cg_strf(c, "(int64_t)(%s)", x);
     case IR_I32:
     case IR_I16:
     case IR_I8:
@@ -155,8 +158,7 @@ static const char *store_expr(CgCtx *c, DType to, DType from, const char *x)
         return from_float ? cg_strf(c, "(%s)(uint64_t)(int64_t)(%s)", ir_dtype_ctype(to), x)
                           : cg_strf(c, "(%s)(uint64_t)(%s)", ir_dtype_ctype(to), x);
     case IR_I4:
-    case IR_NUM_DTYPES:
-        break;
+    case IR_NUM_DTYPES: break;
     }
     return x;
 }
@@ -224,11 +226,13 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);
-    cg_printf(c, "    const int64_t inner = %s, olen = %lld, len = %lld;\n", cg_prod(c, xs, ax + 1, xs->rank),
-              (long long)os->d[ax].c, (long long)len);
+    cg_printf(c, "    const int64_t inner = %s, olen = %lld, len = %lld;\n",
+              cg_prod(c, xs, ax + 1, xs->rank), (long long)os->d[ax].c, (long long)len);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, k) */\n");
     cg_printf(c, "        const int64_t o = it / olen, kk = it %% olen;\n");
-    cg_printf(c, "        memcpy(dst + it * inner, x + (o * len + %lld + kk * %lld) * inner, sizeof(*dst) * (size_t)inner);\n",
+    cg_printf(c,
+              "        memcpy(dst + it * inner, x + (o * len + %lld + kk * %lld) * inner, "
+              "sizeof(*dst) * (size_t)inner);\n",
               (long long)start, (long long)step);
     cg_printf(c, "    }\n");
     cg_body_end(c);
@@ -275,7 +279,9 @@ void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        for (int dd = %d; dd >= 0; dd--) {\n", r - 1);
     cg_printf(c, "            int64_t s = q %% od[dd] - lo[dd];\n            q /= od[dd];\n");
     if (mode == 1)
-        cg_printf(c, "            s = s < 0 ? -s : s >= xd[dd] ? 2 * (xd[dd] - 1) - s : s; /* reflect */\n");
+        cg_printf(
+            c,
+            "            s = s < 0 ? -s : s >= xd[dd] ? 2 * (xd[dd] - 1) - s : s; /* reflect */\n");
     else if (mode == 2)
         cg_printf(c, "            s = s < 0 ? 0 : s >= xd[dd] ? xd[dd] - 1 : s; /* replicate */\n");
     else
@@ -306,7 +312,9 @@ void cg_emit_concat(CgCtx *c, NodeId id, CgKernel *k)
     for (int i = 0; i < n->n_inputs; i++) {
         const Shape *is = cg_shape(c, n->inputs[i]);
         const char *row = cg_prod(c, is, ax, is->rank);
-        cg_printf(c, "        memcpy(dst + it * orow + at, x%d + it * %s, sizeof(*dst) * (size_t)%s);\n", i, row, row);
+        cg_printf(
+            c, "        memcpy(dst + it * orow + at, x%d + it * %s, sizeof(*dst) * (size_t)%s);\n",
+            i, row, row);
         cg_printf(c, "        at += %s;\n", row);
     }
     cg_printf(c, "        (void)at;\n    }\n");
@@ -329,15 +337,16 @@ void cg_emit_index_select(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_begin(c, id, names, 2);
     declare_dst(c, n);
     const char *K = cg_prod(c, is, 0, is->rank);
-    cg_printf(c, "    const int64_t inner = %s, len = %s, K = %s;\n", cg_prod(c, xs, ax + 1, xs->rank),
-              cg_dim(c, xs->d[ax]), K);
+    cg_printf(c, "    const int64_t inner = %s, len = %s, K = %s;\n",
+              cg_prod(c, xs, ax + 1, xs->rank), cg_dim(c, xs->d[ax]), K);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, k) */\n");
     cg_printf(c, "        const int64_t o = it / K, r = (int64_t)idx[it %% K];\n");
     cg_printf(c, "        if (r < 0 || r >= len) {\n");
     cg_printf(c, "            __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n");
     cg_printf(c, "            memset(dst + it * inner, 0, sizeof(*dst) * (size_t)inner);\n");
     cg_printf(c, "            continue;\n        }\n");
-    cg_printf(c, "        memcpy(dst + it * inner, x + (o * len + r) * inner, sizeof(*dst) * (size_t)inner);\n");
+    cg_printf(c, "        memcpy(dst + it * inner, x + (o * len + r) * inner, sizeof(*dst) * "
+                 "(size_t)inner);\n");
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;

@@ -10,38 +10,22 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
 {
     /* relu(NaN) = NaN, as in PyTorch; the slimc_cg_ helpers are in the prelude (emit.c) */
     switch (op) {
-    case IR_OP_RELU:
-        return cg_strf(c, "slimc_rt_relu(%s)", x);
-    case IR_OP_SIGMOID:
-        return cg_strf(c, "slimc_rt_sigmoid(%s)", x);
-    case IR_OP_TANH:
-        return cg_strf(c, "tanhf(%s)", x);
-    case IR_OP_RELU6:
-        return cg_strf(c, "slimc_cg_relu6(%s)", x);
-    case IR_OP_GELU:
-        return cg_strf(c, "slimc_cg_gelu(%s)", x);
-    case IR_OP_GELU_TANH:
-        return cg_strf(c, "slimc_cg_gelu_tanh(%s)", x);
-    case IR_OP_SILU:
-        return cg_strf(c, "slimc_cg_silu(%s)", x);
-    case IR_OP_HARDSWISH:
-        return cg_strf(c, "slimc_cg_hardswish(%s)", x);
-    case IR_OP_HARDSIGMOID:
-        return cg_strf(c, "slimc_cg_hardsigmoid(%s)", x);
-    case IR_OP_EXP:
-        return cg_strf(c, "expf(%s)", x);
-    case IR_OP_LOG:
-        return cg_strf(c, "logf(%s)", x);
-    case IR_OP_SQRT:
-        return cg_strf(c, "sqrtf(%s)", x);
-    case IR_OP_RSQRT:
-        return cg_strf(c, "1.0f / sqrtf(%s)", x);
-    case IR_OP_NEG:
-        return cg_strf(c, "-%s", x);
-    case IR_OP_ABS:
-        return cg_strf(c, "fabsf(%s)", x);
-    case IR_OP_ERF:
-        return cg_strf(c, "erff(%s)", x);
+    case IR_OP_RELU: return cg_strf(c, "slimc_rt_relu(%s)", x);
+    case IR_OP_SIGMOID: return cg_strf(c, "slimc_rt_sigmoid(%s)", x);
+    case IR_OP_TANH: return cg_strf(c, "tanhf(%s)", x);
+    case IR_OP_RELU6: return cg_strf(c, "slimc_cg_relu6(%s)", x);
+    case IR_OP_GELU: return cg_strf(c, "slimc_cg_gelu(%s)", x);
+    case IR_OP_GELU_TANH: return cg_strf(c, "slimc_cg_gelu_tanh(%s)", x);
+    case IR_OP_SILU: return cg_strf(c, "slimc_cg_silu(%s)", x);
+    case IR_OP_HARDSWISH: return cg_strf(c, "slimc_cg_hardswish(%s)", x);
+    case IR_OP_HARDSIGMOID: return cg_strf(c, "slimc_cg_hardsigmoid(%s)", x);
+    case IR_OP_EXP: return cg_strf(c, "expf(%s)", x);
+    case IR_OP_LOG: return cg_strf(c, "logf(%s)", x);
+    case IR_OP_SQRT: return cg_strf(c, "sqrtf(%s)", x);
+    case IR_OP_RSQRT: return cg_strf(c, "1.0f / sqrtf(%s)", x);
+    case IR_OP_NEG: return cg_strf(c, "-%s", x);
+    case IR_OP_ABS: return cg_strf(c, "fabsf(%s)", x);
+    case IR_OP_ERF: return cg_strf(c, "erff(%s)", x);
     case IR_OP_CONV2D:
     case IR_OP_LINEAR:
     case IR_OP_MATMUL:
@@ -87,9 +71,11 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
     case IR_OP_INDEX_SELECT:
     case IR_OP_RESIZE:
     case IR_OP_CONV_TRANSPOSE2D:
-    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR:
-    case IR_NUM_OPS:
-        break;
+    case IR_OP_QUANTIZE:
+    case IR_OP_DEQUANTIZE:
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR:
+    case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a unary elementwise op without attributes", ir_ops[op].name);
     return x;
@@ -98,20 +84,13 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
 const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
 {
     switch (op) {
-    case IR_OP_ADD:
-        return cg_strf(c, "%s + %s", x, y);
-    case IR_OP_SUB:
-        return cg_strf(c, "%s - %s", x, y);
-    case IR_OP_MUL:
-        return cg_strf(c, "%s * %s", x, y);
-    case IR_OP_DIV:
-        return cg_strf(c, "%s / %s", x, y);
-    case IR_OP_MINIMUM:
-        return cg_strf(c, "slimc_cg_minimum(%s, %s)", x, y);
-    case IR_OP_MAXIMUM:
-        return cg_strf(c, "slimc_cg_maximum(%s, %s)", x, y);
-    case IR_OP_POW:
-        return cg_strf(c, "powf(%s, %s)", x, y);
+    case IR_OP_ADD: return cg_strf(c, "%s + %s", x, y);
+    case IR_OP_SUB: return cg_strf(c, "%s - %s", x, y);
+    case IR_OP_MUL: return cg_strf(c, "%s * %s", x, y);
+    case IR_OP_DIV: return cg_strf(c, "%s / %s", x, y);
+    case IR_OP_MINIMUM: return cg_strf(c, "slimc_cg_minimum(%s, %s)", x, y);
+    case IR_OP_MAXIMUM: return cg_strf(c, "slimc_cg_maximum(%s, %s)", x, y);
+    case IR_OP_POW: return cg_strf(c, "powf(%s, %s)", x, y);
     case IR_OP_CONV2D:
     case IR_OP_LINEAR:
     case IR_OP_MATMUL:
@@ -166,15 +145,20 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
     case IR_OP_INDEX_SELECT:
     case IR_OP_RESIZE:
     case IR_OP_CONV_TRANSPOSE2D:
-    case IR_OP_QUANTIZE: case IR_OP_DEQUANTIZE: case IR_OP_QCONV2D: case IR_OP_QLINEAR:
-    case IR_NUM_OPS:
-        break;
+    case IR_OP_QUANTIZE:
+    case IR_OP_DEQUANTIZE:
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR:
+    case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a binary elementwise op", ir_ops[op].name);
     return x;
 }
 
-static bool dim_is_one(Dim d) { return d.syms == 0 && d.c == 1; }
+static bool dim_is_one(Dim d)
+{
+    return d.syms == 0 && d.c == 1;
+}
 
 #define MAX_OPS 4
 
@@ -182,7 +166,8 @@ static bool dim_is_one(Dim d) { return d.syms == 0 && d.c == 1; }
  * contiguous or constant (broadcast) form one run, vectorizable; the dims left of it are
  * decoded from the flat index once per run. */
 void cg_bcast_loop(CgCtx *c, int indent, const Shape *out, int n_ops, const Shape *const *ops,
-                   const char *const *ptrs, const char *f0, const char *len, CgStmtFn stmt, void *arg)
+                   const char *const *ptrs, const char *f0, const char *len, CgStmtFn stmt,
+                   void *arg)
 {
     int r = out->rank;
     int kept[IR_MAX_RANK], nk = 0;
@@ -228,8 +213,8 @@ void cg_bcast_loop(CgCtx *c, int indent, const Shape *out, int n_ops, const Shap
     }
     for (int m = gstart - 1; m >= 0; m--) {
         int i = kept[m];
-        cg_printf(c, "%*s{\n%*s    const int64_t bl_c = bl_q %% %s;\n%*s    bl_q /= %s;\n", in, "", in, "",
-                  cg_dim(c, out->d[i]), in, "", cg_dim(c, out->d[i]));
+        cg_printf(c, "%*s{\n%*s    const int64_t bl_c = bl_q %% %s;\n%*s    bl_q /= %s;\n", in, "",
+                  in, "", cg_dim(c, out->d[i]), in, "", cg_dim(c, out->d[i]));
         for (int k = 0; k < n_ops; k++)
             if (present[k][i])
                 cg_printf(c, "%*s    bl_p%d += bl_c * %s;\n", in, "", k, stride[k][i]);
@@ -267,7 +252,8 @@ static void ep_stmt(CgCtx *c, void *arg, const char *o, const char *const *x)
     const EpStmt *e = arg;
     const char *cur = cg_strf(c, "%s[%s]", e->dst, o);
     cg_printf(c, "%s = %s;\n", cur,
-              e->operand_first ? cg_binary_expr(c, e->op, x[0], cur) : cg_binary_expr(c, e->op, cur, x[0]));
+              e->operand_first ? cg_binary_expr(c, e->op, x[0], cur)
+                               : cg_binary_expr(c, e->op, cur, x[0]));
 }
 
 static uint32_t shape_syms(const Shape *s)
@@ -289,7 +275,10 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
         if (n->epilogue[j].operand != IR_NONE)
             syms |= shape_syms(cg_shape(c, n->epilogue[j].operand));
     cg_printf(c, "/* %s's epilogue on out[f0, f0 + len) */\n", n->name);
-    cg_printf(c, "static void epi_%s(const slimc_args *a, float *restrict o, int64_t f0, int64_t len)\n{\n", fn);
+    cg_printf(
+        c,
+        "static void epi_%s(const slimc_args *a, float *restrict o, int64_t f0, int64_t len)\n{\n",
+        fn);
     for (int i = 0; i < IR_MAX_SYMS; i++)
         if (syms & (1u << i))
             cg_printf(c, "    const int64_t %s = a->syms[%d];\n    (void)%s;\n", c->sym_names[i], i,
@@ -298,7 +287,8 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
     for (int j = 0; j < n->n_epilogue; j++) {
         const Epilogue *e = &n->epilogue[j];
         if (e->operand == IR_NONE) {
-            cg_printf(c, "    for (int64_t f = f0; f < f0 + len; f++) /* %s */\n        o[f] = %s;\n",
+            cg_printf(c,
+                      "    for (int64_t f = f0; f < f0 + len; f++) /* %s */\n        o[f] = %s;\n",
                       ir_ops[e->op].name, cg_unary_expr(c, e->op, "o[f]"));
             continue;
         }
@@ -347,12 +337,16 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
         BinStmt b = {n->op};
         cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", bin_stmt, &b);
     } else if (n->op == IR_OP_LEAKY_RELU) {
-        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_float(n, "negative_slope", 0.01)));
-        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] > 0.0f ? x0[f] : x0[f] * slope;\n");
+        cg_printf(c, "    const float slope = %s;\n",
+                  cg_float(c, ir_attr_float(n, "negative_slope", 0.01)));
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] > 0.0f ? x0[f] "
+                     ": x0[f] * slope;\n");
     } else if (n->op == IR_OP_CLIP) {
         double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
-        cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n", cg_float(c, lo), cg_float(c, hi));
-        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] < lo ? lo : x0[f] > hi ? hi : x0[f];\n");
+        cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n", cg_float(c, lo),
+                  cg_float(c, hi));
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] < lo ? lo : "
+                     "x0[f] > hi ? hi : x0[f];\n");
     } else {
         cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
                   cg_unary_expr(c, n->op, "x0[f]"));

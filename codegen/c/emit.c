@@ -27,8 +27,8 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s", n ? ir_ops[n->op].name : "graph",
-               n && n->name ? n->name : "", msg);
+    diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s",
+               n ? ir_ops[n->op].name : "graph", n && n->name ? n->name : "", msg);
     c->ok = false;
 }
 
@@ -63,7 +63,8 @@ const char *cg_dim(CgCtx *c, Dim d)
     buf[0] = 0;
     for (int i = 0; i < IR_MAX_SYMS; i++)
         if (d.syms & (1u << i)) {
-            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", nsym ? " * " : "", c->sym_names[i]);
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", nsym ? " * " : "",
+                                    c->sym_names[i]);
             nsym++;
         }
     if (nsym == 0)
@@ -123,15 +124,18 @@ void cg_body_begin(CgCtx *c, NodeId id, const char *const *in_names, int n_names
         char shape[160] = "absent";
         if (v != IR_NONE)
             ir_type_str(g, &g->values[v].type, shape, sizeof shape);
-        cg_printf(c, "    const %s *restrict %s = (const %s *)a->in[%d]; /* %s */\n", ct, in_names[i], ct,
-                  i, shape);
+        cg_printf(c, "    const %s *restrict %s = (const %s *)a->in[%d]; /* %s */\n", ct,
+                  in_names[i], ct, i, shape);
     }
     char oshape[160];
     ir_type_str(g, &g->values[n->outputs[0]].type, oshape, sizeof oshape);
     cg_printf(c, "    float *restrict out = (float *)a->out; /* %s */\n", oshape);
 }
 
-void cg_body_end(CgCtx *c) { cg_printf(c, "}\n\n"); }
+void cg_body_end(CgCtx *c)
+{
+    cg_printf(c, "}\n\n");
+}
 
 void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len)
 {
@@ -145,17 +149,18 @@ void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len
 static bool reserved(const char *s)
 {
     static const char *const words[] = {
-        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-        "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-        "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-        "typedef", "union", "unsigned", "void", "volatile", "while", "consts", "inputs",
-        "outputs", "syms", "arena", "nthreads", "a", "base", "err", "int64_t", "size_t", "main",
+        "auto",     "break",  "case",   "char",     "const",    "continue", "default",  "do",
+        "double",   "else",   "enum",   "extern",   "float",    "for",      "goto",     "if",
+        "inline",   "int",    "long",   "register", "restrict", "return",   "short",    "signed",
+        "sizeof",   "static", "struct", "switch",   "typedef",  "union",    "unsigned", "void",
+        "volatile", "while",  "consts", "inputs",   "outputs",  "syms",     "arena",    "nthreads",
+        "a",        "base",   "err",    "int64_t",  "size_t",   "main",
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcmp(s, words[i]) == 0)
             return true;
-    return strncmp(s, "slimc_", 6) == 0 || strncmp(s, "sym_", 4) == 0 || strncmp(s, "node_", 5) == 0 ||
-           s[0] == '_';
+    return strncmp(s, "slimc_", 6) == 0 || strncmp(s, "sym_", 4) == 0 ||
+           strncmp(s, "node_", 5) == 0 || s[0] == '_';
 }
 
 /* A C identifier made from name (other characters become '_'), unique among taken. */
@@ -295,17 +300,17 @@ static void declare_values(CgCtx *c)
             int ii = input_index(g, root);
             if (ii < 0)
                 continue;
-            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii, ty,
-                      root != v ? ", a view" : "");
+            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii,
+                      ty, root != v ? ", a view" : "");
         } else if (rv->kind == IR_VALUE_CONST) {
-            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct, root, ty,
-                      root != v ? ", a view" : "");
+            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct,
+                      root, ty, root != v ? ", a view" : "");
         } else if (oi >= 0) {
             cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
                       root != v ? ", a view" : "");
         } else if (rv->planned) {
-            cg_printf(c, "    %s *%s = (%s *)(base + %s); /* %s%s */\n", ct, nm, ct, poly_expr(c, &rv->offset), ty,
-                      root != v ? ", a view" : "");
+            cg_printf(c, "    %s *%s = (%s *)(base + %s); /* %s%s */\n", ct, nm, ct,
+                      poly_expr(c, &rv->offset), ty, root != v ? ", a view" : "");
         } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
             cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
                      rv->name ? rv->name : "?");
@@ -327,7 +332,7 @@ static bool value_used(const Graph *g, ValueId v)
 
 /* ---- nodes ---- */
 
-bool cg_is_quant_op(OpKind op);                   /* codegen/c/quant.c */
+bool cg_is_quant_op(OpKind op); /* codegen/c/quant.c */
 void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
 
 static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
@@ -337,15 +342,9 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     k->work = "0";
     k->ep_done = false;
     switch (n->op) {
-    case IR_OP_CONV2D:
-        cg_emit_conv2d(c, id, k);
-        return;
-    case IR_OP_LINEAR:
-        cg_emit_linear(c, id, k);
-        return;
-    case IR_OP_MATMUL:
-        cg_emit_matmul(c, id, k);
-        return;
+    case IR_OP_CONV2D: cg_emit_conv2d(c, id, k); return;
+    case IR_OP_LINEAR: cg_emit_linear(c, id, k); return;
+    case IR_OP_MATMUL: cg_emit_matmul(c, id, k); return;
     case IR_OP_ADD:
     case IR_OP_SUB:
     case IR_OP_MUL:
@@ -370,88 +369,45 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_CLIP:
     case IR_OP_MINIMUM:
     case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-        cg_emit_elementwise(c, id, k);
-        return;
+    case IR_OP_POW: cg_emit_elementwise(c, id, k); return;
     case IR_OP_EQ:
     case IR_OP_NE:
     case IR_OP_LT:
     case IR_OP_LE:
     case IR_OP_GT:
-    case IR_OP_GE:
-        cg_emit_compare(c, id, k);
-        return;
-    case IR_OP_WHERE:
-        cg_emit_where(c, id, k);
-        return;
-    case IR_OP_CAST:
-        cg_emit_cast(c, id, k);
-        return;
-    case IR_OP_ADAPTIVE_AVG_POOL2D:
-        cg_emit_adaptive_pool(c, id, k);
-        return;
-    case IR_OP_GROUP_NORM:
-        cg_emit_group_norm(c, id, k);
-        return;
+    case IR_OP_GE: cg_emit_compare(c, id, k); return;
+    case IR_OP_WHERE: cg_emit_where(c, id, k); return;
+    case IR_OP_CAST: cg_emit_cast(c, id, k); return;
+    case IR_OP_ADAPTIVE_AVG_POOL2D: cg_emit_adaptive_pool(c, id, k); return;
+    case IR_OP_GROUP_NORM: cg_emit_group_norm(c, id, k); return;
     case IR_OP_REDUCE_SUM:
     case IR_OP_REDUCE_MEAN:
     case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN:
-        cg_emit_reduce(c, id, k);
-        return;
+    case IR_OP_REDUCE_MIN: cg_emit_reduce(c, id, k); return;
     case IR_OP_PERMUTE:
-    case IR_OP_EXPAND:
-        cg_emit_gather_copy(c, id, k);
-        return;
+    case IR_OP_EXPAND: cg_emit_gather_copy(c, id, k); return;
     case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE:
-        return; /* views: no code */
-    case IR_OP_SLICE:
-        cg_emit_slice(c, id, k);
-        return;
-    case IR_OP_PAD:
-        cg_emit_pad(c, id, k);
-        return;
-    case IR_OP_CONCAT:
-        cg_emit_concat(c, id, k);
-        return;
-    case IR_OP_INDEX_SELECT:
-        cg_emit_index_select(c, id, k);
-        return;
-    case IR_OP_RESIZE:
-        cg_emit_resize(c, id, k);
-        return;
-    case IR_OP_CONV_TRANSPOSE2D:
-        cg_emit_conv_transpose2d(c, id, k);
-        return;
+    case IR_OP_UNSQUEEZE: return; /* views: no code */
+    case IR_OP_SLICE: cg_emit_slice(c, id, k); return;
+    case IR_OP_PAD: cg_emit_pad(c, id, k); return;
+    case IR_OP_CONCAT: cg_emit_concat(c, id, k); return;
+    case IR_OP_INDEX_SELECT: cg_emit_index_select(c, id, k); return;
+    case IR_OP_RESIZE: cg_emit_resize(c, id, k); return;
+    case IR_OP_CONV_TRANSPOSE2D: cg_emit_conv_transpose2d(c, id, k); return;
     case IR_OP_MAX_POOL2D:
-    case IR_OP_AVG_POOL2D:
-        cg_emit_pool(c, id, k);
-        return;
+    case IR_OP_AVG_POOL2D: cg_emit_pool(c, id, k); return;
     case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE:
-        return; /* views: no code */
+    case IR_OP_RESHAPE: return; /* views: no code */
     case IR_OP_SOFTMAX:
-    case IR_OP_LOG_SOFTMAX:
-        cg_emit_softmax(c, id, k);
-        return;
-    case IR_OP_BATCH_NORM:
-        cg_emit_batch_norm(c, id, k);
-        return;
-    case IR_OP_LAYER_NORM:
-        cg_emit_layer_norm(c, id, k);
-        return;
-    case IR_OP_EMBEDDING:
-        cg_emit_embedding(c, id, k);
-        return;
+    case IR_OP_LOG_SOFTMAX: cg_emit_softmax(c, id, k); return;
+    case IR_OP_BATCH_NORM: cg_emit_batch_norm(c, id, k); return;
+    case IR_OP_LAYER_NORM: cg_emit_layer_norm(c, id, k); return;
+    case IR_OP_EMBEDDING: cg_emit_embedding(c, id, k); return;
     case IR_OP_QUANTIZE: /* codegen/c/quant.c */
     case IR_OP_DEQUANTIZE:
     case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR:
-        cg_emit_quant(c, id, k);
-        return;
-    case IR_NUM_OPS:
-        break;
+    case IR_OP_QLINEAR: cg_emit_quant(c, id, k); return;
+    case IR_NUM_OPS: break;
     }
     cg_error(c, n, "unknown op");
 }
@@ -461,13 +417,25 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
 static bool any_dtype_op(OpKind op)
 {
     switch (op) {
-    case IR_OP_FLATTEN: case IR_OP_RESHAPE: case IR_OP_SQUEEZE: case IR_OP_UNSQUEEZE:
-    case IR_OP_PERMUTE: case IR_OP_EXPAND: case IR_OP_SLICE: case IR_OP_PAD: case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT: case IR_OP_CAST: case IR_OP_WHERE:
-    case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE: case IR_OP_GT: case IR_OP_GE:
-        return true;
-    default:
-        return false;
+    case IR_OP_FLATTEN:
+    case IR_OP_RESHAPE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_PERMUTE:
+    case IR_OP_EXPAND:
+    case IR_OP_SLICE:
+    case IR_OP_PAD:
+    case IR_OP_CONCAT:
+    case IR_OP_INDEX_SELECT:
+    case IR_OP_CAST:
+    case IR_OP_WHERE:
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE: return true;
+    default: return false;
     }
 }
 
@@ -476,7 +444,8 @@ static bool node_supported(CgCtx *c, const Node *n)
 {
     const Graph *g = c->g;
     if (n->device != IR_DEVICE_CPU) {
-        cg_error(c, n, "placed on %s; the C backend runs CPU nodes only", ir_device_name(n->device));
+        cg_error(c, n, "placed on %s; the C backend runs CPU nodes only",
+                 ir_device_name(n->device));
         return false;
     }
     if (n->n_outputs != 1) {
@@ -485,8 +454,10 @@ static bool node_supported(CgCtx *c, const Node *n)
     }
     if (cg_is_quant_op(n->op)) { /* dtypes checked by their shape functions */
         for (int j = 0; j < n->n_epilogue; j++)
-            if (n->epilogue[j].operand != IR_NONE && g->values[n->epilogue[j].operand].type.dtype != IR_F32) {
-                cg_error(c, n, "epilogue operand '%s' must be f32", g->values[n->epilogue[j].operand].name);
+            if (n->epilogue[j].operand != IR_NONE &&
+                g->values[n->epilogue[j].operand].type.dtype != IR_F32) {
+                cg_error(c, n, "epilogue operand '%s' must be f32",
+                         g->values[n->epilogue[j].operand].name);
                 return false;
             }
         if (n->op == IR_OP_QUANTIZE && n->n_epilogue) {
@@ -504,7 +475,8 @@ static bool node_supported(CgCtx *c, const Node *n)
         if (any ? (t->dtype == IR_I4 || (t->quant && !view)) : (t->dtype != IR_F32 || t->quant)) {
             char ts[160];
             cg_error(c, n, "input %d is %s; this kernel computes in %s", i,
-                     ir_type_str(g, &g->values[v].type, ts, sizeof ts), any ? "any dtype but i4 (unquantized)" : "f32 only");
+                     ir_type_str(g, &g->values[v].type, ts, sizeof ts),
+                     any ? "any dtype but i4 (unquantized)" : "f32 only");
             return false;
         }
     }
@@ -543,15 +515,9 @@ static void emit_node_comment(CgCtx *c, const Node *n)
         const Attr *a = &n->attrs[i];
         cg_printf(c, i ? ", %s=" : "\n *   %s=", a->name);
         switch (a->kind) {
-        case IR_ATTR_INT:
-            cg_printf(c, "%lld", (long long)a->i);
-            break;
-        case IR_ATTR_FLOAT:
-            cg_printf(c, "%g", a->f);
-            break;
-        case IR_ATTR_STRING:
-            cg_printf(c, "\"%s\"", a->s ? a->s : "");
-            break;
+        case IR_ATTR_INT: cg_printf(c, "%lld", (long long)a->i); break;
+        case IR_ATTR_FLOAT: cg_printf(c, "%g", a->f); break;
+        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", a->s ? a->s : ""); break;
         case IR_ATTR_INTS:
             for (int k = 0; k < a->n_ints; k++)
                 cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
@@ -566,8 +532,8 @@ static void emit_node_comment(CgCtx *c, const Node *n)
             if (e->operand == IR_NONE)
                 cg_printf(c, " %s", ir_ops[e->op].name);
             else
-                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name, e->operand_first ? "operand first: " : "",
-                          g->values[e->operand].name);
+                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name,
+                          e->operand_first ? "operand first: " : "", g->values[e->operand].name);
         }
     }
     cg_printf(c, " */\n");
@@ -583,42 +549,52 @@ static const char prelude[] =
     "    int *err;             /* set to 1 on bad data (an index out of range) */\n"
     "} slimc_args;\n\n"
     "/* Activations and conversions the kernels use (as ir/eval.c computes them). */\n"
-    "static SLIMC_RT_UNUSED inline float slimc_cg_relu6(float x) { return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x; }\n"
-    "static SLIMC_RT_UNUSED inline float slimc_cg_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_relu6(float x) { return x <= 0.0f ? 0.0f : x >= "
+    "6.0f ? 6.0f : x; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_gelu(float x) { return 0.5f * x * (1.0f + erff(x "
+    "* 0.70710678118654752f)); }\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_gelu_tanh(float x)\n"
-    "{\n    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));\n}\n"
+    "{\n    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * "
+    "x)));\n}\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_silu(float x) { return x / (1.0f + expf(-x)); }\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_hardsigmoid(float x)\n"
     "{\n    return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;\n}\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_hardswish(float x)\n"
     "{\n    return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;\n}\n"
-    "static SLIMC_RT_UNUSED inline float slimc_cg_minimum(float a, float b) { return (a < b || a != a) ? a : b; }\n"
-    "static SLIMC_RT_UNUSED inline float slimc_cg_maximum(float a, float b) { return (a > b || a != a) ? a : b; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_minimum(float a, float b) { return (a < b || a "
+    "!= a) ? a : b; }\n"
+    "static SLIMC_RT_UNUSED inline float slimc_cg_maximum(float a, float b) { return (a > b || a "
+    "!= a) ? a : b; }\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_bf16_to_f32(uint16_t h)\n"
-    "{\n    const uint32_t bits = (uint32_t)h << 16;\n    float f;\n    memcpy(&f, &bits, sizeof f);\n    return f;\n}\n"
+    "{\n    const uint32_t bits = (uint32_t)h << 16;\n    float f;\n    memcpy(&f, &bits, sizeof "
+    "f);\n    return f;\n}\n"
     "static SLIMC_RT_UNUSED inline uint16_t slimc_cg_f32_to_bf16(float f) /* nearest even */\n"
     "{\n    uint32_t x;\n    memcpy(&x, &f, sizeof x);\n"
     "    if ((x & 0x7fffffffu) > 0x7f800000u)\n        return (uint16_t)((x >> 16) | 0x40u);\n"
     "    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);\n}\n"
     "static SLIMC_RT_UNUSED inline float slimc_cg_f16_to_f32(uint16_t h)\n"
-    "{\n    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;\n"
+    "{\n    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, "
+    "bits;\n"
     "    if (e == 0x1f)\n        bits = sign | 0x7f800000u | (m << 13);\n"
     "    else if (e != 0)\n        bits = sign | ((e + 112) << 23) | (m << 13);\n"
     "    else if (m == 0)\n        bits = sign;\n"
-    "    else {\n        e = 113;\n        while (!(m & 0x400u)) {\n            m <<= 1;\n            e--;\n        }\n"
+    "    else {\n        e = 113;\n        while (!(m & 0x400u)) {\n            m <<= 1;\n         "
+    "   e--;\n        }\n"
     "        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);\n    }\n"
     "    float f;\n    memcpy(&f, &bits, sizeof f);\n    return f;\n}\n"
     "static SLIMC_RT_UNUSED inline uint16_t slimc_cg_f32_to_f16(float f) /* nearest even */\n"
     "{\n    uint32_t x;\n    memcpy(&x, &f, sizeof x);\n"
     "    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;\n"
-    "    if (ax >= 0x7f800000u)\n        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));\n"
+    "    if (ax >= 0x7f800000u)\n        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? "
+    "0x200u : 0u));\n"
     "    if (ax >= 0x477ff000u)\n        return (uint16_t)(sign | 0x7c00u);\n"
     "    if (ax < 0x38800000u) {\n        float av;\n        memcpy(&av, &ax, sizeof av);\n"
     "        const float scaled = av * 16777216.0f;\n        uint32_t q = (uint32_t)scaled;\n"
     "        const float rem = scaled - (float)q;\n"
     "        if (rem > 0.5f || (rem == 0.5f && (q & 1u)))\n            q++;\n"
     "        return (uint16_t)(sign | q);\n    }\n"
-    "    return (uint16_t)(sign | ((ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> 13));\n}\n\n";
+    "    return (uint16_t)(sign | ((ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> "
+    "13));\n}\n\n";
 
 /* The runner: P_run's statements for node id (after its body function is written). */
 static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
@@ -648,14 +624,15 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
         if (n->epilogue[j].operand != IR_NONE)
             cg_printf(c, "    a.ep[%d] = %s;\n", j, c->val_names[n->epilogue[j].operand]);
     cg_printf(c, "    a.syms = syms;\n    a.err = &err;\n");
-    cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, %s, &a);\n", k->work,
-              k->items, c->fn_names[id]);
+    cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, %s, &a);\n",
+              k->work, k->items, c->fn_names[id]);
     if (n->n_epilogue && !k->ep_done) {
         Dim ne;
         ir_shape_numel(&g->values[ov].type.shape, &ne);
         const char *total = cg_dim(c, ne);
-        cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n", total,
-                  total, c->fn_names[id]);
+        cg_printf(c,
+                  "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
+                  total, total, c->fn_names[id]);
     }
     if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT)
         cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
@@ -672,7 +649,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->prefix = o && o->prefix ? o->prefix : "slimc_model";
     c->ok = true;
     if (!g->planned) {
-        diag_error(d, (SrcLoc){0}, "C backend: the graph has no memory plan (run the memplan pass)");
+        diag_error(d, (SrcLoc){0},
+                   "C backend: the graph has no memory plan (run the memplan pass)");
         arena_free(c->arena);
         return false;
     }
@@ -681,10 +659,12 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
 
     fwrite(slimc_rt_header, 1, slimc_rt_header_len, out);
     cg_printf(c, "\n/* Generated by slimc %s from %s (model '%s').\n", SLIMC_VERSION,
-              o && o->source_name ? o->source_name : g->source ? g->source : "(memory)",
+              o && o->source_name ? o->source_name
+              : g->source         ? g->source
+                                  : "(memory)",
               g->name ? g->name : "?");
-    cg_printf(c, " * Entry points: %s_arena_bytes, %s_run (see slimc's codegen/c/cg.h). */\n\n", c->prefix,
-              c->prefix);
+    cg_printf(c, " * Entry points: %s_arena_bytes, %s_run (see slimc's codegen/c/cg.h). */\n\n",
+              c->prefix, c->prefix);
     cg_printf(c, "%s", prelude);
 
     for (int i = 0; i < g->n_nodes && c->ok; i++) {
@@ -713,12 +693,19 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n", poly_expr(c, &g->arena_bytes));
 
     /* P_run */
-    cg_printf(c, "int %s_run(const void *const *consts, const void *const *inputs, void *const *outputs,\n"
-                 "    const int64_t *syms, void *arena, int nthreads)\n{\n", c->prefix);
-    cg_printf(c, "    unsigned char *base = (unsigned char *)arena;\n    int err = 0;\n    slimc_args a;\n");
+    cg_printf(
+        c,
+        "int %s_run(const void *const *consts, const void *const *inputs, void *const *outputs,\n"
+        "    const int64_t *syms, void *arena, int nthreads)\n{\n",
+        c->prefix);
+    cg_printf(
+        c,
+        "    unsigned char *base = (unsigned char *)arena;\n    int err = 0;\n    slimc_args a;\n");
     cg_printf(c, "    (void)consts;\n    (void)inputs;\n    (void)base;\n    (void)a;\n");
     for (int i = 0; i < g->n_syms; i++)
-        cg_printf(c, "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol %s */\n",
+        cg_printf(c,
+                  "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol "
+                  "%s */\n",
                   c->sym_names[i], i, c->sym_names[i], g->sym_names[i] ? g->sym_names[i] : "?");
     /* views must keep the element count for these symbol values */
     for (int i = 0; i < g->n_nodes; i++) {
@@ -728,8 +715,9 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         const Shape *si = cg_shape(c, n->inputs[0]), *so = cg_shape(c, n->outputs[0]);
         if (ir_shape_static(si) && ir_shape_static(so))
             continue;
-        cg_printf(c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
-                  cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), n->name);
+        cg_printf(
+            c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
+            cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), n->name);
     }
     declare_values(c);
     for (int v = 0; v < g->n_values; v++)
@@ -748,13 +736,15 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         const Value *val = &g->values[v];
         Dim ne;
         ir_shape_numel(&val->type.shape, &ne);
-        const char *bytes = cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
+        const char *bytes =
+            cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
         int first = output_index(g, v);
         if (first != j)
-            cg_printf(c, "    memcpy(outputs[%d], outputs[%d], %s); /* %s again */\n", j, first, bytes,
-                      val->name);
+            cg_printf(c, "    memcpy(outputs[%d], outputs[%d], %s); /* %s again */\n", j, first,
+                      bytes, val->name);
         else if (val->kind != IR_VALUE_TEMP)
-            cg_printf(c, "    memcpy(outputs[%d], %s, %s); /* %s */\n", j, c->val_names[v], bytes, val->name);
+            cg_printf(c, "    memcpy(outputs[%d], %s, %s); /* %s */\n", j, c->val_names[v], bytes,
+                      val->name);
     }
     cg_printf(c, "    return err ? 3 : 0;\n}\n");
     bool ok = c->ok;

@@ -9,8 +9,8 @@
 #include "codegen/c/cg_internal.h"
 
 typedef struct GemmSpec {
-    const char *M, *N, *K;  /* C expressions */
-    bool b_nk;              /* B is [N, K] */
+    const char *M, *N, *K; /* C expressions */
+    bool b_nk;             /* B is [N, K] */
     bool bias;
     /* batched matmul: a statement block that sets `pa` and `pb` (element offsets into A
      * and B) for batch index `bt`; NULL when not batched */
@@ -34,8 +34,9 @@ static void emit_gemm(CgCtx *c, NodeId id, const GemmSpec *s, CgKernel *k)
         cg_printf(c, "        const int64_t tile = it;\n");
     }
     cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
-    cg_printf(c, "        slimc_rt_gemm_tile(M, N, K, A, B, %d, %s, C, tile, &m0, &mc, &n0, &nc);\n", s->b_nk ? 1 : 0,
-              s->bias ? "bias" : "NULL");
+    cg_printf(c,
+              "        slimc_rt_gemm_tile(M, N, K, A, B, %d, %s, C, tile, &m0, &mc, &n0, &nc);\n",
+              s->b_nk ? 1 : 0, s->bias ? "bias" : "NULL");
     if (c->g->nodes[id].n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "(C - out) + m * N + n0", "nc");
@@ -65,7 +66,8 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 3)
         cg_printf(c, "    const float *bias = NULL;\n");
-    cg_printf(c, "    float *restrict C = out; /* rows of x times %s */\n", tr ? "w [K, N]" : "w^T (w is [N, K])");
+    cg_printf(c, "    float *restrict C = out; /* rows of x times %s */\n",
+              tr ? "w [K, N]" : "w^T (w is [N, K])");
     GemmSpec s = {0};
     s.M = cg_prod(c, xs, 0, xs->rank - 1);
     s.K = cg_dim(c, xs->d[xs->rank - 1]);

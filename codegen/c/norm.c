@@ -18,7 +18,8 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
     int ax = (int)axis;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    cg_printf(c, "    const int64_t len = %s, inner = %s;\n", cg_dim(c, xs->d[ax]), cg_prod(c, xs, ax + 1, xs->rank));
+    cg_printf(c, "    const int64_t len = %s, inner = %s;\n", cg_dim(c, xs->d[ax]),
+              cg_prod(c, xs, ax + 1, xs->rank));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one column: (outer, inner) */\n");
     cg_printf(c, "        const int64_t o = it / inner, in = it %% inner;\n");
     cg_printf(c, "        const float *restrict row = x + o * len * inner + in;\n");
@@ -28,7 +29,8 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "            if (row[i * inner] > m || row[i * inner] != row[i * inner])\n");
     cg_printf(c, "                m = row[i * inner];\n");
     cg_printf(c, "        float sum = 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += expf(row[i * inner] - m);\n");
+    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += expf(row[i * "
+                 "inner] - m);\n");
     if (n->op == IR_OP_LOG_SOFTMAX) {
         cg_printf(c, "        const float lse = logf(sum);\n");
         cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
@@ -54,12 +56,14 @@ void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k)
     double eps = ir_attr_float(n, "eps", 1e-5);
     static const char *const names[] = {"x", "mean", "var", "weight", "bias"};
     cg_body_begin(c, id, names, 5);
-    cg_printf(c, "    const int64_t C = %s, inner = %s;\n", cg_dim(c, xs->d[1]), cg_prod(c, xs, 2, xs->rank));
+    cg_printf(c, "    const int64_t C = %s, inner = %s;\n", cg_dim(c, xs->d[1]),
+              cg_prod(c, xs, 2, xs->rank));
     cg_printf(c, "    const float eps = %s;\n", cg_float(c, eps));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
     cg_printf(c, "        const int64_t ch = it %% C;\n");
     cg_printf(c, "        const float inv = 1.0f / sqrtf(var[ch] + eps);\n");
-    cg_printf(c, "        const float scale = weight ? weight[ch] : 1.0f, shift = bias ? bias[ch] : 0.0f;\n");
+    cg_printf(c, "        const float scale = weight ? weight[ch] : 1.0f, shift = bias ? bias[ch] "
+                 ": 0.0f;\n");
     cg_printf(c, "        const float mu = mean[ch];\n");
     cg_printf(c, "        const float *restrict xp = x + it * inner;\n");
     cg_printf(c, "        float *restrict op = out + it * inner;\n");
@@ -100,7 +104,8 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += row[i];\n");
     cg_printf(c, "        const float mean = sum / (float)len;\n");
     cg_printf(c, "        float sq = 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sq += (row[i] - mean) * (row[i] - mean);\n");
+    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sq += (row[i] - mean) * "
+                 "(row[i] - mean);\n");
     cg_printf(c, "        const float inv = 1.0f / sqrtf(sq / (float)len + eps);\n");
     cg_printf(c, "        for (int64_t i = 0; i < len; i++) {\n");
     cg_printf(c, "            float v = (row[i] - mean) * inv;\n");

@@ -11,8 +11,8 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) || !ir_dim_static(os->d[2]) ||
-        !ir_dim_static(os->d[3])) {
+    if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) ||
+        !ir_dim_static(os->d[2]) || !ir_dim_static(os->d[3])) {
         cg_error(c, n, "expects a 4-D input with a static image size");
         return;
     }
@@ -29,10 +29,11 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
-              (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c,
-              (long long)kk[0], (long long)kk[1]);
-    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n", (long long)s[0],
-              (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0], (long long)dil[1]);
+              (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
+              (long long)os->d[3].c, (long long)kk[0], (long long)kk[1]);
+    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n",
+              (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
+              (long long)dil[1]);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
     cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
@@ -43,31 +44,40 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
          * bounds checks and vectorizes. Each output still sees its taps in (kh, kw)
          * order, as the reference does. */
         cg_printf(c, "            float *restrict orow = op + oh * OW;\n");
-        cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++)\n                orow[ow] = -INFINITY;\n");
-        cg_printf(c, "            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(PH - oh * SH, DH));\n");
-        cg_printf(c, "            const int64_t kh1 = slimc_rt_min(KH, slimc_rt_div_floor(H - 1 + PH - oh * SH, DH) + 1);\n");
+        cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++)\n                orow[ow] = "
+                     "-INFINITY;\n");
+        cg_printf(c, "            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(PH - oh * "
+                     "SH, DH));\n");
+        cg_printf(c, "            const int64_t kh1 = slimc_rt_min(KH, slimc_rt_div_floor(H - 1 + "
+                     "PH - oh * SH, DH) + 1);\n");
         cg_printf(c, "            for (int64_t kh = kh0; kh < kh1; kh++) {\n");
         cg_printf(c, "                const float *xr = xp + (oh * SH - PH + kh * DH) * W;\n");
         cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
         cg_printf(c, "                    const int64_t off = kw * DW - PW;\n");
-        cg_printf(c, "                    const int64_t lo = slimc_rt_max(0, slimc_rt_div_ceil(-off, SW));\n");
-        cg_printf(c, "                    const int64_t hi = slimc_rt_min(OW, slimc_rt_div_floor(W - 1 - off, SW) + 1);\n");
+        cg_printf(c, "                    const int64_t lo = slimc_rt_max(0, "
+                     "slimc_rt_div_ceil(-off, SW));\n");
+        cg_printf(c, "                    const int64_t hi = slimc_rt_min(OW, slimc_rt_div_floor(W "
+                     "- 1 - off, SW) + 1);\n");
         cg_printf(c, "                    for (int64_t ow = lo; ow < hi; ow++) {\n");
         cg_printf(c, "                        const float v = xr[ow * SW + off], m = orow[ow];\n");
-        cg_printf(c, "                        orow[ow] = (v > m || v != v) ? v : m; /* NaN wins */\n");
+        cg_printf(c,
+                  "                        orow[ow] = (v > m || v != v) ? v : m; /* NaN wins */\n");
         cg_printf(c, "                    }\n                }\n            }\n");
     } else {
         cg_printf(c, "            int64_t h0 = oh * SH - PH;\n");
         cg_printf(c, "            int64_t h1 = slimc_rt_min(h0 + KH, H + PH);\n");
         cg_printf(c, "            const int64_t hs = h1 - h0;\n");
-        cg_printf(c, "            h0 = slimc_rt_max(h0, 0);\n            h1 = slimc_rt_min(h1, H);\n");
+        cg_printf(c,
+                  "            h0 = slimc_rt_max(h0, 0);\n            h1 = slimc_rt_min(h1, H);\n");
         cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++) {\n");
         cg_printf(c, "                int64_t w0 = ow * SW - PW;\n");
         cg_printf(c, "                int64_t w1 = slimc_rt_min(w0 + KW, W + PW);\n");
         cg_printf(c, "                const int64_t pool_size = hs * (w1 - w0);\n");
-        cg_printf(c, "                w0 = slimc_rt_max(w0, 0);\n                w1 = slimc_rt_min(w1, W);\n");
+        cg_printf(c, "                w0 = slimc_rt_max(w0, 0);\n                w1 = "
+                     "slimc_rt_min(w1, W);\n");
         cg_printf(c, "                if (h0 >= h1 || w0 >= w1) {\n");
-        cg_printf(c, "                    op[oh * OW + ow] = 0.0f;\n                    continue;\n                }\n");
+        cg_printf(c, "                    op[oh * OW + ow] = 0.0f;\n                    "
+                     "continue;\n                }\n");
         cg_printf(c, "                float sum = 0.0f;\n");
         cg_printf(c, "                for (int64_t ih = h0; ih < h1; ih++)\n");
         cg_printf(c, "                    for (int64_t iw = w0; iw < w1; iw++)\n");

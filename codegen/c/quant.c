@@ -15,7 +15,8 @@ void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
 
 bool cg_is_quant_op(OpKind op)
 {
-    return op == IR_OP_QUANTIZE || op == IR_OP_DEQUANTIZE || op == IR_OP_QCONV2D || op == IR_OP_QLINEAR;
+    return op == IR_OP_QUANTIZE || op == IR_OP_DEQUANTIZE || op == IR_OP_QCONV2D ||
+           op == IR_OP_QLINEAR;
 }
 
 static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
@@ -27,10 +28,12 @@ static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     const long long zp = (long long)ir_attr_int(n, "zero_point", 0);
     if (n->op == IR_OP_QUANTIZE) {
         cg_printf(c, "    uint8_t *restrict q = (uint8_t *)(void *)out;\n");
-        cg_printf(c, "    slimc_rt_quantize_u8(x + i0, q + i0, i1 - i0, 1.0f / %s, %lld);\n", cg_float(c, scale), zp);
+        cg_printf(c, "    slimc_rt_quantize_u8(x + i0, q + i0, i1 - i0, 1.0f / %s, %lld);\n",
+                  cg_float(c, scale), zp);
     } else {
         cg_printf(c, "    for (int64_t i = i0; i < i1; i++)\n");
-        cg_printf(c, "        out[i] = (float)((int32_t)x[i] - %lld) * %s;\n", zp, cg_float(c, scale));
+        cg_printf(c, "        out[i] = (float)((int32_t)x[i] - %lld) * %s;\n", zp,
+                  cg_float(c, scale));
         cg_ep_call(c, id, 4, "i0", "i1 - i0");
     }
     cg_body_end(c);
@@ -58,10 +61,14 @@ static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const int64_t m0 = it / OT * 4, o0 = it %% OT * 64;\n");
-    cg_printf(c, "        const int64_t mc = slimc_rt_min(4, M - m0), oc = slimc_rt_min(64, O - o0);\n");
-    cg_printf(c, "        slimc_rt_qgemm(mc, oc, K, x + m0 * K, K, w + o0 * K, K, %lld, wsum + o0, %s, ws + o0, "
-                 "bias ? bias + o0 : NULL, out + m0 * O + o0, O, 1);\n",
-              (long long)ir_attr_int(n, "x_zero_point", 0), cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+    cg_printf(
+        c, "        const int64_t mc = slimc_rt_min(4, M - m0), oc = slimc_rt_min(64, O - o0);\n");
+    cg_printf(c,
+              "        slimc_rt_qgemm(mc, oc, K, x + m0 * K, K, w + o0 * K, K, %lld, wsum + o0, "
+              "%s, ws + o0, "
+              "bias ? bias + o0 : NULL, out + m0 * O + o0, O, 1);\n",
+              (long long)ir_attr_int(n, "x_zero_point", 0),
+              cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "m * O + o0", "oc");
@@ -94,8 +101,9 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     ir_attr_ints(n, "dilation", dil, 2, 1);
     const long long groups = (long long)ir_attr_int(n, "groups", 1);
     const long long C = (long long)xs->d[1].c, H = (long long)xs->d[2].c, W = (long long)xs->d[3].c;
-    const long long O = (long long)ws->d[0].c, CG = (long long)ws->d[1].c, KH = (long long)ws->d[2].c,
-                    KW = (long long)ws->d[3].c, OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
+    const long long O = (long long)ws->d[0].c, CG = (long long)ws->d[1].c,
+                    KH = (long long)ws->d[2].c, KW = (long long)ws->d[3].c,
+                    OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
     const long long OG = O / groups, K = CG * KH * KW, P = OH * OW;
     const long long KP = (K + 3) / 4 * 4, px = 64;
     static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
@@ -103,19 +111,26 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     if (n->n_inputs < 5)
         cg_printf(c, "    const float *bias = NULL;\n");
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */\n");
-    cg_printf(c, "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
-                 "%lld, %lld, %lld, %lld, %lld, %lld};\n",
-              C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1], (long long)pad[0],
-              (long long)pad[1], (long long)dil[0], (long long)dil[1]);
-    cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX, KP = %lld };\n", P, px, KP);
+    cg_printf(c,
+              "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+              "%lld, %lld, "
+              "%lld, %lld, %lld, %lld, %lld, %lld};\n",
+              C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1],
+              (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
+    cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX, KP = %lld };\n", P, px,
+              KP);
     cg_printf(c, "    uint8_t *col = (uint8_t *)malloc(2 * PX * KP);\n");
-    cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        return;\n    }\n");
+    cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * PX;\n");
     cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + PX);\n");
     cg_printf(c, "        for (int64_t gi = 0; gi < %lld; gi++)\n", groups);
-    cg_printf(c, "            slimc_rt_qconv_block(&s, x + (b * %lld + gi * %lld) * %lld, p0, p1, %lld, w + gi * %lld * %lld, "
-                 "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, out + (b * %lld + gi * %lld) * P, col);\n",
+    cg_printf(c,
+              "            slimc_rt_qconv_block(&s, x + (b * %lld + gi * %lld) * %lld, p0, p1, "
+              "%lld, w + gi * %lld * %lld, "
+              "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, out + (b * "
+              "%lld + gi * %lld) * P, col);\n",
               C, CG, H * W, (long long)ir_attr_int(n, "x_zero_point", 0), OG, K, OG,
               cg_float(c, ir_attr_float(n, "x_scale", 1.0)), OG, OG, O, OG);
     if (n->n_epilogue) {
@@ -133,16 +148,9 @@ void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k)
 {
     switch (c->g->nodes[id].op) {
     case IR_OP_QUANTIZE:
-    case IR_OP_DEQUANTIZE:
-        emit_qdq(c, id, k);
-        return;
-    case IR_OP_QLINEAR:
-        emit_qlinear(c, id, k);
-        return;
-    case IR_OP_QCONV2D:
-        emit_qconv2d(c, id, k);
-        return;
-    default:
-        cg_error(c, &c->g->nodes[id], "not an int8 op");
+    case IR_OP_DEQUANTIZE: emit_qdq(c, id, k); return;
+    case IR_OP_QLINEAR: emit_qlinear(c, id, k); return;
+    case IR_OP_QCONV2D: emit_qconv2d(c, id, k); return;
+    default: cg_error(c, &c->g->nodes[id], "not an int8 op");
     }
 }

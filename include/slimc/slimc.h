@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define SLIMC_VERSION "0.1.0"
+#define SLIMC_VERSION       "0.1.0"
 #define SLIMC_VERSION_MAJOR 0
 #define SLIMC_VERSION_MINOR 1
 #define SLIMC_VERSION_PATCH 0
@@ -30,8 +30,17 @@ typedef enum SlimcStatus {
 
 /* Same order as the IR's dtypes. */
 typedef enum SlimcDType {
-    SLIMC_F64, SLIMC_F32, SLIMC_F16, SLIMC_BF16, SLIMC_I64, SLIMC_I32,
-    SLIMC_I16, SLIMC_I8, SLIMC_U8, SLIMC_I4, SLIMC_BOOL
+    SLIMC_F64,
+    SLIMC_F32,
+    SLIMC_F16,
+    SLIMC_BF16,
+    SLIMC_I64,
+    SLIMC_I32,
+    SLIMC_I16,
+    SLIMC_I8,
+    SLIMC_U8,
+    SLIMC_I4,
+    SLIMC_BOOL
 } SlimcDType;
 
 #define SLIMC_MAX_RANK 8
@@ -39,7 +48,7 @@ typedef struct SlimcTensor {
     SlimcDType dtype;
     int ndim;
     int64_t shape[SLIMC_MAX_RANK];
-    void *data;    /* C order; owned by the tensor when it came from slimc */
+    void *data; /* C order; owned by the tensor when it came from slimc */
     size_t nbytes;
 } SlimcTensor;
 
@@ -122,8 +131,8 @@ void slimc_exec_free(SlimcExec *e);
 /* Runs on inputs given in the model's input order; fills outputs[0..n_outputs) with new
  * tensors (free with slimc_tensor_free). Inputs of another float dtype are converted
  * with a note; any other dtype or shape mismatch is an error naming the input. */
-SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
-                           int n_inputs, SlimcTensor *outputs, int n_outputs);
+SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
+                           SlimcTensor *outputs, int n_outputs);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);

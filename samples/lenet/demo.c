@@ -42,7 +42,8 @@ int main(int argc, char **argv)
     SlimcExec *e;
     SlimcTensor x, y;
     double t0 = now_ms();
-    if (slimc_model_load(ctx, model_path, &m) != SLIMC_OK || slimc_compile(ctx, m, &opt, &e) != SLIMC_OK)
+    if (slimc_model_load(ctx, model_path, &m) != SLIMC_OK ||
+        slimc_compile(ctx, m, &opt, &e) != SLIMC_OK)
         return fail(ctx);
     double t_compile = now_ms() - t0;
     if (slimc_npy_load(ctx, x_path, &x) != SLIMC_OK || slimc_npy_load(ctx, y_path, &y) != SLIMC_OK)
@@ -52,8 +53,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int64_t n = x.shape[0];
-    printf("slimc %s: compiled %s in %.1f ms (%d thread%s)\n", slimc_version(), model_path, t_compile,
-           opt.threads, opt.threads == 1 ? "" : "s");
+    printf("slimc %s: compiled %s in %.1f ms (%d thread%s)\n", slimc_version(), model_path,
+           t_compile, opt.threads, opt.threads == 1 ? "" : "s");
 
     /* One image at a time (batch 1, the latency case), then the whole set as one batch. */
     SlimcTensor img = x, out;
@@ -89,7 +90,8 @@ int main(int argc, char **argv)
     double total = 0;
     for (int64_t i = 0; i < n; i++)
         total += ms[i];
-    printf("\naccuracy: %d/%lld = %.2f%% on held-out digits\n", correct, (long long)n, 100.0 * correct / (double)n);
+    printf("\naccuracy: %d/%lld = %.2f%% on held-out digits\n", correct, (long long)n,
+           100.0 * correct / (double)n);
     printf("time per image (batch 1): %.4f ms mean\n", total / (double)n);
     double s = now_ms();
     if (slimc_exec_run(ctx, e, &x, 1, &out, 1) != SLIMC_OK)
@@ -104,8 +106,8 @@ int main(int argc, char **argv)
                 best = k;
         agree += best == pred[i];
     }
-    printf("time per image (batch %lld): %.4f ms; batch predictions agree on %d/%lld\n", (long long)n,
-           batch_ms / (double)n, agree, (long long)n);
+    printf("time per image (batch %lld): %.4f ms; batch predictions agree on %d/%lld\n",
+           (long long)n, batch_ms / (double)n, agree, (long long)n);
     slimc_tensor_free(&out);
     free(pred);
     free(ms);

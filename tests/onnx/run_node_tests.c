@@ -35,7 +35,7 @@ static const char *const status_names[] = {"pass", "FAIL", "unsupported", "error
 typedef struct Result {
     char name[160];
     int status;
-    int float32;   /* inputs/outputs float32 (integer/bool index or shape inputs allowed) */
+    int float32;    /* inputs/outputs float32 (integer/bool index or shape inputs allowed) */
     double max_err; /* largest |a - b| over the outputs (FAIL) */
     char reason[400];
     char ops[200]; /* unsupported ONNX op types, comma separated */
@@ -91,17 +91,40 @@ static int cmp_pb(const void *a, const void *b)
     return numeric_index(*(char *const *)a) - numeric_index(*(char *const *)b);
 }
 
-static bool is_float(SlimcDType t) { return t == SLIMC_F32 || t == SLIMC_F64 || t == SLIMC_F16 || t == SLIMC_BF16; }
+static bool is_float(SlimcDType t)
+{
+    return t == SLIMC_F32 || t == SLIMC_F64 || t == SLIMC_F16 || t == SLIMC_BF16;
+}
 
 static double elem(const NpyArray *a, int64_t i)
 {
     const unsigned char *p = a->data;
     switch (a->dtype) {
-    case IR_F32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-    case IR_F64: { double v; memcpy(&v, p + 8 * i, 8); return v; }
-    case IR_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
-    case IR_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-    case IR_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
+    case IR_F32: {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_F64: {
+        double v;
+        memcpy(&v, p + 8 * i, 8);
+        return v;
+    }
+    case IR_I64: {
+        int64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
+    case IR_I32: {
+        int32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_I16: {
+        int16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
     case IR_I8: return (int8_t)p[i];
     default: return p[i];
     }
@@ -316,10 +339,12 @@ static void run_test(const char *node_dir, const char *name, Result *r)
             r->status = ST_ERROR;
         } else if (no != nm_out) {
             r->status = ST_ERROR;
-            snprintf(r->reason, sizeof r->reason, "data set has %d inputs / %d outputs, the model %d / %d",
-                     ni, no, nm_in, nm_out);
+            snprintf(r->reason, sizeof r->reason,
+                     "data set has %d inputs / %d outputs, the model %d / %d", ni, no, nm_in,
+                     nm_out);
         } else {
-            SlimcTensor *ti = calloc((size_t)ni + 1, sizeof *ti), *to = calloc((size_t)no + 1, sizeof *to);
+            SlimcTensor *ti = calloc((size_t)ni + 1, sizeof *ti),
+                        *to = calloc((size_t)no + 1, sizeof *to);
             for (int i = 0; i < ni; i++) {
                 ti[i].dtype = (SlimcDType)ins[i].dtype;
                 ti[i].ndim = ins[i].ndim;
@@ -340,8 +365,8 @@ static void run_test(const char *node_dir, const char *name, Result *r)
                     if (!same) {
                         r->status = ST_FAIL;
                         r->max_err = INFINITY;
-                        snprintf(r->reason, sizeof r->reason, "output %d: shape differs (rank %d vs %d)", k,
-                                 y->ndim, x->ndim);
+                        snprintf(r->reason, sizeof r->reason,
+                                 "output %d: shape differs (rank %d vs %d)", k, y->ndim, x->ndim);
                         break;
                     }
                     int64_t cnt = 1;
@@ -361,8 +386,9 @@ static void run_test(const char *node_dir, const char *name, Result *r)
                             r->max_err = err;
                         if (fl ? !(err <= ATOL + RTOL * fabs(want)) : err != 0) {
                             r->status = ST_FAIL;
-                            snprintf(r->reason, sizeof r->reason, "output %d element %lld: got %g, want %g", k,
-                                     (long long)i, got, want);
+                            snprintf(r->reason, sizeof r->reason,
+                                     "output %d element %lld: got %g, want %g", k, (long long)i,
+                                     got, want);
                         }
                     }
                 }
@@ -418,7 +444,8 @@ static void finish(Running *rn, Result *res)
     char name[sizeof r->name];
     memcpy(name, r->name, sizeof name);
     ssize_t got = 0, k;
-    while (got < (ssize_t)sizeof *r && (k = read(rn->fd, (char *)r + got, sizeof *r - (size_t)got)) > 0)
+    while (got < (ssize_t)sizeof *r &&
+           (k = read(rn->fd, (char *)r + got, sizeof *r - (size_t)got)) > 0)
         got += k;
     close(rn->fd);
     int st = 0;
@@ -453,21 +480,30 @@ int main(int argc, char **argv)
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), timeout = 120;
     bool verbose = false;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--report") && i + 1 < argc) report = argv[++i];
-        else if (!strcmp(argv[i], "--ratchet") && i + 1 < argc) ratchet = argv[++i];
-        else if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) timeout = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-v")) verbose = true;
-        else if (argv[i][0] != '-' && !node_dir) node_dir = argv[i];
+        if (!strcmp(argv[i], "--report") && i + 1 < argc)
+            report = argv[++i];
+        else if (!strcmp(argv[i], "--ratchet") && i + 1 < argc)
+            ratchet = argv[++i];
+        else if (!strcmp(argv[i], "--jobs") && i + 1 < argc)
+            jobs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--filter") && i + 1 < argc)
+            filter = argv[++i];
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
+            timeout = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-v"))
+            verbose = true;
+        else if (argv[i][0] != '-' && !node_dir)
+            node_dir = argv[i];
         else {
-            fprintf(stderr, "usage: run_node_tests NODE_DIR [--report FILE.md] [--ratchet FILE] [--jobs N] "
-                            "[--filter SUBSTR] [--timeout SEC] [-v]\n");
+            fprintf(stderr,
+                    "usage: run_node_tests NODE_DIR [--report FILE.md] [--ratchet FILE] [--jobs N] "
+                    "[--filter SUBSTR] [--timeout SEC] [-v]\n");
             return 2;
         }
     }
     if (!node_dir) {
-        fprintf(stderr, "run_node_tests: give the node test folder (onnx/backend/test/data/node)\n");
+        fprintf(stderr,
+                "run_node_tests: give the node test folder (onnx/backend/test/data/node)\n");
         return 2;
     }
     if (jobs < 1)
@@ -568,32 +604,40 @@ int main(int argc, char **argv)
     }
     qsort(oc, (size_t)n_oc, sizeof *oc, cmp_count);
     printf("ONNX node tests: %d/%d pass (%.1f%%; %d of them with shape inputs fixed at import); "
-           "float32: %d/%d (%.1f%%); %d fail, %d unsupported, %d error, %d crash; %.0f s with %d jobs\n",
-           pass, n, 100.0 * pass / n, frozen_pass, f32_pass, f32, f32 ? 100.0 * f32_pass / f32 : 0.0, counts[ST_FAIL],
-           counts[ST_UNSUPPORTED], counts[ST_ERROR], counts[ST_CRASH], secs, jobs);
+           "float32: %d/%d (%.1f%%); %d fail, %d unsupported, %d error, %d crash; %.0f s with %d "
+           "jobs\n",
+           pass, n, 100.0 * pass / n, frozen_pass, f32_pass, f32,
+           f32 ? 100.0 * f32_pass / f32 : 0.0, counts[ST_FAIL], counts[ST_UNSUPPORTED],
+           counts[ST_ERROR], counts[ST_CRASH], secs, jobs);
     if (report) {
         FILE *f = fopen(report, "w");
         if (!f) {
             fprintf(stderr, "run_node_tests: cannot write %s: %s\n", report, strerror(errno));
             return 2;
         }
-        fprintf(f, "# ONNX conformance\n\n"
-                   "Generated by `tests/onnx/run_node_tests` (`tests/onnx/run.sh`) from the node\n"
-                   "tests of the onnx Python package (pinned in scripts/install-deps.sh). Each test's\n"
-                   "model.onnx is imported, compiled and run on every data set; outputs must match within\n"
-                   "|a - b| <= %g + %g * |b| (integers and bools exactly).\n\n", ATOL, RTOL);
+        fprintf(
+            f,
+            "# ONNX conformance\n\n"
+            "Generated by `tests/onnx/run_node_tests` (`tests/onnx/run.sh`) from the node\n"
+            "tests of the onnx Python package (pinned in scripts/install-deps.sh). Each test's\n"
+            "model.onnx is imported, compiled and run on every data set; outputs must match "
+            "within\n"
+            "|a - b| <= %g + %g * |b| (integers and bools exactly).\n\n",
+            ATOL, RTOL);
         fprintf(f, "| | tests | pass | %% |\n|---|---|---|---|\n");
         fprintf(f, "| all node tests | %d | %d | %.1f |\n", n, pass, 100.0 * pass / n);
-        fprintf(f, "| float32 (with integer/bool index or shape inputs) | %d | %d | %.1f |\n\n", f32, f32_pass,
-                f32 ? 100.0 * f32_pass / f32 : 0.0);
+        fprintf(f, "| float32 (with integer/bool index or shape inputs) | %d | %d | %.1f |\n\n",
+                f32, f32_pass, f32 ? 100.0 * f32_pass / f32 : 0.0);
         fprintf(f, "Status counts: %d pass, %d fail, %d unsupported, %d error, %d crash.\n\n", pass,
                 counts[ST_FAIL], counts[ST_UNSUPPORTED], counts[ST_ERROR], counts[ST_CRASH]);
-        fprintf(f, "%d of the passing tests pass only with some graph inputs fixed at import (marked\n"
-                   "*fixed* below): their models pass shape-like tensors (axes, pads, scales, Clip\n"
-                   "bounds, Reshape's shape...) as graph inputs, which slimc needs at compile time; the\n"
-                   "runner retries such a test with exactly the inputs the importer asked for bound to\n"
-                   "data set 0's values. Without them, %d/%d pass.\n\n",
-                frozen_pass, pass - frozen_pass, n);
+        fprintf(
+            f,
+            "%d of the passing tests pass only with some graph inputs fixed at import (marked\n"
+            "*fixed* below): their models pass shape-like tensors (axes, pads, scales, Clip\n"
+            "bounds, Reshape's shape...) as graph inputs, which slimc needs at compile time; the\n"
+            "runner retries such a test with exactly the inputs the importer asked for bound to\n"
+            "data set 0's values. Without them, %d/%d pass.\n\n",
+            frozen_pass, pass - frozen_pass, n);
         fprintf(f, "## Unsupported ONNX ops, by the tests they block\n\n"
                    "| op | tests it alone blocks | tests it appears in |\n|---|---|---|\n");
         for (int i = 0; i < n_oc; i++)
@@ -602,14 +646,15 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++) {
             char detail[512];
             if (res[i].status == ST_FAIL)
-                snprintf(detail, sizeof detail, "max error %.3g; %s", res[i].max_err, res[i].reason);
+                snprintf(detail, sizeof detail, "max error %.3g; %s", res[i].max_err,
+                         res[i].reason);
             else if (res[i].status == ST_PASS)
                 snprintf(detail, sizeof detail, "%s", res[i].frozen ? "*fixed*" : "");
             else
                 snprintf(detail, sizeof detail, "%s", res[i].reason);
             one_line(detail);
-            fprintf(f, "| %s | %s | %s | %s |\n", res[i].name, res[i].float32 ? "yes" : "", status_names[res[i].status],
-                    detail);
+            fprintf(f, "| %s | %s | %s | %s |\n", res[i].name, res[i].float32 ? "yes" : "",
+                    status_names[res[i].status], detail);
         }
         fclose(f);
     }
@@ -621,10 +666,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "run_node_tests: cannot read the ratchet %s\n", ratchet);
             rc = 1;
         } else if (pass < want) {
-            fprintf(stderr, "run_node_tests: %d tests pass, fewer than the %d recorded in %s\n", pass, want, ratchet);
+            fprintf(stderr, "run_node_tests: %d tests pass, fewer than the %d recorded in %s\n",
+                    pass, want, ratchet);
             rc = 1;
         } else if (pass > want)
-            printf("run_node_tests: %d pass, more than the %d in %s: raise it\n", pass, want, ratchet);
+            printf("run_node_tests: %d pass, more than the %d in %s: raise it\n", pass, want,
+                   ratchet);
         if (f)
             fclose(f);
     }

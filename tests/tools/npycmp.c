@@ -16,7 +16,8 @@ static double get(const SlimcTensor *t, size_t i)
     case SLIMC_I32: return ((const int32_t *)t->data)[i];
     case SLIMC_I16: return ((const int16_t *)t->data)[i];
     case SLIMC_I8: return ((const int8_t *)t->data)[i];
-    case SLIMC_U8: case SLIMC_BOOL: return ((const uint8_t *)t->data)[i];
+    case SLIMC_U8:
+    case SLIMC_BOOL: return ((const uint8_t *)t->data)[i];
     default: return NAN;
     }
 }
@@ -30,11 +31,13 @@ int main(int argc, char **argv)
     double tol = argc > 3 ? atof(argv[3]) : 1e-4;
     SlimcContext *ctx = slimc_context_new();
     SlimcTensor a, b;
-    if (slimc_npy_load(ctx, argv[1], &a) != SLIMC_OK || slimc_npy_load(ctx, argv[2], &b) != SLIMC_OK) {
+    if (slimc_npy_load(ctx, argv[1], &a) != SLIMC_OK ||
+        slimc_npy_load(ctx, argv[2], &b) != SLIMC_OK) {
         fputs(slimc_error(ctx), stderr);
         return 2;
     }
-    if (a.dtype != b.dtype || a.ndim != b.ndim || memcmp(a.shape, b.shape, sizeof(int64_t) * (size_t)a.ndim)) {
+    if (a.dtype != b.dtype || a.ndim != b.ndim ||
+        memcmp(a.shape, b.shape, sizeof(int64_t) * (size_t)a.ndim)) {
         fprintf(stderr, "npycmp: %s and %s differ in dtype or shape\n", argv[1], argv[2]);
         return 1;
     }
@@ -52,7 +55,8 @@ int main(int argc, char **argv)
         max_diff = fmax(max_diff, fabs(x - y));
     }
     int ok = a.dtype == SLIMC_F32 || a.dtype == SLIMC_F64 ? max_diff <= tol * max_b : max_diff == 0;
-    printf("npycmp: max|a-b| = %.3g, max|b| = %.3g, tol %.3g: %s\n", max_diff, max_b, tol, ok ? "ok" : "DIFFER");
+    printf("npycmp: max|a-b| = %.3g, max|b| = %.3g, tol %.3g: %s\n", max_diff, max_b, tol,
+           ok ? "ok" : "DIFFER");
     slimc_tensor_free(&a);
     slimc_tensor_free(&b);
     slimc_context_free(ctx);

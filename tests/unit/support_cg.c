@@ -95,7 +95,8 @@ static void bind_syms(const Graph *g, const RtTensor *in, int64_t *syms)
     }
 }
 
-static bool compare(const float *a, const float *b, size_t n, double tol, double *err, double *scale)
+static bool compare(const float *a, const float *b, size_t n, double tol, double *err,
+                    double *scale)
 {
     double mx = 0, e = 0;
     for (size_t i = 0; i < n; i++)
@@ -121,8 +122,8 @@ static bool compare(const float *a, const float *b, size_t n, double tol, double
     return tol == 0 ? e == 0 : e <= tol * (mx > 0 ? mx : 1);
 }
 
-bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol, char *msg,
-               size_t msg_size)
+bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol,
+               char *msg, size_t msg_size)
 {
     size_t len;
     char *src = sup_emit(g, &len, msg, msg_size);
@@ -163,10 +164,12 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
             double err, scale;
             if (ok && outs[j].dtype == IR_F32 &&
                 !compare(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), tol, &err, &scale)) {
-                snprintf(msg, msg_size, "output %d (%d threads): max error %g, max |ref| %g, tol %g", j, threads[t],
-                         err, scale, tol);
+                snprintf(msg, msg_size,
+                         "output %d (%d threads): max error %g, max |ref| %g, tol %g", j,
+                         threads[t], err, scale, tol);
                 ok = false;
-            } else if (ok && outs[j].dtype != IR_F32 && memcmp(outs[j].data, ref[j], outs[j].nbytes) != 0) {
+            } else if (ok && outs[j].dtype != IR_F32 &&
+                       memcmp(outs[j].data, ref[j], outs[j].nbytes) != 0) {
                 snprintf(msg, msg_size, "output %d (%d threads) differs", j, threads[t]);
                 ok = false;
             }

@@ -23,8 +23,8 @@ char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size);
  * in threads[0..n_threads), and compares each output with ir_eval_graph:
  * max|a - b| <= tol * max|b| (tol 0: bitwise equal values, NaN equal to NaN).
  * Returns true on agreement; else false with a message in msg. */
-bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol, char *msg,
-               size_t msg_size);
+bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol,
+               char *msg, size_t msg_size);
 
 /* Random f32 input tensor (malloc'd data). */
 RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed);

@@ -14,7 +14,8 @@ static char path_buf[4][1024];
 static const char *sample(int slot, const char *name, const char *file)
 {
     const char *root = getenv("SLIMC_SOURCE_DIR");
-    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/samples/%s/%s", root ? root : ".", name, file);
+    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/samples/%s/%s", root ? root : ".", name,
+             file);
     return path_buf[slot];
 }
 
@@ -45,7 +46,8 @@ static void check_sample(const char *name, int threads)
     SlimcOptions o;
     slimc_options_default(&o);
     o.threads = threads;
-    ck_assert_msg(slimc_model_load(ctx, sample(0, name, model), &m) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_model_load(ctx, sample(0, name, model), &m) == SLIMC_OK, "%s",
+                  slimc_error(ctx));
     ck_assert_msg(slimc_compile(ctx, m, &o, &e) == SLIMC_OK, "%s", slimc_error(ctx));
     SlimcTensor in, want, got;
     ck_assert(slimc_npy_load(ctx, sample(1, name, "input.npy"), &in) == SLIMC_OK);
@@ -65,7 +67,8 @@ static void check_sample(const char *name, int threads)
     size_t row = got.nbytes / (size_t)got.shape[0];
     ck_assert_uint_eq(got1.nbytes, row);
     for (size_t i = 0; i < row / 4; i++)
-        ck_assert_float_eq_tol(((float *)got1.data)[i], ((float *)got.data)[i], 1e-5f * (1 + fabsf(((float *)got.data)[i])));
+        ck_assert_float_eq_tol(((float *)got1.data)[i], ((float *)got.data)[i],
+                               1e-5f * (1 + fabsf(((float *)got.data)[i])));
     slimc_tensor_free(&got1);
     slimc_tensor_free(&got);
     slimc_tensor_free(&in);
@@ -75,15 +78,30 @@ static void check_sample(const char *name, int threads)
     slimc_context_free(ctx);
 }
 
-START_TEST(lenet_1) { check_sample("lenet", 1); }
+START_TEST(lenet_1)
+{
+    check_sample("lenet", 1);
+}
 END_TEST
-START_TEST(lenet_2) { check_sample("lenet", 2); }
+START_TEST(lenet_2)
+{
+    check_sample("lenet", 2);
+}
 END_TEST
-START_TEST(mlp) { check_sample("mlp", 1); }
+START_TEST(mlp)
+{
+    check_sample("mlp", 1);
+}
 END_TEST
-START_TEST(resnet_tiny) { check_sample("resnet_tiny", 2); }
+START_TEST(resnet_tiny)
+{
+    check_sample("resnet_tiny", 2);
+}
 END_TEST
-START_TEST(textcls) { check_sample("textcls", 1); }
+START_TEST(textcls)
+{
+    check_sample("textcls", 1);
+}
 END_TEST
 
 START_TEST(errors_are_statuses)

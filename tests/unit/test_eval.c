@@ -19,7 +19,8 @@ static Type mk_type(DType dt, const int64_t *dims, int rank)
         t.shape.d[i] = ir_dim(dims[i]);
     return t;
 }
-#define DIMS(...) (const int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+#define DIMS(...)                                                                                  \
+    (const int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
 #define F32(...) mk_type(IR_F32, DIMS(__VA_ARGS__))
 
 /* A constant whose payload is a copy of data (count floats) in g's arena. */
@@ -35,7 +36,10 @@ static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *in, int
     return ir_node_new(g, op, name, here, in, n_in, 1);
 }
 
-static ValueId out0(Graph *g, NodeId n) { return g->nodes[n].outputs[0]; }
+static ValueId out0(Graph *g, NodeId n)
+{
+    return g->nodes[n].outputs[0];
+}
 
 /* Infers shapes, makes node n's output the graph's output, and evaluates the graph on
  * inputs; returns the output (malloc'd) and fails the test on any error. */
@@ -63,8 +67,8 @@ static void expect(const float *got, const float *want, int count)
             continue;
         }
         double tol = 1e-5 * (fabs(want[i]) > 1 ? fabs(want[i]) : 1);
-        ck_assert_msg(fabs(got[i] - want[i]) <= tol, "element %d: got %.9g, want %.9g", i,
-                      got[i], want[i]);
+        ck_assert_msg(fabs(got[i] - want[i]) <= tol, "element %d: got %.9g, want %.9g", i, got[i],
+                      want[i]);
     }
 }
 
@@ -120,9 +124,10 @@ START_TEST(conv2d_stride_dilation_groups)
 {
     const void *inputs[1] = {one_to_nine};
     float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
-    {   /* stride 2, padding 1: windows over rows/cols {0,1} and {1,2} */
+    { /* stride 2, padding 1: windows over rows/cols {0,1} and {1,2} */
         Graph *g = ir_graph_new("t");
-        ValueId in[2] = {ir_input_new(g, "x", F32(1, 1, 3, 3), here), cst(g, "w", F32(1, 1, 3, 3), ones, 9)};
+        ValueId in[2] = {ir_input_new(g, "x", F32(1, 1, 3, 3), here),
+                         cst(g, "w", F32(1, 1, 3, 3), ones, 9)};
         NodeId n = node(g, IR_OP_CONV2D, "conv", in, 2);
         ir_node_set_ints(g, n, "stride", (int64_t[]){2, 2}, 2);
         ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
@@ -132,9 +137,10 @@ START_TEST(conv2d_stride_dilation_groups)
         free(y);
         ir_graph_free(g);
     }
-    {   /* a 2x2 kernel with dilation 2 reads the four corners */
+    { /* a 2x2 kernel with dilation 2 reads the four corners */
         Graph *g = ir_graph_new("t");
-        ValueId in[2] = {ir_input_new(g, "x", F32(1, 1, 3, 3), here), cst(g, "w", F32(1, 1, 2, 2), ones, 4)};
+        ValueId in[2] = {ir_input_new(g, "x", F32(1, 1, 3, 3), here),
+                         cst(g, "w", F32(1, 1, 2, 2), ones, 4)};
         NodeId n = node(g, IR_OP_CONV2D, "conv", in, 2);
         ir_node_set_ints(g, n, "dilation", (int64_t[]){2, 2}, 2);
         float *y = run(g, n, inputs, NULL);
@@ -143,7 +149,7 @@ START_TEST(conv2d_stride_dilation_groups)
         free(y);
         ir_graph_free(g);
     }
-    {   /* groups = 2 (depthwise): channel 0 times 2, channel 1 times 3, batch of 2 */
+    { /* groups = 2 (depthwise): channel 0 times 2, channel 1 times 3, batch of 2 */
         Graph *g = ir_graph_new("t");
         float x[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* [2, 2, 1, 2] */
         ValueId in[2] = {ir_input_new(g, "x", F32(2, 2, 1, 2), here),
@@ -163,9 +169,9 @@ END_TEST
 
 START_TEST(linear_both_layouts)
 {
-    float x[6] = {1, 2, 3, 4, 5, 6};                /* [2, 3] */
-    float w[6] = {1, 0, -1, 0.5f, 0.5f, 0.5f};      /* [2, 3] */
-    float wt[6] = {1, 0.5f, 0, 0.5f, -1, 0.5f};     /* [3, 2] */
+    float x[6] = {1, 2, 3, 4, 5, 6};            /* [2, 3] */
+    float w[6] = {1, 0, -1, 0.5f, 0.5f, 0.5f};  /* [2, 3] */
+    float wt[6] = {1, 0.5f, 0, 0.5f, -1, 0.5f}; /* [3, 2] */
     float b[2] = {1, -1};
     float want[4] = {-1, 2, -1, 6.5f};
     for (int tr = 0; tr < 2; tr++) {
@@ -215,8 +221,8 @@ static void check_matmul(const int64_t *da, int ra, const float *a, const int64_
 
 START_TEST(matmul_cases)
 {
-    float a[6] = {1, 2, 3, 4, 5, 6};       /* [2, 3] */
-    float b[6] = {7, 8, 9, 10, 11, 12};    /* [3, 2] */
+    float a[6] = {1, 2, 3, 4, 5, 6};    /* [2, 3] */
+    float b[6] = {7, 8, 9, 10, 11, 12}; /* [3, 2] */
     float v[3] = {1, 2, 3}, ones[3] = {1, 1, 1}, u[3] = {4, 5, 6};
     check_matmul(DIMS(2, 3), a, DIMS(3, 2), b, DIMS(2, 2), (float[]){58, 64, 139, 154});
     check_matmul(DIMS(3), v, DIMS(3, 2), b, DIMS(2), (float[]){58, 64});
@@ -224,7 +230,8 @@ START_TEST(matmul_cases)
     check_matmul(DIMS(3), v, DIMS(3), u, (const int64_t[]){0}, 0, (float[]){32});
     /* batched: a [2, 2, 2] = {I, 2I} @ b [2, 2] */
     float ab[8] = {1, 0, 0, 1, 2, 0, 0, 2}, bb[4] = {1, 2, 3, 4};
-    check_matmul(DIMS(2, 2, 2), ab, DIMS(2, 2), bb, DIMS(2, 2, 2), (float[]){1, 2, 3, 4, 2, 4, 6, 8});
+    check_matmul(DIMS(2, 2, 2), ab, DIMS(2, 2), bb, DIMS(2, 2, 2),
+                 (float[]){1, 2, 3, 4, 2, 4, 6, 8});
     /* broadcast batch: a [1, 2, 2] = I @ b [2, 2, 2] = {B, -B}; and [2, 1, 1, 2] @ [3, 2, 1] */
     float eye[4] = {1, 0, 0, 1}, b2[8] = {1, 2, 3, 4, -1, -2, -3, -4};
     check_matmul(DIMS(1, 2, 2), eye, DIMS(2, 2, 2), b2, DIMS(2, 2, 2), b2);
@@ -291,7 +298,8 @@ static void check_unary(OpKind op, const float *x, int count, const float *want)
 
 START_TEST(unary_ops)
 {
-    check_unary(IR_OP_RELU, (float[]){-1, 0, 2.5f, NAN, -INFINITY}, 5, (float[]){0, 0, 2.5f, NAN, 0});
+    check_unary(IR_OP_RELU, (float[]){-1, 0, 2.5f, NAN, -INFINITY}, 5,
+                (float[]){0, 0, 2.5f, NAN, 0});
     check_unary(IR_OP_SIGMOID, (float[]){0, logf(3), -logf(3), 100, -100}, 5,
                 (float[]){0.5f, 0.75f, 0.25f, 1, 0});
     check_unary(IR_OP_TANH, (float[]){0, logf(2), 30, NAN}, 4, (float[]){0, 0.6f, 1, NAN});
@@ -387,18 +395,18 @@ START_TEST(avg_pool2d_cases)
     expect(y, (float[]){3, 4, 6, 7}, 4);
     free(y);
     /* padding 1, stride 2: count_include_pad (the default) divides by 4 everywhere */
-    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2},
-             (int64_t[]){2, 2}, (int64_t[]){1, 1}, 0, -1, DIMS(1, 1, 2, 2));
+    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2}, (int64_t[]){2, 2},
+             (int64_t[]){1, 1}, 0, -1, DIMS(1, 1, 2, 2));
     expect(y, (float[]){0.25f, 1.25f, 2.75f, 7}, 4);
     free(y);
-    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2},
-             (int64_t[]){2, 2}, (int64_t[]){1, 1}, 0, 0, DIMS(1, 1, 2, 2));
+    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2}, (int64_t[]){2, 2},
+             (int64_t[]){1, 1}, 0, 0, DIMS(1, 1, 2, 2));
     expect(y, (float[]){1, 2.5f, 5.5f, 7}, 4);
     free(y);
     /* ceil_mode: windows hanging over the end count only what is inside (PyTorch:
      * avg_pool2d(arange(1, 10).view(1, 1, 3, 3), 2, ceil_mode=True) = [[3, 4.5], [7.5, 9]]) */
-    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2},
-             (int64_t[]){2, 2}, (int64_t[]){0, 0}, 1, -1, DIMS(1, 1, 2, 2));
+    y = pool(IR_OP_AVG_POOL2D, one_to_nine, DIMS(1, 1, 3, 3), (int64_t[]){2, 2}, (int64_t[]){2, 2},
+             (int64_t[]){0, 0}, 1, -1, DIMS(1, 1, 2, 2));
     expect(y, (float[]){3, 4.5f, 7.5f, 9}, 4);
     free(y);
 }
@@ -451,7 +459,7 @@ START_TEST(layer_norm_cases)
         free(y);
         ir_graph_free(g);
     }
-    {   /* over the last two dims, with weight and bias and the default eps (1e-5) */
+    { /* over the last two dims, with weight and bias and the default eps (1e-5) */
         Graph *g = ir_graph_new("t");
         ValueId in[3] = {ir_input_new(g, "x", F32(1, 2, 2), here),
                          cst(g, "w", F32(2, 2), (float[]){1, 2, 1, 1}, 4),
@@ -472,11 +480,10 @@ START_TEST(batch_norm_inference)
 {
     Graph *g = ir_graph_new("t");
     /* x [1, 2, 1, 2]; F.batch_norm order: x, running_mean, running_var, weight, bias */
-    ValueId in[5] = {ir_input_new(g, "x", F32(1, 2, 1, 2), here),
-                     cst(g, "mean", F32(2), (float[]){1, 3}, 2),
-                     cst(g, "var", F32(2), (float[]){4, 1}, 2),
-                     cst(g, "w", F32(2), (float[]){2, 1}, 2),
-                     cst(g, "b", F32(2), (float[]){0.5f, -1}, 2)};
+    ValueId in[5] = {
+        ir_input_new(g, "x", F32(1, 2, 1, 2), here), cst(g, "mean", F32(2), (float[]){1, 3}, 2),
+        cst(g, "var", F32(2), (float[]){4, 1}, 2), cst(g, "w", F32(2), (float[]){2, 1}, 2),
+        cst(g, "b", F32(2), (float[]){0.5f, -1}, 2)};
     NodeId n = node(g, IR_OP_BATCH_NORM, "bn", in, 5);
     ir_node_set_float(g, n, "eps", 0.0);
     const void *inputs[1] = {(float[]){1, 2, 3, 4}};
@@ -506,7 +513,8 @@ START_TEST(embedding_lookup)
     }
     /* an index out of range is an error naming the node, not a crash */
     Graph *g = ir_graph_new("t");
-    ValueId in[2] = {ir_input_new(g, "ids", mk_type(IR_I64, DIMS(2)), here), cst(g, "w", F32(3, 2), w, 6)};
+    ValueId in[2] = {ir_input_new(g, "ids", mk_type(IR_I64, DIMS(2)), here),
+                     cst(g, "w", F32(3, 2), w, 6)};
     NodeId n = node(g, IR_OP_EMBEDDING, "emb", in, 2);
     Diag d;
     diag_init(&d);
@@ -517,7 +525,8 @@ START_TEST(embedding_lookup)
     void *out[1] = {(void *)1};
     ck_assert(!ir_eval_graph(g, inputs, out, NULL, &d));
     ck_assert_ptr_null(out[0]);
-    ck_assert_msg(strstr(diag_text(&d), "embedding 'emb': index 3 (element 1 of 'ids') is out of range [0, 3)"),
+    ck_assert_msg(strstr(diag_text(&d),
+                         "embedding 'emb': index 3 (element 1 of 'ids') is out of range [0, 3)"),
                   "%s", diag_text(&d));
     diag_fini(&d);
     ir_graph_free(g);
@@ -550,8 +559,8 @@ END_TEST
 START_TEST(epilogue_applied)
 {
     /* linear -> + operand [2] -> relu, and (5 - y) via operand_first, evaluated as one node */
-    float x[4] = {1, 2, 3, 4};                 /* [2, 2] */
-    float w[4] = {1, 0, 0, -1};                /* identity on col 0, negate col 1 */
+    float x[4] = {1, 2, 3, 4};  /* [2, 2] */
+    float w[4] = {1, 0, 0, -1}; /* identity on col 0, negate col 1 */
     Graph *g = ir_graph_new("t");
     ValueId in[2] = {ir_input_new(g, "x", F32(2, 2), here), cst(g, "w", F32(2, 2), w, 4)};
     NodeId n = node(g, IR_OP_LINEAR, "fc", in, 2);

@@ -139,14 +139,16 @@ START_TEST(shape_conv_pool_flatten_reshape)
     int64_t shape[] = {-1, 8, 64};
     ir_node_set_ints(g, rs, "shape", shape, 3);
     ck_assert(ir_infer_node(g, rs, &d));
-    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[rs].outputs[0]].type, buf, sizeof buf), "f32[N, 8, 64]");
+    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[rs].outputs[0]].type, buf, sizeof buf),
+                     "f32[N, 8, 64]");
 
     NodeId bad = ir_node_new(g, IR_OP_RESHAPE, "bad", (SrcLoc){"t.slim", 7, 3}, &fv, 1, 1);
     int64_t wrong[] = {-1, 7};
     ir_node_set_ints(g, bad, "shape", wrong, 2);
     ck_assert(!ir_infer_node(g, bad, &d));
     ck_assert_int_eq(g->values[g->nodes[bad].outputs[0]].type.shape.rank, -1);
-    ck_assert_msg(strstr(diag_text(&d), "t.slim:7:3: error: reshape 'bad': cannot reshape") != NULL, "%s", diag_text(&d));
+    ck_assert_msg(strstr(diag_text(&d), "t.slim:7:3: error: reshape 'bad': cannot reshape") != NULL,
+                  "%s", diag_text(&d));
     diag_fini(&d);
     ir_graph_free(g);
 }
@@ -164,7 +166,8 @@ START_TEST(shape_errors_name_both_operands)
     NodeId add = ir_node_new(g, IR_OP_ADD, "add1", (SrcLoc){"t.slim", 3, 11}, in, 2, 1);
     ck_assert(!ir_infer_node(g, add, &d));
     const char *msg = diag_text(&d);
-    ck_assert_msg(strstr(msg, "t.slim:3:11: error: add 'add1': shapes do not broadcast") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "t.slim:3:11: error: add 'add1': shapes do not broadcast") != NULL,
+                  "%s", msg);
     ck_assert(strstr(msg, "'x' (f32[N, 3, 4, 5], from t.slim:1:9)") != NULL);
     ck_assert(strstr(msg, "'y' (f32[4, 6], from t.slim:1:30)") != NULL);
 
@@ -189,7 +192,8 @@ START_TEST(shape_errors_name_both_operands)
     NodeId ok = ir_node_new(g, IR_OP_ADD, "ok", (SrcLoc){0}, ok_in, 2, 1);
     ck_assert(ir_infer_node(g, ok, &d));
     char buf[128];
-    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[ok].outputs[0]].type, buf, sizeof buf), "f32[N, 3, 4, 5]");
+    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[ok].outputs[0]].type, buf, sizeof buf),
+                     "f32[N, 3, 4, 5]");
     diag_fini(&d);
     ir_graph_free(g);
 }
@@ -205,11 +209,13 @@ START_TEST(matmul_shapes)
     NodeId m = ir_node_new(g, IR_OP_MATMUL, "mm", (SrcLoc){0}, ab, 2, 1);
     ck_assert(ir_infer_node(g, m, &d));
     char buf[128];
-    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[m].outputs[0]].type, buf, sizeof buf), "f32[2, 5, 3, 6]");
+    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[m].outputs[0]].type, buf, sizeof buf),
+                     "f32[2, 5, 3, 6]");
     ValueId av[] = {ab[0], weight(g, "v", 1, v)};
     NodeId mv = ir_node_new(g, IR_OP_MATMUL, "mv", (SrcLoc){0}, av, 2, 1);
     ck_assert(ir_infer_node(g, mv, &d));
-    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[mv].outputs[0]].type, buf, sizeof buf), "f32[2, 1, 3]");
+    ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[mv].outputs[0]].type, buf, sizeof buf),
+                     "f32[2, 1, 3]");
     diag_fini(&d);
     ir_graph_free(g);
 }

@@ -38,13 +38,15 @@ static void add_relu(Graph *g, NodeId n)
 }
 
 /* linear x [M, K] -> [M, N], w [K, N] (tr) or [N, K], with bias; relu epilogue if ep. */
-static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr, bool ep)
+static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr,
+                       bool ep)
 {
     char nm[32];
     snprintf(nm, sizeof nm, "x%d", *n_in);
     ValueId x = input(g, nm, 2, D(M, K), &in[*n_in]);
     (*n_in)++;
-    ValueId w = tr ? sup_const_rand(g, "w", 2, D(K, N), &seed) : sup_const_rand(g, "w", 2, D(N, K), &seed);
+    ValueId w =
+        tr ? sup_const_rand(g, "w", 2, D(K, N), &seed) : sup_const_rand(g, "w", 2, D(N, K), &seed);
     ValueId ins[3] = {x, w, sup_const_rand(g, "b", 1, D(N), &seed)};
     NodeId n = node(g, IR_OP_LINEAR, "fc", ins, 3);
     if (tr)
@@ -54,8 +56,9 @@ static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, 
     ir_output_add(g, g->nodes[n].outputs[0]);
 }
 
-static void add_conv(Graph *g, RtTensor *in, int *n_in, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
-                     int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups, bool bias)
+static void add_conv(Graph *g, RtTensor *in, int *n_in, int64_t B, int64_t C, int64_t H, int64_t W,
+                     int64_t O, int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t groups,
+                     bool bias)
 {
     char nm[32];
     snprintf(nm, sizeof nm, "x%d", *n_in);
@@ -111,7 +114,8 @@ static Graph *conv_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 12, 9, 9, 8, 3, 1, 2, 2, 2, true);
     add_conv(g, in, n_in, 3, 1, 28, 28, 20, 5, 1, 0, 1, 1, true);
     add_conv(g, in, n_in, 1, 64, 7, 7, 70, 3, 1, 1, 1, 1, true);
-    add_conv(g, in, n_in, 1, 8, 20, 37, 16, 5, 1, 2, 1, 1, true); /* runs cut at 16, clipped at both edges */
+    add_conv(g, in, n_in, 1, 8, 20, 37, 16, 5, 1, 2, 1, 1,
+             true); /* runs cut at 16, clipped at both edges */
     add_conv(g, in, n_in, 1, 4, 17, 17, 6, 3, 3, 1, 1, 1, false); /* stride 3: the plain run copy */
     /* depthwise: stride 1 and 2 with padding, rows over 16 wide, a channel multiplier,
      * dilation, 5x5, stride 3 (the plain plane kernel) */
@@ -196,11 +200,12 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what, diag_text(&d));
     for (int t = 1; t <= 2; t++) {
         RtTensor outs[16];
-        ck_assert_msg(rt_exec_run(e, in, n_in, outs, g->n_outputs, t, &d), "%s: run: %s", what, diag_text(&d));
+        ck_assert_msg(rt_exec_run(e, in, n_in, outs, g->n_outputs, t, &d), "%s: run: %s", what,
+                      diag_text(&d));
         for (int j = 0; j < g->n_outputs; j++) {
             ck_assert_msg(close_enough(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), 1e-4),
-                          "%s: output %d differs from the reference (%d threads, SLIMC_MAX_ISA=%s)", what, j, t,
-                          getenv("SLIMC_MAX_ISA"));
+                          "%s: output %d differs from the reference (%d threads, SLIMC_MAX_ISA=%s)",
+                          what, j, t, getenv("SLIMC_MAX_ISA"));
             free(outs[j].data);
         }
     }

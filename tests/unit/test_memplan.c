@@ -80,9 +80,10 @@ static void check_no_overlap(const Graph *g)
                 if (!g->values[b].planned || first[a] > last[b] || first[b] > last[a])
                     continue;
                 int64_t ob = ir_poly_eval(&g->values[b].offset, syms), sb = bytes_of(g, b, syms);
-                ck_assert_msg(oa + sa <= ob || ob + sb <= oa, "%s [%lld, +%lld) and %s [%lld, +%lld) overlap at %lld",
-                              g->values[a].name, (long long)oa, (long long)sa, g->values[b].name, (long long)ob,
-                              (long long)sb, (long long)tries[t]);
+                ck_assert_msg(oa + sa <= ob || ob + sb <= oa,
+                              "%s [%lld, +%lld) and %s [%lld, +%lld) overlap at %lld",
+                              g->values[a].name, (long long)oa, (long long)sa, g->values[b].name,
+                              (long long)ob, (long long)sb, (long long)tries[t]);
             }
         }
     }
@@ -139,7 +140,7 @@ START_TEST(test_symbolic_no_overlap)
     ValueId ins[2] = {b, w};
     NodeId ln = ir_node_new(g, IR_OP_LINEAR, "c", (SrcLoc){0}, ins, 2, 1);
     ValueId c = g->nodes[ln].outputs[0];
-    ValueId dd = binary(g, IR_OP_MUL, "d", a, a);       /* keeps a alive */
+    ValueId dd = binary(g, IR_OP_MUL, "d", a, a); /* keeps a alive */
     ValueId e = unary(g, IR_OP_SIGMOID, "e", c);
     ValueId f = unary(g, IR_OP_TANH, "f", dd);
     ValueId small = unary(g, IR_OP_RELU, "small", bias); /* static-sized */

@@ -321,8 +321,9 @@ START_TEST(test_garbage)
     diag_init(&d);
     const char junk[] = "this is not a protobuf file at all \xff\xff\xff\xff";
     ck_assert(fe_onnx_parse("m.onnx", junk, sizeof junk, &d) == NULL);
-    ck_assert_msg(strstr(diag_text(&d), "m.onnx") && strstr(diag_text(&d), "not a valid ONNX model"), "%s",
-                  diag_text(&d));
+    ck_assert_msg(strstr(diag_text(&d), "m.onnx") &&
+                      strstr(diag_text(&d), "not a valid ONNX model"),
+                  "%s", diag_text(&d));
     diag_fini(&d);
     /* every truncation of a valid model fails cleanly or imports */
     Builder b;

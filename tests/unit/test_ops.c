@@ -10,7 +10,7 @@
 static const int threads[] = {1, 3};
 static unsigned seed = 12345;
 
-#define D(...) ((const int64_t[]){__VA_ARGS__})
+#define D(...)     ((const int64_t[]){__VA_ARGS__})
 #define NDIMS(...) ((int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
 /* Runs g (with inputs built by the test) and frees everything. */
@@ -39,7 +39,10 @@ static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, in
     return ir_node_new(g, op, name, (SrcLoc){0}, ins, n, 1);
 }
 
-static ValueId out_of(Graph *g, NodeId n) { return g->nodes[n].outputs[0]; }
+static ValueId out_of(Graph *g, NodeId n)
+{
+    return g->nodes[n].outputs[0];
+}
 
 static void add_ep(Graph *g, NodeId n, OpKind op, ValueId operand, bool first)
 {
@@ -57,7 +60,8 @@ static void linear_case(int64_t M, int64_t K, int64_t N, bool tr, bool bias, int
     Graph *g = ir_graph_new("lin");
     RtTensor in[2];
     ValueId x = input(g, "x", 3, D(2, M, K), &in[0]);
-    ValueId w = tr ? sup_const_rand(g, "w", 2, D(K, N), &seed) : sup_const_rand(g, "w", 2, D(N, K), &seed);
+    ValueId w =
+        tr ? sup_const_rand(g, "w", 2, D(K, N), &seed) : sup_const_rand(g, "w", 2, D(N, K), &seed);
     ValueId ins[3] = {x, w, bias ? sup_const_rand(g, "b", 1, D(N), &seed) : IR_NONE};
     NodeId n = node(g, IR_OP_LINEAR, "fc", ins, bias ? 3 : 2);
     if (tr)
@@ -78,8 +82,8 @@ static void linear_case(int64_t M, int64_t K, int64_t N, bool tr, bool bias, int
     }
     ir_output_add(g, out_of(g, n));
     char what[128];
-    snprintf(what, sizeof what, "linear M=%lld K=%lld N=%lld tr=%d bias=%d ep=%d", (long long)M, (long long)K,
-             (long long)N, tr, bias, ep);
+    snprintf(what, sizeof what, "linear M=%lld K=%lld N=%lld tr=%d bias=%d ep=%d", (long long)M,
+             (long long)K, (long long)N, tr, bias, ep);
     run_check(g, in, n_in, 1e-4, what);
 }
 
@@ -122,8 +126,8 @@ END_TEST
 
 /* ---- conv2d ---- */
 
-static void conv_case(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t stride, int64_t pad,
-                      int64_t dil, int64_t groups, bool bias, bool ep)
+static void conv_case(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k,
+                      int64_t stride, int64_t pad, int64_t dil, int64_t groups, bool bias, bool ep)
 {
     Graph *g = ir_graph_new("conv");
     RtTensor in[1];
@@ -141,9 +145,10 @@ static void conv_case(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int
     }
     ir_output_add(g, out_of(g, n));
     char what[160];
-    snprintf(what, sizeof what, "conv %lldx%lldx%lldx%lld O=%lld k=%lld s=%lld p=%lld d=%lld g=%lld", (long long)B,
-             (long long)C, (long long)H, (long long)W, (long long)O, (long long)k, (long long)stride, (long long)pad,
-             (long long)dil, (long long)groups);
+    snprintf(what, sizeof what,
+             "conv %lldx%lldx%lldx%lld O=%lld k=%lld s=%lld p=%lld d=%lld g=%lld", (long long)B,
+             (long long)C, (long long)H, (long long)W, (long long)O, (long long)k,
+             (long long)stride, (long long)pad, (long long)dil, (long long)groups);
     run_check(g, in, 1, 1e-4, what);
 }
 
@@ -151,7 +156,7 @@ START_TEST(test_conv2d)
 {
     conv_case(2, 3, 11, 9, 5, 3, 1, 0, 1, 1, true, false);
     conv_case(1, 4, 12, 13, 6, 3, 2, 1, 1, 2, true, true);
-    conv_case(3, 6, 10, 7, 6, 3, 1, 1, 1, 6, false, true); /* depthwise */
+    conv_case(3, 6, 10, 7, 6, 3, 1, 1, 1, 6, false, true);  /* depthwise */
     conv_case(2, 2, 15, 14, 4, 3, 1, 2, 2, 1, true, false); /* dilation */
     conv_case(1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, true);
     conv_case(2, 3, 9, 9, 4, 5, 3, 2, 1, 1, true, false);
@@ -204,7 +209,8 @@ END_TEST
 
 /* ---- pooling ---- */
 
-static void pool_case(OpKind op, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t dil, int ceil, int cip)
+static void pool_case(OpKind op, int64_t H, int64_t W, int64_t k, int64_t s, int64_t p, int64_t dil,
+                      int ceil, int cip)
 {
     Graph *g = ir_graph_new("pool");
     RtTensor in[1];
@@ -222,8 +228,9 @@ static void pool_case(OpKind op, int64_t H, int64_t W, int64_t k, int64_t s, int
         ir_node_set_int(g, n, "count_include_pad", cip);
     ir_output_add(g, out_of(g, n));
     char what[128];
-    snprintf(what, sizeof what, "%s H=%lld W=%lld k=%lld s=%lld p=%lld d=%lld ceil=%d cip=%d", ir_ops[op].name,
-             (long long)H, (long long)W, (long long)k, (long long)s, (long long)p, (long long)dil, ceil, cip);
+    snprintf(what, sizeof what, "%s H=%lld W=%lld k=%lld s=%lld p=%lld d=%lld ceil=%d cip=%d",
+             ir_ops[op].name, (long long)H, (long long)W, (long long)k, (long long)s, (long long)p,
+             (long long)dil, ceil, cip);
     run_check(g, in, 1, 0, what);
 }
 
@@ -301,7 +308,8 @@ static void batch_norm_case(int rank, const int64_t *dims)
     float *vd = (float *)g->values[var].data;
     for (int64_t i = 0; i < C; i++)
         vd[i] = vd[i] * vd[i] + 0.5f;
-    ValueId ins[5] = {x, sup_const_rand(g, "mean", 1, D(C), &seed), var, sup_const_rand(g, "w", 1, D(C), &seed),
+    ValueId ins[5] = {x, sup_const_rand(g, "mean", 1, D(C), &seed), var,
+                      sup_const_rand(g, "w", 1, D(C), &seed),
                       sup_const_rand(g, "b", 1, D(C), &seed)};
     NodeId n = node(g, IR_OP_BATCH_NORM, "bn", ins, 5);
     ir_node_set_float(g, n, "eps", 1e-3);
@@ -434,7 +442,8 @@ START_TEST(test_symbolic_batch)
     free(src);
     for (int64_t b = 1; b <= 5; b += 4) {
         RtTensor in[1] = {sup_input_rand(4, D(b, 1, 12, 12), &seed)};
-        ck_assert_msg(sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg), "batch %lld: %s", (long long)b, msg);
+        ck_assert_msg(sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg), "batch %lld: %s",
+                      (long long)b, msg);
         free(in[0].data);
     }
     /* a wrong static dim is refused with a message naming the input */
@@ -447,8 +456,8 @@ START_TEST(test_symbolic_batch)
     RtExec *e = rt_exec_new(g, m, NULL, &d);
     RtTensor out[1];
     ck_assert(!rt_exec_run(e, &bad, 1, out, 1, 1, &d));
-    ck_assert_msg(strstr(diag_text(&d), "input 'x'") && strstr(diag_text(&d), "f32[N, 1, 12, 12]"), "%s",
-                  diag_text(&d));
+    ck_assert_msg(strstr(diag_text(&d), "input 'x'") && strstr(diag_text(&d), "f32[N, 1, 12, 12]"),
+                  "%s", diag_text(&d));
     rt_exec_free(e);
     rt_module_free(m);
     free(src);

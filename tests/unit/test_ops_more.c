@@ -41,8 +41,8 @@ static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, 
 }
 
 /* An input of dtype dt with small random integers in [lo, hi] (as that dtype). */
-static ValueId input_int(Graph *g, const char *name, DType dt, int rank, const int64_t *dims, int lo, int hi,
-                         RtTensor *t)
+static ValueId input_int(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
+                         int lo, int hi, RtTensor *t)
 {
     Type ty = {dt, sup_shape(rank, dims), NULL};
     int64_t n = 1;
@@ -72,7 +72,10 @@ static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, in
     return ir_node_new(g, op, name, (SrcLoc){0}, ins, n, 1);
 }
 
-static ValueId out_of(Graph *g, NodeId n) { return g->nodes[n].outputs[0]; }
+static ValueId out_of(Graph *g, NodeId n)
+{
+    return g->nodes[n].outputs[0];
+}
 
 static void add_ep(Graph *g, NodeId n, OpKind op, ValueId operand, bool first)
 {
@@ -86,8 +89,9 @@ static void add_ep(Graph *g, NodeId n, OpKind op, ValueId operand, bool first)
 /* ---- elementwise ---- */
 
 static const OpKind plain_unary[] = {
-    IR_OP_RELU6, IR_OP_GELU, IR_OP_GELU_TANH, IR_OP_SILU, IR_OP_HARDSWISH, IR_OP_HARDSIGMOID, IR_OP_EXP,
-    IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_NEG, IR_OP_ABS, IR_OP_ERF,
+    IR_OP_RELU6,       IR_OP_GELU, IR_OP_GELU_TANH, IR_OP_SILU, IR_OP_HARDSWISH,
+    IR_OP_HARDSIGMOID, IR_OP_EXP,  IR_OP_LOG,       IR_OP_SQRT, IR_OP_RSQRT,
+    IR_OP_NEG,         IR_OP_ABS,  IR_OP_ERF,
 };
 
 START_TEST(test_unary)
@@ -105,7 +109,8 @@ START_TEST(test_unary)
         /* as an epilogue of a linear, after a residual add */
         g = ir_graph_new("ep");
         x = input(g, "x", 2, D(5, 9), &in[0]);
-        ValueId ins[3] = {x, sup_const_rand(g, "w", 2, D(11, 9), &seed), sup_const_rand(g, "b", 1, D(11), &seed)};
+        ValueId ins[3] = {x, sup_const_rand(g, "w", 2, D(11, 9), &seed),
+                          sup_const_rand(g, "b", 1, D(11), &seed)};
         n = node(g, IR_OP_LINEAR, "fc", ins, 3);
         add_ep(g, n, IR_OP_MUL, sup_const_rand(g, "s", 1, D(11), &seed), false);
         add_ep(g, n, plain_unary[k], IR_NONE, false);
@@ -209,7 +214,8 @@ END_TEST
 
 START_TEST(test_cast)
 {
-    static const DType to[] = {IR_F64, IR_F32, IR_F16, IR_BF16, IR_I64, IR_I32, IR_I8, IR_U8, IR_BOOL};
+    static const DType to[] = {IR_F64, IR_F32, IR_F16, IR_BF16, IR_I64,
+                               IR_I32, IR_I8,  IR_U8,  IR_BOOL};
     for (size_t k = 0; k < sizeof to / sizeof to[0]; k++) {
         Graph *g = ir_graph_new("cast");
         RtTensor in[1];
@@ -232,8 +238,8 @@ START_TEST(test_cast)
     for (int k = 0; k < 4; k++) {
         Graph *g = ir_graph_new("castf");
         RtTensor in[1];
-        ValueId x = input_int(g, "x", from[k], 1, D(13), from[k] == IR_BOOL ? 0 : -50, from[k] == IR_BOOL ? 1 : 50,
-                              &in[0]);
+        ValueId x = input_int(g, "x", from[k], 1, D(13), from[k] == IR_BOOL ? 0 : -50,
+                              from[k] == IR_BOOL ? 1 : 50, &in[0]);
         NodeId n = node(g, IR_OP_CAST, "to", &x, 1);
         ir_node_set_int(g, n, "dtype", IR_F16);
         NodeId m = node(g, IR_OP_CAST, "to2", &x, 1);
@@ -271,7 +277,8 @@ START_TEST(test_group_norm)
         RtTensor in[1];
         ValueId x = input(g, "x", k == 2 ? 3 : 4, k == 2 ? D(3, 6, 10) : D(2, 8, 5, 3), &in[0]);
         int64_t C = k == 2 ? 6 : 8;
-        ValueId ins[3] = {x, sup_const_rand(g, "w", 1, &C, &seed), sup_const_rand(g, "b", 1, &C, &seed)};
+        ValueId ins[3] = {x, sup_const_rand(g, "w", 1, &C, &seed),
+                          sup_const_rand(g, "b", 1, &C, &seed)};
         NodeId n = node(g, IR_OP_GROUP_NORM, "gn", ins, k == 1 ? 1 : 3);
         ir_node_set_int(g, n, "num_groups", k == 0 ? 4 : k == 1 ? 8 : 3);
         ir_node_set_float(g, n, "eps", 1e-5);
@@ -285,7 +292,8 @@ END_TEST
 
 START_TEST(test_reduce)
 {
-    static const OpKind ops[] = {IR_OP_REDUCE_SUM, IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX, IR_OP_REDUCE_MIN};
+    static const OpKind ops[] = {IR_OP_REDUCE_SUM, IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX,
+                                 IR_OP_REDUCE_MIN};
     static const int64_t axes[][3] = {{1, 0, 0}, {-1, 0, 0}, {0, 2, 0}, {0, 1, 2}, {3, 1, 0}};
     static const int n_axes[] = {1, 1, 2, 0, 2};
     for (int k = 0; k < 4; k++)
@@ -363,7 +371,8 @@ START_TEST(test_expand_slice_concat)
     NodeId cat = node(g, IR_OP_CONCAT, "cat", ins, 3);
     ir_node_set_int(g, cat, "axis", 1);
     ir_output_add(g, out_of(g, cat));
-    static const int64_t sl[][4] = {{1, 0, 3, 1}, {1, -5, -1, 2}, {2, 1, 100, 3}, {0, 3, 1, 1}, {-1, -100, 2, 1}};
+    static const int64_t sl[][4] = {
+        {1, 0, 3, 1}, {1, -5, -1, 2}, {2, 1, 100, 3}, {0, 3, 1, 1}, {-1, -100, 2, 1}};
     for (int k = 0; k < 5; k++) {
         NodeId s = node(g, IR_OP_SLICE, "s", &g->nodes[cat].outputs[0], 1);
         ir_node_set_int(g, s, "axis", sl[k][0]);
@@ -407,7 +416,8 @@ START_TEST(test_index_select)
         RtTensor in[2];
         ValueId x = input(g, "x", 3, D(4, 5, 6), &in[0]);
         int64_t len = ax == 0 ? 4 : ax == 1 ? 5 : 6;
-        ValueId idx = input_int(g, "idx", ax == 1 ? IR_I32 : IR_I64, 2, D(2, 3), 0, (int)len - 1, &in[1]);
+        ValueId idx =
+            input_int(g, "idx", ax == 1 ? IR_I32 : IR_I64, 2, D(2, 3), 0, (int)len - 1, &in[1]);
         ValueId ins[2] = {x, idx};
         NodeId n = node(g, IR_OP_INDEX_SELECT, "sel", ins, 2);
         ir_node_set_int(g, n, "axis", ax == 2 ? -1 : ax);
@@ -423,8 +433,8 @@ START_TEST(test_resize)
 {
     static const int64_t cases[][5] = {
         /* H, W, OH, OW, mode*2 + align */
-        {4, 5, 8, 10, 0}, {5, 3, 7, 2, 0}, {4, 5, 8, 10, 2}, {5, 3, 7, 11, 2}, {5, 3, 7, 11, 3}, {6, 6, 1, 1, 3},
-        {3, 4, 9, 8, 1 * 2},
+        {4, 5, 8, 10, 0}, {5, 3, 7, 2, 0}, {4, 5, 8, 10, 2},    {5, 3, 7, 11, 2},
+        {5, 3, 7, 11, 3}, {6, 6, 1, 1, 3}, {3, 4, 9, 8, 1 * 2},
     };
     for (int k = 0; k < 7; k++) {
         Graph *g = ir_graph_new("rs");
@@ -448,8 +458,9 @@ START_TEST(test_conv_transpose2d)
 {
     /* C, H, W, O, k, stride, pad, output_padding, dilation, groups, bias */
     static const int64_t cases[][11] = {
-        {3, 4, 5, 2, 3, 1, 0, 0, 1, 1, 1}, {4, 5, 4, 6, 3, 2, 1, 1, 1, 1, 0}, {4, 3, 3, 4, 2, 2, 0, 0, 1, 2, 1},
-        {2, 5, 6, 3, 3, 3, 2, 2, 2, 1, 1}, {6, 4, 4, 6, 4, 2, 1, 0, 1, 3, 1},
+        {3, 4, 5, 2, 3, 1, 0, 0, 1, 1, 1}, {4, 5, 4, 6, 3, 2, 1, 1, 1, 1, 0},
+        {4, 3, 3, 4, 2, 2, 0, 0, 1, 2, 1}, {2, 5, 6, 3, 3, 3, 2, 2, 2, 1, 1},
+        {6, 4, 4, 6, 4, 2, 1, 0, 1, 3, 1},
     };
     for (int k = 0; k < 5; k++) {
         const int64_t *p = cases[k];
@@ -476,8 +487,8 @@ END_TEST
 
 /* Loads src (written to a temporary folder with weights of the given tensors, random),
  * checks it against the reference with inputs of the given shapes, and removes the files. */
-static void lang_case(const char *src, const StWriteTensor *w, int n_w, int n_in, const int64_t (*shapes)[5],
-                      const int *ranks, const char *what)
+static void lang_case(const char *src, const StWriteTensor *w, int n_w, int n_in,
+                      const int64_t (*shapes)[5], const int *ranks, const char *what)
 {
     char dir[] = "/tmp/slimc_ops_more_XXXXXX";
     ck_assert(mkdtemp(dir));
@@ -521,23 +532,32 @@ START_TEST(test_language_functions)
 {
     static const int64_t shapes[][5] = {{2, 3, 6, 5}, {5}};
     static const int ranks[] = {4, 1};
-    lang_case("model m(x: f32[N, 3, 6, 5], y: f32[5]) -> (f32[N, 3, 6, 5], f32[N, 5, 6, 3], f32[N, 3], f32[N, 3, 12, 10], f32[N, 6, 6, 5], f32[N, 3, 7, 8], f32[N, 3, 2, 5], f32[3, N, 1, 1])\n"
-              "    a = relu6(x * 8) + gelu(x) + gelu(x, approximate=\"tanh\") + silu(x) + hardswish(x) + hardsigmoid(x)\n"
-              "    a = a + exp(x) + log(abs(x) + 1) + sqrt(abs(x)) + rsqrt(abs(x) + 1) + neg(x) + erf(x)\n"
-              "    a = a + leaky_relu(x, 0.1) + clamp(x, min=-0.5, max=0.5) + clip(x, max=0.2) + pow(abs(x), 2.5)\n"
-              "    a = a + minimum(x, y) + maximum(x, 0) + where(gt(x, y), x, 0.5) + where(x <= 0.25, 1, x) + cast(cast(ge(x, 0), \"f32\"), \"f32\")\n"
-              "    a = dropout(a, 0.3)\n"
-              "    b = permute(transpose(x, 1, 3), 0, 3, 1, 2)\n"
-              "    b = transpose(b, -1, -2) + expand(unsqueeze(y, 0), 1, 1, 1, 5) * 0\n"
-              "    b = transpose(b, 1, 3)\n"
-              "    c = sum(x, [2, 3]) + mean(x, dim=[-1, -2]) + squeeze(amin(amax(x, 3, keepdim=true), 2, keepdim=true), [2, 3])\n"
-              "    d = interpolate(x, scale_factor=2) + upsample(x, size=[12, 10], mode=\"bilinear\", align_corners=true)\n"
-              "    e = cat([x, slice(x, 1, -3, 100, 1)], dim=1)\n"
-              "    f = pad(x, [1, 2, 0, 1], mode=\"reflect\") + pad(x, [1, 2, 0, 1], mode=\"edge\") + pad(x, [1, 2, 0, 1], value=3)\n"
-              "    h = adaptive_avg_pool2d(x, [2, 5])\n"
-              "    k = permute(global_avg_pool2d(x), 1, 0, 2, 3)\n"
-              "    return a, b, c, d, e, f, h, k\n",
-              NULL, 0, 2, shapes, ranks, "functions");
+    lang_case(
+        "model m(x: f32[N, 3, 6, 5], y: f32[5]) -> (f32[N, 3, 6, 5], f32[N, 5, 6, 3], f32[N, 3], "
+        "f32[N, 3, 12, 10], f32[N, 6, 6, 5], f32[N, 3, 7, 8], f32[N, 3, 2, 5], f32[3, N, 1, 1])\n"
+        "    a = relu6(x * 8) + gelu(x) + gelu(x, approximate=\"tanh\") + silu(x) + hardswish(x) + "
+        "hardsigmoid(x)\n"
+        "    a = a + exp(x) + log(abs(x) + 1) + sqrt(abs(x)) + rsqrt(abs(x) + 1) + neg(x) + "
+        "erf(x)\n"
+        "    a = a + leaky_relu(x, 0.1) + clamp(x, min=-0.5, max=0.5) + clip(x, max=0.2) + "
+        "pow(abs(x), 2.5)\n"
+        "    a = a + minimum(x, y) + maximum(x, 0) + where(gt(x, y), x, 0.5) + where(x <= 0.25, 1, "
+        "x) + cast(cast(ge(x, 0), \"f32\"), \"f32\")\n"
+        "    a = dropout(a, 0.3)\n"
+        "    b = permute(transpose(x, 1, 3), 0, 3, 1, 2)\n"
+        "    b = transpose(b, -1, -2) + expand(unsqueeze(y, 0), 1, 1, 1, 5) * 0\n"
+        "    b = transpose(b, 1, 3)\n"
+        "    c = sum(x, [2, 3]) + mean(x, dim=[-1, -2]) + squeeze(amin(amax(x, 3, keepdim=true), "
+        "2, keepdim=true), [2, 3])\n"
+        "    d = interpolate(x, scale_factor=2) + upsample(x, size=[12, 10], mode=\"bilinear\", "
+        "align_corners=true)\n"
+        "    e = cat([x, slice(x, 1, -3, 100, 1)], dim=1)\n"
+        "    f = pad(x, [1, 2, 0, 1], mode=\"reflect\") + pad(x, [1, 2, 0, 1], mode=\"edge\") + "
+        "pad(x, [1, 2, 0, 1], value=3)\n"
+        "    h = adaptive_avg_pool2d(x, [2, 5])\n"
+        "    k = permute(global_avg_pool2d(x), 1, 0, 2, 3)\n"
+        "    return a, b, c, d, e, f, h, k\n",
+        NULL, 0, 2, shapes, ranks, "functions");
 }
 END_TEST
 
@@ -558,19 +578,23 @@ START_TEST(test_language_modules)
         {"attn2.out_proj.weight", IR_F32, 2, D(8, 8), NULL, 64 * 4},
         {"scale", IR_F32, 2, D(5, 8), NULL, 40 * 4},
     };
-    lang_case("model m(x: f32[N, 4, 8, 8], q: f32[3, 5, 8]) -> (f32[N, 24], f32[N, 6, 16, 16], f32[3, 5, 8])\n"
-              "    weights \"m.safetensors\"\n"
-              "    feat = Sequential(ReLU6(), GELU(approximate=\"tanh\"), SiLU(), Hardswish(), Hardsigmoid(), Sigmoid(), Tanh(), LeakyReLU(0.2), Dropout(0.1), Identity(), ReLU())\n"
-              "    pool = Sequential(MaxPool2d(3, stride=2, padding=1), AvgPool2d(2, ceil_mode=true), AdaptiveAvgPool2d([2, 3]), Flatten())\n"
-              "    gn = GroupNorm(2, 4)\n"
-              "    up = ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)\n"
-              "    attn = MultiheadAttention(8, 2)\n"
-              "    attn2 = MultiheadAttention(8, 4, bias=false, batch_first=true)\n"
-              "    scale = Parameter(5, 8)\n"
-              "    h = gn(feat(x))\n"
-              "    a = attn(q, q, q)\n"
-              "    return pool(h), up(h), a + attn2(a * scale(), q, q)\n",
-              w, (int)(sizeof w / sizeof w[0]), 2, shapes, ranks, "modules");
+    lang_case(
+        "model m(x: f32[N, 4, 8, 8], q: f32[3, 5, 8]) -> (f32[N, 24], f32[N, 6, 16, 16], f32[3, 5, "
+        "8])\n"
+        "    weights \"m.safetensors\"\n"
+        "    feat = Sequential(ReLU6(), GELU(approximate=\"tanh\"), SiLU(), Hardswish(), "
+        "Hardsigmoid(), Sigmoid(), Tanh(), LeakyReLU(0.2), Dropout(0.1), Identity(), ReLU())\n"
+        "    pool = Sequential(MaxPool2d(3, stride=2, padding=1), AvgPool2d(2, ceil_mode=true), "
+        "AdaptiveAvgPool2d([2, 3]), Flatten())\n"
+        "    gn = GroupNorm(2, 4)\n"
+        "    up = ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)\n"
+        "    attn = MultiheadAttention(8, 2)\n"
+        "    attn2 = MultiheadAttention(8, 4, bias=false, batch_first=true)\n"
+        "    scale = Parameter(5, 8)\n"
+        "    h = gn(feat(x))\n"
+        "    a = attn(q, q, q)\n"
+        "    return pool(h), up(h), a + attn2(a * scale(), q, q)\n",
+        w, (int)(sizeof w / sizeof w[0]), 2, shapes, ranks, "modules");
 }
 END_TEST
 
@@ -609,13 +633,15 @@ START_TEST(test_against_pytorch)
     RtExec *e = rt_exec_new(g, m, NULL, &d);
     ck_assert_msg(e, "%s", diag_text(&d));
     NpyArray xa = read_npy(dir, "x.npy"), qa = read_npy(dir, "q.npy");
-    RtTensor in[2] = {{IR_F32, xa.ndim, {0}, xa.data, xa.nbytes}, {IR_F32, qa.ndim, {0}, qa.data, qa.nbytes}};
+    RtTensor in[2] = {{IR_F32, xa.ndim, {0}, xa.data, xa.nbytes},
+                      {IR_F32, qa.ndim, {0}, qa.data, qa.nbytes}};
     memcpy(in[0].shape, xa.shape, sizeof xa.shape);
     memcpy(in[1].shape, qa.shape, sizeof qa.shape);
     for (int t = 0; t < 2; t++) {
         RtTensor out[16];
         ck_assert_int_le(g->n_outputs, 16);
-        ck_assert_msg(rt_exec_run(e, in, 2, out, g->n_outputs, threads[t], &d), "%s", diag_text(&d));
+        ck_assert_msg(rt_exec_run(e, in, 2, out, g->n_outputs, threads[t], &d), "%s",
+                      diag_text(&d));
         for (int k = 0; k < g->n_outputs; k++) {
             char name[64];
             snprintf(name, sizeof name, "expected_%d.npy", k);
@@ -628,8 +654,8 @@ START_TEST(test_against_pytorch)
                 mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
                 err = fabs((double)a[i] - b[i]) > err ? fabs((double)a[i] - b[i]) : err;
             }
-            ck_assert_msg(err <= 1e-4 * mx, "output %d (%d threads): max error %g, max |want| %g", k, threads[t], err,
-                          mx);
+            ck_assert_msg(err <= 1e-4 * mx, "output %d (%d threads): max error %g, max |want| %g",
+                          k, threads[t], err, mx);
             fe_npy_free(&want);
             free(out[k].data);
         }
@@ -659,8 +685,9 @@ START_TEST(test_shape_errors)
     diag_init(&d);
     ck_assert(!ir_infer_shapes(g, &d));
     const char *text = diag_text(&d);
-    ck_assert_msg(strstr(text, "concat 'joined'") && strstr(text, "f32[3, 4]") && strstr(text, "f32[3, 5]"), "%s",
-                  text);
+    ck_assert_msg(strstr(text, "concat 'joined'") && strstr(text, "f32[3, 4]") &&
+                      strstr(text, "f32[3, 5]"),
+                  "%s", text);
     diag_fini(&d);
     free(in[0].data);
     free(in[1].data);

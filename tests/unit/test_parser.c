@@ -93,7 +93,8 @@ static void write_spec(const char *dir, const char *spec)
     char *copy = strdup(spec);
     Diag d;
     diag_init(&d);
-    for (char *save = NULL, *line = strtok_r(copy, "\n", &save);; line = strtok_r(NULL, "\n", &save)) {
+    for (char *save = NULL, *line = strtok_r(copy, "\n", &save);;
+         line = strtok_r(NULL, "\n", &save)) {
         char path[1024];
         bool flush = !line || strncmp(line, "file ", 5) == 0;
         if (flush && file[0]) {
@@ -137,7 +138,8 @@ static void write_spec(const char *dir, const char *spec)
             const char *p = line + used + more;
             int ndim = 0;
             int64_t count = 1;
-            for (long long v; ndim < IR_MAX_RANK && sscanf(p, " %lld%n", &v, &more) == 1; p += more) {
+            for (long long v; ndim < IR_MAX_RANK && sscanf(p, " %lld%n", &v, &more) == 1;
+                 p += more) {
                 shapes[n][ndim++] = v;
                 count *= v;
             }
@@ -169,7 +171,8 @@ static void write_spec(const char *dir, const char *spec)
 }
 
 /* A model written to dir/name with the weights of spec, loaded as dir/name. */
-static Graph *load_inline(const char *dir, const char *name, const char *src, const char *spec, Diag *d)
+static Graph *load_inline(const char *dir, const char *name, const char *src, const char *spec,
+                          Diag *d)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -237,10 +240,12 @@ START_TEST(test_sample_lenet)
     Graph *g = load_sample("lenet", &d);
     ck_assert_str_eq(g->name, "lenet");
     ck_assert_ptr_nonnull(strstr(g->source, "lenet.slim"));
-    static const char *const names[] = {"conv1", "max_pool2d0", "relu0", "conv2", "max_pool2d1", "relu1",
-                                        "flatten0", "fc1", "relu2", "fc2", "log_softmax0"};
-    static const char *const ops[] = {"conv2d", "max_pool2d", "relu", "conv2d", "max_pool2d", "relu",
-                                      "flatten", "linear", "relu", "linear", "log_softmax"};
+    static const char *const names[] = {"conv1",       "max_pool2d0", "relu0",       "conv2",
+                                        "max_pool2d1", "relu1",       "flatten0",    "fc1",
+                                        "relu2",       "fc2",         "log_softmax0"};
+    static const char *const ops[] = {"conv2d",     "max_pool2d", "relu",       "conv2d",
+                                      "max_pool2d", "relu",       "flatten",    "linear",
+                                      "relu",       "linear",     "log_softmax"};
     check_ops(g, names, ops, 11);
     ck_assert_int_eq(g->n_syms, 1);
     ck_assert_str_eq(g->sym_names[0], "N");
@@ -289,9 +294,15 @@ START_TEST(test_sample_resnet_tiny)
     Graph *g = load_sample("resnet_tiny", &d);
     /* PyTorch's names through blocks, Sequential and the conditional downsample. */
     static const char *const present[] = {
-        "layer1.0.conv1.weight", "layer1.0.bn1.running_mean", "layer1.1.bn2.running_var",
-        "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_mean",
-        "layer4.0.downsample.1.bias", "layer4.1.conv2.weight", "fc.weight", "bn1.weight",
+        "layer1.0.conv1.weight",
+        "layer1.0.bn1.running_mean",
+        "layer1.1.bn2.running_var",
+        "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_mean",
+        "layer4.0.downsample.1.bias",
+        "layer4.1.conv2.weight",
+        "fc.weight",
+        "bn1.weight",
     };
     for (size_t i = 0; i < sizeof present / sizeof present[0]; i++) {
         ValueId v = find_value(g, present[i]);
@@ -335,10 +346,11 @@ START_TEST(test_sample_textcls)
 {
     Diag d;
     Graph *g = load_sample("textcls", &d);
-    static const char *const names[] = {"emb", "norm", "flatten0", "fc1", "tanh0", "sigmoid0", "mul0",
-                                        "div0", "sub0", "fc2", "softmax0"};
-    static const char *const ops[] = {"embedding", "layer_norm", "flatten", "linear", "tanh", "sigmoid",
-                                      "mul", "div", "sub", "linear", "softmax"};
+    static const char *const names[] = {"emb",  "norm", "flatten0", "fc1", "tanh0",   "sigmoid0",
+                                        "mul0", "div0", "sub0",     "fc2", "softmax0"};
+    static const char *const ops[] = {"embedding", "layer_norm", "flatten", "linear",
+                                      "tanh",      "sigmoid",    "mul",     "div",
+                                      "sub",       "linear",     "softmax"};
     check_ops(g, names, ops, 11);
     ck_assert_str_eq(type_of(g, g->inputs[0]), "i64[N, 16]");
     ck_assert_str_eq(type_of(g, find_node(g, "emb")->outputs[0]), "f32[N, 16, 32]");
@@ -381,13 +393,14 @@ START_TEST(test_reshape_symbols_and_outputs)
     char *dir = make_tmp();
     Diag d;
     diag_init(&d);
-    Graph *g = load_inline(dir, "m.slim",
-        "model two(x: f32[N, 4, 8], y: f32[N, 32]) -> (a: f32[N, 32], f32[N, 2, 16])\n"
-        "    a = reshape(x, N, -1)\n"
-        "    b = reshape(y, [N, 2, 16])\n"
-        "    c = reshape(a, -1, 4*4*2)\n"
-        "    return a + c, b\n",
-        NULL, &d);
+    Graph *g =
+        load_inline(dir, "m.slim",
+                    "model two(x: f32[N, 4, 8], y: f32[N, 32]) -> (a: f32[N, 32], f32[N, 2, 16])\n"
+                    "    a = reshape(x, N, -1)\n"
+                    "    b = reshape(y, [N, 2, 16])\n"
+                    "    c = reshape(a, -1, 4*4*2)\n"
+                    "    return a + c, b\n",
+                    NULL, &d);
     ck_assert_msg(g != NULL, "%s", diag_text(&d));
     const Node *r = find_node(g, "reshape0");
     int64_t shape[4];
@@ -414,7 +427,8 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
     char *dir = make_tmp();
     Diag d;
     diag_init(&d);
-    Graph *g = load_inline(dir, "m.slim",
+    Graph *g = load_inline(
+        dir, "m.slim",
         "block Head(width, wide=false, classes=10 // 2)\n"
         "    hidden = width * 2 if wide else width\n"
         "    fc = Linear(width, hidden)\n"
@@ -456,10 +470,11 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
     ck_assert_str_eq(type_of(g, g->outputs[0]), "f32[B, 5]");
     /* The pipeline keeps the block's layout, so that positions in it are positions in the
      * file counted from compress_loc. */
-    ck_assert_str_eq(g->compress_pipeline,
-                     "quantize(int8, per_channel, calibrate=\"calib.npy\", method=percentile(99.99)),\n"
-                     "    prune(heads.0.fc, amount=50%, start=-1, flag=true),\n"
-                     "    fold");
+    ck_assert_str_eq(
+        g->compress_pipeline,
+        "quantize(int8, per_channel, calibrate=\"calib.npy\", method=percentile(99.99)),\n"
+        "    prune(heads.0.fc, amount=50%, start=-1, flag=true),\n"
+        "    fold");
     ck_assert_int_eq(g->compress_loc.line, 18);
     ck_assert_int_eq(g->compress_loc.col, 5);
     /* -heads(x) is a multiplication by -1. */
@@ -476,13 +491,13 @@ START_TEST(test_first_model_is_built)
     Diag d;
     diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
-        "# two models; the first is built\n"
-        "model first(x: f32[2, 3]) -> f32[2, 3]\n"
-        "    return sigmoid(x)\n"
-        "model second(x: f32[4]) \\\n"
-        "      -> f32[4]\n"
-        "    return tanh(x)\n",
-        NULL, &d);
+                           "# two models; the first is built\n"
+                           "model first(x: f32[2, 3]) -> f32[2, 3]\n"
+                           "    return sigmoid(x)\n"
+                           "model second(x: f32[4]) \\\n"
+                           "      -> f32[4]\n"
+                           "    return tanh(x)\n",
+                           NULL, &d);
     ck_assert_msg(g != NULL, "%s", diag_text(&d));
     ck_assert_str_eq(g->name, "first");
     ck_assert_int_eq(g->n_nodes, 1);
@@ -497,7 +512,8 @@ START_TEST(test_first_model_is_built)
     ir_graph_free(g);
     /* A missing model file. */
     ck_assert_ptr_null(fe_slim_load("/nonexistent/x.slim", &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "/nonexistent/x.slim: error: cannot open model file"));
+    ck_assert_ptr_nonnull(
+        strstr(diag_text(&d), "/nonexistent/x.slim: error: cannot open model file"));
     diag_fini(&d);
     rm_tree(dir);
 }
@@ -510,15 +526,16 @@ START_TEST(test_unreadable_weights)
     Diag d;
     diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
-        "model o(x: f32[N, 4]) -> f32[N, 2]\n"
-        "    weights \"garbage.safetensors\"\n"
-        "    fc = Linear(4, 2)\n"
-        "    return fc(x)\n",
-        "raw garbage.safetensors this is not a safetensors file\n", &d);
+                           "model o(x: f32[N, 4]) -> f32[N, 2]\n"
+                           "    weights \"garbage.safetensors\"\n"
+                           "    fc = Linear(4, 2)\n"
+                           "    return fc(x)\n",
+                           "raw garbage.safetensors this is not a safetensors file\n", &d);
     ck_assert_ptr_null(g);
     const char *text = diag_text(&d);
     ck_assert_ptr_nonnull(strstr(text, "garbage.safetensors: error: "));
-    ck_assert_ptr_nonnull(strstr(text, "m.slim:2:13: note: while reading the weights of model 'o'"));
+    ck_assert_ptr_nonnull(
+        strstr(text, "m.slim:2:13: note: while reading the weights of model 'o'"));
     /* Nothing more: no missing parameters, no unused tensors. */
     ck_assert_ptr_null(strstr(text, "missing"));
     ck_assert_int_eq(d.n_warnings, 0);
@@ -582,8 +599,9 @@ static void print_diff(const char *name, const char *want, const char *got)
 #define LCS(i, j) lcs[(size_t)(i) * (size_t)(ng + 1) + (size_t)(j)]
     for (int i = nw - 1; i >= 0; i--)
         for (int j = ng - 1; j >= 0; j--)
-            LCS(i, j) = strcmp(wl[i], gl[j]) == 0 ? LCS(i + 1, j + 1) + 1
-                        : LCS(i + 1, j) > LCS(i, j + 1) ? LCS(i + 1, j) : LCS(i, j + 1);
+            LCS(i, j) = strcmp(wl[i], gl[j]) == 0       ? LCS(i + 1, j + 1) + 1
+                        : LCS(i + 1, j) > LCS(i, j + 1) ? LCS(i + 1, j)
+                                                        : LCS(i, j + 1);
     fprintf(stderr, "--- tests/parser/%s.err (expected)\n+++ diagnostics (got)\n", name);
     int i = 0, j = 0;
     while (i < nw || j < ng) {
@@ -607,8 +625,9 @@ static void print_diff(const char *name, const char *want, const char *got)
 
 START_TEST(test_golden_found)
 {
-    ck_assert_msg(n_golden >= 20, "only %d golden tests in %s/tests/parser (is SLIMC_SOURCE_DIR right?)",
-                  n_golden, source_dir());
+    ck_assert_msg(n_golden >= 20,
+                  "only %d golden tests in %s/tests/parser (is SLIMC_SOURCE_DIR right?)", n_golden,
+                  source_dir());
 }
 END_TEST
 
@@ -636,7 +655,8 @@ START_TEST(test_golden)
     snprintf(path, sizeof path, "%s.slim", name);
     Graph *g = fe_slim_load(path, &d);
     ck_assert_int_eq(chdir(cwd), 0);
-    ck_assert_msg((g != NULL) == (d.n_errors == 0), "%s: a graph must come back exactly when there is no error", name);
+    ck_assert_msg((g != NULL) == (d.n_errors == 0),
+                  "%s: a graph must come back exactly when there is no error", name);
     const char *got = diag_text(&d);
     snprintf(path, sizeof path, "%s/%s.err", src, name);
     char *want = read_text(path);
@@ -646,7 +666,8 @@ START_TEST(test_golden)
     } else if (!want || strcmp(want, got) != 0) {
         print_diff(name, want ? want : "", got);
         ck_abort_msg("diagnostics of tests/parser/%s.slim differ from %s.err (diff above; "
-                     "SLIMC_UPDATE_GOLDEN=1 rewrites it)", name, name);
+                     "SLIMC_UPDATE_GOLDEN=1 rewrites it)",
+                     name, name);
     }
     ir_graph_free(g);
     diag_fini(&d);
@@ -707,13 +728,18 @@ START_TEST(test_pathological_inputs)
         len += (size_t)sprintf(buf + len, "block B0\n    forward(x)\n        return relu(x)\n");
         for (int i = 1; i < 30; i++) {
             if (declare)
-                len += (size_t)sprintf(buf + len, "block B%d\n    a = Sequential(B%d(), B%d())\n"
-                                       "    forward(x)\n        return a(x)\n", i, i - 1, i - 1);
+                len += (size_t)sprintf(buf + len,
+                                       "block B%d\n    a = Sequential(B%d(), B%d())\n"
+                                       "    forward(x)\n        return a(x)\n",
+                                       i, i - 1, i - 1);
             else
-                len += (size_t)sprintf(buf + len, "block B%d\n    c = B%d()\n    forward(x)\n"
-                                       "        return c(c(x))\n", i, i - 1);
+                len += (size_t)sprintf(buf + len,
+                                       "block B%d\n    c = B%d()\n    forward(x)\n"
+                                       "        return c(c(x))\n",
+                                       i, i - 1);
         }
-        len += (size_t)sprintf(buf + len, "model m(x: f32[4]) -> f32[4]\n    b = B29()\n    return b(x)\n");
+        len += (size_t)sprintf(buf + len,
+                               "model m(x: f32[4]) -> f32[4]\n    b = B29()\n    return b(x)\n");
         Diag d;
         diag_init(&d);
         ck_assert_ptr_null(fe_slim_parse("big.slim", buf, len, &d));
@@ -741,9 +767,22 @@ START_TEST(test_mutated_samples)
 {
     static const char *const samples[] = {"lenet", "resnet_tiny", "textcls"};
     static const char *const tokens[] = {
-        "(", ")", "[", "]", ",", "=", ":", "->", "\n", " if ", " else ", "forward(x)\n", "return ",
-        "model ", "block ", "compress ", "Sequential(", "BasicBlock(", "-1", "99999999999999999999",
-        "\"", "#", "\\\n", "N", "x", "Conv2d(1, 1, 1)", " and ", "//", "%", "1e400", "[3, 1]",
+        "(",           ")",
+        "[",           "]",
+        ",",           "=",
+        ":",           "->",
+        "\n",          " if ",
+        " else ",      "forward(x)\n",
+        "return ",     "model ",
+        "block ",      "compress ",
+        "Sequential(", "BasicBlock(",
+        "-1",          "99999999999999999999",
+        "\"",          "#",
+        "\\\n",        "N",
+        "x",           "Conv2d(1, 1, 1)",
+        " and ",       "//",
+        "%",           "1e400",
+        "[3, 1]",
     };
     for (size_t s = 0; s < sizeof samples / sizeof samples[0]; s++) {
         char path[1024];
@@ -767,9 +806,7 @@ START_TEST(test_mutated_samples)
                     n -= k;
                     break;
                 }
-                case 1: /* flip a byte */
-                    buf[at] = (char)(rng() % 256);
-                    break;
+                case 1: /* flip a byte */ buf[at] = (char)(rng() % 256); break;
                 case 2: /* insert a token */ {
                     const char *t = tokens[rng() % (sizeof tokens / sizeof tokens[0])];
                     size_t k = strlen(t);
@@ -780,9 +817,7 @@ START_TEST(test_mutated_samples)
                     }
                     break;
                 }
-                default: /* truncate */
-                    n = at;
-                    break;
+                default: /* truncate */ n = at; break;
                 }
             }
             parse_quietly(buf, n);

@@ -21,7 +21,9 @@ static Type mk_type(const int64_t *dims, int rank)
         t.shape.d[i] = ir_dim(dims[i]);
     return t;
 }
-#define F32(...) mk_type((const int64_t[]){__VA_ARGS__}, (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define F32(...)                                                                                   \
+    mk_type((const int64_t[]){__VA_ARGS__},                                                        \
+            (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
 static uint32_t rng = 12345;
 static float frand(void) /* uniform in [-1, 1) */
@@ -55,7 +57,10 @@ static ValueId op2(Graph *g, OpKind op, const char *name, ValueId a, ValueId b)
     return g->nodes[n].outputs[0];
 }
 
-static NodeId producer(Graph *g, ValueId v) { return g->values[v].producer; }
+static NodeId producer(Graph *g, ValueId v)
+{
+    return g->values[v].producer;
+}
 
 static void infer(Graph *g)
 {
@@ -177,7 +182,8 @@ START_TEST(fold_constants)
     ValueId a = cst(g, "a", F32(2, 2), (float[]){1, 2, 3, 4}, false);
     ValueId b = cst(g, "b", F32(2, 2), (float[]){10, 20, 30, 40}, false);
     ValueId s = op2(g, IR_OP_ADD, "sum", a, b);
-    ValueId r = op1(g, IR_OP_RELU, "r", op2(g, IR_OP_SUB, "neg", s, cst(g, "k", F32(1), (float[]){25}, false)));
+    ValueId r = op1(g, IR_OP_RELU, "r",
+                    op2(g, IR_OP_SUB, "neg", s, cst(g, "k", F32(1), (float[]){25}, false)));
     ir_output_add(g, op2(g, IR_OP_MUL, "y", x, r));
     infer(g);
     run_checked(g, "fold", NULL);
@@ -220,13 +226,13 @@ START_TEST(fold_exact_identities)
     v = op2(g, IR_OP_ADD, "a1", v, negz);
     v = op2(g, IR_OP_SUB, "s1", v, posz);
     v = op2(g, IR_OP_DIV, "d1", v, one);
-    v = op2(g, IR_OP_ADD, "a0", v, posz);  /* x + 0 is not exact (-0 + 0 = +0): stays */
-    v = op2(g, IR_OP_SUB, "s0", v, negz);  /* x - (-0) likewise */
-    v = op2(g, IR_OP_DIV, "d2", one, v);   /* 1 / x is not x */
+    v = op2(g, IR_OP_ADD, "a0", v, posz); /* x + 0 is not exact (-0 + 0 = +0): stays */
+    v = op2(g, IR_OP_SUB, "s0", v, negz); /* x - (-0) likewise */
+    v = op2(g, IR_OP_DIV, "d2", one, v);  /* 1 / x is not x */
     ValueId wide = cst(g, "ones23", F32(4, 2, 3), NULL, false);
     for (int i = 0; i < 24; i++)
         ((float *)g->values[wide].data)[i] = 1;
-    v = op2(g, IR_OP_MUL, "bc", v, wide);  /* broadcasts to [4, 2, 3]: not x's shape */
+    v = op2(g, IR_OP_MUL, "bc", v, wide); /* broadcasts to [4, 2, 3]: not x's shape */
     ir_output_add(g, op1(g, IR_OP_RELU, "y", v));
     infer(g);
     run_checked(g, "fold", NULL);
@@ -379,8 +385,9 @@ START_TEST(bn_fold_into_linear)
     for (int tr = 0; tr < 2; tr++) {
         Graph *g = ir_graph_new("t");
         ValueId x = ir_input_new(g, "x", F32(4, 3), here);
-        ValueId in[3] = {x, tr ? cst(g, "w", F32(3, 5), NULL, false) : cst(g, "w", F32(5, 3), NULL, false),
-                         cst(g, "b", F32(5), NULL, false)};
+        ValueId in[3] = {
+            x, tr ? cst(g, "w", F32(3, 5), NULL, false) : cst(g, "w", F32(5, 3), NULL, false),
+            cst(g, "b", F32(5), NULL, false)};
         NodeId fc = ir_node_new(g, IR_OP_LINEAR, "fc", here, in, 3, 1);
         ir_node_set_int(g, fc, "w_transposed", tr);
         ir_output_add(g, batch_norm(g, g->nodes[fc].outputs[0], 5));
@@ -481,8 +488,8 @@ START_TEST(fuse_residual_and_operand_first)
     ValueId x = ir_input_new(g, "x", F32(2, 4), here);
     ValueId h = op2(g, IR_OP_LINEAR, "fc1", x, cst(g, "w", F32(4, 4), NULL, false));
     h = op1(g, IR_OP_TANH, "t", h);
-    h = op2(g, IR_OP_ADD, "res", x, h);                                        /* x + h */
-    h = op2(g, IR_OP_SUB, "rsub", cst(g, "k", F32(4), NULL, false), h);      /* k - h */
+    h = op2(g, IR_OP_ADD, "res", x, h);                                          /* x + h */
+    h = op2(g, IR_OP_SUB, "rsub", cst(g, "k", F32(4), NULL, false), h);          /* k - h */
     h = op2(g, IR_OP_DIV, "rdiv", cst(g, "k2", F32(1), (float[]){3}, false), h); /* 3 / h */
     ir_output_add(g, op1(g, IR_OP_RELU, "y", h));
     infer(g);
@@ -507,12 +514,12 @@ START_TEST(fuse_conditions)
     ValueId x = ir_input_new(g, "x", F32(2, 3), here);
     ValueId w = cst(g, "w", F32(3, 3), NULL, false);
     ValueId h1 = op2(g, IR_OP_LINEAR, "fc1", x, w);
-    ValueId h2 = op1(g, IR_OP_SIGMOID, "s", x);          /* after fc1 in the order */
-    ValueId sum = op2(g, IR_OP_ADD, "sum", h1, h2);     /* fc1 cannot take it; s can */
+    ValueId h2 = op1(g, IR_OP_SIGMOID, "s", x);     /* after fc1 in the order */
+    ValueId sum = op2(g, IR_OP_ADD, "sum", h1, h2); /* fc1 cannot take it; s can */
     ValueId h3 = op2(g, IR_OP_LINEAR, "fc2", sum, w);
     ValueId big = op2(g, IR_OP_MUL, "big", h3, cst(g, "k", F32(4, 2, 3), NULL, false));
     ValueId h4 = op2(g, IR_OP_LINEAR, "fc3", x, w);
-    ValueId t4 = op1(g, IR_OP_TANH, "t4", h4);          /* h4 is also a graph output */
+    ValueId t4 = op1(g, IR_OP_TANH, "t4", h4); /* h4 is also a graph output */
     ir_output_add(g, big);
     ir_output_add(g, t4);
     ir_output_add(g, h4);
@@ -564,7 +571,8 @@ static Graph *lenet_like(void)
     h = op1(g, IR_OP_MAX_POOL2D, "pool1", h);
     ir_node_set_ints(g, producer(g, h), "kernel", (int64_t[]){2, 2}, 2);
     h = op1(g, IR_OP_FLATTEN, "flat", h);
-    ValueId fin[3] = {h, cst(g, "fc1.weight", F32(10, 36), NULL, false), cst(g, "fc1.bias", F32(10), NULL, false)};
+    ValueId fin[3] = {h, cst(g, "fc1.weight", F32(10, 36), NULL, false),
+                      cst(g, "fc1.bias", F32(10), NULL, false)};
     NodeId fc1 = ir_node_new(g, IR_OP_LINEAR, "fc1", here, fin, 3, 1);
     h = g->nodes[fc1].outputs[0];
     h = op1(g, IR_OP_RELU, "relu2", h);
@@ -617,11 +625,11 @@ static char *parse_message(const char *pipeline, SrcLoc loc)
     return msg;
 }
 
-#define EXPECT_PARSE_ERROR(pipeline, loc, want)                                         \
-    do {                                                                                 \
-        char *m_ = parse_message(pipeline, loc);                                         \
-        ck_assert_str_eq(m_, want);                                                      \
-        free(m_);                                                                        \
+#define EXPECT_PARSE_ERROR(pipeline, loc, want)                                                    \
+    do {                                                                                           \
+        char *m_ = parse_message(pipeline, loc);                                                   \
+        ck_assert_str_eq(m_, want);                                                                \
+        free(m_);                                                                                  \
     } while (0)
 
 START_TEST(parse_errors)
@@ -653,12 +661,14 @@ START_TEST(parse_errors)
                        "  prune(amount=0.5x)\n"
                        "                  ^\n");
     EXPECT_PARSE_ERROR("prune(amount=0.5", cli,
-                       "--passes:1:17: error: expected ',' or ')' in the arguments, found the end of the pipeline\n"
+                       "--passes:1:17: error: expected ',' or ')' in the arguments, found the end "
+                       "of the pipeline\n"
                        "  prune(amount=0.5\n"
                        "                  ^\n");
     /* inside a model file: columns count from where the pipeline starts */
-    EXPECT_PARSE_ERROR("fold(max_mb=)", ((SrcLoc){"m.slim", 12, 5}),
-                       "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
+    EXPECT_PARSE_ERROR(
+        "fold(max_mb=)", ((SrcLoc){"m.slim", 12, 5}),
+        "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
     EXPECT_PARSE_ERROR("fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
                        "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
                        "bn_fold, layout, fuse, memplan, quantize, prune, distill, place)\n");
@@ -715,10 +725,11 @@ START_TEST(run_errors)
     Diag d;
     diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold,prune(int8)", (SrcLoc){0}, NULL, &d));
-    ck_assert_str_eq(diag_text(&d),
-                     "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
-                     "  fold,prune(int8)\n"
-                     "       ^\n");
+    ck_assert_str_eq(
+        diag_text(&d),
+        "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
+        "  fold,prune(int8)\n"
+        "       ^\n");
     diag_fini(&d);
     diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "dce(1)", (SrcLoc){0}, NULL, &d));
@@ -728,9 +739,11 @@ START_TEST(run_errors)
     diag_fini(&d);
     diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold(limit=3)", (SrcLoc){0}, NULL, &d));
-    ck_assert_str_eq(diag_text(&d), "--passes:1:1: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
-                                    "  fold(limit=3)\n"
-                                    "  ^\n");
+    ck_assert_str_eq(
+        diag_text(&d),
+        "--passes:1:1: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
+        "  fold(limit=3)\n"
+        "  ^\n");
     diag_fini(&d);
     ck_assert(pass_lookup("prune") != NULL);
     ck_assert(pass_lookup("nope") == NULL);

@@ -59,8 +59,9 @@ static void check_qgemm(int64_t M, int64_t O, int64_t K, int32_t zp, bool vnni)
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
                 acc += ((int32_t)A[m * K + k] - zp) * (int32_t)W[o * K + k];
-            ck_assert_msg(out[m * O + o] == (float)acc, "M=%lld O=%lld K=%lld zp=%d vnni=%d: [%lld,%lld] %g != %d",
-                          (long long)M, (long long)O, (long long)K, zp, vnni, (long long)m, (long long)o,
+            ck_assert_msg(out[m * O + o] == (float)acc,
+                          "M=%lld O=%lld K=%lld zp=%d vnni=%d: [%lld,%lld] %g != %d", (long long)M,
+                          (long long)O, (long long)K, zp, vnni, (long long)m, (long long)o,
                           out[m * O + o], acc);
         }
     free(A);
@@ -77,7 +78,8 @@ START_TEST(qgemm_exact)
     static const int64_t Ks[] = {1, 25, 63, 64, 65, 200, 500};
     bool vnni = slimc_rt_has_vnni() != 0;
     if (!vnni)
-        fprintf(stderr, "test_quant: no AVX-512 VNNI here: only the portable int8 kernel is checked\n");
+        fprintf(stderr,
+                "test_quant: no AVX-512 VNNI here: only the portable int8 kernel is checked\n");
     for (size_t a = 0; a < 5; a++)
         for (size_t b = 0; b < 5; b++)
             for (size_t c = 0; c < 7; c++) {
@@ -90,11 +92,12 @@ START_TEST(qgemm_exact)
 END_TEST
 
 /* The conv path the emitter uses (im2col rows + qgemm per group) against a direct loop. */
-static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t st, int64_t pad, int64_t dil,
-                        int64_t groups)
+static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, int64_t st,
+                        int64_t pad, int64_t dil, int64_t groups)
 {
     const int64_t CG = C / groups, OG = O / groups, K = CG * k * k;
-    const int64_t OH = (H + 2 * pad - dil * (k - 1) - 1) / st + 1, OW = (W + 2 * pad - dil * (k - 1) - 1) / st + 1;
+    const int64_t OH = (H + 2 * pad - dil * (k - 1) - 1) / st + 1,
+                  OW = (W + 2 * pad - dil * (k - 1) - 1) / st + 1;
     const int64_t P = OH * OW;
     const slimc_rt_conv s = {C, H, W, O, CG, OG, k, k, OH, OW, st, st, pad, pad, dil, dil};
     uint8_t *x = malloc((size_t)(C * H * W)), *col = malloc((size_t)(P * K));
@@ -112,19 +115,20 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
         ones[o] = 1.0f;
     for (int64_t gi = 0; gi < groups; gi++) {
         slimc_rt_qim2col(&s, x + gi * CG * H * W, 0, P, (uint8_t)zp, col);
-        slimc_rt_qgemm(P, OG, K, col, K, w + gi * OG * K, K, zp, wsum + gi * OG, 1.0f, ones, NULL, out + gi * OG * P,
-                       1, P);
+        slimc_rt_qgemm(P, OG, K, col, K, w + gi * OG * K, K, zp, wsum + gi * OG, 1.0f, ones, NULL,
+                       out + gi * OG * P, 1, P);
     }
     /* and the block kernel the emitter calls (VNNI panels where the CPU has them) */
     float *out2 = malloc(sizeof(float) * (size_t)(O * P));
     uint8_t *col2 = malloc((size_t)(2 * 64 * ((K + 3) / 4 * 4)));
     for (int64_t p0 = 0; p0 < P; p0 += 64)
         for (int64_t gi = 0; gi < groups; gi++)
-            slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp, w + gi * OG * K,
-                                 wsum + gi * OG, 1.0f, ones, NULL, out2 + gi * OG * P, col2);
+            slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp,
+                                 w + gi * OG * K, wsum + gi * OG, 1.0f, ones, NULL,
+                                 out2 + gi * OG * P, col2);
     for (int64_t i = 0; i < O * P; i++)
-        ck_assert_msg(out2[i] == out[i], "conv block C=%lld O=%lld k=%lld [%lld]: %g != %g", (long long)C, (long long)O,
-                      (long long)k, (long long)i, out2[i], out[i]);
+        ck_assert_msg(out2[i] == out[i], "conv block C=%lld O=%lld k=%lld [%lld]: %g != %g",
+                      (long long)C, (long long)O, (long long)k, (long long)i, out2[i], out[i]);
     free(out2);
     free(col2);
     for (int64_t o = 0; o < O; o++)
@@ -140,8 +144,9 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
                                             : x[((o / OG * CG + ci) * H + ih) * W + iw];
                             acc += (q - zp) * w[((o * CG + ci) * k + kh) * k + kw];
                         }
-                ck_assert_msg(out[o * P + oh * OW + ow] == (float)acc, "conv C=%lld O=%lld k=%lld: %g != %d",
-                              (long long)C, (long long)O, (long long)k, out[o * P + oh * OW + ow], acc);
+                ck_assert_msg(out[o * P + oh * OW + ow] == (float)acc,
+                              "conv C=%lld O=%lld k=%lld: %g != %d", (long long)C, (long long)O,
+                              (long long)k, out[o * P + oh * OW + ow], acc);
             }
     free(x);
     free(col);
@@ -165,7 +170,8 @@ END_TEST
 START_TEST(quantize_rounding)
 {
     /* round half to even, zero point, clamping, NaN to 0 */
-    const float x[] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 1000.0f, -1000.0f, NAN, INFINITY, -INFINITY, 0.0f, 3.49f};
+    const float x[] = {0.5f,     1.5f, 2.5f,     -0.5f,     -1.5f, 1000.0f,
+                       -1000.0f, NAN,  INFINITY, -INFINITY, 0.0f,  3.49f};
     const uint8_t want[] = {10, 12, 12, 10, 8, 255, 0, 0, 255, 0, 10, 13};
     uint8_t q[12];
     slimc_rt_quantize_u8(x, q, 12, 1.0f, 10);
@@ -176,7 +182,10 @@ END_TEST
 
 /* ---- calibration ---- */
 
-static float urand(void) { return (float)(rnd() & 0xffffff) / 16777216.0f; }
+static float urand(void)
+{
+    return (float)(rnd() & 0xffffff) / 16777216.0f;
+}
 
 static void fill_stats(QStats *s, const float *x, int64_t n)
 {
@@ -220,15 +229,19 @@ START_TEST(calib_methods)
     ck_assert(hi == 50.0f);
     qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
     ck_assert_msg(lo == 0 && hi > 4.0f && hi < 40.0f, "entropy: [%g, %g]", lo, hi);
-    fprintf(stderr, "calibration of an exponential sample with outliers at 50: entropy clips at %.2f\n", hi);
+    fprintf(stderr,
+            "calibration of an exponential sample with outliers at 50: entropy clips at %.2f\n",
+            hi);
     /* mse weighs an outlier by its squared distance, so it keeps those; on the plain
      * exponential body it clips the thin tail, never the body */
     for (int i = 0; i < N; i++)
         x[i] = -logf(1.0f - urand());
     fill_stats(s, x, N);
     qcal_range(s, QCAL_MSE, 0, &lo, &hi);
-    ck_assert_msg(lo == 0 && hi > 4.0f && hi <= (float)s->max, "mse: [%g, %g] (max %g)", lo, hi, s->max);
-    fprintf(stderr, "calibration of an exponential sample (max %.2f): mse clips at %.2f\n", s->max, hi);
+    ck_assert_msg(lo == 0 && hi > 4.0f && hi <= (float)s->max, "mse: [%g, %g] (max %g)", lo, hi,
+                  s->max);
+    fprintf(stderr, "calibration of an exponential sample (max %.2f): mse clips at %.2f\n", s->max,
+            hi);
     /* two-signed: the range keeps both sides */
     for (int i = 0; i < N; i++)
         x[i] = urand() * 2.0f - 1.0f;
@@ -255,7 +268,8 @@ END_TEST
 
 /* ---- the int8 ops through the emitter and the JIT, against the evaluator ---- */
 
-static ValueId const_of(Graph *g, const char *name, DType dt, int rank, const int64_t *dims, void *data, size_t bytes)
+static ValueId const_of(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
+                        void *data, size_t bytes)
 {
     Type t = sup_f32(rank, dims);
     t.dtype = dt;
@@ -263,8 +277,9 @@ static ValueId const_of(Graph *g, const char *name, DType dt, int rank, const in
 }
 
 /* x f32 -> quantize -> qconv2d / qlinear (+ relu) -> out; and a dequantize output. */
-static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
-                    int64_t k, int64_t st, int64_t pad, int64_t groups, bool bias, bool relu)
+static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int64_t C, int64_t H,
+                    int64_t W, int64_t O, int64_t k, int64_t st, int64_t pad, int64_t groups,
+                    bool bias, bool relu)
 {
     char nm[32];
     snprintf(nm, sizeof nm, "x%d", *n_in);
@@ -277,7 +292,8 @@ static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int
     ir_node_set_int(g, q, "zero_point", 120);
     const int64_t K = conv ? C / groups * k * k : C;
     int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O), *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
     int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
     for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
@@ -290,10 +306,13 @@ static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int
     }
     ValueId wv = conv ? const_of(g, "w", IR_I8, 4, D(O, C / groups, k, k), w, (size_t)(O * K))
                       : const_of(g, "w", IR_I8, 2, D(O, K), w, (size_t)(O * K));
-    ValueId ins[5] = {g->nodes[q].outputs[0], wv, const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
+    ValueId ins[5] = {g->nodes[q].outputs[0], wv,
+                      const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
                       const_of(g, "wsum", IR_I32, 1, D(O), sum, sizeof(int32_t) * (size_t)O),
-                      bias ? const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O) : IR_NONE};
-    NodeId n = ir_node_new(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR, "qop", (SrcLoc){0}, ins, bias ? 5 : 4, 1);
+                      bias ? const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O)
+                           : IR_NONE};
+    NodeId n = ir_node_new(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR, "qop", (SrcLoc){0}, ins,
+                           bias ? 5 : 4, 1);
     if (conv) {
         ir_node_set_int(g, n, "stride", st);
         ir_node_set_int(g, n, "padding", pad);
@@ -358,10 +377,13 @@ static double lenet_accuracy(const char *passes)
     slimc_options_default(&o);
     o.passes = passes;
     SlimcTensor x, y, out;
-    ck_assert_msg(slimc_model_load(ctx, sample(0, "lenet.slim"), &m) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_model_load(ctx, sample(0, "lenet.slim"), &m) == SLIMC_OK, "%s",
+                  slimc_error(ctx));
     ck_assert_msg(slimc_compile(ctx, m, &o, &e) == SLIMC_OK, "%s", slimc_error(ctx));
-    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_x.npy"), &x) == SLIMC_OK, "%s", slimc_error(ctx));
-    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_y.npy"), &y) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_x.npy"), &x) == SLIMC_OK, "%s",
+                  slimc_error(ctx));
+    ck_assert_msg(slimc_npy_load(ctx, sample(1, "test_y.npy"), &y) == SLIMC_OK, "%s",
+                  slimc_error(ctx));
     ck_assert_msg(slimc_exec_run(ctx, e, &x, 1, &out, 1) == SLIMC_OK, "%s", slimc_error(ctx));
     const int64_t n = x.shape[0];
     const float *o10 = out.data;
@@ -431,7 +453,8 @@ START_TEST(pass_errors)
     snprintf(p, sizeof p, "quantize(int4, calibrate=\"%s\")", sample(1, "calib.npy"));
     ck_assert(!run_pass(p, msg, sizeof msg));
     ck_assert_msg(strstr(msg, "not supported"), "%s", msg);
-    snprintf(p, sizeof p, "fold,quantize(int8, calibrate=\"%s\", per_channel=false),memplan", sample(1, "calib.npy"));
+    snprintf(p, sizeof p, "fold,quantize(int8, calibrate=\"%s\", per_channel=false),memplan",
+             sample(1, "calib.npy"));
     ck_assert_msg(run_pass(p, msg, sizeof msg), "%s", msg);
 }
 END_TEST
