@@ -4,6 +4,7 @@
 #include "codegen/c/cg.h"
 #include "frontend/onnx.h"
 #include "frontend/slim.h"
+#include "frontend/slim_write.h"
 #include "passes/pass.h"
 
 #include <errno.h>
@@ -436,4 +437,14 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
     free(path);
     free(src);
     return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
+SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path)
+{
+    size_t n = strlen(path);
+    if (n < 6 || strcmp(path + n - 5, ".slim") != 0) {
+        diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "the output must be a .slim file");
+        return SLIMC_ERROR;
+    }
+    return fe_slim_write(m->g, path, &ctx->diag) ? SLIMC_OK : SLIMC_ERROR;
 }

@@ -1,21 +1,8 @@
-/* slimc cache info|clear: the compile cache of the JIT.
- *
- * The cache is the runtime's business, not the model API's: this command talks to
- * runtime/jit.h directly (slimc.h has nothing to say about it). */
+/* slimc cache info|clear: the compile cache of the JIT. */
 #include "tools/cli.h"
 
-#include "runtime/jit.h"
-
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static void print_diag(Diag *d)
-{
-    const char *t = diag_text(d);
-    if (t && *t)
-        fprintf(stderr, "%s", t);
-}
 
 int cmd_cache(int argc, char **argv)
 {
@@ -35,15 +22,11 @@ int cmd_cache(int argc, char **argv)
     }
     if (!action || (strcmp(action, "info") && strcmp(action, "clear")))
         return cli_error("slimc cache info|clear [--cache-dir DIR]");
-    RtOptions o;
-    rt_options_default(&o);
-    o.cache_dir = dir;
-    Diag d;
-    diag_init(&d);
+    SlimcContext *ctx = slimc_context_new();
     int status = 1;
     if (!strcmp(action, "info")) {
-        RtCacheInfo info;
-        if (rt_cache_info(&o, &info, &d)) {
+        SlimcCacheInfo info;
+        if (slimc_cache_info(ctx, dir, &info) == SLIMC_OK) {
             printf(
                 "cache: %s\nentries: %d\nsize: %.1f MiB of %.0f MiB (least recently used go first; "
                 "$SLIMC_CACHE_MAX_MB)\n",
@@ -51,20 +34,21 @@ int cmd_cache(int argc, char **argv)
                 (double)info.max_bytes / 1048576.0);
             if (info.temp_files)
                 printf("stale temp files: %d (slimc cache clear removes them)\n", info.temp_files);
-            printf("compiler: %s\n", rt_backend_name(&o));
-            free(info.dir);
+            printf("compiler: %s\n", info.compiler);
             status = 0;
         }
     } else {
         int removed = 0;
-        if (rt_cache_clear(&o, &removed, &d)) {
+        if (slimc_cache_clear(ctx, dir, &removed) == SLIMC_OK) {
             printf("removed %d file%s\n", removed, removed == 1 ? "" : "s");
             status = 0;
         }
     }
-    print_diag(&d);
-    if (status && d.n_errors == 0)
+    const char *msg = slimc_messages(ctx);
+    if (msg && *msg)
+        fputs(msg, stderr);
+    else if (status)
         fprintf(stderr, "slimc: error: no usable cache directory\n");
-    diag_fini(&d);
+    slimc_context_free(ctx);
     return status;
 }

@@ -1,15 +1,9 @@
-/* slimc import: an ONNX model to a readable .slim file plus its .safetensors weights.
- * (It reaches past slimc.h into the front end — fe_onnx_load and fe_slim_write — until
- * the public API has a call to save a model as .slim.) */
+/* slimc import: an ONNX model to a readable .slim file plus its .safetensors weights. */
 #include "tools/cli.h"
 
-#include "frontend/onnx.h"
-#include "frontend/slim_write.h"
-
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-int cmd_import(int argc, char **argv);
 
 int cmd_import(int argc, char **argv)
 {
@@ -30,13 +24,13 @@ int cmd_import(int argc, char **argv)
     size_t n = strlen(out);
     if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
         return cli_error("import: the output must be a .slim file, not '%s'", out);
-    Diag d;
-    diag_init(&d);
-    Graph *g = fe_onnx_load(in, &d);
-    bool ok = g && fe_slim_write(g, out, &d);
-    fputs(diag_text(&d), stderr);
-    diag_fini(&d);
-    ir_graph_free(g);
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m = NULL;
+    bool ok =
+        slimc_model_load(ctx, in, &m) == SLIMC_OK && slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
+    cli_flush(ctx);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
     if (ok)
         printf("wrote %s and %.*s.safetensors\n", out, (int)(n - 5), out);
     return ok ? 0 : 1;

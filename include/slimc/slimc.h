@@ -137,6 +137,22 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
 
+/* ---- saving and the compile cache ---- */
+/* Writes the model (as loaded, before passes) as a readable .slim file at path and its
+ * constants as the .safetensors file beside it (path with .slim replaced). */
+SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path);
+
+typedef struct SlimcCacheInfo {
+    char dir[4096];
+    int entries, temp_files;
+    unsigned long long bytes, max_bytes;
+    const char *compiler; /* which compiler the JIT uses */
+} SlimcCacheInfo;
+/* cache_dir NULL: the default ($SLIMC_CACHE_DIR, $XDG_CACHE_HOME/slimc, ~/.cache/slimc). */
+SlimcStatus slimc_cache_info(SlimcContext *ctx, const char *cache_dir, SlimcCacheInfo *info);
+/* Removes every entry and stale temp file (only files slimc names). */
+SlimcStatus slimc_cache_clear(SlimcContext *ctx, const char *cache_dir, int *removed);
+
 /* ---- AOT ---- */
 /* Writes a standalone executable with the weights embedded. */
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
