@@ -119,38 +119,7 @@ int64_t ox_const_numel(const OxConst *c)
 
 double ox_const_get(const OxConst *c, int64_t i)
 {
-    const unsigned char *p = c->data;
-    switch (c->dtype) {
-    case IR_F32: {
-        float v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case IR_F64: {
-        double v;
-        memcpy(&v, p + 8 * i, 8);
-        return v;
-    }
-    case IR_I64: {
-        int64_t v;
-        memcpy(&v, p + 8 * i, 8);
-        return (double)v;
-    }
-    case IR_I32: {
-        int32_t v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case IR_I16: {
-        int16_t v;
-        memcpy(&v, p + 2 * i, 2);
-        return v;
-    }
-    case IR_I8: return (double)(int8_t)p[i];
-    case IR_U8:
-    case IR_BOOL: return p[i];
-    default: return 0; /* f16/bf16/i4: not folded */
-    }
+    return ir_dtype_get(c->dtype, c->data, i);
 }
 
 int64_t ox_const_get_i(const OxConst *c, int64_t i)

@@ -56,6 +56,46 @@ bool ir_dtype_parse(const char *s, DType *out)
     return false;
 }
 
+double ir_dtype_get(DType t, const void *data, int64_t i)
+{
+    const unsigned char *p = data;
+    switch (t) {
+    case IR_F32: {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_F64: {
+        double v;
+        memcpy(&v, p + 8 * i, 8);
+        return v;
+    }
+    case IR_I64: {
+        int64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
+    case IR_I32: {
+        int32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_I16: {
+        int16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
+    case IR_I8: return (int8_t)p[i];
+    case IR_U8:
+    case IR_BOOL: return p[i];
+    case IR_F16:
+    case IR_BF16:
+    case IR_I4:
+    case IR_NUM_DTYPES: break;
+    }
+    return 0;
+}
+
 const char *ir_device_name(Device d)
 {
     return d == IR_DEVICE_CUDA ? "cuda" : "cpu";

@@ -34,6 +34,9 @@ int ir_dtype_bits(DType t);
 size_t ir_dtype_bytes(DType t, int64_t count);
 /* Parses "f32", "int8", "float32"...; returns false if unknown. */
 bool ir_dtype_parse(const char *s, DType *out);
+/* Element i of data (C order, little-endian) as a double; 0 for f16/bf16/i4, which have
+ * no exact host type here. */
+double ir_dtype_get(DType t, const void *data, int64_t i);
 
 /* A dimension is coeff × (product of the symbols in syms): 28 is {28, 0}; N is {1, 1<<iN};
  * 800·N (a flattened batch) is {800, 1<<iN}. Symbols are the graph's named dims

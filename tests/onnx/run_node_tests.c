@@ -98,36 +98,7 @@ static bool is_float(SlimcDType t)
 
 static double elem(const NpyArray *a, int64_t i)
 {
-    const unsigned char *p = a->data;
-    switch (a->dtype) {
-    case IR_F32: {
-        float v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case IR_F64: {
-        double v;
-        memcpy(&v, p + 8 * i, 8);
-        return v;
-    }
-    case IR_I64: {
-        int64_t v;
-        memcpy(&v, p + 8 * i, 8);
-        return (double)v;
-    }
-    case IR_I32: {
-        int32_t v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case IR_I16: {
-        int16_t v;
-        memcpy(&v, p + 2 * i, 2);
-        return v;
-    }
-    case IR_I8: return (int8_t)p[i];
-    default: return p[i];
-    }
+    return ir_dtype_get(a->dtype, a->data, i);
 }
 
 static double elem_t(const SlimcTensor *t, int64_t i)
