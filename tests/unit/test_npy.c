@@ -5,6 +5,8 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "frontend/npy.h"
 
+#include "support_fs.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -31,56 +33,6 @@ static char *data_path(const char *file)
 {
     static char buf[8192];
     snprintf(buf, sizeof buf, "%s/%s", data_dir(), file);
-    return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-/* A fresh temp folder (removed by rm_tree). */
-static char *make_tmp(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/slimc_npy_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static void rm_tree(const char *dir)
-{
-    chmod(dir, 0700);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Entries in dir other than . and .. */
-static int count_entries(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    ck_assert_ptr_nonnull(dp);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(dp));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(dp);
-    return n;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 
@@ -279,7 +231,7 @@ END_TEST
 
 START_TEST(test_write_matches_numpy)
 {
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     for (size_t i = 0; i < sizeof le_files / sizeof le_files[0]; i++) {
         const RefFile *r = &le_files[i];
         size_t nbytes, want_len, got_len;
@@ -290,15 +242,16 @@ START_TEST(test_write_matches_numpy)
         ck_assert_msg(fe_npy_write(path, r->dtype, r->ndim, r->shape, data, &d), "%s",
                       diag_text(&d));
         diag_fini(&d);
-        unsigned char *want = slurp(data_path(r->file), &want_len), *got = slurp(path, &got_len);
+        unsigned char *want = fs_slurp(data_path(r->file), &want_len),
+                      *got = fs_slurp(path, &got_len);
         ck_assert_msg(got_len == want_len && memcmp(got, want, got_len) == 0,
                       "%s: slimc's bytes differ from np.save's", r->file);
         free(want);
         free(got);
         free(data);
     }
-    ck_assert_int_eq(count_entries(dir), (int)(sizeof le_files / sizeof le_files[0]));
-    rm_tree(dir);
+    ck_assert_int_eq(fs_count_entries(dir), (int)(sizeof le_files / sizeof le_files[0]));
+    fs_rm_tree(dir);
 }
 END_TEST
 
@@ -321,15 +274,15 @@ START_TEST(test_bf16_convention)
     fe_npy_free(&a);
 
     /* and slimc writes bf16 as the same '<u2' bytes */
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/b.npy", dir);
     ck_assert(fe_npy_write(path, IR_BF16, 1, (int64_t[]){4}, want, &d));
     size_t n1, n2;
-    unsigned char *x = slurp(path, &n1), *y = slurp(data_path("bf16_4.npy"), &n2);
+    unsigned char *x = fs_slurp(path, &n1), *y = fs_slurp(data_path("bf16_4.npy"), &n2);
     ck_assert(n1 == n2 && memcmp(x, y, n1) == 0);
     free(x);
     free(y);
-    rm_tree(dir);
+    fs_rm_tree(dir);
     diag_fini(&d);
 }
 END_TEST
@@ -382,7 +335,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
         {8, {1, 2, 1, 2, 1, 2, 1, 3}},
         {8, {2, 2, 2, 2, 2, 2, 2, 2}},
     };
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/x.npy", dir);
     unsigned seed = 1;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++)
@@ -407,7 +360,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
             ck_assert(n == 0 || memcmp(a.data, data, n) == 0);
             /* the header is padded so the data starts at a multiple of 64 */
             size_t len;
-            unsigned char *raw = slurp(path, &len);
+            unsigned char *raw = fs_slurp(path, &len);
             ck_assert_uint_eq((len - n) % 64, 0);
             ck_assert_int_eq(raw[len - n - 1], '\n');
             free(raw);
@@ -415,8 +368,8 @@ START_TEST(test_round_trip_every_dtype_and_shape)
             free(data);
             diag_fini(&d);
         }
-    ck_assert_int_eq(count_entries(dir), 1); /* no temp files left */
-    rm_tree(dir);
+    ck_assert_int_eq(fs_count_entries(dir), 1); /* no temp files left */
+    fs_rm_tree(dir);
 }
 END_TEST
 
@@ -425,7 +378,7 @@ END_TEST
 START_TEST(test_truncated_at_every_length)
 {
     size_t len;
-    unsigned char *full = slurp(data_path("be_f4_2x3.npy"), &len);
+    unsigned char *full = fs_slurp(data_path("be_f4_2x3.npy"), &len);
     for (size_t n = 0; n < len; n++) {
         /* an exact-size copy, so that the sanitizers see any read past it */
         unsigned char *b = malloc(n ? n : 1);
@@ -602,7 +555,7 @@ END_TEST
 
 START_TEST(test_write_errors_leave_nothing)
 {
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     float x[4] = {1, 2, 3, 4};
     int64_t shape[1] = {4};
     Diag d;
@@ -614,14 +567,14 @@ START_TEST(test_write_errors_leave_nothing)
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s: error: ", path);
     ck_assert_msg(strncmp(diag_text(&d), prefix, strlen(prefix)) == 0, "%s", diag_text(&d));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(fs_count_entries(dir), 0);
     diag_clear(&d);
 
     /* the target is a folder: the rename fails and the temp file goes */
     snprintf(path, sizeof path, "%s/sub", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
     ck_assert(!fe_npy_write(path, IR_F32, 1, shape, x, &d));
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
     rmdir(path);
     diag_clear(&d);
 
@@ -633,11 +586,11 @@ START_TEST(test_write_errors_leave_nothing)
         ck_assert(!fe_npy_write(path, IR_F32, 1, shape, x, &d));
         ck_assert_ptr_nonnull(strstr(diag_text(&d), "Permission denied"));
         snprintf(path, sizeof path, "%s/ro", dir);
-        ck_assert_int_eq(count_entries(path), 0);
+        ck_assert_int_eq(fs_count_entries(path), 0);
     }
     snprintf(path, sizeof path, "%s/ro", dir);
     chmod(path, 0700);
-    rm_tree(path);
+    fs_rm_tree(path);
     diag_clear(&d);
 
     /* a write that fails half way (file size limit, which binds root too): the old file
@@ -658,10 +611,10 @@ START_TEST(test_write_errors_leave_nothing)
     ck_assert(!ok);
     ck_assert_msg(strstr(diag_text(&d), "cannot write"), "%s", diag_text(&d));
     size_t len;
-    unsigned char *old = slurp(path, &len);
+    unsigned char *old = fs_slurp(path, &len);
     ck_assert(len == 3 && memcmp(old, "old", 3) == 0);
     free(old);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
     diag_clear(&d);
 
     /* ...and replaces it when it succeeds, with the usual permissions */
@@ -671,7 +624,7 @@ START_TEST(test_write_errors_leave_nothing)
     struct stat st;
     ck_assert_int_eq(stat(path, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0666 & ~mask);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
 
     /* what the format cannot hold */
     snprintf(path, sizeof path, "%s/bad.npy", dir);
@@ -681,15 +634,15 @@ START_TEST(test_write_errors_leave_nothing)
     ck_assert(!fe_npy_write(path, IR_F32, 9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, x, &d));
     ck_assert(!fe_npy_write(path, IR_F32, 2, (int64_t[]){INT64_MAX, 2}, x, &d));
     ck_assert_int_eq(d.n_errors, 4);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(test_read_errors_name_the_file)
 {
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     Diag d;
     diag_init(&d);
     NpyArray a;
@@ -711,7 +664,7 @@ START_TEST(test_read_errors_name_the_file)
     ck_assert(!fe_npy_read(path, &a, &d));
     ck_assert_ptr_nonnull(strstr(diag_text(&d), "fifo.npy: error: is not a regular file"));
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 

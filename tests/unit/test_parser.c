@@ -12,6 +12,8 @@
 #include "frontend/safetensors.h"
 #include "frontend/slim.h"
 
+#include "support_fs.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -27,27 +29,6 @@ static const char *source_dir(void)
 {
     const char *src = getenv("SLIMC_SOURCE_DIR");
     return src ? src : ".";
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmp(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/slimc_parser_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
 }
 
 /* The whole file (NUL-terminated, malloc'd), or NULL. */
@@ -390,7 +371,7 @@ END_TEST
 
 START_TEST(test_reshape_symbols_and_outputs)
 {
-    char *dir = make_tmp();
+    char *dir = fs_make_tmp();
     Diag d;
     diag_init(&d);
     Graph *g =
@@ -418,13 +399,13 @@ START_TEST(test_reshape_symbols_and_outputs)
     ck_assert_int_eq(g->n_inputs, 2);
     ir_graph_free(g);
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(test_blocks_conditionals_and_int_exprs)
 {
-    char *dir = make_tmp();
+    char *dir = fs_make_tmp();
     Diag d;
     diag_init(&d);
     Graph *g = load_inline(
@@ -481,13 +462,13 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
     ck_assert_ptr_nonnull(find_node(g, "mul0"));
     ir_graph_free(g);
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(test_first_model_is_built)
 {
-    char *dir = make_tmp();
+    char *dir = fs_make_tmp();
     Diag d;
     diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
@@ -515,14 +496,14 @@ START_TEST(test_first_model_is_built)
     ck_assert_ptr_nonnull(
         strstr(diag_text(&d), "/nonexistent/x.slim: error: cannot open model file"));
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(test_unreadable_weights)
 {
     /* The reader's own message (its wording is safetensors.c's), then a note at the line. */
-    char *dir = make_tmp();
+    char *dir = fs_make_tmp();
     Diag d;
     diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
@@ -540,7 +521,7 @@ START_TEST(test_unreadable_weights)
     ck_assert_ptr_null(strstr(text, "missing"));
     ck_assert_int_eq(d.n_warnings, 0);
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
@@ -636,7 +617,7 @@ START_TEST(test_golden)
     const char *name = golden[_i];
     char src[1024], path[1200], cwd[4096];
     snprintf(src, sizeof src, "%s/tests/parser", source_dir());
-    char *dir = make_tmp();
+    char *dir = fs_make_tmp();
     /* The model and its weights are copied to a scratch folder that becomes the working
      * directory, so that the messages hold paths relative to it. */
     snprintf(path, sizeof path, "%s/%s.slim", src, name);
@@ -674,7 +655,7 @@ START_TEST(test_golden)
     free(want);
     free(spec);
     free(model);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 

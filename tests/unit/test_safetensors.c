@@ -8,6 +8,8 @@
 #include "frontend/json.h"
 #include "frontend/safetensors.h"
 
+#include "support_fs.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <ftw.h>
@@ -26,54 +28,6 @@ static const char *ref_path(void)
     static char buf[8192];
     const char *src = getenv("SLIMC_SOURCE_DIR");
     snprintf(buf, sizeof buf, "%s/tests/data/ref.safetensors", src ? src : ".");
-    return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static char *make_tmp(void)
-{
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/slimc_st_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static void rm_tree(const char *dir)
-{
-    chmod(dir, 0700);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *dp = opendir(dir);
-    ck_assert_ptr_nonnull(dp);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(dp));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            n++;
-    closedir(dp);
-    return n;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert(fread(buf, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
     return buf;
 }
 
@@ -245,18 +199,18 @@ START_TEST(test_write_matches_reference)
     for (int i = 0; i < N_REF; i++)
         w[i] = (StWriteTensor){sorted[i]->name,  sorted[i]->dtype, sorted[i]->ndim,
                                sorted[i]->shape, sorted[i]->data,  sorted[i]->nbytes};
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
     ck_assert_msg(fe_st_write(path, w, N_REF, f->metadata_json, &d), "%s", diag_text(&d));
     size_t n1, n2;
-    unsigned char *got = slurp(path, &n1), *want = slurp(ref_path(), &n2);
+    unsigned char *got = fs_slurp(path, &n1), *want = fs_slurp(ref_path(), &n2);
     ck_assert_msg(n1 == n2 && memcmp(got, want, n1) == 0,
                   "slimc's file differs from the reference's:\n%.*s\n%.*s", (int)n1, got, (int)n2,
                   want);
     free(got);
     free(want);
     fe_st_close(f);
-    rm_tree(dir);
+    fs_rm_tree(dir);
     diag_fini(&d);
 }
 END_TEST
@@ -299,7 +253,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
                 (StWriteTensor){names[n], types[t], shapes[s].ndim, shapes[s].shape, bufs[n], nb};
             n++;
         }
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/rt.safetensors", dir);
     Diag d;
     diag_init(&d);
@@ -345,12 +299,12 @@ START_TEST(test_round_trip_every_dtype_and_shape)
     }
     free(h);
     fe_st_close(f);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
 
     /* no tensors, no metadata */
     ck_assert(fe_st_write(path, NULL, 0, NULL, &d));
     size_t len;
-    unsigned char *raw = slurp(path, &len);
+    unsigned char *raw = fs_slurp(path, &len);
     ck_assert_uint_eq(len, 16);
     ck_assert(memcmp(raw + 8, "{}      ", 8) == 0);
     free(raw);
@@ -362,7 +316,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
     fe_st_close(f);
     for (int i = 0; i < n; i++)
         free(bufs[i]);
-    rm_tree(dir);
+    fs_rm_tree(dir);
     diag_fini(&d);
 }
 END_TEST
@@ -372,7 +326,7 @@ END_TEST
 START_TEST(test_truncated_at_every_length)
 {
     size_t len;
-    unsigned char *full = slurp(ref_path(), &len);
+    unsigned char *full = fs_slurp(ref_path(), &len);
     for (size_t n = 0; n < len; n++) {
         unsigned char *b = malloc(n ? n : 1); /* exact size: the sanitizers see over-reads */
         memcpy(b, full, n);
@@ -719,7 +673,7 @@ END_TEST
 
 START_TEST(test_write_errors_leave_nothing)
 {
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     float x[4] = {1, 2, 3, 4};
     int64_t shape[1] = {4};
     StWriteTensor w = {"x", IR_F32, 1, shape, x, sizeof x};
@@ -731,7 +685,7 @@ START_TEST(test_write_errors_leave_nothing)
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s: error: ", path);
     ck_assert_msg(strncmp(diag_text(&d), prefix, strlen(prefix)) == 0, "%s", diag_text(&d));
-    ck_assert_int_eq(count_entries(dir), 0);
+    ck_assert_int_eq(fs_count_entries(dir), 0);
     diag_clear(&d);
 
     snprintf(path, sizeof path, "%s/ro", dir);
@@ -740,10 +694,10 @@ START_TEST(test_write_errors_leave_nothing)
     if (geteuid() != 0) { /* root writes anyway */
         ck_assert(!fe_st_write(path, &w, 1, NULL, &d));
         snprintf(path, sizeof path, "%s/ro", dir);
-        ck_assert_int_eq(count_entries(path), 0);
+        ck_assert_int_eq(fs_count_entries(path), 0);
     }
     snprintf(path, sizeof path, "%s/ro", dir);
-    rm_tree(path);
+    fs_rm_tree(path);
     diag_clear(&d);
 
     /* failing half way (file size limit): the old file stays, no temp file is left */
@@ -764,10 +718,10 @@ START_TEST(test_write_errors_leave_nothing)
     signal(SIGXFSZ, SIG_DFL);
     ck_assert(!ok);
     size_t len;
-    unsigned char *old = slurp(path, &len);
+    unsigned char *old = fs_slurp(path, &len);
     ck_assert(len == 3 && memcmp(old, "old", 3) == 0);
     free(old);
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
     diag_clear(&d);
 
     /* tensors the format cannot hold, or that lie: nothing is written */
@@ -802,15 +756,15 @@ START_TEST(test_write_errors_leave_nothing)
             strstr(diag_text(&d), "the metadata is not a JSON object of strings"));
         diag_clear(&d);
     }
-    ck_assert_int_eq(count_entries(dir), 1);
+    ck_assert_int_eq(fs_count_entries(dir), 1);
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
 START_TEST(test_open_errors_name_the_file)
 {
-    char *dir = make_tmp(), path[256];
+    char *dir = fs_make_tmp(), path[256];
     Diag d;
     diag_init(&d);
     snprintf(path, sizeof path, "%s/missing.safetensors", dir);
@@ -827,7 +781,7 @@ START_TEST(test_open_errors_name_the_file)
     ck_assert_ptr_nonnull(
         strstr(diag_text(&d), "empty.safetensors: error: file is too short (0 bytes)"));
     diag_fini(&d);
-    rm_tree(dir);
+    fs_rm_tree(dir);
 }
 END_TEST
 
