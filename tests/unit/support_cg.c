@@ -1,6 +1,8 @@
 /* Helpers of the C-backend tests (see support_cg.h). */
 #include "support_cg.h"
 
+#include <check.h>
+
 #include "codegen/c/cg.h"
 #include "ir/eval.h"
 #include "passes/pass.h"
@@ -192,4 +194,26 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
     }
     free(src);
     return ok;
+}
+
+ValueId sup_input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t,
+                  unsigned *seed)
+{
+    *t = sup_input_rand(rank, dims, seed);
+    return ir_input_new(g, name, sup_f32(rank, dims), (SrcLoc){0});
+}
+
+void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what)
+{
+    static const int threads[] = {1, 3};
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
+    diag_fini(&d);
+    char msg[4096];
+    bool ok = sup_check(g, in, threads, 2, tol, msg, sizeof msg);
+    for (int i = 0; i < n_in; i++)
+        free(in[i].data);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "%s: %s", what, msg);
 }

@@ -28,5 +28,11 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
 
 /* Random f32 input tensor (malloc'd data). */
 RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed);
+/* A graph input f32[dims] and its random data in *t. */
+ValueId sup_input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t,
+                  unsigned *seed);
+/* Infers g's shapes, runs sup_check at 1 and 3 threads, frees the inputs' data and g, and
+ * fails the test (naming what) on any disagreement. */
+void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what);
 
 #endif

@@ -19,8 +19,7 @@ static unsigned seed = 777;
 
 static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t)
 {
-    *t = sup_input_rand(rank, dims, &seed);
-    return ir_input_new(g, name, sup_f32(rank, dims), (SrcLoc){0});
+    return sup_input(g, name, rank, dims, t, &seed);
 }
 
 static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, int n)

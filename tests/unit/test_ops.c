@@ -13,25 +13,9 @@ static unsigned seed = 12345;
 #define D(...)     ((const int64_t[]){__VA_ARGS__})
 #define NDIMS(...) ((int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
 
-/* Runs g (with inputs built by the test) and frees everything. */
-static void run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what)
-{
-    Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
-    diag_fini(&d);
-    char msg[4096];
-    bool ok = sup_check(g, in, threads, 2, tol, msg, sizeof msg);
-    for (int i = 0; i < n_in; i++)
-        free(in[i].data);
-    ir_graph_free(g);
-    ck_assert_msg(ok, "%s: %s", what, msg);
-}
-
 static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t)
 {
-    *t = sup_input_rand(rank, dims, &seed);
-    return ir_input_new(g, name, sup_f32(rank, dims), (SrcLoc){0});
+    return sup_input(g, name, rank, dims, t, &seed);
 }
 
 static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, int n)
@@ -84,7 +68,7 @@ static void linear_case(int64_t M, int64_t K, int64_t N, bool tr, bool bias, int
     char what[128];
     snprintf(what, sizeof what, "linear M=%lld K=%lld N=%lld tr=%d bias=%d ep=%d", (long long)M,
              (long long)K, (long long)N, tr, bias, ep);
-    run_check(g, in, n_in, 1e-4, what);
+    sup_run_check(g, in, n_in, 1e-4, what);
 }
 
 START_TEST(test_linear)
@@ -110,7 +94,7 @@ static void matmul_case(int ra, const int64_t *da, int rb, const int64_t *db)
     NodeId n = node(g, IR_OP_MATMUL, "mm", ins, 2);
     add_ep(g, n, IR_OP_RELU, IR_NONE, false);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 2, 1e-4, "matmul");
+    sup_run_check(g, in, 2, 1e-4, "matmul");
 }
 
 START_TEST(test_matmul)
@@ -149,7 +133,7 @@ static void conv_case(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int
              "conv %lldx%lldx%lldx%lld O=%lld k=%lld s=%lld p=%lld d=%lld g=%lld", (long long)B,
              (long long)C, (long long)H, (long long)W, (long long)O, (long long)k,
              (long long)stride, (long long)pad, (long long)dil, (long long)groups);
-    run_check(g, in, 1, 1e-4, what);
+    sup_run_check(g, in, 1, 1e-4, what);
 }
 
 START_TEST(test_conv2d)
@@ -178,7 +162,7 @@ static void binary_case(OpKind op, int ra, const int64_t *da, int rb, const int6
     ValueId ins[2] = {a, b};
     NodeId n = node(g, op, "e", ins, 2);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 2, 1e-6, ir_ops[op].name);
+    sup_run_check(g, in, 2, 1e-6, ir_ops[op].name);
 }
 
 static void unary_case(OpKind op)
@@ -191,7 +175,7 @@ static void unary_case(OpKind op)
     ValueId ins[1] = {a};
     NodeId n = node(g, op, "u", ins, 1);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, op == IR_OP_RELU ? 0 : 1e-5, ir_ops[op].name);
+    sup_run_check(g, in, 1, op == IR_OP_RELU ? 0 : 1e-5, ir_ops[op].name);
 }
 
 START_TEST(test_elementwise)
@@ -231,7 +215,7 @@ static void pool_case(OpKind op, int64_t H, int64_t W, int64_t k, int64_t s, int
     snprintf(what, sizeof what, "%s H=%lld W=%lld k=%lld s=%lld p=%lld d=%lld ceil=%d cip=%d",
              ir_ops[op].name, (long long)H, (long long)W, (long long)k, (long long)s, (long long)p,
              (long long)dil, ceil, cip);
-    run_check(g, in, 1, 0, what);
+    sup_run_check(g, in, 1, 0, what);
 }
 
 START_TEST(test_pool)
@@ -271,7 +255,7 @@ START_TEST(test_views)
     ir_output_add(g, out_of(g, rs));
     ir_output_add(g, out_of(g, rs2));
     ir_output_add(g, x); /* an input as output */
-    run_check(g, in, 1, 1e-5, "views");
+    sup_run_check(g, in, 1, 1e-5, "views");
 }
 END_TEST
 
@@ -286,7 +270,7 @@ static void softmax_case(OpKind op, int64_t axis)
     NodeId n = node(g, op, "sm", ins, 1);
     ir_node_set_int(g, n, "axis", axis);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, 1e-5, ir_ops[op].name);
+    sup_run_check(g, in, 1, 1e-5, ir_ops[op].name);
 }
 
 START_TEST(test_softmax)
@@ -314,7 +298,7 @@ static void batch_norm_case(int rank, const int64_t *dims)
     NodeId n = node(g, IR_OP_BATCH_NORM, "bn", ins, 5);
     ir_node_set_float(g, n, "eps", 1e-3);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, 1e-5, "batch_norm");
+    sup_run_check(g, in, 1, 1e-5, "batch_norm");
 }
 
 static void layer_norm_case(int nd, int n_params)
@@ -329,7 +313,7 @@ static void layer_norm_case(int nd, int n_params)
     NodeId n = node(g, IR_OP_LAYER_NORM, "ln", ins, 1 + n_params);
     ir_node_set_int(g, n, "normalized_ndim", nd);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, 1e-5, "layer_norm");
+    sup_run_check(g, in, 1, 1e-5, "layer_norm");
 }
 
 START_TEST(test_norms)
@@ -371,8 +355,8 @@ static Graph *embedding_graph(DType dt, RtTensor *in, int64_t bad)
 START_TEST(test_embedding)
 {
     RtTensor in[1];
-    run_check(embedding_graph(IR_I64, in, 0), in, 1, 0, "embedding i64");
-    run_check(embedding_graph(IR_I32, in, 0), in, 1, 0, "embedding i32");
+    sup_run_check(embedding_graph(IR_I64, in, 0), in, 1, 0, "embedding i64");
+    sup_run_check(embedding_graph(IR_I32, in, 0), in, 1, 0, "embedding i32");
     /* an index out of range: rt_exec_run fails cleanly */
     for (int64_t bad = -1; bad <= 11; bad += 12) {
         Graph *g = embedding_graph(IR_I64, in, bad);

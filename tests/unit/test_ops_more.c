@@ -20,24 +20,9 @@ static unsigned seed = 777;
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-static void run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what)
-{
-    Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
-    diag_fini(&d);
-    char msg[4096];
-    bool ok = sup_check(g, in, threads, 2, tol, msg, sizeof msg);
-    for (int i = 0; i < n_in; i++)
-        free(in[i].data);
-    ir_graph_free(g);
-    ck_assert_msg(ok, "%s: %s", what, msg);
-}
-
 static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t)
 {
-    *t = sup_input_rand(rank, dims, &seed);
-    return ir_input_new(g, name, sup_f32(rank, dims), (SrcLoc){0});
+    return sup_input(g, name, rank, dims, t, &seed);
 }
 
 /* An input of dtype dt with small random integers in [lo, hi] (as that dtype). */
@@ -105,7 +90,7 @@ START_TEST(test_unary)
             ((float *)in[0].data)[i] *= 8.0f;
         NodeId n = node(g, plain_unary[k], "u", &x, 1);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-4, ir_ops[plain_unary[k]].name);
+        sup_run_check(g, in, 1, 1e-4, ir_ops[plain_unary[k]].name);
         /* as an epilogue of a linear, after a residual add */
         g = ir_graph_new("ep");
         x = input(g, "x", 2, D(5, 9), &in[0]);
@@ -115,7 +100,7 @@ START_TEST(test_unary)
         add_ep(g, n, IR_OP_MUL, sup_const_rand(g, "s", 1, D(11), &seed), false);
         add_ep(g, n, plain_unary[k], IR_NONE, false);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-4, ir_ops[plain_unary[k]].name);
+        sup_run_check(g, in, 1, 1e-4, ir_ops[plain_unary[k]].name);
     }
 }
 END_TEST
@@ -129,7 +114,7 @@ START_TEST(test_unary_attrs)
     ir_node_set_float(g, n, "negative_slope", 0.2);
     add_ep(g, n, IR_OP_RELU6, IR_NONE, false); /* a head with attributes takes an epilogue */
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, 0, "leaky_relu");
+    sup_run_check(g, in, 1, 0, "leaky_relu");
     for (int k = 0; k < 3; k++) {
         g = ir_graph_new("clip");
         x = input(g, "x", 2, D(17, 5), &in[0]);
@@ -139,7 +124,7 @@ START_TEST(test_unary_attrs)
         if (k != 2)
             ir_node_set_float(g, n, "max", 0.5);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 0, "clip");
+        sup_run_check(g, in, 1, 0, "clip");
     }
 }
 END_TEST
@@ -158,7 +143,7 @@ START_TEST(test_binary)
         ValueId ins[2] = {a, b};
         NodeId n = node(g, ops[k], "op", ins, 2);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 2, 1e-4, ir_ops[ops[k]].name);
+        sup_run_check(g, in, 2, 1e-4, ir_ops[ops[k]].name);
         /* as an epilogue, the operand first */
         g = ir_graph_new("ep");
         ValueId x = input(g, "x", 2, D(3, 8), &in[0]);
@@ -172,7 +157,7 @@ START_TEST(test_binary)
                 cd[i] = 2.0f;
         }
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-4, ir_ops[ops[k]].name);
+        sup_run_check(g, in, 1, 1e-4, ir_ops[ops[k]].name);
     }
 }
 END_TEST
@@ -193,7 +178,7 @@ START_TEST(test_compare_where)
         ValueId wins[3] = {out_of(g, n), a, y};
         NodeId w = node(g, IR_OP_WHERE, "where", wins, 3);
         ir_output_add(g, out_of(g, w));
-        run_check(g, in, 3, 0, ir_ops[cmp[k]].name);
+        sup_run_check(g, in, 3, 0, ir_ops[cmp[k]].name);
         /* i64 and u8 operands */
         DType dts[2] = {IR_I64, IR_U8};
         for (int t = 0; t < 2; t++) {
@@ -206,7 +191,7 @@ START_TEST(test_compare_where)
             w = node(g, IR_OP_WHERE, "where", wins2, 3);
             ir_output_add(g, out_of(g, n));
             ir_output_add(g, out_of(g, w));
-            run_check(g, in, 2, 0, ir_ops[cmp[k]].name);
+            sup_run_check(g, in, 2, 0, ir_ops[cmp[k]].name);
         }
     }
 }
@@ -231,7 +216,7 @@ START_TEST(test_cast)
         ir_node_set_int(g, back, "dtype", IR_F32);
         ir_output_add(g, out_of(g, n));
         ir_output_add(g, out_of(g, back));
-        run_check(g, in, 1, 0, ir_dtype_name(to[k]));
+        sup_run_check(g, in, 1, 0, ir_dtype_name(to[k]));
     }
     /* from integers and bool */
     DType from[] = {IR_I64, IR_I32, IR_I8, IR_BOOL};
@@ -246,7 +231,7 @@ START_TEST(test_cast)
         ir_node_set_int(g, m, "dtype", IR_F32);
         ir_output_add(g, out_of(g, n));
         ir_output_add(g, out_of(g, m));
-        run_check(g, in, 1, 0, ir_dtype_name(from[k]));
+        sup_run_check(g, in, 1, 0, ir_dtype_name(from[k]));
     }
 }
 END_TEST
@@ -265,7 +250,7 @@ START_TEST(test_adaptive_pool)
         if (k == 1)
             add_ep(g, n, IR_OP_HARDSWISH, IR_NONE, false);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 0, "adaptive_avg_pool2d");
+        sup_run_check(g, in, 1, 0, "adaptive_avg_pool2d");
     }
 }
 END_TEST
@@ -285,7 +270,7 @@ START_TEST(test_group_norm)
         if (k == 0)
             add_ep(g, n, IR_OP_SILU, IR_NONE, false);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-4, "group_norm");
+        sup_run_check(g, in, 1, 1e-4, "group_norm");
     }
 }
 END_TEST
@@ -306,7 +291,7 @@ START_TEST(test_reduce)
                 ir_node_set_ints(g, n, "axes", axes[a], n_axes[a]);
             ir_node_set_int(g, n, "keepdim", a % 2);
             ir_output_add(g, out_of(g, n));
-            run_check(g, in, 1, 0, ir_ops[ops[k]].name);
+            sup_run_check(g, in, 1, 0, ir_ops[ops[k]].name);
         }
 }
 END_TEST
@@ -334,7 +319,7 @@ START_TEST(test_permute_views)
     NodeId r = node(g, IR_OP_RELU, "r", &g->nodes[s].outputs[0], 1);
     ir_output_add(g, out_of(g, r));
     ir_output_add(g, out_of(g, u)); /* a view as an output */
-    run_check(g, in, 1, 0, "permute/squeeze/unsqueeze");
+    sup_run_check(g, in, 1, 0, "permute/squeeze/unsqueeze");
 
     /* i64 data through permute, expand, slice and concat */
     g = ir_graph_new("permi");
@@ -353,7 +338,7 @@ START_TEST(test_permute_views)
     ir_node_set_int(g, cat, "axis", -1);
     ir_output_add(g, out_of(g, p));
     ir_output_add(g, out_of(g, cat));
-    run_check(g, in, 1, 0, "i64 data movement");
+    sup_run_check(g, in, 1, 0, "i64 data movement");
 }
 END_TEST
 
@@ -381,7 +366,7 @@ START_TEST(test_expand_slice_concat)
         ir_node_set_int(g, s, "step", sl[k][3]);
         ir_output_add(g, out_of(g, s));
     }
-    run_check(g, in, 3, 0, "expand/concat/slice");
+    sup_run_check(g, in, 3, 0, "expand/concat/slice");
 }
 END_TEST
 
@@ -396,7 +381,7 @@ START_TEST(test_pad)
         ir_node_set_int(g, n, "mode", mode);
         ir_node_set_float(g, n, "value", -1.5);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 0, "pad");
+        sup_run_check(g, in, 1, 0, "pad");
     }
     Graph *g = ir_graph_new("padi");
     RtTensor in[1];
@@ -405,7 +390,7 @@ START_TEST(test_pad)
     ir_node_set_ints(g, n, "pads", D(2, 1), 2);
     ir_node_set_float(g, n, "value", 7);
     ir_output_add(g, out_of(g, n));
-    run_check(g, in, 1, 0, "pad i32");
+    sup_run_check(g, in, 1, 0, "pad i32");
 }
 END_TEST
 
@@ -422,7 +407,7 @@ START_TEST(test_index_select)
         NodeId n = node(g, IR_OP_INDEX_SELECT, "sel", ins, 2);
         ir_node_set_int(g, n, "axis", ax == 2 ? -1 : ax);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 2, 0, "index_select");
+        sup_run_check(g, in, 2, 0, "index_select");
     }
 }
 END_TEST
@@ -449,7 +434,7 @@ START_TEST(test_resize)
             ir_node_set_float(g, n, "scale_w", 2.0);
         }
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-5, "resize");
+        sup_run_check(g, in, 1, 1e-5, "resize");
     }
 }
 END_TEST
@@ -478,7 +463,7 @@ START_TEST(test_conv_transpose2d)
         if (k == 1)
             add_ep(g, n, IR_OP_RELU, IR_NONE, false);
         ir_output_add(g, out_of(g, n));
-        run_check(g, in, 1, 1e-4, "conv_transpose2d");
+        sup_run_check(g, in, 1, 1e-4, "conv_transpose2d");
     }
 }
 END_TEST
