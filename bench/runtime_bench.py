@@ -3,7 +3,7 @@
 end-to-end `slimc run` of lenet on a cold and a warm cache, in-process vs subprocess
 compile time, and -O2 vs -O3 (compile time and run time of the generated code).
 
-    python3 bench/runtime_bench.py [BUILD/slimc] [--runs 20] [--pch-ab]
+    python3 bench/runtime_bench.py [BUILD/slimc] [--runs 20]
 
 Wall-clock medians, and the median CPU time (user + sys of the slimc process), which a
 busy machine disturbs less. Uses a private cache directory; SLIMC_JIT=cc|clang picks
@@ -42,26 +42,6 @@ def median_of(env, extra=(), clear=False):
 
 env = dict(os.environ, SLIMC_CACHE_DIR=cache)
 
-if "--pch-ab" in sys.argv:
-    # In-process Clang's precompiled <immintrin.h>: cold compiles (entries deleted, the
-    # PCH kept) with and without it, interleaved so that both see the same load.
-    import glob
-    run(dict(env, SLIMC_JIT="clang"))  # builds the PCH
-    res = {"with the PCH": [], "SLIMC_NO_PCH=1": []}
-    for _ in range(runs):
-        for k in res:
-            for f in glob.glob(cache + "/*.so") + glob.glob(cache + "/*.meta"):
-                os.unlink(f)
-            e = dict(env, SLIMC_JIT="clang")
-            if k != "with the PCH":
-                e["SLIMC_NO_PCH"] = "1"
-            res[k].append(run(e))
-    for k, v in res.items():
-        print("cold, cache holding the PCH only, %-15s wall %6.1f ms, cpu %6.1f ms, compile %6.1f ms"
-              % (k, statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
-                 statistics.median(r[2]["compile"] for r in v)))
-    shutil.rmtree(cache, ignore_errors=True)
-    sys.exit(0)
 clang = dict(env, SLIMC_JIT="clang")
 gcc = dict(env, SLIMC_JIT="cc", SLIMC_CC="gcc")
 clang_sub = dict(env, SLIMC_JIT="cc", SLIMC_CC="clang-14")

@@ -15,12 +15,9 @@
 // - lld keeps global state: links are serialised and its context destroyed after each;
 // - no OpenMP: the generated code uses slimc's own thread pool and no -fopenmp is passed.
 //
-// Parsing <immintrin.h> (which the generated code includes for its AVX2/AVX-512 kernels)
-// is about a third of a compile. On x86-64, after the first compile, a precompiled header
-// of it is kept beside the cache entries (clang-HASH.pch: HASH of the Clang version, -O
-// level, -march and the host CPU and features) and later compiles pass -include-pch; the
-// header's include guard then skips it. A compile that fails with the PCH is retried
-// without it and the PCH deleted, so a stale or foreign PCH costs time, never a result.
+// JIT code declares the runtime's kernels and links against libslimc_kernels (see
+// runtime/slimc_rt.h), so it includes no intrinsics header and compiles in about a tenth
+// of the time the self-contained file took; a precompiled <immintrin.h> is not needed.
 #include "runtime/clang_jit.h"
 
 #include <clang/Basic/Diagnostic.h>
@@ -33,7 +30,6 @@
 #include <clang/Driver/Tool.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
-#include <clang/Frontend/FrontendActions.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Lex/PreprocessorOptions.h>
 #include <lld/Common/Driver.h>
@@ -43,7 +39,6 @@
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
-#include <llvm/Support/xxhash.h>
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -53,7 +48,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -123,7 +117,7 @@ char *dup_string(const std::string &s)
 
 // The cc1 invocation for `clang -c` with our flags, built by the driver. nullptr (and a
 // message in log) on failure.
-// extra: more driver arguments, ending with the input (kInputName unless a PCH is built).
+// extra: more driver arguments, ending with the input.
 std::shared_ptr<clang::CompilerInvocation> make_invocation(const SlimcClangRequest *req,
                                                            const std::string &resource_dir,
                                                            const std::vector<const char *> &extra,
@@ -163,18 +157,13 @@ std::shared_ptr<clang::CompilerInvocation> make_invocation(const SlimcClangReque
 
 // Compiles the request's source to object code in obj.
 bool compile_object(const SlimcClangRequest *req, const std::string &resource_dir,
-                    const std::string &pch, llvm::SmallVectorImpl<char> &obj, std::string &log)
+                    llvm::SmallVectorImpl<char> &obj, std::string &log)
 {
     llvm::raw_string_ostream los(log);
     llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> dopts(new clang::DiagnosticOptions());
     llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs> ids(new clang::DiagnosticIDs());
     clang::DiagnosticsEngine diags(ids, dopts, new clang::TextDiagnosticPrinter(los, dopts.get()));
-    std::vector<const char *> extra = {"-c"};
-    if (!pch.empty()) {
-        extra.push_back("-include-pch");
-        extra.push_back(pch.c_str());
-    }
-    extra.push_back(kInputName);
+    std::vector<const char *> extra = {"-c", kInputName};
     std::shared_ptr<clang::CompilerInvocation> inv =
         make_invocation(req, resource_dir, extra, diags, log);
     if (!inv) {
@@ -197,64 +186,6 @@ bool compile_object(const SlimcClangRequest *req, const std::string &resource_di
     bool ok = ci.ExecuteAction(action) && !ci.getDiagnostics().hasErrorOccurred();
     los.flush();
     return ok && !obj.empty();
-}
-
-const char kPchName[] = "slimc_prelude.h";
-const char kPchSource[] = "#include <immintrin.h>\n";
-
-// The PCH for this request's flags on this host, or "" when none is used.
-std::string pch_path(const SlimcClangRequest *req)
-{
-    if (!req->pch_dir || !*req->pch_dir || getenv("SLIMC_NO_PCH"))
-        return std::string();
-    llvm::Triple host(llvm::sys::getDefaultTargetTriple());
-    if (host.getArch() != llvm::Triple::x86_64)
-        return std::string();
-    std::string id = std::string(CLANG_VERSION_STRING) + " -O" + std::to_string(req->opt_level) +
-                     " -march=" + (req->cpu && *req->cpu ? req->cpu : "native") + " " +
-                     llvm::sys::getHostCPUName().str();
-    llvm::StringMap<bool> features;
-    if (llvm::sys::getHostCPUFeatures(features)) {
-        std::vector<std::string> names;
-        for (const auto &f : features)
-            names.push_back((f.getValue() ? "+" : "-") + f.getKey().str());
-        std::sort(names.begin(), names.end());
-        for (const auto &n : names)
-            id += " " + n;
-    }
-    char name[64];
-    snprintf(name, sizeof name, "/clang-%016llx.pch",
-             static_cast<unsigned long long>(llvm::xxHash64(id)));
-    return std::string(req->pch_dir) + name;
-}
-
-// Builds the PCH at path (through a temp file and a rename). Failures are quiet: the
-// compiles just go on without it.
-void build_pch(const SlimcClangRequest *req, const std::string &resource_dir,
-               const std::string &path)
-{
-    std::string log, tmp = path + ".tmp-" + std::to_string(getpid()) + "-" +
-                           std::to_string(reinterpret_cast<uintptr_t>(&log));
-    llvm::raw_string_ostream los(log);
-    llvm::IntrusiveRefCntPtr<clang::DiagnosticOptions> dopts(new clang::DiagnosticOptions());
-    llvm::IntrusiveRefCntPtr<clang::DiagnosticIDs> ids(new clang::DiagnosticIDs());
-    clang::DiagnosticsEngine diags(ids, dopts, new clang::TextDiagnosticPrinter(los, dopts.get()));
-    std::vector<const char *> extra = {"-x", "c-header", kPchName, "-o", tmp.c_str()};
-    std::shared_ptr<clang::CompilerInvocation> inv =
-        make_invocation(req, resource_dir, extra, diags, log);
-    if (!inv)
-        return;
-    inv->getPreprocessorOpts().addRemappedFile(
-        kPchName, llvm::MemoryBuffer::getMemBufferCopy(kPchSource, kPchName).release());
-    inv->getPreprocessorOpts().RetainRemappedFileBuffers = false;
-    clang::CompilerInstance ci;
-    ci.setInvocation(inv);
-    ci.createDiagnostics(new clang::TextDiagnosticPrinter(los, &inv->getDiagnosticOpts()), true);
-    ci.setVerboseOutputStream(los);
-    clang::GeneratePCHAction action;
-    bool ok = ci.ExecuteAction(action) && !ci.getDiagnostics().hasErrorOccurred();
-    if (!ok || chmod(tmp.c_str(), 0600) != 0 || rename(tmp.c_str(), path.c_str()) != 0)
-        unlink(tmp.c_str());
 }
 
 // Links the object (handed to lld as an in-memory file: a memfd) into a shared object.
@@ -326,23 +257,10 @@ extern "C" int slimc_clang_compile_so(const SlimcClangRequest *req, char **log)
     std::call_once(init_once, init_llvm);
     std::string text;
     llvm::SmallVector<char, 0> obj;
-    std::string pch = pch_path(req);
-    struct stat st;
-    bool have_pch = !pch.empty() && stat(pch.c_str(), &st) == 0;
-    bool compiled = have_pch && compile_object(req, resource_dir, pch, obj, text);
-    if (have_pch && !compiled) { // a stale or foreign PCH: without it, and never again
-        unlink(pch.c_str());
-        text.clear();
-        obj.clear();
-    }
-    if (!compiled)
-        compiled = compile_object(req, resource_dir, std::string(), obj, text);
-    if (!compiled || !link_shared(obj, req->out_path, text)) {
+    if (!compile_object(req, resource_dir, obj, text) || !link_shared(obj, req->out_path, text)) {
         *log = dup_string(text.empty() ? std::string("clang: compilation failed") : text);
         return SLIMC_CLANG_FAILED;
     }
-    if (!pch.empty() && !have_pch) // for the next compiles (this one is done)
-        build_pch(req, resource_dir, pch);
     return SLIMC_CLANG_OK;
 }
 

@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-#define SLIMC_CLANG_JIT_ABI 2
+#define SLIMC_CLANG_JIT_ABI 3
 
 typedef struct SlimcClangRequest {
     int abi;         /* SLIMC_CLANG_JIT_ABI */
@@ -23,7 +23,6 @@ typedef struct SlimcClangRequest {
     int opt_level;        /* 0..3 */
     const char *cpu;      /* -march value ("native", "x86-64-v2", ...) */
     const char *out_path; /* the shared object to write (lld writes it atomically) */
-    const char *pch_dir; /* where a precompiled <immintrin.h> is kept (the cache dir); NULL: none */
 } SlimcClangRequest;
 
 enum {

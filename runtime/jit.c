@@ -14,6 +14,7 @@
  * after each store the least recently used entries are deleted until the cache fits its
  * cap (512 MB, $SLIMC_CACHE_MAX_MB). A read-only or full cache gives a warning and a
  * compile in a private temp directory instead. */
+#define _GNU_SOURCE 1 /* memfd_create */
 #include "runtime/jit.h"
 
 #include "runtime/clang_jit.h"
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -448,9 +450,77 @@ static bool run_cc(Argv *a, const char *cc, double *ms, Diag *d)
     return true;
 }
 
-static RtModule *load(const char *path, const RtOptions *o, Diag *d)
+/* ---- the prebuilt kernels (runtime/kernels/kernels.c, embedded by CMake) ----
+ *
+ * Loaded once per process with RTLD_GLOBAL, from an anonymous memory file (a temp file
+ * where memfd_create is refused), so the models loaded after it find slimc_rt_gemm_tile
+ * and the other kernels that their code only declares. */
+extern const unsigned char slimc_kernels_so[], slimc_kernels_so_end[];
+static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
+static void *kernels_handle;
+static char kernels_error[1024];
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void load_kernels(void)
+{
+    const size_t n = (size_t)(slimc_kernels_so_end - slimc_kernels_so);
+    char path[64];
+    int fd = memfd_create("slimc-kernels", MFD_CLOEXEC);
+    char tmp[] = "/tmp/slimc-kernels-XXXXXX";
+    bool is_tmp = false;
+    if (fd >= 0) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    } else {
+        fd = mkstemp(tmp);
+        is_tmp = fd >= 0;
+        snprintf(path, sizeof path, "%s", tmp);
+    }
+    if (fd < 0) {
+        snprintf(kernels_error, sizeof kernels_error, "cannot make a file for them: %s",
+                 strerror(errno));
+        return;
+    }
+    if (!write_all(fd, slimc_kernels_so, n)) {
+        snprintf(kernels_error, sizeof kernels_error, "cannot write them: %s", strerror(errno));
+    } else if (!(kernels_handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL))) {
+        const char *e = dlerror();
+        snprintf(kernels_error, sizeof kernels_error, "%s", e ? e : "dlopen failed");
+    }
+    close(fd);
+    if (is_tmp)
+        unlink(tmp);
+}
+
+static bool kernels_ready(Diag *d)
+{
+    pthread_once(&kernels_once, load_kernels);
+    if (!kernels_handle)
+        diag_error(d, (SrcLoc){0}, "cannot load slimc's kernel library: %s", kernels_error);
+    return kernels_handle != NULL;
+}
+
+static bool uses_shared_kernels(const char *src, size_t len)
+{
+    const size_t n = strlen(RT_SHARED_KERNELS);
+    return len >= n && !memcmp(src, RT_SHARED_KERNELS, n);
+}
+
+static RtModule *load(const char *path, bool shared, const RtOptions *o, Diag *d)
 {
     double t0 = now_ms();
+    if (shared && !kernels_ready(d))
+        return NULL;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (o && o->load_ms)
         *o->load_ms += now_ms() - t0;
@@ -592,9 +662,8 @@ const char *rt_backend_name(const RtOptions *o)
 
 /* Compiles src into so_path with the in-process compiler. *unavailable is set (with
  * the reason in why) when that compiler cannot be used at all. */
-static bool compile_so_clang(const char *src, size_t len, const char *so_path, const char *pch_dir,
-                             const RtOptions *o, bool *unavailable, char *why, size_t why_size,
-                             Diag *d)
+static bool compile_so_clang(const char *src, size_t len, const char *so_path, const RtOptions *o,
+                             bool *unavailable, char *why, size_t why_size, Diag *d)
 {
     *unavailable = false;
 #ifdef SLIMC_HAVE_LLVM
@@ -609,8 +678,7 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
                              len,
                              o ? o->opt_level : 2,
                              o && o->cpu && *o->cpu ? o->cpu : "native",
-                             so_path,
-                             pch_dir};
+                             so_path};
     char *log = NULL;
     double t0 = now_ms();
     int rc = llvm_compile_fn(&req, &log);
@@ -625,7 +693,7 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
     free(log);
     return rc == SLIMC_CLANG_OK;
 #else
-    (void)src, (void)len, (void)so_path, (void)pch_dir, (void)o, (void)d;
+    (void)src, (void)len, (void)so_path, (void)o, (void)d;
     *unavailable = true;
     snprintf(why, why_size, "slimc was built without LLVM");
     return false;
@@ -664,7 +732,8 @@ static bool temp_name(const char *name)
            !strncmp(name, ".src-", 5) || (!strncmp(name, "clang-", 6) && strstr(name, ".pch.tmp-"));
 }
 
-/* In-process Clang's precompiled <immintrin.h>: clang-HASH.pch (see clang_jit.cpp). */
+/* clang-HASH.pch: a precompiled <immintrin.h> that slimc versions before the kernel
+ * library kept in the cache; only `cache clear` still looks at them. */
 static bool pch_name(const char *name)
 {
     size_t n = strlen(name);
@@ -825,15 +894,13 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
 
 /* ---- rt_compile ---- */
 
-/* Compiles src into so_path (inside dir, which holds any temp file) with backend b;
- * cached: dir is the cache, where in-process Clang may keep its precompiled header. */
-static bool compile_with(RtBackend b, const char *dir, bool cached, const char *src, size_t len,
+/* Compiles src into so_path (inside dir, which holds any temp file) with backend b. */
+static bool compile_with(RtBackend b, const char *dir, const char *src, size_t len,
                          const char *so_path, const RtOptions *o, const char *cc, bool *unavailable,
                          char *why, size_t why_size, Diag *d)
 {
     if (b == RT_BACKEND_CLANG)
-        return compile_so_clang(src, len, so_path, cached ? dir : NULL, o, unavailable, why,
-                                why_size, d);
+        return compile_so_clang(src, len, so_path, o, unavailable, why, why_size, d);
     *unavailable = false;
     return compile_so(dir, src, len, so_path, o, cc, d);
 }
@@ -882,9 +949,10 @@ static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, cons
     }
     char so[256];
     snprintf(so, sizeof so, "%s/code.so", tmpl);
+    const bool shared = uses_shared_kernels(src, len);
     RtModule *m = NULL;
-    if (compile_with(b, tmpl, false, src, len, so, o, cc, unavailable, why, why_size, d))
-        m = load(so, o, d);
+    if (compile_with(b, tmpl, src, len, so, o, cc, unavailable, why, why_size, d))
+        m = load(so, shared, o, d);
     unlink(so);
     rmdir(tmpl);
     return m;
@@ -912,12 +980,13 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
         return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
 
     char so[4200], meta[4200];
+    const bool shared = uses_shared_kernels(src, len);
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
     RtModule *m = NULL;
     if (entry_valid(so, meta, key)) {
         utimensat(AT_FDCWD, so, NULL, 0); /* used now: last in line for eviction */
-        m = load(so, o, d);
+        m = load(so, shared, o, d);
         free(dir);
         return m;
     }
@@ -933,7 +1002,7 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
     char tmp_so[4200];
     snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld-%lx.so", dir, key, (long)getpid(),
              (unsigned long)pthread_self());
-    if (compile_with(b, dir, true, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
+    if (compile_with(b, dir, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
         unsigned char *bytes = NULL;
         size_t blen = 0;
         char mtext[256];
@@ -942,7 +1011,7 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
                      blen, (unsigned long long)fnv1a(0xcbf29ce484222325ull, bytes, blen));
             /* Loaded before it is published: a concurrent run that finds the entry half
              * written (no .meta yet) deletes it, which cannot take it from us. */
-            m = load(tmp_so, o, d);
+            m = load(tmp_so, shared, o, d);
             if (m && !(rename(tmp_so, so) == 0 && write_atomic(dir, meta, mtext, strlen(mtext))))
                 diag_warning(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so,
                              strerror(errno));

@@ -33,7 +33,10 @@ void rt_options_default(RtOptions *o);
 
 typedef struct RtModule RtModule;
 /* Compiles src (a whole C translation unit) into a shared object, or finds it in the
- * cache, and loads it. Compiler errors are reported with the compiler's output. */
+ * cache, and loads it. Compiler errors are reported with the compiler's output. A src
+ * that starts with RT_SHARED_KERNELS (JIT code, see runtime/slimc_rt.h) only declares the
+ * runtime's kernels: libslimc_kernels is loaded first (once per process) to provide them. */
+#define RT_SHARED_KERNELS "#define SLIMC_RT_EXTERN 1"
 RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d);
 void *rt_symbol(RtModule *m, const char *name);
 void rt_module_free(RtModule *m);

@@ -12,6 +12,9 @@ expect_ok "emit" "$SLIMC" emit "$S/lenet/lenet.slim" --target c -o gen
 [ -f gen/lenet.c ] && ok "gen/lenet.c written" || bad "no gen/lenet.c"
 grep -q "conv1" gen/lenet.c && ok "emitted C names the nodes" || bad "emitted C lacks node names"
 cc -std=c11 -O0 -Wall -Werror -c gen/lenet.c -o gen/lenet.o && ok "emitted C compiles alone with -Wall -Werror" || bad "emitted C does not compile"
+nm gen/lenet.o > gen/lenet.nm
+! grep -q "^#define SLIMC_RT_EXTERN" gen/lenet.c && grep -q " t slimc_rt_conv2d_px" gen/lenet.nm \
+    && ok "emitted C carries its kernels (no libslimc_kernels)" || bad "emitted C needs the JIT's kernel library"
 
 expect_ok "inspect --ir --memory --flops" "$SLIMC" inspect "$S/lenet/lenet.slim" --ir --memory --flops
 grep -q "conv2d" out.txt && ok "inspect --ir" || bad "inspect --ir"

@@ -61,6 +61,11 @@ RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed)
 
 char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size)
 {
+    return sup_emit_as(g, true, len, msg, msg_size);
+}
+
+char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t msg_size)
+{
     Diag d;
     diag_init(&d);
     char *src = NULL;
@@ -71,7 +76,7 @@ char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size)
         return NULL;
     }
     FILE *f = open_memstream(&src, len);
-    CgOptions o = {NULL, "test"};
+    CgOptions o = {NULL, "test", shared_kernels};
     bool ok = cg_emit_c(g, &o, f, &d);
     fclose(f);
     if (!ok) {

@@ -17,6 +17,9 @@ float sup_rand(unsigned *seed);
 /* Emits g (already shaped) to C after memplan; returns malloc'd source or NULL (message
  * in msg). */
 char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size);
+/* shared_kernels: JIT code linked against libslimc_kernels (what sup_emit makes), else a
+ * self-contained file as AOT builds compile. */
+char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t msg_size);
 
 /* Runs g through memplan, the emitter, rt_compile and rt_exec with the given inputs
  * (input data in graph input order, with the given concrete shapes) at each thread count

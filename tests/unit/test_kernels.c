@@ -173,12 +173,13 @@ static bool close_enough(const float *a, const float *b, size_t n, double tol)
     return e <= tol * (mx > 0 ? mx : 1);
 }
 
-/* g compiled for x86-64-v2 and run at 1 and 2 threads against the reference. */
+/* g compiled as AOT code is (self-contained, kernels included) for x86-64-v2 and run at 1
+ * and 2 threads against the reference. */
 static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *what)
 {
     char msg[4096];
     size_t len;
-    char *src = sup_emit(g, &len, msg, sizeof msg);
+    char *src = sup_emit_as(g, false, &len, msg, sizeof msg);
     ck_assert_msg(src != NULL, "%s: %s", what, msg);
     Diag d;
     diag_init(&d);
