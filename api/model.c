@@ -439,6 +439,34 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
+SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *passes)
+{
+    Graph *g = m->g;
+    if (m->optimized) {
+        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                   "compress: the model was already optimized for running");
+        return SLIMC_ERROR;
+    }
+    if (!passes && !g->compress_pipeline) {
+        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                   "compress: nothing to do: give --passes (e.g. 'quantize(int8, "
+                   "calibrate=\"calib.npy\")') or a compress block in the model");
+        return SLIMC_ERROR;
+    }
+    double ms = 0;
+    PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
+    bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);
+    if (ok)
+        ok = passes ? pass_pipeline_run(g, passes, (SrcLoc){0}, &ro, &ctx->diag)
+                    : pass_pipeline_run(g, g->compress_pipeline, g->compress_loc, &ro, &ctx->diag);
+    if (ok)
+        ok = pass_pipeline_run(g, "dce", (SrcLoc){0}, &ro, &ctx->diag);
+    ctx->t.passes += ms;
+    if (ok)
+        g->compress_pipeline = NULL; /* done: a saved model does not carry it again */
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path)
 {
     size_t n = strlen(path);

@@ -44,9 +44,12 @@ static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f
 static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
                                  const Val *a);
+static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
+    {"quantize", IR_OP_QUANTIZE, 3, 2, 1, {"x|input", "scale", "zero_point"}, call_quantize},
+    {"dequantize", IR_OP_DEQUANTIZE, 3, 2, 1, {"x|input", "scale", "zero_point"}, call_quantize},
     {"sigmoid", IR_OP_SIGMOID, 1, 1, 1, {"x|input"}, NULL},
     {"tanh", IR_OP_TANH, 1, 1, 1, {"x|input"}, NULL},
     {"max_pool2d",
@@ -500,6 +503,39 @@ static Val call_leaky_relu(Builder *b, Scope *s, const AstExpr *e, const FuncSig
     NodeId id = fe_node(b, IR_OP_LEAKY_RELU, NULL, e->loc, &x, 1);
     if (id != IR_NONE)
         ir_node_set_float(b->g, id, "negative_slope", slope);
+    return fe_node_done(b, id, e->loc);
+}
+
+/* quantize(x, scale, zero_point=0): f32 -> u8; dequantize(q, scale, zero_point=0): back. */
+static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    double scale = 0;
+    int64_t zp = 0;
+    ValueId x;
+    bool ok = tensor_args(b, f, a, &x);
+    if (!fe_to_float(b, &a[1], arg_name(b, f, 1), &scale)) {
+        ok = false;
+    } else if (!(scale > 0) || !isfinite(scale)) {
+        fe_error(b, a[1].loc, "%s must be a positive number", arg_name(b, f, 1));
+        ok = false;
+    }
+    if (a[2].kind != VAL_NONE) {
+        if (!fe_to_int(b, &a[2], arg_name(b, f, 2), &zp)) {
+            ok = false;
+        } else if (zp < 0 || zp > 255) {
+            fe_error(b, a[2].loc, "%s must be in [0, 255] (u8), not %lld", arg_name(b, f, 2),
+                     (long long)zp);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        ir_node_set_float(b->g, id, "scale", scale);
+        ir_node_set_int(b->g, id, "zero_point", zp);
+    }
     return fe_node_done(b, id, e->loc);
 }
 

@@ -88,6 +88,21 @@ static const ModSig modules[] = {
       "batch_first"},
      IR_OP_LINEAR},
     {"Parameter", MOD_PARAMETER, 0, 0, {0}, IR_OP_RELU}, /* Parameter(d0, d1, ...): variadic */
+    /* int8 layers as `quantize(int8)` leaves them (docs/quantization.md): u8 input with
+     * x_scale / x_zero_point; weight i8, weight_scale f32 and weight_sum i32 per output */
+    {"QuantConv2d",
+     MOD_QCONV2D,
+     10,
+     3,
+     {"in_channels", "out_channels", "kernel_size|kernel", "stride", "padding", "dilation",
+      "groups", "bias", "x_scale", "x_zero_point"},
+     IR_OP_QCONV2D},
+    {"QuantLinear",
+     MOD_QLINEAR,
+     5,
+     2,
+     {"in_features", "out_features", "bias", "x_scale", "x_zero_point"},
+     IR_OP_QLINEAR},
 };
 
 enum { N_MODULES = sizeof modules / sizeof modules[0] };
@@ -168,10 +183,24 @@ static bool float_arg(Builder *b, const ModSig *sig, const Val *a, int i, double
     return a[i].kind == VAL_NONE || fe_to_float(b, &a[i], arg_name(b, sig, i), out);
 }
 
+static void add_param_typed(Builder *b, Module *m, const char *name, DType dtype, int rank,
+                            const int64_t *dims)
+{
+    Param *p = &m->params[m->n_params++];
+    p->name = arena_printf(b->arena, "%s.%s", m->path, name);
+    p->dtype = dtype;
+    p->shape.rank = rank;
+    for (int i = 0; i < rank; i++)
+        p->shape.d[i] = ir_dim(dims[i]);
+    p->v = IR_NONE;
+    fe_param_bind(b, m, p);
+}
+
 static void add_param(Builder *b, Module *m, const char *name, int rank, const int64_t *dims)
 {
     Param *p = &m->params[m->n_params++];
     p->name = arena_printf(b->arena, "%s.%s", m->path, name);
+    p->dtype = IR_F32;
     p->shape.rank = rank;
     for (int i = 0; i < rank; i++)
         p->shape.d[i] = ir_dim(dims[i]);
@@ -212,6 +241,7 @@ static void add_param_named(Builder *b, Module *m, const char *full_name, int ra
 {
     Param *p = &m->params[m->n_params++];
     p->name = full_name;
+    p->dtype = IR_F32;
     p->shape.rank = rank;
     for (int i = 0; i < rank; i++)
         p->shape.d[i] = ir_dim(dims[i]);
@@ -369,7 +399,9 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
     case MOD_EMBEDDING:
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
-    case MOD_PARAMETER: break;
+    case MOD_PARAMETER:
+    case MOD_QCONV2D:
+    case MOD_QLINEAR: break;
     }
     slimc_assert_fail("not one of issue 3's modules", __FILE__, __LINE__);
     return false;
@@ -583,6 +615,91 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
 }
 
 /* Checks a built-in module's arguments and binds its parameters. */
+/* QuantConv2d and QuantLinear: Conv2d's and Linear's arguments, then the input's
+ * quantization (x_scale > 0 required, x_zero_point in [0, 255], default 0). */
+static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m)
+{
+    const bool conv = sig->kind == MOD_QCONV2D;
+    const int at = conv ? 8 : 3; /* x_scale's index */
+    bool ok = true, bias = true;
+    int64_t in = 0, out = 0, kernel[2] = {1, 1};
+    ok &= size_arg(b, sig, a, 0, 1, 1, &in);
+    ok &= size_arg(b, sig, a, 1, 1, 1, &out);
+    m->groups = 1;
+    if (conv) {
+        ok &= pair_arg(b, sig, a, 2, 1, 1, kernel);
+        ok &= pair_arg(b, sig, a, 3, 1, 1, m->stride);
+        ok &= pair_arg(b, sig, a, 4, 0, 0, m->padding);
+        ok &= pair_arg(b, sig, a, 5, 1, 1, m->dilation);
+        ok &= size_arg(b, sig, a, 6, 1, 1, &m->groups);
+        ok &= bool_arg(b, sig, a, 7, true, &bias);
+    } else {
+        ok &= bool_arg(b, sig, a, 2, true, &bias);
+    }
+    if (a[at].kind == VAL_NONE) {
+        fe_error(b, m->loc, "%s needs x_scale, the scale of its u8 input", sig->name);
+        ok = false;
+    } else if (!fe_to_float(b, &a[at], arg_name(b, sig, at), &m->x_scale)) {
+        ok = false;
+    } else if (!(m->x_scale > 0) || !isfinite(m->x_scale)) {
+        fe_error(b, a[at].loc, "%s must be a positive number", arg_name(b, sig, at));
+        ok = false;
+    }
+    m->x_zero_point = 0;
+    ok &= size_arg(b, sig, a, at + 1, 0, 0, &m->x_zero_point);
+    if (ok && m->x_zero_point > 255) {
+        fe_error(b, a[at + 1].loc, "%s must be in [0, 255] (u8), not %lld",
+                 arg_name(b, sig, at + 1), (long long)m->x_zero_point);
+        ok = false;
+    }
+    if (ok && (in % m->groups || out % m->groups)) {
+        fe_error(b, a[6].loc, "groups=%lld must divide in_channels (%lld) and out_channels (%lld)",
+                 (long long)m->groups, (long long)in, (long long)out);
+        ok = false;
+    }
+    if (!ok)
+        return false;
+    if (conv)
+        add_param_typed(b, m, "weight", IR_I8, 4,
+                        (int64_t[]){out, in / m->groups, kernel[0], kernel[1]});
+    else
+        add_param_typed(b, m, "weight", IR_I8, 2, (int64_t[]){out, in});
+    add_param_typed(b, m, "weight_scale", IR_F32, 1, &out);
+    add_param_typed(b, m, "weight_sum", IR_I32, 1, &out);
+    if (bias)
+        add_param_typed(b, m, "bias", IR_F32, 1, &out);
+    /* The sums feed the zero-point correction: a file whose sums do not match its
+     * weights would give silently wrong outputs, so they are checked here. */
+    const Param *pw = &m->params[0], *ps = &m->params[1], *pz = &m->params[2];
+    if (pw->data && pz->data) {
+        const int8_t *q = pw->data;
+        const int64_t k = (int64_t)pw->bytes / out;
+        for (int64_t o = 0; o < out; o++) {
+            int32_t sum = 0, want;
+            for (int64_t i = 0; i < k; i++)
+                sum += q[o * k + i];
+            memcpy(&want, (const char *)pz->data + 4 * o, sizeof want);
+            if (sum != want) {
+                fe_error(b, m->loc,
+                         "'%s' does not match '%s': row %lld sums to %d, the file says %d",
+                         pz->name, pw->name, (long long)o, sum, want);
+                return false;
+            }
+        }
+    }
+    if (ps->data)
+        for (int64_t o = 0; o < out; o++) {
+            float sc;
+            memcpy(&sc, (const char *)ps->data + 4 * o, sizeof sc);
+            if (!(sc > 0) || !isfinite(sc)) {
+                fe_error(b, m->loc, "'%s'[%lld] is %g: weight scales must be positive", ps->name,
+                         (long long)o, (double)sc);
+                return false;
+            }
+        }
+    return true;
+}
+
 static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module *m)
 {
     bool ok = true, bias = true, affine = true;
@@ -664,6 +781,8 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
     case MOD_GROUPNORM:
     case MOD_CONVT:
     case MOD_MHA: return declare_more(b, sig, a, m);
+    case MOD_QCONV2D:
+    case MOD_QLINEAR: return declare_quant(b, sig, a, m);
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
     case MOD_PARAMETER: break;
@@ -796,6 +915,23 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     ValueId x;
     if (!fe_to_tensor(b, &inputs[0], &x))
         return fe_err_val(loc);
+    if (m->kind == MOD_QCONV2D || m->kind == MOD_QLINEAR) {
+        ValueId in[5] = {x, fe_param_value(b, m, 0), fe_param_value(b, m, 1),
+                         fe_param_value(b, m, 2),
+                         m->n_params > 3 ? fe_param_value(b, m, 3) : IR_NONE};
+        NodeId node = fe_node(b, m->op, m->path, loc, in, m->n_params > 3 ? 5 : 4);
+        if (node == IR_NONE)
+            return fe_err_val(loc);
+        if (m->kind == MOD_QCONV2D) {
+            ir_node_set_ints(b->g, node, "stride", m->stride, 2);
+            ir_node_set_ints(b->g, node, "padding", m->padding, 2);
+            ir_node_set_ints(b->g, node, "dilation", m->dilation, 2);
+            ir_node_set_int(b->g, node, "groups", m->groups);
+        }
+        ir_node_set_float(b->g, node, "x_scale", m->x_scale);
+        ir_node_set_int(b->g, node, "x_zero_point", m->x_zero_point);
+        return fe_node_done(b, node, loc);
+    }
     if (m->kind >= MOD_ACT)
         return call_more(b, m, x, loc);
     OpKind op = IR_OP_RELU;
@@ -815,7 +951,9 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     case MOD_GROUPNORM:
     case MOD_CONVT:
     case MOD_MHA:
-    case MOD_PARAMETER: slimc_assert_fail("handled above", __FILE__, __LINE__);
+    case MOD_PARAMETER:
+    case MOD_QCONV2D:
+    case MOD_QLINEAR: slimc_assert_fail("handled above", __FILE__, __LINE__);
     }
     if (m->kind == MOD_LAYERNORM && m->n_params == 0 && !check_layer_norm(b, m, x, loc))
         return fe_err_val(loc);
@@ -987,8 +1125,8 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
             names[i] = b->st->tensors[i].used ? NULL : b->st->tensors[i].name;
         const char *hint = fe_suggest(p->name, names, b->st->n_tensors);
         fe_error(b, m->loc,
-                 "parameter '%s' (f32%s, of %s '%s') is missing from weights file '%s'%s%s%s",
-                 p->name, want, m->type_name, m->path, b->weights->text,
+                 "parameter '%s' (%s%s, of %s '%s') is missing from weights file '%s'%s%s%s",
+                 p->name, ir_dtype_name(p->dtype), want, m->type_name, m->path, b->weights->text,
                  hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
         return;
     }
@@ -1004,6 +1142,25 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
     size_t count = 1;
     for (int i = 0; i < t->ndim; i++)
         count *= (size_t)t->shape[i];
+    if (p->dtype != IR_F32) { /* the integer tensors of quantized modules: no conversion */
+        const size_t size = ir_dtype_bytes(p->dtype, (int64_t)count);
+        const size_t align = (size_t)ir_dtype_bits(p->dtype) / 8;
+        if (t->dtype != p->dtype) {
+            fe_error(b, m->loc, "parameter '%s' is %s in '%s'; %s '%s' needs %s", p->name,
+                     ir_dtype_name(t->dtype), b->weights->text, m->type_name, m->path,
+                     ir_dtype_name(p->dtype));
+            return;
+        }
+        if ((uintptr_t)t->data % align == 0) {
+            p->data = t->data;
+        } else {
+            void *copy = arena_alloc(b->g->arena, size + 1);
+            memcpy(copy, t->data, size);
+            p->data = copy;
+        }
+        p->bytes = size;
+        return;
+    }
     switch (t->dtype) {
     case IR_F32:
         p->data =
@@ -1029,7 +1186,7 @@ ValueId fe_param_value(Builder *b, Module *m, int i)
 {
     Param *p = &m->params[i];
     if (p->v == IR_NONE) {
-        Type t = {.dtype = IR_F32, .shape = p->shape};
+        Type t = {.dtype = p->dtype, .shape = p->shape};
         SrcLoc loc = fe_gloc(b, m->loc);
         /* Without data (an error was reported) a typed placeholder keeps shapes going. */
         p->v = p->data ? ir_const_new(b->g, p->name, t, p->data, p->bytes, loc)

@@ -78,13 +78,16 @@ typedef enum ModKind {
     MOD_CONVT,     /* ConvTranspose2d */
     MOD_MHA,       /* MultiheadAttention */
     MOD_PARAMETER, /* Parameter(d0, d1, ...): one tensor, named by the module's path */
+    MOD_QCONV2D,   /* QuantConv2d: what quantize(int8) makes of a Conv2d */
+    MOD_QLINEAR,   /* QuantLinear */
 } ModKind;
 
 /* One parameter tensor of a module, bound to the weights file by its PyTorch name. */
 typedef struct Param {
     const char *name; /* "layer1.0.conv1.weight" */
     Shape shape;      /* what the module's arguments say it must be */
-    const void *data; /* f32 payload (mmapped or converted), NULL when not bound */
+    DType dtype;      /* f32; i8 and i32 for the quantized modules' weights and sums */
+    const void *data; /* payload (mmapped or converted), NULL when not bound */
     size_t bytes;
     ValueId v; /* the graph value, made at the module's first call */
 } Param;
@@ -112,6 +115,9 @@ struct Module {
     bool ceil_mode, count_include_pad;
     int64_t num_groups, embed_dim, num_heads;
     bool batch_first;
+    /* QuantConv2d, QuantLinear: the u8 input's scale and zero point */
+    double x_scale;
+    int64_t x_zero_point;
     /* Sequential */
     Module **children;
     int n_children;

@@ -181,6 +181,48 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
         return;
     }
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR: {
+        const bool conv = n->op == IR_OP_QCONV2D;
+        const Type *wt = &g->values[n->inputs[1]].type;
+        bool bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
+        for (int i = 1; i < 4 + bias; i++)
+            if (!is_const(w, n->inputs[i])) {
+                fail(w, n, "a quantized layer needs constant weights, scales and sums");
+                return;
+            }
+        const int64_t out_c = wt->shape.d[0].c;
+        if (conv) {
+            int64_t groups = ir_attr_int(n, "groups", 1);
+            fprintf(w->mods, "    %s = QuantConv2d(%lld, %lld, [%lld, %lld], stride=", mod,
+                    (long long)(wt->shape.d[1].c * groups), (long long)out_c,
+                    (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
+            attr_ints(w->mods, n, "stride", 2, 1);
+            fputs(", padding=", w->mods);
+            attr_ints(w->mods, n, "padding", 2, 0);
+            fputs(", dilation=", w->mods);
+            attr_ints(w->mods, n, "dilation", 2, 1);
+            fprintf(w->mods, ", groups=%lld", (long long)groups);
+        } else {
+            fprintf(w->mods, "    %s = QuantLinear(%lld, %lld", mod, (long long)wt->shape.d[1].c,
+                    (long long)out_c);
+        }
+        /* %.17g: the scale comes back as the very same double */
+        fprintf(w->mods, ", bias=%s, x_scale=%.17g, x_zero_point=%lld)\n", bias ? "true" : "false",
+                ir_attr_float(n, "x_scale", 1), (long long)ir_attr_int(n, "x_zero_point", 0));
+        static const char *const names[] = {NULL, "weight", "weight_scale", "weight_sum", "bias"};
+        for (int i = 1; i < 4 + bias; i++) {
+            snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
+            add_value_tensor(w, pn, n->inputs[i]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_QUANTIZE:
+    case IR_OP_DEQUANTIZE:
+        fprintf(f, "    %s = %s(%s, scale=%.17g, zero_point=%lld)\n", out, op, operand(w, n, x),
+                ir_attr_float(n, "scale", 1), (long long)ir_attr_int(n, "zero_point", 0));
+        return;
     case IR_OP_LINEAR: {
         const Value *wv = &g->values[n->inputs[1]];
         bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
@@ -437,7 +479,7 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         FILE *f = open_memstream(&text, &tlen);
         SLIMC_ASSERT(f);
         char *mname = ident(g->name, "m_");
-        fprintf(f, "# Imported by slimc from %s.\nmodel %s(",
+        fprintf(f, "# Written by slimc from %s.\nmodel %s(",
                 g->source ? g->source : "an ONNX model", mname);
         free(mname);
         char tb[256];

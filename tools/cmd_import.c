@@ -1,4 +1,5 @@
-/* slimc import: an ONNX model to a readable .slim file plus its .safetensors weights. */
+/* slimc import: an ONNX model to a readable .slim file plus its .safetensors weights.
+ * slimc compress: a model shrunk by passes (quantize...) saved the same way. */
 #include "tools/cli.h"
 
 #include <stdbool.h>
@@ -28,6 +29,40 @@ int cmd_import(int argc, char **argv)
     SlimcModel *m = NULL;
     bool ok =
         slimc_model_load(ctx, in, &m) == SLIMC_OK && slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
+    cli_flush(ctx);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+    if (ok)
+        printf("wrote %s and %.*s.safetensors\n", out, (int)(n - 5), out);
+    return ok ? 0 : 1;
+}
+
+int cmd_compress(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *passes = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "--passes") && i + 1 < argc)
+            passes = argv[++i];
+        else if (argv[i][0] != '-' && !in)
+            in = argv[i];
+        else
+            return cli_error("compress: unexpected argument '%s' (slimc compress MODEL "
+                             "[--passes P] -o OUT.slim)",
+                             argv[i]);
+    }
+    if (!in || !out)
+        return cli_error("compress: give the model and the output: slimc compress MODEL "
+                         "[--passes P] -o OUT.slim");
+    size_t n = strlen(out);
+    if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
+        return cli_error("compress: the output must be a .slim file, not '%s'", out);
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m = NULL;
+    bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
+              slimc_model_compress(ctx, m, passes) == SLIMC_OK &&
+              slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
     cli_flush(ctx);
     slimc_model_free(m);
     slimc_context_free(ctx);

@@ -52,6 +52,12 @@ static const struct {
      "Writes MODEL.slim (a flat, readable model in the slimc language) and MODEL.safetensors\n"
      "(its weights, by the names the .slim file uses). `slimc run MODEL.slim` computes what\n"
      "`slimc run MODEL.onnx` does; input names are reduced to identifiers of the language.\n"},
+    {"compress", cmd_compress, "shrink a model (quantize...) and save it as .slim + weights",
+     "slimc compress MODEL [--passes P] -o OUT.slim\n\n"
+     "Runs fold,bn_fold,fold,dce,cse, then P (or the model's compress block), then dce, and\n"
+     "writes OUT.slim with OUT.safetensors. With quantize(int8, calibrate=FILE.npy) the int8\n"
+     "layers are saved as QuantConv2d / QuantLinear with their i8 weights, per-channel scales\n"
+     "and sums (docs/quantization.md); `slimc run OUT.slim` runs the int8 model.\n"},
     {"cache", cmd_cache, "show or clear the JIT's compile cache",
      "slimc cache info|clear [--cache-dir DIR]\n\n"
      "info prints the cache directory, its entries and size, the size cap (512 MB, or\n"
@@ -61,7 +67,7 @@ static const struct {
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 /* Commands of later issues, named here so that users get a clear answer. */
-static const char *const later_commands[] = {"compress", "distill"};
+static const char *const later_commands[] = {"distill"};
 
 static void usage(FILE *out)
 {

@@ -137,9 +137,16 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
 
+/* Shrinks the model for saving (`slimc compress`): the canonical clean-up passes
+ * (fold,bn_fold,fold,dce,cse), then passes — or, when passes is NULL, the model's compress
+ * block — then dce. No layout, fusion or memory plan: the result is still a model that
+ * slimc_model_save_slim can write, and that runs (or compiles) like any other. */
+SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *passes);
+
 /* ---- saving and the compile cache ---- */
-/* Writes the model (as loaded, before passes) as a readable .slim file at path and its
- * constants as the .safetensors file beside it (path with .slim replaced). */
+/* Writes the model (as loaded, or as slimc_model_compress left it) as a readable .slim
+ * file at path and its constants as the .safetensors file beside it (path with .slim
+ * replaced); int8 layers become QuantConv2d / QuantLinear with their i8 / i32 tensors. */
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path);
 
 typedef struct SlimcCacheInfo {
