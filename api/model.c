@@ -8,6 +8,7 @@
 #include "passes/pass.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -281,10 +282,75 @@ static void print_poly(const Graph *g, const Poly *p, FILE *out)
     }
 }
 
+/* inspect --quant: one line per conv/linear layer, int8 or float, then the totals. */
+static void inspect_quant(const Graph *g, FILE *out)
+{
+    int n_q = 0, n_f = 0;
+    double qbytes = 0, fbytes = 0;
+    fputs("quantization:\n", out);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        const bool q = n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR;
+        if (n->dead ||
+            !(q || n->op == IR_OP_CONV2D || n->op == IR_OP_LINEAR || n->op == IR_OP_MATMUL))
+            continue;
+        const Value *w = &g->values[n->inputs[1]];
+        char t[128];
+        ir_type_str(g, &w->type, t, sizeof t);
+        fprintf(out, "  %-24s %-8s %-24s", n->name, ir_ops[n->op].name, t);
+        if (!q) {
+            n_f++;
+            if (ir_attr_int(n, "quant_float", 0))
+                fprintf(
+                    out,
+                    " float: kept by the accuracy guard (float alone, it recovers %.2f points)\n",
+                    ir_attr_float(n, "quant_cost", 0));
+            else
+                fprintf(out, " float%s\n",
+                        w->kind == IR_VALUE_CONST ? "" : " (activation operand)");
+            continue;
+        }
+        n_q++;
+        int64_t count = 1;
+        for (int r = 0; r < w->type.shape.rank; r++)
+            count *= w->type.shape.d[r].c;
+        const int64_t O = w->type.shape.d[0].c;
+        const float *sc = g->values[n->inputs[2]].data;
+        double lo = INFINITY, hi = 0;
+        for (int64_t o = 0; sc && o < O; o++) {
+            lo = fmin(lo, sc[o]);
+            hi = fmax(hi, sc[o]);
+        }
+        qbytes += (double)count + 8.0 * (double)O; /* i8 weights, f32 scales, i32 sums */
+        fbytes += 4.0 * (double)count;
+        const double xs = ir_attr_float(n, "x_scale", 1);
+        const int64_t zp = ir_attr_int(n, "x_zero_point", 0);
+        fprintf(out, " w.scale [%.3g, %.3g]", lo, hi);
+        const Attr *we = ir_node_attr(n, "w_error");
+        if (we)
+            fprintf(out, " w.error %.2f%%", we->f * 100);
+        else
+            fputs(" w.error -", out);
+        fprintf(out, "  x: u8 scale %.4g zp %lld = [%.4g, %.4g]\n", xs, (long long)zp,
+                (double)-zp * xs + 0.0, (255.0 - (double)zp) * xs);
+    }
+    fprintf(out, "  %d layer%s int8, %d float", n_q, n_q == 1 ? "" : "s", n_f);
+    if (n_q) {
+        fputs("; int8 weights (with scales and sums) ", out);
+        print_bytes(out, qbytes);
+        fputs(" vs ", out);
+        print_bytes(out, fbytes);
+        fprintf(out, " as f32 (%.2fx smaller)", fbytes / qbytes);
+    }
+    fputs("\n  (w.error: relative RMS error of the dequantized weights, known when the model "
+          "was quantized in this run)\n",
+          out);
+}
+
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out)
 {
     Graph *g = m->g;
-    if ((what & (SLIMC_INSPECT_MEMORY)) && !m->optimized &&
+    if ((what & (SLIMC_INSPECT_MEMORY | SLIMC_INSPECT_QUANT)) && !m->optimized &&
         slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
         return SLIMC_ERROR;
     int64_t ones[IR_MAX_SYMS];
@@ -314,6 +380,8 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
             fputs(" (bound at run time from the inputs)\n", out);
         }
     }
+    if (what & SLIMC_INSPECT_QUANT)
+        inspect_quant(g, out);
     if (what & SLIMC_INSPECT_IR)
         ir_print(g, out);
     if (what & SLIMC_INSPECT_DOT)

@@ -49,6 +49,36 @@ void ir_graph_free(Graph *g)
     arena_free(g->arena);
 }
 
+static void *dup_array(Arena *a, const void *src, size_t bytes)
+{
+    void *p = arena_alloc(a, bytes ? bytes : 1);
+    if (bytes)
+        memcpy(p, src, bytes);
+    return p;
+}
+
+Graph *ir_graph_clone(const Graph *g)
+{
+    Graph *c = ir_graph_new(g->name);
+    Arena *a = c->arena;
+    *c = *g;
+    c->arena = a;
+    c->cleanups = NULL;
+    c->values = dup_array(a, g->values, sizeof(Value) * (size_t)g->cap_values);
+    c->nodes = dup_array(a, g->nodes, sizeof(Node) * (size_t)g->cap_nodes);
+    for (int i = 0; i < g->n_nodes; i++) {
+        Node *n = &c->nodes[i];
+        n->inputs = dup_array(a, n->inputs, sizeof(ValueId) * (size_t)n->n_inputs);
+        n->outputs = dup_array(a, n->outputs, sizeof(ValueId) * (size_t)n->n_outputs);
+        n->attrs = dup_array(a, n->attrs, sizeof(Attr) * (size_t)n->n_attrs);
+    }
+    c->inputs = dup_array(a, g->inputs, sizeof(ValueId) * (size_t)g->n_inputs);
+    c->outputs = dup_array(a, g->outputs, sizeof(ValueId) * (size_t)g->n_outputs);
+    if (g->output_names)
+        c->output_names = dup_array(a, g->output_names, sizeof(char *) * (size_t)g->n_outputs);
+    return c;
+}
+
 void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg)
 {
     GraphCleanup *c = arena_alloc(g->arena, sizeof *c);

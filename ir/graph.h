@@ -134,6 +134,10 @@ struct Graph {
 
 Graph *ir_graph_new(const char *name);
 void ir_graph_free(Graph *g);
+/* A copy of g that passes can rewrite without touching g: nodes, values and attributes
+ * are copied; names and constant payloads are shared, so g must outlive the copy (which
+ * owns no cleanups). */
+Graph *ir_graph_clone(const Graph *g);
 /* Registers fn(arg) to run when g is freed (e.g. munmap of a weights file). */
 void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg);
 

@@ -423,3 +423,70 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     free(own);
     return ok;
 }
+
+bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
+               int64_t *per_sample, SrcLoc loc, Diag *d)
+{
+    *out = NULL;
+    *per_sample = 0;
+    if (g->n_inputs != 1 || g->n_outputs < 1 || g->values[g->outputs[0]].type.dtype != IR_F32) {
+        diag_error(d, loc, "quantize: the accuracy check needs one input and an f32 first output");
+        return false;
+    }
+    const ValueId in = g->inputs[0];
+    int64_t per = 1;
+    for (int i = 1; i < ndim; i++)
+        per *= shape[i];
+    const Shape *is = &g->values[in].type.shape;
+    int64_t bs = is->rank > 0 && is->d[0].syms == 0 ? is->d[0].c : 32;
+    if (is->rank > 0 && is->d[0].syms == 0 && shape[0] % bs) {
+        diag_error(d, loc,
+                   "quantize: %lld validation samples do not split into batches of %lld (the "
+                   "input's fixed batch)",
+                   (long long)shape[0], (long long)bs);
+        return false;
+    }
+    float *res = NULL;
+    bool ok = true;
+    for (int64_t s0 = 0; s0 < shape[0] && ok; s0 += bs) {
+        const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
+        int64_t syms[IR_MAX_SYMS] = {0};
+        if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d))
+            break;
+        for (int k = 0; k < IR_MAX_SYMS; k++)
+            if (!syms[k])
+                syms[k] = 1;
+        const void *ins[1] = {data + s0 * per};
+        void **outs = calloc((size_t)g->n_outputs, sizeof(void *));
+        if (!outs) {
+            diag_error(d, loc, "quantize: out of memory");
+            break;
+        }
+        ok = ir_eval_graph(g, ins, outs, syms, d);
+        const int64_t n_out = numel_of(g, g->outputs[0], syms);
+        if (ok && (n_out % nb || n_out == 0)) {
+            diag_error(d, loc,
+                       "quantize: the model's first output does not hold one row per sample");
+            ok = false;
+        }
+        if (ok && !res) {
+            *per_sample = n_out / nb;
+            res = malloc(sizeof(float) * (size_t)(*per_sample * shape[0]));
+            if (!res) {
+                diag_error(d, loc, "quantize: out of memory");
+                ok = false;
+            }
+        }
+        if (ok)
+            memcpy(res + s0 * *per_sample, outs[0], sizeof(float) * (size_t)n_out);
+        for (int i = 0; i < g->n_outputs; i++)
+            free(outs[i]);
+        free(outs);
+    }
+    if (!ok || !res) {
+        free(res);
+        return false;
+    }
+    *out = res;
+    return true;
+}

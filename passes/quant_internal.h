@@ -42,4 +42,10 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
               const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
               Diag *d);
 
+/* The model's first output (f32) over the samples of data (f32, leading dim the sample
+ * count), by the reference evaluator in batches: *out (malloc'd) holds shape[0] rows of
+ * *per_sample values. For the accuracy guard of quantize(..., max_drop=). */
+bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
+               int64_t *per_sample, SrcLoc loc, Diag *d);
+
 #endif

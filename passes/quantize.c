@@ -76,7 +76,7 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
 
 /* Quantizes weight w [O, ...] (f32) to i8 per output channel; fills scale[O] and sum[O]. */
 static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channel, int8_t **q_out,
-                            float **scale_out, int32_t **sum_out, Diag *d)
+                            float **scale_out, int32_t **sum_out, double *rel_err, Diag *d)
 {
     const Value *w = &g->values[wv];
     int64_t O = w->type.shape.d[0].c, total = 1;
@@ -113,6 +113,13 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
         }
         sum[o] = acc;
     }
+    double e2 = 0, w2 = 0; /* the relative RMS error of the dequantized weights */
+    for (int64_t i = 0; i < total; i++) {
+        const double dq = (double)q[i] * sc[K ? i / K : 0] - x[i];
+        e2 += dq * dq;
+        w2 += (double)x[i] * x[i];
+    }
+    *rel_err = w2 > 0 ? sqrt(e2 / w2) : 0;
     *q_out = q;
     *scale_out = sc;
     *sum_out = sum;
@@ -154,11 +161,345 @@ static void move_last_to(Graph *g, NodeId pos)
             g->values[g->nodes[i].outputs[j]].producer = i;
 }
 
+/* Rewrites the quantizable nodes of g (but those with keep_float[i], when given: i indexes
+ * g's nodes before this call) into int8 ops, with the activations' parameters xs / xz of
+ * watch[k]. */
+static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs, const int32_t *xz,
+                    bool per_channel, const bool *keep_float, Diag *d)
+{
+    ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
+    for (int k = 0; k < n_watch; k++)
+        xq[k] = IR_NONE;
+    int inserted = 0; /* node i was node i - inserted before the rewrite */
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        if (!quantizable(g, &g->nodes[i]) || (keep_float && keep_float[i - inserted]))
+            continue;
+        Node *n = &g->nodes[i];
+        int k = 0;
+        while (k < n_watch && watch[k] != n->inputs[0])
+            k++;
+        if (k == n_watch)
+            continue;
+        const ValueId wv = n->inputs[1], bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE,
+                      y = n->outputs[0];
+        int8_t *q;
+        float *sc;
+        int32_t *sum;
+        double werr;
+        if (!quantize_weight(g, n, wv, per_channel, &q, &sc, &sum, &werr, d))
+            return false;
+        const Value *w = &g->values[wv];
+        const int64_t O = w->type.shape.d[0].c;
+        const char *wname = w->name;
+        SrcLoc wloc = w->loc;
+        Type qt = w->type;
+        qt.dtype = IR_I8;
+        QuantParams *qp = arena_alloc(g->arena, sizeof *qp);
+        qp->axis = 0; /* per output channel (all equal when per_tensor) */
+        qp->group_size = 0;
+        qp->count = (int)O;
+        qp->scale = sc;
+        qp->zero_point = NULL; /* symmetric */
+        qt.quant = qp;
+        int64_t total = 1;
+        for (int r = 0; r < qt.shape.rank; r++)
+            total *= qt.shape.d[r].c;
+        ValueId qw =
+            ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
+        Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
+        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+                                  sizeof(float) * (size_t)O, wloc);
+        vt.dtype = IR_I32;
+        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+                                   sizeof(int32_t) * (size_t)O, wloc);
+        n = &g->nodes[i];
+        OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
+        ValueId in5[5] = {IR_NONE, qw, sv, smv, bv};
+        if (xq[k] == IR_NONE) {
+            /* node i becomes the quantize node; the int8 op is inserted right after it */
+            ValueId xin = n->inputs[0];
+            ValueId qx =
+                ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
+                             (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
+            xq[k] = qx;
+            in5[0] = qx;
+            const char *nname = n->name;
+            SrcLoc nloc = n->loc;
+            Device dev = n->device;
+            NodeId nn = ir_node_new(g, qop, nname, nloc, in5, bv == IR_NONE ? 4 : 5, 1);
+            const Node *src = &g->nodes[i];
+            if (qop == IR_OP_QCONV2D) {
+                int64_t v2[2];
+                ir_attr_ints(src, "stride", v2, 2, 1);
+                ir_node_set_ints(g, nn, "stride", v2, 2);
+                ir_attr_ints(&g->nodes[i], "padding", v2, 2, 0);
+                ir_node_set_ints(g, nn, "padding", v2, 2);
+                ir_attr_ints(&g->nodes[i], "dilation", v2, 2, 1);
+                ir_node_set_ints(g, nn, "dilation", v2, 2);
+                ir_node_set_int(g, nn, "groups", ir_attr_int(&g->nodes[i], "groups", 1));
+            }
+            ir_node_set_float(g, nn, "x_scale", xs[k]);
+            ir_node_set_int(g, nn, "x_zero_point", xz[k]);
+            ir_node_set_float(g, nn, "w_error", werr);
+            ValueId spare = g->nodes[nn].outputs[0];
+            g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
+            g->values[spare].type = g->values[y].type;
+            g->nodes[nn].outputs[0] = y;
+            g->nodes[nn].device = dev;
+            /* node i: quantize(x) -> qx */
+            Node *qn = &g->nodes[i];
+            qn->op = IR_OP_QUANTIZE;
+            qn->name = arena_printf(g->arena, "%s.quantize", nname);
+            qn->n_attrs = 0;
+            qn->attrs = NULL;
+            qn->n_inputs = 1;
+            qn->outputs[0] = qx;
+            ir_node_set_float(g, i, "scale", xs[k]);
+            ir_node_set_int(g, i, "zero_point", xz[k]);
+            move_last_to(g, i + 1);
+            i++; /* skip the int8 op just inserted */
+            inserted++;
+        } else {
+            /* the activation is already quantized upstream: node i becomes the int8 op */
+            in5[0] = xq[k];
+            int64_t st[2], pd[2], dl[2], groups = ir_attr_int(n, "groups", 1);
+            ir_attr_ints(n, "stride", st, 2, 1);
+            ir_attr_ints(n, "padding", pd, 2, 0);
+            ir_attr_ints(n, "dilation", dl, 2, 1);
+            const int nin = bv == IR_NONE ? 4 : 5;
+            n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+            memcpy(n->inputs, in5, sizeof(ValueId) * 5);
+            n->n_inputs = nin;
+            n->op = qop;
+            n->n_attrs = 0;
+            n->attrs = NULL;
+            if (qop == IR_OP_QCONV2D) {
+                ir_node_set_ints(g, i, "stride", st, 2);
+                ir_node_set_ints(g, i, "padding", pd, 2);
+                ir_node_set_ints(g, i, "dilation", dl, 2);
+                ir_node_set_int(g, i, "groups", groups);
+            }
+            ir_node_set_float(g, i, "x_scale", xs[k]);
+            ir_node_set_int(g, i, "x_zero_point", xz[k]);
+            ir_node_set_float(g, i, "w_error", werr);
+        }
+    }
+    ir_compact(g);
+    return ir_infer_shapes(g, d);
+}
+
+/* ---- the accuracy guard: quantize(..., max_drop=0.5%, validate="val.npy"[, labels=...]) ----
+ *
+ * The metric is top-1 accuracy against the labels, or without labels top-1 agreement with
+ * the fp32 model; both models run on the validation samples with the reference evaluator.
+ * If quantizing every layer costs more than max_drop, each layer's sensitivity (the metric
+ * gained by keeping it alone in float) is measured, and layers stay float in that order,
+ * most sensitive first, until the drop fits. Each float layer gets the attributes
+ * quant_float = 1 and quant_cost (the points of metric that keeping it alone in float recovers),
+ * for inspect --quant. */
+
+typedef struct Guard {
+    const Graph *g; /* the fp32 graph (not rewritten) */
+    const ValueId *watch;
+    int n_watch;
+    const float *xs;
+    const int32_t *xz;
+    bool per_channel;
+    NpyArray val;
+    int64_t *labels; /* NULL: agreement with ref */
+    float *ref;      /* fp32 outputs */
+    int64_t per;     /* values per sample */
+    SrcLoc loc;
+} Guard;
+
+static int64_t argmax_row(const float *r, int64_t n)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (r[i] > r[best])
+            best = i;
+    return best;
+}
+
+/* Top-1 of out against the labels, or against ref's top-1. */
+static double top1(const Guard *gd, const float *out)
+{
+    const int64_t n = gd->val.shape[0];
+    int64_t hit = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t want = gd->labels ? gd->labels[i] : argmax_row(gd->ref + i * gd->per, gd->per);
+        hit += argmax_row(out + i * gd->per, gd->per) == want;
+    }
+    return (double)hit / (double)n;
+}
+
+/* The metric of g quantized with the layers of keep_float left float; < 0 on error. */
+static double measure(const Guard *gd, const bool *keep_float, Diag *d)
+{
+    Graph *c = ir_graph_clone(gd->g);
+    double m = -1;
+    float *out = NULL;
+    int64_t per = 0;
+    if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
+        qcal_eval(c, gd->val.data, gd->val.ndim, gd->val.shape, &out, &per, gd->loc, d))
+        m = top1(gd, out);
+    free(out);
+    ir_graph_free(c);
+    return m;
+}
+
+static bool read_labels(Guard *gd, Graph *g, const PassArgs *args, Diag *d)
+{
+    const PassArg *la = pass_arg(args, "labels");
+    if (!la)
+        return true;
+    if (la->kind != PASS_ARG_STRING && la->kind != PASS_ARG_NAME) {
+        diag_error(d, args->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
+        return false;
+    }
+    NpyArray lab;
+    if (!fe_npy_read(resolve_path(g, args, la->text), &lab, d))
+        return false;
+    bool ok = lab.ndim == 1 && lab.shape[0] == gd->val.shape[0] &&
+              (lab.dtype == IR_I64 || lab.dtype == IR_I32 || lab.dtype == IR_U8 ||
+               lab.dtype == IR_I16 || lab.dtype == IR_I8);
+    if (!ok)
+        diag_error(d, args->loc,
+                   "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
+                   (long long)gd->val.shape[0], la->text);
+    gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab.shape[0] + 1)) : NULL;
+    for (int64_t i = 0; ok && i < lab.shape[0]; i++) {
+        gd->labels[i] = (int64_t)ir_dtype_get(lab.dtype, lab.data, i);
+        if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
+            diag_error(d, args->loc,
+                       "quantize: label %lld of '%s' is %lld; the model has %lld classes",
+                       (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
+            ok = false;
+        }
+    }
+    fe_npy_free(&lab);
+    return ok;
+}
+
+static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_watch,
+                  const float *xs, const int32_t *xz, bool per_channel, Diag *d)
+{
+    const PassArg *md = pass_arg(args, "max_drop"), *va = pass_arg(args, "validate");
+    if (md->kind != PASS_ARG_NUMBER || !(md->number >= 0) || md->number >= 1) {
+        diag_error(d, args->loc,
+                   "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
+                   "(or 0.005)");
+        return false;
+    }
+    if (!va || (va->kind != PASS_ARG_STRING && va->kind != PASS_ARG_NAME)) {
+        diag_error(d, args->loc,
+                   "quantize: max_drop needs validation samples: validate=\"val.npy\" "
+                   "[, labels=\"labels.npy\"]");
+        return false;
+    }
+    Guard gd = {.g = g,
+                .watch = watch,
+                .n_watch = n_watch,
+                .xs = xs,
+                .xz = xz,
+                .per_channel = per_channel,
+                .loc = args->loc};
+    if (!fe_npy_read(resolve_path(g, args, va->text), &gd.val, d))
+        return false;
+    bool ok = true;
+    if (gd.val.dtype != IR_F32 || gd.val.ndim < 1 || gd.val.shape[0] < 1) {
+        diag_error(d, args->loc, "quantize: the validation data '%s' must be float32 samples",
+                   va->text);
+        ok = false;
+    }
+    for (int64_t i = 0, n = ok ? (int64_t)gd.val.nbytes / 4 : 0; i < n; i++)
+        if (!isfinite(((const float *)gd.val.data)[i])) {
+            diag_error(d, args->loc,
+                       "quantize: the validation data holds NaN or Inf (element %lld)",
+                       (long long)i);
+            ok = false;
+            break;
+        }
+    ok = ok && qcal_eval(g, gd.val.data, gd.val.ndim, gd.val.shape, &gd.ref, &gd.per, args->loc, d);
+    ok = ok && read_labels(&gd, g, args, d);
+    const int n = g->n_nodes;
+    bool *keep = calloc((size_t)n + 1, sizeof(bool));
+    NodeId *layers = malloc(sizeof(NodeId) * ((size_t)n + 1));
+    double *gain = calloc((size_t)n + 1, sizeof(double));
+    int n_layers = 0;
+    for (NodeId i = 0; keep && layers && i < n; i++)
+        if (quantizable(g, &g->nodes[i]))
+            layers[n_layers++] = i;
+    ok = ok && keep && layers && gain;
+    const double base = ok ? (gd.labels ? top1(&gd, gd.ref) : 1.0) : 0;
+    double m = ok ? measure(&gd, NULL, d) : -1;
+    ok = ok && m >= 0;
+    const double all_int8 = m;
+    int n_float = 0;
+    if (ok && base - m > md->number) {
+        /* sensitivities, then the most sensitive layers float until the drop fits */
+        for (int j = 0; ok && j < n_layers; j++) {
+            keep[layers[j]] = true;
+            double mj = measure(&gd, keep, d);
+            keep[layers[j]] = false;
+            ok = mj >= 0;
+            gain[layers[j]] = mj - all_int8;
+        }
+        while (ok && base - m > md->number && n_float < n_layers - 1) {
+            int best = -1;
+            for (int j = 0; j < n_layers; j++)
+                if (!keep[layers[j]] && (best < 0 || gain[layers[j]] > gain[layers[best]]))
+                    best = j;
+            keep[layers[best]] = true;
+            n_float++;
+            m = measure(&gd, keep, d);
+            ok = m >= 0;
+        }
+    }
+    char floats[512] = "";
+    size_t len = 0;
+    for (int j = 0; ok && j < n_layers; j++)
+        if (keep[layers[j]] && len < sizeof floats - 64)
+            len +=
+                (size_t)snprintf(floats + len, sizeof floats - len, "%s%s (%.2f)", len ? ", " : "",
+                                 g->nodes[layers[j]].name, gain[layers[j]] * 100);
+    if (ok && base - m > md->number) {
+        diag_error(
+            d, args->loc,
+            "quantize: max_drop=%g%% cannot be met with any layer in int8: the best is a "
+            "drop of %.2f points with %d of %d layers float (%s: points each recovers alone), "
+            "%.2f with all int8",
+            md->number * 100, (base - m) * 100, n_float, n_layers, floats, (base - all_int8) * 100);
+        ok = false;
+    }
+    if (ok) {
+        for (int j = 0; j < n_layers; j++)
+            if (keep[layers[j]]) {
+                ir_node_set_int(g, layers[j], "quant_float", 1);
+                ir_node_set_float(g, layers[j], "quant_cost", gain[layers[j]] * 100);
+            }
+        diag_note(d, args->loc,
+                  "quantize: top-1 %s %.2f%% fp32, %.2f%% with %d of %d layers int8 (drop %.2f "
+                  "points, budget %.2f)%s%s%s",
+                  gd.labels ? "accuracy" : "agreement", base * 100, m * 100, n_layers - n_float,
+                  n_layers, (base - m) * 100, md->number * 100,
+                  n_float ? "; float (points each recovers alone): " : "", floats, "");
+        ok = rewrite(g, watch, n_watch, xs, xz, per_channel, keep, d);
+    }
+    free(keep);
+    free(layers);
+    free(gain);
+    free(gd.ref);
+    free(gd.labels);
+    fe_npy_free(&gd.val);
+    return ok;
+}
+
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d);
 
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
 {
-    if (!pass_args_check(args, "calibrate method per_channel", d))
+    if (!pass_args_check(args, "calibrate method per_channel max_drop validate labels", d))
         return false;
     bool per_channel = true;
     for (int i = 0; i < args->n; i++) {
@@ -243,124 +584,13 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     }
     float *xs = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     int32_t *xz = arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
-    ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++) {
         float lo, hi;
         qcal_range(&stats[k], method, pct, &lo, &hi);
         qcal_params(lo, hi, &xs[k], &xz[k]);
-        xq[k] = IR_NONE;
     }
     free(stats);
-    /* rewrite */
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        if (!quantizable(g, &g->nodes[i]))
-            continue;
-        Node *n = &g->nodes[i];
-        int k = 0;
-        while (k < n_watch && watch[k] != n->inputs[0])
-            k++;
-        if (k == n_watch)
-            continue;
-        const ValueId wv = n->inputs[1], bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE,
-                      y = n->outputs[0];
-        int8_t *q;
-        float *sc;
-        int32_t *sum;
-        if (!quantize_weight(g, n, wv, per_channel, &q, &sc, &sum, d))
-            return false;
-        const Value *w = &g->values[wv];
-        const int64_t O = w->type.shape.d[0].c;
-        const char *wname = w->name;
-        SrcLoc wloc = w->loc;
-        Type qt = w->type;
-        qt.dtype = IR_I8;
-        QuantParams *qp = arena_alloc(g->arena, sizeof *qp);
-        qp->axis = 0; /* per output channel (all equal when per_tensor) */
-        qp->group_size = 0;
-        qp->count = (int)O;
-        qp->scale = sc;
-        qp->zero_point = NULL; /* symmetric */
-        qt.quant = qp;
-        int64_t total = 1;
-        for (int r = 0; r < qt.shape.rank; r++)
-            total *= qt.shape.d[r].c;
-        ValueId qw =
-            ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
-        Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
-                                  sizeof(float) * (size_t)O, wloc);
-        vt.dtype = IR_I32;
-        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
-                                   sizeof(int32_t) * (size_t)O, wloc);
-        n = &g->nodes[i];
-        OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
-        ValueId in5[5] = {IR_NONE, qw, sv, smv, bv};
-        if (xq[k] == IR_NONE) {
-            /* node i becomes the quantize node; the int8 op is inserted right after it */
-            ValueId xin = n->inputs[0];
-            ValueId qx =
-                ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
-                             (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
-            xq[k] = qx;
-            in5[0] = qx;
-            const char *nname = n->name;
-            SrcLoc nloc = n->loc;
-            Device dev = n->device;
-            NodeId nn = ir_node_new(g, qop, nname, nloc, in5, bv == IR_NONE ? 4 : 5, 1);
-            const Node *src = &g->nodes[i];
-            if (qop == IR_OP_QCONV2D) {
-                int64_t v2[2];
-                ir_attr_ints(src, "stride", v2, 2, 1);
-                ir_node_set_ints(g, nn, "stride", v2, 2);
-                ir_attr_ints(&g->nodes[i], "padding", v2, 2, 0);
-                ir_node_set_ints(g, nn, "padding", v2, 2);
-                ir_attr_ints(&g->nodes[i], "dilation", v2, 2, 1);
-                ir_node_set_ints(g, nn, "dilation", v2, 2);
-                ir_node_set_int(g, nn, "groups", ir_attr_int(&g->nodes[i], "groups", 1));
-            }
-            ir_node_set_float(g, nn, "x_scale", xs[k]);
-            ir_node_set_int(g, nn, "x_zero_point", xz[k]);
-            ValueId spare = g->nodes[nn].outputs[0];
-            g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
-            g->values[spare].type = g->values[y].type;
-            g->nodes[nn].outputs[0] = y;
-            g->nodes[nn].device = dev;
-            /* node i: quantize(x) -> qx */
-            Node *qn = &g->nodes[i];
-            qn->op = IR_OP_QUANTIZE;
-            qn->name = arena_printf(g->arena, "%s.quantize", nname);
-            qn->n_attrs = 0;
-            qn->attrs = NULL;
-            qn->n_inputs = 1;
-            qn->outputs[0] = qx;
-            ir_node_set_float(g, i, "scale", xs[k]);
-            ir_node_set_int(g, i, "zero_point", xz[k]);
-            move_last_to(g, i + 1);
-            i++; /* skip the int8 op just inserted */
-        } else {
-            /* the activation is already quantized upstream: node i becomes the int8 op */
-            in5[0] = xq[k];
-            int64_t st[2], pd[2], dl[2], groups = ir_attr_int(n, "groups", 1);
-            ir_attr_ints(n, "stride", st, 2, 1);
-            ir_attr_ints(n, "padding", pd, 2, 0);
-            ir_attr_ints(n, "dilation", dl, 2, 1);
-            const int nin = bv == IR_NONE ? 4 : 5;
-            n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
-            memcpy(n->inputs, in5, sizeof(ValueId) * 5);
-            n->n_inputs = nin;
-            n->op = qop;
-            n->n_attrs = 0;
-            n->attrs = NULL;
-            if (qop == IR_OP_QCONV2D) {
-                ir_node_set_ints(g, i, "stride", st, 2);
-                ir_node_set_ints(g, i, "padding", pd, 2);
-                ir_node_set_ints(g, i, "dilation", dl, 2);
-                ir_node_set_int(g, i, "groups", groups);
-            }
-            ir_node_set_float(g, i, "x_scale", xs[k]);
-            ir_node_set_int(g, i, "x_zero_point", xz[k]);
-        }
-    }
-    ir_compact(g);
-    return ir_infer_shapes(g, d);
+    if (pass_arg(args, "max_drop"))
+        return guard(g, args, watch, n_watch, xs, xz, per_channel, d);
+    return rewrite(g, watch, n_watch, xs, xz, per_channel, NULL, d);
 }

@@ -7,7 +7,7 @@
 typedef struct BuildArgs {
     CliCommon c;
     const char *model, *out;
-    bool ir, dot, memory, flops;
+    bool ir, dot, memory, flops, quant;
     bool lib, emit_source, weights_file;
     const char *name, *triple;
 } BuildArgs;
@@ -38,6 +38,8 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
             a->memory = true;
         } else if (inspect && !strcmp(arg, "--flops")) {
             a->flops = true;
+        } else if (inspect && !strcmp(arg, "--quant")) {
+            a->quant = true;
         } else if (!strcmp(cmd, "build") && !strcmp(arg, "--lib")) {
             a->lib = true;
         } else if (!strcmp(cmd, "build") && !strcmp(arg, "--emit-source")) {
@@ -135,6 +137,8 @@ int cmd_inspect(int argc, char **argv)
             what |= SLIMC_INSPECT_MEMORY;
         if (a.flops)
             what |= SLIMC_INSPECT_FLOPS;
+        if (a.quant)
+            what |= SLIMC_INSPECT_QUANT;
         status = slimc_model_inspect(ctx, m, what, stdout) == SLIMC_OK ? 0 : 1;
     }
     cli_flush(ctx);

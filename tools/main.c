@@ -39,10 +39,11 @@ static const struct {
      "slimc emit MODEL --target c [-o DIR] [--passes P]\n\n"
      "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o).\n"},
     {"inspect", cmd_inspect, "show a model's IR, memory and FLOPs",
-     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--passes P]\n\n"
+     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--passes P]\n\n"
      "With no flag prints a summary. --ir prints the IR as loaded (or after --passes), --dot as\n"
      "Graphviz, --memory the weight bytes and the peak arena after planning, --flops the\n"
-     "floating-point operations of one run.\n"},
+     "floating-point operations of one run, --quant each conv/linear layer: int8 (weight\n"
+     "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n\n"
      "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "

@@ -117,6 +117,7 @@ enum {
     SLIMC_INSPECT_DOT = 1 << 2,
     SLIMC_INSPECT_MEMORY = 1 << 3,
     SLIMC_INSPECT_FLOPS = 1 << 4,
+    SLIMC_INSPECT_QUANT = 1 << 5, /* per-layer int8 parameters, errors, bytes; float layers */
 };
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out);
 

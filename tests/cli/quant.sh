@@ -39,4 +39,39 @@ expect_fail "wrong shape" "calibration data" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes "quantize(int8, calibrate=\"$S/lenet/expected.npy\")" --input x="$S/lenet/input.npy"
 expect_fail "unknown method" "unknown method" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes 'quantize(int8, calibrate="calib.npy", method=kl)' --input x="$S/lenet/input.npy"
+# the accuracy guard on the first 120 held-out digits (sliced without numpy)
+python3 - "$S/lenet/test_x.npy" "$S/lenet/test_y.npy" <<'PY'
+import ast, struct, sys
+for src, dst in zip(sys.argv[1:], ("val_x.npy", "val_y.npy")):
+    b = open(src, "rb").read()
+    hl = struct.unpack("<H", b[8:10])[0]; h = ast.literal_eval(b[10:10 + hl].decode())
+    shape = h["shape"]; per = 1
+    for d in shape[1:]: per *= d
+    item = int(h["descr"][2:]); n = 120
+    h["shape"] = (n,) + tuple(shape[1:])
+    hdr = repr(h).encode(); hdr += b" " * (-(10 + len(hdr) + 1) % 64) + b"\n"
+    open(dst, "wb").write(b[:8] + struct.pack("<H", len(hdr)) + hdr + b[10 + hl:10 + hl + n * per * item])
+PY
+G='fold,quantize(int8, calibrate="calib.npy", method=entropy, max_drop=0, validate="val_x.npy"),fuse,memplan'
+expect_ok "guard: agreement, max_drop=0" "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes "$G"
+grep -qE "top-1 agreement 100.00% fp32, 100.00% with 3 of 4 layers int8" err.txt \
+  && ok "guard keeps one layer float to meet the budget" || { bad "guard note"; cat err.txt; }
+[ "$(grep -cE "conv2d +f32\[.*float: kept by the accuracy guard \(float alone, it recovers [0-9.]+ points\)" out.txt)" = 1 ] \
+  && grep -qE "qconv2d +i8\[.*w.error [0-9.]+%  x: u8 scale" out.txt \
+  && grep -q "3 layers int8, 1 float" out.txt && ok "inspect --quant shows which layer and why" \
+  || { bad "inspect --quant"; cat out.txt; }
+expect_ok "guard: labels, met with all int8" "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes \
+  'fold,quantize(int8, calibrate="calib.npy", max_drop=0.5%, validate="val_x.npy", labels="val_y.npy"),fuse,memplan'
+grep -q "top-1 accuracy .* with 4 of 4 layers int8" err.txt && grep -q "4 layers int8, 0 float" out.txt \
+  && ok "budget met: every layer int8" || { bad "guard with labels"; cat err.txt out.txt; }
+expect_fail "guard: budget that cannot be met" "max_drop=0% cannot be met .* layers float \(.*\): points each recovers alone" \
+  "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes \
+  'fold,quantize(int8, calibrate="calib.npy", method=percentile(50), max_drop=0, validate="val_x.npy"),fuse,memplan'
+expect_fail "guard: no validation data" "max_drop needs validation samples" \
+  "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes 'quantize(int8, calibrate="calib.npy", max_drop=1%)'
+expect_fail "guard: labels of the wrong length" "one per validation sample" \
+  "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes \
+  "quantize(int8, calibrate=\"calib.npy\", max_drop=1%, validate=\"val_x.npy\", labels=\"$S/lenet/test_y.npy\")"
+expect_fail "guard: max_drop out of range" "max_drop is a fraction" \
+  "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes 'quantize(int8, calibrate="calib.npy", max_drop=5, validate="val_x.npy")'
 finish
