@@ -291,13 +291,34 @@ static void inspect_quant(const Graph *g, FILE *out)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         const bool q = n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR;
-        if (n->dead ||
-            !(q || n->op == IR_OP_CONV2D || n->op == IR_OP_LINEAR || n->op == IR_OP_MATMUL))
+        const bool lowbit = n->op == IR_OP_WLINEAR || n->op == IR_OP_DQLINEAR;
+        if (n->dead || !(q || lowbit || n->op == IR_OP_CONV2D || n->op == IR_OP_LINEAR ||
+                         n->op == IR_OP_MATMUL))
             continue;
         const Value *w = &g->values[n->inputs[1]];
         char t[128];
         ir_type_str(g, &w->type, t, sizeof t);
         fprintf(out, "  %-24s %-8s %-24s", n->name, ir_ops[n->op].name, t);
+        if (lowbit) {
+            n_q++;
+            double wb = (double)w->data_bytes, count = 1;
+            for (int r = 0; r < w->type.shape.rank; r++)
+                count *= (double)w->type.shape.d[r].c;
+            /* the scales (wlinear input 2; dqlinear inputs 2 and 3, scales and sums) */
+            for (int j = 2; j < (n->op == IR_OP_DQLINEAR ? 4 : 3) && j < n->n_inputs; j++)
+                if (n->inputs[j] != IR_NONE)
+                    wb += (double)g->values[n->inputs[j]].data_bytes;
+            qbytes += wb;
+            fbytes += 4.0 * count;
+            if (n->op == IR_OP_DQLINEAR)
+                fputs(" dynamic int8: x quantized per run (u8, per tensor)\n", out);
+            else if (ir_node_attr(n, "group"))
+                fprintf(out, " weight-only, one f32 scale per %lld weights of a row\n",
+                        (long long)ir_attr_int(n, "group", 0));
+            else
+                fputs(" weight-only (f32 compute)\n", out);
+            continue;
+        }
         if (!q) {
             n_f++;
             if (ir_attr_int(n, "quant_float", 0))
@@ -334,9 +355,9 @@ static void inspect_quant(const Graph *g, FILE *out)
         fprintf(out, "  x: u8 scale %.4g zp %lld = [%.4g, %.4g]\n", xs, (long long)zp,
                 (double)-zp * xs + 0.0, (255.0 - (double)zp) * xs);
     }
-    fprintf(out, "  %d layer%s int8, %d float", n_q, n_q == 1 ? "" : "s", n_f);
+    fprintf(out, "  %d layer%s quantized, %d float", n_q, n_q == 1 ? "" : "s", n_f);
     if (n_q) {
-        fputs("; int8 weights (with scales and sums) ", out);
+        fputs("; quantized weights (with scales and sums) ", out);
         print_bytes(out, qbytes);
         fputs(" vs ", out);
         print_bytes(out, fbytes);

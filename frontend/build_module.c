@@ -103,6 +103,20 @@ static const ModSig modules[] = {
      2,
      {"in_features", "out_features", "bias", "x_scale", "x_zero_point"},
      IR_OP_QLINEAR},
+    /* what quantize(int8|int4, weight_only), quantize(fp16|bf16) and
+     * quantize(int8, dynamic) make of a Linear */
+    {"WeightOnlyLinear",
+     MOD_WLINEAR,
+     5,
+     2,
+     {"in_features", "out_features", "bias", "dtype", "group"},
+     IR_OP_WLINEAR},
+    {"DynamicQuantLinear",
+     MOD_DQLINEAR,
+     3,
+     2,
+     {"in_features", "out_features", "bias"},
+     IR_OP_DQLINEAR},
 };
 
 enum { N_MODULES = sizeof modules / sizeof modules[0] };
@@ -401,7 +415,9 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
     case MOD_BLOCK:
     case MOD_PARAMETER:
     case MOD_QCONV2D:
-    case MOD_QLINEAR: break;
+    case MOD_QLINEAR:
+    case MOD_WLINEAR:
+    case MOD_DQLINEAR: break;
     }
     slimc_assert_fail("not one of issue 3's modules", __FILE__, __LINE__);
     return false;
@@ -619,7 +635,7 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
  * quantization (x_scale > 0 required, x_zero_point in [0, 255], default 0). */
 static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m)
 {
-    const bool conv = sig->kind == MOD_QCONV2D;
+    const bool conv = sig->kind == MOD_QCONV2D, dynamic = sig->kind == MOD_DQLINEAR;
     const int at = conv ? 8 : 3; /* x_scale's index */
     bool ok = true, bias = true;
     int64_t in = 0, out = 0, kernel[2] = {1, 1};
@@ -636,7 +652,9 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
     } else {
         ok &= bool_arg(b, sig, a, 2, true, &bias);
     }
-    if (a[at].kind == VAL_NONE) {
+    if (dynamic) {
+        /* no x_scale: found per run */
+    } else if (a[at].kind == VAL_NONE) {
         fe_error(b, m->loc, "%s needs x_scale, the scale of its u8 input", sig->name);
         ok = false;
     } else if (!fe_to_float(b, &a[at], arg_name(b, sig, at), &m->x_scale)) {
@@ -646,7 +664,8 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
         ok = false;
     }
     m->x_zero_point = 0;
-    ok &= size_arg(b, sig, a, at + 1, 0, 0, &m->x_zero_point);
+    if (!dynamic)
+        ok &= size_arg(b, sig, a, at + 1, 0, 0, &m->x_zero_point);
     if (ok && m->x_zero_point > 255) {
         fe_error(b, a[at + 1].loc, "%s must be in [0, 255] (u8), not %lld",
                  arg_name(b, sig, at + 1), (long long)m->x_zero_point);
@@ -697,6 +716,61 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
                 return false;
             }
         }
+    return true;
+}
+
+/* WeightOnlyLinear(in, out, bias=true, dtype="int8"|"int4"|"fp16"|"bf16", group): weight
+ * [out, in] of that dtype (int4: u8 [out, in / 2] in the file, two a byte, even k in the
+ * low nibble), scales f32 [out, in / group] for int8 / int4 (group required there). */
+static bool declare_weight_only(Builder *b, const ModSig *sig, const Val *a, Module *m)
+{
+    bool ok = true, bias = true;
+    int64_t in = 0, out = 0;
+    ok &= size_arg(b, sig, a, 0, 1, 1, &in);
+    ok &= size_arg(b, sig, a, 1, 1, 1, &out);
+    ok &= bool_arg(b, sig, a, 2, true, &bias);
+    static const struct {
+        const char *name;
+        DType dt;
+    } fmts[] = {{"int8", IR_I8}, {"int4", IR_I4}, {"fp16", IR_F16}, {"bf16", IR_BF16}};
+    DType dt = IR_F32;
+    for (size_t i = 0; a[3].kind == VAL_STRING && i < sizeof fmts / sizeof fmts[0]; i++)
+        if (!strcmp(a[3].s, fmts[i].name))
+            dt = fmts[i].dt;
+    if (dt == IR_F32) {
+        fe_error(b, a[3].kind == VAL_NONE ? m->loc : a[3].loc,
+                 "%s must be \"int8\", \"int4\", \"fp16\" or \"bf16\"", arg_name(b, sig, 3));
+        return false;
+    }
+    m->group = 0;
+    const bool scaled = dt == IR_I8 || dt == IR_I4;
+    if (scaled) {
+        ok &= size_arg(b, sig, a, 4, 1, 0, &m->group);
+        if (ok && (m->group < 1 || in % m->group || (dt == IR_I4 && (m->group % 2 || in % 2)))) {
+            fe_error(b, a[4].kind == VAL_NONE ? m->loc : a[4].loc,
+                     "%s: group=%lld must divide in_features=%lld%s", sig->name,
+                     (long long)m->group, (long long)in,
+                     dt == IR_I4 ? " and be even (int4 packs two weights a byte)" : "");
+            ok = false;
+        }
+    } else if (a[4].kind != VAL_NONE) {
+        fe_error(b, a[4].loc, "%s: group goes with int8 and int4 weights", sig->name);
+        ok = false;
+    }
+    if (!ok)
+        return false;
+    if (dt == IR_I4) {
+        add_param_typed(b, m, "weight", IR_U8, 2, (int64_t[]){out, in / 2});
+        Param *p = &m->params[0]; /* the same bytes, seen as i4 [out, in] */
+        p->dtype = IR_I4;
+        p->shape.d[1] = ir_dim(in);
+    } else {
+        add_param_typed(b, m, "weight", dt, 2, (int64_t[]){out, in});
+    }
+    if (scaled)
+        add_param_typed(b, m, "scales", IR_F32, 2, (int64_t[]){out, in / m->group});
+    if (bias)
+        add_param_typed(b, m, "bias", IR_F32, 1, &out);
     return true;
 }
 
@@ -782,7 +856,9 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
     case MOD_CONVT:
     case MOD_MHA: return declare_more(b, sig, a, m);
     case MOD_QCONV2D:
-    case MOD_QLINEAR: return declare_quant(b, sig, a, m);
+    case MOD_QLINEAR:
+    case MOD_DQLINEAR: return declare_quant(b, sig, a, m);
+    case MOD_WLINEAR: return declare_weight_only(b, sig, a, m);
     case MOD_SEQUENTIAL:
     case MOD_BLOCK:
     case MOD_PARAMETER: break;
@@ -915,7 +991,19 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     ValueId x;
     if (!fe_to_tensor(b, &inputs[0], &x))
         return fe_err_val(loc);
-    if (m->kind == MOD_QCONV2D || m->kind == MOD_QLINEAR) {
+    if (m->kind == MOD_WLINEAR) {
+        const bool scaled = m->group > 0;
+        const int nb = m->n_params - (scaled ? 2 : 1); /* 1 with a bias */
+        ValueId in[4] = {x, fe_param_value(b, m, 0), scaled ? fe_param_value(b, m, 1) : IR_NONE,
+                         nb ? fe_param_value(b, m, m->n_params - 1) : IR_NONE};
+        NodeId node = fe_node(b, m->op, m->path, loc, in, nb ? 4 : scaled ? 3 : 2);
+        if (node == IR_NONE)
+            return fe_err_val(loc);
+        if (scaled)
+            ir_node_set_int(b->g, node, "group", m->group);
+        return fe_node_done(b, node, loc);
+    }
+    if (m->kind == MOD_QCONV2D || m->kind == MOD_QLINEAR || m->kind == MOD_DQLINEAR) {
         ValueId in[5] = {x, fe_param_value(b, m, 0), fe_param_value(b, m, 1),
                          fe_param_value(b, m, 2),
                          m->n_params > 3 ? fe_param_value(b, m, 3) : IR_NONE};
@@ -928,8 +1016,10 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
             ir_node_set_ints(b->g, node, "dilation", m->dilation, 2);
             ir_node_set_int(b->g, node, "groups", m->groups);
         }
-        ir_node_set_float(b->g, node, "x_scale", m->x_scale);
-        ir_node_set_int(b->g, node, "x_zero_point", m->x_zero_point);
+        if (m->kind != MOD_DQLINEAR) {
+            ir_node_set_float(b->g, node, "x_scale", m->x_scale);
+            ir_node_set_int(b->g, node, "x_zero_point", m->x_zero_point);
+        }
         return fe_node_done(b, node, loc);
     }
     if (m->kind >= MOD_ACT)
@@ -953,7 +1043,9 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     case MOD_MHA:
     case MOD_PARAMETER:
     case MOD_QCONV2D:
-    case MOD_QLINEAR: slimc_assert_fail("handled above", __FILE__, __LINE__);
+    case MOD_QLINEAR:
+    case MOD_WLINEAR:
+    case MOD_DQLINEAR: slimc_assert_fail("handled above", __FILE__, __LINE__);
     }
     if (m->kind == MOD_LAYERNORM && m->n_params == 0 && !check_layer_norm(b, m, x, loc))
         return fe_err_val(loc);

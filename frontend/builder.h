@@ -80,6 +80,8 @@ typedef enum ModKind {
     MOD_PARAMETER, /* Parameter(d0, d1, ...): one tensor, named by the module's path */
     MOD_QCONV2D,   /* QuantConv2d: what quantize(int8) makes of a Conv2d */
     MOD_QLINEAR,   /* QuantLinear */
+    MOD_WLINEAR,   /* WeightOnlyLinear: i8 / i4 weights with group scales, or f16 / bf16 */
+    MOD_DQLINEAR,  /* DynamicQuantLinear: i8 weights, activations quantized per run */
 } ModKind;
 
 /* One parameter tensor of a module, bound to the weights file by its PyTorch name. */
@@ -118,6 +120,7 @@ struct Module {
     /* QuantConv2d, QuantLinear: the u8 input's scale and zero point */
     double x_scale;
     int64_t x_zero_point;
+    int64_t group; /* WeightOnlyLinear */
     /* Sequential */
     Module **children;
     int n_children;

@@ -218,6 +218,62 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
         return;
     }
+    case IR_OP_WLINEAR: {
+        const Type *wt = &g->values[n->inputs[1]].type;
+        const bool scaled = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
+        const bool bias = n->n_inputs > 3 && n->inputs[3] != IR_NONE;
+        if (!is_const(w, n->inputs[1]) || (scaled && !is_const(w, n->inputs[2])) ||
+            (bias && !is_const(w, n->inputs[3]))) {
+            fail(w, n, "a weight-only layer needs constant weights, scales and bias");
+            return;
+        }
+        const int64_t O = wt->shape.d[0].c, K = wt->shape.d[1].c;
+        const char *dt = wt->dtype == IR_I8    ? "int8"
+                         : wt->dtype == IR_I4  ? "int4"
+                         : wt->dtype == IR_F16 ? "fp16"
+                                               : "bf16";
+        fprintf(w->mods, "    %s = WeightOnlyLinear(%lld, %lld, bias=%s, dtype=\"%s\"", mod,
+                (long long)K, (long long)O, bias ? "true" : "false", dt);
+        if (scaled)
+            fprintf(w->mods, ", group=%lld", (long long)ir_attr_int(n, "group", K));
+        fputs(")\n", w->mods);
+        snprintf(pn, sizeof pn, "%s.weight", mod);
+        if (wt->dtype == IR_I4) { /* safetensors has no int4: u8 [O, K / 2], two a byte */
+            int64_t shape[2] = {O, K / 2};
+            add_tensor(w, pn, IR_U8, 2, shape, g->values[n->inputs[1]].data,
+                       g->values[n->inputs[1]].data_bytes);
+        } else {
+            add_value_tensor(w, pn, n->inputs[1]);
+        }
+        if (scaled) {
+            snprintf(pn, sizeof pn, "%s.scales", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        if (bias) {
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[3]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_DQLINEAR: {
+        const Type *wt = &g->values[n->inputs[1]].type;
+        bool bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
+        for (int i = 1; i < 4 + bias; i++)
+            if (!is_const(w, n->inputs[i])) {
+                fail(w, n, "a quantized layer needs constant weights, scales and sums");
+                return;
+            }
+        fprintf(w->mods, "    %s = DynamicQuantLinear(%lld, %lld, bias=%s)\n", mod,
+                (long long)wt->shape.d[1].c, (long long)wt->shape.d[0].c, bias ? "true" : "false");
+        static const char *const names[] = {NULL, "weight", "weight_scale", "weight_sum", "bias"};
+        for (int i = 1; i < 4 + bias; i++) {
+            snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
+            add_value_tensor(w, pn, n->inputs[i]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
         fprintf(f, "    %s = %s(%s, scale=%.17g, zero_point=%lld)\n", out, op, operand(w, n, x),

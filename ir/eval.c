@@ -507,7 +507,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     c.out = (float *)outputs[0];
     c.out_raw = outputs[0];
     if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D ||
-        n->op == IR_OP_QLINEAR)
+        n->op == IR_OP_QLINEAR || n->op == IR_OP_WLINEAR || n->op == IR_OP_DQLINEAR)
         return eval_quant_node(&c);
     if (!check_dtypes(&c))
         return false;
@@ -583,7 +583,9 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
     case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR: /* above */
+    case IR_OP_QLINEAR:
+    case IR_OP_WLINEAR:
+    case IR_OP_DQLINEAR: /* above */
     case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);
@@ -784,6 +786,8 @@ static bool eval_quant_node(EvalCtx *c)
     }
     case IR_OP_QCONV2D: eval_qconv2d(c); break;
     case IR_OP_QLINEAR: eval_qlinear(c); break;
+    case IR_OP_WLINEAR: ir_eval_wlinear(c); break;
+    case IR_OP_DQLINEAR: ir_eval_dqlinear(c); break;
     default: return unsupported(c, "(not a quantization op)");
     }
     apply_epilogue(c);

@@ -67,6 +67,10 @@ static inline const float *in_f32(const EvalCtx *c, int i)
     return i < c->n->n_inputs ? (const float *)c->in[i] : NULL;
 }
 
+/* lowbit.c: wlinear and dqlinear. */
+void ir_eval_wlinear(const EvalCtx *c);
+void ir_eval_dqlinear(const EvalCtx *c);
+
 /* eval_more.c: one kernel per op family (index_select reports a bad index and returns false). */
 void ir_eval_unary_attr(const EvalCtx *c);
 void ir_eval_compare(const EvalCtx *c);

@@ -548,7 +548,9 @@ double ir_flops(const Graph *g, const int64_t *syms)
             total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
             break;
         }
-        case IR_OP_QLINEAR: {
+        case IR_OP_QLINEAR:
+        case IR_OP_WLINEAR:
+        case IR_OP_DQLINEAR: {
             double k = in0 && in0->rank ? (double)ir_dim_eval(in0->d[in0->rank - 1], syms) : 1;
             total += 2.0 * out * k;
             break;

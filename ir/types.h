@@ -37,6 +37,9 @@ bool ir_dtype_parse(const char *s, DType *out);
 /* Element i of data (C order, little-endian) as a double; 0 for f16/bf16/i4, which have
  * no exact host type here. */
 double ir_dtype_get(DType t, const void *data, int64_t i);
+/* f32 to f16 / bf16 bits, rounding to nearest even (ir/lowbit.c). */
+uint16_t ir_f32_to_f16(float f);
+uint16_t ir_f32_to_bf16(float f);
 
 /* A dimension is coeff × (product of the symbols in syms): 28 is {28, 0}; N is {1, 1<<iN};
  * 800·N (a flattened batch) is {800, 1<<iN}. Symbols are the graph's named dims

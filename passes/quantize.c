@@ -495,31 +495,213 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
     return ok;
 }
 
+/* ---- weight-only (int8, int4 with group scales, fp16, bf16) and dynamic int8 ----
+ *
+ * Every linear with a constant f32 weight (PyTorch's [O, K], no epilogue yet) becomes
+ *   wlinear(x, w', scales, bias) {group}   w' i8 / i4 [O, K] (symmetric, one scale per
+ *                                           `group` weights of a row), or f16 / bf16 [O, K]
+ *   dqlinear(x, w.q, w.scale, w.sum, bias)  dynamic: x quantized to u8 at run time.
+ * No calibration: activations stay f32 (weight-only) or get their range per run. */
+
+/* i8 / i4 weights with one scale per group of a row: s = max|w| / qmax, q = round(w / s). */
+static bool group_quantize(Graph *g, const Node *n, const float *x, int64_t O, int64_t K,
+                           int64_t group, DType dt, void **q_out, float **s_out, Diag *d)
+{
+    const int qmax = dt == IR_I4 ? 7 : 127;
+    const int64_t G = K / group;
+    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O * G + 1));
+    size_t qbytes = dt == IR_I4 ? (size_t)(O * K / 2) : (size_t)(O * K);
+    uint8_t *q = arena_alloc(g->arena, qbytes + 1);
+    memset(q, 0, qbytes + 1);
+    for (int64_t i = 0; i < O * K; i++)
+        if (!isfinite(x[i])) {
+            diag_error(d, n->loc, "quantize: the weight of %s '%s' holds NaN or Inf",
+                       ir_ops[n->op].name, n->name);
+            return false;
+        }
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t gi = 0; gi < G; gi++) {
+            const float *w = x + o * K + gi * group;
+            float m = 0;
+            for (int64_t k = 0; k < group; k++)
+                m = fmaxf(m, fabsf(w[k]));
+            const float s = m > 0 ? m / (float)qmax : 1.0f;
+            sc[o * G + gi] = s;
+            for (int64_t k = 0; k < group; k++) {
+                float v = nearbyintf(w[k] / s);
+                v = fminf(fmaxf(v, (float)-qmax), (float)qmax);
+                const int64_t idx = o * K + gi * group + k;
+                if (dt == IR_I8)
+                    ((int8_t *)q)[idx] = (int8_t)v;
+                else
+                    q[idx / 2] |= (uint8_t)(((unsigned)(int)v & 15u) << ((idx & 1) * 4));
+            }
+        }
+    *q_out = q;
+    *s_out = sc;
+    return true;
+}
+
+static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_only, bool dynamic,
+                   bool per_channel, Diag *d)
+{
+    if (dynamic && (format != IR_I8 || weight_only)) {
+        diag_error(d, args->loc, "quantize: dynamic is int8 only: quantize(int8, dynamic)");
+        return false;
+    }
+    if (pass_arg(args, "calibrate") || pass_arg(args, "max_drop") || pass_arg(args, "method")) {
+        diag_error(d, args->loc,
+                   "quantize: calibrate, method and max_drop go with static int8 (weight-only "
+                   "and dynamic modes need no calibration)");
+        return false;
+    }
+    const PassArg *ga = pass_arg(args, "group");
+    int64_t group = 0;
+    if (ga) {
+        if (ga->kind != PASS_ARG_NUMBER || ga->number < 2 || ga->number != floor(ga->number) ||
+            ga->number > 1e9) {
+            diag_error(d, args->loc, "quantize: group is a whole number of weights, e.g. group=32");
+            return false;
+        }
+        if (format == IR_F16 || format == IR_BF16 || dynamic) {
+            diag_error(d, args->loc, "quantize: group goes with int8 / int4 weight-only");
+            return false;
+        }
+        group = (int64_t)ga->number;
+    }
+    int changed = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_LINEAR || !quantizable(g, n))
+            continue;
+        const Value *w = &g->values[n->inputs[1]];
+        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
+        const ValueId bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+        const char *wname = w->name;
+        const SrcLoc wloc = w->loc;
+        ValueId ins[5];
+        int n_in;
+        OpKind op;
+        int64_t gsz = 0;
+        if (dynamic) {
+            int8_t *q;
+            float *sc;
+            int32_t *sum;
+            double err;
+            if (!quantize_weight(g, n, n->inputs[1], per_channel, &q, &sc, &sum, &err, d))
+                return false;
+            Type qt = {.dtype = IR_I8, .shape = w->type.shape};
+            Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
+            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)(O * K),
+                                  wloc);
+            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+                                  sizeof(float) * (size_t)O, wloc);
+            vt.dtype = IR_I32;
+            ins[3] = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+                                  sizeof(int32_t) * (size_t)O, wloc);
+            ins[4] = bv;
+            n_in = bv == IR_NONE ? 4 : 5;
+            op = IR_OP_DQLINEAR;
+        } else if (format == IR_F16 || format == IR_BF16) {
+            uint16_t *h = arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
+            const float *x = w->data;
+            for (int64_t k = 0; k < O * K; k++)
+                h[k] = format == IR_F16 ? ir_f32_to_f16(x[k]) : ir_f32_to_bf16(x[k]);
+            Type ht = {.dtype = format, .shape = w->type.shape};
+            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                                  ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);
+            ins[2] = IR_NONE;
+            ins[3] = bv;
+            n_in = bv == IR_NONE ? 2 : 4;
+            op = IR_OP_WLINEAR;
+        } else {
+            /* int4 by default: groups of 32, else the largest power of two under it that
+             * divides K; int8: one scale per row */
+            gsz = group ? group : K;
+            for (int64_t c = 32; !group && format == IR_I4 && c >= 2; c /= 2)
+                if (K % c == 0) {
+                    gsz = c;
+                    break;
+                }
+            if (!per_channel && !group)
+                gsz = K; /* one scale per row is the coarsest the format has */
+            if (K % gsz || (format == IR_I4 && (gsz % 2 || K % 2))) {
+                diag_error(d, n->loc,
+                           "quantize: group=%lld does not divide the %lld input channels of %s "
+                           "'%s'%s",
+                           (long long)gsz, (long long)K, ir_ops[n->op].name, n->name,
+                           format == IR_I4 ? " (int4 also needs an even group)" : "");
+                return false;
+            }
+            void *q;
+            float *sc;
+            if (!group_quantize(g, n, w->data, O, K, gsz, format, &q, &sc, d))
+                return false;
+            Type qt = {.dtype = format, .shape = w->type.shape};
+            Type st = {.dtype = IR_F32, .shape = {2, {ir_dim(O), ir_dim(K / gsz)}}};
+            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                                  qt, q, ir_dtype_bytes(format, O * K), wloc);
+            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scales", wname), st, sc,
+                                  sizeof(float) * (size_t)(O * (K / gsz)), wloc);
+            ins[3] = bv;
+            n_in = bv == IR_NONE ? 3 : 4;
+            op = IR_OP_WLINEAR;
+        }
+        n = &g->nodes[i];
+        ins[0] = n->inputs[0];
+        n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+        memcpy(n->inputs, ins, sizeof(ValueId) * 5);
+        n->n_inputs = n_in;
+        n->op = op;
+        n->n_attrs = 0;
+        n->attrs = NULL;
+        if (op == IR_OP_WLINEAR && gsz)
+            ir_node_set_int(g, i, "group", gsz);
+        changed++;
+    }
+    if (!changed)
+        diag_warning(d, args->loc,
+                     "quantize: no linear with a constant f32 weight: nothing to quantize");
+    ir_compact(g);
+    return ir_infer_shapes(g, d);
+}
+
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d);
 
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
 {
-    if (!pass_args_check(args, "calibrate method per_channel max_drop validate labels", d))
+    if (!pass_args_check(args, "calibrate method per_channel max_drop validate labels group", d))
         return false;
-    bool per_channel = true;
+    bool per_channel = true, weight_only = false, dynamic = false;
+    DType format = IR_I8;
     for (int i = 0; i < args->n; i++) {
         const PassArg *a = &args->args[i];
         if (a->key)
             continue;
-        if (a->kind == PASS_ARG_NAME &&
-            (strcmp(a->text, "int8") == 0 || strcmp(a->text, "i8") == 0))
-            continue;
-        if (a->kind == PASS_ARG_NAME && strcmp(a->text, "per_channel") == 0)
-            continue;
-        if (a->kind == PASS_ARG_NAME && strcmp(a->text, "per_tensor") == 0) {
+        const char *t = a->kind == PASS_ARG_NAME ? a->text : "";
+        if (!strcmp(t, "int8") || !strcmp(t, "i8"))
+            format = IR_I8;
+        else if (!strcmp(t, "int4") || !strcmp(t, "i4"))
+            format = IR_I4;
+        else if (!strcmp(t, "fp16") || !strcmp(t, "f16") || !strcmp(t, "float16"))
+            format = IR_F16;
+        else if (!strcmp(t, "bf16") || !strcmp(t, "bfloat16"))
+            format = IR_BF16;
+        else if (!strcmp(t, "weight_only"))
+            weight_only = true;
+        else if (!strcmp(t, "dynamic"))
+            dynamic = true;
+        else if (!strcmp(t, "per_channel"))
+            per_channel = true;
+        else if (!strcmp(t, "per_tensor"))
             per_channel = false;
-            continue;
+        else {
+            diag_error(d, args->loc,
+                       "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
+                       "weight_only, dynamic, per_channel, per_tensor)",
+                       a->text ? a->text : "?");
+            return false;
         }
-        diag_error(d, args->loc,
-                   "quantize: '%s' is not supported in this version (static int8 only: "
-                   "quantize(int8, calibrate=\"calib.npy\"))",
-                   a->text ? a->text : "?");
-        return false;
     }
     const PassArg *pc = pass_arg(args, "per_channel");
     if (pc) {
@@ -533,6 +715,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             return false;
         }
     }
+    if (format != IR_I8 || weight_only || dynamic)
+        return lowbit(g, args, format, weight_only, dynamic, per_channel, d);
     QMethod method;
     double pct;
     if (!parse_method(args, &method, &pct, d))

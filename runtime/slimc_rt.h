@@ -281,6 +281,40 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
                                           const int32_t *wsum, float xs, const float *ws,
                                           const float *bias, float *out, uint8_t *col);
 
+/* Low-bit weights (wlinear, docs/quantization.md): the formats of W [N, K]. i8: one byte
+ * per weight; i4: two a byte, element k of a row in the low nibble when k is even, both
+ * two's complement; each times scales[n * (K / group) + k / group]. f16 / bf16: the
+ * weight itself, converted. */
+enum { SLIMC_RT_W_I8 = 0, SLIMC_RT_W_I4 = 1, SLIMC_RT_W_F16 = 2, SLIMC_RT_W_BF16 = 3 };
+/* Tile `it` of C[M, N] = A[M, K] W^T + bias (as slimc_rt_gemm_tile with b_nk), W decoded
+ * to f32 block by block on the stack. */
+SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                         const void *W, int fmt, const float *scales,
+                                         int64_t group, const float *bias, float *C, int64_t it,
+                                         int64_t *m0, int64_t *mc, int64_t *n0, int64_t *nc);
+
+/* Dynamic int8 (dqlinear): u8 parameters of x[0, n), per tensor: [min, max] widened to hold
+ * 0 (NaN ignored), scale = (max - min) / 255, zero point round(-min / scale); a zero range
+ * gives scale 1, zero point 0. ir/eval_lowbit.c computes the very same floats. */
+static SLIMC_RT_UNUSED inline void slimc_rt_dyn_params(const float *x, int64_t n, float *scale,
+                                                       int32_t *zp)
+{
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    const float s = (hi - lo) / 255.0f;
+    if (!(s > 0.0f) || s > 3.0e38f) {
+        *scale = 1.0f;
+        *zp = 0;
+        return;
+    }
+    const float z = nearbyintf(-lo / s);
+    *scale = s;
+    *zp = (int32_t)(z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z);
+}
+
 #ifndef SLIMC_RT_EXTERN
 
 /* ---- fp32 GEMM and convolution kernels ------------------------------------------------
@@ -1384,6 +1418,89 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
 #endif
     slimc_rt_qim2col(s, x, p0, p1, (uint8_t)zp, col);
     slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias, out + p0, 1, P);
+}
+
+/* ---- low-bit weights (wlinear) ---- */
+
+static inline float slimc_rt_half(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
+    if (e == 0x1f)
+        bits = sign | 0x7f800000u | (m << 13);
+    else if (e != 0)
+        bits = sign | ((e + 112) << 23) | (m << 13);
+    else if (m == 0)
+        bits = sign;
+    else {
+        e = 113;
+        while (!(m & 0x400u)) {
+            m <<= 1;
+            e--;
+        }
+        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Rows [n0, n0 + nc) and columns [k0, k0 + kc) of W, decoded to f32 as a [kc, nc] block
+ * of row stride 256 (what slimc_rt_gemm reads as B). */
+static void slimc_rt_wdecode(const void *W, int fmt, const float *scales, int64_t group,
+                             int64_t K, int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bt)
+{
+    const int64_t G = group > 0 ? K / group : 1;
+    for (int64_t j = 0; j < nc; j++) {
+        const int64_t row = n0 + j;
+        const float *s = scales ? scales + row * G : NULL;
+        if (fmt == SLIMC_RT_W_I8) {
+            const int8_t *w = (const int8_t *)W + row * K;
+            for (int64_t kk = 0; kk < kc; kk++)
+                bt[kk * 256 + j] = (float)w[k0 + kk] * s[(k0 + kk) / group];
+        } else if (fmt == SLIMC_RT_W_I4) {
+            const uint8_t *w = (const uint8_t *)W + row * (K / 2);
+            for (int64_t kk = 0; kk < kc; kk++) {
+                const int64_t k = k0 + kk;
+                const int v = (int)((w[k >> 1] >> ((k & 1) * 4)) & 15u);
+                bt[kk * 256 + j] = (float)((v ^ 8) - 8) * s[k / group];
+            }
+        } else if (fmt == SLIMC_RT_W_F16) {
+            const uint16_t *w = (const uint16_t *)W + row * K;
+            for (int64_t kk = 0; kk < kc; kk++)
+                bt[kk * 256 + j] = slimc_rt_half(w[k0 + kk]);
+        } else {
+            const uint16_t *w = (const uint16_t *)W + row * K;
+            for (int64_t kk = 0; kk < kc; kk++) {
+                const uint32_t bits = (uint32_t)w[k0 + kk] << 16;
+                memcpy(&bt[kk * 256 + j], &bits, sizeof(float));
+            }
+        }
+    }
+}
+
+SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                         const void *W, int fmt, const float *scales,
+                                         int64_t group, const float *bias, float *C, int64_t it,
+                                         int64_t *m0, int64_t *mc, int64_t *n0, int64_t *nc)
+{
+    const int64_t nb = slimc_rt_gemm_nb(M), nt = (N + nb - 1) / nb;
+    const int isa = slimc_rt_isa();
+    *m0 = it / nt * SLIMC_RT_GEMM_MB;
+    *n0 = it % nt * nb;
+    *mc = slimc_rt_min(SLIMC_RT_GEMM_MB, M - *m0);
+    *nc = slimc_rt_min(nb, N - *n0);
+    const float *a = A + *m0 * K, *bc = bias ? bias + *n0 : NULL;
+    float *c = C + *m0 * N + *n0;
+    float bt[SLIMC_RT_GEMM_KC * 256];
+    if (K == 0) {
+        slimc_rt_gemm(isa, *mc, *nc, 0, a, K, 1, bt, 256, c, N, NULL, bc, 0);
+        return;
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += SLIMC_RT_GEMM_KC) {
+        const int64_t kc = slimc_rt_min(SLIMC_RT_GEMM_KC, K - k0);
+        slimc_rt_wdecode(W, fmt, scales, group, K, *n0, *nc, k0, kc, bt);
+        slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, 256, c, N, NULL, bc, k0 > 0);
+    }
 }
 
 #endif /* SLIMC_RT_EXTERN */

@@ -75,6 +75,8 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
     case IR_OP_DEQUANTIZE:
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
+    case IR_OP_WLINEAR:
+    case IR_OP_DQLINEAR:
     case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a unary elementwise op without attributes", ir_ops[op].name);
@@ -149,6 +151,8 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
     case IR_OP_DEQUANTIZE:
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
+    case IR_OP_WLINEAR:
+    case IR_OP_DQLINEAR:
     case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a binary elementwise op", ir_ops[op].name);

@@ -407,7 +407,9 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_QUANTIZE: /* codegen/c/quant.c */
     case IR_OP_DEQUANTIZE:
     case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR: cg_emit_quant(c, id, k); return;
+    case IR_OP_QLINEAR:
+    case IR_OP_WLINEAR:
+    case IR_OP_DQLINEAR: cg_emit_quant(c, id, k); return;
     case IR_NUM_OPS: break;
     }
     cg_error(c, n, "unknown op");

@@ -16,7 +16,7 @@ void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
 bool cg_is_quant_op(OpKind op)
 {
     return op == IR_OP_QUANTIZE || op == IR_OP_DEQUANTIZE || op == IR_OP_QCONV2D ||
-           op == IR_OP_QLINEAR;
+           op == IR_OP_QLINEAR || op == IR_OP_WLINEAR || op == IR_OP_DQLINEAR;
 }
 
 static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
@@ -144,6 +144,75 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* wlinear: slimc_rt_gemm_tile's tiles, the weight decoded block by block. */
+static void emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
+    const DType wdt = c->g->values[n->inputs[1]].type.dtype;
+    static const char *const names[] = {"A", "W", "sc", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    cg_printf(c, "    const float *sc_ = %s;\n", n->n_inputs < 3 ? "NULL" : "sc");
+    if (n->n_inputs < 4)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    const char *fmt = wdt == IR_I8    ? "SLIMC_RT_W_I8"
+                      : wdt == IR_I4  ? "SLIMC_RT_W_I4"
+                      : wdt == IR_F16 ? "SLIMC_RT_W_F16"
+                                      : "SLIMC_RT_W_BF16";
+    cg_printf(c, "    const int64_t M = %s, N = %lld, K = %lld;\n", M, (long long)ws->d[0].c,
+              (long long)ws->d[1].c);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
+    cg_printf(c,
+              "        slimc_rt_wgemm_tile(M, N, K, A, W, %s, sc_, %lld, bias, out, it, &m0, &mc, "
+              "&n0, &nc);\n",
+              fmt, (long long)ir_attr_int(n, "group", 0));
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "slimc_rt_gemm_items(%s, %lld)", M, (long long)ws->d[0].c);
+    k->work = cg_strf(c, "%s * %lld", M, (long long)(ws->d[0].c * ws->d[1].c));
+    k->ep_done = true;
+}
+
+/* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
+ * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
+static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
+    static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 5)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    const long long O = (long long)ws->d[0].c, K = (long long)ws->d[1].c;
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, O, K);
+    cg_printf(c, "    float xs;\n    int32_t zp;\n");
+    cg_printf(c, "    slimc_rt_dyn_params(x, M * K, &xs, &zp);\n");
+    cg_printf(c, "    uint8_t qx[4 * %lld];\n", K > 0 ? K : 1);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        const int64_t m0 = it * 4, mc = slimc_rt_min(4, M - m0);\n");
+    cg_printf(c, "        slimc_rt_quantize_u8(x + m0 * K, qx, mc * K, 1.0f / xs, zp);\n");
+    cg_printf(c, "        slimc_rt_qgemm(mc, O, K, qx, K, w, K, zp, wsum, xs, ws, bias, out + m0 "
+                 "* O, O, 1);\n");
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * O", "O");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "((%s + 3) / 4)", M);
+    k->work = cg_strf(c, "%s * %lld", M, O * K);
+    k->ep_done = true;
+}
+
 void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k)
 {
     switch (c->g->nodes[id].op) {
@@ -151,6 +220,8 @@ void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_DEQUANTIZE: emit_qdq(c, id, k); return;
     case IR_OP_QLINEAR: emit_qlinear(c, id, k); return;
     case IR_OP_QCONV2D: emit_qconv2d(c, id, k); return;
+    case IR_OP_WLINEAR: emit_wlinear(c, id, k); return;
+    case IR_OP_DQLINEAR: emit_dqlinear(c, id, k); return;
     default: cg_error(c, &c->g->nodes[id], "not an int8 op");
     }
 }

@@ -62,4 +62,27 @@ open(sys.argv[2], 'wb').write(b[:8 + n] + bytes(data))
 PY
 sed 's/weights "lenet_int8.safetensors"/weights "badsum.safetensors"/' q/lenet_int8.slim > q/badsum.slim
 expect_fail "weight_sum check" "m14.weight_sum' does not match 'm14.weight'" "$SLIMC" run q/badsum.slim --input x="$S/lenet/input.npy"
+# weight-only int8 / int4, fp16 / bf16 weights and dynamic int8 (mlp): saved, reloaded,
+# run bit for bit like the pass on the fly; the files shrink as the formats say
+fp=$(stat -c %s "$S/mlp/mlp.safetensors")
+for q in "int8, weight_only:3.5:WeightOnlyLinear(512, 512, bias=true, dtype=\"int8\", group=512)" \
+         "int4:5.0:WeightOnlyLinear(512, 512, bias=true, dtype=\"int4\", group=32)" \
+         "int4, group=16:4.5:WeightOnlyLinear(512, 512, bias=true, dtype=\"int4\", group=16)" \
+         "fp16:1.9:dtype=\"fp16\")" "bf16:1.9:dtype=\"bf16\")" \
+         "int8, dynamic:3.5:DynamicQuantLinear(512, 512, bias=true)"; do
+  mode=${q%%:*}; rest=${q#*:}; ratio=${rest%%:*}; text=${rest#*:}
+  f=lb_$(echo "$mode" | tr -cd 'a-z0-9')
+  expect_ok "compress $mode" "$SLIMC" compress "$S/mlp/mlp.slim" --passes "quantize($mode)" -o "$f.slim"
+  grep -qF "$text" "$f.slim" && ok "$mode: $text" || { bad "$mode: no $text"; cat "$f.slim"; }
+  sz=$(stat -c %s "$f.safetensors" 2>/dev/null || echo 0)
+  awk -v a="$fp" -v b="$sz" -v r="$ratio" 'BEGIN { exit !(b > 0 && a / b >= r) }' \
+    && ok "$mode: weights $fp -> $sz bytes (>= ${ratio}x)" || bad "$mode: weights $fp -> $sz bytes"
+  expect_ok "run $f" "$SLIMC" run "$f.slim" --input x="$S/mlp/input.npy" --output-dir "$f.saved"
+  expect_ok "$mode on the fly" "$SLIMC" run "$S/mlp/mlp.slim" --input x="$S/mlp/input.npy" \
+    --output-dir "$f.fly" --passes "fold,bn_fold,fold,dce,cse,quantize($mode),dce,layout,fuse,memplan"
+  "$NPYCMP" "$f.saved/output0.npy" "$f.fly/output0.npy" 0 && ok "$mode: saved == on the fly" || bad "$mode: differs"
+  "$NPYCMP" "$f.saved/output0.npy" "$S/mlp/expected.npy" 0.2 && ok "$mode: close to PyTorch fp32" || bad "$mode: far from fp32"
+done
+sed 's/dtype="int4", group=32)/dtype="int4", group=31)/' lb_int4.slim > lb_bad.slim
+expect_fail "int4 group that does not divide" "group=31 must divide in_features=512" "$SLIMC" run lb_bad.slim --input x="$S/mlp/input.npy"
 finish

@@ -58,11 +58,11 @@ grep -qE "top-1 agreement 100.00% fp32, 100.00% with 3 of 4 layers int8" err.txt
   && ok "guard keeps one layer float to meet the budget" || { bad "guard note"; cat err.txt; }
 [ "$(grep -cE "conv2d +f32\[.*float: kept by the accuracy guard \(float alone, it recovers [0-9.]+ points\)" out.txt)" = 1 ] \
   && grep -qE "qconv2d +i8\[.*w.error [0-9.]+%  x: u8 scale" out.txt \
-  && grep -q "3 layers int8, 1 float" out.txt && ok "inspect --quant shows which layer and why" \
+  && grep -q "3 layers quantized, 1 float" out.txt && ok "inspect --quant shows which layer and why" \
   || { bad "inspect --quant"; cat out.txt; }
 expect_ok "guard: labels, met with all int8" "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes \
   'fold,quantize(int8, calibrate="calib.npy", max_drop=0.5%, validate="val_x.npy", labels="val_y.npy"),fuse,memplan'
-grep -q "top-1 accuracy .* with 4 of 4 layers int8" err.txt && grep -q "4 layers int8, 0 float" out.txt \
+grep -q "top-1 accuracy .* with 4 of 4 layers int8" err.txt && grep -q "4 layers quantized, 0 float" out.txt \
   && ok "budget met: every layer int8" || { bad "guard with labels"; cat err.txt out.txt; }
 expect_fail "guard: budget that cannot be met" "max_drop=0% cannot be met .* layers float \(.*\): points each recovers alone" \
   "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes \
