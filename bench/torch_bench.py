@@ -36,8 +36,13 @@ _inputs = {}
 
 
 def model(name):
+    """NAME, or NAME+qdyn: torch.ao.quantization.quantize_dynamic of its nn.Linear layers."""
     if name not in _models:
-        _models[name] = torch_models.build(name)
+        if name.endswith("+qdyn"):
+            _models[name] = torch.ao.quantization.quantize_dynamic(
+                model(name[:-5]), {torch.nn.Linear}, dtype=torch.qint8)
+        else:
+            _models[name] = torch_models.build(name)
     return _models[name]
 
 
