@@ -38,6 +38,7 @@ SlimcContext *slimc_context_new(void)
     SlimcContext *ctx = calloc(1, sizeof *ctx);
     if (ctx)
         diag_init(&ctx->diag);
+    api_install_pass_runner();
     return ctx;
 }
 

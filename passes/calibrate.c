@@ -6,6 +6,7 @@
 #include "passes/quant_internal.h"
 
 #include "ir/eval.h"
+#include "passes/pass.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -283,6 +284,28 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
     return true;
 }
 
+/* The installed graph runner compiled for g and watch, or NULL (then the reference
+ * evaluator runs, with a note saying why when compiling failed). */
+static PassExec *runner_compile(const Graph *g, const ValueId *watch, int n_watch, SrcLoc loc,
+                                Diag *d)
+{
+    const PassRunner *r = pass_get_runner();
+    if (!r || getenv("SLIMC_CALIBRATE_REFERENCE"))
+        return NULL;
+    Diag d2;
+    diag_init(&d2);
+    PassExec *e = r->compile(g, watch, n_watch, &d2);
+    if (!e) {
+        const char *t = diag_text(&d2), *nl = strchr(t, '\n');
+        diag_note(d, loc,
+                  "quantize: running the model with the reference evaluator (the JIT "
+                  "failed: %.*s)",
+                  nl ? (int)(nl - t) : (int)strlen(t), t);
+    }
+    diag_fini(&d2);
+    return e;
+}
+
 bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
               const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d)
 {
@@ -320,6 +343,46 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                    "input's fixed batch)",
                    (long long)shape[0], (long long)bs);
         return false;
+    }
+    PassExec *ex = runner_compile(g, watch, n_watch, loc, d);
+    if (ex) {
+        const PassRunner *r = pass_get_runner();
+        float **outs = calloc((size_t)n_watch + 1, sizeof(float *));
+        bool ok = outs != NULL;
+        for (int sweep = 0; sweep < (with_hist ? 2 : 1) && ok; sweep++)
+            for (int64_t s0 = 0; s0 < shape[0] && ok; s0 += bs) {
+                const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
+                int64_t syms[IR_MAX_SYMS] = {0}, bshape[IR_MAX_RANK];
+                if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d)) {
+                    ok = false;
+                    break;
+                }
+                memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
+                bshape[0] = nb;
+                ok = r->run(ex, x + s0 * per, ndim, bshape, outs, d);
+                for (int i = 0; i < n_watch; i++) {
+                    if (ok && g->values[watch[i]].type.dtype == IR_F32) {
+                        const int64_t cnt = numel_of(g, watch[i], syms);
+                        if (sweep == 0) {
+                            qcal_observe_range(&stats[i], outs[i], cnt);
+                            if (!isfinite(stats[i].min) || !isfinite(stats[i].max)) {
+                                diag_error(d, loc,
+                                           "quantize: activation '%s' is NaN or Inf during "
+                                           "calibration",
+                                           g->values[watch[i]].name);
+                                ok = false;
+                            }
+                        } else {
+                            qcal_observe_hist(&stats[i], outs[i], cnt);
+                        }
+                    }
+                    free(outs[i]);
+                    outs[i] = NULL;
+                }
+            }
+        free(outs);
+        pass_get_runner()->release(ex);
+        return ok;
     }
     int *widx = malloc(sizeof(int) * (size_t)(g->n_values + 1));
     const void **vals = calloc((size_t)g->n_values + 1, sizeof(void *));
@@ -448,6 +511,37 @@ bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape
     }
     float *res = NULL;
     bool ok = true;
+    PassExec *ex = runner_compile(g, &g->outputs[0], 1, loc, d);
+    for (int64_t s0 = 0; ex && s0 < shape[0] && ok; s0 += bs) {
+        const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
+        int64_t syms[IR_MAX_SYMS] = {0}, bshape[IR_MAX_RANK];
+        if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d)) {
+            ok = false;
+            break;
+        }
+        memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
+        bshape[0] = nb;
+        float *o = NULL;
+        ok = pass_get_runner()->run(ex, data + s0 * per, ndim, bshape, &o, d);
+        const int64_t n_out = numel_of(g, g->outputs[0], syms);
+        if (ok && !res) {
+            *per_sample = n_out / nb;
+            res = malloc(sizeof(float) * (size_t)(*per_sample * shape[0] + 1));
+            ok = res != NULL;
+        }
+        if (ok)
+            memcpy(res + s0 * *per_sample, o, sizeof(float) * (size_t)n_out);
+        free(o);
+    }
+    if (ex) {
+        pass_get_runner()->release(ex);
+        if (!ok) {
+            free(res);
+            return false;
+        }
+        *out = res;
+        return true;
+    }
     for (int64_t s0 = 0; s0 < shape[0] && ok; s0 += bs) {
         const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
         int64_t syms[IR_MAX_SYMS] = {0};

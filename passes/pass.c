@@ -446,3 +446,15 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
     }
     return ok;
 }
+
+static const PassRunner *the_runner;
+
+void pass_set_runner(const PassRunner *r)
+{
+    __atomic_store_n(&the_runner, r, __ATOMIC_RELEASE);
+}
+
+const PassRunner *pass_get_runner(void)
+{
+    return __atomic_load_n(&the_runner, __ATOMIC_ACQUIRE);
+}

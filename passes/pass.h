@@ -51,6 +51,22 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **
 /* Parses and runs a pipeline. */
 bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
                        Diag *d);
+/* A faster way than the reference evaluator to run a graph, for calibration and the
+ * accuracy guard of quantize: the API layer installs the JIT (api/pass_runner.c); when
+ * none is installed, or it cannot compile, the passes use ir_eval. */
+typedef struct PassExec PassExec;
+typedef struct PassRunner {
+    /* g's values watch[0..n) become readable after each run; g is not modified */
+    PassExec *(*compile)(const Graph *g, const ValueId *watch, int n_watch, Diag *d);
+    /* the graph's one input: f32 data of shape[0..ndim); outs[i] gets watch[i] as malloc'd
+     * f32 data (its element count: the value's shape with the input's symbols bound) */
+    bool (*run)(PassExec *e, const float *input, int ndim, const int64_t *shape, float **outs,
+                Diag *d);
+    void (*release)(PassExec *e);
+} PassRunner;
+void pass_set_runner(const PassRunner *r);
+const PassRunner *pass_get_runner(void);
+
 /* Looks a pass up by name; NULL if unknown. */
 PassFn pass_lookup(const char *name);
 /* The pipeline used when none is given. */

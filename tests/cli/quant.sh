@@ -74,4 +74,14 @@ expect_fail "guard: labels of the wrong length" "one per validation sample" \
   "quantize(int8, calibrate=\"calib.npy\", max_drop=1%, validate=\"val_x.npy\", labels=\"$S/lenet/test_y.npy\")"
 expect_fail "guard: max_drop out of range" "max_drop is a fraction" \
   "$SLIMC" inspect "$S/lenet/lenet.slim" --quant --passes 'quantize(int8, calibrate="calib.npy", max_drop=5, validate="val_x.npy")'
+# calibration (and the guard) run the model through the JIT; the plain-loop evaluator
+# (SLIMC_CALIBRATE_REFERENCE=1) sees the same activations up to f32 rounding (FMA, sum
+# order), so the parameters, and the int8 outputs, agree to within a rounding step
+for m in minmax entropy; do
+  P="fold,bn_fold,quantize(int8, calibrate=\"calib.npy\", method=$m),dce,layout,fuse,memplan"
+  expect_ok "calibrate $m (JIT)" "$SLIMC" run "$S/lenet/lenet.slim" --input x="$S/lenet/test_x.npy" --passes "$P" --output-dir cj
+  expect_ok "calibrate $m (reference)" env SLIMC_CALIBRATE_REFERENCE=1 "$SLIMC" run "$S/lenet/lenet.slim" \
+    --input x="$S/lenet/test_x.npy" --passes "$P" --output-dir cr
+  "$NPYCMP" cj/output0.npy cr/output0.npy 0.001 && ok "$m: JIT calibration ~ reference calibration" || bad "$m: calibrations differ"
+done
 finish
