@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 void qcal_stats_init(QStats *s)
 {
@@ -284,6 +286,24 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
     return true;
 }
 
+/* "quantize: calibrating 4096/50000 samples" on a terminal, once a run has taken more
+ * than a second; the line is cleared at the end (done = total). */
+static void progress(struct timespec *t0, int sweep, int sweeps, int64_t done, int64_t total)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if ((double)(t.tv_sec - t0->tv_sec) + 1e-9 * (double)(t.tv_nsec - t0->tv_nsec) < 1.0)
+        return;
+    if (done >= total && sweep == sweeps - 1)
+        fputs("\r\033[K", stderr);
+    else
+        fprintf(stderr, "\rquantize: calibrating, pass %d of %d: %lld/%lld samples", sweep + 1,
+                sweeps, (long long)done, (long long)total);
+    fflush(stderr);
+}
+
 /* The installed graph runner compiled for g and watch, or NULL (then the reference
  * evaluator runs, with a note saying why when compiling failed). */
 static PassExec *runner_compile(const Graph *g, const ValueId *watch, int n_watch, SrcLoc loc,
@@ -344,6 +364,8 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                    (long long)shape[0], (long long)bs);
         return false;
     }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     PassExec *ex = runner_compile(g, watch, n_watch, loc, d);
     if (ex) {
         const PassRunner *r = pass_get_runner();
@@ -360,6 +382,7 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                 memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
                 bshape[0] = nb;
                 ok = r->run(ex, x + s0 * per, ndim, bshape, outs, d);
+                progress(&t0, sweep, with_hist ? 2 : 1, s0 + nb, shape[0]);
                 for (int i = 0; i < n_watch; i++) {
                     if (ok && g->values[watch[i]].type.dtype == IR_F32) {
                         const int64_t cnt = numel_of(g, watch[i], syms);
@@ -479,6 +502,7 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                     free((void *)vals[v]);
                     own[v] = false;
                 }
+            progress(&t0, sweep, with_hist ? 2 : 1, s0 + nb, shape[0]);
         }
     }
     free(widx);
