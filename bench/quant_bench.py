@@ -169,7 +169,9 @@ def main():
         for k, p in ort_paths.items():
             runners[k] = (lambda p=p: lambda runs: ort_time(p, name, batch, runs))()
         runners["torch fp32"] = lambda runs: torch.time(name, batch, 1, runs)
-        runners["torch int8 dynamic"] = lambda runs: torch.time(name + "+qdyn", batch, 1, runs)
+        runners["torch int8 dynamic"] = lambda runs: torch.ask(1, {
+            "cmd": "time", "model": name + "+qdyn", "input": B.input_path(name, batch),
+            "runs": runs, "warmup": max(2, runs // 10)})["median_ms"]
         res = {}
         for k, fn in runners.items():
             try:
