@@ -333,10 +333,14 @@ static void inspect_quant(const Graph *g, FILE *out)
             continue;
         }
         n_q++;
+        const bool packed = ir_attr_int(n, "w_packed", 0) != 0; /* after layout */
+        const Shape *xsh = &g->values[n->inputs[0]].type.shape;
         int64_t count = 1;
         for (int r = 0; r < w->type.shape.rank; r++)
             count *= w->type.shape.d[r].c;
-        const int64_t O = w->type.shape.d[0].c;
+        const int64_t O = packed ? ir_attr_int(n, "out_features", 1) : w->type.shape.d[0].c;
+        if (packed && xsh->rank >= 1)
+            count = O * xsh->d[xsh->rank - 1].c;
         const float *sc = g->values[n->inputs[2]].data;
         double lo = INFINITY, hi = 0;
         for (int64_t o = 0; sc && o < O; o++) {

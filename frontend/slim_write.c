@@ -184,6 +184,10 @@ static void write_node(Writer *w, const Node *n)
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR: {
         const bool conv = n->op == IR_OP_QCONV2D;
+        if (ir_attr_int(n, "w_packed", 0)) {
+            fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
+            return;
+        }
         const Type *wt = &g->values[n->inputs[1]].type;
         bool bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
         for (int i = 1; i < 4 + bias; i++)

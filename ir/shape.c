@@ -1052,11 +1052,23 @@ SHAPE_FN(qconv2d)
 
 SHAPE_FN(qlinear)
 {
+    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
     if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
-        !need_rank(g, n, 1, 2, "the weight", d))
+        !need_rank(g, n, 1, packed ? 3 : 2, "the weight", d))
         return false;
     const Shape *x = &in_type(g, n, 0)->shape;
     int64_t o = dim_of(g, n, 1, 0), k = dim_of(g, n, 1, 1);
+    if (packed) { /* [ceil(O / 16), ceil(K / 4), 64]: O from out_features, K from x */
+        o = ir_attr_int(n, "out_features", 0);
+        k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
+        if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != (o + 15) / 16 ||
+            dim_of(g, n, 1, 1) != (k + 3) / 4 || dim_of(g, n, 1, 2) != 64) {
+            char b[256];
+            diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
+                       n->name, describe(g, n->inputs[1], b, sizeof b), (long long)o);
+            return false;
+        }
+    }
     if (x->rank < 1 || !ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
         char a[256];
         diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s",

@@ -2,10 +2,16 @@
  * constant holding its transpose, [K, N], and the attribute w_transposed=1. The C
  * backend's GEMM streams rows of [K, N] along N, the contiguous direction of both the
  * weight and the output, which is what its vectorized inner loop wants. A linear already
- * marked w_transposed is left alone, so running the pass twice changes nothing. Quantized
- * weights are left alone too (their per-channel axis would move). Linears that share one
- * weight share its transpose. */
+ * marked w_transposed is left alone, so running the pass twice changes nothing. Linears that
+ * share one weight share its transpose.
+ *
+ * A qlinear's i8 weight [O, K] becomes a NEW constant packed for vpdpbusd,
+ * [ceil(O / 16), ceil(K / 4), 64] with w[o][k] at [o / 16][k / 4][(o % 16) * 4 + k % 4]
+ * (zeros past O and K), and the node gets w_packed=1 and out_features=O
+ * (runtime/slimc_rt.h: slimc_rt_qgemm_packed). */
 #include "passes/pass.h"
+
+#include <string.h>
 
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
 {
@@ -48,6 +54,32 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
             transposed[wv] = nt;
         g->nodes[i].inputs[1] = nt;
         ir_node_set_int(g, i, "w_transposed", 1);
+    }
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_QLINEAR || ir_attr_int(n, "w_packed", 0) != 0)
+            continue;
+        const Value *w = &g->values[n->inputs[1]];
+        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||
+            w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
+            continue;
+        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
+        const int64_t OB = (O + 15) / 16, K4 = (K + 3) / 4;
+        if ((size_t)(O * K) != w->data_bytes || O < 1)
+            continue;
+        const size_t bytes = (size_t)(OB * K4 * 64);
+        int8_t *dst = arena_alloc(g->arena, bytes ? bytes : 1);
+        memset(dst, 0, bytes);
+        const int8_t *src = w->data;
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t k = 0; k < K; k++)
+                dst[((o / 16) * K4 + k / 4) * 64 + (o % 16) * 4 + k % 4] = src[o * K + k];
+        Type t = {.dtype = IR_I8, .shape = {3, {ir_dim(OB), ir_dim(K4), ir_dim(64)}}};
+        ValueId pv = ir_const_new(g, arena_printf(g->arena, "%s.vnni", w->name), t, dst, bytes,
+                                  w->loc); /* w is stale from here */
+        g->nodes[i].inputs[1] = pv;
+        ir_node_set_int(g, i, "w_packed", 1);
+        ir_node_set_int(g, i, "out_features", O);
     }
     ir_compact(g);
     return true;

@@ -272,6 +272,14 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
                                     float xs, const float *ws, const float *bias, float *out,
                                     int64_t sm, int64_t so);
+/* qlinear with the weight packed by the layout pass for vpdpbusd: Wp[((o / 16) * K4 + k / 4)
+ * * 64 + (o % 16) * 4 + k % 4] = W[o][k] (K4 = ceil(K / 4), zeros past O and K). Rows
+ * [m0, m0 + mc) and outputs [o0, o0 + oc) of out [M, O] (o0 a multiple of 16), with
+ * qlinear's arithmetic bit for bit. */
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
+                                           int64_t O, int64_t K, const uint8_t *A, const int8_t *Wp,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, float *out);
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp);
 SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
@@ -1418,6 +1426,136 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
 #endif
     slimc_rt_qim2col(s, x, p0, p1, (uint8_t)zp, col);
     slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias, out + p0, 1, P);
+}
+
+/* ---- int8 GEMM on VNNI-packed weights (qlinear after the layout pass) ----
+ * Per row m and k4: the 4 bytes of A at k = 4 k4 broadcast to every lane, times the 64
+ * packed bytes of 16 outputs: vpdpbusd adds 16 dot products of 4 into 16 i32 lanes, one
+ * per output, so nothing is reduced across lanes at the end. Register block: up to 8 rows
+ * x 32 outputs (16 accumulators, two weight loads and 8 broadcasts per k4). */
+
+static inline int32_t slimc_rt_a4(const uint8_t *a, int64_t k4, int64_t K)
+{
+    int32_t v = 0;
+    const int64_t k = 4 * k4, n = K - k < 4 ? K - k : 4;
+    memcpy(&v, a + k, (size_t)n); /* never past the row (K4 rounds up) */
+    return v;
+}
+
+static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O,
+                                    int64_t K, const uint8_t *A, const int8_t *Wp, int32_t zp,
+                                    const int32_t *wsum, float xs, const float *ws,
+                                    const float *bias, float *out)
+{
+    const int64_t K4 = (K + 3) / 4;
+    for (int64_t m = m0; m < m0 + mc; m++)
+        for (int64_t o = o0; o < o0 + oc; o++) {
+            const int8_t *w = Wp + (o / 16) * K4 * 64 + (o % 16) * 4;
+            const uint8_t *a = A + m * K;
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (int32_t)a[k] * (int32_t)w[(k / 4) * 64 + k % 4];
+            out[m * O + o] = slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o);
+        }
+}
+
+#ifdef SLIMC_RT_X86
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t O, int64_t K,
+                       const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                       float xs, const float *ws, const float *bias, float *out)
+{
+    const int64_t K4 = (K + 3) / 4, K4f = K / 4;
+    __m512i acc[8][2];
+    SLIMC_RT_UNROLL
+    for (int i = 0; i < MR; i++) {
+        SLIMC_RT_UNROLL
+        for (int b = 0; b < NB; b++)
+            acc[i][b] = _mm512_setzero_si512();
+    }
+    const int8_t *w0 = Wp + (o / 16) * K4 * 64;
+    for (int64_t k4 = 0; k4 < K4; k4++) {
+        __m512i wv[2];
+        SLIMC_RT_UNROLL
+        for (int b = 0; b < NB; b++)
+            wv[b] = _mm512_loadu_si512((const void *)(w0 + (b * K4 + k4) * 64));
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MR; i++) {
+            const uint8_t *a = A + (m + i) * K;
+            int32_t a4;
+            if (k4 < K4f)
+                memcpy(&a4, a + 4 * k4, 4);
+            else
+                a4 = slimc_rt_a4(a, k4, K);
+            const __m512i av = _mm512_set1_epi32(a4);
+            SLIMC_RT_UNROLL
+            for (int b = 0; b < NB; b++)
+                acc[i][b] = _mm512_dpbusd_epi32(acc[i][b], av, wv[b]);
+        }
+    }
+    /* qlinear's epilogue, 16 outputs at a time: (float)(acc - zp wsum) * (xs ws) + bias */
+    const __m512 vxs = _mm512_set1_ps(xs);
+    const __m512i vzp = _mm512_set1_epi32(zp);
+    SLIMC_RT_UNROLL
+    for (int b = 0; b < NB; b++) {
+        const int64_t ob = o + 16 * b, left = oc - 16 * b;
+        if (left <= 0)
+            break;
+        const __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        const __m512i vsum = _mm512_maskz_loadu_epi32(mk, wsum + ob);
+        const __m512 vm = _mm512_mul_ps(vxs, _mm512_maskz_loadu_ps(mk, ws + ob));
+        const __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + ob) : _mm512_setzero_ps();
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MR; i++) {
+            const __m512i s = _mm512_sub_epi32(acc[i][b], _mm512_mullo_epi32(vzp, vsum));
+            __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(s), vm);
+            if (bias)
+                r = _mm512_add_ps(r, vb);
+            _mm512_mask_storeu_ps(out + (m + i) * O + ob, mk, r);
+        }
+    }
+}
+
+static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
+                                                     int64_t O, int64_t K, const uint8_t *A,
+                                                     const int8_t *Wp, int32_t zp,
+                                                     const int32_t *wsum, float xs, const float *ws,
+                                                     const float *bias, float *out)
+{
+    for (int64_t o = o0; o < o0 + oc; o += 32) {
+        const int64_t ocb = slimc_rt_min(32, o0 + oc - o);
+        const int nb = ocb > 16 ? 2 : 1;
+        int64_t m = m0;
+        for (; m + 8 <= m0 + mc; m += 8) {
+            if (nb == 2)
+                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+            else
+                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+        }
+        for (; m < m0 + mc; m++) {
+            if (nb == 2)
+                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+            else
+                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+        }
+    }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
+                                           int64_t O, int64_t K, const uint8_t *A, const int8_t *Wp,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, float *out)
+{
+    if (mc <= 0 || oc <= 0)
+        return;
+#ifdef SLIMC_RT_X86
+    if (K > 0 && slimc_rt_has_vnni()) {
+        slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+        return;
+    }
+#endif
+    slimc_rt_qgemm_packed_c(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
 }
 
 /* ---- low-bit weights (wlinear) ---- */

@@ -44,9 +44,46 @@ static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* qlinear on a weight packed by the layout pass: items of up to 8 rows x 64 outputs. */
+static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 5)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    const long long O = (long long)ir_attr_int(n, "out_features", 0),
+                    K = (long long)xs->d[xs->rank - 1].c;
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        const int64_t m0 = it / OT * 8, o0 = it %% OT * 64;\n");
+    cg_printf(
+        c, "        const int64_t mc = slimc_rt_min(8, M - m0), oc = slimc_rt_min(64, O - o0);\n");
+    cg_printf(c,
+              "        slimc_rt_qgemm_packed(m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, bias, "
+              "out);\n",
+              (long long)ir_attr_int(n, "x_zero_point", 0),
+              cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * O + o0", "oc");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "((%s + 7) / 8) * %lld", M, (O + 63) / 64);
+    k->work = cg_strf(c, "%s * %lld", M, O * K);
+    k->ep_done = true;
+}
+
 static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
+    if (ir_attr_int(n, "w_packed", 0)) {
+        emit_qlinear_packed(c, id, k);
+        return;
+    }
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
     if (ws->rank != 2 || xs->rank < 1 || !ir_dim_static(ws->d[0]) || !ir_dim_static(ws->d[1])) {
         cg_error(c, n, "expects x [.., K] and a static 2-D weight");

@@ -356,6 +356,49 @@ START_TEST(qops_jit)
 }
 END_TEST
 
+/* qlinear after the layout pass (weights packed for vpdpbusd): the packed graph's
+ * reference equals the unpacked one bit for bit, and the JIT equals the packed reference
+ * (odd O and K, 1 to 64 rows, with and without bias and relu). */
+START_TEST(qlinear_packed)
+{
+    static const int64_t shapes[][3] = {{1, 800, 500}, {7, 37, 70}, {9, 64, 16}, {64, 130, 33}};
+    for (int t = 0; t < 4; t++) {
+        Graph *g = ir_graph_new("qpacked");
+        RtTensor in[2];
+        int n_in = 0;
+        add_qop(g, in, &n_in, false, shapes[t][0], shapes[t][1], 0, 0, shapes[t][2], 0, 0, 0, 1,
+                t % 2 == 0, t < 2);
+        Diag d;
+        diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+        const void *ins[1] = {in[0].data};
+        void *before[2], *after[2];
+        int64_t syms[IR_MAX_SYMS] = {0};
+        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
+        PassRunOptions ro = {.verify = true};
+        ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, &ro, &d), "%s", diag_text(&d));
+        int packed = 0;
+        for (int i = 0; i < g->n_nodes; i++)
+            packed += g->nodes[i].op == IR_OP_QLINEAR && ir_attr_int(&g->nodes[i], "w_packed", 0);
+        ck_assert_int_eq(packed, 1);
+        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
+        const int64_t nout = shapes[t][0] * shapes[t][2];
+        ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * (size_t)nout) == 0,
+                      "shape %d: packed reference differs", t);
+        for (int i = 0; i < 2; i++) {
+            free(before[i]);
+            free(after[i]);
+        }
+        diag_fini(&d);
+        char msg[512];
+        const int threads[] = {1, 3};
+        ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "shape %d: %s", t, msg);
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
 /* ---- the pass and lenet end to end ---- */
 
 static char path_buf[4][1024];
@@ -471,6 +514,7 @@ int main(void)
     TCase *j = tcase_create("jit");
     tcase_set_timeout(j, 300);
     tcase_add_test(j, qops_jit);
+    tcase_add_test(j, qlinear_packed);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
     suite_add_tcase(s, j);
