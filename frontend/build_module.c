@@ -212,14 +212,7 @@ static void add_param_typed(Builder *b, Module *m, const char *name, DType dtype
 
 static void add_param(Builder *b, Module *m, const char *name, int rank, const int64_t *dims)
 {
-    Param *p = &m->params[m->n_params++];
-    p->name = arena_printf(b->arena, "%s.%s", m->path, name);
-    p->dtype = IR_F32;
-    p->shape.rank = rank;
-    for (int i = 0; i < rank; i++)
-        p->shape.d[i] = ir_dim(dims[i]);
-    p->v = IR_NONE;
-    fe_param_bind(b, m, p);
+    add_param_typed(b, m, name, IR_F32, rank, dims);
 }
 
 /* LayerNorm's normalized_shape: an int or a list of ints. */

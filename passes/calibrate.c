@@ -286,6 +286,36 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
     return true;
 }
 
+/* One watched activation of one batch: its range (sweep 0, where NaN or Inf is an error)
+ * or its histogram (sweep 1). */
+static bool observe(QStats *st, int sweep, const float *x, int64_t n, const char *name, SrcLoc loc,
+                    Diag *d)
+{
+    if (sweep) {
+        qcal_observe_hist(st, x, n);
+        return true;
+    }
+    qcal_observe_range(st, x, n);
+    if (isfinite(st->min) && isfinite(st->max))
+        return true;
+    diag_error(d, loc, "quantize: activation '%s' is NaN or Inf during calibration", name);
+    return false;
+}
+
+/* Runs the compiled graph on samples [s0, s0 + nb) of x (each `per` values), binding the
+ * input's symbols into syms. */
+static bool runner_batch(PassExec *ex, const Graph *g, const float *x, int ndim,
+                         const int64_t *shape, int64_t s0, int64_t nb, int64_t per, int64_t *syms,
+                         float **outs, SrcLoc loc, Diag *d)
+{
+    int64_t bshape[IR_MAX_RANK];
+    if (!bind_syms(g, g->inputs[0], ndim, shape, nb, syms, loc, d))
+        return false;
+    memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
+    bshape[0] = nb;
+    return pass_get_runner()->run(ex, x + s0 * per, ndim, bshape, outs, d);
+}
+
 /* "quantize: calibrating 4096/50000 samples" on a terminal, once a run has taken more
  * than a second; the line is cleared at the end (done = total). */
 static void progress(struct timespec *t0, int sweep, int sweeps, int64_t done, int64_t total)
@@ -368,37 +398,19 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     clock_gettime(CLOCK_MONOTONIC, &t0);
     PassExec *ex = runner_compile(g, watch, n_watch, loc, d);
     if (ex) {
-        const PassRunner *r = pass_get_runner();
         float **outs = calloc((size_t)n_watch + 1, sizeof(float *));
         bool ok = outs != NULL;
         for (int sweep = 0; sweep < (with_hist ? 2 : 1) && ok; sweep++)
             for (int64_t s0 = 0; s0 < shape[0] && ok; s0 += bs) {
                 const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
-                int64_t syms[IR_MAX_SYMS] = {0}, bshape[IR_MAX_RANK];
-                if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d)) {
-                    ok = false;
-                    break;
-                }
-                memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
-                bshape[0] = nb;
-                ok = r->run(ex, x + s0 * per, ndim, bshape, outs, d);
+                int64_t syms[IR_MAX_SYMS] = {0};
+                ok = runner_batch(ex, g, x, ndim, shape, s0, nb, per, syms, outs, loc, d);
                 progress(&t0, sweep, with_hist ? 2 : 1, s0 + nb, shape[0]);
                 for (int i = 0; i < n_watch; i++) {
-                    if (ok && g->values[watch[i]].type.dtype == IR_F32) {
-                        const int64_t cnt = numel_of(g, watch[i], syms);
-                        if (sweep == 0) {
-                            qcal_observe_range(&stats[i], outs[i], cnt);
-                            if (!isfinite(stats[i].min) || !isfinite(stats[i].max)) {
-                                diag_error(d, loc,
-                                           "quantize: activation '%s' is NaN or Inf during "
-                                           "calibration",
-                                           g->values[watch[i]].name);
-                                ok = false;
-                            }
-                        } else {
-                            qcal_observe_hist(&stats[i], outs[i], cnt);
-                        }
-                    }
+                    const Value *v = &g->values[watch[i]];
+                    if (ok && v->type.dtype == IR_F32)
+                        ok = observe(&stats[i], sweep, outs[i], numel_of(g, watch[i], syms),
+                                     v->name, loc, d);
                     free(outs[i]);
                     outs[i] = NULL;
                 }
@@ -479,22 +491,9 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                     ValueId v = n->outputs[j];
                     vals[v] = outs[j];
                     own[v] = true;
-                    if (ok && widx[v] >= 0 && g->values[v].type.dtype == IR_F32) {
-                        QStats *st = &stats[widx[v]];
-                        int64_t cnt = numel_of(g, v, syms);
-                        if (sweep == 0) {
-                            qcal_observe_range(st, outs[j], cnt);
-                            if (!isfinite(st->min) || !isfinite(st->max)) {
-                                diag_error(
-                                    d, n->loc,
-                                    "quantize: activation '%s' is NaN or Inf during calibration",
-                                    g->values[v].name);
-                                ok = false;
-                            }
-                        } else {
-                            qcal_observe_hist(st, outs[j], cnt);
-                        }
-                    }
+                    if (ok && widx[v] >= 0 && g->values[v].type.dtype == IR_F32)
+                        ok = observe(&stats[widx[v]], sweep, outs[j], numel_of(g, v, syms),
+                                     g->values[v].name, n->loc, d);
                 }
             }
             for (int v = 0; v < g->n_values; v++)
@@ -538,15 +537,9 @@ bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape
     PassExec *ex = runner_compile(g, &g->outputs[0], 1, loc, d);
     for (int64_t s0 = 0; ex && s0 < shape[0] && ok; s0 += bs) {
         const int64_t nb = shape[0] - s0 < bs ? shape[0] - s0 : bs;
-        int64_t syms[IR_MAX_SYMS] = {0}, bshape[IR_MAX_RANK];
-        if (!bind_syms(g, in, ndim, shape, nb, syms, loc, d)) {
-            ok = false;
-            break;
-        }
-        memcpy(bshape, shape, sizeof(int64_t) * (size_t)ndim);
-        bshape[0] = nb;
+        int64_t syms[IR_MAX_SYMS] = {0};
         float *o = NULL;
-        ok = pass_get_runner()->run(ex, data + s0 * per, ndim, bshape, &o, d);
+        ok = runner_batch(ex, g, data, ndim, shape, s0, nb, per, syms, &o, loc, d);
         const int64_t n_out = numel_of(g, g->outputs[0], syms);
         if (ok && !res) {
             *per_sample = n_out / nb;

@@ -6,29 +6,33 @@
 #include <stdio.h>
 #include <string.h>
 
-int cmd_import(int argc, char **argv)
+/* Both commands: MODEL -o OUT.slim, and for compress --passes P. */
+static int save_slim(int argc, char **argv, bool compress)
 {
-    const char *in = NULL, *out = NULL;
+    const char *cmd = compress ? "compress" : "import";
+    const char *usage = compress ? "slimc compress MODEL [--passes P] -o OUT.slim"
+                                 : "slimc import MODEL.onnx -o MODEL.slim";
+    const char *in = NULL, *out = NULL, *passes = NULL;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc)
             out = argv[++i];
+        else if (compress && !strcmp(argv[i], "--passes") && i + 1 < argc)
+            passes = argv[++i];
         else if (argv[i][0] != '-' && !in)
             in = argv[i];
         else
-            return cli_error(
-                "import: unexpected argument '%s' (slimc import MODEL.onnx -o MODEL.slim)",
-                argv[i]);
+            return cli_error("%s: unexpected argument '%s' (%s)", cmd, argv[i], usage);
     }
     if (!in || !out)
-        return cli_error(
-            "import: give the model and the output: slimc import MODEL.onnx -o MODEL.slim");
+        return cli_error("%s: give the model and the output: %s", cmd, usage);
     size_t n = strlen(out);
     if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
-        return cli_error("import: the output must be a .slim file, not '%s'", out);
+        return cli_error("%s: the output must be a .slim file, not '%s'", cmd, out);
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = NULL;
-    bool ok =
-        slimc_model_load(ctx, in, &m) == SLIMC_OK && slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
+    bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
+              (!compress || slimc_model_compress(ctx, m, passes) == SLIMC_OK) &&
+              slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
     cli_flush(ctx);
     slimc_model_free(m);
     slimc_context_free(ctx);
@@ -37,36 +41,12 @@ int cmd_import(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+int cmd_import(int argc, char **argv)
+{
+    return save_slim(argc, argv, false);
+}
+
 int cmd_compress(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *passes = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(argv[i], "--passes") && i + 1 < argc)
-            passes = argv[++i];
-        else if (argv[i][0] != '-' && !in)
-            in = argv[i];
-        else
-            return cli_error("compress: unexpected argument '%s' (slimc compress MODEL "
-                             "[--passes P] -o OUT.slim)",
-                             argv[i]);
-    }
-    if (!in || !out)
-        return cli_error("compress: give the model and the output: slimc compress MODEL "
-                         "[--passes P] -o OUT.slim");
-    size_t n = strlen(out);
-    if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
-        return cli_error("compress: the output must be a .slim file, not '%s'", out);
-    SlimcContext *ctx = slimc_context_new();
-    SlimcModel *m = NULL;
-    bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
-              slimc_model_compress(ctx, m, passes) == SLIMC_OK &&
-              slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
-    cli_flush(ctx);
-    slimc_model_free(m);
-    slimc_context_free(ctx);
-    if (ok)
-        printf("wrote %s and %.*s.safetensors\n", out, (int)(n - 5), out);
-    return ok ? 0 : 1;
+    return save_slim(argc, argv, true);
 }
