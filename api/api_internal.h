@@ -23,7 +23,8 @@ struct SlimcModel {
 double api_now_ms(void);
 void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t);
 /* The model's C source (prefix names the entry points) into a malloc'd string. */
-char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, size_t *len);
+/* jit: the code is for rt_compile with RtOptions.shared_kernels (not self-contained). */
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
 

@@ -112,7 +112,7 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
-    char *model_src = api_emit_source(ctx, m, "slimc_model", &len);
+    char *model_src = api_emit_source(ctx, m, "slimc_model", false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);
@@ -382,7 +382,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s_model", name);
     size_t len;
-    char *model_src = api_emit_source(ctx, m, prefix, &len);
+    char *model_src = api_emit_source(ctx, m, prefix, false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);

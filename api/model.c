@@ -363,14 +363,14 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
     return SLIMC_OK;
 }
 
-char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, size_t *len)
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
     SLIMC_ASSERT(f);
     double t0 = api_now_ms();
-    CgOptions co = {.prefix = prefix, .source_name = m->g->source};
+    CgOptions co = {.prefix = prefix, .source_name = m->g->source, .shared_kernels = jit};
     bool ok = cg_emit_c(m->g, &co, f, &ctx->diag);
     fclose(f);
     ctx->t.codegen += api_now_ms() - t0;
@@ -387,7 +387,7 @@ SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)
     if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
-    char *src = api_emit_source(ctx, m, NULL, &len);
+    char *src = api_emit_source(ctx, m, NULL, false, &len);
     if (!src)
         return SLIMC_ERROR;
     fwrite(src, 1, len, out);
@@ -426,7 +426,7 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
     if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
-    char *src = api_emit_source(ctx, m, m->g->name, &len);
+    char *src = api_emit_source(ctx, m, m->g->name, false, &len);
     if (!src)
         return SLIMC_ERROR;
     size_t plen = strlen(dir) + strlen(m->g->name) + 8;

@@ -73,11 +73,12 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
-    char *src = api_emit_source(ctx, m, NULL, &len);
+    char *src = api_emit_source(ctx, m, NULL, true, &len);
     if (!src)
         return SLIMC_ERROR;
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
+    ro.shared_kernels = true;
     RtModule *mod = rt_compile(src, len, &ro, &ctx->diag);
     free(src);
     if (!mod)

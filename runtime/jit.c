@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -448,9 +449,71 @@ static bool run_cc(Argv *a, const char *cc, double *ms, Diag *d)
     return true;
 }
 
+/* ---- the prebuilt kernels (runtime/kernels/kernels.c, embedded by CMake) ----
+ *
+ * Loaded once per process with RTLD_GLOBAL, from an anonymous memory file (a temp file
+ * where memfd_create is refused), so the models loaded after it find slimc_rt_gemm_tile
+ * and the other kernels that their code only declares. */
+extern const unsigned char slimc_kernels_so[], slimc_kernels_so_end[];
+static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
+static void *kernels_handle;
+static char kernels_error[1024];
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static void load_kernels(void)
+{
+    const size_t n = (size_t)(slimc_kernels_so_end - slimc_kernels_so);
+    char path[64];
+    int fd = memfd_create("slimc-kernels", MFD_CLOEXEC);
+    char tmp[] = "/tmp/slimc-kernels-XXXXXX";
+    bool is_tmp = false;
+    if (fd >= 0) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    } else {
+        fd = mkstemp(tmp);
+        is_tmp = fd >= 0;
+        snprintf(path, sizeof path, "%s", tmp);
+    }
+    if (fd < 0) {
+        snprintf(kernels_error, sizeof kernels_error, "cannot make a file for them: %s",
+                 strerror(errno));
+        return;
+    }
+    if (!write_all(fd, slimc_kernels_so, n)) {
+        snprintf(kernels_error, sizeof kernels_error, "cannot write them: %s", strerror(errno));
+    } else if (!(kernels_handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL))) {
+        const char *e = dlerror();
+        snprintf(kernels_error, sizeof kernels_error, "%s", e ? e : "dlopen failed");
+    }
+    close(fd);
+    if (is_tmp)
+        unlink(tmp);
+}
+
+static bool kernels_ready(Diag *d)
+{
+    pthread_once(&kernels_once, load_kernels);
+    if (!kernels_handle)
+        diag_error(d, (SrcLoc){0}, "cannot load slimc's kernel library: %s", kernels_error);
+    return kernels_handle != NULL;
+}
+
 static RtModule *load(const char *path, const RtOptions *o, Diag *d)
 {
     double t0 = now_ms();
+    if (o && o->shared_kernels && !kernels_ready(d))
+        return NULL;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (o && o->load_ms)
         *o->load_ms += now_ms() - t0;

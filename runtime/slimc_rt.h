@@ -213,6 +213,76 @@ static SLIMC_RT_UNUSED inline float slimc_rt_sigmoid(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
+/* ---- the kernels' interface -----------------------------------------------------------
+ *
+ * Generated code calls the kernels through the declarations below. Where their bodies live
+ * depends on how this file is included:
+ *   by default      here, static: a generated file (AOT, `slimc emit`) stands alone;
+ *   SLIMC_RT_EXTERN not here: JIT code is linked against one prebuilt copy of the kernels
+ *                   (libslimc_kernels.so, built with slimc and loaded by runtime/jit.c), so
+ *                   a cache miss compiles only the model's own loops;
+ *   SLIMC_RT_BUILD_KERNELS  here, with external linkage: that library
+ *                   (runtime/kernels/kernels.c). */
+#if defined(SLIMC_RT_EXTERN) || defined(SLIMC_RT_BUILD_KERNELS)
+#define SLIMC_RT_KERNEL __attribute__((visibility("default")))
+#else
+#define SLIMC_RT_KERNEL static SLIMC_RT_UNUSED
+#endif
+
+/* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
+#define SLIMC_RT_GEMM_MB 56
+#define SLIMC_RT_GEMM_NB 128
+#define SLIMC_RT_GEMM_KC 64 /* k per block of a packed B^T (64 KB of stack) */
+
+/* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
+ * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M)
+{
+    return M == 1 ? 256 : SLIMC_RT_GEMM_NB;
+}
+
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
+{
+    const int64_t nb = slimc_rt_gemm_nb(M);
+    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + nb - 1) / nb);
+}
+
+/* conv2d as an implicit GEMM per group: out[o, p] = bias[o] + sum over k = (c, kh, kw)
+ * of w[o, k] * im2col[k, p], the weights read in place as A, the input's im2col matrix
+ * packed panel by panel (KC rows x NP pixels, on the stack) as B, NCHW output. */
+typedef struct slimc_rt_conv {
+    int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+} slimc_rt_conv;
+
+#define SLIMC_RT_CONV_NP 32 /* pixels per packed panel */
+#ifndef SLIMC_RT_CONV_KC
+#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (64 KB of stack) */
+#endif
+#define SLIMC_RT_CONV_PX 64 /* pixels per work item */
+
+SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                        const float *B, int b_nk, const float *bias, float *C,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                        int64_t *nc);
+SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                        const float *bias, float *y, int64_t p0, int64_t p1);
+SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
+                                       float b, float *y);
+SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                    const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
+                                    float xs, const float *ws, const float *bias, float *out,
+                                    int64_t sm, int64_t so);
+SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
+                                          int32_t zp);
+SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                      int64_t p1, uint8_t zp, uint8_t *col);
+SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                          int64_t p1, int32_t zp, const int8_t *w,
+                                          const int32_t *wsum, float xs, const float *ws,
+                                          const float *bias, float *out, uint8_t *col);
+
+#ifndef SLIMC_RT_EXTERN
+
 /* ---- fp32 GEMM and convolution kernels ------------------------------------------------
  *
  * One operation underlies linear, matmul and conv2d:
@@ -537,31 +607,13 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t
     slimc_rt_gemm_generic(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
 }
 
-/* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
-#define SLIMC_RT_GEMM_MB 56
-#define SLIMC_RT_GEMM_NB 128
-#define SLIMC_RT_GEMM_KC 64 /* k per block of a packed B^T (64 KB of stack) */
-
-/* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
- * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
-static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M)
-{
-    return M == 1 ? 256 : SLIMC_RT_GEMM_NB;
-}
-
-static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
-{
-    const int64_t nb = slimc_rt_gemm_nb(M);
-    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + nb - 1) / nb);
-}
-
 /* Computes tile `it` of C[M, N] = A[M, K] B + bias (bias [N] or NULL); B is [K, N], or
  * [N, K] when b_nk (then packed block by block on the stack). Returns the tile's rows
  * [*m0, *m0 + *mc) and columns [*n0, *n0 + *nc). */
-static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
-                                               const float *B, int b_nk, const float *bias,
-                                               float *C, int64_t it, int64_t *m0, int64_t *mc,
-                                               int64_t *n0, int64_t *nc)
+SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                        const float *B, int b_nk, const float *bias, float *C,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                        int64_t *nc)
 {
     const int64_t nb = slimc_rt_gemm_nb(M), nt = (N + nb - 1) / nb;
     const int isa = slimc_rt_isa();
@@ -588,19 +640,6 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, 
         slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, 256, c, N, NULL, bc, k0 > 0);
     }
 }
-
-/* conv2d as an implicit GEMM per group: out[o, p] = bias[o] + sum over k = (c, kh, kw)
- * of w[o, k] * im2col[k, p], the weights read in place as A, the input's im2col matrix
- * packed panel by panel (KC rows x NP pixels, on the stack) as B, NCHW output. */
-typedef struct slimc_rt_conv {
-    int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
-} slimc_rt_conv;
-
-#define SLIMC_RT_CONV_NP 32 /* pixels per packed panel */
-#ifndef SLIMC_RT_CONV_KC
-#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (64 KB of stack) */
-#endif
-#define SLIMC_RT_CONV_PX 64 /* pixels per work item */
 
 /* One run of an im2col row: d[t] = xr[t * SW] for t in [lo, hi), 0 elsewhere in [0, len). */
 static inline __attribute__((always_inline)) void
@@ -796,9 +835,8 @@ static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, con
  * rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded conv, read in
  * place) and multiplied by the weights, which are read in place (packing them as well
  * was measured slower: the copy costs about as much as the FMAs it would serve). */
-static SLIMC_RT_UNUSED void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x,
-                                               const float *w, const float *bias, float *y,
-                                               int64_t p0, int64_t p1)
+SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                        const float *bias, float *y, int64_t p0, int64_t p1)
 {
     const int isa = slimc_rt_isa();
     const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW, G = s->C / s->CG;
@@ -911,8 +949,8 @@ slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, fl
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x,
-                                              const float *w, float b, float *y)
+SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
+                                       float b, float *y)
 {
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
@@ -1058,10 +1096,10 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, c
 }
 #endif /* SLIMC_RT_X86 */
 
-static SLIMC_RT_UNUSED void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A,
-                                           int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
-                                           const int32_t *wsum, float xs, const float *ws,
-                                           const float *bias, float *out, int64_t sm, int64_t so)
+SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                    const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
+                                    float xs, const float *ws, const float *bias, float *out,
+                                    int64_t sm, int64_t so)
 {
     if (M <= 0 || O <= 0)
         return;
@@ -1096,8 +1134,8 @@ static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q,
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
-                                                 int32_t zp)
+SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
+                                          int32_t zp)
 {
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
@@ -1117,8 +1155,8 @@ static SLIMC_RT_UNUSED void slimc_rt_quantize_u8(const float *x, uint8_t *q, int
 /* The im2col rows of output pixels [p0, p1) of one image and one group, one row of
  * K = CG*KH*KW bytes per pixel (channel, then kernel row, then kernel column, the weight
  * order), padding read as zp. x points at the group's first channel. */
-static SLIMC_RT_UNUSED void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
-                                             int64_t p1, uint8_t zp, uint8_t *col)
+SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                      int64_t p1, uint8_t zp, uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW;
     for (int64_t p = p0; p < p1; p++) {
@@ -1330,11 +1368,10 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x,
-                                                 int64_t p0, int64_t p1, int32_t zp,
-                                                 const int8_t *w, const int32_t *wsum, float xs,
-                                                 const float *ws, const float *bias, float *out,
-                                                 uint8_t *col)
+SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                          int64_t p1, int32_t zp, const int8_t *w,
+                                          const int32_t *wsum, float xs, const float *ws,
+                                          const float *bias, float *out, uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
     if (p1 <= p0)
@@ -1349,4 +1386,6 @@ static SLIMC_RT_UNUSED void slimc_rt_qconv_block(const slimc_rt_conv *s, const u
     slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias, out + p0, 1, P);
 }
 
-#endif
+#endif /* SLIMC_RT_EXTERN */
+
+#endif /* SLIMC_RT_H */

@@ -20,6 +20,8 @@
 typedef struct CgOptions {
     const char *prefix;      /* entry-point prefix; NULL: "slimc_model" */
     const char *source_name; /* named in the header comment */
+    bool shared_kernels;     /* JIT: declare the runtime's kernels, do not define them (they
+                              * come from libslimc_kernels: RtOptions.shared_kernels) */
 } CgOptions;
 
 bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d);
