@@ -78,6 +78,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
         return SLIMC_ERROR;
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
+    ro.shared_kernels = true;
     RtModule *mod = rt_compile(src, len, &ro, &ctx->diag);
     free(src);
     if (!mod)

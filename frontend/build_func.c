@@ -591,6 +591,13 @@ static ValueId scalar_of(Builder *b, const Val *v, DType t)
         memcpy(data, &k, 1);
         break;
     }
+    case IR_U16:
+    case IR_U32:
+    case IR_U64: {
+        uint64_t k = (uint64_t)i; /* little-endian: the low bytes */
+        memcpy(data, &k, bytes);
+        break;
+    }
     default: data[0] = (unsigned char)(t == IR_BOOL ? i != 0 : (uint8_t)i); break;
     }
     Type ty = {.dtype = t, .shape = {.rank = 0}};

@@ -28,8 +28,8 @@
 /* numpy leaves room after the header for the first dim to grow to this many digits */
 #define NPY_GROWTH_DIGITS 21
 
-/* The dtypes slimc reads, by the descr's kind letter and size in bytes. bf16 ('u', 2) is
- * only taken when the caller asks (FE_NPY_U2_AS_BF16). */
+/* The dtypes slimc reads, by the descr's kind letter and size in bytes. ('u', 2) is bf16
+ * when the caller asks (FE_NPY_U2_AS_BF16), else u16. */
 static const struct {
     char kind;
     int size;
@@ -37,6 +37,7 @@ static const struct {
 } npy_types[] = {
     {'f', 8, IR_F64}, {'f', 4, IR_F32}, {'f', 2, IR_F16}, {'i', 8, IR_I64},  {'i', 4, IR_I32},
     {'i', 2, IR_I16}, {'i', 1, IR_I8},  {'u', 1, IR_U8},  {'b', 1, IR_BOOL}, {'u', 2, IR_BF16},
+    {'u', 2, IR_U16}, {'u', 4, IR_U32}, {'u', 8, IR_U64},
 };
 
 /* The descr slimc writes for each dtype; NULL: no .npy form. */
@@ -53,6 +54,18 @@ static const char *npy_descr(DType t)
     case IR_I8: return "|i1";
     case IR_U8: return "|u1";
     case IR_BOOL: return "|b1";
+    case IR_U16: return "<u2";
+    case IR_U32: return "<u4";
+    case IR_U64: return "<u8";
+    case IR_F8E4M3FN: /* no numpy dtype */
+    case IR_F8E4M3FNUZ:
+    case IR_F8E5M2:
+    case IR_F8E5M2FNUZ:
+    case IR_U4:
+    case IR_I2:
+    case IR_U2:
+    case IR_F4E2M1:
+    case IR_F8E8M0:
     case IR_I4:
     case IR_NUM_DTYPES: break;
     }
@@ -293,7 +306,8 @@ static bool descr_dtype(Header *h, const char *s, size_t n, unsigned flags, DTyp
     for (; i < n && i < 6 && s[i] >= '0' && s[i] <= '9'; i++)
         size = size * 10 + (s[i] - '0');
     bool well_formed = n >= 3 && i == n && strchr("<>|=", order);
-    const char *supported = "slimc reads f8 f4 f2 i8 i4 i2 i1 u1 b1, little- or big-endian";
+    const char *supported =
+        "slimc reads f8 f4 f2 i8 i4 i2 i1 u8 u4 u2 u1 b1, little- or big-endian";
     if (!well_formed) {
         /* a kind numpy knows, with a size or unit slimc does not read: say what it is */
         if (n >= 2 && strchr("<>|=", order) && kind && strchr("OUSaVcMmu", kind))
@@ -305,7 +319,7 @@ static bool descr_dtype(Header *h, const char *s, size_t n, unsigned flags, DTyp
         if (npy_types[k].kind != kind || npy_types[k].size != size)
             continue;
         if (npy_types[k].dtype == IR_BF16 && !(flags & FE_NPY_U2_AS_BF16))
-            break;
+            continue;
         if (order == '=')
             return fail(h->name, h->d,
                         "dtype '%s' has the native byte order '=', which a file cannot "
@@ -317,11 +331,6 @@ static bool descr_dtype(Header *h, const char *s, size_t n, unsigned flags, DTyp
         *swap = order == '>' && size > 1;
         return true;
     }
-    if (kind == 'u' && size == 2)
-        return fail(h->name, h->d,
-                    "dtype '%s' (uint16) is not supported; uint16 is read as bf16 only "
-                    "where a bf16 array is expected",
-                    q);
     return fail(h->name, h->d, "dtype '%s' (%s) is not supported (%s)", q, kind_meaning(kind, size),
                 supported);
 }

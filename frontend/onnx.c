@@ -81,6 +81,19 @@ static bool onnx_dtype(int32_t t, DType *out)
     case 10: *out = IR_F16; return true;
     case 11: *out = IR_F64; return true;
     case 16: *out = IR_BF16; return true;
+    case 4: *out = IR_U16; return true;
+    case 12: *out = IR_U32; return true;
+    case 13: *out = IR_U64; return true;
+    case 17: *out = IR_F8E4M3FN; return true;
+    case 18: *out = IR_F8E4M3FNUZ; return true;
+    case 19: *out = IR_F8E5M2; return true;
+    case 20: *out = IR_F8E5M2FNUZ; return true;
+    case 21: *out = IR_U4; return true;
+    case 22: *out = IR_I4; return true;
+    case 23: *out = IR_F4E2M1; return true;
+    case 24: *out = IR_F8E8M0; return true;
+    case 25: *out = IR_U2; return true;
+    case 26: *out = IR_I2; return true;
     default: return false;
     }
 }
@@ -148,7 +161,8 @@ void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
 void ox_const_set(OxConst *c, int64_t i, double v)
 {
     unsigned char *p = (unsigned char *)c->data;
-    if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL)
+    if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL && c->dtype != IR_F16 &&
+        c->dtype != IR_BF16)
         v = (double)to_int(v);
     if (c->dtype == IR_I32)
         v = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : v;
@@ -158,6 +172,12 @@ void ox_const_set(OxConst *c, int64_t i, double v)
         v = v > INT8_MAX ? INT8_MAX : v < INT8_MIN ? INT8_MIN : v;
     else if (c->dtype == IR_U8)
         v = v > UINT8_MAX ? UINT8_MAX : v < 0 ? 0 : v;
+    else if (c->dtype == IR_U16)
+        v = v > UINT16_MAX ? UINT16_MAX : v < 0 ? 0 : v;
+    else if (c->dtype == IR_U32)
+        v = v > UINT32_MAX ? UINT32_MAX : v < 0 ? 0 : v;
+    else if (c->dtype == IR_U64)
+        v = v < 0 ? 0 : v;
     switch (c->dtype) {
     case IR_F32: {
         float x = (float)v;
@@ -183,6 +203,27 @@ void ox_const_set(OxConst *c, int64_t i, double v)
     case IR_I8: p[i] = (unsigned char)(int8_t)v; break;
     case IR_U8: p[i] = (unsigned char)v; break;
     case IR_BOOL: p[i] = v != 0; break;
+    case IR_F16:
+    case IR_BF16: {
+        uint16_t x = c->dtype == IR_F16 ? ir_f16_bits(v) : ir_bf16_bits(v);
+        memcpy(p + 2 * i, &x, 2);
+        break;
+    }
+    case IR_U16: {
+        uint16_t x = (uint16_t)v;
+        memcpy(p + 2 * i, &x, 2);
+        break;
+    }
+    case IR_U32: {
+        uint32_t x = (uint32_t)v;
+        memcpy(p + 4 * i, &x, 4);
+        break;
+    }
+    case IR_U64: {
+        uint64_t x = (uint64_t)to_int(v);
+        memcpy(p + 8 * i, &x, 8);
+        break;
+    }
     default: break;
     }
 }
@@ -502,6 +543,23 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
             count = t->n_int64_data;
             field = "int64_data";
             break;
+        case IR_U32:
+        case IR_U64:
+            count = t->n_uint64_data;
+            field = "uint64_data";
+            break;
+        case IR_I4:
+        case IR_U4:
+        case IR_I2:
+        case IR_U2:
+        case IR_F4E2M1:
+            if (numel) {
+                diag_error(d, at, "%s: 2- and 4-bit tensors are read from raw_data only", what);
+                return false;
+            }
+            count = t->n_int32_data;
+            field = "int32_data";
+            break;
         default:
             count = t->n_int32_data;
             field = "int32_data";
@@ -537,6 +595,17 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
                 break;
             }
             case IR_BOOL: p[i] = t->int32_data[i] != 0; break;
+            case IR_U16: {
+                uint16_t v = (uint16_t)t->int32_data[i];
+                memcpy(p + 2 * i, &v, 2);
+                break;
+            }
+            case IR_U32: {
+                uint32_t v = (uint32_t)t->uint64_data[i];
+                memcpy(p + 4 * i, &v, 4);
+                break;
+            }
+            case IR_U64: memcpy(p + 8 * i, &t->uint64_data[i], 8); break;
             default: p[i] = (unsigned char)t->int32_data[i]; break;
             }
         }

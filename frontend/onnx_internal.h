@@ -102,6 +102,44 @@ int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max
 OxResult ox_import_node(OxImporter *im, OxNode *n);
 /* Whether op (default domain) has a mapping at all. */
 bool ox_op_known(const char *op);
+/* Helpers of the mapping functions, shared with onnx_ops_nn.c. wants: output i is used;
+ * mk: a new node of IR op (by name), IR_NONE when the IR lacks it; done: infers its types
+ * and returns output 0; un/bin: unary/binary IR op; scalar: a 0-d constant; out: binds
+ * output 0 (OX_ERROR for IR_NONE); need_const: constant input i, NULL (and the caller told)
+ * when not constant; slice1: one IR slice. */
+bool wants(const OxNode *n, int i);
+NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k);
+ValueId done(OxImporter *im, NodeId id);
+OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op);
+ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v);
+ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b);
+ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v);
+OxResult out(OxImporter *im, const OxNode *n, ValueId v);
+ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
+const OxConst *need_const(OxImporter *im, const OxNode *n, int i);
+ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
+ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
+               int64_t step);
+/* The mappings of onnx_ops_nn.c (Attention, the losses, Trilu, RotaryEmbedding): true when
+ * it handled op, its result in *r. */
+bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r);
+bool ox_op_known_nn(const char *op);
+
+/* ---- onnx_ops_ext.c ---- */
+/* Imports n when its op is one onnx_ops_ext.c maps (result in *r); false otherwise. */
+bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r);
+bool ox_op_known_ext(const char *op);
+/* Resize from opset 11 (onnx_ops.c keeps Upsample and Resize-10). */
+OxResult ox_import_resize(OxImporter *im, OxNode *n);
+/* MaxPool/AveragePool cases the 2-D IR pools lack (3-D; averages dilated, asymmetric or
+ * padded over half the kernel): true when it handled n (result in *r). */
+bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r);
+
+/* ---- onnx_ops_quant.c ---- */
+/* Imports n when it is one of ONNX's quantization ops (QuantizeLinear, QLinearConv...):
+ * true with *r set; false for any other op. */
+bool ox_import_quant(OxImporter *im, OxNode *n, OxResult *r);
+bool ox_op_known_quant(const char *op);
 
 /* ---- onnx_fold.c ---- */
 /* Evaluates n at import when it is a shape computation on constants; true when it did. */

@@ -11,13 +11,13 @@
 
 /* ---- helpers ---- */
 
-static bool wants(const OxNode *n, int i)
+bool wants(const OxNode *n, int i)
 {
     return i < n->n_out && *n->out[i];
 }
 
 /* A new IR node of op (by name) on ins; IR_NONE when the IR has no such op. */
-static NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k)
+NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k)
 {
     OpKind kind;
     if (!ir_op_lookup(op, &kind))
@@ -26,25 +26,25 @@ static NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId 
 }
 
 /* Infers the node's types; its output (unknown, rank -1, after an error). */
-static ValueId done(OxImporter *im, NodeId id)
+ValueId done(OxImporter *im, NodeId id)
 {
     ir_infer_node(im->g, id, im->d);
     return im->g->nodes[id].outputs[0];
 }
 
-static OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op)
+OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op)
 {
     return ox_unsupported(im, n, "slimc's IR has no '%s' op yet", op);
 }
 
 /* Unary IR op on v. */
-static ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v)
+ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v)
 {
     NodeId id = mk(im, n, op, &v, 1);
     return id == IR_NONE ? IR_NONE : done(im, id);
 }
 
-static ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b)
+ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b)
 {
     ValueId ins[2] = {a, b};
     NodeId id = mk(im, n, op, ins, 2);
@@ -52,7 +52,7 @@ static ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, V
 }
 
 /* A 0-d constant of dtype dt holding v. */
-static ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
+ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
 {
     OxConst c;
     ox_const_make(im, &c, dt, 0, NULL);
@@ -62,7 +62,7 @@ static ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
                         n->loc);
 }
 
-static OxResult out(OxImporter *im, const OxNode *n, ValueId v)
+OxResult out(OxImporter *im, const OxNode *n, ValueId v)
 {
     if (v == IR_NONE)
         return OX_ERROR;
@@ -105,7 +105,7 @@ static bool reshape_attr(const Shape *target, int64_t *attr)
  * with another shape); otherwise a reshape node. */
 static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *target);
 
-static ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target)
+ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target)
 {
     int64_t attr[IR_MAX_RANK];
     if (!reshape_attr(target, attr))
@@ -135,7 +135,7 @@ static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *targ
 /* An integer list from constant input i (or the ints attribute name when the opset
  * still had it as an attribute). Returns the count, -1 when absent, -2 when not constant. */
 /* Constant input i that the mapping needs: NULL (and the caller told) when not constant. */
-static const OxConst *need_const(OxImporter *im, const OxNode *n, int i)
+const OxConst *need_const(OxImporter *im, const OxNode *n, int i)
 {
     const OxConst *c = ox_const_in(n, i);
     if (!c && ox_has_in(n, i))
@@ -168,7 +168,16 @@ static OxResult op_binary(OxImporter *im, OxNode *n, const char *irop)
 {
     if (n->n_in < 2 || !ox_has_in(n, 0) || !ox_has_in(n, 1))
         return ox_unsupported(im, n, "needs two inputs");
-    ValueId v = bin(im, n, irop, ox_in(im, n, 0), ox_in(im, n, 1));
+    ValueId b = ox_in(im, n, 1);
+    DType da = ox_ty(im, ox_in(im, n, 0))->dtype;
+    if (!strcmp(irop, "pow") && ox_ty(im, b)->dtype != da) { /* Pow's Y may have another type */
+        NodeId id = mk(im, n, "cast", &b, 1);
+        if (id == IR_NONE)
+            return no_ir_op(im, n, "cast");
+        ir_node_set_int(im->g, id, "dtype", da);
+        b = done(im, id);
+    }
+    ValueId v = bin(im, n, irop, ox_in(im, n, 0), b);
     return v == IR_NONE ? no_ir_op(im, n, irop) : out(im, n, v);
 }
 
@@ -352,6 +361,9 @@ static OxResult op_conv_transpose(OxImporter *im, OxNode *n)
 static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
 {
     ValueId x = ox_in(im, n, 0);
+    OxResult nd;
+    if (ox_pool_ext(im, n, is_max, &nd)) /* frontend/onnx_ops_ext.c: 3-D, Indices, averages */
+        return nd;
     if (wants(n, 1))
         return ox_unsupported(im, n, "the Indices output is not supported");
     bool one_d = ox_ty(im, x)->shape.rank == 3;
@@ -412,7 +424,7 @@ static OxResult op_global_pool(OxImporter *im, OxNode *n, const char *irop)
     return out(im, n, done(im, id));
 }
 
-static ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r)
+ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r)
 {
     NodeId id = mk(im, n, "permute", &x, 1);
     if (id == IR_NONE)
@@ -629,8 +641,8 @@ static OxResult op_concat(OxImporter *im, OxNode *n)
     return out(im, n, acc);
 }
 
-static ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st,
-                      int64_t en, int64_t step)
+ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
+               int64_t step)
 {
     NodeId id = mk(im, n, "slice", &x, 1);
     if (id == IR_NONE)
@@ -657,11 +669,13 @@ static OxResult op_slice(OxImporter *im, OxNode *n)
         if (ka == 0)
             ka = -1;
     } else {
+        /* every input asked for before failing: the caller binds them all at once */
         k = ox_ints_input(im, n, 1, st, IR_MAX_RANK);
-        if (k < 0 || ox_ints_input(im, n, 2, en, IR_MAX_RANK) != k)
-            return ox_unsupported(im, n, "starts/ends computed at run time");
+        int ke = ox_ints_input(im, n, 2, en, IR_MAX_RANK);
         ka = ox_ints_input(im, n, 3, axes, IR_MAX_RANK);
         ks = ox_ints_input(im, n, 4, steps, IR_MAX_RANK);
+        if (k < 0 || ke != k)
+            return ox_unsupported(im, n, "starts/ends computed at run time");
         if (ka == -2 || ks == -2)
             return ox_unsupported(im, n, "axes/steps computed at run time");
     }
@@ -731,14 +745,14 @@ static OxResult op_pad(OxImporter *im, OxNode *n)
         value = ox_attr_float(n, "value", 0.0f);
     } else {
         k = ox_ints_input(im, n, 1, pads, 2 * IR_MAX_RANK);
+        const OxConst *cv = need_const(im, n, 2); /* asked for too before failing */
+        ka = ox_ints_input(im, n, 3, axes, IR_MAX_RANK);
         if (k < 0)
             return ox_unsupported(im, n, "pads computed at run time");
-        const OxConst *cv = need_const(im, n, 2);
         if (ox_has_in(n, 2) && !cv)
             return ox_unsupported(im, n, "constant_value computed at run time");
         if (cv)
             value = ox_const_get(cv, 0);
-        ka = ox_ints_input(im, n, 3, axes, IR_MAX_RANK);
         if (ka == -2)
             return ox_unsupported(im, n, "axes computed at run time");
     }
@@ -923,6 +937,19 @@ static OxResult op_cast(OxImporter *im, OxNode *n)
     case 10: dt = IR_F16; break;
     case 11: dt = IR_F64; break;
     case 16: dt = IR_BF16; break;
+    case 4: dt = IR_U16; break;
+    case 12: dt = IR_U32; break;
+    case 13: dt = IR_U64; break;
+    case 17: dt = IR_F8E4M3FN; break;
+    case 18: dt = IR_F8E4M3FNUZ; break;
+    case 19: dt = IR_F8E5M2; break;
+    case 20: dt = IR_F8E5M2FNUZ; break;
+    case 21: dt = IR_U4; break;
+    case 22: dt = IR_I4; break;
+    case 23: dt = IR_F4E2M1; break;
+    case 24: dt = IR_F8E8M0; break;
+    case 25: dt = IR_U2; break;
+    case 26: dt = IR_I2; break;
     default: return ox_unsupported(im, n, "cast to ONNX type %lld", (long long)to);
     }
     ValueId x = ox_in(im, n, 0);
@@ -930,6 +957,11 @@ static OxResult op_cast(OxImporter *im, OxNode *n)
     if (id == IR_NONE)
         return no_ir_op(im, n, "cast");
     ir_node_set_int(im->g, id, "dtype", dt);
+    if (!ox_attr_int(n, "saturate", 1)) /* float8 targets: out of range is inf or NaN */
+        ir_node_set_int(im->g, id, "saturate", 0);
+    const char *rm = ox_attr_string(im, n, "round_mode", "up"); /* f8e8m0 targets */
+    if (strcmp(rm, "up"))
+        ir_node_set_int(im->g, id, "round_mode", !strcmp(rm, "down") ? 1 : 2);
     return out(im, n, done(im, id));
 }
 
@@ -942,6 +974,8 @@ static OxResult op_cast_like(OxImporter *im, OxNode *n)
     if (id == IR_NONE)
         return no_ir_op(im, n, "cast");
     ir_node_set_int(im->g, id, "dtype", ox_ty(im, ox_in(im, n, 1))->dtype);
+    if (!ox_attr_int(n, "saturate", 1))
+        ir_node_set_int(im->g, id, "saturate", 0);
     return out(im, n, done(im, id));
 }
 
@@ -1418,12 +1452,26 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
     OxEntry *e = n->in[0];
     if (!e)
         return ox_unsupported(im, n, "no input");
-    if (wants(n, 1))
-        return ox_unsupported(im, n, "the mask output");
-    if (!strcmp(n->p->op_type, "Dropout") && ox_has_in(n, 2)) {
-        const OxConst *tm = ox_const_in(n, 2);
-        if (!tm || ox_const_get(tm, 0) != 0)
+    bool dropout = !strcmp(n->p->op_type, "Dropout");
+    if (dropout && ox_has_in(n, 2)) {
+        /* training mode drops nothing only with a ratio of 0 */
+        const OxConst *tm = need_const(im, n, 2), *ratio = need_const(im, n, 1);
+        if (!tm || (ox_const_get(tm, 0) != 0 && (!ratio || ox_const_get(ratio, 0) != 0)))
             return ox_unsupported(im, n, "training mode (random dropout)");
+    }
+    if (wants(n, 1)) {
+        /* the mask of a dropout that keeps everything: all true, for a static shape */
+        const Shape *s = e->is_const ? NULL : &ox_ty(im, ox_value(im, e))->shape;
+        if (!dropout || !s || !ir_shape_static(s))
+            return ox_unsupported(im, n, "the mask output");
+        int64_t shape[IR_MAX_RANK];
+        for (int i = 0; i < s->rank; i++)
+            shape[i] = s->d[i].c;
+        OxConst m;
+        ox_const_make(im, &m, IR_BOOL, s->rank, shape);
+        for (int64_t i = 0; i < ox_const_numel(&m); i++)
+            ox_const_set(&m, i, 1.0);
+        ox_bind_const(im, n->out[1], &m);
     }
     if (e->is_const) {
         ox_bind_const(im, n->out[0], &e->c);
@@ -1478,6 +1526,11 @@ static const char *const known_ops[] = {
     "And",
     "AveragePool",
     "BatchNormalization",
+    "BitShift",
+    "BitwiseAnd",
+    "BitwiseNot",
+    "BitwiseOr",
+    "BitwiseXor",
     "Cast",
     "CastLike",
     "Ceil",
@@ -1576,7 +1629,7 @@ bool ox_op_known(const char *op)
     for (size_t i = 0; i < sizeof known_ops / sizeof known_ops[0]; i++)
         if (!strcmp(known_ops[i], op))
             return true;
-    return false;
+    return ox_op_known_nn(op) || ox_op_known_ext(op) || ox_op_known_quant(op);
 }
 
 OxResult ox_import_node(OxImporter *im, OxNode *n)
@@ -1584,7 +1637,9 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
     const char *op = n->p->op_type;
     if (n->p->domain && *n->p->domain && strcmp(n->p->domain, "ai.onnx") != 0)
         return ox_unsupported(im, n, "operator domain '%s' is not supported", n->p->domain);
-    if (n->n_out < 1 || !*n->out[0])
+    /* the recurrent ops (onnx_ops_nn.c) may leave Y unused and want Y_h */
+    bool recurrent = !strcmp(op, "RNN") || !strcmp(op, "GRU") || !strcmp(op, "LSTM");
+    if (n->n_out < 1 || (!*n->out[0] && !recurrent))
         return ox_unsupported(im, n, "a node without a first output");
     if (!strcmp(op, "Constant"))
         return op_constant(im, n);
@@ -1645,6 +1700,18 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
     for (size_t i = 0; i < sizeof binary_ops / sizeof binary_ops[0]; i++)
         if (!strcmp(op, binary_ops[i].onnx))
             return op_binary(im, n, binary_ops[i].ir);
+    if (!strcmp(op, "BitShift")) {
+        bool right = !strcmp(ox_attr_string(im, n, "direction", ""), "RIGHT");
+        return op_binary(im, n, right ? "bitshift_right" : "bitshift_left");
+    }
+    if (!strcmp(op, "BitwiseAnd"))
+        return op_binary(im, n, "bitwise_and");
+    if (!strcmp(op, "BitwiseOr"))
+        return op_binary(im, n, "bitwise_or");
+    if (!strcmp(op, "BitwiseXor"))
+        return op_binary(im, n, "bitwise_xor");
+    if (!strcmp(op, "BitwiseNot"))
+        return op_unary(im, n, "bitwise_not");
     if (!strcmp(op, "Sum"))
         return op_variadic(im, n, "add", false);
     if (!strcmp(op, "Mean"))
@@ -1764,8 +1831,19 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         return op_depth_space(im, n, true);
     if (!strcmp(op, "SpaceToDepth"))
         return op_depth_space(im, n, false);
+    if (!strcmp(op, "Resize") && im->opset >= 11)
+        return ox_import_resize(im, n); /* frontend/onnx_ops_ext.c */
     if (!strcmp(op, "Resize") || !strcmp(op, "Upsample"))
         return op_resize(im, n);
+    OxResult nn_res;
+    if (ox_import_nn(im, n, &nn_res))
+        return nn_res;
+    OxResult ext;
+    if (ox_import_ext(im, n, &ext)) /* frontend/onnx_ops_ext.c */
+        return ext;
+    OxResult quant;
+    if (ox_import_quant(im, n, &quant)) /* frontend/onnx_ops_quant.c */
+        return quant;
     return ox_unsupported(im, n, "no mapping to slimc's IR");
 }
 

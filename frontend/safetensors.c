@@ -27,6 +27,7 @@ static const struct {
 } st_types[] = {
     {"F64", IR_F64}, {"F32", IR_F32}, {"F16", IR_F16}, {"BF16", IR_BF16}, {"I64", IR_I64},
     {"I32", IR_I32}, {"I16", IR_I16}, {"I8", IR_I8},   {"U8", IR_U8},     {"BOOL", IR_BOOL},
+    {"U16", IR_U16}, {"U32", IR_U32}, {"U64", IR_U64},
 };
 #define ST_N_TYPES (sizeof st_types / sizeof st_types[0])
 

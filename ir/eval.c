@@ -9,6 +9,7 @@
  * Epilogue operands: ir_eval_node reads the data of epilogue operand j from
  * inputs[n->n_inputs + j] (so callers pass n_inputs + n_epilogue pointers; entries for
  * unary epilogue ops are ignored). */
+#include "ir/dtype_ops.h"
 #include "ir/eval_internal.h"
 
 #include <math.h>
@@ -461,7 +462,8 @@ static bool check_dtypes(const EvalCtx *c)
     const Node *n = c->n;
     if (any_dtype_op(n->op)) {
         for (int i = 0; i < n->n_inputs; i++)
-            if (g->values[n->inputs[i]].type.dtype == IR_I4 || g->values[n->inputs[i]].type.quant)
+            if (ir_dtype_bits(g->values[n->inputs[i]].type.dtype) < 8 ||
+                g->values[n->inputs[i]].type.quant)
                 return unsupported(c, "for i4 or quantized values");
         if ((ir_ops[n->op].flags & IR_F_VIEW) &&
             g->values[n->inputs[0]].type.dtype != g->values[n->outputs[0]].type.dtype)
@@ -509,6 +511,10 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D ||
         n->op == IR_OP_QLINEAR || n->op == IR_OP_WLINEAR || n->op == IR_OP_DQLINEAR)
         return eval_quant_node(&c);
+    if (ir_eval_is_index_op(n->op)) /* ir/eval_index.c */
+        return ir_eval_index_node(&c);
+    if (ir_node_is_typed_elementwise(g, n)) /* f64, f16, bf16, integers: eval_dtypes.c */
+        return ir_eval_typed(&c);
     if (!check_dtypes(&c))
         return false;
     switch (n->op) {
@@ -586,6 +592,26 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
     case IR_OP_DQLINEAR: /* above */
+    case IR_OP_BITWISE_AND: /* integers only: ir_eval_typed, above */
+    case IR_OP_BITWISE_OR:
+    case IR_OP_BITWISE_XOR:
+    case IR_OP_BITWISE_NOT:
+    case IR_OP_BITSHIFT_LEFT:
+    case IR_OP_BITSHIFT_RIGHT:
+    case IR_OP_ARGMAX:
+    case IR_OP_ARGMIN:
+    case IR_OP_GATHER_ELEMENTS:
+    case IR_OP_SCATTER_ELEMENTS:
+    case IR_OP_CUMSUM:
+    case IR_OP_REDUCE_PROD:
+    case IR_OP_MOD:
+    case IR_OP_RESIZE_AXIS:
+    case IR_OP_GRID_SAMPLE:
+    case IR_OP_TOPK:
+    case IR_OP_POOL_ND:
+    case IR_OP_GATHER_ND:
+    case IR_OP_SCATTER_ND:
+    case IR_OP_ROI_ALIGN:
     case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);

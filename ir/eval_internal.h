@@ -87,5 +87,17 @@ void ir_eval_concat(const EvalCtx *c);
 bool ir_eval_index_select(const EvalCtx *c);
 void ir_eval_resize(const EvalCtx *c);
 void ir_eval_conv_transpose2d(const EvalCtx *c);
+/* Element j of src (dtype from) stored into element i of out (dtype to) as cast does;
+ * element i of p (any dtype but i4) as a double. */
+void ir_eval_store_cast(DType to, void *out, int64_t i, DType from, const void *src, int64_t j);
+double ir_eval_load_f(DType t, const void *p, int64_t i);
+
+/* eval_dtypes.c: the elementwise ops and reductions in dtypes other than f32
+ * (ir_node_is_typed_elementwise); false with a diagnostic for an epilogue. */
+bool ir_eval_typed(const EvalCtx *c);
+/* eval_index.c: argmax, argmin, gather/scatter_elements, cumsum, reduce_prod, mod (an
+ * index out of range is an error: false). */
+bool ir_eval_is_index_op(OpKind op);
+bool ir_eval_index_node(const EvalCtx *c);
 
 #endif

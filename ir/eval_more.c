@@ -86,7 +86,19 @@ static double load_f(DType t, const void *p, int64_t i)
     case IR_I8: return ((const int8_t *)p)[i];
     case IR_U8:
     case IR_BOOL: return ((const uint8_t *)p)[i];
+    case IR_U16: return ((const uint16_t *)p)[i];
+    case IR_U32: return ((const uint32_t *)p)[i];
+    case IR_U64: return (double)((const uint64_t *)p)[i];
+    case IR_F8E4M3FN:
+    case IR_F8E4M3FNUZ:
+    case IR_F8E5M2:
+    case IR_F8E5M2FNUZ: return ir_f8_value(t, ((const uint8_t *)p)[i]);
+    case IR_F8E8M0: return ir_e8m0_value(((const uint8_t *)p)[i]);
     case IR_I4:
+    case IR_U4:
+    case IR_I2:
+    case IR_U2:
+    case IR_F4E2M1:
     case IR_NUM_DTYPES: break;
     }
     SLIMC_ASSERT(0 && "no element access for this dtype");
@@ -101,6 +113,9 @@ static int64_t load_i(DType t, const void *p, int64_t i)
     case IR_I8: return ((const int8_t *)p)[i];
     case IR_U8:
     case IR_BOOL: return ((const uint8_t *)p)[i];
+    case IR_U16: return ((const uint16_t *)p)[i];
+    case IR_U32: return ((const uint32_t *)p)[i];
+    case IR_U64: return (int64_t)((const uint64_t *)p)[i]; /* wraps, as the generated code */
     default: return (int64_t)load_f(t, p, i);
     }
 }
@@ -121,10 +136,13 @@ static void store_cast(DType to, void *out, int64_t i, DType from, const void *s
         case IR_I16: ((int16_t *)out)[i] = (int16_t)(uint16_t)v; return;
         case IR_I8: ((int8_t *)out)[i] = (int8_t)(uint8_t)v; return;
         case IR_U8: ((uint8_t *)out)[i] = (uint8_t)v; return;
+        case IR_U16: ((uint16_t *)out)[i] = (uint16_t)v; return;
+        case IR_U32: ((uint32_t *)out)[i] = (uint32_t)v; return;
+        case IR_U64: ((uint64_t *)out)[i] = (uint64_t)v; return;
         default: SLIMC_ASSERT(0 && "bad cast");
         }
     }
-    double v = dtype_is_float(from) ? load_f(from, src, j) : (double)load_i(from, src, j);
+    double v = load_f(from, src, j); /* exact for every integer but large i64/u64 */
     switch (to) {
     case IR_F64: ((double *)out)[i] = v; return;
     case IR_F32: ((float *)out)[i] = (float)v; return;
@@ -132,6 +150,16 @@ static void store_cast(DType to, void *out, int64_t i, DType from, const void *s
     case IR_BF16: ((uint16_t *)out)[i] = f32_to_bf16((float)v); return;
     default: SLIMC_ASSERT(0 && "bad cast");
     }
+}
+
+void ir_eval_store_cast(DType to, void *out, int64_t i, DType from, const void *src, int64_t j)
+{
+    store_cast(to, out, i, from, src, j);
+}
+
+double ir_eval_load_f(DType t, const void *p, int64_t i)
+{
+    return load_f(t, p, i);
 }
 
 static DType dtype_of(const Graph *g, ValueId v)
@@ -189,7 +217,7 @@ void ir_eval_compare(const EvalCtx *c)
             continue;
         }
         int64_t x = load_i(t, a, ia), y = load_i(t, b, ib);
-        lt = x < y;
+        lt = t == IR_U64 ? (uint64_t)x < (uint64_t)y : x < y;
         eq = x == y;
         switch (c->n->op) {
         case IR_OP_EQ: out[i] = (uint8_t)eq; break;

@@ -504,7 +504,21 @@ double ir_flops(const Graph *g, const int64_t *syms)
         case IR_OP_REDUCE_SUM:
         case IR_OP_REDUCE_MEAN:
         case IR_OP_REDUCE_MAX:
-        case IR_OP_REDUCE_MIN: total += numel_of(g, n->inputs[0], syms); break;
+        case IR_OP_REDUCE_MIN:
+        case IR_OP_ARGMAX:
+        case IR_OP_ARGMIN:
+        case IR_OP_GATHER_ELEMENTS:
+        case IR_OP_SCATTER_ELEMENTS:
+        case IR_OP_CUMSUM:
+        case IR_OP_REDUCE_PROD:
+        case IR_OP_MOD:
+        case IR_OP_RESIZE_AXIS:
+        case IR_OP_GRID_SAMPLE:
+        case IR_OP_TOPK:
+        case IR_OP_POOL_ND:
+        case IR_OP_GATHER_ND:
+        case IR_OP_SCATTER_ND:
+        case IR_OP_ROI_ALIGN: total += numel_of(g, n->inputs[0], syms); break;
         case IR_OP_RELU6:
         case IR_OP_GELU:
         case IR_OP_GELU_TANH:
@@ -529,6 +543,12 @@ double ir_flops(const Graph *g, const int64_t *syms)
         case IR_OP_LE:
         case IR_OP_GT:
         case IR_OP_GE:
+        case IR_OP_BITWISE_AND:
+        case IR_OP_BITWISE_OR:
+        case IR_OP_BITWISE_XOR:
+        case IR_OP_BITWISE_NOT:
+        case IR_OP_BITSHIFT_LEFT:
+        case IR_OP_BITSHIFT_RIGHT:
         case IR_OP_WHERE: total += out; break;
         case IR_OP_GROUP_NORM: total += 4.0 * out; break;
         case IR_OP_RESIZE: total += 4.0 * out; break;

@@ -116,40 +116,6 @@ bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
     return true;
 }
 
-/* ---- conversions ---- */
-
-uint16_t ir_f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-    if (ax >= 0x7f800000u)
-        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
-    if (ax >= 0x477ff000u) /* rounds to >= 65536: inf */
-        return (uint16_t)(sign | 0x7c00u);
-    if (ax < 0x38800000u) { /* subnormal half (or zero) */
-        float a;
-        memcpy(&a, &ax, sizeof a);
-        float scaled = a * 16777216.0f; /* a / 2^-24, exact */
-        uint32_t q = (uint32_t)scaled;
-        float rem = scaled - (float)q;
-        if (rem > 0.5f || (rem == 0.5f && (q & 1u)))
-            q++;
-        return (uint16_t)(sign | q);
-    }
-    uint32_t r = ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23);
-    return (uint16_t)(sign | (r >> 13));
-}
-
-uint16_t ir_f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    if ((x & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((x >> 16) | 0x40u);
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
 /* ---- reference semantics ---- */
 
 static float half_to_f32(uint16_t h)

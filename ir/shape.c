@@ -2,6 +2,7 @@
  * types of a node's outputs from its inputs and attributes, or reports the user's error —
  * naming the node, the shapes involved and where each operand came from — and returns
  * false. Inputs already unknown (rank -1) never reach these functions. */
+#include "ir/dtype_ops.h"
 #include "ir/graph.h"
 
 #include <stdio.h>
@@ -38,13 +39,15 @@ static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
     return buf;
 }
 
+/* f32, or another dtype the op computes in (ir/dtype_ops.h). */
 static bool need_float(Graph *g, Node *n, int i, Diag *d)
 {
     const Type *t = in_type(g, n, i);
-    if (t && t->dtype != IR_F32) {
+    if (t && (t->quant ? t->dtype != IR_F32 : !ir_op_takes_dtype(n->op, t->dtype))) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': operand %s must be f32 in this version of slimc",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b));
+        diag_error(d, n->loc, "%s '%s': operand %s must be %s in this version of slimc",
+                   ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b),
+                   ir_op_takes_dtype(n->op, IR_F32) ? "f32" : "an integer");
         return false;
     }
     return true;
@@ -128,7 +131,14 @@ SHAPE_FN(broadcast)
                    describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
-    set_out(g, n, 0, IR_F32, &out);
+    if (in_type(g, n, 0)->dtype != in_type(g, n, 1)->dtype) {
+        char a[256], b[256];
+        diag_error(d, n->loc, "%s '%s': operands of different dtypes: %s and %s",
+                   ir_ops[n->op].name, n->name, describe(g, n->inputs[0], a, sizeof a),
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    set_out(g, n, 0, in_type(g, n, 0)->dtype, &out);
     return true;
 }
 
@@ -538,7 +548,7 @@ SHAPE_FN(compare)
 {
     const Type *a = in_type(g, n, 0), *b = in_type(g, n, 1);
     char sa[256], sb[256];
-    if (a->dtype != b->dtype || a->quant || b->quant || a->dtype == IR_I4) {
+    if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
         diag_error(d, n->loc, "%s '%s': operands must have one (unquantized) dtype: %s and %s",
                    ir_ops[n->op].name, n->name, describe(g, n->inputs[0], sa, sizeof sa),
                    describe(g, n->inputs[1], sb, sizeof sb));
@@ -561,7 +571,7 @@ SHAPE_FN(where)
     char s0[256], s1[256], s2[256];
     if (c->dtype != IR_BOOL)
         return bad_attr(g, n, 0, d, "the condition must be bool");
-    if (a->dtype != b->dtype || a->quant || b->quant || a->dtype == IR_I4) {
+    if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
         diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s", n->name,
                    describe(g, n->inputs[1], s1, sizeof s1),
                    describe(g, n->inputs[2], s2, sizeof s2));
@@ -583,8 +593,8 @@ SHAPE_FN(cast)
 {
     const Type *t = in_type(g, n, 0);
     int64_t to = ir_attr_int(n, "dtype", IR_F32);
-    if (to < 0 || to >= IR_NUM_DTYPES || to == IR_I4 || t->dtype == IR_I4 || t->quant)
-        return bad_attr(g, n, 0, d, "unsupported cast (i4 and quantized values are not cast)");
+    if (to < 0 || to >= IR_NUM_DTYPES || t->quant)
+        return bad_attr(g, n, 0, d, "unsupported cast (quantized values are not cast)");
     set_out(g, n, 0, (DType)to, &t->shape);
     return true;
 }
@@ -674,7 +684,7 @@ SHAPE_FN(reduce)
         else if (keep)
             out.d[out.rank++] = ir_dim(1);
     }
-    set_out(g, n, 0, IR_F32, &out);
+    set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
@@ -811,9 +821,7 @@ SHAPE_FN(pad)
                         "pads must be pairs (before, after), at most one per dimension");
     if (mode < 0 || mode > 2)
         return bad_attr(g, n, 0, d, "the mode must be constant, reflect or replicate");
-    if (mode != 0 && t->dtype != IR_F32)
-        return need_float(g, n, 0, d);
-    Shape out = t->shape;
+    Shape out = t->shape; /* reflect and replicate copy elements: any dtype */
     for (int k = 0; k < at->n_ints / 2; k++) {
         int dim = t->shape.rank - 1 - k;
         int64_t lo = at->ints[2 * k], hi = at->ints[2 * k + 1];

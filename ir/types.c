@@ -1,6 +1,7 @@
 /* Element types, symbolic dimensions and the polynomials memory planning needs. */
 #include "ir/types.h"
 
+#include <math.h>
 #include <string.h>
 
 static const struct {
@@ -41,7 +42,8 @@ bool ir_dtype_parse(const char *s, DType *out)
         {"float64", IR_F64}, {"double", IR_F64}, {"float32", IR_F32},   {"float", IR_F32},
         {"float16", IR_F16}, {"half", IR_F16},   {"bfloat16", IR_BF16}, {"int64", IR_I64},
         {"int32", IR_I32},   {"int16", IR_I16},  {"int8", IR_I8},       {"uint8", IR_U8},
-        {"int4", IR_I4},
+        {"int4", IR_I4},     {"uint16", IR_U16}, {"uint32", IR_U32},    {"uint64", IR_U64},
+        {"uint4", IR_U4},    {"int2", IR_I2},    {"uint2", IR_U2},
     };
     for (int i = 0; i < IR_NUM_DTYPES; i++)
         if (strcmp(s, dtype_info[i].name) == 0) {
@@ -56,10 +58,178 @@ bool ir_dtype_parse(const char *s, DType *out)
     return false;
 }
 
+uint16_t ir_f16_bits(double v)
+{
+    float f = (float)v;
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) /* inf, NaN */
+        return (uint16_t)(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u));
+    if (ax >= 0x477ff000u) /* rounds to 65536 or more */
+        return (uint16_t)(sign | 0x7c00u);
+    if (ax < 0x38800000u) { /* a subnormal half: in units of 2^-24, rounded to even */
+        float a;
+        memcpy(&a, &ax, 4);
+        double q = nearbyint((double)a * 16777216.0); /* default rounding: to even */
+        return (uint16_t)(sign | (uint32_t)q);
+    }
+    return (uint16_t)(sign | ((ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> 13));
+}
+
+uint16_t ir_bf16_bits(double v)
+{
+    float f = (float)v;
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((x >> 16) | 0x40u);
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+/* A float8 format: mantissa bits, exponent bias, the largest finite value; fnuz formats
+ * have no -0 and one NaN (0x80); e4m3fn has no inf (NaN is S.1111.111); e5m2 is IEEE-like. */
+typedef struct F8Format {
+    int mant, bias;
+    double max;
+    bool fnuz, ieee;
+} F8Format;
+
+static F8Format f8_format(DType t)
+{
+    switch (t) {
+    case IR_F8E4M3FN: return (F8Format){3, 7, 448.0, false, false};
+    case IR_F8E4M3FNUZ: return (F8Format){3, 8, 240.0, true, false};
+    case IR_F8E5M2: return (F8Format){2, 15, 57344.0, false, true};
+    default: return (F8Format){2, 16, 57344.0, true, false}; /* e5m2fnuz */
+    }
+}
+
+bool ir_dtype_is_f8(DType t)
+{
+    return t == IR_F8E4M3FN || t == IR_F8E4M3FNUZ || t == IR_F8E5M2 || t == IR_F8E5M2FNUZ ||
+           t == IR_F8E8M0;
+}
+
+double ir_f8_value(DType t, uint8_t b)
+{
+    F8Format f = f8_format(t);
+    int ebits = 7 - f.mant, e = (b >> f.mant) & ((1 << ebits) - 1), m = b & ((1 << f.mant) - 1);
+    if (f.fnuz && b == 0x80)
+        return NAN;
+    if (!f.fnuz && !f.ieee && (b & 0x7f) == 0x7f)
+        return NAN;
+    if (f.ieee && e == (1 << ebits) - 1)
+        return m ? NAN : (b & 0x80) ? -INFINITY : INFINITY;
+    double v =
+        e == 0 ? ldexp(m, 1 - f.bias - f.mant) : ldexp(m + (1 << f.mant), e - f.bias - f.mant);
+    return (b & 0x80) ? -v : v;
+}
+
+uint8_t ir_f8_bits(DType t, double v, bool saturate)
+{
+    F8Format f = f8_format(t);
+    unsigned sign = signbit(v) ? 0x80u : 0u;
+    uint8_t nan = f.fnuz ? 0x80 : (uint8_t)(sign | (f.ieee ? 0x7eu : 0x7fu));
+    uint8_t overflow = f.ieee ? (uint8_t)(sign | 0x7cu) : nan; /* inf, else NaN */
+    if (isnan(v))
+        return nan;
+    double a = fabs(v);
+    if (saturate && a > f.max)
+        a = f.max;
+    if (isinf(a))
+        return overflow;
+    int e;
+    frexp(a, &e); /* a = x * 2^e, x in [0.5, 1): the leading bit is 2^(e - 1) */
+    int lead = e - 1 < 1 - f.bias ? 1 - f.bias : e - 1;
+    double r = a == 0.0 ? 0.0 : nearbyint(ldexp(a, f.mant - lead)); /* ties to even */
+    double q = ldexp(r, lead - f.mant);
+    if (q > f.max)
+        return overflow;
+    unsigned code;
+    if (q < ldexp(1.0, 1 - f.bias)) { /* subnormal (or zero) */
+        code = (unsigned)ldexp(q, f.bias - 1 + f.mant);
+    } else {
+        frexp(q, &e);
+        code = (unsigned)(e - 1 + f.bias) << f.mant |
+               ((unsigned)ldexp(q, f.mant - (e - 1)) & ((1u << f.mant) - 1u));
+    }
+    if (f.fnuz && code == 0)
+        return 0; /* no -0 */
+    return (uint8_t)(sign | code);
+}
+
+double ir_f4_value(unsigned b)
+{
+    unsigned e = (b >> 1) & 3u, m = b & 1u;
+    double v = e == 0 ? 0.5 * m : ldexp(1.0 + 0.5 * m, (int)e - 1);
+    return (b & 8u) ? -v : v;
+}
+
+unsigned ir_f4_bits(double v)
+{
+    if (isnan(v))
+        return 8u;
+    unsigned sign = signbit(v) ? 8u : 0u;
+    double a = fabs(v) > 6.0 ? 6.0 : fabs(v);
+    int e;
+    frexp(a, &e);
+    int lead = e - 1 < 0 ? 0 : e - 1;
+    double q = ldexp(nearbyint(ldexp(a, 1 - lead)), lead - 1); /* ties to even */
+    if (q < 1.0)
+        return sign | (unsigned)(2.0 * q);
+    frexp(q, &e);
+    return sign | (unsigned)e << 1 | ((unsigned)ldexp(q, 2 - e) & 1u);
+}
+
+double ir_e8m0_value(unsigned b)
+{
+    return b == 0xffu ? NAN : ldexp(1.0, (int)b - 127);
+}
+
+uint8_t ir_e8m0_bits(double v, int round_mode, bool saturate)
+{
+    float f = (float)v;
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    unsigned e = (x >> 23) & 0xffu, up = 0;
+    if (e == 0xffu)
+        return 0xff;
+    if (round_mode == 2) { /* nearest: guard, round, sticky, and e > 0 standing for the lsb */
+        up = (x & 0x400000u) && ((x & 0x200000u) || (x & 0x1fffffu) || e > 0);
+    } else if (round_mode == 0) {
+        up = (x & 0x4fffffu) != 0; /* onnx's mask, bits 20 and 21 left out */
+    }
+    if (saturate && e == 0xfeu)
+        up = 0;
+    return (uint8_t)(e + up);
+}
+
+/* IEEE half (bits h) as a double, exactly. */
+static double half_value(uint16_t h)
+{
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m | 0x400, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
 double ir_dtype_get(DType t, const void *data, int64_t i)
 {
     const unsigned char *p = data;
     switch (t) {
+    case IR_F16: {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return half_value(v);
+    }
+    case IR_BF16: {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        uint32_t bits = (uint32_t)v << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
     case IR_F32: {
         float v;
         memcpy(&v, p + 4 * i, 4);
@@ -85,12 +255,42 @@ double ir_dtype_get(DType t, const void *data, int64_t i)
         memcpy(&v, p + 2 * i, 2);
         return v;
     }
+    case IR_U16: {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
+    case IR_U32: {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case IR_U64: {
+        uint64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
     case IR_I8: return (int8_t)p[i];
     case IR_U8:
     case IR_BOOL: return p[i];
-    case IR_F16:
-    case IR_BF16:
     case IR_I4:
+    case IR_U4:
+    case IR_I2:
+    case IR_U2:
+    case IR_F4E2M1: {
+        int64_t bit = i * ir_dtype_bits(t);
+        unsigned mask = (1u << ir_dtype_bits(t)) - 1u;
+        unsigned v = (unsigned)(p[bit >> 3] >> (bit & 7)) & mask;
+        if (t == IR_F4E2M1)
+            return ir_f4_value(v);
+        bool neg = (t == IR_I4 || t == IR_I2) && v > mask / 2;
+        return neg ? (double)v - (double)(mask + 1) : (double)v;
+    }
+    case IR_F8E4M3FN:
+    case IR_F8E4M3FNUZ:
+    case IR_F8E5M2:
+    case IR_F8E5M2FNUZ: return ir_f8_value(t, p[i]);
+    case IR_F8E8M0: return ir_e8m0_value(p[i]);
     case IR_NUM_DTYPES: break;
     }
     return 0;

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* name, C type in generated code, bits */
+/* name, C type in generated code, bits. New dtypes go at the end: a cast's dtype attribute
+ * and the public SlimcDType hold these numbers. */
 #define IR_DTYPES(X)                                                                               \
     X(F64, "f64", "double", 64)                                                                    \
     X(F32, "f32", "float", 32)                                                                     \
@@ -18,7 +19,19 @@
     X(I8, "i8", "int8_t", 8)                                                                       \
     X(U8, "u8", "uint8_t", 8)                                                                      \
     X(I4, "i4", "uint8_t", 4)                                                                      \
-    X(BOOL, "bool", "uint8_t", 8)
+    X(BOOL, "bool", "uint8_t", 8)                                                                  \
+    X(U16, "u16", "uint16_t", 16)                                                                  \
+    X(U32, "u32", "uint32_t", 32)                                                                  \
+    X(U64, "u64", "uint64_t", 64)                                                                  \
+    X(F8E4M3FN, "f8e4m3fn", "uint8_t", 8)                                                          \
+    X(F8E4M3FNUZ, "f8e4m3fnuz", "uint8_t", 8)                                                      \
+    X(F8E5M2, "f8e5m2", "uint8_t", 8)                                                              \
+    X(F8E5M2FNUZ, "f8e5m2fnuz", "uint8_t", 8)                                                      \
+    X(U4, "u4", "uint8_t", 4)                                                                      \
+    X(I2, "i2", "uint8_t", 2)                                                                      \
+    X(U2, "u2", "uint8_t", 2)                                                                      \
+    X(F4E2M1, "f4e2m1", "uint8_t", 4)                                                              \
+    X(F8E8M0, "f8e8m0", "uint8_t", 8)
 
 typedef enum DType {
 #define X(e, name, ctype, bits) IR_##e,
@@ -34,12 +47,29 @@ int ir_dtype_bits(DType t);
 size_t ir_dtype_bytes(DType t, int64_t count);
 /* Parses "f32", "int8", "float32"...; returns false if unknown. */
 bool ir_dtype_parse(const char *s, DType *out);
-/* Element i of data (C order, little-endian) as a double; 0 for f16/bf16/i4, which have
- * no exact host type here. */
+/* Element i of data (C order, little-endian) as a double (f16, bf16, float8 and f4e2m1
+ * exactly; the dtypes of fewer than 8 bits pack from the low bits of each byte up). */
 double ir_dtype_get(DType t, const void *data, int64_t i);
-/* f32 to f16 / bf16 bits, rounding to nearest even (ir/lowbit.c). */
-uint16_t ir_f32_to_f16(float f);
-uint16_t ir_f32_to_bf16(float f);
+/* The float8 dtypes (ONNX's FLOAT8E4M3FN, E4M3FNUZ, E5M2, E5M2FNUZ) are storage types:
+ * only cast reads and writes them. Code b of float8 dtype t as a double, and v rounded
+ * to the nearest code (ties to even); saturate clamps what is out of range to the largest
+ * finite value (ONNX Cast's saturate=1), else it becomes inf (e5m2) or NaN. */
+bool ir_dtype_is_f8(DType t); /* the four above and f8e8m0 */
+/* f4e2m1 (ONNX's FLOAT4E2M1: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives; no inf or
+ * NaN) is a storage type like float8: code b (4 bits) as a double, and v rounded to the
+ * nearest code (ties to even), clamped to +-6, NaN to -0 (as ml_dtypes). */
+double ir_f4_value(unsigned b);
+unsigned ir_f4_bits(double v);
+/* f8e8m0 (ONNX's FLOAT8E8M0, a power of two 2^(b - 127), 0xff NaN), from the f32 value of
+ * v as onnx.numpy_helper.to_float8e8m0 computes it: round_mode 0 up, 1 down, 2 nearest;
+ * saturate keeps 2^127 from rounding up to NaN. */
+double ir_e8m0_value(unsigned b);
+uint8_t ir_e8m0_bits(double v, int round_mode, bool saturate);
+double ir_f8_value(DType t, uint8_t b);
+uint8_t ir_f8_bits(DType t, double v, bool saturate);
+/* v rounded to f32, then to f16 / bf16 bits (nearest even; NaN stays NaN). */
+uint16_t ir_f16_bits(double v);
+uint16_t ir_bf16_bits(double v);
 
 /* A dimension is coeff × (product of the symbols in syms): 28 is {28, 0}; N is {1, 1<<iN};
  * 800·N (a flattened batch) is {800, 1<<iN}. Symbols are the graph's named dims

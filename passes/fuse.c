@@ -7,7 +7,7 @@
  *   - E is relu, sigmoid or tanh, or add/sub/mul/div whose other operand P is not O and is
  *     available before H runs: a graph input, a constant, or the output of a node earlier
  *     than H in the node order;
- *   - E's output has O's dtype and shape (so P broadcasts to O without changing it), and
+ *   - E's output has O's dtype (f32) and shape (so P broadcasts to O without changing it), and
  *     neither is quantized; E runs on H's device; H's epilogue has room for E and E's own
  *     epilogue (whose operands must be available before H too).
  * Then H appends E (operand_first when O is E's second operand of a sub or div; add and
@@ -88,7 +88,8 @@ static bool fuse_one(Graph *g, NodeId h)
     const Node *en = &g->nodes[e];
     if (!is_epilogue_op(en->op) || en->n_outputs != 1 || en->device != hn->device ||
         hn->n_epilogue + 1 + en->n_epilogue > IR_MAX_EPILOGUE ||
-        !same_type(&g->values[o].type, &g->values[en->outputs[0]].type))
+        !same_type(&g->values[o].type, &g->values[en->outputs[0]].type) ||
+        g->values[o].type.dtype != IR_F32) /* epilogues compute in f32 */
         return false;
     Epilogue step = {.op = en->op, .operand = IR_NONE, .operand_first = false};
     if (ir_ops[en->op].flags & IR_F_BINARY) {

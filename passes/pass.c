@@ -10,6 +10,7 @@
 
 bool pass_cse(Graph *g, const PassArgs *args, Diag *d);      /* passes/cse.c (not in pass.h yet) */
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.c */
+bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);      /* passes/qdq.c */
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
 
@@ -28,17 +29,19 @@ static const struct {
     {"fuse", pass_fuse},         /* elementwise ops into their producer's epilogue */
     {"memplan", pass_memplan},   /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize}, /* static int8 (passes/quantize.c) */
+    {"qdq", pass_qdq},           /* int8 kernels for pre-quantized models (passes/qdq.c) */
     {"prune", pass_not_implemented},
     {"distill", pass_not_implemented},
     {"place", pass_not_implemented},
 };
 enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 
-/* The default pipeline: fold constants first (so bn_fold sees constant parameters even
+/* The default pipeline: the int8 kernels of pre-quantized (QDQ) models first (before fold
+ * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
  * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
  * merge duplicates, set the GEMM layout, fuse epilogues, drop the fused-away nodes, plan
  * memory. */
-static const char default_pipeline[] = "fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan";
+static const char default_pipeline[] = "qdq,fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan";
 
 const char *pass_default_pipeline(void)
 {

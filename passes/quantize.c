@@ -606,7 +606,7 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
             uint16_t *h = arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
             const float *x = w->data;
             for (int64_t k = 0; k < O * K; k++)
-                h[k] = format == IR_F16 ? ir_f32_to_f16(x[k]) : ir_f32_to_bf16(x[k]);
+                h[k] = format == IR_F16 ? ir_f16_bits(x[k]) : ir_bf16_bits(x[k]);
             Type ht = {.dtype = format, .shape = w->type.shape};
             ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
                                   ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);

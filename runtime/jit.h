@@ -24,6 +24,8 @@ typedef struct RtOptions {
     const char
         *cache_dir; /* NULL: $SLIMC_CACHE_DIR, else $XDG_CACHE_HOME/slimc, else ~/.cache/slimc */
     bool no_cache;
+    bool shared_kernels;    /* src includes slimc_rt.h with SLIMC_RT_EXTERN: link it against
+                             * libslimc_kernels (loaded once per process, from libslimc) */
     size_t cache_max_bytes; /* 0: $SLIMC_CACHE_MAX_MB, else 512 MB; least recently used go first */
     double *compile_ms;     /* if set, time spent compiling (0 on a cache hit) is added */
     double *load_ms;

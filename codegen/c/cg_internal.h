@@ -72,6 +72,8 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_matmul(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k);
+/* elementwise_dtypes.c: elementwise ops and reductions in dtypes other than f32 */
+void cg_emit_elementwise_typed(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k);
@@ -92,6 +94,10 @@ void cg_emit_adaptive_pool(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k);
+/* index_ops.c: argmax, argmin, gather/scatter_elements, cumsum, reduce_prod, mod */
+bool cg_is_index_op(OpKind op);
+bool cg_index_supported(CgCtx *c, const Node *n);
+void cg_emit_index_op(CgCtx *c, NodeId id, CgKernel *k);
 /* Writes the epilogue function epi_node_NAME of a node that has one. */
 void cg_emit_epilogue_fn(CgCtx *c, NodeId id);
 

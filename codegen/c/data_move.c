@@ -4,6 +4,7 @@
  * is not). Most walk the output one row (its last dim) per parallel item, with each
  * operand's element strides over the output's dims (0 where it is broadcast). */
 #include "codegen/c/cg_internal.h"
+#include "ir/dtype_ops.h"
 
 #include <string.h>
 
@@ -155,8 +156,20 @@ static const char *store_expr(CgCtx *c, DType to, DType from, const char *x)
     case IR_I16:
     case IR_I8:
     case IR_U8: /* through int64 (wrapping), as the reference */
+    case IR_U16:
+    case IR_U32:
+    case IR_U64:
         return from_float ? cg_strf(c, "(%s)(uint64_t)(int64_t)(%s)", ir_dtype_ctype(to), x)
                           : cg_strf(c, "(%s)(uint64_t)(%s)", ir_dtype_ctype(to), x);
+    case IR_F8E4M3FN: /* elementwise_dtypes.c */
+    case IR_F8E4M3FNUZ:
+    case IR_F8E5M2:
+    case IR_F8E5M2FNUZ:
+    case IR_U4:
+    case IR_I2:
+    case IR_U2:
+    case IR_F4E2M1:
+    case IR_F8E8M0:
     case IR_I4:
     case IR_NUM_DTYPES: break;
     }
@@ -167,6 +180,10 @@ void cg_emit_cast(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     DType from = c->g->values[n->inputs[0]].type.dtype, to = c->g->values[n->outputs[0]].type.dtype;
+    if (ir_node_is_typed_elementwise(c->g, n)) { /* float8, i4, u4 */
+        cg_emit_elementwise_typed(c, id, k);
+        return;
+    }
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);

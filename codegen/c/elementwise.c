@@ -2,6 +2,7 @@
  * activations and math functions) and
  * the epilogue functions that fuse them into another node's store. */
 #include "codegen/c/cg_internal.h"
+#include "ir/dtype_ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -77,6 +78,26 @@ const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
     case IR_OP_DQLINEAR:
+    case IR_OP_BITWISE_AND:
+    case IR_OP_BITWISE_OR:
+    case IR_OP_BITWISE_XOR:
+    case IR_OP_BITWISE_NOT:
+    case IR_OP_BITSHIFT_LEFT:
+    case IR_OP_BITSHIFT_RIGHT:
+    case IR_OP_ARGMAX:
+    case IR_OP_ARGMIN:
+    case IR_OP_GATHER_ELEMENTS:
+    case IR_OP_SCATTER_ELEMENTS:
+    case IR_OP_CUMSUM:
+    case IR_OP_REDUCE_PROD:
+    case IR_OP_MOD:
+    case IR_OP_RESIZE_AXIS:
+    case IR_OP_GRID_SAMPLE:
+    case IR_OP_TOPK:
+    case IR_OP_POOL_ND:
+    case IR_OP_GATHER_ND:
+    case IR_OP_SCATTER_ND:
+    case IR_OP_ROI_ALIGN:
     case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a unary elementwise op without attributes", ir_ops[op].name);
@@ -153,6 +174,26 @@ const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
     case IR_OP_DQLINEAR:
+    case IR_OP_BITWISE_AND:
+    case IR_OP_BITWISE_OR:
+    case IR_OP_BITWISE_XOR:
+    case IR_OP_BITWISE_NOT:
+    case IR_OP_BITSHIFT_LEFT:
+    case IR_OP_BITSHIFT_RIGHT:
+    case IR_OP_ARGMAX:
+    case IR_OP_ARGMIN:
+    case IR_OP_GATHER_ELEMENTS:
+    case IR_OP_SCATTER_ELEMENTS:
+    case IR_OP_CUMSUM:
+    case IR_OP_REDUCE_PROD:
+    case IR_OP_MOD:
+    case IR_OP_RESIZE_AXIS:
+    case IR_OP_GRID_SAMPLE:
+    case IR_OP_TOPK:
+    case IR_OP_POOL_ND:
+    case IR_OP_GATHER_ND:
+    case IR_OP_SCATTER_ND:
+    case IR_OP_ROI_ALIGN:
     case IR_NUM_OPS: break;
     }
     cg_error(c, NULL, "%s is not a binary elementwise op", ir_ops[op].name);
@@ -330,6 +371,10 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
     Dim ne;
     if (!ir_shape_numel(os, &ne)) {
         cg_error(c, n, "unsupported symbolic shape");
+        return;
+    }
+    if (ir_node_is_typed_elementwise(g, n)) { /* f64, f16, bf16, integers */
+        cg_emit_elementwise_typed(c, id, k);
         return;
     }
     const char *total = cg_dim(c, ne);

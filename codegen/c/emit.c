@@ -2,6 +2,7 @@
  * in the other files of this folder) and the entry points of codegen/c/cg.h. */
 #include "codegen/c/cg_internal.h"
 #include "runtime/jit.h"
+#include "ir/dtype_ops.h"
 
 #include "slimc/slimc.h"
 
@@ -410,6 +411,26 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
     case IR_OP_DQLINEAR: cg_emit_quant(c, id, k); return;
+    case IR_OP_BITWISE_AND: /* codegen/c/elementwise_dtypes.c */
+    case IR_OP_BITWISE_OR:
+    case IR_OP_BITWISE_XOR:
+    case IR_OP_BITWISE_NOT:
+    case IR_OP_BITSHIFT_LEFT:
+    case IR_OP_BITSHIFT_RIGHT: cg_emit_elementwise_typed(c, id, k); return;
+    case IR_OP_ARGMAX: /* codegen/c/index_ops.c */
+    case IR_OP_ARGMIN:
+    case IR_OP_GATHER_ELEMENTS:
+    case IR_OP_SCATTER_ELEMENTS:
+    case IR_OP_CUMSUM:
+    case IR_OP_REDUCE_PROD:
+    case IR_OP_MOD:
+    case IR_OP_RESIZE_AXIS:
+    case IR_OP_GRID_SAMPLE:
+    case IR_OP_TOPK:
+    case IR_OP_POOL_ND:
+    case IR_OP_GATHER_ND:
+    case IR_OP_SCATTER_ND:
+    case IR_OP_ROI_ALIGN: cg_emit_index_op(c, id, k); return;
     case IR_NUM_OPS: break;
     }
     cg_error(c, n, "unknown op");
@@ -455,6 +476,8 @@ static bool node_supported(CgCtx *c, const Node *n)
         cg_error(c, n, "has %d outputs; kernels write one", n->n_outputs);
         return false;
     }
+    if (cg_is_index_op(n->op)) /* codegen/c/index_ops.c */
+        return cg_index_supported(c, n);
     if (cg_is_quant_op(n->op)) { /* dtypes checked by their shape functions */
         for (int j = 0; j < n->n_epilogue; j++)
             if (n->epilogue[j].operand != IR_NONE &&
@@ -469,13 +492,22 @@ static bool node_supported(CgCtx *c, const Node *n)
         }
         return true;
     }
+    if (ir_node_is_typed_elementwise(g, n)) { /* codegen/c/elementwise_dtypes.c */
+        if (n->n_epilogue) {
+            cg_error(c, n, "an op computing in %s cannot carry an epilogue",
+                     ir_dtype_name(g->values[n->inputs[0]].type.dtype));
+            return false;
+        }
+        return true;
+    }
     bool view = ir_ops[n->op].flags & IR_F_VIEW, any = any_dtype_op(n->op);
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
         if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0))
             continue;
         const Type *t = &g->values[v].type;
-        if (any ? (t->dtype == IR_I4 || (t->quant && !view)) : (t->dtype != IR_F32 || t->quant)) {
+        if (any ? (ir_dtype_bits(t->dtype) < 8 || (t->quant && !view))
+                : (t->dtype != IR_F32 || t->quant)) {
             char ts[160];
             cg_error(c, n, "input %d is %s; this kernel computes in %s", i,
                      ir_type_str(g, &g->values[v].type, ts, sizeof ts),
@@ -637,7 +669,9 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
                   total, total, c->fn_names[id]);
     }
-    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT)
+    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT ||
+        n->op == IR_OP_GATHER_ELEMENTS || n->op == IR_OP_SCATTER_ELEMENTS ||
+        n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND || n->op == IR_OP_ROI_ALIGN)
         cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
 }
 

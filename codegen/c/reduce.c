@@ -3,6 +3,7 @@
  * item, accumulating in the reference's order (ir/eval.c), so results do not depend on
  * the thread count and match the reference to rounding of libm alone. */
 #include "codegen/c/cg_internal.h"
+#include "ir/dtype_ops.h"
 
 #include <string.h>
 
@@ -18,6 +19,10 @@ static void int_array(CgCtx *c, const char *name, const char *const *e, int n)
 void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
+    if (ir_node_is_typed_elementwise(c->g, n)) { /* f64, f16, bf16, integers */
+        cg_emit_elementwise_typed(c, id, k);
+        return;
+    }
     const Shape *xs = cg_shape(c, n->inputs[0]);
     const Attr *at = ir_node_attr(n, "axes");
     unsigned mask = 0;

@@ -40,7 +40,19 @@ typedef enum SlimcDType {
     SLIMC_I8,
     SLIMC_U8,
     SLIMC_I4,
-    SLIMC_BOOL
+    SLIMC_BOOL,
+    SLIMC_U16,
+    SLIMC_U32,
+    SLIMC_U64,
+    SLIMC_F8E4M3FN,
+    SLIMC_F8E4M3FNUZ,
+    SLIMC_F8E5M2,
+    SLIMC_F8E5M2FNUZ,
+    SLIMC_U4,
+    SLIMC_I2,
+    SLIMC_U2,
+    SLIMC_F4E2M1,
+    SLIMC_F8E8M0
 } SlimcDType;
 
 #define SLIMC_MAX_RANK 8

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.bash"
 M=$SLIMC_SOURCE_DIR/tests/onnx/models
 
 if ! "$SLIMC" run "$M/mlp.onnx" --input "$M/mlp.input.npy" 2>&1 | grep -q "built without ONNX"; then
-  for m in mlp lenet transformer_layer; do
+  for m in mlp lenet transformer_layer lstm; do
     expect_ok "run $m.onnx" "$SLIMC" run "$M/$m.onnx" --input "$M/$m.input.npy" --output-dir "out_$m"
     expect_ok "$m matches onnxruntime" "$NPYCMP" "out_$m/output.npy" "$M/$m.ort.npy" 1e-4
   done
@@ -17,9 +17,6 @@ if ! "$SLIMC" run "$M/mlp.onnx" --input "$M/mlp.input.npy" 2>&1 | grep -q "built
     expect_ok "imported $m matches" "$NPYCMP" "imp_out_$m/output.npy" "$M/$m.ort.npy" 1e-4
   done
   expect_ok "inspect lenet.onnx --ir" "$SLIMC" inspect "$M/lenet.onnx" --ir
-  # LSTM has no IR op yet: one clear message naming the node
-  expect_fail "lstm unsupported" "node '/lstm/LSTM': LSTM \(ai.onnx opset 17\)" \
-    "$SLIMC" run "$M/lstm.onnx" --input "$M/lstm.input.npy"
   printf 'not a model at all\377\377\377' > junk.onnx
   expect_fail "not protobuf" "junk.onnx: error: not a valid ONNX model" "$SLIMC" inspect junk.onnx
   head -c 3000 "$M/mlp.onnx" > cut.onnx

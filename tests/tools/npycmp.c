@@ -1,5 +1,7 @@
-/* npycmp A.npy B.npy [TOL]: exit 0 when A and B have the same dtype and shape and
- * max|a - b| <= TOL * max|b| (TOL defaults to 1e-4; integers must be equal). */
+/* npycmp A.npy B.npy [TOL [TOP1]]: exit 0 when A and B have the same dtype and shape and
+ * max|a - b| <= TOL * max|b| (TOL defaults to 1e-4; integers must be equal), and, with
+ * TOP1, when the argmax over the last axis agrees on at least that fraction of rows (for
+ * quantized models, whose outputs differ by rounding steps). */
 #include "slimc/slimc.h"
 
 #include <math.h>
@@ -25,7 +27,7 @@ static double get(const SlimcTensor *t, size_t i)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: npycmp A.npy B.npy [TOL]\n");
+        fprintf(stderr, "usage: npycmp A.npy B.npy [TOL [TOP1]]\n");
         return 2;
     }
     double tol = argc > 3 ? atof(argv[3]) : 1e-4;
@@ -57,6 +59,22 @@ int main(int argc, char **argv)
     int ok = a.dtype == SLIMC_F32 || a.dtype == SLIMC_F64 ? max_diff <= tol * max_b : max_diff == 0;
     printf("npycmp: max|a-b| = %.3g, max|b| = %.3g, tol %.3g: %s\n", max_diff, max_b, tol,
            ok ? "ok" : "DIFFER");
+    if (argc > 4 && a.ndim >= 1 && a.shape[a.ndim - 1] > 0) {
+        const size_t cols = (size_t)a.shape[a.ndim - 1], rows = n / cols;
+        size_t same = 0;
+        for (size_t r = 0; r < rows; r++) {
+            size_t ia = 0, ib = 0;
+            for (size_t c = 1; c < cols; c++) {
+                ia = get(&a, r * cols + c) > get(&a, r * cols + ia) ? c : ia;
+                ib = get(&b, r * cols + c) > get(&b, r * cols + ib) ? c : ib;
+            }
+            same += ia == ib;
+        }
+        const double frac = rows ? (double)same / (double)rows : 1.0, want = atof(argv[4]);
+        printf("npycmp: top-1 agrees on %zu of %zu rows (%.2f%%, at least %.2f%% wanted)\n", same,
+               rows, 100 * frac, 100 * want);
+        ok = ok && frac >= want;
+    }
     slimc_tensor_free(&a);
     slimc_tensor_free(&b);
     slimc_context_free(ctx);

@@ -1,8 +1,9 @@
 /* Static int8 (issue 6, docs/quantization.md): the int8 kernels of runtime/slimc_rt.h
  * bit-exact against plain integer loops (the VNNI path and the portable one), the
  * calibration range choosers on known distributions, the int8 ops through the emitter and
- * the JIT against the reference evaluator, the quantize pass's errors, and lenet end to
- * end through the public API: int8 top-1 within 0.5 point of fp32 on the held-out digits. */
+ * the JIT against the reference evaluator, the quantize pass's errors, lenet end to end
+ * through the public API (int8 top-1 within 0.5 point of fp32 on the held-out digits), and
+ * the qdq pass (dequantize -> conv2d / linear of pre-quantized models into the int8 ops). */
 #include "runtime/slimc_rt.h"
 
 #include "ir/eval.h"
@@ -399,6 +400,124 @@ START_TEST(qlinear_packed)
 }
 END_TEST
 
+/* ---- the qdq pass (pre-quantized models, passes/qdq.c) ---- */
+
+/* x -> quantize -> dequantize -> conv2d / linear whose weight is mul(cast(wq s8), ws), as
+ * the ONNX importer builds a QDQ model; ws is [O, 1, ...] (per_channel) or 0-d. The data
+ * comes from seed, so two calls from the same seed build the same graph. */
+static Graph *qdq_graph(bool conv, bool per_channel, RtTensor *in)
+{
+    Graph *g = ir_graph_new("qdq");
+    const int64_t B = 2, C = conv ? 6 : 40, H = 9, W = 7, O = 10, k = 3, K = conv ? C * k * k : C;
+    *in = conv ? sup_input_rand(4, D(B, C, H, W), &seed) : sup_input_rand(2, D(B, C), &seed);
+    ValueId x =
+        ir_input_new(g, "x", conv ? sup_f32(4, D(B, C, H, W)) : sup_f32(2, D(B, C)), (SrcLoc){0});
+    NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &x, 1, 1);
+    ir_node_set_float(g, q, "scale", 2.0 / 255.0);
+    ir_node_set_int(g, q, "zero_point", 100);
+    ValueId qv = g->nodes[q].outputs[0];
+    NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &qv, 1, 1);
+    ir_node_set_float(g, dq, "scale", 2.0 / 255.0);
+    ir_node_set_int(g, dq, "zero_point", 100);
+    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    for (int64_t i = 0; i < O * K; i++)
+        w[i] = (int8_t)((int)(rnd() % 256) - 128); /* -128 too: ONNX allows it */
+    for (int64_t o = 0; o < O; o++) {
+        ws[o] = 0.001f + 0.01f * urand();
+        b[o] = urand() - 0.5f;
+    }
+    ValueId wq = conv ? const_of(g, "wq", IR_I8, 4, D(O, C, k, k), w, (size_t)(O * K))
+                      : const_of(g, "wq", IR_I8, 2, D(O, K), w, (size_t)(O * K));
+    NodeId c = ir_node_new(g, IR_OP_CAST, "cast", (SrcLoc){0}, &wq, 1, 1);
+    ir_node_set_int(g, c, "dtype", IR_F32);
+    ValueId sv = !per_channel ? const_of(g, "ws", IR_F32, 0, NULL, ws, sizeof(float))
+                 : conv ? const_of(g, "ws", IR_F32, 4, D(O, 1, 1, 1), ws, sizeof(float) * (size_t)O)
+                        : const_of(g, "ws", IR_F32, 2, D(O, 1), ws, sizeof(float) * (size_t)O);
+    ValueId mi[2] = {g->nodes[c].outputs[0], sv};
+    NodeId m = ir_node_new(g, IR_OP_MUL, "mul", (SrcLoc){0}, mi, 2, 1);
+    ValueId ci[3] = {g->nodes[dq].outputs[0], g->nodes[m].outputs[0],
+                     const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O)};
+    NodeId n = ir_node_new(g, conv ? IR_OP_CONV2D : IR_OP_LINEAR, "op", (SrcLoc){0}, ci, 3, 1);
+    if (conv) /* padding reads the code of 0.0: qconv2d pads with x_zero_point */
+        ir_node_set_int(g, n, "padding", 1);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    return g;
+}
+
+static int count_op(const Graph *g, OpKind op)
+{
+    int k = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        k += !g->nodes[i].dead && g->nodes[i].op == op;
+    return k;
+}
+
+START_TEST(qdq_pass)
+{
+    const int threads[] = {1, 2};
+    for (int conv = 0; conv < 2; conv++)
+        for (int pc = 0; pc < 2; pc++) {
+            const unsigned s0 = seed;
+            RtTensor in_ref, in;
+            Graph *ref = qdq_graph(conv, pc, &in_ref);
+            seed = s0;
+            Graph *g = qdq_graph(conv, pc, &in);
+            Diag d;
+            diag_init(&d);
+            ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, NULL, &d), "%s",
+                          diag_text(&d));
+            ck_assert_int_eq(count_op(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR), 1);
+            ck_assert_int_eq(count_op(g, conv ? IR_OP_CONV2D : IR_OP_LINEAR), 0);
+            ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 0);
+            /* the int8 op against the float path it replaced (which sums the dequantized
+             * products in f32; the int8 op is exact up to its one scaling) */
+            void *o_ref[1], *o[1];
+            const void *x_ref[1] = {in_ref.data}, *x[1] = {in.data};
+            ck_assert_msg(ir_eval_graph(ref, x_ref, o_ref, NULL, &d), "%s", diag_text(&d));
+            ck_assert_msg(ir_eval_graph(g, x, o, NULL, &d), "%s", diag_text(&d));
+            const Shape *os = &g->values[g->outputs[0]].type.shape;
+            int64_t total = 1;
+            for (int i = 0; i < os->rank; i++)
+                total *= os->d[i].c;
+            double max_b = 0, max_diff = 0;
+            for (int64_t i = 0; i < total; i++) {
+                const float a = ((float *)o[0])[i], bb = ((float *)o_ref[0])[i];
+                max_b = fmax(max_b, fabs(bb));
+                max_diff = fmax(max_diff, fabs(a - bb));
+            }
+            ck_assert_msg(max_diff <= 1e-5 * max_b, "conv %d per_channel %d: %g vs %g", conv, pc,
+                          max_diff, max_b);
+            free(o_ref[0]);
+            free(o[0]);
+            diag_fini(&d);
+            /* and the emitted int8 kernel against the evaluator */
+            char msg[512];
+            ck_assert_msg(sup_check(g, &in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
+            free(in_ref.data);
+            free(in.data);
+            ir_graph_free(ref);
+            ir_graph_free(g);
+        }
+    /* after fold the weight is a plain f32 constant: the node stays float */
+    RtTensor in;
+    Graph *g = qdq_graph(true, true, &in);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(pass_pipeline_run(g, "fold,qdq", (SrcLoc){0}, NULL, &d), "%s", diag_text(&d));
+    ck_assert_int_eq(count_op(g, IR_OP_CONV2D), 1);
+    ck_assert_int_eq(count_op(g, IR_OP_QCONV2D), 0);
+    diag_fini(&d);
+    free(in.data);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* ---- the pass and lenet end to end ---- */
 
 static char path_buf[4][1024];
@@ -517,6 +636,7 @@ int main(void)
     tcase_add_test(j, qlinear_packed);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
+    tcase_add_test(j, qdq_pass);
     suite_add_tcase(s, j);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

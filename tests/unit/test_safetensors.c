@@ -400,7 +400,7 @@ START_TEST(test_lying_tensors)
     expect_error("{" T("a", "F8_E4M3", "[1]", "0", "1") "}", 1,
                  "tensor 'a': dtype 'F8_E4M3' is not supported");
     expect_error("{" T("a", "f32", "[1]", "0", "4") "}", 4, "dtype 'f32' is not supported");
-    expect_error("{" T("a", "U16", "[1]", "0", "2") "}", 2, "dtype 'U16'");
+    expect_error("{" T("a", "U128", "[1]", "0", "16") "}", 16, "dtype 'U128'");
     expect_error("{\"a\":{\"dtype\":5,\"shape\":[1],\"data_offsets\":[0,1]}}", 1,
                  "(tensor 'a'): expected a string, found a number");
     expect_error("{\"a\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"extra\":[1,{}]}}",

@@ -1,0 +1,1699 @@
+/* ONNX ops of networks, training graphs and signal processing, lowered to IR ops that
+ * exist: Attention (opset 23/24), NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, Trilu,
+ * RotaryEmbedding, CenterCropPad, Einsum, EyeLike, the Hann/Hamming/Blackman windows,
+ * OneHot, Compress, Tile, LRN, DFT, STFT, AffineGrid, ReverseSequence, Col2Im, MaxUnpool,
+ * Det (up to 3x3), MelWeightMatrix, RNN/GRU/LSTM (unrolled), and Range / ConstantOfShape
+ * whose inputs are graph inputs. Each is a decomposition: one-hots by comparison with an
+ * index constant, masks and transforms (causal mask, DFT matrices, gathers) built as
+ * constants when the shapes are static, so no new IR op or kernel is needed. Reference
+ * semantics: onnx/reference/ops of the pinned onnx package. */
+#ifdef SLIMC_WITH_ONNX
+#include "frontend/onnx_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+/* A constant of dtype dt and static shape (rank dims) from c, added to the graph. */
+static ValueId nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c, const char *what)
+{
+    Type t = {c->dtype, {c->rank, {{0}}}, NULL};
+    for (int i = 0; i < c->rank; i++)
+        t.shape.d[i] = ir_dim(c->shape[i]);
+    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
+                        c->nbytes, n->loc);
+}
+
+static ValueId nn_cast(OxImporter *im, const OxNode *n, ValueId v, DType dt)
+{
+    if (v == IR_NONE || ox_ty(im, v)->dtype == dt)
+        return v;
+    NodeId id = mk(im, n, "cast", &v, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_int(im->g, id, "dtype", dt);
+    return done(im, id);
+}
+
+static ValueId nn_where(OxImporter *im, const OxNode *n, ValueId c, ValueId a, ValueId b)
+{
+    ValueId ins[3] = {c, a, b};
+    if (c == IR_NONE || a == IR_NONE || b == IR_NONE)
+        return IR_NONE;
+    NodeId id = mk(im, n, "where", ins, 3);
+    return id == IR_NONE ? IR_NONE : done(im, id);
+}
+
+static ValueId nn_reduce(OxImporter *im, const OxNode *n, const char *op, ValueId v,
+                         const int64_t *axes, int k, bool keep)
+{
+    if (v == IR_NONE)
+        return IR_NONE;
+    NodeId id = mk(im, n, op, &v, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    if (k > 0)
+        ir_node_set_ints(im->g, id, "axes", axes, k);
+    ir_node_set_int(im->g, id, "keepdim", keep);
+    return done(im, id);
+}
+
+static ValueId nn_concat(OxImporter *im, const OxNode *n, const ValueId *ins, int k, int64_t axis)
+{
+    for (int i = 0; i < k; i++)
+        if (ins[i] == IR_NONE)
+            return IR_NONE;
+    NodeId id = mk(im, n, "concat", ins, k);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_int(im->g, id, "axis", axis);
+    return done(im, id);
+}
+
+/* v reshaped to the rank dims in d. */
+static ValueId nn_reshape(OxImporter *im, const OxNode *n, ValueId v, const Dim *d, int rank)
+{
+    if (v == IR_NONE)
+        return IR_NONE;
+    Shape s = {rank, {{0}}};
+    for (int i = 0; i < rank; i++)
+        s.d[i] = d[i];
+    return reshape_to(im, n, v, &s);
+}
+
+/* A computed copy of v (an output may not be a graph input or a constant). */
+static ValueId nn_copy(OxImporter *im, const OxNode *n, ValueId v)
+{
+    if (v == IR_NONE || im->g->values[v].kind == IR_VALUE_TEMP)
+        return v;
+    if (ox_ty(im, v)->shape.rank > 0)
+        return slice1(im, n, v, 0, 0, INT64_MAX, 1);
+    Dim one = ir_dim(1); /* a 0-d value: sliced as [1] */
+    return nn_reshape(im, n, slice1(im, n, nn_reshape(im, n, v, &one, 1), 0, 0, 1, 1), NULL, 0);
+}
+
+/* ---- Trilu ---- */
+
+/* Trilu(x [..., R, C], k): where(mask, x, 0) with the mask a bool constant [R, C]. */
+static OxResult op_trilu(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Type *t = ox_ty(im, x);
+    int r = t->shape.rank;
+    if (r < 2 || !ir_dim_static(t->shape.d[r - 2]) || !ir_dim_static(t->shape.d[r - 1]))
+        return ox_unsupported(im, n, "needs rank >= 2 with static last two dims");
+    int64_t k = 0;
+    if (ox_has_in(n, 1)) {
+        const OxConst *ck = need_const(im, n, 1);
+        if (!ck)
+            return ox_unsupported(im, n, "k computed at run time");
+        k = ox_const_get_i(ck, 0);
+    }
+    bool upper = ox_attr_int(n, "upper", 1) != 0;
+    int64_t shape[2] = {t->shape.d[r - 2].c, t->shape.d[r - 1].c};
+    OxConst m;
+    ox_const_make(im, &m, IR_BOOL, 2, shape);
+    for (int64_t i = 0; i < shape[0]; i++)
+        for (int64_t j = 0; j < shape[1]; j++)
+            ox_const_set(&m, i * shape[1] + j, upper ? j - i >= k : j - i <= k);
+    ValueId y = nn_where(im, n, nn_const_value(im, n, &m, "mask"), x, scalar(im, n, t->dtype, 0));
+    return y == IR_NONE ? no_ir_op(im, n, "where") : out(im, n, y);
+}
+
+/* ---- NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss ---- */
+
+/* The loss of logp [N, C, d...] (log-probabilities) at target [N, d...] (integer):
+ * loss = -logp[n, t, d...] * w[t], with w the weight (ones when absent) and w[ignore_index]
+ * = 0. The gather is a one-hot (target == class index constant) times logp, summed over C;
+ * a target outside [0, C) (only ignore_index may be) selects nothing. reduction: none, sum,
+ * or mean = sum(loss) / sum(w[t]). Binds output 0. */
+static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target, ValueId weight)
+{
+    const Shape *xs = &ox_ty(im, logp)->shape, *ts = &ox_ty(im, target)->shape;
+    int r = xs->rank;
+    if (ox_ty(im, logp)->dtype != IR_F32)
+        return ox_unsupported(im, n, "only f32 inputs");
+    if (r < 2 || ts->rank != r - 1 || !ir_dim_static(xs->d[1]))
+        return ox_unsupported(im, n, "needs input [N, C, ...] with a static C and target [N, ...]");
+    DType tdt = ox_ty(im, target)->dtype;
+    if (tdt != IR_I64 && tdt != IR_I32)
+        return ox_unsupported(im, n, "the target must be int64 or int32");
+    int64_t C = xs->d[1].c;
+    const char *red = ox_attr_string(im, n, "reduction", "mean");
+    if (strcmp(red, "none") != 0 && strcmp(red, "sum") != 0 && strcmp(red, "mean") != 0)
+        return ox_unsupported(im, n, "reduction '%s'", red);
+    bool has_ii = ox_attr(n, "ignore_index") != NULL;
+    int64_t ii = ox_attr_int(n, "ignore_index", 0);
+
+    /* classes [1, C, 1, ...] and the target as [N, 1, d...] */
+    int64_t cshape[IR_MAX_RANK];
+    for (int i = 0; i < r; i++)
+        cshape[i] = i == 1 ? C : 1;
+    OxConst cls;
+    ox_const_make(im, &cls, tdt, r, cshape);
+    for (int64_t c = 0; c < C; c++)
+        ox_const_set(&cls, c, (double)c);
+    Dim td[IR_MAX_RANK];
+    td[0] = ts->d[0];
+    td[1] = ir_dim(1);
+    for (int i = 1; i < ts->rank; i++)
+        td[i + 1] = ts->d[i];
+    ValueId t1 = nn_reshape(im, n, target, td, r);
+    ValueId onehot = nn_cast(im, n, bin(im, n, "eq", t1, nn_const_value(im, n, &cls, "classes")),
+                             IR_F32); /* [N, C, d...] */
+
+    /* the class weights [1, C, 1, ...], ignore_index's zeroed */
+    bool weighted = weight != IR_NONE || (has_ii && ii >= 0 && ii < C);
+    ValueId w = IR_NONE;
+    if (weighted) {
+        OxConst keep;
+        ox_const_make(im, &keep, IR_F32, r, cshape);
+        for (int64_t c = 0; c < C; c++)
+            ox_const_set(&keep, c, has_ii && c == ii ? 0.0 : 1.0);
+        w = nn_const_value(im, n, &keep, "keep");
+        if (weight != IR_NONE) {
+            if (ox_ty(im, weight)->shape.rank != 1)
+                return ox_unsupported(im, n, "the weight must be 1-D");
+            Dim wd[IR_MAX_RANK];
+            for (int i = 0; i < r; i++)
+                wd[i] = ir_dim(cshape[i]);
+            w = bin(im, n, "mul", w, nn_reshape(im, n, nn_cast(im, n, weight, IR_F32), wd, r));
+        }
+        onehot = bin(im, n, "mul", onehot, w);
+    }
+    int64_t ax1 = 1;
+    ValueId loss = un(im, n, "neg",
+                      nn_reduce(im, n, "reduce_sum", bin(im, n, "mul", onehot, logp), &ax1, 1,
+                                false)); /* [N, d...] */
+    if (!strcmp(red, "sum"))
+        loss = nn_reduce(im, n, "reduce_sum", loss, NULL, 0, false);
+    else if (!strcmp(red, "mean")) {
+        ValueId total = nn_reduce(im, n, "reduce_sum", loss, NULL, 0, false);
+        /* without weights every target counts once (ignored targets select nothing and
+         * are not counted: the one-hot row is zero) */
+        ValueId count =
+            weighted || has_ii ? nn_reduce(im, n, "reduce_sum", onehot, NULL, 0, false) : IR_NONE;
+        loss = count != IR_NONE ? bin(im, n, "div", total, count)
+                                : nn_reduce(im, n, "reduce_mean", loss, NULL, 0, false);
+    }
+    return loss == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, loss);
+}
+
+static OxResult op_nll(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1))
+        return ox_unsupported(im, n, "needs the target input");
+    return nll_loss(im, n, ox_in(im, n, 0), ox_in(im, n, 1), ox_in(im, n, 2));
+}
+
+static OxResult op_sce(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1))
+        return ox_unsupported(im, n, "needs the labels input");
+    ValueId x = ox_in(im, n, 0);
+    if (ox_ty(im, x)->shape.rank < 2)
+        return ox_unsupported(im, n, "the scores must have rank >= 2");
+    NodeId id = mk(im, n, "log_softmax", &x, 1);
+    if (id == IR_NONE)
+        return no_ir_op(im, n, "log_softmax");
+    ir_node_set_int(im->g, id, "axis", 1);
+    ValueId logp = done(im, id);
+    OxResult res = nll_loss(im, n, logp, ox_in(im, n, 1), ox_in(im, n, 2));
+    if (res == OX_OK && wants(n, 1))
+        ox_bind_value(im, n->out[1], logp);
+    return res;
+}
+
+/* ---- Attention ---- */
+
+/* [B, L, H*D] -> [B, H, L, D]. */
+static ValueId heads_split(OxImporter *im, const OxNode *n, ValueId x, int64_t h)
+{
+    const Shape *s = &ox_ty(im, x)->shape;
+    if (s->rank != 3 || h < 1 || !ir_dim_static(s->d[2]) || s->d[2].c % h)
+        return IR_NONE;
+    Dim d4[4] = {s->d[0], s->d[1], ir_dim(h), ir_dim(s->d[2].c / h)};
+    int64_t perm[4] = {0, 2, 1, 3};
+    return permute(im, n, nn_reshape(im, n, x, d4, 4), perm, 4);
+}
+
+/* x [B, Hkv, S, D] with each head repeated reps times in place: [B, Hkv*reps, S, D]. */
+static ValueId heads_repeat(OxImporter *im, const OxNode *n, ValueId x, int64_t reps)
+{
+    const Shape *s = &ox_ty(im, x)->shape;
+    if (reps == 1 || s->rank != 4)
+        return x;
+    Dim d5[5] = {s->d[0], s->d[1], ir_dim(1), s->d[2], s->d[3]};
+    ValueId v = nn_reshape(im, n, x, d5, 5);
+    NodeId id = mk(im, n, "expand", &v, 1);
+    if (id == IR_NONE || v == IR_NONE)
+        return IR_NONE;
+    int64_t shape[5] = {-1, -1, reps, -1, -1};
+    ir_node_set_ints(im->g, id, "shape", shape, 5);
+    v = done(im, id);
+    Dim d4[4] = {s->d[0], ir_dim(s->d[1].c * reps), s->d[2], s->d[3]};
+    return nn_reshape(im, n, v, d4, 4);
+}
+
+/* The additive bias [.., L, S] of Attention: attn_mask (bool: 0 / -inf; shorter than S:
+ * padded with -inf), the causal mask (-inf where j > i + past), the padding mask of
+ * nonpad_kv_seqlen. IR_NONE in *bias when there is none; false when unsupported. */
+static bool attention_bias(OxImporter *im, OxNode *n, int64_t L, int64_t S, int64_t past, Dim batch,
+                           ValueId *bias)
+{
+    *bias = IR_NONE;
+    if (ox_has_in(n, 3)) {
+        ValueId m = ox_in(im, n, 3);
+        const Type *mt = ox_ty(im, m);
+        if (mt->dtype == IR_BOOL)
+            m = nn_where(im, n, m, scalar(im, n, IR_F32, 0.0), scalar(im, n, IR_F32, -INFINITY));
+        else
+            m = nn_cast(im, n, m, IR_F32);
+        const Shape *ms = &ox_ty(im, m)->shape;
+        if (ms->rank < 1 || !ir_dim_static(ms->d[ms->rank - 1]))
+            return false;
+        int64_t have = ms->d[ms->rank - 1].c;
+        if (have < S) {
+            NodeId id = mk(im, n, "pad", &m, 1);
+            int64_t pads[2 * IR_MAX_RANK] = {0, S - have};
+            ir_node_set_ints(im->g, id, "pads", pads, 2 * ms->rank);
+            ir_node_set_int(im->g, id, "mode", 0);
+            ir_node_set_float(im->g, id, "value", -INFINITY);
+            m = done(im, id);
+        } else if (have > S)
+            return false;
+        *bias = m;
+    }
+    if (ox_attr_int(n, "is_causal", 0)) {
+        int64_t shape[2] = {L, S};
+        OxConst c;
+        ox_const_make(im, &c, IR_F32, 2, shape);
+        for (int64_t i = 0; i < L; i++)
+            for (int64_t j = 0; j < S; j++)
+                ox_const_set(&c, i * S + j, j > i + past ? -INFINITY : 0.0);
+        ValueId cv = nn_const_value(im, n, &c, "causal");
+        *bias = *bias == IR_NONE ? cv : bin(im, n, "add", *bias, cv);
+    }
+    if (ox_has_in(n, 6)) {
+        /* key j of batch b is padding when j >= nonpad_kv_seqlen[b] */
+        ValueId len = ox_in(im, n, 6);
+        DType dt = ox_ty(im, len)->dtype;
+        int64_t rshape[4] = {1, 1, 1, S};
+        OxConst pos;
+        ox_const_make(im, &pos, dt, 4, rshape);
+        for (int64_t j = 0; j < S; j++)
+            ox_const_set(&pos, j, (double)j);
+        Dim d4[4] = {batch, ir_dim(1), ir_dim(1), ir_dim(1)};
+        ValueId keep =
+            bin(im, n, "lt", nn_const_value(im, n, &pos, "pos"), nn_reshape(im, n, len, d4, 4));
+        ValueId pm = nn_where(im, n, keep, scalar(im, n, IR_F32, 0.0),
+                              scalar(im, n, IR_F32, -INFINITY)); /* [B, 1, 1, S] */
+        *bias = *bias == IR_NONE ? pm : bin(im, n, "add", *bias, pm);
+    }
+    return true;
+}
+
+/* Attention: softmax(Q K^T * scale + bias, softcapped) V over heads, with GQA (each KV
+ * head serves q_num_heads / kv_num_heads query heads), past keys/values concatenated
+ * (present_key / present_value outputs) and the qk_matmul_output output. 3-D inputs
+ * [B, L, H*D] are split into heads and joined back. f16 is computed in f32. */
+static OxResult op_attention(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
+        return ox_unsupported(im, n, "needs Q, K and V");
+    ValueId q = ox_in(im, n, 0), k = ox_in(im, n, 1), v = ox_in(im, n, 2);
+    DType dt = ox_ty(im, q)->dtype;
+    if (dt != IR_F32 && dt != IR_F16)
+        return ox_unsupported(im, n, "only f32 and f16 inputs");
+    int rank = ox_ty(im, q)->shape.rank;
+    if ((rank != 3 && rank != 4) || ox_ty(im, k)->shape.rank != rank ||
+        ox_ty(im, v)->shape.rank != rank)
+        return ox_unsupported(im, n, "Q, K and V must all be 3-D or all 4-D");
+    q = nn_cast(im, n, q, IR_F32);
+    k = nn_cast(im, n, k, IR_F32);
+    v = nn_cast(im, n, v, IR_F32);
+    if (rank == 3) {
+        int64_t qh = ox_attr_int(n, "q_num_heads", 0), kvh = ox_attr_int(n, "kv_num_heads", 0);
+        q = heads_split(im, n, q, qh);
+        k = heads_split(im, n, k, kvh);
+        v = heads_split(im, n, v, kvh);
+        if (q == IR_NONE || k == IR_NONE || v == IR_NONE)
+            return ox_unsupported(im, n,
+                                  "3-D inputs need q_num_heads/kv_num_heads dividing a "
+                                  "static hidden size");
+    }
+    /* q [B, Hq, L, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] */
+    int64_t past = 0;
+    if (ox_has_in(n, 4) != ox_has_in(n, 5))
+        return ox_unsupported(im, n, "past_key and past_value must be given together");
+    if (ox_has_in(n, 4)) {
+        ValueId pk = nn_cast(im, n, ox_in(im, n, 4), IR_F32);
+        ValueId pv = nn_cast(im, n, ox_in(im, n, 5), IR_F32);
+        const Shape *ps = &ox_ty(im, pk)->shape;
+        if (ps->rank != 4 || !ir_dim_static(ps->d[2]))
+            return ox_unsupported(im, n, "past_key must be 4-D with a static length");
+        past = ps->d[2].c;
+        ValueId ck[2] = {pk, k}, cv[2] = {pv, v};
+        k = nn_concat(im, n, ck, 2, 2);
+        v = nn_concat(im, n, cv, 2, 2);
+    }
+    const Shape *qs = &ox_ty(im, q)->shape, *ks = &ox_ty(im, k)->shape;
+    if (qs->rank != 4 || ks->rank != 4 || !ir_dim_static(qs->d[1]) || !ir_dim_static(qs->d[2]) ||
+        !ir_dim_static(qs->d[3]) || !ir_dim_static(ks->d[1]) || !ir_dim_static(ks->d[2]))
+        return ox_unsupported(im, n, "needs static head counts, sequence lengths and head size");
+    int64_t hq = qs->d[1].c, hkv = ks->d[1].c, L = qs->d[2].c, S = ks->d[2].c, D = qs->d[3].c;
+    if (hkv < 1 || hq % hkv)
+        return ox_unsupported(im, n, "q heads (%lld) must be a multiple of kv heads (%lld)",
+                              (long long)hq, (long long)hkv);
+    Dim batch = qs->d[0];
+    ValueId present_k = k, present_v = v;
+
+    const Onnx__AttributeProto *sa = ox_attr(n, "scale");
+    double scale = sa && sa->has_f ? sa->f : 1.0 / sqrt((double)D);
+    float softcap = ox_attr_float(n, "softcap", 0.0f);
+    int64_t mode = ox_attr_int(n, "qk_matmul_output_mode", 0);
+    int64_t kt_perm[4] = {0, 1, 3, 2};
+    ValueId kt = heads_repeat(im, n, permute(im, n, k, kt_perm, 4), hq / hkv);
+    ValueId vr = heads_repeat(im, n, v, hq / hkv);
+    ValueId qk = bin(im, n, "matmul", bin(im, n, "mul", q, scalar(im, n, IR_F32, scale)), kt);
+    ValueId qk_out = qk; /* [B, Hq, L, S] */
+    ValueId bias;
+    if (!attention_bias(im, n, L, S, past, batch, &bias))
+        return ox_unsupported(im, n, "attn_mask longer than the keys or with a symbolic length");
+    if (bias != IR_NONE)
+        qk = bin(im, n, "add", qk, bias);
+    if (mode == 1)
+        qk_out = qk;
+    if (softcap > 0.0f) {
+        ValueId c = scalar(im, n, IR_F32, softcap);
+        qk = bin(im, n, "mul", un(im, n, "tanh", bin(im, n, "div", qk, c)), c);
+        if (mode == 2)
+            qk_out = qk;
+    }
+    NodeId sid = mk(im, n, "softmax", &qk, 1);
+    if (sid == IR_NONE || qk == IR_NONE)
+        return no_ir_op(im, n, "softmax");
+    ir_node_set_int(im->g, sid, "axis", 3);
+    ValueId p = done(im, sid);
+    if (mode == 3)
+        qk_out = p;
+    ValueId y = bin(im, n, "matmul", p, vr); /* [B, Hq, L, Dv] */
+    if (rank == 3 && y != IR_NONE) {
+        const Shape *ys = &ox_ty(im, y)->shape;
+        if (ys->rank != 4 || !ir_dim_static(ys->d[3]))
+            return OX_ERROR;
+        int64_t perm[4] = {0, 2, 1, 3};
+        Dim d3[3] = {batch, ir_dim(L), ir_dim(hq * ys->d[3].c)};
+        y = nn_reshape(im, n, permute(im, n, y, perm, 4), d3, 3);
+    }
+    if (y == IR_NONE)
+        return ox_unsupported(im, n, "a needed IR op is missing");
+    ValueId outs[4] = {y, present_k, present_v, qk_out};
+    for (int i = 0; i < 4 && i < n->n_out; i++)
+        if (wants(n, i))
+            ox_bind_value(im, n->out[i], nn_cast(im, n, nn_copy(im, n, outs[i]), dt));
+    return OX_OK;
+}
+
+/* ---- RotaryEmbedding ---- */
+
+/* x [..., R] rotated by cos/sin [..., R/2] (broadcast): halves (x1, x2) or, interleaved,
+ * even/odd entries: (x1 cos - x2 sin, x1 sin + x2 cos) put back the same way. */
+static ValueId rotate(OxImporter *im, const OxNode *n, ValueId x, ValueId cs, ValueId sn,
+                      int64_t rot, bool interleaved)
+{
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank;
+    int64_t half = rot / 2;
+    ValueId x1 =
+        interleaved ? slice1(im, n, x, r - 1, 0, rot, 2) : slice1(im, n, x, r - 1, 0, half, 1);
+    ValueId x2 =
+        interleaved ? slice1(im, n, x, r - 1, 1, rot, 2) : slice1(im, n, x, r - 1, half, rot, 1);
+    ValueId re = bin(im, n, "sub", bin(im, n, "mul", cs, x1), bin(im, n, "mul", sn, x2));
+    ValueId imv = bin(im, n, "add", bin(im, n, "mul", sn, x1), bin(im, n, "mul", cs, x2));
+    if (re == IR_NONE || imv == IR_NONE)
+        return IR_NONE;
+    if (!interleaved) {
+        ValueId parts[2] = {re, imv};
+        return nn_concat(im, n, parts, 2, r - 1);
+    }
+    Dim d[IR_MAX_RANK];
+    const Shape *hs = &ox_ty(im, re)->shape;
+    if (hs->rank + 1 > IR_MAX_RANK)
+        return IR_NONE;
+    for (int i = 0; i < hs->rank; i++)
+        d[i] = hs->d[i];
+    d[hs->rank] = ir_dim(1);
+    ValueId parts[2] = {nn_reshape(im, n, re, d, hs->rank + 1),
+                        nn_reshape(im, n, imv, d, hs->rank + 1)};
+    ValueId pair = nn_concat(im, n, parts, 2, hs->rank); /* [..., half, 2] */
+    d[hs->rank - 1] = ir_dim(rot);
+    return nn_reshape(im, n, pair, d, hs->rank);
+}
+
+static OxResult op_rotary(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
+        return ox_unsupported(im, n, "needs cos_cache and sin_cache");
+    ValueId x = ox_in(im, n, 0), cs = ox_in(im, n, 1), sn = ox_in(im, n, 2);
+    const Shape xs0 = ox_ty(im, x)->shape;
+    if (ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "only f32 inputs");
+    /* work on [B, H, S, D] (4-D input) or [B, S, H, D] (3-D input) */
+    bool three = xs0.rank == 3;
+    if (three) {
+        int64_t h = ox_attr_int(n, "num_heads", 0);
+        if (h < 1 || !ir_dim_static(xs0.d[2]) || xs0.d[2].c % h)
+            return ox_unsupported(im, n, "3-D input needs num_heads dividing the hidden size");
+        Dim d4[4] = {xs0.d[0], xs0.d[1], ir_dim(h), ir_dim(xs0.d[2].c / h)};
+        x = nn_reshape(im, n, x, d4, 4);
+    } else if (xs0.rank != 4)
+        return ox_unsupported(im, n, "the input must be 3-D or 4-D");
+    const Shape *xs = &ox_ty(im, x)->shape;
+    if (!ir_dim_static(xs->d[3]))
+        return ox_unsupported(im, n, "symbolic head size");
+    int64_t D = xs->d[3].c, rot = ox_attr_int(n, "rotary_embedding_dim", 0);
+    if (rot == 0)
+        rot = D;
+    if (rot < 2 || rot > D || rot % 2)
+        return ox_unsupported(im, n, "rotary_embedding_dim %lld", (long long)rot);
+    bool interleaved = ox_attr_int(n, "interleaved", 0) != 0;
+    /* cos/sin as [B, S, R/2] */
+    if (ox_has_in(n, 3)) {
+        ValueId pos = ox_in(im, n, 3);
+        const Shape *ps = &ox_ty(im, pos)->shape;
+        Dim total;
+        if (ps->rank != 2 || !ir_shape_numel(ps, &total))
+            return ox_unsupported(im, n, "position_ids must be [B, S]");
+        ValueId flat = nn_reshape(im, n, pos, &total, 1);
+        ValueId *caches[2] = {&cs, &sn};
+        for (int i = 0; i < 2; i++) {
+            const Shape *c = &ox_ty(im, *caches[i])->shape;
+            if (c->rank != 2)
+                return ox_unsupported(im, n, "with position_ids the caches must be 2-D");
+            ValueId ins[2] = {*caches[i], flat};
+            NodeId id = mk(im, n, "index_select", ins, 2);
+            if (id == IR_NONE || flat == IR_NONE)
+                return no_ir_op(im, n, "index_select");
+            ir_node_set_int(im->g, id, "axis", 0);
+            Dim d3[3] = {ps->d[0], ps->d[1], c->d[1]};
+            *caches[i] = nn_reshape(im, n, done(im, id), d3, 3);
+        }
+    }
+    const Shape *cshape = &ox_ty(im, cs)->shape;
+    if (cshape->rank != 3 || !ir_dim_eq(cshape->d[2], ir_dim(rot / 2)))
+        return ox_unsupported(im, n, "the caches must be [B, S, rotary_dim / 2]");
+    /* broadcast over heads: [B, 1, S, R/2] (4-D) or [B, S, 1, R/2] (3-D) */
+    Dim d4[4] = {cshape->d[0], cshape->d[1], cshape->d[1], cshape->d[2]};
+    d4[three ? 2 : 1] = ir_dim(1);
+    cs = nn_reshape(im, n, cs, d4, 4);
+    sn = nn_reshape(im, n, sn, d4, 4);
+    ValueId xr = rot < D ? slice1(im, n, x, 3, 0, rot, 1) : x;
+    ValueId y = rotate(im, n, xr, cs, sn, rot, interleaved);
+    if (rot < D) {
+        ValueId parts[2] = {y, slice1(im, n, x, 3, rot, D, 1)};
+        y = nn_concat(im, n, parts, 2, 3);
+    }
+    if (three)
+        y = nn_reshape(im, n, y, xs0.d, 3);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* ---- CenterCropPad ---- */
+
+/* Each axis of axes is cropped (centered, the extra element dropped at the end) or padded
+ * with zeros (the extra one at the end) to shape[i]. */
+static OxResult op_center_crop_pad(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank;
+    int64_t want[IR_MAX_RANK], axes[IR_MAX_RANK];
+    int k = ox_ints_input(im, n, 1, want, IR_MAX_RANK);
+    if (k < 0)
+        return ox_unsupported(im, n, "the shape input computed at run time");
+    int ka = ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
+    if (ka == 0)
+        for (ka = 0; ka < r; ka++)
+            axes[ka] = ka;
+    if (k != ka || k > IR_MAX_RANK)
+        return ox_unsupported(im, n, "shape has %d entries for %d axes", k, ka);
+    int64_t pads[2 * IR_MAX_RANK] = {0};
+    bool padded = false;
+    ValueId y = x;
+    for (int i = 0; i < k; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
+        if (a < 0 || a >= r || !ir_dim_static(s->d[a]) || want[i] < 0)
+            return ox_unsupported(im, n, "axis out of range, symbolic, or a negative size");
+        int64_t dim = s->d[a].c;
+        if (want[i] < dim) {
+            int64_t st = (dim - want[i]) / 2;
+            y = slice1(im, n, y, a, st, st + want[i], 1);
+        } else if (want[i] > dim) {
+            pads[2 * (r - 1 - a)] = (want[i] - dim) / 2;
+            pads[2 * (r - 1 - a) + 1] = want[i] - dim - (want[i] - dim) / 2;
+            padded = true;
+        }
+    }
+    if (padded && y != IR_NONE) {
+        NodeId id = mk(im, n, "pad", &y, 1);
+        if (id == IR_NONE)
+            return no_ir_op(im, n, "pad");
+        ir_node_set_ints(im->g, id, "pads", pads, 2 * r);
+        ir_node_set_int(im->g, id, "mode", 0);
+        ir_node_set_float(im->g, id, "value", 0.0);
+        y = done(im, id);
+    }
+    y = nn_copy(im, n, y);
+    return y == IR_NONE ? no_ir_op(im, n, "slice") : out(im, n, y);
+}
+
+/* ---- Einsum ---- */
+
+/* Index codes of an einsum term: letters 0..51, the dims of "..." 52 and up (aligned to the
+ * right across operands: an operand with fewer of them broadcasts). */
+enum { EIN_ELL = 52, EIN_MAX = EIN_ELL + IR_MAX_RANK };
+
+static int ein_letter(char c)
+{
+    if (c >= 'a' && c <= 'z')
+        return c - 'a';
+    if (c >= 'A' && c <= 'Z')
+        return 26 + c - 'A';
+    return -1;
+}
+
+/* Parses term [b, e) for an operand of rank (-1 for the output, whose "..." has ell dims);
+ * codes out, returns the count or -1. *ell_n gets the operand's "..." dim count. */
+static int ein_term(const char *b, const char *e, int rank, int ell, int *codes, int *ell_n)
+{
+    int letters = 0;
+    bool has_ell = false;
+    for (const char *p = b; p < e; p++) {
+        if (ein_letter(*p) >= 0)
+            letters++;
+        else if (!has_ell && p + 3 <= e && !strncmp(p, "...", 3)) {
+            has_ell = true;
+            p += 2;
+        } else
+            return -1;
+    }
+    int en = rank >= 0 ? rank - letters : (has_ell ? ell : 0);
+    if (en < 0 || (!has_ell && en != 0) || letters + en > IR_MAX_RANK)
+        return -1;
+    *ell_n = en;
+    int k = 0;
+    for (const char *p = b; p < e; p++) {
+        if (*p == '.') {
+            for (int j = 0; j < en; j++)
+                codes[k++] = EIN_ELL + (ell - en) + j;
+            p += 2;
+        } else
+            codes[k++] = ein_letter(*p);
+    }
+    return k;
+}
+
+/* Einsum as broadcast products and sums: repeated indices of an operand take its diagonal
+ * (times an identity mask, summed), each operand is permuted and reshaped onto the union of
+ * the indices (output indices first), the operands are multiplied and the indices not in
+ * the output summed. Computed in f32. Static shapes only. */
+static OxResult op_einsum(OxImporter *im, OxNode *n)
+{
+    const char *eq0 = ox_attr_string(im, n, "equation", NULL);
+    if (!eq0)
+        return ox_unsupported(im, n, "needs an equation");
+    char eq[256];
+    size_t len = 0;
+    for (const char *p = eq0; *p && len + 1 < sizeof eq; p++)
+        if (*p != ' ')
+            eq[len++] = *p;
+    eq[len] = 0;
+    int nin = n->n_in;
+    if (nin < 1 || nin > 8)
+        return ox_unsupported(im, n, "1 to 8 operands");
+    const char *arrow = strstr(eq, "->");
+    const char *lhs_end = arrow ? arrow : eq + len;
+    ValueId xs[8];
+    int codes[8][IR_MAX_RANK], nc[8], ell_n[8], ell = 0;
+    int64_t size[EIN_MAX];
+    for (int i = 0; i < EIN_MAX; i++)
+        size[i] = -1;
+    DType dt = IR_F32;
+    /* first pass: ranks and the widest "..." */
+    const char *b = eq;
+    for (int i = 0; i < nin; i++) {
+        if (!ox_has_in(n, i))
+            return ox_unsupported(im, n, "a missing operand");
+        xs[i] = ox_in(im, n, i);
+        const Type *t = ox_ty(im, xs[i]);
+        if (!ir_shape_static(&t->shape))
+            return ox_unsupported(im, n, "symbolic shapes");
+        if (t->dtype != IR_F32 && t->dtype != IR_F64 && t->dtype != IR_F16)
+            return ox_unsupported(im, n, "only float operands");
+        dt = t->dtype;
+        const char *e = memchr(b, ',', (size_t)(lhs_end - b));
+        if (!e)
+            e = lhs_end;
+        if ((i + 1 < nin) != (e < lhs_end))
+            return ox_unsupported(im, n, "the equation has another operand count");
+        int tmp[IR_MAX_RANK];
+        if (ein_term(b, e, t->shape.rank, 0, tmp, &ell_n[i]) < 0)
+            return ox_unsupported(im, n, "cannot parse equation '%s'", eq0);
+        if (ell_n[i] > ell)
+            ell = ell_n[i];
+        b = e + 1;
+    }
+    b = eq;
+    bool used[EIN_MAX] = {false};
+    int count[EIN_MAX] = {0};
+    for (int i = 0; i < nin; i++) {
+        const Type *t = ox_ty(im, xs[i]);
+        const char *e = memchr(b, ',', (size_t)(lhs_end - b));
+        if (!e)
+            e = lhs_end;
+        nc[i] = ein_term(b, e, t->shape.rank, ell, codes[i], &ell_n[i]);
+        for (int j = 0; j < nc[i]; j++) {
+            int c = codes[i][j];
+            int64_t d = t->shape.d[j].c;
+            if (size[c] >= 0 && size[c] != d && d != 1 && size[c] != 1)
+                return ox_unsupported(im, n, "index sizes differ");
+            if (size[c] < 0 || size[c] == 1)
+                size[c] = d;
+            used[c] = true;
+            count[c]++;
+        }
+        b = e + 1;
+        if (dt != IR_F32)
+            xs[i] = nn_cast(im, n, xs[i], IR_F32);
+    }
+    int oc[IR_MAX_RANK], no = 0, en;
+    if (arrow) {
+        no = ein_term(arrow + 2, eq + len, -1, ell, oc, &en);
+        if (no < 0)
+            return ox_unsupported(im, n, "cannot parse equation '%s'", eq0);
+        for (int j = 0; j < no; j++)
+            if (!used[oc[j]])
+                return ox_unsupported(im, n, "an output index no operand has");
+    } else {
+        for (int c = EIN_ELL; c < EIN_ELL + ell; c++)
+            oc[no++] = c;
+        for (int c = 0; c < EIN_ELL; c++)
+            if (count[c] == 1)
+                oc[no++] = c;
+    }
+    /* every index: the output's first, then the summed ones */
+    int all[EIN_MAX], na = 0;
+    bool in_out[EIN_MAX] = {false};
+    for (int j = 0; j < no; j++) {
+        all[na++] = oc[j];
+        in_out[oc[j]] = true;
+    }
+    for (int c = 0; c < EIN_MAX; c++)
+        if (used[c] && !in_out[c])
+            all[na++] = c;
+    if (na > IR_MAX_RANK)
+        return ox_unsupported(im, n, "more than %d distinct indices", IR_MAX_RANK);
+    ValueId prod = IR_NONE;
+    for (int i = 0; i < nin; i++) {
+        ValueId v = xs[i];
+        /* diagonals: codes repeated within the operand */
+        for (int p = 0; p < nc[i]; p++)
+            for (int q = p + 1; q < nc[i]; q++) {
+                if (codes[i][p] != codes[i][q])
+                    continue;
+                int64_t d = size[codes[i][p]], eshape[IR_MAX_RANK];
+                for (int j = 0; j < nc[i]; j++)
+                    eshape[j] = j == p || j == q ? d : 1;
+                OxConst eye;
+                ox_const_make(im, &eye, IR_F32, nc[i], eshape);
+                for (int64_t j = 0; j < d; j++)
+                    ox_const_set(&eye, j * d + j, 1.0);
+                int64_t ax = q;
+                v = nn_reduce(im, n, "reduce_sum",
+                              bin(im, n, "mul", v, nn_const_value(im, n, &eye, "eye")), &ax, 1,
+                              false);
+                for (int j = q; j + 1 < nc[i]; j++)
+                    codes[i][j] = codes[i][j + 1];
+                nc[i]--;
+                q--;
+            }
+        /* onto the order of all[], absent indices as 1 */
+        int64_t perm[IR_MAX_RANK];
+        int np = 0;
+        Dim d[IR_MAX_RANK];
+        for (int a = 0; a < na; a++) {
+            d[a] = ir_dim(1);
+            for (int j = 0; j < nc[i]; j++)
+                if (codes[i][j] == all[a]) {
+                    perm[np++] = j;
+                    d[a] = ir_dim(-1); /* the operand's size, set below */
+                }
+        }
+        bool identity = true;
+        for (int j = 0; j < np; j++)
+            identity = identity && perm[j] == j;
+        if (!identity && np > 1)
+            v = permute(im, n, v, perm, np);
+        if (v == IR_NONE)
+            return ox_unsupported(im, n, "a needed IR op is missing");
+        const Shape *vs = &ox_ty(im, v)->shape;
+        for (int a = 0, j = 0; a < na; a++)
+            if (d[a].c == -1)
+                d[a] = vs->d[j++];
+        if (na != vs->rank)
+            v = nn_reshape(im, n, v, d, na);
+        prod = prod == IR_NONE ? v : bin(im, n, "mul", prod, v);
+    }
+    if (na > no) {
+        int64_t axes[IR_MAX_RANK];
+        for (int a = no; a < na; a++)
+            axes[a - no] = a;
+        prod = nn_reduce(im, n, "reduce_sum", prod, axes, na - no, false);
+    }
+    prod = dt != IR_F32 ? nn_cast(im, n, prod, dt) : nn_copy(im, n, prod);
+    return prod == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, prod);
+}
+
+/* ---- constants and masks: EyeLike, the windows, OneHot, Compress, Tile ---- */
+
+/* An ONNX TensorProto data type as a DType; false for one slimc lacks. */
+static bool nn_onnx_dtype(int64_t t, DType *dt)
+{
+    switch (t) {
+    case 1: *dt = IR_F32; return true;
+    case 2: *dt = IR_U8; return true;
+    case 3: *dt = IR_I8; return true;
+    case 5: *dt = IR_I16; return true;
+    case 6: *dt = IR_I32; return true;
+    case 7: *dt = IR_I64; return true;
+    case 9: *dt = IR_BOOL; return true;
+    case 10: *dt = IR_F16; return true;
+    case 11: *dt = IR_F64; return true;
+    case 16: *dt = IR_BF16; return true;
+    default: return false;
+    }
+}
+
+/* EyeLike: a constant of x's (static) 2-D shape, ones on diagonal k. */
+static OxResult op_eye_like(OxImporter *im, OxNode *n)
+{
+    const Type *t = ox_ty(im, ox_in(im, n, 0));
+    if (t->shape.rank != 2 || !ir_shape_static(&t->shape))
+        return ox_unsupported(im, n, "needs a static 2-D input");
+    DType dt = t->dtype;
+    if (ox_attr(n, "dtype") && !nn_onnx_dtype(ox_attr_int(n, "dtype", 1), &dt))
+        return ox_unsupported(im, n, "dtype %lld", (long long)ox_attr_int(n, "dtype", 1));
+    int64_t shape[2] = {t->shape.d[0].c, t->shape.d[1].c}, k = ox_attr_int(n, "k", 0);
+    OxConst c;
+    ox_const_make(im, &c, dt, 2, shape);
+    for (int64_t i = 0; i < shape[0]; i++)
+        if (i + k >= 0 && i + k < shape[1])
+            ox_const_set(&c, i * shape[1] + i + k, 1.0);
+    ox_bind_const(im, n->out[0], &c);
+    return OX_OK;
+}
+
+/* HannWindow, HammingWindow, BlackmanWindow of a constant size: a constant,
+ * a0 - a1 cos(2 pi k / N') + a2 cos(4 pi k / N'), N' = size (periodic) or size - 1. */
+static OxResult op_window(OxImporter *im, OxNode *n, const char *op)
+{
+    const OxConst *cs = need_const(im, n, 0);
+    if (!cs)
+        return ox_unsupported(im, n, "the size computed at run time");
+    int64_t size = ox_const_get_i(cs, 0);
+    DType dt = IR_F32;
+    if (size < 0 || size > (1 << 24) || !nn_onnx_dtype(ox_attr_int(n, "output_datatype", 1), &dt))
+        return ox_unsupported(im, n, "bad size or output_datatype");
+    double a0 = 0.5, a1 = 0.5, a2 = 0.0;
+    if (!strcmp(op, "HammingWindow")) {
+        a0 = 25.0 / 46.0;
+        a1 = 21.0 / 46.0;
+    } else if (!strcmp(op, "BlackmanWindow")) {
+        a0 = 0.42;
+        a2 = 0.08;
+    }
+    double den = ox_attr_int(n, "periodic", 1) ? (double)size : (double)(size - 1);
+    OxConst c;
+    ox_const_make(im, &c, dt, 1, &size);
+    for (int64_t k = 0; k < size; k++) {
+        double ph = den > 0 ? 2.0 * M_PI * (double)k / den : 0.0;
+        ox_const_set(&c, k, a0 - a1 * cos(ph) + a2 * cos(2.0 * ph));
+    }
+    ox_bind_const(im, n->out[0], &c);
+    return OX_OK;
+}
+
+/* OneHot(indices, depth, values [off, on]): a depth axis inserted at axis, on where the
+ * index (negative counts from depth) equals the position. */
+static OxResult op_one_hot(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
+        return ox_unsupported(im, n, "needs depth and values");
+    const OxConst *cd = need_const(im, n, 1);
+    if (!cd)
+        return ox_unsupported(im, n, "depth computed at run time");
+    int64_t depth = (int64_t)ox_const_get(cd, 0);
+    ValueId idx = ox_in(im, n, 0), vals = ox_in(im, n, 2);
+    const Type *it = ox_ty(im, idx);
+    int r = it->shape.rank;
+    int64_t axis = ox_attr_int(n, "axis", -1);
+    if (axis < 0)
+        axis += r + 1;
+    if (depth < 1 || axis < 0 || axis > r || r + 1 > IR_MAX_RANK)
+        return ox_unsupported(im, n, "bad depth or axis");
+    Dim d[IR_MAX_RANK];
+    int64_t pshape[IR_MAX_RANK];
+    for (int i = 0, j = 0; i <= r; i++) {
+        d[i] = i == axis ? ir_dim(1) : it->shape.d[j++];
+        pshape[i] = i == axis ? depth : 1;
+    }
+    OxConst pos, neg;
+    ox_const_make(im, &pos, it->dtype, r + 1, pshape);
+    ox_const_make(im, &neg, it->dtype, r + 1, pshape);
+    for (int64_t k = 0; k < depth; k++) {
+        ox_const_set(&pos, k, (double)k);
+        ox_const_set(&neg, k, (double)(k - depth));
+    }
+    ValueId iu = nn_reshape(im, n, idx, d, r + 1);
+    ValueId hit_p = bin(im, n, "eq", iu, nn_const_value(im, n, &pos, "pos"));
+    ValueId hit_n = bin(im, n, "eq", iu, nn_const_value(im, n, &neg, "neg"));
+    ValueId hit = nn_where(im, n, hit_p, hit_p, hit_n);
+    ValueId on = slice1(im, n, vals, 0, 1, 2, 1), off = slice1(im, n, vals, 0, 0, 1, 1);
+    Shape zero = {0, {{0}}};
+    ValueId y = nn_where(im, n, hit, reshape_to(im, n, on, &zero), reshape_to(im, n, off, &zero));
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* Compress with a constant condition: index_select of the positions that hold (the input
+ * flattened when there is no axis). */
+static OxResult op_compress(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1))
+        return ox_unsupported(im, n, "needs the condition");
+    const OxConst *cc = need_const(im, n, 1);
+    if (!cc)
+        return ox_unsupported(im, n, "the condition computed at run time");
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t axis = 0;
+    if (ox_attr(n, "axis")) {
+        axis = ox_attr_int(n, "axis", 0);
+        if (axis < 0)
+            axis += s->rank;
+        if (axis < 0 || axis >= s->rank)
+            return ox_unsupported(im, n, "axis out of range");
+    } else {
+        Dim total;
+        if (!ir_shape_numel(s, &total))
+            return ox_unsupported(im, n, "symbolic shape");
+        x = nn_reshape(im, n, x, &total, 1);
+        s = &ox_ty(im, x)->shape;
+    }
+    if (x == IR_NONE || !ir_dim_static(s->d[axis]))
+        return ox_unsupported(im, n, "symbolic compressed dim");
+    int64_t len = ox_const_numel(cc), k = 0;
+    if (len > s->d[axis].c)
+        len = s->d[axis].c;
+    for (int64_t i = 0; i < len; i++)
+        k += ox_const_get(cc, i) != 0;
+    if (k == 0)
+        return ox_unsupported(im, n, "an empty result");
+    OxConst idx;
+    ox_const_make(im, &idx, IR_I64, 1, &k);
+    for (int64_t i = 0, j = 0; i < len; i++)
+        if (ox_const_get(cc, i) != 0)
+            ox_const_set(&idx, j++, (double)i);
+    ValueId ins[2] = {x, nn_const_value(im, n, &idx, "idx")};
+    NodeId id = mk(im, n, "index_select", ins, 2);
+    if (id == IR_NONE)
+        return no_ir_op(im, n, "index_select");
+    ir_node_set_int(im->g, id, "axis", axis);
+    return out(im, n, done(im, id));
+}
+
+/* Tile by constant repeats: [.., d, ..] as [.., 1, d, ..], expanded to [.., r, d, ..] and
+ * merged to [.., r*d, ..]. */
+static OxResult op_tile(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank;
+    int64_t reps[IR_MAX_RANK];
+    int k = ox_ints_input(im, n, 1, reps, IR_MAX_RANK);
+    if (k < 0)
+        return ox_unsupported(im, n, "repeats computed at run time");
+    if (k != r || 2 * r > IR_MAX_RANK)
+        return ox_unsupported(im, n, "repeats must match a rank of at most %d", IR_MAX_RANK / 2);
+    Dim d2[IR_MAX_RANK], dout[IR_MAX_RANK];
+    int64_t shape[IR_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        if (reps[i] < 1)
+            return ox_unsupported(im, n, "repeats must be >= 1");
+        d2[2 * i] = ir_dim(1);
+        d2[2 * i + 1] = s->d[i];
+        shape[2 * i] = reps[i];
+        shape[2 * i + 1] = -1;
+        if (!ir_dim_mul(s->d[i], ir_dim(reps[i]), &dout[i]))
+            return ox_unsupported(im, n, "symbolic shape");
+    }
+    ValueId v = nn_reshape(im, n, x, d2, 2 * r);
+    NodeId id = mk(im, n, "expand", &v, 1);
+    if (id == IR_NONE || v == IR_NONE)
+        return no_ir_op(im, n, "expand");
+    ir_node_set_ints(im->g, id, "shape", shape, 2 * r);
+    v = nn_reshape(im, n, done(im, id), dout, r);
+    return v == IR_NONE ? ox_unsupported(im, n, "shape too symbolic") : out(im, n, v);
+}
+
+/* ---- LRN ---- */
+
+/* LRN: x / (bias + alpha / size * sum of x^2 over the channel window)^beta, the window sum
+ * an average pool of [N, 1, C, rest] padded along C, times size. */
+static OxResult op_lrn(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t size = ox_attr_int(n, "size", 0);
+    if (s->rank < 3 || size < 1 || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs an f32 input [N, C, ...] and size >= 1");
+    double alpha = ox_attr_float(n, "alpha", 1e-4f), beta = ox_attr_float(n, "beta", 0.75f),
+           bias = ox_attr_float(n, "bias", 1.0f);
+    Dim rest = ir_dim(1);
+    for (int i = 2; i < s->rank; i++)
+        if (!ir_dim_mul(rest, s->d[i], &rest))
+            return ox_unsupported(im, n, "symbolic shape");
+    Dim d4[4] = {s->d[0], ir_dim(1), s->d[1], rest};
+    ValueId sq = nn_reshape(im, n, bin(im, n, "mul", x, x), d4, 4);
+    int64_t before = (size - 1) / 2, after = size - 1 - before;
+    NodeId pid = mk(im, n, "pad", &sq, 1);
+    if (pid == IR_NONE || sq == IR_NONE)
+        return no_ir_op(im, n, "pad");
+    int64_t pads[8] = {0, 0, before, after, 0, 0, 0, 0};
+    ir_node_set_ints(im->g, pid, "pads", pads, 8);
+    ir_node_set_int(im->g, pid, "mode", 0);
+    ir_node_set_float(im->g, pid, "value", 0.0);
+    ValueId padded = done(im, pid);
+    NodeId aid = mk(im, n, "avg_pool2d", &padded, 1);
+    int64_t kernel[2] = {size, 1}, one[2] = {1, 1}, zero[2] = {0, 0};
+    ir_node_set_ints(im->g, aid, "kernel", kernel, 2);
+    ir_node_set_ints(im->g, aid, "stride", one, 2);
+    ir_node_set_ints(im->g, aid, "padding", zero, 2);
+    ir_node_set_int(im->g, aid, "ceil_mode", 0);
+    ir_node_set_int(im->g, aid, "count_include_pad", 1);
+    ValueId mean = nn_reshape(im, n, done(im, aid), s->d, s->rank); /* sum / size */
+    ValueId base = bin(im, n, "add", bin(im, n, "mul", mean, scalar(im, n, IR_F32, alpha)),
+                       scalar(im, n, IR_F32, bias));
+    ValueId y = bin(im, n, "div", x, bin(im, n, "pow", base, scalar(im, n, IR_F32, beta)));
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* ---- DFT, AffineGrid, ReverseSequence ---- */
+
+/* DFT as matmuls with cos/sin constants along axis: x [..., c] with c 1 (real) or 2
+ * (complex); X[k] = sum_n x[n] e^(-+2 pi i k n / L) (/ L when inverse), the first L
+ * samples (zero padded), k < L (or L/2 + 1 when onesided). */
+static OxResult op_dft(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank;
+    int64_t axis = ox_attr_int(n, "axis", im->opset >= 20 ? -2 : 1), len = -1;
+    const OxConst *ca = im->opset >= 20 ? need_const(im, n, 2) : NULL, *cl = need_const(im, n, 1);
+    if ((im->opset >= 20 && ox_has_in(n, 2) && !ca) || (ox_has_in(n, 1) && !cl))
+        return ox_unsupported(im, n, "axis/dft_length computed at run time");
+    if (ca)
+        axis = ox_const_get_i(ca, 0);
+    if (cl)
+        len = ox_const_get_i(cl, 0);
+    if (axis < 0)
+        axis += r;
+    if (r < 2 || axis < 0 || axis >= r - 1 || !ir_dim_static(s->d[axis]) ||
+        !ir_dim_static(s->d[r - 1]) || (s->d[r - 1].c != 1 && s->d[r - 1].c != 2) ||
+        ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs f32 [..., 1 or 2] and a static axis before the last");
+    int64_t nin = s->d[axis].c;
+    if (len < 0)
+        len = nin;
+    bool inverse = ox_attr_int(n, "inverse", 0) != 0;
+    int64_t K = ox_attr_int(n, "onesided", 0) ? len / 2 + 1 : len;
+    if (len < 1 || nin * K > (1 << 24))
+        return ox_unsupported(im, n, "bad dft_length");
+    /* cos and sin matrices [nin, K] */
+    int64_t mshape[2] = {nin, K};
+    OxConst cm, sm;
+    ox_const_make(im, &cm, IR_F32, 2, mshape);
+    ox_const_make(im, &sm, IR_F32, 2, mshape);
+    double norm = inverse ? 1.0 / (double)len : 1.0;
+    for (int64_t i = 0; i < nin && i < len; i++)
+        for (int64_t k = 0; k < K; k++) {
+            double th = 2.0 * M_PI * (double)((i * k) % len) / (double)len;
+            ox_const_set(&cm, i * K + k, cos(th) * norm);
+            ox_const_set(&sm, i * K + k, sin(th) * norm);
+        }
+    ValueId C = nn_const_value(im, n, &cm, "cos"), S = nn_const_value(im, n, &sm, "sin");
+    /* the signal's axis last: [rest..., nin] */
+    int64_t perm[IR_MAX_RANK], inv[IR_MAX_RANK];
+    int np = 0;
+    for (int i = 0; i < r - 1; i++)
+        if (i != axis)
+            perm[np++] = i;
+    perm[np++] = axis;
+    for (int i = 0; i < np; i++)
+        inv[perm[i]] = i;
+    bool moved = axis != r - 2;
+    Dim d[IR_MAX_RANK];
+    for (int i = 0; i < r - 1; i++)
+        d[i] = s->d[i];
+    ValueId part[2] = {IR_NONE, IR_NONE};
+    for (int c = 0; c < s->d[r - 1].c; c++) {
+        part[c] = nn_reshape(im, n, slice1(im, n, x, r - 1, c, c + 1, 1), d, r - 1);
+        if (moved)
+            part[c] = permute(im, n, part[c], perm, np);
+    }
+    ValueId re = bin(im, n, "matmul", part[0], C), im_ = bin(im, n, "matmul", part[0], S);
+    /* forward: (re cos + im sin, im cos - re sin); inverse: (re cos - im sin, im cos + re sin) */
+    ValueId yr = re, yi = un(im, n, "neg", im_);
+    if (inverse)
+        yi = im_;
+    if (part[1] != IR_NONE) {
+        ValueId ic = bin(im, n, "matmul", part[1], C), is = bin(im, n, "matmul", part[1], S);
+        yr = bin(im, n, inverse ? "sub" : "add", yr, is);
+        yi = bin(im, n, "add", yi, ic);
+    }
+    ValueId ys[2] = {yr, yi};
+    for (int c = 0; c < 2; c++) {
+        if (moved)
+            ys[c] = permute(im, n, ys[c], inv, np);
+        if (ys[c] == IR_NONE)
+            return ox_unsupported(im, n, "a needed IR op is missing");
+        const Shape *ysh = &ox_ty(im, ys[c])->shape;
+        Dim e[IR_MAX_RANK];
+        for (int i = 0; i < ysh->rank; i++)
+            e[i] = ysh->d[i];
+        e[ysh->rank] = ir_dim(1);
+        ys[c] = nn_reshape(im, n, ys[c], e, ysh->rank + 1);
+    }
+    ValueId y = nn_concat(im, n, ys, 2, r - 1);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* AffineGrid with a constant size: the base grid [(D)HW, 3|4] of normalized coordinates
+ * (x, y, (z), 1) as a constant, times theta^T per batch. */
+static OxResult op_affine_grid(OxImporter *im, OxNode *n)
+{
+    ValueId theta = ox_in(im, n, 0);
+    int64_t size[5];
+    int k = ox_ints_input(im, n, 1, size, 5);
+    if (k < 0)
+        return ox_unsupported(im, n, "size computed at run time");
+    if (k != 4 && k != 5)
+        return ox_unsupported(im, n, "size must have 4 or 5 entries");
+    int sd = k - 2; /* spatial dims: 2 or 3 */
+    const Shape *ts = &ox_ty(im, theta)->shape;
+    if (ts->rank != 3 || !ir_dim_eq(ts->d[1], ir_dim(sd)) || !ir_dim_eq(ts->d[2], ir_dim(sd + 1)))
+        return ox_unsupported(im, n, "theta must be [N, %d, %d]", sd, sd + 1);
+    bool ac = ox_attr_int(n, "align_corners", 0) != 0;
+    int64_t total = 1;
+    for (int i = 0; i < sd; i++) {
+        if (size[2 + i] < 1 || (total *= size[2 + i]) > (1 << 22))
+            return ox_unsupported(im, n, "bad size");
+    }
+    int64_t gshape[3] = {1, total, sd + 1};
+    OxConst g;
+    ox_const_make(im, &g, IR_F32, 3, gshape);
+    for (int64_t p = 0; p < total; p++) {
+        int64_t rem = p;
+        for (int i = sd - 1; i >= 0; i--) {
+            int64_t m = size[2 + i], idx = rem % m;
+            rem /= m;
+            double v = ac ? (m > 1 ? -1.0 + 2.0 * (double)idx / (double)(m - 1) : 0.0)
+                          : -1.0 + (2.0 * (double)idx + 1.0) / (double)m;
+            /* component 0 is x (the last spatial dim) */
+            ox_const_set(&g, p * (sd + 1) + (sd - 1 - i), v);
+        }
+        ox_const_set(&g, p * (sd + 1) + sd, 1.0);
+    }
+    int64_t perm[3] = {0, 2, 1};
+    ValueId y = bin(im, n, "matmul", nn_const_value(im, n, &g, "grid"),
+                    permute(im, n, theta, perm, 3)); /* [N, total, sd] */
+    Dim d[IR_MAX_RANK];
+    d[0] = ts->d[0];
+    for (int i = 0; i < sd; i++)
+        d[1 + i] = ir_dim(size[2 + i]);
+    d[1 + sd] = ir_dim(sd);
+    y = nn_reshape(im, n, y, d, sd + 2);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* ReverseSequence with constant lengths: a constant permutation of the flattened input
+ * (index_select), for a static shape. */
+static OxResult op_reverse_sequence(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    const OxConst *cl = ox_has_in(n, 1) ? need_const(im, n, 1) : NULL;
+    if (!cl)
+        return ox_unsupported(im, n, "sequence_lens computed at run time");
+    int64_t ta = ox_attr_int(n, "time_axis", 0), ba = ox_attr_int(n, "batch_axis", 1);
+    Dim total;
+    if (s->rank < 2 || !ir_shape_static(s) || !ir_shape_numel(s, &total) || ta == ba || ta < 0 ||
+        ba < 0 || ta > 1 || ba > 1 || total.c > (1 << 24))
+        return ox_unsupported(im, n, "needs a static shape and time/batch axes 0 and 1");
+    int64_t T = s->d[ta].c, B = s->d[ba].c, inner = total.c / (T * B);
+    if (ox_const_numel(cl) != B)
+        return ox_unsupported(im, n, "sequence_lens must have batch entries");
+    int64_t cnt = total.c;
+    OxConst idx;
+    ox_const_make(im, &idx, IR_I64, 1, &cnt);
+    for (int64_t i0 = 0; i0 < s->d[0].c; i0++)
+        for (int64_t i1 = 0; i1 < s->d[1].c; i1++) {
+            int64_t t = ta == 0 ? i0 : i1, b = ta == 0 ? i1 : i0, L = ox_const_get_i(cl, b);
+            int64_t st = t < L ? L - 1 - t : t;
+            int64_t src0 = ta == 0 ? st : i0, src1 = ta == 0 ? i1 : st;
+            for (int64_t j = 0; j < inner; j++)
+                ox_const_set(&idx, (i0 * s->d[1].c + i1) * inner + j,
+                             (double)((src0 * s->d[1].c + src1) * inner + j));
+        }
+    ValueId ins[2] = {nn_reshape(im, n, x, &total, 1), nn_const_value(im, n, &idx, "idx")};
+    NodeId id = mk(im, n, "index_select", ins, 2);
+    if (id == IR_NONE || ins[0] == IR_NONE)
+        return no_ir_op(im, n, "index_select");
+    ir_node_set_int(im->g, id, "axis", 0);
+    ValueId y = nn_reshape(im, n, done(im, id), s->d, s->rank);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* ---- STFT, Col2Im, MaxUnpool, Det ---- */
+
+/* STFT with constant frame_step / frame_length: the frames gathered by a constant index
+ * (index_select), weighted by the window, then the onesided DFT as matmuls. */
+static OxResult op_stft(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    const OxConst *cstep = ox_has_in(n, 1) ? need_const(im, n, 1) : NULL;
+    const OxConst *clen = ox_has_in(n, 3) ? need_const(im, n, 3) : NULL;
+    if (!cstep || (ox_has_in(n, 3) && !clen))
+        return ox_unsupported(im, n, "frame_step/frame_length computed at run time");
+    ValueId win = ox_in(im, n, 2);
+    int64_t L = clen ? ox_const_get_i(clen, 0) : -1, step = ox_const_get_i(cstep, 0);
+    if (win != IR_NONE) {
+        const Shape *ws = &ox_ty(im, win)->shape;
+        if (ws->rank != 1 || !ir_dim_static(ws->d[0]) || (L >= 0 && L != ws->d[0].c))
+            return ox_unsupported(im, n, "the window must be 1-D of frame_length");
+        L = ws->d[0].c;
+    }
+    if (s->rank != 3 || !ir_dim_static(s->d[1]) || !ir_dim_eq(s->d[2], ir_dim(1)) || L < 1 ||
+        step < 1 || L > s->d[1].c || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs a real f32 signal [B, S, 1] and a frame length");
+    int64_t S = s->d[1].c, nf = 1 + (S - L) / step;
+    int64_t K = ox_attr_int(n, "onesided", 1) ? L / 2 + 1 : L, cnt = nf * L;
+    if (cnt > (1 << 24) || L * K > (1 << 24))
+        return ox_unsupported(im, n, "too large");
+    OxConst idx, cm, sm;
+    ox_const_make(im, &idx, IR_I64, 1, &cnt);
+    for (int64_t f = 0; f < nf; f++)
+        for (int64_t j = 0; j < L; j++)
+            ox_const_set(&idx, f * L + j, (double)(f * step + j));
+    int64_t mshape[2] = {L, K};
+    ox_const_make(im, &cm, IR_F32, 2, mshape);
+    ox_const_make(im, &sm, IR_F32, 2, mshape);
+    for (int64_t i = 0; i < L; i++)
+        for (int64_t k = 0; k < K; k++) {
+            double th = 2.0 * M_PI * (double)((i * k) % L) / (double)L;
+            ox_const_set(&cm, i * K + k, cos(th));
+            ox_const_set(&sm, i * K + k, -sin(th));
+        }
+    Dim d2[2] = {s->d[0], ir_dim(S)};
+    ValueId ins[2] = {nn_reshape(im, n, x, d2, 2), nn_const_value(im, n, &idx, "idx")};
+    NodeId id = mk(im, n, "index_select", ins, 2);
+    if (id == IR_NONE || ins[0] == IR_NONE)
+        return no_ir_op(im, n, "index_select");
+    ir_node_set_int(im->g, id, "axis", 1);
+    Dim d3[3] = {s->d[0], ir_dim(nf), ir_dim(L)};
+    ValueId frames = nn_reshape(im, n, done(im, id), d3, 3); /* [B, nf, L] */
+    if (win != IR_NONE)
+        frames = bin(im, n, "mul", frames, win);
+    ValueId ys[2] = {bin(im, n, "matmul", frames, nn_const_value(im, n, &cm, "cos")),
+                     bin(im, n, "matmul", frames, nn_const_value(im, n, &sm, "sin"))};
+    Dim d4[4] = {s->d[0], ir_dim(nf), ir_dim(K), ir_dim(1)};
+    for (int c = 0; c < 2; c++)
+        ys[c] = nn_reshape(im, n, ys[c], d4, 4);
+    ValueId y = nn_concat(im, n, ys, 2, 3);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* Col2Im: input [N, C*prod(block), L] times a constant 0/1 matrix [prod(block)*L, prod(image)]
+ * that sends each (block offset, block) to its image pixel (or nowhere, in the padding). */
+static OxResult op_col2im(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t img[IR_MAX_RANK], blk[IR_MAX_RANK], st[IR_MAX_RANK], dil[IR_MAX_RANK],
+        pads[2 * IR_MAX_RANK] = {0};
+    int k = ox_ints_input(im, n, 1, img, IR_MAX_RANK),
+        kb = ox_ints_input(im, n, 2, blk, IR_MAX_RANK);
+    if (k < 0 || kb != k)
+        return ox_unsupported(im, n, "image_shape/block_shape computed at run time");
+    if (k < 1 || k > 4 || s->rank != 3 || !ir_shape_static(s) || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs a static f32 input [N, C*K, L] and 1 to 4 dims");
+    for (int i = 0; i < k; i++)
+        st[i] = dil[i] = 1;
+    if (ox_attr(n, "strides") && ox_attr_ints(n, "strides", st, IR_MAX_RANK) != k)
+        return ox_unsupported(im, n, "strides");
+    if (ox_attr(n, "dilations") && ox_attr_ints(n, "dilations", dil, IR_MAX_RANK) != k)
+        return ox_unsupported(im, n, "dilations");
+    if (ox_attr(n, "pads") && ox_attr_ints(n, "pads", pads, 2 * IR_MAX_RANK) != 2 * k)
+        return ox_unsupported(im, n, "pads");
+    int64_t kprod = 1, nb[IR_MAX_RANK], L = 1, P = 1;
+    for (int i = 0; i < k; i++) {
+        nb[i] = (img[i] + pads[i] + pads[k + i] - dil[i] * (blk[i] - 1) - 1) / st[i] + 1;
+        if (blk[i] < 1 || nb[i] < 1 || img[i] < 1)
+            return ox_unsupported(im, n, "bad shapes");
+        kprod *= blk[i];
+        L *= nb[i];
+        P *= img[i];
+    }
+    int64_t C = s->d[1].c / kprod;
+    if (s->d[1].c % kprod || s->d[2].c != L || kprod * L * P > (1 << 24))
+        return ox_unsupported(im, n, "the input does not match the blocks (or is too large)");
+    int64_t mshape[2] = {kprod * L, P};
+    OxConst m;
+    ox_const_make(im, &m, IR_F32, 2, mshape);
+    for (int64_t kk = 0; kk < kprod; kk++)
+        for (int64_t l = 0; l < L; l++) {
+            int64_t kr = kk, lr = l, pix = 0;
+            bool inside = true;
+            int64_t off[IR_MAX_RANK], bo[IR_MAX_RANK];
+            for (int i = k - 1; i >= 0; i--) {
+                off[i] = kr % blk[i];
+                kr /= blk[i];
+                bo[i] = lr % nb[i];
+                lr /= nb[i];
+            }
+            for (int i = 0; i < k; i++) {
+                int64_t p = bo[i] * st[i] - pads[i] + off[i] * dil[i];
+                inside = inside && p >= 0 && p < img[i];
+                pix = pix * img[i] + p;
+            }
+            if (inside)
+                ox_const_set(&m, (kk * L + l) * P + pix, 1.0);
+        }
+    Dim d3[3] = {s->d[0], ir_dim(C), ir_dim(kprod * L)};
+    ValueId y = bin(im, n, "matmul", nn_reshape(im, n, x, d3, 3), nn_const_value(im, n, &m, "map"));
+    Dim dout[IR_MAX_RANK];
+    dout[0] = s->d[0];
+    dout[1] = ir_dim(C);
+    for (int i = 0; i < k; i++)
+        dout[2 + i] = ir_dim(img[i]);
+    y = nn_reshape(im, n, y, dout, k + 2);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* MaxUnpool: each output element takes the input whose index (flat over the whole output)
+ * names it: a comparison of the indices [N, C, I, 1] with the output positions
+ * [N, C, 1, O] (constant), times the values, summed over I. */
+static OxResult op_max_unpool(OxImporter *im, OxNode *n)
+{
+    if (!ox_has_in(n, 1))
+        return ox_unsupported(im, n, "needs the indices");
+    ValueId x = ox_in(im, n, 0), ind = ox_in(im, n, 1);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank, sd = r - 2;
+    if (r < 3 || !ir_shape_static(s) || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs a static f32 input [N, C, ...]");
+    int64_t kern[IR_MAX_RANK], st[IR_MAX_RANK], pads[2 * IR_MAX_RANK] = {0}, oshape[IR_MAX_RANK];
+    if (ox_attr_ints(n, "kernel_shape", kern, IR_MAX_RANK) != sd)
+        return ox_unsupported(im, n, "kernel_shape");
+    for (int i = 0; i < sd; i++)
+        st[i] = 1;
+    if (ox_attr(n, "strides"))
+        ox_attr_ints(n, "strides", st, IR_MAX_RANK);
+    if (ox_attr(n, "pads"))
+        ox_attr_ints(n, "pads", pads, 2 * IR_MAX_RANK);
+    /* the indices address the inferred shape; a given output_shape pads it at the end */
+    int64_t want[IR_MAX_RANK];
+    if (ox_has_in(n, 2) && ox_ints_input(im, n, 2, want, IR_MAX_RANK) != r)
+        return ox_unsupported(im, n, "output_shape computed at run time");
+    oshape[0] = s->d[0].c;
+    oshape[1] = s->d[1].c;
+    for (int i = 0; i < sd; i++)
+        oshape[2 + i] = (s->d[2 + i].c - 1) * st[i] - pads[i] - pads[sd + i] + kern[i];
+    if (!ox_has_in(n, 2))
+        memcpy(want, oshape, sizeof want);
+    int64_t N = s->d[0].c, C = s->d[1].c, I = 1, O = 1;
+    for (int i = 0; i < sd; i++) {
+        I *= s->d[2 + i].c;
+        O *= oshape[2 + i];
+    }
+    if (oshape[0] != N || oshape[1] != C || O < 1 || N * C * I * O > (1 << 24))
+        return ox_unsupported(im, n, "bad output_shape (or too large)");
+    int64_t pshape[4] = {N, C, 1, O};
+    DType idt = ox_ty(im, ind)->dtype;
+    OxConst pos;
+    ox_const_make(im, &pos, idt, 4, pshape);
+    for (int64_t i = 0; i < N * C * O; i++)
+        ox_const_set(&pos, i, (double)i);
+    Dim din[4] = {ir_dim(N), ir_dim(C), ir_dim(I), ir_dim(1)};
+    ValueId hit = nn_cast(
+        im, n, bin(im, n, "eq", nn_reshape(im, n, ind, din, 4), nn_const_value(im, n, &pos, "pos")),
+        IR_F32); /* [N, C, I, O] */
+    int64_t ax = 2;
+    ValueId y = nn_reduce(im, n, "reduce_sum", bin(im, n, "mul", hit, nn_reshape(im, n, x, din, 4)),
+                          &ax, 1, false);
+    Dim dout[IR_MAX_RANK];
+    int64_t extra[2 * IR_MAX_RANK] = {0};
+    bool grow = false;
+    for (int i = 0; i < r; i++) {
+        dout[i] = ir_dim(oshape[i]);
+        if (want[i] < oshape[i])
+            return ox_unsupported(im, n, "an output_shape smaller than the inferred one");
+        extra[2 * (r - 1 - i) + 1] = want[i] - oshape[i];
+        grow = grow || want[i] > oshape[i];
+    }
+    y = nn_reshape(im, n, y, dout, r);
+    if (grow && y != IR_NONE) {
+        NodeId id = mk(im, n, "pad", &y, 1);
+        ir_node_set_ints(im->g, id, "pads", extra, 2 * r);
+        ir_node_set_int(im->g, id, "mode", 0);
+        ir_node_set_float(im->g, id, "value", 0.0);
+        y = done(im, id);
+    }
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+}
+
+/* Det of [..., M, M] for M <= 3, by cofactor expansion on slices. */
+static OxResult op_det(OxImporter *im, OxNode *n)
+{
+    ValueId x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int r = s->rank;
+    if (r < 2 || !ir_dim_static(s->d[r - 1]) || !ir_dim_eq(s->d[r - 1], s->d[r - 2]) ||
+        s->d[r - 1].c > 3 || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "only f32 matrices of size 1 to 3");
+    int64_t m = s->d[r - 1].c;
+    ValueId e[3][3];
+    for (int i = 0; i < m; i++) {
+        ValueId row = slice1(im, n, x, r - 2, i, i + 1, 1);
+        for (int j = 0; j < m; j++)
+            e[i][j] = slice1(im, n, row, r - 1, j, j + 1, 1);
+    }
+#define MUL(a, b) bin(im, n, "mul", (a), (b))
+#define SUB(a, b) bin(im, n, "sub", (a), (b))
+    ValueId det;
+    if (m == 1)
+        det = e[0][0];
+    else if (m == 2)
+        det = SUB(MUL(e[0][0], e[1][1]), MUL(e[0][1], e[1][0]));
+    else
+        det = bin(im, n, "add",
+                  SUB(MUL(e[0][0], SUB(MUL(e[1][1], e[2][2]), MUL(e[1][2], e[2][1]))),
+                      MUL(e[0][1], SUB(MUL(e[1][0], e[2][2]), MUL(e[1][2], e[2][0])))),
+                  MUL(e[0][2], SUB(MUL(e[1][0], e[2][1]), MUL(e[1][1], e[2][0]))));
+#undef MUL
+#undef SUB
+    det = nn_reshape(im, n, det, s->d, r - 2);
+    return det == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, det);
+}
+
+/* MelWeightMatrix of constant inputs: a constant [dft_length / 2 + 1, num_mel_bins] of
+ * triangular filters between mel-spaced bins, as the ONNX reference builds it. */
+static OxResult op_mel_weight_matrix(OxImporter *im, OxNode *n)
+{
+    const OxConst *c[5];
+    bool all = true;
+    for (int i = 0; i < 5; i++)
+        all = (c[i] = need_const(im, n, i)) != NULL && all;
+    if (!all)
+        return ox_unsupported(im, n, "inputs computed at run time");
+    int64_t bins = ox_const_get_i(c[0], 0), dft = ox_const_get_i(c[1], 0),
+            rate = ox_const_get_i(c[2], 0);
+    double lo = ox_const_get(c[3], 0), hi = ox_const_get(c[4], 0);
+    DType dt = IR_F32;
+    if (bins < 1 || bins > 4096 || dft < 1 || dft > (1 << 16) || rate < 1 ||
+        !nn_onnx_dtype(ox_attr_int(n, "output_datatype", 1), &dt))
+        return ox_unsupported(im, n, "bad sizes or output_datatype");
+    int64_t spec = dft / 2 + 1, fb[4098];
+    double lm = 2595.0 * log10(1.0 + lo / 700.0), hm = 2595.0 * log10(1.0 + hi / 700.0);
+    double step = (hm - lm) / (double)(bins + 2);
+    for (int64_t i = 0; i < bins + 2; i++) {
+        double hz = 700.0 * (pow(10.0, ((double)i * step + lm) / 2595.0) - 1.0);
+        fb[i] = (int64_t)floor((double)(dft + 1) * hz / (double)rate);
+    }
+    int64_t shape[2] = {spec, bins};
+    OxConst m;
+    ox_const_make(im, &m, dt, 2, shape);
+    for (int64_t i = 0; i < bins; i++) {
+        int64_t l = fb[i], ce = fb[i + 1], h = fb[i + 2];
+        if (l < 0 || h >= spec || l > ce || ce > h)
+            return ox_unsupported(im, n, "filter bins outside the spectrum");
+        if (ce == l)
+            ox_const_set(&m, ce * bins + i, 1.0);
+        else
+            for (int64_t j = l; j <= ce; j++)
+                ox_const_set(&m, j * bins + i, (double)(j - l) / (double)(ce - l));
+        for (int64_t j = ce; j < h; j++)
+            ox_const_set(&m, j * bins + i, (double)(h - j) / (double)(h - ce));
+    }
+    ox_bind_const(im, n->out[0], &m);
+    return OX_OK;
+}
+
+/* ---- RNN, GRU, LSTM (unrolled) ---- */
+
+/* Joins vals along axis, in concat nodes of at most 8 inputs. */
+static ValueId nn_concat_many(OxImporter *im, const OxNode *n, const ValueId *vals, int k,
+                              int64_t axis)
+{
+    ValueId acc = IR_NONE;
+    for (int i = 0; i < k;) {
+        ValueId ins[8];
+        int j = 0;
+        if (acc != IR_NONE)
+            ins[j++] = acc;
+        while (j < 8 && i < k)
+            ins[j++] = vals[i++];
+        acc = j == 1 ? ins[0] : nn_concat(im, n, ins, j, axis);
+    }
+    return acc;
+}
+
+/* Columns [k*h, (k+1)*h) of v [B, G*h] (gate k). */
+static ValueId gate(OxImporter *im, const OxNode *n, ValueId v, int64_t k, int64_t h)
+{
+    return slice1(im, n, v, 1, k * h, (k + 1) * h, 1);
+}
+
+/* The one-direction parameter p [1, rows, cols] as [rows, cols]. */
+static ValueId rnn_param(OxImporter *im, const OxNode *n, ValueId p, int64_t rows, int64_t cols)
+{
+    Dim d[2] = {ir_dim(rows), ir_dim(cols)};
+    return nn_reshape(im, n, p, d, 2);
+}
+
+/* RNN (kind 0), GRU (1) and LSTM (2), forward, with the default activations, unrolled over
+ * a static sequence length: per step a matmul with R^T and the gate equations of the ONNX
+ * definitions; X W^T is one matmul over all steps. */
+static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
+{
+    int64_t G = kind == 0 ? 1 : kind == 1 ? 3 : 4, H = ox_attr_int(n, "hidden_size", 0);
+    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
+        return ox_unsupported(im, n, "needs W and R");
+    if (strcmp(ox_attr_string(im, n, "direction", "forward"), "forward") != 0 ||
+        ox_attr(n, "activations") || ox_attr(n, "clip") || ox_attr_int(n, "input_forget", 0))
+        return ox_unsupported(im, n, "only forward, default activations, no clip/input_forget");
+    bool batch_first = ox_attr_int(n, "layout", 0) != 0;
+    ValueId x = ox_in(im, n, 0);
+    const Shape *xs = &ox_ty(im, x)->shape;
+    if (xs->rank != 3 || !ir_shape_static(xs) || H < 1 || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "needs a static f32 X and hidden_size");
+    int64_t T = xs->d[batch_first ? 1 : 0].c, B = xs->d[batch_first ? 0 : 1].c, I = xs->d[2].c;
+    if (T < 1 || T > 512)
+        return ox_unsupported(im, n, "sequence length %lld (unrolled: 1 to 512)", (long long)T);
+    const OxConst *lens = need_const(im, n, 4);
+    if (ox_has_in(n, 4) && !lens)
+        return ox_unsupported(im, n, "sequence_lens computed at run time");
+    for (int64_t b = 0; lens && b < ox_const_numel(lens); b++)
+        if (ox_const_get_i(lens, b) != T)
+            return ox_unsupported(im, n, "sequence_lens shorter than the sequence");
+    int64_t tperm[3] = {1, 0, 2}, t2[2] = {1, 0};
+    if (batch_first)
+        x = permute(im, n, x, tperm, 3);                                             /* [T, B, I] */
+    ValueId wt = permute(im, n, rnn_param(im, n, ox_in(im, n, 1), G * H, I), t2, 2); /* [I, GH] */
+    ValueId rt = permute(im, n, rnn_param(im, n, ox_in(im, n, 2), G * H, H), t2, 2); /* [H, GH] */
+    ValueId xw = bin(im, n, "matmul", x, wt); /* [T, B, GH] */
+    ValueId rbias = IR_NONE;
+    if (ox_has_in(n, 3)) {
+        ValueId bb = rnn_param(im, n, ox_in(im, n, 3), 1, 2 * G * H);
+        Dim d1 = ir_dim(G * H);
+        xw = bin(im, n, "add", xw, nn_reshape(im, n, slice1(im, n, bb, 1, 0, G * H, 1), &d1, 1));
+        rbias = nn_reshape(im, n, slice1(im, n, bb, 1, G * H, 2 * G * H, 1), &d1, 1);
+    }
+    Dim bh[2] = {ir_dim(B), ir_dim(H)};
+    int64_t zshape[2] = {B, H};
+    OxConst zc;
+    ox_const_make(im, &zc, IR_F32, 2, zshape);
+    ValueId zero = nn_const_value(im, n, &zc, "zero");
+    ValueId h = ox_has_in(n, 5) ? nn_reshape(im, n, ox_in(im, n, 5), bh, 2) : zero;
+    ValueId c = ox_has_in(n, 6) ? nn_reshape(im, n, ox_in(im, n, 6), bh, 2) : zero;
+    ValueId p[3] = {IR_NONE, IR_NONE, IR_NONE}; /* LSTM peepholes i, o, f */
+    if (kind == 2 && ox_has_in(n, 7)) {
+        ValueId pp = rnn_param(im, n, ox_in(im, n, 7), 1, 3 * H);
+        for (int k = 0; k < 3; k++)
+            p[k] = gate(im, n, pp, k, H);
+    }
+    /* GRU: R's z/r columns and h columns apart (r multiplies before or after R_h) */
+    bool lbr = ox_attr_int(n, "linear_before_reset", 0) != 0;
+    ValueId rt_zr = kind == 1 ? slice1(im, n, rt, 1, 0, 2 * H, 1) : IR_NONE;
+    ValueId rt_h = kind == 1 ? slice1(im, n, rt, 1, 2 * H, 3 * H, 1) : IR_NONE;
+    ValueId rb_zr = IR_NONE, rb_h = IR_NONE;
+    if (kind == 1 && rbias != IR_NONE) {
+        rb_zr = slice1(im, n, rbias, 0, 0, 2 * H, 1);
+        rb_h = slice1(im, n, rbias, 0, 2 * H, 3 * H, 1);
+    }
+    ValueId *ys = arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
+    Dim bg[2] = {ir_dim(B), ir_dim(G * H)}, y4[4] = {ir_dim(1), ir_dim(1), ir_dim(B), ir_dim(H)};
+    for (int64_t t = 0; t < T; t++) {
+        ValueId xt = nn_reshape(im, n, slice1(im, n, xw, 0, t, t + 1, 1), bg, 2); /* [B, GH] */
+        if (kind == 0) {
+            ValueId g = bin(im, n, "add", xt, bin(im, n, "matmul", h, rt));
+            h = un(im, n, "tanh", rbias != IR_NONE ? bin(im, n, "add", g, rbias) : g);
+        } else if (kind == 1) {
+            ValueId hr = bin(im, n, "matmul", h, rt_zr);
+            if (rb_zr != IR_NONE)
+                hr = bin(im, n, "add", hr, rb_zr);
+            ValueId zr =
+                un(im, n, "sigmoid", bin(im, n, "add", slice1(im, n, xt, 1, 0, 2 * H, 1), hr));
+            ValueId z = gate(im, n, zr, 0, H), rg = gate(im, n, zr, 1, H);
+            ValueId hh = bin(im, n, "matmul", lbr ? h : bin(im, n, "mul", rg, h), rt_h);
+            if (rb_h != IR_NONE)
+                hh = bin(im, n, "add", hh, rb_h);
+            if (lbr)
+                hh = bin(im, n, "mul", rg, hh);
+            hh = un(im, n, "tanh", bin(im, n, "add", gate(im, n, xt, 2, H), hh));
+            h = bin(im, n, "add", hh, bin(im, n, "mul", z, bin(im, n, "sub", h, hh)));
+        } else {
+            ValueId g = bin(im, n, "add", xt, bin(im, n, "matmul", h, rt));
+            if (rbias != IR_NONE)
+                g = bin(im, n, "add", g, rbias);
+            ValueId gi = gate(im, n, g, 0, H), go = gate(im, n, g, 1, H), gf = gate(im, n, g, 2, H);
+            if (p[0] != IR_NONE) {
+                gi = bin(im, n, "add", gi, bin(im, n, "mul", p[0], c));
+                gf = bin(im, n, "add", gf, bin(im, n, "mul", p[2], c));
+            }
+            ValueId ig = un(im, n, "sigmoid", gi), fg = un(im, n, "sigmoid", gf);
+            ValueId cc = un(im, n, "tanh", gate(im, n, g, 3, H));
+            c = bin(im, n, "add", bin(im, n, "mul", fg, c), bin(im, n, "mul", ig, cc));
+            if (p[1] != IR_NONE)
+                go = bin(im, n, "add", go, bin(im, n, "mul", p[1], c));
+            h = bin(im, n, "mul", un(im, n, "sigmoid", go), un(im, n, "tanh", c));
+        }
+        if (h == IR_NONE)
+            return ox_unsupported(im, n, "a needed IR op is missing");
+        ys[t] = wants(n, 0) ? nn_reshape(im, n, h, y4, 4) : IR_NONE;
+    }
+    if (wants(n, 0)) {
+        ValueId y = nn_concat_many(im, n, ys, (int)T, 0); /* [T, 1, B, H] */
+        int64_t yperm[4] = {2, 0, 1, 3};
+        if (batch_first)
+            y = permute(im, n, y, yperm, 4); /* [B, T, 1, H] */
+        ox_bind_value(im, n->out[0], nn_copy(im, n, y));
+    }
+    Dim d3[3] = {ir_dim(batch_first ? B : 1), ir_dim(batch_first ? 1 : B), ir_dim(H)};
+    if (n->n_out > 1 && wants(n, 1))
+        ox_bind_value(im, n->out[1], nn_reshape(im, n, h, d3, 3));
+    if (kind == 2 && n->n_out > 2 && wants(n, 2))
+        ox_bind_value(im, n->out[2], nn_reshape(im, n, c, d3, 3));
+    return OX_OK;
+}
+
+/* ---- Range ---- */
+
+/* Range and ConstantOfShape on constants are folded at import (onnx_fold.c); inputs that
+ * are graph inputs are asked for as constants (the caller may bind them): the IR has no op
+ * that makes a tensor of a run-time size. */
+static OxResult op_needs_constants(OxImporter *im, OxNode *n)
+{
+    for (int i = 0; i < n->n_in; i++)
+        need_const(im, n, i);
+    return ox_unsupported(im, n, "inputs computed at run time (the output size would be)");
+}
+
+/* ---- dispatch ---- */
+
+static const char *const nn_ops[] = {
+    "Attention", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
+    "Trilu",     "RotaryEmbedding",           "CenterCropPad",
+    "Einsum",
+};
+
+bool ox_op_known_nn(const char *op)
+{
+    for (size_t i = 0; i < sizeof nn_ops / sizeof nn_ops[0]; i++)
+        if (!strcmp(nn_ops[i], op))
+            return true;
+    return false;
+}
+
+bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
+{
+    const char *op = n->p->op_type;
+    if (!strcmp(op, "Attention"))
+        *r = op_attention(im, n);
+    else if (!strcmp(op, "NegativeLogLikelihoodLoss"))
+        *r = op_nll(im, n);
+    else if (!strcmp(op, "SoftmaxCrossEntropyLoss"))
+        *r = op_sce(im, n);
+    else if (!strcmp(op, "Trilu"))
+        *r = op_trilu(im, n);
+    else if (!strcmp(op, "RotaryEmbedding"))
+        *r = op_rotary(im, n);
+    else if (!strcmp(op, "CenterCropPad"))
+        *r = op_center_crop_pad(im, n);
+    else if (!strcmp(op, "Einsum"))
+        *r = op_einsum(im, n);
+    else if (!strcmp(op, "EyeLike"))
+        *r = op_eye_like(im, n);
+    else if (!strcmp(op, "HannWindow") || !strcmp(op, "HammingWindow") ||
+             !strcmp(op, "BlackmanWindow"))
+        *r = op_window(im, n, op);
+    else if (!strcmp(op, "OneHot"))
+        *r = op_one_hot(im, n);
+    else if (!strcmp(op, "Compress"))
+        *r = op_compress(im, n);
+    else if (!strcmp(op, "Tile"))
+        *r = op_tile(im, n);
+    else if (!strcmp(op, "LRN"))
+        *r = op_lrn(im, n);
+    else if (!strcmp(op, "DFT"))
+        *r = op_dft(im, n);
+    else if (!strcmp(op, "AffineGrid"))
+        *r = op_affine_grid(im, n);
+    else if (!strcmp(op, "ReverseSequence"))
+        *r = op_reverse_sequence(im, n);
+    else if (!strcmp(op, "STFT"))
+        *r = op_stft(im, n);
+    else if (!strcmp(op, "Col2Im"))
+        *r = op_col2im(im, n);
+    else if (!strcmp(op, "MaxUnpool"))
+        *r = op_max_unpool(im, n);
+    else if (!strcmp(op, "Det"))
+        *r = op_det(im, n);
+    else if (!strcmp(op, "MelWeightMatrix"))
+        *r = op_mel_weight_matrix(im, n);
+    else if (!strcmp(op, "RNN"))
+        *r = op_recurrent(im, n, 0);
+    else if (!strcmp(op, "GRU"))
+        *r = op_recurrent(im, n, 1);
+    else if (!strcmp(op, "LSTM"))
+        *r = op_recurrent(im, n, 2);
+    else if (!strcmp(op, "Range") || !strcmp(op, "ConstantOfShape"))
+        *r = op_needs_constants(im, n);
+    else
+        return false;
+    return true;
+}
+
+#endif

@@ -1,0 +1,25 @@
+/* The interpolation taps of a resize_axis node (ONNX Resize along one axis): shared by
+ * the reference evaluator (ir/eval_index.c) and the C emitter (codegen/c/index_ops.c),
+ * which writes them as tables. */
+#ifndef SLIMC_IR_RESIZE_TAPS_H
+#define SLIMC_IR_RESIZE_TAPS_H
+
+#include "ir/graph.h"
+
+/* Output position o along the axis is extrap[o] ? the extrapolation value :
+ * sum over t < k of w[o * k + t] * x[idx[o * k + t]], every idx in [0, in_len). */
+typedef struct ResizeTaps {
+    int k;
+    int64_t out_len;
+    int32_t *idx;
+    double *w;
+    uint8_t *extrap;
+} ResizeTaps;
+
+/* Computes the taps of node n (a resize_axis) for an input length in_len, as ONNX's
+ * reference computes them (coordinate transform, nearest rounding, linear/cubic weights,
+ * antialiasing, exclude_outside, edge padding). Arrays malloc'd; false when out of memory. */
+bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t);
+void ir_resize_taps_free(ResizeTaps *t);
+
+#endif

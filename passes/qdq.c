@@ -1,0 +1,162 @@
+/* qdq: the int8 kernels for pre-quantized models (docs/quantization.md, "Pre-quantized
+ * ONNX models").
+ *
+ * The ONNX importer (frontend/onnx_ops_quant.c) turns a QDQ model's
+ *
+ *   DequantizeLinear(xq u8, s, zp) -> Conv / Gemm <- DequantizeLinear(wq s8, ws, 0)
+ *
+ * into dequantize(xq) {scale, zero_point} and mul(cast(wq), ws) feeding conv2d / linear.
+ * This pass rewrites each such conv2d / linear (no epilogue yet, weight [O, ...] with one
+ * scale or one per output channel, bias f32 [O] or none) into
+ *
+ *   qconv2d / qlinear(xq, wq, ws [O], w_sum [O], bias) {x_scale = s, x_zero_point = zp}
+ *
+ * which computes the same sum exactly in i32 (the float path sums the dequantized products
+ * in f32) and scales it once: acc * (s * ws[o]) + bias[o]. Nodes that do not match stay
+ * float, and `fold` later evaluates the weight's mul(cast()). It must run before `fold`
+ * (which would fold the weight to f32) and before `layout` and `fuse`: it is first in the
+ * default pipeline. */
+#include "passes/pass.h"
+
+#include <math.h>
+#include <string.h>
+
+bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);
+
+/* The live node producing v, or NULL. */
+static const Node *producer(const Graph *g, ValueId v)
+{
+    if (v == IR_NONE || g->values[v].kind != IR_VALUE_TEMP || g->values[v].producer == IR_NONE)
+        return NULL;
+    const Node *p = &g->nodes[g->values[v].producer];
+    return p->dead || p->n_epilogue ? NULL : p;
+}
+
+static bool is_const(const Graph *g, ValueId v, DType dt)
+{
+    const Value *val = &g->values[v];
+    return val->kind == IR_VALUE_CONST && val->data && val->type.dtype == dt && !val->type.quant &&
+           ir_shape_static(&val->type.shape);
+}
+
+static int64_t numel(const Shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->d[i].c;
+    return n;
+}
+
+/* The int8 weight behind w = mul(cast(wq s8 const), scale const): wq, and the scale per
+ * output channel in ws[O] (filled); false when w is not of that form. */
+static bool match_weight(Graph *g, ValueId w, ValueId *wq, float **ws)
+{
+    const Node *m = producer(g, w);
+    if (!m || m->op != IR_OP_MUL)
+        return false;
+    for (int side = 0; side < 2; side++) {
+        const Node *c = producer(g, m->inputs[side]);
+        ValueId sv = m->inputs[1 - side];
+        if (!c || c->op != IR_OP_CAST || !is_const(g, c->inputs[0], IR_I8) ||
+            !is_const(g, sv, IR_F32))
+            continue;
+        const Shape *qs = &g->values[c->inputs[0]].type.shape, *ss = &g->values[sv].type.shape;
+        if (qs->rank < 2 || !ir_shape_eq(qs, &g->values[w].type.shape))
+            continue;
+        const int64_t o = qs->d[0].c, ns = numel(ss);
+        bool per_channel = ss->rank == qs->rank && ss->d[0].c == o && ns == o;
+        if (ns != 1 && !per_channel)
+            continue;
+        const float *s = g->values[sv].data;
+        float *out = arena_alloc(g->arena, sizeof(float) * (size_t)(o ? o : 1));
+        for (int64_t i = 0; i < o; i++)
+            out[i] = s[per_channel ? i : 0];
+        *wq = c->inputs[0];
+        *ws = out;
+        return true;
+    }
+    return false;
+}
+
+/* Rewrites node id (conv2d or linear) when its input is a dequantize of u8 and its weight
+ * an int8 weight; true when it did. */
+static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
+{
+    const Node *n = &g->nodes[id];
+    if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
+        return false;
+    const bool conv = n->op == IR_OP_CONV2D;
+    if (!conv && !(n->op == IR_OP_LINEAR && ir_attr_int(n, "w_transposed", 0) == 0))
+        return false;
+    const Node *dq = producer(g, n->inputs[0]);
+    if (!dq || dq->op != IR_OP_DEQUANTIZE)
+        return false;
+    const ValueId xq = dq->inputs[0];
+    const Shape *xs = &g->values[xq].type.shape;
+    if (g->values[xq].type.dtype != IR_U8 || xs->rank < 1)
+        return false;
+    if (conv && (xs->rank != 4 || !ir_dim_static(xs->d[1]) || !ir_dim_static(xs->d[2]) ||
+                 !ir_dim_static(xs->d[3])))
+        return false;
+    ValueId wq;
+    float *ws;
+    if (!match_weight(g, n->inputs[1], &wq, &ws))
+        return false;
+    const Shape *wsh = &g->values[wq].type.shape;
+    if ((conv && wsh->rank != 4) || (!conv && wsh->rank != 2))
+        return false;
+    const int64_t o = wsh->d[0].c, k = o ? numel(wsh) / o : 0;
+    ValueId bias = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    if (bias != IR_NONE) {
+        const Type *bt = &g->values[bias].type;
+        if (bt->dtype != IR_F32 || bt->quant || bt->shape.rank != 1 ||
+            !ir_dim_eq(bt->shape.d[0], ir_dim(o)))
+            return false;
+    }
+    const double x_scale = ir_attr_float(dq, "scale", 1.0);
+    const int64_t x_zp = ir_attr_int(dq, "zero_point", 0);
+    /* the weight sums, for the zero-point correction */
+    const int8_t *q = g->values[wq].data;
+    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(o ? o : 1));
+    for (int64_t i = 0; i < o; i++) {
+        int32_t acc = 0;
+        for (int64_t j = 0; j < k; j++)
+            acc += q[i * k + j];
+        sum[i] = acc;
+    }
+    const char *wname = g->values[wq].name;
+    SrcLoc wloc = g->values[wq].loc;
+    Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(o)}}};
+    ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, ws,
+                              sizeof(float) * (size_t)o, wloc);
+    vt.dtype = IR_I32;
+    ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+                               sizeof(int32_t) * (size_t)o, wloc);
+    Node *nn = &g->nodes[id];
+    ValueId *ins = arena_alloc(g->arena, sizeof(ValueId) * 5);
+    ins[0] = xq;
+    ins[1] = wq;
+    ins[2] = sv;
+    ins[3] = smv;
+    ins[4] = bias;
+    nn->inputs = ins;
+    nn->n_inputs = bias == IR_NONE ? 4 : 5;
+    nn->op = conv ? IR_OP_QCONV2D : IR_OP_QLINEAR;
+    if (!conv)
+        nn->n_attrs = 0; /* w_transposed=0 means nothing to qlinear */
+    ir_node_set_float(g, id, "x_scale", x_scale);
+    ir_node_set_int(g, id, "x_zero_point", x_zp);
+    if (!ir_infer_node(g, id, d))
+        *failed = true;
+    return true;
+}
+
+bool pass_qdq(Graph *g, const PassArgs *args, Diag *d)
+{
+    if (!pass_args_check(args, NULL, d))
+        return false;
+    bool failed = false;
+    for (NodeId i = 0; i < g->n_nodes && !failed; i++)
+        rewrite(g, i, d, &failed);
+    return !failed;
+}
