@@ -485,16 +485,34 @@ static OxResult op_constant_of_shape(OxImporter *im, OxNode *n)
 }
 
 static const char *const ext_ops[] = {
-    "ArgMax",          "ArgMin",        "GatherElements",
-    "ScatterElements", "Scatter",       "CumSum",
-    "ReduceProd",      "Mod",           "Hardmax",
-    "GridSample",      "TopK",          "LpPool",
-    "GatherND",        "ScatterND",     "EyeLike",
-    "OneHot",          "CenterCropPad", "Compress",
-    "AffineGrid",      "HannWindow",    "HammingWindow",
-    "BlackmanWindow",  "Tile",          "ReverseSequence",
-    "TensorScatter",   "Col2Im",        "ConstantOfShape",
-    "MaxUnpool",       "DFT",           "STFT",
+    "ArgMax",
+    "ArgMin",
+    "GatherElements",
+    "ScatterElements",
+    "Scatter",
+    "CumSum",
+    "ReduceProd",
+    "Mod",
+    "Hardmax",
+    "GridSample",
+    "TopK",
+    "LpPool",
+    "GatherND",
+    "ScatterND",
+    "EyeLike",
+    "OneHot",
+    "CenterCropPad",
+    "Compress",
+    "AffineGrid",
+    "HannWindow",
+    "HammingWindow",
+    "BlackmanWindow",
+    "Tile",
+    "ReverseSequence",
+    "TensorScatter",
+    "Col2Im",
+    "ConstantOfShape",
+    "DFT",
     "RoiAlign",
 };
 
@@ -558,12 +576,8 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
         *r = ext_col2im(im, n);
     else if (!strcmp(op, "ConstantOfShape"))
         *r = op_constant_of_shape(im, n);
-    else if (!strcmp(op, "MaxUnpool"))
-        *r = ext_max_unpool(im, n);
     else if (!strcmp(op, "DFT"))
         *r = ext_dft(im, n);
-    else if (!strcmp(op, "STFT"))
-        *r = ext_stft(im, n);
     else if (!strcmp(op, "RoiAlign"))
         *r = ext_roi_align(im, n);
     else

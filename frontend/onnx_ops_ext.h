@@ -115,9 +115,7 @@ OxResult ext_lp_pool(OxImporter *im, OxNode *n);
 OxResult ext_affine_grid(OxImporter *im, OxNode *n);
 OxResult ext_window(OxImporter *im, OxNode *n, const char *op);
 OxResult ext_col2im(OxImporter *im, OxNode *n);
-OxResult ext_max_unpool(OxImporter *im, OxNode *n);
 OxResult ext_dft(OxImporter *im, OxNode *n);
-OxResult ext_stft(OxImporter *im, OxNode *n);
 OxResult ext_roi_align(OxImporter *im, OxNode *n);
 
 #endif

@@ -522,53 +522,6 @@ static OxResult op_rotary(OxImporter *im, OxNode *n)
 
 /* ---- CenterCropPad ---- */
 
-/* Each axis of axes is cropped (centered, the extra element dropped at the end) or padded
- * with zeros (the extra one at the end) to shape[i]. */
-static OxResult op_center_crop_pad(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    int r = s->rank;
-    int64_t want[IR_MAX_RANK], axes[IR_MAX_RANK];
-    int k = ox_ints_input(im, n, 1, want, IR_MAX_RANK);
-    if (k < 0)
-        return ox_unsupported(im, n, "the shape input computed at run time");
-    int ka = ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
-    if (ka == 0)
-        for (ka = 0; ka < r; ka++)
-            axes[ka] = ka;
-    if (k != ka || k > IR_MAX_RANK)
-        return ox_unsupported(im, n, "shape has %d entries for %d axes", k, ka);
-    int64_t pads[2 * IR_MAX_RANK] = {0};
-    bool padded = false;
-    ValueId y = x;
-    for (int i = 0; i < k; i++) {
-        int64_t a = axes[i] < 0 ? axes[i] + r : axes[i];
-        if (a < 0 || a >= r || !ir_dim_static(s->d[a]) || want[i] < 0)
-            return ox_unsupported(im, n, "axis out of range, symbolic, or a negative size");
-        int64_t dim = s->d[a].c;
-        if (want[i] < dim) {
-            int64_t st = (dim - want[i]) / 2;
-            y = slice1(im, n, y, a, st, st + want[i], 1);
-        } else if (want[i] > dim) {
-            pads[2 * (r - 1 - a)] = (want[i] - dim) / 2;
-            pads[2 * (r - 1 - a) + 1] = want[i] - dim - (want[i] - dim) / 2;
-            padded = true;
-        }
-    }
-    if (padded && y != IR_NONE) {
-        NodeId id = mk(im, n, "pad", &y, 1);
-        if (id == IR_NONE)
-            return no_ir_op(im, n, "pad");
-        ir_node_set_ints(im->g, id, "pads", pads, 2 * r);
-        ir_node_set_int(im->g, id, "mode", 0);
-        ir_node_set_float(im->g, id, "value", 0.0);
-        y = done(im, id);
-    }
-    y = nn_copy(im, n, y);
-    return y == IR_NONE ? no_ir_op(im, n, "slice") : out(im, n, y);
-}
-
 /* ---- Einsum ---- */
 
 /* Index codes of an einsum term: letters 0..51, the dims of "..." 52 and up (aligned to the
@@ -796,177 +749,6 @@ static bool nn_onnx_dtype(int64_t t, DType *dt)
     }
 }
 
-/* EyeLike: a constant of x's (static) 2-D shape, ones on diagonal k. */
-static OxResult op_eye_like(OxImporter *im, OxNode *n)
-{
-    const Type *t = ox_ty(im, ox_in(im, n, 0));
-    if (t->shape.rank != 2 || !ir_shape_static(&t->shape))
-        return ox_unsupported(im, n, "needs a static 2-D input");
-    DType dt = t->dtype;
-    if (ox_attr(n, "dtype") && !nn_onnx_dtype(ox_attr_int(n, "dtype", 1), &dt))
-        return ox_unsupported(im, n, "dtype %lld", (long long)ox_attr_int(n, "dtype", 1));
-    int64_t shape[2] = {t->shape.d[0].c, t->shape.d[1].c}, k = ox_attr_int(n, "k", 0);
-    OxConst c;
-    ox_const_make(im, &c, dt, 2, shape);
-    for (int64_t i = 0; i < shape[0]; i++)
-        if (i + k >= 0 && i + k < shape[1])
-            ox_const_set(&c, i * shape[1] + i + k, 1.0);
-    ox_bind_const(im, n->out[0], &c);
-    return OX_OK;
-}
-
-/* HannWindow, HammingWindow, BlackmanWindow of a constant size: a constant,
- * a0 - a1 cos(2 pi k / N') + a2 cos(4 pi k / N'), N' = size (periodic) or size - 1. */
-static OxResult op_window(OxImporter *im, OxNode *n, const char *op)
-{
-    const OxConst *cs = need_const(im, n, 0);
-    if (!cs)
-        return ox_unsupported(im, n, "the size computed at run time");
-    int64_t size = ox_const_get_i(cs, 0);
-    DType dt = IR_F32;
-    if (size < 0 || size > (1 << 24) || !nn_onnx_dtype(ox_attr_int(n, "output_datatype", 1), &dt))
-        return ox_unsupported(im, n, "bad size or output_datatype");
-    double a0 = 0.5, a1 = 0.5, a2 = 0.0;
-    if (!strcmp(op, "HammingWindow")) {
-        a0 = 25.0 / 46.0;
-        a1 = 21.0 / 46.0;
-    } else if (!strcmp(op, "BlackmanWindow")) {
-        a0 = 0.42;
-        a2 = 0.08;
-    }
-    double den = ox_attr_int(n, "periodic", 1) ? (double)size : (double)(size - 1);
-    OxConst c;
-    ox_const_make(im, &c, dt, 1, &size);
-    for (int64_t k = 0; k < size; k++) {
-        double ph = den > 0 ? 2.0 * M_PI * (double)k / den : 0.0;
-        ox_const_set(&c, k, a0 - a1 * cos(ph) + a2 * cos(2.0 * ph));
-    }
-    ox_bind_const(im, n->out[0], &c);
-    return OX_OK;
-}
-
-/* OneHot(indices, depth, values [off, on]): a depth axis inserted at axis, on where the
- * index (negative counts from depth) equals the position. */
-static OxResult op_one_hot(OxImporter *im, OxNode *n)
-{
-    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
-        return ox_unsupported(im, n, "needs depth and values");
-    const OxConst *cd = need_const(im, n, 1);
-    if (!cd)
-        return ox_unsupported(im, n, "depth computed at run time");
-    int64_t depth = (int64_t)ox_const_get(cd, 0);
-    ValueId idx = ox_in(im, n, 0), vals = ox_in(im, n, 2);
-    const Type *it = ox_ty(im, idx);
-    int r = it->shape.rank;
-    int64_t axis = ox_attr_int(n, "axis", -1);
-    if (axis < 0)
-        axis += r + 1;
-    if (depth < 1 || axis < 0 || axis > r || r + 1 > IR_MAX_RANK)
-        return ox_unsupported(im, n, "bad depth or axis");
-    Dim d[IR_MAX_RANK];
-    int64_t pshape[IR_MAX_RANK];
-    for (int i = 0, j = 0; i <= r; i++) {
-        d[i] = i == axis ? ir_dim(1) : it->shape.d[j++];
-        pshape[i] = i == axis ? depth : 1;
-    }
-    OxConst pos, neg;
-    ox_const_make(im, &pos, it->dtype, r + 1, pshape);
-    ox_const_make(im, &neg, it->dtype, r + 1, pshape);
-    for (int64_t k = 0; k < depth; k++) {
-        ox_const_set(&pos, k, (double)k);
-        ox_const_set(&neg, k, (double)(k - depth));
-    }
-    ValueId iu = nn_reshape(im, n, idx, d, r + 1);
-    ValueId hit_p = bin(im, n, "eq", iu, nn_const_value(im, n, &pos, "pos"));
-    ValueId hit_n = bin(im, n, "eq", iu, nn_const_value(im, n, &neg, "neg"));
-    ValueId hit = nn_where(im, n, hit_p, hit_p, hit_n);
-    ValueId on = slice1(im, n, vals, 0, 1, 2, 1), off = slice1(im, n, vals, 0, 0, 1, 1);
-    Shape zero = {0, {{0}}};
-    ValueId y = nn_where(im, n, hit, reshape_to(im, n, on, &zero), reshape_to(im, n, off, &zero));
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
-}
-
-/* Compress with a constant condition: index_select of the positions that hold (the input
- * flattened when there is no axis). */
-static OxResult op_compress(OxImporter *im, OxNode *n)
-{
-    if (!ox_has_in(n, 1))
-        return ox_unsupported(im, n, "needs the condition");
-    const OxConst *cc = need_const(im, n, 1);
-    if (!cc)
-        return ox_unsupported(im, n, "the condition computed at run time");
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    int64_t axis = 0;
-    if (ox_attr(n, "axis")) {
-        axis = ox_attr_int(n, "axis", 0);
-        if (axis < 0)
-            axis += s->rank;
-        if (axis < 0 || axis >= s->rank)
-            return ox_unsupported(im, n, "axis out of range");
-    } else {
-        Dim total;
-        if (!ir_shape_numel(s, &total))
-            return ox_unsupported(im, n, "symbolic shape");
-        x = nn_reshape(im, n, x, &total, 1);
-        s = &ox_ty(im, x)->shape;
-    }
-    if (x == IR_NONE || !ir_dim_static(s->d[axis]))
-        return ox_unsupported(im, n, "symbolic compressed dim");
-    int64_t len = ox_const_numel(cc), k = 0;
-    if (len > s->d[axis].c)
-        len = s->d[axis].c;
-    for (int64_t i = 0; i < len; i++)
-        k += ox_const_get(cc, i) != 0;
-    if (k == 0)
-        return ox_unsupported(im, n, "an empty result");
-    OxConst idx;
-    ox_const_make(im, &idx, IR_I64, 1, &k);
-    for (int64_t i = 0, j = 0; i < len; i++)
-        if (ox_const_get(cc, i) != 0)
-            ox_const_set(&idx, j++, (double)i);
-    ValueId ins[2] = {x, nn_const_value(im, n, &idx, "idx")};
-    NodeId id = mk(im, n, "index_select", ins, 2);
-    if (id == IR_NONE)
-        return no_ir_op(im, n, "index_select");
-    ir_node_set_int(im->g, id, "axis", axis);
-    return out(im, n, done(im, id));
-}
-
-/* Tile by constant repeats: [.., d, ..] as [.., 1, d, ..], expanded to [.., r, d, ..] and
- * merged to [.., r*d, ..]. */
-static OxResult op_tile(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    int r = s->rank;
-    int64_t reps[IR_MAX_RANK];
-    int k = ox_ints_input(im, n, 1, reps, IR_MAX_RANK);
-    if (k < 0)
-        return ox_unsupported(im, n, "repeats computed at run time");
-    if (k != r || 2 * r > IR_MAX_RANK)
-        return ox_unsupported(im, n, "repeats must match a rank of at most %d", IR_MAX_RANK / 2);
-    Dim d2[IR_MAX_RANK], dout[IR_MAX_RANK];
-    int64_t shape[IR_MAX_RANK];
-    for (int i = 0; i < r; i++) {
-        if (reps[i] < 1)
-            return ox_unsupported(im, n, "repeats must be >= 1");
-        d2[2 * i] = ir_dim(1);
-        d2[2 * i + 1] = s->d[i];
-        shape[2 * i] = reps[i];
-        shape[2 * i + 1] = -1;
-        if (!ir_dim_mul(s->d[i], ir_dim(reps[i]), &dout[i]))
-            return ox_unsupported(im, n, "symbolic shape");
-    }
-    ValueId v = nn_reshape(im, n, x, d2, 2 * r);
-    NodeId id = mk(im, n, "expand", &v, 1);
-    if (id == IR_NONE || v == IR_NONE)
-        return no_ir_op(im, n, "expand");
-    ir_node_set_ints(im->g, id, "shape", shape, 2 * r);
-    v = nn_reshape(im, n, done(im, id), dout, r);
-    return v == IR_NONE ? ox_unsupported(im, n, "shape too symbolic") : out(im, n, v);
-}
-
 /* ---- LRN ---- */
 
 /* LRN: x / (bias + alpha / size * sum of x^2 over the channel window)^beta, the window sum
@@ -1010,180 +792,6 @@ static OxResult op_lrn(OxImporter *im, OxNode *n)
 }
 
 /* ---- DFT, AffineGrid, ReverseSequence ---- */
-
-/* DFT as matmuls with cos/sin constants along axis: x [..., c] with c 1 (real) or 2
- * (complex); X[k] = sum_n x[n] e^(-+2 pi i k n / L) (/ L when inverse), the first L
- * samples (zero padded), k < L (or L/2 + 1 when onesided). */
-static OxResult op_dft(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    int r = s->rank;
-    int64_t axis = ox_attr_int(n, "axis", im->opset >= 20 ? -2 : 1), len = -1;
-    const OxConst *ca = im->opset >= 20 ? need_const(im, n, 2) : NULL, *cl = need_const(im, n, 1);
-    if ((im->opset >= 20 && ox_has_in(n, 2) && !ca) || (ox_has_in(n, 1) && !cl))
-        return ox_unsupported(im, n, "axis/dft_length computed at run time");
-    if (ca)
-        axis = ox_const_get_i(ca, 0);
-    if (cl)
-        len = ox_const_get_i(cl, 0);
-    if (axis < 0)
-        axis += r;
-    if (r < 2 || axis < 0 || axis >= r - 1 || !ir_dim_static(s->d[axis]) ||
-        !ir_dim_static(s->d[r - 1]) || (s->d[r - 1].c != 1 && s->d[r - 1].c != 2) ||
-        ox_ty(im, x)->dtype != IR_F32)
-        return ox_unsupported(im, n, "needs f32 [..., 1 or 2] and a static axis before the last");
-    int64_t nin = s->d[axis].c;
-    if (len < 0)
-        len = nin;
-    bool inverse = ox_attr_int(n, "inverse", 0) != 0;
-    int64_t K = ox_attr_int(n, "onesided", 0) ? len / 2 + 1 : len;
-    if (len < 1 || nin * K > (1 << 24))
-        return ox_unsupported(im, n, "bad dft_length");
-    /* cos and sin matrices [nin, K] */
-    int64_t mshape[2] = {nin, K};
-    OxConst cm, sm;
-    ox_const_make(im, &cm, IR_F32, 2, mshape);
-    ox_const_make(im, &sm, IR_F32, 2, mshape);
-    double norm = inverse ? 1.0 / (double)len : 1.0;
-    for (int64_t i = 0; i < nin && i < len; i++)
-        for (int64_t k = 0; k < K; k++) {
-            double th = 2.0 * M_PI * (double)((i * k) % len) / (double)len;
-            ox_const_set(&cm, i * K + k, cos(th) * norm);
-            ox_const_set(&sm, i * K + k, sin(th) * norm);
-        }
-    ValueId C = nn_const_value(im, n, &cm, "cos"), S = nn_const_value(im, n, &sm, "sin");
-    /* the signal's axis last: [rest..., nin] */
-    int64_t perm[IR_MAX_RANK], inv[IR_MAX_RANK];
-    int np = 0;
-    for (int i = 0; i < r - 1; i++)
-        if (i != axis)
-            perm[np++] = i;
-    perm[np++] = axis;
-    for (int i = 0; i < np; i++)
-        inv[perm[i]] = i;
-    bool moved = axis != r - 2;
-    Dim d[IR_MAX_RANK];
-    for (int i = 0; i < r - 1; i++)
-        d[i] = s->d[i];
-    ValueId part[2] = {IR_NONE, IR_NONE};
-    for (int c = 0; c < s->d[r - 1].c; c++) {
-        part[c] = nn_reshape(im, n, slice1(im, n, x, r - 1, c, c + 1, 1), d, r - 1);
-        if (moved)
-            part[c] = permute(im, n, part[c], perm, np);
-    }
-    ValueId re = bin(im, n, "matmul", part[0], C), im_ = bin(im, n, "matmul", part[0], S);
-    /* forward: (re cos + im sin, im cos - re sin); inverse: (re cos - im sin, im cos + re sin) */
-    ValueId yr = re, yi = un(im, n, "neg", im_);
-    if (inverse)
-        yi = im_;
-    if (part[1] != IR_NONE) {
-        ValueId ic = bin(im, n, "matmul", part[1], C), is = bin(im, n, "matmul", part[1], S);
-        yr = bin(im, n, inverse ? "sub" : "add", yr, is);
-        yi = bin(im, n, "add", yi, ic);
-    }
-    ValueId ys[2] = {yr, yi};
-    for (int c = 0; c < 2; c++) {
-        if (moved)
-            ys[c] = permute(im, n, ys[c], inv, np);
-        if (ys[c] == IR_NONE)
-            return ox_unsupported(im, n, "a needed IR op is missing");
-        const Shape *ysh = &ox_ty(im, ys[c])->shape;
-        Dim e[IR_MAX_RANK];
-        for (int i = 0; i < ysh->rank; i++)
-            e[i] = ysh->d[i];
-        e[ysh->rank] = ir_dim(1);
-        ys[c] = nn_reshape(im, n, ys[c], e, ysh->rank + 1);
-    }
-    ValueId y = nn_concat(im, n, ys, 2, r - 1);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
-}
-
-/* AffineGrid with a constant size: the base grid [(D)HW, 3|4] of normalized coordinates
- * (x, y, (z), 1) as a constant, times theta^T per batch. */
-static OxResult op_affine_grid(OxImporter *im, OxNode *n)
-{
-    ValueId theta = ox_in(im, n, 0);
-    int64_t size[5];
-    int k = ox_ints_input(im, n, 1, size, 5);
-    if (k < 0)
-        return ox_unsupported(im, n, "size computed at run time");
-    if (k != 4 && k != 5)
-        return ox_unsupported(im, n, "size must have 4 or 5 entries");
-    int sd = k - 2; /* spatial dims: 2 or 3 */
-    const Shape *ts = &ox_ty(im, theta)->shape;
-    if (ts->rank != 3 || !ir_dim_eq(ts->d[1], ir_dim(sd)) || !ir_dim_eq(ts->d[2], ir_dim(sd + 1)))
-        return ox_unsupported(im, n, "theta must be [N, %d, %d]", sd, sd + 1);
-    bool ac = ox_attr_int(n, "align_corners", 0) != 0;
-    int64_t total = 1;
-    for (int i = 0; i < sd; i++) {
-        if (size[2 + i] < 1 || (total *= size[2 + i]) > (1 << 22))
-            return ox_unsupported(im, n, "bad size");
-    }
-    int64_t gshape[3] = {1, total, sd + 1};
-    OxConst g;
-    ox_const_make(im, &g, IR_F32, 3, gshape);
-    for (int64_t p = 0; p < total; p++) {
-        int64_t rem = p;
-        for (int i = sd - 1; i >= 0; i--) {
-            int64_t m = size[2 + i], idx = rem % m;
-            rem /= m;
-            double v = ac ? (m > 1 ? -1.0 + 2.0 * (double)idx / (double)(m - 1) : 0.0)
-                          : -1.0 + (2.0 * (double)idx + 1.0) / (double)m;
-            /* component 0 is x (the last spatial dim) */
-            ox_const_set(&g, p * (sd + 1) + (sd - 1 - i), v);
-        }
-        ox_const_set(&g, p * (sd + 1) + sd, 1.0);
-    }
-    int64_t perm[3] = {0, 2, 1};
-    ValueId y = bin(im, n, "matmul", nn_const_value(im, n, &g, "grid"),
-                    permute(im, n, theta, perm, 3)); /* [N, total, sd] */
-    Dim d[IR_MAX_RANK];
-    d[0] = ts->d[0];
-    for (int i = 0; i < sd; i++)
-        d[1 + i] = ir_dim(size[2 + i]);
-    d[1 + sd] = ir_dim(sd);
-    y = nn_reshape(im, n, y, d, sd + 2);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
-}
-
-/* ReverseSequence with constant lengths: a constant permutation of the flattened input
- * (index_select), for a static shape. */
-static OxResult op_reverse_sequence(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    const OxConst *cl = ox_has_in(n, 1) ? need_const(im, n, 1) : NULL;
-    if (!cl)
-        return ox_unsupported(im, n, "sequence_lens computed at run time");
-    int64_t ta = ox_attr_int(n, "time_axis", 0), ba = ox_attr_int(n, "batch_axis", 1);
-    Dim total;
-    if (s->rank < 2 || !ir_shape_static(s) || !ir_shape_numel(s, &total) || ta == ba || ta < 0 ||
-        ba < 0 || ta > 1 || ba > 1 || total.c > (1 << 24))
-        return ox_unsupported(im, n, "needs a static shape and time/batch axes 0 and 1");
-    int64_t T = s->d[ta].c, B = s->d[ba].c, inner = total.c / (T * B);
-    if (ox_const_numel(cl) != B)
-        return ox_unsupported(im, n, "sequence_lens must have batch entries");
-    int64_t cnt = total.c;
-    OxConst idx;
-    ox_const_make(im, &idx, IR_I64, 1, &cnt);
-    for (int64_t i0 = 0; i0 < s->d[0].c; i0++)
-        for (int64_t i1 = 0; i1 < s->d[1].c; i1++) {
-            int64_t t = ta == 0 ? i0 : i1, b = ta == 0 ? i1 : i0, L = ox_const_get_i(cl, b);
-            int64_t st = t < L ? L - 1 - t : t;
-            int64_t src0 = ta == 0 ? st : i0, src1 = ta == 0 ? i1 : st;
-            for (int64_t j = 0; j < inner; j++)
-                ox_const_set(&idx, (i0 * s->d[1].c + i1) * inner + j,
-                             (double)((src0 * s->d[1].c + src1) * inner + j));
-        }
-    ValueId ins[2] = {nn_reshape(im, n, x, &total, 1), nn_const_value(im, n, &idx, "idx")};
-    NodeId id = mk(im, n, "index_select", ins, 2);
-    if (id == IR_NONE || ins[0] == IR_NONE)
-        return no_ir_op(im, n, "index_select");
-    ir_node_set_int(im->g, id, "axis", 0);
-    ValueId y = nn_reshape(im, n, done(im, id), s->d, s->rank);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
-}
 
 /* ---- STFT, Col2Im, MaxUnpool, Det ---- */
 
@@ -1242,73 +850,6 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
     for (int c = 0; c < 2; c++)
         ys[c] = nn_reshape(im, n, ys[c], d4, 4);
     ValueId y = nn_concat(im, n, ys, 2, 3);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
-}
-
-/* Col2Im: input [N, C*prod(block), L] times a constant 0/1 matrix [prod(block)*L, prod(image)]
- * that sends each (block offset, block) to its image pixel (or nowhere, in the padding). */
-static OxResult op_col2im(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *s = &ox_ty(im, x)->shape;
-    int64_t img[IR_MAX_RANK], blk[IR_MAX_RANK], st[IR_MAX_RANK], dil[IR_MAX_RANK],
-        pads[2 * IR_MAX_RANK] = {0};
-    int k = ox_ints_input(im, n, 1, img, IR_MAX_RANK),
-        kb = ox_ints_input(im, n, 2, blk, IR_MAX_RANK);
-    if (k < 0 || kb != k)
-        return ox_unsupported(im, n, "image_shape/block_shape computed at run time");
-    if (k < 1 || k > 4 || s->rank != 3 || !ir_shape_static(s) || ox_ty(im, x)->dtype != IR_F32)
-        return ox_unsupported(im, n, "needs a static f32 input [N, C*K, L] and 1 to 4 dims");
-    for (int i = 0; i < k; i++)
-        st[i] = dil[i] = 1;
-    if (ox_attr(n, "strides") && ox_attr_ints(n, "strides", st, IR_MAX_RANK) != k)
-        return ox_unsupported(im, n, "strides");
-    if (ox_attr(n, "dilations") && ox_attr_ints(n, "dilations", dil, IR_MAX_RANK) != k)
-        return ox_unsupported(im, n, "dilations");
-    if (ox_attr(n, "pads") && ox_attr_ints(n, "pads", pads, 2 * IR_MAX_RANK) != 2 * k)
-        return ox_unsupported(im, n, "pads");
-    int64_t kprod = 1, nb[IR_MAX_RANK], L = 1, P = 1;
-    for (int i = 0; i < k; i++) {
-        nb[i] = (img[i] + pads[i] + pads[k + i] - dil[i] * (blk[i] - 1) - 1) / st[i] + 1;
-        if (blk[i] < 1 || nb[i] < 1 || img[i] < 1)
-            return ox_unsupported(im, n, "bad shapes");
-        kprod *= blk[i];
-        L *= nb[i];
-        P *= img[i];
-    }
-    int64_t C = s->d[1].c / kprod;
-    if (s->d[1].c % kprod || s->d[2].c != L || kprod * L * P > (1 << 24))
-        return ox_unsupported(im, n, "the input does not match the blocks (or is too large)");
-    int64_t mshape[2] = {kprod * L, P};
-    OxConst m;
-    ox_const_make(im, &m, IR_F32, 2, mshape);
-    for (int64_t kk = 0; kk < kprod; kk++)
-        for (int64_t l = 0; l < L; l++) {
-            int64_t kr = kk, lr = l, pix = 0;
-            bool inside = true;
-            int64_t off[IR_MAX_RANK], bo[IR_MAX_RANK];
-            for (int i = k - 1; i >= 0; i--) {
-                off[i] = kr % blk[i];
-                kr /= blk[i];
-                bo[i] = lr % nb[i];
-                lr /= nb[i];
-            }
-            for (int i = 0; i < k; i++) {
-                int64_t p = bo[i] * st[i] - pads[i] + off[i] * dil[i];
-                inside = inside && p >= 0 && p < img[i];
-                pix = pix * img[i] + p;
-            }
-            if (inside)
-                ox_const_set(&m, (kk * L + l) * P + pix, 1.0);
-        }
-    Dim d3[3] = {s->d[0], ir_dim(C), ir_dim(kprod * L)};
-    ValueId y = bin(im, n, "matmul", nn_reshape(im, n, x, d3, 3), nn_const_value(im, n, &m, "map"));
-    Dim dout[IR_MAX_RANK];
-    dout[0] = s->d[0];
-    dout[1] = ir_dim(C);
-    for (int i = 0; i < k; i++)
-        dout[2 + i] = ir_dim(img[i]);
-    y = nn_reshape(im, n, y, dout, k + 2);
     return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
 }
 
@@ -1624,9 +1165,19 @@ static OxResult op_needs_constants(OxImporter *im, OxNode *n)
 /* ---- dispatch ---- */
 
 static const char *const nn_ops[] = {
-    "Attention", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss",
-    "Trilu",     "RotaryEmbedding",           "CenterCropPad",
+    "Attention",
+    "NegativeLogLikelihoodLoss",
+    "SoftmaxCrossEntropyLoss",
+    "Trilu",
+    "RotaryEmbedding",
     "Einsum",
+    "LRN",
+    "Det",
+    "MelWeightMatrix",
+    "RNN",
+    "GRU",
+    "LSTM",
+    "Range",
 };
 
 bool ox_op_known_nn(const char *op)
@@ -1650,35 +1201,10 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
         *r = op_trilu(im, n);
     else if (!strcmp(op, "RotaryEmbedding"))
         *r = op_rotary(im, n);
-    else if (!strcmp(op, "CenterCropPad"))
-        *r = op_center_crop_pad(im, n);
     else if (!strcmp(op, "Einsum"))
         *r = op_einsum(im, n);
-    else if (!strcmp(op, "EyeLike"))
-        *r = op_eye_like(im, n);
-    else if (!strcmp(op, "HannWindow") || !strcmp(op, "HammingWindow") ||
-             !strcmp(op, "BlackmanWindow"))
-        *r = op_window(im, n, op);
-    else if (!strcmp(op, "OneHot"))
-        *r = op_one_hot(im, n);
-    else if (!strcmp(op, "Compress"))
-        *r = op_compress(im, n);
-    else if (!strcmp(op, "Tile"))
-        *r = op_tile(im, n);
     else if (!strcmp(op, "LRN"))
         *r = op_lrn(im, n);
-    else if (!strcmp(op, "DFT"))
-        *r = op_dft(im, n);
-    else if (!strcmp(op, "AffineGrid"))
-        *r = op_affine_grid(im, n);
-    else if (!strcmp(op, "ReverseSequence"))
-        *r = op_reverse_sequence(im, n);
-    else if (!strcmp(op, "STFT"))
-        *r = op_stft(im, n);
-    else if (!strcmp(op, "Col2Im"))
-        *r = op_col2im(im, n);
-    else if (!strcmp(op, "MaxUnpool"))
-        *r = op_max_unpool(im, n);
     else if (!strcmp(op, "Det"))
         *r = op_det(im, n);
     else if (!strcmp(op, "MelWeightMatrix"))
@@ -1689,7 +1215,11 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
         *r = op_recurrent(im, n, 1);
     else if (!strcmp(op, "LSTM"))
         *r = op_recurrent(im, n, 2);
-    else if (!strcmp(op, "Range") || !strcmp(op, "ConstantOfShape"))
+    else if (!strcmp(op, "STFT"))
+        *r = op_stft(im, n);
+    else if (!strcmp(op, "MaxUnpool"))
+        *r = op_max_unpool(im, n);
+    else if (!strcmp(op, "Range"))
         *r = op_needs_constants(im, n);
     else
         return false;

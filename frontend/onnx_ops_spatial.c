@@ -380,53 +380,6 @@ OxResult ext_col2im(OxImporter *im, OxNode *n)
     return v == IR_NONE ? no_ir_op(im, n, "reshape") : bind(im, n, v);
 }
 
-/* MaxUnpool(x, indices, output_shape): x's values scattered to their flat positions in
- * zeros of the output's shape (scatter_elements over everything flattened). */
-OxResult ext_max_unpool(OxImporter *im, OxNode *n)
-{
-    ValueId ins[2];
-    if (!inputs(im, n, ins, 2))
-        return OX_ERROR;
-    const Shape *xs = &ox_ty(im, ins[0])->shape;
-    int s = xs->rank - 2;
-    int64_t k[IR_MAX_RANK], st[IR_MAX_RANK], pads[2 * IR_MAX_RANK] = {0}, os[IR_MAX_RANK];
-    if (s < 1 || !ir_shape_static(xs) || ox_attr_ints(n, "kernel_shape", k, IR_MAX_RANK) != s)
-        return ox_unsupported(im, n, "a fixed input shape with a kernel size per spatial dim");
-    for (int i = 0; i < s; i++)
-        st[i] = 1;
-    ox_attr_ints(n, "strides", st, IR_MAX_RANK);
-    ox_attr_ints(n, "pads", pads, 2 * IR_MAX_RANK);
-    int ko = ox_has_in(n, 2) ? ox_ints_input(im, n, 2, os, IR_MAX_RANK) : 0;
-    if (ko == -2)
-        return ox_unsupported(im, n, "an output shape computed at run time");
-    if (ko != 0 && ko != xs->rank)
-        return ox_unsupported(im, n, "an output shape of another rank");
-    Shape out = *xs;
-    int64_t total = xs->d[0].c * xs->d[1].c;
-    for (int i = 0; i < s; i++) {
-        int64_t o = ko ? os[2 + i] : (xs->d[2 + i].c - 1) * st[i] + k[i] - pads[i] - pads[s + i];
-        if (o < 1)
-            return ox_unsupported(im, n, "an empty output");
-        out.d[2 + i] = ir_dim(o);
-        total *= o;
-    }
-    Dim ne;
-    ir_shape_numel(xs, &ne);
-    Shape flat_in = {1, {ne}};
-    ValueId xf = reshape_to(im, n, ins[0], &flat_in), idf = reshape_to(im, n, ins[1], &flat_in);
-    OxConst zc;
-    ox_const_make(im, &zc, ox_ty(im, ins[0])->dtype, 1, &total);
-    if (xf == IR_NONE || idf == IR_NONE)
-        return no_ir_op(im, n, "reshape");
-    ValueId sc[3] = {const_value(im, n, "zeros", &zc), idf, xf};
-    NodeId id = mk(im, n, "scatter_elements", sc, 3);
-    if (id == IR_NONE)
-        return no_ir_op(im, n, "scatter_elements");
-    ir_node_set_int(im->g, id, "axis", 0);
-    ValueId v = reshape_to(im, n, done(im, id), &out);
-    return v == IR_NONE ? no_ir_op(im, n, "reshape") : bind(im, n, v);
-}
-
 /* The DFT as a matrix [n * c, k * 2] (c = 1 real or 2 complex inputs, the output's last dim
  * (re, im)): frequency j of a length-len transform, input rows past n absent (zeros). */
 static ValueId dft_matrix(OxImporter *im, const OxNode *n, int64_t rows, int c, int64_t k,
@@ -508,52 +461,6 @@ OxResult ext_dft(OxImporter *im, OxNode *n)
     if (v != IR_NONE && axis != r - 2)
         v = permute(im, n, v, inv, r);
     return v == IR_NONE ? no_ir_op(im, n, "reshape/permute") : bind(im, n, v);
-}
-
-/* STFT(signal [B, L, 1], frame_step, window, frame_length): the frames gathered
- * (index_select with constant positions), times the window, then a real DFT matrix. */
-OxResult ext_stft(OxImporter *im, OxNode *n)
-{
-    ValueId x = ox_in(im, n, 0);
-    const Shape *xs = &ox_ty(im, x)->shape;
-    int64_t step, fl = -1;
-    if (ox_ints_input(im, n, 1, &step, 1) != 1)
-        return ox_unsupported(im, n, "a frame step computed at run time");
-    if (ox_has_in(n, 3) && ox_ints_input(im, n, 3, &fl, 1) != 1)
-        return ox_unsupported(im, n, "a frame length computed at run time");
-    ValueId win = ox_in(im, n, 2);
-    if (win != IR_NONE) {
-        const Shape *ws = &ox_ty(im, win)->shape;
-        if (ws->rank != 1 || !ir_dim_static(ws->d[0]) || (fl >= 0 && fl != ws->d[0].c))
-            return ox_unsupported(im, n, "a window that is not [frame_length]");
-        fl = ws->d[0].c;
-    }
-    if (xs->rank != 3 || !ir_shape_static(xs) || xs->d[2].c != 1 || fl < 1 || step < 1 ||
-        fl > xs->d[1].c)
-        return ox_unsupported(im, n, "a fixed real signal [B, L, 1] and a frame that fits it");
-    int64_t b = xs->d[0].c, l = xs->d[1].c, frames = (l - fl) / step + 1, nidx = frames * fl;
-    bool onesided = ox_attr_int(n, "onesided", 1) != 0;
-    int64_t k = onesided ? fl / 2 + 1 : fl;
-    Shape s2 = {2, {ir_dim(b), ir_dim(l)}};
-    OxConst ic;
-    ox_const_make(im, &ic, IR_I64, 1, &nidx);
-    for (int64_t f = 0; f < frames; f++)
-        for (int64_t t = 0; t < fl; t++)
-            ox_const_set(&ic, f * fl + t, (double)(f * step + t));
-    ValueId v = reshape_to(im, n, x, &s2);
-    ValueId sel[2] = {v, const_value(im, n, "frames", &ic)};
-    NodeId id = v == IR_NONE ? IR_NONE : mk(im, n, "index_select", sel, 2);
-    if (id == IR_NONE)
-        return no_ir_op(im, n, "reshape/index_select");
-    ir_node_set_int(im->g, id, "axis", 1);
-    Shape s3 = {3, {ir_dim(b), ir_dim(frames), ir_dim(fl)}};
-    v = reshape_to(im, n, done(im, id), &s3);
-    if (v != IR_NONE && win != IR_NONE)
-        v = bin(im, n, "mul", v, win);
-    v = v == IR_NONE ? IR_NONE : bin(im, n, "matmul", v, dft_matrix(im, n, fl, 1, k, fl, false));
-    Shape s4 = {4, {ir_dim(b), ir_dim(frames), ir_dim(k), ir_dim(2)}};
-    v = v == IR_NONE ? IR_NONE : reshape_to(im, n, v, &s4);
-    return v == IR_NONE ? no_ir_op(im, n, "reshape/mul/matmul") : bind(im, n, v);
 }
 
 /* RoiAlign(x, rois, batch_indices): coordinate_transformation_mode half_pixel from opset 16

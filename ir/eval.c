@@ -591,7 +591,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
-    case IR_OP_DQLINEAR: /* above */
+    case IR_OP_DQLINEAR:    /* above */
     case IR_OP_BITWISE_AND: /* integers only: ir_eval_typed, above */
     case IR_OP_BITWISE_OR:
     case IR_OP_BITWISE_XOR:

@@ -669,9 +669,9 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
                   total, total, c->fn_names[id]);
     }
-    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT ||
-        n->op == IR_OP_GATHER_ELEMENTS || n->op == IR_OP_SCATTER_ELEMENTS ||
-        n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND || n->op == IR_OP_ROI_ALIGN)
+    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT || n->op == IR_OP_GATHER_ELEMENTS ||
+        n->op == IR_OP_SCATTER_ELEMENTS || n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND ||
+        n->op == IR_OP_ROI_ALIGN)
         cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
 }
 
