@@ -107,19 +107,6 @@ void slimc_exec_free(SlimcExec *e)
     free(e);
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023;
-    float f;
-    if (exp == 0)
-        f = ldexpf((float)man, -24);
-    else if (exp == 31)
-        f = man ? NAN : INFINITY;
-    else
-        f = ldexpf((float)(man | 1024), (int)exp - 25);
-    return sign ? -f : f;
-}
-
 /* An input of another float dtype than the model declares is converted (with a note);
  * anything else is left for rt_exec_run to refuse. Returns malloc'd data or NULL. */
 static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
@@ -135,7 +122,7 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
         if (t->dtype == SLIMC_F64)
             f[k] = (float)((const double *)t->data)[k];
         else if (t->dtype == SLIMC_F16)
-            f[k] = half_to_float(((const uint16_t *)t->data)[k]);
+            f[k] = (float)ir_f16_value(((const uint16_t *)t->data)[k]);
         else {
             uint32_t bits = (uint32_t)((const uint16_t *)t->data)[k] << 16;
             memcpy(&f[k], &bits, sizeof bits);

@@ -1133,29 +1133,6 @@ void fe_weights_open(Builder *b, const AstStmt *line)
     ir_graph_on_free(b->g, close_weights, b->st);
 }
 
-/* A float16 bit pattern as a float. */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0x1f) { /* inf, nan */
-        bits = sign | 0x7f800000u | (mant << 13);
-    } else if (exp != 0) {
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    } else if (mant == 0) {
-        bits = sign;
-    } else { /* subnormal: normalize */
-        exp = 113;
-        while (!(mant & 0x400)) {
-            mant <<= 1;
-            exp--;
-        }
-        bits = sign | (exp << 23) | ((mant & 0x3ff) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* t's data as f32 in the graph's arena (converted, or copied when misaligned). */
 static const void *to_f32(Builder *b, const StTensor *t, size_t count)
 {
@@ -1172,7 +1149,7 @@ static const void *to_f32(Builder *b, const StTensor *t, size_t count)
         case IR_F16: {
             uint16_t h;
             memcpy(&h, src + 2 * i, sizeof h);
-            out[i] = half_to_float(h);
+            out[i] = (float)ir_f16_value(h);
             break;
         }
         case IR_BF16: {

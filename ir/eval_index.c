@@ -31,28 +31,6 @@ static bool is_float_kind(ElemKind k)
     return k == EK_F32 || k == EK_F64 || k == EK_F16 || k == EK_BF16;
 }
 
-static float half_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    if (e == 0x1f)
-        bits = sign | 0x7f800000u | (m << 13);
-    else if (e != 0)
-        bits = sign | ((e + 112) << 23) | (m << 13);
-    else if (m == 0)
-        bits = sign;
-    else {
-        e = 113;
-        while (!(m & 0x400u)) {
-            m <<= 1;
-            e--;
-        }
-        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* f32 to f16, nearest even (as the generated code's slimc_cg_f32_to_f16). */
 static uint16_t f32_to_half(float f)
 {
@@ -116,7 +94,7 @@ static double flt_get(DType t, const void *data, int64_t i)
     switch (kind_of(t)) {
     case EK_F32: return ((const float *)data)[i];
     case EK_F64: return ((const double *)data)[i];
-    case EK_F16: return half_to_f32(((const uint16_t *)data)[i]);
+    case EK_F16: return (float)ir_f16_value(((const uint16_t *)data)[i]);
     case EK_BF16: return bf16_to_f32(((const uint16_t *)data)[i]);
     case EK_SINT:
     case EK_UINT: break;

@@ -7,29 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Element access in any dtype but i4: as a double (floats, small ints) or an int64. */
-static float half_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
-    if (e == 0x1f)
-        bits = sign | 0x7f800000u | (m << 13);
-    else if (e != 0)
-        bits = sign | ((e + 112) << 23) | (m << 13);
-    else if (m == 0)
-        bits = sign;
-    else {
-        e = 113;
-        while (!(m & 0x400)) {
-            m <<= 1;
-            e--;
-        }
-        bits = sign | (e << 23) | ((m & 0x3ff) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* f32 to f16, rounding to nearest even (overflow to inf, NaN kept quiet). */
 static uint16_t f32_to_half(float f)
 {
@@ -73,7 +50,7 @@ static double load_f(DType t, const void *p, int64_t i)
     switch (t) {
     case IR_F64: return ((const double *)p)[i];
     case IR_F32: return ((const float *)p)[i];
-    case IR_F16: return half_to_f32(((const uint16_t *)p)[i]);
+    case IR_F16: return (float)ir_f16_value(((const uint16_t *)p)[i]);
     case IR_BF16: {
         uint32_t bits = (uint32_t)((const uint16_t *)p)[i] << 16;
         float f;

@@ -118,28 +118,6 @@ bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
 
 /* ---- reference semantics ---- */
 
-static float half_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, bits;
-    if (e == 0x1f)
-        bits = sign | 0x7f800000u | (m << 13);
-    else if (e != 0)
-        bits = sign | ((e + 112) << 23) | (m << 13);
-    else if (m == 0)
-        bits = sign;
-    else {
-        e = 113;
-        while (!(m & 0x400u)) {
-            m <<= 1;
-            e--;
-        }
-        bits = sign | (e << 23) | ((m & 0x3ffu) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* Weight [o, k] of a wlinear node, dequantized. */
 static float weight_at(DType dt, const void *w, const float *sc, int64_t group, int64_t K,
                        int64_t o, int64_t k)
@@ -151,7 +129,7 @@ static float weight_at(DType dt, const void *w, const float *sc, int64_t group, 
         const int v = (int)((b >> ((k & 1) * 4)) & 15u);
         return (float)((v ^ 8) - 8) * sc[o * (K / group) + k / group];
     }
-    case IR_F16: return half_to_f32(((const uint16_t *)w)[o * K + k]);
+    case IR_F16: return (float)ir_f16_value(((const uint16_t *)w)[o * K + k]);
     case IR_BF16: {
         const uint32_t bits = (uint32_t)((const uint16_t *)w)[o * K + k] << 16;
         float f;

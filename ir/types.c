@@ -205,8 +205,7 @@ uint8_t ir_e8m0_bits(double v, int round_mode, bool saturate)
     return (uint8_t)(e + up);
 }
 
-/* IEEE half (bits h) as a double, exactly. */
-static double half_value(uint16_t h)
+double ir_f16_value(uint16_t h)
 {
     int e = (h >> 10) & 0x1f, m = h & 0x3ff;
     double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m | 0x400, e - 25);
@@ -220,7 +219,7 @@ double ir_dtype_get(DType t, const void *data, int64_t i)
     case IR_F16: {
         uint16_t v;
         memcpy(&v, p + 2 * i, 2);
-        return half_value(v);
+        return ir_f16_value(v);
     }
     case IR_BF16: {
         uint16_t v;

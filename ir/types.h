@@ -67,6 +67,8 @@ double ir_e8m0_value(unsigned b);
 uint8_t ir_e8m0_bits(double v, int round_mode, bool saturate);
 double ir_f8_value(DType t, uint8_t b);
 uint8_t ir_f8_bits(DType t, double v, bool saturate);
+/* IEEE half (bits h) as a double, exactly (every half is a float too). */
+double ir_f16_value(uint16_t h);
 /* v rounded to f32, then to f16 / bf16 bits (nearest even; NaN stays NaN). */
 uint16_t ir_f16_bits(double v);
 uint16_t ir_bf16_bits(double v);
