@@ -97,6 +97,7 @@ typedef struct AstParam {
 
 typedef enum AstStmtKind {
     AST_STMT_ASSIGN,  /* name = value; value may be AST_ERROR when the right side broke */
+    AST_STMT_UNPACK,  /* a, b, ... = value (params: the names, AstParam *) */
     AST_STMT_EXPR,    /* a bare expression (an error: its value would be lost) */
     AST_STMT_RETURN,  /* return values... */
     AST_STMT_WEIGHTS, /* weights "text" */

@@ -45,6 +45,7 @@ static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSi
 static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
                                  const Val *a);
 static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_split(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
@@ -137,6 +138,17 @@ static const FuncSig funcs[] = {
      1,
      {"x|input", "dim|axis", "index"},
      call_index_select},
+    {"gather", IR_OP_GATHER_ELEMENTS, 3, 3, 1, {"x|input", "dim|axis", "index"}, call_index_select},
+    /* split(x, size or [sizes], dim=0), chunk(x, chunks, dim=0): several tensors, bound
+     * with a, b = split(...) */
+    {"split",
+     IR_OP_SLICE,
+     3,
+     2,
+     1,
+     {"x|input", "split_size_or_sections|split_size", "dim|axis"},
+     call_split},
+    {"chunk", IR_OP_SLICE, 3, 2, 1, {"x|input", "chunks", "dim|axis"}, call_split},
     {"dropout", IR_OP_RELU, 3, 1, 1, {"x|input", "p", "training"}, call_dropout},
     {"interpolate",
      IR_OP_RESIZE,
@@ -972,10 +984,87 @@ static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncS
     ok &= fe_to_tensor(b, &a[2], &in[1]);
     if (!ok)
         return fe_err_val(e->loc);
-    NodeId id = fe_node(b, IR_OP_INDEX_SELECT, NULL, e->loc, in, 2);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, in, 2); /* index_select, gather */
     if (id != IR_NONE)
         ir_node_set_int(b->g, id, "axis", axis);
     return fe_node_done(b, id, e->loc);
+}
+
+/* torch.split / torch.chunk: slices of x along dim, as a list. split's size gives pieces of
+ * that size (the last one smaller); a list gives the sizes, which must add up to the dim;
+ * chunk's count gives ceil(len / count)-sized pieces, so maybe fewer than count. */
+static Val call_split(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    const bool chunk = !strcmp(f->name, "chunk");
+    ValueId x = IR_NONE;
+    int64_t axis = 0, sizes[256];
+    int n = 0;
+    bool ok = tensor_args(b, f, a, &x);
+    if (a[2].kind != VAL_NONE)
+        ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &axis);
+    if (!ok)
+        return fe_err_val(e->loc);
+    const Shape *xs = &b->g->values[x].type.shape;
+    const int r = xs->rank;
+    const int64_t ax = axis < 0 ? axis + r : axis;
+    if (r < 0)
+        return fe_err_val(e->loc);
+    if (ax < 0 || ax >= r || !ir_dim_static(xs->d[ax])) {
+        fe_error(b, e->loc, "%s: dim %lld is not a static dimension of the input (rank %d)",
+                 f->name, (long long)axis, r);
+        return fe_err_val(e->loc);
+    }
+    const int64_t len = xs->d[ax].c;
+    if (a[1].kind == VAL_LIST && !chunk) {
+        ok = int_list(b, &a[1], arg_name(b, f, 1), sizes, &n);
+        int64_t total = 0;
+        for (int i = 0; ok && i < n; i++) {
+            ok = sizes[i] >= 0;
+            total += sizes[i];
+        }
+        if (ok && total != len) {
+            fe_error(b, a[1].loc, "split: the sizes add up to %lld, but dim %lld is %lld",
+                     (long long)total, (long long)axis, (long long)len);
+            return fe_err_val(e->loc);
+        }
+    } else {
+        int64_t k = 0;
+        ok = fe_to_int(b, &a[1], arg_name(b, f, 1), &k);
+        if (ok && k < 1) {
+            fe_error(b, a[1].loc, "%s must be at least 1, not %lld", arg_name(b, f, 1),
+                     (long long)k);
+            return fe_err_val(e->loc);
+        }
+        const int64_t piece = chunk ? (len + k - 1) / k : k;
+        for (int64_t at = 0; ok && at < len && n < 256; at += piece)
+            sizes[n++] = at + piece <= len ? piece : len - at;
+        if (ok && len == 0)
+            sizes[n++] = 0;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    if (n > 255 || n < 1) {
+        fe_error(b, e->loc, "%s: %d pieces; between 1 and 255 are supported", f->name, n);
+        return fe_err_val(e->loc);
+    }
+    Val list = {.kind = VAL_LIST, .loc = e->loc, .n = n};
+    list.items = arena_alloc(b->arena, sizeof(Val) * (size_t)n);
+    int64_t at = 0;
+    for (int i = 0; i < n; i++) {
+        NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
+        if (id != IR_NONE) {
+            ir_node_set_int(b->g, id, "axis", ax);
+            ir_node_set_int(b->g, id, "start", at);
+            ir_node_set_int(b->g, id, "end", at + sizes[i]);
+            ir_node_set_int(b->g, id, "step", 1);
+        }
+        list.items[i] = fe_node_done(b, id, e->loc);
+        if (list.items[i].kind == VAL_ERROR)
+            return list.items[i];
+        at += sizes[i];
+    }
+    return list;
 }
 
 /* dropout at inference is the identity: no node. */

@@ -283,6 +283,41 @@ static void exec_assign(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx, co
     fe_scope_set(b, s, st->name, v, st->loc);
 }
 
+/* a, b, ... = value: value must be a list of as many values (split, chunk, a block with
+ * several returns); each name is bound as by exec_assign. */
+static void exec_unpack(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx)
+{
+    const int k = ast_len(st->params);
+    Val v = fe_eval(b, s, st->value, NULL);
+    bool ok = v.kind == VAL_LIST && v.n == k;
+    if (v.kind != VAL_ERROR && !ok) {
+        if (v.kind == VAL_LIST)
+            fe_error(b, st->loc, "%d names to bind, but the right side gives %d values", k, v.n);
+        else
+            fe_error(b, st->loc,
+                     "%d names to bind, but the right side is one value (split or chunk give "
+                     "several)",
+                     k);
+    }
+    if (ok && ctx == CTX_MODULES) {
+        fe_error(b, st->loc, "tensor computations belong in the block's forward(...)");
+        ok = false;
+    }
+    for (int i = 0; i < k; i++) {
+        const AstParam *pn = ast_at(st->params, i);
+        Binding *old = fe_scope_find(s, pn->name, false);
+        if (old && (old->val.kind == VAL_MODULE || old->val.kind == VAL_ABSENT)) {
+            fe_error(b, pn->loc, "'%s' is a module (declared at line %d); it cannot be bound again",
+                     pn->name, old->loc.line);
+            continue;
+        }
+        Val item = ok ? v.items[i] : fe_err_val(pn->loc);
+        if (item.kind == VAL_TENSOR && b->g->values[item.v].kind == IR_VALUE_TEMP)
+            b->g->values[item.v].name = arena_strdup(b->g->arena, pn->name);
+        fe_scope_set(b, s, pn->name, item, pn->loc);
+    }
+}
+
 /* Runs stmts[from, to) in scope s; a return stops the run (statements after it are
  * reported). */
 static void exec_stmts(Builder *b, Scope *s, const AstList *stmts, int from, int to, StmtCtx ctx,
@@ -318,6 +353,7 @@ static void exec_stmts(Builder *b, Scope *s, const AstList *stmts, int from, int
                          "forward(...) belongs in a block; a model's body is its forward");
             break;
         case AST_STMT_ASSIGN: exec_assign(b, s, st, ctx, prefix); break;
+        case AST_STMT_UNPACK: exec_unpack(b, s, st, ctx); break;
         case AST_STMT_EXPR:
             fe_error(b, st->loc,
                      "the value of this expression is not used; bind it to a name (h = ...) or "

@@ -86,7 +86,7 @@ static AstStmt *broken_line(FeParse *p, FE_YYLTYPE loc)
 
 %type <section> section model_header block_header compress_header
 %type <list> body pass_lines model_params_opt model_params block_params_opt block_params
-%type <list> names_opt names outputs_opt outputs dims_opt dims args_opt args exprs
+%type <list> names_opt names unpack_names outputs_opt outputs dims_opt dims args_opt args exprs
 %type <list> pargs_opt pargs
 %type <stmt> body_line stmt pass_line
 %type <param> model_param block_param output
@@ -255,6 +255,11 @@ stmt
             $$->name = $1;
             $$->value = $3;
         }
+    | unpack_names '=' expr {
+            $$ = ast_stmt(p, AST_STMT_UNPACK, L(p, @1));
+            $$->params = $1;
+            $$->value = $3;
+        }
     | expr                          { $$ = ast_stmt(p, AST_STMT_EXPR, L(p, @1)); $$->value = $1; }
     | RETURN exprs                  { $$ = ast_stmt(p, AST_STMT_RETURN, L(p, @1)); $$->values = $2; }
     | WEIGHTS STRING {
@@ -268,6 +273,15 @@ stmt
 exprs
     : expr                          { $$ = ast_list_push(p, NULL, $1); }
     | exprs ',' expr                { $$ = ast_list_push(p, $1, $3); }
+    ;
+
+/* a, b = ... (two names at least) */
+unpack_names
+    : NAME ',' NAME {
+            $$ = ast_list_push(p, NULL, ast_param(p, L(p, @1), $1, NULL, NULL));
+            $$ = ast_list_push(p, $$, ast_param(p, L(p, @3), $3, NULL, NULL));
+        }
+    | unpack_names ',' NAME         { $$ = ast_list_push(p, $1, ast_param(p, L(p, @3), $3, NULL, NULL)); }
     ;
 
 names_opt
