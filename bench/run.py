@@ -40,7 +40,7 @@ MODELS = {
     "mobilenet_v2": ("samples/mobilenet_v2/mobilenet_v2.slim", (3, 224, 224), True),
     "transformer": ("samples/transformer/transformer.slim", (128, 256), True),
 }
-RUNNERS = ("slimc", "ort", "torch")
+RUNNERS = ("slimc", "slimc_onnx", "ort", "torch")
 
 
 def log(msg):
@@ -126,6 +126,27 @@ class Slimc:
         if r.returncode:
             raise RuntimeError(first_error(r.stderr + r.stdout))
         return np.load(os.path.join(d, "output0.npy"))
+
+
+class SlimcOnnx(Slimc):
+    """slimc on the very .onnx file ONNX Runtime runs (issue 4: the same file for both)."""
+
+    def time(self, name, batch, threads, runs):
+        r = sh([self.exe, "bench", onnx_path(name, batch), "--runs", str(runs), "--threads",
+                str(threads), "--input", "x=" + input_path(name, batch)])
+        m = re.search(r"median ([0-9.eE+-]+) ms", r.stdout)
+        if r.returncode or not m:
+            raise RuntimeError(first_error(r.stderr + r.stdout))
+        return float(m.group(1))
+
+    def output(self, name, batch, threads):
+        d = os.path.join(MODELS_DIR, "out_slimc_onnx_%s_b%d" % (name, batch))
+        r = sh([self.exe, "run", onnx_path(name, batch), "--input", "x=" + input_path(name, batch),
+                "--output-dir", d, "--threads", str(threads)])
+        if r.returncode:
+            raise RuntimeError(first_error(r.stderr + r.stdout))
+        outs = sorted(f for f in os.listdir(d) if f.endswith(".npy"))
+        return np.load(os.path.join(d, outs[0]))
 
 
 class Ort:
@@ -222,7 +243,7 @@ def measure(cfg, threads_list, runners, args, results, errors):
         except Exception as e:
             outs[rn] = None
             errors.setdefault((name, batch, rn), str(e))
-    check = {rn: rel_diff(outs[rn], outs["torch"]) for rn in ("slimc", "ort")}
+    check = {rn: rel_diff(outs[rn], outs["torch"]) for rn in ("slimc", "slimc_onnx", "ort")}
     for threads in threads_list:
         key = (name, batch, threads)
         # Runs per measurement: enough for about args.seconds, from a short first try
@@ -263,20 +284,22 @@ def fmt(v, f="%.3f"):
 
 def table(results, flops, threads_list, errors):
     out = []
-    out.append("| model | batch | threads | slimc ms | ORT ms | PyTorch ms | slimc/ORT | "
-               "slimc/PyTorch | slimc GFLOP/s | % of peak | max rel. diff vs PyTorch (slimc / ORT) | load |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    out.append("| model | batch | threads | slimc ms | slimc (.onnx) ms | ORT ms | PyTorch ms | slimc/ORT | "
+               "slimc (.onnx)/ORT | slimc/PyTorch | slimc GFLOP/s | % of peak | max rel. diff vs PyTorch (slimc / slimc .onnx / ORT) | load |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
     for (name, batch, threads), r in results.items():
-        s, o, t = r.get("slimc"), r.get("ort"), r.get("torch")
+        s, so, o, t = r.get("slimc"), r.get("slimc_onnx"), r.get("ort"), r.get("torch")
         gf = flops.get(name)
         gflops = gf * batch / (s * 1e6) if (gf and s) else None
         peak = gflops / (PEAK_PER_CORE * threads) * 100 if gflops else None
         chk = r["check"]
-        out.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.1f |" % (
-            name, batch, threads, fmt(s), fmt(o), fmt(t),
-            fmt(s / o if s and o else None, "%.2f"), fmt(s / t if s and t else None, "%.2f"),
+        out.append("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %.1f |" % (
+            name, batch, threads, fmt(s), fmt(so), fmt(o), fmt(t),
+            fmt(s / o if s and o else None, "%.2f"), fmt(so / o if so and o else None, "%.2f"),
+            fmt(s / t if s and t else None, "%.2f"),
             fmt(gflops, "%.1f"), fmt(peak, "%.0f%%"),
-            fmt(chk.get("slimc"), "%.1e"), fmt(chk.get("ort"), "%.1e"), r["load"]))
+            fmt(chk.get("slimc"), "%.1e"), fmt(chk.get("slimc_onnx"), "%.1e"),
+            fmt(chk.get("ort"), "%.1e"), r["load"]))
     if errors:
         out.append("")
         out.append("Failures (— in the table):")
@@ -367,7 +390,7 @@ def main():
     load_before = os.getloadavg()[0]
     prepare(configs, slimc)
     flops = {name: slimc_flops(slimc, name) for name in {c[0] for c in configs}}
-    runners = {"slimc": Slimc(slimc), "ort": Ort(), "torch": Torch()}
+    runners = {"slimc": Slimc(slimc), "slimc_onnx": SlimcOnnx(slimc), "ort": Ort(), "torch": Torch()}
     torch_info = runners["torch"].ask(1, {"cmd": "info"})
     results, errors = {}, {}
     try:
