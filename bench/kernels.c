@@ -109,7 +109,7 @@ static void bench_mlp_b1(int reps)
 static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64_t O, int64_t KS,
                        int64_t S, int64_t P, int64_t groups, int reps)
 {
-    slimc_rt_conv s;
+    slimc_rt_conv s = {0};
     s.C = C, s.H = H, s.W = H, s.O = O, s.CG = C / groups, s.OG = O / groups, s.KH = s.KW = KS;
     s.SH = s.SW = S, s.PH = s.PW = P, s.DH = s.DW = 1;
     s.OH = s.OW = (H + 2 * P - KS) / S + 1;
@@ -151,7 +151,7 @@ static void bench_conv(const char *name, int64_t Nb, int64_t C, int64_t H, int64
 /* A depthwise conv (C planes of one image) through slimc_rt_dw_plane. */
 static void bench_dw(const char *name, int64_t C, int64_t H, int64_t S, int reps)
 {
-    slimc_rt_conv s;
+    slimc_rt_conv s = {0};
     s.C = s.O = C, s.H = s.W = H, s.CG = s.OG = 1, s.KH = s.KW = 3, s.SH = s.SW = S,
     s.PH = s.PW = 1;
     s.DH = s.DW = 1, s.OH = s.OW = (H + 2 - 3) / S + 1;
@@ -194,8 +194,16 @@ int main(void)
     bench_conv("mbv2 1x1 32->192 56", 1, 32, 56, 192, 1, 1, 0, 1, 20);
     bench_conv("mbv2 1x1 192->32 56", 1, 192, 56, 32, 1, 1, 0, 1, 20);
     bench_conv("mbv2 1x1 960->160 7", 1, 960, 7, 160, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 16->96 112", 1, 16, 112, 96, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 24->144 56", 1, 24, 56, 144, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 144->24 56", 1, 144, 56, 24, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 64->384 14", 1, 64, 14, 384, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 384->64 14", 1, 384, 14, 64, 1, 1, 0, 1, 20);
+    bench_conv("mbv2 1x1 320->1280 7", 1, 320, 7, 1280, 1, 1, 0, 1, 20);
     bench_dw("mbv2 dw 96 3x3/2 112", 96, 112, 2, 50);
     bench_dw("mbv2 dw 144 3x3 56", 144, 56, 1, 50);
     bench_dw("mbv2 dw 960 3x3 7", 960, 7, 1, 50);
+    bench_dw("mbv2 dw 32 3x3 112", 32, 112, 1, 50);
+    bench_dw("mbv2 dw 576 3x3 14", 576, 14, 1, 50);
     return 0;
 }

@@ -230,9 +230,11 @@ static SLIMC_RT_UNUSED inline float slimc_rt_sigmoid(float x)
 #endif
 
 /* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
-#define SLIMC_RT_GEMM_MB 56
-#define SLIMC_RT_GEMM_NB 128
-#define SLIMC_RT_GEMM_KC 64 /* k per block of a packed B^T (64 KB of stack) */
+#define SLIMC_RT_GEMM_MB       64
+#define SLIMC_RT_GEMM_NB       128
+#define SLIMC_RT_GEMM_KC       64  /* k per block of a packed B^T (64 KB of stack) */
+#define SLIMC_RT_GEMM_KP       256 /* k per block of a [K, N] B read in place */
+#define SLIMC_RT_GEMM_PACK_MIN 8   /* tiles of C with fewer rows take all of k at once */
 
 /* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
  * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
@@ -252,11 +254,23 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
  * packed panel by panel (KC rows x NP pixels, on the stack) as B, NCHW output. */
 typedef struct slimc_rt_conv {
     int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+    int64_t ACT; /* fp32 kernels: activation applied to the outputs (SLIMC_RT_ACT_*) */
 } slimc_rt_conv;
 
-#define SLIMC_RT_CONV_NP 32 /* pixels per packed panel */
+/* Activations the conv kernels apply to their outputs while they are in cache (the
+ * codegen's relu / relu6 epilogue when it is the only one): exactly slimc_rt_relu and
+ * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN). */
+enum { SLIMC_RT_ACT_NONE = 0, SLIMC_RT_ACT_RELU = 1, SLIMC_RT_ACT_RELU6 = 2 };
+
+#define SLIMC_RT_CONV_NP 64 /* pixels per packed panel */
 #ifndef SLIMC_RT_CONV_KC
-#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (64 KB of stack) */
+#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (128 KB of stack) */
+#endif
+#ifndef SLIMC_RT_CONV_MB
+#define SLIMC_RT_CONV_MB 14 /* output channels per pass over a panel */
+#endif
+#ifndef SLIMC_RT_CONV_MB_K
+#define SLIMC_RT_CONV_MB_K 128 /* ... for k blocks at least this long; else all of them */
 #endif
 #define SLIMC_RT_CONV_PX 64 /* pixels per work item */
 
@@ -341,7 +355,8 @@ static SLIMC_RT_UNUSED inline void slimc_rt_dyn_params(const float *x, int64_t n
  * Micro-kernels, chosen once per process (slimc_rt_isa) from what the CPU supports,
  * capped by the environment variable SLIMC_MAX_ISA=avx512|avx2|generic:
  *   avx512: tiles of 14 rows x 32 columns (28 zmm accumulators, two B vectors, one
- *           broadcast of A), then 8, 4, 2, 1 rows; a one-row GEMV tile of up to 128
+ *           broadcast of A), then 8, 4, 2, 1 rows; 14, 8, 4, 1 rows x 16 for a tail of
+ *           16 columns or less; B prefetched 8 rows ahead; a one-row GEMV tile of up to 128
  *           columns (8 accumulators: enough independent FMAs to hide their latency while
  *           the weights stream once); column tails use masked loads and stores.
  *   avx2:   tiles of 6 rows x 16 columns (12 ymm accumulators), then 2 and 1 rows.
@@ -443,7 +458,7 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 #define SLIMC_RT_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
 #define SLIMC_RT_AVX2   __attribute__((target("avx2,fma")))
 #ifndef SLIMC_RT_PF
-#define SLIMC_RT_PF 8 /* prefetch distance of the GEMV tile, in rows of B */
+#define SLIMC_RT_PF 8 /* prefetch distance of the AVX-512 tiles, in rows of B */
 #endif
 #ifndef SLIMC_RT_GEMV_KB
 #define SLIMC_RT_GEMV_KB 64 /* rows of B per block of the GEMV */
@@ -478,9 +493,10 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
         const float *restrict b = B + k * ldb;
         const float *restrict ak = A + k * csa;
         __m512 bv[16];
-        if (MR == 1) /* GEMV: B streams from L3 or memory; fetch SLIMC_RT_PF rows ahead */
-            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
-                _mm_prefetch((const char *)(b + SLIMC_RT_PF * ldb + 16 * v), _MM_HINT_T0);
+        /* B may stream from L3 or memory (the GEMV's and a linear's weights): fetch it
+         * SLIMC_RT_PF rows ahead (at batch 64 this took mlp from 0.70 to 0.60 ms) */
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+            _mm_prefetch((const char *)(b + SLIMC_RT_PF * ldb + 16 * v), _MM_HINT_T0);
         SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) bv[v] =
             _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
         SLIMC_RT_UNROLL for (int i = 0; i < MR; i++)
@@ -535,6 +551,21 @@ slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rs
     for (int64_t j = 0; j < n; j += 32) {
         const int64_t nj = slimc_rt_min(32, n - j);
         int64_t i = 0;
+        if (nj <= 16) { /* a tail of at most 16 columns: one vector per row */
+            for (; i + 14 <= m; i += 14)
+                SLIMC_RT_TILE512(14, 1, i, j, nj);
+            if (i + 8 <= m) {
+                SLIMC_RT_TILE512(8, 1, i, j, nj);
+                i += 8;
+            }
+            if (i + 4 <= m) {
+                SLIMC_RT_TILE512(4, 1, i, j, nj);
+                i += 4;
+            }
+            for (; i < m; i++)
+                SLIMC_RT_TILE512(1, 1, i, j, nj);
+            continue;
+        }
         for (; i + 14 <= m; i += 14)
             SLIMC_RT_TILE512(14, 2, i, j, nj);
         if (i + 8 <= m) {
@@ -665,8 +696,20 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
     *nc = slimc_rt_min(nb, N - *n0);
     const float *a = A + *m0 * K, *bc = bias ? bias + *n0 : NULL;
     float *c = C + *m0 * N + *n0;
-    if (!b_nk) {
+    if (!b_nk && (*mc < SLIMC_RT_GEMM_PACK_MIN || K == 0)) {
         slimc_rt_gemm(isa, *mc, *nc, K, a, K, 1, B + *n0, N, c, N, NULL, bc, 0);
+        return;
+    }
+    if (!b_nk) { /* B [K, N] in place, in blocks of KP rows of k: a K x 32 column panel of
+                    B with a power-of-two row stride N falls into a few cache sets, and a
+                    whole one (K = 784) no longer stayed in L2 between the 14-row tiles */
+        for (int64_t k0 = 0; k0 < K; k0 += SLIMC_RT_GEMM_KP) {
+            const int64_t kc = slimc_rt_min(SLIMC_RT_GEMM_KP, K - k0);
+            for (int64_t j = 0; j < *nc; j += 32)
+                slimc_rt_gemm(isa, *mc, slimc_rt_min(32, *nc - j), kc, a + k0, K, 1,
+                              B + k0 * N + *n0 + j, N, c + j, N, NULL, k0 || !bc ? NULL : bc + j,
+                              k0 > 0);
+        }
         return;
     }
     float bt[SLIMC_RT_GEMM_KC * 256]; /* [kc, nc]: B^T's block, row stride 256 */
@@ -681,6 +724,61 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
                 bt[kk * 256 + j] = B[(*n0 + j) * K + k0 + kk];
         slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, 256, c, N, NULL, bc, k0 > 0);
     }
+}
+
+/* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
+static SLIMC_RT_UNUSED void slimc_rt_act_c(int64_t act, float *y, int64_t ldy, int64_t m, int64_t n)
+{
+    for (int64_t i = 0; i < m; i++) {
+        float *r = y + i * ldy;
+        if (act == SLIMC_RT_ACT_RELU)
+            for (int64_t j = 0; j < n; j++)
+                r[j] = r[j] <= 0.0f ? 0.0f : r[j];
+        else if (act == SLIMC_RT_ACT_RELU6)
+            for (int64_t j = 0; j < n; j++)
+                r[j] = r[j] <= 0.0f ? 0.0f : r[j] >= 6.0f ? 6.0f : r[j];
+    }
+}
+
+#ifdef SLIMC_RT_X86
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_act_512(int64_t act,
+                                                                                     __m512 v)
+{
+    if (act == SLIMC_RT_ACT_NONE)
+        return v;
+    v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ),
+                           _mm512_setzero_ps());
+    if (act == SLIMC_RT_ACT_RELU6)
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_set1_ps(6.0f), _CMP_GE_OQ),
+                               _mm512_set1_ps(6.0f));
+    return v;
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_act_rows_512(int64_t act, float *y,
+                                                                  int64_t ldy, int64_t m, int64_t n)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j += 16) {
+            const __mmask16 k = (__mmask16)((1u << slimc_rt_min(16, n - j)) - 1u);
+            float *p = y + i * ldy + j;
+            _mm512_mask_storeu_ps(p, k, slimc_rt_act_512(act, _mm512_maskz_loadu_ps(k, p)));
+        }
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_act(int isa, int64_t act, float *y, int64_t ldy, int64_t m,
+                                         int64_t n)
+{
+    if (act == SLIMC_RT_ACT_NONE)
+        return;
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_act_rows_512(act, y, ldy, m, n);
+        return;
+    }
+#endif
+    (void)isa;
+    slimc_rt_act_c(act, y, ldy, m, n);
 }
 
 /* One run of an im2col row: d[t] = xr[t * SW] for t in [lo, hi), 0 elsewhere in [0, len). */
@@ -845,15 +943,93 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_r
     }
 }
 
+/* Table-driven panels for strides 1 and 2 (S): the panel is cut into runs of at most 16
+ * pixels along output rows, and for every tap (kh, kw) and run the input offset and the
+ * lanes inside the image are worked out once per panel (SLIMC_RT_IM2COL_TAB entries at
+ * most); a row (c, kh, kw) of the panel is then one masked load per run (stride 2: two,
+ * and a permute that keeps the even inputs) and a store, with no branches. Taps in the
+ * padding load nothing (mask 0: zeros). Returns 0, doing nothing, when the table would
+ * not fit or the panel has under two channels' rows. */
+#define SLIMC_RT_IM2COL_TAB 1024
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) int
+slimc_rt_im2col_512_tab(const int S, const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
+                        int64_t p0, int64_t np, float *bp)
+{
+    enum { NS = 2 * SLIMC_RT_CONV_NP };
+    int64_t sj[NS];
+    __mmask16 sm[NS];
+    int64_t oh = p0 / s->OW, ow = p0 % s->OW, sih[NS], siw[NS];
+    int ns = 0;
+    for (int64_t j = 0; j < np; ns++) {
+        const int64_t len = slimc_rt_min(slimc_rt_min(np - j, s->OW - ow), 16);
+        sj[ns] = j;
+        sm[ns] = (__mmask16)((1u << len) - 1u);
+        sih[ns] = oh * s->SH - s->PH;
+        siw[ns] = ow * S - s->PW;
+        j += len;
+        ow += len;
+        if (ow == s->OW)
+            ow = 0, oh++;
+    }
+    const int64_t khw = s->KH * s->KW;
+    if (khw * ns > SLIMC_RT_IM2COL_TAB || kc < 2 * khw) /* no room; or the table would cost
+                                                           as much as the copies */
+        return 0;
+    int64_t off[SLIMC_RT_IM2COL_TAB];
+    uint32_t lm[SLIMC_RT_IM2COL_TAB];
+    const int64_t H = s->H, W = s->W;
+    for (int64_t kh = 0, t = 0; kh < s->KH; kh++)
+        for (int64_t kw = 0; kw < s->KW; kw++)
+            for (int q = 0; q < ns; q++, t++) {
+                const int64_t ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;
+                /* the lanes i of the S * 16 loaded with 0 <= iw + i < W (lanes past
+                 * the run's end are loaded and not stored; they stay inside the row) */
+                const int64_t lanes = S == 1 ? 16 : 32;
+                const int64_t lo = slimc_rt_max(0, -iw), hi = slimc_rt_min(lanes, W - iw);
+                const uint32_t m =
+                    ih < 0 || ih >= H || hi <= lo
+                        ? 0u
+                        : (uint32_t)((((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u));
+                lm[t] = m;
+                off[t] = m ? ih * W + iw : 0;
+            }
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t HW = H * W;
+    int64_t c = k0 / khw, tap = k0 % khw;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *xc = x + c * HW;
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;
+        const int64_t *o = off + tap * ns;
+        const uint32_t *m = lm + tap * ns;
+        for (int q = 0; q < ns; q++) {
+            __m512 v;
+            if (S == 1)
+                v = _mm512_maskz_loadu_ps((__mmask16)m[q], xc + o[q]);
+            else
+                v = _mm512_permutex2var_ps(
+                    _mm512_maskz_loadu_ps((__mmask16)(m[q] & 0xffffu), xc + o[q]), even,
+                    _mm512_maskz_loadu_ps((__mmask16)(m[q] >> 16), xc + o[q] + 16));
+            _mm512_mask_storeu_ps(dst + sj[q], sm[q], v);
+        }
+        if (++tap == khw)
+            tap = 0, c++;
+    }
+    return 1;
+}
+
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_conv *s,
                                                                 const float *x, int64_t k0,
                                                                 int64_t kc, int64_t p0, int64_t np,
                                                                 float *bp)
 {
     if (s->SW == 1) {
-        slimc_rt_im2col_512_s1(s, x, k0, kc, p0, np, bp);
+        if (!slimc_rt_im2col_512_tab(1, s, x, k0, kc, p0, np, bp))
+            slimc_rt_im2col_512_s1(s, x, k0, kc, p0, np, bp);
         return;
     }
+    if (s->SW == 2 && slimc_rt_im2col_512_tab(2, s, x, k0, kc, p0, np, bp))
+        return;
     SLIMC_RT_IM2COL_BODY(slimc_rt_run_512)
 }
 #endif
@@ -891,16 +1067,29 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
             const float *xg = x + g * s->CG * HW, *wg = w + g * s->OG * Kt;
             const float *bg = bias ? bias + g * s->OG : NULL;
             float *yg = y + g * s->OG * P + pp;
-            if (Kt == 0)
+            if (Kt == 0) {
                 slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL,
                               0);
+                slimc_rt_act(isa, s->ACT, yg, P, s->OG, np);
+            }
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
                 const float *b = xg + k0 * HW + pp;
                 if (!direct)
                     slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
-                slimc_rt_gemm(isa, s->OG, np, kc, wg + k0, Kt, 1, b, direct ? HW : SLIMC_RT_CONV_NP,
-                              yg, P, k0 ? NULL : bg, NULL, k0 > 0);
+                /* a few output channels at a time across the whole panel: their weights
+                 * stay in L1 while they meet every pixel; for a short k block (a 1x1 conv
+                 * over few channels) all of them in one call, the calls' overhead being
+                 * what counts there */
+                const int64_t mb = kc < SLIMC_RT_CONV_MB_K ? s->OG : SLIMC_RT_CONV_MB;
+                for (int64_t o0 = 0; o0 < s->OG; o0 += mb) {
+                    const int64_t mr = slimc_rt_min(mb, s->OG - o0);
+                    slimc_rt_gemm(isa, mr, np, kc, wg + o0 * Kt + k0, Kt, 1, b,
+                                  direct ? HW : SLIMC_RT_CONV_NP, yg + o0 * P, P,
+                                  k0 || !bg ? NULL : bg + o0, NULL, k0 > 0);
+                    if (k0 + kc == Kt) /* done: the activation while the rows are in L1 */
+                        slimc_rt_act(isa, s->ACT, yg + o0 * P, P, mr, np);
+                }
             }
         }
     }
@@ -942,6 +1131,113 @@ static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const fl
 }
 
 #ifdef SLIMC_RT_X86
+/* 3x3 depthwise, dilation 1, stride S (1 or 2) both ways: R output rows x 16 columns
+ * (from t) of one plane, R accumulators in registers. Each of the (R - 1) S + 3 input rows
+ * the block needs is loaded once (stride 1: one masked load per kw; stride 2: 32 inputs
+ * from kw 0 and from kw 2, split into even and odd lanes by permutes) and used for every
+ * output row it feeds; rows in the padding are skipped, columns in it are masked off (lm:
+ * the in-row lanes of each load, worked out once per plane). Every output sums its taps
+ * in (kh, kw) order. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_dw3_block(const int R, const int S, const slimc_rt_conv *s, const float *x,
+                   const __m512 *wv, const uint32_t *lm, int64_t oh, int64_t t, __m512 bv, float *y,
+                   __mmask16 sm)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = s->W;
+    __m512 acc[8];
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++) acc[r] = bv;
+    SLIMC_RT_UNROLL for (int i = 0; i < (R - 1) * S + 3; i++)
+    {
+        const int64_t ih = oh * S - s->PH + i;
+        if (ih < 0 || ih >= s->H)
+            continue;
+        const float *p = x + ih * W + t * S - s->PW;
+        __m512 v[3];
+        if (S == 1) {
+            SLIMC_RT_UNROLL for (int kw = 0; kw < 3; kw++) v[kw] =
+                _mm512_maskz_loadu_ps((__mmask16)lm[kw], p + kw);
+        } else {
+            const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)(lm[0] & 0xffffu), p);
+            const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(lm[0] >> 16), p + 16);
+            const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)(lm[1] & 0xffffu), p + 2);
+            const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(lm[1] >> 16), p + 18);
+            v[0] = _mm512_permutex2var_ps(a0, even, a1);
+            v[1] = _mm512_permutex2var_ps(a0, odd, a1);
+            v[2] = _mm512_permutex2var_ps(b0, even, b1);
+        }
+        SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        {
+            const int kh = i - r * S;
+            if (kh >= 0 && kh < 3)
+                SLIMC_RT_UNROLL for (int kw = 0; kw < 3; kw++) acc[r] =
+                    _mm512_fmadd_ps(wv[kh * 3 + kw], v[kw], acc[r]);
+        }
+    }
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        _mm512_mask_storeu_ps(y + (oh + r) * s->OW + t, sm, slimc_rt_act_512(s->ACT, acc[r]));
+}
+
+#ifndef SLIMC_RT_DW_RB
+#define SLIMC_RT_DW_RB 4 /* output rows per block of the 3x3 depthwise kernel (<= 8) */
+#endif
+
+/* lanes j in [0, L) with 0 <= B + j < W */
+static inline uint32_t slimc_rt_row_lanes(int64_t B, int64_t L, int64_t W)
+{
+    const int64_t lo = slimc_rt_max(0, -B), hi = slimc_rt_min(L, W - B);
+    return hi <= lo ? 0u : (uint32_t)((((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u));
+}
+
+/* the shapes slimc_rt_dw3_plane_512 takes */
+static inline int slimc_rt_dw3_ok(const slimc_rt_conv *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
+           (s->SW == 1 || s->SW == 2) && s->OW <= 16 * 64;
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_dw3_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
+{
+    enum { RB = SLIMC_RT_DW_RB, MAXT = 64 };
+    const int64_t OW = s->OW, OH = s->OH, S = s->SW, nt = (OW + 15) / 16;
+    uint32_t lm[MAXT][3];
+    __mmask16 sm[MAXT];
+    for (int64_t q = 0; q < nt; q++) {
+        const int64_t t = 16 * q, iw0 = t * S - s->PW;
+        sm[q] = (__mmask16)((1u << slimc_rt_min(16, OW - t)) - 1u);
+        if (S == 1)
+            for (int kw = 0; kw < 3; kw++)
+                lm[q][kw] = slimc_rt_row_lanes(iw0 + kw, 16, s->W);
+        else
+            lm[q][0] = slimc_rt_row_lanes(iw0, 32, s->W),
+            lm[q][1] = slimc_rt_row_lanes(iw0 + 2, 32, s->W);
+    }
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++)
+        wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 bv = _mm512_set1_ps(b);
+    int64_t oh = 0;
+    if (S == 1) {
+        for (; oh + RB <= OH; oh += RB)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(RB, 1, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+        for (; oh < OH; oh++)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(1, 1, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+    } else {
+        for (; oh + RB <= OH; oh += RB)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(RB, 2, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+        for (; oh < OH; oh++)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(1, 2, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+    }
+}
+
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
 slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
 {
@@ -994,13 +1290,20 @@ slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, fl
 SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
                                        float b, float *y)
 {
+    const int isa = slimc_rt_isa();
 #ifdef SLIMC_RT_X86
-    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        if (slimc_rt_dw3_ok(s)) {
+            slimc_rt_dw3_plane_512(s, x, w, b, y); /* applies s->ACT itself */
+            return;
+        }
         slimc_rt_dw_plane_512(s, x, w, b, y);
+        slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
         return;
     }
 #endif
     slimc_rt_dw_plane_c(s, x, w, b, y);
+    slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
 }
 
 /* ---- int8 kernels (passes/quantize.c, codegen/c/quant.c, docs/quantization.md) ----

@@ -2,15 +2,16 @@
  *
  * - implicit GEMM (every conv but the depthwise-like ones, 1x1 included): per group,
  *   out[o, p] = bias[o] + w[o, :] · im2col(x)[:, p], computed by slimc_rt_conv2d_px: the
- *   weights [O, CG*KH*KW] read in place as A, the im2col matrix packed 32 pixels x 512
+ *   weights [O, CG*KH*KW] read in place as A, the im2col matrix packed 64 pixels x 512
  *   rows at a time as B (a 1x1, stride-1, unpadded conv reads x itself), the blocked GEMM
  *   micro-kernels, NCHW output. One item is 64 output pixels of one image, all channels.
  * - depthwise (groups > 1 with one input channel per group): slimc_rt_dw_plane, one output
- *   plane (image b, output channel o) per item; 16 outputs of a row stay in a register
- *   across all taps.
+ *   plane (image b, output channel o) per item; 3x3 stride 1/2 keeps a block of 4 rows x
+ *   16 outputs in registers across all taps.
  *
  * Each output element sums its taps in a fixed order at any thread count; the epilogue is
- * applied to each item's outputs right after they are written. */
+ * applied to each item's outputs right after they are written, by the kernel itself when
+ * it is a lone relu or relu6 (the conv struct's ACT). */
 #include "codegen/c/cg_internal.h"
 
 /* The body: implicit GEMM, items (image, block of SLIMC_RT_CONV_PX output pixels); or,
@@ -29,15 +30,19 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
                     W = (long long)xs->d[3].c;
     const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c,
                     OW = (long long)os->d[3].c;
-    cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */\n");
+    /* a lone relu / relu6 epilogue is applied by the kernel itself (ACT) */
+    int act = 0;
+    if (n->n_epilogue == 1 && n->epilogue[0].operand == IR_NONE)
+        act = n->epilogue[0].op == IR_OP_RELU ? 1 : n->epilogue[0].op == IR_OP_RELU6 ? 2 : 0;
+    cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
     cg_printf(c,
               "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
               "%lld, %lld, "
-              "%lld, %lld, %lld, %lld, %lld, %lld};\n",
+              "%lld, %lld, %lld, %lld, %lld, %lld, %d};\n",
               C, H, W, O, (long long)ws->d[1].c, (long long)(ws->d[0].c / groups),
               (long long)ws->d[2].c, (long long)ws->d[3].c, OH, OW, (long long)stride[0],
               (long long)stride[1], (long long)pad[0], (long long)pad[1], (long long)dil[0],
-              (long long)dil[1]);
+              (long long)dil[1], act);
     if (depthwise) {
         cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* plane (b, o) */\n");
         cg_printf(c, "        const int64_t b = it / %lld, o = it %% %lld;\n", O, O);
@@ -47,7 +52,8 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
                   "out + it * %lld);\n",
                   C, (long long)(ws->d[0].c / groups), H * W, (long long)(ws->d[2].c * ws->d[3].c),
                   OH * OW);
-        cg_ep_call(c, id, 8, cg_strf(c, "it * %lld", OH * OW), cg_strf(c, "%lld", OH * OW));
+        if (!act)
+            cg_ep_call(c, id, 8, cg_strf(c, "it * %lld", OH * OW), cg_strf(c, "%lld", OH * OW));
         cg_printf(c, "    }\n");
         cg_body_end(c);
         k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
@@ -60,7 +66,7 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
         cg_printf(
             c, "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n",
             C * H * W, O * OH * OW);
-        if (n->n_epilogue) {
+        if (n->n_epilogue && !act) {
             cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
             cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
         }

@@ -320,10 +320,10 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
         if (n->epilogue[j].operand != IR_NONE)
             syms |= shape_syms(cg_shape(c, n->epilogue[j].operand));
     cg_printf(c, "/* %s's epilogue on out[f0, f0 + len) */\n", n->name);
-    cg_printf(
-        c,
-        "static void epi_%s(const slimc_args *a, float *restrict o, int64_t f0, int64_t len)\n{\n",
-        fn);
+    cg_printf(c,
+              "SLIMC_RT_UNUSED static void epi_%s(const slimc_args *a, float *restrict o, int64_t "
+              "f0, int64_t len)\n{\n",
+              fn);
     for (int i = 0; i < IR_MAX_SYMS; i++)
         if (syms & (1u << i))
             cg_printf(c, "    const int64_t %s = a->syms[%d];\n    (void)%s;\n", c->sym_names[i], i,

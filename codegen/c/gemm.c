@@ -2,7 +2,7 @@
  * layout pass gives linear's weights) or [N, K] (packed block by block into [KC, NB] on
  * the stack first). The body calls the runtime's blocked GEMM (slimc_rt_gemm_tile in
  * runtime/slimc_rt.h: AVX-512 14x32 / AVX2 6x16 register tiles chosen at run time, a
- * one-row GEMV tile for batch 1) on tiles of up to 56 rows x 128 columns, one tile per
+ * one-row GEMV tile for batch 1) on tiles of up to 64 rows x 128 columns, one tile per
  * parallel item, then applies the epilogue to the tile's rows while they are in cache.
  * Each output element sums over k = 0..K-1 in order, so the result does not depend on
  * the split. */

@@ -151,7 +151,7 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c,
               "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
               "%lld, %lld, "
-              "%lld, %lld, %lld, %lld, %lld, %lld};\n",
+              "%lld, %lld, %lld, %lld, %lld, %lld, 0};\n",
               C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1],
               (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
     cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX, KP = %lld };\n", P, px,

@@ -36,6 +36,15 @@ static void add_relu(Graph *g, NodeId n)
     nd->n_epilogue++;
 }
 
+/* Makes the lone relu epilogue of the graph's last node a relu6 (applied by the conv
+ * kernels themselves, as relu is). */
+static void last_relu6(Graph *g)
+{
+    Node *nd = &g->nodes[g->n_nodes - 1];
+    ck_assert_int_eq(nd->n_epilogue, 1);
+    nd->epilogue[0].op = IR_OP_RELU6;
+}
+
 /* linear x [M, K] -> [M, N], w [K, N] (tr) or [N, K], with bias; relu epilogue if ep. */
 static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr,
                        bool ep)
@@ -99,9 +108,9 @@ static Graph *linear_graph(RtTensor *in, int *n_in)
 }
 
 /* Convs: more than one k block (CG*KH*KW > 256), channel counts off the 14-row tile,
- * pixel counts off the 32-pixel panel, a stride-2 7x7 stem, 1x1 read in place and 1x1
- * stride 2 (packed), grouped with dilation and padding, one input channel, wide padded
- * rows, stride 3. */
+ * pixel counts off the 64-pixel panel and its 32-column tiles (tails of 16 or less), a stride-2 7x7
+ * stem, 1x1 read in place and 1x1 stride 2 (packed), grouped with dilation and padding, one input
+ * channel, wide padded rows, stride 3. */
 static Graph *conv_graph(RtTensor *in, int *n_in)
 {
     Graph *g = ir_graph_new("conv");
@@ -116,6 +125,27 @@ static Graph *conv_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 8, 20, 37, 16, 5, 1, 2, 1, 1,
              true); /* runs cut at 16, clipped at both edges */
     add_conv(g, in, n_in, 1, 4, 17, 17, 6, 3, 3, 1, 1, 1, false); /* stride 3: the plain run copy */
+    /* the table-driven im2col (two or more channels per panel): stride 2 with padding and
+     * rows over 16 outputs wide, and stride 1 with dilation 2 */
+    add_conv(g, in, n_in, 1, 8, 15, 37, 12, 3, 2, 1, 1, 1, true);
+    add_conv(g, in, n_in, 1, 5, 12, 30, 9, 3, 1, 2, 2, 1, false);
+    /* relu6 in the kernel: a 1x1 over 64 channels (outputs past 6) and a 3x3 */
+    add_conv(g, in, n_in, 1, 64, 6, 9, 20, 1, 1, 0, 1, 1, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 64, 5, 7, 9, 3, 1, 1, 1, 1, true);
+    last_relu6(g);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    return g;
+}
+
+/* Depthwise convs (one input channel per group), through slimc_rt_dw_plane. */
+static Graph *dw_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("dw");
+    *n_in = 0;
     /* depthwise: stride 1 and 2 with padding, rows over 16 wide, a channel multiplier,
      * dilation, 5x5, stride 3 (the plain plane kernel) */
     add_conv(g, in, n_in, 2, 6, 19, 35, 6, 3, 1, 1, 1, 6, true);
@@ -123,6 +153,19 @@ static Graph *conv_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 3, 9, 9, 6, 3, 1, 2, 2, 3, false);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 5, 2, 2, 1, 4, true);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 3, 3, 1, 1, 4, true);
+    /* the 3x3 register-blocked depthwise kernel: stride 1 and 2, padding 0, 1 and 2, row
+     * counts off its 4-row block, widths under, at and over 16 and 32 (column tails), and
+     * a plane narrower than the kernel's 16 lanes */
+    add_conv(g, in, n_in, 1, 5, 10, 33, 5, 3, 1, 0, 1, 5, true);
+    add_conv(g, in, n_in, 2, 3, 7, 7, 3, 3, 1, 1, 1, 3, true);
+    add_conv(g, in, n_in, 1, 4, 9, 40, 4, 3, 2, 2, 1, 4, false);
+    add_conv(g, in, n_in, 1, 3, 11, 17, 3, 3, 2, 0, 1, 3, true);
+    add_conv(g, in, n_in, 1, 2, 14, 16, 2, 3, 2, 1, 1, 2, true);
+    add_conv(g, in, n_in, 1, 2, 6, 64, 2, 3, 1, 2, 1, 2, true);
+    add_conv(g, in, n_in, 1, 4, 9, 20, 4, 3, 2, 1, 1, 4, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the plain kernel */
+    last_relu6(g);
     Diag d;
     diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
@@ -139,7 +182,7 @@ static void free_inputs(RtTensor *in, int n)
 START_TEST(test_native_threads)
 {
     static const int threads[] = {1, 3};
-    RtTensor in[16];
+    RtTensor in[32];
     int n_in;
     char msg[4096];
     Graph *g = linear_graph(in, &n_in);
@@ -152,6 +195,11 @@ START_TEST(test_native_threads)
     free_inputs(in, n_in);
     ir_graph_free(g);
     ck_assert_msg(ok, "convs: %s", msg);
+    g = dw_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "depthwise convs: %s", msg);
 }
 END_TEST
 
@@ -193,13 +241,13 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     int64_t syms[IR_MAX_SYMS];
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
-    const void *ins[16];
-    void *ref[16] = {0};
+    const void *ins[32];
+    void *ref[32] = {0};
     for (int i = 0; i < n_in; i++)
         ins[i] = in[i].data;
     ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what, diag_text(&d));
     for (int t = 1; t <= 2; t++) {
-        RtTensor outs[16];
+        RtTensor outs[32];
         ck_assert_msg(rt_exec_run(e, in, n_in, outs, g->n_outputs, t, &d), "%s: run: %s", what,
                       diag_text(&d));
         for (int j = 0; j < g->n_outputs; j++) {
@@ -223,7 +271,7 @@ START_TEST(test_isa_paths)
 {
     static const char *const isas[] = {"avx512", "avx2", "generic"};
     setenv("SLIMC_MAX_ISA", isas[_i], 1);
-    RtTensor in[16];
+    RtTensor in[32];
     int n_in;
     Graph *g = linear_graph(in, &n_in);
     check_baseline(g, in, n_in, "linears");
@@ -231,6 +279,10 @@ START_TEST(test_isa_paths)
     ir_graph_free(g);
     g = conv_graph(in, &n_in);
     check_baseline(g, in, n_in, "convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = dw_graph(in, &n_in);
+    check_baseline(g, in, n_in, "depthwise convs");
     free_inputs(in, n_in);
     ir_graph_free(g);
     unsetenv("SLIMC_MAX_ISA");

@@ -100,7 +100,7 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
     const int64_t OH = (H + 2 * pad - dil * (k - 1) - 1) / st + 1,
                   OW = (W + 2 * pad - dil * (k - 1) - 1) / st + 1;
     const int64_t P = OH * OW;
-    const slimc_rt_conv s = {C, H, W, O, CG, OG, k, k, OH, OW, st, st, pad, pad, dil, dil};
+    const slimc_rt_conv s = {C, H, W, O, CG, OG, k, k, OH, OW, st, st, pad, pad, dil, dil, 0};
     uint8_t *x = malloc((size_t)(C * H * W)), *col = malloc((size_t)(P * K));
     int8_t *w = malloc((size_t)(O * K));
     int32_t *wsum = calloc((size_t)O, sizeof(int32_t));
