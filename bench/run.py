@@ -108,11 +108,16 @@ def slimc_flops(slimc, name):
 # ---------------------------------------------------------------------- runners
 
 class Slimc:
-    def __init__(self, exe):
-        self.exe = exe
+    """slimc on the .slim sample (onnx=False) or on the very .onnx file ONNX Runtime runs."""
+
+    def __init__(self, exe, onnx=False):
+        self.exe, self.onnx = exe, onnx
+
+    def model(self, name, batch):
+        return onnx_path(name, batch) if self.onnx else MODELS[name][0]
 
     def time(self, name, batch, threads, runs):
-        r = sh([self.exe, "bench", MODELS[name][0], "--runs", str(runs), "--threads",
+        r = sh([self.exe, "bench", self.model(name, batch), "--runs", str(runs), "--threads",
                 str(threads), "--input", "x=" + input_path(name, batch)])
         m = re.search(r"median ([0-9.eE+-]+) ms", r.stdout)
         if r.returncode or not m:
@@ -120,28 +125,8 @@ class Slimc:
         return float(m.group(1))
 
     def output(self, name, batch, threads):
-        d = os.path.join(MODELS_DIR, "out_slimc_%s_b%d" % (name, batch))
-        r = sh([self.exe, "run", MODELS[name][0], "--input", "x=" + input_path(name, batch),
-                "--output-dir", d, "--threads", str(threads)])
-        if r.returncode:
-            raise RuntimeError(first_error(r.stderr + r.stdout))
-        return np.load(os.path.join(d, "output0.npy"))
-
-
-class SlimcOnnx(Slimc):
-    """slimc on the very .onnx file ONNX Runtime runs (issue 4: the same file for both)."""
-
-    def time(self, name, batch, threads, runs):
-        r = sh([self.exe, "bench", onnx_path(name, batch), "--runs", str(runs), "--threads",
-                str(threads), "--input", "x=" + input_path(name, batch)])
-        m = re.search(r"median ([0-9.eE+-]+) ms", r.stdout)
-        if r.returncode or not m:
-            raise RuntimeError(first_error(r.stderr + r.stdout))
-        return float(m.group(1))
-
-    def output(self, name, batch, threads):
-        d = os.path.join(MODELS_DIR, "out_slimc_onnx_%s_b%d" % (name, batch))
-        r = sh([self.exe, "run", onnx_path(name, batch), "--input", "x=" + input_path(name, batch),
+        d = os.path.join(MODELS_DIR, "out_slimc%s_%s_b%d" % ("_onnx" if self.onnx else "", name, batch))
+        r = sh([self.exe, "run", self.model(name, batch), "--input", "x=" + input_path(name, batch),
                 "--output-dir", d, "--threads", str(threads)])
         if r.returncode:
             raise RuntimeError(first_error(r.stderr + r.stdout))
@@ -390,7 +375,7 @@ def main():
     load_before = os.getloadavg()[0]
     prepare(configs, slimc)
     flops = {name: slimc_flops(slimc, name) for name in {c[0] for c in configs}}
-    runners = {"slimc": Slimc(slimc), "slimc_onnx": SlimcOnnx(slimc), "ort": Ort(), "torch": Torch()}
+    runners = {"slimc": Slimc(slimc), "slimc_onnx": Slimc(slimc, onnx=True), "ort": Ort(), "torch": Torch()}
     torch_info = runners["torch"].ask(1, {"cmd": "info"})
     results, errors = {}, {}
     try:

@@ -222,3 +222,31 @@ void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *wha
     ir_graph_free(g);
     ck_assert_msg(ok, "%s: %s", what, msg);
 }
+
+ValueId sup_input_int(Graph *g, const char *name, DType dt, int rank, const int64_t *dims, int lo,
+                      int hi, RtTensor *t, unsigned *seed)
+{
+    Type ty = {dt, sup_shape(rank, dims), NULL};
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++)
+        n *= dims[i];
+    t->dtype = dt;
+    t->ndim = rank;
+    memcpy(t->shape, dims, sizeof(int64_t) * (size_t)rank);
+    t->nbytes = ir_dtype_bytes(dt, n);
+    t->data = malloc(t->nbytes + 1);
+    for (int64_t i = 0; i < n; i++) {
+        int v = lo + (int)((sup_rand(seed) + 1.0f) * 0.5f * (float)(hi - lo + 1));
+        v = v > hi ? hi : v;
+        switch (dt) {
+        case IR_I64: ((int64_t *)t->data)[i] = v; break;
+        case IR_I32: ((int32_t *)t->data)[i] = v; break;
+        case IR_I16: ((int16_t *)t->data)[i] = (int16_t)v; break;
+        case IR_I8: ((int8_t *)t->data)[i] = (int8_t)v; break;
+        case IR_F32: ((float *)t->data)[i] = (float)v; break;
+        case IR_F64: ((double *)t->data)[i] = v; break;
+        default: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+        }
+    }
+    return ir_input_new(g, name, ty, (SrcLoc){0});
+}

@@ -34,6 +34,10 @@ RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed);
 /* A graph input f32[dims] and its random data in *t. */
 ValueId sup_input(Graph *g, const char *name, int rank, const int64_t *dims, RtTensor *t,
                   unsigned *seed);
+/* A graph input of dtype dt (integers or floats) and its data in *t: random integers in
+ * [lo, hi], stored in that dtype. */
+ValueId sup_input_int(Graph *g, const char *name, DType dt, int rank, const int64_t *dims, int lo,
+                      int hi, RtTensor *t, unsigned *seed);
 /* Infers g's shapes, runs sup_check at 1 and 3 threads, frees the inputs' data and g, and
  * fails the test (naming what) on any disagreement. */
 void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what);

@@ -25,31 +25,10 @@ static ValueId input(Graph *g, const char *name, int rank, const int64_t *dims, 
     return sup_input(g, name, rank, dims, t, &seed);
 }
 
-/* An input of dtype dt with small random integers in [lo, hi] (as that dtype). */
 static ValueId input_int(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
                          int lo, int hi, RtTensor *t)
 {
-    Type ty = {dt, sup_shape(rank, dims), NULL};
-    int64_t n = 1;
-    for (int i = 0; i < rank; i++)
-        n *= dims[i];
-    t->dtype = dt;
-    t->ndim = rank;
-    memcpy(t->shape, dims, sizeof(int64_t) * (size_t)rank);
-    t->nbytes = ir_dtype_bytes(dt, n);
-    t->data = malloc(t->nbytes + 1);
-    for (int64_t i = 0; i < n; i++) {
-        int v = lo + (int)((sup_rand(&seed) + 1.0f) * 0.5f * (float)(hi - lo + 1));
-        v = v > hi ? hi : v;
-        switch (dt) {
-        case IR_I64: ((int64_t *)t->data)[i] = v; break;
-        case IR_I32: ((int32_t *)t->data)[i] = v; break;
-        case IR_I8: ((int8_t *)t->data)[i] = (int8_t)v; break;
-        case IR_F32: ((float *)t->data)[i] = (float)v; break;
-        default: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
-        }
-    }
-    return ir_input_new(g, name, ty, (SrcLoc){0});
+    return sup_input_int(g, name, dt, rank, dims, lo, hi, t, &seed);
 }
 
 static NodeId node(Graph *g, OpKind op, const char *name, const ValueId *ins, int n)
