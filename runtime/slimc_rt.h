@@ -1582,18 +1582,26 @@ static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_
                     }
                     const uint8_t *xr = x + (ci * s->H + ih) * s->W;
                     const int64_t iw0 = r_ow[q] * s->SW - s->PW + kw * s->DW;
-                    if (s->SW == 1 && iw0 >= 0 && iw0 + run <= s->W) {
-                        int64_t i = 0;
-                        for (; i + 8 <= run; i += 8) /* fixed-size copies: moves, not calls */
+                    /* taps i in [lo, hi) fall inside the row; the others read padding */
+                    int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s->SW - 1) / s->SW;
+                    int64_t hi = iw0 > s->W - 1 ? 0 : (s->W - 1 - iw0) / s->SW + 1;
+                    lo = slimc_rt_min(lo, run);
+                    hi = slimc_rt_min(slimc_rt_max(hi, lo), run);
+                    for (int64_t i = 0; i < lo; i++)
+                        rr[i] = zp;
+                    if (s->SW == 1) {
+                        int64_t i = lo;
+                        for (; i + 8 <= hi; i += 8) /* fixed-size copies: moves, not calls */
                             memcpy(rr + i, xr + iw0 + i, 8);
-                        for (; i < run; i++)
+                        for (; i < hi; i++)
                             rr[i] = xr[iw0 + i];
                     } else {
-                        for (int64_t i = 0; i < run; i++) {
-                            const int64_t iw = iw0 + i * s->SW;
-                            rr[i] = (iw < 0 || iw >= s->W) ? zp : xr[iw];
-                        }
+                        const uint8_t *xs = xr + iw0;
+                        for (int64_t i = lo; i < hi; i++)
+                            rr[i] = xs[i * s->SW];
                     }
+                    for (int64_t i = hi; i < run; i++)
+                        rr[i] = zp;
                 }
                 for (int64_t j = n; j < npx; j++)
                     r[j] = zp;
