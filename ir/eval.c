@@ -427,40 +427,13 @@ static void apply_epilogue(const EvalCtx *c)
     }
 }
 
-/* Ops that move or compare data of any dtype (not i4, not quantized); their own checks
- * are the shape function's. */
-static bool any_dtype_op(OpKind op)
-{
-    switch (op) {
-    case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE:
-    case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE:
-    case IR_OP_PERMUTE:
-    case IR_OP_EXPAND:
-    case IR_OP_SLICE:
-    case IR_OP_PAD:
-    case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT:
-    case IR_OP_CAST:
-    case IR_OP_WHERE:
-    case IR_OP_EQ:
-    case IR_OP_NE:
-    case IR_OP_LT:
-    case IR_OP_LE:
-    case IR_OP_GT:
-    case IR_OP_GE: return true;
-    default: return false;
-    }
-}
-
 /* Checks the dtypes n needs: f32 everywhere, except embedding's indices (i64 or i32) and
  * the data-movement, comparison and cast ops, which take any dtype but i4. */
 static bool check_dtypes(const EvalCtx *c)
 {
     const Graph *g = c->g;
     const Node *n = c->n;
-    if (any_dtype_op(n->op)) {
+    if (ir_ops[n->op].flags & IR_F_ANY_DTYPE) {
         for (int i = 0; i < n->n_inputs; i++)
             if (ir_dtype_bits(g->values[n->inputs[i]].type.dtype) < 8 ||
                 g->values[n->inputs[i]].type.quant)

@@ -20,6 +20,8 @@ enum {
     IR_F_FUSE_HEAD = 1 << 3,   /* may take an epilogue of elementwise ops */
     IR_F_WEIGHTED = 1 << 4,    /* has parameter inputs (weights) */
     IR_F_VIEW = 1 << 5,        /* output is the input's data with another shape */
+    IR_F_ANY_DTYPE = 1 << 6,   /* moves, compares or converts data of any dtype but i4 (the
+                                * shape function checks how the dtypes fit); others are f32 */
 };
 
 typedef enum OpKind {

@@ -436,33 +436,6 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     cg_error(c, n, "unknown op");
 }
 
-/* Ops whose kernels move, compare or convert data of any dtype but i4 (the shape
- * function checked how their dtypes fit together); the others compute in f32. */
-static bool any_dtype_op(OpKind op)
-{
-    switch (op) {
-    case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE:
-    case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE:
-    case IR_OP_PERMUTE:
-    case IR_OP_EXPAND:
-    case IR_OP_SLICE:
-    case IR_OP_PAD:
-    case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT:
-    case IR_OP_CAST:
-    case IR_OP_WHERE:
-    case IR_OP_EQ:
-    case IR_OP_NE:
-    case IR_OP_LT:
-    case IR_OP_LE:
-    case IR_OP_GT:
-    case IR_OP_GE: return true;
-    default: return false;
-    }
-}
-
 /* Checks what the kernels support: f32 data except embedding indices and the ops above. */
 static bool node_supported(CgCtx *c, const Node *n)
 {
@@ -500,7 +473,7 @@ static bool node_supported(CgCtx *c, const Node *n)
         }
         return true;
     }
-    bool view = ir_ops[n->op].flags & IR_F_VIEW, any = any_dtype_op(n->op);
+    bool view = ir_ops[n->op].flags & IR_F_VIEW, any = ir_ops[n->op].flags & IR_F_ANY_DTYPE;
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
         if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0))
