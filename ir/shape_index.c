@@ -124,7 +124,7 @@ static bool index_dtype_ok(Graph *g, Node *n, int i, Diag *d)
 
 SHAPE_FN(argreduce)
 {
-    int64_t ax;
+    int64_t ax = 0;
     if (!dtype_ok(g, n, 0, true, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Shape *x = &ty(g, n, 0)->shape;
@@ -144,7 +144,7 @@ SHAPE_FN(argreduce)
 
 SHAPE_FN(gather_elements)
 {
-    int64_t ax;
+    int64_t ax = 0;
     if (!dtype_ok(g, n, 0, false, d) || !index_dtype_ok(g, n, 1, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Shape *x = &ty(g, n, 0)->shape, *ix = &ty(g, n, 1)->shape;
@@ -158,7 +158,7 @@ SHAPE_FN(gather_elements)
 
 SHAPE_FN(scatter_elements)
 {
-    int64_t ax, red = ir_attr_int(n, "reduction", 0);
+    int64_t ax = 0, red = ir_attr_int(n, "reduction", 0);
     if (!dtype_ok(g, n, 0, red != 0, d) || !index_dtype_ok(g, n, 1, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Type *x = ty(g, n, 0), *ix = ty(g, n, 1), *up = ty(g, n, 2);
@@ -183,7 +183,7 @@ SHAPE_FN(scatter_elements)
 
 SHAPE_FN(cumsum)
 {
-    int64_t ax;
+    int64_t ax = 0;
     if (!dtype_ok(g, n, 0, true, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     if (ty(g, n, 0)->shape.rank == 0)
@@ -231,7 +231,7 @@ SHAPE_FN(mod)
 
 SHAPE_FN(resize_axis)
 {
-    int64_t ax;
+    int64_t ax = 0;
     const Type *x = ty(g, n, 0);
     if (x->dtype != IR_F32 || x->quant)
         return fail(g, n, 0, d, "the operand must be f32 in this version of slimc");
@@ -285,7 +285,7 @@ SHAPE_FN(grid_sample)
 
 SHAPE_FN(topk)
 {
-    int64_t ax;
+    int64_t ax = 0;
     if (!dtype_ok(g, n, 0, true, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Type *x = ty(g, n, 0);
@@ -359,7 +359,7 @@ SHAPE_FN(gather_nd)
     if (!dtype_ok(g, n, 0, false, d) || !index_dtype_ok(g, n, 1, d))
         return false;
     const Shape *x = &ty(g, n, 0)->shape, *is = &ty(g, n, 1)->shape;
-    int64_t b = ir_attr_int(n, "batch_dims", 0), k;
+    int64_t b = ir_attr_int(n, "batch_dims", 0), k = 0;
     if (b < 0 || b >= x->rank || b >= is->rank)
         return fail(g, n, 1, d, "batch_dims must be below the ranks of the data and the indices");
     if (!nd_tuple(g, n, x->rank - (int)b, &k, d))
@@ -380,7 +380,7 @@ SHAPE_FN(gather_nd)
 
 SHAPE_FN(scatter_nd)
 {
-    int64_t red = ir_attr_int(n, "reduction", 0), k;
+    int64_t red = ir_attr_int(n, "reduction", 0), k = 0;
     if (!dtype_ok(g, n, 0, red != 0, d) || !index_dtype_ok(g, n, 1, d))
         return false;
     if (red < 0 || red > 4)
