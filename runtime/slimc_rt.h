@@ -1552,20 +1552,30 @@ static inline void slimc_rt_qpanel_interleave(uint32_t *dst, const uint8_t *tmp,
             (uint32_t)r0[j] | (uint32_t)r1[j] << 8 | (uint32_t)r2[j] << 16 | (uint32_t)r3[j] << 24;
 }
 
-static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
-                                            int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
-                                            uint8_t *tmp)
+/* The block's runs: (output row, first column, length, first pixel of the block), each at
+ * most maxlen pixels long; returns how many (at most 64: the block has at most 64 pixels). */
+static inline int64_t slimc_rt_qruns(const slimc_rt_conv *s, int64_t p0, int64_t p1,
+                                     int64_t maxlen, int64_t *r_oh, int64_t *r_ow, int64_t *r_len,
+                                     int64_t *r_j)
 {
-    /* the block's runs: (output row, first column, length, first pixel of the block) */
-    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64], nr = 0;
+    int64_t nr = 0;
     for (int64_t p = p0, j = 0; p < p1 && nr < 64; nr++) {
         r_oh[nr] = p / s->OW;
         r_ow[nr] = p % s->OW;
-        r_len[nr] = slimc_rt_min(s->OW - r_ow[nr], p1 - p);
+        r_len[nr] = slimc_rt_min(slimc_rt_min(s->OW - r_ow[nr], p1 - p), maxlen);
         r_j[nr] = j;
         p += r_len[nr];
         j += r_len[nr];
     }
+    return nr;
+}
+
+static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                            int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
+                                            uint8_t *tmp)
+{
+    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
+    const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
     const int64_t n = p1 - p0;
     int64_t k = 0;
     for (int64_t ci = 0; ci < s->CG; ci++)
@@ -1616,6 +1626,91 @@ static SLIMC_RT_UNUSED void slimc_rt_qpanel(const slimc_rt_conv *s, const uint8_
 }
 
 #ifdef SLIMC_RT_X86
+/* tmp's 4 tap rows interleaved into panel row dst, 16 pixels per step: bytes a b -> pairs,
+ * pairs -> quads (pixel j's 4 taps in one 32-bit word, tap 0 lowest, as in the scalar one). */
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qpanel_interleave_128(uint32_t *dst, const uint8_t *tmp, int64_t npx)
+{
+    for (int64_t j = 0; j < npx; j += 16) {
+        const __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(tmp + j));
+        const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(tmp + npx + j));
+        const __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(tmp + 2 * npx + j));
+        const __m128i d = _mm_loadu_si128((const __m128i *)(const void *)(tmp + 3 * npx + j));
+        const __m128i ab0 = _mm_unpacklo_epi8(a, b), ab1 = _mm_unpackhi_epi8(a, b);
+        const __m128i cd0 = _mm_unpacklo_epi8(c, d), cd1 = _mm_unpackhi_epi8(c, d);
+        _mm_storeu_si128((__m128i *)(void *)(dst + j), _mm_unpacklo_epi16(ab0, cd0));
+        _mm_storeu_si128((__m128i *)(void *)(dst + j + 4), _mm_unpackhi_epi16(ab0, cd0));
+        _mm_storeu_si128((__m128i *)(void *)(dst + j + 8), _mm_unpacklo_epi16(ab1, cd1));
+        _mm_storeu_si128((__m128i *)(void *)(dst + j + 12), _mm_unpackhi_epi16(ab1, cd1));
+    }
+}
+
+/* The bits [lo, hi) of a 64-bit mask (0 when hi <= lo). */
+static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
+{
+    lo = slimc_rt_max(lo, 0);
+    hi = slimc_rt_min(hi, 64);
+    if (hi <= lo)
+        return 0;
+    const uint64_t top = hi == 64 ? ~0ull : (1ull << hi) - 1ull;
+    return (__mmask64)(top & ~((1ull << lo) - 1ull));
+}
+
+/* slimc_rt_qpanel for stride 1 or 2 and kernels at most 16 wide, one run at a time with
+ * masked byte loads: the bytes of the run's input columns that fall inside the row load,
+ * the padding ones read zp (the load's merge source); stride 2 keeps the even bytes
+ * (vpmovwb). The per-column masks depend on the tap's kw and the run only, so they are made
+ * once per block. Runs are at most 64 / stride pixels. */
+static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                              int64_t p1, uint8_t zp, uint32_t *panel,
+                                              int64_t npx, uint8_t *tmp)
+{
+    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
+    const int64_t SW = s->SW, nr = slimc_rt_qruns(s, p0, p1, 64 / SW, r_oh, r_ow, r_len, r_j);
+    const int64_t n = p1 - p0;
+    __mmask64 cmask[16][64], rmask[64];
+    int64_t coff[16][64];
+    for (int64_t q = 0; q < nr; q++) {
+        rmask[q] = slimc_rt_bits64(0, r_len[q]);
+        for (int64_t kw = 0; kw < s->KW; kw++) {
+            const int64_t iw0 = r_ow[q] * SW - s->PW + kw * s->DW;
+            coff[kw][q] = iw0;
+            cmask[kw][q] = slimc_rt_bits64(-iw0, slimc_rt_min(s->W - iw0, (r_len[q] - 1) * SW + 1));
+        }
+    }
+    for (int t = 0; t < 4; t++) /* pixels past p1 read zp in every tap */
+        memset(tmp + t * npx + n, zp, (size_t)(npx - n));
+    const __m512i vzp = _mm512_set1_epi8((char)zp);
+    int64_t k = 0;
+    for (int64_t ci = 0; ci < s->CG; ci++) {
+        const uint8_t *xc = x + ci * s->H * s->W;
+        for (int64_t kh = 0; kh < s->KH; kh++)
+            for (int64_t kw = 0; kw < s->KW; kw++, k++) {
+                uint8_t *r = tmp + (k & 3) * npx;
+                for (int64_t q = 0; q < nr; q++) {
+                    const int64_t ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
+                    __m512i v = vzp;
+                    if (ih >= 0 && ih < s->H) {
+                        /* the run's first input column may lie before the row (padding): the
+                         * address is formed as an integer and those bytes are masked off */
+                        const uintptr_t a = (uintptr_t)(xc + ih * s->W) + (uintptr_t)coff[kw][q];
+                        v = _mm512_mask_loadu_epi8(vzp, cmask[kw][q], (const void *)a);
+                        if (SW == 2)
+                            v = _mm512_castsi256_si512(_mm512_cvtepi16_epi8(v));
+                    }
+                    _mm512_mask_storeu_epi8(r + r_j[q], rmask[q], v);
+                }
+                if ((k & 3) == 3)
+                    slimc_rt_qpanel_interleave_128(panel + (k >> 2) * npx, tmp, npx);
+            }
+    }
+    if (k & 3) { /* taps past K read 0 (their weights are 0 too) */
+        for (int64_t t = k & 3; t < 4; t++)
+            memset(tmp + t * npx, 0, (size_t)npx);
+        slimc_rt_qpanel_interleave_128(panel + (k >> 2) * npx, tmp, npx);
+    }
+}
+
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
 slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w,
                          int64_t K, int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp,
@@ -1742,7 +1837,10 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
     const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KP = 4 * K4, P = s->OH * s->OW;
     const int64_t n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
     uint32_t *panel = (uint32_t *)(void *)col;
-    slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
+    if ((s->SW == 1 || s->SW == 2) && s->KW <= 16)
+        slimc_rt_qpanel_512(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
+    else
+        slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
     for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
         const int64_t oc = slimc_rt_min(4, s->OG - o0);
         switch (nv) {

@@ -165,6 +165,12 @@ START_TEST(qconv_exact)
     check_qconv(6, 10, 10, 6, 3, 1, 2, 2, 3);
     check_qconv(4, 9, 9, 4, 3, 1, 1, 1, 4);
     check_qconv(16, 6, 6, 10, 1, 1, 0, 1, 1);
+    /* rows wider than a block (runs split at 64 or 32 pixels), stride 3 and a kernel wider
+     * than 16 (the scalar panel) */
+    check_qconv(3, 5, 150, 4, 3, 1, 1, 1, 1);
+    check_qconv(3, 5, 150, 5, 3, 2, 1, 1, 1);
+    check_qconv(2, 9, 40, 3, 3, 3, 1, 1, 1);
+    check_qconv(2, 18, 20, 3, 17, 1, 1, 1, 1);
 }
 END_TEST
 
