@@ -703,14 +703,14 @@ static void eval_qlinear(const EvalCtx *c)
     const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
     const Dims *xd = &c->in_dims[0];
     const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
-    const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], K4 = (K + 3) / 4;
+    const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_qpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
     for (int64_t m = 0; m < M; m++)
         for (int64_t o = 0; o < O; o++) {
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
                 acc += (int32_t)x[m * K + k] *
-                       (int32_t)(packed ? w[((o / 16) * K4 + k / 4) * 64 + (o % 16) * 4 + k % 4]
+                       (int32_t)(packed ? w[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4]
                                         : w[o * K + k]);
             acc -= zp * wsum[o];
             c->out[m * O + o] = quant_out(acc, xs, ws[o], bias, o);

@@ -1070,7 +1070,7 @@ SHAPE_FN(qlinear)
         o = ir_attr_int(n, "out_features", 0);
         k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
         if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != (o + 15) / 16 ||
-            dim_of(g, n, 1, 1) != (k + 3) / 4 || dim_of(g, n, 1, 2) != 64) {
+            dim_of(g, n, 1, 1) != ir_qpack_rows(k) || dim_of(g, n, 1, 2) != 64) {
             char b[256];
             diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
                        n->name, describe(g, n->inputs[1], b, sizeof b), (long long)o);

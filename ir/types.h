@@ -92,6 +92,13 @@ static inline Dim ir_dim(int64_t c)
 {
     return (Dim){c, 0};
 }
+/* Rows of 64 bytes per 16-output block of a qlinear weight packed by the layout pass:
+ * ceil(K / 4) rounded up to 16 (slimc_rt_qpack_rows in runtime/slimc_rt.h). */
+static inline int64_t ir_qpack_rows(int64_t K)
+{
+    return ((K + 3) / 4 + 15) / 16 * 16;
+}
+
 static inline bool ir_dim_static(Dim d)
 {
     return d.syms == 0;

@@ -5,10 +5,10 @@
  * marked w_transposed is left alone, so running the pass twice changes nothing. Linears that
  * share one weight share its transpose.
  *
- * A qlinear's i8 weight [O, K] becomes a NEW constant packed for vpdpbusd,
- * [ceil(O / 16), ceil(K / 4), 64] with w[o][k] at [o / 16][k / 4][(o % 16) * 4 + k % 4]
- * (zeros past O and K), and the node gets w_packed=1 and out_features=O
- * (runtime/slimc_rt.h: slimc_rt_qgemm_packed). */
+ * A qlinear's i8 weight [O, K] becomes a NEW constant packed for vpdpbusd and AMX tiles,
+ * [ceil(O / 16), KB, 64] with w[o][k] at [o / 16][k / 4][(o % 16) * 4 + k % 4], KB =
+ * ceil(K / 4) rounded up to 16 (whole 64-byte k steps; zeros past O and K), and the node
+ * gets w_packed=1 and out_features=O (runtime/slimc_rt.h: slimc_rt_qgemm_packed). */
 #include "passes/pass.h"
 
 #include <string.h>
@@ -64,7 +64,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
             w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
             continue;
         const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
-        const int64_t OB = (O + 15) / 16, K4 = (K + 3) / 4;
+        const int64_t OB = (O + 15) / 16, K4 = ir_qpack_rows(K);
         if ((size_t)(O * K) != w->data_bytes || O < 1)
             continue;
         const size_t bytes = (size_t)(OB * K4 * 64);

@@ -286,14 +286,20 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
                                     float xs, const float *ws, const float *bias, float *out,
                                     int64_t sm, int64_t so);
-/* qlinear with the weight packed by the layout pass for vpdpbusd: Wp[((o / 16) * K4 + k / 4)
- * * 64 + (o % 16) * 4 + k % 4] = W[o][k] (K4 = ceil(K / 4), zeros past O and K). Rows
- * [m0, m0 + mc) and outputs [o0, o0 + oc) of out [M, O] (o0 a multiple of 16), with
- * qlinear's arithmetic bit for bit. */
-SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
-                                           int64_t O, int64_t K, const uint8_t *A, const int8_t *Wp,
-                                           int32_t zp, const int32_t *wsum, float xs,
-                                           const float *ws, const float *bias, float *out);
+/* qlinear with the weight packed by the layout pass for vpdpbusd and AMX tiles:
+ * Wp[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4] = W[o][k], KB =
+ * slimc_rt_qpack_rows(K) (ceil(K / 4) rounded up to 16: whole 64-byte k steps), zeros past
+ * O and K. Rows [m0, m0 + mc) and outputs [o0, o0 + oc) of out [M, O] (o0 a multiple of 16)
+ * from A [M, K], with qlinear's arithmetic bit for bit. */
+static inline int64_t slimc_rt_qpack_rows(int64_t K)
+{
+    return ((K + 3) / 4 + 15) / 16 * 16;
+}
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                           int64_t oc, int64_t O, int64_t K, const uint8_t *A,
+                                           const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                                           float xs, const float *ws, const float *bias,
+                                           float *out);
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp);
 SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
@@ -302,6 +308,13 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
                                           int64_t p1, int32_t zp, const int8_t *w,
                                           const int32_t *wsum, float xs, const float *ws,
                                           const float *bias, float *out, uint8_t *col);
+/* The bytes of slimc_rt_qconv_block's scratch for K = CG * KH * KW: the panel of 64 pixels
+ * x K rounded up to 64, its 4 tap rows, and 2 x 16 weight rows copied for AMX tiles. */
+static inline int64_t slimc_rt_qcol_bytes(int64_t K)
+{
+    const int64_t KQ = (K + 63) / 64 * 64;
+    return 64 * KQ + 4 * 64 + 32 * KQ;
+}
 
 /* Low-bit weights (wlinear, docs/quantization.md): the formats of W [N, K]. i8: one byte
  * per weight; i4: two a byte, element k of a row in the low nibble when k is even, both
@@ -1534,7 +1547,7 @@ SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, 
 /* qconv2d's block kernel: output pixels [p0, p1) (at most 64) of one image and one group,
  * all OG output channels of the group. x points at the group's first input channel, w at
  * its first weight row (K = CG*KH*KW bytes each), out at the group's first output plane
- * (planes of P pixels). col holds 2 * 64 * KP bytes, KP = K rounded up to 4.
+ * (planes of P pixels). col holds slimc_rt_qcol_bytes(K) bytes.
  * VNNI: the taps are gathered into [KP/4][pixel][4] panels (slimc_rt_qpanel), so one vpdpbusd
  * multiplies 16 pixels' 4 taps by one broadcast group of 4 weights; 4 channels x 64 pixels
  * keep 16 accumulators, and the pixels of a channel land contiguous in its output plane:
@@ -1711,6 +1724,17 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
     }
 }
 
+/* The panel by the fastest builder that handles the conv's stride and kernel width. */
+static SLIMC_RT_VNNI void slimc_rt_qpanel_any(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                              int64_t p1, uint8_t zp, uint32_t *panel,
+                                              int64_t npx, uint8_t *tmp)
+{
+    if ((s->SW == 1 || s->SW == 2) && s->KW <= 16)
+        slimc_rt_qpanel_512(s, x, p0, p1, zp, panel, npx, tmp);
+    else
+        slimc_rt_qpanel(s, x, p0, p1, zp, panel, npx, tmp);
+}
+
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
 slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w,
                          int64_t K, int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp,
@@ -1834,13 +1858,10 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
                                                     const float *ws, const float *bias, float *out,
                                                     uint8_t *col)
 {
-    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KP = 4 * K4, P = s->OH * s->OW;
-    const int64_t n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
+    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
+    const int64_t P = s->OH * s->OW, n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
     uint32_t *panel = (uint32_t *)(void *)col;
-    if ((s->SW == 1 || s->SW == 2) && s->KW <= 16)
-        slimc_rt_qpanel_512(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
-    else
-        slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KP);
+    slimc_rt_qpanel_any(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KQ);
     for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
         const int64_t oc = slimc_rt_min(4, s->OG - o0);
         switch (nv) {
@@ -1865,6 +1886,281 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
 }
 #endif
 
+/* ---- int8 on AMX tiles (Intel AMX-INT8: Sapphire Rapids and later) ----
+ * One tdpbusd / tdpbsud multiplies a 16 x 64-byte tile by a 16-row x 64-byte tile in VNNI
+ * order (row r = 4 k x 16 columns) into 16 x 16 i32: 16 K MACs, about 16 times what one
+ * vpdpbusd does. The packed qlinear weight is already in that order, one 16-output block's
+ * 16 k4 rows a tile (hence KB rounded to 16), and so is qconv2d's panel, [k4][pixel][4] (its
+ * rows past K zeroed). qlinear: A = the u8 rows (tdpbusd), B = the weight. qconv2d: A = the
+ * s8 weight rows (tdpbsud: signed x unsigned), B = the panel, so a C tile is 16 output
+ * channels x 16 pixels that land contiguous in their planes. 2 x 2 C tiles per step (tiles
+ * 0-3), A in 4-5, B in 6-7, all configured 16 rows x 64 bytes. A tile reads 64 bytes of
+ * 16 rows whatever K and the row count: rows that would read past the caller's buffers
+ * (the last ones, and any past its row count) are copied into a zero-padded scratch first;
+ * bytes past K meet zero weights or zero panel rows. Integer sums equal vpdpbusd's, so the
+ * outputs are bit for bit those of the VNNI and portable kernels.
+ * Linux hands the tile state out only on request (arch_prctl ARCH_REQ_XCOMP_PERM), which
+ * slimc_rt_has_amx makes once per process. SLIMC_NO_AMX=1 (or SLIMC_NO_VNNI=1) turns it off. */
+#if defined(SLIMC_RT_X86) && defined(__linux__)
+#define SLIMC_RT_HAS_AMX 1
+#define SLIMC_RT_AMX                                                                               \
+    __attribute__((target("amx-tile,amx-int8,avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma")))
+/* gcc's tile loads are asm statements without a memory operand: a compiler barrier keeps
+ * the stores that fill a tile's source ahead of them */
+#define SLIMC_RT_BARRIER() __asm__ volatile("" ::: "memory")
+
+static int slimc_rt_amx_cached = -1;
+
+static SLIMC_RT_UNUSED int slimc_rt_has_amx(void)
+{
+    int v = __atomic_load_n(&slimc_rt_amx_cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = 0;
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        const char *e = getenv("SLIMC_NO_AMX");
+        /* AMX-TILE (edx 24) and AMX-INT8 (25); the OS saves the tile state (XCR0 17-18) */
+        if (!(e && *e && strcmp(e, "0") != 0) && slimc_rt_has_vnni() &&
+            __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 24 & 1u) && (d >> 25 & 1u)) {
+            unsigned lo, hi;
+            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+            (void)hi;
+            if ((lo >> 17 & 3u) == 3u) {
+                long r; /* arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) */
+                __asm__ volatile("syscall"
+                                 : "=a"(r)
+                                 : "a"(158L), "D"(0x1023L), "S"(18L)
+                                 : "rcx", "r11", "memory");
+                v = r == 0;
+            }
+        }
+        __atomic_store_n(&slimc_rt_amx_cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+typedef struct slimc_rt_tilecfg {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} slimc_rt_tilecfg;
+
+/* Tiles 0-7, 16 rows x 64 bytes each. */
+static SLIMC_RT_AMX void slimc_rt_amx_config(void)
+{
+    slimc_rt_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+/* One C tile (16 x 16 i32, ldc i32 apart) through qlinear / qconv2d's epilogue:
+ * (float)(acc - zp wsum[o]) * (xs ws[o]) + bias[o]. conv: rows are outputs o0 + r, columns
+ * pixels (out + o * P + p); linear: rows are rows, columns outputs (out + r * ldo + o). */
+static inline __attribute__((always_inline)) SLIMC_RT_AMX void
+slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64_t o0,
+                      int32_t zp, const int32_t *wsum, float xs, const float *ws,
+                      const float *bias, float *out, int64_t ldo)
+{
+    const __mmask16 mk = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
+    if (conv) {
+        for (int64_t r = 0; r < nr; r++) {
+            const int64_t o = o0 + r;
+            const __m512i corr = _mm512_set1_epi32(zp * wsum[o]);
+            __m512 v = _mm512_mul_ps(
+                _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(ct + 16 * r), corr)),
+                _mm512_set1_ps(xs * ws[o]));
+            if (bias)
+                v = _mm512_add_ps(v, _mm512_set1_ps(bias[o]));
+            _mm512_mask_storeu_ps(out + o * ldo, mk, v);
+        }
+        return;
+    }
+    const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_maskz_loadu_epi32(mk, wsum + o0));
+    const __m512 m = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(mk, ws + o0));
+    const __m512 bv = bias ? _mm512_maskz_loadu_ps(mk, bias + o0) : _mm512_setzero_ps();
+    for (int64_t r = 0; r < nr; r++) {
+        __m512 v = _mm512_mul_ps(
+            _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(ct + 16 * r), corr)), m);
+        if (bias)
+            v = _mm512_add_ps(v, bv);
+        _mm512_mask_storeu_ps(out + r * ldo + o0, mk, v);
+    }
+}
+
+/* Rows [m, m + 16) of a byte matrix [rows, K] as an A tile source: in place when all 16
+ * rows and the 64-byte over-read of the last k step lie inside it, else copied (zero
+ * padded) into *buf [16][KQ], allocated on first need (NULL when that fails). Returns the
+ * rows' address (NULL: no memory); *ld gets their stride. */
+static inline const uint8_t *slimc_rt_amx_rows(const uint8_t *A, int64_t rows, int64_t K,
+                                               int64_t m, uint8_t **buf, int64_t *ld)
+{
+    const int64_t KQ = (K + 63) / 64 * 64;
+    *ld = K;
+    if (m + 16 < rows || (m + 16 == rows && K == KQ))
+        return A + m * K;
+    if (!*buf && !(*buf = (uint8_t *)malloc((size_t)(16 * KQ))))
+        return NULL;
+    memset(*buf, 0, (size_t)(16 * KQ));
+    for (int64_t r = 0; r < 16 && m + r < rows; r++)
+        memcpy(*buf + r * KQ, A + (m + r) * K, (size_t)K);
+    *ld = KQ;
+    return *buf;
+}
+
+/* 16 MH rows of A x 16 NB columns of B (MH, NB: 1 or 2) over KC k steps of 64 bytes into
+ * ct (C tile t at ct + 256 t, t = 2 row half + column half). A rows la bytes apart, each
+ * step 64 bytes on; B rows lb bytes apart, a step bstep bytes on, the second column half
+ * bnext bytes after the first. sgn: tdpbsud (s8 A, u8 B: conv) instead of tdpbusd. */
+static inline __attribute__((always_inline)) SLIMC_RT_AMX void
+slimc_rt_amx_step(int sgn, int MH, int NB, const uint8_t *a0, int64_t la0, const uint8_t *a1,
+                  int64_t la1, const uint8_t *b0, int64_t lb, int64_t bstep, int64_t bnext,
+                  int64_t KC, int32_t *ct)
+{
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    SLIMC_RT_BARRIER();
+    for (int64_t kc = 0; kc < KC; kc++) {
+        const uint8_t *b = b0 + kc * bstep;
+        _tile_loadd(4, a0 + 64 * kc, la0);
+        _tile_loadd(6, b, lb);
+        if (sgn)
+            _tile_dpbsud(0, 4, 6);
+        else
+            _tile_dpbusd(0, 4, 6);
+        if (NB == 2) {
+            _tile_loadd(7, b + bnext, lb);
+            if (sgn)
+                _tile_dpbsud(1, 4, 7);
+            else
+                _tile_dpbusd(1, 4, 7);
+        }
+        if (MH == 2) {
+            _tile_loadd(5, a1 + 64 * kc, la1);
+            if (sgn)
+                _tile_dpbsud(2, 5, 6);
+            else
+                _tile_dpbusd(2, 5, 6);
+            if (NB == 2) {
+                if (sgn)
+                    _tile_dpbsud(3, 5, 7);
+                else
+                    _tile_dpbusd(3, 5, 7);
+            }
+        }
+    }
+    _tile_stored(0, ct, 64);
+    _tile_stored(1, ct + 256, 64);
+    _tile_stored(2, ct + 512, 64);
+    _tile_stored(3, ct + 768, 64);
+}
+
+/* slimc_rt_amx_step with its shape as constants (4 copies, no branch per k step). */
+static inline __attribute__((always_inline)) SLIMC_RT_AMX void
+slimc_rt_amx_steps(int sgn, int MH, int NB, const uint8_t *a0, int64_t la0, const uint8_t *a1,
+                   int64_t la1, const uint8_t *b0, int64_t lb, int64_t bstep, int64_t bnext,
+                   int64_t KC, int32_t *ct)
+{
+    if (MH == 2 && NB == 2)
+        slimc_rt_amx_step(sgn, 2, 2, a0, la0, a1, la1, b0, lb, bstep, bnext, KC, ct);
+    else if (MH == 2)
+        slimc_rt_amx_step(sgn, 2, 1, a0, la0, a1, la1, b0, lb, bstep, bnext, KC, ct);
+    else if (NB == 2)
+        slimc_rt_amx_step(sgn, 1, 2, a0, la0, a1, la1, b0, lb, bstep, bnext, KC, ct);
+    else
+        slimc_rt_amx_step(sgn, 1, 1, a0, la0, a1, la1, b0, lb, bstep, bnext, KC, ct);
+}
+
+/* qlinear on AMX; returns 0 (nothing written) when a scratch copy cannot be allocated. */
+static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                                  int64_t oc, int64_t O, int64_t K,
+                                                  const uint8_t *A, const int8_t *Wp, int32_t zp,
+                                                  const int32_t *wsum, float xs, const float *ws,
+                                                  const float *bias, float *out)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), KC = KB / 16;
+    int32_t ct[4 * 256] __attribute__((aligned(64)));
+    uint8_t *buf0 = NULL, *buf1 = NULL;
+    int ok = 1;
+    slimc_rt_amx_config();
+    for (int64_t m = m0; m < m0 + mc && ok; m += 32) {
+        const int64_t mr = slimc_rt_min(32, m0 + mc - m);
+        int64_t la0, la1 = K;
+        const uint8_t *a0 = slimc_rt_amx_rows(A, M, K, m, &buf0, &la0), *a1 = a0;
+        if (mr > 16)
+            a1 = slimc_rt_amx_rows(A, M, K, m + 16, &buf1, &la1);
+        if (!a0 || !a1) {
+            ok = 0;
+            break;
+        }
+        SLIMC_RT_BARRIER();
+        for (int64_t o = o0; o < o0 + oc; o += 32) {
+            const int64_t onr = slimc_rt_min(32, o0 + oc - o);
+            slimc_rt_amx_steps(0, mr > 16 ? 2 : 1, onr > 16 ? 2 : 1, a0, la0, a1, la1,
+                               (const uint8_t *)(Wp + (o / 16) * KB * 64), 64, 16 * 64, KB * 64,
+                               KC, ct);
+            for (int t = 0; t < 4; t++) {
+                const int64_t r0 = 16 * (t >> 1), c0 = 16 * (t & 1);
+                if (r0 < mr && c0 < onr)
+                    slimc_rt_amx_epilogue(0, ct + 256 * t, slimc_rt_min(16, mr - r0),
+                                          slimc_rt_min(16, onr - c0), o + c0, zp, wsum, xs, ws,
+                                          bias, out + (m + r0) * O, O);
+            }
+        }
+    }
+    _tile_release();
+    free(buf0);
+    free(buf1);
+    return ok;
+}
+
+/* qconv2d's block on AMX: the panel as the VNNI block makes it (rows past K zeroed), then per
+ * 32 output channels x 32 pixels 4 C tiles over K in steps of 64. The weight rows' copies
+ * (the group's last rows) live in col after the panel and its tap rows. */
+static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const uint8_t *x,
+                                                  int64_t p0, int64_t p1, int32_t zp,
+                                                  const int8_t *w, const int32_t *wsum, float xs,
+                                                  const float *ws, const float *bias, float *out,
+                                                  uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
+    const int64_t KC = KQ / 64, P = s->OH * s->OW, n = p1 - p0, npx = (n + 15) / 16 * 16;
+    uint32_t *panel = (uint32_t *)(void *)col;
+    uint8_t *wb0 = col + 64 * KQ + 4 * 64, *wb1 = wb0 + 16 * KQ;
+    slimc_rt_qpanel_any(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KQ);
+    memset(panel + K4 * npx, 0, sizeof(uint32_t) * (size_t)((KQ / 4 - K4) * npx));
+    int32_t ct[4 * 256] __attribute__((aligned(64)));
+    slimc_rt_amx_config();
+    for (int64_t o = 0; o < s->OG; o += 32) {
+        const int64_t onr = slimc_rt_min(32, s->OG - o);
+        int64_t la0, la1 = K;
+        const uint8_t *a0 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o, &wb0, &la0);
+        const uint8_t *a1 = a0;
+        if (onr > 16)
+            a1 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o + 16, &wb1, &la1);
+        SLIMC_RT_BARRIER();
+        for (int64_t pg = 0; pg < npx; pg += 32) {
+            const int64_t pnr = slimc_rt_min(32, npx - pg);
+            slimc_rt_amx_steps(1, onr > 16 ? 2 : 1, pnr > 16 ? 2 : 1, a0, la0, a1, la1,
+                               (const uint8_t *)(panel + pg), 4 * npx, 64 * npx, 64, KC, ct);
+            for (int t = 0; t < 4; t++) {
+                const int64_t r0 = 16 * (t >> 1), c0 = pg + 16 * (t & 1);
+                if (r0 < onr && c0 < n)
+                    slimc_rt_amx_epilogue(1, ct + 256 * t, slimc_rt_min(16, onr - r0),
+                                          slimc_rt_min(16, n - c0), o + r0, zp, wsum, xs, ws,
+                                          bias, out + p0 + c0, P);
+            }
+        }
+    }
+    _tile_release();
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                           int64_t p1, int32_t zp, const int8_t *w,
                                           const int32_t *wsum, float xs, const float *ws,
@@ -1873,6 +2169,12 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
     const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
     if (p1 <= p0)
         return;
+#ifdef SLIMC_RT_HAS_AMX
+    if (K > 0 && slimc_rt_has_amx()) {
+        slimc_rt_qconv_block_amx(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, col);
+        return;
+    }
+#endif
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, col);
@@ -1902,10 +2204,10 @@ static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t 
                                     const int32_t *wsum, float xs, const float *ws,
                                     const float *bias, float *out)
 {
-    const int64_t K4 = (K + 3) / 4;
+    const int64_t KB = slimc_rt_qpack_rows(K);
     for (int64_t m = m0; m < m0 + mc; m++)
         for (int64_t o = o0; o < o0 + oc; o++) {
-            const int8_t *w = Wp + (o / 16) * K4 * 64 + (o % 16) * 4;
+            const int8_t *w = Wp + (o / 16) * KB * 64 + (o % 16) * 4;
             const uint8_t *a = A + m * K;
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
@@ -1920,7 +2222,7 @@ slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t
                        const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
                        float xs, const float *ws, const float *bias, float *out)
 {
-    const int64_t K4 = (K + 3) / 4, K4f = K / 4;
+    const int64_t K4 = (K + 3) / 4, K4f = K / 4, KB = slimc_rt_qpack_rows(K);
     __m512i acc[8][2];
     SLIMC_RT_UNROLL
     for (int i = 0; i < MR; i++) {
@@ -1928,12 +2230,12 @@ slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t
         for (int b = 0; b < NB; b++)
             acc[i][b] = _mm512_setzero_si512();
     }
-    const int8_t *w0 = Wp + (o / 16) * K4 * 64;
+    const int8_t *w0 = Wp + (o / 16) * KB * 64;
     for (int64_t k4 = 0; k4 < K4; k4++) {
         __m512i wv[2];
         SLIMC_RT_UNROLL
         for (int b = 0; b < NB; b++)
-            wv[b] = _mm512_loadu_si512((const void *)(w0 + (b * K4 + k4) * 64));
+            wv[b] = _mm512_loadu_si512((const void *)(w0 + (b * KB + k4) * 64));
         SLIMC_RT_UNROLL
         for (int i = 0; i < MR; i++) {
             const uint8_t *a = A + (m + i) * K;
@@ -1997,13 +2299,20 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
 }
 #endif
 
-SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
-                                           int64_t O, int64_t K, const uint8_t *A, const int8_t *Wp,
-                                           int32_t zp, const int32_t *wsum, float xs,
-                                           const float *ws, const float *bias, float *out)
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                           int64_t oc, int64_t O, int64_t K, const uint8_t *A,
+                                           const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                                           float xs, const float *ws, const float *bias,
+                                           float *out)
 {
     if (mc <= 0 || oc <= 0)
         return;
+#ifdef SLIMC_RT_HAS_AMX
+    /* below 16 rows most of each tile would be padding: vpdpbusd does better */
+    if (K > 0 && mc >= 16 && slimc_rt_has_amx() &&
+        slimc_rt_qgemm_packed_amx(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out))
+        return;
+#endif
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out);

@@ -44,7 +44,8 @@ static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-/* qlinear on a weight packed by the layout pass: items of up to 8 rows x 64 outputs. */
+/* qlinear on a weight packed by the layout pass: items of up to 32 rows x 64 outputs
+ * (two AMX row tiles; the VNNI kernel takes them 8 rows at a time). */
 static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -58,12 +59,12 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
                     K = (long long)xs->d[xs->rank - 1].c;
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const int64_t m0 = it / OT * 8, o0 = it %% OT * 64;\n");
+    cg_printf(c, "        const int64_t m0 = it / OT * 32, o0 = it %% OT * 64;\n");
     cg_printf(
-        c, "        const int64_t mc = slimc_rt_min(8, M - m0), oc = slimc_rt_min(64, O - o0);\n");
+        c, "        const int64_t mc = slimc_rt_min(32, M - m0), oc = slimc_rt_min(64, O - o0);\n");
     cg_printf(c,
-              "        slimc_rt_qgemm_packed(m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, bias, "
-              "out);\n",
+              "        slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, "
+              "bias, out);\n",
               (long long)ir_attr_int(n, "x_zero_point", 0),
               cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
     if (n->n_epilogue) {
@@ -72,7 +73,7 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_printf(c, "    }\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "((%s + 7) / 8) * %lld", M, (O + 63) / 64);
+    k->items = cg_strf(c, "((%s + 31) / 32) * %lld", M, (O + 63) / 64);
     k->work = cg_strf(c, "%s * %lld", M, O * K);
     k->ep_done = true;
 }
@@ -142,7 +143,7 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
                     KH = (long long)ws->d[2].c, KW = (long long)ws->d[3].c,
                     OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
     const long long OG = O / groups, K = CG * KH * KW, P = OH * OW;
-    const long long KP = (K + 3) / 4 * 4, px = 64;
+    const long long px = 64;
     static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 5)
@@ -154,9 +155,8 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
               "%lld, %lld, %lld, %lld, %lld, %lld, 0};\n",
               C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1],
               (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
-    cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX, KP = %lld };\n", P, px,
-              KP);
-    cg_printf(c, "    uint8_t *col = (uint8_t *)malloc(2 * PX * KP);\n");
+    cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX };\n", P, px);
+    cg_printf(c, "    uint8_t *col = (uint8_t *)malloc((size_t)slimc_rt_qcol_bytes(%lld));\n", K);
     cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
                  "return;\n    }\n");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
