@@ -282,6 +282,10 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
                                         const float *bias, float *y, int64_t p0, int64_t p1);
 SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
                                        float b, float *y);
+/* max_pool2d of one plane x [H, W] into y [OH, OW] (s: the window as a conv's; C, O, CG, OG
+ * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
+ * order, each replacing the maximum when greater (as the reference evaluator does). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
 SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
                                     float xs, const float *ws, const float *bias, float *out,
@@ -1317,6 +1321,115 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
 #endif
     slimc_rt_dw_plane_c(s, x, w, b, y);
     slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
+}
+
+/* ---- max_pool2d ---- */
+
+/* orow[ow] = max(orow[ow], xr[ow * SW + off]) for ow in [lo, hi), NaN winning. */
+static inline void slimc_rt_maxpool_row_c(float *orow, const float *xr, int64_t lo, int64_t hi,
+                                          int64_t SW, int64_t off)
+{
+    for (int64_t ow = lo; ow < hi; ow++) {
+        const float v = xr[ow * SW + off], m = orow[ow];
+        orow[ow] = (v > m || v != v) ? v : m;
+    }
+}
+
+#ifdef SLIMC_RT_X86
+/* Spreads the 16 bits of m to the even bits of 32 (bit j -> bit 2 j). */
+static inline uint32_t slimc_rt_spread16(uint32_t m)
+{
+    m = (m | m << 8) & 0x00ff00ffu;
+    m = (m | m << 4) & 0x0f0f0f0fu;
+    m = (m | m << 2) & 0x33333333u;
+    return (m | m << 1) & 0x55555555u;
+}
+
+/* Output rows 16 outputs at a time, each chunk's maximum kept in a register over all its
+ * taps and stored once (a row read back after a masked store would wait on it). A tap
+ * loads only the lanes where it lands inside the row; stride 2 takes the even elements of
+ * two loads. max_ps(v, m) is `v > m ? v : m`; NaN in v then wins by a mask. */
+static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, const float *x,
+                                                      float *y, const int64_t *t_lo,
+                                                      const int64_t *t_hi)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const int64_t SW = s->SW;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const int64_t h0 = oh * s->SH - s->PH;
+        int64_t kh0 = 0, kh1 = s->KH;
+        if (h0 < 0 || h0 + (s->KH - 1) * s->DH >= s->H) {
+            kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+            kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+        }
+        for (int64_t ow = 0; ow < s->OW; ow += 16) {
+            const int64_t n = slimc_rt_min(16, s->OW - ow);
+            __m512 acc = _mm512_set1_ps(-INFINITY);
+            for (int64_t kh = kh0; kh < kh1; kh++) {
+                const float *xr = x + (h0 + kh * s->DH) * s->W;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    /* lanes [a, b) of this chunk see tap kw inside the row */
+                    const int64_t a = slimc_rt_max(t_lo[kw] - ow, 0);
+                    const int64_t b = slimc_rt_min(t_hi[kw] - ow, n);
+                    if (a >= b)
+                        continue;
+                    const uint32_t lanes = ((1u << b) - 1u) & ~((1u << a) - 1u);
+                    const float *p = xr + ow * SW + kw * s->DW - s->PW;
+                    __m512 v;
+                    if (SW == 1) {
+                        v = _mm512_maskz_loadu_ps((__mmask16)lanes, p);
+                    } else {
+                        const uint32_t el = slimc_rt_spread16(lanes);
+                        v = _mm512_permutex2var_ps(
+                            _mm512_maskz_loadu_ps((__mmask16)(el & 0xffffu), p), even,
+                            _mm512_maskz_loadu_ps((__mmask16)(el >> 16), p + 16));
+                    }
+                    const __mmask16 k = (__mmask16)lanes;
+                    acc = _mm512_mask_max_ps(acc, k, v, acc);
+                    acc = _mm512_mask_mov_ps(acc, k & _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+                }
+            }
+            _mm512_mask_storeu_ps(y + oh * s->OW + ow, (__mmask16)((1u << n) - 1u), acc);
+        }
+    }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y)
+{
+    /* per tap column kw: the outputs [lo, hi) whose tap lands inside the row */
+    int64_t t_lo[64], t_hi[64];
+    const int small = s->KW <= 64;
+    for (int64_t kw = 0; kw < s->KW && small; kw++) {
+        const int64_t off = kw * s->DW - s->PW;
+        t_lo[kw] = slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+        t_hi[kw] = slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+    }
+#ifdef SLIMC_RT_X86
+    if (small && (s->SW == 1 || s->SW == 2) && slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_maxpool_rows_512(s, x, y, t_lo, t_hi);
+        return;
+    }
+#endif
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        float *orow = y + oh * s->OW;
+        for (int64_t ow = 0; ow < s->OW; ow++)
+            orow[ow] = -INFINITY;
+        const int64_t h0 = oh * s->SH - s->PH; /* the window's first row */
+        const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+        const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+        for (int64_t kh = kh0; kh < kh1; kh++) {
+            const float *xr = x + (h0 + kh * s->DH) * s->W;
+            for (int64_t kw = 0; kw < s->KW; kw++) {
+                const int64_t off = kw * s->DW - s->PW;
+                const int64_t lo = small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+                const int64_t hi = small ? t_hi[kw]
+                                         : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+                slimc_rt_maxpool_row_c(orow, xr, lo, hi, s->SW, off);
+            }
+        }
+    }
 }
 
 /* ---- int8 kernels (passes/quantize.c, codegen/c/quant.c, docs/quantization.md) ----

@@ -35,35 +35,16 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
               (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1]);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
-    cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
-    cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++) {\n");
     if (is_max) {
-        /* Row at a time: for each tap (kh, kw), fold the input into the output row over
-         * the range of ow whose tap lands inside the image, so the inner loop has no
-         * bounds checks and vectorizes. Each output still sees its taps in (kh, kw)
-         * order, as the reference does. */
-        cg_printf(c, "            float *restrict orow = op + oh * OW;\n");
-        cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++)\n                orow[ow] = "
-                     "-INFINITY;\n");
-        cg_printf(c, "            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(PH - oh * "
-                     "SH, DH));\n");
-        cg_printf(c, "            const int64_t kh1 = slimc_rt_min(KH, slimc_rt_div_floor(H - 1 + "
-                     "PH - oh * SH, DH) + 1);\n");
-        cg_printf(c, "            for (int64_t kh = kh0; kh < kh1; kh++) {\n");
-        cg_printf(c, "                const float *xr = xp + (oh * SH - PH + kh * DH) * W;\n");
-        cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
-        cg_printf(c, "                    const int64_t off = kw * DW - PW;\n");
-        cg_printf(c, "                    const int64_t lo = slimc_rt_max(0, "
-                     "slimc_rt_div_ceil(-off, SW));\n");
-        cg_printf(c, "                    const int64_t hi = slimc_rt_min(OW, slimc_rt_div_floor(W "
-                     "- 1 - off, SW) + 1);\n");
-        cg_printf(c, "                    for (int64_t ow = lo; ow < hi; ow++) {\n");
-        cg_printf(c, "                        const float v = xr[ow * SW + off], m = orow[ow];\n");
-        cg_printf(c,
-                  "                        orow[ow] = (v > m || v != v) ? v : m; /* NaN wins */\n");
-        cg_printf(c, "                    }\n                }\n            }\n");
+        /* the window as a conv's: C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */
+        cg_printf(c, "        static const slimc_rt_conv s = {1, H, W, 1, 1, 1, KH, KW, OH, OW, "
+                     "SH, SW, PH, PW, DH, DW, 0};\n");
+        cg_printf(c, "        slimc_rt_maxpool_plane(&s, x + it * (H * W), out + it * (OH * "
+                     "OW));\n");
     } else {
+        cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
+        cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
+        cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++) {\n");
         cg_printf(c, "            int64_t h0 = oh * SH - PH;\n");
         cg_printf(c, "            int64_t h1 = slimc_rt_min(h0 + KH, H + PH);\n");
         cg_printf(c, "            const int64_t hs = h1 - h0;\n");
@@ -86,8 +67,8 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
                   include_pad ? "pool_size" : "(h1 - h0) * (w1 - w0)");
         cg_printf(c, "                op[oh * OW + ow] = sum / (float)divisor;\n");
         cg_printf(c, "            }\n");
+        cg_printf(c, "        }\n");
     }
-    cg_printf(c, "        }\n");
     cg_ep_call(c, id, 8, "it * (OH * OW)", "OH * OW");
     cg_printf(c, "    }\n");
     cg_body_end(c);

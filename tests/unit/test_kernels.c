@@ -173,6 +173,42 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
     return g;
 }
 
+/* max_pool2d through slimc_rt_maxpool_plane: stride 1, 2 (the vector paths, rows over 16
+ * outputs wide) and 3, padding, dilation, ceil_mode; some NaNs and signed zeros. */
+static void add_pool(Graph *g, RtTensor *in, int *n_in, int64_t C, int64_t H, int64_t W,
+                     int64_t k, int64_t st, int64_t pad, int64_t dil, int64_t ceil_mode)
+{
+    ValueId x = input(g, "x", 4, D(1, C, H, W), &in[*n_in]);
+    float *xd = in[*n_in].data;
+    for (int64_t i = 0; i < C * H * W; i += 97)
+        xd[i] = (i / 97) % 3 == 0 ? NAN : (i / 97) % 3 == 1 ? 0.0f : -0.0f;
+    (*n_in)++;
+    NodeId n = node(g, IR_OP_MAX_POOL2D, "pool", &x, 1);
+    ir_node_set_ints(g, n, "kernel", D(k, k), 2);
+    ir_node_set_ints(g, n, "stride", D(st, st), 2);
+    ir_node_set_ints(g, n, "padding", D(pad, pad), 2);
+    ir_node_set_ints(g, n, "dilation", D(dil, dil), 2);
+    ir_node_set_int(g, n, "ceil_mode", ceil_mode);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+}
+
+static Graph *pool_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("pool");
+    *n_in = 0;
+    add_pool(g, in, n_in, 3, 20, 70, 3, 2, 1, 1, 0);
+    add_pool(g, in, n_in, 2, 24, 40, 2, 2, 0, 1, 0);
+    add_pool(g, in, n_in, 2, 9, 50, 3, 1, 1, 1, 0);
+    add_pool(g, in, n_in, 2, 11, 60, 3, 2, 1, 2, 0);
+    add_pool(g, in, n_in, 2, 10, 50, 3, 3, 0, 1, 0);
+    add_pool(g, in, n_in, 1, 7, 37, 2, 2, 0, 1, 1);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+    diag_fini(&d);
+    return g;
+}
+
 static void free_inputs(RtTensor *in, int n)
 {
     for (int i = 0; i < n; i++)
@@ -200,6 +236,11 @@ START_TEST(test_native_threads)
     free_inputs(in, n_in);
     ir_graph_free(g);
     ck_assert_msg(ok, "depthwise convs: %s", msg);
+    g = pool_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 0, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "max pools: %s", msg);
 }
 END_TEST
 
@@ -283,6 +324,10 @@ START_TEST(test_isa_paths)
     ir_graph_free(g);
     g = dw_graph(in, &n_in);
     check_baseline(g, in, n_in, "depthwise convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = pool_graph(in, &n_in);
+    check_baseline(g, in, n_in, "max pools");
     free_inputs(in, n_in);
     ir_graph_free(g);
     unsetenv("SLIMC_MAX_ISA");
