@@ -286,10 +286,23 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
  * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
  * order, each replacing the maximum when greater (as the reference evaluator does). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* Where the int8 conv / linear kernels write: f32 (rq NULL), or, for a layer whose result
+ * feeds only int8 layers (the qchain pass), u8 requantized exactly as a quantize node would:
+ * clamp(rintf(act(y) * inv) + zp, 0, 255), NaN -> 0, act a SLIMC_RT_ACT_* applied to y. */
+typedef struct slimc_rt_qreq {
+    float inv;
+    int32_t zp;
+    int32_t act;
+} slimc_rt_qreq;
+/* out advanced by i elements of its kind (u8 when rq, else f32). */
+static inline void *slimc_rt_qoff(void *out, const slimc_rt_qreq *rq, int64_t i)
+{
+    return rq ? (void *)((uint8_t *)out + i) : (void *)((float *)out + i);
+}
 SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
-                                    float xs, const float *ws, const float *bias, float *out,
-                                    int64_t sm, int64_t so);
+                                    float xs, const float *ws, const float *bias, void *out,
+                                    const slimc_rt_qreq *rq, int64_t sm, int64_t so);
 /* qlinear with the weight packed by the layout pass for vpdpbusd and AMX tiles:
  * Wp[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4] = W[o][k], KB =
  * slimc_rt_qpack_rows(K) (ceil(K / 4) rounded up to 16: whole 64-byte k steps), zeros past
@@ -302,8 +315,8 @@ static inline int64_t slimc_rt_qpack_rows(int64_t K)
 SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
                                            int64_t oc, int64_t O, int64_t K, const uint8_t *A,
                                            const int8_t *Wp, int32_t zp, const int32_t *wsum,
-                                           float xs, const float *ws, const float *bias,
-                                           float *out);
+                                           float xs, const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq);
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp);
 SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
@@ -311,7 +324,8 @@ SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, 
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                           int64_t p1, int32_t zp, const int8_t *w,
                                           const int32_t *wsum, float xs, const float *ws,
-                                          const float *bias, float *out, uint8_t *col);
+                                          const float *bias, void *out, const slimc_rt_qreq *rq,
+                                          uint8_t *col);
 /* The bytes of slimc_rt_qconv_block's scratch for K = CG * KH * KW: the panel of 64 pixels
  * x K rounded up to 64, its 4 tap rows, and 2 x 16 weight rows copied for AMX tiles. */
 static inline int64_t slimc_rt_qcol_bytes(int64_t K)
@@ -1475,10 +1489,45 @@ static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *
     return bias ? r + bias[o] : r;
 }
 
+/* out[i] = y, as f32 or requantized to u8 (slimc_rt_qreq). */
+static inline void slimc_rt_qstore(void *out, int64_t i, float y, const slimc_rt_qreq *rq)
+{
+    if (!rq) {
+        ((float *)out)[i] = y;
+        return;
+    }
+    if (rq->act != SLIMC_RT_ACT_NONE)
+        y = y <= 0.0f ? 0.0f : (rq->act == SLIMC_RT_ACT_RELU6 && y >= 6.0f) ? 6.0f : y;
+    float v = rintf(y * rq->inv) + (float)rq->zp;
+    v = v > 0.0f ? v : 0.0f; /* NaN -> 0 */
+    v = v < 255.0f ? v : 255.0f;
+    ((uint8_t *)out)[i] = (uint8_t)v;
+}
+
+#ifdef SLIMC_RT_X86
+/* slimc_rt_qstore for the lanes mk of y at out[i ..]: the same float operations, so the
+ * same bytes. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_qreq *rq)
+{
+    if (!rq) {
+        _mm512_mask_storeu_ps((float *)out + i, mk, y);
+        return;
+    }
+    y = slimc_rt_act_512(rq->act, y);
+    __m512 v = _mm512_roundscale_ps(_mm512_mul_ps(y, _mm512_set1_ps(rq->inv)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    v = _mm512_add_ps(v, _mm512_set1_ps((float)rq->zp));
+    v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
+    _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)out + i, mk, _mm512_cvttps_epi32(v));
+}
+#endif
+
 static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, const uint8_t *A,
                                              int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
                                              const int32_t *wsum, float xs, const float *ws,
-                                             const float *bias, float *out, int64_t sm, int64_t so)
+                                             const float *bias, void *out, const slimc_rt_qreq *rq,
+                                             int64_t sm, int64_t so)
 {
     for (int64_t m = 0; m < M; m++)
         for (int64_t o = 0; o < O; o++) {
@@ -1487,7 +1536,8 @@ static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, co
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
                 acc += (int32_t)a[k] * (int32_t)w[k];
-            out[m * sm + o * so] = slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o);
+            slimc_rt_qstore(out, m * sm + o * so,
+                            slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o), rq);
         }
 }
 
@@ -1499,8 +1549,8 @@ static SLIMC_RT_UNUSED void slimc_rt_qgemm_c(int64_t M, int64_t O, int64_t K, co
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
 slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t oi, int64_t K,
                      const uint8_t *A, int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
-                     const int32_t *wsum, float xs, const float *ws, const float *bias, float *out,
-                     int64_t sm, int64_t so)
+                     const int32_t *wsum, float xs, const float *ws, const float *bias, void *out,
+                     const slimc_rt_qreq *rq, int64_t sm, int64_t so)
 {
     __m512i acc[4][8];
     const uint8_t *ap[4];
@@ -1546,41 +1596,42 @@ slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t
         for (int j = 0; j < OI && j < oi; j++) {
             const int64_t o = o0 + j;
             const int32_t s = _mm512_reduce_add_epi32(acc[i][j]) - zp * wsum[o];
-            out[(m0 + i) * sm + o * so] = slimc_rt_qout(s, xs, ws[o], bias, o);
+            slimc_rt_qstore(out, (m0 + i) * sm + o * so, slimc_rt_qout(s, xs, ws[o], bias, o), rq);
         }
 }
 
 static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, const uint8_t *A,
                                               int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
                                               const int32_t *wsum, float xs, const float *ws,
-                                              const float *bias, float *out, int64_t sm, int64_t so)
+                                              const float *bias, void *out,
+                                              const slimc_rt_qreq *rq, int64_t sm, int64_t so)
 {
     int64_t m0 = 0;
     for (; m0 + 4 <= M; m0 += 4)
         for (int64_t o0 = 0; o0 < O; o0 += 4)
             slimc_rt_qblock_vnni(4, 4, m0, 4, o0, slimc_rt_min(4, O - o0), K, A, lda, W, ldw, zp,
-                                 wsum, xs, ws, bias, out, sm, so);
+                                 wsum, xs, ws, bias, out, rq, sm, so);
     for (; m0 < M; m0++)
         for (int64_t o0 = 0; o0 < O; o0 += 8)
             slimc_rt_qblock_vnni(1, 8, m0, 1, o0, slimc_rt_min(8, O - o0), K, A, lda, W, ldw, zp,
-                                 wsum, xs, ws, bias, out, sm, so);
+                                 wsum, xs, ws, bias, out, rq, sm, so);
 }
 #endif /* SLIMC_RT_X86 */
 
 SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
-                                    float xs, const float *ws, const float *bias, float *out,
-                                    int64_t sm, int64_t so)
+                                    float xs, const float *ws, const float *bias, void *out,
+                                    const slimc_rt_qreq *rq, int64_t sm, int64_t so)
 {
     if (M <= 0 || O <= 0)
         return;
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
-        slimc_rt_qgemm_vnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, sm, so);
+        slimc_rt_qgemm_vnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
         return;
     }
 #endif
-    slimc_rt_qgemm_c(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, sm, so);
+    slimc_rt_qgemm_c(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
 }
 
 /* x (f32) to u8: round half to even of x * inv, plus zp, clamped to [0, 255]; NaN -> 0.
@@ -1852,7 +1903,7 @@ static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
 slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4, const int8_t *w,
                          int64_t K, int64_t o0, int64_t oc, int64_t p0, int64_t p1, int32_t zp,
                          const int32_t *wsum, float xs, const float *ws, const float *bias,
-                         float *out, int64_t P)
+                         void *out, const slimc_rt_qreq *rq, int64_t P)
 {
     __m512i acc[4][4];
     const int8_t *wr[4];
@@ -1960,7 +2011,7 @@ slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4,
             __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[j][v], corr)), m);
             if (bias)
                 r = _mm512_add_ps(r, bv);
-            _mm512_mask_storeu_ps(out + o * P + p, mk, r);
+            slimc_rt_qstore16(out, o * P + p, mk, r, rq);
         }
     }
 }
@@ -1968,8 +2019,8 @@ slimc_rt_qconv_tile_vnni(int NV, const uint32_t *panel, int64_t npx, int64_t K4,
 static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, const uint8_t *x,
                                                     int64_t p0, int64_t p1, int32_t zp,
                                                     const int8_t *w, const int32_t *wsum, float xs,
-                                                    const float *ws, const float *bias, float *out,
-                                                    uint8_t *col)
+                                                    const float *ws, const float *bias, void *out,
+                                                    const slimc_rt_qreq *rq, uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
     const int64_t P = s->OH * s->OW, n = p1 - p0, nv = (n + 15) / 16, npx = 16 * nv;
@@ -1980,19 +2031,19 @@ static SLIMC_RT_VNNI void slimc_rt_qconv_block_vnni(const slimc_rt_conv *s, cons
         switch (nv) {
         case 1:
             slimc_rt_qconv_tile_vnni(1, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
-                                     bias, out, P);
+                                     bias, out, rq, P);
             break;
         case 2:
             slimc_rt_qconv_tile_vnni(2, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
-                                     bias, out, P);
+                                     bias, out, rq, P);
             break;
         case 3:
             slimc_rt_qconv_tile_vnni(3, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
-                                     bias, out, P);
+                                     bias, out, rq, P);
             break;
         default:
             slimc_rt_qconv_tile_vnni(4, panel, npx, K4, w, K, o0, oc, p0, p1, zp, wsum, xs, ws,
-                                     bias, out, P);
+                                     bias, out, rq, P);
             break;
         }
     }
@@ -2076,7 +2127,8 @@ static SLIMC_RT_AMX void slimc_rt_amx_config(void)
 static inline __attribute__((always_inline)) SLIMC_RT_AMX void
 slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64_t o0,
                       int32_t zp, const int32_t *wsum, float xs, const float *ws,
-                      const float *bias, float *out, int64_t ldo)
+                      const float *bias, void *out, int64_t base, int64_t ldo,
+                      const slimc_rt_qreq *rq)
 {
     const __mmask16 mk = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
     if (conv) {
@@ -2088,7 +2140,7 @@ slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64
                 _mm512_set1_ps(xs * ws[o]));
             if (bias)
                 v = _mm512_add_ps(v, _mm512_set1_ps(bias[o]));
-            _mm512_mask_storeu_ps(out + o * ldo, mk, v);
+            slimc_rt_qstore16(out, base + o * ldo, mk, v, rq);
         }
         return;
     }
@@ -2100,7 +2152,7 @@ slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64
             _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(ct + 16 * r), corr)), m);
         if (bias)
             v = _mm512_add_ps(v, bv);
-        _mm512_mask_storeu_ps(out + r * ldo + o0, mk, v);
+        slimc_rt_qstore16(out, base + r * ldo + o0, mk, v, rq);
     }
 }
 
@@ -2194,7 +2246,8 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
                                                   int64_t oc, int64_t O, int64_t K,
                                                   const uint8_t *A, const int8_t *Wp, int32_t zp,
                                                   const int32_t *wsum, float xs, const float *ws,
-                                                  const float *bias, float *out)
+                                                  const float *bias, void *out,
+                                                  const slimc_rt_qreq *rq)
 {
     const int64_t KB = slimc_rt_qpack_rows(K), KC = KB / 16;
     int32_t ct[4 * 256] __attribute__((aligned(64)));
@@ -2222,7 +2275,7 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
                 if (r0 < mr && c0 < onr)
                     slimc_rt_amx_epilogue(0, ct + 256 * t, slimc_rt_min(16, mr - r0),
                                           slimc_rt_min(16, onr - c0), o + c0, zp, wsum, xs, ws,
-                                          bias, out + (m + r0) * O, O);
+                                          bias, out, (m + r0) * O, O, rq);
             }
         }
     }
@@ -2238,8 +2291,8 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
 static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const uint8_t *x,
                                                   int64_t p0, int64_t p1, int32_t zp,
                                                   const int8_t *w, const int32_t *wsum, float xs,
-                                                  const float *ws, const float *bias, float *out,
-                                                  uint8_t *col)
+                                                  const float *ws, const float *bias, void *out,
+                                                  const slimc_rt_qreq *rq, uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
     const int64_t KC = KQ / 64, P = s->OH * s->OW, n = p1 - p0, npx = (n + 15) / 16 * 16;
@@ -2266,7 +2319,7 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
                 if (r0 < onr && c0 < n)
                     slimc_rt_amx_epilogue(1, ct + 256 * t, slimc_rt_min(16, onr - r0),
                                           slimc_rt_min(16, n - c0), o + r0, zp, wsum, xs, ws,
-                                          bias, out + p0 + c0, P);
+                                          bias, out, p0 + c0, P, rq);
             }
         }
     }
@@ -2277,25 +2330,27 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                           int64_t p1, int32_t zp, const int8_t *w,
                                           const int32_t *wsum, float xs, const float *ws,
-                                          const float *bias, float *out, uint8_t *col)
+                                          const float *bias, void *out, const slimc_rt_qreq *rq,
+                                          uint8_t *col)
 {
     const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
     if (p1 <= p0)
         return;
 #ifdef SLIMC_RT_HAS_AMX
     if (K > 0 && slimc_rt_has_amx()) {
-        slimc_rt_qconv_block_amx(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, col);
+        slimc_rt_qconv_block_amx(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
         return;
     }
 #endif
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
-        slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, col);
+        slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
         return;
     }
 #endif
     slimc_rt_qim2col(s, x, p0, p1, (uint8_t)zp, col);
-    slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias, out + p0, 1, P);
+    slimc_rt_qgemm(p1 - p0, s->OG, K, col, K, w, K, zp, wsum, xs, ws, bias,
+                   slimc_rt_qoff(out, rq, p0), rq, 1, P);
 }
 
 /* ---- int8 GEMM on VNNI-packed weights (qlinear after the layout pass) ----
@@ -2315,7 +2370,7 @@ static inline int32_t slimc_rt_a4(const uint8_t *a, int64_t k4, int64_t K)
 static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O,
                                     int64_t K, const uint8_t *A, const int8_t *Wp, int32_t zp,
                                     const int32_t *wsum, float xs, const float *ws,
-                                    const float *bias, float *out)
+                                    const float *bias, void *out, const slimc_rt_qreq *rq)
 {
     const int64_t KB = slimc_rt_qpack_rows(K);
     for (int64_t m = m0; m < m0 + mc; m++)
@@ -2325,7 +2380,8 @@ static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t 
             int32_t acc = 0;
             for (int64_t k = 0; k < K; k++)
                 acc += (int32_t)a[k] * (int32_t)w[(k / 4) * 64 + k % 4];
-            out[m * O + o] = slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o);
+            slimc_rt_qstore(out, m * O + o, slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o),
+                            rq);
         }
 }
 
@@ -2333,7 +2389,8 @@ static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t 
 static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
 slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t O, int64_t K,
                        const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
-                       float xs, const float *ws, const float *bias, float *out)
+                       float xs, const float *ws, const float *bias, void *out,
+                       const slimc_rt_qreq *rq)
 {
     const int64_t K4 = (K + 3) / 4, K4f = K / 4, KB = slimc_rt_qpack_rows(K);
     __m512i acc[8][2];
@@ -2381,7 +2438,7 @@ slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t
             __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(s), vm);
             if (bias)
                 r = _mm512_add_ps(r, vb);
-            _mm512_mask_storeu_ps(out + (m + i) * O + ob, mk, r);
+            slimc_rt_qstore16(out, (m + i) * O + ob, mk, r, rq);
         }
     }
 }
@@ -2390,7 +2447,8 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
                                                      int64_t O, int64_t K, const uint8_t *A,
                                                      const int8_t *Wp, int32_t zp,
                                                      const int32_t *wsum, float xs, const float *ws,
-                                                     const float *bias, float *out)
+                                                     const float *bias, void *out,
+                                                     const slimc_rt_qreq *rq)
 {
     for (int64_t o = o0; o < o0 + oc; o += 32) {
         const int64_t ocb = slimc_rt_min(32, o0 + oc - o);
@@ -2398,15 +2456,15 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
         int64_t m = m0;
         for (; m + 8 <= m0 + mc; m += 8) {
             if (nb == 2)
-                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
             else
-                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
         }
         for (; m < m0 + mc; m++) {
             if (nb == 2)
-                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
             else
-                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
         }
     }
 }
@@ -2415,24 +2473,24 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
 SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
                                            int64_t oc, int64_t O, int64_t K, const uint8_t *A,
                                            const int8_t *Wp, int32_t zp, const int32_t *wsum,
-                                           float xs, const float *ws, const float *bias,
-                                           float *out)
+                                           float xs, const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq)
 {
     if (mc <= 0 || oc <= 0)
         return;
 #ifdef SLIMC_RT_HAS_AMX
     /* below 16 rows most of each tile would be padding: vpdpbusd does better */
     if (K > 0 && mc >= 16 && slimc_rt_has_amx() &&
-        slimc_rt_qgemm_packed_amx(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out))
+        slimc_rt_qgemm_packed_amx(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq))
         return;
 #endif
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
-        slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+        slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
         return;
     }
 #endif
-    slimc_rt_qgemm_packed_c(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out);
+    slimc_rt_qgemm_packed_c(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
 }
 
 /* ---- low-bit weights (wlinear) ---- */

@@ -44,6 +44,24 @@ static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* A qconv2d / qlinear with y_scale (the qchain pass) writes u8: `rq` points at its
+ * requantization (slimc_rt_qreq); otherwise it is NULL and the op writes f32. */
+static void emit_qreq(CgCtx *c, const Node *n)
+{
+    if (!ir_node_attr(n, "y_scale")) {
+        cg_printf(c, "    const slimc_rt_qreq *rq = NULL;\n");
+        return;
+    }
+    if (n->n_epilogue)
+        cg_error(c, n, "writes u8 (y_scale) and cannot take an f32 epilogue");
+    const long long act = (long long)ir_attr_int(n, "act", 0);
+    cg_printf(c, "    static const slimc_rt_qreq rq_ = {1.0f / %s, %lld, %s};\n",
+              cg_float(c, ir_attr_float(n, "y_scale", 1.0)),
+              (long long)ir_attr_int(n, "y_zero_point", 0),
+              act == 1 ? "SLIMC_RT_ACT_RELU" : act == 2 ? "SLIMC_RT_ACT_RELU6" : "SLIMC_RT_ACT_NONE");
+    cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
+}
+
 /* qlinear on a weight packed by the layout pass: items of up to 32 rows x 64 outputs
  * (two AMX row tiles; the VNNI kernel takes them 8 rows at a time). */
 static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
@@ -58,13 +76,14 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     const long long O = (long long)ir_attr_int(n, "out_features", 0),
                     K = (long long)xs->d[xs->rank - 1].c;
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
+    emit_qreq(c, n);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const int64_t m0 = it / OT * 32, o0 = it %% OT * 64;\n");
     cg_printf(
         c, "        const int64_t mc = slimc_rt_min(32, M - m0), oc = slimc_rt_min(64, O - o0);\n");
     cg_printf(c,
               "        slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, "
-              "bias, out);\n",
+              "bias, out, rq);\n",
               (long long)ir_attr_int(n, "x_zero_point", 0),
               cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
     if (n->n_epilogue) {
@@ -97,6 +116,7 @@ static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
     const long long O = (long long)ws->d[0].c, K = (long long)ws->d[1].c;
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
+    emit_qreq(c, n);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const int64_t m0 = it / OT * 4, o0 = it %% OT * 64;\n");
     cg_printf(
@@ -104,7 +124,7 @@ static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c,
               "        slimc_rt_qgemm(mc, oc, K, x + m0 * K, K, w + o0 * K, K, %lld, wsum + o0, "
               "%s, ws + o0, "
-              "bias ? bias + o0 : NULL, out + m0 * O + o0, O, 1);\n",
+              "bias ? bias + o0 : NULL, slimc_rt_qoff(out, rq, m0 * O + o0), rq, O, 1);\n",
               (long long)ir_attr_int(n, "x_zero_point", 0),
               cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
     if (n->n_epilogue) {
@@ -156,6 +176,7 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
               C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1],
               (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
     cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX };\n", P, px);
+    emit_qreq(c, n);
     cg_printf(c, "    uint8_t *col = (uint8_t *)malloc((size_t)slimc_rt_qcol_bytes(%lld));\n", K);
     cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
                  "return;\n    }\n");
@@ -166,8 +187,8 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c,
               "            slimc_rt_qconv_block(&s, x + (b * %lld + gi * %lld) * %lld, p0, p1, "
               "%lld, w + gi * %lld * %lld, "
-              "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, out + (b * "
-              "%lld + gi * %lld) * P, col);\n",
+              "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, "
+              "slimc_rt_qoff(out, rq, (b * %lld + gi * %lld) * P), rq, col);\n",
               C, CG, H * W, (long long)ir_attr_int(n, "x_zero_point", 0), OG, K, OG,
               cg_float(c, ir_attr_float(n, "x_scale", 1.0)), OG, OG, O, OG);
     if (n->n_epilogue) {

@@ -48,12 +48,19 @@ static void check_qgemm(int64_t M, int64_t O, int64_t K, int32_t zp, bool vnni)
         wsum[o] = s;
         ones[o] = 1.0f;
     }
+    /* and requantized to u8 (qchain): relu, then quantize's rounding and clamp */
+    const slimc_rt_qreq rq = {1.0f / 37.5f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU};
+    uint8_t *q = malloc((size_t)(M * O));
 #ifdef SLIMC_RT_X86
-    if (vnni)
-        slimc_rt_qgemm_vnni(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, O, 1);
-    else
+    if (vnni) {
+        slimc_rt_qgemm_vnni(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, NULL, O, 1);
+        slimc_rt_qgemm_vnni(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, q, &rq, O, 1);
+    } else
 #endif
-        slimc_rt_qgemm_c(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, O, 1);
+    {
+        slimc_rt_qgemm_c(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, out, NULL, O, 1);
+        slimc_rt_qgemm_c(M, O, K, A, K, W, K, zp, wsum, 1.0f, ones, NULL, q, &rq, O, 1);
+    }
     (void)vnni;
     for (int64_t m = 0; m < M; m++)
         for (int64_t o = 0; o < O; o++) {
@@ -64,7 +71,12 @@ static void check_qgemm(int64_t M, int64_t O, int64_t K, int32_t zp, bool vnni)
                           "M=%lld O=%lld K=%lld zp=%d vnni=%d: [%lld,%lld] %g != %d", (long long)M,
                           (long long)O, (long long)K, zp, vnni, (long long)m, (long long)o,
                           out[m * O + o], acc);
+            float v = rintf((acc > 0 ? (float)acc : 0.0f) * rq.inv) + (float)rq.zp;
+            v = v < 0 ? 0 : v > 255 ? 255 : v;
+            ck_assert_msg(q[m * O + o] == (uint8_t)v, "u8 out M=%lld O=%lld K=%lld: %d != %d",
+                          (long long)M, (long long)O, (long long)K, q[m * O + o], (int)v);
         }
+    free(q);
     free(A);
     free(W);
     free(wsum);
@@ -117,7 +129,7 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
     for (int64_t gi = 0; gi < groups; gi++) {
         slimc_rt_qim2col(&s, x + gi * CG * H * W, 0, P, (uint8_t)zp, col);
         slimc_rt_qgemm(P, OG, K, col, K, w + gi * OG * K, K, zp, wsum + gi * OG, 1.0f, ones, NULL,
-                       out + gi * OG * P, 1, P);
+                       out + gi * OG * P, NULL, 1, P);
     }
     /* and the block kernel the emitter calls (VNNI panels where the CPU has them) */
     float *out2 = malloc(sizeof(float) * (size_t)(O * P));
@@ -126,10 +138,26 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
         for (int64_t gi = 0; gi < groups; gi++)
             slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp,
                                  w + gi * OG * K, wsum + gi * OG, 1.0f, ones, NULL,
-                                 out2 + gi * OG * P, col2);
+                                 out2 + gi * OG * P, NULL, col2);
     for (int64_t i = 0; i < O * P; i++)
         ck_assert_msg(out2[i] == out[i], "conv block C=%lld O=%lld k=%lld [%lld]: %g != %g",
                       (long long)C, (long long)O, (long long)k, (long long)i, out2[i], out[i]);
+    /* requantized to u8 (qchain) with relu6: quantize's arithmetic on the f32 result */
+    const slimc_rt_qreq rq = {1.0f / 0.75f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6};
+    uint8_t *qo = malloc((size_t)(O * P));
+    for (int64_t p0 = 0; p0 < P; p0 += 64)
+        for (int64_t gi = 0; gi < groups; gi++)
+            slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp,
+                                 w + gi * OG * K, wsum + gi * OG, 1.0f, ones, NULL,
+                                 qo + gi * OG * P, &rq, col2);
+    for (int64_t i = 0; i < O * P; i++) {
+        const float y = out[i] <= 0 ? 0.0f : out[i] >= 6 ? 6.0f : out[i];
+        float v = rintf(y * rq.inv) + (float)rq.zp;
+        v = v < 0 ? 0 : v > 255 ? 255 : v;
+        ck_assert_msg(qo[i] == (uint8_t)v, "conv block u8 C=%lld O=%lld k=%lld [%lld]: %d != %d",
+                      (long long)C, (long long)O, (long long)k, (long long)i, qo[i], (int)v);
+    }
+    free(qo);
     free(out2);
     free(col2);
     for (int64_t o = 0; o < O; o++)
