@@ -233,6 +233,32 @@ static void eval_max_pool2d(const EvalCtx *c)
             }
 }
 
+/* max_pool2d over u8 codes (an int8 chain): the largest code of each window's taps inside
+ * the image; a window with none gives 0 (the code of -inf). */
+static void eval_max_pool2d_u8(const EvalCtx *c)
+{
+    const uint8_t *x = c->in[0];
+    uint8_t *y = c->out_raw;
+    int64_t k[2], s[2], p[2], dil[2];
+    pool_attrs(c->n, k, s, p, dil);
+    int64_t NC = c->in_dims[0].d[0] * c->in_dims[0].d[1];
+    int64_t H = c->in_dims[0].d[2], W = c->in_dims[0].d[3];
+    int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3];
+    for (int64_t pl = 0; pl < NC; pl++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                uint8_t m = 0;
+                for (int64_t kh = 0; kh < k[0]; kh++)
+                    for (int64_t kw = 0; kw < k[1]; kw++) {
+                        int64_t ih = oh * s[0] - p[0] + kh * dil[0];
+                        int64_t iw = ow * s[1] - p[1] + kw * dil[1];
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W && x[(pl * H + ih) * W + iw] > m)
+                            m = x[(pl * H + ih) * W + iw];
+                    }
+                y[(pl * OH + oh) * OW + ow] = m;
+            }
+}
+
 /* x [N, C, H, W] -> out [N, C, OH, OW]: the mean over each window, as PyTorch computes
  * it: the window is clipped to the padded input (ceil_mode windows may hang over its
  * end); with count_include_pad (the default) the divisor is that clipped window's size,
@@ -488,6 +514,12 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
         return ir_eval_index_node(&c);
     if (ir_node_is_typed_elementwise(g, n)) /* f64, f16, bf16, integers: eval_dtypes.c */
         return ir_eval_typed(&c);
+    if (n->op == IR_OP_MAX_POOL2D && g->values[n->inputs[0]].type.dtype == IR_U8) {
+        if (n->n_epilogue)
+            return unsupported(&c, "for an epilogue on a u8 max_pool2d");
+        eval_max_pool2d_u8(&c); /* an int8 chain (passes/qchain.c) */
+        return true;
+    }
     if (!check_dtypes(&c))
         return false;
     switch (n->op) {
@@ -690,6 +722,22 @@ static float quant_out(int32_t acc, float x_scale, float w_scale, const float *b
     return bias ? r + bias[o] : r;
 }
 
+/* Element i of a qconv2d / qlinear's output: f32, or with y_scale (an int8 chain,
+ * passes/qchain.c) relu / relu6 (act 1 / 2) and quantize's u8 code. */
+static void quant_put(const EvalCtx *c, int64_t i, float y)
+{
+    const Node *n = c->n;
+    if (!ir_node_attr(n, "y_scale")) {
+        c->out[i] = y;
+        return;
+    }
+    const int64_t act = ir_attr_int(n, "act", 0);
+    if (act != 0)
+        y = y <= 0.0f ? 0.0f : (act == 2 && y >= 6.0f) ? 6.0f : y;
+    ((uint8_t *)c->out_raw)[i] = quant_u8(y, 1.0f / (float)ir_attr_float(n, "y_scale", 1.0),
+                                          (int32_t)ir_attr_int(n, "y_zero_point", 0));
+}
+
 static void eval_qlinear(const EvalCtx *c)
 {
     const Node *n = c->n;
@@ -713,7 +761,7 @@ static void eval_qlinear(const EvalCtx *c)
                        (int32_t)(packed ? w[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4]
                                         : w[o * K + k]);
             acc -= zp * wsum[o];
-            c->out[m * O + o] = quant_out(acc, xs, ws[o], bias, o);
+            quant_put(c, m * O + o, quant_out(acc, xs, ws[o], bias, o));
         }
 }
 
@@ -754,7 +802,8 @@ static void eval_qconv2d(const EvalCtx *c)
                                 acc += q * (int32_t)w[((o * CG + ci) * KH + kh) * KW + kw];
                             }
                     acc -= zp * wsum[o];
-                    c->out[((b * O + o) * OH + oh) * OW + ow] = quant_out(acc, xs, ws[o], bias, o);
+                    quant_put(c, ((b * O + o) * OH + oh) * OW + ow,
+                              quant_out(acc, xs, ws[o], bias, o));
                 }
         }
 }
@@ -788,8 +837,15 @@ static bool eval_quant_node(EvalCtx *c)
             c->out[i] = (float)((int32_t)q[i] - zp) * s;
         break;
     }
-    case IR_OP_QCONV2D: eval_qconv2d(c); break;
-    case IR_OP_QLINEAR: eval_qlinear(c); break;
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR:
+        if (ir_node_attr(n, "y_scale") && n->n_epilogue)
+            return unsupported(c, "for an epilogue on a layer that writes u8");
+        if (n->op == IR_OP_QCONV2D)
+            eval_qconv2d(c);
+        else
+            eval_qlinear(c);
+        break;
     case IR_OP_WLINEAR: ir_eval_wlinear(c); break;
     case IR_OP_DQLINEAR: ir_eval_dqlinear(c); break;
     default: return unsupported(c, "(not a quantization op)");

@@ -284,6 +284,21 @@ int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t
     return a->n_ints;
 }
 
+NodeId ir_sole_consumer(const Graph *g, ValueId v)
+{
+    if (g->values[v].is_output || ir_use_count(g, v) != 1)
+        return IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] == v)
+                return i;
+    }
+    return IR_NONE; /* the use is an epilogue operand */
+}
+
 void ir_replace_uses(Graph *g, ValueId old_v, ValueId new_v)
 {
     for (int i = 0; i < g->n_nodes; i++) {

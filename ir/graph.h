@@ -185,6 +185,9 @@ static inline const Type *ir_type(Graph *g, ValueId v)
 void ir_replace_uses(Graph *g, ValueId old_v, ValueId new_v);
 /* Number of uses of v (node inputs of live nodes, epilogue operands, graph outputs). */
 int ir_use_count(const Graph *g, ValueId v);
+/* The one live node that reads v as an input, when that is v's only use and v is not a
+ * graph output; else IR_NONE. */
+NodeId ir_sole_consumer(const Graph *g, ValueId v);
 /* Drops dead nodes and values nothing refers to, renumbering; keeps order. */
 void ir_compact(Graph *g);
 

@@ -296,7 +296,11 @@ SHAPE_FN(matmul)
 
 SHAPE_FN(pool2d)
 {
-    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
+    /* max_pool2d also takes u8 (an int8 chain, passes/qchain.c): max commutes with the
+     * monotone quantize, so the codes' maximum is the maximum's code */
+    const bool u8 = n->op == IR_OP_MAX_POOL2D && in_type(g, n, 0)->dtype == IR_U8 &&
+                    !in_type(g, n, 0)->quant;
+    if ((!u8 && !need_float(g, n, 0, d)) || !need_rank(g, n, 0, 4, "the input", d) ||
         !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t k[2], s[2], p[2], dil[2];
@@ -333,7 +337,7 @@ SHAPE_FN(pool2d)
     }
     const Shape *x = &in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, IR_F32, &out);
+    set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
     return true;
 }
 
@@ -1054,7 +1058,7 @@ SHAPE_FN(qconv2d)
         return false;
     }
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, IR_F32, &out);
+    set_out(g, n, 0, ir_node_attr(n, "y_scale") ? IR_U8 : IR_F32, &out); /* u8: qchain */
     return true;
 }
 
@@ -1087,6 +1091,6 @@ SHAPE_FN(qlinear)
         return false;
     Shape out = *x;
     out.d[out.rank - 1] = ir_dim(o);
-    set_out(g, n, 0, IR_F32, &out);
+    set_out(g, n, 0, ir_node_attr(n, "y_scale") ? IR_U8 : IR_F32, &out); /* u8: qchain */
     return true;
 }

@@ -56,22 +56,6 @@ static bool available_before(const Graph *g, ValueId v, NodeId h)
     return val->producer != IR_NONE && val->producer < h && !g->nodes[val->producer].dead;
 }
 
-/* The one live node that reads v as an input, if v's only use is there; else IR_NONE. */
-static NodeId sole_consumer(const Graph *g, ValueId v)
-{
-    if (g->values[v].is_output || ir_use_count(g, v) != 1)
-        return IR_NONE;
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead)
-            continue;
-        for (int j = 0; j < n->n_inputs; j++)
-            if (n->inputs[j] == v)
-                return i;
-    }
-    return IR_NONE; /* the use is an epilogue operand */
-}
-
 static bool same_type(const Type *a, const Type *b)
 {
     return a->dtype == b->dtype && !a->quant && !b->quant && ir_shape_eq(&a->shape, &b->shape);
@@ -82,7 +66,7 @@ static bool fuse_one(Graph *g, NodeId h)
 {
     const Node *hn = &g->nodes[h];
     ValueId o = hn->outputs[0];
-    NodeId e = sole_consumer(g, o);
+    NodeId e = ir_sole_consumer(g, o);
     if (e == IR_NONE)
         return false;
     const Node *en = &g->nodes[e];

@@ -11,6 +11,7 @@
 bool pass_cse(Graph *g, const PassArgs *args, Diag *d);      /* passes/cse.c (not in pass.h yet) */
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.c */
 bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);      /* passes/qdq.c */
+bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);   /* passes/qchain.c */
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
 
@@ -30,6 +31,7 @@ static const struct {
     {"memplan", pass_memplan},   /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize}, /* static int8 (passes/quantize.c) */
     {"qdq", pass_qdq},           /* int8 kernels for pre-quantized models (passes/qdq.c) */
+    {"qchain", pass_qchain},     /* int8 layers that write u8 for the next (passes/qchain.c) */
     {"prune", pass_not_implemented},
     {"distill", pass_not_implemented},
     {"place", pass_not_implemented},
@@ -39,9 +41,10 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 /* The default pipeline: the int8 kernels of pre-quantized (QDQ) models first (before fold
  * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
  * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
- * merge duplicates, set the GEMM layout, fuse epilogues, drop the fused-away nodes, plan
- * memory. */
-static const char default_pipeline[] = "qdq,fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan";
+ * merge duplicates, chain int8 layers in u8 (before fuse takes their relus), set the GEMM
+ * layout, fuse epilogues, drop the fused-away nodes, plan memory. */
+static const char default_pipeline[] =
+    "qdq,fold,bn_fold,fold,dce,cse,qchain,layout,fuse,dce,memplan";
 
 const char *pass_default_pipeline(void)
 {

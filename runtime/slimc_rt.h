@@ -286,6 +286,9 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
  * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
  * order, each replacing the maximum when greater (as the reference evaluator does). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* The same over u8 codes (an int8 chain: the windows' largest code; none at all gives 0). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x,
+                                               uint8_t *y);
 /* Where the int8 conv / linear kernels write: f32 (rq NULL), or, for a layer whose result
  * feeds only int8 layers (the qchain pass), u8 requantized exactly as a quantize node would:
  * clamp(rintf(act(y) * inv) + zp, 0, 255), NaN -> 0, act a SLIMC_RT_ACT_* applied to y. */
@@ -327,12 +330,14 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
                                           const float *bias, void *out, const slimc_rt_qreq *rq,
                                           uint8_t *col);
 /* The bytes of slimc_rt_qconv_block's scratch for K = CG * KH * KW: the panel of 64 pixels
- * x K rounded up to 64, its 4 tap rows, and 2 x 16 weight rows copied for AMX tiles. */
+ * x K rounded up to 64, its 4 tap rows, 2 x 16 weight rows copied for AMX tiles and what
+ * they hold (64 bytes). slimc_rt_qcol_alloc allocates it (free() frees it). */
 static inline int64_t slimc_rt_qcol_bytes(int64_t K)
 {
     const int64_t KQ = (K + 63) / 64 * 64;
-    return 64 * KQ + 4 * 64 + 32 * KQ;
+    return 64 * KQ + 4 * 64 + 32 * KQ + 64;
 }
+SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K);
 
 /* Low-bit weights (wlinear, docs/quantization.md): the formats of W [N, K]. i8: one byte
  * per weight; i4: two a byte, element k of a row in the low nibble when k is even, both
@@ -1339,6 +1344,21 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
 
 /* ---- max_pool2d ---- */
 
+#ifdef SLIMC_RT_X86
+/* The bits [lo, hi) of a 64-bit mask (0 when hi <= lo). */
+static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
+{
+    lo = slimc_rt_max(lo, 0);
+    hi = slimc_rt_min(hi, 64);
+    if (hi <= lo)
+        return 0;
+    const uint64_t top = hi == 64 ? ~0ull : (1ull << hi) - 1ull;
+    return (__mmask64)(top & ~((1ull << lo) - 1ull));
+}
+
+#endif
+
+
 /* orow[ow] = max(orow[ow], xr[ow * SW + off]) for ow in [lo, hi), NaN winning. */
 static inline void slimc_rt_maxpool_row_c(float *orow, const float *xr, int64_t lo, int64_t hi,
                                           int64_t SW, int64_t off)
@@ -1363,10 +1383,53 @@ static inline uint32_t slimc_rt_spread16(uint32_t m)
  * taps and stored once (a row read back after a masked store would wait on it). A tap
  * loads only the lanes where it lands inside the row; stride 2 takes the even elements of
  * two loads. max_ps(v, m) is `v > m ? v : m`; NaN in v then wins by a mask. */
+/* True for the 2x2 window of stride 2 without padding or dilation whose windows all lie
+ * inside the image (no ceil_mode overhang): LeNet's, VGG's, U-Net's pool. */
+static inline int slimc_rt_pool_2x2(const slimc_rt_conv *s)
+{
+    return s->KH == 2 && s->KW == 2 && s->SH == 2 && s->SW == 2 && s->PH == 0 && s->PW == 0 &&
+           s->DH == 1 && s->DW == 1 && 2 * s->OH <= s->H && 2 * s->OW <= s->W;
+}
+
+/* The 2x2 pool: per 16 outputs, the even and odd lanes of two rows' 32 floats, folded in
+ * the taps' (kh, kw) order as the general path does. */
+static SLIMC_RT_AVX512 void slimc_rt_maxpool_2x2_512(const slimc_rt_conv *s, const float *x,
+                                                     float *y)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const float *r0 = x + 2 * oh * s->W, *r1 = r0 + s->W;
+        for (int64_t ow = 0; ow < s->OW; ow += 16) {
+            const int64_t n = slimc_rt_min(16, s->OW - ow);
+            const uint32_t el = (uint32_t)((1ull << (2 * n)) - 1ull); /* 2n floats a row */
+            const __mmask16 m0 = (__mmask16)(el & 0xffffu), m1 = (__mmask16)(el >> 16);
+            __m512 v[4];
+            for (int t = 0; t < 2; t++) {
+                const float *r = (t ? r1 : r0) + 2 * ow;
+                const __m512 a = _mm512_maskz_loadu_ps(m0, r), b = _mm512_maskz_loadu_ps(m1, r + 16);
+                v[2 * t] = _mm512_permutex2var_ps(a, even, b);
+                v[2 * t + 1] = _mm512_permutex2var_ps(a, odd, b);
+            }
+            __m512 acc = _mm512_set1_ps(-INFINITY);
+            for (int t = 0; t < 4; t++) {
+                acc = _mm512_max_ps(v[t], acc);
+                acc = _mm512_mask_mov_ps(acc, _mm512_cmp_ps_mask(v[t], v[t], _CMP_UNORD_Q), v[t]);
+            }
+            _mm512_mask_storeu_ps(y + oh * s->OW + ow, (__mmask16)((1u << n) - 1u), acc);
+        }
+    }
+}
+
 static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, const float *x,
                                                       float *y, const int64_t *t_lo,
                                                       const int64_t *t_hi)
 {
+    if (slimc_rt_pool_2x2(s)) {
+        slimc_rt_maxpool_2x2_512(s, x, y);
+        return;
+    }
     const __m512i even =
         _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const int64_t SW = s->SW;
@@ -1389,7 +1452,12 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, co
                     if (a >= b)
                         continue;
                     const uint32_t lanes = ((1u << b) - 1u) & ~((1u << a) - 1u);
-                    const float *p = xr + ow * SW + kw * s->DW - s->PW;
+                    /* the first taps may lie left of the row (padding, masked off): the
+                     * address is formed as an integer */
+                    const float *p = (const float *)(uintptr_t)((uintptr_t)xr +
+                                                                (uintptr_t)(ow * SW + kw * s->DW -
+                                                                            s->PW) *
+                                                                    sizeof(float));
                     __m512 v;
                     if (SW == 1) {
                         v = _mm512_maskz_loadu_ps((__mmask16)lanes, p);
@@ -1441,6 +1509,111 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float 
                 const int64_t hi = small ? t_hi[kw]
                                          : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
                 slimc_rt_maxpool_row_c(orow, xr, lo, hi, s->SW, off);
+            }
+        }
+    }
+}
+
+#ifdef SLIMC_RT_X86
+/* Spreads the 32 bits of m to the even bits of 64 (bit j -> bit 2 j). */
+static inline uint64_t slimc_rt_spread32(uint64_t m)
+{
+    m &= 0xffffffffull;
+    m = (m | m << 16) & 0x0000ffff0000ffffull;
+    m = (m | m << 8) & 0x00ff00ff00ff00ffull;
+    m = (m | m << 4) & 0x0f0f0f0f0f0f0f0full;
+    m = (m | m << 2) & 0x3333333333333333ull;
+    return (m | m << 1) & 0x5555555555555555ull;
+}
+
+/* The u8 rows as the f32 ones: 32 outputs a chunk in a register over all their taps;
+ * stride 2 keeps the even bytes of one 64-byte load (vpmovwb). Lanes a tap does not reach
+ * load 0, which leaves the maximum as it is. */
+static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_u8_512(const slimc_rt_conv *s, const uint8_t *x,
+                                                         uint8_t *y, const int64_t *t_lo,
+                                                         const int64_t *t_hi)
+{
+    if (slimc_rt_pool_2x2(s)) { /* the two rows' maximum, then each byte pair's (as words) */
+        for (int64_t oh = 0; oh < s->OH; oh++) {
+            const uint8_t *r0 = x + 2 * oh * s->W, *r1 = r0 + s->W;
+            for (int64_t ow = 0; ow < s->OW; ow += 32) {
+                const int64_t n = slimc_rt_min(32, s->OW - ow);
+                const __mmask64 mk = slimc_rt_bits64(0, 2 * n);
+                __m512i m = _mm512_max_epu8(_mm512_maskz_loadu_epi8(mk, r0 + 2 * ow),
+                                            _mm512_maskz_loadu_epi8(mk, r1 + 2 * ow));
+                m = _mm512_max_epu8(m, _mm512_srli_epi16(m, 8));
+                _mm256_mask_storeu_epi8(y + oh * s->OW + ow, (__mmask32)((1ull << n) - 1ull),
+                                        _mm512_cvtepi16_epi8(m));
+            }
+        }
+        return;
+    }
+    const int64_t SW = s->SW;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const int64_t h0 = oh * s->SH - s->PH;
+        const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+        const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+        for (int64_t ow = 0; ow < s->OW; ow += 32) {
+            const int64_t n = slimc_rt_min(32, s->OW - ow);
+            __m256i acc = _mm256_setzero_si256();
+            for (int64_t kh = kh0; kh < kh1; kh++) {
+                const uint8_t *xr = x + (h0 + kh * s->DH) * s->W;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const int64_t a = slimc_rt_max(t_lo[kw] - ow, 0);
+                    const int64_t b = slimc_rt_min(t_hi[kw] - ow, n);
+                    if (a >= b)
+                        continue;
+                    const uint64_t lanes = ((1ull << b) - 1ull) & ~((1ull << a) - 1ull);
+                    const uintptr_t p =
+                        (uintptr_t)xr + (uintptr_t)(ow * SW + kw * s->DW - s->PW);
+                    __m256i v;
+                    if (SW == 1)
+                        v = _mm256_maskz_loadu_epi8((__mmask32)lanes, (const void *)p);
+                    else
+                        v = _mm512_cvtepi16_epi8(_mm512_maskz_loadu_epi8(
+                            (__mmask64)slimc_rt_spread32(lanes), (const void *)p));
+                    acc = _mm256_max_epu8(acc, v);
+                }
+            }
+            _mm256_mask_storeu_epi8(y + oh * s->OW + ow, (__mmask32)((1ull << n) - 1ull), acc);
+        }
+    }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x,
+                                               uint8_t *y)
+{
+    int64_t t_lo[64], t_hi[64];
+    const int small = s->KW <= 64;
+    for (int64_t kw = 0; kw < s->KW && small; kw++) {
+        const int64_t off = kw * s->DW - s->PW;
+        t_lo[kw] = slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+        t_hi[kw] = slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+    }
+#ifdef SLIMC_RT_X86
+    if (small && (s->SW == 1 || s->SW == 2) && slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_maxpool_rows_u8_512(s, x, y, t_lo, t_hi);
+        return;
+    }
+#endif
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        uint8_t *orow = y + oh * s->OW;
+        memset(orow, 0, (size_t)s->OW);
+        const int64_t h0 = oh * s->SH - s->PH;
+        const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+        const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+        for (int64_t kh = kh0; kh < kh1; kh++) {
+            const uint8_t *xr = x + (h0 + kh * s->DH) * s->W;
+            for (int64_t kw = 0; kw < s->KW; kw++) {
+                const int64_t off = kw * s->DW - s->PW;
+                const int64_t lo = small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+                const int64_t hi = small ? t_hi[kw]
+                                         : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+                for (int64_t ow = lo; ow < hi; ow++) {
+                    const uint8_t v = xr[ow * s->SW + off];
+                    orow[ow] = v > orow[ow] ? v : orow[ow];
+                }
             }
         }
     }
@@ -1822,15 +1995,34 @@ slimc_rt_qpanel_interleave_128(uint32_t *dst, const uint8_t *tmp, int64_t npx)
     }
 }
 
-/* The bits [lo, hi) of a 64-bit mask (0 when hi <= lo). */
-static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
+/* AVX-512 VBMI (vpermt2b), which some VNNI CPUs lack: CPUID 7.0 ECX bit 1. */
+static int slimc_rt_vbmi_cached = -1;
+
+static SLIMC_RT_UNUSED int slimc_rt_has_vbmi(void)
 {
-    lo = slimc_rt_max(lo, 0);
-    hi = slimc_rt_min(hi, 64);
-    if (hi <= lo)
-        return 0;
-    const uint64_t top = hi == 64 ? ~0ull : (1ull << hi) - 1ull;
-    return (__mmask64)(top & ~((1ull << lo) - 1ull));
+    int v = __atomic_load_n(&slimc_rt_vbmi_cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        v = slimc_rt_has_vnni() && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 1 & 1u);
+        __atomic_store_n(&slimc_rt_vbmi_cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+#define SLIMC_RT_VBMI                                                                              \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512vbmi,avx512vnni,avx2,fma")))
+
+/* One tap's bytes for all n pixels of a block at once: the block's source bytes lie within
+ * `span` (at most 128) bytes from src, pixel j's at src + idx[j]; two masked loads and one
+ * byte permute (vpermt2b), stored to the tap row r. */
+static SLIMC_RT_VBMI void slimc_rt_qtap_vbmi(uint8_t *r, const uint8_t *src, const uint8_t *idx,
+                                             int64_t n, int64_t span)
+{
+    const __m512i lo = _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span), src);
+    const __m512i hi = span > 64 ? _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span - 64), src + 64)
+                                 : _mm512_setzero_si512();
+    const __m512i v = _mm512_permutex2var_epi8(lo, _mm512_loadu_si512((const void *)idx), hi);
+    _mm512_mask_storeu_epi8(r, slimc_rt_bits64(0, n), v);
 }
 
 /* slimc_rt_qpanel for stride 1 or 2 and kernels at most 16 wide, one run at a time with
@@ -1857,6 +2049,25 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
     }
     for (int t = 0; t < 4; t++) /* pixels past p1 read zp in every tap */
         memset(tmp + t * npx + n, zp, (size_t)(npx - n));
+    /* Small images: when all of a block's source bytes for a tap lie within 128 bytes of the
+     * first (pixel j at rel[j], the same for every tap) and the tap stays inside the image for
+     * every pixel, one vpermt2b gathers the tap's whole row instead of a load per run. */
+    const int64_t r0 = r_oh[0], r1 = r_oh[nr - 1];
+    int64_t cmin = s->OW, cmax = 0;
+    for (int64_t q = 0; q < nr; q++) {
+        cmin = slimc_rt_min(cmin, r_ow[q]);
+        cmax = slimc_rt_max(cmax, r_ow[q] + r_len[q] - 1);
+    }
+    const int64_t base = r0 * s->SH * s->W + cmin * SW;
+    const int64_t span = r1 * s->SH * s->W + cmax * SW - base + 1;
+    uint8_t rel[64] __attribute__((aligned(64)));
+    const int gather = span <= 128 && slimc_rt_has_vbmi();
+    if (gather) {
+        memset(rel, 0, sizeof rel);
+        for (int64_t q = 0; q < nr; q++)
+            for (int64_t i = 0; i < r_len[q]; i++)
+                rel[r_j[q] + i] = (uint8_t)(r_oh[q] * s->SH * s->W + (r_ow[q] + i) * SW - base);
+    }
     const __m512i vzp = _mm512_set1_epi8((char)zp);
     int64_t k = 0;
     for (int64_t ci = 0; ci < s->CG; ci++) {
@@ -1864,6 +2075,14 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
         for (int64_t kh = 0; kh < s->KH; kh++)
             for (int64_t kw = 0; kw < s->KW; kw++, k++) {
                 uint8_t *r = tmp + (k & 3) * npx;
+                const int64_t dh = kh * s->DH - s->PH, dw = kw * s->DW - s->PW;
+                if (gather && r0 * s->SH + dh >= 0 && r1 * s->SH + dh < s->H &&
+                    cmin * SW + dw >= 0 && cmax * SW + dw < s->W) {
+                    slimc_rt_qtap_vbmi(r, xc + base + dh * s->W + dw, rel, n, span);
+                    if ((k & 3) == 3)
+                        slimc_rt_qpanel_interleave_128(panel + (k >> 2) * npx, tmp, npx);
+                    continue;
+                }
                 for (int64_t q = 0; q < nr; q++) {
                     const int64_t ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
                     __m512i v = vzp;
@@ -2108,9 +2327,15 @@ typedef struct slimc_rt_tilecfg {
     uint8_t rows[16];
 } slimc_rt_tilecfg;
 
-/* Tiles 0-7, 16 rows x 64 bytes each. */
+/* Tiles 0-7, 16 rows x 64 bytes each, loaded once per thread and kept: reloading and
+ * releasing them around every call cost more than a small conv block computes. */
+static __thread int slimc_rt_amx_ready;
+
 static SLIMC_RT_AMX void slimc_rt_amx_config(void)
 {
+    if (slimc_rt_amx_ready)
+        return;
+    slimc_rt_amx_ready = 1;
     slimc_rt_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
@@ -2158,21 +2383,27 @@ slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64
 
 /* Rows [m, m + 16) of a byte matrix [rows, K] as an A tile source: in place when all 16
  * rows and the 64-byte over-read of the last k step lie inside it, else copied (zero
- * padded) into *buf [16][KQ], allocated on first need (NULL when that fails). Returns the
- * rows' address (NULL: no memory); *ld gets their stride. */
+ * padded) into *buf [16][KQ], allocated on first need (NULL when that fails). A copy whose
+ * source *tag (when tag is not NULL) already names is not made again. Returns the rows'
+ * address (NULL: no memory); *ld gets their stride. */
 static inline const uint8_t *slimc_rt_amx_rows(const uint8_t *A, int64_t rows, int64_t K,
-                                               int64_t m, uint8_t **buf, int64_t *ld)
+                                               int64_t m, uint8_t **buf, int64_t *ld,
+                                               const void **tag)
 {
     const int64_t KQ = (K + 63) / 64 * 64;
     *ld = K;
     if (m + 16 < rows || (m + 16 == rows && K == KQ))
         return A + m * K;
+    *ld = KQ;
+    if (tag && *tag == (const void *)(A + m * K))
+        return *buf;
     if (!*buf && !(*buf = (uint8_t *)malloc((size_t)(16 * KQ))))
         return NULL;
+    if (tag)
+        *tag = A + m * K;
     memset(*buf, 0, (size_t)(16 * KQ));
     for (int64_t r = 0; r < 16 && m + r < rows; r++)
         memcpy(*buf + r * KQ, A + (m + r) * K, (size_t)K);
-    *ld = KQ;
     return *buf;
 }
 
@@ -2257,9 +2488,9 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
     for (int64_t m = m0; m < m0 + mc && ok; m += 32) {
         const int64_t mr = slimc_rt_min(32, m0 + mc - m);
         int64_t la0, la1 = K;
-        const uint8_t *a0 = slimc_rt_amx_rows(A, M, K, m, &buf0, &la0), *a1 = a0;
+        const uint8_t *a0 = slimc_rt_amx_rows(A, M, K, m, &buf0, &la0, NULL), *a1 = a0;
         if (mr > 16)
-            a1 = slimc_rt_amx_rows(A, M, K, m + 16, &buf1, &la1);
+            a1 = slimc_rt_amx_rows(A, M, K, m + 16, &buf1, &la1, NULL);
         if (!a0 || !a1) {
             ok = 0;
             break;
@@ -2279,7 +2510,6 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
             }
         }
     }
-    _tile_release();
     free(buf0);
     free(buf1);
     return ok;
@@ -2298,6 +2528,7 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
     const int64_t KC = KQ / 64, P = s->OH * s->OW, n = p1 - p0, npx = (n + 15) / 16 * 16;
     uint32_t *panel = (uint32_t *)(void *)col;
     uint8_t *wb0 = col + 64 * KQ + 4 * 64, *wb1 = wb0 + 16 * KQ;
+    const void **tags = (const void **)(void *)(wb1 + 16 * KQ); /* what wb0, wb1 hold */
     slimc_rt_qpanel_any(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KQ);
     memset(panel + K4 * npx, 0, sizeof(uint32_t) * (size_t)((KQ / 4 - K4) * npx));
     int32_t ct[4 * 256] __attribute__((aligned(64)));
@@ -2305,10 +2536,10 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
     for (int64_t o = 0; o < s->OG; o += 32) {
         const int64_t onr = slimc_rt_min(32, s->OG - o);
         int64_t la0, la1 = K;
-        const uint8_t *a0 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o, &wb0, &la0);
+        const uint8_t *a0 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o, &wb0, &la0, tags);
         const uint8_t *a1 = a0;
         if (onr > 16)
-            a1 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o + 16, &wb1, &la1);
+            a1 = slimc_rt_amx_rows((const uint8_t *)w, s->OG, K, o + 16, &wb1, &la1, tags + 1);
         SLIMC_RT_BARRIER();
         for (int64_t pg = 0; pg < npx; pg += 32) {
             const int64_t pnr = slimc_rt_min(32, npx - pg);
@@ -2323,9 +2554,17 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
             }
         }
     }
-    _tile_release();
 }
 #endif
+
+SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K)
+{
+    const int64_t n = slimc_rt_qcol_bytes(K);
+    uint8_t *col = (uint8_t *)malloc((size_t)n);
+    if (col) /* no weight rows copied yet (the two tags at the end) */
+        memset(col + n - 64, 0, 64);
+    return col;
+}
 
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                           int64_t p1, int32_t zp, const int8_t *w,

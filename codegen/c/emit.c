@@ -451,6 +451,13 @@ static bool node_supported(CgCtx *c, const Node *n)
     }
     if (cg_is_index_op(n->op)) /* codegen/c/index_ops.c */
         return cg_index_supported(c, n);
+    if (n->op == IR_OP_MAX_POOL2D && g->values[n->inputs[0]].type.dtype == IR_U8) {
+        if (n->n_epilogue) { /* an int8 chain's pool (passes/qchain.c) */
+            cg_error(c, n, "a max_pool2d over u8 cannot carry an epilogue");
+            return false;
+        }
+        return true;
+    }
     if (cg_is_quant_op(n->op)) { /* dtypes checked by their shape functions */
         for (int j = 0; j < n->n_epilogue; j++)
             if (n->epilogue[j].operand != IR_NONE &&

@@ -39,8 +39,12 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
         /* the window as a conv's: C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */
         cg_printf(c, "        static const slimc_rt_conv s = {1, H, W, 1, 1, 1, KH, KW, OH, OW, "
                      "SH, SW, PH, PW, DH, DW, 0};\n");
-        cg_printf(c, "        slimc_rt_maxpool_plane(&s, x + it * (H * W), out + it * (OH * "
-                     "OW));\n");
+        if (g->values[n->inputs[0]].type.dtype == IR_U8) /* an int8 chain (qchain) */
+            cg_printf(c, "        slimc_rt_maxpool_plane_u8(&s, (const uint8_t *)(const void *)x "
+                         "+ it * (H * W), (uint8_t *)(void *)out + it * (OH * OW));\n");
+        else
+            cg_printf(c, "        slimc_rt_maxpool_plane(&s, x + it * (H * W), out + it * (OH * "
+                         "OW));\n");
     } else {
         cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
         cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");

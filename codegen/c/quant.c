@@ -177,7 +177,7 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
               (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
     cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX };\n", P, px);
     emit_qreq(c, n);
-    cg_printf(c, "    uint8_t *col = (uint8_t *)malloc((size_t)slimc_rt_qcol_bytes(%lld));\n", K);
+    cg_printf(c, "    uint8_t *col = slimc_rt_qcol_alloc(%lld);\n", K);
     cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
                  "return;\n    }\n");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");

@@ -641,7 +641,7 @@ START_TEST(parse_errors)
                        "       ^\n");
     EXPECT_PARSE_ERROR("fold, fsue", cli,
                        "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-                       "bn_fold, layout, fuse, memplan, quantize, qdq, prune, distill, place)\n"
+                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n"
                        "  fold, fsue\n"
                        "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
@@ -671,7 +671,7 @@ START_TEST(parse_errors)
         "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
     EXPECT_PARSE_ERROR("fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
                        "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-                       "bn_fold, layout, fuse, memplan, quantize, qdq, prune, distill, place)\n");
+                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n");
 }
 END_TEST
 

@@ -133,7 +133,7 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
     }
     /* and the block kernel the emitter calls (VNNI panels where the CPU has them) */
     float *out2 = malloc(sizeof(float) * (size_t)(O * P));
-    uint8_t *col2 = malloc((size_t)slimc_rt_qcol_bytes(K));
+    uint8_t *col2 = slimc_rt_qcol_alloc(K);
     for (int64_t p0 = 0; p0 < P; p0 += 64)
         for (int64_t gi = 0; gi < groups; gi++)
             slimc_rt_qconv_block(&s, x + gi * CG * H * W, p0, p0 + 64 < P ? p0 + 64 : P, zp,

@@ -1,0 +1,86 @@
+/* qchain: int8 chains (docs/quantization.md, "Int8 chains").
+ *
+ * A qconv2d or qlinear writes f32; when that result reaches another int8 layer only through
+ * ops that commute with quantize, and then one quantize node, the layer writes that node's
+ * u8 codes itself:
+ *
+ *   qconv2d -> [relu | relu6 | max_pool2d | flatten | reshape]* -> quantize -> ...
+ *
+ * becomes a qconv2d with y_scale, y_zero_point (the quantize node's) and act (1 relu, 2
+ * relu6) writing u8, the pools and reshapes running on the u8 codes, the relus and the
+ * quantize node gone. Each value on the way must have that one consumer and not be a graph
+ * output. The result is bit for bit the unchained graph's: quantize is monotone, so the
+ * maximum of codes is the code of the maximum, reshapes move codes as they moved floats,
+ * and a relu commutes with max (relu(max(a, b)) = max(relu(a), relu(b)), NaN included), so
+ * every relu of the chain moves into the layer, applied before the rounding; relu after
+ * relu6 or before it is relu6. The layer computes its f32 result exactly as before and
+ * rounds it as quantize does (runtime/slimc_rt.h: slimc_rt_qreq).
+ *
+ * Residual adds and concats are not taken: adding two codes of different scales is not
+ * exact. */
+#include "passes/pass.h"
+
+enum { QCHAIN_MAX = 16 };
+
+bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);
+
+bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
+{
+    if (!pass_args_check(args, NULL, d))
+        return false;
+    bool changed = false;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || n->n_epilogue ||
+            ir_node_attr(n, "y_scale") || g->values[n->outputs[0]].type.dtype != IR_F32)
+            continue;
+        NodeId chain[QCHAIN_MAX], q = IR_NONE;
+        int len = 0;
+        int64_t act = 0;
+        for (ValueId v = n->outputs[0];;) {
+            const NodeId u = ir_sole_consumer(g, v);
+            if (u == IR_NONE || g->nodes[u].n_epilogue || g->nodes[u].inputs[0] != v)
+                break;
+            const OpKind op = g->nodes[u].op;
+            if (op == IR_OP_QUANTIZE) {
+                q = u;
+                break;
+            }
+            if (len == QCHAIN_MAX || (op != IR_OP_RELU && op != IR_OP_RELU6 &&
+                                      op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN &&
+                                      op != IR_OP_RESHAPE))
+                break;
+            if (op == IR_OP_RELU && act == 0)
+                act = 1;
+            if (op == IR_OP_RELU6)
+                act = 2;
+            chain[len++] = u;
+            v = g->nodes[u].outputs[0];
+        }
+        if (q == IR_NONE || g->values[g->nodes[q].outputs[0]].is_output)
+            continue;
+        const double ys = ir_attr_float(&g->nodes[q], "scale", 1.0);
+        const int64_t yz = ir_attr_int(&g->nodes[q], "zero_point", 0);
+        ir_node_set_float(g, i, "y_scale", ys);
+        ir_node_set_int(g, i, "y_zero_point", yz);
+        ir_node_set_int(g, i, "act", act);
+        /* drop the relus: their consumer reads their input */
+        ValueId last = g->nodes[i].outputs[0];
+        for (int k = 0; k < len; k++) {
+            Node *c = &g->nodes[chain[k]];
+            if (c->op == IR_OP_RELU || c->op == IR_OP_RELU6) {
+                ir_replace_uses(g, c->outputs[0], c->inputs[0]);
+                c->dead = true;
+            } else {
+                last = c->outputs[0];
+            }
+        }
+        ir_replace_uses(g, g->nodes[q].outputs[0], last);
+        g->nodes[q].dead = true;
+        changed = true;
+    }
+    if (!changed)
+        return true;
+    ir_compact(g);
+    return ir_infer_shapes(g, d);
+}
