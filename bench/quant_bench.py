@@ -33,7 +33,7 @@ import run as B  # noqa: E402  (bench/run.py: models, inputs, the PyTorch worker
 CONFIGS = [("mlp", 1), ("mlp", 64), ("lenet", 64), ("resnet18", 1), ("mobilenet_v2", 1),
            ("transformer", 1)]
 PRE = "fold,bn_fold,fold,dce,cse,"
-POST = ",dce,layout,fuse,memplan"
+POST = ",dce,qchain,layout,fuse,memplan"
 VARIANTS = [  # name, quantize(...) arguments (None: fp32), needs calibration
     ("fp32", None, False),
     ("int8", "int8, calibrate=\"{cal}\"", True),

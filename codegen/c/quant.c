@@ -259,7 +259,7 @@ static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        const int64_t m0 = it * 4, mc = slimc_rt_min(4, M - m0);\n");
     cg_printf(c, "        slimc_rt_quantize_u8(x + m0 * K, qx, mc * K, 1.0f / xs, zp);\n");
     cg_printf(c, "        slimc_rt_qgemm(mc, O, K, qx, K, w, K, zp, wsum, xs, ws, bias, out + m0 "
-                 "* O, O, 1);\n");
+                 "* O, NULL, O, 1);\n");
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "m * O", "O");

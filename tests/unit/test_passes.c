@@ -601,7 +601,7 @@ START_TEST(pipeline_end_to_end)
     Diag d;
     diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &calls, &n_calls, &d));
-    ck_assert_int_eq(n_calls, 10);
+    ck_assert_int_eq(n_calls, 11);
     diag_fini(&d);
     ir_graph_free(g);
 }

@@ -391,6 +391,125 @@ START_TEST(qops_jit)
 }
 END_TEST
 
+/* ---- int8 chains (passes/qchain.c) ---- */
+
+static int count_op(const Graph *g, OpKind op);
+
+/* A quantize node of v with scale sc and zero point zp. */
+static ValueId chain_q(Graph *g, ValueId v, double sc, int64_t zp)
+{
+    NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &v, 1, 1);
+    ir_node_set_float(g, q, "scale", sc);
+    ir_node_set_int(g, q, "zero_point", zp);
+    return g->nodes[q].outputs[0];
+}
+
+/* qconv2d (C -> O, k x k, stride st, padding pad) or qlinear (C -> O) of the u8 value x
+ * quantized with (xs, xz), random weights, a bias. */
+static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz, int64_t C,
+                           int64_t O, int64_t k, int64_t st, int64_t pad)
+{
+    const int64_t K = conv ? C * k * k : C;
+    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    for (int64_t o = 0; o < O; o++) {
+        sum[o] = 0;
+        for (int64_t i = 0; i < K; i++) {
+            w[o * K + i] = (int8_t)((int)(rnd() % 255) - 127);
+            sum[o] += w[o * K + i];
+        }
+        ws[o] = (0.5f + urand()) / (float)(64 * K);
+        b[o] = urand() - 0.5f;
+    }
+    ValueId ins[5] = {x,
+                      conv ? const_of(g, "w", IR_I8, 4, D(O, C, k, k), w, (size_t)(O * K))
+                           : const_of(g, "w", IR_I8, 2, D(O, K), w, (size_t)(O * K)),
+                      const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
+                      const_of(g, "wsum", IR_I32, 1, D(O), sum, sizeof(int32_t) * (size_t)O),
+                      const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O)};
+    NodeId n =
+        ir_node_new(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR, "layer", (SrcLoc){0}, ins, 5, 1);
+    if (conv) {
+        ir_node_set_int(g, n, "stride", st);
+        ir_node_set_int(g, n, "padding", pad);
+    }
+    ir_node_set_float(g, n, "x_scale", xs);
+    ir_node_set_int(g, n, "x_zero_point", xz);
+    return g->nodes[n].outputs[0];
+}
+
+static ValueId chain_op(Graph *g, OpKind op, ValueId x)
+{
+    NodeId n = ir_node_new(g, op, "op", (SrcLoc){0}, &x, 1, 1);
+    if (op == IR_OP_MAX_POOL2D) {
+        ir_node_set_ints(g, n, "kernel", D(3, 3), 2);
+        ir_node_set_ints(g, n, "stride", D(2, 2), 2);
+        ir_node_set_ints(g, n, "padding", D(1, 1), 2);
+    }
+    if (op == IR_OP_FLATTEN)
+        ir_node_set_int(g, n, "start_dim", 1);
+    return g->nodes[n].outputs[0];
+}
+
+/* x -> q -> conv -> relu -> pool 3x3/2 -> q -> conv (stride 2) -> relu6 -> pool 2x2 is not
+ * taken here (3x3 again) -> flatten -> q -> linear -> relu -> q -> linear (f32 out), with
+ * an f32 output tapped off the middle (which stops that chain). qchain leaves one
+ * quantize node (the input's) and two u8 layers; the reference evaluator gives the same
+ * bytes before and after, and the JIT (after layout too) the reference's bytes. */
+START_TEST(qchain_exact)
+{
+    for (int v = 0; v < 3; v++) { /* qchain; qchain then layout (packed weights); a tap */
+        const bool packed = v == 1, tap = v == 2;
+        Graph *g = ir_graph_new("qchain");
+        RtTensor in[1] = {sup_input_rand(4, D(2, 3, 21, 23), &seed)};
+        ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 21, 23)), (SrcLoc){0});
+        ValueId h = chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 20, 3,
+                                1, 1);
+        h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU, h)); /* 11 x 12 */
+        h = chain_layer(g, true, chain_q(g, h, 0.05, 0), 0.05, 0, 20, 24, 3, 2, 1);
+        h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU6, h)); /* 6 x 6 -> 3 x 3 */
+        h = chain_op(g, IR_OP_FLATTEN, h);
+        h = chain_layer(g, false, chain_q(g, h, 6.0 / 255, 0), 6.0 / 255, 0, 24 * 9, 70, 0, 0, 0);
+        ValueId mid = chain_op(g, IR_OP_RELU, h);
+        h = chain_layer(g, false, chain_q(g, mid, 0.03, 3), 0.03, 3, 70, 10, 0, 0, 0);
+        ir_output_add(g, h);
+        if (tap) /* a relu read by f32 too: that chain stops */
+            ir_output_add(g, mid);
+        Diag d;
+        diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+        const void *ins[1] = {in[0].data};
+        void *before[2] = {0}, *after[2] = {0};
+        int64_t syms[IR_MAX_SYMS] = {0};
+        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
+        PassRunOptions ro = {.verify = true};
+        ck_assert_msg(pass_pipeline_run(g, packed ? "qchain,layout" : "qchain", (SrcLoc){0}, &ro, &d),
+                      "%s", diag_text(&d));
+        int u8_layers = 0;
+        for (int i = 0; i < g->n_nodes; i++)
+            u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
+        ck_assert_int_eq(count_op(g, IR_OP_QUANTIZE), tap ? 2 : 1);
+        ck_assert_int_eq(u8_layers, tap ? 2 : 3);
+        ck_assert_int_eq(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6), tap ? 1 : 0);
+        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
+        ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * 2 * 10) == 0,
+                      "the chained reference differs (variant %d)", v);
+        for (int i = 0; i < 2; i++) {
+            free(before[i]);
+            free(after[i]);
+        }
+        diag_fini(&d);
+        char msg[512];
+        const int threads[] = {1, 3};
+        ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "variant %d: %s", v, msg);
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
 /* qlinear after the layout pass (weights packed for vpdpbusd): the packed graph's
  * reference equals the unpacked one bit for bit, and the JIT equals the packed reference
  * (odd O and K, 1 to 64 rows, with and without bias and relu). */
@@ -668,6 +787,7 @@ int main(void)
     tcase_set_timeout(j, 300);
     tcase_add_test(j, qops_jit);
     tcase_add_test(j, qlinear_packed);
+    tcase_add_test(j, qchain_exact);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
     tcase_add_test(j, qdq_pass);
