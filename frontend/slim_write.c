@@ -188,6 +188,12 @@ static void write_node(Writer *w, const Node *n)
             fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
             return;
         }
+        if (ir_node_attr(n, "y_scale")) {
+            fail(w, n,
+                 "it writes u8 for the next int8 layer (save before the qchain pass: "
+                 "running the saved model chains it again)");
+            return;
+        }
         const Type *wt = &g->values[n->inputs[1]].type;
         bool bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
         for (int i = 1; i < 4 + bias; i++)

@@ -286,6 +286,14 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
  * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
  * order, each replacing the maximum when greater (as the reference evaluator does). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* softmax (log_softmax when log) of the contiguous row x[0, len) into y, as PyTorch: the
+ * maximum m (NaN wins), e = exp(x - m), y = e / sum(e) (log: x - m - log(sum)). The AVX-512
+ * path sums 16 lanes at once and uses a vector exp within 2 ulp of expf. */
+SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log);
+/* layer_norm of the contiguous row x[0, len) into y: mean, the mean of squared deviations,
+ * (x - mean) / sqrt(var + eps), times weight, plus bias (either may be NULL). */
+SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,
+                                            const float *weight, const float *bias);
 /* The same over u8 codes (an int8 chain: the windows' largest code; none at all gives 0). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x,
                                                uint8_t *y);
@@ -1342,6 +1350,159 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
     slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
 }
 
+/* ---- softmax and layer_norm rows ---- */
+
+#ifdef SLIMC_RT_X86
+/* exp of 16 lanes (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-5 polynomial,
+ * times 2^n by scalef), within 2 ulp of expf; NaN stays NaN, large negative x gives 0,
+ * large positive infinity. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_exp_512(__m512 x)
+{
+    /* clamp, NaN passing through (max/min return their second operand for NaN) */
+    x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_softmax_row_512(const float *x, float *y, int64_t len, int log)
+{
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    __mmask16 nan = 0;
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 v = _mm512_mask_loadu_ps(vm, mk, x + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        vm = _mm512_max_ps(vm, v);
+    }
+    const float m = nan ? NAN : _mm512_reduce_max_ps(vm);
+    const __m512 bm = _mm512_set1_ps(m);
+    __m512 vs = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 e = slimc_rt_exp_512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), bm));
+        vs = _mm512_add_ps(vs, _mm512_maskz_mov_ps(mk, e));
+        if (!log)
+            _mm512_mask_storeu_ps(y + i, mk, e);
+    }
+    const float sum = _mm512_reduce_add_ps(vs);
+    if (log) {
+        const __m512 c = _mm512_set1_ps(m + logf(sum));
+        for (int64_t i = 0; i < len; i += 16) {
+            const __mmask16 mk =
+                len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+            _mm512_mask_storeu_ps(y + i, mk, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), c));
+        }
+        return;
+    }
+    const __m512 bs = _mm512_set1_ps(sum);
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, mk, _mm512_div_ps(_mm512_maskz_loadu_ps(mk, y + i), bs));
+    }
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_layernorm_row_512(const float *x, float *y, int64_t len,
+                                                       float eps, const float *weight,
+                                                       const float *bias)
+{
+    __m512 vs = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        vs = _mm512_add_ps(vs, _mm512_maskz_loadu_ps(mk, x + i));
+    }
+    const float mean = _mm512_reduce_add_ps(vs) / (float)len;
+    const __m512 bm = _mm512_set1_ps(mean);
+    __m512 vq = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 d = _mm512_maskz_sub_ps(mk, _mm512_maskz_loadu_ps(mk, x + i), bm);
+        vq = _mm512_fmadd_ps(d, d, vq);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(vq) / (float)len + eps));
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), bm), inv);
+        if (weight)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mk, weight + i));
+        if (bias)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias + i));
+        _mm512_mask_storeu_ps(y + i, mk, v);
+    }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_softmax_row_512(x, y, len, log);
+        return;
+    }
+#endif
+    float m = -INFINITY;
+    for (int64_t i = 0; i < len; i++)
+        if (x[i] > m || x[i] != x[i])
+            m = x[i];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < len; i++) {
+        const float e = expf(x[i] - m);
+        sum += e;
+        if (!log)
+            y[i] = e;
+    }
+    if (log) {
+        const float lse = logf(sum);
+        for (int64_t i = 0; i < len; i++)
+            y[i] = x[i] - m - lse;
+        return;
+    }
+    for (int64_t i = 0; i < len; i++)
+        y[i] /= sum;
+}
+
+SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,
+                                            const float *weight, const float *bias)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_layernorm_row_512(x, y, len, eps, weight, bias);
+        return;
+    }
+#endif
+    float sum = 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        sum += x[i];
+    const float mean = sum / (float)len;
+    float sq = 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        sq += (x[i] - mean) * (x[i] - mean);
+    const float inv = 1.0f / sqrtf(sq / (float)len + eps);
+    for (int64_t i = 0; i < len; i++) {
+        float v = (x[i] - mean) * inv;
+        if (weight)
+            v *= weight[i];
+        if (bias)
+            v += bias[i];
+        y[i] = v;
+    }
+}
+
 /* ---- max_pool2d ---- */
 
 #ifdef SLIMC_RT_X86
@@ -1357,7 +1518,6 @@ static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
 }
 
 #endif
-
 
 /* orow[ow] = max(orow[ow], xr[ow * SW + off]) for ow in [lo, hi), NaN winning. */
 static inline void slimc_rt_maxpool_row_c(float *orow, const float *xr, int64_t lo, int64_t hi,
@@ -1408,7 +1568,8 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_2x2_512(const slimc_rt_conv *s, con
             __m512 v[4];
             for (int t = 0; t < 2; t++) {
                 const float *r = (t ? r1 : r0) + 2 * ow;
-                const __m512 a = _mm512_maskz_loadu_ps(m0, r), b = _mm512_maskz_loadu_ps(m1, r + 16);
+                const __m512 a = _mm512_maskz_loadu_ps(m0, r),
+                             b = _mm512_maskz_loadu_ps(m1, r + 16);
                 v[2 * t] = _mm512_permutex2var_ps(a, even, b);
                 v[2 * t + 1] = _mm512_permutex2var_ps(a, odd, b);
             }
@@ -1454,10 +1615,10 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, co
                     const uint32_t lanes = ((1u << b) - 1u) & ~((1u << a) - 1u);
                     /* the first taps may lie left of the row (padding, masked off): the
                      * address is formed as an integer */
-                    const float *p = (const float *)(uintptr_t)((uintptr_t)xr +
-                                                                (uintptr_t)(ow * SW + kw * s->DW -
-                                                                            s->PW) *
-                                                                    sizeof(float));
+                    const float *p =
+                        (const float *)(uintptr_t)((uintptr_t)xr +
+                                                   (uintptr_t)(ow * SW + kw * s->DW - s->PW) *
+                                                       sizeof(float));
                     __m512 v;
                     if (SW == 1) {
                         v = _mm512_maskz_loadu_ps((__mmask16)lanes, p);
@@ -1505,9 +1666,11 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float 
             const float *xr = x + (h0 + kh * s->DH) * s->W;
             for (int64_t kw = 0; kw < s->KW; kw++) {
                 const int64_t off = kw * s->DW - s->PW;
-                const int64_t lo = small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
-                const int64_t hi = small ? t_hi[kw]
-                                         : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+                const int64_t lo =
+                    small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+                const int64_t hi =
+                    small ? t_hi[kw]
+                          : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
                 slimc_rt_maxpool_row_c(orow, xr, lo, hi, s->SW, off);
             }
         }
@@ -1564,8 +1727,7 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_u8_512(const slimc_rt_conv *s,
                     if (a >= b)
                         continue;
                     const uint64_t lanes = ((1ull << b) - 1ull) & ~((1ull << a) - 1ull);
-                    const uintptr_t p =
-                        (uintptr_t)xr + (uintptr_t)(ow * SW + kw * s->DW - s->PW);
+                    const uintptr_t p = (uintptr_t)xr + (uintptr_t)(ow * SW + kw * s->DW - s->PW);
                     __m256i v;
                     if (SW == 1)
                         v = _mm256_maskz_loadu_epi8((__mmask32)lanes, (const void *)p);
@@ -1581,8 +1743,7 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_u8_512(const slimc_rt_conv *s,
 }
 #endif
 
-SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x,
-                                               uint8_t *y)
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x, uint8_t *y)
 {
     int64_t t_lo[64], t_hi[64];
     const int small = s->KW <= 64;
@@ -1607,9 +1768,11 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uin
             const uint8_t *xr = x + (h0 + kh * s->DH) * s->W;
             for (int64_t kw = 0; kw < s->KW; kw++) {
                 const int64_t off = kw * s->DW - s->PW;
-                const int64_t lo = small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
-                const int64_t hi = small ? t_hi[kw]
-                                         : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
+                const int64_t lo =
+                    small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
+                const int64_t hi =
+                    small ? t_hi[kw]
+                          : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
                 for (int64_t ow = lo; ow < hi; ow++) {
                     const uint8_t v = xr[ow * s->SW + off];
                     orow[ow] = v > orow[ow] ? v : orow[ow];
@@ -1776,8 +1939,8 @@ slimc_rt_qblock_vnni(int MI, int OI, int64_t m0, int64_t mi, int64_t o0, int64_t
 static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, const uint8_t *A,
                                               int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
                                               const int32_t *wsum, float xs, const float *ws,
-                                              const float *bias, void *out,
-                                              const slimc_rt_qreq *rq, int64_t sm, int64_t so)
+                                              const float *bias, void *out, const slimc_rt_qreq *rq,
+                                              int64_t sm, int64_t so)
 {
     int64_t m0 = 0;
     for (; m0 + 4 <= M; m0 += 4)
@@ -1904,9 +2067,8 @@ static inline void slimc_rt_qpanel_interleave(uint32_t *dst, const uint8_t *tmp,
 
 /* The block's runs: (output row, first column, length, first pixel of the block), each at
  * most maxlen pixels long; returns how many (at most 64: the block has at most 64 pixels). */
-static inline int64_t slimc_rt_qruns(const slimc_rt_conv *s, int64_t p0, int64_t p1,
-                                     int64_t maxlen, int64_t *r_oh, int64_t *r_ow, int64_t *r_len,
-                                     int64_t *r_j)
+static inline int64_t slimc_rt_qruns(const slimc_rt_conv *s, int64_t p0, int64_t p1, int64_t maxlen,
+                                     int64_t *r_oh, int64_t *r_ow, int64_t *r_len, int64_t *r_j)
 {
     int64_t nr = 0;
     for (int64_t p = p0, j = 0; p < p1 && nr < 64; nr++) {
@@ -2031,8 +2193,8 @@ static SLIMC_RT_VBMI void slimc_rt_qtap_vbmi(uint8_t *r, const uint8_t *src, con
  * (vpmovwb). The per-column masks depend on the tap's kw and the run only, so they are made
  * once per block. Runs are at most 64 / stride pixels. */
 static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
-                                              int64_t p1, uint8_t zp, uint32_t *panel,
-                                              int64_t npx, uint8_t *tmp)
+                                              int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
+                                              uint8_t *tmp)
 {
     int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
     const int64_t SW = s->SW, nr = slimc_rt_qruns(s, p0, p1, 64 / SW, r_oh, r_ow, r_len, r_j);
@@ -2109,8 +2271,8 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
 
 /* The panel by the fastest builder that handles the conv's stride and kernel width. */
 static SLIMC_RT_VNNI void slimc_rt_qpanel_any(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
-                                              int64_t p1, uint8_t zp, uint32_t *panel,
-                                              int64_t npx, uint8_t *tmp)
+                                              int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
+                                              uint8_t *tmp)
 {
     if ((s->SW == 1 || s->SW == 2) && s->KW <= 16)
         slimc_rt_qpanel_512(s, x, p0, p1, zp, panel, npx, tmp);
@@ -2350,10 +2512,9 @@ static SLIMC_RT_AMX void slimc_rt_amx_config(void)
  * (float)(acc - zp wsum[o]) * (xs ws[o]) + bias[o]. conv: rows are outputs o0 + r, columns
  * pixels (out + o * P + p); linear: rows are rows, columns outputs (out + r * ldo + o). */
 static inline __attribute__((always_inline)) SLIMC_RT_AMX void
-slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64_t o0,
-                      int32_t zp, const int32_t *wsum, float xs, const float *ws,
-                      const float *bias, void *out, int64_t base, int64_t ldo,
-                      const slimc_rt_qreq *rq)
+slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64_t o0, int32_t zp,
+                      const int32_t *wsum, float xs, const float *ws, const float *bias, void *out,
+                      int64_t base, int64_t ldo, const slimc_rt_qreq *rq)
 {
     const __mmask16 mk = nc >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nc) - 1u);
     if (conv) {
@@ -2369,7 +2530,8 @@ slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64
         }
         return;
     }
-    const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_maskz_loadu_epi32(mk, wsum + o0));
+    const __m512i corr =
+        _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_maskz_loadu_epi32(mk, wsum + o0));
     const __m512 m = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(mk, ws + o0));
     const __m512 bv = bias ? _mm512_maskz_loadu_ps(mk, bias + o0) : _mm512_setzero_ps();
     for (int64_t r = 0; r < nr; r++) {
@@ -2386,9 +2548,8 @@ slimc_rt_amx_epilogue(int conv, const int32_t *ct, int64_t nr, int64_t nc, int64
  * padded) into *buf [16][KQ], allocated on first need (NULL when that fails). A copy whose
  * source *tag (when tag is not NULL) already names is not made again. Returns the rows'
  * address (NULL: no memory); *ld gets their stride. */
-static inline const uint8_t *slimc_rt_amx_rows(const uint8_t *A, int64_t rows, int64_t K,
-                                               int64_t m, uint8_t **buf, int64_t *ld,
-                                               const void **tag)
+static inline const uint8_t *slimc_rt_amx_rows(const uint8_t *A, int64_t rows, int64_t K, int64_t m,
+                                               uint8_t **buf, int64_t *ld, const void **tag)
 {
     const int64_t KQ = (K + 63) / 64 * 64;
     *ld = K;
@@ -2499,8 +2660,8 @@ static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t
         for (int64_t o = o0; o < o0 + oc; o += 32) {
             const int64_t onr = slimc_rt_min(32, o0 + oc - o);
             slimc_rt_amx_steps(0, mr > 16 ? 2 : 1, onr > 16 ? 2 : 1, a0, la0, a1, la1,
-                               (const uint8_t *)(Wp + (o / 16) * KB * 64), 64, 16 * 64, KB * 64,
-                               KC, ct);
+                               (const uint8_t *)(Wp + (o / 16) * KB * 64), 64, 16 * 64, KB * 64, KC,
+                               ct);
             for (int t = 0; t < 4; t++) {
                 const int64_t r0 = 16 * (t >> 1), c0 = 16 * (t & 1);
                 if (r0 < mr && c0 < onr)
@@ -2549,8 +2710,8 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
                 const int64_t r0 = 16 * (t >> 1), c0 = pg + 16 * (t & 1);
                 if (r0 < onr && c0 < n)
                     slimc_rt_amx_epilogue(1, ct + 256 * t, slimc_rt_min(16, onr - r0),
-                                          slimc_rt_min(16, n - c0), o + r0, zp, wsum, xs, ws,
-                                          bias, out, p0 + c0, P, rq);
+                                          slimc_rt_min(16, n - c0), o + r0, zp, wsum, xs, ws, bias,
+                                          out, p0 + c0, P, rq);
             }
         }
     }
@@ -2695,15 +2856,19 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
         int64_t m = m0;
         for (; m + 8 <= m0 + mc; m += 8) {
             if (nb == 2)
-                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
             else
-                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
         }
         for (; m < m0 + mc; m++) {
             if (nb == 2)
-                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
             else
-                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
         }
     }
 }

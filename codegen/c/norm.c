@@ -16,30 +16,42 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     int ax = (int)axis;
+    bool rows = true; /* the axis is the last one that is not 1: contiguous rows */
+    for (int i = ax + 1; i < xs->rank; i++)
+        rows = rows && ir_dim_static(xs->d[i]) && xs->d[i].c == 1;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    const int64_t len = %s, inner = %s;\n", cg_dim(c, xs->d[ax]),
               cg_prod(c, xs, ax + 1, xs->rank));
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one column: (outer, inner) */\n");
-    cg_printf(c, "        const int64_t o = it / inner, in = it %% inner;\n");
-    cg_printf(c, "        const float *restrict row = x + o * len * inner + in;\n");
-    cg_printf(c, "        float *restrict dst = out + o * len * inner + in;\n");
-    cg_printf(c, "        float m = -INFINITY;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
-    cg_printf(c, "            if (row[i * inner] > m || row[i * inner] != row[i * inner])\n");
-    cg_printf(c, "                m = row[i * inner];\n");
-    cg_printf(c, "        float sum = 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += expf(row[i * "
-                 "inner] - m);\n");
-    if (n->op == IR_OP_LOG_SOFTMAX) {
-        cg_printf(c, "        const float lse = logf(sum);\n");
-        cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
-        cg_printf(c, "            dst[i * inner] = row[i * inner] - m - lse;\n");
-    } else {
-        cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
-        cg_printf(c, "            dst[i * inner] = expf(row[i * inner] - m) / sum;\n");
+    if (rows) { /* slimc_rt_softmax_row: vectorized max, exp and sum */
+        cg_printf(c, "    (void)inner;\n");
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++)\n");
+        cg_printf(c, "        slimc_rt_softmax_row(x + it * len, out + it * len, len, %d);\n",
+                  n->op == IR_OP_LOG_SOFTMAX);
     }
-    cg_printf(c, "    }\n");
+    if (!rows) {
+        cg_printf(c,
+                  "    for (int64_t it = i0; it < i1; it++) { /* one column: (outer, inner) */\n");
+        cg_printf(c, "        const int64_t o = it / inner, in = it %% inner;\n");
+        cg_printf(c, "        const float *restrict row = x + o * len * inner + in;\n");
+        cg_printf(c, "        float *restrict dst = out + o * len * inner + in;\n");
+        cg_printf(c, "        float m = -INFINITY;\n");
+        cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
+        cg_printf(c, "            if (row[i * inner] > m || row[i * inner] != row[i * inner])\n");
+        cg_printf(c, "                m = row[i * inner];\n");
+        cg_printf(c, "        float sum = 0.0f;\n");
+        cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += expf(row[i * "
+                     "inner] - m);\n");
+        if (n->op == IR_OP_LOG_SOFTMAX) {
+            cg_printf(c, "        const float lse = logf(sum);\n");
+            cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
+            cg_printf(c, "            dst[i * inner] = row[i * inner] - m - lse;\n");
+        } else {
+            cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n");
+            cg_printf(c, "            dst[i * inner] = expf(row[i * inner] - m) / sum;\n");
+        }
+        cg_printf(c, "    }\n");
+    }
     cg_body_end(c);
     Dim ne;
     ir_shape_numel(xs, &ne);
@@ -98,20 +110,8 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    const int64_t len = %s;\n", cg_prod(c, xs, xs->rank - (int)nd, xs->rank));
     cg_printf(c, "    const float eps = %s;\n", cg_float(c, eps));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one row */\n");
-    cg_printf(c, "        const float *restrict row = x + it * len;\n");
-    cg_printf(c, "        float *restrict dst = out + it * len;\n");
-    cg_printf(c, "        float sum = 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += row[i];\n");
-    cg_printf(c, "        const float mean = sum / (float)len;\n");
-    cg_printf(c, "        float sq = 0.0f;\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sq += (row[i] - mean) * "
-                 "(row[i] - mean);\n");
-    cg_printf(c, "        const float inv = 1.0f / sqrtf(sq / (float)len + eps);\n");
-    cg_printf(c, "        for (int64_t i = 0; i < len; i++) {\n");
-    cg_printf(c, "            float v = (row[i] - mean) * inv;\n");
-    cg_printf(c, "            if (weight)\n                v *= weight[i];\n");
-    cg_printf(c, "            if (bias)\n                v += bias[i];\n");
-    cg_printf(c, "            dst[i] = v;\n        }\n");
+    cg_printf(c, "        slimc_rt_layernorm_row(x + it * len, out + it * len, len, eps, weight, "
+                 "bias);\n");
     cg_ep_call(c, id, 8, "it * len", "len");
     cg_printf(c, "    }\n");
     cg_body_end(c);
