@@ -267,6 +267,10 @@ static void write_node(Writer *w, const Node *n)
         return;
     }
     case IR_OP_DQLINEAR: {
+        if (ir_attr_int(n, "w_packed", 0)) {
+            fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
+            return;
+        }
         const Type *wt = &g->values[n->inputs[1]].type;
         bool bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
         for (int i = 1; i < 4 + bias; i++)

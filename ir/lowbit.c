@@ -96,11 +96,24 @@ bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
 bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
 {
     int64_t o, k;
-    if (!x_and_w(g, n, &o, &k, d))
+    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    if (packed) { /* the layout pass's [ceil(O / 16), KB, 64] (as qlinear's) */
+        const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
+        o = ir_attr_int(n, "out_features", 0);
+        if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
+            !ir_dim_static(x->shape.d[x->shape.rank - 1]))
+            return bad(g, n, 0, "f32 [.., K] with a static K", d);
+        k = x->shape.d[x->shape.rank - 1].c;
+        if (!w || w->dtype != IR_I8 || w->shape.rank != 3 || !ir_shape_static(&w->shape) || o < 1 ||
+            w->shape.d[0].c != (o + 15) / 16 || w->shape.d[1].c != ir_qpack_rows(k) ||
+            w->shape.d[2].c != 64)
+            return bad(g, n, 1, "an i8 weight packed for out_features outputs", d);
+    } else if (!x_and_w(g, n, &o, &k, d)) {
         return false;
+    }
     if (type_of(g, n, 1)->dtype != IR_I8)
         return bad(g, n, 1, "an i8 [O, K] weight", d);
-    if (k > DQ_MAX_K) {
+    if (!packed && k > DQ_MAX_K) {
         diag_error(d, n->loc, "dqlinear '%s': K=%lld is over the %d this version handles", n->name,
                    (long long)k, DQ_MAX_K);
         return false;
@@ -167,7 +180,10 @@ void ir_eval_dqlinear(const EvalCtx *c)
     const float *ws = c->in[2];
     const int32_t *wsum = c->in[3];
     const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
-    const int64_t O = c->in_dims[1].d[0], K = c->in_dims[1].d[1];
+    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const Dims *xd = &c->in_dims[0];
+    const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
+    const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_qpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
     /* the parameters exactly as slimc_rt_dyn_params computes them */
     float lo = 0.0f, hi = 0.0f;
@@ -192,7 +208,9 @@ void ir_eval_dqlinear(const EvalCtx *c)
                 const float v = x[m * K + k];
                 float q = v != v ? 0.0f : nearbyintf(v * inv) + (float)zp;
                 q = q < 0.0f ? 0.0f : q > 255.0f ? 255.0f : q;
-                acc += (int32_t)q * (int32_t)w[o * K + k];
+                acc += (int32_t)q *
+                       (int32_t)(packed ? w[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4]
+                                        : w[o * K + k]);
             }
             acc -= zp * wsum[o];
             const float r = (float)acc * (xs * ws[o]);

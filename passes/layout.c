@@ -8,7 +8,8 @@
  * A qlinear's i8 weight [O, K] becomes a NEW constant packed for vpdpbusd and AMX tiles,
  * [ceil(O / 16), KB, 64] with w[o][k] at [o / 16][k / 4][(o % 16) * 4 + k % 4], KB =
  * ceil(K / 4) rounded up to 16 (whole 64-byte k steps; zeros past O and K), and the node
- * gets w_packed=1 and out_features=O (runtime/slimc_rt.h: slimc_rt_qgemm_packed). */
+ * gets w_packed=1 and out_features=O (runtime/slimc_rt.h: slimc_rt_qgemm_packed); a
+ * dqlinear's (dynamic int8) too. */
 #include "passes/pass.h"
 
 #include <string.h>
@@ -57,7 +58,8 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
     }
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead || n->op != IR_OP_QLINEAR || ir_attr_int(n, "w_packed", 0) != 0)
+        if (n->dead || (n->op != IR_OP_QLINEAR && n->op != IR_OP_DQLINEAR) ||
+            ir_attr_int(n, "w_packed", 0) != 0)
             continue;
         const Value *w = &g->values[n->inputs[1]];
         if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||

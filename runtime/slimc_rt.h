@@ -362,24 +362,7 @@ SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const 
 /* Dynamic int8 (dqlinear): u8 parameters of x[0, n), per tensor: [min, max] widened to hold
  * 0 (NaN ignored), scale = (max - min) / 255, zero point round(-min / scale); a zero range
  * gives scale 1, zero point 0. ir/eval_lowbit.c computes the very same floats. */
-static SLIMC_RT_UNUSED inline void slimc_rt_dyn_params(const float *x, int64_t n, float *scale,
-                                                       int32_t *zp)
-{
-    float lo = 0.0f, hi = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        lo = x[i] < lo ? x[i] : lo;
-        hi = x[i] > hi ? x[i] : hi;
-    }
-    const float s = (hi - lo) / 255.0f;
-    if (!(s > 0.0f) || s > 3.0e38f) {
-        *scale = 1.0f;
-        *zp = 0;
-        return;
-    }
-    const float z = nearbyintf(-lo / s);
-    *scale = s;
-    *zp = (int32_t)(z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z);
-}
+SLIMC_RT_KERNEL void slimc_rt_dyn_params(const float *x, int64_t n, float *scale, int32_t *zp);
 
 #ifndef SLIMC_RT_EXTERN
 
@@ -1780,6 +1763,55 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uin
             }
         }
     }
+}
+
+/* ---- dynamic int8 parameters ---- */
+
+#ifdef SLIMC_RT_X86
+/* min and max are exact, so 16 lanes at a time give the sequential loop's values;
+ * min_ps(x, lo) is `x < lo ? x : lo` (NaN keeps lo). */
+static SLIMC_RT_UNUSED __attribute__((target("avx512f"))) void
+slimc_rt_minmax_512(const float *x, int64_t n, float *lo_out, float *hi_out)
+{
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        lo = _mm512_min_ps(v, lo);
+        hi = _mm512_max_ps(v, hi);
+    }
+    if (i < n) {
+        const __mmask16 mk = (__mmask16)((1u << (n - i)) - 1u);
+        const __m512 v = _mm512_maskz_loadu_ps(mk, x + i); /* the others read 0: no change */
+        lo = _mm512_min_ps(v, lo);
+        hi = _mm512_max_ps(v, hi);
+    }
+    *lo_out = _mm512_reduce_min_ps(lo);
+    *hi_out = _mm512_reduce_max_ps(hi);
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_dyn_params(const float *x, int64_t n, float *scale, int32_t *zp)
+{
+    float lo = 0.0f, hi = 0.0f;
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512)
+        slimc_rt_minmax_512(x, n, &lo, &hi);
+    else
+#endif
+        for (int64_t i = 0; i < n; i++) {
+            lo = x[i] < lo ? x[i] : lo;
+            hi = x[i] > hi ? x[i] : hi;
+        }
+    const float s = (hi - lo) / 255.0f;
+    if (!(s > 0.0f) || s > 3.0e38f) {
+        *scale = 1.0f;
+        *zp = 0;
+        return;
+    }
+    const float z = nearbyintf(-lo / s);
+    *scale = s;
+    *zp = (int32_t)(z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z);
 }
 
 /* ---- int8 kernels (passes/quantize.c, codegen/c/quant.c, docs/quantization.md) ----

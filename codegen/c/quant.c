@@ -58,7 +58,9 @@ static void emit_qreq(CgCtx *c, const Node *n)
     cg_printf(c, "    static const slimc_rt_qreq rq_ = {1.0f / %s, %lld, %s};\n",
               cg_float(c, ir_attr_float(n, "y_scale", 1.0)),
               (long long)ir_attr_int(n, "y_zero_point", 0),
-              act == 1 ? "SLIMC_RT_ACT_RELU" : act == 2 ? "SLIMC_RT_ACT_RELU6" : "SLIMC_RT_ACT_NONE");
+              act == 1   ? "SLIMC_RT_ACT_RELU"
+              : act == 2 ? "SLIMC_RT_ACT_RELU6"
+                         : "SLIMC_RT_ACT_NONE");
     cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
 }
 
@@ -241,9 +243,49 @@ static void emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
 
 /* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
  * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
+/* dqlinear on a weight packed by the layout pass: items of 32 rows, all outputs; each
+ * item quantizes its rows into a heap buffer of the body and runs the packed int8 GEMM on
+ * them (AMX tiles or VNNI). */
+static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 5)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    const long long O = (long long)ir_attr_int(n, "out_features", 0),
+                    K = (long long)xs->d[xs->rank - 1].c;
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, O, K);
+    cg_printf(c, "    float xs;\n    int32_t zp;\n");
+    cg_printf(c, "    slimc_rt_dyn_params(x, M * K, &xs, &zp);\n");
+    cg_printf(c, "    uint8_t *qx = (uint8_t *)malloc((size_t)(32 * K));\n");
+    cg_printf(c, "    if (!qx) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        const int64_t m0 = it * 32, mc = slimc_rt_min(32, M - m0);\n");
+    cg_printf(c, "        slimc_rt_quantize_u8(x + m0 * K, qx, mc * K, 1.0f / xs, zp);\n");
+    cg_printf(c, "        slimc_rt_qgemm_packed(mc, 0, mc, 0, O, O, K, qx, w, zp, wsum, xs, ws, "
+                 "bias, out + m0 * O, NULL);\n");
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * O", "O");
+    }
+    cg_printf(c, "    }\n    free(qx);\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "((%s + 31) / 32)", M);
+    k->work = cg_strf(c, "%s * %lld", M, O * K);
+    k->ep_done = true;
+}
+
 static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
+    if (ir_attr_int(n, "w_packed", 0)) {
+        emit_dqlinear_packed(c, id, k);
+        return;
+    }
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
     static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);

@@ -121,7 +121,11 @@ START_TEST(weight_only_formats)
         check_mode("quantize(fp16)", "fp16", 0, M, K, O, true, IR_OP_WLINEAR);
         check_mode("quantize(bf16)", "bf16", 0, M, K, O, false, IR_OP_WLINEAR);
         check_mode("quantize(int8, dynamic)", NULL, 0, M, K, O, true, IR_OP_DQLINEAR);
+        /* the weight packed by layout: AMX tiles (32-row items) or VNNI */
+        check_mode("quantize(int8, dynamic),layout", NULL, 0, M, K, O, true, IR_OP_DQLINEAR);
     }
+    /* a k tail and a partial row tile */
+    check_mode("quantize(int8, dynamic),layout", NULL, 0, 20, 70, 40, true, IR_OP_DQLINEAR);
 }
 END_TEST
 
