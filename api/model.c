@@ -308,7 +308,7 @@ static void inspect_quant(const Graph *g, FILE *out)
             const Shape *xsh = &g->values[n->inputs[0]].type.shape;
             if (ir_attr_int(n, "w_packed", 0) && xsh->rank >= 1) { /* after layout: unpadded */
                 count = (double)ir_attr_int(n, "out_features", 1) * (double)xsh->d[xsh->rank - 1].c;
-                wb = count;
+                wb = count * (double)ir_dtype_bits(w->type.dtype) / 8.0;
             }
             /* the scales (wlinear input 2; dqlinear inputs 2 and 3, scales and sums) */
             for (int j = 2; j < (n->op == IR_OP_DQLINEAR ? 4 : 3) && j < n->n_inputs; j++)

@@ -229,6 +229,10 @@ static void write_node(Writer *w, const Node *n)
         return;
     }
     case IR_OP_WLINEAR: {
+        if (ir_attr_int(n, "w_packed", 0)) {
+            fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
+            return;
+        }
         const Type *wt = &g->values[n->inputs[1]].type;
         const bool scaled = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
         const bool bias = n->n_inputs > 3 && n->inputs[3] != IR_NONE;

@@ -62,6 +62,23 @@ static void set_output(Graph *g, Node *n, int64_t o)
 bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
 {
     int64_t o, k;
+    if (ir_attr_int(n, "w_packed", 0)) { /* a bf16 weight in pairs (the layout pass) */
+        const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
+        o = ir_attr_int(n, "out_features", 0);
+        if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
+            !ir_dim_static(x->shape.d[x->shape.rank - 1]))
+            return bad(g, n, 0, "f32 [.., K] with a static K", d);
+        k = x->shape.d[x->shape.rank - 1].c;
+        if (!w || w->dtype != IR_BF16 || w->shape.rank != 3 || !ir_shape_static(&w->shape) ||
+            o < 1 || w->shape.d[0].c != (o + 15) / 16 || w->shape.d[1].c != ir_bpack_rows(k) ||
+            w->shape.d[2].c != 32 || type_of(g, n, 2))
+            return bad(g, n, 1, "a bf16 weight packed for out_features outputs", d);
+        const Type *b = type_of(g, n, 3);
+        if (b && !is_vec(b, IR_F32, o))
+            return bad(g, n, 3, "an f32 [O] bias", d);
+        set_output(g, n, o);
+        return true;
+    }
     if (!x_and_w(g, n, &o, &k, d))
         return false;
     const DType wdt = type_of(g, n, 1)->dtype;
@@ -153,6 +170,19 @@ static float weight_at(DType dt, const void *w, const float *sc, int64_t group, 
     }
 }
 
+/* An activation as bf16 compute sees it: rounded to nearest even, denormals flushed (as
+ * vcvtneps2bf16 does). */
+static float bf16_act(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    u = (u & 0x7f800000u) == 0 ? (u & 0x80000000u) : (uint32_t)ir_bf16_bits(v) << 16;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* bf16 weights compute in bf16: the activations rounded to bf16, the products (exact) summed
+ * in f32 (the kernels' order differs, so results agree to f32 rounding). */
 void ir_eval_wlinear(const EvalCtx *c)
 {
     const Node *n = c->n;
@@ -161,14 +191,31 @@ void ir_eval_wlinear(const EvalCtx *c)
     const float *sc = n->n_inputs > 2 ? c->in[2] : NULL;
     const float *bias = n->n_inputs > 3 ? c->in[3] : NULL;
     const int64_t group = ir_attr_int(n, "group", 1);
-    const int64_t O = c->in_dims[1].d[0], K = c->in_dims[1].d[1];
+    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const Dims *xd = &c->in_dims[0];
+    const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
+    const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_bpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
+    const uint16_t *wp = c->in[1];
     for (int64_t m = 0; m < M; m++)
         for (int64_t o = 0; o < O; o++) {
-            float acc = bias ? bias[o] : 0.0f;
-            for (int64_t k = 0; k < K; k++)
-                acc += x[m * K + k] * weight_at(dt, c->in[1], sc, group, K, o, k);
-            c->out[m * O + o] = acc;
+            if (dt != IR_BF16) { /* decoded to f32, summed from the bias on */
+                float acc = bias ? bias[o] : 0.0f;
+                for (int64_t k = 0; k < K; k++)
+                    acc += x[m * K + k] * weight_at(dt, c->in[1], sc, group, K, o, k);
+                c->out[m * O + o] = acc;
+                continue;
+            }
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; k++) {
+                const uint16_t wb = packed ? wp[((o / 16) * KB + k / 2) * 32 + (o % 16) * 2 + k % 2]
+                                           : wp[o * K + k];
+                const uint32_t bits = (uint32_t)wb << 16;
+                float wf;
+                memcpy(&wf, &bits, sizeof wf);
+                acc += bf16_act(x[m * K + k]) * wf;
+            }
+            c->out[m * O + o] = bias ? acc + bias[o] : acc;
         }
 }
 

@@ -99,6 +99,13 @@ static inline int64_t ir_qpack_rows(int64_t K)
     return ((K + 3) / 4 + 15) / 16 * 16;
 }
 
+/* Rows of 16 bf16 pairs per 16-output block of a bf16 wlinear weight packed by the layout
+ * pass: ceil(K / 2) rounded up to 16 (slimc_rt_bpack_rows in runtime/slimc_rt.h). */
+static inline int64_t ir_bpack_rows(int64_t K)
+{
+    return ((K + 1) / 2 + 15) / 16 * 16;
+}
+
 static inline bool ir_dim_static(Dim d)
 {
     return d.syms == 0;

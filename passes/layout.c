@@ -9,7 +9,8 @@
  * [ceil(O / 16), KB, 64] with w[o][k] at [o / 16][k / 4][(o % 16) * 4 + k % 4], KB =
  * ceil(K / 4) rounded up to 16 (whole 64-byte k steps; zeros past O and K), and the node
  * gets w_packed=1 and out_features=O (runtime/slimc_rt.h: slimc_rt_qgemm_packed); a
- * dqlinear's (dynamic int8) too. */
+ * dqlinear's (dynamic int8) too. A wlinear's bf16 weight is packed the same way in bf16
+ * pairs (runtime/slimc_rt.h: slimc_rt_bgemm_packed). */
 #include "passes/pass.h"
 
 #include <string.h>
@@ -82,6 +83,34 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         g->nodes[i].inputs[1] = pv;
         ir_node_set_int(g, i, "w_packed", 1);
         ir_node_set_int(g, i, "out_features", O);
+    }
+    /* a bf16 wlinear's weight [N, K] in bf16 pairs for AMX-BF16 / vdpbf16ps:
+     * [ceil(N / 16), KB, 32] with w[n][k] at [n / 16][k / 2][(n % 16) * 2 + k % 2] */
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_WLINEAR || ir_attr_int(n, "w_packed", 0) != 0)
+            continue;
+        const Value *w = &g->values[n->inputs[1]];
+        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_BF16 ||
+            w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
+            continue;
+        const int64_t N = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
+        const int64_t NB = (N + 15) / 16, KB = ir_bpack_rows(K);
+        if ((size_t)(N * K) * 2 != w->data_bytes || N < 1)
+            continue;
+        const size_t bytes = (size_t)(NB * KB * 32) * 2;
+        uint16_t *dst = arena_alloc(g->arena, bytes);
+        memset(dst, 0, bytes);
+        const uint16_t *src = w->data;
+        for (int64_t o = 0; o < N; o++)
+            for (int64_t k = 0; k < K; k++)
+                dst[((o / 16) * KB + k / 2) * 32 + (o % 16) * 2 + k % 2] = src[o * K + k];
+        Type t = {.dtype = IR_BF16, .shape = {3, {ir_dim(NB), ir_dim(KB), ir_dim(32)}}};
+        ValueId pv = ir_const_new(g, arena_printf(g->arena, "%s.pairs", w->name), t, dst, bytes,
+                                  w->loc); /* w is stale from here */
+        g->nodes[i].inputs[1] = pv;
+        ir_node_set_int(g, i, "w_packed", 1);
+        ir_node_set_int(g, i, "out_features", N);
     }
     ir_compact(g);
     return true;

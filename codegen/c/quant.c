@@ -204,12 +204,59 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* wlinear with bf16 weights computes in bf16: packed by the layout pass, items of 32 rows x
+ * 64 outputs (slimc_rt_bgemm_packed: AMX-BF16, vdpbf16ps or loops); unpacked, items of 4
+ * rows through the portable loops. */
+static void emit_wlinear_bf16(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    static const char *const names[] = {"A", "W", "sc", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 4)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    const long long N = packed ? (long long)ir_attr_int(n, "out_features", 0)
+                               : (long long)cg_shape(c, n->inputs[1])->d[0].c,
+                    K = (long long)xs->d[xs->rank - 1].c;
+    cg_printf(c, "    const int64_t M = %s, N = %lld, K = %lld, NT = (N + 63) / 64;\n", M, N, K);
+    cg_printf(c, "    const uint16_t *Wb = (const uint16_t *)(const void *)W;\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    if (packed) {
+        cg_printf(c, "        const int64_t m0 = it / NT * 32, n0 = it %% NT * 64;\n");
+        cg_printf(c, "        const int64_t mc = slimc_rt_min(32, M - m0), nc = slimc_rt_min(64, N "
+                     "- n0);\n");
+        cg_printf(c, "        slimc_rt_bgemm_packed(m0, mc, n0, nc, N, K, A, Wb, bias, out);\n");
+    } else {
+        cg_printf(c, "        const int64_t m0 = it * 4, mc = slimc_rt_min(4, M - m0), n0 = 0, "
+                     "nc = N;\n        (void)NT;\n");
+        cg_printf(c, "        slimc_rt_bgemm_rows(m0, mc, N, K, A, Wb, bias, out);\n");
+    }
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)n0, (void)nc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = packed ? cg_strf(c, "((%s + 31) / 32) * %lld", M, (N + 63) / 64)
+                      : cg_strf(c, "((%s + 3) / 4)", M);
+    k->work = cg_strf(c, "%s * %lld", M, N * K);
+    k->ep_done = true;
+}
+
 /* wlinear: slimc_rt_gemm_tile's tiles, the weight decoded block by block. */
 static void emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
     const DType wdt = c->g->values[n->inputs[1]].type.dtype;
+    if (wdt == IR_BF16) {
+        emit_wlinear_bf16(c, id, k);
+        return;
+    }
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
     static const char *const names[] = {"A", "W", "sc", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     cg_printf(c, "    const float *sc_ = %s;\n", n->n_inputs < 3 ? "NULL" : "sc");

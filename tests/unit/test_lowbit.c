@@ -63,8 +63,20 @@ static float dequant_ref(const char *fmt, const float *w, int64_t K, int64_t gro
     return q * s;
 }
 
+/* An activation as bf16 compute sees it: round to nearest even, denormals to zero. */
+static double bf16_act_ref(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    b = (b & 0x7f800000u) == 0 ? (b & 0x80000000u) : (b + 0x7fffu + ((b >> 16) & 1u)) & 0xffff0000u;
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
 /* The pass on a linear, then the reference evaluator, against y = x deq(w)^T + b
- * computed here; then the same graph through the JIT against the evaluator. */
+ * computed here (bf16 weights compute in bf16: x rounded to bf16 too); then the same graph
+ * through the JIT against the evaluator. */
 static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t M, int64_t K,
                        int64_t O, bool bias, OpKind want)
 {
@@ -89,7 +101,8 @@ static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t
         for (int64_t o = 0; o < O; o++) {
             double want_v = b ? b[o] : 0;
             for (int64_t k = 0; k < K; k++)
-                want_v += (double)xv[m * K + k] *
+                want_v += (fmt && !strcmp(fmt, "bf16") ? bf16_act_ref(xv[m * K + k])
+                                                       : (double)xv[m * K + k]) *
                           (fmt ? dequant_ref(fmt, w, K, group, o, k) : (double)w[o * K + k]);
             err = fmax(err, fabs(y[m * O + o] - want_v));
             mx = fmax(mx, fabs(want_v));
@@ -120,12 +133,15 @@ START_TEST(weight_only_formats)
         check_mode("quantize(int4, group=16)", "int4", 16, M, K, O, true, IR_OP_WLINEAR);
         check_mode("quantize(fp16)", "fp16", 0, M, K, O, true, IR_OP_WLINEAR);
         check_mode("quantize(bf16)", "bf16", 0, M, K, O, false, IR_OP_WLINEAR);
+        /* packed in bf16 pairs by layout: AMX-BF16 (32-row items) or vdpbf16ps */
+        check_mode("quantize(bf16),layout", "bf16", 0, M, K, O, true, IR_OP_WLINEAR);
         check_mode("quantize(int8, dynamic)", NULL, 0, M, K, O, true, IR_OP_DQLINEAR);
         /* the weight packed by layout: AMX tiles (32-row items) or VNNI */
         check_mode("quantize(int8, dynamic),layout", NULL, 0, M, K, O, true, IR_OP_DQLINEAR);
     }
     /* a k tail and a partial row tile */
     check_mode("quantize(int8, dynamic),layout", NULL, 0, 20, 70, 40, true, IR_OP_DQLINEAR);
+    check_mode("quantize(bf16),layout", "bf16", 0, 20, 70, 40, true, IR_OP_WLINEAR);
 }
 END_TEST
 
