@@ -2320,12 +2320,116 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
     }
 }
 
+/* The whole tap row of a small-image block as a vector (slimc_rt_qtap_vbmi's gather). */
+static SLIMC_RT_VBMI __m512i slimc_rt_qtap_vbmi_v(const uint8_t *src, const uint8_t *idx,
+                                                  int64_t span)
+{
+    const __m512i lo = _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span), src);
+    const __m512i hi = span > 64 ? _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span - 64), src + 64)
+                                 : _mm512_setzero_si512();
+    return _mm512_permutex2var_epi8(lo, _mm512_loadu_si512((const void *)idx), hi);
+}
+
+/* Four tap rows (64 pixels each, a byte per pixel) interleaved into panel row dst: pixel j's
+ * 4 taps in one 32-bit word, tap 0 lowest. Bytes to pairs and pairs to quads work within
+ * 128-bit lanes; a 4 x 4 transpose of the lanes puts the pixels in order. */
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qpanel_store4(uint32_t *dst, __m512i t0, __m512i t1, __m512i t2, __m512i t3, int64_t npx)
+{
+    const __m512i ab0 = _mm512_unpacklo_epi8(t0, t1), ab1 = _mm512_unpackhi_epi8(t0, t1);
+    const __m512i cd0 = _mm512_unpacklo_epi8(t2, t3), cd1 = _mm512_unpackhi_epi8(t2, t3);
+    const __m512i q0 = _mm512_unpacklo_epi16(ab0, cd0), q1 = _mm512_unpackhi_epi16(ab0, cd0);
+    const __m512i q2 = _mm512_unpacklo_epi16(ab1, cd1), q3 = _mm512_unpackhi_epi16(ab1, cd1);
+    const __m512i x0 = _mm512_shuffle_i64x2(q0, q1, 0x44), x1 = _mm512_shuffle_i64x2(q0, q1, 0xEE);
+    const __m512i x2 = _mm512_shuffle_i64x2(q2, q3, 0x44), x3 = _mm512_shuffle_i64x2(q2, q3, 0xEE);
+    _mm512_storeu_si512((void *)dst, _mm512_shuffle_i64x2(x0, x2, 0x88));
+    if (npx > 16)
+        _mm512_storeu_si512((void *)(dst + 16), _mm512_shuffle_i64x2(x0, x2, 0xDD));
+    if (npx > 32)
+        _mm512_storeu_si512((void *)(dst + 32), _mm512_shuffle_i64x2(x1, x3, 0x88));
+    if (npx > 48)
+        _mm512_storeu_si512((void *)(dst + 48), _mm512_shuffle_i64x2(x1, x3, 0xDD));
+}
+
+/* slimc_rt_qpanel_512 for stride 1, the tap rows kept in registers: each tap's row is one
+ * vector, filled run by run with masked loads merged into the zero point (a run's lanes at
+ * its place in the block, its padding lanes left at zp), or by the one-permute gather of
+ * small images; every 4 taps are interleaved in registers and stored (no tap-row buffer). */
+static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                             int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx)
+{
+    int64_t r_oh[64] = {0}, r_ow[64] = {0}, r_len[64] = {0}, r_j[64] = {0};
+    const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
+    const int64_t n = p1 - p0;
+    __mmask64 lmask[16][64];
+    int64_t aoff[16][64];
+    for (int64_t q = 0; q < nr; q++)
+        for (int64_t kw = 0; kw < s->KW; kw++) {
+            const int64_t iw0 = r_ow[q] - s->PW + kw * s->DW;
+            aoff[kw][q] = iw0 - r_j[q]; /* lane r_j + i reads the row at iw0 + i */
+            lmask[kw][q] = slimc_rt_bits64(-iw0, slimc_rt_min(s->W - iw0, r_len[q])) << r_j[q];
+        }
+    const int64_t r0 = r_oh[0], r1 = r_oh[nr - 1];
+    int64_t cmin = s->OW, cmax = 0;
+    for (int64_t q = 0; q < nr; q++) {
+        cmin = slimc_rt_min(cmin, r_ow[q]);
+        cmax = slimc_rt_max(cmax, r_ow[q] + r_len[q] - 1);
+    }
+    const int64_t base = r0 * s->SH * s->W + cmin;
+    const int64_t span = r1 * s->SH * s->W + cmax - base + 1;
+    uint8_t rel[64] __attribute__((aligned(64)));
+    const int gather = span <= 128 && slimc_rt_has_vbmi();
+    if (gather) {
+        memset(rel, 0, sizeof rel);
+        for (int64_t q = 0; q < nr; q++)
+            for (int64_t i = 0; i < r_len[q]; i++)
+                rel[r_j[q] + i] = (uint8_t)(r_oh[q] * s->SH * s->W + r_ow[q] + i - base);
+    }
+    const __m512i vzp = _mm512_set1_epi8((char)zp);
+    const __mmask64 inblk = slimc_rt_bits64(0, n);
+    __m512i t[4] = {vzp, vzp, vzp, vzp};
+    int64_t k = 0;
+    for (int64_t ci = 0; ci < s->CG; ci++) {
+        const uint8_t *xc = x + ci * s->H * s->W;
+        for (int64_t kh = 0; kh < s->KH; kh++)
+            for (int64_t kw = 0; kw < s->KW; kw++, k++) {
+                const int64_t dh = kh * s->DH - s->PH, dw = kw * s->DW - s->PW;
+                __m512i v = vzp;
+                if (gather && r0 * s->SH + dh >= 0 && r1 * s->SH + dh < s->H && cmin + dw >= 0 &&
+                    cmax + dw < s->W) {
+                    v = _mm512_mask_blend_epi8(
+                        inblk, vzp, slimc_rt_qtap_vbmi_v(xc + base + dh * s->W + dw, rel, span));
+                } else {
+                    for (int64_t q = 0; q < nr; q++) {
+                        const int64_t ih = r_oh[q] * s->SH + dh;
+                        if (ih < 0 || ih >= s->H)
+                            continue;
+                        /* the address may lie before the row (masked-off lanes): formed as
+                         * an integer */
+                        const uintptr_t a = (uintptr_t)(xc + ih * s->W) + (uintptr_t)aoff[kw][q];
+                        v = _mm512_mask_loadu_epi8(v, lmask[kw][q], (const void *)a);
+                    }
+                }
+                t[k & 3] = v;
+                if ((k & 3) == 3)
+                    slimc_rt_qpanel_store4(panel + (k >> 2) * npx, t[0], t[1], t[2], t[3], npx);
+            }
+    }
+    if (k & 3) { /* taps past K read 0 (their weights are 0 too) */
+        for (int64_t j = k & 3; j < 4; j++)
+            t[j] = _mm512_setzero_si512();
+        slimc_rt_qpanel_store4(panel + (k >> 2) * npx, t[0], t[1], t[2], t[3], npx);
+    }
+}
+
 /* The panel by the fastest builder that handles the conv's stride and kernel width. */
 static SLIMC_RT_VNNI void slimc_rt_qpanel_any(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                               int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx,
                                               uint8_t *tmp)
 {
-    if ((s->SW == 1 || s->SW == 2) && s->KW <= 16)
+    if (s->SW == 1 && s->KW <= 16)
+        slimc_rt_qpanel_s1(s, x, p0, p1, zp, panel, npx);
+    else if (s->SW == 2 && s->KW <= 16)
         slimc_rt_qpanel_512(s, x, p0, p1, zp, panel, npx, tmp);
     else
         slimc_rt_qpanel(s, x, p0, p1, zp, panel, npx, tmp);

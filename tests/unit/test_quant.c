@@ -199,6 +199,8 @@ START_TEST(qconv_exact)
     check_qconv(3, 5, 150, 5, 3, 2, 1, 1, 1);
     check_qconv(2, 9, 40, 3, 3, 3, 1, 1, 1);
     check_qconv(2, 18, 20, 3, 17, 1, 1, 1, 1);
+    /* many output channels (off 16) over a long K */
+    check_qconv(128, 9, 9, 250, 3, 1, 1, 1, 1);
 }
 END_TEST
 
