@@ -62,15 +62,6 @@ static float bf16_to_f32(uint16_t h)
     return f;
 }
 
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    if ((x & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((x >> 16) | 0x40u);
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
 /* Integer element i of data (dtype t), sign- or zero-extended, as 64 bits. */
 static uint64_t int_get(DType t, const void *data, int64_t i)
 {
@@ -110,7 +101,7 @@ static void flt_set(DType t, void *data, int64_t i, double v)
     case EK_F32: ((float *)data)[i] = (float)v; return;
     case EK_F64: ((double *)data)[i] = v; return;
     case EK_F16: ((uint16_t *)data)[i] = f32_to_half((float)v); return;
-    case EK_BF16: ((uint16_t *)data)[i] = f32_to_bf16((float)v); return;
+    case EK_BF16: ((uint16_t *)data)[i] = ir_bf16_bits((double)(float)v); return;
     case EK_SINT:
     case EK_UINT: break;
     }

@@ -31,15 +31,6 @@ static uint16_t f32_to_half(float f)
     return (uint16_t)(sign | (r >> 13));
 }
 
-static uint16_t f32_to_bf16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, sizeof x);
-    if ((x & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((x >> 16) | 0x40u);
-    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
 static bool dtype_is_float(DType t)
 {
     return t == IR_F64 || t == IR_F32 || t == IR_F16 || t == IR_BF16;
@@ -124,7 +115,7 @@ static void store_cast(DType to, void *out, int64_t i, DType from, const void *s
     case IR_F64: ((double *)out)[i] = v; return;
     case IR_F32: ((float *)out)[i] = (float)v; return;
     case IR_F16: ((uint16_t *)out)[i] = f32_to_half((float)v); return;
-    case IR_BF16: ((uint16_t *)out)[i] = f32_to_bf16((float)v); return;
+    case IR_BF16: ((uint16_t *)out)[i] = ir_bf16_bits((double)(float)v); return;
     default: SLIMC_ASSERT(0 && "bad cast");
     }
 }

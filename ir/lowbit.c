@@ -51,6 +51,29 @@ static bool x_and_w(Graph *g, Node *n, int64_t *o, int64_t *k, Diag *d)
     return true;
 }
 
+/* x f32 [.., K] (K static) and a weight of dtype wdt packed by the layout pass for
+ * out_features outputs: [ceil(O / 16), KB, 64] i8 or [ceil(O / 16), KB, 32] bf16; sets *o
+ * and *k. */
+static bool packed_x_and_w(Graph *g, Node *n, DType wdt, int64_t *o, int64_t *k, Diag *d)
+{
+    const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
+    *o = ir_attr_int(n, "out_features", 0);
+    if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
+        !ir_dim_static(x->shape.d[x->shape.rank - 1]))
+        return bad(g, n, 0, "f32 [.., K] with a static K", d);
+    *k = x->shape.d[x->shape.rank - 1].c;
+    const bool i8 = wdt == IR_I8;
+    if (!w || w->dtype != wdt || w->shape.rank != 3 || !ir_shape_static(&w->shape) || *o < 1 ||
+        w->shape.d[0].c != (*o + 15) / 16 ||
+        w->shape.d[1].c != (i8 ? ir_qpack_rows(*k) : ir_bpack_rows(*k)) ||
+        w->shape.d[2].c != (i8 ? 64 : 32))
+        return bad(g, n, 1,
+                   i8 ? "an i8 weight packed for out_features outputs"
+                      : "a bf16 weight packed for out_features outputs",
+                   d);
+    return true;
+}
+
 static void set_output(Graph *g, Node *n, int64_t o)
 {
     Type t = g->values[n->inputs[0]].type;
@@ -63,16 +86,10 @@ bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
 {
     int64_t o, k;
     if (ir_attr_int(n, "w_packed", 0)) { /* a bf16 weight in pairs (the layout pass) */
-        const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
-        o = ir_attr_int(n, "out_features", 0);
-        if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
-            !ir_dim_static(x->shape.d[x->shape.rank - 1]))
-            return bad(g, n, 0, "f32 [.., K] with a static K", d);
-        k = x->shape.d[x->shape.rank - 1].c;
-        if (!w || w->dtype != IR_BF16 || w->shape.rank != 3 || !ir_shape_static(&w->shape) ||
-            o < 1 || w->shape.d[0].c != (o + 15) / 16 || w->shape.d[1].c != ir_bpack_rows(k) ||
-            w->shape.d[2].c != 32 || type_of(g, n, 2))
-            return bad(g, n, 1, "a bf16 weight packed for out_features outputs", d);
+        if (!packed_x_and_w(g, n, IR_BF16, &o, &k, d))
+            return false;
+        if (type_of(g, n, 2))
+            return bad(g, n, 2, "absent (bf16 weights have no scales)", d);
         const Type *b = type_of(g, n, 3);
         if (b && !is_vec(b, IR_F32, o))
             return bad(g, n, 3, "an f32 [O] bias", d);
@@ -115,16 +132,8 @@ bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
     int64_t o, k;
     const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
     if (packed) { /* the layout pass's [ceil(O / 16), KB, 64] (as qlinear's) */
-        const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
-        o = ir_attr_int(n, "out_features", 0);
-        if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
-            !ir_dim_static(x->shape.d[x->shape.rank - 1]))
-            return bad(g, n, 0, "f32 [.., K] with a static K", d);
-        k = x->shape.d[x->shape.rank - 1].c;
-        if (!w || w->dtype != IR_I8 || w->shape.rank != 3 || !ir_shape_static(&w->shape) || o < 1 ||
-            w->shape.d[0].c != (o + 15) / 16 || w->shape.d[1].c != ir_qpack_rows(k) ||
-            w->shape.d[2].c != 64)
-            return bad(g, n, 1, "an i8 weight packed for out_features outputs", d);
+        if (!packed_x_and_w(g, n, IR_I8, &o, &k, d))
+            return false;
     } else if (!x_and_w(g, n, &o, &k, d)) {
         return false;
     }

@@ -57,60 +57,37 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         g->nodes[i].inputs[1] = nt;
         ir_node_set_int(g, i, "w_transposed", 1);
     }
+    /* i8 weights of qlinear / dqlinear in byte quads for vpdpbusd and AMX-INT8; bf16 weights
+     * of wlinear in pairs for vdpbf16ps and AMX-BF16 ([ceil(N / 16), KB, 32] bf16, w[n][k]
+     * at [n / 16][k / 2][(n % 16) * 2 + k % 2]): G elements of a row per 4 bytes */
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead || (n->op != IR_OP_QLINEAR && n->op != IR_OP_DQLINEAR) ||
-            ir_attr_int(n, "w_packed", 0) != 0)
+        const bool q = n->op == IR_OP_QLINEAR || n->op == IR_OP_DQLINEAR;
+        if (n->dead || !(q || n->op == IR_OP_WLINEAR) || ir_attr_int(n, "w_packed", 0) != 0)
             continue;
         const Value *w = &g->values[n->inputs[1]];
-        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||
+        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != (q ? IR_I8 : IR_BF16) ||
             w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
             continue;
-        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
-        const int64_t OB = (O + 15) / 16, K4 = ir_qpack_rows(K);
-        if ((size_t)(O * K) != w->data_bytes || O < 1)
+        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c, G = q ? 4 : 2;
+        const int64_t OB = (O + 15) / 16, KB = q ? ir_qpack_rows(K) : ir_bpack_rows(K);
+        const size_t es = q ? 1 : 2; /* element bytes */
+        if ((size_t)(O * K) * es != w->data_bytes || O < 1)
             continue;
-        const size_t bytes = (size_t)(OB * K4 * 64);
-        int8_t *dst = arena_alloc(g->arena, bytes ? bytes : 1);
+        const size_t bytes = (size_t)(OB * KB * 64);
+        uint8_t *dst = arena_alloc(g->arena, bytes);
         memset(dst, 0, bytes);
-        const int8_t *src = w->data;
+        const uint8_t *src = w->data;
         for (int64_t o = 0; o < O; o++)
             for (int64_t k = 0; k < K; k++)
-                dst[((o / 16) * K4 + k / 4) * 64 + (o % 16) * 4 + k % 4] = src[o * K + k];
-        Type t = {.dtype = IR_I8, .shape = {3, {ir_dim(OB), ir_dim(K4), ir_dim(64)}}};
-        ValueId pv = ir_const_new(g, arena_printf(g->arena, "%s.vnni", w->name), t, dst, bytes,
-                                  w->loc); /* w is stale from here */
+                memcpy(dst + (size_t)(((o / 16) * KB + k / G) * 16 * G + (o % 16) * G + k % G) * es,
+                       src + (size_t)(o * K + k) * es, es);
+        Type t = {.dtype = w->type.dtype, .shape = {3, {ir_dim(OB), ir_dim(KB), ir_dim(16 * G)}}};
+        ValueId pv = ir_const_new(g, arena_printf(g->arena, q ? "%s.vnni" : "%s.pairs", w->name), t,
+                                  dst, bytes, w->loc); /* w is stale from here */
         g->nodes[i].inputs[1] = pv;
         ir_node_set_int(g, i, "w_packed", 1);
         ir_node_set_int(g, i, "out_features", O);
-    }
-    /* a bf16 wlinear's weight [N, K] in bf16 pairs for AMX-BF16 / vdpbf16ps:
-     * [ceil(N / 16), KB, 32] with w[n][k] at [n / 16][k / 2][(n % 16) * 2 + k % 2] */
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->op != IR_OP_WLINEAR || ir_attr_int(n, "w_packed", 0) != 0)
-            continue;
-        const Value *w = &g->values[n->inputs[1]];
-        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_BF16 ||
-            w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
-            continue;
-        const int64_t N = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
-        const int64_t NB = (N + 15) / 16, KB = ir_bpack_rows(K);
-        if ((size_t)(N * K) * 2 != w->data_bytes || N < 1)
-            continue;
-        const size_t bytes = (size_t)(NB * KB * 32) * 2;
-        uint16_t *dst = arena_alloc(g->arena, bytes);
-        memset(dst, 0, bytes);
-        const uint16_t *src = w->data;
-        for (int64_t o = 0; o < N; o++)
-            for (int64_t k = 0; k < K; k++)
-                dst[((o / 16) * KB + k / 2) * 32 + (o % 16) * 2 + k % 2] = src[o * K + k];
-        Type t = {.dtype = IR_BF16, .shape = {3, {ir_dim(NB), ir_dim(KB), ir_dim(32)}}};
-        ValueId pv = ir_const_new(g, arena_printf(g->arena, "%s.pairs", w->name), t, dst, bytes,
-                                  w->loc); /* w is stale from here */
-        g->nodes[i].inputs[1] = pv;
-        ir_node_set_int(g, i, "w_packed", 1);
-        ir_node_set_int(g, i, "out_features", N);
     }
     ir_compact(g);
     return true;

@@ -1641,31 +1641,35 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, co
 }
 #endif
 
-SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y)
+/* Per tap column kw (windows up to 64 wide): the outputs [lo, hi) whose tap lands inside
+ * the row. Returns 0 for wider windows (the loops then work them out per row). */
+static int slimc_rt_pool_taps(const slimc_rt_conv *s, int64_t *t_lo, int64_t *t_hi)
 {
-    /* per tap column kw: the outputs [lo, hi) whose tap lands inside the row */
-    int64_t t_lo[64], t_hi[64];
-    const int small = s->KW <= 64;
-    for (int64_t kw = 0; kw < s->KW && small; kw++) {
+    if (s->KW > 64)
+        return 0;
+    for (int64_t kw = 0; kw < s->KW; kw++) {
         const int64_t off = kw * s->DW - s->PW;
         t_lo[kw] = slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
         t_hi[kw] = slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
     }
-#ifdef SLIMC_RT_X86
-    if (small && (s->SW == 1 || s->SW == 2) && slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
-        slimc_rt_maxpool_rows_512(s, x, y, t_lo, t_hi);
-        return;
-    }
-#endif
+    return 1;
+}
+
+/* The portable max_pool2d of one plane, f32 (NaN wins) or u8 codes. */
+static void slimc_rt_maxpool_c(const slimc_rt_conv *s, const void *x, void *y, int u8,
+                               const int64_t *t_lo, const int64_t *t_hi, int small)
+{
     for (int64_t oh = 0; oh < s->OH; oh++) {
-        float *orow = y + oh * s->OW;
         for (int64_t ow = 0; ow < s->OW; ow++)
-            orow[ow] = -INFINITY;
+            if (u8)
+                ((uint8_t *)y)[oh * s->OW + ow] = 0;
+            else
+                ((float *)y)[oh * s->OW + ow] = -INFINITY;
         const int64_t h0 = oh * s->SH - s->PH; /* the window's first row */
         const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
         const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
         for (int64_t kh = kh0; kh < kh1; kh++) {
-            const float *xr = x + (h0 + kh * s->DH) * s->W;
+            const int64_t row = (h0 + kh * s->DH) * s->W;
             for (int64_t kw = 0; kw < s->KW; kw++) {
                 const int64_t off = kw * s->DW - s->PW;
                 const int64_t lo =
@@ -1673,10 +1677,31 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float 
                 const int64_t hi =
                     small ? t_hi[kw]
                           : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
-                slimc_rt_maxpool_row_c(orow, xr, lo, hi, s->SW, off);
+                if (u8)
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        const uint8_t v = ((const uint8_t *)x)[row + ow * s->SW + off];
+                        uint8_t *m = (uint8_t *)y + oh * s->OW + ow;
+                        *m = v > *m ? v : *m;
+                    }
+                else
+                    slimc_rt_maxpool_row_c((float *)y + oh * s->OW, (const float *)x + row, lo, hi,
+                                           s->SW, off);
             }
         }
     }
+}
+
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y)
+{
+    int64_t t_lo[64], t_hi[64];
+    const int small = slimc_rt_pool_taps(s, t_lo, t_hi);
+#ifdef SLIMC_RT_X86
+    if (small && (s->SW == 1 || s->SW == 2) && slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_maxpool_rows_512(s, x, y, t_lo, t_hi);
+        return;
+    }
+#endif
+    slimc_rt_maxpool_c(s, x, y, 0, t_lo, t_hi, small);
 }
 
 #ifdef SLIMC_RT_X86
@@ -1748,40 +1773,14 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_u8_512(const slimc_rt_conv *s,
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x, uint8_t *y)
 {
     int64_t t_lo[64], t_hi[64];
-    const int small = s->KW <= 64;
-    for (int64_t kw = 0; kw < s->KW && small; kw++) {
-        const int64_t off = kw * s->DW - s->PW;
-        t_lo[kw] = slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
-        t_hi[kw] = slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
-    }
+    const int small = slimc_rt_pool_taps(s, t_lo, t_hi);
 #ifdef SLIMC_RT_X86
     if (small && (s->SW == 1 || s->SW == 2) && slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
         slimc_rt_maxpool_rows_u8_512(s, x, y, t_lo, t_hi);
         return;
     }
 #endif
-    for (int64_t oh = 0; oh < s->OH; oh++) {
-        uint8_t *orow = y + oh * s->OW;
-        memset(orow, 0, (size_t)s->OW);
-        const int64_t h0 = oh * s->SH - s->PH;
-        const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
-        const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
-        for (int64_t kh = kh0; kh < kh1; kh++) {
-            const uint8_t *xr = x + (h0 + kh * s->DH) * s->W;
-            for (int64_t kw = 0; kw < s->KW; kw++) {
-                const int64_t off = kw * s->DW - s->PW;
-                const int64_t lo =
-                    small ? t_lo[kw] : slimc_rt_max(0, slimc_rt_div_ceil(-off, s->SW));
-                const int64_t hi =
-                    small ? t_hi[kw]
-                          : slimc_rt_min(s->OW, slimc_rt_div_floor(s->W - 1 - off, s->SW) + 1);
-                for (int64_t ow = lo; ow < hi; ow++) {
-                    const uint8_t v = xr[ow * s->SW + off];
-                    orow[ow] = v > orow[ow] ? v : orow[ow];
-                }
-            }
-        }
-    }
+    slimc_rt_maxpool_c(s, x, y, 1, t_lo, t_hi, small);
 }
 
 /* ---- dynamic int8 parameters ---- */

@@ -64,9 +64,9 @@ static void emit_qreq(CgCtx *c, const Node *n)
     cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
 }
 
-/* qlinear on a weight packed by the layout pass: items of up to 32 rows x 64 outputs
- * (two AMX row tiles; the VNNI kernel takes them 8 rows at a time). */
-static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
+/* The start of a qlinear / dqlinear body on a weight packed by the layout pass: the
+ * operands (bias NULL when absent); returns the rows' count M, sets *O and *K. */
+static const char *begin_packed(CgCtx *c, NodeId id, long long *O, long long *K)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
@@ -74,9 +74,18 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 5)
         cg_printf(c, "    const float *bias = NULL;\n");
-    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
-    const long long O = (long long)ir_attr_int(n, "out_features", 0),
-                    K = (long long)xs->d[xs->rank - 1].c;
+    *O = (long long)ir_attr_int(n, "out_features", 0);
+    *K = (long long)xs->d[xs->rank - 1].c;
+    return cg_prod(c, xs, 0, xs->rank - 1);
+}
+
+/* qlinear on a weight packed by the layout pass: items of up to 32 rows x 64 outputs
+ * (two AMX row tiles; the VNNI kernel takes them 8 rows at a time). */
+static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    long long O, K;
+    const char *M = begin_packed(c, id, &O, &K);
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
     emit_qreq(c, n);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
@@ -288,22 +297,14 @@ static void emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-/* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
- * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
 /* dqlinear on a weight packed by the layout pass: items of 32 rows, all outputs; each
  * item quantizes its rows into a heap buffer of the body and runs the packed int8 GEMM on
  * them (AMX tiles or VNNI). */
 static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]);
-    static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
-    cg_body_begin(c, id, names, n->n_inputs);
-    if (n->n_inputs < 5)
-        cg_printf(c, "    const float *bias = NULL;\n");
-    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
-    const long long O = (long long)ir_attr_int(n, "out_features", 0),
-                    K = (long long)xs->d[xs->rank - 1].c;
+    long long O, K;
+    const char *M = begin_packed(c, id, &O, &K);
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, O, K);
     cg_printf(c, "    float xs;\n    int32_t zp;\n");
     cg_printf(c, "    slimc_rt_dyn_params(x, M * K, &xs, &zp);\n");
@@ -326,6 +327,8 @@ static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
+ * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
 static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
