@@ -9,7 +9,10 @@ made the full-size weights and ONNX files (it calls it for them if they are miss
 
     python3 bench/quant_bench.py [--slimc build/slimc] [--models mlp:1,lenet:64] [--repeats 3]
 
-Prints a markdown table; results and the command go to bench/RESULTS.md by hand.
+Every configuration is timed once per round (--repeats rounds), so a slow minute of a
+shared machine hits all of them alike: a cell is the median over the rounds, a ratio the
+median of the rounds' ratios. Prints markdown tables; results and the command go to
+bench/RESULTS.md by hand.
 """
 
 import argparse
@@ -172,17 +175,27 @@ def main():
         runners["torch int8 dynamic"] = lambda runs: torch.ask(1, {
             "cmd": "time", "model": name + "+qdyn", "input": B.input_path(name, batch),
             "runs": runs, "warmup": max(2, runs // 10)})["median_ms"]
-        res = {}
+        # Rounds: every runner once per round, so that a slow minute of the (shared) machine
+        # hits all of them; a cell is the median over the rounds, a ratio the median of the
+        # rounds' ratios.
+        runs, samples = {}, {}
         for k, fn in runners.items():
             try:
                 est = fn(3)
-                n = int(min(2000, max(5, args.seconds * 1e3 / max(est, 1e-3))))
-                res[k] = statistics.median(fn(n) for _ in range(args.repeats))
+                runs[k] = int(min(2000, max(5, args.seconds * 1e3 / max(est, 1e-3))))
+                samples[k] = []
             except Exception as e:
-                res[k] = None
                 log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
+        for _ in range(args.repeats):
+            for k in list(samples):
+                try:
+                    samples[k].append(runners[k](runs[k]))
+                except Exception as e:
+                    log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
+                    del samples[k]
+        res = {k: statistics.median(v) for k, v in samples.items() if v}
         sizes = {v: slimc_bytes(args.slimc, name, batch, v) for v, _, _ in VARIANTS}
-        rows.append((name, batch, res, sizes))
+        rows.append((name, batch, res, sizes, samples))
     torch.close()
 
     def ms(x):
@@ -192,14 +205,16 @@ def main():
                                                       "torch fp32", "torch int8 dynamic"]
     print("| model | " + " | ".join(keys) + " |")
     print("|---|" + "---:|" * len(keys))
-    for name, batch, res, _ in rows:
+    for name, batch, res, _, _ in rows:
         print("| %s b%d | " % (name, batch) + " | ".join(ms(res.get(k)) for k in keys) + " |")
     print()
     print("| model | slimc int8 / slimc fp32 | slimc int8 / ORT int8 | slimc int8 dyn / ORT int8 dyn | slimc int8 dyn / torch int8 dyn |")
     print("|---|---:|---:|---:|---:|")
-    for name, batch, res, _ in rows:
+    for name, batch, res, _, samples in rows:
         def ratio(a, b):
-            return "%.2f" % (res[a] / res[b]) if res.get(a) and res.get(b) else "—"
+            if not samples.get(a) or not samples.get(b):
+                return "—"
+            return "%.2f" % statistics.median(x / y for x, y in zip(samples[a], samples[b]))
         print("| %s b%d | %s | %s | %s | %s |" % (name, batch, ratio("slimc int8", "slimc fp32"),
                                                  ratio("slimc int8", "ort int8"),
                                                  ratio("slimc int8 dynamic", "ort int8 dynamic"),
@@ -207,7 +222,7 @@ def main():
     print()
     print("| model | " + " | ".join(v for v, _, _ in VARIANTS[1:]) + " |")
     print("|---|" + "---:|" * (len(VARIANTS) - 1))
-    for name, batch, _, sizes in rows:
+    for name, batch, _, sizes, _ in rows:
         cells = []
         for v, _, _ in VARIANTS[1:]:
             s = sizes.get(v)
