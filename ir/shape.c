@@ -298,8 +298,8 @@ SHAPE_FN(pool2d)
 {
     /* max_pool2d also takes u8 (an int8 chain, passes/qchain.c): max commutes with the
      * monotone quantize, so the codes' maximum is the maximum's code */
-    const bool u8 = n->op == IR_OP_MAX_POOL2D && in_type(g, n, 0)->dtype == IR_U8 &&
-                    !in_type(g, n, 0)->quant;
+    const bool u8 =
+        n->op == IR_OP_MAX_POOL2D && in_type(g, n, 0)->dtype == IR_U8 && !in_type(g, n, 0)->quant;
     if ((!u8 && !need_float(g, n, 0, d)) || !need_rank(g, n, 0, 4, "the input", d) ||
         !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
         return false;

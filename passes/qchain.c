@@ -46,9 +46,9 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
                 q = u;
                 break;
             }
-            if (len == QCHAIN_MAX || (op != IR_OP_RELU && op != IR_OP_RELU6 &&
-                                      op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN &&
-                                      op != IR_OP_RESHAPE))
+            if (len == QCHAIN_MAX ||
+                (op != IR_OP_RELU && op != IR_OP_RELU6 && op != IR_OP_MAX_POOL2D &&
+                 op != IR_OP_FLATTEN && op != IR_OP_RESHAPE))
                 break;
             if (op == IR_OP_RELU && act == 0)
                 act = 1;

@@ -175,8 +175,8 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
 
 /* max_pool2d through slimc_rt_maxpool_plane: stride 1, 2 (the vector paths, rows over 16
  * outputs wide) and 3, padding, dilation, ceil_mode; some NaNs and signed zeros. */
-static void add_pool(Graph *g, RtTensor *in, int *n_in, int64_t C, int64_t H, int64_t W,
-                     int64_t k, int64_t st, int64_t pad, int64_t dil, int64_t ceil_mode)
+static void add_pool(Graph *g, RtTensor *in, int *n_in, int64_t C, int64_t H, int64_t W, int64_t k,
+                     int64_t st, int64_t pad, int64_t dil, int64_t ceil_mode)
 {
     ValueId x = input(g, "x", 4, D(1, C, H, W), &in[*n_in]);
     float *xd = in[*n_in].data;

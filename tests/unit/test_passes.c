@@ -639,11 +639,12 @@ START_TEST(parse_errors)
                        "--passes:1:6: error: expected a pass name, found ','\n"
                        "  fold,,dce\n"
                        "       ^\n");
-    EXPECT_PARSE_ERROR("fold, fsue", cli,
-                       "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n"
-                       "  fold, fsue\n"
-                       "        ^\n");
+    EXPECT_PARSE_ERROR(
+        "fold, fsue", cli,
+        "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
+        "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n"
+        "  fold, fsue\n"
+        "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
                        "--passes:1:6: error: expected ',' between passes, found 'd'\n"
                        "  fold dce\n"
@@ -669,9 +670,10 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold(max_mb=)", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
-    EXPECT_PARSE_ERROR("fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
-                       "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n");
+    EXPECT_PARSE_ERROR(
+        "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
+        "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
+        "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n");
 }
 END_TEST
 

@@ -467,8 +467,8 @@ START_TEST(qchain_exact)
         Graph *g = ir_graph_new("qchain");
         RtTensor in[1] = {sup_input_rand(4, D(2, 3, 21, 23), &seed)};
         ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 21, 23)), (SrcLoc){0});
-        ValueId h = chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 20, 3,
-                                1, 1);
+        ValueId h =
+            chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 20, 3, 1, 1);
         h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU, h)); /* 11 x 12 */
         h = chain_layer(g, true, chain_q(g, h, 0.05, 0), 0.05, 0, 20, 24, 3, 2, 1);
         h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU6, h)); /* 6 x 6 -> 3 x 3 */
@@ -487,8 +487,9 @@ START_TEST(qchain_exact)
         int64_t syms[IR_MAX_SYMS] = {0};
         ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
         PassRunOptions ro = {.verify = true};
-        ck_assert_msg(pass_pipeline_run(g, packed ? "qchain,layout" : "qchain", (SrcLoc){0}, &ro, &d),
-                      "%s", diag_text(&d));
+        ck_assert_msg(
+            pass_pipeline_run(g, packed ? "qchain,layout" : "qchain", (SrcLoc){0}, &ro, &d), "%s",
+            diag_text(&d));
         int u8_layers = 0;
         for (int i = 0; i < g->n_nodes; i++)
             u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
