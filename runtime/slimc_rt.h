@@ -2004,6 +2004,81 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, c
 }
 #endif /* SLIMC_RT_X86 */
 
+#ifdef SLIMC_RT_X86
+/* AVX-VNNI: vpdpbusd on ymm with a VEX encoding, on CPUs with AVX2 but no AVX-512 (Alder
+ * Lake and later client parts): CPUID 7.1 EAX bit 4. Taken when the AVX-512 paths are not
+ * (no AVX-512, or SLIMC_MAX_ISA=avx2); SLIMC_NO_VNNI=1 turns it off too. */
+static int slimc_rt_avxvnni_cached = -1;
+
+static SLIMC_RT_UNUSED int slimc_rt_has_avxvnni(void)
+{
+    int v = __atomic_load_n(&slimc_rt_avxvnni_cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        const char *e = getenv("SLIMC_NO_VNNI");
+        v = !(e && *e && strcmp(e, "0") != 0) && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2 &&
+            __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1u);
+        __atomic_store_n(&slimc_rt_avxvnni_cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+#define SLIMC_RT_AVXVNNI __attribute__((target("avxvnni,avx2,fma")))
+
+static inline SLIMC_RT_AVXVNNI int32_t slimc_rt_hsum256(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* slimc_rt_qgemm on ymm: per row, 4 outputs' dot products 32 bytes of k at a time (the
+ * tail through zeroed copies), one horizontal sum each; the scalar epilogue. */
+static SLIMC_RT_AVXVNNI void slimc_rt_qgemm_avxvnni(int64_t M, int64_t O, int64_t K,
+                                                    const uint8_t *A, int64_t lda, const int8_t *W,
+                                                    int64_t ldw, int32_t zp, const int32_t *wsum,
+                                                    float xs, const float *ws, const float *bias,
+                                                    void *out, const slimc_rt_qreq *rq, int64_t sm,
+                                                    int64_t so)
+{
+    const int64_t kf = K / 32 * 32;
+    for (int64_t m = 0; m < M; m++) {
+        const uint8_t *a = A + m * lda;
+        uint8_t at[32] = {0};
+        memcpy(at, a + kf, (size_t)(K - kf));
+        for (int64_t o0 = 0; o0 < O; o0 += 4) {
+            const int64_t oc = slimc_rt_min(4, O - o0);
+            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                              _mm256_setzero_si256(), _mm256_setzero_si256()};
+            for (int64_t k = 0; k < kf; k += 32) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(const void *)(a + k));
+                for (int j = 0; j < oc; j++)
+                    acc[j] = _mm256_dpbusd_avx_epi32(
+                        acc[j], av,
+                        _mm256_loadu_si256(
+                            (const __m256i *)(const void *)(W + (o0 + j) * ldw + k)));
+            }
+            if (kf < K) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(const void *)at);
+                for (int j = 0; j < oc; j++) {
+                    int8_t wt[32] = {0};
+                    memcpy(wt, W + (o0 + j) * ldw + kf, (size_t)(K - kf));
+                    acc[j] = _mm256_dpbusd_avx_epi32(
+                        acc[j], av, _mm256_loadu_si256((const __m256i *)(const void *)wt));
+                }
+            }
+            for (int j = 0; j < oc; j++) {
+                const int64_t o = o0 + j;
+                slimc_rt_qstore(
+                    out, m * sm + o * so,
+                    slimc_rt_qout(slimc_rt_hsum256(acc[j]) - zp * wsum[o], xs, ws[o], bias, o), rq);
+            }
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
                                     float xs, const float *ws, const float *bias, void *out,
@@ -2014,6 +2089,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qgemm_vnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
+        return;
+    }
+    if (K > 0 && slimc_rt_has_avxvnni()) {
+        slimc_rt_qgemm_avxvnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
         return;
     }
 #endif
@@ -2643,22 +2722,31 @@ typedef struct slimc_rt_tilecfg {
     uint8_t rows[16];
 } slimc_rt_tilecfg;
 
-/* Tiles 0-7, 16 rows x 64 bytes each, loaded once per thread and kept: reloading and
- * releasing them around every call cost more than a small conv block computes. */
-static __thread int slimc_rt_amx_ready;
-
+/* Tiles 0-7, 16 rows x 64 bytes each. The configuration is left loaded after a call:
+ * reloading and releasing it around every call cost more than a small conv block computes.
+ * Whether it is still there is read back (sttilecfg) rather than remembered in a thread
+ * variable, which proved unreliable (a sanitizer build's threads lost it between calls). */
 static SLIMC_RT_AMX void slimc_rt_amx_config(void)
 {
-    if (slimc_rt_amx_ready)
-        return;
-    slimc_rt_amx_ready = 1;
     slimc_rt_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    /* gcc's tile-config asm names only 8 bytes of cfg as its operand: the barriers make the
+     * whole struct count as read and written */
+    __asm__ volatile("" : : "r"(&cfg) : "memory");
+    _tile_storeconfig(&cfg);
+    __asm__ volatile("" : : "r"(&cfg) : "memory");
+    int ok = cfg.palette == 1;
+    for (int t = 0; t < 8 && ok; t++)
+        ok = cfg.colsb[t] == 64 && cfg.rows[t] == 16;
+    if (ok)
+        return;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
     for (int t = 0; t < 8; t++) {
         cfg.colsb[t] = 64;
         cfg.rows[t] = 16;
     }
+    __asm__ volatile("" : : "r"(&cfg) : "memory");
     _tile_loadconfig(&cfg);
 }
 
@@ -3028,6 +3116,112 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* qlinear's epilogue for outputs [o, o + n) (n <= 8; none when n <= 0) of one row at
+ * out[i ..], from their i32 sums in acc: slimc_rt_qout then slimc_rt_qstore, the same float
+ * operations 8 lanes at a time when n is 8. */
+static inline SLIMC_RT_AVXVNNI __attribute__((always_inline)) void
+slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_t zp,
+                 const int32_t *wsum, float xs, const float *ws, const float *bias,
+                 const slimc_rt_qreq *rq)
+{
+    if (n <= 0)
+        return;
+    int32_t t[8];
+    _mm256_storeu_si256((__m256i *)(void *)t, acc);
+    if (n < 8) {
+        for (int64_t j = 0; j < n; j++)
+            slimc_rt_qstore(out, i + j,
+                            slimc_rt_qout(t[j] - zp * wsum[o + j], xs, ws[o + j], bias, o + j), rq);
+        return;
+    }
+    const __m256i s = _mm256_sub_epi32(
+        acc, _mm256_mullo_epi32(_mm256_set1_epi32(zp),
+                                _mm256_loadu_si256((const __m256i *)(const void *)(wsum + o))));
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(s),
+                             _mm256_mul_ps(_mm256_set1_ps(xs), _mm256_loadu_ps(ws + o)));
+    if (bias)
+        y = _mm256_add_ps(y, _mm256_loadu_ps(bias + o));
+    if (!rq) {
+        _mm256_storeu_ps((float *)out + i, y);
+        return;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    if (rq->act != SLIMC_RT_ACT_NONE) {
+        y = _mm256_blendv_ps(y, zero, _mm256_cmp_ps(y, zero, _CMP_LE_OQ));
+        if (rq->act == SLIMC_RT_ACT_RELU6)
+            y = _mm256_blendv_ps(y, _mm256_set1_ps(6.0f),
+                                 _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_GE_OQ));
+    }
+    __m256 v = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(rq->inv)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    v = _mm256_add_ps(v, _mm256_set1_ps((float)rq->zp));
+    v = _mm256_min_ps(_mm256_max_ps(v, zero), _mm256_set1_ps(255.0f)); /* NaN -> 0 */
+    _mm256_storeu_si256((__m256i *)(void *)t, _mm256_cvttps_epi32(v));
+    for (int j = 0; j < 8; j++)
+        ((uint8_t *)out)[i + j] = (uint8_t)t[j];
+}
+
+/* The packed GEMM on AVX-VNNI: a 16-output block's 64 bytes per k4 are two ymm of 8 outputs;
+ * 4 rows at a time (8 accumulators), each row's 4 bytes broadcast; the scalar epilogue. */
+static SLIMC_RT_AVXVNNI void
+slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O, int64_t K,
+                              const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                              float xs, const float *ws, const float *bias, void *out,
+                              const slimc_rt_qreq *rq)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), K4 = (K + 3) / 4, K4f = K / 4;
+    for (int64_t o = o0; o < o0 + oc; o += 16) {
+        const int8_t *w0 = Wp + (o / 16) * KB * 64;
+        const int64_t on = slimc_rt_min(16, o0 + oc - o);
+        for (int64_t m = m0; m < m0 + mc; m += 4) {
+            const int64_t mr = slimc_rt_min(4, m0 + mc - m);
+            /* rows past mc repeat the last one: computed, not stored */
+            const uint8_t *a0 = A + m * K, *a1 = A + (m + (mr > 1 ? 1 : 0)) * K;
+            const uint8_t *a2 = A + (m + (mr > 2 ? 2 : mr - 1)) * K;
+            const uint8_t *a3 = A + (m + (mr > 3 ? 3 : mr - 1)) * K;
+            /* named accumulators: in an array they went through memory every step */
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                    c21 = c00, c30 = c00, c31 = c00;
+            for (int64_t k4 = 0; k4 < K4; k4++) {
+                const __m256i wl =
+                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64));
+                const __m256i wh =
+                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64 + 32));
+                int32_t q0, q1, q2, q3;
+                if (k4 < K4f) {
+                    memcpy(&q0, a0 + 4 * k4, 4);
+                    memcpy(&q1, a1 + 4 * k4, 4);
+                    memcpy(&q2, a2 + 4 * k4, 4);
+                    memcpy(&q3, a3 + 4 * k4, 4);
+                } else {
+                    q0 = slimc_rt_a4(a0, k4, K);
+                    q1 = slimc_rt_a4(a1, k4, K);
+                    q2 = slimc_rt_a4(a2, k4, K);
+                    q3 = slimc_rt_a4(a3, k4, K);
+                }
+                const __m256i v0 = _mm256_set1_epi32(q0), v1 = _mm256_set1_epi32(q1);
+                const __m256i v2 = _mm256_set1_epi32(q2), v3 = _mm256_set1_epi32(q3);
+                c00 = _mm256_dpbusd_avx_epi32(c00, v0, wl);
+                c01 = _mm256_dpbusd_avx_epi32(c01, v0, wh);
+                c10 = _mm256_dpbusd_avx_epi32(c10, v1, wl);
+                c11 = _mm256_dpbusd_avx_epi32(c11, v1, wh);
+                c20 = _mm256_dpbusd_avx_epi32(c20, v2, wl);
+                c21 = _mm256_dpbusd_avx_epi32(c21, v2, wh);
+                c30 = _mm256_dpbusd_avx_epi32(c30, v3, wl);
+                c31 = _mm256_dpbusd_avx_epi32(c31, v3, wh);
+            }
+            const __m256i acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+            for (int i = 0; i < mr; i++)
+                for (int h = 0; h < 2; h++)
+                    slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[i][h],
+                                     slimc_rt_min(8, on - 8 * h), o + 8 * h, zp, wsum, xs, ws, bias,
+                                     rq);
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
                                            int64_t oc, int64_t O, int64_t K, const uint8_t *A,
                                            const int8_t *Wp, int32_t zp, const int32_t *wsum,
@@ -3045,6 +3239,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, in
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+        return;
+    }
+    if (K > 0 && slimc_rt_has_avxvnni()) {
+        slimc_rt_qgemm_packed_avxvnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
         return;
     }
 #endif
@@ -3266,6 +3464,9 @@ SLIMC_RT_KERNEL void slimc_rt_bgemm_packed(int64_t m0, int64_t mc, int64_t n0, i
         if (Ab) {
             slimc_rt_bf16_rows(A, m0, mc, K, KP, Ab);
             memset(Ab + mc * KP, 0, sizeof(uint16_t) * (size_t)((rows - mc) * KP));
+#ifdef SLIMC_RT_HAS_AMX
+            SLIMC_RT_BARRIER(); /* the rows are stored before the tile loads read them */
+#endif
 #ifdef SLIMC_RT_HAS_AMX
             if ((caps & 2) && mc >= 16)
                 slimc_rt_bgemm_amx(mc, n0, nc, N, KB, Ab, KP, Wp, bias, C + m0 * N);
