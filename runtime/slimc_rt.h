@@ -2979,7 +2979,10 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
     if (p1 <= p0)
         return;
 #ifdef SLIMC_RT_HAS_AMX
-    if (K > 0 && slimc_rt_has_amx()) {
+    /* K up to 64 fills at most one 64-byte tile step, mostly padding (lenet's first conv:
+     * 25 of 64; mobilenet's narrow 1x1 convs): the VNNI tile wastes nothing there and was
+     * 12% faster on lenet, 4-6% on mobilenet_v2 */
+    if (K > 64 && slimc_rt_has_amx()) {
         slimc_rt_qconv_block_amx(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
         return;
     }
