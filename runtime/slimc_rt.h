@@ -2303,17 +2303,60 @@ static SLIMC_RT_UNUSED int slimc_rt_has_vbmi(void)
 #define SLIMC_RT_VBMI                                                                              \
     __attribute__((target("avx512f,avx512vl,avx512bw,avx512vbmi,avx512vnni,avx2,fma")))
 
-/* One tap's bytes for all n pixels of a block at once: the block's source bytes lie within
- * `span` (at most 128) bytes from src, pixel j's at src + idx[j]; two masked loads and one
- * byte permute (vpermt2b), stored to the tap row r. */
-static SLIMC_RT_VBMI void slimc_rt_qtap_vbmi(uint8_t *r, const uint8_t *src, const uint8_t *idx,
-                                             int64_t n, int64_t span)
+/* The one-permute gather of small images (both panel builders): when all of a block's
+ * source bytes for a tap lie within 128 bytes of the first (pixel j at rel[j] from it, the
+ * same for every tap) and the tap stays inside the image for every pixel, two masked loads
+ * and one vpermt2b (VBMI) give the tap's whole row instead of a load per run. */
+typedef struct slimc_rt_qgather {
+    int on; /* the block fits and the CPU has VBMI */
+    int64_t r0, r1, cmin, cmax, base, span;
+    uint8_t rel[64] __attribute__((aligned(64)));
+} slimc_rt_qgather;
+
+static SLIMC_RT_UNUSED void slimc_rt_qgather_init(slimc_rt_qgather *gt, const slimc_rt_conv *s,
+                                                  int64_t nr, const int64_t *r_oh,
+                                                  const int64_t *r_ow, const int64_t *r_len,
+                                                  const int64_t *r_j)
 {
-    const __m512i lo = _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span), src);
-    const __m512i hi = span > 64 ? _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span - 64), src + 64)
-                                 : _mm512_setzero_si512();
-    const __m512i v = _mm512_permutex2var_epi8(lo, _mm512_loadu_si512((const void *)idx), hi);
-    _mm512_mask_storeu_epi8(r, slimc_rt_bits64(0, n), v);
+    gt->r0 = r_oh[0];
+    gt->r1 = r_oh[nr - 1];
+    gt->cmin = s->OW;
+    gt->cmax = 0;
+    for (int64_t q = 0; q < nr; q++) {
+        gt->cmin = slimc_rt_min(gt->cmin, r_ow[q]);
+        gt->cmax = slimc_rt_max(gt->cmax, r_ow[q] + r_len[q] - 1);
+    }
+    gt->base = gt->r0 * s->SH * s->W + gt->cmin * s->SW;
+    gt->span = gt->r1 * s->SH * s->W + gt->cmax * s->SW - gt->base + 1;
+    gt->on = gt->span <= 128 && slimc_rt_has_vbmi();
+    if (!gt->on)
+        return;
+    memset(gt->rel, 0, sizeof gt->rel);
+    for (int64_t q = 0; q < nr; q++)
+        for (int64_t i = 0; i < r_len[q]; i++)
+            gt->rel[r_j[q] + i] =
+                (uint8_t)(r_oh[q] * s->SH * s->W + (r_ow[q] + i) * s->SW - gt->base);
+}
+
+/* True when tap (dh, dw) (its offsets from the window's corner) can be gathered. */
+static inline int slimc_rt_qgather_tap(const slimc_rt_qgather *gt, const slimc_rt_conv *s,
+                                       int64_t dh, int64_t dw)
+{
+    return gt->on && gt->r0 * s->SH + dh >= 0 && gt->r1 * s->SH + dh < s->H &&
+           gt->cmin * s->SW + dw >= 0 && gt->cmax * s->SW + dw < s->W;
+}
+
+/* The tap's row of the block as a vector, from the channel plane xc. */
+static SLIMC_RT_VBMI __m512i slimc_rt_qgather_row(const slimc_rt_qgather *gt,
+                                                  const slimc_rt_conv *s, const uint8_t *xc,
+                                                  int64_t dh, int64_t dw)
+{
+    const uint8_t *src = xc + gt->base + dh * s->W + dw;
+    const __m512i lo = _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, gt->span), src);
+    const __m512i hi = gt->span > 64
+                           ? _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, gt->span - 64), src + 64)
+                           : _mm512_setzero_si512();
+    return _mm512_permutex2var_epi8(lo, _mm512_loadu_si512((const void *)gt->rel), hi);
 }
 
 /* slimc_rt_qpanel for stride 1 or 2 and kernels at most 16 wide, one run at a time with
@@ -2340,25 +2383,8 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
     }
     for (int t = 0; t < 4; t++) /* pixels past p1 read zp in every tap */
         memset(tmp + t * npx + n, zp, (size_t)(npx - n));
-    /* Small images: when all of a block's source bytes for a tap lie within 128 bytes of the
-     * first (pixel j at rel[j], the same for every tap) and the tap stays inside the image for
-     * every pixel, one vpermt2b gathers the tap's whole row instead of a load per run. */
-    const int64_t r0 = r_oh[0], r1 = r_oh[nr - 1];
-    int64_t cmin = s->OW, cmax = 0;
-    for (int64_t q = 0; q < nr; q++) {
-        cmin = slimc_rt_min(cmin, r_ow[q]);
-        cmax = slimc_rt_max(cmax, r_ow[q] + r_len[q] - 1);
-    }
-    const int64_t base = r0 * s->SH * s->W + cmin * SW;
-    const int64_t span = r1 * s->SH * s->W + cmax * SW - base + 1;
-    uint8_t rel[64] __attribute__((aligned(64)));
-    const int gather = span <= 128 && slimc_rt_has_vbmi();
-    if (gather) {
-        memset(rel, 0, sizeof rel);
-        for (int64_t q = 0; q < nr; q++)
-            for (int64_t i = 0; i < r_len[q]; i++)
-                rel[r_j[q] + i] = (uint8_t)(r_oh[q] * s->SH * s->W + (r_ow[q] + i) * SW - base);
-    }
+    slimc_rt_qgather gt; /* small images: a tap's whole row in one permute */
+    slimc_rt_qgather_init(&gt, s, nr, r_oh, r_ow, r_len, r_j);
     const __m512i vzp = _mm512_set1_epi8((char)zp);
     int64_t k = 0;
     for (int64_t ci = 0; ci < s->CG; ci++) {
@@ -2367,9 +2393,9 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
             for (int64_t kw = 0; kw < s->KW; kw++, k++) {
                 uint8_t *r = tmp + (k & 3) * npx;
                 const int64_t dh = kh * s->DH - s->PH, dw = kw * s->DW - s->PW;
-                if (gather && r0 * s->SH + dh >= 0 && r1 * s->SH + dh < s->H &&
-                    cmin * SW + dw >= 0 && cmax * SW + dw < s->W) {
-                    slimc_rt_qtap_vbmi(r, xc + base + dh * s->W + dw, rel, n, span);
+                if (slimc_rt_qgather_tap(&gt, s, dh, dw)) {
+                    _mm512_mask_storeu_epi8(r, slimc_rt_bits64(0, n),
+                                            slimc_rt_qgather_row(&gt, s, xc, dh, dw));
                     if ((k & 3) == 3)
                         slimc_rt_qpanel_interleave_128(panel + (k >> 2) * npx, tmp, npx);
                     continue;
@@ -2396,16 +2422,6 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_512(const slimc_rt_conv *s, const uint
             memset(tmp + t * npx, 0, (size_t)npx);
         slimc_rt_qpanel_interleave_128(panel + (k >> 2) * npx, tmp, npx);
     }
-}
-
-/* The whole tap row of a small-image block as a vector (slimc_rt_qtap_vbmi's gather). */
-static SLIMC_RT_VBMI __m512i slimc_rt_qtap_vbmi_v(const uint8_t *src, const uint8_t *idx,
-                                                  int64_t span)
-{
-    const __m512i lo = _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span), src);
-    const __m512i hi = span > 64 ? _mm512_maskz_loadu_epi8(slimc_rt_bits64(0, span - 64), src + 64)
-                                 : _mm512_setzero_si512();
-    return _mm512_permutex2var_epi8(lo, _mm512_loadu_si512((const void *)idx), hi);
 }
 
 /* Four tap rows (64 pixels each, a byte per pixel) interleaved into panel row dst: pixel j's
@@ -2447,22 +2463,8 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8
             aoff[kw][q] = iw0 - r_j[q]; /* lane r_j + i reads the row at iw0 + i */
             lmask[kw][q] = slimc_rt_bits64(-iw0, slimc_rt_min(s->W - iw0, r_len[q])) << r_j[q];
         }
-    const int64_t r0 = r_oh[0], r1 = r_oh[nr - 1];
-    int64_t cmin = s->OW, cmax = 0;
-    for (int64_t q = 0; q < nr; q++) {
-        cmin = slimc_rt_min(cmin, r_ow[q]);
-        cmax = slimc_rt_max(cmax, r_ow[q] + r_len[q] - 1);
-    }
-    const int64_t base = r0 * s->SH * s->W + cmin;
-    const int64_t span = r1 * s->SH * s->W + cmax - base + 1;
-    uint8_t rel[64] __attribute__((aligned(64)));
-    const int gather = span <= 128 && slimc_rt_has_vbmi();
-    if (gather) {
-        memset(rel, 0, sizeof rel);
-        for (int64_t q = 0; q < nr; q++)
-            for (int64_t i = 0; i < r_len[q]; i++)
-                rel[r_j[q] + i] = (uint8_t)(r_oh[q] * s->SH * s->W + r_ow[q] + i - base);
-    }
+    slimc_rt_qgather gt;
+    slimc_rt_qgather_init(&gt, s, nr, r_oh, r_ow, r_len, r_j);
     const __m512i vzp = _mm512_set1_epi8((char)zp);
     const __mmask64 inblk = slimc_rt_bits64(0, n);
     __m512i t[4] = {vzp, vzp, vzp, vzp};
@@ -2473,10 +2475,9 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8
             for (int64_t kw = 0; kw < s->KW; kw++, k++) {
                 const int64_t dh = kh * s->DH - s->PH, dw = kw * s->DW - s->PW;
                 __m512i v = vzp;
-                if (gather && r0 * s->SH + dh >= 0 && r1 * s->SH + dh < s->H && cmin + dw >= 0 &&
-                    cmax + dw < s->W) {
-                    v = _mm512_mask_blend_epi8(
-                        inblk, vzp, slimc_rt_qtap_vbmi_v(xc + base + dh * s->W + dw, rel, span));
+                if (slimc_rt_qgather_tap(&gt, s, dh, dw)) {
+                    v = _mm512_mask_blend_epi8(inblk, vzp,
+                                               slimc_rt_qgather_row(&gt, s, xc, dh, dw));
                 } else {
                     for (int64_t q = 0; q < nr; q++) {
                         const int64_t ih = r_oh[q] * s->SH + dh;
