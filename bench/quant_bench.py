@@ -157,7 +157,10 @@ def main():
     ap.add_argument("--models", default=",".join("%s:%d" % c for c in CONFIGS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=0.3)
+    ap.add_argument("--variants", default=",".join(v[0] for v in VARIANTS),
+                    help="slimc variants to time (comma-separated), e.g. fp32,int8")
     args = ap.parse_args()
+    timed = set(args.variants.split(","))
     configs = [(m.split(":")[0], int(m.split(":")[1])) for m in args.models.split(",")]
     B.prepare(configs, args.slimc)
     torch = B.Torch()
@@ -168,6 +171,8 @@ def main():
         ort_paths = ort_models(name, batch, workdir)
         runners = {}
         for v, _, _ in VARIANTS:
+            if v not in timed:
+                continue
             runners["slimc " + v] = (lambda v=v: lambda runs: slimc_time(args.slimc, name, batch, v, runs))()
         for k, p in ort_paths.items():
             runners[k] = (lambda p=p: lambda runs: ort_time(p, name, batch, runs))()

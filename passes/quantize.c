@@ -144,12 +144,6 @@ static bool quantizable(const Graph *g, const Node *n)
         if (b->kind != IR_VALUE_CONST || b->type.dtype != IR_F32)
             return false;
     }
-    /* Depthwise convolutions (one input channel per group) stay f32: with 9 weights per
-     * channel the int8 block kernel has nothing to reduce over and measured 4x slower
-     * than the f32 depthwise kernel on mobilenet_v2 (bench/RESULTS.md); their weights are
-     * a few KB anyway. */
-    if (n->op == IR_OP_CONV2D && w->type.shape.d[1].c == 1 && ir_attr_int(n, "groups", 1) > 1)
-        return false;
     return true;
 }
 

@@ -7,8 +7,11 @@
  * qlinear: one item is a tile of up to 4 rows x 64 outputs (slimc_rt_qgemm). qconv2d: one
  * item is a block of 64 output pixels of one image, all output channels, computed group by
  * group by slimc_rt_qconv_block (im2col panels in a heap buffer of the body, allocated
- * once per call of the body, not per item). */
+ * once per call of the body, not per item); a depthwise one (one input channel per group)
+ * runs slimc_rt_qdw_plane, one output plane per item. */
 #include "codegen/c/cg_internal.h"
+
+#include <math.h>
 
 bool cg_is_quant_op(OpKind op);
 void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
@@ -54,10 +57,16 @@ static void emit_qreq(CgCtx *c, const Node *n)
     }
     if (n->n_epilogue)
         cg_error(c, n, "writes u8 (y_scale) and cannot take an f32 epilogue");
-    const long long act = (long long)ir_attr_int(n, "act", 0);
+    long long act = (long long)ir_attr_int(n, "act", 0);
+    const long long zp = (long long)ir_attr_int(n, "y_zero_point", 0);
+    const float ys = (float)ir_attr_float(n, "y_scale", 1.0), inv = 1.0f / ys;
+    /* With zero point 0 the clamp to [0, 255] after rounding does what a relu did (y <= 0,
+     * NaN included, gives 0 either way), and a relu6 too when 6 already rounds to 255 or
+     * more (6 / 255 scales): monotone rounding sends every y >= 6 there. */
+    if (zp == 0 && ys > 0.0f && (act == 1 || (act == 2 && rintf(6.0f * inv) >= 255.0f)))
+        act = 0;
     cg_printf(c, "    static const slimc_rt_qreq rq_ = {1.0f / %s, %lld, %s};\n",
-              cg_float(c, ir_attr_float(n, "y_scale", 1.0)),
-              (long long)ir_attr_int(n, "y_zero_point", 0),
+              cg_float(c, ir_attr_float(n, "y_scale", 1.0)), zp,
               act == 1   ? "SLIMC_RT_ACT_RELU"
               : act == 2 ? "SLIMC_RT_ACT_RELU6"
                          : "SLIMC_RT_ACT_NONE");
@@ -186,6 +195,25 @@ static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
               "%lld, %lld, %lld, %lld, %lld, %lld, 0};\n",
               C, H, W, O, CG, OG, KH, KW, OH, OW, (long long)stride[0], (long long)stride[1],
               (long long)pad[0], (long long)pad[1], (long long)dil[0], (long long)dil[1]);
+    if (CG == 1 && groups > 1) { /* depthwise: one plane (image, output channel) per item */
+        cg_printf(c, "    enum { P = %lld };\n", P);
+        emit_qreq(c, n);
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+        cg_printf(c, "        const int64_t b = it / %lld, o = it %% %lld;\n", O, O);
+        cg_printf(c,
+                  "        slimc_rt_qdw_plane(&s, x + (b * %lld + o / %lld) * %lld, %lld, w + o * "
+                  "%lld, wsum[o], %s, ws[o], bias, o, slimc_rt_qoff(out, rq, it * P), rq);\n",
+                  C, OG, H * W, (long long)ir_attr_int(n, "x_zero_point", 0), KH * KW,
+                  cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+        if (n->n_epilogue)
+            cg_ep_call(c, id, 8, "it * P", "P");
+        cg_printf(c, "    }\n");
+        cg_body_end(c);
+        k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
+        k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O * P * K);
+        k->ep_done = true;
+        return;
+    }
     cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX };\n", P, px);
     emit_qreq(c, n);
     cg_printf(c, "    uint8_t *col = slimc_rt_qcol_alloc(%lld);\n", K);

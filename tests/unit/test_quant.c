@@ -380,6 +380,10 @@ START_TEST(qops_jit)
     add_qop(g, in, &n_in, true, 2, 1, 28, 28, 20, 5, 1, 0, 1, true, true);
     add_qop(g, in, &n_in, true, 1, 20, 12, 12, 50, 5, 1, 0, 1, true, false);
     add_qop(g, in, &n_in, true, 1, 8, 9, 11, 12, 3, 2, 1, 2, false, true);
+    /* depthwise: stride 1 and 2, a channel multiplier of 2 */
+    add_qop(g, in, &n_in, true, 2, 16, 13, 19, 16, 3, 1, 1, 16, true, true);
+    add_qop(g, in, &n_in, true, 1, 12, 20, 20, 12, 3, 2, 1, 12, false, false);
+    add_qop(g, in, &n_in, true, 1, 4, 9, 8, 8, 3, 1, 1, 4, true, false);
     Diag d;
     diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
@@ -398,6 +402,97 @@ END_TEST
 static int count_op(const Graph *g, OpKind op);
 
 /* A quantize node of v with scale sc and zero point zp. */
+/* The depthwise kernel (slimc_rt_qdw_plane: the AVX-512 3x3 blocks where it can, a loop
+ * otherwise) against a direct loop of qconv2d's arithmetic, f32 and u8 out. wsum_off
+ * makes the layer's wsum differ from the weights' sum (a hand-written model), which the
+ * reference's sum x w - zp wsum tells apart. */
+static void check_qdw(int64_t H, int64_t W, int64_t k, int64_t st, int64_t pad, int64_t dil,
+                      int32_t wsum_off, bool bias)
+{
+    const int64_t C = 3;
+    const int64_t OH = (H + 2 * pad - dil * (k - 1) - 1) / st + 1,
+                  OW = (W + 2 * pad - dil * (k - 1) - 1) / st + 1, P = OH * OW;
+    const slimc_rt_conv s = {C, H, W, C, 1, 1, k, k, OH, OW, st, st, pad, pad, dil, dil, 0};
+    uint8_t *x = malloc((size_t)(C * H * W)), *qo = malloc((size_t)(C * P));
+    int8_t *w = malloc((size_t)(C * k * k));
+    float *out = malloc(sizeof(float) * (size_t)(C * P)), b[3], ws[3];
+    int32_t wsum[3] = {0, 0, 0};
+    const int32_t zp = (int32_t)(rnd() & 255);
+    const float xs = 0.02f;
+    for (int64_t i = 0; i < C * H * W; i++)
+        x[i] = (uint8_t)(rnd() & 255);
+    for (int64_t i = 0; i < C * k * k; i++) {
+        w[i] = (int8_t)((int)(rnd() % 256) - 128);
+        wsum[i / (k * k)] += w[i];
+    }
+    for (int c = 0; c < 3; c++) {
+        wsum[c] += wsum_off;
+        ws[c] = 0.001f + 0.01f * urand();
+        b[c] = urand() - 0.5f;
+    }
+    const slimc_rt_qreq rq = {1.0f / 0.3f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6};
+    for (int64_t c = 0; c < C; c++) {
+        slimc_rt_qdw_plane(&s, x + c * H * W, zp, w + c * k * k, wsum[c], xs, ws[c],
+                           bias ? b : NULL, c, out + c * P, NULL);
+        slimc_rt_qdw_plane(&s, x + c * H * W, zp, w + c * k * k, wsum[c], xs, ws[c],
+                           bias ? b : NULL, c, qo + c * P, &rq);
+    }
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int32_t acc = 0;
+                for (int64_t kh = 0; kh < k; kh++)
+                    for (int64_t kw = 0; kw < k; kw++) {
+                        const int64_t ih = oh * st - pad + kh * dil, iw = ow * st - pad + kw * dil;
+                        const int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                              ? zp
+                                              : x[(c * H + ih) * W + iw];
+                        acc += q * w[(c * k + kh) * k + kw];
+                    }
+                acc -= zp * wsum[c];
+                const float m = xs * ws[c];
+                float y = (float)acc * m;
+                if (bias)
+                    y += b[c];
+                const int64_t i = c * P + oh * OW + ow;
+                ck_assert_msg(out[i] == y, "dw %lldx%lld k=%lld s=%lld p=%lld [%lld]: %g != %g",
+                              (long long)H, (long long)W, (long long)k, (long long)st,
+                              (long long)pad, (long long)i, out[i], y);
+                y = y <= 0 ? 0.0f : y >= 6 ? 6.0f : y;
+                float v = rintf(y * rq.inv) + (float)rq.zp;
+                v = v < 0 ? 0 : v > 255 ? 255 : v;
+                ck_assert_msg(qo[i] == (uint8_t)v, "dw u8 %lldx%lld k=%lld s=%lld [%lld]: %d != %d",
+                              (long long)H, (long long)W, (long long)k, (long long)st, (long long)i,
+                              qo[i], (int)v);
+            }
+    free(x);
+    free(qo);
+    free(w);
+    free(out);
+}
+
+START_TEST(qdw_exact)
+{
+    /* stride 1 and 2, paddings 0-2, row blocks of 4 and the rows after, column tails, rows
+     * wider than a 16-lane block, 1-pixel planes */
+    const int64_t sizes[][2] = {{1, 1},   {3, 3},   {7, 7},   {14, 14}, {9, 17},
+                                {13, 33}, {28, 28}, {6, 112}, {5, 2}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        for (int64_t st = 1; st <= 2; st++)
+            for (int64_t pad = 0; pad <= 2; pad++) {
+                if (sizes[i][0] + 2 * pad < 3 || sizes[i][1] + 2 * pad < 3)
+                    continue;
+                check_qdw(sizes[i][0], sizes[i][1], 3, st, pad, 1, 0, pad != 2);
+            }
+    /* the loop: 5x5, dilation 2, stride 3; and a wsum that is not the weights' sum */
+    check_qdw(11, 19, 5, 1, 2, 1, 0, true);
+    check_qdw(11, 19, 3, 1, 2, 2, 0, true);
+    check_qdw(11, 19, 3, 3, 1, 1, 0, false);
+    check_qdw(10, 20, 3, 1, 1, 1, 7, true);
+    check_qdw(10, 20, 3, 2, 1, 1, -300000, true);
+}
+END_TEST
+
 static ValueId chain_q(Graph *g, ValueId v, double sc, int64_t zp)
 {
     NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &v, 1, 1);
@@ -406,12 +501,12 @@ static ValueId chain_q(Graph *g, ValueId v, double sc, int64_t zp)
     return g->nodes[q].outputs[0];
 }
 
-/* qconv2d (C -> O, k x k, stride st, padding pad) or qlinear (C -> O) of the u8 value x
- * quantized with (xs, xz), random weights, a bias. */
+/* qconv2d (C -> O, k x k, stride st, padding pad, groups gr) or qlinear (C -> O) of the u8
+ * value x quantized with (xs, xz), random weights, a bias. */
 static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz, int64_t C,
-                           int64_t O, int64_t k, int64_t st, int64_t pad)
+                           int64_t O, int64_t k, int64_t st, int64_t pad, int64_t gr)
 {
-    const int64_t K = conv ? C * k * k : C;
+    const int64_t K = conv ? C / gr * k * k : C;
     int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
     float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
           *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
@@ -426,7 +521,7 @@ static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz
         b[o] = urand() - 0.5f;
     }
     ValueId ins[5] = {x,
-                      conv ? const_of(g, "w", IR_I8, 4, D(O, C, k, k), w, (size_t)(O * K))
+                      conv ? const_of(g, "w", IR_I8, 4, D(O, C / gr, k, k), w, (size_t)(O * K))
                            : const_of(g, "w", IR_I8, 2, D(O, K), w, (size_t)(O * K)),
                       const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
                       const_of(g, "wsum", IR_I32, 1, D(O), sum, sizeof(int32_t) * (size_t)O),
@@ -436,6 +531,7 @@ static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz
     if (conv) {
         ir_node_set_int(g, n, "stride", st);
         ir_node_set_int(g, n, "padding", pad);
+        ir_node_set_int(g, n, "groups", gr);
     }
     ir_node_set_float(g, n, "x_scale", xs);
     ir_node_set_int(g, n, "x_zero_point", xz);
@@ -455,10 +551,10 @@ static ValueId chain_op(Graph *g, OpKind op, ValueId x)
     return g->nodes[n].outputs[0];
 }
 
-/* x -> q -> conv -> relu -> pool 3x3/2 -> q -> conv (stride 2) -> relu6 -> pool 2x2 is not
- * taken here (3x3 again) -> flatten -> q -> linear -> relu -> q -> linear (f32 out), with
+/* x -> q -> conv -> relu -> pool 3x3/2 -> q -> depthwise conv -> relu6 -> q -> conv (stride
+ * 2) -> relu6 -> pool 3x3/2 -> flatten -> q -> linear -> relu -> q -> linear (f32 out), with
  * an f32 output tapped off the middle (which stops that chain). qchain leaves one
- * quantize node (the input's) and two u8 layers; the reference evaluator gives the same
+ * quantize node (the input's) and four u8 layers; the reference evaluator gives the same
  * bytes before and after, and the JIT (after layout too) the reference's bytes. */
 START_TEST(qchain_exact)
 {
@@ -468,14 +564,18 @@ START_TEST(qchain_exact)
         RtTensor in[1] = {sup_input_rand(4, D(2, 3, 21, 23), &seed)};
         ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 21, 23)), (SrcLoc){0});
         ValueId h =
-            chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 20, 3, 1, 1);
+            chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 20, 3, 1, 1, 1);
         h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU, h)); /* 11 x 12 */
-        h = chain_layer(g, true, chain_q(g, h, 0.05, 0), 0.05, 0, 20, 24, 3, 2, 1);
+        /* depthwise 3x3 (slimc_rt_qdw_plane), u8 in and out */
+        h = chain_layer(g, true, chain_q(g, h, 0.04, 5), 0.04, 5, 20, 20, 3, 1, 1, 20);
+        h = chain_op(g, IR_OP_RELU6, h);
+        h = chain_layer(g, true, chain_q(g, h, 0.05, 0), 0.05, 0, 20, 24, 3, 2, 1, 1);
         h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU6, h)); /* 6 x 6 -> 3 x 3 */
         h = chain_op(g, IR_OP_FLATTEN, h);
-        h = chain_layer(g, false, chain_q(g, h, 6.0 / 255, 0), 6.0 / 255, 0, 24 * 9, 70, 0, 0, 0);
+        h = chain_layer(g, false, chain_q(g, h, 6.0 / 255, 0), 6.0 / 255, 0, 24 * 9, 70, 0, 0, 0,
+                        1);
         ValueId mid = chain_op(g, IR_OP_RELU, h);
-        h = chain_layer(g, false, chain_q(g, mid, 0.03, 3), 0.03, 3, 70, 10, 0, 0, 0);
+        h = chain_layer(g, false, chain_q(g, mid, 0.03, 3), 0.03, 3, 70, 10, 0, 0, 0, 1);
         ir_output_add(g, h);
         if (tap) /* a relu read by f32 too: that chain stops */
             ir_output_add(g, mid);
@@ -494,7 +594,7 @@ START_TEST(qchain_exact)
         for (int i = 0; i < g->n_nodes; i++)
             u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
         ck_assert_int_eq(count_op(g, IR_OP_QUANTIZE), tap ? 2 : 1);
-        ck_assert_int_eq(u8_layers, tap ? 2 : 3);
+        ck_assert_int_eq(u8_layers, tap ? 3 : 4);
         ck_assert_int_eq(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6), tap ? 1 : 0);
         ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
         ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * 2 * 10) == 0,
@@ -783,6 +883,7 @@ int main(void)
     TCase *k = tcase_create("kernels");
     tcase_add_test(k, qgemm_exact);
     tcase_add_test(k, qconv_exact);
+    tcase_add_test(k, qdw_exact);
     tcase_add_test(k, quantize_rounding);
     tcase_add_test(k, calib_methods);
     suite_add_tcase(s, k);
