@@ -352,7 +352,9 @@ static void inspect_quant(const Graph *g, FILE *out)
             lo = fmin(lo, sc[o]);
             hi = fmax(hi, sc[o]);
         }
-        qbytes += (double)count + 8.0 * (double)O; /* i8 weights, f32 scales, i32 sums */
+        /* what `slimc compress` writes: i8 weights and f32 scales (the i32 row sums are
+         * computed again at load) */
+        qbytes += (double)count + 4.0 * (double)O;
         fbytes += 4.0 * (double)count;
         const double xs = ir_attr_float(n, "x_scale", 1);
         const int64_t zp = ir_attr_int(n, "x_zero_point", 0);
@@ -367,7 +369,7 @@ static void inspect_quant(const Graph *g, FILE *out)
     }
     fprintf(out, "  %d layer%s quantized, %d float", n_q, n_q == 1 ? "" : "s", n_f);
     if (n_q) {
-        fputs("; quantized weights (with scales and sums) ", out);
+        fputs("; quantized weights (with their scales) ", out);
         print_bytes(out, qbytes);
         fputs(" vs ", out);
         print_bytes(out, fbytes);

@@ -83,7 +83,7 @@ def slimc_bytes(exe, name, batch, variant):
     if not p:
         return None
     r = B.sh([exe, "inspect", B.MODELS[name][0], "--quant", "--passes", p])
-    m = re.search(r"with scales and sums\) ([0-9.]+) (B|KiB|MiB) vs ([0-9.]+) (B|KiB|MiB) as f32", r.stdout)
+    m = re.search(r"with their scales\) ([0-9.]+) (B|KiB|MiB) vs ([0-9.]+) (B|KiB|MiB) as f32", r.stdout)
     if not m:
         return None
     unit = {"B": 1, "KiB": 1024, "MiB": 1024 * 1024}

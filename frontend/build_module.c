@@ -677,13 +677,36 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
     else
         add_param_typed(b, m, "weight", IR_I8, 2, (int64_t[]){out, in});
     add_param_typed(b, m, "weight_scale", IR_F32, 1, &out);
-    add_param_typed(b, m, "weight_sum", IR_I32, 1, &out);
+    /* The sums feed the zero-point correction. They are the weights' row sums, so `slimc
+     * compress` does not write them and they are computed here; a file that has them gets
+     * them checked (sums that do not match would give silently wrong outputs). */
+    const char *sum_name = arena_printf(b->g->arena, "%s.weight_sum", m->path);
+    const bool file_sums = !b->st || fe_st_find(b->st, sum_name);
+    if (file_sums) {
+        add_param_typed(b, m, "weight_sum", IR_I32, 1, &out);
+    } else {
+        Param *p = &m->params[m->n_params++];
+        *p = (Param){.name = sum_name, .dtype = IR_I32, .v = IR_NONE};
+        p->shape.rank = 1;
+        p->shape.d[0] = ir_dim(out);
+        const Param *pw = &m->params[0];
+        if (pw->data) {
+            int32_t *sums = arena_alloc(b->g->arena, sizeof(int32_t) * (size_t)out);
+            const int64_t k = (int64_t)pw->bytes / out;
+            for (int64_t o = 0; o < out; o++) {
+                int32_t sum = 0;
+                for (int64_t i = 0; i < k; i++)
+                    sum += ((const int8_t *)pw->data)[o * k + i];
+                sums[o] = sum;
+            }
+            p->data = sums;
+            p->bytes = sizeof(int32_t) * (size_t)out;
+        }
+    }
     if (bias)
         add_param_typed(b, m, "bias", IR_F32, 1, &out);
-    /* The sums feed the zero-point correction: a file whose sums do not match its
-     * weights would give silently wrong outputs, so they are checked here. */
     const Param *pw = &m->params[0], *ps = &m->params[1], *pz = &m->params[2];
-    if (pw->data && pz->data) {
+    if (file_sums && pw->data && pz->data) {
         const int8_t *q = pw->data;
         const int64_t k = (int64_t)pw->bytes / out;
         for (int64_t o = 0; o < out; o++) {

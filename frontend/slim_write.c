@@ -222,6 +222,8 @@ static void write_node(Writer *w, const Node *n)
                 ir_attr_float(n, "x_scale", 1), (long long)ir_attr_int(n, "x_zero_point", 0));
         static const char *const names[] = {NULL, "weight", "weight_scale", "weight_sum", "bias"};
         for (int i = 1; i < 4 + bias; i++) {
+            if (i == 3) /* weight_sum: the weights' row sums, computed again at load */
+                continue;
             snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
             add_value_tensor(w, pn, n->inputs[i]);
         }
@@ -286,6 +288,8 @@ static void write_node(Writer *w, const Node *n)
                 (long long)wt->shape.d[1].c, (long long)wt->shape.d[0].c, bias ? "true" : "false");
         static const char *const names[] = {NULL, "weight", "weight_scale", "weight_sum", "bias"};
         for (int i = 1; i < 4 + bias; i++) {
+            if (i == 3) /* weight_sum: the weights' row sums, computed again at load */
+                continue;
             snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
             add_value_tensor(w, pn, n->inputs[i]);
         }

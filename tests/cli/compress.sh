@@ -52,13 +52,20 @@ open(sys.argv[3], 'wb').write(struct.pack('<Q', len(j)) + j + b''.join(blobs))
 PY
 sed 's/weights "lenet_int8.safetensors"/weights "f32w.safetensors"/' q/lenet_int8.slim > q/f32w.slim
 expect_fail "f32 weight for QuantLinear" "m14.weight' is f32 .* needs i8" "$SLIMC" run q/f32w.slim --input x="$S/lenet/input.npy"
-# sums that do not match the weights (a corrupted or hand-edited file)
+# compress writes no weight sums (they are computed at load); a file that has them gets
+# them checked: sums that do not match the weights (a corrupted or hand-edited file) fail
 python3 - q/lenet_int8.safetensors q/badsum.safetensors <<'PY'
 import json, struct, sys
 b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
-s, e = h['m14.weight_sum']['data_offsets']; data = bytearray(b[8 + n:])
-data[s] ^= 1
-open(sys.argv[2], 'wb').write(b[:8 + n] + bytes(data))
+data = b[8 + n:]
+assert not [k for k in h if k.endswith('.weight_sum')], 'compress wrote weight sums'
+s, e = h['m14.weight']['data_offsets']; rows, cols = h['m14.weight']['shape']
+sums = [sum(((x + 128) % 256) - 128 for x in data[s + r * cols:s + (r + 1) * cols]) for r in range(rows)]
+sums[0] ^= 1
+h['m14.weight_sum'] = {'dtype': 'I32', 'shape': [rows], 'data_offsets': [len(data), len(data) + 4 * rows]}
+data += struct.pack('<%di' % rows, *sums)
+j = json.dumps(h).encode(); j += b' ' * (-len(j) % 8)
+open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + data)
 PY
 sed 's/weights "lenet_int8.safetensors"/weights "badsum.safetensors"/' q/lenet_int8.slim > q/badsum.slim
 expect_fail "weight_sum check" "m14.weight_sum' does not match 'm14.weight'" "$SLIMC" run q/badsum.slim --input x="$S/lenet/input.npy"
