@@ -2462,8 +2462,11 @@ slimc_rt_qpanel_store4(uint32_t *dst, __m512i t0, __m512i t1, __m512i t2, __m512
 static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                              int64_t p1, uint8_t zp, uint32_t *panel, int64_t npx)
 {
+    /* a 1x1 conv without padding reads each channel's block as it lies in x: one load */
+    const int pointwise = s->KH == 1 && s->KW == 1 && s->PH == 0 && s->PW == 0 && s->SH == 1 &&
+                          s->OH == s->H && s->OW == s->W;
     int64_t r_oh[64] = {0}, r_ow[64] = {0}, r_len[64] = {0}, r_j[64] = {0};
-    const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
+    const int64_t nr = pointwise ? 0 : slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
     const int64_t n = p1 - p0;
     __mmask64 lmask[16][64];
     int64_t aoff[16][64];
@@ -2474,7 +2477,9 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8
             lmask[kw][q] = slimc_rt_bits64(-iw0, slimc_rt_min(s->W - iw0, r_len[q])) << r_j[q];
         }
     slimc_rt_qgather gt;
-    slimc_rt_qgather_init(&gt, s, nr, r_oh, r_ow, r_len, r_j);
+    gt.on = 0;
+    if (!pointwise)
+        slimc_rt_qgather_init(&gt, s, nr, r_oh, r_ow, r_len, r_j);
     const __m512i vzp = _mm512_set1_epi8((char)zp);
     const __mmask64 inblk = slimc_rt_bits64(0, n);
     __m512i t[4] = {vzp, vzp, vzp, vzp};
@@ -2485,7 +2490,9 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8
             for (int64_t kw = 0; kw < s->KW; kw++, k++) {
                 const int64_t dh = kh * s->DH - s->PH, dw = kw * s->DW - s->PW;
                 __m512i v = vzp;
-                if (slimc_rt_qgather_tap(&gt, s, dh, dw)) {
+                if (pointwise) {
+                    v = _mm512_mask_loadu_epi8(vzp, inblk, xc + p0);
+                } else if (slimc_rt_qgather_tap(&gt, s, dh, dw)) {
                     v = _mm512_mask_blend_epi8(inblk, vzp,
                                                slimc_rt_qgather_row(&gt, s, xc, dh, dw));
                 } else {

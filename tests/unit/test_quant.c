@@ -193,6 +193,10 @@ START_TEST(qconv_exact)
     check_qconv(6, 10, 10, 6, 3, 1, 2, 2, 3);
     check_qconv(4, 9, 9, 4, 3, 1, 1, 1, 4);
     check_qconv(16, 6, 6, 10, 1, 1, 0, 1, 1);
+    /* 1x1 over blocks of 64 pixels and a tail (the panel's one-load path), K off 4 */
+    check_qconv(8, 10, 13, 20, 1, 1, 0, 1, 1);
+    check_qconv(7, 9, 15, 5, 1, 1, 0, 1, 1);
+    check_qconv(96, 8, 9, 40, 1, 1, 0, 1, 1);
     /* rows wider than a block (runs split at 64 or 32 pixels), stride 3 and a kernel wider
      * than 16 (the scalar panel) */
     check_qconv(3, 5, 150, 4, 3, 1, 1, 1, 1);
