@@ -3055,6 +3055,51 @@ static inline uint64_t slimc_rt_row_lanes64(int64_t B, int64_t L, int64_t W)
     return hi <= lo ? 0u : (((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u);
 }
 
+/* The 3x3 kernels' per-plane masks: sm[q] the outputs of column block q (16 from 16 q),
+ * lm[q] the lanes of its input window (18 or 34 bytes from column 16 q S - PW) inside the
+ * row; returns the number of blocks. */
+static inline int64_t slimc_rt_qdw3_masks(const slimc_rt_conv *s, uint64_t *lm, __mmask16 *sm)
+{
+    const int64_t S = s->SW, nt = (s->OW + 15) / 16;
+    for (int64_t q = 0; q < nt; q++) {
+        const int64_t t = 16 * q;
+        sm[q] = (__mmask16)((1u << slimc_rt_min(16, s->OW - t)) - 1u);
+        lm[q] = slimc_rt_row_lanes64(t * S - s->PW, S == 1 ? 18 : 34, s->W);
+    }
+    return nt;
+}
+
+/* R rows of 16 exact sums (as f32) of output column t: slimc_rt_qout, then the store. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_qdw3_out(const int R, const __m512 *acc, __m512 mv, const float *bias, int64_t o, void *y,
+                  int64_t oh, int64_t t, int64_t OW, __mmask16 sm, const slimc_rt_qreq *rq)
+{
+    const __m512 bv = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+    {
+        __m512 yv = _mm512_mul_ps(acc[r], mv);
+        if (bias)
+            yv = _mm512_add_ps(yv, bv);
+        slimc_rt_qstore16(y, (oh + r) * OW + t, sm, yv, rq);
+    }
+}
+
+/* Every row block of a plane: CALL(R, S) for blocks of RB rows, then the rows left in one
+ * block (oh is the block's first row). */
+#define SLIMC_RT_QDW3_ROWS(CALL, S_)                                                               \
+    do {                                                                                           \
+        for (; oh + RB <= OH; oh += RB)                                                            \
+            CALL(RB, S_);                                                                          \
+        switch (OH - oh) {                                                                         \
+        case 3: CALL(3, S_); break;                                                                \
+        case 2: CALL(2, S_); break;                                                                \
+        case 1: CALL(1, S_); break;                                                                \
+        default: /* none, or more with a larger RB */                                              \
+            for (; oh < OH; oh++)                                                                  \
+                CALL(1, S_);                                                                       \
+        }                                                                                          \
+    } while (0)
+
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_qdw3_block(const int R, const int S, const slimc_rt_conv *s, const uint8_t *x,
                     const __m512 *wv, uint64_t lm, int64_t oh, int64_t t, __m512i zp8, __m512i zpv,
@@ -3100,14 +3145,7 @@ slimc_rt_qdw3_block(const int R, const int S, const slimc_rt_conv *s, const uint
                     _mm512_fmadd_ps(wv[kh * 3 + kw], v[kw], acc[r]);
         }
     }
-    const __m512 bv = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
-    {
-        __m512 yv = _mm512_mul_ps(acc[r], mv); /* slimc_rt_qout */
-        if (bias)
-            yv = _mm512_add_ps(yv, bv);
-        slimc_rt_qstore16(y, (oh + r) * s->OW + t, sm, yv, rq);
-    }
+    slimc_rt_qdw3_out(R, acc, mv, bias, o, y, oh, t, s->OW, sm, rq);
 }
 
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
@@ -3116,35 +3154,26 @@ slimc_rt_qdw3_plane_512(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, co
                         const slimc_rt_qreq *rq)
 {
     enum { RB = SLIMC_RT_DW_RB, MAXT = 64 };
-    const int64_t OW = s->OW, OH = s->OH, S = s->SW, nt = (OW + 15) / 16;
+    const int64_t OH = s->OH, S = s->SW;
     uint64_t lm[MAXT];
     __mmask16 sm[MAXT];
-    for (int64_t q = 0; q < nt; q++) {
-        const int64_t t = 16 * q;
-        sm[q] = (__mmask16)((1u << slimc_rt_min(16, OW - t)) - 1u);
-        lm[q] = slimc_rt_row_lanes64(t * S - s->PW, S == 1 ? 18 : 34, s->W);
-    }
+    const int64_t nt = slimc_rt_qdw3_masks(s, lm, sm);
     __m512 wv[9];
     for (int k = 0; k < 9; k++)
         wv[k] = _mm512_set1_ps((float)w[k]);
     const __m512i zpv = _mm512_set1_epi32(zp), zp8 = _mm512_set1_epi8((char)zp);
     const __m512 cv = _mm512_set1_ps((float)corr), mv = _mm512_set1_ps(xs * ws);
+    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0};
+    const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
     int64_t oh = 0;
 #define SLIMC_RT_QDW3(R_, S_)                                                                      \
     for (int64_t q = 0; q < nt; q++)                                                               \
     slimc_rt_qdw3_block(R_, S_, s, x, wv, lm[q], oh, 16 * q, zp8, zpv, cv, mv, bias, o, y, sm[q],  \
-                        rq)
-    if (S == 1) {
-        for (; oh + RB <= OH; oh += RB)
-            SLIMC_RT_QDW3(RB, 1);
-        for (; oh < OH; oh++)
-            SLIMC_RT_QDW3(1, 1);
-    } else {
-        for (; oh + RB <= OH; oh += RB)
-            SLIMC_RT_QDW3(RB, 2);
-        for (; oh < OH; oh++)
-            SLIMC_RT_QDW3(1, 2);
-    }
+                        rl)
+    if (S == 1)
+        SLIMC_RT_QDW3_ROWS(SLIMC_RT_QDW3, 1);
+    else
+        SLIMC_RT_QDW3_ROWS(SLIMC_RT_QDW3, 2);
 #undef SLIMC_RT_QDW3
 }
 #endif
@@ -3178,14 +3207,9 @@ slimc_rt_qdw3_block_vnni(const int R, const int S, const slimc_rt_conv *s, const
                 acc[r] = _mm512_dpbusd_epi32(acc[r], v, wk[kh]);
         }
     }
-    const __m512 bv = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
-    {
-        __m512 yv = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r]), mv); /* slimc_rt_qout */
-        if (bias)
-            yv = _mm512_add_ps(yv, bv);
-        slimc_rt_qstore16(y, (oh + r) * s->OW + t, sm, yv, rq);
-    }
+    __m512 f[8];
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++) f[r] = _mm512_cvtepi32_ps(acc[r]);
+    slimc_rt_qdw3_out(R, f, mv, bias, o, y, oh, t, s->OW, sm, rq);
 }
 
 static SLIMC_RT_UNUSED SLIMC_RT_VBMI void
@@ -3194,14 +3218,10 @@ slimc_rt_qdw3_plane_vnni(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, c
                          const slimc_rt_qreq *rq)
 {
     enum { RB = SLIMC_RT_DW_RB, MAXT = 64 };
-    const int64_t OW = s->OW, OH = s->OH, S = s->SW, nt = (OW + 15) / 16;
+    const int64_t OH = s->OH, S = s->SW;
     uint64_t lm[MAXT];
     __mmask16 sm[MAXT];
-    for (int64_t q = 0; q < nt; q++) {
-        const int64_t t = 16 * q;
-        sm[q] = (__mmask16)((1u << slimc_rt_min(16, OW - t)) - 1u);
-        lm[q] = slimc_rt_row_lanes64(t * S - s->PW, S == 1 ? 18 : 34, s->W);
-    }
+    const int64_t nt = slimc_rt_qdw3_masks(s, lm, sm);
     /* byte 4 j + b of the taps' vector: column S j + b (b < 3) */
     static const uint8_t ib[2][64] = {
         {0,  1,  2,  2,  1,  2,  3,  3,  2,  3,  4,  4,  3,  4,  5,  5,  4,  5,  6,  6,  5,  6,
@@ -3211,9 +3231,8 @@ slimc_rt_qdw3_plane_vnni(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, c
          12, 12, 12, 13, 14, 14, 14, 15, 16, 16, 16, 17, 18, 18, 18, 19, 20, 20, 20, 21, 22, 22,
          22, 23, 24, 24, 24, 25, 26, 26, 26, 27, 28, 28, 28, 29, 30, 30, 30, 31, 32, 32}};
     const __m512i idx = _mm512_loadu_si512(ib[S - 1]);
-    /* a copy the compiler need not reload after each byte store */
     const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0};
-    const slimc_rt_qreq *rl = rq ? &rqc : NULL;
+    const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
     __m512i wk[3];
     for (int kh = 0; kh < 3; kh++)
         wk[kh] = _mm512_set1_epi32((int32_t)((uint32_t)(uint8_t)w[3 * kh] |
@@ -3227,26 +3246,13 @@ slimc_rt_qdw3_plane_vnni(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, c
     for (int64_t q = 0; q < nt; q++)                                                               \
     slimc_rt_qdw3_block_vnni(R_, S_, s, x, wk, lm[q], oh, 16 * q, zp8, idx, a0, mv, bias, o, y,    \
                              sm[q], rl)
-#define SLIMC_RT_QDW3_ROWS(S_)                                                                     \
-    do {                                                                                           \
-        for (; oh + RB <= OH; oh += RB)                                                            \
-            SLIMC_RT_QDW3(RB, S_);                                                                 \
-        switch (OH - oh) { /* the rows left in one block */                                        \
-        case 3: SLIMC_RT_QDW3(3, S_); break;                                                       \
-        case 2: SLIMC_RT_QDW3(2, S_); break;                                                       \
-        case 1: SLIMC_RT_QDW3(1, S_); break;                                                       \
-        default: /* none, or more with a larger RB */                                              \
-            for (; oh < OH; oh++)                                                                  \
-                SLIMC_RT_QDW3(1, S_);                                                              \
-        }                                                                                          \
-    } while (0)
     if (S == 1)
-        SLIMC_RT_QDW3_ROWS(1);
+        SLIMC_RT_QDW3_ROWS(SLIMC_RT_QDW3, 1);
     else
-        SLIMC_RT_QDW3_ROWS(2);
-#undef SLIMC_RT_QDW3_ROWS
+        SLIMC_RT_QDW3_ROWS(SLIMC_RT_QDW3, 2);
 #undef SLIMC_RT_QDW3
 }
+#undef SLIMC_RT_QDW3_ROWS
 #endif
 
 SLIMC_RT_KERNEL void slimc_rt_qdw_plane(const slimc_rt_conv *s, const uint8_t *x, int32_t zp,
