@@ -337,6 +337,19 @@ int ir_use_count(const Graph *g, ValueId v)
     return count;
 }
 
+void ir_node_move_last(Graph *g, NodeId pos)
+{
+    const Node last = g->nodes[g->n_nodes - 1];
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(g->n_nodes - 1 - pos));
+    g->nodes[pos] = last;
+    for (ValueId v = 0; v < g->n_values; v++)
+        if (g->values[v].kind == IR_VALUE_TEMP)
+            g->values[v].producer = IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        for (int j = 0; j < g->nodes[i].n_outputs; j++)
+            g->values[g->nodes[i].outputs[j]].producer = i;
+}
+
 void ir_compact(Graph *g)
 {
     /* Which values survive: inputs, outputs, and everything live nodes read or write. */

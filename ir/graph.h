@@ -190,6 +190,9 @@ int ir_use_count(const Graph *g, ValueId v);
 NodeId ir_sole_consumer(const Graph *g, ValueId v);
 /* Drops dead nodes and values nothing refers to, renumbering; keeps order. */
 void ir_compact(Graph *g);
+/* Moves the last node to position pos (the nodes from pos on move up by one) and sets
+ * every temporary value's producer again from the nodes' outputs. */
+void ir_node_move_last(Graph *g, NodeId pos);
 
 /* Runs shape inference over all nodes in order; false (with diagnostics) on error. */
 bool ir_infer_shapes(Graph *g, Diag *d);

@@ -129,23 +129,6 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id)
     return true;
 }
 
-/* Moves the last node to position pos (shifting the ones after pos by one), fixing the
- * producers of the values they write. */
-static void move_last_node_to(Graph *g, NodeId pos)
-{
-    NodeId last = g->n_nodes - 1;
-    Node moved = g->nodes[last];
-    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(last - pos));
-    g->nodes[pos] = moved;
-    for (ValueId v = 0; v < g->n_values; v++) {
-        NodeId p = g->values[v].producer;
-        if (p == last)
-            g->values[v].producer = pos;
-        else if (p != IR_NONE && p >= pos && p < last)
-            g->values[v].producer = p + 1;
-    }
-}
-
 /* Rewrites batch_norm bn_id as mul(x, s) + shift; false when its parameters are not
  * constants or x's channel count is not static. */
 static bool lower_to_mul_add(Graph *g, NodeId bn_id)
@@ -188,7 +171,7 @@ static bool lower_to_mul_add(Graph *g, NodeId bn_id)
     g->values[spare].type = yt;
     g->nodes[add].outputs[0] = y;
     g->nodes[add].device = g->nodes[bn_id].device;
-    move_last_node_to(g, bn_id + 1);
+    ir_node_move_last(g, bn_id + 1);
     g->values[y].producer = bn_id + 1;
     return true;
 }

@@ -16,19 +16,94 @@
  * relu6 or before it is relu6. The layer computes its f32 result exactly as before and
  * rounds it as quantize does (runtime/slimc_rt.h: slimc_rt_qreq).
  *
- * Residual adds and concats are not taken: adding two codes of different scales is not
- * exact. */
+ * A concat whose result reaches one quantize node only through max_pool2d, flatten and
+ * reshape first moves that quantize node above itself, one copy per input (the same bits:
+ * quantize is elementwise, so the codes of the parts are the parts of the codes), then
+ * runs on u8 codes; the layers that feed it chain into those copies. So the branches of an
+ * Inception block or a SqueezeNet fire module write u8 straight into their concat.
+ *
+ * Residual adds are not taken: adding two codes of different scales is not exact. */
 #include "passes/pass.h"
+
+#include <string.h>
 
 enum { QCHAIN_MAX = 16 };
 
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);
+
+/* The quantize node that v (f32) reaches through max_pool2d, flatten and reshape nodes,
+ * each the sole reader of the one before (with no epilogue); IR_NONE when there is none. */
+static NodeId quantize_after_moves(const Graph *g, ValueId v)
+{
+    for (int len = 0; len <= QCHAIN_MAX; len++) {
+        const NodeId u = ir_sole_consumer(g, v);
+        if (u == IR_NONE || g->nodes[u].n_epilogue || g->nodes[u].inputs[0] != v)
+            return IR_NONE;
+        const OpKind op = g->nodes[u].op;
+        if (op == IR_OP_QUANTIZE)
+            return g->values[g->nodes[u].outputs[0]].is_output ? IR_NONE : u;
+        if (op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN && op != IR_OP_RESHAPE)
+            return IR_NONE;
+        v = g->nodes[u].outputs[0];
+    }
+    return IR_NONE;
+}
+
+/* Moves the quantize node after concat *cp (quantize_after_moves) above it, one copy per
+ * distinct input, inserted before it (*cp becomes the concat's new place); returns
+ * whether it did. */
+static bool hoist_over_concat(Graph *g, NodeId *cp)
+{
+    NodeId c = *cp;
+    const Node *n = &g->nodes[c];
+    if (n->dead || n->op != IR_OP_CONCAT || n->n_epilogue ||
+        g->values[n->outputs[0]].type.dtype != IR_F32)
+        return false;
+    const NodeId q = quantize_after_moves(g, n->outputs[0]);
+    if (q == IR_NONE)
+        return false;
+    Node *qn = &g->nodes[q];
+    const double sc = ir_attr_float(qn, "scale", 1.0);
+    const int64_t zp = ir_attr_int(qn, "zero_point", 0);
+    const SrcLoc loc = qn->loc;
+    const Device dev = qn->device;
+    ir_replace_uses(g, qn->outputs[0], qn->inputs[0]);
+    qn->dead = true;
+    const int n_in = g->nodes[c].n_inputs;
+    ValueId *parts = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_in);
+    memcpy(parts, g->nodes[c].inputs, sizeof(ValueId) * (size_t)n_in);
+    for (int i = 0; i < n_in; i++) {
+        const ValueId x = parts[i];
+        int j = 0;
+        while (j < i && parts[j] != x)
+            j++;
+        if (j < i) { /* concat(a, a): a's copy again */
+            g->nodes[c].inputs[i] = g->nodes[c].inputs[j];
+            continue;
+        }
+        const NodeId k =
+            ir_node_new(g, IR_OP_QUANTIZE, arena_printf(g->arena, "%s.quantize", g->values[x].name),
+                        loc, &x, 1, 1);
+        ir_node_set_float(g, k, "scale", sc);
+        ir_node_set_int(g, k, "zero_point", zp);
+        g->nodes[k].device = dev;
+        ir_node_move_last(g, c);
+        c++;
+        g->nodes[c].inputs[i] = g->nodes[c - 1].outputs[0];
+    }
+    *cp = c;
+    return true;
+}
 
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
     bool changed = false;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        changed |= hoist_over_concat(g, &i);
+    if (changed && !ir_infer_shapes(g, d)) /* the concats and what follows them are u8 now */
+        return false;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || n->n_epilogue ||

@@ -147,20 +147,6 @@ static bool quantizable(const Graph *g, const Node *n)
     return true;
 }
 
-/* Moves the last node to position pos (shifting the others) and resets producers. */
-static void move_last_to(Graph *g, NodeId pos)
-{
-    Node last = g->nodes[g->n_nodes - 1];
-    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(g->n_nodes - 1 - pos));
-    g->nodes[pos] = last;
-    for (int v = 0; v < g->n_values; v++)
-        if (g->values[v].kind == IR_VALUE_TEMP)
-            g->values[v].producer = IR_NONE;
-    for (NodeId i = 0; i < g->n_nodes; i++)
-        for (int j = 0; j < g->nodes[i].n_outputs; j++)
-            g->values[g->nodes[i].outputs[j]].producer = i;
-}
-
 /* Rewrites the quantizable nodes of g (but those with keep_float[i], when given: i indexes
  * g's nodes before this call) into int8 ops, with the activations' parameters xs / xz of
  * watch[k]. */
@@ -256,7 +242,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             qn->outputs[0] = qx;
             ir_node_set_float(g, i, "scale", xs[k]);
             ir_node_set_int(g, i, "zero_point", xz[k]);
-            move_last_to(g, i + 1);
+            ir_node_move_last(g, i + 1);
             i++; /* skip the int8 op just inserted */
             inserted++;
         } else {

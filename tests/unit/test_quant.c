@@ -405,7 +405,6 @@ END_TEST
 
 static int count_op(const Graph *g, OpKind op);
 
-/* A quantize node of v with scale sc and zero point zp. */
 /* The depthwise kernel (slimc_rt_qdw_plane: the AVX-512 3x3 blocks where it can, a loop
  * otherwise) against a direct loop of qconv2d's arithmetic, f32 and u8 out. wsum_off
  * makes the layer's wsum differ from the weights' sum (a hand-written model), which the
@@ -497,6 +496,7 @@ START_TEST(qdw_exact)
 }
 END_TEST
 
+/* A quantize node of v with scale sc and zero point zp. */
 static ValueId chain_q(Graph *g, ValueId v, double sc, int64_t zp)
 {
     NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &v, 1, 1);
@@ -555,6 +555,42 @@ static ValueId chain_op(Graph *g, OpKind op, ValueId x)
     return g->nodes[n].outputs[0];
 }
 
+/* Runs the passes on g (input in; its first output f32, out_floats floats): the reference
+ * gives the same bytes before and after, the JIT the reference's bytes (1 and 3 threads);
+ * the quantize nodes, u8 layers and relus left are n_q, n_u8 and n_relu. */
+static void check_chained(Graph *g, RtTensor *in, const char *passes, size_t out_floats, int n_q,
+                          int n_u8, int n_relu, const char *what)
+{
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
+    const void *ins[1] = {in[0].data};
+    void *before[4] = {0}, *after[4] = {0};
+    int64_t syms[IR_MAX_SYMS] = {0};
+    ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s: %s", what, diag_text(&d));
+    PassRunOptions ro = {.verify = true};
+    ck_assert_msg(pass_pipeline_run(g, passes, (SrcLoc){0}, &ro, &d), "%s: %s", what,
+                  diag_text(&d));
+    int u8_layers = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
+    ck_assert_msg(count_op(g, IR_OP_QUANTIZE) == n_q, "%s: %d quantize nodes", what,
+                  count_op(g, IR_OP_QUANTIZE));
+    ck_assert_msg(u8_layers == n_u8, "%s: %d u8 layers", what, u8_layers);
+    ck_assert_msg(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6) == n_relu, "%s: relus", what);
+    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s: %s", what, diag_text(&d));
+    ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * out_floats) == 0,
+                  "%s: the chained reference differs", what);
+    for (int i = 0; i < 4; i++) {
+        free(before[i]);
+        free(after[i]);
+    }
+    diag_fini(&d);
+    char msg[512];
+    const int threads[] = {1, 3};
+    ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s: %s", what, msg);
+}
+
 /* x -> q -> conv -> relu -> pool 3x3/2 -> q -> depthwise conv -> relu6 -> q -> conv (stride
  * 2) -> relu6 -> pool 3x3/2 -> flatten -> q -> linear -> relu -> q -> linear (f32 out), with
  * an f32 output tapped off the middle (which stops that chain). qchain leaves one
@@ -583,34 +619,45 @@ START_TEST(qchain_exact)
         ir_output_add(g, h);
         if (tap) /* a relu read by f32 too: that chain stops */
             ir_output_add(g, mid);
-        Diag d;
-        diag_init(&d);
-        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-        const void *ins[1] = {in[0].data};
-        void *before[2] = {0}, *after[2] = {0};
-        int64_t syms[IR_MAX_SYMS] = {0};
-        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
-        PassRunOptions ro = {.verify = true};
-        ck_assert_msg(
-            pass_pipeline_run(g, packed ? "qchain,layout" : "qchain", (SrcLoc){0}, &ro, &d), "%s",
-            diag_text(&d));
-        int u8_layers = 0;
-        for (int i = 0; i < g->n_nodes; i++)
-            u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
-        ck_assert_int_eq(count_op(g, IR_OP_QUANTIZE), tap ? 2 : 1);
-        ck_assert_int_eq(u8_layers, tap ? 3 : 4);
-        ck_assert_int_eq(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6), tap ? 1 : 0);
-        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
-        ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * 2 * 10) == 0,
-                      "the chained reference differs (variant %d)", v);
-        for (int i = 0; i < 2; i++) {
-            free(before[i]);
-            free(after[i]);
+        char what[32];
+        snprintf(what, sizeof what, "variant %d", v);
+        check_chained(g, in, packed ? "qchain,layout" : "qchain", 2 * 10, tap ? 2 : 1, tap ? 3 : 4,
+                      tap ? 1 : 0, what);
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
+/* concat -> [max_pool2d] -> quantize: the quantize moves above the concat, one copy per
+ * input, and the branches (a 3x3 conv with relu, a 1x1 conv with relu6) chain into their
+ * copies and write u8; the f32 input, a third part, gets its own quantize. A branch read
+ * twice by the concat gets one copy, which it chains into. */
+START_TEST(qchain_concat)
+{
+    for (int v = 0; v < 2; v++) {
+        Graph *g = ir_graph_new("qconcat");
+        RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+        ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+        ValueId xq = chain_q(g, x, 2.0 / 255, 128);
+        ValueId a =
+            chain_op(g, IR_OP_RELU, chain_layer(g, true, xq, 2.0 / 255, 128, 3, 8, 3, 1, 1, 1));
+        ValueId parts[3] = {a, x, a};
+        if (v == 0) {
+            parts[1] = chain_op(g, IR_OP_RELU6,
+                                chain_layer(g, true, xq, 2.0 / 255, 128, 3, 6, 1, 1, 0, 1));
+            parts[2] = x;
         }
-        diag_fini(&d);
-        char msg[512];
-        const int threads[] = {1, 3};
-        ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "variant %d: %s", v, msg);
+        NodeId cn = ir_node_new(g, IR_OP_CONCAT, "cat", (SrcLoc){0}, parts, 3, 1);
+        ir_node_set_int(g, cn, "axis", 1);
+        ValueId h = g->nodes[cn].outputs[0];
+        const int64_t C = v == 0 ? 17 : 19;
+        if (v == 0)
+            h = chain_op(g, IR_OP_MAX_POOL2D, h); /* 7 x 8 */
+        h = chain_layer(g, true, chain_q(g, h, 0.03, 7), 0.03, 7, C, 5, 3, 1, 1, 1);
+        ir_output_add(g, h);
+        check_chained(g, in, "qchain", (size_t)(v == 0 ? 2 * 5 * 7 * 8 : 2 * 5 * 13 * 15), 2, 2 - v,
+                      0, v == 0 ? "concat, pool" : "concat(a, x, a)");
         free(in[0].data);
         ir_graph_free(g);
     }
@@ -896,6 +943,7 @@ int main(void)
     tcase_add_test(j, qops_jit);
     tcase_add_test(j, qlinear_packed);
     tcase_add_test(j, qchain_exact);
+    tcase_add_test(j, qchain_concat);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
     tcase_add_test(j, qdq_pass);
