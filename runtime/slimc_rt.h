@@ -1592,12 +1592,82 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_2x2_512(const slimc_rt_conv *s, con
     }
 }
 
+/* m = max(m, v) as the pool folds a tap: v > m ? v : m, and v where v is NaN. */
+static inline SLIMC_RT_AVX512 __m512 slimc_rt_pool_fold16(__m512 m, __m512 v)
+{
+    m = _mm512_max_ps(v, m);
+    return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+}
+
+/* The taps' fold is associative: folding two runs of taps and then their results gives
+ * what folding them one by one gives (a NaN in the second run wins, as its last NaN would;
+ * else a NaN in the first; else the first maximum, ties going to the earlier run), with
+ * -inf folding as nothing. So it may run as a tree, and a row's maximum serve two windows. */
+
+/* Windows 3 wide at stride 2 without dilation (ResNet's, SqueezeNet's, GoogLeNet's pool).
+ * Per input row, the 33 floats under 16 outputs' windows come in two loads and one
+ * broadcast, with columns outside the row read as -inf; their even, odd and next-even
+ * lanes are the three taps. Each row's maximum is kept for the next output row, which
+ * starts where this one's window ends (stride 2 down a 3-row window). */
+static SLIMC_RT_AVX512 void slimc_rt_maxpool_3s2_512(const slimc_rt_conv *s, const float *x,
+                                                     float *y)
+{
+    const __m512i even =
+        _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    for (int64_t ow = 0; ow < s->OW; ow += 16) {
+        const int64_t c0 = 2 * ow - s->PW; /* the block's first column */
+        const uint64_t lm = slimc_rt_bits64(-c0, s->W - c0);
+        const __mmask16 m0 = (__mmask16)(lm & 0xffffu), m1 = (__mmask16)((lm >> 16) & 0xffffu);
+        const int last = c0 + 32 >= 0 && c0 + 32 < s->W; /* column c0 + 32 inside the row */
+        const __mmask16 sm = (__mmask16)((1u << slimc_rt_min(16, s->OW - ow)) - 1u);
+        int64_t kept = -1; /* the input row whose maximum is in hk */
+        __m512 hk = ninf;
+        for (int64_t oh = 0; oh < s->OH; oh++) {
+            const int64_t h0 = oh * s->SH - s->PH;
+            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+            const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+            __m512 acc = ninf; /* an empty window (all padding) gives -inf */
+            for (int64_t kh = kh0; kh < kh1; kh++) {
+                const int64_t r = h0 + kh * s->DH;
+                __m512 h;
+                if (r == kept) {
+                    h = hk;
+                } else {
+                    const float *xr = x + r * s->W;
+                    /* c0 may lie left of the row (masked off): the address is an integer */
+                    const uintptr_t p = (uintptr_t)xr + (uintptr_t)c0 * sizeof(float);
+                    const __m512 a = _mm512_mask_loadu_ps(ninf, m0, (const void *)p),
+                                 b = _mm512_mask_loadu_ps(ninf, m1, (const void *)(p + 64));
+                    const __m512 e = _mm512_permutex2var_ps(a, even, b);
+                    const __m512 nx = last ? _mm512_set1_ps(xr[c0 + 32]) : ninf;
+                    h = slimc_rt_pool_fold16(
+                        slimc_rt_pool_fold16(e, _mm512_permutex2var_ps(a, odd, b)),
+                        _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(nx),
+                                                                _mm512_castps_si512(e), 1)));
+                }
+                acc = kh == kh0 ? h : slimc_rt_pool_fold16(acc, h);
+                if (kh == kh1 - 1) {
+                    kept = r;
+                    hk = h;
+                }
+            }
+            _mm512_mask_storeu_ps(y + oh * s->OW + ow, sm, acc);
+        }
+    }
+}
+
 static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_512(const slimc_rt_conv *s, const float *x,
                                                       float *y, const int64_t *t_lo,
                                                       const int64_t *t_hi)
 {
     if (slimc_rt_pool_2x2(s)) {
         slimc_rt_maxpool_2x2_512(s, x, y);
+        return;
+    }
+    if (s->KW == 3 && s->SW == 2 && s->DW == 1) {
+        slimc_rt_maxpool_3s2_512(s, x, y);
         return;
     }
     const __m512i even =
@@ -1726,10 +1796,56 @@ static inline uint64_t slimc_rt_spread32(uint64_t m)
 /* The u8 rows as the f32 ones: 32 outputs a chunk in a register over all their taps;
  * stride 2 keeps the even bytes of one 64-byte load (vpmovwb). Lanes a tap does not reach
  * load 0, which leaves the maximum as it is. */
+/* The 3-wide stride-2 pool on codes as slimc_rt_maxpool_3s2_512 on floats, 32 outputs a
+ * block: a row's 65 bytes in two 64-byte loads (from the block's first column and two
+ * after it, bytes outside the row 0), whose even bytes (vpmovwb) are the first and third
+ * taps and the first load's odd bytes the second; each row's maximum kept for the next
+ * output row. */
+static SLIMC_RT_AVX512 void slimc_rt_maxpool_3s2_u8_512(const slimc_rt_conv *s, const uint8_t *x,
+                                                        uint8_t *y)
+{
+    for (int64_t ow = 0; ow < s->OW; ow += 32) {
+        const int64_t c0 = 2 * ow - s->PW; /* the block's first column */
+        const __mmask64 l0 = slimc_rt_bits64(-c0, s->W - c0),
+                        l2 = slimc_rt_bits64(-c0 - 2, s->W - c0 - 2);
+        const __mmask32 sm = (__mmask32)((1ull << slimc_rt_min(32, s->OW - ow)) - 1ull);
+        int64_t kept = -1; /* the input row whose maximum is in hk */
+        __m256i hk = _mm256_setzero_si256();
+        for (int64_t oh = 0; oh < s->OH; oh++) {
+            const int64_t h0 = oh * s->SH - s->PH;
+            const int64_t kh0 = slimc_rt_max(0, slimc_rt_div_ceil(-h0, s->DH));
+            const int64_t kh1 = slimc_rt_min(s->KH, slimc_rt_div_floor(s->H - 1 - h0, s->DH) + 1);
+            __m256i acc = _mm256_setzero_si256();
+            for (int64_t kh = kh0; kh < kh1; kh++) {
+                const int64_t r = h0 + kh * s->DH;
+                __m256i h = hk;
+                if (r != kept) {
+                    /* c0 may lie left of the row (masked off): the address is an integer */
+                    const uintptr_t p = (uintptr_t)(x + r * s->W) + (uintptr_t)c0;
+                    const __m512i a = _mm512_maskz_loadu_epi8(l0, (const void *)p),
+                                  b = _mm512_maskz_loadu_epi8(l2, (const void *)(p + 2));
+                    h = _mm256_max_epu8(
+                        _mm256_max_epu8(_mm512_cvtepi16_epi8(a),
+                                        _mm512_cvtepi16_epi8(_mm512_srli_epi16(a, 8))),
+                        _mm512_cvtepi16_epi8(b));
+                    kept = r;
+                    hk = h;
+                }
+                acc = _mm256_max_epu8(acc, h);
+            }
+            _mm256_mask_storeu_epi8(y + oh * s->OW + ow, sm, acc);
+        }
+    }
+}
+
 static SLIMC_RT_AVX512 void slimc_rt_maxpool_rows_u8_512(const slimc_rt_conv *s, const uint8_t *x,
                                                          uint8_t *y, const int64_t *t_lo,
                                                          const int64_t *t_hi)
 {
+    if (s->KW == 3 && s->SW == 2 && s->DW == 1) {
+        slimc_rt_maxpool_3s2_u8_512(s, x, y);
+        return;
+    }
     if (slimc_rt_pool_2x2(s)) { /* the two rows' maximum, then each byte pair's (as words) */
         for (int64_t oh = 0; oh < s->OH; oh++) {
             const uint8_t *r0 = x + 2 * oh * s->W, *r1 = r0 + s->W;

@@ -174,7 +174,8 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
 }
 
 /* max_pool2d through slimc_rt_maxpool_plane: stride 1, 2 (the vector paths, rows over 16
- * outputs wide) and 3, padding, dilation, ceil_mode; some NaNs and signed zeros. */
+ * outputs wide; the 3-wide stride-2 path) and 3, padding, dilation, ceil_mode; some NaNs
+ * and signed zeros. */
 static void add_pool(Graph *g, RtTensor *in, int *n_in, int64_t C, int64_t H, int64_t W, int64_t k,
                      int64_t st, int64_t pad, int64_t dil, int64_t ceil_mode)
 {
@@ -202,6 +203,11 @@ static Graph *pool_graph(RtTensor *in, int *n_in)
     add_pool(g, in, n_in, 2, 11, 60, 3, 2, 1, 2, 0);
     add_pool(g, in, n_in, 2, 10, 50, 3, 3, 0, 1, 0);
     add_pool(g, in, n_in, 1, 7, 37, 2, 2, 0, 1, 1);
+    /* 3 wide at stride 2 (rows kept for the next window): ceil_mode overhanging the right
+     * and bottom edges, padding 1, one column block and several */
+    add_pool(g, in, n_in, 2, 13, 71, 3, 2, 0, 1, 1);
+    add_pool(g, in, n_in, 2, 12, 34, 3, 2, 1, 1, 1);
+    add_pool(g, in, n_in, 1, 10, 10, 3, 2, 1, 1, 1);
     Diag d;
     diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));

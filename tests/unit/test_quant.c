@@ -496,6 +496,47 @@ START_TEST(qdw_exact)
 }
 END_TEST
 
+/* max_pool2d on u8 codes (slimc_rt_maxpool_plane_u8: the 3-wide stride-2 blocks, the
+ * general rows, the loop) against a direct loop: several 32-output blocks, padding,
+ * ceil_mode windows that overhang the right and bottom edges. */
+START_TEST(qmaxpool_exact)
+{
+    static const int64_t cfg[][6] = {
+        /* H, W, k, stride, padding, ceil_mode */
+        {13, 71, 3, 2, 0, 1}, {12, 130, 3, 2, 1, 1}, {10, 10, 3, 2, 1, 0}, {9, 40, 3, 1, 1, 0},
+        {8, 66, 2, 2, 0, 0},  {11, 35, 3, 3, 1, 0},  {1, 1, 1, 2, 0, 0}};
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        const int64_t H = cfg[t][0], W = cfg[t][1], k = cfg[t][2], st = cfg[t][3], pad = cfg[t][4];
+        const int64_t span_h = H + 2 * pad - k, span_w = W + 2 * pad - k;
+        int64_t OH = (cfg[t][5] ? span_h + st - 1 : span_h) / st + 1,
+                OW = (cfg[t][5] ? span_w + st - 1 : span_w) / st + 1;
+        if ((OH - 1) * st >= H + pad) /* a last window starting in the padding is dropped */
+            OH--;
+        if ((OW - 1) * st >= W + pad)
+            OW--;
+        const slimc_rt_conv s = {1, H, W, 1, 1, 1, k, k, OH, OW, st, st, pad, pad, 1, 1, 0};
+        uint8_t *x = malloc((size_t)(H * W)), *y = malloc((size_t)(OH * OW));
+        for (int64_t i = 0; i < H * W; i++)
+            x[i] = (uint8_t)(rnd() & 255);
+        slimc_rt_maxpool_plane_u8(&s, x, y);
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int m = 0;
+                for (int64_t kh = 0; kh < k; kh++)
+                    for (int64_t kw = 0; kw < k; kw++) {
+                        const int64_t ih = oh * st - pad + kh, iw = ow * st - pad + kw;
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W && x[ih * W + iw] > m)
+                            m = x[ih * W + iw];
+                    }
+                ck_assert_msg(y[oh * OW + ow] == m, "pool %zu [%lld, %lld]: %d != %d", t,
+                              (long long)oh, (long long)ow, y[oh * OW + ow], m);
+            }
+        free(x);
+        free(y);
+    }
+}
+END_TEST
+
 /* A quantize node of v with scale sc and zero point zp. */
 static ValueId chain_q(Graph *g, ValueId v, double sc, int64_t zp)
 {
@@ -935,6 +976,7 @@ int main(void)
     tcase_add_test(k, qgemm_exact);
     tcase_add_test(k, qconv_exact);
     tcase_add_test(k, qdw_exact);
+    tcase_add_test(k, qmaxpool_exact);
     tcase_add_test(k, quantize_rounding);
     tcase_add_test(k, calib_methods);
     suite_add_tcase(s, k);
