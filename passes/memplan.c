@@ -8,6 +8,14 @@
  * live in the caller's buffers; a view that is a graph output gets its own (output)
  * storage and the generated code copies into it.
  *
+ * A concat whose inputs would each be one contiguous piece of its result (nothing but
+ * 1s before the axis, static shapes, every piece 64-byte aligned) is done in place: its
+ * inputs take no slot but live in the concat's, at their pieces' byte offsets (alias_of
+ * the concat's result, offset the piece's), so the layers before it write there and the
+ * concat copies nothing. Each input must be a temp its producer owns, not a graph output,
+ * in no other such concat; the result must not be a graph output. The result's slot then
+ * lives from the first piece written to the last read of it or of any piece.
+ *
  * Placement is greedy, largest first (sizes compared with every symbol at 64), at the
  * lowest offset that keeps clear of every placed value whose lifetime overlaps — proved
  * for every symbol value >= 1 with ir_poly_le, term by term (sound, not complete). */
@@ -27,16 +35,79 @@ typedef struct Slot {
     bool placed;
 } Slot;
 
-/* The value whose storage v shares: follows view chains to a value that owns storage. */
-static ValueId storage_root(const Graph *g, ValueId v)
+/* In-place concats: piece[v], the concat result v is a piece of (IR_NONE if none), at
+ * byte offset at[v]. */
+typedef struct Pieces {
+    ValueId *piece;
+    int64_t *at;
+} Pieces;
+
+/* The value whose storage v shares: follows view chains and in-place concats to a value
+ * that owns storage; *off gets v's byte offset in it. */
+static ValueId storage_root(const Graph *g, ValueId v, const Pieces *pc, int64_t *off)
 {
+    *off = 0;
     while (g->values[v].kind == IR_VALUE_TEMP && !g->values[v].is_output) {
+        if (pc->piece[v] != IR_NONE) {
+            *off += pc->at[v];
+            v = pc->piece[v];
+            continue;
+        }
         NodeId p = g->values[v].producer;
         if (p == IR_NONE || !(ir_ops[g->nodes[p].op].flags & IR_F_VIEW))
             break;
         v = g->nodes[p].inputs[0];
     }
     return v;
+}
+
+/* Whether concat node c can run in place (see the top of the file); records its inputs
+ * in pc when it can. */
+static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
+{
+    const Node *n = &g->nodes[c];
+    const ValueId o = n->outputs[0];
+    const Value *ov = &g->values[o];
+    const Shape *os = &ov->type.shape;
+    if (n->op != IR_OP_CONCAT || n->n_epilogue || n->device != IR_DEVICE_CPU || ov->is_output ||
+        !ir_shape_static(os) || ir_dtype_bits(ov->type.dtype) % 8)
+        return false;
+    int64_t ax = ir_attr_int(n, "axis", 0);
+    if (ax < 0)
+        ax += os->rank;
+    for (int64_t k = 0; k < ax; k++)
+        if (os->d[k].c != 1)
+            return false;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const ValueId x = n->inputs[i];
+        const Value *xv = &g->values[x];
+        const NodeId p = xv->producer;
+        if (xv->kind != IR_VALUE_TEMP || xv->is_output || pc->piece[x] != IR_NONE || p == IR_NONE ||
+            g->nodes[p].dead || (ir_ops[g->nodes[p].op].flags & IR_F_VIEW) ||
+            g->nodes[p].device != IR_DEVICE_CPU || !ir_shape_static(&xv->type.shape))
+            return false;
+        for (int j = 0; j < i; j++)
+            if (n->inputs[j] == x)
+                return false;
+    }
+    int64_t at = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        if (at % MEMPLAN_ALIGN)
+            return false;
+        Dim ne;
+        ir_shape_numel(&g->values[n->inputs[i]].type.shape, &ne);
+        at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
+    }
+    at = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        const ValueId x = n->inputs[i];
+        pc->piece[x] = o;
+        pc->at[x] = at;
+        Dim ne;
+        ir_shape_numel(&g->values[x].type.shape, &ne);
+        at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
+    }
+    return true;
 }
 
 /* Bytes of v's type as a polynomial, rounded up to the alignment; false if the size is
@@ -144,19 +215,26 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
     int *first = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     int *last = malloc(sizeof(int) * (size_t)(nv ? nv : 1));
     Slot *slots = malloc(sizeof(Slot) * (size_t)(nv ? nv : 1));
+    Pieces pc = {malloc(sizeof(ValueId) * (size_t)(nv ? nv : 1)),
+                 malloc(sizeof(int64_t) * (size_t)(nv ? nv : 1))};
     bool ok = true;
-    if (!first || !last || !slots) {
-        free(first), free(last), free(slots);
+    if (!first || !last || !slots || !pc.piece || !pc.at) {
+        free(first), free(last), free(slots), free(pc.piece), free(pc.at);
         diag_error(d, (SrcLoc){0}, "memplan: out of memory");
         return false;
     }
     for (int v = 0; v < nv; v++) {
         first[v] = -1;
         last[v] = -1;
+        pc.piece[v] = IR_NONE;
+        pc.at[v] = 0;
         g->values[v].planned = false;
         g->values[v].offset = ir_poly_const(0);
         g->values[v].alias_of = IR_NONE;
     }
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            concat_in_place(g, i, &pc);
 
     /* Lifetimes, charged to the storage root of each value used. */
     for (int i = 0; i < g->n_nodes; i++) {
@@ -167,9 +245,12 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
             ValueId o = n->outputs[k];
             if (o == IR_NONE)
                 continue;
-            ValueId r = storage_root(g, o);
-            if (r != o)
+            int64_t off;
+            ValueId r = storage_root(g, o, &pc, &off);
+            if (r != o) {
                 g->values[o].alias_of = r;
+                g->values[o].offset = ir_poly_const(off);
+            }
             if (first[r] < 0)
                 first[r] = i;
             if (last[r] < i)
@@ -177,13 +258,15 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         }
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] != IR_NONE) {
-                ValueId r = storage_root(g, n->inputs[k]);
+                int64_t off;
+                ValueId r = storage_root(g, n->inputs[k], &pc, &off);
                 if (last[r] < i)
                     last[r] = i;
             }
         for (int k = 0; k < n->n_epilogue; k++)
             if (n->epilogue[k].operand != IR_NONE) {
-                ValueId r = storage_root(g, n->epilogue[k].operand);
+                int64_t off;
+                ValueId r = storage_root(g, n->epilogue[k].operand, &pc, &off);
                 if (last[r] < i)
                     last[r] = i;
             }
@@ -236,5 +319,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
     free(first);
     free(last);
     free(slots);
+    free(pc.piece);
+    free(pc.at);
     return ok;
 }

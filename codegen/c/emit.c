@@ -257,6 +257,18 @@ static ValueId storage_of(const Graph *g, ValueId v)
     return v;
 }
 
+/* A concat that memplan runs in place: its inputs already lie in its result. */
+static bool concat_in_place(const Graph *g, const Node *n)
+{
+    if (n->op != IR_OP_CONCAT)
+        return false;
+    const ValueId root = storage_of(g, n->outputs[0]);
+    for (int i = 0; i < n->n_inputs; i++)
+        if (g->values[n->inputs[i]].alias_of == IR_NONE || storage_of(g, n->inputs[i]) != root)
+            return false;
+    return true;
+}
+
 static int output_index(const Graph *g, ValueId v)
 {
     for (int j = 0; j < g->n_outputs; j++)
@@ -271,6 +283,14 @@ static int input_index(const Graph *g, ValueId v)
         if (g->inputs[j] == v)
             return j;
     return -1;
+}
+
+static bool poly_zero(const Poly *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].c)
+            return false;
+    return true;
 }
 
 static const char *poly_expr(CgCtx *c, const Poly *p)
@@ -310,6 +330,11 @@ static void declare_values(CgCtx *c)
         } else if (oi >= 0) {
             cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
                       root != v ? ", a view" : "");
+        } else if (rv->planned && root != v && !poly_zero(&val->offset)) {
+            /* a piece of an in-place concat: at its byte offset in the concat's result */
+            cg_printf(c, "    %s *%s = (%s *)(base + %s + %s); /* %s, in %s */\n", ct, nm, ct,
+                      poly_expr(c, &rv->offset), poly_expr(c, &val->offset), ty,
+                      c->val_names[root]);
         } else if (rv->planned) {
             cg_printf(c, "    %s *%s = (%s *)(base + %s); /* %s%s */\n", ct, nm, ct,
                       poly_expr(c, &rv->offset), ty, root != v ? ", a view" : "");
@@ -617,6 +642,11 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     ValueId ov = n->outputs[0];
+    if (concat_in_place(g, n)) {
+        cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n", n->name,
+                  c->val_names[ov]);
+        return;
+    }
     if (ir_ops[n->op].flags & IR_F_VIEW) {
         int oi = output_index(g, ov);
         cg_printf(c, "    /* %s: %s %s is a view of %s */\n", n->name, ir_ops[n->op].name,
@@ -693,6 +723,10 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         emit_node_comment(c, n);
         if (ir_ops[n->op].flags & IR_F_VIEW) {
             cg_printf(c, "/* (a view: no code) */\n\n");
+            continue;
+        }
+        if (concat_in_place(g, n)) {
+            cg_printf(c, "/* (in place: no code) */\n\n");
             continue;
         }
         if (n->n_epilogue)
