@@ -3909,63 +3909,38 @@ static inline float slimc_rt_half(uint16_t h)
  * of row stride 256 (what slimc_rt_gemm reads as B): row kk of the block at a time, so the
  * stores run along it and the nc short row segments read stay in L1; the group of each
  * column k is found once per row of the block, not per weight. */
-#define SLIMC_RT_WDECODE_BODY                                                                      \
-    const int64_t G = group > 0 ? K / group : 1;                                                   \
-    for (int64_t kk = 0; kk < kc; kk++) {                                                          \
-        const int64_t k = k0 + kk, gi = group > 0 ? k / group : 0;                                 \
-        float *restrict d = bt + kk * 256;                                                         \
-        if (fmt == SLIMC_RT_W_I8) {                                                                \
-            const int8_t *w = (const int8_t *)W + n0 * K + k;                                      \
-            const float *s = scales + n0 * G + gi;                                                 \
-            for (int64_t j = 0; j < nc; j++)                                                       \
-                d[j] = (float)w[j * K] * s[j * G];                                                 \
-        } else if (fmt == SLIMC_RT_W_I4) {                                                         \
-            const uint8_t *w = (const uint8_t *)W + n0 * (K / 2) + (k >> 1);                       \
-            const float *s = scales + n0 * G + gi;                                                 \
-            const int sh = (int)(k & 1) * 4;                                                       \
-            for (int64_t j = 0; j < nc; j++) {                                                     \
-                const int v = (int)((w[j * (K / 2)] >> sh) & 15u);                                 \
-                d[j] = (float)((v ^ 8) - 8) * s[j * G];                                            \
-            }                                                                                      \
-        } else if (fmt == SLIMC_RT_W_F16) {                                                        \
-            const uint16_t *w = (const uint16_t *)W + n0 * K + k;                                  \
-            for (int64_t j = 0; j < nc; j++)                                                       \
-                d[j] = slimc_rt_half(w[j * K]);                                                    \
-        } else {                                                                                   \
-            const uint16_t *w = (const uint16_t *)W + n0 * K + k;                                  \
-            for (int64_t j = 0; j < nc; j++) {                                                     \
-                const uint32_t bits = (uint32_t)w[j * K] << 16;                                    \
-                memcpy(&d[j], &bits, sizeof(float));                                               \
-            }                                                                                      \
-        }                                                                                          \
-    }
-
 static void slimc_rt_wdecode_c(const void *W, int fmt, const float *scales, int64_t group,
                                int64_t K, int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bt)
 {
-    SLIMC_RT_WDECODE_BODY
-}
-
-#ifdef SLIMC_RT_X86
-/* The same loops compiled for AVX-512 (gathers, F16C conversion). */
-static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void
-slimc_rt_wdecode_512(const void *W, int fmt, const float *scales, int64_t group, int64_t K,
-                     int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bt)
-{
-    SLIMC_RT_WDECODE_BODY
-}
-#endif
-
-static void slimc_rt_wdecode(const void *W, int fmt, const float *scales, int64_t group, int64_t K,
-                             int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bt)
-{
-#ifdef SLIMC_RT_X86
-    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
-        slimc_rt_wdecode_512(W, fmt, scales, group, K, n0, nc, k0, kc, bt);
-        return;
+    const int64_t G = group > 0 ? K / group : 1;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const int64_t k = k0 + kk, gi = group > 0 ? k / group : 0;
+        float *restrict d = bt + kk * 256;
+        if (fmt == SLIMC_RT_W_I8) {
+            const int8_t *w = (const int8_t *)W + n0 * K + k;
+            const float *s = scales + n0 * G + gi;
+            for (int64_t j = 0; j < nc; j++)
+                d[j] = (float)w[j * K] * s[j * G];
+        } else if (fmt == SLIMC_RT_W_I4) {
+            const uint8_t *w = (const uint8_t *)W + n0 * (K / 2) + (k >> 1);
+            const float *s = scales + n0 * G + gi;
+            const int sh = (int)(k & 1) * 4;
+            for (int64_t j = 0; j < nc; j++) {
+                const int v = (int)((w[j * (K / 2)] >> sh) & 15u);
+                d[j] = (float)((v ^ 8) - 8) * s[j * G];
+            }
+        } else if (fmt == SLIMC_RT_W_F16) {
+            const uint16_t *w = (const uint16_t *)W + n0 * K + k;
+            for (int64_t j = 0; j < nc; j++)
+                d[j] = slimc_rt_half(w[j * K]);
+        } else {
+            const uint16_t *w = (const uint16_t *)W + n0 * K + k;
+            for (int64_t j = 0; j < nc; j++) {
+                const uint32_t bits = (uint32_t)w[j * K] << 16;
+                memcpy(&d[j], &bits, sizeof(float));
+            }
+        }
     }
-#endif
-    slimc_rt_wdecode_c(W, fmt, scales, group, K, n0, nc, k0, kc, bt);
 }
 
 /* Few rows (GEMV-like, batch 1 to 8): W's row n decoded into wk (a block of k at a time,
@@ -4106,8 +4081,66 @@ static void slimc_rt_wrows_c(SLIMC_RT_WROWS_ARGS)
 }
 
 #ifdef SLIMC_RT_X86
-static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void slimc_rt_wrows_512(SLIMC_RT_WROWS_ARGS){
-    SLIMC_RT_WROWS_BODY(slimc_rt_wrow_512)}
+static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void slimc_rt_wrows_512(SLIMC_RT_WROWS_ARGS)
+{
+    SLIMC_RT_WROWS_BODY(slimc_rt_wrow_512)
+}
+#endif
+
+#ifdef SLIMC_RT_X86
+/* r[t] becomes column t of the 16 x 16 block whose rows were r[0..15]: pairs, then quads
+ * within 128-bit lanes, then the lanes across the four quads. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void slimc_rt_transpose16(__m512 *r)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* u[i + m], lane L: rows i .. i + 3 of column 4 L + m */
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]),
+                      c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int m = 0; m < 4; m++) {
+        const __m512 a = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44),
+                     b = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44),
+                     c = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xee),
+                     d = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xee);
+        r[m] = _mm512_shuffle_f32x4(a, b, 0x88);
+        r[4 + m] = _mm512_shuffle_f32x4(a, b, 0xdd);
+        r[8 + m] = _mm512_shuffle_f32x4(c, d, 0x88);
+        r[12 + m] = _mm512_shuffle_f32x4(c, d, 0xdd);
+    }
+}
+
+/* slimc_rt_wdecode on AVX-512: 16 rows of W decoded along k as the few-rows path does
+ * (contiguous loads), then turned into bt's columns 16 x 16 at a time. */
+static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void
+slimc_rt_wdecode_512(const void *W, int fmt, const float *scales, int64_t group, int64_t K,
+                     int64_t n0, int64_t nc, int64_t k0, int64_t kc, float *bt, int64_t ldb)
+{
+    float rows[16][SLIMC_RT_GEMM_KC];
+    for (int64_t j0 = 0; j0 < nc; j0 += 16) {
+        const int64_t jn = slimc_rt_min(16, nc - j0);
+        for (int64_t j = 0; j < jn; j++)
+            slimc_rt_wrow_512(W, fmt, scales, group, K, n0 + j0 + j, k0, kc, rows[j]);
+        const __mmask16 jm = (__mmask16)((1u << jn) - 1u);
+        for (int64_t kk0 = 0; kk0 < kc; kk0 += 16) {
+            const int64_t kn = slimc_rt_min(16, kc - kk0);
+            const __mmask16 km = (__mmask16)((1u << kn) - 1u);
+            __m512 r[16];
+            for (int64_t j = 0; j < 16; j++)
+                r[j] = j < jn ? _mm512_maskz_loadu_ps(km, rows[j] + kk0) : _mm512_setzero_ps();
+            slimc_rt_transpose16(r);
+            for (int64_t t = 0; t < kn; t++)
+                _mm512_mask_storeu_ps(bt + (kk0 + t) * ldb + j0, jm, r[t]);
+        }
+    }
+}
 #endif
 
 SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
@@ -4140,7 +4173,17 @@ SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const 
     }
     for (int64_t k0 = 0; k0 < K; k0 += SLIMC_RT_GEMM_KC) {
         const int64_t kc = slimc_rt_min(SLIMC_RT_GEMM_KC, K - k0);
-        slimc_rt_wdecode(W, fmt, scales, group, K, *n0, *nc, k0, kc, bt);
+#ifdef SLIMC_RT_X86
+        if (isa == SLIMC_RT_ISA_AVX512) {
+            /* a row stride of 144 floats, not 128: 64 rows 1 KB apart would share a
+             * quarter of L1's sets */
+            const int64_t ldb = *nc <= 128 ? 144 : 256;
+            slimc_rt_wdecode_512(W, fmt, scales, group, K, *n0, *nc, k0, kc, bt, ldb);
+            slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, ldb, c, N, NULL, bc, k0 > 0);
+            continue;
+        }
+#endif
+        slimc_rt_wdecode_c(W, fmt, scales, group, K, *n0, *nc, k0, kc, bt);
         slimc_rt_gemm(isa, *mc, *nc, kc, a + k0, K, 1, bt, 256, c, N, NULL, bc, k0 > 0);
     }
 }

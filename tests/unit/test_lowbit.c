@@ -141,6 +141,14 @@ START_TEST(weight_only_formats)
     }
     /* a k tail and a partial row tile */
     check_mode("quantize(int8, dynamic),layout", NULL, 0, 20, 70, 40, true, IR_OP_DQLINEAR);
+    /* the decoded blocks (more than 8 rows): a k block of 64 and a tail of 6, 16-row
+     * transposes with 1 row left over, groups that straddle 16-wide pieces */
+    check_mode("quantize(int8, weight_only)", "int8", 70, 20, 70, 33, true, IR_OP_WLINEAR);
+    check_mode("quantize(int8, weight_only, group=14)", "int8", 14, 20, 70, 33, false,
+               IR_OP_WLINEAR);
+    check_mode("quantize(int4, group=14)", "int4", 14, 20, 70, 33, true, IR_OP_WLINEAR);
+    check_mode("quantize(fp16)", "fp16", 0, 20, 70, 33, true, IR_OP_WLINEAR);
+    check_mode("quantize(bf16)", "bf16", 0, 20, 70, 33, true, IR_OP_WLINEAR);
     check_mode("quantize(bf16),layout", "bf16", 0, 20, 70, 40, true, IR_OP_WLINEAR);
 }
 END_TEST
