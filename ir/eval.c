@@ -723,7 +723,8 @@ static float quant_out(int32_t acc, float x_scale, float w_scale, const float *b
 }
 
 /* Element i of a qconv2d / qlinear's output: f32, or with y_scale (an int8 chain,
- * passes/qchain.c) relu / relu6 (act 1 / 2) and quantize's u8 code. */
+ * passes/qchain.c) relu / relu6 (act 1 / 2) and quantize's u8 code (of y / y_scale with
+ * y_divide). */
 static void quant_put(const EvalCtx *c, int64_t i, float y)
 {
     const Node *n = c->n;
@@ -734,8 +735,12 @@ static void quant_put(const EvalCtx *c, int64_t i, float y)
     const int64_t act = ir_attr_int(n, "act", 0);
     if (act != 0)
         y = y <= 0.0f ? 0.0f : (act == 2 && y >= 6.0f) ? 6.0f : y;
-    ((uint8_t *)c->out_raw)[i] = quant_u8(y, 1.0f / (float)ir_attr_float(n, "y_scale", 1.0),
-                                          (int32_t)ir_attr_int(n, "y_zero_point", 0));
+    const float ys = (float)ir_attr_float(n, "y_scale", 1.0);
+    const int32_t zp = (int32_t)ir_attr_int(n, "y_zero_point", 0);
+    if (ir_attr_int(n, "y_divide", 0)) /* div then quantize {scale=1} (ONNX QuantizeLinear) */
+        ((uint8_t *)c->out_raw)[i] = quant_u8(y / ys, 1.0f, zp);
+    else
+        ((uint8_t *)c->out_raw)[i] = quant_u8(y, 1.0f / ys, zp);
 }
 
 static void eval_qlinear(const EvalCtx *c)

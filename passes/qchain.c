@@ -22,9 +22,15 @@
  * runs on u8 codes; the layers that feed it chain into those copies. So the branches of an
  * Inception block or a SqueezeNet fire module write u8 straight into their concat.
  *
+ * An ONNX QuantizeLinear imports as div(y, s) then quantize {scale=1} (ONNX divides by
+ * its scale; quantize multiplies by a reciprocal): a layer that reaches such a div by one
+ * positive constant, right before that quantize, writes its codes too, dividing in its
+ * store (y_divide), so pre-quantized QDQ models chain as well, bit for bit.
+ *
  * Residual adds are not taken: adding two codes of different scales is not exact. */
 #include "passes/pass.h"
 
+#include <math.h>
 #include <string.h>
 
 enum { QCHAIN_MAX = 16 };
@@ -95,6 +101,32 @@ static bool hoist_over_concat(Graph *g, NodeId *cp)
     return true;
 }
 
+/* The divisor of div node dv when it is one finite positive f32 constant, else 0. */
+static double divisor(const Graph *g, NodeId dv)
+{
+    const Value *c = &g->values[g->nodes[dv].inputs[1]];
+    Dim ne;
+    if (c->kind != IR_VALUE_CONST || c->type.dtype != IR_F32 || !c->data ||
+        !ir_shape_numel(&c->type.shape, &ne) || ne.syms || ne.c != 1)
+        return 0;
+    const float s = *(const float *)c->data;
+    return isfinite(s) && s > 0.0f ? (double)s : 0;
+}
+
+/* The quantize {scale=1} node that div node dv (by a divisor) alone feeds; IR_NONE if
+ * none: y / s, then quantize's rounding of y / s * 1, is the layer's y_divide store. */
+static NodeId divide_quantize(const Graph *g, NodeId dv)
+{
+    if (divisor(g, dv) == 0)
+        return IR_NONE;
+    const ValueId v = g->nodes[dv].outputs[0];
+    const NodeId u = ir_sole_consumer(g, v);
+    if (u == IR_NONE || g->nodes[u].op != IR_OP_QUANTIZE || g->nodes[u].n_epilogue ||
+        g->nodes[u].inputs[0] != v || ir_attr_float(&g->nodes[u], "scale", 1.0) != 1.0)
+        return IR_NONE;
+    return u;
+}
+
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
@@ -109,7 +141,7 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
         if (n->dead || (n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || n->n_epilogue ||
             ir_node_attr(n, "y_scale") || g->values[n->outputs[0]].type.dtype != IR_F32)
             continue;
-        NodeId chain[QCHAIN_MAX], q = IR_NONE;
+        NodeId chain[QCHAIN_MAX], q = IR_NONE, dv = IR_NONE;
         int len = 0;
         int64_t act = 0;
         for (ValueId v = n->outputs[0];;) {
@@ -119,6 +151,14 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
             const OpKind op = g->nodes[u].op;
             if (op == IR_OP_QUANTIZE) {
                 q = u;
+                break;
+            }
+            if (op == IR_OP_DIV) { /* an ONNX QuantizeLinear: div, then quantize {scale=1} */
+                const NodeId u2 = divide_quantize(g, u);
+                if (u2 != IR_NONE) {
+                    dv = u;
+                    q = u2;
+                }
                 break;
             }
             if (len == QCHAIN_MAX ||
@@ -134,11 +174,16 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
         }
         if (q == IR_NONE || g->values[g->nodes[q].outputs[0]].is_output)
             continue;
-        const double ys = ir_attr_float(&g->nodes[q], "scale", 1.0);
+        const double ys =
+            dv != IR_NONE ? divisor(g, dv) : ir_attr_float(&g->nodes[q], "scale", 1.0);
         const int64_t yz = ir_attr_int(&g->nodes[q], "zero_point", 0);
         ir_node_set_float(g, i, "y_scale", ys);
         ir_node_set_int(g, i, "y_zero_point", yz);
         ir_node_set_int(g, i, "act", act);
+        if (dv != IR_NONE) {
+            ir_node_set_int(g, i, "y_divide", 1);
+            g->nodes[dv].dead = true;
+        }
         /* drop the relus: their consumer reads their input */
         ValueId last = g->nodes[i].outputs[0];
         for (int k = 0; k < len; k++) {

@@ -299,11 +299,14 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uin
                                                uint8_t *y);
 /* Where the int8 conv / linear kernels write: f32 (rq NULL), or, for a layer whose result
  * feeds only int8 layers (the qchain pass), u8 requantized exactly as a quantize node would:
- * clamp(rintf(act(y) * inv) + zp, 0, 255), NaN -> 0, act a SLIMC_RT_ACT_* applied to y. */
+ * clamp(rintf(act(y) * inv) + zp, 0, 255), NaN -> 0, act a SLIMC_RT_ACT_* applied to y;
+ * with div nonzero, act(y) / div in place of act(y) * inv (an ONNX QuantizeLinear, which
+ * divides by its scale). */
 typedef struct slimc_rt_qreq {
     float inv;
     int32_t zp;
     int32_t act;
+    float div;
 } slimc_rt_qreq;
 /* out advanced by i elements of its kind (u8 when rq, else f32). */
 static inline void *slimc_rt_qoff(void *out, const slimc_rt_qreq *rq, int64_t i)
@@ -2007,7 +2010,7 @@ static inline void slimc_rt_qstore(void *out, int64_t i, float y, const slimc_rt
     }
     if (rq->act != SLIMC_RT_ACT_NONE)
         y = y <= 0.0f ? 0.0f : (rq->act == SLIMC_RT_ACT_RELU6 && y >= 6.0f) ? 6.0f : y;
-    float v = rintf(y * rq->inv) + (float)rq->zp;
+    float v = rintf(rq->div != 0.0f ? y / rq->div : y * rq->inv) + (float)rq->zp;
     v = v > 0.0f ? v : 0.0f; /* NaN -> 0 */
     v = v < 255.0f ? v : 255.0f;
     ((uint8_t *)out)[i] = (uint8_t)v;
@@ -2015,10 +2018,10 @@ static inline void slimc_rt_qstore(void *out, int64_t i, float y, const slimc_rt
 
 #ifdef SLIMC_RT_X86
 /* slimc_rt_qstore for the lanes mk of y at out[i ..], the same bytes with fewer steps:
- * a = y inv capped at 256 (NaN stays NaN: vminps returns its second operand), rounded to
- * nearest even into i32 (NaN and values out of range become INT_MIN), plus zp, below 0
- * raised to 0, above 255 saturated by the store. rintf(a) + zp is exact in f32 wherever
- * it is not clamped anyway, so every case gives slimc_rt_qstore's byte. */
+ * a = y inv (or y / div) capped at 256 (NaN stays NaN: vminps returns its second operand), rounded
+ * to nearest even into i32 (NaN and values out of range become INT_MIN), plus zp, below 0 raised to
+ * 0, above 255 saturated by the store. rintf(a) + zp is exact in f32 wherever it is not clamped
+ * anyway, so every case gives slimc_rt_qstore's byte. */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_qreq *rq)
 {
@@ -2027,8 +2030,9 @@ slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_q
         return;
     }
     y = slimc_rt_act_512(rq->act, y);
-    const __m512 a =
-        _mm512_min_ps(_mm512_set1_ps(256.0f), _mm512_mul_ps(y, _mm512_set1_ps(rq->inv)));
+    const __m512 a = _mm512_min_ps(_mm512_set1_ps(256.0f),
+                                   rq->div != 0.0f ? _mm512_div_ps(y, _mm512_set1_ps(rq->div))
+                                                   : _mm512_mul_ps(y, _mm512_set1_ps(rq->inv)));
     __m512i q = _mm512_cvt_roundps_epi32(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     q = _mm512_max_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(rq->zp)), _mm512_setzero_si512());
     _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + i, mk, q);
@@ -3279,7 +3283,7 @@ slimc_rt_qdw3_plane_512(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, co
         wv[k] = _mm512_set1_ps((float)w[k]);
     const __m512i zpv = _mm512_set1_epi32(zp), zp8 = _mm512_set1_epi8((char)zp);
     const __m512 cv = _mm512_set1_ps((float)corr), mv = _mm512_set1_ps(xs * ws);
-    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0};
+    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0, 0.0f};
     const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
     int64_t oh = 0;
 #define SLIMC_RT_QDW3(R_, S_)                                                                      \
@@ -3347,7 +3351,7 @@ slimc_rt_qdw3_plane_vnni(const slimc_rt_conv *s, const uint8_t *x, int32_t zp, c
          12, 12, 12, 13, 14, 14, 14, 15, 16, 16, 16, 17, 18, 18, 18, 19, 20, 20, 20, 21, 22, 22,
          22, 23, 24, 24, 24, 25, 26, 26, 26, 27, 28, 28, 28, 29, 30, 30, 30, 31, 32, 32}};
     const __m512i idx = _mm512_loadu_si512(ib[S - 1]);
-    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0};
+    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0, 0.0f};
     const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
     __m512i wk[3];
     for (int kh = 0; kh < 3; kh++)
@@ -3553,7 +3557,8 @@ slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_
             y = _mm256_blendv_ps(y, _mm256_set1_ps(6.0f),
                                  _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_GE_OQ));
     }
-    __m256 v = _mm256_round_ps(_mm256_mul_ps(y, _mm256_set1_ps(rq->inv)),
+    __m256 v = _mm256_round_ps(rq->div != 0.0f ? _mm256_div_ps(y, _mm256_set1_ps(rq->div))
+                                               : _mm256_mul_ps(y, _mm256_set1_ps(rq->inv)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     v = _mm256_add_ps(v, _mm256_set1_ps((float)rq->zp));
     v = _mm256_min_ps(_mm256_max_ps(v, zero), _mm256_set1_ps(255.0f)); /* NaN -> 0 */

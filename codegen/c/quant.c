@@ -60,16 +60,20 @@ static void emit_qreq(CgCtx *c, const Node *n)
     long long act = (long long)ir_attr_int(n, "act", 0);
     const long long zp = (long long)ir_attr_int(n, "y_zero_point", 0);
     const float ys = (float)ir_attr_float(n, "y_scale", 1.0), inv = 1.0f / ys;
+    const bool divide = ir_attr_int(n, "y_divide", 0) != 0; /* ONNX's y / scale */
     /* With zero point 0 the clamp to [0, 255] after rounding does what a relu did (y <= 0,
      * NaN included, gives 0 either way), and a relu6 too when 6 already rounds to 255 or
      * more (6 / 255 scales): monotone rounding sends every y >= 6 there. */
-    if (zp == 0 && ys > 0.0f && (act == 1 || (act == 2 && rintf(6.0f * inv) >= 255.0f)))
+    const float six = divide ? 6.0f / ys : 6.0f * inv;
+    if (zp == 0 && ys > 0.0f && (act == 1 || (act == 2 && rintf(six) >= 255.0f)))
         act = 0;
-    cg_printf(c, "    static const slimc_rt_qreq rq_ = {1.0f / %s, %lld, %s};\n",
-              cg_float(c, ir_attr_float(n, "y_scale", 1.0)), zp,
+    const char *ysc = cg_float(c, ir_attr_float(n, "y_scale", 1.0));
+    cg_printf(c, "    static const slimc_rt_qreq rq_ = {%s, %lld, %s, %s};\n",
+              divide ? "0.0f" : cg_strf(c, "1.0f / %s", ysc), zp,
               act == 1   ? "SLIMC_RT_ACT_RELU"
               : act == 2 ? "SLIMC_RT_ACT_RELU6"
-                         : "SLIMC_RT_ACT_NONE");
+                         : "SLIMC_RT_ACT_NONE",
+              divide ? ysc : "0.0f");
     cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
 }
 

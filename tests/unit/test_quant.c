@@ -49,7 +49,7 @@ static void check_qgemm(int64_t M, int64_t O, int64_t K, int32_t zp, bool vnni)
         ones[o] = 1.0f;
     }
     /* and requantized to u8 (qchain): relu, then quantize's rounding and clamp */
-    const slimc_rt_qreq rq = {1.0f / 37.5f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU};
+    const slimc_rt_qreq rq = {1.0f / 37.5f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU, 0.0f};
     uint8_t *q = malloc((size_t)(M * O));
 #ifdef SLIMC_RT_X86
     if (vnni) {
@@ -142,8 +142,9 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
     for (int64_t i = 0; i < O * P; i++)
         ck_assert_msg(out2[i] == out[i], "conv block C=%lld O=%lld k=%lld [%lld]: %g != %g",
                       (long long)C, (long long)O, (long long)k, (long long)i, out2[i], out[i]);
-    /* requantized to u8 (qchain) with relu6: quantize's arithmetic on the f32 result */
-    const slimc_rt_qreq rq = {1.0f / 0.75f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6};
+    /* requantized to u8 (qchain) with relu6: quantize's arithmetic on the f32 result, here
+     * ONNX's (divided by the scale, not multiplied by its reciprocal) */
+    const slimc_rt_qreq rq = {0.0f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6, 0.75f};
     uint8_t *qo = malloc((size_t)(O * P));
     for (int64_t p0 = 0; p0 < P; p0 += 64)
         for (int64_t gi = 0; gi < groups; gi++)
@@ -152,7 +153,7 @@ static void check_qconv(int64_t C, int64_t H, int64_t W, int64_t O, int64_t k, i
                                  qo + gi * OG * P, &rq, col2);
     for (int64_t i = 0; i < O * P; i++) {
         const float y = out[i] <= 0 ? 0.0f : out[i] >= 6 ? 6.0f : out[i];
-        float v = rintf(y * rq.inv) + (float)rq.zp;
+        float v = rintf(y / 0.75f) + (float)rq.zp;
         v = v < 0 ? 0 : v > 255 ? 255 : v;
         ck_assert_msg(qo[i] == (uint8_t)v, "conv block u8 C=%lld O=%lld k=%lld [%lld]: %d != %d",
                       (long long)C, (long long)O, (long long)k, (long long)i, qo[i], (int)v);
@@ -433,7 +434,7 @@ static void check_qdw(int64_t H, int64_t W, int64_t k, int64_t st, int64_t pad, 
         ws[c] = 0.001f + 0.01f * urand();
         b[c] = urand() - 0.5f;
     }
-    const slimc_rt_qreq rq = {1.0f / 0.3f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6};
+    const slimc_rt_qreq rq = {1.0f / 0.3f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU6, 0.0f};
     for (int64_t c = 0; c < C; c++) {
         slimc_rt_qdw_plane(&s, x + c * H * W, zp, w + c * k * k, wsum[c], xs, ws[c],
                            bias ? b : NULL, c, out + c * P, NULL);
@@ -699,6 +700,52 @@ START_TEST(qchain_concat)
         ir_output_add(g, h);
         check_chained(g, in, "qchain", (size_t)(v == 0 ? 2 * 5 * 7 * 8 : 2 * 5 * 13 * 15), 2, 2 - v,
                       0, v == 0 ? "concat, pool" : "concat(a, x, a)");
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
+/* The ONNX QuantizeLinear shape, div by a scale then quantize {scale=1}: a layer chains
+ * into it and divides in its store (y_divide), whatever reads the codes (another int8
+ * layer, a dequantize); a quantize with another scale, or a divisor that is not one
+ * constant, is left alone. */
+START_TEST(qchain_divide)
+{
+    for (int v = 0; v < 4; v++) {
+        Graph *g = ir_graph_new("qdiv");
+        RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+        ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+        ValueId h =
+            chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
+        h = v == 1 ? chain_op(g, IR_OP_MAX_POOL2D, h) : chain_op(g, IR_OP_RELU, h);
+        float *sv = arena_alloc(g->arena, 2 * sizeof(float));
+        sv[0] = sv[1] = 0.05f;
+        ValueId dv[2] = {h, const_of(g, "s", IR_F32, 1, D(v == 3 ? 2 : 1), sv,
+                                     (v == 3 ? 2 : 1) * sizeof(float))};
+        if (v == 3) /* a divisor of two elements (broadcast over a last dim of 2) */
+            h = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_MAX_POOL2D, h)),
+            dv[0] = chain_op(g, IR_OP_MAX_POOL2D, h);
+        NodeId dn = ir_node_new(g, IR_OP_DIV, "div", (SrcLoc){0}, dv, 2, 1);
+        h = chain_q(g, g->nodes[dn].outputs[0], v == 2 ? 0.5 : 1.0, v == 1 ? 0 : 3);
+        if (v == 1 || v == 3) { /* the codes read by a dequantize, as in ONNX QDQ models */
+            NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &h, 1, 1);
+            ir_node_set_float(g, dq, "scale", 0.05);
+            ir_node_set_int(g, dq, "zero_point", 0);
+            h = g->nodes[dq].outputs[0];
+        } else {
+            h = chain_layer(g, true, h, 0.05, 3, 8, 5, 3, 1, 1, 1);
+        }
+        ir_output_add(g, h);
+        static const size_t outs[4] = {2 * 5 * 13 * 15, 2 * 8 * 7 * 8, 2 * 5 * 13 * 15,
+                                       2 * 8 * 2 * 2};
+        static const char *const what[4] = {"relu, div, quantize, conv",
+                                            "pool, div, quantize, dequantize",
+                                            "quantize {scale=0.5}", "a divisor of 2"};
+        const bool chains = v < 2;
+        check_chained(g, in, "qchain", outs[v], chains ? 1 : 2, chains ? 1 : 0, chains ? 0 : 1,
+                      what[v]);
+        ck_assert_int_eq(count_op(g, IR_OP_DIV), chains ? 0 : 1);
         free(in[0].data);
         ir_graph_free(g);
     }
@@ -986,6 +1033,7 @@ int main(void)
     tcase_add_test(j, qlinear_packed);
     tcase_add_test(j, qchain_exact);
     tcase_add_test(j, qchain_concat);
+    tcase_add_test(j, qchain_divide);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
     tcase_add_test(j, qdq_pass);
