@@ -43,13 +43,13 @@ typedef struct Pieces {
 } Pieces;
 
 /* The value whose storage v shares: follows view chains and in-place concats to a value
- * that owns storage; *off gets v's byte offset in it. */
+ * that owns storage; *off (when not NULL) gets v's byte offset in it. */
 static ValueId storage_root(const Graph *g, ValueId v, const Pieces *pc, int64_t *off)
 {
-    *off = 0;
+    int64_t at = 0;
     while (g->values[v].kind == IR_VALUE_TEMP && !g->values[v].is_output) {
         if (pc->piece[v] != IR_NONE) {
-            *off += pc->at[v];
+            at += pc->at[v];
             v = pc->piece[v];
             continue;
         }
@@ -58,6 +58,8 @@ static ValueId storage_root(const Graph *g, ValueId v, const Pieces *pc, int64_t
             break;
         v = g->nodes[p].inputs[0];
     }
+    if (off)
+        *off = at;
     return v;
 }
 
@@ -78,35 +80,25 @@ static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
     for (int64_t k = 0; k < ax; k++)
         if (os->d[k].c != 1)
             return false;
+    int64_t at = 0; /* byte offset of input i's piece */
     for (int i = 0; i < n->n_inputs; i++) {
         const ValueId x = n->inputs[i];
         const Value *xv = &g->values[x];
         const NodeId p = xv->producer;
+        Dim ne;
         if (xv->kind != IR_VALUE_TEMP || xv->is_output || pc->piece[x] != IR_NONE || p == IR_NONE ||
             g->nodes[p].dead || (ir_ops[g->nodes[p].op].flags & IR_F_VIEW) ||
-            g->nodes[p].device != IR_DEVICE_CPU || !ir_shape_static(&xv->type.shape))
+            g->nodes[p].device != IR_DEVICE_CPU || !ir_shape_numel(&xv->type.shape, &ne) ||
+            ne.syms || at % MEMPLAN_ALIGN)
             return false;
         for (int j = 0; j < i; j++)
             if (n->inputs[j] == x)
                 return false;
-    }
-    int64_t at = 0;
-    for (int i = 0; i < n->n_inputs; i++) {
-        if (at % MEMPLAN_ALIGN)
-            return false;
-        Dim ne;
-        ir_shape_numel(&g->values[n->inputs[i]].type.shape, &ne);
+        pc->at[x] = at; /* stays unread unless the concat qualifies */
         at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
     }
-    at = 0;
-    for (int i = 0; i < n->n_inputs; i++) {
-        const ValueId x = n->inputs[i];
-        pc->piece[x] = o;
-        pc->at[x] = at;
-        Dim ne;
-        ir_shape_numel(&g->values[x].type.shape, &ne);
-        at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
-    }
+    for (int i = 0; i < n->n_inputs; i++)
+        pc->piece[n->inputs[i]] = o;
     return true;
 }
 
@@ -258,15 +250,13 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         }
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] != IR_NONE) {
-                int64_t off;
-                ValueId r = storage_root(g, n->inputs[k], &pc, &off);
+                ValueId r = storage_root(g, n->inputs[k], &pc, NULL);
                 if (last[r] < i)
                     last[r] = i;
             }
         for (int k = 0; k < n->n_epilogue; k++)
             if (n->epilogue[k].operand != IR_NONE) {
-                int64_t off;
-                ValueId r = storage_root(g, n->epilogue[k].operand, &pc, &off);
+                ValueId r = storage_root(g, n->epilogue[k].operand, &pc, NULL);
                 if (last[r] < i)
                     last[r] = i;
             }

@@ -1602,16 +1602,15 @@ static inline SLIMC_RT_AVX512 __m512 slimc_rt_pool_fold16(__m512 m, __m512 v)
     return _mm512_mask_mov_ps(m, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
 }
 
-/* The taps' fold is associative: folding two runs of taps and then their results gives
- * what folding them one by one gives (a NaN in the second run wins, as its last NaN would;
- * else a NaN in the first; else the first maximum, ties going to the earlier run), with
- * -inf folding as nothing. So it may run as a tree, and a row's maximum serve two windows. */
-
 /* Windows 3 wide at stride 2 without dilation (ResNet's, SqueezeNet's, GoogLeNet's pool).
  * Per input row, the 33 floats under 16 outputs' windows come in two loads and one
  * broadcast, with columns outside the row read as -inf; their even, odd and next-even
  * lanes are the three taps. Each row's maximum is kept for the next output row, which
- * starts where this one's window ends (stride 2 down a 3-row window). */
+ * starts where this one's window ends (stride 2 down a 3-row window). That is allowed
+ * because the taps' fold is associative: folding two runs of taps and then their results
+ * gives what folding them one by one gives (a NaN in the second run wins, as its last NaN
+ * would; else a NaN in the first; else the first maximum, ties going to the earlier run),
+ * with -inf folding as nothing. */
 static SLIMC_RT_AVX512 void slimc_rt_maxpool_3s2_512(const slimc_rt_conv *s, const float *x,
                                                      float *y)
 {
@@ -1634,10 +1633,8 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_3s2_512(const slimc_rt_conv *s, con
             __m512 acc = ninf; /* an empty window (all padding) gives -inf */
             for (int64_t kh = kh0; kh < kh1; kh++) {
                 const int64_t r = h0 + kh * s->DH;
-                __m512 h;
-                if (r == kept) {
-                    h = hk;
-                } else {
+                __m512 h = hk;
+                if (r != kept) {
                     const float *xr = x + r * s->W;
                     /* c0 may lie left of the row (masked off): the address is an integer */
                     const uintptr_t p = (uintptr_t)xr + (uintptr_t)c0 * sizeof(float);
@@ -1649,12 +1646,10 @@ static SLIMC_RT_AVX512 void slimc_rt_maxpool_3s2_512(const slimc_rt_conv *s, con
                         slimc_rt_pool_fold16(e, _mm512_permutex2var_ps(a, odd, b)),
                         _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(nx),
                                                                 _mm512_castps_si512(e), 1)));
-                }
-                acc = kh == kh0 ? h : slimc_rt_pool_fold16(acc, h);
-                if (kh == kh1 - 1) {
                     kept = r;
                     hk = h;
                 }
+                acc = kh == kh0 ? h : slimc_rt_pool_fold16(acc, h);
             }
             _mm512_mask_storeu_ps(y + oh * s->OW + ow, sm, acc);
         }
@@ -2018,10 +2013,10 @@ static inline void slimc_rt_qstore(void *out, int64_t i, float y, const slimc_rt
 
 #ifdef SLIMC_RT_X86
 /* slimc_rt_qstore for the lanes mk of y at out[i ..], the same bytes with fewer steps:
- * a = y inv (or y / div) capped at 256 (NaN stays NaN: vminps returns its second operand), rounded
- * to nearest even into i32 (NaN and values out of range become INT_MIN), plus zp, below 0 raised to
- * 0, above 255 saturated by the store. rintf(a) + zp is exact in f32 wherever it is not clamped
- * anyway, so every case gives slimc_rt_qstore's byte. */
+ * a = y inv (or y / div) capped at 256 (NaN stays NaN: vminps returns its second operand),
+ * rounded to nearest even into i32 (NaN and values out of range become INT_MIN), plus zp,
+ * below 0 raised to 0, above 255 saturated by the store. rintf(a) + zp is exact in f32
+ * wherever it is not clamped anyway, so every case gives slimc_rt_qstore's byte. */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_qreq *rq)
 {

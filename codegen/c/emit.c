@@ -330,14 +330,16 @@ static void declare_values(CgCtx *c)
         } else if (oi >= 0) {
             cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
                       root != v ? ", a view" : "");
-        } else if (rv->planned && root != v && !poly_zero(&val->offset)) {
-            /* a piece of an in-place concat: at its byte offset in the concat's result */
-            cg_printf(c, "    %s *%s = (%s *)(base + %s + %s); /* %s, in %s */\n", ct, nm, ct,
-                      poly_expr(c, &rv->offset), poly_expr(c, &val->offset), ty,
-                      c->val_names[root]);
         } else if (rv->planned) {
-            cg_printf(c, "    %s *%s = (%s *)(base + %s); /* %s%s */\n", ct, nm, ct,
-                      poly_expr(c, &rv->offset), ty, root != v ? ", a view" : "");
+            /* a piece of an in-place concat lies at its byte offset in the concat's result */
+            const bool piece = root != v && !poly_zero(&val->offset);
+            cg_printf(c, "    %s *%s = (%s *)(base + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
+                      poly_expr(c, &rv->offset), piece ? " + " : "",
+                      piece ? poly_expr(c, &val->offset) : "", ty,
+                      piece       ? ", in "
+                      : root != v ? ", a view"
+                                  : "",
+                      piece ? c->val_names[root] : "");
         } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
             cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
                      rv->name ? rv->name : "?");
