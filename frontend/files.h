@@ -31,7 +31,9 @@ int fe_open_regular(const char *path, struct stat *st, const char **why);
  * as in the Hugging Face cache, where blobs sit beside each other). rel must have no
  * ".." component and must not be absolute (the caller refuses those with its own
  * message). A file outside is refused with *why "is a symbolic link that leads outside
- * the model's folder". */
+ * the model's folder", a dangling link with "... that leads nowhere". The check is on
+ * real paths, then the real path is opened with O_NOFOLLOW: a folder that another user
+ * rewrites while slimc reads it is outside this model (the threat is the file's text). */
 int fe_open_inside(const char *dir, const char *model, const char *rel, struct stat *st,
                    const char **why);
 
