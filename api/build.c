@@ -5,6 +5,8 @@
  * linked in as one blob or kept in DIR/NAME.weights. */
 #include "api/api_internal.h"
 
+#include "frontend/files.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -109,7 +111,7 @@ SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const Slimc
 SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                        const char *triple, const char *out_path)
 {
-    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
+    if (!fe_check_output(m->g, out_path, &ctx->diag) || slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
     char *model_src = api_emit_source(ctx, m, "slimc_model", false, &len);
@@ -376,6 +378,15 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
         diag_error(&ctx->diag, (SrcLoc){0}, "cannot create the output folder '%s': %s", dir,
                    strerror(errno));
         return SLIMC_ERROR;
+    }
+    /* no file the library writes may be one of the model's own */
+    static const char *const before[] = {"", "lib", "", ""}, *const after[] = {".h", ".a", ".c",
+                                                                               ".weights"};
+    for (int i = 0; i < 4; i++) {
+        char out[4200];
+        snprintf(out, sizeof out, "%s/%s%s%s", dir, before[i], name, after[i]);
+        if (!fe_check_output(m->g, out, &ctx->diag))
+            return SLIMC_ERROR;
     }
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;

@@ -2,6 +2,7 @@
 #include "api/api_internal.h"
 
 #include "codegen/c/cg.h"
+#include "frontend/files.h"
 #include "frontend/onnx.h"
 #include "frontend/slim.h"
 #include "frontend/slim_write.h"
@@ -524,17 +525,16 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
                    strerror(errno));
         return SLIMC_ERROR;
     }
-    if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
-        return SLIMC_ERROR;
-    size_t len;
-    char *src = api_emit_source(ctx, m, m->g->name, false, &len);
-    if (!src)
-        return SLIMC_ERROR;
     size_t plen = strlen(dir) + strlen(m->g->name) + 8;
     char *path = malloc(plen);
     SLIMC_ASSERT(path);
     snprintf(path, plen, "%s/%s.c", dir, m->g->name);
-    bool ok = write_file_atomic(ctx, path, src, len);
+    char *src = NULL;
+    size_t len = 0;
+    bool ok = fe_check_output(m->g, path, &ctx->diag) &&
+              slimc_model_optimize(ctx, m, NULL) == SLIMC_OK &&
+              (src = api_emit_source(ctx, m, m->g->name, false, &len)) != NULL &&
+              write_file_atomic(ctx, path, src, len);
     free(path);
     free(src);
     return ok ? SLIMC_OK : SLIMC_ERROR;
@@ -568,6 +568,11 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
+SlimcStatus slimc_model_check_output(SlimcContext *ctx, const SlimcModel *m, const char *path)
+{
+    return fe_check_output(m->g, path, &ctx->diag) ? SLIMC_OK : SLIMC_ERROR;
+}
+
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path)
 {
     size_t n = strlen(path);
@@ -575,5 +580,13 @@ SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *
         diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "the output must be a .slim file");
         return SLIMC_ERROR;
     }
+    /* neither the .slim nor the .safetensors beside it may be one of the model's files */
+    char *weights = malloc(n + 8);
+    SLIMC_ASSERT(weights);
+    snprintf(weights, n + 8, "%.*s.safetensors", (int)(n - 5), path);
+    bool ok = fe_check_output(m->g, path, &ctx->diag) && fe_check_output(m->g, weights, &ctx->diag);
+    free(weights);
+    if (!ok)
+        return SLIMC_ERROR;
     return fe_slim_write(m->g, path, &ctx->diag) ? SLIMC_OK : SLIMC_ERROR;
 }

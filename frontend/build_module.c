@@ -3,6 +3,7 @@
  * A module is declared once (its arguments checked and its parameters bound) and becomes
  * nodes each time it is called. */
 #include "frontend/builder.h"
+#include "frontend/files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1137,17 +1138,17 @@ void fe_weights_open(Builder *b, const AstStmt *line)
     else
         snprintf(shown, sizeof shown, "'%s' (%s)", line->text, path);
     struct stat sb;
-    int fd = open(path, O_RDONLY);
+    const char *why;
+    int fd = fe_open_regular(path, &sb, &why); /* no FIFO, device, folder or /proc file */
     if (fd < 0) {
-        fe_error(b, at, "cannot open weights file %s: %s", shown, strerror(errno));
+        if (why)
+            fe_error(b, at, "weights file %s %s", shown, why);
+        else
+            fe_error(b, at, "cannot open weights file %s: %s", shown, strerror(errno));
         return;
     }
-    bool regular = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
     close(fd);
-    if (!regular) {
-        fe_error(b, at, "weights file %s is not a regular file", shown);
-        return;
-    }
+    fe_note_input(b->g, path, &sb);
     b->st = fe_st_open(path, b->d);
     if (!b->st) {
         diag_note(b->d, at, "while reading the weights of model '%s'", b->model->name);

@@ -5,6 +5,7 @@
  * spaces and a '\n' so the data starts at a multiple of 64 — then the raw C-order data. */
 #include "frontend/npy.h"
 
+#include "frontend/files.h"
 #include "frontend/json.h"
 #include "ir/arena.h"
 
@@ -585,21 +586,11 @@ bool fe_map_file(const char *path, void **map, size_t *len, Diag *d)
 {
     *map = NULL;
     *len = 0;
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return fail(path, d, "cannot open: %s", strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return fail(path, d, "cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return fail(path, d,
-                    S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file");
-    }
+    const char *why;
+    int fd = fe_open_regular(path, &st, &why); /* no FIFO, device, folder or /proc file */
+    if (fd < 0)
+        return why ? fail(path, d, "%s", why) : fail(path, d, "cannot open: %s", strerror(errno));
     if ((uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
         return fail(path, d, "file too large to map");

@@ -58,6 +58,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 
 #else
 
+#include "frontend/files.h"
 #include "frontend/onnx_internal.h"
 
 #include <fcntl.h>
@@ -444,15 +445,19 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         return false;
     }
     char *file = arena_printf(im->g->arena, "%s/%s", im->dir, loc);
-    int fd = open(file, O_RDONLY);
+    /* a regular file inside the model's folder: a symlink out of it is refused */
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
-                   fd < 0 ? strerror(errno) : "not a regular file");
-        if (fd >= 0)
-            close(fd);
+    const char *why;
+    int fd = fe_open_inside(im->dir, im->path, loc, &st, &why);
+    if (fd < 0) {
+        if (why)
+            diag_error(im->d, at, "%s: external data '%s' %s", what, file, why);
+        else
+            diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
+                       strerror(errno));
         return false;
     }
+    fe_note_input(im->g, file, &st);
     if ((uint64_t)offset + want > (uint64_t)st.st_size) {
         diag_error(im->d, at,
                    "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
@@ -1051,6 +1056,8 @@ Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d)
         return NULL;
     Graph *g = fe_onnx_parse_ex(path, map ? map : "", len, o, d);
     fe_unmap_file(map, len);
+    if (g)
+        fe_note_input_path(g, path);
     return g;
 }
 

@@ -3,11 +3,13 @@
 
 #include "frontend/ast.h"
 #include "frontend/builder.h"
+#include "frontend/files.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Bigger model files are surely not model files (and the scanner counts in int). */
 #define FE_MAX_FILE_BYTES ((size_t)64 << 20)
@@ -15,9 +17,17 @@
 Graph *fe_slim_load(const char *path, Diag *d)
 {
     SrcLoc at = {path, 0, 0};
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    const char *why;
+    int fd = fe_open_regular(path, &st, &why); /* no FIFO, device, folder or /proc file */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        diag_error(d, at, "cannot open model file: %s", strerror(errno));
+        if (why)
+            diag_error(d, at, "model file %s", why);
+        else
+            diag_error(d, at, "cannot open model file: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
     char *text = NULL;
@@ -49,6 +59,8 @@ Graph *fe_slim_load(const char *path, Diag *d)
         diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
     else
         g = fe_slim_parse(path, text ? text : "", len, d);
+    if (g)
+        fe_note_input(g, path, &st);
     free(text);
     return g;
 }

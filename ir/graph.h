@@ -132,7 +132,17 @@ struct Graph {
     SrcLoc compress_loc;
     /* Resources to release with the graph (mmapped weight files), see ir_graph_on_free. */
     struct GraphCleanup *cleanups;
+    /* The files the graph was read from (frontend/files.h); shared by clones. */
+    struct GraphFile *files;
 };
+
+/* A file a graph was read from (model, weights, external data), by identity: no output
+ * of the command may replace it. */
+typedef struct GraphFile {
+    const char *path; /* as named, for messages */
+    unsigned long long dev, ino;
+    struct GraphFile *next;
+} GraphFile;
 
 Graph *ir_graph_new(const char *name);
 void ir_graph_free(Graph *g);

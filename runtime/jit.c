@@ -13,7 +13,12 @@
  * anything else is deleted and rebuilt, never loaded. A hit touches the .so's mtime;
  * after each store the least recently used entries are deleted until the cache fits its
  * cap (512 MB, $SLIMC_CACHE_MAX_MB). A read-only or full cache gives a warning and a
- * compile in a private temp directory instead. */
+ * compile in a private temp directory instead.
+ * The directory holds a CACHEDIR.TAG naming slimc, written when slimc makes the directory
+ * (or finds it holding nothing but slimc's names: empty, or a cache from before the tag).
+ * `cache clear` empties only a directory with that tag, and deletes only the names slimc
+ * gives its files (KEY.so, KEY.meta and the temp names listed at temp_name), so that
+ * `--cache-dir ~` can never delete a user's files. */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include "runtime/jit.h"
 
@@ -239,9 +244,10 @@ static void read_cpu_flags(void)
 
 /* ---- the cache directory ---- */
 
-/* mkdir -p with mode 0700 for every directory made. */
-static bool make_dirs(const char *path)
+/* mkdir -p with mode 0700 for every directory made; *created: the last one was made. */
+static bool make_dirs(const char *path, bool *created)
 {
+    *created = false;
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
         return false;
@@ -252,8 +258,12 @@ static bool make_dirs(const char *path)
                 return false;
             *p = '/';
         }
-    return mkdir(buf, 0700) == 0 || errno == EEXIST;
+    if (mkdir(buf, 0700) == 0)
+        return *created = true;
+    return errno == EEXIST;
 }
+
+static void cache_claim(const char *dir, bool created);
 
 /* The cache directory to use (malloc'd), or NULL with a warning when none is usable. */
 static char *cache_dir(const RtOptions *o, Diag *d)
@@ -273,7 +283,8 @@ static char *cache_dir(const RtOptions *o, Diag *d)
                      "no cache directory (HOME is not set): compiling without a cache");
         return NULL;
     }
-    if (!make_dirs(buf)) {
+    bool created;
+    if (!make_dirs(buf, &created)) {
         diag_warning(d, (SrcLoc){0},
                      "cannot create the cache directory '%s' (%s): compiling without a cache", buf,
                      strerror(errno));
@@ -292,6 +303,7 @@ static char *cache_dir(const RtOptions *o, Diag *d)
             st.st_uid != geteuid() ? "owned by another user" : "writable by others");
         return NULL;
     }
+    cache_claim(buf, created);
     return strdup(buf);
 }
 
@@ -726,18 +738,121 @@ static bool entry_name(const char *name, const char **ext)
     return !strcmp(*ext, "so") || !strcmp(*ext, "meta");
 }
 
-static bool temp_name(const char *name)
+#define NAME_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define NAME_HEX   "0123456789abcdef"
+#define NAME_DEC   "0123456789"
+
+/* Steps *s over lit; false if *s does not start with it. */
+static bool name_lit(const char **s, const char *lit)
 {
-    return !strncmp(name, ".tmp-", 5) || !strncmp(name, ".build-", 7) ||
-           !strncmp(name, ".src-", 5) || (!strncmp(name, "clang-", 6) && strstr(name, ".pch.tmp-"));
+    size_t n = strlen(lit);
+    if (strncmp(*s, lit, n) != 0)
+        return false;
+    *s += n;
+    return true;
 }
 
-/* clang-HASH.pch: a precompiled <immintrin.h> that slimc versions before the kernel
- * library kept in the cache; only `cache clear` still looks at them. */
+/* Steps *s over a run of min..max characters of set; false if the run is not that long. */
+static bool name_run(const char **s, const char *set, size_t min, size_t max)
+{
+    size_t n = strspn(*s, set);
+    if (n < min || n > max)
+        return false;
+    *s += n;
+    return true;
+}
+
+/* A build folder of rt_build_executable / rt_build_library: .build-XXXXXX (mkdtemp). */
+static bool build_dir_name(const char *name)
+{
+    return name_lit(&name, ".build-") && name_run(&name, NAME_ALNUM, 6, 6) && !*name;
+}
+
+/* The temp files slimc makes in the cache, name for name (nothing else is ours):
+ *   .tmp-XXXXXX                    write_atomic (mkstemp)
+ *   .src-XXXXXX.c                  compile_so (mkstemps)
+ *   .build-KEY-PID-THREAD.so       compile_backend (lld's .so.tmpHEX of it while linking)
+ *   .build-XXXXXX                  a build folder (build_dir_name)
+ *   clang-HASH.pch.tmp-PID-ADDR    the PCH of older versions (pch_name) */
+static bool temp_name(const char *name)
+{
+    const char *p = name;
+    if (name_lit(&p, ".tmp-"))
+        return name_run(&p, NAME_ALNUM, 6, 6) && !*p;
+    if (name_lit(&p, ".src-"))
+        return name_run(&p, NAME_ALNUM, 6, 6) && !strcmp(p, ".c");
+    if (build_dir_name(name))
+        return true;
+    if (name_lit(&p, ".build-"))
+        return name_run(&p, NAME_HEX, 32, 32) && name_lit(&p, "-") &&
+               name_run(&p, NAME_DEC, 1, 20) && name_lit(&p, "-") &&
+               name_run(&p, NAME_HEX, 1, 16) && name_lit(&p, ".so") &&
+               (!*p || (name_lit(&p, ".tmp") && name_run(&p, NAME_ALNUM, 1, 16) && !*p));
+    return name_lit(&p, "clang-") && name_run(&p, NAME_HEX, 16, 16) && name_lit(&p, ".pch.tmp-") &&
+           name_run(&p, NAME_DEC, 1, 20) && name_lit(&p, "-") && name_run(&p, NAME_DEC, 1, 20) &&
+           !*p;
+}
+
+/* clang-HASH.pch (HASH: 16 hex digits): a precompiled <immintrin.h> that slimc versions
+ * before the kernel library kept in the cache; only `cache clear` still looks at them. */
 static bool pch_name(const char *name)
 {
-    size_t n = strlen(name);
-    return !strncmp(name, "clang-", 6) && n > 10 && !strcmp(name + n - 4, ".pch");
+    return name_lit(&name, "clang-") && name_run(&name, NAME_HEX, 16, 16) && !strcmp(name, ".pch");
+}
+
+/* ---- the cache's marker ---- */
+
+/* CACHEDIR.TAG (https://bford.info/cachedir/, so that backup tools skip the cache) with a
+ * line naming slimc: `cache clear` empties only a directory that holds this file. */
+#define CACHE_TAG "CACHEDIR.TAG"
+static const char cache_tag_text[] =
+    "Signature: 8a477f597d28d172789f06886806bc55\n"
+    "# This file is a cache directory tag created by slimc (its compile cache).\n"
+    "# For information about cache directory tags, see https://bford.info/cachedir/\n";
+
+/* True when dir holds slimc's marker: a regular file of the user's with exactly our text. */
+static bool cache_marked(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/" CACHE_TAG, dir);
+    if (!private_file(path, &st) || (size_t)st.st_size != sizeof cache_tag_text - 1)
+        return false;
+    unsigned char *text = NULL;
+    size_t len = 0;
+    bool ok = read_file(path, &text, &len) && len == sizeof cache_tag_text - 1 &&
+              memcmp(text, cache_tag_text, len) == 0;
+    free(text);
+    return ok;
+}
+
+/* True when every name in dir is one slimc gives its cache files (an empty directory,
+ * or a cache of a slimc from before the marker). */
+static bool only_cache_names(const char *dir)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return false;
+    bool ok = true;
+    const char *ext;
+    struct dirent *de;
+    while (ok && (de = readdir(dp)))
+        ok = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+             entry_name(de->d_name, &ext) || temp_name(de->d_name) || pch_name(de->d_name);
+    closedir(dp);
+    return ok;
+}
+
+/* Marks dir as slimc's cache when slimc has just made it, or when nothing but slimc's
+ * own names are in it; a directory holding anything else (a home directory given as
+ * --cache-dir) is used as it is, never marked, so `cache clear` refuses it. */
+static void cache_claim(const char *dir, bool created)
+{
+    if (cache_marked(dir) || !(created || only_cache_names(dir)))
+        return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" CACHE_TAG, dir);
+    write_atomic(dir, path, cache_tag_text, sizeof cache_tag_text - 1);
 }
 
 typedef struct CacheEntry {
@@ -852,6 +967,14 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
     char *dir = cache_dir(o, d);
     if (!dir)
         return false;
+    if (!cache_marked(dir)) {
+        diag_error(d, (SrcLoc){0},
+                   "'%s' is not slimc's cache: it has no " CACHE_TAG
+                   " written by slimc and holds files slimc did not make; not clearing it",
+                   dir);
+        free(dir);
+        return false;
+    }
     DIR *dp = opendir(dir);
     struct dirent *de;
     bool ok = dp != NULL;
@@ -862,8 +985,11 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         struct stat st;
+        bool is_dir = lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (is_dir && !build_dir_name(de->d_name))
+            continue; /* a folder under a file's name: not ours */
         /* .build-XXXXXX folders of rt_build_executable left by a killed build */
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (is_dir) {
             DIR *sub = opendir(path);
             struct dirent *se;
             while (sub && (se = readdir(sub))) {

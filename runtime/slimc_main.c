@@ -6,11 +6,13 @@
  * It reads inputs from .npy files, runs the model and writes outputs as .npy files.
  * Only libc: the executable needs nothing of slimc at run time. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const slimc_dtype_descr[] = {"<f8", "<f4", "<f2", "<u2", "<i8", "<i4",
                                                 "<i2", "|i1", "|u1", "|u1", "|b1"};
@@ -29,15 +31,40 @@ static int slimc_main_fail(const char *file, const char *msg)
     return 0;
 }
 
+/* Opens path for reading only if it is a regular file: a FIFO, device or folder is
+ * refused at once (stat first; O_NONBLOCK, so a FIFO swapped in never waits for a
+ * writer), as slimc's own readers do (frontend/files.c). NULL after an error message. */
+static FILE *slimc_open_regular(const char *path)
+{
+    struct stat st;
+    const char *kind = NULL; /* what it is instead of a regular file */
+    int fd = -1;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        kind = S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file";
+    else if (stat(path, &st) == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) >= 0 &&
+             (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)))
+        kind = "is not a regular file";
+    FILE *f = NULL;
+    if (!kind && fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
+        f = fdopen(fd, "rb");
+    if (!f) {
+        if (kind)
+            fprintf(stderr, "%s: error: %s\n", path, kind);
+        else
+            fprintf(stderr, "%s: error: cannot open: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    return f;
+}
+
 /* Reads a little-endian, C-order .npy file. Returns 1 on success. */
 static int slimc_npy_read(const char *path, SlimcArray *a)
 {
     memset(a, 0, sizeof *a);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "%s: error: cannot open: %s\n", path, strerror(errno));
+    FILE *f = slimc_open_regular(path);
+    if (!f)
         return 0;
-    }
     unsigned char pre[12];
     int ok = 0;
     char *hdr = NULL;

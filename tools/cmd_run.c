@@ -116,12 +116,12 @@ static int parse_run_args(int argc, char **argv, RunArgs *a, bool bench)
     return 0;
 }
 
-/* Loads each bound input; fills zeros of the declared type (symbols = 1) when allowed. */
+/* Loads each bound input (its file, or NULL, in files[i]); fills zeros of the declared
+ * type (symbols = 1) when allowed. */
 static bool load_inputs(SlimcContext *ctx, const SlimcModel *m, const RunArgs *a,
-                        SlimcTensor *tensors, bool allow_missing)
+                        SlimcTensor *tensors, const char **files, bool allow_missing)
 {
     int n = slimc_model_num_inputs(m);
-    const char *files[64] = {0};
     if (n > 64) {
         cli_error("model has more than 64 inputs");
         return false;
@@ -173,6 +173,44 @@ static bool load_inputs(SlimcContext *ctx, const SlimcModel *m, const RunArgs *a
     return true;
 }
 
+/* DIR/NAME.npy of output k (malloc'd). */
+static char *output_path(const SlimcModel *m, const char *dir, int k)
+{
+    size_t len = strlen(dir) + strlen(slimc_model_output_name(m, k)) + 8;
+    char *path = malloc(len);
+    if (path)
+        snprintf(path, len, "%s/%s.npy", dir, slimc_model_output_name(m, k));
+    return path;
+}
+
+/* False, with an error, when an output file would replace one of the run's inputs: the
+ * model's files, or an --input file (the same file by device and inode, so a symlink
+ * or a hard link to it counts). */
+static bool outputs_clear(SlimcContext *ctx, const SlimcModel *m, const char *dir,
+                          const char *const *in_files)
+{
+    bool ok = true;
+    for (int k = 0; ok && k < slimc_model_num_outputs(m); k++) {
+        char *path = output_path(m, dir, k);
+        struct stat so, si;
+        if (!path || slimc_model_check_output(ctx, m, path) != SLIMC_OK) {
+            cli_flush(ctx);
+            ok = false;
+        }
+        for (int i = 0; ok && i < slimc_model_num_inputs(m) && i < 64; i++)
+            if (in_files[i] && stat(path, &so) == 0 && stat(in_files[i], &si) == 0 &&
+                so.st_dev == si.st_dev && so.st_ino == si.st_ino) {
+                fprintf(stderr,
+                        "%s: error: is the --input file '%s': writing output '%s' would "
+                        "replace it (choose another --output-dir)\n",
+                        path, in_files[i], slimc_model_output_name(m, k));
+                ok = false;
+            }
+        free(path);
+    }
+    return ok;
+}
+
 static int run_or_bench(int argc, char **argv, bool bench)
 {
     RunArgs a;
@@ -183,11 +221,12 @@ static int run_or_bench(int argc, char **argv, bool bench)
     SlimcExec *e = NULL;
     int status = 1, n_in = 0, n_out = 0;
     SlimcTensor in[64] = {{0}}, *out = NULL;
+    const char *in_files[64] = {0};
     if (!m)
         goto done;
     n_in = slimc_model_num_inputs(m);
     n_out = slimc_model_num_outputs(m);
-    if (!load_inputs(ctx, m, &a, in, bench))
+    if (!load_inputs(ctx, m, &a, in, in_files, bench))
         goto done;
     if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK) {
         cli_flush(ctx);
@@ -210,6 +249,8 @@ static int run_or_bench(int argc, char **argv, bool bench)
         cli_error("%s: cannot create the output folder: %s", a.output_dir, strerror(errno));
         goto done;
     }
+    if (a.output_dir && !outputs_clear(ctx, m, a.output_dir, in_files))
+        goto done;
     out = calloc((size_t)n_out + 1, sizeof *out);
     if (slimc_exec_run(ctx, e, in, n_in, out, n_out) != SLIMC_OK) {
         cli_flush(ctx);
@@ -220,9 +261,7 @@ static int run_or_bench(int argc, char **argv, bool bench)
         print_summary(m, k, &out[k]);
     if (a.output_dir) {
         for (int k = 0; k < n_out; k++) {
-            size_t len = strlen(a.output_dir) + strlen(slimc_model_output_name(m, k)) + 8;
-            char *path = malloc(len);
-            snprintf(path, len, "%s/%s.npy", a.output_dir, slimc_model_output_name(m, k));
+            char *path = output_path(m, a.output_dir, k);
             SlimcStatus st = slimc_npy_save(ctx, path, &out[k]);
             free(path);
             if (st != SLIMC_OK) {

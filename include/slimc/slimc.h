@@ -161,6 +161,10 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
  * file at path and its constants as the .safetensors file beside it (path with .slim
  * replaced); int8 layers become QuantConv2d / QuantLinear with their i8 / i32 tensors. */
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path);
+/* SLIMC_ERROR, with a message, when writing path would replace a file the model was read
+ * from (the model, its weights, ONNX external data), by name, through a symlink or a hard
+ * link. Every writer of the API checks its outputs this way before writing. */
+SlimcStatus slimc_model_check_output(SlimcContext *ctx, const SlimcModel *m, const char *path);
 
 typedef struct SlimcCacheInfo {
     char dir[4096];
