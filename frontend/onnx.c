@@ -59,6 +59,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 #else
 
 #include "frontend/onnx_internal.h"
+#include "ir/text_escape.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -332,9 +333,18 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     const char *domain = n->p->domain && *n->p->domain ? n->p->domain : "ai.onnx";
-    fprintf(im->unsupported, "\n  node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain,
-            im->opset);
-    vfprintf(im->unsupported, fmt, ap);
+    /* one line per node: its names escaped here, newlines included (the message keeps its
+     * own newlines when diag escapes it for the terminal) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *line = open_memstream(&text, &len);
+    SLIMC_ASSERT(line);
+    fprintf(line, "node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain, im->opset);
+    vfprintf(line, fmt, ap);
+    fclose(line);
+    fputs("\n  ", im->unsupported);
+    ir_esc_term_putn(im->unsupported, text, len, false);
+    free(text);
     va_end(ap);
     im->n_unsupported++;
     return OX_UNSUPPORTED;
