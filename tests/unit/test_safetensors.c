@@ -353,8 +353,9 @@ START_TEST(test_header_length)
     expect_buf_error(b, 0, "too short (0 bytes)");
     expect_buf_error(b, 7, "too short (7 bytes)");
     b[0] = 3;
-    expect_buf_error(b, len, "header length (its first 8 bytes) runs past the end of the file (2 "
-                             "bytes after the length)");
+    expect_buf_error(b, len,
+                     "header length (its first 8 bytes) runs past the end of the file (2 "
+                     "bytes after the length)");
     memset(b, 0xFF, 8);
     expect_buf_error(b, len,
                      "header length (its first 8 bytes) is more than the limit of 100000000 bytes");
