@@ -48,6 +48,12 @@ f=$(ls emit_fname/*.c)
 code_of "$f" | grep -q 'file_injected;' && bad "the file name became code" || ok "file name only in a comment"
 "$CC" -std=c11 -fsyntax-only -w "$f" && ok "its C compiles" || bad "its C does not compile"
 
+# A model named after its file "my.model.onnx": the entry points are still identifiers.
+cp "$H/inject_input.onnx" my.model.onnx
+expect_ok "emit my.model.onnx" "$SLIMC" emit my.model.onnx --target c -o emit_dots
+grep -q 'int my_model_run(' emit_dots/my.model.c && ok "prefix my_model" || bad "entry-point prefix not an identifier"
+"$CC" -std=c11 -fsyntax-only -w emit_dots/my.model.c && ok "my.model.c compiles" || bad "my.model.c does not compile"
+
 # --- run (JIT): the right answer, and nothing else runs
 expect_ok "run inject_input" "$SLIMC" run "$H/inject_input.onnx" --input "$H/x14.npy"
 grep -q '= 0 2 0 4' out.txt && ok "run computes relu" || bad "run output"
