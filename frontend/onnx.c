@@ -333,8 +333,8 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     const char *domain = n->p->domain && *n->p->domain ? n->p->domain : "ai.onnx";
-    /* one line per node: its names escaped here, newlines included (the message keeps its
-     * own newlines when diag escapes it for the terminal) */
+    /* one line per node: its names escaped here, newlines included (diag keeps the
+     * message's newlines: its format has one) */
     char *text = NULL;
     size_t len = 0;
     FILE *line = open_memstream(&text, &len);
@@ -342,7 +342,7 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     fprintf(line, "node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain, im->opset);
     vfprintf(line, fmt, ap);
     fclose(line);
-    fputs("\n  ", im->unsupported);
+    fputs(im->n_unsupported ? "\n  " : "  ", im->unsupported);
     ir_esc_term_putn(im->unsupported, text, len, false);
     free(text);
     va_end(ap);
@@ -998,7 +998,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(order);
     fclose(im.unsupported);
     if (im.n_unsupported) {
-        diag_error(d, at, "%d node%s of this model cannot be imported:%s", im.n_unsupported,
+        diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
                    im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
         ok = false;
     }

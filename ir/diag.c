@@ -103,8 +103,9 @@ static void quote_line(Diag *d, SrcLoc loc)
 }
 
 /* One message: the place, the kind, the text. Names in the text come from model files and
- * file names from the user: all of it is escaped for the terminal (ir_esc_term; newlines
- * stay, for the messages that list things on lines of their own). */
+ * file names from the user: all of it is escaped for the terminal (ir_esc_term). Newlines
+ * stay only in a message whose format has one (a list, a compiler's log): elsewhere a
+ * newline came from a name. */
 __attribute__((format(printf, 4, 0))) static void report(Diag *d, SrcLoc loc, const char *kind,
                                                          const char *fmt, va_list ap)
 {
@@ -135,7 +136,7 @@ __attribute__((format(printf, 4, 0))) static void report(Diag *d, SrcLoc loc, co
         vsnprintf(text, (size_t)n + 1, fmt, again);
     }
     va_end(again);
-    ir_esc_term_putn(d->mem, text, (size_t)n, true);
+    ir_esc_term_putn(d->mem, text, (size_t)n, strchr(fmt, '\n') != NULL);
     if (text != small)
         free(text);
     fputc('\n', d->mem);

@@ -114,9 +114,15 @@ START_TEST(test_diag_escaped_and_bounded)
     ck_assert_msg(!strchr(t, '\x1b') && !strchr(t, '\x07'), "%s", t);
     ck_assert_ptr_nonnull(strstr(t, "f\\x1b.slim:2:5: error: name '\\x1b]0;title\\x07'"));
     ck_assert_ptr_nonnull(strstr(t, "  bad \\x1b[2J line\n      ^\n"));
+    /* a newline from an argument is escaped; one the format holds (a list) stays */
+    diag_error(&d, (SrcLoc){0}, "value '%s'", "a\nb");
+    diag_error(&d, (SrcLoc){0}, "list:\n%s", "  one\n  two");
+    t = diag_text(&d);
+    ck_assert_ptr_nonnull(strstr(t, "value 'a\\x0ab'\n"));
+    ck_assert_ptr_nonnull(strstr(t, "list:\n  one\n  two\n"));
     for (int i = 0; i < 1000; i++)
         diag_error(&d, (SrcLoc){"f\x1b.slim", 1, 1}, "error %d", i);
-    ck_assert_int_eq(d.n_errors, 1001);
+    ck_assert_int_eq(d.n_errors, 1003);
     t = diag_text(&d);
     int lines = 0;
     for (const char *p = t; *p; p++)
