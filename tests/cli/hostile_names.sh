@@ -118,6 +118,10 @@ grep -q "cannot open weights file 'w'" err.txt && bad "the NUL cut the path" || 
 printf 'model m(x: f32[N, 4]) -> f32[N, 4]\n    weights "w\033[2J\033]0;x\007.safetensors"\n    return relu(x)\n' > esc.slim
 expect_fail "ANSI escapes in a .slim string" "esc.slim:2:[0-9]+: error: .*w\\\\x1b\\[2J" "$SLIMC" inspect esc.slim
 no_esc "a .slim string and its quoted line" err.txt
+printf 'model m(x: f32[N, 4]) -> f32[N, 4]\n    return relu(x)\n\ncompress m\n    quantize(int8, calibrate="c\033[2J*/.npy")\n' > comp.slim
+expect_ok "a compress-block string with escapes" "$SLIMC" run comp.slim --input "$H/x14.npy"
+grep -q 'c\\x1b\[2J\*/\.npy' err.txt && ok "compress string shown escaped" || { bad "compress string"; cat err.txt; }
+no_esc "a compress-block string" out.txt err.txt
 printf 'model m(x: f32[N, 4]) -> f32[N, 4]\n    weights "/etc/passwd"\n    return relu(x)\n' > passwd.slim
 expect_fail "/etc/passwd as weights" "/etc/passwd: error: the safetensors header length" "$SLIMC" inspect passwd.slim
 grep -q 'root' err.txt && bad "the error shows the file's first bytes" || ok "/etc/passwd: nothing of it shown"
