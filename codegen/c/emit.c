@@ -77,8 +77,9 @@ const char *cg_text(CgCtx *c, const char *s)
 
 const char *cg_type_text(CgCtx *c, const Type *t)
 {
-    char buf[200];
-    return cg_text(c, ir_type_str(c->g, t, buf, sizeof buf));
+    char plain[200], buf[4 * sizeof plain]; /* the type is bounded already: not cut */
+    ir_type_str(c->g, t, plain, sizeof plain);
+    return arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, plain, 0));
 }
 
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
