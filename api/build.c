@@ -66,6 +66,17 @@ static void put_comment_text(FILE *f, const char *s)
     ir_esc_c_put(f, s, IR_ESC_NAME_MAX);
 }
 
+/* Defense in depth: what this file writes around the model's C (the metadata, the header,
+ * the library API) is printable ASCII; a name that missed the helpers above fails here. */
+static bool plain_text(SlimcContext *ctx, const char *text, size_t n)
+{
+    if (ir_text_is_plain_ascii(text, n))
+        return true;
+    diag_error(&ctx->diag, (SrcLoc){0},
+               "build: internal error: text from the model reached the generated code unescaped");
+    return false;
+}
+
 /* {name, shown, type, ...}: name to match --input against, shown and type to print. */
 static void put_io(FILE *f, const SlimcModel *m, ValueId v, const char *name, const char *type)
 {
@@ -143,11 +154,18 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     FILE *f = open_memstream(&src, &src_len);
     SLIMC_ASSERT(f);
     fwrite(model_src, 1, len, f);
+    long meta_at = ftell(f);
     put_metadata(f, m, offsets);
+    long meta_end = ftell(f);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
     fclose(f);
     free(model_src);
     free(offsets);
+    if (!plain_text(ctx, src + meta_at, (size_t)(meta_end - meta_at))) {
+        free(src);
+        free(blob);
+        return SLIMC_ERROR;
+    }
 
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
@@ -250,7 +268,7 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
     snprintf(up, sizeof up, "%s", name);
     for (char *p = up; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    fprintf(f, "/* %s.h — the model '", name);
+    fprintf(f, "/* %s.h -- the model '", name);
     put_comment_text(f, g->name);
     fprintf(f, "', compiled ahead of time by slimc %s.\n *\n", slimc_version());
     fprintf(
@@ -265,7 +283,7 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
         " *     %s_free(m);\n"
         " *\n"
         " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
-        " * caller's arena instead — %s_ARENA_BYTES(syms...) bytes, 64-byte aligned — and never\n"
+        " * caller's arena instead -- %s_ARENA_BYTES(syms...) bytes, 64-byte aligned -- and never\n"
         " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
         " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
         name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
@@ -450,6 +468,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     SLIMC_ASSERT(f);
     fprintf(f, "#include \"%s.h\"\n", name);
     fwrite(model_src, 1, len, f);
+    long wrapper_at = ftell(f);
     put_wrapper(f, m, name, offsets, side);
     fclose(f);
     f = open_memstream(&hdr, &hdr_len);
@@ -458,9 +477,10 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     fclose(f);
 
     char path[4200], blob_symbol[300];
-    bool ok = true;
+    bool ok = plain_text(ctx, src + wrapper_at, src_len - (size_t)wrapper_at) &&
+              plain_text(ctx, hdr, hdr_len);
     snprintf(path, sizeof path, "%s/%s.h", dir, name);
-    if (!write_file_atomic(path, hdr, hdr_len)) {
+    if (ok && !write_file_atomic(path, hdr, hdr_len)) {
         diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
         ok = false;
     }
