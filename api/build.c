@@ -4,6 +4,7 @@
  * small API around it (init / run / run with the caller's arena / free), the constants
  * linked in as one blob or kept in DIR/NAME.weights. */
 #include "api/api_internal.h"
+#include "ir/text_escape.h"
 
 #include "frontend/files.h"
 
@@ -40,29 +41,54 @@ static unsigned char *pack_constants(const Graph *g, int64_t *offsets, size_t *l
     return blob;
 }
 
-/* A C string literal for s (names come from the model file). */
+/* A C string literal whose value is s (names come from the model file: ir_esc_c). */
 static void put_cstring(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 32 || c > 126)
-            fprintf(f, "\\%03o", c);
-        else
-            fputc(c, f);
-    }
+    ir_esc_c_put(f, s, 0);
     fputc('"', f);
 }
 
+/* A C string literal of s as the program may print it (ir_esc_term, then ir_esc_c). */
+static void put_shown_cstring(FILE *f, const char *s)
+{
+    char *shown = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&shown, &len);
+    SLIMC_ASSERT(mem);
+    ir_esc_term_put(mem, s);
+    fclose(mem);
+    put_cstring(f, shown);
+    free(shown);
+}
+
+/* Text from the model inside a comment of the generated C or header. */
+static void put_comment_text(FILE *f, const char *s)
+{
+    ir_esc_c_put(f, s, IR_ESC_NAME_MAX);
+}
+
+/* Defense in depth: what this file writes around the model's C (the metadata, the header,
+ * the library API) is printable ASCII; a name that missed the helpers above fails here. */
+static bool plain_text(SlimcContext *ctx, const char *text, size_t n)
+{
+    if (ir_text_is_plain_ascii(text, n))
+        return true;
+    diag_error(&ctx->diag, (SrcLoc){0},
+               "build: internal error: text from the model reached the generated code unescaped");
+    return false;
+}
+
+/* {name, shown, type, ...}: name to match --input against, shown and type to print. */
 static void put_io(FILE *f, const SlimcModel *m, ValueId v, const char *name, const char *type)
 {
     const Type *t = &m->g->values[v].type;
     fputs("    {", f);
     put_cstring(f, name);
     fputs(", ", f);
-    put_cstring(f, type);
+    put_shown_cstring(f, name);
+    fputs(", ", f);
+    put_shown_cstring(f, type);
     fprintf(f, ", %d, %d, {", (int)t->dtype, t->shape.rank);
     for (int j = 0; j < t->shape.rank; j++) {
         Dim d = t->shape.d[j];
@@ -81,14 +107,15 @@ static void put_metadata(FILE *f, const SlimcModel *m, const int64_t *offsets)
     const Graph *g = m->g;
     fputs("\n/* ---- metadata for main() ---- */\n", f);
     fputs("#define SLIMC_MODEL_NAME ", f);
-    put_cstring(f, g->name);
+    put_shown_cstring(f, g->name);
     fprintf(f,
             "\n#define SLIMC_N_INPUTS %d\n#define SLIMC_N_OUTPUTS %d\n#define SLIMC_N_SYMS %d\n"
             "#define SLIMC_N_VALUES %d\n",
             g->n_inputs, g->n_outputs, g->n_syms, g->n_values);
-    fputs("typedef struct SlimcIoInfo {\n    const char *name, *type;\n    int dtype, rank;\n"
-          "    struct { int64_t c; int sym; uint32_t mask; } dims[8];\n} SlimcIoInfo;\n",
-          f);
+    fputs(
+        "typedef struct SlimcIoInfo {\n    const char *name, *shown, *type;\n    int dtype, rank;\n"
+        "    struct { int64_t c; int sym; uint32_t mask; } dims[8];\n} SlimcIoInfo;\n",
+        f);
     fputs("static const SlimcIoInfo slimc_inputs[SLIMC_N_INPUTS + 1] = {\n", f);
     for (int i = 0; i < g->n_inputs; i++)
         put_io(f, m, g->inputs[i], slimc_model_input_name(m, i), m->input_types[i]);
@@ -97,8 +124,11 @@ static void put_metadata(FILE *f, const SlimcModel *m, const int64_t *offsets)
         put_io(f, m, g->outputs[i], m->output_names[i], m->output_types[i]);
     fputs("    {0}};\nstatic const struct { int id; size_t offset; } slimc_consts[] = {\n", f);
     for (int v = 0; v < g->n_values; v++)
-        if (offsets[v] >= 0)
-            fprintf(f, "    {%d, %lld}, /* %s */\n", v, (long long)offsets[v], g->values[v].name);
+        if (offsets[v] >= 0) {
+            fprintf(f, "    {%d, %lld}, /* ", v, (long long)offsets[v]);
+            put_comment_text(f, g->values[v].name);
+            fputs(" */\n", f);
+        }
     fputs("    {-1, 0}};\nextern const unsigned char slimc_weights_blob[];\n\n", f);
 }
 
@@ -126,11 +156,18 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     FILE *f = open_memstream(&src, &src_len);
     SLIMC_ASSERT(f);
     fwrite(model_src, 1, len, f);
+    long meta_at = ftell(f);
     put_metadata(f, m, offsets);
+    long meta_end = ftell(f);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
     fclose(f);
     free(model_src);
     free(offsets);
+    if (!plain_text(ctx, src + meta_at, (size_t)(meta_end - meta_at))) {
+        free(src);
+        free(blob);
+        return SLIMC_ERROR;
+    }
 
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
@@ -158,20 +195,39 @@ static bool is_identifier(const char *s)
     return true;
 }
 
+/* Symbol s as a parameter of the header's macros: its name when every symbol's name is a
+ * C identifier of at most 64 bytes, else sym0, sym1, ... for all (the names come from the
+ * model file and must not become code). */
+static void put_sym_param(FILE *f, const Graph *g, int s)
+{
+    bool names = true;
+    for (int i = 0; i < g->n_syms; i++)
+        names &= is_identifier(g->sym_names[i]) && strlen(g->sym_names[i]) <= 64;
+    if (names)
+        fputs(g->sym_names[s], f);
+    else
+        fprintf(f, "sym%d", s);
+}
+
 /* A dim as a C expression in the macro's parameters (the symbol names). */
 static void put_dim_expr(FILE *f, const Graph *g, Dim d)
 {
     fprintf(f, "%lld", (long long)d.c);
     for (int s = 0; s < g->n_syms; s++)
-        if (d.syms & (1u << s))
-            fprintf(f, " * (int64_t)(%s)", g->sym_names[s]);
+        if (d.syms & (1u << s)) {
+            fputs(" * (int64_t)(", f);
+            put_sym_param(f, g, s);
+            fputc(')', f);
+        }
 }
 
 static void put_sym_params(FILE *f, const Graph *g)
 {
     fputc('(', f);
-    for (int s = 0; s < g->n_syms; s++)
-        fprintf(f, "%s%s", s ? ", " : "", g->sym_names[s]);
+    for (int s = 0; s < g->n_syms; s++) {
+        fputs(s ? ", " : "", f);
+        put_sym_param(f, g, s);
+    }
     fputc(')', f);
 }
 
@@ -181,7 +237,11 @@ static void put_io_macros(FILE *f, const SlimcModel *m, const char *up, const ch
 {
     const Graph *g = m->g;
     const Type *t = &g->values[v].type;
-    fprintf(f, "/* %s %d '%s': %s */\n", kind, k, name, type);
+    fprintf(f, "/* %s %d '", kind, k);
+    put_comment_text(f, name);
+    fputs("': ", f);
+    put_comment_text(f, type);
+    fputs(" */\n", f);
     fprintf(f, "#define %s_%s%d_RANK %d\n", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k,
             t->shape.rank);
     fprintf(f, "#define %s_%s%d_SHAPE", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k);
@@ -210,8 +270,9 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
     snprintf(up, sizeof up, "%s", name);
     for (char *p = up; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    fprintf(f, "/* %s.h — the model '%s', compiled ahead of time by slimc %s.\n *\n", name, g->name,
-            slimc_version());
+    fprintf(f, "/* %s.h -- the model '", name);
+    put_comment_text(f, g->name);
+    fprintf(f, "', compiled ahead of time by slimc %s.\n *\n", slimc_version());
     fprintf(
         f,
         " * Usage (link lib%s.a, -lpthread -lm):\n"
@@ -224,7 +285,7 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
         " *     %s_free(m);\n"
         " *\n"
         " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
-        " * caller's arena instead — %s_ARENA_BYTES(syms...) bytes, 64-byte aligned — and never\n"
+        " * caller's arena instead -- %s_ARENA_BYTES(syms...) bytes, 64-byte aligned -- and never\n"
         " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
         " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
         name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
@@ -236,8 +297,10 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
             SLIMC_FORMAT_VERSION);
     fprintf(f, "#define %s_N_INPUTS %d\n#define %s_N_OUTPUTS %d\n#define %s_N_SYMS %d /*", up,
             g->n_inputs, up, g->n_outputs, up, g->n_syms);
-    for (int s = 0; s < g->n_syms; s++)
-        fprintf(f, " %s", g->sym_names[s]);
+    for (int s = 0; s < g->n_syms; s++) {
+        fputc(' ', f);
+        put_comment_text(f, g->sym_names[s]);
+    }
     fprintf(f, " */\n#define %s_WEIGHTS_BYTES ((size_t)%zu)%s\n\n", up, blob_len,
             weights_file ? " /* the size of NAME.weights */" : "");
     for (int i = 0; i < g->n_inputs; i++)
@@ -253,8 +316,11 @@ static void put_header(FILE *f, const SlimcModel *m, const char *name, size_t bl
     for (int t = 0; t < g->arena_bytes.n; t++) {
         fprintf(f, " + %lldLL", (long long)g->arena_bytes.t[t].c);
         for (int s = 0; s < g->n_syms; s++)
-            if (g->arena_bytes.t[t].mask & (1u << s))
-                fprintf(f, " * (int64_t)(%s)", g->sym_names[s]);
+            if (g->arena_bytes.t[t].mask & (1u << s)) {
+                fputs(" * (int64_t)(", f);
+                put_sym_param(f, g, s);
+                fputc(')', f);
+            }
     }
     fputs("))\n\n", f);
     fprintf(
@@ -289,8 +355,11 @@ static void put_wrapper(FILE *f, const SlimcModel *m, const char *name, const in
             name);
     fprintf(f, "static const struct { int id; size_t offset; } %s_consts[] = {\n", name);
     for (int v = 0; v < g->n_values; v++)
-        if (offsets[v] >= 0)
-            fprintf(f, "    {%d, %lld}, /* %s */\n", v, (long long)offsets[v], g->values[v].name);
+        if (offsets[v] >= 0) {
+            fprintf(f, "    {%d, %lld}, /* ", v, (long long)offsets[v]);
+            put_comment_text(f, g->values[v].name);
+            fputs(" */\n", f);
+        }
     fprintf(f, "    {-1, 0}};\n");
     if (!weights_file)
         fprintf(f, "extern const unsigned char %s_weights_blob[];\n", name);
@@ -369,9 +438,11 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
                                 const SlimcLibOptions *lo, const char *dir)
 {
     const char *name = lo && lo->name ? lo->name : slimc_model_name(m);
-    if (!is_identifier(name)) {
+    if (!is_identifier(name) || strlen(name) > 100) {
         diag_error(&ctx->diag, (SrcLoc){0},
-                   "'%s' is not a C identifier: name the library with --name", name);
+                   "'%s' is not a C identifier of at most 100 characters: name the library "
+                   "with --name",
+                   name);
         return SLIMC_ERROR;
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
@@ -408,6 +479,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     SLIMC_ASSERT(f);
     fprintf(f, "#include \"%s.h\"\n", name);
     fwrite(model_src, 1, len, f);
+    long wrapper_at = ftell(f);
     put_wrapper(f, m, name, offsets, side);
     fclose(f);
     f = open_memstream(&hdr, &hdr_len);
@@ -416,9 +488,10 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     fclose(f);
 
     char path[4200], blob_symbol[300];
-    bool ok = true;
+    bool ok = plain_text(ctx, src + wrapper_at, src_len - (size_t)wrapper_at) &&
+              plain_text(ctx, hdr, hdr_len);
     snprintf(path, sizeof path, "%s/%s.h", dir, name);
-    if (!write_file_atomic(path, hdr, hdr_len)) {
+    if (ok && !write_file_atomic(path, hdr, hdr_len)) {
         diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
         ok = false;
     }

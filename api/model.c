@@ -6,6 +6,7 @@
 #include "frontend/onnx.h"
 #include "frontend/slim.h"
 #include "frontend/slim_write.h"
+#include "ir/text_escape.h"
 #include "passes/pass.h"
 
 #include <errno.h>
@@ -58,6 +59,10 @@ const char *slimc_error(const SlimcContext *ctx)
 const char *slimc_messages(const SlimcContext *ctx)
 {
     return diag_text((Diag *)&ctx->diag);
+}
+void slimc_fputs_escaped(const char *s, FILE *f)
+{
+    ir_esc_term_put(f, s);
 }
 void slimc_clear_messages(SlimcContext *ctx)
 {
@@ -279,8 +284,8 @@ static void print_poly(const Graph *g, const Poly *p, FILE *out)
         fputs("0", out);
     for (int i = 0; i < p->n; i++) {
         char dim[64];
-        fprintf(out, "%s%s", i ? " + " : "",
-                ir_dim_str(g, (Dim){p->t[i].c, p->t[i].mask}, dim, sizeof dim));
+        fputs(i ? " + " : "", out);
+        ir_esc_term_put(out, ir_dim_str(g, (Dim){p->t[i].c, p->t[i].mask}, dim, sizeof dim));
     }
 }
 
@@ -298,9 +303,10 @@ static void inspect_quant(const Graph *g, FILE *out)
                          n->op == IR_OP_MATMUL))
             continue;
         const Value *w = &g->values[n->inputs[1]];
-        char t[128];
+        char t[128], shown_t[IR_ESC_NAME_BUF], shown_n[IR_ESC_NAME_BUF];
         ir_type_str(g, &w->type, t, sizeof t);
-        fprintf(out, "  %-24s %-8s %-24s", n->name, ir_ops[n->op].name, t);
+        fprintf(out, "  %-24s %-8s %-24s", ir_esc_term(shown_n, sizeof shown_n, n->name),
+                ir_ops[n->op].name, ir_esc_term(shown_t, sizeof shown_t, t));
         if (lowbit) {
             n_q++;
             double wb = (double)w->data_bytes, count = 1;
@@ -391,11 +397,21 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
     for (int i = 0; i < IR_MAX_SYMS; i++)
         ones[i] = 1;
     if (what & SLIMC_INSPECT_SUMMARY) {
-        fprintf(out, "model %s (%s)\n", g->name, g->source ? g->source : "?");
-        for (int i = 0; i < g->n_inputs; i++)
-            fprintf(out, "  input  %s: %s\n", slimc_model_input_name(m, i), m->input_types[i]);
-        for (int i = 0; i < g->n_outputs; i++)
-            fprintf(out, "  output %s: %s\n", m->output_names[i], m->output_types[i]);
+        /* names come from the model file: escaped for the terminal */
+        fputs("model ", out);
+        ir_esc_term_put(out, g->name);
+        fputs(" (", out);
+        ir_esc_term_put(out, g->source ? g->source : "?");
+        fputs(")\n", out);
+        for (int i = 0; i < g->n_inputs + g->n_outputs; i++) {
+            bool in = i < g->n_inputs;
+            int k = in ? i : i - g->n_inputs;
+            fputs(in ? "  input  " : "  output ", out);
+            ir_esc_term_put(out, in ? slimc_model_input_name(m, k) : m->output_names[k]);
+            fputs(": ", out);
+            ir_esc_term_put(out, in ? m->input_types[k] : m->output_types[k]);
+            fputc('\n', out);
+        }
         int live = 0, counts[IR_NUM_OPS] = {0};
         for (int i = 0; i < g->n_nodes; i++)
             if (!g->nodes[i].dead) {
@@ -409,8 +425,10 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         fputc('\n', out);
         if (g->n_syms) {
             fputs("  symbolic dims:", out);
-            for (int i = 0; i < g->n_syms; i++)
-                fprintf(out, " %s", g->sym_names[i]);
+            for (int i = 0; i < g->n_syms; i++) {
+                fputc(' ', out);
+                ir_esc_term_put(out, g->sym_names[i]);
+            }
             fputs(" (bound at run time from the inputs)\n", out);
         }
     }
@@ -433,7 +451,9 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         if (g->n_syms) {
             fputs(" = ", out);
             print_bytes(out, (double)ir_poly_eval(&g->arena_bytes, ones));
-            fprintf(out, " with %s=1", g->sym_names[0]);
+            fputs(" with ", out);
+            ir_esc_term_put(out, g->sym_names[0]);
+            fputs("=1", out);
             int64_t b64[IR_MAX_SYMS];
             for (int i = 0; i < IR_MAX_SYMS; i++)
                 b64[i] = 64;

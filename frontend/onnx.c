@@ -60,6 +60,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 
 #include "frontend/files.h"
 #include "frontend/onnx_internal.h"
+#include "ir/text_escape.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -333,9 +334,18 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     const char *domain = n->p->domain && *n->p->domain ? n->p->domain : "ai.onnx";
-    fprintf(im->unsupported, "\n  node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain,
-            im->opset);
-    vfprintf(im->unsupported, fmt, ap);
+    /* one line per node: its names escaped here, newlines included (diag keeps the
+     * message's newlines: its format has one) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *line = open_memstream(&text, &len);
+    SLIMC_ASSERT(line);
+    fprintf(line, "node '%s': %s (%s opset %d): ", n->name, n->p->op_type, domain, im->opset);
+    vfprintf(line, fmt, ap);
+    fclose(line);
+    fputs(im->n_unsupported ? "\n  " : "  ", im->unsupported);
+    ir_esc_term_putn(im->unsupported, text, len, false);
+    free(text);
     va_end(ap);
     im->n_unsupported++;
     return OX_UNSUPPORTED;
@@ -993,7 +1003,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(order);
     fclose(im.unsupported);
     if (im.n_unsupported) {
-        diag_error(d, at, "%d node%s of this model cannot be imported:%s", im.n_unsupported,
+        diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
                    im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
         ok = false;
     }

@@ -499,17 +499,20 @@ StFile *fe_st_parse(const char *name, const void *buf, size_t len, Diag *d)
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | b[i];
+    /* The length is the file's first 8 bytes: a file that is not safetensors (a model
+     * may name any file as its weights) must not see them echoed in the message. */
     if (hlen > ST_MAX_HEADER) {
-        rd_error(&rd, "the safetensors header length %llu is more than the limit of %u bytes",
-                 (unsigned long long)hlen, ST_MAX_HEADER);
+        rd_error(&rd,
+                 "the safetensors header length (its first 8 bytes) is more than the limit of %u "
+                 "bytes: not a safetensors file?",
+                 ST_MAX_HEADER);
         return NULL;
     }
     if (hlen > len - 8) {
-        rd_error(
-            &rd,
-            "the safetensors header length %llu runs past the end of the file (%zu bytes after "
-            "the length)",
-            (unsigned long long)hlen, len - 8);
+        rd_error(&rd,
+                 "the safetensors header length (its first 8 bytes) runs past the end of the file "
+                 "(%zu bytes after the length): truncated, or not a safetensors file",
+                 len - 8);
         return NULL;
     }
     const char *data = (const char *)b + 8 + hlen;

@@ -74,6 +74,17 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
         return NULL;
     }
     diag_add_source(d, path, text, len);
+    const char *nul = memchr(text, 0, len);
+    if (nul) { /* a string would end there unseen; most likely not a text file at all */
+        SrcLoc at = {path, 1, 1};
+        for (const char *p = text; p < nul; p++)
+            if (*p == '\n')
+                at.line++, at.col = 1;
+            else
+                at.col++;
+        diag_error(d, at, "a NUL byte: a model file is text (is this a binary file?)");
+        return NULL;
+    }
     AstFile ast = {0};
     FeParse p = {0};
     p.arena = arena_new();

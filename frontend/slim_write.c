@@ -1,6 +1,7 @@
 /* The .slim printer: one statement per IR node, in graph order, over the model language's
  * modules and functions (docs/language.md), with the constants in a safetensors file. */
 #include "frontend/slim_write.h"
+#include "ir/text_escape.h"
 
 #include "frontend/npy.h"
 #include "frontend/safetensors.h"
@@ -557,8 +558,11 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         FILE *f = open_memstream(&text, &tlen);
         SLIMC_ASSERT(f);
         char *mname = ident(g->name, "m_");
-        fprintf(f, "# Written by slimc from %s.\nmodel %s(",
-                g->source ? g->source : "an ONNX model", mname);
+        /* the source path on a comment line: escaped, so that no newline of it starts a
+         * line of model text */
+        fputs("# Written by slimc from ", f);
+        ir_esc_term_put(f, g->source ? g->source : "an ONNX model");
+        fprintf(f, ".\nmodel %s(", mname);
         free(mname);
         char tb[256];
         for (int i = 0; i < g->n_inputs; i++)
@@ -576,7 +580,15 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         }
         if (g->n_outputs > 1)
             fputc(')', f);
-        fprintf(f, "\n    weights \"%s\"\n\n%s\n%s    return ", st_base, w.mods_buf, w.body_buf);
+        fputs("\n    weights \"", f);
+        for (const char *c = st_base; *c; c++) /* a string of the language: \" \\ \n \t \r */
+            if (*c == '"' || *c == '\\')
+                fprintf(f, "\\%c", *c);
+            else if (*c == '\n' || *c == '\t' || *c == '\r')
+                fprintf(f, "\\%c", *c == '\n' ? 'n' : *c == '\t' ? 't' : 'r');
+            else
+                fputc(*c, f);
+        fprintf(f, "\"\n\n%s\n%s    return ", w.mods_buf, w.body_buf);
         for (int i = 0; i < g->n_outputs; i++)
             fprintf(f, "%s%s", i ? ", " : "",
                     w.names[g->outputs[i]] ? w.names[g->outputs[i]] : "?");

@@ -1,6 +1,7 @@
 /* Text and Graphviz forms of the IR. The text form is what --print-after and
  * `inspect --ir` show: one line per node, `%value = op(inputs) {attrs} -> type`. */
 #include "ir/graph.h"
+#include "ir/text_escape.h"
 
 #include <string.h>
 
@@ -39,12 +40,22 @@ char *ir_type_str(const Graph *g, const Type *t, char *buf, size_t size)
     return buf;
 }
 
+/* Names and types (with their symbol names) come from the model: the text form is read on
+ * a terminal, the dot form by Graphviz; each goes through its escaping helper. */
+static void put_type(const Graph *g, const Type *t, FILE *out)
+{
+    char buf[200];
+    ir_esc_term_put(out, ir_type_str(g, t, buf, sizeof buf));
+}
+
 static void print_value_ref(const Graph *g, ValueId v, FILE *out)
 {
-    if (v == IR_NONE)
+    if (v == IR_NONE) {
         fputs("_", out);
-    else
-        fprintf(out, "%%%d:%s", v, g->values[v].name);
+    } else {
+        fprintf(out, "%%%d:", v);
+        ir_esc_term_put(out, g->values[v].name);
+    }
 }
 
 static void print_attrs(const Node *n, FILE *out)
@@ -54,11 +65,17 @@ static void print_attrs(const Node *n, FILE *out)
     fputs(" {", out);
     for (int i = 0; i < n->n_attrs; i++) {
         const Attr *a = &n->attrs[i];
-        fprintf(out, "%s%s=", i ? ", " : "", a->name);
+        fputs(i ? ", " : "", out);
+        ir_esc_term_put(out, a->name);
+        fputc('=', out);
         switch (a->kind) {
         case IR_ATTR_INT: fprintf(out, "%lld", (long long)a->i); break;
         case IR_ATTR_FLOAT: fprintf(out, "%g", a->f); break;
-        case IR_ATTR_STRING: fprintf(out, "\"%s\"", a->s ? a->s : ""); break;
+        case IR_ATTR_STRING:
+            fputc('"', out);
+            ir_esc_term_put(out, a->s ? a->s : "");
+            fputc('"', out);
+            break;
         case IR_ATTR_INTS:
             fputc('[', out);
             for (int j = 0; j < a->n_ints; j++)
@@ -72,20 +89,25 @@ static void print_attrs(const Node *n, FILE *out)
 
 void ir_print(const Graph *g, FILE *out)
 {
-    char t[200];
-    fprintf(out, "graph %s(", g->name);
+    fputs("graph ", out);
+    ir_esc_term_put(out, g->name);
+    fputc('(', out);
     for (int i = 0; i < g->n_inputs; i++) {
-        ValueId v = g->inputs[i];
-        fprintf(out, "%s%%%d:%s: %s", i ? ", " : "", v, g->values[v].name,
-                ir_type_str(g, &g->values[v].type, t, sizeof t));
+        fputs(i ? ", " : "", out);
+        print_value_ref(g, g->inputs[i], out);
+        fputs(": ", out);
+        put_type(g, &g->values[g->inputs[i]].type, out);
     }
     fputs(")\n", out);
     for (int i = 0; i < g->n_values; i++) {
         const Value *v = &g->values[i];
         if (v->kind != IR_VALUE_CONST)
             continue;
-        fprintf(out, "  const %%%d:%s: %s  (%zu bytes)\n", i, v->name,
-                ir_type_str(g, &v->type, t, sizeof t), v->data_bytes);
+        fputs("  const ", out);
+        print_value_ref(g, i, out);
+        fputs(": ", out);
+        put_type(g, &v->type, out);
+        fprintf(out, "  (%zu bytes)\n", v->data_bytes);
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -114,11 +136,15 @@ void ir_print(const Graph *g, FILE *out)
                 fputs(e->operand_first ? ", _)" : ")", out);
             }
         }
-        if (n->n_outputs)
-            fprintf(out, " : %s", ir_type_str(g, &g->values[n->outputs[0]].type, t, sizeof t));
+        if (n->n_outputs) {
+            fputs(" : ", out);
+            put_type(g, &g->values[n->outputs[0]].type, out);
+        }
         if (n->device != IR_DEVICE_CPU)
             fprintf(out, " @%s", ir_device_name(n->device));
-        fprintf(out, "   ; %s\n", n->name);
+        fputs("   ; ", out);
+        ir_esc_term_put(out, n->name);
+        fputc('\n', out);
     }
     fputs("  return ", out);
     for (int i = 0; i < g->n_outputs; i++) {
@@ -129,27 +155,47 @@ void ir_print(const Graph *g, FILE *out)
     fputc('\n', out);
 }
 
+/* s inside a DOT quoted string (ir_esc_dot, names cut at IR_ESC_NAME_MAX). */
+static void dot_text(FILE *out, const char *s)
+{
+    ir_esc_dot_put(out, s, IR_ESC_NAME_MAX);
+}
+
+static const char *dot_type(const Graph *g, const Type *t, char *buf, size_t size)
+{
+    char plain[200];
+    ir_type_str(g, t, plain, sizeof plain);
+    FILE *f = fmemopen(buf, size, "w");
+    SLIMC_ASSERT(f);
+    ir_esc_dot_put(f, plain, 0);
+    fclose(f);
+    buf[size - 1] = 0;
+    return buf;
+}
+
 /* Graphviz: nodes are ops (boxes), inputs and constants ellipses, edges carry types. */
 void ir_print_dot(const Graph *g, FILE *out)
 {
-    char t[200];
-    fprintf(out, "digraph \"%s\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
-            g->name);
+    char t[1024];
+    fputs("digraph \"", out);
+    dot_text(out, g->name);
+    fputs("\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n", out);
     for (int i = 0; i < g->n_values; i++) {
         const Value *v = &g->values[i];
-        if (v->kind == IR_VALUE_INPUT)
-            fprintf(out, "  v%d [shape=ellipse, label=\"%s\\n%s\"];\n", i, v->name,
-                    ir_type_str(g, &v->type, t, sizeof t));
-        else if (v->kind == IR_VALUE_CONST && ir_use_count(g, i) > 0)
-            fprintf(out, "  v%d [shape=ellipse, style=dashed, label=\"%s\\n%s\"];\n", i, v->name,
-                    ir_type_str(g, &v->type, t, sizeof t));
+        bool input = v->kind == IR_VALUE_INPUT;
+        if (!input && !(v->kind == IR_VALUE_CONST && ir_use_count(g, i) > 0))
+            continue;
+        fprintf(out, "  v%d [shape=ellipse, %slabel=\"", i, input ? "" : "style=dashed, ");
+        dot_text(out, v->name);
+        fprintf(out, "\\n%s\"];\n", dot_type(g, &v->type, t, sizeof t));
     }
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        fprintf(out, "  n%d [shape=box, style=rounded, label=\"%s\\n%s", i, n->name,
-                ir_ops[n->op].name);
+        fprintf(out, "  n%d [shape=box, style=rounded, label=\"", i);
+        dot_text(out, n->name);
+        fprintf(out, "\\n%s", ir_ops[n->op].name);
         for (int j = 0; j < n->n_epilogue; j++)
             fprintf(out, " + %s", ir_ops[n->epilogue[j].op].name);
         fputs("\"];\n", out);
@@ -160,7 +206,7 @@ void ir_print_dot(const Graph *g, FILE *out)
             const Value *val = &g->values[v];
             if (val->producer != IR_NONE)
                 fprintf(out, "  n%d -> n%d [label=\"%s\"];\n", val->producer, i,
-                        ir_type_str(g, &val->type, t, sizeof t));
+                        dot_type(g, &val->type, t, sizeof t));
             else
                 fprintf(out, "  v%d -> n%d;\n", v, i);
         }
@@ -168,7 +214,7 @@ void ir_print_dot(const Graph *g, FILE *out)
     for (int i = 0; i < g->n_outputs; i++) {
         ValueId v = g->outputs[i];
         fprintf(out, "  out%d [shape=ellipse, label=\"output %d\\n%s\"];\n", i, i,
-                ir_type_str(g, &g->values[v].type, t, sizeof t));
+                dot_type(g, &g->values[v].type, t, sizeof t));
         if (g->values[v].producer != IR_NONE)
             fprintf(out, "  n%d -> out%d;\n", g->values[v].producer, i);
         else

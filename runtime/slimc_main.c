@@ -1,7 +1,8 @@
 /* The main() of an executable that `slimc build` writes. slimc pastes this file after the
  * generated model code and a block of metadata that defines:
  *   SLIMC_MODEL_NAME, SLIMC_N_INPUTS, SLIMC_N_OUTPUTS, SLIMC_N_SYMS, SLIMC_N_VALUES,
- *   slimc_sym_names[], slimc_inputs[] / slimc_outputs[] (SlimcIoInfo), slimc_consts[]
+ *   slimc_sym_names[], slimc_inputs[] / slimc_outputs[] (SlimcIoInfo: the name, the name as
+ *   shown on the terminal -- escaped by slimc --, the type), slimc_consts[]
  *   (value id and offset into the embedded blob) and the blob symbol slimc_weights_blob.
  * It reads inputs from .npy files, runs the model and writes outputs as .npy files.
  * Only libc: the executable needs nothing of slimc at run time. */
@@ -206,10 +207,10 @@ static void slimc_usage(const char *argv0, FILE *out)
             "Runs the model '%s' (compiled by slimc).\n\ninputs:\n",
             argv0, SLIMC_MODEL_NAME);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
-        fprintf(out, "  %s: %s\n", slimc_inputs[i].name, slimc_inputs[i].type);
+        fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
     fputs("outputs:\n", out);
     for (int i = 0; i < SLIMC_N_OUTPUTS; i++)
-        fprintf(out, "  %s: %s\n", slimc_outputs[i].name, slimc_outputs[i].type);
+        fprintf(out, "  %s: %s\n", slimc_outputs[i].shown, slimc_outputs[i].type);
     fputs("\nA model with one input also takes --input FILE.npy. Outputs are written as "
           "DIR/NAME.npy.\n",
           out);
@@ -276,7 +277,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < SLIMC_N_INPUTS; k++) {
         const SlimcIoInfo *info = &slimc_inputs[k];
         if (!files[k]) {
-            fprintf(stderr, "%s: error: missing --input %s=FILE.npy (%s)\n", argv[0], info->name,
+            fprintf(stderr, "%s: error: missing --input %s=FILE.npy (%s)\n", argv[0], info->shown,
                     info->type);
             return 1;
         }
@@ -296,7 +297,7 @@ int main(int argc, char **argv)
         }
         if (a->dtype != info->dtype) {
             fprintf(stderr, "%s: error: input '%s' must be %s, the file holds %s\n", files[k],
-                    info->name, info->type, slimc_dtype_descr[a->dtype]);
+                    info->shown, info->type, slimc_dtype_descr[a->dtype]);
             return 1;
         }
         int bad = a->ndim != info->rank;
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
             snprintf(got + m, sizeof got - (size_t)m, "]");
             fprintf(stderr,
                     "%s: error: input '%s' must be %s, the file holds an array of shape %s\n",
-                    files[k], info->name, info->type, got);
+                    files[k], info->shown, info->type, got);
             return 1;
         }
         in_ptr[k] = a->data;
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
         const SlimcIoInfo *info = &slimc_outputs[k];
-        printf("%s: %s [", info->name, slimc_dtype_descr[info->dtype] + 1);
+        printf("%s: %s [", info->shown, slimc_dtype_descr[info->dtype] + 1);
         size_t count = out_bytes[k] / (size_t)slimc_dtype_size[info->dtype];
         for (int j = 0; j < info->rank; j++)
             printf("%s%lld", j ? ", " : "", (long long)out_shape[k][j]);

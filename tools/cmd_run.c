@@ -45,7 +45,8 @@ static bool bind_input(const SlimcModel *m, const char *arg, const char **files)
 
 static void print_summary(const SlimcModel *m, int k, const SlimcTensor *t)
 {
-    printf("%s: %s[", slimc_model_output_name(m, k), slimc_dtype_name(t->dtype));
+    slimc_fputs_escaped(slimc_model_output_name(m, k), stdout);
+    printf(": %s[", slimc_dtype_name(t->dtype));
     size_t count = 1;
     for (int j = 0; j < t->ndim; j++) {
         printf("%s%lld", j ? ", " : "", (long long)t->shape[j]);
@@ -239,8 +240,9 @@ static int run_or_bench(int argc, char **argv, bool bench)
             cli_flush(ctx);
             goto done;
         }
-        printf("%s: median %.4f ms over %d runs (%d thread%s)\n", slimc_model_name(m), ms, a.runs,
-               a.c.opt.threads, a.c.opt.threads == 1 ? "" : "s");
+        slimc_fputs_escaped(slimc_model_name(m), stdout);
+        printf(": median %.4f ms over %d runs (%d thread%s)\n", ms, a.runs, a.c.opt.threads,
+               a.c.opt.threads == 1 ? "" : "s");
         status = 0;
         goto done;
     }

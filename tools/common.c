@@ -6,14 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The message is escaped for the terminal: it may quote names from the model. */
 int cli_error(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("slimc: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("slimc: error: ", stderr);
+    slimc_fputs_escaped(msg, stderr);
+    fputc('\n', stderr);
     return 1;
 }
 

@@ -34,6 +34,14 @@ typedef struct CgKernel {
 
 /* Output: the one printf-style helper every emitter goes through. */
 void cg_printf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text of slimc's own (a helper's source): written as it is, checked for plain ASCII. */
+void cg_puts(CgCtx *c, const char *text, size_t n);
+/* Text from the model (a name, a path, an attribute string) made fit for a generated
+ * comment: ir_esc_c, cut at IR_ESC_NAME_MAX. Every such string goes through this;
+ * cg_printf refuses text that opens or closes a comment in an argument. */
+const char *cg_text(CgCtx *c, const char *s);
+/* A type as ir_type_str writes it (with its symbols' names), escaped the same way. */
+const char *cg_type_text(CgCtx *c, const Type *t);
 /* A user-facing error about node n (unsupported op/dtype/attribute); marks c failed. */
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *cg_strf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -319,7 +319,7 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
     for (int j = 0; j < n->n_epilogue; j++)
         if (n->epilogue[j].operand != IR_NONE)
             syms |= shape_syms(cg_shape(c, n->epilogue[j].operand));
-    cg_printf(c, "/* %s's epilogue on out[f0, f0 + len) */\n", n->name);
+    cg_printf(c, "/* %s's epilogue on out[f0, f0 + len) */\n", cg_text(c, n->name));
     cg_printf(c,
               "SLIMC_RT_UNUSED static void epi_%s(const slimc_args *a, float *restrict o, int64_t "
               "f0, int64_t len)\n{\n",
@@ -337,10 +337,10 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
                       ir_ops[e->op].name, cg_unary_expr(c, e->op, "o[f]"));
             continue;
         }
-        char t[160];
         const char *ptr = cg_strf(c, "e%d", j);
-        cg_printf(c, "    { /* %s with %s: %s */\n", ir_ops[e->op].name, g->values[e->operand].name,
-                  ir_type_str(g, &g->values[e->operand].type, t, sizeof t));
+        cg_printf(c, "    { /* %s with %s: %s */\n", ir_ops[e->op].name,
+                  cg_text(c, g->values[e->operand].name),
+                  cg_type_text(c, &g->values[e->operand].type));
         cg_printf(c, "        const float *restrict %s = (const float *)a->ep[%d];\n", ptr, j);
         const Shape *opshape = cg_shape(c, e->operand);
         EpStmt st = {e->op, e->operand_first, "o"};

@@ -185,7 +185,7 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
     Dim ne;
     ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
     const char *total = cg_dim(c, ne);
-    cg_printf(c, "%s", f8_helpers);
+    cg_puts(c, f8_helpers, sizeof f8_helpers - 1);
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    uint8_t *restrict dst = (uint8_t *)a->out;\n    (void)out;\n");
@@ -376,7 +376,7 @@ static void emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
     for (int q = 0; q < n_ops; q++)
         bcast_strides(c, os, cg_shape(c, n->inputs[q]), st[q]);
     if (!fl)
-        cg_printf(c, "%s", int_helpers);
+        cg_puts(c, int_helpers, sizeof int_helpers - 1);
     static const char *const names[] = {"x0", "x1"};
     cg_body_begin(c, id, names, n_ops);
     cg_printf(c, "    %s *restrict dst = (%s *)a->out; /* computed in %s */\n    (void)out;\n", ot,

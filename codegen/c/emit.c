@@ -3,23 +3,83 @@
 #include "codegen/c/cg_internal.h"
 #include "runtime/jit.h"
 #include "ir/dtype_ops.h"
+#include "ir/text_escape.h"
 
 #include "slimc/slimc.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const char slimc_rt_header[];
 extern const size_t slimc_rt_header_len;
 
+/* How often the two-byte sequence pair occurs in the n bytes at s. */
+static int count_pair(const char *s, size_t n, const char *pair)
+{
+    int k = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        k += s[i] == pair[0] && s[i + 1] == pair[1];
+    return k;
+}
+
+/* Defense in depth: text that reaches the generated C is printable ASCII, and an argument
+ * never opens or closes a comment (every comment delimiter is in a format of this folder).
+ * A name that took a way around cg_text() fails here rather than becoming code. */
+static void cg_write(CgCtx *c, const char *fmt, const char *text, size_t n)
+{
+    if (!ir_text_is_plain_ascii(text, n) ||
+        (fmt && (count_pair(text, n, "*/") != count_pair(fmt, strlen(fmt), "*/") ||
+                 count_pair(text, n, "/*") != count_pair(fmt, strlen(fmt), "/*")))) {
+        if (c->ok)
+            diag_error(c->d, (SrcLoc){0},
+                       "C backend: internal error: text from the model reached the generated "
+                       "code unescaped (format \"%.60s\")",
+                       fmt ? fmt : "(text)");
+        c->ok = false;
+        return;
+    }
+    fwrite(text, 1, n, c->out);
+}
+
 void cg_printf(CgCtx *c, const char *fmt, ...)
 {
+    char small[1024], *text = small;
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(c->out, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
+    SLIMC_ASSERT(n >= 0);
+    if ((size_t)n >= sizeof small) {
+        text = malloc((size_t)n + 1);
+        SLIMC_ASSERT(text);
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    cg_write(c, fmt, text, (size_t)n);
+    if (text != small)
+        free(text);
+}
+
+void cg_puts(CgCtx *c, const char *text, size_t n)
+{
+    cg_write(c, NULL, text, n);
+}
+
+const char *cg_text(CgCtx *c, const char *s)
+{
+    char buf[IR_ESC_NAME_BUF];
+    return arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, s, IR_ESC_NAME_MAX));
+}
+
+const char *cg_type_text(CgCtx *c, const Type *t)
+{
+    char plain[200], buf[4 * sizeof plain]; /* the type is bounded already: not cut */
+    ir_type_str(c->g, t, plain, sizeof plain);
+    return arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, plain, 0));
 }
 
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
@@ -123,15 +183,12 @@ void cg_body_begin(CgCtx *c, NodeId id, const char *const *in_names, int n_names
             continue;
         ValueId v = n->inputs[i];
         const char *ct = v == IR_NONE ? "float" : ir_dtype_ctype(g->values[v].type.dtype);
-        char shape[160] = "absent";
-        if (v != IR_NONE)
-            ir_type_str(g, &g->values[v].type, shape, sizeof shape);
+        const char *shape = v == IR_NONE ? "absent" : cg_type_text(c, &g->values[v].type);
         cg_printf(c, "    const %s *restrict %s = (const %s *)a->in[%d]; /* %s */\n", ct,
                   in_names[i], ct, i, shape);
     }
-    char oshape[160];
-    ir_type_str(g, &g->values[n->outputs[0]].type, oshape, sizeof oshape);
-    cg_printf(c, "    float *restrict out = (float *)a->out; /* %s */\n", oshape);
+    cg_printf(c, "    float *restrict out = (float *)a->out; /* %s */\n",
+              cg_type_text(c, &g->values[n->outputs[0]].type));
 }
 
 void cg_body_end(CgCtx *c)
@@ -193,6 +250,20 @@ static const char *c_ident(CgCtx *c, const char *name, const char *fallback, con
         snprintf(cand, sizeof cand, "%s_%d", buf, k);
     }
     return arena_strdup(c->arena, cand);
+}
+
+/* The entry points' prefix as a C identifier: [A-Za-z0-9_], not led by a digit, at most
+ * 120 bytes (a model named after its file, "my.model", gives "my_model"). */
+static const char *entry_prefix(CgCtx *c, const char *prefix)
+{
+    char buf[128];
+    size_t len = 0;
+    if (isdigit((unsigned char)prefix[0]) || !prefix[0])
+        buf[len++] = 'm', buf[len++] = '_';
+    for (const char *s = prefix; *s && len < 122; s++)
+        buf[len++] = isalnum((unsigned char)*s) ? *s : '_';
+    buf[len] = 0;
+    return arena_strdup(c->arena, buf);
 }
 
 static void make_names(CgCtx *c)
@@ -313,8 +384,7 @@ static void declare_values(CgCtx *c)
         const Value *val = &g->values[v];
         const char *ct = ir_dtype_ctype(val->type.dtype);
         const char *nm = c->val_names[v];
-        char ty[160];
-        ir_type_str(g, &val->type, ty, sizeof ty);
+        const char *ty = cg_type_text(c, &val->type);
         ValueId root = storage_of(g, v);
         const Value *rv = &g->values[root];
         int oi = output_index(g, root);
@@ -543,23 +613,22 @@ static bool node_supported(CgCtx *c, const Node *n)
 static void emit_node_comment(CgCtx *c, const Node *n)
 {
     const Graph *g = c->g;
-    char t[192];
-    cg_printf(c, "/* %s: %s(", n->name ? n->name : "?", ir_ops[n->op].name);
+    cg_printf(c, "/* %s: %s(", cg_text(c, n->name ? n->name : "?"), ir_ops[n->op].name);
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
-        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : g->values[v].name);
+        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : cg_text(c, g->values[v].name));
         if (v != IR_NONE)
-            cg_printf(c, ": %s", ir_type_str(g, &g->values[v].type, t, sizeof t));
+            cg_printf(c, ": %s", cg_type_text(c, &g->values[v].type));
     }
-    cg_printf(c, ") -> %s: %s", g->values[n->outputs[0]].name,
-              ir_type_str(g, &g->values[n->outputs[0]].type, t, sizeof t));
+    cg_printf(c, ") -> %s: %s", cg_text(c, g->values[n->outputs[0]].name),
+              cg_type_text(c, &g->values[n->outputs[0]].type));
     for (int i = 0; i < n->n_attrs; i++) {
         const Attr *a = &n->attrs[i];
-        cg_printf(c, i ? ", %s=" : "\n *   %s=", a->name);
+        cg_printf(c, i ? ", %s=" : "\n *   %s=", cg_text(c, a->name));
         switch (a->kind) {
         case IR_ATTR_INT: cg_printf(c, "%lld", (long long)a->i); break;
         case IR_ATTR_FLOAT: cg_printf(c, "%g", a->f); break;
-        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", a->s ? a->s : ""); break;
+        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", cg_text(c, a->s ? a->s : "")); break;
         case IR_ATTR_INTS:
             for (int k = 0; k < a->n_ints; k++)
                 cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
@@ -575,7 +644,8 @@ static void emit_node_comment(CgCtx *c, const Node *n)
                 cg_printf(c, " %s", ir_ops[e->op].name);
             else
                 cg_printf(c, " %s(%s%s)", ir_ops[e->op].name,
-                          e->operand_first ? "operand first: " : "", g->values[e->operand].name);
+                          e->operand_first ? "operand first: " : "",
+                          cg_text(c, g->values[e->operand].name));
         }
     }
     cg_printf(c, " */\n");
@@ -645,14 +715,14 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
     const Node *n = &g->nodes[id];
     ValueId ov = n->outputs[0];
     if (concat_in_place(g, n)) {
-        cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n", n->name,
-                  c->val_names[ov]);
+        cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n",
+                  cg_text(c, n->name), c->val_names[ov]);
         return;
     }
     if (ir_ops[n->op].flags & IR_F_VIEW) {
         int oi = output_index(g, ov);
-        cg_printf(c, "    /* %s: %s %s is a view of %s */\n", n->name, ir_ops[n->op].name,
-                  c->val_names[ov], c->val_names[n->inputs[0]]);
+        cg_printf(c, "    /* %s: %s %s is a view of %s */\n", cg_text(c, n->name),
+                  ir_ops[n->op].name, c->val_names[ov], c->val_names[n->inputs[0]]);
         if (oi >= 0 && storage_of(g, ov) == ov) {
             Dim ne;
             ir_shape_numel(&g->values[ov].type.shape, &ne);
@@ -661,7 +731,7 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
         }
         return;
     }
-    cg_printf(c, "    /* %s */\n", n->name);
+    cg_printf(c, "    /* %s */\n", cg_text(c, n->name));
     cg_printf(c, "    memset(&a, 0, sizeof a);\n");
     for (int i = 0; i < n->n_inputs; i++)
         if (n->inputs[i] != IR_NONE)
@@ -695,7 +765,7 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->out = out;
     c->d = d;
     c->arena = arena_new();
-    c->prefix = o && o->prefix ? o->prefix : "slimc_model";
+    c->prefix = entry_prefix(c, o && o->prefix ? o->prefix : "slimc_model");
     c->ok = true;
     if (!g->planned) {
         diag_error(d, (SrcLoc){0},
@@ -710,13 +780,13 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         cg_printf(c, "%s /* kernels from libslimc_kernels */\n", RT_SHARED_KERNELS);
     fwrite(slimc_rt_header, 1, slimc_rt_header_len, out);
     cg_printf(c, "\n/* Generated by slimc %s from %s (model '%s').\n", SLIMC_VERSION,
-              o && o->source_name ? o->source_name
-              : g->source         ? g->source
-                                  : "(memory)",
-              g->name ? g->name : "?");
+              cg_text(c, o && o->source_name ? o->source_name
+                         : g->source         ? g->source
+                                             : "(memory)"),
+              cg_text(c, g->name ? g->name : "?"));
     cg_printf(c, " * Entry points: %s_arena_bytes, %s_run (see slimc's codegen/c/cg.h). */\n\n",
               c->prefix, c->prefix);
-    cg_printf(c, "%s", prelude);
+    cg_puts(c, prelude, sizeof prelude - 1);
 
     for (int i = 0; i < g->n_nodes && c->ok; i++) {
         const Node *n = &g->nodes[i];
@@ -761,7 +831,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         cg_printf(c,
                   "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol "
                   "%s */\n",
-                  c->sym_names[i], i, c->sym_names[i], g->sym_names[i] ? g->sym_names[i] : "?");
+                  c->sym_names[i], i, c->sym_names[i],
+                  cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
     /* views must keep the element count for these symbol values */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -772,7 +843,7 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
             continue;
         cg_printf(
             c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
-            cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), n->name);
+            cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), cg_text(c, n->name));
     }
     declare_values(c);
     for (int v = 0; v < g->n_values; v++)
@@ -796,10 +867,10 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         int first = output_index(g, v);
         if (first != j)
             cg_printf(c, "    memcpy(outputs[%d], outputs[%d], %s); /* %s again */\n", j, first,
-                      bytes, val->name);
+                      bytes, cg_text(c, val->name));
         else if (val->kind != IR_VALUE_TEMP)
             cg_printf(c, "    memcpy(outputs[%d], %s, %s); /* %s */\n", j, c->val_names[v], bytes,
-                      val->name);
+                      cg_text(c, val->name));
     }
     cg_printf(c, "    return err ? 3 : 0;\n}\n");
     bool ok = c->ok;

@@ -297,7 +297,7 @@ static void emit_mod(CgCtx *c, NodeId id, CgKernel *k)
     const char *ct = ir_dtype_ctype(t);
     bool fm = ir_attr_int(n, "fmod", 0) != 0;
     const char *fn = cg_strf(c, "%s_mod", c->fn_names[id]);
-    cg_printf(c, "/* %s's remainder (%s) */\n", n->name,
+    cg_printf(c, "/* %s's remainder (%s) */\n", cg_text(c, n->name),
               fm ? "fmod: the sign of a" : "the sign of b");
     cg_printf(c, "static inline %s %s(%s a, %s b)\n{\n", ct, fn, ct, ct);
     if (is_float_dt(t)) {
@@ -350,7 +350,8 @@ static void emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     const char *fn = c->fn_names[id];
-    cg_printf(c, "/* %s: %d taps per output position: input index and weight */\n", n->name, t.k);
+    cg_printf(c, "/* %s: %d taps per output position: input index and weight */\n",
+              cg_text(c, n->name), t.k);
     cg_printf(c, "static const int32_t %s_idx[%lld] = {", fn, (long long)(t.out_len * t.k));
     for (int64_t i = 0; i < t.out_len * t.k; i++)
         cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", (int)t.idx[i]);
@@ -485,7 +486,7 @@ static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
             q += 2;
         } else {
             size_t run = strcspn(q + 1, "@") + 1;
-            cg_printf(c, "%.*s", (int)run, q);
+            cg_puts(c, q, run);
             q += run;
         }
     }

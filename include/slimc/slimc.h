@@ -94,6 +94,9 @@ const char *slimc_messages(const SlimcContext *ctx);
 void slimc_clear_messages(SlimcContext *ctx);
 SlimcTimings slimc_timings(const SlimcContext *ctx);
 const char *slimc_version(void);
+/* Writes s to f as text safe for a terminal: control characters, Unicode direction
+ * overrides and bytes that are not UTF-8 shown as \xNN (names from model files are data). */
+void slimc_fputs_escaped(const char *s, FILE *f);
 
 /* ---- tensors and .npy files ---- */
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out);
