@@ -51,16 +51,16 @@ for op in concat sum max min mean; do
   refused "sem_${op}_empty" "node '${op}0' \([A-Z][a-z]+\): input 1 is omitted \(an empty name\)"
 done
 refused sem_max_const_empty "node 'max0' \(Max\): input 1 is omitted"
-refused sem_where_const_empty "node 'where0' \(Where\): input 2 is required but omitted"
-refused sem_slice_no_starts "node 'slice0' \(Slice\): input 1 is required but omitted"
-refused sem_tile_no_repeats "node 'tile0' \(Tile\): input 1 is required but omitted"
-refused sem_topk_no_k "node 'topk0' \(TopK\): input 1 is required but omitted"
-refused sem_pad_no_pads "node 'pad0' \(Pad\): input 1 is required but omitted"
-refused sem_gather_elements_no_idx "node 'ge0' \(GatherElements\): input 1 is required but omitted"
-refused sem_scatter_nd_short "node 'snd0' \(ScatterND\): input 2 is required but omitted"
-refused sem_resize_no_roi "node 'resize0' \(Resize\): input 1 is required but omitted"
-refused sem_qlinear_short "node 'dq0' \(DequantizeLinear\): input 1 is required but omitted"
-refused sem_cumsum_no_axis "node 'cumsum0' \(CumSum\): input 1 is required but omitted"
+refused sem_where_const_empty "node 'where0' \(Where\): input 2 is required but missing"
+refused sem_slice_no_starts "node 'slice0' \(Slice\): input 1 is required but missing"
+refused sem_tile_no_repeats "node 'tile0' \(Tile\): input 1 is required but missing"
+refused sem_topk_no_k "node 'topk0' \(TopK\): input 1 is required but missing"
+refused sem_pad_no_pads "node 'pad0' \(Pad\): input 1 is required but missing"
+refused sem_gather_elements_no_idx "node 'ge0' \(GatherElements\): input 1 is required but missing"
+refused sem_scatter_nd_short "node 'snd0' \(ScatterND\): input 2 is required but missing"
+refused sem_resize_no_roi "node 'resize0' \(Resize\): input 1 is required but missing"
+refused sem_qlinear_short "node 'dq0' \(DequantizeLinear\): input 1 is required but missing"
+refused sem_cumsum_no_axis "node 'cumsum0' \(CumSum\): input 1 is required but missing"
 for c in clip_no_min pad_no_value slice_no_axes split_no_sizes resize_sizes_only gemm_no_c \
   dropout_no_ratio conv_no_bias; do
   computes "sem_$c"
@@ -70,6 +70,9 @@ done
 refused sem_split_short "node 'split0' \(Split\): the split sizes add up to 4, but dim 0 is 5"
 refused sem_split_attr_long "node 'split0' \(Split\): the split sizes add up to 6, but dim 0 is 5"
 refused sem_split_negative "node 'split0' \(Split\): split size -1 is negative"
+refused sem_split_uneven "node 'split0' \(Split\): dim 0 \(5\) does not split evenly into 2 outputs"
+computes sem_split_uneven18
+refused sem_slice_steps_short "node 'slice0' \(Slice\): steps has 1 entries for 2 starts"
 refused sem_two_writers "nodes 'first' \(Relu\) and 'second' \(Neg\) both write 'y'"
 refused sem_writes_input "node 'first' \(Relu\) writes 'x', which is a graph input"
 refused sem_writes_init "node 'first' \(Relu\) writes 'w', which is an initializer"
@@ -98,7 +101,7 @@ for c in gather_neg_const gather_neg gather_neg_i32 gather_elements_neg gather_n
   scatter_elements_neg; do
   computes "sem_$c"
 done
-refused sem_gather_oob "index out of range"
-refused sem_gather_oob_neg "index out of range"
+refused sem_gather_oob "index is out of range"
+refused sem_gather_oob_neg "index is out of range"
 refused sem_gather_oob_const "node 'gather0' \(Gather\): index -5 is out of range for dim 1 \(4\)"
 finish

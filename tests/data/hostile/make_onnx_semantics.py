@@ -39,6 +39,7 @@ def t(name, dtype, dims, vals):
 x2 = np.array([1.0, -2.0], np.float32)
 x5 = np.arange(5, dtype=np.float32)
 x4d = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+xg = np.arange(12, dtype=np.float32).reshape(3, 4)
 y = vi("y", F, None)
 
 # ---- item 3: omitted inputs ----
@@ -80,7 +81,7 @@ case("sem_clip_no_min", [h.make_node("Clip", ["x", "", "m"], ["y"], name="clip0"
 case("sem_pad_no_value", [h.make_node("Pad", ["x", "p", ""], ["y"], name="pad0")],
      [vi("x", F, [5])], [y], [t("p", I64, [2], [1, 2])], opset=13, feeds={"x": x5})
 case("sem_slice_no_axes", [h.make_node("Slice", ["x", "s", "e", "", "st"], ["y"], name="slice0")],
-     [vi("x", F, [5])], [y], [t("s", I64, [1], [4]), t("e", I64, [1], [0]), t("st", I64, [1], [-2])],
+     [vi("x", F, [5])], [y], [t("s", I64, [1], [1]), t("e", I64, [1], [5]), t("st", I64, [1], [2])],
      opset=13, feeds={"x": x5})
 case("sem_split_no_sizes", [h.make_node("Split", ["x", ""], ["y", "z"], name="split0", axis=0)],
      [vi("x", F, [4])], [y, vi("z", F, None)], opset=13,
@@ -107,6 +108,14 @@ case("sem_split_attr_long", [h.make_node("Split", ["x"], ["y", "z"], name="split
 case("sem_split_negative", [h.make_node("Split", ["x", "s"], ["y", "z"], name="split0", axis=0)],
      [vi("x", F, [5])], [y, vi("z", F, None)], [t("s", I64, [2], [-1, 6])], opset=13,
      feeds={"x": x5}, expect="error")
+case("sem_split_uneven", [h.make_node("Split", ["x"], ["y", "z"], name="split0", axis=0)],
+     [vi("x", F, [5])], [y, vi("z", F, None)], opset=13, feeds={"x": x5}, expect="error")
+case("sem_split_uneven18", [h.make_node("Split", ["x"], ["y", "z"], name="split0", axis=0, num_outputs=2)],
+     [vi("x", F, [5])], [y, vi("z", F, None)], opset=18, feeds={"x": x5})
+# Slice with fewer steps than starts (slimc read past the steps it was given).
+case("sem_slice_steps_short", [h.make_node("Slice", ["x", "s", "e", "", "st"], ["y"], name="slice0")],
+     [vi("x", F, [3, 3])], [y], [t("s", I64, [2], [0, 0]), t("e", I64, [2], [2, 2]), t("st", I64, [1], [1])],
+     opset=13, feeds={"x": xg[:3, :3].copy()}, expect="error")
 # Two nodes writing one name; a node writing a graph input or an initializer.
 case("sem_two_writers", [h.make_node("Relu", ["x"], ["y"], name="first"),
                          h.make_node("Neg", ["x"], ["y"], name="second")],
@@ -167,7 +176,6 @@ case("sem_maxpool3d_k0", [h.make_node("MaxPool", ["x"], ["y"], name="pool0", ker
 case("sem_avgpool_too_big", [h.make_node("AveragePool", ["x"], ["y"], name="pool0", kernel_shape=[6, 6])],
      xin, [y], feeds={"x": x4d}, expect="error")
 # Gather with negative indices: constant (folded at import) and at run time; out of range.
-xg = np.arange(12, dtype=np.float32).reshape(3, 4)
 case("sem_gather_neg_const", [h.make_node("Gather", ["x", "i"], ["y"], name="gather0", axis=1)],
      [vi("x", F, [3, 4])], [y], [t("i", I64, [2, 2], [-1, 0, -4, 2])], feeds={"x": xg})
 case("sem_gather_neg", [h.make_node("Gather", ["x", "i"], ["y"], name="gather0", axis=0)],
