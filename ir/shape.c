@@ -941,6 +941,11 @@ SHAPE_FN(conv_transpose2d)
                    describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
+    if (dim_of(g, n, 1, 2) < 1 || dim_of(g, n, 1, 3) < 1) {
+        diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
     for (int i = 0; i < 2; i++)
         if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0 || opad[i] < 0 ||
             (opad[i] >= stride[i] && opad[i] >= dil[i])) {
@@ -950,11 +955,6 @@ SHAPE_FN(conv_transpose2d)
                        n->name);
             return false;
         }
-    if (dim_of(g, n, 1, 2) < 1 || dim_of(g, n, 1, 3) < 1) {
-        diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
-                   describe(g, n->inputs[1], b, sizeof b));
-        return false;
-    }
     int64_t o = og * groups;
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
