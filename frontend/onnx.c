@@ -771,6 +771,45 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
     return ok;
 }
 
+/* "'name' (Op)" of node i, into buf. */
+static const char *node_label(const Onnx__GraphProto *gp, size_t i, char *buf, size_t size)
+{
+    const Onnx__NodeProto *np = gp->node[i];
+    const char *op = np->op_type ? np->op_type : "?";
+    if (np->name && *np->name)
+        snprintf(buf, size, "'%s' (%s)", np->name, op);
+    else
+        snprintf(buf, size, "'%s_%zu' (%s)", op, i, op);
+    return buf;
+}
+
+/* Binds name, an output of node i, to i in the side map tmp. ONNX graphs are SSA, and ONNX
+ * Runtime refuses a name defined twice: a second writer, or a node writing a graph input or
+ * an initializer, is an error naming both (false). */
+static bool bind_output(OxImporter *im, OxImporter *tmp, const Onnx__GraphProto *gp, size_t i,
+                        const char *name)
+{
+    char a[256], b[256];
+    const OxEntry *prev = ox_lookup(tmp, name), *def = ox_lookup(im, name);
+    if (prev && (size_t)prev->v == i)
+        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s' twice",
+                   node_label(gp, i, a, sizeof a), name);
+    else if (prev)
+        diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                   "nodes %s and %s both write '%s': the graph is not SSA",
+                   node_label(gp, (size_t)prev->v, a, sizeof a), node_label(gp, i, b, sizeof b),
+                   name);
+    else if (def)
+        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s', which is %s",
+                   node_label(gp, i, a, sizeof a), name,
+                   def->is_const ? "an initializer" : "a graph input");
+    else {
+        bind(tmp, name)->v = (ValueId)i;
+        return true;
+    }
+    return false;
+}
+
 /* Orders the nodes so that each comes after the producers of its inputs (Kahn). Reports
  * a name nothing produces, and a cycle; returns the order or NULL. */
 static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
@@ -785,13 +824,11 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
     tmp.n_entries = tmp.cap_entries = 0;
     tmp.hash = NULL;
     tmp.hash_cap = 0;
+    bool ok = true;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < gp->node[i]->n_output; k++)
-            if (gp->node[i]->output[k] && *gp->node[i]->output[k]) {
-                OxEntry *e = bind(&tmp, gp->node[i]->output[k]);
-                e->v = (ValueId)i;
-            }
-    bool ok = true;
+            if (gp->node[i]->output[k] && *gp->node[i]->output[k])
+                ok &= bind_output(im, &tmp, gp, i, gp->node[i]->output[k]);
     /* users of node i: users[start[i] .. start[i] + n_users[i]) */
     int *n_users = calloc(n + 1, sizeof(int)), *start = calloc(n + 2, sizeof(int));
     SLIMC_ASSERT(n_users && start);

@@ -141,6 +141,11 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r);
 bool ox_import_quant(OxImporter *im, OxNode *n, OxResult *r);
 bool ox_op_known_quant(const char *op);
 
+/* ---- onnx_check.c ---- */
+/* Checks what ONNX requires of n before it is mapped (required inputs present, window
+ * attributes, Range's count, Gather's constant indices); false after an error naming it. */
+bool ox_check_node(OxImporter *im, const OxNode *n);
+
 /* ---- onnx_fold.c ---- */
 /* Evaluates n at import when it is a shape computation on constants; true when it did. */
 bool ox_fold(OxImporter *im, const OxNode *n);

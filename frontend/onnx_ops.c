@@ -681,6 +681,12 @@ static OxResult op_slice(OxImporter *im, OxNode *n)
     }
     if (k > IR_MAX_RANK)
         return ox_unsupported(im, n, "too many axes");
+    if ((ka >= 0 && ka != k) || (ks >= 0 && ks != k)) { /* as ORT: one entry per start */
+        bool bad_axes = ka >= 0 && ka != k;
+        diag_error(im->d, n->loc, "node '%s' (Slice): %s has %d entries for %d starts", n->name,
+                   bad_axes ? "axes" : "steps", bad_axes ? ka : ks, k);
+        return OX_ERROR;
+    }
     ValueId v = x;
     for (int i = 0; i < k; i++) {
         int64_t a = ka >= 0 ? axes[i] : i, step = ks >= 0 ? steps[i] : 1;
@@ -695,6 +701,30 @@ static OxResult op_slice(OxImporter *im, OxNode *n)
     if (v == x)
         v = un(im, n, "relu", x) == IR_NONE ? IR_NONE : slice1(im, n, x, 0, 0, INT64_MAX, 1);
     return out(im, n, v);
+}
+
+/* Split sizes as ONNX Runtime takes them: none negative, adding up to the length len of
+ * axis ax; false after an error naming the node. */
+static bool split_sizes_fit(OxImporter *im, const OxNode *n, const int64_t *sizes, int k,
+                            int64_t ax, int64_t len)
+{
+    int64_t sum = 0;
+    for (int i = 0; i < k; i++) {
+        if (sizes[i] < 0) {
+            diag_error(im->d, n->loc, "node '%s' (Split): split size %lld is negative", n->name,
+                       (long long)sizes[i]);
+            return false;
+        }
+        if (__builtin_add_overflow(sum, sizes[i], &sum))
+            sum = INT64_MAX;
+    }
+    if (sum != len) {
+        diag_error(im->d, n->loc,
+                   "node '%s' (Split): the split sizes add up to %lld, but dim %lld is %lld",
+                   n->name, (long long)sum, (long long)ax, (long long)len);
+        return false;
+    }
+    return true;
 }
 
 static OxResult op_split(OxImporter *im, OxNode *n)
@@ -712,6 +742,12 @@ static OxResult op_split(OxImporter *im, OxNode *n)
     int nout = n->n_out;
     if (nout > 64)
         return ox_unsupported(im, n, "too many outputs");
+    if (k <= 0 && im->opset < 18 && s->d[ax].c % nout != 0) { /* ORT refuses it too */
+        diag_error(im->d, n->loc,
+                   "node '%s' (Split): dim %lld (%lld) does not split evenly into %d outputs",
+                   n->name, (long long)ax, (long long)s->d[ax].c, nout);
+        return OX_ERROR;
+    }
     if (k <= 0) {
         int64_t len = s->d[ax].c, parts = nout;
         int64_t chunk = (len + parts - 1) / parts;
@@ -721,6 +757,8 @@ static OxResult op_split(OxImporter *im, OxNode *n)
         }
     } else if (k != nout)
         return ox_unsupported(im, n, "split sizes do not match the outputs");
+    else if (!split_sizes_fit(im, n, sizes, k, ax, s->d[ax].c))
+        return OX_ERROR;
     int64_t b = 0;
     for (int i = 0; i < nout; i++) {
         ValueId v = slice1(im, n, x, ax, b, b + sizes[i], 1);
@@ -1643,52 +1681,9 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "a node without a first output");
     if (!strcmp(op, "Constant"))
         return op_constant(im, n);
-    /* inputs ONNX requires (beyond the first) of the ops mapped here */
-    static const struct {
-        const char *op;
-        int n;
-    } required[] = {
-        {"Add", 2},
-        {"Sub", 2},
-        {"Mul", 2},
-        {"Div", 2},
-        {"Pow", 2},
-        {"Equal", 2},
-        {"Less", 2},
-        {"Greater", 2},
-        {"LessOrEqual", 2},
-        {"GreaterOrEqual", 2},
-        {"MatMul", 2},
-        {"And", 2},
-        {"Or", 2},
-        {"Xor", 2},
-        {"Gemm", 2},
-        {"Conv", 2},
-        {"ConvTranspose", 2},
-        {"BatchNormalization", 5},
-        {"LayerNormalization", 2},
-        {"RMSNormalization", 2},
-        {"InstanceNormalization", 3},
-        {"GroupNormalization", 3},
-        {"Where", 3},
-        {"PRelu", 2},
-        {"Gather", 2},
-        {"Expand", 2},
-        {"CastLike", 2},
-        {"Range", 3},
-    };
-    int need = 1;
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (!strcmp(op, required[i].op))
-            need = required[i].n;
-    if (!strcmp(op, "Reshape") && im->opset >= 5)
-        need = 2;
-    for (int i = 0; i < need; i++)
-        if (!ox_has_in(n, i)) {
-            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name,
-                       op, i);
-            return OX_ERROR;
-        }
+    /* required inputs, window attributes, Range's count... (frontend/onnx_check.c) */
+    if (!ox_check_node(im, n))
+        return OX_ERROR;
     if (ox_fold(im, n))
         return OX_OK;
     /* every remaining op needs its first input */

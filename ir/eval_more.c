@@ -458,14 +458,16 @@ bool ir_eval_index_select(const EvalCtx *c)
     int64_t K = dims_numel(&c->in_dims[1]);
     for (int64_t k = 0; k < K; k++) {
         int64_t idx = load_i(it, c->in[1], k);
-        if (idx < 0 || idx >= len) {
+        if (idx < -len || idx >= len) {
             diag_error(
                 c->d, c->n->loc,
-                "index_select '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
+                "index_select '%s': index %lld (element %lld of '%s') is out of range [%lld, %lld)",
                 c->n->name, (long long)idx, (long long)k, c->g->values[c->n->inputs[1]].name,
-                (long long)len);
+                (long long)-len, (long long)len);
             return false;
         }
+        if (idx < 0)
+            idx += len; /* ONNX's Gather: a negative index counts from the end */
         for (int64_t o = 0; o < outer; o++)
             memcpy((char *)c->out_raw + (size_t)((o * K + k) * inner) * es,
                    (const char *)c->in[0] + (size_t)((o * len + idx) * inner) * es,

@@ -192,6 +192,11 @@ SHAPE_FN(conv2d)
                        n->name);
             return false;
         }
+    if (kh < 1 || kw < 1) { /* an empty kernel: ORT refuses it, it would sum nothing */
+        diag_error(d, n->loc, "conv2d '%s': the weight's kernel is empty: %s", n->name,
+                   describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
@@ -934,6 +939,11 @@ SHAPE_FN(conv_transpose2d)
                    "expects %lld: input %s, weight %s",
                    n->name, (long long)c, (long long)groups, (long long)wc,
                    describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+        return false;
+    }
+    if (dim_of(g, n, 1, 2) < 1 || dim_of(g, n, 1, 3) < 1) {
+        diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
+                   describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)

@@ -343,8 +343,8 @@ void cg_emit_concat(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = false;
 }
 
-/* index_select: one item per (outer, k); an index out of range writes zeros and sets the
- * error flag (P_run then fails). */
+/* index_select: one item per (outer, k); a negative index counts from the end (ONNX's
+ * Gather); one out of [-len, len) writes zeros and sets the error flag (P_run then fails). */
 void cg_emit_index_select(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -357,7 +357,8 @@ void cg_emit_index_select(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    const int64_t inner = %s, len = %s, K = %s;\n",
               cg_prod(c, xs, ax + 1, xs->rank), cg_dim(c, xs->d[ax]), K);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, k) */\n");
-    cg_printf(c, "        const int64_t o = it / K, r = (int64_t)idx[it %% K];\n");
+    cg_printf(c, "        const int64_t o = it / K, r0 = (int64_t)idx[it %% K];\n");
+    cg_printf(c, "        const int64_t r = r0 < 0 ? r0 + len : r0;\n");
     cg_printf(c, "        if (r < 0 || r >= len) {\n");
     cg_printf(c, "            __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n");
     cg_printf(c, "            memset(dst + it * inner, 0, sizeof(*dst) * (size_t)inner);\n");
