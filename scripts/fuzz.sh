@@ -58,7 +58,8 @@ for t in "${targets[@]}"; do
   else
     failed+=("$t")
     echo "== $t: FAILED (log build-fuzz/$t.log; reproducer in $art/)"
-    grep -E 'ERROR|SUMMARY|==[0-9]+==|#[0-9]+ 0x|artifact|Test unit written' "build-fuzz/$t.log" | head -40
+    grep -m 24 -E 'ERROR|SUMMARY|fuzz_[a-z]+: |#[0-9]+ 0x' "build-fuzz/$t.log" || true
+    grep -E 'Test unit written|SUMMARY' "build-fuzz/$t.log" || true
   fi
   tail -n 4 "build-fuzz/$t.log" | sed 's/^/    /'
 done
