@@ -19,7 +19,7 @@ rc=0
 nice -n 10 scripts/fuzz.sh "$secs" "$@" || rc=$?
 for log in $(find build-fuzz -maxdepth 1 -name 'fuzz_*.log' -newer "$marker" | sort); do
   echo "== final lines of $log"
-  grep -E '^(Done|stat::)|#[0-9]+ +DONE' "$log" | tail -n 8
+  grep -E '^(Done|stat::)|^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 8
 done
 rm -f "$marker"
 exit $rc
