@@ -675,15 +675,6 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
 
 /* ---- calibration sanity (docs/quantization.md, "Calibration") ---- */
 
-/* The first quantizable node that reads activation v: the layer its parameters serve. */
-static const Node *layer_of(const Graph *g, ValueId v)
-{
-    for (NodeId i = 0; i < g->n_nodes; i++)
-        if (quantizable(g, &g->nodes[i]) && g->nodes[i].inputs[0] == v)
-            return &g->nodes[i];
-    return NULL;
-}
-
 /* Warns about each watched activation whose calibration is degenerate: a zero observed
  * range (the same value in every sample: constant or all-zero data), or a u8 scale that
  * is not finite, denormal or over 1e15 (absurdly scaled data). When every one is
@@ -691,9 +682,20 @@ static const Node *layer_of(const Graph *g, ValueId v)
 static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, const QStats *stats,
                          const float *lo, const float *hi, const char *path, SrcLoc loc, Diag *d)
 {
+    /* the layer each activation serves: the first quantizable node that reads it */
+    NodeId *first = malloc(sizeof(NodeId) * ((size_t)g->n_values + 1));
+    if (!first) {
+        diag_error(d, loc, "quantize: out of memory");
+        return false;
+    }
+    for (ValueId v = 0; v < g->n_values; v++)
+        first[v] = IR_NONE;
+    for (NodeId i = g->n_nodes - 1; i >= 0; i--)
+        if (quantizable(g, &g->nodes[i]))
+            first[g->nodes[i].inputs[0]] = i;
     int bad = 0;
     for (int k = 0; k < n_watch; k++) {
-        const Node *n = layer_of(g, watch[k]);
+        const Node *n = first[watch[k]] == IR_NONE ? NULL : &g->nodes[first[watch[k]]];
         const char *layer = n ? n->name : "?", *op = n ? ir_ops[n->op].name : "layer";
         const char *x = g->values[watch[k]].name;
         const float s = (hi[k] - lo[k]) / 255.0f;
@@ -711,6 +713,7 @@ static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, cons
             bad++;
         }
     }
+    free(first);
     if (bad < n_watch)
         return true;
     diag_error(d, loc,
