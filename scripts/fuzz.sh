@@ -20,7 +20,7 @@ CC=clang-14 cmake -S . -B build-fuzz -DSLIMC_FUZZ=ON -DSLIMC_WITH_LLVM=OFF -DSLI
 if [ $# -gt 0 ]; then
   targets=("$@")
 else # every harness that this configuration builds (fuzz_onnx needs ONNX import)
-  mapfile -t targets < <(cmake --build build-fuzz --target help | grep -oE '\bfuzz_[a-z]+$' | sort -u)
+  mapfile -t targets <build-fuzz/fuzz_targets.txt
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "error: no fuzz targets configured" >&2; exit 1; }
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"
@@ -63,6 +63,7 @@ for t in "${targets[@]}"; do
   fi
   tail -n 4 "build-fuzz/$t.log" | sed 's/^/    /'
 done
+echo "fuzzing: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzzing failed: ${failed[*]}" >&2
   exit 1

@@ -3,7 +3,7 @@
 # test suite; then again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # The first build has the in-process Clang/LLVM JIT (SLIMC_WITH_LLVM, on when LLVM 14 is
 # installed); the sanitizer build is configured with SLIMC_WITH_LLVM=OFF, so that CI
-# runs both configurations (the system-compiler path there) without a third build. The
+# runs both configurations (the system-compiler path there) without another build. The
 # LLVM path also passes under the sanitizers (its RSS test then defers to LeakSanitizer).
 # Last, the libFuzzer harnesses of tests/fuzz are built (build-fuzz, clang-14) and each runs
 # for SLIMC_FUZZ_SECONDS (default 20) from its seeds and tests/data/hostile/ (scripts/fuzz.sh).
