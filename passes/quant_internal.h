@@ -35,9 +35,10 @@ void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi);
 void qcal_params(float lo, float hi, float *scale, int32_t *zp);
 
 /* Runs g's reference evaluator over the samples of data (one input; the leading dim is the
- * sample count, run in batches) and fills stats[i] for the f32 values watch[i]: min/max
- * first, and histograms in a second sweep when with_hist. Errors (shape, dtype, NaN/Inf in
- * the data or in a watched activation, an empty set) go to d. */
+ * sample count, run in batches; the caller has checked that it is finite) and fills
+ * stats[i] for the f32 values watch[i]: min/max first, and histograms in a second sweep
+ * when with_hist. Errors (shape, dtype, NaN/Inf in a watched activation, an empty set) go
+ * to d. */
 bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
               const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
               Diag *d);

@@ -17,7 +17,9 @@
 
 #include "frontend/npy.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,32 @@ static const char *resolve_path(Graph *g, const PassArgs *args, const char *path
     if (!slash)
         return path;
     return arena_printf(g->arena, "%.*s/%s", (int)(slash - g->source + 1), g->source, path);
+}
+
+/* An error naming the file and the first NaN or Inf of a float32 .npy (what: "calibration"
+ * or "validation"), with its index in the array; false when there is one. */
+static bool check_finite(const char *what, const char *path, const NpyArray *a, SrcLoc loc, Diag *d)
+{
+    const float *x = a->data;
+    const int64_t n = (int64_t)(a->nbytes / sizeof(float));
+    int64_t i = 0;
+    while (i < n && isfinite(x[i]))
+        i++;
+    if (i == n)
+        return true;
+    char idx[IR_MAX_RANK * 24 + 4] = "";
+    int64_t r = i;
+    for (int k = a->ndim - 1; k >= 0; k--) { /* the multi-index, last axis first */
+        int64_t dim = a->shape[k] > 0 ? a->shape[k] : 1;
+        char tmp[sizeof idx];
+        snprintf(tmp, sizeof tmp, "%lld%s%s", (long long)(r % dim), k == a->ndim - 1 ? "" : ", ",
+                 idx);
+        memcpy(idx, tmp, sizeof idx);
+        r /= dim;
+    }
+    diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
+               what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
+    return false;
 }
 
 static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
@@ -398,14 +426,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                    va->text);
         ok = false;
     }
-    for (int64_t i = 0, n = ok ? (int64_t)gd.val.nbytes / 4 : 0; i < n; i++)
-        if (!isfinite(((const float *)gd.val.data)[i])) {
-            diag_error(d, args->loc,
-                       "quantize: the validation data holds NaN or Inf (element %lld)",
-                       (long long)i);
-            ok = false;
-            break;
-        }
+    ok = ok && check_finite("validation", resolve_path(g, args, va->text), &gd.val, args->loc, d);
     ok = ok && qcal_eval(g, gd.val.data, gd.val.ndim, gd.val.shape, &gd.ref, &gd.per, args->loc, d);
     ok = ok && read_labels(&gd, g, args, d);
     const int n = g->n_nodes;
@@ -652,6 +673,56 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
     return ir_infer_shapes(g, d);
 }
 
+/* ---- calibration sanity (docs/quantization.md, "Calibration") ---- */
+
+/* Warns about each watched activation whose calibration is degenerate: a zero observed
+ * range (the same value in every sample: constant or all-zero data), or a u8 scale that
+ * is not finite, denormal or over 1e15 (absurdly scaled data). When every one is
+ * degenerate the calibration data is useless: an error naming the file. */
+static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, const QStats *stats,
+                         const float *lo, const float *hi, const char *path, SrcLoc loc, Diag *d)
+{
+    /* the layer each activation serves: the first quantizable node that reads it */
+    NodeId *first = malloc(sizeof(NodeId) * ((size_t)g->n_values + 1));
+    if (!first) {
+        diag_error(d, loc, "quantize: out of memory");
+        return false;
+    }
+    for (ValueId v = 0; v < g->n_values; v++)
+        first[v] = IR_NONE;
+    for (NodeId i = g->n_nodes - 1; i >= 0; i--)
+        if (quantizable(g, &g->nodes[i]))
+            first[g->nodes[i].inputs[0]] = i;
+    int bad = 0;
+    for (int k = 0; k < n_watch; k++) {
+        const Node *n = first[watch[k]] == IR_NONE ? NULL : &g->nodes[first[watch[k]]];
+        const char *layer = n ? n->name : "?", *op = n ? ir_ops[n->op].name : "layer";
+        const char *x = g->values[watch[k]].name;
+        const float s = (hi[k] - lo[k]) / 255.0f;
+        if (stats[k].min == stats[k].max) {
+            diag_warning(d, loc,
+                         "quantize: %s '%s': its input '%s' is %g in every calibration sample (a "
+                         "zero range), so its int8 scale is a guess; check '%s'",
+                         op, layer, x, stats[k].min, path);
+            bad++;
+        } else if (!isfinite(s) || s < FLT_MIN || s > 1e15f) {
+            diag_warning(d, loc,
+                         "quantize: %s '%s': the int8 scale of its input '%s' would be %g (range "
+                         "[%g, %g]), which int8 cannot use; check the scale of '%s'",
+                         op, layer, x, (double)s, stats[k].min, stats[k].max, path);
+            bad++;
+        }
+    }
+    free(first);
+    if (bad < n_watch)
+        return true;
+    diag_error(d, loc,
+               "quantize: %s: the calibration data gives no usable int8 range for any of the %d "
+               "quantized layers' inputs (constant, all zero or absurdly scaled)",
+               path, n_watch);
+    return false;
+}
+
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d);
 
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
@@ -737,6 +808,10 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     NpyArray arr;
     if (!fe_npy_read(path, &arr, d))
         return false;
+    if (arr.dtype == IR_F32 && !check_finite("calibration", path, &arr, args->loc, d)) {
+        fe_npy_free(&arr);
+        return false;
+    }
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
         fe_npy_free(&arr);
@@ -754,12 +829,16 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     }
     float *xs = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     int32_t *xz = arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
+    float *lo = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
+          *hi = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++) {
-        float lo, hi;
-        qcal_range(&stats[k], method, pct, &lo, &hi);
-        qcal_params(lo, hi, &xs[k], &xz[k]);
+        qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
+        qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
     }
+    ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, args->loc, d);
     free(stats);
+    if (!ok)
+        return false;
     if (pass_arg(args, "max_drop"))
         return guard(g, args, watch, n_watch, xs, xz, per_channel, d);
     return rewrite(g, watch, n_watch, xs, xz, per_channel, NULL, d);

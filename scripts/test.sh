@@ -3,9 +3,11 @@
 # test suite; then again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # The first build has the in-process Clang/LLVM JIT (SLIMC_WITH_LLVM, on when LLVM 14 is
 # installed); the sanitizer build is configured with SLIMC_WITH_LLVM=OFF, so that CI
-# runs both configurations (the system-compiler path there) without a third build. The
+# runs both configurations (the system-compiler path there) without another build. The
 # LLVM path also passes under the sanitizers (its RSS test then defers to LeakSanitizer).
-#   scripts/test.sh            both builds
+# Last, the libFuzzer harnesses of tests/fuzz are built (build-fuzz, clang-14) and each runs
+# for SLIMC_FUZZ_SECONDS (default 20) from its seeds and tests/data/hostile/ (scripts/fuzz.sh).
+#   scripts/test.sh            all three
 #   scripts/test.sh --quick    the default build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +31,6 @@ if [ "${1:-}" != "--quick" ]; then
   echo "== tests under the sanitizers"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -j"$jobs" --output-on-failure
+  echo "== fuzzing (libFuzzer, ${SLIMC_FUZZ_SECONDS:-20} s per target)"
+  scripts/fuzz.sh "${SLIMC_FUZZ_SECONDS:-20}"
 fi
