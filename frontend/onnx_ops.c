@@ -849,7 +849,8 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
         if (!ir_dim_static(s->d[ax]))
             return ox_unsupported(im, n, "symbolic gathered dim");
         OxConst c;
-        ox_const_make(im, &c, IR_I64, ci->rank, ci->shape);
+        if (!ox_const_make(im, &c, IR_I64, ci->rank, ci->shape))
+            return OX_ERROR;
         for (int64_t i = 0; i < ox_const_numel(ci); i++) {
             int64_t v = ox_const_get_i(ci, i);
             ox_const_set(&c, i, (double)(v < 0 ? v + s->d[ax].c : v));
@@ -1206,11 +1207,13 @@ static OxResult op_constant(OxImporter *im, OxNode *n)
         ox_const_set(&c, 0, (double)a->i);
     } else if ((a = ox_attr(n, "value_floats"))) {
         int64_t k = (int64_t)a->n_floats;
-        ox_const_make(im, &c, IR_F32, 1, &k);
+        if (!ox_const_make(im, &c, IR_F32, 1, &k))
+            return OX_ERROR;
         memcpy((void *)c.data, a->floats, 4 * a->n_floats);
     } else if ((a = ox_attr(n, "value_ints"))) {
         int64_t k = (int64_t)a->n_ints;
-        ox_const_make(im, &c, IR_I64, 1, &k);
+        if (!ox_const_make(im, &c, IR_I64, 1, &k))
+            return OX_ERROR;
         memcpy((void *)c.data, a->ints, 8 * a->n_ints);
     } else
         return ox_unsupported(im, n, "only tensor, float(s) and int(s) values");
@@ -1468,7 +1471,8 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
         for (int i = 0; i < s->rank; i++)
             shape[i] = s->d[i].c;
         OxConst m;
-        ox_const_make(im, &m, IR_BOOL, s->rank, shape);
+        if (!ox_const_make(im, &m, IR_BOOL, s->rank, shape))
+            return OX_ERROR;
         for (int64_t i = 0; i < ox_const_numel(&m); i++)
             ox_const_set(&m, i, 1.0);
         ox_bind_const(im, n->out[1], &m);
