@@ -43,14 +43,22 @@ static inline bool ir_ckd_add_size(size_t a, size_t b, size_t *out)
     return !__builtin_add_overflow(a, b, out);
 }
 
-/* Product of n dims; false when a dim is negative or the product overflows int64_t. */
+/* Product of n dims; false when a dim is negative or the product of the non-zero dims
+ * overflows int64_t (in any order: a [0, 2^62, 2^62] is refused too, as its strides would
+ * overflow). */
 static inline bool ir_ckd_numel(const int64_t *dims, int n, int64_t *out)
 {
     int64_t acc = 1;
-    for (int i = 0; i < n; i++)
-        if (dims[i] < 0 || !ir_ckd_mul_i64(acc, dims[i], &acc))
+    bool zero = false;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] < 0)
             return false;
-    *out = acc;
+        if (dims[i] == 0)
+            zero = true;
+        else if (!ir_ckd_mul_i64(acc, dims[i], &acc))
+            return false;
+    }
+    *out = zero ? 0 : acc;
     return true;
 }
 

@@ -11,14 +11,13 @@
  * Symbols count as 1, their smallest value; run time checks them again with their values. */
 static const char *size_fault(DType t, const Shape *s)
 {
-    int64_t numel = 1;
+    int64_t dims[IR_MAX_RANK], numel;
     size_t bytes;
     for (int i = 0; i < s->rank; i++)
-        if (s->d[i].c < 0)
+        if ((dims[i] = s->d[i].c) < 0)
             return "negative dimension";
-    for (int i = 0; i < s->rank; i++)
-        if (!ir_ckd_mul_i64(numel, s->d[i].c, &numel))
-            return "element count overflows";
+    if (!ir_ckd_numel(dims, s->rank, &numel))
+        return "element count overflows";
     if (!ir_ckd_bytes(t, numel, &bytes))
         return "byte size overflows";
     return NULL;
