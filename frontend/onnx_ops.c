@@ -248,8 +248,18 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
             Dim dd = t->shape.d[2 + i];
             if (!ir_dim_static(dd))
                 return false;
-            int64_t o = (dd.c + w->s[i] - 1) / w->s[i];
-            int64_t total = (o - 1) * w->s[i] + (w->k[i] - 1) * w->dil[i] + 1 - dd.c;
+            /* total = (o - 1) * s + (k - 1) * dil + 1 - in, o = ceil(in / s) */
+            bool fits = w->s[i] >= 1 && w->k[i] >= 1 && w->dil[i] >= 1;
+            int64_t o = fits ? dd.c / w->s[i] + (dd.c % w->s[i] != 0) : 0, total, reach;
+            if (!fits || !ir_ckd_mul_i64(o - 1, w->s[i], &total) ||
+                !ir_ckd_mul_i64(w->k[i] - 1, w->dil[i], &reach) ||
+                !ir_ckd_add_i64(total, reach, &total) || !ir_ckd_sub_i64(total, dd.c - 1, &total)) {
+                diag_error(im->d, n->loc,
+                           "node '%s': auto_pad %s needs strides, kernel and dilations >= 1 "
+                           "whose window size fits in 64 bits",
+                           n->name, ap);
+                return false;
+            }
             if (total < 0)
                 total = 0;
             int64_t small = total / 2, big = total - small;
@@ -384,8 +394,8 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
         return ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
     int64_t cip = ox_attr_int(n, "count_include_pad", 0);
     /* pads over half the kernel (PyTorch's limit, not ONNX's): pad explicitly */
-    bool big = 2 * w.pads[0] > w.k[0] || 2 * w.pads[1] > w.k[1] || 2 * w.pads[2] > w.k[0] ||
-               2 * w.pads[3] > w.k[1];
+    bool big = w.pads[0] > w.k[0] / 2 || w.pads[1] > w.k[1] / 2 || w.pads[2] > w.k[0] / 2 ||
+               w.pads[3] > w.k[1] / 2; /* 2 * pad > k, without overflow */
     if (w.asym || (big && (is_max || cip))) {
         if (!is_max && !cip)
             return ox_unsupported(im, n, "asymmetric pads without count_include_pad");
@@ -1333,14 +1343,19 @@ static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
     int64_t perm[6];
     if (to_space) {
         bool crd = !strcmp(ox_attr_string(im, n, "mode", "DCR"), "CRD");
-        int64_t c = C / (b * b);
+        int64_t bb;
+        if (!ir_ckd_mul_i64(b, b, &bb))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
+        int64_t c = C / bb;
         int64_t d6[6] = {N, b, b, c, H, W}, c6[6] = {N, c, b, b, H, W};
         int64_t pd[6] = {0, 3, 4, 1, 5, 2}, pc[6] = {0, 1, 4, 2, 5, 3};
         for (int i = 0; i < 6; i++) {
             s6.d[i] = ir_dim(crd ? c6[i] : d6[i]);
             perm[i] = crd ? pc[i] : pd[i];
         }
-        int64_t o4[4] = {N, c, H * b, W * b};
+        int64_t o4[4] = {N, c, 0, 0};
+        if (!ir_ckd_mul_i64(H, b, &o4[2]) || !ir_ckd_mul_i64(W, b, &o4[3]))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
         for (int i = 0; i < 4; i++)
             s4.d[i] = ir_dim(o4[i]);
     } else {
@@ -1349,7 +1364,9 @@ static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
             s6.d[i] = ir_dim(d6[i]);
             perm[i] = p6[i];
         }
-        int64_t o4[4] = {N, C * b * b, H / b, W / b};
+        int64_t o4[4] = {N, 0, H / b, W / b};
+        if (!ir_ckd_mul_i64(C, b, &o4[1]) || !ir_ckd_mul_i64(o4[1], b, &o4[1]))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
         for (int i = 0; i < 4; i++)
             s4.d[i] = ir_dim(o4[i]);
     }
@@ -1409,8 +1426,12 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         strcmp(ox_attr_string(im, n, "keep_aspect_ratio_policy", "stretch"), "stretch") != 0)
         return ox_unsupported(im, n, "axes / antialias / keep_aspect_ratio_policy");
     if (!have_sizes)
-        for (int i = 0; i < 4; i++)
-            sizes[i] = (int64_t)floor((double)(i < 2 ? s->d[i].c : s->d[i].c) * scales[i]);
+        for (int i = 0; i < 4; i++) {
+            double sz = floor((double)s->d[i].c * scales[i]);
+            if (!(sz >= 0 && sz < 9.2e18)) /* NaN, inf: no undefined conversion */
+                return ox_unsupported(im, n, "scale %g", scales[i]);
+            sizes[i] = (int64_t)sz;
+        }
     if (sizes[0] != s->d[0].c || sizes[1] != s->d[1].c)
         return ox_unsupported(im, n, "resizing the batch or channel dims");
     int64_t m, ac = 0;

@@ -823,8 +823,9 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
         step < 1 || L > s->d[1].c || ox_ty(im, x)->dtype != IR_F32)
         return ox_unsupported(im, n, "needs a real f32 signal [B, S, 1] and a frame length");
     int64_t S = s->d[1].c, nf = 1 + (S - L) / step;
-    int64_t K = ox_attr_int(n, "onesided", 1) ? L / 2 + 1 : L, cnt = nf * L;
-    if (cnt > (1 << 24) || L * K > (1 << 24))
+    int64_t K = ox_attr_int(n, "onesided", 1) ? L / 2 + 1 : L, cnt, lk;
+    if (!ir_ckd_mul_i64(nf, L, &cnt) || !ir_ckd_mul_i64(L, K, &lk) || cnt > (1 << 24) ||
+        lk > (1 << 24))
         return ox_unsupported(im, n, "too large");
     OxConst idx, cm, sm;
     if (!ox_const_make(im, &idx, IR_I64, 1, &cnt))
@@ -889,16 +890,24 @@ static OxResult op_max_unpool(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "output_shape computed at run time");
     oshape[0] = s->d[0].c;
     oshape[1] = s->d[1].c;
+    bool fits = true; /* (in - 1) * stride - pad_begin - pad_end + kernel, checked */
     for (int i = 0; i < sd; i++)
-        oshape[2 + i] = (s->d[2 + i].c - 1) * st[i] - pads[i] - pads[sd + i] + kern[i];
+        fits = fits && ir_ckd_mul_i64(s->d[2 + i].c - 1, st[i], &oshape[2 + i]) &&
+               ir_ckd_sub_i64(oshape[2 + i], pads[i], &oshape[2 + i]) &&
+               ir_ckd_sub_i64(oshape[2 + i], pads[sd + i], &oshape[2 + i]) &&
+               ir_ckd_add_i64(oshape[2 + i], kern[i], &oshape[2 + i]) && oshape[2 + i] >= 1;
+    if (!fits)
+        return ox_unsupported(im, n, "bad kernel_shape, strides or pads");
     if (!ox_has_in(n, 2))
         memcpy(want, oshape, sizeof want);
-    int64_t N = s->d[0].c, C = s->d[1].c, I = 1, O = 1;
-    for (int i = 0; i < sd; i++) {
-        I *= s->d[2 + i].c;
-        O *= oshape[2 + i];
-    }
-    if (oshape[0] != N || oshape[1] != C || O < 1 || N * C * I * O > (1 << 24))
+    int64_t N = s->d[0].c, C = s->d[1].c, I = 1, O = 1, all;
+    for (int i = 0; i < sd; i++)
+        if (!ir_ckd_mul_i64(I, s->d[2 + i].c, &I) || !ir_ckd_mul_i64(O, oshape[2 + i], &O))
+            return ox_unsupported(im, n, "bad output_shape (or too large)");
+    int64_t nci[4] = {N, C, I, O};
+    if (!ir_ckd_numel(nci, 4, &all))
+        all = INT64_MAX;
+    if (oshape[0] != N || oshape[1] != C || O < 1 || all > (1 << 24))
         return ox_unsupported(im, n, "bad output_shape (or too large)");
     int64_t pshape[4] = {N, C, 1, O};
     DType idt = ox_ty(im, ind)->dtype;
@@ -991,7 +1000,8 @@ static OxResult op_mel_weight_matrix(OxImporter *im, OxNode *n)
     double step = (hm - lm) / (double)(bins + 2);
     for (int64_t i = 0; i < bins + 2; i++) {
         double hz = 700.0 * (pow(10.0, ((double)i * step + lm) / 2595.0) - 1.0);
-        fb[i] = (int64_t)floor((double)(dft + 1) * hz / (double)rate);
+        double bin = floor((double)(dft + 1) * hz / (double)rate);
+        fb[i] = bin >= 0 && bin <= (double)spec ? (int64_t)bin : -1; /* NaN too: refused below */
     }
     int64_t shape[2] = {spec, bins};
     OxConst m;
