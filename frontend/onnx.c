@@ -179,6 +179,7 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
 void ox_const_set(OxConst *c, int64_t i, double v)
 {
     unsigned char *p = (unsigned char *)c->data;
+    SLIMC_ASSERT(i >= 0 && i < ox_const_numel(c)); /* never past the buffer */
     if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL && c->dtype != IR_F16 &&
         c->dtype != IR_BF16)
         v = (double)to_int(v);

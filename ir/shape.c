@@ -157,7 +157,8 @@ static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
         return 0;
     int64_t out = (ceil_mode ? span / s + (span % s != 0) : span / s) + 1;
     /* The last window must start inside the input or the left padding. */
-    if (ceil_mode && (out - 1) * s >= inp) /* (out - 1) * s <= span: no overflow */
+    int64_t last; /* where the last window starts; past inp when the product overflows */
+    if (ceil_mode && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
         out--;
     return out;
 }

@@ -335,7 +335,8 @@ SHAPE_FN(pool_nd)
             return fail(g, n, 0, d, "a bad kernel, stride, dilation or padding for this input");
         span = span - reach - 1; /* both >= 0 and span < 2^63: no overflow */
         int64_t o = (ceil_mode ? span / st[i] + (span % st[i] != 0) : span / st[i]) + 1;
-        if (ceil_mode && (o - 1) * st[i] >= in + pads[i])
+        int64_t last; /* in + pads[i] <= the span's sum above: no overflow */
+        if (ceil_mode && (!ir_ckd_mul_i64(o - 1, st[i], &last) || last >= in + pads[i]))
             o--; /* the last window must start inside the input or its begin padding */
         out.d[2 + i] = ir_dim(o);
     }

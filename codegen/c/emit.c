@@ -771,7 +771,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     for (int i = 0; i < g->arena_bytes.n; i++)
         arena_syms |= g->arena_bytes.t[i].mask != 0;
     if (!arena_syms)
-        cg_printf(c, "    (void)syms;\n    return %s;\n}\n\n", poly_expr(c, &g->arena_bytes));
+        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
+                  poly_expr(c, &g->arena_bytes));
     else
         cg_printf(c,
                   "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
@@ -803,10 +804,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         Dim ne;
         if (ir_shape_static(&val->type.shape))
             continue;
-        if (!ir_shape_numel(&val->type.shape, &ne)) {
-            cg_error(c, NULL, "output '%s': unsupported symbolic shape", val->name);
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
             break;
-        }
         size_t eb = ir_dtype_bytes(val->type.dtype, 1); /* a byte per element when packed */
         Poly bytes = ir_poly_from_dim((Dim){ne.c * (int64_t)eb, ne.syms}); /* static: checked */
         cg_printf(c,
