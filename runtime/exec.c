@@ -239,7 +239,8 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         }
     }
     if (!ok)
-        diag_error(d, (SrcLoc){0}, "out of memory running model '%s'", g->name ? g->name : "?");
+        diag_error(d, (SrcLoc){g->source, 0, 0}, "out of memory running model '%s'",
+                   g->name ? g->name : "?");
     if (ok) {
         int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
                         nthreads < 1 ? 1 : nthreads);
