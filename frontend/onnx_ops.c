@@ -208,12 +208,14 @@ typedef struct Window {
     int64_t k[2], s[2], p[2], dil[2];
     int64_t pads[4]; /* begin h, begin w, end h, end w */
     bool asym;
+    bool bad; /* auto_pad's sizes cannot be computed: reported as an error */
 } Window;
 
 static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64_t *kernel,
                          Window *w)
 {
     const Type *t = ox_ty(im, x);
+    w->bad = false;
     for (int i = 0; i < 2; i++) {
         w->k[i] = kernel[i];
         w->s[i] = 1;
@@ -258,6 +260,7 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
                            "node '%s': auto_pad %s needs strides, kernel and dilations >= 1 "
                            "whose window size fits in 64 bits",
                            n->name, ap);
+                w->bad = true;
                 return false;
             }
             if (total < 0)
@@ -322,7 +325,7 @@ static OxResult op_conv(OxImporter *im, OxNode *n)
     int64_t kernel[2] = {wt->shape.d[2].c, wt->shape.d[3].c};
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
     if (w.asym && (x = pad_explicit(im, n, x, &w, 0.0)) == IR_NONE)
         return ox_unsupported(im, n, "asymmetric pads need the IR op 'pad'");
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
@@ -391,7 +394,7 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
         return ox_unsupported(im, n, "kernel_shape must have 2 entries");
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
     int64_t cip = ox_attr_int(n, "count_include_pad", 0);
     /* pads over half the kernel (PyTorch's limit, not ONNX's): pad explicitly */
     bool big = w.pads[0] > w.k[0] / 2 || w.pads[1] > w.k[1] / 2 || w.pads[2] > w.k[0] / 2 ||
@@ -1427,10 +1430,8 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "axes / antialias / keep_aspect_ratio_policy");
     if (!have_sizes)
         for (int i = 0; i < 4; i++) {
-            double sz = floor((double)s->d[i].c * scales[i]);
-            if (!(sz >= 0 && sz < 9.2e18)) /* NaN, inf: no undefined conversion */
+            if (!ir_ckd_from_double(floor((double)s->d[i].c * scales[i]), &sizes[i]))
                 return ox_unsupported(im, n, "scale %g", scales[i]);
-            sizes[i] = (int64_t)sz;
         }
     if (sizes[0] != s->d[0].c || sizes[1] != s->d[1].c)
         return ox_unsupported(im, n, "resizing the batch or channel dims");

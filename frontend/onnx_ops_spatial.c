@@ -70,13 +70,15 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
                 policy_scale = scale[a];
         } else {
             scale[a] = ox_const_get(sc, i);
-            size[a] = (int64_t)(scale[a] * in);
+            if (!ir_ckd_from_double(scale[a] * in, &size[a]))
+                size[a] = -1; /* refused below */
         }
     }
     if (sz && policy != 0)
         for (int i = 0; i < na; i++) {
             scale[axes[i]] = policy_scale;
-            size[axes[i]] = (int64_t)(policy_scale * (double)s->d[axes[i]].c + 0.5);
+            if (!ir_ckd_from_double(policy_scale * (double)s->d[axes[i]].c + 0.5, &size[axes[i]]))
+                size[axes[i]] = -1; /* refused below */
         }
     ValueId v = x;
     for (int a = 0; a < r; a++) {

@@ -72,6 +72,16 @@ static inline bool ir_ckd_round_up(int64_t x, int64_t align, int64_t *out)
     return true;
 }
 
+/* v truncated to an int64_t; false when it is NaN or out of range (the conversion would be
+ * undefined). */
+static inline bool ir_ckd_from_double(double v, int64_t *out)
+{
+    if (!(v > -9223372036854775808.0 && v < 9223372036854775808.0))
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
 /* Bytes for count elements of dtype t (the dtypes under 8 bits packed, rounded up to a
  * whole byte); false when count < 0 or the size exceeds IR_MAX_TENSOR_BYTES. */
 static inline bool ir_ckd_bytes(DType t, int64_t count, size_t *out)

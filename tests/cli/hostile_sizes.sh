@@ -14,6 +14,7 @@ np.save("x2.npy", np.ones((2,), np.float32))
 np.save("i8.npy", np.ones((2,), np.int8))
 np.save("b4.npy", np.ones((4, 4), np.bool_))
 np.save("r3.npy", np.full((1, 3, 64), -1.0, np.float32))
+np.save("x44.npy", np.ones((1, 1, 4, 4), np.float32))
 PY
 
 # check_all NAME PATTERN INPUT FILE: inspect and run FILE (with INPUT); both must fail
@@ -46,6 +47,13 @@ if ! "$SLIMC" inspect "$H/pad_wrap.onnx" 2>&1 | grep -q "built without ONNX"; th
     x1.npy "$H/init_wrap.onnx"
   check_all "const_of_shape_wrap.onnx" "const_of_shape_wrap.onnx: error:" x1.npy "$H/const_of_shape_wrap.onnx"
   check_all "reshape_negative.onnx" "reshape_negative.onnx: error:" x1.npy "$H/reshape_negative.onnx"
+  # auto_pad SAME divided by a zero stride (SIGFPE); a reach of 2 x 2^62 (signed overflow)
+  check_all "conv_same_stride0.onnx" "conv_same_stride0.onnx: error: node 'Conv_0': auto_pad SAME_UPPER needs strides" \
+    x44.npy "$H/conv_same_stride0.onnx"
+  check_all "pool_same_dilation.onnx" "pool_same_dilation.onnx: error: node 'MaxPool_0': auto_pad SAME_UPPER needs" \
+    x44.npy "$H/pool_same_dilation.onnx"
+  # a 1e30 scale: converting the output size to int64 was undefined (UBSan)
+  check_all "resize_huge_scale.onnx" "resize_huge_scale.onnx: error: 1 node of this model cannot be imported" x44.npy "$H/resize_huge_scale.onnx"
   # A negative dim_value is read as an unknown dim (a symbol): fine, but never a crash.
   "$SLIMC" inspect "$H/negative_dim.onnx" >out.txt 2>err.txt
   rc=$?

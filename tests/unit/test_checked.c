@@ -5,6 +5,7 @@
 #include "ir/graph.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -94,6 +95,21 @@ START_TEST(round_up_edges)
     ck_assert(ir_ckd_round_up(INT64_MAX - 63, 64, &r) && r == INT64_MAX - 63);
     ck_assert(!ir_ckd_round_up(-1, 64, &r));
     ck_assert(!ir_ckd_round_up(5, 0, &r));
+}
+END_TEST
+
+START_TEST(from_double_edges)
+{
+    int64_t r;
+    ck_assert(ir_ckd_from_double(3.9, &r) && r == 3);
+    ck_assert(ir_ckd_from_double(-3.9, &r) && r == -3);
+    ck_assert(ir_ckd_from_double(9.2e18, &r) && r == (int64_t)9.2e18);
+    ck_assert(!ir_ckd_from_double(9223372036854775808.0, &r)); /* 2^63 */
+    ck_assert(ir_ckd_from_double(-9223372036854775808.0 + 2048.0, &r));
+    ck_assert(!ir_ckd_from_double(-9223372036854775808.0, &r)); /* -2^63 itself refused */
+    ck_assert(!ir_ckd_from_double(1e30, &r));
+    ck_assert(!ir_ckd_from_double(INFINITY, &r));
+    ck_assert(!ir_ckd_from_double(NAN, &r));
 }
 END_TEST
 
@@ -249,6 +265,7 @@ int main(void)
     tcase_add_test(tc, numel_edges);
     tcase_add_test(tc, bytes_edges);
     tcase_add_test(tc, round_up_edges);
+    tcase_add_test(tc, from_double_edges);
     tcase_add_test(tc, dims_and_polys_do_not_wrap);
     tcase_add_test(tc, check_size_names_the_tensor);
     tcase_add_test(tc, shape_functions_do_not_wrap);

@@ -90,3 +90,19 @@ with open("npy_wrap.npy", "wb") as f:
 
 # A small legitimate input [16, 1] for big_output.onnx.
 np.save("n16.npy", np.ones((16, 1), np.float32))
+
+# Conv with auto_pad SAME_UPPER and zero strides: the output size divided by the stride.
+w = helper.make_tensor("w", TensorProto.FLOAT, [1, 1, 1, 1], [1.0])
+save("conv_same_stride0", [helper.make_node("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER",
+                                            strides=[0, 0])],
+     [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])], [vi("y", TensorProto.FLOAT, None)], [w])
+
+# MaxPool with SAME_UPPER and dilations of 2^62: the window's reach overflows.
+save("pool_same_dilation", [helper.make_node("MaxPool", ["x"], ["y"], auto_pad="SAME_UPPER",
+                                             kernel_shape=[3, 3], dilations=[2**62, 2**62])],
+     [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])], [vi("y", TensorProto.FLOAT, None)])
+
+# Resize by a scale of 1e300: the output size is no int64 (an undefined conversion).
+save("resize_huge_scale", [helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest")],
+     [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])], [vi("y", TensorProto.FLOAT, None)],
+     [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 1e30, 1e30])])
