@@ -52,6 +52,8 @@ if ! "$SLIMC" inspect "$H/pad_wrap.onnx" 2>&1 | grep -q "built without ONNX"; th
     x44.npy "$H/conv_same_stride0.onnx"
   check_all "pool_same_dilation.onnx" "pool_same_dilation.onnx: error: node 'MaxPool_0': auto_pad SAME_UPPER needs" \
     x44.npy "$H/pool_same_dilation.onnx"
+  check_all "lppool_same_stride0.onnx" "lppool_same_stride0.onnx: error: 1 node of this model cannot be imported" \
+    x44.npy "$H/lppool_same_stride0.onnx"
   # a 1e30 scale: converting the output size to int64 was undefined (UBSan)
   check_all "resize_huge_scale.onnx" "resize_huge_scale.onnx: error: 1 node of this model cannot be imported" x44.npy "$H/resize_huge_scale.onnx"
   # A negative dim_value is read as an unknown dim (a symbol): fine, but never a crash.

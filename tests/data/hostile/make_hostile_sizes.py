@@ -106,3 +106,8 @@ save("pool_same_dilation", [helper.make_node("MaxPool", ["x"], ["y"], auto_pad="
 save("resize_huge_scale", [helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest")],
      [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])], [vi("y", TensorProto.FLOAT, None)],
      [helper.make_tensor("s", TensorProto.FLOAT, [4], [1, 1, 1e30, 1e30])])
+
+# LpPool with SAME_UPPER and zero strides (the pool_nd path): a division by zero.
+save("lppool_same_stride0", [helper.make_node("LpPool", ["x"], ["y"], auto_pad="SAME_UPPER",
+                                              kernel_shape=[2, 2], strides=[0, 0])],
+     [vi("x", TensorProto.FLOAT, [1, 1, 4, 4])], [vi("y", TensorProto.FLOAT, None)])
