@@ -126,9 +126,8 @@ static int64_t to_int(double v)
 
 int64_t ox_const_numel(const OxConst *c)
 {
-    int64_t n = 1;
-    for (int i = 0; i < c->rank; i++)
-        n *= c->shape[i];
+    int64_t n;
+    SLIMC_ASSERT(ir_ckd_numel(c->shape, c->rank, &n)); /* checked where c was made */
     return n;
 }
 
@@ -147,22 +146,42 @@ int64_t ox_const_get_i(const OxConst *c, int64_t i)
     return to_int(ox_const_get(c, i));
 }
 
-void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
+bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
 {
     memset(c, 0, sizeof *c);
     c->dtype = dt;
     c->rank = rank;
     for (int i = 0; i < rank; i++)
         c->shape[i] = shape[i];
-    c->nbytes = ir_dtype_bytes(dt, ox_const_numel(c));
+    int64_t numel;
+    const char *fault = NULL;
+    if (!ir_ckd_numel(shape, rank, &numel))
+        fault = "element count overflows";
+    else if (!ir_ckd_bytes(dt, numel, &c->nbytes) || c->nbytes > (size_t)OX_MAX_CONST_BYTES)
+        fault = "byte size is over the 4 GiB slimc builds at import";
+    if (fault) {
+        char dims[IR_MAX_RANK * 24 + 8] = "";
+        size_t len = 0;
+        for (int i = 0; i < rank; i++)
+            len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", i ? " x " : "",
+                                    (long long)shape[i]);
+        diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                   "node '%s': the %s constant it needs is too large: %s (dims %s)",
+                   im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
+        c->rank = 1;
+        c->shape[0] = 0;
+        c->nbytes = 0;
+    }
     void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
     memset(p, 0, c->nbytes ? c->nbytes : 1);
     c->data = p;
+    return !fault;
 }
 
 void ox_const_set(OxConst *c, int64_t i, double v)
 {
     unsigned char *p = (unsigned char *)c->data;
+    SLIMC_ASSERT(i >= 0 && i < ox_const_numel(c)); /* never past the buffer */
     if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL && c->dtype != IR_F16 &&
         c->dtype != IR_BF16)
         v = (double)to_int(v);
@@ -516,14 +535,19 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
     out->rank = (int)t->n_dims;
     int64_t numel = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
-        if (t->dims[i] < 0 || (t->dims[i] > 0 && numel > INT64_MAX / 4 / t->dims[i])) {
-            diag_error(d, at, "%s: bad dimension %lld", what, (long long)t->dims[i]);
+        if (t->dims[i] < 0 || !ir_ckd_mul_i64(numel, t->dims[i], &numel)) {
+            diag_error(d, at, "%s: bad dimension %lld%s", what, (long long)t->dims[i],
+                       t->dims[i] < 0 ? "" : " (the element count overflows)");
             return false;
         }
         out->shape[i] = t->dims[i];
-        numel *= t->dims[i];
     }
-    size_t bytes = ir_dtype_bytes(out->dtype, numel);
+    size_t bytes;
+    if (!ir_ckd_bytes(out->dtype, numel, &bytes)) {
+        diag_error(d, at, "%s: byte size overflows (%lld elements of %s)", what, (long long)numel,
+                   onnx_dtype_name(dt));
+        return false;
+    }
     out->nbytes = bytes;
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         if (!im) {
@@ -766,6 +790,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             t.shape.d[k] = (Dim){1, 1u << s};
         }
         ValueId v = ir_input_new(im->g, name, t, at);
+        ok &= ir_check_size(im->g, v, im->d);
         ox_bind_value(im, name, v);
     }
     return ok;
@@ -942,7 +967,9 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                            other_domain ? np->domain : "");
         if (!broken) {
             int errors = im->d->n_errors;
+            im->node = n.name;
             r = ox_import_node(im, &n);
+            im->node = NULL;
             if (r == OX_OK && im->d->n_errors > errors)
                 r = OX_ERROR;
             if (r == OX_ERROR)

@@ -70,13 +70,15 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
                 policy_scale = scale[a];
         } else {
             scale[a] = ox_const_get(sc, i);
-            size[a] = (int64_t)(scale[a] * in);
+            if (!ir_ckd_from_double(scale[a] * in, &size[a]))
+                size[a] = -1; /* refused below */
         }
     }
     if (sz && policy != 0)
         for (int i = 0; i < na; i++) {
             scale[axes[i]] = policy_scale;
-            size[axes[i]] = (int64_t)(policy_scale * (double)s->d[axes[i]].c + 0.5);
+            if (!ir_ckd_from_double(policy_scale * (double)s->d[axes[i]].c + 0.5, &size[axes[i]]))
+                size[axes[i]] = -1; /* refused below */
         }
     ValueId v = x;
     for (int a = 0; a < r; a++) {
@@ -161,8 +163,15 @@ static bool pool_attrs(OxImporter *im, const OxNode *n, const Shape *xs, PoolAtt
         for (int i = 0; i < s; i++) {
             if (!ir_dim_static(xs->d[2 + i]))
                 return false;
-            int64_t in = xs->d[2 + i].c, o = (in + pa->st[i] - 1) / pa->st[i];
-            int64_t total = (o - 1) * pa->st[i] + (pa->k[i] - 1) * pa->dil[i] + 1 - in;
+            /* total = (o - 1) * stride + (k - 1) * dil + 1 - in, o = ceil(in / stride) */
+            int64_t in = xs->d[2 + i].c, total, reach;
+            if (pa->st[i] < 1 || pa->k[i] < 1 || pa->dil[i] < 1)
+                return false;
+            int64_t o = in / pa->st[i] + (in % pa->st[i] != 0);
+            if (!ir_ckd_mul_i64(o - 1, pa->st[i], &total) ||
+                !ir_ckd_mul_i64(pa->k[i] - 1, pa->dil[i], &reach) ||
+                !ir_ckd_add_i64(total, reach, &total) || !ir_ckd_sub_i64(total, in - 1, &total))
+                return false;
             total = total < 0 ? 0 : total;
             pa->pads[i] = ap[5] == 'U' ? total / 2 : total - total / 2;
             pa->pads[s + i] = total - pa->pads[i];

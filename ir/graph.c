@@ -434,7 +434,10 @@ bool ir_infer_node(Graph *g, NodeId id, Diag *d)
                 g->values[n->outputs[j]].type.shape.rank = -1;
             return true;
         }
-    if (!info->shape(g, n, d)) {
+    bool ok = info->shape(g, n, d);
+    for (int i = 0; ok && i < n->n_outputs; i++)
+        ok = ir_check_size(g, n->outputs[i], d);
+    if (!ok) {
         for (int i = 0; i < n->n_outputs; i++)
             g->values[n->outputs[i]].type.shape.rank = -1;
         return false;

@@ -211,6 +211,11 @@ bool ir_infer_node(Graph *g, NodeId n, Diag *d);
 /* Checks structural invariants (ids in range, topological order, arity, types set,
  * epilogues legal); reports each violation as an internal error to d. */
 bool ir_verify(const Graph *g, Diag *d);
+/* The user error for a value whose shape no memory can hold: a negative dimension, an
+ * element count that overflows int64_t or a byte size over IR_MAX_TENSOR_BYTES
+ * ("tensor 'x': element count overflows (dims 2305843009213693952 x 64, f32)"); true when
+ * the size is sound. Frontends call it on graph inputs, shape inference on every output. */
+bool ir_check_size(const Graph *g, ValueId v, Diag *d);
 
 /* Text and Graphviz dumps. */
 void ir_print(const Graph *g, FILE *out);

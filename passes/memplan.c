@@ -19,6 +19,7 @@
  * Placement is greedy, largest first (sizes compared with every symbol at 64), at the
  * lowest offset that keeps clear of every placed value whose lifetime overlaps — proved
  * for every symbol value >= 1 with ir_poly_le, term by term (sound, not complete). */
+#include "ir/checked.h"
 #include "passes/pass.h"
 
 #include <stdlib.h>
@@ -95,7 +96,9 @@ static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
             if (n->inputs[j] == x)
                 return false;
         pc->at[x] = at; /* stays unread unless the concat qualifies */
-        at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
+        size_t bytes;
+        if (!ir_ckd_bytes(ov->type.dtype, ne.c, &bytes) || !ir_ckd_add_i64(at, (int64_t)bytes, &at))
+            return false;
     }
     for (int i = 0; i < n->n_inputs; i++)
         pc->piece[n->inputs[i]] = o;
@@ -108,12 +111,11 @@ static bool value_size(const Graph *g, ValueId v, Poly *out)
 {
     const Type *t = &g->values[v].type;
     Dim n;
-    if (!ir_shape_numel(&t->shape, &n))
+    size_t bytes;
+    if (!ir_shape_numel(&t->shape, &n) || !ir_ckd_bytes(t->dtype, n.c, &bytes))
         return false;
-    int64_t bits = ir_dtype_bits(t->dtype);
-    Dim bytes = {(n.c * bits + 7) / 8, n.syms};
-    *out = ir_poly_round_up(ir_poly_from_dim(bytes), MEMPLAN_ALIGN);
-    return true;
+    *out = ir_poly_from_dim((Dim){(int64_t)bytes, n.syms});
+    return ir_poly_round_up(out, MEMPLAN_ALIGN);
 }
 
 static int64_t probe(const Poly *p)
@@ -303,6 +305,13 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         s->placed = true;
         g->values[s->v].planned = true;
         g->values[s->v].offset = s->offset;
+    }
+    /* Offsets end inside the arena: bounding its size (symbols at 1) bounds them all. */
+    int64_t least;
+    if (ok && (!ir_poly_eval_ckd(&total, NULL, &least) || least > IR_MAX_TENSOR_BYTES)) {
+        diag_error(d, (SrcLoc){g->source, 0, 0},
+                   "the model's working memory overflows (more than 2^62 bytes)");
+        ok = false;
     }
     g->planned = ok;
     g->arena_bytes = ok ? total : ir_poly_const(0);

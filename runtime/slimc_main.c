@@ -18,6 +18,8 @@
 static const char *const slimc_dtype_descr[] = {"<f8", "<f4", "<f2", "<u2", "<i8", "<i4",
                                                 "<i2", "|i1", "|u1", "|u1", "|b1"};
 static const int slimc_dtype_size[] = {8, 4, 2, 2, 8, 4, 2, 1, 1, 1, 1};
+/* The most bytes one array may take (as slimc's IR_MAX_TENSOR_BYTES). */
+#define SLIMC_MAIN_MAX_BYTES ((size_t)1 << 62)
 
 typedef struct SlimcArray {
     int dtype, ndim;
@@ -127,17 +129,26 @@ static int slimc_npy_read(const char *path, SlimcArray *a)
         char *end;
         errno = 0;
         long long v = strtoll(q, &end, 10);
-        if (end == q || v < 0 || errno || a->ndim == 8 || (v && count > SIZE_MAX / (size_t)v)) {
+        if (end == q || v < 0 || errno || a->ndim == 8 ||
+            __builtin_mul_overflow(count, (size_t)v, &count)) {
             slimc_main_fail(path, "bad shape in header");
             goto out;
         }
         a->shape[a->ndim++] = v;
-        count *= (size_t)v;
         q = end;
     }
-    a->nbytes = count * (size_t)slimc_dtype_size[a->dtype];
+    /* checked: a byte count that wraps would read a short file into a small buffer */
+    if (__builtin_mul_overflow(count, (size_t)slimc_dtype_size[a->dtype], &a->nbytes) ||
+        a->nbytes > SLIMC_MAIN_MAX_BYTES) {
+        slimc_main_fail(path, "the shape in the header is too large");
+        goto out;
+    }
     a->data = malloc(a->nbytes ? a->nbytes : 1);
-    if (!a->data || fread(a->data, 1, a->nbytes, f) != a->nbytes) {
+    if (!a->data) {
+        slimc_main_fail(path, "out of memory");
+        goto out;
+    }
+    if (fread(a->data, 1, a->nbytes, f) != a->nbytes) {
         slimc_main_fail(path, "the data is shorter than the shape says");
         goto out;
     }
@@ -286,7 +297,11 @@ int main(int argc, char **argv)
         SlimcArray *a = &in[k];
         if (a->dtype == 0 && info->dtype == 1) { /* f64 -> f32, as numpy's default is f64 */
             size_t n = a->nbytes / 8;
-            float *f = malloc(n * 4 + 1);
+            float *f = malloc(n * 4 + 1); /* n * 4 < nbytes: no overflow */
+            if (!f) {
+                slimc_main_fail(files[k], "out of memory");
+                return 1;
+            }
             for (size_t j = 0; j < n; j++)
                 f[j] = (float)((double *)a->data)[j];
             free(a->data);
@@ -337,33 +352,56 @@ int main(int argc, char **argv)
     void *out_ptr[SLIMC_N_OUTPUTS + 1];
     size_t out_bytes[SLIMC_N_OUTPUTS + 1];
     int64_t out_shape[SLIMC_N_OUTPUTS + 1][8];
+    for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
+        out_ptr[k] = NULL;
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
         const SlimcIoInfo *info = &slimc_outputs[k];
         size_t count = 1;
+        int wraps = 0; /* every product checked: symbol values come from the input files */
         for (int j = 0; j < info->rank; j++) {
             int64_t v = info->dims[j].c;
             for (int s = 0; s < SLIMC_N_SYMS; s++)
                 if (info->dims[j].mask & (1u << s))
-                    v *= syms[s];
+                    wraps |= __builtin_mul_overflow(v, syms[s], &v);
             out_shape[k][j] = v;
-            count *= (size_t)v;
+            wraps |= v < 0 || __builtin_mul_overflow(count, (size_t)v, &count);
         }
-        out_bytes[k] = count * (size_t)slimc_dtype_size[info->dtype];
+        wraps |=
+            __builtin_mul_overflow(count, (size_t)slimc_dtype_size[info->dtype], &out_bytes[k]);
+        if (wraps || out_bytes[k] > SLIMC_MAIN_MAX_BYTES) {
+            fprintf(stderr, "%s: error: output '%s': element count overflows for these inputs\n",
+                    argv[0], info->name);
+            goto fail;
+        }
         out_ptr[k] = malloc(out_bytes[k] ? out_bytes[k] : 1);
+        if (!out_ptr[k]) {
+            fprintf(stderr, "%s: error: out of memory (%zu bytes for output '%s')\n", argv[0],
+                    out_bytes[k], info->name);
+            goto fail;
+        }
     }
     if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir,
                 strerror(errno));
         return 1;
     }
-    size_t arena_bytes = slimc_model_arena_bytes(syms);
+    size_t arena_bytes = slimc_model_arena_bytes(syms); /* SIZE_MAX when it overflows */
+    if (arena_bytes > SLIMC_MAIN_MAX_BYTES) {
+        fprintf(stderr, "%s: error: the model's working memory overflows for these inputs\n",
+                argv[0]);
+        goto fail;
+    }
     void *arena = aligned_alloc(64, (arena_bytes + 63) / 64 * 64 + 64);
     if (!arena) {
         fprintf(stderr, "%s: error: out of memory (%zu bytes of arena)\n", argv[0], arena_bytes);
-        return 1;
+        goto fail;
     }
     int runs = bench ? bench : 1;
     double *ms = malloc(sizeof(double) * (size_t)runs);
+    if (!ms) {
+        fprintf(stderr, "%s: error: out of memory\n", argv[0]);
+        goto done;
+    }
     for (int r = 0; r < runs; r++) {
         double t0 = slimc_now_ms();
         if (slimc_model_run(consts, in_ptr, out_ptr, syms, arena, threads) != 0) {
@@ -407,6 +445,7 @@ int main(int argc, char **argv)
 done:
     free(ms);
     free(arena);
+fail:
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
         free(out_ptr[k]);
     for (int k = 0; k < SLIMC_N_INPUTS; k++)

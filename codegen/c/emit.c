@@ -94,6 +94,16 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
     c->ok = false;
 }
 
+bool cg_numel(CgCtx *c, NodeId id, const Shape *s, Dim *out)
+{
+    if (ir_shape_numel(s, out))
+        return true;
+    *out = (Dim){0, 0};
+    cg_error(c, id == IR_NONE ? NULL : &c->g->nodes[id],
+             "unsupported symbolic shape (its element count is not a product of symbols)");
+    return false;
+}
+
 char *cg_strf(CgCtx *c, const char *fmt, ...)
 {
     char buf[1024];
@@ -374,6 +384,19 @@ static const char *poly_expr(CgCtx *c, const Poly *p)
         e = e ? cg_strf(c, "%s + %s", e, t) : t;
     }
     return e;
+}
+
+/* C that is true when poly p (bytes) overflows for the symbol values in syms: each term
+ * through slimc_rt_ckd_mac, the checked products of runtime/slimc_rt.h. */
+static const char *poly_overflows(CgCtx *c, const Poly *p)
+{
+    const char *e = NULL;
+    for (int i = 0; i < p->n; i++) {
+        const char *t = cg_strf(c, "!slimc_rt_ckd_mac(&n, %lldLL, 0x%xu, syms)",
+                                (long long)p->t[i].c, (unsigned)p->t[i].mask);
+        e = e ? cg_strf(c, "%s ||\n        %s", e, t) : t;
+    }
+    return e ? e : "0";
 }
 
 /* Declares the pointer of every value the nodes use, with its type in a comment. */
@@ -725,7 +748,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   ir_ops[n->op].name, c->val_names[ov], c->val_names[n->inputs[0]]);
         if (oi >= 0 && storage_of(g, ov) == ov) {
             Dim ne;
-            ir_shape_numel(&g->values[ov].type.shape, &ne);
+            if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
+                return;
             cg_printf(c, "    memcpy(%s, %s, sizeof(*%s) * (size_t)%s);\n", c->val_names[ov],
                       c->val_names[n->inputs[0]], c->val_names[ov], cg_dim(c, ne));
         }
@@ -745,7 +769,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
               k->work, k->items, c->fn_names[id]);
     if (n->n_epilogue && !k->ep_done) {
         Dim ne;
-        ir_shape_numel(&g->values[ov].type.shape, &ne);
+        if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
+            return;
         const char *total = cg_dim(c, ne);
         cg_printf(c,
                   "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
@@ -812,10 +837,17 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
 
     /* P_arena_bytes */
     cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
-    for (int i = 0; i < g->n_syms; i++)
-        cg_printf(c, "    const int64_t %s = syms[%d];\n    (void)%s;\n", c->sym_names[i], i,
-                  c->sym_names[i]);
-    cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n", poly_expr(c, &g->arena_bytes));
+    bool arena_syms = false; /* the arena's size depends on symbol values */
+    for (int i = 0; i < g->arena_bytes.n; i++)
+        arena_syms |= g->arena_bytes.t[i].mask != 0;
+    if (!arena_syms)
+        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
+                  poly_expr(c, &g->arena_bytes));
+    else
+        cg_printf(c,
+                  "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
+                  "for these symbol values */\n    return (size_t)n;\n}\n\n",
+                  poly_expr(c, &g->arena_bytes), poly_overflows(c, &g->arena_bytes));
 
     /* P_run */
     cg_printf(
@@ -833,6 +865,25 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
                   "%s */\n",
                   c->sym_names[i], i, c->sym_names[i],
                   cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
+    /* every size that depends on the symbols must fit (checked products) */
+    if (arena_syms)
+        cg_printf(c,
+                  "    if (%s_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the arena */\n",
+                  c->prefix);
+    for (int j = 0; j < g->n_outputs; j++) {
+        const Value *val = &g->values[g->outputs[j]];
+        Dim ne;
+        if (ir_shape_static(&val->type.shape))
+            continue;
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
+        size_t eb = ir_dtype_bytes(val->type.dtype, 1); /* a byte per element when packed */
+        Poly bytes = ir_poly_from_dim((Dim){ne.c * (int64_t)eb, ne.syms}); /* static: checked */
+        cg_printf(c,
+                  "    {\n        int64_t n = 0;\n        if (%s)\n            return 4; /* output "
+                  "%d */\n    }\n",
+                  poly_overflows(c, &bytes), j);
+    }
     /* views must keep the element count for these symbol values */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -861,7 +912,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         ValueId v = g->outputs[j];
         const Value *val = &g->values[v];
         Dim ne;
-        ir_shape_numel(&val->type.shape, &ne);
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
         const char *bytes =
             cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
         int first = output_index(g, v);
