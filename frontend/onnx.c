@@ -59,6 +59,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 #else
 
 #include "frontend/onnx_internal.h"
+#include "ir/limits.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -145,10 +146,22 @@ int64_t ox_const_get_i(const OxConst *c, int64_t i)
     return to_int(ox_const_get(c, i));
 }
 
-void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
+bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
 {
     memset(c, 0, sizeof *c);
     c->dtype = dt;
+    /* The size in double first: dims from the file may multiply past 2^64. */
+    double bytes = (double)ir_dtype_bits(dt) / 8;
+    for (int i = 0; i < rank; i++)
+        bytes *= (double)shape[i];
+    if (!(bytes <= (double)im->g->max_memory)) {
+        char what[320];
+        snprintf(what, sizeof what, "node '%.256s': constant result", im->node ? im->node : "?");
+        ir_check_memory(bytes, im->g->max_memory, what, (SrcLoc){im->path, 0, 0}, im->d);
+        c->data = arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
+        memset((void *)c->data, 0, 8);
+        return false;
+    }
     c->rank = rank;
     for (int i = 0; i < rank; i++)
         c->shape[i] = shape[i];
@@ -156,6 +169,7 @@ void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
     void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
     memset(p, 0, c->nbytes ? c->nbytes : 1);
     c->data = p;
+    return true;
 }
 
 void ox_const_set(OxConst *c, int64_t i, double v)
@@ -869,6 +883,7 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                                        : arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
         n.ir_name = ir_ident(im->g->arena, n.name);
         n.loc = (SrcLoc){im->path, 0, 0};
+        im->node = n.name;
         n.n_in = (int)np->n_input;
         n.in = arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
         bool broken = false;
@@ -962,6 +977,8 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     g->name = base_name(g->arena, path);
     g->source = arena_strdup(g->arena, path);
     OxImporter im = {.g = g, .d = d, .path = g->source, .opset = opset, .opts = o ? o : &none};
+    if (im.opts->max_memory)
+        g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');
     im.dir = slash ? arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
     im.unsupported = open_memstream(&im.unsupported_buf, &im.unsupported_len);

@@ -42,6 +42,7 @@ typedef struct OxImporter {
     char *unsupported_buf;
     size_t unsupported_len;
     int n_unsupported;
+    const char *node; /* the node being imported, for messages */
 } OxImporter;
 
 /* A node being imported: its inputs resolved (NULL for an absent optional one). */
@@ -157,8 +158,10 @@ const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, co
 int64_t ox_const_numel(const OxConst *c);
 double ox_const_get(const OxConst *c, int64_t i);    /* element i as a double */
 int64_t ox_const_get_i(const OxConst *c, int64_t i); /* element i as an integer */
-/* A new constant of dtype and shape in the arena (zeroed). */
-void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
+/* A zero-filled constant of that dtype and shape in the graph's arena; false (with an error
+ * naming the node being imported) when it would exceed the graph's memory limit, and c is
+ * then a zero scalar: a caller that fills c by its own counts must return. */
+bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
 void ox_const_set(OxConst *c, int64_t i, double v);
 
 #endif

@@ -1468,7 +1468,8 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
         for (int i = 0; i < s->rank; i++)
             shape[i] = s->d[i].c;
         OxConst m;
-        ox_const_make(im, &m, IR_BOOL, s->rank, shape);
+        if (!ox_const_make(im, &m, IR_BOOL, s->rank, shape))
+            return OX_ERROR;
         for (int64_t i = 0; i < ox_const_numel(&m); i++)
             ox_const_set(&m, i, 1.0);
         ox_bind_const(im, n->out[1], &m);
