@@ -1,6 +1,8 @@
 /* Resource limits: the default memory limit, size strings, the check itself. */
 #include "ir/limits.h"
 
+#include "ir/graph.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,4 +73,30 @@ bool ir_check_memory(double bytes, uint64_t limit, const char *what, SrcLoc loc,
     diag_error(d, loc, "%s of %s exceeds the memory limit (%s; --max-memory raises it)", what,
                ir_bytes_str(bytes, b, sizeof b), ir_bytes_str((double)limit, l, sizeof l));
     return false;
+}
+
+/* d with the symbols set, in double. */
+static double dim_value(int64_t c, uint32_t mask, const int64_t *syms)
+{
+    double v = (double)c;
+    for (int s = 0; s < IR_MAX_SYMS; s++)
+        if (mask & (1u << s))
+            v *= syms ? (double)syms[s] : 1.0;
+    return v;
+}
+
+double ir_model_bytes(const Graph *g, const int64_t *sym_values)
+{
+    double total = (double)ir_weight_bytes(g);
+    if (g->planned)
+        for (int i = 0; i < g->arena_bytes.n; i++)
+            total += dim_value(g->arena_bytes.t[i].c, g->arena_bytes.t[i].mask, sym_values);
+    for (int i = 0; i < g->n_outputs; i++) {
+        const Type *t = &g->values[g->outputs[i]].type;
+        double count = 1;
+        for (int k = 0; k < t->shape.rank; k++)
+            count *= dim_value(t->shape.d[k].c, t->shape.d[k].syms, sym_values);
+        total += count * (double)ir_dtype_bits(t->dtype) / 8;
+    }
+    return total;
 }

@@ -34,4 +34,10 @@ char *ir_bytes_str(double bytes, char *buf, size_t size);
  * at loc and returns false. what names the thing ("node 'onehot': constant result"). */
 bool ir_check_memory(double bytes, uint64_t limit, const char *what, SrcLoc loc, Diag *d);
 
+/* What running g asks for, in bytes: its weights, its arena (after memplan; 0 before) and
+ * its outputs, with the symbols set to sym_values (NULL: every symbol 1). In double, so
+ * that hostile dims cannot wrap. */
+struct Graph;
+double ir_model_bytes(const struct Graph *g, const int64_t *sym_values);
+
 #endif
