@@ -935,6 +935,68 @@ static const char *base_name(Arena *a, const char *path)
     return r;
 }
 
+/* Reads a varint at *p (below end); false when it runs off the end or past 64 bits. */
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* How deeply the messages in buf nest, walking the protobuf wire format with the message
+ * descriptors (iteratively across fields, recursing only into submessages, at most
+ * IR_MAX_DEPTH deep): protobuf-c's unpacker recurses without a limit, so a few MB of
+ * nested subgraphs would overflow the stack. True when the nesting stays within the
+ * limit; malformed data is left for the unpacker to reject. */
+static bool wire_depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                          int depth)
+{
+    if (depth > IR_MAX_DEPTH)
+        return false;
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t key, n;
+        if (!wire_varint(&p, end, &key))
+            return true;
+        switch (key & 7) {
+        case 0:
+            if (!wire_varint(&p, end, &n))
+                return true;
+            break;
+        case 1:
+            if (end - p < 8)
+                return true;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return true;
+            p += 4;
+            break;
+        case 2: {
+            if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !wire_depth_ok(f->descriptor, p, (size_t)n, depth + 1))
+                return false;
+            p += n;
+            break;
+        }
+        default: return true; /* groups: the unpacker decides */
+        }
+    }
+    return true;
+}
+
 Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
 {
     return fe_onnx_parse_ex(path, buf, len, NULL, d);
@@ -946,6 +1008,11 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     static const FeOnnxOptions none;
     SrcLoc at = {path, 0, 0};
     int errors_before = d->n_errors;
+    if (!wire_depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
+        diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
+                   IR_MAX_DEPTH);
+        return NULL;
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
         diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
@@ -969,6 +1036,12 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
         diag_error(d, at, "ONNX opset %d is not supported: slimc imports opsets %d to %d", opset,
                    FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
+    if (m->graph->n_node > IR_MAX_NODES) {
+        diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
+                   m->graph->n_node, IR_MAX_NODES);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-/* Bigger model files are surely not model files (and the scanner counts in int). */
-#define FE_MAX_FILE_BYTES ((size_t)64 << 20)
+/* Bigger model files are surely not model files: a model's text is small (its weights are
+ * in safetensors files). */
+#define FE_MAX_FILE_BYTES ((size_t)16 << 20)
 
 Graph *fe_slim_load(const char *path, Diag *d)
 {
@@ -22,8 +24,11 @@ Graph *fe_slim_load(const char *path, Diag *d)
     }
     char *text = NULL;
     size_t len = 0, cap = 0;
-    bool too_big = false;
-    for (;;) {
+    struct stat st;
+    /* A regular file's size is refused before reading it. */
+    bool too_big = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+                   (uint64_t)st.st_size > FE_MAX_FILE_BYTES;
+    while (!too_big) {
         if (len == cap) {
             cap = cap ? 2 * cap : 16384;
             if (cap > FE_MAX_FILE_BYTES + 1) {

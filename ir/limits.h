@@ -11,12 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Nodes one model may have (after import or building, before passes). */
+/* Nodes of an ONNX graph (the .slim builder has its own, smaller FE_MAX_NODES). */
 #define IR_MAX_NODES 1000000
-/* Nesting of expressions, blocks calling blocks, and ONNX subgraphs. */
+/* Nesting of ONNX messages (subgraphs in attributes, types in types); .slim expressions
+ * have FE_MAX_EXPR_DEPTH and blocks in blocks FE_MAX_NESTING. */
 #define IR_MAX_DEPTH 200
-/* Largest .slim file read (a model's text; its weights live in safetensors files). */
-#define IR_MAX_SLIM_BYTES (16u << 20)
 
 /* Half of the machine's physical memory (the default of --max-memory); 4 GiB if unknown. */
 uint64_t ir_default_max_memory(void);
