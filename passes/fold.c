@@ -19,13 +19,25 @@
 #include "passes/pass.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Fold {
     Graph *g;
     size_t max_bytes;
     int folded, simplified;
+    /* What a removed node's output is replaced by, applied to each node's inputs as the
+     * sweep reaches it (one sweep over the graph per replacement made the pass quadratic).
+     * Indexed by the values there were before the pass; graph outputs are never renamed. */
+    ValueId *renamed;
+    int n_renamed;
 } Fold;
+
+/* v's replacement (v itself when none). */
+static ValueId renamed(const Fold *f, ValueId v)
+{
+    return v >= 0 && v < f->n_renamed ? f->renamed[v] : v;
+}
 
 static bool is_const(const Graph *g, ValueId v)
 {
@@ -76,7 +88,7 @@ static bool try_fold(Fold *f, NodeId id)
         return false;
     Type t = ov->type;
     ValueId c = ir_const_new(g, ov->name, t, data, bytes, ov->loc); /* g->values may move */
-    ir_replace_uses(g, out, c);
+    f->renamed[out] = c;
     g->nodes[id].dead = true;
     f->folded++;
     return true;
@@ -104,7 +116,7 @@ static bool forward(Fold *f, NodeId id, ValueId x)
     const Type *tx = &g->values[x].type, *to = &g->values[n->outputs[0]].type;
     if (tx->dtype != to->dtype || tx->quant != to->quant || !ir_shape_eq(&tx->shape, &to->shape))
         return false;
-    ir_replace_uses(g, n->outputs[0], x);
+    f->renamed[n->outputs[0]] = x;
     n->dead = true;
     f->simplified++;
     return true;
@@ -207,13 +219,24 @@ bool pass_fold(Graph *g, const PassArgs *args, Diag *d)
         }
         f.max_bytes = (size_t)(mb->number * 1048576.0);
     }
+    f.n_renamed = g->n_values;
+    f.renamed = malloc(sizeof(ValueId) * ((size_t)g->n_values + 1));
+    SLIMC_ASSERT(f.renamed);
+    for (ValueId v = 0; v < g->n_values; v++)
+        f.renamed[v] = v;
     /* One sweep in order: a folded output is a constant by the time its users are seen. */
     for (NodeId i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead)
+        Node *n = &g->nodes[i];
+        if (n->dead)
             continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            n->inputs[j] = renamed(&f, n->inputs[j]);
+        for (int j = 0; j < n->n_epilogue; j++)
+            n->epilogue[j].operand = renamed(&f, n->epilogue[j].operand);
         if (!try_fold(&f, i))
             try_simplify(&f, i);
     }
+    free(f.renamed);
     ir_compact(g);
     return true;
 }
