@@ -1,7 +1,8 @@
 /* fold: constant folding and simplifications that are exact in IEEE arithmetic.
  *
  * A live node whose inputs (and epilogue operands) are all constants, whose output has a
- * static shape and at most max_mb MiB (default 64), and whose output is not a graph output,
+ * static shape and at most max_mb MiB (default 64, and never over the graph's memory
+ * limit, ir/limits.h), and whose output is not a graph output,
  * is evaluated with the reference semantics (ir_eval_node); its output becomes a constant
  * of the same name. Graph outputs stay computed by a node, because generated code writes
  * each output into the caller's buffer.
@@ -62,6 +63,13 @@ static bool try_fold(Fold *f, NodeId id)
     ValueId out = n->outputs[0];
     const Value *ov = &g->values[out];
     if (ov->is_output || ov->type.shape.rank < 0 || !ir_shape_static(&ov->type.shape))
+        return false;
+    /* The size in double first: a result over max_mb or the graph's memory limit is left
+     * for run time (where the limit is checked for the run), never allocated here. */
+    double dbytes = (double)ir_dtype_bits(ov->type.dtype) / 8;
+    for (int i = 0; i < ov->type.shape.rank; i++)
+        dbytes *= (double)ov->type.shape.d[i].c;
+    if (!(dbytes <= (double)f->max_bytes) || !(dbytes <= (double)g->max_memory))
         return false;
     int64_t numel = 1;
     for (int i = 0; i < ov->type.shape.rank; i++)
