@@ -108,7 +108,7 @@ seconds "$SLIMC" emit chain50k.slim --target c -o emit50k
 [ "$rc" = 0 ] && within "50k-op chain: emit (passes + codegen)" 20 || { bad "50k chain emit: exit $rc"; cat err.txt; }
 $GEN onnxchain 50000 chain50k.onnx
 seconds "$SLIMC" emit chain50k.onnx --target c -o emit50k_onnx
-[ "$rc" = 0 ] && within "50k-node ONNX chain: import + emit" 20 || { bad "50k ONNX chain emit: exit $rc"; cat err.txt; }
+[ "$rc" = 0 ] && within "50k-node ONNX softmax chain (50k buffers to plan): import + emit" 20 || { bad "50k ONNX chain emit: exit $rc"; cat err.txt; }
 
 # --- a wrong input is refused before the passes and the compile (a 20k-op chain took
 # minutes to compile before noticing)

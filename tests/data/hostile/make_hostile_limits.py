@@ -7,7 +7,7 @@ this script; the big ones are made at test time (tests/cli/hostile_limits.sh):
     python3 make_hostile_limits.py expand COUNT OUT.onnx     # Expand of a u8 scalar to [COUNT]
     python3 make_hostile_limits.py bigslim MB OUT.slim       # a .slim file of MB megabytes
     python3 make_hostile_limits.py chain N OUT.slim          # x -> relu -> ... (N ops) -> y
-    python3 make_hostile_limits.py onnxchain N OUT.onnx      # the same chain in ONNX
+    python3 make_hostile_limits.py onnxchain N OUT.onnx      # N softmax (no fusion: N buffers)
     python3 make_hostile_limits.py nested N OUT.slim         # relu(relu(...(x)...)), N deep
     python3 make_hostile_limits.py npy SHAPE OUT.npy         # f32 zeros, SHAPE like 2x4
     python3 make_hostile_limits.py                           # the committed files, here
@@ -72,8 +72,8 @@ def chain(n, path):
 
 def onnxchain(n, path):
     from onnx import TensorProto, helper
-    nodes = [helper.make_node("Relu", ["x" if i == 0 else "h%d" % (i - 1)],
-                              ["y" if i == n - 1 else "h%d" % i], name="r%d" % i)
+    nodes = [helper.make_node("Softmax", ["x" if i == 0 else "h%d" % (i - 1)],
+                              ["y" if i == n - 1 else "h%d" % i], name="s%d" % i, axis=-1)
              for i in range(n)]
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])
