@@ -3,6 +3,7 @@
 #include "runtime/exec.h"
 
 #include "ir/checked.h"
+#include "ir/limits.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,11 +73,11 @@ static void shape_str(const RtTensor *t, char *buf, size_t size)
         snprintf(buf + n, size - n, "]");
 }
 
-static void input_error(const RtExec *e, int i, const RtTensor *t, const char *why, Diag *d)
+static void input_error(const Graph *g, int i, const RtTensor *t, const char *why, Diag *d)
 {
-    const Value *v = &e->g->values[e->g->inputs[i]];
+    const Value *v = &g->values[g->inputs[i]];
     char want[256], got[256];
-    ir_type_str(e->g, &v->type, want, sizeof want);
+    ir_type_str(g, &v->type, want, sizeof want);
     shape_str(t, got, sizeof got);
     diag_error(d, v->loc, "input '%s': expected %s, got %s%s%s", v->name ? v->name : "?", want, got,
                why ? ": " : "", why ? why : "");
@@ -84,20 +85,19 @@ static void input_error(const RtExec *e, int i, const RtTensor *t, const char *w
 
 /* Binds every symbol from the first input dims that determine it; then checks every
  * input dim. Returns false with a diagnostic naming the input. */
-static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Diag *d)
+bool rt_bind_inputs(const Graph *g, const RtTensor *in, int64_t *syms, Diag *d)
 {
-    const Graph *g = e->g;
     uint32_t known = 0;
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
     for (int i = 0; i < g->n_inputs; i++) {
         const Type *t = &g->values[g->inputs[i]].type;
         if (in[i].dtype != t->dtype) {
-            input_error(e, i, &in[i], "wrong dtype", d);
+            input_error(g, i, &in[i], "wrong dtype", d);
             return false;
         }
         if (in[i].ndim != t->shape.rank) {
-            input_error(e, i, &in[i], "wrong rank", d);
+            input_error(g, i, &in[i], "wrong rank", d);
             return false;
         }
     }
@@ -117,7 +117,7 @@ static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Dia
                     char why[160];
                     snprintf(why, sizeof why, "dim %d (%lld) does not give symbol %s a value >= 1",
                              k, (long long)given, g->sym_names[s] ? g->sym_names[s] : "?");
-                    input_error(e, i, &in[i], why, d);
+                    input_error(g, i, &in[i], why, d);
                     return false;
                 }
                 syms[s] = given / rest;
@@ -149,20 +149,20 @@ static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Dia
             if (!ir_dim_eval_ckd(t->shape.d[k], syms, &v) || v != in[i].shape[k]) {
                 char why[160];
                 snprintf(why, sizeof why, "dim %d differs", k);
-                input_error(e, i, &in[i], why, d);
+                input_error(g, i, &in[i], why, d);
                 return false;
             }
         size_t need;
         if (ir_shape_numel(&t->shape, &ne) && !ir_dim_eval_ckd(ne, syms, &count))
             count = -1;
         if (!ir_ckd_bytes(t->dtype, count, &need)) {
-            input_error(e, i, &in[i], "its size overflows", d);
+            input_error(g, i, &in[i], "its size overflows", d);
             return false;
         }
         if (in[i].nbytes < need || (need && !in[i].data)) {
             char why[160];
             snprintf(why, sizeof why, "%zu bytes of data for %zu needed", in[i].nbytes, need);
-            input_error(e, i, &in[i], why, d);
+            input_error(g, i, &in[i], why, d);
             return false;
         }
     }
@@ -180,7 +180,16 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         return false;
     }
     int64_t syms[IR_MAX_SYMS];
-    if (!bind_symbols(e, inputs, syms, d))
+    if (!rt_bind_inputs(g, inputs, syms, d))
+        return false;
+    /* The memory limit, before anything is allocated: weights + arena + outputs for the
+     * symbols these inputs bind. */
+    char what[300];
+    snprintf(what, sizeof what,
+             "model '%.200s': memory for these inputs (weights + arena + outputs)",
+             g->name ? g->name : "?");
+    if (!ir_check_memory(ir_model_bytes(g, syms), g->max_memory, what, (SrcLoc){g->source, 0, 0},
+                         d))
         return false;
     const void **in = calloc((size_t)n_inputs + 1, sizeof *in);
     void **out = calloc((size_t)n_outputs + 1, sizeof *out);

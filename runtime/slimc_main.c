@@ -211,11 +211,28 @@ static int slimc_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* --max-memory SIZE: bytes, or a number with a suffix K, M, G or T (binary). 0 if bad. */
+static double slimc_parse_size(const char *s)
+{
+    char *end;
+    double v = s[0] >= '0' && s[0] <= '9' ? strtod(s, &end) : 0;
+    if (v <= 0)
+        return 0;
+    const char *units = "KMGT", *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    if (u && *u) {
+        v *= (double)(1ull << (10 * (u - units + 1)));
+        end += end[1] == 'i' && end[2] == 'B' ? 3 : end[1] == 'B' ? 2 : 1;
+    }
+    return *end || v < 1 || v >= 0x1p63 ? 0 : v;
+}
+
 static void slimc_usage(const char *argv0, FILE *out)
 {
     fprintf(out,
             "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
-            "Runs the model '%s' (compiled by slimc).\n\ninputs:\n",
+            "          [--max-memory SIZE]\n"
+            "Runs the model '%s' (compiled by slimc). --max-memory caps the arena and outputs\n"
+            "(512M, 4G...; default: half of the physical memory).\n\ninputs:\n",
             argv0, SLIMC_MODEL_NAME);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
@@ -232,6 +249,8 @@ int main(int argc, char **argv)
     const char *files[SLIMC_N_INPUTS + 1] = {0};
     const char *out_dir = NULL;
     int threads = 1, bench = 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double max_memory = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 0x1p32;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -266,6 +285,12 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(arg, "--output-dir")) {
             out_dir = val;
+        } else if (!strcmp(arg, "--max-memory")) {
+            if (!(max_memory = slimc_parse_size(val))) {
+                fprintf(stderr, "%s: error: --max-memory takes a size (512M, 4G), not '%s'\n",
+                        argv[0], val);
+                return 1;
+            }
         } else if (!strcmp(arg, "--threads") || !strcmp(arg, "--bench")) {
             char *end;
             long v = strtol(val, &end, 10);
@@ -349,6 +374,27 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof slimc_consts / sizeof slimc_consts[0]; c++)
         if (slimc_consts[c].id >= 0)
             consts[slimc_consts[c].id] = slimc_weights_blob + slimc_consts[c].offset;
+    /* The arena and the outputs for these inputs against --max-memory, before allocating
+     * them (in double: dims of hostile inputs cannot wrap it). */
+    double need = (double)slimc_model_arena_bytes(syms);
+    for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
+        double count = 1;
+        for (int j = 0; j < slimc_outputs[k].rank; j++) {
+            double v = (double)slimc_outputs[k].dims[j].c;
+            for (int s = 0; s < SLIMC_N_SYMS; s++)
+                if (slimc_outputs[k].dims[j].mask & (1u << s))
+                    v *= (double)syms[s];
+            count *= v;
+        }
+        need += count * slimc_dtype_size[slimc_outputs[k].dtype];
+    }
+    if (need > max_memory) {
+        fprintf(stderr,
+                "%s: error: the arena and outputs for these inputs need %.1f MiB, over the memory "
+                "limit (%.1f MiB; --max-memory raises it)\n",
+                argv[0], need / 0x1p20, max_memory / 0x1p20);
+        return 1;
+    }
     void *out_ptr[SLIMC_N_OUTPUTS + 1];
     size_t out_bytes[SLIMC_N_OUTPUTS + 1];
     int64_t out_shape[SLIMC_N_OUTPUTS + 1][8];

@@ -233,8 +233,61 @@ static bool reserved(const char *s)
 }
 
 /* A C identifier made from name (other characters become '_'), unique among taken. */
-static const char *c_ident(CgCtx *c, const char *name, const char *fallback, const char **taken,
-                           int n_taken)
+/* The identifiers given so far, each with the next suffix to try when it comes again as a
+ * base: unique names in time linear in the count, even when every value or node has the
+ * same name (a scan of the names so far per name made code generation quadratic). */
+typedef struct NameSet {
+    struct NameEntry {
+        const char *s;
+        int next;
+    } * slot;
+    size_t cap, n;
+} NameSet;
+
+static struct NameEntry *name_find(NameSet *ns, const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (const char *p = s; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (size_t j = h & (ns->cap - 1);; j = (j + 1) & (ns->cap - 1))
+        if (!ns->slot[j].s || strcmp(ns->slot[j].s, s) == 0)
+            return &ns->slot[j];
+}
+
+static void name_add(NameSet *ns, const char *s)
+{
+    if (2 * (ns->n + 1) > ns->cap) {
+        NameSet grown = {calloc(ns->cap ? 2 * ns->cap : 64, sizeof *ns->slot),
+                         ns->cap ? 2 * ns->cap : 64, ns->n};
+        SLIMC_ASSERT(grown.slot);
+        for (size_t i = 0; i < ns->cap; i++)
+            if (ns->slot[i].s)
+                *name_find(&grown, ns->slot[i].s) = ns->slot[i];
+        free(ns->slot);
+        *ns = grown;
+    }
+    *name_find(ns, s) = (struct NameEntry){s, 2};
+    ns->n++;
+}
+
+/* base if no name in ns is base, else the first of base_2, base_3... that none is. */
+static const char *unique_name(CgCtx *c, NameSet *ns, const char *base)
+{
+    if (!ns->cap || !name_find(ns, base)->s) {
+        name_add(ns, base);
+        return base;
+    }
+    for (int k = name_find(ns, base)->next;; k++) {
+        const char *cand = cg_strf(c, "%s_%d", base, k);
+        if (!name_find(ns, cand)->s) {
+            name_add(ns, cand);
+            name_find(ns, base)->next = k + 1;
+            return cand;
+        }
+    }
+}
+
+static const char *c_ident(CgCtx *c, const char *name, const char *fallback, NameSet *taken)
 {
     char buf[72];
     size_t len = 0;
@@ -249,17 +302,7 @@ static const char *c_ident(CgCtx *c, const char *name, const char *fallback, con
         memcpy(buf, tmp, sizeof buf);
         buf[sizeof buf - 1] = 0;
     }
-    char cand[112];
-    snprintf(cand, sizeof cand, "%s", buf);
-    for (int k = 2;; k++) {
-        bool clash = false;
-        for (int i = 0; i < n_taken && !clash; i++)
-            clash = taken[i] && strcmp(taken[i], cand) == 0;
-        if (!clash)
-            break;
-        snprintf(cand, sizeof cand, "%s_%d", buf, k);
-    }
-    return arena_strdup(c->arena, cand);
+    return unique_name(c, taken, arena_strdup(c->arena, buf));
 }
 
 /* The entry points' prefix as a C identifier: [A-Za-z0-9_], not led by a digit, at most
@@ -306,26 +349,20 @@ static void make_names(CgCtx *c)
                 c->sym_names[i] = plain;
         }
     }
+    NameSet taken = {0};
     for (int v = 0; v < g->n_values; v++)
-        c->val_names[v] = c_ident(c, g->values[v].name, cg_strf(c, "v%d", v), c->val_names, v);
+        c->val_names[v] = c_ident(c, g->values[v].name, cg_strf(c, "v%d", v), &taken);
+    free(taken.slot);
+    NameSet fns = {0};
     for (int i = 0; i < g->n_nodes; i++) {
         char tmp[96];
         snprintf(tmp, sizeof tmp, "node_%s", g->nodes[i].name ? g->nodes[i].name : "");
         for (char *s = tmp; *s; s++)
             if (!isalnum((unsigned char)*s))
                 *s = '_';
-        const char *base = cg_strf(c, "%s", tmp);
-        const char *nm = base;
-        for (int k = 2;; k++) {
-            bool clash = false;
-            for (int j = 0; j < i && !clash; j++)
-                clash = strcmp(c->fn_names[j], nm) == 0;
-            if (!clash)
-                break;
-            nm = cg_strf(c, "%s_%d", base, k);
-        }
-        c->fn_names[i] = nm;
+        c->fn_names[i] = unique_name(c, &fns, cg_strf(c, "%s", tmp));
     }
+    free(fns.slot);
 }
 
 /* ---- storage ---- */
