@@ -31,7 +31,7 @@ check_all "huge.slim" "huge.slim:1:9: error: tensor 'x': element count overflows
 
 if ! "$SLIMC" inspect "$H/pad_wrap.onnx" 2>&1 | grep -q "built without ONNX"; then
   # Trilu / EyeLike: the mask's byte count wrapped, ox_const_set wrote past a 1-byte buffer
-  check_all "trilu_wrap.onnx" "trilu_wrap.onnx: error: node 'Trilu_0': the bool constant it needs is too large" \
+  check_all "trilu_wrap.onnx" "trilu_wrap.onnx: error: node 'Trilu_0': (the bool constant it needs is too large|constant result of 2.0 EiB exceeds the memory limit)" \
     b4.npy "$H/trilu_wrap.onnx"
   check_all "eyelike_wrap.onnx" "eyelike_wrap.onnx: error: tensor 'x': element count overflows \(dims 4294967296 x 4294967296, f32\)" \
     x1.npy "$H/eyelike_wrap.onnx"
@@ -65,10 +65,16 @@ if ! "$SLIMC" inspect "$H/pad_wrap.onnx" 2>&1 | grep -q "built without ONNX"; th
   # A legitimate 16-row input to a model whose output is [N, 2^58]: compiles (2^60 bytes
   # a row), but N = 16 makes 2^64 bytes; this wrapped to 0 and segfaulted.
   expect_ok "inspect big_output.onnx" "$SLIMC" inspect "$H/big_output.onnx"
-  expect_fail "run big_output.onnx" "big_output.onnx: error: output 'y': element count overflows for these input shapes \(dims 16 x 288230376151711744\)" \
+  # The memory limit refuses it first; raised to its top, the checked products still do.
+  expect_fail "run big_output.onnx" "big_output.onnx: error: model 'big_output': memory for these inputs \(weights \+ outputs\) of 16.0 EiB exceeds the memory limit" \
     "$SLIMC" run "$H/big_output.onnx" --input "$H/n16.npy"
-  expect_ok "build big_output.onnx" "$SLIMC" build "$H/big_output.onnx" -o big
-  expect_fail "executable: big_output" "output 'y': element count overflows" ./big --input "$H/n16.npy"
+  expect_fail "run big_output.onnx, no limit" "big_output.onnx: error: (output 'y': element count overflows for these input shapes \(dims 16 x 288230376151711744\)|model 'big_output': memory for these inputs)" \
+    "$SLIMC" run --max-memory 4000000T "$H/big_output.onnx" --input "$H/n16.npy"
+  expect_fail "build big_output.onnx" "big_output.onnx: error: model 'big_output': memory to run it" \
+    "$SLIMC" build "$H/big_output.onnx" -o big
+  expect_ok "build big_output.onnx, no limit" "$SLIMC" build --max-memory 4000000T "$H/big_output.onnx" -o big
+  expect_fail "executable: big_output" "(output 'y': element count overflows|over the memory limit)" ./big --input "$H/n16.npy"
+  expect_fail "executable: big_output, no limit" "(output 'y': element count overflows|over the memory limit)" ./big --max-memory 4000000T --input "$H/n16.npy"
 fi
 
 # --- the built executable's .npy reader: 1 x (2^56 + 1) x 64 f32 wraps to 256 bytes
