@@ -11,6 +11,7 @@
 struct SlimcContext {
     Diag diag;
     SlimcTimings t;
+    uint64_t max_memory; /* what one model may ask for (ir/limits.h) */
 };
 
 struct SlimcModel {

@@ -7,6 +7,7 @@
 #include "frontend/slim.h"
 #include "frontend/slim_write.h"
 #include "ir/text_escape.h"
+#include "ir/limits.h"
 #include "passes/pass.h"
 
 #include <errno.h>
@@ -38,8 +39,10 @@ void slimc_options_default(SlimcOptions *o)
 SlimcContext *slimc_context_new(void)
 {
     SlimcContext *ctx = calloc(1, sizeof *ctx);
-    if (ctx)
+    if (ctx) {
         diag_init(&ctx->diag);
+        ctx->max_memory = ir_default_max_memory();
+    }
     api_install_pass_runner();
     return ctx;
 }
@@ -71,6 +74,19 @@ void slimc_clear_messages(SlimcContext *ctx)
 SlimcTimings slimc_timings(const SlimcContext *ctx)
 {
     return ctx->t;
+}
+
+void slimc_set_max_memory(SlimcContext *ctx, uint64_t bytes)
+{
+    ctx->max_memory = bytes ? bytes : ir_default_max_memory();
+}
+uint64_t slimc_max_memory(const SlimcContext *ctx)
+{
+    return ctx->max_memory;
+}
+bool slimc_parse_size(const char *s, uint64_t *bytes)
+{
+    return ir_parse_size(s, bytes);
 }
 
 const char *slimc_dtype_name(SlimcDType t)
@@ -156,11 +172,13 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
 {
     *out = NULL;
     double t0 = api_now_ms();
-    Graph *g =
-        ends_with(path, ".onnx") ? fe_onnx_load(path, &ctx->diag) : fe_slim_load(path, &ctx->diag);
+    FeOnnxOptions fo = {.max_memory = ctx->max_memory};
+    Graph *g = ends_with(path, ".onnx") ? fe_onnx_load_ex(path, &fo, &ctx->diag)
+                                        : fe_slim_load(path, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
     if (!g)
         return SLIMC_ERROR;
+    g->max_memory = ctx->max_memory;
     SlimcModel *m = calloc(1, sizeof *m);
     SLIMC_ASSERT(m);
     m->g = g;
@@ -242,6 +260,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
         o = &dflt;
     }
     Graph *g = m->g;
+    g->max_memory = ctx->max_memory;
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,
@@ -261,6 +280,14 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     }
     ctx->t.passes += ms;
     if (!ok)
+        return SLIMC_ERROR;
+    /* What running it will ask for, known now that the arena is planned (with symbolic
+     * dims, at their smallest: a run checks again for the symbols its inputs bind). */
+    char what[300];
+    snprintf(what, sizeof what, "model '%.200s': memory to run it (weights + arena + outputs%s)",
+             g->name, g->n_syms ? ", every symbol 1" : "");
+    if (!ir_check_memory(ir_model_bytes(g, NULL), g->max_memory, what, (SrcLoc){g->source, 0, 0},
+                         &ctx->diag))
         return SLIMC_ERROR;
     m->optimized = true;
     api_model_describe(m);
@@ -574,6 +601,7 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
                    "calibrate=\"calib.npy\")') or a compress block in the model");
         return SLIMC_ERROR;
     }
+    g->max_memory = ctx->max_memory;
     double ms = 0;
     PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
     bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);

@@ -2,6 +2,7 @@
 #include "api/api_internal.h"
 
 #include "frontend/npy.h"
+#include "ir/limits.h"
 #include "runtime/exec.h"
 
 #include <errno.h>
@@ -133,10 +134,46 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
     return f;
 }
 
+SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
+                                     const SlimcTensor *inputs, int n_inputs)
+{
+    const Graph *g = m->g;
+    if (n_inputs != g->n_inputs) {
+        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0}, "model '%s' takes %d inputs (given %d)",
+                   g->name, g->n_inputs, n_inputs);
+        return SLIMC_ERROR;
+    }
+    RtTensor *in = calloc((size_t)n_inputs + 1, sizeof *in);
+    SLIMC_ASSERT(in);
+    for (int i = 0; i < n_inputs; i++) {
+        const SlimcTensor *t = &inputs[i];
+        DType want = g->values[g->inputs[i]].type.dtype;
+        bool converts = want == IR_F32 &&
+                        (t->dtype == SLIMC_F64 || t->dtype == SLIMC_F16 || t->dtype == SLIMC_BF16);
+        in[i].dtype = converts ? IR_F32 : (DType)t->dtype;
+        in[i].ndim = t->ndim;
+        memcpy(in[i].shape, t->shape, sizeof t->shape);
+        in[i].data = t->data;
+        in[i].nbytes = converts ? t->nbytes / slimc_dtype_size(t->dtype) * 4 : t->nbytes;
+    }
+    int64_t syms[IR_MAX_SYMS];
+    bool ok = rt_bind_inputs(g, in, syms, &ctx->diag);
+    free(in);
+    if (ok) {
+        char what[300];
+        snprintf(what, sizeof what, "model '%.200s': memory for these inputs (%s)", g->name,
+                 g->planned ? "weights + arena + outputs" : "weights + outputs");
+        ok = ir_check_memory(ir_model_bytes(g, syms), ctx->max_memory, what,
+                             (SrcLoc){g->source, 0, 0}, &ctx->diag);
+    }
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
 SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
                            SlimcTensor *outputs, int n_outputs)
 {
-    const Graph *g = e->m->g;
+    Graph *g = e->m->g;
+    g->max_memory = ctx->max_memory;
     if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
         diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
                    "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",

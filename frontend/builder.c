@@ -675,6 +675,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
             continue;
         }
         ValueId v = ir_input_new(g, prm->name, t, fe_gloc(b, prm->loc));
+        if (!ir_check_size(g, v, b->d))
+            g->values[v].type.shape.rank = -1; /* reported; stay quiet about what follows */
         fe_scope_set(b, s, prm->name, (Val){.kind = VAL_TENSOR, .loc = prm->loc, .v = v}, prm->loc);
     }
     /* The declared output types (they only name symbols of the inputs). */

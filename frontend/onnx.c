@@ -61,6 +61,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 #include "frontend/files.h"
 #include "frontend/onnx_internal.h"
 #include "ir/text_escape.h"
+#include "ir/limits.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -126,9 +127,8 @@ static int64_t to_int(double v)
 
 int64_t ox_const_numel(const OxConst *c)
 {
-    int64_t n = 1;
-    for (int i = 0; i < c->rank; i++)
-        n *= c->shape[i];
+    int64_t n;
+    SLIMC_ASSERT(ir_ckd_numel(c->shape, c->rank, &n)); /* checked where c was made */
     return n;
 }
 
@@ -147,22 +147,54 @@ int64_t ox_const_get_i(const OxConst *c, int64_t i)
     return to_int(ox_const_get(c, i));
 }
 
-void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
+bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape)
 {
     memset(c, 0, sizeof *c);
     c->dtype = dt;
+    /* The size in double first: dims from the file may multiply past 2^64. */
+    double bytes = (double)ir_dtype_bits(dt) / 8;
+    for (int i = 0; i < rank; i++)
+        bytes *= (double)shape[i];
+    if (!(bytes <= (double)im->g->max_memory)) {
+        char what[320];
+        snprintf(what, sizeof what, "node '%.256s': constant result", im->node ? im->node : "?");
+        ir_check_memory(bytes, im->g->max_memory, what, (SrcLoc){im->path, 0, 0}, im->d);
+        c->data = arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
+        memset((void *)c->data, 0, 8);
+        return false;
+    }
     c->rank = rank;
     for (int i = 0; i < rank; i++)
         c->shape[i] = shape[i];
-    c->nbytes = ir_dtype_bytes(dt, ox_const_numel(c));
+    int64_t numel;
+    const char *fault = NULL;
+    if (!ir_ckd_numel(shape, rank, &numel))
+        fault = "element count overflows";
+    else if (!ir_ckd_bytes(dt, numel, &c->nbytes))
+        fault = "byte size overflows";
+    if (fault) {
+        char dims[IR_MAX_RANK * 24 + 8] = "";
+        size_t len = 0;
+        for (int i = 0; i < rank; i++)
+            len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", i ? " x " : "",
+                                    (long long)shape[i]);
+        diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                   "node '%s': the %s constant it needs is too large: %s (dims %s)",
+                   im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
+        c->rank = 1;
+        c->shape[0] = 0;
+        c->nbytes = 0;
+    }
     void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
     memset(p, 0, c->nbytes ? c->nbytes : 1);
     c->data = p;
+    return !fault;
 }
 
 void ox_const_set(OxConst *c, int64_t i, double v)
 {
     unsigned char *p = (unsigned char *)c->data;
+    SLIMC_ASSERT(i >= 0 && i < ox_const_numel(c)); /* never past the buffer */
     if (c->dtype != IR_F32 && c->dtype != IR_F64 && c->dtype != IR_BOOL && c->dtype != IR_F16 &&
         c->dtype != IR_BF16)
         v = (double)to_int(v);
@@ -516,14 +548,19 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
     out->rank = (int)t->n_dims;
     int64_t numel = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
-        if (t->dims[i] < 0 || (t->dims[i] > 0 && numel > INT64_MAX / 4 / t->dims[i])) {
-            diag_error(d, at, "%s: bad dimension %lld", what, (long long)t->dims[i]);
+        if (t->dims[i] < 0 || !ir_ckd_mul_i64(numel, t->dims[i], &numel)) {
+            diag_error(d, at, "%s: bad dimension %lld%s", what, (long long)t->dims[i],
+                       t->dims[i] < 0 ? "" : " (the element count overflows)");
             return false;
         }
         out->shape[i] = t->dims[i];
-        numel *= t->dims[i];
     }
-    size_t bytes = ir_dtype_bytes(out->dtype, numel);
+    size_t bytes;
+    if (!ir_ckd_bytes(out->dtype, numel, &bytes)) {
+        diag_error(d, at, "%s: byte size overflows (%lld elements of %s)", what, (long long)numel,
+                   onnx_dtype_name(dt));
+        return false;
+    }
     out->nbytes = bytes;
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         if (!im) {
@@ -766,6 +803,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             t.shape.d[k] = (Dim){1, 1u << s};
         }
         ValueId v = ir_input_new(im->g, name, t, at);
+        ok &= ir_check_size(im->g, v, im->d);
         ox_bind_value(im, name, v);
     }
     return ok;
@@ -921,6 +959,7 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                                        : arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
         n.ir_name = ir_ident(im->g->arena, n.name);
         n.loc = (SrcLoc){im->path, 0, 0};
+        im->node = n.name;
         n.n_in = (int)np->n_input;
         n.in = arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
         bool broken = false;
@@ -942,7 +981,9 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                            other_domain ? np->domain : "");
         if (!broken) {
             int errors = im->d->n_errors;
+            im->node = n.name;
             r = ox_import_node(im, &n);
+            im->node = NULL;
             if (r == OX_OK && im->d->n_errors > errors)
                 r = OX_ERROR;
             if (r == OX_ERROR)
@@ -972,6 +1013,68 @@ static const char *base_name(Arena *a, const char *path)
     return r;
 }
 
+/* Reads a varint at *p (below end); false when it runs off the end or past 64 bits. */
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+/* How deeply the messages in buf nest, walking the protobuf wire format with the message
+ * descriptors (iteratively across fields, recursing only into submessages, at most
+ * IR_MAX_DEPTH deep): protobuf-c's unpacker recurses without a limit, so a few MB of
+ * nested subgraphs would overflow the stack. True when the nesting stays within the
+ * limit; malformed data is left for the unpacker to reject. */
+static bool wire_depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                          int depth)
+{
+    if (depth > IR_MAX_DEPTH)
+        return false;
+    const uint8_t *end = p + len;
+    while (p < end) {
+        uint64_t key, n;
+        if (!wire_varint(&p, end, &key))
+            return true;
+        switch (key & 7) {
+        case 0:
+            if (!wire_varint(&p, end, &n))
+                return true;
+            break;
+        case 1:
+            if (end - p < 8)
+                return true;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return true;
+            p += 4;
+            break;
+        case 2: {
+            if (!wire_varint(&p, end, &n) || n > (uint64_t)(end - p))
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !wire_depth_ok(f->descriptor, p, (size_t)n, depth + 1))
+                return false;
+            p += n;
+            break;
+        }
+        default: return true; /* groups: the unpacker decides */
+        }
+    }
+    return true;
+}
+
 Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
 {
     return fe_onnx_parse_ex(path, buf, len, NULL, d);
@@ -983,6 +1086,11 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     static const FeOnnxOptions none;
     SrcLoc at = {path, 0, 0};
     int errors_before = d->n_errors;
+    if (!wire_depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
+        diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
+                   IR_MAX_DEPTH);
+        return NULL;
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
         diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
@@ -1009,11 +1117,19 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
+    if (m->graph->n_node > IR_MAX_NODES) {
+        diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
+                   m->graph->n_node, IR_MAX_NODES);
+        onnx__model_proto__free_unpacked(m, NULL);
+        return NULL;
+    }
     Graph *g = ir_graph_new("model");
     ir_graph_on_free(g, free_model, m);
     g->name = base_name(g->arena, path);
     g->source = arena_strdup(g->arena, path);
     OxImporter im = {.g = g, .d = d, .path = g->source, .opset = opset, .opts = o ? o : &none};
+    if (im.opts->max_memory)
+        g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');
     im.dir = slash ? arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
     im.unsupported = open_memstream(&im.unsupported_buf, &im.unsupported_len);

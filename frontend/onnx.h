@@ -34,6 +34,9 @@ typedef struct FeOnnxOptions {
     /* Called for each graph input the importer needed as a constant (and did not have). */
     void (*needs_constant)(void *arg, const char *input_name);
     void *arg;
+    /* The graph's max_memory (ir/limits.h), checked by constants made at import; 0: the
+     * default. */
+    uint64_t max_memory;
 } FeOnnxOptions;
 Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d);
 Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeOnnxOptions *o,

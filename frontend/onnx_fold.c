@@ -33,10 +33,9 @@ static bool fold_elementwise(OxImporter *im, const OxNode *n, const char *op)
             return false;
         shape[i] = sa[i] == 1 ? sb[i] : sa[i];
     }
-    int64_t nn = 1;
-    for (int i = 0; i < rank; i++)
-        if ((nn *= shape[i]) > 4096)
-            return false; /* only small shape tensors */
+    int64_t nn;
+    if (!ir_ckd_numel(shape, rank, &nn) || nn > 4096)
+        return false; /* only small shape tensors */
     OxConst r;
     bool cmp = !strcmp(op, "Equal") || !strcmp(op, "Less") || !strcmp(op, "Greater") ||
                !strcmp(op, "And") || !strcmp(op, "Or") || !strcmp(op, "Xor");
@@ -229,10 +228,12 @@ bool ox_fold(OxImporter *im, const OxNode *n)
             const OxConst *c = ox_const_in(n, i);
             if (!c || c->rank != 1 || c->dtype != a->dtype)
                 return false;
-            total += c->shape[0];
+            if (!ir_ckd_add_i64(total, c->shape[0], &total))
+                return false;
         }
         OxConst r;
-        ox_const_make(im, &r, a->dtype, 1, &total);
+        if (!ox_const_make(im, &r, a->dtype, 1, &total))
+            return false;
         int64_t k = 0;
         for (int i = 0; i < n->n_in; i++)
             for (int64_t j = 0; j < n->in[i]->c.shape[0]; j++)
@@ -246,7 +247,8 @@ bool ox_fold(OxImporter *im, const OxNode *n)
             return false;
         int64_t k = ox_const_numel(idx);
         OxConst r;
-        ox_const_make(im, &r, a->dtype, idx->rank, &k);
+        if (!ox_const_make(im, &r, a->dtype, idx->rank, &k))
+            return false;
         for (int64_t j = 0; j < k; j++) {
             int64_t i = ox_const_get_i(idx, j);
             if (i < 0)
@@ -315,9 +317,9 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         if (step == 0)
             return false;
         double cnt = ceil((l - s) / step);
-        int64_t k = cnt > 0 ? (int64_t)cnt : 0;
-        if (k > 1 << 20)
+        if (!(cnt <= 1 << 20)) /* NaN and inf too: no undefined conversion below */
             return false;
+        int64_t k = cnt > 0 ? (int64_t)cnt : 0;
         OxConst r;
         ox_const_make(im, &r, a->dtype, 1, &k);
         for (int64_t i = 0; i < k; i++)

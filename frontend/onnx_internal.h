@@ -5,6 +5,7 @@
 #define SLIMC_FE_ONNX_INTERNAL_H
 
 #include "frontend/onnx.h"
+#include "ir/checked.h"
 
 #include <onnx.pb-c.h>
 
@@ -42,6 +43,7 @@ typedef struct OxImporter {
     char *unsupported_buf;
     size_t unsupported_len;
     int n_unsupported;
+    const char *node; /* the node being imported, for messages; NULL between nodes */
 } OxImporter;
 
 /* A node being imported: its inputs resolved (NULL for an absent optional one). */
@@ -162,8 +164,12 @@ const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, co
 int64_t ox_const_numel(const OxConst *c);
 double ox_const_get(const OxConst *c, int64_t i);    /* element i as a double */
 int64_t ox_const_get_i(const OxConst *c, int64_t i); /* element i as an integer */
-/* A new constant of dtype and shape in the arena (zeroed). */
-void ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
+/* A zero-filled constant of dtype and shape in the graph's arena. A shape with a negative
+ * dim, or whose element count or byte size overflows, or that exceeds the graph's memory
+ * limit (ir/limits.h), is the user's error: reported naming the node being imported, and
+ * false (c is then an empty or scalar zero constant: a caller that fills c by its own counts
+ * must return). Scalars and shapes of a few elements cannot fail. */
+bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
 void ox_const_set(OxConst *c, int64_t i, double v);
 
 #endif

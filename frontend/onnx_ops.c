@@ -208,12 +208,14 @@ typedef struct Window {
     int64_t k[2], s[2], p[2], dil[2];
     int64_t pads[4]; /* begin h, begin w, end h, end w */
     bool asym;
+    bool bad; /* auto_pad's sizes cannot be computed: reported as an error */
 } Window;
 
 static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64_t *kernel,
                          Window *w)
 {
     const Type *t = ox_ty(im, x);
+    w->bad = false;
     for (int i = 0; i < 2; i++) {
         w->k[i] = kernel[i];
         w->s[i] = 1;
@@ -248,8 +250,19 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
             Dim dd = t->shape.d[2 + i];
             if (!ir_dim_static(dd))
                 return false;
-            int64_t o = (dd.c + w->s[i] - 1) / w->s[i];
-            int64_t total = (o - 1) * w->s[i] + (w->k[i] - 1) * w->dil[i] + 1 - dd.c;
+            /* total = (o - 1) * s + (k - 1) * dil + 1 - in, o = ceil(in / s) */
+            bool fits = w->s[i] >= 1 && w->k[i] >= 1 && w->dil[i] >= 1;
+            int64_t o = fits ? dd.c / w->s[i] + (dd.c % w->s[i] != 0) : 0, total, reach;
+            if (!fits || !ir_ckd_mul_i64(o - 1, w->s[i], &total) ||
+                !ir_ckd_mul_i64(w->k[i] - 1, w->dil[i], &reach) ||
+                !ir_ckd_add_i64(total, reach, &total) || !ir_ckd_sub_i64(total, dd.c - 1, &total)) {
+                diag_error(im->d, n->loc,
+                           "node '%s': auto_pad %s needs strides, kernel and dilations >= 1 "
+                           "whose window size fits in 64 bits",
+                           n->name, ap);
+                w->bad = true;
+                return false;
+            }
             if (total < 0)
                 total = 0;
             int64_t small = total / 2, big = total - small;
@@ -312,7 +325,7 @@ static OxResult op_conv(OxImporter *im, OxNode *n)
     int64_t kernel[2] = {wt->shape.d[2].c, wt->shape.d[3].c};
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
     if (w.asym && (x = pad_explicit(im, n, x, &w, 0.0)) == IR_NONE)
         return ox_unsupported(im, n, "asymmetric pads need the IR op 'pad'");
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
@@ -381,11 +394,11 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
         return ox_unsupported(im, n, "kernel_shape must have 2 entries");
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
     int64_t cip = ox_attr_int(n, "count_include_pad", 0);
     /* pads over half the kernel (PyTorch's limit, not ONNX's): pad explicitly */
-    bool big = 2 * w.pads[0] > w.k[0] || 2 * w.pads[1] > w.k[1] || 2 * w.pads[2] > w.k[0] ||
-               2 * w.pads[3] > w.k[1];
+    bool big = w.pads[0] > w.k[0] / 2 || w.pads[1] > w.k[1] / 2 || w.pads[2] > w.k[0] / 2 ||
+               w.pads[3] > w.k[1] / 2; /* 2 * pad > k, without overflow */
     if (w.asym || (big && (is_max || cip))) {
         if (!is_max && !cip)
             return ox_unsupported(im, n, "asymmetric pads without count_include_pad");
@@ -887,7 +900,8 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
         if (!ir_dim_static(s->d[ax]))
             return ox_unsupported(im, n, "symbolic gathered dim");
         OxConst c;
-        ox_const_make(im, &c, IR_I64, ci->rank, ci->shape);
+        if (!ox_const_make(im, &c, IR_I64, ci->rank, ci->shape))
+            return OX_ERROR;
         for (int64_t i = 0; i < ox_const_numel(ci); i++) {
             int64_t v = ox_const_get_i(ci, i);
             ox_const_set(&c, i, (double)(v < 0 ? v + s->d[ax].c : v));
@@ -1244,11 +1258,13 @@ static OxResult op_constant(OxImporter *im, OxNode *n)
         ox_const_set(&c, 0, (double)a->i);
     } else if ((a = ox_attr(n, "value_floats"))) {
         int64_t k = (int64_t)a->n_floats;
-        ox_const_make(im, &c, IR_F32, 1, &k);
+        if (!ox_const_make(im, &c, IR_F32, 1, &k))
+            return OX_ERROR;
         memcpy((void *)c.data, a->floats, 4 * a->n_floats);
     } else if ((a = ox_attr(n, "value_ints"))) {
         int64_t k = (int64_t)a->n_ints;
-        ox_const_make(im, &c, IR_I64, 1, &k);
+        if (!ox_const_make(im, &c, IR_I64, 1, &k))
+            return OX_ERROR;
         memcpy((void *)c.data, a->ints, 8 * a->n_ints);
     } else
         return ox_unsupported(im, n, "only tensor, float(s) and int(s) values");
@@ -1368,14 +1384,19 @@ static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
     int64_t perm[6];
     if (to_space) {
         bool crd = !strcmp(ox_attr_string(im, n, "mode", "DCR"), "CRD");
-        int64_t c = C / (b * b);
+        int64_t bb;
+        if (!ir_ckd_mul_i64(b, b, &bb))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
+        int64_t c = C / bb;
         int64_t d6[6] = {N, b, b, c, H, W}, c6[6] = {N, c, b, b, H, W};
         int64_t pd[6] = {0, 3, 4, 1, 5, 2}, pc[6] = {0, 1, 4, 2, 5, 3};
         for (int i = 0; i < 6; i++) {
             s6.d[i] = ir_dim(crd ? c6[i] : d6[i]);
             perm[i] = crd ? pc[i] : pd[i];
         }
-        int64_t o4[4] = {N, c, H * b, W * b};
+        int64_t o4[4] = {N, c, 0, 0};
+        if (!ir_ckd_mul_i64(H, b, &o4[2]) || !ir_ckd_mul_i64(W, b, &o4[3]))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
         for (int i = 0; i < 4; i++)
             s4.d[i] = ir_dim(o4[i]);
     } else {
@@ -1384,7 +1405,9 @@ static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
             s6.d[i] = ir_dim(d6[i]);
             perm[i] = p6[i];
         }
-        int64_t o4[4] = {N, C * b * b, H / b, W / b};
+        int64_t o4[4] = {N, 0, H / b, W / b};
+        if (!ir_ckd_mul_i64(C, b, &o4[1]) || !ir_ckd_mul_i64(o4[1], b, &o4[1]))
+            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
         for (int i = 0; i < 4; i++)
             s4.d[i] = ir_dim(o4[i]);
     }
@@ -1444,8 +1467,10 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         strcmp(ox_attr_string(im, n, "keep_aspect_ratio_policy", "stretch"), "stretch") != 0)
         return ox_unsupported(im, n, "axes / antialias / keep_aspect_ratio_policy");
     if (!have_sizes)
-        for (int i = 0; i < 4; i++)
-            sizes[i] = (int64_t)floor((double)(i < 2 ? s->d[i].c : s->d[i].c) * scales[i]);
+        for (int i = 0; i < 4; i++) {
+            if (!ir_ckd_from_double(floor((double)s->d[i].c * scales[i]), &sizes[i]))
+                return ox_unsupported(im, n, "scale %g", scales[i]);
+        }
     if (sizes[0] != s->d[0].c || sizes[1] != s->d[1].c)
         return ox_unsupported(im, n, "resizing the batch or channel dims");
     int64_t m, ac = 0;
@@ -1506,7 +1531,8 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
         for (int i = 0; i < s->rank; i++)
             shape[i] = s->d[i].c;
         OxConst m;
-        ox_const_make(im, &m, IR_BOOL, s->rank, shape);
+        if (!ox_const_make(im, &m, IR_BOOL, s->rank, shape))
+            return OX_ERROR;
         for (int64_t i = 0; i < ox_const_numel(&m); i++)
             ox_const_set(&m, i, 1.0);
         ox_bind_const(im, n->out[1], &m);

@@ -140,7 +140,8 @@ static OxResult op_hardmax(OxImporter *im, OxNode *n)
         it.shape.d[i] = ir_dim(shape[i]);
     }
     OxConst c;
-    ox_const_make(im, &c, IR_I64, r, shape);
+    if (!ox_const_make(im, &c, IR_I64, r, shape))
+        return OX_ERROR;
     for (int64_t i = 0; i < len; i++)
         ox_const_set(&c, i, (double)i);
     ValueId iota = ir_const_new(im->g, arena_printf(im->g->arena, "%s.iota", n->ir_name), it,
@@ -226,7 +227,8 @@ static OxResult op_eye_like(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "ONNX dtype %lld", (long long)a->i);
     int64_t shape[2] = {xt->shape.d[0].c, xt->shape.d[1].c}, k = ox_attr_int(n, "k", 0);
     OxConst c;
-    ox_const_make(im, &c, dt, 2, shape);
+    if (!ox_const_make(im, &c, dt, 2, shape))
+        return OX_ERROR;
     for (int64_t i = 0; i < shape[0]; i++)
         if (i + k >= 0 && i + k < shape[1])
             ox_const_set(&c, i * shape[1] + i + k, 1.0);
@@ -267,7 +269,8 @@ static OxResult op_one_hot(OxImporter *im, OxNode *n)
     ox_const_set(&dcst, 0, (double)depth);
     for (int i = 0; i < r; i++)
         shape[i] = i == axis ? depth : 1;
-    ox_const_make(im, &ic, IR_I64, r, shape);
+    if (!ox_const_make(im, &ic, IR_I64, r, shape))
+        return OX_ERROR;
     for (int64_t i = 0; i < depth; i++)
         ox_const_set(&ic, i, (double)i);
     /* negative: i mod depth (Python's), which counts from the end */
@@ -372,7 +375,8 @@ static OxResult op_compress(OxImporter *im, OxNode *n)
     if (k == 0)
         return ox_unsupported(im, n, "an empty result");
     OxConst ic;
-    ox_const_make(im, &ic, IR_I64, 1, &k);
+    if (!ox_const_make(im, &ic, IR_I64, 1, &k))
+        return OX_ERROR;
     for (int64_t i = 0, j = 0; i < len; i++)
         if (ox_const_get(cc, i) != 0)
             ox_const_set(&ic, j++, (double)i);
@@ -406,7 +410,13 @@ static OxResult op_tile(OxImporter *im, OxNode *n)
         wide.d[2 * i + 1] = xs->d[i];
         big[2 * i] = rep[i];
         big[2 * i + 1] = xs->d[i].c;
-        out.d[i] = ir_dim(rep[i] * xs->d[i].c);
+        int64_t size;
+        if (!ir_ckd_mul_i64(rep[i], xs->d[i].c, &size)) {
+            diag_error(im->d, n->loc, "node '%s' (Tile): the tiled size overflows (%lld x %lld)",
+                       n->name, (long long)rep[i], (long long)xs->d[i].c);
+            return OX_ERROR;
+        }
+        out.d[i] = ir_dim(size);
     }
     ValueId v = reshape_to(im, n, x, &wide);
     NodeId e = v == IR_NONE ? IR_NONE : mk(im, n, "expand", &v, 1);

@@ -113,7 +113,8 @@ static OxResult op_trilu(OxImporter *im, OxNode *n)
     bool upper = ox_attr_int(n, "upper", 1) != 0;
     int64_t shape[2] = {t->shape.d[r - 2].c, t->shape.d[r - 1].c};
     OxConst m;
-    ox_const_make(im, &m, IR_BOOL, 2, shape);
+    if (!ox_const_make(im, &m, IR_BOOL, 2, shape))
+        return OX_ERROR;
     for (int64_t i = 0; i < shape[0]; i++)
         for (int64_t j = 0; j < shape[1]; j++)
             ox_const_set(&m, i * shape[1] + j, upper ? j - i >= k : j - i <= k);
@@ -151,7 +152,8 @@ static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target
     for (int i = 0; i < r; i++)
         cshape[i] = i == 1 ? C : 1;
     OxConst cls;
-    ox_const_make(im, &cls, tdt, r, cshape);
+    if (!ox_const_make(im, &cls, tdt, r, cshape))
+        return OX_ERROR;
     for (int64_t c = 0; c < C; c++)
         ox_const_set(&cls, c, (double)c);
     Dim td[IR_MAX_RANK];
@@ -168,7 +170,8 @@ static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target
     ValueId w = IR_NONE;
     if (weighted) {
         OxConst keep;
-        ox_const_make(im, &keep, IR_F32, r, cshape);
+        if (!ox_const_make(im, &keep, IR_F32, r, cshape))
+            return OX_ERROR;
         for (int64_t c = 0; c < C; c++)
             ox_const_set(&keep, c, has_ii && c == ii ? 0.0 : 1.0);
         w = nn_const_value(im, n, &keep, "keep");
@@ -288,7 +291,8 @@ static bool attention_bias(OxImporter *im, OxNode *n, int64_t L, int64_t S, int6
     if (ox_attr_int(n, "is_causal", 0)) {
         int64_t shape[2] = {L, S};
         OxConst c;
-        ox_const_make(im, &c, IR_F32, 2, shape);
+        if (!ox_const_make(im, &c, IR_F32, 2, shape))
+            return false;
         for (int64_t i = 0; i < L; i++)
             for (int64_t j = 0; j < S; j++)
                 ox_const_set(&c, i * S + j, j > i + past ? -INFINITY : 0.0);
@@ -301,7 +305,8 @@ static bool attention_bias(OxImporter *im, OxNode *n, int64_t L, int64_t S, int6
         DType dt = ox_ty(im, len)->dtype;
         int64_t rshape[4] = {1, 1, 1, S};
         OxConst pos;
-        ox_const_make(im, &pos, dt, 4, rshape);
+        if (!ox_const_make(im, &pos, dt, 4, rshape))
+            return false;
         for (int64_t j = 0; j < S; j++)
             ox_const_set(&pos, j, (double)j);
         Dim d4[4] = {batch, ir_dim(1), ir_dim(1), ir_dim(1)};
@@ -680,7 +685,8 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
                 for (int j = 0; j < nc[i]; j++)
                     eshape[j] = j == p || j == q ? d : 1;
                 OxConst eye;
-                ox_const_make(im, &eye, IR_F32, nc[i], eshape);
+                if (!ox_const_make(im, &eye, IR_F32, nc[i], eshape))
+                    return OX_ERROR;
                 for (int64_t j = 0; j < d; j++)
                     ox_const_set(&eye, j * d + j, 1.0);
                 int64_t ax = q;
@@ -817,17 +823,21 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
         step < 1 || L > s->d[1].c || ox_ty(im, x)->dtype != IR_F32)
         return ox_unsupported(im, n, "needs a real f32 signal [B, S, 1] and a frame length");
     int64_t S = s->d[1].c, nf = 1 + (S - L) / step;
-    int64_t K = ox_attr_int(n, "onesided", 1) ? L / 2 + 1 : L, cnt = nf * L;
-    if (cnt > (1 << 24) || L * K > (1 << 24))
+    int64_t K = ox_attr_int(n, "onesided", 1) ? L / 2 + 1 : L, cnt, lk;
+    if (!ir_ckd_mul_i64(nf, L, &cnt) || !ir_ckd_mul_i64(L, K, &lk) || cnt > (1 << 24) ||
+        lk > (1 << 24))
         return ox_unsupported(im, n, "too large");
     OxConst idx, cm, sm;
-    ox_const_make(im, &idx, IR_I64, 1, &cnt);
+    if (!ox_const_make(im, &idx, IR_I64, 1, &cnt))
+        return OX_ERROR;
     for (int64_t f = 0; f < nf; f++)
         for (int64_t j = 0; j < L; j++)
             ox_const_set(&idx, f * L + j, (double)(f * step + j));
     int64_t mshape[2] = {L, K};
-    ox_const_make(im, &cm, IR_F32, 2, mshape);
-    ox_const_make(im, &sm, IR_F32, 2, mshape);
+    if (!ox_const_make(im, &cm, IR_F32, 2, mshape))
+        return OX_ERROR;
+    if (!ox_const_make(im, &sm, IR_F32, 2, mshape))
+        return OX_ERROR;
     for (int64_t i = 0; i < L; i++)
         for (int64_t k = 0; k < K; k++) {
             double th = 2.0 * M_PI * (double)((i * k) % L) / (double)L;
@@ -880,21 +890,30 @@ static OxResult op_max_unpool(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "output_shape computed at run time");
     oshape[0] = s->d[0].c;
     oshape[1] = s->d[1].c;
+    bool fits = true; /* (in - 1) * stride - pad_begin - pad_end + kernel, checked */
     for (int i = 0; i < sd; i++)
-        oshape[2 + i] = (s->d[2 + i].c - 1) * st[i] - pads[i] - pads[sd + i] + kern[i];
+        fits = fits && ir_ckd_mul_i64(s->d[2 + i].c - 1, st[i], &oshape[2 + i]) &&
+               ir_ckd_sub_i64(oshape[2 + i], pads[i], &oshape[2 + i]) &&
+               ir_ckd_sub_i64(oshape[2 + i], pads[sd + i], &oshape[2 + i]) &&
+               ir_ckd_add_i64(oshape[2 + i], kern[i], &oshape[2 + i]) && oshape[2 + i] >= 1;
+    if (!fits)
+        return ox_unsupported(im, n, "bad kernel_shape, strides or pads");
     if (!ox_has_in(n, 2))
         memcpy(want, oshape, sizeof want);
-    int64_t N = s->d[0].c, C = s->d[1].c, I = 1, O = 1;
-    for (int i = 0; i < sd; i++) {
-        I *= s->d[2 + i].c;
-        O *= oshape[2 + i];
-    }
-    if (oshape[0] != N || oshape[1] != C || O < 1 || N * C * I * O > (1 << 24))
+    int64_t N = s->d[0].c, C = s->d[1].c, I = 1, O = 1, all;
+    for (int i = 0; i < sd; i++)
+        if (!ir_ckd_mul_i64(I, s->d[2 + i].c, &I) || !ir_ckd_mul_i64(O, oshape[2 + i], &O))
+            return ox_unsupported(im, n, "bad output_shape (or too large)");
+    int64_t nci[4] = {N, C, I, O};
+    if (!ir_ckd_numel(nci, 4, &all))
+        all = INT64_MAX;
+    if (oshape[0] != N || oshape[1] != C || O < 1 || all > (1 << 24))
         return ox_unsupported(im, n, "bad output_shape (or too large)");
     int64_t pshape[4] = {N, C, 1, O};
     DType idt = ox_ty(im, ind)->dtype;
     OxConst pos;
-    ox_const_make(im, &pos, idt, 4, pshape);
+    if (!ox_const_make(im, &pos, idt, 4, pshape))
+        return OX_ERROR;
     for (int64_t i = 0; i < N * C * O; i++)
         ox_const_set(&pos, i, (double)i);
     Dim din[4] = {ir_dim(N), ir_dim(C), ir_dim(I), ir_dim(1)};
@@ -981,11 +1000,13 @@ static OxResult op_mel_weight_matrix(OxImporter *im, OxNode *n)
     double step = (hm - lm) / (double)(bins + 2);
     for (int64_t i = 0; i < bins + 2; i++) {
         double hz = 700.0 * (pow(10.0, ((double)i * step + lm) / 2595.0) - 1.0);
-        fb[i] = (int64_t)floor((double)(dft + 1) * hz / (double)rate);
+        double bin = floor((double)(dft + 1) * hz / (double)rate);
+        fb[i] = bin >= 0 && bin <= (double)spec ? (int64_t)bin : -1; /* NaN too: refused below */
     }
     int64_t shape[2] = {spec, bins};
     OxConst m;
-    ox_const_make(im, &m, dt, 2, shape);
+    if (!ox_const_make(im, &m, dt, 2, shape))
+        return OX_ERROR;
     for (int64_t i = 0; i < bins; i++) {
         int64_t l = fb[i], ce = fb[i + 1], h = fb[i + 2];
         if (l < 0 || h >= spec || l > ce || ce > h)
@@ -1075,7 +1096,8 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
     Dim bh[2] = {ir_dim(B), ir_dim(H)};
     int64_t zshape[2] = {B, H};
     OxConst zc;
-    ox_const_make(im, &zc, IR_F32, 2, zshape);
+    if (!ox_const_make(im, &zc, IR_F32, 2, zshape))
+        return OX_ERROR;
     ValueId zero = nn_const_value(im, n, &zc, "zero");
     ValueId h = ox_has_in(n, 5) ? nn_reshape(im, n, ox_in(im, n, 5), bh, 2) : zero;
     ValueId c = ox_has_in(n, 6) ? nn_reshape(im, n, ox_in(im, n, 6), bh, 2) : zero;

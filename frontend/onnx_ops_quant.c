@@ -196,7 +196,8 @@ static bool param_value(OxImporter *im, OxNode *n, int k, const Shape *xs, int a
             } else if (c->rank != 1 || c->shape[0] != shape[axis])
                 return false;
         }
-        ox_const_make(im, buf, IR_F32, rank, shape);
+        if (!ox_const_make(im, buf, IR_F32, rank, shape))
+            return false;
         int64_t total = ox_const_numel(buf);
         for (int64_t i = 0; i < total; i++) {
             int64_t src = i;
@@ -475,7 +476,8 @@ static OxResult op_quantize_linear(OxImporter *im, OxNode *n)
         double lo, hi;
         qrange(dt, &lo, &hi);
         OxConst y;
-        ox_const_make(im, &y, dt, xc->rank, xc->shape);
+        if (!ox_const_make(im, &y, dt, xc->rank, xc->shape))
+            return OX_ERROR;
         int64_t total = ox_const_numel(xc);
         for (int64_t i = 0; i < total; i++) {
             float s = (float)ox_const_get(q.sc, bcast_index(xs, q.sc, xc->rank, i));
@@ -531,7 +533,8 @@ static OxResult op_dequantize_linear(OxImporter *im, OxNode *n)
         /* a constant (a bias, a weight of another kind): dequantized here, (x - zp) * scale in f32
          */
         OxConst y;
-        ox_const_make(im, &y, IR_F32, xc->rank, xc->shape);
+        if (!ox_const_make(im, &y, IR_F32, xc->rank, xc->shape))
+            return OX_ERROR;
         int64_t total = ox_const_numel(xc);
         for (int64_t i = 0; i < total; i++) {
             float s = (float)ox_const_get(q.sc, bcast_index(xs, q.sc, xc->rank, i));

@@ -70,13 +70,15 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
                 policy_scale = scale[a];
         } else {
             scale[a] = ox_const_get(sc, i);
-            size[a] = (int64_t)(scale[a] * in);
+            if (!ir_ckd_from_double(scale[a] * in, &size[a]))
+                size[a] = -1; /* refused below */
         }
     }
     if (sz && policy != 0)
         for (int i = 0; i < na; i++) {
             scale[axes[i]] = policy_scale;
-            size[axes[i]] = (int64_t)(policy_scale * (double)s->d[axes[i]].c + 0.5);
+            if (!ir_ckd_from_double(policy_scale * (double)s->d[axes[i]].c + 0.5, &size[axes[i]]))
+                size[axes[i]] = -1; /* refused below */
         }
     ValueId v = x;
     for (int a = 0; a < r; a++) {
@@ -161,8 +163,15 @@ static bool pool_attrs(OxImporter *im, const OxNode *n, const Shape *xs, PoolAtt
         for (int i = 0; i < s; i++) {
             if (!ir_dim_static(xs->d[2 + i]))
                 return false;
-            int64_t in = xs->d[2 + i].c, o = (in + pa->st[i] - 1) / pa->st[i];
-            int64_t total = (o - 1) * pa->st[i] + (pa->k[i] - 1) * pa->dil[i] + 1 - in;
+            /* total = (o - 1) * stride + (k - 1) * dil + 1 - in, o = ceil(in / stride) */
+            int64_t in = xs->d[2 + i].c, total, reach;
+            if (pa->st[i] < 1 || pa->k[i] < 1 || pa->dil[i] < 1)
+                return false;
+            int64_t o = in / pa->st[i] + (in % pa->st[i] != 0);
+            if (!ir_ckd_mul_i64(o - 1, pa->st[i], &total) ||
+                !ir_ckd_mul_i64(pa->k[i] - 1, pa->dil[i], &reach) ||
+                !ir_ckd_add_i64(total, reach, &total) || !ir_ckd_sub_i64(total, in - 1, &total))
+                return false;
             total = total < 0 ? 0 : total;
             pa->pads[i] = ap[5] == 'U' ? total / 2 : total - total / 2;
             pa->pads[s + i] = total - pa->pads[i];
@@ -257,7 +266,8 @@ OxResult ext_affine_grid(OxImporter *im, OxNode *n)
     bshape[0] = pts;
     bshape[1] = s + 1;
     OxConst base;
-    ox_const_make(im, &base, IR_F32, 2, bshape);
+    if (!ox_const_make(im, &base, IR_F32, 2, bshape))
+        return OX_ERROR;
     for (int64_t p = 0; p < pts; p++) {
         int64_t q = p;
         for (int i = s - 1; i >= 0; i--) { /* spatial dim i: coordinate s - 1 - i (x first) */
@@ -296,7 +306,8 @@ OxResult ext_window(OxImporter *im, OxNode *n, const char *op)
     double len = (double)(ox_attr_int(n, "periodic", 1) ? size : size - 1),
            pi = 3.14159265358979323846;
     OxConst c;
-    ox_const_make(im, &c, dt, 1, &size);
+    if (!ox_const_make(im, &c, dt, 1, &size))
+        return OX_ERROR;
     for (int64_t i = 0; i < size; i++) {
         double x = (double)i, y;
         if (op[1] == 'a' && op[2] == 'n') { /* Hann */
@@ -350,7 +361,8 @@ OxResult ext_col2im(OxImporter *im, OxNode *n)
     ValueId upd = reshape_to(im, n, x, &flat);
     OxConst zc, ic;
     int64_t zshape[3] = {nn, c, pn + 1};
-    ox_const_make(im, &zc, ox_ty(im, x)->dtype, 3, zshape);
+    if (!ox_const_make(im, &zc, ox_ty(im, x)->dtype, 3, zshape))
+        return OX_ERROR;
     index_const(im, &flat, &ic);
     for (int64_t q = 0; q < kn * ln; q++) { /* the same positions for every (n, c) */
         int64_t kr = q / ln, lr = q % ln, pos = 0, mul = 1;
@@ -387,7 +399,8 @@ static ValueId dft_matrix(OxImporter *im, const OxNode *n, int64_t rows, int c, 
 {
     int64_t shape[2] = {rows * c, k * 2};
     OxConst w;
-    ox_const_make(im, &w, IR_F32, 2, shape);
+    if (!ox_const_make(im, &w, IR_F32, 2, shape))
+        return IR_NONE;
     const double two_pi = 6.28318530717958647692, scale = inverse ? 1.0 / (double)len : 1.0;
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < k; j++) {

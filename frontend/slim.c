@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
-/* Bigger model files are surely not model files (and the scanner counts in int). */
-#define FE_MAX_FILE_BYTES ((size_t)64 << 20)
+/* Bigger model files are surely not model files: a model's text is small (its weights are
+ * in safetensors files). */
+#define FE_MAX_FILE_BYTES ((size_t)16 << 20)
 
 Graph *fe_slim_load(const char *path, Diag *d)
 {
@@ -32,8 +34,9 @@ Graph *fe_slim_load(const char *path, Diag *d)
     }
     char *text = NULL;
     size_t len = 0, cap = 0;
-    bool too_big = false;
-    for (;;) {
+    /* A regular file's size (st, from the open) is refused before reading it. */
+    bool too_big = (uint64_t)st.st_size > FE_MAX_FILE_BYTES;
+    while (!too_big) {
         if (len == cap) {
             cap = cap ? 2 * cap : 16384;
             if (cap > FE_MAX_FILE_BYTES + 1) {

@@ -43,6 +43,10 @@ void arena_free(Arena *a)
 
 void *arena_alloc(Arena *a, size_t size)
 {
+    if (size > SIZE_MAX / 2) { /* rounding up below would wrap to a small block */
+        fputs("slimc: out of memory\n", stderr);
+        abort();
+    }
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (need == 0)
         need = ARENA_ALIGN;

@@ -9,6 +9,7 @@
  * Epilogue operands: ir_eval_node reads the data of epilogue operand j from
  * inputs[n->n_inputs + j] (so callers pass n_inputs + n_epilogue pointers; entries for
  * unary epilogue ops are ignored). */
+#include "ir/checked.h"
 #include "ir/dtype_ops.h"
 #include "ir/eval_internal.h"
 
@@ -623,11 +624,18 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     return true;
 }
 
-/* Bytes of value v with the symbols bound (at least 1, so that every buffer exists). */
+/* Bytes of value v with the symbols bound (at least 1, so that every buffer exists); 0
+ * when the size overflows for these symbol values. */
 static size_t value_bytes(const Graph *g, ValueId v, const int64_t *syms)
 {
-    Dims s = dims_of(g, v, syms);
-    size_t b = ir_dtype_bytes(g->values[v].type.dtype, dims_numel(&s));
+    const Shape *s = &g->values[v].type.shape;
+    int64_t n = 1, k;
+    size_t b;
+    for (int i = 0; i < s->rank; i++)
+        if (!ir_dim_eval_ckd(s->d[i], syms, &k) || !ir_ckd_mul_i64(n, k, &n))
+            return 0;
+    if (!ir_ckd_bytes(g->values[v].type.dtype, n, &b))
+        return 0;
     return b ? b : 1;
 }
 
@@ -673,7 +681,14 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
                 ok = false;
                 break;
             }
-            out[j] = arena_alloc(a, value_bytes(g, n->outputs[j], syms));
+            size_t bytes = value_bytes(g, n->outputs[j], syms);
+            if (!bytes) {
+                diag_error(d, n->loc, "tensor '%s': element count overflows for these shapes",
+                           g->values[n->outputs[j]].name);
+                ok = false;
+                break;
+            }
+            out[j] = arena_alloc(a, bytes);
         }
         if (ok)
             ok = ir_eval_node(g, n, in, out, syms, d);
@@ -690,8 +705,12 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
     }
     for (int i = 0; i < g->n_outputs && ok; i++) {
         size_t bytes = value_bytes(g, g->outputs[i], syms);
-        outputs[i] = malloc(bytes);
-        SLIMC_ASSERT(outputs[i]);
+        if (!bytes || !(outputs[i] = malloc(bytes))) {
+            diag_error(d, g->values[g->outputs[i]].loc, "output '%s': out of memory",
+                       g->values[g->outputs[i]].name);
+            ok = false;
+            break;
+        }
         memcpy(outputs[i], data[g->outputs[i]], bytes);
     }
     if (!ok)

@@ -1,6 +1,8 @@
 /* The graph: values, nodes, attributes, and the edits passes make. */
 #include "ir/graph.h"
 
+#include "ir/limits.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,7 @@ Graph *ir_graph_new(const char *name)
     Graph *g = arena_alloc(a, sizeof *g);
     g->arena = a;
     g->name = arena_strdup(a, name ? name : "model");
+    g->max_memory = ir_default_max_memory();
     return g;
 }
 
@@ -337,6 +340,45 @@ int ir_use_count(const Graph *g, ValueId v)
     return count;
 }
 
+void ir_uses(const Graph *g, int *counts, NodeId *sole)
+{
+    for (ValueId v = 0; v < g->n_values; v++) {
+        counts[v] = 0;
+        if (sole)
+            sole[v] = IR_NONE;
+    }
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0) {
+                counts[n->inputs[j]]++;
+                if (sole)
+                    sole[n->inputs[j]] = i;
+            }
+        for (int j = 0; j < n->n_epilogue; j++)
+            if (n->epilogue[j].operand >= 0)
+                counts[n->epilogue[j].operand]++;
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        counts[g->outputs[i]]++;
+    if (!sole)
+        return;
+    /* sole[v] is the last node reading v as an input; it is the only use when the count is
+     * one, v is no graph output, and that node reads v once (else an epilogue is the use). */
+    for (ValueId v = 0; v < g->n_values; v++) {
+        if (sole[v] == IR_NONE)
+            continue;
+        const Node *n = &g->nodes[sole[v]];
+        int reads = 0;
+        for (int j = 0; j < n->n_inputs; j++)
+            reads += n->inputs[j] == v;
+        if (counts[v] != 1 || reads != 1 || g->values[v].is_output)
+            sole[v] = IR_NONE;
+    }
+}
+
 void ir_node_move_last(Graph *g, NodeId pos)
 {
     const Node last = g->nodes[g->n_nodes - 1];
@@ -434,7 +476,10 @@ bool ir_infer_node(Graph *g, NodeId id, Diag *d)
                 g->values[n->outputs[j]].type.shape.rank = -1;
             return true;
         }
-    if (!info->shape(g, n, d)) {
+    bool ok = info->shape(g, n, d);
+    for (int i = 0; ok && i < n->n_outputs; i++)
+        ok = ir_check_size(g, n->outputs[i], d);
+    if (!ok) {
         for (int i = 0; i < n->n_outputs; i++)
             g->values[n->outputs[i]].type.shape.rank = -1;
         return false;

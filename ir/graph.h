@@ -134,6 +134,9 @@ struct Graph {
     struct GraphCleanup *cleanups;
     /* The files the graph was read from (frontend/files.h); shared by clones. */
     struct GraphFile *files;
+    /* Bytes this model may ask for: weights + arena + outputs, and any constant that a
+     * pass folds (ir/limits.h); ir_default_max_memory() unless the caller sets it. */
+    uint64_t max_memory;
 };
 
 /* A file a graph was read from (model, weights, external data), by identity: no output
@@ -198,6 +201,10 @@ int ir_use_count(const Graph *g, ValueId v);
 /* The one live node that reads v as an input, when that is v's only use and v is not a
  * graph output; else IR_NONE. */
 NodeId ir_sole_consumer(const Graph *g, ValueId v);
+/* ir_use_count of every value into counts[0..n_values) and, when sole is not NULL,
+ * ir_sole_consumer of every value into sole[0..n_values), in one sweep over the graph:
+ * passes that ask for many values use this, not a sweep per value. */
+void ir_uses(const Graph *g, int *counts, NodeId *sole);
 /* Drops dead nodes and values nothing refers to, renumbering; keeps order. */
 void ir_compact(Graph *g);
 /* Moves the last node to position pos (the nodes from pos on move up by one) and sets
@@ -211,6 +218,11 @@ bool ir_infer_node(Graph *g, NodeId n, Diag *d);
 /* Checks structural invariants (ids in range, topological order, arity, types set,
  * epilogues legal); reports each violation as an internal error to d. */
 bool ir_verify(const Graph *g, Diag *d);
+/* The user error for a value whose shape no memory can hold: a negative dimension, an
+ * element count that overflows int64_t or a byte size over IR_MAX_TENSOR_BYTES
+ * ("tensor 'x': element count overflows (dims 2305843009213693952 x 64, f32)"); true when
+ * the size is sound. Frontends call it on graph inputs, shape inference on every output. */
+bool ir_check_size(const Graph *g, ValueId v, Diag *d);
 
 /* Text and Graphviz dumps. */
 void ir_print(const Graph *g, FILE *out);

@@ -2,6 +2,7 @@
  * types of a node's outputs from its inputs and attributes, or reports the user's error —
  * naming the node, the shapes involved and where each operand came from — and returns
  * false. Inputs already unknown (rank -1) never reach these functions. */
+#include "ir/checked.h"
 #include "ir/dtype_ops.h"
 #include "ir/graph.h"
 
@@ -142,15 +143,22 @@ SHAPE_FN(broadcast)
     return true;
 }
 
-/* Output size of a window op along one spatial dim, as PyTorch computes it. */
+/* Output size of a window op along one spatial dim, as PyTorch computes it (s >= 1,
+ * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. */
 static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
 {
-    int64_t span = in + 2 * p - dil * (k - 1) - 1;
+    int64_t span, reach, inp;
+    if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &span) ||
+        !ir_ckd_add_i64(in, span, &span) || !ir_ckd_sub_i64(span, reach, &span) ||
+        !ir_ckd_add_i64(in, p, &inp))
+        return 0;
+    span--;
     if (span < 0)
         return 0;
-    int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    int64_t out = (ceil_mode ? span / s + (span % s != 0) : span / s) + 1;
     /* The last window must start inside the input or the left padding. */
-    if (ceil_mode && (out - 1) * s >= in + p)
+    int64_t last; /* where the last window starts; past inp when the product overflows */
+    if (ceil_mode && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
         out--;
     return out;
 }
@@ -178,11 +186,14 @@ SHAPE_FN(conv2d)
                    n->name, (long long)groups, (long long)c, (long long)o);
         return false;
     }
-    if (ci * groups != c) {
+    int64_t want_c;
+    if (!ir_ckd_mul_i64(ci, groups, &want_c))
+        want_c = INT64_MAX; /* cannot equal c: the input's size was checked */
+    if (want_c != c) {
         diag_error(d, n->loc,
                    "conv2d '%s': the input has %lld channels but the weight expects %lld "
                    "(groups=%lld): input %s, weight %s",
-                   n->name, (long long)c, (long long)(ci * groups), (long long)groups,
+                   n->name, (long long)c, (long long)want_c, (long long)groups,
                    describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
@@ -324,7 +335,7 @@ SHAPE_FN(pool2d)
                        ir_ops[n->op].name, n->name);
             return false;
         }
-        if (p[i] * 2 > k[i]) {
+        if (p[i] > k[i] / 2) { /* p * 2 > k, without overflow */
             diag_error(d, n->loc,
                        "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
                        ir_ops[n->op].name, n->name, (long long)p[i], (long long)k[i]);
@@ -815,7 +826,7 @@ SHAPE_FN(slice)
     int64_t s = clamp_bound(ir_attr_int(n, "start", 0), len);
     int64_t e = clamp_bound(ir_attr_int(n, "end", INT64_MAX / 2), len);
     Shape out = t->shape;
-    out.d[ax] = ir_dim(e > s ? (e - s + step - 1) / step : 0);
+    out.d[ax] = ir_dim(e > s ? (e - s - 1) / step + 1 : 0); /* ceil((e - s) / step) */
     set_out(g, n, 0, t->dtype, &out);
     return true;
 }
@@ -841,9 +852,12 @@ SHAPE_FN(pad)
             return bad_attr(g, n, 0, d, "negative padding is not supported");
         if (mode == 1 && (lo >= len || hi >= len))
             return bad_attr(g, n, 0, d, "reflect padding must be smaller than the dimension");
-        if (mode == 2 && len == 0 && lo + hi > 0)
+        if (mode == 2 && len == 0 && (lo > 0 || hi > 0))
             return bad_attr(g, n, 0, d, "replicate padding of an empty dimension");
-        out.d[dim] = ir_dim(len + lo + hi);
+        int64_t size;
+        if (!ir_ckd_add_i64(len, lo, &size) || !ir_ckd_add_i64(size, hi, &size))
+            return bad_attr(g, n, 0, d, "the padded size overflows");
+        out.d[dim] = ir_dim(size);
     }
     set_out(g, n, 0, t->dtype, &out);
     return true;
@@ -861,9 +875,11 @@ SHAPE_FN(concat)
         bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
         for (int k = 0; ok && k < t->shape.rank; k++)
             ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
-        Dim sum = {out.d[ax].c + t->shape.d[ax].c, out.d[ax].syms};
+        Dim sum = {0, out.d[ax].syms};
         if (ok && t->shape.d[ax].syms != out.d[ax].syms)
             ok = false;
+        if (ok && !ir_ckd_add_i64(out.d[ax].c, t->shape.d[ax].c, &sum.c))
+            return bad_attr(g, n, i, d, "the concatenated size overflows");
         if (!ok) {
             char a[256], b[256];
             diag_error(d, n->loc,
@@ -955,7 +971,9 @@ SHAPE_FN(conv_transpose2d)
                        n->name);
             return false;
         }
-    int64_t o = og * groups;
+    int64_t o;
+    if (!ir_ckd_mul_i64(og, groups, &o))
+        return bad_attr(g, n, 1, d, "the output channel count overflows");
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o)) || bt->dtype != IR_F32) {
@@ -964,10 +982,14 @@ SHAPE_FN(conv_transpose2d)
             return false;
         }
     }
-    int64_t hw[2];
-    for (int i = 0; i < 2; i++)
-        hw[i] = (dim_of(g, n, 0, 2 + i) - 1) * stride[i] - 2 * pad[i] +
-                dil[i] * (dim_of(g, n, 1, 2 + i) - 1) + opad[i] + 1;
+    int64_t hw[2], t0, t1;
+    for (int i = 0; i < 2; i++) /* (in - 1) * stride - 2 * pad + dil * (k - 1) + opad + 1 */
+        if (!ir_ckd_mul_i64(dim_of(g, n, 0, 2 + i) - 1, stride[i], &t0) ||
+            !ir_ckd_mul_i64(2, pad[i], &t1) || !ir_ckd_sub_i64(t0, t1, &hw[i]) ||
+            !ir_ckd_mul_i64(dil[i], dim_of(g, n, 1, 2 + i) - 1, &t0) ||
+            !ir_ckd_add_i64(hw[i], t0, &hw[i]) || !ir_ckd_add_i64(hw[i], opad[i], &hw[i]) ||
+            !ir_ckd_add_i64(hw[i], 1, &hw[i]))
+            return bad_attr(g, n, 0, d, "the output size overflows");
     if (hw[0] < 1 || hw[1] < 1)
         return bad_attr(g, n, 0, d, "the output would be empty");
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
@@ -1053,7 +1075,7 @@ SHAPE_FN(qconv2d)
     int64_t groups = ir_attr_int(n, "groups", 1);
     int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
-    if (groups < 1 || c % groups || o % groups || ci * groups != c || stride[0] < 1 ||
+    if (groups < 1 || c % groups || o % groups || c / groups != ci || stride[0] < 1 ||
         stride[1] < 1 || dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
         diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
                    n->name);
@@ -1083,7 +1105,7 @@ SHAPE_FN(qlinear)
     if (packed) { /* [ceil(O / 16), ceil(K / 4), 64]: O from out_features, K from x */
         o = ir_attr_int(n, "out_features", 0);
         k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
-        if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != (o + 15) / 16 ||
+        if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != o / 16 + (o % 16 != 0) ||
             dim_of(g, n, 1, 1) != ir_qpack_rows(k) || dim_of(g, n, 1, 2) != 64) {
             char b[256];
             diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",

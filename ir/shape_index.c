@@ -2,6 +2,7 @@
  * cumsum, mod): the functions named in the last column of their ops.def rows. Like
  * ir/shape.c, each sets the output type or reports the user's error naming the node, the
  * shapes and where each operand came from. reduce_prod shares ir/shape.c's reduce. */
+#include "ir/checked.h"
 #include "ir/graph.h"
 #include "ir/index_ops.h"
 
@@ -327,12 +328,15 @@ SHAPE_FN(pool_nd)
     for (int i = 0; i < s; i++) {
         if (!ir_dim_static(x->shape.d[2 + i]))
             return fail(g, n, 0, d, "the spatial dims must be fixed sizes");
-        int64_t in = x->shape.d[2 + i].c,
-                span = in + pads[i] + pads[s + i] - (k[i] - 1) * dil[i] - 1;
-        if (k[i] < 1 || st[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[s + i] < 0 || span < 0)
+        int64_t in = x->shape.d[2 + i].c, span, reach;
+        if (k[i] < 1 || st[i] < 1 || dil[i] < 1 || pads[i] < 0 || pads[s + i] < 0 ||
+            !ir_ckd_add_i64(in, pads[i], &span) || !ir_ckd_add_i64(span, pads[s + i], &span) ||
+            !ir_ckd_mul_i64(k[i] - 1, dil[i], &reach) || span - reach - 1 < 0)
             return fail(g, n, 0, d, "a bad kernel, stride, dilation or padding for this input");
-        int64_t o = (ceil_mode ? (span + st[i] - 1) / st[i] : span / st[i]) + 1;
-        if (ceil_mode && (o - 1) * st[i] >= in + pads[i])
+        span = span - reach - 1; /* both >= 0 and span < 2^63: no overflow */
+        int64_t o = (ceil_mode ? span / st[i] + (span % st[i] != 0) : span / st[i]) + 1;
+        int64_t last; /* in + pads[i] <= the span's sum above: no overflow */
+        if (ceil_mode && (!ir_ckd_mul_i64(o - 1, st[i], &last) || last >= in + pads[i]))
             o--; /* the last window must start inside the input or its begin padding */
         out.d[2 + i] = ir_dim(o);
     }

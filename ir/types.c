@@ -1,6 +1,9 @@
 /* Element types, symbolic dimensions and the polynomials memory planning needs. */
 #include "ir/types.h"
 
+#include "ir/arena.h"
+#include "ir/checked.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -28,9 +31,13 @@ int ir_dtype_bits(DType t)
 
 size_t ir_dtype_bytes(DType t, int64_t count)
 {
+    size_t bytes;
     if (count <= 0)
         return 0;
-    return (size_t)(((uint64_t)count * (uint64_t)ir_dtype_bits(t) + 7) / 8);
+    /* Sizes from a file are checked (ir_ckd_bytes) where they enter the IR; one that gets
+     * here unchecked is slimc's bug, and must not wrap to a small buffer. */
+    SLIMC_ASSERT(ir_ckd_bytes(t, count, &bytes));
+    return bytes;
 }
 
 bool ir_dtype_parse(const char *s, DType *out)
@@ -320,11 +327,10 @@ bool ir_shape_static(const Shape *s)
 
 bool ir_dim_mul(Dim a, Dim b, Dim *out)
 {
-    if (a.syms & b.syms)
+    int64_t c;
+    if ((a.syms & b.syms) || a.c < 0 || b.c < 0 || !ir_ckd_mul_i64(a.c, b.c, &c))
         return false;
-    if (a.c != 0 && b.c != 0 && (a.c > INT64_MAX / b.c || a.c < 0 || b.c < 0))
-        return false;
-    *out = (Dim){a.c * b.c, a.syms | b.syms};
+    *out = (Dim){c, a.syms | b.syms};
     return true;
 }
 
@@ -338,13 +344,20 @@ bool ir_shape_numel(const Shape *s, Dim *out)
     return true;
 }
 
-int64_t ir_dim_eval(Dim d, const int64_t *sym_values)
+bool ir_dim_eval_ckd(Dim d, const int64_t *sym_values, int64_t *out)
 {
     int64_t v = d.c;
     for (int i = 0; i < IR_MAX_SYMS; i++)
-        if (d.syms & (1u << i))
-            v *= sym_values ? sym_values[i] : 1;
-    return v;
+        if ((d.syms & (1u << i)) && !ir_ckd_mul_i64(v, sym_values ? sym_values[i] : 1, &v))
+            return false;
+    *out = v;
+    return true;
+}
+
+int64_t ir_dim_eval(Dim d, const int64_t *sym_values)
+{
+    int64_t v;
+    return ir_dim_eval_ckd(d, sym_values, &v) ? v : INT64_MAX;
 }
 
 Poly ir_poly_const(int64_t c)
@@ -390,7 +403,8 @@ bool ir_poly_add(Poly *acc, Poly b)
             acc->t[acc->n].c = 0;
             acc->n++;
         }
-        acc->t[i].c += b.t[j].c;
+        if (!ir_ckd_add_i64(acc->t[i].c, b.t[j].c, &acc->t[i].c))
+            return false;
     }
     return true;
 }
@@ -405,17 +419,27 @@ bool ir_poly_le(const Poly *a, const Poly *b)
     return true;
 }
 
-int64_t ir_poly_eval(const Poly *p, const int64_t *sym_values)
+bool ir_poly_eval_ckd(const Poly *p, const int64_t *sym_values, int64_t *out)
 {
-    int64_t v = 0;
+    int64_t v = 0, t;
     for (int i = 0; i < p->n; i++)
-        v += ir_dim_eval((Dim){p->t[i].c, p->t[i].mask}, sym_values);
-    return v;
+        if (!ir_dim_eval_ckd((Dim){p->t[i].c, p->t[i].mask}, sym_values, &t) ||
+            !ir_ckd_add_i64(v, t, &v))
+            return false;
+    *out = v;
+    return true;
 }
 
-Poly ir_poly_round_up(Poly p, int64_t align)
+int64_t ir_poly_eval(const Poly *p, const int64_t *sym_values)
 {
-    for (int i = 0; i < p.n; i++)
-        p.t[i].c = (p.t[i].c + align - 1) / align * align;
-    return p;
+    int64_t v;
+    return ir_poly_eval_ckd(p, sym_values, &v) ? v : INT64_MAX;
+}
+
+bool ir_poly_round_up(Poly *p, int64_t align)
+{
+    for (int i = 0; i < p->n; i++)
+        if (!ir_ckd_round_up(p->t[i].c, align, &p->t[i].c))
+            return false;
+    return true;
 }

@@ -43,7 +43,9 @@ typedef enum DType {
 const char *ir_dtype_name(DType t);
 const char *ir_dtype_ctype(DType t);
 int ir_dtype_bits(DType t);
-/* Bytes for count elements (i4 packs two a byte, rounded up). */
+/* Bytes for count elements (i4 packs two a byte, rounded up); 0 for count <= 0. The count
+ * must be one already checked (a value's type, or ir_ckd_bytes in ir/checked.h): a size
+ * over IR_MAX_TENSOR_BYTES is an assertion, never a wrapped small size. */
 size_t ir_dtype_bytes(DType t, int64_t count);
 /* Parses "f32", "int8", "float32"...; returns false if unknown. */
 bool ir_dtype_parse(const char *s, DType *out);
@@ -116,10 +118,13 @@ static inline bool ir_dim_eq(Dim a, Dim b)
 }
 bool ir_shape_eq(const Shape *a, const Shape *b);
 bool ir_shape_static(const Shape *s);
-/* Product of all dims; false if a symbol would appear squared (unsupported). */
+/* Product of all dims; false if a symbol would appear squared (unsupported), a
+ * coefficient is negative or the product of the coefficients overflows int64_t. */
 bool ir_shape_numel(const Shape *s, Dim *out);
 bool ir_dim_mul(Dim a, Dim b, Dim *out);
-/* Value of d with the given symbol values. */
+/* Value of d with the given symbol values; false when it overflows int64_t. */
+bool ir_dim_eval_ckd(Dim d, const int64_t *sym_values, int64_t *out);
+/* The same, INT64_MAX when it overflows (for statistics and values already checked). */
 int64_t ir_dim_eval(Dim d, const int64_t *sym_values);
 
 /* A polynomial in the symbols with non-negative coefficients: sizes and arena offsets.
@@ -134,11 +139,14 @@ typedef struct Poly {
 } Poly;
 Poly ir_poly_const(int64_t c);
 Poly ir_poly_from_dim(Dim d);
-bool ir_poly_add(Poly *acc, Poly b); /* false when it would need more terms */
+bool ir_poly_add(Poly *acc, Poly b); /* false when it would need more terms or overflow */
 /* True when a <= b for every symbol value >= 1 (checked term by term: sound, not complete). */
 bool ir_poly_le(const Poly *a, const Poly *b);
-int64_t ir_poly_eval(const Poly *p, const int64_t *sym_values);
-Poly ir_poly_round_up(Poly p, int64_t align); /* each term rounded up to align */
+/* p's value with the given symbol values; false when it overflows int64_t. */
+bool ir_poly_eval_ckd(const Poly *p, const int64_t *sym_values, int64_t *out);
+int64_t ir_poly_eval(const Poly *p, const int64_t *sym_values); /* INT64_MAX on overflow */
+/* Rounds each term of p up to a multiple of align; false when one overflows. */
+bool ir_poly_round_up(Poly *p, int64_t align);
 
 /* Quantization parameters: per tensor (axis < 0) or per channel along axis; int4 weights
  * may carry group-wise scales (group_size > 0) along the last axis. */

@@ -1,8 +1,50 @@
 /* The IR checker that runs between passes: structural invariants only (a failure is a bug
  * in slimc, not the user's mistake). */
+#include "ir/checked.h"
 #include "ir/graph.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+/* Why shape s of dtype t is not a tensor slimc can hold (NULL when it is): a negative
+ * dimension, an element count over int64_t, or more than IR_MAX_TENSOR_BYTES bytes.
+ * Symbols count as 1, their smallest value; run time checks them again with their values. */
+static const char *size_fault(DType t, const Shape *s)
+{
+    int64_t dims[IR_MAX_RANK], numel;
+    size_t bytes;
+    for (int i = 0; i < s->rank; i++)
+        if ((dims[i] = s->d[i].c) < 0)
+            return "negative dimension";
+    if (!ir_ckd_numel(dims, s->rank, &numel))
+        return "element count overflows";
+    if (!ir_ckd_bytes(t, numel, &bytes))
+        return "byte size overflows";
+    return NULL;
+}
+
+bool ir_check_size(const Graph *g, ValueId v, Diag *d)
+{
+    const Value *val = &g->values[v];
+    const Shape *s = &val->type.shape;
+    const char *fault =
+        s->rank >= 0 && s->rank <= IR_MAX_RANK ? size_fault(val->type.dtype, s) : NULL;
+    if (!fault)
+        return true;
+    char dims[IR_MAX_RANK * 48 + 8] = "";
+    size_t len = 0;
+    for (int i = 0; i < s->rank; i++) {
+        char dim[40];
+        if (s->d[i].c < 0)
+            snprintf(dim, sizeof dim, "%lld", (long long)s->d[i].c);
+        else
+            ir_dim_str(g, s->d[i], dim, sizeof dim);
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%s", i ? " x " : "", dim);
+    }
+    diag_error(d, val->loc, "tensor '%s': %s (dims %s, %s)", val->name, fault, dims,
+               ir_dtype_name(val->type.dtype));
+    return false;
+}
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
@@ -34,6 +76,9 @@ bool ir_verify(const Graph *g, Diag *d)
             FAIL("value '%s' has no valid type", v->name);
         if ((unsigned)v->type.dtype >= IR_NUM_DTYPES)
             FAIL("value '%s' has a bad dtype", v->name);
+        else if (v->type.shape.rank >= 0 && v->type.shape.rank <= IR_MAX_RANK &&
+                 size_fault(v->type.dtype, &v->type.shape))
+            FAIL("value '%s': %s", v->name, size_fault(v->type.dtype, &v->type.shape));
     }
     for (int i = 0; i < g->n_inputs; i++)
         if (!valid_value(g, g->inputs[i]) || g->values[g->inputs[i]].kind != IR_VALUE_INPUT)

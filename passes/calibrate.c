@@ -5,6 +5,7 @@
  * those into a clip range are described in passes/quant_internal.h. */
 #include "passes/quant_internal.h"
 
+#include "ir/checked.h"
 #include "ir/eval.h"
 #include "passes/pass.h"
 
@@ -241,12 +242,14 @@ typedef struct Batch {
     void **owned;      /* per value: buffers to free */
 } Batch;
 
+/* v's element count with these symbol values; -1 when it overflows. */
 static int64_t numel_of(const Graph *g, ValueId v, const int64_t *syms)
 {
     const Shape *s = &g->values[v].type.shape;
-    int64_t n = 1;
+    int64_t n = 1, k;
     for (int i = 0; i < s->rank; i++)
-        n *= ir_dim_eval(s->d[i], syms);
+        if (!ir_dim_eval_ckd(s->d[i], syms, &k) || !ir_ckd_mul_i64(n, k, &n))
+            return -1;
     return n;
 }
 
@@ -472,9 +475,15 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                 }
                 for (int j = 0; j < n->n_outputs; j++) {
                     ValueId v = n->outputs[j];
-                    size_t bytes = ir_dtype_bytes(g->values[v].type.dtype, numel_of(g, v, syms));
-                    outs[j] = malloc(bytes ? bytes : 1);
-                    if (!outs[j]) {
+                    size_t bytes;
+                    outs[j] = NULL;
+                    if (!ir_ckd_bytes(g->values[v].type.dtype, numel_of(g, v, syms), &bytes)) {
+                        diag_error(d, n->loc,
+                                   "quantize: tensor '%s': element count overflows for the "
+                                   "calibration data's shapes",
+                                   g->values[v].name);
+                        ok = false;
+                    } else if (!(outs[j] = malloc(bytes ? bytes : 1))) {
                         diag_error(d, n->loc, "quantize: out of memory");
                         ok = false;
                     }

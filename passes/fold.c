@@ -1,7 +1,8 @@
 /* fold: constant folding and simplifications that are exact in IEEE arithmetic.
  *
  * A live node whose inputs (and epilogue operands) are all constants, whose output has a
- * static shape and at most max_mb MiB (default 64), and whose output is not a graph output,
+ * static shape and at most max_mb MiB (default 64, and never over the graph's memory
+ * limit, ir/limits.h), and whose output is not a graph output,
  * is evaluated with the reference semantics (ir_eval_node); its output becomes a constant
  * of the same name. Graph outputs stay computed by a node, because generated code writes
  * each output into the caller's buffer.
@@ -19,13 +20,25 @@
 #include "passes/pass.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct Fold {
     Graph *g;
     size_t max_bytes;
     int folded, simplified;
+    /* What a removed node's output is replaced by, applied to each node's inputs as the
+     * sweep reaches it (one sweep over the graph per replacement made the pass quadratic).
+     * Indexed by the values there were before the pass; graph outputs are never renamed. */
+    ValueId *renamed;
+    int n_renamed;
 } Fold;
+
+/* v's replacement (v itself when none). */
+static ValueId renamed(const Fold *f, ValueId v)
+{
+    return v >= 0 && v < f->n_renamed ? f->renamed[v] : v;
+}
 
 static bool is_const(const Graph *g, ValueId v)
 {
@@ -50,6 +63,13 @@ static bool try_fold(Fold *f, NodeId id)
     ValueId out = n->outputs[0];
     const Value *ov = &g->values[out];
     if (ov->is_output || ov->type.shape.rank < 0 || !ir_shape_static(&ov->type.shape))
+        return false;
+    /* The size in double first: a result over max_mb or the graph's memory limit is left
+     * for run time (where the limit is checked for the run), never allocated here. */
+    double dbytes = (double)ir_dtype_bits(ov->type.dtype) / 8;
+    for (int i = 0; i < ov->type.shape.rank; i++)
+        dbytes *= (double)ov->type.shape.d[i].c;
+    if (!(dbytes <= (double)f->max_bytes) || !(dbytes <= (double)g->max_memory))
         return false;
     int64_t numel = 1;
     for (int i = 0; i < ov->type.shape.rank; i++)
@@ -76,7 +96,7 @@ static bool try_fold(Fold *f, NodeId id)
         return false;
     Type t = ov->type;
     ValueId c = ir_const_new(g, ov->name, t, data, bytes, ov->loc); /* g->values may move */
-    ir_replace_uses(g, out, c);
+    f->renamed[out] = c;
     g->nodes[id].dead = true;
     f->folded++;
     return true;
@@ -104,7 +124,7 @@ static bool forward(Fold *f, NodeId id, ValueId x)
     const Type *tx = &g->values[x].type, *to = &g->values[n->outputs[0]].type;
     if (tx->dtype != to->dtype || tx->quant != to->quant || !ir_shape_eq(&tx->shape, &to->shape))
         return false;
-    ir_replace_uses(g, n->outputs[0], x);
+    f->renamed[n->outputs[0]] = x;
     n->dead = true;
     f->simplified++;
     return true;
@@ -207,13 +227,24 @@ bool pass_fold(Graph *g, const PassArgs *args, Diag *d)
         }
         f.max_bytes = (size_t)(mb->number * 1048576.0);
     }
+    f.n_renamed = g->n_values;
+    f.renamed = malloc(sizeof(ValueId) * ((size_t)g->n_values + 1));
+    SLIMC_ASSERT(f.renamed);
+    for (ValueId v = 0; v < g->n_values; v++)
+        f.renamed[v] = v;
     /* One sweep in order: a folded output is a constant by the time its users are seen. */
     for (NodeId i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].dead)
+        Node *n = &g->nodes[i];
+        if (n->dead)
             continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            n->inputs[j] = renamed(&f, n->inputs[j]);
+        for (int j = 0; j < n->n_epilogue; j++)
+            n->epilogue[j].operand = renamed(&f, n->epilogue[j].operand);
         if (!try_fold(&f, i))
             try_simplify(&f, i);
     }
+    free(f.renamed);
     ir_compact(g);
     return true;
 }

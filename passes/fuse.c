@@ -17,6 +17,8 @@
  * a residual add then relu) up to IR_MAX_EPILOGUE ops. */
 #include "passes/pass.h"
 
+#include <stdlib.h>
+
 static bool is_epilogue_op(OpKind op)
 {
     switch (op) {
@@ -62,11 +64,11 @@ static bool same_type(const Type *a, const Type *b)
 }
 
 /* Takes H's consumer into H's epilogue if the conditions above hold; true if it did. */
-static bool fuse_one(Graph *g, NodeId h)
+static bool fuse_one(Graph *g, NodeId h, NodeId *sole)
 {
     const Node *hn = &g->nodes[h];
     ValueId o = hn->outputs[0];
-    NodeId e = ir_sole_consumer(g, o);
+    NodeId e = sole[o]; /* ir_sole_consumer(g, o), kept up to date below */
     if (e == IR_NONE)
         return false;
     const Node *en = &g->nodes[e];
@@ -88,6 +90,8 @@ static bool fuse_one(Graph *g, NodeId h)
     for (int j = 0; j < en->n_epilogue; j++)
         if (en->epilogue[j].operand != IR_NONE && !available_before(g, en->epilogue[j].operand, h))
             return false;
+    if (step.operand != IR_NONE)
+        sole[step.operand] = IR_NONE; /* read by H's epilogue now */
     Node *hw = &g->nodes[h];
     hw->epilogue[hw->n_epilogue++] = step;
     for (int j = 0; j < en->n_epilogue; j++)
@@ -104,14 +108,22 @@ bool pass_fuse(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
+    /* Every value's sole consumer, found once: a query per fusion would make the pass
+     * quadratic in the nodes. */
+    int *uses = malloc(sizeof(int) * ((size_t)g->n_values + 1));
+    NodeId *sole = malloc(sizeof(NodeId) * ((size_t)g->n_values + 1));
+    SLIMC_ASSERT(uses && sole);
+    ir_uses(g, uses, sole);
     for (NodeId h = 0; h < g->n_nodes; h++) {
         const Node *n = &g->nodes[h];
         if (n->dead || n->n_outputs != 1 ||
             !(ir_ops[n->op].flags & (IR_F_FUSE_HEAD | IR_F_ELEMENTWISE)))
             continue;
-        while (fuse_one(g, h))
+        while (fuse_one(g, h, sole))
             ;
     }
+    free(uses);
+    free(sole);
     ir_compact(g);
     return true;
 }

@@ -19,6 +19,7 @@
  * Placement is greedy, largest first (sizes compared with every symbol at 64), at the
  * lowest offset that keeps clear of every placed value whose lifetime overlaps — proved
  * for every symbol value >= 1 with ir_poly_le, term by term (sound, not complete). */
+#include "ir/checked.h"
 #include "passes/pass.h"
 
 #include <stdlib.h>
@@ -33,6 +34,10 @@ typedef struct Slot {
     Poly offset, end;
     int64_t size_probe;
     bool placed;
+    /* The slots whose lifetimes overlap this one's (indices into the sorted slots), when
+     * known; NULL: every slot is checked (see find_overlaps). */
+    const int *near;
+    int n_near;
 } Slot;
 
 /* In-place concats: piece[v], the concat result v is a piece of (IR_NONE if none), at
@@ -95,7 +100,9 @@ static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
             if (n->inputs[j] == x)
                 return false;
         pc->at[x] = at; /* stays unread unless the concat qualifies */
-        at += ne.c * ir_dtype_bits(ov->type.dtype) / 8;
+        size_t bytes;
+        if (!ir_ckd_bytes(ov->type.dtype, ne.c, &bytes) || !ir_ckd_add_i64(at, (int64_t)bytes, &at))
+            return false;
     }
     for (int i = 0; i < n->n_inputs; i++)
         pc->piece[n->inputs[i]] = o;
@@ -108,12 +115,11 @@ static bool value_size(const Graph *g, ValueId v, Poly *out)
 {
     const Type *t = &g->values[v].type;
     Dim n;
-    if (!ir_shape_numel(&t->shape, &n))
+    size_t bytes;
+    if (!ir_shape_numel(&t->shape, &n) || !ir_ckd_bytes(t->dtype, n.c, &bytes))
         return false;
-    int64_t bits = ir_dtype_bits(t->dtype);
-    Dim bytes = {(n.c * bits + 7) / 8, n.syms};
-    *out = ir_poly_round_up(ir_poly_from_dim(bytes), MEMPLAN_ALIGN);
-    return true;
+    *out = ir_poly_from_dim((Dim){(int64_t)bytes, n.syms});
+    return ir_poly_round_up(out, MEMPLAN_ALIGN);
 }
 
 static int64_t probe(const Poly *p)
@@ -138,8 +144,8 @@ static bool fits(const Slot *slots, int n, const Slot *s, const Poly *cand)
     Poly cend = *cand;
     if (!ir_poly_add(&cend, s->size))
         return false;
-    for (int i = 0; i < n; i++) {
-        const Slot *o = &slots[i];
+    for (int i = 0; i < (s->near ? s->n_near : n); i++) {
+        const Slot *o = &slots[s->near ? s->near[i] : i];
         if (!o->placed || o == s || o->first > s->last || s->first > o->last)
             continue;
         if (!ir_poly_le(&cend, &o->offset) && !ir_poly_le(&o->end, cand))
@@ -179,8 +185,8 @@ static bool place(Slot *slots, int n, Slot *s)
         return true;
     }
     Poly all_ends = zero; /* covers every end term by term: always fits */
-    for (int i = 0; i < n; i++) {
-        const Slot *o = &slots[i];
+    for (int i = 0; i < (s->near ? s->n_near : n); i++) {
+        const Slot *o = &slots[s->near ? s->near[i] : i];
         if (!o->placed || o->first > s->last || s->first > o->last)
             continue;
         if (!poly_max(&all_ends, &o->end))
@@ -198,6 +204,70 @@ static bool place(Slot *slots, int n, Slot *s)
     }
     s->offset = best;
     return true;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Gives each slot the list of slots whose lifetimes overlap its own, so that placing it
+ * looks at those alone: with a scan of every slot per candidate offset, planning a long
+ * chain was quadratic. Sorted by first use, the slots overlapping a are the ones after it
+ * that start before a ends; pairs are counted first and, past a bound linear in the slots
+ * (a wide graph where everything is alive at once), the lists are not built and every slot
+ * is scanned as before. Returns the buffer to free (NULL when not built). */
+static int *find_overlaps(Slot *slots, int n)
+{
+    int64_t *by_first = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    int *deg = calloc((size_t)n + 1, sizeof(int));
+    SLIMC_ASSERT(by_first && deg);
+    for (int i = 0; i < n; i++)
+        by_first[i] = (int64_t)slots[i].first << 32 | i;
+    qsort(by_first, (size_t)n, sizeof by_first[0], cmp_i64);
+    const int64_t max_pairs = 16 * (int64_t)n + (1 << 20);
+    int64_t pairs = 0;
+    for (int i = 0; i < n && pairs <= max_pairs; i++) {
+        const Slot *a = &slots[by_first[i] & 0xffffffff];
+        for (int j = i + 1; j < n && (by_first[j] >> 32) <= a->last && pairs <= max_pairs; j++) {
+            deg[by_first[i] & 0xffffffff]++;
+            deg[by_first[j] & 0xffffffff]++;
+            pairs++;
+        }
+    }
+    int *buf = NULL;
+    if (pairs <= max_pairs) {
+        buf = malloc(sizeof(int) * (size_t)(2 * pairs + 1));
+        SLIMC_ASSERT(buf);
+        int at = 0;
+        for (int i = 0; i < n; i++) {
+            slots[i].near = buf + at;
+            slots[i].n_near = 0;
+            at += deg[i];
+        }
+        for (int i = 0; i < n; i++) {
+            int ia = (int)(by_first[i] & 0xffffffff);
+            for (int j = i + 1; j < n && (by_first[j] >> 32) <= slots[ia].last; j++) {
+                int ib = (int)(by_first[j] & 0xffffffff);
+                ((int *)slots[ia].near)[slots[ia].n_near++] = ib;
+                ((int *)slots[ib].near)[slots[ib].n_near++] = ia;
+            }
+        }
+        /* in slot order, as the full scan visits them: ties between candidate offsets
+         * fall the same way */
+        for (int i = 0; i < n; i++)
+            qsort((int *)slots[i].near, (size_t)slots[i].n_near, sizeof(int), cmp_int);
+    }
+    free(by_first);
+    free(deg);
+    return buf;
 }
 
 bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
@@ -283,6 +353,9 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         ns++;
     }
     qsort(slots, (size_t)ns, sizeof(Slot), cmp_slot);
+    for (int i = 0; i < ns; i++)
+        slots[i].near = NULL;
+    int *near = find_overlaps(slots, ns);
 
     Poly total = ir_poly_const(0);
     for (int i = 0; ok && i < ns; i++) {
@@ -304,8 +377,16 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         g->values[s->v].planned = true;
         g->values[s->v].offset = s->offset;
     }
+    /* Offsets end inside the arena: bounding its size (symbols at 1) bounds them all. */
+    int64_t least;
+    if (ok && (!ir_poly_eval_ckd(&total, NULL, &least) || least > IR_MAX_TENSOR_BYTES)) {
+        diag_error(d, (SrcLoc){g->source, 0, 0},
+                   "the model's working memory overflows (more than 2^62 bytes)");
+        ok = false;
+    }
     g->planned = ok;
     g->arena_bytes = ok ? total : ir_poly_const(0);
+    free(near);
     free(first);
     free(last);
     free(slots);

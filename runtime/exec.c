@@ -2,6 +2,9 @@
  * shapes, checks the inputs, allocates outputs and the arena, and calls P_run. */
 #include "runtime/exec.h"
 
+#include "ir/checked.h"
+#include "ir/limits.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,11 +73,11 @@ static void shape_str(const RtTensor *t, char *buf, size_t size)
         snprintf(buf + n, size - n, "]");
 }
 
-static void input_error(const RtExec *e, int i, const RtTensor *t, const char *why, Diag *d)
+static void input_error(const Graph *g, int i, const RtTensor *t, const char *why, Diag *d)
 {
-    const Value *v = &e->g->values[e->g->inputs[i]];
+    const Value *v = &g->values[g->inputs[i]];
     char want[256], got[256];
-    ir_type_str(e->g, &v->type, want, sizeof want);
+    ir_type_str(g, &v->type, want, sizeof want);
     shape_str(t, got, sizeof got);
     diag_error(d, v->loc, "input '%s': expected %s, got %s%s%s", v->name ? v->name : "?", want, got,
                why ? ": " : "", why ? why : "");
@@ -82,20 +85,19 @@ static void input_error(const RtExec *e, int i, const RtTensor *t, const char *w
 
 /* Binds every symbol from the first input dims that determine it; then checks every
  * input dim. Returns false with a diagnostic naming the input. */
-static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Diag *d)
+bool rt_bind_inputs(const Graph *g, const RtTensor *in, int64_t *syms, Diag *d)
 {
-    const Graph *g = e->g;
     uint32_t known = 0;
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
     for (int i = 0; i < g->n_inputs; i++) {
         const Type *t = &g->values[g->inputs[i]].type;
         if (in[i].dtype != t->dtype) {
-            input_error(e, i, &in[i], "wrong dtype", d);
+            input_error(g, i, &in[i], "wrong dtype", d);
             return false;
         }
         if (in[i].ndim != t->shape.rank) {
-            input_error(e, i, &in[i], "wrong rank", d);
+            input_error(g, i, &in[i], "wrong rank", d);
             return false;
         }
     }
@@ -109,13 +111,13 @@ static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Dia
                 if (!unknown || (unknown & (unknown - 1)))
                     continue; /* nothing to bind, or two unknowns in one dim */
                 int s = __builtin_ctz(unknown);
-                int64_t rest = ir_dim_eval((Dim){dm.c, dm.syms & ~unknown}, syms);
-                int64_t given = in[i].shape[k];
-                if (rest <= 0 || given <= 0 || given % rest) {
+                int64_t rest, given = in[i].shape[k];
+                if (!ir_dim_eval_ckd((Dim){dm.c, dm.syms & ~unknown}, syms, &rest) || rest <= 0 ||
+                    given <= 0 || given % rest) {
                     char why[160];
                     snprintf(why, sizeof why, "dim %d (%lld) does not give symbol %s a value >= 1",
                              k, (long long)given, g->sym_names[s] ? g->sym_names[s] : "?");
-                    input_error(e, i, &in[i], why, d);
+                    input_error(g, i, &in[i], why, d);
                     return false;
                 }
                 syms[s] = given / rest;
@@ -130,23 +132,37 @@ static bool bind_symbols(const RtExec *e, const RtTensor *in, int64_t *syms, Dia
                        g->sym_names[s] ? g->sym_names[s] : "?");
             return false;
         }
+    /* Every size these symbol values give must fit before anything is allocated: the
+     * arena bounds every planned value, the outputs are checked where they are made. */
+    int64_t arena;
+    if (!ir_poly_eval_ckd(&g->arena_bytes, syms, &arena) || arena > IR_MAX_TENSOR_BYTES) {
+        diag_error(d, (SrcLoc){g->source, 0, 0},
+                   "model '%s': its working memory overflows for these input shapes",
+                   g->name ? g->name : "?");
+        return false;
+    }
     for (int i = 0; i < g->n_inputs; i++) {
         const Type *t = &g->values[g->inputs[i]].type;
         Dim ne;
+        int64_t v, count = 0;
         for (int k = 0; k < t->shape.rank; k++)
-            if (ir_dim_eval(t->shape.d[k], syms) != in[i].shape[k]) {
+            if (!ir_dim_eval_ckd(t->shape.d[k], syms, &v) || v != in[i].shape[k]) {
                 char why[160];
                 snprintf(why, sizeof why, "dim %d differs", k);
-                input_error(e, i, &in[i], why, d);
+                input_error(g, i, &in[i], why, d);
                 return false;
             }
-        if (!ir_shape_numel(&t->shape, &ne))
-            ne = (Dim){0, 0};
-        size_t need = ir_dtype_bytes(t->dtype, ir_dim_eval(ne, syms));
+        size_t need;
+        if (ir_shape_numel(&t->shape, &ne) && !ir_dim_eval_ckd(ne, syms, &count))
+            count = -1;
+        if (!ir_ckd_bytes(t->dtype, count, &need)) {
+            input_error(g, i, &in[i], "its size overflows", d);
+            return false;
+        }
         if (in[i].nbytes < need || (need && !in[i].data)) {
             char why[160];
             snprintf(why, sizeof why, "%zu bytes of data for %zu needed", in[i].nbytes, need);
-            input_error(e, i, &in[i], why, d);
+            input_error(g, i, &in[i], why, d);
             return false;
         }
     }
@@ -164,7 +180,16 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         return false;
     }
     int64_t syms[IR_MAX_SYMS];
-    if (!bind_symbols(e, inputs, syms, d))
+    if (!rt_bind_inputs(g, inputs, syms, d))
+        return false;
+    /* The memory limit, before anything is allocated: weights + arena + outputs for the
+     * symbols these inputs bind. */
+    char what[300];
+    snprintf(what, sizeof what,
+             "model '%.200s': memory for these inputs (weights + arena + outputs)",
+             g->name ? g->name : "?");
+    if (!ir_check_memory(ir_model_bytes(g, syms), g->max_memory, what, (SrcLoc){g->source, 0, 0},
+                         d))
         return false;
     const void **in = calloc((size_t)n_inputs + 1, sizeof *in);
     void **out = calloc((size_t)n_outputs + 1, sizeof *out);
@@ -178,17 +203,42 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         o->dtype = t->dtype;
         o->ndim = t->shape.rank;
         int64_t count = 1;
-        for (int k = 0; k < t->shape.rank; k++) {
-            o->shape[k] = ir_dim_eval(t->shape.d[k], syms);
-            count *= o->shape[k];
+        bool fits = true;
+        for (int k = 0; k < t->shape.rank; k++)
+            fits = fits && ir_dim_eval_ckd(t->shape.d[k], syms, &o->shape[k]) &&
+                   ir_ckd_mul_i64(count, o->shape[k], &count);
+        if (!fits || !ir_ckd_bytes(t->dtype, count, &o->nbytes)) {
+            char dims[IR_MAX_RANK * 24 + 8] = "";
+            size_t len = 0;
+            for (int k = 0; k < t->shape.rank; k++) {
+                int64_t v;
+                if (!ir_dim_eval_ckd(t->shape.d[k], syms, &v))
+                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s(overflows)",
+                                            k ? " x " : "");
+                else
+                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", k ? " x " : "",
+                                            (long long)v);
+            }
+            diag_error(d, (SrcLoc){g->source, 0, 0},
+                       "output '%s': element count overflows for these input shapes (dims %s)",
+                       g->output_names && g->output_names[j] ? g->output_names[j]
+                                                             : g->values[g->outputs[j]].name,
+                       dims);
+            free(in);
+            free(out);
+            for (int i = 0; i < j; i++) {
+                free(outputs[i].data);
+                outputs[i].data = NULL;
+            }
+            return false;
         }
-        o->nbytes = ir_dtype_bytes(t->dtype, count);
         o->data = malloc(o->nbytes ? o->nbytes : 1);
         out[j] = o->data;
         ok = o->data != NULL;
     }
     if (ok) {
-        size_t need = e->arena_bytes(syms);
+        size_t need = e->arena_bytes(syms); /* SIZE_MAX when it overflows: checked above */
+        ok = need <= (size_t)IR_MAX_TENSOR_BYTES;
         need = (need + 63) / 64 * 64;
         if (need > e->arena_cap) {
             free(e->arena);
@@ -198,7 +248,8 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         }
     }
     if (!ok)
-        diag_error(d, (SrcLoc){0}, "out of memory running model '%s'", g->name ? g->name : "?");
+        diag_error(d, (SrcLoc){g->source, 0, 0}, "out of memory running model '%s'",
+                   g->name ? g->name : "?");
     if (ok) {
         int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
                         nthreads < 1 ? 1 : nthreads);
@@ -209,6 +260,7 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
                        rc == 1   ? "a symbol value is not positive"
                        : rc == 2 ? "a reshape does not fit these symbol values"
                        : rc == 3 ? "an embedding index is out of range"
+                       : rc == 4 ? "a size overflows for these symbol values"
                                  : "error in the compiled code");
         }
     }

@@ -29,6 +29,10 @@ typedef struct RtTensor {
  * shape given), binds the symbols, computes the output shapes, allocates each output
  * (malloc; outputs[i].data owned by the caller afterwards) and runs the model with
  * nthreads threads. The arena is kept in e and reused while big enough. */
+/* The input checks of rt_exec_run alone: g's inputs against the tensors (dtype, rank,
+ * static dims, symbols, bytes of data), binding syms[IR_MAX_SYMS]. Lets a caller refuse
+ * inputs before anything is compiled; false with a diagnostic naming the input. */
+bool rt_bind_inputs(const Graph *g, const RtTensor *inputs, int64_t *syms, Diag *d);
 bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
                  int nthreads, Diag *d);
 

@@ -18,6 +18,8 @@
 static const char *const slimc_dtype_descr[] = {"<f8", "<f4", "<f2", "<u2", "<i8", "<i4",
                                                 "<i2", "|i1", "|u1", "|u1", "|b1"};
 static const int slimc_dtype_size[] = {8, 4, 2, 2, 8, 4, 2, 1, 1, 1, 1};
+/* The most bytes one array may take (as slimc's IR_MAX_TENSOR_BYTES). */
+#define SLIMC_MAIN_MAX_BYTES ((size_t)1 << 62)
 
 typedef struct SlimcArray {
     int dtype, ndim;
@@ -127,17 +129,26 @@ static int slimc_npy_read(const char *path, SlimcArray *a)
         char *end;
         errno = 0;
         long long v = strtoll(q, &end, 10);
-        if (end == q || v < 0 || errno || a->ndim == 8 || (v && count > SIZE_MAX / (size_t)v)) {
+        if (end == q || v < 0 || errno || a->ndim == 8 ||
+            __builtin_mul_overflow(count, (size_t)v, &count)) {
             slimc_main_fail(path, "bad shape in header");
             goto out;
         }
         a->shape[a->ndim++] = v;
-        count *= (size_t)v;
         q = end;
     }
-    a->nbytes = count * (size_t)slimc_dtype_size[a->dtype];
+    /* checked: a byte count that wraps would read a short file into a small buffer */
+    if (__builtin_mul_overflow(count, (size_t)slimc_dtype_size[a->dtype], &a->nbytes) ||
+        a->nbytes > SLIMC_MAIN_MAX_BYTES) {
+        slimc_main_fail(path, "the shape in the header is too large");
+        goto out;
+    }
     a->data = malloc(a->nbytes ? a->nbytes : 1);
-    if (!a->data || fread(a->data, 1, a->nbytes, f) != a->nbytes) {
+    if (!a->data) {
+        slimc_main_fail(path, "out of memory");
+        goto out;
+    }
+    if (fread(a->data, 1, a->nbytes, f) != a->nbytes) {
         slimc_main_fail(path, "the data is shorter than the shape says");
         goto out;
     }
@@ -200,11 +211,28 @@ static int slimc_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* --max-memory SIZE: bytes, or a number with a suffix K, M, G or T (binary). 0 if bad. */
+static double slimc_parse_size(const char *s)
+{
+    char *end;
+    double v = s[0] >= '0' && s[0] <= '9' ? strtod(s, &end) : 0;
+    if (v <= 0)
+        return 0;
+    const char *units = "KMGT", *u = *end ? strchr(units, *end & ~0x20) : NULL;
+    if (u && *u) {
+        v *= (double)(1ull << (10 * (u - units + 1)));
+        end += end[1] == 'i' && end[2] == 'B' ? 3 : end[1] == 'B' ? 2 : 1;
+    }
+    return *end || v < 1 || v >= 0x1p63 ? 0 : v;
+}
+
 static void slimc_usage(const char *argv0, FILE *out)
 {
     fprintf(out,
             "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
-            "Runs the model '%s' (compiled by slimc).\n\ninputs:\n",
+            "          [--max-memory SIZE]\n"
+            "Runs the model '%s' (compiled by slimc). --max-memory caps the arena and outputs\n"
+            "(512M, 4G...; default: half of the physical memory).\n\ninputs:\n",
             argv0, SLIMC_MODEL_NAME);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
@@ -221,6 +249,8 @@ int main(int argc, char **argv)
     const char *files[SLIMC_N_INPUTS + 1] = {0};
     const char *out_dir = NULL;
     int threads = 1, bench = 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    double max_memory = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 0x1p32;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -255,6 +285,12 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(arg, "--output-dir")) {
             out_dir = val;
+        } else if (!strcmp(arg, "--max-memory")) {
+            if (!(max_memory = slimc_parse_size(val))) {
+                fprintf(stderr, "%s: error: --max-memory takes a size (512M, 4G), not '%s'\n",
+                        argv[0], val);
+                return 1;
+            }
         } else if (!strcmp(arg, "--threads") || !strcmp(arg, "--bench")) {
             char *end;
             long v = strtol(val, &end, 10);
@@ -286,7 +322,11 @@ int main(int argc, char **argv)
         SlimcArray *a = &in[k];
         if (a->dtype == 0 && info->dtype == 1) { /* f64 -> f32, as numpy's default is f64 */
             size_t n = a->nbytes / 8;
-            float *f = malloc(n * 4 + 1);
+            float *f = malloc(n * 4 + 1); /* n * 4 < nbytes: no overflow */
+            if (!f) {
+                slimc_main_fail(files[k], "out of memory");
+                return 1;
+            }
             for (size_t j = 0; j < n; j++)
                 f[j] = (float)((double *)a->data)[j];
             free(a->data);
@@ -334,36 +374,80 @@ int main(int argc, char **argv)
     for (size_t c = 0; c < sizeof slimc_consts / sizeof slimc_consts[0]; c++)
         if (slimc_consts[c].id >= 0)
             consts[slimc_consts[c].id] = slimc_weights_blob + slimc_consts[c].offset;
+    /* The arena and the outputs for these inputs against --max-memory, before allocating
+     * them (in double: dims of hostile inputs cannot wrap it). */
+    double need = (double)slimc_model_arena_bytes(syms);
+    for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
+        double count = 1;
+        for (int j = 0; j < slimc_outputs[k].rank; j++) {
+            double v = (double)slimc_outputs[k].dims[j].c;
+            for (int s = 0; s < SLIMC_N_SYMS; s++)
+                if (slimc_outputs[k].dims[j].mask & (1u << s))
+                    v *= (double)syms[s];
+            count *= v;
+        }
+        need += count * slimc_dtype_size[slimc_outputs[k].dtype];
+    }
+    if (need > max_memory) {
+        fprintf(stderr,
+                "%s: error: the arena and outputs for these inputs need %.1f MiB, over the memory "
+                "limit (%.1f MiB; --max-memory raises it)\n",
+                argv[0], need / 0x1p20, max_memory / 0x1p20);
+        return 1;
+    }
     void *out_ptr[SLIMC_N_OUTPUTS + 1];
     size_t out_bytes[SLIMC_N_OUTPUTS + 1];
     int64_t out_shape[SLIMC_N_OUTPUTS + 1][8];
+    for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
+        out_ptr[k] = NULL;
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
         const SlimcIoInfo *info = &slimc_outputs[k];
         size_t count = 1;
+        int wraps = 0; /* every product checked: symbol values come from the input files */
         for (int j = 0; j < info->rank; j++) {
             int64_t v = info->dims[j].c;
             for (int s = 0; s < SLIMC_N_SYMS; s++)
                 if (info->dims[j].mask & (1u << s))
-                    v *= syms[s];
+                    wraps |= __builtin_mul_overflow(v, syms[s], &v);
             out_shape[k][j] = v;
-            count *= (size_t)v;
+            wraps |= v < 0 || __builtin_mul_overflow(count, (size_t)v, &count);
         }
-        out_bytes[k] = count * (size_t)slimc_dtype_size[info->dtype];
+        wraps |=
+            __builtin_mul_overflow(count, (size_t)slimc_dtype_size[info->dtype], &out_bytes[k]);
+        if (wraps || out_bytes[k] > SLIMC_MAIN_MAX_BYTES) {
+            fprintf(stderr, "%s: error: output '%s': element count overflows for these inputs\n",
+                    argv[0], info->name);
+            goto fail;
+        }
         out_ptr[k] = malloc(out_bytes[k] ? out_bytes[k] : 1);
+        if (!out_ptr[k]) {
+            fprintf(stderr, "%s: error: out of memory (%zu bytes for output '%s')\n", argv[0],
+                    out_bytes[k], info->name);
+            goto fail;
+        }
     }
     if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir,
                 strerror(errno));
         return 1;
     }
-    size_t arena_bytes = slimc_model_arena_bytes(syms);
+    size_t arena_bytes = slimc_model_arena_bytes(syms); /* SIZE_MAX when it overflows */
+    if (arena_bytes > SLIMC_MAIN_MAX_BYTES) {
+        fprintf(stderr, "%s: error: the model's working memory overflows for these inputs\n",
+                argv[0]);
+        goto fail;
+    }
     void *arena = aligned_alloc(64, (arena_bytes + 63) / 64 * 64 + 64);
     if (!arena) {
         fprintf(stderr, "%s: error: out of memory (%zu bytes of arena)\n", argv[0], arena_bytes);
-        return 1;
+        goto fail;
     }
     int runs = bench ? bench : 1;
     double *ms = malloc(sizeof(double) * (size_t)runs);
+    if (!ms) {
+        fprintf(stderr, "%s: error: out of memory\n", argv[0]);
+        goto done;
+    }
     for (int r = 0; r < runs; r++) {
         double t0 = slimc_now_ms();
         if (slimc_model_run(consts, in_ptr, out_ptr, syms, arena, threads) != 0) {
@@ -407,6 +491,7 @@ int main(int argc, char **argv)
 done:
     free(ms);
     free(arena);
+fail:
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
         free(out_ptr[k]);
     for (int k = 0; k < SLIMC_N_INPUTS; k++)

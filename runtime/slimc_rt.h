@@ -35,6 +35,19 @@
 #define SLIMC_RT_UNUSED
 #endif
 
+/* Checked sizes, as slimc's ir/checked.h does them: adds c times the product of the symbol
+ * values named by the bits of mask to *acc; 0 when a product or the sum overflows or the
+ * total passes 2^62 (a size no machine holds). The generated code checks every size that
+ * depends on symbol values with it before any is used. */
+static SLIMC_RT_UNUSED int slimc_rt_ckd_mac(int64_t *acc, int64_t c, uint32_t mask,
+                                            const int64_t *syms)
+{
+    for (int i = 0; i < 32; i++)
+        if (((mask >> i) & 1u) && __builtin_mul_overflow(c, syms[i], &c))
+            return 0;
+    return !__builtin_add_overflow(*acc, c, acc) && *acc <= ((int64_t)1 << 62);
+}
+
 typedef void (*slimc_rt_fn)(void *ctx, int64_t begin, int64_t end);
 
 #define SLIMC_RT_MAX_THREADS 256

@@ -9,6 +9,7 @@ typedef struct CliCommon {
     SlimcOptions opt;
     bool time;
     const char *target;
+    uint64_t max_memory; /* --max-memory; 0: the library's default */
 } CliCommon;
 
 /* Parses a shared option at argv[*i] (advancing *i past its value); returns 1 if it was
@@ -21,6 +22,8 @@ void cli_flush(SlimcContext *ctx);
 SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize);
 void cli_print_times(SlimcContext *ctx);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses the value of --max-memory into *out; false after printing an error. */
+bool cli_max_memory(const char *val, uint64_t *out);
 
 int cmd_run(int argc, char **argv);
 int cmd_build(int argc, char **argv);

@@ -10,13 +10,18 @@
 static int save_slim(int argc, char **argv, bool compress)
 {
     const char *cmd = compress ? "compress" : "import";
-    const char *usage = compress ? "slimc compress MODEL [--passes P] -o OUT.slim"
-                                 : "slimc import MODEL.onnx -o MODEL.slim";
+    const char *usage = compress
+                            ? "slimc compress MODEL [--passes P] [--max-memory SIZE] -o OUT.slim"
+                            : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
     const char *in = NULL, *out = NULL, *passes = NULL;
+    uint64_t max_memory = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "-o") && i + 1 < argc)
             out = argv[++i];
-        else if (compress && !strcmp(argv[i], "--passes") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
+            if (!cli_max_memory(argv[++i], &max_memory))
+                return 1;
+        } else if (compress && !strcmp(argv[i], "--passes") && i + 1 < argc)
             passes = argv[++i];
         else if (argv[i][0] != '-' && !in)
             in = argv[i];
@@ -29,6 +34,8 @@ static int save_slim(int argc, char **argv, bool compress)
     if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
         return cli_error("%s: the output must be a .slim file, not '%s'", cmd, out);
     SlimcContext *ctx = slimc_context_new();
+    if (max_memory)
+        slimc_set_max_memory(ctx, max_memory);
     SlimcModel *m = NULL;
     bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
               (!compress || slimc_model_compress(ctx, m, passes) == SLIMC_OK) &&

@@ -218,7 +218,9 @@ static int run_or_bench(int argc, char **argv, bool bench)
     if (parse_run_args(argc, argv, &a, bench))
         return 1;
     SlimcContext *ctx = slimc_context_new();
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
+    /* The inputs are checked against the model as loaded, before the passes and the compile:
+     * a wrong rank is not worth minutes of compiling. */
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, false);
     SlimcExec *e = NULL;
     int status = 1, n_in = 0, n_out = 0;
     SlimcTensor in[64] = {{0}}, *out = NULL;
@@ -229,6 +231,10 @@ static int run_or_bench(int argc, char **argv, bool bench)
     n_out = slimc_model_num_outputs(m);
     if (!load_inputs(ctx, m, &a, in, in_files, bench))
         goto done;
+    if (slimc_model_check_inputs(ctx, m, in, n_in) != SLIMC_OK) {
+        cli_flush(ctx);
+        goto done;
+    }
     if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK) {
         cli_flush(ctx);
         goto done;

@@ -40,7 +40,7 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
     static const char *const with_value[] = {"--passes", "--print-after", "--threads",
                                              "--target", "--opt-level",   "--cpu",
-                                             "--cc",     "--cache-dir"};
+                                             "--cc",     "--cache-dir",   "--max-memory"};
     const char *arg = argv[*i];
     if (!strcmp(arg, "--time")) {
         c->time = true;
@@ -70,7 +70,10 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
         c->opt.cc = val;
     else if (!strcmp(arg, "--cache-dir"))
         c->opt.cache_dir = val;
-    else if (!strcmp(arg, "--threads")) {
+    else if (!strcmp(arg, "--max-memory")) {
+        if (!cli_max_memory(val, &c->max_memory))
+            return -1;
+    } else if (!strcmp(arg, "--threads")) {
         if (!parse_int(val, 1, 1024, &c->opt.threads)) {
             cli_error("--threads takes a number from 1 to 1024, not '%s'", val);
             return -1;
@@ -95,6 +98,16 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
     return 1;
 }
 
+bool cli_max_memory(const char *val, uint64_t *out)
+{
+    if (slimc_parse_size(val, out))
+        return true;
+    cli_error("--max-memory takes a size in bytes, or with a suffix K, M, G or T (512M, 4G), "
+              "not '%s'",
+              val);
+    return false;
+}
+
 void cli_flush(SlimcContext *ctx)
 {
     const char *msg = slimc_messages(ctx);
@@ -106,6 +119,8 @@ void cli_flush(SlimcContext *ctx)
 SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize)
 {
     SlimcModel *m = NULL;
+    if (c->max_memory)
+        slimc_set_max_memory(ctx, c->max_memory);
     if (slimc_model_load(ctx, path, &m) != SLIMC_OK) {
         cli_flush(ctx);
         return NULL;

@@ -16,45 +16,50 @@ static const struct {
      "PASS]\n"
      "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc "
      "CC]\n"
-     "                [--cache-dir DIR] [--no-cache]\n\n"
+     "                [--cache-dir DIR] [--no-cache] [--max-memory SIZE]\n\n"
      "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C "
      "compiler;\n"
      "cached on disk) and runs it on the inputs. Prints each output's shape, dtype and first\n"
      "values; with --output-dir writes each output as DIR/NAME.npy (unnamed outputs are output0,\n"
      "output1...). A model with one input also takes --input FILE.npy. Inputs of another float\n"
-     "dtype (numpy's float64) are converted with a note.\n"},
+     "dtype (numpy's float64) are converted with a note. The inputs are checked before the\n"
+     "compile. --max-memory caps what the model may ask for (weights, arena, outputs, folded\n"
+     "constants; 512M, 4G...; default: half of the physical memory).\n"},
     {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
      "                  [--threads N] [--time] [--target cpu] [--cc CC] [--target-triple TRIPLE]\n"
+     "                  [--max-memory SIZE]\n"
      "slimc build MODEL --lib -o DIR [--name ID] [--emit-source] [--weights-file] [same "
      "options]\n\n"
      "Writes a standalone executable with the weights embedded. It takes --input NAME=FILE.npy,\n"
-     "--output-dir DIR, --threads N, --bench N and --help. The code targets x86-64-v2 unless\n"
-     "--cpu names another CPU (--cpu native for this machine's).\n"
+     "--output-dir DIR, --threads N, --bench N, --max-memory SIZE and --help. The code\n"
+     "targets x86-64-v2 unless --cpu names another CPU (--cpu native for this machine's).\n"
      "With --lib, writes DIR/ID.h and DIR/libID.a (ID: the model's name, or --name): ID_init,\n"
      "ID_run, ID_run_arena (the caller's arena, ID_ARENA_BYTES(...)), ID_free and shape macros;\n"
      "--emit-source also writes DIR/ID.c, --weights-file keeps the weights in DIR/ID.weights.\n"
      "--target-triple cross-compiles with TRIPLE-gcc (aarch64-linux-gnu, say).\n"},
     {"emit", cmd_emit, "write the C that slimc generates for a model",
-     "slimc emit MODEL --target c [-o DIR] [--passes P]\n\n"
+     "slimc emit MODEL --target c [-o DIR] [--passes P] [--max-memory SIZE]\n\n"
      "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o).\n"},
     {"inspect", cmd_inspect, "show a model's IR, memory and FLOPs",
-     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--passes P]\n\n"
+     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--passes P]\n"
+     "                    [--max-memory SIZE]\n\n"
      "With no flag prints a summary. --ir prints the IR as loaded (or after --passes), --dot as\n"
      "Graphviz, --memory the weight bytes and the peak arena after planning, --flops the\n"
      "floating-point operations of one run, --quant each conv/linear layer: int8 (weight\n"
      "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
-     "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n\n"
+     "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
+     "                  [--max-memory SIZE]\n\n"
      "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "
      "given.\n"},
     {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",
-     "slimc import MODEL.onnx -o MODEL.slim\n\n"
+     "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim\n\n"
      "Writes MODEL.slim (a flat, readable model in the slimc language) and MODEL.safetensors\n"
      "(its weights, by the names the .slim file uses). `slimc run MODEL.slim` computes what\n"
      "`slimc run MODEL.onnx` does; input names are reduced to identifiers of the language.\n"},
     {"compress", cmd_compress, "shrink a model (quantize...) and save it as .slim + weights",
-     "slimc compress MODEL [--passes P] -o OUT.slim\n\n"
+     "slimc compress MODEL [--passes P] [--max-memory SIZE] -o OUT.slim\n\n"
      "Runs fold,bn_fold,fold,dce,cse, then P (or the model's compress block), then dce, and\n"
      "writes OUT.slim with OUT.safetensors. With quantize(int8, calibrate=FILE.npy) the int8\n"
      "layers are saved as QuantConv2d / QuantLinear with their i8 weights, per-channel scales\n"

@@ -45,6 +45,9 @@ const char *cg_type_text(CgCtx *c, const Type *t);
 /* A user-facing error about node n (unsupported op/dtype/attribute); marks c failed. */
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 char *cg_strf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* ir_shape_numel of s for node id (IR_NONE: none); when the count is not a product of
+ * symbols, reports it as cg_error does and returns false (*out is then 0). */
+bool cg_numel(CgCtx *c, NodeId id, const Shape *s, Dim *out);
 
 /* A float literal of v rounded to f32 ("0.5f", "6.0f", "-INFINITY", "NAN"). */
 const char *cg_float(CgCtx *c, double v);

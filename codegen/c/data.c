@@ -25,7 +25,8 @@ void cg_emit_embedding(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(is, &ne);
+    if (!cg_numel(c, id, is, &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = cg_strf(c, "%s * %s", k->items, cg_dim(c, ws->d[1]));
     k->ep_done = true;

@@ -80,7 +80,8 @@ static void row_loop_end(CgCtx *c)
 static void rows_kernel(CgCtx *c, const Shape *os, CgKernel *k)
 {
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, IR_NONE, os, &ne))
+        return;
     k->items = os->rank ? cg_prod(c, os, 0, os->rank - 1) : "1";
     k->work = cg_dim(c, ne);
     k->ep_done = false;
@@ -191,7 +192,8 @@ void cg_emit_cast(CgCtx *c, NodeId id, CgKernel *k)
               store_expr(c, to, from, load_expr(c, from, "x[f]")));
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = k->items;
     k->ep_done = false;
@@ -254,7 +256,8 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_strf(c, "%s * %lld", cg_prod(c, xs, 0, ax), (long long)os->d[ax].c);
     k->work = cg_dim(c, ne);
     k->ep_done = false;
@@ -307,7 +310,8 @@ void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        dst[f] = inside ? x[src] : fill;\n    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = k->items;
     k->ep_done = false;
@@ -337,7 +341,8 @@ void cg_emit_concat(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        (void)at;\n    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_prod(c, os, 0, ax);
     k->work = cg_dim(c, ne);
     k->ep_done = false;
@@ -368,7 +373,8 @@ void cg_emit_index_select(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), K);
     k->work = cg_dim(c, ne);
     k->ep_done = false;

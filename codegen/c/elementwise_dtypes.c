@@ -183,7 +183,8 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
     int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
     unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     const char *total = cg_dim(c, ne);
     cg_puts(c, f8_helpers, sizeof f8_helpers - 1);
     static const char *const names[] = {"x"};
@@ -409,7 +410,8 @@ static void emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        }\n    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = os->rank ? cg_prod(c, os, 0, os->rank - 1) : "1";
     k->work = cg_dim(c, ne);
     k->ep_done = false;
@@ -504,7 +506,8 @@ static void emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_prod(c, &kept, 0, kept.rank);
     k->work = cg_dim(c, ne);
     k->ep_done = false;

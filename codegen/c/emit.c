@@ -94,6 +94,16 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
     c->ok = false;
 }
 
+bool cg_numel(CgCtx *c, NodeId id, const Shape *s, Dim *out)
+{
+    if (ir_shape_numel(s, out))
+        return true;
+    *out = (Dim){0, 0};
+    cg_error(c, id == IR_NONE ? NULL : &c->g->nodes[id],
+             "unsupported symbolic shape (its element count is not a product of symbols)");
+    return false;
+}
+
 char *cg_strf(CgCtx *c, const char *fmt, ...)
 {
     char buf[1024];
@@ -223,8 +233,61 @@ static bool reserved(const char *s)
 }
 
 /* A C identifier made from name (other characters become '_'), unique among taken. */
-static const char *c_ident(CgCtx *c, const char *name, const char *fallback, const char **taken,
-                           int n_taken)
+/* The identifiers given so far, each with the next suffix to try when it comes again as a
+ * base: unique names in time linear in the count, even when every value or node has the
+ * same name (a scan of the names so far per name made code generation quadratic). */
+typedef struct NameSet {
+    struct NameEntry {
+        const char *s;
+        int next;
+    } * slot;
+    size_t cap, n;
+} NameSet;
+
+static struct NameEntry *name_find(NameSet *ns, const char *s)
+{
+    size_t h = 1469598103934665603u;
+    for (const char *p = s; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (size_t j = h & (ns->cap - 1);; j = (j + 1) & (ns->cap - 1))
+        if (!ns->slot[j].s || strcmp(ns->slot[j].s, s) == 0)
+            return &ns->slot[j];
+}
+
+static void name_add(NameSet *ns, const char *s)
+{
+    if (2 * (ns->n + 1) > ns->cap) {
+        NameSet grown = {calloc(ns->cap ? 2 * ns->cap : 64, sizeof *ns->slot),
+                         ns->cap ? 2 * ns->cap : 64, ns->n};
+        SLIMC_ASSERT(grown.slot);
+        for (size_t i = 0; i < ns->cap; i++)
+            if (ns->slot[i].s)
+                *name_find(&grown, ns->slot[i].s) = ns->slot[i];
+        free(ns->slot);
+        *ns = grown;
+    }
+    *name_find(ns, s) = (struct NameEntry){s, 2};
+    ns->n++;
+}
+
+/* base if no name in ns is base, else the first of base_2, base_3... that none is. */
+static const char *unique_name(CgCtx *c, NameSet *ns, const char *base)
+{
+    if (!ns->cap || !name_find(ns, base)->s) {
+        name_add(ns, base);
+        return base;
+    }
+    for (int k = name_find(ns, base)->next;; k++) {
+        const char *cand = cg_strf(c, "%s_%d", base, k);
+        if (!name_find(ns, cand)->s) {
+            name_add(ns, cand);
+            name_find(ns, base)->next = k + 1;
+            return cand;
+        }
+    }
+}
+
+static const char *c_ident(CgCtx *c, const char *name, const char *fallback, NameSet *taken)
 {
     char buf[72];
     size_t len = 0;
@@ -239,17 +302,7 @@ static const char *c_ident(CgCtx *c, const char *name, const char *fallback, con
         memcpy(buf, tmp, sizeof buf);
         buf[sizeof buf - 1] = 0;
     }
-    char cand[112];
-    snprintf(cand, sizeof cand, "%s", buf);
-    for (int k = 2;; k++) {
-        bool clash = false;
-        for (int i = 0; i < n_taken && !clash; i++)
-            clash = taken[i] && strcmp(taken[i], cand) == 0;
-        if (!clash)
-            break;
-        snprintf(cand, sizeof cand, "%s_%d", buf, k);
-    }
-    return arena_strdup(c->arena, cand);
+    return unique_name(c, taken, arena_strdup(c->arena, buf));
 }
 
 /* The entry points' prefix as a C identifier: [A-Za-z0-9_], not led by a digit, at most
@@ -296,26 +349,20 @@ static void make_names(CgCtx *c)
                 c->sym_names[i] = plain;
         }
     }
+    NameSet taken = {0};
     for (int v = 0; v < g->n_values; v++)
-        c->val_names[v] = c_ident(c, g->values[v].name, cg_strf(c, "v%d", v), c->val_names, v);
+        c->val_names[v] = c_ident(c, g->values[v].name, cg_strf(c, "v%d", v), &taken);
+    free(taken.slot);
+    NameSet fns = {0};
     for (int i = 0; i < g->n_nodes; i++) {
         char tmp[96];
         snprintf(tmp, sizeof tmp, "node_%s", g->nodes[i].name ? g->nodes[i].name : "");
         for (char *s = tmp; *s; s++)
             if (!isalnum((unsigned char)*s))
                 *s = '_';
-        const char *base = cg_strf(c, "%s", tmp);
-        const char *nm = base;
-        for (int k = 2;; k++) {
-            bool clash = false;
-            for (int j = 0; j < i && !clash; j++)
-                clash = strcmp(c->fn_names[j], nm) == 0;
-            if (!clash)
-                break;
-            nm = cg_strf(c, "%s_%d", base, k);
-        }
-        c->fn_names[i] = nm;
+        c->fn_names[i] = unique_name(c, &fns, cg_strf(c, "%s", tmp));
     }
+    free(fns.slot);
 }
 
 /* ---- storage ---- */
@@ -374,6 +421,19 @@ static const char *poly_expr(CgCtx *c, const Poly *p)
         e = e ? cg_strf(c, "%s + %s", e, t) : t;
     }
     return e;
+}
+
+/* C that is true when poly p (bytes) overflows for the symbol values in syms: each term
+ * through slimc_rt_ckd_mac, the checked products of runtime/slimc_rt.h. */
+static const char *poly_overflows(CgCtx *c, const Poly *p)
+{
+    const char *e = NULL;
+    for (int i = 0; i < p->n; i++) {
+        const char *t = cg_strf(c, "!slimc_rt_ckd_mac(&n, %lldLL, 0x%xu, syms)",
+                                (long long)p->t[i].c, (unsigned)p->t[i].mask);
+        e = e ? cg_strf(c, "%s ||\n        %s", e, t) : t;
+    }
+    return e ? e : "0";
 }
 
 /* Declares the pointer of every value the nodes use, with its type in a comment. */
@@ -725,7 +785,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   ir_ops[n->op].name, c->val_names[ov], c->val_names[n->inputs[0]]);
         if (oi >= 0 && storage_of(g, ov) == ov) {
             Dim ne;
-            ir_shape_numel(&g->values[ov].type.shape, &ne);
+            if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
+                return;
             cg_printf(c, "    memcpy(%s, %s, sizeof(*%s) * (size_t)%s);\n", c->val_names[ov],
                       c->val_names[n->inputs[0]], c->val_names[ov], cg_dim(c, ne));
         }
@@ -745,7 +806,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
               k->work, k->items, c->fn_names[id]);
     if (n->n_epilogue && !k->ep_done) {
         Dim ne;
-        ir_shape_numel(&g->values[ov].type.shape, &ne);
+        if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
+            return;
         const char *total = cg_dim(c, ne);
         cg_printf(c,
                   "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
@@ -812,10 +874,17 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
 
     /* P_arena_bytes */
     cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
-    for (int i = 0; i < g->n_syms; i++)
-        cg_printf(c, "    const int64_t %s = syms[%d];\n    (void)%s;\n", c->sym_names[i], i,
-                  c->sym_names[i]);
-    cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n", poly_expr(c, &g->arena_bytes));
+    bool arena_syms = false; /* the arena's size depends on symbol values */
+    for (int i = 0; i < g->arena_bytes.n; i++)
+        arena_syms |= g->arena_bytes.t[i].mask != 0;
+    if (!arena_syms)
+        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
+                  poly_expr(c, &g->arena_bytes));
+    else
+        cg_printf(c,
+                  "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
+                  "for these symbol values */\n    return (size_t)n;\n}\n\n",
+                  poly_expr(c, &g->arena_bytes), poly_overflows(c, &g->arena_bytes));
 
     /* P_run */
     cg_printf(
@@ -833,6 +902,25 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
                   "%s */\n",
                   c->sym_names[i], i, c->sym_names[i],
                   cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
+    /* every size that depends on the symbols must fit (checked products) */
+    if (arena_syms)
+        cg_printf(c,
+                  "    if (%s_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the arena */\n",
+                  c->prefix);
+    for (int j = 0; j < g->n_outputs; j++) {
+        const Value *val = &g->values[g->outputs[j]];
+        Dim ne;
+        if (ir_shape_static(&val->type.shape))
+            continue;
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
+        size_t eb = ir_dtype_bytes(val->type.dtype, 1); /* a byte per element when packed */
+        Poly bytes = ir_poly_from_dim((Dim){ne.c * (int64_t)eb, ne.syms}); /* static: checked */
+        cg_printf(c,
+                  "    {\n        int64_t n = 0;\n        if (%s)\n            return 4; /* output "
+                  "%d */\n    }\n",
+                  poly_overflows(c, &bytes), j);
+    }
     /* views must keep the element count for these symbol values */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -861,7 +949,8 @@ bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         ValueId v = g->outputs[j];
         const Value *val = &g->values[v];
         Dim ne;
-        ir_shape_numel(&val->type.shape, &ne);
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
         const char *bytes =
             cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
         int first = output_index(g, v);

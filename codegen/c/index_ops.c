@@ -146,7 +146,8 @@ static void emit_gather_elements(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        dst[p] = x[off + r * xst[%d]];\n    }\n", ax);
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(is, &ne);
+    if (!cg_numel(c, id, is, &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = k->items;
 }
@@ -200,7 +201,8 @@ static void emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
               scatter_stmt(c, t, ir_attr_int(n, "reduction", 0)));
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), cg_prod(c, xs, ax + 1, r));
     k->work = cg_dim(c, ne);
 }
@@ -272,7 +274,8 @@ static void emit_reduce_prod(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "            acc *= x[off];\n        }\n        out[o] = acc;\n    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = cg_prod(c, xs, 0, r);
 }
@@ -332,7 +335,8 @@ static void emit_mod(CgCtx *c, NodeId id, CgKernel *k)
     cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", mod_stmt, &m);
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = k->items;
 }
@@ -531,7 +535,8 @@ static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     k->items = cg_strf(c, "%s * %s", cg_dim(c, xs->d[0]), opos);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->work = cg_strf(c, "%s * %d", cg_dim(c, ne), mode == 2 ? 16 : 4);
 }
 
@@ -654,7 +659,8 @@ static void emit_pool_nd(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "        dst[it] = (it / opos) * ipos + (best < 0 ? 0 : best);\n    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = cg_strf(c, "%s * %lld", k->items, (long long)kn);
 }
@@ -703,7 +709,8 @@ static void emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, b), ntup);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->work = cg_dim(c, ne);
 }
 
@@ -829,7 +836,8 @@ static void emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     k->items = cg_strf(c, "%s * %s", cg_dim(c, os->d[0]), cg_dim(c, os->d[1]));
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->work = cg_strf(c, "%s * 16", cg_dim(c, ne));
 }
 

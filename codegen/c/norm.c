@@ -54,7 +54,8 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     const char *total = cg_dim(c, ne);
     k->items = cg_strf(c, "%s / %s", total, cg_dim(c, xs->d[ax]));
     k->work = cg_strf(c, "%s * 8", total);
@@ -85,7 +86,8 @@ void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_prod(c, xs, 0, 2);
     k->work = cg_dim(c, ne);
     k->ep_done = true;
@@ -116,7 +118,8 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_prod(c, xs, 0, xs->rank - (int)nd);
     k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
     k->ep_done = true;

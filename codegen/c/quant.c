@@ -41,7 +41,8 @@ static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(cg_shape(c, n->outputs[0]), &ne);
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
     k->items = cg_dim(c, ne);
     k->work = k->items;
     k->ep_done = true;

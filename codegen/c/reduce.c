@@ -82,7 +82,8 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     Shape ks_shape = {0, {{0}}};
     for (int i = 0; i < xs->rank; i++)
         if (!(mask & (1u << i)))
@@ -119,7 +120,8 @@ void cg_emit_adaptive_pool(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_prod(c, xs, 0, 2);
     k->work = cg_dim(c, ne);
     k->ep_done = true;
@@ -161,7 +163,8 @@ void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(xs, &ne);
+    if (!cg_numel(c, id, xs, &ne))
+        return;
     k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)G);
     k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
     k->ep_done = true;
@@ -226,7 +229,8 @@ void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
-    ir_shape_numel(os, &ne);
+    if (!cg_numel(c, id, os, &ne))
+        return;
     k->items = cg_prod(c, xs, 0, 2);
     k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
     k->ep_done = true;

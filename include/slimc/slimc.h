@@ -98,6 +98,18 @@ const char *slimc_version(void);
  * overrides and bytes that are not UTF-8 shown as \xNN (names from model files are data). */
 void slimc_fputs_escaped(const char *s, FILE *f);
 
+/* ---- limits ---- */
+/* The memory one model may ask for, in bytes: its weights, its arena, its outputs and the
+ * constants folded while it is imported or optimized. A model that needs more is refused
+ * with an error naming the size (never an abort). Default: half of the machine's physical
+ * memory; 0 restores the default. Applies to the models loaded, optimized and run on ctx
+ * after the call. */
+void slimc_set_max_memory(SlimcContext *ctx, uint64_t bytes);
+uint64_t slimc_max_memory(const SlimcContext *ctx);
+/* Parses a size as --max-memory takes it: bytes ("1048576") or a number with a binary
+ * suffix K, M, G or T ("512M", "4G", "1.5T", "4GiB"). False for anything else and for 0. */
+bool slimc_parse_size(const char *s, uint64_t *bytes);
+
 /* ---- tensors and .npy files ---- */
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out);
 /* Writes atomically: a failed write leaves no partial file. */
@@ -149,6 +161,13 @@ void slimc_exec_free(SlimcExec *e);
  * with a note; any other dtype or shape mismatch is an error naming the input. */
 SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
                            SlimcTensor *outputs, int n_outputs);
+/* Checks inputs (in the model's input order) against the model's declared inputs as
+ * slimc_exec_run does — dtype (other floats pass where f32 is declared), rank, static dims,
+ * each symbol bound to one value, bytes of data — and that the outputs for the symbols
+ * they bind fit the memory limit, without compiling anything: a caller that checks first
+ * does not wait for a compile to hear that an input has the wrong rank. */
+SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
+                                     const SlimcTensor *inputs, int n_inputs);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
