@@ -477,6 +477,13 @@ static OxResult op_tensor_scatter(OxImporter *im, OxNode *n)
         inner *= us->d[i].c;
     for (int i = 1; i < r; i++)
         per_batch *= us->d[i].c;
+    if (wc && ox_const_numel(wc) != cs->d[0].c)
+        return ox_unsupported(im, n, "write_indices of %lld entries for a batch of %lld",
+                              (long long)ox_const_numel(wc), (long long)cs->d[0].c);
+    for (int64_t b = 0; wc && b < cs->d[0].c; b++) /* in range: the sums below cannot wrap */
+        if (ox_const_get_i(wc, b) < 0 || ox_const_get_i(wc, b) >= len)
+            return ox_unsupported(im, n, "write index %lld outside [0, %lld)",
+                                  (long long)ox_const_get_i(wc, b), (long long)len);
     for (int64_t p = 0; p < total; p++) {
         int64_t b = p / per_batch, i = (p / inner) % us->d[axis].c;
         int64_t pos = (wc ? ox_const_get_i(wc, b) : 0) + i;
