@@ -393,21 +393,54 @@ const Onnx__AttributeProto *ox_attr(const OxNode *n, const char *name)
     return NULL;
 }
 
-int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt)
+/* The first attribute of the node being mapped that a mapping read as another type than
+ * the file says (an INT read where a FLOAT or a TENSOR is given...): the accessors below
+ * return their default for it, and import_nodes reports it once the node is mapped, as ORT
+ * refuses such a model. One node at a time per thread. */
+static _Thread_local const Onnx__AttributeProto *attr_mismatch;
+static _Thread_local const char *attr_wanted;
+
+static const char *attr_type_name(int t)
+{
+    static const char *const names[] = {
+        "UNDEFINED",      "FLOAT",      "INT",        "STRING",  "TENSOR", "GRAPH",
+        "FLOATS",         "INTS",       "STRINGS",    "TENSORS", "GRAPHS", "SPARSE_TENSOR",
+        "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "of an unknown type";
+}
+
+static const Onnx__AttributeProto *attr_typed(const OxNode *n, const char *name, int type,
+                                              const char *type_name)
 {
     const Onnx__AttributeProto *a = ox_attr(n, name);
+    if (a && a->has_type && (int)a->type != type) {
+        if (!attr_mismatch) {
+            attr_mismatch = a;
+            attr_wanted = type_name;
+        }
+        return NULL;
+    }
+    return a;
+}
+
+int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt)
+{
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "INT");
     return a && a->has_i ? a->i : dflt;
 }
 
 float ox_attr_float(const OxNode *n, const char *name, float dflt)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "FLOAT");
     return a && a->has_f ? a->f : dflt;
 }
 
 int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, "INTS");
     if (!a)
         return 0;
     int k = (int)a->n_ints;
@@ -418,7 +451,8 @@ int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max)
 
 const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, const char *dflt)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "STRING");
     if (!a || !a->has_s)
         return dflt;
     return arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
@@ -982,8 +1016,15 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
         if (!broken) {
             int errors = im->d->n_errors;
             im->node = n.name;
+            attr_mismatch = NULL;
             r = ox_import_node(im, &n);
             im->node = NULL;
+            if (attr_mismatch && r != OX_ERROR) {
+                diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
+                           np->op_type, attr_mismatch->name, attr_type_name(attr_mismatch->type),
+                           attr_wanted);
+                r = OX_ERROR;
+            }
             if (r == OX_OK && im->d->n_errors > errors)
                 r = OX_ERROR;
             if (r == OX_ERROR)

@@ -880,7 +880,7 @@ static OxResult op_reduce(OxImporter *im, OxNode *n, const char *irop, const cha
         return no_ir_op(im, n, irop);
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     ValueId v = done(im, id);
     if (post && (v = un(im, n, post, v)) == IR_NONE)
         return no_ir_op(im, n, post);

@@ -18,7 +18,7 @@ static OxResult op_arg(OxImporter *im, OxNode *n, const char *irop)
     if (id == IR_NONE)
         return no_ir_op(im, n, irop);
     ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", 0));
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     ir_node_set_int(im->g, id, "select_last", ox_attr_int(n, "select_last_index", 0));
     return bind(im, n, done(im, id));
 }
@@ -93,7 +93,7 @@ static OxResult op_reduce_prod(OxImporter *im, OxNode *n)
         return no_ir_op(im, n, "reduce_prod");
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     return bind(im, n, done(im, id));
 }
 
