@@ -590,8 +590,9 @@ KEEP += [
     "op_conv_zero",  # no input channels (legal): G = C / CG divided by zero (SIGFPE at run time)
     "op_convinteger_zero",  # the same through ConvInteger
 ]
-KEEP_ORT = ["op_argmax_a_keepdims_p100", "op_reducesum_o12_a_keepdims_neg1", "op_conv_zero",
-            "op_convinteger_zero"]  # ORT computes these
+# ORT computes these (ConvInteger over no channels is left out: ORT returns uninitialized
+# memory there, slimc zeros)
+KEEP_ORT = ["op_argmax_a_keepdims_p100", "op_reducesum_o12_a_keepdims_neg1", "op_conv_zero"]  # ORT computes these
 KEEP_SLIM = ["sl_compress_deep300"]  # compress block nested too deep: fputs(NULL) after the error
 EXPECT = {
     "op_transpose_a_perm_long": "node 'transpose0': Transpose .*: a perm of 30 entries",
