@@ -493,13 +493,19 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         const Onnx__StringStringEntryProto *kv = t->external_data[i];
         if (!kv->key || !kv->value)
             continue;
-        char *end;
+        char *end = NULL;
+        int64_t *num = NULL;
         if (strcmp(kv->key, "location") == 0)
             loc = kv->value;
         else if (strcmp(kv->key, "offset") == 0)
-            offset = strtoll(kv->value, &end, 10);
+            *(num = &offset) = strtoll(kv->value, &end, 10);
         else if (strcmp(kv->key, "length") == 0)
-            length = strtoll(kv->value, &end, 10);
+            *(num = &length) = strtoll(kv->value, &end, 10);
+        if (num && (end == kv->value || *end || *num < 0)) { /* "12abc", "", "-8" */
+            diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                       "%s: external data %s '%s' is not a byte count", what, kv->key, kv->value);
+            return false;
+        }
     }
     SrcLoc at = {im->path, 0, 0};
     if (!loc) {
@@ -1142,19 +1148,22 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
-    int opset = -1;
+    int64_t opset = -1; /* as the file says: a negative or huge version is refused below */
+    bool found = false;
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = m->opset_import[i];
-        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0)
-            opset = os->has_version ? (int)os->version : 1;
+        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0) {
+            opset = os->has_version ? os->version : 1;
+            found = true;
+        }
     }
     if (m->n_opset_import == 0)
         opset = 1; /* IR version 2 models without opset_import mean opset 1 */
-    else if (opset < 0)
+    else if (!found)
         opset = FE_ONNX_MAX_OPSET; /* only other domains: their nodes are reported one by one */
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
-        diag_error(d, at, "ONNX opset %d is not supported: slimc imports opsets %d to %d", opset,
-                   FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
+                   (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
@@ -1168,7 +1177,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     ir_graph_on_free(g, free_model, m);
     g->name = base_name(g->arena, path);
     g->source = arena_strdup(g->arena, path);
-    OxImporter im = {.g = g, .d = d, .path = g->source, .opset = opset, .opts = o ? o : &none};
+    OxImporter im = {.g = g, .d = d, .path = g->source, .opset = (int)opset, .opts = o ? o : &none};
     if (im.opts->max_memory)
         g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');

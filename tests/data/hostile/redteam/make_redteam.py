@@ -590,6 +590,11 @@ KEEP += [
     "op_conv_zero",  # no input channels (legal): G = C / CG divided by zero (SIGFPE at run time)
     "op_convinteger_zero",  # the same through ConvInteger
 ]
+KEEP += [
+    "m_opset_neg",  # opset_import version -3 was taken for "no ai.onnx opset": imported at 25
+    "m_opset_huge",  # version 2^40 cut to an int: "opset 0 is not supported"
+    "m_ext_nonnum",  # external data offset "12abc" read as 12 (strtoll unchecked)
+]
 # ORT computes these (ConvInteger over no channels is left out: ORT returns uninitialized
 # memory there, slimc zeros)
 KEEP_ORT = ["op_argmax_a_keepdims_p100", "op_reducesum_o12_a_keepdims_neg1", "op_conv_zero"]  # ORT computes these
@@ -602,6 +607,9 @@ EXPECT = {
     "op_argmax_a_axis_asfloat": "op_argmax_a_axis_asfloat.onnx: error: node 'argmax0' \\(ArgMax\\): attribute 'axis' is FLOAT, not INT",
     "op_averagepool_a_auto_pad_asint": "attribute 'auto_pad' is INT, not STRING",
     "op_elu_a_alpha_asint": "attribute 'alpha' is INT, not FLOAT",
+    "m_opset_neg": "m_opset_neg.onnx: error: ONNX opset -3 is not supported",
+    "m_opset_huge": "m_opset_huge.onnx: error: ONNX opset 1099511627776 is not supported",
+    "m_ext_nonnum": "m_ext_nonnum.onnx: error: initializer 'w': external data offset '12abc' is not a byte count",
 }
 KEEP_OLD = []  # placeholder of fixed bugs, written into this folder (see tests/cli/hostile_redteam.sh)
 
@@ -658,6 +666,8 @@ def main():
     for name in KEEP:
         data, feeds = CASES[name]
         write_case(HERE, name, data, feeds)
+    with open(os.path.join(HERE, "w.bin"), "wb") as f:  # the external data of m_ext_*
+        f.write(bytes(24))
     import onnxruntime as ort
     for name in KEEP_ORT:
         m = onnx.load_from_string(CASES[name][0])
