@@ -25,13 +25,17 @@ extern const size_t slimc_main_source_len;
 static unsigned char *pack_constants(const Graph *g, int64_t *offsets, size_t *len)
 {
     size_t total = 0;
+    int *uses = calloc((size_t)g->n_values + 1, sizeof *uses); /* one sweep, not one a value */
+    SLIMC_ASSERT(uses);
+    ir_uses(g, uses, NULL);
     for (int v = 0; v < g->n_values; v++) {
         offsets[v] = -1;
-        if (g->values[v].kind == IR_VALUE_CONST && ir_use_count(g, v) > 0) {
+        if (g->values[v].kind == IR_VALUE_CONST && uses[v] > 0) {
             offsets[v] = (int64_t)total;
             total += (g->values[v].data_bytes + 63) / 64 * 64;
         }
     }
+    free(uses);
     unsigned char *blob = calloc(total ? total : 1, 1);
     SLIMC_ASSERT(blob);
     for (int v = 0; v < g->n_values; v++)

@@ -63,12 +63,12 @@ static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
 
 /* Folds bn (whose input x comes from node p) into p's weight and bias; false when the
  * conditions in the file comment do not hold. */
-static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id)
+static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *uses, int n_uses)
 {
     const Node *bn = &g->nodes[bn_id], *p = &g->nodes[p_id];
     ValueId x = bn->inputs[0];
     if (p->dead || p->n_epilogue || p->n_outputs != 1 || p->outputs[0] != x ||
-        ir_use_count(g, x) != 1)
+        (x < n_uses ? uses[x] : ir_use_count(g, x)) != 1)
         return false;
     const Shape *xs = &g->values[x].type.shape;
     if (!(p->op == IR_OP_CONV2D || (p->op == IR_OP_LINEAR && xs->rank == 2)) ||
@@ -180,13 +180,20 @@ bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
+    /* Use counts from one sweep (a sweep per batch_norm was quadratic). A fold or a lowering
+     * leaves the count of every other batch_norm's input as it was: the folded one's x loses
+     * its only use, the lowered one's mul still reads x, and new values are only read by the
+     * nodes made with them. */
+    int n_uses = g->n_values;
+    int *uses = arena_alloc(g->arena, sizeof *uses * ((size_t)n_uses + 1));
+    ir_uses(g, uses, NULL);
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->op != IR_OP_BATCH_NORM || n->n_epilogue ||
             g->values[n->inputs[0]].type.shape.rank < 0)
             continue;
         NodeId p = g->values[n->inputs[0]].producer;
-        if (p != IR_NONE && fold_into_producer(g, i, p))
+        if (p != IR_NONE && fold_into_producer(g, i, p, uses, n_uses))
             continue;
         if (lower_to_mul_add(g, i))
             i++; /* skip the add just inserted */

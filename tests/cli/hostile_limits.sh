@@ -109,6 +109,11 @@ seconds "$SLIMC" emit chain50k.slim --target c -o emit50k
 $GEN onnxchain 50000 chain50k.onnx
 seconds "$SLIMC" emit chain50k.onnx --target c -o emit50k_onnx
 [ "$rc" = 0 ] && within "50k-node ONNX softmax chain (50k buffers to plan): import + emit" 20 || { bad "50k ONNX chain emit: exit $rc"; cat err.txt; }
+$GEN convchain 16000 conv16k.onnx
+seconds "$SLIMC" emit conv16k.onnx --target c -o emit16k_conv
+[ "$rc" = 0 ] && within "48k-node conv+bn+relu chain (bn_fold, 16k weights to pack): import + emit" 20 || { bad "conv chain emit: exit $rc"; cat err.txt; }
+seconds "$SLIMC" inspect --dot conv16k.onnx
+[ "$rc" = 0 ] && within "48k-node conv+bn+relu chain: inspect --dot" 20 || { bad "conv chain dot: exit $rc"; cat err.txt; }
 
 # --- a wrong input is refused before the passes and the compile (a 20k-op chain took
 # minutes to compile before noticing)

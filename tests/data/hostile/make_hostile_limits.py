@@ -8,6 +8,7 @@ this script; the big ones are made at test time (tests/cli/hostile_limits.sh):
     python3 make_hostile_limits.py bigslim MB OUT.slim       # a .slim file of MB megabytes
     python3 make_hostile_limits.py chain N OUT.slim          # x -> relu -> ... (N ops) -> y
     python3 make_hostile_limits.py onnxchain N OUT.onnx      # N softmax (no fusion: N buffers)
+    python3 make_hostile_limits.py convchain N OUT.onnx     # N x (Conv + BatchNormalization + Relu)
     python3 make_hostile_limits.py nested N OUT.slim         # relu(relu(...(x)...)), N deep
     python3 make_hostile_limits.py npy SHAPE OUT.npy         # f32 zeros, SHAPE like 2x4
     python3 make_hostile_limits.py                           # the committed files, here
@@ -80,6 +81,28 @@ def onnxchain(n, path):
     save(helper.make_model(helper.make_graph(nodes, "g", [x], [y])), path)
 
 
+def convchain(n, path):
+    """n blocks of Conv 1x1 (2 channels) + BatchNormalization + Relu: bn_fold folds each
+    batch norm into its conv, and every weight is a constant the emitter packs."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    nodes, inits, prev = [], [], "x"
+    for i in range(n):
+        inits.append(numpy_helper.from_array(rng.random((2, 2, 1, 1), dtype=np.float32), "w%d" % i))
+        for k in "sbmv":
+            inits.append(numpy_helper.from_array(rng.random(2, dtype=np.float32) + 0.5, "%s%d" % (k, i)))
+        out = "y" if i == n - 1 else "r%d" % i
+        nodes += [helper.make_node("Conv", [prev, "w%d" % i], ["c%d" % i]),
+                  helper.make_node("BatchNormalization", ["c%d" % i] + ["%s%d" % (k, i) for k in "sbmv"],
+                                   ["n%d" % i]),
+                  helper.make_node("Relu", ["n%d" % i], [out])]
+        prev = out
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 4, 4])
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits)), path)
+
+
 def nested(n, path):
     with open(path, "w") as f:
         f.write("model nest(x: f32[N, 4]) -> f32[N, 4]\n    return ")
@@ -112,7 +135,7 @@ def main(argv):
         return 0
     kind, arg, path = argv[1], argv[2], argv[3]
     fn = {"onehot": onehot, "expand": expand, "chain": chain, "onnxchain": onnxchain,
-          "nested": nested, "bigslim": bigslim}.get(kind)
+          "nested": nested, "bigslim": bigslim, "convchain": convchain}.get(kind)
     if kind == "npy":
         npy(arg, path)
     elif fn:
