@@ -3,6 +3,7 @@
 #include "frontend/slim_write.h"
 #include "ir/text_escape.h"
 
+#include "frontend/builder.h" /* FE_MAX_DIM */
 #include "frontend/npy.h"
 #include "frontend/safetensors.h"
 
@@ -413,6 +414,10 @@ static void write_node(Writer *w, const Node *n)
         fputs(")\n", f);
         return;
     }
+    if ((ir_ops[n->op].flags & (IR_F_BINARY | IR_F_ELEMENTWISE)) && !fe_is_builtin_function(op)) {
+        fail(w, n, "the model language has no function for it"); /* bitshift_left... */
+        return;
+    }
     if (ir_ops[n->op].flags & IR_F_BINARY) {
         const char *b = operand(w, n, n->inputs[1]);
         fprintf(f, "    %s = %s(%s, %s)\n", out, op, xs, b);
@@ -552,6 +557,21 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         st_path[len - 5] = 0;
     strcat(st_path, ".safetensors");
     const char *st_base = strrchr(st_path, '/') ? strrchr(st_path, '/') + 1 : st_path;
+    /* the model language declares dims of 1 to FE_MAX_DIM: an input or output with an empty
+     * (legal ONNX) or larger dim would make a file that slimc cannot read back */
+    for (int k = 0; w.ok && k < g->n_inputs + g->n_outputs; k++) {
+        const Shape *s =
+            &g->values[k < g->n_inputs ? g->inputs[k] : g->outputs[k - g->n_inputs]].type.shape;
+        for (int i = 0; i < s->rank; i++)
+            if (ir_dim_static(s->d[i]) && (s->d[i].c < 1 || s->d[i].c > FE_MAX_DIM)) {
+                diag_error(
+                    d, w.at, "%s %d has a dim of %lld: the model language's dims are 1 to %lld",
+                    k < g->n_inputs ? "input" : "output", k < g->n_inputs ? k : k - g->n_inputs,
+                    (long long)s->d[i].c, (long long)FE_MAX_DIM);
+                w.ok = false;
+                break;
+            }
+    }
     if (w.ok) {
         char *text = NULL;
         size_t tlen = 0;

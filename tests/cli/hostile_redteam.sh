@@ -3,7 +3,8 @@
 # reader), each fixed. Every .onnx and .slim there goes through `slimc inspect` and
 # `slimc run` (inputs NAME.input.INPUT.npy) under `timeout 20` and must: exit 0 or 1 (never a
 # signal or a hang), print no sanitizer report, and on exit 1 start its first error line with
-# the file's name. Where ONNX Runtime computes a result (NAME.ort.OUTPUT.npy), slimc run must
+# the file's name. `slimc import` of each .onnx either fails so (naming the model or the .slim
+# it cannot write) or writes a .slim that `slimc inspect` reads back. Where ONNX Runtime computes a result (NAME.ort.OUTPUT.npy), slimc run must
 # succeed and agree with it; NAME.expect, where present, is a pattern the stderr must match.
 source "$(dirname "$0")/lib.bash"
 R=$SLIMC_SOURCE_DIR/tests/data/hostile/redteam
@@ -22,7 +23,7 @@ check() {
   if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:|Segmentation|internal error" err.txt; then
     bad "$name: sanitizer report or crash"; head -c 2000 err.txt; return 1
   fi
-  if [ $rc -eq 1 ] && ! grep -m1 "error:" err.txt | grep -qF -- "$file"; then
+  if [ $rc -eq 1 ] && ! grep -m1 "error:" err.txt | grep -qE -- "$file"; then
     bad "$name: the error does not name $file"; head -c 2000 err.txt; return 1
   fi
   ok "$name (exit $rc)"
@@ -43,6 +44,13 @@ for m in "$R"/*.onnx "$R"/*.slim; do
   if [ -e "$R/$name.expect" ]; then
     if grep -qE -- "$(cat "$R/$name.expect")" err.txt; then ok "$base: the expected message"; else
       bad "$base: stderr lacks /$(cat "$R/$name.expect")/"; cat err.txt
+    fi
+  fi
+  if [ "${base##*.}" = onnx ]; then
+    rm -rf "i_$name" && mkdir "i_$name"
+    if check "$base import" "$base|m\.slim" "$SLIMC" import "$m" -o "i_$name/m.slim"; then
+      check "$base import: the .slim read back" "m\.slim" "$SLIMC" inspect "i_$name/m.slim" ||
+        bad "$base: slimc import wrote a .slim that slimc refuses"
     fi
   fi
   rm -rf "o_$name"
