@@ -403,6 +403,10 @@ static void write_node(Writer *w, const Node *n)
     const char *xs = operand(w, n, x);
     if (n->op == IR_OP_RESHAPE) {
         const Attr *a = ir_node_attr(n, "shape");
+        if (!a || a->n_ints == 0) { /* the language's reshape needs a size */
+            fail(w, n, "a reshape to a scalar");
+            return;
+        }
         fprintf(f, "    %s = reshape(%s", out, xs);
         for (int i = 0; a && i < a->n_ints; i++) {
             int64_t v = a->ints[i];
@@ -453,6 +457,11 @@ static void write_node(Writer *w, const Node *n)
             fprintf(f, ", count_include_pad=%s",
                     ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
         fprintf(f, ", ceil_mode=%s)\n", ir_attr_int(n, "ceil_mode", 0) ? "true" : "false");
+    } else if ((!strcmp(op, "permute") || !strcmp(op, "expand")) &&
+               !(ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape") &&
+                 ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape")->n_ints)) {
+        fputs("?\n", f); /* a scalar: the language's call needs a dim */
+        fail(w, n, "a scalar operand");
     } else if (!strcmp(op, "permute") || !strcmp(op, "expand")) {
         const Attr *a = ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape");
         fprintf(f, "%s(%s", op, xs);
@@ -474,6 +483,10 @@ static void write_node(Writer *w, const Node *n)
                 (long long)ir_attr_int(n, "axis", 0), (long long)ir_attr_int(n, "start", 0),
                 (long long)ir_attr_int(n, "end", INT64_MAX / 4),
                 (long long)ir_attr_int(n, "step", 1));
+    } else if (!strcmp(op, "clip") && !isfinite(ir_attr_float(n, "min", -INFINITY)) &&
+               !isfinite(ir_attr_float(n, "max", INFINITY))) { /* clip() needs a bound */
+        fputs("?\n", f);
+        fail(w, n, "a clip without bounds");
     } else if (!strcmp(op, "clip")) {
         double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
         fprintf(f, "clip(%s", xs);
@@ -504,7 +517,12 @@ static void write_node(Writer *w, const Node *n)
         int k = a ? a->n_ints : g->values[x].type.shape.rank;
         for (int i = 0; i < k; i++)
             all[i] = a ? a->ints[i] : i;
-        fprintf(f, "%s(%s, dim=", name ? name : op, xs);
+        if (!name) { /* reduce_prod...: no function of the language */
+            fputs("?\n", f);
+            fail(w, n, "the model language has no function for it");
+            return;
+        }
+        fprintf(f, "%s(%s, dim=", name, xs);
         ints(f, all, k);
         fprintf(f, ", keepdim=%s)\n", ir_attr_int(n, "keepdim", 0) ? "true" : "false");
     } else if (!strcmp(op, "where")) {
