@@ -52,8 +52,9 @@ static bool check_finite(const char *what, const char *path, const NpyArray *a, 
     for (int k = a->ndim - 1; k >= 0; k--) { /* the multi-index, last axis first */
         int64_t dim = a->shape[k] > 0 ? a->shape[k] : 1;
         char tmp[sizeof idx];
-        snprintf(tmp, sizeof tmp, "%lld%s%s", (long long)(r % dim), k == a->ndim - 1 ? "" : ", ",
-                 idx);
+        if (snprintf(tmp, sizeof tmp, "%lld%s%s", (long long)(r % dim),
+                     k == a->ndim - 1 ? "" : ", ", idx) >= (int)sizeof tmp)
+            break; /* cannot happen (IR_MAX_RANK * 24 holds any index); -Wformat-truncation */
         memcpy(idx, tmp, sizeof idx);
         r /= dim;
     }
