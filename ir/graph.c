@@ -379,17 +379,56 @@ void ir_uses(const Graph *g, int *counts, NodeId *sole)
     }
 }
 
-void ir_node_move_last(Graph *g, NodeId pos)
+static void reset_producers(Graph *g)
 {
-    const Node last = g->nodes[g->n_nodes - 1];
-    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(g->n_nodes - 1 - pos));
-    g->nodes[pos] = last;
     for (ValueId v = 0; v < g->n_values; v++)
         if (g->values[v].kind == IR_VALUE_TEMP)
             g->values[v].producer = IR_NONE;
     for (NodeId i = 0; i < g->n_nodes; i++)
         for (int j = 0; j < g->nodes[i].n_outputs; j++)
             g->values[g->nodes[i].outputs[j]].producer = i;
+}
+
+void ir_node_move_last(Graph *g, NodeId pos)
+{
+    const Node last = g->nodes[g->n_nodes - 1];
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], sizeof(Node) * (size_t)(g->n_nodes - 1 - pos));
+    g->nodes[pos] = last;
+    reset_producers(g);
+}
+
+void ir_nodes_place_appended(Graph *g, NodeId first, const NodeId *before)
+{
+    const int n_new = g->n_nodes - first;
+    if (n_new <= 0)
+        return;
+    /* A counting sort of the new nodes by their spot: start[s] is where the new nodes
+     * placed before old node s begin in order[]. */
+    int *start = calloc((size_t)first + 2, sizeof *start);
+    NodeId *order = malloc(sizeof *order * (size_t)n_new);
+    Node *out = malloc(sizeof *out * (size_t)g->n_nodes);
+    SLIMC_ASSERT(start && order && out);
+    for (int k = 0; k < n_new; k++) {
+        SLIMC_ASSERT(before[k] >= 0 && before[k] <= first);
+        start[before[k] + 1]++;
+    }
+    for (NodeId s = 0; s <= first; s++)
+        start[s + 1] += start[s];
+    for (int k = 0; k < n_new; k++)
+        order[start[before[k]]++] = first + k; /* start[s] now ends spot s */
+    int m = 0, k = 0;
+    for (NodeId s = 0; s <= first; s++) {
+        for (; k < start[s]; k++)
+            out[m++] = g->nodes[order[k]];
+        if (s < first)
+            out[m++] = g->nodes[s];
+    }
+    SLIMC_ASSERT(m == g->n_nodes);
+    memcpy(g->nodes, out, sizeof *out * (size_t)m);
+    free(out);
+    free(order);
+    free(start);
+    reset_producers(g);
 }
 
 void ir_compact(Graph *g)

@@ -211,6 +211,12 @@ void ir_compact(Graph *g);
  * every temporary value's producer again from the nodes' outputs. */
 void ir_node_move_last(Graph *g, NodeId pos);
 
+/* Puts the nodes [first, n_nodes) that a pass appended each just before the node before[k -
+ * first] (a node below first; first itself means after all of them), keeping the order of
+ * the old nodes and, among the new ones placed at one spot, the order they were appended
+ * in; then sets every temporary value's producer again. One O(nodes) sweep for any number
+ * of insertions, where ir_node_move_last costs a sweep each. */
+void ir_nodes_place_appended(Graph *g, NodeId first, const NodeId *before);
 /* Runs shape inference over all nodes in order; false (with diagnostics) on error. */
 bool ir_infer_shapes(Graph *g, Diag *d);
 bool ir_infer_node(Graph *g, NodeId n, Diag *d);

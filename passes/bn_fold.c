@@ -171,8 +171,7 @@ static bool lower_to_mul_add(Graph *g, NodeId bn_id)
     g->values[spare].type = yt;
     g->nodes[add].outputs[0] = y;
     g->nodes[add].device = g->nodes[bn_id].device;
-    ir_node_move_last(g, bn_id + 1);
-    g->values[y].producer = bn_id + 1;
+    g->values[y].producer = add; /* placed after bn_id when the pass ends */
     return true;
 }
 
@@ -187,7 +186,11 @@ bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
     int n_uses = g->n_values;
     int *uses = arena_alloc(g->arena, sizeof *uses * ((size_t)n_uses + 1));
     ir_uses(g, uses, NULL);
-    for (NodeId i = 0; i < g->n_nodes; i++) {
+    /* Each lowering appends its add; they all move into place (just after their mul) in
+     * one sweep at the end. */
+    const NodeId n_old = g->n_nodes;
+    NodeId *before = arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
+    for (NodeId i = 0; i < n_old; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->op != IR_OP_BATCH_NORM || n->n_epilogue ||
             g->values[n->inputs[0]].type.shape.rank < 0)
@@ -196,8 +199,9 @@ bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
         if (p != IR_NONE && fold_into_producer(g, i, p, uses, n_uses))
             continue;
         if (lower_to_mul_add(g, i))
-            i++; /* skip the add just inserted */
+            before[g->n_nodes - 1 - n_old] = i + 1;
     }
+    ir_nodes_place_appended(g, n_old, before);
     ir_compact(g);
     return true;
 }

@@ -185,9 +185,12 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
     ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++)
         xq[k] = IR_NONE;
-    int inserted = 0; /* node i was node i - inserted before the rewrite */
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        if (!quantizable(g, &g->nodes[i]) || (keep_float && keep_float[i - inserted]))
+    /* An int8 op that follows its new quantize node is appended, and all of them move into
+     * place in one sweep at the end (a move each was quadratic in the nodes). */
+    const NodeId n_old = g->n_nodes;
+    NodeId *before = arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
+    for (NodeId i = 0; i < n_old; i++) {
+        if (!quantizable(g, &g->nodes[i]) || (keep_float && keep_float[i]))
             continue;
         Node *n = &g->nodes[i];
         int k = 0;
@@ -271,9 +274,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             qn->outputs[0] = qx;
             ir_node_set_float(g, i, "scale", xs[k]);
             ir_node_set_int(g, i, "zero_point", xz[k]);
-            ir_node_move_last(g, i + 1);
-            i++; /* skip the int8 op just inserted */
-            inserted++;
+            before[nn - n_old] = i + 1;
         } else {
             /* the activation is already quantized upstream: node i becomes the int8 op */
             in5[0] = xq[k];
@@ -299,6 +300,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             ir_node_set_float(g, i, "w_error", werr);
         }
     }
+    ir_nodes_place_appended(g, n_old, before);
     ir_compact(g);
     return ir_infer_shapes(g, d);
 }

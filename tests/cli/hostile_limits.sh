@@ -112,6 +112,9 @@ seconds "$SLIMC" emit chain50k.onnx --target c -o emit50k_onnx
 $GEN convchain 16000 conv16k.onnx
 seconds "$SLIMC" emit conv16k.onnx --target c -o emit16k_conv
 [ "$rc" = 0 ] && within "48k-node conv+bn+relu chain (bn_fold, 16k weights to pack): import + emit" 20 || { bad "conv chain emit: exit $rc"; cat err.txt; }
+$GEN bnchain 16000 bn16k.onnx
+seconds "$SLIMC" emit bn16k.onnx --target c -o emit16k_bn
+[ "$rc" = 0 ] && within "32k-node sigmoid+bn chain (16k batch norms lowered to mul+add): import + emit" 20 || { bad "bn chain emit: exit $rc"; cat err.txt; }
 seconds "$SLIMC" inspect --dot conv16k.onnx
 [ "$rc" = 0 ] && within "48k-node conv+bn+relu chain: inspect --dot" 20 || { bad "conv chain dot: exit $rc"; cat err.txt; }
 

@@ -289,6 +289,35 @@ START_TEST(flops_and_weight_bytes)
 }
 END_TEST
 
+/* Nodes appended by a pass move to their places in one sweep: each just before its spot,
+ * several at one spot in the order they were appended, spot n_old at the end; producers
+ * follow. */
+START_TEST(place_appended_nodes)
+{
+    ValueId x;
+    Graph *g = graph_with_input(3, 4, 5, &x);
+    NodeId a = ir_node_new(g, IR_OP_RELU, "a", (SrcLoc){0}, &x, 1, 1);
+    NodeId b = ir_node_new(g, IR_OP_SIGMOID, "b", (SrcLoc){0}, &x, 1, 1);
+    NodeId c = ir_node_new(g, IR_OP_TANH, "c", (SrcLoc){0}, &x, 1, 1);
+    ck_assert_int_eq(a, 0);
+    ck_assert_int_eq(c, 2);
+    const NodeId n_old = g->n_nodes;
+    const char *names[] = {"after_a1", "end1", "after_a2", "first", "end2"};
+    const NodeId before[] = {1, 3, 1, 0, 3};
+    for (int k = 0; k < 5; k++)
+        ir_node_new(g, IR_OP_RELU, names[k], (SrcLoc){0}, &x, 1, 1);
+    ir_nodes_place_appended(g, n_old, before);
+    const char *want[] = {"first", "a", "after_a1", "after_a2", "b", "c", "end1", "end2"};
+    ck_assert_int_eq(g->n_nodes, 8);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_str_eq(g->nodes[i].name, want[i]);
+        ck_assert_int_eq(g->values[g->nodes[i].outputs[0]].producer, i);
+    }
+    (void)b;
+    ir_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ir");
@@ -301,6 +330,7 @@ int main(void)
     tcase_add_test(tc, matmul_shapes);
     tcase_add_test(tc, verifier_catches_broken_graphs);
     tcase_add_test(tc, flops_and_weight_bytes);
+    tcase_add_test(tc, place_appended_nodes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

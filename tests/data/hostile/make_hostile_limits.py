@@ -9,6 +9,7 @@ this script; the big ones are made at test time (tests/cli/hostile_limits.sh):
     python3 make_hostile_limits.py chain N OUT.slim          # x -> relu -> ... (N ops) -> y
     python3 make_hostile_limits.py onnxchain N OUT.onnx      # N softmax (no fusion: N buffers)
     python3 make_hostile_limits.py convchain N OUT.onnx     # N x (Conv + BatchNormalization + Relu)
+    python3 make_hostile_limits.py bnchain N OUT.onnx       # N x (Sigmoid + BatchNormalization)
     python3 make_hostile_limits.py nested N OUT.slim         # relu(relu(...(x)...)), N deep
     python3 make_hostile_limits.py npy SHAPE OUT.npy         # f32 zeros, SHAPE like 2x4
     python3 make_hostile_limits.py                           # the committed files, here
@@ -103,6 +104,23 @@ def convchain(n, path):
     save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits)), path)
 
 
+def bnchain(n, path):
+    """n blocks of Sigmoid + BatchNormalization (no conv to fold into): bn_fold lowers
+    each batch norm to a mul and an add."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    inits = [numpy_helper.from_array(np.array([1.5, 0.75], dtype=np.float32), k) for k in "sbmv"]
+    nodes, prev = [], "x"
+    for i in range(n):
+        out = "y" if i == n - 1 else "n%d" % i
+        nodes += [helper.make_node("Sigmoid", [prev], ["r%d" % i]),
+                  helper.make_node("BatchNormalization", ["r%d" % i, "s", "b", "m", "v"], [out])]
+        prev = out
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 4, 4])
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits)), path)
+
+
 def nested(n, path):
     with open(path, "w") as f:
         f.write("model nest(x: f32[N, 4]) -> f32[N, 4]\n    return ")
@@ -135,7 +153,7 @@ def main(argv):
         return 0
     kind, arg, path = argv[1], argv[2], argv[3]
     fn = {"onehot": onehot, "expand": expand, "chain": chain, "onnxchain": onnxchain,
-          "nested": nested, "bigslim": bigslim, "convchain": convchain}.get(kind)
+          "nested": nested, "bigslim": bigslim, "convchain": convchain, "bnchain": bnchain}.get(kind)
     if kind == "npy":
         npy(arg, path)
     elif fn:
