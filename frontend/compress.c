@@ -38,6 +38,8 @@ static void emit_value(Emitter *e, const AstExpr *v);
 
 static void emit_call(Emitter *e, const AstExpr *c)
 {
+    if (c->kind == AST_ERROR) /* nested too deep (or did not parse): reported, no text */
+        return;
     move_to(e, c->loc);
     put(e, c->text);
     if (c->kind != AST_CALL)

@@ -393,21 +393,54 @@ const Onnx__AttributeProto *ox_attr(const OxNode *n, const char *name)
     return NULL;
 }
 
-int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt)
+/* The first attribute of the node being mapped that a mapping read as another type than
+ * the file says (an INT read where a FLOAT or a TENSOR is given...): the accessors below
+ * return their default for it, and import_nodes reports it once the node is mapped, as ORT
+ * refuses such a model. One node at a time per thread. */
+static _Thread_local const Onnx__AttributeProto *attr_mismatch;
+static _Thread_local const char *attr_wanted;
+
+static const char *attr_type_name(int t)
+{
+    static const char *const names[] = {
+        "UNDEFINED",      "FLOAT",      "INT",        "STRING",  "TENSOR", "GRAPH",
+        "FLOATS",         "INTS",       "STRINGS",    "TENSORS", "GRAPHS", "SPARSE_TENSOR",
+        "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "of an unknown type";
+}
+
+static const Onnx__AttributeProto *attr_typed(const OxNode *n, const char *name, int type,
+                                              const char *type_name)
 {
     const Onnx__AttributeProto *a = ox_attr(n, name);
+    if (a && a->has_type && (int)a->type != type) {
+        if (!attr_mismatch) {
+            attr_mismatch = a;
+            attr_wanted = type_name;
+        }
+        return NULL;
+    }
+    return a;
+}
+
+int64_t ox_attr_int(const OxNode *n, const char *name, int64_t dflt)
+{
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, "INT");
     return a && a->has_i ? a->i : dflt;
 }
 
 float ox_attr_float(const OxNode *n, const char *name, float dflt)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, "FLOAT");
     return a && a->has_f ? a->f : dflt;
 }
 
 int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS, "INTS");
     if (!a)
         return 0;
     int k = (int)a->n_ints;
@@ -418,7 +451,8 @@ int ox_attr_ints(const OxNode *n, const char *name, int64_t *out, int max)
 
 const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, const char *dflt)
 {
-    const Onnx__AttributeProto *a = ox_attr(n, name);
+    const Onnx__AttributeProto *a =
+        attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "STRING");
     if (!a || !a->has_s)
         return dflt;
     return arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
@@ -459,13 +493,19 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         const Onnx__StringStringEntryProto *kv = t->external_data[i];
         if (!kv->key || !kv->value)
             continue;
-        char *end;
+        char *end = NULL;
+        int64_t *num = NULL;
         if (strcmp(kv->key, "location") == 0)
             loc = kv->value;
         else if (strcmp(kv->key, "offset") == 0)
-            offset = strtoll(kv->value, &end, 10);
+            *(num = &offset) = strtoll(kv->value, &end, 10);
         else if (strcmp(kv->key, "length") == 0)
-            length = strtoll(kv->value, &end, 10);
+            *(num = &length) = strtoll(kv->value, &end, 10);
+        if (num && (end == kv->value || *end || *num < 0)) { /* "12abc", "", "-8" */
+            diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                       "%s: external data %s '%s' is not a byte count", what, kv->key, kv->value);
+            return false;
+        }
     }
     SrcLoc at = {im->path, 0, 0};
     if (!loc) {
@@ -982,8 +1022,15 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
         if (!broken) {
             int errors = im->d->n_errors;
             im->node = n.name;
+            attr_mismatch = NULL;
             r = ox_import_node(im, &n);
             im->node = NULL;
+            if (attr_mismatch && r != OX_ERROR) {
+                diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
+                           np->op_type, attr_mismatch->name, attr_type_name(attr_mismatch->type),
+                           attr_wanted);
+                r = OX_ERROR;
+            }
             if (r == OX_OK && im->d->n_errors > errors)
                 r = OX_ERROR;
             if (r == OX_ERROR)
@@ -1101,19 +1148,22 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
-    int opset = -1;
+    int64_t opset = -1; /* as the file says: a negative or huge version is refused below */
+    bool found = false;
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = m->opset_import[i];
-        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0)
-            opset = os->has_version ? (int)os->version : 1;
+        if (!os->domain || !*os->domain || strcmp(os->domain, "ai.onnx") == 0) {
+            opset = os->has_version ? os->version : 1;
+            found = true;
+        }
     }
     if (m->n_opset_import == 0)
         opset = 1; /* IR version 2 models without opset_import mean opset 1 */
-    else if (opset < 0)
+    else if (!found)
         opset = FE_ONNX_MAX_OPSET; /* only other domains: their nodes are reported one by one */
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
-        diag_error(d, at, "ONNX opset %d is not supported: slimc imports opsets %d to %d", opset,
-                   FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
+                   (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
@@ -1127,7 +1177,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     ir_graph_on_free(g, free_model, m);
     g->name = base_name(g->arena, path);
     g->source = arena_strdup(g->arena, path);
-    OxImporter im = {.g = g, .d = d, .path = g->source, .opset = opset, .opts = o ? o : &none};
+    OxImporter im = {.g = g, .d = d, .path = g->source, .opset = (int)opset, .opts = o ? o : &none};
     if (im.opts->max_memory)
         g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');

@@ -622,6 +622,8 @@ static OxResult op_transpose(OxImporter *im, OxNode *n)
     int r = ox_ty(im, x)->shape.rank;
     int64_t perm[IR_MAX_RANK];
     int k = ox_attr_ints(n, "perm", perm, IR_MAX_RANK);
+    if (k > IR_MAX_RANK) /* only IR_MAX_RANK were read */
+        return ox_unsupported(im, n, "a perm of %d entries", k);
     if (k == 0) {
         k = r;
         for (int i = 0; i < r; i++)
@@ -878,7 +880,7 @@ static OxResult op_reduce(OxImporter *im, OxNode *n, const char *irop, const cha
         return no_ir_op(im, n, irop);
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     ValueId v = done(im, id);
     if (post && (v = un(im, n, post, v)) == IR_NONE)
         return no_ir_op(im, n, post);
@@ -1260,12 +1262,14 @@ static OxResult op_constant(OxImporter *im, OxNode *n)
         int64_t k = (int64_t)a->n_floats;
         if (!ox_const_make(im, &c, IR_F32, 1, &k))
             return OX_ERROR;
-        memcpy((void *)c.data, a->floats, 4 * a->n_floats);
+        if (a->n_floats) /* an empty list has a NULL array */
+            memcpy((void *)c.data, a->floats, 4 * a->n_floats);
     } else if ((a = ox_attr(n, "value_ints"))) {
         int64_t k = (int64_t)a->n_ints;
         if (!ox_const_make(im, &c, IR_I64, 1, &k))
             return OX_ERROR;
-        memcpy((void *)c.data, a->ints, 8 * a->n_ints);
+        if (a->n_ints)
+            memcpy((void *)c.data, a->ints, 8 * a->n_ints);
     } else
         return ox_unsupported(im, n, "only tensor, float(s) and int(s) values");
     ox_bind_const(im, n->out[0], &c);

@@ -18,7 +18,7 @@ static OxResult op_arg(OxImporter *im, OxNode *n, const char *irop)
     if (id == IR_NONE)
         return no_ir_op(im, n, irop);
     ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", 0));
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     ir_node_set_int(im->g, id, "select_last", ox_attr_int(n, "select_last_index", 0));
     return bind(im, n, done(im, id));
 }
@@ -93,7 +93,7 @@ static OxResult op_reduce_prod(OxImporter *im, OxNode *n)
         return no_ir_op(im, n, "reduce_prod");
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
-    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1));
+    ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     return bind(im, n, done(im, id));
 }
 
@@ -477,6 +477,13 @@ static OxResult op_tensor_scatter(OxImporter *im, OxNode *n)
         inner *= us->d[i].c;
     for (int i = 1; i < r; i++)
         per_batch *= us->d[i].c;
+    if (wc && ox_const_numel(wc) != cs->d[0].c)
+        return ox_unsupported(im, n, "write_indices of %lld entries for a batch of %lld",
+                              (long long)ox_const_numel(wc), (long long)cs->d[0].c);
+    for (int64_t b = 0; wc && b < cs->d[0].c; b++) /* in range: the sums below cannot wrap */
+        if (ox_const_get_i(wc, b) < 0 || ox_const_get_i(wc, b) >= len)
+            return ox_unsupported(im, n, "write index %lld outside [0, %lld)",
+                                  (long long)ox_const_get_i(wc, b), (long long)len);
     for (int64_t p = 0; p < total; p++) {
         int64_t b = p / per_batch, i = (p / inner) % us->d[axis].c;
         int64_t pos = (wc ? ox_const_get_i(wc, b) : 0) + i;

@@ -769,8 +769,10 @@ static OxResult op_qlinear_matmul(OxImporter *im, OxNode *n)
         return res;
     ValueId acc = q_bin(im, n, "matmul", a, b);
     int r = rank_of(im, acc);
+    if (r < 0)
+        return OX_ERROR; /* the matmul's shape error is reported */
     if (r < 1)
-        return OX_ERROR;
+        return ox_unsupported(im, n, "a 1-D a times a 1-D b (a scalar result)");
     ValueId m = multiplier(im, n, acc, r >= 2 ? r - 2 : -1, r - 1, &res);
     if (m == IR_NONE)
         return res;

@@ -232,7 +232,7 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r)
     for (int i = 0; i < pa.s; i++) {
         dilated |= pa.dil[i] != 1;
         asym |= pa.pads[i] != pa.pads[pa.s + i];
-        big |= 2 * pa.pads[i] > pa.k[i] || 2 * pa.pads[pa.s + i] > pa.k[i];
+        big |= pa.pads[i] > pa.k[i] / 2 || pa.pads[pa.s + i] > pa.k[i] / 2; /* 2p > k; no wrap */
     }
     bool cip = ox_attr_int(n, "count_include_pad", 0) != 0;
     if (pa.s != 3 && (is_max || (!dilated && !big && (cip || !asym))))

@@ -3,6 +3,7 @@
 #include "frontend/slim_write.h"
 #include "ir/text_escape.h"
 
+#include "frontend/builder.h" /* FE_MAX_DIM */
 #include "frontend/npy.h"
 #include "frontend/safetensors.h"
 
@@ -402,6 +403,10 @@ static void write_node(Writer *w, const Node *n)
     const char *xs = operand(w, n, x);
     if (n->op == IR_OP_RESHAPE) {
         const Attr *a = ir_node_attr(n, "shape");
+        if (!a || a->n_ints == 0) { /* the language's reshape needs a size */
+            fail(w, n, "a reshape to a scalar");
+            return;
+        }
         fprintf(f, "    %s = reshape(%s", out, xs);
         for (int i = 0; a && i < a->n_ints; i++) {
             int64_t v = a->ints[i];
@@ -411,6 +416,10 @@ static void write_node(Writer *w, const Node *n)
                 fprintf(f, ", %lld", (long long)v);
         }
         fputs(")\n", f);
+        return;
+    }
+    if ((ir_ops[n->op].flags & (IR_F_BINARY | IR_F_ELEMENTWISE)) && !fe_is_builtin_function(op)) {
+        fail(w, n, "the model language has no function for it"); /* bitshift_left... */
         return;
     }
     if (ir_ops[n->op].flags & IR_F_BINARY) {
@@ -448,6 +457,11 @@ static void write_node(Writer *w, const Node *n)
             fprintf(f, ", count_include_pad=%s",
                     ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
         fprintf(f, ", ceil_mode=%s)\n", ir_attr_int(n, "ceil_mode", 0) ? "true" : "false");
+    } else if ((!strcmp(op, "permute") || !strcmp(op, "expand")) &&
+               !(ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape") &&
+                 ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape")->n_ints)) {
+        fputs("?\n", f); /* a scalar: the language's call needs a dim */
+        fail(w, n, "a scalar operand");
     } else if (!strcmp(op, "permute") || !strcmp(op, "expand")) {
         const Attr *a = ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape");
         fprintf(f, "%s(%s", op, xs);
@@ -469,6 +483,10 @@ static void write_node(Writer *w, const Node *n)
                 (long long)ir_attr_int(n, "axis", 0), (long long)ir_attr_int(n, "start", 0),
                 (long long)ir_attr_int(n, "end", INT64_MAX / 4),
                 (long long)ir_attr_int(n, "step", 1));
+    } else if (!strcmp(op, "clip") && !isfinite(ir_attr_float(n, "min", -INFINITY)) &&
+               !isfinite(ir_attr_float(n, "max", INFINITY))) { /* clip() needs a bound */
+        fputs("?\n", f);
+        fail(w, n, "a clip without bounds");
     } else if (!strcmp(op, "clip")) {
         double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
         fprintf(f, "clip(%s", xs);
@@ -499,7 +517,12 @@ static void write_node(Writer *w, const Node *n)
         int k = a ? a->n_ints : g->values[x].type.shape.rank;
         for (int i = 0; i < k; i++)
             all[i] = a ? a->ints[i] : i;
-        fprintf(f, "%s(%s, dim=", name ? name : op, xs);
+        if (!name) { /* reduce_prod...: no function of the language */
+            fputs("?\n", f);
+            fail(w, n, "the model language has no function for it");
+            return;
+        }
+        fprintf(f, "%s(%s, dim=", name, xs);
         ints(f, all, k);
         fprintf(f, ", keepdim=%s)\n", ir_attr_int(n, "keepdim", 0) ? "true" : "false");
     } else if (!strcmp(op, "where")) {
@@ -552,6 +575,21 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
         st_path[len - 5] = 0;
     strcat(st_path, ".safetensors");
     const char *st_base = strrchr(st_path, '/') ? strrchr(st_path, '/') + 1 : st_path;
+    /* the model language declares dims of 1 to FE_MAX_DIM: an input or output with an empty
+     * (legal ONNX) or larger dim would make a file that slimc cannot read back */
+    for (int k = 0; w.ok && k < g->n_inputs + g->n_outputs; k++) {
+        const Shape *s =
+            &g->values[k < g->n_inputs ? g->inputs[k] : g->outputs[k - g->n_inputs]].type.shape;
+        for (int i = 0; i < s->rank; i++)
+            if (ir_dim_static(s->d[i]) && (s->d[i].c < 1 || s->d[i].c > FE_MAX_DIM)) {
+                diag_error(
+                    d, w.at, "%s %d has a dim of %lld: the model language's dims are 1 to %lld",
+                    k < g->n_inputs ? "input" : "output", k < g->n_inputs ? k : k - g->n_inputs,
+                    (long long)s->d[i].c, (long long)FE_MAX_DIM);
+                w.ok = false;
+                break;
+            }
+    }
     if (w.ok) {
         char *text = NULL;
         size_t tlen = 0;

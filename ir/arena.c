@@ -89,7 +89,8 @@ void *arena_grow(Arena *a, void *old, size_t old_size, size_t new_size)
 char *arena_strndup(Arena *a, const char *s, size_t n)
 {
     char *p = arena_alloc(a, n + 1);
-    memcpy(p, s, n);
+    if (n) /* s may be NULL when n is 0 (protobuf-c's empty strings) */
+        memcpy(p, s, n);
     p[n] = 0;
     return p;
 }

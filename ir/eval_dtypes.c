@@ -249,7 +249,7 @@ static void eval_reduce(const EvalCtx *c, DType t)
     }
     for (int64_t i = 0; i < total_out; i++) {
         if (fl) {
-            double v = op == IR_OP_REDUCE_MEAN ? accf[i] / (double)count : accf[i];
+            double v = op == IR_OP_REDUCE_MEAN && count ? accf[i] / (double)count : accf[i];
             ir_eval_store_cast(t, c->out_raw, i, IR_F64, &v, 0);
         } else {
             /* an empty max/min is the dtype's lowest/highest value */

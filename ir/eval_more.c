@@ -321,7 +321,7 @@ void ir_eval_reduce(const EvalCtx *c)
             *acc += v;
         }
     }
-    if (op == IR_OP_REDUCE_MEAN)
+    if (op == IR_OP_REDUCE_MEAN && count) /* the mean of nothing is 0, as ORT */
         for (int64_t i = 0; i < total_out; i++)
             c->out[i] /= (float)count;
 }

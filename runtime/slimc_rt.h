@@ -1126,7 +1126,9 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
                                         const float *bias, float *y, int64_t p0, int64_t p1)
 {
     const int isa = slimc_rt_isa();
-    const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW, G = s->C / s->CG;
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW;
+    /* the groups; no input channels (an empty x, legal ONNX): the outputs are the bias */
+    const int64_t G = s->CG ? s->C / s->CG : s->OG ? s->O / s->OG : 0;
     const int direct =
         s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
     float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */

@@ -57,7 +57,10 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
     if (!cg_numel(c, id, xs, &ne))
         return;
     const char *total = cg_dim(c, ne);
-    k->items = cg_strf(c, "%s / %s", total, cg_dim(c, xs->d[ax]));
+    if (ir_dim_static(xs->d[ax]) && xs->d[ax].c == 0) /* an empty axis (legal): no rows */
+        k->items = cg_strf(c, "0");
+    else
+        k->items = cg_strf(c, "%s / %s", total, cg_dim(c, xs->d[ax]));
     k->work = cg_strf(c, "%s * 8", total);
     k->ep_done = false;
 }

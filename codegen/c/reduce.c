@@ -78,7 +78,9 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
     else
         cg_printf(c, "            acc += v;\n");
     cg_printf(c, "        }\n");
-    cg_printf(c, "        out[it] = %s;\n", op == IR_OP_REDUCE_MEAN ? "acc / (float)count" : "acc");
+    cg_printf(c, "        out[it] = %s;\n",
+              op == IR_OP_REDUCE_MEAN ? "count ? acc / (float)count : 0.0f" /* empty: 0, as ORT */
+                                      : "acc");
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;

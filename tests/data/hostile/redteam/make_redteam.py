@@ -47,12 +47,13 @@ NP_OF = {T.FLOAT: np.float32, T.INT64: np.int64, T.INT32: np.int32, T.BOOL: np.b
          T.UINT8: np.uint8, T.INT8: np.int8, T.DOUBLE: np.float64, T.FLOAT16: np.float16}
 
 
-def schema_of(op):
+def schema_of(op, at=None):
+    """op's schema at opset `at` (the latest when None) and the opset to declare."""
     try:
-        s = onnx.defs.get_schema(op, 25)
+        s = onnx.defs.get_schema(op, at or 25)
     except Exception:
         return None, 17
-    return s, max(17, s.since_version)
+    return s, at if at else max(17, s.since_version)
 
 
 def pick_type(s, formal):
@@ -121,8 +122,8 @@ def add(name, nodes, inputs, outputs, inits=(), opset=17, feeds=None, ir=8, raw=
     CASES[name] = (m.SerializeToString(), feeds or {})
 
 
-def op_cases(op, rng):
-    s, opset = schema_of(op)
+def op_cases(op, rng, at=None):
+    s, opset = schema_of(op, at)
     if s is None:
         return
     A = onnx.defs.OpSchema.AttrType
@@ -131,7 +132,7 @@ def op_cases(op, rng):
     outs = [f"y{i}" for i in range(n_out)]
     req_attrs = {a.name: default_attr(a) for a in s.attributes.values() if a.required}
     req_attrs = {k: v for k, v in req_attrs.items() if v is not None}
-    tag = op.lower()
+    tag = op.lower() if at is None else f"{op.lower()}_o{at}"
 
     def model(name, shapes, attrs=None, dtypes=None, consts=None, n_in=None, onnx_ok=True):
         # shapes: one dims list per formal input used; consts: index -> TensorProto initializer
@@ -424,77 +425,143 @@ def st_bytes(header, data=b"", hlen=None):
 
 
 def st_cases():
-    """safetensors weights for a .slim model with w: f32[2, 3]."""
-    d = np.arange(6, dtype=np.float32).tobytes()
+    """safetensors weights for the .slim model sl_base_w (fc = Linear(3, 3), bias: fc.weight
+    f32[3, 3] and fc.bias f32[3]); NAME -> bytes."""
+    d = np.arange(12, dtype=np.float32).tobytes()
+    W = '"fc.weight":{"dtype":"F32","shape":[3,3],"data_offsets":[0,36]}'
+    B = '"fc.bias":{"dtype":"F32","shape":[3],"data_offsets":[36,48]}'
+
+    def w(spec, extra=""):
+        return "{" + '"fc.weight":' + spec + "," + B + extra + "}"
     return {
-        "st_ok": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_past_end": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,2400]}}', d),
-        "st_overlap": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},'
-                               '"v":{"dtype":"F32","shape":[2,3],"data_offsets":[8,32]}}', d + d),
-        "st_reversed": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[24,0]}}', d),
-        "st_count": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}', d),
-        "st_dtype": st_bytes('{"w":{"dtype":"I64","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_badtype": st_bytes('{"w":{"dtype":"Q99","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_shape_neg": st_bytes('{"w":{"dtype":"F32","shape":[-2,-3],"data_offsets":[0,24]}}', d),
-        "st_shape_huge": st_bytes('{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}}', d),
-        "st_shape_wrap": st_bytes('{"w":{"dtype":"F32","shape":[1,72057594037927937,64],"data_offsets":[0,256]}}', d * 11),
-        "st_dup": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},'
-                           '"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', d),
+        "st_ok": st_bytes("{" + W + "," + B + "}", d),
+        "st_past_end": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[0,3600]}'), d),
+        "st_overlap": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[12,48]}'), d),
+        "st_reversed": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[36,0]}'), d),
+        "st_count": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[0,32]}'), d),
+        "st_dtype": st_bytes(w('{"dtype":"I32","shape":[3,3],"data_offsets":[0,36]}'), d),
+        "st_dtype_f16": st_bytes(w('{"dtype":"F16","shape":[3,3],"data_offsets":[0,18]}'), d),
+        "st_badtype": st_bytes(w('{"dtype":"Q99","shape":[3,3],"data_offsets":[0,36]}'), d),
+        "st_shape_neg": st_bytes(w('{"dtype":"F32","shape":[-3,-3],"data_offsets":[0,36]}'), d),
+        "st_shape_huge": st_bytes(w('{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}'), d),
+        "st_shape_wrap": st_bytes(w('{"dtype":"F32","shape":[1,72057594037927937,64],"data_offsets":[0,256]}'), d * 11),
+        "st_dup": st_bytes("{" + W + "," + W.replace("36]", "4]").replace("[3,3]", "[1]") + "," + B + "}", d),
         "st_hlen_huge": st_bytes('{}', d, hlen=1 << 62),
         "st_hlen_wrap": st_bytes('{}', d, hlen=(1 << 64) - 4),
-        "st_hlen_short": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d, hlen=10),
-        "st_offsets_huge": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[18446744073709551600,18446744073709551624]}}', d),
-        "st_offsets_float": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0.5,24]}}', d),
-        "st_offsets_str": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":["0","24"]}}', d),
-        "st_offsets_one": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0]}}', d),
-        "st_deep": st_bytes('{"w":' + "[" * 100000 + "]" * 100000 + "}", d),
-        "st_nul_key": st_bytes('{"w\\u0000x":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_meta": st_bytes('{"__metadata__":{"a":' + '"x"' + '},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_meta_obj": st_bytes('{"__metadata__":{"a":{"b":1}},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_rank40": st_bytes('{"w":{"dtype":"F32","shape":[' + ",".join(["1"] * 40) + '],"data_offsets":[0,4]}}', d),
-        "st_bad_utf8": st_bytes(b'{"w\xff":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}', d),
-        "st_numbig": st_bytes('{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,1e999]}}', d),
+        "st_hlen_short": st_bytes("{" + W + "," + B + "}", d, hlen=10),
+        "st_offsets_huge": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[18446744073709551600,18446744073709551636]}'), d),
+        "st_offsets_wrap": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[9223372036854775800,9223372036854775836]}'), d),
+        "st_offsets_float": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[0.5,36]}'), d),
+        "st_offsets_str": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":["0","36"]}'), d),
+        "st_offsets_one": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[0]}'), d),
+        "st_offsets_neg": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[-36,0]}'), d),
+        "st_deep": st_bytes('{"x":' + "[" * 100000 + "]" * 100000 + "," + W + "," + B + "}", d),
+        "st_deep_obj": st_bytes('{"__metadata__":' + '{"a":' * 50000 + "1" + "}" * 50000 + "," + W + "," + B + "}", d),
+        "st_nul_key": st_bytes('{"fc.weight\\u0000x":{"dtype":"F32","shape":[3,3],"data_offsets":[0,36]},' + B + "}", d),
+        "st_meta_obj": st_bytes('{"__metadata__":{"a":{"b":1}},' + W + "," + B + "}", d),
+        "st_rank40": st_bytes(w('{"dtype":"F32","shape":[' + ",".join(["1"] * 40) + '],"data_offsets":[0,4]}'), d),
+        "st_bad_utf8": st_bytes(b'{"fc.weight\xff":{"dtype":"F32","shape":[3,3],"data_offsets":[0,36]},' + B.encode() + b"}", d),
+        "st_numbig": st_bytes(w('{"dtype":"F32","shape":[3,3],"data_offsets":[0,1e999]}'), d),
+        "st_shape_big_num": st_bytes(w('{"dtype":"F32","shape":[99999999999999999999999,3],"data_offsets":[0,36]}'), d),
         "st_empty": b"",
         "st_trunc": b"\x10\x00\x00",
+        "st_not_json": st_bytes("\x00\x01\x02" * 10, d),
     }
 
 
 def slim_cases():
-    """.slim texts NAME -> text; W is replaced with a weights file name."""
+    """.slim texts NAME -> text. Weights: W.safetensors beside them (from st_ok)."""
     big = "9" * 400
-    s = {
-        "sl_deep_paren": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = " + "(" * 100000 + "x" + ")" * 100000 + "\n}\n",
-        "sl_deep_call": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = " + "relu(" * 20000 + "x" + ")" * 20000 + "\n}\n",
-        "sl_deep_neg": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = " + "-" * 100000 + "x\n}\n",
-        "sl_bigint": "model m(x: f32[2, %s]) -> y: f32[2, 3] {\n  y = relu(x)\n}\n" % big,
-        "sl_bigint_arg": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = softmax(x, axis=%s)\n}\n" % big,
-        "sl_negdim": "model m(x: f32[2, -3]) -> y: f32[2, -3] {\n  y = relu(x)\n}\n",
-        "sl_zerodim": "model m(x: f32[2, 0]) -> y: f32[2, 0] {\n  y = relu(x)\n}\n",
-        "sl_hugedim": "model m(x: f32[4611686018427387904, 4]) -> y: f32[4611686018427387904, 4] {\n  y = relu(x)\n}\n",
-        "sl_wrapdim": "model m(x: f32[1, 72057594037927937, 64]) -> y: f32[1, 72057594037927937, 64] {\n  y = relu(x)\n}\n",
-        "sl_rank40": "model m(x: f32[" + ", ".join(["1"] * 40) + "]) -> y: f32[" + ", ".join(["1"] * 40) + "] {\n  y = relu(x)\n}\n",
-        "sl_unknown_op": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = evil_op(x)\n}\n",
-        "sl_weights_dir": "weights \".\"\nmodel m(x: f32[2, 3]) -> y: f32[2, 3] {\n  param w: f32[2, 3]\n  y = x + w\n}\n",
-        "sl_weights_fifo": "weights \"fifo\"\nmodel m(x: f32[2, 3]) -> y: f32[2, 3] {\n  param w: f32[2, 3]\n  y = x + w\n}\n",
-        "sl_weights_self": "weights \"sl_weights_self.slim\"\nmodel m(x: f32[2, 3]) -> y: f32[2, 3] {\n  param w: f32[2, 3]\n  y = x + w\n}\n",
-        "sl_weights_passwd": "weights \"/etc/passwd\"\nmodel m(x: f32[2, 3]) -> y: f32[2, 3] {\n  param w: f32[2, 3]\n  y = x + w\n}\n",
-        "sl_prune": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = relu(x)\n}\ncompress {\n  prune(0.5)\n}\n",
-        "sl_quant_missing": "model m(x: f32[1, 3, 4, 4]) -> y: f32[1, 3, 4, 4] {\n  y = relu(x)\n}\ncompress {\n  quantize(int8, calibrate=\"nonexistent.npy\")\n}\n",
-        "sl_quant_fifo": "model m(x: f32[1, 3, 4, 4]) -> y: f32[1, 3, 4, 4] {\n  y = relu(x)\n}\ncompress {\n  quantize(int8, calibrate=\"fifo\")\n}\n",
-        "sl_quant_dir": "model m(x: f32[1, 3, 4, 4]) -> y: f32[1, 3, 4, 4] {\n  y = relu(x)\n}\ncompress {\n  quantize(int8, calibrate=\".\")\n}\n",
-        "sl_quant_badargs": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = relu(x)\n}\ncompress {\n  quantize(int99, calibrate=3, method=percentile(1e999), bogus=[1,2])\n}\n",
-        "sl_compress_deep": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = relu(x)\n}\ncompress {\n  quantize(" + "f(" * 20000 + ")" * 20000 + ")\n}\n",
-        "sl_nul": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = relu(x)\0\n}\n",
-        "sl_unterminated": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = \"" + "a" * 10000,
-        "sl_long_ident": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  " + "a" * 200000 + " = relu(x)\n  y = relu(x)\n}\n",
-        "sl_many_errors": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n" + "  y = nope(x)\n" * 20000 + "}\n",
-        "sl_axis_huge": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = softmax(x, axis=-9223372036854775808)\n}\n",
-        "sl_reshape_neg": "model m(x: f32[2, 3]) -> y: f32[6] {\n  y = reshape(x, [-1, -1])\n}\n",
-        "sl_reshape_big": "model m(x: f32[2, 3]) -> y: f32[6] {\n  y = reshape(x, [4611686018427387904, 4])\n}\n",
-        "sl_sym_clash": "model m(x: f32[N, N]) -> y: f32[N, N] {\n  y = relu(x)\n}\n",
-        "sl_float_huge": "model m(x: f32[2, 3]) -> y: f32[2, 3] {\n  y = x * 1e999\n}\n",
+    hd = "model m(x: f32[2, 3]) -> y: f32[2, 3]\n"
+
+    def body(expr, head=hd, extra=""):
+        return head + extra + "    return " + expr + "\n"
+    return {
+        "sl_base": body("relu(x)"),
+        "sl_base_w": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n'),
+        "sl_deep_paren": body("(" * 100000 + "x" + ")" * 100000),
+        "sl_deep_call": body("relu(" * 20000 + "x" + ")" * 20000),
+        "sl_deep_neg": body("-" * 100000 + "x"),
+        "sl_deep_list": body("reshape(x, " + "[" * 50000 + "6" + "]" * 50000 + ")"),
+        "sl_long_expr": body(" + ".join(["x"] * 60000)),
+        "sl_bigint": body("relu(x)", head="model m(x: f32[2, %s]) -> y: f32[2, 3]\n" % big),
+        "sl_bigint_arg": body("softmax(x, axis=%s)" % big),
+        "sl_negdim": body("relu(x)", head="model m(x: f32[2, -3]) -> y: f32[2, -3]\n"),
+        "sl_zerodim": body("relu(x)", head="model m(x: f32[2, 0]) -> y: f32[2, 0]\n"),
+        "sl_hugedim": body("relu(x)", head="model m(x: f32[4611686018427387904, 4]) -> f32[4611686018427387904, 4]\n"),
+        "sl_wrapdim": body("relu(x)", head="model m(x: f32[1, 72057594037927937, 64]) -> f32[1, 72057594037927937, 64]\n"),
+        "sl_symwrap": body("relu(x)", head="model m(x: f32[N*72057594037927937*64]) -> f32[N*72057594037927937*64]\n"),
+        "sl_dimexpr": body("relu(x)", head="model m(x: f32[3037000500*3037000500]) -> f32[3037000500*3037000500]\n"),
+        "sl_dimneg_expr": body("relu(x)", head="model m(x: f32[2-5]) -> f32[2-5]\n"),
+        "sl_dimdiv0": body("relu(x)", head="model m(x: f32[2//0]) -> f32[2]\n"),
+        "sl_dimmod0": body("relu(x)", head="model m(x: f32[2%0]) -> f32[2]\n"),
+        "sl_intmin_div": body("relu(x)", head="model m(x: f32[(-9223372036854775807-1)//-1]) -> f32[2]\n"),
+        "sl_rank9": body("relu(x)", head="model m(x: f32[" + ", ".join(["1"] * 9) + "]) -> f32[" + ", ".join(["1"] * 9) + "]\n"),
+        "sl_rank40": body("relu(x)", head="model m(x: f32[" + ", ".join(["1"] * 40) + "]) -> f32[" + ", ".join(["1"] * 40) + "]\n"),
+        "sl_syms20": body("relu(x)", head="model m(x: f32[" + ", ".join(f"S{i}" for i in range(8)) + "], z: f32[" + ", ".join(f"T{i}" for i in range(8)) + "], q: f32[" + ", ".join(f"U{i}" for i in range(8)) + "]) -> f32[S0]\n"),
+        "sl_unknown_op": body("evil_op(x)"),
+        "sl_unknown_mod": body("m2(x)", extra="    m2 = EvilModule(3)\n"),
+        "sl_linear_neg": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(-3, 3)\n'),
+        "sl_linear_huge": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(4611686018427387904, 4611686018427387904)\n'),
+        "sl_conv_zero": body("c(x)", head="model m(x: f32[1, 3, 4, 4]) -> f32[1, 3, 4, 4]\n", extra='    weights "W.safetensors"\n    c = Conv2d(3, 3, 0)\n'),
+        "sl_conv_stride0": body("c(x)", head="model m(x: f32[1, 3, 4, 4]) -> f32[1, 3, 4, 4]\n", extra='    weights "W.safetensors"\n    c = Conv2d(3, 3, 1, stride=0)\n'),
+        "sl_weights_dir": body("fc(x)", extra='    weights "."\n    fc = Linear(3, 3)\n'),
+        "sl_weights_fifo": body("fc(x)", extra='    weights "fifo"\n    fc = Linear(3, 3)\n'),
+        "sl_weights_self": body("fc(x)", extra='    weights "sl_weights_self.slim"\n    fc = Linear(3, 3)\n'),
+        "sl_weights_passwd": body("fc(x)", extra='    weights "/etc/passwd"\n    fc = Linear(3, 3)\n'),
+        "sl_weights_devzero": body("fc(x)", extra='    weights "/dev/zero"\n    fc = Linear(3, 3)\n'),
+        "sl_weights_nul": body("fc(x)", extra='    weights "W.safetensors\0x"\n    fc = Linear(3, 3)\n'),
+        "sl_weights_twice": body("fc(x)", extra='    weights "W.safetensors"\n    weights "W.safetensors"\n    fc = Linear(3, 3)\n'),
+        "sl_prune": body("relu(x)") + "compress m\n    prune(0.5)\n",
+        "sl_prune_args": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + "compress m\n    prune(fc, method=l1_unstructured, amount=150%)\n",
+        "sl_prune_neg": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + "compress m\n    prune(fc, amount=-1e999)\n",
+        "sl_quant_missing": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="nonexistent.npy")\n',
+        "sl_quant_fifo": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="fifo")\n',
+        "sl_quant_dir": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate=".")\n',
+        "sl_quant_self": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="sl_quant_self.slim")\n',
+        "sl_quant_calib_bad": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="npy_shape.npy")\n',
+        "sl_quant_calib_wrap": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="npy_wrap.npy")\n',
+        "sl_quant_calib_zero": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="npy_zero.npy")\n',
+        "sl_quant_calib_i4": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="npy_i4.npy")\n',
+        "sl_quant_badargs": body("relu(x)") + "compress m\n    quantize(int99, calibrate=3, method=percentile(1e999), bogus=1)\n",
+        "sl_quant_pct": body("fc(x)", extra='    weights "W.safetensors"\n    fc = Linear(3, 3)\n') + 'compress m\n    quantize(int8, calibrate="calib.npy", method=percentile(-5))\n',
+        "sl_compress_deep": body("relu(x)") + "compress m\n    quantize(" + "f(" * 20000 + ")" * 20000 + ")\n",
+        "sl_compress_deep300": body("relu(x)") + "compress m\n    quantize(" + "f(" * 300 + ")" * 300 + ")\n",
+        "sl_compress_other": body("relu(x)") + "compress nope\n    fold\n",
+        "sl_compress_twice": body("relu(x)") + "compress m\n    fold\ncompress m\n    dce\n",
+        "sl_nul": body("relu(x)\0"),
+        "sl_unterminated": hd + '    return "' + "a" * 10000,
+        "sl_long_ident": hd + "    " + "a" * 200000 + " = relu(x)\n    return relu(x)\n",
+        "sl_many_errors": hd + "    y = nope(x)\n" * 20000 + "    return x\n",
+        "sl_axis_min": body("softmax(x, axis=-9223372036854775807-1)"),
+        "sl_axis_big": body("softmax(x, axis=9223372036854775807)"),
+        "sl_reshape_neg": body("reshape(x, -1, -1)"),
+        "sl_reshape_neg2": body("reshape(x, -2, 3)"),
+        "sl_reshape_big": body("reshape(x, 4611686018427387904, 4)"),
+        "sl_reshape_zero": body("reshape(x, 0, 6)"),
+        "sl_reshape_wrap": body("reshape(x, 2, 3, 3074457345618258603, 3)"),
+        "sl_sym_clash": body("relu(x)", head="model m(x: f32[N, N]) -> f32[N, N]\n"),
+        "sl_float_huge": body("x * 1e999"),
+        "sl_int_mul_wrap": body("x * (9223372036854775807 * 2)"),
+        "sl_int_neg_min": body("x * -(-9223372036854775807-1)"),
+        "sl_int_div_min": body("x * ((-9223372036854775807-1) // -1)"),
+        "sl_int_mod_min": body("x * ((-9223372036854775807-1) % -1)"),
+        "sl_int_div0": body("x * (1 // 0)"),
+        "sl_shift": body("x * (1 << 70)"),
+        "sl_block_deep": "".join(f"block B{i}\n    b = B{i + 1}()\n    forward(x)\n        return b(x)\n" for i in range(100)) + "block B100\n    forward(x)\n        return relu(x)\n" + body("b(x)", extra="    b = B0()\n"),
+        "sl_block_self": "block B\n    b = B()\n    forward(x)\n        return b(x)\n" + body("b(x)", extra="    b = B()\n"),
+        "sl_block_wide": "block B(n)\n    forward(x)\n        return relu(x)\n" + body("x", extra="".join(f"    b{i} = B({i})\n" for i in range(30000))),
+        "sl_expand_huge": body("expand(x, 1099511627776, 1099511627776, 3)"),
+        "sl_slice": body("x[9223372036854775807:-9223372036854775807-1]"),
+        "sl_index_neg": body("x[-9223372036854775807-1]"),
+        "sl_transpose": body("transpose(x, 5, -9)"),
+        "sl_concat_axis": body("concat(x, x, axis=99)"),
+        "sl_pad_huge": body("pad(x, 4611686018427387904, 4611686018427387904)"),
+        "sl_sequential_deep": body("s(x)", extra="    s = " + "Sequential(" * 3000 + "ReLU()" + ")" * 3000 + "\n"),
+        "sl_binary": "\x7fELF\x02\x01\x01" + "\x00" * 100,
+        "sl_crlf": body("relu(x)").replace("\n", "\r\n"),
+        "sl_continuation": hd + "    return relu(x) \\\n" * 1 + "\\\n" * 30000 + "\n",
     }
-    return s
 
 
 def passes_cases():
@@ -505,7 +572,57 @@ def passes_cases():
             "quantize(int8, calibrate=nonexistent.npy)", "quantize(int8, percentile=1e999)"]
 
 
-KEEP = []  # the reproducers of fixed bugs, written into this folder (see tests/cli/hostile_redteam.sh)
+KEEP = [  # the reproducers of fixed bugs (their failure before the fix in the comment)
+    "op_transpose_a_perm_long",  # a stack-buffer-overflow: perm of 30 entries read as 30
+    "op_averagepool_a_pads_big",  # 2 * pads overflowed (UBSan)
+    "op_tensorscatter_c2_max",  # write_indices of 1 entry read for a batch of 2; index + i wrapped
+    "op_tensorscatter_cf2_inf",  # the same from a float index (inf)
+    "op_qlinearmatmul_rank1",  # exit 1 with no message at all (a scalar matmul result)
+    "op_bitshift_base",  # an empty string attribute: memcpy from NULL (UBSan)
+    "op_constant_a_value_ints_empty",  # an empty value_ints: memcpy from NULL (UBSan)
+    "op_argmax_a_axis_asfloat",  # an attribute of the wrong type was read as absent (ORT refuses)
+    "op_averagepool_a_auto_pad_asint",  # the same for a STRING attribute
+    "op_elu_a_alpha_asint",  # and for a FLOAT one
+    "op_argmax_a_keepdims_p100",  # keepdims=100 kept the dim; ORT keeps it only for 1 (ort.*.npy)
+    "op_reducesum_o12_a_keepdims_neg1",  # the same for the reductions
+]
+KEEP += [
+    "op_conv_zero",  # no input channels (legal): G = C / CG divided by zero (SIGFPE at run time)
+    "op_convinteger_zero",  # the same through ConvInteger
+]
+KEEP += [
+    "m_opset_neg",  # opset_import version -3 was taken for "no ai.onnx opset": imported at 25
+    "m_opset_huge",  # version 2^40 cut to an int: "opset 0 is not supported"
+    "m_ext_nonnum",  # external data offset "12abc" read as 12 (strtoll unchecked)
+]
+KEEP += [
+    "op_logsoftmax_zero1",  # softmax over an empty axis: the row count was emitted as 0 / 0 (SIGFPE)
+    "op_softmax_zero1",
+]
+KEEP += [
+    "op_abs_zero",  # import wrote f32[2, 0, 3, 4], which the model language refuses
+    "op_reduceprod_base",  # import wrote reduce_prod(...), not a function of the language
+    "op_transpose_rank0",  # import wrote permute(x0) for a scalar, which the language refuses
+]
+KEEP += ["op_reducemean_o12_zero"]  # the mean over an empty axis was 0 / 0 = NaN; ORT gives 0
+# ORT computes these (ConvInteger over no channels is left out: ORT returns uninitialized
+# memory there, slimc zeros)
+KEEP_ORT = ["op_argmax_a_keepdims_p100", "op_reducesum_o12_a_keepdims_neg1", "op_conv_zero",
+            "op_logsoftmax_zero1", "op_softmax_zero1", "op_reducemean_o12_zero"]  # ORT computes these
+KEEP_SLIM = ["sl_compress_deep300"]  # compress block nested too deep: fputs(NULL) after the error
+EXPECT = {
+    "op_transpose_a_perm_long": "node 'transpose0': Transpose .*: a perm of 30 entries",
+    "op_tensorscatter_c2_max": "write_indices of 1 entries for a batch of 2",
+    "op_qlinearmatmul_rank1": "node 'qlinearmatmul0': QLinearMatMul .*a scalar result",
+    "sl_compress_deep300": "sl_compress_deep300.slim:4:[0-9]+: error: expression is nested too deeply",
+    "op_argmax_a_axis_asfloat": "op_argmax_a_axis_asfloat.onnx: error: node 'argmax0' \\(ArgMax\\): attribute 'axis' is FLOAT, not INT",
+    "op_averagepool_a_auto_pad_asint": "attribute 'auto_pad' is INT, not STRING",
+    "op_elu_a_alpha_asint": "attribute 'alpha' is INT, not FLOAT",
+    "m_opset_neg": "m_opset_neg.onnx: error: ONNX opset -3 is not supported",
+    "m_opset_huge": "m_opset_huge.onnx: error: ONNX opset 1099511627776 is not supported",
+    "m_ext_nonnum": "m_ext_nonnum.onnx: error: initializer 'w': external data offset '12abc' is not a byte count",
+}
+KEEP_OLD = []  # placeholder of fixed bugs, written into this folder (see tests/cli/hostile_redteam.sh)
 
 
 def build_all():
@@ -514,6 +631,13 @@ def build_all():
     for op in mapped_ops():
         if op != "Relu":
             op_cases(op, rng)
+        # the same at older opsets where the schema differs (attributes that became inputs)
+        seen = {schema_of(op)[0].since_version if schema_of(op)[0] else None}
+        for at in (12, 9, 7):
+            old = schema_of(op, at)[0]
+            if old is not None and old.since_version not in seen:
+                seen.add(old.since_version)
+                op_cases(op, rng, at)
     model_cases(rng)
 
 
@@ -538,8 +662,12 @@ def main():
             with open(os.path.join(d, name + ".safetensors"), "wb") as f:
                 f.write(data)
         for name, text in slim_cases().items():
-            with open(os.path.join(d, name + ".slim"), "w") as f:
-                f.write(text)
+            with open(os.path.join(d, name + ".slim"), "wb") as f:
+                f.write(text.encode("utf-8", "surrogateescape"))
+        with open(os.path.join(d, "W.safetensors"), "wb") as f:
+            f.write(st_cases()["st_ok"])
+        np.save(os.path.join(d, "calib.npy"), np.random.default_rng(1).standard_normal((8, 3)).astype(np.float32))
+        np.save(os.path.join(d, "x23.npy"), np.arange(6, dtype=np.float32).reshape(2, 3))
         with open(os.path.join(d, "passes.txt"), "w") as f:
             for p in passes_cases():
                 f.write(p.replace("\n", " ") + "\n")
@@ -549,6 +677,23 @@ def main():
     for name in KEEP:
         data, feeds = CASES[name]
         write_case(HERE, name, data, feeds)
+    with open(os.path.join(HERE, "w.bin"), "wb") as f:  # the external data of m_ext_*
+        f.write(bytes(24))
+    import onnxruntime as ort
+    for name in KEEP_ORT:
+        m = onnx.load_from_string(CASES[name][0])
+        for o in m.graph.output:
+            o.ClearField("type")
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        for o, v in zip(sess.get_outputs(), sess.run(None, CASES[name][1])):
+            np.save(os.path.join(HERE, f"{name}.ort.{o.name}.npy"), v)
+    texts = slim_cases()
+    for name in KEEP_SLIM:
+        with open(os.path.join(HERE, name + ".slim"), "w") as f:
+            f.write(texts[name])
+    for name, pattern in EXPECT.items():
+        with open(os.path.join(HERE, name + ".expect"), "w") as f:
+            f.write(pattern + "\n")
 
 
 if __name__ == "__main__":

@@ -34,11 +34,18 @@ def run_case(slimc, d, onnx_path, mode, tmp):
     elif mode == "build":
         inputs = args[3:]
         args = [slimc, "build", onnx_path, "-o", out + ".exe", "--opt-level", "0"]
-    try:
-        p = subprocess.run(args, capture_output=True, timeout=20)
-        rc, err, outp = p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired:
-        return name, "TIMEOUT", ""
+    for attempt in range(5):  # the binary may be relinked under a running sweep
+        try:
+            p = subprocess.run(args, capture_output=True, timeout=20)
+            rc, err, outp = p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout.decode("utf-8", "replace")
+            break
+        except subprocess.TimeoutExpired:
+            return name, "TIMEOUT", ""
+        except OSError:
+            import time
+            time.sleep(10)
+    else:
+        return name, "could not start slimc", ""
     findings = []
     if rc < 0 or rc > 1:
         findings.append(f"rc={rc}")
