@@ -1027,8 +1027,8 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
             im->node = NULL;
             if (attr_mismatch && r != OX_ERROR) {
                 diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
-                           np->op_type, attr_mismatch->name, attr_type_name(attr_mismatch->type),
-                           attr_wanted);
+                           np->op_type, attr_mismatch->name,
+                           attr_type_name((int)attr_mismatch->type), attr_wanted);
                 r = OX_ERROR;
             }
             if (r == OX_OK && im->d->n_errors > errors)
