@@ -229,9 +229,13 @@ static OxResult op_eye_like(OxImporter *im, OxNode *n)
     OxConst c;
     if (!ox_const_make(im, &c, dt, 2, shape))
         return OX_ERROR;
-    for (int64_t i = 0; i < shape[0]; i++)
-        if (i + k >= 0 && i + k < shape[1])
-            ox_const_set(&c, i * shape[1] + i + k, 1.0);
+    /* Only the rows that hold a diagonal element: [max(0, -k), min(rows, cols - k)) (a
+     * [2^32, 0] shape is an empty constant, not 2^32 rows to look at). */
+    int64_t lo = k < 0 ? (k == INT64_MIN ? INT64_MAX : -k) : 0, hi;
+    if (__builtin_sub_overflow(shape[1], k, &hi) || hi > shape[0])
+        hi = shape[0]; /* (cols - k overflows only for a k far below zero) */
+    for (int64_t i = lo; i < hi; i++)
+        ox_const_set(&c, i * shape[1] + i + k, 1.0);
     ValueId v = slice1(im, n, const_value(im, n, "eye", &c), 0, 0, INT64_MAX, 1);
     return v == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, v);
 }
@@ -246,7 +250,7 @@ static OxResult op_one_hot(OxImporter *im, OxNode *n)
     const OxConst *dc = need_const(im, n, 1);
     if (!dc || ox_const_numel(dc) != 1)
         return ox_unsupported(im, n, "a depth that is not one constant");
-    int64_t depth = (int64_t)ox_const_get(dc, 0);
+    int64_t depth = ox_const_get_i(dc, 0); /* NaN 0, +-inf saturated (then refused below) */
     const Shape *is = &ox_ty(im, ins[0])->shape;
     int r = is->rank + 1;
     int64_t axis = ox_attr_int(n, "axis", -1);

@@ -115,7 +115,7 @@ static OxResult op_trilu(OxImporter *im, OxNode *n)
     OxConst m;
     if (!ox_const_make(im, &m, IR_BOOL, 2, shape))
         return OX_ERROR;
-    for (int64_t i = 0; i < shape[0]; i++)
+    for (int64_t i = 0; shape[1] > 0 && i < shape[0]; i++) /* [2^40, 0]: no rows to visit */
         for (int64_t j = 0; j < shape[1]; j++)
             ox_const_set(&m, i * shape[1] + j, upper ? j - i >= k : j - i <= k);
     ValueId y = nn_where(im, n, nn_const_value(im, n, &m, "mask"), x, scalar(im, n, t->dtype, 0));
@@ -293,7 +293,7 @@ static bool attention_bias(OxImporter *im, OxNode *n, int64_t L, int64_t S, int6
         OxConst c;
         if (!ox_const_make(im, &c, IR_F32, 2, shape))
             return false;
-        for (int64_t i = 0; i < L; i++)
+        for (int64_t i = 0; S > 0 && i < L; i++) /* [L, 0]: no rows to visit */
             for (int64_t j = 0; j < S; j++)
                 ox_const_set(&c, i * S + j, j > i + past ? -INFINITY : 0.0);
         ValueId cv = nn_const_value(im, n, &c, "causal");
@@ -830,7 +830,7 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
     OxConst idx, cm, sm;
     if (!ox_const_make(im, &idx, IR_I64, 1, &cnt))
         return OX_ERROR;
-    for (int64_t f = 0; f < nf; f++)
+    for (int64_t f = 0; L > 0 && f < nf; f++) /* no frames to visit when L is 0 */
         for (int64_t j = 0; j < L; j++)
             ox_const_set(&idx, f * L + j, (double)(f * step + j));
     int64_t mshape[2] = {L, K};
@@ -838,7 +838,7 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
         return OX_ERROR;
     if (!ox_const_make(im, &sm, IR_F32, 2, mshape))
         return OX_ERROR;
-    for (int64_t i = 0; i < L; i++)
+    for (int64_t i = 0; K > 0 && i < L; i++)
         for (int64_t k = 0; k < K; k++) {
             double th = 2.0 * M_PI * (double)((i * k) % L) / (double)L;
             ox_const_set(&cm, i * K + k, cos(th));

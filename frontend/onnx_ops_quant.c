@@ -538,7 +538,7 @@ static OxResult op_dequantize_linear(OxImporter *im, OxNode *n)
         int64_t total = ox_const_numel(xc);
         for (int64_t i = 0; i < total; i++) {
             float s = (float)ox_const_get(q.sc, bcast_index(xs, q.sc, xc->rank, i));
-            int64_t z = q.zc ? (int64_t)ox_const_get(q.zc, bcast_index(xs, q.zc, xc->rank, i)) : 0;
+            int64_t z = q.zc ? ox_const_get_i(q.zc, bcast_index(xs, q.zc, xc->rank, i)) : 0;
             ox_const_set(&y, i, (double)((float)(ox_const_get_i(xc, i) - z) * s));
         }
         ox_bind_const(im, n->out[0], &y);
