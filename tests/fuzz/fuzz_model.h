@@ -19,7 +19,7 @@
 #include <string.h>
 
 /* What a model may ask for in the harnesses (the CLI default is half of physical memory). */
-#define FUZZ_MAX_MEMORY ((uint64_t)64 << 20)
+#define FUZZ_MAX_MEMORY ((uint64_t)16 << 20)
 
 static Graph *fuzz_graph(const uint8_t *data, size_t size, Diag *d)
 {
