@@ -933,6 +933,8 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
     ir_node_set_int(im->g, id, "axis", ax);
     ValueId v = done(im, id);
     if (ishape.rank != 1) {
+        if (s->rank - 1 + ishape.rank > IR_MAX_RANK)
+            return ox_unsupported(im, n, "result rank too high");
         Shape t = {0, {{0}}};
         for (int i = 0; i < s->rank; i++) {
             if (i == ax)
@@ -941,8 +943,6 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
             else
                 t.d[t.rank++] = s->d[i];
         }
-        if (t.rank > IR_MAX_RANK)
-            return ox_unsupported(im, n, "result rank too high");
         v = reshape_to(im, n, v, &t);
     }
     return out(im, n, v);

@@ -6,6 +6,7 @@
 # the file's name. `slimc import` of each .onnx either fails so (naming the model or the .slim
 # it cannot write) or writes a .slim that `slimc inspect` reads back. Where ONNX Runtime computes a result (NAME.ort.OUTPUT.npy), slimc run must
 # succeed and agree with it; NAME.expect, where present, is a pattern the stderr must match.
+# The fuzzers' finds in tests/data/hostile/fuzz-found/ go through `slimc inspect` alike.
 source "$(dirname "$0")/lib.bash"
 R=$SLIMC_SOURCE_DIR/tests/data/hostile/redteam
 
@@ -64,5 +65,13 @@ for m in "$R"/*.onnx "$R"/*.slim; do
       bad "$base: ${o%.npy} differs from ORT's"
     fi
   done
+done
+
+# The files the fuzzers found (tests/data/hostile/fuzz-found/, each fixed): the same rules
+# for `slimc inspect`, which imports and checks the whole model, with the fuzzers' memory cap.
+for m in "$SLIMC_SOURCE_DIR"/tests/data/hostile/fuzz-found/*.onnx; do
+  [ -e "$m" ] || continue
+  base=${m##*/}
+  check "fuzz-found $base inspect" "$base" "$SLIMC" inspect --max-memory 16M "$m"
 done
 finish
