@@ -658,8 +658,11 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
         for (int c = EIN_ELL; c < EIN_ELL + ell; c++)
             oc[no++] = c;
         for (int c = 0; c < EIN_ELL; c++)
-            if (count[c] == 1)
+            if (count[c] == 1) {
+                if (no == IR_MAX_RANK)
+                    return ox_unsupported(im, n, "more than %d output indices", IR_MAX_RANK);
                 oc[no++] = c;
+            }
     }
     /* every index: the output's first, then the summed ones */
     int all[EIN_MAX], na = 0;
