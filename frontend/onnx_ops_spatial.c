@@ -346,12 +346,17 @@ OxResult ext_col2im(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "dilations, strides or pads of another rank");
     int64_t kn = 1, pn = 1, nb[IR_MAX_RANK], ln = 1;
     for (int i = 0; i < s; i++) {
-        kn *= blk[i];
-        pn *= img[i];
-        nb[i] = (img[i] + pads[i] + pads[s + i] - dil[i] * (blk[i] - 1) - 1) / st[i] + 1;
-        ln *= nb[i];
-        if (blk[i] < 1 || img[i] < 1 || st[i] < 1 || dil[i] < 1 || nb[i] < 1)
-            return ox_unsupported(im, n, "a bad block, image, stride or dilation");
+        int64_t span, padded;
+        if (blk[i] < 1 || img[i] < 1 || st[i] < 1 || dil[i] < 1 ||
+            !ir_ckd_mul_i64(dil[i], blk[i] - 1, &span) ||
+            !ir_ckd_add_i64(img[i], pads[i], &padded) ||
+            !ir_ckd_add_i64(padded, pads[s + i], &padded) ||
+            !ir_ckd_sub_i64(padded, span, &padded) || padded < 1)
+            return ox_unsupported(im, n, "a bad block, image, stride, dilation or pad");
+        nb[i] = (padded - 1) / st[i] + 1;
+        if (nb[i] < 1 || !ir_ckd_mul_i64(kn, blk[i], &kn) || !ir_ckd_mul_i64(pn, img[i], &pn) ||
+            !ir_ckd_mul_i64(ln, nb[i], &ln))
+            return ox_unsupported(im, n, "a bad block, image, stride, dilation or pad");
     }
     int64_t nn = xs->d[0].c, ck = xs->d[1].c;
     if (ck % kn || xs->d[2].c != ln)
