@@ -191,7 +191,7 @@ static bool param_value(OxImporter *im, OxNode *n, int k, const Shape *xs, int a
                 for (int i = 0; i < r; i++)
                     if (i != axis)
                         shape[i] = c->shape[i];
-                    else if (c->shape[i] != (xs->d[i].c + block - 1) / block)
+                    else if (c->shape[i] != xs->d[i].c / block + (xs->d[i].c % block != 0))
                         return false;
             } else if (c->rank != 1 || c->shape[0] != shape[axis])
                 return false;
