@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FILE *f = ok ? open_memstream(&buf, &len) : NULL;
         if (f) {
             CgOptions co = {.prefix = NULL, .source_name = g->source, .shared_kernels = true};
-            ok = cg_emit_c(g, &co, f, &d);
+            ok = cg_emit(&cg_backend_c, g, &co, f, &d);
             fclose(f);
             if (ok != (d.n_errors == 0))
                 __builtin_trap();
