@@ -146,7 +146,7 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     k->work = "0";
     k->ep_done = false;
     if (n->op >= IR_NUM_OPS || !cg_c_ops[n->op].emit) {
-        cg_error(c, n, "unknown op");
+        cg_error(c, n, "not implemented (no row in codegen/c/op_table.c)");
         return;
     }
     cg_c_ops[n->op].emit(c, id, k);
