@@ -566,8 +566,8 @@ static bool c_claims(OpKind op)
 const CgBackend cg_backend_c = {
     .name = "c",
     .label = "C backend",
-    .features = "C11 for the CPU: x86-64 (SSE2; AVX2, AVX-512 and VNNI kernels chosen at run "
-                "time), aarch64 (NEON, dotprod), any other target through portable loops",
+    .features = "C11 for the CPU: x86-64 kernels for AVX2/FMA, AVX-512 (VNNI, BF16) and AMX "
+                "chosen at run time, portable loops on every other target (aarch64...)",
     .device = IR_DEVICE_CPU,
     .claims = c_claims,
     .begin = c_begin,
