@@ -1,5 +1,5 @@
 /* libFuzzer harness for the C emitter: a model from the input (a model file, as
- * fuzz_model.h reads it), the default pipeline, then cg_emit_c into memory; the C is not
+ * fuzz_model.h reads it), the default pipeline, then cg_emit (C backend) into memory; the C is not
  * compiled. Whatever names the model holds, the text after the runtime header must be
  *   - printable ASCII and newlines only (no control bytes, escapes, NUL or UTF-8);
  *   - comments that close at the end of the line they open on ("... * /" then a newline),
