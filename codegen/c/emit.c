@@ -139,6 +139,7 @@ static bool value_used(const Graph *g, ValueId v)
 
 /* ---- nodes ---- */
 
+/* The body of node id, by the emitter of its op's row in the op table; fills k. */
 static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -152,7 +153,8 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     cg_c_ops[n->op].emit(c, id, k);
 }
 
-/* Checks what the kernels support: f32 data except embedding indices and the ops above. */
+/* Checks what the kernels support: f32 data except embedding indices, and the dtypes the
+ * check of the op's row (op_table.h) names. */
 static bool node_supported(CgCtx *c, const Node *n)
 {
     const Graph *g = c->g;
