@@ -1,7 +1,7 @@
 /* The public API: contexts, models, passes, inspection and emitting C. */
 #include "api/api_internal.h"
 
-#include "codegen/c/cg.h"
+#include "codegen/backend.h"
 #include "frontend/files.h"
 #include "frontend/onnx.h"
 #include "frontend/slim.h"
@@ -520,7 +520,7 @@ char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool
     SLIMC_ASSERT(f);
     double t0 = api_now_ms();
     CgOptions co = {.prefix = prefix, .source_name = m->g->source, .shared_kernels = jit};
-    bool ok = cg_emit_c(m->g, &co, f, &ctx->diag);
+    bool ok = cg_emit(&cg_backend_c, m->g, &co, f, &ctx->diag);
     fclose(f);
     ctx->t.codegen += api_now_ms() - t0;
     if (!ok) {

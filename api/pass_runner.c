@@ -6,7 +6,7 @@
  * rt_compile without the cache (the code is used once); one thread. */
 #include "api/api_internal.h"
 
-#include "codegen/c/cg.h"
+#include "codegen/backend.h"
 #include "passes/pass.h"
 #include "runtime/exec.h"
 #include "runtime/jit.h"
@@ -75,7 +75,7 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
     size_t len = 0;
     FILE *f = open_memstream(&src, &len);
     CgOptions co = {.prefix = NULL, .source_name = "calibration", .shared_kernels = true};
-    bool ok = f && cg_emit_c(e->g, &co, f, d);
+    bool ok = f && cg_emit(&cg_backend_c, e->g, &co, f, d);
     if (f)
         fclose(f);
     RtOptions o;

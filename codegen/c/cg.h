@@ -1,5 +1,6 @@
-/* The C emitter: a verified, memory-planned graph in, one self-contained C11 translation
- * unit out. The runtime header (runtime/slimc_rt.h) is inlined at the top.
+/* The C backend's output (cg_emit(&cg_backend_c, ...), codegen/backend.h): a verified,
+ * memory-planned graph in, one self-contained C11 translation unit out. The runtime header
+ * (runtime/slimc_rt.h) is inlined at the top.
  *
  * The generated code exports, for prefix P (default "slimc_model"):
  *
@@ -17,15 +18,6 @@
 #ifndef SLIMC_CODEGEN_C_CG_H
 #define SLIMC_CODEGEN_C_CG_H
 
-#include "ir/graph.h"
-
-typedef struct CgOptions {
-    const char *prefix;      /* entry-point prefix; NULL: "slimc_model" */
-    const char *source_name; /* named in the header comment */
-    bool shared_kernels;     /* JIT: declare the runtime's kernels, do not define them (they
-                              * come from libslimc_kernels: RtOptions.shared_kernels) */
-} CgOptions;
-
-bool cg_emit_c(const Graph *g, const CgOptions *o, FILE *out, Diag *d);
+#include "codegen/backend.h" /* cg_backend_c; cg_emit() writes the module */
 
 #endif

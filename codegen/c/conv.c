@@ -107,3 +107,64 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
     }
     emit_conv_body(c, id, stride, pad, dil, groups, ws->d[1].c == 1 && groups > 1, k);
 }
+
+/* conv_transpose2d as a gather: each output pixel sums the inputs that reach it. */
+void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]),
+                *os = cg_shape(c, n->outputs[0]);
+    int64_t s[2], p[2], dil[2];
+    ir_attr_ints(n, "stride", s, 2, 1);
+    ir_attr_ints(n, "padding", p, 2, 0);
+    ir_attr_ints(n, "dilation", dil, 2, 1);
+    int64_t groups = ir_attr_int(n, "groups", 1);
+    static const char *const names[] = {"x", "w", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 3)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    cg_printf(c,
+              "    enum { C = %lld, H = %lld, W = %lld, O = %lld, OG = %lld, KH = %lld, KW = %lld, "
+              "OH = %lld, OW = %lld };\n",
+              (long long)xs->d[1].c, (long long)xs->d[2].c, (long long)xs->d[3].c,
+              (long long)os->d[1].c, (long long)ws->d[1].c, (long long)ws->d[2].c,
+              (long long)ws->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c);
+    cg_printf(c,
+              "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld, CG = "
+              "%lld };\n",
+              (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
+              (long long)dil[1], (long long)(xs->d[1].c / groups));
+    cg_printf(
+        c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, output channel) plane */\n");
+    cg_printf(c, "        const int64_t b = it / O, o = it %% O, grp = o / OG, oo = o %% OG;\n");
+    cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
+    cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++)\n");
+    cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++) {\n");
+    cg_printf(c, "                float acc = 0.0f;\n");
+    cg_printf(c, "                for (int64_t ci = 0; ci < CG; ci++) {\n");
+    cg_printf(c, "                    const int64_t ch = grp * CG + ci;\n");
+    cg_printf(c, "                    const float *xp = x + (b * C + ch) * (H * W);\n");
+    cg_printf(c, "                    const float *wp = w + (ch * OG + oo) * (KH * KW);\n");
+    cg_printf(c, "                    for (int64_t kh = 0; kh < KH; kh++) {\n");
+    cg_printf(c, "                        const int64_t th = oh + PH - kh * DH;\n");
+    cg_printf(c, "                        if (th < 0 || th %% SH || th / SH >= H)\n                "
+                 "            continue;\n");
+    cg_printf(c, "                        for (int64_t kw = 0; kw < KW; kw++) {\n");
+    cg_printf(c, "                            const int64_t tw = ow + PW - kw * DW;\n");
+    cg_printf(c, "                            if (tw < 0 || tw %% SW || tw / SW >= W)\n            "
+                 "                    continue;\n");
+    cg_printf(
+        c, "                            acc += xp[(th / SH) * W + tw / SW] * wp[kh * KW + kw];\n");
+    cg_printf(c, "                        }\n                    }\n                }\n");
+    cg_printf(c, "                if (bias)\n                    acc += bias[o];\n");
+    cg_printf(c, "                op[oh * OW + ow] = acc;\n");
+    cg_printf(c, "            }\n");
+    cg_ep_call(c, id, 8, "it * (OH * OW)", "OH * OW");
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)os->d[1].c);
+    k->work = cg_strf(
+        c, "%s * %lld", k->items,
+        (long long)(os->d[2].c * os->d[3].c * (xs->d[1].c / groups) * ws->d[2].c * ws->d[3].c));
+    k->ep_done = true;
+}

@@ -92,15 +92,12 @@ void cg_emit_compare(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *os = cg_shape(c, n->outputs[0]);
     DType t = c->g->values[n->inputs[0]].type.dtype;
-    const char *sym = "==";
-    switch (n->op) {
-    case IR_OP_NE: sym = "!="; break;
-    case IR_OP_LT: sym = "<"; break;
-    case IR_OP_LE: sym = "<="; break;
-    case IR_OP_GT: sym = ">"; break;
-    case IR_OP_GE: sym = ">="; break;
-    default: break;
-    }
+    static const char *const syms[IR_NUM_OPS] = {
+        [IR_OP_EQ] = "==", [IR_OP_NE] = "!=", [IR_OP_LT] = "<",
+        [IR_OP_LE] = "<=", [IR_OP_GT] = ">",  [IR_OP_GE] = ">=",
+    };
+    const char *sym = syms[n->op];
+    SLIMC_ASSERT(sym); /* the op table sends only comparisons here */
     const char *st0[IR_MAX_RANK], *st1[IR_MAX_RANK];
     bcast_strides(c, os, cg_shape(c, n->inputs[0]), st0);
     bcast_strides(c, os, cg_shape(c, n->inputs[1]), st1);

@@ -1,5 +1,7 @@
 /* The index ops' kernels: argmax, argmin, gather_elements, scatter_elements, cumsum,
- * reduce_prod and mod (semantics in ir/ops.def, reference in ir/eval_index.c). They work
+ * grid_sample, topk, gather_nd, scatter_nd and roi_align (semantics in ir/ops.def,
+ * reference in ir/eval_index.c), and the check of the plain dtypes they, reduce_prod
+ * (reduce.c), mod (elementwise_mod.c), pool_nd (pool.c) and resize_axis (resize.c) take. They work
  * on the dtypes their shape functions accept, in the element's own C type: integer sums
  * and products wrap (computed in uint64_t, then truncated), f32 in float, f64 in double.
  * An index out of range writes 0 and sets the error flag (P_run then fails). */
@@ -8,15 +10,6 @@
 #include "ir/resize_taps.h"
 
 #include <string.h>
-
-bool cg_is_index_op(OpKind op)
-{
-    return op == IR_OP_ARGMAX || op == IR_OP_ARGMIN || op == IR_OP_GATHER_ELEMENTS ||
-           op == IR_OP_SCATTER_ELEMENTS || op == IR_OP_CUMSUM || op == IR_OP_REDUCE_PROD ||
-           op == IR_OP_MOD || op == IR_OP_RESIZE_AXIS || op == IR_OP_GRID_SAMPLE ||
-           op == IR_OP_TOPK || op == IR_OP_POOL_ND || op == IR_OP_GATHER_ND ||
-           op == IR_OP_SCATTER_ND || op == IR_OP_ROI_ALIGN;
-}
 
 bool cg_index_supported(CgCtx *c, const Node *n)
 {
@@ -36,65 +29,25 @@ bool cg_index_supported(CgCtx *c, const Node *n)
     return true;
 }
 
-static DType dtype_of(CgCtx *c, ValueId v)
-{
-    return c->g->values[v].type.dtype;
-}
-
-static bool is_float_dt(DType t)
-{
-    return t == IR_F32 || t == IR_F64 || t == IR_F16 || t == IR_BF16;
-}
-
-static bool is_signed_int(DType t)
-{
-    return !is_float_dt(t) && t != IR_BOOL && ir_dtype_name(t)[0] != 'u';
-}
-
 static int axis_of(const Node *n, int rank)
 {
     int64_t a = ir_attr_int(n, "axis", 0);
     return (int)(a < 0 ? a + rank : a);
 }
 
-/* Declares `T *restrict dst`, the output in its own dtype. */
-static void declare_dst(CgCtx *c, const Node *n)
-{
-    const char *t = ir_dtype_ctype(dtype_of(c, n->outputs[0]));
-    cg_printf(c, "    %s *restrict dst = (%s *)a->out;\n    (void)out;\n", t, t);
-}
-
-/* `const int64_t NAME[R] = {d0, d1, ...};` for the dims of s (R >= 1). */
-static void dims_array(CgCtx *c, const char *name, const Shape *s)
-{
-    cg_printf(c, "    const int64_t %s[%d] = {", name, s->rank ? s->rank : 1);
-    for (int i = 0; i < s->rank; i++)
-        cg_printf(c, "%s%s", i ? ", " : "", cg_dim(c, s->d[i]));
-    cg_printf(c, "%s};\n    (void)%s;\n", s->rank ? "" : "1", name);
-}
-
-/* Element strides of s, as dims_array. */
-static void strides_array(CgCtx *c, const char *name, const Shape *s)
-{
-    cg_printf(c, "    const int64_t %s[%d] = {", name, s->rank ? s->rank : 1);
-    for (int i = 0; i < s->rank; i++)
-        cg_printf(c, "%s%s", i ? ", " : "", cg_prod(c, s, i + 1, s->rank));
-    cg_printf(c, "%s};\n    (void)%s;\n", s->rank ? "" : "1", name);
-}
-
 /* argmax/argmin: one item per (outer, inner) position; the scan along the axis keeps the
  * first (select_last: last) extreme and skips NaN. */
-static void emit_argreduce(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_argreduce(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int ax = axis_of(n, xs->rank);
-    DType t = dtype_of(c, n->inputs[0]);
+    DType t = cg_dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
     bool last = ir_attr_int(n, "select_last", 0) != 0, is_max = n->op == IR_OP_ARGMAX;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    declare_dst(c, n);
+    cg_declare_dst(c, n);
     const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
     cg_printf(c, "    const int64_t len = %s, inner = %s;\n", cg_dim(c, xs->d[ax]), inner);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, inner) */\n");
@@ -102,7 +55,7 @@ static void emit_argreduce(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        int64_t best = 0;\n        %s bv = 0;\n        int have = 0;\n", ct);
     cg_printf(c, "        for (int64_t r = 0; r < len; r++) {\n");
     cg_printf(c, "            const %s v = xr[r * inner];\n", ct);
-    if (is_float_dt(t))
+    if (cg_dtype_is_float(t))
         cg_printf(c,
                   "            if (v != v)\n                continue; /* NaN: never picked */\n");
     cg_printf(c, "            if (!have || v %s bv) {\n",
@@ -126,16 +79,16 @@ static void read_index(CgCtx *c, int indent, const char *expr, const char *bad)
 }
 
 /* gather_elements: one item per output element (the index tensor's shape). */
-static void emit_gather_elements(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_gather_elements(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
     int ax = axis_of(n, xs->rank), r = xs->rank;
     static const char *const names[] = {"x", "idx"};
     cg_body_begin(c, id, names, 2);
-    declare_dst(c, n);
-    dims_array(c, "id", is);
-    strides_array(c, "xst", xs);
+    cg_declare_dst(c, n);
+    cg_dims_array(c, "id", is);
+    cg_strides_array(c, "xst", xs);
     cg_printf(c, "    const int64_t len = %s;\n", cg_dim(c, xs->d[ax]));
     cg_printf(c, "    for (int64_t p = i0; p < i1; p++) {\n");
     cg_printf(c, "        int64_t q = p, off = 0;\n");
@@ -156,7 +109,7 @@ static void emit_gather_elements(CgCtx *c, NodeId id, CgKernel *k)
 static const char *scatter_stmt(CgCtx *c, DType t, int64_t red)
 {
     const char *ct = ir_dtype_ctype(t);
-    bool fl = is_float_dt(t);
+    bool fl = cg_dtype_is_float(t);
     switch (red) {
     case 1: return fl ? "*d = *d + u;" : cg_strf(c, "*d = (%s)((uint64_t)*d + (uint64_t)u);", ct);
     case 2: return fl ? "*d = *d * u;" : cg_strf(c, "*d = (%s)((uint64_t)*d * (uint64_t)u);", ct);
@@ -169,19 +122,19 @@ static const char *scatter_stmt(CgCtx *c, DType t, int64_t red)
 /* scatter_elements: one item per line of the data along the axis: the line is copied,
  * then the updates whose line it is are applied in order (the last duplicate wins), so
  * items never share an output element. */
-static void emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
     int ax = axis_of(n, xs->rank), r = xs->rank;
-    DType t = dtype_of(c, n->inputs[0]);
+    DType t = cg_dtype_of(c, n->inputs[0]);
     static const char *const names[] = {"x", "idx", "upd"};
     cg_body_begin(c, id, names, 3);
-    declare_dst(c, n);
-    dims_array(c, "xd", xs);
-    dims_array(c, "id", is);
-    strides_array(c, "xst", xs);
-    strides_array(c, "ist", is);
+    cg_declare_dst(c, n);
+    cg_dims_array(c, "xd", xs);
+    cg_dims_array(c, "id", is);
+    cg_strides_array(c, "xst", xs);
+    cg_strides_array(c, "ist", is);
     cg_printf(c, "    const int64_t len = xd[%d], ilen = id[%d];\n", ax, ax);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* a line along axis %d */\n", ax);
     cg_printf(c, "        int64_t q = it, xo = 0, io = 0;\n        int inside = 1;\n");
@@ -208,18 +161,18 @@ static void emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
 }
 
 /* cumsum: one item per (outer, inner) line, summed along the axis in order. */
-static void emit_cumsum(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_cumsum(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int ax = axis_of(n, xs->rank);
-    DType t = dtype_of(c, n->inputs[0]);
+    DType t = cg_dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
     const char *acc = t == IR_F32 ? "float" : t == IR_F64 ? "double" : "uint64_t";
     bool excl = ir_attr_int(n, "exclusive", 0) != 0, rev = ir_attr_int(n, "reverse", 0) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    declare_dst(c, n);
+    cg_declare_dst(c, n);
     const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
     cg_printf(c, "    const int64_t len = %s, inner = %s;\n", cg_dim(c, xs->d[ax]), inner);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, inner) */\n");
@@ -233,175 +186,6 @@ static void emit_cumsum(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), inner);
     k->work = cg_prod(c, xs, 0, xs->rank);
-}
-
-/* reduce_prod (f32): one item per output element; the reduced elements are multiplied in
- * the input's order (as the reference does). */
-static void emit_reduce_prod(CgCtx *c, NodeId id, CgKernel *k)
-{
-    const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]);
-    int r = xs->rank;
-    const Attr *at = ir_node_attr(n, "axes");
-    unsigned mask = 0;
-    if (!at || at->n_ints == 0)
-        mask = (1u << r) - 1;
-    for (int i = 0; at && i < at->n_ints; i++)
-        mask |= 1u << (at->ints[i] < 0 ? at->ints[i] + r : at->ints[i]);
-    static const char *const names[] = {"x"};
-    cg_body_begin(c, id, names, 1);
-    dims_array(c, "xd", xs);
-    strides_array(c, "xst", xs);
-    const char *count = "1";
-    for (int i = 0; i < r; i++)
-        if (mask & (1u << i))
-            count = cg_strf(c, "%s * %s", count, cg_dim(c, xs->d[i]));
-    cg_printf(c, "    const int64_t count = %s;\n", count);
-    cg_printf(c, "    for (int64_t o = i0; o < i1; o++) {\n");
-    cg_printf(c, "        int64_t q = o, base = 0;\n");
-    for (int i = r - 1; i >= 0; i--)
-        if (!(mask & (1u << i)))
-            cg_printf(c, "        base += (q %% xd[%d]) * xst[%d];\n        q /= xd[%d];\n", i, i,
-                      i);
-    cg_printf(c, "        float acc = 1.0f;\n");
-    cg_printf(c, "        for (int64_t j = 0; j < count; j++) {\n");
-    cg_printf(c, "            int64_t q2 = j, off = base;\n");
-    for (int i = r - 1; i >= 0; i--)
-        if (mask & (1u << i))
-            cg_printf(c,
-                      "            off += (q2 %% xd[%d]) * xst[%d];\n            q2 /= xd[%d];\n",
-                      i, i, i);
-    cg_printf(c, "            acc *= x[off];\n        }\n        out[o] = acc;\n    }\n");
-    cg_body_end(c);
-    Dim ne;
-    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
-        return;
-    k->items = cg_dim(c, ne);
-    k->work = cg_prod(c, xs, 0, r);
-}
-
-typedef struct ModStmt {
-    const char *fn;
-} ModStmt;
-
-static void mod_stmt(CgCtx *c, void *arg, const char *o, const char *const *x)
-{
-    const ModStmt *m = arg;
-    cg_printf(c, "dst[%s] = %s(%s, %s);\n", o, m->fn, x[0], x[1]);
-}
-
-/* mod: a helper `static inline T NAME_mod(T a, T b)` for the dtype and fmod, then the
- * broadcast loop over the output. */
-static void emit_mod(CgCtx *c, NodeId id, CgKernel *k)
-{
-    const Node *n = &c->g->nodes[id];
-    const Shape *os = cg_shape(c, n->outputs[0]);
-    DType t = dtype_of(c, n->inputs[0]);
-    const char *ct = ir_dtype_ctype(t);
-    bool fm = ir_attr_int(n, "fmod", 0) != 0;
-    const char *fn = cg_strf(c, "%s_mod", c->fn_names[id]);
-    cg_printf(c, "/* %s's remainder (%s) */\n", cg_text(c, n->name),
-              fm ? "fmod: the sign of a" : "the sign of b");
-    cg_printf(c, "static inline %s %s(%s a, %s b)\n{\n", ct, fn, ct, ct);
-    if (is_float_dt(t)) {
-        const char *ft = t == IR_F64 ? "double" : "float", *f = t == IR_F64 ? "fmod" : "fmodf";
-        const char *ld = t == IR_F16    ? "slimc_cg_f16_to_f32"
-                         : t == IR_BF16 ? "slimc_cg_bf16_to_f32"
-                                        : "";
-        const char *st = t == IR_F16    ? "slimc_cg_f32_to_f16"
-                         : t == IR_BF16 ? "slimc_cg_f32_to_bf16"
-                                        : "";
-        cg_printf(c, "    const %s x = %s(a), y = %s(b);\n    %s r = %s(x, y);\n", ft, ld, ld, ft,
-                  f);
-        if (!fm)
-            cg_printf(c, "    if (r != 0 && ((r < 0) != (y < 0)))\n        r += y;\n");
-        cg_printf(c, "    return %s(r);\n}\n\n", st);
-    } else if (is_signed_int(t)) {
-        cg_printf(c,
-                  "    if (b == 0 || b == -1) /* -1: MIN %% -1 overflows; the remainder is 0 */\n"
-                  "        return 0;\n");
-        cg_printf(c, "    %s r = (%s)(a %% b);\n", ct, ct);
-        if (!fm)
-            cg_printf(c, "    if (r != 0 && ((r < 0) != (b < 0)))\n        r = (%s)(r + b);\n", ct);
-        cg_printf(c, "    return r;\n}\n\n");
-    } else {
-        cg_printf(c, "    return b ? (%s)(a %% b) : 0;\n}\n\n", ct);
-    }
-    static const char *const names[] = {"x0", "x1"};
-    cg_body_begin(c, id, names, 2);
-    declare_dst(c, n);
-    const Shape *ops[2] = {cg_shape(c, n->inputs[0]), cg_shape(c, n->inputs[1])};
-    ModStmt m = {fn};
-    cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", mod_stmt, &m);
-    cg_body_end(c);
-    Dim ne;
-    if (!cg_numel(c, id, os, &ne))
-        return;
-    k->items = cg_dim(c, ne);
-    k->work = k->items;
-}
-
-/* resize_axis: the taps as static tables (ir/resize_taps.c), one item per (outer, output
- * position) row of inner elements. */
-static void emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
-{
-    const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]);
-    int ax = axis_of(n, xs->rank);
-    ResizeTaps t;
-    if (!ir_resize_taps(n, xs->d[ax].c, &t)) {
-        cg_error(c, n, "out of memory");
-        return;
-    }
-    const char *fn = c->fn_names[id];
-    cg_printf(c, "/* %s: %d taps per output position: input index and weight */\n",
-              cg_text(c, n->name), t.k);
-    cg_printf(c, "static const int32_t %s_idx[%lld] = {", fn, (long long)(t.out_len * t.k));
-    for (int64_t i = 0; i < t.out_len * t.k; i++)
-        cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", (int)t.idx[i]);
-    cg_printf(c, "\n};\nstatic const float %s_w[%lld] = {", fn, (long long)(t.out_len * t.k));
-    for (int64_t i = 0; i < t.out_len * t.k; i++)
-        cg_printf(c, "%s%s", i % 8 ? ", " : i ? ",\n    " : "\n    ", cg_float(c, t.w[i]));
-    cg_printf(c, "\n};\n");
-    bool any_extrap = false;
-    for (int64_t i = 0; i < t.out_len; i++)
-        any_extrap |= t.extrap[i] != 0;
-    if (any_extrap) {
-        cg_printf(c, "static const uint8_t %s_ext[%lld] = {", fn, (long long)t.out_len);
-        for (int64_t i = 0; i < t.out_len; i++)
-            cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", t.extrap[i]);
-        cg_printf(c, "\n};\n");
-    }
-    cg_printf(c, "\n");
-    static const char *const names[] = {"x"};
-    cg_body_begin(c, id, names, 1);
-    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
-    cg_printf(c, "    const int64_t len = %s, olen = %lld, inner = %s;\n", cg_dim(c, xs->d[ax]),
-              (long long)t.out_len, inner);
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, output position) */\n");
-    cg_printf(c, "        const int64_t o = it / olen, j = it %% olen;\n");
-    cg_printf(c, "        float *restrict y = out + it * inner;\n");
-    if (any_extrap) {
-        cg_printf(c, "        if (%s_ext[j]) {\n", fn);
-        cg_printf(c,
-                  "            for (int64_t i = 0; i < inner; i++)\n                y[i] = %s;\n",
-                  cg_float(c, ir_attr_float(n, "extrapolation", 0.0)));
-        cg_printf(c, "            continue;\n        }\n");
-    }
-    cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = 0.0f;\n");
-    cg_printf(c, "        for (int t = 0; t < %d; t++) {\n", t.k);
-    cg_printf(c, "            const float w = %s_w[j * %d + t];\n", fn, t.k);
-    cg_printf(
-        c, "            const float *restrict xr = x + (o * len + %s_idx[j * %d + t]) * inner;\n",
-        fn, t.k);
-    cg_printf(
-        c, "            for (int64_t i = 0; i < inner; i++)\n                y[i] += w * xr[i];\n");
-    cg_printf(c, "        }\n    }\n");
-    cg_body_end(c);
-    k->items = cg_strf(c, "%s * %lld", cg_prod(c, xs, 0, ax), (long long)t.out_len);
-    k->work =
-        cg_strf(c, "%s * %lld * %s * %d", cg_prod(c, xs, 0, ax), (long long)t.out_len, inner, t.k);
-    ir_resize_taps_free(&t);
 }
 
 /* grid_sample's per-dim taps, the same code as ir/eval_index.c's gs_*: @F is the node's
@@ -470,7 +254,7 @@ static const char grid_sample_helpers[] =
 
 /* grid_sample: one item per (batch, output position); its taps along each spatial dim,
  * then for every channel the weighted sum over their product. */
-static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *gs = cg_shape(c, n->inputs[1]);
@@ -499,7 +283,7 @@ static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
     const char *opos = cg_prod(c, gs, 1, s + 1);
     cg_printf(c, "    const int64_t C = %s, opos = %s, plane = %s;\n", cg_dim(c, xs->d[1]), opos,
               cg_prod(c, xs, 2, xs->rank));
-    dims_array(c, "xd", xs);
+    cg_dims_array(c, "xd", xs);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (batch, output position) */\n");
     cg_printf(c, "        const int64_t b = it / opos, p = it %% opos;\n");
     cg_printf(c, "        const float *g = grid + it * %d;\n", s);
@@ -542,7 +326,7 @@ static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
 
 /* topk: one item per (outer, inner) line; the k best so far kept sorted by insertion
  * (strictly better moves up: ties keep the lower index), as the reference does. */
-static void emit_topk(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_topk(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
@@ -552,12 +336,12 @@ static void emit_topk(CgCtx *c, NodeId id, CgKernel *k)
         cg_error(c, n, "k = %lld is more than this kernel keeps (65536)", kk);
         return;
     }
-    const char *ct = ir_dtype_ctype(dtype_of(c, n->inputs[0]));
+    const char *ct = ir_dtype_ctype(cg_dtype_of(c, n->inputs[0]));
     const char *better = ir_attr_int(n, "largest", 1) ? ">" : "<";
     bool want_idx = ir_attr_int(n, "indices", 0) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    declare_dst(c, n);
+    cg_declare_dst(c, n);
     const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
     cg_printf(c, "    const int64_t len = %s, inner = %s, K = %lld;\n", cg_dim(c, xs->d[ax]), inner,
               kk);
@@ -584,87 +368,6 @@ static void emit_topk(CgCtx *c, NodeId id, CgKernel *k)
     k->work = cg_strf(c, "%s * %lld", cg_prod(c, xs, 0, xs->rank), kk);
 }
 
-/* pool_nd: one item per output element over its window's taps (as the reference). */
-static void emit_pool_nd(CgCtx *c, NodeId id, CgKernel *k)
-{
-    const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    int s = xs->rank - 2, mode = (int)ir_attr_int(n, "mode", 0);
-    bool cip = ir_attr_int(n, "count_include_pad", 0) != 0;
-    bool col_major = ir_attr_int(n, "storage_order", 0) != 0;
-    int64_t kk[3], st[3], dil[3], pads[6], kn = 1;
-    ir_attr_ints(n, "kernel", kk, s, 1);
-    ir_attr_ints(n, "stride", st, s, 1);
-    ir_attr_ints(n, "dilation", dil, s, 1);
-    ir_attr_ints(n, "pads", pads, 2 * s, 0);
-    long long p = (long long)ir_attr_int(n, "p", 2);
-    for (int i = 0; i < s; i++)
-        kn *= kk[i];
-    static const char *const names[] = {"x"};
-    cg_body_begin(c, id, names, 1);
-    if (mode == 3)
-        declare_dst(c, n);
-    cg_printf(c, "    const int64_t opos = %s, ipos = %s;\n", cg_prod(c, os, 2, os->rank),
-              cg_prod(c, xs, 2, xs->rank));
-    for (int i = 0; i < s; i++)
-        cg_printf(c,
-                  "    const int64_t od%d = %lld, in%d = %lld, k%d = %lld, st%d = %lld, dl%d = "
-                  "%lld, pb%d = %lld, pe%d = %lld;\n",
-                  i, (long long)os->d[2 + i].c, i, (long long)xs->d[2 + i].c, i, (long long)kk[i],
-                  i, (long long)st[i], i, (long long)dil[i], i, (long long)pads[i], i,
-                  (long long)pads[s + i]);
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (plane, output position) */\n");
-    cg_printf(c, "        const float *xp = x + (it / opos) * ipos;\n");
-    cg_printf(c, "        float acc = %s;\n", mode == 1 || mode == 3 ? "-INFINITY" : "0.0f");
-    cg_printf(c, "        int64_t cnt = 0, padded = 0, best = -1;\n");
-    cg_printf(c, "        (void)cnt;\n        (void)padded;\n        (void)best;\n");
-    cg_printf(c, "        for (int64_t t = 0; t < %lld; t++) {\n", (long long)kn);
-    cg_printf(c, "            int64_t qo = it %% opos, qt = t, off = 0, stride = 1, cm_off = 0;\n");
-    cg_printf(c, "            int inside = 1, in_pad = 1;\n            (void)cm_off;\n");
-    for (int i = s - 1; i >= 0; i--) {
-        cg_printf(c, "            {\n");
-        cg_printf(c,
-                  "                const int64_t pos = (qo %% od%d) * st%d - pb%d + (qt %% k%d) * "
-                  "dl%d;\n",
-                  i, i, i, i, i);
-        cg_printf(c, "                qo /= od%d;\n                qt /= k%d;\n", i, i);
-        cg_printf(c, "                inside &= pos >= 0 && pos < in%d;\n", i);
-        cg_printf(c, "                in_pad &= pos >= -pb%d && pos < in%d + pe%d;\n", i, i, i);
-        cg_printf(c, "                off += pos * stride;\n                stride *= in%d;\n", i);
-        cg_printf(c, "                cm_off = cm_off * in%d + pos;\n", i);
-        cg_printf(c, "            }\n");
-    }
-    cg_printf(c, "            padded += in_pad;\n");
-    cg_printf(c, "            if (!inside) /* the padding */\n                continue;\n");
-    cg_printf(c, "            const float v = xp[off];\n            cnt++;\n");
-    if (mode == 0)
-        cg_printf(c, "            acc += powf(fabsf(v), %lld.0f);\n        }\n", p);
-    else if (mode == 1)
-        cg_printf(c, "            acc = v > acc ? v : acc;\n        }\n");
-    else if (mode == 2)
-        cg_printf(c, "            acc += v;\n        }\n");
-    else
-        cg_printf(
-            c,
-            "            if (best < 0 || v > acc) { /* the first maximum */\n"
-            "                acc = v;\n                best = %s;\n            }\n        }\n",
-            col_major ? "cm_off" : "off");
-    if (mode == 0)
-        cg_printf(c, "        out[it] = powf(acc, 1.0f / %lld.0f);\n    }\n", p);
-    else if (mode == 1)
-        cg_printf(c, "        out[it] = acc;\n    }\n");
-    else if (mode == 2)
-        cg_printf(c, "        out[it] = acc / (float)%s;\n    }\n", cip ? "padded" : "cnt");
-    else
-        cg_printf(c, "        dst[it] = (it / opos) * ipos + (best < 0 ? 0 : best);\n    }\n");
-    cg_body_end(c);
-    Dim ne;
-    if (!cg_numel(c, id, os, &ne))
-        return;
-    k->items = cg_dim(c, ne);
-    k->work = cg_strf(c, "%s * %lld", k->items, (long long)kn);
-}
-
 /* Prints the statements reading ND tuple number TUP (a C expression) of k indices into
  * `off` (in slices of dims [b, b + k) of xs); on a bad index they set the error flag and
  * run bad. */
@@ -686,7 +389,7 @@ static void nd_offset_code(CgCtx *c, const Shape *xs, int b, int64_t k, const ch
 }
 
 /* gather_nd: one item per (batch, tuple), a slice copied. */
-static void emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
@@ -694,7 +397,7 @@ static void emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
     int64_t kk = is->d[is->rank - 1].c;
     static const char *const names[] = {"x", "idx"};
     cg_body_begin(c, id, names, 2);
-    declare_dst(c, n);
+    cg_declare_dst(c, n);
     const char *ntup = cg_prod(c, is, b, is->rank - 1),
                *slice = cg_prod(c, xs, b + (int)kk, xs->rank);
     cg_printf(c, "    const int64_t ntup = %s, slice = %s, blk = %s;\n", ntup, slice,
@@ -715,15 +418,15 @@ static void emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
 }
 
 /* scatter_nd: one item: the data copied, then the updates applied in order. */
-static void emit_scatter_nd(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_scatter_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
     int64_t kk = is->d[is->rank - 1].c;
-    DType t = dtype_of(c, n->inputs[0]);
+    DType t = cg_dtype_of(c, n->inputs[0]);
     static const char *const names[] = {"x", "idx", "upd"};
     cg_body_begin(c, id, names, 3);
-    declare_dst(c, n);
+    cg_declare_dst(c, n);
     cg_printf(c, "    const int64_t ntup = %s, slice = %s;\n", cg_prod(c, is, 0, is->rank - 1),
               cg_prod(c, xs, (int)kk, xs->rank));
     cg_printf(c, "    (void)i0;\n    (void)i1;\n");
@@ -741,7 +444,7 @@ static void emit_scatter_nd(CgCtx *c, NodeId id, CgKernel *k)
 }
 
 /* roi_align: one item per (roi, channel), the reference's loops in double. */
-static void emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
@@ -839,28 +542,4 @@ static void emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
     if (!cg_numel(c, id, os, &ne))
         return;
     k->work = cg_strf(c, "%s * 16", cg_dim(c, ne));
-}
-
-void cg_emit_index_op(CgCtx *c, NodeId id, CgKernel *k)
-{
-    const Node *n = &c->g->nodes[id];
-    k->ep_done = false;
-    switch (n->op) {
-    case IR_OP_ARGMAX:
-    case IR_OP_ARGMIN: emit_argreduce(c, id, k); return;
-    case IR_OP_GATHER_ELEMENTS: emit_gather_elements(c, id, k); return;
-    case IR_OP_SCATTER_ELEMENTS: emit_scatter_elements(c, id, k); return;
-    case IR_OP_CUMSUM: emit_cumsum(c, id, k); return;
-    case IR_OP_REDUCE_PROD: emit_reduce_prod(c, id, k); return;
-    case IR_OP_MOD: emit_mod(c, id, k); return;
-    case IR_OP_RESIZE_AXIS: emit_resize_axis(c, id, k); return;
-    case IR_OP_GRID_SAMPLE: emit_grid_sample(c, id, k); return;
-    case IR_OP_TOPK: emit_topk(c, id, k); return;
-    case IR_OP_POOL_ND: emit_pool_nd(c, id, k); return;
-    case IR_OP_GATHER_ND: emit_gather_nd(c, id, k); return;
-    case IR_OP_SCATTER_ND: emit_scatter_nd(c, id, k); return;
-    case IR_OP_ROI_ALIGN: emit_roi_align(c, id, k); return;
-    default: break;
-    }
-    cg_error(c, n, "not an index op");
 }

@@ -127,3 +127,46 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
     k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
     k->ep_done = true;
 }
+
+void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    int64_t G = ir_attr_int(n, "num_groups", 1);
+    double eps = ir_attr_float(n, "eps", 1e-5);
+    static const char *const names[] = {"x", "weight", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 2)
+        cg_printf(c, "    const float *weight = NULL;\n");
+    if (n->n_inputs < 3)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    cg_printf(c, "    const int64_t G = %lld, CG = %lld, inner = %s;\n", (long long)G,
+              (long long)(xs->d[1].c / G), cg_prod(c, xs, 2, xs->rank));
+    cg_printf(c, "    const int64_t len = CG * inner;\n");
+    cg_printf(c, "    const float eps = %s;\n", cg_float(c, eps));
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, group) */\n");
+    cg_printf(c, "        const float *restrict row = x + it * len;\n");
+    cg_printf(c, "        float *restrict dst = out + it * len;\n");
+    cg_printf(c, "        float sum = 0.0f;\n");
+    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sum += row[i];\n");
+    cg_printf(c, "        const float mean = sum / (float)len;\n");
+    cg_printf(c, "        float sq = 0.0f;\n");
+    cg_printf(c, "        for (int64_t i = 0; i < len; i++)\n            sq += (row[i] - mean) * "
+                 "(row[i] - mean);\n");
+    cg_printf(c, "        const float inv = 1.0f / sqrtf(sq / (float)len + eps);\n");
+    cg_printf(c, "        for (int64_t i = 0; i < len; i++) {\n");
+    cg_printf(c, "            const int64_t ch = (it %% G) * CG + i / inner;\n");
+    cg_printf(c, "            float v = (row[i] - mean) * inv;\n");
+    cg_printf(c, "            if (weight)\n                v *= weight[ch];\n");
+    cg_printf(c, "            if (bias)\n                v += bias[ch];\n");
+    cg_printf(c, "            dst[i] = v;\n        }\n");
+    cg_ep_call(c, id, 8, "it * len", "len");
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    Dim ne;
+    if (!cg_numel(c, id, xs, &ne))
+        return;
+    k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)G);
+    k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
+    k->ep_done = true;
+}

@@ -13,16 +13,7 @@
 
 #include <math.h>
 
-bool cg_is_quant_op(OpKind op);
-void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k);
-
-bool cg_is_quant_op(OpKind op)
-{
-    return op == IR_OP_QUANTIZE || op == IR_OP_DEQUANTIZE || op == IR_OP_QCONV2D ||
-           op == IR_OP_QLINEAR || op == IR_OP_WLINEAR || op == IR_OP_DQLINEAR;
-}
-
-static void emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     static const char *const names[] = {"x"};
@@ -122,7 +113,7 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     if (ir_attr_int(n, "w_packed", 0)) {
@@ -163,7 +154,7 @@ static void emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-static void emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
@@ -290,7 +281,7 @@ static void emit_wlinear_bf16(CgCtx *c, NodeId id, CgKernel *k)
 }
 
 /* wlinear: slimc_rt_gemm_tile's tiles, the weight decoded block by block. */
-static void emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const DType wdt = c->g->values[n->inputs[1]].type.dtype;
@@ -362,7 +353,7 @@ static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 
 /* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
  * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
-static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
+void cg_emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     if (ir_attr_int(n, "w_packed", 0)) {
@@ -394,17 +385,4 @@ static void emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
     k->items = cg_strf(c, "((%s + 3) / 4)", M);
     k->work = cg_strf(c, "%s * %lld", M, O * K);
     k->ep_done = true;
-}
-
-void cg_emit_quant(CgCtx *c, NodeId id, CgKernel *k)
-{
-    switch (c->g->nodes[id].op) {
-    case IR_OP_QUANTIZE:
-    case IR_OP_DEQUANTIZE: emit_qdq(c, id, k); return;
-    case IR_OP_QLINEAR: emit_qlinear(c, id, k); return;
-    case IR_OP_QCONV2D: emit_qconv2d(c, id, k); return;
-    case IR_OP_WLINEAR: emit_wlinear(c, id, k); return;
-    case IR_OP_DQLINEAR: emit_dqlinear(c, id, k); return;
-    default: cg_error(c, &c->g->nodes[id], "not an int8 op");
-    }
 }

@@ -1,5 +1,5 @@
 /* libFuzzer harness for the C emitter: a model from the input (a model file, as
- * fuzz_model.h reads it), the default pipeline, then cg_emit_c into memory; the C is not
+ * fuzz_model.h reads it), the default pipeline, then cg_emit (C backend) into memory; the C is not
  * compiled. Whatever names the model holds, the text after the runtime header must be
  *   - printable ASCII and newlines only (no control bytes, escapes, NUL or UTF-8);
  *   - comments that close at the end of the line they open on ("... * /" then a newline),
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FILE *f = ok ? open_memstream(&buf, &len) : NULL;
         if (f) {
             CgOptions co = {.prefix = NULL, .source_name = g->source, .shared_kernels = true};
-            ok = cg_emit_c(g, &co, f, &d);
+            ok = cg_emit(&cg_backend_c, g, &co, f, &d);
             fclose(f);
             if (ok != (d.n_errors == 0))
                 __builtin_trap();

@@ -77,7 +77,7 @@ char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t 
     }
     FILE *f = open_memstream(&src, len);
     CgOptions o = {NULL, "test", shared_kernels};
-    bool ok = cg_emit_c(g, &o, f, &d);
+    bool ok = cg_emit(&cg_backend_c, g, &o, f, &d);
     fclose(f);
     if (!ok) {
         snprintf(msg, msg_size, "emit: %s", diag_text(&d));

@@ -1,0 +1,78 @@
+/* What a code generator ("backend") supplies, and the driver that runs one.
+ *
+ * A backend turns a verified, memory-planned graph into one source file for its target:
+ * C for the CPU today (codegen/c/, cg_backend_c), CUDA next. The passes and api/ do not
+ * know which: they call cg_emit() with a backend, and the driver (codegen/driver.c) walks
+ * the graph in the one order every backend shares:
+ *
+ *   begin          the module's prologue: the runtime it needs, shared declarations, and
+ *                  the names of values, nodes and symbols in the target's syntax
+ *   node           for each live node, in graph order: its code (one node with its fused
+ *                  epilogue; a backend that runs whole fused groups would take the group's
+ *                  first node here and emit nothing for the others); per op, a backend
+ *                  finds its emitter in a table indexed by OpKind (codegen/c/op_table.c)
+ *   arena          the function that tells the caller the scratch bytes a run needs
+ *   entry_begin    the entry function's opening: its signature, checks of symbol values
+ *   buffers        each value's buffer inside the entry: an input, a weight (consts[v],
+ *                  passed in by the caller: JIT, AOT executable and AOT library each bind
+ *                  them), an output, or an offset in the arena from the memory plan
+ *   call           for each live node, in graph order: the entry's launch of its code
+ *   entry_end      outputs no node wrote, the return
+ *   end            frees the backend's state; reports whether everything went well
+ *
+ * Each stage returns false once an error was reported (to the Diag given to begin). The
+ * driver stops the per-node loops at the first error, skips the entry when a node failed,
+ * runs the entry's other stages to the end once it started (each reports its own errors),
+ * and always calls end. A backend's state is a CgCtx (codegen/c/text.h): the
+ * text helpers there serve any backend that writes C-family source (C, CUDA C).
+ *
+ * Weights are not part of the module: the entry takes a pointer per constant value, and
+ * whoever runs the module (runtime/jit.c, the AOT writer) lays them out and binds them. */
+#ifndef SLIMC_CODEGEN_BACKEND_H
+#define SLIMC_CODEGEN_BACKEND_H
+
+#include "ir/graph.h"
+
+#include <stdio.h>
+
+typedef struct CgCtx CgCtx; /* a backend's emission state: codegen/c/text.h */
+
+typedef struct CgOptions {
+    const char *prefix;      /* entry-point prefix; NULL: "slimc_model" */
+    const char *source_name; /* named in the header comment */
+    bool shared_kernels;     /* JIT: declare the runtime's kernels, do not define them (they
+                              * come from libslimc_kernels: RtOptions.shared_kernels) */
+} CgOptions;
+
+typedef struct CgBackend {
+    const char *name;     /* as `slimc emit --target` and the docs call it: "c" */
+    const char *label;    /* how diagnostics name it: "C backend" */
+    const char *features; /* what the emitted code targets, for people (docs, --help) */
+    Device device;        /* the nodes it runs (Node.device) */
+    /* Whether it implements op (a test checks this against its emitter table). */
+    bool (*claims)(OpKind op);
+
+    /* The stages, in the order the driver calls them (see the top of this file). */
+    CgCtx *(*begin)(const Graph *g, const CgOptions *o, FILE *out, Diag *d);
+    bool (*node)(CgCtx *c, NodeId id);
+    bool (*arena)(CgCtx *c);
+    bool (*entry_begin)(CgCtx *c);
+    bool (*buffers)(CgCtx *c);
+    bool (*call)(CgCtx *c, NodeId id);
+    bool (*entry_end)(CgCtx *c);
+    bool (*end)(CgCtx *c);
+} CgBackend;
+
+/* The C backend (codegen/c/): one self-contained C11 file, ABI in codegen/c/cg.h. */
+extern const CgBackend cg_backend_c;
+
+/* Every backend built in, NULL-terminated; the first is the default. */
+extern const CgBackend *const cg_backends[];
+/* The backend called name, or NULL. */
+const CgBackend *cg_backend_find(const char *name);
+
+/* Writes g (verified, memory-planned) as b's source to out. Errors (an op or dtype the
+ * backend does not support, no memory plan) go to d; returns false after any. */
+bool cg_emit(const CgBackend *b, const Graph *g, const CgOptions *o, FILE *out, Diag *d);
+
+#endif

@@ -1,0 +1,142 @@
+/* Resizing: resize (nearest, bilinear over the two last dims; see ir/eval.c) and
+ * resize_axis (one axis, the taps of ir/resize_taps.c). Each output element is computed in
+ * one item, in the reference's order. */
+#include "codegen/c/cg_internal.h"
+#include "ir/resize_taps.h"
+
+#include <string.h>
+
+static int axis_of(const Node *n, int rank)
+{
+    int64_t a = ir_attr_int(n, "axis", 0);
+    return (int)(a < 0 ? a + rank : a);
+}
+
+/* The scale of a resize along one dim as a float literal (see ir/eval.c). */
+static const char *resize_scale(CgCtx *c, int64_t in, int64_t out, bool align, double sf)
+{
+    float s;
+    if (align)
+        s = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
+    else
+        s = sf > 0 ? (float)(1.0 / sf) : (float)in / (float)out;
+    return cg_float(c, (double)s);
+}
+
+void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    int64_t H = xs->d[2].c, W = xs->d[3].c, OH = os->d[2].c, OW = os->d[3].c;
+    bool bilinear = ir_attr_int(n, "mode", 0) == 1;
+    bool align = bilinear && ir_attr_int(n, "align_corners", 0) != 0;
+    static const char *const names[] = {"x"};
+    cg_body_begin(c, id, names, 1);
+    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", (long long)H,
+              (long long)W, (long long)OH, (long long)OW);
+    cg_printf(c, "    const float sh = %s, sw = %s;\n",
+              resize_scale(c, H, OH, align, ir_attr_float(n, "scale_h", 0)),
+              resize_scale(c, W, OW, align, ir_attr_float(n, "scale_w", 0)));
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
+    cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
+    cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
+    cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++)\n");
+    cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++) {\n");
+    if (!bilinear) {
+        cg_printf(c, "                const int64_t ih = slimc_rt_min((int64_t)floorf((float)oh * "
+                     "sh), H - 1);\n");
+        cg_printf(c, "                const int64_t iw = slimc_rt_min((int64_t)floorf((float)ow * "
+                     "sw), W - 1);\n");
+        cg_printf(c, "                op[oh * OW + ow] = xp[ih * W + iw];\n");
+    } else {
+        if (align) {
+            cg_printf(c, "                float fh = sh * (float)oh, fw = sw * (float)ow;\n");
+        } else {
+            cg_printf(c, "                float fh = sh * ((float)oh + 0.5f) - 0.5f;\n");
+            cg_printf(c, "                float fw = sw * ((float)ow + 0.5f) - 0.5f;\n");
+        }
+        cg_printf(c,
+                  "                fh = fh < 0 ? 0 : fh;\n                fw = fw < 0 ? 0 : fw;\n");
+        cg_printf(c, "                const int64_t h0 = (int64_t)fh, w0 = (int64_t)fw;\n");
+        cg_printf(
+            c, "                const int64_t h1 = h0 + (h0 < H - 1), w1 = w0 + (w0 < W - 1);\n");
+        cg_printf(c, "                const float lh = fh - (float)h0, lw = fw - (float)w0;\n");
+        cg_printf(c, "                op[oh * OW + ow] = (1.0f - lh) * ((1.0f - lw) * xp[h0 * W + "
+                     "w0] + lw * xp[h0 * W + w1]) +\n");
+        cg_printf(c, "                                   lh * ((1.0f - lw) * xp[h1 * W + w0] + lw "
+                     "* xp[h1 * W + w1]);\n");
+    }
+    cg_printf(c, "            }\n");
+    cg_ep_call(c, id, 8, "it * (OH * OW)", "OH * OW");
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    k->items = cg_prod(c, xs, 0, 2);
+    k->work = cg_strf(c, "%s * 4", cg_dim(c, ne));
+    k->ep_done = true;
+}
+
+/* resize_axis: the taps as static tables (ir/resize_taps.c), one item per (outer, output
+ * position) row of inner elements. */
+void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    int ax = axis_of(n, xs->rank);
+    ResizeTaps t;
+    if (!ir_resize_taps(n, xs->d[ax].c, &t)) {
+        cg_error(c, n, "out of memory");
+        return;
+    }
+    const char *fn = c->fn_names[id];
+    cg_printf(c, "/* %s: %d taps per output position: input index and weight */\n",
+              cg_text(c, n->name), t.k);
+    cg_printf(c, "static const int32_t %s_idx[%lld] = {", fn, (long long)(t.out_len * t.k));
+    for (int64_t i = 0; i < t.out_len * t.k; i++)
+        cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", (int)t.idx[i]);
+    cg_printf(c, "\n};\nstatic const float %s_w[%lld] = {", fn, (long long)(t.out_len * t.k));
+    for (int64_t i = 0; i < t.out_len * t.k; i++)
+        cg_printf(c, "%s%s", i % 8 ? ", " : i ? ",\n    " : "\n    ", cg_float(c, t.w[i]));
+    cg_printf(c, "\n};\n");
+    bool any_extrap = false;
+    for (int64_t i = 0; i < t.out_len; i++)
+        any_extrap |= t.extrap[i] != 0;
+    if (any_extrap) {
+        cg_printf(c, "static const uint8_t %s_ext[%lld] = {", fn, (long long)t.out_len);
+        for (int64_t i = 0; i < t.out_len; i++)
+            cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", t.extrap[i]);
+        cg_printf(c, "\n};\n");
+    }
+    cg_printf(c, "\n");
+    static const char *const names[] = {"x"};
+    cg_body_begin(c, id, names, 1);
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
+    cg_printf(c, "    const int64_t len = %s, olen = %lld, inner = %s;\n", cg_dim(c, xs->d[ax]),
+              (long long)t.out_len, inner);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, output position) */\n");
+    cg_printf(c, "        const int64_t o = it / olen, j = it %% olen;\n");
+    cg_printf(c, "        float *restrict y = out + it * inner;\n");
+    if (any_extrap) {
+        cg_printf(c, "        if (%s_ext[j]) {\n", fn);
+        cg_printf(c,
+                  "            for (int64_t i = 0; i < inner; i++)\n                y[i] = %s;\n",
+                  cg_float(c, ir_attr_float(n, "extrapolation", 0.0)));
+        cg_printf(c, "            continue;\n        }\n");
+    }
+    cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = 0.0f;\n");
+    cg_printf(c, "        for (int t = 0; t < %d; t++) {\n", t.k);
+    cg_printf(c, "            const float w = %s_w[j * %d + t];\n", fn, t.k);
+    cg_printf(
+        c, "            const float *restrict xr = x + (o * len + %s_idx[j * %d + t]) * inner;\n",
+        fn, t.k);
+    cg_printf(
+        c, "            for (int64_t i = 0; i < inner; i++)\n                y[i] += w * xr[i];\n");
+    cg_printf(c, "        }\n    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "%s * %lld", cg_prod(c, xs, 0, ax), (long long)t.out_len);
+    k->work =
+        cg_strf(c, "%s * %lld * %s * %d", cg_prod(c, xs, 0, ax), (long long)t.out_len, inner, t.k);
+    ir_resize_taps_free(&t);
+}
