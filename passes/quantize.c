@@ -11,11 +11,10 @@
  * writes f32 (i32 accumulation, bias fused), so ops without an int8 kernel stay float
  * and need no dequantize node. One quantize node serves every quantized op that reads the
  * same activation. The path is relative to the model file when the pipeline is the
- * model's compress block, else to the working directory. */
+ * model's compress block, else to the working directory; the API layer reads the files
+ * (api/pipeline.c) and hands them over on the arguments (PassArg.file). */
 #include "passes/pass.h"
 #include "passes/quant_internal.h"
-
-#include "frontend/npy.h"
 
 #include <float.h>
 #include <math.h>
@@ -23,23 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Resolves path against the model file's folder when the pipeline came from it. */
-static const char *resolve_path(Graph *g, const PassArgs *args, const char *path)
+/* The data of file argument a (a string or name, loaded by the API layer before the
+ * pipeline ran: passes do no I/O). */
+static const PassFile *file_of(const PassArg *a)
 {
-    /* a pipeline from the command line or the API is placed in the pseudo-file "--passes" */
-    if (path[0] == '/' || args->loc.line <= 0 || !g->source || !args->loc.file ||
-        strcmp(args->loc.file, "--passes") == 0)
-        return path;
-    const char *slash = strrchr(g->source, '/');
-    if (!slash)
-        return path;
-    return arena_printf(g->arena, "%.*s/%s", (int)(slash - g->source + 1), g->source, path);
+    SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
+    return a->file;
 }
 
 /* An error naming the file and the first NaN or Inf of a float32 .npy (what: "calibration"
  * or "validation"), with its index in the array; false when there is one. */
-static bool check_finite(const char *what, const char *path, const NpyArray *a, SrcLoc loc, Diag *d)
+static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *d)
 {
+    const char *path = a->path;
     const float *x = a->data;
     const int64_t n = (int64_t)(a->nbytes / sizeof(float));
     int64_t i = 0;
@@ -322,7 +317,7 @@ typedef struct Guard {
     const float *xs;
     const int32_t *xz;
     bool per_channel;
-    NpyArray val;
+    const PassFile *val;
     int64_t *labels; /* NULL: agreement with ref */
     float *ref;      /* fp32 outputs */
     int64_t per;     /* values per sample */
@@ -341,7 +336,7 @@ static int64_t argmax_row(const float *r, int64_t n)
 /* Top-1 of out against the labels, or against ref's top-1. */
 static double top1(const Guard *gd, const float *out)
 {
-    const int64_t n = gd->val.shape[0];
+    const int64_t n = gd->val->shape[0];
     int64_t hit = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t want = gd->labels ? gd->labels[i] : argmax_row(gd->ref + i * gd->per, gd->per);
@@ -358,14 +353,14 @@ static double measure(const Guard *gd, const bool *keep_float, Diag *d)
     float *out = NULL;
     int64_t per = 0;
     if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
-        qcal_eval(c, gd->val.data, gd->val.ndim, gd->val.shape, &out, &per, gd->loc, d))
+        qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
         m = top1(gd, out);
     free(out);
     ir_graph_free(c);
     return m;
 }
 
-static bool read_labels(Guard *gd, Graph *g, const PassArgs *args, Diag *d)
+static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
 {
     const PassArg *la = pass_arg(args, "labels");
     if (!la)
@@ -374,19 +369,17 @@ static bool read_labels(Guard *gd, Graph *g, const PassArgs *args, Diag *d)
         diag_error(d, args->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
-    NpyArray lab;
-    if (!fe_npy_read(resolve_path(g, args, la->text), &lab, d))
-        return false;
-    bool ok = lab.ndim == 1 && lab.shape[0] == gd->val.shape[0] &&
-              (lab.dtype == IR_I64 || lab.dtype == IR_I32 || lab.dtype == IR_U8 ||
-               lab.dtype == IR_I16 || lab.dtype == IR_I8);
+    const PassFile *lab = file_of(la);
+    bool ok = lab->ndim == 1 && lab->shape[0] == gd->val->shape[0] &&
+              (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
+               lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
         diag_error(d, args->loc,
                    "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
-                   (long long)gd->val.shape[0], la->text);
-    gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab.shape[0] + 1)) : NULL;
-    for (int64_t i = 0; ok && i < lab.shape[0]; i++) {
-        gd->labels[i] = (int64_t)ir_dtype_get(lab.dtype, lab.data, i);
+                   (long long)gd->val->shape[0], la->text);
+    gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
+    for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
+        gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
         if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
             diag_error(d, args->loc,
                        "quantize: label %lld of '%s' is %lld; the model has %lld classes",
@@ -394,7 +387,6 @@ static bool read_labels(Guard *gd, Graph *g, const PassArgs *args, Diag *d)
             ok = false;
         }
     }
-    fe_npy_free(&lab);
     return ok;
 }
 
@@ -421,17 +413,17 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 .xz = xz,
                 .per_channel = per_channel,
                 .loc = args->loc};
-    if (!fe_npy_read(resolve_path(g, args, va->text), &gd.val, d))
-        return false;
+    gd.val = file_of(va);
     bool ok = true;
-    if (gd.val.dtype != IR_F32 || gd.val.ndim < 1 || gd.val.shape[0] < 1) {
+    if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
         diag_error(d, args->loc, "quantize: the validation data '%s' must be float32 samples",
                    va->text);
         ok = false;
     }
-    ok = ok && check_finite("validation", resolve_path(g, args, va->text), &gd.val, args->loc, d);
-    ok = ok && qcal_eval(g, gd.val.data, gd.val.ndim, gd.val.shape, &gd.ref, &gd.per, args->loc, d);
-    ok = ok && read_labels(&gd, g, args, d);
+    ok = ok && check_finite("validation", gd.val, args->loc, d);
+    ok = ok &&
+         qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, args->loc, d);
+    ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
     NodeId *layers = malloc(sizeof(NodeId) * ((size_t)n + 1));
@@ -501,7 +493,6 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
     free(gain);
     free(gd.ref);
     free(gd.labels);
-    fe_npy_free(&gd.val);
     return ok;
 }
 
@@ -807,25 +798,19 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
     }
-    const char *path = resolve_path(g, args, cal->text);
-    NpyArray arr;
-    if (!fe_npy_read(path, &arr, d))
+    const PassFile *arr = file_of(cal);
+    const char *path = arr->path;
+    if (arr->dtype == IR_F32 && !check_finite("calibration", arr, args->loc, d))
         return false;
-    if (arr.dtype == IR_F32 && !check_finite("calibration", path, &arr, args->loc, d)) {
-        fe_npy_free(&arr);
-        return false;
-    }
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
-        fe_npy_free(&arr);
         diag_error(d, args->loc, "quantize: out of memory");
         return false;
     }
     for (int k = 0; k < n_watch; k++)
         qcal_stats_init(&stats[k]);
-    bool ok = qcal_run(g, arr.data, arr.dtype, arr.ndim, arr.shape, watch, n_watch,
+    bool ok = qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
                        method != QCAL_MINMAX, stats, args->loc, d);
-    fe_npy_free(&arr);
     if (!ok) {
         free(stats);
         return false;
