@@ -18,7 +18,7 @@ static const char *resolve_path(Graph *g, const PassArgs *step, const char *path
     const char *slash = strrchr(g->source, '/');
     if (!slash)
         return path;
-    return arena_printf(g->arena, "%.*s/%s", (int)(slash - g->source + 1), g->source, path);
+    return arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
 }
 
 static bool load_file(Graph *g, const PassArgs *step, PassArg *a, Diag *d)

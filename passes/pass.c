@@ -469,7 +469,8 @@ static bool in_list(const char *list, const char *key)
 
 /* allowed_keys: the keys a pass accepts, separated by spaces; NULL when the pass takes no
  * arguments at all. Positional arguments are left to the pass (they are its flags or its
- * values, e.g. quantize(int8, per_channel)). A key given twice is an error too. */
+ * values, e.g. quantize(int8, per_channel)). A key given twice is an error too. An error
+ * about one argument is reported at its place. */
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
 {
     bool ok = true;
@@ -485,11 +486,11 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
         if (!key)
             continue;
         if (!in_list(allowed_keys, key)) {
-            diag_error(d, a->loc, "pass '%s' has no argument '%s' (its arguments: %s)", a->name,
-                       key, *allowed_keys ? allowed_keys : "none");
+            diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
+                       a->name, key, *allowed_keys ? allowed_keys : "none");
             ok = false;
         } else if (pass_arg(a, key) != &a->args[i]) {
-            diag_error(d, a->loc, "pass '%s': argument '%s' is given twice", a->name, key);
+            diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name, key);
             ok = false;
         }
     }

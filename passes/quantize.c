@@ -82,7 +82,7 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             if (a->kind == PASS_ARG_CALL) {
                 if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
                     !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
-                    diag_error(d, args->loc,
+                    diag_error(d, a->loc,
                                "quantize: percentile takes one number in (0, 100], e.g. "
                                "percentile(99.99)");
                     return false;
@@ -92,7 +92,7 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             return true;
         }
     }
-    diag_error(d, args->loc,
+    diag_error(d, a->loc,
                "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
                name ? name : "?");
     return false;
@@ -366,7 +366,7 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
     if (!la)
         return true;
     if (la->kind != PASS_ARG_STRING && la->kind != PASS_ARG_NAME) {
-        diag_error(d, args->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
+        diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
     const PassFile *lab = file_of(la);
@@ -374,14 +374,14 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
               (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
                lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
-        diag_error(d, args->loc,
+        diag_error(d, la->loc,
                    "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
                    (long long)gd->val->shape[0], la->text);
     gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
     for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
         gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
         if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
-            diag_error(d, args->loc,
+            diag_error(d, la->loc,
                        "quantize: label %lld of '%s' is %lld; the model has %lld classes",
                        (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
             ok = false;
@@ -395,7 +395,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
 {
     const PassArg *md = pass_arg(args, "max_drop"), *va = pass_arg(args, "validate");
     if (md->kind != PASS_ARG_NUMBER || !(md->number >= 0) || md->number >= 1) {
-        diag_error(d, args->loc,
+        diag_error(d, md->loc,
                    "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
                    "(or 0.005)");
         return false;
@@ -412,17 +412,17 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 .xs = xs,
                 .xz = xz,
                 .per_channel = per_channel,
-                .loc = args->loc};
+                .loc = va->loc};
     gd.val = file_of(va);
     bool ok = true;
     if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
-        diag_error(d, args->loc, "quantize: the validation data '%s' must be float32 samples",
+        diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
                    va->text);
         ok = false;
     }
-    ok = ok && check_finite("validation", gd.val, args->loc, d);
-    ok = ok &&
-         qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, args->loc, d);
+    ok = ok && check_finite("validation", gd.val, va->loc, d);
+    ok =
+        ok && qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
     ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
@@ -561,11 +561,11 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
     if (ga) {
         if (ga->kind != PASS_ARG_NUMBER || ga->number < 2 || ga->number != floor(ga->number) ||
             ga->number > 1e9) {
-            diag_error(d, args->loc, "quantize: group is a whole number of weights, e.g. group=32");
+            diag_error(d, ga->loc, "quantize: group is a whole number of weights, e.g. group=32");
             return false;
         }
         if (format == IR_F16 || format == IR_BF16 || dynamic) {
-            diag_error(d, args->loc, "quantize: group goes with int8 / int4 weight-only");
+            diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
             return false;
         }
         group = (int64_t)ga->number;
@@ -747,7 +747,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (!strcmp(t, "per_tensor"))
             per_channel = false;
         else {
-            diag_error(d, args->loc,
+            diag_error(d, a->loc,
                        "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
                        "weight_only, dynamic, per_channel, per_tensor)",
                        a->text ? a->text : "?");
@@ -762,7 +762,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (pc->kind == PASS_ARG_NUMBER)
             per_channel = pc->number != 0;
         else {
-            diag_error(d, args->loc, "quantize: per_channel is true or false");
+            diag_error(d, pc->loc, "quantize: per_channel is true or false");
             return false;
         }
     }
@@ -800,7 +800,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     }
     const PassFile *arr = file_of(cal);
     const char *path = arr->path;
-    if (arr->dtype == IR_F32 && !check_finite("calibration", arr, args->loc, d))
+    if (arr->dtype == IR_F32 && !check_finite("calibration", arr, cal->loc, d))
         return false;
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
@@ -810,7 +810,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     for (int k = 0; k < n_watch; k++)
         qcal_stats_init(&stats[k]);
     bool ok = qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
-                       method != QCAL_MINMAX, stats, args->loc, d);
+                       method != QCAL_MINMAX, stats, cal->loc, d);
     if (!ok) {
         free(stats);
         return false;
@@ -823,7 +823,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
         qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
     }
-    ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, args->loc, d);
+    ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, cal->loc, d);
     free(stats);
     if (!ok)
         return false;

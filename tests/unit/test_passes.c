@@ -742,9 +742,9 @@ START_TEST(run_errors)
     ck_assert(!pass_pipeline_run(g, "fold(limit=3)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
         diag_text(&d),
-        "--passes:1:1: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
+        "--passes:1:6: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
         "  fold(limit=3)\n"
-        "  ^\n");
+        "       ^\n");
     diag_fini(&d);
     ck_assert(pass_lookup("prune") != NULL);
     ck_assert(pass_lookup("nope") == NULL);
