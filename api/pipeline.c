@@ -1,6 +1,9 @@
 /* The API layer's side of pipelines (api/pipeline.h): the file arguments of passes are
  * read here, with frontend/npy.c's checked reader, and handed to the passes as arrays on
- * the arguments (PassArg.file), so that no pass opens a file. */
+ * the arguments (PassArg.file), so that no pass opens a file. Every file argument is read
+ * before the pipeline runs; a read that fails is reported only when the pass asks for
+ * that data (as when the pass read its files itself: quantize on a model with nothing to
+ * quantize never looks at its calibrate= file). */
 #include "api/pipeline.h"
 
 #include "frontend/npy.h"
@@ -21,24 +24,33 @@ static const char *resolve_path(Graph *g, const PassArgs *step, const char *path
     return arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
 }
 
-static bool load_file(Graph *g, const PassArgs *step, PassArg *a, Diag *d)
+/* Reads file argument a; a failure is kept on it (PassFile.error) for the pass to report
+ * if it needs the data. */
+static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 {
     NpyArray arr;
     const char *path = resolve_path(g, step, a->text);
-    if (!fe_npy_read(path, &arr, d))
-        return false;
     PassFile *f = arena_alloc(g->arena, sizeof *f);
+    memset(f, 0, sizeof *f);
     f->path = path;
+    a->file = f;
+    Diag *why = malloc(sizeof *why);
+    SLIMC_ASSERT(why);
+    diag_init(why);
+    if (!fe_npy_read(path, &arr, why)) {
+        f->error = why; /* api_pipeline_release frees it */
+        return;
+    }
+    diag_fini(why);
+    free(why);
     f->dtype = arr.dtype;
     f->ndim = arr.ndim;
     memcpy(f->shape, arr.shape, sizeof f->shape);
     f->data = arr.data; /* malloc'd: api_pipeline_release frees it */
     f->nbytes = arr.nbytes;
-    a->file = f;
-    return true;
 }
 
-bool api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out, Diag *d)
+void api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out)
 {
     out->n = src->n;
     out->steps = arena_alloc(g->arena, sizeof(PassArgs) * (size_t)(src->n + 1));
@@ -57,13 +69,9 @@ bool api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out, Dia
             if (!pass_file_arg(s->name, a->key) ||
                 (a->kind != PASS_ARG_STRING && a->kind != PASS_ARG_NAME))
                 continue; /* a value of another kind: the pass says what it wants */
-            if (!load_file(g, s, a, d)) {
-                api_pipeline_release(out);
-                return false;
-            }
+            load_file(g, s, a);
         }
     }
-    return true;
 }
 
 void api_pipeline_release(PassPipeline *p)
@@ -73,6 +81,10 @@ void api_pipeline_release(PassPipeline *p)
             PassArg *a = &p->steps[i].args[k];
             if (a->file) {
                 free((void *)(uintptr_t)a->file->data);
+                if (a->file->error) {
+                    diag_fini(a->file->error);
+                    free(a->file->error);
+                }
                 a->file = NULL;
             }
         }
@@ -81,8 +93,9 @@ void api_pipeline_release(PassPipeline *p)
 bool api_pipeline_run(Graph *g, const PassPipeline *p, const PassRunOptions *o, Diag *d)
 {
     PassPipeline run;
-    if (!pass_pipeline_check(p, d) || !api_pipeline_load(g, p, &run, d))
+    if (!pass_pipeline_check(p, d))
         return false;
+    api_pipeline_load(g, p, &run);
     bool ok = pass_pipeline_exec(g, &run, o, d);
     api_pipeline_release(&run);
     return ok;

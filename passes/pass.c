@@ -452,6 +452,16 @@ const PassArg *pass_arg(const PassArgs *a, const char *key)
     return NULL;
 }
 
+const PassFile *pass_file(const PassArg *a, Diag *d)
+{
+    SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
+    if (a->file->error) {
+        diag_append(d, a->file->error);
+        return NULL;
+    }
+    return a->file;
+}
+
 /* True when key is one of the space-separated words of list. */
 static bool in_list(const char *list, const char *key)
 {

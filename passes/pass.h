@@ -26,8 +26,11 @@ typedef enum PassArgKind {
     PASS_ARG_CALL
 } PassArgKind;
 
-/* The contents of a file argument (a .npy), loaded by the API layer: C order, dtype as in
- * the file. Owned by whoever loaded it (api_pipeline_load / api_pipeline_release). */
+/* The contents of a file argument (a .npy), read by the API layer before the pipeline
+ * runs: C order, dtype as in the file. When it could not be read, data is NULL and error
+ * holds the reader's messages, reported only if the pass asks for the data (pass_file), so
+ * that a pass that does not need it (nothing to quantize) runs as if it had not been
+ * given. Owned by whoever loaded it (api_pipeline_load / api_pipeline_release). */
 typedef struct PassFile {
     const char *path; /* as opened (resolved against the model file's folder) */
     DType dtype;
@@ -35,6 +38,7 @@ typedef struct PassFile {
     int64_t shape[IR_MAX_RANK];
     const void *data;
     size_t nbytes;
+    Diag *error; /* NULL when read */
 } PassFile;
 
 typedef struct PassArgs PassArgs;
@@ -110,6 +114,9 @@ const char *pass_default_pipeline(void);
 
 /* Argument helpers for pass implementations: report unknown keys as errors. */
 const PassArg *pass_arg(const PassArgs *a, const char *key);
+/* The contents of file argument a (pass_file_arg, given as a string or name), or NULL after
+ * reporting to d why the file could not be read. */
+const PassFile *pass_file(const PassArg *a, Diag *d);
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
 
 /* The passes (one file each in passes/). */

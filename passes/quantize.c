@@ -22,14 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The data of file argument a (a string or name, loaded by the API layer before the
- * pipeline ran: passes do no I/O). */
-static const PassFile *file_of(const PassArg *a)
-{
-    SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
-    return a->file;
-}
-
 /* An error naming the file and the first NaN or Inf of a float32 .npy (what: "calibration"
  * or "validation"), with its index in the array; false when there is one. */
 static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *d)
@@ -369,7 +361,9 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
         diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
-    const PassFile *lab = file_of(la);
+    const PassFile *lab = pass_file(la, d);
+    if (!lab)
+        return false;
     bool ok = lab->ndim == 1 && lab->shape[0] == gd->val->shape[0] &&
               (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
                lab->dtype == IR_I16 || lab->dtype == IR_I8);
@@ -413,7 +407,9 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 .xz = xz,
                 .per_channel = per_channel,
                 .loc = va->loc};
-    gd.val = file_of(va);
+    gd.val = pass_file(va, d);
+    if (!gd.val)
+        return false;
     bool ok = true;
     if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
         diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
@@ -798,7 +794,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
     }
-    const PassFile *arr = file_of(cal);
+    const PassFile *arr = pass_file(cal, d);
+    if (!arr)
+        return false;
     const char *path = arr->path;
     if (arr->dtype == IR_F32 && !check_finite("calibration", arr, cal->loc, d))
         return false;
