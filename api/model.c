@@ -1,5 +1,6 @@
 /* The public API: contexts, models, passes, inspection and emitting C. */
 #include "api/api_internal.h"
+#include "api/pipeline.h"
 
 #include "codegen/backend.h"
 #include "frontend/files.h"
@@ -183,15 +184,10 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
     SLIMC_ASSERT(m);
     m->g = g;
     m->weight_bytes_loaded = ir_weight_bytes(g);
-    if (g->compress_pipeline) {
-        /* Check the compress block now, so that its mistakes show at load time. */
-        PassArgs *calls;
-        int n_calls;
-        if (!pass_pipeline_parse(g, g->compress_pipeline, g->compress_loc, &calls, &n_calls,
-                                 &ctx->diag)) {
-            slimc_model_free(m);
-            return SLIMC_ERROR;
-        }
+    /* Check the compress block now, so that its mistakes show at load time. */
+    if (g->compress && !pass_pipeline_check(g->compress, &ctx->diag)) {
+        slimc_model_free(m);
+        return SLIMC_ERROR;
     }
     api_model_describe(m);
     *out = m;
@@ -268,13 +264,13 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
                          .ms = &ms};
     bool ok = true;
     if (o->passes) {
-        ok = pass_pipeline_run(g, o->passes, (SrcLoc){0}, &ro, &ctx->diag);
+        ok = api_pipeline_run_text(g, o->passes, &ro, &ctx->diag);
         /* A user pipeline without memplan still needs one before code generation. */
         if (ok && !g->planned)
             ok = pass_pipeline_run(g, "memplan", (SrcLoc){0}, &ro, &ctx->diag);
     } else {
-        if (g->compress_pipeline)
-            ok = pass_pipeline_run(g, g->compress_pipeline, g->compress_loc, &ro, &ctx->diag);
+        if (g->compress)
+            ok = api_pipeline_run(g, g->compress, &ro, &ctx->diag);
         if (ok)
             ok = pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
     }
@@ -595,7 +591,7 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
                    "compress: the model was already optimized for running");
         return SLIMC_ERROR;
     }
-    if (!passes && !g->compress_pipeline) {
+    if (!passes && !g->compress) {
         diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
                    "compress: nothing to do: give --passes (e.g. 'quantize(int8, "
                    "calibrate=\"calib.npy\")') or a compress block in the model");
@@ -606,13 +602,13 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
     PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
     bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);
     if (ok)
-        ok = passes ? pass_pipeline_run(g, passes, (SrcLoc){0}, &ro, &ctx->diag)
-                    : pass_pipeline_run(g, g->compress_pipeline, g->compress_loc, &ro, &ctx->diag);
+        ok = passes ? api_pipeline_run_text(g, passes, &ro, &ctx->diag)
+                    : api_pipeline_run(g, g->compress, &ro, &ctx->diag);
     if (ok)
         ok = pass_pipeline_run(g, "dce", (SrcLoc){0}, &ro, &ctx->diag);
     ctx->t.passes += ms;
     if (ok)
-        g->compress_pipeline = NULL; /* done: a saved model does not carry it again */
+        g->compress = NULL; /* done: a saved model does not carry it again */
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 

@@ -725,10 +725,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
             fe_error(b, bad->loc, "a string in a compress block cannot hold a newline");
             continue;
         }
-        SrcLoc at;
-        g->compress_pipeline = fe_pipeline_string(g->arena, c, &at);
-        g->compress_loc = fe_gloc(b, at);
-        if (!g->compress_pipeline && !c->broken)
+        g->compress = fe_pipeline_build(b, g->arena, c);
+        if (!g->compress && !c->broken)
             diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
     }
     b->g = NULL;

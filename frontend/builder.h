@@ -246,9 +246,9 @@ ValueId fe_param_value(Builder *b, Module *m, int i);
 void fe_weights_finish(Builder *b);
 
 /* ---- compress.c ---- */
-/* The compress block's lines as one pipeline string (calls joined by ","), in arena a;
- * *first is the first call's place. NULL when the block has no call. */
-char *fe_pipeline_string(Arena *a, const AstSection *c, SrcLoc *first);
+/* The compress block's lines as a pipeline (passes/pass.h), one step a line, each step and
+ * argument at its place in the file; allocated in arena a. NULL when the block has no call. */
+struct PassPipeline *fe_pipeline_build(const Builder *b, Arena *a, const AstSection *c);
 /* A string argument the pipeline syntax cannot carry (one holding a newline), or NULL. */
 const AstExpr *fe_pipeline_bad_string(const AstSection *c);
 

@@ -1,92 +1,70 @@
-/* A model's compress block as a pipeline string in the syntax of passes/pass.h: the calls
- * (one a line in the file) joined by ",", each token where the file has it, so that the
- * pass manager's messages point into the model file. Numbers keep their spelling (with
- * their % and sign), strings are re-quoted. Pass names are not checked here: the API does
- * that. */
+/* A model's compress block as a pipeline (passes/pass.h: PassPipeline), built straight from
+ * the grammar's AST: one step a line, each step and argument keeping its place in the
+ * model file, so that the pass manager's and the passes' messages point into it. Numbers
+ * keep their spelling (with their % and sign) in PassArg.text. Pass names are not checked
+ * here: the API does that (pass_pipeline_check). */
 #include "frontend/builder.h"
 
-#include <stdio.h>
+#include "passes/pass.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* Writes tokens where the file has them: before each token, newlines and spaces up to its
- * line and column, so that a place in the pipeline string is the same place in the file
- * (pass_pipeline_parse counts the string's lines from compress_loc, see passes/pass.c). */
-typedef struct Emitter {
-    FILE *f;
-    int line, col;
-} Emitter;
+static bool build_call(const Builder *b, Arena *a, const AstExpr *c, PassArgs *out);
 
-static void move_to(Emitter *e, SrcLoc loc)
-{
-    if (loc.line > e->line) {
-        for (; e->line < loc.line; e->line++)
-            fputc('\n', e->f);
-        e->col = 1;
-    }
-    for (; e->col < loc.col; e->col++)
-        fputc(' ', e->f);
-}
-
-static void put(Emitter *e, const char *s)
-{
-    fputs(s, e->f);
-    e->col += (int)strlen(s);
-}
-
-static void emit_value(Emitter *e, const AstExpr *v);
-
-static void emit_call(Emitter *e, const AstExpr *c)
-{
-    if (c->kind == AST_ERROR) /* nested too deep (or did not parse): reported, no text */
-        return;
-    move_to(e, c->loc);
-    put(e, c->text);
-    if (c->kind != AST_CALL)
-        return;
-    put(e, "(");
-    for (int i = 0; i < ast_len(c->args); i++) {
-        const AstArg *a = ast_at(c->args, i);
-        if (i)
-            put(e, ",");
-        if (a->key) {
-            move_to(e, a->loc);
-            put(e, a->key);
-            put(e, "=");
-        }
-        emit_value(e, a->value);
-    }
-    put(e, ")");
-}
-
-static void emit_value(Emitter *e, const AstExpr *v)
+/* One argument's value; false when it did not parse (already reported). */
+static bool build_value(const Builder *b, Arena *a, const AstExpr *v, PassArg *out)
 {
     switch (v->kind) {
     case AST_INT:
-    case AST_FLOAT:
-        move_to(e, v->loc);
-        if (v->negative)
-            put(e, "-");
-        put(e, v->text);
-        if (v->percent)
-            put(e, "%");
-        break;
-    case AST_STRING:
-        move_to(e, v->loc);
-        put(e, "\"");
-        for (const char *p = v->text; *p; p++) {
-            char c[3] = {*p, 0, 0};
-            if (*p == '"' ||
-                *p == '\\') { /* newlines are refused before (fe_pipeline_bad_string) */
-                c[0] = '\\';
-                c[1] = *p;
-            }
-            put(e, c);
-        }
-        put(e, "\"");
-        break;
-    default: emit_call(e, v); break;
+    case AST_FLOAT: {
+        /* the value as pass_pipeline_parse computes it from the same spelling */
+        out->kind = PASS_ARG_NUMBER;
+        out->text =
+            arena_printf(a, "%s%s%s", v->negative ? "-" : "", v->text, v->percent ? "%" : "");
+        out->number = strtod(v->text, NULL) * (v->negative ? -1 : 1) / (v->percent ? 100.0 : 1);
+        return true;
     }
+    case AST_STRING:
+        out->kind = PASS_ARG_STRING;
+        out->text = arena_strdup(a, v->text);
+        return true;
+    case AST_NAME:
+        out->kind = PASS_ARG_NAME;
+        out->text = arena_strdup(a, v->text);
+        return true;
+    case AST_CALL: {
+        PassArgs *call = arena_alloc(a, sizeof *call);
+        if (!build_call(b, a, v, call))
+            return false;
+        out->kind = PASS_ARG_CALL;
+        out->call = call;
+        out->text = call->name;
+        return true;
+    }
+    default: return false; /* AST_ERROR: nested too deep (or did not parse), reported */
+    }
+}
+
+/* A call (a step, or a call in an argument): AST_NAME or AST_CALL. */
+static bool build_call(const Builder *b, Arena *a, const AstExpr *c, PassArgs *out)
+{
+    if (c->kind != AST_NAME && c->kind != AST_CALL)
+        return false; /* AST_ERROR: reported */
+    out->name = arena_strdup(a, c->text);
+    out->loc = fe_gloc(b, c->loc);
+    out->n = c->kind == AST_CALL ? ast_len(c->args) : 0;
+    out->args = out->n ? arena_alloc(a, sizeof(PassArg) * (size_t)out->n) : NULL;
+    for (int i = 0; i < out->n; i++) {
+        const AstArg *ar = ast_at(c->args, i);
+        PassArg *pa = &out->args[i];
+        memset(pa, 0, sizeof *pa);
+        pa->key = ar->key ? arena_strdup(a, ar->key) : NULL;
+        pa->loc = fe_gloc(b, ar->loc);
+        if (!build_value(b, a, ar->value, pa))
+            return false;
+    }
+    return true;
 }
 
 /* The first string argument in e that holds a newline, or NULL. */
@@ -113,28 +91,24 @@ const AstExpr *fe_pipeline_bad_string(const AstSection *c)
     return NULL;
 }
 
-char *fe_pipeline_string(Arena *a, const AstSection *c, SrcLoc *first)
+PassPipeline *fe_pipeline_build(const Builder *b, Arena *a, const AstSection *c)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    Emitter e = {open_memstream(&buf, &len), 0, 0};
-    SLIMC_ASSERT(e.f);
     int n = 0;
+    for (int i = 0; i < ast_len(c->stmts); i++)
+        n += ((const AstStmt *)ast_at(c->stmts, i))->kind == AST_STMT_PASS;
+    if (!n)
+        return NULL;
+    PassPipeline *p = arena_alloc(a, sizeof *p);
+    p->steps = arena_alloc(a, sizeof(PassArgs) * (size_t)n);
+    p->n = 0;
     for (int i = 0; i < ast_len(c->stmts); i++) {
         const AstStmt *st = ast_at(c->stmts, i);
         if (st->kind != AST_STMT_PASS)
             continue;
-        if (n++) {
-            put(&e, ",");
-        } else {
-            *first = st->loc;
-            e.line = st->loc.line;
-            e.col = st->loc.col;
-        }
-        emit_call(&e, st->value);
+        PassArgs *step = &p->steps[p->n];
+        memset(step, 0, sizeof *step);
+        if (build_call(b, a, st->value, step))
+            p->n++;
     }
-    fclose(e.f);
-    char *out = n ? arena_strdup(a, buf) : NULL;
-    free(buf);
-    return out;
+    return p;
 }

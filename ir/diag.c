@@ -187,3 +187,12 @@ void diag_clear(Diag *d)
     SLIMC_ASSERT(d->mem);
     d->n_errors = d->n_warnings = 0;
 }
+
+void diag_append(Diag *d, Diag *from)
+{
+    const char *text = diag_text(from);
+    fputs(text, d->mem);
+    fflush(d->mem);
+    d->n_errors += from->n_errors;
+    d->n_warnings += from->n_warnings;
+}

@@ -37,5 +37,7 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(
 /* The text collected so far (valid until the next diag_* call). */
 const char *diag_text(Diag *d);
 void diag_clear(Diag *d);
+/* Appends the messages of from (as formatted there) and their counts to d. */
+void diag_append(Diag *d, Diag *from);
 
 #endif

@@ -127,9 +127,8 @@ struct Graph {
     /* Set by memplan: the arena size (a polynomial in the symbols). */
     bool planned;
     Poly arena_bytes;
-    /* The model's `compress` block as a pipeline string (NULL if none) and its place. */
-    const char *compress_pipeline;
-    SrcLoc compress_loc;
+    /* The model's `compress` block as a pipeline (passes/pass.h; NULL if none). */
+    const struct PassPipeline *compress;
     /* Resources to release with the graph (mmapped weight files), see ir_graph_on_free. */
     struct GraphCleanup *cleanups;
     /* The files the graph was read from (frontend/files.h); shared by clones. */

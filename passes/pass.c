@@ -1,6 +1,6 @@
-/* The pass manager: the registry of passes, the pipeline parser (grammar in pass.h and
- * docs/passes.md), the runner that verifies and prints the IR between passes, and the
- * argument helpers passes use to check what they were given. */
+/* The pass manager: the registry of passes, the parser of pipeline strings (grammar in
+ * pass.h and docs/passes.md) into a PassPipeline, the runner that verifies and prints the
+ * IR between passes, and the argument helpers passes use to check what they were given. */
 #include "passes/pass.h"
 
 #include <ctype.h>
@@ -15,26 +15,30 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);   /* passes/qchain.c 
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
 
-/* Every pass by name, in the order a pipeline usually runs them. The compression passes
- * that later versions bring are known to the parser (so that a compress block naming them
- * is checked) but running one reports that it is not implemented yet. */
+/* Every pass by name, in the order a pipeline usually runs them, with the keys of its
+ * arguments that name a .npy file (space-separated; the API layer reads them before the
+ * pipeline runs, see pass.h). The compression passes that later versions bring are known
+ * to the parser (so that a compress block naming them is checked) but running one reports
+ * that it is not implemented yet. */
 static const struct {
     const char *name;
     PassFn fn;
+    const char *file_args;
 } pass_registry[] = {
-    {"fold", pass_fold},         /* constant folding and exact simplifications */
-    {"dce", pass_dce},           /* dead code elimination (and compaction) */
-    {"cse", pass_cse},           /* common subexpression elimination */
-    {"bn_fold", pass_bn_fold},   /* batch_norm into conv2d/linear, or into mul + add */
-    {"layout", pass_layout},     /* linear weights to [K, N] */
-    {"fuse", pass_fuse},         /* elementwise ops into their producer's epilogue */
-    {"memplan", pass_memplan},   /* static buffer planning (passes/memplan.c) */
-    {"quantize", pass_quantize}, /* static int8 (passes/quantize.c) */
-    {"qdq", pass_qdq},           /* int8 kernels for pre-quantized models (passes/qdq.c) */
-    {"qchain", pass_qchain},     /* int8 layers that write u8 for the next (passes/qchain.c) */
-    {"prune", pass_not_implemented},
-    {"distill", pass_not_implemented},
-    {"place", pass_not_implemented},
+    {"fold", pass_fold, ""},       /* constant folding and exact simplifications */
+    {"dce", pass_dce, ""},         /* dead code elimination (and compaction) */
+    {"cse", pass_cse, ""},         /* common subexpression elimination */
+    {"bn_fold", pass_bn_fold, ""}, /* batch_norm into conv2d/linear, or into mul + add */
+    {"layout", pass_layout, ""},   /* linear weights to [K, N] */
+    {"fuse", pass_fuse, ""},       /* elementwise ops into their producer's epilogue */
+    {"memplan", pass_memplan, ""}, /* static buffer planning (passes/memplan.c) */
+    {"quantize", pass_quantize,
+     "calibrate validate labels"}, /* static int8 and low-bit (passes/quantize.c) */
+    {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
+    {"qchain", pass_qchain, ""},   /* int8 layers that write u8 for the next (passes/qchain.c) */
+    {"prune", pass_not_implemented, ""},
+    {"distill", pass_not_implemented, ""},
+    {"place", pass_not_implemented, ""},
 };
 enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 
@@ -51,12 +55,26 @@ const char *pass_default_pipeline(void)
     return default_pipeline;
 }
 
-PassFn pass_lookup(const char *name)
+static int pass_index(const char *name)
 {
     for (int i = 0; i < N_PASSES; i++)
         if (strcmp(pass_registry[i].name, name) == 0)
-            return pass_registry[i].fn;
-    return NULL;
+            return i;
+    return -1;
+}
+
+PassFn pass_lookup(const char *name)
+{
+    int i = pass_index(name);
+    return i < 0 ? NULL : pass_registry[i].fn;
+}
+
+static bool in_list(const char *list, const char *key);
+
+bool pass_file_arg(const char *pass, const char *key)
+{
+    int i = pass_index(pass);
+    return i >= 0 && key && in_list(pass_registry[i].file_args, key);
 }
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d)
@@ -210,6 +228,7 @@ static bool parse_arg(Parser *p, PassArg *a)
 {
     skip_space(p);
     size_t start = p->pos;
+    a->loc = place_of(p, start);
     const char *name = parse_name(p);
     if (name) {
         skip_space(p);
@@ -251,6 +270,15 @@ static bool parse_arg(Parser *p, PassArg *a)
     return false;
 }
 
+/* The message for an unknown pass name. */
+static const char *unknown_pass(Arena *a, const char *name)
+{
+    const char *known = pass_registry[0].name;
+    for (int i = 1; i < N_PASSES; i++)
+        known = arena_printf(a, "%s, %s", known, pass_registry[i].name);
+    return arena_printf(a, "unknown pass '%s' (known passes: %s)", name, known);
+}
+
 /* call := NAME [ '(' [ arg (',' arg)* ] ')' ] ; for a pass (top), NAME must be known. */
 static PassArgs *parse_call(Parser *p, bool top)
 {
@@ -265,11 +293,7 @@ static PassArgs *parse_call(Parser *p, bool top)
     call->name = name;
     call->loc = place_of(p, start);
     if (top && !pass_lookup(name)) {
-        const char *known = pass_registry[0].name;
-        for (int i = 1; i < N_PASSES; i++)
-            known = arena_printf(p->g->arena, "%s, %s", known, pass_registry[i].name);
-        parse_error(p, start,
-                    arena_printf(p->g->arena, "unknown pass '%s' (known passes: %s)", name, known));
+        parse_error(p, start, unknown_pass(p->g->arena, name));
         return NULL;
     }
     skip_space(p);
@@ -306,8 +330,7 @@ static PassArgs *parse_call(Parser *p, bool top)
     }
 }
 
-bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls, int *n_calls,
-                         Diag *d)
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipeline *out, Diag *d)
 {
     Parser p = {.g = g, .text = pipeline ? pipeline : "", .loc = loc, .d = d};
     if (loc.line <= 0)
@@ -339,9 +362,23 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **
         if (!p.text[p.pos])
             parse_error(&p, p.pos, "expected a pass name after ','");
     }
-    *calls = p.failed ? NULL : list;
-    *n_calls = p.failed ? 0 : n;
+    out->steps = p.failed ? NULL : list;
+    out->n = p.failed ? 0 : n;
     return !p.failed;
+}
+
+bool pass_pipeline_check(const PassPipeline *p, Diag *d)
+{
+    bool ok = true;
+    for (int i = 0; i < p->n; i++)
+        if (!pass_lookup(p->steps[i].name)) {
+            /* the message is built in a scratch arena: d copies it */
+            Arena *a = arena_new();
+            diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
+            arena_free(a);
+            ok = false;
+        }
+    return ok;
 }
 
 /* ---- running ---- */
@@ -370,13 +407,19 @@ static bool verify_after(const Graph *g, const PassArgs *call, Diag *d)
 
 bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o, Diag *d)
 {
+    PassPipeline p;
+    return pass_pipeline_parse(g, pipeline, loc, &p, d) && pass_pipeline_exec(g, &p, o, d);
+}
+
+bool pass_pipeline_exec(Graph *g, const PassPipeline *p, const PassRunOptions *o, Diag *d)
+{
     static const PassRunOptions none = {0};
     if (!o)
         o = &none;
-    PassArgs *calls;
-    int n_calls;
-    if (!pass_pipeline_parse(g, pipeline, loc, &calls, &n_calls, d))
+    if (!pass_pipeline_check(p, d))
         return false;
+    const PassArgs *calls = p->steps;
+    const int n_calls = p->n;
     if (o->print_after && strcmp(o->print_after, "all") != 0 && !pass_lookup(o->print_after))
         diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
     FILE *out = o->print_to ? o->print_to : stderr;
@@ -409,6 +452,16 @@ const PassArg *pass_arg(const PassArgs *a, const char *key)
     return NULL;
 }
 
+const PassFile *pass_file(const PassArg *a, Diag *d)
+{
+    SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
+    if (a->file->error) {
+        diag_append(d, a->file->error);
+        return NULL;
+    }
+    return a->file;
+}
+
 /* True when key is one of the space-separated words of list. */
 static bool in_list(const char *list, const char *key)
 {
@@ -426,7 +479,8 @@ static bool in_list(const char *list, const char *key)
 
 /* allowed_keys: the keys a pass accepts, separated by spaces; NULL when the pass takes no
  * arguments at all. Positional arguments are left to the pass (they are its flags or its
- * values, e.g. quantize(int8, per_channel)). A key given twice is an error too. */
+ * values, e.g. quantize(int8, per_channel)). A key given twice is an error too. An error
+ * about one argument is reported at its place. */
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
 {
     bool ok = true;
@@ -442,11 +496,11 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
         if (!key)
             continue;
         if (!in_list(allowed_keys, key)) {
-            diag_error(d, a->loc, "pass '%s' has no argument '%s' (its arguments: %s)", a->name,
-                       key, *allowed_keys ? allowed_keys : "none");
+            diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
+                       a->name, key, *allowed_keys ? allowed_keys : "none");
             ok = false;
         } else if (pass_arg(a, key) != &a->args[i]) {
-            diag_error(d, a->loc, "pass '%s': argument '%s' is given twice", a->name, key);
+            diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name, key);
             ok = false;
         }
     }

@@ -1,4 +1,7 @@
-/* The pass manager: passes registered by name, pipelines written as strings.
+/* The pass manager: passes registered by name, and pipelines: a PassPipeline is the list of
+ * steps (pass name, typed arguments, the source place of each) that both a `--passes`
+ * string (parsed here) and a model's compress block (built from the grammar's AST by
+ * frontend/compress.c) produce, and that pass_pipeline_exec runs. The text form:
  *
  *   pipeline := call (',' call)*
  *   call     := NAME [ '(' [ arg (',' arg)* ] ')' ]
@@ -6,7 +9,11 @@
  *   value    := NAME | NUMBER ['%'] | STRING | call
  *
  * e.g. "fold,fuse,quantize(int8, per_channel, calibrate=\"calib.npy\", method=percentile(99.99))".
- * The full grammar is in docs/passes.md. */
+ * The full grammar is in docs/passes.md.
+ *
+ * Passes do no I/O: an argument that names a file (pass_file_arg, e.g. quantize's
+ * calibrate=) is read by the API layer before the pipeline runs (api/pipeline.c), which
+ * hangs the array on the argument (PassArg.file). */
 #ifndef SLIMC_PASSES_PASS_H
 #define SLIMC_PASSES_PASS_H
 
@@ -19,21 +26,45 @@ typedef enum PassArgKind {
     PASS_ARG_CALL
 } PassArgKind;
 
+/* The contents of a file argument (a .npy), read by the API layer before the pipeline
+ * runs: C order, dtype as in the file. When it could not be read, data is NULL and error
+ * holds the reader's messages, reported only if the pass asks for the data (pass_file), so
+ * that a pass that does not need it (nothing to quantize) runs as if it had not been
+ * given. Owned by whoever loaded it (api_pipeline_load / api_pipeline_release). */
+typedef struct PassFile {
+    const char *path; /* as opened (resolved against the model file's folder) */
+    DType dtype;
+    int ndim;
+    int64_t shape[IR_MAX_RANK];
+    const void *data;
+    size_t nbytes;
+    Diag *error; /* NULL when read */
+} PassFile;
+
 typedef struct PassArgs PassArgs;
 typedef struct PassArg {
     const char *key; /* NULL for a positional argument */
+    SrcLoc loc;      /* of the key, or of the value when positional */
     PassArgKind kind;
     const char *text;     /* the name, the string's contents, or the number as written */
     double number;        /* PASS_ARG_NUMBER (a trailing % divides by 100) */
     const PassArgs *call; /* PASS_ARG_CALL */
+    const PassFile *file; /* a file argument once loaded (NULL before, or when not a file) */
 } PassArg;
 
+/* One step of a pipeline (a pass and its arguments), or a nested call in an argument. */
 struct PassArgs {
     const char *name; /* the pass (or nested call) name */
     SrcLoc loc;
     int n;
     PassArg *args;
 };
+
+/* A pipeline: its steps in the order they run. */
+typedef struct PassPipeline {
+    int n;
+    PassArgs *steps;
+} PassPipeline;
 
 typedef bool (*PassFn)(Graph *g, const PassArgs *args, Diag *d);
 
@@ -44,11 +75,18 @@ typedef struct PassRunOptions {
     double *ms;  /* if set, accumulates time spent */
 } PassRunOptions;
 
-/* Parses a pipeline (allocating from g's arena); errors are reported at loc (with the
- * column of the fault when loc has one). Checks that every pass exists. */
-bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassArgs **calls, int *n_calls,
-                         Diag *d);
-/* Parses and runs a pipeline. */
+/* Parses a pipeline string (allocating from g's arena) into *out; errors are reported at
+ * loc (with the column of the fault when loc has one; line 0: the pseudo-file "--passes").
+ * Checks that every pass exists. On error *out is empty. */
+bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipeline *out, Diag *d);
+/* Checks that every step of p names a known pass (one error per unknown one, at its place);
+ * for pipelines built elsewhere than pass_pipeline_parse (a compress block). */
+bool pass_pipeline_check(const PassPipeline *p, Diag *d);
+/* Runs the steps of p in order (stopping at the first that fails), verifying and printing
+ * the IR between them as o asks. File arguments must have been loaded (api/pipeline.c). */
+bool pass_pipeline_exec(Graph *g, const PassPipeline *p, const PassRunOptions *o, Diag *d);
+/* Parses and runs a pipeline string that has no file arguments to load (or whose passes
+ * do not need them): internal pipelines and tests. */
 bool pass_pipeline_run(Graph *g, const char *pipeline, SrcLoc loc, const PassRunOptions *o,
                        Diag *d);
 /* A faster way than the reference evaluator to run a graph, for calibration and the
@@ -69,11 +107,16 @@ const PassRunner *pass_get_runner(void);
 
 /* Looks a pass up by name; NULL if unknown. */
 PassFn pass_lookup(const char *name);
+/* Whether argument key of pass `pass` names a file that the API layer loads for it. */
+bool pass_file_arg(const char *pass, const char *key);
 /* The pipeline used when none is given. */
 const char *pass_default_pipeline(void);
 
 /* Argument helpers for pass implementations: report unknown keys as errors. */
 const PassArg *pass_arg(const PassArgs *a, const char *key);
+/* The contents of file argument a (pass_file_arg, given as a string or name), or NULL after
+ * reporting to d why the file could not be read. */
+const PassFile *pass_file(const PassArg *a, Diag *d);
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
 
 /* The passes (one file each in passes/). */

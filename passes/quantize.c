@@ -11,11 +11,10 @@
  * writes f32 (i32 accumulation, bias fused), so ops without an int8 kernel stay float
  * and need no dequantize node. One quantize node serves every quantized op that reads the
  * same activation. The path is relative to the model file when the pipeline is the
- * model's compress block, else to the working directory. */
+ * model's compress block, else to the working directory; the API layer reads the files
+ * (api/pipeline.c) and hands them over on the arguments (PassArg.file). */
 #include "passes/pass.h"
 #include "passes/quant_internal.h"
-
-#include "frontend/npy.h"
 
 #include <float.h>
 #include <math.h>
@@ -23,23 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Resolves path against the model file's folder when the pipeline came from it. */
-static const char *resolve_path(Graph *g, const PassArgs *args, const char *path)
-{
-    /* a pipeline from the command line or the API is placed in the pseudo-file "--passes" */
-    if (path[0] == '/' || args->loc.line <= 0 || !g->source || !args->loc.file ||
-        strcmp(args->loc.file, "--passes") == 0)
-        return path;
-    const char *slash = strrchr(g->source, '/');
-    if (!slash)
-        return path;
-    return arena_printf(g->arena, "%.*s/%s", (int)(slash - g->source + 1), g->source, path);
-}
-
 /* An error naming the file and the first NaN or Inf of a float32 .npy (what: "calibration"
  * or "validation"), with its index in the array; false when there is one. */
-static bool check_finite(const char *what, const char *path, const NpyArray *a, SrcLoc loc, Diag *d)
+static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *d)
 {
+    const char *path = a->path;
     const float *x = a->data;
     const int64_t n = (int64_t)(a->nbytes / sizeof(float));
     int64_t i = 0;
@@ -87,7 +74,7 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             if (a->kind == PASS_ARG_CALL) {
                 if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
                     !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
-                    diag_error(d, args->loc,
+                    diag_error(d, a->loc,
                                "quantize: percentile takes one number in (0, 100], e.g. "
                                "percentile(99.99)");
                     return false;
@@ -97,7 +84,7 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             return true;
         }
     }
-    diag_error(d, args->loc,
+    diag_error(d, a->loc,
                "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
                name ? name : "?");
     return false;
@@ -322,7 +309,7 @@ typedef struct Guard {
     const float *xs;
     const int32_t *xz;
     bool per_channel;
-    NpyArray val;
+    const PassFile *val;
     int64_t *labels; /* NULL: agreement with ref */
     float *ref;      /* fp32 outputs */
     int64_t per;     /* values per sample */
@@ -341,7 +328,7 @@ static int64_t argmax_row(const float *r, int64_t n)
 /* Top-1 of out against the labels, or against ref's top-1. */
 static double top1(const Guard *gd, const float *out)
 {
-    const int64_t n = gd->val.shape[0];
+    const int64_t n = gd->val->shape[0];
     int64_t hit = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t want = gd->labels ? gd->labels[i] : argmax_row(gd->ref + i * gd->per, gd->per);
@@ -358,43 +345,42 @@ static double measure(const Guard *gd, const bool *keep_float, Diag *d)
     float *out = NULL;
     int64_t per = 0;
     if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
-        qcal_eval(c, gd->val.data, gd->val.ndim, gd->val.shape, &out, &per, gd->loc, d))
+        qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
         m = top1(gd, out);
     free(out);
     ir_graph_free(c);
     return m;
 }
 
-static bool read_labels(Guard *gd, Graph *g, const PassArgs *args, Diag *d)
+static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
 {
     const PassArg *la = pass_arg(args, "labels");
     if (!la)
         return true;
     if (la->kind != PASS_ARG_STRING && la->kind != PASS_ARG_NAME) {
-        diag_error(d, args->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
+        diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
-    NpyArray lab;
-    if (!fe_npy_read(resolve_path(g, args, la->text), &lab, d))
+    const PassFile *lab = pass_file(la, d);
+    if (!lab)
         return false;
-    bool ok = lab.ndim == 1 && lab.shape[0] == gd->val.shape[0] &&
-              (lab.dtype == IR_I64 || lab.dtype == IR_I32 || lab.dtype == IR_U8 ||
-               lab.dtype == IR_I16 || lab.dtype == IR_I8);
+    bool ok = lab->ndim == 1 && lab->shape[0] == gd->val->shape[0] &&
+              (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
+               lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
-        diag_error(d, args->loc,
+        diag_error(d, la->loc,
                    "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
-                   (long long)gd->val.shape[0], la->text);
-    gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab.shape[0] + 1)) : NULL;
-    for (int64_t i = 0; ok && i < lab.shape[0]; i++) {
-        gd->labels[i] = (int64_t)ir_dtype_get(lab.dtype, lab.data, i);
+                   (long long)gd->val->shape[0], la->text);
+    gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
+    for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
+        gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
         if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
-            diag_error(d, args->loc,
+            diag_error(d, la->loc,
                        "quantize: label %lld of '%s' is %lld; the model has %lld classes",
                        (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
             ok = false;
         }
     }
-    fe_npy_free(&lab);
     return ok;
 }
 
@@ -403,7 +389,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
 {
     const PassArg *md = pass_arg(args, "max_drop"), *va = pass_arg(args, "validate");
     if (md->kind != PASS_ARG_NUMBER || !(md->number >= 0) || md->number >= 1) {
-        diag_error(d, args->loc,
+        diag_error(d, md->loc,
                    "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
                    "(or 0.005)");
         return false;
@@ -420,18 +406,20 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 .xs = xs,
                 .xz = xz,
                 .per_channel = per_channel,
-                .loc = args->loc};
-    if (!fe_npy_read(resolve_path(g, args, va->text), &gd.val, d))
+                .loc = va->loc};
+    gd.val = pass_file(va, d);
+    if (!gd.val)
         return false;
     bool ok = true;
-    if (gd.val.dtype != IR_F32 || gd.val.ndim < 1 || gd.val.shape[0] < 1) {
-        diag_error(d, args->loc, "quantize: the validation data '%s' must be float32 samples",
+    if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
+        diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
                    va->text);
         ok = false;
     }
-    ok = ok && check_finite("validation", resolve_path(g, args, va->text), &gd.val, args->loc, d);
-    ok = ok && qcal_eval(g, gd.val.data, gd.val.ndim, gd.val.shape, &gd.ref, &gd.per, args->loc, d);
-    ok = ok && read_labels(&gd, g, args, d);
+    ok = ok && check_finite("validation", gd.val, va->loc, d);
+    ok =
+        ok && qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
+    ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
     NodeId *layers = malloc(sizeof(NodeId) * ((size_t)n + 1));
@@ -501,7 +489,6 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
     free(gain);
     free(gd.ref);
     free(gd.labels);
-    fe_npy_free(&gd.val);
     return ok;
 }
 
@@ -570,11 +557,11 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
     if (ga) {
         if (ga->kind != PASS_ARG_NUMBER || ga->number < 2 || ga->number != floor(ga->number) ||
             ga->number > 1e9) {
-            diag_error(d, args->loc, "quantize: group is a whole number of weights, e.g. group=32");
+            diag_error(d, ga->loc, "quantize: group is a whole number of weights, e.g. group=32");
             return false;
         }
         if (format == IR_F16 || format == IR_BF16 || dynamic) {
-            diag_error(d, args->loc, "quantize: group goes with int8 / int4 weight-only");
+            diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
             return false;
         }
         group = (int64_t)ga->number;
@@ -756,7 +743,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (!strcmp(t, "per_tensor"))
             per_channel = false;
         else {
-            diag_error(d, args->loc,
+            diag_error(d, a->loc,
                        "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
                        "weight_only, dynamic, per_channel, per_tensor)",
                        a->text ? a->text : "?");
@@ -771,7 +758,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (pc->kind == PASS_ARG_NUMBER)
             per_channel = pc->number != 0;
         else {
-            diag_error(d, args->loc, "quantize: per_channel is true or false");
+            diag_error(d, pc->loc, "quantize: per_channel is true or false");
             return false;
         }
     }
@@ -807,25 +794,21 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
     }
-    const char *path = resolve_path(g, args, cal->text);
-    NpyArray arr;
-    if (!fe_npy_read(path, &arr, d))
+    const PassFile *arr = pass_file(cal, d);
+    if (!arr)
         return false;
-    if (arr.dtype == IR_F32 && !check_finite("calibration", path, &arr, args->loc, d)) {
-        fe_npy_free(&arr);
+    const char *path = arr->path;
+    if (arr->dtype == IR_F32 && !check_finite("calibration", arr, cal->loc, d))
         return false;
-    }
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
-        fe_npy_free(&arr);
         diag_error(d, args->loc, "quantize: out of memory");
         return false;
     }
     for (int k = 0; k < n_watch; k++)
         qcal_stats_init(&stats[k]);
-    bool ok = qcal_run(g, arr.data, arr.dtype, arr.ndim, arr.shape, watch, n_watch,
-                       method != QCAL_MINMAX, stats, args->loc, d);
-    fe_npy_free(&arr);
+    bool ok = qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
+                       method != QCAL_MINMAX, stats, cal->loc, d);
     if (!ok) {
         free(stats);
         return false;
@@ -838,7 +821,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
         qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
     }
-    ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, args->loc, d);
+    ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, cal->loc, d);
     free(stats);
     if (!ok)
         return false;

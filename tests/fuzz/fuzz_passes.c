@@ -6,7 +6,7 @@
  * bytes are), the pipeline runs with the verifier after every pass and must succeed with a
  * graph ir_verify accepts, or fail with diagnostics. A pipeline whose passes would read a
  * file (quantize's calibrate=, validate=, labels=) is parsed but not run: the harness reads
- * no file. The model's own compress block is parsed (as loading a model does), not run. */
+ * no file. The model's own compress block is checked (as loading a model does), not run. */
 #include "fuzz_model.h"
 #include "passes/pass.h"
 
@@ -55,20 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!g)
             __builtin_trap(); /* the stand-in model must parse */
     }
-    if (g->compress_pipeline) {
-        PassArgs *calls;
-        int n_calls;
-        bool ok =
-            pass_pipeline_parse(g, g->compress_pipeline, g->compress_loc, &calls, &n_calls, &d);
+    if (g->compress) {
+        bool ok = pass_pipeline_check(g->compress, &d);
         if (ok != (d.n_errors == 0))
             __builtin_trap();
         diag_fini(&d);
         diag_init(&d);
     }
     const char *p = pipeline[0] ? pipeline : pass_default_pipeline();
-    PassArgs *calls;
-    int n_calls;
-    bool ok = pass_pipeline_parse(g, p, (SrcLoc){0}, &calls, &n_calls, &d);
+    PassPipeline parsed;
+    bool ok = pass_pipeline_parse(g, p, (SrcLoc){0}, &parsed, &d);
     if (ok != (d.n_errors == 0))
         __builtin_trap(); /* a parse result that disagrees with the diagnostics */
     (void)diag_text(&d);
@@ -76,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         diag_fini(&d);
         diag_init(&d);
         PassRunOptions ro = {.verify = true};
-        ok = pass_pipeline_run(g, p, (SrcLoc){0}, &ro, &d);
+        ok = pass_pipeline_exec(g, &parsed, &ro, &d);
         if (ok != (d.n_errors == 0))
             __builtin_trap(); /* a pass failed without saying why, or erred and went on */
         if (ok && !ir_verify(g, &d))

@@ -11,6 +11,7 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "frontend/safetensors.h"
 #include "frontend/slim.h"
+#include "passes/pass.h"
 
 #include "support_fs.h"
 
@@ -262,7 +263,7 @@ START_TEST(test_sample_lenet)
     ck_assert_int_eq(ir_attr_int(find_node(g, "log_softmax0"), "axis", 0), 1);
     /* Values bound to a name take it. */
     ck_assert_str_eq(g->values[find_node(g, "relu2")->outputs[0]].name, "h");
-    ck_assert_ptr_null(g->compress_pipeline);
+    ck_assert_ptr_null(g->compress);
     ck_assert_ptr_null(g->output_names[0]);
     ir_graph_free(g);
     diag_fini(&d);
@@ -449,15 +450,53 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
     ck_assert(((const float *)g->values[find_value(g, "heads.0.extra.bias")].data)[0] == 0.5f);
     ck_assert(((const float *)g->values[find_value(g, "heads.0.out.weight")].data)[3] == 0.75f);
     ck_assert_str_eq(type_of(g, g->outputs[0]), "f32[B, 5]");
-    /* The pipeline keeps the block's layout, so that positions in it are positions in the
-     * file counted from compress_loc. */
-    ck_assert_str_eq(
-        g->compress_pipeline,
-        "quantize(int8, per_channel, calibrate=\"calib.npy\", method=percentile(99.99)),\n"
-        "    prune(heads.0.fc, amount=50%, start=-1, flag=true),\n"
-        "    fold");
-    ck_assert_int_eq(g->compress_loc.line, 18);
-    ck_assert_int_eq(g->compress_loc.col, 5);
+    /* The block's lines are the pipeline's steps, built from the AST (not printed and parsed
+     * again): each step and each argument at its place in the file, values typed. */
+    const PassPipeline *pl = g->compress;
+    ck_assert_ptr_nonnull(pl);
+    ck_assert_int_eq(pl->n, 3);
+    const PassArgs *q = &pl->steps[0], *pr = &pl->steps[1];
+    ck_assert_str_eq(q->name, "quantize");
+    ck_assert_str_eq(q->loc.file, g->source);
+    ck_assert_int_eq(q->loc.line, 18);
+    ck_assert_int_eq(q->loc.col, 5);
+    ck_assert_int_eq(q->n, 4);
+    ck_assert_ptr_null(q->args[0].key);
+    ck_assert_int_eq(q->args[0].kind, PASS_ARG_NAME);
+    ck_assert_str_eq(q->args[0].text, "int8");
+    ck_assert_int_eq(q->args[0].loc.col, 14);
+    ck_assert_str_eq(q->args[1].text, "per_channel");
+    ck_assert_int_eq(q->args[1].loc.col, 20);
+    ck_assert_str_eq(q->args[2].key, "calibrate");
+    ck_assert_int_eq(q->args[2].kind, PASS_ARG_STRING);
+    ck_assert_str_eq(q->args[2].text, "calib.npy");
+    ck_assert_int_eq(q->args[2].loc.line, 18);
+    ck_assert_int_eq(q->args[2].loc.col, 33);
+    ck_assert_ptr_null(q->args[2].file); /* files are read by the API, not the front end */
+    ck_assert_str_eq(q->args[3].key, "method");
+    ck_assert_int_eq(q->args[3].kind, PASS_ARG_CALL);
+    ck_assert_str_eq(q->args[3].call->name, "percentile");
+    ck_assert_int_eq(q->args[3].call->loc.col, 63);
+    ck_assert_int_eq(q->args[3].call->args[0].kind, PASS_ARG_NUMBER);
+    ck_assert_double_eq_tol(q->args[3].call->args[0].number, 99.99, 1e-12);
+    ck_assert_int_eq(q->args[3].call->args[0].loc.col, 74);
+    ck_assert_str_eq(pr->name, "prune");
+    ck_assert_int_eq(pr->loc.line, 19);
+    ck_assert_int_eq(pr->n, 4);
+    ck_assert_str_eq(pr->args[0].text, "heads.0.fc");
+    ck_assert_int_eq(pr->args[1].kind, PASS_ARG_NUMBER);
+    ck_assert_str_eq(pr->args[1].text, "50%");
+    ck_assert_double_eq_tol(pr->args[1].number, 0.5, 1e-15);
+    ck_assert_int_eq(pr->args[1].loc.col, 23);
+    ck_assert_str_eq(pr->args[2].text, "-1");
+    ck_assert_double_eq(pr->args[2].number, -1);
+    ck_assert_int_eq(pr->args[3].kind, PASS_ARG_NAME);
+    ck_assert_str_eq(pr->args[3].text, "true");
+    ck_assert_int_eq(pr->args[3].loc.line, 19);
+    ck_assert_int_eq(pr->args[3].loc.col, 45);
+    ck_assert_str_eq(pl->steps[2].name, "fold");
+    ck_assert_int_eq(pl->steps[2].n, 0);
+    ck_assert_int_eq(pl->steps[2].loc.line, 20);
     /* -heads(x) is a multiplication by -1. */
     ck_assert_ptr_nonnull(find_node(g, "mul0"));
     ir_graph_free(g);

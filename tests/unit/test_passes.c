@@ -596,12 +596,11 @@ START_TEST(pipeline_end_to_end)
     ir_graph_free(g);
     /* the default pipeline parses */
     g = ir_graph_new("t");
-    PassArgs *calls;
-    int n_calls;
+    PassPipeline pl;
     Diag d;
     diag_init(&d);
-    ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &calls, &n_calls, &d));
-    ck_assert_int_eq(n_calls, 11);
+    ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
+    ck_assert_int_eq(pl.n, 11);
     diag_fini(&d);
     ir_graph_free(g);
 }
@@ -613,11 +612,11 @@ END_TEST
 static char *parse_message(const char *pipeline, SrcLoc loc)
 {
     Graph *g = ir_graph_new("t");
-    PassArgs *calls;
-    int n;
+    PassPipeline pl;
     Diag d;
     diag_init(&d);
-    ck_assert(!pass_pipeline_parse(g, pipeline, loc, &calls, &n, &d));
+    ck_assert(!pass_pipeline_parse(g, pipeline, loc, &pl, &d));
+    ck_assert_int_eq(pl.n, 0);
     ck_assert_int_eq(d.n_errors, 1);
     char *msg = strdup(diag_text(&d));
     diag_fini(&d);
@@ -680,14 +679,14 @@ END_TEST
 START_TEST(parse_arguments)
 {
     Graph *g = ir_graph_new("t");
-    PassArgs *calls;
-    int n;
+    PassPipeline pl;
     Diag d;
     diag_init(&d);
     const char *p = " fold , quantize(int8, per_channel, calibrate=\"a \\\"b\\\\\", "
                     "method=percentile(99.99), eps=1e-3) ,prune(amount=50%, layer2.0.conv1),dce()";
-    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &calls, &n, &d), "%s", diag_text(&d));
-    ck_assert_int_eq(n, 4);
+    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &pl, &d), "%s", diag_text(&d));
+    const PassArgs *calls = pl.steps;
+    ck_assert_int_eq(pl.n, 4);
     ck_assert_str_eq(calls[0].name, "fold");
     ck_assert_int_eq(calls[0].n, 0);
     ck_assert_int_eq(calls[0].loc.col, 2);
@@ -711,8 +710,8 @@ START_TEST(parse_arguments)
     ck_assert_str_eq(calls[2].args[1].text, "layer2.0.conv1");
     ck_assert_int_eq(calls[3].n, 0);
     /* an empty pipeline runs nothing */
-    ck_assert(pass_pipeline_parse(g, "  ", (SrcLoc){0}, &calls, &n, &d));
-    ck_assert_int_eq(n, 0);
+    ck_assert(pass_pipeline_parse(g, "  ", (SrcLoc){0}, &pl, &d));
+    ck_assert_int_eq(pl.n, 0);
     diag_fini(&d);
     ir_graph_free(g);
 }
@@ -743,9 +742,9 @@ START_TEST(run_errors)
     ck_assert(!pass_pipeline_run(g, "fold(limit=3)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
         diag_text(&d),
-        "--passes:1:1: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
+        "--passes:1:6: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
         "  fold(limit=3)\n"
-        "  ^\n");
+        "       ^\n");
     diag_fini(&d);
     ck_assert(pass_lookup("prune") != NULL);
     ck_assert(pass_lookup("nope") == NULL);
