@@ -122,6 +122,16 @@ void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim);
  * of its dims -- zeros counted as ones, so that every stride fits as well -- times esize
  * does not fit in int64_t. */
 int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes);
+/* A whole .npy file read (built executables; libslimc maps files, see frontend/npy.c):
+ * a regular file only (the messages of frontend/files.c), parsed by rt_npy_parse, the
+ * data malloc'd and in host order. 0 with the message in msg[cap] on error. */
+typedef struct RtNpyArray {
+    int dtype, ndim;
+    int64_t shape[RT_MAX_RANK];
+    void *data;
+    size_t nbytes;
+} RtNpyArray;
+int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg, size_t cap);
 /* Swaps the bytes of each esize-byte element (big-endian data). */
 void rt_npy_byteswap(void *data, size_t nbytes, size_t esize);
 /* data (n elements of f64, f16 or bf16) as f32 into out; 0 for any other dtype. */

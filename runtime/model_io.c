@@ -11,11 +11,21 @@
 #include "runtime/model_desc.h"
 #endif
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#define RT_PROC_SUPER_MAGIC 0x9fa0
+#define RT_SYSFS_MAGIC      0x62656572
+#endif
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "slimc's file readers and writers assume a little-endian host"
@@ -165,7 +175,7 @@ void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim)
 }
 
 /* Byte size of a C-order array: false when the shape is too large, that is when the
- * product of its dims — zeros counted as ones, so that every stride fits as well —
+ * product of its dims -- zeros counted as ones, so that every stride fits as well —
  * times esize does not fit in int64_t. */
 int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes)
 {
@@ -556,6 +566,101 @@ void rt_npy_byteswap(void *data, size_t nbytes, size_t esize)
             p[a] = p[z];
             p[z] = t;
         }
+}
+
+/* What st is instead of a regular file (frontend/files.c's words). */
+static const char *not_regular(const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode))
+        return "is a directory, not a file";
+    if (S_ISFIFO(st->st_mode))
+        return "is not a regular file (a FIFO)";
+    if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
+        return "is not a regular file (a device)";
+    if (S_ISSOCK(st->st_mode))
+        return "is not a regular file (a socket)";
+    return "is not a regular file";
+}
+
+/* Opens path for reading only if it is a regular file, as frontend/files.c's
+ * fe_open_regular: stat first so a device or FIFO is never opened, O_NONBLOCK so a FIFO
+ * swapped in never waits for a writer, no /proc or /sys file. -1 after a message. */
+static int open_regular(const char *path, struct stat *st, char *msg, size_t cap)
+{
+    if (stat(path, st) != 0)
+        return fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
+    if (!S_ISREG(st->st_mode))
+        return fail(msg, cap, "%s", not_regular(st)), -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
+    const char *bad = NULL;
+    if (fstat(fd, st) != 0)
+        bad = "cannot open";
+    else if (!S_ISREG(st->st_mode))
+        bad = not_regular(st);
+#ifdef __linux__
+    struct statfs fs;
+    if (!bad && fstatfs(fd, &fs) == 0 &&
+        (fs.f_type == RT_PROC_SUPER_MAGIC || fs.f_type == RT_SYSFS_MAGIC))
+        bad = "is not a regular file (a /proc or /sys file)";
+#endif
+    int fl = bad ? -1 : fcntl(fd, F_GETFL);
+    if (!bad && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+        bad = "cannot open";
+    if (bad) {
+        close(fd);
+        fail(msg, cap, "%s", bad);
+        return -1;
+    }
+    return fd;
+}
+
+int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg, size_t cap)
+{
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    int fd = open_regular(path, &st, msg, cap);
+    if (fd < 0)
+        return 0;
+    if ((uint64_t)st.st_size > (uint64_t)RT_MAX_TENSOR_BYTES) {
+        close(fd);
+        return fail(msg, cap, "file too large to map");
+    }
+    size_t len = (size_t)st.st_size, got = 0;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        close(fd);
+        return fail(msg, cap, "out of memory for a file of %zu bytes", len);
+    }
+    while (got < len) {
+        ssize_t r = read(fd, buf + got, len - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    int e = errno;
+    close(fd);
+    RtNpyInfo info;
+    int ok = got == len
+                 ? rt_npy_parse(buf, len, flags, &info, msg, cap)
+                 : fail(msg, cap, "cannot read: %s", got < len && e ? strerror(e) : "short read");
+    if (!ok) {
+        free(buf);
+        return 0;
+    }
+    /* the data moves to the front of the buffer: malloc's alignment, no second copy */
+    memmove(buf, buf + info.data_offset, info.nbytes);
+    if (info.swap)
+        rt_npy_byteswap(buf, info.nbytes, (size_t)rt_dtypes[info.dtype].bits / 8);
+    out->data = buf;
+    out->dtype = info.dtype;
+    out->ndim = info.ndim;
+    memcpy(out->shape, info.shape, sizeof out->shape);
+    out->nbytes = info.nbytes;
+    return 1;
 }
 
 /* f16 bits as a float: exact (every f16 is an f32). */
