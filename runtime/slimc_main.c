@@ -325,7 +325,8 @@ int main(int argc, char **argv)
     }
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
         const RtIoDesc *info = &slimc_outputs[k];
-        printf("%s: %s [", info->shown, rt_dtype_name(info->dtype));
+        const char *descr = rt_npy_descr(info->dtype); /* "f4": numpy's letter and size */
+        printf("%s: %s [", info->shown, descr ? descr + 1 : rt_dtype_name(info->dtype));
         int64_t count = 1;
         for (int j = 0; j < info->rank; j++) {
             printf("%s%lld", j ? ", " : "", (long long)out_shape[k][j]);
