@@ -6,7 +6,10 @@
  * The .npy format: "\x93NUMPY", a major and a minor version byte, the header length
  * (2 bytes LE in 1.0, 4 bytes in 2.0 and 3.0), the header -- a Python dict literal
  * {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with spaces and a
- * '\n' so the data starts at a multiple of 64 -- then the raw C-order data. */
+ * '\n' so the data starts at a multiple of 64 -- then the raw C-order data.
+ *
+ * Every file-level name here starts with rt_ or RT_: `slimc build` pastes this file into
+ * the same translation unit as the generated code and runtime/slimc_rt.h. */
 #ifndef SLIMC_MODEL_IO_EMBEDDED
 #include "runtime/model_desc.h"
 #endif
@@ -31,8 +34,8 @@
 #error "slimc's file readers and writers assume a little-endian host"
 #endif
 
-#define NPY_MAGIC     "\x93NUMPY"
-#define NPY_MAGIC_LEN 6
+#define RT_NPY_MAGIC     "\x93NUMPY"
+#define RT_NPY_MAGIC_LEN 6
 
 /* ---- dtypes ---- */
 
@@ -83,7 +86,7 @@ static const struct {
     char kind;
     int size;
     int dtype;
-} npy_types[] = {
+} rt_io_npy_types[] = {
     {'f', 8, RT_DT_F64},  {'f', 4, RT_DT_F32},  {'f', 2, RT_DT_F16}, {'i', 8, RT_DT_I64},
     {'i', 4, RT_DT_I32},  {'i', 2, RT_DT_I16},  {'i', 1, RT_DT_I8},  {'u', 1, RT_DT_U8},
     {'b', 1, RT_DT_BOOL}, {'u', 2, RT_DT_BF16}, {'u', 2, RT_DT_U16}, {'u', 4, RT_DT_U32},
@@ -91,8 +94,9 @@ static const struct {
 };
 
 /* Writes a message into msg[cap]; returns false. */
-static bool fail(char *msg, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *msg, size_t cap, const char *fmt, ...)
+static bool rt_io_fail(char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool rt_io_fail(char *msg, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -102,7 +106,7 @@ static bool fail(char *msg, size_t cap, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
+static size_t rt_io_utf8_seq(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
     size_t n;
@@ -135,12 +139,12 @@ static size_t utf8_seq(const unsigned char *s, size_t avail)
 
 /* s[len] for a message, as frontend/json.c's fe_quote_for_message: valid UTF-8 and
  * printable ASCII as they are, any other byte as \xNN, cut with "..." to fit cap. */
-static char *quote_for_message(char *dst, size_t cap, const char *s, size_t len)
+static char *rt_io_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = rt_io_utf8_seq(p + i, len - i);
         bool raw = n > 1 || (n == 1 && p[i] >= 0x20 && p[i] < 0x7F);
         size_t need = raw ? n : 4;
         if (o + need + 4 > cap) { /* keep room for "..." and the NUL */
@@ -198,27 +202,27 @@ int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nby
 
 /* ---- the header dict ---- */
 
-typedef struct Header {
+typedef struct RtIoHeader {
     char *msg; /* the message on error */
     size_t cap;
     const char *s; /* the header text (not NUL-terminated) */
     size_t len, pos;
     int version;
-} Header;
+} RtIoHeader;
 
-static void hdr_ws(Header *h)
+static void rt_io_hdr_ws(RtIoHeader *h)
 {
     while (h->pos < h->len && strchr(" \t\r\n", h->s[h->pos]) && h->s[h->pos])
         h->pos++;
 }
 
-static bool hdr_at(const Header *h, char c)
+static bool rt_io_hdr_at(const RtIoHeader *h, char c)
 {
     return h->pos < h->len && h->s[h->pos] == c;
 }
 
 /* Describes what is at the current position, for "expected X, found Y". */
-static const char *hdr_found(const Header *h, char *buf, size_t cap)
+static const char *rt_io_hdr_found(const RtIoHeader *h, char *buf, size_t cap)
 {
     if (h->pos >= h->len)
         return "the end of the header";
@@ -230,37 +234,37 @@ static const char *hdr_found(const Header *h, char *buf, size_t cap)
     return buf;
 }
 
-static bool hdr_expected(Header *h, const char *what)
+static bool rt_io_hdr_expected(RtIoHeader *h, const char *what)
 {
     char buf[48];
-    return fail(h->msg, h->cap, "malformed .npy header: expected %s, found %s", what,
-                hdr_found(h, buf, sizeof buf));
+    return rt_io_fail(h->msg, h->cap, "malformed .npy header: expected %s, found %s", what,
+                      rt_io_hdr_found(h, buf, sizeof buf));
 }
 
 /* A Python string literal in single or double quotes, without escapes (numpy's keys and
  * the descrs slimc reads have none). Points into the header. */
-static bool hdr_string(Header *h, const char **s, size_t *n)
+static bool rt_io_hdr_string(RtIoHeader *h, const char **s, size_t *n)
 {
-    if (!hdr_at(h, '\'') && !hdr_at(h, '"'))
-        return hdr_expected(h, "a quoted string");
+    if (!rt_io_hdr_at(h, '\'') && !rt_io_hdr_at(h, '"'))
+        return rt_io_hdr_expected(h, "a quoted string");
     char q = h->s[h->pos++];
     size_t start = h->pos;
     while (h->pos < h->len && h->s[h->pos] != q) {
         if (h->s[h->pos] == '\\' || h->s[h->pos] == '\n')
-            return fail(h->msg, h->cap,
-                        "malformed .npy header: escape or newline in a string at header byte %zu",
-                        h->pos);
+            return rt_io_fail(
+                h->msg, h->cap,
+                "malformed .npy header: escape or newline in a string at header byte %zu", h->pos);
         h->pos++;
     }
     if (h->pos >= h->len)
-        return fail(h->msg, h->cap, "malformed .npy header: unterminated string");
+        return rt_io_fail(h->msg, h->cap, "malformed .npy header: unterminated string");
     *s = h->s + start;
     *n = h->pos - start;
     h->pos++;
     return true;
 }
 
-static bool hdr_word(Header *h, const char *w)
+static bool rt_io_hdr_word(RtIoHeader *h, const char *w)
 {
     size_t n = strlen(w);
     if (h->len - h->pos < n || memcmp(h->s + h->pos, w, n) != 0)
@@ -277,14 +281,14 @@ static bool hdr_word(Header *h, const char *w)
 
 /* A non-negative decimal integer (a Python 2 'L' suffix is allowed in versions 1 and 2,
  * as numpy allows it). Negative, too large, or leading-zero integers are errors. */
-static bool hdr_dim(Header *h, int64_t *out)
+static bool rt_io_hdr_dim(RtIoHeader *h, int64_t *out)
 {
     size_t start = h->pos;
-    bool neg = hdr_at(h, '-');
+    bool neg = rt_io_hdr_at(h, '-');
     if (neg)
         h->pos++;
     if (h->pos >= h->len || h->s[h->pos] < '0' || h->s[h->pos] > '9')
-        return hdr_expected(h, "an integer dimension");
+        return rt_io_hdr_expected(h, "an integer dimension");
     uint64_t v = 0;
     bool overflow = false;
     size_t digits = h->pos;
@@ -298,60 +302,62 @@ static bool hdr_dim(Header *h, int64_t *out)
     }
     int len = (int)(h->pos - start < 40 ? h->pos - start : 40);
     if (h->pos - digits > 1 && h->s[digits] == '0')
-        return fail(h->msg, h->cap, "malformed .npy header: integer '%.*s' has a leading zero", len,
-                    h->s + start);
-    if (h->version <= 2 && hdr_at(h, 'L'))
+        return rt_io_fail(h->msg, h->cap,
+                          "malformed .npy header: integer '%.*s' has a leading zero", len,
+                          h->s + start);
+    if (h->version <= 2 && rt_io_hdr_at(h, 'L'))
         h->pos++;
     if (neg)
-        return fail(h->msg, h->cap, "negative dimension %.*s in the shape", len, h->s + start);
+        return rt_io_fail(h->msg, h->cap, "negative dimension %.*s in the shape", len,
+                          h->s + start);
     if (overflow)
-        return fail(h->msg, h->cap, "dimension %.*s%s in the shape is too large", len, h->s + start,
-                    h->pos - start > 40 ? "..." : "");
+        return rt_io_fail(h->msg, h->cap, "dimension %.*s%s in the shape is too large", len,
+                          h->s + start, h->pos - start > 40 ? "..." : "");
     *out = (int64_t)v;
     return true;
 }
 
 /* A shape tuple: (), (3,), (2, 3) or (2, 3,); (3) is an int, not a tuple, and refused
  * as numpy refuses it. More than RT_MAX_RANK dims is an error. */
-static bool hdr_shape(Header *h, int *ndim, int64_t *shape)
+static bool rt_io_hdr_shape(RtIoHeader *h, int *ndim, int64_t *shape)
 {
-    if (hdr_at(h, '['))
-        return fail(h->msg, h->cap, "the shape must be a tuple, not a list");
-    if (!hdr_at(h, '('))
-        return hdr_expected(h, "a shape tuple");
+    if (rt_io_hdr_at(h, '['))
+        return rt_io_fail(h->msg, h->cap, "the shape must be a tuple, not a list");
+    if (!rt_io_hdr_at(h, '('))
+        return rt_io_hdr_expected(h, "a shape tuple");
     h->pos++;
-    hdr_ws(h);
+    rt_io_hdr_ws(h);
     int n = 0;
     bool comma = false;
-    while (!hdr_at(h, ')')) {
+    while (!rt_io_hdr_at(h, ')')) {
         int64_t dim = 0;
-        if (!hdr_dim(h, &dim))
+        if (!rt_io_hdr_dim(h, &dim))
             return false;
         if (n < RT_MAX_RANK)
             shape[n] = dim;
         n++;
-        hdr_ws(h);
-        comma = hdr_at(h, ',');
+        rt_io_hdr_ws(h);
+        comma = rt_io_hdr_at(h, ',');
         if (comma) {
             h->pos++;
-            hdr_ws(h);
-        } else if (!hdr_at(h, ')'))
-            return hdr_expected(h, "',' or ')' in the shape");
+            rt_io_hdr_ws(h);
+        } else if (!rt_io_hdr_at(h, ')'))
+            return rt_io_hdr_expected(h, "',' or ')' in the shape");
     }
     h->pos++;
     if (n == 1 && !comma)
-        return fail(h->msg, h->cap,
-                    "the shape (%lld) is not a tuple (a one-dim shape is written (%lld,))",
-                    (long long)shape[0], (long long)shape[0]);
+        return rt_io_fail(h->msg, h->cap,
+                          "the shape (%lld) is not a tuple (a one-dim shape is written (%lld,))",
+                          (long long)shape[0], (long long)shape[0]);
     if (n > RT_MAX_RANK)
-        return fail(h->msg, h->cap, "the shape has %d dimensions; slimc supports at most %d", n,
-                    RT_MAX_RANK);
+        return rt_io_fail(h->msg, h->cap, "the shape has %d dimensions; slimc supports at most %d",
+                          n, RT_MAX_RANK);
     *ndim = n;
     return true;
 }
 
 /* What a descr kind letter means, for the message refusing it. */
-static const char *kind_meaning(char kind, int size)
+static const char *rt_io_kind_meaning(char kind, int size)
 {
     switch (kind) {
     case 'O': return "Python objects";
@@ -371,10 +377,11 @@ static const char *kind_meaning(char kind, int size)
 }
 
 /* Maps descr (e.g. "<f4") to a dtype and whether its bytes need swapping. */
-static bool descr_dtype(Header *h, const char *s, size_t n, unsigned flags, int *dtype, bool *swap)
+static bool rt_io_descr_dtype(RtIoHeader *h, const char *s, size_t n, unsigned flags, int *dtype,
+                              bool *swap)
 {
     char q[96];
-    quote_for_message(q, sizeof q, s, n);
+    rt_io_quote_for_message(q, sizeof q, s, n);
     char order = n ? s[0] : 0, kind = n > 1 ? s[1] : 0;
     int size = 0;
     size_t i = 2;
@@ -386,40 +393,41 @@ static bool descr_dtype(Header *h, const char *s, size_t n, unsigned flags, int 
     if (!well_formed) {
         /* a kind numpy knows, with a size or unit slimc does not read: say what it is */
         if (n >= 2 && strchr("<>|=", order) && kind && strchr("OUSaVcMmu", kind))
-            return fail(h->msg, h->cap, "dtype '%s' (%s) is not supported (%s)", q,
-                        kind_meaning(kind, 0), supported);
-        return fail(h->msg, h->cap, "dtype '%s' is not supported (%s)", q, supported);
+            return rt_io_fail(h->msg, h->cap, "dtype '%s' (%s) is not supported (%s)", q,
+                              rt_io_kind_meaning(kind, 0), supported);
+        return rt_io_fail(h->msg, h->cap, "dtype '%s' is not supported (%s)", q, supported);
     }
-    for (size_t k = 0; k < sizeof npy_types / sizeof npy_types[0]; k++) {
-        if (npy_types[k].kind != kind || npy_types[k].size != size)
+    for (size_t k = 0; k < sizeof rt_io_npy_types / sizeof rt_io_npy_types[0]; k++) {
+        if (rt_io_npy_types[k].kind != kind || rt_io_npy_types[k].size != size)
             continue;
-        if (npy_types[k].dtype == RT_DT_BF16 && !(flags & RT_NPY_U2_AS_BF16))
+        if (rt_io_npy_types[k].dtype == RT_DT_BF16 && !(flags & RT_NPY_U2_AS_BF16))
             continue;
         if (order == '=')
-            return fail(h->msg, h->cap,
-                        "dtype '%s' has the native byte order '=', which a file cannot "
-                        "have; expected '<' or '>'",
-                        q);
+            return rt_io_fail(h->msg, h->cap,
+                              "dtype '%s' has the native byte order '=', which a file cannot "
+                              "have; expected '<' or '>'",
+                              q);
         if (order == '|' && size > 1)
-            return fail(h->msg, h->cap, "dtype '%s': byte order '|' is only for one-byte types", q);
-        *dtype = npy_types[k].dtype;
+            return rt_io_fail(h->msg, h->cap,
+                              "dtype '%s': byte order '|' is only for one-byte types", q);
+        *dtype = rt_io_npy_types[k].dtype;
         *swap = order == '>' && size > 1;
         return true;
     }
-    return fail(h->msg, h->cap, "dtype '%s' (%s) is not supported (%s)", q,
-                kind_meaning(kind, size), supported);
+    return rt_io_fail(h->msg, h->cap, "dtype '%s' (%s) is not supported (%s)", q,
+                      rt_io_kind_meaning(kind, size), supported);
 }
 
-typedef struct NpyInfo {
+typedef struct RtIoDict {
     int dtype;
     bool swap;
     int ndim;
     int64_t shape[RT_MAX_RANK];
-} NpyInfo;
+} RtIoDict;
 
 /* The header dict: the three keys numpy writes, in any order, each once, an optional
  * trailing comma, then only whitespace. */
-static bool parse_dict(Header *h, unsigned flags, NpyInfo *info)
+static bool rt_io_parse_dict(RtIoHeader *h, unsigned flags, RtIoDict *info)
 {
     enum { K_DESCR, K_FORTRAN, K_SHAPE };
     static const char *const keys[] = {"descr", "fortran_order", "shape"};
@@ -427,17 +435,17 @@ static bool parse_dict(Header *h, unsigned flags, NpyInfo *info)
     const char *descr = NULL;
     size_t descr_len = 0;
 
-    hdr_ws(h);
-    if (!hdr_at(h, '{'))
-        return hdr_expected(h, "'{'");
+    rt_io_hdr_ws(h);
+    if (!rt_io_hdr_at(h, '{'))
+        return rt_io_hdr_expected(h, "'{'");
     h->pos++;
     for (;;) {
-        hdr_ws(h);
-        if (hdr_at(h, '}'))
+        rt_io_hdr_ws(h);
+        if (rt_io_hdr_at(h, '}'))
             break;
         const char *key;
         size_t key_len;
-        if (!hdr_string(h, &key, &key_len))
+        if (!rt_io_hdr_string(h, &key, &key_len))
             return false;
         int k = -1;
         for (int j = 0; j < 3; j++)
@@ -445,50 +453,51 @@ static bool parse_dict(Header *h, unsigned flags, NpyInfo *info)
                 k = j;
         char q[96];
         if (k < 0)
-            return fail(h->msg, h->cap,
-                        "unexpected key '%s' in the .npy header (expected descr, "
-                        "fortran_order and shape)",
-                        quote_for_message(q, sizeof q, key, key_len));
+            return rt_io_fail(h->msg, h->cap,
+                              "unexpected key '%s' in the .npy header (expected descr, "
+                              "fortran_order and shape)",
+                              rt_io_quote_for_message(q, sizeof q, key, key_len));
         if (seen[k])
-            return fail(h->msg, h->cap, "key '%s' appears twice in the .npy header", keys[k]);
+            return rt_io_fail(h->msg, h->cap, "key '%s' appears twice in the .npy header", keys[k]);
         seen[k] = true;
-        hdr_ws(h);
-        if (!hdr_at(h, ':'))
-            return hdr_expected(h, "':'");
+        rt_io_hdr_ws(h);
+        if (!rt_io_hdr_at(h, ':'))
+            return rt_io_hdr_expected(h, "':'");
         h->pos++;
-        hdr_ws(h);
+        rt_io_hdr_ws(h);
         if (k == K_DESCR) {
-            if (hdr_at(h, '['))
-                return fail(h->msg, h->cap,
-                            "structured dtypes (a descr that lists fields) are not supported");
-            if (!hdr_string(h, &descr, &descr_len))
+            if (rt_io_hdr_at(h, '['))
+                return rt_io_fail(
+                    h->msg, h->cap,
+                    "structured dtypes (a descr that lists fields) are not supported");
+            if (!rt_io_hdr_string(h, &descr, &descr_len))
                 return false;
         } else if (k == K_FORTRAN) {
-            if (hdr_word(h, "True"))
+            if (rt_io_hdr_word(h, "True"))
                 fortran = true;
-            else if (!hdr_word(h, "False"))
-                return hdr_expected(h, "True or False for fortran_order");
-        } else if (!hdr_shape(h, &info->ndim, info->shape))
+            else if (!rt_io_hdr_word(h, "False"))
+                return rt_io_hdr_expected(h, "True or False for fortran_order");
+        } else if (!rt_io_hdr_shape(h, &info->ndim, info->shape))
             return false;
-        hdr_ws(h);
-        if (hdr_at(h, ','))
+        rt_io_hdr_ws(h);
+        if (rt_io_hdr_at(h, ','))
             h->pos++;
-        else if (!hdr_at(h, '}'))
-            return hdr_expected(h, "',' or '}'");
+        else if (!rt_io_hdr_at(h, '}'))
+            return rt_io_hdr_expected(h, "',' or '}'");
     }
     h->pos++;
-    hdr_ws(h);
+    rt_io_hdr_ws(h);
     if (h->pos < h->len)
-        return hdr_expected(h, "only padding after the header dict");
+        return rt_io_hdr_expected(h, "only padding after the header dict");
     for (int j = 0; j < 3; j++)
         if (!seen[j])
-            return fail(h->msg, h->cap, "the .npy header has no '%s' key", keys[j]);
-    if (!descr_dtype(h, descr, descr_len, flags, &info->dtype, &info->swap))
+            return rt_io_fail(h->msg, h->cap, "the .npy header has no '%s' key", keys[j]);
+    if (!rt_io_descr_dtype(h, descr, descr_len, flags, &info->dtype, &info->swap))
         return false;
     if (fortran)
-        return fail(h->msg, h->cap,
-                    "the array is in Fortran order (fortran_order: True), which slimc "
-                    "does not read; save a C-order copy (np.ascontiguousarray)");
+        return rt_io_fail(h->msg, h->cap,
+                          "the array is in Fortran order (fortran_order: True), which slimc "
+                          "does not read; save a C-order copy (np.ascontiguousarray)");
     return true;
 }
 
@@ -497,46 +506,49 @@ int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *out, ch
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
     if (len == 0)
-        return fail(msg, cap, "file is empty (not a .npy file)");
-    if (len < NPY_MAGIC_LEN + 2 || memcmp(b, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
-        size_t n = len < NPY_MAGIC_LEN ? len : NPY_MAGIC_LEN;
-        if (memcmp(b, NPY_MAGIC, n) == 0)
-            return fail(msg, cap, "file is truncated (%zu bytes) inside the .npy preamble", len);
-        return fail(msg, cap, "not a .npy file (it does not start with \\x93NUMPY)");
+        return rt_io_fail(msg, cap, "file is empty (not a .npy file)");
+    if (len < RT_NPY_MAGIC_LEN + 2 || memcmp(b, RT_NPY_MAGIC, RT_NPY_MAGIC_LEN) != 0) {
+        size_t n = len < RT_NPY_MAGIC_LEN ? len : RT_NPY_MAGIC_LEN;
+        if (memcmp(b, RT_NPY_MAGIC, n) == 0)
+            return rt_io_fail(msg, cap, "file is truncated (%zu bytes) inside the .npy preamble",
+                              len);
+        return rt_io_fail(msg, cap, "not a .npy file (it does not start with \\x93NUMPY)");
     }
     int major = b[6], minor = b[7];
     if ((major < 1 || major > 3) || minor != 0)
-        return fail(msg, cap, ".npy format version %d.%d is not supported (1.0, 2.0 and 3.0 are)",
-                    major, minor);
+        return rt_io_fail(msg, cap,
+                          ".npy format version %d.%d is not supported (1.0, 2.0 and 3.0 are)",
+                          major, minor);
     size_t pre = major == 1 ? 10 : 12;
     if (len < pre)
-        return fail(msg, cap, "file is truncated (%zu bytes) inside the .npy preamble", len);
+        return rt_io_fail(msg, cap, "file is truncated (%zu bytes) inside the .npy preamble", len);
     size_t hlen = b[8] | (size_t)b[9] << 8;
     if (major > 1)
         hlen |= (size_t)b[10] << 16 | (size_t)b[11] << 24;
     if (hlen > len - pre)
-        return fail(msg, cap,
-                    "the .npy header length %zu runs past the end of the file (%zu bytes after "
-                    "the preamble)",
-                    hlen, len - pre);
+        return rt_io_fail(
+            msg, cap,
+            "the .npy header length %zu runs past the end of the file (%zu bytes after "
+            "the preamble)",
+            hlen, len - pre);
 
-    Header h = {msg, cap, (const char *)b + pre, hlen, 0, major};
-    NpyInfo info = {0};
-    if (!parse_dict(&h, flags, &info))
+    RtIoHeader h = {msg, cap, (const char *)b + pre, hlen, 0, major};
+    RtIoDict info = {0};
+    if (!rt_io_parse_dict(&h, flags, &info))
         return false;
 
     size_t esize = (size_t)rt_dtypes[info.dtype].bits / 8, nbytes;
     char shape_text[256];
     rt_npy_format_shape(shape_text, sizeof shape_text, info.shape, info.ndim);
     if (!rt_npy_shape_bytes(info.shape, info.ndim, esize, &nbytes))
-        return fail(msg, cap, "the shape %s is too large", shape_text);
+        return rt_io_fail(msg, cap, "the shape %s is too large", shape_text);
     size_t have = len - pre - hlen;
     if (have < nbytes)
-        return fail(msg, cap,
-                    "the data is truncated: shape %s of %s needs %zu bytes, the file has %zu",
-                    shape_text, rt_dtype_name(info.dtype), nbytes, have);
+        return rt_io_fail(msg, cap,
+                          "the data is truncated: shape %s of %s needs %zu bytes, the file has %zu",
+                          shape_text, rt_dtype_name(info.dtype), nbytes, have);
     if (have > nbytes)
-        return fail(
+        return rt_io_fail(
             msg, cap,
             "%zu bytes after the data of shape %s of %s (the shape does not match the data)",
             have - nbytes, shape_text, rt_dtype_name(info.dtype));
@@ -545,9 +557,9 @@ int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *out, ch
     if (info.dtype == RT_DT_BOOL)
         for (size_t i = 0; i < nbytes; i++)
             if (src[i] > 1)
-                return fail(msg, cap,
-                            "bool element %zu has the byte value %u (a bool must be 0 or 1)", i,
-                            src[i]);
+                return rt_io_fail(msg, cap,
+                                  "bool element %zu has the byte value %u (a bool must be 0 or 1)",
+                                  i, src[i]);
     out->dtype = info.dtype;
     out->ndim = info.ndim;
     memcpy(out->shape, info.shape, sizeof info.shape);
@@ -569,7 +581,7 @@ void rt_npy_byteswap(void *data, size_t nbytes, size_t esize)
 }
 
 /* What st is instead of a regular file (frontend/files.c's words). */
-static const char *not_regular(const struct stat *st)
+static const char *rt_io_not_regular(const struct stat *st)
 {
     if (S_ISDIR(st->st_mode))
         return "is a directory, not a file";
@@ -585,20 +597,20 @@ static const char *not_regular(const struct stat *st)
 /* Opens path for reading only if it is a regular file, as frontend/files.c's
  * fe_open_regular: stat first so a device or FIFO is never opened, O_NONBLOCK so a FIFO
  * swapped in never waits for a writer, no /proc or /sys file. -1 after a message. */
-static int open_regular(const char *path, struct stat *st, char *msg, size_t cap)
+static int rt_io_open_regular(const char *path, struct stat *st, char *msg, size_t cap)
 {
     if (stat(path, st) != 0)
-        return fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
+        return rt_io_fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
     if (!S_ISREG(st->st_mode))
-        return fail(msg, cap, "%s", not_regular(st)), -1;
+        return rt_io_fail(msg, cap, "%s", rt_io_not_regular(st)), -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
+        return rt_io_fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
     const char *bad = NULL;
     if (fstat(fd, st) != 0)
         bad = "cannot open";
     else if (!S_ISREG(st->st_mode))
-        bad = not_regular(st);
+        bad = rt_io_not_regular(st);
 #ifdef __linux__
     struct statfs fs;
     if (!bad && fstatfs(fd, &fs) == 0 &&
@@ -610,7 +622,7 @@ static int open_regular(const char *path, struct stat *st, char *msg, size_t cap
         bad = "cannot open";
     if (bad) {
         close(fd);
-        fail(msg, cap, "%s", bad);
+        rt_io_fail(msg, cap, "%s", bad);
         return -1;
     }
     return fd;
@@ -620,18 +632,18 @@ int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *ms
 {
     memset(out, 0, sizeof *out);
     struct stat st;
-    int fd = open_regular(path, &st, msg, cap);
+    int fd = rt_io_open_regular(path, &st, msg, cap);
     if (fd < 0)
         return 0;
     if ((uint64_t)st.st_size > (uint64_t)RT_MAX_TENSOR_BYTES) {
         close(fd);
-        return fail(msg, cap, "file too large to map");
+        return rt_io_fail(msg, cap, "file too large to map");
     }
     size_t len = (size_t)st.st_size, got = 0;
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);
-        return fail(msg, cap, "out of memory for a file of %zu bytes", len);
+        return rt_io_fail(msg, cap, "out of memory for a file of %zu bytes", len);
     }
     while (got < len) {
         ssize_t r = read(fd, buf + got, len - got);
@@ -644,9 +656,9 @@ int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *ms
     int e = errno;
     close(fd);
     RtNpyInfo info;
-    int ok = got == len
-                 ? rt_npy_parse(buf, len, flags, &info, msg, cap)
-                 : fail(msg, cap, "cannot read: %s", got < len && e ? strerror(e) : "short read");
+    int ok = got == len ? rt_npy_parse(buf, len, flags, &info, msg, cap)
+                        : rt_io_fail(msg, cap, "cannot read: %s",
+                                     got < len && e ? strerror(e) : "short read");
     if (!ok) {
         free(buf);
         return 0;
@@ -664,7 +676,7 @@ int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *ms
 }
 
 /* f16 bits as a float: exact (every f16 is an f32). */
-static float f16_to_f32(uint16_t h)
+static float rt_io_f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, bits;
     if (e == 31)
@@ -693,7 +705,7 @@ int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out)
             out[k] = (float)v;
         } else if (dtype == RT_DT_F16) {
             memcpy(&u, p + 2 * k, sizeof u);
-            out[k] = f16_to_f32(u);
+            out[k] = rt_io_f16_to_f32(u);
         } else if (dtype == RT_DT_BF16) {
             memcpy(&u, p + 2 * k, sizeof u);
             uint32_t bits = (uint32_t)u << 16;
@@ -716,9 +728,9 @@ int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out)
     return 1;
 }
 
-static int input_fail(RtBindError *err, int i, const char *fmt, ...)
+static int rt_io_input_fail(RtBindError *err, int i, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int input_fail(RtBindError *err, int i, const char *fmt, ...)
+static int rt_io_input_fail(RtBindError *err, int i, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -736,9 +748,9 @@ int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms, RtB
     for (int i = 0; i < m->n_inputs; i++) {
         const RtIoDesc *t = &m->inputs[i];
         if (in[i].dtype != t->dtype)
-            return input_fail(err, i, "wrong dtype");
+            return rt_io_input_fail(err, i, "wrong dtype");
         if (in[i].ndim != t->rank)
-            return input_fail(err, i, "wrong rank");
+            return rt_io_input_fail(err, i, "wrong rank");
     }
     /* Binds every symbol from the first input dim that determines it (a dim with one
      * symbol not yet known), until no dim binds another. */
@@ -755,9 +767,9 @@ int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms, RtB
                 int64_t rest, given = in[i].shape[k];
                 if (!rt_dim_eval((RtDimDesc){dm.c, dm.syms & ~unknown}, syms, &rest) || rest <= 0 ||
                     given <= 0 || given % rest)
-                    return input_fail(err, i, "dim %d (%lld) does not give symbol %s a value >= 1",
-                                      k, (long long)given,
-                                      m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?");
+                    return rt_io_input_fail(
+                        err, i, "dim %d (%lld) does not give symbol %s a value >= 1", k,
+                        (long long)given, m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?");
                 syms[s] = given / rest;
                 known |= unknown;
                 progress = true;
@@ -792,14 +804,14 @@ int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms, RtB
         bool counts = true;
         for (int k = 0; k < t->rank; k++) {
             if (!rt_dim_eval(t->dims[k], syms, &v) || v != in[i].shape[k])
-                return input_fail(err, i, "dim %d differs", k);
+                return rt_io_input_fail(err, i, "dim %d differs", k);
             counts = counts && !__builtin_mul_overflow(count, v, &count);
         }
         size_t need;
         if (!counts || !rt_dtype_bytes(t->dtype, count, &need))
-            return input_fail(err, i, "its size overflows");
+            return rt_io_input_fail(err, i, "its size overflows");
         if (in[i].nbytes < need || (need && !in[i].data))
-            return input_fail(err, i, "%zu bytes of data for %zu needed", in[i].nbytes, need);
+            return rt_io_input_fail(err, i, "%zu bytes of data for %zu needed", in[i].nbytes, need);
     }
     return 0;
 }
