@@ -119,16 +119,9 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
     size_t n = t->nbytes / slimc_dtype_size(t->dtype);
     float *f = malloc(n * sizeof(float) + 1);
     SLIMC_ASSERT(f);
-    for (size_t k = 0; k < n; k++) {
-        if (t->dtype == SLIMC_F64)
-            f[k] = (float)((const double *)t->data)[k];
-        else if (t->dtype == SLIMC_F16)
-            f[k] = (float)ir_f16_value(((const uint16_t *)t->data)[k]);
-        else {
-            uint32_t bits = (uint32_t)((const uint16_t *)t->data)[k] << 16;
-            memcpy(&f[k], &bits, sizeof bits);
-        }
-    }
+    /* runtime/model_io.c's conversion, which built executables use too */
+    bool converted = rt_convert_to_f32((int)t->dtype, t->data, n, f);
+    SLIMC_ASSERT(converted);
     diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32",
               slimc_model_input_name(m, i), slimc_dtype_name(t->dtype));
     return f;
