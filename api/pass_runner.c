@@ -8,7 +8,7 @@
 
 #include "codegen/backend.h"
 #include "passes/pass.h"
-#include "runtime/exec.h"
+#include "codegen/c/desc.h"
 #include "runtime/jit.h"
 
 #include <stdlib.h>
@@ -85,7 +85,7 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
         e->mod = rt_compile(src, len, &o, d);
     free(src);
     if (e->mod)
-        e->ex = rt_exec_new(e->g, e->mod, NULL, d);
+        e->ex = cg_exec_new(e->g, e->mod, NULL, d);
     if (!e->ex) {
         release(e);
         return NULL;

@@ -3,7 +3,7 @@
 
 #include "frontend/npy.h"
 #include "ir/limits.h"
-#include "runtime/exec.h"
+#include "codegen/c/desc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,7 +84,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
     free(src);
     if (!mod)
         return SLIMC_ERROR;
-    RtExec *ex = rt_exec_new(m->g, mod, NULL, &ctx->diag);
+    RtExec *ex = cg_exec_new(m->g, mod, NULL, &ctx->diag);
     if (!ex) {
         rt_module_free(mod);
         return SLIMC_ERROR;
@@ -119,16 +119,9 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
     size_t n = t->nbytes / slimc_dtype_size(t->dtype);
     float *f = malloc(n * sizeof(float) + 1);
     SLIMC_ASSERT(f);
-    for (size_t k = 0; k < n; k++) {
-        if (t->dtype == SLIMC_F64)
-            f[k] = (float)((const double *)t->data)[k];
-        else if (t->dtype == SLIMC_F16)
-            f[k] = (float)ir_f16_value(((const uint16_t *)t->data)[k]);
-        else {
-            uint32_t bits = (uint32_t)((const uint16_t *)t->data)[k] << 16;
-            memcpy(&f[k], &bits, sizeof bits);
-        }
-    }
+    /* runtime/model_io.c's conversion, which built executables use too */
+    bool converted = rt_convert_to_f32((int)t->dtype, t->data, n, f);
+    SLIMC_ASSERT(converted);
     diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32",
               slimc_model_input_name(m, i), slimc_dtype_name(t->dtype));
     return f;
@@ -150,14 +143,14 @@ SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
         DType want = g->values[g->inputs[i]].type.dtype;
         bool converts = want == IR_F32 &&
                         (t->dtype == SLIMC_F64 || t->dtype == SLIMC_F16 || t->dtype == SLIMC_BF16);
-        in[i].dtype = converts ? IR_F32 : (DType)t->dtype;
+        in[i].dtype = converts ? (int)IR_F32 : (int)t->dtype;
         in[i].ndim = t->ndim;
         memcpy(in[i].shape, t->shape, sizeof t->shape);
         in[i].data = t->data;
         in[i].nbytes = converts ? t->nbytes / slimc_dtype_size(t->dtype) * 4 : t->nbytes;
     }
     int64_t syms[IR_MAX_SYMS];
-    bool ok = rt_bind_inputs(g, in, syms, &ctx->diag);
+    bool ok = cg_bind_inputs(g, in, syms, &ctx->diag);
     free(in);
     if (ok) {
         char what[300];
@@ -186,7 +179,7 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
     SLIMC_ASSERT(in && out && converted);
     for (int i = 0; i < n_inputs; i++) {
         const SlimcTensor *t = &inputs[i];
-        in[i].dtype = (DType)t->dtype;
+        in[i].dtype = (int)t->dtype;
         in[i].ndim = t->ndim;
         memcpy(in[i].shape, t->shape, sizeof t->shape);
         in[i].data = t->data;

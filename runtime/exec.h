@@ -1,38 +1,48 @@
-/* Running compiled model code: the consts table, symbol binding from the inputs' shapes,
- * input checks and the arena. (Interface fixed by the lead, since api/ calls it; the C
- * backend implements it in runtime/exec.c. Refine comments, keep the signatures.) */
+/* Running compiled model code: binding the inputs to a model descriptor, the output
+ * shapes and the arena, then the entry point. No ir/graph.h: what a run needs of the model
+ * is its descriptor (runtime/model_desc.h), built from the graph by codegen/c/desc.c
+ * (cg_exec_new there binds a graph in one call). */
 #ifndef SLIMC_RUNTIME_EXEC_H
 #define SLIMC_RUNTIME_EXEC_H
 
-#include "ir/graph.h"
 #include "runtime/jit.h"
+#include "runtime/model_desc.h"
+
+#include <stdbool.h>
 
 typedef struct RtExec RtExec;
 
-/* Binds module m (compiled from cg_emit_c(g) with this prefix; NULL prefix = the
- * default) to graph g, which must outlive the RtExec. Looks up the entry points and
- * builds the consts table from g's constant values. NULL with a diagnostic on error. */
-RtExec *rt_exec_new(const Graph *g, RtModule *m, const char *prefix, Diag *d);
+/* A check run after the inputs are bound and before anything is allocated (the memory
+ * limit, for one): false with a diagnostic stops the run. */
+typedef bool (*RtExecCheck)(void *ctx, const int64_t *syms, Diag *d);
+
+/* Binds module m (compiled from cg_emit_c with this prefix; NULL prefix = the default) to
+ * the model desc and consts (indexed by value id), which must outlive the RtExec. owned
+ * (may be NULL) is freed with the RtExec. Looks up the entry points. NULL with a
+ * diagnostic on error (owned is then freed). */
+RtExec *rt_exec_new(const RtModelDesc *desc, const void *const *consts, void *owned, RtModule *m,
+                    const char *prefix, Diag *d);
+void rt_exec_set_check(RtExec *e, RtExecCheck check, void *ctx);
 void rt_exec_free(RtExec *e);
 
-/* One input's data as the caller holds it: dtype, concrete shape, C-order data. */
+/* One input's data as the caller holds it: dtype (a DType), concrete shape, C-order data. */
 typedef struct RtTensor {
-    DType dtype;
+    int dtype;
     int ndim;
-    int64_t shape[IR_MAX_RANK];
+    int64_t shape[RT_MAX_RANK];
     void *data;
     size_t nbytes;
 } RtTensor;
 
-/* Checks every input against its graph input type (dtype, rank, static dims, each symbol
- * bound consistently to a value >= 1 — errors name the input, the expected type and the
- * shape given), binds the symbols, computes the output shapes, allocates each output
- * (malloc; outputs[i].data owned by the caller afterwards) and runs the model with
+/* The input checks of rt_exec_run alone: the descriptor's inputs against the tensors
+ * (dtype, rank, static dims, each symbol bound consistently to a value >= 1, bytes of
+ * data; rt_desc_bind), binding syms[RT_MAX_SYMS]. Lets a caller refuse inputs before
+ * anything is compiled; false with a diagnostic naming the input (errors name the input,
+ * the expected type and the shape given, at the input's place in the model). */
+bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *inputs, int64_t *syms, Diag *d);
+/* Checks and binds the inputs, runs the check, computes the output shapes, allocates each
+ * output (malloc; outputs[i].data owned by the caller afterwards) and runs the model with
  * nthreads threads. The arena is kept in e and reused while big enough. */
-/* The input checks of rt_exec_run alone: g's inputs against the tensors (dtype, rank,
- * static dims, symbols, bytes of data), binding syms[IR_MAX_SYMS]. Lets a caller refuse
- * inputs before anything is compiled; false with a diagnostic naming the input. */
-bool rt_bind_inputs(const Graph *g, const RtTensor *inputs, int64_t *syms, Diag *d);
 bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
                  int nthreads, Diag *d);
 

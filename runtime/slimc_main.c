@@ -1,13 +1,14 @@
 /* The main() of an executable that `slimc build` writes. slimc pastes this file after the
- * generated model code and a block of metadata that defines:
+ * generated model code, runtime/model_desc.h and runtime/model_io.c (the input code
+ * libslimc shares: the .npy reader and the binder), and the model's descriptor:
  *   SLIMC_MODEL_NAME, SLIMC_N_INPUTS, SLIMC_N_OUTPUTS, SLIMC_N_SYMS, SLIMC_N_VALUES,
- *   slimc_sym_names[], slimc_inputs[] / slimc_outputs[] (SlimcIoInfo: the name, the name as
- *   shown on the terminal -- escaped by slimc --, the type), slimc_consts[]
+ *   slimc_desc (an RtModelDesc over slimc_inputs[] / slimc_outputs[]: the name, the name
+ *   as shown on the terminal -- escaped by slimc --, the type, dims), slimc_consts[]
  *   (value id and offset into the embedded blob) and the blob symbol slimc_weights_blob.
  * It reads inputs from .npy files, runs the model and writes outputs as .npy files.
- * Only libc: the executable needs nothing of slimc at run time. */
+ * Only libc: the executable needs nothing of slimc at run time. An input file is checked
+ * and converted exactly as `slimc run` does it (same reader, same binder, same messages). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,152 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const slimc_dtype_descr[] = {"<f8", "<f4", "<f2", "<u2", "<i8", "<i4",
-                                                "<i2", "|i1", "|u1", "|u1", "|b1"};
-static const int slimc_dtype_size[] = {8, 4, 2, 2, 8, 4, 2, 1, 1, 1, 1};
-/* The most bytes one array may take (as slimc's IR_MAX_TENSOR_BYTES). */
-#define SLIMC_MAIN_MAX_BYTES ((size_t)1 << 62)
-
-typedef struct SlimcArray {
-    int dtype, ndim;
-    int64_t shape[8];
-    void *data;
-    size_t nbytes;
-} SlimcArray;
-
 static int slimc_main_fail(const char *file, const char *msg)
 {
     fprintf(stderr, "%s: error: %s\n", file, msg);
     return 0;
 }
 
-/* Opens path for reading only if it is a regular file: a FIFO, device or folder is
- * refused at once (stat first; O_NONBLOCK, so a FIFO swapped in never waits for a
- * writer), as slimc's own readers do (frontend/files.c). NULL after an error message. */
-static FILE *slimc_open_regular(const char *path)
+/* "f32[2, 3]" for a message, as runtime/exec.c prints what it was given. */
+static void slimc_shape_str(const RtNpyArray *a, char *buf, size_t size)
 {
-    struct stat st;
-    const char *kind = NULL; /* what it is instead of a regular file */
-    int fd = -1;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        kind = S_ISDIR(st.st_mode) ? "is a directory, not a file" : "is not a regular file";
-    else if (stat(path, &st) == 0 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) >= 0 &&
-             (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)))
-        kind = "is not a regular file";
-    FILE *f = NULL;
-    if (!kind && fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0)
-        f = fdopen(fd, "rb");
-    if (!f) {
-        if (kind)
-            fprintf(stderr, "%s: error: %s\n", path, kind);
-        else
-            fprintf(stderr, "%s: error: cannot open: %s\n", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
-    return f;
-}
-
-/* Reads a little-endian, C-order .npy file. Returns 1 on success. */
-static int slimc_npy_read(const char *path, SlimcArray *a)
-{
-    memset(a, 0, sizeof *a);
-    FILE *f = slimc_open_regular(path);
-    if (!f)
-        return 0;
-    unsigned char pre[12];
-    int ok = 0;
-    char *hdr = NULL;
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        slimc_main_fail(path, "not a .npy file (bad magic)");
-        goto out;
-    }
-    size_t hlen;
-    if (pre[6] == 1) {
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-    } else if (pre[6] == 2 || pre[6] == 3) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            slimc_main_fail(path, "truncated header");
-            goto out;
-        }
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    } else {
-        slimc_main_fail(path, "unsupported .npy version");
-        goto out;
-    }
-    if (hlen > 1 << 20 || !(hdr = calloc(1, hlen + 1)) || fread(hdr, 1, hlen, f) != hlen) {
-        slimc_main_fail(path, "truncated or oversized header");
-        goto out;
-    }
-    char *p = strstr(hdr, "'descr':");
-    char descr[8] = {0};
-    if (!p || sscanf(p, "'descr': '%7[^']'", descr) != 1) {
-        slimc_main_fail(path, "header has no descr");
-        goto out;
-    }
-    a->dtype = -1;
-    for (int i = 0; i < 11; i++)
-        if (strcmp(descr, slimc_dtype_descr[i]) == 0 && i != 3 && i != 9) {
-            a->dtype = i;
-            break;
-        }
-    if (a->dtype < 0) {
-        fprintf(stderr, "%s: error: unsupported dtype '%s'\n", path, descr);
-        goto out;
-    }
-    p = strstr(hdr, "'fortran_order':");
-    if (!p || strncmp(p + 16, " False", 6) != 0) {
-        slimc_main_fail(path, "only C-order arrays are supported (fortran_order must be False)");
-        goto out;
-    }
-    p = strstr(hdr, "'shape':");
-    char *q = p ? strchr(p, '(') : NULL;
-    if (!q) {
-        slimc_main_fail(path, "header has no shape");
-        goto out;
-    }
-    q++;
-    size_t count = 1;
-    while (*q && *q != ')') {
-        while (*q == ' ' || *q == ',')
-            q++;
-        if (*q == ')')
-            break;
-        char *end;
-        errno = 0;
-        long long v = strtoll(q, &end, 10);
-        if (end == q || v < 0 || errno || a->ndim == 8 ||
-            __builtin_mul_overflow(count, (size_t)v, &count)) {
-            slimc_main_fail(path, "bad shape in header");
-            goto out;
-        }
-        a->shape[a->ndim++] = v;
-        q = end;
-    }
-    /* checked: a byte count that wraps would read a short file into a small buffer */
-    if (__builtin_mul_overflow(count, (size_t)slimc_dtype_size[a->dtype], &a->nbytes) ||
-        a->nbytes > SLIMC_MAIN_MAX_BYTES) {
-        slimc_main_fail(path, "the shape in the header is too large");
-        goto out;
-    }
-    a->data = malloc(a->nbytes ? a->nbytes : 1);
-    if (!a->data) {
-        slimc_main_fail(path, "out of memory");
-        goto out;
-    }
-    if (fread(a->data, 1, a->nbytes, f) != a->nbytes) {
-        slimc_main_fail(path, "the data is shorter than the shape says");
-        goto out;
-    }
-    ok = 1;
-out:
-    free(hdr);
-    fclose(f);
-    if (!ok) {
-        free(a->data);
-        a->data = NULL;
-    }
-    return ok;
+    size_t n = (size_t)snprintf(buf, size, "%s[", rt_dtype_name(a->dtype));
+    for (int i = 0; i < a->ndim && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? ", " : "", (long long)a->shape[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
 }
 
 /* Writes a .npy file (version 1.0) through a temporary file and a rename. */
@@ -168,8 +37,13 @@ static int slimc_npy_write(const char *path, int dtype, int ndim, const int64_t 
                            const void *data, size_t nbytes)
 {
     char hdr[256], tmp[4096];
+    if (!rt_npy_descr(dtype)) {
+        fprintf(stderr, "%s: error: cannot write %s to .npy: the format has no such dtype\n", path,
+                rt_dtype_name(dtype));
+        return 0;
+    }
     int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                     slimc_dtype_descr[dtype]);
+                     rt_npy_descr(dtype));
     for (int i = 0; i < ndim; i++)
         n += snprintf(hdr + n, sizeof hdr - (size_t)n, "%lld%s", (long long)shape[i],
                       ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
@@ -304,72 +178,59 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    SlimcArray in[SLIMC_N_INPUTS + 1];
+    RtNpyArray in[SLIMC_N_INPUTS + 1];
+    RtInputView view[SLIMC_N_INPUTS + 1];
     const void *in_ptr[SLIMC_N_INPUTS + 1];
-    int64_t syms[SLIMC_N_SYMS + 1];
-    for (int s = 0; s <= SLIMC_N_SYMS; s++)
-        syms[s] = 0;
+    int64_t syms[RT_MAX_SYMS];
+    memset(in, 0, sizeof in);
     int status = 1;
+    char msg[512];
     for (int k = 0; k < SLIMC_N_INPUTS; k++) {
-        const SlimcIoInfo *info = &slimc_inputs[k];
+        const RtIoDesc *info = &slimc_inputs[k];
         if (!files[k]) {
             fprintf(stderr, "%s: error: missing --input %s=FILE.npy (%s)\n", argv[0], info->shown,
                     info->type);
-            return 1;
+            goto fail_inputs;
         }
-        if (!slimc_npy_read(files[k], &in[k]))
-            return 1;
-        SlimcArray *a = &in[k];
-        if (a->dtype == 0 && info->dtype == 1) { /* f64 -> f32, as numpy's default is f64 */
-            size_t n = a->nbytes / 8;
-            float *f = malloc(n * 4 + 1); /* n * 4 < nbytes: no overflow */
-            if (!f) {
+        RtNpyArray *a = &in[k];
+        if (!rt_npy_read_file(files[k], 0, a, msg, sizeof msg)) {
+            slimc_main_fail(files[k], msg);
+            goto fail_inputs;
+        }
+        /* f64 and f16 for an f32 input are converted, as `slimc run` does (api/run.c) */
+        if (info->dtype == RT_DT_F32 && a->dtype != RT_DT_F32) {
+            size_t n = a->nbytes / (a->dtype == RT_DT_F64 ? 8 : 2);
+            float *f = a->dtype == RT_DT_F64 || a->dtype == RT_DT_F16 || a->dtype == RT_DT_BF16
+                           ? malloc(n * sizeof(float) + 1)
+                           : NULL;
+            if (f && rt_convert_to_f32(a->dtype, a->data, n, f)) {
+                fprintf(stderr, "%s: note: input '%s': converted %s to f32\n", files[k],
+                        info->shown, rt_dtype_name(a->dtype));
+                free(a->data);
+                a->data = f;
+                a->nbytes = n * sizeof(float);
+                a->dtype = RT_DT_F32;
+            } else if (a->dtype == RT_DT_F64 || a->dtype == RT_DT_F16 || a->dtype == RT_DT_BF16) {
+                free(f);
                 slimc_main_fail(files[k], "out of memory");
-                return 1;
-            }
-            for (size_t j = 0; j < n; j++)
-                f[j] = (float)((double *)a->data)[j];
-            free(a->data);
-            a->data = f;
-            a->nbytes = n * 4;
-            a->dtype = 1;
-            fprintf(stderr, "%s: note: converted f64 to f32\n", files[k]);
-        }
-        if (a->dtype != info->dtype) {
-            fprintf(stderr, "%s: error: input '%s' must be %s, the file holds %s\n", files[k],
-                    info->shown, info->type, slimc_dtype_descr[a->dtype]);
-            return 1;
-        }
-        int bad = a->ndim != info->rank;
-        for (int j = 0; !bad && j < info->rank; j++) {
-            int64_t want = info->dims[j].c;
-            if (info->dims[j].sym >= 0) {
-                int64_t *s = &syms[info->dims[j].sym];
-                if (a->shape[j] < 1 || (*s && *s != a->shape[j]))
-                    bad = 1;
-                else
-                    *s = a->shape[j];
-            } else if (a->shape[j] != want) {
-                bad = 1;
+                goto fail_inputs;
             }
         }
-        if (bad) {
-            char got[200];
-            int m = snprintf(got, sizeof got, "[");
-            for (int j = 0; j < a->ndim; j++)
-                m += snprintf(got + m, sizeof got - (size_t)m, "%s%lld", j ? ", " : "",
-                              (long long)a->shape[j]);
-            snprintf(got + m, sizeof got - (size_t)m, "]");
-            fprintf(stderr,
-                    "%s: error: input '%s' must be %s, the file holds an array of shape %s\n",
-                    files[k], info->shown, info->type, got);
-            return 1;
-        }
+        view[k] = (RtInputView){a->dtype, a->ndim, a->shape, a->data, a->nbytes};
         in_ptr[k] = a->data;
     }
-    for (int s = 0; s < SLIMC_N_SYMS; s++)
-        if (!syms[s])
-            syms[s] = 1;
+    RtBindError err;
+    if (rt_desc_bind(&slimc_desc, view, syms, &err) != 0) {
+        if (err.input < 0) {
+            fprintf(stderr, "%s: error: %s\n", argv[0], err.why);
+        } else {
+            char got[256];
+            slimc_shape_str(&in[err.input], got, sizeof got);
+            fprintf(stderr, "%s: error: input '%s': expected %s, got %s: %s\n", files[err.input],
+                    slimc_inputs[err.input].shown, slimc_inputs[err.input].type, got, err.why);
+        }
+        goto fail_inputs;
+    }
     const void *consts[SLIMC_N_VALUES + 1] = {0};
     for (size_t c = 0; c < sizeof slimc_consts / sizeof slimc_consts[0]; c++)
         if (slimc_consts[c].id >= 0)
@@ -382,18 +243,19 @@ int main(int argc, char **argv)
         for (int j = 0; j < slimc_outputs[k].rank; j++) {
             double v = (double)slimc_outputs[k].dims[j].c;
             for (int s = 0; s < SLIMC_N_SYMS; s++)
-                if (slimc_outputs[k].dims[j].mask & (1u << s))
+                if (slimc_outputs[k].dims[j].syms & (1u << s))
                     v *= (double)syms[s];
             count *= v;
         }
-        need += count * slimc_dtype_size[slimc_outputs[k].dtype];
+        size_t one;
+        need += count * (rt_dtype_bytes(slimc_outputs[k].dtype, 8, &one) ? (double)one / 8 : 1);
     }
     if (need > max_memory) {
         fprintf(stderr,
                 "%s: error: the arena and outputs for these inputs need %.1f MiB, over the memory "
                 "limit (%.1f MiB; --max-memory raises it)\n",
                 argv[0], need / 0x1p20, max_memory / 0x1p20);
-        return 1;
+        goto fail_inputs;
     }
     void *out_ptr[SLIMC_N_OUTPUTS + 1];
     size_t out_bytes[SLIMC_N_OUTPUTS + 1];
@@ -401,20 +263,17 @@ int main(int argc, char **argv)
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
         out_ptr[k] = NULL;
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
-        const SlimcIoInfo *info = &slimc_outputs[k];
-        size_t count = 1;
+        const RtIoDesc *info = &slimc_outputs[k];
+        int64_t count = 1;
         int wraps = 0; /* every product checked: symbol values come from the input files */
         for (int j = 0; j < info->rank; j++) {
-            int64_t v = info->dims[j].c;
-            for (int s = 0; s < SLIMC_N_SYMS; s++)
-                if (info->dims[j].mask & (1u << s))
-                    wraps |= __builtin_mul_overflow(v, syms[s], &v);
+            int64_t v = 0;
+            wraps |= !rt_dim_eval(info->dims[j], syms, &v);
             out_shape[k][j] = v;
-            wraps |= v < 0 || __builtin_mul_overflow(count, (size_t)v, &count);
+            wraps |= v < 0 || __builtin_mul_overflow(count, v, &count);
         }
-        wraps |=
-            __builtin_mul_overflow(count, (size_t)slimc_dtype_size[info->dtype], &out_bytes[k]);
-        if (wraps || out_bytes[k] > SLIMC_MAIN_MAX_BYTES) {
+        wraps |= !rt_dtype_bytes(info->dtype, count, &out_bytes[k]);
+        if (wraps) {
             fprintf(stderr, "%s: error: output '%s': element count overflows for these inputs\n",
                     argv[0], info->name);
             goto fail;
@@ -432,7 +291,7 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t arena_bytes = slimc_model_arena_bytes(syms); /* SIZE_MAX when it overflows */
-    if (arena_bytes > SLIMC_MAIN_MAX_BYTES) {
+    if (arena_bytes > (size_t)RT_MAX_TENSOR_BYTES) {
         fprintf(stderr, "%s: error: the model's working memory overflows for these inputs\n",
                 argv[0]);
         goto fail;
@@ -465,15 +324,18 @@ int main(int argc, char **argv)
                runs, threads, threads == 1 ? "" : "s");
     }
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++) {
-        const SlimcIoInfo *info = &slimc_outputs[k];
-        printf("%s: %s [", info->shown, slimc_dtype_descr[info->dtype] + 1);
-        size_t count = out_bytes[k] / (size_t)slimc_dtype_size[info->dtype];
-        for (int j = 0; j < info->rank; j++)
+        const RtIoDesc *info = &slimc_outputs[k];
+        const char *descr = rt_npy_descr(info->dtype); /* "f4": numpy's letter and size */
+        printf("%s: %s [", info->shown, descr ? descr + 1 : rt_dtype_name(info->dtype));
+        int64_t count = 1;
+        for (int j = 0; j < info->rank; j++) {
             printf("%s%lld", j ? ", " : "", (long long)out_shape[k][j]);
+            count *= out_shape[k][j]; /* fits: checked above */
+        }
         printf("]");
-        if (info->dtype == 1) {
+        if (info->dtype == RT_DT_F32) {
             printf(" =");
-            for (size_t j = 0; j < count && j < 6; j++)
+            for (int64_t j = 0; j < count && j < 6; j++)
                 printf(" %.6g", (double)((const float *)out_ptr[k])[j]);
             if (count > 6)
                 printf(" ...");
@@ -494,6 +356,7 @@ done:
 fail:
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
         free(out_ptr[k]);
+fail_inputs:
     for (int k = 0; k < SLIMC_N_INPUTS; k++)
         free(in[k].data);
     return status;

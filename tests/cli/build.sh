@@ -13,7 +13,7 @@ expect_ok "--help" ./lenet --help
 grep -q "x: f32\[N, 1, 28, 28\]" out.txt && ok "--help lists inputs" || bad "--help text"
 expect_ok "--bench" ./lenet --input "$S/lenet/input.npy" --bench 5
 grep -q "median" out.txt && ok "--bench prints the median" || bad "--bench output"
-expect_fail "executable: wrong shape" "input 'x' must be f32\[N, 1, 28, 28\]" ./lenet --input "$S/mlp/input.npy"
+expect_fail "executable: wrong shape" "input 'x': expected f32\[N, 1, 28, 28\], got f32\[4, 784\]: wrong rank" ./lenet --input "$S/mlp/input.npy"
 expect_fail "executable: missing input" "missing --input x" ./lenet
 expect_fail "executable: unknown option" "unknown option" ./lenet --frobnicate 1
 

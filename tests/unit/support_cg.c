@@ -144,7 +144,7 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
     bool ok = m != NULL;
     if (!ok)
         snprintf(msg, msg_size, "compile: %s", diag_text(&d));
-    RtExec *e = ok ? rt_exec_new(g, m, NULL, &d) : NULL;
+    RtExec *e = ok ? cg_exec_new(g, m, NULL, &d) : NULL;
     if (ok && !e) {
         snprintf(msg, msg_size, "exec_new: %s", diag_text(&d));
         ok = false;

@@ -4,7 +4,7 @@
 #define SLIMC_TESTS_SUPPORT_CG_H
 
 #include "ir/graph.h"
-#include "runtime/exec.h"
+#include "codegen/c/desc.h"
 #include "runtime/jit.h"
 
 /* Shape from a list of static dims. */

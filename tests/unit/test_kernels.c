@@ -283,7 +283,7 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     ro.cpu = "x86-64-v2";
     RtModule *m = rt_compile(src, len, &ro, &d);
     ck_assert_msg(m != NULL, "%s: compile: %s", what, diag_text(&d));
-    RtExec *e = rt_exec_new(g, m, NULL, &d);
+    RtExec *e = cg_exec_new(g, m, NULL, &d);
     ck_assert_msg(e != NULL, "%s: %s", what, diag_text(&d));
     int64_t syms[IR_MAX_SYMS];
     for (int s = 0; s < IR_MAX_SYMS; s++)

@@ -5,7 +5,7 @@
  * themselves are tests/cli/onnx_semantics.sh's. */
 #include "ir/eval.h"
 #include "ir/graph.h"
-#include "runtime/exec.h"
+#include "codegen/c/desc.h"
 #include "runtime/jit.h"
 #include "support_cg.h"
 
@@ -103,7 +103,7 @@ START_TEST(index_select_out_of_range_codegen)
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
         ck_assert_msg(m, "%s", diag_text(&d));
-        RtExec *e = rt_exec_new(g, m, NULL, &d);
+        RtExec *e = cg_exec_new(g, m, NULL, &d);
         ck_assert_msg(e, "%s", diag_text(&d));
         int64_t *data = malloc(sizeof bad[b]);
         memcpy(data, bad[b], sizeof bad[b]);

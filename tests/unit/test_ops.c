@@ -371,7 +371,7 @@ START_TEST(test_embedding)
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
         ck_assert_msg(m, "%s", diag_text(&d));
-        RtExec *e = rt_exec_new(g, m, NULL, &d);
+        RtExec *e = cg_exec_new(g, m, NULL, &d);
         RtTensor out[1];
         ck_assert(!rt_exec_run(e, in, 1, out, 1, 3, &d));
         ck_assert_msg(strstr(diag_text(&d), "out of range"), "%s", diag_text(&d));
@@ -437,7 +437,7 @@ START_TEST(test_symbolic_batch)
     src = sup_emit(g, &len, msg, sizeof msg);
     RtModule *m = rt_compile(src, len, &ro, &d);
     ck_assert(m);
-    RtExec *e = rt_exec_new(g, m, NULL, &d);
+    RtExec *e = cg_exec_new(g, m, NULL, &d);
     RtTensor out[1];
     ck_assert(!rt_exec_run(e, &bad, 1, out, 1, 1, &d));
     ck_assert_msg(strstr(diag_text(&d), "input 'x'") && strstr(diag_text(&d), "f32[N, 1, 12, 12]"),

@@ -391,7 +391,7 @@ START_TEST(test_index_out_of_range)
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
         ck_assert_msg(m, "%s", diag_text(&d));
-        RtExec *e = rt_exec_new(g, m, NULL, &d);
+        RtExec *e = cg_exec_new(g, m, NULL, &d);
         ck_assert(e);
         RtTensor res[1];
         ck_assert(!rt_exec_run(e, in, 3, res, 1, 3, &d));

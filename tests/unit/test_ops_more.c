@@ -594,7 +594,7 @@ START_TEST(test_against_pytorch)
     rt_options_default(&ro);
     RtModule *m = rt_compile(code, len, &ro, &d);
     ck_assert_msg(m, "%s", diag_text(&d));
-    RtExec *e = rt_exec_new(g, m, NULL, &d);
+    RtExec *e = cg_exec_new(g, m, NULL, &d);
     ck_assert_msg(e, "%s", diag_text(&d));
     NpyArray xa = read_npy(dir, "x.npy"), qa = read_npy(dir, "q.npy");
     RtTensor in[2] = {{IR_F32, xa.ndim, {0}, xa.data, xa.nbytes},

@@ -1,0 +1,33 @@
+/* The AOT emitter (codegen/c/aot.c): the C that `slimc build` writes around the model's
+ * own code, for executables and static libraries. */
+#ifndef SLIMC_CG_AOT_H
+#define SLIMC_CG_AOT_H
+
+#include "ir/graph.h"
+
+#include <stdio.h>
+
+/* The model as the AOT output shows it: names and types as the user sees them. */
+typedef struct CgAotModel {
+    const Graph *g;
+    const char *const *input_names; /* what --input NAME= matches */
+    const char *const *input_types, *const *output_names, *const *output_types;
+    const char *version; /* slimc's, for the header's comment */
+    int format_version;  /* of the generated header's ABI */
+} CgAotModel;
+
+/* Every constant the graph reads, packed 64-byte aligned into one malloc'd blob;
+ * offsets[v] is constant v's place in it (or -1); *len its size. */
+unsigned char *cg_aot_pack_constants(const Graph *g, int64_t *offsets, size_t *len);
+/* The executable's descriptor `slimc_desc` and constants table `slimc_consts`, which
+ * runtime/slimc_main.c reads (it follows runtime/model_desc.h and model_io.c). */
+void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets);
+/* True for a C identifier. */
+bool cg_aot_is_identifier(const char *s);
+/* The library's NAME.h, and the API appended to the model's code in NAME.c. */
+void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
+                       bool weights_file);
+void cg_aot_put_wrapper(FILE *f, const CgAotModel *m, const char *name, const int64_t *offsets,
+                        bool weights_file);
+
+#endif
