@@ -281,6 +281,7 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, in
                                            float xs, const float *ws, const float *bias, void *out,
                                            const slimc_rt_qreq *rq)
 {
+    (void)M; /* only the AMX path reads it (none off x86-64 Linux) */
     if (mc <= 0 || oc <= 0)
         return;
 #ifdef SLIMC_RT_HAS_AMX
