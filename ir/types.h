@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/slimc_abi.h" /* weight packing and tiles, shared with the runtime kernels */
+
 /* name, C type in generated code, bits. New dtypes go at the end: a cast's dtype attribute
  * and the public SlimcDType hold these numbers. */
 #define IR_DTYPES(X)                                                                               \
@@ -94,18 +96,18 @@ static inline Dim ir_dim(int64_t c)
 {
     return (Dim){c, 0};
 }
-/* Rows of 64 bytes per 16-output block of a qlinear weight packed by the layout pass:
- * ceil(K / 4) rounded up to 16 (slimc_rt_qpack_rows in runtime/slimc_rt.h). */
+/* Rows of 64 bytes per 16-output block of a qlinear weight packed by the layout pass: the
+ * runtime's formula (runtime/slimc_abi.h, the one copy). */
 static inline int64_t ir_qpack_rows(int64_t K)
 {
-    return ((K + 3) / 4 + 15) / 16 * 16;
+    return slimc_rt_qpack_rows(K);
 }
 
 /* Rows of 16 bf16 pairs per 16-output block of a bf16 wlinear weight packed by the layout
- * pass: ceil(K / 2) rounded up to 16 (slimc_rt_bpack_rows in runtime/slimc_rt.h). */
+ * pass (runtime/slimc_abi.h). */
 static inline int64_t ir_bpack_rows(int64_t K)
 {
-    return ((K + 1) / 2 + 15) / 16 * 16;
+    return slimc_rt_bpack_rows(K);
 }
 
 static inline bool ir_dim_static(Dim d)

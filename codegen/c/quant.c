@@ -91,12 +91,15 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     long long O, K;
     const char *M = begin_packed(c, id, &O, &K);
-    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
+    enum { MR = SLIMC_RT_PACKED_MR, OC = SLIMC_RT_QGEMM_OC }; /* runtime/slimc_abi.h */
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + %d) / %d;\n", M, O, K,
+              OC - 1, OC);
     emit_qreq(c, n);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const int64_t m0 = it / OT * 32, o0 = it %% OT * 64;\n");
+    cg_printf(c, "        const int64_t m0 = it / OT * %d, o0 = it %% OT * %d;\n", MR, OC);
     cg_printf(
-        c, "        const int64_t mc = slimc_rt_min(32, M - m0), oc = slimc_rt_min(64, O - o0);\n");
+        c, "        const int64_t mc = slimc_rt_min(%d, M - m0), oc = slimc_rt_min(%d, O - o0);\n",
+        MR, OC);
     cg_printf(c,
               "        slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, "
               "bias, out, rq);\n",
@@ -108,7 +111,7 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_printf(c, "    }\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "((%s + 31) / 32) * %lld", M, (O + 63) / 64);
+    k->items = cg_strf(c, "((%s + %d) / %d) * %lld", M, MR - 1, MR, (O + OC - 1) / OC);
     k->work = cg_strf(c, "%s * %lld", M, O * K);
     k->ep_done = true;
 }
@@ -131,12 +134,15 @@ void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "    const float *bias = NULL;\n");
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
     const long long O = (long long)ws->d[0].c, K = (long long)ws->d[1].c;
-    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + 63) / 64;\n", M, O, K);
+    enum { MR = SLIMC_RT_QGEMM_MR, OC = SLIMC_RT_QGEMM_OC }; /* runtime/slimc_abi.h */
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld, OT = (O + %d) / %d;\n", M, O, K,
+              OC - 1, OC);
     emit_qreq(c, n);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const int64_t m0 = it / OT * 4, o0 = it %% OT * 64;\n");
+    cg_printf(c, "        const int64_t m0 = it / OT * %d, o0 = it %% OT * %d;\n", MR, OC);
     cg_printf(
-        c, "        const int64_t mc = slimc_rt_min(4, M - m0), oc = slimc_rt_min(64, O - o0);\n");
+        c, "        const int64_t mc = slimc_rt_min(%d, M - m0), oc = slimc_rt_min(%d, O - o0);\n",
+        MR, OC);
     cg_printf(c,
               "        slimc_rt_qgemm(mc, oc, K, x + m0 * K, K, w + o0 * K, K, %lld, wsum + o0, "
               "%s, ws + o0, "
@@ -149,7 +155,7 @@ void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_printf(c, "    }\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "((%s + 3) / 4) * %lld", M, (O + 63) / 64);
+    k->items = cg_strf(c, "((%s + %d) / %d) * %lld", M, MR - 1, MR, (O + OC - 1) / OC);
     k->work = cg_strf(c, "%s * %lld", M, O * K);
     k->ep_done = true;
 }
@@ -179,7 +185,7 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
                     KH = (long long)ws->d[2].c, KW = (long long)ws->d[3].c,
                     OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
     const long long OG = O / groups, K = CG * KH * KW, P = OH * OW;
-    const long long px = 64;
+    const long long px = SLIMC_RT_QCONV_PX; /* runtime/slimc_abi.h */
     static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 5)
@@ -253,17 +259,23 @@ static void emit_wlinear_bf16(CgCtx *c, NodeId id, CgKernel *k)
     const long long N = packed ? (long long)ir_attr_int(n, "out_features", 0)
                                : (long long)cg_shape(c, n->inputs[1])->d[0].c,
                     K = (long long)xs->d[xs->rank - 1].c;
-    cg_printf(c, "    const int64_t M = %s, N = %lld, K = %lld, NT = (N + 63) / 64;\n", M, N, K);
+    enum { MR = SLIMC_RT_PACKED_MR, OC = SLIMC_RT_QGEMM_OC, RR = SLIMC_RT_BGEMM_MR };
+    cg_printf(c, "    const int64_t M = %s, N = %lld, K = %lld, NT = (N + %d) / %d;\n", M, N, K,
+              OC - 1, OC);
     cg_printf(c, "    const uint16_t *Wb = (const uint16_t *)(const void *)W;\n");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     if (packed) {
-        cg_printf(c, "        const int64_t m0 = it / NT * 32, n0 = it %% NT * 64;\n");
-        cg_printf(c, "        const int64_t mc = slimc_rt_min(32, M - m0), nc = slimc_rt_min(64, N "
-                     "- n0);\n");
+        cg_printf(c, "        const int64_t m0 = it / NT * %d, n0 = it %% NT * %d;\n", MR, OC);
+        cg_printf(c,
+                  "        const int64_t mc = slimc_rt_min(%d, M - m0), nc = slimc_rt_min(%d, N "
+                  "- n0);\n",
+                  MR, OC);
         cg_printf(c, "        slimc_rt_bgemm_packed(m0, mc, n0, nc, N, K, A, Wb, bias, out);\n");
     } else {
-        cg_printf(c, "        const int64_t m0 = it * 4, mc = slimc_rt_min(4, M - m0), n0 = 0, "
-                     "nc = N;\n        (void)NT;\n");
+        cg_printf(c,
+                  "        const int64_t m0 = it * %d, mc = slimc_rt_min(%d, M - m0), n0 = 0, "
+                  "nc = N;\n        (void)NT;\n",
+                  RR, RR);
         cg_printf(c, "        slimc_rt_bgemm_rows(m0, mc, N, K, A, Wb, bias, out);\n");
     }
     if (n->n_epilogue) {
@@ -274,8 +286,8 @@ static void emit_wlinear_bf16(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_printf(c, "    }\n");
     cg_body_end(c);
-    k->items = packed ? cg_strf(c, "((%s + 31) / 32) * %lld", M, (N + 63) / 64)
-                      : cg_strf(c, "((%s + 3) / 4)", M);
+    k->items = packed ? cg_strf(c, "((%s + %d) / %d) * %lld", M, MR - 1, MR, (N + OC - 1) / OC)
+                      : cg_strf(c, "((%s + %d) / %d)", M, RR - 1, RR);
     k->work = cg_strf(c, "%s * %lld", M, N * K);
     k->ep_done = true;
 }

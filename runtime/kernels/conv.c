@@ -1,0 +1,519 @@
+/* conv.c — fp32 convolution: im2col panels, the implicit-GEMM slimc_rt_conv2d_px and the
+ * depthwise planes. */
+#include "runtime/kernels/internal.h"
+
+/* One run of an im2col row: d[t] = xr[t * SW] for t in [lo, hi), 0 elsewhere in [0, len). */
+static inline __attribute__((always_inline)) void
+slimc_rt_run_c(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo, int64_t hi)
+{
+    for (int64_t t = 0; t < lo; t++)
+        d[t] = 0.0f;
+    if (SW == 1)
+        for (int64_t t = lo; t < hi; t++)
+            d[t] = xr[t];
+    else
+        for (int64_t t = lo; t < hi; t++)
+            d[t] = xr[t * SW];
+    for (int64_t t = hi; t < len; t++)
+        d[t] = 0.0f;
+}
+
+#ifdef SLIMC_RT_X86
+/* The same with masked AVX-512 loads and stores for stride 1: the masked-off lanes
+ * (padding) are neither read nor faulted on. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo, int64_t hi)
+{
+    if (SW == 2) { /* load 32 inputs, keep the even ones */
+        const __m512i even =
+            _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        for (int64_t t = 0; t < len; t += 16) {
+            const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16),
+                          e = slimc_rt_min(len - t, 16);
+            /* input lanes 2a .. 2b - 2 of the 32 starting at xr + 2t */
+            const uint32_t in = b > a ? (uint32_t)((((uint64_t)1 << (2 * b - 1)) - 1u) &
+                                                   ~(((uint64_t)1 << (2 * a)) - 1u))
+                                      : 0u;
+            const __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(in & 0xffffu), xr + 2 * t);
+            const __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(in >> 16), xr + 2 * t + 16);
+            _mm512_mask_storeu_ps(d + t, (__mmask16)((1u << e) - 1u),
+                                  _mm512_permutex2var_ps(v0, even, v1));
+        }
+        return;
+    }
+    if (SW != 1) {
+        slimc_rt_run_c(d, xr, SW, len, lo, hi);
+        return;
+    }
+    for (int64_t t = 0; t < len; t += 16) {
+        const int64_t a = slimc_rt_max(lo - t, 0), b = slimc_rt_min(hi - t, 16),
+                      e = slimc_rt_min(len - t, 16);
+        const __mmask16 all = (__mmask16)((1u << e) - 1u);
+        const __mmask16 valid =
+            b > a ? (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u)) : (__mmask16)0;
+        _mm512_mask_storeu_ps(d + t, all, _mm512_maskz_loadu_ps(valid, xr + t));
+    }
+}
+#endif
+
+/* Packs rows [k0, k0 + kc) and pixels [p0, p0 + np) of the im2col matrix of x (the
+ * group's first channel) into bp[kk * NP + j]. The panel's pixels are cut once into runs
+ * along one output row; rows (c, kh, kw) are stepped without divisions, and each run is
+ * a clipped copy (contiguous for stride 1) between zeros for the padding. RUN copies a
+ * run (slimc_rt_run_c or an ISA's variant). */
+#define SLIMC_RT_IM2COL_BODY(RUN)                                                                  \
+    int64_t sj[SLIMC_RT_CONV_NP], sl[SLIMC_RT_CONV_NP], sih[SLIMC_RT_CONV_NP],                     \
+        siw[SLIMC_RT_CONV_NP];                                                                     \
+    int ns = 0;                                                                                    \
+    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np;                                  \
+         j += sl[ns], ns++, ow = 0, oh++) {                                                        \
+        sj[ns] = j;                                                                                \
+        sl[ns] = slimc_rt_min(np - j, s->OW - ow);                                                 \
+        sih[ns] = oh * s->SH - s->PH;                                                              \
+        siw[ns] = ow * s->SW - s->PW;                                                              \
+    }                                                                                              \
+    const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;                     \
+    int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;                                  \
+    for (int64_t kk = 0; kk < kc; kk++) {                                                          \
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;                                                   \
+        for (int q = 0; q < ns; q++) {                                                             \
+            const int64_t len = sl[q], ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;         \
+            int64_t lo = 0, hi = 0; /* the valid part [lo, hi) of the run */                       \
+            const float *xr = x;                                                                   \
+            if (ih >= 0 && ih < s->H) {                                                            \
+                lo = iw >= 0 ? 0 : SW == 1 ? -iw : slimc_rt_div_ceil(-iw, SW);                     \
+                hi = iw >= W ? 0 : SW == 1 ? W - iw : slimc_rt_div_ceil(W - iw, SW);               \
+                lo = slimc_rt_min(lo, len);                                                        \
+                hi = slimc_rt_max(lo, slimc_rt_min(hi, len));                                      \
+                xr = x + c * HW + ih * W + iw;                                                     \
+            }                                                                                      \
+            RUN(dst + sj[q], xr, SW, len, lo, hi);                                                 \
+        }                                                                                          \
+        if (++kw == s->KW) {                                                                       \
+            kw = 0;                                                                                \
+            if (++kh == s->KH) {                                                                   \
+                kh = 0;                                                                            \
+                c++;                                                                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+static SLIMC_RT_UNUSED void slimc_rt_im2col_c(const slimc_rt_conv *s, const float *x, int64_t k0,
+                                              int64_t kc, int64_t p0, int64_t np, float *bp)
+{
+    SLIMC_RT_IM2COL_BODY(slimc_rt_run_c)
+}
+
+#ifdef SLIMC_RT_X86
+/* Stride-1 columns: the panel is cut into runs of at most 16 pixels along output rows,
+ * and for each run the taps (kh, kw) that keep it wholly inside the image are worked out
+ * once; for those (all of them when there is no padding) a row of the panel is one
+ * masked load and store per run, the others go through slimc_rt_run_512. */
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_rt_conv *s,
+                                                                   const float *x, int64_t k0,
+                                                                   int64_t kc, int64_t p0,
+                                                                   int64_t np, float *bp)
+{
+    enum { NS = 2 * SLIMC_RT_CONV_NP };
+    int64_t sj[NS], sl[NS], sih[NS], siw[NS], khlo[NS], khhi[NS], kwlo[NS], kwhi[NS];
+    __mmask16 sm[NS];
+    int ns = 0;
+    const int64_t H = s->H, W = s->W, DH = s->DH, DW = s->DW;
+    for (int64_t oh = p0 / s->OW, ow = p0 % s->OW, j = 0; j < np; ns++) {
+        const int64_t len = slimc_rt_min(slimc_rt_min(np - j, s->OW - ow), 16);
+        sj[ns] = j;
+        sl[ns] = len;
+        sih[ns] = oh * s->SH - s->PH;
+        siw[ns] = ow - s->PW;
+        sm[ns] = (__mmask16)((1u << len) - 1u);
+        /* 0 <= sih + kh DH < H and 0 <= siw + kw DW, siw + kw DW + len <= W */
+        khlo[ns] = slimc_rt_max(0, slimc_rt_div_ceil(-sih[ns], DH));
+        khhi[ns] = slimc_rt_min(s->KH, slimc_rt_div_floor(H - 1 - sih[ns], DH) + 1);
+        kwlo[ns] = slimc_rt_max(0, slimc_rt_div_ceil(-siw[ns], DW));
+        kwhi[ns] = slimc_rt_min(s->KW, slimc_rt_div_floor(W - len - siw[ns], DW) + 1);
+        j += len;
+        ow += len;
+        if (ow == s->OW)
+            ow = 0, oh++;
+    }
+    const int64_t HW = H * W;
+    int64_t c = k0 / (s->KH * s->KW), kh = k0 % (s->KH * s->KW) / s->KW, kw = k0 % s->KW;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *xc = x + c * HW;
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;
+        for (int q = 0; q < ns; q++) {
+            const int64_t ih = sih[q] + kh * DH, iw = siw[q] + kw * DW;
+            if (kh >= khlo[q] && kh < khhi[q] && kw >= kwlo[q] && kw < kwhi[q]) {
+                _mm512_mask_storeu_ps(dst + sj[q], sm[q],
+                                      _mm512_maskz_loadu_ps(sm[q], xc + ih * W + iw));
+            } else if (ih < 0 || ih >= H) {
+                _mm512_mask_storeu_ps(dst + sj[q], sm[q], _mm512_setzero_ps());
+            } else {
+                const int64_t lo = slimc_rt_min(sl[q], slimc_rt_max(0, -iw));
+                const int64_t hi = slimc_rt_max(lo, slimc_rt_min(sl[q], W - iw));
+                slimc_rt_run_512(dst + sj[q], xc + ih * W + iw, 1, sl[q], lo, hi);
+            }
+        }
+        if (++kw == s->KW) {
+            kw = 0;
+            if (++kh == s->KH) {
+                kh = 0;
+                c++;
+            }
+        }
+    }
+}
+
+/* Table-driven panels for strides 1 and 2 (S): the panel is cut into runs of at most 16
+ * pixels along output rows, and for every tap (kh, kw) and run the input offset and the
+ * lanes inside the image are worked out once per panel (SLIMC_RT_IM2COL_TAB entries at
+ * most); a row (c, kh, kw) of the panel is then one masked load per run (stride 2: two,
+ * and a permute that keeps the even inputs) and a store, with no branches. Taps in the
+ * padding load nothing (mask 0: zeros). Returns 0, doing nothing, when the table would
+ * not fit or the panel has under two channels' rows. */
+#define SLIMC_RT_IM2COL_TAB 1024
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) int
+slimc_rt_im2col_512_tab(const int S, const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
+                        int64_t p0, int64_t np, float *bp)
+{
+    enum { NS = 2 * SLIMC_RT_CONV_NP };
+    int64_t sj[NS];
+    __mmask16 sm[NS];
+    int64_t oh = p0 / s->OW, ow = p0 % s->OW, sih[NS], siw[NS];
+    int ns = 0;
+    for (int64_t j = 0; j < np; ns++) {
+        const int64_t len = slimc_rt_min(slimc_rt_min(np - j, s->OW - ow), 16);
+        sj[ns] = j;
+        sm[ns] = (__mmask16)((1u << len) - 1u);
+        sih[ns] = oh * s->SH - s->PH;
+        siw[ns] = ow * S - s->PW;
+        j += len;
+        ow += len;
+        if (ow == s->OW)
+            ow = 0, oh++;
+    }
+    const int64_t khw = s->KH * s->KW;
+    if (khw * ns > SLIMC_RT_IM2COL_TAB || kc < 2 * khw) /* no room; or the table would cost
+                                                           as much as the copies */
+        return 0;
+    int64_t off[SLIMC_RT_IM2COL_TAB];
+    uint32_t lm[SLIMC_RT_IM2COL_TAB];
+    const int64_t H = s->H, W = s->W;
+    for (int64_t kh = 0, t = 0; kh < s->KH; kh++)
+        for (int64_t kw = 0; kw < s->KW; kw++)
+            for (int q = 0; q < ns; q++, t++) {
+                const int64_t ih = sih[q] + kh * s->DH, iw = siw[q] + kw * s->DW;
+                /* the lanes i of the S * 16 loaded with 0 <= iw + i < W (lanes past
+                 * the run's end are loaded and not stored; they stay inside the row) */
+                const int64_t lanes = S == 1 ? 16 : 32;
+                const int64_t lo = slimc_rt_max(0, -iw), hi = slimc_rt_min(lanes, W - iw);
+                const uint32_t m =
+                    ih < 0 || ih >= H || hi <= lo
+                        ? 0u
+                        : (uint32_t)((((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u));
+                lm[t] = m;
+                off[t] = m ? ih * W + iw : 0;
+            }
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int64_t HW = H * W;
+    int64_t c = k0 / khw, tap = k0 % khw;
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const float *xc = x + c * HW;
+        float *dst = bp + kk * SLIMC_RT_CONV_NP;
+        const int64_t *o = off + tap * ns;
+        const uint32_t *m = lm + tap * ns;
+        for (int q = 0; q < ns; q++) {
+            __m512 v;
+            if (S == 1)
+                v = _mm512_maskz_loadu_ps((__mmask16)m[q], xc + o[q]);
+            else
+                v = _mm512_permutex2var_ps(
+                    _mm512_maskz_loadu_ps((__mmask16)(m[q] & 0xffffu), xc + o[q]), even,
+                    _mm512_maskz_loadu_ps((__mmask16)(m[q] >> 16), xc + o[q] + 16));
+            _mm512_mask_storeu_ps(dst + sj[q], sm[q], v);
+        }
+        if (++tap == khw)
+            tap = 0, c++;
+    }
+    return 1;
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_conv *s,
+                                                                const float *x, int64_t k0,
+                                                                int64_t kc, int64_t p0, int64_t np,
+                                                                float *bp)
+{
+    if (s->SW == 1) {
+        if (!slimc_rt_im2col_512_tab(1, s, x, k0, kc, p0, np, bp))
+            slimc_rt_im2col_512_s1(s, x, k0, kc, p0, np, bp);
+        return;
+    }
+    if (s->SW == 2 && slimc_rt_im2col_512_tab(2, s, x, k0, kc, p0, np, bp))
+        return;
+    SLIMC_RT_IM2COL_BODY(slimc_rt_run_512)
+}
+#endif
+
+static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x,
+                                            int64_t k0, int64_t kc, int64_t p0, int64_t np,
+                                            float *bp)
+{
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_im2col_512(s, x, k0, kc, p0, np, bp);
+        return;
+    }
+#endif
+    (void)isa;
+    slimc_rt_im2col_c(s, x, k0, kc, p0, np, bp);
+}
+
+/* Output pixels [p0, p1) of every channel of one image: x [C, H, W], y [O, OH * OW],
+ * w [O, CG * KH * KW], bias [O] or NULL. Per panel of NP pixels, group and block of KC
+ * rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded conv, read in
+ * place) and multiplied by the weights, which are read in place (packing them as well
+ * was measured slower: the copy costs about as much as the FMAs it would serve). */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                        const float *bias, float *y, int64_t p0, int64_t p1)
+{
+    const int isa = slimc_rt_isa();
+    const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW;
+    /* the groups; no input channels (an empty x, legal ONNX): the outputs are the bias */
+    const int64_t G = s->CG ? s->C / s->CG : s->OG ? s->O / s->OG : 0;
+    const int direct =
+        s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
+    float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */
+    for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
+        const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
+        for (int64_t g = 0; g < G; g++) {
+            const float *xg = x + g * s->CG * HW, *wg = w + g * s->OG * Kt;
+            const float *bg = bias ? bias + g * s->OG : NULL;
+            float *yg = y + g * s->OG * P + pp;
+            if (Kt == 0) {
+                slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL,
+                              0);
+                slimc_rt_act(isa, s->ACT, yg, P, s->OG, np);
+            }
+            for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
+                const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
+                const float *b = xg + k0 * HW + pp;
+                if (!direct)
+                    slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
+                /* a few output channels at a time across the whole panel: their weights
+                 * stay in L1 while they meet every pixel; for a short k block (a 1x1 conv
+                 * over few channels) all of them in one call, the calls' overhead being
+                 * what counts there */
+                const int64_t mb = kc < SLIMC_RT_CONV_MB_K ? s->OG : SLIMC_RT_CONV_MB;
+                for (int64_t o0 = 0; o0 < s->OG; o0 += mb) {
+                    const int64_t mr = slimc_rt_min(mb, s->OG - o0);
+                    slimc_rt_gemm(isa, mr, np, kc, wg + o0 * Kt + k0, Kt, 1, b,
+                                  direct ? HW : SLIMC_RT_CONV_NP, yg + o0 * P, P,
+                                  k0 || !bg ? NULL : bg + o0, NULL, k0 > 0);
+                    if (k0 + kc == Kt) /* done: the activation while the rows are in L1 */
+                        slimc_rt_act(isa, s->ACT, yg + o0 * P, P, mr, np);
+                }
+            }
+        }
+    }
+}
+
+/* One output plane of a conv with one input channel per group (depthwise):
+ * y[oh, ow] = b + sum over (kh, kw), in order, of w[kh, kw] * x[ih, iw], taps that fall
+ * in the padding skipped. The generic version updates the plane tap by tap over the valid
+ * ranges (contiguous inner loops for the vectorizer); the AVX-512 one keeps 16 outputs of
+ * a row in a register across all taps, loading each tap's inputs with a mask (stride 2:
+ * two loads and a permute), so the output is written once. */
+static SLIMC_RT_UNUSED void slimc_rt_dw_plane_c(const slimc_rt_conv *s, const float *x,
+                                                const float *w, float b, float *y)
+{
+    const int64_t OH = s->OH, OW = s->OW;
+    for (int64_t i = 0; i < OH * OW; i++)
+        y[i] = b;
+    for (int64_t kh = 0; kh < s->KH; kh++) {
+        const int64_t oh0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PH - kh * s->DH, s->SH));
+        const int64_t oh1 =
+            slimc_rt_min(OH, slimc_rt_div_floor(s->H - 1 + s->PH - kh * s->DH, s->SH) + 1);
+        for (int64_t kw = 0; kw < s->KW; kw++) {
+            const float wv = w[kh * s->KW + kw];
+            const int64_t ow0 = slimc_rt_max(0, slimc_rt_div_ceil(s->PW - kw * s->DW, s->SW));
+            const int64_t ow1 =
+                slimc_rt_min(OW, slimc_rt_div_floor(s->W - 1 + s->PW - kw * s->DW, s->SW) + 1);
+            for (int64_t oh = oh0; oh < oh1; oh++) {
+                const float *xr = x + (oh * s->SH - s->PH + kh * s->DH) * s->W - s->PW + kw * s->DW;
+                float *yr = y + oh * OW;
+                if (s->SW == 1)
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        yr[ow] += wv * xr[ow];
+                else
+                    for (int64_t ow = ow0; ow < ow1; ow++)
+                        yr[ow] += wv * xr[ow * s->SW];
+            }
+        }
+    }
+}
+
+#ifdef SLIMC_RT_X86
+/* 3x3 depthwise, dilation 1, stride S (1 or 2) both ways: R output rows x 16 columns
+ * (from t) of one plane, R accumulators in registers. Each of the (R - 1) S + 3 input rows
+ * the block needs is loaded once (stride 1: one masked load per kw; stride 2: 32 inputs
+ * from kw 0 and from kw 2, split into even and odd lanes by permutes) and used for every
+ * output row it feeds; rows in the padding are skipped, columns in it are masked off (lm:
+ * the in-row lanes of each load, worked out once per plane). Every output sums its taps
+ * in (kh, kw) order. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_dw3_block(const int R, const int S, const slimc_rt_conv *s, const float *x,
+                   const __m512 *wv, const uint32_t *lm, int64_t oh, int64_t t, __m512 bv, float *y,
+                   __mmask16 sm)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = s->W;
+    __m512 acc[8];
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++) acc[r] = bv;
+    SLIMC_RT_UNROLL for (int i = 0; i < (R - 1) * S + 3; i++)
+    {
+        const int64_t ih = oh * S - s->PH + i;
+        if (ih < 0 || ih >= s->H)
+            continue;
+        const float *p = x + ih * W + t * S - s->PW;
+        __m512 v[3];
+        if (S == 1) {
+            SLIMC_RT_UNROLL for (int kw = 0; kw < 3; kw++) v[kw] =
+                _mm512_maskz_loadu_ps((__mmask16)lm[kw], p + kw);
+        } else {
+            const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)(lm[0] & 0xffffu), p);
+            const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(lm[0] >> 16), p + 16);
+            const __m512 b0 = _mm512_maskz_loadu_ps((__mmask16)(lm[1] & 0xffffu), p + 2);
+            const __m512 b1 = _mm512_maskz_loadu_ps((__mmask16)(lm[1] >> 16), p + 18);
+            v[0] = _mm512_permutex2var_ps(a0, even, a1);
+            v[1] = _mm512_permutex2var_ps(a0, odd, a1);
+            v[2] = _mm512_permutex2var_ps(b0, even, b1);
+        }
+        SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        {
+            const int kh = i - r * S;
+            if (kh >= 0 && kh < 3)
+                SLIMC_RT_UNROLL for (int kw = 0; kw < 3; kw++) acc[r] =
+                    _mm512_fmadd_ps(wv[kh * 3 + kw], v[kw], acc[r]);
+        }
+    }
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        _mm512_mask_storeu_ps(y + (oh + r) * s->OW + t, sm, slimc_rt_act_512(s->ACT, acc[r]));
+}
+
+/* lanes j in [0, L) with 0 <= B + j < W */
+static inline uint32_t slimc_rt_row_lanes(int64_t B, int64_t L, int64_t W)
+{
+    const int64_t lo = slimc_rt_max(0, -B), hi = slimc_rt_min(L, W - B);
+    return hi <= lo ? 0u : (uint32_t)((((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u));
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_dw3_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
+{
+    enum { RB = SLIMC_RT_DW_RB, MAXT = 64 };
+    const int64_t OW = s->OW, OH = s->OH, S = s->SW, nt = (OW + 15) / 16;
+    uint32_t lm[MAXT][3];
+    __mmask16 sm[MAXT];
+    for (int64_t q = 0; q < nt; q++) {
+        const int64_t t = 16 * q, iw0 = t * S - s->PW;
+        sm[q] = (__mmask16)((1u << slimc_rt_min(16, OW - t)) - 1u);
+        if (S == 1)
+            for (int kw = 0; kw < 3; kw++)
+                lm[q][kw] = slimc_rt_row_lanes(iw0 + kw, 16, s->W);
+        else
+            lm[q][0] = slimc_rt_row_lanes(iw0, 32, s->W),
+            lm[q][1] = slimc_rt_row_lanes(iw0 + 2, 32, s->W);
+    }
+    __m512 wv[9];
+    for (int k = 0; k < 9; k++)
+        wv[k] = _mm512_set1_ps(w[k]);
+    const __m512 bv = _mm512_set1_ps(b);
+    int64_t oh = 0;
+    if (S == 1) {
+        for (; oh + RB <= OH; oh += RB)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(RB, 1, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+        for (; oh < OH; oh++)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(1, 1, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+    } else {
+        for (; oh + RB <= OH; oh += RB)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(RB, 2, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+        for (; oh < OH; oh++)
+            for (int64_t q = 0; q < nt; q++)
+                slimc_rt_dw3_block(1, 2, s, x, wv, lm[q], oh, 16 * q, bv, y, sm[q]);
+    }
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
+{
+    const int64_t OW = s->OW, SW = s->SW;
+    if (SW > 2 || s->KW > 16) {
+        slimc_rt_dw_plane_c(s, x, w, b, y);
+        return;
+    }
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int64_t oh = 0; oh < s->OH; oh++)
+        for (int64_t t = 0; t < OW; t += 16) {
+            const int64_t e = slimc_rt_min(OW - t, 16);
+            __m512 acc = _mm512_set1_ps(b);
+            /* per kw, the input lanes of these e outputs that fall inside the row (for stride
+             * 2, lanes of the 32 inputs starting at the first output's) */
+            uint32_t lm[16];
+            for (int64_t kw = 0; kw < s->KW; kw++) {
+                const int64_t iw = t * SW - s->PW + kw * s->DW;
+                const int64_t lo = slimc_rt_min(e, iw >= 0 ? 0 : slimc_rt_div_ceil(-iw, SW));
+                const int64_t hi = slimc_rt_max(
+                    lo, slimc_rt_min(e, iw >= s->W ? 0 : slimc_rt_div_ceil(s->W - iw, SW)));
+                lm[kw] = hi <= lo  ? 0u
+                         : SW == 1 ? (uint32_t)(((1u << hi) - 1u) & ~((1u << lo) - 1u))
+                                   : (uint32_t)((((uint64_t)1 << (2 * hi - 1)) - 1u) &
+                                                ~(((uint64_t)1 << (2 * lo)) - 1u));
+            }
+            for (int64_t kh = 0; kh < s->KH; kh++) {
+                const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
+                if (ih < 0 || ih >= s->H)
+                    continue;
+                const float *xr = x + ih * s->W + t * SW - s->PW;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const float *p = xr + kw * s->DW;
+                    __m512 v;
+                    if (SW == 1)
+                        v = _mm512_maskz_loadu_ps((__mmask16)lm[kw], p);
+                    else
+                        v = _mm512_permutex2var_ps(
+                            _mm512_maskz_loadu_ps((__mmask16)(lm[kw] & 0xffffu), p), even,
+                            _mm512_maskz_loadu_ps((__mmask16)(lm[kw] >> 16), p + 16));
+                    acc = _mm512_fmadd_ps(_mm512_set1_ps(w[kh * s->KW + kw]), v, acc);
+                }
+            }
+            _mm512_mask_storeu_ps(y + oh * OW + t, (__mmask16)((1u << e) - 1u), acc);
+        }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
+                                       float b, float *y)
+{
+    const int isa = slimc_rt_isa();
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        if (slimc_rt_dw3_ok(s)) {
+            slimc_rt_dw3_plane_512(s, x, w, b, y); /* applies s->ACT itself */
+            return;
+        }
+        slimc_rt_dw_plane_512(s, x, w, b, y);
+        slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
+        return;
+    }
+#endif
+    slimc_rt_dw_plane_c(s, x, w, b, y);
+    slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
+}

@@ -1,0 +1,174 @@
+/* internal.h — what the kernel families share and generated code never sees (it ends up
+ * inside `#ifndef SLIMC_RT_EXTERN` in runtime/slimc_rt.h): the x86 intrinsics, the target
+ * attribute of each instruction set, the CPU-feature probes of cpu.c, and the few helpers
+ * that more than one family calls.
+ *
+ * Linkage: in the generated header (SLIMC_RT_ONE_FILE) the kernels are one translation unit
+ * and every helper is `static`, as the hand-kept header had it, so AOT code and
+ * libslimc_kernels.so compile exactly what they compiled before. A family file compiled on
+ * its own (the build's slimc_kernels_parts check: each file has its own includes, and the
+ * files link together) sees the SLIMC_RT_SHARED functions as hidden externs. */
+#ifndef SLIMC_RT_INTERNAL_H
+#define SLIMC_RT_INTERNAL_H
+
+#include "runtime/kernels/kernels.h"
+
+#ifdef SLIMC_RT_ONE_FILE
+#define SLIMC_RT_SHARED static SLIMC_RT_UNUSED
+#else
+#define SLIMC_RT_SHARED __attribute__((visibility("hidden")))
+#endif
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SLIMC_RT_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+enum { SLIMC_RT_ISA_GENERIC = 0, SLIMC_RT_ISA_AVX2 = 1, SLIMC_RT_ISA_AVX512 = 2 };
+
+#ifdef SLIMC_RT_X86
+#if defined(__clang__)
+#define SLIMC_RT_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define SLIMC_RT_UNROLL _Pragma("GCC unroll 16")
+#endif
+#define SLIMC_RT_AVX512  __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma")))
+#define SLIMC_RT_AVX2    __attribute__((target("avx2,fma")))
+#define SLIMC_RT_VNNI    __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma")))
+#define SLIMC_RT_AVXVNNI __attribute__((target("avxvnni,avx2,fma")))
+#define SLIMC_RT_VBMI                                                                              \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512vbmi,avx512vnni,avx2,fma")))
+#endif
+
+/* AMX tiles (amx.h) need Linux to grant the tile state (cpu.c: slimc_rt_has_amx). */
+#if defined(SLIMC_RT_X86) && defined(__linux__)
+#define SLIMC_RT_HAS_AMX 1
+#define SLIMC_RT_AMX                                                                               \
+    __attribute__((target("amx-tile,amx-int8,avx512f,avx512vl,avx512bw,avx512vnni,avx2,fma")))
+/* gcc's tile loads are asm statements without a memory operand: a compiler barrier keeps
+ * the stores that fill a tile's source ahead of them */
+#define SLIMC_RT_BARRIER() __asm__ volatile("" ::: "memory")
+#endif
+
+/* ---- the CPU-feature probes (cpu.c), each detected once and cached ---- */
+
+/* The instruction set of the fp32 kernels (SLIMC_RT_ISA_*), capped by SLIMC_MAX_ISA. */
+SLIMC_RT_SHARED int slimc_rt_isa(void);
+/* AVX-512 VNNI (vpdpbusd on zmm), unless SLIMC_NO_VNNI. */
+SLIMC_RT_SHARED int slimc_rt_has_vnni(void);
+#ifdef SLIMC_RT_X86
+/* AVX-VNNI (vpdpbusd on ymm, VEX), unless SLIMC_NO_VNNI. */
+SLIMC_RT_SHARED int slimc_rt_has_avxvnni(void);
+/* AVX-512 VBMI (vpermt2b), on top of VNNI. */
+SLIMC_RT_SHARED int slimc_rt_has_vbmi(void);
+/* bit 0: AVX512_BF16, bit 1: AMX-BF16 granted; unless SLIMC_NO_BF16. */
+SLIMC_RT_SHARED int slimc_rt_bf16_caps(void);
+#endif
+#ifdef SLIMC_RT_HAS_AMX
+/* AMX-INT8 with the tile state granted by Linux, unless SLIMC_NO_AMX / SLIMC_NO_VNNI. */
+SLIMC_RT_SHARED int slimc_rt_has_amx(void);
+#endif
+
+/* ---- gemm.c, for conv.c and lowbit.c ---- */
+
+/* C = init + A B on the instruction set isa (slimc_rt_isa()); gemm.c's section comment. */
+SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A,
+                                   int64_t rsa, int64_t csa, const float *B, int64_t ldb, float *C,
+                                   int64_t ldc, const float *brow, const float *bcol, int accum);
+/* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
+SLIMC_RT_SHARED void slimc_rt_act(int isa, int64_t act, float *y, int64_t ldy, int64_t m,
+                                  int64_t n);
+
+/* ---- inline helpers of more than one family ---- */
+
+#ifdef SLIMC_RT_X86
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_act_512(int64_t act,
+                                                                                     __m512 v)
+{
+    if (act == SLIMC_RT_ACT_NONE)
+        return v;
+    v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ),
+                           _mm512_setzero_ps());
+    if (act == SLIMC_RT_ACT_RELU6)
+        v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_set1_ps(6.0f), _CMP_GE_OQ),
+                               _mm512_set1_ps(6.0f));
+    return v;
+}
+#endif
+
+#ifdef SLIMC_RT_X86
+/* The bits [lo, hi) of a 64-bit mask (0 when hi <= lo). */
+static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
+{
+    lo = slimc_rt_max(lo, 0);
+    hi = slimc_rt_min(hi, 64);
+    if (hi <= lo)
+        return 0;
+    const uint64_t top = hi == 64 ? ~0ull : (1ull << hi) - 1ull;
+    return (__mmask64)(top & ~((1ull << lo) - 1ull));
+}
+#endif
+
+/* conv.c's 3x3 depthwise kernel, whose shapes and row blocks qdw.c's int8 one shares */
+#ifdef SLIMC_RT_X86
+#ifndef SLIMC_RT_DW_RB
+#define SLIMC_RT_DW_RB 4 /* output rows per block of the 3x3 depthwise kernel (<= 8) */
+#endif
+
+/* the shapes slimc_rt_dw3_plane_512 takes */
+static inline int slimc_rt_dw3_ok(const slimc_rt_conv *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
+           (s->SW == 1 || s->SW == 2) && s->OW <= 16 * 64;
+}
+#endif
+
+/* int8 outputs (quant.c, qconv.c, qdw.c, qpacked.c) */
+/* The f32 output of one exact accumulator. */
+static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *bias, int64_t o)
+{
+    const float m = xs * ws;
+    const float r = (float)acc * m;
+    return bias ? r + bias[o] : r;
+}
+
+/* out[i] = y, as f32 or requantized to u8 (slimc_rt_qreq). */
+static inline void slimc_rt_qstore(void *out, int64_t i, float y, const slimc_rt_qreq *rq)
+{
+    if (!rq) {
+        ((float *)out)[i] = y;
+        return;
+    }
+    if (rq->act != SLIMC_RT_ACT_NONE)
+        y = y <= 0.0f ? 0.0f : (rq->act == SLIMC_RT_ACT_RELU6 && y >= 6.0f) ? 6.0f : y;
+    float v = rintf(rq->div != 0.0f ? y / rq->div : y * rq->inv) + (float)rq->zp;
+    v = v > 0.0f ? v : 0.0f; /* NaN -> 0 */
+    v = v < 255.0f ? v : 255.0f;
+    ((uint8_t *)out)[i] = (uint8_t)v;
+}
+
+#ifdef SLIMC_RT_X86
+/* slimc_rt_qstore for the lanes mk of y at out[i ..], the same bytes with fewer steps:
+ * a = y inv (or y / div) capped at 256 (NaN stays NaN: vminps returns its second operand),
+ * rounded to nearest even into i32 (NaN and values out of range become INT_MIN), plus zp,
+ * below 0 raised to 0, above 255 saturated by the store. rintf(a) + zp is exact in f32
+ * wherever it is not clamped anyway, so every case gives slimc_rt_qstore's byte. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_qreq *rq)
+{
+    if (!rq) {
+        _mm512_mask_storeu_ps((float *)out + i, mk, y);
+        return;
+    }
+    y = slimc_rt_act_512(rq->act, y);
+    const __m512 a = _mm512_min_ps(_mm512_set1_ps(256.0f),
+                                   rq->div != 0.0f ? _mm512_div_ps(y, _mm512_set1_ps(rq->div))
+                                                   : _mm512_mul_ps(y, _mm512_set1_ps(rq->inv)));
+    __m512i q = _mm512_cvt_roundps_epi32(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_max_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(rq->zp)), _mm512_setzero_si512());
+    _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + i, mk, q);
+}
+#endif
+
+#endif /* SLIMC_RT_INTERNAL_H */

@@ -1,0 +1,163 @@
+/* kernels.h — the kernels' interface: what generated code calls, and how the kernels' bodies
+ * are linked. Part of the generated runtime/slimc_rt.h (after base.h, slimc_abi.h and
+ * threadpool.c); the bodies are the family files of runtime/kernels/. */
+#ifndef SLIMC_RT_KERNELS_H
+#define SLIMC_RT_KERNELS_H
+
+#include "runtime/kernels/base.h"
+#include "runtime/slimc_abi.h"
+
+/* ---- the kernels' interface -----------------------------------------------------------
+ *
+ * Generated code calls the kernels through the declarations below. Where their bodies live
+ * depends on how this file is included:
+ *   by default      here, static: a generated file (AOT, `slimc emit`) stands alone;
+ *   SLIMC_RT_EXTERN not here: JIT code is linked against one prebuilt copy of the kernels
+ *                   (libslimc_kernels.so, built with slimc and loaded by runtime/jit.c), so
+ *                   a cache miss compiles only the model's own loops;
+ *   SLIMC_RT_BUILD_KERNELS  here, with external linkage: that library
+ *                   (runtime/kernels/kernels.c). */
+#if defined(SLIMC_RT_EXTERN) || defined(SLIMC_RT_BUILD_KERNELS)
+#define SLIMC_RT_KERNEL __attribute__((visibility("default")))
+#else
+#define SLIMC_RT_KERNEL static SLIMC_RT_UNUSED
+#endif
+
+/* Columns per tile: 256 for one row (the GEMV tile's width; with several threads each
+ * keeps reading the same columns of B, which can then stay in its own L2), else 128. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_nb(int64_t M)
+{
+    return M == 1 ? 256 : SLIMC_RT_GEMM_NB;
+}
+
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_gemm_items(int64_t M, int64_t N)
+{
+    const int64_t nb = slimc_rt_gemm_nb(M);
+    return ((M + SLIMC_RT_GEMM_MB - 1) / SLIMC_RT_GEMM_MB) * ((N + nb - 1) / nb);
+}
+
+/* conv2d as an implicit GEMM per group: out[o, p] = bias[o] + sum over k = (c, kh, kw)
+ * of w[o, k] * im2col[k, p], the weights read in place as A, the input's im2col matrix
+ * packed panel by panel (KC rows x NP pixels, on the stack) as B, NCHW output. */
+typedef struct slimc_rt_conv {
+    int64_t C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW;
+    int64_t ACT; /* fp32 kernels: activation applied to the outputs (SLIMC_RT_ACT_*) */
+} slimc_rt_conv;
+
+/* Activations the conv kernels apply to their outputs while they are in cache (the
+ * codegen's relu / relu6 epilogue when it is the only one): exactly slimc_rt_relu and
+ * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN). */
+enum { SLIMC_RT_ACT_NONE = 0, SLIMC_RT_ACT_RELU = 1, SLIMC_RT_ACT_RELU6 = 2 };
+
+SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                        const float *B, int b_nk, const float *bias, float *C,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                        int64_t *nc);
+SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                        const float *bias, float *y, int64_t p0, int64_t p1);
+SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
+                                       float b, float *y);
+/* max_pool2d of one plane x [H, W] into y [OH, OW] (s: the window as a conv's; C, O, CG, OG
+ * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
+ * order, each replacing the maximum when greater (as the reference evaluator does). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* softmax (log_softmax when log) of the contiguous row x[0, len) into y, as PyTorch: the
+ * maximum m (NaN wins), e = exp(x - m), y = e / sum(e) (log: x - m - log(sum)). The AVX-512
+ * path sums 16 lanes at once and uses a vector exp within 2 ulp of expf. */
+SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log);
+/* layer_norm of the contiguous row x[0, len) into y: mean, the mean of squared deviations,
+ * (x - mean) / sqrt(var + eps), times weight, plus bias (either may be NULL). */
+SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,
+                                            const float *weight, const float *bias);
+/* The same over u8 codes (an int8 chain: the windows' largest code; none at all gives 0). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uint8_t *x,
+                                               uint8_t *y);
+/* Where the int8 conv / linear kernels write: f32 (rq NULL), or, for a layer whose result
+ * feeds only int8 layers (the qchain pass), u8 requantized exactly as a quantize node would:
+ * clamp(rintf(act(y) * inv) + zp, 0, 255), NaN -> 0, act a SLIMC_RT_ACT_* applied to y;
+ * with div nonzero, act(y) / div in place of act(y) * inv (an ONNX QuantizeLinear, which
+ * divides by its scale). */
+typedef struct slimc_rt_qreq {
+    float inv;
+    int32_t zp;
+    int32_t act;
+    float div;
+} slimc_rt_qreq;
+/* out advanced by i elements of its kind (u8 when rq, else f32). */
+static inline void *slimc_rt_qoff(void *out, const slimc_rt_qreq *rq, int64_t i)
+{
+    return rq ? (void *)((uint8_t *)out + i) : (void *)((float *)out + i);
+}
+SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
+                                    const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
+                                    float xs, const float *ws, const float *bias, void *out,
+                                    const slimc_rt_qreq *rq, int64_t sm, int64_t so);
+/* qlinear with the weight packed by the layout pass for vpdpbusd and AMX tiles:
+ * Wp[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4] = W[o][k], KB =
+ * slimc_rt_qpack_rows(K) (slimc_abi.h: ceil(K / 4) rounded up to 16), zeros past
+ * O and K. Rows [m0, m0 + mc) and outputs [o0, o0 + oc) of out [M, O] (o0 a multiple of 16)
+ * from A [M, K], with qlinear's arithmetic bit for bit. */
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                           int64_t oc, int64_t O, int64_t K, const uint8_t *A,
+                                           const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                                           float xs, const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq);
+SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
+                                          int32_t zp);
+SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                      int64_t p1, uint8_t zp, uint8_t *col);
+SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                          int64_t p1, int32_t zp, const int8_t *w,
+                                          const int32_t *wsum, float xs, const float *ws,
+                                          const float *bias, void *out, const slimc_rt_qreq *rq,
+                                          uint8_t *col);
+/* The bytes of slimc_rt_qconv_block's scratch for K = CG * KH * KW: the panel of 64 pixels
+ * x K rounded up to 64, its 4 tap rows, 2 x 16 weight rows copied for AMX tiles and what
+ * they hold (64 bytes). slimc_rt_qcol_alloc allocates it (free() frees it). */
+static inline int64_t slimc_rt_qcol_bytes(int64_t K)
+{
+    const int64_t KQ = (K + 63) / 64 * 64;
+    return SLIMC_RT_QCONV_PX * KQ + 4 * 64 + 32 * KQ + 64;
+}
+SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K);
+/* qconv2d with one input channel per group (depthwise): output plane o of one image, y (u8
+ * when rq, else f32) from its input plane x, w the plane's KH x KW weights, wsum their sum
+ * as the layer holds it, ws its weight scale; qconv2d's arithmetic bit for bit. */
+SLIMC_RT_KERNEL void slimc_rt_qdw_plane(const slimc_rt_conv *s, const uint8_t *x, int32_t zp,
+                                        const int8_t *w, int32_t wsum, float xs, float ws,
+                                        const float *bias, int64_t o, void *y,
+                                        const slimc_rt_qreq *rq);
+
+/* Low-bit weights (wlinear, docs/quantization.md): the formats of W [N, K]. i8: one byte
+ * per weight; i4: two a byte, element k of a row in the low nibble when k is even, both
+ * two's complement; each times scales[n * (K / group) + k / group]. f16 / bf16: the
+ * weight itself, converted. */
+enum { SLIMC_RT_W_I8 = 0, SLIMC_RT_W_I4 = 1, SLIMC_RT_W_F16 = 2, SLIMC_RT_W_BF16 = 3 };
+/* Tile `it` of C[M, N] = A[M, K] W^T + bias (as slimc_rt_gemm_tile with b_nk), W decoded
+ * to f32 block by block on the stack. */
+SLIMC_RT_KERNEL void slimc_rt_wgemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
+                                         const void *W, int fmt, const float *scales, int64_t group,
+                                         const float *bias, float *C, int64_t it, int64_t *m0,
+                                         int64_t *mc, int64_t *n0, int64_t *nc);
+
+/* wlinear with bf16 weights packed by the layout pass, computed in bf16 (the activations
+ * rounded to bf16, products exact, sums in f32): Wp[((n / 16) * KB + k / 2) * 32 +
+ * (n % 16) * 2 + k % 2] = W[n][k], KB = ceil(K / 2) rounded up to 16 (the int8 packing with
+ * bf16 pairs for byte quads), zeros past N and K. Rows [m0, m0 + mc) and columns [n0, n0 +
+ * nc) of C [M, N] (n0 a multiple of 16) from A [M, K] f32. AMX-BF16 tiles for 16 rows or
+ * more, AVX-512 BF16 (vdpbf16ps) below, portable loops elsewhere, all the same products. */
+SLIMC_RT_KERNEL void slimc_rt_bgemm_packed(int64_t m0, int64_t mc, int64_t n0, int64_t nc,
+                                           int64_t N, int64_t K, const float *A, const uint16_t *Wp,
+                                           const float *bias, float *C);
+/* The same arithmetic on an unpacked bf16 W [N, K] (a pipeline without layout): plain
+ * loops. */
+SLIMC_RT_KERNEL void slimc_rt_bgemm_rows(int64_t m0, int64_t mc, int64_t N, int64_t K,
+                                         const float *A, const uint16_t *W, const float *bias,
+                                         float *C);
+
+/* Dynamic int8 (dqlinear): u8 parameters of x[0, n), per tensor: [min, max] widened to hold
+ * 0 (NaN ignored), scale = (max - min) / 255, zero point round(-min / scale); a zero range
+ * gives scale 1, zero point 0. ir/eval_lowbit.c computes the very same floats. */
+SLIMC_RT_KERNEL void slimc_rt_dyn_params(const float *x, int64_t n, float *scale, int32_t *zp);
+
+#endif /* SLIMC_RT_KERNELS_H */

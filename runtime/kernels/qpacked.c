@@ -1,0 +1,304 @@
+/* qpacked.c — int8 GEMM on weights packed by the layout pass (VNNI, AVX-VNNI, AMX). */
+#include "runtime/kernels/internal.h"
+#include "runtime/kernels/amx.h"
+
+/* ---- int8 GEMM on VNNI-packed weights (qlinear after the layout pass) ----
+ * Per row m and k4: the 4 bytes of A at k = 4 k4 broadcast to every lane, times the 64
+ * packed bytes of 16 outputs: vpdpbusd adds 16 dot products of 4 into 16 i32 lanes, one
+ * per output, so nothing is reduced across lanes at the end. Register block: up to 8 rows
+ * x 32 outputs (16 accumulators, two weight loads and 8 broadcasts per k4). */
+
+static inline int32_t slimc_rt_a4(const uint8_t *a, int64_t k4, int64_t K)
+{
+    int32_t v = 0;
+    const int64_t k = 4 * k4, n = K - k < 4 ? K - k : 4;
+    memcpy(&v, a + k, (size_t)n); /* never past the row (K4 rounds up) */
+    return v;
+}
+
+static void slimc_rt_qgemm_packed_c(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O,
+                                    int64_t K, const uint8_t *A, const int8_t *Wp, int32_t zp,
+                                    const int32_t *wsum, float xs, const float *ws,
+                                    const float *bias, void *out, const slimc_rt_qreq *rq)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K);
+    for (int64_t m = m0; m < m0 + mc; m++)
+        for (int64_t o = o0; o < o0 + oc; o++) {
+            const int8_t *w = Wp + (o / 16) * KB * 64 + (o % 16) * 4;
+            const uint8_t *a = A + m * K;
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; k++)
+                acc += (int32_t)a[k] * (int32_t)w[(k / 4) * 64 + k % 4];
+            slimc_rt_qstore(out, m * O + o, slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o),
+                            rq);
+        }
+}
+
+#ifdef SLIMC_RT_X86
+static inline __attribute__((always_inline)) SLIMC_RT_VNNI void
+slimc_rt_qpacked_block(int MR, int NB, int64_t m, int64_t o, int64_t oc, int64_t O, int64_t K,
+                       const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                       float xs, const float *ws, const float *bias, void *out,
+                       const slimc_rt_qreq *rq)
+{
+    const int64_t K4 = (K + 3) / 4, K4f = K / 4, KB = slimc_rt_qpack_rows(K);
+    __m512i acc[8][2];
+    SLIMC_RT_UNROLL
+    for (int i = 0; i < MR; i++) {
+        SLIMC_RT_UNROLL
+        for (int b = 0; b < NB; b++)
+            acc[i][b] = _mm512_setzero_si512();
+    }
+    const int8_t *w0 = Wp + (o / 16) * KB * 64;
+    for (int64_t k4 = 0; k4 < K4; k4++) {
+        __m512i wv[2];
+        SLIMC_RT_UNROLL
+        for (int b = 0; b < NB; b++)
+            wv[b] = _mm512_loadu_si512((const void *)(w0 + (b * KB + k4) * 64));
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MR; i++) {
+            const uint8_t *a = A + (m + i) * K;
+            int32_t a4;
+            if (k4 < K4f)
+                memcpy(&a4, a + 4 * k4, 4);
+            else
+                a4 = slimc_rt_a4(a, k4, K);
+            const __m512i av = _mm512_set1_epi32(a4);
+            SLIMC_RT_UNROLL
+            for (int b = 0; b < NB; b++)
+                acc[i][b] = _mm512_dpbusd_epi32(acc[i][b], av, wv[b]);
+        }
+    }
+    /* qlinear's epilogue, 16 outputs at a time: (float)(acc - zp wsum) * (xs ws) + bias */
+    const __m512 vxs = _mm512_set1_ps(xs);
+    const __m512i vzp = _mm512_set1_epi32(zp);
+    SLIMC_RT_UNROLL
+    for (int b = 0; b < NB; b++) {
+        const int64_t ob = o + 16 * b, left = oc - 16 * b;
+        if (left <= 0)
+            break;
+        const __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+        const __m512i vsum = _mm512_maskz_loadu_epi32(mk, wsum + ob);
+        const __m512 vm = _mm512_mul_ps(vxs, _mm512_maskz_loadu_ps(mk, ws + ob));
+        const __m512 vb = bias ? _mm512_maskz_loadu_ps(mk, bias + ob) : _mm512_setzero_ps();
+        SLIMC_RT_UNROLL
+        for (int i = 0; i < MR; i++) {
+            const __m512i s = _mm512_sub_epi32(acc[i][b], _mm512_mullo_epi32(vzp, vsum));
+            __m512 r = _mm512_mul_ps(_mm512_cvtepi32_ps(s), vm);
+            if (bias)
+                r = _mm512_add_ps(r, vb);
+            slimc_rt_qstore16(out, (m + i) * O + ob, mk, r, rq);
+        }
+    }
+}
+
+static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
+                                                     int64_t O, int64_t K, const uint8_t *A,
+                                                     const int8_t *Wp, int32_t zp,
+                                                     const int32_t *wsum, float xs, const float *ws,
+                                                     const float *bias, void *out,
+                                                     const slimc_rt_qreq *rq)
+{
+    for (int64_t o = o0; o < o0 + oc; o += 32) {
+        const int64_t ocb = slimc_rt_min(32, o0 + oc - o);
+        const int nb = ocb > 16 ? 2 : 1;
+        int64_t m = m0;
+        for (; m + 8 <= m0 + mc; m += 8) {
+            if (nb == 2)
+                slimc_rt_qpacked_block(8, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
+            else
+                slimc_rt_qpacked_block(8, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
+        }
+        for (; m < m0 + mc; m++) {
+            if (nb == 2)
+                slimc_rt_qpacked_block(1, 2, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
+            else
+                slimc_rt_qpacked_block(1, 1, m, o, ocb, O, K, A, Wp, zp, wsum, xs, ws, bias, out,
+                                       rq);
+        }
+    }
+}
+#endif
+
+#ifdef SLIMC_RT_X86
+/* qlinear's epilogue for outputs [o, o + n) (n <= 8; none when n <= 0) of one row at
+ * out[i ..], from their i32 sums in acc: slimc_rt_qout then slimc_rt_qstore, the same float
+ * operations 8 lanes at a time when n is 8. */
+static inline SLIMC_RT_AVXVNNI __attribute__((always_inline)) void
+slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_t zp,
+                 const int32_t *wsum, float xs, const float *ws, const float *bias,
+                 const slimc_rt_qreq *rq)
+{
+    if (n <= 0)
+        return;
+    int32_t t[8];
+    _mm256_storeu_si256((__m256i *)(void *)t, acc);
+    if (n < 8) {
+        for (int64_t j = 0; j < n; j++)
+            slimc_rt_qstore(out, i + j,
+                            slimc_rt_qout(t[j] - zp * wsum[o + j], xs, ws[o + j], bias, o + j), rq);
+        return;
+    }
+    const __m256i s = _mm256_sub_epi32(
+        acc, _mm256_mullo_epi32(_mm256_set1_epi32(zp),
+                                _mm256_loadu_si256((const __m256i *)(const void *)(wsum + o))));
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(s),
+                             _mm256_mul_ps(_mm256_set1_ps(xs), _mm256_loadu_ps(ws + o)));
+    if (bias)
+        y = _mm256_add_ps(y, _mm256_loadu_ps(bias + o));
+    if (!rq) {
+        _mm256_storeu_ps((float *)out + i, y);
+        return;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    if (rq->act != SLIMC_RT_ACT_NONE) {
+        y = _mm256_blendv_ps(y, zero, _mm256_cmp_ps(y, zero, _CMP_LE_OQ));
+        if (rq->act == SLIMC_RT_ACT_RELU6)
+            y = _mm256_blendv_ps(y, _mm256_set1_ps(6.0f),
+                                 _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_GE_OQ));
+    }
+    __m256 v = _mm256_round_ps(rq->div != 0.0f ? _mm256_div_ps(y, _mm256_set1_ps(rq->div))
+                                               : _mm256_mul_ps(y, _mm256_set1_ps(rq->inv)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    v = _mm256_add_ps(v, _mm256_set1_ps((float)rq->zp));
+    v = _mm256_min_ps(_mm256_max_ps(v, zero), _mm256_set1_ps(255.0f)); /* NaN -> 0 */
+    _mm256_storeu_si256((__m256i *)(void *)t, _mm256_cvttps_epi32(v));
+    for (int j = 0; j < 8; j++)
+        ((uint8_t *)out)[i + j] = (uint8_t)t[j];
+}
+
+/* The packed GEMM on AVX-VNNI: a 16-output block's 64 bytes per k4 are two ymm of 8 outputs;
+ * 4 rows at a time (8 accumulators), each row's 4 bytes broadcast; the scalar epilogue. */
+static SLIMC_RT_AVXVNNI void
+slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O, int64_t K,
+                              const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                              float xs, const float *ws, const float *bias, void *out,
+                              const slimc_rt_qreq *rq)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), K4 = (K + 3) / 4, K4f = K / 4;
+    for (int64_t o = o0; o < o0 + oc; o += 16) {
+        const int8_t *w0 = Wp + (o / 16) * KB * 64;
+        const int64_t on = slimc_rt_min(16, o0 + oc - o);
+        for (int64_t m = m0; m < m0 + mc; m += 4) {
+            const int64_t mr = slimc_rt_min(4, m0 + mc - m);
+            /* rows past mc repeat the last one: computed, not stored */
+            const uint8_t *a0 = A + m * K, *a1 = A + (m + (mr > 1 ? 1 : 0)) * K;
+            const uint8_t *a2 = A + (m + (mr > 2 ? 2 : mr - 1)) * K;
+            const uint8_t *a3 = A + (m + (mr > 3 ? 3 : mr - 1)) * K;
+            /* named accumulators: in an array they went through memory every step */
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+                    c21 = c00, c30 = c00, c31 = c00;
+            for (int64_t k4 = 0; k4 < K4; k4++) {
+                const __m256i wl =
+                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64));
+                const __m256i wh =
+                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64 + 32));
+                int32_t q0, q1, q2, q3;
+                if (k4 < K4f) {
+                    memcpy(&q0, a0 + 4 * k4, 4);
+                    memcpy(&q1, a1 + 4 * k4, 4);
+                    memcpy(&q2, a2 + 4 * k4, 4);
+                    memcpy(&q3, a3 + 4 * k4, 4);
+                } else {
+                    q0 = slimc_rt_a4(a0, k4, K);
+                    q1 = slimc_rt_a4(a1, k4, K);
+                    q2 = slimc_rt_a4(a2, k4, K);
+                    q3 = slimc_rt_a4(a3, k4, K);
+                }
+                const __m256i v0 = _mm256_set1_epi32(q0), v1 = _mm256_set1_epi32(q1);
+                const __m256i v2 = _mm256_set1_epi32(q2), v3 = _mm256_set1_epi32(q3);
+                c00 = _mm256_dpbusd_avx_epi32(c00, v0, wl);
+                c01 = _mm256_dpbusd_avx_epi32(c01, v0, wh);
+                c10 = _mm256_dpbusd_avx_epi32(c10, v1, wl);
+                c11 = _mm256_dpbusd_avx_epi32(c11, v1, wh);
+                c20 = _mm256_dpbusd_avx_epi32(c20, v2, wl);
+                c21 = _mm256_dpbusd_avx_epi32(c21, v2, wh);
+                c30 = _mm256_dpbusd_avx_epi32(c30, v3, wl);
+                c31 = _mm256_dpbusd_avx_epi32(c31, v3, wh);
+            }
+            const __m256i acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+            for (int i = 0; i < mr; i++)
+                for (int h = 0; h < 2; h++)
+                    slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[i][h],
+                                     slimc_rt_min(8, on - 8 * h), o + 8 * h, zp, wsum, xs, ws, bias,
+                                     rq);
+        }
+    }
+}
+#endif
+
+#ifdef SLIMC_RT_HAS_AMX
+/* qlinear on AMX; returns 0 (nothing written) when a scratch copy cannot be allocated. */
+static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                                  int64_t oc, int64_t O, int64_t K,
+                                                  const uint8_t *A, const int8_t *Wp, int32_t zp,
+                                                  const int32_t *wsum, float xs, const float *ws,
+                                                  const float *bias, void *out,
+                                                  const slimc_rt_qreq *rq)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), KC = KB / 16;
+    int32_t ct[4 * 256] __attribute__((aligned(64)));
+    uint8_t *buf0 = NULL, *buf1 = NULL;
+    int ok = 1;
+    slimc_rt_amx_config();
+    for (int64_t m = m0; m < m0 + mc && ok; m += 32) {
+        const int64_t mr = slimc_rt_min(32, m0 + mc - m);
+        int64_t la0, la1 = K;
+        const uint8_t *a0 = slimc_rt_amx_rows(A, M, K, m, &buf0, &la0, NULL), *a1 = a0;
+        if (mr > 16)
+            a1 = slimc_rt_amx_rows(A, M, K, m + 16, &buf1, &la1, NULL);
+        if (!a0 || !a1) {
+            ok = 0;
+            break;
+        }
+        SLIMC_RT_BARRIER();
+        for (int64_t o = o0; o < o0 + oc; o += 32) {
+            const int64_t onr = slimc_rt_min(32, o0 + oc - o);
+            slimc_rt_amx_steps(0, mr > 16 ? 2 : 1, onr > 16 ? 2 : 1, a0, la0, a1, la1,
+                               (const uint8_t *)(Wp + (o / 16) * KB * 64), 64, 16 * 64, KB * 64, KC,
+                               ct);
+            for (int t = 0; t < 4; t++) {
+                const int64_t r0 = 16 * (t >> 1), c0 = 16 * (t & 1);
+                if (r0 < mr && c0 < onr)
+                    slimc_rt_amx_epilogue(0, ct + 256 * t, slimc_rt_min(16, mr - r0),
+                                          slimc_rt_min(16, onr - c0), o + c0, zp, wsum, xs, ws,
+                                          bias, out, (m + r0) * O, O, rq);
+            }
+        }
+    }
+    free(buf0);
+    free(buf1);
+    return ok;
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, int64_t o0,
+                                           int64_t oc, int64_t O, int64_t K, const uint8_t *A,
+                                           const int8_t *Wp, int32_t zp, const int32_t *wsum,
+                                           float xs, const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq)
+{
+    (void)M; /* only the AMX path reads it (none off x86-64 Linux) */
+    if (mc <= 0 || oc <= 0)
+        return;
+#ifdef SLIMC_RT_HAS_AMX
+    /* below 16 rows most of each tile would be padding: vpdpbusd does better */
+    if (K > 0 && mc >= 16 && slimc_rt_has_amx() &&
+        slimc_rt_qgemm_packed_amx(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq))
+        return;
+#endif
+#ifdef SLIMC_RT_X86
+    if (K > 0 && slimc_rt_has_vnni()) {
+        slimc_rt_qgemm_packed_vnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+        return;
+    }
+    if (K > 0 && slimc_rt_has_avxvnni()) {
+        slimc_rt_qgemm_packed_avxvnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+        return;
+    }
+#endif
+    slimc_rt_qgemm_packed_c(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+}

@@ -1,0 +1,155 @@
+/* rows.c — fp32 row kernels: softmax, log_softmax, layer_norm. */
+#include "runtime/kernels/internal.h"
+
+/* ---- softmax and layer_norm rows ---- */
+
+#ifdef SLIMC_RT_X86
+/* exp of 16 lanes (Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, a degree-5 polynomial,
+ * times 2^n by scalef), within 2 ulp of expf; NaN stays NaN, large negative x gives 0,
+ * large positive infinity. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_exp_512(__m512 x)
+{
+    /* clamp, NaN passing through (max/min return their second operand for NaN) */
+    x = _mm512_min_ps(_mm512_set1_ps(88.8f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_softmax_row_512(const float *x, float *y, int64_t len, int log)
+{
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    __mmask16 nan = 0;
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 v = _mm512_mask_loadu_ps(vm, mk, x + i);
+        nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        vm = _mm512_max_ps(vm, v);
+    }
+    const float m = nan ? NAN : _mm512_reduce_max_ps(vm);
+    const __m512 bm = _mm512_set1_ps(m);
+    __m512 vs = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 e = slimc_rt_exp_512(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), bm));
+        vs = _mm512_add_ps(vs, _mm512_maskz_mov_ps(mk, e));
+        if (!log)
+            _mm512_mask_storeu_ps(y + i, mk, e);
+    }
+    const float sum = _mm512_reduce_add_ps(vs);
+    if (log) {
+        const __m512 c = _mm512_set1_ps(m + logf(sum));
+        for (int64_t i = 0; i < len; i += 16) {
+            const __mmask16 mk =
+                len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+            _mm512_mask_storeu_ps(y + i, mk, _mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), c));
+        }
+        return;
+    }
+    const __m512 bs = _mm512_set1_ps(sum);
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, mk, _mm512_div_ps(_mm512_maskz_loadu_ps(mk, y + i), bs));
+    }
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_layernorm_row_512(const float *x, float *y, int64_t len,
+                                                       float eps, const float *weight,
+                                                       const float *bias)
+{
+    __m512 vs = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        vs = _mm512_add_ps(vs, _mm512_maskz_loadu_ps(mk, x + i));
+    }
+    const float mean = _mm512_reduce_add_ps(vs) / (float)len;
+    const __m512 bm = _mm512_set1_ps(mean);
+    __m512 vq = _mm512_setzero_ps();
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        const __m512 d = _mm512_maskz_sub_ps(mk, _mm512_maskz_loadu_ps(mk, x + i), bm);
+        vq = _mm512_fmadd_ps(d, d, vq);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sqrtf(_mm512_reduce_add_ps(vq) / (float)len + eps));
+    for (int64_t i = 0; i < len; i += 16) {
+        const __mmask16 mk =
+            len - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (len - i)) - 1u);
+        __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + i), bm), inv);
+        if (weight)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mk, weight + i));
+        if (bias)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias + i));
+        _mm512_mask_storeu_ps(y + i, mk, v);
+    }
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_softmax_row_512(x, y, len, log);
+        return;
+    }
+#endif
+    float m = -INFINITY;
+    for (int64_t i = 0; i < len; i++)
+        if (x[i] > m || x[i] != x[i])
+            m = x[i];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < len; i++) {
+        const float e = expf(x[i] - m);
+        sum += e;
+        if (!log)
+            y[i] = e;
+    }
+    if (log) {
+        const float lse = logf(sum);
+        for (int64_t i = 0; i < len; i++)
+            y[i] = x[i] - m - lse;
+        return;
+    }
+    for (int64_t i = 0; i < len; i++)
+        y[i] /= sum;
+}
+
+SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,
+                                            const float *weight, const float *bias)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_layernorm_row_512(x, y, len, eps, weight, bias);
+        return;
+    }
+#endif
+    float sum = 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        sum += x[i];
+    const float mean = sum / (float)len;
+    float sq = 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        sq += (x[i] - mean) * (x[i] - mean);
+    const float inv = 1.0f / sqrtf(sq / (float)len + eps);
+    for (int64_t i = 0; i < len; i++) {
+        float v = (x[i] - mean) * inv;
+        if (weight)
+            v *= weight[i];
+        if (bias)
+            v += bias[i];
+        y[i] = v;
+    }
+}

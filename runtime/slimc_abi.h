@@ -1,0 +1,55 @@
+/* slimc_abi.h — the layout constants that passes, codegen and the runtime kernels share: the
+ * tiles generated code cuts each kernel's work into, and how the layout pass packs weights
+ * for the x86 int8 and bf16 kernels. One copy of each: ir/types.h includes this file, codegen
+ * prints these values into the code it generates, and the generated runtime header
+ * (runtime/slimc_rt.h, cmake/rt_parts.cmake) carries it verbatim, so AOT output still stands
+ * alone. Only <stdint.h>: it is a leaf that every stage may include. A change here changes
+ * what generated code and libslimc_kernels.so agree on; both are rebuilt from it. */
+#ifndef SLIMC_ABI_H
+#define SLIMC_ABI_H
+
+#include <stdint.h>
+
+/* linear / matmul work items: tiles of up to MB rows x NB columns of C[M, N]. */
+#define SLIMC_RT_GEMM_MB       64
+#define SLIMC_RT_GEMM_NB       128
+#define SLIMC_RT_GEMM_KC       64  /* k per block of a packed B^T (64 KB of stack) */
+#define SLIMC_RT_GEMM_KP       256 /* k per block of a [K, N] B read in place */
+#define SLIMC_RT_GEMM_PACK_MIN 8   /* tiles of C with fewer rows take all of k at once */
+
+/* conv2d as an implicit GEMM (slimc_rt_conv2d_px). */
+#define SLIMC_RT_CONV_NP 64 /* pixels per packed panel */
+#ifndef SLIMC_RT_CONV_KC
+#define SLIMC_RT_CONV_KC 512 /* im2col rows per packed panel (128 KB of stack) */
+#endif
+#ifndef SLIMC_RT_CONV_MB
+#define SLIMC_RT_CONV_MB 14 /* output channels per pass over a panel */
+#endif
+#ifndef SLIMC_RT_CONV_MB_K
+#define SLIMC_RT_CONV_MB_K 128 /* ... for k blocks at least this long; else all of them */
+#endif
+#define SLIMC_RT_CONV_PX 64 /* pixels per work item */
+
+/* int8 and bf16 work items (codegen/c/quant.c). */
+#define SLIMC_RT_QGEMM_MR  4  /* rows per qlinear item (slimc_rt_qgemm's 4 x 4 blocks) */
+#define SLIMC_RT_QGEMM_OC  64 /* outputs per item of a qlinear, packed or not, and bf16 wlinear */
+#define SLIMC_RT_PACKED_MR 32 /* rows per item on a packed weight: two AMX row tiles */
+#define SLIMC_RT_BGEMM_MR  4  /* rows per item of a bf16 wlinear on an unpacked weight */
+#define SLIMC_RT_QCONV_PX  64 /* output pixels per qconv2d item: slimc_rt_qcol_bytes's panel */
+
+/* Weights packed by the layout pass (passes/layout.c) for vpdpbusd and AMX tiles, in blocks
+ * of 16 outputs. int8 (qlinear): Wp[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4] =
+ * W[o][k], KB = slimc_rt_qpack_rows(K): ceil(K / 4) rows of 64 bytes rounded up to 16 (whole
+ * 64-byte k steps of an AMX tile). bf16 (wlinear): pairs for quads, Wp[((n / 16) * KB + k /
+ * 2) * 32 + (n % 16) * 2 + k % 2] = W[n][k], KB = slimc_rt_bpack_rows(K): ceil(K / 2) rounded
+ * up to 16. Zeros past the outputs and K. */
+static inline int64_t slimc_rt_qpack_rows(int64_t K)
+{
+    return ((K + 3) / 4 + 15) / 16 * 16;
+}
+static inline int64_t slimc_rt_bpack_rows(int64_t K)
+{
+    return ((K + 1) / 2 + 15) / 16 * 16;
+}
+
+#endif /* SLIMC_ABI_H */
