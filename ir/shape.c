@@ -5,14 +5,12 @@
 #include "ir/checked.h"
 #include "ir/dtype_ops.h"
 #include "ir/graph.h"
+#include "ir/op_fns.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define SHAPE_FN(name)                           bool ir_shape_##name(Graph *g, Node *n, Diag *d)
-#define OP(e, name, mn, mx, flags, attrs, shape) SHAPE_FN(shape);
-#include "ir/ops.def"
-#undef OP
+#define SHAPE_FN(name) bool ir_shape_##name(Graph *g, Node *n, Diag *d)
 
 static const Type *in_type(Graph *g, const Node *n, int i)
 {
