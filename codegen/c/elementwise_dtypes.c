@@ -272,42 +272,31 @@ static const char *dlit(CgCtx *c, double v)
     return cg_strf(c, "%.17g", v);
 }
 
+/* ops.def's scalar expressions spelled as double C (ir/scalar.h), NULL where none. */
+#define SC_SPELL_C_F64
+#include "ir/scalar.h"
+#define E(...) SC_STR(__VA_ARGS__)
+#define NOEXPR NULL
+static const char *const f64_expr[IR_NUM_OPS] = {
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) [IR_OP_##e] = expr,
+#include "ir/ops.def"
+#undef OP
+};
+#undef E
+#undef NOEXPR
+
+/* n's expression over va (and vb), in double; clip's and leaky_relu's attributes as literals. */
 static const char *float_expr(CgCtx *c, const Node *n)
 {
-    switch (n->op) {
-    case IR_OP_RELU: return "(va > 0.0 || va != va) ? va : 0.0";
-    case IR_OP_SIGMOID: return "1.0 / (1.0 + exp(-va))";
-    case IR_OP_TANH: return "tanh(va)";
-    case IR_OP_RELU6: return "va <= 0.0 ? 0.0 : va >= 6.0 ? 6.0 : va";
-    case IR_OP_GELU: return "0.5 * va * (1.0 + erf(va * 0.70710678118654752))";
-    case IR_OP_GELU_TANH:
-        return "0.5 * va * (1.0 + tanh(0.79788456080286536 * (va + 0.044715 * va * va * va)))";
-    case IR_OP_SILU: return "va / (1.0 + exp(-va))";
-    case IR_OP_HARDSWISH: return "va * (va <= -3.0 ? 0.0 : va >= 3.0 ? 6.0 : va + 3.0) / 6.0";
-    case IR_OP_HARDSIGMOID: return "(va <= -3.0 ? 0.0 : va >= 3.0 ? 6.0 : va + 3.0) / 6.0";
-    case IR_OP_EXP: return "exp(va)";
-    case IR_OP_LOG: return "log(va)";
-    case IR_OP_SQRT: return "sqrt(va)";
-    case IR_OP_RSQRT: return "1.0 / sqrt(va)";
-    case IR_OP_NEG: return "-va";
-    case IR_OP_ABS: return "fabs(va)";
-    case IR_OP_ERF: return "erf(va)";
-    case IR_OP_LEAKY_RELU:
-        return cg_strf(c, "va > 0.0 ? va : va * %s",
-                       dlit(c, ir_attr_float(n, "negative_slope", 0.01)));
-    case IR_OP_CLIP: {
-        const char *lo = dlit(c, ir_attr_float(n, "min", -INFINITY));
-        const char *hi = dlit(c, ir_attr_float(n, "max", INFINITY));
-        return cg_strf(c, "va < %s ? %s : va > %s ? %s : va", lo, lo, hi, hi);
-    }
-    case IR_OP_ADD: return "va + vb";
-    case IR_OP_SUB: return "va - vb";
-    case IR_OP_MUL: return "va * vb";
-    case IR_OP_DIV: return "va / vb";
-    case IR_OP_MINIMUM: return "(va < vb || va != va) ? va : vb";
-    case IR_OP_MAXIMUM: return "(va > vb || va != va) ? va : vb";
-    case IR_OP_POW: return "pow(va, vb)";
-    default: break;
+    if (f64_expr[n->op]) {
+        const char *args[4] = {"va", "vb", NULL, NULL};
+        if (n->op == IR_OP_LEAKY_RELU)
+            args[2] = dlit(c, ir_attr_negative_slope(n));
+        if (n->op == IR_OP_CLIP) {
+            args[2] = dlit(c, ir_attr_min(n));
+            args[3] = dlit(c, ir_attr_max(n));
+        }
+        return cg_scalar_expand(c, f64_expr[n->op], args);
     }
     cg_error(c, n, "no %s kernel for floats other than f32", ir_ops[n->op].name);
     return "va";

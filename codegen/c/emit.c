@@ -504,31 +504,9 @@ static void emit_kernel(CgCtx *c, NodeId id, CgKernel *k)
     case IR_OP_CONV2D: cg_emit_conv2d(c, id, k); return;
     case IR_OP_LINEAR: cg_emit_linear(c, id, k); return;
     case IR_OP_MATMUL: cg_emit_matmul(c, id, k); return;
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV:
-    case IR_OP_RELU:
-    case IR_OP_SIGMOID:
-    case IR_OP_TANH:
-    case IR_OP_RELU6:
-    case IR_OP_GELU:
-    case IR_OP_GELU_TANH:
-    case IR_OP_SILU:
-    case IR_OP_HARDSWISH:
-    case IR_OP_HARDSIGMOID:
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_SQRT:
-    case IR_OP_RSQRT:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_ERF:
-    case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW: cg_emit_elementwise(c, id, k); return;
+#include "ir/cases_elementwise.inc" /* every op with a scalar expression in ops.def */
+        cg_emit_elementwise(c, id, k);
+        return;
     case IR_OP_EQ:
     case IR_OP_NE:
     case IR_OP_LT:
