@@ -294,13 +294,12 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
         BinStmt b = {n->op};
         cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", bin_stmt, &b);
     } else if (n->op == IR_OP_LEAKY_RELU) {
-        cg_printf(c, "    const float slope = %s;\n",
-                  cg_float(c, ir_attr_float(n, "negative_slope", 0.01)));
+        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_negative_slope(n)));
         const char *args[4] = {"x0[f]", NULL, "slope", NULL};
         cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
                   cg_scalar_expand(c, f32_expr[n->op], args));
     } else if (n->op == IR_OP_CLIP) {
-        double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
+        double lo = ir_attr_min(n), hi = ir_attr_max(n);
         cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n", cg_float(c, lo),
                   cg_float(c, hi));
         const char *args[4] = {"x0[f]", NULL, "lo", "hi"};

@@ -178,7 +178,7 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     DType from = c->g->values[n->inputs[0]].type.dtype, to = c->g->values[n->outputs[0]].type.dtype;
-    bool saturate = ir_attr_int(n, "saturate", 1) != 0;
+    bool saturate = ir_attr_saturate(n) != 0;
     bool int_src = !ir_dtype_is_float(from) && !ir_dtype_is_f8(from) && from != IR_F4E2M1;
     int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
     unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
@@ -241,8 +241,8 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
                                   : "(uint64_t)slimc_cg_f2i(v)",
                   tmask, tb);
     else if (to == IR_F8E8M0)
-        cg_printf(c, "%sdst[f] = slimc_cg_e8m0_bits(v, %d, %d);\n", ind,
-                  (int)ir_attr_int(n, "round_mode", 0), saturate);
+        cg_printf(c, "%sdst[f] = slimc_cg_e8m0_bits(v, %d, %d);\n", ind, (int)ir_attr_round_mode(n),
+                  saturate);
     else if (ir_dtype_is_f8(to))
         cg_printf(c, "%sdst[f] = slimc_cg_f8_bits(v, %s, %d);\n", ind, f8_args(c, to), saturate);
     else if (int_src && to == IR_BOOL)
@@ -414,7 +414,7 @@ static void emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
     DType t = c->g->values[n->inputs[0]].type.dtype;
     bool fl = ir_dtype_is_float(t), sgn = !ir_dtype_is_unsigned(t);
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;

@@ -53,7 +53,7 @@ static bool is_signed_int(DType t)
 
 static int axis_of(const Node *n, int rank)
 {
-    int64_t a = ir_attr_int(n, "axis", 0);
+    int64_t a = ir_attr_axis(n);
     return (int)(a < 0 ? a + rank : a);
 }
 
@@ -91,7 +91,7 @@ static void emit_argreduce(CgCtx *c, NodeId id, CgKernel *k)
     int ax = axis_of(n, xs->rank);
     DType t = dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
-    bool last = ir_attr_int(n, "select_last", 0) != 0, is_max = n->op == IR_OP_ARGMAX;
+    bool last = ir_attr_select_last(n) != 0, is_max = n->op == IR_OP_ARGMAX;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);
@@ -197,8 +197,7 @@ static void emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
     read_index(c, 12, cg_strf(c, "io + j * ist[%d]", ax), "continue;");
     cg_printf(c, "            %s *d = &dst[xo + r * xst[%d]];\n", ir_dtype_ctype(t), ax);
     cg_printf(c, "            const %s u = upd[io + j * ist[%d]];\n", ir_dtype_ctype(t), ax);
-    cg_printf(c, "            %s\n        }\n    }\n",
-              scatter_stmt(c, t, ir_attr_int(n, "reduction", 0)));
+    cg_printf(c, "            %s\n        }\n    }\n", scatter_stmt(c, t, ir_attr_reduction(n)));
     cg_body_end(c);
     Dim ne;
     if (!cg_numel(c, id, xs, &ne))
@@ -216,7 +215,7 @@ static void emit_cumsum(CgCtx *c, NodeId id, CgKernel *k)
     DType t = dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
     const char *acc = t == IR_F32 ? "float" : t == IR_F64 ? "double" : "uint64_t";
-    bool excl = ir_attr_int(n, "exclusive", 0) != 0, rev = ir_attr_int(n, "reverse", 0) != 0;
+    bool excl = ir_attr_exclusive(n) != 0, rev = ir_attr_reverse(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);
@@ -242,7 +241,7 @@ static void emit_reduce_prod(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int r = xs->rank;
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << r) - 1;
@@ -298,7 +297,7 @@ static void emit_mod(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *os = cg_shape(c, n->outputs[0]);
     DType t = dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
-    bool fm = ir_attr_int(n, "fmod", 0) != 0;
+    bool fm = ir_attr_fmod(n) != 0;
     const char *fn = cg_strf(c, "%s_mod", c->fn_names[id]);
     cg_printf(c, "/* %s's remainder (%s) */\n", cg_text(c, n->name),
               fm ? "fmod: the sign of a" : "the sign of b");
@@ -385,7 +384,7 @@ static void emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "        if (%s_ext[j]) {\n", fn);
         cg_printf(c,
                   "            for (int64_t i = 0; i < inner; i++)\n                y[i] = %s;\n",
-                  cg_float(c, ir_attr_float(n, "extrapolation", 0.0)));
+                  cg_float(c, ir_attr_extrapolation(n)));
         cg_printf(c, "            continue;\n        }\n");
     }
     cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = 0.0f;\n");
@@ -474,8 +473,8 @@ static void emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *gs = cg_shape(c, n->inputs[1]);
-    int s = xs->rank - 2, mode = (int)ir_attr_int(n, "mode", 1);
-    int pad = (int)ir_attr_int(n, "padding", 0), align = ir_attr_int(n, "align_corners", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode_or(n, 1);
+    int pad = (int)ir_attr_padding_mode(n), align = ir_attr_align_corners(n) != 0;
     const char *subst[4][2] = {{"@F", c->fn_names[id]},
                                {"@P", cg_strf(c, "%d", pad)},
                                {"@A", cg_strf(c, "%d", align)},
@@ -547,14 +546,14 @@ static void emit_topk(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int ax = axis_of(n, xs->rank);
-    long long kk = (long long)ir_attr_int(n, "k", 1);
+    long long kk = (long long)ir_attr_k(n);
     if (kk > 65536) {
         cg_error(c, n, "k = %lld is more than this kernel keeps (65536)", kk);
         return;
     }
     const char *ct = ir_dtype_ctype(dtype_of(c, n->inputs[0]));
-    const char *better = ir_attr_int(n, "largest", 1) ? ">" : "<";
-    bool want_idx = ir_attr_int(n, "indices", 0) != 0;
+    const char *better = ir_attr_largest(n) ? ">" : "<";
+    bool want_idx = ir_attr_indices(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);
@@ -589,15 +588,15 @@ static void emit_pool_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    int s = xs->rank - 2, mode = (int)ir_attr_int(n, "mode", 0);
-    bool cip = ir_attr_int(n, "count_include_pad", 0) != 0;
-    bool col_major = ir_attr_int(n, "storage_order", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode(n);
+    bool cip = ir_attr_count_include_pad(n) != 0;
+    bool col_major = ir_attr_storage_order(n) != 0;
     int64_t kk[3], st[3], dil[3], pads[6], kn = 1;
-    ir_attr_ints(n, "kernel", kk, s, 1);
-    ir_attr_ints(n, "stride", st, s, 1);
-    ir_attr_ints(n, "dilation", dil, s, 1);
-    ir_attr_ints(n, "pads", pads, 2 * s, 0);
-    long long p = (long long)ir_attr_int(n, "p", 2);
+    ir_attr_kernel(n, kk, s);
+    ir_attr_stride(n, st, s);
+    ir_attr_dilation(n, dil, s);
+    ir_attr_pads(n, pads, 2 * s);
+    long long p = (long long)ir_attr_p(n);
     for (int i = 0; i < s; i++)
         kn *= kk[i];
     static const char *const names[] = {"x"};
@@ -690,7 +689,7 @@ static void emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
-    int b = (int)ir_attr_int(n, "batch_dims", 0);
+    int b = (int)ir_attr_batch_dims(n);
     int64_t kk = is->d[is->rank - 1].c;
     static const char *const names[] = {"x", "idx"};
     cg_body_begin(c, id, names, 2);
@@ -733,8 +732,7 @@ static void emit_scatter_nd(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        for (int64_t j = 0; j < slice; j++) {\n");
     cg_printf(c, "            %s *d = &dst[off * slice + j];\n", ir_dtype_ctype(t));
     cg_printf(c, "            const %s u = upd[tp * slice + j];\n", ir_dtype_ctype(t));
-    cg_printf(c, "            %s\n        }\n    }\n",
-              scatter_stmt(c, t, ir_attr_int(n, "reduction", 0)));
+    cg_printf(c, "            %s\n        }\n    }\n", scatter_stmt(c, t, ir_attr_reduction(n)));
     cg_body_end(c);
     k->items = "1";
     k->work = cg_prod(c, xs, 0, xs->rank);
@@ -745,17 +743,16 @@ static void emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    long long oh = (long long)ir_attr_int(n, "out_h", 1),
-              ow = (long long)ir_attr_int(n, "out_w", 1);
-    long long ratio = (long long)ir_attr_int(n, "sampling_ratio", 0);
-    bool half = ir_attr_int(n, "half_pixel", 1) != 0, is_max = ir_attr_int(n, "mode", 0) != 0;
+    long long oh = (long long)ir_attr_out_h(n), ow = (long long)ir_attr_out_w(n);
+    long long ratio = (long long)ir_attr_sampling_ratio(n);
+    bool half = ir_attr_half_pixel(n) != 0, is_max = ir_attr_mode(n) != 0;
     static const char *const names[] = {"x", "rois", "bidx"};
     cg_body_begin(c, id, names, 3);
     cg_printf(c, "    const int64_t nb = %s, ch = %s, h = %s, w = %s, oh = %lld, ow = %lld;\n",
               cg_dim(c, xs->d[0]), cg_dim(c, xs->d[1]), cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]),
               oh, ow);
-    cg_printf(c, "    const double scale = %.17g, off = %s;\n",
-              ir_attr_float(n, "spatial_scale", 1.0), half ? "0.5" : "0.0");
+    cg_printf(c, "    const double scale = %.17g, off = %s;\n", ir_attr_spatial_scale(n),
+              half ? "0.5" : "0.0");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (roi, channel) */\n");
     cg_printf(c, "        const int64_t r = it / ch, ci = it %% ch, b = (int64_t)bidx[r];\n");
     cg_printf(c, "        float *restrict y0 = out + it * oh * ow;\n");

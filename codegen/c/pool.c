@@ -17,15 +17,15 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     int64_t kk[2], s[2], p[2], dil[2];
-    ir_attr_ints(n, "kernel", kk, 2, 1);
-    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0) {
+    ir_attr_kernel(n, kk, 2);
+    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
         s[0] = kk[0];
         s[1] = kk[1];
     }
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
     bool is_max = n->op == IR_OP_MAX_POOL2D;
-    bool include_pad = ir_attr_int(n, "count_include_pad", 1) != 0;
+    bool include_pad = ir_attr_count_include_pad_or(n, 1) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",

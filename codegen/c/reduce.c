@@ -24,7 +24,7 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;
@@ -133,8 +133,8 @@ void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    int64_t G = ir_attr_int(n, "num_groups", 1);
-    double eps = ir_attr_float(n, "eps", 1e-5);
+    int64_t G = ir_attr_num_groups(n);
+    double eps = ir_attr_eps(n);
     static const char *const names[] = {"x", "weight", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 2)
@@ -188,15 +188,15 @@ void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     int64_t H = xs->d[2].c, W = xs->d[3].c, OH = os->d[2].c, OW = os->d[3].c;
-    bool bilinear = ir_attr_int(n, "mode", 0) == 1;
-    bool align = bilinear && ir_attr_int(n, "align_corners", 0) != 0;
+    bool bilinear = ir_attr_mode(n) == 1;
+    bool align = bilinear && ir_attr_align_corners(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", (long long)H,
               (long long)W, (long long)OH, (long long)OW);
     cg_printf(c, "    const float sh = %s, sw = %s;\n",
-              resize_scale(c, H, OH, align, ir_attr_float(n, "scale_h", 0)),
-              resize_scale(c, W, OW, align, ir_attr_float(n, "scale_w", 0)));
+              resize_scale(c, H, OH, align, ir_attr_scale_h(n)),
+              resize_scale(c, W, OW, align, ir_attr_scale_w(n)));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
     cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
     cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
@@ -245,10 +245,10 @@ void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]),
                 *os = cg_shape(c, n->outputs[0]);
     int64_t s[2], p[2], dil[2];
-    ir_attr_ints(n, "stride", s, 2, 1);
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, s, 2);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     static const char *const names[] = {"x", "w", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 3)
