@@ -816,8 +816,7 @@ static bool eval_quant_node(EvalCtx *c)
     for (int j = 0; j < n->n_epilogue; j++)
         if (!is_f32(c->g, n->epilogue[j].operand))
             return unsupported(c, "for an epilogue operand that is not f32");
-    switch (n->op) {
-    case IR_OP_QUANTIZE: {
+    if (n->op == IR_OP_QUANTIZE) {
         if (n->n_epilogue)
             return unsupported(c, "for an epilogue on quantize");
         const float inv = 1.0f / (float)ir_attr_scale(n);
@@ -828,26 +827,25 @@ static bool eval_quant_node(EvalCtx *c)
             q[i] = quant_u8(x[i], inv, zp);
         return true;
     }
-    case IR_OP_DEQUANTIZE: {
+    if (n->op == IR_OP_DEQUANTIZE) {
         const float s = (float)ir_attr_scale(n);
         const int32_t zp = (int32_t)ir_attr_zero_point(n);
         const uint8_t *q = c->in[0];
         for (int64_t i = 0; i < total; i++)
             c->out[i] = (float)((int32_t)q[i] - zp) * s;
-        break;
-    }
-    case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR:
+    } else if (n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR) {
         if (ir_node_attr_id(n, IR_A_y_scale) && n->n_epilogue)
             return unsupported(c, "for an epilogue on a layer that writes u8");
         if (n->op == IR_OP_QCONV2D)
             eval_qconv2d(c);
         else
             eval_qlinear(c);
-        break;
-    case IR_OP_WLINEAR: ir_eval_wlinear(c); break;
-    case IR_OP_DQLINEAR: ir_eval_dqlinear(c); break;
-    default: return unsupported(c, "(not a quantization op)");
+    } else if (n->op == IR_OP_WLINEAR) {
+        ir_eval_wlinear(c);
+    } else if (n->op == IR_OP_DQLINEAR) {
+        ir_eval_dqlinear(c);
+    } else {
+        return unsupported(c, "(not a quantization op)");
     }
     apply_epilogue(c);
     return true;

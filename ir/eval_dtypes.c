@@ -89,11 +89,14 @@ static uint64_t binary_i(OpKind op, DType t, uint64_t a, uint64_t b)
 {
     bool u = ir_dtype_is_unsigned(t);
     int bits = ir_dtype_bits(t);
-    switch (op) {
-    case IR_OP_ADD: return a + b;
-    case IR_OP_SUB: return a - b;
-    case IR_OP_MUL: return a * b;
-    case IR_OP_DIV:
+    /* the ops with IR_F_INTS or IR_F_INT_ONLY (ops.def); integer ops are no expressions */
+    if (op == IR_OP_ADD)
+        return a + b;
+    if (op == IR_OP_SUB)
+        return a - b;
+    if (op == IR_OP_MUL)
+        return a * b;
+    if (op == IR_OP_DIV) {
         if (b == 0)
             return 0;
         if (u)
@@ -101,36 +104,44 @@ static uint64_t binary_i(OpKind op, DType t, uint64_t a, uint64_t b)
         if ((int64_t)b == -1)
             return 0 - a;
         return (uint64_t)((int64_t)a / (int64_t)b);
-    case IR_OP_MINIMUM: return less_i(t, a, b) ? a : b;
-    case IR_OP_MAXIMUM: return less_i(t, b, a) ? a : b;
-    case IR_OP_POW:
+    }
+    if (op == IR_OP_MINIMUM)
+        return less_i(t, a, b) ? a : b;
+    if (op == IR_OP_MAXIMUM)
+        return less_i(t, b, a) ? a : b;
+    if (op == IR_OP_POW) {
         if (!u && (int64_t)b < 0)
             return (int64_t)a == 1 ? 1 : (int64_t)a == -1 ? ((b & 1u) ? a : 1) : 0;
         return pow_u(a, b);
-    case IR_OP_BITWISE_AND: return a & b;
-    case IR_OP_BITWISE_OR: return a | b;
-    case IR_OP_BITWISE_XOR: return a ^ b;
-    case IR_OP_BITSHIFT_LEFT: return (!u && (int64_t)b < 0) || b >= (uint64_t)bits ? 0 : a << b;
-    case IR_OP_BITSHIFT_RIGHT:
-        if ((!u && (int64_t)b < 0) || b >= (uint64_t)bits)
-            return 0;
-        /* the value's own width: unsigned shifts in zeros, signed copies the sign */
-        return u ? a >> b : (uint64_t)((int64_t)a >> b);
-    default: SLIMC_ASSERT(0 && "not a binary op on integers");
     }
+    if (op == IR_OP_BITWISE_AND)
+        return a & b;
+    if (op == IR_OP_BITWISE_OR)
+        return a | b;
+    if (op == IR_OP_BITWISE_XOR)
+        return a ^ b;
+    if (op == IR_OP_BITSHIFT_LEFT)
+        return (!u && (int64_t)b < 0) || b >= (uint64_t)bits ? 0 : a << b;
+    SLIMC_ASSERT(op == IR_OP_BITSHIFT_RIGHT && "not a binary op on integers");
+    if ((!u && (int64_t)b < 0) || b >= (uint64_t)bits)
+        return 0;
+    /* the value's own width: unsigned shifts in zeros, signed copies the sign */
+    return u ? a >> b : (uint64_t)((int64_t)a >> b);
 }
 
 static uint64_t unary_i(OpKind op, DType t, uint64_t x, uint64_t lo, uint64_t hi)
 {
     bool neg = !ir_dtype_is_unsigned(t) && (int64_t)x < 0;
-    switch (op) {
-    case IR_OP_RELU: return neg ? 0 : x;
-    case IR_OP_NEG: return 0 - x;
-    case IR_OP_ABS: return neg ? 0 - x : x;
-    case IR_OP_BITWISE_NOT: return ~x;
-    case IR_OP_CLIP: return less_i(t, x, lo) ? lo : less_i(t, hi, x) ? hi : x;
-    default: SLIMC_ASSERT(0 && "not a unary op on integers");
-    }
+    if (op == IR_OP_RELU)
+        return neg ? 0 : x;
+    if (op == IR_OP_NEG)
+        return 0 - x;
+    if (op == IR_OP_ABS)
+        return neg ? 0 - x : x;
+    if (op == IR_OP_BITWISE_NOT)
+        return ~x;
+    SLIMC_ASSERT(op == IR_OP_CLIP && "not a unary op on integers");
+    return less_i(t, x, lo) ? lo : less_i(t, hi, x) ? hi : x;
 }
 
 /* ---- the kernels ---- */
@@ -304,14 +315,16 @@ bool ir_eval_typed(const EvalCtx *c)
                    ir_ops[n->op].name, n->name, ir_dtype_name(t));
         return false;
     }
-    switch (n->op) {
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MEAN:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN: eval_reduce(c, t); return true;
-    case IR_OP_CAST: eval_cast_narrow(c, t, c->g->values[n->outputs[0]].type.dtype); return true;
-    default: break;
+    if (n->op == IR_OP_REDUCE_SUM || n->op == IR_OP_REDUCE_MEAN || n->op == IR_OP_REDUCE_MAX ||
+        n->op == IR_OP_REDUCE_MIN) {
+        eval_reduce(c, t);
+        return true;
     }
+    if (n->op == IR_OP_CAST) {
+        eval_cast_narrow(c, t, c->g->values[n->outputs[0]].type.dtype);
+        return true;
+    }
+    SLIMC_ASSERT(ir_op_is_elementwise(n->op));
     if (ir_ops[n->op].flags & IR_F_BINARY)
         eval_binary(c, t);
     else

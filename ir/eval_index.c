@@ -801,23 +801,34 @@ bool ir_eval_index_node(const EvalCtx *c)
                    ir_ops[n->op].name, n->name);
         return false;
     }
-    switch (n->op) {
-    case IR_OP_ARGMAX:
-    case IR_OP_ARGMIN: eval_argreduce(c); return true;
-    case IR_OP_GATHER_ELEMENTS: return eval_gather_elements(c);
-    case IR_OP_SCATTER_ELEMENTS: return eval_scatter_elements(c);
-    case IR_OP_CUMSUM: eval_cumsum(c); return true;
-    case IR_OP_REDUCE_PROD: eval_reduce_prod(c); return true;
-    case IR_OP_MOD: eval_mod(c); return true;
-    case IR_OP_RESIZE_AXIS: return eval_resize_axis(c);
-    case IR_OP_GRID_SAMPLE: eval_grid_sample(c); return true;
-    case IR_OP_TOPK: return eval_topk(c);
-    case IR_OP_POOL_ND: eval_pool_nd(c); return true;
-    case IR_OP_GATHER_ND: return eval_gather_nd(c);
-    case IR_OP_SCATTER_ND: return eval_scatter_nd(c);
-    case IR_OP_ROI_ALIGN: return eval_roi_align(c);
-    default: break;
-    }
-    SLIMC_ASSERT(0 && "not an index op");
-    return false;
+    const OpKind op = n->op; /* the ops ir_eval_is_index_op names */
+    if (op == IR_OP_ARGMAX || op == IR_OP_ARGMIN)
+        eval_argreduce(c);
+    else if (op == IR_OP_GATHER_ELEMENTS)
+        return eval_gather_elements(c);
+    else if (op == IR_OP_SCATTER_ELEMENTS)
+        return eval_scatter_elements(c);
+    else if (op == IR_OP_CUMSUM)
+        eval_cumsum(c);
+    else if (op == IR_OP_REDUCE_PROD)
+        eval_reduce_prod(c);
+    else if (op == IR_OP_MOD)
+        eval_mod(c);
+    else if (op == IR_OP_RESIZE_AXIS)
+        return eval_resize_axis(c);
+    else if (op == IR_OP_GRID_SAMPLE)
+        eval_grid_sample(c);
+    else if (op == IR_OP_TOPK)
+        return eval_topk(c);
+    else if (op == IR_OP_POOL_ND)
+        eval_pool_nd(c);
+    else if (op == IR_OP_GATHER_ND)
+        return eval_gather_nd(c);
+    else if (op == IR_OP_SCATTER_ND)
+        return eval_scatter_nd(c);
+    else if (op == IR_OP_ROI_ALIGN)
+        return eval_roi_align(c);
+    else
+        SLIMC_ASSERT(0 && "not an index op");
+    return true;
 }

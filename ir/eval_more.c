@@ -151,6 +151,23 @@ void ir_eval_unary_attr(const EvalCtx *c)
         c->out[i] = ir_eval_scalar_f32(c->n->op, x[i], 0.0f, leaky ? slope : lo, hi);
 }
 
+/* op's answer from the order of its operands (lt, eq, gt all 0 when a float is NaN). */
+static uint8_t compare_result(OpKind op, int lt, int eq, int gt)
+{
+    if (op == IR_OP_EQ)
+        return (uint8_t)eq;
+    if (op == IR_OP_NE)
+        return (uint8_t)!eq;
+    if (op == IR_OP_LT)
+        return (uint8_t)lt;
+    if (op == IR_OP_LE)
+        return (uint8_t)(lt || eq);
+    if (op == IR_OP_GT)
+        return (uint8_t)gt;
+    SLIMC_ASSERT(op == IR_OP_GE && "not a comparison");
+    return (uint8_t)(gt || eq);
+}
+
 void ir_eval_compare(const EvalCtx *c)
 {
     DType t = dtype_of(c->g, c->n->inputs[0]);
@@ -168,28 +185,13 @@ void ir_eval_compare(const EvalCtx *c)
             double x = load_f(t, a, ia), y = load_f(t, b, ib);
             lt = x < y;
             eq = x == y;
-            int gt = x > y;
-            switch (c->n->op) {
-            case IR_OP_EQ: out[i] = (uint8_t)eq; break;
-            case IR_OP_NE: out[i] = (uint8_t)!eq; break;
-            case IR_OP_LT: out[i] = (uint8_t)lt; break;
-            case IR_OP_LE: out[i] = (uint8_t)(lt || eq); break;
-            case IR_OP_GT: out[i] = (uint8_t)gt; break;
-            default: out[i] = (uint8_t)(gt || eq); break;
-            }
+            out[i] = compare_result(c->n->op, lt, eq, x > y);
             continue;
         }
         int64_t x = load_i(t, a, ia), y = load_i(t, b, ib);
         lt = t == IR_U64 ? (uint64_t)x < (uint64_t)y : x < y;
         eq = x == y;
-        switch (c->n->op) {
-        case IR_OP_EQ: out[i] = (uint8_t)eq; break;
-        case IR_OP_NE: out[i] = (uint8_t)!eq; break;
-        case IR_OP_LT: out[i] = (uint8_t)lt; break;
-        case IR_OP_LE: out[i] = (uint8_t)(lt || eq); break;
-        case IR_OP_GT: out[i] = (uint8_t)(!lt && !eq); break;
-        default: out[i] = (uint8_t)!lt; break;
-        }
+        out[i] = compare_result(c->n->op, lt, eq, !lt && !eq);
     }
 }
 
