@@ -88,6 +88,7 @@ static const FuncSig funcs[] = {
     {"neg", IR_OP_NEG, 1, 1, 1, {"x|input"}, call_unary},
     {"abs", IR_OP_ABS, 1, 1, 1, {"x|input"}, call_unary},
     {"erf", IR_OP_ERF, 1, 1, 1, {"x|input"}, call_unary},
+    {"softsign", IR_OP_SOFTSIGN, 1, 1, 1, {"x|input"}, call_unary},
     {"leaky_relu", IR_OP_LEAKY_RELU, 2, 1, 1, {"x|input", "negative_slope"}, call_leaky_relu},
     {"clip", IR_OP_CLIP, 3, 1, 1, {"x|input", "min", "max"}, call_clip},
     {"clamp", IR_OP_CLIP, 3, 1, 1, {"x|input", "min", "max"}, call_clip},

@@ -1,6 +1,7 @@
 /* The op table (ir/ops.def) and the attribute table (ir/attrs.def): every row consistent
  * with itself (arity, flags against the scalar expression, attribute schema, cost and
  * shape functions, backends), the typed accessors, and the verifier's attribute checks. */
+#include "ir/eval.h"
 #include "ir/eval_internal.h"
 #include "ir/graph.h"
 
@@ -248,6 +249,42 @@ START_TEST(cost_functions)
 }
 END_TEST
 
+/* Runs op on inputs a [n] (and b [nb], broadcast from the right) through the reference
+ * evaluator, ir_eval_node, into out [n]. */
+static void eval_f32(OpKind op, const float *a, int n, const float *b, int nb, float *out)
+{
+    Graph *g = ir_graph_new("t");
+    ValueId in[2];
+    in[0] = ir_input_new(g, "a", (Type){IR_F32, {1, {ir_dim(n)}}, NULL}, (SrcLoc){0});
+    if (b)
+        in[1] = ir_input_new(g, "b", (Type){IR_F32, {1, {ir_dim(nb)}}, NULL}, (SrcLoc){0});
+    NodeId id = ir_node_new(g, op, "n", (SrcLoc){0}, in, b ? 2 : 1, 1);
+    Diag d;
+    diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    const void *ins[2] = {a, b};
+    void *outs[1] = {out};
+    ck_assert_msg(ir_eval_node(g, &g->nodes[id], ins, outs, NULL, &d), "%s", diag_text(&d));
+    diag_fini(&d);
+    ir_graph_free(g);
+}
+
+/* softsign's reference kernel against numpy's x / (1 + np.abs(x)) in f32. */
+START_TEST(softsign_reference)
+{
+    const float x[8] = {-3.5f, -1, -0.25f, 0, 0.5f, 2, 1e30f, -INFINITY};
+    const float want[8] = {
+        -0.777777791f, -0.5f, -0.200000003f, 0, 0.333333343f, 0.666666687f, 1, NAN};
+    float got[8];
+    eval_f32(IR_OP_SOFTSIGN, x, 8, NULL, 0, got);
+    for (int i = 0; i < 8; i++)
+        if (isnan(want[i]))
+            ck_assert(isnan(got[i]));
+        else
+            ck_assert_float_eq(got[i], want[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optable");
@@ -257,6 +294,7 @@ int main(void)
     tcase_add_test(tc, typed_accessors);
     tcase_add_test(tc, verifier_checks_attributes);
     tcase_add_test(tc, cost_functions);
+    tcase_add_test(tc, softsign_reference);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
