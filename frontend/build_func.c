@@ -95,6 +95,7 @@ static const FuncSig funcs[] = {
     {"pow", IR_OP_POW, 2, 2, 2, {"x|input", "exponent"}, call_binary},
     {"minimum", IR_OP_MINIMUM, 2, 2, 2, {"a|input", "b|other"}, call_binary},
     {"maximum", IR_OP_MAXIMUM, 2, 2, 2, {"a|input", "b|other"}, call_binary},
+    {"copysign", IR_OP_COPYSIGN, 2, 2, 2, {"a|input", "b|other"}, call_binary},
     {"eq", IR_OP_EQ, 2, 2, 2, {"a|input", "b|other"}, call_binary},
     {"ne", IR_OP_NE, 2, 2, 2, {"a|input", "b|other"}, call_binary},
     {"lt", IR_OP_LT, 2, 2, 2, {"a|input", "b|other"}, call_binary},

@@ -1,6 +1,7 @@
 # The ops added as single rows of ir/ops.def (issue 14's proof that an op is cheap now):
 # softsign in the language and from ONNX (Softsign maps to it, not to div/abs), copysign in
-# the language; through the generated C (`run`) against numpy, in f32 (softsign also in f64).
+# the language (ONNX has none); through the generated C (`run`) against numpy, in f32
+# (softsign also in f64).
 # The reference evaluator's side is in tests/unit/test_optable.c.
 source "$(dirname "$0")/lib.bash"
 
@@ -45,4 +46,35 @@ f=$(ls o4/*.npy 2>/dev/null | head -n1)
 "$SLIMC" inspect softsign.onnx >inspect.txt 2>&1
 if grep -q '1 nodes: softsign x1' inspect.txt; then ok "ONNX Softsign imports as softsign"
 else bad "ONNX Softsign is not the softsign op"; cat inspect.txt; fi
+
+# copysign in the language: broadcast both ways, a number operand, and as an epilogue.
+python3 - <<'PY'
+import numpy as np
+rng = np.random.default_rng(41)
+a = (rng.standard_normal((4, 1, 6)) * 3).astype("f4")
+b = rng.standard_normal((5, 1)).astype("f4")
+b[0, 0], b[1, 0], b[2, 0] = -0.0, 0.0, -np.inf
+a[0, 0, :3] = [0.0, -0.0, 1e30]
+np.save("a.npy", a); np.save("b.npy", b)
+np.save("e_cs.npy", np.copysign(a, b))
+np.save("e_cs_num.npy", np.copysign(a, np.float32(-2)))
+c = np.array([-1, 2, -0.0, 0.0, -3, 4], dtype="f4")
+np.save("c.npy", c)
+np.save("e_cs_epi.npy", np.copysign(np.maximum(a, 0) * 2, c))
+PY
+printf 'model c(a: f32[4, 1, 6], b: f32[5, 1]) -> f32[4, 5, 6]\n    return copysign(a, b)\n' > cs.slim
+expect_ok "run copysign" "$SLIMC" run cs.slim --input a=a.npy --input b=b.npy --output-dir o5
+"$NPYCMP" o5/output0.npy e_cs.npy 0 && ok "copysign equals numpy" || bad "copysign differs from numpy"
+python3 -c "import numpy as np, sys; x = np.load('o5/output0.npy'); e = np.load('e_cs.npy'); sys.exit(0 if (np.signbit(x) == np.signbit(e)).all() else 1)" \
+  && ok "copysign keeps the sign of -0.0" || bad "copysign loses a zero's sign"
+printf 'model c(a: f32[4, 1, 6]) -> f32[4, 1, 6]\n    return copysign(a, -2.0)\n' > csn.slim
+expect_ok "run copysign with a number" "$SLIMC" run csn.slim --input a=a.npy --output-dir o6
+"$NPYCMP" o6/output0.npy e_cs_num.npy 0 && ok "copysign(a, -2) equals numpy" || bad "copysign(a, -2) differs from numpy"
+printf 'model c(a: f32[4, 1, 6], c: f32[6]) -> f32[4, 1, 6]\n    return copysign(relu(a) * 2.0, c)\n' > cse.slim
+"$SLIMC" inspect cse.slim --ir --passes fuse >fused.txt 2>&1
+grep -q '|> copysign(_, ' fused.txt && ok "copysign fuses as an epilogue step" || { bad "copysign not fused"; cat fused.txt; }
+expect_ok "run relu |> mul |> copysign" "$SLIMC" run cse.slim --input a=a.npy --input c=c.npy --output-dir o7
+"$NPYCMP" o7/output0.npy e_cs_epi.npy 0 && ok "fused copysign equals numpy" || bad "fused copysign differs from numpy"
+printf 'model c(a: f32[4, 1, 6], b: f32[5, 2]) -> f32[4, 5, 6]\n    return copysign(a, b)\n' > csbad.slim
+expect_fail "copysign of shapes that do not broadcast" "error: .*copysign" "$SLIMC" run csbad.slim --input a=a.npy --input b=b.npy
 finish

@@ -249,13 +249,16 @@ START_TEST(cost_functions)
 }
 END_TEST
 
-/* Runs op on inputs a [n] (and b [nb], broadcast from the right) through the reference
+/* Runs op on input a [n] (or a [n / nb, nb] and b [nb]) through the reference
  * evaluator, ir_eval_node, into out [n]. */
 static void eval_f32(OpKind op, const float *a, int n, const float *b, int nb, float *out)
 {
     Graph *g = ir_graph_new("t");
     ValueId in[2];
-    in[0] = ir_input_new(g, "a", (Type){IR_F32, {1, {ir_dim(n)}}, NULL}, (SrcLoc){0});
+    Type ta = {IR_F32, {1, {ir_dim(n)}}, NULL}; /* [n], or [n / nb, nb] beside b */
+    if (b)
+        ta.shape = (Shape){2, {ir_dim(n / nb), ir_dim(nb)}};
+    in[0] = ir_input_new(g, "a", ta, (SrcLoc){0});
     if (b)
         in[1] = ir_input_new(g, "b", (Type){IR_F32, {1, {ir_dim(nb)}}, NULL}, (SrcLoc){0});
     NodeId id = ir_node_new(g, op, "n", (SrcLoc){0}, in, b ? 2 : 1, 1);
@@ -285,6 +288,21 @@ START_TEST(softsign_reference)
 }
 END_TEST
 
+/* copysign's reference kernel against numpy's np.copysign, b [4] broadcast over a [2, 4]. */
+START_TEST(copysign_reference)
+{
+    const float a[8] = {1.5f, -2, 0, 3, -0.0f, 4, -5, 6};
+    const float b[4] = {-1, 2, -0.0f, INFINITY};
+    const float want[8] = {-1.5f, 2, -0.0f, 3, -0.0f, 4, -5, 6};
+    float got[8];
+    eval_f32(IR_OP_COPYSIGN, a, 8, b, 4, got);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_float_eq(got[i], want[i]);
+        ck_assert_int_eq(signbit(got[i]) != 0, signbit(want[i]) != 0);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optable");
@@ -295,6 +313,7 @@ int main(void)
     tcase_add_test(tc, verifier_checks_attributes);
     tcase_add_test(tc, cost_functions);
     tcase_add_test(tc, softsign_reference);
+    tcase_add_test(tc, copysign_reference);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
