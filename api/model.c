@@ -336,8 +336,8 @@ static void inspect_quant(const Graph *g, FILE *out)
             for (int r = 0; r < w->type.shape.rank; r++)
                 count *= (double)w->type.shape.d[r].c;
             const Shape *xsh = &g->values[n->inputs[0]].type.shape;
-            if (ir_attr_int(n, "w_packed", 0) && xsh->rank >= 1) { /* after layout: unpadded */
-                count = (double)ir_attr_int(n, "out_features", 1) * (double)xsh->d[xsh->rank - 1].c;
+            if (ir_attr_w_packed(n) && xsh->rank >= 1) { /* after layout: unpadded */
+                count = (double)ir_attr_out_features_or(n, 1) * (double)xsh->d[xsh->rank - 1].c;
                 wb = count * (double)ir_dtype_bits(w->type.dtype) / 8.0;
             }
             /* the scales (wlinear input 2; dqlinear inputs 2 and 3, scales and sums) */
@@ -348,32 +348,32 @@ static void inspect_quant(const Graph *g, FILE *out)
             fbytes += 4.0 * count;
             if (n->op == IR_OP_DQLINEAR)
                 fputs(" dynamic int8: x quantized per run (u8, per tensor)\n", out);
-            else if (ir_node_attr(n, "group"))
+            else if (ir_node_attr_id(n, IR_A_group))
                 fprintf(out, " weight-only, one f32 scale per %lld weights of a row\n",
-                        (long long)ir_attr_int(n, "group", 0));
+                        (long long)ir_attr_group(n));
             else
                 fputs(" weight-only (f32 compute)\n", out);
             continue;
         }
         if (!q) {
             n_f++;
-            if (ir_attr_int(n, "quant_float", 0))
+            if (ir_attr_quant_float(n))
                 fprintf(
                     out,
                     " float: kept by the accuracy guard (float alone, it recovers %.2f points)\n",
-                    ir_attr_float(n, "quant_cost", 0));
+                    ir_attr_quant_cost(n));
             else
                 fprintf(out, " float%s\n",
                         w->kind == IR_VALUE_CONST ? "" : " (activation operand)");
             continue;
         }
         n_q++;
-        const bool packed = ir_attr_int(n, "w_packed", 0) != 0; /* after layout */
+        const bool packed = ir_attr_w_packed(n) != 0; /* after layout */
         const Shape *xsh = &g->values[n->inputs[0]].type.shape;
         int64_t count = 1;
         for (int r = 0; r < w->type.shape.rank; r++)
             count *= w->type.shape.d[r].c;
-        const int64_t O = packed ? ir_attr_int(n, "out_features", 1) : w->type.shape.d[0].c;
+        const int64_t O = packed ? ir_attr_out_features_or(n, 1) : w->type.shape.d[0].c;
         if (packed && xsh->rank >= 1)
             count = O * xsh->d[xsh->rank - 1].c;
         const float *sc = g->values[n->inputs[2]].data;
@@ -386,10 +386,10 @@ static void inspect_quant(const Graph *g, FILE *out)
          * computed again at load) */
         qbytes += (double)count + 4.0 * (double)O;
         fbytes += 4.0 * (double)count;
-        const double xs = ir_attr_float(n, "x_scale", 1);
-        const int64_t zp = ir_attr_int(n, "x_zero_point", 0);
+        const double xs = ir_attr_x_scale(n);
+        const int64_t zp = ir_attr_x_zero_point(n);
         fprintf(out, " w.scale [%.3g, %.3g]", lo, hi);
-        const Attr *we = ir_node_attr(n, "w_error");
+        const Attr *we = ir_node_attr_id(n, IR_A_w_error);
         if (we)
             fprintf(out, " w.error %.2f%%", we->f * 100);
         else

@@ -1284,8 +1284,6 @@ static OxResult op_decomposed(OxImporter *im, OxNode *n, const char *op)
 #define K(val) scalar(im, n, dt, (val))
     if (!strcmp(op, "Reciprocal"))
         v = bin(im, n, "div", K(1.0), x);
-    else if (!strcmp(op, "Softsign"))
-        v = bin(im, n, "div", x, bin(im, n, "add", un(im, n, "abs", x), K(1.0)));
     else if (!strcmp(op, "Softplus"))
         v = un(im, n, "log", bin(im, n, "add", un(im, n, "exp", x), K(1.0)));
     else if (!strcmp(op, "HardSigmoid")) {
@@ -1840,10 +1838,12 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         const char *ap = ox_attr_string(im, n, "approximate", "none");
         return op_unary(im, n, !strcmp(ap, "tanh") ? "gelu_tanh" : "gelu");
     }
-    if (!strcmp(op, "Reciprocal") || !strcmp(op, "Softsign") || !strcmp(op, "Softplus") ||
-        !strcmp(op, "HardSigmoid") || !strcmp(op, "Elu") || !strcmp(op, "Selu") ||
-        !strcmp(op, "Celu") || !strcmp(op, "ThresholdedRelu") || !strcmp(op, "PRelu") ||
-        !strcmp(op, "Mish") || !strcmp(op, "Swish") || !strcmp(op, "Cosh") || !strcmp(op, "Sinh") ||
+    if (!strcmp(op, "Softsign"))
+        return op_unary(im, n, "softsign");
+    if (!strcmp(op, "Reciprocal") || !strcmp(op, "Softplus") || !strcmp(op, "HardSigmoid") ||
+        !strcmp(op, "Elu") || !strcmp(op, "Selu") || !strcmp(op, "Celu") ||
+        !strcmp(op, "ThresholdedRelu") || !strcmp(op, "PRelu") || !strcmp(op, "Mish") ||
+        !strcmp(op, "Swish") || !strcmp(op, "Cosh") || !strcmp(op, "Sinh") ||
         !strcmp(op, "Atanh") || !strcmp(op, "Asinh") || !strcmp(op, "Acosh") ||
         !strcmp(op, "IsNaN") || !strcmp(op, "IsInf") || !strcmp(op, "Sign") ||
         !strcmp(op, "Shrink"))

@@ -41,8 +41,8 @@ uint64_t ir_dtype_uint_max(DType t)
 
 void ir_clip_bounds_int(const Node *n, DType t, uint64_t *lo, uint64_t *hi)
 {
-    double l = ceil(ir_attr_float(n, "min", -INFINITY));
-    double h = floor(ir_attr_float(n, "max", INFINITY));
+    double l = ceil(ir_attr_min(n));
+    double h = floor(ir_attr_max(n));
     l = l == l ? l : -INFINITY; /* a NaN bound bounds nothing */
     h = h == h ? h : INFINITY;
     uint64_t tmin = (uint64_t)ir_dtype_int_min(t), tmax = ir_dtype_uint_max(t);
@@ -52,76 +52,21 @@ void ir_clip_bounds_int(const Node *n, DType t, uint64_t *lo, uint64_t *hi)
     *hi = h <= dmin ? tmin : h >= dmax ? tmax : u ? (uint64_t)h : (uint64_t)(int64_t)h;
 }
 
-/* Ops that compute in integers as well as in floats. */
+/* Which dtypes an op computes in beside f32: ops.def's IR_F_INTS, IR_F_FLOATS and
+ * IR_F_INT_ONLY columns. */
 static bool int_op(OpKind op)
 {
-    switch (op) {
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-    case IR_OP_RELU:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_CLIP:
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN: return true;
-    default: return false;
-    }
+    return (ir_ops[op].flags & IR_F_INTS) != 0;
 }
 
-/* Elementwise ops (and reductions) that compute in f64, f16 and bf16 too. */
 static bool float_op(OpKind op)
 {
-    switch (op) {
-    case IR_OP_RELU:
-    case IR_OP_SIGMOID:
-    case IR_OP_TANH:
-    case IR_OP_RELU6:
-    case IR_OP_GELU:
-    case IR_OP_GELU_TANH:
-    case IR_OP_SILU:
-    case IR_OP_HARDSWISH:
-    case IR_OP_HARDSIGMOID:
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_SQRT:
-    case IR_OP_RSQRT:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_ERF:
-    case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP:
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MEAN:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN: return true;
-    default: return false;
-    }
+    return (ir_ops[op].flags & IR_F_FLOATS) != 0;
 }
 
 static bool bitwise_op(OpKind op)
 {
-    switch (op) {
-    case IR_OP_BITWISE_AND:
-    case IR_OP_BITWISE_OR:
-    case IR_OP_BITWISE_XOR:
-    case IR_OP_BITWISE_NOT:
-    case IR_OP_BITSHIFT_LEFT:
-    case IR_OP_BITSHIFT_RIGHT: return true;
-    default: return false;
-    }
+    return (ir_ops[op].flags & IR_F_INT_ONLY) != 0;
 }
 
 bool ir_op_takes_dtype(OpKind op, DType t)

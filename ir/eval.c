@@ -26,43 +26,35 @@ static Dims dims_of(const Graph *g, ValueId v, const int64_t *syms)
     return r;
 }
 
-static float apply_unary(OpKind op, float x)
+/* The f32 kernel of every elementwise op with an expression in ops.def (x, y the operands,
+ * p0, p1 the attribute parameters of clip and leaky_relu), spelled in float (ir/scalar.h). */
+#define SC_SPELL_F32
+#include "ir/scalar.h"
+float ir_eval_scalar_f32(OpKind op, float x, float y, float p0, float p1)
 {
     switch (op) {
-    case IR_OP_RELU: return (x > 0.0f || isnan(x)) ? x : 0.0f; /* NaN propagates, as in PyTorch */
-    case IR_OP_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case IR_OP_TANH: return tanhf(x);
-    case IR_OP_RELU6: /* hardtanh(0, 6): NaN stays NaN */
-        return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x;
-    case IR_OP_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case IR_OP_GELU_TANH:
-        return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    case IR_OP_SILU: return x / (1.0f + expf(-x));
-    case IR_OP_HARDSWISH: return x * (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
-    case IR_OP_HARDSIGMOID: return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
-    case IR_OP_EXP: return expf(x);
-    case IR_OP_LOG: return logf(x);
-    case IR_OP_SQRT: return sqrtf(x);
-    case IR_OP_RSQRT: return 1.0f / sqrtf(x);
-    case IR_OP_NEG: return -x;
-    case IR_OP_ABS: return fabsf(x);
-    case IR_OP_ERF: return erff(x);
-    default: SLIMC_ASSERT(0 && "not a unary op");
+#define E(...) return (__VA_ARGS__);
+#define NOEXPR break;
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr)                       \
+    case IR_OP_##e:                                                                                \
+        expr
+#include "ir/ops.def"
+#undef OP
+#undef E
+#undef NOEXPR
+    case IR_NUM_OPS: break;
     }
+    SLIMC_ASSERT(0 && "no scalar expression in ops.def");
+}
+
+static float apply_unary(OpKind op, float x)
+{
+    return ir_eval_scalar_f32(op, x, 0.0f, 0.0f, 0.0f);
 }
 
 static float apply_binary(OpKind op, float a, float b)
 {
-    switch (op) {
-    case IR_OP_ADD: return a + b;
-    case IR_OP_SUB: return a - b;
-    case IR_OP_MUL: return a * b;
-    case IR_OP_DIV: return a / b;
-    case IR_OP_MINIMUM: /* NaN wins */ return (a < b || isnan(a)) ? a : b;
-    case IR_OP_MAXIMUM: return (a > b || isnan(a)) ? a : b;
-    case IR_OP_POW: return powf(a, b);
-    default: SLIMC_ASSERT(0 && "not a binary op");
-    }
+    return ir_eval_scalar_f32(op, a, b, 0.0f, 0.0f);
 }
 
 /* ---- convolution and matrix products ---- */
@@ -73,10 +65,10 @@ static void eval_conv2d(const EvalCtx *c)
     const float *x = in_f32(c, 0), *w = in_f32(c, 1), *bias = in_f32(c, 2);
     const Dims *xs = &c->in_dims[0], *ws = &c->in_dims[1], *os = &c->out_dims;
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(c->n, "stride", stride, 2, 1);
-    ir_attr_ints(c->n, "padding", pad, 2, 0);
-    ir_attr_ints(c->n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(c->n, "groups", 1);
+    ir_attr_stride(c->n, stride, 2);
+    ir_attr_padding(c->n, pad, 2);
+    ir_attr_dilation(c->n, dil, 2);
+    int64_t groups = ir_attr_groups(c->n);
     int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
     int64_t O = ws->d[0], CG = ws->d[1], KH = ws->d[2], KW = ws->d[3];
     int64_t OH = os->d[2], OW = os->d[3], OG = O / groups;
@@ -112,7 +104,7 @@ static void eval_conv2d(const EvalCtx *c)
 static void eval_linear(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0), *w = in_f32(c, 1), *bias = in_f32(c, 2);
-    bool tr = ir_attr_int(c->n, "w_transposed", 0) != 0;
+    bool tr = ir_attr_w_transposed(c->n) != 0;
     const Dims *ws = &c->in_dims[1];
     int64_t K = tr ? ws->d[0] : ws->d[1], N = tr ? ws->d[1] : ws->d[0];
     int64_t M = K ? dims_numel(&c->in_dims[0]) / K : dims_numel(&c->out_dims) / (N ? N : 1);
@@ -192,13 +184,13 @@ static void eval_unary(const EvalCtx *c)
 /* Window attributes as PyTorch defaults them: stride = kernel when absent. */
 static void pool_attrs(const Node *n, int64_t *k, int64_t *s, int64_t *p, int64_t *dil)
 {
-    ir_attr_ints(n, "kernel", k, 2, 1);
-    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0) {
+    ir_attr_kernel(n, k, 2);
+    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
         s[0] = k[0];
         s[1] = k[1];
     }
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
 }
 
 /* x [N, C, H, W] -> out [N, C, OH, OW]: the max over each window; padding counts as -inf
@@ -269,7 +261,7 @@ static void eval_avg_pool2d(const EvalCtx *c)
     const float *x = in_f32(c, 0);
     int64_t k[2], s[2], p[2], dil[2];
     pool_attrs(c->n, k, s, p, dil);
-    bool include_pad = ir_attr_int(c->n, "count_include_pad", 1) != 0;
+    bool include_pad = ir_attr_count_include_pad_or(c->n, 1) != 0;
     int64_t NC = c->in_dims[0].d[0] * c->in_dims[0].d[1];
     int64_t H = c->in_dims[0].d[2], W = c->in_dims[0].d[3];
     int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3];
@@ -305,7 +297,7 @@ static void eval_softmax(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0);
     const Dims *xs = &c->in_dims[0];
-    int64_t axis = ir_attr_int(c->n, "axis", -1);
+    int64_t axis = ir_attr_axis_or(c->n, -1);
     if (axis < 0)
         axis += xs->rank;
     int64_t outer = 1, len = xs->d[axis], inner = 1;
@@ -342,7 +334,7 @@ static void eval_batch_norm(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0), *mean = in_f32(c, 1), *var = in_f32(c, 2);
     const float *w = in_f32(c, 3), *b = in_f32(c, 4);
-    float eps = (float)ir_attr_float(c->n, "eps", 1e-5);
+    float eps = (float)ir_attr_eps(c->n);
     const Dims *xs = &c->in_dims[0];
     int64_t N = xs->d[0], C = xs->rank > 1 ? xs->d[1] : 1, inner = 1;
     for (int i = 2; i < xs->rank; i++)
@@ -364,8 +356,8 @@ static void eval_layer_norm(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0), *w = in_f32(c, 1), *b = in_f32(c, 2);
     const Dims *xs = &c->in_dims[0];
-    int64_t nd = ir_attr_int(c->n, "normalized_ndim", 1);
-    float eps = (float)ir_attr_float(c->n, "eps", 1e-5);
+    int64_t nd = ir_attr_normalized_ndim(c->n);
+    float eps = (float)ir_attr_eps(c->n);
     int64_t len = 1;
     for (int64_t i = xs->rank - nd; i < xs->rank; i++)
         len *= xs->d[i];
@@ -527,31 +519,14 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_CONV2D: eval_conv2d(&c); break;
     case IR_OP_LINEAR: eval_linear(&c); break;
     case IR_OP_MATMUL: eval_matmul(&c); break;
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV: eval_binary(&c); break;
-    case IR_OP_RELU:
-    case IR_OP_SIGMOID:
-    case IR_OP_TANH:
-    case IR_OP_RELU6:
-    case IR_OP_GELU:
-    case IR_OP_GELU_TANH:
-    case IR_OP_SILU:
-    case IR_OP_HARDSWISH:
-    case IR_OP_HARDSIGMOID:
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_SQRT:
-    case IR_OP_RSQRT:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_ERF: eval_unary(&c); break;
-    case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP: ir_eval_unary_attr(&c); break;
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW: eval_binary(&c); break;
+#include "ir/cases_elementwise.inc"
+        if (ir_ops[n->op].flags & IR_F_BINARY)
+            eval_binary(&c);
+        else if (ir_ops[n->op].n_attrs)
+            ir_eval_unary_attr(&c);
+        else
+            eval_unary(&c);
+        break;
     case IR_OP_EQ:
     case IR_OP_NE:
     case IR_OP_LT:
@@ -747,16 +722,16 @@ static float quant_out(int32_t acc, float x_scale, float w_scale, const float *b
 static void quant_put(const EvalCtx *c, int64_t i, float y)
 {
     const Node *n = c->n;
-    if (!ir_node_attr(n, "y_scale")) {
+    if (!ir_node_attr_id(n, IR_A_y_scale)) {
         c->out[i] = y;
         return;
     }
-    const int64_t act = ir_attr_int(n, "act", 0);
+    const int64_t act = ir_attr_act(n);
     if (act != 0)
         y = y <= 0.0f ? 0.0f : (act == 2 && y >= 6.0f) ? 6.0f : y;
-    const float ys = (float)ir_attr_float(n, "y_scale", 1.0);
-    const int32_t zp = (int32_t)ir_attr_int(n, "y_zero_point", 0);
-    if (ir_attr_int(n, "y_divide", 0)) /* div then quantize {scale=1} (ONNX QuantizeLinear) */
+    const float ys = (float)ir_attr_y_scale(n);
+    const int32_t zp = (int32_t)ir_attr_y_zero_point(n);
+    if (ir_attr_y_divide(n)) /* div then quantize {scale=1} (ONNX QuantizeLinear) */
         ((uint8_t *)c->out_raw)[i] = quant_u8(y / ys, 1.0f, zp);
     else
         ((uint8_t *)c->out_raw)[i] = quant_u8(y, 1.0f / ys, zp);
@@ -770,11 +745,11 @@ static void eval_qlinear(const EvalCtx *c)
     const float *ws = c->in[2];
     const int32_t *wsum = c->in[3];
     const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
-    const float xs = (float)ir_attr_float(n, "x_scale", 1.0);
-    const int32_t zp = (int32_t)ir_attr_int(n, "x_zero_point", 0);
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const float xs = (float)ir_attr_x_scale(n);
+    const int32_t zp = (int32_t)ir_attr_x_zero_point(n);
+    const bool packed = ir_attr_w_packed(n) != 0;
     const Dims *xd = &c->in_dims[0];
-    const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
+    const int64_t O = packed ? ir_attr_out_features(n) : c->in_dims[1].d[0];
     const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_qpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
     for (int64_t m = 0; m < M; m++)
@@ -797,13 +772,13 @@ static void eval_qconv2d(const EvalCtx *c)
     const float *ws = c->in[2];
     const int32_t *wsum = c->in[3];
     const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
-    const float xs = (float)ir_attr_float(n, "x_scale", 1.0);
-    const int32_t zp = (int32_t)ir_attr_int(n, "x_zero_point", 0);
+    const float xs = (float)ir_attr_x_scale(n);
+    const int32_t zp = (int32_t)ir_attr_x_zero_point(n);
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    const int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    const int64_t groups = ir_attr_groups(n);
     const Dims *xd = &c->in_dims[0], *wd = &c->in_dims[1];
     const int64_t B = xd->d[0], C = xd->d[1], H = xd->d[2], W = xd->d[3];
     const int64_t O = wd->d[0], CG = wd->d[1], KH = wd->d[2], KW = wd->d[3];
@@ -841,38 +816,36 @@ static bool eval_quant_node(EvalCtx *c)
     for (int j = 0; j < n->n_epilogue; j++)
         if (!is_f32(c->g, n->epilogue[j].operand))
             return unsupported(c, "for an epilogue operand that is not f32");
-    switch (n->op) {
-    case IR_OP_QUANTIZE: {
+    if (n->op == IR_OP_QUANTIZE) {
         if (n->n_epilogue)
             return unsupported(c, "for an epilogue on quantize");
-        const float inv = 1.0f / (float)ir_attr_float(n, "scale", 1.0);
-        const int32_t zp = (int32_t)ir_attr_int(n, "zero_point", 0);
+        const float inv = 1.0f / (float)ir_attr_scale(n);
+        const int32_t zp = (int32_t)ir_attr_zero_point(n);
         const float *x = c->in[0];
         uint8_t *q = c->out_raw;
         for (int64_t i = 0; i < total; i++)
             q[i] = quant_u8(x[i], inv, zp);
         return true;
     }
-    case IR_OP_DEQUANTIZE: {
-        const float s = (float)ir_attr_float(n, "scale", 1.0);
-        const int32_t zp = (int32_t)ir_attr_int(n, "zero_point", 0);
+    if (n->op == IR_OP_DEQUANTIZE) {
+        const float s = (float)ir_attr_scale(n);
+        const int32_t zp = (int32_t)ir_attr_zero_point(n);
         const uint8_t *q = c->in[0];
         for (int64_t i = 0; i < total; i++)
             c->out[i] = (float)((int32_t)q[i] - zp) * s;
-        break;
-    }
-    case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR:
-        if (ir_node_attr(n, "y_scale") && n->n_epilogue)
+    } else if (n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR) {
+        if (ir_node_attr_id(n, IR_A_y_scale) && n->n_epilogue)
             return unsupported(c, "for an epilogue on a layer that writes u8");
         if (n->op == IR_OP_QCONV2D)
             eval_qconv2d(c);
         else
             eval_qlinear(c);
-        break;
-    case IR_OP_WLINEAR: ir_eval_wlinear(c); break;
-    case IR_OP_DQLINEAR: ir_eval_dqlinear(c); break;
-    default: return unsupported(c, "(not a quantization op)");
+    } else if (n->op == IR_OP_WLINEAR) {
+        ir_eval_wlinear(c);
+    } else if (n->op == IR_OP_DQLINEAR) {
+        ir_eval_dqlinear(c);
+    } else {
+        return unsupported(c, "(not a quantization op)");
     }
     apply_epilogue(c);
     return true;

@@ -13,44 +13,23 @@
 
 /* ---- floats, in double ---- */
 
-static double unary_f(OpKind op, double x, double p0, double p1)
+#define SC_SPELL_F64
+#include "ir/scalar.h"
+double ir_eval_scalar_f64(OpKind op, double x, double y, double p0, double p1)
 {
     switch (op) {
-    case IR_OP_RELU: return (x > 0.0 || isnan(x)) ? x : 0.0;
-    case IR_OP_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case IR_OP_TANH: return tanh(x);
-    case IR_OP_RELU6: return x <= 0.0 ? 0.0 : x >= 6.0 ? 6.0 : x;
-    case IR_OP_GELU: return 0.5 * x * (1.0 + erf(x * 0.70710678118654752));
-    case IR_OP_GELU_TANH:
-        return 0.5 * x * (1.0 + tanh(0.79788456080286536 * (x + 0.044715 * x * x * x)));
-    case IR_OP_SILU: return x / (1.0 + exp(-x));
-    case IR_OP_HARDSWISH: return x * (x <= -3.0 ? 0.0 : x >= 3.0 ? 6.0 : x + 3.0) / 6.0;
-    case IR_OP_HARDSIGMOID: return (x <= -3.0 ? 0.0 : x >= 3.0 ? 6.0 : x + 3.0) / 6.0;
-    case IR_OP_EXP: return exp(x);
-    case IR_OP_LOG: return log(x);
-    case IR_OP_SQRT: return sqrt(x);
-    case IR_OP_RSQRT: return 1.0 / sqrt(x);
-    case IR_OP_NEG: return -x;
-    case IR_OP_ABS: return fabs(x);
-    case IR_OP_ERF: return erf(x);
-    case IR_OP_LEAKY_RELU: return x > 0.0 ? x : x * p0;
-    case IR_OP_CLIP: return x < p0 ? p0 : x > p1 ? p1 : x;
-    default: SLIMC_ASSERT(0 && "not a unary op on floats");
+#define E(...) return (__VA_ARGS__);
+#define NOEXPR break;
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr)                       \
+    case IR_OP_##e:                                                                                \
+        expr
+#include "ir/ops.def"
+#undef OP
+#undef E
+#undef NOEXPR
+    case IR_NUM_OPS: break;
     }
-}
-
-static double binary_f(OpKind op, double a, double b)
-{
-    switch (op) {
-    case IR_OP_ADD: return a + b;
-    case IR_OP_SUB: return a - b;
-    case IR_OP_MUL: return a * b;
-    case IR_OP_DIV: return a / b;
-    case IR_OP_MINIMUM: return (a < b || isnan(a)) ? a : b;
-    case IR_OP_MAXIMUM: return (a > b || isnan(a)) ? a : b;
-    case IR_OP_POW: return pow(a, b);
-    default: SLIMC_ASSERT(0 && "not a binary op on floats");
-    }
+    SLIMC_ASSERT(0 && "no scalar expression in ops.def");
 }
 
 /* ---- integers, in 64 bits ---- */
@@ -110,11 +89,14 @@ static uint64_t binary_i(OpKind op, DType t, uint64_t a, uint64_t b)
 {
     bool u = ir_dtype_is_unsigned(t);
     int bits = ir_dtype_bits(t);
-    switch (op) {
-    case IR_OP_ADD: return a + b;
-    case IR_OP_SUB: return a - b;
-    case IR_OP_MUL: return a * b;
-    case IR_OP_DIV:
+    /* the ops with IR_F_INTS or IR_F_INT_ONLY (ops.def); integer ops are no expressions */
+    if (op == IR_OP_ADD)
+        return a + b;
+    if (op == IR_OP_SUB)
+        return a - b;
+    if (op == IR_OP_MUL)
+        return a * b;
+    if (op == IR_OP_DIV) {
         if (b == 0)
             return 0;
         if (u)
@@ -122,36 +104,44 @@ static uint64_t binary_i(OpKind op, DType t, uint64_t a, uint64_t b)
         if ((int64_t)b == -1)
             return 0 - a;
         return (uint64_t)((int64_t)a / (int64_t)b);
-    case IR_OP_MINIMUM: return less_i(t, a, b) ? a : b;
-    case IR_OP_MAXIMUM: return less_i(t, b, a) ? a : b;
-    case IR_OP_POW:
+    }
+    if (op == IR_OP_MINIMUM)
+        return less_i(t, a, b) ? a : b;
+    if (op == IR_OP_MAXIMUM)
+        return less_i(t, b, a) ? a : b;
+    if (op == IR_OP_POW) {
         if (!u && (int64_t)b < 0)
             return (int64_t)a == 1 ? 1 : (int64_t)a == -1 ? ((b & 1u) ? a : 1) : 0;
         return pow_u(a, b);
-    case IR_OP_BITWISE_AND: return a & b;
-    case IR_OP_BITWISE_OR: return a | b;
-    case IR_OP_BITWISE_XOR: return a ^ b;
-    case IR_OP_BITSHIFT_LEFT: return (!u && (int64_t)b < 0) || b >= (uint64_t)bits ? 0 : a << b;
-    case IR_OP_BITSHIFT_RIGHT:
-        if ((!u && (int64_t)b < 0) || b >= (uint64_t)bits)
-            return 0;
-        /* the value's own width: unsigned shifts in zeros, signed copies the sign */
-        return u ? a >> b : (uint64_t)((int64_t)a >> b);
-    default: SLIMC_ASSERT(0 && "not a binary op on integers");
     }
+    if (op == IR_OP_BITWISE_AND)
+        return a & b;
+    if (op == IR_OP_BITWISE_OR)
+        return a | b;
+    if (op == IR_OP_BITWISE_XOR)
+        return a ^ b;
+    if (op == IR_OP_BITSHIFT_LEFT)
+        return (!u && (int64_t)b < 0) || b >= (uint64_t)bits ? 0 : a << b;
+    SLIMC_ASSERT(op == IR_OP_BITSHIFT_RIGHT && "not a binary op on integers");
+    if ((!u && (int64_t)b < 0) || b >= (uint64_t)bits)
+        return 0;
+    /* the value's own width: unsigned shifts in zeros, signed copies the sign */
+    return u ? a >> b : (uint64_t)((int64_t)a >> b);
 }
 
 static uint64_t unary_i(OpKind op, DType t, uint64_t x, uint64_t lo, uint64_t hi)
 {
     bool neg = !ir_dtype_is_unsigned(t) && (int64_t)x < 0;
-    switch (op) {
-    case IR_OP_RELU: return neg ? 0 : x;
-    case IR_OP_NEG: return 0 - x;
-    case IR_OP_ABS: return neg ? 0 - x : x;
-    case IR_OP_BITWISE_NOT: return ~x;
-    case IR_OP_CLIP: return less_i(t, x, lo) ? lo : less_i(t, hi, x) ? hi : x;
-    default: SLIMC_ASSERT(0 && "not a unary op on integers");
-    }
+    if (op == IR_OP_RELU)
+        return neg ? 0 : x;
+    if (op == IR_OP_NEG)
+        return 0 - x;
+    if (op == IR_OP_ABS)
+        return neg ? 0 - x : x;
+    if (op == IR_OP_BITWISE_NOT)
+        return ~x;
+    SLIMC_ASSERT(op == IR_OP_CLIP && "not a unary op on integers");
+    return less_i(t, x, lo) ? lo : less_i(t, hi, x) ? hi : x;
 }
 
 /* ---- the kernels ---- */
@@ -165,8 +155,8 @@ static void eval_binary(const EvalCtx *c, DType t)
     for (int64_t i = 0; i < total; i++) {
         int64_t ia = bcast_offset(&c->out_dims, sa, i), ib = bcast_offset(&c->out_dims, sb, i);
         if (ir_dtype_is_float(t)) {
-            double v = binary_f(c->n->op, ir_eval_load_f(t, c->in[0], ia),
-                                ir_eval_load_f(t, c->in[1], ib));
+            double v = ir_eval_scalar_f64(c->n->op, ir_eval_load_f(t, c->in[0], ia),
+                                          ir_eval_load_f(t, c->in[1], ib), 0.0, 0.0);
             ir_eval_store_cast(t, c->out_raw, i, IR_F64, &v, 0);
         } else {
             store_u(t, c->out_raw, i,
@@ -179,15 +169,14 @@ static void eval_unary(const EvalCtx *c, DType t)
 {
     const Node *n = c->n;
     int64_t total = dims_numel(&c->out_dims);
-    double p0 = n->op == IR_OP_CLIP ? ir_attr_float(n, "min", -INFINITY)
-                                    : ir_attr_float(n, "negative_slope", 0.01);
-    double p1 = ir_attr_float(n, "max", INFINITY);
+    double p0 = n->op == IR_OP_CLIP ? ir_attr_min(n) : ir_attr_negative_slope(n);
+    double p1 = ir_attr_max(n);
     uint64_t lo = 0, hi = 0;
     if (n->op == IR_OP_CLIP && !ir_dtype_is_float(t))
         ir_clip_bounds_int(n, t, &lo, &hi);
     for (int64_t i = 0; i < total; i++) {
         if (ir_dtype_is_float(t)) {
-            double v = unary_f(n->op, ir_eval_load_f(t, c->in[0], i), p0, p1);
+            double v = ir_eval_scalar_f64(n->op, ir_eval_load_f(t, c->in[0], i), 0.0, p0, p1);
             ir_eval_store_cast(t, c->out_raw, i, IR_F64, &v, 0);
         } else {
             store_u(t, c->out_raw, i, unary_i(n->op, t, load_u(t, c->in[0], i), lo, hi));
@@ -199,7 +188,7 @@ static void eval_unary(const EvalCtx *c, DType t)
 static void eval_reduce(const EvalCtx *c, DType t)
 {
     const Dims *xs = &c->in_dims[0];
-    const Attr *at = ir_node_attr(c->n, "axes");
+    const Attr *at = ir_node_attr_id(c->n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;
@@ -275,8 +264,8 @@ static int64_t f2i(double v)
  * dtypes of fewer than 8 bits pack from the low bits of each byte up. */
 static void eval_cast_narrow(const EvalCtx *c, DType from, DType to)
 {
-    bool saturate = ir_attr_int(c->n, "saturate", 1) != 0;
-    int round_mode = (int)ir_attr_int(c->n, "round_mode", 0);
+    bool saturate = ir_attr_saturate(c->n) != 0;
+    int round_mode = (int)ir_attr_round_mode(c->n);
     bool int_src = !ir_dtype_is_float(from) && !ir_dtype_is_f8(from) && from != IR_F4E2M1;
     int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
     unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
@@ -326,14 +315,16 @@ bool ir_eval_typed(const EvalCtx *c)
                    ir_ops[n->op].name, n->name, ir_dtype_name(t));
         return false;
     }
-    switch (n->op) {
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MEAN:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN: eval_reduce(c, t); return true;
-    case IR_OP_CAST: eval_cast_narrow(c, t, c->g->values[n->outputs[0]].type.dtype); return true;
-    default: break;
+    if (n->op == IR_OP_REDUCE_SUM || n->op == IR_OP_REDUCE_MEAN || n->op == IR_OP_REDUCE_MAX ||
+        n->op == IR_OP_REDUCE_MIN) {
+        eval_reduce(c, t);
+        return true;
     }
+    if (n->op == IR_OP_CAST) {
+        eval_cast_narrow(c, t, c->g->values[n->outputs[0]].type.dtype);
+        return true;
+    }
+    SLIMC_ASSERT(ir_op_is_elementwise(n->op));
     if (ir_ops[n->op].flags & IR_F_BINARY)
         eval_binary(c, t);
     else

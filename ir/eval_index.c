@@ -144,9 +144,9 @@ static void split_axis(const Dims *s, int64_t ax, int64_t *outer, int64_t *len, 
 static void eval_argreduce(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", 0), xs->rank), outer, len, inner;
+    int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank), outer, len, inner;
     split_axis(xs, ax, &outer, &len, &inner);
-    bool is_max = c->n->op == IR_OP_ARGMAX, last = ir_attr_int(c->n, "select_last", 0) != 0;
+    bool is_max = c->n->op == IR_OP_ARGMAX, last = ir_attr_select_last(c->n) != 0;
     DType t = dtype_in(c, 0);
     int64_t *out = c->out_raw;
     for (int64_t o = 0; o < outer; o++)
@@ -203,7 +203,7 @@ static int64_t remap(const Dims *is, const Dims *xs, int64_t ax, int64_t p, int6
 static bool eval_gather_elements(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0], *is = &c->in_dims[1];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", 0), xs->rank);
+    int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank);
     size_t es = (size_t)ir_dtype_bits(dtype_in(c, 0)) / 8;
     int64_t total = dims_numel(is);
     for (int64_t p = 0; p < total; p++) {
@@ -243,8 +243,8 @@ static void combine(DType t, void *dst, int64_t i, const void *src, int64_t j, i
 static bool eval_scatter_elements(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0], *is = &c->in_dims[1];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", 0), xs->rank);
-    int64_t red = ir_attr_int(c->n, "reduction", 0);
+    int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank);
+    int64_t red = ir_attr_reduction(c->n);
     DType t = dtype_in(c, 0);
     size_t es = (size_t)ir_dtype_bits(t) / 8;
     memcpy(c->out_raw, c->in[0], es * (size_t)dims_numel(xs));
@@ -266,9 +266,9 @@ static bool eval_scatter_elements(const EvalCtx *c)
 static void eval_cumsum(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", 0), xs->rank), outer, len, inner;
+    int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank), outer, len, inner;
     split_axis(xs, ax, &outer, &len, &inner);
-    bool excl = ir_attr_int(c->n, "exclusive", 0) != 0, rev = ir_attr_int(c->n, "reverse", 0) != 0;
+    bool excl = ir_attr_exclusive(c->n) != 0, rev = ir_attr_reverse(c->n) != 0;
     DType t = dtype_in(c, 0);
     ElemKind k = kind_of(t);
     for (int64_t o = 0; o < outer; o++)
@@ -300,7 +300,7 @@ static void eval_reduce_prod(const EvalCtx *c)
 {
     const float *x = c->in[0];
     const Dims *xs = &c->in_dims[0];
-    const Attr *at = ir_node_attr(c->n, "axes");
+    const Attr *at = ir_node_attr_id(c->n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;
@@ -333,7 +333,7 @@ static void eval_mod(const EvalCtx *c)
 {
     DType t = dtype_in(c, 0);
     ElemKind k = kind_of(t);
-    bool fm = ir_attr_int(c->n, "fmod", 0) != 0;
+    bool fm = ir_attr_fmod(c->n) != 0;
     int64_t st0[IR_MAX_RANK], st1[IR_MAX_RANK], total = dims_numel(&c->out_dims);
     bcast_strides(&c->out_dims, &c->in_dims[0], st0);
     bcast_strides(&c->out_dims, &c->in_dims[1], st1);
@@ -364,7 +364,7 @@ static void eval_mod(const EvalCtx *c)
 static bool eval_resize_axis(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", 0), xs->rank), outer, len, inner;
+    int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank), outer, len, inner;
     split_axis(xs, ax, &outer, &len, &inner);
     ResizeTaps t;
     if (!ir_resize_taps(c->n, len, &t)) {
@@ -372,7 +372,7 @@ static bool eval_resize_axis(const EvalCtx *c)
         return false;
     }
     const float *x = c->in[0];
-    double ev = ir_attr_float(c->n, "extrapolation", 0.0);
+    double ev = ir_attr_extrapolation(c->n);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < t.out_len; j++)
             for (int64_t i = 0; i < inner; i++) {
@@ -454,9 +454,9 @@ static int gs_taps(float v, int64_t len, int mode, int pad, bool align, int64_t 
 static void eval_grid_sample(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0], *gs = &c->in_dims[1];
-    int s = xs->rank - 2, mode = (int)ir_attr_int(c->n, "mode", 1);
-    int pad = (int)ir_attr_int(c->n, "padding", 0);
-    bool align = ir_attr_int(c->n, "align_corners", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode_or(c->n, 1);
+    int pad = (int)ir_attr_padding_mode(c->n);
+    bool align = ir_attr_align_corners(c->n) != 0;
     const float *x = c->in[0], *grid = c->in[1];
     int64_t nb = xs->d[0], ch = xs->d[1], plane = 1, opos = 1;
     for (int i = 0; i < s; i++) {
@@ -507,10 +507,10 @@ static void eval_grid_sample(const EvalCtx *c)
 static bool eval_topk(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0];
-    int64_t ax = norm_axis(ir_attr_int(c->n, "axis", -1), xs->rank), outer, len, inner;
+    int64_t ax = norm_axis(ir_attr_axis_or(c->n, -1), xs->rank), outer, len, inner;
     split_axis(xs, ax, &outer, &len, &inner);
-    int64_t k = ir_attr_int(c->n, "k", 1);
-    bool largest = ir_attr_int(c->n, "largest", 1) != 0, want_idx = ir_attr_int(c->n, "indices", 0);
+    int64_t k = ir_attr_k(c->n);
+    bool largest = ir_attr_largest(c->n) != 0, want_idx = ir_attr_indices(c->n);
     DType t = dtype_in(c, 0);
     size_t es = (size_t)ir_dtype_bits(t) / 8;
     long double *val = malloc(sizeof(long double) * (size_t)k);
@@ -559,15 +559,15 @@ static bool eval_topk(const EvalCtx *c)
 static void eval_pool_nd(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0];
-    int s = xs->rank - 2, mode = (int)ir_attr_int(c->n, "mode", 0);
-    bool cip = ir_attr_int(c->n, "count_include_pad", 0) != 0;
-    bool col_major = ir_attr_int(c->n, "storage_order", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode(c->n);
+    bool cip = ir_attr_count_include_pad(c->n) != 0;
+    bool col_major = ir_attr_storage_order(c->n) != 0;
     int64_t k[3], st[3], dil[3], pads[6], kn = 1, planes = xs->d[0] * xs->d[1], opos = 1, ipos = 1;
-    ir_attr_ints(c->n, "kernel", k, s, 1);
-    ir_attr_ints(c->n, "stride", st, s, 1);
-    ir_attr_ints(c->n, "dilation", dil, s, 1);
-    ir_attr_ints(c->n, "pads", pads, 2 * s, 0);
-    double p = (double)ir_attr_int(c->n, "p", 2);
+    ir_attr_kernel(c->n, k, s);
+    ir_attr_stride(c->n, st, s);
+    ir_attr_dilation(c->n, dil, s);
+    ir_attr_pads(c->n, pads, 2 * s);
+    double p = (double)ir_attr_p(c->n);
     for (int i = 0; i < s; i++) {
         kn *= k[i];
         opos *= c->out_dims.d[2 + i];
@@ -636,7 +636,7 @@ static bool nd_offset(const EvalCtx *c, const Dims *xs, int b, int64_t k, int64_
 static bool eval_gather_nd(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0], *is = &c->in_dims[1];
-    int b = (int)ir_attr_int(c->n, "batch_dims", 0);
+    int b = (int)ir_attr_batch_dims(c->n);
     int64_t k = is->d[is->rank - 1], nb = 1, ntup = 1, slice = 1;
     for (int i = 0; i < b; i++)
         nb *= xs->d[i];
@@ -663,7 +663,7 @@ static bool eval_gather_nd(const EvalCtx *c)
 static bool eval_scatter_nd(const EvalCtx *c)
 {
     const Dims *xs = &c->in_dims[0], *is = &c->in_dims[1];
-    int64_t k = is->d[is->rank - 1], ntup = 1, slice = 1, red = ir_attr_int(c->n, "reduction", 0);
+    int64_t k = is->d[is->rank - 1], ntup = 1, slice = 1, red = ir_attr_reduction(c->n);
     for (int i = 0; i < is->rank - 1; i++)
         ntup *= is->d[i];
     for (int i = (int)k; i < xs->rank; i++)
@@ -703,10 +703,10 @@ static bool eval_roi_align(const EvalCtx *c)
     const Dims *xs = &c->in_dims[0];
     const float *x = c->in[0], *rois = c->in[1];
     int64_t nb = xs->d[0], ch = xs->d[1], h = xs->d[2], w = xs->d[3], nr = c->in_dims[1].d[0];
-    int64_t oh = ir_attr_int(c->n, "out_h", 1), ow = ir_attr_int(c->n, "out_w", 1);
-    int64_t ratio = ir_attr_int(c->n, "sampling_ratio", 0);
-    double scale = ir_attr_float(c->n, "spatial_scale", 1.0);
-    bool half = ir_attr_int(c->n, "half_pixel", 1) != 0, is_max = ir_attr_int(c->n, "mode", 0);
+    int64_t oh = ir_attr_out_h(c->n), ow = ir_attr_out_w(c->n);
+    int64_t ratio = ir_attr_sampling_ratio(c->n);
+    double scale = ir_attr_spatial_scale(c->n);
+    bool half = ir_attr_half_pixel(c->n) != 0, is_max = ir_attr_mode(c->n);
     for (int64_t r = 0; r < nr; r++) {
         int64_t b = (int64_t)int_get(dtype_in(c, 2), c->in[2], r);
         if (b < 0 || b >= nb) {
@@ -801,23 +801,34 @@ bool ir_eval_index_node(const EvalCtx *c)
                    ir_ops[n->op].name, n->name);
         return false;
     }
-    switch (n->op) {
-    case IR_OP_ARGMAX:
-    case IR_OP_ARGMIN: eval_argreduce(c); return true;
-    case IR_OP_GATHER_ELEMENTS: return eval_gather_elements(c);
-    case IR_OP_SCATTER_ELEMENTS: return eval_scatter_elements(c);
-    case IR_OP_CUMSUM: eval_cumsum(c); return true;
-    case IR_OP_REDUCE_PROD: eval_reduce_prod(c); return true;
-    case IR_OP_MOD: eval_mod(c); return true;
-    case IR_OP_RESIZE_AXIS: return eval_resize_axis(c);
-    case IR_OP_GRID_SAMPLE: eval_grid_sample(c); return true;
-    case IR_OP_TOPK: return eval_topk(c);
-    case IR_OP_POOL_ND: eval_pool_nd(c); return true;
-    case IR_OP_GATHER_ND: return eval_gather_nd(c);
-    case IR_OP_SCATTER_ND: return eval_scatter_nd(c);
-    case IR_OP_ROI_ALIGN: return eval_roi_align(c);
-    default: break;
-    }
-    SLIMC_ASSERT(0 && "not an index op");
-    return false;
+    const OpKind op = n->op; /* the ops ir_eval_is_index_op names */
+    if (op == IR_OP_ARGMAX || op == IR_OP_ARGMIN)
+        eval_argreduce(c);
+    else if (op == IR_OP_GATHER_ELEMENTS)
+        return eval_gather_elements(c);
+    else if (op == IR_OP_SCATTER_ELEMENTS)
+        return eval_scatter_elements(c);
+    else if (op == IR_OP_CUMSUM)
+        eval_cumsum(c);
+    else if (op == IR_OP_REDUCE_PROD)
+        eval_reduce_prod(c);
+    else if (op == IR_OP_MOD)
+        eval_mod(c);
+    else if (op == IR_OP_RESIZE_AXIS)
+        return eval_resize_axis(c);
+    else if (op == IR_OP_GRID_SAMPLE)
+        eval_grid_sample(c);
+    else if (op == IR_OP_TOPK)
+        return eval_topk(c);
+    else if (op == IR_OP_POOL_ND)
+        eval_pool_nd(c);
+    else if (op == IR_OP_GATHER_ND)
+        return eval_gather_nd(c);
+    else if (op == IR_OP_SCATTER_ND)
+        return eval_scatter_nd(c);
+    else if (op == IR_OP_ROI_ALIGN)
+        return eval_roi_align(c);
+    else
+        SLIMC_ASSERT(0 && "not an index op");
+    return true;
 }

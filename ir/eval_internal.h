@@ -73,6 +73,10 @@ void ir_eval_dqlinear(const EvalCtx *c);
 
 /* eval_more.c: one kernel per op family (index_select reports a bad index and returns false). */
 void ir_eval_unary_attr(const EvalCtx *c);
+/* ops.def's scalar expression of op at x (y, p0, p1 where it reads them): in float (eval.c)
+ * and in double (eval_dtypes.c). Asserts that op has one. */
+float ir_eval_scalar_f32(OpKind op, float x, float y, float p0, float p1);
+double ir_eval_scalar_f64(OpKind op, double x, double y, double p0, double p1);
 void ir_eval_compare(const EvalCtx *c);
 void ir_eval_where(const EvalCtx *c);
 void ir_eval_cast(const EvalCtx *c);

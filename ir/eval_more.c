@@ -144,16 +144,28 @@ void ir_eval_unary_attr(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0);
     int64_t total = dims_numel(&c->out_dims);
-    float slope = (float)ir_attr_float(c->n, "negative_slope", 0.01);
-    float lo = (float)ir_attr_float(c->n, "min", -INFINITY),
-          hi = (float)ir_attr_float(c->n, "max", INFINITY);
-    for (int64_t i = 0; i < total; i++) {
-        float v = x[i];
-        if (c->n->op == IR_OP_LEAKY_RELU)
-            c->out[i] = v > 0.0f ? v : v * slope;
-        else /* clip: NaN stays NaN */
-            c->out[i] = v < lo ? lo : v > hi ? hi : v;
-    }
+    float slope = (float)ir_attr_negative_slope(c->n);
+    float lo = (float)ir_attr_min(c->n), hi = (float)ir_attr_max(c->n);
+    bool leaky = c->n->op == IR_OP_LEAKY_RELU; /* p0 = slope; clip: p0, p1 = lo, hi */
+    for (int64_t i = 0; i < total; i++)
+        c->out[i] = ir_eval_scalar_f32(c->n->op, x[i], 0.0f, leaky ? slope : lo, hi);
+}
+
+/* op's answer from the order of its operands (lt, eq, gt all 0 when a float is NaN). */
+static uint8_t compare_result(OpKind op, int lt, int eq, int gt)
+{
+    if (op == IR_OP_EQ)
+        return (uint8_t)eq;
+    if (op == IR_OP_NE)
+        return (uint8_t)!eq;
+    if (op == IR_OP_LT)
+        return (uint8_t)lt;
+    if (op == IR_OP_LE)
+        return (uint8_t)(lt || eq);
+    if (op == IR_OP_GT)
+        return (uint8_t)gt;
+    SLIMC_ASSERT(op == IR_OP_GE && "not a comparison");
+    return (uint8_t)(gt || eq);
 }
 
 void ir_eval_compare(const EvalCtx *c)
@@ -173,28 +185,13 @@ void ir_eval_compare(const EvalCtx *c)
             double x = load_f(t, a, ia), y = load_f(t, b, ib);
             lt = x < y;
             eq = x == y;
-            int gt = x > y;
-            switch (c->n->op) {
-            case IR_OP_EQ: out[i] = (uint8_t)eq; break;
-            case IR_OP_NE: out[i] = (uint8_t)!eq; break;
-            case IR_OP_LT: out[i] = (uint8_t)lt; break;
-            case IR_OP_LE: out[i] = (uint8_t)(lt || eq); break;
-            case IR_OP_GT: out[i] = (uint8_t)gt; break;
-            default: out[i] = (uint8_t)(gt || eq); break;
-            }
+            out[i] = compare_result(c->n->op, lt, eq, x > y);
             continue;
         }
         int64_t x = load_i(t, a, ia), y = load_i(t, b, ib);
         lt = t == IR_U64 ? (uint64_t)x < (uint64_t)y : x < y;
         eq = x == y;
-        switch (c->n->op) {
-        case IR_OP_EQ: out[i] = (uint8_t)eq; break;
-        case IR_OP_NE: out[i] = (uint8_t)!eq; break;
-        case IR_OP_LT: out[i] = (uint8_t)lt; break;
-        case IR_OP_LE: out[i] = (uint8_t)(lt || eq); break;
-        case IR_OP_GT: out[i] = (uint8_t)(!lt && !eq); break;
-        default: out[i] = (uint8_t)!lt; break;
-        }
+        out[i] = compare_result(c->n->op, lt, eq, !lt && !eq);
     }
 }
 
@@ -252,8 +249,8 @@ void ir_eval_group_norm(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0), *w = in_f32(c, 1), *b = in_f32(c, 2);
     const Dims *xs = &c->in_dims[0];
-    int64_t G = ir_attr_int(c->n, "num_groups", 1);
-    float eps = (float)ir_attr_float(c->n, "eps", 1e-5);
+    int64_t G = ir_attr_num_groups(c->n);
+    float eps = (float)ir_attr_eps(c->n);
     int64_t N = xs->d[0], C = xs->d[1], inner = 1;
     for (int i = 2; i < xs->rank; i++)
         inner *= xs->d[i];
@@ -286,7 +283,7 @@ void ir_eval_reduce(const EvalCtx *c)
 {
     const float *x = in_f32(c, 0);
     const Dims *xs = &c->in_dims[0];
-    const Attr *at = ir_node_attr(c->n, "axes");
+    const Attr *at = ir_node_attr_id(c->n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;
@@ -331,7 +328,7 @@ void ir_eval_permute(const EvalCtx *c)
 {
     size_t es = elem_bytes(c->g, c->n->outputs[0]);
     const Dims *xs = &c->in_dims[0];
-    const Attr *perm = ir_node_attr(c->n, "perm");
+    const Attr *perm = ir_node_attr_id(c->n, IR_A_perm);
     int64_t xst[IR_MAX_RANK], st[IR_MAX_RANK], s = 1;
     for (int i = xs->rank - 1; i >= 0; i--) {
         xst[i] = s;
@@ -369,7 +366,7 @@ static int64_t prod(const Dims *s, int from, int to)
 
 static int axis_attr(const Node *n, int rank)
 {
-    int64_t ax = ir_attr_int(n, "axis", 0);
+    int64_t ax = ir_attr_axis(n);
     return (int)(ax < 0 ? ax + rank : ax);
 }
 
@@ -378,8 +375,8 @@ void ir_eval_slice(const EvalCtx *c)
     size_t es = elem_bytes(c->g, c->n->outputs[0]);
     const Dims *xs = &c->in_dims[0];
     int ax = axis_attr(c->n, xs->rank);
-    int64_t len = xs->d[ax], step = ir_attr_int(c->n, "step", 1);
-    int64_t start = ir_attr_int(c->n, "start", 0);
+    int64_t len = xs->d[ax], step = ir_attr_step(c->n);
+    int64_t start = ir_attr_start(c->n);
     start = start < 0 ? start + len : start;
     start = start < 0 ? 0 : start > len ? len : start;
     int64_t outer = prod(xs, 0, ax), inner = prod(xs, ax + 1, xs->rank), olen = c->out_dims.d[ax];
@@ -408,12 +405,12 @@ void ir_eval_pad(const EvalCtx *c)
     ValueId ov = c->n->outputs[0];
     size_t es = elem_bytes(c->g, ov);
     const Dims *xs = &c->in_dims[0], *os = &c->out_dims;
-    const Attr *pads = ir_node_attr(c->n, "pads");
-    int64_t mode = ir_attr_int(c->n, "mode", 0);
+    const Attr *pads = ir_node_attr_id(c->n, IR_A_pads);
+    int64_t mode = ir_attr_mode(c->n);
     int64_t lo[IR_MAX_RANK] = {0};
     for (int k = 0; k < pads->n_ints / 2; k++)
         lo[xs->rank - 1 - k] = pads->ints[2 * k];
-    float fill = (float)ir_attr_float(c->n, "value", 0.0);
+    float fill = (float)ir_attr_value(c->n);
     int64_t total = dims_numel(os);
     for (int64_t i = 0; i < total; i++) {
         int64_t rem = i, src = 0, mul = 1;
@@ -490,10 +487,10 @@ void ir_eval_resize(const EvalCtx *c)
     int64_t NC = c->in_dims[0].d[0] * c->in_dims[0].d[1];
     int64_t H = c->in_dims[0].d[2], W = c->in_dims[0].d[3];
     int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3];
-    bool bilinear = ir_attr_int(c->n, "mode", 0) == 1;
-    bool align = bilinear && ir_attr_int(c->n, "align_corners", 0) != 0;
-    float sh = resize_scale(H, OH, align, ir_attr_float(c->n, "scale_h", 0));
-    float sw = resize_scale(W, OW, align, ir_attr_float(c->n, "scale_w", 0));
+    bool bilinear = ir_attr_mode(c->n) == 1;
+    bool align = bilinear && ir_attr_align_corners(c->n) != 0;
+    float sh = resize_scale(H, OH, align, ir_attr_scale_h(c->n));
+    float sw = resize_scale(W, OW, align, ir_attr_scale_w(c->n));
     for (int64_t pl = 0; pl < NC; pl++) {
         const float *xp = x + pl * H * W;
         for (int64_t oh = 0; oh < OH; oh++)
@@ -527,10 +524,10 @@ void ir_eval_conv_transpose2d(const EvalCtx *c)
     const float *x = in_f32(c, 0), *w = in_f32(c, 1), *bias = in_f32(c, 2);
     const Dims *xs = &c->in_dims[0], *ws = &c->in_dims[1], *os = &c->out_dims;
     int64_t s[2], p[2], dil[2];
-    ir_attr_ints(c->n, "stride", s, 2, 1);
-    ir_attr_ints(c->n, "padding", p, 2, 0);
-    ir_attr_ints(c->n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(c->n, "groups", 1);
+    ir_attr_stride(c->n, s, 2);
+    ir_attr_padding(c->n, p, 2);
+    ir_attr_dilation(c->n, dil, 2);
+    int64_t groups = ir_attr_groups(c->n);
     int64_t N = xs->d[0], C = xs->d[1], H = xs->d[2], W = xs->d[3];
     int64_t OG = ws->d[1], KH = ws->d[2], KW = ws->d[3], O = os->d[1], OH = os->d[2], OW = os->d[3];
     int64_t CG = C / groups;

@@ -2,20 +2,77 @@
 #include "ir/graph.h"
 
 #include "ir/limits.h"
+#include "ir/op_fns.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Shape functions live in ir/shape.c. */
-#define OP(e, name, mn, mx, flags, attrs, shape) bool ir_shape_##shape(Graph *g, Node *n, Diag *d);
+const AttrInfo ir_attr_info[IR_NUM_ATTRS] = {
+#define ATTR(id, nm, kind, dflt, ann) [IR_A_##id] = {nm, IR_ATTR_##kind, ann},
+#include "ir/attrs.def"
+#undef ATTR
+};
+
+/* Each row's attribute kinds must be the ones ir/attrs.def gives those ids. */
+enum {
+#define ATTR(id, nm, kind, dflt, ann) IR_AK_##id = IR_ATTR_##kind,
+#include "ir/attrs.def"
+#undef ATTR
+};
+#define A(id, kind)                                                                                \
+    _Static_assert((int)IR_AK_##id == (int)IR_ATTR_##kind,                                         \
+                   "ops.def: attribute " #id " is not " #kind);
+#define ATTRS(...)                                                           __VA_ARGS__
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) attrs
 #include "ir/ops.def"
 #undef OP
+#undef A
 
+/* Each op's attribute list (a leading IR_NUM_ATTRS keeps an empty list a valid array). */
+#define A(id, kind) IR_A_##id,
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr)                       \
+    static const IrAttrId op_attrs_##e[] = {IR_NUM_ATTRS, attrs};
+#include "ir/ops.def"
+#undef OP
+#undef A
+#undef ATTRS
+
+#define E(...)      #__VA_ARGS__
+#define NOEXPR      NULL
+#define A(id, kind) +1
+#define ATTRS(...)  (0 __VA_ARGS__)
 const OpInfo ir_ops[IR_NUM_OPS] = {
-#define OP(e, name, mn, mx, flags, attrs, shape) {name, mn, mx, flags, attrs, ir_shape_##shape},
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr)                       \
+    [IR_OP_##e] = {name,                                                                           \
+                   IR_FAM_##fam,                                                                   \
+                   mn,                                                                             \
+                   mx,                                                                             \
+                   flags,                                                                          \
+                   be,                                                                             \
+                   op_attrs_##e + 1,                                                               \
+                   attrs,                                                                          \
+                   expr,                                                                           \
+                   ir_shape_##shape,                                                               \
+                   ir_flops_##cost,                                                                \
+                   ir_bytes_##bytes},
 #include "ir/ops.def"
 #undef OP
 };
+#undef A
+#undef ATTRS
+#undef E
+#undef NOEXPR
+
+bool ir_op_takes_attr(OpKind op, IrAttrId a)
+{
+    SLIMC_ASSERT((unsigned)op < IR_NUM_OPS && (unsigned)a < IR_NUM_ATTRS);
+    if (ir_attr_info[a].annotation)
+        return true;
+    for (int i = 0; i < ir_ops[op].n_attrs; i++)
+        if (ir_ops[op].attrs[i] == a)
+            return true;
+    return false;
+}
 
 bool ir_op_lookup(const char *name, OpKind *out)
 {
@@ -553,145 +610,5 @@ size_t ir_weight_bytes(const Graph *g)
         }
     }
     free(seen);
-    return total;
-}
-
-static double numel_of(const Graph *g, ValueId v, const int64_t *syms)
-{
-    const Shape *s = &g->values[v].type.shape;
-    double n = 1;
-    for (int i = 0; i < s->rank; i++)
-        n *= (double)ir_dim_eval(s->d[i], syms);
-    return n;
-}
-
-double ir_flops(const Graph *g, const int64_t *syms)
-{
-    double total = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->n_outputs < 1 || g->values[n->outputs[0]].type.shape.rank < 0)
-            continue;
-        double out = numel_of(g, n->outputs[0], syms);
-        const Shape *in0 = n->n_inputs ? &g->values[n->inputs[0]].type.shape : NULL;
-        switch (n->op) {
-        case IR_OP_CONV2D: {
-            const Shape *w = &g->values[n->inputs[1]].type.shape; /* [O, I/g, kh, kw] */
-            total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
-            break;
-        }
-        case IR_OP_LINEAR:
-        case IR_OP_MATMUL: {
-            /* K is the reduced dim: x's last. */
-            double k = in0 && in0->rank ? (double)ir_dim_eval(in0->d[in0->rank - 1], syms) : 1;
-            total += 2.0 * out * k;
-            break;
-        }
-        case IR_OP_MAX_POOL2D:
-        case IR_OP_AVG_POOL2D: {
-            int64_t k[2];
-            ir_attr_ints(n, "kernel", k, 2, 1);
-            total += out * (double)(k[0] * k[1]);
-            break;
-        }
-        case IR_OP_FLATTEN:
-        case IR_OP_RESHAPE:
-        case IR_OP_EMBEDDING:
-        case IR_OP_CAST:
-        case IR_OP_PERMUTE:
-        case IR_OP_SQUEEZE:
-        case IR_OP_UNSQUEEZE:
-        case IR_OP_EXPAND:
-        case IR_OP_SLICE:
-        case IR_OP_PAD:
-        case IR_OP_CONCAT:
-        case IR_OP_INDEX_SELECT: break;
-        case IR_OP_CONV_TRANSPOSE2D: {
-            const Shape *w = &g->values[n->inputs[1]].type.shape; /* [C, O/g, kh, kw] */
-            total +=
-                2.0 * numel_of(g, n->inputs[0], syms) * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
-            break;
-        }
-        case IR_OP_ADAPTIVE_AVG_POOL2D:
-        case IR_OP_REDUCE_SUM:
-        case IR_OP_REDUCE_MEAN:
-        case IR_OP_REDUCE_MAX:
-        case IR_OP_REDUCE_MIN:
-        case IR_OP_ARGMAX:
-        case IR_OP_ARGMIN:
-        case IR_OP_GATHER_ELEMENTS:
-        case IR_OP_SCATTER_ELEMENTS:
-        case IR_OP_CUMSUM:
-        case IR_OP_REDUCE_PROD:
-        case IR_OP_MOD:
-        case IR_OP_RESIZE_AXIS:
-        case IR_OP_GRID_SAMPLE:
-        case IR_OP_TOPK:
-        case IR_OP_POOL_ND:
-        case IR_OP_GATHER_ND:
-        case IR_OP_SCATTER_ND:
-        case IR_OP_ROI_ALIGN: total += numel_of(g, n->inputs[0], syms); break;
-        case IR_OP_RELU6:
-        case IR_OP_GELU:
-        case IR_OP_GELU_TANH:
-        case IR_OP_SILU:
-        case IR_OP_HARDSWISH:
-        case IR_OP_HARDSIGMOID:
-        case IR_OP_EXP:
-        case IR_OP_LOG:
-        case IR_OP_SQRT:
-        case IR_OP_RSQRT:
-        case IR_OP_NEG:
-        case IR_OP_ABS:
-        case IR_OP_ERF:
-        case IR_OP_LEAKY_RELU:
-        case IR_OP_CLIP:
-        case IR_OP_MINIMUM:
-        case IR_OP_MAXIMUM:
-        case IR_OP_POW:
-        case IR_OP_EQ:
-        case IR_OP_NE:
-        case IR_OP_LT:
-        case IR_OP_LE:
-        case IR_OP_GT:
-        case IR_OP_GE:
-        case IR_OP_BITWISE_AND:
-        case IR_OP_BITWISE_OR:
-        case IR_OP_BITWISE_XOR:
-        case IR_OP_BITWISE_NOT:
-        case IR_OP_BITSHIFT_LEFT:
-        case IR_OP_BITSHIFT_RIGHT:
-        case IR_OP_WHERE: total += out; break;
-        case IR_OP_GROUP_NORM: total += 4.0 * out; break;
-        case IR_OP_RESIZE: total += 4.0 * out; break;
-        case IR_OP_ADD:
-        case IR_OP_SUB:
-        case IR_OP_MUL:
-        case IR_OP_DIV:
-        case IR_OP_RELU:
-        case IR_OP_SIGMOID:
-        case IR_OP_TANH: total += out; break;
-        case IR_OP_SOFTMAX:
-        case IR_OP_LOG_SOFTMAX:
-        case IR_OP_BATCH_NORM:
-        case IR_OP_LAYER_NORM: total += 4.0 * out; break;
-        case IR_OP_QCONV2D: {
-            const Shape *w = &g->values[n->inputs[1]].type.shape; /* [O, I/g, kh, kw] */
-            total += 2.0 * out * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
-            break;
-        }
-        case IR_OP_QLINEAR:
-        case IR_OP_WLINEAR:
-        case IR_OP_DQLINEAR: {
-            double k = in0 && in0->rank ? (double)ir_dim_eval(in0->d[in0->rank - 1], syms) : 1;
-            total += 2.0 * out * k;
-            break;
-        }
-        case IR_OP_QUANTIZE:
-        case IR_OP_DEQUANTIZE: total += out; break;
-        case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
-        }
-        total += out * (double)n->n_epilogue;
-    }
     return total;
 }

@@ -7,6 +7,7 @@
 #include "ir/diag.h"
 #include "ir/types.h"
 
+#include <math.h>
 #include <stdio.h>
 
 typedef int32_t ValueId; /* index into Graph.values; IR_NONE for none */
@@ -15,38 +16,45 @@ typedef int32_t NodeId;  /* index into Graph.nodes */
 
 /* ---- ops (from ops.def) ---- */
 enum {
-    IR_F_ELEMENTWISE = 1 << 0, /* out[i] = f(in[i]) after broadcasting */
-    IR_F_BINARY = 1 << 1,      /* two operands, numpy broadcasting */
-    IR_F_FUSE_HEAD = 1 << 3,   /* may take an epilogue of elementwise ops */
-    IR_F_WEIGHTED = 1 << 4,    /* has parameter inputs (weights) */
-    IR_F_VIEW = 1 << 5,        /* output is the input's data with another shape */
-    IR_F_ANY_DTYPE = 1 << 6,   /* moves, compares or converts data of any dtype but i4 (the
-                                * shape function checks how the dtypes fit); others are f32 */
+    IR_F_ELEMENTWISE = 1 << 0,  /* out[i] = f(in[i]) after broadcasting */
+    IR_F_BINARY = 1 << 1,       /* two operands, numpy broadcasting */
+    IR_F_FUSE_HEAD = 1 << 3,    /* may take an epilogue of elementwise ops */
+    IR_F_WEIGHTED = 1 << 4,     /* has parameter inputs (weights) */
+    IR_F_VIEW = 1 << 5,         /* output is the input's data with another shape */
+    IR_F_ANY_DTYPE = 1 << 6,    /* moves, compares or converts data of any dtype but i4 (the
+                                 * shape function checks how the dtypes fit); others are f32 */
+    IR_F_EPILOGUE = 1 << 7,     /* may be an epilogue step of a fuse head (no attributes) */
+    IR_F_FLOATS = 1 << 8,       /* computes in f64, f16 and bf16 too (ir/dtype_ops.c) */
+    IR_F_INTS = 1 << 9,         /* computes in the integer dtypes too */
+    IR_F_INT_ONLY = 1 << 10,    /* integer dtypes only (the bitwise ops) */
+    IR_F_QUANTIZABLE = 1 << 11, /* passes/quantize.c and qdq.c may make it int8 */
+    IR_F_DIFF = 1 << 12,        /* differentiable: the training path gives it a gradient */
+    IR_F_SPARSE = 1 << 13,      /* a backend has a sparse-weight kernel for it (none yet) */
+    IR_F_FOLDABLE = 1 << 14,    /* constant folding may evaluate it (passes/fold.c) */
 };
 
-typedef enum OpKind {
-#define OP(e, name, mn, mx, flags, attrs, shape) IR_OP_##e,
-#include "ir/ops.def"
-#undef OP
-    IR_NUM_OPS
-} OpKind;
+/* The op's family: which file of each backend holds it, and what a cost model assumes. */
+typedef enum OpFamily {
+    IR_FAM_CONV,
+    IR_FAM_GEMM,
+    IR_FAM_POOL,
+    IR_FAM_NORM,
+    IR_FAM_ELEMENTWISE,
+    IR_FAM_COMPARE,
+    IR_FAM_REDUCE,
+    IR_FAM_DATA,
+    IR_FAM_INDEX,
+    IR_FAM_RESAMPLE,
+    IR_FAM_QUANT,
+    IR_FAM_LOWBIT,
+} OpFamily;
 
-typedef struct Graph Graph;
-typedef struct Node Node;
-
-typedef struct OpInfo {
-    const char *name;
-    int min_inputs, max_inputs;
-    unsigned flags;
-    const char *attrs; /* "name:kind ..." */
-    /* Sets the types of n's outputs from its inputs and attributes; reports a user
-     * error (naming the node, the shapes and where they came from) and returns false. */
-    bool (*shape)(Graph *g, Node *n, Diag *d);
-} OpInfo;
-
-extern const OpInfo ir_ops[IR_NUM_OPS];
-/* Finds an op by name; returns false if none. */
-bool ir_op_lookup(const char *name, OpKind *out);
+/* Which implementations an op has (ops.def's backends column). */
+enum {
+    IR_BE_REF = 1 << 0,  /* the reference evaluator, ir/eval*.c (also constant folding) */
+    IR_BE_C = 1 << 1,    /* the C backend, codegen/c */
+    IR_BE_CUDA = 1 << 2, /* the CUDA backend (none yet) */
+};
 
 /* ---- attributes ---- */
 typedef enum AttrKind { IR_ATTR_INT, IR_ATTR_INTS, IR_ATTR_FLOAT, IR_ATTR_STRING } AttrKind;
@@ -60,6 +68,68 @@ typedef struct Attr {
     const int64_t *ints;
     int n_ints;
 } Attr;
+
+/* Every attribute name (ir/attrs.def). */
+typedef enum IrAttrId {
+#define ATTR(id, name, kind, dflt, ann) IR_A_##id,
+#include "ir/attrs.def"
+#undef ATTR
+    IR_NUM_ATTRS
+} IrAttrId;
+
+typedef struct AttrInfo {
+    const char *name;
+    AttrKind kind;
+    bool annotation; /* any op may carry it */
+} AttrInfo;
+extern const AttrInfo ir_attr_info[IR_NUM_ATTRS];
+
+typedef enum OpKind {
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) IR_OP_##e,
+#include "ir/ops.def"
+#undef OP
+    IR_NUM_OPS
+} OpKind;
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+
+typedef struct OpInfo {
+    const char *name;
+    OpFamily family;
+    int min_inputs, max_inputs;
+    unsigned flags;
+    unsigned backends;     /* IR_BE_* */
+    const IrAttrId *attrs; /* the attributes it takes, ops.def's order */
+    int n_attrs;
+    /* For elementwise ops: the scalar expression over x (and y; p0, p1 for attribute
+     * parameters) as written in ops.def, with the SC_ helper names (ir/scalar.h); NULL
+     * for the others. */
+    const char *expr;
+    /* Sets the types of n's outputs from its inputs and attributes; reports a user
+     * error (naming the node, the shapes and where they came from) and returns false. */
+    bool (*shape)(Graph *g, Node *n, Diag *d);
+    /* FLOPs (a multiply-add is 2) and bytes read and written of one run of n with the
+     * symbols set to syms (ir/cost.c), for a cost model and `inspect`. */
+    double (*flops)(const Graph *g, const Node *n, const int64_t *syms);
+    double (*bytes)(const Graph *g, const Node *n, const int64_t *syms);
+} OpInfo;
+
+extern const OpInfo ir_ops[IR_NUM_OPS];
+/* Finds an op by name; returns false if none. */
+bool ir_op_lookup(const char *name, OpKind *out);
+
+static inline bool ir_op_is_elementwise(OpKind op)
+{
+    return (ir_ops[op].flags & IR_F_ELEMENTWISE) != 0;
+}
+/* May be a step of another node's epilogue (passes/fuse.c). */
+static inline bool ir_op_is_epilogue(OpKind op)
+{
+    return (ir_ops[op].flags & IR_F_EPILOGUE) != 0;
+}
+/* Whether op takes attribute a (its ops.def row lists it, or a is an annotation). */
+bool ir_op_takes_attr(OpKind op, IrAttrId a);
 
 /* ---- values ---- */
 typedef enum ValueKind {
@@ -180,6 +250,45 @@ double ir_attr_float(const Node *n, const char *attr, double dflt);
  * fills out with dflt (max entries) and returns 0 when absent. */
 int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t dflt);
 
+/* Typed accessors, one per row of ir/attrs.def: ir_attr_groups(n) is groups or its default;
+ * ir_attr_groups_or(n, d) where an op's default differs; for INTS, ir_attr_stride(n, out,
+ * max) as ir_attr_ints. A misspelt name is a build error, not a silent default. */
+#define IR_ATTR_ACCESSORS_INT(id, nm, dflt)                                                        \
+    static inline int64_t ir_attr_##id(const Node *n)                                              \
+    {                                                                                              \
+        return ir_attr_int(n, nm, (int64_t)(dflt));                                                \
+    }                                                                                              \
+    static inline int64_t ir_attr_##id##_or(const Node *n, int64_t d)                              \
+    {                                                                                              \
+        return ir_attr_int(n, nm, d);                                                              \
+    }
+#define IR_ATTR_ACCESSORS_FLOAT(id, nm, dflt)                                                      \
+    static inline double ir_attr_##id(const Node *n)                                               \
+    {                                                                                              \
+        return ir_attr_float(n, nm, (double)(dflt));                                               \
+    }                                                                                              \
+    static inline double ir_attr_##id##_or(const Node *n, double d)                                \
+    {                                                                                              \
+        return ir_attr_float(n, nm, d);                                                            \
+    }
+#define IR_ATTR_ACCESSORS_INTS(id, nm, dflt)                                                       \
+    static inline int ir_attr_##id(const Node *n, int64_t *out, int max)                           \
+    {                                                                                              \
+        return ir_attr_ints(n, nm, out, max, (int64_t)(dflt));                                     \
+    }                                                                                              \
+    static inline int ir_attr_##id##_or(const Node *n, int64_t *out, int max, int64_t d)           \
+    {                                                                                              \
+        return ir_attr_ints(n, nm, out, max, d);                                                   \
+    }
+#define ATTR(id, nm, kind, dflt, ann) IR_ATTR_ACCESSORS_##kind(id, nm, dflt)
+#include "ir/attrs.def"
+#undef ATTR
+/* The attribute a node carries under a's name, NULL if none. */
+static inline const Attr *ir_node_attr_id(const Node *n, IrAttrId a)
+{
+    return ir_node_attr(n, ir_attr_info[a].name);
+}
+
 static inline Value *ir_val(Graph *g, ValueId v)
 {
     return &g->values[v];
@@ -238,7 +347,10 @@ char *ir_dim_str(const Graph *g, Dim d, char *buf, size_t size);
 
 /* Statistics for `inspect`. */
 size_t ir_weight_bytes(const Graph *g); /* constants read by live nodes */
-/* FLOPs of one run (multiply-add counted as 2) with every symbol set to 1. */
+/* FLOPs of one run (multiply-add counted as 2) with the symbols set to sym_values: the sum
+ * of each live node's ops.def cost function (ir/cost.c). */
 double ir_flops(const Graph *g, const int64_t *sym_values);
+/* Bytes read and written by one run, the same way. */
+double ir_bytes_moved(const Graph *g, const int64_t *sym_values);
 
 #endif

@@ -57,7 +57,7 @@ static bool x_and_w(Graph *g, Node *n, int64_t *o, int64_t *k, Diag *d)
 static bool packed_x_and_w(Graph *g, Node *n, DType wdt, int64_t *o, int64_t *k, Diag *d)
 {
     const Type *x = type_of(g, n, 0), *w = type_of(g, n, 1);
-    *o = ir_attr_int(n, "out_features", 0);
+    *o = ir_attr_out_features(n);
     if (!x || x->dtype != IR_F32 || x->shape.rank < 1 ||
         !ir_dim_static(x->shape.d[x->shape.rank - 1]))
         return bad(g, n, 0, "f32 [.., K] with a static K", d);
@@ -85,7 +85,7 @@ static void set_output(Graph *g, Node *n, int64_t o)
 bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
 {
     int64_t o, k;
-    if (ir_attr_int(n, "w_packed", 0)) { /* a bf16 weight in pairs (the layout pass) */
+    if (ir_attr_w_packed(n)) { /* a bf16 weight in pairs (the layout pass) */
         if (!packed_x_and_w(g, n, IR_BF16, &o, &k, d))
             return false;
         if (type_of(g, n, 2))
@@ -99,7 +99,7 @@ bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
     if (!x_and_w(g, n, &o, &k, d))
         return false;
     const DType wdt = type_of(g, n, 1)->dtype;
-    const int64_t group = ir_attr_int(n, "group", 0);
+    const int64_t group = ir_attr_group(n);
     const Type *sc = type_of(g, n, 2);
     if (wdt == IR_I8 || wdt == IR_I4) {
         if (group < 1 || k % group || (wdt == IR_I4 && (group % 2 || k % 2))) {
@@ -130,7 +130,7 @@ bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
 bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
 {
     int64_t o, k;
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0;
     if (packed) { /* the layout pass's [ceil(O / 16), KB, 64] (as qlinear's) */
         if (!packed_x_and_w(g, n, IR_I8, &o, &k, d))
             return false;
@@ -199,10 +199,10 @@ void ir_eval_wlinear(const EvalCtx *c)
     const DType dt = c->g->values[n->inputs[1]].type.dtype;
     const float *sc = n->n_inputs > 2 ? c->in[2] : NULL;
     const float *bias = n->n_inputs > 3 ? c->in[3] : NULL;
-    const int64_t group = ir_attr_int(n, "group", 1);
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const int64_t group = ir_attr_group_or(n, 1);
+    const bool packed = ir_attr_w_packed(n) != 0;
     const Dims *xd = &c->in_dims[0];
-    const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
+    const int64_t O = packed ? ir_attr_out_features(n) : c->in_dims[1].d[0];
     const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_bpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
     const uint16_t *wp = c->in[1];
@@ -236,9 +236,9 @@ void ir_eval_dqlinear(const EvalCtx *c)
     const float *ws = c->in[2];
     const int32_t *wsum = c->in[3];
     const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0;
     const Dims *xd = &c->in_dims[0];
-    const int64_t O = packed ? ir_attr_int(n, "out_features", 0) : c->in_dims[1].d[0];
+    const int64_t O = packed ? ir_attr_out_features(n) : c->in_dims[1].d[0];
     const int64_t K = packed ? xd->d[xd->rank - 1] : c->in_dims[1].d[1], KB = ir_qpack_rows(K);
     const int64_t M = dims_numel(&c->in_dims[0]) / (K ? K : 1);
     /* the parameters exactly as slimc_rt_dyn_params computes them */

@@ -118,10 +118,10 @@ static void nearest_positions(double x, int n, int64_t limit, int64_t *pos)
 /* x_ori of output coordinate x; *outside for tf_crop_and_resize beyond the input. */
 static double source_coord(const Node *n, double x, double in, int64_t out_len, bool *outside)
 {
-    double scale = ir_attr_float(n, "scale", 1.0), ow = scale * in;
-    double r0 = ir_attr_float(n, "roi_start", 0.0), r1 = ir_attr_float(n, "roi_end", 1.0);
+    double scale = ir_attr_scale(n), ow = scale * in;
+    double r0 = ir_attr_roi_start(n), r1 = ir_attr_roi_end(n);
     *outside = false;
-    switch (ir_attr_int(n, "coord", CT_HALF_PIXEL)) {
+    switch (ir_attr_coord_or(n, CT_HALF_PIXEL)) {
     case CT_ALIGN_CORNERS: return ow == 1 ? 0.0 : x * (in - 1) / (ow - 1);
     case CT_ASYMMETRIC: return x / scale;
     case CT_TF_CROP: {
@@ -142,15 +142,15 @@ static double source_coord(const Node *n, double x, double in, int64_t out_len, 
 
 bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t)
 {
-    int mode = (int)ir_attr_int(n, "mode", RS_NEAREST);
-    int nearest = (int)ir_attr_int(n, "nearest", NM_ROUND_FLOOR);
-    bool antialias = mode != RS_NEAREST && ir_attr_int(n, "antialias", 0) != 0;
-    bool exclude = ir_attr_int(n, "exclude_outside", 0) != 0;
-    double a = ir_attr_float(n, "cubic_a", -0.75), scale = ir_attr_float(n, "scale", 1.0);
+    int mode = (int)ir_attr_mode_or(n, RS_NEAREST);
+    int nearest = (int)ir_attr_nearest_or(n, NM_ROUND_FLOOR);
+    bool antialias = mode != RS_NEAREST && ir_attr_antialias(n) != 0;
+    bool exclude = ir_attr_exclude_outside(n) != 0;
+    double a = ir_attr_cubic_a(n), scale = ir_attr_scale(n);
     int nc = tap_count(mode, antialias, scale);
     if (nc < 1 || nc > MAX_TAPS)
         return false;
-    t->out_len = ir_attr_int(n, "size", 1);
+    t->out_len = ir_attr_size_1d_or(n, 1);
     t->k = mode == RS_NEAREST ? 1 : nc; /* nearest keeps the one tap of weight 1 */
     size_t taps = (size_t)(t->out_len * t->k);
     t->idx = malloc(sizeof(int32_t) * taps + 1);

@@ -5,14 +5,12 @@
 #include "ir/checked.h"
 #include "ir/dtype_ops.h"
 #include "ir/graph.h"
+#include "ir/op_fns.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define SHAPE_FN(name)                           bool ir_shape_##name(Graph *g, Node *n, Diag *d)
-#define OP(e, name, mn, mx, flags, attrs, shape) SHAPE_FN(shape);
-#include "ir/ops.def"
-#undef OP
+#define SHAPE_FN(name) bool ir_shape_##name(Graph *g, Node *n, Diag *d)
 
 static const Type *in_type(Graph *g, const Node *n, int i)
 {
@@ -89,7 +87,7 @@ SHAPE_FN(same)
         return false;
     const Type *t = in_type(g, n, 0);
     if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX) {
-        int64_t axis = ir_attr_int(n, "axis", -1);
+        int64_t axis = ir_attr_axis_or(n, -1);
         int r = t->shape.rank;
         if (axis < -r || axis >= r || r == 0) {
             char b[256];
@@ -172,10 +170,10 @@ SHAPE_FN(conv2d)
         if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
             return false;
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
     char a[256], b[256];
@@ -240,7 +238,7 @@ SHAPE_FN(linear)
                    describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
+    bool tr = ir_attr_w_transposed(n) != 0;
     int64_t k = dim_of(g, n, 1, tr ? 0 : 1), o = dim_of(g, n, 1, tr ? 1 : 0);
     if (!ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
         diag_error(d, n->loc,
@@ -320,15 +318,15 @@ SHAPE_FN(pool2d)
         !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t k[2], s[2], p[2], dil[2];
-    if (!ir_attr_ints(n, "kernel", k, 2, 0)) {
+    if (!ir_attr_kernel_or(n, k, 2, 0)) {
         diag_error(d, n->loc, "%s '%s': the kernel size is missing", ir_ops[n->op].name, n->name);
         return false;
     }
-    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0)
+    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0)
         memcpy(s, k, sizeof s);
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    bool ceil_mode = ir_attr_int(n, "ceil_mode", 0) != 0;
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
+    bool ceil_mode = ir_attr_ceil_mode(n) != 0;
     for (int i = 0; i < 2; i++) {
         if (k[i] < 1 || s[i] < 1 || dil[i] < 1 || p[i] < 0) {
             diag_error(d, n->loc, "%s '%s': kernel, stride and dilation must be >= 1, padding >= 0",
@@ -361,7 +359,7 @@ SHAPE_FN(flatten)
 {
     const Type *t = in_type(g, n, 0);
     int r = t->shape.rank;
-    int64_t start = ir_attr_int(n, "start_dim", 1), end = ir_attr_int(n, "end_dim", -1);
+    int64_t start = ir_attr_start_dim(n), end = ir_attr_end_dim(n);
     if (r == 0) { /* a scalar flattens to [1] */
         Shape out = {1, {ir_dim(1)}};
         set_out(g, n, 0, t->dtype, &out);
@@ -374,8 +372,7 @@ SHAPE_FN(flatten)
     char a[256];
     if (start < 0 || start >= r || end < 0 || end >= r || start > end) {
         diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s", n->name,
-                   (long long)ir_attr_int(n, "start_dim", 1),
-                   (long long)ir_attr_int(n, "end_dim", -1),
+                   (long long)ir_attr_start_dim(n), (long long)ir_attr_end_dim(n),
                    describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
@@ -401,7 +398,7 @@ SHAPE_FN(flatten)
 SHAPE_FN(reshape)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "shape");
+    const Attr *at = ir_node_attr_id(n, IR_A_shape);
     char a[256];
     if (!at || at->kind != IR_ATTR_INTS || at->n_ints > IR_MAX_RANK) {
         diag_error(d, n->loc, "reshape '%s': the target shape is missing or has more than %d dims",
@@ -494,7 +491,7 @@ SHAPE_FN(layer_norm)
     char a[256], b[256];
     if (!need_float(g, n, 0, d))
         return false;
-    int64_t k = ir_attr_int(n, "normalized_ndim", 1);
+    int64_t k = ir_attr_normalized_ndim(n);
     if (k < 1 || k > t->shape.rank) {
         diag_error(d, n->loc, "layer_norm '%s': cannot normalize the last %lld dims of %s", n->name,
                    (long long)k, describe(g, n->inputs[0], a, sizeof a));
@@ -612,7 +609,7 @@ SHAPE_FN(where)
 SHAPE_FN(cast)
 {
     const Type *t = in_type(g, n, 0);
-    int64_t to = ir_attr_int(n, "dtype", IR_F32);
+    int64_t to = ir_attr_dtype(n);
     if (to < 0 || to >= IR_NUM_DTYPES || t->quant)
         return bad_attr(g, n, 0, d, "unsupported cast (quantized values are not cast)");
     set_out(g, n, 0, (DType)to, &t->shape);
@@ -625,7 +622,7 @@ SHAPE_FN(adaptive_pool)
         !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t os[2];
-    ir_attr_ints(n, "output_size", os, 2, 1);
+    ir_attr_output_size(n, os, 2);
     if (os[0] < 1 || os[1] < 1)
         return bad_attr(g, n, 0, d, "the output size must be >= 1");
     const Shape *x = &in_type(g, n, 0)->shape;
@@ -640,7 +637,7 @@ SHAPE_FN(group_norm)
     char a[256], b[256];
     if (!need_float(g, n, 0, d))
         return false;
-    int64_t groups = ir_attr_int(n, "num_groups", 1);
+    int64_t groups = ir_attr_num_groups(n);
     if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1]))
         return bad_attr(g, n, 0, d, "the input must be [N, C, ...] with a fixed C");
     int64_t c = t->shape.d[1].c;
@@ -668,7 +665,7 @@ SHAPE_FN(group_norm)
 static bool reduce_mask(Graph *g, Node *n, Diag *d, unsigned *mask)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     *mask = 0;
     if (!at || at->n_ints == 0) {
         *mask = (1u << t->shape.rank) - 1;
@@ -696,7 +693,7 @@ SHAPE_FN(reduce)
     unsigned mask;
     if (!reduce_mask(g, n, d, &mask))
         return false;
-    bool keep = ir_attr_int(n, "keepdim", 0) != 0;
+    bool keep = ir_attr_keepdim(n) != 0;
     Shape out = {0, {{0}}};
     for (int i = 0; i < t->shape.rank; i++) {
         if (!(mask & (1u << i)))
@@ -711,7 +708,7 @@ SHAPE_FN(reduce)
 SHAPE_FN(permute)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "perm");
+    const Attr *at = ir_node_attr_id(n, IR_A_perm);
     int r = t->shape.rank;
     if (!at || at->n_ints != r)
         return bad_attr(g, n, 0, d, "the permutation must have one entry per dimension");
@@ -731,7 +728,7 @@ SHAPE_FN(permute)
 SHAPE_FN(squeeze)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     for (int i = 0; at && i < at->n_ints; i++) {
         int64_t ax;
@@ -755,8 +752,7 @@ SHAPE_FN(unsqueeze)
 {
     const Type *t = in_type(g, n, 0);
     int64_t ax;
-    if (t->shape.rank >= IR_MAX_RANK ||
-        !norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank + 1, &ax))
+    if (t->shape.rank >= IR_MAX_RANK || !norm_axis(ir_attr_axis(n), t->shape.rank + 1, &ax))
         return bad_attr(g, n, 0, d, "the new axis is out of range");
     Shape out = {t->shape.rank + 1, {{0}}};
     for (int i = 0, j = 0; i < out.rank; i++)
@@ -769,7 +765,7 @@ SHAPE_FN(unsqueeze)
 SHAPE_FN(expand)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "shape");
+    const Attr *at = ir_node_attr_id(n, IR_A_shape);
     if (!at || at->n_ints < t->shape.rank || at->n_ints > IR_MAX_RANK)
         return bad_attr(g, n, 0, d, "the target shape must have at least the input's rank");
     Shape out = {at->n_ints, {{0}}};
@@ -815,16 +811,16 @@ static int64_t clamp_bound(int64_t v, int64_t len)
 SHAPE_FN(slice)
 {
     const Type *t = in_type(g, n, 0);
-    int64_t ax, step = ir_attr_int(n, "step", 1);
-    if (!norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank, &ax))
+    int64_t ax, step = ir_attr_step(n);
+    if (!norm_axis(ir_attr_axis(n), t->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
     if (step < 1)
         return bad_attr(g, n, 0, d, "the step must be >= 1");
     if (!need_static(g, n, 0, (int)ax, "sliced dimension", d))
         return false;
     int64_t len = t->shape.d[ax].c;
-    int64_t s = clamp_bound(ir_attr_int(n, "start", 0), len);
-    int64_t e = clamp_bound(ir_attr_int(n, "end", INT64_MAX / 2), len);
+    int64_t s = clamp_bound(ir_attr_start(n), len);
+    int64_t e = clamp_bound(ir_attr_end(n), len);
     Shape out = t->shape;
     out.d[ax] = ir_dim(e > s ? (e - s - 1) / step + 1 : 0); /* ceil((e - s) / step) */
     set_out(g, n, 0, t->dtype, &out);
@@ -834,8 +830,8 @@ SHAPE_FN(slice)
 SHAPE_FN(pad)
 {
     const Type *t = in_type(g, n, 0);
-    const Attr *at = ir_node_attr(n, "pads");
-    int64_t mode = ir_attr_int(n, "mode", 0);
+    const Attr *at = ir_node_attr_id(n, IR_A_pads);
+    int64_t mode = ir_attr_mode(n);
     if (!at || at->n_ints % 2 || at->n_ints / 2 > t->shape.rank)
         return bad_attr(g, n, 0, d,
                         "pads must be pairs (before, after), at most one per dimension");
@@ -867,7 +863,7 @@ SHAPE_FN(concat)
 {
     const Type *t0 = in_type(g, n, 0);
     int64_t ax;
-    if (!norm_axis(ir_attr_int(n, "axis", 0), t0->shape.rank, &ax))
+    if (!norm_axis(ir_attr_axis(n), t0->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
     Shape out = t0->shape;
     for (int i = 1; i < n->n_inputs; i++) {
@@ -900,7 +896,7 @@ SHAPE_FN(index_select)
     int64_t ax;
     if (idx->dtype != IR_I64 && idx->dtype != IR_I32)
         return bad_attr(g, n, 1, d, "indices must be i64 or i32");
-    if (!norm_axis(ir_attr_int(n, "axis", 0), t->shape.rank, &ax))
+    if (!norm_axis(ir_attr_axis(n), t->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
     if (!need_static(g, n, 0, (int)ax, "indexed dimension", d))
         return false;
@@ -922,8 +918,8 @@ SHAPE_FN(resize)
     if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
         !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
         return false;
-    int64_t sz[2], mode = ir_attr_int(n, "mode", 0);
-    if (!ir_attr_ints(n, "size", sz, 2, 0) || sz[0] < 1 || sz[1] < 1)
+    int64_t sz[2], mode = ir_attr_mode(n);
+    if (!ir_attr_size(n, sz, 2) || sz[0] < 1 || sz[1] < 1)
         return bad_attr(g, n, 0, d, "the output size must be >= 1");
     if (mode != 0 && mode != 1)
         return bad_attr(g, n, 0, d, "the mode must be nearest or bilinear");
@@ -942,11 +938,11 @@ SHAPE_FN(conv_transpose2d)
         if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
             return false;
     int64_t stride[2], pad[2], opad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "output_padding", opad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_output_padding(n, opad, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     int64_t c = dim_of(g, n, 0, 1), wc = dim_of(g, n, 1, 0), og = dim_of(g, n, 1, 1);
     char a[256], b[256];
     if (groups < 1 || c % groups || wc != c) {
@@ -1011,9 +1007,11 @@ static bool need_dtype(Graph *g, Node *n, int i, DType dt, Diag *d)
     return true;
 }
 
-static bool quant_attrs_ok(Graph *g, Node *n, const char *scale, const char *zp, Diag *d)
+/* scale and zp are the node's FLOAT scale and INT zero point (quantize's or qconv2d's x_ pair). */
+static bool quant_attrs_ok(Graph *g, Node *n, IrAttrId scale_id, IrAttrId zp_id, Diag *d)
 {
     (void)g;
+    const char *scale = ir_attr_info[scale_id].name, *zp = ir_attr_info[zp_id].name;
     double s = ir_attr_float(n, scale, 0.0);
     int64_t z = ir_attr_int(n, zp, 0);
     if (!(s > 0.0) || s > 1e30 || z < 0 || z > 255) {
@@ -1026,7 +1024,7 @@ static bool quant_attrs_ok(Graph *g, Node *n, const char *scale, const char *zp,
 
 SHAPE_FN(quantize)
 {
-    if (!need_float(g, n, 0, d) || !quant_attrs_ok(g, n, "scale", "zero_point", d))
+    if (!need_float(g, n, 0, d) || !quant_attrs_ok(g, n, IR_A_scale, IR_A_zero_point, d))
         return false;
     set_out(g, n, 0, IR_U8, &in_type(g, n, 0)->shape);
     return true;
@@ -1034,7 +1032,7 @@ SHAPE_FN(quantize)
 
 SHAPE_FN(dequantize)
 {
-    if (!need_dtype(g, n, 0, IR_U8, d) || !quant_attrs_ok(g, n, "scale", "zero_point", d))
+    if (!need_dtype(g, n, 0, IR_U8, d) || !quant_attrs_ok(g, n, IR_A_scale, IR_A_zero_point, d))
         return false;
     set_out(g, n, 0, IR_F32, &in_type(g, n, 0)->shape);
     return true;
@@ -1057,7 +1055,7 @@ static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
             return false;
         }
     }
-    return quant_attrs_ok(g, n, "x_scale", "x_zero_point", d);
+    return quant_attrs_ok(g, n, IR_A_x_scale, IR_A_x_zero_point, d);
 }
 
 SHAPE_FN(qconv2d)
@@ -1069,10 +1067,10 @@ SHAPE_FN(qconv2d)
         if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
             return false;
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
     if (groups < 1 || c % groups || o % groups || c / groups != ci || stride[0] < 1 ||
@@ -1090,20 +1088,20 @@ SHAPE_FN(qconv2d)
         return false;
     }
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, ir_node_attr(n, "y_scale") ? IR_U8 : IR_F32, &out); /* u8: qchain */
+    set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32, &out); /* u8: qchain */
     return true;
 }
 
 SHAPE_FN(qlinear)
 {
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0;
     if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
         !need_rank(g, n, 1, packed ? 3 : 2, "the weight", d))
         return false;
     const Shape *x = &in_type(g, n, 0)->shape;
     int64_t o = dim_of(g, n, 1, 0), k = dim_of(g, n, 1, 1);
     if (packed) { /* [ceil(O / 16), ceil(K / 4), 64]: O from out_features, K from x */
-        o = ir_attr_int(n, "out_features", 0);
+        o = ir_attr_out_features(n);
         k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
         if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != o / 16 + (o % 16 != 0) ||
             dim_of(g, n, 1, 1) != ir_qpack_rows(k) || dim_of(g, n, 1, 2) != 64) {
@@ -1123,6 +1121,6 @@ SHAPE_FN(qlinear)
         return false;
     Shape out = *x;
     out.d[out.rank - 1] = ir_dim(o);
-    set_out(g, n, 0, ir_node_attr(n, "y_scale") ? IR_U8 : IR_F32, &out); /* u8: qchain */
+    set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32, &out); /* u8: qchain */
     return true;
 }

@@ -94,7 +94,7 @@ static bool dtype_ok(Graph *g, Node *n, int i, bool arith, Diag *d)
 static bool axis_ok(Graph *g, Node *n, int i, int64_t *axis, Diag *d)
 {
     int r = ty(g, n, i)->shape.rank;
-    int64_t a = ir_attr_int(n, "axis", 0);
+    int64_t a = ir_attr_axis(n);
     int64_t lim = r ? r : 1;
     if (a < -lim || a >= lim) {
         char msg[64];
@@ -131,7 +131,7 @@ SHAPE_FN(argreduce)
     const Shape *x = &ty(g, n, 0)->shape;
     if (x->rank == 0)
         return fail(g, n, 0, d, "needs an operand of rank 1 or more");
-    bool keep = ir_attr_int(n, "keepdim", 1) != 0;
+    bool keep = ir_attr_keepdim_or(n, 1) != 0;
     Shape out = {0, {{0}}};
     for (int i = 0; i < x->rank; i++) {
         if (i != ax)
@@ -159,7 +159,7 @@ SHAPE_FN(gather_elements)
 
 SHAPE_FN(scatter_elements)
 {
-    int64_t ax = 0, red = ir_attr_int(n, "reduction", 0);
+    int64_t ax = 0, red = ir_attr_reduction(n);
     if (!dtype_ok(g, n, 0, red != 0, d) || !index_dtype_ok(g, n, 1, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Type *x = ty(g, n, 0), *ix = ty(g, n, 1), *up = ty(g, n, 2);
@@ -240,10 +240,10 @@ SHAPE_FN(resize_axis)
         return false;
     if (x->shape.rank == 0 || !ir_dim_static(x->shape.d[ax]))
         return fail(g, n, 0, d, "the resized dimension must be a fixed size");
-    int64_t size = ir_attr_int(n, "size", 0), mode = ir_attr_int(n, "mode", 0);
-    int64_t coord = ir_attr_int(n, "coord", 0), nearest = ir_attr_int(n, "nearest", 0);
-    double scale = ir_attr_float(n, "scale", 1.0);
-    bool antialias = ir_attr_int(n, "antialias", 0) != 0;
+    int64_t size = ir_attr_size_1d(n), mode = ir_attr_mode(n);
+    int64_t coord = ir_attr_coord(n), nearest = ir_attr_nearest(n);
+    double scale = ir_attr_scale(n);
+    bool antialias = ir_attr_antialias(n) != 0;
     if (size < 1 || size > INT32_MAX || x->shape.d[ax].c > INT32_MAX)
         return fail(g, n, 0, d, "the output size must be from 1 to 2^31 - 1");
     if (mode < 0 || mode > 2 || coord < 0 || coord > 5 || nearest < 0 || nearest > 3)
@@ -274,7 +274,7 @@ SHAPE_FN(grid_sample)
                    describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    int64_t mode = ir_attr_int(n, "mode", 1), pad = ir_attr_int(n, "padding", 0);
+    int64_t mode = ir_attr_mode_or(n, 1), pad = ir_attr_padding_mode(n);
     if (mode < 0 || mode > 2 || pad < 0 || pad > 2)
         return fail(g, n, 0, d, "mode or padding is out of range");
     Shape out = x->shape;
@@ -290,7 +290,7 @@ SHAPE_FN(topk)
     if (!dtype_ok(g, n, 0, true, d) || !axis_ok(g, n, 0, &ax, d))
         return false;
     const Type *x = ty(g, n, 0);
-    int64_t k = ir_attr_int(n, "k", 1);
+    int64_t k = ir_attr_k(n);
     if (x->shape.rank == 0 || !ir_dim_static(x->shape.d[ax]) || k < 1 || k > x->shape.d[ax].c) {
         char msg[96];
         snprintf(msg, sizeof msg, "k = %lld must be from 1 to the (fixed) length of the axis",
@@ -299,7 +299,7 @@ SHAPE_FN(topk)
     }
     Shape out = x->shape;
     out.d[ax] = ir_dim(k);
-    set_out(g, n, ir_attr_int(n, "indices", 0) ? IR_I64 : x->dtype, &out);
+    set_out(g, n, ir_attr_indices(n) ? IR_I64 : x->dtype, &out);
     return true;
 }
 
@@ -312,16 +312,16 @@ SHAPE_FN(pool_nd)
     if (s < 1 || s > 3)
         return fail(g, n, 0, d, "the input must be [N, C, D1..DS] with 1 to 3 spatial dims");
     int64_t k[3], st[3], dil[3], pads[6];
-    const Attr *ka = ir_node_attr(n, "kernel");
+    const Attr *ka = ir_node_attr_id(n, IR_A_kernel);
     if (!ka || ka->n_ints != s)
         return fail(g, n, 0, d, "needs one kernel size per spatial dim");
-    ir_attr_ints(n, "kernel", k, s, 1);
-    ir_attr_ints(n, "stride", st, s, 1);
-    ir_attr_ints(n, "dilation", dil, s, 1);
-    ir_attr_ints(n, "pads", pads, 2 * s, 0);
-    bool ceil_mode = ir_attr_int(n, "ceil_mode", 0) != 0;
-    int64_t mode = ir_attr_int(n, "mode", 0);
-    if (ir_attr_int(n, "p", 2) < 1 || mode < 0 || mode > 3)
+    ir_attr_kernel(n, k, s);
+    ir_attr_stride(n, st, s);
+    ir_attr_dilation(n, dil, s);
+    ir_attr_pads(n, pads, 2 * s);
+    bool ceil_mode = ir_attr_ceil_mode(n) != 0;
+    int64_t mode = ir_attr_mode(n);
+    if (ir_attr_p(n) < 1 || mode < 0 || mode > 3)
         return fail(g, n, 0, d,
                     "p must be 1 or more, mode 0 (lp), 1 (max), 2 (average) or 3 (argmax)");
     Shape out = x->shape;
@@ -363,7 +363,7 @@ SHAPE_FN(gather_nd)
     if (!dtype_ok(g, n, 0, false, d) || !index_dtype_ok(g, n, 1, d))
         return false;
     const Shape *x = &ty(g, n, 0)->shape, *is = &ty(g, n, 1)->shape;
-    int64_t b = ir_attr_int(n, "batch_dims", 0), k = 0;
+    int64_t b = ir_attr_batch_dims(n), k = 0;
     if (b < 0 || b >= x->rank || b >= is->rank)
         return fail(g, n, 1, d, "batch_dims must be below the ranks of the data and the indices");
     if (!nd_tuple(g, n, x->rank - (int)b, &k, d))
@@ -384,7 +384,7 @@ SHAPE_FN(gather_nd)
 
 SHAPE_FN(scatter_nd)
 {
-    int64_t red = ir_attr_int(n, "reduction", 0), k = 0;
+    int64_t red = ir_attr_reduction(n), k = 0;
     if (!dtype_ok(g, n, 0, red != 0, d) || !index_dtype_ok(g, n, 1, d))
         return false;
     if (red < 0 || red > 4)
@@ -418,9 +418,9 @@ SHAPE_FN(roi_align)
         return false;
     if (bs->rank != 1 || !ir_dim_eq(bs->d[0], rois->shape.d[0]))
         return fail(g, n, 2, d, "the batch indices must be [R], one per roi");
-    int64_t oh = ir_attr_int(n, "out_h", 1), ow = ir_attr_int(n, "out_w", 1);
-    if (oh < 1 || ow < 1 || ir_attr_int(n, "sampling_ratio", 0) < 0 ||
-        ir_attr_int(n, "mode", 0) < 0 || ir_attr_int(n, "mode", 0) > 1)
+    int64_t oh = ir_attr_out_h(n), ow = ir_attr_out_w(n);
+    if (oh < 1 || ow < 1 || ir_attr_sampling_ratio(n) < 0 || ir_attr_mode(n) < 0 ||
+        ir_attr_mode(n) > 1)
         return fail(g, n, 0, d, "bad output size, sampling ratio or mode");
     Shape out = {4, {rois->shape.d[0], x->shape.d[1], ir_dim(oh), ir_dim(ow)}};
     set_out(g, n, IR_F32, &out);

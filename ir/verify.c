@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Why shape s of dtype t is not a tensor slimc can hold (NULL when it is): a negative
  * dimension, an element count over int64_t, or more than IR_MAX_TENSOR_BYTES bytes.
@@ -55,6 +56,27 @@ bool ir_check_size(const Graph *g, ValueId v, Diag *d)
 static bool valid_value(const Graph *g, ValueId v)
 {
     return v >= 0 && v < g->n_values;
+}
+
+/* Whether a node's attribute of kind have can be read as an attribute of kind want (the
+ * accessors' conversions: one int stands for a list, an int for a float). */
+static bool attr_kind_fits(AttrKind have, AttrKind want)
+{
+    return have == want || (have == IR_ATTR_INT && (want == IR_ATTR_INTS || want == IR_ATTR_FLOAT));
+}
+
+/* Why attribute a does not fit op's row (ops.def, attrs.def), or NULL when it does. */
+static const char *attr_fault(OpKind op, const Attr *a)
+{
+    bool named = false;
+    for (int k = 0; k < IR_NUM_ATTRS; k++) {
+        if (strcmp(ir_attr_info[k].name, a->name) != 0)
+            continue;
+        named = true;
+        if (ir_op_takes_attr(op, (IrAttrId)k) && attr_kind_fits(a->kind, ir_attr_info[k].kind))
+            return NULL;
+    }
+    return named ? "is not one its op takes with that kind" : "is no attribute of the IR";
 }
 
 bool ir_verify(const Graph *g, Diag *d)
@@ -110,10 +132,18 @@ bool ir_verify(const Graph *g, Diag *d)
             unsigned f = (unsigned)e->op < IR_NUM_OPS ? ir_ops[e->op].flags : 0;
             if (!(f & IR_F_ELEMENTWISE))
                 FAIL("node '%s' epilogue %d is not elementwise", n->name, j);
+            else if (!(f & IR_F_EPILOGUE))
+                FAIL("node '%s' epilogue %d is not an epilogue op", n->name, j);
             if ((f & IR_F_BINARY) && (!valid_value(g, e->operand) || !defined[e->operand]))
                 FAIL("node '%s' epilogue %d has a bad operand", n->name, j);
             if (!(f & IR_F_BINARY) && e->operand != IR_NONE)
                 FAIL("node '%s' epilogue %d: a unary op has an operand", n->name, j);
+        }
+        for (int j = 0; j < n->n_attrs; j++) {
+            const char *why = attr_fault(n->op, &n->attrs[j]);
+            if (why)
+                FAIL("node '%s' (%s): attribute '%s' %s", n->name, info->name, n->attrs[j].name,
+                     why);
         }
         if (n->n_epilogue && !(info->flags & (IR_F_FUSE_HEAD | IR_F_ELEMENTWISE)))
             FAIL("node '%s' (%s) cannot carry an epilogue", n->name, info->name);

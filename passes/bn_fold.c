@@ -50,7 +50,7 @@ static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
     const float *w = const_f32(g, bn->inputs[3], C), *b = const_f32(g, bn->inputs[4], C);
     if (!m || !v || !w || !b)
         return false;
-    float eps = (float)ir_attr_float(bn, "eps", 1e-5);
+    float eps = (float)ir_attr_eps(bn);
     *s = arena_alloc(g->arena, sizeof(float) * (size_t)C);
     *t = arena_alloc(g->arena, sizeof(float) * (size_t)C);
     for (int64_t c = 0; c < C; c++) {
@@ -91,7 +91,7 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
         return false;
     const float *beta = g->values[bn->inputs[4]].data;
 
-    bool tr = p->op == IR_OP_LINEAR && ir_attr_int(p, "w_transposed", 0) != 0;
+    bool tr = p->op == IR_OP_LINEAR && ir_attr_w_transposed(p) != 0;
     float *nw = arena_alloc(g->arena, sizeof(float) * (size_t)wn);
     int64_t per = wn / C; /* elements per output channel */
     for (int64_t i = 0; i < wn; i++) {

@@ -50,7 +50,7 @@ static bool try_fold(Fold *f, NodeId id)
 {
     Graph *g = f->g;
     const Node *n = &g->nodes[id];
-    if (n->n_outputs != 1)
+    if (n->n_outputs != 1 || !(ir_ops[n->op].flags & IR_F_FOLDABLE))
         return false;
     for (int i = 0; i < n->n_inputs; i++)
         if (!is_const(g, n->inputs[i]) ||
@@ -137,17 +137,17 @@ static bool try_identity(Fold *f, NodeId id)
     const Node *n = &g->nodes[id];
     ValueId a = n->inputs[0], b = n->n_inputs > 1 ? n->inputs[1] : IR_NONE;
     const float one = 1.0f, neg_zero = -0.0f, pos_zero = 0.0f;
-    switch (n->op) {
-    case IR_OP_MUL:
+    if (n->op == IR_OP_MUL)
         return (const_all(g, b, one) && forward(f, id, a)) ||
                (const_all(g, a, one) && forward(f, id, b));
-    case IR_OP_DIV: return const_all(g, b, one) && forward(f, id, a);
-    case IR_OP_ADD:
+    if (n->op == IR_OP_DIV)
+        return const_all(g, b, one) && forward(f, id, a);
+    if (n->op == IR_OP_ADD)
         return (const_all(g, b, neg_zero) && forward(f, id, a)) ||
                (const_all(g, a, neg_zero) && forward(f, id, b));
-    case IR_OP_SUB: return const_all(g, b, pos_zero) && forward(f, id, a);
-    default: return false;
-    }
+    if (n->op == IR_OP_SUB)
+        return const_all(g, b, pos_zero) && forward(f, id, a);
+    return false; /* the other ops have no identity here */
 }
 
 /* A reshape attribute entry for dim d: its size, or its symbol (-(1000 + i)); false when

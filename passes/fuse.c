@@ -19,36 +19,6 @@
 
 #include <stdlib.h>
 
-static bool is_epilogue_op(OpKind op)
-{
-    switch (op) {
-    case IR_OP_RELU:
-    case IR_OP_SIGMOID:
-    case IR_OP_TANH:
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV:
-    case IR_OP_RELU6:
-    case IR_OP_GELU:
-    case IR_OP_GELU_TANH:
-    case IR_OP_SILU:
-    case IR_OP_HARDSWISH:
-    case IR_OP_HARDSIGMOID:
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_SQRT:
-    case IR_OP_RSQRT:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_ERF:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW: return true;
-    default: /* leaky_relu and clip carry attributes an epilogue step cannot hold */ return false;
-    }
-}
-
 /* True when v can be read by node h: an input, a constant, or written before h. */
 static bool available_before(const Graph *g, ValueId v, NodeId h)
 {
@@ -72,7 +42,7 @@ static bool fuse_one(Graph *g, NodeId h, NodeId *sole)
     if (e == IR_NONE)
         return false;
     const Node *en = &g->nodes[e];
-    if (!is_epilogue_op(en->op) || en->n_outputs != 1 || en->device != hn->device ||
+    if (!ir_op_is_epilogue(en->op) || en->n_outputs != 1 || en->device != hn->device ||
         hn->n_epilogue + 1 + en->n_epilogue > IR_MAX_EPILOGUE ||
         !same_type(&g->values[o].type, &g->values[en->outputs[0]].type) ||
         g->values[o].type.dtype != IR_F32) /* epilogues compute in f32 */

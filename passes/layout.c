@@ -26,7 +26,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         transposed[v] = IR_NONE;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead || n->op != IR_OP_LINEAR || ir_attr_int(n, "w_transposed", 0) != 0)
+        if (n->dead || n->op != IR_OP_LINEAR || ir_attr_w_transposed(n) != 0)
             continue;
         ValueId wv = n->inputs[1];
         if (wv < n_orig && transposed[wv] != IR_NONE) {
@@ -63,7 +63,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         const bool q = n->op == IR_OP_QLINEAR || n->op == IR_OP_DQLINEAR;
-        if (n->dead || !(q || n->op == IR_OP_WLINEAR) || ir_attr_int(n, "w_packed", 0) != 0)
+        if (n->dead || !(q || n->op == IR_OP_WLINEAR) || ir_attr_w_packed(n) != 0)
             continue;
         const Value *w = &g->values[n->inputs[1]];
         if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != (q ? IR_I8 : IR_BF16) ||

@@ -79,7 +79,7 @@ static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
     if (n->op != IR_OP_CONCAT || n->n_epilogue || n->device != IR_DEVICE_CPU || ov->is_output ||
         !ir_shape_static(os) || ir_dtype_bits(ov->type.dtype) % 8)
         return false;
-    int64_t ax = ir_attr_int(n, "axis", 0);
+    int64_t ax = ir_attr_axis(n);
     if (ax < 0)
         ax += os->rank;
     for (int64_t k = 0; k < ax; k++)

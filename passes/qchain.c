@@ -69,8 +69,8 @@ static bool hoist_over_concat(Graph *g, NodeId *cp)
     if (q == IR_NONE)
         return false;
     Node *qn = &g->nodes[q];
-    const double sc = ir_attr_float(qn, "scale", 1.0);
-    const int64_t zp = ir_attr_int(qn, "zero_point", 0);
+    const double sc = ir_attr_scale(qn);
+    const int64_t zp = ir_attr_zero_point(qn);
     const SrcLoc loc = qn->loc;
     const Device dev = qn->device;
     ir_replace_uses(g, qn->outputs[0], qn->inputs[0]);
@@ -122,7 +122,7 @@ static NodeId divide_quantize(const Graph *g, NodeId dv)
     const ValueId v = g->nodes[dv].outputs[0];
     const NodeId u = ir_sole_consumer(g, v);
     if (u == IR_NONE || g->nodes[u].op != IR_OP_QUANTIZE || g->nodes[u].n_epilogue ||
-        g->nodes[u].inputs[0] != v || ir_attr_float(&g->nodes[u], "scale", 1.0) != 1.0)
+        g->nodes[u].inputs[0] != v || ir_attr_scale(&g->nodes[u]) != 1.0)
         return IR_NONE;
     return u;
 }
@@ -139,7 +139,7 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || n->n_epilogue ||
-            ir_node_attr(n, "y_scale") || g->values[n->outputs[0]].type.dtype != IR_F32)
+            ir_node_attr_id(n, IR_A_y_scale) || g->values[n->outputs[0]].type.dtype != IR_F32)
             continue;
         NodeId chain[QCHAIN_MAX], q = IR_NONE, dv = IR_NONE;
         int len = 0;
@@ -174,9 +174,8 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
         }
         if (q == IR_NONE || g->values[g->nodes[q].outputs[0]].is_output)
             continue;
-        const double ys =
-            dv != IR_NONE ? divisor(g, dv) : ir_attr_float(&g->nodes[q], "scale", 1.0);
-        const int64_t yz = ir_attr_int(&g->nodes[q], "zero_point", 0);
+        const double ys = dv != IR_NONE ? divisor(g, dv) : ir_attr_scale(&g->nodes[q]);
+        const int64_t yz = ir_attr_zero_point(&g->nodes[q]);
         ir_node_set_float(g, i, "y_scale", ys);
         ir_node_set_int(g, i, "y_zero_point", yz);
         ir_node_set_int(g, i, "act", act);

@@ -86,7 +86,7 @@ static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
     if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
         return false;
     const bool conv = n->op == IR_OP_CONV2D;
-    if (!conv && !(n->op == IR_OP_LINEAR && ir_attr_int(n, "w_transposed", 0) == 0))
+    if (!conv && !(n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) == 0))
         return false;
     const Node *dq = producer(g, n->inputs[0]);
     if (!dq || dq->op != IR_OP_DEQUANTIZE)
@@ -113,8 +113,8 @@ static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
             !ir_dim_eq(bt->shape.d[0], ir_dim(o)))
             return false;
     }
-    const double x_scale = ir_attr_float(dq, "scale", 1.0);
-    const int64_t x_zp = ir_attr_int(dq, "zero_point", 0);
+    const double x_scale = ir_attr_scale(dq);
+    const int64_t x_zp = ir_attr_zero_point(dq);
     /* the weight sums, for the zero-point correction */
     const int8_t *q = g->values[wq].data;
     int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(o ? o : 1));

@@ -147,7 +147,7 @@ static bool quantizable(const Graph *g, const Node *n)
 {
     if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
         return false;
-    if (n->op != IR_OP_CONV2D && !(n->op == IR_OP_LINEAR && ir_attr_int(n, "w_transposed", 0) == 0))
+    if (n->op != IR_OP_CONV2D && !(n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) == 0))
         return false;
     const Value *x = &g->values[n->inputs[0]], *w = &g->values[n->inputs[1]];
     if (x->type.dtype != IR_F32 || x->type.quant || x->type.shape.rank < 1)
@@ -235,13 +235,13 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             const Node *src = &g->nodes[i];
             if (qop == IR_OP_QCONV2D) {
                 int64_t v2[2];
-                ir_attr_ints(src, "stride", v2, 2, 1);
+                ir_attr_stride(src, v2, 2);
                 ir_node_set_ints(g, nn, "stride", v2, 2);
-                ir_attr_ints(&g->nodes[i], "padding", v2, 2, 0);
+                ir_attr_padding(&g->nodes[i], v2, 2);
                 ir_node_set_ints(g, nn, "padding", v2, 2);
-                ir_attr_ints(&g->nodes[i], "dilation", v2, 2, 1);
+                ir_attr_dilation(&g->nodes[i], v2, 2);
                 ir_node_set_ints(g, nn, "dilation", v2, 2);
-                ir_node_set_int(g, nn, "groups", ir_attr_int(&g->nodes[i], "groups", 1));
+                ir_node_set_int(g, nn, "groups", ir_attr_groups(&g->nodes[i]));
             }
             ir_node_set_float(g, nn, "x_scale", xs[k]);
             ir_node_set_int(g, nn, "x_zero_point", xz[k]);
@@ -265,10 +265,10 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
         } else {
             /* the activation is already quantized upstream: node i becomes the int8 op */
             in5[0] = xq[k];
-            int64_t st[2], pd[2], dl[2], groups = ir_attr_int(n, "groups", 1);
-            ir_attr_ints(n, "stride", st, 2, 1);
-            ir_attr_ints(n, "padding", pd, 2, 0);
-            ir_attr_ints(n, "dilation", dl, 2, 1);
+            int64_t st[2], pd[2], dl[2], groups = ir_attr_groups(n);
+            ir_attr_stride(n, st, 2);
+            ir_attr_padding(n, pd, 2);
+            ir_attr_dilation(n, dl, 2);
             const int nin = bv == IR_NONE ? 4 : 5;
             n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
             memcpy(n->inputs, in5, sizeof(ValueId) * 5);

@@ -91,10 +91,10 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     for (int i = 1; i < 4; i++)
         if (!ir_dim_static(ws->d[i]) ||
             (i > 1 && (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])))) {
@@ -115,10 +115,10 @@ void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]),
                 *os = cg_shape(c, n->outputs[0]);
     int64_t s[2], p[2], dil[2];
-    ir_attr_ints(n, "stride", s, 2, 1);
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    int64_t groups = ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, s, 2);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
+    int64_t groups = ir_attr_groups(n);
     static const char *const names[] = {"x", "w", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 3)

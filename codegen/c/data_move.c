@@ -203,7 +203,7 @@ void cg_emit_gather_copy(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *os = cg_shape(c, n->outputs[0]), *xs = cg_shape(c, n->inputs[0]);
     const char *st[IR_MAX_RANK];
     if (n->op == IR_OP_PERMUTE) {
-        const Attr *perm = ir_node_attr(n, "perm");
+        const Attr *perm = ir_node_attr_id(n, IR_A_perm);
         for (int i = 0; i < os->rank; i++) {
             int64_t p = perm->ints[i] < 0 ? perm->ints[i] + xs->rank : perm->ints[i];
             st[i] = cg_prod(c, xs, (int)p + 1, xs->rank);
@@ -226,7 +226,7 @@ void cg_emit_gather_copy(CgCtx *c, NodeId id, CgKernel *k)
 
 static int axis_of(const Node *n, int rank)
 {
-    int64_t ax = ir_attr_int(n, "axis", 0);
+    int64_t ax = ir_attr_axis(n);
     return (int)(ax < 0 ? ax + rank : ax);
 }
 
@@ -236,7 +236,7 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     int ax = axis_of(n, xs->rank);
-    int64_t len = xs->d[ax].c, start = ir_attr_int(n, "start", 0), step = ir_attr_int(n, "step", 1);
+    int64_t len = xs->d[ax].c, start = ir_attr_start(n), step = ir_attr_step(n);
     start = start < 0 ? start + len : start;
     start = start < 0 ? 0 : start > len ? len : start;
     static const char *const names[] = {"x"};
@@ -265,8 +265,8 @@ void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    const Attr *pads = ir_node_attr(n, "pads");
-    int64_t mode = ir_attr_int(n, "mode", 0);
+    const Attr *pads = ir_node_attr_id(n, IR_A_pads);
+    int64_t mode = ir_attr_mode(n);
     int r = xs->rank;
     if (r < 1) {
         cg_error(c, n, "padding a scalar");
@@ -280,7 +280,7 @@ void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
     declare_dst(c, n);
     DType t = c->g->values[n->outputs[0]].type.dtype;
     cg_printf(c, "    const %s fill = %s;\n", ctype_of(c, n->outputs[0]),
-              store_expr(c, t, IR_F32, cg_float(c, ir_attr_float(n, "value", 0.0))));
+              store_expr(c, t, IR_F32, cg_float(c, ir_attr_value(n))));
     cg_printf(c, "    const int64_t od[%d] = {", r);
     for (int i = 0; i < r; i++)
         cg_printf(c, "%s%s", i ? ", " : "", cg_dim(c, os->d[i]));

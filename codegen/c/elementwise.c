@@ -4,197 +4,105 @@
 #include "codegen/c/cg_internal.h"
 #include "ir/dtype_ops.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
+/* ops.def's scalar expressions spelled as float C (ir/scalar.h), NULL where none. */
+#define SC_SPELL_C_F32
+#include "ir/scalar.h"
+#define E(...) SC_STR(__VA_ARGS__)
+#define NOEXPR NULL
+static const char *const f32_expr[IR_NUM_OPS] = {
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) [IR_OP_##e] = expr,
+#include "ir/ops.def"
+#undef OP
+};
+#undef E
+#undef NOEXPR
+
+/* An operand that can stand in an expression without parentheses: a name, maybe indexed. */
+static bool simple_operand(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    while (isalnum((unsigned char)*s) || *s == '_')
+        s++;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        return close && close[1] == '\0' && !strchr(s + 1, '[');
+    }
+    return *s == '\0';
+}
+
+const char *cg_scalar_expand(CgCtx *c, const char *tmpl, const char *const args[4])
+{
+    static const char *const names[4] = {"x", "y", "p0", "p1"};
+    const char *ops[4];
+    for (int k = 0; k < 4; k++)
+        ops[k] = args[k] && !simple_operand(args[k]) ? cg_strf(c, "(%s)", args[k]) : args[k];
+    size_t len = 0;
+    char *out = NULL;
+    for (;;) { /* measure, then write */
+        len = 0;
+        for (const char *p = tmpl; *p;) {
+            if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
+                const char *q = p; /* a number with its suffix: 0.5f, 1e-5 */
+                while (isalnum((unsigned char)*q) || *q == '.' || *q == '_' ||
+                       ((*q == '+' || *q == '-') && (q[-1] == 'e' || q[-1] == 'E')))
+                    q++;
+                if (out)
+                    memcpy(out + len, p, (size_t)(q - p));
+                len += (size_t)(q - p);
+                p = q;
+                continue;
+            }
+            if (isalpha((unsigned char)*p) || *p == '_') {
+                const char *q = p;
+                while (isalnum((unsigned char)*q) || *q == '_')
+                    q++;
+                const char *rep = NULL;
+                for (int k = 0; k < 4; k++)
+                    if (strlen(names[k]) == (size_t)(q - p) &&
+                        !strncmp(p, names[k], (size_t)(q - p)))
+                        rep = ops[k];
+                const char *src = rep ? rep : p;
+                size_t n = rep ? strlen(rep) : (size_t)(q - p);
+                if (out)
+                    memcpy(out + len, src, n);
+                len += n;
+                p = q;
+                continue;
+            }
+            if (out)
+                out[len] = *p;
+            len++;
+            p++;
+        }
+        if (out)
+            break;
+        out = arena_alloc(c->arena, len + 1);
+    }
+    out[len] = '\0';
+    return out;
+}
+
 const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x)
 {
-    /* relu(NaN) = NaN, as in PyTorch; the slimc_cg_ helpers are in the prelude (emit.c) */
-    switch (op) {
-    case IR_OP_RELU: return cg_strf(c, "slimc_rt_relu(%s)", x);
-    case IR_OP_SIGMOID: return cg_strf(c, "slimc_rt_sigmoid(%s)", x);
-    case IR_OP_TANH: return cg_strf(c, "tanhf(%s)", x);
-    case IR_OP_RELU6: return cg_strf(c, "slimc_cg_relu6(%s)", x);
-    case IR_OP_GELU: return cg_strf(c, "slimc_cg_gelu(%s)", x);
-    case IR_OP_GELU_TANH: return cg_strf(c, "slimc_cg_gelu_tanh(%s)", x);
-    case IR_OP_SILU: return cg_strf(c, "slimc_cg_silu(%s)", x);
-    case IR_OP_HARDSWISH: return cg_strf(c, "slimc_cg_hardswish(%s)", x);
-    case IR_OP_HARDSIGMOID: return cg_strf(c, "slimc_cg_hardsigmoid(%s)", x);
-    case IR_OP_EXP: return cg_strf(c, "expf(%s)", x);
-    case IR_OP_LOG: return cg_strf(c, "logf(%s)", x);
-    case IR_OP_SQRT: return cg_strf(c, "sqrtf(%s)", x);
-    case IR_OP_RSQRT: return cg_strf(c, "1.0f / sqrtf(%s)", x);
-    case IR_OP_NEG: return cg_strf(c, "-%s", x);
-    case IR_OP_ABS: return cg_strf(c, "fabsf(%s)", x);
-    case IR_OP_ERF: return cg_strf(c, "erff(%s)", x);
-    case IR_OP_CONV2D:
-    case IR_OP_LINEAR:
-    case IR_OP_MATMUL:
-    case IR_OP_ADD:
-    case IR_OP_SUB:
-    case IR_OP_MUL:
-    case IR_OP_DIV:
-    case IR_OP_MAX_POOL2D:
-    case IR_OP_AVG_POOL2D:
-    case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE:
-    case IR_OP_SOFTMAX:
-    case IR_OP_LOG_SOFTMAX:
-    case IR_OP_BATCH_NORM:
-    case IR_OP_LAYER_NORM:
-    case IR_OP_EMBEDDING:
-    case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
-    case IR_OP_POW:
-    case IR_OP_EQ:
-    case IR_OP_NE:
-    case IR_OP_LT:
-    case IR_OP_LE:
-    case IR_OP_GT:
-    case IR_OP_GE:
-    case IR_OP_WHERE:
-    case IR_OP_CAST:
-    case IR_OP_ADAPTIVE_AVG_POOL2D:
-    case IR_OP_GROUP_NORM:
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MEAN:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN:
-    case IR_OP_PERMUTE:
-    case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE:
-    case IR_OP_EXPAND:
-    case IR_OP_SLICE:
-    case IR_OP_PAD:
-    case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT:
-    case IR_OP_RESIZE:
-    case IR_OP_CONV_TRANSPOSE2D:
-    case IR_OP_QUANTIZE:
-    case IR_OP_DEQUANTIZE:
-    case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR:
-    case IR_OP_WLINEAR:
-    case IR_OP_DQLINEAR:
-    case IR_OP_BITWISE_AND:
-    case IR_OP_BITWISE_OR:
-    case IR_OP_BITWISE_XOR:
-    case IR_OP_BITWISE_NOT:
-    case IR_OP_BITSHIFT_LEFT:
-    case IR_OP_BITSHIFT_RIGHT:
-    case IR_OP_ARGMAX:
-    case IR_OP_ARGMIN:
-    case IR_OP_GATHER_ELEMENTS:
-    case IR_OP_SCATTER_ELEMENTS:
-    case IR_OP_CUMSUM:
-    case IR_OP_REDUCE_PROD:
-    case IR_OP_MOD:
-    case IR_OP_RESIZE_AXIS:
-    case IR_OP_GRID_SAMPLE:
-    case IR_OP_TOPK:
-    case IR_OP_POOL_ND:
-    case IR_OP_GATHER_ND:
-    case IR_OP_SCATTER_ND:
-    case IR_OP_ROI_ALIGN:
-    case IR_NUM_OPS: break;
+    const OpInfo *info = &ir_ops[op];
+    if (f32_expr[op] && !(info->flags & IR_F_BINARY) && info->n_attrs == 0) {
+        const char *args[4] = {x, NULL, NULL, NULL};
+        return cg_scalar_expand(c, f32_expr[op], args);
     }
-    cg_error(c, NULL, "%s is not a unary elementwise op without attributes", ir_ops[op].name);
+    cg_error(c, NULL, "%s is not a unary elementwise op without attributes", info->name);
     return x;
 }
 
 const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y)
 {
-    switch (op) {
-    case IR_OP_ADD: return cg_strf(c, "%s + %s", x, y);
-    case IR_OP_SUB: return cg_strf(c, "%s - %s", x, y);
-    case IR_OP_MUL: return cg_strf(c, "%s * %s", x, y);
-    case IR_OP_DIV: return cg_strf(c, "%s / %s", x, y);
-    case IR_OP_MINIMUM: return cg_strf(c, "slimc_cg_minimum(%s, %s)", x, y);
-    case IR_OP_MAXIMUM: return cg_strf(c, "slimc_cg_maximum(%s, %s)", x, y);
-    case IR_OP_POW: return cg_strf(c, "powf(%s, %s)", x, y);
-    case IR_OP_CONV2D:
-    case IR_OP_LINEAR:
-    case IR_OP_MATMUL:
-    case IR_OP_RELU:
-    case IR_OP_SIGMOID:
-    case IR_OP_TANH:
-    case IR_OP_MAX_POOL2D:
-    case IR_OP_AVG_POOL2D:
-    case IR_OP_FLATTEN:
-    case IR_OP_RESHAPE:
-    case IR_OP_SOFTMAX:
-    case IR_OP_LOG_SOFTMAX:
-    case IR_OP_BATCH_NORM:
-    case IR_OP_LAYER_NORM:
-    case IR_OP_EMBEDDING:
-    case IR_OP_RELU6:
-    case IR_OP_GELU:
-    case IR_OP_GELU_TANH:
-    case IR_OP_SILU:
-    case IR_OP_HARDSWISH:
-    case IR_OP_HARDSIGMOID:
-    case IR_OP_EXP:
-    case IR_OP_LOG:
-    case IR_OP_SQRT:
-    case IR_OP_RSQRT:
-    case IR_OP_NEG:
-    case IR_OP_ABS:
-    case IR_OP_ERF:
-    case IR_OP_LEAKY_RELU:
-    case IR_OP_CLIP:
-    case IR_OP_EQ:
-    case IR_OP_NE:
-    case IR_OP_LT:
-    case IR_OP_LE:
-    case IR_OP_GT:
-    case IR_OP_GE:
-    case IR_OP_WHERE:
-    case IR_OP_CAST:
-    case IR_OP_ADAPTIVE_AVG_POOL2D:
-    case IR_OP_GROUP_NORM:
-    case IR_OP_REDUCE_SUM:
-    case IR_OP_REDUCE_MEAN:
-    case IR_OP_REDUCE_MAX:
-    case IR_OP_REDUCE_MIN:
-    case IR_OP_PERMUTE:
-    case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE:
-    case IR_OP_EXPAND:
-    case IR_OP_SLICE:
-    case IR_OP_PAD:
-    case IR_OP_CONCAT:
-    case IR_OP_INDEX_SELECT:
-    case IR_OP_RESIZE:
-    case IR_OP_CONV_TRANSPOSE2D:
-    case IR_OP_QUANTIZE:
-    case IR_OP_DEQUANTIZE:
-    case IR_OP_QCONV2D:
-    case IR_OP_QLINEAR:
-    case IR_OP_WLINEAR:
-    case IR_OP_DQLINEAR:
-    case IR_OP_BITWISE_AND:
-    case IR_OP_BITWISE_OR:
-    case IR_OP_BITWISE_XOR:
-    case IR_OP_BITWISE_NOT:
-    case IR_OP_BITSHIFT_LEFT:
-    case IR_OP_BITSHIFT_RIGHT:
-    case IR_OP_ARGMAX:
-    case IR_OP_ARGMIN:
-    case IR_OP_GATHER_ELEMENTS:
-    case IR_OP_SCATTER_ELEMENTS:
-    case IR_OP_CUMSUM:
-    case IR_OP_REDUCE_PROD:
-    case IR_OP_MOD:
-    case IR_OP_RESIZE_AXIS:
-    case IR_OP_GRID_SAMPLE:
-    case IR_OP_TOPK:
-    case IR_OP_POOL_ND:
-    case IR_OP_GATHER_ND:
-    case IR_OP_SCATTER_ND:
-    case IR_OP_ROI_ALIGN:
-    case IR_NUM_OPS: break;
+    if (f32_expr[op] && (ir_ops[op].flags & IR_F_BINARY)) {
+        const char *args[4] = {x, y, NULL, NULL};
+        return cg_scalar_expand(c, f32_expr[op], args);
     }
     cg_error(c, NULL, "%s is not a binary elementwise op", ir_ops[op].name);
     return x;
@@ -386,16 +294,17 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
         BinStmt b = {n->op};
         cg_bcast_loop(c, 4, os, 2, ops, names, "i0", "i1 - i0", bin_stmt, &b);
     } else if (n->op == IR_OP_LEAKY_RELU) {
-        cg_printf(c, "    const float slope = %s;\n",
-                  cg_float(c, ir_attr_float(n, "negative_slope", 0.01)));
-        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] > 0.0f ? x0[f] "
-                     ": x0[f] * slope;\n");
+        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_negative_slope(n)));
+        const char *args[4] = {"x0[f]", NULL, "slope", NULL};
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
+                  cg_scalar_expand(c, f32_expr[n->op], args));
     } else if (n->op == IR_OP_CLIP) {
-        double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
+        double lo = ir_attr_min(n), hi = ir_attr_max(n);
         cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n", cg_float(c, lo),
                   cg_float(c, hi));
-        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = x0[f] < lo ? lo : "
-                     "x0[f] > hi ? hi : x0[f];\n");
+        const char *args[4] = {"x0[f]", NULL, "lo", "hi"};
+        cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
+                  cg_scalar_expand(c, f32_expr[n->op], args));
     } else {
         cg_printf(c, "    for (int64_t f = i0; f < i1; f++)\n        out[f] = %s;\n",
                   cg_unary_expr(c, n->op, "x0[f]"));

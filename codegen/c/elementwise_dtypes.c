@@ -178,7 +178,7 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     DType from = c->g->values[n->inputs[0]].type.dtype, to = c->g->values[n->outputs[0]].type.dtype;
-    bool saturate = ir_attr_int(n, "saturate", 1) != 0;
+    bool saturate = ir_attr_saturate(n) != 0;
     bool int_src = !ir_dtype_is_float(from) && !ir_dtype_is_f8(from) && from != IR_F4E2M1;
     int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
     unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
@@ -241,8 +241,8 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
                                   : "(uint64_t)slimc_cg_f2i(v)",
                   tmask, tb);
     else if (to == IR_F8E8M0)
-        cg_printf(c, "%sdst[f] = slimc_cg_e8m0_bits(v, %d, %d);\n", ind,
-                  (int)ir_attr_int(n, "round_mode", 0), saturate);
+        cg_printf(c, "%sdst[f] = slimc_cg_e8m0_bits(v, %d, %d);\n", ind, (int)ir_attr_round_mode(n),
+                  saturate);
     else if (ir_dtype_is_f8(to))
         cg_printf(c, "%sdst[f] = slimc_cg_f8_bits(v, %s, %d);\n", ind, f8_args(c, to), saturate);
     else if (int_src && to == IR_BOOL)
@@ -272,42 +272,31 @@ static const char *dlit(CgCtx *c, double v)
     return cg_strf(c, "%.17g", v);
 }
 
+/* ops.def's scalar expressions spelled as double C (ir/scalar.h), NULL where none. */
+#define SC_SPELL_C_F64
+#include "ir/scalar.h"
+#define E(...) SC_STR(__VA_ARGS__)
+#define NOEXPR NULL
+static const char *const f64_expr[IR_NUM_OPS] = {
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) [IR_OP_##e] = expr,
+#include "ir/ops.def"
+#undef OP
+};
+#undef E
+#undef NOEXPR
+
+/* n's expression over va (and vb), in double; clip's and leaky_relu's attributes as literals. */
 static const char *float_expr(CgCtx *c, const Node *n)
 {
-    switch (n->op) {
-    case IR_OP_RELU: return "(va > 0.0 || va != va) ? va : 0.0";
-    case IR_OP_SIGMOID: return "1.0 / (1.0 + exp(-va))";
-    case IR_OP_TANH: return "tanh(va)";
-    case IR_OP_RELU6: return "va <= 0.0 ? 0.0 : va >= 6.0 ? 6.0 : va";
-    case IR_OP_GELU: return "0.5 * va * (1.0 + erf(va * 0.70710678118654752))";
-    case IR_OP_GELU_TANH:
-        return "0.5 * va * (1.0 + tanh(0.79788456080286536 * (va + 0.044715 * va * va * va)))";
-    case IR_OP_SILU: return "va / (1.0 + exp(-va))";
-    case IR_OP_HARDSWISH: return "va * (va <= -3.0 ? 0.0 : va >= 3.0 ? 6.0 : va + 3.0) / 6.0";
-    case IR_OP_HARDSIGMOID: return "(va <= -3.0 ? 0.0 : va >= 3.0 ? 6.0 : va + 3.0) / 6.0";
-    case IR_OP_EXP: return "exp(va)";
-    case IR_OP_LOG: return "log(va)";
-    case IR_OP_SQRT: return "sqrt(va)";
-    case IR_OP_RSQRT: return "1.0 / sqrt(va)";
-    case IR_OP_NEG: return "-va";
-    case IR_OP_ABS: return "fabs(va)";
-    case IR_OP_ERF: return "erf(va)";
-    case IR_OP_LEAKY_RELU:
-        return cg_strf(c, "va > 0.0 ? va : va * %s",
-                       dlit(c, ir_attr_float(n, "negative_slope", 0.01)));
-    case IR_OP_CLIP: {
-        const char *lo = dlit(c, ir_attr_float(n, "min", -INFINITY));
-        const char *hi = dlit(c, ir_attr_float(n, "max", INFINITY));
-        return cg_strf(c, "va < %s ? %s : va > %s ? %s : va", lo, lo, hi, hi);
-    }
-    case IR_OP_ADD: return "va + vb";
-    case IR_OP_SUB: return "va - vb";
-    case IR_OP_MUL: return "va * vb";
-    case IR_OP_DIV: return "va / vb";
-    case IR_OP_MINIMUM: return "(va < vb || va != va) ? va : vb";
-    case IR_OP_MAXIMUM: return "(va > vb || va != va) ? va : vb";
-    case IR_OP_POW: return "pow(va, vb)";
-    default: break;
+    if (f64_expr[n->op]) {
+        const char *args[4] = {"va", "vb", NULL, NULL};
+        if (n->op == IR_OP_LEAKY_RELU)
+            args[2] = dlit(c, ir_attr_negative_slope(n));
+        if (n->op == IR_OP_CLIP) {
+            args[2] = dlit(c, ir_attr_min(n));
+            args[3] = dlit(c, ir_attr_max(n));
+        }
+        return cg_scalar_expand(c, f64_expr[n->op], args);
     }
     cg_error(c, n, "no %s kernel for floats other than f32", ir_ops[n->op].name);
     return "va";
@@ -425,7 +414,7 @@ static void emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
     DType t = c->g->values[n->inputs[0]].type.dtype;
     bool fl = ir_dtype_is_float(t), sgn = !ir_dtype_is_unsigned(t);
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;

@@ -21,7 +21,7 @@ void cg_emit_mod(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *os = cg_shape(c, n->outputs[0]);
     DType t = cg_dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
-    bool fm = ir_attr_int(n, "fmod", 0) != 0;
+    bool fm = ir_attr_fmod(n) != 0;
     const char *fn = cg_strf(c, "%s_mod", c->fn_names[id]);
     cg_printf(c, "/* %s's remainder (%s) */\n", cg_text(c, n->name),
               fm ? "fmod: the sign of a" : "the sign of b");

@@ -57,7 +57,7 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
-    bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
+    bool tr = ir_attr_w_transposed(n) != 0;
     if (ws->rank != 2 || xs->rank < 1) {
         cg_error(c, n, "expects x [.., K] and a 2-D weight");
         return;

@@ -31,7 +31,7 @@ bool cg_index_supported(CgCtx *c, const Node *n)
 
 static int axis_of(const Node *n, int rank)
 {
-    int64_t a = ir_attr_int(n, "axis", 0);
+    int64_t a = ir_attr_axis(n);
     return (int)(a < 0 ? a + rank : a);
 }
 
@@ -44,7 +44,7 @@ void cg_emit_argreduce(CgCtx *c, NodeId id, CgKernel *k)
     int ax = axis_of(n, xs->rank);
     DType t = cg_dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
-    bool last = ir_attr_int(n, "select_last", 0) != 0, is_max = n->op == IR_OP_ARGMAX;
+    bool last = ir_attr_select_last(n) != 0, is_max = n->op == IR_OP_ARGMAX;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_declare_dst(c, n);
@@ -150,8 +150,7 @@ void cg_emit_scatter_elements(CgCtx *c, NodeId id, CgKernel *k)
     read_index(c, 12, cg_strf(c, "io + j * ist[%d]", ax), "continue;");
     cg_printf(c, "            %s *d = &dst[xo + r * xst[%d]];\n", ir_dtype_ctype(t), ax);
     cg_printf(c, "            const %s u = upd[io + j * ist[%d]];\n", ir_dtype_ctype(t), ax);
-    cg_printf(c, "            %s\n        }\n    }\n",
-              scatter_stmt(c, t, ir_attr_int(n, "reduction", 0)));
+    cg_printf(c, "            %s\n        }\n    }\n", scatter_stmt(c, t, ir_attr_reduction(n)));
     cg_body_end(c);
     Dim ne;
     if (!cg_numel(c, id, xs, &ne))
@@ -169,7 +168,7 @@ void cg_emit_cumsum(CgCtx *c, NodeId id, CgKernel *k)
     DType t = cg_dtype_of(c, n->inputs[0]);
     const char *ct = ir_dtype_ctype(t);
     const char *acc = t == IR_F32 ? "float" : t == IR_F64 ? "double" : "uint64_t";
-    bool excl = ir_attr_int(n, "exclusive", 0) != 0, rev = ir_attr_int(n, "reverse", 0) != 0;
+    bool excl = ir_attr_exclusive(n) != 0, rev = ir_attr_reverse(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_declare_dst(c, n);
@@ -258,8 +257,8 @@ void cg_emit_grid_sample(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *gs = cg_shape(c, n->inputs[1]);
-    int s = xs->rank - 2, mode = (int)ir_attr_int(n, "mode", 1);
-    int pad = (int)ir_attr_int(n, "padding", 0), align = ir_attr_int(n, "align_corners", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode_or(n, 1);
+    int pad = (int)ir_attr_padding_mode(n), align = ir_attr_align_corners(n) != 0;
     const char *subst[4][2] = {{"@F", c->fn_names[id]},
                                {"@P", cg_strf(c, "%d", pad)},
                                {"@A", cg_strf(c, "%d", align)},
@@ -331,14 +330,14 @@ void cg_emit_topk(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int ax = axis_of(n, xs->rank);
-    long long kk = (long long)ir_attr_int(n, "k", 1);
+    long long kk = (long long)ir_attr_k(n);
     if (kk > 65536) {
         cg_error(c, n, "k = %lld is more than this kernel keeps (65536)", kk);
         return;
     }
     const char *ct = ir_dtype_ctype(cg_dtype_of(c, n->inputs[0]));
-    const char *better = ir_attr_int(n, "largest", 1) ? ">" : "<";
-    bool want_idx = ir_attr_int(n, "indices", 0) != 0;
+    const char *better = ir_attr_largest(n) ? ">" : "<";
+    bool want_idx = ir_attr_indices(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_declare_dst(c, n);
@@ -393,7 +392,7 @@ void cg_emit_gather_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
-    int b = (int)ir_attr_int(n, "batch_dims", 0);
+    int b = (int)ir_attr_batch_dims(n);
     int64_t kk = is->d[is->rank - 1].c;
     static const char *const names[] = {"x", "idx"};
     cg_body_begin(c, id, names, 2);
@@ -436,8 +435,7 @@ void cg_emit_scatter_nd(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        for (int64_t j = 0; j < slice; j++) {\n");
     cg_printf(c, "            %s *d = &dst[off * slice + j];\n", ir_dtype_ctype(t));
     cg_printf(c, "            const %s u = upd[tp * slice + j];\n", ir_dtype_ctype(t));
-    cg_printf(c, "            %s\n        }\n    }\n",
-              scatter_stmt(c, t, ir_attr_int(n, "reduction", 0)));
+    cg_printf(c, "            %s\n        }\n    }\n", scatter_stmt(c, t, ir_attr_reduction(n)));
     cg_body_end(c);
     k->items = "1";
     k->work = cg_prod(c, xs, 0, xs->rank);
@@ -448,17 +446,16 @@ void cg_emit_roi_align(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    long long oh = (long long)ir_attr_int(n, "out_h", 1),
-              ow = (long long)ir_attr_int(n, "out_w", 1);
-    long long ratio = (long long)ir_attr_int(n, "sampling_ratio", 0);
-    bool half = ir_attr_int(n, "half_pixel", 1) != 0, is_max = ir_attr_int(n, "mode", 0) != 0;
+    long long oh = (long long)ir_attr_out_h(n), ow = (long long)ir_attr_out_w(n);
+    long long ratio = (long long)ir_attr_sampling_ratio(n);
+    bool half = ir_attr_half_pixel(n) != 0, is_max = ir_attr_mode(n) != 0;
     static const char *const names[] = {"x", "rois", "bidx"};
     cg_body_begin(c, id, names, 3);
     cg_printf(c, "    const int64_t nb = %s, ch = %s, h = %s, w = %s, oh = %lld, ow = %lld;\n",
               cg_dim(c, xs->d[0]), cg_dim(c, xs->d[1]), cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]),
               oh, ow);
-    cg_printf(c, "    const double scale = %.17g, off = %s;\n",
-              ir_attr_float(n, "spatial_scale", 1.0), half ? "0.5" : "0.0");
+    cg_printf(c, "    const double scale = %.17g, off = %s;\n", ir_attr_spatial_scale(n),
+              half ? "0.5" : "0.0");
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (roi, channel) */\n");
     cg_printf(c, "        const int64_t r = it / ch, ci = it %% ch, b = (int64_t)bidx[r];\n");
     cg_printf(c, "        float *restrict y0 = out + it * oh * ow;\n");

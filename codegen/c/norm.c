@@ -8,7 +8,7 @@ void cg_emit_softmax(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    int64_t axis = ir_attr_int(n, "axis", -1);
+    int64_t axis = ir_attr_axis_or(n, -1);
     if (axis < 0)
         axis += xs->rank;
     if (axis < 0 || axis >= xs->rank) {
@@ -69,7 +69,7 @@ void cg_emit_batch_norm(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    double eps = ir_attr_float(n, "eps", 1e-5);
+    double eps = ir_attr_eps(n);
     static const char *const names[] = {"x", "mean", "var", "weight", "bias"};
     cg_body_begin(c, id, names, 5);
     cg_printf(c, "    const int64_t C = %s, inner = %s;\n", cg_dim(c, xs->d[1]),
@@ -100,8 +100,8 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    int64_t nd = ir_attr_int(n, "normalized_ndim", 1);
-    double eps = ir_attr_float(n, "eps", 1e-5);
+    int64_t nd = ir_attr_normalized_ndim(n);
+    double eps = ir_attr_eps(n);
     if (nd < 1 || nd > xs->rank) {
         cg_error(c, n, "normalized_ndim out of range");
         return;
@@ -132,8 +132,8 @@ void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    int64_t G = ir_attr_int(n, "num_groups", 1);
-    double eps = ir_attr_float(n, "eps", 1e-5);
+    int64_t G = ir_attr_num_groups(n);
+    double eps = ir_attr_eps(n);
     static const char *const names[] = {"x", "weight", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 2)

@@ -20,32 +20,24 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_MATMUL] = {cg_emit_matmul},
     [IR_OP_CONV2D] = {cg_emit_conv2d},
     [IR_OP_CONV_TRANSPOSE2D] = {cg_emit_conv_transpose2d},
-    /* elementwise.c (f32; other dtypes forwarded to elementwise_dtypes.c) */
-    [IR_OP_ADD] = {cg_emit_elementwise},
-    [IR_OP_SUB] = {cg_emit_elementwise},
-    [IR_OP_MUL] = {cg_emit_elementwise},
-    [IR_OP_DIV] = {cg_emit_elementwise},
-    [IR_OP_RELU] = {cg_emit_elementwise},
-    [IR_OP_SIGMOID] = {cg_emit_elementwise},
-    [IR_OP_TANH] = {cg_emit_elementwise},
-    [IR_OP_RELU6] = {cg_emit_elementwise},
-    [IR_OP_GELU] = {cg_emit_elementwise},
-    [IR_OP_GELU_TANH] = {cg_emit_elementwise},
-    [IR_OP_SILU] = {cg_emit_elementwise},
-    [IR_OP_HARDSWISH] = {cg_emit_elementwise},
-    [IR_OP_HARDSIGMOID] = {cg_emit_elementwise},
-    [IR_OP_EXP] = {cg_emit_elementwise},
-    [IR_OP_LOG] = {cg_emit_elementwise},
-    [IR_OP_SQRT] = {cg_emit_elementwise},
-    [IR_OP_RSQRT] = {cg_emit_elementwise},
-    [IR_OP_NEG] = {cg_emit_elementwise},
-    [IR_OP_ABS] = {cg_emit_elementwise},
-    [IR_OP_ERF] = {cg_emit_elementwise},
-    [IR_OP_LEAKY_RELU] = {cg_emit_elementwise},
-    [IR_OP_CLIP] = {cg_emit_elementwise},
-    [IR_OP_MINIMUM] = {cg_emit_elementwise},
-    [IR_OP_MAXIMUM] = {cg_emit_elementwise},
-    [IR_OP_POW] = {cg_emit_elementwise},
+/* elementwise.c (f32; other dtypes forwarded to elementwise_dtypes.c): every op whose
+ * ops.def row has a scalar expression, E(...), so a new elementwise row needs no line here */
+#define CG_ROW_IF_1(e) [IR_OP_##e] = {cg_emit_elementwise},
+#define CG_ROW_IF_0(e)
+#define CG_ROW_CAT_(a, b) a##b
+#define CG_ROW_CAT(a, b)  CG_ROW_CAT_(a, b)
+#define E(...)            1
+#define NOEXPR            0
+#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr)                       \
+    CG_ROW_CAT(CG_ROW_IF_, expr)(e)
+#include "ir/ops.def"
+#undef OP
+#undef E
+#undef NOEXPR
+#undef CG_ROW_CAT
+#undef CG_ROW_CAT_
+#undef CG_ROW_IF_0
+#undef CG_ROW_IF_1
     /* elementwise_dtypes.c */
     [IR_OP_BITWISE_AND] = {cg_emit_elementwise_typed},
     [IR_OP_BITWISE_OR] = {cg_emit_elementwise_typed},

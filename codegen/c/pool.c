@@ -17,15 +17,15 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     int64_t kk[2], s[2], p[2], dil[2];
-    ir_attr_ints(n, "kernel", kk, 2, 1);
-    if (!ir_attr_ints(n, "stride", s, 2, 0) || s[0] == 0) {
+    ir_attr_kernel(n, kk, 2);
+    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
         s[0] = kk[0];
         s[1] = kk[1];
     }
-    ir_attr_ints(n, "padding", p, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
     bool is_max = n->op == IR_OP_MAX_POOL2D;
-    bool include_pad = ir_attr_int(n, "count_include_pad", 1) != 0;
+    bool include_pad = ir_attr_count_include_pad_or(n, 1) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
@@ -121,15 +121,15 @@ void cg_emit_pool_nd(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    int s = xs->rank - 2, mode = (int)ir_attr_int(n, "mode", 0);
-    bool cip = ir_attr_int(n, "count_include_pad", 0) != 0;
-    bool col_major = ir_attr_int(n, "storage_order", 0) != 0;
+    int s = xs->rank - 2, mode = (int)ir_attr_mode(n);
+    bool cip = ir_attr_count_include_pad(n) != 0;
+    bool col_major = ir_attr_storage_order(n) != 0;
     int64_t kk[3], st[3], dil[3], pads[6], kn = 1;
-    ir_attr_ints(n, "kernel", kk, s, 1);
-    ir_attr_ints(n, "stride", st, s, 1);
-    ir_attr_ints(n, "dilation", dil, s, 1);
-    ir_attr_ints(n, "pads", pads, 2 * s, 0);
-    long long p = (long long)ir_attr_int(n, "p", 2);
+    ir_attr_kernel(n, kk, s);
+    ir_attr_stride(n, st, s);
+    ir_attr_dilation(n, dil, s);
+    ir_attr_pads(n, pads, 2 * s);
+    long long p = (long long)ir_attr_p(n);
     for (int i = 0; i < s; i++)
         kn *= kk[i];
     static const char *const names[] = {"x"};

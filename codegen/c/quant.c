@@ -18,8 +18,8 @@ void cg_emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    const double scale = ir_attr_float(n, "scale", 1.0);
-    const long long zp = (long long)ir_attr_int(n, "zero_point", 0);
+    const double scale = ir_attr_scale(n);
+    const long long zp = (long long)ir_attr_zero_point(n);
     if (n->op == IR_OP_QUANTIZE) {
         cg_printf(c, "    uint8_t *restrict q = (uint8_t *)(void *)out;\n");
         cg_printf(c, "    slimc_rt_quantize_u8(x + i0, q + i0, i1 - i0, 1.0f / %s, %lld);\n",
@@ -43,23 +43,23 @@ void cg_emit_qdq(CgCtx *c, NodeId id, CgKernel *k)
  * requantization (slimc_rt_qreq); otherwise it is NULL and the op writes f32. */
 static void emit_qreq(CgCtx *c, const Node *n)
 {
-    if (!ir_node_attr(n, "y_scale")) {
+    if (!ir_node_attr_id(n, IR_A_y_scale)) {
         cg_printf(c, "    const slimc_rt_qreq *rq = NULL;\n");
         return;
     }
     if (n->n_epilogue)
         cg_error(c, n, "writes u8 (y_scale) and cannot take an f32 epilogue");
-    long long act = (long long)ir_attr_int(n, "act", 0);
-    const long long zp = (long long)ir_attr_int(n, "y_zero_point", 0);
-    const float ys = (float)ir_attr_float(n, "y_scale", 1.0), inv = 1.0f / ys;
-    const bool divide = ir_attr_int(n, "y_divide", 0) != 0; /* ONNX's y / scale */
+    long long act = (long long)ir_attr_act(n);
+    const long long zp = (long long)ir_attr_y_zero_point(n);
+    const float ys = (float)ir_attr_y_scale(n), inv = 1.0f / ys;
+    const bool divide = ir_attr_y_divide(n) != 0; /* ONNX's y / scale */
     /* With zero point 0 the clamp to [0, 255] after rounding does what a relu did (y <= 0,
      * NaN included, gives 0 either way), and a relu6 too when 6 already rounds to 255 or
      * more (6 / 255 scales): monotone rounding sends every y >= 6 there. */
     const float six = divide ? 6.0f / ys : 6.0f * inv;
     if (zp == 0 && ys > 0.0f && (act == 1 || (act == 2 && rintf(six) >= 255.0f)))
         act = 0;
-    const char *ysc = cg_float(c, ir_attr_float(n, "y_scale", 1.0));
+    const char *ysc = cg_float(c, ir_attr_y_scale(n));
     cg_printf(c, "    static const slimc_rt_qreq rq_ = {%s, %lld, %s, %s};\n",
               divide ? "0.0f" : cg_strf(c, "1.0f / %s", ysc), zp,
               act == 1   ? "SLIMC_RT_ACT_RELU"
@@ -79,7 +79,7 @@ static const char *begin_packed(CgCtx *c, NodeId id, long long *O, long long *K)
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 5)
         cg_printf(c, "    const float *bias = NULL;\n");
-    *O = (long long)ir_attr_int(n, "out_features", 0);
+    *O = (long long)ir_attr_out_features(n);
     *K = (long long)xs->d[xs->rank - 1].c;
     return cg_prod(c, xs, 0, xs->rank - 1);
 }
@@ -103,8 +103,7 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c,
               "        slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, x, w, %lld, wsum, %s, ws, "
               "bias, out, rq);\n",
-              (long long)ir_attr_int(n, "x_zero_point", 0),
-              cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+              (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n)));
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "m * O + o0", "oc");
@@ -119,7 +118,7 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    if (ir_attr_int(n, "w_packed", 0)) {
+    if (ir_attr_w_packed(n)) {
         emit_qlinear_packed(c, id, k);
         return;
     }
@@ -147,8 +146,7 @@ void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
               "        slimc_rt_qgemm(mc, oc, K, x + m0 * K, K, w + o0 * K, K, %lld, wsum + o0, "
               "%s, ws + o0, "
               "bias ? bias + o0 : NULL, slimc_rt_qoff(out, rq, m0 * O + o0), rq, O, 1);\n",
-              (long long)ir_attr_int(n, "x_zero_point", 0),
-              cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+              (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n)));
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "m * O + o0", "oc");
@@ -176,10 +174,10 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
             return;
         }
     int64_t stride[2], pad[2], dil[2];
-    ir_attr_ints(n, "stride", stride, 2, 1);
-    ir_attr_ints(n, "padding", pad, 2, 0);
-    ir_attr_ints(n, "dilation", dil, 2, 1);
-    const long long groups = (long long)ir_attr_int(n, "groups", 1);
+    ir_attr_stride(n, stride, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    const long long groups = (long long)ir_attr_groups(n);
     const long long C = (long long)xs->d[1].c, H = (long long)xs->d[2].c, W = (long long)xs->d[3].c;
     const long long O = (long long)ws->d[0].c, CG = (long long)ws->d[1].c,
                     KH = (long long)ws->d[2].c, KW = (long long)ws->d[3].c,
@@ -205,8 +203,8 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c,
                   "        slimc_rt_qdw_plane(&s, x + (b * %lld + o / %lld) * %lld, %lld, w + o * "
                   "%lld, wsum[o], %s, ws[o], bias, o, slimc_rt_qoff(out, rq, it * P), rq);\n",
-                  C, OG, H * W, (long long)ir_attr_int(n, "x_zero_point", 0), KH * KW,
-                  cg_float(c, ir_attr_float(n, "x_scale", 1.0)));
+                  C, OG, H * W, (long long)ir_attr_x_zero_point(n), KH * KW,
+                  cg_float(c, ir_attr_x_scale(n)));
         if (n->n_epilogue)
             cg_ep_call(c, id, 8, "it * P", "P");
         cg_printf(c, "    }\n");
@@ -230,8 +228,8 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
               "%lld, w + gi * %lld * %lld, "
               "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, "
               "slimc_rt_qoff(out, rq, (b * %lld + gi * %lld) * P), rq, col);\n",
-              C, CG, H * W, (long long)ir_attr_int(n, "x_zero_point", 0), OG, K, OG,
-              cg_float(c, ir_attr_float(n, "x_scale", 1.0)), OG, OG, O, OG);
+              C, CG, H * W, (long long)ir_attr_x_zero_point(n), OG, K, OG,
+              cg_float(c, ir_attr_x_scale(n)), OG, OG, O, OG);
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
         cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
@@ -250,13 +248,13 @@ static void emit_wlinear_bf16(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    const bool packed = ir_attr_int(n, "w_packed", 0) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0;
     static const char *const names[] = {"A", "W", "sc", "bias"};
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 4)
         cg_printf(c, "    const float *bias = NULL;\n");
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
-    const long long N = packed ? (long long)ir_attr_int(n, "out_features", 0)
+    const long long N = packed ? (long long)ir_attr_out_features(n)
                                : (long long)cg_shape(c, n->inputs[1])->d[0].c,
                     K = (long long)xs->d[xs->rank - 1].c;
     enum { MR = SLIMC_RT_PACKED_MR, OC = SLIMC_RT_QGEMM_OC, RR = SLIMC_RT_BGEMM_MR };
@@ -319,7 +317,7 @@ void cg_emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c,
               "        slimc_rt_wgemm_tile(M, N, K, A, W, %s, sc_, %lld, bias, out, it, &m0, &mc, "
               "&n0, &nc);\n",
-              fmt, (long long)ir_attr_int(n, "group", 0));
+              fmt, (long long)ir_attr_group(n));
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
         cg_ep_call(c, id, 12, "m * N + n0", "nc");
@@ -368,7 +366,7 @@ static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 void cg_emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    if (ir_attr_int(n, "w_packed", 0)) {
+    if (ir_attr_w_packed(n)) {
         emit_dqlinear_packed(c, id, k);
         return;
     }

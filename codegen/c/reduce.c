@@ -24,7 +24,7 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
         return;
     }
     const Shape *xs = cg_shape(c, n->inputs[0]);
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << xs->rank) - 1;
@@ -102,7 +102,7 @@ void cg_emit_reduce_prod(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int r = xs->rank;
-    const Attr *at = ir_node_attr(n, "axes");
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     if (!at || at->n_ints == 0)
         mask = (1u << r) - 1;

@@ -8,7 +8,7 @@
 
 static int axis_of(const Node *n, int rank)
 {
-    int64_t a = ir_attr_int(n, "axis", 0);
+    int64_t a = ir_attr_axis(n);
     return (int)(a < 0 ? a + rank : a);
 }
 
@@ -28,15 +28,15 @@ void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     int64_t H = xs->d[2].c, W = xs->d[3].c, OH = os->d[2].c, OW = os->d[3].c;
-    bool bilinear = ir_attr_int(n, "mode", 0) == 1;
-    bool align = bilinear && ir_attr_int(n, "align_corners", 0) != 0;
+    bool bilinear = ir_attr_mode(n) == 1;
+    bool align = bilinear && ir_attr_align_corners(n) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", (long long)H,
               (long long)W, (long long)OH, (long long)OW);
     cg_printf(c, "    const float sh = %s, sw = %s;\n",
-              resize_scale(c, H, OH, align, ir_attr_float(n, "scale_h", 0)),
-              resize_scale(c, W, OW, align, ir_attr_float(n, "scale_w", 0)));
+              resize_scale(c, H, OH, align, ir_attr_scale_h(n)),
+              resize_scale(c, W, OW, align, ir_attr_scale_w(n)));
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
     cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
     cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
@@ -122,7 +122,7 @@ void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "        if (%s_ext[j]) {\n", fn);
         cg_printf(c,
                   "            for (int64_t i = 0; i < inner; i++)\n                y[i] = %s;\n",
-                  cg_float(c, ir_attr_float(n, "extrapolation", 0.0)));
+                  cg_float(c, ir_attr_extrapolation(n)));
         cg_printf(c, "            continue;\n        }\n");
     }
     cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = 0.0f;\n");
