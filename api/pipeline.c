@@ -21,7 +21,7 @@ static const char *resolve_path(Graph *g, const PassArgs *step, const char *path
     const char *slash = strrchr(g->source, '/');
     if (!slash)
         return path;
-    return arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
+    return ir_arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
 }
 
 /* Reads file argument a; a failure is kept on it (PassFile.error) for the pass to report
@@ -30,7 +30,7 @@ static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 {
     NpyArray arr;
     const char *path = resolve_path(g, step, a->text);
-    PassFile *f = arena_alloc(g->arena, sizeof *f);
+    PassFile *f = ir_arena_alloc(g->arena, sizeof *f);
     memset(f, 0, sizeof *f);
     f->path = path;
     a->file = f;
@@ -53,11 +53,11 @@ static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 void api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out)
 {
     out->n = src->n;
-    out->steps = arena_alloc(g->arena, sizeof(PassArgs) * (size_t)(src->n + 1));
+    out->steps = ir_arena_alloc(g->arena, sizeof(PassArgs) * (size_t)(src->n + 1));
     for (int i = 0; i < src->n; i++) {
         PassArgs *s = &out->steps[i];
         *s = src->steps[i];
-        s->args = arena_alloc(g->arena, sizeof(PassArg) * (size_t)(s->n + 1));
+        s->args = ir_arena_alloc(g->arena, sizeof(PassArg) * (size_t)(s->n + 1));
         if (s->n)
             memcpy(s->args, src->steps[i].args, sizeof(PassArg) * (size_t)s->n);
     }

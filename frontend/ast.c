@@ -6,7 +6,7 @@
 
 AstList *ast_list_new(FeParse *p)
 {
-    return arena_alloc(p->arena, sizeof(AstList));
+    return ir_arena_alloc(p->arena, sizeof(AstList));
 }
 
 AstList *ast_list_push(FeParse *p, AstList *l, void *item)
@@ -15,8 +15,8 @@ AstList *ast_list_push(FeParse *p, AstList *l, void *item)
         l = ast_list_new(p);
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 4;
-        l->items = arena_grow(p->arena, l->items, sizeof(void *) * (size_t)l->n,
-                              sizeof(void *) * (size_t)cap);
+        l->items = ir_arena_grow(p->arena, l->items, sizeof(void *) * (size_t)l->n,
+                                 sizeof(void *) * (size_t)cap);
         l->cap = cap;
     }
     l->items[l->n++] = item;
@@ -25,7 +25,7 @@ AstList *ast_list_push(FeParse *p, AstList *l, void *item)
 
 static AstExpr *new_expr(FeParse *p, AstKind kind, SrcLoc loc)
 {
-    AstExpr *e = arena_alloc(p->arena, sizeof *e);
+    AstExpr *e = ir_arena_alloc(p->arena, sizeof *e);
     e->kind = kind;
     e->loc = loc;
     e->depth = 1;
@@ -163,7 +163,7 @@ AstExpr *ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr 
 
 AstArg *ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value)
 {
-    AstArg *a = arena_alloc(p->arena, sizeof *a);
+    AstArg *a = ir_arena_alloc(p->arena, sizeof *a);
     a->key = key;
     a->loc = loc;
     a->value = value;
@@ -172,7 +172,7 @@ AstArg *ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value)
 
 AstStmt *ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc)
 {
-    AstStmt *s = arena_alloc(p->arena, sizeof *s);
+    AstStmt *s = ir_arena_alloc(p->arena, sizeof *s);
     s->kind = kind;
     s->loc = loc;
     return s;
@@ -180,7 +180,7 @@ AstStmt *ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc)
 
 AstParam *ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, AstExpr *dflt)
 {
-    AstParam *a = arena_alloc(p->arena, sizeof *a);
+    AstParam *a = ir_arena_alloc(p->arena, sizeof *a);
     a->name = name;
     a->loc = loc;
     a->type = type;
@@ -190,7 +190,7 @@ AstParam *ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, Ast
 
 AstType *ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims)
 {
-    AstType *t = arena_alloc(p->arena, sizeof *t);
+    AstType *t = ir_arena_alloc(p->arena, sizeof *t);
     t->dtype = dtype;
     t->loc = loc;
     t->dims = dims;
@@ -199,7 +199,7 @@ AstType *ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims)
 
 AstSection *ast_section(FeParse *p, AstSectionKind kind, SrcLoc loc)
 {
-    AstSection *s = arena_alloc(p->arena, sizeof *s);
+    AstSection *s = ir_arena_alloc(p->arena, sizeof *s);
     s->kind = kind;
     s->loc = loc;
     s->name_loc = loc;

@@ -200,7 +200,7 @@ static const char *arg_name(Builder *b, const FuncSig *f, int i)
 {
     const char *p = f->params[i], *bar = strchr(p, '|');
     int w = bar ? (int)(bar - p) : (int)strlen(p);
-    return arena_printf(b->arena, "'%.*s' of %s", w, p, f->name);
+    return ir_arena_printf(b->arena, "'%.*s' of %s", w, p, f->name);
 }
 
 /* reshape(x, d0, d1, ...) or reshape(x, [d0, d1, ...]): each size an integer, -1 (inferred)
@@ -208,7 +208,7 @@ static const char *arg_name(Builder *b, const FuncSig *f, int i)
 static Val call_reshape(Builder *b, Scope *s, const AstExpr *e)
 {
     int n = ast_len(e->args);
-    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+    Val *vals = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
     bool ok = true;
     for (int i = 0; i < n; i++) {
         const AstArg *a = ast_at(e->args, i);
@@ -584,7 +584,7 @@ static ValueId scalar_of(Builder *b, const Val *v, DType t)
     if (t == IR_F32 || t == IR_F16 || t == IR_BF16 || t == IR_F64 || t == IR_I4)
         return fe_scalar_const(b, x, v->loc);
     size_t bytes = ir_dtype_bytes(t, 1);
-    unsigned char *data = arena_alloc(b->g->arena, 8);
+    unsigned char *data = ir_arena_alloc(b->g->arena, 8);
     int64_t i = v->kind == VAL_INT ? v->i : (int64_t)x;
     switch (t) {
     case IR_I64: memcpy(data, &i, 8); break;
@@ -819,7 +819,7 @@ static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
 {
     (void)a;
     int n = ast_len(e->args);
-    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+    Val *vals = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
     bool ok = true;
     for (int i = 0; i < n; i++) {
         const AstArg *arg = ast_at(e->args, i);
@@ -850,7 +850,8 @@ static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
     for (int i = 0; i < rank; i++) {
         if (f->op == IR_OP_EXPAND && dims[i].kind == VAL_SYMBOL)
             out[i] = -(1000 + dims[i].i);
-        else if (!fe_to_int(b, &dims[i], arena_printf(b->arena, "a dim of %s", f->name), &out[i]))
+        else if (!fe_to_int(b, &dims[i], ir_arena_printf(b->arena, "a dim of %s", f->name),
+                            &out[i]))
             ok = false;
     }
     ValueId x;
@@ -1049,7 +1050,7 @@ static Val call_split(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, 
         return fe_err_val(e->loc);
     }
     Val list = {.kind = VAL_LIST, .loc = e->loc, .n = n};
-    list.items = arena_alloc(b->arena, sizeof(Val) * (size_t)n);
+    list.items = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)n);
     int64_t at = 0;
     for (int i = 0; i < n; i++) {
         NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);

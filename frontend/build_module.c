@@ -146,7 +146,7 @@ static const char *arg_name(Builder *b, const ModSig *sig, int i)
 {
     const char *p = sig->params[i], *bar = strchr(p, '|');
     int w = bar ? (int)(bar - p) : (int)strlen(p);
-    return arena_printf(b->arena, "'%.*s' of %s", w, p, sig->name);
+    return ir_arena_printf(b->arena, "'%.*s' of %s", w, p, sig->name);
 }
 
 /* Argument i as an integer in [lo, FE_MAX_SIZE], or dflt when not given. */
@@ -202,7 +202,7 @@ static void add_param_typed(Builder *b, Module *m, const char *name, DType dtype
                             const int64_t *dims)
 {
     Param *p = &m->params[m->n_params++];
-    p->name = arena_printf(b->arena, "%s.%s", m->path, name);
+    p->name = ir_arena_printf(b->arena, "%s.%s", m->path, name);
     p->dtype = dtype;
     p->shape.rank = rank;
     for (int i = 0; i < rank; i++)
@@ -504,7 +504,7 @@ static ValueId param_rows(Builder *b, Module *m, int i, int64_t row0, int64_t ro
     int64_t cols = p->shape.rank == 2 ? p->shape.d[1].c : 1;
     Type t = {.dtype = IR_F32, .shape = p->shape};
     t.shape.d[0] = ir_dim(rows);
-    const char *name = arena_printf(b->arena, "%s.%s", p->name, what);
+    const char *name = ir_arena_printf(b->arena, "%s.%s", p->name, what);
     SrcLoc loc = fe_gloc(b, m->loc);
     if (!p->data)
         return ir_value_new(b->g, name, t, loc);
@@ -553,14 +553,14 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
     for (int i = 0; i < 3; i++) {
         ValueId x = qkv[i];
         if (!m->batch_first)
-            x = fe_permute(b, x, swap01, 3, arena_printf(b->arena, "%s.%s_batch_first", p, part[i]),
-                           loc);
+            x = fe_permute(b, x, swap01, 3,
+                           ir_arena_printf(b->arena, "%s.%s_batch_first", p, part[i]), loc);
         if (x == IR_NONE)
             return fe_err_val(loc);
         ValueId lin_in[3] = {x, param_rows(b, m, 0, i * E, E, part[i]),
                              bias ? param_rows(b, m, 1, i * E, E, part[i]) : IR_NONE};
         NodeId lin;
-        ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.%s_proj", p, part[i]),
+        ValueId y = fe_op_node(b, IR_OP_LINEAR, ir_arena_printf(b->arena, "%s.%s_proj", p, part[i]),
                                lin_in, bias ? 3 : 2, loc, &lin);
         if (y == IR_NONE || !ir_infer_node(g, lin, b->d))
             return fe_err_val(loc);
@@ -571,29 +571,29 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         }
         Dim split[4] = {ys->d[0], ys->d[1], ir_dim(H), ir_dim(D)};
         ValueId y4 =
-            fe_reshape(b, y, split, 4, arena_printf(b->arena, "%s.%s_heads", p, part[i]), loc);
+            fe_reshape(b, y, split, 4, ir_arena_printf(b->arena, "%s.%s_heads", p, part[i]), loc);
         static const int64_t to_heads[4] = {0, 2, 1, 3}, to_heads_t[4] = {0, 2, 3, 1};
         if (y4 == IR_NONE)
             return fe_err_val(loc);
         heads[i] = fe_permute(b, y4, i == 1 ? to_heads_t : to_heads, 4,
-                              arena_printf(b->arena, "%s.%s_t", p, part[i]), loc);
+                              ir_arena_printf(b->arena, "%s.%s_t", p, part[i]), loc);
         if (heads[i] == IR_NONE)
             return fe_err_val(loc);
     }
     /* scores [N, H, L, S] = q [N, H, L, D] @ k^T [N, H, D, S], scaled, softmax over S */
     ValueId s =
-        fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.scores", p), heads, 2, loc, NULL);
+        fe_op_node(b, IR_OP_MATMUL, ir_arena_printf(b->arena, "%s.scores", p), heads, 2, loc, NULL);
     if (s == IR_NONE || !ir_infer_node(g, g->values[s].producer, b->d))
         return fe_err_val(loc);
     ValueId scaled_in[2] = {s, fe_scalar_const(b, 1.0 / sqrt((double)D), loc)};
     NodeId scale_node;
-    ValueId sc = fe_op_node(b, IR_OP_MUL, arena_printf(b->arena, "%s.scale", p), scaled_in, 2, loc,
-                            &scale_node);
+    ValueId sc = fe_op_node(b, IR_OP_MUL, ir_arena_printf(b->arena, "%s.scale", p), scaled_in, 2,
+                            loc, &scale_node);
     if (sc == IR_NONE || !ir_infer_node(g, scale_node, b->d))
         return fe_err_val(loc);
     NodeId sm_node;
-    ValueId att = fe_op_node(b, IR_OP_SOFTMAX, arena_printf(b->arena, "%s.softmax", p), &sc, 1, loc,
-                             &sm_node);
+    ValueId att = fe_op_node(b, IR_OP_SOFTMAX, ir_arena_printf(b->arena, "%s.softmax", p), &sc, 1,
+                             loc, &sm_node);
     if (att == IR_NONE)
         return fe_err_val(loc);
     ir_node_set_int(g, sm_node, "axis", -1);
@@ -601,26 +601,26 @@ static Val call_mha(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         return fe_err_val(loc);
     ValueId av_in[2] = {att, heads[2]};
     ValueId o =
-        fe_op_node(b, IR_OP_MATMUL, arena_printf(b->arena, "%s.attend", p), av_in, 2, loc, NULL);
+        fe_op_node(b, IR_OP_MATMUL, ir_arena_printf(b->arena, "%s.attend", p), av_in, 2, loc, NULL);
     if (o == IR_NONE || !ir_infer_node(g, g->values[o].producer, b->d))
         return fe_err_val(loc);
     static const int64_t from_heads[4] = {0, 2, 1, 3};
-    ValueId ot = fe_permute(b, o, from_heads, 4, arena_printf(b->arena, "%s.merge_t", p), loc);
+    ValueId ot = fe_permute(b, o, from_heads, 4, ir_arena_printf(b->arena, "%s.merge_t", p), loc);
     if (ot == IR_NONE)
         return fe_err_val(loc);
     Dim merged[3] = {Nb, L, ir_dim(E)};
-    ValueId o3 = fe_reshape(b, ot, merged, 3, arena_printf(b->arena, "%s.merge", p), loc);
+    ValueId o3 = fe_reshape(b, ot, merged, 3, ir_arena_printf(b->arena, "%s.merge", p), loc);
     if (o3 == IR_NONE)
         return fe_err_val(loc);
     ValueId out_in[3] = {o3, fe_param_value(b, m, bias ? 2 : 1),
                          bias ? fe_param_value(b, m, 3) : IR_NONE};
     NodeId out_node;
-    ValueId y = fe_op_node(b, IR_OP_LINEAR, arena_printf(b->arena, "%s.out_proj", p), out_in,
+    ValueId y = fe_op_node(b, IR_OP_LINEAR, ir_arena_printf(b->arena, "%s.out_proj", p), out_in,
                            bias ? 3 : 2, loc, &out_node);
     if (y == IR_NONE || !ir_infer_node(g, out_node, b->d))
         return fe_err_val(loc);
     if (!m->batch_first)
-        y = fe_permute(b, y, swap01, 3, arena_printf(b->arena, "%s.seq_first", p), loc);
+        y = fe_permute(b, y, swap01, 3, ir_arena_printf(b->arena, "%s.seq_first", p), loc);
     return y == IR_NONE ? fe_err_val(loc) : (Val){.kind = VAL_TENSOR, .loc = loc, .v = y};
 }
 
@@ -681,7 +681,7 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
     /* The sums feed the zero-point correction. They are the weights' row sums, so `slimc
      * compress` does not write them and they are computed here; a file that has them gets
      * them checked (sums that do not match would give silently wrong outputs). */
-    const char *sum_name = arena_printf(b->g->arena, "%s.weight_sum", m->path);
+    const char *sum_name = ir_arena_printf(b->g->arena, "%s.weight_sum", m->path);
     const bool file_sums = !b->st || fe_st_find(b->st, sum_name);
     if (file_sums) {
         add_param_typed(b, m, "weight_sum", IR_I32, 1, &out);
@@ -692,7 +692,7 @@ static bool declare_quant(Builder *b, const ModSig *sig, const Val *a, Module *m
         p->shape.d[0] = ir_dim(out);
         const Param *pw = &m->params[0];
         if (pw->data) {
-            int32_t *sums = arena_alloc(b->g->arena, sizeof(int32_t) * (size_t)out);
+            int32_t *sums = ir_arena_alloc(b->g->arena, sizeof(int32_t) * (size_t)out);
             const int64_t k = (int64_t)pw->bytes / out;
             for (int64_t o = 0; o < out; o++) {
                 int32_t sum = 0;
@@ -840,7 +840,7 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
         /* PyTorch saves a counter with every BatchNorm; it means nothing here. */
         if (b->st) {
             StTensor *t =
-                fe_st_find(b->st, arena_printf(b->arena, "%s.num_batches_tracked", m->path));
+                fe_st_find(b->st, ir_arena_printf(b->arena, "%s.num_batches_tracked", m->path));
             if (t)
                 t->used = true;
         }
@@ -888,7 +888,7 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
 static Val declare_sequential(Builder *b, Scope *s, const AstExpr *call, Module *m)
 {
     int n = ast_len(call->args);
-    m->children = arena_alloc(b->arena, sizeof(Module *) * (size_t)(n ? n : 1));
+    m->children = ir_arena_alloc(b->arena, sizeof(Module *) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
         const AstArg *a = ast_at(call->args, i);
         if (a->key) {
@@ -903,7 +903,7 @@ static Val declare_sequential(Builder *b, Scope *s, const AstExpr *call, Module 
             m->broken = true;
             continue;
         }
-        const char *path = arena_printf(b->arena, "%s.%d", m->path, i);
+        const char *path = ir_arena_printf(b->arena, "%s.%d", m->path, i);
         Val v = fe_eval(b, s, a->value, path);
         if (v.kind == VAL_MODULE) {
             m->children[m->n_children++] = v.m;
@@ -937,7 +937,7 @@ Val fe_declare_module(Builder *b, Scope *s, const AstExpr *call, const char *pat
         SLIMC_ASSERT(blk);
         return fe_instantiate_block(b, s, call, blk, path);
     }
-    Module *m = arena_alloc(b->arena, sizeof *m);
+    Module *m = ir_arena_alloc(b->arena, sizeof *m);
     m->kind = sig->kind;
     m->type_name = sig->name;
     m->path = path;
@@ -1131,7 +1131,7 @@ void fe_weights_open(Builder *b, const AstStmt *line)
         return;
     }
     const char *path =
-        line->text[0] == '/' ? line->text : arena_printf(b->arena, "%s%s", b->dir, line->text);
+        line->text[0] == '/' ? line->text : ir_arena_printf(b->arena, "%s%s", b->dir, line->text);
     char shown[1200];
     if (strcmp(path, line->text) == 0)
         snprintf(shown, sizeof shown, "'%s'", line->text);
@@ -1160,7 +1160,7 @@ void fe_weights_open(Builder *b, const AstStmt *line)
 /* t's data as f32 in the graph's arena (converted, or copied when misaligned). */
 static const void *to_f32(Builder *b, const StTensor *t, size_t count)
 {
-    float *out = arena_alloc(b->g->arena, count * sizeof(float) + 1);
+    float *out = ir_arena_alloc(b->g->arena, count * sizeof(float) + 1);
     const unsigned char *src = t->data;
     for (size_t i = 0; i < count; i++) {
         switch (t->dtype) {
@@ -1206,7 +1206,8 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
     want_str(p, want, sizeof want);
     StTensor *t = fe_st_find(b->st, p->name);
     if (!t) {
-        const char **names = arena_alloc(b->arena, sizeof(char *) * (size_t)(b->st->n_tensors + 1));
+        const char **names =
+            ir_arena_alloc(b->arena, sizeof(char *) * (size_t)(b->st->n_tensors + 1));
         for (int i = 0; i < b->st->n_tensors; i++)
             names[i] = b->st->tensors[i].used ? NULL : b->st->tensors[i].name;
         const char *hint = fe_suggest(p->name, names, b->st->n_tensors);
@@ -1240,7 +1241,7 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
         if ((uintptr_t)t->data % align == 0) {
             p->data = t->data;
         } else {
-            void *copy = arena_alloc(b->g->arena, size + 1);
+            void *copy = ir_arena_alloc(b->g->arena, size + 1);
             memcpy(copy, t->data, size);
             p->data = copy;
         }

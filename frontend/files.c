@@ -134,8 +134,8 @@ void fe_note_input(Graph *g, const char *path, const struct stat *st)
     for (GraphFile *f = g->files; f; f = f->next)
         if (f->dev == (unsigned long long)st->st_dev && f->ino == (unsigned long long)st->st_ino)
             return;
-    GraphFile *f = arena_alloc(g->arena, sizeof *f);
-    f->path = arena_strdup(g->arena, path);
+    GraphFile *f = ir_arena_alloc(g->arena, sizeof *f);
+    f->path = ir_arena_strdup(g->arena, path);
     f->dev = (unsigned long long)st->st_dev;
     f->ino = (unsigned long long)st->st_ino;
     f->next = g->files;

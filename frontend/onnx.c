@@ -159,7 +159,7 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
         char what[320];
         snprintf(what, sizeof what, "node '%.256s': constant result", im->node ? im->node : "?");
         ir_check_memory(bytes, im->g->max_memory, what, (SrcLoc){im->path, 0, 0}, im->d);
-        c->data = arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
+        c->data = ir_arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
         memset((void *)c->data, 0, 8);
         return false;
     }
@@ -185,7 +185,7 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
         c->shape[0] = 0;
         c->nbytes = 0;
     }
-    void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
+    void *p = ir_arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
     memset(p, 0, c->nbytes ? c->nbytes : 1);
     c->data = p;
     return !fault;
@@ -313,7 +313,7 @@ static OxEntry *bind(OxImporter *im, const char *name)
     }
     OxEntry *e = &im->entries[*slot];
     memset(e, 0, sizeof *e);
-    e->name = arena_strdup(im->g->arena, name);
+    e->name = ir_arena_strdup(im->g->arena, name);
     e->v = IR_NONE;
     return e;
 }
@@ -455,7 +455,7 @@ const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, co
         attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "STRING");
     if (!a || !a->has_s)
         return dflt;
-    return arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
+    return ir_arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
 }
 
 /* ---- tensors ---- */
@@ -526,7 +526,7 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
                    what, (long long)offset, (long long)length, want);
         return false;
     }
-    char *file = arena_printf(im->g->arena, "%s/%s", im->dir, loc);
+    char *file = ir_arena_printf(im->g->arena, "%s/%s", im->dir, loc);
     /* a regular file inside the model's folder: a symlink out of it is refused */
     struct stat st;
     const char *why;
@@ -559,7 +559,7 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         diag_error(im->d, at, "%s: cannot map '%s': %s", what, file, strerror(errno));
         return false;
     }
-    size_t *rec = arena_alloc(im->g->arena, 2 * sizeof(size_t));
+    size_t *rec = ir_arena_alloc(im->g->arena, 2 * sizeof(size_t));
     rec[0] = (size_t)map;
     rec[1] = (size_t)st.st_size;
     ir_graph_on_free(im->g, unmap_cleanup, rec);
@@ -663,7 +663,7 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
             return false;
         }
     }
-    unsigned char *p = arena ? arena_alloc(arena, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
+    unsigned char *p = arena ? ir_arena_alloc(arena, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
     SLIMC_ASSERT(p);
     if (t->has_raw_data) {
         if (bytes)
@@ -762,7 +762,7 @@ static void free_model(void *m)
 /* An identifier from s: [A-Za-z0-9_.], others '_'. */
 static char *ir_ident(Arena *a, const char *s)
 {
-    char *r = arena_strdup(a, s);
+    char *r = ir_arena_strdup(a, s);
     for (char *p = r; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '.'))
@@ -787,7 +787,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             OxConst c = {fixed->dtype, fixed->ndim, {0}, NULL, fixed->nbytes};
             for (int k = 0; k < fixed->ndim; k++)
                 c.shape[k] = fixed->shape[k];
-            void *copy = arena_alloc(im->g->arena, fixed->nbytes + 1);
+            void *copy = ir_arena_alloc(im->g->arena, fixed->nbytes + 1);
             if (fixed->nbytes)
                 memcpy(copy, fixed->data, fixed->nbytes);
             c.data = copy;
@@ -832,7 +832,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                         dim->dim_param && *dim->dim_param
                     ? ir_ident(im->g->arena, dim->dim_param)
-                    : arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+                    : ir_arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
                 diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
@@ -995,13 +995,14 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
             ok = false;
             continue;
         }
-        n.name = np->name && *np->name ? np->name
-                                       : arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
+        n.name = np->name && *np->name
+                     ? np->name
+                     : ir_arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
         n.ir_name = ir_ident(im->g->arena, n.name);
         n.loc = (SrcLoc){im->path, 0, 0};
         im->node = n.name;
         n.n_in = (int)np->n_input;
-        n.in = arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
+        n.in = ir_arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
         bool broken = false;
         for (size_t i = 0; i < np->n_input; i++) {
             n.in[i] = np->input[i] && *np->input[i] ? ox_lookup(im, np->input[i]) : NULL;
@@ -1009,7 +1010,7 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                 broken = true;
         }
         n.n_out = (int)np->n_output;
-        n.out = arena_alloc(im->g->arena, sizeof(char *) * (np->n_output + 1));
+        n.out = ir_arena_alloc(im->g->arena, sizeof(char *) * (np->n_output + 1));
         for (size_t i = 0; i < np->n_output; i++)
             n.out[i] = np->output[i] ? np->output[i] : "";
         OxResult r = OX_UNSUPPORTED;
@@ -1056,7 +1057,7 @@ static const char *base_name(Arena *a, const char *path)
     if (dot && dot != r)
         *dot = 0;
     if (r[0] >= '0' && r[0] <= '9')
-        r = arena_printf(a, "m_%s", r);
+        r = ir_arena_printf(a, "m_%s", r);
     return r;
 }
 
@@ -1176,12 +1177,12 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     Graph *g = ir_graph_new("model");
     ir_graph_on_free(g, free_model, m);
     g->name = base_name(g->arena, path);
-    g->source = arena_strdup(g->arena, path);
+    g->source = ir_arena_strdup(g->arena, path);
     OxImporter im = {.g = g, .d = d, .path = g->source, .opset = (int)opset, .opts = o ? o : &none};
     if (im.opts->max_memory)
         g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');
-    im.dir = slash ? arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
+    im.dir = slash ? ir_arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
     im.unsupported = open_memstream(&im.unsupported_buf, &im.unsupported_len);
     SLIMC_ASSERT(im.unsupported);
     const Onnx__GraphProto *gp = m->graph;
@@ -1190,7 +1191,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         const Onnx__TensorProto *t = gp->initializer[i];
         const char *name = t->name ? t->name : "";
         OxConst c;
-        if (!ox_tensor_to_const(&im, t, arena_printf(g->arena, "initializer '%s'", name), &c)) {
+        if (!ox_tensor_to_const(&im, t, ir_arena_printf(g->arena, "initializer '%s'", name), &c)) {
             ok = false;
             continue;
         }

@@ -58,8 +58,8 @@ ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
     ox_const_make(im, &c, dt, 0, NULL);
     ox_const_set(&c, 0, v);
     Type t = {dt, {0, {{0}}}, NULL};
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.k", n->ir_name), t, c.data, c.nbytes,
-                        n->loc);
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.k", n->ir_name), t, c.data,
+                        c.nbytes, n->loc);
 }
 
 OxResult out(OxImporter *im, const OxNode *n, ValueId v)
@@ -913,7 +913,7 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
             ishape.d[i] = ir_dim(c.shape[i]);
         int64_t k = ox_const_numel(&c);
         Type t = {IR_I64, {1, {ir_dim(k)}}, NULL};
-        idx = ir_const_new(im->g, arena_printf(im->g->arena, "%s.idx", n->ir_name), t, c.data,
+        idx = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.idx", n->ir_name), t, c.data,
                            c.nbytes, n->loc);
     } else {
         idx = ox_in(im, n, 1);
@@ -1250,7 +1250,7 @@ static OxResult op_constant(OxImporter *im, OxNode *n)
     OxConst c;
     const Onnx__AttributeProto *a;
     if ((a = ox_attr(n, "value")) && a->t) {
-        if (!ox_tensor_to_const(im, a->t, arena_printf(im->g->arena, "node '%s'", n->name), &c))
+        if (!ox_tensor_to_const(im, a->t, ir_arena_printf(im->g->arena, "node '%s'", n->name), &c))
             return OX_ERROR;
     } else if ((a = ox_attr(n, "value_float")) && a->has_f) {
         ox_const_make(im, &c, IR_F32, 0, NULL);

@@ -144,7 +144,7 @@ static OxResult op_hardmax(OxImporter *im, OxNode *n)
         return OX_ERROR;
     for (int64_t i = 0; i < len; i++)
         ox_const_set(&c, i, (double)i);
-    ValueId iota = ir_const_new(im->g, arena_printf(im->g->arena, "%s.iota", n->ir_name), it,
+    ValueId iota = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.iota", n->ir_name), it,
                                 c.data, c.nbytes, n->loc);
     ValueId ins[2] = {a, iota};
     NodeId eq = mk(im, n, "eq", ins, 2);

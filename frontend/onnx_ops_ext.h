@@ -75,8 +75,8 @@ static inline ValueId const_value(OxImporter *im, const OxNode *n, const char *s
     Type t = {c->dtype, {c->rank, {{0}}}, NULL};
     for (int i = 0; i < c->rank; i++)
         t.shape.d[i] = ir_dim(c->shape[i]);
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, suffix), t, c->data,
-                        c->nbytes, n->loc);
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.%s", n->ir_name, suffix), t,
+                        c->data, c->nbytes, n->loc);
 }
 
 /* A node computing v (graph outputs need one even when v is a constant). */

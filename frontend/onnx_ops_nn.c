@@ -21,7 +21,7 @@ static ValueId nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c,
     Type t = {c->dtype, {c->rank, {{0}}}, NULL};
     for (int i = 0; i < c->rank; i++)
         t.shape.d[i] = ir_dim(c->shape[i]);
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
                         c->nbytes, n->loc);
 }
 
@@ -1119,7 +1119,7 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
         rb_zr = slice1(im, n, rbias, 0, 0, 2 * H, 1);
         rb_h = slice1(im, n, rbias, 0, 2 * H, 3 * H, 1);
     }
-    ValueId *ys = arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
+    ValueId *ys = ir_arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
     Dim bg[2] = {ir_dim(B), ir_dim(G * H)}, y4[4] = {ir_dim(1), ir_dim(1), ir_dim(B), ir_dim(H)};
     for (int64_t t = 0; t < T; t++) {
         ValueId xt = nn_reshape(im, n, slice1(im, n, xw, 0, t, t + 1, 1), bg, 2); /* [B, GH] */

@@ -90,15 +90,15 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
     }
     AstFile ast = {0};
     FeParse p = {0};
-    p.arena = arena_new();
+    p.arena = ir_arena_new();
     p.d = d;
-    p.file = arena_strdup(p.arena, path);
+    p.file = ir_arena_strdup(p.arena, path);
     p.ast = &ast;
     fe_parse_text(&p, text, len);
     /* The lines that parsed are elaborated even after syntax errors, to report the
      * semantic errors too. */
     Graph *g = fe_build(&ast, p.file, d);
-    arena_free(p.arena);
+    ir_arena_free(p.arena);
     if (d->n_errors > errors) {
         ir_graph_free(g);
         return NULL;

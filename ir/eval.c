@@ -646,8 +646,8 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
 {
     for (int i = 0; i < g->n_outputs; i++)
         outputs[i] = NULL;
-    Arena *a = arena_new();
-    const void **data = arena_alloc(a, sizeof(void *) * (size_t)(g->n_values + 1));
+    Arena *a = ir_arena_new();
+    const void **data = ir_arena_alloc(a, sizeof(void *) * (size_t)(g->n_values + 1));
     for (int i = 0; i < g->n_inputs; i++)
         data[g->inputs[i]] = inputs[i];
     for (int v = 0; v < g->n_values; v++)
@@ -659,8 +659,8 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
         if (n->dead)
             continue;
         int n_in = n->n_inputs + n->n_epilogue;
-        const void **in = arena_alloc(a, sizeof(void *) * (size_t)(n_in + 1));
-        void **out = arena_alloc(a, sizeof(void *) * (size_t)(n->n_outputs + 1));
+        const void **in = ir_arena_alloc(a, sizeof(void *) * (size_t)(n_in + 1));
+        void **out = ir_arena_alloc(a, sizeof(void *) * (size_t)(n->n_outputs + 1));
         for (int j = 0; j < n_in && ok; j++) {
             ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
             if (v == IR_NONE)
@@ -688,7 +688,7 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
                 ok = false;
                 break;
             }
-            out[j] = arena_alloc(a, bytes);
+            out[j] = ir_arena_alloc(a, bytes);
         }
         if (ok)
             ok = ir_eval_node(g, n, in, out, syms, d);
@@ -718,7 +718,7 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
             free(outputs[i]); /* the caller owns the outputs only on success */
             outputs[i] = NULL;
         }
-    arena_free(a);
+    ir_arena_free(a);
     return ok;
 }
 

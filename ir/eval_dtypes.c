@@ -218,10 +218,10 @@ static void eval_reduce(const EvalCtx *c, DType t)
     int64_t total_out = dims_numel(&c->out_dims), total = dims_numel(xs);
     OpKind op = c->n->op;
     bool fl = ir_dtype_is_float(t);
-    Arena *a = arena_new();
-    double *accf = arena_alloc(a, sizeof(double) * (size_t)(total_out + 1));
-    uint64_t *acci = arena_alloc(a, sizeof(uint64_t) * (size_t)(total_out + 1));
-    bool *seen = arena_alloc(a, sizeof(bool) * (size_t)(total_out + 1));
+    Arena *a = ir_arena_new();
+    double *accf = ir_arena_alloc(a, sizeof(double) * (size_t)(total_out + 1));
+    uint64_t *acci = ir_arena_alloc(a, sizeof(uint64_t) * (size_t)(total_out + 1));
+    bool *seen = ir_arena_alloc(a, sizeof(bool) * (size_t)(total_out + 1));
     for (int64_t i = 0; i < total_out; i++) {
         accf[i] = op == IR_OP_REDUCE_MAX ? -INFINITY : op == IR_OP_REDUCE_MIN ? INFINITY : 0.0;
         acci[i] = 0;
@@ -261,7 +261,7 @@ static void eval_reduce(const EvalCtx *c, DType t)
             store_u(t, c->out_raw, i, v);
         }
     }
-    arena_free(a);
+    ir_arena_free(a);
 }
 
 /* v toward zero as an int64, 0 for NaN and what does not fit (as the generated code). */

@@ -84,7 +84,7 @@ static bool try_fold(Fold *f, NodeId id)
     for (int j = 0; j < n->n_epilogue; j++)
         in[n->n_inputs + j] =
             n->epilogue[j].operand == IR_NONE ? NULL : g->values[n->epilogue[j].operand].data;
-    void *data = arena_alloc(g->arena, bytes ? bytes : 1);
+    void *data = ir_arena_alloc(g->arena, bytes ? bytes : 1);
     void *outs[1] = {data};
     /* An op without a reference implementation for these dtypes stays as it is; a user
      * error in the data (an embedding index out of range) is left for run time too. */

@@ -145,7 +145,7 @@ static const char *parse_name(Parser *p)
     size_t start = p->pos;
     while (is_name_char(p->text[p->pos]))
         p->pos++;
-    return arena_strndup(p->g->arena, p->text + start, p->pos - start);
+    return ir_arena_strndup(p->g->arena, p->text + start, p->pos - start);
 }
 
 /* "what" followed by a description of the character at the current position. */
@@ -153,8 +153,8 @@ static const char *found(Parser *p, const char *what)
 {
     char c = p->text[p->pos];
     if (!c)
-        return arena_printf(p->g->arena, "%s, found the end of the pipeline", what);
-    return arena_printf(p->g->arena, "%s, found '%c'", what, c);
+        return ir_arena_printf(p->g->arena, "%s, found the end of the pipeline", what);
+    return ir_arena_printf(p->g->arena, "%s, found '%c'", what, c);
 }
 
 /* NUMBER := [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)? '%'? */
@@ -184,7 +184,7 @@ static bool parse_number(Parser *p, PassArg *a)
     }
     a->kind = PASS_ARG_NUMBER;
     a->number = v;
-    a->text = arena_strndup(p->g->arena, s, n);
+    a->text = ir_arena_strndup(p->g->arena, s, n);
     p->pos += n;
     return true;
 }
@@ -193,7 +193,7 @@ static bool parse_number(Parser *p, PassArg *a)
 static bool parse_string(Parser *p, PassArg *a)
 {
     size_t start = p->pos++;
-    char *buf = arena_alloc(p->g->arena, strlen(p->text + start) + 1);
+    char *buf = ir_arena_alloc(p->g->arena, strlen(p->text + start) + 1);
     size_t len = 0;
     for (;;) {
         char c = p->text[p->pos];
@@ -275,8 +275,8 @@ static const char *unknown_pass(Arena *a, const char *name)
 {
     const char *known = pass_registry[0].name;
     for (int i = 1; i < N_PASSES; i++)
-        known = arena_printf(a, "%s, %s", known, pass_registry[i].name);
-    return arena_printf(a, "unknown pass '%s' (known passes: %s)", name, known);
+        known = ir_arena_printf(a, "%s, %s", known, pass_registry[i].name);
+    return ir_arena_printf(a, "unknown pass '%s' (known passes: %s)", name, known);
 }
 
 /* call := NAME [ '(' [ arg (',' arg)* ] ')' ] ; for a pass (top), NAME must be known. */
@@ -289,7 +289,7 @@ static PassArgs *parse_call(Parser *p, bool top)
         parse_error(p, p->pos, found(p, top ? "expected a pass name" : "expected a name"));
         return NULL;
     }
-    PassArgs *call = arena_alloc(p->g->arena, sizeof *call);
+    PassArgs *call = ir_arena_alloc(p->g->arena, sizeof *call);
     call->name = name;
     call->loc = place_of(p, start);
     if (top && !pass_lookup(name)) {
@@ -309,8 +309,8 @@ static PassArgs *parse_call(Parser *p, bool top)
     for (;;) {
         if (call->n == cap) {
             int ncap = cap ? 2 * cap : 4;
-            call->args = arena_grow(p->g->arena, call->args, sizeof(PassArg) * (size_t)cap,
-                                    sizeof(PassArg) * (size_t)ncap);
+            call->args = ir_arena_grow(p->g->arena, call->args, sizeof(PassArg) * (size_t)cap,
+                                       sizeof(PassArg) * (size_t)ncap);
             cap = ncap;
         }
         if (!parse_arg(p, &call->args[call->n]))
@@ -345,8 +345,8 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipelin
             break;
         if (n == cap) {
             int ncap = cap ? 2 * cap : 8;
-            list = arena_grow(g->arena, list, sizeof(PassArgs) * (size_t)cap,
-                              sizeof(PassArgs) * (size_t)ncap);
+            list = ir_arena_grow(g->arena, list, sizeof(PassArgs) * (size_t)cap,
+                                 sizeof(PassArgs) * (size_t)ncap);
             cap = ncap;
         }
         list[n++] = *c;
@@ -373,9 +373,9 @@ bool pass_pipeline_check(const PassPipeline *p, Diag *d)
     for (int i = 0; i < p->n; i++)
         if (!pass_lookup(p->steps[i].name)) {
             /* the message is built in a scratch arena: d copies it */
-            Arena *a = arena_new();
+            Arena *a = ir_arena_new();
             diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
-            arena_free(a);
+            ir_arena_free(a);
             ok = false;
         }
     return ok;

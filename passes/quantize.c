@@ -100,9 +100,9 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
         total *= w->type.shape.d[i].c;
     int64_t K = O ? total / O : 0;
     const float *x = w->data;
-    int8_t *q = arena_alloc(g->arena, (size_t)(total ? total : 1));
-    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O ? O : 1));
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(O ? O : 1));
+    int8_t *q = ir_arena_alloc(g->arena, (size_t)(total ? total : 1));
+    float *sc = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(O ? O : 1));
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)(O ? O : 1));
     float tmax = 0;
     for (int64_t i = 0; i < total; i++) {
         if (!isfinite(x[i])) {
@@ -169,13 +169,13 @@ static bool quantizable(const Graph *g, const Node *n)
 static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs, const int32_t *xz,
                     bool per_channel, const bool *keep_float, Diag *d)
 {
-    ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
+    ValueId *xq = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++)
         xq[k] = IR_NONE;
     /* An int8 op that follows its new quantize node is appended, and all of them move into
      * place in one sweep at the end (a move each was quadratic in the nodes). */
     const NodeId n_old = g->n_nodes;
-    NodeId *before = arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
+    NodeId *before = ir_arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
     for (NodeId i = 0; i < n_old; i++) {
         if (!quantizable(g, &g->nodes[i]) || (keep_float && keep_float[i]))
             continue;
@@ -199,7 +199,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
         SrcLoc wloc = w->loc;
         Type qt = w->type;
         qt.dtype = IR_I8;
-        QuantParams *qp = arena_alloc(g->arena, sizeof *qp);
+        QuantParams *qp = ir_arena_alloc(g->arena, sizeof *qp);
         qp->axis = 0; /* per output channel (all equal when per_tensor) */
         qp->group_size = 0;
         qp->count = (int)O;
@@ -210,12 +210,12 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
         for (int r = 0; r < qt.shape.rank; r++)
             total *= qt.shape.d[r].c;
         ValueId qw =
-            ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
+            ir_const_new(g, ir_arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
         Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+        ValueId sv = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", wname), vt, sc,
                                   sizeof(float) * (size_t)O, wloc);
         vt.dtype = IR_I32;
-        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+        ValueId smv = ir_const_new(g, ir_arena_printf(g->arena, "%s.sum", wname), vt, sum,
                                    sizeof(int32_t) * (size_t)O, wloc);
         n = &g->nodes[i];
         OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
@@ -224,7 +224,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             /* node i becomes the quantize node; the int8 op is inserted right after it */
             ValueId xin = n->inputs[0];
             ValueId qx =
-                ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
+                ir_value_new(g, ir_arena_printf(g->arena, "%s.q", g->values[xin].name),
                              (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
             xq[k] = qx;
             in5[0] = qx;
@@ -254,7 +254,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             /* node i: quantize(x) -> qx */
             Node *qn = &g->nodes[i];
             qn->op = IR_OP_QUANTIZE;
-            qn->name = arena_printf(g->arena, "%s.quantize", nname);
+            qn->name = ir_arena_printf(g->arena, "%s.quantize", nname);
             qn->n_attrs = 0;
             qn->attrs = NULL;
             qn->n_inputs = 1;
@@ -270,7 +270,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             ir_attr_ints(n, "padding", pd, 2, 0);
             ir_attr_ints(n, "dilation", dl, 2, 1);
             const int nin = bv == IR_NONE ? 4 : 5;
-            n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+            n->inputs = ir_arena_alloc(g->arena, sizeof(ValueId) * 5);
             memcpy(n->inputs, in5, sizeof(ValueId) * 5);
             n->n_inputs = nin;
             n->op = qop;
@@ -506,9 +506,9 @@ static bool group_quantize(Graph *g, const Node *n, const float *x, int64_t O, i
 {
     const int qmax = dt == IR_I4 ? 7 : 127;
     const int64_t G = K / group;
-    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O * G + 1));
+    float *sc = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(O * G + 1));
     size_t qbytes = dt == IR_I4 ? (size_t)(O * K / 2) : (size_t)(O * K);
-    uint8_t *q = arena_alloc(g->arena, qbytes + 1);
+    uint8_t *q = ir_arena_alloc(g->arena, qbytes + 1);
     memset(q, 0, qbytes + 1);
     for (int64_t i = 0; i < O * K; i++)
         if (!isfinite(x[i])) {
@@ -589,24 +589,25 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                 return false;
             Type qt = {.dtype = IR_I8, .shape = w->type.shape};
             Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)(O * K),
-                                  wloc);
-            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+            ins[1] = ir_const_new(g, ir_arena_printf(g->arena, "%s.q", wname), qt, q,
+                                  (size_t)(O * K), wloc);
+            ins[2] = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", wname), vt, sc,
                                   sizeof(float) * (size_t)O, wloc);
             vt.dtype = IR_I32;
-            ins[3] = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+            ins[3] = ir_const_new(g, ir_arena_printf(g->arena, "%s.sum", wname), vt, sum,
                                   sizeof(int32_t) * (size_t)O, wloc);
             ins[4] = bv;
             n_in = bv == IR_NONE ? 4 : 5;
             op = IR_OP_DQLINEAR;
         } else if (format == IR_F16 || format == IR_BF16) {
-            uint16_t *h = arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
+            uint16_t *h = ir_arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
             const float *x = w->data;
             for (int64_t k = 0; k < O * K; k++)
                 h[k] = format == IR_F16 ? ir_f16_bits(x[k]) : ir_bf16_bits(x[k]);
             Type ht = {.dtype = format, .shape = w->type.shape};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
-                                  ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);
+            ins[1] =
+                ir_const_new(g, ir_arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                             ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);
             ins[2] = IR_NONE;
             ins[3] = bv;
             n_in = bv == IR_NONE ? 2 : 4;
@@ -636,9 +637,10 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                 return false;
             Type qt = {.dtype = format, .shape = w->type.shape};
             Type st = {.dtype = IR_F32, .shape = {2, {ir_dim(O), ir_dim(K / gsz)}}};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
-                                  qt, q, ir_dtype_bytes(format, O * K), wloc);
-            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scales", wname), st, sc,
+            ins[1] =
+                ir_const_new(g, ir_arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                             qt, q, ir_dtype_bytes(format, O * K), wloc);
+            ins[2] = ir_const_new(g, ir_arena_printf(g->arena, "%s.scales", wname), st, sc,
                                   sizeof(float) * (size_t)(O * (K / gsz)), wloc);
             ins[3] = bv;
             n_in = bv == IR_NONE ? 3 : 4;
@@ -646,7 +648,7 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         }
         n = &g->nodes[i];
         ins[0] = n->inputs[0];
-        n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+        n->inputs = ir_arena_alloc(g->arena, sizeof(ValueId) * 5);
         memcpy(n->inputs, ins, sizeof(ValueId) * 5);
         n->n_inputs = n_in;
         n->op = op;
@@ -776,7 +778,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     }
     /* the activations to calibrate: inputs of the quantizable nodes */
-    ValueId *watch = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
+    ValueId *watch = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
     int n_watch = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -813,10 +815,10 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         free(stats);
         return false;
     }
-    float *xs = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
-    int32_t *xz = arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
-    float *lo = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
-          *hi = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
+    float *xs = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
+    int32_t *xz = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
+    float *lo = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
+          *hi = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++) {
         qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
         qcal_params(lo[k], hi[k], &xs[k], &xz[k]);

@@ -37,7 +37,7 @@ ValueId sup_const_rand(Graph *g, const char *name, int rank, const int64_t *dims
     int64_t n = 1;
     for (int i = 0; i < rank; i++)
         n *= dims[i];
-    float *data = arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
+    float *data = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
     for (int64_t i = 0; i < n; i++)
         data[i] = sup_rand(seed);
     return ir_const_new(g, name, sup_f32(rank, dims), data, sizeof(float) * (size_t)n, (SrcLoc){0});

@@ -26,7 +26,7 @@ static Type mk_type(DType dt, const int64_t *dims, int rank)
 /* A constant whose payload is a copy of data (count floats) in g's arena. */
 static ValueId cst(Graph *g, const char *name, Type t, const float *data, size_t count)
 {
-    float *p = arena_alloc(g->arena, sizeof(float) * count);
+    float *p = ir_arena_alloc(g->arena, sizeof(float) * count);
     memcpy(p, data, sizeof(float) * count);
     return ir_const_new(g, name, t, p, sizeof(float) * count, here);
 }

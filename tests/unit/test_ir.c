@@ -9,25 +9,25 @@
 
 START_TEST(arena_alignment_and_growth)
 {
-    Arena *a = arena_new();
+    Arena *a = ir_arena_new();
     for (int i = 1; i < 2000; i += 37) {
-        unsigned char *p = arena_alloc(a, (size_t)i);
+        unsigned char *p = ir_arena_alloc(a, (size_t)i);
         ck_assert_uint_eq((uintptr_t)p % 64, 0);
         for (int j = 0; j < i; j++)
             ck_assert_uint_eq(p[j], 0); /* zeroed */
         memset(p, 0xab, (size_t)i);
     }
-    void *big = arena_alloc(a, 10u << 20); /* bigger than a block */
+    void *big = ir_arena_alloc(a, 10u << 20); /* bigger than a block */
     ck_assert_ptr_nonnull(big);
-    int *v = arena_alloc(a, 4 * sizeof(int));
+    int *v = ir_arena_alloc(a, 4 * sizeof(int));
     for (int i = 0; i < 4; i++)
         v[i] = i + 1;
-    int *w = arena_grow(a, v, 4 * sizeof(int), 8 * sizeof(int));
+    int *w = ir_arena_grow(a, v, 4 * sizeof(int), 8 * sizeof(int));
     ck_assert_int_eq(w[3], 4);
     ck_assert_int_eq(w[7], 0);
-    ck_assert_str_eq(arena_printf(a, "%s-%d", "conv", 3), "conv-3");
-    ck_assert_str_eq(arena_strndup(a, "abcdef", 3), "abc");
-    arena_free(a);
+    ck_assert_str_eq(ir_arena_printf(a, "%s-%d", "conv", 3), "conv-3");
+    ck_assert_str_eq(ir_arena_strndup(a, "abcdef", 3), "abc");
+    ir_arena_free(a);
 }
 END_TEST
 
@@ -99,7 +99,7 @@ static ValueId weight(Graph *g, const char *name, int rank, const int64_t *dims)
         t.shape.d[i] = ir_dim(dims[i]);
         n *= (size_t)dims[i];
     }
-    float *data = arena_alloc(g->arena, n * sizeof(float));
+    float *data = ir_arena_alloc(g->arena, n * sizeof(float));
     return ir_const_new(g, name, t, data, n * sizeof(float), (SrcLoc){0});
 }
 

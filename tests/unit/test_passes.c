@@ -38,7 +38,7 @@ static ValueId cst(Graph *g, const char *name, Type t, const float *data, bool p
     int64_t n = 1;
     for (int i = 0; i < t.shape.rank; i++)
         n *= t.shape.d[i].c;
-    float *p = arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
+    float *p = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
     for (int64_t i = 0; i < n; i++)
         p[i] = data ? data[i] : pos ? 0.5f + fabsf(frand()) : frand();
     return ir_const_new(g, name, t, p, sizeof(float) * (size_t)n, here);

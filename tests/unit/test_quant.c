@@ -333,10 +333,10 @@ static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int
     ir_node_set_float(g, q, "scale", 2.0 / 255.0);
     ir_node_set_int(g, q, "zero_point", 120);
     const int64_t K = conv ? C / groups * k * k : C;
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
     for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
         for (int64_t i = 0; i < K; i++) {
@@ -553,10 +553,10 @@ static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz
                            int64_t O, int64_t k, int64_t st, int64_t pad, int64_t gr)
 {
     const int64_t K = conv ? C / gr * k * k : C;
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
     for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
         for (int64_t i = 0; i < K; i++) {
@@ -719,7 +719,7 @@ START_TEST(qchain_divide)
         ValueId h =
             chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
         h = v == 1 ? chain_op(g, IR_OP_MAX_POOL2D, h) : chain_op(g, IR_OP_RELU, h);
-        float *sv = arena_alloc(g->arena, 2 * sizeof(float));
+        float *sv = ir_arena_alloc(g->arena, 2 * sizeof(float));
         sv[0] = sv[1] = 0.05f;
         ValueId dv[2] = {h, const_of(g, "s", IR_F32, 1, D(v == 3 ? 2 : 1), sv,
                                      (v == 3 ? 2 : 1) * sizeof(float))};
@@ -814,9 +814,9 @@ static Graph *qdq_graph(bool conv, bool per_channel, RtTensor *in)
     NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &qv, 1, 1);
     ir_node_set_float(g, dq, "scale", 2.0 / 255.0);
     ir_node_set_int(g, dq, "zero_point", 100);
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
     for (int64_t i = 0; i < O * K; i++)
         w[i] = (int8_t)((int)(rnd() % 256) - 128); /* -128 too: ONNX allows it */
     for (int64_t o = 0; o < O; o++) {

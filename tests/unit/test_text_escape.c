@@ -152,7 +152,7 @@ START_TEST(test_cg_refuses_raw_text)
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
-    CgCtx c = {.g = g, .out = f, .d = &d, .arena = arena_new(), .ok = true};
+    CgCtx c = {.g = g, .out = f, .d = &d, .arena = ir_arena_new(), .ok = true};
     cg_printf(&c, "/* %s */\n", cg_text(&c, "x */ int HOSTILE; /*"));
     ck_assert(c.ok);
     cg_printf(&c, "/* %s */\n", "x */ int HOSTILE; /*");
@@ -165,7 +165,7 @@ START_TEST(test_cg_refuses_raw_text)
     ck_assert(ir_text_is_plain_ascii(out, len));
     ck_assert_ptr_nonnull(strstr(diag_text(&d), "internal error"));
     free(out);
-    arena_free(c.arena);
+    ir_arena_free(c.arena);
     diag_fini(&d);
     ir_graph_free(g);
 }
