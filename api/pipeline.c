@@ -36,12 +36,12 @@ static void load_file(Graph *g, const PassArgs *step, PassArg *a)
     a->file = f;
     Diag *why = malloc(sizeof *why);
     SLIMC_ASSERT(why);
-    diag_init(why);
+    ir_diag_init(why);
     if (!fe_npy_read(path, &arr, why)) {
         f->error = why; /* api_pipeline_release frees it */
         return;
     }
-    diag_fini(why);
+    ir_diag_fini(why);
     free(why);
     f->dtype = arr.dtype;
     f->ndim = arr.ndim;
@@ -82,7 +82,7 @@ void api_pipeline_release(PassPipeline *p)
             if (a->file) {
                 free((void *)(uintptr_t)a->file->data);
                 if (a->file->error) {
-                    diag_fini(a->file->error);
+                    ir_diag_fini(a->file->error);
                     free(a->file->error);
                 }
                 a->file = NULL;

@@ -50,8 +50,8 @@ static AstExpr *check_depth(FeParse *p, AstExpr *e, AstExpr *const *kids, int n)
     e->depth = depth + 1;
     if (e->depth > FE_MAX_EXPR_DEPTH) {
         if (!broken) {
-            diag_error(p->d, e->loc, "expression is nested too deeply (more than %d levels)",
-                       FE_MAX_EXPR_DEPTH);
+            ir_diag_error(p->d, e->loc, "expression is nested too deeply (more than %d levels)",
+                          FE_MAX_EXPR_DEPTH);
             p->n_syntax_errors++;
         }
         AstExpr *err = new_expr(p, AST_ERROR, e->loc);

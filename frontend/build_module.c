@@ -1151,7 +1151,7 @@ void fe_weights_open(Builder *b, const AstStmt *line)
     fe_note_input(b->g, path, &sb);
     b->st = fe_st_open(path, b->d);
     if (!b->st) {
-        diag_note(b->d, at, "while reading the weights of model '%s'", b->model->name);
+        ir_diag_note(b->d, at, "while reading the weights of model '%s'", b->model->name);
         return;
     }
     ir_graph_on_free(b->g, close_weights, b->st);
@@ -1295,8 +1295,8 @@ void fe_weights_finish(Builder *b)
             if (b->converted_from & (1u << t))
                 len += (size_t)snprintf(from + len, sizeof from - len, "%s%s", len ? ", " : "",
                                         ir_dtype_name((DType)t));
-        diag_note(b->d, at, "%d parameter%s converted to f32 (from %s)", b->n_converted,
-                  b->n_converted == 1 ? "" : "s", from);
+        ir_diag_note(b->d, at, "%d parameter%s converted to f32 (from %s)", b->n_converted,
+                     b->n_converted == 1 ? "" : "s", from);
     }
     if (b->d->n_errors > b->errors_at_start)
         return; /* parameters of broken declarations would show up as unused */
@@ -1315,7 +1315,7 @@ void fe_weights_finish(Builder *b)
                                     b->st->tensors[i].name);
     if (unused > SHOWN && len < sizeof list)
         snprintf(list + len, sizeof list - len, " and %d more", unused - SHOWN);
-    diag_warning(b->d, at, "%d tensor%s in '%s' %s not used by model '%s': %s", unused,
-                 unused == 1 ? "" : "s", b->weights->text, unused == 1 ? "is" : "are",
-                 b->model->name, list);
+    ir_diag_warning(b->d, at, "%d tensor%s in '%s' %s not used by model '%s': %s", unused,
+                    unused == 1 ? "" : "s", b->weights->text, unused == 1 ? "is" : "are",
+                    b->model->name, list);
 }

@@ -48,8 +48,8 @@ static bool seen_before(Builder *b, const char *key)
 void fe_instance_notes(Builder *b)
 {
     for (int i = b->depth - 1; i >= 0; i--)
-        diag_note(b->d, b->inst[i]->loc, "in '%s', an instance of block '%s'", b->inst[i]->path,
-                  b->inst[i]->type_name);
+        ir_diag_note(b->d, b->inst[i]->loc, "in '%s', an instance of block '%s'", b->inst[i]->path,
+                     b->inst[i]->type_name);
 }
 
 void fe_error(Builder *b, SrcLoc loc, const char *fmt, ...)
@@ -66,7 +66,7 @@ void fe_error(Builder *b, SrcLoc loc, const char *fmt, ...)
             return; /* reported for another instance of the block */
         }
     }
-    diag_error(b->d, loc, "%s", msg);
+    ir_diag_error(b->d, loc, "%s", msg);
     fe_instance_notes(b);
 }
 
@@ -630,7 +630,7 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
             fe_error(b, ret->values[i].loc, "output %d%s%s%s is %s, but the model declares %s", i,
                      decl->name ? " ('" : "", decl->name ? decl->name : "", decl->name ? "')" : "",
                      a, c);
-            diag_note(b->d, decl->loc, "declared here");
+            ir_diag_note(b->d, decl->loc, "declared here");
         }
         if (decl->name && g->values[v].kind == IR_VALUE_TEMP)
             g->values[v].name = ir_arena_strdup(g->arena, decl->name);
@@ -727,7 +727,7 @@ static Graph *build_model(Builder *b, const AstSection *m)
         }
         g->compress = fe_pipeline_build(b, g->arena, c);
         if (!g->compress && !c->broken)
-            diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
+            ir_diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
     }
     b->g = NULL;
     return g;

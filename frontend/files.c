@@ -157,14 +157,14 @@ bool fe_check_output(const Graph *g, const char *out, Diag *d)
     for (const GraphFile *f = g->files; f; f = f->next)
         if (f->dev == (unsigned long long)st.st_dev && f->ino == (unsigned long long)st.st_ino) {
             if (strcmp(out, f->path) == 0)
-                diag_error(d, (SrcLoc){out, 0, 0},
-                           "is an input of this command: writing it would replace it "
-                           "(choose another output)");
+                ir_diag_error(d, (SrcLoc){out, 0, 0},
+                              "is an input of this command: writing it would replace it "
+                              "(choose another output)");
             else
-                diag_error(d, (SrcLoc){out, 0, 0},
-                           "is an input of this command ('%s', the same file): writing it "
-                           "would replace it (choose another output)",
-                           f->path);
+                ir_diag_error(d, (SrcLoc){out, 0, 0},
+                              "is an input of this command ('%s', the same file): writing it "
+                              "would replace it (choose another output)",
+                              f->path);
             return false;
         }
     return true;

@@ -14,9 +14,9 @@
 
 Graph *fe_onnx_load(const char *path, Diag *d)
 {
-    diag_error(d, (SrcLoc){path, 0, 0},
-               "this slimc was built without ONNX import (needs protoc-c, libprotobuf-c and "
-               "libonnx-dev at build time; see scripts/install-deps.sh)");
+    ir_diag_error(d, (SrcLoc){path, 0, 0},
+                  "this slimc was built without ONNX import (needs protoc-c, libprotobuf-c and "
+                  "libonnx-dev at build time; see scripts/install-deps.sh)");
     return NULL;
 }
 
@@ -178,9 +178,9 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
         for (int i = 0; i < rank; i++)
             len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", i ? " x " : "",
                                     (long long)shape[i]);
-        diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                   "node '%s': the %s constant it needs is too large: %s (dims %s)",
-                   im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                      "node '%s': the %s constant it needs is too large: %s (dims %s)",
+                      im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
         c->rank = 1;
         c->shape[0] = 0;
         c->nbytes = 0;
@@ -502,28 +502,29 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
         else if (strcmp(kv->key, "length") == 0)
             *(num = &length) = strtoll(kv->value, &end, 10);
         if (num && (end == kv->value || *end || *num < 0)) { /* "12abc", "", "-8" */
-            diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                       "%s: external data %s '%s' is not a byte count", what, kv->key, kv->value);
+            ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                          "%s: external data %s '%s' is not a byte count", what, kv->key,
+                          kv->value);
             return false;
         }
     }
     SrcLoc at = {im->path, 0, 0};
     if (!loc) {
-        diag_error(im->d, at, "%s: external data without a location", what);
+        ir_diag_error(im->d, at, "%s: external data without a location", what);
         return false;
     }
     if (!location_ok(loc)) {
-        diag_error(im->d, at,
-                   "%s: external data location '%s' is outside the model's folder "
-                   "(absolute paths and '..' are refused)",
-                   what, loc);
+        ir_diag_error(im->d, at,
+                      "%s: external data location '%s' is outside the model's folder "
+                      "(absolute paths and '..' are refused)",
+                      what, loc);
         return false;
     }
     if (offset < 0 || (length >= 0 && (size_t)length != want)) {
-        diag_error(im->d, at,
-                   "%s: external data offset %lld / length %lld do not match the "
-                   "tensor's %zu bytes",
-                   what, (long long)offset, (long long)length, want);
+        ir_diag_error(im->d, at,
+                      "%s: external data offset %lld / length %lld do not match the "
+                      "tensor's %zu bytes",
+                      what, (long long)offset, (long long)length, want);
         return false;
     }
     char *file = ir_arena_printf(im->g->arena, "%s/%s", im->dir, loc);
@@ -533,18 +534,18 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
     int fd = fe_open_inside(im->dir, im->path, loc, &st, &why);
     if (fd < 0) {
         if (why)
-            diag_error(im->d, at, "%s: external data '%s' %s", what, file, why);
+            ir_diag_error(im->d, at, "%s: external data '%s' %s", what, file, why);
         else
-            diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
-                       strerror(errno));
+            ir_diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
+                          strerror(errno));
         return false;
     }
     fe_note_input(im->g, file, &st);
     if ((uint64_t)offset + want > (uint64_t)st.st_size) {
-        diag_error(im->d, at,
-                   "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
-                   "offset %lld",
-                   what, file, (long long)st.st_size, want, (long long)offset);
+        ir_diag_error(im->d, at,
+                      "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
+                      "offset %lld",
+                      what, file, (long long)st.st_size, want, (long long)offset);
         close(fd);
         return false;
     }
@@ -556,7 +557,7 @@ static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
-        diag_error(im->d, at, "%s: cannot map '%s': %s", what, file, strerror(errno));
+        ir_diag_error(im->d, at, "%s: cannot map '%s': %s", what, file, strerror(errno));
         return false;
     }
     size_t *rec = ir_arena_alloc(im->g->arena, 2 * sizeof(size_t));
@@ -576,35 +577,35 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
     SrcLoc at = {file, 0, 0};
     int32_t dt = t->has_data_type ? t->data_type : 0;
     if (!onnx_dtype(dt, &out->dtype)) {
-        diag_error(d, at, "%s: tensors of type %s (%d) are not supported", what,
-                   onnx_dtype_name(dt), (int)dt);
+        ir_diag_error(d, at, "%s: tensors of type %s (%d) are not supported", what,
+                      onnx_dtype_name(dt), (int)dt);
         return false;
     }
     if (t->n_dims > IR_MAX_RANK) {
-        diag_error(d, at, "%s: rank %zu is more than the %d slimc supports", what, t->n_dims,
-                   IR_MAX_RANK);
+        ir_diag_error(d, at, "%s: rank %zu is more than the %d slimc supports", what, t->n_dims,
+                      IR_MAX_RANK);
         return false;
     }
     out->rank = (int)t->n_dims;
     int64_t numel = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0 || !ir_ckd_mul_i64(numel, t->dims[i], &numel)) {
-            diag_error(d, at, "%s: bad dimension %lld%s", what, (long long)t->dims[i],
-                       t->dims[i] < 0 ? "" : " (the element count overflows)");
+            ir_diag_error(d, at, "%s: bad dimension %lld%s", what, (long long)t->dims[i],
+                          t->dims[i] < 0 ? "" : " (the element count overflows)");
             return false;
         }
         out->shape[i] = t->dims[i];
     }
     size_t bytes;
     if (!ir_ckd_bytes(out->dtype, numel, &bytes)) {
-        diag_error(d, at, "%s: byte size overflows (%lld elements of %s)", what, (long long)numel,
-                   onnx_dtype_name(dt));
+        ir_diag_error(d, at, "%s: byte size overflows (%lld elements of %s)", what,
+                      (long long)numel, onnx_dtype_name(dt));
         return false;
     }
     out->nbytes = bytes;
     if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
         if (!im) {
-            diag_error(d, at, "%s: external data is not allowed here", what);
+            ir_diag_error(d, at, "%s: external data is not allowed here", what);
             return false;
         }
         return read_external(im, t, what, bytes, &out->data);
@@ -613,8 +614,8 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
     const char *field = NULL;
     if (t->has_raw_data) {
         if (t->raw_data.len != bytes) {
-            diag_error(d, at, "%s: raw_data holds %zu bytes, but %s%s needs %zu", what,
-                       t->raw_data.len, onnx_dtype_name(dt), "", bytes);
+            ir_diag_error(d, at, "%s: raw_data holds %zu bytes, but %s%s needs %zu", what,
+                          t->raw_data.len, onnx_dtype_name(dt), "", bytes);
             return false;
         }
         if (!copy) {
@@ -646,7 +647,7 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
         case IR_U2:
         case IR_F4E2M1:
             if (numel) {
-                diag_error(d, at, "%s: 2- and 4-bit tensors are read from raw_data only", what);
+                ir_diag_error(d, at, "%s: 2- and 4-bit tensors are read from raw_data only", what);
                 return false;
             }
             count = t->n_int32_data;
@@ -658,8 +659,8 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
             break;
         }
         if (count != (size_t)numel) {
-            diag_error(d, at, "%s: %s holds %zu values, but the shape needs %lld", what, field,
-                       count, (long long)numel);
+            ir_diag_error(d, at, "%s: %s holds %zu values, but the shape needs %lld", what, field,
+                          count, (long long)numel);
             return false;
         }
     }
@@ -719,7 +720,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
         *name = NULL;
     Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
     if (!t) {
-        diag_error(d, (SrcLoc){path, 0, 0}, "not a valid ONNX TensorProto (protobuf) file");
+        ir_diag_error(d, (SrcLoc){path, 0, 0}, "not a valid ONNX TensorProto (protobuf) file");
         return false;
     }
     OxConst c;
@@ -796,27 +797,27 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
         }
         SrcLoc at = {im->path, 0, 0};
         if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
+            ir_diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
             ok = false;
             continue;
         }
         const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
         Type t = {IR_F32, {0, {{0}}}, NULL};
         if (!onnx_dtype(tt->elem_type, &t.dtype)) {
-            diag_error(im->d, at, "graph input '%s': type %s is not supported", name,
-                       onnx_dtype_name(tt->elem_type));
+            ir_diag_error(im->d, at, "graph input '%s': type %s is not supported", name,
+                          onnx_dtype_name(tt->elem_type));
             ok = false;
             continue;
         }
         if (!tt->shape) {
-            diag_error(im->d, at, "graph input '%s': its shape is not given (slimc needs the rank)",
-                       name);
+            ir_diag_error(im->d, at,
+                          "graph input '%s': its shape is not given (slimc needs the rank)", name);
             ok = false;
             continue;
         }
         if (tt->shape->n_dim > IR_MAX_RANK) {
-            diag_error(im->d, at, "graph input '%s': rank %zu is more than %d", name,
-                       tt->shape->n_dim, IR_MAX_RANK);
+            ir_diag_error(im->d, at, "graph input '%s': rank %zu is more than %d", name,
+                          tt->shape->n_dim, IR_MAX_RANK);
             ok = false;
             continue;
         }
@@ -835,8 +836,8 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                     : ir_arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
-                diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
-                           IR_MAX_SYMS);
+                ir_diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
+                              IR_MAX_SYMS);
                 ok = false;
                 break;
             }
@@ -870,17 +871,17 @@ static bool bind_output(OxImporter *im, OxImporter *tmp, const Onnx__GraphProto 
     char a[256], b[256];
     const OxEntry *prev = ox_lookup(tmp, name), *def = ox_lookup(im, name);
     if (prev && (size_t)prev->v == i)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s' twice",
-                   node_label(gp, i, a, sizeof a), name);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s' twice",
+                      node_label(gp, i, a, sizeof a), name);
     else if (prev)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                   "nodes %s and %s both write '%s': the graph is not SSA",
-                   node_label(gp, (size_t)prev->v, a, sizeof a), node_label(gp, i, b, sizeof b),
-                   name);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                      "nodes %s and %s both write '%s': the graph is not SSA",
+                      node_label(gp, (size_t)prev->v, a, sizeof a), node_label(gp, i, b, sizeof b),
+                      name);
     else if (def)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s', which is %s",
-                   node_label(gp, i, a, sizeof a), name,
-                   def->is_const ? "an initializer" : "a graph input");
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s', which is %s",
+                      node_label(gp, i, a, sizeof a), name,
+                      def->is_const ? "an initializer" : "a graph input");
     else {
         bind(tmp, name)->v = (ValueId)i;
         return true;
@@ -918,11 +919,11 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
                 continue;
             OxEntry *e = ox_lookup(&tmp, in);
             if (!e) {
-                diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                           "node '%s' (%s): input '%s' is produced by no node, initializer or "
-                           "graph input",
-                           np->name && *np->name ? np->name : "(unnamed)",
-                           np->op_type ? np->op_type : "?", in);
+                ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                              "node '%s' (%s): input '%s' is produced by no node, initializer or "
+                              "graph input",
+                              np->name && *np->name ? np->name : "(unnamed)",
+                              np->op_type ? np->op_type : "?", in);
                 ok = false;
                 continue;
             }
@@ -961,10 +962,10 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
             for (size_t i = 0; i < n; i++)
                 if (pending[i] > 0) {
                     const Onnx__NodeProto *np = gp->node[i];
-                    diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                               "node '%s' (%s) is part of a cycle: the graph is not a DAG",
-                               np->name && *np->name ? np->name : "(unnamed)",
-                               np->op_type ? np->op_type : "?");
+                    ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                                  "node '%s' (%s) is part of a cycle: the graph is not a DAG",
+                                  np->name && *np->name ? np->name : "(unnamed)",
+                                  np->op_type ? np->op_type : "?");
                     break;
                 }
             ok = false;
@@ -991,7 +992,7 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
         const Onnx__NodeProto *np = gp->node[order[k]];
         OxNode n = {.p = np};
         if (!np->op_type) {
-            diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %d has no op_type", order[k]);
+            ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %d has no op_type", order[k]);
             ok = false;
             continue;
         }
@@ -1027,9 +1028,9 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
             r = ox_import_node(im, &n);
             im->node = NULL;
             if (attr_mismatch && r != OX_ERROR) {
-                diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
-                           np->op_type, attr_mismatch->name,
-                           attr_type_name((int)attr_mismatch->type), attr_wanted);
+                ir_diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
+                              np->op_type, attr_mismatch->name,
+                              attr_type_name((int)attr_mismatch->type), attr_wanted);
                 r = OX_ERROR;
             }
             if (r == OX_OK && im->d->n_errors > errors)
@@ -1135,17 +1136,17 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     SrcLoc at = {path, 0, 0};
     int errors_before = d->n_errors;
     if (!wire_depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
-        diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
-                   IR_MAX_DEPTH);
+        ir_diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
+                      IR_MAX_DEPTH);
         return NULL;
     }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
-        diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
+        ir_diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
         return NULL;
     }
     if (!m->graph) {
-        diag_error(d, at, "not a valid ONNX model: it has no graph");
+        ir_diag_error(d, at, "not a valid ONNX model: it has no graph");
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
@@ -1163,14 +1164,14 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     else if (!found)
         opset = FE_ONNX_MAX_OPSET; /* only other domains: their nodes are reported one by one */
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
-        diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
-                   (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        ir_diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
+                      (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
     if (m->graph->n_node > IR_MAX_NODES) {
-        diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
-                   m->graph->n_node, IR_MAX_NODES);
+        ir_diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
+                      m->graph->n_node, IR_MAX_NODES);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
@@ -1207,8 +1208,8 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(order);
     fclose(im.unsupported);
     if (im.n_unsupported) {
-        diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
-                   im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
+        ir_diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
+                      im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
         ok = false;
     }
     free(im.unsupported_buf);
@@ -1216,16 +1217,16 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
         OxEntry *e = ox_lookup(&im, name);
         if (!e) {
-            diag_error(d, at, "graph output '%s' is produced by no node", name);
+            ir_diag_error(d, at, "graph output '%s' is produced by no node", name);
             ok = false;
             break;
         }
         ValueId v = ox_value(&im, e);
         if (v == IR_NONE || e->broken) {
-            diag_error(d, at,
-                       "graph output '%s' is not computed: its node has no such output in "
-                       "slimc",
-                       name);
+            ir_diag_error(d, at,
+                          "graph output '%s' is not computed: its node has no such output in "
+                          "slimc",
+                          name);
             ok = false;
             break;
         }
@@ -1247,7 +1248,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(im.entries);
     free(im.hash);
     if (ok && g->n_outputs == 0) {
-        diag_error(d, at, "the graph has no outputs");
+        ir_diag_error(d, at, "the graph has no outputs");
         ok = false;
     }
     if (!ok || d->n_errors > errors_before) {

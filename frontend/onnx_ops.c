@@ -256,10 +256,10 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
             if (!fits || !ir_ckd_mul_i64(o - 1, w->s[i], &total) ||
                 !ir_ckd_mul_i64(w->k[i] - 1, w->dil[i], &reach) ||
                 !ir_ckd_add_i64(total, reach, &total) || !ir_ckd_sub_i64(total, dd.c - 1, &total)) {
-                diag_error(im->d, n->loc,
-                           "node '%s': auto_pad %s needs strides, kernel and dilations >= 1 "
-                           "whose window size fits in 64 bits",
-                           n->name, ap);
+                ir_diag_error(im->d, n->loc,
+                              "node '%s': auto_pad %s needs strides, kernel and dilations >= 1 "
+                              "whose window size fits in 64 bits",
+                              n->name, ap);
                 w->bad = true;
                 return false;
             }
@@ -698,8 +698,8 @@ static OxResult op_slice(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "too many axes");
     if ((ka >= 0 && ka != k) || (ks >= 0 && ks != k)) { /* as ORT: one entry per start */
         bool bad_axes = ka >= 0 && ka != k;
-        diag_error(im->d, n->loc, "node '%s' (Slice): %s has %d entries for %d starts", n->name,
-                   bad_axes ? "axes" : "steps", bad_axes ? ka : ks, k);
+        ir_diag_error(im->d, n->loc, "node '%s' (Slice): %s has %d entries for %d starts", n->name,
+                      bad_axes ? "axes" : "steps", bad_axes ? ka : ks, k);
         return OX_ERROR;
     }
     ValueId v = x;
@@ -726,17 +726,17 @@ static bool split_sizes_fit(OxImporter *im, const OxNode *n, const int64_t *size
     int64_t sum = 0;
     for (int i = 0; i < k; i++) {
         if (sizes[i] < 0) {
-            diag_error(im->d, n->loc, "node '%s' (Split): split size %lld is negative", n->name,
-                       (long long)sizes[i]);
+            ir_diag_error(im->d, n->loc, "node '%s' (Split): split size %lld is negative", n->name,
+                          (long long)sizes[i]);
             return false;
         }
         if (__builtin_add_overflow(sum, sizes[i], &sum))
             sum = INT64_MAX;
     }
     if (sum != len) {
-        diag_error(im->d, n->loc,
-                   "node '%s' (Split): the split sizes add up to %lld, but dim %lld is %lld",
-                   n->name, (long long)sum, (long long)ax, (long long)len);
+        ir_diag_error(im->d, n->loc,
+                      "node '%s' (Split): the split sizes add up to %lld, but dim %lld is %lld",
+                      n->name, (long long)sum, (long long)ax, (long long)len);
         return false;
     }
     return true;
@@ -758,9 +758,9 @@ static OxResult op_split(OxImporter *im, OxNode *n)
     if (nout > 64)
         return ox_unsupported(im, n, "too many outputs");
     if (k <= 0 && im->opset < 18 && s->d[ax].c % nout != 0) { /* ORT refuses it too */
-        diag_error(im->d, n->loc,
-                   "node '%s' (Split): dim %lld (%lld) does not split evenly into %d outputs",
-                   n->name, (long long)ax, (long long)s->d[ax].c, nout);
+        ir_diag_error(im->d, n->loc,
+                      "node '%s' (Split): dim %lld (%lld) does not split evenly into %d outputs",
+                      n->name, (long long)ax, (long long)s->d[ax].c, nout);
         return OX_ERROR;
     }
     if (k <= 0) {

@@ -416,8 +416,8 @@ static OxResult op_tile(OxImporter *im, OxNode *n)
         big[2 * i + 1] = xs->d[i].c;
         int64_t size;
         if (!ir_ckd_mul_i64(rep[i], xs->d[i].c, &size)) {
-            diag_error(im->d, n->loc, "node '%s' (Tile): the tiled size overflows (%lld x %lld)",
-                       n->name, (long long)rep[i], (long long)xs->d[i].c);
+            ir_diag_error(im->d, n->loc, "node '%s' (Tile): the tiled size overflows (%lld x %lld)",
+                          n->name, (long long)rep[i], (long long)xs->d[i].c);
             return OX_ERROR;
         }
         out.d[i] = ir_dim(size);

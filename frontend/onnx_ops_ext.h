@@ -20,8 +20,8 @@ static inline bool inputs(OxImporter *im, const OxNode *n, ValueId *ins, int k)
 {
     for (int i = 0; i < k; i++) {
         if (!ox_has_in(n, i)) {
-            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name,
-                       n->p->op_type, i);
+            ir_diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing",
+                          n->name, n->p->op_type, i);
             return false;
         }
         ins[i] = ox_in(im, n, i);

@@ -518,7 +518,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
             len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", sep, sym);
         }
     }
-    diag_error(p->d, L(p, *yypcontext_location(ctx)), "%s", msg);
+    ir_diag_error(p->d, L(p, *yypcontext_location(ctx)), "%s", msg);
     return 0;
 }
 
@@ -528,7 +528,7 @@ static void fe_yyerror(FE_YYLTYPE *loc, void *scanner, FeParse *p, const char *m
     (void)scanner;
     p->n_syntax_errors++;
     if (strcmp(msg, "memory exhausted") == 0)
-        diag_error(p->d, L(p, *loc), "input is nested too deeply; giving up on this file");
+        ir_diag_error(p->d, L(p, *loc), "input is nested too deeply; giving up on this file");
     else
-        diag_error(p->d, L(p, *loc), "%s", msg);
+        ir_diag_error(p->d, L(p, *loc), "%s", msg);
 }

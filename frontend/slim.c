@@ -25,9 +25,9 @@ Graph *fe_slim_load(const char *path, Diag *d)
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         if (why)
-            diag_error(d, at, "model file %s", why);
+            ir_diag_error(d, at, "model file %s", why);
         else
-            diag_error(d, at, "cannot open model file: %s", strerror(errno));
+            ir_diag_error(d, at, "cannot open model file: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -57,9 +57,9 @@ Graph *fe_slim_load(const char *path, Diag *d)
     fclose(f);
     Graph *g = NULL;
     if (failed)
-        diag_error(d, at, "cannot read model file: %s", strerror(err));
+        ir_diag_error(d, at, "cannot read model file: %s", strerror(err));
     else if (too_big)
-        diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
+        ir_diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
     else
         g = fe_slim_parse(path, text ? text : "", len, d);
     if (g)
@@ -72,11 +72,11 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
 {
     int errors = d->n_errors;
     if (len > FE_MAX_FILE_BYTES) {
-        diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB",
-                   FE_MAX_FILE_BYTES >> 20);
+        ir_diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB",
+                      FE_MAX_FILE_BYTES >> 20);
         return NULL;
     }
-    diag_add_source(d, path, text, len);
+    ir_diag_add_source(d, path, text, len);
     const char *nul = memchr(text, 0, len);
     if (nul) { /* a string would end there unseen; most likely not a text file at all */
         SrcLoc at = {path, 1, 1};
@@ -85,7 +85,7 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
                 at.line++, at.col = 1;
             else
                 at.col++;
-        diag_error(d, at, "a NUL byte: a model file is text (is this a binary file?)");
+        ir_diag_error(d, at, "a NUL byte: a model file is text (is this a binary file?)");
         return NULL;
     }
     AstFile ast = {0};

@@ -84,8 +84,8 @@ static void add_value_tensor(Writer *w, const char *name, ValueId v)
 
 static void fail(Writer *w, const Node *n, const char *why)
 {
-    diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s",
-               n->name, ir_ops[n->op].name, why);
+    ir_diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s",
+                  n->name, ir_ops[n->op].name, why);
     w->ok = false;
 }
 
@@ -582,7 +582,7 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
             &g->values[k < g->n_inputs ? g->inputs[k] : g->outputs[k - g->n_inputs]].type.shape;
         for (int i = 0; i < s->rank; i++)
             if (ir_dim_static(s->d[i]) && (s->d[i].c < 1 || s->d[i].c > FE_MAX_DIM)) {
-                diag_error(
+                ir_diag_error(
                     d, w.at, "%s %d has a dim of %lld: the model language's dims are 1 to %lld",
                     k < g->n_inputs ? "input" : "output", k < g->n_inputs ? k : k - g->n_inputs,
                     (long long)s->d[i].c, (long long)FE_MAX_DIM);

@@ -403,7 +403,7 @@ static bool eval_embedding(const EvalCtx *c)
         int64_t idx = iv->type.dtype == IR_I64 ? ((const int64_t *)c->in[0])[i]
                                                : ((const int32_t *)c->in[0])[i];
         if (idx < 0 || idx >= V) {
-            diag_error(
+            ir_diag_error(
                 c->d, c->n->loc,
                 "embedding '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
                 c->n->name, (long long)idx, (long long)i, iv->name, (long long)V);
@@ -418,8 +418,8 @@ static bool eval_embedding(const EvalCtx *c)
 
 static bool unsupported(const EvalCtx *c, const char *why)
 {
-    diag_error(c->d, c->n->loc, "%s '%s': no reference implementation %s", ir_ops[c->n->op].name,
-               c->n->name, why);
+    ir_diag_error(c->d, c->n->loc, "%s '%s': no reference implementation %s", ir_ops[c->n->op].name,
+                  c->n->name, why);
     return false;
 }
 
@@ -667,24 +667,24 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
                 continue;
             in[j] = data[v];
             if (!in[j]) {
-                diag_error(d, n->loc,
-                           "%s '%s': operand '%s' has no data (not computed yet, or a constant "
-                           "without payload)",
-                           ir_ops[n->op].name, n->name, g->values[v].name);
+                ir_diag_error(d, n->loc,
+                              "%s '%s': operand '%s' has no data (not computed yet, or a constant "
+                              "without payload)",
+                              ir_ops[n->op].name, n->name, g->values[v].name);
                 ok = false;
             }
         }
         for (int j = 0; j < n->n_outputs && ok; j++) {
             if (g->values[n->outputs[j]].type.shape.rank < 0) {
-                diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape",
-                           ir_ops[n->op].name, n->name, g->values[n->outputs[j]].name);
+                ir_diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape",
+                              ir_ops[n->op].name, n->name, g->values[n->outputs[j]].name);
                 ok = false;
                 break;
             }
             size_t bytes = value_bytes(g, n->outputs[j], syms);
             if (!bytes) {
-                diag_error(d, n->loc, "tensor '%s': element count overflows for these shapes",
-                           g->values[n->outputs[j]].name);
+                ir_diag_error(d, n->loc, "tensor '%s': element count overflows for these shapes",
+                              g->values[n->outputs[j]].name);
                 ok = false;
                 break;
             }
@@ -698,16 +698,16 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
     for (int i = 0; i < g->n_outputs && ok; i++) {
         ValueId v = g->outputs[i];
         if (!data[v]) {
-            diag_error(d, g->values[v].loc, "output '%s' is not computed by the graph",
-                       g->values[v].name);
+            ir_diag_error(d, g->values[v].loc, "output '%s' is not computed by the graph",
+                          g->values[v].name);
             ok = false;
         }
     }
     for (int i = 0; i < g->n_outputs && ok; i++) {
         size_t bytes = value_bytes(g, g->outputs[i], syms);
         if (!bytes || !(outputs[i] = malloc(bytes))) {
-            diag_error(d, g->values[g->outputs[i]].loc, "output '%s': out of memory",
-                       g->values[g->outputs[i]].name);
+            ir_diag_error(d, g->values[g->outputs[i]].loc, "output '%s': out of memory",
+                          g->values[g->outputs[i]].name);
             ok = false;
             break;
         }

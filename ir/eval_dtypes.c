@@ -322,8 +322,8 @@ bool ir_eval_typed(const EvalCtx *c)
     const Node *n = c->n;
     DType t = c->g->values[n->inputs[0]].type.dtype;
     if (n->n_epilogue) {
-        diag_error(c->d, n->loc, "%s '%s': no reference implementation for an epilogue in %s",
-                   ir_ops[n->op].name, n->name, ir_dtype_name(t));
+        ir_diag_error(c->d, n->loc, "%s '%s': no reference implementation for an epilogue in %s",
+                      ir_ops[n->op].name, n->name, ir_dtype_name(t));
         return false;
     }
     switch (n->op) {

@@ -504,8 +504,8 @@ bool ir_infer_node(Graph *g, NodeId id, Diag *d)
     Node *n = &g->nodes[id];
     const OpInfo *info = &ir_ops[n->op];
     if (n->n_inputs < info->min_inputs || n->n_inputs > info->max_inputs) {
-        diag_error(d, n->loc, "%s '%s' takes %d to %d inputs, got %d", info->name, n->name,
-                   info->min_inputs, info->max_inputs, n->n_inputs);
+        ir_diag_error(d, n->loc, "%s '%s' takes %d to %d inputs, got %d", info->name, n->name,
+                      info->min_inputs, info->max_inputs, n->n_inputs);
         for (int i = 0; i < n->n_outputs; i++)
             g->values[n->outputs[i]].type.shape.rank = -1;
         return false;

@@ -80,8 +80,8 @@ bool pass_file_arg(const char *pass, const char *key)
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d)
 {
     (void)g;
-    diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
-               args->name);
+    ir_diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
+                  args->name);
     return false;
 }
 
@@ -119,7 +119,7 @@ static void parse_error(Parser *p, size_t offset, const char *what)
     if (p->failed)
         return; /* one error per pipeline: what follows the first one is noise */
     p->failed = true;
-    diag_error(p->d, place_of(p, offset), "%s", what);
+    ir_diag_error(p->d, place_of(p, offset), "%s", what);
 }
 
 static void skip_space(Parser *p)
@@ -334,7 +334,7 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipelin
 {
     Parser p = {.g = g, .text = pipeline ? pipeline : "", .loc = loc, .d = d};
     if (loc.line <= 0)
-        diag_add_source(d, "--passes", p.text, strlen(p.text));
+        ir_diag_add_source(d, "--passes", p.text, strlen(p.text));
     int cap = 0, n = 0;
     PassArgs *list = NULL;
     skip_space(&p);
@@ -374,7 +374,7 @@ bool pass_pipeline_check(const PassPipeline *p, Diag *d)
         if (!pass_lookup(p->steps[i].name)) {
             /* the message is built in a scratch arena: d copies it */
             Arena *a = ir_arena_new();
-            diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
+            ir_diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
             ir_arena_free(a);
             ok = false;
         }
@@ -395,13 +395,13 @@ static double now_ms(void)
 static bool verify_after(const Graph *g, const PassArgs *call, Diag *d)
 {
     Diag vd;
-    diag_init(&vd);
+    ir_diag_init(&vd);
     bool ok = ir_verify(g, &vd);
     if (!ok)
-        diag_error(d, call->loc,
-                   "internal error: the IR is invalid after pass '%s' (a bug in slimc):\n%s",
-                   call->name, diag_text(&vd));
-    diag_fini(&vd);
+        ir_diag_error(d, call->loc,
+                      "internal error: the IR is invalid after pass '%s' (a bug in slimc):\n%s",
+                      call->name, ir_diag_text(&vd));
+    ir_diag_fini(&vd);
     return ok;
 }
 
@@ -421,7 +421,7 @@ bool pass_pipeline_exec(Graph *g, const PassPipeline *p, const PassRunOptions *o
     const PassArgs *calls = p->steps;
     const int n_calls = p->n;
     if (o->print_after && strcmp(o->print_after, "all") != 0 && !pass_lookup(o->print_after))
-        diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
+        ir_diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
     FILE *out = o->print_to ? o->print_to : stderr;
     double t0 = now_ms();
     bool ok = true;
@@ -486,7 +486,7 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
     bool ok = true;
     if (!allowed_keys) {
         if (a && a->n > 0) {
-            diag_error(d, a->loc, "pass '%s' takes no arguments", a->name);
+            ir_diag_error(d, a->loc, "pass '%s' takes no arguments", a->name);
             return false;
         }
         return true;
@@ -496,11 +496,12 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
         if (!key)
             continue;
         if (!in_list(allowed_keys, key)) {
-            diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
-                       a->name, key, *allowed_keys ? allowed_keys : "none");
+            ir_diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
+                          a->name, key, *allowed_keys ? allowed_keys : "none");
             ok = false;
         } else if (pass_arg(a, key) != &a->args[i]) {
-            diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name, key);
+            ir_diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name,
+                          key);
             ok = false;
         }
     }

@@ -45,8 +45,8 @@ static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *
         memcpy(idx, tmp, sizeof idx);
         r /= dim;
     }
-    diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
-               what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
+    ir_diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
+                  what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
     return false;
 }
 
@@ -74,9 +74,9 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             if (a->kind == PASS_ARG_CALL) {
                 if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
                     !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
-                    diag_error(d, a->loc,
-                               "quantize: percentile takes one number in (0, 100], e.g. "
-                               "percentile(99.99)");
+                    ir_diag_error(d, a->loc,
+                                  "quantize: percentile takes one number in (0, 100], e.g. "
+                                  "percentile(99.99)");
                     return false;
                 }
                 *p = a->call->args[0].number;
@@ -84,9 +84,9 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             return true;
         }
     }
-    diag_error(d, a->loc,
-               "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
-               name ? name : "?");
+    ir_diag_error(d, a->loc,
+                  "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
+                  name ? name : "?");
     return false;
 }
 
@@ -106,8 +106,8 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
     float tmax = 0;
     for (int64_t i = 0; i < total; i++) {
         if (!isfinite(x[i])) {
-            diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf", w->name,
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf",
+                          w->name, ir_ops[n->op].name, n->name);
             return false;
         }
         tmax = fmaxf(tmax, fabsf(x[i]));
@@ -358,7 +358,7 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
     if (!la)
         return true;
     if (la->kind != PASS_ARG_STRING && la->kind != PASS_ARG_NAME) {
-        diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
+        ir_diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
     const PassFile *lab = pass_file(la, d);
@@ -368,16 +368,17 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
               (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
                lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
-        diag_error(d, la->loc,
-                   "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
-                   (long long)gd->val->shape[0], la->text);
+        ir_diag_error(
+            d, la->loc,
+            "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
+            (long long)gd->val->shape[0], la->text);
     gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
     for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
         gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
         if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
-            diag_error(d, la->loc,
-                       "quantize: label %lld of '%s' is %lld; the model has %lld classes",
-                       (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
+            ir_diag_error(d, la->loc,
+                          "quantize: label %lld of '%s' is %lld; the model has %lld classes",
+                          (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
             ok = false;
         }
     }
@@ -389,15 +390,15 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
 {
     const PassArg *md = pass_arg(args, "max_drop"), *va = pass_arg(args, "validate");
     if (md->kind != PASS_ARG_NUMBER || !(md->number >= 0) || md->number >= 1) {
-        diag_error(d, md->loc,
-                   "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
-                   "(or 0.005)");
+        ir_diag_error(d, md->loc,
+                      "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
+                      "(or 0.005)");
         return false;
     }
     if (!va || (va->kind != PASS_ARG_STRING && va->kind != PASS_ARG_NAME)) {
-        diag_error(d, args->loc,
-                   "quantize: max_drop needs validation samples: validate=\"val.npy\" "
-                   "[, labels=\"labels.npy\"]");
+        ir_diag_error(d, args->loc,
+                      "quantize: max_drop needs validation samples: validate=\"val.npy\" "
+                      "[, labels=\"labels.npy\"]");
         return false;
     }
     Guard gd = {.g = g,
@@ -412,8 +413,8 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
         return false;
     bool ok = true;
     if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
-        diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
-                   va->text);
+        ir_diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
+                      va->text);
         ok = false;
     }
     ok = ok && check_finite("validation", gd.val, va->loc, d);
@@ -462,7 +463,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 (size_t)snprintf(floats + len, sizeof floats - len, "%s%s (%.2f)", len ? ", " : "",
                                  g->nodes[layers[j]].name, gain[layers[j]] * 100);
     if (ok && base - m > md->number) {
-        diag_error(
+        ir_diag_error(
             d, args->loc,
             "quantize: max_drop=%g%% cannot be met with any layer in int8: the best is a "
             "drop of %.2f points with %d of %d layers float (%s: points each recovers alone), "
@@ -476,12 +477,12 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 ir_node_set_int(g, layers[j], "quant_float", 1);
                 ir_node_set_float(g, layers[j], "quant_cost", gain[layers[j]] * 100);
             }
-        diag_note(d, args->loc,
-                  "quantize: top-1 %s %.2f%% fp32, %.2f%% with %d of %d layers int8 (drop %.2f "
-                  "points, budget %.2f)%s%s%s",
-                  gd.labels ? "accuracy" : "agreement", base * 100, m * 100, n_layers - n_float,
-                  n_layers, (base - m) * 100, md->number * 100,
-                  n_float ? "; float (points each recovers alone): " : "", floats, "");
+        ir_diag_note(d, args->loc,
+                     "quantize: top-1 %s %.2f%% fp32, %.2f%% with %d of %d layers int8 (drop %.2f "
+                     "points, budget %.2f)%s%s%s",
+                     gd.labels ? "accuracy" : "agreement", base * 100, m * 100, n_layers - n_float,
+                     n_layers, (base - m) * 100, md->number * 100,
+                     n_float ? "; float (points each recovers alone): " : "", floats, "");
         ok = rewrite(g, watch, n_watch, xs, xz, per_channel, keep, d);
     }
     free(keep);
@@ -512,8 +513,8 @@ static bool group_quantize(Graph *g, const Node *n, const float *x, int64_t O, i
     memset(q, 0, qbytes + 1);
     for (int64_t i = 0; i < O * K; i++)
         if (!isfinite(x[i])) {
-            diag_error(d, n->loc, "quantize: the weight of %s '%s' holds NaN or Inf",
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(d, n->loc, "quantize: the weight of %s '%s' holds NaN or Inf",
+                          ir_ops[n->op].name, n->name);
             return false;
         }
     for (int64_t o = 0; o < O; o++)
@@ -543,13 +544,13 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                    bool per_channel, Diag *d)
 {
     if (dynamic && (format != IR_I8 || weight_only)) {
-        diag_error(d, args->loc, "quantize: dynamic is int8 only: quantize(int8, dynamic)");
+        ir_diag_error(d, args->loc, "quantize: dynamic is int8 only: quantize(int8, dynamic)");
         return false;
     }
     if (pass_arg(args, "calibrate") || pass_arg(args, "max_drop") || pass_arg(args, "method")) {
-        diag_error(d, args->loc,
-                   "quantize: calibrate, method and max_drop go with static int8 (weight-only "
-                   "and dynamic modes need no calibration)");
+        ir_diag_error(d, args->loc,
+                      "quantize: calibrate, method and max_drop go with static int8 (weight-only "
+                      "and dynamic modes need no calibration)");
         return false;
     }
     const PassArg *ga = pass_arg(args, "group");
@@ -557,11 +558,12 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
     if (ga) {
         if (ga->kind != PASS_ARG_NUMBER || ga->number < 2 || ga->number != floor(ga->number) ||
             ga->number > 1e9) {
-            diag_error(d, ga->loc, "quantize: group is a whole number of weights, e.g. group=32");
+            ir_diag_error(d, ga->loc,
+                          "quantize: group is a whole number of weights, e.g. group=32");
             return false;
         }
         if (format == IR_F16 || format == IR_BF16 || dynamic) {
-            diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
+            ir_diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
             return false;
         }
         group = (int64_t)ga->number;
@@ -624,11 +626,11 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
             if (!per_channel && !group)
                 gsz = K; /* one scale per row is the coarsest the format has */
             if (K % gsz || (format == IR_I4 && (gsz % 2 || K % 2))) {
-                diag_error(d, n->loc,
-                           "quantize: group=%lld does not divide the %lld input channels of %s "
-                           "'%s'%s",
-                           (long long)gsz, (long long)K, ir_ops[n->op].name, n->name,
-                           format == IR_I4 ? " (int4 also needs an even group)" : "");
+                ir_diag_error(d, n->loc,
+                              "quantize: group=%lld does not divide the %lld input channels of %s "
+                              "'%s'%s",
+                              (long long)gsz, (long long)K, ir_ops[n->op].name, n->name,
+                              format == IR_I4 ? " (int4 also needs an even group)" : "");
                 return false;
             }
             void *q;
@@ -659,8 +661,8 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         changed++;
     }
     if (!changed)
-        diag_warning(d, args->loc,
-                     "quantize: no linear with a constant f32 weight: nothing to quantize");
+        ir_diag_warning(d, args->loc,
+                        "quantize: no linear with a constant f32 weight: nothing to quantize");
     ir_compact(g);
     return ir_infer_shapes(g, d);
 }
@@ -677,7 +679,7 @@ static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, cons
     /* the layer each activation serves: the first quantizable node that reads it */
     NodeId *first = malloc(sizeof(NodeId) * ((size_t)g->n_values + 1));
     if (!first) {
-        diag_error(d, loc, "quantize: out of memory");
+        ir_diag_error(d, loc, "quantize: out of memory");
         return false;
     }
     for (ValueId v = 0; v < g->n_values; v++)
@@ -692,26 +694,28 @@ static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, cons
         const char *x = g->values[watch[k]].name;
         const float s = (hi[k] - lo[k]) / 255.0f;
         if (stats[k].min == stats[k].max) {
-            diag_warning(d, loc,
-                         "quantize: %s '%s': its input '%s' is %g in every calibration sample (a "
-                         "zero range), so its int8 scale is a guess; check '%s'",
-                         op, layer, x, stats[k].min, path);
+            ir_diag_warning(
+                d, loc,
+                "quantize: %s '%s': its input '%s' is %g in every calibration sample (a "
+                "zero range), so its int8 scale is a guess; check '%s'",
+                op, layer, x, stats[k].min, path);
             bad++;
         } else if (!isfinite(s) || s < FLT_MIN || s > 1e15f) {
-            diag_warning(d, loc,
-                         "quantize: %s '%s': the int8 scale of its input '%s' would be %g (range "
-                         "[%g, %g]), which int8 cannot use; check the scale of '%s'",
-                         op, layer, x, (double)s, stats[k].min, stats[k].max, path);
+            ir_diag_warning(
+                d, loc,
+                "quantize: %s '%s': the int8 scale of its input '%s' would be %g (range "
+                "[%g, %g]), which int8 cannot use; check the scale of '%s'",
+                op, layer, x, (double)s, stats[k].min, stats[k].max, path);
             bad++;
         }
     }
     free(first);
     if (bad < n_watch)
         return true;
-    diag_error(d, loc,
-               "quantize: %s: the calibration data gives no usable int8 range for any of the %d "
-               "quantized layers' inputs (constant, all zero or absurdly scaled)",
-               path, n_watch);
+    ir_diag_error(d, loc,
+                  "quantize: %s: the calibration data gives no usable int8 range for any of the %d "
+                  "quantized layers' inputs (constant, all zero or absurdly scaled)",
+                  path, n_watch);
     return false;
 }
 
@@ -745,10 +749,11 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (!strcmp(t, "per_tensor"))
             per_channel = false;
         else {
-            diag_error(d, a->loc,
-                       "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
-                       "weight_only, dynamic, per_channel, per_tensor)",
-                       a->text ? a->text : "?");
+            ir_diag_error(
+                d, a->loc,
+                "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
+                "weight_only, dynamic, per_channel, per_tensor)",
+                a->text ? a->text : "?");
             return false;
         }
     }
@@ -760,7 +765,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (pc->kind == PASS_ARG_NUMBER)
             per_channel = pc->number != 0;
         else {
-            diag_error(d, pc->loc, "quantize: per_channel is true or false");
+            ir_diag_error(d, pc->loc, "quantize: per_channel is true or false");
             return false;
         }
     }
@@ -772,9 +777,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     const PassArg *cal = pass_arg(args, "calibrate");
     if (!cal || (cal->kind != PASS_ARG_STRING && cal->kind != PASS_ARG_NAME)) {
-        diag_error(d, args->loc,
-                   "quantize: static int8 needs calibration samples: quantize(int8, "
-                   "calibrate=\"calib.npy\")");
+        ir_diag_error(d, args->loc,
+                      "quantize: static int8 needs calibration samples: quantize(int8, "
+                      "calibrate=\"calib.npy\")");
         return false;
     }
     /* the activations to calibrate: inputs of the quantizable nodes */
@@ -791,7 +796,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             watch[n_watch++] = n->inputs[0];
     }
     if (n_watch == 0) {
-        diag_warning(
+        ir_diag_warning(
             d, args->loc,
             "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
@@ -804,7 +809,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
-        diag_error(d, args->loc, "quantize: out of memory");
+        ir_diag_error(d, args->loc, "quantize: out of memory");
         return false;
     }
     for (int k = 0; k < n_watch; k++)

@@ -65,9 +65,9 @@ static NodeId producer(Graph *g, ValueId v)
 static void infer(Graph *g)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
 }
 
 static int count_op(const Graph *g, OpKind op)
@@ -114,9 +114,9 @@ static Outputs evaluate(const Graph *g, const void *const *inputs, const int64_t
 {
     Outputs o = {.n = g->n_outputs};
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_eval_graph(g, inputs, o.data, syms, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_eval_graph(g, inputs, o.data, syms, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     for (int i = 0; i < o.n; i++)
         o.bytes[i] = value_bytes(g, g->outputs[i], syms);
     return o;
@@ -126,11 +126,11 @@ static Outputs evaluate(const Graph *g, const void *const *inputs, const int64_t
 static bool run_passes(Graph *g, const char *pipeline)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions o = {.verify = true};
     bool ok = pass_pipeline_run(g, pipeline, (SrcLoc){0}, &o, &d);
-    ck_assert_msg(ok, "pipeline '%s': %s", pipeline, diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(ok, "pipeline '%s': %s", pipeline, ir_diag_text(&d));
+    ir_diag_fini(&d);
     return ok;
 }
 
@@ -598,10 +598,10 @@ START_TEST(pipeline_end_to_end)
     g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
     ck_assert_int_eq(pl.n, 11);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -614,12 +614,12 @@ static char *parse_message(const char *pipeline, SrcLoc loc)
     Graph *g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_parse(g, pipeline, loc, &pl, &d));
     ck_assert_int_eq(pl.n, 0);
     ck_assert_int_eq(d.n_errors, 1);
-    char *msg = strdup(diag_text(&d));
-    diag_fini(&d);
+    char *msg = strdup(ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
     return msg;
 }
@@ -681,10 +681,10 @@ START_TEST(parse_arguments)
     Graph *g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *p = " fold , quantize(int8, per_channel, calibrate=\"a \\\"b\\\\\", "
                     "method=percentile(99.99), eps=1e-3) ,prune(amount=50%, layer2.0.conv1),dce()";
-    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &pl, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &pl, &d), "%s", ir_diag_text(&d));
     const PassArgs *calls = pl.steps;
     ck_assert_int_eq(pl.n, 4);
     ck_assert_str_eq(calls[0].name, "fold");
@@ -712,7 +712,7 @@ START_TEST(parse_arguments)
     /* an empty pipeline runs nothing */
     ck_assert(pass_pipeline_parse(g, "  ", (SrcLoc){0}, &pl, &d));
     ck_assert_int_eq(pl.n, 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -724,28 +724,28 @@ START_TEST(run_errors)
     ir_output_add(g, op1(g, IR_OP_RELU, "y", x));
     infer(g);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold,prune(int8)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
-        diag_text(&d),
+        ir_diag_text(&d),
         "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
         "  fold,prune(int8)\n"
         "       ^\n");
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "dce(1)", (SrcLoc){0}, NULL, &d));
-    ck_assert_str_eq(diag_text(&d), "--passes:1:1: error: pass 'dce' takes no arguments\n"
-                                    "  dce(1)\n"
-                                    "  ^\n");
-    diag_fini(&d);
-    diag_init(&d);
+    ck_assert_str_eq(ir_diag_text(&d), "--passes:1:1: error: pass 'dce' takes no arguments\n"
+                                       "  dce(1)\n"
+                                       "  ^\n");
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold(limit=3)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
-        diag_text(&d),
+        ir_diag_text(&d),
         "--passes:1:6: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
         "  fold(limit=3)\n"
         "       ^\n");
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ck_assert(pass_lookup("prune") != NULL);
     ck_assert(pass_lookup("nope") == NULL);
     ir_graph_free(g);
@@ -762,7 +762,7 @@ START_TEST(print_after)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions o = {.print_after = "fuse", .print_to = f, .verify = true};
     ck_assert(pass_pipeline_run(g, "dce,fuse,dce", (SrcLoc){0}, &o, &d));
     fclose(f);
@@ -779,7 +779,7 @@ START_TEST(print_after)
     ck_assert(strncmp(buf, "; IR after dce\n", 15) == 0);
     ck_assert_ptr_nonnull(second);
     free(buf);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

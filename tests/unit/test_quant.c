@@ -390,9 +390,9 @@ START_TEST(qops_jit)
     add_qop(g, in, &n_in, true, 1, 12, 20, 20, 12, 3, 2, 1, 12, false, false);
     add_qop(g, in, &n_in, true, 1, 4, 9, 8, 8, 3, 1, 1, 4, true, false);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     char msg[512];
     const int threads[] = {1, 2};
     ck_assert_msg(sup_check(g, in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
@@ -604,15 +604,15 @@ static void check_chained(Graph *g, RtTensor *in, const char *passes, size_t out
                           int n_u8, int n_relu, const char *what)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, ir_diag_text(&d));
     const void *ins[1] = {in[0].data};
     void *before[4] = {0}, *after[4] = {0};
     int64_t syms[IR_MAX_SYMS] = {0};
-    ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s: %s", what, diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s: %s", what, ir_diag_text(&d));
     PassRunOptions ro = {.verify = true};
     ck_assert_msg(pass_pipeline_run(g, passes, (SrcLoc){0}, &ro, &d), "%s: %s", what,
-                  diag_text(&d));
+                  ir_diag_text(&d));
     int u8_layers = 0;
     for (int i = 0; i < g->n_nodes; i++)
         u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
@@ -620,14 +620,14 @@ static void check_chained(Graph *g, RtTensor *in, const char *passes, size_t out
                   count_op(g, IR_OP_QUANTIZE));
     ck_assert_msg(u8_layers == n_u8, "%s: %d u8 layers", what, u8_layers);
     ck_assert_msg(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6) == n_relu, "%s: relus", what);
-    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s: %s", what, diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s: %s", what, ir_diag_text(&d));
     ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * out_floats) == 0,
                   "%s: the chained reference differs", what);
     for (int i = 0; i < 4; i++) {
         free(before[i]);
         free(after[i]);
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     char msg[512];
     const int threads[] = {1, 3};
     ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s: %s", what, msg);
@@ -765,19 +765,19 @@ START_TEST(qlinear_packed)
         add_qop(g, in, &n_in, false, shapes[t][0], shapes[t][1], 0, 0, shapes[t][2], 0, 0, 0, 1,
                 t % 2 == 0, t < 2);
         Diag d;
-        diag_init(&d);
-        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+        ir_diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
         const void *ins[1] = {in[0].data};
         void *before[2], *after[2];
         int64_t syms[IR_MAX_SYMS] = {0};
-        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
+        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", ir_diag_text(&d));
         PassRunOptions ro = {.verify = true};
-        ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, &ro, &d), "%s", diag_text(&d));
+        ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, &ro, &d), "%s", ir_diag_text(&d));
         int packed = 0;
         for (int i = 0; i < g->n_nodes; i++)
             packed += g->nodes[i].op == IR_OP_QLINEAR && ir_attr_int(&g->nodes[i], "w_packed", 0);
         ck_assert_int_eq(packed, 1);
-        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
+        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", ir_diag_text(&d));
         const int64_t nout = shapes[t][0] * shapes[t][2];
         ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * (size_t)nout) == 0,
                       "shape %d: packed reference differs", t);
@@ -785,7 +785,7 @@ START_TEST(qlinear_packed)
             free(before[i]);
             free(after[i]);
         }
-        diag_fini(&d);
+        ir_diag_fini(&d);
         char msg[512];
         const int threads[] = {1, 3};
         ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "shape %d: %s", t, msg);
@@ -839,9 +839,9 @@ static Graph *qdq_graph(bool conv, bool per_channel, RtTensor *in)
         ir_node_set_int(g, n, "padding", 1);
     ir_output_add(g, g->nodes[n].outputs[0]);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -864,9 +864,9 @@ START_TEST(qdq_pass)
             seed = s0;
             Graph *g = qdq_graph(conv, pc, &in);
             Diag d;
-            diag_init(&d);
+            ir_diag_init(&d);
             ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, NULL, &d), "%s",
-                          diag_text(&d));
+                          ir_diag_text(&d));
             ck_assert_int_eq(count_op(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR), 1);
             ck_assert_int_eq(count_op(g, conv ? IR_OP_CONV2D : IR_OP_LINEAR), 0);
             ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 0);
@@ -874,8 +874,8 @@ START_TEST(qdq_pass)
              * products in f32; the int8 op is exact up to its one scaling) */
             void *o_ref[1], *o[1];
             const void *x_ref[1] = {in_ref.data}, *x[1] = {in.data};
-            ck_assert_msg(ir_eval_graph(ref, x_ref, o_ref, NULL, &d), "%s", diag_text(&d));
-            ck_assert_msg(ir_eval_graph(g, x, o, NULL, &d), "%s", diag_text(&d));
+            ck_assert_msg(ir_eval_graph(ref, x_ref, o_ref, NULL, &d), "%s", ir_diag_text(&d));
+            ck_assert_msg(ir_eval_graph(g, x, o, NULL, &d), "%s", ir_diag_text(&d));
             const Shape *os = &g->values[g->outputs[0]].type.shape;
             int64_t total = 1;
             for (int i = 0; i < os->rank; i++)
@@ -890,7 +890,7 @@ START_TEST(qdq_pass)
                           max_diff, max_b);
             free(o_ref[0]);
             free(o[0]);
-            diag_fini(&d);
+            ir_diag_fini(&d);
             /* and the emitted int8 kernel against the evaluator */
             char msg[512];
             ck_assert_msg(sup_check(g, &in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
@@ -903,11 +903,11 @@ START_TEST(qdq_pass)
     RtTensor in;
     Graph *g = qdq_graph(true, true, &in);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(pass_pipeline_run(g, "fold,qdq", (SrcLoc){0}, NULL, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(pass_pipeline_run(g, "fold,qdq", (SrcLoc){0}, NULL, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(count_op(g, IR_OP_CONV2D), 1);
     ck_assert_int_eq(count_op(g, IR_OP_QCONV2D), 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(in.data);
     ir_graph_free(g);
 }
