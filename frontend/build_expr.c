@@ -221,7 +221,7 @@ static Val int_arith(Builder *b, AstOp op, int64_t x, int64_t y, SrcLoc loc)
     default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (overflow) {
-        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, ast_op_str(op),
+        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, fe_ast_op_str(op),
                  (long long)y);
         return fe_err_val(loc);
     }
@@ -255,7 +255,7 @@ static Val float_arith(Builder *b, AstOp op, double x, double y, SrcLoc loc)
     default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (!isfinite(r)) {
-        fe_error(b, loc, "the result of %g %s %g is out of range", x, ast_op_str(op), y);
+        fe_error(b, loc, "the result of %g %s %g is out of range", x, fe_ast_op_str(op), y);
         return fe_err_val(loc);
     }
     return float_val(r, loc);
@@ -270,7 +270,8 @@ static Val compare(Builder *b, AstOp op, const Val *l, const Val *r, SrcLoc loc)
         return bool_val((strcmp(l->s, r->s) == 0) == (op == AST_OP_EQ), loc);
     if (!is_number(l) || !is_number(r)) {
         const Val *bad = is_number(l) ? r : l;
-        wrong(b, bad, "a compile-time number", ir_arena_printf(b->arena, "'%s'", ast_op_str(op)));
+        wrong(b, bad, "a compile-time number",
+              ir_arena_printf(b->arena, "'%s'", fe_ast_op_str(op)));
         return fe_err_val(loc);
     }
     int c;
@@ -344,14 +345,15 @@ static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
                                      [AST_OP_DIV] = IR_OP_DIV};
         if (e->op == AST_OP_FLOORDIV || e->op == AST_OP_MOD) {
             fe_error(b, e->loc, "'%s' is for compile-time integers; tensors have + - * /",
-                     ast_op_str(e->op));
+                     fe_ast_op_str(e->op));
             return fe_err_val(e->loc);
         }
         return tensor_binary(b, ops[e->op], &l, &r, e->loc);
     }
     if (!is_number(&l) || !is_number(&r)) {
         const Val *bad = is_number(&l) ? &r : &l;
-        wrong(b, bad, "a number or a tensor", ir_arena_printf(b->arena, "'%s'", ast_op_str(e->op)));
+        wrong(b, bad, "a number or a tensor",
+              ir_arena_printf(b->arena, "'%s'", fe_ast_op_str(e->op)));
         return fe_err_val(e->loc);
     }
     if (l.kind == VAL_INT && r.kind == VAL_INT)
@@ -390,7 +392,7 @@ static Val eval_unary(Builder *b, Scope *s, const AstExpr *e)
     }
     default:
         wrong(b, &v, "a number or a tensor",
-              ir_arena_printf(b->arena, "unary '%s'", ast_op_str(e->op)));
+              ir_arena_printf(b->arena, "unary '%s'", fe_ast_op_str(e->op)));
         return fe_err_val(e->loc);
     }
 }
