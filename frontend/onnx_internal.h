@@ -104,24 +104,24 @@ int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max
 OxResult ox_import_node(OxImporter *im, OxNode *n);
 /* Whether op (default domain) has a mapping at all. */
 bool ox_op_known(const char *op);
-/* Helpers of the mapping functions, shared with onnx_ops_nn.c. wants: output i is used;
- * mk: a new node of IR op (by name), IR_NONE when the IR lacks it; done: infers its types
- * and returns output 0; un/bin: unary/binary IR op; scalar: a 0-d constant; out: binds
- * output 0 (OX_ERROR for IR_NONE); need_const: constant input i, NULL (and the caller told)
- * when not constant; slice1: one IR slice. */
-bool wants(const OxNode *n, int i);
-NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k);
-ValueId done(OxImporter *im, NodeId id);
-OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op);
-ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v);
-ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b);
-ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v);
-OxResult out(OxImporter *im, const OxNode *n, ValueId v);
-ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
-const OxConst *need_const(OxImporter *im, const OxNode *n, int i);
-ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
-ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
-               int64_t step);
+/* Helpers of the mapping functions, shared with onnx_ops_nn.c. ox_wants: output i is used;
+ * ox_mk: a new node of IR op (by name), IR_NONE when the IR lacks it; ox_done: infers its
+ * types and returns output 0; ox_un/ox_bin: unary/binary IR op; ox_scalar: a 0-d constant;
+ * ox_out: binds output 0 (OX_ERROR for IR_NONE); ox_need_const: constant input i, NULL (and
+ * the caller told) when not constant; ox_slice1: one IR slice. */
+bool ox_wants(const OxNode *n, int i);
+NodeId ox_mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k);
+ValueId ox_done(OxImporter *im, NodeId id);
+OxResult ox_no_ir_op(OxImporter *im, const OxNode *n, const char *op);
+ValueId ox_un(OxImporter *im, const OxNode *n, const char *op, ValueId v);
+ValueId ox_bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b);
+ValueId ox_scalar(OxImporter *im, const OxNode *n, DType dt, double v);
+OxResult ox_out(OxImporter *im, const OxNode *n, ValueId v);
+ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
+const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
+ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
+ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
+                  int64_t step);
 /* The mappings of onnx_ops_nn.c (Attention, the losses, Trilu, RotaryEmbedding): true when
  * it handled op, its result in *r. */
 bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r);

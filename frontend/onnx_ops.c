@@ -11,13 +11,13 @@
 
 /* ---- helpers ---- */
 
-bool wants(const OxNode *n, int i)
+bool ox_wants(const OxNode *n, int i)
 {
     return i < n->n_out && *n->out[i];
 }
 
 /* A new IR node of op (by name) on ins; IR_NONE when the IR has no such op. */
-NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k)
+NodeId ox_mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k)
 {
     OpKind kind;
     if (!ir_op_lookup(op, &kind))
@@ -26,33 +26,33 @@ NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, i
 }
 
 /* Infers the node's types; its output (unknown, rank -1, after an error). */
-ValueId done(OxImporter *im, NodeId id)
+ValueId ox_done(OxImporter *im, NodeId id)
 {
     ir_infer_node(im->g, id, im->d);
     return im->g->nodes[id].outputs[0];
 }
 
-OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op)
+OxResult ox_no_ir_op(OxImporter *im, const OxNode *n, const char *op)
 {
     return ox_unsupported(im, n, "slimc's IR has no '%s' op yet", op);
 }
 
 /* Unary IR op on v. */
-ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v)
+ValueId ox_un(OxImporter *im, const OxNode *n, const char *op, ValueId v)
 {
-    NodeId id = mk(im, n, op, &v, 1);
-    return id == IR_NONE ? IR_NONE : done(im, id);
+    NodeId id = ox_mk(im, n, op, &v, 1);
+    return id == IR_NONE ? IR_NONE : ox_done(im, id);
 }
 
-ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b)
+ValueId ox_bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b)
 {
     ValueId ins[2] = {a, b};
-    NodeId id = mk(im, n, op, ins, 2);
-    return id == IR_NONE ? IR_NONE : done(im, id);
+    NodeId id = ox_mk(im, n, op, ins, 2);
+    return id == IR_NONE ? IR_NONE : ox_done(im, id);
 }
 
 /* A 0-d constant of dtype dt holding v. */
-ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
+ValueId ox_scalar(OxImporter *im, const OxNode *n, DType dt, double v)
 {
     OxConst c;
     ox_const_make(im, &c, dt, 0, NULL);
@@ -62,7 +62,7 @@ ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v)
                         c.nbytes, n->loc);
 }
 
-OxResult out(OxImporter *im, const OxNode *n, ValueId v)
+OxResult ox_out(OxImporter *im, const OxNode *n, ValueId v)
 {
     if (v == IR_NONE)
         return OX_ERROR;
@@ -105,14 +105,14 @@ static bool reshape_attr(const Shape *target, int64_t *attr)
  * with another shape); otherwise a reshape node. */
 static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *target);
 
-ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target)
+ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target)
 {
     int64_t attr[IR_MAX_RANK];
     if (!reshape_attr(target, attr))
         return IR_NONE;
-    NodeId id = mk(im, n, "reshape", &v, 1);
+    NodeId id = ox_mk(im, n, "reshape", &v, 1);
     ir_node_set_ints(im->g, id, "shape", attr, target->rank);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *target)
@@ -128,14 +128,14 @@ static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *targ
             return OX_OK;
         }
     }
-    ValueId v = reshape_to(im, n, ox_value(im, e), target);
-    return v == IR_NONE ? ox_unsupported(im, n, "shape too symbolic") : out(im, n, v);
+    ValueId v = ox_reshape_to(im, n, ox_value(im, e), target);
+    return v == IR_NONE ? ox_unsupported(im, n, "shape too symbolic") : ox_out(im, n, v);
 }
 
 /* An integer list from constant input i (or the ints attribute name when the opset
  * still had it as an attribute). Returns the count, -1 when absent, -2 when not constant. */
 /* Constant input i that the mapping needs: NULL (and the caller told) when not constant. */
-const OxConst *need_const(OxImporter *im, const OxNode *n, int i)
+const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i)
 {
     const OxConst *c = ox_const_in(n, i);
     if (!c && ox_has_in(n, i))
@@ -147,7 +147,7 @@ int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max
 {
     if (!ox_has_in(n, i))
         return -1;
-    const OxConst *c = need_const(im, n, i);
+    const OxConst *c = ox_need_const(im, n, i);
     if (!c)
         return -2;
     int64_t k = ox_const_numel(c);
@@ -160,8 +160,8 @@ int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max
 
 static OxResult op_unary(OxImporter *im, OxNode *n, const char *irop)
 {
-    ValueId v = un(im, n, irop, ox_in(im, n, 0));
-    return v == IR_NONE ? no_ir_op(im, n, irop) : out(im, n, v);
+    ValueId v = ox_un(im, n, irop, ox_in(im, n, 0));
+    return v == IR_NONE ? ox_no_ir_op(im, n, irop) : ox_out(im, n, v);
 }
 
 static OxResult op_binary(OxImporter *im, OxNode *n, const char *irop)
@@ -171,14 +171,14 @@ static OxResult op_binary(OxImporter *im, OxNode *n, const char *irop)
     ValueId b = ox_in(im, n, 1);
     DType da = ox_ty(im, ox_in(im, n, 0))->dtype;
     if (!strcmp(irop, "pow") && ox_ty(im, b)->dtype != da) { /* Pow's Y may have another type */
-        NodeId id = mk(im, n, "cast", &b, 1);
+        NodeId id = ox_mk(im, n, "cast", &b, 1);
         if (id == IR_NONE)
-            return no_ir_op(im, n, "cast");
+            return ox_no_ir_op(im, n, "cast");
         ir_node_set_int(im->g, id, "dtype", da);
-        b = done(im, id);
+        b = ox_done(im, id);
     }
-    ValueId v = bin(im, n, irop, ox_in(im, n, 0), b);
-    return v == IR_NONE ? no_ir_op(im, n, irop) : out(im, n, v);
+    ValueId v = ox_bin(im, n, irop, ox_in(im, n, 0), b);
+    return v == IR_NONE ? ox_no_ir_op(im, n, irop) : ox_out(im, n, v);
 }
 
 /* Sum, Max, Min, Mean: a chain of binary ops over any number of inputs. */
@@ -188,19 +188,19 @@ static OxResult op_variadic(OxImporter *im, OxNode *n, const char *irop, bool me
         return ox_unsupported(im, n, "needs at least one input");
     ValueId acc = ox_in(im, n, 0);
     for (int i = 1; i < n->n_in; i++) {
-        acc = bin(im, n, irop, acc, ox_in(im, n, i));
+        acc = ox_bin(im, n, irop, acc, ox_in(im, n, i));
         if (acc == IR_NONE)
-            return no_ir_op(im, n, irop);
+            return ox_no_ir_op(im, n, irop);
     }
     if (mean && n->n_in > 1)
-        acc = bin(im, n, "mul", acc, scalar(im, n, ox_ty(im, acc)->dtype, 1.0 / n->n_in));
+        acc = ox_bin(im, n, "mul", acc, ox_scalar(im, n, ox_ty(im, acc)->dtype, 1.0 / n->n_in));
     else if (n->n_in == 1) {
         /* one input: a copy, so that the output is a computed value */
-        acc = bin(im, n, irop, acc, acc);
+        acc = ox_bin(im, n, irop, acc, acc);
         if (strcmp(irop, "add") == 0)
-            acc = bin(im, n, "mul", acc, scalar(im, n, ox_ty(im, acc)->dtype, 0.5));
+            acc = ox_bin(im, n, "mul", acc, ox_scalar(im, n, ox_ty(im, acc)->dtype, 0.5));
     }
-    return out(im, n, acc);
+    return ox_out(im, n, acc);
 }
 
 /* Spatial attributes of Conv / pools for 2-D: symmetric pads, or auto_pad. */
@@ -280,7 +280,7 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
 /* Pads x explicitly by the window's pads (constant value) and zeroes them. */
 static ValueId pad_explicit(OxImporter *im, const OxNode *n, ValueId x, Window *w, double value)
 {
-    NodeId id = mk(im, n, "pad", &x, 1);
+    NodeId id = ox_mk(im, n, "pad", &x, 1);
     if (id == IR_NONE)
         return IR_NONE;
     int64_t pads[4] = {w->pads[1], w->pads[3], w->pads[0], w->pads[2]}; /* last dim first */
@@ -289,7 +289,7 @@ static ValueId pad_explicit(OxImporter *im, const OxNode *n, ValueId x, Window *
     ir_node_set_float(im->g, id, "value", value);
     w->p[0] = w->p[1] = 0;
     w->asym = false;
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 /* [N, C, L] as [N, C, 1, L] (1-D ops run as 2-D ones). */
@@ -297,7 +297,7 @@ static ValueId lift_1d(OxImporter *im, const OxNode *n, ValueId x)
 {
     const Shape *s = &ox_ty(im, x)->shape;
     Shape t = {4, {s->d[0], s->d[1], ir_dim(1), s->d[2]}};
-    return reshape_to(im, n, x, &t);
+    return ox_reshape_to(im, n, x, &t);
 }
 
 /* [N, C, 1, L] back to [N, C, L]. */
@@ -307,7 +307,7 @@ static ValueId drop_1d(OxImporter *im, const OxNode *n, ValueId y)
     if (s->rank != 4)
         return y; /* an error was reported */
     Shape t = {3, {s->d[0], s->d[1], s->d[3]}};
-    return reshape_to(im, n, y, &t);
+    return ox_reshape_to(im, n, y, &t);
 }
 
 static OxResult op_conv(OxImporter *im, OxNode *n)
@@ -329,13 +329,13 @@ static OxResult op_conv(OxImporter *im, OxNode *n)
     if (w.asym && (x = pad_explicit(im, n, x, &w, 0.0)) == IR_NONE)
         return ox_unsupported(im, n, "asymmetric pads need the IR op 'pad'");
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "conv2d", ins, ox_has_in(n, 2) ? 3 : 2);
+    NodeId id = ox_mk(im, n, "conv2d", ins, ox_has_in(n, 2) ? 3 : 2);
     ir_node_set_ints(im->g, id, "stride", w.s, 2);
     ir_node_set_ints(im->g, id, "padding", w.p, 2);
     ir_node_set_ints(im->g, id, "dilation", w.dil, 2);
     ir_node_set_int(im->g, id, "groups", ox_attr_int(n, "group", 1));
-    ValueId y = done(im, id);
-    return out(im, n, one_d ? drop_1d(im, n, y) : y);
+    ValueId y = ox_done(im, id);
+    return ox_out(im, n, one_d ? drop_1d(im, n, y) : y);
 }
 
 static OxResult op_conv_transpose(OxImporter *im, OxNode *n)
@@ -360,15 +360,15 @@ static OxResult op_conv_transpose(OxImporter *im, OxNode *n)
         op[1] = tmp[1];
     }
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "conv_transpose2d", ins, ox_has_in(n, 2) ? 3 : 2);
+    NodeId id = ox_mk(im, n, "conv_transpose2d", ins, ox_has_in(n, 2) ? 3 : 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "conv_transpose2d");
+        return ox_no_ir_op(im, n, "conv_transpose2d");
     ir_node_set_ints(im->g, id, "stride", w.s, 2);
     ir_node_set_ints(im->g, id, "padding", w.p, 2);
     ir_node_set_ints(im->g, id, "output_padding", op, 2);
     ir_node_set_ints(im->g, id, "dilation", w.dil, 2);
     ir_node_set_int(im->g, id, "groups", ox_attr_int(n, "group", 1));
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
@@ -377,7 +377,7 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
     OxResult nd;
     if (ox_pool_ext(im, n, is_max, &nd)) /* frontend/onnx_ops_ext.c: 3-D, Indices, averages */
         return nd;
-    if (wants(n, 1))
+    if (ox_wants(n, 1))
         return ox_unsupported(im, n, "the Indices output is not supported");
     bool one_d = ox_ty(im, x)->shape.rank == 3;
     int64_t kernel[4];
@@ -407,7 +407,7 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
     }
     if (!is_max && (w.dil[0] != 1 || w.dil[1] != 1))
         return ox_unsupported(im, n, "dilated average pooling");
-    NodeId id = mk(im, n, is_max ? "max_pool2d" : "avg_pool2d", &x, 1);
+    NodeId id = ox_mk(im, n, is_max ? "max_pool2d" : "avg_pool2d", &x, 1);
     ir_node_set_ints(im->g, id, "kernel", w.k, 2);
     ir_node_set_ints(im->g, id, "stride", w.s, 2);
     ir_node_set_ints(im->g, id, "padding", w.p, 2);
@@ -416,8 +416,8 @@ static OxResult op_pool(OxImporter *im, OxNode *n, bool is_max)
     else
         ir_node_set_int(im->g, id, "count_include_pad", cip);
     ir_node_set_int(im->g, id, "ceil_mode", ox_attr_int(n, "ceil_mode", 0));
-    ValueId y = done(im, id);
-    return out(im, n, one_d ? drop_1d(im, n, y) : y);
+    ValueId y = ox_done(im, id);
+    return ox_out(im, n, one_d ? drop_1d(im, n, y) : y);
 }
 
 static OxResult op_global_pool(OxImporter *im, OxNode *n, const char *irop)
@@ -429,21 +429,21 @@ static OxResult op_global_pool(OxImporter *im, OxNode *n, const char *irop)
     int64_t axes[IR_MAX_RANK];
     for (int i = 2; i < r; i++)
         axes[i - 2] = i;
-    NodeId id = mk(im, n, irop, &x, 1);
+    NodeId id = ox_mk(im, n, irop, &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, irop);
+        return ox_no_ir_op(im, n, irop);
     ir_node_set_ints(im->g, id, "axes", axes, r - 2);
     ir_node_set_int(im->g, id, "keepdim", 1);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
-ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r)
+ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r)
 {
-    NodeId id = mk(im, n, "permute", &x, 1);
+    NodeId id = ox_mk(im, n, "permute", &x, 1);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_ints(im->g, id, "perm", perm, r);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 static OxResult op_gemm(OxImporter *im, OxNode *n)
@@ -452,30 +452,30 @@ static OxResult op_gemm(OxImporter *im, OxNode *n)
     int64_t ta = ox_attr_int(n, "transA", 0), tb = ox_attr_int(n, "transB", 0);
     ValueId a = ox_in(im, n, 0), b = ox_in(im, n, 1);
     int64_t swap[2] = {1, 0};
-    if (ta && (a = permute(im, n, a, swap, 2)) == IR_NONE)
-        return no_ir_op(im, n, "permute");
+    if (ta && (a = ox_permute(im, n, a, swap, 2)) == IR_NONE)
+        return ox_no_ir_op(im, n, "permute");
     ValueId y;
     const OxConst *cc = ox_const_in(n, 2);
     bool fold_bias = cc && cc->rank == 1 && alpha == 1.0f && beta == 1.0f && cc->dtype == IR_F32;
     if (tb) {
         /* linear's weight is [out, in]: B as given; a vector C is its bias */
         ValueId ins[3] = {a, b, fold_bias ? ox_in(im, n, 2) : IR_NONE};
-        NodeId id = mk(im, n, "linear", ins, fold_bias ? 3 : 2);
-        y = done(im, id);
+        NodeId id = ox_mk(im, n, "linear", ins, fold_bias ? 3 : 2);
+        y = ox_done(im, id);
         if (fold_bias)
-            return out(im, n, y);
+            return ox_out(im, n, y);
     } else {
-        y = bin(im, n, "matmul", a, b);
+        y = ox_bin(im, n, "matmul", a, b);
     }
     if (alpha != 1.0f)
-        y = bin(im, n, "mul", y, scalar(im, n, IR_F32, alpha));
+        y = ox_bin(im, n, "mul", y, ox_scalar(im, n, IR_F32, alpha));
     if (ox_has_in(n, 2) && beta != 0.0f) {
         ValueId c = ox_in(im, n, 2);
         if (beta != 1.0f)
-            c = bin(im, n, "mul", c, scalar(im, n, IR_F32, beta));
-        y = bin(im, n, "add", y, c);
+            c = ox_bin(im, n, "mul", c, ox_scalar(im, n, IR_F32, beta));
+        y = ox_bin(im, n, "add", y, c);
     }
-    return out(im, n, y);
+    return ox_out(im, n, y);
 }
 
 static OxResult op_softmax(OxImporter *im, OxNode *n, const char *irop)
@@ -486,9 +486,9 @@ static OxResult op_softmax(OxImporter *im, OxNode *n, const char *irop)
     if (!norm_axis(axis, s->rank, &ax))
         return ox_unsupported(im, n, "axis %lld out of range", (long long)axis);
     if (im->opset >= 13 || ax == s->rank - 1) {
-        NodeId id = mk(im, n, irop, &x, 1);
+        NodeId id = ox_mk(im, n, irop, &x, 1);
         ir_node_set_int(im->g, id, "axis", ax);
-        return out(im, n, done(im, id));
+        return ox_out(im, n, ox_done(im, id));
     }
     /* before opset 13: the input is coerced to 2-D [prod(:axis), prod(axis:)] */
     Shape two = {2, {ir_dim(1), ir_dim(1)}};
@@ -497,10 +497,10 @@ static OxResult op_softmax(OxImporter *im, OxNode *n, const char *irop)
             return ox_unsupported(im, n, "coerced softmax on a symbolic shape");
         else
             two.d[i < ax ? 0 : 1].c *= s->d[i].c;
-    ValueId f = reshape_to(im, n, x, &two);
-    NodeId id = mk(im, n, irop, &f, 1);
+    ValueId f = ox_reshape_to(im, n, x, &two);
+    NodeId id = ox_mk(im, n, irop, &f, 1);
     ir_node_set_int(im->g, id, "axis", 1);
-    return out(im, n, reshape_to(im, n, done(im, id), s));
+    return ox_out(im, n, ox_reshape_to(im, n, ox_done(im, id), s));
 }
 
 static OxResult op_flatten(OxImporter *im, OxNode *n)
@@ -629,8 +629,8 @@ static OxResult op_transpose(OxImporter *im, OxNode *n)
         for (int i = 0; i < r; i++)
             perm[i] = r - 1 - i;
     }
-    ValueId v = permute(im, n, x, perm, k);
-    return v == IR_NONE ? no_ir_op(im, n, "permute") : out(im, n, v);
+    ValueId v = ox_permute(im, n, x, perm, k);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "permute") : ox_out(im, n, v);
 }
 
 static OxResult op_concat(OxImporter *im, OxNode *n)
@@ -647,19 +647,19 @@ static OxResult op_concat(OxImporter *im, OxNode *n)
             ins[k++] = acc;
         while (k < 8 && i < n->n_in)
             ins[k++] = ox_in(im, n, i++);
-        NodeId id = mk(im, n, "concat", ins, k);
+        NodeId id = ox_mk(im, n, "concat", ins, k);
         if (id == IR_NONE)
-            return no_ir_op(im, n, "concat");
+            return ox_no_ir_op(im, n, "concat");
         ir_node_set_int(im->g, id, "axis", ax);
-        acc = done(im, id);
+        acc = ox_done(im, id);
     }
-    return out(im, n, acc);
+    return ox_out(im, n, acc);
 }
 
-ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
-               int64_t step)
+ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
+                  int64_t step)
 {
-    NodeId id = mk(im, n, "slice", &x, 1);
+    NodeId id = ox_mk(im, n, "slice", &x, 1);
     if (id == IR_NONE)
         return IR_NONE;
     const int64_t big = INT64_MAX / 4;
@@ -667,7 +667,7 @@ ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t
     ir_node_set_int(im->g, id, "start", st > big ? big : st < -big ? -big : st);
     ir_node_set_int(im->g, id, "end", en > big ? big : en < -big ? -big : en);
     ir_node_set_int(im->g, id, "step", step);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 static OxResult op_slice(OxImporter *im, OxNode *n)
@@ -709,13 +709,13 @@ static OxResult op_slice(OxImporter *im, OxNode *n)
             return ox_unsupported(im, n, "axis out of range");
         if (step < 1)
             return ox_unsupported(im, n, "negative steps (the IR's slice takes step >= 1)");
-        v = slice1(im, n, v, a, st[i], en[i], step);
+        v = ox_slice1(im, n, v, a, st[i], en[i], step);
         if (v == IR_NONE)
-            return no_ir_op(im, n, "slice");
+            return ox_no_ir_op(im, n, "slice");
     }
     if (v == x)
-        v = un(im, n, "relu", x) == IR_NONE ? IR_NONE : slice1(im, n, x, 0, 0, INT64_MAX, 1);
-    return out(im, n, v);
+        v = ox_un(im, n, "relu", x) == IR_NONE ? IR_NONE : ox_slice1(im, n, x, 0, 0, INT64_MAX, 1);
+    return ox_out(im, n, v);
 }
 
 /* Split sizes as ONNX Runtime takes them: none negative, adding up to the length len of
@@ -776,9 +776,9 @@ static OxResult op_split(OxImporter *im, OxNode *n)
         return OX_ERROR;
     int64_t b = 0;
     for (int i = 0; i < nout; i++) {
-        ValueId v = slice1(im, n, x, ax, b, b + sizes[i], 1);
+        ValueId v = ox_slice1(im, n, x, ax, b, b + sizes[i], 1);
         if (v == IR_NONE)
-            return no_ir_op(im, n, "slice");
+            return ox_no_ir_op(im, n, "slice");
         b += sizes[i];
         ox_bind_value(im, n->out[i], v);
     }
@@ -798,7 +798,7 @@ static OxResult op_pad(OxImporter *im, OxNode *n)
         value = ox_attr_float(n, "value", 0.0f);
     } else {
         k = ox_ints_input(im, n, 1, pads, 2 * IR_MAX_RANK);
-        const OxConst *cv = need_const(im, n, 2); /* asked for too before failing */
+        const OxConst *cv = ox_need_const(im, n, 2); /* asked for too before failing */
         ka = ox_ints_input(im, n, 3, axes, IR_MAX_RANK);
         if (k < 0)
             return ox_unsupported(im, n, "pads computed at run time");
@@ -833,13 +833,13 @@ static OxResult op_pad(OxImporter *im, OxNode *n)
                                        : -1;
     if (m < 0)
         return ox_unsupported(im, n, "pad mode '%s'", mode);
-    NodeId id = mk(im, n, "pad", &x, 1);
+    NodeId id = ox_mk(im, n, "pad", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "pad");
+        return ox_no_ir_op(im, n, "pad");
     ir_node_set_ints(im->g, id, "pads", irp, 2 * r);
     ir_node_set_int(im->g, id, "mode", m);
     ir_node_set_float(im->g, id, "value", value);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 /* ReduceX; pre/post are decompositions (ReduceL2 = sqrt(sum(x*x))...). */
@@ -860,31 +860,31 @@ static OxResult op_reduce(OxImporter *im, OxNode *n, const char *irop, const cha
     if (k <= 0 && ox_attr_int(n, "noop_with_empty_axes", 0)) {
         ValueId v = x;
         if (pre)
-            v = !strcmp(pre, "square") ? bin(im, n, "mul", x, x) : un(im, n, pre, x);
+            v = !strcmp(pre, "square") ? ox_bin(im, n, "mul", x, x) : ox_un(im, n, pre, x);
         if (post)
-            v = un(im, n, post, v);
+            v = ox_un(im, n, post, v);
         if (v == x)
-            v = slice1(im, n, x, 0, 0, INT64_MAX, 1);
-        return v == IR_NONE ? no_ir_op(im, n, "slice") : out(im, n, v);
+            v = ox_slice1(im, n, x, 0, 0, INT64_MAX, 1);
+        return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : ox_out(im, n, v);
     }
     for (int i = 0; i < k; i++)
         if (!norm_axis(axes[i], r, &axes[i]))
             return ox_unsupported(im, n, "axis out of range");
     if (pre) {
-        x = !strcmp(pre, "square") ? bin(im, n, "mul", x, x) : un(im, n, pre, x);
+        x = !strcmp(pre, "square") ? ox_bin(im, n, "mul", x, x) : ox_un(im, n, pre, x);
         if (x == IR_NONE)
-            return no_ir_op(im, n, pre);
+            return ox_no_ir_op(im, n, pre);
     }
-    NodeId id = mk(im, n, irop, &x, 1);
+    NodeId id = ox_mk(im, n, irop, &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, irop);
+        return ox_no_ir_op(im, n, irop);
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
     ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
-    ValueId v = done(im, id);
-    if (post && (v = un(im, n, post, v)) == IR_NONE)
-        return no_ir_op(im, n, post);
-    return out(im, n, v);
+    ValueId v = ox_done(im, id);
+    if (post && (v = ox_un(im, n, post, v)) == IR_NONE)
+        return ox_no_ir_op(im, n, post);
+    return ox_out(im, n, v);
 }
 
 static OxResult op_gather(OxImporter *im, OxNode *n)
@@ -923,15 +923,15 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
             if (!ir_shape_numel(&ishape, &k))
                 return ox_unsupported(im, n, "symbolic indices");
             Shape flat = {1, {k}};
-            idx = reshape_to(im, n, idx, &flat);
+            idx = ox_reshape_to(im, n, idx, &flat);
         }
     }
     ValueId ins[2] = {x, idx};
-    NodeId id = mk(im, n, "index_select", ins, 2);
+    NodeId id = ox_mk(im, n, "index_select", ins, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "index_select");
+        return ox_no_ir_op(im, n, "index_select");
     ir_node_set_int(im->g, id, "axis", ax);
-    ValueId v = done(im, id);
+    ValueId v = ox_done(im, id);
     if (ishape.rank != 1) {
         if (s->rank - 1 + ishape.rank > IR_MAX_RANK)
             return ox_unsupported(im, n, "result rank too high");
@@ -943,9 +943,9 @@ static OxResult op_gather(OxImporter *im, OxNode *n)
             else
                 t.d[t.rank++] = s->d[i];
         }
-        v = reshape_to(im, n, v, &t);
+        v = ox_reshape_to(im, n, v, &t);
     }
-    return out(im, n, v);
+    return ox_out(im, n, v);
 }
 
 static OxResult op_expand(OxImporter *im, OxNode *n)
@@ -969,11 +969,11 @@ static OxResult op_expand(OxImporter *im, OxNode *n)
         else
             return ox_unsupported(im, n, "shapes do not broadcast");
     }
-    NodeId id = mk(im, n, "expand", &x, 1);
+    NodeId id = ox_mk(im, n, "expand", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "expand");
+        return ox_no_ir_op(im, n, "expand");
     ir_node_set_ints(im->g, id, "shape", attr, r);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_cast(OxImporter *im, OxNode *n)
@@ -1007,16 +1007,16 @@ static OxResult op_cast(OxImporter *im, OxNode *n)
     default: return ox_unsupported(im, n, "cast to ONNX type %lld", (long long)to);
     }
     ValueId x = ox_in(im, n, 0);
-    NodeId id = mk(im, n, "cast", &x, 1);
+    NodeId id = ox_mk(im, n, "cast", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "cast");
+        return ox_no_ir_op(im, n, "cast");
     ir_node_set_int(im->g, id, "dtype", dt);
     if (!ox_attr_int(n, "saturate", 1)) /* float8 targets: out of range is inf or NaN */
         ir_node_set_int(im->g, id, "saturate", 0);
     const char *rm = ox_attr_string(im, n, "round_mode", "up"); /* f8e8m0 targets */
     if (strcmp(rm, "up"))
         ir_node_set_int(im->g, id, "round_mode", !strcmp(rm, "down") ? 1 : 2);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_cast_like(OxImporter *im, OxNode *n)
@@ -1024,13 +1024,13 @@ static OxResult op_cast_like(OxImporter *im, OxNode *n)
     if (!ox_has_in(n, 1))
         return ox_unsupported(im, n, "needs the target_type input");
     ValueId x = ox_in(im, n, 0);
-    NodeId id = mk(im, n, "cast", &x, 1);
+    NodeId id = ox_mk(im, n, "cast", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "cast");
+        return ox_no_ir_op(im, n, "cast");
     ir_node_set_int(im->g, id, "dtype", ox_ty(im, ox_in(im, n, 1))->dtype);
     if (!ox_attr_int(n, "saturate", 1))
         ir_node_set_int(im->g, id, "saturate", 0);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 /* Not, And, Or, Xor on bools through comparisons and where. */
@@ -1038,23 +1038,23 @@ static OxResult op_logical(OxImporter *im, OxNode *n, const char *op)
 {
     ValueId a = ox_in(im, n, 0), v = IR_NONE;
     if (!strcmp(op, "Not"))
-        v = bin(im, n, "eq", a, scalar(im, n, IR_BOOL, 0));
+        v = ox_bin(im, n, "eq", a, ox_scalar(im, n, IR_BOOL, 0));
     else {
         if (!ox_has_in(n, 1))
             return ox_unsupported(im, n, "needs two inputs");
         ValueId b = ox_in(im, n, 1);
         if (!strcmp(op, "Xor"))
-            v = bin(im, n, "ne", a, b);
+            v = ox_bin(im, n, "ne", a, b);
         else {
             bool is_and = !strcmp(op, "And");
-            ValueId ins[3] = {a, is_and ? b : scalar(im, n, IR_BOOL, 1),
-                              is_and ? scalar(im, n, IR_BOOL, 0) : b};
-            NodeId id = mk(im, n, "where", ins, 3);
+            ValueId ins[3] = {a, is_and ? b : ox_scalar(im, n, IR_BOOL, 1),
+                              is_and ? ox_scalar(im, n, IR_BOOL, 0) : b};
+            NodeId id = ox_mk(im, n, "where", ins, 3);
             if (id != IR_NONE)
-                v = done(im, id);
+                v = ox_done(im, id);
         }
     }
-    return v == IR_NONE ? ox_unsupported(im, n, "needs the IR ops eq/ne/where") : out(im, n, v);
+    return v == IR_NONE ? ox_unsupported(im, n, "needs the IR ops eq/ne/where") : ox_out(im, n, v);
 }
 
 static OxResult op_clip(OxImporter *im, OxNode *n)
@@ -1064,8 +1064,8 @@ static OxResult op_clip(OxImporter *im, OxNode *n)
         lo = ox_attr_float(n, "min", -INFINITY);
         hi = ox_attr_float(n, "max", INFINITY);
     } else {
-        bool lo_missing = ox_has_in(n, 1) && !need_const(im, n, 1); /* both asked for, */
-        bool hi_missing = ox_has_in(n, 2) && !need_const(im, n, 2); /* so both are named */
+        bool lo_missing = ox_has_in(n, 1) && !ox_need_const(im, n, 1); /* both asked for, */
+        bool hi_missing = ox_has_in(n, 2) && !ox_need_const(im, n, 2); /* so both are named */
         if (lo_missing || hi_missing)
             return ox_unsupported(im, n, "min/max computed at run time");
         if (ox_const_in(n, 1))
@@ -1076,25 +1076,25 @@ static OxResult op_clip(OxImporter *im, OxNode *n)
     if (lo > hi)
         lo = hi; /* ONNX: every element becomes max */
     ValueId x = ox_in(im, n, 0);
-    NodeId id = mk(im, n, "clip", &x, 1);
+    NodeId id = ox_mk(im, n, "clip", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "clip");
+        return ox_no_ir_op(im, n, "clip");
     ir_node_set_float(im->g, id, "min", lo);
     ir_node_set_float(im->g, id, "max", hi);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_batch_norm(OxImporter *im, OxNode *n)
 {
-    if (ox_attr_int(n, "training_mode", 0) || wants(n, 1) || wants(n, 2))
+    if (ox_attr_int(n, "training_mode", 0) || ox_wants(n, 1) || ox_wants(n, 2))
         return ox_unsupported(im, n, "training mode");
     if (im->opset < 9 && ox_attr_int(n, "spatial", 1) == 0)
         return ox_unsupported(im, n, "spatial=0");
     ValueId ins[5] = {ox_in(im, n, 0), ox_in(im, n, 3), ox_in(im, n, 4), ox_in(im, n, 1),
                       ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "batch_norm", ins, 5);
+    NodeId id = ox_mk(im, n, "batch_norm", ins, 5);
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 /* reduce_mean over axes [ax, r) keeping dims. */
@@ -1103,12 +1103,12 @@ static ValueId mean_from(OxImporter *im, const OxNode *n, ValueId x, int64_t ax,
     int64_t axes[IR_MAX_RANK];
     for (int64_t i = ax; i < r; i++)
         axes[i - ax] = i;
-    NodeId id = mk(im, n, "reduce_mean", &x, 1);
+    NodeId id = ox_mk(im, n, "reduce_mean", &x, 1);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_ints(im->g, id, "axes", axes, (int)(r - ax));
     ir_node_set_int(im->g, id, "keepdim", 1);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 /* LayerNormalization written out, for when its Mean / InvStdDev outputs are wanted:
@@ -1117,21 +1117,21 @@ static OxResult layer_norm_decomposed(OxImporter *im, OxNode *n, ValueId x, int6
 {
     ValueId mean = mean_from(im, n, x, ax, r);
     if (mean == IR_NONE)
-        return no_ir_op(im, n, "reduce_mean");
-    ValueId c = bin(im, n, "sub", x, mean);
-    ValueId var = mean_from(im, n, bin(im, n, "mul", c, c), ax, r);
-    ValueId inv =
-        un(im, n, "rsqrt",
-           bin(im, n, "add", var, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
+        return ox_no_ir_op(im, n, "reduce_mean");
+    ValueId c = ox_bin(im, n, "sub", x, mean);
+    ValueId var = mean_from(im, n, ox_bin(im, n, "mul", c, c), ax, r);
+    ValueId inv = ox_un(
+        im, n, "rsqrt",
+        ox_bin(im, n, "add", var, ox_scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
     if (inv == IR_NONE)
-        return no_ir_op(im, n, "rsqrt");
-    ValueId y = bin(im, n, "mul", bin(im, n, "mul", c, inv), ox_in(im, n, 1));
+        return ox_no_ir_op(im, n, "rsqrt");
+    ValueId y = ox_bin(im, n, "mul", ox_bin(im, n, "mul", c, inv), ox_in(im, n, 1));
     if (ox_has_in(n, 2))
-        y = bin(im, n, "add", y, ox_in(im, n, 2));
+        y = ox_bin(im, n, "add", y, ox_in(im, n, 2));
     ox_bind_value(im, n->out[0], y);
-    if (wants(n, 1))
+    if (ox_wants(n, 1))
         ox_bind_value(im, n->out[1], mean);
-    if (wants(n, 2))
+    if (ox_wants(n, 2))
         ox_bind_value(im, n->out[2], inv);
     return OX_OK;
 }
@@ -1143,15 +1143,15 @@ static OxResult op_rms_norm(OxImporter *im, OxNode *n)
     int64_t ax;
     if (!norm_axis(ox_attr_int(n, "axis", -1), r, &ax))
         return ox_unsupported(im, n, "axis out of range");
-    ValueId ms = mean_from(im, n, bin(im, n, "mul", x, x), ax, r);
+    ValueId ms = mean_from(im, n, ox_bin(im, n, "mul", x, x), ax, r);
     if (ms == IR_NONE)
-        return no_ir_op(im, n, "reduce_mean");
-    ValueId inv =
-        un(im, n, "rsqrt",
-           bin(im, n, "add", ms, scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
+        return ox_no_ir_op(im, n, "reduce_mean");
+    ValueId inv = ox_un(
+        im, n, "rsqrt",
+        ox_bin(im, n, "add", ms, ox_scalar(im, n, IR_F32, ox_attr_float(n, "epsilon", 1e-5f))));
     if (inv == IR_NONE)
-        return no_ir_op(im, n, "rsqrt");
-    return out(im, n, bin(im, n, "mul", bin(im, n, "mul", x, inv), ox_in(im, n, 1)));
+        return ox_no_ir_op(im, n, "rsqrt");
+    return ox_out(im, n, ox_bin(im, n, "mul", ox_bin(im, n, "mul", x, inv), ox_in(im, n, 1)));
 }
 
 /* LpNormalization: x / ||x||_p along axis (p 1 or 2). */
@@ -1162,16 +1162,16 @@ static OxResult op_lp_norm(OxImporter *im, OxNode *n)
     int64_t ax, p = ox_attr_int(n, "p", 2);
     if (!norm_axis(ox_attr_int(n, "axis", -1), r, &ax) || (p != 1 && p != 2))
         return ox_unsupported(im, n, "p must be 1 or 2 and the axis in range");
-    ValueId t = p == 1 ? un(im, n, "abs", x) : bin(im, n, "mul", x, x);
-    NodeId id = mk(im, n, "reduce_sum", &t, 1);
+    ValueId t = p == 1 ? ox_un(im, n, "abs", x) : ox_bin(im, n, "mul", x, x);
+    NodeId id = ox_mk(im, n, "reduce_sum", &t, 1);
     if (id == IR_NONE || t == IR_NONE)
-        return no_ir_op(im, n, "reduce_sum");
+        return ox_no_ir_op(im, n, "reduce_sum");
     ir_node_set_ints(im->g, id, "axes", &ax, 1);
     ir_node_set_int(im->g, id, "keepdim", 1);
-    ValueId norm = done(im, id);
+    ValueId norm = ox_done(im, id);
     if (p == 2)
-        norm = un(im, n, "sqrt", norm);
-    return out(im, n, bin(im, n, "div", x, norm));
+        norm = ox_un(im, n, "sqrt", norm);
+    return ox_out(im, n, ox_bin(im, n, "div", x, norm));
 }
 
 /* MeanVarianceNormalization: (x - E[x]) / sqrt(E[(x - E[x])^2]) over axes (default 0, 2, 3),
@@ -1187,17 +1187,17 @@ static OxResult op_mvn(OxImporter *im, OxNode *n)
     for (int i = 0; i < k; i++)
         if (k > IR_MAX_RANK || !norm_axis(axes[i], r, &axes[i]))
             return ox_unsupported(im, n, "axis out of range");
-    NodeId a = mk(im, n, "reduce_mean", &x, 1);
+    NodeId a = ox_mk(im, n, "reduce_mean", &x, 1);
     if (a == IR_NONE)
-        return no_ir_op(im, n, "reduce_mean");
+        return ox_no_ir_op(im, n, "reduce_mean");
     ir_node_set_ints(im->g, a, "axes", axes, k);
     ir_node_set_int(im->g, a, "keepdim", 1);
-    ValueId c = bin(im, n, "sub", x, done(im, a));
-    ValueId sq = bin(im, n, "mul", c, c);
-    NodeId b = mk(im, n, "reduce_mean", &sq, 1);
+    ValueId c = ox_bin(im, n, "sub", x, ox_done(im, a));
+    ValueId sq = ox_bin(im, n, "mul", c, c);
+    NodeId b = ox_mk(im, n, "reduce_mean", &sq, 1);
     ir_node_set_ints(im->g, b, "axes", axes, k);
     ir_node_set_int(im->g, b, "keepdim", 1);
-    return out(im, n, bin(im, n, "div", c, un(im, n, "sqrt", done(im, b))));
+    return ox_out(im, n, ox_bin(im, n, "div", c, ox_un(im, n, "sqrt", ox_done(im, b))));
 }
 
 static OxResult op_layer_norm(OxImporter *im, OxNode *n)
@@ -1207,13 +1207,13 @@ static OxResult op_layer_norm(OxImporter *im, OxNode *n)
     int64_t ax;
     if (!norm_axis(ox_attr_int(n, "axis", -1), r, &ax))
         return ox_unsupported(im, n, "axis out of range");
-    if (wants(n, 1) || wants(n, 2))
+    if (ox_wants(n, 1) || ox_wants(n, 2))
         return layer_norm_decomposed(im, n, x, ax, r);
     ValueId ins[3] = {x, ox_in(im, n, 1), ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "layer_norm", ins, ox_has_in(n, 2) ? 3 : 2);
+    NodeId id = ox_mk(im, n, "layer_norm", ins, ox_has_in(n, 2) ? 3 : 2);
     ir_node_set_int(im->g, id, "normalized_ndim", r - ax);
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_instance_norm(OxImporter *im, OxNode *n)
@@ -1223,12 +1223,12 @@ static OxResult op_instance_norm(OxImporter *im, OxNode *n)
     if (s->rank < 3 || !ir_dim_static(s->d[1]))
         return ox_unsupported(im, n, "needs a static channel dim");
     ValueId ins[3] = {x, ox_in(im, n, 1), ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "group_norm", ins, 3);
+    NodeId id = ox_mk(im, n, "group_norm", ins, 3);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "group_norm");
+        return ox_no_ir_op(im, n, "group_norm");
     ir_node_set_int(im->g, id, "num_groups", s->d[1].c);
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_group_norm(OxImporter *im, OxNode *n)
@@ -1237,12 +1237,12 @@ static OxResult op_group_norm(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n,
                               "opset-18 GroupNormalization (per-group scale) is not supported");
     ValueId ins[3] = {ox_in(im, n, 0), ox_in(im, n, 1), ox_in(im, n, 2)};
-    NodeId id = mk(im, n, "group_norm", ins, 3);
+    NodeId id = ox_mk(im, n, "group_norm", ins, 3);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "group_norm");
+        return ox_no_ir_op(im, n, "group_norm");
     ir_node_set_int(im->g, id, "num_groups", ox_attr_int(n, "num_groups", 1));
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_constant(OxImporter *im, OxNode *n)
@@ -1281,99 +1281,105 @@ static OxResult op_decomposed(OxImporter *im, OxNode *n, const char *op)
 {
     ValueId x = ox_in(im, n, 0), v = IR_NONE;
     DType dt = ox_ty(im, x)->dtype;
-#define K(val) scalar(im, n, dt, (val))
+#define K(val) ox_scalar(im, n, dt, (val))
     if (!strcmp(op, "Reciprocal"))
-        v = bin(im, n, "div", K(1.0), x);
+        v = ox_bin(im, n, "div", K(1.0), x);
     else if (!strcmp(op, "Softsign"))
-        v = bin(im, n, "div", x, bin(im, n, "add", un(im, n, "abs", x), K(1.0)));
+        v = ox_bin(im, n, "div", x, ox_bin(im, n, "add", ox_un(im, n, "abs", x), K(1.0)));
     else if (!strcmp(op, "Softplus"))
-        v = un(im, n, "log", bin(im, n, "add", un(im, n, "exp", x), K(1.0)));
+        v = ox_un(im, n, "log", ox_bin(im, n, "add", ox_un(im, n, "exp", x), K(1.0)));
     else if (!strcmp(op, "HardSigmoid")) {
-        ValueId y = bin(im, n, "add", bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 0.2f))),
-                        K(ox_attr_float(n, "beta", 0.5f)));
-        NodeId id = mk(im, n, "clip", &y, 1);
+        ValueId y =
+            ox_bin(im, n, "add", ox_bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 0.2f))),
+                   K(ox_attr_float(n, "beta", 0.5f)));
+        NodeId id = ox_mk(im, n, "clip", &y, 1);
         if (id != IR_NONE) {
             ir_node_set_float(im->g, id, "min", 0.0);
             ir_node_set_float(im->g, id, "max", 1.0);
-            v = done(im, id);
+            v = ox_done(im, id);
         }
     } else if (!strcmp(op, "Elu") || !strcmp(op, "Selu") || !strcmp(op, "Celu")) {
         bool selu = !strcmp(op, "Selu"), celu = !strcmp(op, "Celu");
         double alpha = ox_attr_float(n, "alpha", selu ? 1.67326319217681884765625f : 1.0f);
         double gamma = selu ? ox_attr_float(n, "gamma", 1.05070102214813232421875f) : 1.0;
-        ValueId e = celu ? un(im, n, "exp", bin(im, n, "div", x, K(alpha))) : un(im, n, "exp", x);
-        ValueId neg = bin(im, n, "mul", bin(im, n, "sub", e, K(1.0)), K(alpha));
-        ValueId ins[3] = {bin(im, n, "gt", x, K(0.0)), x, neg};
-        NodeId id = mk(im, n, "where", ins, 3);
+        ValueId e =
+            celu ? ox_un(im, n, "exp", ox_bin(im, n, "div", x, K(alpha))) : ox_un(im, n, "exp", x);
+        ValueId neg = ox_bin(im, n, "mul", ox_bin(im, n, "sub", e, K(1.0)), K(alpha));
+        ValueId ins[3] = {ox_bin(im, n, "gt", x, K(0.0)), x, neg};
+        NodeId id = ox_mk(im, n, "where", ins, 3);
         if (id != IR_NONE && ins[0] != IR_NONE && neg != IR_NONE) {
-            v = done(im, id);
+            v = ox_done(im, id);
             if (selu)
-                v = bin(im, n, "mul", v, K(gamma));
+                v = ox_bin(im, n, "mul", v, K(gamma));
         }
     } else if (!strcmp(op, "ThresholdedRelu")) {
-        ValueId ins[3] = {bin(im, n, "gt", x, K(ox_attr_float(n, "alpha", 1.0f))), x, K(0.0)};
-        NodeId id = mk(im, n, "where", ins, 3);
+        ValueId ins[3] = {ox_bin(im, n, "gt", x, K(ox_attr_float(n, "alpha", 1.0f))), x, K(0.0)};
+        NodeId id = ox_mk(im, n, "where", ins, 3);
         if (id != IR_NONE && ins[0] != IR_NONE)
-            v = done(im, id);
+            v = ox_done(im, id);
     } else if (!strcmp(op, "PRelu")) {
         ValueId slope = ox_in(im, n, 1);
-        ValueId ins[3] = {bin(im, n, "lt", x, K(0.0)), bin(im, n, "mul", x, slope), x};
-        NodeId id = mk(im, n, "where", ins, 3);
+        ValueId ins[3] = {ox_bin(im, n, "lt", x, K(0.0)), ox_bin(im, n, "mul", x, slope), x};
+        NodeId id = ox_mk(im, n, "where", ins, 3);
         if (id != IR_NONE && ins[0] != IR_NONE && ins[1] != IR_NONE)
-            v = done(im, id);
+            v = ox_done(im, id);
     } else if (!strcmp(op, "Mish")) {
-        ValueId sp = un(im, n, "log", bin(im, n, "add", un(im, n, "exp", x), K(1.0)));
-        v = bin(im, n, "mul", x, un(im, n, "tanh", sp));
+        ValueId sp = ox_un(im, n, "log", ox_bin(im, n, "add", ox_un(im, n, "exp", x), K(1.0)));
+        v = ox_bin(im, n, "mul", x, ox_un(im, n, "tanh", sp));
     } else if (!strcmp(op, "Cosh") || !strcmp(op, "Sinh")) {
-        ValueId ep = un(im, n, "exp", x), en = un(im, n, "exp", un(im, n, "neg", x));
-        v = bin(im, n, "mul", bin(im, n, !strcmp(op, "Cosh") ? "add" : "sub", ep, en), K(0.5));
+        ValueId ep = ox_un(im, n, "exp", x), en = ox_un(im, n, "exp", ox_un(im, n, "neg", x));
+        v = ox_bin(im, n, "mul", ox_bin(im, n, !strcmp(op, "Cosh") ? "add" : "sub", ep, en),
+                   K(0.5));
     } else if (!strcmp(op, "Atanh")) {
-        v = bin(im, n, "mul",
-                un(im, n, "log",
-                   bin(im, n, "div", bin(im, n, "add", K(1.0), x), bin(im, n, "sub", K(1.0), x))),
-                K(0.5));
+        v = ox_bin(im, n, "mul",
+                   ox_un(im, n, "log",
+                         ox_bin(im, n, "div", ox_bin(im, n, "add", K(1.0), x),
+                                ox_bin(im, n, "sub", K(1.0), x))),
+                   K(0.5));
     } else if (!strcmp(op, "Asinh") || !strcmp(op, "Acosh")) {
-        ValueId r =
-            un(im, n, "sqrt",
-               bin(im, n, !strcmp(op, "Asinh") ? "add" : "sub", bin(im, n, "mul", x, x), K(1.0)));
-        v = un(im, n, "log", bin(im, n, "add", x, r));
+        ValueId r = ox_un(im, n, "sqrt",
+                          ox_bin(im, n, !strcmp(op, "Asinh") ? "add" : "sub",
+                                 ox_bin(im, n, "mul", x, x), K(1.0)));
+        v = ox_un(im, n, "log", ox_bin(im, n, "add", x, r));
     } else if (!strcmp(op, "IsNaN")) {
-        v = bin(im, n, "ne", x, x);
+        v = ox_bin(im, n, "ne", x, x);
     } else if (!strcmp(op, "IsInf")) {
         bool pos = ox_attr_int(n, "detect_positive", 1) != 0,
              neg = ox_attr_int(n, "detect_negative", 1) != 0;
         if (pos && neg)
-            v = bin(im, n, "eq", un(im, n, "abs", x), K(INFINITY));
+            v = ox_bin(im, n, "eq", ox_un(im, n, "abs", x), K(INFINITY));
         else if (pos || neg)
-            v = bin(im, n, "eq", x, K(pos ? INFINITY : -INFINITY));
+            v = ox_bin(im, n, "eq", x, K(pos ? INFINITY : -INFINITY));
         else
-            v = bin(im, n, "eq", x, K(NAN)); /* detects nothing: all false */
+            v = ox_bin(im, n, "eq", x, K(NAN)); /* detects nothing: all false */
     } else if (!strcmp(op, "Sign")) {
-        ValueId i0[3] = {bin(im, n, "lt", x, K(0.0)), K(-1.0), K(0.0)};
-        NodeId a = mk(im, n, "where", i0, 3);
+        ValueId i0[3] = {ox_bin(im, n, "lt", x, K(0.0)), K(-1.0), K(0.0)};
+        NodeId a = ox_mk(im, n, "where", i0, 3);
         if (a != IR_NONE && i0[0] != IR_NONE) {
-            ValueId i1[3] = {bin(im, n, "gt", x, K(0.0)), K(1.0), done(im, a)};
-            NodeId b = mk(im, n, "where", i1, 3);
+            ValueId i1[3] = {ox_bin(im, n, "gt", x, K(0.0)), K(1.0), ox_done(im, a)};
+            NodeId b = ox_mk(im, n, "where", i1, 3);
             if (b != IR_NONE && i1[0] != IR_NONE)
-                v = done(im, b);
+                v = ox_done(im, b);
         }
     } else if (!strcmp(op, "Shrink")) {
         double lambd = ox_attr_float(n, "lambd", 0.5f), bias = ox_attr_float(n, "bias", 0.0f);
-        ValueId i0[3] = {bin(im, n, "gt", x, K(lambd)), bin(im, n, "sub", x, K(bias)), K(0.0)};
-        NodeId a = mk(im, n, "where", i0, 3);
+        ValueId i0[3] = {ox_bin(im, n, "gt", x, K(lambd)), ox_bin(im, n, "sub", x, K(bias)),
+                         K(0.0)};
+        NodeId a = ox_mk(im, n, "where", i0, 3);
         if (a != IR_NONE && i0[0] != IR_NONE) {
-            ValueId i1[3] = {bin(im, n, "lt", x, K(-lambd)), bin(im, n, "add", x, K(bias)),
-                             done(im, a)};
-            NodeId b = mk(im, n, "where", i1, 3);
+            ValueId i1[3] = {ox_bin(im, n, "lt", x, K(-lambd)), ox_bin(im, n, "add", x, K(bias)),
+                             ox_done(im, a)};
+            NodeId b = ox_mk(im, n, "where", i1, 3);
             if (b != IR_NONE && i1[0] != IR_NONE)
-                v = done(im, b);
+                v = ox_done(im, b);
         }
     } else if (!strcmp(op, "Swish")) {
-        v = bin(im, n, "mul", x,
-                un(im, n, "sigmoid", bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 1.0f)))));
+        v = ox_bin(
+            im, n, "mul", x,
+            ox_un(im, n, "sigmoid", ox_bin(im, n, "mul", x, K(ox_attr_float(n, "alpha", 1.0f)))));
     }
 #undef K
-    return v == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, v);
+    return v == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : ox_out(im, n, v);
 }
 
 static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
@@ -1415,10 +1421,10 @@ static OxResult op_depth_space(OxImporter *im, OxNode *n, bool to_space)
         for (int i = 0; i < 4; i++)
             s4.d[i] = ir_dim(o4[i]);
     }
-    ValueId v = permute(im, n, reshape_to(im, n, x, &s6), perm, 6);
+    ValueId v = ox_permute(im, n, ox_reshape_to(im, n, x, &s6), perm, 6);
     if (v == IR_NONE)
-        return no_ir_op(im, n, "permute");
-    return out(im, n, reshape_to(im, n, v, &s4));
+        return ox_no_ir_op(im, n, "permute");
+    return ox_out(im, n, ox_reshape_to(im, n, v, &s4));
 }
 
 static OxResult op_resize(OxImporter *im, OxNode *n)
@@ -1446,12 +1452,12 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
                 scales[i] = f[i];
             have_scales = true;
         } else
-            cs = need_const(im, n, 1);
+            cs = ox_need_const(im, n, 1);
     } else if (im->opset < 11)
-        cs = need_const(im, n, 1);
+        cs = ox_need_const(im, n, 1);
     else {
-        cs = need_const(im, n, 2);
-        cz = need_const(im, n, 3);
+        cs = ox_need_const(im, n, 2);
+        cz = ox_need_const(im, n, 3);
         if ((ox_has_in(n, 2) && !cs) || (ox_has_in(n, 3) && !cz))
             return ox_unsupported(im, n, "scales/sizes computed at run time");
     }
@@ -1500,9 +1506,9 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
         m = 1;
     } else
         return ox_unsupported(im, n, "mode %s", mode);
-    NodeId id = mk(im, n, "resize", &x, 1);
+    NodeId id = ox_mk(im, n, "resize", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "resize");
+        return ox_no_ir_op(im, n, "resize");
     int64_t sz[2] = {sizes[2], sizes[3]};
     ir_node_set_ints(im->g, id, "size", sz, 2);
     ir_node_set_int(im->g, id, "mode", m);
@@ -1511,7 +1517,7 @@ static OxResult op_resize(OxImporter *im, OxNode *n)
     bool use_scale = !have_sizes && !ac;
     ir_node_set_float(im->g, id, "scale_h", use_scale ? scales[2] : 0.0);
     ir_node_set_float(im->g, id, "scale_w", use_scale ? scales[3] : 0.0);
-    return out(im, n, done(im, id));
+    return ox_out(im, n, ox_done(im, id));
 }
 
 static OxResult op_identity(OxImporter *im, OxNode *n)
@@ -1522,11 +1528,11 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
     bool dropout = !strcmp(n->p->op_type, "Dropout");
     if (dropout && ox_has_in(n, 2)) {
         /* training mode drops nothing only with a ratio of 0 */
-        const OxConst *tm = need_const(im, n, 2), *ratio = need_const(im, n, 1);
+        const OxConst *tm = ox_need_const(im, n, 2), *ratio = ox_need_const(im, n, 1);
         if (!tm || (ox_const_get(tm, 0) != 0 && (!ratio || ox_const_get(ratio, 0) != 0)))
             return ox_unsupported(im, n, "training mode (random dropout)");
     }
-    if (wants(n, 1)) {
+    if (ox_wants(n, 1)) {
         /* the mask of a dropout that keeps everything: all true, for a static shape */
         const Shape *s = e->is_const ? NULL : &ox_ty(im, ox_value(im, e))->shape;
         if (!dropout || !s || !ir_shape_static(s))
@@ -1547,8 +1553,8 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
     }
     /* a graph input passed straight through still needs a node computing the output */
     if (im->g->values[e->v].kind != IR_VALUE_TEMP) {
-        ValueId v = slice1(im, n, e->v, 0, 0, INT64_MAX, 1);
-        return v == IR_NONE ? no_ir_op(im, n, "slice") : out(im, n, v);
+        ValueId v = ox_slice1(im, n, e->v, 0, 0, INT64_MAX, 1);
+        return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : ox_out(im, n, v);
     }
     ox_bind_value(im, n->out[0], e->v);
     return OX_OK;
@@ -1825,16 +1831,16 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
         return op_group_norm(im, n);
     if (!strcmp(op, "Where")) {
         ValueId ins[3] = {ox_in(im, n, 0), ox_in(im, n, 1), ox_in(im, n, 2)};
-        NodeId id = mk(im, n, "where", ins, 3);
-        return id == IR_NONE ? no_ir_op(im, n, "where") : out(im, n, done(im, id));
+        NodeId id = ox_mk(im, n, "where", ins, 3);
+        return id == IR_NONE ? ox_no_ir_op(im, n, "where") : ox_out(im, n, ox_done(im, id));
     }
     if (!strcmp(op, "LeakyRelu")) {
         ValueId x = ox_in(im, n, 0);
-        NodeId id = mk(im, n, "leaky_relu", &x, 1);
+        NodeId id = ox_mk(im, n, "leaky_relu", &x, 1);
         if (id == IR_NONE)
-            return no_ir_op(im, n, "leaky_relu");
+            return ox_no_ir_op(im, n, "leaky_relu");
         ir_node_set_float(im->g, id, "negative_slope", ox_attr_float(n, "alpha", 0.01f));
-        return out(im, n, done(im, id));
+        return ox_out(im, n, ox_done(im, id));
     }
     if (!strcmp(op, "Gelu")) {
         const char *ap = ox_attr_string(im, n, "approximate", "none");

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-/* mk, done and no_ir_op are onnx_ops.c's (frontend/onnx_internal.h). */
+/* ox_mk, ox_done and ox_no_ir_op are onnx_ops.c's (frontend/onnx_internal.h). */
 static inline OxResult bind(OxImporter *im, const OxNode *n, ValueId v)
 {
     ox_bind_value(im, n->out[0], v);
@@ -44,7 +44,7 @@ static inline const OxConst *opt_const(OxImporter *im, const OxNode *n, int i, b
 {
     if (!ox_has_in(n, i))
         return NULL;
-    const OxConst *c = need_const(im, n, i);
+    const OxConst *c = ox_need_const(im, n, i);
     if (!c) {
         *bad = true;
         return NULL;
@@ -82,8 +82,8 @@ static inline ValueId const_value(OxImporter *im, const OxNode *n, const char *s
 /* A node computing v (graph outputs need one even when v is a constant). */
 static inline OxResult bind_copy(OxImporter *im, const OxNode *n, ValueId v)
 {
-    ValueId c = slice1(im, n, v, 0, 0, INT64_MAX, 1);
-    return c == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, c);
+    ValueId c = ox_slice1(im, n, v, 0, 0, INT64_MAX, 1);
+    return c == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, c);
 }
 
 /* A constant i64 tensor of shape s (static) to fill. */
@@ -100,13 +100,13 @@ static inline ValueId by_index(OxImporter *im, const OxNode *n, const char *op, 
                                const OxConst *c, ValueId upd, int64_t axis, int64_t red)
 {
     ValueId ins[3] = {v, const_value(im, n, "index", c), upd};
-    NodeId id = mk(im, n, op, ins, upd == IR_NONE ? 2 : 3);
+    NodeId id = ox_mk(im, n, op, ins, upd == IR_NONE ? 2 : 3);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_int(im->g, id, "axis", axis);
     if (upd != IR_NONE)
         ir_node_set_int(im->g, id, "reduction", red);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 /* ---- onnx_ops_spatial.c ---- */
