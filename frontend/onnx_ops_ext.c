@@ -565,11 +565,11 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Hardmax"))
         *r = op_hardmax(im, n);
     else if (!strcmp(op, "GridSample"))
-        *r = ext_grid_sample(im, n);
+        *r = ox_ext_grid_sample(im, n);
     else if (!strcmp(op, "TopK"))
         *r = op_topk(im, n);
     else if (!strcmp(op, "LpPool"))
-        *r = ext_lp_pool(im, n);
+        *r = ox_ext_lp_pool(im, n);
     else if (!strcmp(op, "GatherND"))
         *r = op_gather_nd(im, n);
     else if (!strcmp(op, "ScatterND"))
@@ -583,10 +583,10 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Compress"))
         *r = op_compress(im, n);
     else if (!strcmp(op, "AffineGrid"))
-        *r = ext_affine_grid(im, n);
+        *r = ox_ext_affine_grid(im, n);
     else if (!strcmp(op, "HannWindow") || !strcmp(op, "HammingWindow") ||
              !strcmp(op, "BlackmanWindow"))
-        *r = ext_window(im, n, op);
+        *r = ox_ext_window(im, n, op);
     else if (!strcmp(op, "Tile"))
         *r = op_tile(im, n);
     else if (!strcmp(op, "ReverseSequence"))
@@ -594,13 +594,13 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "TensorScatter"))
         *r = op_tensor_scatter(im, n);
     else if (!strcmp(op, "Col2Im"))
-        *r = ext_col2im(im, n);
+        *r = ox_ext_col2im(im, n);
     else if (!strcmp(op, "ConstantOfShape"))
         *r = op_constant_of_shape(im, n);
     else if (!strcmp(op, "DFT"))
-        *r = ext_dft(im, n);
+        *r = ox_ext_dft(im, n);
     else if (!strcmp(op, "RoiAlign"))
-        *r = ext_roi_align(im, n);
+        *r = ox_ext_roi_align(im, n);
     else
         return false;
     return true;

@@ -110,12 +110,12 @@ static inline ValueId by_index(OxImporter *im, const OxNode *n, const char *op, 
 }
 
 /* ---- onnx_ops_spatial.c ---- */
-OxResult ext_grid_sample(OxImporter *im, OxNode *n);
-OxResult ext_lp_pool(OxImporter *im, OxNode *n);
-OxResult ext_affine_grid(OxImporter *im, OxNode *n);
-OxResult ext_window(OxImporter *im, OxNode *n, const char *op);
-OxResult ext_col2im(OxImporter *im, OxNode *n);
-OxResult ext_dft(OxImporter *im, OxNode *n);
-OxResult ext_roi_align(OxImporter *im, OxNode *n);
+OxResult ox_ext_grid_sample(OxImporter *im, OxNode *n);
+OxResult ox_ext_lp_pool(OxImporter *im, OxNode *n);
+OxResult ox_ext_affine_grid(OxImporter *im, OxNode *n);
+OxResult ox_ext_window(OxImporter *im, OxNode *n, const char *op);
+OxResult ox_ext_col2im(OxImporter *im, OxNode *n);
+OxResult ox_ext_dft(OxImporter *im, OxNode *n);
+OxResult ox_ext_roi_align(OxImporter *im, OxNode *n);
 
 #endif

@@ -116,7 +116,7 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
     return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, v);
 }
 
-OxResult ext_grid_sample(OxImporter *im, OxNode *n)
+OxResult ox_ext_grid_sample(OxImporter *im, OxNode *n)
 {
     static const char *const modes[] = {"nearest", "linear", "cubic", NULL};
     static const char *const old_modes[] = {"nearest", "bilinear", "bicubic", NULL};
@@ -198,7 +198,7 @@ static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs 
     return bind(im, n, ox_done(im, id));
 }
 
-OxResult ext_lp_pool(OxImporter *im, OxNode *n)
+OxResult ox_ext_lp_pool(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     PoolAttrs pa;
@@ -244,7 +244,7 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r)
 /* AffineGrid(theta [N, S, S+1], size): the base grid [P, S+1] of (x, y, (z), 1) per output
  * position (a constant, as ONNX's reference spaces it) times theta transposed, reshaped to
  * [N, (D,) H, W, S]. */
-OxResult ext_affine_grid(OxImporter *im, OxNode *n)
+OxResult ox_ext_affine_grid(OxImporter *im, OxNode *n)
 {
     ValueId theta = ox_in(im, n, 0);
     const Shape *ts = &ox_ty(im, theta)->shape;
@@ -294,7 +294,7 @@ OxResult ext_affine_grid(OxImporter *im, OxNode *n)
 
 /* HannWindow, HammingWindow, BlackmanWindow of a constant size: a constant, computed as
  * ONNX's reference computes it (in double, then rounded to the output dtype). */
-OxResult ext_window(OxImporter *im, OxNode *n, const char *op)
+OxResult ox_ext_window(OxImporter *im, OxNode *n, const char *op)
 {
     int64_t size;
     int k = ox_ints_input(im, n, 0, &size, 1);
@@ -325,7 +325,7 @@ OxResult ext_window(OxImporter *im, OxNode *n, const char *op)
 /* Col2Im(x [N, C K, L], image_shape, block_shape): scatter_elements with reduction add of x
  * into zeros [N, C, P + 1] (P the image's size; positions in the padding go to the extra
  * last one), sliced to P and reshaped to [N, C, image...]. */
-OxResult ext_col2im(OxImporter *im, OxNode *n)
+OxResult ox_ext_col2im(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *xs = &ox_ty(im, x)->shape;
@@ -424,7 +424,7 @@ static ValueId dft_matrix(OxImporter *im, const OxNode *n, int64_t rows, int c, 
 
 /* DFT(x [.., N, .., c], dft_length, axis): the axis moved next to the last, everything
  * before it flattened, a matmul with the DFT matrix, and back. */
-OxResult ext_dft(OxImporter *im, OxNode *n)
+OxResult ox_ext_dft(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *xs = &ox_ty(im, x)->shape;
@@ -483,7 +483,7 @@ OxResult ext_dft(OxImporter *im, OxNode *n)
 
 /* RoiAlign(x, rois, batch_indices): coordinate_transformation_mode half_pixel from opset 16
  * (the default), output_half_pixel before. */
-OxResult ext_roi_align(OxImporter *im, OxNode *n)
+OxResult ox_ext_roi_align(OxImporter *im, OxNode *n)
 {
     static const char *const modes[] = {"avg", "max", NULL};
     const char *ms = ox_attr_string(im, n, "mode", "avg");
