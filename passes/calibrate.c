@@ -15,14 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-void qcal_stats_init(QStats *s)
+void pass_qcal_stats_init(QStats *s)
 {
     memset(s, 0, sizeof *s);
     s->min = INFINITY;
     s->max = -INFINITY;
 }
 
-void qcal_observe_range(QStats *s, const float *x, int64_t n)
+void pass_qcal_observe_range(QStats *s, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         double v = x[i];
@@ -41,7 +41,7 @@ static void hist_range(const QStats *s, double *L, double *H)
     *H = s->max > 0 ? s->max : 0;
 }
 
-void qcal_observe_hist(QStats *s, const float *x, int64_t n)
+void pass_qcal_observe_hist(QStats *s, const float *x, int64_t n)
 {
     double L, H;
     hist_range(s, &L, &H);
@@ -123,7 +123,7 @@ static double mse_of(const QStats *s, float lo, float hi)
     int32_t zp;
     double L, H;
     hist_range(s, &L, &H);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_params(lo, hi, &scale, &zp);
     const double bw = (H - L) / QCAL_BINS;
     double err = 0;
     for (int j = 0; j < QCAL_BINS; j++) {
@@ -174,7 +174,7 @@ static double best_fraction(const QStats *s, QMethod m)
     return best_f;
 }
 
-void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
+void pass_qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
 {
     double L, H;
     hist_range(s, &L, &H);
@@ -216,7 +216,7 @@ void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
     *hi = (float)fmin(h, H);
 }
 
-void qcal_params(float lo, float hi, float *scale, int32_t *zp)
+void pass_qcal_params(float lo, float hi, float *scale, int32_t *zp)
 {
     if (lo > 0)
         lo = 0;
@@ -297,10 +297,10 @@ static bool observe(QStats *st, int sweep, const float *x, int64_t n, const char
                     Diag *d)
 {
     if (sweep) {
-        qcal_observe_hist(st, x, n);
+        pass_qcal_observe_hist(st, x, n);
         return true;
     }
-    qcal_observe_range(st, x, n);
+    pass_qcal_observe_range(st, x, n);
     if (isfinite(st->min) && isfinite(st->max))
         return true;
     ir_diag_error(d, loc, "quantize: activation '%s' is NaN or Inf during calibration", name);
@@ -361,8 +361,9 @@ static PassExec *runner_compile(const Graph *g, const ValueId *watch, int n_watc
     return e;
 }
 
-bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
-              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d)
+bool pass_qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
+                   const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
+                   Diag *d)
 {
     if (g->n_inputs != 1) {
         ir_diag_error(d, loc,
@@ -453,9 +454,9 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
             if (widx[seen_in] >= 0) {
                 QStats *st = &stats[widx[seen_in]];
                 if (sweep == 0)
-                    qcal_observe_range(st, vals[in], nb * per);
+                    pass_qcal_observe_range(st, vals[in], nb * per);
                 else
-                    qcal_observe_hist(st, vals[in], nb * per);
+                    pass_qcal_observe_hist(st, vals[in], nb * per);
             }
             for (int i = 0; i < g->n_nodes && ok; i++) {
                 const Node *n = &g->nodes[i];
@@ -516,8 +517,8 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     return ok;
 }
 
-bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
-               int64_t *per_sample, SrcLoc loc, Diag *d)
+bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
+                    int64_t *per_sample, SrcLoc loc, Diag *d)
 {
     *out = NULL;
     *per_sample = 0;

@@ -345,7 +345,7 @@ static double measure(const Guard *gd, const bool *keep_float, Diag *d)
     float *out = NULL;
     int64_t per = 0;
     if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
-        qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
+        pass_qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
         m = top1(gd, out);
     free(out);
     ir_graph_free(c);
@@ -418,8 +418,8 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
         ok = false;
     }
     ok = ok && check_finite("validation", gd.val, va->loc, d);
-    ok =
-        ok && qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
+    ok = ok &&
+         pass_qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
     ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
@@ -813,9 +813,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     }
     for (int k = 0; k < n_watch; k++)
-        qcal_stats_init(&stats[k]);
-    bool ok = qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
-                       method != QCAL_MINMAX, stats, cal->loc, d);
+        pass_qcal_stats_init(&stats[k]);
+    bool ok = pass_qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
+                            method != QCAL_MINMAX, stats, cal->loc, d);
     if (!ok) {
         free(stats);
         return false;
@@ -825,8 +825,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     float *lo = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
           *hi = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++) {
-        qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
-        qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
+        pass_qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
+        pass_qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
     }
     ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, cal->loc, d);
     free(stats);

@@ -231,9 +231,9 @@ static float urand(void)
 
 static void fill_stats(QStats *s, const float *x, int64_t n)
 {
-    qcal_stats_init(s);
-    qcal_observe_range(s, x, n);
-    qcal_observe_hist(s, x, n);
+    pass_qcal_stats_init(s);
+    pass_qcal_observe_range(s, x, n);
+    pass_qcal_observe_hist(s, x, n);
 }
 
 START_TEST(calib_methods)
@@ -251,25 +251,25 @@ START_TEST(calib_methods)
         mx = fmaxf(mx, x[i]);
     }
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
     ck_assert(lo == mn && hi == mx);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_params(lo, hi, &scale, &zp);
     ck_assert(fabsf(scale - (mx - mn) / 255.0f) < 1e-7f);
     ck_assert_int_eq(zp, (int)nearbyint(-mn / scale));
     /* percentile(99) of uniform [0, 1): about 0.99 */
     for (int i = 0; i < N; i++)
         x[i] = urand();
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_PERCENTILE, 99.0, &lo, &hi);
+    pass_qcal_range(s, QCAL_PERCENTILE, 99.0, &lo, &hi);
     ck_assert_msg(lo == 0 && fabsf(hi - 0.99f) < 0.003f, "percentile: [%g, %g]", lo, hi);
     /* a ReLU-like activation: exponential body with rare outliers at 50; entropy and mse
      * must clip the outliers and keep the body (threshold in a sane range) */
     for (int i = 0; i < N; i++)
         x[i] = i % 5000 == 0 ? 50.0f : -logf(1.0f - urand());
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
     ck_assert(hi == 50.0f);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
     ck_assert_msg(lo == 0 && hi > 4.0f && hi < 40.0f, "entropy: [%g, %g]", lo, hi);
     fprintf(stderr,
             "calibration of an exponential sample with outliers at 50: entropy clips at %.2f\n",
@@ -279,7 +279,7 @@ START_TEST(calib_methods)
     for (int i = 0; i < N; i++)
         x[i] = -logf(1.0f - urand());
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MSE, 0, &lo, &hi);
     ck_assert_msg(lo == 0 && hi > 4.0f && hi <= (float)s->max, "mse: [%g, %g] (max %g)", lo, hi,
                   s->max);
     fprintf(stderr, "calibration of an exponential sample (max %.2f): mse clips at %.2f\n", s->max,
@@ -288,20 +288,20 @@ START_TEST(calib_methods)
     for (int i = 0; i < N; i++)
         x[i] = urand() * 2.0f - 1.0f;
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MSE, 0, &lo, &hi);
     ck_assert_msg(lo < -0.7f && hi > 0.7f, "mse both signs: [%g, %g]", lo, hi);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
     ck_assert_msg(lo < -0.5f && hi > 0.5f, "entropy both signs: [%g, %g]", lo, hi);
     /* parameters: [-1, 1] -> 2/255 and the middle code; constant zero -> scale 1 */
-    qcal_params(-1.0f, 1.0f, &scale, &zp);
+    pass_qcal_params(-1.0f, 1.0f, &scale, &zp);
     ck_assert(scale == 2.0f / 255.0f && (zp == 127 || zp == 128));
-    qcal_params(0.0f, 2.55f, &scale, &zp);
+    pass_qcal_params(0.0f, 2.55f, &scale, &zp);
     ck_assert(fabsf(scale - 0.01f) < 1e-8f && zp == 0);
     for (int i = 0; i < 100; i++)
         x[i] = 0.0f;
     fill_stats(s, x, 100);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_params(lo, hi, &scale, &zp);
     ck_assert(scale == 1.0f && zp == 0);
     free(x);
     free(s);
