@@ -70,6 +70,10 @@ ValueId ox_value(OxImporter *im, OxEntry *e);
 /* Converts a TensorProto to a constant (data referred to where it can be); false with
  * an error naming the node/initializer what. */
 bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out);
+/* ONNX TensorProto.DataType t as ours (false for the ones slimc has no dtype for), and its
+ * ONNX name ("unknown" out of range) (frontend/onnx_tensor.c). */
+bool ox_onnx_dtype(int32_t t, DType *out);
+const char *ox_onnx_dtype_name(int32_t t);
 /* Reports node n as unsupported, with a reason. */
 OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
