@@ -126,10 +126,24 @@ const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
 ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
 ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
                   int64_t step);
-/* The mappings of onnx_ops_nn.c (Attention, the losses, Trilu, RotaryEmbedding): true when
- * it handled op, its result in *r. */
+/* The mappings of onnx_ops_nn.c (the losses, Trilu, Einsum, RNNs ...; Attention and
+ * RotaryEmbedding through onnx_ops_attention.c): true when it handled op, its result in *r. */
 bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r);
 bool ox_op_known_nn(const char *op);
+/* onnx_ops_nn.c's helpers, shared with onnx_ops_attention.c (IR_NONE in, IR_NONE out):
+ * ox_nn_const_value: constant c as a graph constant named after n and what; ox_nn_cast: v
+ * as dtype dt; ox_nn_where; ox_nn_concat: k values along axis; ox_nn_reshape: v reshaped
+ * to the rank dims in d; ox_nn_copy: a computed copy of v (an output may not be a graph
+ * input or a constant). */
+ValueId ox_nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c, const char *what);
+ValueId ox_nn_cast(OxImporter *im, const OxNode *n, ValueId v, DType dt);
+ValueId ox_nn_where(OxImporter *im, const OxNode *n, ValueId c, ValueId a, ValueId b);
+ValueId ox_nn_concat(OxImporter *im, const OxNode *n, const ValueId *ins, int k, int64_t axis);
+ValueId ox_nn_reshape(OxImporter *im, const OxNode *n, ValueId v, const Dim *d, int rank);
+ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v);
+/* Attention and RotaryEmbedding (onnx_ops_attention.c), dispatched by ox_import_nn. */
+OxResult ox_op_attention(OxImporter *im, OxNode *n);
+OxResult ox_op_rotary(OxImporter *im, OxNode *n);
 
 /* ---- onnx_ops_ext.c ---- */
 /* Imports n when its op is one onnx_ops_ext.c maps (result in *r); false otherwise. */
