@@ -126,6 +126,37 @@ const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
 ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
 ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
                   int64_t step);
+/* axis (negative from the end) as an index into rank dims (a 0-d value has one); false
+ * when out of range. */
+bool ox_norm_axis(int64_t axis, int rank, int64_t *outp);
+/* The mappings of onnx_ops_conv.c and onnx_ops_shape.c, dispatched by ox_import_node
+ * (onnx_ops.c). Conv and ConvTranspose; MaxPool (is_max) and AveragePool; the global pools
+ * (irop: reduce_mean or reduce_max); the normalizations. */
+OxResult ox_op_conv(OxImporter *im, OxNode *n);
+OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n);
+OxResult ox_op_pool(OxImporter *im, OxNode *n, bool is_max);
+OxResult ox_op_global_pool(OxImporter *im, OxNode *n, const char *irop);
+OxResult ox_op_batch_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_rms_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_lp_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_mvn(OxImporter *im, OxNode *n);
+OxResult ox_op_layer_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_instance_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_group_norm(OxImporter *im, OxNode *n);
+/* Flatten, Reshape, Squeeze (un_: Unsqueeze), Transpose, Concat, Slice, Split, Pad, Gather,
+ * Expand, DepthToSpace (to_space) / SpaceToDepth, Resize before opset 11 and Upsample. */
+OxResult ox_op_flatten(OxImporter *im, OxNode *n);
+OxResult ox_op_reshape(OxImporter *im, OxNode *n);
+OxResult ox_op_squeeze(OxImporter *im, OxNode *n, bool un_);
+OxResult ox_op_transpose(OxImporter *im, OxNode *n);
+OxResult ox_op_concat(OxImporter *im, OxNode *n);
+OxResult ox_op_slice(OxImporter *im, OxNode *n);
+OxResult ox_op_split(OxImporter *im, OxNode *n);
+OxResult ox_op_pad(OxImporter *im, OxNode *n);
+OxResult ox_op_gather(OxImporter *im, OxNode *n);
+OxResult ox_op_expand(OxImporter *im, OxNode *n);
+OxResult ox_op_depth_space(OxImporter *im, OxNode *n, bool to_space);
+OxResult ox_op_resize(OxImporter *im, OxNode *n);
 /* The mappings of onnx_ops_nn.c (the losses, Trilu, Einsum, RNNs ...; Attention and
  * RotaryEmbedding through onnx_ops_attention.c): true when it handled op, its result in *r. */
 bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r);
