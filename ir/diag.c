@@ -188,7 +188,7 @@ void ir_diag_clear(Diag *d)
     d->n_errors = d->n_warnings = 0;
 }
 
-void diag_append(Diag *d, Diag *from)
+void ir_diag_append(Diag *d, Diag *from)
 {
     const char *text = ir_diag_text(from);
     fputs(text, d->mem);

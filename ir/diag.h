@@ -39,6 +39,6 @@ void ir_diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((form
 const char *ir_diag_text(Diag *d);
 void ir_diag_clear(Diag *d);
 /* Appends the messages of from (as formatted there) and their counts to d. */
-void diag_append(Diag *d, Diag *from);
+void ir_diag_append(Diag *d, Diag *from);
 
 #endif

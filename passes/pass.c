@@ -456,7 +456,7 @@ const PassFile *pass_file(const PassArg *a, Diag *d)
 {
     SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
     if (a->file->error) {
-        diag_append(d, a->file->error);
+        ir_diag_append(d, a->file->error);
         return NULL;
     }
     return a->file;
