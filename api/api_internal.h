@@ -21,6 +21,16 @@ struct SlimcModel {
     char **input_types, **output_types, **output_names;
 };
 
+/* The public enums and limits of slimc/slimc.h are the IR's (ir/types.h) under other names:
+ * the API converts between them with casts and copies shapes with memcpy. A dtype added to
+ * IR_DTYPES without its SLIMC_ twin, or one out of order, stops the build here. */
+#define X(e, name, ctype, bits)                                                                    \
+    _Static_assert((int)SLIMC_##e == (int)IR_##e, "SlimcDType and DType differ at " #e);
+IR_DTYPES(X)
+#undef X
+_Static_assert(sizeof(SlimcDType) == sizeof(DType), "SlimcDType and DType differ in size");
+_Static_assert(SLIMC_MAX_RANK == IR_MAX_RANK, "SLIMC_MAX_RANK and IR_MAX_RANK differ");
+
 double api_now_ms(void);
 void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t);
 /* The model's C source (prefix names the entry points) into a malloc'd string. */

@@ -43,8 +43,9 @@ static bool plain_text(SlimcContext *ctx, const char *text, size_t n)
 {
     if (ir_text_is_plain_ascii(text, n))
         return true;
-    diag_error(&ctx->diag, (SrcLoc){0},
-               "build: internal error: text from the model reached the generated code unescaped");
+    ir_diag_error(
+        &ctx->diag, (SrcLoc){0},
+        "build: internal error: text from the model reached the generated code unescaped");
     return false;
 }
 
@@ -128,15 +129,15 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
 {
     const char *name = lo && lo->name ? lo->name : slimc_model_name(m);
     if (!cg_aot_is_identifier(name) || strlen(name) > 100) {
-        diag_error(&ctx->diag, (SrcLoc){0},
-                   "'%s' is not a C identifier of at most 100 characters: name the library "
-                   "with --name",
-                   name);
+        ir_diag_error(&ctx->diag, (SrcLoc){0},
+                      "'%s' is not a C identifier of at most 100 characters: name the library "
+                      "with --name",
+                      name);
         return SLIMC_ERROR;
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        diag_error(&ctx->diag, (SrcLoc){0}, "cannot create the output folder '%s': %s", dir,
-                   strerror(errno));
+        ir_diag_error(&ctx->diag, (SrcLoc){0}, "cannot create the output folder '%s': %s", dir,
+                      strerror(errno));
         return SLIMC_ERROR;
     }
     /* no file the library writes may be one of the model's own */
@@ -183,7 +184,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
               plain_text(ctx, hdr, hdr_len);
     snprintf(path, sizeof path, "%s/%s.h", dir, name);
     if (ok && !write_file_atomic(path, hdr, hdr_len)) {
-        diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+        ir_diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
         ok = false;
     }
     /* The source includes NAME.h: compile it with the header beside it. */
@@ -199,14 +200,14 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     if (ok && lo && lo->emit_source) {
         snprintf(path, sizeof path, "%s/%s.c", dir, name);
         if (!write_file_atomic(path, src, src_len)) {
-            diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+            ir_diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
             ok = false;
         }
     }
     if (ok && side) {
         snprintf(path, sizeof path, "%s/%s.weights", dir, name);
         if (!write_file_atomic(path, blob, blob_len)) {
-            diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
+            ir_diag_error(&ctx->diag, (SrcLoc){0}, "cannot write '%s': %s", path, strerror(errno));
             ok = false;
         }
     }

@@ -41,7 +41,7 @@ SlimcContext *slimc_context_new(void)
 {
     SlimcContext *ctx = calloc(1, sizeof *ctx);
     if (ctx) {
-        diag_init(&ctx->diag);
+        ir_diag_init(&ctx->diag);
         ctx->max_memory = ir_default_max_memory();
     }
     api_install_pass_runner();
@@ -52,17 +52,17 @@ void slimc_context_free(SlimcContext *ctx)
 {
     if (!ctx)
         return;
-    diag_fini(&ctx->diag);
+    ir_diag_fini(&ctx->diag);
     free(ctx);
 }
 
 const char *slimc_error(const SlimcContext *ctx)
 {
-    return diag_text((Diag *)&ctx->diag);
+    return ir_diag_text((Diag *)&ctx->diag);
 }
 const char *slimc_messages(const SlimcContext *ctx)
 {
-    return diag_text((Diag *)&ctx->diag);
+    return ir_diag_text((Diag *)&ctx->diag);
 }
 void slimc_fputs_escaped(const char *s, FILE *f)
 {
@@ -70,7 +70,7 @@ void slimc_fputs_escaped(const char *s, FILE *f)
 }
 void slimc_clear_messages(SlimcContext *ctx)
 {
-    diag_clear(&ctx->diag);
+    ir_diag_clear(&ctx->diag);
 }
 SlimcTimings slimc_timings(const SlimcContext *ctx)
 {
@@ -554,7 +554,7 @@ static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *d
     if (ok && rename(tmp, path) != 0)
         ok = false;
     if (!ok) {
-        diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write: %s", strerror(errno));
+        ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write: %s", strerror(errno));
         remove(tmp);
     }
     free(tmp);
@@ -564,8 +564,8 @@ static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *d
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s",
-                   strerror(errno));
+        ir_diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s",
+                      strerror(errno));
         return SLIMC_ERROR;
     }
     size_t plen = strlen(dir) + strlen(m->g->name) + 8;
@@ -587,14 +587,14 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
 {
     Graph *g = m->g;
     if (m->optimized) {
-        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
-                   "compress: the model was already optimized for running");
+        ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                      "compress: the model was already optimized for running");
         return SLIMC_ERROR;
     }
     if (!passes && !g->compress) {
-        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
-                   "compress: nothing to do: give --passes (e.g. 'quantize(int8, "
-                   "calibrate=\"calib.npy\")') or a compress block in the model");
+        ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                      "compress: nothing to do: give --passes (e.g. 'quantize(int8, "
+                      "calibrate=\"calib.npy\")') or a compress block in the model");
         return SLIMC_ERROR;
     }
     g->max_memory = ctx->max_memory;
@@ -621,7 +621,7 @@ SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *
 {
     size_t n = strlen(path);
     if (n < 6 || strcmp(path + n - 5, ".slim") != 0) {
-        diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "the output must be a .slim file");
+        ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "the output must be a .slim file");
         return SLIMC_ERROR;
     }
     /* neither the .slim nor the .safetensors beside it may be one of the model's files */

@@ -21,7 +21,7 @@ static const char *resolve_path(Graph *g, const PassArgs *step, const char *path
     const char *slash = strrchr(g->source, '/');
     if (!slash)
         return path;
-    return arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
+    return ir_arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
 }
 
 /* Reads file argument a; a failure is kept on it (PassFile.error) for the pass to report
@@ -30,18 +30,18 @@ static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 {
     NpyArray arr;
     const char *path = resolve_path(g, step, a->text);
-    PassFile *f = arena_alloc(g->arena, sizeof *f);
+    PassFile *f = ir_arena_alloc(g->arena, sizeof *f);
     memset(f, 0, sizeof *f);
     f->path = path;
     a->file = f;
     Diag *why = malloc(sizeof *why);
     SLIMC_ASSERT(why);
-    diag_init(why);
+    ir_diag_init(why);
     if (!fe_npy_read(path, &arr, why)) {
         f->error = why; /* api_pipeline_release frees it */
         return;
     }
-    diag_fini(why);
+    ir_diag_fini(why);
     free(why);
     f->dtype = arr.dtype;
     f->ndim = arr.ndim;
@@ -53,11 +53,11 @@ static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 void api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out)
 {
     out->n = src->n;
-    out->steps = arena_alloc(g->arena, sizeof(PassArgs) * (size_t)(src->n + 1));
+    out->steps = ir_arena_alloc(g->arena, sizeof(PassArgs) * (size_t)(src->n + 1));
     for (int i = 0; i < src->n; i++) {
         PassArgs *s = &out->steps[i];
         *s = src->steps[i];
-        s->args = arena_alloc(g->arena, sizeof(PassArg) * (size_t)(s->n + 1));
+        s->args = ir_arena_alloc(g->arena, sizeof(PassArg) * (size_t)(s->n + 1));
         if (s->n)
             memcpy(s->args, src->steps[i].args, sizeof(PassArg) * (size_t)s->n);
     }
@@ -82,7 +82,7 @@ void api_pipeline_release(PassPipeline *p)
             if (a->file) {
                 free((void *)(uintptr_t)a->file->data);
                 if (a->file->error) {
-                    diag_fini(a->file->error);
+                    ir_diag_fini(a->file->error);
                     free(a->file->error);
                 }
                 a->file = NULL;

@@ -122,8 +122,8 @@ static void *convert_float_input(SlimcContext *ctx, const SlimcModel *m, int i,
     /* runtime/model_io.c's conversion, which built executables use too */
     bool converted = rt_convert_to_f32((int)t->dtype, t->data, n, f);
     SLIMC_ASSERT(converted);
-    diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32",
-              slimc_model_input_name(m, i), slimc_dtype_name(t->dtype));
+    ir_diag_note(&ctx->diag, (SrcLoc){0}, "input '%s': converted %s to f32",
+                 slimc_model_input_name(m, i), slimc_dtype_name(t->dtype));
     return f;
 }
 
@@ -132,8 +132,8 @@ SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
 {
     const Graph *g = m->g;
     if (n_inputs != g->n_inputs) {
-        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0}, "model '%s' takes %d inputs (given %d)",
-                   g->name, g->n_inputs, n_inputs);
+        ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                      "model '%s' takes %d inputs (given %d)", g->name, g->n_inputs, n_inputs);
         return SLIMC_ERROR;
     }
     RtTensor *in = calloc((size_t)n_inputs + 1, sizeof *in);
@@ -168,9 +168,9 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
     Graph *g = e->m->g;
     g->max_memory = ctx->max_memory;
     if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
-        diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
-                   "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
-                   g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
+        ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                      g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
         return SLIMC_ERROR;
     }
     RtTensor *in = calloc((size_t)n_inputs + 1, sizeof *in);

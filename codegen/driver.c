@@ -17,8 +17,8 @@ const CgBackend *cg_backend_find(const char *name)
 bool cg_emit(const CgBackend *b, const Graph *g, const CgOptions *o, FILE *out, Diag *d)
 {
     if (!g->planned) {
-        diag_error(d, (SrcLoc){0}, "%s: the graph has no memory plan (run the memplan pass)",
-                   b->label);
+        ir_diag_error(d, (SrcLoc){0}, "%s: the graph has no memory plan (run the memplan pass)",
+                      b->label);
         return false;
     }
     CgCtx *c = b->begin(g, o, out, d);

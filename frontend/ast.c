@@ -4,19 +4,19 @@
 
 #include <string.h>
 
-AstList *ast_list_new(FeParse *p)
+AstList *fe_ast_list_new(FeParse *p)
 {
-    return arena_alloc(p->arena, sizeof(AstList));
+    return ir_arena_alloc(p->arena, sizeof(AstList));
 }
 
-AstList *ast_list_push(FeParse *p, AstList *l, void *item)
+AstList *fe_ast_list_push(FeParse *p, AstList *l, void *item)
 {
     if (!l)
-        l = ast_list_new(p);
+        l = fe_ast_list_new(p);
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 4;
-        l->items = arena_grow(p->arena, l->items, sizeof(void *) * (size_t)l->n,
-                              sizeof(void *) * (size_t)cap);
+        l->items = ir_arena_grow(p->arena, l->items, sizeof(void *) * (size_t)l->n,
+                                 sizeof(void *) * (size_t)cap);
         l->cap = cap;
     }
     l->items[l->n++] = item;
@@ -25,7 +25,7 @@ AstList *ast_list_push(FeParse *p, AstList *l, void *item)
 
 static AstExpr *new_expr(FeParse *p, AstKind kind, SrcLoc loc)
 {
-    AstExpr *e = arena_alloc(p->arena, sizeof *e);
+    AstExpr *e = ir_arena_alloc(p->arena, sizeof *e);
     e->kind = kind;
     e->loc = loc;
     e->depth = 1;
@@ -50,8 +50,8 @@ static AstExpr *check_depth(FeParse *p, AstExpr *e, AstExpr *const *kids, int n)
     e->depth = depth + 1;
     if (e->depth > FE_MAX_EXPR_DEPTH) {
         if (!broken) {
-            diag_error(p->d, e->loc, "expression is nested too deeply (more than %d levels)",
-                       FE_MAX_EXPR_DEPTH);
+            ir_diag_error(p->d, e->loc, "expression is nested too deeply (more than %d levels)",
+                          FE_MAX_EXPR_DEPTH);
             p->n_syntax_errors++;
         }
         AstExpr *err = new_expr(p, AST_ERROR, e->loc);
@@ -61,12 +61,12 @@ static AstExpr *check_depth(FeParse *p, AstExpr *e, AstExpr *const *kids, int n)
     return e;
 }
 
-AstExpr *ast_error(FeParse *p, SrcLoc loc)
+AstExpr *fe_ast_error(FeParse *p, SrcLoc loc)
 {
     return new_expr(p, AST_ERROR, loc);
 }
 
-AstExpr *ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad)
+AstExpr *fe_ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad)
 {
     AstExpr *e = new_expr(p, AST_INT, loc);
     e->ival = v;
@@ -75,7 +75,7 @@ AstExpr *ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad)
     return e;
 }
 
-AstExpr *ast_float(FeParse *p, SrcLoc loc, double v, const char *text)
+AstExpr *fe_ast_float(FeParse *p, SrcLoc loc, double v, const char *text)
 {
     AstExpr *e = new_expr(p, AST_FLOAT, loc);
     e->fval = v;
@@ -83,14 +83,14 @@ AstExpr *ast_float(FeParse *p, SrcLoc loc, double v, const char *text)
     return e;
 }
 
-AstExpr *ast_string(FeParse *p, SrcLoc loc, const char *text)
+AstExpr *fe_ast_string(FeParse *p, SrcLoc loc, const char *text)
 {
     AstExpr *e = new_expr(p, AST_STRING, loc);
     e->text = text;
     return e;
 }
 
-AstExpr *ast_bool(FeParse *p, SrcLoc loc, bool v)
+AstExpr *fe_ast_bool(FeParse *p, SrcLoc loc, bool v)
 {
     AstExpr *e = new_expr(p, AST_BOOL, loc);
     e->ival = v;
@@ -98,7 +98,7 @@ AstExpr *ast_bool(FeParse *p, SrcLoc loc, bool v)
     return e;
 }
 
-AstExpr *ast_name(FeParse *p, SrcLoc loc, const char *name)
+AstExpr *fe_ast_name(FeParse *p, SrcLoc loc, const char *name)
 {
     AstExpr *e = new_expr(p, AST_NAME, loc);
     e->text = name;
@@ -118,22 +118,22 @@ static AstExpr *check_args_depth(FeParse *p, AstExpr *e)
     return check_depth(p, e, &deepest, 1);
 }
 
-AstExpr *ast_call(FeParse *p, SrcLoc loc, const char *callee, AstList *args)
+AstExpr *fe_ast_call(FeParse *p, SrcLoc loc, const char *callee, AstList *args)
 {
     AstExpr *e = new_expr(p, AST_CALL, loc);
     e->text = callee;
-    e->args = args ? args : ast_list_new(p);
+    e->args = args ? args : fe_ast_list_new(p);
     return check_args_depth(p, e);
 }
 
-AstExpr *ast_list(FeParse *p, SrcLoc loc, AstList *items)
+AstExpr *fe_ast_list(FeParse *p, SrcLoc loc, AstList *items)
 {
     AstExpr *e = new_expr(p, AST_LIST, loc);
-    e->args = items ? items : ast_list_new(p);
+    e->args = items ? items : fe_ast_list_new(p);
     return check_args_depth(p, e);
 }
 
-AstExpr *ast_unary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a)
+AstExpr *fe_ast_unary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a)
 {
     AstExpr *e = new_expr(p, AST_UNARY, loc);
     e->op = op;
@@ -141,7 +141,7 @@ AstExpr *ast_unary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a)
     return check_depth(p, e, &e->a, 1);
 }
 
-AstExpr *ast_binary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a, AstExpr *b)
+AstExpr *fe_ast_binary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a, AstExpr *b)
 {
     AstExpr *e = new_expr(p, AST_BINARY, loc);
     e->op = op;
@@ -151,7 +151,7 @@ AstExpr *ast_binary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a, AstExpr *b)
     return check_depth(p, e, kids, 2);
 }
 
-AstExpr *ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr *otherwise)
+AstExpr *fe_ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr *otherwise)
 {
     AstExpr *e = new_expr(p, AST_COND, loc);
     e->a = then;
@@ -161,26 +161,26 @@ AstExpr *ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr 
     return check_depth(p, e, kids, 3);
 }
 
-AstArg *ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value)
+AstArg *fe_ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value)
 {
-    AstArg *a = arena_alloc(p->arena, sizeof *a);
+    AstArg *a = ir_arena_alloc(p->arena, sizeof *a);
     a->key = key;
     a->loc = loc;
     a->value = value;
     return a;
 }
 
-AstStmt *ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc)
+AstStmt *fe_ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc)
 {
-    AstStmt *s = arena_alloc(p->arena, sizeof *s);
+    AstStmt *s = ir_arena_alloc(p->arena, sizeof *s);
     s->kind = kind;
     s->loc = loc;
     return s;
 }
 
-AstParam *ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, AstExpr *dflt)
+AstParam *fe_ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, AstExpr *dflt)
 {
-    AstParam *a = arena_alloc(p->arena, sizeof *a);
+    AstParam *a = ir_arena_alloc(p->arena, sizeof *a);
     a->name = name;
     a->loc = loc;
     a->type = type;
@@ -188,27 +188,27 @@ AstParam *ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, Ast
     return a;
 }
 
-AstType *ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims)
+AstType *fe_ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims)
 {
-    AstType *t = arena_alloc(p->arena, sizeof *t);
+    AstType *t = ir_arena_alloc(p->arena, sizeof *t);
     t->dtype = dtype;
     t->loc = loc;
     t->dims = dims;
     return t;
 }
 
-AstSection *ast_section(FeParse *p, AstSectionKind kind, SrcLoc loc)
+AstSection *fe_ast_section(FeParse *p, AstSectionKind kind, SrcLoc loc)
 {
-    AstSection *s = arena_alloc(p->arena, sizeof *s);
+    AstSection *s = ir_arena_alloc(p->arena, sizeof *s);
     s->kind = kind;
     s->loc = loc;
     s->name_loc = loc;
-    s->params = ast_list_new(p);
-    s->stmts = ast_list_new(p);
+    s->params = fe_ast_list_new(p);
+    s->stmts = fe_ast_list_new(p);
     return s;
 }
 
-const char *ast_op_str(AstOp op)
+const char *fe_ast_op_str(AstOp op)
 {
     switch (op) {
     case AST_OP_ADD: return "+";

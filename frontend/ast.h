@@ -160,8 +160,8 @@ typedef struct FeParse {
 bool fe_parse_text(FeParse *p, const char *text, size_t len);
 
 /* ---- tree construction (ast.c) ---- */
-AstList *ast_list_new(FeParse *p);
-AstList *ast_list_push(FeParse *p, AstList *l, void *item); /* l may be NULL */
+AstList *fe_ast_list_new(FeParse *p);
+AstList *fe_ast_list_push(FeParse *p, AstList *l, void *item); /* l may be NULL */
 static inline int ast_len(const AstList *l)
 {
     return l ? l->n : 0;
@@ -171,25 +171,25 @@ static inline void *ast_at(const AstList *l, int i)
     return l->items[i];
 }
 
-AstExpr *ast_error(FeParse *p, SrcLoc loc);
-AstExpr *ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad);
-AstExpr *ast_float(FeParse *p, SrcLoc loc, double v, const char *text);
-AstExpr *ast_string(FeParse *p, SrcLoc loc, const char *text);
-AstExpr *ast_bool(FeParse *p, SrcLoc loc, bool v);
-AstExpr *ast_name(FeParse *p, SrcLoc loc, const char *name);
-AstExpr *ast_call(FeParse *p, SrcLoc loc, const char *callee, AstList *args);
-AstExpr *ast_list(FeParse *p, SrcLoc loc, AstList *items);
-AstExpr *ast_unary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a);
-AstExpr *ast_binary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a, AstExpr *b);
-AstExpr *ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr *otherwise);
-AstArg *ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value);
+AstExpr *fe_ast_error(FeParse *p, SrcLoc loc);
+AstExpr *fe_ast_int(FeParse *p, SrcLoc loc, int64_t v, const char *text, bool bad);
+AstExpr *fe_ast_float(FeParse *p, SrcLoc loc, double v, const char *text);
+AstExpr *fe_ast_string(FeParse *p, SrcLoc loc, const char *text);
+AstExpr *fe_ast_bool(FeParse *p, SrcLoc loc, bool v);
+AstExpr *fe_ast_name(FeParse *p, SrcLoc loc, const char *name);
+AstExpr *fe_ast_call(FeParse *p, SrcLoc loc, const char *callee, AstList *args);
+AstExpr *fe_ast_list(FeParse *p, SrcLoc loc, AstList *items);
+AstExpr *fe_ast_unary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a);
+AstExpr *fe_ast_binary(FeParse *p, SrcLoc loc, AstOp op, AstExpr *a, AstExpr *b);
+AstExpr *fe_ast_cond(FeParse *p, SrcLoc loc, AstExpr *then, AstExpr *cond, AstExpr *otherwise);
+AstArg *fe_ast_arg(FeParse *p, SrcLoc loc, const char *key, AstExpr *value);
 
-AstStmt *ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc);
-AstParam *ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, AstExpr *dflt);
-AstType *ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims);
-AstSection *ast_section(FeParse *p, AstSectionKind kind, SrcLoc loc);
+AstStmt *fe_ast_stmt(FeParse *p, AstStmtKind kind, SrcLoc loc);
+AstParam *fe_ast_param(FeParse *p, SrcLoc loc, const char *name, AstType *type, AstExpr *dflt);
+AstType *fe_ast_type(FeParse *p, SrcLoc loc, const char *dtype, AstList *dims);
+AstSection *fe_ast_section(FeParse *p, AstSectionKind kind, SrcLoc loc);
 
 /* The operator as written ("+", "//", "and"...). */
-const char *ast_op_str(AstOp op);
+const char *fe_ast_op_str(AstOp op);
 
 #endif

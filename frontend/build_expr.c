@@ -109,7 +109,7 @@ bool fe_to_pair(Builder *b, const Val *v, const char *what, int64_t out[2])
 
 ValueId fe_scalar_const(Builder *b, double v, SrcLoc loc)
 {
-    float *data = arena_alloc(b->g->arena, sizeof(float));
+    float *data = ir_arena_alloc(b->g->arena, sizeof(float));
     *data = (float)v;
     Type t = {.dtype = IR_F32, .shape = {.rank = 0}};
     return ir_const_new(b->g, "const", t, data, sizeof(float), fe_gloc(b, loc));
@@ -221,7 +221,7 @@ static Val int_arith(Builder *b, AstOp op, int64_t x, int64_t y, SrcLoc loc)
     default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (overflow) {
-        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, ast_op_str(op),
+        fe_error(b, loc, "integer overflow in %lld %s %lld", (long long)x, fe_ast_op_str(op),
                  (long long)y);
         return fe_err_val(loc);
     }
@@ -255,7 +255,7 @@ static Val float_arith(Builder *b, AstOp op, double x, double y, SrcLoc loc)
     default: slimc_assert_fail("not an arithmetic operator", __FILE__, __LINE__);
     }
     if (!isfinite(r)) {
-        fe_error(b, loc, "the result of %g %s %g is out of range", x, ast_op_str(op), y);
+        fe_error(b, loc, "the result of %g %s %g is out of range", x, fe_ast_op_str(op), y);
         return fe_err_val(loc);
     }
     return float_val(r, loc);
@@ -270,7 +270,8 @@ static Val compare(Builder *b, AstOp op, const Val *l, const Val *r, SrcLoc loc)
         return bool_val((strcmp(l->s, r->s) == 0) == (op == AST_OP_EQ), loc);
     if (!is_number(l) || !is_number(r)) {
         const Val *bad = is_number(l) ? r : l;
-        wrong(b, bad, "a compile-time number", arena_printf(b->arena, "'%s'", ast_op_str(op)));
+        wrong(b, bad, "a compile-time number",
+              ir_arena_printf(b->arena, "'%s'", fe_ast_op_str(op)));
         return fe_err_val(loc);
     }
     int c;
@@ -344,14 +345,15 @@ static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
                                      [AST_OP_DIV] = IR_OP_DIV};
         if (e->op == AST_OP_FLOORDIV || e->op == AST_OP_MOD) {
             fe_error(b, e->loc, "'%s' is for compile-time integers; tensors have + - * /",
-                     ast_op_str(e->op));
+                     fe_ast_op_str(e->op));
             return fe_err_val(e->loc);
         }
         return tensor_binary(b, ops[e->op], &l, &r, e->loc);
     }
     if (!is_number(&l) || !is_number(&r)) {
         const Val *bad = is_number(&l) ? &r : &l;
-        wrong(b, bad, "a number or a tensor", arena_printf(b->arena, "'%s'", ast_op_str(e->op)));
+        wrong(b, bad, "a number or a tensor",
+              ir_arena_printf(b->arena, "'%s'", fe_ast_op_str(e->op)));
         return fe_err_val(e->loc);
     }
     if (l.kind == VAL_INT && r.kind == VAL_INT)
@@ -390,7 +392,7 @@ static Val eval_unary(Builder *b, Scope *s, const AstExpr *e)
     }
     default:
         wrong(b, &v, "a number or a tensor",
-              arena_printf(b->arena, "unary '%s'", ast_op_str(e->op)));
+              ir_arena_printf(b->arena, "unary '%s'", fe_ast_op_str(e->op)));
         return fe_err_val(e->loc);
     }
 }
@@ -421,7 +423,7 @@ static Val lookup(Builder *b, Scope *s, const char *name, SrcLoc loc)
 {
     const char *dot = strchr(name, '.');
     if (dot) { /* a submodule: layer1.0.conv1 */
-        char *head = arena_strndup(b->arena, name, (size_t)(dot - name));
+        char *head = ir_arena_strndup(b->arena, name, (size_t)(dot - name));
         Val v = lookup(b, s, head, loc);
         if (v.kind == VAL_ERROR)
             return v;
@@ -435,7 +437,7 @@ static Val lookup(Builder *b, Scope *s, const char *name, SrcLoc loc)
         while (dot) {
             const char *part = dot + 1;
             dot = strchr(part, '.');
-            char *p = arena_strndup(b->arena, part, dot ? (size_t)(dot - part) : strlen(part));
+            char *p = ir_arena_strndup(b->arena, part, dot ? (size_t)(dot - part) : strlen(part));
             Module *c = m->broken ? NULL : child_of(m, p);
             if (!c) {
                 if (!m->broken)
@@ -473,7 +475,7 @@ bool fe_bind_args(Builder *b, Scope *s, const AstExpr *call, const char *what,
                   const char *const *names, int n_names, int n_required, Val *out)
 {
     int n = ast_len(call->args);
-    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+    Val *vals = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
     for (int j = 0; j < n; j++) {
         const AstArg *a = ast_at(call->args, j);
         vals[j] = fe_eval(b, s, a->value, NULL);
@@ -509,7 +511,7 @@ bool fe_bind_args(Builder *b, Scope *s, const AstExpr *call, const char *what,
                     int w = bar ? (int)(bar - names[i]) : (int)strlen(names[i]);
                     for (const char *p = names[i]; p && nf < 32;) {
                         const char *q = strchr(p, '|');
-                        all[nf++] = q ? arena_strndup(b->arena, p, (size_t)(q - p)) : p;
+                        all[nf++] = q ? ir_arena_strndup(b->arena, p, (size_t)(q - p)) : p;
                         p = q ? q + 1 : NULL;
                     }
                     if (len < sizeof list)
@@ -602,7 +604,7 @@ static Val eval_call(Builder *b, Scope *s, const AstExpr *e, const char *define_
             return fe_err_val(e->loc);
         }
         int n = ast_len(e->args);
-        Val *inputs = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+        Val *inputs = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
         bool ok = true;
         for (int i = 0; i < n; i++) {
             const AstArg *a = ast_at(e->args, i);
@@ -662,7 +664,7 @@ Val fe_eval(Builder *b, Scope *s, const AstExpr *e, const char *define_path)
     case AST_LIST: {
         int n = ast_len(e->args);
         Val v = {.kind = VAL_LIST, .loc = e->loc, .n = n};
-        v.items = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+        v.items = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
         bool ok = true;
         for (int i = 0; i < n; i++) {
             const AstArg *a = ast_at(e->args, i);

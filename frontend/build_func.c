@@ -1,25 +1,10 @@
 /* The built-in functions of the model language: each becomes one node. Their parameters
  * follow torch.nn.functional (with `axis` for softmax's `dim`, both accepted). */
-#include "frontend/builder.h"
+#include "frontend/build_func.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* A function's signature: parameter names (aliases after '|'), how many are required,
- * and how many of the first ones are the op's tensor inputs. */
-typedef struct FuncSig FuncSig;
-/* A function with its own elaboration: a holds the bound arguments (or, for a variadic
- * function with n_params 0, nothing: it reads e's arguments itself). */
-typedef Val (*FuncCall)(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-
-struct FuncSig {
-    const char *name;
-    OpKind op;
-    int n_params, n_required, n_tensors;
-    const char *params[8];
-    FuncCall call; /* NULL: the generic path of fe_call_builtin */
-};
 
 static Val call_unary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_gelu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
@@ -32,20 +17,11 @@ static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const Func
                               const Val *a);
 static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_squeeze(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_pad(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_concat(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
-                             const Val *a);
 static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
                                  const Val *a);
 static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
-static Val call_split(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
@@ -123,24 +99,30 @@ static const FuncSig funcs[] = {
     {"mean", IR_OP_REDUCE_MEAN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amax", IR_OP_REDUCE_MAX, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amin", IR_OP_REDUCE_MIN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
-    {"transpose", IR_OP_PERMUTE, 3, 3, 1, {"x|input", "dim0", "dim1"}, call_transpose},
-    {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, call_dims}, /* permute(x, d0, d1, ...) */
-    {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, call_dims},   /* expand(x, s0, s1, ...) */
-    {"squeeze", IR_OP_SQUEEZE, 2, 1, 1, {"x|input", "dim|axis"}, call_squeeze},
-    {"unsqueeze", IR_OP_UNSQUEEZE, 2, 2, 1, {"x|input", "dim|axis"}, call_squeeze},
-    {"slice", IR_OP_SLICE, 5, 2, 1, {"x|input", "dim|axis", "start", "end", "step"}, call_slice},
-    {"narrow", IR_OP_SLICE, 4, 4, 1, {"x|input", "dim|axis", "start", "length"}, call_slice},
-    {"pad", IR_OP_PAD, 4, 2, 1, {"x|input", "pad|pads", "mode", "value"}, call_pad},
-    {"concat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
-    {"cat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, call_concat},
+    {"transpose", IR_OP_PERMUTE, 3, 3, 1, {"x|input", "dim0", "dim1"}, fe_call_transpose},
+    {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, fe_call_dims}, /* permute(x, d0, d1, ...) */
+    {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, fe_call_dims},   /* expand(x, s0, s1, ...) */
+    {"squeeze", IR_OP_SQUEEZE, 2, 1, 1, {"x|input", "dim|axis"}, fe_call_squeeze},
+    {"unsqueeze", IR_OP_UNSQUEEZE, 2, 2, 1, {"x|input", "dim|axis"}, fe_call_squeeze},
+    {"slice", IR_OP_SLICE, 5, 2, 1, {"x|input", "dim|axis", "start", "end", "step"}, fe_call_slice},
+    {"narrow", IR_OP_SLICE, 4, 4, 1, {"x|input", "dim|axis", "start", "length"}, fe_call_slice},
+    {"pad", IR_OP_PAD, 4, 2, 1, {"x|input", "pad|pads", "mode", "value"}, fe_call_pad},
+    {"concat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, fe_call_concat},
+    {"cat", IR_OP_CONCAT, 2, 1, 0, {"tensors", "dim|axis"}, fe_call_concat},
     {"index_select",
      IR_OP_INDEX_SELECT,
      3,
      3,
      1,
      {"x|input", "dim|axis", "index"},
-     call_index_select},
-    {"gather", IR_OP_GATHER_ELEMENTS, 3, 3, 1, {"x|input", "dim|axis", "index"}, call_index_select},
+     fe_call_index_select},
+    {"gather",
+     IR_OP_GATHER_ELEMENTS,
+     3,
+     3,
+     1,
+     {"x|input", "dim|axis", "index"},
+     fe_call_index_select},
     /* split(x, size or [sizes], dim=0), chunk(x, chunks, dim=0): several tensors, bound
      * with a, b = split(...) */
     {"split",
@@ -149,8 +131,8 @@ static const FuncSig funcs[] = {
      2,
      1,
      {"x|input", "split_size_or_sections|split_size", "dim|axis"},
-     call_split},
-    {"chunk", IR_OP_SLICE, 3, 2, 1, {"x|input", "chunks", "dim|axis"}, call_split},
+     fe_call_split},
+    {"chunk", IR_OP_SLICE, 3, 2, 1, {"x|input", "chunks", "dim|axis"}, fe_call_split},
     {"dropout", IR_OP_RELU, 3, 1, 1, {"x|input", "p", "training"}, call_dropout},
     {"interpolate",
      IR_OP_RESIZE,
@@ -198,77 +180,11 @@ bool fe_is_builtin_function(const char *name)
 }
 
 /* What a message calls argument i of f: "'kernel' of max_pool2d". */
-static const char *arg_name(Builder *b, const FuncSig *f, int i)
+const char *fe_func_arg_name(Builder *b, const FuncSig *f, int i)
 {
     const char *p = f->params[i], *bar = strchr(p, '|');
     int w = bar ? (int)(bar - p) : (int)strlen(p);
-    return arena_printf(b->arena, "'%.*s' of %s", w, p, f->name);
-}
-
-/* reshape(x, d0, d1, ...) or reshape(x, [d0, d1, ...]): each size an integer, -1 (inferred)
- * or a symbolic dimension, stored as -(1000 + its index) (see ir/shape.c). */
-static Val call_reshape(Builder *b, Scope *s, const AstExpr *e)
-{
-    int n = ast_len(e->args);
-    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
-    bool ok = true;
-    for (int i = 0; i < n; i++) {
-        const AstArg *a = ast_at(e->args, i);
-        vals[i] = fe_eval(b, s, a->value, NULL);
-        if (a->key) {
-            fe_error(b, a->loc, "reshape takes its sizes by position: reshape(x, d0, d1, ...)");
-            ok = false;
-        }
-    }
-    if (!ok)
-        return fe_err_val(e->loc);
-    if (n < 2) {
-        fe_error(b, e->loc, "reshape needs a tensor and the new sizes: reshape(x, d0, d1, ...)");
-        return fe_err_val(e->loc);
-    }
-    const Val *dims = vals + 1;
-    int rank = n - 1;
-    if (rank == 1 && vals[1].kind == VAL_LIST) {
-        dims = vals[1].items;
-        rank = vals[1].n;
-    }
-    if (rank < 1 || rank > IR_MAX_RANK) {
-        fe_error(b, e->loc, "reshape to %d dimensions: a tensor has 1 to %d", rank, IR_MAX_RANK);
-        return fe_err_val(e->loc);
-    }
-    int64_t shape[IR_MAX_RANK];
-    int inferred = 0;
-    for (int i = 0; i < rank; i++) {
-        const Val *d = &dims[i];
-        if (d->kind == VAL_SYMBOL) {
-            shape[i] = -(1000 + d->i);
-        } else if (d->kind == VAL_INT && (d->i >= 1 || d->i == -1)) {
-            shape[i] = d->i;
-            if (d->i == -1 && inferred++) {
-                fe_error(b, d->loc, "only one size of a reshape may be -1");
-                ok = false;
-            }
-        } else if (d->kind == VAL_INT) {
-            fe_error(b, d->loc, "a reshape size is at least 1 (or -1 to infer it), not %lld",
-                     (long long)d->i);
-            ok = false;
-        } else if (d->kind != VAL_ERROR) {
-            char desc[200];
-            fe_error(b, d->loc,
-                     "a reshape size is an integer, -1 or a symbolic dimension such as N, not %s",
-                     fe_describe(d, desc, sizeof desc));
-            ok = false;
-        } else {
-            ok = false;
-        }
-    }
-    ValueId x;
-    if (!fe_to_tensor(b, &vals[0], &x) || !ok)
-        return fe_err_val(e->loc);
-    NodeId node = fe_node(b, IR_OP_RESHAPE, NULL, e->loc, &x, 1);
-    if (node != IR_NONE)
-        ir_node_set_ints(b->g, node, "shape", shape, rank);
-    return fe_node_done(b, node, e->loc);
+    return ir_arena_printf(b->arena, "'%.*s' of %s", w, p, f->name);
 }
 
 /* The attributes of a pooling call, from its bound arguments. */
@@ -281,23 +197,23 @@ typedef struct PoolArgs {
 static bool pool_args(Builder *b, const FuncSig *f, const Val *a, PoolArgs *p)
 {
     *p = (PoolArgs){.padding = {0, 0}, .dilation = {1, 1}, .count_include_pad = true};
-    bool ok = fe_to_pair(b, &a[1], arg_name(b, f, 1), p->kernel);
+    bool ok = fe_to_pair(b, &a[1], fe_func_arg_name(b, f, 1), p->kernel);
     if (a[2].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[2], arg_name(b, f, 2), p->stride);
+        ok &= fe_to_pair(b, &a[2], fe_func_arg_name(b, f, 2), p->stride);
     else
         memcpy(p->stride, p->kernel, sizeof p->stride);
     if (a[3].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[3], arg_name(b, f, 3), p->padding);
+        ok &= fe_to_pair(b, &a[3], fe_func_arg_name(b, f, 3), p->padding);
     if (f->op == IR_OP_MAX_POOL2D) {
         if (a[4].kind != VAL_NONE)
-            ok &= fe_to_pair(b, &a[4], arg_name(b, f, 4), p->dilation);
+            ok &= fe_to_pair(b, &a[4], fe_func_arg_name(b, f, 4), p->dilation);
         if (a[5].kind != VAL_NONE)
-            ok &= fe_to_bool(b, &a[5], arg_name(b, f, 5), &p->ceil_mode);
+            ok &= fe_to_bool(b, &a[5], fe_func_arg_name(b, f, 5), &p->ceil_mode);
     } else {
         if (a[4].kind != VAL_NONE)
-            ok &= fe_to_bool(b, &a[4], arg_name(b, f, 4), &p->ceil_mode);
+            ok &= fe_to_bool(b, &a[4], fe_func_arg_name(b, f, 4), &p->ceil_mode);
         if (a[5].kind != VAL_NONE)
-            ok &= fe_to_bool(b, &a[5], arg_name(b, f, 5), &p->count_include_pad);
+            ok &= fe_to_bool(b, &a[5], fe_func_arg_name(b, f, 5), &p->count_include_pad);
     }
     /* Lower bounds are the shape function's to check; absurd sizes stop here. */
     const int64_t *all[4] = {p->kernel, p->stride, p->padding, p->dilation};
@@ -334,7 +250,7 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
     const FuncSig *f = find_func(e->text);
     SLIMC_ASSERT(f);
     if (f->op == IR_OP_RESHAPE)
-        return call_reshape(b, s, e);
+        return fe_call_reshape(b, s, e);
     if (f->call && f->n_params == 0)
         return f->call(b, s, e, f, NULL);
     Val a[8];
@@ -357,15 +273,15 @@ Val fe_call_builtin(Builder *b, Scope *s, const AstExpr *e)
         i1 = 1;
         i2 = -1;
         if (a[1].kind != VAL_NONE)
-            ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &i1);
+            ok &= fe_to_int(b, &a[1], fe_func_arg_name(b, f, 1), &i1);
         if (a[2].kind != VAL_NONE)
-            ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &i2);
+            ok &= fe_to_int(b, &a[2], fe_func_arg_name(b, f, 2), &i2);
         break;
     case IR_OP_SOFTMAX:
     case IR_OP_LOG_SOFTMAX:
         i1 = -1;
         if (a[1].kind != VAL_NONE)
-            ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &i1);
+            ok &= fe_to_int(b, &a[1], fe_func_arg_name(b, f, 1), &i1);
         break;
     default: break;
     }
@@ -450,7 +366,7 @@ ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char 
     return v.kind == VAL_TENSOR ? v.v : IR_NONE;
 }
 
-static bool tensor_args(Builder *b, const FuncSig *f, const Val *a, ValueId *in)
+bool fe_func_tensor_args(Builder *b, const FuncSig *f, const Val *a, ValueId *in)
 {
     bool ok = true;
     for (int i = 0; i < f->n_tensors; i++)
@@ -462,14 +378,14 @@ static Val call_unary(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, 
 {
     (void)s;
     ValueId x;
-    if (!tensor_args(b, f, a, &x))
+    if (!fe_func_tensor_args(b, f, a, &x))
         return fe_err_val(e->loc);
     return node_of(b, f->op, &x, 1, e->loc);
 }
 
 /* A string argument among choices; *out its index. */
-static bool choice_arg(Builder *b, const FuncSig *f, const Val *a, int i,
-                       const char *const *choices, int n, int *out)
+bool fe_choice_arg(Builder *b, const FuncSig *f, const Val *a, int i, const char *const *choices,
+                   int n, int *out)
 {
     if (a[i].kind == VAL_NONE)
         return true;
@@ -489,7 +405,7 @@ static bool choice_arg(Builder *b, const FuncSig *f, const Val *a, int i,
         snprintf(desc, sizeof desc, "\"%s\"", a[i].s);
     else
         fe_describe(&a[i], desc, sizeof desc);
-    fe_error(b, a[i].loc, "%s must be one of %s, not %s", arg_name(b, f, i), list, desc);
+    fe_error(b, a[i].loc, "%s must be one of %s, not %s", fe_func_arg_name(b, f, i), list, desc);
     return false;
 }
 
@@ -499,7 +415,7 @@ static Val call_gelu(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
     static const char *const modes[] = {"none", "tanh"};
     int mode = 0;
     ValueId x;
-    if (!tensor_args(b, f, a, &x) || !choice_arg(b, f, a, 1, modes, 2, &mode))
+    if (!fe_func_tensor_args(b, f, a, &x) || !fe_choice_arg(b, f, a, 1, modes, 2, &mode))
         return fe_err_val(e->loc);
     return node_of(b, mode ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1, e->loc);
 }
@@ -509,9 +425,9 @@ static Val call_leaky_relu(Builder *b, Scope *s, const AstExpr *e, const FuncSig
     (void)s;
     double slope = 0.01;
     ValueId x;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (a[1].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &slope);
+        ok &= fe_to_float(b, &a[1], fe_func_arg_name(b, f, 1), &slope);
     if (!ok)
         return fe_err_val(e->loc);
     NodeId id = fe_node(b, IR_OP_LEAKY_RELU, NULL, e->loc, &x, 1);
@@ -527,19 +443,19 @@ static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *
     double scale = 0;
     int64_t zp = 0;
     ValueId x;
-    bool ok = tensor_args(b, f, a, &x);
-    if (!fe_to_float(b, &a[1], arg_name(b, f, 1), &scale)) {
+    bool ok = fe_func_tensor_args(b, f, a, &x);
+    if (!fe_to_float(b, &a[1], fe_func_arg_name(b, f, 1), &scale)) {
         ok = false;
     } else if (!(scale > 0) || !isfinite(scale)) {
-        fe_error(b, a[1].loc, "%s must be a positive number", arg_name(b, f, 1));
+        fe_error(b, a[1].loc, "%s must be a positive number", fe_func_arg_name(b, f, 1));
         ok = false;
     }
     if (a[2].kind != VAL_NONE) {
-        if (!fe_to_int(b, &a[2], arg_name(b, f, 2), &zp)) {
+        if (!fe_to_int(b, &a[2], fe_func_arg_name(b, f, 2), &zp)) {
             ok = false;
         } else if (zp < 0 || zp > 255) {
-            fe_error(b, a[2].loc, "%s must be in [0, 255] (u8), not %lld", arg_name(b, f, 2),
-                     (long long)zp);
+            fe_error(b, a[2].loc, "%s must be in [0, 255] (u8), not %lld",
+                     fe_func_arg_name(b, f, 2), (long long)zp);
             ok = false;
         }
     }
@@ -558,11 +474,11 @@ static Val call_clip(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
     (void)s;
     double lo = 0, hi = 0;
     ValueId x;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (a[1].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &lo);
+        ok &= fe_to_float(b, &a[1], fe_func_arg_name(b, f, 1), &lo);
     if (a[2].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[2], arg_name(b, f, 2), &hi);
+        ok &= fe_to_float(b, &a[2], fe_func_arg_name(b, f, 2), &hi);
     if (ok && a[1].kind == VAL_NONE && a[2].kind == VAL_NONE) {
         fe_error(b, e->loc, "%s needs at least one of min and max", f->name);
         ok = false;
@@ -586,7 +502,7 @@ static ValueId scalar_of(Builder *b, const Val *v, DType t)
     if (t == IR_F32 || t == IR_F16 || t == IR_BF16 || t == IR_F64 || t == IR_I4)
         return fe_scalar_const(b, x, v->loc);
     size_t bytes = ir_dtype_bytes(t, 1);
-    unsigned char *data = arena_alloc(b->g->arena, 8);
+    unsigned char *data = ir_arena_alloc(b->g->arena, 8);
     int64_t i = v->kind == VAL_INT ? v->i : (int64_t)x;
     switch (t) {
     case IR_I64: memcpy(data, &i, 8); break;
@@ -671,7 +587,7 @@ static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
 {
     (void)s;
     ValueId x;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     DType t = IR_F32;
     if (a[1].kind != VAL_STRING || !ir_dtype_parse(a[1].s, &t) || t == IR_I4) {
         char desc[200];
@@ -682,7 +598,7 @@ static Val call_cast(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, c
         fe_error(b, a[1].loc,
                  "%s must name a dtype (\"f32\", \"f64\", \"f16\", \"bf16\", \"i64\", \"i32\", "
                  "\"i16\", \"i8\", \"u8\", \"bool\"), not %s",
-                 arg_name(b, f, 1), desc);
+                 fe_func_arg_name(b, f, 1), desc);
         ok = false;
     }
     if (!ok)
@@ -699,9 +615,9 @@ static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const Func
     (void)s;
     ValueId x;
     int64_t os[2] = {1, 1};
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (f->n_params > 1)
-        ok &= fe_to_pair(b, &a[1], arg_name(b, f, 1), os);
+        ok &= fe_to_pair(b, &a[1], fe_func_arg_name(b, f, 1), os);
     if (!ok)
         return fe_err_val(e->loc);
     return fe_adaptive_pool(b, x, os, NULL, e->loc);
@@ -721,14 +637,14 @@ static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig
     ValueId in[3] = {IR_NONE, IR_NONE, IR_NONE};
     int64_t groups = 1;
     double eps = 1e-5;
-    bool ok = tensor_args(b, f, a, in);
-    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &groups);
+    bool ok = fe_func_tensor_args(b, f, a, in);
+    ok &= fe_to_int(b, &a[1], fe_func_arg_name(b, f, 1), &groups);
     if (a[2].kind != VAL_NONE)
         ok &= fe_to_tensor(b, &a[2], &in[1]);
     if (a[3].kind != VAL_NONE)
         ok &= fe_to_tensor(b, &a[3], &in[2]);
     if (a[4].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[4], arg_name(b, f, 4), &eps);
+        ok &= fe_to_float(b, &a[4], fe_func_arg_name(b, f, 4), &eps);
     if (!ok)
         return fe_err_val(e->loc);
     NodeId id = fe_node(b, IR_OP_GROUP_NORM, NULL, e->loc, in,
@@ -743,7 +659,7 @@ static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig
 }
 
 /* An int or a list of ints into out (at most IR_MAX_RANK); *n their count. */
-static bool int_list(Builder *b, const Val *v, const char *what, int64_t *out, int *n)
+bool fe_int_list(Builder *b, const Val *v, const char *what, int64_t *out, int *n)
 {
     if (v->kind == VAL_INT) {
         out[0] = v->i;
@@ -770,11 +686,11 @@ static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
     int64_t axes[2 * IR_MAX_RANK];
     int n_axes = 0;
     bool keep = false;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (a[1].kind != VAL_NONE)
-        ok &= int_list(b, &a[1], arg_name(b, f, 1), axes, &n_axes);
+        ok &= fe_int_list(b, &a[1], fe_func_arg_name(b, f, 1), axes, &n_axes);
     if (a[2].kind != VAL_NONE)
-        ok &= fe_to_bool(b, &a[2], arg_name(b, f, 2), &keep);
+        ok &= fe_to_bool(b, &a[2], fe_func_arg_name(b, f, 2), &keep);
     if (!ok)
         return fe_err_val(e->loc);
     NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
@@ -786,289 +702,6 @@ static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
     return fe_node_done(b, id, e->loc);
 }
 
-static Val call_transpose(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    ValueId x;
-    int64_t d0 = 0, d1 = 0;
-    bool ok = tensor_args(b, f, a, &x);
-    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &d0);
-    ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &d1);
-    if (!ok)
-        return fe_err_val(e->loc);
-    int r = b->g->values[x].type.shape.rank;
-    if (r < 0)
-        return fe_err_val(e->loc);
-    if (d0 < -r || d0 >= r || d1 < -r || d1 >= r) {
-        fe_error(b, e->loc, "transpose: dims %lld and %lld do not fit a tensor of rank %d",
-                 (long long)d0, (long long)d1, r);
-        return fe_err_val(e->loc);
-    }
-    int64_t perm[IR_MAX_RANK];
-    for (int i = 0; i < r; i++)
-        perm[i] = i;
-    d0 = d0 < 0 ? d0 + r : d0;
-    d1 = d1 < 0 ? d1 + r : d1;
-    perm[d0] = d1;
-    perm[d1] = d0;
-    ValueId out = fe_permute(b, x, perm, r, NULL, e->loc);
-    return out == IR_NONE ? fe_err_val(e->loc) : (Val){.kind = VAL_TENSOR, .loc = e->loc, .v = out};
-}
-
-/* permute(x, d0, d1, ...) and expand(x, s0, s1, ...), or with the list as one argument;
- * expand's sizes may be -1 (keep) or symbols. */
-static Val call_dims(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)a;
-    int n = ast_len(e->args);
-    Val *vals = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
-    bool ok = true;
-    for (int i = 0; i < n; i++) {
-        const AstArg *arg = ast_at(e->args, i);
-        vals[i] = fe_eval(b, s, arg->value, NULL);
-        if (arg->key) {
-            fe_error(b, arg->loc, "%s takes its sizes by position: %s(x, d0, d1, ...)", f->name,
-                     f->name);
-            ok = false;
-        }
-    }
-    if (!ok)
-        return fe_err_val(e->loc);
-    if (n < 2) {
-        fe_error(b, e->loc, "%s needs a tensor and the dims: %s(x, d0, d1, ...)", f->name, f->name);
-        return fe_err_val(e->loc);
-    }
-    const Val *dims = vals + 1;
-    int rank = n - 1;
-    if (rank == 1 && vals[1].kind == VAL_LIST) {
-        dims = vals[1].items;
-        rank = vals[1].n;
-    }
-    if (rank < 1 || rank > IR_MAX_RANK) {
-        fe_error(b, e->loc, "%s with %d dims: a tensor has 1 to %d", f->name, rank, IR_MAX_RANK);
-        return fe_err_val(e->loc);
-    }
-    int64_t out[IR_MAX_RANK];
-    for (int i = 0; i < rank; i++) {
-        if (f->op == IR_OP_EXPAND && dims[i].kind == VAL_SYMBOL)
-            out[i] = -(1000 + dims[i].i);
-        else if (!fe_to_int(b, &dims[i], arena_printf(b->arena, "a dim of %s", f->name), &out[i]))
-            ok = false;
-    }
-    ValueId x;
-    if (!fe_to_tensor(b, &vals[0], &x) || !ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
-    if (id != IR_NONE)
-        ir_node_set_ints(b->g, id, f->op == IR_OP_PERMUTE ? "perm" : "shape", out, rank);
-    return fe_node_done(b, id, e->loc);
-}
-
-static Val call_squeeze(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    ValueId x;
-    int64_t axes[2 * IR_MAX_RANK];
-    int n_axes = 0;
-    bool ok = tensor_args(b, f, a, &x);
-    if (a[1].kind != VAL_NONE)
-        ok &= f->op == IR_OP_UNSQUEEZE ? fe_to_int(b, &a[1], arg_name(b, f, 1), &axes[n_axes++])
-                                       : int_list(b, &a[1], arg_name(b, f, 1), axes, &n_axes);
-    if (!ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
-    if (id != IR_NONE) {
-        if (f->op == IR_OP_UNSQUEEZE)
-            ir_node_set_int(b->g, id, "axis", axes[0]);
-        else if (n_axes)
-            ir_node_set_ints(b->g, id, "axes", axes, n_axes);
-    }
-    return fe_node_done(b, id, e->loc);
-}
-
-static Val call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    ValueId x;
-    int64_t axis = 0, start = 0, end = INT64_MAX / 2, step = 1;
-    bool ok = tensor_args(b, f, a, &x);
-    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
-    if (a[2].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &start);
-    if (a[3].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[3], arg_name(b, f, 3), &end);
-    if (f->n_params == 5 && a[4].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[4], arg_name(b, f, 4), &step);
-    if (ok && f->n_params == 4) { /* narrow(x, dim, start, length): start may not be clamped */
-        int r = b->g->values[x].type.shape.rank;
-        int64_t ax = axis < 0 ? axis + r : axis;
-        const Shape *xs = &b->g->values[x].type.shape;
-        if (r < 0)
-            return fe_err_val(e->loc);
-        int64_t len = ax >= 0 && ax < r && ir_dim_static(xs->d[ax]) ? xs->d[ax].c : -1;
-        int64_t st = start < 0 && len >= 0 ? start + len : start;
-        if (len < 0 || end < 0 || st < 0 || st + end > len) {
-            fe_error(b, e->loc,
-                     "narrow: start %lld and length %lld do not fit dim %lld of the input",
-                     (long long)start, (long long)end, (long long)axis);
-            return fe_err_val(e->loc);
-        }
-        start = st;
-        end = st + end;
-    }
-    if (!ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
-    if (id != IR_NONE) {
-        ir_node_set_int(b->g, id, "axis", axis);
-        ir_node_set_int(b->g, id, "start", start);
-        ir_node_set_int(b->g, id, "end", end);
-        ir_node_set_int(b->g, id, "step", step);
-    }
-    return fe_node_done(b, id, e->loc);
-}
-
-static Val call_pad(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    static const char *const modes[] = {"constant", "reflect", "replicate", "edge"};
-    ValueId x;
-    int64_t pads[2 * IR_MAX_RANK];
-    int n_pads = 0, mode = 0;
-    double value = 0;
-    bool ok = tensor_args(b, f, a, &x);
-    ok &= int_list(b, &a[1], arg_name(b, f, 1), pads, &n_pads);
-    ok &= choice_arg(b, f, a, 2, modes, 4, &mode);
-    if (a[3].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[3], arg_name(b, f, 3), &value);
-    if (!ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, IR_OP_PAD, NULL, e->loc, &x, 1);
-    if (id != IR_NONE) {
-        ir_node_set_ints(b->g, id, "pads", pads, n_pads);
-        ir_node_set_int(b->g, id, "mode", mode == 3 ? 2 : mode);
-        ir_node_set_float(b->g, id, "value", value);
-    }
-    return fe_node_done(b, id, e->loc);
-}
-
-static Val call_concat(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    int64_t axis = 0;
-    bool ok = true;
-    if (a[0].kind != VAL_LIST || a[0].n < 1 || a[0].n > 8) {
-        char desc[200];
-        fe_error(b, a[0].loc, "%s takes a list of 1 to 8 tensors ([a, b, ...]), not %s", f->name,
-                 fe_describe(&a[0], desc, sizeof desc));
-        return fe_err_val(e->loc);
-    }
-    ValueId in[8];
-    for (int i = 0; i < a[0].n; i++)
-        ok &= fe_to_tensor(b, &a[0].items[i], &in[i]);
-    if (a[1].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
-    if (!ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, IR_OP_CONCAT, NULL, e->loc, in, a[0].n);
-    if (id != IR_NONE)
-        ir_node_set_int(b->g, id, "axis", axis);
-    return fe_node_done(b, id, e->loc);
-}
-
-static Val call_index_select(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    ValueId in[2];
-    int64_t axis = 0;
-    bool ok = fe_to_tensor(b, &a[0], &in[0]);
-    ok &= fe_to_int(b, &a[1], arg_name(b, f, 1), &axis);
-    ok &= fe_to_tensor(b, &a[2], &in[1]);
-    if (!ok)
-        return fe_err_val(e->loc);
-    NodeId id = fe_node(b, f->op, NULL, e->loc, in, 2); /* index_select, gather */
-    if (id != IR_NONE)
-        ir_node_set_int(b->g, id, "axis", axis);
-    return fe_node_done(b, id, e->loc);
-}
-
-/* torch.split / torch.chunk: slices of x along dim, as a list. split's size gives pieces of
- * that size (the last one smaller); a list gives the sizes, which must add up to the dim;
- * chunk's count gives ceil(len / count)-sized pieces, so maybe fewer than count. */
-static Val call_split(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
-{
-    (void)s;
-    const bool chunk = !strcmp(f->name, "chunk");
-    ValueId x = IR_NONE;
-    int64_t axis = 0, sizes[256];
-    int n = 0;
-    bool ok = tensor_args(b, f, a, &x);
-    if (a[2].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[2], arg_name(b, f, 2), &axis);
-    if (!ok)
-        return fe_err_val(e->loc);
-    const Shape *xs = &b->g->values[x].type.shape;
-    const int r = xs->rank;
-    const int64_t ax = axis < 0 ? axis + r : axis;
-    if (r < 0)
-        return fe_err_val(e->loc);
-    if (ax < 0 || ax >= r || !ir_dim_static(xs->d[ax])) {
-        fe_error(b, e->loc, "%s: dim %lld is not a static dimension of the input (rank %d)",
-                 f->name, (long long)axis, r);
-        return fe_err_val(e->loc);
-    }
-    const int64_t len = xs->d[ax].c;
-    if (a[1].kind == VAL_LIST && !chunk) {
-        ok = int_list(b, &a[1], arg_name(b, f, 1), sizes, &n);
-        int64_t total = 0;
-        for (int i = 0; ok && i < n; i++) {
-            ok = sizes[i] >= 0;
-            total += sizes[i];
-        }
-        if (ok && total != len) {
-            fe_error(b, a[1].loc, "split: the sizes add up to %lld, but dim %lld is %lld",
-                     (long long)total, (long long)axis, (long long)len);
-            return fe_err_val(e->loc);
-        }
-    } else {
-        int64_t k = 0;
-        ok = fe_to_int(b, &a[1], arg_name(b, f, 1), &k);
-        if (ok && k < 1) {
-            fe_error(b, a[1].loc, "%s must be at least 1, not %lld", arg_name(b, f, 1),
-                     (long long)k);
-            return fe_err_val(e->loc);
-        }
-        const int64_t piece = chunk ? (len + k - 1) / k : k;
-        for (int64_t at = 0; ok && at < len && n < 256; at += piece)
-            sizes[n++] = at + piece <= len ? piece : len - at;
-        if (ok && len == 0)
-            sizes[n++] = 0;
-    }
-    if (!ok)
-        return fe_err_val(e->loc);
-    if (n > 255 || n < 1) {
-        fe_error(b, e->loc, "%s: %d pieces; between 1 and 255 are supported", f->name, n);
-        return fe_err_val(e->loc);
-    }
-    Val list = {.kind = VAL_LIST, .loc = e->loc, .n = n};
-    list.items = arena_alloc(b->arena, sizeof(Val) * (size_t)n);
-    int64_t at = 0;
-    for (int i = 0; i < n; i++) {
-        NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
-        if (id != IR_NONE) {
-            ir_node_set_int(b->g, id, "axis", ax);
-            ir_node_set_int(b->g, id, "start", at);
-            ir_node_set_int(b->g, id, "end", at + sizes[i]);
-            ir_node_set_int(b->g, id, "step", 1);
-        }
-        list.items[i] = fe_node_done(b, id, e->loc);
-        if (list.items[i].kind == VAL_ERROR)
-            return list.items[i];
-        at += sizes[i];
-    }
-    return list;
-}
-
 /* dropout at inference is the identity: no node. */
 static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
 {
@@ -1076,11 +709,11 @@ static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f
     double p = 0.5;
     bool training = false;
     ValueId x;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (a[1].kind != VAL_NONE)
-        ok &= fe_to_float(b, &a[1], arg_name(b, f, 1), &p);
+        ok &= fe_to_float(b, &a[1], fe_func_arg_name(b, f, 1), &p);
     if (a[2].kind != VAL_NONE)
-        ok &= fe_to_bool(b, &a[2], arg_name(b, f, 2), &training);
+        ok &= fe_to_bool(b, &a[2], fe_func_arg_name(b, f, 2), &training);
     if (ok && training) {
         fe_error(b, a[2].loc, "dropout with training=true: slimc compiles inference only");
         ok = false;
@@ -1109,14 +742,14 @@ static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSi
     double sf[2] = {0, 0};
     int mode = 0;
     bool align = false;
-    bool ok = tensor_args(b, f, a, &x);
+    bool ok = fe_func_tensor_args(b, f, a, &x);
     if (a[1].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[1], arg_name(b, f, 1), size);
+        ok &= fe_to_pair(b, &a[1], fe_func_arg_name(b, f, 1), size);
     if (a[2].kind != VAL_NONE)
-        ok &= float_pair(b, &a[2], arg_name(b, f, 2), sf);
-    ok &= choice_arg(b, f, a, 3, modes, 2, &mode);
+        ok &= float_pair(b, &a[2], fe_func_arg_name(b, f, 2), sf);
+    ok &= fe_choice_arg(b, f, a, 3, modes, 2, &mode);
     if (a[4].kind != VAL_NONE)
-        ok &= fe_to_bool(b, &a[4], arg_name(b, f, 4), &align);
+        ok &= fe_to_bool(b, &a[4], fe_func_arg_name(b, f, 4), &align);
     if (ok && (a[1].kind == VAL_NONE) == (a[2].kind == VAL_NONE)) {
         fe_error(b, e->loc, "%s needs exactly one of size and scale_factor", f->name);
         ok = false;
@@ -1166,15 +799,15 @@ static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const F
     if (a[2].kind != VAL_NONE)
         ok &= fe_to_tensor(b, &a[2], &in[2]);
     if (a[3].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[3], arg_name(b, f, 3), st);
+        ok &= fe_to_pair(b, &a[3], fe_func_arg_name(b, f, 3), st);
     if (a[4].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[4], arg_name(b, f, 4), pad);
+        ok &= fe_to_pair(b, &a[4], fe_func_arg_name(b, f, 4), pad);
     if (a[5].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[5], arg_name(b, f, 5), opad);
+        ok &= fe_to_pair(b, &a[5], fe_func_arg_name(b, f, 5), opad);
     if (a[6].kind != VAL_NONE)
-        ok &= fe_to_int(b, &a[6], arg_name(b, f, 6), &groups);
+        ok &= fe_to_int(b, &a[6], fe_func_arg_name(b, f, 6), &groups);
     if (a[7].kind != VAL_NONE)
-        ok &= fe_to_pair(b, &a[7], arg_name(b, f, 7), dil);
+        ok &= fe_to_pair(b, &a[7], fe_func_arg_name(b, f, 7), dil);
     if (!ok)
         return fe_err_val(e->loc);
     NodeId id = fe_node(b, IR_OP_CONV_TRANSPOSE2D, NULL, e->loc, in, in[2] != IR_NONE ? 3 : 2);

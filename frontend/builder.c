@@ -24,7 +24,7 @@ static bool seen_before(Builder *b, const char *key)
 {
     if (b->n_seen * 2 >= b->cap_seen) {
         int cap = b->cap_seen ? 2 * b->cap_seen : 64;
-        char **slots = arena_alloc(b->arena, sizeof(char *) * (size_t)cap);
+        char **slots = ir_arena_alloc(b->arena, sizeof(char *) * (size_t)cap);
         for (int i = 0; i < b->cap_seen; i++) {
             if (!b->seen[i])
                 continue;
@@ -40,7 +40,7 @@ static bool seen_before(Builder *b, const char *key)
     for (; b->seen[j]; j = (j + 1) & (size_t)(b->cap_seen - 1))
         if (strcmp(b->seen[j], key) == 0)
             return true;
-    b->seen[j] = arena_strdup(b->arena, key);
+    b->seen[j] = ir_arena_strdup(b->arena, key);
     b->n_seen++;
     return false;
 }
@@ -48,8 +48,8 @@ static bool seen_before(Builder *b, const char *key)
 void fe_instance_notes(Builder *b)
 {
     for (int i = b->depth - 1; i >= 0; i--)
-        diag_note(b->d, b->inst[i]->loc, "in '%s', an instance of block '%s'", b->inst[i]->path,
-                  b->inst[i]->type_name);
+        ir_diag_note(b->d, b->inst[i]->loc, "in '%s', an instance of block '%s'", b->inst[i]->path,
+                     b->inst[i]->type_name);
 }
 
 void fe_error(Builder *b, SrcLoc loc, const char *fmt, ...)
@@ -66,7 +66,7 @@ void fe_error(Builder *b, SrcLoc loc, const char *fmt, ...)
             return; /* reported for another instance of the block */
         }
     }
-    diag_error(b->d, loc, "%s", msg);
+    ir_diag_error(b->d, loc, "%s", msg);
     fe_instance_notes(b);
 }
 
@@ -165,7 +165,7 @@ void fe_unknown(Builder *b, Scope *s, SrcLoc loc, const char *what, const char *
 
 Scope *fe_scope_new(Builder *b, Scope *parent)
 {
-    Scope *s = arena_alloc(b->arena, sizeof *s);
+    Scope *s = ir_arena_alloc(b->arena, sizeof *s);
     s->parent = parent;
     return s;
 }
@@ -200,13 +200,13 @@ void fe_scope_set(Builder *b, Scope *s, const char *name, Val v, SrcLoc loc)
     }
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 8;
-        s->items = arena_grow(b->arena, s->items, sizeof(Binding) * (size_t)s->n,
-                              sizeof(Binding) * (size_t)cap);
+        s->items = ir_arena_grow(b->arena, s->items, sizeof(Binding) * (size_t)s->n,
+                                 sizeof(Binding) * (size_t)cap);
         s->cap = cap;
     }
     if ((s->n + 1) * 2 > s->n_slots) {
         int n_slots = s->n_slots ? 2 * s->n_slots : 16;
-        s->slots = arena_alloc(b->arena, sizeof(int) * (size_t)n_slots);
+        s->slots = ir_arena_alloc(b->arena, sizeof(int) * (size_t)n_slots);
         s->n_slots = n_slots;
         for (int i = 0; i < s->n; i++)
             *slot_of(s, s->items[i].name) = i + 1;
@@ -269,7 +269,7 @@ static void exec_assign(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx, co
                  old->loc.line);
         return;
     }
-    const char *path = prefix[0] ? arena_printf(b->arena, "%s.%s", prefix, st->name) : st->name;
+    const char *path = prefix[0] ? ir_arena_printf(b->arena, "%s.%s", prefix, st->name) : st->name;
     int n_values = b->g->n_values;
     Val v = fe_eval(b, s, st->value, module ? path : NULL);
     if (v.kind == VAL_NONE) /* a conditional module whose condition is false */
@@ -279,7 +279,7 @@ static void exec_assign(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx, co
         v = fe_err_val(st->loc);
     }
     if (v.kind == VAL_TENSOR && v.v >= n_values && b->g->values[v.v].kind == IR_VALUE_TEMP)
-        b->g->values[v.v].name = arena_strdup(b->g->arena, st->name);
+        b->g->values[v.v].name = ir_arena_strdup(b->g->arena, st->name);
     fe_scope_set(b, s, st->name, v, st->loc);
 }
 
@@ -313,7 +313,7 @@ static void exec_unpack(Builder *b, Scope *s, const AstStmt *st, StmtCtx ctx)
         }
         Val item = ok ? v.items[i] : fe_err_val(pn->loc);
         if (item.kind == VAL_TENSOR && b->g->values[item.v].kind == IR_VALUE_TEMP)
-            b->g->values[item.v].name = arena_strdup(b->g->arena, pn->name);
+            b->g->values[item.v].name = ir_arena_strdup(b->g->arena, pn->name);
         fe_scope_set(b, s, pn->name, item, pn->loc);
     }
 }
@@ -366,7 +366,7 @@ static void exec_stmts(Builder *b, Scope *s, const AstList *stmts, int from, int
             }
             ret->stmt = st;
             ret->n = ast_len(st->values);
-            ret->values = arena_alloc(b->arena, sizeof(Val) * (size_t)(ret->n ? ret->n : 1));
+            ret->values = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(ret->n ? ret->n : 1));
             for (int j = 0; j < ret->n; j++)
                 ret->values[j] = fe_eval(b, s, ast_at(st->values, j), NULL);
             break;
@@ -410,15 +410,15 @@ Val fe_instantiate_block(Builder *b, Scope *caller, const AstExpr *call, const A
     }
     /* The parameters, bound in the instance's own scope: defaults may use earlier ones. */
     int n = ast_len(blk->params);
-    const char **names = arena_alloc(b->arena, sizeof(char *) * (size_t)(n ? n : 1));
-    Val *args = arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
+    const char **names = ir_arena_alloc(b->arena, sizeof(char *) * (size_t)(n ? n : 1));
+    Val *args = ir_arena_alloc(b->arena, sizeof(Val) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++)
         names[i] = ((const AstParam *)ast_at(blk->params, i))->name;
     char what[160];
     snprintf(what, sizeof what, "block '%s'", blk->name);
     /* Missing arguments are found below: a parameter without default may follow one with. */
     bool ok = fe_bind_args(b, caller, call, what, names, n, 0, args);
-    Module *m = arena_alloc(b->arena, sizeof *m);
+    Module *m = ir_arena_alloc(b->arena, sizeof *m);
     m->kind = MOD_BLOCK;
     m->type_name = blk->name;
     m->path = path;
@@ -630,10 +630,10 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
             fe_error(b, ret->values[i].loc, "output %d%s%s%s is %s, but the model declares %s", i,
                      decl->name ? " ('" : "", decl->name ? decl->name : "", decl->name ? "')" : "",
                      a, c);
-            diag_note(b->d, decl->loc, "declared here");
+            ir_diag_note(b->d, decl->loc, "declared here");
         }
         if (decl->name && g->values[v].kind == IR_VALUE_TEMP)
-            g->values[v].name = arena_strdup(g->arena, decl->name);
+            g->values[v].name = ir_arena_strdup(g->arena, decl->name);
         ir_output_add(g, v);
         ir_output_set_name(g, g->n_outputs - 1, decl->name);
     }
@@ -643,7 +643,7 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
 static Graph *build_model(Builder *b, const AstSection *m)
 {
     Graph *g = ir_graph_new(m->name);
-    g->source = arena_strdup(g->arena, b->file);
+    g->source = ir_arena_strdup(g->arena, b->file);
     b->g = g;
     b->model = m;
     b->errors_at_start = b->d->n_errors;
@@ -681,8 +681,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
     }
     /* The declared output types (they only name symbols of the inputs). */
     int n_out = ast_len(m->outputs);
-    Type *out_types = arena_alloc(b->arena, sizeof(Type) * (size_t)(n_out ? n_out : 1));
-    bool *out_ok = arena_alloc(b->arena, sizeof(bool) * (size_t)(n_out ? n_out : 1));
+    Type *out_types = ir_arena_alloc(b->arena, sizeof(Type) * (size_t)(n_out ? n_out : 1));
+    bool *out_ok = ir_arena_alloc(b->arena, sizeof(bool) * (size_t)(n_out ? n_out : 1));
     for (int i = 0; i < n_out; i++) {
         const AstParam *o = ast_at(m->outputs, i);
         out_ok[i] = eval_type(b, o->type, false, &out_types[i]);
@@ -727,7 +727,7 @@ static Graph *build_model(Builder *b, const AstSection *m)
         }
         g->compress = fe_pipeline_build(b, g->arena, c);
         if (!g->compress && !c->broken)
-            diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
+            ir_diag_warning(b->d, c->loc, "the compress block of '%s' is empty", m->name);
     }
     b->g = NULL;
     return g;
@@ -808,11 +808,11 @@ Graph *fe_build(const AstFile *ast, const char *file, Diag *d)
 {
     Builder b = {0};
     b.d = d;
-    b.arena = arena_new();
+    b.arena = ir_arena_new();
     b.ast = ast;
     b.file = file;
     const char *slash = strrchr(file, '/');
-    b.dir = slash ? arena_strndup(b.arena, file, (size_t)(slash - file + 1)) : "";
+    b.dir = slash ? ir_arena_strndup(b.arena, file, (size_t)(slash - file + 1)) : "";
     check_file(&b);
     Graph *result = NULL;
     for (int i = 0; i < ast_len(ast->sections); i++) {
@@ -832,6 +832,6 @@ Graph *fe_build(const AstFile *ast, const char *file, Diag *d)
         else
             ir_graph_free(g);
     }
-    arena_free(b.arena);
+    ir_arena_free(b.arena);
     return result;
 }

@@ -21,20 +21,20 @@ static bool build_value(const Builder *b, Arena *a, const AstExpr *v, PassArg *o
         /* the value as pass_pipeline_parse computes it from the same spelling */
         out->kind = PASS_ARG_NUMBER;
         out->text =
-            arena_printf(a, "%s%s%s", v->negative ? "-" : "", v->text, v->percent ? "%" : "");
+            ir_arena_printf(a, "%s%s%s", v->negative ? "-" : "", v->text, v->percent ? "%" : "");
         out->number = strtod(v->text, NULL) * (v->negative ? -1 : 1) / (v->percent ? 100.0 : 1);
         return true;
     }
     case AST_STRING:
         out->kind = PASS_ARG_STRING;
-        out->text = arena_strdup(a, v->text);
+        out->text = ir_arena_strdup(a, v->text);
         return true;
     case AST_NAME:
         out->kind = PASS_ARG_NAME;
-        out->text = arena_strdup(a, v->text);
+        out->text = ir_arena_strdup(a, v->text);
         return true;
     case AST_CALL: {
-        PassArgs *call = arena_alloc(a, sizeof *call);
+        PassArgs *call = ir_arena_alloc(a, sizeof *call);
         if (!build_call(b, a, v, call))
             return false;
         out->kind = PASS_ARG_CALL;
@@ -51,15 +51,15 @@ static bool build_call(const Builder *b, Arena *a, const AstExpr *c, PassArgs *o
 {
     if (c->kind != AST_NAME && c->kind != AST_CALL)
         return false; /* AST_ERROR: reported */
-    out->name = arena_strdup(a, c->text);
+    out->name = ir_arena_strdup(a, c->text);
     out->loc = fe_gloc(b, c->loc);
     out->n = c->kind == AST_CALL ? ast_len(c->args) : 0;
-    out->args = out->n ? arena_alloc(a, sizeof(PassArg) * (size_t)out->n) : NULL;
+    out->args = out->n ? ir_arena_alloc(a, sizeof(PassArg) * (size_t)out->n) : NULL;
     for (int i = 0; i < out->n; i++) {
         const AstArg *ar = ast_at(c->args, i);
         PassArg *pa = &out->args[i];
         memset(pa, 0, sizeof *pa);
-        pa->key = ar->key ? arena_strdup(a, ar->key) : NULL;
+        pa->key = ar->key ? ir_arena_strdup(a, ar->key) : NULL;
         pa->loc = fe_gloc(b, ar->loc);
         if (!build_value(b, a, ar->value, pa))
             return false;
@@ -98,8 +98,8 @@ PassPipeline *fe_pipeline_build(const Builder *b, Arena *a, const AstSection *c)
         n += ((const AstStmt *)ast_at(c->stmts, i))->kind == AST_STMT_PASS;
     if (!n)
         return NULL;
-    PassPipeline *p = arena_alloc(a, sizeof *p);
-    p->steps = arena_alloc(a, sizeof(PassArgs) * (size_t)n);
+    PassPipeline *p = ir_arena_alloc(a, sizeof *p);
+    p->steps = ir_arena_alloc(a, sizeof(PassArgs) * (size_t)n);
     p->n = 0;
     for (int i = 0; i < ast_len(c->stmts); i++) {
         const AstStmt *st = ast_at(c->stmts, i);

@@ -134,8 +134,8 @@ void fe_note_input(Graph *g, const char *path, const struct stat *st)
     for (GraphFile *f = g->files; f; f = f->next)
         if (f->dev == (unsigned long long)st->st_dev && f->ino == (unsigned long long)st->st_ino)
             return;
-    GraphFile *f = arena_alloc(g->arena, sizeof *f);
-    f->path = arena_strdup(g->arena, path);
+    GraphFile *f = ir_arena_alloc(g->arena, sizeof *f);
+    f->path = ir_arena_strdup(g->arena, path);
     f->dev = (unsigned long long)st->st_dev;
     f->ino = (unsigned long long)st->st_ino;
     f->next = g->files;
@@ -157,14 +157,14 @@ bool fe_check_output(const Graph *g, const char *out, Diag *d)
     for (const GraphFile *f = g->files; f; f = f->next)
         if (f->dev == (unsigned long long)st.st_dev && f->ino == (unsigned long long)st.st_ino) {
             if (strcmp(out, f->path) == 0)
-                diag_error(d, (SrcLoc){out, 0, 0},
-                           "is an input of this command: writing it would replace it "
-                           "(choose another output)");
+                ir_diag_error(d, (SrcLoc){out, 0, 0},
+                              "is an input of this command: writing it would replace it "
+                              "(choose another output)");
             else
-                diag_error(d, (SrcLoc){out, 0, 0},
-                           "is an input of this command ('%s', the same file): writing it "
-                           "would replace it (choose another output)",
-                           f->path);
+                ir_diag_error(d, (SrcLoc){out, 0, 0},
+                              "is an input of this command ('%s', the same file): writing it "
+                              "would replace it (choose another output)",
+                              f->path);
             return false;
         }
     return true;

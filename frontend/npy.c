@@ -50,7 +50,7 @@ static bool fail(const char *name, Diag *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_error(d, (SrcLoc){name, 0, 0}, "%s", msg);
+    ir_diag_error(d, (SrcLoc){name, 0, 0}, "%s", msg);
     return false;
 }
 

@@ -1,7 +1,8 @@
 /* The ONNX importer's driver: reads a ModelProto with protobuf-c, checks it (opsets,
  * initializers, external data, names, cycles), binds inputs and initializers, then walks
- * the nodes in a topological order, handing each to onnx_ops.c. Also the reader of
- * TensorProto (.pb) files. Without protobuf-c in the build, every entry point says so. */
+ * the nodes in a topological order, handing each to onnx_ops.c. Tensor data and the reader
+ * of TensorProto (.pb) files are frontend/onnx_tensor.c's. Without protobuf-c in the build,
+ * every entry point says so. */
 #include "frontend/onnx.h"
 
 #include <errno.h>
@@ -14,9 +15,9 @@
 
 Graph *fe_onnx_load(const char *path, Diag *d)
 {
-    diag_error(d, (SrcLoc){path, 0, 0},
-               "this slimc was built without ONNX import (needs protoc-c, libprotobuf-c and "
-               "libonnx-dev at build time; see scripts/install-deps.sh)");
+    ir_diag_error(d, (SrcLoc){path, 0, 0},
+                  "this slimc was built without ONNX import (needs protoc-c, libprotobuf-c and "
+                  "libonnx-dev at build time; see scripts/install-deps.sh)");
     return NULL;
 }
 
@@ -68,49 +69,6 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- dtypes ---- */
-
-/* ONNX TensorProto.DataType to ours; false for the ones slimc has no dtype for. */
-static bool onnx_dtype(int32_t t, DType *out)
-{
-    switch (t) {
-    case 1: *out = IR_F32; return true;
-    case 2: *out = IR_U8; return true;
-    case 3: *out = IR_I8; return true;
-    case 5: *out = IR_I16; return true;
-    case 6: *out = IR_I32; return true;
-    case 7: *out = IR_I64; return true;
-    case 9: *out = IR_BOOL; return true;
-    case 10: *out = IR_F16; return true;
-    case 11: *out = IR_F64; return true;
-    case 16: *out = IR_BF16; return true;
-    case 4: *out = IR_U16; return true;
-    case 12: *out = IR_U32; return true;
-    case 13: *out = IR_U64; return true;
-    case 17: *out = IR_F8E4M3FN; return true;
-    case 18: *out = IR_F8E4M3FNUZ; return true;
-    case 19: *out = IR_F8E5M2; return true;
-    case 20: *out = IR_F8E5M2FNUZ; return true;
-    case 21: *out = IR_U4; return true;
-    case 22: *out = IR_I4; return true;
-    case 23: *out = IR_F4E2M1; return true;
-    case 24: *out = IR_F8E8M0; return true;
-    case 25: *out = IR_U2; return true;
-    case 26: *out = IR_I2; return true;
-    default: return false;
-    }
-}
-
-static const char *onnx_dtype_name(int32_t t)
-{
-    static const char *const names[] = {
-        "undefined",      "float",      "uint8",          "int8",       "uint16",   "int16",
-        "int32",          "int64",      "string",         "bool",       "float16",  "double",
-        "uint32",         "uint64",     "complex64",      "complex128", "bfloat16", "float8e4m3fn",
-        "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz", "uint4",      "int4",     "float4e2m1"};
-    return t >= 0 && t < (int32_t)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
-}
-
 /* ---- constants ---- */
 
 /* v as an integer, saturating (NaN is 0): no undefined conversions on hostile input. */
@@ -159,7 +117,7 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
         char what[320];
         snprintf(what, sizeof what, "node '%.256s': constant result", im->node ? im->node : "?");
         ir_check_memory(bytes, im->g->max_memory, what, (SrcLoc){im->path, 0, 0}, im->d);
-        c->data = arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
+        c->data = ir_arena_alloc(im->g->arena, 8); /* a zero scalar, for callers that go on */
         memset((void *)c->data, 0, 8);
         return false;
     }
@@ -178,14 +136,14 @@ bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t
         for (int i = 0; i < rank; i++)
             len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", i ? " x " : "",
                                     (long long)shape[i]);
-        diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                   "node '%s': the %s constant it needs is too large: %s (dims %s)",
-                   im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                      "node '%s': the %s constant it needs is too large: %s (dims %s)",
+                      im->node ? im->node : "?", ir_dtype_name(dt), fault, dims);
         c->rank = 1;
         c->shape[0] = 0;
         c->nbytes = 0;
     }
-    void *p = arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
+    void *p = ir_arena_alloc(im->g->arena, c->nbytes ? c->nbytes : 1);
     memset(p, 0, c->nbytes ? c->nbytes : 1);
     c->data = p;
     return !fault;
@@ -313,7 +271,7 @@ static OxEntry *bind(OxImporter *im, const char *name)
     }
     OxEntry *e = &im->entries[*slot];
     memset(e, 0, sizeof *e);
-    e->name = arena_strdup(im->g->arena, name);
+    e->name = ir_arena_strdup(im->g->arena, name);
     e->v = IR_NONE;
     return e;
 }
@@ -455,301 +413,7 @@ const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, co
         attr_typed(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING, "STRING");
     if (!a || !a->has_s)
         return dflt;
-    return arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
-}
-
-/* ---- tensors ---- */
-
-/* Refuses an external-data location that is absolute or climbs out of the model folder. */
-static bool location_ok(const char *loc)
-{
-    if (!*loc || loc[0] == '/')
-        return false;
-    for (const char *p = loc; *p;) {
-        const char *q = strchr(p, '/');
-        size_t len = q ? (size_t)(q - p) : strlen(p);
-        if (len == 2 && p[0] == '.' && p[1] == '.')
-            return false;
-        if (!q)
-            break;
-        p = q + 1;
-    }
-    return true;
-}
-
-static void unmap_cleanup(void *arg)
-{
-    size_t *rec = arg; /* [ptr, len] */
-    munmap((void *)rec[0], rec[1]);
-}
-
-/* Reads [offset, offset+length) of the external file, mapped for the graph's life. */
-static bool read_external(OxImporter *im, const Onnx__TensorProto *t, const char *what, size_t want,
-                          const void **data)
-{
-    const char *loc = NULL;
-    int64_t offset = 0, length = -1;
-    for (size_t i = 0; i < t->n_external_data; i++) {
-        const Onnx__StringStringEntryProto *kv = t->external_data[i];
-        if (!kv->key || !kv->value)
-            continue;
-        char *end = NULL;
-        int64_t *num = NULL;
-        if (strcmp(kv->key, "location") == 0)
-            loc = kv->value;
-        else if (strcmp(kv->key, "offset") == 0)
-            *(num = &offset) = strtoll(kv->value, &end, 10);
-        else if (strcmp(kv->key, "length") == 0)
-            *(num = &length) = strtoll(kv->value, &end, 10);
-        if (num && (end == kv->value || *end || *num < 0)) { /* "12abc", "", "-8" */
-            diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                       "%s: external data %s '%s' is not a byte count", what, kv->key, kv->value);
-            return false;
-        }
-    }
-    SrcLoc at = {im->path, 0, 0};
-    if (!loc) {
-        diag_error(im->d, at, "%s: external data without a location", what);
-        return false;
-    }
-    if (!location_ok(loc)) {
-        diag_error(im->d, at,
-                   "%s: external data location '%s' is outside the model's folder "
-                   "(absolute paths and '..' are refused)",
-                   what, loc);
-        return false;
-    }
-    if (offset < 0 || (length >= 0 && (size_t)length != want)) {
-        diag_error(im->d, at,
-                   "%s: external data offset %lld / length %lld do not match the "
-                   "tensor's %zu bytes",
-                   what, (long long)offset, (long long)length, want);
-        return false;
-    }
-    char *file = arena_printf(im->g->arena, "%s/%s", im->dir, loc);
-    /* a regular file inside the model's folder: a symlink out of it is refused */
-    struct stat st;
-    const char *why;
-    int fd = fe_open_inside(im->dir, im->path, loc, &st, &why);
-    if (fd < 0) {
-        if (why)
-            diag_error(im->d, at, "%s: external data '%s' %s", what, file, why);
-        else
-            diag_error(im->d, at, "%s: cannot read external data '%s': %s", what, file,
-                       strerror(errno));
-        return false;
-    }
-    fe_note_input(im->g, file, &st);
-    if ((uint64_t)offset + want > (uint64_t)st.st_size) {
-        diag_error(im->d, at,
-                   "%s: external data '%s' is %lld bytes, too short for %zu bytes at "
-                   "offset %lld",
-                   what, file, (long long)st.st_size, want, (long long)offset);
-        close(fd);
-        return false;
-    }
-    if (want == 0) {
-        close(fd);
-        *data = "";
-        return true;
-    }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) {
-        diag_error(im->d, at, "%s: cannot map '%s': %s", what, file, strerror(errno));
-        return false;
-    }
-    size_t *rec = arena_alloc(im->g->arena, 2 * sizeof(size_t));
-    rec[0] = (size_t)map;
-    rec[1] = (size_t)st.st_size;
-    ir_graph_on_free(im->g, unmap_cleanup, rec);
-    *data = (const unsigned char *)map + offset;
-    return true;
-}
-
-/* The conversion shared by initializers and .pb files. arena: where to copy typed-field
- * data (NULL: malloc). Refers to raw_data in place when copy is false. */
-static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const char *what,
-                           OxImporter *im, Arena *arena, bool copy, OxConst *out, Diag *d)
-{
-    memset(out, 0, sizeof *out);
-    SrcLoc at = {file, 0, 0};
-    int32_t dt = t->has_data_type ? t->data_type : 0;
-    if (!onnx_dtype(dt, &out->dtype)) {
-        diag_error(d, at, "%s: tensors of type %s (%d) are not supported", what,
-                   onnx_dtype_name(dt), (int)dt);
-        return false;
-    }
-    if (t->n_dims > IR_MAX_RANK) {
-        diag_error(d, at, "%s: rank %zu is more than the %d slimc supports", what, t->n_dims,
-                   IR_MAX_RANK);
-        return false;
-    }
-    out->rank = (int)t->n_dims;
-    int64_t numel = 1;
-    for (size_t i = 0; i < t->n_dims; i++) {
-        if (t->dims[i] < 0 || !ir_ckd_mul_i64(numel, t->dims[i], &numel)) {
-            diag_error(d, at, "%s: bad dimension %lld%s", what, (long long)t->dims[i],
-                       t->dims[i] < 0 ? "" : " (the element count overflows)");
-            return false;
-        }
-        out->shape[i] = t->dims[i];
-    }
-    size_t bytes;
-    if (!ir_ckd_bytes(out->dtype, numel, &bytes)) {
-        diag_error(d, at, "%s: byte size overflows (%lld elements of %s)", what, (long long)numel,
-                   onnx_dtype_name(dt));
-        return false;
-    }
-    out->nbytes = bytes;
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-        if (!im) {
-            diag_error(d, at, "%s: external data is not allowed here", what);
-            return false;
-        }
-        return read_external(im, t, what, bytes, &out->data);
-    }
-    size_t count = 0;
-    const char *field = NULL;
-    if (t->has_raw_data) {
-        if (t->raw_data.len != bytes) {
-            diag_error(d, at, "%s: raw_data holds %zu bytes, but %s%s needs %zu", what,
-                       t->raw_data.len, onnx_dtype_name(dt), "", bytes);
-            return false;
-        }
-        if (!copy) {
-            out->data = bytes ? (const void *)t->raw_data.data : "";
-            return true;
-        }
-    } else {
-        switch (out->dtype) {
-        case IR_F32:
-            count = t->n_float_data;
-            field = "float_data";
-            break;
-        case IR_F64:
-            count = t->n_double_data;
-            field = "double_data";
-            break;
-        case IR_I64:
-            count = t->n_int64_data;
-            field = "int64_data";
-            break;
-        case IR_U32:
-        case IR_U64:
-            count = t->n_uint64_data;
-            field = "uint64_data";
-            break;
-        case IR_I4:
-        case IR_U4:
-        case IR_I2:
-        case IR_U2:
-        case IR_F4E2M1:
-            if (numel) {
-                diag_error(d, at, "%s: 2- and 4-bit tensors are read from raw_data only", what);
-                return false;
-            }
-            count = t->n_int32_data;
-            field = "int32_data";
-            break;
-        default:
-            count = t->n_int32_data;
-            field = "int32_data";
-            break;
-        }
-        if (count != (size_t)numel) {
-            diag_error(d, at, "%s: %s holds %zu values, but the shape needs %lld", what, field,
-                       count, (long long)numel);
-            return false;
-        }
-    }
-    unsigned char *p = arena ? arena_alloc(arena, bytes ? bytes : 1) : malloc(bytes ? bytes : 1);
-    SLIMC_ASSERT(p);
-    if (t->has_raw_data) {
-        if (bytes)
-            memcpy(p, t->raw_data.data, bytes);
-    } else {
-        for (size_t i = 0; i < count; i++) {
-            switch (out->dtype) {
-            case IR_F32: memcpy(p + 4 * i, &t->float_data[i], 4); break;
-            case IR_F64: memcpy(p + 8 * i, &t->double_data[i], 8); break;
-            case IR_I64: memcpy(p + 8 * i, &t->int64_data[i], 8); break;
-            case IR_I32: memcpy(p + 4 * i, &t->int32_data[i], 4); break;
-            case IR_I16: {
-                int16_t v = (int16_t)t->int32_data[i];
-                memcpy(p + 2 * i, &v, 2);
-                break;
-            }
-            case IR_F16:
-            case IR_BF16: {
-                uint16_t v = (uint16_t)t->int32_data[i];
-                memcpy(p + 2 * i, &v, 2);
-                break;
-            }
-            case IR_BOOL: p[i] = t->int32_data[i] != 0; break;
-            case IR_U16: {
-                uint16_t v = (uint16_t)t->int32_data[i];
-                memcpy(p + 2 * i, &v, 2);
-                break;
-            }
-            case IR_U32: {
-                uint32_t v = (uint32_t)t->uint64_data[i];
-                memcpy(p + 4 * i, &v, 4);
-                break;
-            }
-            case IR_U64: memcpy(p + 8 * i, &t->uint64_data[i], 8); break;
-            default: p[i] = (unsigned char)t->int32_data[i]; break;
-            }
-        }
-    }
-    out->data = p;
-    return true;
-}
-
-bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out)
-{
-    return tensor_convert(t, im->path, what, im, im->g->arena, false, out, im->d);
-}
-
-bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out, char **name,
-                          Diag *d)
-{
-    memset(out, 0, sizeof *out);
-    if (name)
-        *name = NULL;
-    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
-    if (!t) {
-        diag_error(d, (SrcLoc){path, 0, 0}, "not a valid ONNX TensorProto (protobuf) file");
-        return false;
-    }
-    OxConst c;
-    bool ok = tensor_convert(t, path, "tensor", NULL, NULL, true, &c, d);
-    if (ok) {
-        out->dtype = c.dtype;
-        out->ndim = c.rank;
-        for (int i = 0; i < c.rank; i++)
-            out->shape[i] = c.shape[i];
-        out->data = (void *)c.data;
-        out->nbytes = c.nbytes;
-        if (name) {
-            *name = strdup(t->name ? t->name : "");
-            SLIMC_ASSERT(*name);
-        }
-    }
-    onnx__tensor_proto__free_unpacked(t, NULL);
-    return ok;
-}
-
-bool fe_onnx_tensor_read(const char *path, NpyArray *out, char **name, Diag *d)
-{
-    void *map;
-    size_t len;
-    memset(out, 0, sizeof *out);
-    if (!fe_map_file(path, &map, &len, d))
-        return false;
-    bool ok = fe_onnx_tensor_parse(path, map ? map : "", len, out, name, d);
-    fe_unmap_file(map, len);
-    return ok;
+    return ir_arena_strndup(im->g->arena, (const char *)a->s.data, a->s.len);
 }
 
 /* ---- the graph ---- */
@@ -762,7 +426,7 @@ static void free_model(void *m)
 /* An identifier from s: [A-Za-z0-9_.], others '_'. */
 static char *ir_ident(Arena *a, const char *s)
 {
-    char *r = arena_strdup(a, s);
+    char *r = ir_arena_strdup(a, s);
     for (char *p = r; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '.'))
@@ -787,7 +451,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             OxConst c = {fixed->dtype, fixed->ndim, {0}, NULL, fixed->nbytes};
             for (int k = 0; k < fixed->ndim; k++)
                 c.shape[k] = fixed->shape[k];
-            void *copy = arena_alloc(im->g->arena, fixed->nbytes + 1);
+            void *copy = ir_arena_alloc(im->g->arena, fixed->nbytes + 1);
             if (fixed->nbytes)
                 memcpy(copy, fixed->data, fixed->nbytes);
             c.data = copy;
@@ -796,27 +460,27 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
         }
         SrcLoc at = {im->path, 0, 0};
         if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
-            diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
+            ir_diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
             ok = false;
             continue;
         }
         const Onnx__TypeProto__Tensor *tt = vi->type->tensor_type;
         Type t = {IR_F32, {0, {{0}}}, NULL};
-        if (!onnx_dtype(tt->elem_type, &t.dtype)) {
-            diag_error(im->d, at, "graph input '%s': type %s is not supported", name,
-                       onnx_dtype_name(tt->elem_type));
+        if (!ox_onnx_dtype(tt->elem_type, &t.dtype)) {
+            ir_diag_error(im->d, at, "graph input '%s': type %s is not supported", name,
+                          ox_onnx_dtype_name(tt->elem_type));
             ok = false;
             continue;
         }
         if (!tt->shape) {
-            diag_error(im->d, at, "graph input '%s': its shape is not given (slimc needs the rank)",
-                       name);
+            ir_diag_error(im->d, at,
+                          "graph input '%s': its shape is not given (slimc needs the rank)", name);
             ok = false;
             continue;
         }
         if (tt->shape->n_dim > IR_MAX_RANK) {
-            diag_error(im->d, at, "graph input '%s': rank %zu is more than %d", name,
-                       tt->shape->n_dim, IR_MAX_RANK);
+            ir_diag_error(im->d, at, "graph input '%s': rank %zu is more than %d", name,
+                          tt->shape->n_dim, IR_MAX_RANK);
             ok = false;
             continue;
         }
@@ -832,11 +496,11 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
                         dim->dim_param && *dim->dim_param
                     ? ir_ident(im->g->arena, dim->dim_param)
-                    : arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+                    : ir_arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
-                diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
-                           IR_MAX_SYMS);
+                ir_diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
+                              IR_MAX_SYMS);
                 ok = false;
                 break;
             }
@@ -870,17 +534,17 @@ static bool bind_output(OxImporter *im, OxImporter *tmp, const Onnx__GraphProto 
     char a[256], b[256];
     const OxEntry *prev = ox_lookup(tmp, name), *def = ox_lookup(im, name);
     if (prev && (size_t)prev->v == i)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s' twice",
-                   node_label(gp, i, a, sizeof a), name);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s' twice",
+                      node_label(gp, i, a, sizeof a), name);
     else if (prev)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                   "nodes %s and %s both write '%s': the graph is not SSA",
-                   node_label(gp, (size_t)prev->v, a, sizeof a), node_label(gp, i, b, sizeof b),
-                   name);
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                      "nodes %s and %s both write '%s': the graph is not SSA",
+                      node_label(gp, (size_t)prev->v, a, sizeof a), node_label(gp, i, b, sizeof b),
+                      name);
     else if (def)
-        diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s', which is %s",
-                   node_label(gp, i, a, sizeof a), name,
-                   def->is_const ? "an initializer" : "a graph input");
+        ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %s writes '%s', which is %s",
+                      node_label(gp, i, a, sizeof a), name,
+                      def->is_const ? "an initializer" : "a graph input");
     else {
         bind(tmp, name)->v = (ValueId)i;
         return true;
@@ -918,11 +582,11 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
                 continue;
             OxEntry *e = ox_lookup(&tmp, in);
             if (!e) {
-                diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                           "node '%s' (%s): input '%s' is produced by no node, initializer or "
-                           "graph input",
-                           np->name && *np->name ? np->name : "(unnamed)",
-                           np->op_type ? np->op_type : "?", in);
+                ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                              "node '%s' (%s): input '%s' is produced by no node, initializer or "
+                              "graph input",
+                              np->name && *np->name ? np->name : "(unnamed)",
+                              np->op_type ? np->op_type : "?", in);
                 ok = false;
                 continue;
             }
@@ -961,10 +625,10 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
             for (size_t i = 0; i < n; i++)
                 if (pending[i] > 0) {
                     const Onnx__NodeProto *np = gp->node[i];
-                    diag_error(im->d, (SrcLoc){im->path, 0, 0},
-                               "node '%s' (%s) is part of a cycle: the graph is not a DAG",
-                               np->name && *np->name ? np->name : "(unnamed)",
-                               np->op_type ? np->op_type : "?");
+                    ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
+                                  "node '%s' (%s) is part of a cycle: the graph is not a DAG",
+                                  np->name && *np->name ? np->name : "(unnamed)",
+                                  np->op_type ? np->op_type : "?");
                     break;
                 }
             ok = false;
@@ -991,17 +655,18 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
         const Onnx__NodeProto *np = gp->node[order[k]];
         OxNode n = {.p = np};
         if (!np->op_type) {
-            diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %d has no op_type", order[k]);
+            ir_diag_error(im->d, (SrcLoc){im->path, 0, 0}, "node %d has no op_type", order[k]);
             ok = false;
             continue;
         }
-        n.name = np->name && *np->name ? np->name
-                                       : arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
+        n.name = np->name && *np->name
+                     ? np->name
+                     : ir_arena_printf(im->g->arena, "%s_%d", np->op_type, order[k]);
         n.ir_name = ir_ident(im->g->arena, n.name);
         n.loc = (SrcLoc){im->path, 0, 0};
         im->node = n.name;
         n.n_in = (int)np->n_input;
-        n.in = arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
+        n.in = ir_arena_alloc(im->g->arena, sizeof(OxEntry *) * (np->n_input + 1));
         bool broken = false;
         for (size_t i = 0; i < np->n_input; i++) {
             n.in[i] = np->input[i] && *np->input[i] ? ox_lookup(im, np->input[i]) : NULL;
@@ -1009,7 +674,7 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                 broken = true;
         }
         n.n_out = (int)np->n_output;
-        n.out = arena_alloc(im->g->arena, sizeof(char *) * (np->n_output + 1));
+        n.out = ir_arena_alloc(im->g->arena, sizeof(char *) * (np->n_output + 1));
         for (size_t i = 0; i < np->n_output; i++)
             n.out[i] = np->output[i] ? np->output[i] : "";
         OxResult r = OX_UNSUPPORTED;
@@ -1026,9 +691,9 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
             r = ox_import_node(im, &n);
             im->node = NULL;
             if (attr_mismatch && r != OX_ERROR) {
-                diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
-                           np->op_type, attr_mismatch->name,
-                           attr_type_name((int)attr_mismatch->type), attr_wanted);
+                ir_diag_error(im->d, n.loc, "node '%s' (%s): attribute '%s' is %s, not %s", n.name,
+                              np->op_type, attr_mismatch->name,
+                              attr_type_name((int)attr_mismatch->type), attr_wanted);
                 r = OX_ERROR;
             }
             if (r == OX_OK && im->d->n_errors > errors)
@@ -1056,7 +721,7 @@ static const char *base_name(Arena *a, const char *path)
     if (dot && dot != r)
         *dot = 0;
     if (r[0] >= '0' && r[0] <= '9')
-        r = arena_printf(a, "m_%s", r);
+        r = ir_arena_printf(a, "m_%s", r);
     return r;
 }
 
@@ -1134,17 +799,17 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     SrcLoc at = {path, 0, 0};
     int errors_before = d->n_errors;
     if (!wire_depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
-        diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
-                   IR_MAX_DEPTH);
+        ir_diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
+                      IR_MAX_DEPTH);
         return NULL;
     }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     if (!m) {
-        diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
+        ir_diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
         return NULL;
     }
     if (!m->graph) {
-        diag_error(d, at, "not a valid ONNX model: it has no graph");
+        ir_diag_error(d, at, "not a valid ONNX model: it has no graph");
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
@@ -1162,26 +827,26 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     else if (!found)
         opset = FE_ONNX_MAX_OPSET; /* only other domains: their nodes are reported one by one */
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
-        diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
-                   (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
+        ir_diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
+                      (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
     if (m->graph->n_node > IR_MAX_NODES) {
-        diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
-                   m->graph->n_node, IR_MAX_NODES);
+        ir_diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
+                      m->graph->n_node, IR_MAX_NODES);
         onnx__model_proto__free_unpacked(m, NULL);
         return NULL;
     }
     Graph *g = ir_graph_new("model");
     ir_graph_on_free(g, free_model, m);
     g->name = base_name(g->arena, path);
-    g->source = arena_strdup(g->arena, path);
+    g->source = ir_arena_strdup(g->arena, path);
     OxImporter im = {.g = g, .d = d, .path = g->source, .opset = (int)opset, .opts = o ? o : &none};
     if (im.opts->max_memory)
         g->max_memory = im.opts->max_memory;
     const char *slash = strrchr(path, '/');
-    im.dir = slash ? arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
+    im.dir = slash ? ir_arena_strndup(g->arena, path, (size_t)(slash - path)) : ".";
     im.unsupported = open_memstream(&im.unsupported_buf, &im.unsupported_len);
     SLIMC_ASSERT(im.unsupported);
     const Onnx__GraphProto *gp = m->graph;
@@ -1190,7 +855,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         const Onnx__TensorProto *t = gp->initializer[i];
         const char *name = t->name ? t->name : "";
         OxConst c;
-        if (!ox_tensor_to_const(&im, t, arena_printf(g->arena, "initializer '%s'", name), &c)) {
+        if (!ox_tensor_to_const(&im, t, ir_arena_printf(g->arena, "initializer '%s'", name), &c)) {
             ok = false;
             continue;
         }
@@ -1206,8 +871,8 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(order);
     fclose(im.unsupported);
     if (im.n_unsupported) {
-        diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
-                   im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
+        ir_diag_error(d, at, "%d node%s of this model cannot be imported:\n%s", im.n_unsupported,
+                      im.n_unsupported == 1 ? "" : "s", im.unsupported_buf);
         ok = false;
     }
     free(im.unsupported_buf);
@@ -1215,16 +880,16 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
         OxEntry *e = ox_lookup(&im, name);
         if (!e) {
-            diag_error(d, at, "graph output '%s' is produced by no node", name);
+            ir_diag_error(d, at, "graph output '%s' is produced by no node", name);
             ok = false;
             break;
         }
         ValueId v = ox_value(&im, e);
         if (v == IR_NONE || e->broken) {
-            diag_error(d, at,
-                       "graph output '%s' is not computed: its node has no such output in "
-                       "slimc",
-                       name);
+            ir_diag_error(d, at,
+                          "graph output '%s' is not computed: its node has no such output in "
+                          "slimc",
+                          name);
             ok = false;
             break;
         }
@@ -1246,7 +911,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     free(im.entries);
     free(im.hash);
     if (ok && g->n_outputs == 0) {
-        diag_error(d, at, "the graph has no outputs");
+        ir_diag_error(d, at, "the graph has no outputs");
         ok = false;
     }
     if (!ok || d->n_errors > errors_before) {

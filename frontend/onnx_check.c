@@ -212,17 +212,18 @@ static bool check_inputs(OxImporter *im, const OxNode *n)
     int need = r < 0 ? 1 : input_rows[r].required;
     for (int i = 0; i < need; i++)
         if (!ox_has_in(n, i)) {
-            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name,
-                       op, i);
+            ir_diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing",
+                          n->name, op, i);
             return false;
         }
     if (r >= 0 && input_rows[r].variadic)
         for (int i = need; i < n->n_in; i++)
             if (!ox_has_in(n, i)) {
-                diag_error(im->d, n->loc,
-                           "node '%s' (%s): input %d is omitted (an empty name), but %s takes no "
-                           "omitted inputs",
-                           n->name, op, i, op);
+                ir_diag_error(
+                    im->d, n->loc,
+                    "node '%s' (%s): input %d is omitted (an empty name), but %s takes no "
+                    "omitted inputs",
+                    n->name, op, i, op);
                 return false;
             }
     return true;
@@ -271,8 +272,8 @@ static bool attr_at_least(OxImporter *im, const OxNode *n, const char *name, int
     for (int i = 0; i < kk; i++)
         if (v[i] < lo) {
             char b[256];
-            diag_error(im->d, n->loc, "node '%s' (%s): %s %s, got %s", n->name, n->p->op_type, name,
-                       must, ints_str(v, kk, b, sizeof b));
+            ir_diag_error(im->d, n->loc, "node '%s' (%s): %s %s, got %s", n->name, n->p->op_type,
+                          name, must, ints_str(v, kk, b, sizeof b));
             return false;
         }
     return true;
@@ -296,8 +297,8 @@ static bool check_window(OxImporter *im, const OxNode *n)
         !attr_at_least(im, n, "pads", 0, "must not be negative"))
         return false;
     if (pool && !ox_attr(n, "kernel_shape")) {
-        diag_error(im->d, n->loc, "node '%s' (%s): the kernel_shape attribute is required", n->name,
-                   op);
+        ir_diag_error(im->d, n->loc, "node '%s' (%s): the kernel_shape attribute is required",
+                      n->name, op);
         return false;
     }
     int64_t dims[IR_MAX_RANK];
@@ -305,10 +306,10 @@ static bool check_window(OxImporter *im, const OxNode *n)
     for (int i = 2; i < r; i++)
         if (dims[i] == 0) {
             char b[256];
-            diag_error(im->d, n->loc,
-                       "node '%s' (%s): kernel_shape must be positive, got %s (the weight's "
-                       "spatial dims)",
-                       n->name, op, ints_str(dims + 2, r - 2, b, sizeof b));
+            ir_diag_error(im->d, n->loc,
+                          "node '%s' (%s): kernel_shape must be positive, got %s (the weight's "
+                          "spatial dims)",
+                          n->name, op, ints_str(dims + 2, r - 2, b, sizeof b));
             return false;
         }
     return true;
@@ -337,15 +338,15 @@ static bool check_range(OxImporter *im, const OxNode *n)
     else if (!isfinite(count = ceil((limit - start) / delta)))
         fault = "the element count is not finite";
     else if (count > (double)RANGE_MAX) {
-        diag_error(im->d, n->loc,
-                   "node '%s' (Range): the element count %.0f is too large (slimc makes a Range "
-                   "a constant of at most %lld elements)",
-                   n->name, count, (long long)RANGE_MAX);
+        ir_diag_error(im->d, n->loc,
+                      "node '%s' (Range): the element count %.0f is too large (slimc makes a Range "
+                      "a constant of at most %lld elements)",
+                      n->name, count, (long long)RANGE_MAX);
         return false;
     }
     if (fault) {
-        diag_error(im->d, n->loc, "node '%s' (Range): %s (start %g, limit %g, delta %g)", n->name,
-                   fault, start, limit, delta);
+        ir_diag_error(im->d, n->loc, "node '%s' (Range): %s (start %g, limit %g, delta %g)",
+                      n->name, fault, start, limit, delta);
         return false;
     }
     return true;
@@ -369,9 +370,9 @@ static bool check_gather(OxImporter *im, const OxNode *n)
     for (int64_t i = 0; i < ox_const_numel(idx); i++) {
         int64_t v = ox_const_get_i(idx, i);
         if (v < -len || v >= len) {
-            diag_error(im->d, n->loc,
-                       "node '%s' (Gather): index %lld is out of range for dim %lld (%lld)",
-                       n->name, (long long)v, (long long)(ax < 0 ? ax + r : ax), (long long)len);
+            ir_diag_error(im->d, n->loc,
+                          "node '%s' (Gather): index %lld is out of range for dim %lld (%lld)",
+                          n->name, (long long)v, (long long)(ax < 0 ? ax + r : ax), (long long)len);
             return false;
         }
     }

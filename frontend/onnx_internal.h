@@ -70,6 +70,10 @@ ValueId ox_value(OxImporter *im, OxEntry *e);
 /* Converts a TensorProto to a constant (data referred to where it can be); false with
  * an error naming the node/initializer what. */
 bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out);
+/* ONNX TensorProto.DataType t as ours (false for the ones slimc has no dtype for), and its
+ * ONNX name ("unknown" out of range) (frontend/onnx_tensor.c). */
+bool ox_onnx_dtype(int32_t t, DType *out);
+const char *ox_onnx_dtype_name(int32_t t);
 /* Reports node n as unsupported, with a reason. */
 OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -104,28 +108,73 @@ int ox_ints_input(OxImporter *im, const OxNode *n, int i, int64_t *vals, int max
 OxResult ox_import_node(OxImporter *im, OxNode *n);
 /* Whether op (default domain) has a mapping at all. */
 bool ox_op_known(const char *op);
-/* Helpers of the mapping functions, shared with onnx_ops_nn.c. wants: output i is used;
- * mk: a new node of IR op (by name), IR_NONE when the IR lacks it; done: infers its types
- * and returns output 0; un/bin: unary/binary IR op; scalar: a 0-d constant; out: binds
- * output 0 (OX_ERROR for IR_NONE); need_const: constant input i, NULL (and the caller told)
- * when not constant; slice1: one IR slice. */
-bool wants(const OxNode *n, int i);
-NodeId mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k);
-ValueId done(OxImporter *im, NodeId id);
-OxResult no_ir_op(OxImporter *im, const OxNode *n, const char *op);
-ValueId un(OxImporter *im, const OxNode *n, const char *op, ValueId v);
-ValueId bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b);
-ValueId scalar(OxImporter *im, const OxNode *n, DType dt, double v);
-OxResult out(OxImporter *im, const OxNode *n, ValueId v);
-ValueId reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
-const OxConst *need_const(OxImporter *im, const OxNode *n, int i);
-ValueId permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
-ValueId slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
-               int64_t step);
-/* The mappings of onnx_ops_nn.c (Attention, the losses, Trilu, RotaryEmbedding): true when
- * it handled op, its result in *r. */
+/* Helpers of the mapping functions, shared with onnx_ops_nn.c. ox_wants: output i is used;
+ * ox_mk: a new node of IR op (by name), IR_NONE when the IR lacks it; ox_done: infers its
+ * types and returns output 0; ox_un/ox_bin: unary/binary IR op; ox_scalar: a 0-d constant;
+ * ox_out: binds output 0 (OX_ERROR for IR_NONE); ox_need_const: constant input i, NULL (and
+ * the caller told) when not constant; ox_slice1: one IR slice. */
+bool ox_wants(const OxNode *n, int i);
+NodeId ox_mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins, int k);
+ValueId ox_done(OxImporter *im, NodeId id);
+OxResult ox_no_ir_op(OxImporter *im, const OxNode *n, const char *op);
+ValueId ox_un(OxImporter *im, const OxNode *n, const char *op, ValueId v);
+ValueId ox_bin(OxImporter *im, const OxNode *n, const char *op, ValueId a, ValueId b);
+ValueId ox_scalar(OxImporter *im, const OxNode *n, DType dt, double v);
+OxResult ox_out(OxImporter *im, const OxNode *n, ValueId v);
+ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
+const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
+ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
+ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
+                  int64_t step);
+/* axis (negative from the end) as an index into rank dims (a 0-d value has one); false
+ * when out of range. */
+bool ox_norm_axis(int64_t axis, int rank, int64_t *outp);
+/* The mappings of onnx_ops_conv.c and onnx_ops_shape.c, dispatched by ox_import_node
+ * (onnx_ops.c). Conv and ConvTranspose; MaxPool (is_max) and AveragePool; the global pools
+ * (irop: reduce_mean or reduce_max); the normalizations. */
+OxResult ox_op_conv(OxImporter *im, OxNode *n);
+OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n);
+OxResult ox_op_pool(OxImporter *im, OxNode *n, bool is_max);
+OxResult ox_op_global_pool(OxImporter *im, OxNode *n, const char *irop);
+OxResult ox_op_batch_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_rms_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_lp_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_mvn(OxImporter *im, OxNode *n);
+OxResult ox_op_layer_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_instance_norm(OxImporter *im, OxNode *n);
+OxResult ox_op_group_norm(OxImporter *im, OxNode *n);
+/* Flatten, Reshape, Squeeze (un_: Unsqueeze), Transpose, Concat, Slice, Split, Pad, Gather,
+ * Expand, DepthToSpace (to_space) / SpaceToDepth, Resize before opset 11 and Upsample. */
+OxResult ox_op_flatten(OxImporter *im, OxNode *n);
+OxResult ox_op_reshape(OxImporter *im, OxNode *n);
+OxResult ox_op_squeeze(OxImporter *im, OxNode *n, bool un_);
+OxResult ox_op_transpose(OxImporter *im, OxNode *n);
+OxResult ox_op_concat(OxImporter *im, OxNode *n);
+OxResult ox_op_slice(OxImporter *im, OxNode *n);
+OxResult ox_op_split(OxImporter *im, OxNode *n);
+OxResult ox_op_pad(OxImporter *im, OxNode *n);
+OxResult ox_op_gather(OxImporter *im, OxNode *n);
+OxResult ox_op_expand(OxImporter *im, OxNode *n);
+OxResult ox_op_depth_space(OxImporter *im, OxNode *n, bool to_space);
+OxResult ox_op_resize(OxImporter *im, OxNode *n);
+/* The mappings of onnx_ops_nn.c (the losses, Trilu, Einsum, RNNs ...; Attention and
+ * RotaryEmbedding through onnx_ops_attention.c): true when it handled op, its result in *r. */
 bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r);
 bool ox_op_known_nn(const char *op);
+/* onnx_ops_nn.c's helpers, shared with onnx_ops_attention.c (IR_NONE in, IR_NONE out):
+ * ox_nn_const_value: constant c as a graph constant named after n and what; ox_nn_cast: v
+ * as dtype dt; ox_nn_where; ox_nn_concat: k values along axis; ox_nn_reshape: v reshaped
+ * to the rank dims in d; ox_nn_copy: a computed copy of v (an output may not be a graph
+ * input or a constant). */
+ValueId ox_nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c, const char *what);
+ValueId ox_nn_cast(OxImporter *im, const OxNode *n, ValueId v, DType dt);
+ValueId ox_nn_where(OxImporter *im, const OxNode *n, ValueId c, ValueId a, ValueId b);
+ValueId ox_nn_concat(OxImporter *im, const OxNode *n, const ValueId *ins, int k, int64_t axis);
+ValueId ox_nn_reshape(OxImporter *im, const OxNode *n, ValueId v, const Dim *d, int rank);
+ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v);
+/* Attention and RotaryEmbedding (onnx_ops_attention.c), dispatched by ox_import_nn. */
+OxResult ox_op_attention(OxImporter *im, OxNode *n);
+OxResult ox_op_rotary(OxImporter *im, OxNode *n);
 
 /* ---- onnx_ops_ext.c ---- */
 /* Imports n when its op is one onnx_ops_ext.c maps (result in *r); false otherwise. */

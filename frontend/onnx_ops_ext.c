@@ -14,13 +14,13 @@
 static OxResult op_arg(OxImporter *im, OxNode *n, const char *irop)
 {
     ValueId x = ox_in(im, n, 0);
-    NodeId id = mk(im, n, irop, &x, 1);
+    NodeId id = ox_mk(im, n, irop, &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, irop);
+        return ox_no_ir_op(im, n, irop);
     ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", 0));
     ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
     ir_node_set_int(im->g, id, "select_last", ox_attr_int(n, "select_last_index", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 static OxResult op_gather_elements(OxImporter *im, OxNode *n)
@@ -28,11 +28,11 @@ static OxResult op_gather_elements(OxImporter *im, OxNode *n)
     ValueId ins[2];
     if (!inputs(im, n, ins, 2))
         return OX_ERROR;
-    NodeId id = mk(im, n, "gather_elements", ins, 2);
+    NodeId id = ox_mk(im, n, "gather_elements", ins, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "gather_elements");
+        return ox_no_ir_op(im, n, "gather_elements");
     ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 static OxResult op_scatter_elements(OxImporter *im, OxNode *n)
@@ -48,12 +48,12 @@ static OxResult op_scatter_elements(OxImporter *im, OxNode *n)
     ValueId ins[3];
     if (!inputs(im, n, ins, 3))
         return OX_ERROR;
-    NodeId id = mk(im, n, "scatter_elements", ins, 3);
+    NodeId id = ox_mk(im, n, "scatter_elements", ins, 3);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "scatter_elements");
+        return ox_no_ir_op(im, n, "scatter_elements");
     ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", 0));
     ir_node_set_int(im->g, id, "reduction", red);
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* CumSum(x, axis): the axis must be known at import. */
@@ -66,13 +66,13 @@ static OxResult op_cumsum(OxImporter *im, OxNode *n)
     if (k != 1)
         return ox_unsupported(im, n, "needs one axis");
     ValueId x = ox_in(im, n, 0);
-    NodeId id = mk(im, n, "cumsum", &x, 1);
+    NodeId id = ox_mk(im, n, "cumsum", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "cumsum");
+        return ox_no_ir_op(im, n, "cumsum");
     ir_node_set_int(im->g, id, "axis", axis);
     ir_node_set_int(im->g, id, "exclusive", ox_attr_int(n, "exclusive", 0));
     ir_node_set_int(im->g, id, "reverse", ox_attr_int(n, "reverse", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* ReduceProd: axes an attribute before opset 18, an input after; noop_with_empty_axes. */
@@ -88,13 +88,13 @@ static OxResult op_reduce_prod(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "too many axes");
     if (k <= 0 && ox_attr_int(n, "noop_with_empty_axes", 0))
         return ox_unsupported(im, n, "noop_with_empty_axes");
-    NodeId id = mk(im, n, "reduce_prod", &x, 1);
+    NodeId id = ox_mk(im, n, "reduce_prod", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "reduce_prod");
+        return ox_no_ir_op(im, n, "reduce_prod");
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
     ir_node_set_int(im->g, id, "keepdim", ox_attr_int(n, "keepdims", 1) == 1); /* as ORT */
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 static OxResult op_mod(OxImporter *im, OxNode *n)
@@ -102,11 +102,11 @@ static OxResult op_mod(OxImporter *im, OxNode *n)
     ValueId ins[2];
     if (!inputs(im, n, ins, 2))
         return OX_ERROR;
-    NodeId id = mk(im, n, "mod", ins, 2);
+    NodeId id = ox_mk(im, n, "mod", ins, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "mod");
+        return ox_no_ir_op(im, n, "mod");
     ir_node_set_int(im->g, id, "fmod", ox_attr_int(n, "fmod", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* Hardmax(x, axis) = cast(argmax(x, axis, keepdim) == [0, 1, .., D-1] along axis): 1 at
@@ -127,12 +127,12 @@ static OxResult op_hardmax(OxImporter *im, OxNode *n)
     if (!ir_dim_static(xt->shape.d[axis]))
         return ox_unsupported(im, n, "a symbolic length along the axis");
     DType dt = xt->dtype;
-    NodeId am = mk(im, n, "argmax", &x, 1);
+    NodeId am = ox_mk(im, n, "argmax", &x, 1);
     if (am == IR_NONE)
-        return no_ir_op(im, n, "argmax");
+        return ox_no_ir_op(im, n, "argmax");
     ir_node_set_int(im->g, am, "axis", axis);
     ir_node_set_int(im->g, am, "keepdim", 1);
-    ValueId a = done(im, am);
+    ValueId a = ox_done(im, am);
     int64_t len = xt->shape.d[axis].c, shape[IR_MAX_RANK];
     Type it = {IR_I64, {r, {{0}}}, NULL};
     for (int i = 0; i < r; i++) {
@@ -144,18 +144,18 @@ static OxResult op_hardmax(OxImporter *im, OxNode *n)
         return OX_ERROR;
     for (int64_t i = 0; i < len; i++)
         ox_const_set(&c, i, (double)i);
-    ValueId iota = ir_const_new(im->g, arena_printf(im->g->arena, "%s.iota", n->ir_name), it,
+    ValueId iota = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.iota", n->ir_name), it,
                                 c.data, c.nbytes, n->loc);
     ValueId ins[2] = {a, iota};
-    NodeId eq = mk(im, n, "eq", ins, 2);
+    NodeId eq = ox_mk(im, n, "eq", ins, 2);
     if (eq == IR_NONE)
-        return no_ir_op(im, n, "eq");
-    ValueId e = done(im, eq);
-    NodeId cast = mk(im, n, "cast", &e, 1);
+        return ox_no_ir_op(im, n, "eq");
+    ValueId e = ox_done(im, eq);
+    NodeId cast = ox_mk(im, n, "cast", &e, 1);
     if (cast == IR_NONE)
-        return no_ir_op(im, n, "cast");
+        return ox_no_ir_op(im, n, "cast");
     ir_node_set_int(im->g, cast, "dtype", dt);
-    return bind(im, n, done(im, cast));
+    return bind(im, n, ox_done(im, cast));
 }
 
 /* TopK: one topk node per output wanted (values, indices); k an input from opset 10. */
@@ -173,14 +173,14 @@ static OxResult op_topk(OxImporter *im, OxNode *n)
     for (int o = 0; o < 2 && o < n->n_out; o++) {
         if (!*n->out[o])
             continue;
-        NodeId id = mk(im, n, "topk", &x, 1);
+        NodeId id = ox_mk(im, n, "topk", &x, 1);
         if (id == IR_NONE)
-            return no_ir_op(im, n, "topk");
+            return ox_no_ir_op(im, n, "topk");
         ir_node_set_int(im->g, id, "axis", ox_attr_int(n, "axis", -1));
         ir_node_set_int(im->g, id, "k", k);
         ir_node_set_int(im->g, id, "largest", ox_attr_int(n, "largest", 1));
         ir_node_set_int(im->g, id, "indices", o);
-        ox_bind_value(im, n->out[o], done(im, id));
+        ox_bind_value(im, n->out[o], ox_done(im, id));
     }
     return OX_OK;
 }
@@ -190,11 +190,11 @@ static OxResult op_gather_nd(OxImporter *im, OxNode *n)
     ValueId ins[2];
     if (!inputs(im, n, ins, 2))
         return OX_ERROR;
-    NodeId id = mk(im, n, "gather_nd", ins, 2);
+    NodeId id = ox_mk(im, n, "gather_nd", ins, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "gather_nd");
+        return ox_no_ir_op(im, n, "gather_nd");
     ir_node_set_int(im->g, id, "batch_dims", ox_attr_int(n, "batch_dims", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 static OxResult op_scatter_nd(OxImporter *im, OxNode *n)
@@ -207,11 +207,11 @@ static OxResult op_scatter_nd(OxImporter *im, OxNode *n)
     ValueId ins[3];
     if (!inputs(im, n, ins, 3))
         return OX_ERROR;
-    NodeId id = mk(im, n, "scatter_nd", ins, 3);
+    NodeId id = ox_mk(im, n, "scatter_nd", ins, 3);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "scatter_nd");
+        return ox_no_ir_op(im, n, "scatter_nd");
     ir_node_set_int(im->g, id, "reduction", red);
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* EyeLike(x): ones on diagonal k of a 2-D tensor of x's (fixed) shape, a constant. */
@@ -236,8 +236,8 @@ static OxResult op_eye_like(OxImporter *im, OxNode *n)
         hi = shape[0]; /* (cols - k overflows only for a k far below zero) */
     for (int64_t i = lo; i < hi; i++)
         ox_const_set(&c, i * shape[1] + i + k, 1.0);
-    ValueId v = slice1(im, n, const_value(im, n, "eye", &c), 0, 0, INT64_MAX, 1);
-    return v == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, v);
+    ValueId v = ox_slice1(im, n, const_value(im, n, "eye", &c), 0, 0, INT64_MAX, 1);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, v);
 }
 
 /* OneHot(indices, depth, values [off, on]) = where(unsqueeze(i, axis) == iota, on, off), i
@@ -247,7 +247,7 @@ static OxResult op_one_hot(OxImporter *im, OxNode *n)
     ValueId ins[3];
     if (!inputs(im, n, ins, 3))
         return OX_ERROR;
-    const OxConst *dc = need_const(im, n, 1);
+    const OxConst *dc = ox_need_const(im, n, 1);
     if (!dc || ox_const_numel(dc) != 1)
         return ox_unsupported(im, n, "a depth that is not one constant");
     int64_t depth = ox_const_get_i(dc, 0); /* NaN 0, +-inf saturated (then refused below) */
@@ -260,11 +260,11 @@ static OxResult op_one_hot(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "depth, axis or values out of range");
     ValueId idx = ins[0];
     if (ox_ty(im, idx)->dtype != IR_I64) {
-        NodeId cast = mk(im, n, "cast", &idx, 1);
+        NodeId cast = ox_mk(im, n, "cast", &idx, 1);
         if (cast == IR_NONE)
-            return no_ir_op(im, n, "cast");
+            return ox_no_ir_op(im, n, "cast");
         ir_node_set_int(im->g, cast, "dtype", IR_I64);
-        idx = done(im, cast);
+        idx = ox_done(im, cast);
     }
     OxConst zc, dcst, ic;
     int64_t shape[IR_MAX_RANK];
@@ -278,26 +278,26 @@ static OxResult op_one_hot(OxImporter *im, OxNode *n)
     for (int64_t i = 0; i < depth; i++)
         ox_const_set(&ic, i, (double)i);
     /* negative: i mod depth (Python's), which counts from the end */
-    ValueId neg = bin(im, n, "lt", idx, const_value(im, n, "zero", &zc));
-    ValueId wrapped = bin(im, n, "mod", idx, const_value(im, n, "depth", &dcst));
+    ValueId neg = ox_bin(im, n, "lt", idx, const_value(im, n, "zero", &zc));
+    ValueId wrapped = ox_bin(im, n, "mod", idx, const_value(im, n, "depth", &dcst));
     if (neg == IR_NONE || wrapped == IR_NONE)
-        return no_ir_op(im, n, "lt/mod");
+        return ox_no_ir_op(im, n, "lt/mod");
     ValueId sel[3] = {neg, wrapped, idx};
-    NodeId w = mk(im, n, "where", sel, 3);
+    NodeId w = ox_mk(im, n, "where", sel, 3);
     if (w == IR_NONE)
-        return no_ir_op(im, n, "where");
-    ValueId fixed = done(im, w);
-    NodeId un = mk(im, n, "unsqueeze", &fixed, 1);
+        return ox_no_ir_op(im, n, "where");
+    ValueId fixed = ox_done(im, w);
+    NodeId un = ox_mk(im, n, "unsqueeze", &fixed, 1);
     if (un == IR_NONE)
-        return no_ir_op(im, n, "unsqueeze");
+        return ox_no_ir_op(im, n, "unsqueeze");
     ir_node_set_int(im->g, un, "axis", axis);
-    ValueId hot = bin(im, n, "eq", done(im, un), const_value(im, n, "iota", &ic));
-    ValueId off = slice1(im, n, ins[2], 0, 0, 1, 1), on = slice1(im, n, ins[2], 0, 1, 2, 1);
+    ValueId hot = ox_bin(im, n, "eq", ox_done(im, un), const_value(im, n, "iota", &ic));
+    ValueId off = ox_slice1(im, n, ins[2], 0, 0, 1, 1), on = ox_slice1(im, n, ins[2], 0, 1, 2, 1);
     if (hot == IR_NONE || off == IR_NONE || on == IR_NONE)
-        return no_ir_op(im, n, "eq/slice");
+        return ox_no_ir_op(im, n, "eq/slice");
     ValueId pick3[3] = {hot, on, off};
-    NodeId out_id = mk(im, n, "where", pick3, 3);
-    return bind(im, n, done(im, out_id));
+    NodeId out_id = ox_mk(im, n, "where", pick3, 3);
+    return bind(im, n, ox_done(im, out_id));
 }
 
 /* CenterCropPad(x, shape): per axis a centered slice (the odd one left out at the end) or
@@ -325,25 +325,25 @@ static OxResult op_center_crop_pad(OxImporter *im, OxNode *n)
         int64_t dim = s->d[a].c, t = target[i];
         if (t < dim) {
             int64_t st = (dim - t) / 2;
-            v = slice1(im, n, v, a, st, st + t, 1);
+            v = ox_slice1(im, n, v, a, st, st + t, 1);
         } else if (t > dim) {
             int64_t pads[2 * IR_MAX_RANK] = {0}, before = (t - dim) / 2;
             pads[2 * (r - 1 - a)] = before;
             pads[2 * (r - 1 - a) + 1] = t - dim - before;
-            NodeId id = mk(im, n, "pad", &v, 1);
+            NodeId id = ox_mk(im, n, "pad", &v, 1);
             if (id == IR_NONE)
-                return no_ir_op(im, n, "pad");
+                return ox_no_ir_op(im, n, "pad");
             ir_node_set_ints(im->g, id, "pads", pads, 2 * r);
             ir_node_set_int(im->g, id, "mode", 0);
             ir_node_set_float(im->g, id, "value", 0.0);
-            v = done(im, id);
+            v = ox_done(im, id);
         }
         if (v == IR_NONE)
-            return no_ir_op(im, n, "slice");
+            return ox_no_ir_op(im, n, "slice");
     }
     if (v == x)
-        v = slice1(im, n, x, 0, 0, INT64_MAX, 1);
-    return v == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, v);
+        v = ox_slice1(im, n, x, 0, 0, INT64_MAX, 1);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, v);
 }
 
 /* Compress(x, condition): index_select of the positions where the (constant) condition
@@ -353,7 +353,7 @@ static OxResult op_compress(OxImporter *im, OxNode *n)
     ValueId ins[2];
     if (!inputs(im, n, ins, 2))
         return OX_ERROR;
-    const OxConst *cc = need_const(im, n, 1);
+    const OxConst *cc = ox_need_const(im, n, 1);
     if (!cc)
         return ox_unsupported(im, n, "a condition computed at run time");
     ValueId x = ins[0];
@@ -369,7 +369,7 @@ static OxResult op_compress(OxImporter *im, OxNode *n)
         if (!ir_shape_numel(xs, &ne))
             return ox_unsupported(im, n, "a shape too symbolic to flatten");
         Shape flat = {1, {ne}};
-        x = reshape_to(im, n, x, &flat);
+        x = ox_reshape_to(im, n, x, &flat);
         if (x == IR_NONE)
             return ox_unsupported(im, n, "a shape too symbolic to flatten");
     }
@@ -385,11 +385,11 @@ static OxResult op_compress(OxImporter *im, OxNode *n)
         if (ox_const_get(cc, i) != 0)
             ox_const_set(&ic, j++, (double)i);
     ValueId sel[2] = {x, const_value(im, n, "index", &ic)};
-    NodeId id = mk(im, n, "index_select", sel, 2);
+    NodeId id = ox_mk(im, n, "index_select", sel, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "index_select");
+        return ox_no_ir_op(im, n, "index_select");
     ir_node_set_int(im->g, id, "axis", axis);
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* Tile(x, repeats): x viewed as [1, d0, 1, d1, ..], expanded to [r0, d0, r1, d1, ..] and
@@ -416,19 +416,19 @@ static OxResult op_tile(OxImporter *im, OxNode *n)
         big[2 * i + 1] = xs->d[i].c;
         int64_t size;
         if (!ir_ckd_mul_i64(rep[i], xs->d[i].c, &size)) {
-            diag_error(im->d, n->loc, "node '%s' (Tile): the tiled size overflows (%lld x %lld)",
-                       n->name, (long long)rep[i], (long long)xs->d[i].c);
+            ir_diag_error(im->d, n->loc, "node '%s' (Tile): the tiled size overflows (%lld x %lld)",
+                          n->name, (long long)rep[i], (long long)xs->d[i].c);
             return OX_ERROR;
         }
         out.d[i] = ir_dim(size);
     }
-    ValueId v = reshape_to(im, n, x, &wide);
-    NodeId e = v == IR_NONE ? IR_NONE : mk(im, n, "expand", &v, 1);
+    ValueId v = ox_reshape_to(im, n, x, &wide);
+    NodeId e = v == IR_NONE ? IR_NONE : ox_mk(im, n, "expand", &v, 1);
     if (e == IR_NONE)
-        return no_ir_op(im, n, "reshape/expand");
+        return ox_no_ir_op(im, n, "reshape/expand");
     ir_node_set_ints(im->g, e, "shape", big, 2 * r);
-    v = reshape_to(im, n, done(im, e), &out);
-    return v == IR_NONE ? no_ir_op(im, n, "reshape") : bind(im, n, v);
+    v = ox_reshape_to(im, n, ox_done(im, e), &out);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "reshape") : bind(im, n, v);
 }
 
 /* ReverseSequence(x, sequence_lens): gather_elements along the time axis with the
@@ -437,7 +437,7 @@ static OxResult op_reverse_sequence(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *xs = &ox_ty(im, x)->shape;
-    const OxConst *lc = need_const(im, n, 1);
+    const OxConst *lc = ox_need_const(im, n, 1);
     int64_t ba = ox_attr_int(n, "batch_axis", 1), ta = ox_attr_int(n, "time_axis", 0);
     if (!lc)
         return ox_unsupported(im, n, "sequence lengths computed at run time");
@@ -455,7 +455,7 @@ static OxResult op_reverse_sequence(OxImporter *im, OxNode *n)
         ox_const_set(&ic, p, (double)(t < len ? len - 1 - t : t));
     }
     ValueId v = by_index(im, n, "gather_elements", x, &ic, IR_NONE, ta, 0);
-    return v == IR_NONE ? no_ir_op(im, n, "gather_elements") : bind(im, n, v);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "gather_elements") : bind(im, n, v);
 }
 
 /* TensorScatter(cache, update, write_indices): scatter_elements of update into cache along
@@ -468,7 +468,7 @@ static OxResult op_tensor_scatter(OxImporter *im, OxNode *n)
     int64_t axis = ox_attr_int(n, "axis", -2);
     axis += axis < 0 ? r : 0;
     bool circular = !strcmp(ox_attr_string(im, n, "mode", "linear"), "circular");
-    const OxConst *wc = ox_has_in(n, 2) ? need_const(im, n, 2) : NULL;
+    const OxConst *wc = ox_has_in(n, 2) ? ox_need_const(im, n, 2) : NULL;
     if (ox_has_in(n, 2) && !wc)
         return ox_unsupported(im, n, "write indices computed at run time");
     if (up == IR_NONE || axis < 1 || axis >= r || us->rank != r || !ir_shape_static(us) ||
@@ -494,13 +494,13 @@ static OxResult op_tensor_scatter(OxImporter *im, OxNode *n)
         ox_const_set(&ic, p, (double)(circular ? ((pos % len) + len) % len : pos));
     }
     ValueId v = by_index(im, n, "scatter_elements", cache, &ic, up, axis, 0);
-    return v == IR_NONE ? no_ir_op(im, n, "scatter_elements") : bind(im, n, v);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "scatter_elements") : bind(im, n, v);
 }
 
 /* ConstantOfShape whose shape onnx_fold.c could not fold: ask for it to be constant. */
 static OxResult op_constant_of_shape(OxImporter *im, OxNode *n)
 {
-    if (!need_const(im, n, 0))
+    if (!ox_need_const(im, n, 0))
         return ox_unsupported(im, n, "a shape computed at run time");
     return ox_unsupported(im, n, "a shape that does not fold");
 }
@@ -565,11 +565,11 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Hardmax"))
         *r = op_hardmax(im, n);
     else if (!strcmp(op, "GridSample"))
-        *r = ext_grid_sample(im, n);
+        *r = ox_ext_grid_sample(im, n);
     else if (!strcmp(op, "TopK"))
         *r = op_topk(im, n);
     else if (!strcmp(op, "LpPool"))
-        *r = ext_lp_pool(im, n);
+        *r = ox_ext_lp_pool(im, n);
     else if (!strcmp(op, "GatherND"))
         *r = op_gather_nd(im, n);
     else if (!strcmp(op, "ScatterND"))
@@ -583,10 +583,10 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Compress"))
         *r = op_compress(im, n);
     else if (!strcmp(op, "AffineGrid"))
-        *r = ext_affine_grid(im, n);
+        *r = ox_ext_affine_grid(im, n);
     else if (!strcmp(op, "HannWindow") || !strcmp(op, "HammingWindow") ||
              !strcmp(op, "BlackmanWindow"))
-        *r = ext_window(im, n, op);
+        *r = ox_ext_window(im, n, op);
     else if (!strcmp(op, "Tile"))
         *r = op_tile(im, n);
     else if (!strcmp(op, "ReverseSequence"))
@@ -594,13 +594,13 @@ bool ox_import_ext(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "TensorScatter"))
         *r = op_tensor_scatter(im, n);
     else if (!strcmp(op, "Col2Im"))
-        *r = ext_col2im(im, n);
+        *r = ox_ext_col2im(im, n);
     else if (!strcmp(op, "ConstantOfShape"))
         *r = op_constant_of_shape(im, n);
     else if (!strcmp(op, "DFT"))
-        *r = ext_dft(im, n);
+        *r = ox_ext_dft(im, n);
     else if (!strcmp(op, "RoiAlign"))
-        *r = ext_roi_align(im, n);
+        *r = ox_ext_roi_align(im, n);
     else
         return false;
     return true;

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-/* mk, done and no_ir_op are onnx_ops.c's (frontend/onnx_internal.h). */
+/* ox_mk, ox_done and ox_no_ir_op are onnx_ops.c's (frontend/onnx_internal.h). */
 static inline OxResult bind(OxImporter *im, const OxNode *n, ValueId v)
 {
     ox_bind_value(im, n->out[0], v);
@@ -20,8 +20,8 @@ static inline bool inputs(OxImporter *im, const OxNode *n, ValueId *ins, int k)
 {
     for (int i = 0; i < k; i++) {
         if (!ox_has_in(n, i)) {
-            diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing", n->name,
-                       n->p->op_type, i);
+            ir_diag_error(im->d, n->loc, "node '%s' (%s): input %d is required but missing",
+                          n->name, n->p->op_type, i);
             return false;
         }
         ins[i] = ox_in(im, n, i);
@@ -44,7 +44,7 @@ static inline const OxConst *opt_const(OxImporter *im, const OxNode *n, int i, b
 {
     if (!ox_has_in(n, i))
         return NULL;
-    const OxConst *c = need_const(im, n, i);
+    const OxConst *c = ox_need_const(im, n, i);
     if (!c) {
         *bad = true;
         return NULL;
@@ -75,15 +75,15 @@ static inline ValueId const_value(OxImporter *im, const OxNode *n, const char *s
     Type t = {c->dtype, {c->rank, {{0}}}, NULL};
     for (int i = 0; i < c->rank; i++)
         t.shape.d[i] = ir_dim(c->shape[i]);
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, suffix), t, c->data,
-                        c->nbytes, n->loc);
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.%s", n->ir_name, suffix), t,
+                        c->data, c->nbytes, n->loc);
 }
 
 /* A node computing v (graph outputs need one even when v is a constant). */
 static inline OxResult bind_copy(OxImporter *im, const OxNode *n, ValueId v)
 {
-    ValueId c = slice1(im, n, v, 0, 0, INT64_MAX, 1);
-    return c == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, c);
+    ValueId c = ox_slice1(im, n, v, 0, 0, INT64_MAX, 1);
+    return c == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, c);
 }
 
 /* A constant i64 tensor of shape s (static) to fill. */
@@ -100,22 +100,22 @@ static inline ValueId by_index(OxImporter *im, const OxNode *n, const char *op, 
                                const OxConst *c, ValueId upd, int64_t axis, int64_t red)
 {
     ValueId ins[3] = {v, const_value(im, n, "index", c), upd};
-    NodeId id = mk(im, n, op, ins, upd == IR_NONE ? 2 : 3);
+    NodeId id = ox_mk(im, n, op, ins, upd == IR_NONE ? 2 : 3);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_int(im->g, id, "axis", axis);
     if (upd != IR_NONE)
         ir_node_set_int(im->g, id, "reduction", red);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 /* ---- onnx_ops_spatial.c ---- */
-OxResult ext_grid_sample(OxImporter *im, OxNode *n);
-OxResult ext_lp_pool(OxImporter *im, OxNode *n);
-OxResult ext_affine_grid(OxImporter *im, OxNode *n);
-OxResult ext_window(OxImporter *im, OxNode *n, const char *op);
-OxResult ext_col2im(OxImporter *im, OxNode *n);
-OxResult ext_dft(OxImporter *im, OxNode *n);
-OxResult ext_roi_align(OxImporter *im, OxNode *n);
+OxResult ox_ext_grid_sample(OxImporter *im, OxNode *n);
+OxResult ox_ext_lp_pool(OxImporter *im, OxNode *n);
+OxResult ox_ext_affine_grid(OxImporter *im, OxNode *n);
+OxResult ox_ext_window(OxImporter *im, OxNode *n, const char *op);
+OxResult ox_ext_col2im(OxImporter *im, OxNode *n);
+OxResult ox_ext_dft(OxImporter *im, OxNode *n);
+OxResult ox_ext_roi_align(OxImporter *im, OxNode *n);
 
 #endif

@@ -6,7 +6,8 @@
  * whose inputs are graph inputs. Each is a decomposition: one-hots by comparison with an
  * index constant, masks and transforms (causal mask, DFT matrices, gathers) built as
  * constants when the shapes are static, so no new IR op or kernel is needed. Reference
- * semantics: onnx/reference/ops of the pinned onnx package. */
+ * semantics: onnx/reference/ops of the pinned onnx package. Attention and RotaryEmbedding
+ * are frontend/onnx_ops_attention.c's. */
 #ifdef SLIMC_WITH_ONNX
 #include "frontend/onnx_internal.h"
 
@@ -16,33 +17,33 @@
 /* ---- helpers ---- */
 
 /* A constant of dtype dt and static shape (rank dims) from c, added to the graph. */
-static ValueId nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c, const char *what)
+ValueId ox_nn_const_value(OxImporter *im, const OxNode *n, const OxConst *c, const char *what)
 {
     Type t = {c->dtype, {c->rank, {{0}}}, NULL};
     for (int i = 0; i < c->rank; i++)
         t.shape.d[i] = ir_dim(c->shape[i]);
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
                         c->nbytes, n->loc);
 }
 
-static ValueId nn_cast(OxImporter *im, const OxNode *n, ValueId v, DType dt)
+ValueId ox_nn_cast(OxImporter *im, const OxNode *n, ValueId v, DType dt)
 {
     if (v == IR_NONE || ox_ty(im, v)->dtype == dt)
         return v;
-    NodeId id = mk(im, n, "cast", &v, 1);
+    NodeId id = ox_mk(im, n, "cast", &v, 1);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_int(im->g, id, "dtype", dt);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
-static ValueId nn_where(OxImporter *im, const OxNode *n, ValueId c, ValueId a, ValueId b)
+ValueId ox_nn_where(OxImporter *im, const OxNode *n, ValueId c, ValueId a, ValueId b)
 {
     ValueId ins[3] = {c, a, b};
     if (c == IR_NONE || a == IR_NONE || b == IR_NONE)
         return IR_NONE;
-    NodeId id = mk(im, n, "where", ins, 3);
-    return id == IR_NONE ? IR_NONE : done(im, id);
+    NodeId id = ox_mk(im, n, "where", ins, 3);
+    return id == IR_NONE ? IR_NONE : ox_done(im, id);
 }
 
 static ValueId nn_reduce(OxImporter *im, const OxNode *n, const char *op, ValueId v,
@@ -50,47 +51,48 @@ static ValueId nn_reduce(OxImporter *im, const OxNode *n, const char *op, ValueI
 {
     if (v == IR_NONE)
         return IR_NONE;
-    NodeId id = mk(im, n, op, &v, 1);
+    NodeId id = ox_mk(im, n, op, &v, 1);
     if (id == IR_NONE)
         return IR_NONE;
     if (k > 0)
         ir_node_set_ints(im->g, id, "axes", axes, k);
     ir_node_set_int(im->g, id, "keepdim", keep);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
-static ValueId nn_concat(OxImporter *im, const OxNode *n, const ValueId *ins, int k, int64_t axis)
+ValueId ox_nn_concat(OxImporter *im, const OxNode *n, const ValueId *ins, int k, int64_t axis)
 {
     for (int i = 0; i < k; i++)
         if (ins[i] == IR_NONE)
             return IR_NONE;
-    NodeId id = mk(im, n, "concat", ins, k);
+    NodeId id = ox_mk(im, n, "concat", ins, k);
     if (id == IR_NONE)
         return IR_NONE;
     ir_node_set_int(im->g, id, "axis", axis);
-    return done(im, id);
+    return ox_done(im, id);
 }
 
 /* v reshaped to the rank dims in d. */
-static ValueId nn_reshape(OxImporter *im, const OxNode *n, ValueId v, const Dim *d, int rank)
+ValueId ox_nn_reshape(OxImporter *im, const OxNode *n, ValueId v, const Dim *d, int rank)
 {
     if (v == IR_NONE)
         return IR_NONE;
     Shape s = {rank, {{0}}};
     for (int i = 0; i < rank; i++)
         s.d[i] = d[i];
-    return reshape_to(im, n, v, &s);
+    return ox_reshape_to(im, n, v, &s);
 }
 
 /* A computed copy of v (an output may not be a graph input or a constant). */
-static ValueId nn_copy(OxImporter *im, const OxNode *n, ValueId v)
+ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v)
 {
     if (v == IR_NONE || im->g->values[v].kind == IR_VALUE_TEMP)
         return v;
     if (ox_ty(im, v)->shape.rank > 0)
-        return slice1(im, n, v, 0, 0, INT64_MAX, 1);
+        return ox_slice1(im, n, v, 0, 0, INT64_MAX, 1);
     Dim one = ir_dim(1); /* a 0-d value: sliced as [1] */
-    return nn_reshape(im, n, slice1(im, n, nn_reshape(im, n, v, &one, 1), 0, 0, 1, 1), NULL, 0);
+    return ox_nn_reshape(im, n, ox_slice1(im, n, ox_nn_reshape(im, n, v, &one, 1), 0, 0, 1, 1),
+                         NULL, 0);
 }
 
 /* ---- Trilu ---- */
@@ -105,7 +107,7 @@ static OxResult op_trilu(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "needs rank >= 2 with static last two dims");
     int64_t k = 0;
     if (ox_has_in(n, 1)) {
-        const OxConst *ck = need_const(im, n, 1);
+        const OxConst *ck = ox_need_const(im, n, 1);
         if (!ck)
             return ox_unsupported(im, n, "k computed at run time");
         k = ox_const_get_i(ck, 0);
@@ -118,8 +120,9 @@ static OxResult op_trilu(OxImporter *im, OxNode *n)
     for (int64_t i = 0; shape[1] > 0 && i < shape[0]; i++) /* [2^40, 0]: no rows to visit */
         for (int64_t j = 0; j < shape[1]; j++)
             ox_const_set(&m, i * shape[1] + j, upper ? j - i >= k : j - i <= k);
-    ValueId y = nn_where(im, n, nn_const_value(im, n, &m, "mask"), x, scalar(im, n, t->dtype, 0));
-    return y == IR_NONE ? no_ir_op(im, n, "where") : out(im, n, y);
+    ValueId y =
+        ox_nn_where(im, n, ox_nn_const_value(im, n, &m, "mask"), x, ox_scalar(im, n, t->dtype, 0));
+    return y == IR_NONE ? ox_no_ir_op(im, n, "where") : ox_out(im, n, y);
 }
 
 /* ---- NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss ---- */
@@ -161,9 +164,10 @@ static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target
     td[1] = ir_dim(1);
     for (int i = 1; i < ts->rank; i++)
         td[i + 1] = ts->d[i];
-    ValueId t1 = nn_reshape(im, n, target, td, r);
-    ValueId onehot = nn_cast(im, n, bin(im, n, "eq", t1, nn_const_value(im, n, &cls, "classes")),
-                             IR_F32); /* [N, C, d...] */
+    ValueId t1 = ox_nn_reshape(im, n, target, td, r);
+    ValueId onehot =
+        ox_nn_cast(im, n, ox_bin(im, n, "eq", t1, ox_nn_const_value(im, n, &cls, "classes")),
+                   IR_F32); /* [N, C, d...] */
 
     /* the class weights [1, C, 1, ...], ignore_index's zeroed */
     bool weighted = weight != IR_NONE || (has_ii && ii >= 0 && ii < C);
@@ -174,21 +178,22 @@ static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target
             return OX_ERROR;
         for (int64_t c = 0; c < C; c++)
             ox_const_set(&keep, c, has_ii && c == ii ? 0.0 : 1.0);
-        w = nn_const_value(im, n, &keep, "keep");
+        w = ox_nn_const_value(im, n, &keep, "keep");
         if (weight != IR_NONE) {
             if (ox_ty(im, weight)->shape.rank != 1)
                 return ox_unsupported(im, n, "the weight must be 1-D");
             Dim wd[IR_MAX_RANK];
             for (int i = 0; i < r; i++)
                 wd[i] = ir_dim(cshape[i]);
-            w = bin(im, n, "mul", w, nn_reshape(im, n, nn_cast(im, n, weight, IR_F32), wd, r));
+            w = ox_bin(im, n, "mul", w,
+                       ox_nn_reshape(im, n, ox_nn_cast(im, n, weight, IR_F32), wd, r));
         }
-        onehot = bin(im, n, "mul", onehot, w);
+        onehot = ox_bin(im, n, "mul", onehot, w);
     }
     int64_t ax1 = 1;
-    ValueId loss = un(im, n, "neg",
-                      nn_reduce(im, n, "reduce_sum", bin(im, n, "mul", onehot, logp), &ax1, 1,
-                                false)); /* [N, d...] */
+    ValueId loss = ox_un(im, n, "neg",
+                         nn_reduce(im, n, "reduce_sum", ox_bin(im, n, "mul", onehot, logp), &ax1, 1,
+                                   false)); /* [N, d...] */
     if (!strcmp(red, "sum"))
         loss = nn_reduce(im, n, "reduce_sum", loss, NULL, 0, false);
     else if (!strcmp(red, "mean")) {
@@ -197,10 +202,11 @@ static OxResult nll_loss(OxImporter *im, OxNode *n, ValueId logp, ValueId target
          * are not counted: the one-hot row is zero) */
         ValueId count =
             weighted || has_ii ? nn_reduce(im, n, "reduce_sum", onehot, NULL, 0, false) : IR_NONE;
-        loss = count != IR_NONE ? bin(im, n, "div", total, count)
+        loss = count != IR_NONE ? ox_bin(im, n, "div", total, count)
                                 : nn_reduce(im, n, "reduce_mean", loss, NULL, 0, false);
     }
-    return loss == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, loss);
+    return loss == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing")
+                           : ox_out(im, n, loss);
 }
 
 static OxResult op_nll(OxImporter *im, OxNode *n)
@@ -217,312 +223,15 @@ static OxResult op_sce(OxImporter *im, OxNode *n)
     ValueId x = ox_in(im, n, 0);
     if (ox_ty(im, x)->shape.rank < 2)
         return ox_unsupported(im, n, "the scores must have rank >= 2");
-    NodeId id = mk(im, n, "log_softmax", &x, 1);
+    NodeId id = ox_mk(im, n, "log_softmax", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "log_softmax");
+        return ox_no_ir_op(im, n, "log_softmax");
     ir_node_set_int(im->g, id, "axis", 1);
-    ValueId logp = done(im, id);
+    ValueId logp = ox_done(im, id);
     OxResult res = nll_loss(im, n, logp, ox_in(im, n, 1), ox_in(im, n, 2));
-    if (res == OX_OK && wants(n, 1))
+    if (res == OX_OK && ox_wants(n, 1))
         ox_bind_value(im, n->out[1], logp);
     return res;
-}
-
-/* ---- Attention ---- */
-
-/* [B, L, H*D] -> [B, H, L, D]. */
-static ValueId heads_split(OxImporter *im, const OxNode *n, ValueId x, int64_t h)
-{
-    const Shape *s = &ox_ty(im, x)->shape;
-    if (s->rank != 3 || h < 1 || !ir_dim_static(s->d[2]) || s->d[2].c % h)
-        return IR_NONE;
-    Dim d4[4] = {s->d[0], s->d[1], ir_dim(h), ir_dim(s->d[2].c / h)};
-    int64_t perm[4] = {0, 2, 1, 3};
-    return permute(im, n, nn_reshape(im, n, x, d4, 4), perm, 4);
-}
-
-/* x [B, Hkv, S, D] with each head repeated reps times in place: [B, Hkv*reps, S, D]. */
-static ValueId heads_repeat(OxImporter *im, const OxNode *n, ValueId x, int64_t reps)
-{
-    const Shape *s = &ox_ty(im, x)->shape;
-    if (reps == 1 || s->rank != 4)
-        return x;
-    Dim d5[5] = {s->d[0], s->d[1], ir_dim(1), s->d[2], s->d[3]};
-    ValueId v = nn_reshape(im, n, x, d5, 5);
-    NodeId id = mk(im, n, "expand", &v, 1);
-    if (id == IR_NONE || v == IR_NONE)
-        return IR_NONE;
-    int64_t shape[5] = {-1, -1, reps, -1, -1};
-    ir_node_set_ints(im->g, id, "shape", shape, 5);
-    v = done(im, id);
-    Dim d4[4] = {s->d[0], ir_dim(s->d[1].c * reps), s->d[2], s->d[3]};
-    return nn_reshape(im, n, v, d4, 4);
-}
-
-/* The additive bias [.., L, S] of Attention: attn_mask (bool: 0 / -inf; shorter than S:
- * padded with -inf), the causal mask (-inf where j > i + past), the padding mask of
- * nonpad_kv_seqlen. IR_NONE in *bias when there is none; false when unsupported. */
-static bool attention_bias(OxImporter *im, OxNode *n, int64_t L, int64_t S, int64_t past, Dim batch,
-                           ValueId *bias)
-{
-    *bias = IR_NONE;
-    if (ox_has_in(n, 3)) {
-        ValueId m = ox_in(im, n, 3);
-        const Type *mt = ox_ty(im, m);
-        if (mt->dtype == IR_BOOL)
-            m = nn_where(im, n, m, scalar(im, n, IR_F32, 0.0), scalar(im, n, IR_F32, -INFINITY));
-        else
-            m = nn_cast(im, n, m, IR_F32);
-        const Shape *ms = &ox_ty(im, m)->shape;
-        if (ms->rank < 1 || !ir_dim_static(ms->d[ms->rank - 1]))
-            return false;
-        int64_t have = ms->d[ms->rank - 1].c;
-        if (have < S) {
-            NodeId id = mk(im, n, "pad", &m, 1);
-            int64_t pads[2 * IR_MAX_RANK] = {0, S - have};
-            ir_node_set_ints(im->g, id, "pads", pads, 2 * ms->rank);
-            ir_node_set_int(im->g, id, "mode", 0);
-            ir_node_set_float(im->g, id, "value", -INFINITY);
-            m = done(im, id);
-        } else if (have > S)
-            return false;
-        *bias = m;
-    }
-    if (ox_attr_int(n, "is_causal", 0)) {
-        int64_t shape[2] = {L, S};
-        OxConst c;
-        if (!ox_const_make(im, &c, IR_F32, 2, shape))
-            return false;
-        for (int64_t i = 0; S > 0 && i < L; i++) /* [L, 0]: no rows to visit */
-            for (int64_t j = 0; j < S; j++)
-                ox_const_set(&c, i * S + j, j > i + past ? -INFINITY : 0.0);
-        ValueId cv = nn_const_value(im, n, &c, "causal");
-        *bias = *bias == IR_NONE ? cv : bin(im, n, "add", *bias, cv);
-    }
-    if (ox_has_in(n, 6)) {
-        /* key j of batch b is padding when j >= nonpad_kv_seqlen[b] */
-        ValueId len = ox_in(im, n, 6);
-        DType dt = ox_ty(im, len)->dtype;
-        int64_t rshape[4] = {1, 1, 1, S};
-        OxConst pos;
-        if (!ox_const_make(im, &pos, dt, 4, rshape))
-            return false;
-        for (int64_t j = 0; j < S; j++)
-            ox_const_set(&pos, j, (double)j);
-        Dim d4[4] = {batch, ir_dim(1), ir_dim(1), ir_dim(1)};
-        ValueId keep =
-            bin(im, n, "lt", nn_const_value(im, n, &pos, "pos"), nn_reshape(im, n, len, d4, 4));
-        ValueId pm = nn_where(im, n, keep, scalar(im, n, IR_F32, 0.0),
-                              scalar(im, n, IR_F32, -INFINITY)); /* [B, 1, 1, S] */
-        *bias = *bias == IR_NONE ? pm : bin(im, n, "add", *bias, pm);
-    }
-    return true;
-}
-
-/* Attention: softmax(Q K^T * scale + bias, softcapped) V over heads, with GQA (each KV
- * head serves q_num_heads / kv_num_heads query heads), past keys/values concatenated
- * (present_key / present_value outputs) and the qk_matmul_output output. 3-D inputs
- * [B, L, H*D] are split into heads and joined back. f16 is computed in f32. */
-static OxResult op_attention(OxImporter *im, OxNode *n)
-{
-    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
-        return ox_unsupported(im, n, "needs Q, K and V");
-    ValueId q = ox_in(im, n, 0), k = ox_in(im, n, 1), v = ox_in(im, n, 2);
-    DType dt = ox_ty(im, q)->dtype;
-    if (dt != IR_F32 && dt != IR_F16)
-        return ox_unsupported(im, n, "only f32 and f16 inputs");
-    int rank = ox_ty(im, q)->shape.rank;
-    if ((rank != 3 && rank != 4) || ox_ty(im, k)->shape.rank != rank ||
-        ox_ty(im, v)->shape.rank != rank)
-        return ox_unsupported(im, n, "Q, K and V must all be 3-D or all 4-D");
-    q = nn_cast(im, n, q, IR_F32);
-    k = nn_cast(im, n, k, IR_F32);
-    v = nn_cast(im, n, v, IR_F32);
-    if (rank == 3) {
-        int64_t qh = ox_attr_int(n, "q_num_heads", 0), kvh = ox_attr_int(n, "kv_num_heads", 0);
-        q = heads_split(im, n, q, qh);
-        k = heads_split(im, n, k, kvh);
-        v = heads_split(im, n, v, kvh);
-        if (q == IR_NONE || k == IR_NONE || v == IR_NONE)
-            return ox_unsupported(im, n,
-                                  "3-D inputs need q_num_heads/kv_num_heads dividing a "
-                                  "static hidden size");
-    }
-    /* q [B, Hq, L, D], k [B, Hkv, Sk, D], v [B, Hkv, Sk, Dv] */
-    int64_t past = 0;
-    if (ox_has_in(n, 4) != ox_has_in(n, 5))
-        return ox_unsupported(im, n, "past_key and past_value must be given together");
-    if (ox_has_in(n, 4)) {
-        ValueId pk = nn_cast(im, n, ox_in(im, n, 4), IR_F32);
-        ValueId pv = nn_cast(im, n, ox_in(im, n, 5), IR_F32);
-        const Shape *ps = &ox_ty(im, pk)->shape;
-        if (ps->rank != 4 || !ir_dim_static(ps->d[2]))
-            return ox_unsupported(im, n, "past_key must be 4-D with a static length");
-        past = ps->d[2].c;
-        ValueId ck[2] = {pk, k}, cv[2] = {pv, v};
-        k = nn_concat(im, n, ck, 2, 2);
-        v = nn_concat(im, n, cv, 2, 2);
-    }
-    const Shape *qs = &ox_ty(im, q)->shape, *ks = &ox_ty(im, k)->shape;
-    if (qs->rank != 4 || ks->rank != 4 || !ir_dim_static(qs->d[1]) || !ir_dim_static(qs->d[2]) ||
-        !ir_dim_static(qs->d[3]) || !ir_dim_static(ks->d[1]) || !ir_dim_static(ks->d[2]))
-        return ox_unsupported(im, n, "needs static head counts, sequence lengths and head size");
-    int64_t hq = qs->d[1].c, hkv = ks->d[1].c, L = qs->d[2].c, S = ks->d[2].c, D = qs->d[3].c;
-    if (hkv < 1 || hq % hkv)
-        return ox_unsupported(im, n, "q heads (%lld) must be a multiple of kv heads (%lld)",
-                              (long long)hq, (long long)hkv);
-    Dim batch = qs->d[0];
-    ValueId present_k = k, present_v = v;
-
-    const Onnx__AttributeProto *sa = ox_attr(n, "scale");
-    double scale = sa && sa->has_f ? sa->f : 1.0 / sqrt((double)D);
-    float softcap = ox_attr_float(n, "softcap", 0.0f);
-    int64_t mode = ox_attr_int(n, "qk_matmul_output_mode", 0);
-    int64_t kt_perm[4] = {0, 1, 3, 2};
-    ValueId kt = heads_repeat(im, n, permute(im, n, k, kt_perm, 4), hq / hkv);
-    ValueId vr = heads_repeat(im, n, v, hq / hkv);
-    ValueId qk = bin(im, n, "matmul", bin(im, n, "mul", q, scalar(im, n, IR_F32, scale)), kt);
-    ValueId qk_out = qk; /* [B, Hq, L, S] */
-    ValueId bias;
-    if (!attention_bias(im, n, L, S, past, batch, &bias))
-        return ox_unsupported(im, n, "attn_mask longer than the keys or with a symbolic length");
-    if (bias != IR_NONE)
-        qk = bin(im, n, "add", qk, bias);
-    if (mode == 1)
-        qk_out = qk;
-    if (softcap > 0.0f) {
-        ValueId c = scalar(im, n, IR_F32, softcap);
-        qk = bin(im, n, "mul", un(im, n, "tanh", bin(im, n, "div", qk, c)), c);
-        if (mode == 2)
-            qk_out = qk;
-    }
-    NodeId sid = mk(im, n, "softmax", &qk, 1);
-    if (sid == IR_NONE || qk == IR_NONE)
-        return no_ir_op(im, n, "softmax");
-    ir_node_set_int(im->g, sid, "axis", 3);
-    ValueId p = done(im, sid);
-    if (mode == 3)
-        qk_out = p;
-    ValueId y = bin(im, n, "matmul", p, vr); /* [B, Hq, L, Dv] */
-    if (rank == 3 && y != IR_NONE) {
-        const Shape *ys = &ox_ty(im, y)->shape;
-        if (ys->rank != 4 || !ir_dim_static(ys->d[3]))
-            return OX_ERROR;
-        int64_t perm[4] = {0, 2, 1, 3};
-        Dim d3[3] = {batch, ir_dim(L), ir_dim(hq * ys->d[3].c)};
-        y = nn_reshape(im, n, permute(im, n, y, perm, 4), d3, 3);
-    }
-    if (y == IR_NONE)
-        return ox_unsupported(im, n, "a needed IR op is missing");
-    ValueId outs[4] = {y, present_k, present_v, qk_out};
-    for (int i = 0; i < 4 && i < n->n_out; i++)
-        if (wants(n, i))
-            ox_bind_value(im, n->out[i], nn_cast(im, n, nn_copy(im, n, outs[i]), dt));
-    return OX_OK;
-}
-
-/* ---- RotaryEmbedding ---- */
-
-/* x [..., R] rotated by cos/sin [..., R/2] (broadcast): halves (x1, x2) or, interleaved,
- * even/odd entries: (x1 cos - x2 sin, x1 sin + x2 cos) put back the same way. */
-static ValueId rotate(OxImporter *im, const OxNode *n, ValueId x, ValueId cs, ValueId sn,
-                      int64_t rot, bool interleaved)
-{
-    const Shape *s = &ox_ty(im, x)->shape;
-    int r = s->rank;
-    int64_t half = rot / 2;
-    ValueId x1 =
-        interleaved ? slice1(im, n, x, r - 1, 0, rot, 2) : slice1(im, n, x, r - 1, 0, half, 1);
-    ValueId x2 =
-        interleaved ? slice1(im, n, x, r - 1, 1, rot, 2) : slice1(im, n, x, r - 1, half, rot, 1);
-    ValueId re = bin(im, n, "sub", bin(im, n, "mul", cs, x1), bin(im, n, "mul", sn, x2));
-    ValueId imv = bin(im, n, "add", bin(im, n, "mul", sn, x1), bin(im, n, "mul", cs, x2));
-    if (re == IR_NONE || imv == IR_NONE)
-        return IR_NONE;
-    if (!interleaved) {
-        ValueId parts[2] = {re, imv};
-        return nn_concat(im, n, parts, 2, r - 1);
-    }
-    Dim d[IR_MAX_RANK];
-    const Shape *hs = &ox_ty(im, re)->shape;
-    if (hs->rank + 1 > IR_MAX_RANK)
-        return IR_NONE;
-    for (int i = 0; i < hs->rank; i++)
-        d[i] = hs->d[i];
-    d[hs->rank] = ir_dim(1);
-    ValueId parts[2] = {nn_reshape(im, n, re, d, hs->rank + 1),
-                        nn_reshape(im, n, imv, d, hs->rank + 1)};
-    ValueId pair = nn_concat(im, n, parts, 2, hs->rank); /* [..., half, 2] */
-    d[hs->rank - 1] = ir_dim(rot);
-    return nn_reshape(im, n, pair, d, hs->rank);
-}
-
-static OxResult op_rotary(OxImporter *im, OxNode *n)
-{
-    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
-        return ox_unsupported(im, n, "needs cos_cache and sin_cache");
-    ValueId x = ox_in(im, n, 0), cs = ox_in(im, n, 1), sn = ox_in(im, n, 2);
-    const Shape xs0 = ox_ty(im, x)->shape;
-    if (ox_ty(im, x)->dtype != IR_F32)
-        return ox_unsupported(im, n, "only f32 inputs");
-    /* work on [B, H, S, D] (4-D input) or [B, S, H, D] (3-D input) */
-    bool three = xs0.rank == 3;
-    if (three) {
-        int64_t h = ox_attr_int(n, "num_heads", 0);
-        if (h < 1 || !ir_dim_static(xs0.d[2]) || xs0.d[2].c % h)
-            return ox_unsupported(im, n, "3-D input needs num_heads dividing the hidden size");
-        Dim d4[4] = {xs0.d[0], xs0.d[1], ir_dim(h), ir_dim(xs0.d[2].c / h)};
-        x = nn_reshape(im, n, x, d4, 4);
-    } else if (xs0.rank != 4)
-        return ox_unsupported(im, n, "the input must be 3-D or 4-D");
-    const Shape *xs = &ox_ty(im, x)->shape;
-    if (!ir_dim_static(xs->d[3]))
-        return ox_unsupported(im, n, "symbolic head size");
-    int64_t D = xs->d[3].c, rot = ox_attr_int(n, "rotary_embedding_dim", 0);
-    if (rot == 0)
-        rot = D;
-    if (rot < 2 || rot > D || rot % 2)
-        return ox_unsupported(im, n, "rotary_embedding_dim %lld", (long long)rot);
-    bool interleaved = ox_attr_int(n, "interleaved", 0) != 0;
-    /* cos/sin as [B, S, R/2] */
-    if (ox_has_in(n, 3)) {
-        ValueId pos = ox_in(im, n, 3);
-        const Shape *ps = &ox_ty(im, pos)->shape;
-        Dim total;
-        if (ps->rank != 2 || !ir_shape_numel(ps, &total))
-            return ox_unsupported(im, n, "position_ids must be [B, S]");
-        ValueId flat = nn_reshape(im, n, pos, &total, 1);
-        ValueId *caches[2] = {&cs, &sn};
-        for (int i = 0; i < 2; i++) {
-            const Shape *c = &ox_ty(im, *caches[i])->shape;
-            if (c->rank != 2)
-                return ox_unsupported(im, n, "with position_ids the caches must be 2-D");
-            ValueId ins[2] = {*caches[i], flat};
-            NodeId id = mk(im, n, "index_select", ins, 2);
-            if (id == IR_NONE || flat == IR_NONE)
-                return no_ir_op(im, n, "index_select");
-            ir_node_set_int(im->g, id, "axis", 0);
-            Dim d3[3] = {ps->d[0], ps->d[1], c->d[1]};
-            *caches[i] = nn_reshape(im, n, done(im, id), d3, 3);
-        }
-    }
-    const Shape *cshape = &ox_ty(im, cs)->shape;
-    if (cshape->rank != 3 || !ir_dim_eq(cshape->d[2], ir_dim(rot / 2)))
-        return ox_unsupported(im, n, "the caches must be [B, S, rotary_dim / 2]");
-    /* broadcast over heads: [B, 1, S, R/2] (4-D) or [B, S, 1, R/2] (3-D) */
-    Dim d4[4] = {cshape->d[0], cshape->d[1], cshape->d[1], cshape->d[2]};
-    d4[three ? 2 : 1] = ir_dim(1);
-    cs = nn_reshape(im, n, cs, d4, 4);
-    sn = nn_reshape(im, n, sn, d4, 4);
-    ValueId xr = rot < D ? slice1(im, n, x, 3, 0, rot, 1) : x;
-    ValueId y = rotate(im, n, xr, cs, sn, rot, interleaved);
-    if (rot < D) {
-        ValueId parts[2] = {y, slice1(im, n, x, 3, rot, D, 1)};
-        y = nn_concat(im, n, parts, 2, 3);
-    }
-    if (three)
-        y = nn_reshape(im, n, y, xs0.d, 3);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
 }
 
 /* ---- CenterCropPad ---- */
@@ -644,7 +353,7 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
         }
         b = e + 1;
         if (dt != IR_F32)
-            xs[i] = nn_cast(im, n, xs[i], IR_F32);
+            xs[i] = ox_nn_cast(im, n, xs[i], IR_F32);
     }
     int oc[IR_MAX_RANK], no = 0, en;
     if (arrow) {
@@ -694,8 +403,8 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
                     ox_const_set(&eye, j * d + j, 1.0);
                 int64_t ax = q;
                 v = nn_reduce(im, n, "reduce_sum",
-                              bin(im, n, "mul", v, nn_const_value(im, n, &eye, "eye")), &ax, 1,
-                              false);
+                              ox_bin(im, n, "mul", v, ox_nn_const_value(im, n, &eye, "eye")), &ax,
+                              1, false);
                 for (int j = q; j + 1 < nc[i]; j++)
                     codes[i][j] = codes[i][j + 1];
                 nc[i]--;
@@ -717,7 +426,7 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
         for (int j = 0; j < np; j++)
             identity = identity && perm[j] == j;
         if (!identity && np > 1)
-            v = permute(im, n, v, perm, np);
+            v = ox_permute(im, n, v, perm, np);
         if (v == IR_NONE)
             return ox_unsupported(im, n, "a needed IR op is missing");
         const Shape *vs = &ox_ty(im, v)->shape;
@@ -725,8 +434,8 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
             if (d[a].c == -1)
                 d[a] = vs->d[j++];
         if (na != vs->rank)
-            v = nn_reshape(im, n, v, d, na);
-        prod = prod == IR_NONE ? v : bin(im, n, "mul", prod, v);
+            v = ox_nn_reshape(im, n, v, d, na);
+        prod = prod == IR_NONE ? v : ox_bin(im, n, "mul", prod, v);
     }
     if (na > no) {
         int64_t axes[IR_MAX_RANK];
@@ -734,8 +443,9 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
             axes[a - no] = a;
         prod = nn_reduce(im, n, "reduce_sum", prod, axes, na - no, false);
     }
-    prod = dt != IR_F32 ? nn_cast(im, n, prod, dt) : nn_copy(im, n, prod);
-    return prod == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, prod);
+    prod = dt != IR_F32 ? ox_nn_cast(im, n, prod, dt) : ox_nn_copy(im, n, prod);
+    return prod == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing")
+                           : ox_out(im, n, prod);
 }
 
 /* ---- constants and masks: EyeLike, the windows, OneHot, Compress, Tile ---- */
@@ -776,28 +486,28 @@ static OxResult op_lrn(OxImporter *im, OxNode *n)
         if (!ir_dim_mul(rest, s->d[i], &rest))
             return ox_unsupported(im, n, "symbolic shape");
     Dim d4[4] = {s->d[0], ir_dim(1), s->d[1], rest};
-    ValueId sq = nn_reshape(im, n, bin(im, n, "mul", x, x), d4, 4);
+    ValueId sq = ox_nn_reshape(im, n, ox_bin(im, n, "mul", x, x), d4, 4);
     int64_t before = (size - 1) / 2, after = size - 1 - before;
-    NodeId pid = mk(im, n, "pad", &sq, 1);
+    NodeId pid = ox_mk(im, n, "pad", &sq, 1);
     if (pid == IR_NONE || sq == IR_NONE)
-        return no_ir_op(im, n, "pad");
+        return ox_no_ir_op(im, n, "pad");
     int64_t pads[8] = {0, 0, before, after, 0, 0, 0, 0};
     ir_node_set_ints(im->g, pid, "pads", pads, 8);
     ir_node_set_int(im->g, pid, "mode", 0);
     ir_node_set_float(im->g, pid, "value", 0.0);
-    ValueId padded = done(im, pid);
-    NodeId aid = mk(im, n, "avg_pool2d", &padded, 1);
+    ValueId padded = ox_done(im, pid);
+    NodeId aid = ox_mk(im, n, "avg_pool2d", &padded, 1);
     int64_t kernel[2] = {size, 1}, one[2] = {1, 1}, zero[2] = {0, 0};
     ir_node_set_ints(im->g, aid, "kernel", kernel, 2);
     ir_node_set_ints(im->g, aid, "stride", one, 2);
     ir_node_set_ints(im->g, aid, "padding", zero, 2);
     ir_node_set_int(im->g, aid, "ceil_mode", 0);
     ir_node_set_int(im->g, aid, "count_include_pad", 1);
-    ValueId mean = nn_reshape(im, n, done(im, aid), s->d, s->rank); /* sum / size */
-    ValueId base = bin(im, n, "add", bin(im, n, "mul", mean, scalar(im, n, IR_F32, alpha)),
-                       scalar(im, n, IR_F32, bias));
-    ValueId y = bin(im, n, "div", x, bin(im, n, "pow", base, scalar(im, n, IR_F32, beta)));
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+    ValueId mean = ox_nn_reshape(im, n, ox_done(im, aid), s->d, s->rank); /* sum / size */
+    ValueId base = ox_bin(im, n, "add", ox_bin(im, n, "mul", mean, ox_scalar(im, n, IR_F32, alpha)),
+                          ox_scalar(im, n, IR_F32, bias));
+    ValueId y = ox_bin(im, n, "div", x, ox_bin(im, n, "pow", base, ox_scalar(im, n, IR_F32, beta)));
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : ox_out(im, n, y);
 }
 
 /* ---- DFT, AffineGrid, ReverseSequence ---- */
@@ -810,8 +520,8 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *s = &ox_ty(im, x)->shape;
-    const OxConst *cstep = ox_has_in(n, 1) ? need_const(im, n, 1) : NULL;
-    const OxConst *clen = ox_has_in(n, 3) ? need_const(im, n, 3) : NULL;
+    const OxConst *cstep = ox_has_in(n, 1) ? ox_need_const(im, n, 1) : NULL;
+    const OxConst *clen = ox_has_in(n, 3) ? ox_need_const(im, n, 3) : NULL;
     if (!cstep || (ox_has_in(n, 3) && !clen))
         return ox_unsupported(im, n, "frame_step/frame_length computed at run time");
     ValueId win = ox_in(im, n, 2);
@@ -848,22 +558,22 @@ static OxResult op_stft(OxImporter *im, OxNode *n)
             ox_const_set(&sm, i * K + k, -sin(th));
         }
     Dim d2[2] = {s->d[0], ir_dim(S)};
-    ValueId ins[2] = {nn_reshape(im, n, x, d2, 2), nn_const_value(im, n, &idx, "idx")};
-    NodeId id = mk(im, n, "index_select", ins, 2);
+    ValueId ins[2] = {ox_nn_reshape(im, n, x, d2, 2), ox_nn_const_value(im, n, &idx, "idx")};
+    NodeId id = ox_mk(im, n, "index_select", ins, 2);
     if (id == IR_NONE || ins[0] == IR_NONE)
-        return no_ir_op(im, n, "index_select");
+        return ox_no_ir_op(im, n, "index_select");
     ir_node_set_int(im->g, id, "axis", 1);
     Dim d3[3] = {s->d[0], ir_dim(nf), ir_dim(L)};
-    ValueId frames = nn_reshape(im, n, done(im, id), d3, 3); /* [B, nf, L] */
+    ValueId frames = ox_nn_reshape(im, n, ox_done(im, id), d3, 3); /* [B, nf, L] */
     if (win != IR_NONE)
-        frames = bin(im, n, "mul", frames, win);
-    ValueId ys[2] = {bin(im, n, "matmul", frames, nn_const_value(im, n, &cm, "cos")),
-                     bin(im, n, "matmul", frames, nn_const_value(im, n, &sm, "sin"))};
+        frames = ox_bin(im, n, "mul", frames, win);
+    ValueId ys[2] = {ox_bin(im, n, "matmul", frames, ox_nn_const_value(im, n, &cm, "cos")),
+                     ox_bin(im, n, "matmul", frames, ox_nn_const_value(im, n, &sm, "sin"))};
     Dim d4[4] = {s->d[0], ir_dim(nf), ir_dim(K), ir_dim(1)};
     for (int c = 0; c < 2; c++)
-        ys[c] = nn_reshape(im, n, ys[c], d4, 4);
-    ValueId y = nn_concat(im, n, ys, 2, 3);
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+        ys[c] = ox_nn_reshape(im, n, ys[c], d4, 4);
+    ValueId y = ox_nn_concat(im, n, ys, 2, 3);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : ox_out(im, n, y);
 }
 
 /* MaxUnpool: each output element takes the input whose index (flat over the whole output)
@@ -920,12 +630,14 @@ static OxResult op_max_unpool(OxImporter *im, OxNode *n)
     for (int64_t i = 0; i < N * C * O; i++)
         ox_const_set(&pos, i, (double)i);
     Dim din[4] = {ir_dim(N), ir_dim(C), ir_dim(I), ir_dim(1)};
-    ValueId hit = nn_cast(
-        im, n, bin(im, n, "eq", nn_reshape(im, n, ind, din, 4), nn_const_value(im, n, &pos, "pos")),
-        IR_F32); /* [N, C, I, O] */
+    ValueId hit = ox_nn_cast(im, n,
+                             ox_bin(im, n, "eq", ox_nn_reshape(im, n, ind, din, 4),
+                                    ox_nn_const_value(im, n, &pos, "pos")),
+                             IR_F32); /* [N, C, I, O] */
     int64_t ax = 2;
-    ValueId y = nn_reduce(im, n, "reduce_sum", bin(im, n, "mul", hit, nn_reshape(im, n, x, din, 4)),
-                          &ax, 1, false);
+    ValueId y =
+        nn_reduce(im, n, "reduce_sum", ox_bin(im, n, "mul", hit, ox_nn_reshape(im, n, x, din, 4)),
+                  &ax, 1, false);
     Dim dout[IR_MAX_RANK];
     int64_t extra[2 * IR_MAX_RANK] = {0};
     bool grow = false;
@@ -936,15 +648,15 @@ static OxResult op_max_unpool(OxImporter *im, OxNode *n)
         extra[2 * (r - 1 - i) + 1] = want[i] - oshape[i];
         grow = grow || want[i] > oshape[i];
     }
-    y = nn_reshape(im, n, y, dout, r);
+    y = ox_nn_reshape(im, n, y, dout, r);
     if (grow && y != IR_NONE) {
-        NodeId id = mk(im, n, "pad", &y, 1);
+        NodeId id = ox_mk(im, n, "pad", &y, 1);
         ir_node_set_ints(im->g, id, "pads", extra, 2 * r);
         ir_node_set_int(im->g, id, "mode", 0);
         ir_node_set_float(im->g, id, "value", 0.0);
-        y = done(im, id);
+        y = ox_done(im, id);
     }
-    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, y);
+    return y == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : ox_out(im, n, y);
 }
 
 /* Det of [..., M, M] for M <= 3, by cofactor expansion on slices. */
@@ -959,26 +671,26 @@ static OxResult op_det(OxImporter *im, OxNode *n)
     int64_t m = s->d[r - 1].c;
     ValueId e[3][3];
     for (int i = 0; i < m; i++) {
-        ValueId row = slice1(im, n, x, r - 2, i, i + 1, 1);
+        ValueId row = ox_slice1(im, n, x, r - 2, i, i + 1, 1);
         for (int j = 0; j < m; j++)
-            e[i][j] = slice1(im, n, row, r - 1, j, j + 1, 1);
+            e[i][j] = ox_slice1(im, n, row, r - 1, j, j + 1, 1);
     }
-#define MUL(a, b) bin(im, n, "mul", (a), (b))
-#define SUB(a, b) bin(im, n, "sub", (a), (b))
+#define MUL(a, b) ox_bin(im, n, "mul", (a), (b))
+#define SUB(a, b) ox_bin(im, n, "sub", (a), (b))
     ValueId det;
     if (m == 1)
         det = e[0][0];
     else if (m == 2)
         det = SUB(MUL(e[0][0], e[1][1]), MUL(e[0][1], e[1][0]));
     else
-        det = bin(im, n, "add",
-                  SUB(MUL(e[0][0], SUB(MUL(e[1][1], e[2][2]), MUL(e[1][2], e[2][1]))),
-                      MUL(e[0][1], SUB(MUL(e[1][0], e[2][2]), MUL(e[1][2], e[2][0])))),
-                  MUL(e[0][2], SUB(MUL(e[1][0], e[2][1]), MUL(e[1][1], e[2][0]))));
+        det = ox_bin(im, n, "add",
+                     SUB(MUL(e[0][0], SUB(MUL(e[1][1], e[2][2]), MUL(e[1][2], e[2][1]))),
+                         MUL(e[0][1], SUB(MUL(e[1][0], e[2][2]), MUL(e[1][2], e[2][0])))),
+                     MUL(e[0][2], SUB(MUL(e[1][0], e[2][1]), MUL(e[1][1], e[2][0]))));
 #undef MUL
 #undef SUB
-    det = nn_reshape(im, n, det, s->d, r - 2);
-    return det == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : out(im, n, det);
+    det = ox_nn_reshape(im, n, det, s->d, r - 2);
+    return det == IR_NONE ? ox_unsupported(im, n, "a needed IR op is missing") : ox_out(im, n, det);
 }
 
 /* MelWeightMatrix of constant inputs: a constant [dft_length / 2 + 1, num_mel_bins] of
@@ -988,7 +700,7 @@ static OxResult op_mel_weight_matrix(OxImporter *im, OxNode *n)
     const OxConst *c[5];
     bool all = true;
     for (int i = 0; i < 5; i++)
-        all = (c[i] = need_const(im, n, i)) != NULL && all;
+        all = (c[i] = ox_need_const(im, n, i)) != NULL && all;
     if (!all)
         return ox_unsupported(im, n, "inputs computed at run time");
     int64_t bins = ox_const_get_i(c[0], 0), dft = ox_const_get_i(c[1], 0),
@@ -1040,7 +752,7 @@ static ValueId nn_concat_many(OxImporter *im, const OxNode *n, const ValueId *va
             ins[j++] = acc;
         while (j < 8 && i < k)
             ins[j++] = vals[i++];
-        acc = j == 1 ? ins[0] : nn_concat(im, n, ins, j, axis);
+        acc = j == 1 ? ins[0] : ox_nn_concat(im, n, ins, j, axis);
     }
     return acc;
 }
@@ -1048,14 +760,14 @@ static ValueId nn_concat_many(OxImporter *im, const OxNode *n, const ValueId *va
 /* Columns [k*h, (k+1)*h) of v [B, G*h] (gate k). */
 static ValueId gate(OxImporter *im, const OxNode *n, ValueId v, int64_t k, int64_t h)
 {
-    return slice1(im, n, v, 1, k * h, (k + 1) * h, 1);
+    return ox_slice1(im, n, v, 1, k * h, (k + 1) * h, 1);
 }
 
 /* The one-direction parameter p [1, rows, cols] as [rows, cols]. */
 static ValueId rnn_param(OxImporter *im, const OxNode *n, ValueId p, int64_t rows, int64_t cols)
 {
     Dim d[2] = {ir_dim(rows), ir_dim(cols)};
-    return nn_reshape(im, n, p, d, 2);
+    return ox_nn_reshape(im, n, p, d, 2);
 }
 
 /* RNN (kind 0), GRU (1) and LSTM (2), forward, with the default activations, unrolled over
@@ -1077,7 +789,7 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
     int64_t T = xs->d[batch_first ? 1 : 0].c, B = xs->d[batch_first ? 0 : 1].c, I = xs->d[2].c;
     if (T < 1 || T > 512)
         return ox_unsupported(im, n, "sequence length %lld (unrolled: 1 to 512)", (long long)T);
-    const OxConst *lens = need_const(im, n, 4);
+    const OxConst *lens = ox_need_const(im, n, 4);
     if (ox_has_in(n, 4) && !lens)
         return ox_unsupported(im, n, "sequence_lens computed at run time");
     for (int64_t b = 0; lens && b < ox_const_numel(lens); b++)
@@ -1085,25 +797,28 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
             return ox_unsupported(im, n, "sequence_lens shorter than the sequence");
     int64_t tperm[3] = {1, 0, 2}, t2[2] = {1, 0};
     if (batch_first)
-        x = permute(im, n, x, tperm, 3);                                             /* [T, B, I] */
-    ValueId wt = permute(im, n, rnn_param(im, n, ox_in(im, n, 1), G * H, I), t2, 2); /* [I, GH] */
-    ValueId rt = permute(im, n, rnn_param(im, n, ox_in(im, n, 2), G * H, H), t2, 2); /* [H, GH] */
-    ValueId xw = bin(im, n, "matmul", x, wt); /* [T, B, GH] */
+        x = ox_permute(im, n, x, tperm, 3); /* [T, B, I] */
+    ValueId wt =
+        ox_permute(im, n, rnn_param(im, n, ox_in(im, n, 1), G * H, I), t2, 2); /* [I, GH] */
+    ValueId rt =
+        ox_permute(im, n, rnn_param(im, n, ox_in(im, n, 2), G * H, H), t2, 2); /* [H, GH] */
+    ValueId xw = ox_bin(im, n, "matmul", x, wt);                               /* [T, B, GH] */
     ValueId rbias = IR_NONE;
     if (ox_has_in(n, 3)) {
         ValueId bb = rnn_param(im, n, ox_in(im, n, 3), 1, 2 * G * H);
         Dim d1 = ir_dim(G * H);
-        xw = bin(im, n, "add", xw, nn_reshape(im, n, slice1(im, n, bb, 1, 0, G * H, 1), &d1, 1));
-        rbias = nn_reshape(im, n, slice1(im, n, bb, 1, G * H, 2 * G * H, 1), &d1, 1);
+        xw = ox_bin(im, n, "add", xw,
+                    ox_nn_reshape(im, n, ox_slice1(im, n, bb, 1, 0, G * H, 1), &d1, 1));
+        rbias = ox_nn_reshape(im, n, ox_slice1(im, n, bb, 1, G * H, 2 * G * H, 1), &d1, 1);
     }
     Dim bh[2] = {ir_dim(B), ir_dim(H)};
     int64_t zshape[2] = {B, H};
     OxConst zc;
     if (!ox_const_make(im, &zc, IR_F32, 2, zshape))
         return OX_ERROR;
-    ValueId zero = nn_const_value(im, n, &zc, "zero");
-    ValueId h = ox_has_in(n, 5) ? nn_reshape(im, n, ox_in(im, n, 5), bh, 2) : zero;
-    ValueId c = ox_has_in(n, 6) ? nn_reshape(im, n, ox_in(im, n, 6), bh, 2) : zero;
+    ValueId zero = ox_nn_const_value(im, n, &zc, "zero");
+    ValueId h = ox_has_in(n, 5) ? ox_nn_reshape(im, n, ox_in(im, n, 5), bh, 2) : zero;
+    ValueId c = ox_has_in(n, 6) ? ox_nn_reshape(im, n, ox_in(im, n, 6), bh, 2) : zero;
     ValueId p[3] = {IR_NONE, IR_NONE, IR_NONE}; /* LSTM peepholes i, o, f */
     if (kind == 2 && ox_has_in(n, 7)) {
         ValueId pp = rnn_param(im, n, ox_in(im, n, 7), 1, 3 * H);
@@ -1112,66 +827,67 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
     }
     /* GRU: R's z/r columns and h columns apart (r multiplies before or after R_h) */
     bool lbr = ox_attr_int(n, "linear_before_reset", 0) != 0;
-    ValueId rt_zr = kind == 1 ? slice1(im, n, rt, 1, 0, 2 * H, 1) : IR_NONE;
-    ValueId rt_h = kind == 1 ? slice1(im, n, rt, 1, 2 * H, 3 * H, 1) : IR_NONE;
+    ValueId rt_zr = kind == 1 ? ox_slice1(im, n, rt, 1, 0, 2 * H, 1) : IR_NONE;
+    ValueId rt_h = kind == 1 ? ox_slice1(im, n, rt, 1, 2 * H, 3 * H, 1) : IR_NONE;
     ValueId rb_zr = IR_NONE, rb_h = IR_NONE;
     if (kind == 1 && rbias != IR_NONE) {
-        rb_zr = slice1(im, n, rbias, 0, 0, 2 * H, 1);
-        rb_h = slice1(im, n, rbias, 0, 2 * H, 3 * H, 1);
+        rb_zr = ox_slice1(im, n, rbias, 0, 0, 2 * H, 1);
+        rb_h = ox_slice1(im, n, rbias, 0, 2 * H, 3 * H, 1);
     }
-    ValueId *ys = arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
+    ValueId *ys = ir_arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
     Dim bg[2] = {ir_dim(B), ir_dim(G * H)}, y4[4] = {ir_dim(1), ir_dim(1), ir_dim(B), ir_dim(H)};
     for (int64_t t = 0; t < T; t++) {
-        ValueId xt = nn_reshape(im, n, slice1(im, n, xw, 0, t, t + 1, 1), bg, 2); /* [B, GH] */
+        ValueId xt =
+            ox_nn_reshape(im, n, ox_slice1(im, n, xw, 0, t, t + 1, 1), bg, 2); /* [B, GH] */
         if (kind == 0) {
-            ValueId g = bin(im, n, "add", xt, bin(im, n, "matmul", h, rt));
-            h = un(im, n, "tanh", rbias != IR_NONE ? bin(im, n, "add", g, rbias) : g);
+            ValueId g = ox_bin(im, n, "add", xt, ox_bin(im, n, "matmul", h, rt));
+            h = ox_un(im, n, "tanh", rbias != IR_NONE ? ox_bin(im, n, "add", g, rbias) : g);
         } else if (kind == 1) {
-            ValueId hr = bin(im, n, "matmul", h, rt_zr);
+            ValueId hr = ox_bin(im, n, "matmul", h, rt_zr);
             if (rb_zr != IR_NONE)
-                hr = bin(im, n, "add", hr, rb_zr);
-            ValueId zr =
-                un(im, n, "sigmoid", bin(im, n, "add", slice1(im, n, xt, 1, 0, 2 * H, 1), hr));
+                hr = ox_bin(im, n, "add", hr, rb_zr);
+            ValueId zr = ox_un(im, n, "sigmoid",
+                               ox_bin(im, n, "add", ox_slice1(im, n, xt, 1, 0, 2 * H, 1), hr));
             ValueId z = gate(im, n, zr, 0, H), rg = gate(im, n, zr, 1, H);
-            ValueId hh = bin(im, n, "matmul", lbr ? h : bin(im, n, "mul", rg, h), rt_h);
+            ValueId hh = ox_bin(im, n, "matmul", lbr ? h : ox_bin(im, n, "mul", rg, h), rt_h);
             if (rb_h != IR_NONE)
-                hh = bin(im, n, "add", hh, rb_h);
+                hh = ox_bin(im, n, "add", hh, rb_h);
             if (lbr)
-                hh = bin(im, n, "mul", rg, hh);
-            hh = un(im, n, "tanh", bin(im, n, "add", gate(im, n, xt, 2, H), hh));
-            h = bin(im, n, "add", hh, bin(im, n, "mul", z, bin(im, n, "sub", h, hh)));
+                hh = ox_bin(im, n, "mul", rg, hh);
+            hh = ox_un(im, n, "tanh", ox_bin(im, n, "add", gate(im, n, xt, 2, H), hh));
+            h = ox_bin(im, n, "add", hh, ox_bin(im, n, "mul", z, ox_bin(im, n, "sub", h, hh)));
         } else {
-            ValueId g = bin(im, n, "add", xt, bin(im, n, "matmul", h, rt));
+            ValueId g = ox_bin(im, n, "add", xt, ox_bin(im, n, "matmul", h, rt));
             if (rbias != IR_NONE)
-                g = bin(im, n, "add", g, rbias);
+                g = ox_bin(im, n, "add", g, rbias);
             ValueId gi = gate(im, n, g, 0, H), go = gate(im, n, g, 1, H), gf = gate(im, n, g, 2, H);
             if (p[0] != IR_NONE) {
-                gi = bin(im, n, "add", gi, bin(im, n, "mul", p[0], c));
-                gf = bin(im, n, "add", gf, bin(im, n, "mul", p[2], c));
+                gi = ox_bin(im, n, "add", gi, ox_bin(im, n, "mul", p[0], c));
+                gf = ox_bin(im, n, "add", gf, ox_bin(im, n, "mul", p[2], c));
             }
-            ValueId ig = un(im, n, "sigmoid", gi), fg = un(im, n, "sigmoid", gf);
-            ValueId cc = un(im, n, "tanh", gate(im, n, g, 3, H));
-            c = bin(im, n, "add", bin(im, n, "mul", fg, c), bin(im, n, "mul", ig, cc));
+            ValueId ig = ox_un(im, n, "sigmoid", gi), fg = ox_un(im, n, "sigmoid", gf);
+            ValueId cc = ox_un(im, n, "tanh", gate(im, n, g, 3, H));
+            c = ox_bin(im, n, "add", ox_bin(im, n, "mul", fg, c), ox_bin(im, n, "mul", ig, cc));
             if (p[1] != IR_NONE)
-                go = bin(im, n, "add", go, bin(im, n, "mul", p[1], c));
-            h = bin(im, n, "mul", un(im, n, "sigmoid", go), un(im, n, "tanh", c));
+                go = ox_bin(im, n, "add", go, ox_bin(im, n, "mul", p[1], c));
+            h = ox_bin(im, n, "mul", ox_un(im, n, "sigmoid", go), ox_un(im, n, "tanh", c));
         }
         if (h == IR_NONE)
             return ox_unsupported(im, n, "a needed IR op is missing");
-        ys[t] = wants(n, 0) ? nn_reshape(im, n, h, y4, 4) : IR_NONE;
+        ys[t] = ox_wants(n, 0) ? ox_nn_reshape(im, n, h, y4, 4) : IR_NONE;
     }
-    if (wants(n, 0)) {
+    if (ox_wants(n, 0)) {
         ValueId y = nn_concat_many(im, n, ys, (int)T, 0); /* [T, 1, B, H] */
         int64_t yperm[4] = {2, 0, 1, 3};
         if (batch_first)
-            y = permute(im, n, y, yperm, 4); /* [B, T, 1, H] */
-        ox_bind_value(im, n->out[0], nn_copy(im, n, y));
+            y = ox_permute(im, n, y, yperm, 4); /* [B, T, 1, H] */
+        ox_bind_value(im, n->out[0], ox_nn_copy(im, n, y));
     }
     Dim d3[3] = {ir_dim(batch_first ? B : 1), ir_dim(batch_first ? 1 : B), ir_dim(H)};
-    if (n->n_out > 1 && wants(n, 1))
-        ox_bind_value(im, n->out[1], nn_reshape(im, n, h, d3, 3));
-    if (kind == 2 && n->n_out > 2 && wants(n, 2))
-        ox_bind_value(im, n->out[2], nn_reshape(im, n, c, d3, 3));
+    if (n->n_out > 1 && ox_wants(n, 1))
+        ox_bind_value(im, n->out[1], ox_nn_reshape(im, n, h, d3, 3));
+    if (kind == 2 && n->n_out > 2 && ox_wants(n, 2))
+        ox_bind_value(im, n->out[2], ox_nn_reshape(im, n, c, d3, 3));
     return OX_OK;
 }
 
@@ -1183,7 +899,7 @@ static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
 static OxResult op_needs_constants(OxImporter *im, OxNode *n)
 {
     for (int i = 0; i < n->n_in; i++)
-        need_const(im, n, i);
+        ox_need_const(im, n, i);
     return ox_unsupported(im, n, "inputs computed at run time (the output size would be)");
 }
 
@@ -1217,7 +933,7 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
 {
     const char *op = n->p->op_type;
     if (!strcmp(op, "Attention"))
-        *r = op_attention(im, n);
+        *r = ox_op_attention(im, n);
     else if (!strcmp(op, "NegativeLogLikelihoodLoss"))
         *r = op_nll(im, n);
     else if (!strcmp(op, "SoftmaxCrossEntropyLoss"))
@@ -1225,7 +941,7 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Trilu"))
         *r = op_trilu(im, n);
     else if (!strcmp(op, "RotaryEmbedding"))
-        *r = op_rotary(im, n);
+        *r = ox_op_rotary(im, n);
     else if (!strcmp(op, "Einsum"))
         *r = op_einsum(im, n);
     else if (!strcmp(op, "LRN"))

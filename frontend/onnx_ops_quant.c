@@ -85,7 +85,7 @@ static ValueId const_value(OxImporter *im, const OxNode *n, const char *what, co
     Type t = {c->dtype, {c->rank, {{0}}}, NULL};
     for (int i = 0; i < c->rank; i++)
         t.shape.d[i] = ir_dim(c->shape[i]);
-    return ir_const_new(im->g, arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
+    return ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.%s", n->ir_name, what), t, c->data,
                         c->nbytes, n->loc);
 }
 
@@ -217,7 +217,7 @@ static bool param_value(OxImporter *im, OxNode *n, int k, const Shape *xs, int a
             ox_const_set(buf, i, ox_const_get(c, src));
         }
         *cst = buf;
-        *v = const_value(im, n, arena_printf(im->g->arena, "q%d", k), buf);
+        *v = const_value(im, n, ir_arena_printf(im->g->arena, "q%d", k), buf);
         return true;
     }
     if (block > 0)
@@ -626,10 +626,10 @@ static ValueId conv_f32(OxImporter *im, OxNode *n, ValueId x, ValueId w, ValueId
     eb.v = b;
     ex.name = ew.name = eb.name = "";
     OxEntry *ins[3] = {&ex, &ew, b == IR_NONE ? NULL : &eb};
-    const char *outs[1] = {arena_printf(im->g->arena,
-                                        "%s\x1f"
-                                        "conv",
-                                        n->name)};
+    const char *outs[1] = {ir_arena_printf(im->g->arena,
+                                           "%s\x1f"
+                                           "conv",
+                                           n->name)};
     OxNode c = *n;
     c.p = &p;
     c.n_in = b == IR_NONE ? 2 : 3;

@@ -89,9 +89,9 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             continue;
         if (size[a] < 1 || !(scale[a] > 0))
             return ox_unsupported(im, n, "an output size below 1 or a scale that is not positive");
-        NodeId id = mk(im, n, "resize_axis", &v, 1);
+        NodeId id = ox_mk(im, n, "resize_axis", &v, 1);
         if (id == IR_NONE)
-            return no_ir_op(im, n, "resize_axis");
+            return ox_no_ir_op(im, n, "resize_axis");
         Graph *g = im->g;
         ir_node_set_int(g, id, "axis", a);
         ir_node_set_int(g, id, "size", size[a]);
@@ -109,14 +109,14 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             ir_node_set_int(g, id, "exclude_outside", ox_attr_int(n, "exclude_outside", 0));
         }
         ir_node_set_int(g, id, "antialias", ox_attr_int(n, "antialias", 0));
-        v = done(im, id);
+        v = ox_done(im, id);
     }
     if (v == x) /* nothing changes: still a node computing the output */
-        v = slice1(im, n, x, 0, 0, INT64_MAX, 1);
-    return v == IR_NONE ? no_ir_op(im, n, "slice") : bind(im, n, v);
+        v = ox_slice1(im, n, x, 0, 0, INT64_MAX, 1);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : bind(im, n, v);
 }
 
-OxResult ext_grid_sample(OxImporter *im, OxNode *n)
+OxResult ox_ext_grid_sample(OxImporter *im, OxNode *n)
 {
     static const char *const modes[] = {"nearest", "linear", "cubic", NULL};
     static const char *const old_modes[] = {"nearest", "bilinear", "bicubic", NULL};
@@ -130,13 +130,13 @@ OxResult ext_grid_sample(OxImporter *im, OxNode *n)
     ValueId ins[2];
     if (!inputs(im, n, ins, 2))
         return OX_ERROR;
-    NodeId id = mk(im, n, "grid_sample", ins, 2);
+    NodeId id = ox_mk(im, n, "grid_sample", ins, 2);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "grid_sample");
+        return ox_no_ir_op(im, n, "grid_sample");
     ir_node_set_int(im->g, id, "mode", mode);
     ir_node_set_int(im->g, id, "padding", pad);
     ir_node_set_int(im->g, id, "align_corners", ox_attr_int(n, "align_corners", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 /* Pooling attributes: kernel, strides, dilations, pads (from auto_pad: SAME_UPPER puts the
@@ -184,9 +184,9 @@ static bool pool_attrs(OxImporter *im, const OxNode *n, const Shape *xs, PoolAtt
 /* A pool_nd node of mode (0 lp, 1 max, 2 average) for n. */
 static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs *pa, int mode)
 {
-    NodeId id = mk(im, n, "pool_nd", &x, 1);
+    NodeId id = ox_mk(im, n, "pool_nd", &x, 1);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "pool_nd");
+        return ox_no_ir_op(im, n, "pool_nd");
     ir_node_set_int(im->g, id, "mode", mode);
     ir_node_set_ints(im->g, id, "kernel", pa->k, pa->s);
     ir_node_set_ints(im->g, id, "stride", pa->st, pa->s);
@@ -195,10 +195,10 @@ static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs 
     ir_node_set_int(im->g, id, "p", ox_attr_int(n, "p", 2));
     ir_node_set_int(im->g, id, "ceil_mode", ox_attr_int(n, "ceil_mode", 0));
     ir_node_set_int(im->g, id, "count_include_pad", ox_attr_int(n, "count_include_pad", 0));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
-OxResult ext_lp_pool(OxImporter *im, OxNode *n)
+OxResult ox_ext_lp_pool(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     PoolAttrs pa;
@@ -215,7 +215,7 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r)
         return false;
     if (is_max && n->n_out > 1 && *n->out[1]) { /* the Indices output: a second node */
         *r = pool_node(im, n, x, &pa, 1);
-        NodeId id = mk(im, n, "pool_nd", &x, 1);
+        NodeId id = ox_mk(im, n, "pool_nd", &x, 1);
         if (*r != OX_OK || id == IR_NONE)
             return true;
         ir_node_set_int(im->g, id, "mode", 3);
@@ -225,7 +225,7 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r)
         ir_node_set_ints(im->g, id, "pads", pa.pads, 2 * pa.s);
         ir_node_set_int(im->g, id, "ceil_mode", ox_attr_int(n, "ceil_mode", 0));
         ir_node_set_int(im->g, id, "storage_order", ox_attr_int(n, "storage_order", 0));
-        ox_bind_value(im, n->out[1], done(im, id));
+        ox_bind_value(im, n->out[1], ox_done(im, id));
         return true;
     }
     bool dilated = false, asym = false, big = false; /* big: over half the kernel */
@@ -244,7 +244,7 @@ bool ox_pool_ext(OxImporter *im, OxNode *n, bool is_max, OxResult *r)
 /* AffineGrid(theta [N, S, S+1], size): the base grid [P, S+1] of (x, y, (z), 1) per output
  * position (a constant, as ONNX's reference spaces it) times theta transposed, reshaped to
  * [N, (D,) H, W, S]. */
-OxResult ext_affine_grid(OxImporter *im, OxNode *n)
+OxResult ox_ext_affine_grid(OxImporter *im, OxNode *n)
 {
     ValueId theta = ox_in(im, n, 0);
     const Shape *ts = &ox_ty(im, theta)->shape;
@@ -280,21 +280,21 @@ OxResult ext_affine_grid(OxImporter *im, OxNode *n)
         ox_const_set(&base, p * (s + 1) + s, 1.0);
     }
     int64_t perm[3] = {0, 2, 1};
-    ValueId tt = permute(im, n, theta, perm, 3);
-    ValueId m = bin(im, n, "matmul", const_value(im, n, "base", &base), tt);
+    ValueId tt = ox_permute(im, n, theta, perm, 3);
+    ValueId m = ox_bin(im, n, "matmul", const_value(im, n, "base", &base), tt);
     if (tt == IR_NONE || m == IR_NONE)
-        return no_ir_op(im, n, "permute/matmul");
+        return ox_no_ir_op(im, n, "permute/matmul");
     Shape target = {s + 2, {ts->d[0]}};
     for (int i = 0; i < s; i++)
         target.d[1 + i] = ir_dim(size[2 + i]);
     target.d[s + 1] = ir_dim(s);
-    ValueId v = reshape_to(im, n, m, &target);
+    ValueId v = ox_reshape_to(im, n, m, &target);
     return v == IR_NONE ? ox_unsupported(im, n, "a shape too symbolic") : bind(im, n, v);
 }
 
 /* HannWindow, HammingWindow, BlackmanWindow of a constant size: a constant, computed as
  * ONNX's reference computes it (in double, then rounded to the output dtype). */
-OxResult ext_window(OxImporter *im, OxNode *n, const char *op)
+OxResult ox_ext_window(OxImporter *im, OxNode *n, const char *op)
 {
     int64_t size;
     int k = ox_ints_input(im, n, 0, &size, 1);
@@ -325,7 +325,7 @@ OxResult ext_window(OxImporter *im, OxNode *n, const char *op)
 /* Col2Im(x [N, C K, L], image_shape, block_shape): scatter_elements with reduction add of x
  * into zeros [N, C, P + 1] (P the image's size; positions in the padding go to the extra
  * last one), sliced to P and reshaped to [N, C, image...]. */
-OxResult ext_col2im(OxImporter *im, OxNode *n)
+OxResult ox_ext_col2im(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *xs = &ox_ty(im, x)->shape;
@@ -363,7 +363,7 @@ OxResult ext_col2im(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "an input that does not match the blocks");
     int64_t c = ck / kn;
     Shape flat = {3, {ir_dim(nn), ir_dim(c), ir_dim(kn * ln)}};
-    ValueId upd = reshape_to(im, n, x, &flat);
+    ValueId upd = ox_reshape_to(im, n, x, &flat);
     OxConst zc, ic;
     int64_t zshape[3] = {nn, c, pn + 1};
     if (!ox_const_make(im, &zc, ox_ty(im, x)->dtype, 3, zshape))
@@ -385,16 +385,16 @@ OxResult ext_col2im(OxImporter *im, OxNode *n)
             ox_const_set(&ic, b * kn * ln + q, (double)pos);
     }
     if (upd == IR_NONE)
-        return no_ir_op(im, n, "reshape");
+        return ox_no_ir_op(im, n, "reshape");
     ValueId v =
         by_index(im, n, "scatter_elements", const_value(im, n, "zeros", &zc), &ic, upd, 2, 1);
-    if (v == IR_NONE || (v = slice1(im, n, v, 2, 0, pn, 1)) == IR_NONE)
-        return no_ir_op(im, n, "scatter_elements/slice");
+    if (v == IR_NONE || (v = ox_slice1(im, n, v, 2, 0, pn, 1)) == IR_NONE)
+        return ox_no_ir_op(im, n, "scatter_elements/slice");
     Shape out = {s + 2, {ir_dim(nn), ir_dim(c)}};
     for (int i = 0; i < s; i++)
         out.d[2 + i] = ir_dim(img[i]);
-    v = reshape_to(im, n, v, &out);
-    return v == IR_NONE ? no_ir_op(im, n, "reshape") : bind(im, n, v);
+    v = ox_reshape_to(im, n, v, &out);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "reshape") : bind(im, n, v);
 }
 
 /* The DFT as a matrix [n * c, k * 2] (c = 1 real or 2 complex inputs, the output's last dim
@@ -424,7 +424,7 @@ static ValueId dft_matrix(OxImporter *im, const OxNode *n, int64_t rows, int c, 
 
 /* DFT(x [.., N, .., c], dft_length, axis): the axis moved next to the last, everything
  * before it flattened, a matmul with the DFT matrix, and back. */
-OxResult ext_dft(OxImporter *im, OxNode *n)
+OxResult ox_ext_dft(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *xs = &ox_ty(im, x)->shape;
@@ -458,32 +458,32 @@ OxResult ext_dft(OxImporter *im, OxNode *n)
     perm[pr++] = r - 1;
     for (int i = 0; i < r; i++)
         inv[perm[i]] = i;
-    ValueId v = axis == r - 2 ? x : permute(im, n, x, perm, r);
+    ValueId v = axis == r - 2 ? x : ox_permute(im, n, x, perm, r);
     if (rows < nn)
-        v = slice1(im, n, v, r - 2, 0, rows, 1);
+        v = ox_slice1(im, n, v, r - 2, 0, rows, 1);
     int64_t batch = 1;
     for (int i = 0; i < r - 2; i++)
         batch *= xs->d[perm[i]].c;
     Shape flat = {2, {ir_dim(batch), ir_dim(rows * c)}};
-    v = v == IR_NONE ? IR_NONE : reshape_to(im, n, v, &flat);
+    v = v == IR_NONE ? IR_NONE : ox_reshape_to(im, n, v, &flat);
     v = v == IR_NONE ? IR_NONE
-                     : bin(im, n, "matmul", v, dft_matrix(im, n, rows, c, k, len, inverse));
+                     : ox_bin(im, n, "matmul", v, dft_matrix(im, n, rows, c, k, len, inverse));
     if (v == IR_NONE)
-        return no_ir_op(im, n, "permute/slice/reshape/matmul");
+        return ox_no_ir_op(im, n, "permute/slice/reshape/matmul");
     Shape back = {r, {{0}}};
     for (int i = 0; i < r - 2; i++)
         back.d[i] = xs->d[perm[i]];
     back.d[r - 2] = ir_dim(k);
     back.d[r - 1] = ir_dim(2);
-    v = reshape_to(im, n, v, &back);
+    v = ox_reshape_to(im, n, v, &back);
     if (v != IR_NONE && axis != r - 2)
-        v = permute(im, n, v, inv, r);
-    return v == IR_NONE ? no_ir_op(im, n, "reshape/permute") : bind(im, n, v);
+        v = ox_permute(im, n, v, inv, r);
+    return v == IR_NONE ? ox_no_ir_op(im, n, "reshape/permute") : bind(im, n, v);
 }
 
 /* RoiAlign(x, rois, batch_indices): coordinate_transformation_mode half_pixel from opset 16
  * (the default), output_half_pixel before. */
-OxResult ext_roi_align(OxImporter *im, OxNode *n)
+OxResult ox_ext_roi_align(OxImporter *im, OxNode *n)
 {
     static const char *const modes[] = {"avg", "max", NULL};
     const char *ms = ox_attr_string(im, n, "mode", "avg");
@@ -495,16 +495,16 @@ OxResult ext_roi_align(OxImporter *im, OxNode *n)
     ValueId ins[3];
     if (!inputs(im, n, ins, 3))
         return OX_ERROR;
-    NodeId id = mk(im, n, "roi_align", ins, 3);
+    NodeId id = ox_mk(im, n, "roi_align", ins, 3);
     if (id == IR_NONE)
-        return no_ir_op(im, n, "roi_align");
+        return ox_no_ir_op(im, n, "roi_align");
     ir_node_set_int(im->g, id, "out_h", ox_attr_int(n, "output_height", 1));
     ir_node_set_int(im->g, id, "out_w", ox_attr_int(n, "output_width", 1));
     ir_node_set_int(im->g, id, "sampling_ratio", ox_attr_int(n, "sampling_ratio", 0));
     ir_node_set_float(im->g, id, "spatial_scale", ox_attr_float(n, "spatial_scale", 1.0f));
     ir_node_set_int(im->g, id, "mode", mode);
     ir_node_set_int(im->g, id, "half_pixel", !strcmp(ct, "half_pixel"));
-    return bind(im, n, done(im, id));
+    return bind(im, n, ox_done(im, id));
 }
 
 #endif

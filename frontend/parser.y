@@ -41,7 +41,7 @@ static SrcLoc L(const FeParse *p, FE_YYLTYPE loc)
 /* A section whose header did not parse, named when the name itself was read. */
 static AstSection *broken_section(FeParse *p, AstSectionKind kind, FE_YYLTYPE loc)
 {
-    AstSection *s = ast_section(p, kind, L(p, loc));
+    AstSection *s = fe_ast_section(p, kind, L(p, loc));
     s->broken = true;
     if (p->header_name && p->header_name_loc.line == loc.first_line) {
         s->name = p->header_name;
@@ -51,7 +51,7 @@ static AstSection *broken_section(FeParse *p, AstSectionKind kind, FE_YYLTYPE lo
 }
 static AstStmt *broken_line(FeParse *p, FE_YYLTYPE loc)
 {
-    return ast_stmt(p, AST_STMT_BROKEN, L(p, loc));
+    return fe_ast_stmt(p, AST_STMT_BROKEN, L(p, loc));
 }
 }
 
@@ -106,13 +106,13 @@ file
 preamble
     : %empty
     | preamble NEWLINE
-    | preamble stmt NEWLINE         { p->ast->stray = ast_list_push(p, p->ast->stray, $2); }
+    | preamble stmt NEWLINE         { p->ast->stray = fe_ast_list_push(p, p->ast->stray, $2); }
     | preamble error NEWLINE        { yyerrok; }
     ;
 
 sections
     : %empty
-    | sections section              { p->ast->sections = ast_list_push(p, p->ast->sections, $2); }
+    | sections section              { p->ast->sections = fe_ast_list_push(p, p->ast->sections, $2); }
     ;
 
 section
@@ -132,7 +132,7 @@ section
 /* model NAME(x: f32[N, 3, 32, 32], ...) -> outputs */
 model_header
     : MODEL NAME '(' model_params_opt ')' outputs_opt {
-            $$ = ast_section(p, AST_MODEL, L(p, @1));
+            $$ = fe_ast_section(p, AST_MODEL, L(p, @1));
             $$->name = $2;
             $$->name_loc = L(p, @2);
             $$->params = $4;
@@ -141,88 +141,88 @@ model_header
     ;
 
 model_params_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | model_params
     | model_params ','
     ;
 
 model_params
-    : model_param                   { $$ = ast_list_push(p, NULL, $1); }
-    | model_params ',' model_param  { $$ = ast_list_push(p, $1, $3); }
+    : model_param                   { $$ = fe_ast_list_push(p, NULL, $1); }
+    | model_params ',' model_param  { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 model_param
-    : NAME ':' type                 { $$ = ast_param(p, L(p, @1), $1, $3, NULL); }
+    : NAME ':' type                 { $$ = fe_ast_param(p, L(p, @1), $1, $3, NULL); }
     ;
 
 /* f32[N, 10] or a bare dtype (a 0-d tensor) */
 type
-    : NAME '[' dims_opt ']'         { $$ = ast_type(p, L(p, @1), $1, $3); }
-    | NAME                          { $$ = ast_type(p, L(p, @1), $1, NULL); }
+    : NAME '[' dims_opt ']'         { $$ = fe_ast_type(p, L(p, @1), $1, $3); }
+    | NAME                          { $$ = fe_ast_type(p, L(p, @1), $1, NULL); }
     ;
 
 dims_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | dims
     | dims ','
     ;
 
 dims
-    : expr                          { $$ = ast_list_push(p, NULL, $1); }
-    | dims ',' expr                 { $$ = ast_list_push(p, $1, $3); }
+    : expr                          { $$ = fe_ast_list_push(p, NULL, $1); }
+    | dims ',' expr                 { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 /* -> f32[N, 10]  |  -> probs: f32[N, 4]  |  -> (a: f32[..], b: f32[..]) */
 outputs_opt
     : %empty                        { $$ = NULL; }
-    | ARROW output                  { $$ = ast_list_push(p, NULL, $2); }
+    | ARROW output                  { $$ = fe_ast_list_push(p, NULL, $2); }
     | ARROW '(' outputs ')'         { $$ = $3; }
     ;
 
 outputs
-    : output                        { $$ = ast_list_push(p, NULL, $1); }
-    | outputs ',' output            { $$ = ast_list_push(p, $1, $3); }
+    : output                        { $$ = fe_ast_list_push(p, NULL, $1); }
+    | outputs ',' output            { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 output
-    : type                          { $$ = ast_param(p, $1->loc, NULL, $1, NULL); }
-    | NAME ':' type                 { $$ = ast_param(p, L(p, @1), $1, $3, NULL); }
+    : type                          { $$ = fe_ast_param(p, $1->loc, NULL, $1, NULL); }
+    | NAME ':' type                 { $$ = fe_ast_param(p, L(p, @1), $1, $3, NULL); }
     ;
 
 /* block NAME(a, b, c=1)  (the parentheses may be left out when there are no parameters) */
 block_header
     : BLOCK NAME '(' block_params_opt ')' {
-            $$ = ast_section(p, AST_BLOCK, L(p, @1));
+            $$ = fe_ast_section(p, AST_BLOCK, L(p, @1));
             $$->name = $2;
             $$->name_loc = L(p, @2);
             $$->params = $4;
         }
     | BLOCK NAME {
-            $$ = ast_section(p, AST_BLOCK, L(p, @1));
+            $$ = fe_ast_section(p, AST_BLOCK, L(p, @1));
             $$->name = $2;
             $$->name_loc = L(p, @2);
         }
     ;
 
 block_params_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | block_params
     | block_params ','
     ;
 
 block_params
-    : block_param                   { $$ = ast_list_push(p, NULL, $1); }
-    | block_params ',' block_param  { $$ = ast_list_push(p, $1, $3); }
+    : block_param                   { $$ = fe_ast_list_push(p, NULL, $1); }
+    | block_params ',' block_param  { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 block_param
-    : NAME                          { $$ = ast_param(p, L(p, @1), $1, NULL, NULL); }
-    | NAME '=' expr                 { $$ = ast_param(p, L(p, @1), $1, NULL, $3); }
+    : NAME                          { $$ = fe_ast_param(p, L(p, @1), $1, NULL, NULL); }
+    | NAME '=' expr                 { $$ = fe_ast_param(p, L(p, @1), $1, NULL, $3); }
     ;
 
 compress_header
     : COMPRESS NAME {
-            $$ = ast_section(p, AST_COMPRESS, L(p, @1));
+            $$ = fe_ast_section(p, AST_COMPRESS, L(p, @1));
             $$->name = $2;
             $$->name_loc = L(p, @2);
         }
@@ -231,8 +231,8 @@ compress_header
 /* ---- model and block bodies ---- */
 
 body
-    : %empty                        { $$ = ast_list_new(p); }
-    | body body_line                { $$ = $2 ? ast_list_push(p, $1, $2) : $1; }
+    : %empty                        { $$ = fe_ast_list_new(p); }
+    | body body_line                { $$ = $2 ? fe_ast_list_push(p, $1, $2) : $1; }
     ;
 
 body_line
@@ -242,57 +242,57 @@ body_line
      * uses draw no "unknown name" errors. */
     | NAME '=' error NEWLINE {
             yyerrok;
-            $$ = ast_stmt(p, AST_STMT_ASSIGN, L(p, @1));
+            $$ = fe_ast_stmt(p, AST_STMT_ASSIGN, L(p, @1));
             $$->name = $1;
-            $$->value = ast_error(p, L(p, @3));
+            $$->value = fe_ast_error(p, L(p, @3));
         }
     | error NEWLINE                 { yyerrok; $$ = broken_line(p, @1); }
     ;
 
 stmt
     : NAME '=' expr {
-            $$ = ast_stmt(p, AST_STMT_ASSIGN, L(p, @1));
+            $$ = fe_ast_stmt(p, AST_STMT_ASSIGN, L(p, @1));
             $$->name = $1;
             $$->value = $3;
         }
     | unpack_names '=' expr {
-            $$ = ast_stmt(p, AST_STMT_UNPACK, L(p, @1));
+            $$ = fe_ast_stmt(p, AST_STMT_UNPACK, L(p, @1));
             $$->params = $1;
             $$->value = $3;
         }
-    | expr                          { $$ = ast_stmt(p, AST_STMT_EXPR, L(p, @1)); $$->value = $1; }
-    | RETURN exprs                  { $$ = ast_stmt(p, AST_STMT_RETURN, L(p, @1)); $$->values = $2; }
+    | expr                          { $$ = fe_ast_stmt(p, AST_STMT_EXPR, L(p, @1)); $$->value = $1; }
+    | RETURN exprs                  { $$ = fe_ast_stmt(p, AST_STMT_RETURN, L(p, @1)); $$->values = $2; }
     | WEIGHTS STRING {
-            $$ = ast_stmt(p, AST_STMT_WEIGHTS, L(p, @1));
+            $$ = fe_ast_stmt(p, AST_STMT_WEIGHTS, L(p, @1));
             $$->text = $2;
-            $$->value = ast_string(p, L(p, @2), $2);
+            $$->value = fe_ast_string(p, L(p, @2), $2);
         }
-    | FORWARD '(' names_opt ')'     { $$ = ast_stmt(p, AST_STMT_FORWARD, L(p, @1)); $$->params = $3; }
+    | FORWARD '(' names_opt ')'     { $$ = fe_ast_stmt(p, AST_STMT_FORWARD, L(p, @1)); $$->params = $3; }
     ;
 
 exprs
-    : expr                          { $$ = ast_list_push(p, NULL, $1); }
-    | exprs ',' expr                { $$ = ast_list_push(p, $1, $3); }
+    : expr                          { $$ = fe_ast_list_push(p, NULL, $1); }
+    | exprs ',' expr                { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 /* a, b = ... (two names at least) */
 unpack_names
     : NAME ',' NAME {
-            $$ = ast_list_push(p, NULL, ast_param(p, L(p, @1), $1, NULL, NULL));
-            $$ = ast_list_push(p, $$, ast_param(p, L(p, @3), $3, NULL, NULL));
+            $$ = fe_ast_list_push(p, NULL, fe_ast_param(p, L(p, @1), $1, NULL, NULL));
+            $$ = fe_ast_list_push(p, $$, fe_ast_param(p, L(p, @3), $3, NULL, NULL));
         }
-    | unpack_names ',' NAME         { $$ = ast_list_push(p, $1, ast_param(p, L(p, @3), $3, NULL, NULL)); }
+    | unpack_names ',' NAME         { $$ = fe_ast_list_push(p, $1, fe_ast_param(p, L(p, @3), $3, NULL, NULL)); }
     ;
 
 names_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | names
     | names ','
     ;
 
 names
-    : NAME                          { $$ = ast_list_push(p, NULL, ast_param(p, L(p, @1), $1, NULL, NULL)); }
-    | names ',' NAME                { $$ = ast_list_push(p, $1, ast_param(p, L(p, @3), $3, NULL, NULL)); }
+    : NAME                          { $$ = fe_ast_list_push(p, NULL, fe_ast_param(p, L(p, @1), $1, NULL, NULL)); }
+    | names ',' NAME                { $$ = fe_ast_list_push(p, $1, fe_ast_param(p, L(p, @3), $3, NULL, NULL)); }
     ;
 
 /* ---- expressions, loosest binding first ---- */
@@ -301,29 +301,29 @@ names
  * declaration (name = Module(...) if c), which the elaborator checks. */
 expr
     : or_expr
-    | or_expr IF or_expr            { $$ = ast_cond(p, L(p, @2), $1, $3, NULL); }
-    | or_expr IF or_expr ELSE expr  { $$ = ast_cond(p, L(p, @2), $1, $3, $5); }
+    | or_expr IF or_expr            { $$ = fe_ast_cond(p, L(p, @2), $1, $3, NULL); }
+    | or_expr IF or_expr ELSE expr  { $$ = fe_ast_cond(p, L(p, @2), $1, $3, $5); }
     ;
 
 or_expr
     : and_expr
-    | or_expr OR and_expr           { $$ = ast_binary(p, L(p, @2), AST_OP_OR, $1, $3); }
+    | or_expr OR and_expr           { $$ = fe_ast_binary(p, L(p, @2), AST_OP_OR, $1, $3); }
     ;
 
 and_expr
     : not_expr
-    | and_expr AND not_expr         { $$ = ast_binary(p, L(p, @2), AST_OP_AND, $1, $3); }
+    | and_expr AND not_expr         { $$ = fe_ast_binary(p, L(p, @2), AST_OP_AND, $1, $3); }
     ;
 
 not_expr
     : cmp_expr
-    | NOT not_expr                  { $$ = ast_unary(p, L(p, @1), AST_OP_NOT, $2); }
+    | NOT not_expr                  { $$ = fe_ast_unary(p, L(p, @1), AST_OP_NOT, $2); }
     ;
 
 /* Comparisons do not chain: `a < b < c` is a syntax error. */
 cmp_expr
     : arith
-    | arith cmp_op arith            { $$ = ast_binary(p, L(p, @2), (AstOp)$2, $1, $3); }
+    | arith cmp_op arith            { $$ = fe_ast_binary(p, L(p, @2), (AstOp)$2, $1, $3); }
     ;
 
 cmp_op
@@ -337,93 +337,93 @@ cmp_op
 
 arith
     : term
-    | arith '+' term                { $$ = ast_binary(p, L(p, @2), AST_OP_ADD, $1, $3); }
-    | arith '-' term                { $$ = ast_binary(p, L(p, @2), AST_OP_SUB, $1, $3); }
+    | arith '+' term                { $$ = fe_ast_binary(p, L(p, @2), AST_OP_ADD, $1, $3); }
+    | arith '-' term                { $$ = fe_ast_binary(p, L(p, @2), AST_OP_SUB, $1, $3); }
     ;
 
 term
     : unary
-    | term '*' unary                { $$ = ast_binary(p, L(p, @2), AST_OP_MUL, $1, $3); }
-    | term '/' unary                { $$ = ast_binary(p, L(p, @2), AST_OP_DIV, $1, $3); }
-    | term FLOORDIV unary           { $$ = ast_binary(p, L(p, @2), AST_OP_FLOORDIV, $1, $3); }
-    | term '%' unary                { $$ = ast_binary(p, L(p, @2), AST_OP_MOD, $1, $3); }
+    | term '*' unary                { $$ = fe_ast_binary(p, L(p, @2), AST_OP_MUL, $1, $3); }
+    | term '/' unary                { $$ = fe_ast_binary(p, L(p, @2), AST_OP_DIV, $1, $3); }
+    | term FLOORDIV unary           { $$ = fe_ast_binary(p, L(p, @2), AST_OP_FLOORDIV, $1, $3); }
+    | term '%' unary                { $$ = fe_ast_binary(p, L(p, @2), AST_OP_MOD, $1, $3); }
     ;
 
 unary
     : primary
-    | '-' unary                     { $$ = ast_unary(p, L(p, @1), AST_OP_NEG, $2); }
-    | '+' unary                     { $$ = ast_unary(p, L(p, @1), AST_OP_POS, $2); }
+    | '-' unary                     { $$ = fe_ast_unary(p, L(p, @1), AST_OP_NEG, $2); }
+    | '+' unary                     { $$ = fe_ast_unary(p, L(p, @1), AST_OP_POS, $2); }
     ;
 
 primary
-    : INT                           { $$ = ast_int(p, L(p, @1), $1.i, $1.text, $1.bad); }
+    : INT                           { $$ = fe_ast_int(p, L(p, @1), $1.i, $1.text, $1.bad); }
     | FLOAT {
-            $$ = $1.bad ? ast_error(p, L(p, @1)) : ast_float(p, L(p, @1), $1.f, $1.text);
+            $$ = $1.bad ? fe_ast_error(p, L(p, @1)) : fe_ast_float(p, L(p, @1), $1.f, $1.text);
         }
-    | STRING                        { $$ = ast_string(p, L(p, @1), $1); }
-    | TRUE                          { $$ = ast_bool(p, L(p, @1), true); }
-    | FALSE                         { $$ = ast_bool(p, L(p, @1), false); }
-    | NAME                          { $$ = ast_name(p, L(p, @1), $1); }
-    | NAME '(' args_opt ')'         { $$ = ast_call(p, L(p, @1), $1, $3); }
+    | STRING                        { $$ = fe_ast_string(p, L(p, @1), $1); }
+    | TRUE                          { $$ = fe_ast_bool(p, L(p, @1), true); }
+    | FALSE                         { $$ = fe_ast_bool(p, L(p, @1), false); }
+    | NAME                          { $$ = fe_ast_name(p, L(p, @1), $1); }
+    | NAME '(' args_opt ')'         { $$ = fe_ast_call(p, L(p, @1), $1, $3); }
     | '(' expr ')'                  { $$ = $2; }
-    | '[' args_opt ']'              { $$ = ast_list(p, L(p, @1), $2); }
+    | '[' args_opt ']'              { $$ = fe_ast_list(p, L(p, @1), $2); }
     ;
 
 args_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | args
     | args ','
     ;
 
 args
-    : arg                           { $$ = ast_list_push(p, NULL, $1); }
-    | args ',' arg                  { $$ = ast_list_push(p, $1, $3); }
+    : arg                           { $$ = fe_ast_list_push(p, NULL, $1); }
+    | args ',' arg                  { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 arg
-    : expr                          { $$ = ast_arg(p, $1->loc, NULL, $1); }
-    | NAME '=' expr                 { $$ = ast_arg(p, L(p, @1), $1, $3); }
+    : expr                          { $$ = fe_ast_arg(p, $1->loc, NULL, $1); }
+    | NAME '=' expr                 { $$ = fe_ast_arg(p, L(p, @1), $1, $3); }
     ;
 
 /* ---- compress blocks: one pass call a line, the pipeline syntax of passes/pass.h ---- */
 
 pass_lines
-    : %empty                        { $$ = ast_list_new(p); }
-    | pass_lines pass_line          { $$ = $2 ? ast_list_push(p, $1, $2) : $1; }
+    : %empty                        { $$ = fe_ast_list_new(p); }
+    | pass_lines pass_line          { $$ = $2 ? fe_ast_list_push(p, $1, $2) : $1; }
     ;
 
 pass_line
     : NEWLINE                       { $$ = NULL; }
-    | pcall NEWLINE                 { $$ = ast_stmt(p, AST_STMT_PASS, L(p, @1)); $$->value = $1; }
+    | pcall NEWLINE                 { $$ = fe_ast_stmt(p, AST_STMT_PASS, L(p, @1)); $$->value = $1; }
     | error NEWLINE                 { yyerrok; $$ = broken_line(p, @1); }
     ;
 
 pcall
-    : NAME                          { $$ = ast_name(p, L(p, @1), $1); }
-    | NAME '(' pargs_opt ')'        { $$ = ast_call(p, L(p, @1), $1, $3); }
+    : NAME                          { $$ = fe_ast_name(p, L(p, @1), $1); }
+    | NAME '(' pargs_opt ')'        { $$ = fe_ast_call(p, L(p, @1), $1, $3); }
     ;
 
 pargs_opt
-    : %empty                        { $$ = ast_list_new(p); }
+    : %empty                        { $$ = fe_ast_list_new(p); }
     | pargs
     | pargs ','
     ;
 
 pargs
-    : parg                          { $$ = ast_list_push(p, NULL, $1); }
-    | pargs ',' parg                { $$ = ast_list_push(p, $1, $3); }
+    : parg                          { $$ = fe_ast_list_push(p, NULL, $1); }
+    | pargs ',' parg                { $$ = fe_ast_list_push(p, $1, $3); }
     ;
 
 parg
-    : pvalue                        { $$ = ast_arg(p, $1->loc, NULL, $1); }
-    | NAME '=' pvalue               { $$ = ast_arg(p, L(p, @1), $1, $3); }
+    : pvalue                        { $$ = fe_ast_arg(p, $1->loc, NULL, $1); }
+    | NAME '=' pvalue               { $$ = fe_ast_arg(p, L(p, @1), $1, $3); }
     ;
 
 pvalue
     : pcall
-    | STRING                        { $$ = ast_string(p, L(p, @1), $1); }
-    | TRUE                          { $$ = ast_name(p, L(p, @1), "true"); }
-    | FALSE                         { $$ = ast_name(p, L(p, @1), "false"); }
+    | STRING                        { $$ = fe_ast_string(p, L(p, @1), $1); }
+    | TRUE                          { $$ = fe_ast_name(p, L(p, @1), "true"); }
+    | FALSE                         { $$ = fe_ast_name(p, L(p, @1), "false"); }
     | pnumber
     | pnumber '%'                   { $$ = $1; $$->percent = true; }
     | '-' pnumber                   { $$ = $2; $$->negative = true; $$->loc = L(p, @1); }
@@ -431,8 +431,8 @@ pvalue
     ;
 
 pnumber
-    : INT                           { $$ = ast_int(p, L(p, @1), $1.i, $1.text, $1.bad); }
-    | FLOAT                         { $$ = ast_float(p, L(p, @1), $1.f, $1.text); }
+    : INT                           { $$ = fe_ast_int(p, L(p, @1), $1.i, $1.text, $1.bad); }
+    | FLOAT                         { $$ = fe_ast_float(p, L(p, @1), $1.f, $1.text); }
     ;
 
 %%
@@ -518,7 +518,7 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, FeParse
             len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s", sep, sym);
         }
     }
-    diag_error(p->d, L(p, *yypcontext_location(ctx)), "%s", msg);
+    ir_diag_error(p->d, L(p, *yypcontext_location(ctx)), "%s", msg);
     return 0;
 }
 
@@ -528,7 +528,7 @@ static void fe_yyerror(FE_YYLTYPE *loc, void *scanner, FeParse *p, const char *m
     (void)scanner;
     p->n_syntax_errors++;
     if (strcmp(msg, "memory exhausted") == 0)
-        diag_error(p->d, L(p, *loc), "input is nested too deeply; giving up on this file");
+        ir_diag_error(p->d, L(p, *loc), "input is nested too deeply; giving up on this file");
     else
-        diag_error(p->d, L(p, *loc), "%s", msg);
+        ir_diag_error(p->d, L(p, *loc), "%s", msg);
 }

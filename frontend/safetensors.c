@@ -98,7 +98,7 @@ static void rd_error(Reader *rd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_error(rd->d, (SrcLoc){rd->name, 0, 0}, "%s", msg);
+    ir_diag_error(rd->d, (SrcLoc){rd->name, 0, 0}, "%s", msg);
 }
 
 /* Reports the JSON reader's error, naming the tensor it was in (NULL: none). */
@@ -534,7 +534,8 @@ StFile *fe_st_parse(const char *name, const void *buf, size_t len, Diag *d)
             check_bools(&rd);
     }
     if (rd.n_errors > ST_MAX_ERRORS)
-        diag_note(d, (SrcLoc){name, 0, 0}, "%d more errors not shown", rd.n_errors - ST_MAX_ERRORS);
+        ir_diag_note(d, (SrcLoc){name, 0, 0}, "%d more errors not shown",
+                     rd.n_errors - ST_MAX_ERRORS);
     StFile *f = rd.n_errors ? NULL : calloc(1, sizeof *f);
     if (!rd.n_errors && f)
         f->tensors = calloc((size_t)rd.n + 1, sizeof *f->tensors);
@@ -633,7 +634,7 @@ static bool wfail(const char *path, Diag *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_error(d, (SrcLoc){path, 0, 0}, "%s", msg);
+    ir_diag_error(d, (SrcLoc){path, 0, 0}, "%s", msg);
     return false;
 }
 

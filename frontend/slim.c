@@ -25,9 +25,9 @@ Graph *fe_slim_load(const char *path, Diag *d)
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         if (why)
-            diag_error(d, at, "model file %s", why);
+            ir_diag_error(d, at, "model file %s", why);
         else
-            diag_error(d, at, "cannot open model file: %s", strerror(errno));
+            ir_diag_error(d, at, "cannot open model file: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return NULL;
@@ -57,9 +57,9 @@ Graph *fe_slim_load(const char *path, Diag *d)
     fclose(f);
     Graph *g = NULL;
     if (failed)
-        diag_error(d, at, "cannot read model file: %s", strerror(err));
+        ir_diag_error(d, at, "cannot read model file: %s", strerror(err));
     else if (too_big)
-        diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
+        ir_diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
     else
         g = fe_slim_parse(path, text ? text : "", len, d);
     if (g)
@@ -72,11 +72,11 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
 {
     int errors = d->n_errors;
     if (len > FE_MAX_FILE_BYTES) {
-        diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB",
-                   FE_MAX_FILE_BYTES >> 20);
+        ir_diag_error(d, (SrcLoc){path, 0, 0}, "model file is larger than %zu MB",
+                      FE_MAX_FILE_BYTES >> 20);
         return NULL;
     }
-    diag_add_source(d, path, text, len);
+    ir_diag_add_source(d, path, text, len);
     const char *nul = memchr(text, 0, len);
     if (nul) { /* a string would end there unseen; most likely not a text file at all */
         SrcLoc at = {path, 1, 1};
@@ -85,20 +85,20 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
                 at.line++, at.col = 1;
             else
                 at.col++;
-        diag_error(d, at, "a NUL byte: a model file is text (is this a binary file?)");
+        ir_diag_error(d, at, "a NUL byte: a model file is text (is this a binary file?)");
         return NULL;
     }
     AstFile ast = {0};
     FeParse p = {0};
-    p.arena = arena_new();
+    p.arena = ir_arena_new();
     p.d = d;
-    p.file = arena_strdup(p.arena, path);
+    p.file = ir_arena_strdup(p.arena, path);
     p.ast = &ast;
     fe_parse_text(&p, text, len);
     /* The lines that parsed are elaborated even after syntax errors, to report the
      * semantic errors too. */
     Graph *g = fe_build(&ast, p.file, d);
-    arena_free(p.arena);
+    ir_arena_free(p.arena);
     if (d->n_errors > errors) {
         ir_graph_free(g);
         return NULL;

@@ -84,8 +84,8 @@ static void add_value_tensor(Writer *w, const char *name, ValueId v)
 
 static void fail(Writer *w, const Node *n, const char *why)
 {
-    diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s",
-               n->name, ir_ops[n->op].name, why);
+    ir_diag_error(w->d, w->at, "node '%s' (%s) cannot be written in the model language yet: %s",
+                  n->name, ir_ops[n->op].name, why);
     w->ok = false;
 }
 
@@ -164,7 +164,7 @@ static void write_node(Writer *w, const Node *n)
             fail(w, n, "Conv2d needs constant weights");
             return;
         }
-        int64_t groups = ir_attr_int(n, "groups", 1);
+        int64_t groups = ir_attr_groups(n);
         fprintf(w->mods, "    %s = Conv2d(%lld, %lld, [%lld, %lld], stride=", mod,
                 (long long)(wt->shape.d[1].c * groups), (long long)wt->shape.d[0].c,
                 (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
@@ -186,11 +186,11 @@ static void write_node(Writer *w, const Node *n)
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR: {
         const bool conv = n->op == IR_OP_QCONV2D;
-        if (ir_attr_int(n, "w_packed", 0)) {
+        if (ir_attr_w_packed(n)) {
             fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
             return;
         }
-        if (ir_node_attr(n, "y_scale")) {
+        if (ir_node_attr_id(n, IR_A_y_scale)) {
             fail(w, n,
                  "it writes u8 for the next int8 layer (save before the qchain pass: "
                  "running the saved model chains it again)");
@@ -205,7 +205,7 @@ static void write_node(Writer *w, const Node *n)
             }
         const int64_t out_c = wt->shape.d[0].c;
         if (conv) {
-            int64_t groups = ir_attr_int(n, "groups", 1);
+            int64_t groups = ir_attr_groups(n);
             fprintf(w->mods, "    %s = QuantConv2d(%lld, %lld, [%lld, %lld], stride=", mod,
                     (long long)(wt->shape.d[1].c * groups), (long long)out_c,
                     (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
@@ -221,7 +221,7 @@ static void write_node(Writer *w, const Node *n)
         }
         /* %.17g: the scale comes back as the very same double */
         fprintf(w->mods, ", bias=%s, x_scale=%.17g, x_zero_point=%lld)\n", bias ? "true" : "false",
-                ir_attr_float(n, "x_scale", 1), (long long)ir_attr_int(n, "x_zero_point", 0));
+                ir_attr_x_scale(n), (long long)ir_attr_x_zero_point(n));
         static const char *const names[] = {NULL, "weight", "weight_scale", "weight_sum", "bias"};
         for (int i = 1; i < 4 + bias; i++) {
             if (i == 3) /* weight_sum: the weights' row sums, computed again at load */
@@ -233,7 +233,7 @@ static void write_node(Writer *w, const Node *n)
         return;
     }
     case IR_OP_WLINEAR: {
-        if (ir_attr_int(n, "w_packed", 0)) {
+        if (ir_attr_w_packed(n)) {
             fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
             return;
         }
@@ -253,7 +253,7 @@ static void write_node(Writer *w, const Node *n)
         fprintf(w->mods, "    %s = WeightOnlyLinear(%lld, %lld, bias=%s, dtype=\"%s\"", mod,
                 (long long)K, (long long)O, bias ? "true" : "false", dt);
         if (scaled)
-            fprintf(w->mods, ", group=%lld", (long long)ir_attr_int(n, "group", K));
+            fprintf(w->mods, ", group=%lld", (long long)ir_attr_group_or(n, K));
         fputs(")\n", w->mods);
         snprintf(pn, sizeof pn, "%s.weight", mod);
         if (wt->dtype == IR_I4) { /* safetensors has no int4: u8 [O, K / 2], two a byte */
@@ -275,7 +275,7 @@ static void write_node(Writer *w, const Node *n)
         return;
     }
     case IR_OP_DQLINEAR: {
-        if (ir_attr_int(n, "w_packed", 0)) {
+        if (ir_attr_w_packed(n)) {
             fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
             return;
         }
@@ -301,12 +301,12 @@ static void write_node(Writer *w, const Node *n)
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
         fprintf(f, "    %s = %s(%s, scale=%.17g, zero_point=%lld)\n", out, op, operand(w, n, x),
-                ir_attr_float(n, "scale", 1), (long long)ir_attr_int(n, "zero_point", 0));
+                ir_attr_scale(n), (long long)ir_attr_zero_point(n));
         return;
     case IR_OP_LINEAR: {
         const Value *wv = &g->values[n->inputs[1]];
         bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
-        bool tr = ir_attr_int(n, "w_transposed", 0) != 0;
+        bool tr = ir_attr_w_transposed(n) != 0;
         if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) ||
             wv->type.dtype != IR_F32) {
             fail(w, n, "Linear needs constant f32 weights");
@@ -350,7 +350,7 @@ static void write_node(Writer *w, const Node *n)
             }
         fprintf(w->mods, "    %s = BatchNorm2d(%lld, eps=", mod,
                 (long long)g->values[n->inputs[1]].type.shape.d[0].c);
-        num(w->mods, ir_attr_float(n, "eps", 1e-5));
+        num(w->mods, ir_attr_eps(n));
         fputs(")\n", w->mods);
         for (int i = 1; i < 5; i++) {
             snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);
@@ -360,7 +360,7 @@ static void write_node(Writer *w, const Node *n)
         return;
     }
     case IR_OP_LAYER_NORM: {
-        int k = (int)ir_attr_int(n, "normalized_ndim", 1);
+        int k = (int)ir_attr_normalized_ndim(n);
         bool affine = n->n_inputs == 3 && n->inputs[1] != IR_NONE && n->inputs[2] != IR_NONE;
         if ((affine && (!is_const(w, n->inputs[1]) || !is_const(w, n->inputs[2]))) ||
             (!affine && n->n_inputs > 1 && n->inputs[1] != IR_NONE)) {
@@ -372,7 +372,7 @@ static void write_node(Writer *w, const Node *n)
         for (int i = s->rank - k; i < s->rank; i++)
             fprintf(w->mods, "%s%lld", i > s->rank - k ? ", " : "", (long long)s->d[i].c);
         fputs("], eps=", w->mods);
-        num(w->mods, ir_attr_float(n, "eps", 1e-5));
+        num(w->mods, ir_attr_eps(n));
         fprintf(w->mods, ", elementwise_affine=%s)\n", affine ? "true" : "false");
         if (affine) {
             snprintf(pn, sizeof pn, "%s.weight", mod);
@@ -402,7 +402,7 @@ static void write_node(Writer *w, const Node *n)
     /* function forms */
     const char *xs = operand(w, n, x);
     if (n->op == IR_OP_RESHAPE) {
-        const Attr *a = ir_node_attr(n, "shape");
+        const Attr *a = ir_node_attr_id(n, IR_A_shape);
         if (!a || a->n_ints == 0) { /* the language's reshape needs a size */
             fail(w, n, "a reshape to a scalar");
             return;
@@ -437,11 +437,10 @@ static void write_node(Writer *w, const Node *n)
     }
     fprintf(f, "    %s = ", out);
     if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX)
-        fprintf(f, "%s(%s, axis=%lld)\n", op, xs, (long long)ir_attr_int(n, "axis", -1));
+        fprintf(f, "%s(%s, axis=%lld)\n", op, xs, (long long)ir_attr_axis_or(n, -1));
     else if (n->op == IR_OP_FLATTEN)
         fprintf(f, "flatten(%s, start_dim=%lld, end_dim=%lld)\n", xs,
-                (long long)ir_attr_int(n, "start_dim", 1),
-                (long long)ir_attr_int(n, "end_dim", -1));
+                (long long)ir_attr_start_dim(n), (long long)ir_attr_end_dim(n));
     else if (n->op == IR_OP_MAX_POOL2D || n->op == IR_OP_AVG_POOL2D) {
         bool mx = n->op == IR_OP_MAX_POOL2D;
         fprintf(f, "%s(%s, kernel=", op, xs);
@@ -455,8 +454,8 @@ static void write_node(Writer *w, const Node *n)
             attr_ints(f, n, "dilation", 2, 1);
         } else
             fprintf(f, ", count_include_pad=%s",
-                    ir_attr_int(n, "count_include_pad", 1) ? "true" : "false");
-        fprintf(f, ", ceil_mode=%s)\n", ir_attr_int(n, "ceil_mode", 0) ? "true" : "false");
+                    ir_attr_count_include_pad_or(n, 1) ? "true" : "false");
+        fprintf(f, ", ceil_mode=%s)\n", ir_attr_ceil_mode(n) ? "true" : "false");
     } else if ((!strcmp(op, "permute") || !strcmp(op, "expand")) &&
                !(ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape") &&
                  ir_node_attr(n, !strcmp(op, "permute") ? "perm" : "shape")->n_ints)) {
@@ -477,18 +476,17 @@ static void write_node(Writer *w, const Node *n)
         fputs("concat([", f);
         for (int i = 0; i < n->n_inputs; i++)
             fprintf(f, "%s%s", i ? ", " : "", operand(w, n, n->inputs[i]));
-        fprintf(f, "], dim=%lld)\n", (long long)ir_attr_int(n, "axis", 0));
+        fprintf(f, "], dim=%lld)\n", (long long)ir_attr_axis(n));
     } else if (!strcmp(op, "slice")) {
         fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%lld, step=%lld)\n", xs,
-                (long long)ir_attr_int(n, "axis", 0), (long long)ir_attr_int(n, "start", 0),
-                (long long)ir_attr_int(n, "end", INT64_MAX / 4),
-                (long long)ir_attr_int(n, "step", 1));
-    } else if (!strcmp(op, "clip") && !isfinite(ir_attr_float(n, "min", -INFINITY)) &&
-               !isfinite(ir_attr_float(n, "max", INFINITY))) { /* clip() needs a bound */
+                (long long)ir_attr_axis(n), (long long)ir_attr_start(n),
+                (long long)ir_attr_end_or(n, INT64_MAX / 4), (long long)ir_attr_step(n));
+    } else if (!strcmp(op, "clip") && !isfinite(ir_attr_min(n)) &&
+               !isfinite(ir_attr_max(n))) { /* clip() needs a bound */
         fputs("?\n", f);
         fail(w, n, "a clip without bounds");
     } else if (!strcmp(op, "clip")) {
-        double lo = ir_attr_float(n, "min", -INFINITY), hi = ir_attr_float(n, "max", INFINITY);
+        double lo = ir_attr_min(n), hi = ir_attr_max(n);
         fprintf(f, "clip(%s", xs);
         if (isfinite(lo)) {
             fputs(", min=", f);
@@ -501,7 +499,7 @@ static void write_node(Writer *w, const Node *n)
         fputs(")\n", f);
     } else if (!strcmp(op, "leaky_relu")) {
         fprintf(f, "leaky_relu(%s, negative_slope=", xs);
-        num(f, ir_attr_float(n, "negative_slope", 0.01));
+        num(f, ir_attr_negative_slope(n));
         fputs(")\n", f);
     } else if (!strncmp(op, "reduce_", 7)) {
         static const char *const fn[][2] = {{"reduce_sum", "sum"},
@@ -512,7 +510,7 @@ static void write_node(Writer *w, const Node *n)
         for (int i = 0; i < 4; i++)
             if (!strcmp(op, fn[i][0]))
                 name = fn[i][1];
-        const Attr *a = ir_node_attr(n, "axes");
+        const Attr *a = ir_node_attr_id(n, IR_A_axes);
         int64_t all[IR_MAX_RANK];
         int k = a ? a->n_ints : g->values[x].type.shape.rank;
         for (int i = 0; i < k; i++)
@@ -524,12 +522,12 @@ static void write_node(Writer *w, const Node *n)
         }
         fprintf(f, "%s(%s, dim=", name, xs);
         ints(f, all, k);
-        fprintf(f, ", keepdim=%s)\n", ir_attr_int(n, "keepdim", 0) ? "true" : "false");
+        fprintf(f, ", keepdim=%s)\n", ir_attr_keepdim(n) ? "true" : "false");
     } else if (!strcmp(op, "where")) {
         const char *a = operand(w, n, n->inputs[1]), *b = operand(w, n, n->inputs[2]);
         fprintf(f, "where(%s, %s, %s)\n", xs, a, b);
     } else if (!strcmp(op, "cast")) {
-        fprintf(f, "cast(%s, \"%s\")\n", xs, ir_dtype_name((DType)ir_attr_int(n, "dtype", IR_F32)));
+        fprintf(f, "cast(%s, \"%s\")\n", xs, ir_dtype_name((DType)ir_attr_dtype(n)));
     } else if (!strcmp(op, "adaptive_avg_pool2d")) {
         fprintf(f, "adaptive_avg_pool2d(%s, output_size=", xs);
         attr_ints(f, n, "output_size", 2, 1);
@@ -582,7 +580,7 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
             &g->values[k < g->n_inputs ? g->inputs[k] : g->outputs[k - g->n_inputs]].type.shape;
         for (int i = 0; i < s->rank; i++)
             if (ir_dim_static(s->d[i]) && (s->d[i].c < 1 || s->d[i].c > FE_MAX_DIM)) {
-                diag_error(
+                ir_diag_error(
                     d, w.at, "%s %d has a dim of %lld: the model language's dims are 1 to %lld",
                     k < g->n_inputs ? "input" : "output", k < g->n_inputs ? k : k - g->n_inputs,
                     (long long)s->d[i].c, (long long)FE_MAX_DIM);

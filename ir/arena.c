@@ -20,7 +20,7 @@ _Noreturn void slimc_assert_fail(const char *what, const char *file, int line)
     abort();
 }
 
-Arena *arena_new(void)
+Arena *ir_arena_new(void)
 {
     Arena *a = calloc(1, sizeof *a);
     if (!a) {
@@ -30,7 +30,7 @@ Arena *arena_new(void)
     return a;
 }
 
-void arena_free(Arena *a)
+void ir_arena_free(Arena *a)
 {
     if (!a)
         return;
@@ -41,7 +41,7 @@ void arena_free(Arena *a)
     free(a);
 }
 
-void *arena_alloc(Arena *a, size_t size)
+void *ir_arena_alloc(Arena *a, size_t size)
 {
     if (size > SIZE_MAX / 2) { /* rounding up below would wrap to a small block */
         fputs("slimc: out of memory\n", stderr);
@@ -78,36 +78,36 @@ void *arena_alloc(Arena *a, size_t size)
     return p;
 }
 
-void *arena_grow(Arena *a, void *old, size_t old_size, size_t new_size)
+void *ir_arena_grow(Arena *a, void *old, size_t old_size, size_t new_size)
 {
-    void *p = arena_alloc(a, new_size);
+    void *p = ir_arena_alloc(a, new_size);
     if (old && old_size)
         memcpy(p, old, old_size < new_size ? old_size : new_size);
     return p;
 }
 
-char *arena_strndup(Arena *a, const char *s, size_t n)
+char *ir_arena_strndup(Arena *a, const char *s, size_t n)
 {
-    char *p = arena_alloc(a, n + 1);
+    char *p = ir_arena_alloc(a, n + 1);
     if (n) /* s may be NULL when n is 0 (protobuf-c's empty strings) */
         memcpy(p, s, n);
     p[n] = 0;
     return p;
 }
 
-char *arena_strdup(Arena *a, const char *s)
+char *ir_arena_strdup(Arena *a, const char *s)
 {
-    return arena_strndup(a, s, strlen(s));
+    return ir_arena_strndup(a, s, strlen(s));
 }
 
-char *arena_printf(Arena *a, const char *fmt, ...)
+char *ir_arena_printf(Arena *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     SLIMC_ASSERT(n >= 0);
-    char *p = arena_alloc(a, (size_t)n + 1);
+    char *p = ir_arena_alloc(a, (size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);

@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void diag_init(Diag *d)
+void ir_diag_init(Diag *d)
 {
     memset(d, 0, sizeof *d);
     d->mem = open_memstream(&d->buf, &d->len);
     SLIMC_ASSERT(d->mem);
 }
 
-void diag_fini(Diag *d)
+void ir_diag_fini(Diag *d)
 {
     if (d->mem)
         fclose(d->mem);
@@ -28,7 +28,7 @@ void diag_fini(Diag *d)
     memset(d, 0, sizeof *d);
 }
 
-void diag_add_source(Diag *d, const char *file, const char *text, size_t len)
+void ir_diag_add_source(Diag *d, const char *file, const char *text, size_t len)
 {
     DiagSource *s = calloc(1, sizeof *s);
     char *t = malloc(len + 1);
@@ -144,7 +144,7 @@ __attribute__((format(printf, 4, 0))) static void report(Diag *d, SrcLoc loc, co
     fflush(d->mem);
 }
 
-void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...)
+void ir_diag_error(Diag *d, SrcLoc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -153,7 +153,7 @@ void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...)
     d->n_errors++;
 }
 
-void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...)
+void ir_diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -162,7 +162,7 @@ void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...)
     d->n_warnings++;
 }
 
-void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...)
+void ir_diag_note(Diag *d, SrcLoc loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -170,13 +170,13 @@ void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *diag_text(Diag *d)
+const char *ir_diag_text(Diag *d)
 {
     fflush(d->mem);
     return d->buf ? d->buf : "";
 }
 
-void diag_clear(Diag *d)
+void ir_diag_clear(Diag *d)
 {
     /* A memstream cannot be shortened: start a new one. */
     fclose(d->mem);
@@ -188,9 +188,9 @@ void diag_clear(Diag *d)
     d->n_errors = d->n_warnings = 0;
 }
 
-void diag_append(Diag *d, Diag *from)
+void ir_diag_append(Diag *d, Diag *from)
 {
-    const char *text = diag_text(from);
+    const char *text = ir_diag_text(from);
     fputs(text, d->mem);
     fflush(d->mem);
     d->n_errors += from->n_errors;

@@ -27,17 +27,18 @@ typedef struct Diag {
     DiagSource *sources; /* source texts for printing the offending line (owned copies) */
 } Diag;
 
-void diag_init(Diag *d);
-void diag_fini(Diag *d);
+void ir_diag_init(Diag *d);
+void ir_diag_fini(Diag *d);
 /* Remember a file's text so that messages about it can quote the line. */
-void diag_add_source(Diag *d, const char *file, const char *text, size_t len);
-void diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ir_diag_add_source(Diag *d, const char *file, const char *text, size_t len);
+void ir_diag_error(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void ir_diag_warning(Diag *d, SrcLoc loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ir_diag_note(Diag *d, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The text collected so far (valid until the next diag_* call). */
-const char *diag_text(Diag *d);
-void diag_clear(Diag *d);
+const char *ir_diag_text(Diag *d);
+void ir_diag_clear(Diag *d);
 /* Appends the messages of from (as formatted there) and their counts to d. */
-void diag_append(Diag *d, Diag *from);
+void ir_diag_append(Diag *d, Diag *from);
 
 #endif

@@ -395,7 +395,7 @@ static bool eval_embedding(const EvalCtx *c)
         int64_t idx = iv->type.dtype == IR_I64 ? ((const int64_t *)c->in[0])[i]
                                                : ((const int32_t *)c->in[0])[i];
         if (idx < 0 || idx >= V) {
-            diag_error(
+            ir_diag_error(
                 c->d, c->n->loc,
                 "embedding '%s': index %lld (element %lld of '%s') is out of range [0, %lld)",
                 c->n->name, (long long)idx, (long long)i, iv->name, (long long)V);
@@ -410,8 +410,8 @@ static bool eval_embedding(const EvalCtx *c)
 
 static bool unsupported(const EvalCtx *c, const char *why)
 {
-    diag_error(c->d, c->n->loc, "%s '%s': no reference implementation %s", ir_ops[c->n->op].name,
-               c->n->name, why);
+    ir_diag_error(c->d, c->n->loc, "%s '%s': no reference implementation %s", ir_ops[c->n->op].name,
+                  c->n->name, why);
     return false;
 }
 
@@ -621,8 +621,8 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
 {
     for (int i = 0; i < g->n_outputs; i++)
         outputs[i] = NULL;
-    Arena *a = arena_new();
-    const void **data = arena_alloc(a, sizeof(void *) * (size_t)(g->n_values + 1));
+    Arena *a = ir_arena_new();
+    const void **data = ir_arena_alloc(a, sizeof(void *) * (size_t)(g->n_values + 1));
     for (int i = 0; i < g->n_inputs; i++)
         data[g->inputs[i]] = inputs[i];
     for (int v = 0; v < g->n_values; v++)
@@ -634,36 +634,36 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
         if (n->dead)
             continue;
         int n_in = n->n_inputs + n->n_epilogue;
-        const void **in = arena_alloc(a, sizeof(void *) * (size_t)(n_in + 1));
-        void **out = arena_alloc(a, sizeof(void *) * (size_t)(n->n_outputs + 1));
+        const void **in = ir_arena_alloc(a, sizeof(void *) * (size_t)(n_in + 1));
+        void **out = ir_arena_alloc(a, sizeof(void *) * (size_t)(n->n_outputs + 1));
         for (int j = 0; j < n_in && ok; j++) {
             ValueId v = j < n->n_inputs ? n->inputs[j] : n->epilogue[j - n->n_inputs].operand;
             if (v == IR_NONE)
                 continue;
             in[j] = data[v];
             if (!in[j]) {
-                diag_error(d, n->loc,
-                           "%s '%s': operand '%s' has no data (not computed yet, or a constant "
-                           "without payload)",
-                           ir_ops[n->op].name, n->name, g->values[v].name);
+                ir_diag_error(d, n->loc,
+                              "%s '%s': operand '%s' has no data (not computed yet, or a constant "
+                              "without payload)",
+                              ir_ops[n->op].name, n->name, g->values[v].name);
                 ok = false;
             }
         }
         for (int j = 0; j < n->n_outputs && ok; j++) {
             if (g->values[n->outputs[j]].type.shape.rank < 0) {
-                diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape",
-                           ir_ops[n->op].name, n->name, g->values[n->outputs[j]].name);
+                ir_diag_error(d, n->loc, "%s '%s': output '%s' has an unknown shape",
+                              ir_ops[n->op].name, n->name, g->values[n->outputs[j]].name);
                 ok = false;
                 break;
             }
             size_t bytes = value_bytes(g, n->outputs[j], syms);
             if (!bytes) {
-                diag_error(d, n->loc, "tensor '%s': element count overflows for these shapes",
-                           g->values[n->outputs[j]].name);
+                ir_diag_error(d, n->loc, "tensor '%s': element count overflows for these shapes",
+                              g->values[n->outputs[j]].name);
                 ok = false;
                 break;
             }
-            out[j] = arena_alloc(a, bytes);
+            out[j] = ir_arena_alloc(a, bytes);
         }
         if (ok)
             ok = ir_eval_node(g, n, in, out, syms, d);
@@ -673,16 +673,16 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
     for (int i = 0; i < g->n_outputs && ok; i++) {
         ValueId v = g->outputs[i];
         if (!data[v]) {
-            diag_error(d, g->values[v].loc, "output '%s' is not computed by the graph",
-                       g->values[v].name);
+            ir_diag_error(d, g->values[v].loc, "output '%s' is not computed by the graph",
+                          g->values[v].name);
             ok = false;
         }
     }
     for (int i = 0; i < g->n_outputs && ok; i++) {
         size_t bytes = value_bytes(g, g->outputs[i], syms);
         if (!bytes || !(outputs[i] = malloc(bytes))) {
-            diag_error(d, g->values[g->outputs[i]].loc, "output '%s': out of memory",
-                       g->values[g->outputs[i]].name);
+            ir_diag_error(d, g->values[g->outputs[i]].loc, "output '%s': out of memory",
+                          g->values[g->outputs[i]].name);
             ok = false;
             break;
         }
@@ -693,7 +693,7 @@ bool ir_eval_graph(const Graph *g, const void *const *inputs, void **outputs, co
             free(outputs[i]); /* the caller owns the outputs only on success */
             outputs[i] = NULL;
         }
-    arena_free(a);
+    ir_arena_free(a);
     return ok;
 }
 

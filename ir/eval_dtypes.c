@@ -207,10 +207,10 @@ static void eval_reduce(const EvalCtx *c, DType t)
     int64_t total_out = dims_numel(&c->out_dims), total = dims_numel(xs);
     OpKind op = c->n->op;
     bool fl = ir_dtype_is_float(t);
-    Arena *a = arena_new();
-    double *accf = arena_alloc(a, sizeof(double) * (size_t)(total_out + 1));
-    uint64_t *acci = arena_alloc(a, sizeof(uint64_t) * (size_t)(total_out + 1));
-    bool *seen = arena_alloc(a, sizeof(bool) * (size_t)(total_out + 1));
+    Arena *a = ir_arena_new();
+    double *accf = ir_arena_alloc(a, sizeof(double) * (size_t)(total_out + 1));
+    uint64_t *acci = ir_arena_alloc(a, sizeof(uint64_t) * (size_t)(total_out + 1));
+    bool *seen = ir_arena_alloc(a, sizeof(bool) * (size_t)(total_out + 1));
     for (int64_t i = 0; i < total_out; i++) {
         accf[i] = op == IR_OP_REDUCE_MAX ? -INFINITY : op == IR_OP_REDUCE_MIN ? INFINITY : 0.0;
         acci[i] = 0;
@@ -250,7 +250,7 @@ static void eval_reduce(const EvalCtx *c, DType t)
             store_u(t, c->out_raw, i, v);
         }
     }
-    arena_free(a);
+    ir_arena_free(a);
 }
 
 /* v toward zero as an int64, 0 for NaN and what does not fit (as the generated code). */
@@ -311,8 +311,8 @@ bool ir_eval_typed(const EvalCtx *c)
     const Node *n = c->n;
     DType t = c->g->values[n->inputs[0]].type.dtype;
     if (n->n_epilogue) {
-        diag_error(c->d, n->loc, "%s '%s': no reference implementation for an epilogue in %s",
-                   ir_ops[n->op].name, n->name, ir_dtype_name(t));
+        ir_diag_error(c->d, n->loc, "%s '%s': no reference implementation for an epilogue in %s",
+                      ir_ops[n->op].name, n->name, ir_dtype_name(t));
         return false;
     }
     if (n->op == IR_OP_REDUCE_SUM || n->op == IR_OP_REDUCE_MEAN || n->op == IR_OP_REDUCE_MAX ||

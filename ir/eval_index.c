@@ -178,9 +178,10 @@ static bool index_at(const EvalCtx *c, int64_t p, int64_t len, int64_t *r)
     if (v < 0)
         v += len;
     if (v < 0 || v >= len) {
-        diag_error(c->d, c->n->loc, "%s '%s': index %lld is out of range for a dimension of %lld",
-                   ir_ops[c->n->op].name, c->n->name,
-                   (long long)int_get(dtype_in(c, 1), c->in[1], p), (long long)len);
+        ir_diag_error(c->d, c->n->loc,
+                      "%s '%s': index %lld is out of range for a dimension of %lld",
+                      ir_ops[c->n->op].name, c->n->name,
+                      (long long)int_get(dtype_in(c, 1), c->in[1], p), (long long)len);
         return false;
     }
     *r = v;
@@ -368,7 +369,7 @@ static bool eval_resize_axis(const EvalCtx *c)
     split_axis(xs, ax, &outer, &len, &inner);
     ResizeTaps t;
     if (!ir_resize_taps(c->n, len, &t)) {
-        diag_error(c->d, c->n->loc, "resize_axis '%s': out of memory", c->n->name);
+        ir_diag_error(c->d, c->n->loc, "resize_axis '%s': out of memory", c->n->name);
         return false;
     }
     const float *x = c->in[0];
@@ -518,7 +519,7 @@ static bool eval_topk(const EvalCtx *c)
     if (!val || !bi) {
         free(val);
         free(bi);
-        diag_error(c->d, c->n->loc, "topk '%s': out of memory", c->n->name);
+        ir_diag_error(c->d, c->n->loc, "topk '%s': out of memory", c->n->name);
         return false;
     }
     for (int64_t o = 0; o < outer; o++)
@@ -710,8 +711,9 @@ static bool eval_roi_align(const EvalCtx *c)
     for (int64_t r = 0; r < nr; r++) {
         int64_t b = (int64_t)int_get(dtype_in(c, 2), c->in[2], r);
         if (b < 0 || b >= nb) {
-            diag_error(c->d, c->n->loc, "roi_align '%s': batch index %lld is out of range for %lld",
-                       c->n->name, (long long)b, (long long)nb);
+            ir_diag_error(c->d, c->n->loc,
+                          "roi_align '%s': batch index %lld is out of range for %lld", c->n->name,
+                          (long long)b, (long long)nb);
             return false;
         }
         double off = half ? 0.5 : 0.0;
@@ -789,16 +791,17 @@ bool ir_eval_index_node(const EvalCtx *c)
     for (int i = 0; i < n->n_inputs; i++) {
         const Type *t = &c->g->values[n->inputs[i]].type;
         if (!ir_index_dtype_plain(t->dtype) || t->quant || t->shape.rank < 0) {
-            diag_error(c->d, n->loc,
-                       "%s '%s': no reference implementation for packed, 8-bit float, quantized or "
-                       "unknown operands",
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(
+                c->d, n->loc,
+                "%s '%s': no reference implementation for packed, 8-bit float, quantized or "
+                "unknown operands",
+                ir_ops[n->op].name, n->name);
             return false;
         }
     }
     if (n->n_epilogue) {
-        diag_error(c->d, n->loc, "%s '%s': no reference implementation with an epilogue",
-                   ir_ops[n->op].name, n->name);
+        ir_diag_error(c->d, n->loc, "%s '%s': no reference implementation with an epilogue",
+                      ir_ops[n->op].name, n->name);
         return false;
     }
     const OpKind op = n->op; /* the ops ir_eval_is_index_op names */

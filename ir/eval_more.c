@@ -456,7 +456,7 @@ bool ir_eval_index_select(const EvalCtx *c)
     for (int64_t k = 0; k < K; k++) {
         int64_t idx = load_i(it, c->in[1], k);
         if (idx < -len || idx >= len) {
-            diag_error(
+            ir_diag_error(
                 c->d, c->n->loc,
                 "index_select '%s': index %lld (element %lld of '%s') is out of range [%lld, %lld)",
                 c->n->name, (long long)idx, (long long)k, c->g->values[c->n->inputs[1]].name,

@@ -92,10 +92,10 @@ typedef struct GraphCleanup {
 
 Graph *ir_graph_new(const char *name)
 {
-    Arena *a = arena_new();
-    Graph *g = arena_alloc(a, sizeof *g);
+    Arena *a = ir_arena_new();
+    Graph *g = ir_arena_alloc(a, sizeof *g);
     g->arena = a;
-    g->name = arena_strdup(a, name ? name : "model");
+    g->name = ir_arena_strdup(a, name ? name : "model");
     g->max_memory = ir_default_max_memory();
     return g;
 }
@@ -106,12 +106,12 @@ void ir_graph_free(Graph *g)
         return;
     for (GraphCleanup *c = g->cleanups; c; c = c->next)
         c->fn(c->arg);
-    arena_free(g->arena);
+    ir_arena_free(g->arena);
 }
 
 static void *dup_array(Arena *a, const void *src, size_t bytes)
 {
-    void *p = arena_alloc(a, bytes ? bytes : 1);
+    void *p = ir_arena_alloc(a, bytes ? bytes : 1);
     if (bytes)
         memcpy(p, src, bytes);
     return p;
@@ -141,7 +141,7 @@ Graph *ir_graph_clone(const Graph *g)
 
 void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg)
 {
-    GraphCleanup *c = arena_alloc(g->arena, sizeof *c);
+    GraphCleanup *c = ir_arena_alloc(g->arena, sizeof *c);
     c->fn = fn;
     c->arg = arg;
     c->next = g->cleanups;
@@ -155,7 +155,7 @@ int ir_graph_symbol(Graph *g, const char *name)
             return i;
     if (g->n_syms == IR_MAX_SYMS)
         return -1;
-    g->sym_names[g->n_syms] = arena_strdup(g->arena, name);
+    g->sym_names[g->n_syms] = ir_arena_strdup(g->arena, name);
     return g->n_syms++;
 }
 
@@ -163,14 +163,14 @@ static ValueId add_value(Graph *g, const char *name, ValueKind kind, Type type, 
 {
     if (g->n_values == g->cap_values) {
         int cap = g->cap_values ? 2 * g->cap_values : 64;
-        g->values = arena_grow(g->arena, g->values, sizeof(Value) * (size_t)g->n_values,
-                               sizeof(Value) * (size_t)cap);
+        g->values = ir_arena_grow(g->arena, g->values, sizeof(Value) * (size_t)g->n_values,
+                                  sizeof(Value) * (size_t)cap);
         g->cap_values = cap;
     }
     ValueId id = g->n_values++;
     Value *v = &g->values[id];
     memset(v, 0, sizeof *v);
-    v->name = arena_strdup(g->arena, name ? name : "v");
+    v->name = ir_arena_strdup(g->arena, name ? name : "v");
     v->kind = kind;
     v->type = type;
     v->loc = loc;
@@ -196,18 +196,19 @@ ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, si
 ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc)
 {
     ValueId v = add_value(g, name, IR_VALUE_INPUT, type, loc);
-    g->inputs = arena_grow(g->arena, g->inputs, sizeof(ValueId) * (size_t)g->n_inputs,
-                           sizeof(ValueId) * (size_t)(g->n_inputs + 1));
+    g->inputs = ir_arena_grow(g->arena, g->inputs, sizeof(ValueId) * (size_t)g->n_inputs,
+                              sizeof(ValueId) * (size_t)(g->n_inputs + 1));
     g->inputs[g->n_inputs++] = v;
     return v;
 }
 
 void ir_output_add(Graph *g, ValueId v)
 {
-    g->outputs = arena_grow(g->arena, g->outputs, sizeof(ValueId) * (size_t)g->n_outputs,
-                            sizeof(ValueId) * (size_t)(g->n_outputs + 1));
-    g->output_names = arena_grow(g->arena, g->output_names, sizeof(char *) * (size_t)g->n_outputs,
-                                 sizeof(char *) * (size_t)(g->n_outputs + 1));
+    g->outputs = ir_arena_grow(g->arena, g->outputs, sizeof(ValueId) * (size_t)g->n_outputs,
+                               sizeof(ValueId) * (size_t)(g->n_outputs + 1));
+    g->output_names =
+        ir_arena_grow(g->arena, g->output_names, sizeof(char *) * (size_t)g->n_outputs,
+                      sizeof(char *) * (size_t)(g->n_outputs + 1));
     g->outputs[g->n_outputs++] = v;
     g->values[v].is_output = true;
 }
@@ -215,7 +216,7 @@ void ir_output_add(Graph *g, ValueId v)
 void ir_output_set_name(Graph *g, int k, const char *name)
 {
     SLIMC_ASSERT(k >= 0 && k < g->n_outputs);
-    g->output_names[k] = name ? arena_strdup(g->arena, name) : NULL;
+    g->output_names[k] = name ? ir_arena_strdup(g->arena, name) : NULL;
 }
 
 NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,
@@ -224,24 +225,25 @@ NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const Valu
     SLIMC_ASSERT((unsigned)op < IR_NUM_OPS);
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
-        g->nodes = arena_grow(g->arena, g->nodes, sizeof(Node) * (size_t)g->n_nodes,
-                              sizeof(Node) * (size_t)cap);
+        g->nodes = ir_arena_grow(g->arena, g->nodes, sizeof(Node) * (size_t)g->n_nodes,
+                                 sizeof(Node) * (size_t)cap);
         g->cap_nodes = cap;
     }
     NodeId id = g->n_nodes++;
     Node *n = &g->nodes[id];
     memset(n, 0, sizeof *n);
     n->op = op;
-    n->name = arena_strdup(g->arena, name ? name : ir_ops[op].name);
+    n->name = ir_arena_strdup(g->arena, name ? name : ir_ops[op].name);
     n->loc = loc;
     n->n_inputs = n_inputs;
-    n->inputs = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_inputs ? n_inputs : 1));
+    n->inputs = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_inputs ? n_inputs : 1));
     if (n_inputs)
         memcpy(n->inputs, inputs, sizeof(ValueId) * (size_t)n_inputs);
     n->n_outputs = n_outputs;
-    n->outputs = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_outputs ? n_outputs : 1));
+    n->outputs = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_outputs ? n_outputs : 1));
     for (int i = 0; i < n_outputs; i++) {
-        const char *vname = n_outputs == 1 ? n->name : arena_printf(g->arena, "%s.%d", n->name, i);
+        const char *vname =
+            n_outputs == 1 ? n->name : ir_arena_printf(g->arena, "%s.%d", n->name, i);
         Type t = {.dtype = IR_F32, .shape = {.rank = -1}};
         ValueId v = add_value(g, vname, IR_VALUE_TEMP, t, loc);
         g->values[v].producer = id;
@@ -256,10 +258,10 @@ static Attr *attr_slot(Graph *g, NodeId id, const char *name)
     for (int i = 0; i < n->n_attrs; i++)
         if (strcmp(n->attrs[i].name, name) == 0)
             return &n->attrs[i];
-    n->attrs = arena_grow(g->arena, n->attrs, sizeof(Attr) * (size_t)n->n_attrs,
-                          sizeof(Attr) * (size_t)(n->n_attrs + 1));
+    n->attrs = ir_arena_grow(g->arena, n->attrs, sizeof(Attr) * (size_t)n->n_attrs,
+                             sizeof(Attr) * (size_t)(n->n_attrs + 1));
     Attr *a = &n->attrs[n->n_attrs++];
-    a->name = arena_strdup(g->arena, name);
+    a->name = ir_arena_strdup(g->arena, name);
     return a;
 }
 
@@ -273,7 +275,7 @@ void ir_node_set_int(Graph *g, NodeId n, const char *attr, int64_t v)
 void ir_node_set_ints(Graph *g, NodeId n, const char *attr, const int64_t *v, int count)
 {
     Attr *a = attr_slot(g, n, attr);
-    int64_t *copy = arena_alloc(g->arena, sizeof(int64_t) * (size_t)(count ? count : 1));
+    int64_t *copy = ir_arena_alloc(g->arena, sizeof(int64_t) * (size_t)(count ? count : 1));
     if (count)
         memcpy(copy, v, sizeof(int64_t) * (size_t)count);
     a->kind = IR_ATTR_INTS;
@@ -559,8 +561,8 @@ bool ir_infer_node(Graph *g, NodeId id, Diag *d)
     Node *n = &g->nodes[id];
     const OpInfo *info = &ir_ops[n->op];
     if (n->n_inputs < info->min_inputs || n->n_inputs > info->max_inputs) {
-        diag_error(d, n->loc, "%s '%s' takes %d to %d inputs, got %d", info->name, n->name,
-                   info->min_inputs, info->max_inputs, n->n_inputs);
+        ir_diag_error(d, n->loc, "%s '%s' takes %d to %d inputs, got %d", info->name, n->name,
+                      info->min_inputs, info->max_inputs, n->n_inputs);
         for (int i = 0; i < n->n_outputs; i++)
             g->values[n->outputs[i]].type.shape.rank = -1;
         return false;

@@ -70,8 +70,8 @@ bool ir_check_memory(double bytes, uint64_t limit, const char *what, SrcLoc loc,
     if (limit == 0 || bytes <= (double)limit)
         return true;
     char b[32], l[32];
-    diag_error(d, loc, "%s of %s exceeds the memory limit (%s; --max-memory raises it)", what,
-               ir_bytes_str(bytes, b, sizeof b), ir_bytes_str((double)limit, l, sizeof l));
+    ir_diag_error(d, loc, "%s of %s exceeds the memory limit (%s; --max-memory raises it)", what,
+                  ir_bytes_str(bytes, b, sizeof b), ir_bytes_str((double)limit, l, sizeof l));
     return false;
 }
 

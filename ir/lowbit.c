@@ -22,8 +22,8 @@ static bool bad(const Graph *g, const Node *n, int i, const char *want, Diag *d)
     const Type *t = type_of(g, n, i);
     if (t)
         ir_type_str(g, t, b, sizeof b);
-    diag_error(d, n->loc, "%s '%s': input %d must be %s, got %s", ir_ops[n->op].name, n->name, i,
-               want, b);
+    ir_diag_error(d, n->loc, "%s '%s': input %d must be %s, got %s", ir_ops[n->op].name, n->name, i,
+                  want, b);
     return false;
 }
 
@@ -44,8 +44,8 @@ static bool x_and_w(Graph *g, Node *n, int64_t *o, int64_t *k, Diag *d)
     *k = w->shape.d[1].c;
     if (!ir_dim_eq(x->shape.d[x->shape.rank - 1], ir_dim(*k))) {
         char b[160];
-        diag_error(d, n->loc, "%s '%s': the input's last dimension must be %lld, got %s",
-                   ir_ops[n->op].name, n->name, (long long)*k, ir_type_str(g, x, b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': the input's last dimension must be %lld, got %s",
+                      ir_ops[n->op].name, n->name, (long long)*k, ir_type_str(g, x, b, sizeof b));
         return false;
     }
     return true;
@@ -103,9 +103,10 @@ bool ir_shape_wlinear(Graph *g, Node *n, Diag *d)
     const Type *sc = type_of(g, n, 2);
     if (wdt == IR_I8 || wdt == IR_I4) {
         if (group < 1 || k % group || (wdt == IR_I4 && (group % 2 || k % 2))) {
-            diag_error(d, n->loc,
-                       "wlinear '%s': group=%lld must divide K=%lld (and be even for i4 weights)",
-                       n->name, (long long)group, (long long)k);
+            ir_diag_error(
+                d, n->loc,
+                "wlinear '%s': group=%lld must divide K=%lld (and be even for i4 weights)", n->name,
+                (long long)group, (long long)k);
             return false;
         }
         if (!sc || sc->dtype != IR_F32 || sc->shape.rank != 2 ||
@@ -140,8 +141,8 @@ bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
     if (type_of(g, n, 1)->dtype != IR_I8)
         return bad(g, n, 1, "an i8 [O, K] weight", d);
     if (!packed && k > DQ_MAX_K) {
-        diag_error(d, n->loc, "dqlinear '%s': K=%lld is over the %d this version handles", n->name,
-                   (long long)k, DQ_MAX_K);
+        ir_diag_error(d, n->loc, "dqlinear '%s': K=%lld is over the %d this version handles",
+                      n->name, (long long)k, DQ_MAX_K);
         return false;
     }
     if (!is_vec(type_of(g, n, 2), IR_F32, o))

@@ -180,7 +180,7 @@ void ir_print_dot(const Graph *g, FILE *out)
     fputs("digraph \"", out);
     dot_text(out, g->name);
     fputs("\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n", out);
-    int *uses = arena_alloc(g->arena, sizeof *uses * ((size_t)g->n_values + 1));
+    int *uses = ir_arena_alloc(g->arena, sizeof *uses * ((size_t)g->n_values + 1));
     ir_uses(g, uses, NULL); /* one sweep, not one a value */
     for (int i = 0; i < g->n_values; i++) {
         const Value *v = &g->values[i];

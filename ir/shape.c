@@ -44,9 +44,9 @@ static bool need_float(Graph *g, Node *n, int i, Diag *d)
     const Type *t = in_type(g, n, i);
     if (t && (t->quant ? t->dtype != IR_F32 : !ir_op_takes_dtype(n->op, t->dtype))) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': operand %s must be %s in this version of slimc",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b),
-                   ir_op_takes_dtype(n->op, IR_F32) ? "f32" : "an integer");
+        ir_diag_error(d, n->loc, "%s '%s': operand %s must be %s in this version of slimc",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b),
+                      ir_op_takes_dtype(n->op, IR_F32) ? "f32" : "an integer");
         return false;
     }
     return true;
@@ -57,8 +57,8 @@ static bool need_rank(Graph *g, Node *n, int i, int rank, const char *what, Diag
     const Type *t = in_type(g, n, i);
     if (t->shape.rank != rank) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name, n->name,
-                   what, rank, describe(g, n->inputs[i], b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name,
+                      n->name, what, rank, describe(g, n->inputs[i], b, sizeof b));
         return false;
     }
     return true;
@@ -69,8 +69,8 @@ static bool need_static(Graph *g, Node *n, int i, int dim, const char *what, Dia
     const Type *t = in_type(g, n, i);
     if (!ir_dim_static(t->shape.d[dim])) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': the %s of %s must be a fixed size, not symbolic",
-                   ir_ops[n->op].name, n->name, what, describe(g, n->inputs[i], b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': the %s of %s must be a fixed size, not symbolic",
+                      ir_ops[n->op].name, n->name, what, describe(g, n->inputs[i], b, sizeof b));
         return false;
     }
     return true;
@@ -91,8 +91,9 @@ SHAPE_FN(same)
         int r = t->shape.rank;
         if (axis < -r || axis >= r || r == 0) {
             char b[256];
-            diag_error(d, n->loc, "%s '%s': axis %lld is out of range for %s", ir_ops[n->op].name,
-                       n->name, (long long)axis, describe(g, n->inputs[0], b, sizeof b));
+            ir_diag_error(d, n->loc, "%s '%s': axis %lld is out of range for %s",
+                          ir_ops[n->op].name, n->name, (long long)axis,
+                          describe(g, n->inputs[0], b, sizeof b));
             return false;
         }
     }
@@ -125,16 +126,16 @@ SHAPE_FN(broadcast)
     Shape out;
     if (!broadcast(&in_type(g, n, 0)->shape, &in_type(g, n, 1)->shape, &out)) {
         char a[256], b[256];
-        diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
-                   n->name, describe(g, n->inputs[0], a, sizeof a),
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
+                      n->name, describe(g, n->inputs[0], a, sizeof a),
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (in_type(g, n, 0)->dtype != in_type(g, n, 1)->dtype) {
         char a[256], b[256];
-        diag_error(d, n->loc, "%s '%s': operands of different dtypes: %s and %s",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[0], a, sizeof a),
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': operands of different dtypes: %s and %s",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[0], a, sizeof a),
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     set_out(g, n, 0, in_type(g, n, 0)->dtype, &out);
@@ -178,47 +179,51 @@ SHAPE_FN(conv2d)
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
     char a[256], b[256];
     if (groups < 1 || c % groups || o % groups) {
-        diag_error(d, n->loc,
-                   "conv2d '%s': groups=%lld must divide the input channels (%lld) and the output "
-                   "channels (%lld)",
-                   n->name, (long long)groups, (long long)c, (long long)o);
+        ir_diag_error(
+            d, n->loc,
+            "conv2d '%s': groups=%lld must divide the input channels (%lld) and the output "
+            "channels (%lld)",
+            n->name, (long long)groups, (long long)c, (long long)o);
         return false;
     }
     int64_t want_c;
     if (!ir_ckd_mul_i64(ci, groups, &want_c))
         want_c = INT64_MAX; /* cannot equal c: the input's size was checked */
     if (want_c != c) {
-        diag_error(d, n->loc,
-                   "conv2d '%s': the input has %lld channels but the weight expects %lld "
-                   "(groups=%lld): input %s, weight %s",
-                   n->name, (long long)c, (long long)want_c, (long long)groups,
-                   describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc,
+                      "conv2d '%s': the input has %lld channels but the weight expects %lld "
+                      "(groups=%lld): input %s, weight %s",
+                      n->name, (long long)c, (long long)want_c, (long long)groups,
+                      describe(g, n->inputs[0], a, sizeof a),
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)
         if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0) {
-            diag_error(d, n->loc, "conv2d '%s': stride and dilation must be >= 1 and padding >= 0",
-                       n->name);
+            ir_diag_error(d, n->loc,
+                          "conv2d '%s': stride and dilation must be >= 1 and padding >= 0",
+                          n->name);
             return false;
         }
     if (kh < 1 || kw < 1) { /* an empty kernel: ORT refuses it, it would sum nothing */
-        diag_error(d, n->loc, "conv2d '%s': the weight's kernel is empty: %s", n->name,
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "conv2d '%s': the weight's kernel is empty: %s", n->name,
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
-            diag_error(d, n->loc, "conv2d '%s': the bias must be f32[%lld], got %s", n->name,
-                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            ir_diag_error(d, n->loc, "conv2d '%s': the bias must be f32[%lld], got %s", n->name,
+                          (long long)o, describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
     int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
     int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
     if (h < 1 || w < 1) {
-        diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
-                   n->name, (long long)kh, (long long)kw, describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
+                      n->name, (long long)kh, (long long)kw,
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
@@ -234,25 +239,25 @@ SHAPE_FN(linear)
     const Shape *x = &in_type(g, n, 0)->shape;
     char a[256], b[256];
     if (x->rank < 1) {
-        diag_error(d, n->loc, "linear '%s': the input must have rank >= 1, got %s", n->name,
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "linear '%s': the input must have rank >= 1, got %s", n->name,
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     bool tr = ir_attr_w_transposed(n) != 0;
     int64_t k = dim_of(g, n, 1, tr ? 0 : 1), o = dim_of(g, n, 1, tr ? 1 : 0);
     if (!ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
-        diag_error(d, n->loc,
-                   "linear '%s': the input's last dimension must be %lld (the layer's "
-                   "in-features), got %s with weight %s",
-                   n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a),
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc,
+                      "linear '%s': the input's last dimension must be %lld (the layer's "
+                      "in-features), got %s with weight %s",
+                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a),
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
-            diag_error(d, n->loc, "linear '%s': the bias must be f32[%lld], got %s", n->name,
-                       (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            ir_diag_error(d, n->loc, "linear '%s': the bias must be f32[%lld], got %s", n->name,
+                          (long long)o, describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
@@ -269,9 +274,9 @@ SHAPE_FN(matmul)
     Shape a = in_type(g, n, 0)->shape, b = in_type(g, n, 1)->shape;
     char sa[256], sb[256];
     if (a.rank < 1 || b.rank < 1) {
-        diag_error(d, n->loc, "matmul '%s': operands must have rank >= 1: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa),
-                   describe(g, n->inputs[1], sb, sizeof sb));
+        ir_diag_error(d, n->loc, "matmul '%s': operands must have rank >= 1: %s and %s", n->name,
+                      describe(g, n->inputs[0], sa, sizeof sa),
+                      describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     bool a_vec = a.rank == 1, b_vec = b.rank == 1;
@@ -285,18 +290,18 @@ SHAPE_FN(matmul)
         b.rank = 2;
     }
     if (!ir_dim_eq(a.d[a.rank - 1], b.d[b.rank - 2])) {
-        diag_error(d, n->loc, "matmul '%s': inner dimensions differ: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa),
-                   describe(g, n->inputs[1], sb, sizeof sb));
+        ir_diag_error(d, n->loc, "matmul '%s': inner dimensions differ: %s and %s", n->name,
+                      describe(g, n->inputs[0], sa, sizeof sa),
+                      describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape ba = {a.rank - 2, {{0}}}, bb = {b.rank - 2, {{0}}}, batch;
     memcpy(ba.d, a.d, sizeof(Dim) * (size_t)ba.rank);
     memcpy(bb.d, b.d, sizeof(Dim) * (size_t)bb.rank);
     if (!broadcast(&ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
-        diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s", n->name,
-                   describe(g, n->inputs[0], sa, sizeof sa),
-                   describe(g, n->inputs[1], sb, sizeof sb));
+        ir_diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s",
+                      n->name, describe(g, n->inputs[0], sa, sizeof sa),
+                      describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape out = batch;
@@ -319,7 +324,8 @@ SHAPE_FN(pool2d)
         return false;
     int64_t k[2], s[2], p[2], dil[2];
     if (!ir_attr_kernel_or(n, k, 2, 0)) {
-        diag_error(d, n->loc, "%s '%s': the kernel size is missing", ir_ops[n->op].name, n->name);
+        ir_diag_error(d, n->loc, "%s '%s': the kernel size is missing", ir_ops[n->op].name,
+                      n->name);
         return false;
     }
     if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0)
@@ -329,14 +335,15 @@ SHAPE_FN(pool2d)
     bool ceil_mode = ir_attr_ceil_mode(n) != 0;
     for (int i = 0; i < 2; i++) {
         if (k[i] < 1 || s[i] < 1 || dil[i] < 1 || p[i] < 0) {
-            diag_error(d, n->loc, "%s '%s': kernel, stride and dilation must be >= 1, padding >= 0",
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(d, n->loc,
+                          "%s '%s': kernel, stride and dilation must be >= 1, padding >= 0",
+                          ir_ops[n->op].name, n->name);
             return false;
         }
         if (p[i] > k[i] / 2) { /* p * 2 > k, without overflow */
-            diag_error(d, n->loc,
-                       "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
-                       ir_ops[n->op].name, n->name, (long long)p[i], (long long)k[i]);
+            ir_diag_error(d, n->loc,
+                          "%s '%s': padding (%lld) must be at most half the kernel size (%lld)",
+                          ir_ops[n->op].name, n->name, (long long)p[i], (long long)k[i]);
             return false;
         }
     }
@@ -344,9 +351,9 @@ SHAPE_FN(pool2d)
     int64_t w = window_out(dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
     if (h < 1 || w < 1) {
         char a[256];
-        diag_error(d, n->loc, "%s '%s': the %lldx%lld window does not fit the input %s",
-                   ir_ops[n->op].name, n->name, (long long)k[0], (long long)k[1],
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "%s '%s': the %lldx%lld window does not fit the input %s",
+                      ir_ops[n->op].name, n->name, (long long)k[0], (long long)k[1],
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     const Shape *x = &in_type(g, n, 0)->shape;
@@ -371,9 +378,9 @@ SHAPE_FN(flatten)
         end += r;
     char a[256];
     if (start < 0 || start >= r || end < 0 || end >= r || start > end) {
-        diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s", n->name,
-                   (long long)ir_attr_start_dim(n), (long long)ir_attr_end_dim(n),
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s",
+                      n->name, (long long)ir_attr_start_dim(n), (long long)ir_attr_end_dim(n),
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     Shape out = {0, {{0}}};
@@ -382,8 +389,9 @@ SHAPE_FN(flatten)
     Dim m = ir_dim(1);
     for (int64_t i = start; i <= end; i++)
         if (!ir_dim_mul(m, t->shape.d[i], &m)) {
-            diag_error(d, n->loc, "flatten '%s': cannot flatten %s (a symbol would appear twice)",
-                       n->name, describe(g, n->inputs[0], a, sizeof a));
+            ir_diag_error(d, n->loc,
+                          "flatten '%s': cannot flatten %s (a symbol would appear twice)", n->name,
+                          describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     out.d[out.rank++] = m;
@@ -401,14 +409,15 @@ SHAPE_FN(reshape)
     const Attr *at = ir_node_attr_id(n, IR_A_shape);
     char a[256];
     if (!at || at->kind != IR_ATTR_INTS || at->n_ints > IR_MAX_RANK) {
-        diag_error(d, n->loc, "reshape '%s': the target shape is missing or has more than %d dims",
-                   n->name, IR_MAX_RANK);
+        ir_diag_error(d, n->loc,
+                      "reshape '%s': the target shape is missing or has more than %d dims", n->name,
+                      IR_MAX_RANK);
         return false;
     }
     Dim total, known = ir_dim(1);
     if (!ir_shape_numel(&t->shape, &total)) {
-        diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     Shape out = {at->n_ints, {{0}}};
@@ -417,7 +426,7 @@ SHAPE_FN(reshape)
         int64_t v = at->ints[i];
         if (v == -1) {
             if (infer >= 0) {
-                diag_error(d, n->loc, "reshape '%s': only one dimension may be -1", n->name);
+                ir_diag_error(d, n->loc, "reshape '%s': only one dimension may be -1", n->name);
                 return false;
             }
             infer = i;
@@ -428,7 +437,7 @@ SHAPE_FN(reshape)
         else if (v >= 0)
             out.d[i] = ir_dim(v);
         else {
-            diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
+            ir_diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
             return false;
         }
         if (!ir_dim_mul(known, out.d[i], &known))
@@ -452,8 +461,8 @@ mismatch : {
             shown.d[i] = (Dim){-1, 0};
     Type tt = {t->dtype, shown, NULL};
     ir_type_str(g, &tt, want, sizeof want);
-    diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)", n->name,
-               describe(g, n->inputs[0], a, sizeof a), want);
+    ir_diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)",
+                  n->name, describe(g, n->inputs[0], a, sizeof a), want);
     return false;
 }
 }
@@ -465,19 +474,19 @@ SHAPE_FN(batch_norm)
     if (!need_float(g, n, 0, d))
         return false;
     if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1])) {
-        diag_error(d, n->loc,
-                   "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s", n->name,
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc,
+                      "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s",
+                      n->name, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < 5; i++) {
         const Type *p = in_type(g, n, i);
         if (!p || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1]) ||
             p->dtype != IR_F32) {
-            diag_error(d, n->loc,
-                       "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
-                       n->name, p ? describe(g, n->inputs[i], b, sizeof b) : "(missing)",
-                       (long long)t->shape.d[1].c, describe(g, n->inputs[0], a, sizeof a));
+            ir_diag_error(d, n->loc,
+                          "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+                          n->name, p ? describe(g, n->inputs[i], b, sizeof b) : "(missing)",
+                          (long long)t->shape.d[1].c, describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
@@ -493,8 +502,8 @@ SHAPE_FN(layer_norm)
         return false;
     int64_t k = ir_attr_normalized_ndim(n);
     if (k < 1 || k > t->shape.rank) {
-        diag_error(d, n->loc, "layer_norm '%s': cannot normalize the last %lld dims of %s", n->name,
-                   (long long)k, describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "layer_norm '%s': cannot normalize the last %lld dims of %s",
+                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < n->n_inputs; i++) {
@@ -505,10 +514,10 @@ SHAPE_FN(layer_norm)
         for (int j = 0; ok && j < k; j++)
             ok = ir_dim_eq(p->shape.d[j], t->shape.d[t->shape.rank - k + j]);
         if (!ok) {
-            diag_error(d, n->loc,
-                       "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
-                       n->name, describe(g, n->inputs[i], b, sizeof b), (long long)k,
-                       describe(g, n->inputs[0], a, sizeof a));
+            ir_diag_error(d, n->loc,
+                          "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
+                          n->name, describe(g, n->inputs[i], b, sizeof b), (long long)k,
+                          describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
@@ -521,18 +530,18 @@ SHAPE_FN(embedding)
     const Type *idx = in_type(g, n, 0), *w = in_type(g, n, 1);
     char a[256], b[256];
     if (idx->dtype != IR_I64 && idx->dtype != IR_I32) {
-        diag_error(d, n->loc, "embedding '%s': indices must be i64 or i32, got %s", n->name,
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "embedding '%s': indices must be i64 or i32, got %s", n->name,
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     if (w->shape.rank != 2 || !need_float(g, n, 1, d)) {
-        diag_error(d, n->loc, "embedding '%s': the table must be f32[num, dim], got %s", n->name,
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "embedding '%s': the table must be f32[num, dim], got %s", n->name,
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (idx->shape.rank + 1 > IR_MAX_RANK) {
-        diag_error(d, n->loc, "embedding '%s': indices of rank %d are too many", n->name,
-                   idx->shape.rank);
+        ir_diag_error(d, n->loc, "embedding '%s': indices of rank %d are too many", n->name,
+                      idx->shape.rank);
         return false;
     }
     Shape out = idx->shape;
@@ -547,8 +556,8 @@ SHAPE_FN(embedding)
 static bool bad_attr(Graph *g, Node *n, int i, Diag *d, const char *what)
 {
     char a[256];
-    diag_error(d, n->loc, "%s '%s': %s for %s", ir_ops[n->op].name, n->name, what,
-               describe(g, n->inputs[i], a, sizeof a));
+    ir_diag_error(d, n->loc, "%s '%s': %s for %s", ir_ops[n->op].name, n->name, what,
+                  describe(g, n->inputs[i], a, sizeof a));
     return false;
 }
 
@@ -566,16 +575,16 @@ SHAPE_FN(compare)
     const Type *a = in_type(g, n, 0), *b = in_type(g, n, 1);
     char sa[256], sb[256];
     if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
-        diag_error(d, n->loc, "%s '%s': operands must have one (unquantized) dtype: %s and %s",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[0], sa, sizeof sa),
-                   describe(g, n->inputs[1], sb, sizeof sb));
+        ir_diag_error(d, n->loc, "%s '%s': operands must have one (unquantized) dtype: %s and %s",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[0], sa, sizeof sa),
+                      describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape out;
     if (!broadcast(&a->shape, &b->shape, &out)) {
-        diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
-                   n->name, describe(g, n->inputs[0], sa, sizeof sa),
-                   describe(g, n->inputs[1], sb, sizeof sb));
+        ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
+                      n->name, describe(g, n->inputs[0], sa, sizeof sa),
+                      describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     set_out(g, n, 0, IR_BOOL, &out);
@@ -589,17 +598,17 @@ SHAPE_FN(where)
     if (c->dtype != IR_BOOL)
         return bad_attr(g, n, 0, d, "the condition must be bool");
     if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
-        diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s", n->name,
-                   describe(g, n->inputs[1], s1, sizeof s1),
-                   describe(g, n->inputs[2], s2, sizeof s2));
+        ir_diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s",
+                      n->name, describe(g, n->inputs[1], s1, sizeof s1),
+                      describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
     Shape t, out;
     if (!broadcast(&a->shape, &b->shape, &t) || !broadcast(&c->shape, &t, &out)) {
-        diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
-                   describe(g, n->inputs[0], s0, sizeof s0),
-                   describe(g, n->inputs[1], s1, sizeof s1),
-                   describe(g, n->inputs[2], s2, sizeof s2));
+        ir_diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
+                      describe(g, n->inputs[0], s0, sizeof s0),
+                      describe(g, n->inputs[1], s1, sizeof s1),
+                      describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
     set_out(g, n, 0, a->dtype, &out);
@@ -642,18 +651,18 @@ SHAPE_FN(group_norm)
         return bad_attr(g, n, 0, d, "the input must be [N, C, ...] with a fixed C");
     int64_t c = t->shape.d[1].c;
     if (groups < 1 || c % groups) {
-        diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s",
-                   n->name, (long long)groups, describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s",
+                      n->name, (long long)groups, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < n->n_inputs; i++) {
         const Type *p = in_type(g, n, i);
         if (p &&
             (p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], ir_dim(c)) || p->dtype != IR_F32)) {
-            diag_error(d, n->loc,
-                       "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
-                       n->name, describe(g, n->inputs[i], b, sizeof b), (long long)c,
-                       describe(g, n->inputs[0], a, sizeof a));
+            ir_diag_error(d, n->loc,
+                          "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+                          n->name, describe(g, n->inputs[i], b, sizeof b), (long long)c,
+                          describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
@@ -788,10 +797,10 @@ SHAPE_FN(expand)
             tt.shape.rank = at->n_ints;
             for (int k = i + 1; k < at->n_ints; k++)
                 tt.shape.d[k] = ir_dim(at->ints[k] > 0 ? at->ints[k] : 1);
-            diag_error(d, n->loc,
-                       "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)",
-                       n->name, describe(g, n->inputs[0], a, sizeof a),
-                       ir_type_str(g, &tt, ws, sizeof ws), i);
+            ir_diag_error(d, n->loc,
+                          "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)",
+                          n->name, describe(g, n->inputs[0], a, sizeof a),
+                          ir_type_str(g, &tt, ws, sizeof ws), i);
             return false;
         }
         out.d[i] = want;
@@ -878,10 +887,11 @@ SHAPE_FN(concat)
             return bad_attr(g, n, i, d, "the concatenated size overflows");
         if (!ok) {
             char a[256], b[256];
-            diag_error(d, n->loc,
-                       "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
-                       n->name, describe(g, n->inputs[0], a, sizeof a),
-                       describe(g, n->inputs[i], b, sizeof b), (long long)ax);
+            ir_diag_error(
+                d, n->loc,
+                "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
+                n->name, describe(g, n->inputs[0], a, sizeof a),
+                describe(g, n->inputs[i], b, sizeof b), (long long)ax);
             return false;
         }
         out.d[ax] = sum;
@@ -946,25 +956,26 @@ SHAPE_FN(conv_transpose2d)
     int64_t c = dim_of(g, n, 0, 1), wc = dim_of(g, n, 1, 0), og = dim_of(g, n, 1, 1);
     char a[256], b[256];
     if (groups < 1 || c % groups || wc != c) {
-        diag_error(d, n->loc,
-                   "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) "
-                   "expects %lld: input %s, weight %s",
-                   n->name, (long long)c, (long long)groups, (long long)wc,
-                   describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(
+            d, n->loc,
+            "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) "
+            "expects %lld: input %s, weight %s",
+            n->name, (long long)c, (long long)groups, (long long)wc,
+            describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (dim_of(g, n, 1, 2) < 1 || dim_of(g, n, 1, 3) < 1) {
-        diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)
         if (stride[i] < 1 || dil[i] < 1 || pad[i] < 0 || opad[i] < 0 ||
             (opad[i] >= stride[i] && opad[i] >= dil[i])) {
-            diag_error(d, n->loc,
-                       "conv_transpose2d '%s': stride and dilation must be >= 1, padding >= 0, "
-                       "output_padding smaller than stride or dilation",
-                       n->name);
+            ir_diag_error(d, n->loc,
+                          "conv_transpose2d '%s': stride and dilation must be >= 1, padding >= 0, "
+                          "output_padding smaller than stride or dilation",
+                          n->name);
             return false;
         }
     int64_t o;
@@ -973,8 +984,8 @@ SHAPE_FN(conv_transpose2d)
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
         const Type *bt = in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o)) || bt->dtype != IR_F32) {
-            diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s",
-                       n->name, (long long)o, describe(g, n->inputs[2], b, sizeof b));
+            ir_diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s",
+                          n->name, (long long)o, describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
@@ -1000,8 +1011,8 @@ static bool need_dtype(Graph *g, Node *n, int i, DType dt, Diag *d)
     const Type *t = in_type(g, n, i);
     if (t && t->dtype != dt) {
         char b[256];
-        diag_error(d, n->loc, "%s '%s': operand %s must be %s", ir_ops[n->op].name, n->name,
-                   describe(g, n->inputs[i], b, sizeof b), ir_dtype_name(dt));
+        ir_diag_error(d, n->loc, "%s '%s': operand %s must be %s", ir_ops[n->op].name, n->name,
+                      describe(g, n->inputs[i], b, sizeof b), ir_dtype_name(dt));
         return false;
     }
     return true;
@@ -1015,8 +1026,8 @@ static bool quant_attrs_ok(Graph *g, Node *n, IrAttrId scale_id, IrAttrId zp_id,
     double s = ir_attr_float(n, scale, 0.0);
     int64_t z = ir_attr_int(n, zp, 0);
     if (!(s > 0.0) || s > 1e30 || z < 0 || z > 255) {
-        diag_error(d, n->loc, "%s '%s': needs %s > 0 and %s in [0, 255], got %g and %lld",
-                   ir_ops[n->op].name, n->name, scale, zp, s, (long long)z);
+        ir_diag_error(d, n->loc, "%s '%s': needs %s > 0 and %s in [0, 255], got %g and %lld",
+                      ir_ops[n->op].name, n->name, scale, zp, s, (long long)z);
         return false;
     }
     return true;
@@ -1049,9 +1060,9 @@ static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
             continue;
         if (t->dtype != dts[i - 2] || t->shape.rank != 1 || !ir_dim_eq(t->shape.d[0], ir_dim(o))) {
             char b[256];
-            diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name,
-                       n->name, what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o,
-                       describe(g, n->inputs[i], b, sizeof b));
+            ir_diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name,
+                          n->name, what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o,
+                          describe(g, n->inputs[i], b, sizeof b));
             return false;
         }
     }
@@ -1075,8 +1086,8 @@ SHAPE_FN(qconv2d)
     int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
     if (groups < 1 || c % groups || o % groups || c / groups != ci || stride[0] < 1 ||
         stride[1] < 1 || dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
-        diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
-                   n->name);
+        ir_diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
+                      n->name);
         return false;
     }
     if (!qparams_ok(g, n, o, d))
@@ -1084,7 +1095,7 @@ SHAPE_FN(qconv2d)
     int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
     int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
     if (h < 1 || w < 1) {
-        diag_error(d, n->loc, "qconv2d '%s': the kernel does not fit the input", n->name);
+        ir_diag_error(d, n->loc, "qconv2d '%s': the kernel does not fit the input", n->name);
         return false;
     }
     Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
@@ -1106,15 +1117,15 @@ SHAPE_FN(qlinear)
         if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != o / 16 + (o % 16 != 0) ||
             dim_of(g, n, 1, 1) != ir_qpack_rows(k) || dim_of(g, n, 1, 2) != 64) {
             char b[256];
-            diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
-                       n->name, describe(g, n->inputs[1], b, sizeof b), (long long)o);
+            ir_diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
+                          n->name, describe(g, n->inputs[1], b, sizeof b), (long long)o);
             return false;
         }
     }
     if (x->rank < 1 || !ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
         char a[256];
-        diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s",
-                   n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s",
+                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     if (!qparams_ok(g, n, o, d))

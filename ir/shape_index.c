@@ -53,8 +53,8 @@ static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
 static bool fail(Graph *g, Node *n, int i, Diag *d, const char *what)
 {
     char b[256];
-    diag_error(d, n->loc, "%s '%s': %s: %s", ir_ops[n->op].name, n->name, what,
-               describe(g, n->inputs[i], b, sizeof b));
+    ir_diag_error(d, n->loc, "%s '%s': %s: %s", ir_ops[n->op].name, n->name, what,
+                  describe(g, n->inputs[i], b, sizeof b));
     return false;
 }
 
@@ -169,9 +169,9 @@ SHAPE_FN(scatter_elements)
         return fail(g, n, 1, d, "indices must have the data's rank (1 or more)");
     if (!ir_shape_eq(&ix->shape, &up->shape)) {
         char a[256], b[256];
-        diag_error(d, n->loc, "%s '%s': updates %s must have the shape of the indices %s",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[2], a, sizeof a),
-                   describe(g, n->inputs[1], b, sizeof b));
+        ir_diag_error(d, n->loc, "%s '%s': updates %s must have the shape of the indices %s",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[2], a, sizeof a),
+                      describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (up->dtype != x->dtype)
@@ -221,9 +221,9 @@ SHAPE_FN(mod)
     Shape out;
     if (a->dtype != b->dtype || !broadcast(&a->shape, &b->shape, &out)) {
         char x[256], y[256];
-        diag_error(d, n->loc, "%s '%s': operands must have one dtype and broadcast: %s and %s",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[0], x, sizeof x),
-                   describe(g, n->inputs[1], y, sizeof y));
+        ir_diag_error(d, n->loc, "%s '%s': operands must have one dtype and broadcast: %s and %s",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[0], x, sizeof x),
+                      describe(g, n->inputs[1], y, sizeof y));
         return false;
     }
     set_out(g, n, a->dtype, &out);
@@ -269,9 +269,9 @@ SHAPE_FN(grid_sample)
     if (gr->shape.rank != s + 2 || !ir_dim_eq(gr->shape.d[s + 1], ir_dim(s)) ||
         !ir_dim_eq(gr->shape.d[0], x->shape.d[0])) {
         char a[256], b[256];
-        diag_error(d, n->loc, "%s '%s': the grid %s must be [N, O1..O%d, %d] for the input %s",
-                   ir_ops[n->op].name, n->name, describe(g, n->inputs[1], b, sizeof b), s, s,
-                   describe(g, n->inputs[0], a, sizeof a));
+        ir_diag_error(d, n->loc, "%s '%s': the grid %s must be [N, O1..O%d, %d] for the input %s",
+                      ir_ops[n->op].name, n->name, describe(g, n->inputs[1], b, sizeof b), s, s,
+                      describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     int64_t mode = ir_attr_mode_or(n, 1), pad = ir_attr_padding_mode(n);

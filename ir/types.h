@@ -9,7 +9,7 @@
 #include "runtime/slimc_abi.h" /* weight packing and tiles, shared with the runtime kernels */
 
 /* name, C type in generated code, bits. New dtypes go at the end: a cast's dtype attribute
- * and the public SlimcDType hold these numbers. */
+ * and the public SlimcDType hold these numbers (api/api_internal.h asserts it). */
 #define IR_DTYPES(X)                                                                               \
     X(F64, "f64", "double", 64)                                                                    \
     X(F32, "f32", "float", 32)                                                                     \

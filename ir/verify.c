@@ -42,14 +42,14 @@ bool ir_check_size(const Graph *g, ValueId v, Diag *d)
             ir_dim_str(g, s->d[i], dim, sizeof dim);
         len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%s", i ? " x " : "", dim);
     }
-    diag_error(d, val->loc, "tensor '%s': %s (dims %s, %s)", val->name, fault, dims,
-               ir_dtype_name(val->type.dtype));
+    ir_diag_error(d, val->loc, "tensor '%s': %s (dims %s, %s)", val->name, fault, dims,
+                  ir_dtype_name(val->type.dtype));
     return false;
 }
 
 #define FAIL(...)                                                                                  \
     do {                                                                                           \
-        diag_error(d, (SrcLoc){0}, "internal: IR verifier: " __VA_ARGS__);                         \
+        ir_diag_error(d, (SrcLoc){0}, "internal: IR verifier: " __VA_ARGS__);                      \
         ok = false;                                                                                \
     } while (0)
 

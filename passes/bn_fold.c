@@ -51,8 +51,8 @@ static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
     if (!m || !v || !w || !b)
         return false;
     float eps = (float)ir_attr_eps(bn);
-    *s = arena_alloc(g->arena, sizeof(float) * (size_t)C);
-    *t = arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    *s = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    *t = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
     for (int64_t c = 0; c < C; c++) {
         (*s)[c] = w[c] / sqrtf(v[c] + eps);
         (*t)[c] = b[c] - m[c] * (*s)[c];
@@ -92,13 +92,13 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
     const float *beta = g->values[bn->inputs[4]].data;
 
     bool tr = p->op == IR_OP_LINEAR && ir_attr_w_transposed(p) != 0;
-    float *nw = arena_alloc(g->arena, sizeof(float) * (size_t)wn);
+    float *nw = ir_arena_alloc(g->arena, sizeof(float) * (size_t)wn);
     int64_t per = wn / C; /* elements per output channel */
     for (int64_t i = 0; i < wn; i++) {
         int64_t o = tr ? i % C : i / per; /* [K, N]: channel is the column */
         nw[i] = w[i] * s[o];
     }
-    float *nb = arena_alloc(g->arena, sizeof(float) * (size_t)C);
+    float *nb = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
     for (int64_t o = 0; o < C; o++)
         nb[o] = ((b ? b[o] : 0.0f) - mean[o]) * s[o] + beta[o];
     (void)t;
@@ -106,13 +106,13 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
     Type wt = g->values[wv].type;
     Type bt = {.dtype = IR_F32, .shape = {1, {ir_dim(C)}}};
     const char *pname = g->nodes[p_id].name;
-    ValueId nwv = ir_const_new(g, arena_printf(g->arena, "%s.weight_bn", pname), wt, nw,
+    ValueId nwv = ir_const_new(g, ir_arena_printf(g->arena, "%s.weight_bn", pname), wt, nw,
                                sizeof(float) * (size_t)wn, g->values[wv].loc);
-    ValueId nbv = ir_const_new(g, arena_printf(g->arena, "%s.bias_bn", pname), bt, nb,
+    ValueId nbv = ir_const_new(g, ir_arena_printf(g->arena, "%s.bias_bn", pname), bt, nb,
                                sizeof(float) * (size_t)C, g->nodes[p_id].loc);
     Node *pn = &g->nodes[p_id];
     if (pn->n_inputs < 3) {
-        ValueId *in = arena_alloc(g->arena, sizeof(ValueId) * 3);
+        ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 3);
         memcpy(in, pn->inputs, sizeof(ValueId) * (size_t)pn->n_inputs);
         pn->inputs = in;
         pn->n_inputs = 3;
@@ -149,11 +149,11 @@ static bool lower_to_mul_add(Graph *g, NodeId bn_id)
     const char *name = bn->name;
     SrcLoc loc = bn->loc;
     Type yt = g->values[y].type;
-    ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", name), ct, s,
+    ValueId sv = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", name), ct, s,
                               sizeof(float) * (size_t)C, loc);
-    ValueId tv = ir_const_new(g, arena_printf(g->arena, "%s.shift", name), ct, t,
+    ValueId tv = ir_const_new(g, ir_arena_printf(g->arena, "%s.shift", name), ct, t,
                               sizeof(float) * (size_t)C, loc);
-    ValueId mid = ir_value_new(g, arena_printf(g->arena, "%s.scaled", name), yt, loc);
+    ValueId mid = ir_value_new(g, ir_arena_printf(g->arena, "%s.scaled", name), yt, loc);
     /* the batch_norm node itself becomes the mul */
     Node *mul = &g->nodes[bn_id];
     mul->op = IR_OP_MUL;
@@ -165,7 +165,7 @@ static bool lower_to_mul_add(Graph *g, NodeId bn_id)
     g->values[mid].producer = bn_id;
     ValueId add_in[2] = {mid, tv};
     NodeId add =
-        ir_node_new(g, IR_OP_ADD, arena_printf(g->arena, "%s.shift", name), loc, add_in, 2, 1);
+        ir_node_new(g, IR_OP_ADD, ir_arena_printf(g->arena, "%s.shift", name), loc, add_in, 2, 1);
     ValueId spare = g->nodes[add].outputs[0];
     g->values[spare].producer = IR_NONE; /* unused; dropped by ir_compact */
     g->values[spare].type = yt;
@@ -184,12 +184,12 @@ bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
      * its only use, the lowered one's mul still reads x, and new values are only read by the
      * nodes made with them. */
     int n_uses = g->n_values;
-    int *uses = arena_alloc(g->arena, sizeof *uses * ((size_t)n_uses + 1));
+    int *uses = ir_arena_alloc(g->arena, sizeof *uses * ((size_t)n_uses + 1));
     ir_uses(g, uses, NULL);
     /* Each lowering appends its add; they all move into place (just after their mul) in
      * one sweep at the end. */
     const NodeId n_old = g->n_nodes;
-    NodeId *before = arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
+    NodeId *before = ir_arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
     for (NodeId i = 0; i < n_old; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || n->op != IR_OP_BATCH_NORM || n->n_epilogue ||

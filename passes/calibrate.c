@@ -15,14 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-void qcal_stats_init(QStats *s)
+void pass_qcal_stats_init(QStats *s)
 {
     memset(s, 0, sizeof *s);
     s->min = INFINITY;
     s->max = -INFINITY;
 }
 
-void qcal_observe_range(QStats *s, const float *x, int64_t n)
+void pass_qcal_observe_range(QStats *s, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) {
         double v = x[i];
@@ -41,7 +41,7 @@ static void hist_range(const QStats *s, double *L, double *H)
     *H = s->max > 0 ? s->max : 0;
 }
 
-void qcal_observe_hist(QStats *s, const float *x, int64_t n)
+void pass_qcal_observe_hist(QStats *s, const float *x, int64_t n)
 {
     double L, H;
     hist_range(s, &L, &H);
@@ -123,7 +123,7 @@ static double mse_of(const QStats *s, float lo, float hi)
     int32_t zp;
     double L, H;
     hist_range(s, &L, &H);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_params(lo, hi, &scale, &zp);
     const double bw = (H - L) / QCAL_BINS;
     double err = 0;
     for (int j = 0; j < QCAL_BINS; j++) {
@@ -174,7 +174,7 @@ static double best_fraction(const QStats *s, QMethod m)
     return best_f;
 }
 
-void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
+void pass_qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
 {
     double L, H;
     hist_range(s, &L, &H);
@@ -216,7 +216,7 @@ void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
     *hi = (float)fmin(h, H);
 }
 
-void qcal_params(float lo, float hi, float *scale, int32_t *zp)
+void pass_qcal_params(float lo, float hi, float *scale, int32_t *zp)
 {
     if (lo > 0)
         lo = 0;
@@ -260,8 +260,9 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
 {
     const Shape *s = &g->values[in].type.shape;
     if (s->rank != ndim) {
-        diag_error(d, loc, "quantize: the calibration data has %d dimensions but input '%s' has %d",
-                   ndim, g->values[in].name, s->rank);
+        ir_diag_error(d, loc,
+                      "quantize: the calibration data has %d dimensions but input '%s' has %d",
+                      ndim, g->values[in].name, s->rank);
         return false;
     }
     for (int i = 0; i < ndim; i++) {
@@ -269,19 +270,20 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
         Dim dm = s->d[i];
         if (dm.syms == 0) {
             if (dm.c != want && !(i == 0 && dm.c == shape[0])) {
-                diag_error(d, loc,
-                           "quantize: dimension %d of the calibration data is %lld but input '%s' "
-                           "needs %lld",
-                           i, (long long)shape[i], g->values[in].name, (long long)dm.c);
+                ir_diag_error(
+                    d, loc,
+                    "quantize: dimension %d of the calibration data is %lld but input '%s' "
+                    "needs %lld",
+                    i, (long long)shape[i], g->values[in].name, (long long)dm.c);
                 return false;
             }
             continue;
         }
         int k = __builtin_ctz(dm.syms);
         if ((dm.syms & (dm.syms - 1)) || dm.c != 1 || (syms[k] && syms[k] != want)) {
-            diag_error(d, loc,
-                       "quantize: cannot bind the symbolic dimension %d of input '%s' to %lld", i,
-                       g->values[in].name, (long long)want);
+            ir_diag_error(d, loc,
+                          "quantize: cannot bind the symbolic dimension %d of input '%s' to %lld",
+                          i, g->values[in].name, (long long)want);
             return false;
         }
         syms[k] = want;
@@ -295,13 +297,13 @@ static bool observe(QStats *st, int sweep, const float *x, int64_t n, const char
                     Diag *d)
 {
     if (sweep) {
-        qcal_observe_hist(st, x, n);
+        pass_qcal_observe_hist(st, x, n);
         return true;
     }
-    qcal_observe_range(st, x, n);
+    pass_qcal_observe_range(st, x, n);
     if (isfinite(st->min) && isfinite(st->max))
         return true;
-    diag_error(d, loc, "quantize: activation '%s' is NaN or Inf during calibration", name);
+    ir_diag_error(d, loc, "quantize: activation '%s' is NaN or Inf during calibration", name);
     return false;
 }
 
@@ -346,34 +348,36 @@ static PassExec *runner_compile(const Graph *g, const ValueId *watch, int n_watc
     if (!r || getenv("SLIMC_CALIBRATE_REFERENCE"))
         return NULL;
     Diag d2;
-    diag_init(&d2);
+    ir_diag_init(&d2);
     PassExec *e = r->compile(g, watch, n_watch, &d2);
     if (!e) {
-        const char *t = diag_text(&d2), *nl = strchr(t, '\n');
-        diag_note(d, loc,
-                  "quantize: running the model with the reference evaluator (the JIT "
-                  "failed: %.*s)",
-                  nl ? (int)(nl - t) : (int)strlen(t), t);
+        const char *t = ir_diag_text(&d2), *nl = strchr(t, '\n');
+        ir_diag_note(d, loc,
+                     "quantize: running the model with the reference evaluator (the JIT "
+                     "failed: %.*s)",
+                     nl ? (int)(nl - t) : (int)strlen(t), t);
     }
-    diag_fini(&d2);
+    ir_diag_fini(&d2);
     return e;
 }
 
-bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
-              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc, Diag *d)
+bool pass_qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
+                   const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
+                   Diag *d)
 {
     if (g->n_inputs != 1) {
-        diag_error(d, loc, "quantize: calibration supports models with one input; this one has %d",
-                   g->n_inputs);
+        ir_diag_error(d, loc,
+                      "quantize: calibration supports models with one input; this one has %d",
+                      g->n_inputs);
         return false;
     }
     if (dtype != IR_F32) {
-        diag_error(d, loc, "quantize: the calibration data must be float32, got %s",
-                   ir_dtype_name(dtype));
+        ir_diag_error(d, loc, "quantize: the calibration data must be float32, got %s",
+                      ir_dtype_name(dtype));
         return false;
     }
     if (ndim < 1 || shape[0] < 1) {
-        diag_error(d, loc, "quantize: the calibration set is empty");
+        ir_diag_error(d, loc, "quantize: the calibration set is empty");
         return false;
     }
     const ValueId in = g->inputs[0];
@@ -385,10 +389,10 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     const Shape *is = &g->values[in].type.shape;
     int64_t bs = is->rank > 0 && is->d[0].syms == 0 ? is->d[0].c : 16;
     if (is->rank > 0 && is->d[0].syms == 0 && shape[0] % bs) {
-        diag_error(d, loc,
-                   "quantize: %lld calibration samples do not split into batches of %lld (the "
-                   "input's fixed batch)",
-                   (long long)shape[0], (long long)bs);
+        ir_diag_error(d, loc,
+                      "quantize: %lld calibration samples do not split into batches of %lld (the "
+                      "input's fixed batch)",
+                      (long long)shape[0], (long long)bs);
         return false;
     }
     struct timespec t0;
@@ -423,7 +427,7 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
         free(widx);
         free(vals);
         free(own);
-        diag_error(d, loc, "quantize: out of memory");
+        ir_diag_error(d, loc, "quantize: out of memory");
         return false;
     }
     for (int v = 0; v < g->n_values; v++)
@@ -450,9 +454,9 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
             if (widx[seen_in] >= 0) {
                 QStats *st = &stats[widx[seen_in]];
                 if (sweep == 0)
-                    qcal_observe_range(st, vals[in], nb * per);
+                    pass_qcal_observe_range(st, vals[in], nb * per);
                 else
-                    qcal_observe_hist(st, vals[in], nb * per);
+                    pass_qcal_observe_hist(st, vals[in], nb * per);
             }
             for (int i = 0; i < g->n_nodes && ok; i++) {
                 const Node *n = &g->nodes[i];
@@ -462,9 +466,9 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                 const void *ins[24] = {0};
                 void *outs[4] = {0};
                 if (n_in > 24 || n->n_outputs > 4) {
-                    diag_error(d, n->loc,
-                               "quantize: node '%s' has too many operands for calibration",
-                               n->name);
+                    ir_diag_error(d, n->loc,
+                                  "quantize: node '%s' has too many operands for calibration",
+                                  n->name);
                     ok = false;
                     break;
                 }
@@ -478,13 +482,13 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
                     size_t bytes;
                     outs[j] = NULL;
                     if (!ir_ckd_bytes(g->values[v].type.dtype, numel_of(g, v, syms), &bytes)) {
-                        diag_error(d, n->loc,
-                                   "quantize: tensor '%s': element count overflows for the "
-                                   "calibration data's shapes",
-                                   g->values[v].name);
+                        ir_diag_error(d, n->loc,
+                                      "quantize: tensor '%s': element count overflows for the "
+                                      "calibration data's shapes",
+                                      g->values[v].name);
                         ok = false;
                     } else if (!(outs[j] = malloc(bytes ? bytes : 1))) {
-                        diag_error(d, n->loc, "quantize: out of memory");
+                        ir_diag_error(d, n->loc, "quantize: out of memory");
                         ok = false;
                     }
                 }
@@ -513,13 +517,14 @@ bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int
     return ok;
 }
 
-bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
-               int64_t *per_sample, SrcLoc loc, Diag *d)
+bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
+                    int64_t *per_sample, SrcLoc loc, Diag *d)
 {
     *out = NULL;
     *per_sample = 0;
     if (g->n_inputs != 1 || g->n_outputs < 1 || g->values[g->outputs[0]].type.dtype != IR_F32) {
-        diag_error(d, loc, "quantize: the accuracy check needs one input and an f32 first output");
+        ir_diag_error(d, loc,
+                      "quantize: the accuracy check needs one input and an f32 first output");
         return false;
     }
     const ValueId in = g->inputs[0];
@@ -529,10 +534,10 @@ bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape
     const Shape *is = &g->values[in].type.shape;
     int64_t bs = is->rank > 0 && is->d[0].syms == 0 ? is->d[0].c : 32;
     if (is->rank > 0 && is->d[0].syms == 0 && shape[0] % bs) {
-        diag_error(d, loc,
-                   "quantize: %lld validation samples do not split into batches of %lld (the "
-                   "input's fixed batch)",
-                   (long long)shape[0], (long long)bs);
+        ir_diag_error(d, loc,
+                      "quantize: %lld validation samples do not split into batches of %lld (the "
+                      "input's fixed batch)",
+                      (long long)shape[0], (long long)bs);
         return false;
     }
     float *res = NULL;
@@ -573,21 +578,21 @@ bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape
         const void *ins[1] = {data + s0 * per};
         void **outs = calloc((size_t)g->n_outputs, sizeof(void *));
         if (!outs) {
-            diag_error(d, loc, "quantize: out of memory");
+            ir_diag_error(d, loc, "quantize: out of memory");
             break;
         }
         ok = ir_eval_graph(g, ins, outs, syms, d);
         const int64_t n_out = numel_of(g, g->outputs[0], syms);
         if (ok && (n_out % nb || n_out == 0)) {
-            diag_error(d, loc,
-                       "quantize: the model's first output does not hold one row per sample");
+            ir_diag_error(d, loc,
+                          "quantize: the model's first output does not hold one row per sample");
             ok = false;
         }
         if (ok && !res) {
             *per_sample = n_out / nb;
             res = malloc(sizeof(float) * (size_t)(*per_sample * shape[0]));
             if (!res) {
-                diag_error(d, loc, "quantize: out of memory");
+                ir_diag_error(d, loc, "quantize: out of memory");
                 ok = false;
             }
         }

@@ -84,14 +84,14 @@ static bool try_fold(Fold *f, NodeId id)
     for (int j = 0; j < n->n_epilogue; j++)
         in[n->n_inputs + j] =
             n->epilogue[j].operand == IR_NONE ? NULL : g->values[n->epilogue[j].operand].data;
-    void *data = arena_alloc(g->arena, bytes ? bytes : 1);
+    void *data = ir_arena_alloc(g->arena, bytes ? bytes : 1);
     void *outs[1] = {data};
     /* An op without a reference implementation for these dtypes stays as it is; a user
      * error in the data (an embedding index out of range) is left for run time too. */
     Diag quiet;
-    diag_init(&quiet);
+    ir_diag_init(&quiet);
     bool ok = ir_eval_node(g, n, in, outs, NULL, &quiet);
-    diag_fini(&quiet);
+    ir_diag_fini(&quiet);
     if (!ok)
         return false;
     Type t = ov->type;
@@ -222,7 +222,7 @@ bool pass_fold(Graph *g, const PassArgs *args, Diag *d)
     const PassArg *mb = pass_arg(args, "max_mb");
     if (mb) {
         if (mb->kind != PASS_ARG_NUMBER || !(mb->number >= 0) || mb->number > 1e6) {
-            diag_error(d, args->loc, "fold: max_mb must be a number of MiB between 0 and 1e6");
+            ir_diag_error(d, args->loc, "fold: max_mb must be a number of MiB between 0 and 1e6");
             return false;
         }
         f.max_bytes = (size_t)(mb->number * 1048576.0);

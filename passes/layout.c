@@ -21,7 +21,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         return false;
     /* transposed[v]: the [K, N] copy already made of weight v (IR_NONE: none yet) */
     int n_orig = g->n_values;
-    ValueId *transposed = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_orig + 1));
+    ValueId *transposed = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(n_orig + 1));
     for (int v = 0; v < n_orig; v++)
         transposed[v] = IR_NONE;
     for (NodeId i = 0; i < g->n_nodes; i++) {
@@ -42,15 +42,15 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         size_t bytes = sizeof(float) * (size_t)(N * K);
         if (w->data_bytes != bytes)
             continue;
-        const float *src = w->data;                            /* [N, K] */
-        float *dst = arena_alloc(g->arena, bytes ? bytes : 1); /* [K, N] */
+        const float *src = w->data;                               /* [N, K] */
+        float *dst = ir_arena_alloc(g->arena, bytes ? bytes : 1); /* [K, N] */
         for (int64_t r = 0; r < N; r++)
             for (int64_t c = 0; c < K; c++)
                 dst[c * N + r] = src[r * K + c];
         Type t = w->type;
         t.shape.d[0] = ir_dim(K);
         t.shape.d[1] = ir_dim(N);
-        ValueId nt = ir_const_new(g, arena_printf(g->arena, "%s.T", w->name), t, dst, bytes,
+        ValueId nt = ir_const_new(g, ir_arena_printf(g->arena, "%s.T", w->name), t, dst, bytes,
                                   w->loc); /* w is stale from here */
         if (wv < n_orig)
             transposed[wv] = nt;
@@ -75,7 +75,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         if ((size_t)(O * K) * es != w->data_bytes || O < 1)
             continue;
         const size_t bytes = (size_t)(OB * KB * 64);
-        uint8_t *dst = arena_alloc(g->arena, bytes);
+        uint8_t *dst = ir_arena_alloc(g->arena, bytes);
         memset(dst, 0, bytes);
         const uint8_t *src = w->data;
         for (int64_t o = 0; o < O; o++)
@@ -83,8 +83,8 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
                 memcpy(dst + (size_t)(((o / 16) * KB + k / G) * 16 * G + (o % 16) * G + k % G) * es,
                        src + (size_t)(o * K + k) * es, es);
         Type t = {.dtype = w->type.dtype, .shape = {3, {ir_dim(OB), ir_dim(KB), ir_dim(16 * G)}}};
-        ValueId pv = ir_const_new(g, arena_printf(g->arena, q ? "%s.vnni" : "%s.pairs", w->name), t,
-                                  dst, bytes, w->loc); /* w is stale from here */
+        ValueId pv = ir_const_new(g, ir_arena_printf(g->arena, q ? "%s.vnni" : "%s.pairs", w->name),
+                                  t, dst, bytes, w->loc); /* w is stale from here */
         g->nodes[i].inputs[1] = pv;
         ir_node_set_int(g, i, "w_packed", 1);
         ir_node_set_int(g, i, "out_features", O);

@@ -282,7 +282,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
     bool ok = true;
     if (!first || !last || !slots || !pc.piece || !pc.at) {
         free(first), free(last), free(slots), free(pc.piece), free(pc.at);
-        diag_error(d, (SrcLoc){0}, "memplan: out of memory");
+        ir_diag_error(d, (SrcLoc){0}, "memplan: out of memory");
         return false;
     }
     for (int v = 0; v < nv; v++) {
@@ -344,8 +344,8 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         s->last = last[v];
         s->placed = false;
         if (!value_size(g, v, &s->size)) {
-            diag_error(d, val->loc, "memplan: the size of '%s' is not a sum of symbol products",
-                       val->name ? val->name : "?");
+            ir_diag_error(d, val->loc, "memplan: the size of '%s' is not a sum of symbol products",
+                          val->name ? val->name : "?");
             ok = false;
             continue;
         }
@@ -361,15 +361,15 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
     for (int i = 0; ok && i < ns; i++) {
         Slot *s = &slots[i];
         if (!place(slots, ns, s)) {
-            diag_error(d, g->values[s->v].loc, "memplan: cannot place '%s' (too many symbols)",
-                       g->values[s->v].name ? g->values[s->v].name : "?");
+            ir_diag_error(d, g->values[s->v].loc, "memplan: cannot place '%s' (too many symbols)",
+                          g->values[s->v].name ? g->values[s->v].name : "?");
             ok = false;
             break;
         }
         s->end = s->offset;
         if (!ir_poly_add(&s->end, s->size) || !poly_max(&total, &s->end)) {
-            diag_error(d, g->values[s->v].loc, "memplan: arena size of '%s' has too many terms",
-                       g->values[s->v].name ? g->values[s->v].name : "?");
+            ir_diag_error(d, g->values[s->v].loc, "memplan: arena size of '%s' has too many terms",
+                          g->values[s->v].name ? g->values[s->v].name : "?");
             ok = false;
             break;
         }
@@ -380,8 +380,8 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
     /* Offsets end inside the arena: bounding its size (symbols at 1) bounds them all. */
     int64_t least;
     if (ok && (!ir_poly_eval_ckd(&total, NULL, &least) || least > IR_MAX_TENSOR_BYTES)) {
-        diag_error(d, (SrcLoc){g->source, 0, 0},
-                   "the model's working memory overflows (more than 2^62 bytes)");
+        ir_diag_error(d, (SrcLoc){g->source, 0, 0},
+                      "the model's working memory overflows (more than 2^62 bytes)");
         ok = false;
     }
     g->planned = ok;

@@ -80,8 +80,8 @@ bool pass_file_arg(const char *pass, const char *key)
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d)
 {
     (void)g;
-    diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
-               args->name);
+    ir_diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
+                  args->name);
     return false;
 }
 
@@ -119,7 +119,7 @@ static void parse_error(Parser *p, size_t offset, const char *what)
     if (p->failed)
         return; /* one error per pipeline: what follows the first one is noise */
     p->failed = true;
-    diag_error(p->d, place_of(p, offset), "%s", what);
+    ir_diag_error(p->d, place_of(p, offset), "%s", what);
 }
 
 static void skip_space(Parser *p)
@@ -145,7 +145,7 @@ static const char *parse_name(Parser *p)
     size_t start = p->pos;
     while (is_name_char(p->text[p->pos]))
         p->pos++;
-    return arena_strndup(p->g->arena, p->text + start, p->pos - start);
+    return ir_arena_strndup(p->g->arena, p->text + start, p->pos - start);
 }
 
 /* "what" followed by a description of the character at the current position. */
@@ -153,8 +153,8 @@ static const char *found(Parser *p, const char *what)
 {
     char c = p->text[p->pos];
     if (!c)
-        return arena_printf(p->g->arena, "%s, found the end of the pipeline", what);
-    return arena_printf(p->g->arena, "%s, found '%c'", what, c);
+        return ir_arena_printf(p->g->arena, "%s, found the end of the pipeline", what);
+    return ir_arena_printf(p->g->arena, "%s, found '%c'", what, c);
 }
 
 /* NUMBER := [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)? '%'? */
@@ -184,7 +184,7 @@ static bool parse_number(Parser *p, PassArg *a)
     }
     a->kind = PASS_ARG_NUMBER;
     a->number = v;
-    a->text = arena_strndup(p->g->arena, s, n);
+    a->text = ir_arena_strndup(p->g->arena, s, n);
     p->pos += n;
     return true;
 }
@@ -193,7 +193,7 @@ static bool parse_number(Parser *p, PassArg *a)
 static bool parse_string(Parser *p, PassArg *a)
 {
     size_t start = p->pos++;
-    char *buf = arena_alloc(p->g->arena, strlen(p->text + start) + 1);
+    char *buf = ir_arena_alloc(p->g->arena, strlen(p->text + start) + 1);
     size_t len = 0;
     for (;;) {
         char c = p->text[p->pos];
@@ -275,8 +275,8 @@ static const char *unknown_pass(Arena *a, const char *name)
 {
     const char *known = pass_registry[0].name;
     for (int i = 1; i < N_PASSES; i++)
-        known = arena_printf(a, "%s, %s", known, pass_registry[i].name);
-    return arena_printf(a, "unknown pass '%s' (known passes: %s)", name, known);
+        known = ir_arena_printf(a, "%s, %s", known, pass_registry[i].name);
+    return ir_arena_printf(a, "unknown pass '%s' (known passes: %s)", name, known);
 }
 
 /* call := NAME [ '(' [ arg (',' arg)* ] ')' ] ; for a pass (top), NAME must be known. */
@@ -289,7 +289,7 @@ static PassArgs *parse_call(Parser *p, bool top)
         parse_error(p, p->pos, found(p, top ? "expected a pass name" : "expected a name"));
         return NULL;
     }
-    PassArgs *call = arena_alloc(p->g->arena, sizeof *call);
+    PassArgs *call = ir_arena_alloc(p->g->arena, sizeof *call);
     call->name = name;
     call->loc = place_of(p, start);
     if (top && !pass_lookup(name)) {
@@ -309,8 +309,8 @@ static PassArgs *parse_call(Parser *p, bool top)
     for (;;) {
         if (call->n == cap) {
             int ncap = cap ? 2 * cap : 4;
-            call->args = arena_grow(p->g->arena, call->args, sizeof(PassArg) * (size_t)cap,
-                                    sizeof(PassArg) * (size_t)ncap);
+            call->args = ir_arena_grow(p->g->arena, call->args, sizeof(PassArg) * (size_t)cap,
+                                       sizeof(PassArg) * (size_t)ncap);
             cap = ncap;
         }
         if (!parse_arg(p, &call->args[call->n]))
@@ -334,7 +334,7 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipelin
 {
     Parser p = {.g = g, .text = pipeline ? pipeline : "", .loc = loc, .d = d};
     if (loc.line <= 0)
-        diag_add_source(d, "--passes", p.text, strlen(p.text));
+        ir_diag_add_source(d, "--passes", p.text, strlen(p.text));
     int cap = 0, n = 0;
     PassArgs *list = NULL;
     skip_space(&p);
@@ -345,8 +345,8 @@ bool pass_pipeline_parse(Graph *g, const char *pipeline, SrcLoc loc, PassPipelin
             break;
         if (n == cap) {
             int ncap = cap ? 2 * cap : 8;
-            list = arena_grow(g->arena, list, sizeof(PassArgs) * (size_t)cap,
-                              sizeof(PassArgs) * (size_t)ncap);
+            list = ir_arena_grow(g->arena, list, sizeof(PassArgs) * (size_t)cap,
+                                 sizeof(PassArgs) * (size_t)ncap);
             cap = ncap;
         }
         list[n++] = *c;
@@ -373,9 +373,9 @@ bool pass_pipeline_check(const PassPipeline *p, Diag *d)
     for (int i = 0; i < p->n; i++)
         if (!pass_lookup(p->steps[i].name)) {
             /* the message is built in a scratch arena: d copies it */
-            Arena *a = arena_new();
-            diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
-            arena_free(a);
+            Arena *a = ir_arena_new();
+            ir_diag_error(d, p->steps[i].loc, "%s", unknown_pass(a, p->steps[i].name));
+            ir_arena_free(a);
             ok = false;
         }
     return ok;
@@ -395,13 +395,13 @@ static double now_ms(void)
 static bool verify_after(const Graph *g, const PassArgs *call, Diag *d)
 {
     Diag vd;
-    diag_init(&vd);
+    ir_diag_init(&vd);
     bool ok = ir_verify(g, &vd);
     if (!ok)
-        diag_error(d, call->loc,
-                   "internal error: the IR is invalid after pass '%s' (a bug in slimc):\n%s",
-                   call->name, diag_text(&vd));
-    diag_fini(&vd);
+        ir_diag_error(d, call->loc,
+                      "internal error: the IR is invalid after pass '%s' (a bug in slimc):\n%s",
+                      call->name, ir_diag_text(&vd));
+    ir_diag_fini(&vd);
     return ok;
 }
 
@@ -421,7 +421,7 @@ bool pass_pipeline_exec(Graph *g, const PassPipeline *p, const PassRunOptions *o
     const PassArgs *calls = p->steps;
     const int n_calls = p->n;
     if (o->print_after && strcmp(o->print_after, "all") != 0 && !pass_lookup(o->print_after))
-        diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
+        ir_diag_warning(d, (SrcLoc){0}, "--print-after names an unknown pass '%s'", o->print_after);
     FILE *out = o->print_to ? o->print_to : stderr;
     double t0 = now_ms();
     bool ok = true;
@@ -456,7 +456,7 @@ const PassFile *pass_file(const PassArg *a, Diag *d)
 {
     SLIMC_ASSERT(a->file); /* a pipeline with file arguments runs through api/pipeline.c */
     if (a->file->error) {
-        diag_append(d, a->file->error);
+        ir_diag_append(d, a->file->error);
         return NULL;
     }
     return a->file;
@@ -486,7 +486,7 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
     bool ok = true;
     if (!allowed_keys) {
         if (a && a->n > 0) {
-            diag_error(d, a->loc, "pass '%s' takes no arguments", a->name);
+            ir_diag_error(d, a->loc, "pass '%s' takes no arguments", a->name);
             return false;
         }
         return true;
@@ -496,11 +496,12 @@ bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d)
         if (!key)
             continue;
         if (!in_list(allowed_keys, key)) {
-            diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
-                       a->name, key, *allowed_keys ? allowed_keys : "none");
+            ir_diag_error(d, a->args[i].loc, "pass '%s' has no argument '%s' (its arguments: %s)",
+                          a->name, key, *allowed_keys ? allowed_keys : "none");
             ok = false;
         } else if (pass_arg(a, key) != &a->args[i]) {
-            diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name, key);
+            ir_diag_error(d, a->args[i].loc, "pass '%s': argument '%s' is given twice", a->name,
+                          key);
             ok = false;
         }
     }

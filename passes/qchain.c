@@ -76,7 +76,7 @@ static bool hoist_over_concat(Graph *g, NodeId *cp)
     ir_replace_uses(g, qn->outputs[0], qn->inputs[0]);
     qn->dead = true;
     const int n_in = g->nodes[c].n_inputs;
-    ValueId *parts = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_in);
+    ValueId *parts = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_in);
     memcpy(parts, g->nodes[c].inputs, sizeof(ValueId) * (size_t)n_in);
     for (int i = 0; i < n_in; i++) {
         const ValueId x = parts[i];
@@ -88,8 +88,8 @@ static bool hoist_over_concat(Graph *g, NodeId *cp)
             continue;
         }
         const NodeId k =
-            ir_node_new(g, IR_OP_QUANTIZE, arena_printf(g->arena, "%s.quantize", g->values[x].name),
-                        loc, &x, 1, 1);
+            ir_node_new(g, IR_OP_QUANTIZE,
+                        ir_arena_printf(g->arena, "%s.quantize", g->values[x].name), loc, &x, 1, 1);
         ir_node_set_float(g, k, "scale", sc);
         ir_node_set_int(g, k, "zero_point", zp);
         g->nodes[k].device = dev;

@@ -68,7 +68,7 @@ static bool match_weight(Graph *g, ValueId w, ValueId *wq, float **ws)
         if (ns != 1 && !per_channel)
             continue;
         const float *s = g->values[sv].data;
-        float *out = arena_alloc(g->arena, sizeof(float) * (size_t)(o ? o : 1));
+        float *out = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(o ? o : 1));
         for (int64_t i = 0; i < o; i++)
             out[i] = s[per_channel ? i : 0];
         *wq = c->inputs[0];
@@ -117,7 +117,7 @@ static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
     const int64_t x_zp = ir_attr_zero_point(dq);
     /* the weight sums, for the zero-point correction */
     const int8_t *q = g->values[wq].data;
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(o ? o : 1));
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)(o ? o : 1));
     for (int64_t i = 0; i < o; i++) {
         int32_t acc = 0;
         for (int64_t j = 0; j < k; j++)
@@ -127,13 +127,13 @@ static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
     const char *wname = g->values[wq].name;
     SrcLoc wloc = g->values[wq].loc;
     Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(o)}}};
-    ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, ws,
+    ValueId sv = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", wname), vt, ws,
                               sizeof(float) * (size_t)o, wloc);
     vt.dtype = IR_I32;
-    ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+    ValueId smv = ir_const_new(g, ir_arena_printf(g->arena, "%s.sum", wname), vt, sum,
                                sizeof(int32_t) * (size_t)o, wloc);
     Node *nn = &g->nodes[id];
-    ValueId *ins = arena_alloc(g->arena, sizeof(ValueId) * 5);
+    ValueId *ins = ir_arena_alloc(g->arena, sizeof(ValueId) * 5);
     ins[0] = xq;
     ins[1] = wq;
     ins[2] = sv;

@@ -17,10 +17,11 @@ typedef struct QStats {
 typedef enum QMethod { QCAL_MINMAX, QCAL_PERCENTILE, QCAL_ENTROPY, QCAL_MSE } QMethod;
 
 /* Statistics from raw data (the two steps run_calibration does per value): first
- * qcal_observe_range over all of it, then, when the method needs one, qcal_observe_hist. */
-void qcal_stats_init(QStats *s);
-void qcal_observe_range(QStats *s, const float *x, int64_t n);
-void qcal_observe_hist(QStats *s, const float *x, int64_t n);
+ * pass_qcal_observe_range over all of it, then, when the method needs one, pass_qcal_observe_hist.
+ */
+void pass_qcal_stats_init(QStats *s);
+void pass_qcal_observe_range(QStats *s, const float *x, int64_t n);
+void pass_qcal_observe_hist(QStats *s, const float *x, int64_t n);
 
 /* The clip range [lo, hi] (lo <= 0 <= hi) the method picks; p is the percentile (e.g.
  * 99.99) for QCAL_PERCENTILE. With [L, H] the observed range widened to hold 0:
@@ -29,24 +30,24 @@ void qcal_observe_hist(QStats *s, const float *x, int64_t n);
  *   entropy, mse   [f L, f H] for the f in (0, 1] minimizing the KL divergence between
  *                  the histogram and its 256-level quantization (TensorRT's method, made
  *                  asymmetric), or the expected squared error of quantizing it. */
-void qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi);
+void pass_qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi);
 /* u8 asymmetric parameters of [lo, hi]: scale = (hi - lo) / 255, zero point round(-lo /
  * scale) in [0, 255]; a zero range gives scale 1, zero point 0. */
-void qcal_params(float lo, float hi, float *scale, int32_t *zp);
+void pass_qcal_params(float lo, float hi, float *scale, int32_t *zp);
 
 /* Runs g's reference evaluator over the samples of data (one input; the leading dim is the
  * sample count, run in batches; the caller has checked that it is finite) and fills
  * stats[i] for the f32 values watch[i]: min/max first, and histograms in a second sweep
  * when with_hist. Errors (shape, dtype, NaN/Inf in a watched activation, an empty set) go
  * to d. */
-bool qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
-              const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
-              Diag *d);
+bool pass_qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
+                   const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
+                   Diag *d);
 
 /* The model's first output (f32) over the samples of data (f32, leading dim the sample
  * count), by the reference evaluator in batches: *out (malloc'd) holds shape[0] rows of
  * *per_sample values. For the accuracy guard of quantize(..., max_drop=). */
-bool qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
-               int64_t *per_sample, SrcLoc loc, Diag *d);
+bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
+                    int64_t *per_sample, SrcLoc loc, Diag *d);
 
 #endif

@@ -45,8 +45,8 @@ static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *
         memcpy(idx, tmp, sizeof idx);
         r /= dim;
     }
-    diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
-               what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
+    ir_diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
+                  what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
     return false;
 }
 
@@ -74,9 +74,9 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             if (a->kind == PASS_ARG_CALL) {
                 if (a->call->n != 1 || a->call->args[0].kind != PASS_ARG_NUMBER ||
                     !(a->call->args[0].number > 0 && a->call->args[0].number <= 100)) {
-                    diag_error(d, a->loc,
-                               "quantize: percentile takes one number in (0, 100], e.g. "
-                               "percentile(99.99)");
+                    ir_diag_error(d, a->loc,
+                                  "quantize: percentile takes one number in (0, 100], e.g. "
+                                  "percentile(99.99)");
                     return false;
                 }
                 *p = a->call->args[0].number;
@@ -84,9 +84,9 @@ static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
             return true;
         }
     }
-    diag_error(d, a->loc,
-               "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
-               name ? name : "?");
+    ir_diag_error(d, a->loc,
+                  "quantize: unknown method '%s' (methods: minmax, percentile(p), entropy, mse)",
+                  name ? name : "?");
     return false;
 }
 
@@ -100,14 +100,14 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
         total *= w->type.shape.d[i].c;
     int64_t K = O ? total / O : 0;
     const float *x = w->data;
-    int8_t *q = arena_alloc(g->arena, (size_t)(total ? total : 1));
-    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O ? O : 1));
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)(O ? O : 1));
+    int8_t *q = ir_arena_alloc(g->arena, (size_t)(total ? total : 1));
+    float *sc = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(O ? O : 1));
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)(O ? O : 1));
     float tmax = 0;
     for (int64_t i = 0; i < total; i++) {
         if (!isfinite(x[i])) {
-            diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf", w->name,
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(d, n->loc, "quantize: the weight '%s' of %s '%s' holds NaN or Inf",
+                          w->name, ir_ops[n->op].name, n->name);
             return false;
         }
         tmax = fmaxf(tmax, fabsf(x[i]));
@@ -169,13 +169,13 @@ static bool quantizable(const Graph *g, const Node *n)
 static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs, const int32_t *xz,
                     bool per_channel, const bool *keep_float, Diag *d)
 {
-    ValueId *xq = arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
+    ValueId *xq = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++)
         xq[k] = IR_NONE;
     /* An int8 op that follows its new quantize node is appended, and all of them move into
      * place in one sweep at the end (a move each was quadratic in the nodes). */
     const NodeId n_old = g->n_nodes;
-    NodeId *before = arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
+    NodeId *before = ir_arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
     for (NodeId i = 0; i < n_old; i++) {
         if (!quantizable(g, &g->nodes[i]) || (keep_float && keep_float[i]))
             continue;
@@ -199,7 +199,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
         SrcLoc wloc = w->loc;
         Type qt = w->type;
         qt.dtype = IR_I8;
-        QuantParams *qp = arena_alloc(g->arena, sizeof *qp);
+        QuantParams *qp = ir_arena_alloc(g->arena, sizeof *qp);
         qp->axis = 0; /* per output channel (all equal when per_tensor) */
         qp->group_size = 0;
         qp->count = (int)O;
@@ -210,12 +210,12 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
         for (int r = 0; r < qt.shape.rank; r++)
             total *= qt.shape.d[r].c;
         ValueId qw =
-            ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
+            ir_const_new(g, ir_arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)total, wloc);
         Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-        ValueId sv = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+        ValueId sv = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", wname), vt, sc,
                                   sizeof(float) * (size_t)O, wloc);
         vt.dtype = IR_I32;
-        ValueId smv = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+        ValueId smv = ir_const_new(g, ir_arena_printf(g->arena, "%s.sum", wname), vt, sum,
                                    sizeof(int32_t) * (size_t)O, wloc);
         n = &g->nodes[i];
         OpKind qop = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
@@ -224,7 +224,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             /* node i becomes the quantize node; the int8 op is inserted right after it */
             ValueId xin = n->inputs[0];
             ValueId qx =
-                ir_value_new(g, arena_printf(g->arena, "%s.q", g->values[xin].name),
+                ir_value_new(g, ir_arena_printf(g->arena, "%s.q", g->values[xin].name),
                              (Type){.dtype = IR_U8, .shape = g->values[xin].type.shape}, n->loc);
             xq[k] = qx;
             in5[0] = qx;
@@ -254,7 +254,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             /* node i: quantize(x) -> qx */
             Node *qn = &g->nodes[i];
             qn->op = IR_OP_QUANTIZE;
-            qn->name = arena_printf(g->arena, "%s.quantize", nname);
+            qn->name = ir_arena_printf(g->arena, "%s.quantize", nname);
             qn->n_attrs = 0;
             qn->attrs = NULL;
             qn->n_inputs = 1;
@@ -270,7 +270,7 @@ static bool rewrite(Graph *g, const ValueId *watch, int n_watch, const float *xs
             ir_attr_padding(n, pd, 2);
             ir_attr_dilation(n, dl, 2);
             const int nin = bv == IR_NONE ? 4 : 5;
-            n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+            n->inputs = ir_arena_alloc(g->arena, sizeof(ValueId) * 5);
             memcpy(n->inputs, in5, sizeof(ValueId) * 5);
             n->n_inputs = nin;
             n->op = qop;
@@ -345,7 +345,7 @@ static double measure(const Guard *gd, const bool *keep_float, Diag *d)
     float *out = NULL;
     int64_t per = 0;
     if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
-        qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
+        pass_qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
         m = top1(gd, out);
     free(out);
     ir_graph_free(c);
@@ -358,7 +358,7 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
     if (!la)
         return true;
     if (la->kind != PASS_ARG_STRING && la->kind != PASS_ARG_NAME) {
-        diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
+        ir_diag_error(d, la->loc, "quantize: labels is a .npy file: labels=\"labels.npy\"");
         return false;
     }
     const PassFile *lab = pass_file(la, d);
@@ -368,16 +368,17 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
               (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
                lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
-        diag_error(d, la->loc,
-                   "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
-                   (long long)gd->val->shape[0], la->text);
+        ir_diag_error(
+            d, la->loc,
+            "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
+            (long long)gd->val->shape[0], la->text);
     gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
     for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
         gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
         if (gd->labels[i] < 0 || gd->labels[i] >= gd->per) {
-            diag_error(d, la->loc,
-                       "quantize: label %lld of '%s' is %lld; the model has %lld classes",
-                       (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
+            ir_diag_error(d, la->loc,
+                          "quantize: label %lld of '%s' is %lld; the model has %lld classes",
+                          (long long)i, la->text, (long long)gd->labels[i], (long long)gd->per);
             ok = false;
         }
     }
@@ -389,15 +390,15 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
 {
     const PassArg *md = pass_arg(args, "max_drop"), *va = pass_arg(args, "validate");
     if (md->kind != PASS_ARG_NUMBER || !(md->number >= 0) || md->number >= 1) {
-        diag_error(d, md->loc,
-                   "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
-                   "(or 0.005)");
+        ir_diag_error(d, md->loc,
+                      "quantize: max_drop is a fraction of top-1 accuracy, e.g. max_drop=0.5%% "
+                      "(or 0.005)");
         return false;
     }
     if (!va || (va->kind != PASS_ARG_STRING && va->kind != PASS_ARG_NAME)) {
-        diag_error(d, args->loc,
-                   "quantize: max_drop needs validation samples: validate=\"val.npy\" "
-                   "[, labels=\"labels.npy\"]");
+        ir_diag_error(d, args->loc,
+                      "quantize: max_drop needs validation samples: validate=\"val.npy\" "
+                      "[, labels=\"labels.npy\"]");
         return false;
     }
     Guard gd = {.g = g,
@@ -412,13 +413,13 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
         return false;
     bool ok = true;
     if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
-        diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
-                   va->text);
+        ir_diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
+                      va->text);
         ok = false;
     }
     ok = ok && check_finite("validation", gd.val, va->loc, d);
-    ok =
-        ok && qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
+    ok = ok &&
+         pass_qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
     ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
@@ -462,7 +463,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 (size_t)snprintf(floats + len, sizeof floats - len, "%s%s (%.2f)", len ? ", " : "",
                                  g->nodes[layers[j]].name, gain[layers[j]] * 100);
     if (ok && base - m > md->number) {
-        diag_error(
+        ir_diag_error(
             d, args->loc,
             "quantize: max_drop=%g%% cannot be met with any layer in int8: the best is a "
             "drop of %.2f points with %d of %d layers float (%s: points each recovers alone), "
@@ -476,12 +477,12 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 ir_node_set_int(g, layers[j], "quant_float", 1);
                 ir_node_set_float(g, layers[j], "quant_cost", gain[layers[j]] * 100);
             }
-        diag_note(d, args->loc,
-                  "quantize: top-1 %s %.2f%% fp32, %.2f%% with %d of %d layers int8 (drop %.2f "
-                  "points, budget %.2f)%s%s%s",
-                  gd.labels ? "accuracy" : "agreement", base * 100, m * 100, n_layers - n_float,
-                  n_layers, (base - m) * 100, md->number * 100,
-                  n_float ? "; float (points each recovers alone): " : "", floats, "");
+        ir_diag_note(d, args->loc,
+                     "quantize: top-1 %s %.2f%% fp32, %.2f%% with %d of %d layers int8 (drop %.2f "
+                     "points, budget %.2f)%s%s%s",
+                     gd.labels ? "accuracy" : "agreement", base * 100, m * 100, n_layers - n_float,
+                     n_layers, (base - m) * 100, md->number * 100,
+                     n_float ? "; float (points each recovers alone): " : "", floats, "");
         ok = rewrite(g, watch, n_watch, xs, xz, per_channel, keep, d);
     }
     free(keep);
@@ -506,14 +507,14 @@ static bool group_quantize(Graph *g, const Node *n, const float *x, int64_t O, i
 {
     const int qmax = dt == IR_I4 ? 7 : 127;
     const int64_t G = K / group;
-    float *sc = arena_alloc(g->arena, sizeof(float) * (size_t)(O * G + 1));
+    float *sc = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(O * G + 1));
     size_t qbytes = dt == IR_I4 ? (size_t)(O * K / 2) : (size_t)(O * K);
-    uint8_t *q = arena_alloc(g->arena, qbytes + 1);
+    uint8_t *q = ir_arena_alloc(g->arena, qbytes + 1);
     memset(q, 0, qbytes + 1);
     for (int64_t i = 0; i < O * K; i++)
         if (!isfinite(x[i])) {
-            diag_error(d, n->loc, "quantize: the weight of %s '%s' holds NaN or Inf",
-                       ir_ops[n->op].name, n->name);
+            ir_diag_error(d, n->loc, "quantize: the weight of %s '%s' holds NaN or Inf",
+                          ir_ops[n->op].name, n->name);
             return false;
         }
     for (int64_t o = 0; o < O; o++)
@@ -543,13 +544,13 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                    bool per_channel, Diag *d)
 {
     if (dynamic && (format != IR_I8 || weight_only)) {
-        diag_error(d, args->loc, "quantize: dynamic is int8 only: quantize(int8, dynamic)");
+        ir_diag_error(d, args->loc, "quantize: dynamic is int8 only: quantize(int8, dynamic)");
         return false;
     }
     if (pass_arg(args, "calibrate") || pass_arg(args, "max_drop") || pass_arg(args, "method")) {
-        diag_error(d, args->loc,
-                   "quantize: calibrate, method and max_drop go with static int8 (weight-only "
-                   "and dynamic modes need no calibration)");
+        ir_diag_error(d, args->loc,
+                      "quantize: calibrate, method and max_drop go with static int8 (weight-only "
+                      "and dynamic modes need no calibration)");
         return false;
     }
     const PassArg *ga = pass_arg(args, "group");
@@ -557,11 +558,12 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
     if (ga) {
         if (ga->kind != PASS_ARG_NUMBER || ga->number < 2 || ga->number != floor(ga->number) ||
             ga->number > 1e9) {
-            diag_error(d, ga->loc, "quantize: group is a whole number of weights, e.g. group=32");
+            ir_diag_error(d, ga->loc,
+                          "quantize: group is a whole number of weights, e.g. group=32");
             return false;
         }
         if (format == IR_F16 || format == IR_BF16 || dynamic) {
-            diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
+            ir_diag_error(d, ga->loc, "quantize: group goes with int8 / int4 weight-only");
             return false;
         }
         group = (int64_t)ga->number;
@@ -589,24 +591,25 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                 return false;
             Type qt = {.dtype = IR_I8, .shape = w->type.shape};
             Type vt = {.dtype = IR_F32, .shape = {1, {ir_dim(O)}}};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.q", wname), qt, q, (size_t)(O * K),
-                                  wloc);
-            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scale", wname), vt, sc,
+            ins[1] = ir_const_new(g, ir_arena_printf(g->arena, "%s.q", wname), qt, q,
+                                  (size_t)(O * K), wloc);
+            ins[2] = ir_const_new(g, ir_arena_printf(g->arena, "%s.scale", wname), vt, sc,
                                   sizeof(float) * (size_t)O, wloc);
             vt.dtype = IR_I32;
-            ins[3] = ir_const_new(g, arena_printf(g->arena, "%s.sum", wname), vt, sum,
+            ins[3] = ir_const_new(g, ir_arena_printf(g->arena, "%s.sum", wname), vt, sum,
                                   sizeof(int32_t) * (size_t)O, wloc);
             ins[4] = bv;
             n_in = bv == IR_NONE ? 4 : 5;
             op = IR_OP_DQLINEAR;
         } else if (format == IR_F16 || format == IR_BF16) {
-            uint16_t *h = arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
+            uint16_t *h = ir_arena_alloc(g->arena, sizeof(uint16_t) * (size_t)(O * K + 1));
             const float *x = w->data;
             for (int64_t k = 0; k < O * K; k++)
                 h[k] = format == IR_F16 ? ir_f16_bits(x[k]) : ir_bf16_bits(x[k]);
             Type ht = {.dtype = format, .shape = w->type.shape};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
-                                  ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);
+            ins[1] =
+                ir_const_new(g, ir_arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                             ht, h, sizeof(uint16_t) * (size_t)(O * K), wloc);
             ins[2] = IR_NONE;
             ins[3] = bv;
             n_in = bv == IR_NONE ? 2 : 4;
@@ -623,11 +626,11 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
             if (!per_channel && !group)
                 gsz = K; /* one scale per row is the coarsest the format has */
             if (K % gsz || (format == IR_I4 && (gsz % 2 || K % 2))) {
-                diag_error(d, n->loc,
-                           "quantize: group=%lld does not divide the %lld input channels of %s "
-                           "'%s'%s",
-                           (long long)gsz, (long long)K, ir_ops[n->op].name, n->name,
-                           format == IR_I4 ? " (int4 also needs an even group)" : "");
+                ir_diag_error(d, n->loc,
+                              "quantize: group=%lld does not divide the %lld input channels of %s "
+                              "'%s'%s",
+                              (long long)gsz, (long long)K, ir_ops[n->op].name, n->name,
+                              format == IR_I4 ? " (int4 also needs an even group)" : "");
                 return false;
             }
             void *q;
@@ -636,9 +639,10 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
                 return false;
             Type qt = {.dtype = format, .shape = w->type.shape};
             Type st = {.dtype = IR_F32, .shape = {2, {ir_dim(O), ir_dim(K / gsz)}}};
-            ins[1] = ir_const_new(g, arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
-                                  qt, q, ir_dtype_bytes(format, O * K), wloc);
-            ins[2] = ir_const_new(g, arena_printf(g->arena, "%s.scales", wname), st, sc,
+            ins[1] =
+                ir_const_new(g, ir_arena_printf(g->arena, "%s.%s", wname, ir_dtype_name(format)),
+                             qt, q, ir_dtype_bytes(format, O * K), wloc);
+            ins[2] = ir_const_new(g, ir_arena_printf(g->arena, "%s.scales", wname), st, sc,
                                   sizeof(float) * (size_t)(O * (K / gsz)), wloc);
             ins[3] = bv;
             n_in = bv == IR_NONE ? 3 : 4;
@@ -646,7 +650,7 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         }
         n = &g->nodes[i];
         ins[0] = n->inputs[0];
-        n->inputs = arena_alloc(g->arena, sizeof(ValueId) * 5);
+        n->inputs = ir_arena_alloc(g->arena, sizeof(ValueId) * 5);
         memcpy(n->inputs, ins, sizeof(ValueId) * 5);
         n->n_inputs = n_in;
         n->op = op;
@@ -657,8 +661,8 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         changed++;
     }
     if (!changed)
-        diag_warning(d, args->loc,
-                     "quantize: no linear with a constant f32 weight: nothing to quantize");
+        ir_diag_warning(d, args->loc,
+                        "quantize: no linear with a constant f32 weight: nothing to quantize");
     ir_compact(g);
     return ir_infer_shapes(g, d);
 }
@@ -675,7 +679,7 @@ static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, cons
     /* the layer each activation serves: the first quantizable node that reads it */
     NodeId *first = malloc(sizeof(NodeId) * ((size_t)g->n_values + 1));
     if (!first) {
-        diag_error(d, loc, "quantize: out of memory");
+        ir_diag_error(d, loc, "quantize: out of memory");
         return false;
     }
     for (ValueId v = 0; v < g->n_values; v++)
@@ -690,26 +694,28 @@ static bool check_ranges(const Graph *g, const ValueId *watch, int n_watch, cons
         const char *x = g->values[watch[k]].name;
         const float s = (hi[k] - lo[k]) / 255.0f;
         if (stats[k].min == stats[k].max) {
-            diag_warning(d, loc,
-                         "quantize: %s '%s': its input '%s' is %g in every calibration sample (a "
-                         "zero range), so its int8 scale is a guess; check '%s'",
-                         op, layer, x, stats[k].min, path);
+            ir_diag_warning(
+                d, loc,
+                "quantize: %s '%s': its input '%s' is %g in every calibration sample (a "
+                "zero range), so its int8 scale is a guess; check '%s'",
+                op, layer, x, stats[k].min, path);
             bad++;
         } else if (!isfinite(s) || s < FLT_MIN || s > 1e15f) {
-            diag_warning(d, loc,
-                         "quantize: %s '%s': the int8 scale of its input '%s' would be %g (range "
-                         "[%g, %g]), which int8 cannot use; check the scale of '%s'",
-                         op, layer, x, (double)s, stats[k].min, stats[k].max, path);
+            ir_diag_warning(
+                d, loc,
+                "quantize: %s '%s': the int8 scale of its input '%s' would be %g (range "
+                "[%g, %g]), which int8 cannot use; check the scale of '%s'",
+                op, layer, x, (double)s, stats[k].min, stats[k].max, path);
             bad++;
         }
     }
     free(first);
     if (bad < n_watch)
         return true;
-    diag_error(d, loc,
-               "quantize: %s: the calibration data gives no usable int8 range for any of the %d "
-               "quantized layers' inputs (constant, all zero or absurdly scaled)",
-               path, n_watch);
+    ir_diag_error(d, loc,
+                  "quantize: %s: the calibration data gives no usable int8 range for any of the %d "
+                  "quantized layers' inputs (constant, all zero or absurdly scaled)",
+                  path, n_watch);
     return false;
 }
 
@@ -743,10 +749,11 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (!strcmp(t, "per_tensor"))
             per_channel = false;
         else {
-            diag_error(d, a->loc,
-                       "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
-                       "weight_only, dynamic, per_channel, per_tensor)",
-                       a->text ? a->text : "?");
+            ir_diag_error(
+                d, a->loc,
+                "quantize: unknown argument '%s' (formats: int8, int4, fp16, bf16; flags: "
+                "weight_only, dynamic, per_channel, per_tensor)",
+                a->text ? a->text : "?");
             return false;
         }
     }
@@ -758,7 +765,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         else if (pc->kind == PASS_ARG_NUMBER)
             per_channel = pc->number != 0;
         else {
-            diag_error(d, pc->loc, "quantize: per_channel is true or false");
+            ir_diag_error(d, pc->loc, "quantize: per_channel is true or false");
             return false;
         }
     }
@@ -770,13 +777,13 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     const PassArg *cal = pass_arg(args, "calibrate");
     if (!cal || (cal->kind != PASS_ARG_STRING && cal->kind != PASS_ARG_NAME)) {
-        diag_error(d, args->loc,
-                   "quantize: static int8 needs calibration samples: quantize(int8, "
-                   "calibrate=\"calib.npy\")");
+        ir_diag_error(d, args->loc,
+                      "quantize: static int8 needs calibration samples: quantize(int8, "
+                      "calibrate=\"calib.npy\")");
         return false;
     }
     /* the activations to calibrate: inputs of the quantizable nodes */
-    ValueId *watch = arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
+    ValueId *watch = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
     int n_watch = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -789,7 +796,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             watch[n_watch++] = n->inputs[0];
     }
     if (n_watch == 0) {
-        diag_warning(
+        ir_diag_warning(
             d, args->loc,
             "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
         return true;
@@ -802,24 +809,24 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         return false;
     QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
     if (!stats) {
-        diag_error(d, args->loc, "quantize: out of memory");
+        ir_diag_error(d, args->loc, "quantize: out of memory");
         return false;
     }
     for (int k = 0; k < n_watch; k++)
-        qcal_stats_init(&stats[k]);
-    bool ok = qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
-                       method != QCAL_MINMAX, stats, cal->loc, d);
+        pass_qcal_stats_init(&stats[k]);
+    bool ok = pass_qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
+                            method != QCAL_MINMAX, stats, cal->loc, d);
     if (!ok) {
         free(stats);
         return false;
     }
-    float *xs = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
-    int32_t *xz = arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
-    float *lo = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
-          *hi = arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
+    float *xs = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
+    int32_t *xz = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)n_watch);
+    float *lo = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch),
+          *hi = ir_arena_alloc(g->arena, sizeof(float) * (size_t)n_watch);
     for (int k = 0; k < n_watch; k++) {
-        qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
-        qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
+        pass_qcal_range(&stats[k], method, pct, &lo[k], &hi[k]);
+        pass_qcal_params(lo[k], hi[k], &xs[k], &xz[k]);
     }
     ok = check_ranges(g, watch, n_watch, stats, lo, hi, path, cal->loc, d);
     free(stats);

@@ -53,8 +53,8 @@ static bool build_dir_open(BuildDir *b, const char *src, size_t len, const void 
     snprintf(b->dir, sizeof b->dir, "%s/.build-XXXXXX", cdir ? cdir : "/tmp");
     free(cdir);
     if (!mkdtemp(b->dir)) {
-        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory '%s': %s", b->dir,
-                   strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot make a temporary directory '%s': %s", b->dir,
+                      strerror(errno));
         return false;
     }
     snprintf(b->cpath, sizeof b->cpath, "%s/model.c", b->dir);
@@ -80,8 +80,8 @@ static bool build_dir_open(BuildDir *b, const char *src, size_t len, const void 
         free(asm_text);
     }
     if (!ok)
-        diag_error(d, (SrcLoc){0}, "cannot write the build files in '%s': %s", b->dir,
-                   strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot write the build files in '%s': %s", b->dir,
+                      strerror(errno));
     return ok;
 }
 
@@ -103,7 +103,7 @@ static const char *aot_compiler(const RtOptions *o, char *buf, size_t size, Diag
         return rt_jit_compiler_name(o);
     for (const char *t = o->triple; *t; t++)
         if (!(isalnum((unsigned char)*t) || *t == '_' || *t == '-' || *t == '.')) {
-            diag_error(d, (SrcLoc){0}, "'%s' is not a target triple", o->triple);
+            ir_diag_error(d, (SrcLoc){0}, "'%s' is not a target triple", o->triple);
             return NULL;
         }
     snprintf(buf, size, "%s-gcc", o->triple);
@@ -116,11 +116,11 @@ static const char *aot_compiler(const RtOptions *o, char *buf, size_t size, Diag
         if (access(exe, X_OK) == 0)
             return buf;
     }
-    diag_error(d, (SrcLoc){0},
-               "no C compiler for target '%s': '%s' is not installed (Debian: apt-get install "
-               "gcc-%s), or name "
-               "one with --cc",
-               o->triple, buf, o->triple);
+    ir_diag_error(d, (SrcLoc){0},
+                  "no C compiler for target '%s': '%s' is not installed (Debian: apt-get install "
+                  "gcc-%s), or name "
+                  "one with --cc",
+                  o->triple, buf, o->triple);
     return NULL;
 }
 
@@ -137,14 +137,14 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
     /* an unwritable output path is said plainly, before any compiling */
     int probe = open(tmp_out, O_WRONLY | O_CREAT | O_TRUNC, 0700);
     if (probe < 0) {
-        diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
         return false;
     }
     close(probe);
     bool ok = build_dir_open(&b, src, len, blob, blob_len, blob_symbol, o, d);
     Argv a = {0};
     if (ok && !rt_jit_argv_begin(&a, cc)) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
         ok = false;
     }
     if (ok) {
@@ -157,7 +157,7 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
         rt_jit_argv_add(&a, "-lm");
         ok = rt_jit_run_cc(&a, cc, o ? o->compile_ms : NULL, d);
         if (ok && rename(tmp_out, out_path) != 0) {
-            diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
+            ir_diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));
             ok = false;
         }
     }
@@ -174,7 +174,7 @@ static bool compile_object(const char *cc, const RtOptions *o, const char *in, c
     Argv a;
     bool ok = rt_jit_argv_begin(&a, cc);
     if (!ok) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
     } else {
         rt_jit_argv_flags(&a, o, "x86-64-v2");
         rt_jit_argv_add(&a, "-fPIC");
@@ -213,7 +213,8 @@ bool rt_build_library(const char *src, size_t len, const void *blob, size_t blob
         }
         Argv a;
         if (!rt_jit_argv_begin(&a, ar && *ar ? ar : "ar")) {
-            diag_error(d, (SrcLoc){0}, "archiver '%s' not found (set AR)", ar && *ar ? ar : "ar");
+            ir_diag_error(d, (SrcLoc){0}, "archiver '%s' not found (set AR)",
+                          ar && *ar ? ar : "ar");
             ok = false;
         } else {
             unlink(tmp_lib);
@@ -226,7 +227,7 @@ bool rt_build_library(const char *src, size_t len, const void *blob, size_t blob
         }
         free(a.words);
         if (ok && rename(tmp_lib, lib_path) != 0) {
-            diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", lib_path, strerror(errno));
+            ir_diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", lib_path, strerror(errno));
             ok = false;
         }
     }

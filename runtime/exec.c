@@ -30,7 +30,7 @@ RtExec *rt_exec_new(const RtModelDesc *desc, const void *const *consts, void *ow
     RtExec *e = calloc(1, sizeof *e);
     if (!e) {
         free(owned);
-        diag_error(d, (SrcLoc){0}, "out of memory");
+        ir_diag_error(d, (SrcLoc){0}, "out of memory");
         return NULL;
     }
     e->m = desc;
@@ -41,8 +41,8 @@ RtExec *rt_exec_new(const RtModelDesc *desc, const void *const *consts, void *ow
     snprintf(name, sizeof name, "%s_arena_bytes", p);
     *(void **)&e->arena_bytes = rt_symbol(m, name);
     if (!e->run || !e->arena_bytes) {
-        diag_error(d, (SrcLoc){0}, "compiled code has no entry point '%s_run' / '%s_arena_bytes'",
-                   p, p);
+        ir_diag_error(d, (SrcLoc){0},
+                      "compiled code has no entry point '%s_run' / '%s_arena_bytes'", p, p);
         rt_exec_free(e);
         return NULL;
     }
@@ -82,7 +82,7 @@ bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Dia
 {
     RtInputView *views = calloc((size_t)m->n_inputs + 1, sizeof *views);
     if (!views) {
-        diag_error(d, model_loc(m), "out of memory");
+        ir_diag_error(d, model_loc(m), "out of memory");
         return false;
     }
     for (int i = 0; i < m->n_inputs; i++)
@@ -93,14 +93,14 @@ bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Dia
     if (ok)
         return true;
     if (err.input < 0) {
-        diag_error(d, model_loc(m), "%s", err.why);
+        ir_diag_error(d, model_loc(m), "%s", err.why);
         return false;
     }
     const RtIoDesc *v = &m->inputs[err.input];
     char got[256];
     shape_str(&in[err.input], got, sizeof got);
-    diag_error(d, (SrcLoc){v->file, v->line, v->col}, "input '%s': expected %s, got %s: %s",
-               v->name ? v->name : "?", v->type, got, err.why);
+    ir_diag_error(d, (SrcLoc){v->file, v->line, v->col}, "input '%s': expected %s, got %s: %s",
+                  v->name ? v->name : "?", v->type, got, err.why);
     return false;
 }
 
@@ -109,9 +109,9 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
 {
     const RtModelDesc *m = e->m;
     if (n_inputs != m->n_inputs || n_outputs != m->n_outputs) {
-        diag_error(d, model_loc(m),
-                   "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
-                   m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
+        ir_diag_error(d, model_loc(m),
+                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                      m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
         return false;
     }
     int64_t syms[RT_MAX_SYMS];
@@ -148,9 +148,9 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
                     len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", k ? " x " : "",
                                             (long long)v);
             }
-            diag_error(d, model_loc(m),
-                       "output '%s': element count overflows for these input shapes (dims %s)",
-                       t->name ? t->name : "?", dims);
+            ir_diag_error(d, model_loc(m),
+                          "output '%s': element count overflows for these input shapes (dims %s)",
+                          t->name ? t->name : "?", dims);
             free(in);
             free(out);
             for (int i = 0; i < j; i++) {
@@ -175,18 +175,18 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         }
     }
     if (!ok)
-        diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
+        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
     if (ok) {
         int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
                         nthreads < 1 ? 1 : nthreads);
         if (rc != 0) {
             ok = false;
-            diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
-                       rc == 1   ? "a symbol value is not positive"
-                       : rc == 2 ? "a reshape does not fit these symbol values"
-                       : rc == 3 ? "an embedding index is out of range"
-                       : rc == 4 ? "a size overflows for these symbol values"
-                                 : "error in the compiled code");
+            ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
+                          rc == 1   ? "a symbol value is not positive"
+                          : rc == 2 ? "a reshape does not fit these symbol values"
+                          : rc == 3 ? "an embedding index is out of range"
+                          : rc == 4 ? "a size overflows for these symbol values"
+                                    : "error in the compiled code");
         }
     }
     if (!ok)

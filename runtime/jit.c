@@ -197,7 +197,7 @@ static char *compiler_version(const char *cc, Diag *d)
     int n = copy ? split_words(copy, argv, 14) : 0;
     if (n == 0) {
         free(copy);
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
         return NULL;
     }
     argv[n++] = "--version";
@@ -206,13 +206,13 @@ static char *compiler_version(const char *cc, Diag *d)
     int rc = run_capture(argv, &out);
     free(copy);
     if (rc < 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
         free(out);
         return NULL;
     }
     if (rc != 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed to report its version: %s", cc,
-                   out ? out : "");
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' failed to report its version: %s", cc,
+                      out ? out : "");
         free(out);
         return NULL;
     }
@@ -296,13 +296,13 @@ bool rt_jit_run_cc(Argv *a, const char *cc, double *ms, Diag *d)
     if (ms)
         *ms += now_ms() - t0;
     if (rc < 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
         free(out);
         return false;
     }
     if (rc != 0) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc,
-                   out ? out : "");
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc,
+                      out ? out : "");
         free(out);
         return false;
     }
@@ -366,7 +366,7 @@ static bool kernels_ready(Diag *d)
 {
     pthread_once(&kernels_once, load_kernels);
     if (!kernels_handle)
-        diag_error(d, (SrcLoc){0}, "cannot load slimc's kernel library: %s", kernels_error);
+        ir_diag_error(d, (SrcLoc){0}, "cannot load slimc's kernel library: %s", kernels_error);
     return kernels_handle != NULL;
 }
 
@@ -386,7 +386,7 @@ static RtModule *load(const char *path, bool shared, const RtOptions *o, Diag *d
         *o->load_ms += now_ms() - t0;
     if (!h) {
         const char *err = dlerror();
-        diag_error(d, (SrcLoc){0}, "cannot load compiled code '%s': %s", path, err ? err : "?");
+        ir_diag_error(d, (SrcLoc){0}, "cannot load compiled code '%s': %s", path, err ? err : "?");
         return NULL;
     }
     RtModule *m = calloc(1, sizeof *m);
@@ -406,8 +406,8 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
     snprintf(cpath, sizeof cpath, "%s/.src-XXXXXX.c", dir);
     int fd = mkstemps(cpath, 2);
     if (fd < 0) {
-        diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir,
-                   strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir,
+                      strerror(errno));
         return false;
     }
     size_t done = 0;
@@ -420,13 +420,13 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
     close(fd);
     if (done < len) {
         unlink(cpath);
-        diag_error(d, (SrcLoc){0}, "cannot write the generated source '%s'", cpath);
+        ir_diag_error(d, (SrcLoc){0}, "cannot write the generated source '%s'", cpath);
         return false;
     }
     Argv a;
     bool ok = rt_jit_argv_begin(&a, cc);
     if (!ok) {
-        diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+        ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
     } else {
         rt_jit_argv_flags(&a, o, "native");
         rt_jit_argv_add(&a, "-fPIC");
@@ -548,7 +548,7 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
         *unavailable = true;
         snprintf(why, why_size, "%s", log ? log : "unavailable");
     } else if (rc != SLIMC_CLANG_OK) {
-        diag_error(d, (SrcLoc){0}, "in-process Clang failed:\n%s", log ? log : "");
+        ir_diag_error(d, (SrcLoc){0}, "in-process Clang failed:\n%s", log ? log : "");
     }
     free(log);
     return rc == SLIMC_CLANG_OK;
@@ -612,7 +612,7 @@ static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, cons
     char tmpl[] = "/tmp/slimc-jit-XXXXXX";
     *unavailable = false;
     if (!mkdtemp(tmpl)) {
-        diag_error(d, (SrcLoc){0}, "cannot make a temporary directory: %s", strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot make a temporary directory: %s", strerror(errno));
         return NULL;
     }
     char so[256];
@@ -662,8 +662,9 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
     unlink(so);
     unlink(meta);
     if (!cache_writable(dir)) {
-        diag_warning(d, (SrcLoc){0},
-                     "cache directory '%s' is read-only or full: compiling without a cache", dir);
+        ir_diag_warning(d, (SrcLoc){0},
+                        "cache directory '%s' is read-only or full: compiling without a cache",
+                        dir);
         free(dir);
         return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
     }
@@ -682,19 +683,19 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
             m = load(tmp_so, shared, o, d);
             if (m &&
                 !(rename(tmp_so, so) == 0 && rt_jit_write_atomic(dir, meta, mtext, strlen(mtext))))
-                diag_warning(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so,
-                             strerror(errno));
+                ir_diag_warning(d, (SrcLoc){0}, "cannot write the cache entry '%s': %s", so,
+                                strerror(errno));
             else if (m)
                 rt_jit_cache_evict(dir, o, key);
         } else {
-            diag_error(d, (SrcLoc){0}, "cannot read the compiled object '%s'", tmp_so);
+            ir_diag_error(d, (SrcLoc){0}, "cannot read the compiled object '%s'", tmp_so);
         }
         free(bytes);
     } else if (!*unavailable && !cache_writable(dir)) {
         /* the disk filled up while compiling: try once more outside the cache */
-        diag_clear(d);
-        diag_warning(d, (SrcLoc){0}, "cache directory '%s' is full: compiling without a cache",
-                     dir);
+        ir_diag_clear(d);
+        ir_diag_warning(d, (SrcLoc){0}, "cache directory '%s' is full: compiling without a cache",
+                        dir);
         unlink(tmp_so);
         free(dir);
         return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
@@ -711,8 +712,8 @@ RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
     char why[1200] = "";
     RtModule *m = compile_backend(b, src, len, o, &unavailable, why, sizeof why, d);
     if (!m && unavailable && b == RT_BACKEND_CLANG) {
-        diag_note(d, (SrcLoc){0}, "in-process Clang unavailable (%s): using the system C compiler",
-                  why);
+        ir_diag_note(d, (SrcLoc){0},
+                     "in-process Clang unavailable (%s): using the system C compiler", why);
         m = compile_backend(RT_BACKEND_CC, src, len, o, &unavailable, why, sizeof why, d);
     }
     return m;

@@ -60,25 +60,25 @@ char *rt_jit_cache_dir(const RtOptions *o, Diag *d)
     else if ((e = getenv("HOME")) && *e)
         snprintf(buf, sizeof buf, "%s/.cache/slimc", e);
     else {
-        diag_warning(d, (SrcLoc){0},
-                     "no cache directory (HOME is not set): compiling without a cache");
+        ir_diag_warning(d, (SrcLoc){0},
+                        "no cache directory (HOME is not set): compiling without a cache");
         return NULL;
     }
     bool created;
     if (!make_dirs(buf, &created)) {
-        diag_warning(d, (SrcLoc){0},
-                     "cannot create the cache directory '%s' (%s): compiling without a cache", buf,
-                     strerror(errno));
+        ir_diag_warning(d, (SrcLoc){0},
+                        "cannot create the cache directory '%s' (%s): compiling without a cache",
+                        buf, strerror(errno));
         return NULL;
     }
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        diag_warning(d, (SrcLoc){0},
-                     "cache directory '%s' is not a directory: compiling without a cache", buf);
+        ir_diag_warning(d, (SrcLoc){0},
+                        "cache directory '%s' is not a directory: compiling without a cache", buf);
         return NULL;
     }
     if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-        diag_warning(
+        ir_diag_warning(
             d, (SrcLoc){0},
             "cache directory '%s' is %s: compiling without a cache (make it yours, mode 0700)", buf,
             st.st_uid != geteuid() ? "owned by another user" : "writable by others");
@@ -429,10 +429,10 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
     if (!dir)
         return false;
     if (!cache_marked(dir)) {
-        diag_error(d, (SrcLoc){0},
-                   "'%s' is not slimc's cache: it has no " CACHE_TAG
-                   " written by slimc and holds files slimc did not make; not clearing it",
-                   dir);
+        ir_diag_error(d, (SrcLoc){0},
+                      "'%s' is not slimc's cache: it has no " CACHE_TAG
+                      " written by slimc and holds files slimc did not make; not clearing it",
+                      dir);
         free(dir);
         return false;
     }
@@ -466,15 +466,15 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
         } else if (unlink(path) == 0) {
             (*removed)++;
         } else {
-            diag_error(d, (SrcLoc){0}, "cannot remove '%s': %s", path, strerror(errno));
+            ir_diag_error(d, (SrcLoc){0}, "cannot remove '%s': %s", path, strerror(errno));
             ok = false;
         }
     }
     if (dp)
         closedir(dp);
     else
-        diag_error(d, (SrcLoc){0}, "cannot read the cache directory '%s': %s", dir,
-                   strerror(errno));
+        ir_diag_error(d, (SrcLoc){0}, "cannot read the cache directory '%s': %s", dir,
+                      strerror(errno));
     free(dir);
     return ok;
 }

@@ -81,7 +81,7 @@ const char *cg_scalar_expand(CgCtx *c, const char *tmpl, const char *const args[
         }
         if (out)
             break;
-        out = arena_alloc(c->arena, len + 1);
+        out = ir_arena_alloc(c->arena, len + 1);
     }
     out[len] = '\0';
     return out;

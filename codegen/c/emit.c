@@ -388,8 +388,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
 /* Names, the runtime, the header comment and the prelude. */
 static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
 {
-    Arena *arena = arena_new();
-    CgCtx *c = arena_alloc(arena, sizeof *c);
+    Arena *arena = ir_arena_new();
+    CgCtx *c = ir_arena_alloc(arena, sizeof *c);
     memset(c, 0, sizeof *c);
     c->g = g;
     c->out = out;
@@ -398,7 +398,7 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->prefix = cg_entry_prefix(c, o && o->prefix ? o->prefix : "slimc_model");
     c->ok = true;
     cg_make_names(c);
-    c->kernels = arena_alloc(c->arena, sizeof(CgKernel) * (size_t)(g->n_nodes + 1));
+    c->kernels = ir_arena_alloc(c->arena, sizeof(CgKernel) * (size_t)(g->n_nodes + 1));
 
     if (o && o->shared_kernels)
         cg_printf(c, "%s /* kernels from libslimc_kernels */\n", RT_SHARED_KERNELS);
@@ -555,7 +555,7 @@ static bool c_entry_end(CgCtx *c)
 static bool c_end(CgCtx *c)
 {
     bool ok = c->ok;
-    arena_free(c->arena);
+    ir_arena_free(c->arena);
     return ok;
 }
 

@@ -28,10 +28,10 @@ static void cg_write(CgCtx *c, const char *fmt, const char *text, size_t n)
         (fmt && (count_pair(text, n, "*/") != count_pair(fmt, strlen(fmt), "*/") ||
                  count_pair(text, n, "/*") != count_pair(fmt, strlen(fmt), "/*")))) {
         if (c->ok)
-            diag_error(c->d, (SrcLoc){0},
-                       "C backend: internal error: text from the model reached the generated "
-                       "code unescaped (format \"%.60s\")",
-                       fmt ? fmt : "(text)");
+            ir_diag_error(c->d, (SrcLoc){0},
+                          "C backend: internal error: text from the model reached the generated "
+                          "code unescaped (format \"%.60s\")",
+                          fmt ? fmt : "(text)");
         c->ok = false;
         return;
     }
@@ -66,14 +66,14 @@ void cg_puts(CgCtx *c, const char *text, size_t n)
 const char *cg_text(CgCtx *c, const char *s)
 {
     char buf[IR_ESC_NAME_BUF];
-    return arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, s, IR_ESC_NAME_MAX));
+    return ir_arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, s, IR_ESC_NAME_MAX));
 }
 
 const char *cg_type_text(CgCtx *c, const Type *t)
 {
     char plain[200], buf[4 * sizeof plain]; /* the type is bounded already: not cut */
     ir_type_str(c->g, t, plain, sizeof plain);
-    return arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, plain, 0));
+    return ir_arena_strdup(c->arena, ir_esc_c(buf, sizeof buf, plain, 0));
 }
 
 void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
@@ -83,8 +83,8 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s",
-               n ? ir_ops[n->op].name : "graph", n && n->name ? n->name : "", msg);
+    ir_diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s",
+                  n ? ir_ops[n->op].name : "graph", n && n->name ? n->name : "", msg);
     c->ok = false;
 }
 
@@ -105,7 +105,7 @@ char *cg_strf(CgCtx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return arena_strdup(c->arena, buf);
+    return ir_arena_strdup(c->arena, buf);
 }
 
 const char *cg_float(CgCtx *c, double v)
@@ -136,7 +136,7 @@ const char *cg_dim(CgCtx *c, Dim d)
     if (nsym == 0)
         return cg_strf(c, "%lld", (long long)d.c);
     if (d.c == 1 && nsym == 1)
-        return arena_strdup(c->arena, buf);
+        return ir_arena_strdup(c->arena, buf);
     if (d.c == 1)
         return cg_strf(c, "(%s)", buf);
     return cg_strf(c, "(%lld * %s)", (long long)d.c, buf);
@@ -338,7 +338,7 @@ static const char *c_ident(CgCtx *c, const char *name, const char *fallback, Nam
         memcpy(buf, tmp, sizeof buf);
         buf[sizeof buf - 1] = 0;
     }
-    return unique_name(c, taken, arena_strdup(c->arena, buf));
+    return unique_name(c, taken, ir_arena_strdup(c->arena, buf));
 }
 
 /* The entry points' prefix as a C identifier: [A-Za-z0-9_], not led by a digit, at most
@@ -352,15 +352,15 @@ const char *cg_entry_prefix(CgCtx *c, const char *prefix)
     for (const char *s = prefix; *s && len < 122; s++)
         buf[len++] = isalnum((unsigned char)*s) ? *s : '_';
     buf[len] = 0;
-    return arena_strdup(c->arena, buf);
+    return ir_arena_strdup(c->arena, buf);
 }
 
 void cg_make_names(CgCtx *c)
 {
     const Graph *g = c->g;
-    c->val_names = arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_values + 1));
-    c->fn_names = arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_nodes + 1));
-    c->sym_names = arena_alloc(c->arena, sizeof(char *) * IR_MAX_SYMS);
+    c->val_names = ir_arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_values + 1));
+    c->fn_names = ir_arena_alloc(c->arena, sizeof(char *) * (size_t)(g->n_nodes + 1));
+    c->sym_names = ir_arena_alloc(c->arena, sizeof(char *) * IR_MAX_SYMS);
     for (int i = 0; i < IR_MAX_SYMS; i++) {
         const char *nm = i < g->n_syms && g->sym_names[i] ? g->sym_names[i] : "";
         char buf[96];

@@ -109,7 +109,7 @@ static void check_name(const char *t, size_t n, const char *name)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fuzz_graph(data, size, &d);
     if (g) {
         PassRunOptions ro = {.verify = true};
@@ -143,6 +143,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         ir_graph_free(g);
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     return 0;
 }

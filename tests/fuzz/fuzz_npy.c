@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const unsigned flag_sets[2] = {0, FE_NPY_U2_AS_BF16};
     for (int k = 0; k < 2; k++) {
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         NpyArray a;
         bool ok = fe_npy_parse_ex("fuzz.npy", data, size, flag_sets[k], &a, &d);
         if (ok != (d.n_errors == 0))
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (a.data || a.ndim || a.nbytes)
             __builtin_trap(); /* a failure leaves *out zeroed */
         fe_npy_free(&a);
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
     return 0;
 }

@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     /* A small memory limit (ir/limits.h): a OneHot folded to 256 MB (or 64 MB on a busy machine) is
      * legitimate but takes over 20 s under the sanitizers, which libFuzzer reports as a hang. */
     const FeOnnxOptions o = {.max_memory = (uint64_t)16 << 20};
@@ -21,9 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (g && (g->n_outputs < 1 || !ir_verify(g, &d)))
         __builtin_trap(); /* an imported graph is well formed */
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
     char *name = NULL;
     bool ok = fe_onnx_tensor_parse("fuzz.pb", data, size, &a, &name, &d);
@@ -37,6 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fe_npy_free(&a);
     free(name);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     return 0;
 }

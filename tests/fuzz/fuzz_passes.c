@@ -41,12 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const size_t msize = (size_t)(data + size - model);
 
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fuzz_graph(model, msize, &d);
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     if (!g && !nl && !plen) { /* no pipeline of its own: nothing more to try */
-        diag_fini(&d);
+        ir_diag_fini(&d);
         free(pipeline);
         return 0;
     }
@@ -59,27 +59,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool ok = pass_pipeline_check(g->compress, &d);
         if (ok != (d.n_errors == 0))
             __builtin_trap();
-        diag_fini(&d);
-        diag_init(&d);
+        ir_diag_fini(&d);
+        ir_diag_init(&d);
     }
     const char *p = pipeline[0] ? pipeline : pass_default_pipeline();
     PassPipeline parsed;
     bool ok = pass_pipeline_parse(g, p, (SrcLoc){0}, &parsed, &d);
     if (ok != (d.n_errors == 0))
         __builtin_trap(); /* a parse result that disagrees with the diagnostics */
-    (void)diag_text(&d);
+    (void)ir_diag_text(&d);
     if (ok && !reads_files(p)) {
-        diag_fini(&d);
-        diag_init(&d);
+        ir_diag_fini(&d);
+        ir_diag_init(&d);
         PassRunOptions ro = {.verify = true};
         ok = pass_pipeline_exec(g, &parsed, &ro, &d);
         if (ok != (d.n_errors == 0))
             __builtin_trap(); /* a pass failed without saying why, or erred and went on */
         if (ok && !ir_verify(g, &d))
             __builtin_trap();
-        (void)diag_text(&d);
+        (void)ir_diag_text(&d);
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
     free(pipeline);
     return 0;

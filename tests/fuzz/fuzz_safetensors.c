@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(buf, data, size);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_parse("fuzz.safetensors", buf, size, &d);
     if ((f != NULL) != (d.n_errors == 0))
         __builtin_trap();
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         fe_st_close(f);
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(buf);
     return 0;
 }

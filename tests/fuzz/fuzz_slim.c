@@ -17,14 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size)
         memcpy(text, data, size);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_slim_parse("/nonexistent-slimc-fuzz/fuzz.slim", text, size, &d);
     if ((g != NULL) != (d.n_errors == 0))
         __builtin_trap();
-    (void)diag_text(&d);
+    (void)ir_diag_text(&d);
     if (g)
         ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(text);
     return 0;
 }

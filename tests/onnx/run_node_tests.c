@@ -128,15 +128,15 @@ static int load_set_named(const char *dir, const char *prefix, NpyArray **out, c
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         if (!fe_onnx_tensor_read(path, &arr[i], names_out ? &(*names_out)[i] : NULL, &d)) {
-            snprintf(r->reason, sizeof r->reason, "reading %s: %s", names[i], diag_text(&d));
-            diag_fini(&d);
+            snprintf(r->reason, sizeof r->reason, "reading %s: %s", names[i], ir_diag_text(&d));
+            ir_diag_fini(&d);
             free_list(names, n);
             *out = arr;
             return -1 - i;
         }
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
     free_list(names, n);
     *out = arr;

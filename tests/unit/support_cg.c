@@ -37,7 +37,7 @@ ValueId sup_const_rand(Graph *g, const char *name, int rank, const int64_t *dims
     int64_t n = 1;
     for (int i = 0; i < rank; i++)
         n *= dims[i];
-    float *data = arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
+    float *data = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
     for (int64_t i = 0; i < n; i++)
         data[i] = sup_rand(seed);
     return ir_const_new(g, name, sup_f32(rank, dims), data, sizeof(float) * (size_t)n, (SrcLoc){0});
@@ -67,12 +67,12 @@ char *sup_emit(Graph *g, size_t *len, char *msg, size_t msg_size)
 char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t msg_size)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = NULL;
     *len = 0;
     if (!pass_memplan(g, NULL, &d)) {
-        snprintf(msg, msg_size, "memplan: %s", diag_text(&d));
-        diag_fini(&d);
+        snprintf(msg, msg_size, "memplan: %s", ir_diag_text(&d));
+        ir_diag_fini(&d);
         return NULL;
     }
     FILE *f = open_memstream(&src, len);
@@ -80,11 +80,11 @@ char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t 
     bool ok = cg_emit(&cg_backend_c, g, &o, f, &d);
     fclose(f);
     if (!ok) {
-        snprintf(msg, msg_size, "emit: %s", diag_text(&d));
+        snprintf(msg, msg_size, "emit: %s", ir_diag_text(&d));
         free(src);
         src = NULL;
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     return src;
 }
 
@@ -137,16 +137,16 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
     if (!src)
         return false;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     RtOptions ro;
     rt_options_default(&ro);
     RtModule *m = rt_compile(src, len, &ro, &d);
     bool ok = m != NULL;
     if (!ok)
-        snprintf(msg, msg_size, "compile: %s", diag_text(&d));
+        snprintf(msg, msg_size, "compile: %s", ir_diag_text(&d));
     RtExec *e = ok ? cg_exec_new(g, m, NULL, &d) : NULL;
     if (ok && !e) {
-        snprintf(msg, msg_size, "exec_new: %s", diag_text(&d));
+        snprintf(msg, msg_size, "exec_new: %s", ir_diag_text(&d));
         ok = false;
     }
     /* reference */
@@ -157,13 +157,13 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
     for (int i = 0; i < g->n_inputs; i++)
         ins[i] = inputs[i].data;
     if (ok && !ir_eval_graph(g, ins, ref, syms, &d)) {
-        snprintf(msg, msg_size, "reference: %s", diag_text(&d));
+        snprintf(msg, msg_size, "reference: %s", ir_diag_text(&d));
         ok = false;
     }
     for (int t = 0; ok && t < n_threads; t++) {
         RtTensor outs[16];
         if (!rt_exec_run(e, inputs, g->n_inputs, outs, g->n_outputs, threads[t], &d)) {
-            snprintf(msg, msg_size, "run (%d threads): %s", threads[t], diag_text(&d));
+            snprintf(msg, msg_size, "run (%d threads): %s", threads[t], ir_diag_text(&d));
             ok = false;
             break;
         }
@@ -187,7 +187,7 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
         free(ref[j]);
     rt_exec_free(e);
     rt_module_free(m);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     if (ok)
         msg[0] = 0;
     else {
@@ -212,9 +212,9 @@ void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *wha
 {
     static const int threads[] = {1, 3};
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, ir_diag_text(&d));
+    ir_diag_fini(&d);
     char msg[4096];
     bool ok = sup_check(g, in, threads, 2, tol, msg, sizeof msg);
     for (int i = 0; i < n_in; i++)

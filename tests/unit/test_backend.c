@@ -165,7 +165,7 @@ START_TEST(test_driver_order)
 {
     Graph *g = chain();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     trace[0] = 0;
     fail_node = -1;
     g->planned = true;
@@ -184,9 +184,9 @@ START_TEST(test_driver_order)
     g->planned = false;
     ck_assert(!cg_emit(&mock, g, NULL, stdout, &d));
     ck_assert_str_eq(trace, "");
-    ck_assert_ptr_nonnull(
-        strstr(diag_text(&d), "mock backend: the graph has no memory plan (run the memplan pass)"));
-    diag_fini(&d);
+    ck_assert_ptr_nonnull(strstr(
+        ir_diag_text(&d), "mock backend: the graph has no memory plan (run the memplan pass)"));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -197,9 +197,9 @@ START_TEST(test_c_through_driver)
 {
     Graph *g = chain();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_infer_shapes(g, &d));
-    diag_fini(&d);
+    ir_diag_fini(&d);
     char msg[512];
     size_t len;
     char *src = sup_emit(g, &len, msg, sizeof msg);

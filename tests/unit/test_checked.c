@@ -148,10 +148,10 @@ static bool check_input(const int64_t *dims, int rank, DType dt, char *text, siz
         t.shape.d[i] = ir_dim(dims[i]);
     ValueId x = ir_input_new(g, "x", t, (SrcLoc){"m.onnx", 0, 0});
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     bool ok = ir_check_size(g, x, &d);
-    snprintf(text, size, "%s", diag_text(&d));
-    diag_fini(&d);
+    snprintf(text, size, "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
     return ok;
 }
@@ -191,10 +191,10 @@ static bool infer_one(OpKind op, const int64_t *dims, int rank, const char *attr
     if (attr)
         ir_node_set_ints(g, n, attr, ints, n_ints);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     bool ok = ir_infer_shapes(g, &d);
-    snprintf(text, size, "%s", diag_text(&d));
-    diag_fini(&d);
+    snprintf(text, size, "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
     return ok;
 }
@@ -226,10 +226,10 @@ START_TEST(shape_functions_do_not_wrap)
     ir_node_set_ints(g, n, "dilation", dil, 2);
     ir_node_set_ints(g, n, "padding", pad, 2);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!ir_infer_shapes(g, &d));
-    ck_assert_msg(strstr(diag_text(&d), "does not fit"), "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "does not fit"), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -242,17 +242,17 @@ START_TEST(verifier_rejects_bad_sizes)
     NodeId n = ir_node_new(g, IR_OP_RELU, "r", (SrcLoc){0}, &x, 1, 1);
     ir_output_add(g, g->nodes[n].outputs[0]);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_infer_shapes(g, &d));
     ck_assert(ir_verify(g, &d));
     g->values[g->nodes[n].outputs[0]].type.shape.d[0] = ir_dim(-1); /* a pass gone wrong */
     ck_assert(!ir_verify(g, &d));
-    ck_assert_msg(strstr(diag_text(&d), "negative dimension"), "%s", diag_text(&d));
-    diag_clear(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "negative dimension"), "%s", ir_diag_text(&d));
+    ir_diag_clear(&d);
     g->values[g->nodes[n].outputs[0]].type.shape.d[0] = ir_dim(P62);
     ck_assert(!ir_verify(g, &d));
-    ck_assert_msg(strstr(diag_text(&d), "element count overflows"), "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "element count overflows"), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -91,9 +91,9 @@ START_TEST(test_graph_desc)
     const char *src = "model two(x: f32[N], y: f32[2*N]) -> f32[2*N]\n"
                       "    return y * 2.0 + concat([x, x])\n";
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_slim_parse("two.slim", src, strlen(src), &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     RtIoDesc *ios;
     RtModelDesc *m = cg_model_desc(g, &ios);
     ck_assert_int_eq(m->n_inputs, 2);
@@ -106,7 +106,7 @@ START_TEST(test_graph_desc)
     ck_assert_ptr_eq(&ios[2], &m->outputs[0]);
     free(m);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -120,7 +120,7 @@ START_TEST(test_read_file)
     ck_assert_msg(rt_npy_read_file(path, 0, &a, msg, sizeof msg), "%s", msg);
     NpyArray b;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(fe_npy_read(path, &b, &d));
     ck_assert_int_eq(a.dtype, (int)b.dtype);
     ck_assert_int_eq(a.ndim, 2);
@@ -133,7 +133,7 @@ START_TEST(test_read_file)
     ck_assert(!rt_npy_read_file("/proc/self/status", 0, &a, msg, sizeof msg));
     ck_assert_str_eq(msg, "is not a regular file (a /proc or /sys file)");
     ck_assert(a.data == NULL);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 

@@ -76,14 +76,14 @@ static ValueId input_typed(Graph *g, const char *name, DType dt, int rank, const
 static void *eval_ref(Graph *g, const RtTensor *in, int n_in)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     const void *ins[4];
     for (int i = 0; i < n_in; i++)
         ins[i] = in[i].data;
     void *outs[16] = {0};
-    ck_assert_msg(ir_eval_graph(g, ins, outs, NULL, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(ir_eval_graph(g, ins, outs, NULL, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     for (int i = 1; i < g->n_outputs; i++)
         free(outs[i]);
     return outs[0];
@@ -489,13 +489,13 @@ START_TEST(test_shape_rules)
     node(g, IR_OP_BITWISE_AND, "band", ff, 2);
     node(g, IR_OP_EXP, "iexp", &a, 1);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!ir_infer_shapes(g, &d));
-    const char *t = diag_text(&d);
+    const char *t = ir_diag_text(&d);
     ck_assert_msg(strstr(t, "'mixed': operands of different dtypes"), "%s", t);
     ck_assert_msg(strstr(t, "'band': operand 'f' (f32[4]) must be an integer"), "%s", t);
     ck_assert_msg(strstr(t, "'iexp': operand 'a' (i32[4]) must be f32"), "%s", t);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -512,13 +512,13 @@ START_TEST(test_fuse_leaves_integers)
     ValueId rb[2] = {r, b};
     ir_output_add(g, out_of(g, node(g, IR_OP_MUL, "m", rb, 2)));
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_infer_shapes(g, &d));
     PassArgs args = {0};
-    ck_assert_msg(pass_fuse(g, &args, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_fuse(g, &args, &d), "%s", ir_diag_text(&d));
     for (int i = 0; i < g->n_nodes; i++)
         ck_assert_int_eq(g->nodes[i].n_epilogue, 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     sup_run_check(g, in, 2, 0, "after fuse");
 }
 END_TEST
@@ -535,8 +535,8 @@ START_TEST(test_npy_unsigned)
             data[i] = (unsigned char)(i * 37 + 11);
         snprintf(path, sizeof path, "%s/u%d.npy", dir, t);
         Diag d;
-        diag_init(&d);
-        ck_assert_msg(fe_npy_write(path, types[t], 1, D(5), data, &d), "%s", diag_text(&d));
+        ir_diag_init(&d);
+        ck_assert_msg(fe_npy_write(path, types[t], 1, D(5), data, &d), "%s", ir_diag_text(&d));
         size_t len;
         char *text = (char *)fs_slurp(path, &len);
         ck_assert_ptr_nonnull(text);
@@ -546,11 +546,11 @@ START_TEST(test_npy_unsigned)
         ck_assert_msg(found, "no %s", descr[t]);
         free(text);
         NpyArray arr;
-        ck_assert_msg(fe_npy_read(path, &arr, &d), "%s", diag_text(&d));
+        ck_assert_msg(fe_npy_read(path, &arr, &d), "%s", ir_diag_text(&d));
         ck_assert_int_eq(arr.dtype, types[t]);
         ck_assert(memcmp(arr.data, data, ir_dtype_bytes(types[t], 5)) == 0);
         fe_npy_free(&arr);
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
     fs_rm_tree(dir);
 }

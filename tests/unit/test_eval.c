@@ -26,7 +26,7 @@ static Type mk_type(DType dt, const int64_t *dims, int rank)
 /* A constant whose payload is a copy of data (count floats) in g's arena. */
 static ValueId cst(Graph *g, const char *name, Type t, const float *data, size_t count)
 {
-    float *p = arena_alloc(g->arena, sizeof(float) * count);
+    float *p = ir_arena_alloc(g->arena, sizeof(float) * count);
     memcpy(p, data, sizeof(float) * count);
     return ir_const_new(g, name, t, p, sizeof(float) * count, here);
 }
@@ -46,12 +46,12 @@ static ValueId out0(Graph *g, NodeId n)
 static float *run(Graph *g, NodeId n, const void *const *inputs, const int64_t *syms)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shape inference: %s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shape inference: %s", ir_diag_text(&d));
     ir_output_add(g, out0(g, n));
     void *out[1];
-    ck_assert_msg(ir_eval_graph(g, inputs, out, syms, &d), "eval: %s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(ir_eval_graph(g, inputs, out, syms, &d), "eval: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return out[0];
 }
 
@@ -517,7 +517,7 @@ START_TEST(embedding_lookup)
                      cst(g, "w", F32(3, 2), w, 6)};
     NodeId n = node(g, IR_OP_EMBEDDING, "emb", in, 2);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_infer_shapes(g, &d));
     ir_output_add(g, out0(g, n));
     int64_t bad[2] = {1, 3};
@@ -525,10 +525,10 @@ START_TEST(embedding_lookup)
     void *out[1] = {(void *)1};
     ck_assert(!ir_eval_graph(g, inputs, out, NULL, &d));
     ck_assert_ptr_null(out[0]);
-    ck_assert_msg(strstr(diag_text(&d),
+    ck_assert_msg(strstr(ir_diag_text(&d),
                          "embedding 'emb': index 3 (element 1 of 'ids') is out of range [0, 3)"),
-                  "%s", diag_text(&d));
-    diag_fini(&d);
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -167,12 +167,13 @@ START_TEST(test_outputs_never_replace_inputs)
     ck_assert_ptr_nonnull(g->files);
     ck_assert_ptr_null(g->files->next);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *same[] = {"m.slim", "link.slim", "hard.slim"};
     for (int i = 0; i < 3; i++) {
         ck_assert_msg(!fe_check_output(g, at(same[i]), &d), "%s", same[i]);
-        ck_assert_msg(strstr(diag_text(&d), "is an input of this command"), "%s", diag_text(&d));
-        diag_clear(&d);
+        ck_assert_msg(strstr(ir_diag_text(&d), "is an input of this command"), "%s",
+                      ir_diag_text(&d));
+        ir_diag_clear(&d);
     }
     ck_assert(fe_check_output(g, at("other.slim"), &d));
     ck_assert(fe_check_output(g, at("new.slim"), &d));
@@ -181,7 +182,7 @@ START_TEST(test_outputs_never_replace_inputs)
     Graph *c = ir_graph_clone(g);
     ck_assert(!fe_check_output(c, at("link.slim"), &d));
     ir_graph_free(c);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -9,25 +9,25 @@
 
 START_TEST(arena_alignment_and_growth)
 {
-    Arena *a = arena_new();
+    Arena *a = ir_arena_new();
     for (int i = 1; i < 2000; i += 37) {
-        unsigned char *p = arena_alloc(a, (size_t)i);
+        unsigned char *p = ir_arena_alloc(a, (size_t)i);
         ck_assert_uint_eq((uintptr_t)p % 64, 0);
         for (int j = 0; j < i; j++)
             ck_assert_uint_eq(p[j], 0); /* zeroed */
         memset(p, 0xab, (size_t)i);
     }
-    void *big = arena_alloc(a, 10u << 20); /* bigger than a block */
+    void *big = ir_arena_alloc(a, 10u << 20); /* bigger than a block */
     ck_assert_ptr_nonnull(big);
-    int *v = arena_alloc(a, 4 * sizeof(int));
+    int *v = ir_arena_alloc(a, 4 * sizeof(int));
     for (int i = 0; i < 4; i++)
         v[i] = i + 1;
-    int *w = arena_grow(a, v, 4 * sizeof(int), 8 * sizeof(int));
+    int *w = ir_arena_grow(a, v, 4 * sizeof(int), 8 * sizeof(int));
     ck_assert_int_eq(w[3], 4);
     ck_assert_int_eq(w[7], 0);
-    ck_assert_str_eq(arena_printf(a, "%s-%d", "conv", 3), "conv-3");
-    ck_assert_str_eq(arena_strndup(a, "abcdef", 3), "abc");
-    arena_free(a);
+    ck_assert_str_eq(ir_arena_printf(a, "%s-%d", "conv", 3), "conv-3");
+    ck_assert_str_eq(ir_arena_strndup(a, "abcdef", 3), "abc");
+    ir_arena_free(a);
 }
 END_TEST
 
@@ -99,7 +99,7 @@ static ValueId weight(Graph *g, const char *name, int rank, const int64_t *dims)
         t.shape.d[i] = ir_dim(dims[i]);
         n *= (size_t)dims[i];
     }
-    float *data = arena_alloc(g->arena, n * sizeof(float));
+    float *data = ir_arena_alloc(g->arena, n * sizeof(float));
     return ir_const_new(g, name, t, data, n * sizeof(float), (SrcLoc){0});
 }
 
@@ -108,7 +108,7 @@ START_TEST(shape_conv_pool_flatten_reshape)
     ValueId x;
     Graph *g = graph_with_input(3, 32, 31, &x);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     int64_t wd[] = {8, 3, 3, 3};
     ValueId in[] = {x, weight(g, "w", 4, wd)};
     NodeId conv = ir_node_new(g, IR_OP_CONV2D, "conv", (SrcLoc){"t.slim", 2, 5}, in, 2, 1);
@@ -148,9 +148,10 @@ START_TEST(shape_conv_pool_flatten_reshape)
     ir_node_set_ints(g, bad, "shape", wrong, 2);
     ck_assert(!ir_infer_node(g, bad, &d));
     ck_assert_int_eq(g->values[g->nodes[bad].outputs[0]].type.shape.rank, -1);
-    ck_assert_msg(strstr(diag_text(&d), "t.slim:7:3: error: reshape 'bad': cannot reshape") != NULL,
-                  "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "t.slim:7:3: error: reshape 'bad': cannot reshape") !=
+                      NULL,
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -162,11 +163,11 @@ START_TEST(shape_errors_name_both_operands)
     Type t = {IR_F32, {2, {ir_dim(4), ir_dim(6)}}, NULL};
     ValueId y = ir_input_new(g, "y", t, (SrcLoc){"t.slim", 1, 30});
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ValueId in[] = {x, y};
     NodeId add = ir_node_new(g, IR_OP_ADD, "add1", (SrcLoc){"t.slim", 3, 11}, in, 2, 1);
     ck_assert(!ir_infer_node(g, add, &d));
-    const char *msg = diag_text(&d);
+    const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "t.slim:3:11: error: add 'add1': shapes do not broadcast") != NULL,
                   "%s", msg);
     ck_assert(strstr(msg, "'x' (f32[N, 3, 4, 5], from t.slim:1:9)") != NULL);
@@ -185,7 +186,7 @@ START_TEST(shape_errors_name_both_operands)
     ValueId lin_in[] = {y, weight(g, "fc.weight", 2, wd)};
     NodeId lin = ir_node_new(g, IR_OP_LINEAR, "fc", (SrcLoc){"t.slim", 4, 9}, lin_in, 2, 1);
     ck_assert(!ir_infer_node(g, lin, &d));
-    ck_assert(strstr(diag_text(&d), "must be 7 (the layer's in-features)") != NULL);
+    ck_assert(strstr(ir_diag_text(&d), "must be 7 (the layer's in-features)") != NULL);
 
     /* Broadcasting that works: [N,3,4,5] + [5] and [4,1] * [1,6]. */
     int64_t bd[] = {5};
@@ -195,7 +196,7 @@ START_TEST(shape_errors_name_both_operands)
     char buf[128];
     ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[ok].outputs[0]].type, buf, sizeof buf),
                      "f32[N, 3, 4, 5]");
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -204,7 +205,7 @@ START_TEST(matmul_shapes)
 {
     Graph *g = ir_graph_new("t");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     int64_t a[] = {2, 1, 3, 4}, b[] = {5, 4, 6}, v[] = {4};
     ValueId ab[] = {weight(g, "a", 4, a), weight(g, "b", 3, b)};
     NodeId m = ir_node_new(g, IR_OP_MATMUL, "mm", (SrcLoc){0}, ab, 2, 1);
@@ -217,7 +218,7 @@ START_TEST(matmul_shapes)
     ck_assert(ir_infer_node(g, mv, &d));
     ck_assert_str_eq(ir_type_str(g, &g->values[g->nodes[mv].outputs[0]].type, buf, sizeof buf),
                      "f32[2, 1, 3]");
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -227,28 +228,28 @@ START_TEST(verifier_catches_broken_graphs)
     ValueId x;
     Graph *g = graph_with_input(3, 4, 5, &x);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NodeId r1 = ir_node_new(g, IR_OP_RELU, "r1", (SrcLoc){0}, &x, 1, 1);
     ValueId v1 = g->nodes[r1].outputs[0];
     NodeId r2 = ir_node_new(g, IR_OP_SIGMOID, "r2", (SrcLoc){0}, &v1, 1, 1);
     ir_output_add(g, g->nodes[r2].outputs[0]);
     ck_assert(ir_infer_shapes(g, &d));
-    ck_assert_msg(ir_verify(g, &d), "%s", diag_text(&d));
+    ck_assert_msg(ir_verify(g, &d), "%s", ir_diag_text(&d));
 
     /* Use before definition. */
     g->nodes[r1].inputs[0] = g->nodes[r2].outputs[0];
     ck_assert(!ir_verify(g, &d));
-    ck_assert(strstr(diag_text(&d), "before it is defined") != NULL);
+    ck_assert(strstr(ir_diag_text(&d), "before it is defined") != NULL);
     g->nodes[r1].inputs[0] = x;
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* An epilogue op that is not elementwise. */
     g->nodes[r2].n_epilogue = 1;
     g->nodes[r2].epilogue[0] = (Epilogue){IR_OP_CONV2D, IR_NONE, false};
     ck_assert(!ir_verify(g, &d));
-    ck_assert(strstr(diag_text(&d), "not elementwise") != NULL);
+    ck_assert(strstr(ir_diag_text(&d), "not elementwise") != NULL);
     g->nodes[r2].epilogue[0] = (Epilogue){IR_OP_TANH, IR_NONE, false};
-    diag_clear(&d);
+    ir_diag_clear(&d);
     ck_assert(ir_verify(g, &d));
 
     /* Replacing uses, compaction and the printer. */
@@ -265,7 +266,7 @@ START_TEST(verifier_catches_broken_graphs)
     fclose(f);
     ck_assert_msg(strstr(text, "= sigmoid(%0:x) |> tanh : f32[N, 3, 4, 5]") != NULL, "%s", text);
     free(text);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -275,7 +276,7 @@ START_TEST(flops_and_weight_bytes)
     ValueId x;
     Graph *g = graph_with_input(1, 28, 28, &x);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     int64_t wd[] = {20, 1, 5, 5};
     ValueId in[] = {x, weight(g, "w", 4, wd)};
     NodeId conv = ir_node_new(g, IR_OP_CONV2D, "conv", (SrcLoc){0}, in, 2, 1);
@@ -284,7 +285,7 @@ START_TEST(flops_and_weight_bytes)
     int64_t syms[IR_MAX_SYMS] = {2};
     ck_assert_double_eq(ir_flops(g, syms), 2.0 * 2 * 20 * 24 * 24 * 25);
     ck_assert_uint_eq(ir_weight_bytes(g), 20 * 25 * 4);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -73,22 +73,22 @@ START_TEST(test_cache_hit)
 {
     set_base("hit");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = unique_src(42);
     double ms = 0;
     RtModule *m = compile(src, base, &ms, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert(ms > 0);
     ck_assert_int_eq(call_answer(m), 42);
     rt_module_free(m);
     ms = 0;
     m = compile(src, base, &ms, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert(ms == 0); /* no compiler run */
     ck_assert_int_eq(call_answer(m), 42);
     rt_module_free(m);
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -96,11 +96,11 @@ static void corrupt_case(int how)
 {
     set_base(how == 0 ? "trunc" : how == 1 ? "flip" : "meta");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = unique_src(7 + how);
     double ms = 0;
     RtModule *m = compile(src, base, &ms, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     rt_module_free(m);
     char so[1200], meta[1200];
     ck_assert(find_entry(base, ".so", so, sizeof so));
@@ -122,7 +122,7 @@ static void corrupt_case(int how)
     }
     ms = 0;
     m = compile(src, base, &ms, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert(ms > 0); /* rebuilt */
     ck_assert_int_eq(call_answer(m), 7 + how);
     rt_module_free(m);
@@ -131,7 +131,7 @@ static void corrupt_case(int how)
     ck_assert(m && ms == 0);
     rt_module_free(m);
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 START_TEST(test_corrupt_entry)
@@ -148,10 +148,10 @@ START_TEST(test_cache_dir_private)
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/a/b", base);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = unique_src(1);
     RtModule *m = compile(src, dir, NULL, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     rt_module_free(m);
     const char *levels[] = {base, NULL, dir};
     char mid[1200];
@@ -166,13 +166,13 @@ START_TEST(test_cache_dir_private)
     ck_assert_int_eq(chmod(dir, 0777), 0);
     double ms = 0;
     m = compile(src, dir, &ms, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert(ms > 0);
-    ck_assert_msg(strstr(diag_text(&d), "writable by others"), "%s", diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "writable by others"), "%s", ir_diag_text(&d));
     ck_assert_int_eq(call_answer(m), 1);
     rt_module_free(m);
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -180,17 +180,17 @@ START_TEST(test_missing_compiler)
 {
     set_base("nocc");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     RtOptions o;
     rt_options_default(&o);
     o.cc = "slimc-no-such-compiler";
     o.cache_dir = base;
     RtModule *m = rt_compile("int x;", 6, &o, &d);
     ck_assert(!m);
-    ck_assert_msg(
-        strstr(diag_text(&d), "C compiler 'slimc-no-such-compiler' not found (set SLIMC_CC or CC)"),
-        "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d),
+                         "C compiler 'slimc-no-such-compiler' not found (set SLIMC_CC or CC)"),
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -198,12 +198,12 @@ START_TEST(test_compile_error)
 {
     set_base("err");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *src = "int broken(void) { return undeclared_thing; }\n";
     RtModule *m = compile(src, base, NULL, &d);
     ck_assert(!m);
-    ck_assert_msg(strstr(diag_text(&d), "undeclared_thing"), "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "undeclared_thing"), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -211,10 +211,10 @@ START_TEST(test_two_modules)
 {
     set_base("two");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *s1 = unique_src(1), *s2 = unique_src(2);
     RtModule *a = compile(s1, base, NULL, &d), *b = compile(s2, base, NULL, &d);
-    ck_assert_msg(a && b, "%s", diag_text(&d));
+    ck_assert_msg(a && b, "%s", ir_diag_text(&d));
     ck_assert_int_eq(call_answer(a), 1);
     ck_assert_int_eq(call_answer(b), 2);
     rt_module_free(a);
@@ -222,7 +222,7 @@ START_TEST(test_two_modules)
     rt_module_free(b);
     free(s1);
     free(s2);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -230,7 +230,7 @@ START_TEST(test_executable_with_blob)
 {
     set_base("exe");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *src =
         "extern const unsigned char blob[];\nint main(void) { return blob[3] + blob[0]; }\n";
     unsigned char data[5] = {1, 2, 3, 40, 5};
@@ -240,12 +240,12 @@ START_TEST(test_executable_with_blob)
     rt_options_default(&o);
     o.cache_dir = base;
     ck_assert_msg(rt_build_executable(src, strlen(src), data, sizeof data, "blob", &o, out, &d),
-                  "%s", diag_text(&d));
+                  "%s", ir_diag_text(&d));
     int rc = system(out);
     ck_assert(WIFEXITED(rc));
     ck_assert_int_eq(WEXITSTATUS(rc), 41);
     unlink(out);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -285,7 +285,7 @@ START_TEST(test_clang_resource_headers)
     if (!have_clang())
         return;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *src = "#include <stddef.h>\n#include <stdint.h>\n#include <immintrin.h>\n"
                       "struct s { char c; int64_t x; };\n"
                       "int answer(void);\n"
@@ -294,11 +294,11 @@ START_TEST(test_clang_resource_headers)
                       "    float f[4]; _mm_storeu_ps(f, b);\n"
                       "    return (int)offsetof(struct s, x) + (int)f[3]; }\n";
     RtModule *m = compile_clang(src, NULL, NULL, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
-    ck_assert_msg(!strstr(diag_text(&d), "unavailable"), "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
+    ck_assert_msg(!strstr(ir_diag_text(&d), "unavailable"), "%s", ir_diag_text(&d));
     ck_assert_int_eq(call_answer(m), 8 + 4);
     rt_module_free(m);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -308,7 +308,7 @@ START_TEST(test_clang_no_leak)
     if (!have_clang())
         return;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     long before = 0;
     for (int i = 0; i < 20; i++) {
         /* headers of the size the generated code includes, so that a leaked AST shows */
@@ -319,7 +319,7 @@ START_TEST(test_clang_no_leak)
                  tail);
         free(tail);
         RtModule *m = compile_clang(src, NULL, NULL, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         ck_assert_int_eq(call_answer(m), i);
         rt_module_free(m);
         if (i == 4)
@@ -334,7 +334,7 @@ START_TEST(test_clang_no_leak)
 #else
     (void)growth;
 #endif
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -348,7 +348,7 @@ static void *compile_in_thread(void *p)
 {
     ThreadJob *j = p;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = unique_src(j->value);
     RtModule *m = compile_clang(src, base, NULL, &d);
     if (m) {
@@ -357,10 +357,10 @@ static void *compile_in_thread(void *p)
         j->result = f ? f() : -1;
         rt_module_free(m);
     } else {
-        snprintf(j->error, sizeof j->error, "%s", diag_text(&d));
+        snprintf(j->error, sizeof j->error, "%s", ir_diag_text(&d));
     }
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     return NULL;
 }
 
@@ -394,18 +394,18 @@ static int find_omp(struct dl_phdr_info *info, size_t size, void *data)
 START_TEST(test_no_openmp_runtime)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     set_base("omp");
     char *src = unique_src(5);
     RtModule *m = compile(src, base, NULL, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert_int_eq(call_answer(m), 5);
     char found[512] = "";
     dl_iterate_phdr(find_omp, found);
     ck_assert_msg(!found[0], "an OpenMP runtime is loaded: %s", found);
     rt_module_free(m);
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -440,14 +440,14 @@ START_TEST(test_shared_kernels)
     static const char *const backends[] = {"cc", "clang"};
     for (int b = 0; b < 2; b++) {
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         setenv("SLIMC_JIT", backends[b], 1);
         RtOptions o;
         rt_options_default(&o);
         o.no_cache = true;
         RtModule *m = rt_compile(src, strlen(src), &o, &d);
         unsetenv("SLIMC_JIT");
-        ck_assert_msg(m, "%s: %s", backends[b], diag_text(&d));
+        ck_assert_msg(m, "%s: %s", backends[b], ir_diag_text(&d));
         void (*mm)(const float *, const float *, const float *, float *);
         *(void **)&mm = rt_symbol(m, "mm");
         ck_assert(mm);
@@ -462,7 +462,7 @@ START_TEST(test_shared_kernels)
                               "%s: C[%d][%d] = %g, want %g", backends[b], i, j, C[i * N + j], want);
             }
         rt_module_free(m);
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
     /* the kernels came from the library, mapped once */
     FILE *f = fopen("/proc/self/maps", "r");
@@ -482,7 +482,7 @@ START_TEST(test_both_backends)
 {
     set_base("backends");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *src = unique_src(77);
     for (int b = RT_BACKEND_CC; b <= RT_BACKEND_CLANG; b++) {
         RtOptions o;
@@ -490,12 +490,12 @@ START_TEST(test_both_backends)
         o.backend = (RtBackend)b;
         o.cache_dir = base;
         RtModule *m = rt_compile(src, strlen(src), &o, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         ck_assert_int_eq(call_answer(m), 77);
         rt_module_free(m);
     }
     free(src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -535,7 +535,7 @@ START_TEST(test_cache_lru)
 {
     set_base("lru");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *s[3] = {unique_src(1), unique_src(2), unique_src(3)};
     char key[3][40];
     RtOptions o;
@@ -544,7 +544,7 @@ START_TEST(test_cache_lru)
     struct timespec pause = {0, 20 * 1000 * 1000};
     for (int i = 0; i < 2; i++) {
         RtModule *m = rt_compile(s[i], strlen(s[i]), &o, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         rt_module_free(m);
         newest_key(base, key[i]);
         nanosleep(&pause, NULL);
@@ -561,7 +561,7 @@ START_TEST(test_cache_lru)
     nanosleep(&pause, NULL);
     o.cache_max_bytes = two + two / 4; /* room for two entries, not three */
     m = rt_compile(s[2], strlen(s[2]), &o, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     ck_assert_int_eq(call_answer(m), 3);
     rt_module_free(m);
     newest_key(base, key[2]);
@@ -577,7 +577,7 @@ START_TEST(test_cache_lru)
     free(info.dir);
     for (int i = 0; i < 3; i++)
         free(s[i]);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 

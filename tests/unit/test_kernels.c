@@ -101,9 +101,9 @@ static Graph *linear_graph(RtTensor *in, int *n_in)
     ((float *)in[*n_in - 1].data)[5] = NAN;
     ((float *)in[*n_in - 1].data)[45] = INFINITY;
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -135,9 +135,9 @@ static Graph *conv_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 64, 5, 7, 9, 3, 1, 1, 1, 1, true);
     last_relu6(g);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -167,9 +167,9 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the plain kernel */
     last_relu6(g);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -209,9 +209,9 @@ static Graph *pool_graph(RtTensor *in, int *n_in)
     add_pool(g, in, n_in, 2, 12, 34, 3, 2, 1, 1, 1);
     add_pool(g, in, n_in, 1, 10, 10, 3, 2, 1, 1, 1);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -277,14 +277,14 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     char *src = sup_emit_as(g, false, &len, msg, sizeof msg);
     ck_assert_msg(src != NULL, "%s: %s", what, msg);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     RtOptions ro;
     rt_options_default(&ro);
     ro.cpu = "x86-64-v2";
     RtModule *m = rt_compile(src, len, &ro, &d);
-    ck_assert_msg(m != NULL, "%s: compile: %s", what, diag_text(&d));
+    ck_assert_msg(m != NULL, "%s: compile: %s", what, ir_diag_text(&d));
     RtExec *e = cg_exec_new(g, m, NULL, &d);
-    ck_assert_msg(e != NULL, "%s: %s", what, diag_text(&d));
+    ck_assert_msg(e != NULL, "%s: %s", what, ir_diag_text(&d));
     int64_t syms[IR_MAX_SYMS];
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
@@ -292,11 +292,12 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     void *ref[32] = {0};
     for (int i = 0; i < n_in; i++)
         ins[i] = in[i].data;
-    ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what, diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what,
+                  ir_diag_text(&d));
     for (int t = 1; t <= 2; t++) {
         RtTensor outs[32];
         ck_assert_msg(rt_exec_run(e, in, n_in, outs, g->n_outputs, t, &d), "%s: run: %s", what,
-                      diag_text(&d));
+                      ir_diag_text(&d));
         for (int j = 0; j < g->n_outputs; j++) {
             ck_assert_msg(close_enough(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), 1e-4),
                           "%s: output %d differs from the reference (%d threads, SLIMC_MAX_ISA=%s)",
@@ -308,7 +309,7 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
         free(ref[j]);
     rt_exec_free(e);
     rt_module_free(m);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(src);
 }
 

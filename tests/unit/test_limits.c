@@ -74,17 +74,17 @@ START_TEST(bytes_str_and_check)
     ck_assert_str_eq(ir_bytes_str(512, buf, sizeof buf), "512 B");
     ck_assert_str_eq(ir_bytes_str(1.5 * 0x1p20, buf, sizeof buf), "1.5 MiB");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_check_memory(1024, 1024, "x", here, &d));
     ck_assert(ir_check_memory(1e30, 0, "x", here, &d)); /* 0: no limit */
     ck_assert_int_eq(d.n_errors, 0);
     ck_assert(
         !ir_check_memory(8.0 * 0x1p40, 4ull << 30, "node 'onehot': constant result", here, &d));
     ck_assert_int_eq(d.n_errors, 1);
-    ck_assert_msg(strstr(diag_text(&d), "node 'onehot': constant result of 8.0 TiB exceeds the "
-                                        "memory limit (4.0 GiB; --max-memory raises it)"),
-                  "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "node 'onehot': constant result of 8.0 TiB exceeds the "
+                                           "memory limit (4.0 GiB; --max-memory raises it)"),
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     ck_assert(ir_default_max_memory() == (uint64_t)pages * (uint64_t)page / 2);
 }
@@ -168,11 +168,11 @@ START_TEST(passes_linear)
     }
     ir_output_add(g, h);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     double t0 = now_ms();
     PassRunOptions o = {.verify = false};
-    ck_assert_msg(pass_pipeline_run(g, "cse,dce", (SrcLoc){0}, &o, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_run(g, "cse,dce", (SrcLoc){0}, &o, &d), "%s", ir_diag_text(&d));
     int counts[IR_NUM_OPS] = {0};
     for (int i = 0; i < g->n_nodes; i++)
         counts[g->nodes[i].op]++;
@@ -182,7 +182,7 @@ START_TEST(passes_linear)
         ck_assert_int_eq(g->nodes[i].op, IR_OP_RELU);
         ck_assert_int_eq(g->nodes[i + 1].inputs[0], g->nodes[i + 1].inputs[1]);
     }
-    ck_assert_msg(pass_pipeline_run(g, "fuse", (SrcLoc){0}, &o, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_run(g, "fuse", (SrcLoc){0}, &o, &d), "%s", ir_diag_text(&d));
     /* each add takes the next relu (the add after it reads the relu twice: no fusion) */
     ck_assert_int_eq(g->n_nodes, STEPS + 1);
     ck_assert_int_eq(g->nodes[0].n_epilogue, 0);
@@ -191,7 +191,7 @@ START_TEST(passes_linear)
     double ms = now_ms() - t0;
     ck_assert_msg(ms < 20000, "cse, dce and fuse took %.0f ms on %d nodes", ms, 3 * STEPS);
     ck_assert(ir_verify(g, &d));
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

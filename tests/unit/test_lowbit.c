@@ -32,9 +32,9 @@ static Graph *linear_graph(int64_t M, int64_t K, int64_t O, bool bias, RtTensor 
     *w_out = g->values[in[1]].data;
     *b_out = bias ? g->values[in[2]].data : NULL;
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -84,9 +84,10 @@ static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t
     const float *w, *b;
     Graph *g = linear_graph(M, K, O, bias, &x, &w, &b);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions ro = {.verify = true};
-    ck_assert_msg(pass_pipeline_run(g, pass, (SrcLoc){0}, &ro, &d), "%s: %s", pass, diag_text(&d));
+    ck_assert_msg(pass_pipeline_run(g, pass, (SrcLoc){0}, &ro, &d), "%s: %s", pass,
+                  ir_diag_text(&d));
     int found = 0;
     for (int i = 0; i < g->n_nodes; i++)
         found += !g->nodes[i].dead && g->nodes[i].op == want;
@@ -94,7 +95,7 @@ static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t
     void *out[1];
     const void *ins[1] = {x.data};
     int64_t syms[IR_MAX_SYMS] = {0};
-    ck_assert_msg(ir_eval_graph(g, ins, out, syms, &d), "%s", diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, out, syms, &d), "%s", ir_diag_text(&d));
     const float *xv = x.data, *y = out[0];
     double err = 0, mx = 0;
     for (int64_t m = 0; m < M; m++)
@@ -113,7 +114,7 @@ static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t
     ck_assert_msg(err <= tol * (mx > 0 ? mx : 1), "%s M=%lld K=%lld O=%lld: max error %g of %g",
                   pass, (long long)M, (long long)K, (long long)O, err, mx);
     free(out[0]);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     /* kernels: through the emitter and the JIT at 1 and 3 threads */
     char what[256];
     snprintf(what, sizeof what, "%s M=%lld K=%lld O=%lld", pass, (long long)M, (long long)K,
@@ -161,7 +162,7 @@ START_TEST(sizes)
     Graph *g = linear_graph(2, 256, 64, true, &x, &w, &b);
     size_t f32 = 256 * 64 * 4;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions ro = {.verify = true};
     ck_assert(pass_pipeline_run(g, "quantize(int4, group=32),dce", (SrcLoc){0}, &ro, &d));
     size_t bytes = 0;
@@ -172,7 +173,7 @@ START_TEST(sizes)
     ck_assert_msg((double)f32 / (double)bytes >= 6.0, "int4 g32: %zu vs %zu bytes", bytes, f32);
     free(x.data);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -182,13 +183,13 @@ static void expect_error(const char *pass, int64_t K, const char *text)
     const float *w, *b;
     Graph *g = linear_graph(2, K, 8, true, &x, &w, &b);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions ro = {.verify = true};
     ck_assert_msg(!pass_pipeline_run(g, pass, (SrcLoc){0}, &ro, &d), "%s passed", pass);
-    ck_assert_msg(strstr(diag_text(&d), text), "%s: %s", pass, diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), text), "%s: %s", pass, ir_diag_text(&d));
     free(x.data);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 START_TEST(errors)

@@ -93,11 +93,11 @@ static void check_no_overlap(const Graph *g)
 static void plan(Graph *g)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
-    ck_assert_msg(pass_memplan(g, NULL, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(pass_memplan(g, NULL, &d), "%s", ir_diag_text(&d));
     ck_assert(g->planned);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 START_TEST(test_chain_reuse)

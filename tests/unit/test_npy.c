@@ -114,18 +114,18 @@ static void expect_array(const NpyArray *a, const char *file, DType t, int ndim,
 static void expect_parse_error(const void *buf, size_t len, unsigned flags, const char *what)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
     memset(&a, 0x55, sizeof a);
     bool ok = fe_npy_parse_ex("bad.npy", buf, len, flags, &a, &d);
-    const char *text = diag_text(&d);
+    const char *text = ir_diag_text(&d);
     ck_assert_msg(!ok, "parsed although it should fail with '%s'", what);
     ck_assert_ptr_null(a.data);
     ck_assert_int_eq(a.ndim, 0);
     ck_assert_msg(strncmp(text, "bad.npy: error: ", 16) == 0, "message does not name the file: %s",
                   text);
     ck_assert_msg(strstr(text, what) != NULL, "message '%s' lacks '%s'", text, what);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 /* A .npy image: the preamble of version major, then header and data_len bytes of data. */
@@ -160,13 +160,13 @@ static void expect_header_ok(int major, const char *header, size_t data_len, DTy
     size_t len;
     unsigned char *b = make_npy(major, header, data_len, 0, &len);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
-    ck_assert_msg(fe_npy_parse("ok.npy", b, len, &a, &d), "%s: %s", header, diag_text(&d));
+    ck_assert_msg(fe_npy_parse("ok.npy", b, len, &a, &d), "%s: %s", header, ir_diag_text(&d));
     ck_assert_int_eq(a.dtype, t);
     ck_assert_int_eq(a.ndim, ndim);
     fe_npy_free(&a);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(b);
 }
 
@@ -206,13 +206,13 @@ static const RefFile other_files[] = {
 static void read_ref(const RefFile *r)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
-    ck_assert_msg(fe_npy_read(data_path(r->file), &a, &d), "%s", diag_text(&d));
+    ck_assert_msg(fe_npy_read(data_path(r->file), &a, &d), "%s", ir_diag_text(&d));
     expect_array(&a, r->file, r->dtype, r->ndim, r->shape);
     fe_npy_free(&a);
     ck_assert_ptr_null(a.data);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 START_TEST(test_read_numpy_files)
@@ -238,10 +238,10 @@ START_TEST(test_write_matches_numpy)
         unsigned char *data = formula_data(r->dtype, r->shape, r->ndim, &nbytes);
         snprintf(path, sizeof path, "%s/%s", dir, r->file);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert_msg(fe_npy_write(path, r->dtype, r->ndim, r->shape, data, &d), "%s",
-                      diag_text(&d));
-        diag_fini(&d);
+                      ir_diag_text(&d));
+        ir_diag_fini(&d);
         unsigned char *want = fs_slurp(data_path(r->file), &want_len),
                       *got = fs_slurp(path, &got_len);
         ck_assert_msg(got_len == want_len && memcmp(got, want, got_len) == 0,
@@ -259,15 +259,15 @@ START_TEST(test_bf16_convention)
 {
     static const uint16_t want[4] = {0x3F80, 0xC020, 0x4049, 0x0000}; /* 1, -2.5, 3.140625, 0 */
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
     /* '<u2' is u16 unless the caller expects bf16 */
-    ck_assert_msg(fe_npy_read(data_path("bf16_4.npy"), &a, &d), "%s", diag_text(&d));
+    ck_assert_msg(fe_npy_read(data_path("bf16_4.npy"), &a, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(a.dtype, IR_U16);
     ck_assert(memcmp(a.data, want, sizeof want) == 0);
     fe_npy_free(&a);
     ck_assert_msg(fe_npy_read_ex(data_path("bf16_4.npy"), FE_NPY_U2_AS_BF16, &a, &d), "%s",
-                  diag_text(&d));
+                  ir_diag_text(&d));
     ck_assert_int_eq(a.dtype, IR_BF16);
     ck_assert_int_eq(a.ndim, 1);
     ck_assert_int_eq(a.shape[0], 4);
@@ -284,7 +284,7 @@ START_TEST(test_bf16_convention)
     free(x);
     free(y);
     fs_rm_tree(dir);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -301,18 +301,18 @@ START_TEST(test_refused_numpy_files)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         NpyArray a;
         const char *path = data_path(cases[i].file);
         ck_assert_msg(!fe_npy_read(path, &a, &d), "%s was read", cases[i].file);
         ck_assert_ptr_null(a.data);
         char prefix[8300];
         snprintf(prefix, sizeof prefix, "%s: error: ", path);
-        const char *text = diag_text(&d);
+        const char *text = ir_diag_text(&d);
         ck_assert_msg(strncmp(text, prefix, strlen(prefix)) == 0, "%s", text);
         ck_assert_msg(strstr(text, cases[i].what), "%s: '%s' lacks '%s'", cases[i].file, text,
                       cases[i].what);
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
 }
 END_TEST
@@ -347,11 +347,11 @@ START_TEST(test_round_trip_every_dtype_and_shape)
                 data[i] = (unsigned char)(types[t] == IR_BOOL ? (seed >> 16) & 1 : seed >> 16);
             }
             Diag d;
-            diag_init(&d);
+            ir_diag_init(&d);
             ck_assert_msg(fe_npy_write(path, types[t], shapes[s].ndim, shapes[s].shape, data, &d),
-                          "%s", diag_text(&d));
+                          "%s", ir_diag_text(&d));
             NpyArray a;
-            ck_assert_msg(fe_npy_read_ex(path, FE_NPY_U2_AS_BF16, &a, &d), "%s", diag_text(&d));
+            ck_assert_msg(fe_npy_read_ex(path, FE_NPY_U2_AS_BF16, &a, &d), "%s", ir_diag_text(&d));
             ck_assert_int_eq(a.dtype, types[t]);
             ck_assert_int_eq(a.ndim, shapes[s].ndim);
             for (int i = 0; i < a.ndim; i++)
@@ -366,7 +366,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
             free(raw);
             fe_npy_free(&a);
             free(data);
-            diag_fini(&d);
+            ir_diag_fini(&d);
         }
     ck_assert_int_eq(fs_count_entries(dir), 1); /* no temp files left */
     fs_rm_tree(dir);
@@ -384,13 +384,13 @@ START_TEST(test_truncated_at_every_length)
         unsigned char *b = malloc(n ? n : 1);
         memcpy(b, full, n);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         NpyArray a;
         ck_assert_msg(!fe_npy_parse("t.npy", b, n, &a, &d), "a %zu-byte prefix parsed", n);
         ck_assert_ptr_null(a.data);
-        ck_assert(strncmp(diag_text(&d), "t.npy: error: ", 14) == 0);
+        ck_assert(strncmp(ir_diag_text(&d), "t.npy: error: ", 14) == 0);
         ck_assert_int_eq(d.n_errors, 1);
-        diag_fini(&d);
+        ir_diag_fini(&d);
         free(b);
     }
     /* and one byte more is extra data, refused too */
@@ -560,16 +560,16 @@ START_TEST(test_write_errors_leave_nothing)
     float x[4] = {1, 2, 3, 4};
     int64_t shape[1] = {4};
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
 
     /* a folder that does not exist */
     snprintf(path, sizeof path, "%s/nope/x.npy", dir);
     ck_assert(!fe_npy_write(path, IR_F32, 1, shape, x, &d));
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s: error: ", path);
-    ck_assert_msg(strncmp(diag_text(&d), prefix, strlen(prefix)) == 0, "%s", diag_text(&d));
+    ck_assert_msg(strncmp(ir_diag_text(&d), prefix, strlen(prefix)) == 0, "%s", ir_diag_text(&d));
     ck_assert_int_eq(fs_count_entries(dir), 0);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* the target is a folder: the rename fails and the temp file goes */
     snprintf(path, sizeof path, "%s/sub", dir);
@@ -577,7 +577,7 @@ START_TEST(test_write_errors_leave_nothing)
     ck_assert(!fe_npy_write(path, IR_F32, 1, shape, x, &d));
     ck_assert_int_eq(fs_count_entries(dir), 1);
     rmdir(path);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* a read-only folder (root writes anyway: then this part checks nothing) */
     snprintf(path, sizeof path, "%s/ro", dir);
@@ -585,14 +585,14 @@ START_TEST(test_write_errors_leave_nothing)
     snprintf(path, sizeof path, "%s/ro/x.npy", dir);
     if (geteuid() != 0) {
         ck_assert(!fe_npy_write(path, IR_F32, 1, shape, x, &d));
-        ck_assert_ptr_nonnull(strstr(diag_text(&d), "Permission denied"));
+        ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "Permission denied"));
         snprintf(path, sizeof path, "%s/ro", dir);
         ck_assert_int_eq(fs_count_entries(path), 0);
     }
     snprintf(path, sizeof path, "%s/ro", dir);
     chmod(path, 0700);
     fs_rm_tree(path);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* a write that fails half way (file size limit, which binds root too): the old file
      * stays as it was and no temp file is left */
@@ -610,13 +610,13 @@ START_TEST(test_write_errors_leave_nothing)
     setrlimit(RLIMIT_FSIZE, &old_lim);
     signal(SIGXFSZ, SIG_DFL);
     ck_assert(!ok);
-    ck_assert_msg(strstr(diag_text(&d), "cannot write"), "%s", diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "cannot write"), "%s", ir_diag_text(&d));
     size_t len;
     unsigned char *old = fs_slurp(path, &len);
     ck_assert(len == 3 && memcmp(old, "old", 3) == 0);
     free(old);
     ck_assert_int_eq(fs_count_entries(dir), 1);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* ...and replaces it when it succeeds, with the usual permissions */
     ck_assert(fe_npy_write(path, IR_F32, 1, shape, x, &d));
@@ -630,13 +630,13 @@ START_TEST(test_write_errors_leave_nothing)
     /* what the format cannot hold */
     snprintf(path, sizeof path, "%s/bad.npy", dir);
     ck_assert(!fe_npy_write(path, IR_I4, 1, shape, x, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "no such dtype"));
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "no such dtype"));
     ck_assert(!fe_npy_write(path, IR_F32, 1, (int64_t[]){-4}, x, &d));
     ck_assert(!fe_npy_write(path, IR_F32, 9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1}, x, &d));
     ck_assert(!fe_npy_write(path, IR_F32, 2, (int64_t[]){INT64_MAX, 2}, x, &d));
     ck_assert_int_eq(d.n_errors, 4);
     ck_assert_int_eq(fs_count_entries(dir), 1);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -645,26 +645,27 @@ START_TEST(test_read_errors_name_the_file)
 {
     char *dir = fs_make_tmp(), path[256];
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
     snprintf(path, sizeof path, "%s/missing.npy", dir);
     ck_assert(!fe_npy_read(path, &a, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "missing.npy: error: cannot open: No such file"));
-    diag_clear(&d);
+    ck_assert_ptr_nonnull(
+        strstr(ir_diag_text(&d), "missing.npy: error: cannot open: No such file"));
+    ir_diag_clear(&d);
     ck_assert(!fe_npy_read(dir, &a, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "is a directory"));
-    diag_clear(&d);
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "is a directory"));
+    ir_diag_clear(&d);
     snprintf(path, sizeof path, "%s/empty.npy", dir);
     fclose(fopen(path, "w"));
     ck_assert(!fe_npy_read(path, &a, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "empty.npy: error: file is empty"));
-    diag_clear(&d);
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "empty.npy: error: file is empty"));
+    ir_diag_clear(&d);
     /* a FIFO with no writer: refused at once, not waited on */
     snprintf(path, sizeof path, "%s/fifo.npy", dir);
     ck_assert_int_eq(mkfifo(path, 0600), 0);
     ck_assert(!fe_npy_read(path, &a, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "fifo.npy: error: is not a regular file"));
-    diag_fini(&d);
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "fifo.npy: error: is not a regular file"));
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST

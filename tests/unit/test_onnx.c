@@ -166,9 +166,9 @@ START_TEST(test_simple_model)
     Builder b;
     simple(&b, 13);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = import(&b, &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     ck_assert_int_eq(g->n_inputs, 1);
     ck_assert_int_eq(g->n_outputs, 1);
     ck_assert_int_eq(g->n_syms, 1);
@@ -177,19 +177,21 @@ START_TEST(test_simple_model)
     ck_assert_str_eq(ir_type_str(g, &g->values[g->outputs[0]].type, buf, sizeof buf), "f32[N, 3]");
     ck_assert_str_eq(g->output_names[0], "y");
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
 static void expect_error(Builder *b, const char *needle)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = import(b, &d);
     ck_assert_msg(g == NULL, "imported although it should fail with '%s'", needle);
-    ck_assert_msg(strstr(diag_text(&d), needle), "message lacks '%s':\n%s", needle, diag_text(&d));
-    ck_assert_msg(strstr(diag_text(&d), "m.onnx"), "message lacks the file:\n%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), needle), "message lacks '%s':\n%s", needle,
+                  ir_diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "m.onnx"), "message lacks the file:\n%s",
+                  ir_diag_text(&d));
+    ir_diag_fini(&d);
 }
 
 START_TEST(test_future_opset)
@@ -258,15 +260,15 @@ START_TEST(test_unsupported_listed_once)
     node(&b, "Frobnicate", "f1", "x", NULL, "a");
     node(&b, "Quux", "q1", "a", NULL, "b2");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = import(&b, &d);
     ck_assert(g == NULL);
-    const char *t = diag_text(&d);
+    const char *t = ir_diag_text(&d);
     ck_assert_msg(strstr(t, "2 nodes of this model cannot be imported"), "%s", t);
     ck_assert_msg(strstr(t, "node 'f1': Frobnicate (ai.onnx opset 13)"), "%s", t);
     ck_assert_msg(strstr(t, "node 'q1': Quux (ai.onnx opset 13)"), "%s", t);
     ck_assert_int_eq(d.n_errors, 1);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -301,9 +303,9 @@ START_TEST(test_shape_subgraph_folds)
     cat->attribute = attrs;
     node(&b, "Reshape", "reshape", "x", "shp", "y");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = import(&b, &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     char buf[128];
     ck_assert_str_eq(ir_type_str(g, &g->values[g->outputs[0]].type, buf, sizeof buf), "f32[2, 12]");
     int live = 0;
@@ -311,20 +313,20 @@ START_TEST(test_shape_subgraph_folds)
         live += !g->nodes[i].dead;
     ck_assert_int_eq(live, 1); /* only the reshape: the shape code folded away */
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
 START_TEST(test_garbage)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char junk[] = "this is not a protobuf file at all \xff\xff\xff\xff";
     ck_assert(fe_onnx_parse("m.onnx", junk, sizeof junk, &d) == NULL);
-    ck_assert_msg(strstr(diag_text(&d), "m.onnx") &&
-                      strstr(diag_text(&d), "not a valid ONNX model"),
-                  "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(strstr(ir_diag_text(&d), "m.onnx") &&
+                      strstr(ir_diag_text(&d), "not a valid ONNX model"),
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     /* every truncation of a valid model fails cleanly or imports */
     Builder b;
     simple(&b, 13);
@@ -332,11 +334,11 @@ START_TEST(test_garbage)
     uint8_t *buf = malloc(len);
     onnx__model_proto__pack(&b.m, buf);
     for (size_t cut = 0; cut < len; cut++) {
-        diag_init(&d);
+        ir_diag_init(&d);
         Graph *g = fe_onnx_parse("m.onnx", buf, cut, &d);
         ck_assert(g != NULL || d.n_errors > 0);
         ir_graph_free(g);
-        diag_fini(&d);
+        ir_diag_fini(&d);
     }
     free(buf);
 }
@@ -353,10 +355,10 @@ START_TEST(test_tensor_pb)
     uint8_t *buf = malloc(len);
     onnx__tensor_proto__pack(t, buf);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     NpyArray a;
     char *name;
-    ck_assert_msg(fe_onnx_tensor_parse("t.pb", buf, len, &a, &name, &d), "%s", diag_text(&d));
+    ck_assert_msg(fe_onnx_tensor_parse("t.pb", buf, len, &a, &name, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(a.dtype, IR_F32);
     ck_assert_int_eq(a.ndim, 2);
     ck_assert_str_eq(name, "t");
@@ -364,7 +366,7 @@ START_TEST(test_tensor_pb)
     fe_npy_free(&a);
     free(name);
     free(buf);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 

@@ -41,12 +41,12 @@ START_TEST(index_select_negative_eval)
 {
     Graph *g = gather_graph(1, 3);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     static const int64_t idx[3] = {-1, -4, 2};
     const void *in[1] = {idx};
     void *out[1];
-    ck_assert_msg(ir_eval_graph(g, in, out, NULL, &d), "%s", diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, in, out, NULL, &d), "%s", ir_diag_text(&d));
     static const float want[9] = {3, 0, 2, 7, 4, 6, 11, 8, 10};
     ck_assert_mem_eq(out[0], want, sizeof want);
     free(out[0]);
@@ -55,11 +55,11 @@ START_TEST(index_select_negative_eval)
     for (int b = 0; b < 2; b++) {
         const void *bin[1] = {bad[b]};
         ck_assert(!ir_eval_graph(g, bin, out, NULL, &d));
-        ck_assert_msg(strstr(diag_text(&d), "index_select 'gather0'") &&
-                          strstr(diag_text(&d), "out of range [-4, 4)"),
-                      "%s", diag_text(&d));
+        ck_assert_msg(strstr(ir_diag_text(&d), "index_select 'gather0'") &&
+                          strstr(ir_diag_text(&d), "out of range [-4, 4)"),
+                      "%s", ir_diag_text(&d));
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -93,7 +93,7 @@ START_TEST(index_select_out_of_range_codegen)
     for (int b = 0; b < 2; b++) {
         Graph *g = gather_graph(0, 3);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert(ir_infer_shapes(g, &d));
         size_t len;
         char msg[1024];
@@ -102,20 +102,20 @@ START_TEST(index_select_out_of_range_codegen)
         RtOptions ro;
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         RtExec *e = cg_exec_new(g, m, NULL, &d);
-        ck_assert_msg(e, "%s", diag_text(&d));
+        ck_assert_msg(e, "%s", ir_diag_text(&d));
         int64_t *data = malloc(sizeof bad[b]);
         memcpy(data, bad[b], sizeof bad[b]);
         RtTensor in[1] = {{IR_I64, 1, {3}, data, sizeof bad[b]}};
         RtTensor out[1];
         ck_assert(!rt_exec_run(e, in, 1, out, 1, 1, &d));
-        ck_assert_msg(strstr(diag_text(&d), "out of range"), "%s", diag_text(&d));
+        ck_assert_msg(strstr(ir_diag_text(&d), "out of range"), "%s", ir_diag_text(&d));
         free(data);
         rt_exec_free(e);
         rt_module_free(m);
         free(src);
-        diag_fini(&d);
+        ir_diag_fini(&d);
         ir_graph_free(g);
     }
 }
@@ -135,11 +135,11 @@ START_TEST(conv_empty_kernel)
             NodeId n = node(g, transposed ? IR_OP_CONV_TRANSPOSE2D : IR_OP_CONV2D, "conv0", ins, 2);
             ir_output_add(g, g->nodes[n].outputs[0]);
             Diag d;
-            diag_init(&d);
+            ir_diag_init(&d);
             ck_assert(!ir_infer_shapes(g, &d));
-            ck_assert_msg(strstr(diag_text(&d), "'conv0': the weight's kernel is empty"), "%s",
-                          diag_text(&d));
-            diag_fini(&d);
+            ck_assert_msg(strstr(ir_diag_text(&d), "'conv0': the weight's kernel is empty"), "%s",
+                          ir_diag_text(&d));
+            ir_diag_fini(&d);
             ir_graph_free(g);
         }
 }

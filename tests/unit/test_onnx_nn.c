@@ -133,12 +133,12 @@ static void run_and_check(Model *m, const void *const *inputs, int k, const floa
     uint8_t *buf = malloc(len);
     onnx__model_proto__pack(&m->m, buf);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_onnx_parse("m.onnx", buf, len, &d);
     free(buf);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     void *outs[4] = {NULL};
-    ck_assert_msg(ir_eval_graph(g, inputs, outs, NULL, &d), "%s", diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, inputs, outs, NULL, &d), "%s", ir_diag_text(&d));
     const float *y = outs[k];
     for (int i = 0; i < n; i++)
         ck_assert_msg(fabsf(y[i] - want[i]) <= 1e-5f + 1e-4f * fabsf(want[i]),
@@ -146,7 +146,7 @@ static void run_and_check(Model *m, const void *const *inputs, int k, const floa
     for (int i = 0; i < g->n_outputs; i++)
         free(outs[i]);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 /* ---- the ops ---- */

@@ -361,7 +361,7 @@ START_TEST(test_embedding)
     for (int64_t bad = -1; bad <= 11; bad += 12) {
         Graph *g = embedding_graph(IR_I64, in, bad);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert(ir_infer_shapes(g, &d));
         size_t len;
         char msg[1024];
@@ -370,16 +370,16 @@ START_TEST(test_embedding)
         RtOptions ro;
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         RtExec *e = cg_exec_new(g, m, NULL, &d);
         RtTensor out[1];
         ck_assert(!rt_exec_run(e, in, 1, out, 1, 3, &d));
-        ck_assert_msg(strstr(diag_text(&d), "out of range"), "%s", diag_text(&d));
+        ck_assert_msg(strstr(ir_diag_text(&d), "out of range"), "%s", ir_diag_text(&d));
         rt_exec_free(e);
         rt_module_free(m);
         free(src);
         free(in[0].data);
-        diag_fini(&d);
+        ir_diag_fini(&d);
         ir_graph_free(g);
     }
 }
@@ -417,8 +417,8 @@ START_TEST(test_symbolic_batch)
 {
     Graph *g = lenet_like();
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     size_t len;
     char msg[2048];
     char *src = sup_emit(g, &len, msg, sizeof msg);
@@ -440,13 +440,14 @@ START_TEST(test_symbolic_batch)
     RtExec *e = cg_exec_new(g, m, NULL, &d);
     RtTensor out[1];
     ck_assert(!rt_exec_run(e, &bad, 1, out, 1, 1, &d));
-    ck_assert_msg(strstr(diag_text(&d), "input 'x'") && strstr(diag_text(&d), "f32[N, 1, 12, 12]"),
-                  "%s", diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "input 'x'") &&
+                      strstr(ir_diag_text(&d), "f32[N, 1, 12, 12]"),
+                  "%s", ir_diag_text(&d));
     rt_exec_free(e);
     rt_module_free(m);
     free(src);
     free(bad.data);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -375,13 +375,13 @@ START_TEST(test_index_out_of_range)
         ir_node_set_int(g, n, "axis", 1);
         output(g, n);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert(ir_infer_shapes(g, &d));
         const void *ins_data[3] = {in[0].data, in[1].data, in[2].data};
         void *outs[1] = {0};
         int64_t syms[IR_MAX_SYMS] = {0};
         ck_assert(!ir_eval_graph(g, ins_data, outs, syms, &d));
-        ck_assert_msg(strstr(diag_text(&d), "out of range"), "%s", diag_text(&d));
+        ck_assert_msg(strstr(ir_diag_text(&d), "out of range"), "%s", ir_diag_text(&d));
         free(outs[0]);
         char msg[1024];
         size_t len;
@@ -390,7 +390,7 @@ START_TEST(test_index_out_of_range)
         RtOptions ro;
         rt_options_default(&ro);
         RtModule *m = rt_compile(src, len, &ro, &d);
-        ck_assert_msg(m, "%s", diag_text(&d));
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
         RtExec *e = cg_exec_new(g, m, NULL, &d);
         ck_assert(e);
         RtTensor res[1];
@@ -398,7 +398,7 @@ START_TEST(test_index_out_of_range)
         rt_exec_free(e);
         rt_module_free(m);
         free(src);
-        diag_fini(&d);
+        ir_diag_fini(&d);
         for (int i = 0; i < 3; i++)
             free(in[i].data);
         ir_graph_free(g);
@@ -426,9 +426,9 @@ START_TEST(test_shape_errors)
     NodeId gb = node(g, IR_OP_GATHER_ELEMENTS, "ge_big", ins4, 2);
     ir_node_set_int(g, gb, "axis", 1);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!ir_infer_shapes(g, &d));
-    const char *text = diag_text(&d);
+    const char *text = ir_diag_text(&d);
     ck_assert_msg(strstr(text, "gather_elements 'ge_rank'") && strstr(text, "i64[3, 4, 1]"), "%s",
                   text);
     ck_assert_msg(strstr(text, "gather_elements 'ge_float': indices must be i64 or i32"), "%s",
@@ -439,7 +439,7 @@ START_TEST(test_shape_errors)
     ck_assert_msg(strstr(text, "mod 'mod_dtype'"), "%s", text);
     ck_assert_msg(strstr(text, "gather_elements 'ge_big': the indices must be no larger"), "%s",
                   text);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     for (int i = 0; i < 3; i++)
         free(in[i].data);
     ir_graph_free(g);

@@ -460,7 +460,7 @@ static void lang_case(const char *src, const StWriteTensor *w, int n_w, int n_in
     snprintf(mpath, sizeof mpath, "%s/m.slim", dir);
     snprintf(wpath, sizeof wpath, "%s/m.safetensors", dir);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     float *data[16] = {0};
     StWriteTensor t[16];
     for (int i = 0; i < n_w; i++) {
@@ -472,10 +472,10 @@ static void lang_case(const char *src, const StWriteTensor *w, int n_w, int n_in
         t[i].data = data[i];
     }
     if (n_w)
-        ck_assert_msg(fe_st_write(wpath, t, n_w, NULL, &d), "%s", diag_text(&d));
+        ck_assert_msg(fe_st_write(wpath, t, n_w, NULL, &d), "%s", ir_diag_text(&d));
     Graph *g = fe_slim_parse(mpath, src, strlen(src), &d);
-    ck_assert_msg(g, "%s: %s", what, diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(g, "%s: %s", what, ir_diag_text(&d));
+    ir_diag_fini(&d);
     RtTensor in[4];
     for (int i = 0; i < n_in; i++)
         in[i] = sup_input_rand(ranks[i], shapes[i], &seed);
@@ -570,9 +570,9 @@ static NpyArray read_npy(const char *dir, const char *name)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     NpyArray a;
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(fe_npy_read(path, &a, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(fe_npy_read(path, &a, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return a;
 }
 
@@ -583,9 +583,9 @@ START_TEST(test_against_pytorch)
     snprintf(dir, sizeof dir, "%s/tests/unit/ops_torch", src ? src : ".");
     snprintf(path, sizeof path, "%s/ops.slim", dir);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_slim_load(path, &d);
-    ck_assert_msg(g, "%s", diag_text(&d));
+    ck_assert_msg(g, "%s", ir_diag_text(&d));
     char msg[1024];
     size_t len;
     char *code = sup_emit(g, &len, msg, sizeof msg);
@@ -593,9 +593,9 @@ START_TEST(test_against_pytorch)
     RtOptions ro;
     rt_options_default(&ro);
     RtModule *m = rt_compile(code, len, &ro, &d);
-    ck_assert_msg(m, "%s", diag_text(&d));
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
     RtExec *e = cg_exec_new(g, m, NULL, &d);
-    ck_assert_msg(e, "%s", diag_text(&d));
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
     NpyArray xa = read_npy(dir, "x.npy"), qa = read_npy(dir, "q.npy");
     RtTensor in[2] = {{IR_F32, xa.ndim, {0}, xa.data, xa.nbytes},
                       {IR_F32, qa.ndim, {0}, qa.data, qa.nbytes}};
@@ -605,7 +605,7 @@ START_TEST(test_against_pytorch)
         RtTensor out[16];
         ck_assert_int_le(g->n_outputs, 16);
         ck_assert_msg(rt_exec_run(e, in, 2, out, g->n_outputs, threads[t], &d), "%s",
-                      diag_text(&d));
+                      ir_diag_text(&d));
         for (int k = 0; k < g->n_outputs; k++) {
             char name[64];
             snprintf(name, sizeof name, "expected_%d.npy", k);
@@ -630,7 +630,7 @@ START_TEST(test_against_pytorch)
     rt_module_free(m);
     free(code);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -646,13 +646,13 @@ START_TEST(test_shape_errors)
     node(g, IR_OP_CONCAT, "joined", ins, 2);
     node(g, IR_OP_LT, "less", ins, 2);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!ir_infer_shapes(g, &d));
-    const char *text = diag_text(&d);
+    const char *text = ir_diag_text(&d);
     ck_assert_msg(strstr(text, "concat 'joined'") && strstr(text, "f32[3, 4]") &&
                       strstr(text, "f32[3, 5]"),
                   "%s", text);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(in[0].data);
     free(in[1].data);
     ir_graph_free(g);

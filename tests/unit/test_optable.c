@@ -174,20 +174,20 @@ static Graph *conv_graph(NodeId *conv)
 
 static const char *verify_text(Graph *g, Diag *d, bool *ok)
 {
-    diag_clear(d);
+    ir_diag_clear(d);
     Diag sd;
-    diag_init(&sd);
+    ir_diag_init(&sd);
     bool shapes = ir_infer_shapes(g, &sd);
-    ck_assert_msg(shapes, "%s", diag_text(&sd));
-    diag_fini(&sd);
+    ck_assert_msg(shapes, "%s", ir_diag_text(&sd));
+    ir_diag_fini(&sd);
     *ok = ir_verify(g, d);
-    return diag_text(d);
+    return ir_diag_text(d);
 }
 
 START_TEST(verifier_checks_attributes)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     bool ok;
     NodeId c;
     Graph *g = conv_graph(&c);
@@ -225,7 +225,7 @@ START_TEST(verifier_checks_attributes)
     ck_assert_msg(strstr(t, "attribute 'groups' is not one its op takes with that kind") != NULL,
                   "%s", t);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -237,14 +237,14 @@ START_TEST(cost_functions)
     int64_t one[2] = {1, 1};
     ir_node_set_ints(g, c, "padding", one, 2);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(ir_infer_shapes(g, &d));
     const Node *n = &g->nodes[c];
     double out = 1 * 3 * 4 * 4;
     ck_assert_double_eq(ir_ops[IR_OP_CONV2D].flops(g, n, NULL), 2 * out * 2 * 3 * 3);
     ck_assert_double_eq(ir_flops(g, NULL), 2 * out * 2 * 3 * 3);
     ck_assert_double_eq(ir_bytes_moved(g, NULL), 4.0 * (32 + 54 + 48));
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -263,12 +263,12 @@ static void eval_f32(OpKind op, const float *a, int n, const float *b, int nb, f
         in[1] = ir_input_new(g, "b", (Type){IR_F32, {1, {ir_dim(nb)}}, NULL}, (SrcLoc){0});
     NodeId id = ir_node_new(g, op, "n", (SrcLoc){0}, in, b ? 2 : 1, 1);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     const void *ins[2] = {a, b};
     void *outs[1] = {out};
-    ck_assert_msg(ir_eval_node(g, &g->nodes[id], ins, outs, NULL, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(ir_eval_node(g, &g->nodes[id], ins, outs, NULL, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 

@@ -74,14 +74,14 @@ static void write_spec(const char *dir, const char *spec)
     char file[512] = "";
     char *copy = strdup(spec);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save);;
          line = strtok_r(NULL, "\n", &save)) {
         char path[1024];
         bool flush = !line || strncmp(line, "file ", 5) == 0;
         if (flush && file[0]) {
             snprintf(path, sizeof path, "%s/%s", dir, file);
-            ck_assert_msg(fe_st_write(path, t, n, NULL, &d), "%s", diag_text(&d));
+            ck_assert_msg(fe_st_write(path, t, n, NULL, &d), "%s", ir_diag_text(&d));
             for (int i = 0; i < n; i++) {
                 free(datas[i]);
                 free(names[i]);
@@ -148,7 +148,7 @@ static void write_spec(const char *dir, const char *spec)
             n++;
         }
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(copy);
 }
 
@@ -202,15 +202,15 @@ static Graph *load_sample(const char *name, Diag *d)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/samples/%s/%s.slim", source_dir(), name, name);
-    diag_init(d);
+    ir_diag_init(d);
     Graph *g = fe_slim_load(path, d);
-    ck_assert_msg(g != NULL, "%s", diag_text(d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(d));
     ck_assert_int_eq(d->n_errors, 0);
     ck_assert_int_eq(d->n_warnings, 0);
     Diag v;
-    diag_init(&v);
-    ck_assert_msg(ir_verify(g, &v), "%s", diag_text(&v));
-    diag_fini(&v);
+    ir_diag_init(&v);
+    ck_assert_msg(ir_verify(g, &v), "%s", ir_diag_text(&v));
+    ir_diag_fini(&v);
     return g;
 }
 
@@ -249,24 +249,24 @@ START_TEST(test_sample_lenet)
     ck_assert_int_eq(conv1->loc.line, 10);
     ck_assert_int_eq(conv1->loc.col, 25);
     int64_t st[2];
-    ck_assert_int_eq(ir_attr_ints(conv1, "stride", st, 2, 0), 2);
+    ck_assert_int_eq(ir_attr_stride_or(conv1, st, 2, 0), 2);
     ck_assert_int_eq(st[0], 1);
-    ck_assert_int_eq(ir_attr_int(conv1, "groups", 0), 1);
+    ck_assert_int_eq(ir_attr_groups_or(conv1, 0), 1);
     const Node *pool = find_node(g, "max_pool2d0");
-    ck_assert_int_eq(ir_attr_ints(pool, "kernel", st, 2, 0), 2);
+    ck_assert_int_eq(ir_attr_kernel_or(pool, st, 2, 0), 2);
     ck_assert_int_eq(st[1], 2);
-    ck_assert_int_eq(ir_attr_ints(pool, "stride", st, 2, 0), 2);
+    ck_assert_int_eq(ir_attr_stride_or(pool, st, 2, 0), 2);
     ck_assert_int_eq(st[0], 2);
     ck_assert_str_eq(type_of(g, find_node(g, "flatten0")->outputs[0]), "f32[N, 800]");
     ck_assert_str_eq(g->values[find_node(g, "fc1")->inputs[1]].name, "fc1.weight");
     ck_assert_str_eq(type_of(g, find_node(g, "fc1")->inputs[1]), "f32[500, 800]");
-    ck_assert_int_eq(ir_attr_int(find_node(g, "log_softmax0"), "axis", 0), 1);
+    ck_assert_int_eq(ir_attr_axis(find_node(g, "log_softmax0")), 1);
     /* Values bound to a name take it. */
     ck_assert_str_eq(g->values[find_node(g, "relu2")->outputs[0]].name, "h");
     ck_assert_ptr_null(g->compress);
     ck_assert_ptr_null(g->output_names[0]);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -299,7 +299,7 @@ START_TEST(test_sample_resnet_tiny)
     const Node *ds = find_node(g, "layer3.0.downsample.0");
     ck_assert_ptr_nonnull(ds);
     int64_t st[2];
-    ir_attr_ints(ds, "stride", st, 2, 0);
+    ir_attr_stride_or(ds, st, 2, 0);
     ck_assert_int_eq(st[0], 2);
     ck_assert_int_eq(ds->n_inputs, 2); /* bias=false */
     /* batch_norm takes (x, running_mean, running_var, weight, bias). */
@@ -309,7 +309,7 @@ START_TEST(test_sample_resnet_tiny)
     ck_assert_str_eq(g->values[bn->inputs[2]].name, "layer2.0.downsample.1.running_var");
     ck_assert_str_eq(g->values[bn->inputs[3]].name, "layer2.0.downsample.1.weight");
     ck_assert_str_eq(g->values[bn->inputs[4]].name, "layer2.0.downsample.1.bias");
-    ck_assert_double_eq_tol(ir_attr_float(bn, "eps", 0), 1e-5, 1e-12);
+    ck_assert_double_eq_tol(ir_attr_eps_or(bn, 0), 1e-5, 1e-12);
     /* One residual add a block; functions inside a block are named after the instance. */
     int adds = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -320,7 +320,7 @@ START_TEST(test_sample_resnet_tiny)
     ck_assert_str_eq(type_of(g, g->outputs[0]), "f32[N, 10]");
     ck_assert_str_eq(g->nodes[g->n_nodes - 1].name, "fc");
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -337,7 +337,7 @@ START_TEST(test_sample_textcls)
     ck_assert_str_eq(type_of(g, g->inputs[0]), "i64[N, 16]");
     ck_assert_str_eq(type_of(g, find_node(g, "emb")->outputs[0]), "f32[N, 16, 32]");
     const Node *ln = find_node(g, "norm");
-    ck_assert_int_eq(ir_attr_int(ln, "normalized_ndim", 0), 1);
+    ck_assert_int_eq(ir_attr_normalized_ndim_or(ln, 0), 1);
     ck_assert_str_eq(g->values[ln->inputs[1]].name, "norm.weight");
     /* h / 2.0: a 0-d f32 constant. */
     const Node *div = find_node(g, "div0");
@@ -346,13 +346,13 @@ START_TEST(test_sample_textcls)
     ck_assert_int_eq(two->type.shape.rank, 0);
     ck_assert_int_eq(two->type.dtype, IR_F32);
     ck_assert(*(const float *)two->data == 2.0f);
-    ck_assert_int_eq(ir_attr_int(find_node(g, "softmax0"), "axis", 0), -1);
+    ck_assert_int_eq(ir_attr_axis(find_node(g, "softmax0")), -1);
     /* The declared output name. */
     ck_assert_str_eq(g->values[g->outputs[0]].name, "probs");
     ck_assert_str_eq(g->output_names[0], "probs");
     ck_assert_str_eq(type_of(g, g->outputs[0]), "f32[N, 4]");
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -364,7 +364,7 @@ START_TEST(test_sample_mlp)
     static const char *const ops[] = {"linear", "relu", "linear", "relu", "linear"};
     check_ops(g, names, ops, 5);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -374,7 +374,7 @@ START_TEST(test_reshape_symbols_and_outputs)
 {
     char *dir = fs_make_tmp();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g =
         load_inline(dir, "m.slim",
                     "model two(x: f32[N, 4, 8], y: f32[N, 32]) -> (a: f32[N, 32], f32[N, 2, 16])\n"
@@ -383,13 +383,13 @@ START_TEST(test_reshape_symbols_and_outputs)
                     "    c = reshape(a, -1, 4*4*2)\n"
                     "    return a + c, b\n",
                     NULL, &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     const Node *r = find_node(g, "reshape0");
     int64_t shape[4];
-    ck_assert_int_eq(ir_attr_ints(r, "shape", shape, 4, 0), 2);
+    ck_assert_int_eq(ir_attr_shape(r, shape, 4), 2);
     ck_assert_int_eq(shape[0], -1000); /* symbol 0 */
     ck_assert_int_eq(shape[1], -1);
-    ck_assert_int_eq(ir_attr_ints(find_node(g, "reshape2"), "shape", shape, 4, 0), 2);
+    ck_assert_int_eq(ir_attr_shape(find_node(g, "reshape2"), shape, 4), 2);
     ck_assert_int_eq(shape[1], 32);
     ck_assert_int_eq(g->n_outputs, 2);
     ck_assert_str_eq(g->values[g->outputs[0]].name, "a");
@@ -399,7 +399,7 @@ START_TEST(test_reshape_symbols_and_outputs)
     ck_assert_str_eq(type_of(g, g->outputs[1]), "f32[N, 2, 16]");
     ck_assert_int_eq(g->n_inputs, 2);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -408,7 +408,7 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
 {
     char *dir = fs_make_tmp();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = load_inline(
         dir, "m.slim",
         "block Head(width, wide=false, classes=10 // 2)\n"
@@ -438,10 +438,10 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
         "heads.1.fc.weight f32 5 5\nheads.1.fc.bias f32 5\n"
         "heads.1.out.weight f32 5 5\nheads.1.out.bias f32 5\n",
         &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     /* One note about the converted parameters, nothing else. */
     ck_assert_int_eq(d.n_warnings, 0);
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "note: 3 parameters converted to f32"));
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "note: 3 parameters converted to f32"));
     ck_assert_ptr_nonnull(find_node(g, "heads.0.extra"));
     ck_assert_ptr_null(find_node(g, "heads.1.extra"));
     ValueId ew = find_value(g, "heads.0.extra.weight");
@@ -500,7 +500,7 @@ START_TEST(test_blocks_conditionals_and_int_exprs)
     /* -heads(x) is a multiplication by -1. */
     ck_assert_ptr_nonnull(find_node(g, "mul0"));
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -509,7 +509,7 @@ START_TEST(test_first_model_is_built)
 {
     char *dir = fs_make_tmp();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
                            "# two models; the first is built\n"
                            "model first(x: f32[2, 3]) -> f32[2, 3]\n"
@@ -518,23 +518,23 @@ START_TEST(test_first_model_is_built)
                            "      -> f32[4]\n"
                            "    return tanh(x)\n",
                            NULL, &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     ck_assert_str_eq(g->name, "first");
     ck_assert_int_eq(g->n_nodes, 1);
     ck_assert_int_eq(g->nodes[0].op, IR_OP_SIGMOID);
-    ck_assert_str_eq(diag_text(&d), "");
+    ck_assert_str_eq(ir_diag_text(&d), "");
     ir_graph_free(g);
     /* fe_slim_parse from memory, with no trailing newline. */
     const char *text = "model m(x: f32[3]) -> f32[3]\n  return relu(x) * 2";
     g = fe_slim_parse("mem.slim", text, strlen(text), &d);
-    ck_assert_msg(g != NULL, "%s", diag_text(&d));
+    ck_assert_msg(g != NULL, "%s", ir_diag_text(&d));
     ck_assert_int_eq(g->n_nodes, 2);
     ir_graph_free(g);
     /* A missing model file. */
     ck_assert_ptr_null(fe_slim_load("/nonexistent/x.slim", &d));
     ck_assert_ptr_nonnull(
-        strstr(diag_text(&d), "/nonexistent/x.slim: error: cannot open model file"));
-    diag_fini(&d);
+        strstr(ir_diag_text(&d), "/nonexistent/x.slim: error: cannot open model file"));
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -544,7 +544,7 @@ START_TEST(test_unreadable_weights)
     /* The reader's own message (its wording is safetensors.c's), then a note at the line. */
     char *dir = fs_make_tmp();
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = load_inline(dir, "m.slim",
                            "model o(x: f32[N, 4]) -> f32[N, 2]\n"
                            "    weights \"garbage.safetensors\"\n"
@@ -552,14 +552,14 @@ START_TEST(test_unreadable_weights)
                            "    return fc(x)\n",
                            "raw garbage.safetensors this is not a safetensors file\n", &d);
     ck_assert_ptr_null(g);
-    const char *text = diag_text(&d);
+    const char *text = ir_diag_text(&d);
     ck_assert_ptr_nonnull(strstr(text, "garbage.safetensors: error: "));
     ck_assert_ptr_nonnull(
         strstr(text, "m.slim:2:13: note: while reading the weights of model 'o'"));
     /* Nothing more: no missing parameters, no unused tensors. */
     ck_assert_ptr_null(strstr(text, "missing"));
     ck_assert_int_eq(d.n_warnings, 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -671,13 +671,13 @@ START_TEST(test_golden)
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     ck_assert_int_eq(chdir(dir), 0);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     snprintf(path, sizeof path, "%s.slim", name);
     Graph *g = fe_slim_load(path, &d);
     ck_assert_int_eq(chdir(cwd), 0);
     ck_assert_msg((g != NULL) == (d.n_errors == 0),
                   "%s: a graph must come back exactly when there is no error", name);
-    const char *got = diag_text(&d);
+    const char *got = ir_diag_text(&d);
     snprintf(path, sizeof path, "%s/%s.err", src, name);
     char *want = read_text(path);
     const char *update = getenv("SLIMC_UPDATE_GOLDEN");
@@ -690,7 +690,7 @@ START_TEST(test_golden)
                      name, name);
     }
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(want);
     free(spec);
     free(model);
@@ -704,12 +704,12 @@ END_TEST
 static void parse_quietly(const char *text, size_t len)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_slim_parse("/nonexistent-slimc-test/fuzz.slim", text, len, &d);
     ck_assert((g != NULL) == (d.n_errors == 0));
-    (void)diag_text(&d);
+    (void)ir_diag_text(&d);
     ir_graph_free(g);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 START_TEST(test_pathological_inputs)
@@ -761,10 +761,10 @@ START_TEST(test_pathological_inputs)
         len += (size_t)sprintf(buf + len,
                                "model m(x: f32[4]) -> f32[4]\n    b = B29()\n    return b(x)\n");
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert_ptr_null(fe_slim_parse("big.slim", buf, len, &d));
-        ck_assert_ptr_nonnull(strstr(diag_text(&d), "the model is too large"));
-        diag_fini(&d);
+        ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "the model is too large"));
+        ir_diag_fini(&d);
     }
     parse_quietly("", 0);
     parse_quietly("\"", 1);

@@ -38,7 +38,7 @@ static ValueId cst(Graph *g, const char *name, Type t, const float *data, bool p
     int64_t n = 1;
     for (int i = 0; i < t.shape.rank; i++)
         n *= t.shape.d[i].c;
-    float *p = arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
+    float *p = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(n ? n : 1));
     for (int64_t i = 0; i < n; i++)
         p[i] = data ? data[i] : pos ? 0.5f + fabsf(frand()) : frand();
     return ir_const_new(g, name, t, p, sizeof(float) * (size_t)n, here);
@@ -65,9 +65,9 @@ static NodeId producer(Graph *g, ValueId v)
 static void infer(Graph *g)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
 }
 
 static int count_op(const Graph *g, OpKind op)
@@ -114,9 +114,9 @@ static Outputs evaluate(const Graph *g, const void *const *inputs, const int64_t
 {
     Outputs o = {.n = g->n_outputs};
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_eval_graph(g, inputs, o.data, syms, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_eval_graph(g, inputs, o.data, syms, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     for (int i = 0; i < o.n; i++)
         o.bytes[i] = value_bytes(g, g->outputs[i], syms);
     return o;
@@ -126,11 +126,11 @@ static Outputs evaluate(const Graph *g, const void *const *inputs, const int64_t
 static bool run_passes(Graph *g, const char *pipeline)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions o = {.verify = true};
     bool ok = pass_pipeline_run(g, pipeline, (SrcLoc){0}, &o, &d);
-    ck_assert_msg(ok, "pipeline '%s': %s", pipeline, diag_text(&d));
-    diag_fini(&d);
+    ck_assert_msg(ok, "pipeline '%s': %s", pipeline, ir_diag_text(&d));
+    ir_diag_fini(&d);
     return ok;
 }
 
@@ -264,7 +264,7 @@ START_TEST(fold_views)
     ck_assert_int_eq(count_op(g, IR_OP_FLATTEN), 0);
     const Node *rn = first_node(g, IR_OP_RESHAPE);
     ck_assert_int_eq(rn->inputs[0], g->inputs[0]);
-    const Attr *a = ir_node_attr(rn, "shape");
+    const Attr *a = ir_node_attr_id(rn, IR_A_shape);
     ck_assert_int_eq(a->n_ints, 1);
     ck_assert_int_eq(a->ints[0], 24);
     ir_graph_free(g);
@@ -288,7 +288,7 @@ START_TEST(fold_views_symbolic)
     int64_t syms[IR_MAX_SYMS] = {3};
     run_checked(g, "fold,dce", syms);
     ck_assert_int_eq(live_nodes(g), 2);
-    const Attr *a = ir_node_attr(first_node(g, IR_OP_RESHAPE), "shape");
+    const Attr *a = ir_node_attr_id(first_node(g, IR_OP_RESHAPE), IR_A_shape);
     ck_assert_int_eq(a->n_ints, 1);
     ck_assert_int_eq(a->ints[0], -1);
     ir_graph_free(g);
@@ -442,7 +442,7 @@ START_TEST(layout_transposes_once)
     run_checked(g, "layout", NULL);
     ck_assert_int_eq(g->nodes[0].inputs[1], g->nodes[1].inputs[1]); /* one shared copy */
     const Node *n = first_node(g, IR_OP_LINEAR);
-    ck_assert_int_eq(ir_attr_int(n, "w_transposed", 0), 1);
+    ck_assert_int_eq(ir_attr_w_transposed(n), 1);
     const Shape *s = &g->values[n->inputs[1]].type.shape;
     ck_assert_int_eq(s->d[0].c, 4);
     ck_assert_int_eq(s->d[1].c, 3);
@@ -598,10 +598,10 @@ START_TEST(pipeline_end_to_end)
     g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
     ck_assert_int_eq(pl.n, 11);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -614,12 +614,12 @@ static char *parse_message(const char *pipeline, SrcLoc loc)
     Graph *g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_parse(g, pipeline, loc, &pl, &d));
     ck_assert_int_eq(pl.n, 0);
     ck_assert_int_eq(d.n_errors, 1);
-    char *msg = strdup(diag_text(&d));
-    diag_fini(&d);
+    char *msg = strdup(ir_diag_text(&d));
+    ir_diag_fini(&d);
     ir_graph_free(g);
     return msg;
 }
@@ -681,10 +681,10 @@ START_TEST(parse_arguments)
     Graph *g = ir_graph_new("t");
     PassPipeline pl;
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const char *p = " fold , quantize(int8, per_channel, calibrate=\"a \\\"b\\\\\", "
                     "method=percentile(99.99), eps=1e-3) ,prune(amount=50%, layer2.0.conv1),dce()";
-    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &pl, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_parse(g, p, (SrcLoc){0}, &pl, &d), "%s", ir_diag_text(&d));
     const PassArgs *calls = pl.steps;
     ck_assert_int_eq(pl.n, 4);
     ck_assert_str_eq(calls[0].name, "fold");
@@ -712,7 +712,7 @@ START_TEST(parse_arguments)
     /* an empty pipeline runs nothing */
     ck_assert(pass_pipeline_parse(g, "  ", (SrcLoc){0}, &pl, &d));
     ck_assert_int_eq(pl.n, 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -724,28 +724,28 @@ START_TEST(run_errors)
     ir_output_add(g, op1(g, IR_OP_RELU, "y", x));
     infer(g);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold,prune(int8)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
-        diag_text(&d),
+        ir_diag_text(&d),
         "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
         "  fold,prune(int8)\n"
         "       ^\n");
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "dce(1)", (SrcLoc){0}, NULL, &d));
-    ck_assert_str_eq(diag_text(&d), "--passes:1:1: error: pass 'dce' takes no arguments\n"
-                                    "  dce(1)\n"
-                                    "  ^\n");
-    diag_fini(&d);
-    diag_init(&d);
+    ck_assert_str_eq(ir_diag_text(&d), "--passes:1:1: error: pass 'dce' takes no arguments\n"
+                                       "  dce(1)\n"
+                                       "  ^\n");
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "fold(limit=3)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
-        diag_text(&d),
+        ir_diag_text(&d),
         "--passes:1:6: error: pass 'fold' has no argument 'limit' (its arguments: max_mb)\n"
         "  fold(limit=3)\n"
         "       ^\n");
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ck_assert(pass_lookup("prune") != NULL);
     ck_assert(pass_lookup("nope") == NULL);
     ir_graph_free(g);
@@ -762,7 +762,7 @@ START_TEST(print_after)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassRunOptions o = {.print_after = "fuse", .print_to = f, .verify = true};
     ck_assert(pass_pipeline_run(g, "dce,fuse,dce", (SrcLoc){0}, &o, &d));
     fclose(f);
@@ -779,7 +779,7 @@ START_TEST(print_after)
     ck_assert(strncmp(buf, "; IR after dce\n", 15) == 0);
     ck_assert_ptr_nonnull(second);
     free(buf);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST

@@ -21,11 +21,11 @@ START_TEST(parse_steps_and_places)
 {
     Graph *g = ir_graph_new("t");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassPipeline p;
     const char *text = "fold, quantize(int8, calibrate=\"c.npy\", method=percentile(99.99),"
                        " max_drop=0.5%) ,dce";
-    ck_assert_msg(pass_pipeline_parse(g, text, (SrcLoc){0}, &p, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_parse(g, text, (SrcLoc){0}, &p, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(d.n_errors, 0);
     ck_assert_int_eq(p.n, 3);
     ck_assert_str_eq(p.steps[0].name, "fold");
@@ -60,7 +60,7 @@ START_TEST(parse_steps_and_places)
     ck_assert(!pass_file_arg("quantize", NULL));
     ck_assert(!pass_file_arg("fold", "calibrate"));
     ck_assert(!pass_file_arg("nope", "calibrate"));
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -70,14 +70,14 @@ static void expect_bad(const char *text, const char *want)
 {
     Graph *g = ir_graph_new("t");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     PassPipeline p = {.n = 99};
     ck_assert_msg(!pass_pipeline_parse(g, text, (SrcLoc){0}, &p, &d), "%s parsed", text);
     ck_assert_int_eq(p.n, 0);
     ck_assert_ptr_null(p.steps);
     ck_assert_int_eq(d.n_errors, 1);
-    ck_assert_str_eq(diag_text(&d), want);
-    diag_fini(&d);
+    ck_assert_str_eq(ir_diag_text(&d), want);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 
@@ -110,24 +110,24 @@ END_TEST
 START_TEST(check_and_exec)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     Graph *g = fe_slim_parse("m.slim", relu_model, strlen(relu_model), &d);
-    ck_assert_msg(g, "%s", diag_text(&d));
+    ck_assert_msg(g, "%s", ir_diag_text(&d));
     PassArgs steps[2] = {{.name = "fold", .loc = {"m.slim", 7, 5}},
                          {.name = "fsue", .loc = {"m.slim", 8, 5}}};
     PassPipeline p = {2, steps};
     ck_assert(!pass_pipeline_check(&p, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "m.slim:8:5: error: unknown pass 'fsue' (known "
-                                                "passes: fold, dce,"));
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "m.slim:8:5: error: unknown pass 'fsue' (known "
+                                                   "passes: fold, dce,"));
     ck_assert_int_eq(d.n_errors, 1);
     /* exec checks too: nothing runs */
     ck_assert(!pass_pipeline_exec(g, &p, NULL, &d));
     ck_assert(!g->planned);
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     steps[1].name = "memplan";
     PassRunOptions o = {.verify = true};
-    ck_assert_msg(pass_pipeline_exec(g, &p, &o, &d), "%s", diag_text(&d));
+    ck_assert_msg(pass_pipeline_exec(g, &p, &o, &d), "%s", ir_diag_text(&d));
     ck_assert(g->planned);
     /* an argument error points at the argument */
     PassArg bad = {.key = "limit", .loc = {"m.slim", 7, 10}, .kind = PASS_ARG_NUMBER, .text = "3"};
@@ -135,8 +135,8 @@ START_TEST(check_and_exec)
     steps[0].args = &bad;
     ck_assert(!pass_pipeline_exec(g, &p, &o, &d));
     ck_assert_ptr_nonnull(
-        strstr(diag_text(&d), "m.slim:7:10: error: pass 'fold' has no argument 'limit'"));
-    diag_fini(&d);
+        strstr(ir_diag_text(&d), "m.slim:7:10: error: pass 'fold' has no argument 'limit'"));
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -152,11 +152,11 @@ START_TEST(api_loads_files)
     snprintf(text, sizeof text, "%s\ncompress m\n    quantize(int8, calibrate=\"calib.npy\")\n",
              relu_model);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     ck_assert(fe_npy_write(calib, IR_F32, 2, (const int64_t[]){2, 4}, x, &d));
     Graph *g = fe_slim_parse(model, text, strlen(text), &d);
-    ck_assert_msg(g, "%s", diag_text(&d));
+    ck_assert_msg(g, "%s", ir_diag_text(&d));
     ck_assert_ptr_nonnull(g->compress);
     ck_assert_int_eq(g->compress->n, 1);
     ck_assert_int_eq(g->compress->steps[0].args[1].loc.line, 5);
@@ -188,26 +188,27 @@ START_TEST(api_loads_files)
     ck_assert_ptr_null(f->data);
     ck_assert_ptr_nonnull(f->error);
     ck_assert_int_eq(f->error->n_errors, 1);
-    ck_assert_msg(strstr(diag_text(f->error), "calib.npy: error:"), "%s", diag_text(f->error));
-    ck_assert_msg(!strstr(diag_text(f->error), dir), "%s", diag_text(f->error));
+    ck_assert_msg(strstr(ir_diag_text(f->error), "calib.npy: error:"), "%s",
+                  ir_diag_text(f->error));
+    ck_assert_msg(!strstr(ir_diag_text(f->error), dir), "%s", ir_diag_text(f->error));
     ck_assert_int_eq(d.n_errors, 0); /* nothing reported yet */
     ck_assert_ptr_null(pass_file(&run.steps[0].args[1], &d));
     ck_assert_int_eq(d.n_errors, 1);
-    ck_assert_msg(strstr(diag_text(&d), "calib.npy: error:"), "%s", diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "calib.npy: error:"), "%s", ir_diag_text(&d));
     api_pipeline_release(&run);
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     /* relu has nothing to quantize: a warning, and a file it never needed is no error */
     ck_assert_msg(api_pipeline_run_text(g, "quantize(int8, calibrate=\"no/such.npy\")", NULL, &d),
-                  "%s", diag_text(&d));
+                  "%s", ir_diag_text(&d));
     ck_assert_int_eq(d.n_warnings, 1);
     ck_assert_int_eq(d.n_errors, 0);
-    diag_fini(&d);
-    diag_init(&d);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
     /* the whole run through the API */
-    ck_assert_msg(api_pipeline_run(g, g->compress, NULL, &d), "%s", diag_text(&d));
+    ck_assert_msg(api_pipeline_run(g, g->compress, NULL, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(d.n_warnings, 1);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     ir_graph_free(g);
     fs_rm_tree(dir);
     free(dir);

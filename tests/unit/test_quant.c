@@ -231,9 +231,9 @@ static float urand(void)
 
 static void fill_stats(QStats *s, const float *x, int64_t n)
 {
-    qcal_stats_init(s);
-    qcal_observe_range(s, x, n);
-    qcal_observe_hist(s, x, n);
+    pass_qcal_stats_init(s);
+    pass_qcal_observe_range(s, x, n);
+    pass_qcal_observe_hist(s, x, n);
 }
 
 START_TEST(calib_methods)
@@ -251,25 +251,25 @@ START_TEST(calib_methods)
         mx = fmaxf(mx, x[i]);
     }
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
     ck_assert(lo == mn && hi == mx);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_params(lo, hi, &scale, &zp);
     ck_assert(fabsf(scale - (mx - mn) / 255.0f) < 1e-7f);
     ck_assert_int_eq(zp, (int)nearbyint(-mn / scale));
     /* percentile(99) of uniform [0, 1): about 0.99 */
     for (int i = 0; i < N; i++)
         x[i] = urand();
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_PERCENTILE, 99.0, &lo, &hi);
+    pass_qcal_range(s, QCAL_PERCENTILE, 99.0, &lo, &hi);
     ck_assert_msg(lo == 0 && fabsf(hi - 0.99f) < 0.003f, "percentile: [%g, %g]", lo, hi);
     /* a ReLU-like activation: exponential body with rare outliers at 50; entropy and mse
      * must clip the outliers and keep the body (threshold in a sane range) */
     for (int i = 0; i < N; i++)
         x[i] = i % 5000 == 0 ? 50.0f : -logf(1.0f - urand());
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MINMAX, 0, &lo, &hi);
     ck_assert(hi == 50.0f);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
     ck_assert_msg(lo == 0 && hi > 4.0f && hi < 40.0f, "entropy: [%g, %g]", lo, hi);
     fprintf(stderr,
             "calibration of an exponential sample with outliers at 50: entropy clips at %.2f\n",
@@ -279,7 +279,7 @@ START_TEST(calib_methods)
     for (int i = 0; i < N; i++)
         x[i] = -logf(1.0f - urand());
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MSE, 0, &lo, &hi);
     ck_assert_msg(lo == 0 && hi > 4.0f && hi <= (float)s->max, "mse: [%g, %g] (max %g)", lo, hi,
                   s->max);
     fprintf(stderr, "calibration of an exponential sample (max %.2f): mse clips at %.2f\n", s->max,
@@ -288,20 +288,20 @@ START_TEST(calib_methods)
     for (int i = 0; i < N; i++)
         x[i] = urand() * 2.0f - 1.0f;
     fill_stats(s, x, N);
-    qcal_range(s, QCAL_MSE, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_MSE, 0, &lo, &hi);
     ck_assert_msg(lo < -0.7f && hi > 0.7f, "mse both signs: [%g, %g]", lo, hi);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
     ck_assert_msg(lo < -0.5f && hi > 0.5f, "entropy both signs: [%g, %g]", lo, hi);
     /* parameters: [-1, 1] -> 2/255 and the middle code; constant zero -> scale 1 */
-    qcal_params(-1.0f, 1.0f, &scale, &zp);
+    pass_qcal_params(-1.0f, 1.0f, &scale, &zp);
     ck_assert(scale == 2.0f / 255.0f && (zp == 127 || zp == 128));
-    qcal_params(0.0f, 2.55f, &scale, &zp);
+    pass_qcal_params(0.0f, 2.55f, &scale, &zp);
     ck_assert(fabsf(scale - 0.01f) < 1e-8f && zp == 0);
     for (int i = 0; i < 100; i++)
         x[i] = 0.0f;
     fill_stats(s, x, 100);
-    qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
-    qcal_params(lo, hi, &scale, &zp);
+    pass_qcal_range(s, QCAL_ENTROPY, 0, &lo, &hi);
+    pass_qcal_params(lo, hi, &scale, &zp);
     ck_assert(scale == 1.0f && zp == 0);
     free(x);
     free(s);
@@ -333,10 +333,10 @@ static void add_qop(Graph *g, RtTensor *in, int *n_in, bool conv, int64_t B, int
     ir_node_set_float(g, q, "scale", 2.0 / 255.0);
     ir_node_set_int(g, q, "zero_point", 120);
     const int64_t K = conv ? C / groups * k * k : C;
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
     for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
         for (int64_t i = 0; i < K; i++) {
@@ -390,9 +390,9 @@ START_TEST(qops_jit)
     add_qop(g, in, &n_in, true, 1, 12, 20, 20, 12, 3, 2, 1, 12, false, false);
     add_qop(g, in, &n_in, true, 1, 4, 9, 8, 8, 3, 1, 1, 4, true, false);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     char msg[512];
     const int threads[] = {1, 2};
     ck_assert_msg(sup_check(g, in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
@@ -553,10 +553,10 @@ static ValueId chain_layer(Graph *g, bool conv, ValueId x, double xs, int64_t xz
                            int64_t O, int64_t k, int64_t st, int64_t pad, int64_t gr)
 {
     const int64_t K = conv ? C / gr * k * k : C;
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    int32_t *sum = arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
     for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
         for (int64_t i = 0; i < K; i++) {
@@ -604,30 +604,30 @@ static void check_chained(Graph *g, RtTensor *in, const char *passes, size_t out
                           int n_u8, int n_relu, const char *what)
 {
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, ir_diag_text(&d));
     const void *ins[1] = {in[0].data};
     void *before[4] = {0}, *after[4] = {0};
     int64_t syms[IR_MAX_SYMS] = {0};
-    ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s: %s", what, diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s: %s", what, ir_diag_text(&d));
     PassRunOptions ro = {.verify = true};
     ck_assert_msg(pass_pipeline_run(g, passes, (SrcLoc){0}, &ro, &d), "%s: %s", what,
-                  diag_text(&d));
+                  ir_diag_text(&d));
     int u8_layers = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        u8_layers += !g->nodes[i].dead && ir_node_attr(&g->nodes[i], "y_scale") != NULL;
+        u8_layers += !g->nodes[i].dead && ir_node_attr_id(&g->nodes[i], IR_A_y_scale) != NULL;
     ck_assert_msg(count_op(g, IR_OP_QUANTIZE) == n_q, "%s: %d quantize nodes", what,
                   count_op(g, IR_OP_QUANTIZE));
     ck_assert_msg(u8_layers == n_u8, "%s: %d u8 layers", what, u8_layers);
     ck_assert_msg(count_op(g, IR_OP_RELU) + count_op(g, IR_OP_RELU6) == n_relu, "%s: relus", what);
-    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s: %s", what, diag_text(&d));
+    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s: %s", what, ir_diag_text(&d));
     ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * out_floats) == 0,
                   "%s: the chained reference differs", what);
     for (int i = 0; i < 4; i++) {
         free(before[i]);
         free(after[i]);
     }
-    diag_fini(&d);
+    ir_diag_fini(&d);
     char msg[512];
     const int threads[] = {1, 3};
     ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s: %s", what, msg);
@@ -719,7 +719,7 @@ START_TEST(qchain_divide)
         ValueId h =
             chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
         h = v == 1 ? chain_op(g, IR_OP_MAX_POOL2D, h) : chain_op(g, IR_OP_RELU, h);
-        float *sv = arena_alloc(g->arena, 2 * sizeof(float));
+        float *sv = ir_arena_alloc(g->arena, 2 * sizeof(float));
         sv[0] = sv[1] = 0.05f;
         ValueId dv[2] = {h, const_of(g, "s", IR_F32, 1, D(v == 3 ? 2 : 1), sv,
                                      (v == 3 ? 2 : 1) * sizeof(float))};
@@ -765,19 +765,19 @@ START_TEST(qlinear_packed)
         add_qop(g, in, &n_in, false, shapes[t][0], shapes[t][1], 0, 0, shapes[t][2], 0, 0, 0, 1,
                 t % 2 == 0, t < 2);
         Diag d;
-        diag_init(&d);
-        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
+        ir_diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
         const void *ins[1] = {in[0].data};
         void *before[2], *after[2];
         int64_t syms[IR_MAX_SYMS] = {0};
-        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", diag_text(&d));
+        ck_assert_msg(ir_eval_graph(g, ins, before, syms, &d), "%s", ir_diag_text(&d));
         PassRunOptions ro = {.verify = true};
-        ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, &ro, &d), "%s", diag_text(&d));
+        ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, &ro, &d), "%s", ir_diag_text(&d));
         int packed = 0;
         for (int i = 0; i < g->n_nodes; i++)
-            packed += g->nodes[i].op == IR_OP_QLINEAR && ir_attr_int(&g->nodes[i], "w_packed", 0);
+            packed += g->nodes[i].op == IR_OP_QLINEAR && ir_attr_w_packed(&g->nodes[i]);
         ck_assert_int_eq(packed, 1);
-        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", diag_text(&d));
+        ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", ir_diag_text(&d));
         const int64_t nout = shapes[t][0] * shapes[t][2];
         ck_assert_msg(memcmp(before[0], after[0], sizeof(float) * (size_t)nout) == 0,
                       "shape %d: packed reference differs", t);
@@ -785,7 +785,7 @@ START_TEST(qlinear_packed)
             free(before[i]);
             free(after[i]);
         }
-        diag_fini(&d);
+        ir_diag_fini(&d);
         char msg[512];
         const int threads[] = {1, 3};
         ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "shape %d: %s", t, msg);
@@ -814,9 +814,9 @@ static Graph *qdq_graph(bool conv, bool per_channel, RtTensor *in)
     NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &qv, 1, 1);
     ir_node_set_float(g, dq, "scale", 2.0 / 255.0);
     ir_node_set_int(g, dq, "zero_point", 100);
-    int8_t *w = arena_alloc(g->arena, (size_t)(O * K));
-    float *ws = arena_alloc(g->arena, sizeof(float) * (size_t)O),
-          *b = arena_alloc(g->arena, sizeof(float) * (size_t)O);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O),
+          *b = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
     for (int64_t i = 0; i < O * K; i++)
         w[i] = (int8_t)((int)(rnd() % 256) - 128); /* -128 too: ONNX allows it */
     for (int64_t o = 0; o < O; o++) {
@@ -839,9 +839,9 @@ static Graph *qdq_graph(bool conv, bool per_channel, RtTensor *in)
         ir_node_set_int(g, n, "padding", 1);
     ir_output_add(g, g->nodes[n].outputs[0]);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
     return g;
 }
 
@@ -864,9 +864,9 @@ START_TEST(qdq_pass)
             seed = s0;
             Graph *g = qdq_graph(conv, pc, &in);
             Diag d;
-            diag_init(&d);
+            ir_diag_init(&d);
             ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, NULL, &d), "%s",
-                          diag_text(&d));
+                          ir_diag_text(&d));
             ck_assert_int_eq(count_op(g, conv ? IR_OP_QCONV2D : IR_OP_QLINEAR), 1);
             ck_assert_int_eq(count_op(g, conv ? IR_OP_CONV2D : IR_OP_LINEAR), 0);
             ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 0);
@@ -874,8 +874,8 @@ START_TEST(qdq_pass)
              * products in f32; the int8 op is exact up to its one scaling) */
             void *o_ref[1], *o[1];
             const void *x_ref[1] = {in_ref.data}, *x[1] = {in.data};
-            ck_assert_msg(ir_eval_graph(ref, x_ref, o_ref, NULL, &d), "%s", diag_text(&d));
-            ck_assert_msg(ir_eval_graph(g, x, o, NULL, &d), "%s", diag_text(&d));
+            ck_assert_msg(ir_eval_graph(ref, x_ref, o_ref, NULL, &d), "%s", ir_diag_text(&d));
+            ck_assert_msg(ir_eval_graph(g, x, o, NULL, &d), "%s", ir_diag_text(&d));
             const Shape *os = &g->values[g->outputs[0]].type.shape;
             int64_t total = 1;
             for (int i = 0; i < os->rank; i++)
@@ -890,7 +890,7 @@ START_TEST(qdq_pass)
                           max_diff, max_b);
             free(o_ref[0]);
             free(o[0]);
-            diag_fini(&d);
+            ir_diag_fini(&d);
             /* and the emitted int8 kernel against the evaluator */
             char msg[512];
             ck_assert_msg(sup_check(g, &in, threads, 2, 1e-5, msg, sizeof msg), "%s", msg);
@@ -903,11 +903,11 @@ START_TEST(qdq_pass)
     RtTensor in;
     Graph *g = qdq_graph(true, true, &in);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(pass_pipeline_run(g, "fold,qdq", (SrcLoc){0}, NULL, &d), "%s", diag_text(&d));
+    ir_diag_init(&d);
+    ck_assert_msg(pass_pipeline_run(g, "fold,qdq", (SrcLoc){0}, NULL, &d), "%s", ir_diag_text(&d));
     ck_assert_int_eq(count_op(g, IR_OP_CONV2D), 1);
     ck_assert_int_eq(count_op(g, IR_OP_QCONV2D), 0);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(in.data);
     ir_graph_free(g);
 }

@@ -84,14 +84,14 @@ static unsigned char *make_st(const char *header, size_t data_len, unsigned char
 static void expect_buf_error(const unsigned char *b, size_t len, const char *what)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_parse("bad.safetensors", b, len, &d);
-    const char *text = diag_text(&d);
+    const char *text = ir_diag_text(&d);
     ck_assert_msg(f == NULL, "parsed although it should fail with '%s'", what);
     ck_assert_msg(strncmp(text, "bad.safetensors: error: ", 24) == 0,
                   "message does not name the file: %s", text);
     ck_assert_msg(strstr(text, what) != NULL, "message '%s' lacks '%s'", text, what);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 
 static void expect_error(const char *header, size_t data_len, const char *what)
@@ -107,11 +107,11 @@ static StFile *expect_ok(const char *header, size_t data_len, int n_tensors)
     size_t len;
     unsigned char *b = make_st(header, data_len, 0, &len);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_parse("ok.safetensors", b, len, &d);
-    ck_assert_msg(f != NULL, "%s: %s", header, diag_text(&d));
+    ck_assert_msg(f != NULL, "%s: %s", header, ir_diag_text(&d));
     ck_assert_int_eq(f->n_tensors, n_tensors);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fe_st_close(f);
     free(b);
     return NULL;
@@ -137,9 +137,9 @@ static const RefTensor ref_tensors[] = {
 START_TEST(test_read_reference_file)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_open(ref_path(), &d);
-    ck_assert_msg(f != NULL, "%s", diag_text(&d));
+    ck_assert_msg(f != NULL, "%s", ir_diag_text(&d));
     ck_assert_int_eq(f->n_tensors, N_REF);
     for (int i = 0; i < N_REF; i++) {
         const RefTensor *r = &ref_tensors[i];
@@ -174,7 +174,7 @@ START_TEST(test_read_reference_file)
     ck_assert_ptr_nonnull(strstr(f->metadata_json, "\"format\":\"pt\""));
     ck_assert_str_eq(f->path, ref_path());
     fe_st_close(f);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -187,9 +187,9 @@ static int by_offset(const void *a, const void *b)
 START_TEST(test_write_matches_reference)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_open(ref_path(), &d);
-    ck_assert_msg(f != NULL, "%s", diag_text(&d));
+    ck_assert_msg(f != NULL, "%s", ir_diag_text(&d));
     /* the tensors in the order the reference wrote them (by data offset) */
     StTensor *sorted[N_REF];
     for (int i = 0; i < N_REF; i++)
@@ -201,7 +201,7 @@ START_TEST(test_write_matches_reference)
                                sorted[i]->shape, sorted[i]->data,  sorted[i]->nbytes};
     char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/w.safetensors", dir);
-    ck_assert_msg(fe_st_write(path, w, N_REF, f->metadata_json, &d), "%s", diag_text(&d));
+    ck_assert_msg(fe_st_write(path, w, N_REF, f->metadata_json, &d), "%s", ir_diag_text(&d));
     size_t n1, n2;
     unsigned char *got = fs_slurp(path, &n1), *want = fs_slurp(ref_path(), &n2);
     ck_assert_msg(n1 == n2 && memcmp(got, want, n1) == 0,
@@ -211,7 +211,7 @@ START_TEST(test_write_matches_reference)
     free(want);
     fe_st_close(f);
     fs_rm_tree(dir);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -256,12 +256,12 @@ START_TEST(test_round_trip_every_dtype_and_shape)
     char *dir = fs_make_tmp(), path[256];
     snprintf(path, sizeof path, "%s/rt.safetensors", dir);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     ck_assert_msg(
         fe_st_write(path, w, n, "{\"a\": \"1\", \"b\\n\": \"\\u00e9\\ud83d\\ude00\"}", &d), "%s",
-        diag_text(&d));
+        ir_diag_text(&d));
     StFile *f = fe_st_open(path, &d);
-    ck_assert_msg(f != NULL, "%s", diag_text(&d));
+    ck_assert_msg(f != NULL, "%s", ir_diag_text(&d));
     ck_assert_int_eq(f->n_tensors, n);
     uint64_t hlen;
     memcpy(&hlen, f->map, 8);
@@ -317,7 +317,7 @@ START_TEST(test_round_trip_every_dtype_and_shape)
     for (int i = 0; i < n; i++)
         free(bufs[i]);
     fs_rm_tree(dir);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -331,12 +331,12 @@ START_TEST(test_truncated_at_every_length)
         unsigned char *b = malloc(n ? n : 1); /* exact size: the sanitizers see over-reads */
         memcpy(b, full, n);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         StFile *f = fe_st_parse("t.safetensors", b, n, &d);
         ck_assert_msg(f == NULL, "a %zu-byte prefix parsed", n);
-        ck_assert(strncmp(diag_text(&d), "t.safetensors: error: ", 22) == 0);
+        ck_assert(strncmp(ir_diag_text(&d), "t.safetensors: error: ", 22) == 0);
         ck_assert_int_ge(d.n_errors, 1);
-        diag_fini(&d);
+        ir_diag_fini(&d);
         free(b);
     }
     free(full);
@@ -446,11 +446,11 @@ START_TEST(test_lying_tensors)
         size_t len;
         unsigned char *b = make_st(h, 1, 0, &len);
         Diag d;
-        diag_init(&d);
+        ir_diag_init(&d);
         ck_assert_ptr_null(fe_st_parse("m.safetensors", b, len, &d));
         ck_assert_int_eq(d.n_errors, 20);
-        ck_assert_ptr_nonnull(strstr(diag_text(&d), "note: 10 more errors not shown"));
-        diag_fini(&d);
+        ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "note: 10 more errors not shown"));
+        ir_diag_fini(&d);
         free(b);
     }
 }
@@ -560,13 +560,13 @@ START_TEST(test_lenient_but_safe)
     unsigned char *b = make_st(
         "{" T("a", "U8", "[1]", "0", "1") "," T("b", "F32", "[1]", "1", "5") "}", 5, 0, &len);
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     StFile *f = fe_st_parse("u.safetensors", b, len, &d);
     ck_assert_ptr_nonnull(f);
     ck_assert(fe_st_find(f, "a")->aligned);
     ck_assert(!fe_st_find(f, "b")->aligned);
     fe_st_close(f);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     free(b);
 }
 END_TEST
@@ -679,15 +679,15 @@ START_TEST(test_write_errors_leave_nothing)
     int64_t shape[1] = {4};
     StWriteTensor w = {"x", IR_F32, 1, shape, x, sizeof x};
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
 
     snprintf(path, sizeof path, "%s/nope/x.safetensors", dir);
     ck_assert(!fe_st_write(path, &w, 1, NULL, &d));
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s: error: ", path);
-    ck_assert_msg(strncmp(diag_text(&d), prefix, strlen(prefix)) == 0, "%s", diag_text(&d));
+    ck_assert_msg(strncmp(ir_diag_text(&d), prefix, strlen(prefix)) == 0, "%s", ir_diag_text(&d));
     ck_assert_int_eq(fs_count_entries(dir), 0);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     snprintf(path, sizeof path, "%s/ro", dir);
     ck_assert_int_eq(mkdir(path, 0500), 0);
@@ -699,7 +699,7 @@ START_TEST(test_write_errors_leave_nothing)
     }
     snprintf(path, sizeof path, "%s/ro", dir);
     fs_rm_tree(path);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* failing half way (file size limit): the old file stays, no temp file is left */
     snprintf(path, sizeof path, "%s/old.safetensors", dir);
@@ -723,7 +723,7 @@ START_TEST(test_write_errors_leave_nothing)
     ck_assert(len == 3 && memcmp(old, "old", 3) == 0);
     free(old);
     ck_assert_int_eq(fs_count_entries(dir), 1);
-    diag_clear(&d);
+    ir_diag_clear(&d);
 
     /* tensors the format cannot hold, or that lie: nothing is written */
     snprintf(path, sizeof path, "%s/bad.safetensors", dir);
@@ -740,13 +740,13 @@ START_TEST(test_write_errors_leave_nothing)
                                        "named \"__metadata__\"",      "not valid UTF-8"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert(!fe_st_write(path, &bad[i], 1, NULL, &d));
-        ck_assert_msg(strstr(diag_text(&d), what[i]), "%s", diag_text(&d));
-        diag_clear(&d);
+        ck_assert_msg(strstr(ir_diag_text(&d), what[i]), "%s", ir_diag_text(&d));
+        ir_diag_clear(&d);
     }
     StWriteTensor twice[2] = {w, w};
     ck_assert(!fe_st_write(path, twice, 2, NULL, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "cannot write tensor 'x' twice"));
-    diag_clear(&d);
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "cannot write tensor 'x' twice"));
+    ir_diag_clear(&d);
     static const char *const bad_meta[] = {
         "[]", "{\"a\":1}",           "{\"a\":\"b\"} x",     "{\"a\":\"b\",}",
         "",   "{\"a\":\"\\ud800\"}", "{\"a\\u0000\":\"b\"}"};
@@ -754,11 +754,11 @@ START_TEST(test_write_errors_leave_nothing)
         ck_assert_msg(!fe_st_write(path, &w, 1, bad_meta[i], &d), "metadata %s accepted",
                       bad_meta[i]);
         ck_assert_ptr_nonnull(
-            strstr(diag_text(&d), "the metadata is not a JSON object of strings"));
-        diag_clear(&d);
+            strstr(ir_diag_text(&d), "the metadata is not a JSON object of strings"));
+        ir_diag_clear(&d);
     }
     ck_assert_int_eq(fs_count_entries(dir), 1);
-    diag_fini(&d);
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST
@@ -767,21 +767,21 @@ START_TEST(test_open_errors_name_the_file)
 {
     char *dir = fs_make_tmp(), path[256];
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     snprintf(path, sizeof path, "%s/missing.safetensors", dir);
     ck_assert_ptr_null(fe_st_open(path, &d));
     ck_assert_ptr_nonnull(
-        strstr(diag_text(&d), "missing.safetensors: error: cannot open: No such file"));
-    diag_clear(&d);
+        strstr(ir_diag_text(&d), "missing.safetensors: error: cannot open: No such file"));
+    ir_diag_clear(&d);
     ck_assert_ptr_null(fe_st_open(dir, &d));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "is a directory"));
-    diag_clear(&d);
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "is a directory"));
+    ir_diag_clear(&d);
     snprintf(path, sizeof path, "%s/empty.safetensors", dir);
     fclose(fopen(path, "w"));
     ck_assert_ptr_null(fe_st_open(path, &d));
     ck_assert_ptr_nonnull(
-        strstr(diag_text(&d), "empty.safetensors: error: file is too short (0 bytes)"));
-    diag_fini(&d);
+        strstr(ir_diag_text(&d), "empty.safetensors: error: file is too short (0 bytes)"));
+    ir_diag_fini(&d);
     fs_rm_tree(dir);
 }
 END_TEST

@@ -106,39 +106,39 @@ END_TEST
 START_TEST(test_diag_escaped_and_bounded)
 {
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     static const char src[] = "ok line\nbad \x1b[2J line\n";
-    diag_add_source(&d, "f\x1b.slim", src, sizeof src - 1);
-    diag_error(&d, (SrcLoc){"f\x1b.slim", 2, 5}, "name '%s'", "\x1b]0;title\x07");
-    const char *t = diag_text(&d);
+    ir_diag_add_source(&d, "f\x1b.slim", src, sizeof src - 1);
+    ir_diag_error(&d, (SrcLoc){"f\x1b.slim", 2, 5}, "name '%s'", "\x1b]0;title\x07");
+    const char *t = ir_diag_text(&d);
     ck_assert_msg(!strchr(t, '\x1b') && !strchr(t, '\x07'), "%s", t);
     ck_assert_ptr_nonnull(strstr(t, "f\\x1b.slim:2:5: error: name '\\x1b]0;title\\x07'"));
     ck_assert_ptr_nonnull(strstr(t, "  bad \\x1b[2J line\n      ^\n"));
     /* a newline from an argument is escaped; one the format holds (a list) stays */
-    diag_error(&d, (SrcLoc){0}, "value '%s'", "a\nb");
-    diag_error(&d, (SrcLoc){0}, "list:\n%s", "  one\n  two");
-    t = diag_text(&d);
+    ir_diag_error(&d, (SrcLoc){0}, "value '%s'", "a\nb");
+    ir_diag_error(&d, (SrcLoc){0}, "list:\n%s", "  one\n  two");
+    t = ir_diag_text(&d);
     ck_assert_ptr_nonnull(strstr(t, "value 'a\\x0ab'\n"));
     ck_assert_ptr_nonnull(strstr(t, "list:\n  one\n  two\n"));
     for (int i = 0; i < 1000; i++)
-        diag_error(&d, (SrcLoc){"f\x1b.slim", 1, 1}, "error %d", i);
+        ir_diag_error(&d, (SrcLoc){"f\x1b.slim", 1, 1}, "error %d", i);
     ck_assert_int_eq(d.n_errors, 1003);
-    t = diag_text(&d);
+    t = ir_diag_text(&d);
     int lines = 0;
     for (const char *p = t; *p; p++)
         lines += *p == '\n';
     ck_assert_int_le(lines, 3 + 3 * 50);
     ck_assert_ptr_nonnull(strstr(t, "too many errors"));
     /* a long line is quoted as a window around the column */
-    diag_clear(&d);
+    ir_diag_clear(&d);
     char *long_src = malloc(100001);
     memset(long_src, 'a', 100000);
     long_src[100000] = 0;
-    diag_add_source(&d, "g.slim", long_src, 100000);
-    diag_error(&d, (SrcLoc){"g.slim", 1, 50000}, "here");
-    ck_assert_uint_lt(strlen(diag_text(&d)), 600);
+    ir_diag_add_source(&d, "g.slim", long_src, 100000);
+    ir_diag_error(&d, (SrcLoc){"g.slim", 1, 50000}, "here");
+    ck_assert_uint_lt(strlen(ir_diag_text(&d)), 600);
     free(long_src);
-    diag_fini(&d);
+    ir_diag_fini(&d);
 }
 END_TEST
 
@@ -148,11 +148,11 @@ START_TEST(test_cg_refuses_raw_text)
 {
     Graph *g = ir_graph_new("t");
     Diag d;
-    diag_init(&d);
+    ir_diag_init(&d);
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
-    CgCtx c = {.g = g, .out = f, .d = &d, .arena = arena_new(), .ok = true};
+    CgCtx c = {.g = g, .out = f, .d = &d, .arena = ir_arena_new(), .ok = true};
     cg_printf(&c, "/* %s */\n", cg_text(&c, "x */ int HOSTILE; /*"));
     ck_assert(c.ok);
     cg_printf(&c, "/* %s */\n", "x */ int HOSTILE; /*");
@@ -163,10 +163,10 @@ START_TEST(test_cg_refuses_raw_text)
     fclose(f);
     ck_assert_ptr_null(strstr(out, "*/ int HOSTILE"));
     ck_assert(ir_text_is_plain_ascii(out, len));
-    ck_assert_ptr_nonnull(strstr(diag_text(&d), "internal error"));
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "internal error"));
     free(out);
-    arena_free(c.arena);
-    diag_fini(&d);
+    ir_arena_free(c.arena);
+    ir_diag_fini(&d);
     ir_graph_free(g);
 }
 END_TEST
@@ -216,9 +216,9 @@ START_TEST(test_hostile_graph_emits_and_runs)
     NodeId relu = ir_node_new(g, IR_OP_RELU, "return", (SrcLoc){0}, &a, 1, 1);
     ir_output_add(g, g->nodes[relu].outputs[0]);
     Diag d;
-    diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "%s", diag_text(&d));
-    diag_fini(&d);
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
 
     char msg[4096];
     size_t len;
