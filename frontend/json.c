@@ -1,5 +1,6 @@
 /* A strict pull parser for JSON (RFC 8259); see json.h for the contract. */
 #include "frontend/json.h"
+#include "runtime/model_desc.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -35,43 +36,11 @@ static void skip_ws(JsonReader *r)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s[0..avail), or 0 if it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlongs */
-        if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F; /* at most U+10FFFF */
-    } else
-        return 0;
-    if (avail < n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 bool fe_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = rt_utf8_seq(p + i, len - i);
         if (n == 0)
             return false;
         i += n;
@@ -81,29 +50,7 @@ bool fe_utf8_valid(const char *s, size_t len)
 
 char *fe_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t o = 0;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(p + i, len - i);
-        bool raw = n > 1 || (n == 1 && p[i] >= 0x20 && p[i] < 0x7F);
-        size_t need = raw ? n : 4;
-        if (o + need + 4 > cap) { /* keep room for "..." and the NUL */
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (raw) {
-            memcpy(dst + o, p + i, n);
-            o += n;
-            i += n;
-        } else {
-            snprintf(dst + o, 5, "\\x%02X", p[i]);
-            o += 4;
-            i++;
-        }
-    }
-    dst[o] = 0;
-    return dst;
+    return rt_quote_for_message(dst, cap, s, len);
 }
 
 /* Describes the byte at the current position for a message. */
@@ -234,7 +181,7 @@ static bool scan_string(JsonReader *r, char *dst, size_t *out_len)
         if (c < 0x20)
             return fe_json_fail(r, "control character 0x%02X in a string (must be escaped)", c);
         if (c != '\\') {
-            size_t n = utf8_seq((const unsigned char *)r->text + r->pos, r->len - r->pos);
+            size_t n = rt_utf8_seq((const unsigned char *)r->text + r->pos, r->len - r->pos);
             if (n == 0)
                 return fe_json_fail(r, "invalid UTF-8 in a string");
             if (dst)

@@ -6,18 +6,17 @@
 #include "ir/dtype_ops.h"
 #include "ir/graph.h"
 #include "ir/op_fns.h"
+#include "ir/shape_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define SHAPE_FN(name) bool ir_shape_##name(Graph *g, Node *n, Diag *d)
-
-static const Type *in_type(Graph *g, const Node *n, int i)
+const Type *ir_shp_in_type(Graph *g, const Node *n, int i)
 {
     return n->inputs[i] == IR_NONE ? NULL : &g->values[n->inputs[i]].type;
 }
 
-static void set_out(Graph *g, const Node *n, int i, DType dt, const Shape *s)
+void ir_shp_set_out(Graph *g, const Node *n, int i, DType dt, const Shape *s)
 {
     Value *v = &g->values[n->outputs[i]];
     v->type.dtype = dt;
@@ -25,7 +24,7 @@ static void set_out(Graph *g, const Node *n, int i, DType dt, const Shape *s)
 }
 
 /* "'x' (f32[N, 1, 28, 28], defined at lenet.slim:1:13)" into buf. */
-static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
+const char *ir_shp_describe(Graph *g, ValueId v, char *buf, size_t size)
 {
     char t[160];
     const Value *val = &g->values[v];
@@ -39,53 +38,54 @@ static const char *describe(Graph *g, ValueId v, char *buf, size_t size)
 }
 
 /* f32, or another dtype the op computes in (ir/dtype_ops.h). */
-static bool need_float(Graph *g, Node *n, int i, Diag *d)
+bool ir_shp_need_float(Graph *g, Node *n, int i, Diag *d)
 {
-    const Type *t = in_type(g, n, i);
+    const Type *t = ir_shp_in_type(g, n, i);
     if (t && (t->quant ? t->dtype != IR_F32 : !ir_op_takes_dtype(n->op, t->dtype))) {
         char b[256];
         ir_diag_error(d, n->loc, "%s '%s': operand %s must be %s in this version of slimc",
-                      ir_ops[n->op].name, n->name, describe(g, n->inputs[i], b, sizeof b),
+                      ir_ops[n->op].name, n->name, ir_shp_describe(g, n->inputs[i], b, sizeof b),
                       ir_op_takes_dtype(n->op, IR_F32) ? "f32" : "an integer");
         return false;
     }
     return true;
 }
 
-static bool need_rank(Graph *g, Node *n, int i, int rank, const char *what, Diag *d)
+bool ir_shp_need_rank(Graph *g, Node *n, int i, int rank, const char *what, Diag *d)
 {
-    const Type *t = in_type(g, n, i);
+    const Type *t = ir_shp_in_type(g, n, i);
     if (t->shape.rank != rank) {
         char b[256];
         ir_diag_error(d, n->loc, "%s '%s': %s must have rank %d, got %s", ir_ops[n->op].name,
-                      n->name, what, rank, describe(g, n->inputs[i], b, sizeof b));
+                      n->name, what, rank, ir_shp_describe(g, n->inputs[i], b, sizeof b));
         return false;
     }
     return true;
 }
 
-static bool need_static(Graph *g, Node *n, int i, int dim, const char *what, Diag *d)
+bool ir_shp_need_static(Graph *g, Node *n, int i, int dim, const char *what, Diag *d)
 {
-    const Type *t = in_type(g, n, i);
+    const Type *t = ir_shp_in_type(g, n, i);
     if (!ir_dim_static(t->shape.d[dim])) {
         char b[256];
         ir_diag_error(d, n->loc, "%s '%s': the %s of %s must be a fixed size, not symbolic",
-                      ir_ops[n->op].name, n->name, what, describe(g, n->inputs[i], b, sizeof b));
+                      ir_ops[n->op].name, n->name, what,
+                      ir_shp_describe(g, n->inputs[i], b, sizeof b));
         return false;
     }
     return true;
 }
 
-static int64_t dim_of(Graph *g, const Node *n, int i, int dim)
+int64_t ir_shp_dim_of(Graph *g, const Node *n, int i, int dim)
 {
-    return in_type(g, n, i)->shape.d[dim].c;
+    return ir_shp_in_type(g, n, i)->shape.d[dim].c;
 }
 
 SHAPE_FN(same)
 {
-    if (!need_float(g, n, 0, d))
+    if (!ir_shp_need_float(g, n, 0, d))
         return false;
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     if (n->op == IR_OP_SOFTMAX || n->op == IR_OP_LOG_SOFTMAX) {
         int64_t axis = ir_attr_axis_or(n, -1);
         int r = t->shape.rank;
@@ -93,11 +93,11 @@ SHAPE_FN(same)
             char b[256];
             ir_diag_error(d, n->loc, "%s '%s': axis %lld is out of range for %s",
                           ir_ops[n->op].name, n->name, (long long)axis,
-                          describe(g, n->inputs[0], b, sizeof b));
+                          ir_shp_describe(g, n->inputs[0], b, sizeof b));
             return false;
         }
     }
-    set_out(g, n, 0, t->dtype, &t->shape);
+    ir_shp_set_out(g, n, 0, t->dtype, &t->shape);
     return true;
 }
 
@@ -121,30 +121,30 @@ static bool broadcast(const Shape *a, const Shape *b, Shape *out)
 
 SHAPE_FN(broadcast)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d))
         return false;
     Shape out;
-    if (!broadcast(&in_type(g, n, 0)->shape, &in_type(g, n, 1)->shape, &out)) {
+    if (!broadcast(&ir_shp_in_type(g, n, 0)->shape, &ir_shp_in_type(g, n, 1)->shape, &out)) {
         char a[256], b[256];
         ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
-                      n->name, describe(g, n->inputs[0], a, sizeof a),
-                      describe(g, n->inputs[1], b, sizeof b));
+                      n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a),
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
-    if (in_type(g, n, 0)->dtype != in_type(g, n, 1)->dtype) {
+    if (ir_shp_in_type(g, n, 0)->dtype != ir_shp_in_type(g, n, 1)->dtype) {
         char a[256], b[256];
         ir_diag_error(d, n->loc, "%s '%s': operands of different dtypes: %s and %s",
-                      ir_ops[n->op].name, n->name, describe(g, n->inputs[0], a, sizeof a),
-                      describe(g, n->inputs[1], b, sizeof b));
+                      ir_ops[n->op].name, n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a),
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
-    set_out(g, n, 0, in_type(g, n, 0)->dtype, &out);
+    ir_shp_set_out(g, n, 0, ir_shp_in_type(g, n, 0)->dtype, &out);
     return true;
 }
 
 /* Output size of a window op along one spatial dim, as PyTorch computes it (s >= 1,
  * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. */
-static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
+int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
 {
     int64_t span, reach, inp;
     if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &span) ||
@@ -164,19 +164,21 @@ static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
 
 SHAPE_FN(conv2d)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
-        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d) ||
+        !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
+        !ir_shp_need_rank(g, n, 1, 4, "the weight", d))
         return false;
     for (int i = 1; i < 4; i++)
-        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
+        if (!ir_shp_need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
             return false;
     int64_t stride[2], pad[2], dil[2];
     ir_attr_stride(n, stride, 2);
     ir_attr_padding(n, pad, 2);
     ir_attr_dilation(n, dil, 2);
     int64_t groups = ir_attr_groups(n);
-    int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
-    int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
+    int64_t c = ir_shp_dim_of(g, n, 0, 1), o = ir_shp_dim_of(g, n, 1, 0),
+            ci = ir_shp_dim_of(g, n, 1, 1);
+    int64_t kh = ir_shp_dim_of(g, n, 1, 2), kw = ir_shp_dim_of(g, n, 1, 3);
     char a[256], b[256];
     if (groups < 1 || c % groups || o % groups) {
         ir_diag_error(
@@ -194,8 +196,8 @@ SHAPE_FN(conv2d)
                       "conv2d '%s': the input has %lld channels but the weight expects %lld "
                       "(groups=%lld): input %s, weight %s",
                       n->name, (long long)c, (long long)want_c, (long long)groups,
-                      describe(g, n->inputs[0], a, sizeof a),
-                      describe(g, n->inputs[1], b, sizeof b));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a),
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)
@@ -207,76 +209,76 @@ SHAPE_FN(conv2d)
         }
     if (kh < 1 || kw < 1) { /* an empty kernel: ORT refuses it, it would sum nothing */
         ir_diag_error(d, n->loc, "conv2d '%s': the weight's kernel is empty: %s", n->name,
-                      describe(g, n->inputs[1], b, sizeof b));
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
-        const Type *bt = in_type(g, n, 2);
+        const Type *bt = ir_shp_in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
             ir_diag_error(d, n->loc, "conv2d '%s': the bias must be f32[%lld], got %s", n->name,
-                          (long long)o, describe(g, n->inputs[2], b, sizeof b));
+                          (long long)o, ir_shp_describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
-    int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
-    int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
+    int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
+    int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
     if (h < 1 || w < 1) {
         ir_diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
                       n->name, (long long)kh, (long long)kw,
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, IR_F32, &out);
+    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
 
 SHAPE_FN(linear)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
-        !need_rank(g, n, 1, 2, "the weight", d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d) ||
+        !ir_shp_need_rank(g, n, 1, 2, "the weight", d))
         return false;
-    const Shape *x = &in_type(g, n, 0)->shape;
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     char a[256], b[256];
     if (x->rank < 1) {
         ir_diag_error(d, n->loc, "linear '%s': the input must have rank >= 1, got %s", n->name,
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     bool tr = ir_attr_w_transposed(n) != 0;
-    int64_t k = dim_of(g, n, 1, tr ? 0 : 1), o = dim_of(g, n, 1, tr ? 1 : 0);
+    int64_t k = ir_shp_dim_of(g, n, 1, tr ? 0 : 1), o = ir_shp_dim_of(g, n, 1, tr ? 1 : 0);
     if (!ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
         ir_diag_error(d, n->loc,
                       "linear '%s': the input's last dimension must be %lld (the layer's "
                       "in-features), got %s with weight %s",
-                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a),
-                      describe(g, n->inputs[1], b, sizeof b));
+                      n->name, (long long)k, ir_shp_describe(g, n->inputs[0], a, sizeof a),
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
-        const Type *bt = in_type(g, n, 2);
+        const Type *bt = ir_shp_in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o))) {
             ir_diag_error(d, n->loc, "linear '%s': the bias must be f32[%lld], got %s", n->name,
-                          (long long)o, describe(g, n->inputs[2], b, sizeof b));
+                          (long long)o, ir_shp_describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
     Shape out = *x;
     out.d[out.rank - 1] = ir_dim(o);
-    set_out(g, n, 0, IR_F32, &out);
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
 
 SHAPE_FN(matmul)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d))
         return false;
-    Shape a = in_type(g, n, 0)->shape, b = in_type(g, n, 1)->shape;
+    Shape a = ir_shp_in_type(g, n, 0)->shape, b = ir_shp_in_type(g, n, 1)->shape;
     char sa[256], sb[256];
     if (a.rank < 1 || b.rank < 1) {
         ir_diag_error(d, n->loc, "matmul '%s': operands must have rank >= 1: %s and %s", n->name,
-                      describe(g, n->inputs[0], sa, sizeof sa),
-                      describe(g, n->inputs[1], sb, sizeof sb));
+                      ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
+                      ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     bool a_vec = a.rank == 1, b_vec = b.rank == 1;
@@ -291,8 +293,8 @@ SHAPE_FN(matmul)
     }
     if (!ir_dim_eq(a.d[a.rank - 1], b.d[b.rank - 2])) {
         ir_diag_error(d, n->loc, "matmul '%s': inner dimensions differ: %s and %s", n->name,
-                      describe(g, n->inputs[0], sa, sizeof sa),
-                      describe(g, n->inputs[1], sb, sizeof sb));
+                      ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
+                      ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape ba = {a.rank - 2, {{0}}}, bb = {b.rank - 2, {{0}}}, batch;
@@ -300,8 +302,8 @@ SHAPE_FN(matmul)
     memcpy(bb.d, b.d, sizeof(Dim) * (size_t)bb.rank);
     if (!broadcast(&ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
         ir_diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s",
-                      n->name, describe(g, n->inputs[0], sa, sizeof sa),
-                      describe(g, n->inputs[1], sb, sizeof sb));
+                      n->name, ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
+                      ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape out = batch;
@@ -309,7 +311,7 @@ SHAPE_FN(matmul)
         out.d[out.rank++] = a.d[a.rank - 2];
     if (!b_vec)
         out.d[out.rank++] = b.d[b.rank - 1];
-    set_out(g, n, 0, IR_F32, &out);
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
 
@@ -317,10 +319,11 @@ SHAPE_FN(pool2d)
 {
     /* max_pool2d also takes u8 (an int8 chain, passes/qchain.c): max commutes with the
      * monotone quantize, so the codes' maximum is the maximum's code */
-    const bool u8 =
-        n->op == IR_OP_MAX_POOL2D && in_type(g, n, 0)->dtype == IR_U8 && !in_type(g, n, 0)->quant;
-    if ((!u8 && !need_float(g, n, 0, d)) || !need_rank(g, n, 0, 4, "the input", d) ||
-        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+    const bool u8 = n->op == IR_OP_MAX_POOL2D && ir_shp_in_type(g, n, 0)->dtype == IR_U8 &&
+                    !ir_shp_in_type(g, n, 0)->quant;
+    if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
+        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
+        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t k[2], s[2], p[2], dil[2];
     if (!ir_attr_kernel_or(n, k, 2, 0)) {
@@ -347,29 +350,29 @@ SHAPE_FN(pool2d)
             return false;
         }
     }
-    int64_t h = window_out(dim_of(g, n, 0, 2), k[0], s[0], p[0], dil[0], ceil_mode);
-    int64_t w = window_out(dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
+    int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), k[0], s[0], p[0], dil[0], ceil_mode);
+    int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
     if (h < 1 || w < 1) {
         char a[256];
         ir_diag_error(d, n->loc, "%s '%s': the %lldx%lld window does not fit the input %s",
                       ir_ops[n->op].name, n->name, (long long)k[0], (long long)k[1],
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    const Shape *x = &in_type(g, n, 0)->shape;
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
+    ir_shp_set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
     return true;
 }
 
 SHAPE_FN(flatten)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     int r = t->shape.rank;
     int64_t start = ir_attr_start_dim(n), end = ir_attr_end_dim(n);
     if (r == 0) { /* a scalar flattens to [1] */
         Shape out = {1, {ir_dim(1)}};
-        set_out(g, n, 0, t->dtype, &out);
+        ir_shp_set_out(g, n, 0, t->dtype, &out);
         return true;
     }
     if (start < 0)
@@ -380,7 +383,7 @@ SHAPE_FN(flatten)
     if (start < 0 || start >= r || end < 0 || end >= r || start > end) {
         ir_diag_error(d, n->loc, "flatten '%s': start_dim %lld / end_dim %lld do not fit %s",
                       n->name, (long long)ir_attr_start_dim(n), (long long)ir_attr_end_dim(n),
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     Shape out = {0, {{0}}};
@@ -391,13 +394,13 @@ SHAPE_FN(flatten)
         if (!ir_dim_mul(m, t->shape.d[i], &m)) {
             ir_diag_error(d, n->loc,
                           "flatten '%s': cannot flatten %s (a symbol would appear twice)", n->name,
-                          describe(g, n->inputs[0], a, sizeof a));
+                          ir_shp_describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     out.d[out.rank++] = m;
     for (int64_t i = end + 1; i < r; i++)
         out.d[out.rank++] = t->shape.d[i];
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
@@ -405,7 +408,7 @@ SHAPE_FN(flatten)
  * graph's symbol i (written as a name, e.g. N, in the model language). */
 SHAPE_FN(reshape)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_shape);
     char a[256];
     if (!at || at->kind != IR_ATTR_INTS || at->n_ints > IR_MAX_RANK) {
@@ -417,7 +420,7 @@ SHAPE_FN(reshape)
     Dim total, known = ir_dim(1);
     if (!ir_shape_numel(&t->shape, &total)) {
         ir_diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     Shape out = {at->n_ints, {{0}}};
@@ -451,7 +454,7 @@ SHAPE_FN(reshape)
     } else if (!ir_dim_eq(known, total)) {
         goto mismatch;
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 mismatch : {
     char want[160];
@@ -462,52 +465,52 @@ mismatch : {
     Type tt = {t->dtype, shown, NULL};
     ir_type_str(g, &tt, want, sizeof want);
     ir_diag_error(d, n->loc, "reshape '%s': cannot reshape %s to %s (element counts differ)",
-                  n->name, describe(g, n->inputs[0], a, sizeof a), want);
+                  n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a), want);
     return false;
 }
 }
 
 SHAPE_FN(batch_norm)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     char a[256], b[256];
-    if (!need_float(g, n, 0, d))
+    if (!ir_shp_need_float(g, n, 0, d))
         return false;
     if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1])) {
         ir_diag_error(d, n->loc,
                       "batch_norm '%s': the input must be [N, C, ...] with a fixed C, got %s",
-                      n->name, describe(g, n->inputs[0], a, sizeof a));
+                      n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < 5; i++) {
-        const Type *p = in_type(g, n, i);
+        const Type *p = ir_shp_in_type(g, n, i);
         if (!p || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1]) ||
             p->dtype != IR_F32) {
-            ir_diag_error(d, n->loc,
-                          "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
-                          n->name, p ? describe(g, n->inputs[i], b, sizeof b) : "(missing)",
-                          (long long)t->shape.d[1].c, describe(g, n->inputs[0], a, sizeof a));
+            ir_diag_error(
+                d, n->loc, "batch_norm '%s': parameter %s must be f32[%lld] to match the input %s",
+                n->name, p ? ir_shp_describe(g, n->inputs[i], b, sizeof b) : "(missing)",
+                (long long)t->shape.d[1].c, ir_shp_describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
-    set_out(g, n, 0, IR_F32, &t->shape);
+    ir_shp_set_out(g, n, 0, IR_F32, &t->shape);
     return true;
 }
 
 SHAPE_FN(layer_norm)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     char a[256], b[256];
-    if (!need_float(g, n, 0, d))
+    if (!ir_shp_need_float(g, n, 0, d))
         return false;
     int64_t k = ir_attr_normalized_ndim(n);
     if (k < 1 || k > t->shape.rank) {
         ir_diag_error(d, n->loc, "layer_norm '%s': cannot normalize the last %lld dims of %s",
-                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
+                      n->name, (long long)k, ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < n->n_inputs; i++) {
-        const Type *p = in_type(g, n, i);
+        const Type *p = ir_shp_in_type(g, n, i);
         if (!p)
             continue;
         bool ok = p->shape.rank == k && p->dtype == IR_F32;
@@ -516,27 +519,27 @@ SHAPE_FN(layer_norm)
         if (!ok) {
             ir_diag_error(d, n->loc,
                           "layer_norm '%s': %s must have the shape of the last %lld dims of %s",
-                          n->name, describe(g, n->inputs[i], b, sizeof b), (long long)k,
-                          describe(g, n->inputs[0], a, sizeof a));
+                          n->name, ir_shp_describe(g, n->inputs[i], b, sizeof b), (long long)k,
+                          ir_shp_describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
-    set_out(g, n, 0, IR_F32, &t->shape);
+    ir_shp_set_out(g, n, 0, IR_F32, &t->shape);
     return true;
 }
 
 SHAPE_FN(embedding)
 {
-    const Type *idx = in_type(g, n, 0), *w = in_type(g, n, 1);
+    const Type *idx = ir_shp_in_type(g, n, 0), *w = ir_shp_in_type(g, n, 1);
     char a[256], b[256];
     if (idx->dtype != IR_I64 && idx->dtype != IR_I32) {
         ir_diag_error(d, n->loc, "embedding '%s': indices must be i64 or i32, got %s", n->name,
-                      describe(g, n->inputs[0], a, sizeof a));
+                      ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    if (w->shape.rank != 2 || !need_float(g, n, 1, d)) {
+    if (w->shape.rank != 2 || !ir_shp_need_float(g, n, 1, d)) {
         ir_diag_error(d, n->loc, "embedding '%s': the table must be f32[num, dim], got %s", n->name,
-                      describe(g, n->inputs[1], b, sizeof b));
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     if (idx->shape.rank + 1 > IR_MAX_RANK) {
@@ -546,7 +549,7 @@ SHAPE_FN(embedding)
     }
     Shape out = idx->shape;
     out.d[out.rank++] = w->shape.d[1];
-    set_out(g, n, 0, w->dtype, &out);
+    ir_shp_set_out(g, n, 0, w->dtype, &out);
     return true;
 }
 
@@ -557,7 +560,7 @@ static bool bad_attr(Graph *g, Node *n, int i, Diag *d, const char *what)
 {
     char a[256];
     ir_diag_error(d, n->loc, "%s '%s': %s for %s", ir_ops[n->op].name, n->name, what,
-                  describe(g, n->inputs[i], a, sizeof a));
+                  ir_shp_describe(g, n->inputs[i], a, sizeof a));
     return false;
 }
 
@@ -572,79 +575,81 @@ static bool norm_axis(int64_t axis, int rank, int64_t *out)
 
 SHAPE_FN(compare)
 {
-    const Type *a = in_type(g, n, 0), *b = in_type(g, n, 1);
+    const Type *a = ir_shp_in_type(g, n, 0), *b = ir_shp_in_type(g, n, 1);
     char sa[256], sb[256];
     if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
         ir_diag_error(d, n->loc, "%s '%s': operands must have one (unquantized) dtype: %s and %s",
-                      ir_ops[n->op].name, n->name, describe(g, n->inputs[0], sa, sizeof sa),
-                      describe(g, n->inputs[1], sb, sizeof sb));
+                      ir_ops[n->op].name, n->name, ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
+                      ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
     Shape out;
     if (!broadcast(&a->shape, &b->shape, &out)) {
         ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
-                      n->name, describe(g, n->inputs[0], sa, sizeof sa),
-                      describe(g, n->inputs[1], sb, sizeof sb));
+                      n->name, ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
+                      ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
         return false;
     }
-    set_out(g, n, 0, IR_BOOL, &out);
+    ir_shp_set_out(g, n, 0, IR_BOOL, &out);
     return true;
 }
 
 SHAPE_FN(where)
 {
-    const Type *c = in_type(g, n, 0), *a = in_type(g, n, 1), *b = in_type(g, n, 2);
+    const Type *c = ir_shp_in_type(g, n, 0), *a = ir_shp_in_type(g, n, 1),
+               *b = ir_shp_in_type(g, n, 2);
     char s0[256], s1[256], s2[256];
     if (c->dtype != IR_BOOL)
         return bad_attr(g, n, 0, d, "the condition must be bool");
     if (a->dtype != b->dtype || a->quant || b->quant || ir_dtype_bits(a->dtype) < 8) {
         ir_diag_error(d, n->loc, "where '%s': both branches must have one dtype: %s and %s",
-                      n->name, describe(g, n->inputs[1], s1, sizeof s1),
-                      describe(g, n->inputs[2], s2, sizeof s2));
+                      n->name, ir_shp_describe(g, n->inputs[1], s1, sizeof s1),
+                      ir_shp_describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
     Shape t, out;
     if (!broadcast(&a->shape, &b->shape, &t) || !broadcast(&c->shape, &t, &out)) {
         ir_diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
-                      describe(g, n->inputs[0], s0, sizeof s0),
-                      describe(g, n->inputs[1], s1, sizeof s1),
-                      describe(g, n->inputs[2], s2, sizeof s2));
+                      ir_shp_describe(g, n->inputs[0], s0, sizeof s0),
+                      ir_shp_describe(g, n->inputs[1], s1, sizeof s1),
+                      ir_shp_describe(g, n->inputs[2], s2, sizeof s2));
         return false;
     }
-    set_out(g, n, 0, a->dtype, &out);
+    ir_shp_set_out(g, n, 0, a->dtype, &out);
     return true;
 }
 
 SHAPE_FN(cast)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     int64_t to = ir_attr_dtype(n);
     if (to < 0 || to >= IR_NUM_DTYPES || t->quant)
         return bad_attr(g, n, 0, d, "unsupported cast (quantized values are not cast)");
-    set_out(g, n, 0, (DType)to, &t->shape);
+    ir_shp_set_out(g, n, 0, (DType)to, &t->shape);
     return true;
 }
 
 SHAPE_FN(adaptive_pool)
 {
-    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
-        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
+        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
+        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t os[2];
     ir_attr_output_size(n, os, 2);
     if (os[0] < 1 || os[1] < 1)
         return bad_attr(g, n, 0, d, "the output size must be >= 1");
-    const Shape *x = &in_type(g, n, 0)->shape;
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(os[0]), ir_dim(os[1])}};
-    set_out(g, n, 0, IR_F32, &out);
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
 
 SHAPE_FN(group_norm)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     char a[256], b[256];
-    if (!need_float(g, n, 0, d))
+    if (!ir_shp_need_float(g, n, 0, d))
         return false;
     int64_t groups = ir_attr_num_groups(n);
     if (t->shape.rank < 2 || !ir_dim_static(t->shape.d[1]))
@@ -652,28 +657,28 @@ SHAPE_FN(group_norm)
     int64_t c = t->shape.d[1].c;
     if (groups < 1 || c % groups) {
         ir_diag_error(d, n->loc, "group_norm '%s': num_groups=%lld must divide the channels of %s",
-                      n->name, (long long)groups, describe(g, n->inputs[0], a, sizeof a));
+                      n->name, (long long)groups, ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
     for (int i = 1; i < n->n_inputs; i++) {
-        const Type *p = in_type(g, n, i);
+        const Type *p = ir_shp_in_type(g, n, i);
         if (p &&
             (p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], ir_dim(c)) || p->dtype != IR_F32)) {
             ir_diag_error(d, n->loc,
                           "group_norm '%s': parameter %s must be f32[%lld] to match the input %s",
-                          n->name, describe(g, n->inputs[i], b, sizeof b), (long long)c,
-                          describe(g, n->inputs[0], a, sizeof a));
+                          n->name, ir_shp_describe(g, n->inputs[i], b, sizeof b), (long long)c,
+                          ir_shp_describe(g, n->inputs[0], a, sizeof a));
             return false;
         }
     }
-    set_out(g, n, 0, IR_F32, &t->shape);
+    ir_shp_set_out(g, n, 0, IR_F32, &t->shape);
     return true;
 }
 
 /* The axes of a reduce as a mask over dims (all when the attribute is absent or empty). */
 static bool reduce_mask(Graph *g, Node *n, Diag *d, unsigned *mask)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_axes);
     *mask = 0;
     if (!at || at->n_ints == 0) {
@@ -696,9 +701,9 @@ static bool reduce_mask(Graph *g, Node *n, Diag *d, unsigned *mask)
 
 SHAPE_FN(reduce)
 {
-    if (!need_float(g, n, 0, d))
+    if (!ir_shp_need_float(g, n, 0, d))
         return false;
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     unsigned mask;
     if (!reduce_mask(g, n, d, &mask))
         return false;
@@ -710,13 +715,13 @@ SHAPE_FN(reduce)
         else if (keep)
             out.d[out.rank++] = ir_dim(1);
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(permute)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_perm);
     int r = t->shape.rank;
     if (!at || at->n_ints != r)
@@ -730,13 +735,13 @@ SHAPE_FN(permute)
         seen |= 1u << ax;
         out.d[i] = t->shape.d[ax];
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(squeeze)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_axes);
     unsigned mask = 0;
     for (int i = 0; at && i < at->n_ints; i++) {
@@ -753,27 +758,27 @@ SHAPE_FN(squeeze)
             continue;
         out.d[out.rank++] = t->shape.d[i];
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(unsqueeze)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     int64_t ax;
     if (t->shape.rank >= IR_MAX_RANK || !norm_axis(ir_attr_axis(n), t->shape.rank + 1, &ax))
         return bad_attr(g, n, 0, d, "the new axis is out of range");
     Shape out = {t->shape.rank + 1, {{0}}};
     for (int i = 0, j = 0; i < out.rank; i++)
         out.d[i] = i == ax ? ir_dim(1) : t->shape.d[j++];
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 /* expand's shape: sizes >= 1, -1 (keep the input's), -(1000 + i) for symbol i. */
 SHAPE_FN(expand)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_shape);
     if (!at || at->n_ints < t->shape.rank || at->n_ints > IR_MAX_RANK)
         return bad_attr(g, n, 0, d, "the target shape must have at least the input's rank");
@@ -799,13 +804,13 @@ SHAPE_FN(expand)
                 tt.shape.d[k] = ir_dim(at->ints[k] > 0 ? at->ints[k] : 1);
             ir_diag_error(d, n->loc,
                           "expand '%s': cannot expand %s to %s (dim %d is neither equal nor 1)",
-                          n->name, describe(g, n->inputs[0], a, sizeof a),
+                          n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a),
                           ir_type_str(g, &tt, ws, sizeof ws), i);
             return false;
         }
         out.d[i] = want;
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
@@ -819,26 +824,26 @@ static int64_t clamp_bound(int64_t v, int64_t len)
 
 SHAPE_FN(slice)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     int64_t ax, step = ir_attr_step(n);
     if (!norm_axis(ir_attr_axis(n), t->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
     if (step < 1)
         return bad_attr(g, n, 0, d, "the step must be >= 1");
-    if (!need_static(g, n, 0, (int)ax, "sliced dimension", d))
+    if (!ir_shp_need_static(g, n, 0, (int)ax, "sliced dimension", d))
         return false;
     int64_t len = t->shape.d[ax].c;
     int64_t s = clamp_bound(ir_attr_start(n), len);
     int64_t e = clamp_bound(ir_attr_end(n), len);
     Shape out = t->shape;
     out.d[ax] = ir_dim(e > s ? (e - s - 1) / step + 1 : 0); /* ceil((e - s) / step) */
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(pad)
 {
-    const Type *t = in_type(g, n, 0);
+    const Type *t = ir_shp_in_type(g, n, 0);
     const Attr *at = ir_node_attr_id(n, IR_A_pads);
     int64_t mode = ir_attr_mode(n);
     if (!at || at->n_ints % 2 || at->n_ints / 2 > t->shape.rank)
@@ -850,7 +855,7 @@ SHAPE_FN(pad)
     for (int k = 0; k < at->n_ints / 2; k++) {
         int dim = t->shape.rank - 1 - k;
         int64_t lo = at->ints[2 * k], hi = at->ints[2 * k + 1];
-        if (!need_static(g, n, 0, dim, "padded dimension", d))
+        if (!ir_shp_need_static(g, n, 0, dim, "padded dimension", d))
             return false;
         int64_t len = t->shape.d[dim].c;
         if (lo < 0 || hi < 0)
@@ -864,19 +869,19 @@ SHAPE_FN(pad)
             return bad_attr(g, n, 0, d, "the padded size overflows");
         out.d[dim] = ir_dim(size);
     }
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(concat)
 {
-    const Type *t0 = in_type(g, n, 0);
+    const Type *t0 = ir_shp_in_type(g, n, 0);
     int64_t ax;
     if (!norm_axis(ir_attr_axis(n), t0->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
     Shape out = t0->shape;
     for (int i = 1; i < n->n_inputs; i++) {
-        const Type *t = in_type(g, n, i);
+        const Type *t = ir_shp_in_type(g, n, i);
         bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
         for (int k = 0; ok && k < t->shape.rank; k++)
             ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
@@ -890,25 +895,25 @@ SHAPE_FN(concat)
             ir_diag_error(
                 d, n->loc,
                 "concat '%s': %s and %s differ in dtype, rank or a dim other than axis %lld",
-                n->name, describe(g, n->inputs[0], a, sizeof a),
-                describe(g, n->inputs[i], b, sizeof b), (long long)ax);
+                n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a),
+                ir_shp_describe(g, n->inputs[i], b, sizeof b), (long long)ax);
             return false;
         }
         out.d[ax] = sum;
     }
-    set_out(g, n, 0, t0->dtype, &out);
+    ir_shp_set_out(g, n, 0, t0->dtype, &out);
     return true;
 }
 
 SHAPE_FN(index_select)
 {
-    const Type *t = in_type(g, n, 0), *idx = in_type(g, n, 1);
+    const Type *t = ir_shp_in_type(g, n, 0), *idx = ir_shp_in_type(g, n, 1);
     int64_t ax;
     if (idx->dtype != IR_I64 && idx->dtype != IR_I32)
         return bad_attr(g, n, 1, d, "indices must be i64 or i32");
     if (!norm_axis(ir_attr_axis(n), t->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
-    if (!need_static(g, n, 0, (int)ax, "indexed dimension", d))
+    if (!ir_shp_need_static(g, n, 0, (int)ax, "indexed dimension", d))
         return false;
     if (t->shape.rank - 1 + idx->shape.rank > IR_MAX_RANK)
         return bad_attr(g, n, 1, d, "the result would have too many dims");
@@ -919,33 +924,35 @@ SHAPE_FN(index_select)
         out.d[out.rank++] = idx->shape.d[i];
     for (int i = (int)ax + 1; i < t->shape.rank; i++)
         out.d[out.rank++] = t->shape.d[i];
-    set_out(g, n, 0, t->dtype, &out);
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
 SHAPE_FN(resize)
 {
-    if (!need_float(g, n, 0, d) || !need_rank(g, n, 0, 4, "the input", d) ||
-        !need_static(g, n, 0, 2, "spatial size", d) || !need_static(g, n, 0, 3, "spatial size", d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
+        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
+        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
         return false;
     int64_t sz[2], mode = ir_attr_mode(n);
     if (!ir_attr_size(n, sz, 2) || sz[0] < 1 || sz[1] < 1)
         return bad_attr(g, n, 0, d, "the output size must be >= 1");
     if (mode != 0 && mode != 1)
         return bad_attr(g, n, 0, d, "the mode must be nearest or bilinear");
-    const Shape *x = &in_type(g, n, 0)->shape;
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(sz[0]), ir_dim(sz[1])}};
-    set_out(g, n, 0, IR_F32, &out);
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
 
 SHAPE_FN(conv_transpose2d)
 {
-    if (!need_float(g, n, 0, d) || !need_float(g, n, 1, d) ||
-        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d) ||
+        !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
+        !ir_shp_need_rank(g, n, 1, 4, "the weight", d))
         return false;
     for (int i = 1; i < 4; i++)
-        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
+        if (!ir_shp_need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
             return false;
     int64_t stride[2], pad[2], opad[2], dil[2];
     ir_attr_stride(n, stride, 2);
@@ -953,7 +960,8 @@ SHAPE_FN(conv_transpose2d)
     ir_attr_output_padding(n, opad, 2);
     ir_attr_dilation(n, dil, 2);
     int64_t groups = ir_attr_groups(n);
-    int64_t c = dim_of(g, n, 0, 1), wc = dim_of(g, n, 1, 0), og = dim_of(g, n, 1, 1);
+    int64_t c = ir_shp_dim_of(g, n, 0, 1), wc = ir_shp_dim_of(g, n, 1, 0),
+            og = ir_shp_dim_of(g, n, 1, 1);
     char a[256], b[256];
     if (groups < 1 || c % groups || wc != c) {
         ir_diag_error(
@@ -961,12 +969,13 @@ SHAPE_FN(conv_transpose2d)
             "conv_transpose2d '%s': the input has %lld channels, the weight (groups=%lld) "
             "expects %lld: input %s, weight %s",
             n->name, (long long)c, (long long)groups, (long long)wc,
-            describe(g, n->inputs[0], a, sizeof a), describe(g, n->inputs[1], b, sizeof b));
+            ir_shp_describe(g, n->inputs[0], a, sizeof a),
+            ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
-    if (dim_of(g, n, 1, 2) < 1 || dim_of(g, n, 1, 3) < 1) {
+    if (ir_shp_dim_of(g, n, 1, 2) < 1 || ir_shp_dim_of(g, n, 1, 3) < 1) {
         ir_diag_error(d, n->loc, "conv_transpose2d '%s': the weight's kernel is empty: %s", n->name,
-                      describe(g, n->inputs[1], b, sizeof b));
+                      ir_shp_describe(g, n->inputs[1], b, sizeof b));
         return false;
     }
     for (int i = 0; i < 2; i++)
@@ -982,156 +991,24 @@ SHAPE_FN(conv_transpose2d)
     if (!ir_ckd_mul_i64(og, groups, &o))
         return bad_attr(g, n, 1, d, "the output channel count overflows");
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE) {
-        const Type *bt = in_type(g, n, 2);
+        const Type *bt = ir_shp_in_type(g, n, 2);
         if (bt->shape.rank != 1 || !ir_dim_eq(bt->shape.d[0], ir_dim(o)) || bt->dtype != IR_F32) {
             ir_diag_error(d, n->loc, "conv_transpose2d '%s': the bias must be f32[%lld], got %s",
-                          n->name, (long long)o, describe(g, n->inputs[2], b, sizeof b));
+                          n->name, (long long)o, ir_shp_describe(g, n->inputs[2], b, sizeof b));
             return false;
         }
     }
     int64_t hw[2], t0, t1;
     for (int i = 0; i < 2; i++) /* (in - 1) * stride - 2 * pad + dil * (k - 1) + opad + 1 */
-        if (!ir_ckd_mul_i64(dim_of(g, n, 0, 2 + i) - 1, stride[i], &t0) ||
+        if (!ir_ckd_mul_i64(ir_shp_dim_of(g, n, 0, 2 + i) - 1, stride[i], &t0) ||
             !ir_ckd_mul_i64(2, pad[i], &t1) || !ir_ckd_sub_i64(t0, t1, &hw[i]) ||
-            !ir_ckd_mul_i64(dil[i], dim_of(g, n, 1, 2 + i) - 1, &t0) ||
+            !ir_ckd_mul_i64(dil[i], ir_shp_dim_of(g, n, 1, 2 + i) - 1, &t0) ||
             !ir_ckd_add_i64(hw[i], t0, &hw[i]) || !ir_ckd_add_i64(hw[i], opad[i], &hw[i]) ||
             !ir_ckd_add_i64(hw[i], 1, &hw[i]))
             return bad_attr(g, n, 0, d, "the output size overflows");
     if (hw[0] < 1 || hw[1] < 1)
         return bad_attr(g, n, 0, d, "the output would be empty");
-    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
-    set_out(g, n, 0, IR_F32, &out);
-    return true;
-}
-
-/* ---- int8 quantization ops (docs/quantization.md) ---- */
-
-static bool need_dtype(Graph *g, Node *n, int i, DType dt, Diag *d)
-{
-    const Type *t = in_type(g, n, i);
-    if (t && t->dtype != dt) {
-        char b[256];
-        ir_diag_error(d, n->loc, "%s '%s': operand %s must be %s", ir_ops[n->op].name, n->name,
-                      describe(g, n->inputs[i], b, sizeof b), ir_dtype_name(dt));
-        return false;
-    }
-    return true;
-}
-
-/* scale and zp are the node's FLOAT scale and INT zero point (quantize's or qconv2d's x_ pair). */
-static bool quant_attrs_ok(Graph *g, Node *n, IrAttrId scale_id, IrAttrId zp_id, Diag *d)
-{
-    (void)g;
-    const char *scale = ir_attr_info[scale_id].name, *zp = ir_attr_info[zp_id].name;
-    double s = ir_attr_float(n, scale, 0.0);
-    int64_t z = ir_attr_int(n, zp, 0);
-    if (!(s > 0.0) || s > 1e30 || z < 0 || z > 255) {
-        ir_diag_error(d, n->loc, "%s '%s': needs %s > 0 and %s in [0, 255], got %g and %lld",
-                      ir_ops[n->op].name, n->name, scale, zp, s, (long long)z);
-        return false;
-    }
-    return true;
-}
-
-SHAPE_FN(quantize)
-{
-    if (!need_float(g, n, 0, d) || !quant_attrs_ok(g, n, IR_A_scale, IR_A_zero_point, d))
-        return false;
-    set_out(g, n, 0, IR_U8, &in_type(g, n, 0)->shape);
-    return true;
-}
-
-SHAPE_FN(dequantize)
-{
-    if (!need_dtype(g, n, 0, IR_U8, d) || !quant_attrs_ok(g, n, IR_A_scale, IR_A_zero_point, d))
-        return false;
-    set_out(g, n, 0, IR_F32, &in_type(g, n, 0)->shape);
-    return true;
-}
-
-/* w_scale f32 [O], w_sum i32 [O], bias f32 [O] (optional). */
-static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
-{
-    static const DType dts[3] = {IR_F32, IR_I32, IR_F32};
-    static const char *const what[3] = {"w_scale", "w_sum", "bias"};
-    for (int i = 2; i < n->n_inputs && i < 5; i++) {
-        const Type *t = in_type(g, n, i);
-        if (!t)
-            continue;
-        if (t->dtype != dts[i - 2] || t->shape.rank != 1 || !ir_dim_eq(t->shape.d[0], ir_dim(o))) {
-            char b[256];
-            ir_diag_error(d, n->loc, "%s '%s': %s must be %s[%lld], got %s", ir_ops[n->op].name,
-                          n->name, what[i - 2], ir_dtype_name(dts[i - 2]), (long long)o,
-                          describe(g, n->inputs[i], b, sizeof b));
-            return false;
-        }
-    }
-    return quant_attrs_ok(g, n, IR_A_x_scale, IR_A_x_zero_point, d);
-}
-
-SHAPE_FN(qconv2d)
-{
-    if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
-        !need_rank(g, n, 0, 4, "the input", d) || !need_rank(g, n, 1, 4, "the weight", d))
-        return false;
-    for (int i = 1; i < 4; i++)
-        if (!need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
-            return false;
-    int64_t stride[2], pad[2], dil[2];
-    ir_attr_stride(n, stride, 2);
-    ir_attr_padding(n, pad, 2);
-    ir_attr_dilation(n, dil, 2);
-    int64_t groups = ir_attr_groups(n);
-    int64_t c = dim_of(g, n, 0, 1), o = dim_of(g, n, 1, 0), ci = dim_of(g, n, 1, 1);
-    int64_t kh = dim_of(g, n, 1, 2), kw = dim_of(g, n, 1, 3);
-    if (groups < 1 || c % groups || o % groups || c / groups != ci || stride[0] < 1 ||
-        stride[1] < 1 || dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
-        ir_diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
-                      n->name);
-        return false;
-    }
-    if (!qparams_ok(g, n, o, d))
-        return false;
-    int64_t h = window_out(dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
-    int64_t w = window_out(dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
-    if (h < 1 || w < 1) {
-        ir_diag_error(d, n->loc, "qconv2d '%s': the kernel does not fit the input", n->name);
-        return false;
-    }
-    Shape out = {4, {in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
-    set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32, &out); /* u8: qchain */
-    return true;
-}
-
-SHAPE_FN(qlinear)
-{
-    const bool packed = ir_attr_w_packed(n) != 0;
-    if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
-        !need_rank(g, n, 1, packed ? 3 : 2, "the weight", d))
-        return false;
-    const Shape *x = &in_type(g, n, 0)->shape;
-    int64_t o = dim_of(g, n, 1, 0), k = dim_of(g, n, 1, 1);
-    if (packed) { /* [ceil(O / 16), ceil(K / 4), 64]: O from out_features, K from x */
-        o = ir_attr_out_features(n);
-        k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
-        if (o < 1 || k < 0 || dim_of(g, n, 1, 0) != o / 16 + (o % 16 != 0) ||
-            dim_of(g, n, 1, 1) != ir_qpack_rows(k) || dim_of(g, n, 1, 2) != 64) {
-            char b[256];
-            ir_diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
-                          n->name, describe(g, n->inputs[1], b, sizeof b), (long long)o);
-            return false;
-        }
-    }
-    if (x->rank < 1 || !ir_dim_eq(x->d[x->rank - 1], ir_dim(k))) {
-        char a[256];
-        ir_diag_error(d, n->loc, "qlinear '%s': the input's last dimension must be %lld, got %s",
-                      n->name, (long long)k, describe(g, n->inputs[0], a, sizeof a));
-        return false;
-    }
-    if (!qparams_ok(g, n, o, d))
-        return false;
-    Shape out = *x;
-    out.d[out.rank - 1] = ir_dim(o);
-    set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32, &out); /* u8: qchain */
+    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
+    ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }

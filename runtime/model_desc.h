@@ -117,6 +117,11 @@ typedef struct RtNpyInfo {
 int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *info, char *msg,
                  size_t cap);
 /* "(2, 3)" as numpy prints a shape tuple into buf[cap]: "()" for 0-d, "(3,)" for one dim. */
+/* Length of the valid UTF-8 sequence at s[0..avail) (1 for ASCII), 0 if it is not one. */
+size_t rt_utf8_seq(const unsigned char *s, size_t avail);
+/* s[len] for a message: valid UTF-8 and printable ASCII as they are, other bytes as \xNN,
+ * cut with "..." to fit cap; returns dst. */
+char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len);
 void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim);
 /* Byte size of a C-order array: 0 when the shape is too large, that is when the product
  * of its dims -- zeros counted as ones, so that every stride fits as well -- times esize

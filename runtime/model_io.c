@@ -106,7 +106,7 @@ static bool rt_io_fail(char *msg, size_t cap, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 when it is not one. */
-static size_t rt_io_utf8_seq(const unsigned char *s, size_t avail)
+size_t rt_utf8_seq(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
     size_t n;
@@ -137,14 +137,14 @@ static size_t rt_io_utf8_seq(const unsigned char *s, size_t avail)
     return n;
 }
 
-/* s[len] for a message, as frontend/json.c's fe_quote_for_message: valid UTF-8 and
- * printable ASCII as they are, any other byte as \xNN, cut with "..." to fit cap. */
-static char *rt_io_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
+/* s[len] for a message: valid UTF-8 and printable ASCII as they are, any other byte as
+ * \xNN, cut with "..." to fit cap (frontend/json.c's fe_quote_for_message is this). */
+char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = rt_io_utf8_seq(p + i, len - i);
+        size_t n = rt_utf8_seq(p + i, len - i);
         bool raw = n > 1 || (n == 1 && p[i] >= 0x20 && p[i] < 0x7F);
         size_t need = raw ? n : 4;
         if (o + need + 4 > cap) { /* keep room for "..." and the NUL */
@@ -381,7 +381,7 @@ static bool rt_io_descr_dtype(RtIoHeader *h, const char *s, size_t n, unsigned f
                               bool *swap)
 {
     char q[96];
-    rt_io_quote_for_message(q, sizeof q, s, n);
+    rt_quote_for_message(q, sizeof q, s, n);
     char order = n ? s[0] : 0, kind = n > 1 ? s[1] : 0;
     int size = 0;
     size_t i = 2;
@@ -456,7 +456,7 @@ static bool rt_io_parse_dict(RtIoHeader *h, unsigned flags, RtIoDict *info)
             return rt_io_fail(h->msg, h->cap,
                               "unexpected key '%s' in the .npy header (expected descr, "
                               "fortran_order and shape)",
-                              rt_io_quote_for_message(q, sizeof q, key, key_len));
+                              rt_quote_for_message(q, sizeof q, key, key_len));
         if (seen[k])
             return rt_io_fail(h->msg, h->cap, "key '%s' appears twice in the .npy header", keys[k]);
         seen[k] = true;

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""A/B: two slimc builds on the same models, interleaved, in one run (the machines are
+shared and noisy, so the two are measured round by round, never one after the other).
+
+    python3 bench/ab.py OLD/slimc NEW/slimc [--rounds 7] [--runs 200] [--threads 1,2]
+                        [--models mlp,lenet,...]
+
+Each round runs `slimc bench MODEL --runs R --threads T` once per build (the order
+alternating between rounds) and reads the median it prints; a cell is the median over the
+rounds. A model's first call compiles it into that build's cache (excluded: each build
+warms up once before the rounds). Prints a Markdown table: old ms, new ms, new / old.
+The sample models run with the weights committed in samples/ (the *_narrow variants of
+the large ones; `samples/make_samples.py NAME --full` makes full-size weights).
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MODELS = {
+    "mlp": ("samples/mlp/mlp.slim", "samples/mlp/input.npy"),
+    "lenet": ("samples/lenet/lenet.slim", "samples/lenet/input.npy"),
+    "resnet18_narrow": ("samples/resnet18/resnet18_narrow.slim", "samples/resnet18/input.npy"),
+    "mobilenet_v2_narrow": ("samples/mobilenet_v2/mobilenet_v2_narrow.slim",
+                            "samples/mobilenet_v2/input.npy"),
+    "transformer_narrow": ("samples/transformer/transformer_narrow.slim",
+                           "samples/transformer/input.npy"),
+}
+
+
+def input_name(slim):
+    """The first input's name in the model's `model NAME(x: ...)` line."""
+    with open(slim) as f:
+        m = re.search(r"\bmodel\s+\w+\s*\(\s*(\w+)\s*:", f.read())
+    if not m:
+        sys.exit(f"{slim}: no model line found")
+    return m.group(1)
+
+
+def bench(slimc, model, inp, runs, threads, cache):
+    env = dict(os.environ, SLIMC_CACHE_DIR=cache)
+    args = [slimc, "bench", model, "--runs", str(runs), "--threads", str(threads),
+            "--input", f"{input_name(model)}={inp}"]
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    m = re.search(r"median ([0-9.]+) ms", p.stdout + p.stderr)
+    if p.returncode != 0 or not m:
+        sys.exit(f"{' '.join(args)}: failed\n{p.stdout}{p.stderr}")
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--cache", default=os.path.join(ROOT, "build-ab-cache"),
+                    help="cache directory root (one per build below it)")
+    a = ap.parse_args()
+    builds = [("old", os.path.abspath(a.old)), ("new", os.path.abspath(a.new))]
+    print("| model | threads | old ms | new ms | new / old |")
+    print("|---|---|---|---|---|")
+    for name in a.models.split(","):
+        model, inp = (os.path.join(ROOT, p) for p in MODELS[name])
+        for t in (int(x) for x in a.threads.split(",")):
+            caches = {k: os.path.join(a.cache, k) for k, _ in builds}
+            for k, exe in builds:  # warm-up: compile into the cache
+                bench(exe, model, inp, 3, t, caches[k])
+            times = {k: [] for k, _ in builds}
+            for r in range(a.rounds):
+                order = builds if r % 2 == 0 else builds[::-1]
+                for k, exe in order:
+                    times[k].append(bench(exe, model, inp, a.runs, t, caches[k]))
+            old, new = (statistics.median(times[k]) for k, _ in builds)
+            print(f"| {name} | {t} | {old:.4f} | {new:.4f} | {new / old:.3f} |", flush=True)
+            print(f"  {name} t={t}: old {times['old']} new {times['new']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
