@@ -86,7 +86,8 @@ static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
     if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
         return false;
     const bool conv = n->op == IR_OP_CONV2D;
-    if (!conv && !(n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) == 0))
+    if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||
+        (n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0))
         return false;
     const Node *dq = producer(g, n->inputs[0]);
     if (!dq || dq->op != IR_OP_DEQUANTIZE)

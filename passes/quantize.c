@@ -147,7 +147,9 @@ static bool quantizable(const Graph *g, const Node *n)
 {
     if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
         return false;
-    if (n->op != IR_OP_CONV2D && !(n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) == 0))
+    /* ops.def's quantizable rows (conv2d, linear); a transposed linear has no int8 kernel */
+    if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||
+        (n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0))
         return false;
     const Value *x = &g->values[n->inputs[0]], *w = &g->values[n->inputs[1]];
     if (x->type.dtype != IR_F32 || x->type.quant || x->type.shape.rank < 1)

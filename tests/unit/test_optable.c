@@ -273,6 +273,20 @@ static void eval_f32(OpKind op, const float *a, int n, const float *b, int nb, f
 }
 
 /* softsign's reference kernel against numpy's x / (1 + np.abs(x)) in f32. */
+/* passes/quantize.c and qdq.c turn every quantizable row into its int8 op (conv2d into
+ * qconv2d, linear into qlinear): a row flagged so without such a mapping would be lowered
+ * wrongly, so the flag must name exactly those two. */
+START_TEST(quantizable_rows)
+{
+    for (int op = 0; op < IR_NUM_OPS; op++) {
+        bool flagged = (ir_ops[op].flags & IR_F_QUANTIZABLE) != 0;
+        bool mapped = op == IR_OP_CONV2D || op == IR_OP_LINEAR;
+        ck_assert_msg(flagged == mapped, "op '%s': quantizable flag %d, int8 mapping %d",
+                      ir_ops[op].name, flagged, mapped);
+    }
+}
+END_TEST
+
 START_TEST(softsign_reference)
 {
     const float x[8] = {-3.5f, -1, -0.25f, 0, 0.5f, 2, 1e30f, -INFINITY};
@@ -312,6 +326,7 @@ int main(void)
     tcase_add_test(tc, typed_accessors);
     tcase_add_test(tc, verifier_checks_attributes);
     tcase_add_test(tc, cost_functions);
+    tcase_add_test(tc, quantizable_rows);
     tcase_add_test(tc, softsign_reference);
     tcase_add_test(tc, copysign_reference);
     suite_add_tcase(s, tc);
