@@ -124,6 +124,11 @@ static bool write_file_atomic(const char *path, const void *data, size_t len)
     return false;
 }
 
+/* The first lines of a library's NAME.c, before NAME.h's system headers: the POSIX names
+ * runtime/model_io.c uses (O_CLOEXEC, fstat) are visible under -std=c11 too. */
+static const char lib_prologue[] = "#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)\n"
+                                   "#define _POSIX_C_SOURCE 200809L\n#endif\n";
+
 SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                 const SlimcLibOptions *lo, const char *dir)
 {
@@ -168,9 +173,15 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     size_t src_len = 0, hdr_len = 0;
     FILE *f = open_memstream(&src, &src_len);
     SLIMC_ASSERT(f);
+    fputs(lib_prologue, f);
     fprintf(f, "#include \"%s.h\"\n", name);
     fwrite(model_src, 1, len, f);
+    /* the descriptor and its binder for NAME_run_checked, with internal linkage */
+    fputs("\n#define SLIMC_MODEL_IO_EMBEDDED 1\n#define SLIMC_MODEL_IO_STATIC 1\n", f);
+    fwrite(slimc_model_desc_header, 1, slimc_model_desc_header_len, f);
+    fwrite(slimc_model_io_source, 1, slimc_model_io_source_len, f);
     long wrapper_at = ftell(f);
+    cg_aot_put_metadata(f, &am, NULL);
     cg_aot_put_wrapper(f, &am, name, offsets, side);
     fclose(f);
     f = open_memstream(&hdr, &hdr_len);
@@ -193,8 +204,10 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     if (ok) {
         f = open_memstream(&full, &full_len);
         SLIMC_ASSERT(f);
+        const char *body = strchr(src + strlen(lib_prologue), '\n') + 1; /* past the #include */
+        fputs(lib_prologue, f);
         fwrite(hdr, 1, hdr_len, f);
-        fwrite(strchr(src, '\n') + 1, 1, src_len - (size_t)(strchr(src, '\n') + 1 - src), f);
+        fwrite(body, 1, src_len - (size_t)(body - src), f);
         fclose(f);
     }
     if (ok && lo && lo->emit_source) {

@@ -13,6 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The linkage of model_io.c's functions: external in libslimc and executables; static
+ * where a static library pastes them (`slimc build --lib`, SLIMC_MODEL_IO_STATIC), so that
+ * two models' libraries link into one program. */
+#ifdef SLIMC_MODEL_IO_STATIC
+#define RT_IO_FN static __attribute__((unused))
+#else
+#define RT_IO_FN
+#endif
+
 #define RT_MAX_RANK 8  /* = IR_MAX_RANK (checked in codegen/c/desc.c) */
 #define RT_MAX_SYMS 16 /* = IR_MAX_SYMS */
 #define RT_MAX_POLY 8  /* terms of the arena polynomial, = IR_POLY_TERMS */
@@ -87,15 +96,16 @@ typedef struct RtBindError {
 /* Checks every input against the descriptor (dtype, rank, static dims, each symbol bound
  * consistently to a value >= 1, bytes of data) and binds syms[RT_MAX_SYMS] from the
  * inputs' shapes; also that the arena's size fits for these symbols. 0 on success. */
-int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms, RtBindError *err);
+RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
+                          RtBindError *err);
 /* The value of a dim for the symbol values; 0 when it overflows int64_t. */
-int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out);
+RT_IO_FN int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out);
 /* Bytes for count elements of dtype (sub-byte dtypes packed); 0 when it exceeds
  * RT_MAX_TENSOR_BYTES or count < 0. */
-int rt_dtype_bytes(int dtype, int64_t count, size_t *out);
-const char *rt_dtype_name(int dtype); /* "f32"; "?" out of range */
+RT_IO_FN int rt_dtype_bytes(int dtype, int64_t count, size_t *out);
+RT_IO_FN const char *rt_dtype_name(int dtype); /* "f32"; "?" out of range */
 /* The descr numpy writes for dtype ("<f4"; bf16 as "<u2"); NULL: no .npy form. */
-const char *rt_npy_descr(int dtype);
+RT_IO_FN const char *rt_npy_descr(int dtype);
 
 /* ---- .npy files (versions 1.0, 2.0, 3.0; C order; docs/formats.md) ---- */
 
@@ -114,19 +124,19 @@ typedef struct RtNpyInfo {
  * version, header length, dict syntax, descr, fortran_order, shape), the data size against
  * the image's, and each bool byte. 0 with the message in msg[cap] (the caller adds the
  * file name) when something is wrong. */
-int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *info, char *msg,
-                 size_t cap);
+RT_IO_FN int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *info, char *msg,
+                          size_t cap);
 /* "(2, 3)" as numpy prints a shape tuple into buf[cap]: "()" for 0-d, "(3,)" for one dim. */
 /* Length of the valid UTF-8 sequence at s[0..avail) (1 for ASCII), 0 if it is not one. */
-size_t rt_utf8_seq(const unsigned char *s, size_t avail);
+RT_IO_FN size_t rt_utf8_seq(const unsigned char *s, size_t avail);
 /* s[len] for a message: valid UTF-8 and printable ASCII as they are, other bytes as \xNN,
  * cut with "..." to fit cap; returns dst. */
-char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len);
-void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim);
+RT_IO_FN char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len);
+RT_IO_FN void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim);
 /* Byte size of a C-order array: 0 when the shape is too large, that is when the product
  * of its dims -- zeros counted as ones, so that every stride fits as well -- times esize
  * does not fit in int64_t. */
-int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes);
+RT_IO_FN int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes);
 /* A whole .npy file read (built executables; libslimc maps files, see frontend/npy.c):
  * a regular file only (the messages of frontend/files.c), parsed by rt_npy_parse, the
  * data malloc'd and in host order. 0 with the message in msg[cap] on error. */
@@ -136,10 +146,11 @@ typedef struct RtNpyArray {
     void *data;
     size_t nbytes;
 } RtNpyArray;
-int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg, size_t cap);
+RT_IO_FN int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg,
+                              size_t cap);
 /* Swaps the bytes of each esize-byte element (big-endian data). */
-void rt_npy_byteswap(void *data, size_t nbytes, size_t esize);
+RT_IO_FN void rt_npy_byteswap(void *data, size_t nbytes, size_t esize);
 /* data (n elements of f64, f16 or bf16) as f32 into out; 0 for any other dtype. */
-int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out);
+RT_IO_FN int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out);
 
 #endif

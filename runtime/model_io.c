@@ -51,17 +51,17 @@ static const struct {
     {"u2", NULL, 2},     {"f4e2m1", NULL, 4},     {"f8e8m0", NULL, 8},
 };
 
-const char *rt_dtype_name(int dtype)
+RT_IO_FN const char *rt_dtype_name(int dtype)
 {
     return dtype >= 0 && dtype < RT_DT_COUNT && rt_dtypes[dtype].name ? rt_dtypes[dtype].name : "?";
 }
 
-const char *rt_npy_descr(int dtype)
+RT_IO_FN const char *rt_npy_descr(int dtype)
 {
     return dtype >= 0 && dtype < RT_DT_COUNT ? rt_dtypes[dtype].descr : NULL;
 }
 
-int rt_dtype_bytes(int dtype, int64_t count, size_t *out)
+RT_IO_FN int rt_dtype_bytes(int dtype, int64_t count, size_t *out)
 {
     if (dtype < 0 || dtype >= RT_DT_COUNT || count < 0)
         return 0;
@@ -106,7 +106,7 @@ static bool rt_io_fail(char *msg, size_t cap, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (1 for ASCII), 0 when it is not one. */
-size_t rt_utf8_seq(const unsigned char *s, size_t avail)
+RT_IO_FN size_t rt_utf8_seq(const unsigned char *s, size_t avail)
 {
     unsigned c = s[0];
     size_t n;
@@ -139,7 +139,7 @@ size_t rt_utf8_seq(const unsigned char *s, size_t avail)
 
 /* s[len] for a message: valid UTF-8 and printable ASCII as they are, any other byte as
  * \xNN, cut with "..." to fit cap (frontend/json.c's fe_quote_for_message is this). */
-char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
+RT_IO_FN char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
@@ -167,7 +167,7 @@ char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t len)
 }
 
 /* "(2, 3)" as numpy prints a shape tuple: "()" for 0-d, "(3,)" for one dim. */
-void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim)
+RT_IO_FN void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim)
 {
     size_t o = 0;
     buf[o++] = '(';
@@ -181,7 +181,7 @@ void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim)
 /* Byte size of a C-order array: false when the shape is too large, that is when the
  * product of its dims -- zeros counted as ones, so that every stride fits as well —
  * times esize does not fit in int64_t. */
-int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes)
+RT_IO_FN int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes)
 {
     uint64_t vol = esize, n = esize;
     for (int i = 0; i < ndim; i++) {
@@ -501,7 +501,8 @@ static bool rt_io_parse_dict(RtIoHeader *h, unsigned flags, RtIoDict *info)
     return true;
 }
 
-int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *out, char *msg, size_t cap)
+RT_IO_FN int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *out, char *msg,
+                          size_t cap)
 {
     const unsigned char *b = buf;
     memset(out, 0, sizeof *out);
@@ -569,7 +570,7 @@ int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *out, ch
     return true;
 }
 
-void rt_npy_byteswap(void *data, size_t nbytes, size_t esize)
+RT_IO_FN void rt_npy_byteswap(void *data, size_t nbytes, size_t esize)
 {
     unsigned char *p = data;
     for (size_t i = 0; i + esize <= nbytes; i += esize)
@@ -628,7 +629,8 @@ static int rt_io_open_regular(const char *path, struct stat *st, char *msg, size
     return fd;
 }
 
-int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg, size_t cap)
+RT_IO_FN int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg,
+                              size_t cap)
 {
     memset(out, 0, sizeof *out);
     struct stat st;
@@ -694,7 +696,7 @@ static float rt_io_f16_to_f32(uint16_t h)
     return f;
 }
 
-int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out)
+RT_IO_FN int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out)
 {
     const unsigned char *p = data;
     for (size_t k = 0; k < n; k++) {
@@ -718,7 +720,7 @@ int rt_convert_to_f32(int dtype, const void *data, size_t n, float *out)
 
 /* ---- binding inputs ---- */
 
-int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out)
+RT_IO_FN int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out)
 {
     int64_t v = d.c;
     for (int i = 0; i < RT_MAX_SYMS; i++)
@@ -740,7 +742,8 @@ static int rt_io_input_fail(RtBindError *err, int i, const char *fmt, ...)
     return 1;
 }
 
-int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms, RtBindError *err)
+RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
+                          RtBindError *err)
 {
     uint32_t known = 0;
     for (int s = 0; s < RT_MAX_SYMS; s++)

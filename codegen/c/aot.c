@@ -112,7 +112,10 @@ void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets)
     for (int t = 0; t < g->arena_bytes.n; t++)
         fprintf(f, "%s{%uu, %lldLL}", t ? ", " : "", (unsigned)g->arena_bytes.t[t].mask,
                 (long long)g->arena_bytes.t[t].c);
-    fputs("}};\nstatic const struct { int id; size_t offset; } slimc_consts[] = {\n", f);
+    fputs("}};\n", f);
+    if (!offsets) /* a library: its wrapper has its own constants table */
+        return;
+    fputs("static const struct { int id; size_t offset; } slimc_consts[] = {\n", f);
     for (int v = 0; v < g->n_values; v++)
         if (offsets[v] >= 0) {
             fprintf(f, "    {%d, %lld}, /* ", v, (long long)offsets[v]);
@@ -181,6 +184,8 @@ static void put_io_macros(FILE *f, const CgAotModel *m, const char *up, const ch
     fputs("': ", f);
     put_comment_text(f, type);
     fputs(" */\n", f);
+    fprintf(f, "#define %s_%s%d_DTYPE %d /* %s */\n", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k,
+            (int)t->dtype, ir_dtype_name(t->dtype));
     fprintf(f, "#define %s_%s%d_RANK %d\n", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k,
             t->shape.rank);
     fprintf(f, "#define %s_%s%d_SHAPE", up, kind[0] == 'i' ? "INPUT" : "OUTPUT", k);
@@ -275,6 +280,21 @@ void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t bl
         "size_t %s_arena_bytes(const int64_t *syms);\n"
         "void %s_free(%s *m);\n\n",
         name, name, name, name, name, name, name, name, name, name, name);
+    fprintf(
+        f,
+        "/* An input as %s_run_checked takes it: dtype is slimc's number for its element type\n"
+        " * (%s_INPUTk_DTYPE; as SlimcDType in slimc/slimc.h), shape[ndim] in C order, nbytes\n"
+        " * the bytes at data. */\n"
+        "typedef struct %s_tensor {\n    int dtype, ndim;\n    const int64_t *shape;\n"
+        "    const void *data;\n    size_t nbytes;\n} %s_tensor;\n"
+        "/* %s_run with the inputs checked against the model's descriptor as `slimc run` and\n"
+        " * built executables check them (dtype, rank, dims, each symbol bound consistently,\n"
+        " * bytes), the symbols taken from their shapes: 0 on success; 2 when an input is\n"
+        " * refused, with slimc run's message in err[err_cap] (when err is not NULL); else\n"
+        " * %s_run's result. */\n"
+        "int %s_run_checked(%s *m, const %s_tensor *inputs, void *const *outputs, int nthreads,\n"
+        "        char *err, size_t err_cap);\n\n",
+        name, up, name, name, name, name, name, name, name);
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -348,6 +368,30 @@ void cg_aot_put_wrapper(FILE *f, const CgAotModel *m, const char *name, const in
             "return -1;\n    }\n"
             "    return %s_run_arena(m, syms, inputs, outputs, m->arena, nthreads);\n}\n\n",
             name, name, name, name);
+    fprintf(
+        f,
+        "int %s_run_checked(%s *m, const %s_tensor *inputs, void *const *outputs, int nthreads,\n"
+        "        char *err, size_t err_cap)\n{\n"
+        "    RtInputView view[SLIMC_N_INPUTS + 1];\n    const void *ptr[SLIMC_N_INPUTS + 1];\n"
+        "    for (int i = 0; i < SLIMC_N_INPUTS; i++) {\n"
+        "        view[i].dtype = inputs[i].dtype;\n        view[i].ndim = inputs[i].ndim;\n"
+        "        view[i].shape = inputs[i].shape;\n        view[i].data = inputs[i].data;\n"
+        "        view[i].nbytes = inputs[i].nbytes;\n        ptr[i] = inputs[i].data;\n    }\n"
+        "    int64_t syms[RT_MAX_SYMS + 1] = {0};\n    RtBindError e;\n"
+        "    if (rt_desc_bind(&slimc_desc, view, syms, &e) == 0)\n"
+        "        return %s_run(m, syms, ptr, outputs, nthreads);\n"
+        "    if (err && err_cap && e.input < 0)\n        snprintf(err, err_cap, \"%%s\", e.why);\n"
+        "    else if (err && err_cap) {\n"
+        "        const %s_tensor *t = &inputs[e.input];\n        char got[256];\n"
+        "        size_t n = (size_t)snprintf(got, sizeof got, \"%%s[\", rt_dtype_name(t->dtype));\n"
+        "        for (int j = 0; j < t->ndim && j < RT_MAX_RANK && n < sizeof got; j++)\n"
+        "            n += (size_t)snprintf(got + n, sizeof got - n, \"%%s%%lld\", j ? \", \" : "
+        "\"\",\n                                  (long long)t->shape[j]);\n"
+        "        if (n < sizeof got)\n            snprintf(got + n, sizeof got - n, \"]\");\n"
+        "        snprintf(err, err_cap, \"input '%%s': expected %%s, got %%s: %%s\", "
+        "slimc_inputs[e.input].shown,\n"
+        "                 slimc_inputs[e.input].type, got, e.why);\n    }\n    return 2;\n}\n\n",
+        name, name, name, name, name);
     fprintf(f,
             "void %s_free(%s *m)\n{\n    if (!m)\n        return;\n    free(m->arena);\n    "
             "free(m->weights);\n"

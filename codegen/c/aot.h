@@ -19,8 +19,9 @@ typedef struct CgAotModel {
 /* Every constant the graph reads, packed 64-byte aligned into one malloc'd blob;
  * offsets[v] is constant v's place in it (or -1); *len its size. */
 unsigned char *cg_aot_pack_constants(const Graph *g, int64_t *offsets, size_t *len);
-/* The executable's descriptor `slimc_desc` and constants table `slimc_consts`, which
- * runtime/slimc_main.c reads (it follows runtime/model_desc.h and model_io.c). */
+/* The model's descriptor `slimc_desc` (after runtime/model_desc.h and model_io.c): read by
+ * an executable's runtime/slimc_main.c, with the constants table `slimc_consts` (offsets
+ * of cg_aot_pack_constants), and by a library's NAME_run_checked (offsets NULL: no table). */
 void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets);
 /* True for a C identifier. */
 bool cg_aot_is_identifier(const char *s);
