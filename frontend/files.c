@@ -2,6 +2,7 @@
 #include "frontend/files.h"
 
 #include "ir/arena.h"
+#include "runtime/model_desc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,20 +15,6 @@
 #include <sys/vfs.h>
 #endif
 
-/* What st is instead of a regular file, as a phrase after the file's name. */
-static const char *not_regular(const struct stat *st)
-{
-    if (S_ISDIR(st->st_mode))
-        return "is a directory, not a file";
-    if (S_ISFIFO(st->st_mode))
-        return "is not a regular file (a FIFO)";
-    if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode))
-        return "is not a regular file (a device)";
-    if (S_ISSOCK(st->st_mode))
-        return "is not a regular file (a socket)";
-    return "is not a regular file";
-}
-
 /* Opens path with extra open flags (O_NOFOLLOW); see fe_open_regular. */
 static int open_regular(const char *path, int flags, struct stat *st, const char **why)
 {
@@ -37,7 +24,7 @@ static int open_regular(const char *path, int flags, struct stat *st, const char
     if ((flags & O_NOFOLLOW ? lstat(path, st) : stat(path, st)) != 0)
         return -1;
     if (!S_ISREG(st->st_mode)) {
-        *why = S_ISLNK(st->st_mode) ? "is a symbolic link" : not_regular(st);
+        *why = S_ISLNK(st->st_mode) ? "is a symbolic link" : rt_file_not_regular(st);
         return -1;
     }
     /* O_NONBLOCK: a FIFO swapped in since the stat must not wait for a writer */
@@ -52,7 +39,7 @@ static int open_regular(const char *path, int flags, struct stat *st, const char
         return -1;
     }
     if (!S_ISREG(st->st_mode))
-        bad = not_regular(st);
+        bad = rt_file_not_regular(st);
 #ifdef __linux__
     /* /proc and /sys files say they are regular and empty, and are neither */
     struct statfs fs;

@@ -148,6 +148,10 @@ typedef struct RtNpyArray {
 } RtNpyArray;
 RT_IO_FN int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out, char *msg,
                               size_t cap);
+/* What st is instead of a regular file, as a phrase after the file's name ("is a
+ * directory, not a file"): the words of every file check (frontend/files.c too). */
+struct stat;
+RT_IO_FN const char *rt_file_not_regular(const struct stat *st);
 /* Swaps the bytes of each esize-byte element (big-endian data). */
 RT_IO_FN void rt_npy_byteswap(void *data, size_t nbytes, size_t esize);
 /* data (n elements of f64, f16 or bf16) as f32 into out; 0 for any other dtype. */

@@ -581,8 +581,7 @@ RT_IO_FN void rt_npy_byteswap(void *data, size_t nbytes, size_t esize)
         }
 }
 
-/* What st is instead of a regular file (frontend/files.c's words). */
-static const char *rt_io_not_regular(const struct stat *st)
+RT_IO_FN const char *rt_file_not_regular(const struct stat *st)
 {
     if (S_ISDIR(st->st_mode))
         return "is a directory, not a file";
@@ -603,7 +602,7 @@ static int rt_io_open_regular(const char *path, struct stat *st, char *msg, size
     if (stat(path, st) != 0)
         return rt_io_fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
     if (!S_ISREG(st->st_mode))
-        return rt_io_fail(msg, cap, "%s", rt_io_not_regular(st)), -1;
+        return rt_io_fail(msg, cap, "%s", rt_file_not_regular(st)), -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return rt_io_fail(msg, cap, "cannot open: %s", strerror(errno)), -1;
@@ -611,7 +610,7 @@ static int rt_io_open_regular(const char *path, struct stat *st, char *msg, size
     if (fstat(fd, st) != 0)
         bad = "cannot open";
     else if (!S_ISREG(st->st_mode))
-        bad = rt_io_not_regular(st);
+        bad = rt_file_not_regular(st);
 #ifdef __linux__
     struct statfs fs;
     if (!bad && fstatfs(fd, &fs) == 0 &&
