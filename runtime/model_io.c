@@ -179,7 +179,7 @@ RT_IO_FN void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, i
 }
 
 /* Byte size of a C-order array: false when the shape is too large, that is when the
- * product of its dims -- zeros counted as ones, so that every stride fits as well —
+ * product of its dims -- zeros counted as ones, so that every stride fits as well --
  * times esize does not fit in int64_t. */
 RT_IO_FN int rt_npy_shape_bytes(const int64_t *shape, int ndim, size_t esize, size_t *nbytes)
 {
