@@ -7,7 +7,8 @@ shared and noisy, so the two are measured round by round, never one after the ot
 
 Each round runs `slimc bench MODEL --runs R --threads T` once per build (the order
 alternating between rounds) and reads the median it prints; a cell is the median over the
-rounds. A model's first call compiles it into that build's cache (excluded: each build
+rounds (and the ratio of the fastest rounds, a second view when the machine's noise is
+bimodal). A model's first call compiles it into that build's cache (excluded: each build
 warms up once before the rounds). Prints a Markdown table: old ms, new ms, new / old.
 The sample models run with the weights committed in samples/ (the *_narrow variants of
 the large ones; `samples/make_samples.py NAME --full` makes full-size weights).
@@ -65,8 +66,8 @@ def main():
                     help="cache directory root (one per build below it)")
     a = ap.parse_args()
     builds = [("old", os.path.abspath(a.old)), ("new", os.path.abspath(a.new))]
-    print("| model | threads | old ms | new ms | new / old |")
-    print("|---|---|---|---|---|")
+    print("| model | threads | old ms | new ms | new / old | new / old, fastest rounds |")
+    print("|---|---|---|---|---|---|")
     for name in a.models.split(","):
         model, inp = (os.path.join(ROOT, p) for p in MODELS[name])
         for t in (int(x) for x in a.threads.split(",")):
@@ -79,7 +80,9 @@ def main():
                 for k, exe in order:
                     times[k].append(bench(exe, model, inp, a.runs, t, caches[k]))
             old, new = (statistics.median(times[k]) for k, _ in builds)
-            print(f"| {name} | {t} | {old:.4f} | {new:.4f} | {new / old:.3f} |", flush=True)
+            fast = min(times["new"]) / min(times["old"])
+            print(f"| {name} | {t} | {old:.4f} | {new:.4f} | {new / old:.3f} | {fast:.3f} |",
+                  flush=True)
             print(f"  {name} t={t}: old {times['old']} new {times['new']}", file=sys.stderr)
 
 
