@@ -193,6 +193,39 @@ END_TEST
 
 /* The C backend through the driver: the dead node (named node_r_2, as names are given to
  * every node) has no code, the live ones a body function and a launch each, in order. */
+/* Every elementwise row flagged for integers (IR_F_INTS) has an integer kernel in the C
+ * backend (codegen/c/elementwise_dtypes.c's int_expr): x (and y) i32 [4] -> op -> out
+ * emits. A row flagged without a kernel fails here rather than at a user's model. */
+START_TEST(test_c_int_kernels)
+{
+    int tried = 0;
+    for (int k = 0; k < IR_NUM_OPS; k++) {
+        const OpInfo *op = &ir_ops[k];
+        if (!(op->flags & IR_F_INTS) || !(op->flags & IR_F_ELEMENTWISE))
+            continue;
+        Graph *g = ir_graph_new("ints");
+        Type t = {IR_I32, sup_shape(1, (const int64_t[]){4}), NULL};
+        ValueId in[2] = {ir_input_new(g, "x", t, (SrcLoc){0}), IR_NONE};
+        if (op->max_inputs > 1)
+            in[1] = ir_input_new(g, "y", t, (SrcLoc){0});
+        NodeId n = ir_node_new(g, (OpKind)k, "op", (SrcLoc){0}, in, op->max_inputs > 1 ? 2 : 1, 1);
+        ir_output_add(g, g->nodes[n].outputs[0]);
+        Diag d;
+        ir_diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "%s: %s", op->name, ir_diag_text(&d));
+        ir_diag_fini(&d);
+        char msg[512];
+        size_t len;
+        char *src = sup_emit(g, &len, msg, sizeof msg);
+        ck_assert_msg(src, "op '%s' on i32: %s", op->name, msg);
+        free(src);
+        ir_graph_free(g);
+        tried++;
+    }
+    ck_assert_int_ge(tried, 10);
+}
+END_TEST
+
 START_TEST(test_c_through_driver)
 {
     Graph *g = chain();
@@ -225,6 +258,7 @@ int main(void)
     tcase_add_test(tc, test_registry);
     tcase_add_test(tc, test_driver_order);
     tcase_add_test(tc, test_c_through_driver);
+    tcase_add_test(tc, test_c_int_kernels);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
