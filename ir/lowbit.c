@@ -64,9 +64,9 @@ static bool packed_x_and_w(Graph *g, Node *n, DType wdt, int64_t *o, int64_t *k,
     *k = x->shape.d[x->shape.rank - 1].c;
     const bool i8 = wdt == IR_I8;
     if (!w || w->dtype != wdt || w->shape.rank != 3 || !ir_shape_static(&w->shape) || *o < 1 ||
-        w->shape.d[0].c != (*o + 15) / 16 ||
+        w->shape.d[0].c != slimc_rt_pack_blocks(*o) ||
         w->shape.d[1].c != (i8 ? ir_qpack_rows(*k) : ir_bpack_rows(*k)) ||
-        w->shape.d[2].c != (i8 ? 64 : 32))
+        w->shape.d[2].c != SLIMC_RT_PACK_OB * (i8 ? SLIMC_RT_QPACK_K : SLIMC_RT_BPACK_K))
         return bad(g, n, 1,
                    i8 ? "an i8 weight packed for out_features outputs"
                       : "a bf16 weight packed for out_features outputs",
@@ -218,8 +218,8 @@ void ir_eval_wlinear(const EvalCtx *c)
             }
             float acc = 0.0f;
             for (int64_t k = 0; k < K; k++) {
-                const uint16_t wb = packed ? wp[((o / 16) * KB + k / 2) * 32 + (o % 16) * 2 + k % 2]
-                                           : wp[o * K + k];
+                const uint16_t wb =
+                    packed ? wp[slimc_rt_pack_index(o, k, KB, SLIMC_RT_BPACK_K)] : wp[o * K + k];
                 const uint32_t bits = (uint32_t)wb << 16;
                 float wf;
                 memcpy(&wf, &bits, sizeof wf);
@@ -266,7 +266,7 @@ void ir_eval_dqlinear(const EvalCtx *c)
                 float q = v != v ? 0.0f : nearbyintf(v * inv) + (float)zp;
                 q = q < 0.0f ? 0.0f : q > 255.0f ? 255.0f : q;
                 acc += (int32_t)q *
-                       (int32_t)(packed ? w[((o / 16) * KB + k / 4) * 64 + (o % 16) * 4 + k % 4]
+                       (int32_t)(packed ? w[slimc_rt_pack_index(o, k, KB, SLIMC_RT_QPACK_K)]
                                         : w[o * K + k]);
             }
             acc -= zp * wsum[o];

@@ -120,8 +120,9 @@ SHAPE_FN(qlinear)
     if (packed) { /* [ceil(O / 16), ceil(K / 4), 64]: O from out_features, K from x */
         o = ir_attr_out_features(n);
         k = x->rank >= 1 && ir_dim_static(x->d[x->rank - 1]) ? x->d[x->rank - 1].c : -1;
-        if (o < 1 || k < 0 || ir_shp_dim_of(g, n, 1, 0) != o / 16 + (o % 16 != 0) ||
-            ir_shp_dim_of(g, n, 1, 1) != ir_qpack_rows(k) || ir_shp_dim_of(g, n, 1, 2) != 64) {
+        if (o < 1 || k < 0 || ir_shp_dim_of(g, n, 1, 0) != slimc_rt_pack_blocks(o) ||
+            ir_shp_dim_of(g, n, 1, 1) != ir_qpack_rows(k) ||
+            ir_shp_dim_of(g, n, 1, 2) != SLIMC_RT_PACK_OB * SLIMC_RT_QPACK_K) {
             char b[256];
             ir_diag_error(d, n->loc, "qlinear '%s': a packed weight %s does not fit %lld outputs",
                           n->name, ir_shp_describe(g, n->inputs[1], b, sizeof b), (long long)o);

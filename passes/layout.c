@@ -69,20 +69,22 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
         if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != (q ? IR_I8 : IR_BF16) ||
             w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape))
             continue;
-        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c, G = q ? 4 : 2;
-        const int64_t OB = (O + 15) / 16, KB = q ? ir_qpack_rows(K) : ir_bpack_rows(K);
+        const int64_t O = w->type.shape.d[0].c, K = w->type.shape.d[1].c,
+                      G = q ? SLIMC_RT_QPACK_K : SLIMC_RT_BPACK_K;
+        const int64_t OB = slimc_rt_pack_blocks(O), KB = q ? ir_qpack_rows(K) : ir_bpack_rows(K);
         const size_t es = q ? 1 : 2; /* element bytes */
         if ((size_t)(O * K) * es != w->data_bytes || O < 1)
             continue;
-        const size_t bytes = (size_t)(OB * KB * 64);
+        const size_t bytes = (size_t)(OB * KB * SLIMC_RT_PACK_OB * G) * es;
         uint8_t *dst = ir_arena_alloc(g->arena, bytes);
         memset(dst, 0, bytes);
         const uint8_t *src = w->data;
         for (int64_t o = 0; o < O; o++)
             for (int64_t k = 0; k < K; k++)
-                memcpy(dst + (size_t)(((o / 16) * KB + k / G) * 16 * G + (o % 16) * G + k % G) * es,
+                memcpy(dst + (size_t)slimc_rt_pack_index(o, k, KB, G) * es,
                        src + (size_t)(o * K + k) * es, es);
-        Type t = {.dtype = w->type.dtype, .shape = {3, {ir_dim(OB), ir_dim(KB), ir_dim(16 * G)}}};
+        Type t = {.dtype = w->type.dtype,
+                  .shape = {3, {ir_dim(OB), ir_dim(KB), ir_dim(SLIMC_RT_PACK_OB * G)}}};
         ValueId pv = ir_const_new(g, ir_arena_printf(g->arena, q ? "%s.vnni" : "%s.pairs", w->name),
                                   t, dst, bytes, w->loc); /* w is stale from here */
         g->nodes[i].inputs[1] = pv;

@@ -43,6 +43,21 @@
  * 64-byte k steps of an AMX tile). bf16 (wlinear): pairs for quads, Wp[((n / 16) * KB + k /
  * 2) * 32 + (n % 16) * 2 + k % 2] = W[n][k], KB = slimc_rt_bpack_rows(K): ceil(K / 2) rounded
  * up to 16. Zeros past the outputs and K. */
+#define SLIMC_RT_PACK_OB 16 /* outputs per packed block */
+#define SLIMC_RT_QPACK_K 4  /* int8: k per 4-byte group (vpdpbusd) */
+#define SLIMC_RT_BPACK_K 2  /* bf16: k per pair (vdpbf16ps) */
+/* Blocks of SLIMC_RT_PACK_OB outputs for O outputs. */
+static inline int64_t slimc_rt_pack_blocks(int64_t O)
+{
+    return (O + SLIMC_RT_PACK_OB - 1) / SLIMC_RT_PACK_OB;
+}
+/* The element of W[o][k] in a packed weight with KB rows per block and G (4 or 2) k per
+ * group: one formula for int8 (G 4, 64-byte rows) and bf16 (G 2, 32-element rows). */
+static inline int64_t slimc_rt_pack_index(int64_t o, int64_t k, int64_t KB, int64_t G)
+{
+    return ((o / SLIMC_RT_PACK_OB) * KB + k / G) * SLIMC_RT_PACK_OB * G +
+           (o % SLIMC_RT_PACK_OB) * G + k % G;
+}
 static inline int64_t slimc_rt_qpack_rows(int64_t K)
 {
     return ((K + 3) / 4 + 15) / 16 * 16;
