@@ -184,7 +184,8 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
             ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
                           rc == 1   ? "a symbol value is not positive"
                           : rc == 2 ? "a reshape does not fit these symbol values"
-                          : rc == 3 ? "an embedding index is out of range"
+                          : rc == 3
+                              ? "an index is out of range (an embedding, gather or scatter index)"
                           : rc == 4 ? "a size overflows for these symbol values"
                                     : "error in the compiled code");
         }
