@@ -29,15 +29,8 @@ static bool write_new(const char *path, const void *data, size_t len)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0)
         return false;
-    const unsigned char *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
-    return close(fd) == 0 && done == len;
+    bool written = rt_jit_write_all(fd, data, len);
+    return close(fd) == 0 && written;
 }
 
 /* A private build folder (in the cache dir, else /tmp) with the source and, when there

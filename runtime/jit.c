@@ -320,8 +320,9 @@ static pthread_once_t kernels_once = PTHREAD_ONCE_INIT;
 static void *kernels_handle;
 static char kernels_error[1024];
 
-static bool write_all(int fd, const unsigned char *p, size_t n)
+bool rt_jit_write_all(int fd, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w <= 0)
@@ -351,7 +352,7 @@ static void load_kernels(void)
                  strerror(errno));
         return;
     }
-    if (!write_all(fd, slimc_kernels_so, n)) {
+    if (!rt_jit_write_all(fd, slimc_kernels_so, n)) {
         snprintf(kernels_error, sizeof kernels_error, "cannot write them: %s", strerror(errno));
     } else if (!(kernels_handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL))) {
         const char *e = dlerror();
@@ -410,15 +411,9 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
                       strerror(errno));
         return false;
     }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, src + done, len - done);
-        if (w <= 0)
-            break;
-        done += (size_t)w;
-    }
+    bool written = rt_jit_write_all(fd, src, len);
     close(fd);
-    if (done < len) {
+    if (!written) {
         unlink(cpath);
         ir_diag_error(d, (SrcLoc){0}, "cannot write the generated source '%s'", cpath);
         return false;

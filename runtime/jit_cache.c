@@ -155,16 +155,10 @@ bool rt_jit_write_atomic(const char *dir, const char *path, const void *data, si
     int fd = mkstemp(tmp);
     if (fd < 0)
         return false;
-    const unsigned char *p = data;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w <= 0) {
-            close(fd);
-            unlink(tmp);
-            return false;
-        }
-        done += (size_t)w;
+    if (!rt_jit_write_all(fd, data, len)) {
+        close(fd);
+        unlink(tmp);
+        return false;
     }
     if (fchmod(fd, 0600) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);

@@ -35,6 +35,8 @@ char *rt_jit_cache_dir(const RtOptions *o, Diag *d);
 bool rt_jit_read_file(const char *path, unsigned char **data, size_t *len);
 /* True when the entry's .so and .meta are the user's, private, and match each other. */
 bool rt_jit_entry_valid(const char *so, const char *meta, const char *key);
+/* Writes all n bytes of data to fd; false on a short or failed write. */
+bool rt_jit_write_all(int fd, const void *data, size_t n);
 /* Writes data to path through a temp file in dir and a rename. */
 bool rt_jit_write_atomic(const char *dir, const char *path, const void *data, size_t len);
 /* Deletes the least recently used entries (never keep) until the cache fits its cap. */
