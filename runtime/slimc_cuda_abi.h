@@ -1,0 +1,81 @@
+/* slimc_cuda_abi.h - what code from slimc's CUDA backend (codegen/cuda/) and the runtime that
+ * runs it (runtime/cuda*.c) agree on. The generated file carries this text verbatim, so it
+ * stands alone; no other header is needed by either half of it.
+ *
+ * A generated file has two halves in one translation unit:
+ *   the device half  (#if SLIMC_CU_DEVICE): the kernels, compiled by NVRTC for the GPU, or
+ *                    as C on the CPU with runtime/cuda_emu.h when SLIMC_CUDA_EMULATE is set
+ *   the host half    (#if SLIMC_CU_HOST): the entry points, C compiled like the C backend's
+ *                    code (in-process Clang, or the AOT build); they compute each launch's
+ *                    grid from the symbol values and launch through a slimc_cuda_rt.
+ *
+ * Every kernel takes one slimc_kargs by value, as a body function of the C backend takes a
+ * slimc_args: its inputs, its output, its epilogue operands, the error flag, the symbols.
+ *
+ * Entry points, for a prefix P (codegen/cuda/emit.c writes them):
+ *   const char *const P_cuda_kernels[]   the kernels' names, NULL-terminated; a launch
+ *                                        names a kernel by its index here
+ *   size_t P_arena_bytes(const int64_t *syms)   device scratch bytes (SIZE_MAX: overflows)
+ *   int P_run(const slimc_cuda_rt *rt, const void *const *consts, const void *const *inputs,
+ *             void *const *outputs, const int64_t *syms, void *arena)
+ *       all pointers are device pointers; returns 0, or 1 a symbol is not positive, 2 a
+ *       reshape does not fit, 3 an index out of range (read from rt->err after the run: the
+ *       caller checks it), 4 a size overflows, 5 a launch or copy failed (rt's error)
+ * and, when compiled with SLIMC_CUDA_EMULATE:
+ *   int P_cuda_emu_launch(int kernel, const unsigned grid[3], const unsigned block[3],
+ *                         const slimc_kargs *a)   runs a kernel on the CPU (cuda_emu.h) */
+#ifndef SLIMC_CUDA_ABI_H
+#define SLIMC_CUDA_ABI_H
+
+#if defined(__CUDACC_RTC__) || defined(__CUDACC__)
+#define SLIMC_CU_DEVICE 1
+#define SLIMC_CU_HOST   0
+/* NVRTC has no libc headers: the fixed-width types the kernels use. */
+typedef signed char int8_t;
+typedef unsigned char uint8_t;
+typedef short int16_t;
+typedef unsigned short uint16_t;
+typedef int int32_t;
+typedef unsigned int uint32_t;
+typedef long long int64_t;
+typedef unsigned long long uint64_t;
+#else
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(SLIMC_CUDA_EMULATE)
+#define SLIMC_CU_DEVICE 1
+#else
+#define SLIMC_CU_DEVICE 0
+#endif
+#define SLIMC_CU_HOST 1
+#endif
+
+#define SLIMC_CU_MAX_IN   8  /* inputs of a node */
+#define SLIMC_CU_MAX_EP   8  /* epilogue operands of a node */
+#define SLIMC_CU_MAX_SYMS 16 /* = IR_MAX_SYMS */
+
+/* A kernel's one argument (passed by value: 280 bytes of the 4 KB parameter space). */
+typedef struct slimc_kargs {
+    const void *in[SLIMC_CU_MAX_IN]; /* the node's inputs (NULL: an absent optional one) */
+    void *out;                       /* its output */
+    const void *ep[SLIMC_CU_MAX_EP]; /* its epilogue operands (NULL for unary ops) */
+    int *err;                        /* set to 1 on bad data (an index out of range) */
+    int64_t syms[SLIMC_CU_MAX_SYMS]; /* symbol values */
+} slimc_kargs;
+
+#if SLIMC_CU_HOST
+/* What runs the launches: the CUDA driver (runtime/cuda_driver.c) or the CPU emulation.
+ * Every call is asynchronous on the runtime's stream and returns 0, or non-zero when the
+ * driver refused it (the runtime keeps the message). */
+typedef struct slimc_cuda_rt {
+    void *ctx;
+    int (*launch)(void *ctx, int kernel, const unsigned grid[3], const unsigned block[3],
+                  const slimc_kargs *a);
+    int (*copy)(void *ctx, void *dst, const void *src, size_t bytes); /* device to device */
+    int (*zero)(void *ctx, void *dst, size_t bytes);
+    int *err; /* device pointer: the int the kernels' slimc_kargs.err points to */
+} slimc_cuda_rt;
+#endif
+
+#endif
