@@ -111,47 +111,6 @@ static bool node_supported(CgCtx *c, const Node *n)
     return true;
 }
 
-static void emit_node_comment(CgCtx *c, const Node *n)
-{
-    const Graph *g = c->g;
-    cg_printf(c, "/* %s: %s(", cg_text(c, n->name ? n->name : "?"), ir_ops[n->op].name);
-    for (int i = 0; i < n->n_inputs; i++) {
-        ValueId v = n->inputs[i];
-        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : cg_text(c, g->values[v].name));
-        if (v != IR_NONE)
-            cg_printf(c, ": %s", cg_type_text(c, &g->values[v].type));
-    }
-    cg_printf(c, ") -> %s: %s", cg_text(c, g->values[n->outputs[0]].name),
-              cg_type_text(c, &g->values[n->outputs[0]].type));
-    for (int i = 0; i < n->n_attrs; i++) {
-        const Attr *a = &n->attrs[i];
-        cg_printf(c, i ? ", %s=" : "\n *   %s=", cg_text(c, a->name));
-        switch (a->kind) {
-        case IR_ATTR_INT: cg_printf(c, "%lld", (long long)a->i); break;
-        case IR_ATTR_FLOAT: cg_printf(c, "%g", a->f); break;
-        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", cg_text(c, a->s ? a->s : "")); break;
-        case IR_ATTR_INTS:
-            for (int k = 0; k < a->n_ints; k++)
-                cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
-            cg_printf(c, "]");
-            break;
-        }
-    }
-    if (n->n_epilogue) {
-        cg_printf(c, "\n *   epilogue:");
-        for (int j = 0; j < n->n_epilogue; j++) {
-            const Epilogue *e = &n->epilogue[j];
-            if (e->operand == IR_NONE)
-                cg_printf(c, " %s", ir_ops[e->op].name);
-            else
-                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name,
-                          e->operand_first ? "operand first: " : "",
-                          cg_text(c, g->values[e->operand].name));
-        }
-    }
-    cg_printf(c, " */\n");
-}
-
 static const char prelude[] =
     "/* The arguments of every node's body function. */\n"
     "typedef struct slimc_args {\n"
@@ -298,7 +257,7 @@ static bool c_node(CgCtx *c, NodeId i)
     const Node *n = &g->nodes[i];
     if (!node_supported(c, n))
         return c->ok;
-    emit_node_comment(c, n);
+    cg_node_comment(c, n);
     if (ir_ops[n->op].flags & IR_F_VIEW) {
         cg_printf(c, "/* (a view: no code) */\n\n");
         return c->ok;
