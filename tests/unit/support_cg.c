@@ -76,7 +76,7 @@ char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t 
         return NULL;
     }
     FILE *f = open_memstream(&src, len);
-    CgOptions o = {NULL, "test", shared_kernels};
+    CgOptions o = {.prefix = NULL, .source_name = "test", .shared_kernels = shared_kernels};
     bool ok = cg_emit(&cg_backend_c, g, &o, f, &d);
     fclose(f);
     if (!ok) {
