@@ -72,8 +72,7 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
 
 void api_place_nodes(Graph *g, Device dev)
 {
-    for (int i = 0; i < g->n_nodes; i++)
-        g->nodes[i].device = dev;
+    ir_graph_place_all(g, dev);
 }
 
 const char *api_device_name(Device dev)

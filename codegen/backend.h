@@ -66,6 +66,11 @@ typedef struct CgBackend {
 /* The C backend (codegen/c/): one self-contained C11 file, ABI in codegen/c/cg.h. */
 extern const CgBackend cg_backend_c;
 
+/* The CUDA backend (codegen/cuda/): one file per model with a device half (kernels for
+ * NVRTC, or for the CPU emulation) and a host half (C entry points that launch them), as
+ * runtime/slimc_cuda_abi.h lays out. It runs nodes placed on IR_DEVICE_CUDA. */
+extern const CgBackend cg_backend_cuda;
+
 /* Every backend built in, NULL-terminated; the first is the default. */
 extern const CgBackend *const cg_backends[];
 /* The backend called name, or NULL. */

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-const CgBackend *const cg_backends[] = {&cg_backend_c, NULL};
+const CgBackend *const cg_backends[] = {&cg_backend_c, &cg_backend_cuda, NULL};
 
 const CgBackend *cg_backend_find(const char *name)
 {

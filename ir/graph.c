@@ -219,6 +219,13 @@ void ir_output_set_name(Graph *g, int k, const char *name)
     g->output_names[k] = name ? ir_arena_strdup(g->arena, name) : NULL;
 }
 
+void ir_graph_place_all(Graph *g, Device dev)
+{
+    g->device = dev;
+    for (int i = 0; i < g->n_nodes; i++)
+        g->nodes[i].device = dev;
+}
+
 NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,
                    int n_inputs, int n_outputs)
 {
@@ -233,6 +240,7 @@ NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const Valu
     Node *n = &g->nodes[id];
     memset(n, 0, sizeof *n);
     n->op = op;
+    n->device = g->device;
     n->name = ir_arena_strdup(g->arena, name ? name : ir_ops[op].name);
     n->loc = loc;
     n->n_inputs = n_inputs;

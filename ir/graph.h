@@ -53,7 +53,7 @@ typedef enum OpFamily {
 enum {
     IR_BE_REF = 1 << 0,  /* the reference evaluator, ir/eval*.c (also constant folding) */
     IR_BE_C = 1 << 1,    /* the C backend, codegen/c */
-    IR_BE_CUDA = 1 << 2, /* the CUDA backend (none yet) */
+    IR_BE_CUDA = 1 << 2, /* the CUDA backend (codegen/cuda/; scripts/cuda_claims.py sets it) */
 };
 
 /* ---- attributes ---- */
@@ -172,8 +172,8 @@ struct Node {
     ValueId *outputs;
     int n_attrs;
     Attr *attrs;
-    Device device;
-    bool dead; /* removed by a pass; dropped by ir_compact */
+    Device device; /* where it runs: the graph's device when made (ir_graph_place_all) */
+    bool dead;     /* removed by a pass; dropped by ir_compact */
     int n_epilogue;
     Epilogue epilogue[IR_MAX_EPILOGUE];
 };
@@ -197,6 +197,8 @@ struct Graph {
     /* Set by memplan: the arena size (a polynomial in the symbols). */
     bool planned;
     Poly arena_bytes;
+    /* The device new nodes are placed on (ir_node_new); ir_graph_place_all sets it. */
+    Device device;
     /* The model's `compress` block as a pipeline (passes/pass.h; NULL if none). */
     const struct PassPipeline *compress;
     /* Resources to release with the graph (mmapped weight files), see ir_graph_on_free. */
@@ -235,6 +237,10 @@ ValueId ir_input_new(Graph *g, const char *name, Type type, SrcLoc loc);
 void ir_output_add(Graph *g, ValueId v);
 /* Gives graph output k the name the model declares for it (what `run` names its file). */
 void ir_output_set_name(Graph *g, int k, const char *name);
+
+/* Places every node, and every node made from now on, on device dev (the whole model on
+ * one device; the placement pass of a mixed model sets Node.device itself). */
+void ir_graph_place_all(Graph *g, Device dev);
 
 /* Adds a node with the given inputs and n_outputs fresh outputs (typed by shape inference
  * later). Names of outputs are made from the node name. */

@@ -7,11 +7,14 @@
  *   SC_SPELL_C_F32  float C text for the emitter (codegen/c/elementwise.c), which
  *                   stringifies the expanded expression and substitutes the operands
  *   SC_SPELL_C_F64  double C text (codegen/c/elementwise_dtypes.c)
- * A CUDA emitter adds its spelling here (erff, __expf...). Helpers:
+ *   SC_SPELL_CUDA_F32  float CUDA C text (codegen/cuda/elementwise.c): CUDA's device
+ *                   library spells the functions as libm does, and the precise ones (expf,
+ *                   not __expf) keep the GPU's results within 1e-6 of the CPU's
+ * Helpers:
  *   SC_F(c)   a floating constant written with a decimal point (SC_F(0.5), not SC_F(1))
  *   SC_EXP SC_LOG SC_SQRT SC_TANH SC_ERF SC_ABS SC_POW SC_COPYSIGN   the libm functions
  *   SC_ISNAN(v)   v is NaN (the emitted code spells it v != v, as its helpers always did) */
-#if defined(SC_SPELL_F32) || defined(SC_SPELL_C_F32)
+#if defined(SC_SPELL_F32) || defined(SC_SPELL_C_F32) || defined(SC_SPELL_CUDA_F32)
 #define SC_F(c)     c##f
 #define SC_EXP      expf
 #define SC_LOG      logf
@@ -35,7 +38,7 @@
 #error "define one SC_SPELL_* before including ir/scalar.h"
 #endif
 
-#if defined(SC_SPELL_C_F32) || defined(SC_SPELL_C_F64)
+#if defined(SC_SPELL_C_F32) || defined(SC_SPELL_C_F64) || defined(SC_SPELL_CUDA_F32)
 #define SC_ISNAN(v) (v != v) /* v is an operand the expander parenthesizes */
 /* The expanded expression as a string literal. */
 #define SC_STR_(...) #__VA_ARGS__

@@ -30,6 +30,9 @@
 #if defined(__CUDACC_RTC__) || defined(__CUDACC__)
 #define SLIMC_CU_DEVICE 1
 #define SLIMC_CU_HOST   0
+#if !defined(__CUDACC_RTC__)
+#include <stdint.h> /* nvcc (a check by hand: nvcc -x cu --ptx FILE) */
+#else
 /* NVRTC has no libc headers: the fixed-width types the kernels use. */
 typedef signed char int8_t;
 typedef unsigned char uint8_t;
@@ -39,6 +42,7 @@ typedef int int32_t;
 typedef unsigned int uint32_t;
 typedef long long int64_t;
 typedef unsigned long long uint64_t;
+#endif
 #else
 #include <stddef.h>
 #include <stdint.h>

@@ -80,9 +80,6 @@ void cg_emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_epilogue_fn(CgCtx *c, NodeId id);
 
 /* The C expression of a unary op applied to x, or of x OP y. */
-/* tmpl (a scalar expression of ops.def, spelled as C text) with x, y, p0, p1 replaced by
- * args[0..3] (parenthesized unless a name or an indexed name). */
-const char *cg_scalar_expand(CgCtx *c, const char *tmpl, const char *const args[4]);
 const char *cg_unary_expr(CgCtx *c, OpKind op, const char *x);
 const char *cg_binary_expr(CgCtx *c, OpKind op, const char *x, const char *y);
 

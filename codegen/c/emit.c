@@ -2,6 +2,7 @@
  * node (its emitter found in the op table, codegen/c/op_table.c; the emitters by op family
  * in the other files of this folder) and the entry points of codegen/c/cg.h. */
 #include "codegen/c/cg_internal.h"
+#include "codegen/c/entry.h"
 #include "codegen/c/op_table.h"
 #include "runtime/jit.h"
 #include "ir/dtype_ops.h"
@@ -12,130 +13,6 @@
 
 extern const char slimc_rt_header[];
 extern const size_t slimc_rt_header_len;
-
-/* ---- storage ---- */
-
-/* The value whose buffer v uses (views share their input's storage). */
-static ValueId storage_of(const Graph *g, ValueId v)
-{
-    while (g->values[v].alias_of != IR_NONE && g->values[v].alias_of != v)
-        v = g->values[v].alias_of;
-    return v;
-}
-
-/* A concat that memplan runs in place: its inputs already lie in its result. */
-static bool concat_in_place(const Graph *g, const Node *n)
-{
-    if (n->op != IR_OP_CONCAT)
-        return false;
-    const ValueId root = storage_of(g, n->outputs[0]);
-    for (int i = 0; i < n->n_inputs; i++)
-        if (g->values[n->inputs[i]].alias_of == IR_NONE || storage_of(g, n->inputs[i]) != root)
-            return false;
-    return true;
-}
-
-static int output_index(const Graph *g, ValueId v)
-{
-    for (int j = 0; j < g->n_outputs; j++)
-        if (g->outputs[j] == v)
-            return j;
-    return -1;
-}
-
-static int input_index(const Graph *g, ValueId v)
-{
-    for (int j = 0; j < g->n_inputs; j++)
-        if (g->inputs[j] == v)
-            return j;
-    return -1;
-}
-
-static bool poly_zero(const Poly *p)
-{
-    for (int i = 0; i < p->n; i++)
-        if (p->t[i].c)
-            return false;
-    return true;
-}
-
-static const char *poly_expr(CgCtx *c, const Poly *p)
-{
-    if (p->n == 0)
-        return "0";
-    const char *e = NULL;
-    for (int i = 0; i < p->n; i++) {
-        const char *t = cg_dim(c, (Dim){p->t[i].c, p->t[i].mask});
-        e = e ? cg_strf(c, "%s + %s", e, t) : t;
-    }
-    return e;
-}
-
-/* C that is true when poly p (bytes) overflows for the symbol values in syms: each term
- * through slimc_rt_ckd_mac, the checked products of runtime/slimc_rt.h. */
-static const char *poly_overflows(CgCtx *c, const Poly *p)
-{
-    const char *e = NULL;
-    for (int i = 0; i < p->n; i++) {
-        const char *t = cg_strf(c, "!slimc_rt_ckd_mac(&n, %lldLL, 0x%xu, syms)",
-                                (long long)p->t[i].c, (unsigned)p->t[i].mask);
-        e = e ? cg_strf(c, "%s ||\n        %s", e, t) : t;
-    }
-    return e ? e : "0";
-}
-
-/* Declares the pointer of every value the nodes use, with its type in a comment. */
-static void declare_values(CgCtx *c)
-{
-    const Graph *g = c->g;
-    for (int v = 0; v < g->n_values; v++) {
-        const Value *val = &g->values[v];
-        const char *ct = ir_dtype_ctype(val->type.dtype);
-        const char *nm = c->val_names[v];
-        const char *ty = cg_type_text(c, &val->type);
-        ValueId root = storage_of(g, v);
-        const Value *rv = &g->values[root];
-        int oi = output_index(g, root);
-        if (rv->kind == IR_VALUE_INPUT) {
-            int ii = input_index(g, root);
-            if (ii < 0)
-                continue;
-            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii,
-                      ty, root != v ? ", a view" : "");
-        } else if (rv->kind == IR_VALUE_CONST) {
-            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct,
-                      root, ty, root != v ? ", a view" : "");
-        } else if (oi >= 0) {
-            cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
-                      root != v ? ", a view" : "");
-        } else if (rv->planned) {
-            /* a piece of an in-place concat lies at its byte offset in the concat's result */
-            const bool piece = root != v && !poly_zero(&val->offset);
-            cg_printf(c, "    %s *%s = (%s *)(base + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
-                      poly_expr(c, &rv->offset), piece ? " + " : "",
-                      piece ? poly_expr(c, &val->offset) : "", ty,
-                      piece       ? ", in "
-                      : root != v ? ", a view"
-                                  : "",
-                      piece ? c->val_names[root] : "");
-        } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
-            cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
-                     rv->name ? rv->name : "?");
-            return;
-        }
-    }
-}
-
-static bool value_used(const Graph *g, ValueId v)
-{
-    ValueId root = storage_of(g, v);
-    const Value *rv = &g->values[root];
-    if (rv->kind == IR_VALUE_INPUT)
-        return input_index(g, root) >= 0;
-    if (rv->kind == IR_VALUE_CONST)
-        return true;
-    return output_index(g, root) >= 0 || rv->planned;
-}
 
 /* ---- nodes ---- */
 
@@ -234,47 +111,6 @@ static bool node_supported(CgCtx *c, const Node *n)
     return true;
 }
 
-static void emit_node_comment(CgCtx *c, const Node *n)
-{
-    const Graph *g = c->g;
-    cg_printf(c, "/* %s: %s(", cg_text(c, n->name ? n->name : "?"), ir_ops[n->op].name);
-    for (int i = 0; i < n->n_inputs; i++) {
-        ValueId v = n->inputs[i];
-        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : cg_text(c, g->values[v].name));
-        if (v != IR_NONE)
-            cg_printf(c, ": %s", cg_type_text(c, &g->values[v].type));
-    }
-    cg_printf(c, ") -> %s: %s", cg_text(c, g->values[n->outputs[0]].name),
-              cg_type_text(c, &g->values[n->outputs[0]].type));
-    for (int i = 0; i < n->n_attrs; i++) {
-        const Attr *a = &n->attrs[i];
-        cg_printf(c, i ? ", %s=" : "\n *   %s=", cg_text(c, a->name));
-        switch (a->kind) {
-        case IR_ATTR_INT: cg_printf(c, "%lld", (long long)a->i); break;
-        case IR_ATTR_FLOAT: cg_printf(c, "%g", a->f); break;
-        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", cg_text(c, a->s ? a->s : "")); break;
-        case IR_ATTR_INTS:
-            for (int k = 0; k < a->n_ints; k++)
-                cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
-            cg_printf(c, "]");
-            break;
-        }
-    }
-    if (n->n_epilogue) {
-        cg_printf(c, "\n *   epilogue:");
-        for (int j = 0; j < n->n_epilogue; j++) {
-            const Epilogue *e = &n->epilogue[j];
-            if (e->operand == IR_NONE)
-                cg_printf(c, " %s", ir_ops[e->op].name);
-            else
-                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name,
-                          e->operand_first ? "operand first: " : "",
-                          cg_text(c, g->values[e->operand].name));
-        }
-    }
-    cg_printf(c, " */\n");
-}
-
 static const char prelude[] =
     "/* The arguments of every node's body function. */\n"
     "typedef struct slimc_args {\n"
@@ -332,28 +168,28 @@ static const char prelude[] =
     "    return (uint16_t)(sign | ((ax + 0xfffu + ((ax >> 13) & 1u) - (112u << 23)) >> "
     "13));\n}\n\n";
 
+/* A copy in the entry, with what it copies (already escaped) in a comment. */
+static void c_copy(CgCtx *c, const char *dst, const char *src, const char *bytes, const char *note)
+{
+    cg_printf(c, "    memcpy(%s, %s, %s);%s%s%s\n", dst, src, bytes, note ? " /* " : "",
+              note ? note : "", note ? " */" : "");
+}
+
 /* The runner: P_run's statements for node id (after its body function is written). */
 static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
 {
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     ValueId ov = n->outputs[0];
-    if (concat_in_place(g, n)) {
+    if (cg_concat_in_place(g, n)) {
         cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n",
                   cg_text(c, n->name), c->val_names[ov]);
         return;
     }
     if (ir_ops[n->op].flags & IR_F_VIEW) {
-        int oi = output_index(g, ov);
         cg_printf(c, "    /* %s: %s %s is a view of %s */\n", cg_text(c, n->name),
                   ir_ops[n->op].name, c->val_names[ov], c->val_names[n->inputs[0]]);
-        if (oi >= 0 && storage_of(g, ov) == ov) {
-            Dim ne;
-            if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
-                return;
-            cg_printf(c, "    memcpy(%s, %s, sizeof(*%s) * (size_t)%s);\n", c->val_names[ov],
-                      c->val_names[n->inputs[0]], c->val_names[ov], cg_dim(c, ne));
-        }
+        cg_entry_view_copy(c, id, c_copy);
         return;
     }
     cg_printf(c, "    /* %s */\n", cg_text(c, n->name));
@@ -421,12 +257,12 @@ static bool c_node(CgCtx *c, NodeId i)
     const Node *n = &g->nodes[i];
     if (!node_supported(c, n))
         return c->ok;
-    emit_node_comment(c, n);
+    cg_node_comment(c, n);
     if (ir_ops[n->op].flags & IR_F_VIEW) {
         cg_printf(c, "/* (a view: no code) */\n\n");
         return c->ok;
     }
-    if (concat_in_place(g, n)) {
+    if (cg_concat_in_place(g, n)) {
         cg_printf(c, "/* (in place: no code) */\n\n");
         return c->ok;
     }
@@ -439,26 +275,13 @@ static bool c_node(CgCtx *c, NodeId i)
 /* P_arena_bytes */
 static bool c_arena(CgCtx *c)
 {
-    const Graph *g = c->g;
-    cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
-    c->arena_syms = false;
-    for (int i = 0; i < g->arena_bytes.n; i++)
-        c->arena_syms |= g->arena_bytes.t[i].mask != 0;
-    if (!c->arena_syms)
-        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
-                  poly_expr(c, &g->arena_bytes));
-    else
-        cg_printf(c,
-                  "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
-                  "for these symbol values */\n    return (size_t)n;\n}\n\n",
-                  poly_expr(c, &g->arena_bytes), poly_overflows(c, &g->arena_bytes));
+    cg_entry_arena_fn(c);
     return c->ok;
 }
 
 /* P_run's signature and its checks of the symbol values. */
 static bool c_entry_begin(CgCtx *c)
 {
-    const Graph *g = c->g;
     cg_printf(
         c,
         "int %s_run(const void *const *consts, const void *const *inputs, void *const *outputs,\n"
@@ -468,55 +291,14 @@ static bool c_entry_begin(CgCtx *c)
         c,
         "    unsigned char *base = (unsigned char *)arena;\n    int err = 0;\n    slimc_args a;\n");
     cg_printf(c, "    (void)consts;\n    (void)inputs;\n    (void)base;\n    (void)a;\n");
-    for (int i = 0; i < g->n_syms; i++)
-        cg_printf(c,
-                  "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol "
-                  "%s */\n",
-                  c->sym_names[i], i, c->sym_names[i],
-                  cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
-    /* every size that depends on the symbols must fit (checked products) */
-    if (c->arena_syms)
-        cg_printf(c,
-                  "    if (%s_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the arena */\n",
-                  c->prefix);
-    for (int j = 0; j < g->n_outputs; j++) {
-        const Value *val = &g->values[g->outputs[j]];
-        Dim ne;
-        if (ir_shape_static(&val->type.shape))
-            continue;
-        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
-            break;
-        size_t eb = ir_dtype_bytes(val->type.dtype, 1); /* a byte per element when packed */
-        Poly bytes = ir_poly_from_dim((Dim){ne.c * (int64_t)eb, ne.syms}); /* static: checked */
-        cg_printf(c,
-                  "    {\n        int64_t n = 0;\n        if (%s)\n            return 4; /* output "
-                  "%d */\n    }\n",
-                  poly_overflows(c, &bytes), j);
-    }
-    /* views must keep the element count for these symbol values */
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || !(ir_ops[n->op].flags & IR_F_VIEW))
-            continue;
-        const Shape *si = cg_shape(c, n->inputs[0]), *so = cg_shape(c, n->outputs[0]);
-        if (ir_shape_static(si) && ir_shape_static(so))
-            continue;
-        cg_printf(
-            c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
-            cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), cg_text(c, n->name));
-    }
+    cg_entry_checks(c);
     return c->ok;
 }
 
 /* The pointer of every value P_run uses. */
 static bool c_buffers(CgCtx *c)
 {
-    const Graph *g = c->g;
-    declare_values(c);
-    for (int v = 0; v < g->n_values; v++)
-        if (value_used(g, v))
-            cg_printf(c, "    (void)%s;\n", c->val_names[v]);
-    cg_printf(c, "\n");
+    cg_entry_values(c);
     return c->ok;
 }
 
@@ -530,24 +312,7 @@ static bool c_call(CgCtx *c, NodeId i)
 /* Outputs no node wrote, and P_run's end. */
 static bool c_entry_end(CgCtx *c)
 {
-    const Graph *g = c->g;
-    /* Outputs that no node wrote: inputs, constants, repeated outputs. */
-    for (int j = 0; j < g->n_outputs; j++) {
-        ValueId v = g->outputs[j];
-        const Value *val = &g->values[v];
-        Dim ne;
-        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
-            break;
-        const char *bytes =
-            cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
-        int first = output_index(g, v);
-        if (first != j)
-            cg_printf(c, "    memcpy(outputs[%d], outputs[%d], %s); /* %s again */\n", j, first,
-                      bytes, cg_text(c, val->name));
-        else if (val->kind != IR_VALUE_TEMP)
-            cg_printf(c, "    memcpy(outputs[%d], %s, %s); /* %s */\n", j, c->val_names[v], bytes,
-                      cg_text(c, val->name));
-    }
+    cg_entry_output_copies(c, c_copy);
     cg_printf(c, "    return err ? 3 : 0;\n}\n");
     return c->ok;
 }

@@ -207,6 +207,113 @@ void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len
     cg_printf(c, "%*sepi_%s(a, out, %s, %s);\n", indent, "", c->fn_names[id], f0, len);
 }
 
+void cg_node_comment(CgCtx *c, const Node *n)
+{
+    const Graph *g = c->g;
+    cg_printf(c, "/* %s: %s(", cg_text(c, n->name ? n->name : "?"), ir_ops[n->op].name);
+    for (int i = 0; i < n->n_inputs; i++) {
+        ValueId v = n->inputs[i];
+        cg_printf(c, "%s%s", i ? ", " : "", v == IR_NONE ? "none" : cg_text(c, g->values[v].name));
+        if (v != IR_NONE)
+            cg_printf(c, ": %s", cg_type_text(c, &g->values[v].type));
+    }
+    cg_printf(c, ") -> %s: %s", cg_text(c, g->values[n->outputs[0]].name),
+              cg_type_text(c, &g->values[n->outputs[0]].type));
+    for (int i = 0; i < n->n_attrs; i++) {
+        const Attr *a = &n->attrs[i];
+        cg_printf(c, i ? ", %s=" : "\n *   %s=", cg_text(c, a->name));
+        switch (a->kind) {
+        case IR_ATTR_INT: cg_printf(c, "%lld", (long long)a->i); break;
+        case IR_ATTR_FLOAT: cg_printf(c, "%g", a->f); break;
+        case IR_ATTR_STRING: cg_printf(c, "\"%s\"", cg_text(c, a->s ? a->s : "")); break;
+        case IR_ATTR_INTS:
+            for (int k = 0; k < a->n_ints; k++)
+                cg_printf(c, "%s%lld", k ? "," : "[", (long long)a->ints[k]);
+            cg_printf(c, "]");
+            break;
+        }
+    }
+    if (n->n_epilogue) {
+        cg_printf(c, "\n *   epilogue:");
+        for (int j = 0; j < n->n_epilogue; j++) {
+            const Epilogue *e = &n->epilogue[j];
+            if (e->operand == IR_NONE)
+                cg_printf(c, " %s", ir_ops[e->op].name);
+            else
+                cg_printf(c, " %s(%s%s)", ir_ops[e->op].name,
+                          e->operand_first ? "operand first: " : "",
+                          cg_text(c, g->values[e->operand].name));
+        }
+    }
+    cg_printf(c, " */\n");
+}
+
+/* An operand that can stand in an expression without parentheses: a name, maybe indexed. */
+static bool simple_operand(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    while (isalnum((unsigned char)*s) || *s == '_')
+        s++;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        return close && close[1] == '\0' && !strchr(s + 1, '[');
+    }
+    return *s == '\0';
+}
+
+const char *cg_scalar_expand(CgCtx *c, const char *tmpl, const char *const args[4])
+{
+    static const char *const names[4] = {"x", "y", "p0", "p1"};
+    const char *ops[4];
+    for (int k = 0; k < 4; k++)
+        ops[k] = args[k] && !simple_operand(args[k]) ? cg_strf(c, "(%s)", args[k]) : args[k];
+    size_t len = 0;
+    char *out = NULL;
+    for (;;) { /* measure, then write */
+        len = 0;
+        for (const char *p = tmpl; *p;) {
+            if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
+                const char *q = p; /* a number with its suffix: 0.5f, 1e-5 */
+                while (isalnum((unsigned char)*q) || *q == '.' || *q == '_' ||
+                       ((*q == '+' || *q == '-') && (q[-1] == 'e' || q[-1] == 'E')))
+                    q++;
+                if (out)
+                    memcpy(out + len, p, (size_t)(q - p));
+                len += (size_t)(q - p);
+                p = q;
+                continue;
+            }
+            if (isalpha((unsigned char)*p) || *p == '_') {
+                const char *q = p;
+                while (isalnum((unsigned char)*q) || *q == '_')
+                    q++;
+                const char *rep = NULL;
+                for (int k = 0; k < 4; k++)
+                    if (strlen(names[k]) == (size_t)(q - p) &&
+                        !strncmp(p, names[k], (size_t)(q - p)))
+                        rep = ops[k];
+                const char *src = rep ? rep : p;
+                size_t n = rep ? strlen(rep) : (size_t)(q - p);
+                if (out)
+                    memcpy(out + len, src, n);
+                len += n;
+                p = q;
+                continue;
+            }
+            if (out)
+                out[len] = *p;
+            len++;
+            p++;
+        }
+        if (out)
+            break;
+        out = ir_arena_alloc(c->arena, len + 1);
+    }
+    out[len] = '\0';
+    return out;
+}
+
 /* ---- dtypes and index arrays ---- */
 
 DType cg_dtype_of(CgCtx *c, ValueId v)

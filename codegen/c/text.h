@@ -59,6 +59,10 @@ char *cg_strf(CgCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * symbols, reports it as cg_error does and returns false (*out is then 0). */
 bool cg_numel(CgCtx *c, NodeId id, const Shape *s, Dim *out);
 
+/* tmpl (a scalar expression of ops.def, spelled as C or CUDA text) with x, y, p0, p1 replaced by
+ * args[0..3] (parenthesized unless a name or an indexed name). */
+const char *cg_scalar_expand(CgCtx *c, const char *tmpl, const char *const args[4]);
+
 /* A float literal of v rounded to f32 ("0.5f", "6.0f", "-INFINITY", "NAN"). */
 const char *cg_float(CgCtx *c, double v);
 /* C expression of a dimension ("28", "sym_N", "(800 * sym_N)"). */
@@ -78,6 +82,10 @@ void cg_body_end(CgCtx *c);
 /* Prints, at the given indentation, the call applying n's epilogue to out[f0, f0 + len);
  * nothing when n has none. */
 void cg_ep_call(CgCtx *c, NodeId id, int indent, const char *f0, const char *len);
+
+/* The comment before a node's code: its name, op, inputs with their types, output,
+ * attributes and fused epilogue. */
+void cg_node_comment(CgCtx *c, const Node *n);
 
 /* The dtype of value v. */
 DType cg_dtype_of(CgCtx *c, ValueId v);

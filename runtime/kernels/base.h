@@ -1,4 +1,4 @@
-/* base.h — the first part of the generated runtime header (runtime/slimc_rt.h, see
+/* base.h - the first part of the generated runtime header (runtime/slimc_rt.h, see
  * cmake/rt_parts.cmake): the libc, pthread and math headers, and the small helpers that
  * generated code and every kernel family use. */
 #ifndef SLIMC_RT_BASE_H

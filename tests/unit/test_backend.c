@@ -4,6 +4,7 @@
  * runs a backend's stages, with a recording backend. */
 #include "codegen/backend.h"
 #include "codegen/c/op_table.h"
+#include "codegen/cuda/op_table.h"
 #include "codegen/c/text.h"
 #include "ir/diag.h"
 
@@ -29,6 +30,27 @@ START_TEST(test_c_claims_match_table)
 }
 END_TEST
 
+/* Every op the CUDA backend claims (ops.def's IR_BE_CUDA column, which
+ * scripts/cuda_claims.py keeps) has an emitter row in codegen/cuda/op_table.c, and the
+ * other way round; and every elementwise op with a scalar expression is among them. */
+START_TEST(test_cuda_claims_match_table)
+{
+    int claimed = 0;
+    for (int k = 0; k < IR_NUM_OPS; k++) {
+        const bool claims = cg_backend_cuda.claims((OpKind)k), row = cu_ops[k].emit != NULL;
+        ck_assert_msg(claims == row,
+                      "op '%s': the CUDA backend %s it but has %s emitter row (run "
+                      "scripts/cuda_claims.py)",
+                      ir_ops[k].name, claims ? "claims" : "does not claim", row ? "an" : "no");
+        claimed += claims;
+        if (cu_has_scalar_expr((OpKind)k))
+            ck_assert_msg(row, "elementwise op '%s' has no CUDA row", ir_ops[k].name);
+    }
+    ck_assert_int_gt(claimed, 30);
+    ck_assert(!cg_backend_cuda.claims(IR_NUM_OPS));
+}
+END_TEST
+
 /* The dtype check of a row fits the op: int8 ops QUANT, no view or elementwise op PLAIN. */
 START_TEST(test_c_table_checks)
 {
@@ -46,7 +68,7 @@ START_TEST(test_registry)
 {
     ck_assert_ptr_eq(cg_backends[0], &cg_backend_c);
     ck_assert_ptr_eq(cg_backend_find("c"), &cg_backend_c);
-    ck_assert_ptr_null(cg_backend_find("cuda"));
+    ck_assert_ptr_eq(cg_backend_find("cuda"), &cg_backend_cuda);
     ck_assert_ptr_null(cg_backend_find(""));
     for (int i = 0; cg_backends[i]; i++) {
         const CgBackend *b = cg_backends[i];
@@ -254,6 +276,7 @@ int main(void)
     Suite *s = suite_create("backend");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_c_claims_match_table);
+    tcase_add_test(tc, test_cuda_claims_match_table);
     tcase_add_test(tc, test_c_table_checks);
     tcase_add_test(tc, test_registry);
     tcase_add_test(tc, test_driver_order);

@@ -1,0 +1,228 @@
+/* The host side every C-family backend shares (codegen/c/entry.h). */
+#include "codegen/c/entry.h"
+#include "ir/dtype_ops.h"
+
+#include <string.h>
+
+ValueId cg_storage_of(const Graph *g, ValueId v)
+{
+    while (g->values[v].alias_of != IR_NONE && g->values[v].alias_of != v)
+        v = g->values[v].alias_of;
+    return v;
+}
+
+bool cg_concat_in_place(const Graph *g, const Node *n)
+{
+    if (n->op != IR_OP_CONCAT)
+        return false;
+    const ValueId root = cg_storage_of(g, n->outputs[0]);
+    for (int i = 0; i < n->n_inputs; i++)
+        if (g->values[n->inputs[i]].alias_of == IR_NONE || cg_storage_of(g, n->inputs[i]) != root)
+            return false;
+    return true;
+}
+
+int cg_output_index(const Graph *g, ValueId v)
+{
+    for (int j = 0; j < g->n_outputs; j++)
+        if (g->outputs[j] == v)
+            return j;
+    return -1;
+}
+
+int cg_input_index(const Graph *g, ValueId v)
+{
+    for (int j = 0; j < g->n_inputs; j++)
+        if (g->inputs[j] == v)
+            return j;
+    return -1;
+}
+
+static bool poly_zero(const Poly *p)
+{
+    for (int i = 0; i < p->n; i++)
+        if (p->t[i].c)
+            return false;
+    return true;
+}
+
+static const char *poly_expr(CgCtx *c, const Poly *p)
+{
+    if (p->n == 0)
+        return "0";
+    const char *e = NULL;
+    for (int i = 0; i < p->n; i++) {
+        const char *t = cg_dim(c, (Dim){p->t[i].c, p->t[i].mask});
+        e = e ? cg_strf(c, "%s + %s", e, t) : t;
+    }
+    return e;
+}
+
+/* C that is true when poly p (bytes) overflows for the symbol values in syms: each term
+ * through slimc_rt_ckd_mac, the checked products of runtime/slimc_rt.h. */
+static const char *poly_overflows(CgCtx *c, const Poly *p)
+{
+    const char *e = NULL;
+    for (int i = 0; i < p->n; i++) {
+        const char *t = cg_strf(c, "!slimc_rt_ckd_mac(&n, %lldLL, 0x%xu, syms)",
+                                (long long)p->t[i].c, (unsigned)p->t[i].mask);
+        e = e ? cg_strf(c, "%s ||\n        %s", e, t) : t;
+    }
+    return e ? e : "0";
+}
+
+/* Declares the pointer of every value the nodes use, with its type in a comment. */
+static void declare_values(CgCtx *c)
+{
+    const Graph *g = c->g;
+    for (int v = 0; v < g->n_values; v++) {
+        const Value *val = &g->values[v];
+        const char *ct = ir_dtype_ctype(val->type.dtype);
+        const char *nm = c->val_names[v];
+        const char *ty = cg_type_text(c, &val->type);
+        ValueId root = cg_storage_of(g, v);
+        const Value *rv = &g->values[root];
+        int oi = cg_output_index(g, root);
+        if (rv->kind == IR_VALUE_INPUT) {
+            int ii = cg_input_index(g, root);
+            if (ii < 0)
+                continue;
+            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii,
+                      ty, root != v ? ", a view" : "");
+        } else if (rv->kind == IR_VALUE_CONST) {
+            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct,
+                      root, ty, root != v ? ", a view" : "");
+        } else if (oi >= 0) {
+            cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
+                      root != v ? ", a view" : "");
+        } else if (rv->planned) {
+            /* a piece of an in-place concat lies at its byte offset in the concat's result */
+            const bool piece = root != v && !poly_zero(&val->offset);
+            cg_printf(c, "    %s *%s = (%s *)(base + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
+                      poly_expr(c, &rv->offset), piece ? " + " : "",
+                      piece ? poly_expr(c, &val->offset) : "", ty,
+                      piece       ? ", in "
+                      : root != v ? ", a view"
+                                  : "",
+                      piece ? c->val_names[root] : "");
+        } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
+            cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
+                     rv->name ? rv->name : "?");
+            return;
+        }
+    }
+}
+
+static bool value_used(const Graph *g, ValueId v)
+{
+    ValueId root = cg_storage_of(g, v);
+    const Value *rv = &g->values[root];
+    if (rv->kind == IR_VALUE_INPUT)
+        return cg_input_index(g, root) >= 0;
+    if (rv->kind == IR_VALUE_CONST)
+        return true;
+    return cg_output_index(g, root) >= 0 || rv->planned;
+}
+
+void cg_entry_arena_fn(CgCtx *c)
+{
+    const Graph *g = c->g;
+    cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
+    c->arena_syms = false;
+    for (int i = 0; i < g->arena_bytes.n; i++)
+        c->arena_syms |= g->arena_bytes.t[i].mask != 0;
+    if (!c->arena_syms)
+        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
+                  poly_expr(c, &g->arena_bytes));
+    else
+        cg_printf(c,
+                  "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
+                  "for these symbol values */\n    return (size_t)n;\n}\n\n",
+                  poly_expr(c, &g->arena_bytes), poly_overflows(c, &g->arena_bytes));
+}
+
+void cg_entry_checks(CgCtx *c)
+{
+    const Graph *g = c->g;
+    for (int i = 0; i < g->n_syms; i++)
+        cg_printf(c,
+                  "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol "
+                  "%s */\n",
+                  c->sym_names[i], i, c->sym_names[i],
+                  cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
+    /* every size that depends on the symbols must fit (checked products) */
+    if (c->arena_syms)
+        cg_printf(c,
+                  "    if (%s_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the arena */\n",
+                  c->prefix);
+    for (int j = 0; j < g->n_outputs; j++) {
+        const Value *val = &g->values[g->outputs[j]];
+        Dim ne;
+        if (ir_shape_static(&val->type.shape))
+            continue;
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
+        size_t eb = ir_dtype_bytes(val->type.dtype, 1); /* a byte per element when packed */
+        Poly bytes = ir_poly_from_dim((Dim){ne.c * (int64_t)eb, ne.syms}); /* static: checked */
+        cg_printf(c,
+                  "    {\n        int64_t n = 0;\n        if (%s)\n            return 4; /* output "
+                  "%d */\n    }\n",
+                  poly_overflows(c, &bytes), j);
+    }
+    /* views must keep the element count for these symbol values */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || !(ir_ops[n->op].flags & IR_F_VIEW))
+            continue;
+        const Shape *si = cg_shape(c, n->inputs[0]), *so = cg_shape(c, n->outputs[0]);
+        if (ir_shape_static(si) && ir_shape_static(so))
+            continue;
+        cg_printf(
+            c, "    if ((int64_t)%s != (int64_t)%s)\n        return 2; /* %s cannot reshape */\n",
+            cg_prod(c, si, 0, si->rank), cg_prod(c, so, 0, so->rank), cg_text(c, n->name));
+    }
+}
+
+void cg_entry_values(CgCtx *c)
+{
+    const Graph *g = c->g;
+    declare_values(c);
+    for (int v = 0; v < g->n_values; v++)
+        if (value_used(g, v))
+            cg_printf(c, "    (void)%s;\n", c->val_names[v]);
+    cg_printf(c, "\n");
+}
+
+void cg_entry_view_copy(CgCtx *c, NodeId id, CgCopyFn copy)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    const ValueId ov = n->outputs[0];
+    if (cg_output_index(g, ov) < 0 || cg_storage_of(g, ov) != ov)
+        return;
+    Dim ne;
+    if (!cg_numel(c, id, &g->values[ov].type.shape, &ne))
+        return;
+    copy(c, c->val_names[ov], c->val_names[n->inputs[0]],
+         cg_strf(c, "sizeof(*%s) * (size_t)%s", c->val_names[ov], cg_dim(c, ne)), NULL);
+}
+
+void cg_entry_output_copies(CgCtx *c, CgCopyFn copy)
+{
+    const Graph *g = c->g;
+    for (int j = 0; j < g->n_outputs; j++) {
+        ValueId v = g->outputs[j];
+        const Value *val = &g->values[v];
+        Dim ne;
+        if (!cg_numel(c, IR_NONE, &val->type.shape, &ne))
+            break;
+        const char *bytes =
+            cg_strf(c, "%zu * (size_t)%s", ir_dtype_bytes(val->type.dtype, 1), cg_dim(c, ne));
+        int first = cg_output_index(g, v);
+        if (first != j)
+            copy(c, cg_strf(c, "outputs[%d]", j), cg_strf(c, "outputs[%d]", first), bytes,
+                 cg_strf(c, "%s again", cg_text(c, val->name)));
+        else if (val->kind != IR_VALUE_TEMP)
+            copy(c, cg_strf(c, "outputs[%d]", j), c->val_names[v], bytes, cg_text(c, val->name));
+    }
+}
