@@ -17,6 +17,7 @@ struct SlimcContext {
 struct SlimcModel {
     Graph *g;
     bool optimized;
+    Device device;              /* where the passes placed its nodes (api/device.c) */
     size_t weight_bytes_loaded; /* constants' bytes as loaded, before any pass */
     char **input_types, **output_types, **output_names;
 };
@@ -40,5 +41,24 @@ void api_install_pass_runner(void);
 char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
+
+/* ---- api/device.c: where a model runs, and its CUDA path ---- */
+/* The device o asks for (auto resolved: see api/device.c); false with an error when cuda
+ * is asked for and this build has no CUDA backend. Whether a GPU is there is asked only
+ * for auto: emitting CUDA code needs none. */
+bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out);
+/* False with "no CUDA device found (why)" when no CUDA device (or emulation) can run code. */
+bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o);
+/* Marks every node of g for dev (before the passes, which keep a node's device). */
+void api_place_nodes(Graph *g, Device dev);
+const char *api_device_name(Device dev); /* "cpu", "cuda" */
+typedef struct ApiCudaHold ApiCudaHold;
+struct RtCudaExec;
+/* Emits m (optimized, on IR_DEVICE_CUDA) with the CUDA backend and compiles it for the
+ * device (runtime/cuda.h); *hold keeps what the exec points into (api_cuda_hold_free it
+ * after the exec). NULL after errors. */
+struct RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                     ApiCudaHold **hold);
+void api_cuda_hold_free(ApiCudaHold *h);
 
 #endif

@@ -1,5 +1,6 @@
 /* The public API: the JIT's compile cache (slimc cache info|clear). */
 #include "api/api_internal.h"
+#include "runtime/cuda.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,12 @@ SlimcStatus slimc_cache_info(SlimcContext *ctx, const char *cache_dir, SlimcCach
     snprintf(info->dir, sizeof info->dir, "%s", ri.dir);
     free(ri.dir);
     info->entries = ri.entries;
+    info->cuda_entries = ri.cuda_entries;
+    static char nvrtc[1200];
+    if (rt_nvrtc_available(NULL, 0)) {
+        snprintf(nvrtc, sizeof nvrtc, "%s (%s)", rt_nvrtc_version(), rt_nvrtc_path());
+        info->nvrtc = nvrtc;
+    }
     info->temp_files = ri.temp_files;
     info->bytes = ri.bytes;
     info->max_bytes = ri.max_bytes;

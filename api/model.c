@@ -257,6 +257,11 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     }
     Graph *g = m->g;
     g->max_memory = ctx->max_memory;
+    Device dev;
+    if (!api_pick_device(ctx, m, o, &dev))
+        return SLIMC_ERROR;
+    m->device = dev;
+    api_place_nodes(g, dev);
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,

@@ -4,6 +4,7 @@
 #include "frontend/npy.h"
 #include "ir/limits.h"
 #include "codegen/c/desc.h"
+#include "runtime/cuda.h"
 
 #include <errno.h>
 #include <math.h>
@@ -20,6 +21,8 @@ struct SlimcExec {
     RtModule *mod;
     RtExec *ex;
     int threads;
+    RtCudaExec *cu; /* the model on a CUDA device instead (api/device.c) */
+    ApiCudaHold *cu_hold;
 };
 
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out)
@@ -71,8 +74,33 @@ void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t)
 SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, SlimcExec **out)
 {
     *out = NULL;
+    SlimcDevice want = o ? o->device : SLIMC_DEVICE_CPU;
+    /* before the passes: no device is worth no minutes of optimizing */
+    if (want == SLIMC_DEVICE_CUDA && !api_check_cuda_device(ctx, o))
+        return SLIMC_ERROR;
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
+    if (want != SLIMC_DEVICE_AUTO && (want == SLIMC_DEVICE_CUDA) != (m->device == IR_DEVICE_CUDA)) {
+        ir_diag_error(&ctx->diag, (SrcLoc){m->g->source, 0, 0},
+                      "model '%s' was optimized for the %s: load it again to compile it for the %s",
+                      m->g->name, api_device_name(m->device),
+                      want == SLIMC_DEVICE_CUDA ? "cuda" : "cpu");
+        return SLIMC_ERROR;
+    }
+    if (m->device == IR_DEVICE_CUDA) {
+        ApiCudaHold *hold;
+        RtCudaExec *cu = api_cuda_exec_new(ctx, m, o, &hold);
+        if (!cu)
+            return SLIMC_ERROR;
+        SlimcExec *e = calloc(1, sizeof *e);
+        SLIMC_ASSERT(e);
+        e->m = m;
+        e->cu = cu;
+        e->cu_hold = hold;
+        e->threads = 1;
+        *out = e;
+        return SLIMC_OK;
+    }
     size_t len;
     char *src = api_emit_source(ctx, m, NULL, true, &len);
     if (!src)
@@ -105,7 +133,14 @@ void slimc_exec_free(SlimcExec *e)
         return;
     rt_exec_free(e->ex);
     rt_module_free(e->mod);
+    rt_cuda_exec_free(e->cu);
+    api_cuda_hold_free(e->cu_hold);
     free(e);
+}
+
+const char *slimc_exec_device(const SlimcExec *e)
+{
+    return e->cu ? rt_cuda_exec_device(e->cu) : "cpu";
 }
 
 /* An input of another float dtype than the model declares is converted (with a note);
@@ -193,7 +228,8 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
         }
     }
     double t0 = api_now_ms();
-    bool ok = rt_exec_run(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
+    bool ok = e->cu ? rt_cuda_exec_run(e->cu, in, n_inputs, out, n_outputs, &ctx->diag)
+                    : rt_exec_run(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
     ctx->t.run += api_now_ms() - t0;
     for (int i = 0; i < n_outputs; i++) {
         memset(&outputs[i], 0, sizeof outputs[i]);

@@ -4,8 +4,10 @@
  * resource headers are missing, with a note — the system C compiler as a subprocess.
  *
  * Cache layout: one directory (0700, owned by the user), two files per entry:
- *   KEY.so    the shared object, loaded with dlopen
+ *   KEY.so    the shared object, loaded with dlopen (or KEY.ptx / KEY.cubin: NVRTC's
+ *             output for the CUDA backend, runtime/nvrtc.c, under the same rules)
  *   KEY.meta  "slimc-cache 1\nkey KEY\nsize BYTES\nfnv CHECKSUM\n"
+ * and failed/KEY.cu: the source of a CUDA compile that failed (a slimc bug), kept to report.
  * KEY is a 128-bit hash (hex) of the source, the flags, the compiler's --version output
  * and the CPU's feature flags. Both files are written to a temp name and renamed, .so
  * first. Before loading, both must be regular files owned by the user and not writable by
@@ -109,6 +111,14 @@ static void hash_add(Hash128 *h, const void *data, size_t len)
     h->b = mix64(h->b, data, len);
 }
 
+void rt_jit_key_of(const void *const *parts, const size_t *lens, int n, char key[40])
+{
+    Hash128 h = {0xcbf29ce484222325ull, 0x6a09e667f3bcc908ull};
+    for (int i = 0; i < n; i++)
+        hash_add(&h, parts[i], lens[i]);
+    snprintf(key, 40, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
+}
+
 /* ---- subprocesses ---- */
 
 /* Splits a command ("ccache gcc") into argv words; returns the count. */
@@ -160,6 +170,11 @@ static int run_capture(char *const *argv, char **output)
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int rt_jit_run_capture(char *const *argv, char **output)
+{
+    return run_capture(argv, output);
 }
 
 const char *rt_jit_compiler_name(const RtOptions *o)

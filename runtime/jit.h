@@ -54,10 +54,12 @@ bool rt_build_library(const char *src, size_t len, const void *blob, size_t blob
                       const char *blob_symbol, const RtOptions *o, const char *lib_path, Diag *d);
 
 /* The compile cache, for `slimc cache info|clear`. dir is malloc'd (the caller frees
- * it); bytes count the .so and .meta files; stale temp files are counted apart. */
+ * it); bytes count the entries' files (.so, .ptx, .cubin, .meta); stale temp files are
+ * counted apart. */
 typedef struct RtCacheInfo {
     char *dir;
     int entries;
+    int cuda_entries; /* of which NVRTC's PTX or cubin (runtime/nvrtc.c) */
     unsigned long long bytes, max_bytes;
     int temp_files;
 } RtCacheInfo;

@@ -183,14 +183,31 @@ static unsigned long long cache_cap(const RtOptions *o)
     return 512ull << 20;
 }
 
-/* True for "KEY.so" / "KEY.meta" (KEY: 32 hex digits); *ext gets the extension. */
+/* The extensions of an entry's files: the compiled code (one of the first three) and its
+ * .meta. "so": rt_compile's shared objects; "ptx", "cubin": NVRTC's output (nvrtc.c). */
+static const char *const entry_exts[] = {"so", "ptx", "cubin", "meta"};
+#define N_ENTRY_EXTS (sizeof entry_exts / sizeof entry_exts[0])
+
+/* True for "KEY.EXT" (KEY: 32 hex digits, EXT one of entry_exts); *ext gets the extension. */
 static bool entry_name(const char *name, const char **ext)
 {
     size_t n = strspn(name, "0123456789abcdef");
     if (n != 32 || name[32] != '.')
         return false;
     *ext = name + 33;
-    return !strcmp(*ext, "so") || !strcmp(*ext, "meta");
+    for (size_t i = 0; i < N_ENTRY_EXTS; i++)
+        if (!strcmp(*ext, entry_exts[i]))
+            return true;
+    return false;
+}
+
+/* FAILED_DIR/KEY.cu: the CUDA source of a kernel compile that failed, kept for the bug
+ * report (runtime/nvrtc.c); `cache clear` removes them. */
+#define FAILED_DIR "failed"
+static bool failed_name(const char *name)
+{
+    size_t n = strspn(name, "0123456789abcdef");
+    return n == 32 && !strcmp(name + 32, ".cu");
 }
 
 #define NAME_ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -293,7 +310,8 @@ static bool only_cache_names(const char *dir)
     struct dirent *de;
     while (ok && (de = readdir(dp)))
         ok = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-             entry_name(de->d_name, &ext) || temp_name(de->d_name) || pch_name(de->d_name);
+             entry_name(de->d_name, &ext) || temp_name(de->d_name) || pch_name(de->d_name) ||
+             !strcmp(de->d_name, FAILED_DIR);
     closedir(dp);
     return ok;
 }
@@ -312,8 +330,9 @@ static void cache_claim(const char *dir, bool created)
 
 typedef struct CacheEntry {
     char key[33];
+    bool cuda; /* NVRTC's PTX or cubin, not a .so */
     unsigned long long bytes;
-    struct timespec used; /* mtime of the .so: touched on every hit */
+    struct timespec used; /* mtime of the code file (.so, .ptx, .cubin): touched on every hit */
 } CacheEntry;
 
 static int entry_older(const void *pa, const void *pb)
@@ -364,8 +383,10 @@ static CacheEntry *list_entries(const char *dir, int *n, int *temps)
             (*n)++;
         }
         v[i].bytes += (unsigned long long)st.st_size;
-        if (!strcmp(ext, "so"))
+        if (strcmp(ext, "meta")) {
             v[i].used = st.st_mtim;
+            v[i].cuda = strcmp(ext, "so") != 0;
+        }
     }
     if (dp)
         closedir(dp);
@@ -375,10 +396,44 @@ static CacheEntry *list_entries(const char *dir, int *n, int *temps)
 static void remove_entry(const char *dir, const char *key)
 {
     char path[4400];
-    snprintf(path, sizeof path, "%s/%s.so", dir, key);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/%s.meta", dir, key);
-    unlink(path);
+    for (size_t i = 0; i < N_ENTRY_EXTS; i++) {
+        snprintf(path, sizeof path, "%s/%s.%s", dir, key, entry_exts[i]);
+        unlink(path);
+    }
+}
+
+/* ---- blob entries: NVRTC's PTX and cubin ---- */
+
+bool rt_jit_blob_get(const char *dir, const char *key, const char *ext, unsigned char **data,
+                     size_t *len)
+{
+    char path[4400], meta[4400];
+    *data = NULL;
+    *len = 0;
+    snprintf(path, sizeof path, "%s/%s.%s", dir, key, ext);
+    snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
+    if (!rt_jit_entry_valid(path, meta, key) || !rt_jit_read_file(path, data, len)) {
+        unlink(path); /* missing, corrupt or foreign: the caller compiles it again */
+        unlink(meta);
+        return false;
+    }
+    utimensat(AT_FDCWD, path, NULL, 0); /* used now: last in line for eviction */
+    return true;
+}
+
+bool rt_jit_blob_put(const char *dir, const char *key, const char *ext, const void *data,
+                     size_t len, const RtOptions *o)
+{
+    char path[4400], meta[4400], mtext[256];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, key, ext);
+    snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
+    snprintf(mtext, sizeof mtext, "slimc-cache 1\nkey %s\nsize %zu\nfnv %016llx\n", key, len,
+             (unsigned long long)rt_jit_fnv1a(0xcbf29ce484222325ull, data, len));
+    if (!rt_jit_write_atomic(dir, path, data, len) ||
+        !rt_jit_write_atomic(dir, meta, mtext, strlen(mtext)))
+        return false;
+    rt_jit_cache_evict(dir, o, key);
+    return true;
 }
 
 /* Deletes the least recently used entries (never keep) until the cache fits its cap. */
@@ -409,11 +464,38 @@ bool rt_cache_info(const RtOptions *o, RtCacheInfo *info, Diag *d)
     int n;
     CacheEntry *v = list_entries(info->dir, &n, &info->temp_files);
     info->entries = n;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         info->bytes += v[i].bytes;
+        info->cuda_entries += v[i].cuda;
+    }
     info->max_bytes = cache_cap(o);
     free(v);
     return true;
+}
+
+/* Removes DIR/failed/KEY.cu files (nothing else) and the folder when it is then empty;
+ * returns how many were removed. */
+static int clear_failed(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" FAILED_DIR, dir);
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    int n = 0;
+    DIR *dp = opendir(path);
+    struct dirent *de;
+    while (dp && (de = readdir(dp))) {
+        char p2[4500];
+        snprintf(p2, sizeof p2, "%s/%s", path, de->d_name);
+        if (failed_name(de->d_name) && unlink(p2) == 0)
+            n++;
+    }
+    if (dp)
+        closedir(dp);
+    if (rmdir(path) == 0)
+        n++;
+    return n;
 }
 
 bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
@@ -435,6 +517,10 @@ bool rt_cache_clear(const RtOptions *o, int *removed, Diag *d)
     bool ok = dp != NULL;
     while (dp && (de = readdir(dp))) {
         const char *ext;
+        if (!strcmp(de->d_name, FAILED_DIR)) {
+            *removed += clear_failed(dir);
+            continue;
+        }
         if (!entry_name(de->d_name, &ext) && !temp_name(de->d_name) && !pch_name(de->d_name))
             continue;
         char path[4400];

@@ -27,14 +27,14 @@ int cmd_cache(int argc, char **argv)
     if (!strcmp(action, "info")) {
         SlimcCacheInfo info;
         if (slimc_cache_info(ctx, dir, &info) == SLIMC_OK) {
-            printf(
-                "cache: %s\nentries: %d\nsize: %.1f MiB of %.0f MiB (least recently used go first; "
-                "$SLIMC_CACHE_MAX_MB)\n",
-                info.dir, info.entries, (double)info.bytes / 1048576.0,
-                (double)info.max_bytes / 1048576.0);
+            printf("cache: %s\nentries: %d (%d of them CUDA PTX/cubin)\nsize: %.1f MiB of %.0f MiB "
+                   "(least recently used go first; $SLIMC_CACHE_MAX_MB)\n",
+                   info.dir, info.entries, info.cuda_entries, (double)info.bytes / 1048576.0,
+                   (double)info.max_bytes / 1048576.0);
             if (info.temp_files)
                 printf("stale temp files: %d (slimc cache clear removes them)\n", info.temp_files);
             printf("compiler: %s\n", info.compiler);
+            printf("nvrtc: %s\n", info.nvrtc ? info.nvrtc : "not found (docs/cuda.md)");
             status = 0;
         }
     } else {

@@ -247,8 +247,14 @@ static int run_or_bench(int argc, char **argv, bool bench)
             goto done;
         }
         slimc_fputs_escaped(slimc_model_name(m), stdout);
-        printf(": median %.4f ms over %d runs (%d thread%s)\n", ms, a.runs, a.c.opt.threads,
-               a.c.opt.threads == 1 ? "" : "s");
+        if (strcmp(slimc_exec_device(e), "cpu")) {
+            printf(": median %.4f ms over %d runs (on ", ms, a.runs);
+            slimc_fputs_escaped(slimc_exec_device(e), stdout); /* the driver's name: data */
+            printf(")\n");
+        } else {
+            printf(": median %.4f ms over %d runs (%d thread%s)\n", ms, a.runs, a.c.opt.threads,
+                   a.c.opt.threads == 1 ? "" : "s");
+        }
         status = 0;
         goto done;
     }

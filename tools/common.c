@@ -38,9 +38,9 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
-    static const char *const with_value[] = {"--passes", "--print-after", "--threads",
-                                             "--target", "--opt-level",   "--cpu",
-                                             "--cc",     "--cache-dir",   "--max-memory"};
+    static const char *const with_value[] = {
+        "--passes",    "--print-after", "--threads", "--target",    "--device",
+        "--opt-level", "--cpu",         "--cc",      "--cache-dir", "--max-memory"};
     const char *arg = argv[*i];
     if (!strcmp(arg, "--time")) {
         c->time = true;
@@ -83,14 +83,16 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
             cli_error("--opt-level takes 0, 1, 2 or 3, not '%s'", val);
             return -1;
         }
-    } else if (!strcmp(arg, "--target")) {
-        if (!strcmp(val, "cuda")) {
-            cli_error(
-                "--target cuda: this build of slimc has no CUDA backend yet (use --target cpu)");
-            return -1;
-        }
-        if (strcmp(val, "cpu") && strcmp(val, "auto") && strcmp(val, "c")) {
-            cli_error("--target takes cpu, cuda or auto, not '%s'", val);
+    } else if (!strcmp(arg, "--target") || !strcmp(arg, "--device")) {
+        /* --target is the older name of --device (and, for emit, "c" names the language) */
+        if (!strcmp(val, "cpu") || (!strcmp(val, "c") && !strcmp(arg, "--target")))
+            c->opt.device = SLIMC_DEVICE_CPU;
+        else if (!strcmp(val, "cuda"))
+            c->opt.device = SLIMC_DEVICE_CUDA;
+        else if (!strcmp(val, "auto"))
+            c->opt.device = SLIMC_DEVICE_AUTO;
+        else {
+            cli_error("%s takes cpu, cuda or auto, not '%s'", arg, val);
             return -1;
         }
         c->target = val;

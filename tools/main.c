@@ -14,9 +14,9 @@ static const struct {
     {"run", cmd_run, "compile a model and run it at once (JIT)",
      "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after "
      "PASS]\n"
-     "                [--threads N] [--time] [--target cpu] [--opt-level N] [--cpu NAME] [--cc "
-     "CC]\n"
-     "                [--cache-dir DIR] [--no-cache] [--max-memory SIZE]\n\n"
+     "                [--threads N] [--time] [--device cpu|cuda|auto] [--opt-level N] [--cpu "
+     "NAME]\n"
+     "                [--cc CC] [--cache-dir DIR] [--no-cache] [--max-memory SIZE]\n\n"
      "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C "
      "compiler;\n"
      "cached on disk) and runs it on the inputs. Prints each output's shape, dtype and first\n"
@@ -24,7 +24,9 @@ static const struct {
      "output1...). A model with one input also takes --input FILE.npy. Inputs of another float\n"
      "dtype (numpy's float64) are converted with a note. The inputs are checked before the\n"
      "compile. --max-memory caps what the model may ask for (weights, arena, outputs, folded\n"
-     "constants; 512M, 4G...; default: half of the physical memory).\n"},
+     "constants; 512M, 4G...; default: half of the physical memory). --device cuda runs it on\n"
+     "a CUDA GPU (NVRTC and the driver are loaded at run time; SLIMC_CUDA_EMULATE=1 emulates\n"
+     "the GPU on the CPU; docs/cuda.md); auto picks cuda when it can; --target is an alias.\n"},
     {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
      "                  [--threads N] [--time] [--target cpu] [--cc CC] [--target-triple TRIPLE]\n"
@@ -50,7 +52,7 @@ static const struct {
      "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
-     "                  [--max-memory SIZE]\n\n"
+     "                  [--device cpu|cuda|auto] [--max-memory SIZE]\n\n"
      "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "
      "given.\n"},
     {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",
@@ -68,7 +70,8 @@ static const struct {
      "slimc cache info|clear [--cache-dir DIR]\n\n"
      "info prints the cache directory, its entries and size, the size cap (512 MB, or\n"
      "$SLIMC_CACHE_MAX_MB; the least recently used entries are deleted first) and the compiler\n"
-     "the JIT uses. clear deletes every entry and stale temp file (nothing else).\n"},
+     "the JIT uses, and NVRTC's version (CUDA). clear deletes every entry and stale temp file\n"
+     "(nothing else).\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -68,6 +68,11 @@ typedef struct SlimcContext SlimcContext;
 typedef struct SlimcModel SlimcModel; /* a model's graph, before or after passes */
 typedef struct SlimcExec SlimcExec;   /* compiled code, ready to run */
 
+/* Where a model runs: the CPU (C code), a CUDA GPU (CUDA code: NVRTC and the driver,
+ * loaded at run time; docs/cuda.md), or auto: CUDA when a device is found and the CUDA
+ * backend has a kernel for every op, else the CPU (with a note). */
+typedef enum SlimcDevice { SLIMC_DEVICE_CPU, SLIMC_DEVICE_CUDA, SLIMC_DEVICE_AUTO } SlimcDevice;
+
 typedef struct SlimcOptions {
     int threads;             /* worker threads when running (default 1) */
     const char *passes;      /* pipeline; NULL: the model's compress block + defaults */
@@ -78,6 +83,8 @@ typedef struct SlimcOptions {
     const char *cc;          /* C compiler (default $SLIMC_CC, $CC, then cc) */
     const char *cache_dir;   /* compile cache (default $SLIMC_CACHE_DIR or the XDG cache) */
     bool no_cache;
+    SlimcDevice device; /* default SLIMC_DEVICE_CPU */
+    bool cuda_emulate;  /* CUDA code runs on the CPU emulation (also $SLIMC_CUDA_EMULATE=1) */
 } SlimcOptions;
 
 /* Milliseconds spent in each stage by the calls on this context. */
@@ -168,6 +175,9 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
  * does not wait for a compile to hear that an input has the wrong rank. */
 SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
                                      const SlimcTensor *inputs, int n_inputs);
+/* Where e runs: "cpu", or the CUDA device ("NVIDIA H100 ... (sm_90)", "emulated CUDA
+ * device (CPU)"). */
+const char *slimc_exec_device(const SlimcExec *e);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
@@ -191,8 +201,10 @@ SlimcStatus slimc_model_check_output(SlimcContext *ctx, const SlimcModel *m, con
 typedef struct SlimcCacheInfo {
     char dir[4096];
     int entries, temp_files;
+    int cuda_entries; /* of the entries, NVRTC's PTX / cubin */
     unsigned long long bytes, max_bytes;
     const char *compiler; /* which compiler the JIT uses */
+    const char *nvrtc;    /* "13.0 (/usr/local/cuda/lib64/libnvrtc.so.13)"; NULL: not found */
 } SlimcCacheInfo;
 /* cache_dir NULL: the default ($SLIMC_CACHE_DIR, $XDG_CACHE_HOME/slimc, ~/.cache/slimc). */
 SlimcStatus slimc_cache_info(SlimcContext *ctx, const char *cache_dir, SlimcCacheInfo *info);

@@ -68,7 +68,7 @@ grep -q "output0" out.txt && bad "ran although the outputs could not be written"
 expect_fail "unknown command" "unknown command" "$SLIMC" frobnicate
 expect_fail "unknown option" "unknown option '--frob'" "$SLIMC" run "$L/lenet.slim" --frob
 expect_fail "bad --threads" "--threads" "$SLIMC" run "$L/lenet.slim" --threads zero
-expect_fail "cuda target" "no CUDA backend" "$SLIMC" run "$L/lenet.slim" --target cuda
+expect_fail "cuda target" "no CUDA device found" env -u SLIMC_CUDA_EMULATE SLIMC_LIBCUDA=no-libcuda.so "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --target cuda
 expect_fail "unknown pass" "frobnicate" "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --passes fold,frobnicate
 expect_fail "missing onnx file" "model.onnx: error: cannot open" "$SLIMC" inspect model.onnx
 finish

@@ -1,0 +1,187 @@
+/* Where a model runs (SlimcOptions.device) and its CUDA path: choosing the device, marking
+ * the graph's nodes for it before the passes, and compiling the CUDA backend's file into a
+ * runtime/cuda.h exec (a GPU, or the CPU emulation with $SLIMC_CUDA_EMULATE=1).
+ *
+ * auto = cuda when a CUDA device is found (the emulation counts only when asked for), the
+ * CUDA backend is built in and claims every op of the model; else cpu, with a note saying
+ * why. The placement issue refines this (ops on either device). */
+#include "api/api_internal.h"
+
+#include "codegen/backend.h"
+#include "codegen/c/desc.h"
+#include "ir/limits.h"
+#include "runtime/cuda.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *device_word(SlimcDevice dev)
+{
+    return dev == SLIMC_DEVICE_CUDA ? "cuda" : dev == SLIMC_DEVICE_AUTO ? "auto" : "cpu";
+}
+
+/* The CUDA backend, when this build has one (codegen/backend.h's cg_backends). */
+static const CgBackend *cuda_backend(void)
+{
+    return cg_backend_find("cuda");
+}
+
+/* The first live op of g that b does not claim, or -1. */
+static int unclaimed_op(const Graph *g, const CgBackend *b)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && !b->claims(g->nodes[i].op))
+            return i;
+    return -1;
+}
+
+bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out)
+{
+    SlimcDevice want = o ? o->device : SLIMC_DEVICE_CPU;
+    *out = IR_DEVICE_CPU;
+    if (want == SLIMC_DEVICE_CPU)
+        return true;
+    const bool emulate = rt_cuda_emulated(o && o->cuda_emulate);
+    char why[700] = "";
+    const CgBackend *b = cuda_backend();
+    if (want == SLIMC_DEVICE_CUDA) {
+        if (!b) {
+            ir_diag_error(&ctx->diag, (SrcLoc){0},
+                          "--device cuda: this build of slimc has no CUDA backend");
+            return false;
+        }
+        *out = IR_DEVICE_CUDA;
+        return true;
+    }
+    /* auto */
+    int n;
+    if (!rt_cuda_device_available(emulate, why, sizeof why))
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--device auto: running on the CPU (no CUDA device: %s)", why);
+    else if (!b)
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--device auto: running on the CPU (this build has no CUDA backend)");
+    else if ((n = unclaimed_op(m->g, b)) >= 0)
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--device auto: running on the CPU (the CUDA backend has no kernel for '%s')",
+                     ir_ops[m->g->nodes[n].op].name);
+    else
+        *out = IR_DEVICE_CUDA;
+    return true;
+}
+
+void api_place_nodes(Graph *g, Device dev)
+{
+    ir_graph_place_all(g, dev);
+}
+
+const char *api_device_name(Device dev)
+{
+    return device_word(dev == IR_DEVICE_CUDA ? SLIMC_DEVICE_CUDA : SLIMC_DEVICE_CPU);
+}
+
+bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o)
+{
+    char why[700] = "";
+    if (rt_cuda_device_available(rt_cuda_emulated(o && o->cuda_emulate), why, sizeof why))
+        return true;
+    ir_diag_error(&ctx->diag, (SrcLoc){0},
+                  "no CUDA device found (%s); run on the CPU with --device cpu, or emulate the "
+                  "GPU with SLIMC_CUDA_EMULATE=1 (docs/cuda.md)",
+                  why);
+    return false;
+}
+
+/* ---- compiling for CUDA ---- */
+
+/* The CUDA backend's file for m (malloc'd, *len bytes), or NULL after errors. */
+static char *emit_cuda(SlimcContext *ctx, SlimcModel *m, const CgBackend *b, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    SLIMC_ASSERT(f);
+    double t0 = api_now_ms();
+    CgOptions co = {.prefix = NULL, .source_name = m->g->source, .shared_kernels = false};
+    bool ok = cg_emit(b, m->g, &co, f, &ctx->diag);
+    fclose(f);
+    ctx->t.codegen += api_now_ms() - t0;
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The memory limit for the symbols a run binds (as codegen/c/desc.c checks C code). */
+static bool check_memory(void *p, const int64_t *syms, Diag *d)
+{
+    const Graph *g = p;
+    char what[300];
+    snprintf(what, sizeof what,
+             "model '%.200s': memory for these inputs (weights + arena + outputs)",
+             g->name ? g->name : "?");
+    return ir_check_memory(ir_model_bytes(g, syms), g->max_memory, what, (SrcLoc){g->source, 0, 0},
+                           d);
+}
+
+/* What api_cuda_exec_new allocates beside the exec: the descriptor and the weights' table. */
+struct ApiCudaHold {
+    RtModelDesc *desc;
+    const void **data; /* [n_values] */
+    size_t *bytes;     /* [n_values] */
+};
+
+RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                              ApiCudaHold **hold)
+{
+    *hold = NULL;
+    const CgBackend *b = cuda_backend();
+    SLIMC_ASSERT(b); /* api_pick_device chose CUDA */
+    size_t len;
+    char *src = emit_cuda(ctx, m, b, &len);
+    if (!src)
+        return NULL;
+    const Graph *g = m->g;
+    ApiCudaHold *h = calloc(1, sizeof *h);
+    SLIMC_ASSERT(h);
+    h->desc = cg_model_desc(g, NULL);
+    h->data = calloc((size_t)g->n_values + 1, sizeof *h->data);
+    h->bytes = calloc((size_t)g->n_values + 1, sizeof *h->bytes);
+    SLIMC_ASSERT(h->data && h->bytes);
+    static const uint64_t empty[8];
+    for (int v = 0; v < g->n_values; v++) {
+        const Value *val = &g->values[v];
+        Dim ne;
+        if (val->kind != IR_VALUE_CONST)
+            continue;
+        h->data[v] = val->data ? val->data : (const void *)empty;
+        /* constants have static shapes (the verifier's rule) */
+        if (val->data && ir_shape_numel(&val->type.shape, &ne) && !ne.syms)
+            h->bytes[v] = ir_dtype_bytes(val->type.dtype, ne.c);
+    }
+    RtOptions ro;
+    api_rt_options(o, &ro, &ctx->t);
+    RtCudaConsts consts = {g->n_values, h->data, h->bytes};
+    RtCudaExec *e = rt_cuda_exec_new(src, len, NULL, h->desc, consts, NULL,
+                                     rt_cuda_emulated(o && o->cuda_emulate), &ro, &ctx->diag);
+    free(src);
+    if (!e) {
+        api_cuda_hold_free(h);
+        return NULL;
+    }
+    rt_cuda_exec_set_check(e, check_memory, (void *)(uintptr_t)g);
+    *hold = h;
+    return e;
+}
+
+void api_cuda_hold_free(ApiCudaHold *h)
+{
+    if (!h)
+        return;
+    free(h->desc);
+    free(h->data);
+    free(h->bytes);
+    free(h);
+}

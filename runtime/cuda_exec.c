@@ -1,0 +1,672 @@
+/* Running a CUDA backend module (see runtime/cuda.h): like runtime/exec.c, with the model's
+ * memory on a device. Two devices sit behind one small table of operations (CuDevOps):
+ *   the GPU       runtime/cuda_driver.c: device memory, copies on a stream, a CUDA graph
+ *                 per input shape; the host half compiled by rt_compile, the kernels by
+ *                 NVRTC
+ *   the emulation host memory, memcpy, the whole file compiled by rt_compile as C with
+ *                 runtime/cuda_emu.h in front; launches call the module's P_cuda_emu_launch
+ * A run: bind the inputs, compute the output shapes, lay out one device buffer (the arena
+ * of P_arena_bytes, then the inputs, the outputs and the error flag, each 256-byte
+ * aligned; grown only when a run needs more), copy the inputs in, run P_run, copy the
+ * outputs and the flag back. */
+#include "runtime/cuda.h"
+#include "runtime/cuda_driver.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char slimc_cuda_emu_header[];
+extern const size_t slimc_cuda_emu_header_len;
+
+typedef size_t (*ArenaBytesFn)(const int64_t *syms);
+typedef int (*CuRunFn)(const slimc_cuda_rt *rt, const void *const *consts,
+                       const void *const *inputs, void *const *outputs, const int64_t *syms,
+                       void *arena);
+typedef int (*EmuLaunchFn)(int kernel, const unsigned grid[3], const unsigned block[3],
+                           const slimc_kargs *a);
+
+#define CU_ALIGN 256 /* every buffer of the device block starts at a multiple of this */
+
+/* ---- the two devices ---- */
+
+typedef struct CuDevOps {
+    void *(*alloc)(void *dev, size_t bytes); /* NULL: error() says why */
+    void (*release)(void *dev, void *p);
+    int (*upload)(void *dev, void *dst, const void *src, size_t bytes);
+    int (*download)(void *dev, void *dst, const void *src, size_t bytes);
+    int (*sync)(void *dev);
+    /* runs seq(arg) (a GPU: as the graph for key); *seq_rc gets seq's return */
+    int (*run)(void *dev, const int64_t *key, int nkey, int (*seq)(void *), void *arg, int *seq_rc);
+    void (*forget)(void *dev); /* the device block moved: captured graphs are stale */
+    const char *(*error)(void *dev);
+    double (*last_ms)(void *dev);
+    void (*close)(void *dev);
+} CuDevOps;
+
+/* The GPU: runtime/cuda_driver.c as it is. */
+static void *gpu_alloc(void *dev, size_t bytes)
+{
+    return rt_cu_alloc(dev, bytes);
+}
+static void gpu_release(void *dev, void *p)
+{
+    rt_cu_free(dev, p);
+}
+static int gpu_upload(void *dev, void *dst, const void *src, size_t bytes)
+{
+    return rt_cu_upload(dev, dst, src, bytes);
+}
+static int gpu_download(void *dev, void *dst, const void *src, size_t bytes)
+{
+    return rt_cu_download(dev, dst, src, bytes);
+}
+static int gpu_sync(void *dev)
+{
+    return rt_cu_sync(dev);
+}
+static int gpu_run(void *dev, const int64_t *key, int nkey, int (*seq)(void *), void *arg,
+                   int *seq_rc)
+{
+    return rt_cu_run(dev, key, nkey, seq, arg, seq_rc);
+}
+static void gpu_forget(void *dev)
+{
+    rt_cu_forget_graphs(dev);
+}
+static const char *gpu_error(void *dev)
+{
+    return rt_cu_error(dev);
+}
+static double gpu_last_ms(void *dev)
+{
+    return rt_cu_last_ms(dev);
+}
+static void gpu_close(void *dev)
+{
+    rt_cu_close(dev);
+}
+static const CuDevOps gpu_ops = {gpu_alloc, gpu_release, gpu_upload, gpu_download, gpu_sync,
+                                 gpu_run,   gpu_forget,  gpu_error,  gpu_last_ms,  gpu_close};
+
+/* The emulation: host memory; launches go to the module's P_cuda_emu_launch. */
+typedef struct EmuDev {
+    EmuLaunchFn launch;
+    const char *const *kernels;
+    int n_kernels;
+    char err[512];
+} EmuDev;
+
+static void *emu_alloc(void *dev, size_t bytes)
+{
+    void *p = aligned_alloc(CU_ALIGN, (bytes + CU_ALIGN - 1) / CU_ALIGN * CU_ALIGN + CU_ALIGN);
+    if (!p)
+        snprintf(((EmuDev *)dev)->err, sizeof((EmuDev *)dev)->err,
+                 "out of memory (%.1f MiB for the emulated device)", (double)bytes / 1048576.0);
+    return p;
+}
+static void emu_release(void *dev, void *p)
+{
+    (void)dev;
+    free(p);
+}
+static int emu_copy(void *dev, void *dst, const void *src, size_t bytes)
+{
+    (void)dev;
+    if (bytes)
+        memmove(dst, src, bytes);
+    return 0;
+}
+static int emu_sync(void *dev)
+{
+    (void)dev;
+    return 0;
+}
+static int emu_run(void *dev, const int64_t *key, int nkey, int (*seq)(void *), void *arg,
+                   int *seq_rc)
+{
+    (void)dev, (void)key, (void)nkey;
+    *seq_rc = seq(arg);
+    return 0;
+}
+static void emu_forget(void *dev)
+{
+    (void)dev;
+}
+static const char *emu_error(void *dev)
+{
+    return ((EmuDev *)dev)->err;
+}
+static double emu_last_ms(void *dev)
+{
+    (void)dev;
+    return 0;
+}
+static void emu_close(void *dev)
+{
+    free(dev);
+}
+static const CuDevOps emu_ops = {emu_alloc, emu_release, emu_copy,  emu_copy,    emu_sync,
+                                 emu_run,   emu_forget,  emu_error, emu_last_ms, emu_close};
+
+static int emu_rt_launch(void *ctx, int kernel, const unsigned grid[3], const unsigned block[3],
+                         const slimc_kargs *a)
+{
+    EmuDev *d = ctx;
+    if (kernel < 0 || kernel >= d->n_kernels) {
+        snprintf(d->err, sizeof d->err, "kernel %d does not exist (the module has %d)", kernel,
+                 d->n_kernels);
+        return 1;
+    }
+    if (d->launch(kernel, grid, block, a) != 0) {
+        snprintf(d->err, sizeof d->err,
+                 "kernel '%.100s' (grid %u x %u x %u, block %u x %u x %u): a bad launch "
+                 "configuration or a deadlock in the CPU emulation",
+                 d->kernels[kernel], grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+        return 1;
+    }
+    return 0;
+}
+static int emu_rt_copy(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    return emu_copy(ctx, dst, src, bytes);
+}
+static int emu_rt_zero(void *ctx, void *dst, size_t bytes)
+{
+    (void)ctx;
+    memset(dst, 0, bytes);
+    return 0;
+}
+
+/* ---- finding a device ---- */
+
+bool rt_cuda_emulated(bool opt)
+{
+    const char *e = getenv("SLIMC_CUDA_EMULATE");
+    return opt || (e && *e && strcmp(e, "0") != 0);
+}
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static bool probe_found;
+static char probe_why[600];
+
+static void probe(void)
+{
+    RtCuDevice *d = rt_cu_open(0, probe_why, sizeof probe_why);
+    probe_found = d != NULL;
+    rt_cu_close(d);
+}
+
+bool rt_cuda_device_available(bool emulate, char *why, size_t cap)
+{
+    if (emulate)
+        return true;
+    pthread_once(&probe_once, probe);
+    if (!probe_found && why && cap)
+        snprintf(why, cap, "%s", probe_why);
+    return probe_found;
+}
+
+/* ---- the exec ---- */
+
+struct RtCudaExec {
+    const RtModelDesc *m;
+    void *owned;
+    RtExecCheck check;
+    void *check_ctx;
+    RtModule *host; /* the host half (emulated: the whole file) */
+    ArenaBytesFn arena_bytes;
+    CuRunFn run;
+    const CuDevOps *ops;
+    void *dev; /* RtCuDevice or EmuDev */
+    slimc_cuda_rt rt;
+    void *weights;        /* one device block holding every constant (GPU only) */
+    const void **dconsts; /* device pointer per value id */
+    void *buf;            /* arena, inputs, outputs, error flag */
+    size_t buf_cap;
+    char device_name[320];
+};
+
+static SrcLoc model_loc(const RtModelDesc *m)
+{
+    return (SrcLoc){m->source, 0, 0};
+}
+
+static size_t align_up(size_t n)
+{
+    return (n + CU_ALIGN - 1) / CU_ALIGN * CU_ALIGN;
+}
+
+/* Looks up P_name in e->host. */
+static void *entry(RtCudaExec *e, const char *prefix, const char *name)
+{
+    char sym[300];
+    snprintf(sym, sizeof sym, "%s_%s", prefix, name);
+    return rt_symbol(e->host, sym);
+}
+
+/* The emulation: the file as C after the emulation header. */
+static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char *prefix,
+                          const RtOptions *o, Diag *d)
+{
+    static const char define[] = "#define SLIMC_CUDA_EMULATE 1\n";
+    size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len;
+    char *full = malloc(n + 1);
+    if (!full) {
+        ir_diag_error(d, (SrcLoc){0}, "out of memory");
+        return false;
+    }
+    memcpy(full, define, sizeof define - 1);
+    memcpy(full + sizeof define - 1, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
+    full[sizeof define - 1 + slimc_cuda_emu_header_len] = '\n';
+    memcpy(full + n - len, src, len);
+    full[n] = 0;
+    RtOptions ro = *o;
+    ro.shared_kernels = false;
+    e->host = rt_compile(full, n, &ro, d);
+    free(full);
+    if (!e->host)
+        return false;
+    EmuDev *dev = calloc(1, sizeof *dev);
+    if (!dev) {
+        ir_diag_error(d, (SrcLoc){0}, "out of memory");
+        return false;
+    }
+    e->dev = dev;
+    e->ops = &emu_ops;
+    *(void **)&dev->launch = entry(e, prefix, "cuda_emu_launch");
+    dev->kernels = entry(e, prefix, "cuda_kernels");
+    if (!dev->launch || !dev->kernels) {
+        ir_diag_error(d, (SrcLoc){0},
+                      "compiled CUDA code has no entry point '%s_cuda_emu_launch' / "
+                      "'%s_cuda_kernels'",
+                      prefix, prefix);
+        return false;
+    }
+    while (dev->kernels[dev->n_kernels])
+        dev->n_kernels++;
+    e->rt = (slimc_cuda_rt){dev, emu_rt_launch, emu_rt_copy, emu_rt_zero, NULL};
+    snprintf(e->device_name, sizeof e->device_name, "emulated CUDA device (CPU)");
+    return true;
+}
+
+/* Which image NVRTC makes for a GPU of compute capability arch: cubin for sm_arch when
+ * NVRTC knows it, else PTX for the newest compute_XX not above it (the driver JIT-compiles
+ * that). 0 when NVRTC knows nothing as old as the GPU. */
+static int pick_arch(int arch, RtCuImageKind *kind)
+{
+    int archs[64];
+    int n = rt_nvrtc_archs(archs, 64), best = 0;
+    *kind = RT_CU_PTX;
+    for (int i = 0; i < n; i++) {
+        if (archs[i] == arch)
+            *kind = RT_CU_CUBIN;
+        if (archs[i] <= arch && archs[i] > best)
+            best = archs[i];
+    }
+    return best;
+}
+
+/* A GPU: the host half by rt_compile, the kernels by NVRTC, loaded into the device. */
+static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *prefix,
+                     const RtOptions *o, Diag *d)
+{
+    char why[600];
+    RtCuDevice *dev = rt_cu_open(0, why, sizeof why);
+    if (!dev) {
+        ir_diag_error(d, (SrcLoc){0}, "no CUDA device found (%s)", why);
+        return false;
+    }
+    e->dev = dev;
+    e->ops = &gpu_ops;
+    int arch = rt_cu_arch(dev);
+    snprintf(e->device_name, sizeof e->device_name, "%s (sm_%d)", rt_cu_name(dev), arch);
+    if (!rt_nvrtc_available(why, sizeof why)) {
+        ir_diag_error(d, (SrcLoc){0},
+                      "NVRTC (the CUDA runtime compiler) not found: %s (install the CUDA toolkit, "
+                      "or `pip install nvidia-cuda-nvrtc`, or set SLIMC_NVRTC to libnvrtc.so)",
+                      why);
+        return false;
+    }
+    RtOptions ro = *o;
+    ro.shared_kernels = false;
+    e->host = rt_compile(src, len, &ro, d);
+    if (!e->host)
+        return false;
+    const char *const *kernels = entry(e, prefix, "cuda_kernels");
+    if (!kernels) {
+        ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
+                      prefix);
+        return false;
+    }
+    RtCuImageKind kind;
+    int target = pick_arch(arch, &kind);
+    if (!target) {
+        ir_diag_error(d, (SrcLoc){0}, "%s: NVRTC %s compiles for no GPU as old as sm_%d",
+                      e->device_name, rt_nvrtc_version(), arch);
+        return false;
+    }
+    RtCuImage img;
+    if (!rt_nvrtc_compile(src, len, target, kind, 0, o, &img, d))
+        return false;
+    bool ok = rt_cu_load(dev, img.data, kernels) == 0;
+    rt_cu_image_free(&img);
+    if (!ok)
+        ir_diag_error(d, (SrcLoc){0}, "%s: cannot load the compiled kernels: %s", e->device_name,
+                      rt_cu_error(dev));
+    e->rt = rt_cu_rt(dev, NULL);
+    return ok;
+}
+
+/* The weights: as they are for the emulation; on a GPU, one block uploaded once. */
+static bool place_weights(RtCudaExec *e, RtCudaConsts c, Diag *d)
+{
+    e->dconsts = calloc((size_t)c.n + 1, sizeof *e->dconsts);
+    if (!e->dconsts) {
+        ir_diag_error(d, (SrcLoc){0}, "out of memory");
+        return false;
+    }
+    if (e->ops == &emu_ops) {
+        for (int v = 0; v < c.n; v++)
+            e->dconsts[v] = c.data[v];
+        return true;
+    }
+    size_t total = 0;
+    for (int v = 0; v < c.n; v++)
+        if (c.data[v] && __builtin_add_overflow(total, align_up(c.bytes[v]), &total)) {
+            ir_diag_error(d, (SrcLoc){0}, "the weights' size overflows");
+            return false;
+        }
+    if (total) {
+        e->weights = e->ops->alloc(e->dev, total);
+        if (!e->weights) {
+            ir_diag_error(d, (SrcLoc){0}, "%s: the weights (%.1f MiB): %s", e->device_name,
+                          (double)total / 1048576.0, e->ops->error(e->dev));
+            return false;
+        }
+    }
+    size_t at = 0;
+    for (int v = 0; v < c.n; v++) {
+        if (!c.data[v])
+            continue;
+        e->dconsts[v] = (char *)e->weights + at;
+        if (e->ops->upload(e->dev, (char *)e->weights + at, c.data[v], c.bytes[v]) != 0) {
+            ir_diag_error(d, (SrcLoc){0}, "%s: uploading the weights: %s", e->device_name,
+                          e->ops->error(e->dev));
+            return false;
+        }
+        at += align_up(c.bytes[v]);
+    }
+    if (e->ops->sync(e->dev) != 0) {
+        ir_diag_error(d, (SrcLoc){0}, "%s: uploading the weights: %s", e->device_name,
+                      e->ops->error(e->dev));
+        return false;
+    }
+    return true;
+}
+
+RtCudaExec *rt_cuda_exec_new(const char *src, size_t len, const char *prefix,
+                             const RtModelDesc *desc, RtCudaConsts consts, void *owned,
+                             bool emulate, const RtOptions *o, Diag *d)
+{
+    const char *p = prefix ? prefix : "slimc_model";
+    RtCudaExec *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(owned);
+        ir_diag_error(d, (SrcLoc){0}, "out of memory");
+        return NULL;
+    }
+    e->m = desc;
+    e->owned = owned;
+    RtOptions dflt;
+    if (!o) {
+        rt_options_default(&dflt);
+        o = &dflt;
+    }
+    bool ok = emulate ? open_emulated(e, src, len, p, o, d) : open_gpu(e, src, len, p, o, d);
+    if (ok) {
+        *(void **)&e->run = entry(e, p, "run");
+        *(void **)&e->arena_bytes = entry(e, p, "arena_bytes");
+        if (!e->run || !e->arena_bytes) {
+            ir_diag_error(d, (SrcLoc){0},
+                          "compiled CUDA code has no entry point '%s_run' / '%s_arena_bytes'", p,
+                          p);
+            ok = false;
+        }
+    }
+    if (ok)
+        ok = place_weights(e, consts, d);
+    if (!ok) {
+        rt_cuda_exec_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void rt_cuda_exec_set_check(RtCudaExec *e, RtExecCheck check, void *ctx)
+{
+    e->check = check;
+    e->check_ctx = ctx;
+}
+
+void rt_cuda_exec_free(RtCudaExec *e)
+{
+    if (!e)
+        return;
+    if (e->dev) {
+        e->ops->release(e->dev, e->buf);
+        if (e->weights)
+            e->ops->release(e->dev, e->weights);
+        e->ops->close(e->dev);
+    }
+    rt_module_free(e->host);
+    free(e->dconsts);
+    free(e->owned);
+    free(e);
+}
+
+const char *rt_cuda_exec_device(const RtCudaExec *e)
+{
+    return e->device_name;
+}
+
+double rt_cuda_exec_last_ms(const RtCudaExec *e)
+{
+    return e->ops->last_ms(e->dev);
+}
+
+/* ---- a run ---- */
+
+/* What the launch sequence (captured as a graph on a GPU) needs. */
+typedef struct Seq {
+    RtCudaExec *e;
+    const void **din;
+    void **dout;
+    const int64_t *syms;
+    void *arena;
+} Seq;
+
+static int run_seq(void *arg)
+{
+    Seq *s = arg;
+    RtCudaExec *e = s->e;
+    if (e->rt.zero(e->rt.ctx, e->rt.err, sizeof(int)) != 0)
+        return 5;
+    return e->run(&e->rt, e->dconsts, s->din, s->dout, s->syms, s->arena);
+}
+
+/* The outputs' shapes and host buffers for syms; false with a diagnostic (nothing left
+ * allocated). */
+static bool make_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *outputs, Diag *d)
+{
+    for (int j = 0; j < m->n_outputs; j++) {
+        const RtIoDesc *t = &m->outputs[j];
+        RtTensor *o = &outputs[j];
+        memset(o, 0, sizeof *o);
+        o->dtype = t->dtype;
+        o->ndim = t->rank;
+        int64_t count = 1;
+        bool fits = true;
+        for (int k = 0; k < t->rank; k++)
+            fits = fits && rt_dim_eval(t->dims[k], syms, &o->shape[k]) &&
+                   !__builtin_mul_overflow(count, o->shape[k], &count);
+        if (!fits || !rt_dtype_bytes(t->dtype, count, &o->nbytes)) {
+            ir_diag_error(d, model_loc(m),
+                          "output '%s': element count overflows for these input shapes",
+                          t->name ? t->name : "?");
+        } else if ((o->data = malloc(o->nbytes ? o->nbytes : 1)) != NULL) {
+            continue;
+        } else {
+            ir_diag_error(d, model_loc(m), "out of memory running model '%s'",
+                          m->name ? m->name : "?");
+        }
+        for (int i = 0; i < j; i++) {
+            free(outputs[i].data);
+            outputs[i].data = NULL;
+        }
+        return false;
+    }
+    return true;
+}
+
+/* Lays out the device block for this run (growing it when too small): the arena, then
+ * each input and output, then the error flag. false with a diagnostic. */
+static bool layout(RtCudaExec *e, const int64_t *syms, const RtTensor *in, const RtTensor *out,
+                   const void **din, void **dout, void **arena, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    size_t need = e->arena_bytes(syms), at = 0;
+    bool ok = need <= (size_t)RT_MAX_TENSOR_BYTES;
+    size_t offs_in[64], *offs = m->n_inputs + m->n_outputs <= 64
+                                    ? offs_in
+                                    : calloc((size_t)(m->n_inputs + m->n_outputs), sizeof *offs);
+    if (!offs)
+        ok = false;
+    at = ok ? align_up(need) : 0;
+    for (int i = 0; ok && i < m->n_inputs + m->n_outputs; i++) {
+        size_t n = i < m->n_inputs ? in[i].nbytes : out[i - m->n_inputs].nbytes;
+        offs[i] = at;
+        ok = !__builtin_add_overflow(at, align_up(n), &at);
+    }
+    size_t err_at = at;
+    ok = ok && !__builtin_add_overflow(at, (size_t)CU_ALIGN, &at);
+    if (ok && at > e->buf_cap) {
+        e->ops->forget(e->dev);
+        e->ops->release(e->dev, e->buf);
+        e->buf_cap = 0;
+        e->buf = e->ops->alloc(e->dev, at);
+        if (!e->buf) {
+            ir_diag_error(d, model_loc(m), "model '%s' on %s: %s", m->name ? m->name : "?",
+                          e->device_name, e->ops->error(e->dev));
+            if (offs != offs_in)
+                free(offs);
+            return false;
+        }
+        e->buf_cap = at;
+    }
+    if (!ok)
+        ir_diag_error(d, model_loc(m), "model '%s': the device memory for these inputs overflows",
+                      m->name ? m->name : "?");
+    for (int i = 0; ok && i < m->n_inputs + m->n_outputs; i++) {
+        void *p = (char *)e->buf + offs[i];
+        if (i < m->n_inputs)
+            din[i] = p;
+        else
+            dout[i - m->n_inputs] = p;
+    }
+    if (ok) {
+        *arena = e->buf;
+        e->rt.err = (int *)(void *)((char *)e->buf + err_at);
+    }
+    if (offs != offs_in)
+        free(offs);
+    return ok;
+}
+
+static const char *rc_message(int rc)
+{
+    return rc == 1   ? "a symbol value is not positive"
+           : rc == 2 ? "a reshape does not fit these symbol values"
+           : rc == 3 ? "an index is out of range (an embedding, gather or scatter index)"
+           : rc == 4 ? "a size overflows for these symbol values"
+           : rc == 5 ? "a kernel launch failed"
+                     : "error in the compiled code";
+}
+
+/* Copies in, runs, copies out. The return code of P_run (3 when the kernels raised the
+ * error flag), or -1 after a device error reported to d. */
+static int device_run(RtCudaExec *e, const RtTensor *in, RtTensor *out, const void **din,
+                      void **dout, const int64_t *syms, void *arena, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    const CuDevOps *ops = e->ops;
+    int dev_rc = 0, rc = 0, flag = 0;
+    for (int i = 0; !dev_rc && i < m->n_inputs; i++)
+        dev_rc = ops->upload(e->dev, (void *)(uintptr_t)din[i], in[i].data, in[i].nbytes);
+    /* the key of the graph: the symbols and where the block is */
+    int64_t key[RT_MAX_SYMS + 2];
+    int nkey = 0;
+    for (int s = 0; s < m->n_syms && s < RT_MAX_SYMS; s++)
+        key[nkey++] = syms[s];
+    key[nkey++] = (int64_t)(uintptr_t)e->buf;
+    key[nkey++] = (int64_t)e->buf_cap;
+    Seq seq = {e, din, dout, syms, arena};
+    if (!dev_rc)
+        dev_rc = ops->run(e->dev, key, nkey, run_seq, &seq, &rc);
+    for (int j = 0; !dev_rc && !rc && j < m->n_outputs; j++)
+        dev_rc = ops->download(e->dev, out[j].data, dout[j], out[j].nbytes);
+    if (!dev_rc && !rc)
+        dev_rc = ops->download(e->dev, &flag, e->rt.err, sizeof flag);
+    if (!dev_rc)
+        dev_rc = ops->sync(e->dev);
+    if (dev_rc) {
+        ir_diag_error(d, model_loc(m), "model '%s' failed on %s: %s", m->name ? m->name : "?",
+                      e->device_name, ops->error(e->dev));
+        return -1;
+    }
+    return rc ? rc : flag ? 3 : 0;
+}
+
+bool rt_cuda_exec_run(RtCudaExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs,
+                      int n_outputs, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    if (n_inputs != m->n_inputs || n_outputs != m->n_outputs) {
+        ir_diag_error(d, model_loc(m),
+                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                      m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
+        return false;
+    }
+    int64_t syms[RT_MAX_SYMS];
+    if (!rt_bind_inputs(m, inputs, syms, d))
+        return false;
+    if (e->check && !e->check(e->check_ctx, syms, d))
+        return false;
+    if (!make_outputs(m, syms, outputs, d))
+        return false;
+    const void **din = calloc((size_t)n_inputs + 1, sizeof *din);
+    void **dout = calloc((size_t)n_outputs + 1, sizeof *dout);
+    void *arena = NULL;
+    bool ok = din && dout;
+    if (!ok)
+        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
+    ok = ok && layout(e, syms, inputs, outputs, din, dout, &arena, d);
+    if (ok) {
+        int rc = device_run(e, inputs, outputs, din, dout, syms, arena, d);
+        if (rc > 0) {
+            const char *why = e->ops->error(e->dev);
+            ir_diag_error(d, model_loc(m), "model '%s' failed: %s%s%s", m->name ? m->name : "?",
+                          rc_message(rc), rc == 5 && why[0] ? ": " : "", rc == 5 ? why : "");
+        }
+        ok = rc == 0;
+    }
+    if (!ok)
+        for (int j = 0; j < n_outputs; j++) {
+            free(outputs[j].data);
+            outputs[j].data = NULL;
+        }
+    free(din);
+    free(dout);
+    return ok;
+}

@@ -1,0 +1,406 @@
+/* The CUDA runtime without the CUDA backend: a hand-written file that follows
+ * runtime/slimc_cuda_abi.h (two kernels: y = x * w0 + w1 into the arena, then a check that
+ * raises the error flag, then a copy to the output) run through the emulated device
+ * against a plain C loop; NVRTC compiling it to PTX for compute_75/80/90, ptxas on the PTX
+ * where ptxas is installed, the compile cache, a failed compile keeping its source; and the
+ * errors of a machine without a CUDA driver. On a machine with a GPU (SLIMC_TEST_GPU=1) the
+ * same file also runs on the GPU.
+ *
+ * NVRTC must be present (CI installs it: scripts/install-deps.sh); SLIMC_TEST_NO_NVRTC=1
+ * turns its tests into skips on a machine without it. */
+#include "runtime/cuda.h"
+
+#include "support_fs.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The model: x f32[N] -> y f32[N], one weight w = {w0, w1} (value id 1). */
+static const char model_body[] =
+    "#if SLIMC_CU_DEVICE\n"
+    "#ifdef __CUDACC_RTC__\n"
+    "#define SLIMC_KERNEL extern \"C\" __global__ void\n"
+    "#endif\n"
+    "/* y = x * w[0] + w[1] over N elements, one thread each */\n"
+    "SLIMC_KERNEL node_axpb(const slimc_kargs a)\n"
+    "{\n"
+    "    const float *x = (const float *)a.in[0];\n"
+    "    const float *w = (const float *)a.in[1];\n"
+    "    float *y = (float *)a.out;\n"
+    "    const int64_t n = a.syms[0];\n"
+    "    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "    if (i < n)\n"
+    "        y[i] = x[i] * w[0] + w[1];\n"
+    "}\n"
+    "/* the error flag: an x below -1000 is 'out of range' */\n"
+    "SLIMC_KERNEL node_check(const slimc_kargs a)\n"
+    "{\n"
+    "    const float *x = (const float *)a.in[0];\n"
+    "    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;\n"
+    "    if (i < a.syms[0] && x[i] < -1000.0f)\n"
+    "        *a.err = 1;\n"
+    "}\n"
+    "#endif\n"
+    "#if SLIMC_CU_HOST\n"
+    "const char *const P_cuda_kernels[] = {\"node_axpb\", \"node_check\", NULL};\n"
+    "size_t P_arena_bytes(const int64_t *syms) { return (size_t)syms[0] * 4; }\n"
+    "int P_run(const slimc_cuda_rt *rt, const void *const *consts, const void *const *inputs,\n"
+    "          void *const *outputs, const int64_t *syms, void *arena)\n"
+    "{\n"
+    "    if (syms[0] < 1)\n"
+    "        return 1;\n"
+    "    slimc_kargs a;\n"
+    "    memset(&a, 0, sizeof a);\n"
+    "    a.in[0] = inputs[0];\n"
+    "    a.in[1] = consts[1];\n"
+    "    a.out = arena;\n"
+    "    a.err = rt->err;\n"
+    "    a.syms[0] = syms[0];\n"
+    "    const unsigned grid[3] = {(unsigned)((syms[0] + 127) / 128), 1, 1};\n"
+    "    const unsigned block[3] = {128, 1, 1};\n"
+    "    if (rt->launch(rt->ctx, 0, grid, block, &a) || rt->launch(rt->ctx, 1, grid, block, &a))\n"
+    "        return 5;\n"
+    "    return rt->copy(rt->ctx, outputs[0], arena, (size_t)syms[0] * 4) ? 5 : 0;\n"
+    "}\n"
+    "#ifdef SLIMC_CUDA_EMULATE\n"
+    "int P_cuda_emu_launch(int k, const unsigned grid[3], const unsigned block[3],\n"
+    "                      const slimc_kargs *a)\n"
+    "{\n"
+    "    static void (*const fns[])(slimc_kargs) = {node_axpb, node_check};\n"
+    "    return slimc_emu_launch(fns[k], grid, block, a);\n"
+    "}\n"
+    "#endif\n"
+    "#endif\n";
+
+/* The ABI header verbatim, a marker, then body with P_ replaced by prefix_ (malloc'd). */
+static char *model_source(const char *body, const char *marker)
+{
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/runtime/slimc_cuda_abi.h", root ? root : ".");
+    size_t abi_len;
+    unsigned char *abi = fs_slurp(path, &abi_len);
+    size_t cap = abi_len + strlen(body) * 2 + 256;
+    char *src = malloc(cap);
+    size_t n = (size_t)snprintf(src, cap, "%.*s\n/* %s %ld */\n", (int)abi_len, (char *)abi, marker,
+                                (long)getpid());
+    for (const char *p = body; *p; p++) {
+        if (!strncmp(p, "P_", 2) && (p == body || p[-1] == ' ' || p[-1] == '*' || p[-1] == '(')) {
+            n += (size_t)snprintf(src + n, cap - n, "slimc_model_");
+            p++;
+        } else {
+            src[n++] = *p;
+        }
+    }
+    src[n] = 0;
+    free(abi);
+    return src;
+}
+
+static const char *sym_names[] = {"N", NULL};
+static const RtIoDesc ios[2] = {
+    {"x", "x", "f32[N]", RT_DT_F32, 1, {{1, 1u}}, "model.slim", 1, 1},
+    {"y", "y", "f32[N]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0},
+};
+static const RtModelDesc desc = {"axpb",    "model.slim", 1,       1, 1,
+                                 sym_names, &ios[0],      &ios[1], 0, {{0, 0}}};
+static const float weights[2] = {2.5f, -1.0f};
+static const void *const const_data[2] = {NULL, weights};
+static const size_t const_bytes[2] = {0, sizeof weights};
+
+static RtCudaExec *make_exec(const char *src, bool emulate, const char *cache, Diag *d)
+{
+    RtOptions o;
+    rt_options_default(&o);
+    o.cache_dir = cache;
+    RtCudaConsts c = {2, const_data, const_bytes};
+    return rt_cuda_exec_new(src, strlen(src), NULL, &desc, c, NULL, emulate, &o, d);
+}
+
+/* Runs e on n values of x (x[i] = i/7 - 3, x[bad] = -5000 when bad >= 0) and checks y
+ * against the loop; returns whether the run succeeded. */
+static bool run_and_check(RtCudaExec *e, int n, int bad, Diag *d)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    for (int i = 0; i < n; i++)
+        x[i] = (float)i / 7.0f - 3.0f;
+    if (bad >= 0)
+        x[bad] = -5000.0f;
+    RtTensor in = {RT_DT_F32, 1, {n}, x, (size_t)n * sizeof *x}, out;
+    bool ok = rt_cuda_exec_run(e, &in, 1, &out, 1, d);
+    if (ok) {
+        ck_assert_int_eq(out.ndim, 1);
+        ck_assert_int_eq(out.shape[0], n);
+        const float *y = out.data;
+        for (int i = 0; i < n; i++) {
+            float want = x[i] * weights[0] + weights[1];
+            ck_assert_msg(y[i] == want, "y[%d] = %g, want %g", i, (double)y[i], (double)want);
+        }
+        free(out.data);
+    }
+    free(x);
+    return ok;
+}
+
+START_TEST(test_emulated_run)
+{
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "emulated");
+    char *cache = fs_make_tmp();
+    RtCudaExec *e = make_exec(src, true, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_str_eq(rt_cuda_exec_device(e), "emulated CUDA device (CPU)");
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(run_and_check(e, 3, -1, &d), "%s", ir_diag_text(&d));      /* smaller */
+    ck_assert_msg(run_and_check(e, 100000, -1, &d), "%s", ir_diag_text(&d)); /* the block grows */
+    /* the error flag: P_run's code 3 */
+    ck_assert(!run_and_check(e, 300, 17, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "model 'axpb' failed: an index is out of range"), "%s",
+                  ir_diag_text(&d));
+    ir_diag_clear(&d);
+    /* and the next run is clean again (the flag is zeroed per run) */
+    ck_assert_msg(run_and_check(e, 300, -1, &d), "%s", ir_diag_text(&d));
+    /* inputs are checked as exec.c checks them */
+    int32_t xi[4] = {0};
+    RtTensor in = {RT_DT_I32, 1, {4}, xi, sizeof xi}, out;
+    ck_assert(!rt_cuda_exec_run(e, &in, 1, &out, 1, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "input 'x': expected f32[N]"), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    free(src);
+    fs_rm_tree(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A launch the emulation refuses (a block of 2048 threads) is status 5 with the reason. */
+START_TEST(test_emulated_bad_launch)
+{
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    char *p = strstr(body, "block[3] = {128, 1, 1}");
+    ck_assert(p);
+    memcpy(p, "block[3] = {999, 9, 1}", strlen("block[3] = {999, 9, 1}"));
+    char *src = model_source(body, "bad-launch");
+    char *cache = fs_make_tmp();
+    RtCudaExec *e = make_exec(src, true, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 10, -1, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "failed: a kernel launch failed: kernel 'node_axpb'") &&
+                      strstr(msg, "block 999 x 9 x 1"),
+                  "%s", msg);
+    rt_cuda_exec_free(e);
+    free(src);
+    free(body);
+    fs_rm_tree(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* No driver: a clear error from the probe and from rt_cuda_exec_new, nothing compiled. */
+START_TEST(test_no_driver)
+{
+    setenv("SLIMC_LIBCUDA", "libcuda-that-is-not-there.so.1", 1); /* this test's process only */
+    Diag d;
+    ir_diag_init(&d);
+    char why[600] = "";
+    ck_assert(!rt_cuda_device_available(false, why, sizeof why));
+    ck_assert_msg(strstr(why, "no CUDA driver (") && strstr(why, "libcuda-that-is-not-there"), "%s",
+                  why);
+    ck_assert(rt_cuda_device_available(true, NULL, 0)); /* emulated: always */
+    char *src = model_source(model_body, "no-driver");
+    ck_assert(!make_exec(src, false, NULL, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "no CUDA device found (no CUDA driver"), "%s",
+                  ir_diag_text(&d));
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+static bool nvrtc_or_skip(void)
+{
+    char why[2048];
+    if (rt_nvrtc_available(why, sizeof why))
+        return true;
+    const char *skip = getenv("SLIMC_TEST_NO_NVRTC");
+    ck_assert_msg(skip && !strcmp(skip, "1"),
+                  "NVRTC not found (%s): install it (scripts/install-deps.sh) or set "
+                  "SLIMC_TEST_NO_NVRTC=1",
+                  why);
+    fprintf(stderr, "note: NVRTC not found: its tests are skipped (%s)\n", why);
+    return false;
+}
+
+/* PTX for compute_75, 80 and 90 (each kernel in it), ptxas accepts it; a second compile is
+ * a cache hit (no compile time) and `cache info` counts the entries. */
+START_TEST(test_nvrtc_ptx)
+{
+    if (!nvrtc_or_skip())
+        return;
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "ptx");
+    char *cache = strdup(fs_make_tmp());
+    static const int archs[] = {75, 80, 90};
+    for (int i = 0; i < 3; i++) {
+        RtOptions o;
+        rt_options_default(&o);
+        o.cache_dir = cache;
+        double ms = 0;
+        o.compile_ms = &ms;
+        RtCuImage img;
+        ck_assert_msg(rt_nvrtc_compile(src, strlen(src), archs[i], RT_CU_PTX, 0, &o, &img, &d),
+                      "%s", ir_diag_text(&d));
+        ck_assert(ms > 0);
+        char target[32];
+        snprintf(target, sizeof target, ".target sm_%d", archs[i]);
+        ck_assert_msg(strstr((char *)img.data, target), "no '%s' in the PTX", target);
+        ck_assert(strstr((char *)img.data, ".entry node_axpb"));
+        ck_assert(strstr((char *)img.data, ".entry node_check"));
+        ck_assert_int_eq(strlen((char *)img.data), img.len);
+        int pt = rt_ptxas_check(&img, archs[i], &d);
+        ck_assert_msg(pt != 0, "%s", ir_diag_text(&d));
+        if (pt < 0 && i == 0)
+            fprintf(stderr, "note: no ptxas: the PTX is not assembled\n");
+        /* the second time: from the cache, the same bytes */
+        RtCuImage again;
+        ms = 0;
+        ck_assert(rt_nvrtc_compile(src, strlen(src), archs[i], RT_CU_PTX, 0, &o, &again, &d));
+        ck_assert(ms == 0);
+        ck_assert_int_eq(again.len, img.len);
+        ck_assert(!memcmp(again.data, img.data, img.len));
+        rt_cu_image_free(&again);
+        rt_cu_image_free(&img);
+    }
+    RtOptions o;
+    rt_options_default(&o);
+    o.cache_dir = cache;
+    RtCacheInfo info;
+    ck_assert(rt_cache_info(&o, &info, &d));
+    ck_assert_int_eq(info.cuda_entries, 3);
+    ck_assert_int_eq(info.entries, 3);
+    free(info.dir);
+    /* cubin for one sm, and -fmad=false is another entry */
+    RtCuImage cubin;
+    ck_assert_msg(
+        rt_nvrtc_compile(src, strlen(src), 80, RT_CU_CUBIN, RT_NVRTC_NO_FMAD, &o, &cubin, &d), "%s",
+        ir_diag_text(&d));
+    ck_assert(cubin.len > 4 && !memcmp(cubin.data, "\177ELF", 4));
+    rt_cu_image_free(&cubin);
+    ck_assert(rt_cache_info(&o, &info, &d));
+    ck_assert_int_eq(info.cuda_entries, 4);
+    free(info.dir);
+    int removed = 0;
+    ck_assert(rt_cache_clear(&o, &removed, &d));
+    ck_assert_int_eq(removed, 8);
+    free(src);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A kernel NVRTC refuses: the error is a slimc bug with NVRTC's log, and the source is kept
+ * at the path the message names. */
+START_TEST(test_nvrtc_failure_keeps_source)
+{
+    if (!nvrtc_or_skip())
+        return;
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    char *p = strstr(body, "y[i] = x[i] * w[0] + w[1];");
+    ck_assert(p);
+    memcpy(p, "y[i] = x[i] * w[0] + zzz ;", strlen("y[i] = x[i] * w[0] + zzz ;"));
+    char *src = model_source(body, "failure");
+    char *cache = strdup(fs_make_tmp());
+    RtOptions o;
+    rt_options_default(&o);
+    o.cache_dir = cache;
+    RtCuImage img;
+    ck_assert(!rt_nvrtc_compile(src, strlen(src), 80, RT_CU_PTX, 0, &o, &img, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "failed to compile the generated CUDA code for compute_80") &&
+                      strstr(msg, "bug in slimc") && strstr(msg, "zzz"),
+                  "%s", msg);
+    const char *at = strstr(msg, "source kept at ");
+    ck_assert_msg(at, "%s", msg);
+    char kept[4096];
+    ck_assert(sscanf(at + strlen("source kept at "), "%4095s", kept) == 1);
+    char want_dir[4200];
+    snprintf(want_dir, sizeof want_dir, "%s/failed/", cache);
+    ck_assert_msg(!strncmp(kept, want_dir, strlen(want_dir)), "%s", kept);
+    size_t len;
+    unsigned char *text = fs_slurp(kept, &len);
+    ck_assert_int_eq(len, strlen(src));
+    ck_assert(!memcmp(text, src, len));
+    free(text);
+    /* `cache clear` removes it with the rest */
+    int removed = 0;
+    ck_assert(rt_cache_clear(&o, &removed, &d));
+    ck_assert(access(kept, F_OK) != 0);
+    free(src);
+    free(body);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* The same file on a real GPU, where there is one (SLIMC_TEST_GPU=1: scripts/gpu_check.sh). */
+START_TEST(test_gpu_run)
+{
+    const char *want = getenv("SLIMC_TEST_GPU");
+    char why[600];
+    if (!rt_cuda_device_available(false, why, sizeof why)) {
+        ck_assert_msg(!(want && !strcmp(want, "1")), "SLIMC_TEST_GPU=1 but %s", why);
+        return;
+    }
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "gpu");
+    char *cache = strdup(fs_make_tmp());
+    RtCudaExec *e = make_exec(src, false, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    fprintf(stderr, "note: running on %s\n", rt_cuda_exec_device(e));
+    for (int rep = 0; rep < 3; rep++) /* captured once, replayed */
+        ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(run_and_check(e, 100000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert(rt_cuda_exec_last_ms(e) > 0);
+    ck_assert(!run_and_check(e, 300, 17, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "an index is out of range"), "%s", ir_diag_text(&d));
+    ir_diag_clear(&d);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    free(src);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cuda_rt");
+    TCase *tc = tcase_create("cuda_rt");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_emulated_run);
+    tcase_add_test(tc, test_emulated_bad_launch);
+    tcase_add_test(tc, test_no_driver);
+    tcase_add_test(tc, test_nvrtc_ptx);
+    tcase_add_test(tc, test_nvrtc_failure_keeps_source);
+    tcase_add_test(tc, test_gpu_run);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
