@@ -60,5 +60,11 @@ struct RtCudaExec;
 struct RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                      ApiCudaHold **hold);
 void api_cuda_hold_free(ApiCudaHold *h);
+/* The CUDA backend's file for m (optimized for IR_DEVICE_CUDA) with o's precision, entry
+ * points named prefix_* (NULL: slimc_model): malloc'd, *len bytes; NULL after errors. */
+char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
+                    size_t *len);
+/* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
+bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 
 #endif

@@ -1,8 +1,10 @@
 /* slimc build / emit / inspect. */
 #include "tools/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct BuildArgs {
     CliCommon c;
@@ -104,14 +106,33 @@ int cmd_emit(int argc, char **argv)
     BuildArgs a;
     if (parse_args(argc, argv, &a, "emit"))
         return 1;
-    if (a.c.target && strcmp(a.c.target, "c") && strcmp(a.c.target, "cpu"))
-        return cli_error("emit --target %s: only c is available in this version", a.c.target);
+    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
+        return cli_error("emit --target auto: name the language, c or cuda");
+    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
-    if (m) {
-        SlimcStatus st =
-            a.out ? slimc_model_emit_dir(ctx, m, a.out) : slimc_model_emit_c(ctx, m, stdout);
+    if (m && cuda && a.out) {
+        /* DIR/NAME.cu: the CUDA backend's file (its weights are the caller's to bind) */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.cu", a.out, slimc_model_name(m));
+        FILE *f = NULL;
+        if (mkdir(a.out, 0777) != 0 && errno != EEXIST)
+            cli_error("cannot create the folder '%s': %s", a.out, strerror(errno));
+        else if (slimc_model_check_output(ctx, m, path) == SLIMC_OK && !(f = fopen(path, "w")))
+            cli_error("cannot write '%s': %s", path, strerror(errno));
+        if (f) {
+            SlimcStatus st = slimc_model_emit(ctx, m, &a.c.opt, f);
+            status = fclose(f) == 0 && st == SLIMC_OK ? 0 : 1;
+            if (status)
+                remove(path);
+            else
+                fprintf(stderr, "wrote %s\n", path);
+        }
+    } else if (m) {
+        SlimcStatus st = a.out  ? slimc_model_emit_dir(ctx, m, a.out)
+                         : cuda ? slimc_model_emit(ctx, m, &a.c.opt, stdout)
+                                : slimc_model_emit_c(ctx, m, stdout);
         status = st == SLIMC_OK ? 0 : 1;
         if (st == SLIMC_OK && a.out)
             fprintf(stderr, "wrote %s/%s.c\n", a.out, slimc_model_name(m));

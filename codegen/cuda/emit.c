@@ -268,8 +268,12 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         c,
         " * The device half (kernels) compiles with NVRTC, or as C for the CPU emulation; the\n"
         " * host half (%s_arena_bytes, %s_run, %s_cuda_kernels) is C that launches them.\n"
+        " * GEMMs and convolutions multiply in %s.\n"
         " * See slimc's runtime/slimc_cuda_abi.h, pasted below. */\n\n",
-        c->prefix, c->prefix, c->prefix);
+        c->prefix, c->prefix, c->prefix,
+        cu->precision == IR_F16    ? "fp16 on tensor cores (fp32 accumulation; --precision fp16)"
+        : cu->precision == IR_BF16 ? "bf16 on tensor cores (fp32 accumulation; --precision bf16)"
+                                   : "fp32");
     cg_puts(c, slimc_cuda_abi_text, slimc_cuda_abi_text_len);
     cg_printf(c, "\n#if SLIMC_CU_DEVICE\n#if defined(__CUDACC_RTC__) || defined(__CUDACC__)\n");
     cg_puts(c, slimc_cuda_prelude_text, slimc_cuda_prelude_text_len);
