@@ -64,6 +64,12 @@ void api_cuda_hold_free(ApiCudaHold *h);
  * points named prefix_* (NULL: slimc_model): malloc'd, *len bytes; NULL after errors. */
 char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
                     size_t *len);
+/* api/build_cuda.c: slimc_build_executable_for and slimc_build_library for a model
+ * optimized for CUDA (checked names, outputs and device: the callers'). */
+SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                      const char *triple, const char *out_path);
+SlimcStatus api_build_cuda_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                   const SlimcLibOptions *lo, const char *name, const char *dir);
 /* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
 bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 

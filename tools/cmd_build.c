@@ -79,10 +79,8 @@ int cmd_build(int argc, char **argv)
                                : "no output file given: slimc build MODEL -o FILE");
     if (!a.lib && (a.emit_source || a.weights_file || a.name))
         return cli_error("--name, --emit-source and --weights-file go with --lib");
-    if (a.c.opt.device == SLIMC_DEVICE_CUDA)
-        return cli_error("build --device cuda: not in this version yet (slimc run --device cuda "
-                         "runs a model on a GPU)");
-    a.c.opt.device = SLIMC_DEVICE_CPU; /* auto: built executables run on the CPU */
+    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
+        a.c.opt.device = SLIMC_DEVICE_CPU; /* a build names its device: auto is the CPU's */
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
