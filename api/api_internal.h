@@ -18,6 +18,7 @@ struct SlimcModel {
     Graph *g;
     bool optimized;
     Device device;              /* where the passes placed its nodes (api/device.c) */
+    SlimcPrecision precision;   /* the precision it was optimized with (CUDA code) */
     size_t weight_bytes_loaded; /* constants' bytes as loaded, before any pass */
     char **input_types, **output_types, **output_names;
 };
@@ -70,6 +71,11 @@ SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const Sl
                                       const char *triple, const char *out_path);
 SlimcStatus api_build_cuda_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const SlimcLibOptions *lo, const char *name, const char *dir);
+/* api/inspect_cuda.c: slimc inspect --device cuda (the kernels), and --memory's lines
+ * per device for a model optimized for CUDA. */
+SlimcStatus api_inspect_kernels(SlimcContext *ctx, SlimcModel *m, FILE *out);
+void api_inspect_memory_cuda(const SlimcModel *m, double weights, double arena, double io,
+                             FILE *out);
 /* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
 bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 

@@ -147,8 +147,10 @@ int cmd_inspect(int argc, char **argv)
     if (parse_args(argc, argv, &a, "inspect"))
         return 1;
     SlimcContext *ctx = slimc_context_new();
-    /* --ir shows the model as loaded unless --passes asks for a pipeline first. */
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL);
+    /* --ir shows the model as loaded unless --passes asks for a pipeline first; --device
+     * cuda shows it as optimized for CUDA, with its kernels. */
+    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda);
     int status = 1;
     if (m) {
         unsigned what = SLIMC_INSPECT_SUMMARY;
@@ -162,6 +164,8 @@ int cmd_inspect(int argc, char **argv)
             what |= SLIMC_INSPECT_FLOPS;
         if (a.quant)
             what |= SLIMC_INSPECT_QUANT;
+        if (cuda && !a.dot)
+            what |= SLIMC_INSPECT_KERNELS;
         status = slimc_model_inspect(ctx, m, what, stdout) == SLIMC_OK ? 0 : 1;
     }
     cli_flush(ctx);

@@ -5,6 +5,7 @@
  * the C entry calls body functions. */
 #include "codegen/cuda/cu.h"
 #include "codegen/cuda/op_table.h"
+#include "codegen/cuda/report.h"
 #include "codegen/c/entry.h"
 #include "ir/dtype_ops.h"
 
@@ -454,6 +455,8 @@ static bool cu_entry_end(CgCtx *c)
 static bool cu_end(CgCtx *c)
 {
     bool ok = c->ok;
+    if (ok)
+        cu_report_capture(cu_ctx(c)); /* slimc inspect (codegen/cuda/report.h) */
     ir_arena_free(c->arena);
     return ok;
 }

@@ -162,7 +162,13 @@ enum {
     SLIMC_INSPECT_MEMORY = 1 << 3,
     SLIMC_INSPECT_FLOPS = 1 << 4,
     SLIMC_INSPECT_QUANT = 1 << 5, /* per-layer int8 parameters, errors, bytes; float layers */
+    /* A model optimized for CUDA: each kernel and launch of a run, its grid (expressions
+     * over the symbols), block and static shared memory (from NVRTC's cubin for sm_80) */
+    SLIMC_INSPECT_KERNELS = 1 << 6,
 };
+/* Optimizes m with the defaults (the CPU) first when --memory or --quant need it and it
+ * was not optimized; a model optimized for CUDA (SlimcOptions.device) shows --memory per
+ * device, and SLIMC_INSPECT_KERNELS needs one. */
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out);
 
 /* Writes the model's C source (self-contained) to out. */
