@@ -104,6 +104,47 @@ expect_ok "cmake: build (slimc build --device cuda --lib)" cmake --build proj/bu
 grep -q "cuda_a_run_device" proj/build/slimc_cuda_a/cuda_a.h && ok "the CUDA flavour's header" || bad "slimc_add_model built the CPU flavour"
 expect_fail "cmake: the program without a GPU" "^cuda_lib_main: error: no CUDA device found" proj/build/prog
 
+# ---- running them, on a stand-in for the driver that runs the kernels on the CPU ----
+# (tests/cli/cuda_mock_driver.c: the model's CUDA file compiled for the emulation)
+EMU_H=$(dirname "$SLIMC")/runtime/slimc_cuda_emu.h
+if [ -f "$EMU_H" ]; then
+  "$SLIMC" emit "$M" --target cuda >m.cu
+  { echo '#define SLIMC_CUDA_EMULATE 1'; cat "$EMU_H" m.cu; } >mock_model.c
+  expect_ok "build the mock driver" cc -std=c11 -D_GNU_SOURCE -O1 -shared -fPIC -fvisibility=hidden \
+    -ffp-contract=off -I. "$SLIMC_SOURCE_DIR/tests/cli/cuda_mock_driver.c" -o libcuda_mock.so -lm -pthread
+  python3 -c '
+import numpy as np
+x = np.linspace(-2, 2, 24, dtype=np.float32).reshape(3, 8)
+y = np.cos(np.arange(24, dtype=np.float32)).reshape(3, 8)
+np.save("x3.npy", x); np.save("y3.npy", y)
+h = np.maximum(x * y + x, 0)
+np.save("want.npy", (1 / (1 + np.exp(-(h * np.float32(0.5) - y)))).astype(np.float32))'
+  export SLIMC_LIBCUDA=$PWD/libcuda_mock.so
+  expect_ok "the executable runs (sm_90: its cubin)" ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o90
+  "$NPYCMP" o90/output0.npy want.npy 1e-6 >cmp.txt 2>&1 && ok "its output matches numpy" || { bad "output differs"; cat cmp.txt; }
+  grep -q "mock: loaded cubin" err.txt && grep -q "mock: captured a graph" err.txt && ok "the cubin, a CUDA graph" || { bad "image or graph"; cat err.txt; }
+  MOCK_CC=86 ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o86 --bench 3 >out.txt 2>err.txt
+  grep -q "mock: loaded PTX compute_80" err.txt && ok "sm_86: the newest PTX not newer (compute_80)" || { bad "sm_86: image"; cat err.txt; }
+  [ "$(grep -c "captured a graph" err.txt)" -eq 1 ] && ok "--bench 3: one graph captured, replayed" || { bad "graph replay"; cat err.txt; }
+  cmp -s o86/output0.npy o90/output0.npy && ok "same output from PTX" || bad "PTX output differs"
+  SLIMC_CUDA_GRAPHS=0 MOCK_CC=75 ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o75 >out.txt 2>err.txt
+  cmp -s o75/output0.npy o90/output0.npy && ! grep -q "captured" err.txt && ok "sm_75, launches without a graph" || { bad "sm_75 without graphs"; cat err.txt; }
+  expect_fail "a GPU older than sm_75" "error: Mock GPU \(sm_70\) is older than every GPU the model was built for" \
+    env MOCK_CC=70 ./ew.bin --input x=x3.npy --input y=y3.npy
+  MOCK_DEVICE_IS_HOST=1 ./prog >out.txt 2>err.txt && ok "the library runs" || { bad "the library failed"; cat err.txt; }
+  python3 -c '
+import numpy as np, sys
+i = np.arange(16, dtype=np.float32)
+x, y = i / 8 - 1, (i % 5) / 4
+h = np.maximum(x * y + x, 0)
+want = 1 / (1 + np.exp(-(h * 0.5 - y)))
+got = np.array([float(l) for l in open("out.txt") if not l.startswith("run_device")])
+sys.exit(0 if got.shape == want.shape and np.abs(got - want).max() < 1e-5 else 1)' \
+    && ok "library output (host pointers) matches numpy" || { bad "library output"; cat out.txt; }
+  grep -q "run_device: the same" out.txt && ok "run_device gives the same" || bad "run_device"
+  export SLIMC_LIBCUDA=libcuda-hidden-by-the-test.so.1
+fi
+
 # errors
 expect_fail "--lib --weights-file with cuda" "--weights-file with --device cuda: not in this version" \
   "$SLIMC" build "$M" --device cuda --lib --weights-file -o lib2
