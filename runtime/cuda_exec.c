@@ -388,8 +388,8 @@ static bool place_weights(RtCudaExec *e, RtCudaConsts c, Diag *d)
     }
     size_t at = 0;
     for (int v = 0; v < c.n; v++) {
-        if (!c.data[v])
-            continue;
+        if (!c.data[v] || !c.bytes[v])
+            continue; /* an empty constant: no bytes to point at (NULL) */
         e->dconsts[v] = (char *)e->weights + at;
         if (e->ops->upload(e->dev, (char *)e->weights + at, c.data[v], c.bytes[v]) != 0) {
             ir_diag_error(d, (SrcLoc){0}, "%s: uploading the weights: %s", e->device_name,

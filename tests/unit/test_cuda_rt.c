@@ -3,7 +3,8 @@
  * raises the error flag, then a copy to the output) run through the emulated device
  * against a plain C loop; NVRTC compiling it to PTX for compute_75/80/90, ptxas on the PTX
  * where ptxas is installed, the compile cache, a failed compile keeping its source; and the
- * errors of a machine without a CUDA driver. On a machine with a GPU (SLIMC_TEST_GPU=1) the
+ * errors of a machine without a CUDA driver; runtime/cuda_driver.c pasted into one file as
+ * AOT executables will have it. On a machine with a GPU (SLIMC_TEST_GPU=1) the
  * same file also runs on the GPU.
  *
  * NVRTC must be present (CI installs it: scripts/install-deps.sh); SLIMC_TEST_NO_NVRTC=1
@@ -354,6 +355,67 @@ START_TEST(test_nvrtc_failure_keeps_source)
 }
 END_TEST
 
+/* runtime/cuda_driver.{h,c} pasted after the ABI into one file, as `slimc build` will paste
+ * them (static, no project includes), compile and work: ASCII only, and a probe through
+ * the pasted copy gives the no-driver message. */
+START_TEST(test_driver_pastes)
+{
+    setenv("SLIMC_LIBCUDA", "libcuda-that-is-not-there.so.1", 1);
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    static const char *const parts[] = {"runtime/slimc_cuda_abi.h", "runtime/cuda_driver.h",
+                                        "runtime/cuda_driver.c"};
+    size_t cap = 1 << 20, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src, cap,
+                          "#define SLIMC_CUDA_DRIVER_EMBEDDED 1\n"
+                          "#define SLIMC_CUDA_DRIVER_STATIC 1\n");
+    for (int i = 0; i < 3; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", root ? root : ".", parts[i]);
+        size_t len;
+        unsigned char *text = fs_slurp(path, &len);
+        for (size_t k = 0; k < len; k++)
+            ck_assert_msg(text[k] < 128, "%s: byte %zu is not ASCII", parts[i], k);
+        for (char *line = (char *)text; line < (char *)text + len;) {
+            char *end = memchr(line, '\n', (size_t)((char *)text + len - line));
+            size_t l = end ? (size_t)(end - line) + 1 : (size_t)((char *)text + len - line);
+            if (strncmp(line, "#include \"", 10) != 0) {
+                ck_assert(n + l < cap);
+                memcpy(src + n, line, l);
+                n += l;
+            }
+            line += l;
+        }
+        free(text);
+    }
+    n += (size_t)snprintf(src + n, cap - n,
+                          "\nint probe(char *msg, size_t cap);\n"
+                          "int probe(char *msg, size_t cap)\n"
+                          "{\n"
+                          "    RtCuDevice *d = rt_cu_open(0, msg, cap);\n"
+                          "    rt_cu_close(d);\n"
+                          "    return d != NULL;\n"
+                          "}\n");
+    Diag d;
+    ir_diag_init(&d);
+    RtOptions o;
+    rt_options_default(&o);
+    o.no_cache = true;
+    RtModule *m = rt_compile(src, n, &o, &d);
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
+    int (*probe)(char *, size_t);
+    *(void **)&probe = rt_symbol(m, "probe");
+    ck_assert(probe);
+    char msg[600] = "";
+    ck_assert_int_eq(probe(msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "no CUDA driver (") && strstr(msg, "libcuda-that-is-not-there"), "%s",
+                  msg);
+    rt_module_free(m);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
 /* The same file on a real GPU, where there is one (SLIMC_TEST_GPU=1: scripts/gpu_check.sh). */
 START_TEST(test_gpu_run)
 {
@@ -396,6 +458,7 @@ int main(void)
     tcase_add_test(tc, test_no_driver);
     tcase_add_test(tc, test_nvrtc_ptx);
     tcase_add_test(tc, test_nvrtc_failure_keeps_source);
+    tcase_add_test(tc, test_driver_pastes);
     tcase_add_test(tc, test_gpu_run);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
