@@ -90,9 +90,13 @@ static void gpu_close(void *dev)
 static const CuDevOps gpu_ops = {gpu_alloc, gpu_release, gpu_upload, gpu_download, gpu_sync,
                                  gpu_run,   gpu_forget,  gpu_error,  gpu_last_ms,  gpu_close};
 
-/* The emulation: host memory; launches go to the module's P_cuda_emu_launch. */
+/* The emulation: host memory; launches go to the module's P_cuda_emu_launch, and
+ * slimc_emu_error (runtime/cuda_emu.h) says why one failed, through the wrapper the runtime
+ * appends to the file (EMU_ERROR_FN). */
+#define EMU_ERROR_FN "slimc_rt_cuda_emu_error"
 typedef struct EmuDev {
     EmuLaunchFn launch;
+    const char *(*why)(void);
     const char *const *kernels;
     int n_kernels;
     char err[512];
@@ -159,11 +163,19 @@ static int emu_rt_launch(void *ctx, int kernel, const unsigned grid[3], const un
                  d->n_kernels);
         return 1;
     }
-    if (d->launch(kernel, grid, block, a) != 0) {
+    int rc = d->launch(kernel, grid, block, a);
+    if (rc != 0) {
+        const char *why = d->why ? d->why() : "";
         snprintf(d->err, sizeof d->err,
-                 "kernel '%.100s' (grid %u x %u x %u, block %u x %u x %u): a bad launch "
-                 "configuration or a deadlock in the CPU emulation",
-                 d->kernels[kernel], grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+                 "kernel '%.100s' (grid %u x %u x %u, block %u x %u x %u) "
+                 "in the CPU emulation: %s%s%.300s",
+                 d->kernels[kernel], grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                 rc == 1   ? "a zero or too large grid or block dimension"
+                 : rc == 2 ? "a deadlock (threads wait at barriers that cannot complete)"
+                 : rc == 3 ? "no memory for the threads' stacks"
+                 : rc == 4 ? "another launch is running in this module"
+                           : "the launch failed",
+                 why && why[0] ? ": " : "", why ? why : "");
         return 1;
     }
     return 0;
@@ -251,17 +263,23 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
                           const RtOptions *o, Diag *d)
 {
     static const char define[] = "#define SLIMC_CUDA_EMULATE 1\n";
-    size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len;
+    static const char tail[] = "\nconst char *" EMU_ERROR_FN "(void);\n"
+                               "const char *" EMU_ERROR_FN "(void) { return slimc_emu_error(); }\n";
+    size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len + sizeof tail - 1;
     char *full = malloc(n + 1);
     if (!full) {
         ir_diag_error(d, (SrcLoc){0}, "out of memory");
         return false;
     }
-    memcpy(full, define, sizeof define - 1);
-    memcpy(full + sizeof define - 1, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
-    full[sizeof define - 1 + slimc_cuda_emu_header_len] = '\n';
-    memcpy(full + n - len, src, len);
-    full[n] = 0;
+    size_t at = 0;
+    memcpy(full + at, define, sizeof define - 1);
+    at += sizeof define - 1;
+    memcpy(full + at, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
+    at += slimc_cuda_emu_header_len;
+    full[at++] = '\n';
+    memcpy(full + at, src, len);
+    at += len;
+    memcpy(full + at, tail, sizeof tail); /* with the NUL */
     RtOptions ro = *o;
     ro.shared_kernels = false;
     e->host = rt_compile(full, n, &ro, d);
@@ -276,6 +294,7 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
     e->dev = dev;
     e->ops = &emu_ops;
     *(void **)&dev->launch = entry(e, prefix, "cuda_emu_launch");
+    *(void **)&dev->why = rt_symbol(e->host, EMU_ERROR_FN);
     dev->kernels = entry(e, prefix, "cuda_kernels");
     if (!dev->launch || !dev->kernels) {
         ir_diag_error(d, (SrcLoc){0},

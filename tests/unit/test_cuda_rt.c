@@ -195,10 +195,42 @@ START_TEST(test_emulated_bad_launch)
     ck_assert(!run_and_check(e, 10, -1, &d));
     const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "failed: a kernel launch failed: kernel 'node_axpb'") &&
-                      strstr(msg, "block 999 x 9 x 1"),
+                      strstr(msg, "block 999 x 9 x 1) in the CPU emulation: a zero or too large"),
                   "%s", msg);
     rt_cuda_exec_free(e);
     free(src);
+    free(body);
+    fs_rm_tree(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A kernel whose threads cannot all reach a barrier: the emulation's deadlock, with its
+ * reason, as status 5 (never a hang). */
+START_TEST(test_emulated_deadlock)
+{
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    const char *from = "    if (i < a.syms[0] && x[i] < -1000.0f)\n";
+    const char *to = "    if (threadIdx.x == 0) __syncthreads();\n";
+    char *p = strstr(body, from);
+    ck_assert(p);
+    size_t n = strlen(body) + strlen(to) + 1;
+    char *b2 = malloc(n);
+    snprintf(b2, n, "%.*s%s%s", (int)(p - body), body, to, p);
+    char *src = model_source(b2, "deadlock");
+    char *cache = fs_make_tmp();
+    RtCudaExec *e = make_exec(src, true, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 300, -1, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "failed: a kernel launch failed: kernel 'node_check'") &&
+                      strstr(msg, "in the CPU emulation: a deadlock"),
+                  "%s", msg);
+    rt_cuda_exec_free(e);
+    free(src);
+    free(b2);
     free(body);
     fs_rm_tree(cache);
     ir_diag_fini(&d);
@@ -455,6 +487,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_emulated_run);
     tcase_add_test(tc, test_emulated_bad_launch);
+    tcase_add_test(tc, test_emulated_deadlock);
     tcase_add_test(tc, test_no_driver);
     tcase_add_test(tc, test_nvrtc_ptx);
     tcase_add_test(tc, test_nvrtc_failure_keeps_source);
