@@ -309,9 +309,8 @@ RT_CU_FN void *rt_cu_alloc(RtCuDevice *d, size_t bytes)
         size_t free_b = 0, total = 0;
         rt_cu_api.mem_info(&free_b, &total);
         snprintf(d->err, sizeof d->err,
-                 "out of GPU memory: %.1f MiB asked, %.1f MiB free of %.1f MiB on %s",
-                 (double)bytes / 1048576.0, (double)free_b / 1048576.0, (double)total / 1048576.0,
-                 d->name);
+                 "out of GPU memory: %.1f MiB asked, %.1f MiB free of %.1f MiB",
+                 (double)bytes / 1048576.0, (double)free_b / 1048576.0, (double)total / 1048576.0);
         return NULL;
     }
     if (rt_cu_fail(d, res, "cuMemAlloc"))

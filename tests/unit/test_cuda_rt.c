@@ -4,8 +4,9 @@
  * against a plain C loop; NVRTC compiling it to PTX for compute_75/80/90, ptxas on the PTX
  * where ptxas is installed, the compile cache, a failed compile keeping its source; and the
  * errors of a machine without a CUDA driver; runtime/cuda_driver.c pasted into one file as
- * AOT executables will have it. On a machine with a GPU (SLIMC_TEST_GPU=1) the
- * same file also runs on the GPU.
+ * AOT executables will have it; the GPU path (driver, module, device block, copies, CUDA
+ * graphs, out of memory) against a fake driver (fake_libcuda.c). On a machine with a GPU
+ * (SLIMC_TEST_GPU=1) the same file also runs on the GPU.
  *
  * NVRTC must be present (CI installs it: scripts/install-deps.sh); SLIMC_TEST_NO_NVRTC=1
  * turns its tests into skips on a machine without it. */
@@ -14,6 +15,7 @@
 #include "support_fs.h"
 
 #include <check.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +450,139 @@ START_TEST(test_driver_pastes)
 }
 END_TEST
 
+/* ---- the GPU path against the fake driver (tests/unit/fake_libcuda.c) ---- */
+
+static void use_fake_driver(void)
+{
+    setenv("SLIMC_LIBCUDA", FAKE_LIBCUDA, 1); /* this test's process only (Check forks) */
+}
+
+/* A counter of the fake driver (loaded by runtime/cuda_driver.c by now). */
+static long fake_stat(const char *name)
+{
+    void *h = dlopen(FAKE_LIBCUDA, RTLD_NOW | RTLD_NOLOAD);
+    ck_assert_msg(h, "the fake driver is not loaded");
+    long (*stat_fn)(const char *);
+    *(void **)&stat_fn = dlsym(h, "fake_cuda_stat");
+    ck_assert(stat_fn);
+    long v = stat_fn(name);
+    dlclose(h);
+    return v;
+}
+
+/* Compiled by NVRTC (cubin for the fake's sm_80), loaded, weights uploaded once, one device
+ * block; a graph captured per input shape and replayed; the flag; all memory freed. */
+START_TEST(test_fake_gpu)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    char *cache = strdup(fs_make_tmp());
+    RtCudaExec *e = make_exec(src, false, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_str_eq(rt_cuda_exec_device(e), "Fake GPU (sm_80)");
+    ck_assert_int_eq(fake_stat("loads"), 1);
+    ck_assert_int_eq(fake_stat("live"), 1); /* the weights */
+    for (int rep = 0; rep < 3; rep++)
+        ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("captures"), 1); /* captured once, replayed */
+    ck_assert_int_eq(fake_stat("graph_launches"), 3);
+    ck_assert_int_eq(fake_stat("launches"), 6);
+    ck_assert_int_eq(fake_stat("live"), 2);                             /* + the device block */
+    ck_assert_msg(run_and_check(e, 3, -1, &d), "%s", ir_diag_text(&d)); /* another shape */
+    ck_assert_int_eq(fake_stat("captures"), 2);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* kept */
+    ck_assert_int_eq(fake_stat("captures"), 2);
+    ck_assert_int_eq(fake_stat("allocs"), 2);
+    ck_assert_msg(run_and_check(e, 100000, -1, &d), "%s", ir_diag_text(&d)); /* grows */
+    ck_assert_int_eq(fake_stat("allocs"), 3);
+    ck_assert_int_eq(fake_stat("live"), 2);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* moved: again */
+    ck_assert_int_eq(fake_stat("captures"), 4);
+    ck_assert(rt_cuda_exec_last_ms(e) == 0.25);
+    ck_assert(!run_and_check(e, 300, 17, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "model 'axpb' failed: an index is out of range"), "%s",
+                  ir_diag_text(&d));
+    ir_diag_clear(&d);
+    ck_assert_msg(run_and_check(e, 300, -1, &d), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    ck_assert_int_eq(fake_stat("live"), 0);
+    free(src);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* SLIMC_CUDA_GRAPHS=0: every run launches its kernels one by one. */
+START_TEST(test_fake_gpu_no_graphs)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    setenv("SLIMC_CUDA_GRAPHS", "0", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    char *cache = strdup(fs_make_tmp());
+    RtCudaExec *e = make_exec(src, false, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    for (int rep = 0; rep < 2; rep++)
+        ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("captures"), 0);
+    ck_assert_int_eq(fake_stat("launches"), 4);
+    rt_cuda_exec_free(e);
+    free(src);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* Out of GPU memory: a clear error naming the sizes and the device; nothing leaks. */
+START_TEST(test_fake_gpu_oom)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    setenv("FAKE_CUDA_MEM", "65536", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    char *cache = strdup(fs_make_tmp());
+    RtCudaExec *e = make_exec(src, false, cache, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 100000, -1, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "model 'axpb' on Fake GPU (sm_80): out of GPU memory: 1.1 MiB "
+                              "asked, 0.1 MiB free of 0.1 MiB\n"),
+                  "%s", msg);
+    ir_diag_clear(&d);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* still usable */
+    rt_cuda_exec_free(e);
+    ck_assert_int_eq(fake_stat("live"), 0);
+    free(src);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A driver that sees no device. */
+START_TEST(test_fake_no_device)
+{
+    use_fake_driver();
+    setenv("FAKE_CUDA_DEVICES", "0", 1);
+    char why[600] = "";
+    ck_assert(!rt_cuda_device_available(false, why, sizeof why));
+    ck_assert_str_eq(why, "no CUDA-capable device (the driver sees none)");
+}
+END_TEST
+
 /* The same file on a real GPU, where there is one (SLIMC_TEST_GPU=1: scripts/gpu_check.sh). */
 START_TEST(test_gpu_run)
 {
@@ -492,6 +627,10 @@ int main(void)
     tcase_add_test(tc, test_nvrtc_ptx);
     tcase_add_test(tc, test_nvrtc_failure_keeps_source);
     tcase_add_test(tc, test_driver_pastes);
+    tcase_add_test(tc, test_fake_gpu);
+    tcase_add_test(tc, test_fake_gpu_no_graphs);
+    tcase_add_test(tc, test_fake_gpu_oom);
+    tcase_add_test(tc, test_fake_no_device);
     tcase_add_test(tc, test_gpu_run);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
