@@ -42,6 +42,9 @@ typedef struct CgOptions {
     const char *source_name; /* named in the header comment */
     bool shared_kernels;     /* JIT: declare the runtime's kernels, do not define them (they
                               * come from libslimc_kernels: RtOptions.shared_kernels) */
+    DType precision;         /* CUDA: what f32 GEMMs and convolutions multiply in: IR_F32
+                              * (0, the default), IR_F16 or IR_BF16 on tensor cores with f32
+                              * accumulation (tensors stay f32 in memory) */
 } CgOptions;
 
 typedef struct CgBackend {

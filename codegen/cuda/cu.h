@@ -42,6 +42,11 @@ typedef struct CuCtx {
     CuLaunch *launches;
     int n_launches, cap_launches;
     NodeId cur_node; /* the node whose kernel is open (IR_NONE: none) */
+    DType precision; /* CgOptions.precision: IR_F32, IR_F16 or IR_BF16 */
+    /* Fused groups (attention.c): group_head[i] is the node whose kernel computes node i
+     * (IR_NONE: node i is on its own). The head's emitter writes the whole group's kernel;
+     * the other members get no code and no launch. */
+    NodeId *group_head;
 } CuCtx;
 
 static inline CuCtx *cu_ctx(CgCtx *c)
@@ -77,6 +82,12 @@ const char *cu_bcast_index(CgCtx *c, const Shape *out, const Shape *op, const ch
 const char *cu_scalar_expr(CgCtx *c, OpKind op, const char *x, const char *y, const char *p0,
                            const char *p1);
 bool cu_has_scalar_expr(OpKind op);
+
+/* attention.c: finds the chains the backend runs as one kernel (matmul(q, k^T) [* scale]
+ * -> softmax -> matmul(., v), each intermediate used once) and fills c->group_head; a head
+ * of such a group is emitted by cu_emit_attention instead of its op's row. */
+void cu_find_groups(CgCtx *c);
+void cu_emit_attention(CgCtx *c, NodeId head);
 
 /* Per-op-family emitters (the op table maps each op kind to one). */
 typedef void (*CuEmitFn)(CgCtx *c, NodeId id);
