@@ -28,6 +28,9 @@
 
 typedef struct RtCuDevice RtCuDevice;
 
+/* Loads the driver and initializes it: the number of devices, or 0 with msg[cap] ("no CUDA
+ * driver (libcuda.so.1: ...)", "no CUDA-capable device (...)"). Makes no context. */
+RT_CU_FN int rt_cu_probe(char *msg, size_t cap);
 /* Loads the driver, initializes it and opens device ordinal (0: the first) with its
  * primary context, a stream and two events. NULL with msg[cap]: "no CUDA driver
  * (libcuda.so.1: ...)", "no CUDA-capable device (...)", "CUDA device 1 not found (...)". */

@@ -205,9 +205,7 @@ static char probe_why[600];
 
 static void probe(void)
 {
-    RtCuDevice *d = rt_cu_open(0, probe_why, sizeof probe_why);
-    probe_found = d != NULL;
-    rt_cu_close(d);
+    probe_found = rt_cu_probe(probe_why, sizeof probe_why) > 0; /* no context: cheap */
 }
 
 bool rt_cuda_device_available(bool emulate, char *why, size_t cap)
