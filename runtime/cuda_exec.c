@@ -325,7 +325,30 @@ static int pick_arch(int arch, RtCuImageKind *kind)
     return best;
 }
 
-/* A GPU: the host half by rt_compile, the kernels by NVRTC, loaded into the device. */
+/* NVRTC's compile of the device half, on a thread of its own while the host half compiles
+ * (its messages and time are merged after the join). */
+typedef struct NvrtcJob {
+    const char *src;
+    size_t len;
+    int arch;
+    RtCuImageKind kind;
+    RtOptions o;
+    double ms;
+    Diag d;
+    RtCuImage img;
+    bool ok;
+} NvrtcJob;
+
+static void *nvrtc_job(void *p)
+{
+    NvrtcJob *j = p;
+    j->o.compile_ms = &j->ms;
+    j->ok = rt_nvrtc_compile(j->src, j->len, j->arch, j->kind, 0, &j->o, &j->img, &j->d);
+    return NULL;
+}
+
+/* A GPU: the host half by rt_compile and the kernels by NVRTC (at the same time), loaded
+ * into the device. */
 static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *prefix,
                      const RtOptions *o, Diag *d)
 {
@@ -346,29 +369,37 @@ static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *pre
                       why);
         return false;
     }
-    RtOptions ro = *o;
-    ro.shared_kernels = false;
-    e->host = rt_compile(src, len, &ro, d);
-    if (!e->host)
-        return false;
-    const char *const *kernels = entry(e, prefix, "cuda_kernels");
-    if (!kernels) {
-        ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
-                      prefix);
-        return false;
-    }
-    RtCuImageKind kind;
-    int target = pick_arch(arch, &kind);
-    if (!target) {
+    NvrtcJob job = {.src = src, .len = len, .o = *o};
+    job.arch = pick_arch(arch, &job.kind);
+    if (!job.arch) {
         ir_diag_error(d, (SrcLoc){0}, "%s: NVRTC %s compiles for no GPU as old as sm_%d",
                       e->device_name, rt_nvrtc_version(), arch);
         return false;
     }
-    RtCuImage img;
-    if (!rt_nvrtc_compile(src, len, target, kind, 0, o, &img, d))
+    ir_diag_init(&job.d);
+    pthread_t thread;
+    bool threaded = pthread_create(&thread, NULL, nvrtc_job, &job) == 0;
+    if (!threaded)
+        nvrtc_job(&job);
+    RtOptions ro = *o;
+    ro.shared_kernels = false;
+    e->host = rt_compile(src, len, &ro, d);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (o->compile_ms)
+        *o->compile_ms += job.ms;
+    ir_diag_append(d, &job.d);
+    ir_diag_fini(&job.d);
+    const char *const *kernels = e->host ? entry(e, prefix, "cuda_kernels") : NULL;
+    if (e->host && !kernels)
+        ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
+                      prefix);
+    if (!kernels || !job.ok) {
+        rt_cu_image_free(&job.img);
         return false;
-    bool ok = rt_cu_load(dev, img.data, kernels) == 0;
-    rt_cu_image_free(&img);
+    }
+    bool ok = rt_cu_load(dev, job.img.data, kernels) == 0;
+    rt_cu_image_free(&job.img);
     if (!ok)
         ir_diag_error(d, (SrcLoc){0}, "%s: cannot load the compiled kernels: %s", e->device_name,
                       rt_cu_error(dev));

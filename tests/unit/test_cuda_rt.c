@@ -572,6 +572,34 @@ START_TEST(test_fake_gpu_oom)
 }
 END_TEST
 
+/* A kernel NVRTC refuses while the host half compiles beside it: the error, no exec, no
+ * device memory left. */
+START_TEST(test_fake_gpu_compile_error)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    char *p = strstr(body, "y[i] = x[i] * w[0] + w[1];");
+    ck_assert(p);
+    memcpy(p, "y[i] = x[i] * w[0] + zzz ;", strlen("y[i] = x[i] * w[0] + zzz ;"));
+    char *src = model_source(body, "fake-gpu-error");
+    char *cache = strdup(fs_make_tmp());
+    ck_assert(!make_exec(src, false, cache, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "failed to compile the generated CUDA code for sm_80"),
+                  "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("live"), 0);
+    ck_assert_int_eq(fake_stat("loads"), 0);
+    free(src);
+    free(body);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
 /* A driver that sees no device. */
 START_TEST(test_fake_no_device)
 {
@@ -630,6 +658,7 @@ int main(void)
     tcase_add_test(tc, test_fake_gpu);
     tcase_add_test(tc, test_fake_gpu_no_graphs);
     tcase_add_test(tc, test_fake_gpu_oom);
+    tcase_add_test(tc, test_fake_gpu_compile_error);
     tcase_add_test(tc, test_fake_no_device);
     tcase_add_test(tc, test_gpu_run);
     suite_add_tcase(s, tc);
