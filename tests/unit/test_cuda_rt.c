@@ -600,6 +600,25 @@ START_TEST(test_fake_gpu_compile_error)
 }
 END_TEST
 
+/* A GPU but no NVRTC: the clear error, nothing compiled. */
+START_TEST(test_fake_gpu_no_nvrtc)
+{
+    use_fake_driver();
+    setenv("SLIMC_NVRTC", "/nonexistent/libnvrtc.so.13", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu-no-nvrtc");
+    ck_assert(!make_exec(src, false, NULL, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "NVRTC (the CUDA runtime compiler) not found: "
+                                           "/nonexistent/libnvrtc.so.13: cannot open") &&
+                      strstr(ir_diag_text(&d), "pip install nvidia-cuda-nvrtc"),
+                  "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("loads"), 0);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
 /* A driver that sees no device. */
 START_TEST(test_fake_no_device)
 {
@@ -659,6 +678,7 @@ int main(void)
     tcase_add_test(tc, test_fake_gpu_no_graphs);
     tcase_add_test(tc, test_fake_gpu_oom);
     tcase_add_test(tc, test_fake_gpu_compile_error);
+    tcase_add_test(tc, test_fake_gpu_no_nvrtc);
     tcase_add_test(tc, test_fake_no_device);
     tcase_add_test(tc, test_gpu_run);
     suite_add_tcase(s, tc);
