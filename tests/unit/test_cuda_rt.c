@@ -116,6 +116,8 @@ static const float weights[2] = {2.5f, -1.0f};
 static const void *const const_data[2] = {NULL, weights};
 static const size_t const_bytes[2] = {0, sizeof weights};
 
+/* cache NULL: the tests' shared cache ($SLIMC_CACHE_DIR), where a source compiled by an
+ * earlier test (or run) is a hit. */
 static RtCudaExec *make_exec(const char *src, bool emulate, const char *cache, Diag *d)
 {
     RtOptions o;
@@ -155,8 +157,7 @@ START_TEST(test_emulated_run)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "emulated");
-    char *cache = fs_make_tmp();
-    RtCudaExec *e = make_exec(src, true, cache, &d);
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert_str_eq(rt_cuda_exec_device(e), "emulated CUDA device (CPU)");
     ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
@@ -176,7 +177,6 @@ START_TEST(test_emulated_run)
     ck_assert_msg(strstr(ir_diag_text(&d), "input 'x': expected f32[N]"), "%s", ir_diag_text(&d));
     rt_cuda_exec_free(e);
     free(src);
-    fs_rm_tree(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -191,8 +191,7 @@ START_TEST(test_emulated_bad_launch)
     ck_assert(p);
     memcpy(p, "block[3] = {999, 9, 1}", strlen("block[3] = {999, 9, 1}"));
     char *src = model_source(body, "bad-launch");
-    char *cache = fs_make_tmp();
-    RtCudaExec *e = make_exec(src, true, cache, &d);
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert(!run_and_check(e, 10, -1, &d));
     const char *msg = ir_diag_text(&d);
@@ -202,7 +201,6 @@ START_TEST(test_emulated_bad_launch)
     rt_cuda_exec_free(e);
     free(src);
     free(body);
-    fs_rm_tree(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -222,8 +220,7 @@ START_TEST(test_emulated_deadlock)
     char *b2 = malloc(n);
     snprintf(b2, n, "%.*s%s%s", (int)(p - body), body, to, p);
     char *src = model_source(b2, "deadlock");
-    char *cache = fs_make_tmp();
-    RtCudaExec *e = make_exec(src, true, cache, &d);
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert(!run_and_check(e, 300, -1, &d));
     const char *msg = ir_diag_text(&d);
@@ -234,7 +231,6 @@ START_TEST(test_emulated_deadlock)
     free(src);
     free(b2);
     free(body);
-    fs_rm_tree(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -434,7 +430,6 @@ START_TEST(test_driver_pastes)
     ir_diag_init(&d);
     RtOptions o;
     rt_options_default(&o);
-    o.no_cache = true;
     RtModule *m = rt_compile(src, n, &o, &d);
     ck_assert_msg(m, "%s", ir_diag_text(&d));
     int (*probe)(char *, size_t);
@@ -480,8 +475,7 @@ START_TEST(test_fake_gpu)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "fake-gpu");
-    char *cache = strdup(fs_make_tmp());
-    RtCudaExec *e = make_exec(src, false, cache, &d);
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert_str_eq(rt_cuda_exec_device(e), "Fake GPU (sm_80)");
     ck_assert_int_eq(fake_stat("loads"), 1);
@@ -511,8 +505,6 @@ START_TEST(test_fake_gpu)
     rt_cuda_exec_free(e);
     ck_assert_int_eq(fake_stat("live"), 0);
     free(src);
-    fs_rm_tree(cache);
-    free(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -527,8 +519,7 @@ START_TEST(test_fake_gpu_no_graphs)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "fake-gpu");
-    char *cache = strdup(fs_make_tmp());
-    RtCudaExec *e = make_exec(src, false, cache, &d);
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     for (int rep = 0; rep < 2; rep++)
         ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
@@ -536,8 +527,6 @@ START_TEST(test_fake_gpu_no_graphs)
     ck_assert_int_eq(fake_stat("launches"), 4);
     rt_cuda_exec_free(e);
     free(src);
-    fs_rm_tree(cache);
-    free(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -552,8 +541,7 @@ START_TEST(test_fake_gpu_oom)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "fake-gpu");
-    char *cache = strdup(fs_make_tmp());
-    RtCudaExec *e = make_exec(src, false, cache, &d);
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
     ck_assert(!run_and_check(e, 100000, -1, &d));
@@ -566,8 +554,6 @@ START_TEST(test_fake_gpu_oom)
     rt_cuda_exec_free(e);
     ck_assert_int_eq(fake_stat("live"), 0);
     free(src);
-    fs_rm_tree(cache);
-    free(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -642,8 +628,7 @@ START_TEST(test_gpu_run)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "gpu");
-    char *cache = strdup(fs_make_tmp());
-    RtCudaExec *e = make_exec(src, false, cache, &d);
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     fprintf(stderr, "note: running on %s\n", rt_cuda_exec_device(e));
     for (int rep = 0; rep < 3; rep++) /* captured once, replayed */
@@ -656,8 +641,6 @@ START_TEST(test_gpu_run)
     ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
     rt_cuda_exec_free(e);
     free(src);
-    fs_rm_tree(cache);
-    free(cache);
     ir_diag_fini(&d);
 }
 END_TEST
