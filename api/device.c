@@ -246,6 +246,8 @@ SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOption
             if (!api_pick_device(ctx, m, o, &dev)) /* the error naming --precision */
                 return SLIMC_ERROR;
         }
+        if (m->optimized && !api_check_optimized_for(ctx, m, IR_DEVICE_CPU))
+            return SLIMC_ERROR;
         return slimc_model_emit_c(ctx, m, out);
     }
     if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)

@@ -120,9 +120,11 @@ np.save("x3.npy", x); np.save("y3.npy", y)
 h = np.maximum(x * y + x, 0)
 np.save("want.npy", (1 / (1 + np.exp(-(h * np.float32(0.5) - y)))).astype(np.float32))'
   export SLIMC_LIBCUDA=$PWD/libcuda_mock.so
-  expect_ok "the executable runs (sm_90: its cubin)" ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o90
+  expect_ok "the executable runs (sm_90)" ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o90
   "$NPYCMP" o90/output0.npy want.npy 1e-6 >cmp.txt 2>&1 && ok "its output matches numpy" || { bad "output differs"; cat cmp.txt; }
-  grep -q "mock: loaded cubin" err.txt && grep -q "mock: captured a graph" err.txt && ok "the cubin, a CUDA graph" || { bad "image or graph"; cat err.txt; }
+  want_image="mock: loaded cubin"
+  [ -x "$PTXAS" ] || want_image="mock: loaded PTX compute_90" # no ptxas at build time: no cubin
+  grep -q "$want_image" err.txt && grep -q "mock: captured a graph" err.txt && ok "sm_90's image, a CUDA graph" || { bad "image or graph"; cat err.txt; }
   MOCK_CC=86 ./ew.bin --input x=x3.npy --input y=y3.npy --output-dir o86 --bench 3 >out.txt 2>err.txt
   grep -q "mock: loaded PTX compute_80" err.txt && ok "sm_86: the newest PTX not newer (compute_80)" || { bad "sm_86: image"; cat err.txt; }
   [ "$(grep -c "captured a graph" err.txt)" -eq 1 ] && ok "--bench 3: one graph captured, replayed" || { bad "graph replay"; cat err.txt; }
@@ -142,6 +144,22 @@ got = np.array([float(l) for l in open("out.txt") if not l.startswith("run_devic
 sys.exit(0 if got.shape == want.shape and np.abs(got - want).max() < 1e-5 else 1)' \
     && ok "library output (host pointers) matches numpy" || { bad "library output"; cat out.txt; }
   grep -q "run_device: the same" out.txt && ok "run_device gives the same" || bad "run_device"
+  # the samples, once the CUDA backend has their kernels (linear, conv: other parts of issue
+  # 15); until then their emit lists the missing ops and they are skipped here
+  for sample in mlp lenet; do
+    if ! "$SLIMC" emit "$S/$sample/$sample.slim" --target cuda >m_$sample.cu 2>/dev/null; then
+      echo "skip: $sample: the CUDA backend has no kernel yet for some of its ops"
+      continue
+    fi
+    { echo '#define SLIMC_CUDA_EMULATE 1'; cat "$EMU_H" m_$sample.cu; } >mock_model.c
+    cc -std=c11 -D_GNU_SOURCE -O1 -shared -fPIC -fvisibility=hidden -ffp-contract=off -I. \
+      "$SLIMC_SOURCE_DIR/tests/cli/cuda_mock_driver.c" -o libcuda_$sample.so -lm -pthread \
+      && "$SLIMC" build "$S/$sample/$sample.slim" --device cuda -o $sample.bin \
+      && SLIMC_LIBCUDA=$PWD/libcuda_$sample.so ./$sample.bin --input "$S/$sample/input.npy" --output-dir out_$sample >/dev/null 2>err.txt \
+      && "$NPYCMP" out_$sample/output0.npy "$S/$sample/expected.npy" 1e-4 >cmp.txt 2>&1 \
+      && ok "$sample: built for CUDA, run on the stand-in driver, matches PyTorch" \
+      || { bad "$sample for CUDA"; cat err.txt cmp.txt; }
+  done
   export SLIMC_LIBCUDA=libcuda-hidden-by-the-test.so.1
 fi
 

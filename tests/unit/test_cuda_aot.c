@@ -2,6 +2,8 @@
  * launches (codegen/cuda/report.h), and the static shared memory of a kernel from a cubin
  * (runtime/cubin_info.h) -- from a real NVRTC cubin, and from hand-made ELF images,
  * truncated and corrupted, which must never be read out of bounds. */
+#include "slimc/slimc.h"
+
 #include "codegen/cuda/report.h"
 #include "ir/graph.h"
 #include "runtime/cubin_info.h"
@@ -178,6 +180,67 @@ START_TEST(test_report)
 }
 END_TEST
 
+/* The public API: slimc_model_emit for CUDA and C, --precision's errors. */
+static SlimcModel *load_ew(SlimcContext *ctx)
+{
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/cuda/ew.slim", root ? root : ".");
+    SlimcModel *m = NULL;
+    ck_assert_msg(slimc_model_load(ctx, path, &m) == SLIMC_OK, "%s", slimc_error(ctx));
+    return m;
+}
+
+static char *emit_text(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, SlimcStatus *st)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    ck_assert_ptr_nonnull(f);
+    *st = slimc_model_emit(ctx, m, o, f);
+    fclose(f);
+    return buf;
+}
+
+START_TEST(test_api_emit)
+{
+    SlimcContext *ctx = slimc_context_new();
+    SlimcOptions o;
+    slimc_options_default(&o);
+    o.device = SLIMC_DEVICE_CUDA;
+    o.precision = SLIMC_PRECISION_FP16;
+    SlimcModel *m = load_ew(ctx);
+    SlimcStatus st;
+    char *text = emit_text(ctx, m, &o, &st);
+    ck_assert_msg(st == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert(strstr(text, "SLIMC_KERNEL"));
+    ck_assert(strstr(text, "multiply in fp16 on tensor cores"));
+    free(text);
+    /* optimized for CUDA: C is refused, not emitted for CUDA-placed nodes */
+    slimc_options_default(&o);
+    text = emit_text(ctx, m, &o, &st);
+    ck_assert(st == SLIMC_ERROR);
+    ck_assert(strstr(slimc_error(ctx), "was optimized for the cuda"));
+    free(text);
+    slimc_model_free(m);
+    /* C, and a precision with the CPU */
+    m = load_ew(ctx);
+    o.precision = SLIMC_PRECISION_BF16;
+    text = emit_text(ctx, m, &o, &st);
+    ck_assert(st == SLIMC_ERROR);
+    ck_assert(strstr(slimc_error(ctx), "--precision bf16 needs --device cuda"));
+    free(text);
+    text = emit_text(ctx, m, NULL, &st);
+    ck_assert_msg(st == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert(!strstr(text, "SLIMC_KERNEL"));
+    free(text);
+    ck_assert_str_eq(slimc_precision_name(SLIMC_PRECISION_BF16), "bf16");
+    ck_assert_ptr_null(slimc_precision_name((SlimcPrecision)7));
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cuda_aot");
@@ -185,6 +248,7 @@ int main(void)
     tcase_add_test(tc, test_cubin_sections);
     tcase_add_test(tc, test_cubin_from_nvrtc);
     tcase_add_test(tc, test_report);
+    tcase_add_test(tc, test_api_emit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
