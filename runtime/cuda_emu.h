@@ -446,6 +446,19 @@ static void slimc_emu_fail(SlimcEmu *E, int code)
     slimc_emu_leave(E, 1);
 }
 
+#if SLIMC_EMU_UCONTEXT
+/* A fresh context for slot sl that starts slimc_emu_runner (getcontext returns once here:
+ * makecontext replaces what it saved; volatile only quiets -Wclobbered). */
+static void slimc_emu_make_uc(SlimcEmuSlot *volatile sl)
+{
+    getcontext(&sl->uc);
+    sl->uc.uc_stack.ss_sp = slimc_emu_stack_lo(sl);
+    sl->uc.uc_stack.ss_size = SLIMC_EMU_STACK_BYTES;
+    sl->uc.uc_link = NULL;
+    makecontext(&sl->uc, slimc_emu_runner, 0);
+}
+#endif
+
 /* A fiber for a new runner: a free one, or a new stack. -1: no memory. */
 static int slimc_emu_new_runner(SlimcEmu *E)
 {
@@ -468,11 +481,7 @@ static int slimc_emu_new_runner(SlimcEmu *E)
     }
     SlimcEmuSlot *sl = &E->slot[s];
 #if SLIMC_EMU_UCONTEXT
-    getcontext(&sl->uc);
-    sl->uc.uc_stack.ss_sp = slimc_emu_stack_lo(sl);
-    sl->uc.uc_stack.ss_size = SLIMC_EMU_STACK_BYTES;
-    sl->uc.uc_link = NULL;
-    makecontext(&sl->uc, slimc_emu_runner, 0);
+    slimc_emu_make_uc(sl);
 #else
     uintptr_t top = (uintptr_t)(slimc_emu_stack_lo(sl) + SLIMC_EMU_STACK_BYTES) & ~(uintptr_t)15;
     void **sp = (void **)top;
