@@ -192,8 +192,10 @@ typedef struct SlimcEmuSlot {
 #else
     void *sp;
 #endif
-    void *fake_stack;   /* AddressSanitizer's, while suspended */
-    unsigned char *mem; /* the guard page, then the stack */
+    void *fake_stack;           /* AddressSanitizer's, while suspended */
+    unsigned char *mem;         /* the guard page, then the stack */
+    unsigned tid;               /* the thread suspended on it */
+    slimc_emu_uint3 thread_idx; /* and its threadIdx */
 } SlimcEmuSlot;
 
 typedef void (*SlimcEmuKernel)(slimc_kargs);
@@ -211,8 +213,7 @@ typedef struct SlimcEmu {
     unsigned done;                         /* threads returned */
     unsigned block_arrived;                /* threads at __syncthreads */
     unsigned cur;                          /* the running thread (linear id) */
-    int cur_slot;                          /* and its fiber */
-    int slot_exit;                         /* set by a runner that ends */
+    int cur_slot;                          /* and its fiber (-1: the scheduler) */
     unsigned ready[SLIMC_EMU_MAX_THREADS]; /* released threads, a ring */
     unsigned ready_head, ready_count;
     short slot_of[SLIMC_EMU_MAX_THREADS]; /* the fiber of a suspended thread */
@@ -226,8 +227,9 @@ typedef struct SlimcEmu {
     void *main_sp;
 #endif
     void *main_fake;
-    const void *main_bottom;
+    const void *main_bottom; /* the scheduler's stack, for AddressSanitizer */
     size_t main_size;
+    int from_main; /* the switch under way left the scheduler */
     SlimcEmuSlot slot[SLIMC_EMU_MAX_THREADS];
     int nslots;
     int free_slot[SLIMC_EMU_MAX_THREADS];
@@ -287,41 +289,31 @@ static inline unsigned char *slimc_emu_stack_lo(const SlimcEmuSlot *s)
     return s->mem + SLIMC_EMU_GUARD_BYTES;
 }
 
-/* Scheduler to fiber s (fresh or suspended); returns when a fiber switches back. */
-static inline void slimc_emu_enter(SlimcEmu *E, int s)
+/* Switches from the running context (fiber `from`, or the scheduler when from < 0) to
+ * fiber `to` (or the scheduler); dying: `from` will not be resumed. Returns when something
+ * switches back to `from`, which then has set E->cur_slot, E->cur and E->thread_idx. */
+static inline void slimc_emu_switch(SlimcEmu *E, int from, int to, int dying)
 {
-    SlimcEmuSlot *sl = &E->slot[s];
-    E->cur_slot = s;
-    E->switches += 2;
+    SlimcEmuSlot *f = from < 0 ? NULL : &E->slot[from], *t = to < 0 ? NULL : &E->slot[to];
+    E->cur_slot = to;
+    E->switches++;
 #if SLIMC_EMU_ASAN
-    __sanitizer_start_switch_fiber(&E->main_fake, slimc_emu_stack_lo(sl), SLIMC_EMU_STACK_BYTES);
-#endif
-#if SLIMC_EMU_UCONTEXT
-    swapcontext(&E->main_uc, &sl->uc);
-#else
-    slimc_emu_swap_v1(&E->main_sp, sl->sp);
-#endif
-#if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(E->main_fake, NULL, NULL);
-#endif
-}
-
-/* The running fiber to the scheduler; dying: it will not be resumed. */
-static inline void slimc_emu_leave(SlimcEmu *E, int dying)
-{
-    SlimcEmuSlot *sl = &E->slot[E->cur_slot];
-#if SLIMC_EMU_ASAN
-    __sanitizer_start_switch_fiber(dying ? NULL : &sl->fake_stack, E->main_bottom, E->main_size);
+    E->from_main = from < 0;
+    __sanitizer_start_switch_fiber(dying ? NULL
+                                   : f   ? &f->fake_stack
+                                         : &E->main_fake,
+                                   t ? (const void *)slimc_emu_stack_lo(t) : E->main_bottom,
+                                   t ? SLIMC_EMU_STACK_BYTES : E->main_size);
 #else
     (void)dying;
 #endif
 #if SLIMC_EMU_UCONTEXT
-    swapcontext(&sl->uc, &E->main_uc);
+    swapcontext(f ? &f->uc : &E->main_uc, t ? &t->uc : &E->main_uc);
 #else
-    slimc_emu_swap_v1(&sl->sp, E->main_sp);
+    slimc_emu_swap_v1(f ? &f->sp : &E->main_sp, t ? t->sp : E->main_sp);
 #endif
 #if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(sl->fake_stack, NULL, NULL);
+    __sanitizer_finish_switch_fiber(f ? f->fake_stack : E->main_fake, NULL, NULL);
 #endif
 }
 
@@ -334,20 +326,36 @@ static inline void slimc_emu_push_ready(SlimcEmu *E, unsigned t)
     E->ready_count++;
 }
 
-static inline void slimc_emu_set_thread_idx(SlimcEmu *E, unsigned t)
+static int slimc_emu_new_runner(SlimcEmu *E);
+
+/* The fiber of the next released thread, made current (its E->cur and threadIdx); -1 when
+ * none is released. */
+static inline int slimc_emu_pop_ready(SlimcEmu *E)
 {
-    const unsigned bx = E->block_dim.x, by = E->block_dim.y;
-    E->thread_idx.x = t % bx;
-    E->thread_idx.y = (t / bx) % by;
-    E->thread_idx.z = t / (bx * by);
+    if (!E->ready_count)
+        return -1;
+    const unsigned t = E->ready[E->ready_head];
+    E->ready_head = (E->ready_head + 1) % SLIMC_EMU_MAX_THREADS;
+    E->ready_count--;
+    const int s = E->slot_of[t];
+    E->cur = t;
+    E->thread_idx = E->slot[s].thread_idx;
+    return s;
 }
 
-/* The running thread waits: its fiber goes back to the scheduler until it is released. */
+/* The running thread waits until it is released. Its fiber switches straight to a
+ * released thread, else to a new runner for threads not started, else to the scheduler
+ * (which finds the block complete, or deadlocked, or out of memory). */
 static inline void slimc_emu_suspend(SlimcEmu *E)
 {
-    E->slot_of[E->cur] = (short)E->cur_slot;
-    E->slot_exit = 0;
-    slimc_emu_leave(E, 0);
+    const int me = E->cur_slot;
+    E->slot[me].tid = E->cur;
+    E->slot[me].thread_idx = E->thread_idx;
+    E->slot_of[E->cur] = (short)me;
+    int to = slimc_emu_pop_ready(E);
+    if (to < 0 && E->next < E->n)
+        to = slimc_emu_new_runner(E);
+    slimc_emu_switch(E, me, to, 0);
 }
 
 static inline void slimc_emu_warp_release(SlimcEmu *E, SlimcEmuWarp *W, unsigned w)
@@ -414,7 +422,13 @@ static void slimc_emu_runner(void)
 {
     SlimcEmu *E = &slimc_emu_state;
 #if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &E->main_bottom, &E->main_size);
+    const void *from_bottom;
+    size_t from_size;
+    __sanitizer_finish_switch_fiber(NULL, &from_bottom, &from_size);
+    if (E->from_main) {
+        E->main_bottom = from_bottom;
+        E->main_size = from_size;
+    }
 #endif
     for (;;) {
         while (E->next < E->n) {
@@ -431,10 +445,13 @@ static void slimc_emu_runner(void)
             E->fn(*E->args);
             slimc_emu_thread_done(E, t);
         }
-        if (E->done == E->n && E->ready_count == 0 && !E->error && slimc_emu_next_block(E))
+        if (E->done == E->n && !E->error && slimc_emu_next_block(E))
             continue;
-        E->slot_exit = 1;
-        slimc_emu_leave(E, 1);
+        /* Nothing left to start: this fiber ends (its stack is free: nothing below makes
+         * a runner before the switch). */
+        const int me = E->cur_slot;
+        E->free_slot[E->nfree++] = me;
+        slimc_emu_switch(E, me, slimc_emu_pop_ready(E), 1);
     }
 }
 
@@ -442,8 +459,7 @@ static void slimc_emu_runner(void)
 static void slimc_emu_fail(SlimcEmu *E, int code)
 {
     E->error = code;
-    E->slot_exit = 0;
-    slimc_emu_leave(E, 1);
+    slimc_emu_switch(E, E->cur_slot, -1, 1);
 }
 
 #if SLIMC_EMU_UCONTEXT
@@ -496,15 +512,6 @@ static int slimc_emu_new_runner(SlimcEmu *E)
     return s;
 }
 
-/* After a fiber switched back: frees it if its runner ended. */
-static inline void slimc_emu_after(SlimcEmu *E, int s)
-{
-    if (E->slot_exit) {
-        E->free_slot[E->nfree++] = s;
-        E->slot_exit = 0;
-    }
-}
-
 static void slimc_emu_deadlock_message(SlimcEmu *E)
 {
     unsigned at_warp = 0;
@@ -525,24 +532,17 @@ static int slimc_emu_run_grid(SlimcEmu *E)
     for (;;) {
         if (E->error)
             return E->error;
-        if (E->ready_count) {
-            const unsigned t = E->ready[E->ready_head];
-            E->ready_head = (E->ready_head + 1) % SLIMC_EMU_MAX_THREADS;
-            E->ready_count--;
-            const int s = E->slot_of[t];
-            E->cur = t;
-            slimc_emu_set_thread_idx(E, t);
-            slimc_emu_enter(E, s);
-            slimc_emu_after(E, s);
-        } else if (E->next < E->n) {
-            const int s = slimc_emu_new_runner(E);
+        int s = slimc_emu_pop_ready(E);
+        if (s < 0 && E->next < E->n) {
+            s = slimc_emu_new_runner(E);
             if (s < 0) {
                 snprintf(E->msg, sizeof E->msg, "no memory for a fiber stack of %u bytes",
                          (unsigned)SLIMC_EMU_STACK_BYTES);
                 return SLIMC_EMU_E_NOMEM;
             }
-            slimc_emu_enter(E, s);
-            slimc_emu_after(E, s);
+        }
+        if (s >= 0) {
+            slimc_emu_switch(E, -1, s, 0);
         } else if (E->done == E->n) {
             if (!slimc_emu_next_block(E))
                 return 0;
