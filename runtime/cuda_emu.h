@@ -496,6 +496,10 @@ static int slimc_emu_new_runner(SlimcEmu *E)
         E->slot[s].mem = mem;
     }
     SlimcEmuSlot *sl = &E->slot[s];
+#if SLIMC_EMU_ASAN
+    /* the frames of the runner that ended on this stack are still poisoned */
+    __asan_unpoison_memory_region(slimc_emu_stack_lo(sl), SLIMC_EMU_STACK_BYTES);
+#endif
 #if SLIMC_EMU_UCONTEXT
     slimc_emu_make_uc(sl);
 #else

@@ -101,7 +101,7 @@ SLIMC_KERNEL tk_divergent(const slimc_kargs a)
 }
 
 /* Atomics over the whole grid: o[0..15] a histogram of in & 15, o[16] the max, o[17] the
- * or of 1 << (in & 31), and a float sum of (in & 7) in o[18] (as float bits). */
+ * or of 1u << (in & 31), and a float sum of (in & 7) in o[18] (as float bits). */
 SLIMC_KERNEL tk_atomics(const slimc_kargs a)
 {
     const int *in = (const int *)a.in[0];
@@ -110,7 +110,7 @@ SLIMC_KERNEL tk_atomics(const slimc_kargs a)
     const int v = in[i];
     slimc_atomic_add_i(&o[v & 15], 1);
     slimc_atomic_max_i(&o[16], v);
-    slimc_atomic_or_i(&o[17], 1 << (v & 31));
+    slimc_atomic_or_i(&o[17], (int)(1u << (v & 31)));
     slimc_atomic_add_f((float *)&o[18], (float)(v & 7));
 }
 

@@ -224,7 +224,7 @@ START_TEST(atomics)
         in[i] = (int)(rng() % 100000);
         ref[in[i] & 15]++;
         ref[16] = in[i] > ref[16] ? in[i] : ref[16];
-        ref[17] |= 1 << (in[i] & 31);
+        ref[17] |= (int)(1u << (in[i] & 31));
         fsum += (float)(in[i] & 7);
     }
     slimc_kargs a = {0};
