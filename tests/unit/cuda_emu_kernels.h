@@ -199,6 +199,33 @@ SLIMC_KERNEL tk_mma_16832(const slimc_kargs a)
         D[w * 128 + (g + (i >= 2 ? 8 : 0)) * 8 + t * 2 + (i & 1)] = fd[i];
 }
 
+/* The rest of the layer and of CUDA's words, element by element (a.syms[0] elements):
+ * o[8 i ..] = rsqrt(x), fsub_rn(x, y), fdiv_rn(x, y), fma_rn(x, y, z), the larger of x and
+ * y or SLIMC_INF / SLIMC_NAN where x is out of range, expf(x) clamped, the lane count. */
+static __device__ __forceinline__ float tk_pick(float x, float y, bool big)
+{
+    return big ? (x > 1000.0f ? SLIMC_INF : SLIMC_NAN) : fmaxf(x, y);
+}
+SLIMC_KERNEL __launch_bounds__(128) tk_math(const slimc_kargs a)
+{
+    const float *__restrict__ x = (const float *)a.in[0];
+    const float *__restrict__ y = (const float *)a.in[1];
+    const float *__restrict__ z = (const float *)a.in[2];
+    float *__restrict__ o = (float *)a.out;
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= a.syms[0])
+        return;
+    const bool big = fabsf(x[i]) > 1000.0f;
+    o[8 * i + 0] = slimc_rsqrt(fabsf(x[i]));
+    o[8 * i + 1] = slimc_fsub_rn(x[i], y[i]);
+    o[8 * i + 2] = slimc_fdiv_rn(x[i], y[i]);
+    o[8 * i + 3] = slimc_fma_rn(x[i], y[i], z[i]);
+    o[8 * i + 4] = tk_pick(x[i], y[i], big);
+    o[8 * i + 5] = expf(fminf(x[i], 80.0f));
+    o[8 * i + 6] = (float)warpSize;
+    o[8 * i + 7] = 0.0f;
+}
+
 /* Deadlocks (bugs a launch must report, not hang on): */
 /* threads past 16 return before a __syncthreads the others wait at; */
 SLIMC_KERNEL tk_dead_return(const slimc_kargs a)

@@ -390,6 +390,41 @@ START_TEST(convert_kernel_dp4a_and_rn)
 }
 END_TEST
 
+/* The rest of the layer: rsqrt, fsub_rn, fdiv_rn, fma_rn (one rounding), SLIMC_INF and
+ * SLIMC_NAN (the GPU's 0x7fffffff), a __device__ __forceinline__ helper, bool,
+ * __launch_bounds__, __restrict__, warpSize. */
+START_TEST(math_and_words)
+{
+    enum { N = 500 };
+    static float x[N], y[N], z[N], o[8 * N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)((int)(rng() % 40001) - 20000) / 7.0f;
+        y[i] = (float)((int)(rng() % 20001) - 10000) / 3.0f + 0.5f;
+        z[i] = (float)((int)(rng() % 2001) - 1000) / 11.0f;
+    }
+    slimc_kargs a = {0};
+    a.in[0] = x;
+    a.in[1] = y;
+    a.in[2] = z;
+    a.out = o;
+    a.syms[0] = N;
+    ck_assert_int_eq(launch(tk_math, (N + 127) / 128, 1, 1, 128, 1, 1, &a), 0);
+    for (int i = 0; i < N; i++) {
+        const float *r = o + 8 * i;
+        EXPECT(r[0] == 1.0f / sqrtf(fabsf(x[i])), "rsqrt %d", i);
+        volatile float d = x[i] - y[i], q = x[i] / y[i];
+        EXPECT(r[1] == d && r[2] == q, "fsub/fdiv %d", i);
+        EXPECT(r[3] == (float)((double)x[i] * y[i] + z[i]), "fma %d", i); /* exact in double */
+        if (fabsf(x[i]) > 1000.0f)
+            EXPECT(x[i] > 1000.0f ? f_bits(r[4]) == 0x7f800000u : f_bits(r[4]) == 0x7fffffffu,
+                   "INF/NAN %d: %#x", i, f_bits(r[4]));
+        else
+            EXPECT(r[4] == fmaxf(x[i], y[i]), "fmaxf %d", i);
+        EXPECT(r[5] == expf(fminf(x[i], 80.0f)) && r[6] == 32.0f, "expf/warpSize %d", i);
+    }
+}
+END_TEST
+
 /* ---- tensor cores ---- */
 
 /* tk_mma_16816 on random tiles (four warps a block, three blocks) against a triple loop. */
@@ -566,6 +601,7 @@ int main(void)
     tcase_add_test(tc, atomics);
     tcase_add_test(tc, f16_bf16_conversions);
     tcase_add_test(tc, convert_kernel_dp4a_and_rn);
+    tcase_add_test(tc, math_and_words);
     tcase_add_test(tc, mma_f16);
     tcase_add_test(tc, mma_bf16);
     tcase_add_test(tc, mma_s8);
