@@ -33,10 +33,11 @@
  * whose threads never wait runs the whole grid as that loop on one fiber (two context
  * switches per launch). When a thread waits, at __syncthreads() (all threads of the block)
  * or at a warp operation (the live lanes of its warp: consecutive linear thread ids, x
- * fastest, 32 a warp), its runner's stack becomes that thread's, and the scheduler starts a
- * new runner for the threads not yet started; released threads resume where they waited.
- * The last thread to arrive at a barrier goes on without a switch. A block in which some
- * threads wait and none can run is a deadlock (threads at __syncthreads while others have
+ * fastest, 32 a warp), its runner's stack becomes that thread's, and the fiber switches
+ * straight to a released thread, else to a new runner for the threads not yet started, else
+ * back to the scheduler (slimc_emu_launch's stack). Released threads resume where they
+ * waited; the last thread to arrive at a barrier releases the others and goes on. A block in which
+ * some threads wait and none can run is a deadlock (threads at __syncthreads while others have
  * returned, or lanes at a warp operation while the rest of the warp waits elsewhere, or
  * lanes of one warp at different kinds of warp operation): the launch stops and returns
  * SLIMC_EMU_E_DEADLOCK, it never hangs.
@@ -177,12 +178,12 @@ enum {
  * it arrives and reads the others' after the release; the next operation uses the other
  * buffer, and the one after that cannot open before every lane has left this one. */
 typedef struct SlimcEmuWarp {
-    unsigned live;    /* lanes of the block in this warp that have not returned */
-    unsigned arrived; /* lanes at the open barrier (the last one does not wait) */
-    uint32_t waiting; /* lanes suspended at it */
-    int kind;         /* SLIMC_EMU_OP_* of the open barrier */
-    unsigned gen;     /* barriers released so far */
-    uint32_t present[2];
+    unsigned live;       /* lanes of the block in this warp that have not returned */
+    unsigned arrived;    /* lanes at the open barrier (the last one does not wait) */
+    uint32_t waiting;    /* lanes suspended at it */
+    int kind;            /* SLIMC_EMU_OP_* of the open barrier */
+    unsigned gen;        /* barriers released so far */
+    uint32_t present[2]; /* lanes that wrote into each buffer */
     uint32_t xch[2][32][SLIMC_EMU_XCH_WORDS];
 } SlimcEmuWarp;
 
@@ -195,8 +196,7 @@ typedef struct SlimcEmuSlot {
 #endif
     void *fake_stack;           /* AddressSanitizer's, while suspended */
     unsigned char *mem;         /* the guard page, then the stack */
-    unsigned tid;               /* the thread suspended on it */
-    slimc_emu_uint3 thread_idx; /* and its threadIdx */
+    slimc_emu_uint3 thread_idx; /* of the thread suspended on it */
 } SlimcEmuSlot;
 
 typedef void (*SlimcEmuKernel)(slimc_kargs);
@@ -350,7 +350,6 @@ static inline int slimc_emu_pop_ready(SlimcEmu *E)
 static inline void slimc_emu_suspend(SlimcEmu *E)
 {
     const int me = E->cur_slot;
-    E->slot[me].tid = E->cur;
     E->slot[me].thread_idx = E->thread_idx;
     E->slot_of[E->cur] = (short)me;
     int to = slimc_emu_pop_ready(E);
@@ -669,8 +668,8 @@ static inline void __syncthreads(void)
 }
 
 /* The running lane arrives at its warp's barrier for an operation of this kind, having
- * written its operands into buffer buf; returns when every live lane has arrived. */
-static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind, unsigned buf)
+ * written its operands (slimc_emu_xch_open); returns when every live lane has arrived. */
+static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind)
 {
     const unsigned w = E->cur >> 5, lane = E->cur & 31u;
     SlimcEmuWarp *W = &E->warp[w];
@@ -683,7 +682,6 @@ static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind, unsigned buf)
                  E->block_idx.x, E->block_idx.y, E->block_idx.z, w, W->kind, kind);
         slimc_emu_fail(E, SLIMC_EMU_E_DEADLOCK);
     }
-    (void)buf;
     if (++W->arrived == W->live) {
         slimc_emu_warp_release(E, W, w);
         return;
@@ -713,7 +711,7 @@ static inline uint32_t slimc_emu_shfl(uint32_t v, int kind, int b)
     SlimcEmu *E = &slimc_emu_state;
     unsigned buf;
     slimc_emu_xch_open(E, &buf)[0] = v;
-    slimc_emu_warp_sync(E, kind, buf);
+    slimc_emu_warp_sync(E, kind);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, bval = (unsigned)b & 31u;
     unsigned j;
@@ -941,7 +939,7 @@ static inline void slimc_emu_mma_16816(float d[4], const uint32_t a[4], const ui
     uint32_t *x = slimc_emu_xch_open(E, &buf);
     memcpy(x, a, 4 * sizeof a[0]);
     memcpy(x + 4, b, 2 * sizeof b[0]);
-    slimc_emu_warp_sync(E, kind, buf);
+    slimc_emu_warp_sync(E, kind);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, g = lane >> 2, t = lane & 3u;
     for (unsigned i = 0; i < 4; i++) {
@@ -982,7 +980,7 @@ static inline void slimc_mma_s8_16832(int d[4], const uint32_t a[4], const uint3
     uint32_t *x = slimc_emu_xch_open(E, &buf);
     memcpy(x, a, 4 * sizeof a[0]);
     memcpy(x + 4, b, 2 * sizeof b[0]);
-    slimc_emu_warp_sync(E, SLIMC_EMU_OP_MMA_S8, buf);
+    slimc_emu_warp_sync(E, SLIMC_EMU_OP_MMA_S8);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, g = lane >> 2, t = lane & 3u;
     for (unsigned i = 0; i < 4; i++) {
