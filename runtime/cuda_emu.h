@@ -141,7 +141,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define __launch_bounds__(...)
 #define warpSize 32
 
-#define SLIMC_KERNEL static void
+#define SLIMC_KERNEL static __attribute__((unused)) void
 #define SLIMC_DEV    static inline
 #define SLIMC_INF    __builtin_inff()
 #define SLIMC_NAN    __builtin_nanf("0x3fffff") /* 0x7fffffff, the GPU's CUDART_NAN_F */
