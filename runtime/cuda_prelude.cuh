@@ -25,12 +25,30 @@
 #define SLIMC_WARP       ((int)(SLIMC_LINEAR_TID >> 5))
 
 /* ---- arithmetic: each rounds once, never contracted into an FMA ---- */
-SLIMC_PRE float slimc_rsqrt(float x) { return rsqrtf(x); }
-SLIMC_PRE float slimc_fmul_rn(float a, float b) { return __fmul_rn(a, b); }
-SLIMC_PRE float slimc_fadd_rn(float a, float b) { return __fadd_rn(a, b); }
-SLIMC_PRE float slimc_fsub_rn(float a, float b) { return __fsub_rn(a, b); }
-SLIMC_PRE float slimc_fdiv_rn(float a, float b) { return __fdiv_rn(a, b); }
-SLIMC_PRE float slimc_fma_rn(float a, float b, float c) { return __fmaf_rn(a, b, c); }
+SLIMC_PRE float slimc_rsqrt(float x)
+{
+    return rsqrtf(x);
+}
+SLIMC_PRE float slimc_fmul_rn(float a, float b)
+{
+    return __fmul_rn(a, b);
+}
+SLIMC_PRE float slimc_fadd_rn(float a, float b)
+{
+    return __fadd_rn(a, b);
+}
+SLIMC_PRE float slimc_fsub_rn(float a, float b)
+{
+    return __fsub_rn(a, b);
+}
+SLIMC_PRE float slimc_fdiv_rn(float a, float b)
+{
+    return __fdiv_rn(a, b);
+}
+SLIMC_PRE float slimc_fma_rn(float a, float b, float c)
+{
+    return __fmaf_rn(a, b, c);
+}
 
 /* ---- f16 and bf16 (round to nearest even; a NaN becomes 0x7fff) ---- */
 SLIMC_PRE float slimc_h2f(uint16_t h)
@@ -45,7 +63,10 @@ SLIMC_PRE uint16_t slimc_f2h(float f)
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
 }
-SLIMC_PRE float slimc_b2f(uint16_t h) { return __uint_as_float((unsigned)h << 16); }
+SLIMC_PRE float slimc_b2f(uint16_t h)
+{
+    return __uint_as_float((unsigned)h << 16);
+}
 SLIMC_PRE uint16_t slimc_f2b(float f)
 {
 #if __CUDA_ARCH__ >= 800
@@ -61,7 +82,10 @@ SLIMC_PRE uint16_t slimc_f2b(float f)
 }
 
 /* ---- integers ---- */
-SLIMC_PRE int slimc_dp4a(int a, int b, int c) { return __dp4a(a, b, c); }
+SLIMC_PRE int slimc_dp4a(int a, int b, int c)
+{
+    return __dp4a(a, b, c);
+}
 
 /* ---- warp shuffles (every lane of the warp calls) ---- */
 SLIMC_PRE float slimc_shfl_xor_f(float v, int lanemask)
@@ -76,17 +100,32 @@ SLIMC_PRE float slimc_shfl_idx_f(float v, int src_lane)
 {
     return __shfl_sync(0xffffffffu, v, src_lane);
 }
-SLIMC_PRE int slimc_shfl_idx_i(int v, int src_lane) { return __shfl_sync(0xffffffffu, v, src_lane); }
+SLIMC_PRE int slimc_shfl_idx_i(int v, int src_lane)
+{
+    return __shfl_sync(0xffffffffu, v, src_lane);
+}
 SLIMC_PRE float slimc_shfl_down_f(float v, int delta)
 {
     return __shfl_down_sync(0xffffffffu, v, (unsigned)delta);
 }
 
 /* ---- atomics (device scope; each returns the old value) ---- */
-SLIMC_PRE float slimc_atomic_add_f(float *p, float v) { return atomicAdd(p, v); }
-SLIMC_PRE int slimc_atomic_add_i(int *p, int v) { return atomicAdd(p, v); }
-SLIMC_PRE int slimc_atomic_max_i(int *p, int v) { return atomicMax(p, v); }
-SLIMC_PRE int slimc_atomic_or_i(int *p, int v) { return atomicOr(p, v); }
+SLIMC_PRE float slimc_atomic_add_f(float *p, float v)
+{
+    return atomicAdd(p, v);
+}
+SLIMC_PRE int slimc_atomic_add_i(int *p, int v)
+{
+    return atomicAdd(p, v);
+}
+SLIMC_PRE int slimc_atomic_max_i(int *p, int v)
+{
+    return atomicMax(p, v);
+}
+SLIMC_PRE int slimc_atomic_or_i(int *p, int v)
+{
+    return atomicOr(p, v);
+}
 
 /* ---- tensor cores ---- */
 
@@ -100,8 +139,8 @@ SLIMC_PRE void slimc_mma_f16_16816(float d[4], const uint32_t a[4], const uint32
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
                  "{%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};"
                  : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]),
-                   "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]),
+                   "f"(c[1]), "f"(c[2]), "f"(c[3]));
 #else
     float t0, t1, t2, t3;
     asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
@@ -125,8 +164,8 @@ SLIMC_PRE void slimc_mma_bf16_16816(float d[4], const uint32_t a[4], const uint3
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
                  "{%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};"
                  : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]),
-                   "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]),
+                   "f"(c[1]), "f"(c[2]), "f"(c[3]));
 #else
     const int lane = (int)(SLIMC_LINEAR_TID & 31u), g = lane >> 2, t = lane & 3;
     float acc0 = c[0], acc1 = c[1], acc2 = c[2], acc3 = c[3];
@@ -143,7 +182,7 @@ SLIMC_PRE void slimc_mma_bf16_16816(float d[4], const uint32_t a[4], const uint3
         const unsigned q1 = __shfl_sync(0xffffffffu, b[1], 4 * (2 * t + 1) + j);
         const unsigned ar[4] = {r0, r2, r1, r3}; /* row g: k lo, k hi; row g+8: k lo, k hi */
         const unsigned bp[2] = {p0, p1}, bq[2] = {q0, q1};
-        for (int h = 0; h < 2; h++)     /* k in 2j..2j+1 (h 0) or 2j+8..2j+9 (h 1) */
+        for (int h = 0; h < 2; h++)       /* k in 2j..2j+1 (h 0) or 2j+8..2j+9 (h 1) */
             for (int e = 0; e < 2; e++) { /* the element in the pair */
                 const float x0 = __uint_as_float((ar[h] >> (16 * e)) << 16);
                 const float x1 = __uint_as_float((ar[2 + h] >> (16 * e)) << 16);
@@ -172,8 +211,8 @@ SLIMC_PRE void slimc_mma_s8_16832(int d[4], const uint32_t a[4], const uint32_t 
     asm volatile("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, "
                  "{%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};"
                  : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]),
-                   "r"(c[0]), "r"(c[1]), "r"(c[2]), "r"(c[3]));
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "r"(c[0]),
+                   "r"(c[1]), "r"(c[2]), "r"(c[3]));
 #else
     int t0, t1, t2, t3;
     asm volatile("mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {%0,%1}, {%2}, {%3}, {%4,%5};"
