@@ -152,19 +152,19 @@ void cu_emit_conv2d(CgCtx *c, NodeId id)
     const long long P = d.OH * d.OW, KK = d.KH * d.KW;
     const bool pointwise =
         KK == 1 && d.SH == 1 && d.SW == 1 && d.PH == 0 && d.PW == 0 && d.OH == d.H && d.OW == d.W;
+    /* the load knows nb (the image) and np (the pixel) of column gn (gemm.h: n_split) */
     const char *b_load;
     if (pointwise) /* 1x1, stride 1, no padding: B is x itself, [CG, pixels] per image */
-        b_load = cg_strf(c, "v = X[(gn / %lld * %lld + gk) * %lld + gn %% %lld];", P, d.C, P, P);
+        b_load = cg_strf(c, "v = X[(nb * %lld + gk) * %lld + np];", d.C, P);
     else
-        b_load =
-            cg_strf(c,
-                    "const int r = (int)(gk %% %lld), pp = (int)(gn %% %lld);\n"
-                    "        const int ih = pp / %lld * %lld - %lld + r / %lld * %lld;\n"
-                    "        const int iw = pp %% %lld * %lld - %lld + r %% %lld * %lld;\n"
-                    "        if (ih >= 0 && ih < %lld && iw >= 0 && iw < %lld)\n"
-                    "            v = X[(gn / %lld * %lld + gk / %lld) * %lld + ih * %lld + iw];",
-                    KK, P, d.OW, d.SH, d.PH, d.KW, d.DH, d.OW, d.SW, d.PW, d.KW, d.DW, d.H, d.W, P,
-                    d.C, KK, d.H * d.W, d.W);
+        b_load = cg_strf(c,
+                         "const int r = gk %% %lld;\n"
+                         "        const int ih = np / %lld * %lld - %lld + r / %lld * %lld;\n"
+                         "        const int iw = np %% %lld * %lld - %lld + r %% %lld * %lld;\n"
+                         "        if (ih >= 0 && ih < %lld && iw >= 0 && iw < %lld)\n"
+                         "            v = X[(nb * %lld + gk / %lld) * %lld + ih * %lld + iw];",
+                         KK, d.OW, d.SH, d.PH, d.KW, d.DH, d.OW, d.SW, d.PW, d.KW, d.DW, d.H, d.W,
+                         d.C, KK, d.H * d.W, d.W);
     const bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
     CuGemm s = {
         .M = cg_strf(c, "%lld", d.OG),
@@ -177,6 +177,8 @@ void cu_emit_conv2d(CgCtx *c, NodeId id)
         .gemv = false,
         .b_kfast = false,
         .n_in_x = true,
+        .k_int = true, /* CG x KH x KW, static, far below 2^31 */
+        .n_split = P,
         .setup = conv_setup,
         .a_load = "v = Wg[gm * K + gk];",
         .b_load = b_load,

@@ -60,68 +60,95 @@ static void emit_store(CgCtx *c, NodeId id, const CuGemm *s, int ind)
     cg_printf(c, "%*sout[f] = v;\n", ind, "");
 }
 
-/* Prints statements that set float `dst` to A(gm, gk) (a) or B(gk, gn), 0 outside. */
+/* Prints statements that set float `dst` to A(gm, gk) (a) or B(gk, gn), 0 outside; for B,
+ * gn is n0 + nl (nl this thread's offset in the tile), and with n_split the image nb and
+ * the pixel np of gn are derived from the block's (nb0, nr0) in int arithmetic. */
 static void emit_elem(CgCtx *c, const CuGemm *s, bool a, const char *gm, const char *gk,
-                      const char *gn, const char *idx, const char *dst, int ind)
+                      const char *nl, const char *idx, const char *dst, int ind)
 {
+    const char *kt = s->k_int ? "int" : idx;
     cg_printf(c, "%*s{\n", ind, "");
     if (a)
-        cg_printf(c, "%*s    const %s gm = %s, gk = %s;\n", ind, "", idx, gm, gk);
+        cg_printf(c, "%*s    const %s gm = %s;\n%*s    const %s gk = %s;\n", ind, "", idx, gm, ind,
+                  "", kt, gk);
     else
-        cg_printf(c, "%*s    const %s gk = %s, gn = %s;\n", ind, "", idx, gk, gn);
+        cg_printf(c, "%*s    const %s gk = %s;\n%*s    const %s gn = n0 + %s;\n", ind, "", kt, gk,
+                  ind, "", idx, nl);
     cg_printf(c, "%*s    float v = 0.0f;\n", ind, "");
     cg_printf(c, "%*s    if (%s < %s && gk < K) {\n", ind, "", a ? "gm" : "gn", a ? "M" : "N");
+    if (!a && s->n_split)
+        cg_printf(c,
+                  "%*s        const int nr = nr0 + %s, np = nr %% %lld;\n"
+                  "%*s        const %s nb = nb0 + nr / %lld;\n",
+                  ind, "", nl, (long long)s->n_split, ind, "", idx, (long long)s->n_split);
     cg_printf(c, "%*s        %s\n", ind, "", a ? s->a_load : s->b_load);
     cg_printf(c, "%*s    }\n%*s    %s = v;\n%*s}\n", ind, "", ind, "", dst, ind, "");
 }
 
 /* ---- SIMT f32 ---- */
 
+/* Each thread loads the same position of every (T / BK)-th row (A), and so on: its part of
+ * a tile is fixed, `la_*` and `lb_*` below, and the generator unrolls the loads (so the
+ * registers they fill are never indexed at run time). */
+static void simt_lanes(CgCtx *c, const CuGemm *s, const SimtTile *t)
+{
+    cg_printf(c, "    const int la_m = tid / %d, la_k = tid %% %d; /* this thread's part of A */\n",
+              t->bk, t->bk);
+    if (s->b_kfast)
+        cg_printf(c, "    const int lb_n = tid / %d, lb_k = tid %% %d; /* and of B */\n", t->bk,
+                  t->bk);
+    else
+        cg_printf(c, "    const int lb_k = tid / %d, lb_n = tid %% %d; /* and of B */\n", t->bn,
+                  t->bn);
+}
+
 static void simt_load(CgCtx *c, const CuGemm *s, const SimtTile *t, const char *k0, const char *idx,
                       int ind)
 {
     const int a_per = t->bm * t->bk / GEMM_THREADS, b_per = t->bk * t->bn / GEMM_THREADS;
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) { /* A tile %d x %d, k fastest */\n", ind, "",
-              a_per, t->bm, t->bk);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", GEMM_THREADS);
-    emit_elem(c, s, true, cg_strf(c, "m0 + e / %d", t->bk), cg_strf(c, "%s + e %% %d", k0, t->bk),
-              NULL, idx, "ra[i]", ind + 4);
-    cg_printf(c, "%*s}\n", ind, "");
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) { /* B tile %d x %d, %s fastest */\n", ind, "",
-              b_per, t->bk, t->bn, s->b_kfast ? "k" : "n");
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", GEMM_THREADS);
-    if (s->b_kfast)
-        emit_elem(c, s, false, NULL, cg_strf(c, "%s + e %% %d", k0, t->bk),
-                  cg_strf(c, "n0 + e / %d", t->bk), idx, "rb[i]", ind + 4);
-    else
-        emit_elem(c, s, false, NULL, cg_strf(c, "%s + e / %d", k0, t->bn),
-                  cg_strf(c, "n0 + e %% %d", t->bn), idx, "rb[i]", ind + 4);
-    cg_printf(c, "%*s}\n", ind, "");
+    cg_printf(c, "%*s/* A tile %d x %d (k fastest), B tile %d x %d (%s fastest) */\n", ind, "",
+              t->bm, t->bk, t->bk, t->bn, s->b_kfast ? "k" : "n");
+    for (int i = 0; i < a_per; i++)
+        emit_elem(c, s, true, cg_strf(c, "m0 + la_m + %d", i * (GEMM_THREADS / t->bk)),
+                  cg_strf(c, "%s + la_k", k0), NULL, idx, cg_strf(c, "ra[%d]", i), ind);
+    for (int i = 0; i < b_per; i++) {
+        if (s->b_kfast)
+            emit_elem(c, s, false, NULL, cg_strf(c, "%s + lb_k", k0),
+                      cg_strf(c, "lb_n + %d", i * (GEMM_THREADS / t->bk)), idx,
+                      cg_strf(c, "rb[%d]", i), ind);
+        else
+            emit_elem(c, s, false, NULL,
+                      cg_strf(c, "%s + lb_k + %d", k0, i * (GEMM_THREADS / t->bn)), "lb_n", idx,
+                      cg_strf(c, "rb[%d]", i), ind);
+    }
 }
 
 static void simt_stash(CgCtx *c, const CuGemm *s, const SimtTile *t, const char *buf, int ind)
 {
     const int a_per = t->bm * t->bk / GEMM_THREADS, b_per = t->bk * t->bn / GEMM_THREADS;
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) {\n", ind, "", a_per);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", GEMM_THREADS);
-    cg_printf(c, "%*s    As[%s][e %% %d][e / %d] = ra[i];\n%*s}\n", ind, "", buf, t->bk, t->bk, ind,
-              "");
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) {\n", ind, "", b_per);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", GEMM_THREADS);
-    if (s->b_kfast)
-        cg_printf(c, "%*s    Bs[%s][e %% %d][e / %d] = rb[i];\n%*s}\n", ind, "", buf, t->bk, t->bk,
-                  ind, "");
-    else
-        cg_printf(c, "%*s    Bs[%s][e / %d][e %% %d] = rb[i];\n%*s}\n", ind, "", buf, t->bn, t->bn,
-                  ind, "");
+    for (int i = 0; i < a_per; i++)
+        cg_printf(c, "%*sAs[%s][la_k][la_m + %d] = ra[%d];\n", ind, "", buf,
+                  i * (GEMM_THREADS / t->bk), i);
+    for (int i = 0; i < b_per; i++) {
+        if (s->b_kfast)
+            cg_printf(c, "%*sBs[%s][lb_k][lb_n + %d] = rb[%d];\n", ind, "", buf,
+                      i * (GEMM_THREADS / t->bk), i);
+        else
+            cg_printf(c, "%*sBs[%s][lb_k + %d][lb_n] = rb[%d];\n", ind, "", buf,
+                      i * (GEMM_THREADS / t->bn), i);
+    }
 }
 
 /* The block's tile origin: M tiles along grid.x, N tiles along grid.y (or swapped). */
 static void emit_origin(CgCtx *c, const CuGemm *s, const char *idx, int bm, int bn, bool n_in_x)
 {
-    (void)s;
     cg_printf(c, "    const %s m0 = (%s)blockIdx.%s * %d, n0 = (%s)blockIdx.%s * %d;\n", idx, idx,
               n_in_x ? "y" : "x", bm, idx, n_in_x ? "x" : "y", bn);
+    if (s->n_split)
+        cg_printf(c,
+                  "    const %s nb0 = n0 / %lld; /* n0's image and pixel: the loads derive theirs "
+                  "*/\n    const int nr0 = (int)(n0 %% %lld);\n",
+                  idx, (long long)s->n_split, (long long)s->n_split);
 }
 
 static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bool n_in_x)
@@ -139,6 +166,7 @@ static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bo
     cg_printf(c, "    __shared__ float Bs[2][%d][%d]; /* B tile, Bs[k][n] */\n", t->bk, t->bn + 4);
     emit_prologue(c, id, s, idx);
     cg_printf(c, "    const int tid = (int)threadIdx.x, tx = tid %% %d, ty = tid / %d;\n", nx, nx);
+    simt_lanes(c, s, t);
     emit_origin(c, s, idx, t->bm, t->bn, n_in_x);
     cg_printf(c, "    float acc[%d][%d];\n", t->tm, t->tn);
     cg_printf(c,
@@ -147,11 +175,11 @@ static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bo
               t->tm, t->tn);
     cg_printf(c, "    float ra[%d], rb[%d];\n", t->bm * t->bk / GEMM_THREADS,
               t->bk * t->bn / GEMM_THREADS);
-    cg_printf(c, "    const %s nk = (K + %d) / %d;\n", idx, t->bk - 1, t->bk);
+    cg_printf(c, "    const %s nk = (K + %d) / %d;\n", s->k_int ? "int" : idx, t->bk - 1, t->bk);
     simt_load(c, s, t, "0", idx, 4);
     simt_stash(c, s, t, "0", 4);
     cg_printf(c, "    __syncthreads();\n");
-    cg_printf(c, "    for (%s kt = 0; kt < nk; kt++) {\n", idx);
+    cg_printf(c, "    for (%s kt = 0; kt < nk; kt++) {\n", s->k_int ? "int" : idx);
     cg_printf(c, "        const int cur = (int)(kt & 1);\n");
     cg_printf(c, "        if (kt + 1 < nk) { /* the next tile, while this one is multiplied */\n");
     simt_load(c, s, t, cg_strf(c, "(kt + 1) * %d", t->bk), idx, 12);
@@ -187,48 +215,59 @@ static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bo
 
 /* ---- tensor cores (f16 / bf16 operands, f32 accumulators) ---- */
 
+static void mma_lanes(CgCtx *c, const CuGemm *s, const MmaTile *t)
+{
+    const int hk = MMA_BK / 2;
+    cg_printf(c, "    const int la_m = tid / %d, la_k = tid %% %d; /* this thread's part of A */\n",
+              hk, hk);
+    if (s->b_kfast)
+        cg_printf(c, "    const int lb_n = tid / %d, lb_k = tid %% %d; /* and of B */\n", hk, hk);
+    else
+        cg_printf(c, "    const int lb_k = tid / %d, lb_n = tid %% %d; /* and of B */\n", t->bn,
+                  t->bn);
+}
+
+/* Loads this thread's k-pairs of the next tiles into ra / rb, converted to f16 or bf16. */
 static void mma_load(CgCtx *c, const CuGemm *s, const MmaTile *t, int threads, const char *k0,
                      const char *idx, const char *cvt, int ind)
 {
     const int hk = MMA_BK / 2, a_per = t->bm * hk / threads, b_per = t->bn * hk / threads;
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) { /* A: %d rows x %d k-pairs */\n", ind, "",
-              a_per, t->bm, hk);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", threads);
-    cg_printf(c, "%*s    float v0, v1;\n", ind, "");
-    const char *gm = cg_strf(c, "m0 + e / %d", hk);
-    emit_elem(c, s, true, gm, cg_strf(c, "%s + 2 * (e %% %d)", k0, hk), NULL, idx, "v0", ind + 4);
-    emit_elem(c, s, true, gm, cg_strf(c, "%s + 2 * (e %% %d) + 1", k0, hk), NULL, idx, "v1",
-              ind + 4);
-    cg_printf(c, "%*s    ra[i] = (uint32_t)%s(v0) | ((uint32_t)%s(v1) << 16);\n%*s}\n", ind, "",
-              cvt, cvt, ind, "");
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) { /* B: %d columns x %d k-pairs, %s fastest */\n",
-              ind, "", b_per, t->bn, hk, s->b_kfast ? "k" : "n");
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", threads);
-    cg_printf(c, "%*s    float v0, v1;\n", ind, "");
-    const char *gk = s->b_kfast ? cg_strf(c, "%s + 2 * (e %% %d)", k0, hk)
-                                : cg_strf(c, "%s + 2 * (e / %d)", k0, t->bn);
-    const char *gn = s->b_kfast ? cg_strf(c, "n0 + e / %d", hk) : cg_strf(c, "n0 + e %% %d", t->bn);
-    emit_elem(c, s, false, NULL, gk, gn, idx, "v0", ind + 4);
-    emit_elem(c, s, false, NULL, cg_strf(c, "%s + 1", gk), gn, idx, "v1", ind + 4);
-    cg_printf(c, "%*s    rb[i] = (uint32_t)%s(v0) | ((uint32_t)%s(v1) << 16);\n%*s}\n", ind, "",
-              cvt, cvt, ind, "");
+    cg_printf(c, "%*s/* A: %d rows x %d k-pairs, B: %d columns x %d k-pairs (%s fastest) */\n", ind,
+              "", t->bm, hk, t->bn, hk, s->b_kfast ? "k" : "n");
+    for (int i = 0; i < a_per; i++) {
+        cg_printf(c, "%*s{\n%*s    float v0, v1;\n", ind, "", ind, "");
+        const char *gm = cg_strf(c, "m0 + la_m + %d", i * (threads / hk));
+        emit_elem(c, s, true, gm, cg_strf(c, "%s + 2 * la_k", k0), NULL, idx, "v0", ind + 4);
+        emit_elem(c, s, true, gm, cg_strf(c, "%s + 2 * la_k + 1", k0), NULL, idx, "v1", ind + 4);
+        cg_printf(c, "%*s    ra[%d] = (uint32_t)%s(v0) | ((uint32_t)%s(v1) << 16);\n%*s}\n", ind,
+                  "", i, cvt, cvt, ind, "");
+    }
+    for (int i = 0; i < b_per; i++) {
+        cg_printf(c, "%*s{\n%*s    float v0, v1;\n", ind, "", ind, "");
+        const char *gk = s->b_kfast ? cg_strf(c, "%s + 2 * lb_k", k0)
+                                    : cg_strf(c, "%s + 2 * (lb_k + %d)", k0, i * (threads / t->bn));
+        const char *gn = s->b_kfast ? cg_strf(c, "lb_n + %d", i * (threads / hk)) : "lb_n";
+        emit_elem(c, s, false, NULL, gk, gn, idx, "v0", ind + 4);
+        emit_elem(c, s, false, NULL, cg_strf(c, "%s + 1", gk), gn, idx, "v1", ind + 4);
+        cg_printf(c, "%*s    rb[%d] = (uint32_t)%s(v0) | ((uint32_t)%s(v1) << 16);\n%*s}\n", ind,
+                  "", i, cvt, cvt, ind, "");
+    }
 }
 
 static void mma_stash(CgCtx *c, const CuGemm *s, const MmaTile *t, int threads, const char *buf,
                       int ind)
 {
     const int hk = MMA_BK / 2, a_per = t->bm * hk / threads, b_per = t->bn * hk / threads;
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) {\n", ind, "", a_per);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", threads);
-    cg_printf(c, "%*s    As[%s][e / %d][e %% %d] = ra[i];\n%*s}\n", ind, "", buf, hk, hk, ind, "");
-    cg_printf(c, "%*sfor (int i = 0; i < %d; i++) {\n", ind, "", b_per);
-    cg_printf(c, "%*s    const int e = tid + i * %d;\n", ind, "", threads);
-    if (s->b_kfast)
-        cg_printf(c, "%*s    Bs[%s][e / %d][e %% %d] = rb[i];\n%*s}\n", ind, "", buf, hk, hk, ind,
-                  "");
-    else
-        cg_printf(c, "%*s    Bs[%s][e %% %d][e / %d] = rb[i];\n%*s}\n", ind, "", buf, t->bn, t->bn,
-                  ind, "");
+    for (int i = 0; i < a_per; i++)
+        cg_printf(c, "%*sAs[%s][la_m + %d][la_k] = ra[%d];\n", ind, "", buf, i * (threads / hk), i);
+    for (int i = 0; i < b_per; i++) {
+        if (s->b_kfast)
+            cg_printf(c, "%*sBs[%s][lb_n + %d][lb_k] = rb[%d];\n", ind, "", buf, i * (threads / hk),
+                      i);
+        else
+            cg_printf(c, "%*sBs[%s][lb_n][lb_k + %d] = rb[%d];\n", ind, "", buf,
+                      i * (threads / t->bn), i);
+    }
 }
 
 static int emit_mma(CgCtx *c, NodeId id, const CuGemm *s, const MmaTile *t, bool n_in_x)
@@ -254,6 +293,7 @@ static int emit_mma(CgCtx *c, NodeId id, const CuGemm *s, const MmaTile *t, bool
     cg_printf(c, "    const int tid = (int)threadIdx.x, lane = tid & 31, warp = tid >> 5;\n");
     cg_printf(c, "    const int wm = warp %% %d, wn = warp / %d, g = lane >> 2, t = lane & 3;\n",
               t->wm, t->wm);
+    mma_lanes(c, s, t);
     emit_origin(c, s, idx, t->bm, t->bn, n_in_x);
     cg_printf(c, "    float acc[%d][%d][4];\n", t->mt, t->nt);
     cg_printf(c,
@@ -261,12 +301,12 @@ static int emit_mma(CgCtx *c, NodeId id, const CuGemm *s, const MmaTile *t, bool
               "            for (int r = 0; r < 4; r++)\n                acc[i][j][r] = 0.0f;\n",
               t->mt, t->nt);
     cg_printf(c, "    uint32_t ra[%d], rb[%d];\n", t->bm * hk / threads, t->bn * hk / threads);
-    cg_printf(c, "    const %s nk = (K + %d) / %d;\n", idx, MMA_BK - 1, MMA_BK);
+    cg_printf(c, "    const %s nk = (K + %d) / %d;\n", s->k_int ? "int" : idx, MMA_BK - 1, MMA_BK);
     const char *cvt = bf ? "slimc_f2b" : "slimc_f2h";
     mma_load(c, s, t, threads, "0", idx, cvt, 4);
     mma_stash(c, s, t, threads, "0", 4);
     cg_printf(c, "    __syncthreads();\n");
-    cg_printf(c, "    for (%s kt = 0; kt < nk; kt++) {\n", idx);
+    cg_printf(c, "    for (%s kt = 0; kt < nk; kt++) {\n", s->k_int ? "int" : idx);
     cg_printf(c, "        const int cur = (int)(kt & 1);\n");
     cg_printf(c, "        if (kt + 1 < nk) { /* the next tile, while this one is multiplied */\n");
     mma_load(c, s, t, threads, cg_strf(c, "(kt + 1) * %d", MMA_BK), idx, cvt, 12);
@@ -450,6 +490,12 @@ static int64_t static_prod(const Shape *s, int from, int to)
     return p;
 }
 
+/* k indices fit an int: K static and below 2^31. */
+static bool k_int(Dim k)
+{
+    return ir_dim_static(k) && k.c < (INT64_C(1) << 31);
+}
+
 /* ---- linear: x [.., K] times w^T (w [N, K]) or w ([K, N], w_transposed), + bias [N] ---- */
 
 static void linear_setup(CgCtx *c, NodeId id, const CuGemm *s)
@@ -483,6 +529,7 @@ void cu_emit_linear(CgCtx *c, NodeId id)
         .gemv = true,
         .b_kfast = !tr,
         .n_in_x = false,
+        .k_int = k_int(xs->d[xs->rank - 1]),
         .setup = linear_setup,
         .a_load = "v = x[gm * K + gk];",
         .b_load = tr ? "v = w[gk * N + gn];" : "v = w[gn * K + gk];",
@@ -545,6 +592,7 @@ void cu_emit_matmul(CgCtx *c, NodeId id)
         .gemv = true,
         .b_kfast = bs->rank == 1,
         .n_in_x = false,
+        .k_int = k_int(as->d[as->rank - 1]),
         .setup = matmul_setup,
         .a_load = "v = A[gm * K + gk];",
         .b_load = "v = B[gk * N + gn];",

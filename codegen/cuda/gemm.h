@@ -23,8 +23,12 @@ struct CuGemm {
     const char *Z;              /* grid.z: how many problems ("1": one) */
     /* Indices in int64_t (a tensor may pass 2^31 elements, or a size is symbolic), else int. */
     bool wide;
-    bool gemv;    /* small M may use the GEMV kernel */
-    bool n_in_x;  /* N's tiles along grid.x, M's along grid.y (else the other way round) */
+    bool gemv;   /* small M may use the GEMV kernel */
+    bool n_in_x; /* N's tiles along grid.x, M's along grid.y (else the other way round) */
+    bool k_int;  /* K is static and below 2^31: k indices in int */
+    /* > 0: N is images x n_split pixels (a conv); B's load may use nb (the image, idx type)
+     * and np (the pixel, int) of gn, derived without 64-bit division. */
+    int64_t n_split;
     bool b_kfast; /* B(k, n) and B(k + 1, n) are adjacent in memory (else B(k, n + 1)) */
     /* Prints the declarations the loads and the store use, at the kernel's top, where
      * `z` (the problem, blockIdx.z) and M, N, K are defined. */
