@@ -361,7 +361,7 @@ END_TEST
 
 /* ---- tensor cores ---- */
 
-static void tensor_core_cases(DType prec, double tol, const char *mma)
+static void tensor_core_linear(DType prec, double tol, const char *mma)
 {
     const LinCase lin[] = {
         {0, 70, 100, 130, true, true, 1, 0},
@@ -370,6 +370,10 @@ static void tensor_core_cases(DType prec, double tol, const char *mma)
     };
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
         linear_check(&lin[i], prec, tol, mma);
+}
+
+static void tensor_core_matmul_conv(DType prec, double tol, const char *mma)
+{
     matmul_check(4, D(2, 3, 37, 45), 2, D(45, 70), false, prec, tol, mma);
     matmul_check(3, D(3, 20, 33), 1, D(33), false, prec, tol, mma);
     const ConvCase conv[] = {
@@ -381,15 +385,28 @@ static void tensor_core_cases(DType prec, double tol, const char *mma)
 }
 
 /* precision f16: linear (both layouts, symbolic batch), matmul, conv2d on mma.m16n8k16. */
-START_TEST(test_tensor_cores_f16)
+START_TEST(test_tensor_cores_f16_linear)
 {
-    tensor_core_cases(IR_F16, TOL_F16, "slimc_mma_f16_16816");
+    tensor_core_linear(IR_F16, TOL_F16, "slimc_mma_f16_16816");
 }
 END_TEST
 
-START_TEST(test_tensor_cores_bf16)
+START_TEST(test_tensor_cores_f16_matmul_conv)
 {
-    tensor_core_cases(IR_BF16, TOL_BF16, "slimc_mma_bf16_16816");
+    tensor_core_matmul_conv(IR_F16, TOL_F16, "slimc_mma_f16_16816");
+}
+END_TEST
+
+/* precision bf16: the same. */
+START_TEST(test_tensor_cores_bf16_linear)
+{
+    tensor_core_linear(IR_BF16, TOL_BF16, "slimc_mma_bf16_16816");
+}
+END_TEST
+
+START_TEST(test_tensor_cores_bf16_matmul_conv)
+{
+    tensor_core_matmul_conv(IR_BF16, TOL_BF16, "slimc_mma_bf16_16816");
 }
 END_TEST
 
@@ -432,8 +449,10 @@ int main(void)
     tcase_add_test(tc, test_conv2d_depthwise);
     tcase_add_test(tc, test_conv2d_symbolic);
     tcase_add_test(tc, test_conv_transpose2d);
-    tcase_add_test(tc, test_tensor_cores_f16);
-    tcase_add_test(tc, test_tensor_cores_bf16);
+    tcase_add_test(tc, test_tensor_cores_f16_linear);
+    tcase_add_test(tc, test_tensor_cores_f16_matmul_conv);
+    tcase_add_test(tc, test_tensor_cores_bf16_linear);
+    tcase_add_test(tc, test_tensor_cores_bf16_matmul_conv);
     tcase_add_test(tc, test_tensor_cores_big);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
