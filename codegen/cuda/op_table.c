@@ -1,6 +1,7 @@
 /* The CUDA backend's op table (codegen/cuda/op_table.h): one row per op kind, by family. A
  * new kernel adds its row here and IR_BE_CUDA to its ops.def row. */
 #include "codegen/cuda/op_table.h"
+#include "codegen/cuda/gemm.h"
 
 /* Views (squeeze, unsqueeze, flatten, reshape) have no kernel: the host half aliases the
  * buffer (emit.c never calls this; the row says the op is implemented). */
@@ -30,6 +31,11 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
 #undef CU_ROW_CAT_
 #undef CU_ROW_IF_0
 #undef CU_ROW_IF_1
+    /* gemm.c, conv.c: GEMM and convolution (f32, or f16/bf16 tensor cores by precision) */
+    [IR_OP_LINEAR] = {.emit = cu_emit_linear},
+    [IR_OP_MATMUL] = {.emit = cu_emit_matmul},
+    [IR_OP_CONV2D] = {.emit = cu_emit_conv2d},
+    [IR_OP_CONV_TRANSPOSE2D] = {.emit = cu_emit_conv_transpose2d},
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
