@@ -1,0 +1,141 @@
+/* max_pool2d, avg_pool2d and adaptive_avg_pool2d on the GPU, with the C backend's semantics
+ * (codegen/c/pool.c, ir/eval.c): padding counts as -inf for max (NaN wins; a window with no
+ * element inside the image gives -inf); avg windows are clipped to the padded input
+ * (ceil_mode windows may hang over its end) and divided by the clipped window's size with
+ * count_include_pad (default) or by the number of real elements; a window wholly in the
+ * padding gives 0. The output size, ceil_mode included, comes from the output type.
+ *
+ * A thread per output element (grid-stride over N*C*OH*OW, ow fastest): neighbouring
+ * threads read neighbouring windows, which overlap, so the loads coalesce and the overlap
+ * is served by the L1 cache; a window is a few taps, too little reuse for shared-memory
+ * tiling to pay. Each window is summed in the reference's order (rows, then columns):
+ * bit-exact with the CPU. */
+#include "codegen/cuda/norm.h"
+
+#define POOL_THREADS 256
+
+/* The launch of a pool kernel over total output elements. */
+static void pool_launch(CgCtx *c, NodeId id, int k, const char *total)
+{
+    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, total, POOL_THREADS)),
+                           "1", "1"};
+    cu_launch(c, id, k, grid, (const int[3]){POOL_THREADS, 1, 1},
+              "a thread per output element, ow fastest, grid-stride");
+}
+
+/* Opens the grid-stride loop over the output elements f, with the plane pl and the output
+ * position (oh, ow), and the plane's input xp. */
+static void pool_loop_open(CgCtx *c, const char *total)
+{
+    cg_printf(c, "    const int64_t n = %s;\n", total);
+    cg_printf(c,
+              "    for (int64_t f = (int64_t)blockIdx.x * %d + threadIdx.x; f < n;\n"
+              "         f += (int64_t)gridDim.x * %d) {\n",
+              POOL_THREADS, POOL_THREADS);
+    cg_printf(c, "        const int ow = (int)(f %% OW), oh = (int)((f / OW) %% OH);\n");
+    cg_printf(c, "        const int64_t pl = f / (OH * OW);\n");
+    cg_printf(c, "        const float *__restrict__ xp = x + pl * (H * W);\n");
+}
+
+static bool pool_shapes(CgCtx *c, const Node *n, const Shape *xs, const Shape *os)
+{
+    if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) ||
+        !ir_dim_static(os->d[2]) || !ir_dim_static(os->d[3])) {
+        cg_error(c, n, "expects a 4-D input with a static image size");
+        return false;
+    }
+    return true;
+}
+
+void cu_emit_pool(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    if (!pool_shapes(c, n, xs, os))
+        return;
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    int64_t kk[2], s[2], p[2], dil[2];
+    ir_attr_kernel(n, kk, 2);
+    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
+        s[0] = kk[0];
+        s[1] = kk[1];
+    }
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
+    const bool is_max = n->op == IR_OP_MAX_POOL2D;
+    const bool include_pad = ir_attr_count_include_pad_or(n, 1) != 0;
+    int k = cu_kernel_begin(c, id, NULL, POOL_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
+    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
+              (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
+              (long long)os->d[3].c, (long long)kk[0], (long long)kk[1]);
+    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n",
+              (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
+              (long long)dil[1]);
+    pool_loop_open(c, total);
+    if (is_max) {
+        cg_printf(c, "        float v = -SLIMC_INF; /* padding is -inf; NaN wins */\n");
+        cg_printf(c, "        for (int kh = 0; kh < KH; kh++) {\n");
+        cg_printf(c, "            const int ih = oh * SH - PH + kh * DH;\n");
+        cg_printf(c, "            if (ih < 0 || ih >= H)\n                continue;\n");
+        cg_printf(c, "            for (int kw = 0; kw < KW; kw++) {\n");
+        cg_printf(c, "                const int iw = ow * SW - PW + kw * DW;\n");
+        cg_printf(c, "                if (iw < 0 || iw >= W)\n                    continue;\n");
+        cg_printf(c, "                const float t = xp[ih * W + iw];\n");
+        cg_printf(c, "                if ((t > v || t != t) && v == v)\n");
+        cg_printf(c, "                    v = t;\n            }\n        }\n");
+    } else {
+        cg_printf(c, "        int h0 = oh * SH - PH, w0 = ow * SW - PW;\n");
+        cg_printf(c, "        int h1 = h0 + KH < H + PH ? h0 + KH : H + PH;\n");
+        cg_printf(c, "        int w1 = w0 + KW < W + PW ? w0 + KW : W + PW;\n");
+        cg_printf(c, "        const int pool_size = (h1 - h0) * (w1 - w0);\n");
+        cg_printf(c, "        h0 = h0 > 0 ? h0 : 0;\n        w0 = w0 > 0 ? w0 : 0;\n");
+        cg_printf(c, "        h1 = h1 < H ? h1 : H;\n        w1 = w1 < W ? w1 : W;\n");
+        cg_printf(c, "        float v = 0.0f; /* a window wholly in the padding gives 0 */\n");
+        cg_printf(c, "        if (h0 < h1 && w0 < w1) {\n");
+        cg_printf(c, "            float sum = 0.0f;\n");
+        cg_printf(c, "            for (int ih = h0; ih < h1; ih++)\n");
+        cg_printf(c, "                for (int iw = w0; iw < w1; iw++)\n");
+        cg_printf(c, "                    sum += xp[ih * W + iw];\n");
+        cg_printf(c, "            v = sum / (float)(%s);\n        }\n",
+                  include_pad ? "pool_size" : "(h1 - h0) * (w1 - w0)");
+    }
+    cu_ep_apply(c, id, 8, "v", "f");
+    cg_printf(c, "        out[f] = v;\n    }\n");
+    cu_kernel_end(c);
+    pool_launch(c, id, k, total);
+}
+
+void cu_emit_adaptive_pool(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    if (!pool_shapes(c, n, xs, os))
+        return;
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    int k = cu_kernel_begin(c, id, NULL, POOL_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
+    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", (long long)xs->d[2].c,
+              (long long)xs->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c);
+    pool_loop_open(c, total);
+    cg_printf(c, "        /* PyTorch's window: floor(i * H / OH) .. ceil((i + 1) * H / OH) */\n");
+    cg_printf(c, "        const int h0 = oh * H / OH, h1 = ((oh + 1) * H + OH - 1) / OH;\n");
+    cg_printf(c, "        const int w0 = ow * W / OW, w1 = ((ow + 1) * W + OW - 1) / OW;\n");
+    cg_printf(c, "        float sum = 0.0f;\n");
+    cg_printf(c, "        for (int ih = h0; ih < h1; ih++)\n");
+    cg_printf(c, "            for (int iw = w0; iw < w1; iw++)\n");
+    cg_printf(c, "                sum += xp[ih * W + iw];\n");
+    cg_printf(c, "        float v = sum / (float)((h1 - h0) * (w1 - w0));\n");
+    cu_ep_apply(c, id, 8, "v", "f");
+    cg_printf(c, "        out[f] = v;\n    }\n");
+    cu_kernel_end(c);
+    pool_launch(c, id, k, total);
+}
