@@ -92,7 +92,8 @@ void cu_emit_pool(CgCtx *c, NodeId id)
         cg_printf(c, "        int h0 = oh * SH - PH, w0 = ow * SW - PW;\n");
         cg_printf(c, "        int h1 = h0 + KH < H + PH ? h0 + KH : H + PH;\n");
         cg_printf(c, "        int w1 = w0 + KW < W + PW ? w0 + KW : W + PW;\n");
-        cg_printf(c, "        const int pool_size = (h1 - h0) * (w1 - w0);\n");
+        if (include_pad)
+            cg_printf(c, "        const int pool_size = (h1 - h0) * (w1 - w0);\n");
         cg_printf(c, "        h0 = h0 > 0 ? h0 : 0;\n        w0 = w0 > 0 ? w0 : 0;\n");
         cg_printf(c, "        h1 = h1 < H ? h1 : H;\n        w1 = w1 < W ? w1 : W;\n");
         cg_printf(c, "        float v = 0.0f; /* a window wholly in the padding gives 0 */\n");
