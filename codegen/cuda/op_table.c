@@ -37,7 +37,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_FLATTEN] = {.emit = emit_view, ANY},
     [IR_OP_RESHAPE] = {.emit = emit_view, ANY},
     /* pool.c */
-    [IR_OP_MAX_POOL2D] = {.emit = cu_emit_pool},
+    [IR_OP_MAX_POOL2D] = {.emit = cu_emit_pool, OWN}, /* f32, or u8 codes (pool.c) */
     [IR_OP_AVG_POOL2D] = {.emit = cu_emit_pool},
     [IR_OP_ADAPTIVE_AVG_POOL2D] = {.emit = cu_emit_adaptive_pool},
     /* norm.c */

@@ -47,6 +47,67 @@ static bool pool_shapes(CgCtx *c, const Node *n, const Shape *xs, const Shape *o
     return true;
 }
 
+/* The op table leaves max_pool2d's dtypes to this file: f32 (the default check's rules), or
+ * u8 codes in and out without an epilogue (an int8 chain's pool, passes/qchain.c). */
+static bool pool_dtypes(CgCtx *c, const Node *n)
+{
+    const Graph *g = c->g;
+    const Type *xt = &g->values[n->inputs[0]].type, *ot = &g->values[n->outputs[0]].type;
+    if (n->op == IR_OP_MAX_POOL2D && xt->dtype == IR_U8) {
+        if (ot->dtype != IR_U8 || n->n_epilogue) {
+            cg_error(c, n, "a max_pool2d over u8 must write u8 and cannot carry an epilogue");
+            return false;
+        }
+        return true;
+    }
+    if (xt->dtype != IR_F32 || xt->quant || ot->dtype != IR_F32 || ot->quant) {
+        cg_error(c, n, "the CUDA kernel pools f32 (or, for max_pool2d, u8 codes) only");
+        return false;
+    }
+    for (int j = 0; j < n->n_epilogue; j++)
+        if (n->epilogue[j].operand != IR_NONE && cg_dtype_of(c, n->epilogue[j].operand) != IR_F32) {
+            cg_error(c, n, "its epilogue operands must be f32");
+            return false;
+        }
+    return true;
+}
+
+/* max_pool2d over u8 codes: the largest code of the window's taps inside the image, 0 (the
+ * code of -inf) when there is none, as ir/eval.c's. */
+static void max_pool_u8(CgCtx *c, NodeId id, const char *total, const int64_t *kk, const int64_t *s,
+                        const int64_t *p, const int64_t *dil)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    int k = cu_kernel_begin(c, id, NULL, POOL_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
+    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
+              (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
+              (long long)os->d[3].c, (long long)kk[0], (long long)kk[1]);
+    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n",
+              (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
+              (long long)dil[1]);
+    cg_printf(c, "    const int64_t n = %s;\n", total);
+    cg_printf(c,
+              "    for (int64_t f = (int64_t)blockIdx.x * %d + threadIdx.x; f < n;\n"
+              "         f += (int64_t)gridDim.x * %d) {\n",
+              POOL_THREADS, POOL_THREADS);
+    cg_printf(c, "        const int ow = (int)(f %% OW), oh = (int)((f / OW) %% OH);\n");
+    cg_printf(c, "        const uint8_t *__restrict__ xp = x + (f / (OH * OW)) * (H * W);\n");
+    cg_printf(c, "        unsigned v = 0;\n");
+    cg_printf(c, "        for (int kh = 0; kh < KH; kh++) {\n");
+    cg_printf(c, "            const int ih = oh * SH - PH + kh * DH;\n");
+    cg_printf(c, "            if (ih < 0 || ih >= H)\n                continue;\n");
+    cg_printf(c, "            for (int kw = 0; kw < KW; kw++) {\n");
+    cg_printf(c, "                const int iw = ow * SW - PW + kw * DW;\n");
+    cg_printf(c, "                if (iw >= 0 && iw < W && xp[ih * W + iw] > v)\n");
+    cg_printf(c, "                    v = xp[ih * W + iw];\n            }\n        }\n");
+    cg_printf(c, "        out[f] = (uint8_t)v;\n    }\n");
+    cu_kernel_end(c);
+    pool_launch(c, id, k, total);
+}
+
 void cu_emit_pool(CgCtx *c, NodeId id)
 {
     const Node *n = &c->g->nodes[id];
@@ -67,6 +128,12 @@ void cu_emit_pool(CgCtx *c, NodeId id)
     ir_attr_dilation(n, dil, 2);
     const bool is_max = n->op == IR_OP_MAX_POOL2D;
     const bool include_pad = ir_attr_count_include_pad_or(n, 1) != 0;
+    if (!pool_dtypes(c, n))
+        return;
+    if (is_max && cg_dtype_of(c, n->inputs[0]) == IR_U8) {
+        max_pool_u8(c, id, total, kk, s, p, dil);
+        return;
+    }
     int k = cu_kernel_begin(c, id, NULL, POOL_THREADS);
     cu_in(c, id, 0, "x");
     cu_out(c, id, "out");
