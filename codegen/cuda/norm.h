@@ -43,5 +43,6 @@ void cu_emit_reduce(CgCtx *c, NodeId id);
 /* pool.c */
 void cu_emit_pool(CgCtx *c, NodeId id);
 void cu_emit_adaptive_pool(CgCtx *c, NodeId id);
+void cu_emit_pool_nd(CgCtx *c, NodeId id);
 
 #endif

@@ -40,6 +40,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_MAX_POOL2D] = {.emit = cu_emit_pool, OWN}, /* f32, or u8 codes (pool.c) */
     [IR_OP_AVG_POOL2D] = {.emit = cu_emit_pool},
     [IR_OP_ADAPTIVE_AVG_POOL2D] = {.emit = cu_emit_adaptive_pool},
+    [IR_OP_POOL_ND] = {.emit = cu_emit_pool_nd, OWN}, /* f32, or i64 indices (pool.c) */
     /* norm.c */
     [IR_OP_SOFTMAX] = {.emit = cu_emit_softmax},
     [IR_OP_LOG_SOFTMAX] = {.emit = cu_emit_softmax},

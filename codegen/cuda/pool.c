@@ -207,3 +207,109 @@ void cu_emit_adaptive_pool(CgCtx *c, NodeId id)
     cu_kernel_end(c);
     pool_launch(c, id, k, total);
 }
+
+/* pool_nd (ONNX's LpPool, MaxPool with or without Indices, AveragePool over 1 to 3 spatial
+ * dims), as codegen/c/pool.c's: a thread per output element over its window's taps, f32
+ * arithmetic (the reference accumulates in double: within f32 rounding of it). Mode 0 lp
+ * (sum of |x|^p)^(1/p), 1 max (NaN does not win: `v > acc`), 2 average (taps inside the
+ * input, or inside the padded input with count_include_pad), 3 the i64 flat index of the
+ * first maximum (storage_order 1: the spatial dims column-major). */
+void cu_emit_pool_nd(CgCtx *c, NodeId id)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    const int s = xs->rank - 2, mode = (int)ir_attr_mode(n);
+    const Type *xt = &g->values[n->inputs[0]].type, *ot = &g->values[n->outputs[0]].type;
+    if (xt->dtype != IR_F32 || xt->quant || ot->quant ||
+        ot->dtype != (mode == 3 ? IR_I64 : IR_F32) || n->n_epilogue) {
+        cg_error(c, n,
+                 "the CUDA kernel pools f32 into f32 (i64 indices for mode 3), without "
+                 "an epilogue");
+        return;
+    }
+    if (s < 1 || s > 3) {
+        cg_error(c, n, "expects 1 to 3 spatial dims");
+        return;
+    }
+    for (int i = 2; i < xs->rank; i++)
+        if (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])) {
+            cg_error(c, n, "expects static spatial dims");
+            return;
+        }
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    const bool cip = ir_attr_count_include_pad(n) != 0;
+    const bool col_major = ir_attr_storage_order(n) != 0;
+    int64_t kk[3], st[3], dil[3], pads[6], kn = 1;
+    ir_attr_kernel(n, kk, s);
+    ir_attr_stride(n, st, s);
+    ir_attr_dilation(n, dil, s);
+    ir_attr_pads(n, pads, 2 * s);
+    const long long p = (long long)ir_attr_p(n);
+    for (int i = 0; i < s; i++)
+        kn *= kk[i];
+    int k = cu_kernel_begin(c, id, NULL, POOL_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
+    cg_printf(c, "    const int64_t n = %s, opos = %s, ipos = %s;\n", total,
+              cg_prod(c, os, 2, os->rank), cg_prod(c, xs, 2, xs->rank));
+    for (int i = 0; i < s; i++)
+        cg_printf(c,
+                  "    const int64_t od%d = %lld, in%d = %lld, k%d = %lld, st%d = %lld, dl%d = "
+                  "%lld, pb%d = %lld, pe%d = %lld;\n",
+                  i, (long long)os->d[2 + i].c, i, (long long)xs->d[2 + i].c, i, (long long)kk[i],
+                  i, (long long)st[i], i, (long long)dil[i], i, (long long)pads[i], i,
+                  (long long)pads[s + i]);
+    cg_printf(c,
+              "    for (int64_t it = (int64_t)blockIdx.x * %d + threadIdx.x; it < n;\n"
+              "         it += (int64_t)gridDim.x * %d) {\n",
+              POOL_THREADS, POOL_THREADS);
+    cg_printf(c, "        const float *__restrict__ xp = x + (it / opos) * ipos;\n");
+    cg_printf(c, "        float acc = %s;\n", mode == 1 || mode == 3 ? "-SLIMC_INF" : "0.0f");
+    cg_printf(c, "        int64_t cnt = 0, padded = 0, best = -1;\n");
+    cg_printf(c, "        (void)cnt;\n        (void)padded;\n        (void)best;\n");
+    cg_printf(c, "        for (int64_t t = 0; t < %lld; t++) {\n", (long long)kn);
+    cg_printf(c, "            int64_t qo = it %% opos, qt = t, off = 0, stride = 1, cm_off = 0;\n");
+    cg_printf(c, "            int inside = 1, in_pad = 1;\n            (void)cm_off;\n");
+    for (int i = s - 1; i >= 0; i--) {
+        cg_printf(c, "            {\n");
+        cg_printf(c,
+                  "                const int64_t pos = (qo %% od%d) * st%d - pb%d + (qt %% k%d) * "
+                  "dl%d;\n",
+                  i, i, i, i, i);
+        cg_printf(c, "                qo /= od%d;\n                qt /= k%d;\n", i, i);
+        cg_printf(c, "                inside &= pos >= 0 && pos < in%d;\n", i);
+        cg_printf(c, "                in_pad &= pos >= -pb%d && pos < in%d + pe%d;\n", i, i, i);
+        cg_printf(c, "                off += pos * stride;\n                stride *= in%d;\n", i);
+        cg_printf(c, "                cm_off = cm_off * in%d + pos;\n", i);
+        cg_printf(c, "            }\n");
+    }
+    cg_printf(c, "            padded += in_pad;\n");
+    cg_printf(c, "            if (!inside) /* the padding */\n                continue;\n");
+    cg_printf(c, "            const float v = xp[off];\n            cnt++;\n");
+    if (mode == 0)
+        cg_printf(c, "            acc += powf(fabsf(v), %lld.0f);\n        }\n", p);
+    else if (mode == 1)
+        cg_printf(c, "            acc = v > acc ? v : acc;\n        }\n");
+    else if (mode == 2)
+        cg_printf(c, "            acc += v;\n        }\n");
+    else
+        cg_printf(
+            c,
+            "            if (best < 0 || v > acc) { /* the first maximum */\n"
+            "                acc = v;\n                best = %s;\n            }\n        }\n",
+            col_major ? "cm_off" : "off");
+    if (mode == 0)
+        cg_printf(c, "        out[it] = powf(acc, 1.0f / %lld.0f);\n    }\n", p);
+    else if (mode == 1)
+        cg_printf(c, "        out[it] = acc;\n    }\n");
+    else if (mode == 2)
+        cg_printf(c, "        out[it] = acc / (float)%s;\n    }\n", cip ? "padded" : "cnt");
+    else
+        cg_printf(c, "        out[it] = (it / opos) * ipos + (best < 0 ? 0 : best);\n    }\n");
+    cu_kernel_end(c);
+    pool_launch(c, id, k, total);
+}

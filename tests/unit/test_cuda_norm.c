@@ -315,6 +315,36 @@ START_TEST(test_pool_u8)
 }
 END_TEST
 
+/* pool_nd over 1 to 3 spatial dims, every mode (lp, max, average with and without the
+ * padding, the first maximum's i64 index in both storage orders), a symbolic batch. */
+START_TEST(test_pool_nd)
+{
+    static const int64_t dims[3][5] = {{2, 3, 11}, {2, 2, 9, 8}, {2, 2, 5, 4, 6}};
+    for (int sdims = 1; sdims <= 3; sdims++)
+        for (int mode = 0; mode < 4; mode++)
+            for (int cip = 0; cip < 2; cip++) {
+                unsigned seed = 13;
+                Graph *g = ir_graph_new("pool_nd");
+                RtTensor in;
+                ValueId x = input(g, "x", 2 + sdims, dims[sdims - 1], 1, &in, &seed);
+                NodeId n = node(g, IR_OP_POOL_ND, &x, 1);
+                ir_node_set_int(g, n, "mode", mode);
+                ir_node_set_int(g, n, "p", 2 + cip);
+                ir_node_set_int(g, n, "count_include_pad", cip);
+                ir_node_set_int(g, n, "ceil_mode", 1 - cip);
+                ir_node_set_ints(g, n, "kernel", D(3, 2, 3), sdims);
+                ir_node_set_ints(g, n, "stride", D(2, 1, 2), sdims);
+                ir_node_set_ints(g, n, "dilation", D(1, 2, 1), sdims);
+                ir_node_set_ints(g, n, "pads", D(1, 0, 1, 2, 1, 0), 2 * sdims);
+                ir_node_set_int(g, n, "storage_order", cip);
+                ir_output_add(g, out0(g, n));
+                char what[64];
+                snprintf(what, sizeof what, "pool_nd dims %d mode %d cip %d", sdims, mode, cip);
+                check(g, &in, 1, 1e-5, what, NULL);
+            }
+}
+END_TEST
+
 /* ---- fused attention ---- */
 
 /* How the chain's scores are scaled. */
@@ -516,6 +546,7 @@ int main(void)
     tcase_add_test(tc, test_reduce);
     tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_pool_u8);
+    tcase_add_test(tc, test_pool_nd);
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_attention_not_fused);
     tcase_add_test(tc, test_attention_plan_overlap);
