@@ -1,11 +1,12 @@
 /* reduce_sum, reduce_mean, reduce_max, reduce_min and reduce_prod over any axes (f32), with
  * the reference's semantics (ir/eval_more.c): max and min let NaN win, the mean of nothing
  * is 0, an empty max is -inf. Two shapes of kernel, by where the input's innermost dim goes:
- *   - reduced: each output element is a row of the row helpers (norm.h), a warp or a block
- *     whose threads stride over the reduced elements, innermost fastest, so a warp's loads
- *     are consecutive; partial results meet through shuffles;
- *   - kept: a thread per output element looping over the reduced elements; consecutive
- *     threads hold consecutive innermost positions, so each step's loads are coalesced.
+ *   - reduced (32 elements or more): each output element is a row of the row helpers
+ *     (norm.h), a warp or a block whose threads stride over the reduced elements, innermost
+ *     fastest, so a warp's loads are consecutive; partial results meet through shuffles;
+ *   - kept (or fewer reduced elements than a warp has lanes): a thread per output element
+ *     looping over the reduced elements; consecutive threads hold consecutive innermost
+ *     positions (or neighbouring short rows), so each step's loads coalesce or hit L1.
  * Sums run as trees (path 1) or in the input's order (path 2): within f32 rounding of the
  * reference, bit-exact for max and min. */
 #include "codegen/cuda/norm.h"
@@ -82,10 +83,6 @@ void cu_emit_reduce(CgCtx *c, NodeId id)
     const char *result = op == IR_OP_REDUCE_MEAN
                              ? "count ? acc / (float)count : 0.0f" /* empty: 0, as ORT */
                              : "acc";
-    const bool by_rows = r > 0 && (mask & (1u << (r - 1)));
-    int k = cu_kernel_begin(c, id, NULL, CU_ROW_THREADS);
-    cu_in(c, id, 0, "x");
-    cu_out(c, id, "out");
     Dim len = {1, 0};
     for (int i = 0; i < red.rank; i++) {
         if (!ir_dim_static(red.d[i]))
@@ -93,7 +90,12 @@ void cu_emit_reduce(CgCtx *c, NodeId id)
         else if (ir_dim_static(len))
             len.c *= red.d[i].c;
     }
+    /* fewer reduced elements than a warp's lanes: a thread each does better */
+    const bool by_rows = r > 0 && (mask & (1u << (r - 1))) && !(ir_dim_static(len) && len.c < 32);
     const CuRowMode m = cu_row_mode(len);
+    int k = cu_kernel_begin(c, id, NULL, CU_ROW_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
     if (by_rows) {
         cu_row_begin(c, m, outs);
         cg_printf(c, "    const int64_t count = %s;\n", count);

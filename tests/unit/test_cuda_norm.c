@@ -221,7 +221,8 @@ START_TEST(test_reduce)
         const OpKind op = ops[k];
         const bool mm = op == IR_OP_REDUCE_MAX || op == IR_OP_REDUCE_MIN;
         reduce_case(op, 4, x, NULL, 0, 0, 0, false);           /* everything: one row */
-        reduce_case(op, 4, x, D(3), 1, 1, 0, mm);              /* innermost: a warp each */
+        reduce_case(op, 4, x, D(3), 1, 1, 0, mm);              /* innermost, 7: a thread each */
+        reduce_case(op, 3, D(3, 4, 40), D(2), 1, 0, 0, mm);    /* innermost, 40: a warp each */
         reduce_case(op, 4, x, D(1), 1, 0, 0, mm);              /* a middle dim: a thread each */
         reduce_case(op, 4, x, D(0, 2), 2, 1, 0, false);        /* innermost kept, two dims */
         reduce_case(op, 4, x, D(1, -1), 2, 0, 0, false);       /* innermost and a middle one */
