@@ -236,7 +236,8 @@ void cu_find_groups(CgCtx *c)
 void cu_attention_inputs(CgCtx *c, NodeId head)
 {
     AttChain ch;
-    SLIMC_ASSERT(match_chain(c->g, head, &ch));
+    const bool found = match_chain(c->g, head, &ch);
+    SLIMC_ASSERT(found); /* cu_find_groups matched it */
     cg_printf(c, "    a.in[0] = %s; /* q */\n", c->val_names[ch.q]);
     cg_printf(c, "    a.in[1] = %s; /* k transposed */\n", c->val_names[ch.kt]);
     cg_printf(c, "    a.in[2] = %s; /* v */\n", c->val_names[ch.v]);
@@ -251,11 +252,75 @@ static void loop(CgCtx *c, int indent, const char *name, int n)
     cg_printf(c, "%*sfor (int %s = 0; %s < %d; %s++)\n", indent, "", name, name, n, name);
 }
 
+/* The kernel's loop over the key tiles: load K^T and V tiles, score, update each row's
+ * running maximum, sum and accumulators, add the tile's p x V. */
+static void att_tiles(CgCtx *c, const AttChain *ch, int D, int DV)
+{
+    const int NC = (DV + 31) / 32;
+    cg_printf(c, "    for (int64_t k0 = 0; k0 < Sk; k0 += %d) {\n", ATT_BK);
+    cg_printf(c, "        __syncthreads(); /* the last tile's readers are done */\n");
+    cg_printf(c, "        for (int e = tid; e < %d; e += %d) {\n", D * ATT_BK, ATT_THREADS);
+    cg_printf(c, "            const int d = e / %d, j = e %% %d;\n", ATT_BK, ATT_BK);
+    cg_printf(c, "            ks[d][j] = k0 + j < Sk ? kb[d * Sk + k0 + j] : 0.0f;\n        }\n");
+    cg_printf(c, "        for (int e = tid; e < %d; e += %d) {\n", ATT_BK * DV, ATT_THREADS);
+    cg_printf(c, "            const int j = e / %d, cc = e %% %d;\n", DV, DV);
+    cg_printf(
+        c, "            vs[j][cc] = k0 + j < Sk ? vb[(k0 + j) * %d + cc] : 0.0f;\n        }\n", DV);
+    cg_printf(c, "        __syncthreads();\n");
+    cg_printf(c, "        float s[%d]; /* lane's key against the warp's rows */\n", ATT_ROWS);
+    loop(c, 8, "i", ATT_ROWS);
+    cg_printf(c, "            s[i] = 0.0f;\n");
+    loop(c, 8, "d", D);
+    cg_printf(c, "        {\n            const float kv = ks[d][lane];\n");
+    loop(c, 12, "i", ATT_ROWS);
+    cg_printf(c, "                s[i] += qs[w * %d + i][d] * kv;\n        }\n", ATT_ROWS);
+    cg_printf(c, "        const bool valid = k0 + lane < Sk;\n");
+    cg_printf(c, "        for (int i = 0; i < %d; i++) {\n", ATT_ROWS);
+    cg_printf(c, "            float x = s[i];\n");
+    for (int j = 0; j < ch->n_steps; j++)
+        cg_printf(c, "            x = x %c sc%d; /* %s */\n",
+                  ch->steps[j].op == IR_OP_DIV ? '/' : '*', j, ir_ops[ch->steps[j].op].name);
+    cg_printf(
+        c, "            float mn = valid ? x : -SLIMC_INF; /* the tile's maximum; NaN wins */\n");
+    cg_printf(c, "            for (int o_ = 16; o_ > 0; o_ >>= 1) {\n");
+    cg_printf(c, "                const float t_ = slimc_shfl_xor_f(mn, o_);\n");
+    cg_printf(c, "                if ((t_ > mn || t_ != t_) && mn == mn)\n");
+    cg_printf(c, "                    mn = t_;\n            }\n");
+    cg_printf(c, "            if ((m[i] > mn || m[i] != m[i]) && mn == mn)\n");
+    cg_printf(c, "                mn = m[i];\n");
+    cg_printf(c, "            /* a row with no finite score yet subtracts 0, not -inf */\n");
+    cg_printf(c, "            const float base = mn == -SLIMC_INF ? 0.0f : mn;\n");
+    cg_printf(c, "            const float corr = expf(m[i] - base);\n");
+    cg_printf(c, "            const float p = valid ? expf(x - base) : 0.0f;\n");
+    cg_printf(c, "            l[i] = l[i] * corr + p;\n");
+    loop(c, 12, "cc", NC);
+    cg_printf(c, "                acc[i][cc] *= corr;\n");
+    cg_printf(c, "            ps[w * %d + i][lane] = p;\n", ATT_ROWS);
+    cg_printf(c, "            m[i] = mn;\n        }\n");
+    cg_printf(c, "        __syncthreads(); /* ps holds the warp's probabilities */\n");
+    cg_printf(c, "        const int jn = Sk - k0 < %d ? (int)(Sk - k0) : %d;\n", ATT_BK, ATT_BK);
+    cg_printf(c, "        for (int j = 0; j < jn; j++) {\n");
+    cg_printf(c, "            float vv[%d];\n", NC);
+    loop(c, 12, "cc", NC);
+    if (DV % 32)
+        cg_printf(c,
+                  "                vv[cc] = lane + 32 * cc < %d ? vs[j][lane + 32 * cc] : 0.0f;\n",
+                  DV);
+    else
+        cg_printf(c, "                vv[cc] = vs[j][lane + 32 * cc];\n");
+    cg_printf(c, "            for (int i = 0; i < %d; i++) {\n", ATT_ROWS);
+    cg_printf(c, "                const float p = ps[w * %d + i][j];\n", ATT_ROWS);
+    loop(c, 16, "cc", NC);
+    cg_printf(c,
+              "                    acc[i][cc] += p * vv[cc];\n            }\n        }\n    }\n");
+}
+
 void cu_emit_attention(CgCtx *c, NodeId head)
 {
     const Graph *g = c->g;
     AttChain ch;
-    SLIMC_ASSERT(match_chain(g, head, &ch));
+    const bool found = match_chain(g, head, &ch);
+    SLIMC_ASSERT(found); /* cu_find_groups matched it */
     const Shape *qs = cg_shape(c, ch.q), *ks = cg_shape(c, ch.kt), *vs = cg_shape(c, ch.v);
     const int r = qs->rank;
     const int D = (int)qs->d[r - 1].c, DV = (int)vs->d[r - 1].c, NC = (DV + 31) / 32;
@@ -303,62 +368,7 @@ void cu_emit_attention(CgCtx *c, NodeId head)
     cg_printf(c, "        l[i] = 0.0f;       /* this lane's part of the sum of exp(s - m) */\n");
     loop(c, 8, "cc", NC);
     cg_printf(c, "            acc[i][cc] = 0.0f;\n    }\n");
-    cg_printf(c, "    for (int64_t k0 = 0; k0 < Sk; k0 += %d) {\n", ATT_BK);
-    cg_printf(c, "        __syncthreads(); /* the last tile's readers are done */\n");
-    cg_printf(c, "        for (int e = tid; e < %d; e += %d) {\n", D * ATT_BK, ATT_THREADS);
-    cg_printf(c, "            const int d = e / %d, j = e %% %d;\n", ATT_BK, ATT_BK);
-    cg_printf(c, "            ks[d][j] = k0 + j < Sk ? kb[d * Sk + k0 + j] : 0.0f;\n        }\n");
-    cg_printf(c, "        for (int e = tid; e < %d; e += %d) {\n", ATT_BK * DV, ATT_THREADS);
-    cg_printf(c, "            const int j = e / %d, cc = e %% %d;\n", DV, DV);
-    cg_printf(
-        c, "            vs[j][cc] = k0 + j < Sk ? vb[(k0 + j) * %d + cc] : 0.0f;\n        }\n", DV);
-    cg_printf(c, "        __syncthreads();\n");
-    cg_printf(c, "        float s[%d]; /* lane's key against the warp's rows */\n", ATT_ROWS);
-    loop(c, 8, "i", ATT_ROWS);
-    cg_printf(c, "            s[i] = 0.0f;\n");
-    loop(c, 8, "d", D);
-    cg_printf(c, "        {\n            const float kv = ks[d][lane];\n");
-    loop(c, 12, "i", ATT_ROWS);
-    cg_printf(c, "                s[i] += qs[w * %d + i][d] * kv;\n        }\n", ATT_ROWS);
-    cg_printf(c, "        const bool valid = k0 + lane < Sk;\n");
-    cg_printf(c, "        for (int i = 0; i < %d; i++) {\n", ATT_ROWS);
-    cg_printf(c, "            float x = s[i];\n");
-    for (int j = 0; j < ch.n_steps; j++)
-        cg_printf(c, "            x = x %c sc%d; /* %s */\n",
-                  ch.steps[j].op == IR_OP_DIV ? '/' : '*', j, ir_ops[ch.steps[j].op].name);
-    cg_printf(
-        c, "            float mn = valid ? x : -SLIMC_INF; /* the tile's maximum; NaN wins */\n");
-    cg_printf(c, "            for (int o_ = 16; o_ > 0; o_ >>= 1) {\n");
-    cg_printf(c, "                const float t_ = slimc_shfl_xor_f(mn, o_);\n");
-    cg_printf(c, "                if ((t_ > mn || t_ != t_) && mn == mn)\n");
-    cg_printf(c, "                    mn = t_;\n            }\n");
-    cg_printf(c, "            if ((m[i] > mn || m[i] != m[i]) && mn == mn)\n");
-    cg_printf(c, "                mn = m[i];\n");
-    cg_printf(c, "            /* a row with no finite score yet subtracts 0, not -inf */\n");
-    cg_printf(c, "            const float base = mn == -SLIMC_INF ? 0.0f : mn;\n");
-    cg_printf(c, "            const float corr = expf(m[i] - base);\n");
-    cg_printf(c, "            const float p = valid ? expf(x - base) : 0.0f;\n");
-    cg_printf(c, "            l[i] = l[i] * corr + p;\n");
-    loop(c, 12, "cc", NC);
-    cg_printf(c, "                acc[i][cc] *= corr;\n");
-    cg_printf(c, "            ps[w * %d + i][lane] = p;\n", ATT_ROWS);
-    cg_printf(c, "            m[i] = mn;\n        }\n");
-    cg_printf(c, "        __syncthreads(); /* ps holds the warp's probabilities */\n");
-    cg_printf(c, "        const int jn = Sk - k0 < %d ? (int)(Sk - k0) : %d;\n", ATT_BK, ATT_BK);
-    cg_printf(c, "        for (int j = 0; j < jn; j++) {\n");
-    cg_printf(c, "            float vv[%d];\n", NC);
-    loop(c, 12, "cc", NC);
-    if (DV % 32)
-        cg_printf(c,
-                  "                vv[cc] = lane + 32 * cc < %d ? vs[j][lane + 32 * cc] : 0.0f;\n",
-                  DV);
-    else
-        cg_printf(c, "                vv[cc] = vs[j][lane + 32 * cc];\n");
-    cg_printf(c, "            for (int i = 0; i < %d; i++) {\n", ATT_ROWS);
-    cg_printf(c, "                const float p = ps[w * %d + i][j];\n", ATT_ROWS);
-    loop(c, 16, "cc", NC);
-    cg_printf(c,
-              "                    acc[i][cc] += p * vv[cc];\n            }\n        }\n    }\n");
+    att_tiles(c, &ch, D, DV);
     cg_printf(c, "    for (int i = 0; i < %d; i++) {\n", ATT_ROWS);
     cg_printf(c, "        float sum = l[i];\n");
     cg_printf(c, "        for (int o_ = 16; o_ > 0; o_ >>= 1)\n");
