@@ -2,6 +2,7 @@
  * new kernel adds its row here and IR_BE_CUDA to its ops.def row. */
 #include "codegen/cuda/op_table.h"
 #include "codegen/cuda/gemm.h"
+#include "codegen/cuda/norm.h"
 
 /* Views (squeeze, unsqueeze, flatten, reshape) have no kernel: the host half aliases the
  * buffer (emit.c never calls this; the row says the op is implemented). */
@@ -41,4 +42,21 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_FLATTEN] = {.emit = emit_view, ANY},
     [IR_OP_RESHAPE] = {.emit = emit_view, ANY},
+    /* pool.c */
+    [IR_OP_MAX_POOL2D] = {.emit = cu_emit_pool, OWN}, /* f32, or u8 codes (pool.c) */
+    [IR_OP_AVG_POOL2D] = {.emit = cu_emit_pool},
+    [IR_OP_ADAPTIVE_AVG_POOL2D] = {.emit = cu_emit_adaptive_pool},
+    [IR_OP_POOL_ND] = {.emit = cu_emit_pool_nd, OWN}, /* f32, or i64 indices (pool.c) */
+    /* norm.c */
+    [IR_OP_SOFTMAX] = {.emit = cu_emit_softmax},
+    [IR_OP_LOG_SOFTMAX] = {.emit = cu_emit_softmax},
+    [IR_OP_BATCH_NORM] = {.emit = cu_emit_batch_norm},
+    [IR_OP_LAYER_NORM] = {.emit = cu_emit_layer_norm},
+    [IR_OP_GROUP_NORM] = {.emit = cu_emit_group_norm},
+    /* reduce.c */
+    [IR_OP_REDUCE_SUM] = {.emit = cu_emit_reduce},
+    [IR_OP_REDUCE_MEAN] = {.emit = cu_emit_reduce},
+    [IR_OP_REDUCE_MAX] = {.emit = cu_emit_reduce},
+    [IR_OP_REDUCE_MIN] = {.emit = cu_emit_reduce},
+    [IR_OP_REDUCE_PROD] = {.emit = cu_emit_reduce},
 };
