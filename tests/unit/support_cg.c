@@ -1,5 +1,6 @@
 /* Helpers of the C-backend tests (see support_cg.h). */
 #include "support_cg.h"
+#include "support_cuda.h"
 
 #include <check.h>
 
@@ -88,7 +89,7 @@ char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t 
     return src;
 }
 
-static void bind_syms(const Graph *g, const RtTensor *in, int64_t *syms)
+void sup_bind_syms(const Graph *g, const RtTensor *in, int64_t *syms)
 {
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
@@ -102,8 +103,7 @@ static void bind_syms(const Graph *g, const RtTensor *in, int64_t *syms)
     }
 }
 
-static bool compare(const float *a, const float *b, size_t n, double tol, double *err,
-                    double *scale)
+bool sup_compare(const float *a, const float *b, size_t n, double tol, double *err, double *scale)
 {
     double mx = 0, e = 0;
     for (size_t i = 0; i < n; i++)
@@ -132,6 +132,8 @@ static bool compare(const float *a, const float *b, size_t n, double tol, double
 bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol,
                char *msg, size_t msg_size)
 {
+    if (sup_test_device_cuda()) /* the op suites again, on the CUDA backend */
+        return sup_cuda_check(g, inputs, NULL, tol, msg, msg_size);
     size_t len;
     char *src = sup_emit(g, &len, msg, msg_size);
     if (!src)
@@ -151,7 +153,7 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
     }
     /* reference */
     int64_t syms[IR_MAX_SYMS];
-    bind_syms(g, inputs, syms);
+    sup_bind_syms(g, inputs, syms);
     const void *ins[16];
     void *ref[16] = {0};
     for (int i = 0; i < g->n_inputs; i++)
@@ -170,7 +172,8 @@ bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threa
         for (int j = 0; j < g->n_outputs; j++) {
             double err, scale;
             if (ok && outs[j].dtype == IR_F32 &&
-                !compare(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), tol, &err, &scale)) {
+                !sup_compare(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), tol, &err,
+                             &scale)) {
                 snprintf(msg, msg_size,
                          "output %d (%d threads): max error %g, max |ref| %g, tol %g", j,
                          threads[t], err, scale, tol);

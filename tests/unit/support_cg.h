@@ -29,6 +29,12 @@ char *sup_emit_as(Graph *g, bool shared_kernels, size_t *len, char *msg, size_t 
 bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol,
                char *msg, size_t msg_size);
 
+/* The symbol values the inputs bind (1 for the others), as rt_bind_inputs would. */
+void sup_bind_syms(const Graph *g, const RtTensor *in, int64_t *syms);
+/* max|a - b| over the finite values (NaN and infinities must match), into *err; the largest
+ * finite |b| into *scale; true when *err <= tol * *scale (tol 0: equal). */
+bool sup_compare(const float *a, const float *b, size_t n, double tol, double *err, double *scale);
+
 /* Random f32 input tensor (malloc'd data). */
 RtTensor sup_input_rand(int rank, const int64_t *dims, unsigned *seed);
 /* A graph input f32[dims] and its random data in *t. */
