@@ -61,11 +61,11 @@ void cu_emit_elementwise(CgCtx *c, NodeId id)
     cu_out(c, id, "out");
     const char *p0 = NULL, *p1 = NULL;
     if (n->op == IR_OP_LEAKY_RELU) {
-        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_negative_slope(n)));
+        cg_printf(c, "    const float slope = %s;\n", cu_dm_float(c, ir_attr_negative_slope(n)));
         p0 = "slope";
     } else if (n->op == IR_OP_CLIP) {
         cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n",
-                  cg_float(c, ir_attr_min(n)), cg_float(c, ir_attr_max(n)));
+                  cu_dm_float(c, ir_attr_min(n)), cu_dm_float(c, ir_attr_max(n)));
         p0 = "lo";
         p1 = "hi";
     } else if (ir_ops[n->op].n_attrs) {
