@@ -189,10 +189,10 @@ static bool is_float(DType t)
     return t == IR_F64 || t == IR_F32 || t == IR_F16 || t == IR_BF16;
 }
 
-/* The device helpers of cast, once per file. */
-static const char cast_helpers[] =
-    "#ifndef SLIMC_CU_CAST_HELPERS\n"
-    "#define SLIMC_CU_CAST_HELPERS\n"
+/* The device helpers of the data-movement and typed kernels, once per file. */
+static const char dm_helpers[] =
+    "#ifndef SLIMC_CU_DM_HELPERS\n"
+    "#define SLIMC_CU_DM_HELPERS\n"
     "/* (int64_t)v as the CPU (x86-64's cvttsd2si) converts it, so that a cast agrees with the\n"
     " * C backend bit for bit: NaN and values out of int64's range give INT64_MIN (the GPU's\n"
     " * own conversion saturates instead). */\n"
@@ -202,7 +202,30 @@ static const char cast_helpers[] =
     "               ? (int64_t)v\n"
     "               : (int64_t)(-9223372036854775807LL - 1);\n"
     "}\n"
+    "/* float to f16 and bf16 bits as the CPU rounds them (slimc's ir/types.c): nearest even\n"
+    " * as the GPU, but a NaN keeps its sign (and bf16 the top of its payload), where the\n"
+    " * GPU gives 0x7fff for every NaN. */\n"
+    "SLIMC_DEV uint32_t slimc_cu_fbits(float f)\n"
+    "{\n"
+    "    union {\n        float f;\n        uint32_t u;\n    } b;\n"
+    "    b.f = f;\n"
+    "    return b.u;\n"
+    "}\n"
+    "SLIMC_DEV uint16_t slimc_cu_f2h(float f)\n"
+    "{\n"
+    "    return f != f ? (uint16_t)(((slimc_cu_fbits(f) >> 16) & 0x8000u) | 0x7e00u) : "
+    "slimc_f2h(f);\n"
+    "}\n"
+    "SLIMC_DEV uint16_t slimc_cu_f2b(float f)\n"
+    "{\n"
+    "    return f != f ? (uint16_t)((slimc_cu_fbits(f) >> 16) | 0x40u) : slimc_f2b(f);\n"
+    "}\n"
     "#endif\n\n";
+
+void cu_dm_helpers(CgCtx *c)
+{
+    cg_puts(c, dm_helpers, sizeof dm_helpers - 1);
+}
 
 /* The expression converting x, element text of dtype `from`, to dtype `to` as the
  * reference's store_cast does (ir/eval_more.c): floats through double (f16 and bf16
@@ -220,9 +243,9 @@ static const char *cast_expr(CgCtx *c, DType to, DType from, const char *x)
     if (to == IR_F32)
         return cg_strf(c, "(float)%s", d);
     if (to == IR_F16)
-        return cg_strf(c, "slimc_f2h((float)%s)", d);
+        return cg_strf(c, "slimc_cu_f2h((float)%s)", d);
     if (to == IR_BF16)
-        return cg_strf(c, "slimc_f2b((float)%s)", d);
+        return cg_strf(c, "slimc_cu_f2b((float)%s)", d);
     /* an integer: through int64 (wrapping), as the reference */
     const char *i64 = ff ? cg_strf(c, "slimc_cu_f2i64(%s)", d) : cg_strf(c, "(int64_t)%s", x);
     return cg_strf(c, "(%s)(uint64_t)%s", ir_dtype_ctype(to), i64);
@@ -248,7 +271,7 @@ void cu_emit_cast(CgCtx *c, NodeId id)
     if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
         return;
     const char *total = cg_dim(c, ne);
-    cg_puts(c, cast_helpers, sizeof cast_helpers - 1);
+    cu_dm_helpers(c);
     static const char *const names[] = {"x"};
     int k = cu_dm_loop_begin(c, id, names, 1, total);
     cg_printf(c, "        out[f] = %s;\n", cast_expr(c, to, from, "x[f]"));
@@ -471,7 +494,7 @@ void cu_emit_pad(CgCtx *c, NodeId id)
     for (int i = 0; i < pads->n_ints / 2 && i < r; i++)
         lo[r - 1 - i] = pads->ints[2 * i];
     const char *it = cu_dm_index_type(c, id);
-    cg_puts(c, cast_helpers, sizeof cast_helpers - 1);
+    cu_dm_helpers(c);
     static const char *const names[] = {"x"};
     int k = cu_dm_loop_begin(c, id, names, 1, total);
     cg_printf(c, "        %s q = f, src = 0, s;\n        bool inside = true;\n", it);
@@ -518,7 +541,9 @@ void cu_emit_concat(CgCtx *c, NodeId id)
     cu_out(c, id, "out");
     cg_printf(c, "    const %s orow = %s;\n", it, cg_prod(c, os, ax, os->rank));
     cg_printf(c, "    const %s *__restrict__ x = 0;\n    %s row = 1, at = 0, n = 0;\n", ct, it);
-    const char *at = "0", *biggest = "0";
+    const char *at = "0";
+    int64_t biggest = 0; /* the largest input's element count, when all are static */
+    bool all_static = true;
     for (int i = 0; i < n->n_inputs; i++) {
         const Shape *is = cg_shape(c, n->inputs[i]);
         const char *row = cg_prod(c, is, ax, is->rank);
@@ -531,9 +556,8 @@ void cu_emit_concat(CgCtx *c, NodeId id)
         cg_printf(c, "        row = %s;\n        at = %s;\n        n = %s;\n    }\n", row, at,
                   cg_dim(c, ne));
         at = cg_strf(c, "%s + %s", at, row);
-        biggest =
-            i ? cg_strf(c, "(%s > %s ? %s : %s)", cg_dim(c, ne), biggest, cg_dim(c, ne), biggest)
-              : cg_dim(c, ne);
+        all_static = all_static && !ne.syms;
+        biggest = ne.c > biggest ? ne.c : biggest;
     }
     cg_printf(c, "    else\n        return;\n");
     cg_printf(c,
@@ -542,7 +566,12 @@ void cu_emit_concat(CgCtx *c, NodeId id)
               it, it, DM_THREADS, it, it, DM_THREADS);
     cg_printf(c, "        out[(f / row) * orow + at + f %% row] = x[f];\n");
     cu_kernel_end(c);
-    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, biggest, DM_THREADS)),
+    /* blocks for the largest input (the whole output's count when a symbol is in it) */
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *most = all_static ? cg_strf(c, "%lld", (long long)biggest) : cg_dim(c, ne);
+    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, most, DM_THREADS)),
                            cg_strf(c, "%d", n->n_inputs), "1"};
     cu_launch(c, id, k, grid, (const int[3]){DM_THREADS, 1, 1},
               "y: one input each; x: one thread per element of that input, grid-stride");

@@ -26,6 +26,10 @@ const char *cu_dm_gather_index(CgCtx *c, const Shape *os, const char *const *st,
 /* The element strides of operand shape in over out's dims (numpy broadcasting: "0" where
  * broadcast). */
 void cu_dm_bcast_strides(CgCtx *c, const Shape *out, const Shape *in, const char **st);
+/* Prints, once per file, the device helpers the kernels below use: slimc_cu_f2i64 (a
+ * double to int64 as x86-64 converts it), slimc_cu_f2h / slimc_cu_f2b (float to f16 /
+ * bf16 bits with the CPU's NaNs). Call before cu_kernel_begin. */
+void cu_dm_helpers(CgCtx *c);
 /* A float literal for CUDA C (SLIMC_INF / SLIMC_NAN for the non-finite ones). */
 const char *cu_dm_float(CgCtx *c, double v);
 /* Element expr of a tensor of dtype t as a number: f16/bf16 through slimc_h2f/slimc_b2f. */

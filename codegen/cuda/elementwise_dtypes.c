@@ -55,9 +55,9 @@ static const char *load_expr(CgCtx *c, DType t, const char *x)
 static const char *store_expr(CgCtx *c, DType t, const char *v)
 {
     if (t == IR_F16)
-        return cg_strf(c, "slimc_f2h((float)(%s))", v);
+        return cg_strf(c, "slimc_cu_f2h((float)(%s))", v);
     if (t == IR_BF16)
-        return cg_strf(c, "slimc_f2b((float)(%s))", v);
+        return cg_strf(c, "slimc_cu_f2b((float)(%s))", v);
     return cg_strf(c, "(%s)(%s)", ir_dtype_ctype(t), v);
 }
 
@@ -179,6 +179,7 @@ void cu_emit_elementwise_typed(CgCtx *c, NodeId id)
     if (!cg_numel(c, id, os, &ne))
         return;
     const char *total = cg_dim(c, ne);
+    cu_dm_helpers(c);
     if (!fl)
         cg_puts(c, int_helpers, sizeof int_helpers - 1);
     const char *st[2][IR_MAX_RANK];
@@ -212,13 +213,14 @@ void cu_emit_mod(CgCtx *c, NodeId id)
         return;
     const char *total = cg_dim(c, ne);
     const char *fn = cg_strf(c, "%s_mod", c->fn_names[id]);
+    cu_dm_helpers(c);
     cg_printf(c, "/* %s's remainder (%s) */\n", cg_text(c, n->name),
               fm ? "fmod: the sign of a" : "the sign of b");
     cg_printf(c, "SLIMC_DEV %s %s(%s a, %s b)\n{\n", ct, fn, ct, ct);
     if (cg_dtype_is_float(t)) {
         const char *ft = t == IR_F64 ? "double" : "float", *f = t == IR_F64 ? "fmod" : "fmodf";
         const char *ld = t == IR_F16 ? "slimc_h2f" : t == IR_BF16 ? "slimc_b2f" : "";
-        const char *st = t == IR_F16 ? "slimc_f2h" : t == IR_BF16 ? "slimc_f2b" : "";
+        const char *st = t == IR_F16 ? "slimc_cu_f2h" : t == IR_BF16 ? "slimc_cu_f2b" : "";
         cg_printf(c, "    const %s x = %s(a), y = %s(b);\n    %s r = %s(x, y);\n", ft, ld, ld, ft,
                   f);
         if (!fm)
