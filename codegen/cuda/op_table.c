@@ -57,6 +57,12 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_INDEX_SELECT] = {.emit = cu_emit_index_select, ANY},
     [IR_OP_EMBEDDING] = {.emit = cu_emit_embedding, OWN},
     [IR_OP_RESIZE] = {.emit = cu_emit_resize},
+    /* index_ops.c */
+    [IR_OP_ARGMAX] = {.emit = cu_emit_argreduce, OWN},
+    [IR_OP_ARGMIN] = {.emit = cu_emit_argreduce, OWN},
+    [IR_OP_GATHER_ELEMENTS] = {.emit = cu_emit_gather_elements, OWN},
+    [IR_OP_SCATTER_ELEMENTS] = {.emit = cu_emit_scatter_elements, OWN},
+    [IR_OP_CUMSUM] = {.emit = cu_emit_cumsum, OWN},
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
