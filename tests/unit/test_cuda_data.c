@@ -288,7 +288,8 @@ START_TEST(test_index_range)
         char msg[8192];
         bool ok = run_graph(g, in, 2, NULL, 0, msg, sizeof msg);
         if (bad)
-            ck_assert_msg(!ok && strstr(msg, "out of range"), "index_select, bad index: %.3000s", msg);
+            ck_assert_msg(!ok && strstr(msg, "out of range"), "index_select, bad index: %.3000s",
+                          msg);
         else
             ck_assert_msg(ok, "index_select: %.3000s", msg);
     }
@@ -360,6 +361,102 @@ START_TEST(test_int_ops_big)
 }
 END_TEST
 
+/* argmax/argmin over long contiguous lines (the block-per-line kernel: 1000 and 300
+ * elements, a strided scan and a shared-memory tree) and a short axis (thread per line),
+ * with NaN, ties everywhere (values from few levels) and select_last both ways, in f32, f64
+ * and i32. */
+START_TEST(test_argreduce_lines)
+{
+    static const DType dts[] = {IR_F32, IR_F64, IR_I32};
+    for (size_t k = 0; k < 3; k++) {
+        uint32_t seed = 41;
+        Graph *g = ir_graph_new("arg");
+        RtTensor in[1];
+        ValueId x = input_typed(g, "x", dts[k], 2, D(6, 1000), &in[0], &seed);
+        if (dts[k] != IR_I32) /* ties: quantize every value past the specials to few levels */
+            for (int64_t i = N_SPECIALS; i < 6000; i++) {
+                if (dts[k] == IR_F32)
+                    ((float *)in[0].data)[i] = (float)(next_rand(&seed) % 5);
+                else
+                    ((double *)in[0].data)[i] = (double)(next_rand(&seed) % 5);
+            }
+        for (int op = 0; op < 2; op++)
+            for (int ax = 0; ax < 2; ax++)
+                for (int last = 0; last < 2; last++) {
+                    NodeId n = node(g, op ? IR_OP_ARGMIN : IR_OP_ARGMAX, &x, 1);
+                    ir_node_set_int(g, n, "axis", ax ? -1 : 0);
+                    ir_node_set_int(g, n, "keepdim", last);
+                    ir_node_set_int(g, n, "select_last", last);
+                    ir_output_add(g, out0(g, n));
+                }
+        check_graph(g, in, 1, NULL, 0, ir_dtype_name(dts[k]));
+    }
+    /* a line of NaN only gives index 0 */
+    uint32_t seed = 2;
+    Graph *g = ir_graph_new("arg_nan");
+    RtTensor in[1];
+    ValueId x = input_typed(g, "x", IR_F32, 2, D(2, 300), &in[0], &seed);
+    for (int i = 0; i < 300; i++)
+        ((float *)in[0].data)[i] = NAN;
+    ir_output_add(g, out0(g, node(g, IR_OP_ARGMAX, &x, 1)));
+    check_graph(g, in, 1, NULL, 0, "all NaN");
+}
+END_TEST
+
+/* cumsum in f32, i64, i8 (wrapping) and f64, every exclusive/reverse
+ * combination, along the first and the last axis; scatter_elements with each reduction on
+ * f32 and i32, duplicates included (the last wins), and an index out of range. */
+START_TEST(test_cumsum_scatter)
+{
+    static const DType dts[] = {IR_F32, IR_I64, IR_I8, IR_F64};
+    for (size_t k = 0; k < 4; k++) {
+        uint32_t seed = 23;
+        Graph *g = ir_graph_new("cs");
+        RtTensor in[1];
+        ValueId x = input_typed(g, "x", dts[k], 3, D(3, 40, 9), &in[0], &seed);
+        if (dts[k] == IR_F64) /* a sum of two NaNs keeps either's sign: compare no NaN bits */
+            for (int i = 0; i < N_SPECIALS; i++)
+                if (!isfinite(((double *)in[0].data)[i]))
+                    ((double *)in[0].data)[i] = 1.5;
+        for (int m = 0; m < 4; m++)
+            for (int ax = 0; ax < 2; ax++) {
+                NodeId n = node(g, IR_OP_CUMSUM, &x, 1);
+                ir_node_set_int(g, n, "axis", ax ? 2 : 0);
+                ir_node_set_int(g, n, "exclusive", m & 1);
+                ir_node_set_int(g, n, "reverse", m >> 1);
+                ir_output_add(g, out0(g, n));
+            }
+        check_graph(g, in, 1, NULL, 0, ir_dtype_name(dts[k]));
+    }
+    static const DType sdts[] = {IR_F32, IR_I32};
+    for (int bad = 0; bad < 2; bad++)
+        for (size_t k = 0; k < 2; k++) {
+            uint32_t seed = 29;
+            Graph *g = ir_graph_new("se");
+            RtTensor in[3];
+            ValueId x = input_typed(g, "x", sdts[k], 2, D(6, 7), &in[0], &seed);
+            ValueId idx = sup_input_int(g, "idx", IR_I64, 2, D(9, 5), -6, 5, &in[1], &seed);
+            ValueId u = input_typed(g, "u", sdts[k], 2, D(9, 5), &in[2], &seed);
+            if (bad)
+                ((int64_t *)in[1].data)[12] = -7;
+            const ValueId ins[3] = {x, idx, u};
+            for (int red = 0; red < 5; red++) {
+                NodeId n = node(g, IR_OP_SCATTER_ELEMENTS, ins, 3);
+                ir_node_set_int(g, n, "axis", 0);
+                ir_node_set_int(g, n, "reduction", red);
+                ir_output_add(g, out0(g, n));
+            }
+            char msg[8192];
+            bool ok = run_graph(g, in, 3, NULL, 0, msg, sizeof msg);
+            if (bad)
+                ck_assert_msg(!ok && strstr(msg, "out of range"), "scatter, bad index: %.3000s",
+                              msg);
+            else
+                ck_assert_msg(ok, "scatter_elements %s: %.3000s", ir_dtype_name(sdts[k]), msg);
+        }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cuda_data");
@@ -373,6 +470,8 @@ static Suite *suite(void)
     tcase_add_test(t, test_index_range);
     tcase_add_test(t, test_compare_nan);
     tcase_add_test(t, test_int_ops_big);
+    tcase_add_test(t, test_argreduce_lines);
+    tcase_add_test(t, test_cumsum_scatter);
     suite_add_tcase(s, t);
     return s;
 }
