@@ -63,5 +63,7 @@ void cu_emit_argreduce(CgCtx *c, NodeId id); /* argmax, argmin */
 void cu_emit_gather_elements(CgCtx *c, NodeId id);
 void cu_emit_scatter_elements(CgCtx *c, NodeId id);
 void cu_emit_cumsum(CgCtx *c, NodeId id);
+void cu_emit_gather_nd(CgCtx *c, NodeId id);
+void cu_emit_scatter_nd(CgCtx *c, NodeId id);
 
 #endif

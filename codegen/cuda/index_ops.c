@@ -264,3 +264,105 @@ void cu_emit_cumsum(CgCtx *c, NodeId id)
     cg_printf(c, "            acc += v;\n        }\n");
     cu_dm_loop_end(c, id, k, lines, "one thread per line along the axis, grid-stride");
 }
+
+/* Prints the statements computing the element offset `off` (in slices) of tuple `tup` of
+ * the k indices (dims b.. of x), each made non-negative; okay is 0 when one is out of range. */
+static void nd_offset_code(CgCtx *c, int indent, const Shape *xs, int b, int64_t k, const char *tup)
+{
+    cg_printf(c, "%*sint64_t off = 0;\n%*sbool okay = true;\n", indent, "", indent, "");
+    for (int64_t m = 0; m < k; m++) {
+        const char *len = cg_dim(c, xs->d[b + m]);
+        cg_printf(c, "%*s{\n", indent, "");
+        cg_printf(c, "%*s    int64_t r = (int64_t)idx[(%s) * %lld + %lld];\n", indent, "", tup,
+                  (long long)k, (long long)m);
+        cg_printf(c, "%*s    r = r < 0 ? r + %s : r;\n", indent, "", len);
+        cg_printf(c, "%*s    okay = okay && r >= 0 && r < %s;\n", indent, "", len);
+        cg_printf(c, "%*s    off = off * %s + (r >= 0 && r < %s ? r : 0);\n%*s}\n", indent, "", len,
+                  len, indent, "");
+    }
+}
+
+static bool nd_static_k(CgCtx *c, NodeId id, const Shape *is)
+{
+    if (is->rank < 1 || is->d[is->rank - 1].syms) {
+        cg_error(c, &c->g->nodes[id], "the index tuples' length must be static");
+        return false;
+    }
+    return true;
+}
+
+/* gather_nd: one thread per output element (batch, tuple, j): the tuple's k indices (read
+ * by every thread of the slice: the loads broadcast) give the slice, j its element. */
+void cu_emit_gather_nd(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
+    if (!nd_static_k(c, id, is))
+        return;
+    const int b = (int)ir_attr_batch_dims(n);
+    const int64_t kk = is->d[is->rank - 1].c;
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    const char *ntup = cg_prod(c, is, b, is->rank - 1),
+               *slice = cg_prod(c, xs, b + (int)kk, xs->rank);
+    static const char *const names[] = {"x", "idx"};
+    int k = cu_dm_loop_begin(c, id, names, 2, total);
+    cg_printf(c, "        const int64_t it = f / %s, j = f %% %s; /* (batch, tuple), element */\n",
+              slice, slice);
+    nd_offset_code(c, 8, xs, b, kk, "it");
+    cg_printf(c, "        if (!okay) {\n");
+    cg_printf(c, "            *a.err = 1; /* out of range: P_run returns 3 */\n");
+    cg_printf(c, "            out[f] = 0;\n            continue;\n        }\n");
+    cg_printf(c, "        out[f] = x[(it / %s) * %s + off * %s + j];\n", ntup,
+              cg_prod(c, xs, b, xs->rank), slice);
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+}
+
+/* scatter_nd: a copy of the data (one thread per element), then the updates: one thread
+ * per element j of a slice walks the tuples in order, so duplicates resolve as on the CPU
+ * (the last wins, reductions in order) and no two threads write one element. The second
+ * kernel's parallelism is the slice's length (1 when the tuples index single elements). */
+void cu_emit_scatter_nd(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *is = cg_shape(c, n->inputs[1]);
+    if (!nd_static_k(c, id, is))
+        return;
+    const int64_t kk = is->d[is->rank - 1].c;
+    const DType t = cg_dtype_of(c, n->inputs[0]);
+    Dim ne;
+    if (!cg_numel(c, id, xs, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    const char *ntup = cg_prod(c, is, 0, is->rank - 1), *slice = cg_prod(c, xs, (int)kk, xs->rank);
+    cu_dm_helpers(c);
+    static const char *const copy_names[] = {"x"};
+    int k0 = cu_dm_loop_begin(c, id, copy_names, 1, total);
+    cg_printf(c, "        out[f] = x[f];\n");
+    cu_dm_loop_end(c, id, k0, total, "the copy: one thread per element, grid-stride");
+    static const char *const names[] = {NULL, "idx", "upd"};
+    int k1 = cu_kernel_begin(c, id, "_updates", 256);
+    for (int i = 1; i < 3; i++)
+        cu_in(c, id, i, names[i]);
+    cu_out(c, id, "out");
+    cg_printf(c, "    const int64_t ntup = %s, slice = %s;\n", ntup, slice);
+    cg_printf(c, "    for (int64_t j = (int64_t)blockIdx.x * 256 + threadIdx.x; j < slice;\n"
+                 "         j += (int64_t)gridDim.x * 256) {\n");
+    cg_printf(c, "        for (int64_t tp = 0; tp < ntup; tp++) { /* in order */\n");
+    nd_offset_code(c, 12, xs, 0, kk, "tp");
+    cg_printf(c, "            if (!okay) {\n                *a.err = 1;\n                "
+                 "continue;\n            }\n");
+    cg_printf(c, "            %s *d = &out[off * slice + j];\n", ir_dtype_ctype(t));
+    cg_printf(c, "            const %s u = upd[tp * slice + j];\n", ir_dtype_ctype(t));
+    cg_printf(c, "            %s\n        }\n    }\n", scatter_stmt(c, t, ir_attr_reduction(n)));
+    cu_kernel_end(c);
+    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, slice, 256)), "1", "1"};
+    cu_launch(c, id, k1, grid, (const int[3]){256, 1, 1},
+              "the updates: one thread per element of a slice, the tuples in order");
+}
