@@ -11,6 +11,7 @@
 #include "ir/dtype_ops.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
+#include "runtime/cuda.h"
 
 #include "support_cg.h"
 #include "support_cuda.h"
@@ -457,6 +458,76 @@ START_TEST(test_cumsum_scatter)
 }
 END_TEST
 
+static NodeId with_int(Graph *g, NodeId n, const char *attr, int64_t v)
+{
+    ir_node_set_int(g, n, attr, v);
+    return n;
+}
+
+/* Hopper too: one graph with a kernel of each kind of this family (the transpose tile, the
+ * block-per-line argmax, the typed and integer helpers, casts, reflect pad, concat,
+ * index_select, bilinear resize, cumsum) compiled by NVRTC for compute_90
+ * and checked by ptxas for sm_90 where it is installed (support_cuda checks 75 and 80). */
+START_TEST(test_compute_90)
+{
+    Graph *g = ir_graph_new("all");
+    Type tf = {IR_F16, sup_shape(3, D(2, 40, 300)), NULL};
+    Type ti = {IR_I64, sup_shape(2, D(4, 3)), NULL};
+    Type tx = {IR_F32, sup_shape(4, D(1, 3, 8, 8)), NULL};
+    ValueId h = ir_input_new(g, "h", tf, (SrcLoc){0});
+    ValueId idx = ir_input_new(g, "idx", ti, (SrcLoc){0});
+    ValueId x = ir_input_new(g, "x", tx, (SrcLoc){0});
+    ValueId hp = out0(g, permute(g, h, D(0, 2, 1), 3));
+    ir_output_add(g, hp);
+    ValueId hf = out0(g, with_int(g, node(g, IR_OP_CAST, &h, 1), "dtype", IR_F32));
+    ir_output_add(g, out0(g, with_int(g, node(g, IR_OP_ARGMAX, &hf, 1), "axis", -1)));
+    ir_output_add(g, out0(g, with_int(g, node(g, IR_OP_CUMSUM, &hf, 1), "axis", 1)));
+    ValueId hb = out0(g, with_int(g, node(g, IR_OP_CAST, &h, 1), "dtype", IR_BF16));
+    ir_output_add(g, out0(g, node(g, IR_OP_ABS, &hb, 1)));
+    const ValueId hh[2] = {h, h};
+    ir_output_add(g, out0(g, node(g, IR_OP_MOD, hh, 2)));
+    ir_output_add(g, out0(g, node(g, IR_OP_LT, hh, 2)));
+    ValueId i8 = out0(g, with_int(g, node(g, IR_OP_CAST, &idx, 1), "dtype", IR_I8));
+    const ValueId ii[2] = {idx, idx}, i88[2] = {i8, i8};
+    ir_output_add(g, out0(g, node(g, IR_OP_BITSHIFT_LEFT, ii, 2)));
+    ir_output_add(g, out0(g, node(g, IR_OP_DIV, i88, 2)));
+    const ValueId xi[2] = {x, out0(g, with_int(g, node(g, IR_OP_CAST, &idx, 1), "dtype", IR_I32))};
+    NodeId isel = with_int(g, node(g, IR_OP_INDEX_SELECT, xi, 2), "axis", 2);
+    ir_output_add(g, out0(g, isel));
+    NodeId pad = node(g, IR_OP_PAD, &x, 1);
+    ir_node_set_ints(g, pad, "pads", D(1, 2, 2, 1), 4);
+    ir_node_set_int(g, pad, "mode", 1);
+    ValueId xp = out0(g, pad);
+    const ValueId xx[2] = {x, x};
+    ir_output_add(g, out0(g, with_int(g, node(g, IR_OP_CONCAT, xx, 2), "axis", 1)));
+    NodeId rs = node(g, IR_OP_RESIZE, &xp, 1);
+    ir_node_set_int(g, rs, "mode", 1);
+    ir_node_set_ints(g, rs, "size", D(22, 17), 2);
+    ir_output_add(g, out0(g, rs));
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %.3000s", ir_diag_text(&d));
+    char msg[8192];
+    size_t len;
+    char *src = sup_cuda_emit(g, NULL, &len, msg, sizeof msg);
+    ck_assert_msg(src, "%.3000s", msg);
+    ck_assert_msg(strstr(src, "tile[") && strstr(src, "sv[tid]"),
+                  "the transpose tile or the argmax tree is missing");
+    char why[700];
+    ck_assert_msg(rt_nvrtc_available(why, sizeof why), "NVRTC not found (%s)", why);
+    RtOptions ro;
+    rt_options_default(&ro);
+    RtCuImage img;
+    bool ok = rt_nvrtc_compile(src, len, 90, RT_CU_PTX, 0, &ro, &img, &d);
+    ck_assert_msg(ok, "NVRTC, compute_90: %.3000s", ir_diag_text(&d));
+    ck_assert_msg(rt_ptxas_check(&img, 90, &d) != 0, "ptxas, sm_90: %.3000s", ir_diag_text(&d));
+    rt_cu_image_free(&img);
+    free(src);
+    ir_diag_fini(&d);
+    ir_graph_free(g);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cuda_data");
@@ -472,6 +543,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_int_ops_big);
     tcase_add_test(t, test_argreduce_lines);
     tcase_add_test(t, test_cumsum_scatter);
+    tcase_add_test(t, test_compute_90);
     suite_add_tcase(s, t);
     return s;
 }
