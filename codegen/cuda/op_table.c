@@ -1,6 +1,7 @@
 /* The CUDA backend's op table (codegen/cuda/op_table.h): one row per op kind, by family. A
  * new kernel adds its row here and IR_BE_CUDA to its ops.def row. */
 #include "codegen/cuda/op_table.h"
+#include "codegen/cuda/quant.h"
 
 /* Views (squeeze, unsqueeze, flatten, reshape) have no kernel: the host half aliases the
  * buffer (emit.c never calls this; the row says the op is implemented). */
@@ -35,4 +36,11 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_FLATTEN] = {.emit = emit_view, ANY},
     [IR_OP_RESHAPE] = {.emit = emit_view, ANY},
+    /* quant.c: the int8 path (u8 activations, s8 / s4 weights; the emitters check dtypes) */
+    [IR_OP_QUANTIZE] = {.emit = cu_emit_qdq, OWN},
+    [IR_OP_DEQUANTIZE] = {.emit = cu_emit_qdq, OWN},
+    [IR_OP_QLINEAR] = {.emit = cu_emit_qlinear, OWN},
+    [IR_OP_QCONV2D] = {.emit = cu_emit_qconv2d, OWN},
+    [IR_OP_DQLINEAR] = {.emit = cu_emit_dqlinear, OWN},
+    [IR_OP_WLINEAR] = {.emit = cu_emit_wlinear, OWN},
 };
