@@ -624,8 +624,9 @@ void cu_emit_max_pool2d_u8(CgCtx *c, NodeId id)
         cg_error(c, n, "a max_pool2d over u8 cannot carry an epilogue");
         return;
     }
-    if (xs->rank != 4 || os->rank != 4) {
-        cg_error(c, n, "expects 4-D input and output");
+    if (xs->rank != 4 || os->rank != 4 || c->g->values[n->inputs[0]].type.dtype != IR_U8 ||
+        c->g->values[n->outputs[0]].type.dtype != IR_U8) {
+        cg_error(c, n, "expects 4-D u8 input and output");
         return;
     }
     for (int i = 2; i < 4; i++)
