@@ -233,23 +233,57 @@ static void emit_dyn_params(CgCtx *c, const QGemm *q)
     cg_printf(c, "    const int zp = (int)zpf;\n");
 }
 
+/* The store of output (row m, output o of group gi) from its accumulator `acc` (of the
+ * s8 activations a - 128) and wss[], the weights' sums of the tile's outputs:
+ * acc + 128 sum w - zp wsum, modulo 2^32, then qout's float steps and the store. */
+static void emit_qepilogue(CgCtx *c, NodeId id, const QGemm *q, int ind, const char *acc,
+                           const char *col)
+{
+    const Node *n = &c->g->nodes[id];
+    const bool has_bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
+    cg_printf(c, "%*sif (m < M && o < %lld) {\n", ind, "", q->OG);
+    ind += 4;
+    cg_printf(c, "%*sconst int oo = gi * %lld + o;\n", ind, "", q->OG);
+    cg_printf(c, "%*sconst int s = (int)((uint32_t)%s + 128u * (uint32_t)wss[%s] -\n", ind, "", acc,
+              col);
+    cg_printf(c, "%*s                    (uint32_t)zp * (uint32_t)wsum[oo]);\n", ind, "");
+    cg_printf(c, "%*sfloat y = slimc_fmul_rn((float)s, slimc_fmul_rn(xs, ws[oo]));\n", ind, "");
+    if (has_bias)
+        cg_printf(c, "%*sy = slimc_fadd_rn(y, bias[oo]);\n", ind, "");
+    if (q->kind == QA_CONV)
+        cg_printf(c,
+                  "%*sconst int64_t b = m / %lld, f = (b * %lld + oo) * %lld + (m - b * %lld);\n",
+                  ind, "", q->P, q->O, q->P, q->P);
+    else
+        cg_printf(c, "%*sconst int64_t f = m * %lld + oo;\n", ind, "", q->O);
+    emit_store(c, id, ind, "y", "f");
+    cg_printf(c, "%*s}\n", ind - 4, "");
+}
+
 /* The GEMM kernel of q for node id: a block computes a 64 x 64 tile of (rows, outputs of
- * group blockIdx.z); its 256 threads load A's and W's 64 x 32-byte slices into shared
- * memory (a word of 4 bytes each, two per thread), then each thread computes 4 x 4
- * outputs with dp4a from shared memory, 16 apart so that the fast thread index reads
- * consecutive rows of one array (no bank conflicts: rows are 9 words) and stores
- * consecutive elements (outputs for a linear, pixels for a conv: coalesced). */
-static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q)
+ * group blockIdx.z). Its 256 threads load A's and W's 64 x 32-byte slices into shared
+ * memory (a word of 4 bytes each, two per thread; rows of 9 words), and threads 0-63 add
+ * the slice of their output's weights to its sum (dp4a with 0x01010101). Then
+ *   dp4a (tc false): each thread computes 4 x 4 outputs, 16 apart, so that the fast thread
+ *     index reads consecutive rows of one array (no bank conflicts) and stores consecutive
+ *     elements (outputs of a linear, pixels of a conv: coalesced);
+ *   tensor cores (tc true): warp w computes rows 16 (w % 4) .. + 16 x outputs 32 (w / 4) ..
+ *     + 32 as four m16n8k32 s8 mma per k step (slimc_mma_s8_16832; the fragments read from
+ *     shared memory as PTX lays them out).
+ * A launch runs when `guard` (a C condition over M, or NULL) holds: a symbolic M gets both
+ * kernels, each launched for the sizes it suits. */
+static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q, bool tc, const char *guard)
 {
     const Node *n = &c->g->nodes[id];
     const bool conv = q->kind == QA_CONV, dyn = q->kind == QA_DYNAMIC;
     const bool has_bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
-    int k = cu_kernel_begin(c, id, NULL, QTHREADS);
+    int k = cu_kernel_begin(c, id, tc ? "_tc" : NULL, QTHREADS);
     cg_printf(c,
               "    __shared__ uint32_t As[%d][%d]; /* A: %d rows x %d bytes (s8: u8 ^ 0x80) */\n",
               QT, QK / 4 + 1, QT, QK);
     cg_printf(c, "    __shared__ uint32_t Ws[%d][%d]; /* W: %d outputs x %d bytes (s8) */\n", QT,
               QK / 4 + 1, QT, QK);
+    cg_printf(c, "    __shared__ int wss[%d]; /* sum_k w of the tile's outputs */\n", QT);
     if (dyn)
         cg_printf(c, "    __shared__ float par[2]; /* x's scale and zero point */\n");
     cu_in(c, id, 0, "x");
@@ -260,11 +294,7 @@ static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q)
         cu_in(c, id, 4, "bias");
     cu_out(c, id, "out"); /* u8 with y_scale, else f32 */
     cg_printf(c, "    const int64_t M = %s;\n", q->M);
-    cg_printf(c, "    const int tid = threadIdx.x, ti = tid %s, tj = tid %s;\n",
-              conv ? "& 15" : ">> 4", conv ? ">> 4" : "& 15");
-    cg_printf(c, "    /* thread (ti, tj): rows ti + 16 i, outputs tj + 16 j (i, j < 4) */\n");
-    if (conv)
-        cg_printf(c, "    /* (ti: the pixel, fastest, so that stores along a plane coalesce) */\n");
+    cg_printf(c, "    const int tid = threadIdx.x;\n");
     cg_printf(c, "    const int64_t m0 = (int64_t)blockIdx.x * %d;\n", QT);
     cg_printf(c, "    const int o0 = (int)blockIdx.y * %d, gi = (int)blockIdx.z;\n", QT);
     cg_printf(c, "    (void)gi;\n");
@@ -273,9 +303,21 @@ static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q)
     else
         cg_printf(c, "    const float xs = %s;\n    const int zp = %lld;\n",
                   cg_float(c, ir_attr_x_scale(n)), (long long)ir_attr_x_zero_point(n));
-    cg_printf(c, "    int acc[4][4], wsm[4]; /* wsm: sum_k w of outputs tj + 16 j */\n");
-    cg_printf(c, "    for (int i = 0; i < 4; i++) {\n        wsm[i] = 0;\n"
-                 "        for (int j = 0; j < 4; j++)\n            acc[i][j] = 0;\n    }\n");
+    if (tc) {
+        cg_printf(c, "    /* lane (g, t) = (lane / 4, lane %% 4) of the mma fragments */\n");
+        cg_printf(c, "    const int g8 = SLIMC_LANE >> 2, t4 = SLIMC_LANE & 3;\n");
+        cg_printf(c, "    const int r0 = (SLIMC_WARP & 3) * 16, c0 = (SLIMC_WARP >> 2) * 32;\n");
+        cg_printf(c, "    int acc[4][4]; /* [n8 tile][fragment register] */\n");
+    } else {
+        cg_printf(c, "    const int ti = tid %s, tj = tid %s;\n", conv ? "& 15" : ">> 4",
+                  conv ? ">> 4" : "& 15");
+        cg_printf(c, "    /* thread (ti, tj): rows ti + 16 i, outputs tj + 16 j (i, j < 4)%s */\n",
+                  conv ? "; ti, the pixel, fastest: stores along a plane coalesce" : "");
+        cg_printf(c, "    int acc[4][4];\n");
+    }
+    cg_printf(c, "    int wsown = 0; /* threads 0-63: the sum of output o0 + tid's weights */\n");
+    cg_printf(c, "    for (int i = 0; i < 4; i++)\n        for (int j = 0; j < 4; j++)\n"
+                 "            acc[i][j] = 0;\n");
     cg_printf(c, "    for (int k0 = 0; k0 < %lld; k0 += %d) {\n", q->K, QK);
     cg_printf(c, "        for (int l = tid; l < %d; l += %d) {\n", QT * QK / 4, QTHREADS);
     cg_printf(c, "            const int r = l >> 3, qw = l & 7, k = k0 + 4 * qw;\n");
@@ -296,49 +338,82 @@ static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q)
                   q->K);
     cg_printf(c, "            }\n            Ws[r][qw] = wv;\n        }\n");
     cg_printf(c, "        __syncthreads();\n");
-    cg_printf(c, "        for (int qw = 0; qw < %d; qw++) {\n", QK / 4);
-    cg_printf(c, "            int ar[4], wr[4];\n");
-    cg_printf(c, "            for (int i = 0; i < 4; i++)\n"
-                 "                ar[i] = (int)As[ti + 16 * i][qw];\n");
-    cg_printf(c, "            for (int j = 0; j < 4; j++) {\n"
-                 "                wr[j] = (int)Ws[tj + 16 * j][qw];\n"
-                 "                wsm[j] = slimc_dp4a(wr[j], 0x01010101, wsm[j]);\n"
-                 "            }\n");
-    cg_printf(c, "            for (int i = 0; i < 4; i++)\n"
-                 "                for (int j = 0; j < 4; j++)\n"
-                 "                    acc[i][j] = slimc_dp4a(ar[i], wr[j], acc[i][j]);\n"
-                 "        }\n        __syncthreads();\n    }\n");
-    /* the store: acc - zp wsum, then qout's float steps */
-    cg_printf(c, "    for (int i = 0; i < 4; i++) {\n");
-    cg_printf(c, "        const int64_t m = m0 + ti + 16 * i;\n        if (m >= M)\n"
-                 "            continue;\n");
-    if (conv)
-        cg_printf(c, "        const int64_t b = m / %lld, p = m - b * %lld;\n", q->P, q->P);
-    cg_printf(c, "        for (int j = 0; j < 4; j++) {\n");
-    cg_printf(c, "            const int o = o0 + tj + 16 * j, oo = gi * %lld + o;\n", q->OG);
-    cg_printf(c, "            if (o >= %lld)\n                continue;\n", q->OG);
-    cg_printf(c, "            /* sum (a - 128) w + 128 sum w - zp wsum, modulo 2^32 */\n");
-    cg_printf(c, "            const int s = (int)((uint32_t)acc[i][j] + 128u * (uint32_t)wsm[j] -\n"
-                 "                                (uint32_t)zp * (uint32_t)wsum[oo]);\n");
-    cg_printf(c, "            float y = slimc_fmul_rn((float)s, slimc_fmul_rn(xs, ws[oo]));\n");
-    if (has_bias)
-        cg_printf(c, "            y = slimc_fadd_rn(y, bias[oo]);\n");
-    const char *flat = conv ? cg_strf(c, "(b * %lld + oo) * %lld + p", q->O, q->P)
-                            : cg_strf(c, "m * %lld + oo", q->O);
-    cg_printf(c, "            {\n                const int64_t f = %s;\n", flat);
-    emit_store(c, id, 16, "y", "f");
-    cg_printf(c, "            }\n        }\n    }\n");
+    cg_printf(c,
+              "        if (tid < %d)\n            for (int qw = 0; qw < %d; qw++)\n"
+              "                wsown = slimc_dp4a((int)Ws[tid][qw], 0x01010101, wsown);\n",
+              QT, QK / 4);
+    if (tc) {
+        cg_printf(c, "        const uint32_t af[4] = {As[r0 + g8][t4], As[r0 + g8 + 8][t4],\n"
+                     "                                As[r0 + g8][t4 + 4], As[r0 + g8 + 8][t4 + "
+                     "4]};\n");
+        cg_printf(c, "        for (int j = 0; j < 4; j++) {\n"
+                     "            const uint32_t bf[2] = {Ws[c0 + 8 * j + g8][t4], Ws[c0 + 8 * j "
+                     "+ g8][t4 + 4]};\n"
+                     "            int d[4];\n"
+                     "            slimc_mma_s8_16832(d, af, bf, acc[j]);\n"
+                     "            for (int i = 0; i < 4; i++)\n"
+                     "                acc[j][i] = d[i];\n        }\n");
+    } else {
+        cg_printf(c, "        for (int qw = 0; qw < %d; qw++) {\n", QK / 4);
+        cg_printf(c, "            int ar[4], wr[4];\n");
+        cg_printf(c, "            for (int i = 0; i < 4; i++) {\n"
+                     "                ar[i] = (int)As[ti + 16 * i][qw];\n"
+                     "                wr[i] = (int)Ws[tj + 16 * i][qw];\n            }\n");
+        cg_printf(c, "            for (int i = 0; i < 4; i++)\n"
+                     "                for (int j = 0; j < 4; j++)\n"
+                     "                    acc[i][j] = slimc_dp4a(ar[i], wr[j], acc[i][j]);\n"
+                     "        }\n");
+    }
+    cg_printf(c, "        __syncthreads();\n    }\n");
+    cg_printf(c, "    if (tid < %d)\n        wss[tid] = wsown;\n    __syncthreads();\n", QT);
+    if (tc) { /* d[i]: row g + 8 (i / 2), output 2 t + i % 2 of the n8 tile */
+        cg_printf(c, "    for (int j = 0; j < 4; j++)\n        for (int i = 0; i < 4; i++) {\n");
+        cg_printf(c, "            const int col = c0 + 8 * j + 2 * t4 + (i & 1), o = o0 + col;\n");
+        cg_printf(c, "            const int64_t m = m0 + r0 + g8 + 8 * (i >> 1);\n");
+        emit_qepilogue(c, id, q, 12, "acc[j][i]", "col");
+        cg_printf(c, "        }\n");
+    } else {
+        cg_printf(c, "    for (int i = 0; i < 4; i++)\n        for (int j = 0; j < 4; j++) {\n");
+        cg_printf(c, "            const int64_t m = m0 + ti + 16 * i;\n"
+                     "            const int o = o0 + tj + 16 * j;\n");
+        emit_qepilogue(c, id, q, 12, "acc[i][j]", "tj + 16 * j");
+        cg_printf(c, "        }\n");
+    }
     cu_kernel_end(c);
-    const char *grid[3] = {cu_ceil_div(c, q->M, QT), cg_strf(c, "%lld", (q->OG + QT - 1) / QT),
-                           cg_strf(c, "%lld", q->G)};
+    const char *gx = cu_ceil_div(c, q->M, QT);
+    if (guard)
+        gx = cg_strf(c, "(%s) ? %s : 0", guard, gx);
+    const char *grid[3] = {gx, cg_strf(c, "%lld", (q->OG + QT - 1) / QT), cg_strf(c, "%lld", q->G)};
+    const char *what = conv ? "a block per 64 output pixels x 64 output channels of a group"
+                            : "a block per 64 "
+                              "rows x 64 outputs";
     cu_launch(c, id, k, grid, (const int[3]){QTHREADS, 1, 1},
-              conv ? "a block per 64 output pixels x 64 output channels of a group, each thread "
-                     "4 x 4 outputs with dp4a"
-                   : "a block per 64 rows x 64 outputs, each thread 4 x 4 outputs with dp4a");
+              cg_strf(c, "%s, %s%s", what,
+                      tc ? "8 warps of 16 x 32 on tensor cores (mma s8)"
+                         : "each thread 4 x 4 outputs with dp4a",
+                      guard ? cg_strf(c, " (when %s)", guard) : ""));
 }
 
-/* The rows of a linear's x [.., K]: the product of its leading dims. */
-static bool linear_dims(CgCtx *c, NodeId id, const char **M, long long *O, long long *K)
+/* Rows at which a tile of 64 goes to the tensor cores: below, most of the tile's rows would
+ * be padding, and dp4a's 4 x 4 per thread does the few real ones with less work. */
+#define QGEMM_TC_ROWS 64
+
+/* The kernel(s) of q: tensor cores for M >= QGEMM_TC_ROWS, dp4a below; a symbolic M gets
+ * both, each launched only for the sizes it takes. Mc: M's value, -1 when symbolic. */
+static void emit_qgemm_for(CgCtx *c, NodeId id, const QGemm *q, long long Mc)
+{
+    if (Mc >= 0) {
+        emit_qgemm(c, id, q, Mc >= QGEMM_TC_ROWS, NULL);
+        return;
+    }
+    emit_qgemm(c, id, q, true, cg_strf(c, "%s >= %d", q->M, QGEMM_TC_ROWS));
+    emit_qgemm(c, id, q, false, cg_strf(c, "%s < %d", q->M, QGEMM_TC_ROWS));
+}
+
+/* The rows of a linear's x [.., K]: the product of its leading dims, as a C expression (*M)
+ * and, when they are all static, its value (*Mc; -1 when symbolic). */
+static bool linear_dims(CgCtx *c, NodeId id, const char **M, long long *Mc, long long *O,
+                        long long *K)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
@@ -347,6 +422,9 @@ static bool linear_dims(CgCtx *c, NodeId id, const char **M, long long *O, long 
         return false;
     }
     *M = cg_prod(c, xs, 0, xs->rank - 1);
+    *Mc = 1;
+    for (int i = 0; i + 1 < xs->rank && *Mc >= 0; i++)
+        *Mc = ir_dim_static(xs->d[i]) ? *Mc * (long long)xs->d[i].c : -1;
     *O = (long long)ws->d[0].c;
     *K = (long long)ws->d[1].c;
     return true;
@@ -355,10 +433,11 @@ static bool linear_dims(CgCtx *c, NodeId id, const char **M, long long *O, long 
 void cu_emit_qlinear(CgCtx *c, NodeId id)
 {
     QGemm q = {.kind = QA_LINEAR, .G = 1};
-    if (!check_node(c, id) || !linear_dims(c, id, &q.M, &q.O, &q.K))
+    long long Mc;
+    if (!check_node(c, id) || !linear_dims(c, id, &q.M, &Mc, &q.O, &q.K))
         return;
     q.OG = q.O;
-    emit_qgemm(c, id, &q);
+    emit_qgemm_for(c, id, &q, Mc);
 }
 
 /* dqlinear: a kernel of DQ_PARTS blocks finds the minimum and maximum of x's part of each
@@ -367,7 +446,8 @@ void cu_emit_qlinear(CgCtx *c, NodeId id)
 void cu_emit_dqlinear(CgCtx *c, NodeId id)
 {
     QGemm q = {.kind = QA_DYNAMIC, .G = 1};
-    if (!check_node(c, id) || !linear_dims(c, id, &q.M, &q.O, &q.K))
+    long long Mc;
+    if (!check_node(c, id) || !linear_dims(c, id, &q.M, &Mc, &q.O, &q.K))
         return;
     q.OG = q.O;
     q.part = cg_strf(c, "%s_part", c->fn_names[id]);
@@ -402,7 +482,7 @@ void cu_emit_dqlinear(CgCtx *c, NodeId id)
     cu_launch(c, id, k, (const char *[3]){cg_strf(c, "%d", DQ_PARTS), "1", "1"},
               (const int[3]){QTHREADS, 1, 1},
               "x's minimum and maximum, a part per block (its partial in module memory)");
-    emit_qgemm(c, id, &q);
+    emit_qgemm_for(c, id, &q, Mc);
 }
 
 /* ---- qconv2d ---- */
@@ -506,7 +586,7 @@ void cu_emit_qconv2d(CgCtx *c, NodeId id)
         return;
     }
     q.M = cg_strf(c, "%s * %lld", B, q.P);
-    emit_qgemm(c, id, &q);
+    emit_qgemm_for(c, id, &q, ir_dim_static(xs->d[0]) ? (long long)xs->d[0].c * q.P : -1);
 }
 
 /* ---- wlinear ---- */
@@ -522,8 +602,8 @@ void cu_emit_wlinear(CgCtx *c, NodeId id)
 {
     const Node *n = &c->g->nodes[id];
     const char *M;
-    long long O, K;
-    if (!check_node(c, id) || !linear_dims(c, id, &M, &O, &K))
+    long long Mc, O, K;
+    if (!check_node(c, id) || !linear_dims(c, id, &M, &Mc, &O, &K))
         return;
     const DType wdt = c->g->values[n->inputs[1]].type.dtype;
     if (wdt != IR_I8 && wdt != IR_I4 && wdt != IR_F16 && wdt != IR_BF16) {
