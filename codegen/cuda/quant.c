@@ -1,5 +1,6 @@
 /* The int8 path on the GPU (docs/quantization.md, docs/cuda.md "int8"): quantize,
- * dequantize, qlinear, qconv2d, dqlinear, wlinear and the u8 max_pool2d of an int8 chain.
+ * dequantize, qlinear, qconv2d, dqlinear and wlinear. (The u8 max_pool2d of an int8 chain
+ * is the pool family's, codegen/cuda/pool.c.)
  *
  * The semantics are the C backend's (codegen/c/quant.c, runtime/kernels/quant.c, qconv.c,
  * lowbit.c) and the reference evaluator's (ir/eval.c, ir/lowbit.c), bit for bit where they
@@ -689,73 +690,4 @@ void cu_emit_wlinear(CgCtx *c, NodeId id)
     const char *grid[3] = {cu_ceil_div(c, M, WT), cg_strf(c, "%lld", (O + WT - 1) / WT), "1"};
     cu_launch(c, id, k, grid, (const int[3]){QTHREADS, 1, 1},
               "a block per 64 rows x 64 outputs, each thread 4 x 4 outputs in f32");
-}
-
-/* ---- max_pool2d over u8 codes ---- */
-
-/* One thread per output code (grid-stride; consecutive threads, consecutive pixels of a
- * plane): the largest code of the window's taps inside the image, 0 when none is (the
- * code of -inf in an int8 chain), as slimc_rt_maxpool_plane_u8. */
-void cu_emit_max_pool2d_u8(CgCtx *c, NodeId id)
-{
-    const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    if (n->n_epilogue) {
-        cg_error(c, n, "a max_pool2d over u8 cannot carry an epilogue");
-        return;
-    }
-    if (xs->rank != 4 || os->rank != 4 || c->g->values[n->inputs[0]].type.dtype != IR_U8 ||
-        c->g->values[n->outputs[0]].type.dtype != IR_U8) {
-        cg_error(c, n, "expects 4-D u8 input and output");
-        return;
-    }
-    for (int i = 2; i < 4; i++)
-        if (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])) {
-            cg_error(c, n, "needs static image sizes");
-            return;
-        }
-    int64_t kk[2], s[2], p[2], dil[2];
-    ir_attr_kernel(n, kk, 2);
-    if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
-        s[0] = kk[0];
-        s[1] = kk[1];
-    }
-    ir_attr_padding(n, p, 2);
-    ir_attr_dilation(n, dil, 2);
-    const long long H = (long long)xs->d[2].c, W = (long long)xs->d[3].c;
-    const long long OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
-    Dim ne;
-    if (!cg_numel(c, id, os, &ne))
-        return;
-    const char *total = cg_dim(c, ne);
-    int k = cu_kernel_begin(c, id, NULL, EW_THREADS);
-    cu_in(c, id, 0, "x");
-    cu_out(c, id, "out");
-    cg_printf(c, "    const int64_t n = %s;\n", total);
-    cg_printf(c,
-              "    for (int64_t f = (int64_t)blockIdx.x * %d + threadIdx.x; f < n;\n"
-              "         f += (int64_t)gridDim.x * %d) {\n",
-              EW_THREADS, EW_THREADS);
-    cg_printf(c, "        const int64_t pl = f / %lld;\n", OH * OW);
-    cg_printf(c, "        const int p = (int)(f - pl * %lld), oh = p / %lld, ow = p %% %lld;\n",
-              OH * OW, OW, OW);
-    cg_printf(c, "        const uint8_t *xp = x + pl * %lld;\n", H * W);
-    cg_printf(c, "        unsigned m = 0u;\n");
-    cg_printf(c, "        for (int kh = 0; kh < %lld; kh++) {\n", (long long)kk[0]);
-    cg_printf(c, "            const int ih = oh * %lld - %lld + kh * %lld;\n", (long long)s[0],
-              (long long)p[0], (long long)dil[0]);
-    cg_printf(c, "            if (ih < 0 || ih >= %lld)\n                continue;\n", H);
-    cg_printf(c, "            for (int kw = 0; kw < %lld; kw++) {\n", (long long)kk[1]);
-    cg_printf(c, "                const int iw = ow * %lld - %lld + kw * %lld;\n", (long long)s[1],
-              (long long)p[1], (long long)dil[1]);
-    cg_printf(c,
-              "                if (iw >= 0 && iw < %lld && xp[ih * %lld + iw] > m)\n"
-              "                    m = xp[ih * %lld + iw];\n            }\n        }\n",
-              W, W, W);
-    cg_printf(c, "        out[f] = (uint8_t)m;\n    }\n");
-    cu_kernel_end(c);
-    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, total, EW_THREADS)),
-                           "1", "1"};
-    cu_launch(c, id, k, grid, (const int[3]){EW_THREADS, 1, 1},
-              "one thread per output code, grid-stride");
 }

@@ -324,9 +324,9 @@ START_TEST(packed_refused)
 }
 END_TEST
 
-/* The u8 max_pool2d of an int8 chain (cu_emit_max_pool2d_u8): quantize -> pool -> the
- * codes dequantized. max_pool2d's row is the pool family's (codegen/cuda/op_table.c),
- * whose emitter calls the u8 one; before that row exists the test says so and stops. */
+/* The u8 max_pool2d of an int8 chain (the pool family's kernel, codegen/cuda/pool.c) after
+ * quantize's: the codes bit for bit. Until max_pool2d has a CUDA row the test says so and
+ * stops. */
 START_TEST(maxpool_u8)
 {
     if (!cu_ops[IR_OP_MAX_POOL2D].emit) {
