@@ -4,6 +4,7 @@
 #include "codegen/cuda/gemm.h"
 #include "codegen/cuda/norm.h"
 #include "codegen/cuda/data_move.h"
+#include "codegen/cuda/quant.h"
 
 /* Views (squeeze, unsqueeze, flatten, reshape) have no kernel: the host half aliases the
  * buffer (emit.c never calls this; the row says the op is implemented). */
@@ -94,4 +95,11 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_REDUCE_MAX] = {.emit = cu_emit_reduce},
     [IR_OP_REDUCE_MIN] = {.emit = cu_emit_reduce},
     [IR_OP_REDUCE_PROD] = {.emit = cu_emit_reduce},
+    /* quant.c: the int8 path (u8 activations, s8 / s4 weights; the emitters check dtypes) */
+    [IR_OP_QUANTIZE] = {.emit = cu_emit_qdq, OWN},
+    [IR_OP_DEQUANTIZE] = {.emit = cu_emit_qdq, OWN},
+    [IR_OP_QLINEAR] = {.emit = cu_emit_qlinear, OWN},
+    [IR_OP_QCONV2D] = {.emit = cu_emit_qconv2d, OWN},
+    [IR_OP_DQLINEAR] = {.emit = cu_emit_dqlinear, OWN},
+    [IR_OP_WLINEAR] = {.emit = cu_emit_wlinear, OWN},
 };
