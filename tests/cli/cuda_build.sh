@@ -177,6 +177,12 @@ grep -q "sym_N = N" out.txt && ok "symbols named" || bad "inspect: no symbol leg
 grep -q "^  on the GPU: weights" out.txt && grep -q "^  on the host: weights" out.txt && ok "--memory per device" || { bad "inspect --memory per device"; cat out.txt; }
 expect_ok "inspect --device cuda --precision fp16" "$SLIMC" inspect "$M" --device cuda --precision fp16
 grep -q "(fp16)" out.txt && ok "inspect names the precision" || bad "inspect: precision"
+# a sample with tiled kernels: their shared memory comes from the cubin (when main has them)
+if "$SLIMC" emit "$S/lenet/lenet.slim" --target cuda >/dev/null 2>&1; then
+  expect_ok "inspect lenet --device cuda" "$SLIMC" inspect "$S/lenet/lenet.slim" --device cuda
+  grep -qE "^  node_conv1[a-z0-9_]*  \(node conv1, conv2d\)$" out.txt && ok "lenet: conv1's kernel named" || { bad "lenet: conv1"; cat out.txt; }
+  grep -qE ", shared [1-9][0-9]* B$" out.txt && ok "lenet: a tiled kernel's shared memory" || { bad "lenet: no shared memory"; cat out.txt; }
+fi
 expect_ok "inspect without --device" "$SLIMC" inspect "$M"
 grep -q "cuda kernels" out.txt && bad "kernels listed for the CPU" || ok "no kernels for the CPU"
 finish
