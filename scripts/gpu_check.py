@@ -388,11 +388,9 @@ def step_prepare():
     """Full-size weights (make_samples.py --full), the bench's ONNX files, inputs."""
     s = Step("prepare", "setup")
     os.makedirs(MODELS, exist_ok=True)
-    try:
-        import torch  # noqa: F401
-        have_torch = True
-    except ImportError:
-        have_torch = False
+    import importlib.util
+    have_torch = importlib.util.find_spec("torch") is not None  # without importing it (seconds)
+    if not have_torch:
         s.note("no torch in %s: no full-size weights, no ONNX export" % sys.executable)
     if not DRY and have_torch:
         need = [n for n in ("resnet18", "mobilenet_v2", "transformer")
@@ -624,20 +622,28 @@ def step_gemm():
         s.finish()
         return
     m, k, n = GEMM
-    a = torch.randn(m, k, device=dev).half()
-    b = torch.randn(k, n, device=dev).half()
-    ms = torch_time(torch, dev, lambda: torch.matmul(a, b), 20)
-    s.row(what="fp16 GEMM %dx%dx%d" % GEMM, who="torch.matmul (cuBLAS)", status="ok", ms=ms,
-          tflops=2.0 * m * n * k / (ms * 1e9))
+    try:
+        a = torch.randn(m, k, device=dev).half()
+        b = torch.randn(k, n, device=dev).half()
+        ms = torch_time(torch, dev, lambda: torch.matmul(a, b), 20)
+        s.row(what="fp16 GEMM %dx%dx%d" % GEMM, who="torch.matmul (cuBLAS)", status="ok", ms=ms,
+              tflops=2.0 * m * n * k / (ms * 1e9))
+    except Exception as e:  # fp16 matmul on an old torch's CPU
+        s.row(what="fp16 GEMM %dx%dx%d" % GEMM, who="torch.matmul (cuBLAS)", status="FAIL",
+              detail="%s: %s" % (type(e).__name__, str(e)[:200]))
     m, k, n = GEMM_INT8
     if not hasattr(torch, "_int_mm") or dev == "cpu":
-        s.note("torch._int_mm: not in this torch or not on the CPU")
+        s.note("torch._int_mm: not in this torch, or not on a GPU")
     else:
-        ai = torch.randint(-128, 127, (m, k), device=dev, dtype=torch.int8)
-        bi = torch.randint(-128, 127, (k, n), device=dev, dtype=torch.int8)
-        ms = torch_time(torch, dev, lambda: torch._int_mm(ai, bi), 20)
-        s.row(what="int8 linear %dx%dx%d" % GEMM_INT8, who="torch._int_mm", status="ok", ms=ms,
-              tops=2.0 * m * n * k / (ms * 1e9))
+        try:
+            ai = torch.randint(-128, 127, (m, k), device=dev, dtype=torch.int8)
+            bi = torch.randint(-128, 127, (k, n), device=dev, dtype=torch.int8)
+            ms = torch_time(torch, dev, lambda: torch._int_mm(ai, bi), 20)
+            s.row(what="int8 linear %dx%dx%d" % GEMM_INT8, who="torch._int_mm", status="ok", ms=ms,
+                  tops=2.0 * m * n * k / (ms * 1e9))
+        except Exception as e:
+            s.row(what="int8 linear %dx%dx%d" % GEMM_INT8, who="torch._int_mm", status="FAIL",
+                  detail="%s: %s" % (type(e).__name__, str(e)[:200]))
     s.finish()
 
 

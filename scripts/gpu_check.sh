@@ -68,7 +68,7 @@ export GC_ROOT=$root GC_BUILD=$build GC_WORK=$work GC_OUT=$out GC_DRY=$dry \
 steps=(
   "env 20 6 py"
   "tests 110 30 py"
-  "prepare 70 20 tpy"
+  "prepare 70 25 tpy"
   "compile 45 15 py"
   "compare 110 25 py"
   "time_slimc 70 15 py"

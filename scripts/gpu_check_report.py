@@ -176,7 +176,7 @@ def step_report():
                     target = "≥ %.0f%% of cuBLAS: %s" % (gc.TARGET_GEMM * 100,
                                                          "met" if rr and rr >= gc.TARGET_GEMM else "NOT met" if rr else "—")
             lines.append("| %s | %s | %s | %s | %s | %s |" % (
-                r["what"], r["who"], f(r.get("ms")), f(perf, "%.1f"), f(rr, "%.0f%%" if False else "%.2f"),
+                r["what"], r["who"], f(r.get("ms")), f(perf, "%.1f"), f(rr, "%.2f"),
                 target + (" (failed: %s)" % r.get("detail", "") if r["status"] != "ok" else "")))
         for n in steps.get("gemm", {}).get("notes", []):
             lines.append("")
