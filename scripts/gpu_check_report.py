@@ -247,6 +247,15 @@ def pack(build, dest):
                     libs.add(path)
     for lib in sorted(libs):
         shutil.copy2(lib, os.path.join(dest, "lib", os.path.basename(lib)))
+    # modules the tests load by the absolute path they were built with (test_cuda_rt's fake
+    # driver): carried, and linked back to that path on the GPU machine (step_tests)
+    modules = {}
+    for fn in sorted(os.listdir(os.path.join(build, "tests"))):
+        if fn.endswith(".so"):
+            shutil.copy2(os.path.join(build, "tests", fn), os.path.join(dest, "tests", fn))
+            modules[os.path.join(build, "tests", fn)] = os.path.join("tests", fn)
+    for t in tests:
+        t["modules"] = modules if t["kind"] == "unit" else {}
     with open(os.path.join(dest, "gpu_tests.json"), "w") as fo:
         json.dump(tests, fo, indent=1)
     size = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(dest) for fn in fns)
