@@ -27,6 +27,7 @@ import ctypes
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -58,14 +59,14 @@ class Nvrtc:
         self.version = "%d.%d" % (v[0].value, v[1].value)
 
     def compile(self, src, opts, want="ptx"):
-        """(seconds, output bytes or None, log)"""
+        """((wall s, CPU s), output bytes or None, log)"""
         prog = ctypes.c_void_p()
         rc = self.lib.nvrtcCreateProgram(ctypes.byref(prog), src, b"model.cu", 0, None, None)
         assert rc == 0, rc
         arr = (ctypes.c_char_p * len(opts))(*[o.encode() for o in opts])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rc = self.lib.nvrtcCompileProgram(prog, len(opts), arr)
-        sec = time.perf_counter() - t0
+        sec = (time.perf_counter() - t0, time.process_time() - c0)  # wall, CPU (all threads)
         n = ctypes.c_size_t()
         self.lib.nvrtcGetProgramLogSize(prog, ctypes.byref(n))
         buf = ctypes.create_string_buffer(n.value)
@@ -105,12 +106,18 @@ def cpu_name():
 
 
 def med(xs):
-    return statistics.median(xs) if xs else None
+    """(median wall, median CPU) of (wall, CPU) pairs; a plain median of numbers."""
+    if not xs:
+        return None
+    if isinstance(xs[0], tuple):
+        return (statistics.median(x[0] for x in xs), statistics.median(x[1] for x in xs))
+    return statistics.median(xs)
 
 
 def trace_phases(nv, src, opts, tmp):
     """NVRTC's -fdevice-time-trace (NVRTC writes PATH.json, one JSON object per compile
-    stage): ms per event name, the 8 largest (nested events count in their parents too)."""
+    stage): (ms per event name, the 8 largest, nested events counted in their parents too;
+    ms of NVVM's optimization per kernel)."""
     path = os.path.join(tmp, "trace")
     for p in (path, path + ".json"):
         if os.path.exists(p):
@@ -119,7 +126,7 @@ def trace_phases(nv, src, opts, tmp):
     p = path + ".json" if os.path.exists(path + ".json") else path
     if out is None or not os.path.exists(p):
         return None
-    text, dec, i, phases = open(p).read(), json.JSONDecoder(), 0, {}
+    text, dec, i, phases, kernels = open(p).read(), json.JSONDecoder(), 0, {}, {}
     while i < len(text):
         while i < len(text) and text[i] in " \n\r\t,":
             i += 1
@@ -132,10 +139,15 @@ def trace_phases(nv, src, opts, tmp):
         for e in obj.get("traceEvents", []) if isinstance(obj, dict) else obj:
             if e.get("ph") == "X" and "dur" in e:
                 name = e.get("name", "?")
+                if name == "OptFunction":  # NVVM's per-kernel optimization
+                    k = e.get("args", {}).get("detail", "?")
+                    kernels[k] = kernels.get(k, 0.0) + e["dur"] / 1e3
+                    continue
                 if name == "Processing Header File":
                     name += " " + os.path.basename(e.get("args", {}).get("detail", ""))
                 phases[name] = phases.get(name, 0.0) + e["dur"] / 1e3
-    return dict(sorted(phases.items(), key=lambda kv: -kv[1])[:8])
+    return (dict(sorted(phases.items(), key=lambda kv: -kv[1])[:8]),
+            dict(sorted(kernels.items(), key=lambda kv: -kv[1])))
 
 
 def measure(name, args, nv, tmp):
@@ -162,6 +174,14 @@ def measure(name, args, nv, tmp):
     base = ["--std=c++17"]
     ptx_t, cubin_t, split_t, ptxas3, ptxas1, host = [], [], [], [], [], []
     ptx = None
+    def child(cmd):
+        """((wall s, CPU s of the child), returncode, stderr)"""
+        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        rr = subprocess.run(cmd, capture_output=True, text=True)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ((time.perf_counter() - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime),
+                rr.returncode, rr.stderr)
+
     for i in range(args.repeats):
         t, ptx, lg = nv.compile(src, ["-arch=compute_%d" % arch] + base, "ptx")
         if ptx is None:
@@ -175,22 +195,21 @@ def measure(name, args, nv, tmp):
         pp = os.path.join(tmp, "k.ptx")
         open(pp, "wb").write(ptx.rstrip(b"\0"))
         for opt, acc in (("-O3", ptxas3), ("-O1", ptxas1)):
-            t0 = time.perf_counter()
-            rr = subprocess.run([args.ptxas, "-arch=sm_%d" % arch, opt, "-o", os.path.join(tmp, "k.cubin"), pp],
-                                capture_output=True)
-            if rr.returncode == 0:
-                acc.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        rr = subprocess.run([args.cc, "-O2", "-fPIC", "-x", "c", "-c", path, "-o", os.path.join(tmp, "h.o")],
-                            capture_output=True, text=True)
-        if rr.returncode == 0:
-            host.append(time.perf_counter() - t0)
+            t, rc, _ = child([args.ptxas, "-arch=sm_%d" % arch, opt, "-o", os.path.join(tmp, "k.cubin"), pp])
+            if rc == 0:
+                acc.append(t)
+        t, rc, err = child([args.cc, "-O2", "-fPIC", "-x", "c", "-c", path, "-o", os.path.join(tmp, "h.o")])
+        if rc == 0:
+            host.append(t)
         elif i == 0:
-            res["host_error"] = (rr.stderr.strip().splitlines() or ["failed"])[0][:200]
-        log("%s: round %d: ptx %.2f s, cubin %.2f s" % (name, i + 1, ptx_t[-1], cubin_t[-1] if cubin_t else -1))
+            res["host_error"] = (err.strip().splitlines() or ["failed"])[0][:200]
+        log("%s: round %d: ptx %.2f s (CPU %.2f), cubin %.2f s (CPU %.2f)" % (
+            name, i + 1, ptx_t[-1][0], ptx_t[-1][1], cubin_t[-1][0] if cubin_t else -1,
+            cubin_t[-1][1] if cubin_t else -1))
     res.update(ptx=med(ptx_t), cubin=med(cubin_t), cubin_split=med(split_t), ptxas_O3=med(ptxas3),
                ptxas_O1=med(ptxas1), host_cc=med(host), ptx_bytes=len(ptx))
-    res["phases"] = trace_phases(nv, src, ["-arch=sm_%d" % arch] + base, tmp)
+    tr = trace_phases(nv, src, ["-arch=sm_%d" % arch] + base, tmp)
+    res["phases"], res["kernel_ms"] = tr if tr else (None, None)
     # warm start: the emulated device, every compile a cache hit
     warm = []
     for i in range(args.repeats + 1):
@@ -208,7 +227,10 @@ def measure(name, args, nv, tmp):
     return res
 
 
-def fmt(v, scale=1e3, f="%.0f"):
+def fmt(v, scale=1.0, f="%.2f"):
+    """a (wall, CPU) pair as "CPU (wall)"; a number as it is."""
+    if isinstance(v, tuple):
+        return (f + " (" + f + ")") % (v[1] * scale, v[0] * scale)
     return f % (v * scale) if isinstance(v, (int, float)) else "—"
 
 
@@ -231,30 +253,40 @@ def main():
     print("Command: `python3 bench/cuda_compile.py %s`\n" % " ".join(sys.argv[1:]))
     print("- %s, %d CPUs (load average %.1f at the end); NVRTC %s; ptxas %s; host half: `%s -O2 -c`"
           % (cpu_name(), os.cpu_count(), os.getloadavg()[0], nv.version, args.ptxas, args.cc))
-    print("- seconds, median of %d; the compiles for sm_%d (cubin) / compute_%d (PTX) with "
-          "--std=c++17, as runtime/nvrtc.c; warm = the start with every compile a cache hit "
-          "(emulated device), parse to load\n" % (args.repeats, args.arch, args.arch))
+    print("- each cell: CPU seconds (wall seconds), median of %d -- on a shared machine the CPU "
+          "time is what a quiet one's wall time would be; the compiles for sm_%d (cubin) / "
+          "compute_%d (PTX) with --std=c++17, as runtime/nvrtc.c; warm = the start with every "
+          "compile a cache hit (emulated device), parse to load, wall ms\n"
+          % (args.repeats, args.arch, args.arch))
     print("| model | .cu KiB | kernels | NVRTC PTX | NVRTC cubin (cold, as on a GPU) | cubin, --split-compile=0 "
-          "| ptxas -O3 / -O1 alone | host half (cc -O2) | cold total (cubin + host) | warm start ms |")
-    print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
+          "| ptxas -O3 alone | ptxas -O1 alone | host half | warm start ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if "error" in r:
             print("| %s | — | — | — | — | — | — | — | — | — (%s) |" % (r["model"], r["error"]))
             continue
-        total = r["cubin"] + r["host_cc"] if r.get("cubin") and r.get("host_cc") else None
-        print("| %s | %.0f | %d | %s | %s | %s | %s / %s | %s | %s | %s |" % (
+        print("| %s | %.0f | %d | %s | %s | %s | %s | %s | %s | %s |" % (
             r["model"] + ("" if r["slim"] == MODELS[r["model"]][0] else " (narrow)"), r["bytes"] / 1024,
-            r["kernels"], fmt(r["ptx"], 1, "%.2f"), fmt(r["cubin"], 1, "%.2f"), fmt(r["cubin_split"], 1, "%.2f"),
-            fmt(r["ptxas_O3"], 1, "%.2f"), fmt(r["ptxas_O1"], 1, "%.2f"), fmt(r["host_cc"], 1, "%.2f"),
-            fmt(total, 1, "%.2f"), fmt(r.get("warm"), 1e3, "%.1f")))
+            r["kernels"], fmt(r["ptx"]), fmt(r["cubin"]), fmt(r["cubin_split"]), fmt(r["ptxas_O3"]),
+            fmt(r["ptxas_O1"]), fmt(r["host_cc"]), fmt(r.get("warm"), 1e3, "%.0f")))
     for r in rows:
         if r.get("phases"):
-            print("\n%s, NVRTC's -fdevice-time-trace (ms, top phases): %s" % (
-                r["model"], ", ".join("%s %.0f" % kv for kv in r["phases"].items())))
+            print("\n%s, NVRTC's -fdevice-time-trace of one cubin compile (ms, the largest phases; "
+                  "nested ones count in their parents too): %s" % (
+                      r["model"], ", ".join("%s %.0f" % kv for kv in r["phases"].items())))
+        if r.get("kernel_ms"):
+            km = r["kernel_ms"]
+            tot = sum(km.values())
+            gemm = {k: v for k, v in km.items() if "gemm" in k or "conv" in k}
+            top = list(km.items())[:3]
+            print("\n%s, NVVM's optimization per kernel: %d kernels, %.0f ms in all; the %d GEMM/conv "
+                  "kernels %.0f ms (%.0f%%, %.0f ms each on average); the largest: %s" % (
+                      r["model"], len(km), tot, len(gemm), sum(gemm.values()),
+                      100 * sum(gemm.values()) / max(tot, 1e-9), sum(gemm.values()) / max(len(gemm), 1),
+                      ", ".join("%s %.0f" % kv for kv in top)))
         for k in ("host_error", "warm_error"):
             if r.get(k):
                 print("\n%s: %s: %s" % (r["model"], k, r[k]))
-
 
 if __name__ == "__main__":
     main()

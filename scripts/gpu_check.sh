@@ -58,7 +58,7 @@ for p in python3 /usr/bin/python3; do
 done
 [ -n "$tpy" ] || tpy=$py
 
-if [ "$dry" = 1 ]; then budget=${SLIMC_GPU_CHECK_BUDGET:-100}; else budget=${SLIMC_GPU_CHECK_BUDGET:-450}; fi
+if [ "$dry" = 1 ]; then budget=${SLIMC_GPU_CHECK_BUDGET:-150}; else budget=${SLIMC_GPU_CHECK_BUDGET:-450}; fi
 start=$(date +%s)
 deadline=$((start + budget))
 export GC_ROOT=$root GC_BUILD=$build GC_WORK=$work GC_OUT=$out GC_DRY=$dry \
@@ -69,12 +69,12 @@ steps=(
   "env 20 6 py"
   "tests 110 30 py"
   "prepare 70 25 tpy"
-  "compile 45 15 py"
-  "compare 110 25 py"
-  "time_slimc 70 15 py"
-  "time_torch 50 15 tpy"
-  "gemm 30 15 tpy"
-  "torch_compile 120 10 tpy"
+  "compile 45 20 py"
+  "compare 110 45 py"
+  "time_slimc 70 20 py"
+  "time_torch 50 20 tpy"
+  "gemm 30 25 tpy"
+  "torch_compile 120 20 tpy"
 )
 reserve=10 # for the report
 log=$out/gpu_check.log

@@ -186,7 +186,8 @@ def step_report():
     rows = steps.get("compile", {}).get("rows", [])
     if rows:
         lines.append("**Compile** (`slimc bench --device cuda --runs 1 --time`: parse + passes + codegen + "
-                     "compile + load; cold: empty cache, median of 3; warm: cache hit, median of 5)")
+                     "compile + load; cold: empty cache, median of 3; warm: cache hit, median of 5; "
+                     "the dry run: 1 and 2)")
         lines.append("")
         lines.append("| model | start | ms (compile alone) | whole process ms | target |")
         lines.append("|---|---|---:|---:|---|")
@@ -195,7 +196,7 @@ def step_report():
                 lines.append("| %s | %s | — | — | failed: %s |" % (r["model"], r["kind"], r.get("detail", "")))
                 continue
             met = r["start_ms"] < r["target_ms"]
-            lines.append("| %s | %s | %.0f (%.0f) | %.0f | < %.0f ms: %s |" % (
+            lines.append("| %s | %s | %.1f (%.1f) | %.0f | < %.0f ms: %s |" % (
                 r["model"], r["kind"], r["start_ms"], r["compile_ms"], r["process_ms"], r["target_ms"],
                 "met" if met else "NOT met"))
         lines.append("")
