@@ -413,18 +413,43 @@ def step_prepare():
             s.row(item="full-size weights " + n, status="ok" if rc == 0 else "FAIL",
                   seconds=round(sec, 1), detail="" if rc == 0 else first_error(e + o))
     if have_torch:
+        todo = []
         for name, batch in BENCH_ONNX:
             path = os.path.join(MODELS, "%s_b%d.onnx" % (name, batch))
             rng_input(os.path.join(MODELS, "%s_b%d_input.npy" % (name, batch)),
                       (batch,) + ONNX_SHAPE[name], 1000 + batch)
-            if os.path.exists(path):
-                continue
-            rc, o, e, sec = run([sys.executable, os.path.abspath(__file__), "export_one", name, str(batch), path],
-                                90, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bench")), cwd=ROOT)
-            s.row(item="ONNX %s_b%d" % (name, batch), status="ok" if rc == 0 else "FAIL",
-                  seconds=round(sec, 1), detail=(o.strip().splitlines() or [""])[-1] if rc == 0
-                  else first_error(e + o))
+            if not os.path.exists(path):
+                todo.append("%s:%d:%s" % (name, batch, path))
+        if todo:  # one process: torch is imported once
+            rc, o, e, sec = run([sys.executable, os.path.abspath(__file__), "export"] + todo,
+                                left() - 3, env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bench")),
+                                cwd=ROOT)
+            done = set()
+            for line in o.splitlines():
+                parts = line.split("\t")
+                if len(parts) == 5 and parts[0] in ("ok", "FAIL"):
+                    done.add(parts[1])
+                    s.row(item="ONNX " + parts[1], status=parts[0], seconds=float(parts[2]),
+                          detail=parts[4] if parts[0] == "FAIL" else parts[3])
+            for t in todo:
+                label = "%s_b%s" % tuple(t.split(":")[:2])
+                if label not in done:
+                    s.row(item="ONNX " + label, status="FAIL", seconds=0,
+                          detail="timed out" if rc == 124 else first_error(e + o))
     s.finish()
+
+
+def export_many(specs):
+    """NAME:BATCH:PATH ... -> one tab-separated line each: ok|FAIL, label, seconds, how, error."""
+    for spec in specs:
+        name, batch, path = spec.split(":", 2)
+        t0 = time.time()
+        try:
+            how = export_one(name, int(batch), path)
+            print("ok\t%s_b%s\t%.1f\t%s\t" % (name, batch, time.time() - t0, how), flush=True)
+        except Exception as e:  # report, go on with the next
+            msg = ("%s: %s" % (type(e).__name__, e)).replace("\t", " ").replace("\n", " ")[:300]
+            print("FAIL\t%s_b%s\t%.1f\t\t%s" % (name, batch, time.time() - t0, msg), flush=True)
 
 
 def export_one(name, batch, path):
@@ -440,14 +465,12 @@ def export_one(name, batch, path):
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         try:
             torch.onnx.export(model, (x,), path, dynamo=False, **kw)
-            print("exported with the TorchScript exporter")
-            return
+            return "TorchScript exporter"
         except Exception as e:  # gone in this torch: the dynamo one
-            print("TorchScript exporter failed (%s); the dynamo exporter" % type(e).__name__)
             torch.onnx.export(model, (x,), path, dynamo=True, **kw)
-            return
+            return "dynamo exporter (the TorchScript one: %s)" % type(e).__name__
     torch.onnx.export(model, (x,), path, **kw)
-    print("exported")
+    return "exported"
 
 
 def compare_one(s, label, model, inputs, precision, extra=(), source="sample"):
@@ -786,8 +809,8 @@ STEPS = {"env": step_env, "tests": step_tests, "prepare": step_prepare, "compile
          "gemm": step_gemm, "torch_compile": step_torch_compile}
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "export_one":
-        export_one(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) >= 2 and sys.argv[1] == "export":
+        export_many(sys.argv[2:])
     elif len(sys.argv) == 4 and sys.argv[1] == "pack":
         import gpu_check_report
         gpu_check_report.pack(sys.argv[2], sys.argv[3])
