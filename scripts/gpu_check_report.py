@@ -96,7 +96,7 @@ def step_report():
         lines.append("| test | result | seconds | detail |")
         lines.append("|---|---|---:|---|")
         for r in rows:
-            if r["status"] != "ok":
+            if r["status"] == "FAIL":
                 failed.append("test %s" % r["test"])
             lines.append("| %s | %s | %s | %s |" % (r["test"], r["status"], r["seconds"],
                                                    (r.get("detail") or r.get("summary", "")).replace("|", "\\|")))
