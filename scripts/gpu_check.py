@@ -222,6 +222,7 @@ def slimc_run(model, inputs, device, outdir, extra=(), timeout=180):
                           ["--device", device, "--output-dir", outdir] + list(extra), timeout)
     if rc:
         return None, first_error(err + out) if rc != 124 else "timed out"
+    slimc_run.warning = next((l.strip() for l in err.splitlines() if "warning" in l), "")
     res = {}
     for f in sorted(os.listdir(outdir)):
         if f.endswith(".npy"):
@@ -489,7 +490,9 @@ def compare_one(s, label, model, inputs, precision, extra=(), source="sample"):
         s.row(model=label, source=source, precision=precision, status="n/a", rel=None,
               tol=TOL[precision], detail="CPU run failed: " + err)
         return
+    cpu_warning = getattr(slimc_run, "warning", "")
     got, err = slimc_run(model, inputs, "cuda", d + "_cuda", list(extra) + precision_args(precision))
+    warning = getattr(slimc_run, "warning", "") if not err else ""
     if err and "unknown option '--precision'" in err:
         s.row(model=label, source=source, precision=precision, status="n/a", rel=None,
               tol=TOL[precision], detail="this slimc has no --precision")
@@ -508,9 +511,11 @@ def compare_one(s, label, model, inputs, precision, extra=(), source="sample"):
         compare_one.injected = True
         worst, exact = float("inf"), False
     ok = worst <= TOL[precision]
+    detail = "bit-exact" if exact else ""
+    if warning and warning != cpu_warning:  # said on CUDA only: often why it differs
+        detail = (detail + "; " if detail else "") + "on CUDA: " + warning[:200]
     s.row(model=label, source=source, precision=precision, status="ok" if ok else "FAIL",
-          rel=worst if worst != float("inf") else "inf", tol=TOL[precision],
-          detail="bit-exact" if exact else "")
+          rel=worst if worst != float("inf") else "inf", tol=TOL[precision], detail=detail)
 
 
 def ensure_ew():
@@ -526,8 +531,19 @@ def step_compare():
     for name, slim, inp in NARROW:
         compare_one(s, name, os.path.join(SAMPLES, slim), os.path.join(SAMPLES, inp), "fp32")
     for name, slim, inp, calib in INT8:
+        # quantized on the fly (the same --passes on both devices) ...
         compare_one(s, name, os.path.join(SAMPLES, slim), os.path.join(SAMPLES, inp), "int8",
                     ["--passes", INT8_PASSES % os.path.join(SAMPLES, calib)])
+        # ... and saved quantized by `slimc compress` (QuantLinear/QuantConv2d in the file)
+        q = os.path.join(WORK, "int8", name + "_int8.slim")
+        os.makedirs(os.path.dirname(q), exist_ok=True)
+        rc, o, e, _ = run([slimc(), "compress", os.path.join(SAMPLES, slim), "--passes",
+                           'quantize(int8, calibrate="%s")' % os.path.join(SAMPLES, calib), "-o", q], 120)
+        if rc:
+            s.row(model=name, source="compressed", precision="int8", status="n/a", rel=None,
+                  tol=TOL["int8"], detail="slimc compress failed: " + first_error(e + o))
+            continue
+        compare_one(s, name, q, os.path.join(SAMPLES, inp), "int8", source="compressed")
     for name in TIME_MODELS:  # the full-size models, each precision
         slim, weights, _, inp = FULL[name]
         if not os.path.exists(os.path.join(SAMPLES, weights)):
