@@ -205,6 +205,10 @@ const char *slimc_exec_device(const SlimcExec *e);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
+/* On a GPU, after slimc_exec_bench: the median GPU time in ms of its runs, from CUDA events
+ * around the kernels (the input and output copies excluded). 0 on the CPU, emulated, or
+ * before a bench. */
+double slimc_exec_bench_device_ms(const SlimcExec *e);
 
 /* Shrinks the model for saving (`slimc compress`): the canonical clean-up passes
  * (fold,bn_fold,fold,dce,cse), then passes — or, when passes is NULL, the model's compress
