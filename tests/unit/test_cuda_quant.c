@@ -1,5 +1,6 @@
 /* The int8 path of the CUDA backend (codegen/cuda/quant.c) beyond what test_quant covers:
- * shapes of several 64 x 64 tiles with ragged edges, K not a multiple of 4 (byte loads) and
+ * shapes of several 64 x 64 tiles with ragged edges (tensor cores from 64 rows, dp4a tiles
+ * below, a warp per output for 1-4 rows), K not a multiple of 4 (byte loads) and
  * a multiple (word loads), symbolic batches, every qconv2d attribute (groups, depthwise
  * with a channel multiplier, stride, dilation, padding), u8 outputs (relu, relu6, ONNX's
  * divide), dqlinear with a NaN and an all-zero input, wlinear's four weight kinds, and the
@@ -151,7 +152,8 @@ START_TEST(qlinear_tiles)
 {
     check_qlinear(70, 131, 130, true, -1, false, false); /* 2 x 3 tiles, byte loads */
     check_qlinear(5, 96, 65, false, -1, false, true);    /* word loads, a relu epilogue */
-    check_qlinear(1, 800, 10, true, -1, false, false);   /* a long k loop, one row */
+    check_qlinear(1, 800, 10, true, -1, false, false);   /* a warp per output (1-4 rows) */
+    check_qlinear(2, 96, 40, false, 2, false, false);    /* the same, words, u8 relu6 */
     check_qlinear(66, 40, 70, true, 0, false, false);    /* u8 out, zero point 37 */
     check_qlinear(3, 37, 20, true, 1, false, false);     /* u8, relu, y_divide */
     check_qlinear(9, 64, 33, false, 2, false, false);    /* u8, relu6 */
@@ -231,6 +233,7 @@ START_TEST(dqlinear_exact)
     check_dqlinear(9, 67, 70, 0);
     check_dqlinear(70, 300, 5, 1); /* 21000 values: every one of the 64 parts has some */
     check_dqlinear(2, 16, 3, 2);
+    check_dqlinear(4, 67, 20, 0); /* a warp per output */
 }
 END_TEST
 
