@@ -61,6 +61,9 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
     else if (!b)
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--device auto: running on the CPU (this build has no CUDA backend)");
+    else if (!emulate && !rt_nvrtc_available(why, sizeof why))
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--device auto: running on the CPU (no NVRTC to compile CUDA code: %s)", why);
     else if ((n = unclaimed_op(m->g, b)) >= 0)
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--device auto: running on the CPU (the CUDA backend has no kernel for '%s')",

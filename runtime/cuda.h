@@ -55,7 +55,8 @@ bool rt_nvrtc_compile(const char *src, size_t len, int arch, RtCuImageKind kind,
                       const RtOptions *o, RtCuImage *out, Diag *d);
 void rt_cu_image_free(RtCuImage *img);
 /* Runs ptxas (/usr/local/cuda/bin/ptxas, or $SLIMC_PTXAS) on a PTX image for sm_arch:
- * 1 it assembles, 0 it does not (the error has ptxas's output), -1 no ptxas found. */
+ * 1 it assembles, 0 it does not (the error has ptxas's output), -1 no ptxas found, or one
+ * older than the PTX (a pip NVRTC beside an older toolkit). */
 int rt_ptxas_check(const RtCuImage *ptx, int arch, Diag *d);
 
 /* ---- a model on a CUDA device (runtime/cuda_exec.c) ---- */

@@ -172,28 +172,35 @@ static RtCuResult rt_cu_fail(RtCuDevice *d, RtCuResult res, const char *call)
     return res;
 }
 
-RT_CU_FN RtCuDevice *rt_cu_open(int ordinal, char *msg, size_t cap)
+RT_CU_FN int rt_cu_probe(char *msg, size_t cap)
 {
     pthread_once(&rt_cu_once, rt_cu_load_driver);
     if (!rt_cu_api.handle) {
         snprintf(msg, cap, "no CUDA driver (%s)", rt_cu_api.why);
-        return NULL;
+        return 0;
     }
     const char *s = NULL;
     RtCuResult res = rt_cu_api.init(0);
     int count = 0;
     if (res == 0)
         res = rt_cu_api.device_count(&count);
-    if (res != 0 || count == 0) {
-        if (res != 0 && rt_cu_api.error_string(res, &s) != 0)
-            s = NULL;
-        if (res == 0 || res == RT_CU_NO_DEVICE)
-            snprintf(msg, cap, "no CUDA-capable device (the driver sees none)");
-        else
-            snprintf(msg, cap, "the CUDA driver failed to start: %s (CUDA error %d)",
-                     s ? s : "unknown error", res);
+    if (res == 0 && count > 0)
+        return count;
+    if (res != 0 && rt_cu_api.error_string(res, &s) != 0)
+        s = NULL;
+    if (res == 0 || res == RT_CU_NO_DEVICE)
+        snprintf(msg, cap, "no CUDA-capable device (the driver sees none)");
+    else
+        snprintf(msg, cap, "the CUDA driver failed to start: %s (CUDA error %d)",
+                 s ? s : "unknown error", res);
+    return 0;
+}
+
+RT_CU_FN RtCuDevice *rt_cu_open(int ordinal, char *msg, size_t cap)
+{
+    int count = rt_cu_probe(msg, cap);
+    if (count == 0)
         return NULL;
-    }
     if (ordinal < 0 || ordinal >= count) {
         snprintf(msg, cap, "CUDA device %d not found (the driver sees %d)", ordinal, count);
         return NULL;
@@ -309,9 +316,8 @@ RT_CU_FN void *rt_cu_alloc(RtCuDevice *d, size_t bytes)
         size_t free_b = 0, total = 0;
         rt_cu_api.mem_info(&free_b, &total);
         snprintf(d->err, sizeof d->err,
-                 "out of GPU memory: %.1f MiB asked, %.1f MiB free of %.1f MiB on %s",
-                 (double)bytes / 1048576.0, (double)free_b / 1048576.0, (double)total / 1048576.0,
-                 d->name);
+                 "out of GPU memory: %.1f MiB asked, %.1f MiB free of %.1f MiB",
+                 (double)bytes / 1048576.0, (double)free_b / 1048576.0, (double)total / 1048576.0);
         return NULL;
     }
     if (rt_cu_fail(d, res, "cuMemAlloc"))
@@ -331,6 +337,7 @@ RT_CU_FN int rt_cu_upload(RtCuDevice *d, void *dst, const void *src, size_t byte
 {
     if (!bytes)
         return 0;
+    rt_cu_api.ctx_set(d->ctx); /* the calling thread may not be the one that opened d */
     return rt_cu_fail(d, rt_cu_api.htod((RtCuPtr)(uintptr_t)dst, src, bytes, d->stream),
                       "cuMemcpyHtoDAsync");
 }
@@ -339,12 +346,14 @@ RT_CU_FN int rt_cu_download(RtCuDevice *d, void *dst, const void *src, size_t by
 {
     if (!bytes)
         return 0;
+    rt_cu_api.ctx_set(d->ctx);
     return rt_cu_fail(d, rt_cu_api.dtoh(dst, (RtCuPtr)(uintptr_t)src, bytes, d->stream),
                       "cuMemcpyDtoHAsync");
 }
 
 RT_CU_FN int rt_cu_sync(RtCuDevice *d)
 {
+    rt_cu_api.ctx_set(d->ctx);
     return rt_cu_fail(d, rt_cu_api.stream_sync(d->stream), "cuStreamSynchronize");
 }
 

@@ -28,6 +28,9 @@
 
 typedef struct RtCuDevice RtCuDevice;
 
+/* Loads the driver and initializes it: the number of devices, or 0 with msg[cap] ("no CUDA
+ * driver (libcuda.so.1: ...)", "no CUDA-capable device (...)"). Makes no context. */
+RT_CU_FN int rt_cu_probe(char *msg, size_t cap);
 /* Loads the driver, initializes it and opens device ordinal (0: the first) with its
  * primary context, a stream and two events. NULL with msg[cap]: "no CUDA driver
  * (libcuda.so.1: ...)", "no CUDA-capable device (...)", "CUDA device 1 not found (...)". */
@@ -43,8 +46,8 @@ RT_CU_FN const char *rt_cu_error(const RtCuDevice *d);
  * names (P_cuda_kernels); replaces the module loaded before. 0, or non-zero (error). */
 RT_CU_FN int rt_cu_load(RtCuDevice *d, const void *image, const char *const *kernels);
 
-/* Device memory. alloc: NULL with the error set ("out of GPU memory: ... MiB asked, ...
- * MiB free of ..."). */
+/* Device memory. alloc: NULL with the error set ("out of GPU memory: 812.0 MiB asked,
+ * 310.5 MiB free of 81559.0 MiB"). */
 RT_CU_FN void *rt_cu_alloc(RtCuDevice *d, size_t bytes);
 RT_CU_FN void rt_cu_free(RtCuDevice *d, void *p);
 /* Copies on the stream (asynchronous; host memory must stay until rt_cu_sync). */

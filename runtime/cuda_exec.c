@@ -90,9 +90,13 @@ static void gpu_close(void *dev)
 static const CuDevOps gpu_ops = {gpu_alloc, gpu_release, gpu_upload, gpu_download, gpu_sync,
                                  gpu_run,   gpu_forget,  gpu_error,  gpu_last_ms,  gpu_close};
 
-/* The emulation: host memory; launches go to the module's P_cuda_emu_launch. */
+/* The emulation: host memory; launches go to the module's P_cuda_emu_launch, and
+ * slimc_emu_error (runtime/cuda_emu.h) says why one failed, through the wrapper the runtime
+ * appends to the file (EMU_ERROR_FN). */
+#define EMU_ERROR_FN "slimc_rt_cuda_emu_error"
 typedef struct EmuDev {
     EmuLaunchFn launch;
+    const char *(*why)(void);
     const char *const *kernels;
     int n_kernels;
     char err[512];
@@ -159,11 +163,19 @@ static int emu_rt_launch(void *ctx, int kernel, const unsigned grid[3], const un
                  d->n_kernels);
         return 1;
     }
-    if (d->launch(kernel, grid, block, a) != 0) {
+    int rc = d->launch(kernel, grid, block, a);
+    if (rc != 0) {
+        const char *why = d->why ? d->why() : "";
         snprintf(d->err, sizeof d->err,
-                 "kernel '%.100s' (grid %u x %u x %u, block %u x %u x %u): a bad launch "
-                 "configuration or a deadlock in the CPU emulation",
-                 d->kernels[kernel], grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+                 "kernel '%.100s' (grid %u x %u x %u, block %u x %u x %u) "
+                 "in the CPU emulation: %s%s%.300s",
+                 d->kernels[kernel], grid[0], grid[1], grid[2], block[0], block[1], block[2],
+                 rc == 1   ? "a zero or too large grid or block dimension"
+                 : rc == 2 ? "a deadlock (threads wait at barriers that cannot complete)"
+                 : rc == 3 ? "no memory for the threads' stacks"
+                 : rc == 4 ? "another launch is running in this module"
+                           : "the launch failed",
+                 why && why[0] ? ": " : "", why ? why : "");
         return 1;
     }
     return 0;
@@ -193,9 +205,7 @@ static char probe_why[600];
 
 static void probe(void)
 {
-    RtCuDevice *d = rt_cu_open(0, probe_why, sizeof probe_why);
-    probe_found = d != NULL;
-    rt_cu_close(d);
+    probe_found = rt_cu_probe(probe_why, sizeof probe_why) > 0; /* no context: cheap */
 }
 
 bool rt_cuda_device_available(bool emulate, char *why, size_t cap)
@@ -251,17 +261,23 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
                           const RtOptions *o, Diag *d)
 {
     static const char define[] = "#define SLIMC_CUDA_EMULATE 1\n";
-    size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len;
+    static const char tail[] = "\nconst char *" EMU_ERROR_FN "(void);\n"
+                               "const char *" EMU_ERROR_FN "(void) { return slimc_emu_error(); }\n";
+    size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len + sizeof tail - 1;
     char *full = malloc(n + 1);
     if (!full) {
         ir_diag_error(d, (SrcLoc){0}, "out of memory");
         return false;
     }
-    memcpy(full, define, sizeof define - 1);
-    memcpy(full + sizeof define - 1, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
-    full[sizeof define - 1 + slimc_cuda_emu_header_len] = '\n';
-    memcpy(full + n - len, src, len);
-    full[n] = 0;
+    size_t at = 0;
+    memcpy(full + at, define, sizeof define - 1);
+    at += sizeof define - 1;
+    memcpy(full + at, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
+    at += slimc_cuda_emu_header_len;
+    full[at++] = '\n';
+    memcpy(full + at, src, len);
+    at += len;
+    memcpy(full + at, tail, sizeof tail); /* with the NUL */
     RtOptions ro = *o;
     ro.shared_kernels = false;
     e->host = rt_compile(full, n, &ro, d);
@@ -276,6 +292,7 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
     e->dev = dev;
     e->ops = &emu_ops;
     *(void **)&dev->launch = entry(e, prefix, "cuda_emu_launch");
+    *(void **)&dev->why = rt_symbol(e->host, EMU_ERROR_FN);
     dev->kernels = entry(e, prefix, "cuda_kernels");
     if (!dev->launch || !dev->kernels) {
         ir_diag_error(d, (SrcLoc){0},
@@ -308,7 +325,30 @@ static int pick_arch(int arch, RtCuImageKind *kind)
     return best;
 }
 
-/* A GPU: the host half by rt_compile, the kernels by NVRTC, loaded into the device. */
+/* NVRTC's compile of the device half, on a thread of its own while the host half compiles
+ * (its messages and time are merged after the join). */
+typedef struct NvrtcJob {
+    const char *src;
+    size_t len;
+    int arch;
+    RtCuImageKind kind;
+    RtOptions o;
+    double ms;
+    Diag d;
+    RtCuImage img;
+    bool ok;
+} NvrtcJob;
+
+static void *nvrtc_job(void *p)
+{
+    NvrtcJob *j = p;
+    j->o.compile_ms = &j->ms;
+    j->ok = rt_nvrtc_compile(j->src, j->len, j->arch, j->kind, 0, &j->o, &j->img, &j->d);
+    return NULL;
+}
+
+/* A GPU: the host half by rt_compile and the kernels by NVRTC (at the same time), loaded
+ * into the device. */
 static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *prefix,
                      const RtOptions *o, Diag *d)
 {
@@ -329,29 +369,37 @@ static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *pre
                       why);
         return false;
     }
-    RtOptions ro = *o;
-    ro.shared_kernels = false;
-    e->host = rt_compile(src, len, &ro, d);
-    if (!e->host)
-        return false;
-    const char *const *kernels = entry(e, prefix, "cuda_kernels");
-    if (!kernels) {
-        ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
-                      prefix);
-        return false;
-    }
-    RtCuImageKind kind;
-    int target = pick_arch(arch, &kind);
-    if (!target) {
+    NvrtcJob job = {.src = src, .len = len, .o = *o};
+    job.arch = pick_arch(arch, &job.kind);
+    if (!job.arch) {
         ir_diag_error(d, (SrcLoc){0}, "%s: NVRTC %s compiles for no GPU as old as sm_%d",
                       e->device_name, rt_nvrtc_version(), arch);
         return false;
     }
-    RtCuImage img;
-    if (!rt_nvrtc_compile(src, len, target, kind, 0, o, &img, d))
+    ir_diag_init(&job.d);
+    pthread_t thread;
+    bool threaded = pthread_create(&thread, NULL, nvrtc_job, &job) == 0;
+    if (!threaded)
+        nvrtc_job(&job);
+    RtOptions ro = *o;
+    ro.shared_kernels = false;
+    e->host = rt_compile(src, len, &ro, d);
+    if (threaded)
+        pthread_join(thread, NULL);
+    if (o->compile_ms)
+        *o->compile_ms += job.ms;
+    ir_diag_append(d, &job.d);
+    ir_diag_fini(&job.d);
+    const char *const *kernels = e->host ? entry(e, prefix, "cuda_kernels") : NULL;
+    if (e->host && !kernels)
+        ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
+                      prefix);
+    if (!kernels || !job.ok) {
+        rt_cu_image_free(&job.img);
         return false;
-    bool ok = rt_cu_load(dev, img.data, kernels) == 0;
-    rt_cu_image_free(&img);
+    }
+    bool ok = rt_cu_load(dev, job.img.data, kernels) == 0;
+    rt_cu_image_free(&job.img);
     if (!ok)
         ir_diag_error(d, (SrcLoc){0}, "%s: cannot load the compiled kernels: %s", e->device_name,
                       rt_cu_error(dev));
@@ -388,8 +436,8 @@ static bool place_weights(RtCudaExec *e, RtCudaConsts c, Diag *d)
     }
     size_t at = 0;
     for (int v = 0; v < c.n; v++) {
-        if (!c.data[v])
-            continue;
+        if (!c.data[v] || !c.bytes[v])
+            continue; /* an empty constant: no bytes to point at (NULL) */
         e->dconsts[v] = (char *)e->weights + at;
         if (e->ops->upload(e->dev, (char *)e->weights + at, c.data[v], c.bytes[v]) != 0) {
             ir_diag_error(d, (SrcLoc){0}, "%s: uploading the weights: %s", e->device_name,

@@ -94,41 +94,64 @@ static bool try_load(const char *name)
     return true;
 }
 
-/* A pip install of nvidia-cuda-nvrtc: nvidia/cu13/lib (CUDA 13 wheels) or
- * nvidia/cuda_nvrtc/lib (CUDA 12) in the site-packages of a virtualenv, the user or the
- * system. */
-static bool try_pip(void)
+/* A pip install of nvidia-cuda-nvrtc in the site-packages folder root (a glob pattern):
+ * nvidia/cu13/lib (CUDA 13 wheels) or nvidia/cuda_nvrtc/lib (CUDA 12). */
+static bool try_wheel(const char *root)
 {
     static const char *const wheel_dirs[] = {"nvidia/cu13/lib/libnvrtc.so*",
                                              "nvidia/cuda_nvrtc/lib/libnvrtc.so*"};
-    const char *venv = getenv("VIRTUAL_ENV"), *home = getenv("HOME");
-    char roots[5][1100];
-    int n = 0;
-    if (venv && *venv)
-        snprintf(roots[n++], sizeof roots[0], "%s/lib/python3*/site-packages", venv);
-    if (home && *home)
-        snprintf(roots[n++], sizeof roots[0], "%s/.local/lib/python3*/site-packages", home);
-    snprintf(roots[n++], sizeof roots[0], "/usr/local/lib/python3*/dist-packages");
-    snprintf(roots[n++], sizeof roots[0], "/usr/local/lib/python3*/site-packages");
-    snprintf(roots[n++], sizeof roots[0], "/usr/lib/python3/dist-packages");
-    for (int r = 0; r < n; r++)
-        for (size_t w = 0; w < sizeof wheel_dirs / sizeof wheel_dirs[0]; w++) {
-            char pattern[1100 + 64];
-            glob_t gl;
-            if (snprintf(pattern, sizeof pattern, "%s/%s", roots[r], wheel_dirs[w]) >=
-                    (int)sizeof pattern ||
-                glob(pattern, 0, NULL, &gl) != 0)
-                continue;
-            bool ok = false;
-            /* glob sorts: libnvrtc.so, libnvrtc.so.12, ...; try the last (versioned) first */
-            for (size_t i = gl.gl_pathc; i-- > 0 && !ok;)
-                ok = !strstr(gl.gl_pathv[i], "builtins") && try_load(gl.gl_pathv[i]);
-            globfree(&gl);
-            if (ok)
-                return true;
-        }
-    why_add("no nvidia-cuda-nvrtc wheel in python's site-packages", "");
+    for (size_t w = 0; w < sizeof wheel_dirs / sizeof wheel_dirs[0]; w++) {
+        char pattern[4200];
+        glob_t gl;
+        if (snprintf(pattern, sizeof pattern, "%s/%s", root, wheel_dirs[w]) >=
+                (int)sizeof pattern ||
+            glob(pattern, 0, NULL, &gl) != 0)
+            continue;
+        bool ok = false;
+        /* glob sorts: libnvrtc.so, libnvrtc.so.12, ...; try the last (versioned) first */
+        for (size_t i = gl.gl_pathc; i-- > 0 && !ok;)
+            ok = !strstr(gl.gl_pathv[i], "builtins") && try_load(gl.gl_pathv[i]);
+        globfree(&gl);
+        if (ok)
+            return true;
+    }
     return false;
+}
+
+/* The wheel in the usual site-packages folders (a virtualenv, the user's, the system's),
+ * then in those of the python3 on PATH (asked: pyenv, conda and the like put them
+ * anywhere). */
+static bool try_pip(void)
+{
+    const char *venv = getenv("VIRTUAL_ENV"), *home = getenv("HOME");
+    char root[1100];
+    if (venv && *venv &&
+        snprintf(root, sizeof root, "%s/lib/python3*/site-packages", venv) < (int)sizeof root &&
+        try_wheel(root))
+        return true;
+    if (home && *home &&
+        snprintf(root, sizeof root, "%s/.local/lib/python3*/site-packages", home) <
+            (int)sizeof root &&
+        try_wheel(root))
+        return true;
+    if (try_wheel("/usr/local/lib/python3*/dist-packages") ||
+        try_wheel("/usr/local/lib/python3*/site-packages") ||
+        try_wheel("/usr/lib/python3/dist-packages"))
+        return true;
+    char *argv[] = {"python3", "-c",
+                    "import site\nfor p in site.getsitepackages() + [site.getusersitepackages()]: "
+                    "print(p)",
+                    NULL};
+    char *out = NULL;
+    bool found = false;
+    if (rt_jit_run_capture(argv, &out) == 0 && out)
+        for (char *line = strtok(out, "\n"); line && !found; line = strtok(NULL, "\n"))
+            found = line[0] == '/' && !strchr(line, '*') && !strchr(line, '?') &&
+                    !strchr(line, '[') && try_wheel(line);
+    free(out);
+    if (!found)
+        why_add("no nvidia-cuda-nvrtc wheel in python's site-packages", "");
+    return found;
 }
 
 static void load_nvrtc(void)
@@ -384,9 +407,11 @@ int rt_ptxas_check(const RtCuImage *ptx, int arch, Diag *d)
     unlink(in);
     if (ofd >= 0)
         unlink(outp);
-    if (rc != 0)
+    /* a ptxas older than NVRTC (a pip NVRTC beside an older toolkit) cannot judge its PTX */
+    bool too_old = rc != 0 && output && strstr(output, "Unsupported .version");
+    if (rc != 0 && !too_old)
         ir_diag_error(d, (SrcLoc){0}, "ptxas (%s, sm_%d) refused NVRTC's PTX (status %d):\n%s",
                       ptxas, arch, rc, output ? output : "");
     free(output);
-    return rc == 0;
+    return too_old ? -1 : rc == 0;
 }

@@ -25,12 +25,27 @@ install_onnx_tests() {
   fi
 }
 
+# NVRTC, the CUDA backend's compiler (loaded at run time; test_cuda_rt needs it): the CUDA
+# toolkit's when there is one, else the pip wheel nvidia-cuda-nvrtc, which runtime/nvrtc.c
+# finds in the site-packages of the python3 on PATH (docs/cuda.md).
+install_nvrtc() {
+  if ls /usr/local/cuda/lib64/libnvrtc.so* >/dev/null 2>&1 || ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so'; then
+    return 0
+  fi
+  command -v python3 >/dev/null || { echo "warning: no python3 to install NVRTC with: the CUDA tests will fail" >&2; return 0; }
+  if ! python3 -c 'import glob, site, sys; sys.exit(not any(glob.glob(p + "/nvidia/*/lib/libnvrtc.so*") for p in site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null; then
+    echo "installing nvidia-cuda-nvrtc (pip: no CUDA toolkit here, and the CUDA backend's tests need NVRTC)"
+    python3 -m pip install --quiet nvidia-cuda-nvrtc || echo "warning: could not install nvidia-cuda-nvrtc: the CUDA tests will fail" >&2
+  fi
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   install_onnx_tests
+  install_nvrtc
   exit 0
 fi
 
@@ -44,3 +59,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 install_onnx_tests
+install_nvrtc

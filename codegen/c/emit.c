@@ -171,8 +171,10 @@ static const char prelude[] =
 /* A copy in the entry, with what it copies (already escaped) in a comment. */
 static void c_copy(CgCtx *c, const char *dst, const char *src, const char *bytes, const char *note)
 {
-    cg_printf(c, "    memcpy(%s, %s, %s);%s%s%s\n", dst, src, bytes, note ? " /* " : "",
-              note ? note : "", note ? " */" : "");
+    if (note)
+        cg_printf(c, "    memcpy(%s, %s, %s); /* %s */\n", dst, src, bytes, note);
+    else
+        cg_printf(c, "    memcpy(%s, %s, %s);\n", dst, src, bytes);
 }
 
 /* The runner: P_run's statements for node id (after its body function is written). */

@@ -1,7 +1,8 @@
 # --device cuda|cpu|auto (and --target, its alias) on a machine as CI has it: no GPU. Running
 # on CUDA must fail with a clear message and exit status 1, never crash; auto falls back to
-# the CPU with a note; `cache info` names NVRTC. With a GPU (or the emulation: SLIMC_CUDA_EMULATE)
-# these expectations do not hold, so the driver is hidden here (SLIMC_LIBCUDA).
+# the CPU with a note; `cache info` names NVRTC. With a GPU these expectations do not hold, so
+# the driver is hidden here (SLIMC_LIBCUDA). Last, SLIMC_CUDA_EMULATE=1 runs a model through
+# the CUDA backend on the CPU emulation, against numpy.
 source "$(dirname "$0")/lib.bash"
 M=$S/mlp
 export SLIMC_LIBCUDA=libcuda-hidden-by-the-test.so.1
@@ -34,4 +35,22 @@ expect_ok "--target cpu still works" "$SLIMC" run "$M/mlp.slim" --input "$M/inpu
 "$SLIMC" cache info >out.txt 2>&1
 grep -qE "^entries: [0-9]+ \([0-9]+ of them CUDA PTX/cubin\)" out.txt && ok "cache info counts CUDA entries" || { bad "cache info"; cat out.txt; }
 grep -qE "^nvrtc: " out.txt && ok "cache info names NVRTC" || { bad "cache info: no nvrtc line"; cat out.txt; }
+
+# The emulation: the CUDA backend's file, compiled as C with runtime/cuda_emu.h, run on the CPU.
+cat > ew.slim <<'SLIM'
+model ew(x: f32[N, 5]) -> f32[N, 5]
+    return tanh(relu(x) * 0.5)
+SLIM
+python3 - <<'PY'
+import numpy as np
+x = (np.arange(35, dtype=np.float32).reshape(7, 5) - 11.0) / 3.0
+np.save("ew_in.npy", x)
+np.save("ew_want.npy", np.tanh(np.maximum(x, 0) * np.float32(0.5)).astype(np.float32))
+PY
+expect_ok "emulated: run --device cuda" env SLIMC_CUDA_EMULATE=1 "$SLIMC" run ew.slim --input ew_in.npy --device cuda --output-dir emu
+"$NPYCMP" emu/output0.npy ew_want.npy >cmp.txt 2>&1 && ok "emulated: output matches numpy" || { bad "emulated: output differs"; cat cmp.txt; }
+SLIMC_CUDA_EMULATE=1 "$SLIMC" bench ew.slim --runs 3 --device cuda >out.txt 2>err.txt
+grep -q "median .* over 3 runs (on emulated CUDA device (CPU))" out.txt && ok "emulated: bench names the device" || { bad "emulated bench"; cat out.txt err.txt; }
+SLIMC_CUDA_EMULATE=1 "$SLIMC" run ew.slim --input ew_in.npy --device auto >out.txt 2>err.txt
+grep -q "note: --device auto" err.txt && bad "auto with the emulation fell back to the CPU" || ok "auto takes the emulated device when every op has a kernel"
 finish

@@ -3,8 +3,10 @@
  * raises the error flag, then a copy to the output) run through the emulated device
  * against a plain C loop; NVRTC compiling it to PTX for compute_75/80/90, ptxas on the PTX
  * where ptxas is installed, the compile cache, a failed compile keeping its source; and the
- * errors of a machine without a CUDA driver. On a machine with a GPU (SLIMC_TEST_GPU=1) the
- * same file also runs on the GPU.
+ * errors of a machine without a CUDA driver; runtime/cuda_driver.c pasted into one file as
+ * AOT executables will have it; the GPU path (driver, module, device block, copies, CUDA
+ * graphs, out of memory) against a fake driver (fake_libcuda.c). On a machine with a GPU
+ * (SLIMC_TEST_GPU=1) the same file also runs on the GPU.
  *
  * NVRTC must be present (CI installs it: scripts/install-deps.sh); SLIMC_TEST_NO_NVRTC=1
  * turns its tests into skips on a machine without it. */
@@ -13,6 +15,7 @@
 #include "support_fs.h"
 
 #include <check.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +116,8 @@ static const float weights[2] = {2.5f, -1.0f};
 static const void *const const_data[2] = {NULL, weights};
 static const size_t const_bytes[2] = {0, sizeof weights};
 
+/* cache NULL: the tests' shared cache ($SLIMC_CACHE_DIR), where a source compiled by an
+ * earlier test (or run) is a hit. */
 static RtCudaExec *make_exec(const char *src, bool emulate, const char *cache, Diag *d)
 {
     RtOptions o;
@@ -152,8 +157,7 @@ START_TEST(test_emulated_run)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "emulated");
-    char *cache = fs_make_tmp();
-    RtCudaExec *e = make_exec(src, true, cache, &d);
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert_str_eq(rt_cuda_exec_device(e), "emulated CUDA device (CPU)");
     ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
@@ -173,7 +177,6 @@ START_TEST(test_emulated_run)
     ck_assert_msg(strstr(ir_diag_text(&d), "input 'x': expected f32[N]"), "%s", ir_diag_text(&d));
     rt_cuda_exec_free(e);
     free(src);
-    fs_rm_tree(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -188,18 +191,46 @@ START_TEST(test_emulated_bad_launch)
     ck_assert(p);
     memcpy(p, "block[3] = {999, 9, 1}", strlen("block[3] = {999, 9, 1}"));
     char *src = model_source(body, "bad-launch");
-    char *cache = fs_make_tmp();
-    RtCudaExec *e = make_exec(src, true, cache, &d);
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     ck_assert(!run_and_check(e, 10, -1, &d));
     const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "failed: a kernel launch failed: kernel 'node_axpb'") &&
-                      strstr(msg, "block 999 x 9 x 1"),
+                      strstr(msg, "block 999 x 9 x 1) in the CPU emulation: a zero or too large"),
                   "%s", msg);
     rt_cuda_exec_free(e);
     free(src);
     free(body);
-    fs_rm_tree(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A kernel whose threads cannot all reach a barrier: the emulation's deadlock, with its
+ * reason, as status 5 (never a hang). */
+START_TEST(test_emulated_deadlock)
+{
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    const char *from = "    if (i < a.syms[0] && x[i] < -1000.0f)\n";
+    const char *to = "    if (threadIdx.x == 0) __syncthreads();\n";
+    char *p = strstr(body, from);
+    ck_assert(p);
+    size_t n = strlen(body) + strlen(to) + 1;
+    char *b2 = malloc(n);
+    snprintf(b2, n, "%.*s%s%s", (int)(p - body), body, to, p);
+    char *src = model_source(b2, "deadlock");
+    RtCudaExec *e = make_exec(src, true, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 300, -1, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "failed: a kernel launch failed: kernel 'node_check'") &&
+                      strstr(msg, "in the CPU emulation: a deadlock"),
+                  "%s", msg);
+    rt_cuda_exec_free(e);
+    free(src);
+    free(b2);
+    free(body);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -354,6 +385,237 @@ START_TEST(test_nvrtc_failure_keeps_source)
 }
 END_TEST
 
+/* runtime/cuda_driver.{h,c} pasted after the ABI into one file, as `slimc build` will paste
+ * them (static, no project includes), compile and work: ASCII only, and a probe through
+ * the pasted copy gives the no-driver message. */
+START_TEST(test_driver_pastes)
+{
+    setenv("SLIMC_LIBCUDA", "libcuda-that-is-not-there.so.1", 1);
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    static const char *const parts[] = {"runtime/slimc_cuda_abi.h", "runtime/cuda_driver.h",
+                                        "runtime/cuda_driver.c"};
+    size_t cap = 1 << 20, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src, cap,
+                          "#define SLIMC_CUDA_DRIVER_EMBEDDED 1\n"
+                          "#define SLIMC_CUDA_DRIVER_STATIC 1\n");
+    for (int i = 0; i < 3; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", root ? root : ".", parts[i]);
+        size_t len;
+        unsigned char *text = fs_slurp(path, &len);
+        for (size_t k = 0; k < len; k++)
+            ck_assert_msg(text[k] < 128, "%s: byte %zu is not ASCII", parts[i], k);
+        for (char *line = (char *)text; line < (char *)text + len;) {
+            char *end = memchr(line, '\n', (size_t)((char *)text + len - line));
+            size_t l = end ? (size_t)(end - line) + 1 : (size_t)((char *)text + len - line);
+            if (strncmp(line, "#include \"", 10) != 0) {
+                ck_assert(n + l < cap);
+                memcpy(src + n, line, l);
+                n += l;
+            }
+            line += l;
+        }
+        free(text);
+    }
+    n += (size_t)snprintf(src + n, cap - n,
+                          "\nint probe(char *msg, size_t cap);\n"
+                          "int probe(char *msg, size_t cap)\n"
+                          "{\n"
+                          "    RtCuDevice *d = rt_cu_open(0, msg, cap);\n"
+                          "    rt_cu_close(d);\n"
+                          "    return d != NULL;\n"
+                          "}\n");
+    Diag d;
+    ir_diag_init(&d);
+    RtOptions o;
+    rt_options_default(&o);
+    RtModule *m = rt_compile(src, n, &o, &d);
+    ck_assert_msg(m, "%s", ir_diag_text(&d));
+    int (*probe)(char *, size_t);
+    *(void **)&probe = rt_symbol(m, "probe");
+    ck_assert(probe);
+    char msg[600] = "";
+    ck_assert_int_eq(probe(msg, sizeof msg), 0);
+    ck_assert_msg(strstr(msg, "no CUDA driver (") && strstr(msg, "libcuda-that-is-not-there"), "%s",
+                  msg);
+    rt_module_free(m);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* ---- the GPU path against the fake driver (tests/unit/fake_libcuda.c) ---- */
+
+static void use_fake_driver(void)
+{
+    setenv("SLIMC_LIBCUDA", FAKE_LIBCUDA, 1); /* this test's process only (Check forks) */
+}
+
+/* A counter of the fake driver (loaded by runtime/cuda_driver.c by now). */
+static long fake_stat(const char *name)
+{
+    void *h = dlopen(FAKE_LIBCUDA, RTLD_NOW | RTLD_NOLOAD);
+    ck_assert_msg(h, "the fake driver is not loaded");
+    long (*stat_fn)(const char *);
+    *(void **)&stat_fn = dlsym(h, "fake_cuda_stat");
+    ck_assert(stat_fn);
+    long v = stat_fn(name);
+    dlclose(h);
+    return v;
+}
+
+/* Compiled by NVRTC (cubin for the fake's sm_80), loaded, weights uploaded once, one device
+ * block; a graph captured per input shape and replayed; the flag; all memory freed. */
+START_TEST(test_fake_gpu)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_str_eq(rt_cuda_exec_device(e), "Fake GPU (sm_80)");
+    ck_assert_int_eq(fake_stat("loads"), 1);
+    ck_assert_int_eq(fake_stat("live"), 1); /* the weights */
+    for (int rep = 0; rep < 3; rep++)
+        ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("captures"), 1); /* captured once, replayed */
+    ck_assert_int_eq(fake_stat("graph_launches"), 3);
+    ck_assert_int_eq(fake_stat("launches"), 6);
+    ck_assert_int_eq(fake_stat("live"), 2);                             /* + the device block */
+    ck_assert_msg(run_and_check(e, 3, -1, &d), "%s", ir_diag_text(&d)); /* another shape */
+    ck_assert_int_eq(fake_stat("captures"), 2);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* kept */
+    ck_assert_int_eq(fake_stat("captures"), 2);
+    ck_assert_int_eq(fake_stat("allocs"), 2);
+    ck_assert_msg(run_and_check(e, 100000, -1, &d), "%s", ir_diag_text(&d)); /* grows */
+    ck_assert_int_eq(fake_stat("allocs"), 3);
+    ck_assert_int_eq(fake_stat("live"), 2);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* moved: again */
+    ck_assert_int_eq(fake_stat("captures"), 4);
+    ck_assert(rt_cuda_exec_last_ms(e) == 0.25);
+    ck_assert(!run_and_check(e, 300, 17, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "model 'axpb' failed: an index is out of range"), "%s",
+                  ir_diag_text(&d));
+    ir_diag_clear(&d);
+    ck_assert_msg(run_and_check(e, 300, -1, &d), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    ck_assert_int_eq(fake_stat("live"), 0);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* SLIMC_CUDA_GRAPHS=0: every run launches its kernels one by one. */
+START_TEST(test_fake_gpu_no_graphs)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    setenv("SLIMC_CUDA_GRAPHS", "0", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    for (int rep = 0; rep < 2; rep++)
+        ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("captures"), 0);
+    ck_assert_int_eq(fake_stat("launches"), 4);
+    rt_cuda_exec_free(e);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* Out of GPU memory: a clear error naming the sizes and the device; nothing leaks. */
+START_TEST(test_fake_gpu_oom)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    setenv("FAKE_CUDA_MEM", "65536", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu");
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 100000, -1, &d));
+    const char *msg = ir_diag_text(&d);
+    ck_assert_msg(strstr(msg, "model 'axpb' on Fake GPU (sm_80): out of GPU memory: 1.1 MiB "
+                              "asked, 0.1 MiB free of 0.1 MiB\n"),
+                  "%s", msg);
+    ir_diag_clear(&d);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d)); /* still usable */
+    rt_cuda_exec_free(e);
+    ck_assert_int_eq(fake_stat("live"), 0);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A kernel NVRTC refuses while the host half compiles beside it: the error, no exec, no
+ * device memory left. */
+START_TEST(test_fake_gpu_compile_error)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    Diag d;
+    ir_diag_init(&d);
+    char *body = strdup(model_body);
+    char *p = strstr(body, "y[i] = x[i] * w[0] + w[1];");
+    ck_assert(p);
+    memcpy(p, "y[i] = x[i] * w[0] + zzz ;", strlen("y[i] = x[i] * w[0] + zzz ;"));
+    char *src = model_source(body, "fake-gpu-error");
+    char *cache = strdup(fs_make_tmp());
+    ck_assert(!make_exec(src, false, cache, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "failed to compile the generated CUDA code for sm_80"),
+                  "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("live"), 0);
+    ck_assert_int_eq(fake_stat("loads"), 0);
+    free(src);
+    free(body);
+    fs_rm_tree(cache);
+    free(cache);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A GPU but no NVRTC: the clear error, nothing compiled. */
+START_TEST(test_fake_gpu_no_nvrtc)
+{
+    use_fake_driver();
+    setenv("SLIMC_NVRTC", "/nonexistent/libnvrtc.so.13", 1);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(model_body, "fake-gpu-no-nvrtc");
+    ck_assert(!make_exec(src, false, NULL, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "NVRTC (the CUDA runtime compiler) not found: "
+                                           "/nonexistent/libnvrtc.so.13: cannot open") &&
+                      strstr(ir_diag_text(&d), "pip install nvidia-cuda-nvrtc"),
+                  "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("loads"), 0);
+    free(src);
+    ir_diag_fini(&d);
+}
+END_TEST
+
+/* A driver that sees no device. */
+START_TEST(test_fake_no_device)
+{
+    use_fake_driver();
+    setenv("FAKE_CUDA_DEVICES", "0", 1);
+    char why[600] = "";
+    ck_assert(!rt_cuda_device_available(false, why, sizeof why));
+    ck_assert_str_eq(why, "no CUDA-capable device (the driver sees none)");
+}
+END_TEST
+
 /* The same file on a real GPU, where there is one (SLIMC_TEST_GPU=1: scripts/gpu_check.sh). */
 START_TEST(test_gpu_run)
 {
@@ -366,8 +628,7 @@ START_TEST(test_gpu_run)
     Diag d;
     ir_diag_init(&d);
     char *src = model_source(model_body, "gpu");
-    char *cache = strdup(fs_make_tmp());
-    RtCudaExec *e = make_exec(src, false, cache, &d);
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
     ck_assert_msg(e, "%s", ir_diag_text(&d));
     fprintf(stderr, "note: running on %s\n", rt_cuda_exec_device(e));
     for (int rep = 0; rep < 3; rep++) /* captured once, replayed */
@@ -380,8 +641,6 @@ START_TEST(test_gpu_run)
     ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
     rt_cuda_exec_free(e);
     free(src);
-    fs_rm_tree(cache);
-    free(cache);
     ir_diag_fini(&d);
 }
 END_TEST
@@ -393,9 +652,17 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_emulated_run);
     tcase_add_test(tc, test_emulated_bad_launch);
+    tcase_add_test(tc, test_emulated_deadlock);
     tcase_add_test(tc, test_no_driver);
     tcase_add_test(tc, test_nvrtc_ptx);
     tcase_add_test(tc, test_nvrtc_failure_keeps_source);
+    tcase_add_test(tc, test_driver_pastes);
+    tcase_add_test(tc, test_fake_gpu);
+    tcase_add_test(tc, test_fake_gpu_no_graphs);
+    tcase_add_test(tc, test_fake_gpu_oom);
+    tcase_add_test(tc, test_fake_gpu_compile_error);
+    tcase_add_test(tc, test_fake_gpu_no_nvrtc);
+    tcase_add_test(tc, test_fake_no_device);
     tcase_add_test(tc, test_gpu_run);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
