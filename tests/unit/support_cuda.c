@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SUP_MAX_IO 64 /* inputs, outputs of a test graph */
+
 bool sup_test_device_cuda(void)
 {
     const char *e = getenv("SLIMC_TEST_DEVICE");
@@ -122,20 +124,24 @@ static bool run_emulated(const Graph *g, const char *src, size_t len, const RtTe
 bool sup_cuda_check(Graph *g, const RtTensor *inputs, const CgOptions *o, double tol, char *msg,
                     size_t msg_size)
 {
+    if (g->n_inputs > SUP_MAX_IO || g->n_outputs > SUP_MAX_IO) {
+        snprintf(msg, msg_size, "test graph with more than %d inputs or outputs", SUP_MAX_IO);
+        return false;
+    }
     size_t len;
     char *src = sup_cuda_emit(g, o, &len, msg, msg_size);
     if (!src)
         return false;
     bool ok = sup_cuda_nvrtc(src, len, msg, msg_size);
-    RtTensor outs[16];
+    RtTensor outs[SUP_MAX_IO];
     memset(outs, 0, sizeof outs);
     ok = ok && run_emulated(g, src, len, inputs, outs, msg, msg_size);
     /* the reference */
     int64_t syms[IR_MAX_SYMS];
     sup_bind_syms(g, inputs, syms);
-    const void *ins[16];
-    void *ref[16] = {0};
-    for (int i = 0; i < g->n_inputs && i < 16; i++)
+    const void *ins[SUP_MAX_IO];
+    void *ref[SUP_MAX_IO] = {0};
+    for (int i = 0; i < g->n_inputs && i < SUP_MAX_IO; i++)
         ins[i] = inputs[i].data;
     Diag d;
     ir_diag_init(&d);
@@ -159,7 +165,7 @@ bool sup_cuda_check(Graph *g, const RtTensor *inputs, const CgOptions *o, double
             ok = false;
         }
     }
-    for (int j = 0; j < g->n_outputs && j < 16; j++) {
+    for (int j = 0; j < g->n_outputs && j < SUP_MAX_IO; j++) {
         free(outs[j].data);
         free(ref[j]);
     }

@@ -48,7 +48,7 @@ static void check_graph(Graph *g, RtTensor *in, int n_in, const char *what, cons
 }
 
 /* Every binary op with an expression over broadcast shapes: [2,3,5,7] with [5,1], [1,3,1,7],
- * [7] and a scalar-shaped [1]. */
+ * [7], a scalar-shaped [1] and the same shape, each operand order; one graph, one compile. */
 START_TEST(test_binary_broadcast)
 {
     static const OpKind ops[] = {IR_OP_ADD,     IR_OP_SUB,     IR_OP_MUL, IR_OP_DIV,
@@ -57,54 +57,58 @@ START_TEST(test_binary_broadcast)
     static const int64_t shapes[][4] = {{5, 1}, {1, 3, 1, 7}, {7}, {1}, {2, 3, 5, 7}};
     static const int ranks[] = {2, 4, 1, 1, 4};
     unsigned seed = 7;
+    Graph *g = ir_graph_new("bin");
+    RtTensor in[6];
+    ValueId x = sup_input(g, "x", 4, a, &in[0], &seed);
+    for (size_t i = 0; i < in[0].nbytes / 4; i++) /* a positive base for pow */
+        ((float *)in[0].data)[i] = ((float *)in[0].data)[i] * 0.5f + 1.5f;
+    ValueId y[5];
+    for (int s = 0; s < 5; s++) {
+        char name[8];
+        snprintf(name, sizeof name, "y%d", s);
+        y[s] = sup_input(g, name, ranks[s], shapes[s], &in[1 + s], &seed);
+    }
     for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++)
-        for (int s = 0; s < 5; s++) {
-            Graph *g = ir_graph_new("bin");
-            RtTensor in[2];
-            ValueId x = sup_input(g, "x", 4, a, &in[0], &seed);
-            ValueId y = sup_input(g, "y", ranks[s], shapes[s], &in[1], &seed);
-            if (ops[k] == IR_OP_POW) /* a positive base */
-                for (size_t i = 0; i < in[0].nbytes / 4; i++)
-                    ((float *)in[0].data)[i] = ((float *)in[0].data)[i] * 0.5f + 1.5f;
-            ir_output_add(g, out0(g, s % 2 ? node2(g, ops[k], y, x) : node2(g, ops[k], x, y)));
-            char what[64];
-            snprintf(what, sizeof what, "%s shape %d", ir_ops[ops[k]].name, s);
-            check_graph(g, in, 2, what, NULL);
-        }
+        for (int s = 0; s < 5; s++) /* pow's base stays x */
+            ir_output_add(g, out0(g, s % 2 && ops[k] != IR_OP_POW ? node2(g, ops[k], y[s], x)
+                                                                  : node2(g, ops[k], x, y[s])));
+    check_graph(g, in, 6, "binary ops, broadcast", NULL);
 }
 END_TEST
 
-/* Every unary op with an expression and no attribute, plus clip and leaky_relu. */
+/* Every unary op with an expression and no attribute, plus clip and leaky_relu, each on its
+ * own input (a positive domain for log, sqrt, rsqrt); one graph. */
 START_TEST(test_unary)
 {
     static const int64_t dims[] = {3, 1000};
     unsigned seed = 11;
-    int tested = 0;
+    Graph *g = ir_graph_new("un");
+    RtTensor in[64];
+    int n = 0;
     for (int k = 0; k < IR_NUM_OPS; k++) {
         const OpInfo *info = &ir_ops[k];
         if (!cu_has_scalar_expr((OpKind)k) || (info->flags & IR_F_BINARY))
             continue;
         if (info->n_attrs && k != IR_OP_CLIP && k != IR_OP_LEAKY_RELU)
             continue;
-        Graph *g = ir_graph_new("un");
-        RtTensor in[1];
-        ValueId x = sup_input(g, "x", 2, dims, &in[0], &seed);
-        float *v = in[0].data;
-        if (k == IR_OP_LOG || k == IR_OP_SQRT || k == IR_OP_RSQRT) /* a positive domain */
+        ck_assert_int_lt(n, 64);
+        ValueId x = sup_input(g, info->name, 2, dims, &in[n], &seed);
+        float *v = in[n].data;
+        if (k == IR_OP_LOG || k == IR_OP_SQRT || k == IR_OP_RSQRT)
             for (int i = 0; i < 3000; i++)
                 v[i] = v[i] * 0.5f + 1.0f;
         v[0] = 0.0f;
-        NodeId n = node1(g, (OpKind)k, x);
+        NodeId nd = node1(g, (OpKind)k, x);
         if (k == IR_OP_CLIP) {
-            ir_node_set_float(g, n, "min", -0.25);
-            ir_node_set_float(g, n, "max", 0.5);
+            ir_node_set_float(g, nd, "min", -0.25);
+            ir_node_set_float(g, nd, "max", 0.5);
         } else if (k == IR_OP_LEAKY_RELU)
-            ir_node_set_float(g, n, "negative_slope", 0.1);
-        ir_output_add(g, out0(g, n));
-        check_graph(g, in, 1, info->name, NULL);
-        tested++;
+            ir_node_set_float(g, nd, "negative_slope", 0.1);
+        ir_output_add(g, out0(g, nd));
+        n++;
     }
-    ck_assert_int_gt(tested, 15);
+    ck_assert_int_gt(n, 15);
+    check_graph(g, in, n, "unary ops", NULL);
 }
 END_TEST
 
