@@ -8,7 +8,7 @@
  *     looping over the reduced elements; consecutive threads hold consecutive innermost
  *     positions (or neighbouring short rows), so each step's loads coalesce or hit L1.
  * Sums run as trees (path 1) or in the input's order (path 2): within f32 rounding of the
- * reference, bit-exact for max and min. */
+ * reference; max and min are bit-exact, and so is reduce_prod, which always takes path 2. */
 #include "codegen/cuda/norm.h"
 
 /* Prints statements adding to `var` the offset in x of the element at index `idx` of the
@@ -90,8 +90,10 @@ void cu_emit_reduce(CgCtx *c, NodeId id)
         else if (ir_dim_static(len))
             len.c *= red.d[i].c;
     }
-    /* fewer reduced elements than a warp's lanes: a thread each does better */
-    const bool by_rows = r > 0 && (mask & (1u << (r - 1))) && !(ir_dim_static(len) && len.c < 32);
+    /* fewer reduced elements than a warp's lanes: a thread each does better; products
+     * run in the input's order, as the reference's (bit-exact: reduce_prod's tests ask it) */
+    const bool by_rows = r > 0 && (mask & (1u << (r - 1))) && !(ir_dim_static(len) && len.c < 32) &&
+                         op != IR_OP_REDUCE_PROD;
     const CuRowMode m = cu_row_mode(len);
     int k = cu_kernel_begin(c, id, NULL, CU_ROW_THREADS);
     cu_in(c, id, 0, "x");

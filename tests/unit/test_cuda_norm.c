@@ -5,7 +5,7 @@
  * warp per row with its row in registers, a block per row, a thread per column or output),
  * with lengths that are not multiples of the warp or block, symbolic batches and lengths,
  * NaN and infinities where the reference defines what they give. Sums run as trees on the
- * GPU (tolerance 1e-5 of the largest output); max, min, pools and batch_norm are bit-exact
+ * GPU (tolerance 1e-5 of the largest output); max, min, prod, pools and batch_norm are bit-exact
  * (tolerance 0). */
 #include "codegen/backend.h"
 #include "ir/graph.h"
@@ -208,7 +208,7 @@ static void reduce_case(OpKind op, int rank, const int64_t *dims, const int64_t 
     char what[128];
     snprintf(what, sizeof what, "%s rank %d axes %d (first %lld) keepdim %d sym %d nan %d",
              ir_ops[op].name, rank, n_axes, n_axes ? (long long)axes[0] : -1LL, keepdim, sym, nan);
-    const bool exact = op == IR_OP_REDUCE_MAX || op == IR_OP_REDUCE_MIN;
+    const bool exact = op == IR_OP_REDUCE_MAX || op == IR_OP_REDUCE_MIN || op == IR_OP_REDUCE_PROD;
     check(g, &in, 1, exact ? 0 : 1e-5, what, NULL);
 }
 
