@@ -18,6 +18,7 @@ struct SlimcModel {
     Graph *g;
     bool optimized;
     Device device;              /* where the passes placed its nodes (api/device.c) */
+    SlimcPrecision precision;   /* the precision it was optimized with (CUDA code) */
     size_t weight_bytes_loaded; /* constants' bytes as loaded, before any pass */
     char **input_types, **output_types, **output_names;
 };
@@ -60,5 +61,22 @@ struct RtCudaExec;
 struct RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                      ApiCudaHold **hold);
 void api_cuda_hold_free(ApiCudaHold *h);
+/* The CUDA backend's file for m (optimized for IR_DEVICE_CUDA) with o's precision, entry
+ * points named prefix_* (NULL: slimc_model): malloc'd, *len bytes; NULL after errors. */
+char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
+                    size_t *len);
+/* api/build_cuda.c: slimc_build_executable_for and slimc_build_library for a model
+ * optimized for CUDA (checked names, outputs and device: the callers'). */
+SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                      const char *triple, const char *out_path);
+SlimcStatus api_build_cuda_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
+                                   const SlimcLibOptions *lo, const char *name, const char *dir);
+/* api/inspect_cuda.c: slimc inspect --device cuda (the kernels), and --memory's lines
+ * per device for a model optimized for CUDA. */
+SlimcStatus api_inspect_kernels(SlimcContext *ctx, SlimcModel *m, FILE *out);
+void api_inspect_memory_cuda(const SlimcModel *m, double weights, double arena, double io,
+                             FILE *out);
+/* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
+bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 
 #endif

@@ -49,6 +49,15 @@ static bool plain_text(SlimcContext *ctx, const char *text, size_t n)
     return false;
 }
 
+/* The model was optimized for the device o names (auto: either). */
+static bool same_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o)
+{
+    if (!o || o->device == SLIMC_DEVICE_AUTO)
+        return true;
+    return api_check_optimized_for(ctx, m,
+                                   o->device == SLIMC_DEVICE_CUDA ? IR_DEVICE_CUDA : IR_DEVICE_CPU);
+}
+
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const char *out_path)
 {
@@ -60,6 +69,10 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
 {
     if (!fe_check_output(m->g, out_path, &ctx->diag) || slimc_model_optimize(ctx, m, o) != SLIMC_OK)
         return SLIMC_ERROR;
+    if (!same_device(ctx, m, o))
+        return SLIMC_ERROR;
+    if (m->device == IR_DEVICE_CUDA)
+        return api_build_cuda_executable(ctx, m, o, triple, out_path);
     size_t len;
     char *model_src = api_emit_source(ctx, m, "slimc_model", false, &len);
     if (!model_src)
@@ -154,8 +167,10 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
         if (!fe_check_output(m->g, out, &ctx->diag))
             return SLIMC_ERROR;
     }
-    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
+    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK || !same_device(ctx, m, o))
         return SLIMC_ERROR;
+    if (m->device == IR_DEVICE_CUDA)
+        return api_build_cuda_library(ctx, m, o, lo, name, dir);
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s_model", name);
     size_t len;

@@ -35,10 +35,36 @@ static int unclaimed_op(const Graph *g, const CgBackend *b)
     return -1;
 }
 
+const char *slimc_precision_name(SlimcPrecision p)
+{
+    return p == SLIMC_PRECISION_FP32   ? "fp32"
+           : p == SLIMC_PRECISION_FP16 ? "fp16"
+           : p == SLIMC_PRECISION_BF16 ? "bf16"
+                                       : NULL;
+}
+
+/* CgOptions.precision for o: what the CUDA backend's GEMMs and convolutions multiply in. */
+static DType cg_precision(const SlimcOptions *o)
+{
+    SlimcPrecision p = o ? o->precision : SLIMC_PRECISION_FP32;
+    return p == SLIMC_PRECISION_FP16 ? IR_F16 : p == SLIMC_PRECISION_BF16 ? IR_BF16 : IR_F32;
+}
+
 bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out)
 {
     SlimcDevice want = o ? o->device : SLIMC_DEVICE_CPU;
     *out = IR_DEVICE_CPU;
+    if (o && !slimc_precision_name(o->precision)) {
+        ir_diag_error(&ctx->diag, (SrcLoc){0}, "precision %d is not a SlimcPrecision",
+                      (int)o->precision);
+        return false;
+    }
+    if (want == SLIMC_DEVICE_CPU && o && o->precision != SLIMC_PRECISION_FP32) {
+        ir_diag_error(&ctx->diag, (SrcLoc){0},
+                      "--precision %s needs --device cuda (the CPU backend computes in fp32)",
+                      slimc_precision_name(o->precision));
+        return false;
+    }
     if (want == SLIMC_DEVICE_CPU)
         return true;
     const bool emulate = rt_cuda_emulated(o && o->cuda_emulate);
@@ -70,6 +96,10 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
                      ir_ops[m->g->nodes[n].op].name);
     else
         *out = IR_DEVICE_CUDA;
+    if (*out == IR_DEVICE_CPU && o->precision != SLIMC_PRECISION_FP32)
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--precision %s: ignored on the CPU (its backend computes in fp32)",
+                     slimc_precision_name(o->precision));
     return true;
 }
 
@@ -97,15 +127,23 @@ bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o)
 
 /* ---- compiling for CUDA ---- */
 
-/* The CUDA backend's file for m (malloc'd, *len bytes), or NULL after errors. */
-static char *emit_cuda(SlimcContext *ctx, SlimcModel *m, const CgBackend *b, size_t *len)
+char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
+                    size_t *len)
 {
+    const CgBackend *b = cuda_backend();
+    if (!b) {
+        ir_diag_error(&ctx->diag, (SrcLoc){0}, "this build of slimc has no CUDA backend");
+        return NULL;
+    }
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
     SLIMC_ASSERT(f);
     double t0 = api_now_ms();
-    CgOptions co = {.prefix = NULL, .source_name = m->g->source, .shared_kernels = false};
+    CgOptions co = {.prefix = prefix,
+                    .source_name = m->g->source,
+                    .shared_kernels = false,
+                    .precision = cg_precision(o)};
     bool ok = cg_emit(b, m->g, &co, f, &ctx->diag);
     fclose(f);
     ctx->t.codegen += api_now_ms() - t0;
@@ -140,10 +178,9 @@ RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptio
                               ApiCudaHold **hold)
 {
     *hold = NULL;
-    const CgBackend *b = cuda_backend();
-    SLIMC_ASSERT(b); /* api_pick_device chose CUDA */
+    SLIMC_ASSERT(cuda_backend()); /* api_pick_device chose CUDA */
     size_t len;
-    char *src = emit_cuda(ctx, m, b, &len);
+    char *src = api_emit_cuda(ctx, m, o, NULL, &len);
     if (!src)
         return NULL;
     const Graph *g = m->g;
@@ -187,4 +224,44 @@ void api_cuda_hold_free(ApiCudaHold *h)
     free(h->data);
     free(h->bytes);
     free(h);
+}
+
+/* ---- slimc emit --target cuda ---- */
+
+bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev)
+{
+    if (m->device == dev)
+        return true;
+    ir_diag_error(&ctx->diag, (SrcLoc){m->g->source, 0, 0},
+                  "model '%s' was optimized for the %s: load it again to compile it for the %s",
+                  m->g->name, api_device_name(m->device), api_device_name(dev));
+    return false;
+}
+
+SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, FILE *out)
+{
+    if (!o || o->device == SLIMC_DEVICE_CPU) {
+        if (o && o->precision != SLIMC_PRECISION_FP32) {
+            Device dev;
+            if (!api_pick_device(ctx, m, o, &dev)) /* the error naming --precision */
+                return SLIMC_ERROR;
+        }
+        if (m->optimized && !api_check_optimized_for(ctx, m, IR_DEVICE_CPU))
+            return SLIMC_ERROR;
+        return slimc_model_emit_c(ctx, m, out);
+    }
+    if (slimc_model_optimize(ctx, m, o) != SLIMC_OK)
+        return SLIMC_ERROR;
+    const Device want = o->device == SLIMC_DEVICE_CUDA ? IR_DEVICE_CUDA : m->device;
+    if (!api_check_optimized_for(ctx, m, want))
+        return SLIMC_ERROR;
+    if (m->device == IR_DEVICE_CPU)
+        return slimc_model_emit_c(ctx, m, out);
+    size_t len;
+    char *src = api_emit_cuda(ctx, m, o, NULL, &len);
+    if (!src)
+        return SLIMC_ERROR;
+    fwrite(src, 1, len, out);
+    free(src);
+    return SLIMC_OK;
 }

@@ -261,6 +261,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     if (!api_pick_device(ctx, m, o, &dev))
         return SLIMC_ERROR;
     m->device = dev;
+    m->precision = o->precision;
     api_place_nodes(g, dev);
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
@@ -504,7 +505,12 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         fputs("  total at run time: ", out);
         print_bytes(out, (double)w + (double)ir_poly_eval(&g->arena_bytes, ones) + io);
         fprintf(out, "%s\n", g->n_syms ? " (symbols = 1)" : "");
+        if (m->device == IR_DEVICE_CUDA)
+            api_inspect_memory_cuda(m, (double)w, (double)ir_poly_eval(&g->arena_bytes, ones), io,
+                                    out);
     }
+    if ((what & SLIMC_INSPECT_KERNELS) && api_inspect_kernels(ctx, m, out) != SLIMC_OK)
+        return SLIMC_ERROR;
     if (what & SLIMC_INSPECT_FLOPS) {
         double f = ir_flops(g, ones);
         fprintf(out, "flops: %.0f per run (%.3f GFLOP)%s, multiply-add counted as 2\n", f, f / 1e9,

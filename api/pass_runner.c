@@ -45,6 +45,9 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
     if (!e)
         return NULL;
     e->g = ir_graph_clone(g);
+    /* calibration runs on the CPU (the C backend below) wherever the model will run: a
+     * model placed on CUDA (--device cuda) is quantized for CUDA's int8 kernels too */
+    ir_graph_place_all(e->g, IR_DEVICE_CPU);
     e->n_watch = n_watch;
     e->out0 = g->n_outputs;
     e->fixed = calloc((size_t)n_watch + 1, sizeof(void *));

@@ -17,6 +17,7 @@
  * (which would fold the weight to f32) and before `layout` and `fuse`: it is first in the
  * default pipeline. */
 #include "passes/pass.h"
+#include "passes/quant_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -83,7 +84,7 @@ static bool match_weight(Graph *g, ValueId w, ValueId *wq, float **ws)
 static bool rewrite(Graph *g, NodeId id, Diag *d, bool *failed)
 {
     const Node *n = &g->nodes[id];
-    if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
+    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n))
         return false;
     const bool conv = n->op == IR_OP_CONV2D;
     if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||

@@ -50,4 +50,9 @@ bool pass_qcal_run(const Graph *g, const void *data, DType dtype, int ndim, cons
 bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
                     int64_t *per_sample, SrcLoc loc, Diag *d);
 
+/* Whether node n's device runs int8 layers (quantize.c): the CPU, and CUDA where ops.def's
+ * IR_BE_CUDA column has the int8 op (codegen/cuda/quant.c). quantize and qdq rewrite only
+ * such nodes. */
+bool pass_device_runs_int8(const Node *n);
+
 #endif

@@ -142,10 +142,17 @@ static bool quantize_weight(Graph *g, const Node *n, ValueId wv, bool per_channe
     return true;
 }
 
+bool pass_device_runs_int8(const Node *n)
+{
+    const OpKind q = n->op == IR_OP_CONV2D ? IR_OP_QCONV2D : IR_OP_QLINEAR;
+    return n->device == IR_DEVICE_CPU ||
+           (n->device == IR_DEVICE_CUDA && (ir_ops[q].backends & IR_BE_CUDA));
+}
+
 /* Whether node n gets an int8 kernel. */
 static bool quantizable(const Graph *g, const Node *n)
 {
-    if (n->dead || n->n_epilogue || n->device != IR_DEVICE_CPU)
+    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n))
         return false;
     /* ops.def's quantizable rows (conv2d, linear); a transposed linear has no int8 kernel */
     if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||

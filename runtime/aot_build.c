@@ -148,6 +148,8 @@ bool rt_build_executable(const char *src, size_t len, const void *blob, size_t b
         if (blob_len > 0)
             rt_jit_argv_add(&a, b.spath);
         rt_jit_argv_add(&a, "-lm");
+        if (o && o->link_dl)
+            rt_jit_argv_add(&a, "-ldl");
         ok = rt_jit_run_cc(&a, cc, o ? o->compile_ms : NULL, d);
         if (ok && rename(tmp_out, out_path) != 0) {
             ir_diag_error(d, (SrcLoc){0}, "cannot write '%s': %s", out_path, strerror(errno));

@@ -27,6 +27,7 @@ typedef struct RtOptions {
     bool shared_kernels;    /* src includes slimc_rt.h with SLIMC_RT_EXTERN: link it against
                              * libslimc_kernels (loaded once per process, from libslimc) */
     size_t cache_max_bytes; /* 0: $SLIMC_CACHE_MAX_MB, else 512 MB; least recently used go first */
+    bool link_dl;           /* AOT executables: link -ldl (the CUDA driver is dlopen'ed) */
     double *compile_ms;     /* if set, time spent compiling (0 on a cache hit) is added */
     double *load_ms;
 } RtOptions;

@@ -6,7 +6,9 @@
  *   as shown on the terminal -- escaped by slimc --, the type, dims), slimc_consts[]
  *   (value id and offset into the embedded blob) and the blob symbol slimc_weights_blob.
  * It reads inputs from .npy files, runs the model and writes outputs as .npy files.
- * Only libc: the executable needs nothing of slimc at run time. An input file is checked
+ * Only libc: the executable needs nothing of slimc at run time. Where the model runs is
+ * the slimc_dev_* layer below: the CPU here, a CUDA GPU when `slimc build --device cuda`
+ * pastes runtime/slimc_cuda_main.c before this file (SLIMC_MAIN_CUDA). An input file is checked
  * and converted exactly as `slimc run` does it (same reader, same binder, same messages). */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,38 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef SLIMC_MAIN_CUDA
+/* ---- the CPU: the weights where the blob is, the arena in host memory ---- */
+#define SLIMC_DEV_FAILED (-1)
+static int slimc_dev_open(const char *argv0, const void **consts)
+{
+    (void)argv0;
+    for (size_t c = 0; c < sizeof slimc_consts / sizeof slimc_consts[0]; c++)
+        if (slimc_consts[c].id >= 0)
+            consts[slimc_consts[c].id] = slimc_weights_blob + slimc_consts[c].offset;
+    return 1;
+}
+static void *slimc_dev_alloc(const char *argv0, size_t bytes)
+{
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    if (!p)
+        fprintf(stderr, "%s: error: out of memory (%zu bytes of arena)\n", argv0, bytes);
+    return p;
+}
+static void slimc_dev_free(void *p)
+{
+    free(p);
+}
+static void slimc_dev_close(void) {}
+static int slimc_dev_run(const char *argv0, const void *const *consts, const void *const *in,
+                         const size_t *in_bytes, void *const *out, const size_t *out_bytes,
+                         const int64_t *syms, void *arena, int threads)
+{
+    (void)argv0, (void)in_bytes, (void)out_bytes;
+    return slimc_model_run(consts, in, out, syms, arena, threads);
+}
+#endif
 
 static int slimc_main_fail(const char *file, const char *msg)
 {
@@ -178,9 +212,16 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    /* the device first: no GPU is said before any input is read */
+    static const void *consts[SLIMC_N_VALUES + 1];
+    if (!slimc_dev_open(argv[0], consts)) {
+        slimc_dev_close();
+        return 1;
+    }
     RtNpyArray in[SLIMC_N_INPUTS + 1];
     RtInputView view[SLIMC_N_INPUTS + 1];
     const void *in_ptr[SLIMC_N_INPUTS + 1];
+    size_t in_bytes[SLIMC_N_INPUTS + 1];
     int64_t syms[RT_MAX_SYMS];
     memset(in, 0, sizeof in);
     int status = 1;
@@ -218,6 +259,7 @@ int main(int argc, char **argv)
         }
         view[k] = (RtInputView){a->dtype, a->ndim, a->shape, a->data, a->nbytes};
         in_ptr[k] = a->data;
+        in_bytes[k] = a->nbytes;
     }
     RtBindError err;
     if (rt_desc_bind(&slimc_desc, view, syms, &err) != 0) {
@@ -231,10 +273,6 @@ int main(int argc, char **argv)
         }
         goto fail_inputs;
     }
-    const void *consts[SLIMC_N_VALUES + 1] = {0};
-    for (size_t c = 0; c < sizeof slimc_consts / sizeof slimc_consts[0]; c++)
-        if (slimc_consts[c].id >= 0)
-            consts[slimc_consts[c].id] = slimc_weights_blob + slimc_consts[c].offset;
     /* The arena and the outputs for these inputs against --max-memory, before allocating
      * them (in double: dims of hostile inputs cannot wrap it). */
     double need = (double)slimc_model_arena_bytes(syms);
@@ -296,11 +334,9 @@ int main(int argc, char **argv)
                 argv[0]);
         goto fail;
     }
-    void *arena = aligned_alloc(64, (arena_bytes + 63) / 64 * 64 + 64);
-    if (!arena) {
-        fprintf(stderr, "%s: error: out of memory (%zu bytes of arena)\n", argv[0], arena_bytes);
+    void *arena = slimc_dev_alloc(argv[0], arena_bytes);
+    if (!arena)
         goto fail;
-    }
     int runs = bench ? bench : 1;
     double *ms = malloc(sizeof(double) * (size_t)runs);
     if (!ms) {
@@ -309,7 +345,11 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < runs; r++) {
         double t0 = slimc_now_ms();
-        if (slimc_model_run(consts, in_ptr, out_ptr, syms, arena, threads) != 0) {
+        int rc = slimc_dev_run(argv[0], consts, in_ptr, in_bytes, out_ptr, out_bytes, syms, arena,
+                               threads);
+        if (rc == SLIMC_DEV_FAILED)
+            goto done;
+        if (rc != 0) {
             fprintf(stderr,
                     "%s: error: the model rejected its inputs (an index out of range, or sizes "
                     "that do not fit)\n",
@@ -352,12 +392,13 @@ int main(int argc, char **argv)
     status = 0;
 done:
     free(ms);
-    free(arena);
+    slimc_dev_free(arena);
 fail:
     for (int k = 0; k < SLIMC_N_OUTPUTS; k++)
         free(out_ptr[k]);
 fail_inputs:
     for (int k = 0; k < SLIMC_N_INPUTS; k++)
         free(in[k].data);
+    slimc_dev_close();
     return status;
 }

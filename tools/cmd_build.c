@@ -1,8 +1,10 @@
 /* slimc build / emit / inspect. */
 #include "tools/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct BuildArgs {
     CliCommon c;
@@ -77,10 +79,8 @@ int cmd_build(int argc, char **argv)
                                : "no output file given: slimc build MODEL -o FILE");
     if (!a.lib && (a.emit_source || a.weights_file || a.name))
         return cli_error("--name, --emit-source and --weights-file go with --lib");
-    if (a.c.opt.device == SLIMC_DEVICE_CUDA)
-        return cli_error("build --device cuda: not in this version yet (slimc run --device cuda "
-                         "runs a model on a GPU)");
-    a.c.opt.device = SLIMC_DEVICE_CPU; /* auto: built executables run on the CPU */
+    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
+        a.c.opt.device = SLIMC_DEVICE_CPU; /* a build names its device: auto is the CPU's */
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
@@ -104,14 +104,33 @@ int cmd_emit(int argc, char **argv)
     BuildArgs a;
     if (parse_args(argc, argv, &a, "emit"))
         return 1;
-    if (a.c.target && strcmp(a.c.target, "c") && strcmp(a.c.target, "cpu"))
-        return cli_error("emit --target %s: only c is available in this version", a.c.target);
+    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
+        return cli_error("emit --target auto: name the language, c or cuda");
+    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
-    if (m) {
-        SlimcStatus st =
-            a.out ? slimc_model_emit_dir(ctx, m, a.out) : slimc_model_emit_c(ctx, m, stdout);
+    if (m && cuda && a.out) {
+        /* DIR/NAME.cu: the CUDA backend's file (its weights are the caller's to bind) */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s.cu", a.out, slimc_model_name(m));
+        FILE *f = NULL;
+        if (mkdir(a.out, 0777) != 0 && errno != EEXIST)
+            cli_error("cannot create the folder '%s': %s", a.out, strerror(errno));
+        else if (slimc_model_check_output(ctx, m, path) == SLIMC_OK && !(f = fopen(path, "w")))
+            cli_error("cannot write '%s': %s", path, strerror(errno));
+        if (f) {
+            SlimcStatus st = slimc_model_emit(ctx, m, &a.c.opt, f);
+            status = fclose(f) == 0 && st == SLIMC_OK ? 0 : 1;
+            if (status)
+                remove(path);
+            else
+                fprintf(stderr, "wrote %s\n", path);
+        }
+    } else if (m) {
+        SlimcStatus st = a.out  ? slimc_model_emit_dir(ctx, m, a.out)
+                         : cuda ? slimc_model_emit(ctx, m, &a.c.opt, stdout)
+                                : slimc_model_emit_c(ctx, m, stdout);
         status = st == SLIMC_OK ? 0 : 1;
         if (st == SLIMC_OK && a.out)
             fprintf(stderr, "wrote %s/%s.c\n", a.out, slimc_model_name(m));
@@ -128,8 +147,10 @@ int cmd_inspect(int argc, char **argv)
     if (parse_args(argc, argv, &a, "inspect"))
         return 1;
     SlimcContext *ctx = slimc_context_new();
-    /* --ir shows the model as loaded unless --passes asks for a pipeline first. */
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL);
+    /* --ir shows the model as loaded unless --passes asks for a pipeline first; --device
+     * cuda shows it as optimized for CUDA, with its kernels. */
+    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda);
     int status = 1;
     if (m) {
         unsigned what = SLIMC_INSPECT_SUMMARY;
@@ -143,6 +164,8 @@ int cmd_inspect(int argc, char **argv)
             what |= SLIMC_INSPECT_FLOPS;
         if (a.quant)
             what |= SLIMC_INSPECT_QUANT;
+        if (cuda && !a.dot)
+            what |= SLIMC_INSPECT_KERNELS;
         status = slimc_model_inspect(ctx, m, what, stdout) == SLIMC_OK ? 0 : 1;
     }
     cli_flush(ctx);

@@ -250,6 +250,8 @@ static int run_or_bench(int argc, char **argv, bool bench)
         if (strcmp(slimc_exec_device(e), "cpu")) {
             printf(": median %.4f ms over %d runs (on ", ms, a.runs);
             slimc_fputs_escaped(slimc_exec_device(e), stdout); /* the driver's name: data */
+            if (slimc_exec_bench_device_ms(e) > 0) /* a GPU: its own time, without copies */
+                printf("; GPU median %.4f ms", slimc_exec_bench_device_ms(e));
             printf(")\n");
         } else {
             printf(": median %.4f ms over %d runs (%d thread%s)\n", ms, a.runs, a.c.opt.threads,

@@ -39,8 +39,8 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
     static const char *const with_value[] = {
-        "--passes",    "--print-after", "--threads", "--target",    "--device",
-        "--opt-level", "--cpu",         "--cc",      "--cache-dir", "--max-memory"};
+        "--passes", "--print-after", "--threads",   "--target",     "--device",   "--opt-level",
+        "--cpu",    "--cc",          "--cache-dir", "--max-memory", "--precision"};
     const char *arg = argv[*i];
     if (!strcmp(arg, "--time")) {
         c->time = true;
@@ -70,7 +70,18 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
         c->opt.cc = val;
     else if (!strcmp(arg, "--cache-dir"))
         c->opt.cache_dir = val;
-    else if (!strcmp(arg, "--max-memory")) {
+    else if (!strcmp(arg, "--precision")) {
+        if (!strcmp(val, "fp32"))
+            c->opt.precision = SLIMC_PRECISION_FP32;
+        else if (!strcmp(val, "fp16"))
+            c->opt.precision = SLIMC_PRECISION_FP16;
+        else if (!strcmp(val, "bf16"))
+            c->opt.precision = SLIMC_PRECISION_BF16;
+        else {
+            cli_error("--precision takes fp32, fp16 or bf16, not '%s'", val);
+            return -1;
+        }
+    } else if (!strcmp(arg, "--max-memory")) {
         if (!cli_max_memory(val, &c->max_memory))
             return -1;
     } else if (!strcmp(arg, "--threads")) {

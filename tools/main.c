@@ -14,8 +14,8 @@ static const struct {
     {"run", cmd_run, "compile a model and run it at once (JIT)",
      "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after "
      "PASS]\n"
-     "                [--threads N] [--time] [--device cpu|cuda|auto] [--opt-level N] [--cpu "
-     "NAME]\n"
+     "                [--threads N] [--time] [--device cpu|cuda|auto] [--precision P]\n"
+     "                [--opt-level N] [--cpu NAME]\n"
      "                [--cc CC] [--cache-dir DIR] [--no-cache] [--max-memory SIZE]\n\n"
      "Compiles MODEL (a .slim or .onnx file) to C, builds it (in-process Clang, else the C "
      "compiler;\n"
@@ -26,11 +26,13 @@ static const struct {
      "compile. --max-memory caps what the model may ask for (weights, arena, outputs, folded\n"
      "constants; 512M, 4G...; default: half of the physical memory). --device cuda runs it on\n"
      "a CUDA GPU (NVRTC and the driver are loaded at run time; SLIMC_CUDA_EMULATE=1 emulates\n"
-     "the GPU on the CPU; docs/cuda.md); auto picks cuda when it can; --target is an alias.\n"},
+     "the GPU on the CPU; docs/cuda.md); auto picks cuda when it can; --target is an alias.\n"
+     "--precision fp32|fp16|bf16: what CUDA GEMMs and convolutions multiply in (fp16/bf16 on\n"
+     "tensor cores, fp32 accumulation); CUDA only.\n"},
     {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
-     "                  [--threads N] [--time] [--target cpu] [--cc CC] [--target-triple TRIPLE]\n"
-     "                  [--max-memory SIZE]\n"
+     "                  [--threads N] [--time] [--device cpu|cuda] [--precision P] [--cc CC]\n"
+     "                  [--target-triple TRIPLE] [--max-memory SIZE]\n"
      "slimc build MODEL --lib -o DIR [--name ID] [--emit-source] [--weights-file] [same "
      "options]\n\n"
      "Writes a standalone executable with the weights embedded. It takes --input NAME=FILE.npy,\n"
@@ -39,20 +41,27 @@ static const struct {
      "With --lib, writes DIR/ID.h and DIR/libID.a (ID: the model's name, or --name): ID_init,\n"
      "ID_run, ID_run_arena (the caller's arena, ID_ARENA_BYTES(...)), ID_free and shape macros;\n"
      "--emit-source also writes DIR/ID.c, --weights-file keeps the weights in DIR/ID.weights.\n"
-     "--target-triple cross-compiles with TRIPLE-gcc (aarch64-linux-gnu, say).\n"},
-    {"emit", cmd_emit, "write the C that slimc generates for a model",
-     "slimc emit MODEL --target c [-o DIR] [--passes P] [--max-memory SIZE]\n\n"
-     "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o).\n"},
+     "--target-triple cross-compiles with TRIPLE-gcc (aarch64-linux-gnu, say).\n"
+     "--device cuda builds for CUDA GPUs (sm_75 on): PTX for compute_75/80/90 embedded (cubin\n"
+     "too where ptxas is installed); needs NVRTC to build, a GPU to run; --lib then declares\n"
+     "ID_init, ID_run (host pointers), ID_run_device (device pointers), ID_error, ID_free.\n"},
+    {"emit", cmd_emit, "write the C or CUDA that slimc generates for a model",
+     "slimc emit MODEL --target c|cuda [-o DIR] [--passes P] [--precision P] [--max-memory "
+     "SIZE]\n\n"
+     "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o);\n"
+     "--target cuda writes the CUDA backend's file (DIR/NAME.cu): kernels and host half.\n"},
     {"inspect", cmd_inspect, "show a model's IR, memory and FLOPs",
      "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--passes P]\n"
-     "                    [--max-memory SIZE]\n\n"
+     "                    [--device cuda] [--precision P] [--max-memory SIZE]\n\n"
      "With no flag prints a summary. --ir prints the IR as loaded (or after --passes), --dot as\n"
      "Graphviz, --memory the weight bytes and the peak arena after planning, --flops the\n"
      "floating-point operations of one run, --quant each conv/linear layer: int8 (weight\n"
-     "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"},
+     "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"
+     "--device cuda lists each CUDA kernel with its grid, block and shared memory, and\n"
+     "--memory then says what is on the GPU and what on the host.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
-     "                  [--device cpu|cuda|auto] [--max-memory SIZE]\n\n"
+     "                  [--device cpu|cuda|auto] [--precision P] [--max-memory SIZE]\n\n"
      "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "
      "given.\n"},
     {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",

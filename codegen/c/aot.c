@@ -206,34 +206,14 @@ static void put_io_macros(FILE *f, const CgAotModel *m, const char *up, const ch
     fputs(")\n", f);
 }
 
-void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
-                       bool weights_file)
+void cg_aot_put_header_macros(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
+                              bool weights_file)
 {
     const Graph *g = m->g;
     char up[256];
     snprintf(up, sizeof up, "%s", name);
     for (char *p = up; *p; p++)
         *p = (char)toupper((unsigned char)*p);
-    fprintf(f, "/* %s.h -- the model '", name);
-    put_comment_text(f, g->name);
-    fprintf(f, "', compiled ahead of time by slimc %s.\n *\n", m->version);
-    fprintf(
-        f,
-        " * Usage (link lib%s.a, -lpthread -lm):\n"
-        " *\n"
-        " *     %s *m = %s_init(%s);           // NULL on failure (errno set)\n"
-        " *     int64_t syms[%s_N_SYMS + 1] = {batch};     // one value per symbol, in order\n"
-        " *     const void *in[%s_N_INPUTS] = {x};        // C order, shapes below\n"
-        " *     void *out[%s_N_OUTPUTS] = {y};            // the caller's buffers\n"
-        " *     int rc = %s_run(m, syms, in, out, 1);     // 0 on success; 1 threads\n"
-        " *     %s_free(m);\n"
-        " *\n"
-        " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
-        " * caller's arena instead -- %s_ARENA_BYTES(syms...) bytes, 64-byte aligned -- and never\n"
-        " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
-        " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
-        name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
-        name, name, name, up);
     fprintf(f, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", up,
             up);
     fprintf(f, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
@@ -266,6 +246,37 @@ void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t bl
             }
     }
     fputs("))\n\n", f);
+}
+
+void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
+                       bool weights_file)
+{
+    const Graph *g = m->g;
+    char up[256];
+    snprintf(up, sizeof up, "%s", name);
+    for (char *p = up; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    fprintf(f, "/* %s.h -- the model '", name);
+    put_comment_text(f, g->name);
+    fprintf(f, "', compiled ahead of time by slimc %s.\n *\n", m->version);
+    fprintf(
+        f,
+        " * Usage (link lib%s.a, -lpthread -lm):\n"
+        " *\n"
+        " *     %s *m = %s_init(%s);           // NULL on failure (errno set)\n"
+        " *     int64_t syms[%s_N_SYMS + 1] = {batch};     // one value per symbol, in order\n"
+        " *     const void *in[%s_N_INPUTS] = {x};        // C order, shapes below\n"
+        " *     void *out[%s_N_OUTPUTS] = {y};            // the caller's buffers\n"
+        " *     int rc = %s_run(m, syms, in, out, 1);     // 0 on success; 1 threads\n"
+        " *     %s_free(m);\n"
+        " *\n"
+        " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
+        " * caller's arena instead -- %s_ARENA_BYTES(syms...) bytes, 64-byte aligned -- and never\n"
+        " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
+        " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
+        name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
+        name, name, name, up);
+    cg_aot_put_header_macros(f, m, name, blob_len, weights_file);
     fprintf(
         f,
         "typedef struct %s %s;\n"

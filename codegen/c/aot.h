@@ -26,6 +26,11 @@ void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets);
 /* True for a C identifier. */
 bool cg_aot_is_identifier(const char *s);
 /* The library's NAME.h, and the API appended to the model's code in NAME.c. */
+/* The part of NAME.h every library flavour shares (codegen/cuda/aot.c too): the include
+ * guard's opening, the includes, `extern "C" {`, NAME_FORMAT_VERSION, NAME_N_* and
+ * NAME_WEIGHTS_BYTES, each input's and output's macros and NAME_ARENA_BYTES(...). */
+void cg_aot_put_header_macros(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
+                              bool weights_file);
 void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t blob_len,
                        bool weights_file);
 void cg_aot_put_wrapper(FILE *f, const CgAotModel *m, const char *name, const int64_t *offsets,

@@ -6,6 +6,7 @@
 #include "codegen/cuda/attention.h"
 #include "codegen/cuda/cu.h"
 #include "codegen/cuda/op_table.h"
+#include "codegen/cuda/report.h"
 #include "codegen/c/entry.h"
 #include "ir/dtype_ops.h"
 
@@ -269,8 +270,12 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         c,
         " * The device half (kernels) compiles with NVRTC, or as C for the CPU emulation; the\n"
         " * host half (%s_arena_bytes, %s_run, %s_cuda_kernels) is C that launches them.\n"
+        " * GEMMs and convolutions multiply in %s.\n"
         " * See slimc's runtime/slimc_cuda_abi.h, pasted below. */\n\n",
-        c->prefix, c->prefix, c->prefix);
+        c->prefix, c->prefix, c->prefix,
+        cu->precision == IR_F16    ? "fp16 on tensor cores (fp32 accumulation; --precision fp16)"
+        : cu->precision == IR_BF16 ? "bf16 on tensor cores (fp32 accumulation; --precision bf16)"
+                                   : "fp32");
     cg_puts(c, slimc_cuda_abi_text, slimc_cuda_abi_text_len);
     cg_printf(c, "\n#if SLIMC_CU_DEVICE\n#if defined(__CUDACC_RTC__) || defined(__CUDACC__)\n");
     cg_puts(c, slimc_cuda_prelude_text, slimc_cuda_prelude_text_len);
@@ -454,6 +459,8 @@ static bool cu_entry_end(CgCtx *c)
 static bool cu_end(CgCtx *c)
 {
     bool ok = c->ok;
+    if (ok)
+        cu_report_capture(cu_ctx(c)); /* slimc inspect (codegen/cuda/report.h) */
     ir_arena_free(c->arena);
     return ok;
 }

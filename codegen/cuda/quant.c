@@ -235,18 +235,18 @@ static void emit_dyn_params(CgCtx *c, const QGemm *q)
 }
 
 /* The store of output (row m, output o of group gi) from its accumulator `acc` (of the
- * s8 activations a - 128) and wss[], the weights' sums of the tile's outputs:
+ * s8 activations a - 128) and `wsw`, the sum of output o's weights:
  * acc + 128 sum w - zp wsum, modulo 2^32, then qout's float steps and the store. */
 static void emit_qepilogue(CgCtx *c, NodeId id, const QGemm *q, int ind, const char *acc,
-                           const char *col)
+                           const char *wsw)
 {
     const Node *n = &c->g->nodes[id];
     const bool has_bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
     cg_printf(c, "%*sif (m < M && o < %lld) {\n", ind, "", q->OG);
     ind += 4;
     cg_printf(c, "%*sconst int oo = gi * %lld + o;\n", ind, "", q->OG);
-    cg_printf(c, "%*sconst int s = (int)((uint32_t)%s + 128u * (uint32_t)wss[%s] -\n", ind, "", acc,
-              col);
+    cg_printf(c, "%*sconst int s = (int)((uint32_t)%s + 128u * (uint32_t)%s -\n", ind, "", acc,
+              wsw);
     cg_printf(c, "%*s                    (uint32_t)zp * (uint32_t)wsum[oo]);\n", ind, "");
     cg_printf(c, "%*sfloat y = slimc_fmul_rn((float)s, slimc_fmul_rn(xs, ws[oo]));\n", ind, "");
     if (has_bias)
@@ -371,13 +371,13 @@ static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q, bool tc, const char 
         cg_printf(c, "    for (int j = 0; j < 4; j++)\n        for (int i = 0; i < 4; i++) {\n");
         cg_printf(c, "            const int col = c0 + 8 * j + 2 * t4 + (i & 1), o = o0 + col;\n");
         cg_printf(c, "            const int64_t m = m0 + r0 + g8 + 8 * (i >> 1);\n");
-        emit_qepilogue(c, id, q, 12, "acc[j][i]", "col");
+        emit_qepilogue(c, id, q, 12, "acc[j][i]", "wss[col]");
         cg_printf(c, "        }\n");
     } else {
         cg_printf(c, "    for (int i = 0; i < 4; i++)\n        for (int j = 0; j < 4; j++) {\n");
         cg_printf(c, "            const int64_t m = m0 + ti + 16 * i;\n"
                      "            const int o = o0 + tj + 16 * j;\n");
-        emit_qepilogue(c, id, q, 12, "acc[i][j]", "tj + 16 * j");
+        emit_qepilogue(c, id, q, 12, "acc[i][j]", "wss[tj + 16 * j]");
         cg_printf(c, "        }\n");
     }
     cu_kernel_end(c);
@@ -395,14 +395,87 @@ static void emit_qgemm(CgCtx *c, NodeId id, const QGemm *q, bool tc, const char 
                       guard ? cg_strf(c, " (when %s)", guard) : ""));
 }
 
+/* A linear of at most QGEMV_ROWS rows (batch 1 and the like): one warp per output, its lanes
+ * 4 bytes of k apart (a warp reads 128 contiguous bytes of the weight row per step: the
+ * weight, the bulk of the traffic, streams once, coalesced), each row's dot product and the
+ * weights' sum with dp4a, then summed across the warp by shuffles; lane 0 stores. Blocks of
+ * 8 warps, 8 outputs. */
+enum { QGEMV_ROWS = 4 };
+
+static void emit_qgemv(CgCtx *c, NodeId id, const QGemm *q, long long Mc)
+{
+    const Node *n = &c->g->nodes[id];
+    const bool dyn = q->kind == QA_DYNAMIC;
+    const bool has_bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE;
+    int k = cu_kernel_begin(c, id, "_gemv", QTHREADS);
+    if (dyn)
+        cg_printf(c, "    __shared__ float par[2]; /* x's scale and zero point */\n");
+    cu_in(c, id, 0, "x");
+    cu_in(c, id, 1, "w");
+    cu_in(c, id, 2, "ws");
+    cu_in(c, id, 3, "wsum");
+    if (has_bias)
+        cu_in(c, id, 4, "bias");
+    cu_out(c, id, "out"); /* u8 with y_scale, else f32 */
+    cg_printf(c, "    const int64_t M = %lld;\n    const int gi = 0;\n    (void)gi;\n", Mc);
+    cg_printf(c, "    const int lane = SLIMC_LANE, o = (int)blockIdx.x * %d + SLIMC_WARP;\n",
+              QTHREADS / 32);
+    if (dyn)
+        emit_dyn_params(c, q);
+    else
+        cg_printf(c, "    const float xs = %s;\n    const int zp = %lld;\n",
+                  cg_float(c, ir_attr_x_scale(n)), (long long)ir_attr_x_zero_point(n));
+    cg_printf(c, "    if (o >= %lld)\n        return; /* the whole warp */\n", q->OG);
+    cg_printf(c, "    const int8_t *wr = w + (int64_t)o * %lld;\n", q->K);
+    cg_printf(c, "    int acc[%lld], wsown = 0;\n", Mc);
+    cg_printf(c, "    for (int r = 0; r < %lld; r++)\n        acc[r] = 0;\n", Mc);
+    cg_printf(c, "    for (int k = 4 * lane; k < %lld; k += 128) {\n", q->K);
+    cg_printf(c, "        uint32_t wv = 0u;\n");
+    if (q->K % 4 == 0)
+        cg_printf(c, "        wv = *(const uint32_t *)(const void *)(wr + k);\n");
+    else
+        cg_printf(c,
+                  "        for (int t = 0; t < 4 && k + t < %lld; t++)\n"
+                  "            wv |= (uint32_t)(uint8_t)wr[k + t] << (8 * t);\n",
+                  q->K);
+    cg_printf(c, "        wsown = slimc_dp4a((int)wv, 0x01010101, wsown);\n");
+    cg_printf(c, "        for (int64_t m = 0; m < M; m++) {\n            uint32_t av = 0u;\n");
+    cg_printf(c, "            {\n");
+    emit_load_a(c, n, q);
+    cg_printf(c, "            }\n");
+    cg_printf(c, "            acc[m] = slimc_dp4a((int)av, (int)wv, acc[m]);\n        }\n    }\n");
+    cg_printf(c,
+              "    for (int d = 16; d > 0; d >>= 1) { /* sums modulo 2^32 */\n"
+              "        wsown = (int)((uint32_t)wsown + (uint32_t)slimc_shfl_xor_i(wsown, d));\n"
+              "        for (int r = 0; r < %lld; r++)\n"
+              "            acc[r] = (int)((uint32_t)acc[r] + (uint32_t)slimc_shfl_xor_i(acc[r], "
+              "d));\n    }\n",
+              Mc);
+    cg_printf(c, "    if (lane != 0)\n        return;\n");
+    cg_printf(c, "    for (int64_t m = 0; m < M; m++) {\n");
+    emit_qepilogue(c, id, q, 8, "acc[m]", "wsown");
+    cg_printf(c, "    }\n");
+    cu_kernel_end(c);
+    const char *grid[3] = {cg_strf(c, "%lld", (q->OG + QTHREADS / 32 - 1) / (QTHREADS / 32)), "1",
+                           "1"};
+    cu_launch(c, id, k, grid, (const int[3]){QTHREADS, 1, 1},
+              "8 warps a block, a warp per output: its lanes stride the weight row with dp4a, "
+              "shuffles sum");
+}
+
 /* Rows at which a tile of 64 goes to the tensor cores: below, most of the tile's rows would
  * be padding, and dp4a's 4 x 4 per thread does the few real ones with less work. */
 #define QGEMM_TC_ROWS 64
 
-/* The kernel(s) of q: tensor cores for M >= QGEMM_TC_ROWS, dp4a below; a symbolic M gets
- * both, each launched only for the sizes it takes. Mc: M's value, -1 when symbolic. */
+/* The kernel(s) of q: a warp per output for a linear of at most QGEMV_ROWS (static) rows,
+ * tensor cores for M >= QGEMM_TC_ROWS, dp4a tiles between; a symbolic M gets the tiles of
+ * both kinds, each launched only for the sizes it takes. Mc: M's value, -1 when symbolic. */
 static void emit_qgemm_for(CgCtx *c, NodeId id, const QGemm *q, long long Mc)
 {
+    if (Mc >= 1 && Mc <= QGEMV_ROWS && q->kind != QA_CONV) {
+        emit_qgemv(c, id, q, Mc);
+        return;
+    }
     if (Mc >= 0) {
         emit_qgemm(c, id, q, Mc >= QGEMM_TC_ROWS, NULL);
         return;

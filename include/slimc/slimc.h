@@ -73,6 +73,15 @@ typedef struct SlimcExec SlimcExec;   /* compiled code, ready to run */
  * backend has a kernel for every op, else the CPU (with a note). */
 typedef enum SlimcDevice { SLIMC_DEVICE_CPU, SLIMC_DEVICE_CUDA, SLIMC_DEVICE_AUTO } SlimcDevice;
 
+/* What the CUDA backend's GEMMs and convolutions multiply in: fp32, or fp16 / bf16 on
+ * tensor cores with fp32 accumulation (tensors stay f32 in memory). Only CUDA code has a
+ * choice: asking for fp16 or bf16 with SLIMC_DEVICE_CPU is an error. */
+typedef enum SlimcPrecision {
+    SLIMC_PRECISION_FP32,
+    SLIMC_PRECISION_FP16,
+    SLIMC_PRECISION_BF16
+} SlimcPrecision;
+
 typedef struct SlimcOptions {
     int threads;             /* worker threads when running (default 1) */
     const char *passes;      /* pipeline; NULL: the model's compress block + defaults */
@@ -83,8 +92,9 @@ typedef struct SlimcOptions {
     const char *cc;          /* C compiler (default $SLIMC_CC, $CC, then cc) */
     const char *cache_dir;   /* compile cache (default $SLIMC_CACHE_DIR or the XDG cache) */
     bool no_cache;
-    SlimcDevice device; /* default SLIMC_DEVICE_CPU */
-    bool cuda_emulate;  /* CUDA code runs on the CPU emulation (also $SLIMC_CUDA_EMULATE=1) */
+    SlimcDevice device;       /* default SLIMC_DEVICE_CPU */
+    bool cuda_emulate;        /* CUDA code runs on the CPU emulation (also $SLIMC_CUDA_EMULATE=1) */
+    SlimcPrecision precision; /* default SLIMC_PRECISION_FP32 */
 } SlimcOptions;
 
 /* Milliseconds spent in each stage by the calls on this context. */
@@ -152,13 +162,27 @@ enum {
     SLIMC_INSPECT_MEMORY = 1 << 3,
     SLIMC_INSPECT_FLOPS = 1 << 4,
     SLIMC_INSPECT_QUANT = 1 << 5, /* per-layer int8 parameters, errors, bytes; float layers */
+    /* A model optimized for CUDA: each kernel and launch of a run, its grid (expressions
+     * over the symbols), block and static shared memory (from NVRTC's cubin for sm_80) */
+    SLIMC_INSPECT_KERNELS = 1 << 6,
 };
+/* Optimizes m with the defaults (the CPU) first when --memory or --quant need it and it
+ * was not optimized; a model optimized for CUDA (SlimcOptions.device) shows --memory per
+ * device, and SLIMC_INSPECT_KERNELS needs one. */
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out);
 
 /* Writes the model's C source (self-contained) to out. */
 SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out);
 /* Writes DIR/NAME.c and DIR/NAME.weights (the constants the code reads) and a README line. */
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir);
+/* Writes the source of the backend for o->device to out: C for SLIMC_DEVICE_CPU (as
+ * slimc_model_emit_c), the CUDA backend's file for SLIMC_DEVICE_CUDA (a device half of
+ * kernels and a host half that launches them; o->precision applies; docs/cuda.md). The
+ * model is optimized with o first (or must have been optimized for that device). No GPU
+ * is needed. o NULL: C. */
+SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, FILE *out);
+/* "fp32", "fp16", "bf16"; NULL out of range. */
+const char *slimc_precision_name(SlimcPrecision p);
 
 /* ---- JIT ---- */
 SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, SlimcExec **out);
@@ -181,6 +205,10 @@ const char *slimc_exec_device(const SlimcExec *e);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
+/* On a GPU, after slimc_exec_bench: the median GPU time in ms of its runs, from CUDA events
+ * around the kernels (the input and output copies excluded). 0 on the CPU, emulated, or
+ * before a bench. */
+double slimc_exec_bench_device_ms(const SlimcExec *e);
 
 /* Shrinks the model for saving (`slimc compress`): the canonical clean-up passes
  * (fold,bn_fold,fold,dce,cse), then passes — or, when passes is NULL, the model's compress
@@ -212,7 +240,10 @@ SlimcStatus slimc_cache_info(SlimcContext *ctx, const char *cache_dir, SlimcCach
 SlimcStatus slimc_cache_clear(SlimcContext *ctx, const char *cache_dir, int *removed);
 
 /* ---- AOT ---- */
-/* Writes a standalone executable with the weights embedded. */
+/* Writes a standalone executable with the weights embedded. With o->device CUDA the
+ * executable embeds the kernels as PTX for compute_75, compute_80 and compute_90 (and
+ * cubin for sm_75/80/90 where ptxas is installed) beside the weights, and loads the CUDA
+ * driver when it starts (docs/cuda.md): building needs NVRTC, not a GPU. */
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const char *out_path);
 typedef struct SlimcLibOptions {
@@ -225,7 +256,10 @@ typedef struct SlimcLibOptions {
 SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                        const char *triple, const char *out_path);
 /* Writes DIR/NAME.h and DIR/libNAME.a (and NAME.c / NAME.weights as lo asks): NAME_init,
- * NAME_run, NAME_run_arena, NAME_free and NAME_ARENA_BYTES(n); see docs/embedding.md. */
+ * NAME_run, NAME_run_arena, NAME_free and NAME_ARENA_BYTES(n); see docs/embedding.md.
+ * With o->device CUDA: NAME_init (opens the GPU, uploads the weights), NAME_run (host
+ * pointers), NAME_run_device (device pointers), NAME_free; the device arena belongs to
+ * the NAME object (docs/cuda.md). */
 SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                 const SlimcLibOptions *lo, const char *dir);
 

@@ -72,7 +72,16 @@ bool sup_cuda_nvrtc(const char *src, size_t len, char *msg, size_t msg_size)
     return ok;
 }
 
-/* Runs src under the emulation: outs[j] allocated by the run (the caller frees .data). */
+/* SLIMC_TEST_GPU=1 (scripts/gpu_check.sh): the tests run on the real GPU instead of
+ * the emulation; no usable GPU is then a failure, not a fallback. */
+static bool use_gpu(void)
+{
+    const char *e = getenv("SLIMC_TEST_GPU");
+    return e && strcmp(e, "1") == 0;
+}
+
+/* Runs src under the emulation (or on the GPU, see use_gpu): outs[j] allocated by the run
+ * (the caller frees .data). */
 static bool run_emulated(const Graph *g, const char *src, size_t len, const RtTensor *inputs,
                          RtTensor *outs, char *msg, size_t msg_size)
 {
@@ -94,12 +103,12 @@ static bool run_emulated(const Graph *g, const char *src, size_t len, const RtTe
     RtOptions ro;
     rt_options_default(&ro);
     RtCudaConsts consts = {g->n_values, data, bytes};
-    RtCudaExec *e = rt_cuda_exec_new(src, len, NULL, desc, consts, NULL, true, &ro, &d);
+    RtCudaExec *e = rt_cuda_exec_new(src, len, NULL, desc, consts, NULL, !use_gpu(), &ro, &d);
     bool ok = e != NULL;
     if (!ok)
-        snprintf(msg, msg_size, "emulated compile: %s", ir_diag_text(&d));
+        snprintf(msg, msg_size, "%s compile: %s", use_gpu() ? "GPU" : "emulated", ir_diag_text(&d));
     if (ok && !rt_cuda_exec_run(e, inputs, g->n_inputs, outs, g->n_outputs, &d)) {
-        snprintf(msg, msg_size, "emulated run: %s", ir_diag_text(&d));
+        snprintf(msg, msg_size, "%s run: %s", use_gpu() ? "GPU" : "emulated", ir_diag_text(&d));
         ok = false;
     }
     rt_cuda_exec_free(e);

@@ -2,7 +2,8 @@
  * NVRTC for the GPUs slimc targets (the PTX checked by ptxas where it is installed), run
  * under the CPU emulation (runtime/cuda_emu.h) and compared with the reference evaluator.
  * With SLIMC_TEST_DEVICE=cuda in the environment, support_cg.c's sup_check (and so every op
- * suite built on it) runs through here instead of the C backend. */
+ * suite built on it) runs through here instead of the C backend. With SLIMC_TEST_GPU=1
+ * as well, the graphs run on the GPU instead of the emulation (scripts/gpu_check.sh). */
 #ifndef SLIMC_TESTS_SUPPORT_CUDA_H
 #define SLIMC_TESTS_SUPPORT_CUDA_H
 

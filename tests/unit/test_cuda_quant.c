@@ -1,5 +1,6 @@
 /* The int8 path of the CUDA backend (codegen/cuda/quant.c) beyond what test_quant covers:
- * shapes of several 64 x 64 tiles with ragged edges, K not a multiple of 4 (byte loads) and
+ * shapes of several 64 x 64 tiles with ragged edges (tensor cores from 64 rows, dp4a tiles
+ * below, a warp per output for 1-4 rows), K not a multiple of 4 (byte loads) and
  * a multiple (word loads), symbolic batches, every qconv2d attribute (groups, depthwise
  * with a channel multiplier, stride, dilation, padding), u8 outputs (relu, relu6, ONNX's
  * divide), dqlinear with a NaN and an all-zero input, wlinear's four weight kinds, and the
@@ -9,6 +10,7 @@
  * through the CUDA backend (NVRTC for compute_75/80, then the CPU emulation) against it,
  * both with tolerance 0: the CUDA output equals the C backend's bit for bit. wlinear sums
  * floats in another order than the CPU: 1e-5 of the largest output. */
+#include "api/pipeline.h"
 #include "codegen/cuda/op_table.h"
 #include "ir/eval.h"
 #include "passes/pass.h"
@@ -151,7 +153,8 @@ START_TEST(qlinear_tiles)
 {
     check_qlinear(70, 131, 130, true, -1, false, false); /* 2 x 3 tiles, byte loads */
     check_qlinear(5, 96, 65, false, -1, false, true);    /* word loads, a relu epilogue */
-    check_qlinear(1, 800, 10, true, -1, false, false);   /* a long k loop, one row */
+    check_qlinear(1, 800, 10, true, -1, false, false);   /* a warp per output (1-4 rows) */
+    check_qlinear(2, 96, 40, false, 2, false, false);    /* the same, words, u8 relu6 */
     check_qlinear(66, 40, 70, true, 0, false, false);    /* u8 out, zero point 37 */
     check_qlinear(3, 37, 20, true, 1, false, false);     /* u8, relu, y_divide */
     check_qlinear(9, 64, 33, false, 2, false, false);    /* u8, relu6 */
@@ -231,6 +234,7 @@ START_TEST(dqlinear_exact)
     check_dqlinear(9, 67, 70, 0);
     check_dqlinear(70, 300, 5, 1); /* 21000 values: every one of the 64 parts has some */
     check_dqlinear(2, 16, 3, 2);
+    check_dqlinear(4, 67, 20, 0); /* a warp per output */
 }
 END_TEST
 
@@ -348,6 +352,89 @@ START_TEST(maxpool_u8)
 }
 END_TEST
 
+/* The quantize pass on a model placed on CUDA (as --device cuda places it, before the
+ * passes) makes the same int8 layers as on the CPU, on CUDA: the same weights, scales and
+ * activation parameters byte for byte; and they run bit for bit. conv: static int8
+ * calibrated on lenet's samples; linear: dynamic int8, int4 weight-only. */
+static Graph *float_model(bool conv, unsigned s0, Device dev)
+{
+    unsigned sd = s0;
+    Graph *g = ir_graph_new("fm");
+    const int sym = ir_graph_symbol(g, "N");
+    Type t = conv ? sup_f32(4, D(1, 1, 28, 28)) : sup_f32(2, D(1, 40));
+    t.shape.d[0] = (Dim){1, 1u << sym};
+    ValueId ins[3] = {ir_input_new(g, "x", t, (SrcLoc){0}),
+                      conv ? sup_const_rand(g, "w", 4, D(6, 1, 5, 5), &sd)
+                           : sup_const_rand(g, "w", 2, D(30, 40), &sd),
+                      sup_const_rand(g, "b", 1, D(conv ? 6 : 30), &sd)};
+    NodeId n = ir_node_new(g, conv ? IR_OP_CONV2D : IR_OP_LINEAR, "layer", (SrcLoc){0}, ins, 3, 1);
+    if (conv)
+        ir_node_set_int(g, n, "padding", 2);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    ir_graph_place_all(g, dev);
+    return g;
+}
+
+/* The live node of op in g, or IR_NONE. */
+static NodeId find_op(const Graph *g, OpKind op)
+{
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == op)
+            return i;
+    return IR_NONE;
+}
+
+START_TEST(quantize_on_cuda)
+{
+    char calib[1200];
+    const char *root = getenv("SLIMC_SOURCE_DIR");
+    snprintf(calib, sizeof calib, "quantize(int8, calibrate=\"%s/samples/lenet/calib.npy\")",
+             root ? root : ".");
+    const char *const pipes[3] = {calib, "quantize(int8, dynamic)", "quantize(int4)"};
+    const OpKind want[3] = {IR_OP_QCONV2D, IR_OP_DQLINEAR, IR_OP_WLINEAR};
+    for (int t = 0; t < 3; t++) {
+        Graph *gs[2];
+        NodeId q[2];
+        for (int dev = 0; dev < 2; dev++) {
+            gs[dev] = float_model(t == 0, 77u + (unsigned)t, dev ? IR_DEVICE_CUDA : IR_DEVICE_CPU);
+            Diag d;
+            ir_diag_init(&d);
+            ck_assert_msg(api_pipeline_run_text(gs[dev], pipes[t], NULL, &d), "%s: %s", pipes[t],
+                          ir_diag_text(&d));
+            ir_diag_fini(&d);
+            q[dev] = find_op(gs[dev], want[t]);
+            ck_assert_msg(q[dev] != IR_NONE, "%s on %s: no %s node", pipes[t], dev ? "cuda" : "cpu",
+                          ir_ops[want[t]].name);
+            ck_assert_int_eq(gs[dev]->nodes[q[dev]].device, dev ? IR_DEVICE_CUDA : IR_DEVICE_CPU);
+        }
+        const Node *a = &gs[0]->nodes[q[0]], *b = &gs[1]->nodes[q[1]];
+        ck_assert_int_eq(a->n_inputs, b->n_inputs);
+        for (int i = 1; i < a->n_inputs; i++) { /* the weights, scales, sums, bias */
+            if (a->inputs[i] == IR_NONE) {
+                ck_assert(b->inputs[i] == IR_NONE);
+                continue;
+            }
+            const Value *va = &gs[0]->values[a->inputs[i]], *vb = &gs[1]->values[b->inputs[i]];
+            ck_assert(va->data && vb->data && va->data_bytes == vb->data_bytes);
+            ck_assert_msg(memcmp(va->data, vb->data, va->data_bytes) == 0, "%s: input %d differs",
+                          pipes[t], i);
+        }
+        if (want[t] == IR_OP_QCONV2D) {
+            ck_assert(ir_attr_x_scale(a) == ir_attr_x_scale(b));
+            ck_assert(ir_attr_x_zero_point(a) == ir_attr_x_zero_point(b));
+        }
+        ir_graph_free(gs[0]);
+        RtTensor in[1] = {t == 0 ? sup_input_rand(4, D(3, 1, 28, 28), &seed)
+                                 : sup_input_rand(2, D(5, 40), &seed)};
+        check_on(gs[1], in, 1, want[t] == IR_OP_WLINEAR ? 1e-5 : 0.0, false, pipes[t]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     unsetenv("SLIMC_TEST_DEVICE"); /* this suite runs both backends itself */
@@ -360,6 +447,7 @@ int main(void)
     tcase_add_test(tc, wlinear_kinds);
     tcase_add_test(tc, packed_refused);
     tcase_add_test(tc, maxpool_u8);
+    tcase_add_test(tc, quantize_on_cuda);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -7,6 +7,7 @@
 #include "ir/eval.h"
 #include "passes/pass.h"
 #include "support_cg.h"
+#include "support_cuda.h"
 
 #include <check.h>
 #include <math.h>
@@ -83,6 +84,8 @@ static void check_mode(const char *pass, const char *fmt, int64_t group, int64_t
     RtTensor x;
     const float *w, *b;
     Graph *g = linear_graph(M, K, O, bias, &x, &w, &b);
+    if (sup_test_device_cuda()) /* placed first, as the API does: layout leaves CUDA alone */
+        ir_graph_place_all(g, IR_DEVICE_CUDA);
     Diag d;
     ir_diag_init(&d);
     PassRunOptions ro = {.verify = true};
