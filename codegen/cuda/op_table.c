@@ -89,11 +89,11 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_BATCH_NORM] = {.emit = cu_emit_batch_norm},
     [IR_OP_LAYER_NORM] = {.emit = cu_emit_layer_norm},
     [IR_OP_GROUP_NORM] = {.emit = cu_emit_group_norm},
-    /* reduce.c */
-    [IR_OP_REDUCE_SUM] = {.emit = cu_emit_reduce},
-    [IR_OP_REDUCE_MEAN] = {.emit = cu_emit_reduce},
-    [IR_OP_REDUCE_MAX] = {.emit = cu_emit_reduce},
-    [IR_OP_REDUCE_MIN] = {.emit = cu_emit_reduce},
+    /* reduce.c (f32, and the other dtypes of their ops.def rows: the emitter checks) */
+    [IR_OP_REDUCE_SUM] = {.emit = cu_emit_reduce, OWN},
+    [IR_OP_REDUCE_MEAN] = {.emit = cu_emit_reduce, OWN},
+    [IR_OP_REDUCE_MAX] = {.emit = cu_emit_reduce, OWN},
+    [IR_OP_REDUCE_MIN] = {.emit = cu_emit_reduce, OWN},
     [IR_OP_REDUCE_PROD] = {.emit = cu_emit_reduce},
     /* quant.c: the int8 path (u8 activations, s8 / s4 weights; the emitters check dtypes) */
     [IR_OP_QUANTIZE] = {.emit = cu_emit_qdq, OWN},

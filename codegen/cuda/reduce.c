@@ -8,8 +8,13 @@
  *     looping over the reduced elements; consecutive threads hold consecutive innermost
  *     positions (or neighbouring short rows), so each step's loads coalesce or hit L1.
  * Sums run as trees (path 1) or in the input's order (path 2): within f32 rounding of the
- * reference, bit-exact for max and min. */
+ * reference; max and min are bit-exact, and so is reduce_prod, which always takes path 2.
+ * Other dtypes (f64, f16, bf16, the integers) take path 2 with the reference's arithmetic
+ * (ir/eval_dtypes.c): a double accumulator for floats, wrapping uint64 for integers, an
+ * empty max/min the integer dtype's lowest/highest value; bit-exact. */
+#include "codegen/cuda/data_move.h"
 #include "codegen/cuda/norm.h"
+#include "ir/dtype_ops.h"
 
 /* Prints statements adding to `var` the offset in x of the element at index `idx` of the
  * dims in `mask` (row-major over those dims, the innermost fastest). When the dims are the
@@ -52,6 +57,76 @@ static void fold(CgCtx *c, int indent, OpKind op)
     }
 }
 
+/* The reductions of other dtypes than f32 (see the file's comment): a thread per output
+ * element over the reduced elements in the input's order. */
+static void reduce_typed(CgCtx *c, NodeId id, unsigned mask, const char *count, const char *outs)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    const OpKind op = n->op;
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const int r = xs->rank;
+    const DType t = g->values[n->inputs[0]].type.dtype;
+    if (g->values[n->outputs[0]].type.dtype != t || n->n_epilogue || !cu_dm_check_plain(c, id, 0)) {
+        if (c->ok)
+            cg_error(c, n, "a %s reduction writes its input's dtype, without an epilogue",
+                     ir_dtype_name(t));
+        return;
+    }
+    const bool fl = ir_dtype_is_float(t), sgn = !fl && !ir_dtype_is_unsigned(t);
+    cu_dm_helpers(c);
+    int k = cu_kernel_begin(c, id, NULL, CU_ROW_THREADS);
+    cu_in(c, id, 0, "x");
+    cu_out(c, id, "out");
+    cg_printf(c, "    const int64_t count = %s, outs = %s;\n    (void)count;\n", count, outs);
+    cg_printf(c,
+              "    for (int64_t o = (int64_t)blockIdx.x * %d + threadIdx.x; o < outs;\n"
+              "         o += (int64_t)gridDim.x * %d) {\n",
+              CU_ROW_THREADS, CU_ROW_THREADS);
+    cg_printf(c, "        int64_t base = 0;\n        {\n");
+    offset_of(c, xs, ~mask & ((1u << r) - 1), 12, "base", "o");
+    cg_printf(c, "        }\n");
+    if (fl)
+        cg_printf(c, "        double acc = %s;\n",
+                  op == IR_OP_REDUCE_MAX   ? "-(double)SLIMC_INF"
+                  : op == IR_OP_REDUCE_MIN ? "(double)SLIMC_INF"
+                                           : "0.0");
+    else /* an empty max is the dtype's lowest value, an empty min its highest */
+        cg_printf(c, "        uint64_t acc = %lluull;\n",
+                  op == IR_OP_REDUCE_MAX   ? (unsigned long long)ir_dtype_int_min(t)
+                  : op == IR_OP_REDUCE_MIN ? (unsigned long long)ir_dtype_uint_max(t)
+                                           : 0ull);
+    cg_printf(c, "        for (int64_t j = 0; j < count; j++) {\n");
+    cg_printf(c, "            int64_t off = base;\n");
+    offset_of(c, xs, mask, 12, "off", "j");
+    cg_printf(c, "            const %s v = (%s)%s;\n", fl ? "double" : "uint64_t",
+              fl ? "double" : "uint64_t", cu_dm_load(c, t, "x[off]"));
+    const char *cast = sgn ? "(int64_t)" : "";
+    if (op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN)
+        cg_printf(c, "            acc += v;\n");
+    else if (fl)
+        cg_printf(c,
+                  "            if ((v %c acc || v != v) && acc == acc) /* NaN wins */\n"
+                  "                acc = v;\n",
+                  op == IR_OP_REDUCE_MAX ? '>' : '<');
+    else
+        cg_printf(c, "            if (%s)\n                acc = v;\n",
+                  op == IR_OP_REDUCE_MAX ? cg_strf(c, "%sacc < %sv", cast, cast)
+                                         : cg_strf(c, "%sv < %sacc", cast, cast));
+    cg_printf(c, "        }\n");
+    const char *v = op == IR_OP_REDUCE_MEAN ? "(count ? acc / (double)count : acc)" : "acc";
+    cg_printf(c, "        out[o] = %s;\n    }\n",
+              t == IR_F16    ? cg_strf(c, "slimc_cu_f2h((float)%s)", v)
+              : t == IR_BF16 ? cg_strf(c, "slimc_cu_f2b((float)%s)", v)
+                             : cg_strf(c, "(%s)%s", ir_dtype_ctype(t), v));
+    cu_kernel_end(c);
+    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, outs, CU_ROW_THREADS)),
+                           "1", "1"};
+    cu_launch(c, id, k, grid, (const int[3]){CU_ROW_THREADS, 1, 1},
+              "a thread per output element, in the input's order (the reference's), "
+              "grid-stride");
+}
+
 void cu_emit_reduce(CgCtx *c, NodeId id)
 {
     const Node *n = &c->g->nodes[id];
@@ -90,8 +165,16 @@ void cu_emit_reduce(CgCtx *c, NodeId id)
         else if (ir_dim_static(len))
             len.c *= red.d[i].c;
     }
-    /* fewer reduced elements than a warp's lanes: a thread each does better */
-    const bool by_rows = r > 0 && (mask & (1u << (r - 1))) && !(ir_dim_static(len) && len.c < 32);
+    /* fewer reduced elements than a warp's lanes: a thread each does better; products
+     * run in the input's order, as the reference's (bit-exact: reduce_prod's tests ask it) */
+    if (ir_node_is_typed_elementwise(c->g, n)) { /* f64, f16, bf16, integers */
+        reduce_typed(c, id, mask, count, outs);
+        return;
+    }
+    if (!cu_dm_check_f32(c, id, 0))
+        return;
+    const bool by_rows = r > 0 && (mask & (1u << (r - 1))) && !(ir_dim_static(len) && len.c < 32) &&
+                         op != IR_OP_REDUCE_PROD;
     const CuRowMode m = cu_row_mode(len);
     int k = cu_kernel_begin(c, id, NULL, CU_ROW_THREADS);
     cu_in(c, id, 0, "x");

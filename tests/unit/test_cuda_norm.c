@@ -5,9 +5,10 @@
  * warp per row with its row in registers, a block per row, a thread per column or output),
  * with lengths that are not multiples of the warp or block, symbolic batches and lengths,
  * NaN and infinities where the reference defines what they give. Sums run as trees on the
- * GPU (tolerance 1e-5 of the largest output); max, min, pools and batch_norm are bit-exact
+ * GPU (tolerance 1e-5 of the largest output); max, min, prod, pools and batch_norm are bit-exact
  * (tolerance 0). */
 #include "codegen/backend.h"
+#include "ir/dtype_ops.h"
 #include "ir/graph.h"
 #include "passes/pass.h"
 
@@ -208,7 +209,7 @@ static void reduce_case(OpKind op, int rank, const int64_t *dims, const int64_t 
     char what[128];
     snprintf(what, sizeof what, "%s rank %d axes %d (first %lld) keepdim %d sym %d nan %d",
              ir_ops[op].name, rank, n_axes, n_axes ? (long long)axes[0] : -1LL, keepdim, sym, nan);
-    const bool exact = op == IR_OP_REDUCE_MAX || op == IR_OP_REDUCE_MIN;
+    const bool exact = op == IR_OP_REDUCE_MAX || op == IR_OP_REDUCE_MIN || op == IR_OP_REDUCE_PROD;
     check(g, &in, 1, exact ? 0 : 1e-5, what, NULL);
 }
 
@@ -232,6 +233,54 @@ START_TEST(test_reduce)
         if (op != IR_OP_REDUCE_PROD)
             reduce_case(op, 2, D(2, 5000), D(1), 1, 0, 0, mm); /* a block per row */
     }
+}
+END_TEST
+
+/* sup_input_int writes a byte per element: the 16-bit dtypes get their values here
+ * (integers in [-100, 100], exact in each). */
+static void fill_16(RtTensor *t, DType dt, unsigned *seed)
+{
+    if (dt != IR_F16 && dt != IR_BF16 && dt != IR_U16)
+        return;
+    uint16_t *p = (uint16_t *)t->data;
+    for (size_t i = 0; i < t->nbytes / 2; i++) {
+        const int v = (int)(sup_rand(seed) * 100.0f);
+        p[i] = dt == IR_F16    ? ir_f16_bits(v)
+               : dt == IR_BF16 ? ir_bf16_bits(v)
+                               : (uint16_t)(v + 100);
+    }
+}
+
+/* The reductions of other dtypes (f64, f16, bf16, integers): the reference's arithmetic
+ * (a double accumulator, wrapping integers), bit for bit; empty max/min of integers. */
+START_TEST(test_reduce_typed)
+{
+    static const DType dts[] = {IR_F64, IR_F16, IR_BF16, IR_I64, IR_I32, IR_I8, IR_U8, IR_U16};
+    static const OpKind ops[] = {IR_OP_REDUCE_SUM, IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX,
+                                 IR_OP_REDUCE_MIN};
+    for (size_t t = 0; t < sizeof dts / sizeof dts[0]; t++)
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+            const bool fl = dts[t] == IR_F64 || dts[t] == IR_F16 || dts[t] == IR_BF16;
+            if (ops[k] == IR_OP_REDUCE_MEAN && !fl)
+                continue; /* mean takes floats only */
+            for (int shape = 0; shape < 3; shape++) {
+                unsigned seed = 14;
+                Graph *g = ir_graph_new("reduce_typed");
+                RtTensor in;
+                /* all dims; a middle one (innermost kept); an empty dim reduced */
+                const int64_t *dims = shape == 2 ? D(3, 0, 4) : D(3, 5, 40);
+                ValueId x = sup_input_int(g, "x", dts[t], 3, dims, -100, 100, &in, &seed);
+                fill_16(&in, dts[t], &seed);
+                NodeId n = node(g, ops[k], &x, 1);
+                if (shape)
+                    ir_node_set_ints(g, n, "axes", D(1), 1);
+                ir_output_add(g, out0(g, n));
+                char what[96];
+                snprintf(what, sizeof what, "%s %s shape %d", ir_ops[ops[k]].name,
+                         ir_dtype_name(dts[t]), shape);
+                check(g, &in, 1, 0, what, NULL);
+            }
+        }
 }
 END_TEST
 
@@ -545,6 +594,7 @@ int main(void)
     tcase_add_test(tc, test_softmax);
     tcase_add_test(tc, test_norms);
     tcase_add_test(tc, test_reduce);
+    tcase_add_test(tc, test_reduce_typed);
     tcase_add_test(tc, test_pool);
     tcase_add_test(tc, test_pool_u8);
     tcase_add_test(tc, test_pool_nd);
