@@ -51,6 +51,7 @@ void cu_emit_concat(CgCtx *c, NodeId id);
 void cu_emit_index_select(CgCtx *c, NodeId id);
 void cu_emit_embedding(CgCtx *c, NodeId id);
 void cu_emit_resize(CgCtx *c, NodeId id);
+void cu_emit_resize_axis(CgCtx *c, NodeId id);
 
 /* ---- elementwise_dtypes.c ---- */
 /* The elementwise ops in f64, f16, bf16 and the integers (ir_node_is_typed_elementwise),

@@ -57,6 +57,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_INDEX_SELECT] = {.emit = cu_emit_index_select, ANY},
     [IR_OP_EMBEDDING] = {.emit = cu_emit_embedding, OWN},
     [IR_OP_RESIZE] = {.emit = cu_emit_resize},
+    [IR_OP_RESIZE_AXIS] = {.emit = cu_emit_resize_axis, OWN},
     /* index_ops.c */
     [IR_OP_ARGMAX] = {.emit = cu_emit_argreduce, OWN},
     [IR_OP_ARGMIN] = {.emit = cu_emit_argreduce, OWN},
