@@ -366,3 +366,52 @@ void cu_emit_scatter_nd(CgCtx *c, NodeId id)
     cu_launch(c, id, k1, grid, (const int[3]){256, 1, 1},
               "the updates: one thread per element of a slice, the tuples in order");
 }
+
+#define TOPK_MAX 128 /* the k best of a line live in a thread's local memory */
+
+/* topk (values or indices, one output): one thread per (outer, inner) line, consecutive
+ * threads on consecutive inner positions; the k best so far kept sorted by insertion in
+ * the thread's local arrays (strictly better moves up: ties keep the lower index; NaN
+ * never beats anything), exactly the reference's order. k is at most 128 here. */
+void cu_emit_topk(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const int ax = axis_of(n, xs->rank);
+    const long long kk = (long long)ir_attr_k(n);
+    const DType t = cg_dtype_of(c, n->inputs[0]);
+    if (kk < 1 || kk > TOPK_MAX || t == IR_F16 || t == IR_BF16) {
+        cg_error(c, n,
+                 "the CUDA topk keeps at most %d values of a dtype other than f16/bf16 "
+                 "(k = %lld, %s)",
+                 TOPK_MAX, kk, ir_dtype_name(t));
+        return;
+    }
+    const char *ct = ir_dtype_ctype(t);
+    const char *better = ir_attr_largest(n) ? ">" : "<";
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank), *len = cg_dim(c, xs->d[ax]);
+    const char *lines = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), inner);
+    static const char *const names[] = {"x"};
+    int k = cu_dm_loop_begin(c, id, names, 1, lines);
+    cg_printf(c, "        %s val[%lld];\n        int64_t bi[%lld];\n", ct, kk, kk);
+    cg_printf(c, "        const int64_t o = f / %s, i = f %% %s;\n", inner, inner);
+    cg_printf(c, "        const %s *__restrict__ xr = x + o * %s * %s + i;\n", ct, len, inner);
+    cg_printf(c, "        int64_t cnt = 0;\n");
+    cg_printf(c, "        for (int64_t r = 0; r < %s; r++) {\n", len);
+    cg_printf(c, "            const %s v = xr[r * %s];\n", ct, inner);
+    cg_printf(c, "            if (cnt == %lld && !(v %s val[%lld]))\n                continue;\n",
+              kk, better, kk - 1);
+    cg_printf(c, "            int64_t j = cnt < %lld ? cnt : %lld;\n", kk, kk - 1);
+    cg_printf(c, "            while (j > 0 && v %s val[j - 1]) {\n", better);
+    cg_printf(c, "                val[j] = val[j - 1];\n                bi[j] = bi[j - 1];\n");
+    cg_printf(c, "                j--;\n            }\n");
+    cg_printf(
+        c, "            val[j] = v;\n            bi[j] = r;\n            cnt += cnt < %lld;\n", kk);
+    cg_printf(c, "        }\n");
+    cg_printf(c, "        for (int64_t j = 0; j < %lld; j++)\n", kk);
+    cg_printf(c, "            out[(o * %lld + j) * %s + i] = %s;\n", kk, inner,
+              ir_attr_indices(n) ? "bi[j]" : "val[j]");
+    cu_dm_loop_end(c, id, k, lines, "one thread per line along the axis, grid-stride");
+}
