@@ -67,5 +67,6 @@ void cu_emit_cumsum(CgCtx *c, NodeId id);
 void cu_emit_gather_nd(CgCtx *c, NodeId id);
 void cu_emit_scatter_nd(CgCtx *c, NodeId id);
 void cu_emit_topk(CgCtx *c, NodeId id);
+void cu_emit_grid_sample(CgCtx *c, NodeId id);
 
 #endif

@@ -415,3 +415,129 @@ void cu_emit_topk(CgCtx *c, NodeId id)
               ir_attr_indices(n) ? "bi[j]" : "val[j]");
     cu_dm_loop_end(c, id, k, lines, "one thread per line along the axis, grid-stride");
 }
+
+/* grid_sample's per-dim taps (ir/eval_index.c's gs_* and the C backend's helpers, with the
+ * padding mode, align_corners and the mode as arguments the compiler folds), once per
+ * file. The source coordinate is computed with slimc_f*_rn (no FMA contraction) so that
+ * nearest picks the CPU's pixel; the cubic weights may contract (within 1e-6). */
+static const char gs_helpers[] =
+    "#ifndef SLIMC_CU_GS_HELPERS\n"
+    "#define SLIMC_CU_GS_HELPERS\n"
+    "/* x reflected into [lo, hi] by its nearer border, as often as it takes */\n"
+    "SLIMC_DEV float slimc_cu_gs_reflect(float x, float lo, float hi)\n"
+    "{\n"
+    "    const float rng = hi - lo;\n"
+    "    if (!(rng > 0))\n        return lo;\n"
+    "    if (x < lo || x > hi) {\n"
+    "        const float dx = x < lo ? lo - x : x - hi, q = floorf(slimc_fdiv_rn(dx, rng));\n"
+    "        const float r = slimc_fsub_rn(dx, slimc_fmul_rn(q, rng));\n"
+    "        const int even = fmodf(q, 2.0f) == 0;\n"
+    "        return x < lo ? (even ? lo + r : hi - r) : (even ? hi - r : lo + r);\n"
+    "    }\n"
+    "    return x;\n"
+    "}\n"
+    "/* the source index of whole position p (-1: a zero under zeros padding) */\n"
+    "SLIMC_DEV int64_t slimc_cu_gs_index(float p, int64_t len, float lo, float hi, int pad)\n"
+    "{\n"
+    "    if (pad == 2)\n        p = slimc_cu_gs_reflect(p, lo, hi);\n"
+    "    p = truncf(p);\n"
+    "    if (pad == 0)\n        return p >= 0 && p < (float)len ? (int64_t)p : -1;\n"
+    "    if (!(p >= 0))\n        return 0;\n"
+    "    return p > (float)(len - 1) ? len - 1 : (int64_t)p;\n"
+    "}\n"
+    "/* the taps along one dim of length len for the normalized coordinate v */\n"
+    "SLIMC_DEV int slimc_cu_gs_taps(float v, int64_t len, int64_t *idx, float *w, int pad,\n"
+    "                               int align, int mode)\n"
+    "{\n"
+    "    const float fl = (float)len, v1 = slimc_fadd_rn(v, 1.0f);\n"
+    "    float x = align ? slimc_fmul_rn(slimc_fdiv_rn(v1, 2.0f), slimc_fsub_rn(fl, 1.0f))\n"
+    "                    : slimc_fdiv_rn(slimc_fsub_rn(slimc_fmul_rn(v1, fl), 1.0f), 2.0f);\n"
+    "    const float lo = align ? 0.0f : -0.5f, hi = align ? fl - 1.0f : fl - 0.5f;\n"
+    "    if (mode == 0)\n        x = rintf(x);\n"
+    "    if (x < lo || x > hi) {\n"
+    "        if (pad == 1)\n"
+    "            x = x < 0 ? 0.0f : x > fl - 1.0f ? fl - 1.0f : x;\n"
+    "        else if (pad == 2)\n"
+    "            x = slimc_cu_gs_reflect(x, lo, hi);\n"
+    "    }\n"
+    "    if (mode == 0) {\n"
+    "        idx[0] = slimc_cu_gs_index(x, len, lo, hi, pad);\n"
+    "        w[0] = 1.0f;\n"
+    "        return 1;\n"
+    "    }\n"
+    "    const float x0 = floorf(x), t = x - x0;\n"
+    "    if (mode == 1) {\n"
+    "        w[0] = 1.0f - t;\n"
+    "        w[1] = t;\n"
+    "    } else {\n"
+    "        const float a = -0.75f, t1 = t + 1.0f, u = 1.0f - t, u1 = 2.0f - t;\n"
+    "        w[0] = ((a * t1 - 5.0f * a) * t1 + 8.0f * a) * t1 - 4.0f * a;\n"
+    "        w[1] = ((a + 2.0f) * t - (a + 3.0f)) * t * t + 1.0f;\n"
+    "        w[2] = ((a + 2.0f) * u - (a + 3.0f)) * u * u + 1.0f;\n"
+    "        w[3] = ((a * u1 - 5.0f * a) * u1 + 8.0f * a) * u1 - 4.0f * a;\n"
+    "    }\n"
+    "    const int k = mode == 1 ? 2 : 4;\n"
+    "    for (int i = 0; i < k; i++)\n"
+    "        idx[i] = slimc_cu_gs_index(x0 + (float)(i - (mode == 2)), len, lo, hi, pad);\n"
+    "    return k;\n"
+    "}\n"
+    "#endif\n\n";
+
+/* grid_sample (f32): one thread per output element (batch, channel, position), the
+ * position fastest so that the stores and the grid's loads are coalesced; each thread
+ * computes its position's taps along each spatial dim (cheap next to the gathers), then
+ * the weighted sum over their product in the reference's order. */
+void cu_emit_grid_sample(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id) || !cu_dm_check_f32(c, id, 0))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *gs = cg_shape(c, n->inputs[1]);
+    const int s = xs->rank - 2, mode = (int)ir_attr_mode_or(n, 1);
+    const int pad = (int)ir_attr_padding_mode(n), align = ir_attr_align_corners(n) != 0;
+    if (s < 1 || s > 3) {
+        cg_error(c, n, "the CUDA grid_sample samples 1 to 3 spatial dims");
+        return;
+    }
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    cg_puts(c, gs_helpers, sizeof gs_helpers - 1);
+    static const char *const names[] = {"x", "grid"};
+    int k = cu_dm_loop_begin(c, id, names, 2, total);
+    const char *opos = cg_prod(c, gs, 1, s + 1), *C = cg_dim(c, xs->d[1]);
+    cg_printf(c, "        const int64_t p = f %% %s, bc = f / %s, b = bc / %s;\n", opos, opos, C);
+    cg_printf(c, "        const float *__restrict__ g = grid + (b * %s + p) * %d;\n", opos, s);
+    cg_printf(c, "        const float *__restrict__ xp = x + bc * %s;\n",
+              cg_prod(c, xs, 2, xs->rank));
+    cg_printf(c, "        int64_t idx[%d][4];\n        float w[%d][4];\n        int k[%d];\n", s, s,
+              s);
+    for (int i = 0; i < s; i++)
+        cg_printf(c, "        k[%d] = slimc_cu_gs_taps(g[%d], %s, idx[%d], w[%d], %d, %d, %d);\n",
+                  s - 1 - i, i, cg_dim(c, xs->d[2 + s - 1 - i]), s - 1 - i, s - 1 - i, pad, align,
+                  mode);
+    cg_printf(c, "        float sum = 0.0f;\n");
+    int in = 8;
+    for (int i = 0; i < s; i++) {
+        cg_printf(c, "%*sfor (int t%d = 0; t%d < k[%d]; t%d++) {\n", in, "", i, i, i, i);
+        in += 4;
+        cg_printf(c, "%*sconst int64_t q%d = idx[%d][t%d];\n", in, "", i, i, i);
+        cg_printf(c, "%*sif (q%d < 0)\n%*s    continue;\n", in, "", i, in, "");
+        if (i == 0)
+            cg_printf(c, "%*sconst int64_t off0 = q0;\n%*sconst float w0 = w[0][t0];\n", in, "", in,
+                      "");
+        else
+            cg_printf(c,
+                      "%*sconst int64_t off%d = off%d * %s + q%d;\n%*sconst float w%d = w%d "
+                      "* w[%d][t%d];\n",
+                      in, "", i, i - 1, cg_dim(c, xs->d[2 + i]), i, in, "", i, i - 1, i, i);
+    }
+    cg_printf(c, "%*ssum += w%d * xp[off%d];\n", in, "", s - 1, s - 1);
+    for (int i = s - 1; i >= 0; i--) {
+        in -= 4;
+        cg_printf(c, "%*s}\n", in, "");
+    }
+    cg_printf(c, "        out[f] = sum;\n");
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+}
