@@ -68,5 +68,6 @@ void cu_emit_gather_nd(CgCtx *c, NodeId id);
 void cu_emit_scatter_nd(CgCtx *c, NodeId id);
 void cu_emit_topk(CgCtx *c, NodeId id);
 void cu_emit_grid_sample(CgCtx *c, NodeId id);
+void cu_emit_roi_align(CgCtx *c, NodeId id);
 
 #endif

@@ -541,3 +541,98 @@ void cu_emit_grid_sample(CgCtx *c, NodeId id)
     cg_printf(c, "        out[f] = sum;\n");
     cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
 }
+
+/* roi_align (f32 data, rois and batch indices): one thread per output element (roi,
+ * channel, bin row, bin column), the column fastest; each thread computes its roi's
+ * geometry and samples its bin in double, as the reference (slow on most GPUs, but the
+ * result is the CPU's). A batch index out of range writes 0 and sets *a.err. */
+void cu_emit_roi_align(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    if (cg_dtype_of(c, n->inputs[0]) != IR_F32 || cg_dtype_of(c, n->outputs[0]) != IR_F32) {
+        cg_error(c, n, "the CUDA roi_align samples f32 data only");
+        return;
+    }
+    const long long oh = (long long)ir_attr_out_h(n), ow = (long long)ir_attr_out_w(n);
+    const long long ratio = (long long)ir_attr_sampling_ratio(n);
+    const bool half = ir_attr_half_pixel(n) != 0, is_max = ir_attr_mode(n) != 0;
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    static const char *const names[] = {"x", "rois", "bidx"};
+    int k = cu_dm_loop_begin(c, id, names, 3, total);
+    cg_printf(c, "        const int64_t nb = %s, ch = %s, h = %s, w = %s, oh = %lld, ow = %lld;\n",
+              cg_dim(c, xs->d[0]), cg_dim(c, xs->d[1]), cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]),
+              oh, ow);
+    cg_printf(c, "        const int64_t pw = f %% ow, ph = (f / ow) %% oh, it = f / (oh * ow);\n");
+    cg_printf(c, "        const int64_t r = it / ch, ci = it %% ch, b = (int64_t)bidx[r];\n");
+    cg_printf(c, "        const double scale = %.17g, off = %s;\n", ir_attr_spatial_scale(n),
+              half ? "0.5" : "0.0");
+    cg_printf(c, "        if (b < 0 || b >= nb) {\n");
+    cg_printf(c, "            *a.err = 1; /* out of range: P_run returns 3 */\n");
+    cg_printf(c, "            out[f] = 0.0f;\n            continue;\n        }\n");
+    cg_printf(c, "        const float *__restrict__ xp = x + (b * ch + ci) * h * w;\n");
+    cg_printf(c,
+              "        const double sw = rois[r * 4] * scale - off, sh = rois[r * 4 + 1] * scale "
+              "- off;\n");
+    cg_printf(c, "        double rw = rois[r * 4 + 2] * scale - off - sw, rh = rois[r * 4 + 3] * "
+                 "scale - off - sh;\n");
+    if (!half)
+        cg_printf(c, "        rw = rw > 1.0 ? rw : 1.0;\n        rh = rh > 1.0 ? rh : 1.0;\n");
+    cg_printf(c, "        const double bh = rh / (double)oh, bw = rw / (double)ow;\n");
+    for (int side = 0; side < 2; side++) {
+        const char *g = side ? "gw" : "gh", *len = side ? "rw" : "rh", *bins = side ? "ow" : "oh";
+        if (ratio > 0)
+            cg_printf(c, "        const int64_t %s = %lld;\n", g, ratio);
+        else
+            cg_printf(c,
+                      "        const double %s_f = ceil(%s / (double)%s);\n"
+                      "        const int64_t %s = %s_f >= 1 ? (%s_f <= 1024 ? (int64_t)%s_f : "
+                      "1024) : 0;\n",
+                      g, len, bins, g, g, g, g);
+    }
+    cg_printf(c, "        const double count = gh * gw > 1 ? (double)(gh * gw) : 1.0;\n");
+    cg_printf(c, "        double acc = 0;\n        int first = 1;\n");
+    cg_printf(c, "        (void)count;\n        (void)first;\n");
+    cg_printf(c, "        for (int64_t iy = 0; iy < gh; iy++)\n");
+    cg_printf(c, "            for (int64_t ix = 0; ix < gw; ix++) {\n");
+    cg_printf(c, "                double yy = sh + (double)ph * bh + ((double)iy + 0.5) * bh / "
+                 "(double)gh;\n");
+    cg_printf(c, "                double xx = sw + (double)pw * bw + ((double)ix + 0.5) * bw / "
+                 "(double)gw;\n");
+    cg_printf(c, "                double t0 = 0, t1 = 0, t2 = 0, t3 = 0;\n");
+    cg_printf(c, "                if (yy >= -1.0 && yy <= (double)h && xx >= -1.0 && xx <= "
+                 "(double)w) {\n");
+    cg_printf(c, "                    yy = yy > 0 ? yy : 0;\n                    xx = xx > 0 ? xx "
+                 ": 0;\n");
+    cg_printf(c, "                    int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;\n");
+    cg_printf(c, "                    if (yl >= h - 1) {\n                        yh = yl = h - "
+                 "1;\n                        yy = (double)yl;\n                    } else\n"
+                 "                        yh = yl + 1;\n");
+    cg_printf(c, "                    if (xl >= w - 1) {\n                        xh = xl = w - "
+                 "1;\n                        xx = (double)xl;\n                    } else\n"
+                 "                        xh = xl + 1;\n");
+    cg_printf(c, "                    const double ly = yy - (double)yl, lx = xx - (double)xl, hy "
+                 "= 1.0 - ly, hx = 1.0 - lx;\n");
+    cg_printf(c, "                    t0 = hy * hx * xp[yl * w + xl];\n");
+    cg_printf(c, "                    t1 = hy * lx * xp[yl * w + xh];\n");
+    cg_printf(c, "                    t2 = ly * hx * xp[yh * w + xl];\n");
+    cg_printf(c, "                    t3 = ly * lx * xp[yh * w + xh];\n");
+    cg_printf(c, "                }\n");
+    if (!is_max) {
+        cg_printf(c, "                acc += t0 + t1 + t2 + t3;\n");
+    } else {
+        cg_printf(c, "                double v = t0;\n");
+        cg_printf(c, "                v = t1 > v ? t1 : v;\n                v = t2 > v ? t2 : v;\n"
+                     "                v = t3 > v ? t3 : v;\n");
+        cg_printf(c, "                acc = first || v > acc ? v : acc;\n                first = "
+                     "0;\n");
+    }
+    cg_printf(c, "            }\n");
+    cg_printf(c, "        out[f] = (float)(%s);\n", is_max ? "acc" : "acc / count");
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+}

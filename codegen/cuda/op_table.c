@@ -68,6 +68,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_SCATTER_ND] = {.emit = cu_emit_scatter_nd, OWN},
     [IR_OP_TOPK] = {.emit = cu_emit_topk, OWN},
     [IR_OP_GRID_SAMPLE] = {.emit = cu_emit_grid_sample, OWN},
+    [IR_OP_ROI_ALIGN] = {.emit = cu_emit_roi_align, OWN},
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
