@@ -404,7 +404,7 @@ static void emit_transpose(CgCtx *c, NodeId id, int p, int kk)
     cg_printf(c, "        __syncthreads(); /* the tile is reused for the next b */\n");
     cg_printf(c, "    }\n");
     cu_kernel_end(c);
-    const char *tiles = cg_strf(c, "%s * %s", cu_ceil_div(c, Y, TILE), cu_ceil_div(c, X, TILE));
+    const char *tiles = cg_strf(c, "(%s) * (%s)", cu_ceil_div(c, Y, TILE), cu_ceil_div(c, X, TILE));
     const char *grid[3] = {cg_strf(c, "(%s)", tiles),
                            cg_strf(c, "((%s) < 65535 ? (%s) : 65535)", B, B), "1"};
     cu_launch(c, id, k, grid, (const int[3]){TILE, TILE_ROWS, 1},

@@ -131,7 +131,7 @@ START_TEST(test_permute_tiles)
     for (size_t k = 0; k < 3; k++) {
         uint32_t seed = 17;
         Graph *g = ir_graph_new("perm");
-        RtTensor in[1];
+        RtTensor in[2];
         ValueId x = input_typed(g, "x", dts[k], 4, D(3, 37, 5, 7), &in[0], &seed);
         ValueId nhwc = out0(g, permute(g, x, D(0, 2, 3, 1), 4)); /* [3, 5, 7, 37] */
         ir_output_add(g, nhwc);
@@ -139,7 +139,10 @@ START_TEST(test_permute_tiles)
         ir_output_add(g, out0(g, permute(g, x, D(0, 1, 3, 2), 4)));   /* batched 5 x 7 */
         ir_output_add(g, out0(g, permute(g, x, D(-3, 0, -1, 2), 4))); /* no transpose */
         ir_output_add(g, out0(g, permute(g, x, D(1, 2, 3, 0), 4)));   /* [3, 1295] -> T */
-        check_graph(g, in, 1, NULL, 0, ir_dtype_name(dts[k]));
+        /* 10 x 2 tiles: the grid's tile count is a product of two ceilings */
+        ValueId y = input_typed(g, "y", dts[k], 3, D(2, 40, 300), &in[1], &seed);
+        ir_output_add(g, out0(g, permute(g, y, D(0, 2, 1), 3)));
+        check_graph(g, in, 2, NULL, 0, ir_dtype_name(dts[k]));
     }
     /* a symbolic batch: the grid's y follows N */
     for (int64_t batch = 1; batch <= 3; batch += 2) {
