@@ -262,6 +262,10 @@ void cu_emit_cast(CgCtx *c, NodeId id)
 {
     const Node *n = &c->g->nodes[id];
     const DType from = dtype_of(c, n->inputs[0]), to = dtype_of(c, n->outputs[0]);
+    if (ir_node_is_typed_elementwise(c->g, n)) { /* float8, i4, u4: elementwise_dtypes.c */
+        cu_emit_elementwise_typed(c, id);
+        return;
+    }
     if (!castable(from) || !castable(to) || c->g->values[n->inputs[0]].type.quant ||
         n->n_epilogue) {
         cg_error(c, n, "the CUDA backend has no cast from %s to %s", ir_dtype_name(from),
