@@ -1,9 +1,9 @@
-/* The index ops on the GPU: argmax/argmin, gather_elements, scatter_elements and cumsum
- * (semantics in ir/ops.def, reference ir/eval_index.c, the C backend's codegen/c/
- * index_ops.c). They take the plain dtypes (ir/index_ops.h) in the element's own C type
- * (f16 and bf16 compared as values); an index out of range writes 0 and sets *a.err, so
- * the host half returns 3. Every result is the CPU's bit for bit: the sums run in the
- * reference's order. */
+/* The index ops on the GPU: argmax/argmin, gather_elements, scatter_elements, cumsum,
+ * gather_nd, scatter_nd, topk, grid_sample and roi_align (semantics in ir/ops.def, reference
+ * ir/eval_index.c, the C backend's codegen/c/ index_ops.c). They take the plain dtypes
+ * (ir/index_ops.h) in the element's own C type (f16 and bf16 compared as values); an index out of
+ * range writes 0 and sets *a.err, so the host half returns 3. Every result is the CPU's bit for
+ * bit: the sums run in the reference's order. */
 #include "codegen/cuda/data_move.h"
 #include "ir/dtype_ops.h"
 #include "ir/index_ops.h"
