@@ -12,6 +12,7 @@
  * shared-memory tile transposes 32 x 32 elements so both the loads and the stores are. */
 #include "codegen/cuda/data_move.h"
 #include "ir/dtype_ops.h"
+#include "ir/resize_taps.h"
 
 #include <math.h>
 #include <string.h>
@@ -261,6 +262,10 @@ void cu_emit_cast(CgCtx *c, NodeId id)
 {
     const Node *n = &c->g->nodes[id];
     const DType from = dtype_of(c, n->inputs[0]), to = dtype_of(c, n->outputs[0]);
+    if (ir_node_is_typed_elementwise(c->g, n)) { /* float8, i4, u4: elementwise_dtypes.c */
+        cu_emit_elementwise_typed(c, id);
+        return;
+    }
     if (!castable(from) || !castable(to) || c->g->values[n->inputs[0]].type.quant ||
         n->n_epilogue) {
         cg_error(c, n, "the CUDA backend has no cast from %s to %s", ir_dtype_name(from),
@@ -403,7 +408,7 @@ static void emit_transpose(CgCtx *c, NodeId id, int p, int kk)
     cg_printf(c, "        __syncthreads(); /* the tile is reused for the next b */\n");
     cg_printf(c, "    }\n");
     cu_kernel_end(c);
-    const char *tiles = cg_strf(c, "%s * %s", cu_ceil_div(c, Y, TILE), cu_ceil_div(c, X, TILE));
+    const char *tiles = cg_strf(c, "(%s) * (%s)", cu_ceil_div(c, Y, TILE), cu_ceil_div(c, X, TILE));
     const char *grid[3] = {cg_strf(c, "(%s)", tiles),
                            cg_strf(c, "((%s) < 65535 ? (%s) : 65535)", B, B), "1"};
     cu_launch(c, id, k, grid, (const int[3]){TILE, TILE_ROWS, 1},
@@ -707,4 +712,67 @@ void cu_emit_resize(CgCtx *c, NodeId id)
     cu_ep_apply(c, id, 8, "v", "f");
     cg_printf(c, "        out[f] = v;\n");
     cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+}
+
+/* resize_axis (ONNX Resize along one axis, f32): the taps of ir/resize_taps.c as device
+ * tables (`__device__ const`: the constant-cache path on a GPU, plain arrays under the
+ * emulation), then one thread per output element (outer, position, inner), inner
+ * fastest, so a warp reads consecutive elements of each tap's row. Weights and sums in
+ * float as the C backend (the reference sums in double: within 1e-6 relative). */
+void cu_emit_resize_axis(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!cu_dm_check_f32(c, id, 0))
+        return;
+    if (n->n_epilogue) {
+        cg_error(c, n, "resize_axis cannot carry an epilogue");
+        return;
+    }
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const int ax = axis_of(n, xs->rank);
+    const char *total = out_total(c, id);
+    if (!total)
+        return;
+    ResizeTaps t;
+    if (!ir_resize_taps(n, xs->d[ax].c, &t)) {
+        cg_error(c, n, "out of memory");
+        return;
+    }
+    const char *fn = c->fn_names[id];
+    cg_printf(c, "/* %s: %d taps per output position: input index and weight */\n",
+              cg_text(c, n->name), t.k);
+    cg_printf(c, "__device__ const int %s_idx[%lld] = {", fn, (long long)(t.out_len * t.k));
+    for (int64_t i = 0; i < t.out_len * t.k; i++)
+        cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", (int)t.idx[i]);
+    cg_printf(c, "\n};\n__device__ const float %s_w[%lld] = {", fn, (long long)(t.out_len * t.k));
+    for (int64_t i = 0; i < t.out_len * t.k; i++)
+        cg_printf(c, "%s%s", i % 8 ? ", " : i ? ",\n    " : "\n    ", cu_dm_float(c, t.w[i]));
+    cg_printf(c, "\n};\n");
+    bool any_extrap = false;
+    for (int64_t i = 0; i < t.out_len; i++)
+        any_extrap |= t.extrap[i] != 0;
+    if (any_extrap) {
+        cg_printf(c, "__device__ const unsigned char %s_ext[%lld] = {", fn, (long long)t.out_len);
+        for (int64_t i = 0; i < t.out_len; i++)
+            cg_printf(c, "%s%d", i % 16 ? ", " : i ? ",\n    " : "\n    ", t.extrap[i]);
+        cg_printf(c, "\n};\n");
+    }
+    cg_printf(c, "\n");
+    static const char *const names[] = {"x"};
+    int k = cu_dm_loop_begin(c, id, names, 1, total);
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
+    cg_printf(c, "        const int64_t i = f %% %s, j = (f / %s) %% %lld, o = f / (%s * %lld);\n",
+              inner, inner, (long long)t.out_len, inner, (long long)t.out_len);
+    if (any_extrap)
+        cg_printf(c,
+                  "        if (%s_ext[j]) {\n            out[f] = %s;\n            continue;\n"
+                  "        }\n",
+                  fn, cu_dm_float(c, ir_attr_extrapolation(n)));
+    cg_printf(c, "        float y = 0.0f;\n");
+    cg_printf(c, "        for (int t = 0; t < %d; t++)\n", t.k);
+    cg_printf(c, "            y += %s_w[j * %d + t] * x[(o * %s + %s_idx[j * %d + t]) * %s + i];\n",
+              fn, t.k, cg_dim(c, xs->d[ax]), fn, t.k, inner);
+    cg_printf(c, "        out[f] = y;\n");
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+    ir_resize_taps_free(&t);
 }

@@ -51,6 +51,7 @@ void cu_emit_concat(CgCtx *c, NodeId id);
 void cu_emit_index_select(CgCtx *c, NodeId id);
 void cu_emit_embedding(CgCtx *c, NodeId id);
 void cu_emit_resize(CgCtx *c, NodeId id);
+void cu_emit_resize_axis(CgCtx *c, NodeId id);
 
 /* ---- elementwise_dtypes.c ---- */
 /* The elementwise ops in f64, f16, bf16 and the integers (ir_node_is_typed_elementwise),
@@ -65,5 +66,8 @@ void cu_emit_scatter_elements(CgCtx *c, NodeId id);
 void cu_emit_cumsum(CgCtx *c, NodeId id);
 void cu_emit_gather_nd(CgCtx *c, NodeId id);
 void cu_emit_scatter_nd(CgCtx *c, NodeId id);
+void cu_emit_topk(CgCtx *c, NodeId id);
+void cu_emit_grid_sample(CgCtx *c, NodeId id);
+void cu_emit_roi_align(CgCtx *c, NodeId id);
 
 #endif

@@ -61,6 +61,216 @@ static const char *store_expr(CgCtx *c, DType t, const char *v)
     return cg_strf(c, "(%s)(%s)", ir_dtype_ctype(t), v);
 }
 
+static const char f8_helpers[] =
+    "#ifndef SLIMC_CU_F8_HELPERS\n"
+    "#define SLIMC_CU_F8_HELPERS\n"
+    "SLIMC_DEV unsigned slimc_cu_signbit(double v)\n"
+    "{\n"
+    "    union {\n        double d;\n        uint64_t u;\n    } b;\n"
+    "    b.d = v;\n"
+    "    return (unsigned)(b.u >> 63);\n"
+    "}\n"
+    "SLIMC_DEV double slimc_cu_f8_value(unsigned b, int mant, int bias, int fnuz, "
+    "int ieee)\n"
+    "{\n"
+    "    const int ebits = 7 - mant, e = (int)(b >> mant) & ((1 << ebits) - 1);\n"
+    "    const int m = (int)b & ((1 << mant) - 1);\n"
+    "    if (fnuz && b == 0x80u)\n        return (double)SLIMC_NAN;\n"
+    "    if (!fnuz && !ieee && (b & 0x7fu) == 0x7fu)\n        return (double)SLIMC_NAN;\n"
+    "    if (ieee && e == (1 << ebits) - 1)\n"
+    "        return m ? (double)SLIMC_NAN : (b & 0x80u) ? -(double)SLIMC_INF : (double)SLIMC_INF;\n"
+    "    const double v = e == 0 ? ldexp((double)m, 1 - bias - mant) : ldexp((double)(m + (1 << "
+    "mant)), e - bias - "
+    "mant);\n"
+    "    return (b & 0x80u) ? -v : v;\n"
+    "}\n"
+    "SLIMC_DEV uint8_t slimc_cu_f8_bits(double v, int mant, int bias, double max, "
+    "int fnuz, int ieee, int saturate)\n"
+    "{\n"
+    "    const unsigned sign = slimc_cu_signbit(v) ? 0x80u : 0u;\n"
+    "    const uint8_t nan = fnuz ? 0x80 : (uint8_t)(sign | (ieee ? 0x7eu : 0x7fu));\n"
+    "    const uint8_t overflow = ieee ? (uint8_t)(sign | 0x7cu) : nan;\n"
+    "    if (v != v)\n        return nan;\n"
+    "    double a = fabs(v);\n"
+    "    if (saturate && a > max)\n        a = max;\n"
+    "    if (a == (double)SLIMC_INF)\n        return overflow;\n"
+    "    int e;\n"
+    "    frexp(a, &e);\n"
+    "    const int lead = e - 1 < 1 - bias ? 1 - bias : e - 1;\n"
+    "    const double r = a == 0.0 ? 0.0 : nearbyint(ldexp(a, mant - lead));\n"
+    "    const double q = ldexp(r, lead - mant);\n"
+    "    if (q > max)\n        return overflow;\n"
+    "    unsigned code;\n"
+    "    if (q < ldexp(1.0, 1 - bias)) {\n"
+    "        code = (unsigned)ldexp(q, bias - 1 + mant);\n"
+    "    } else {\n"
+    "        frexp(q, &e);\n"
+    "        code = (unsigned)(e - 1 + bias) << mant | ((unsigned)ldexp(q, mant - (e - 1)) & ((1u "
+    "<< mant) - 1u));\n"
+    "    }\n"
+    "    if (fnuz && code == 0)\n        return 0;\n"
+    "    return (uint8_t)(sign | code);\n"
+    "}\n"
+    "SLIMC_DEV double slimc_cu_f4_value(unsigned b)\n"
+    "{\n"
+    "    const unsigned e = (b >> 1) & 3u, m = b & 1u;\n"
+    "    const double v = e == 0 ? 0.5 * m : ldexp(1.0 + 0.5 * m, (int)e - 1);\n"
+    "    return (b & 8u) ? -v : v;\n"
+    "}\n"
+    "SLIMC_DEV unsigned slimc_cu_f4_bits(double v)\n"
+    "{\n"
+    "    if (v != v)\n        return 8u;\n"
+    "    const unsigned sign = slimc_cu_signbit(v) ? 8u : 0u;\n"
+    "    const double a = fabs(v) > 6.0 ? 6.0 : fabs(v);\n"
+    "    int e;\n"
+    "    frexp(a, &e);\n"
+    "    const int lead = e - 1 < 0 ? 0 : e - 1;\n"
+    "    const double q = ldexp(nearbyint(ldexp(a, 1 - lead)), lead - 1);\n"
+    "    if (q < 1.0)\n        return sign | (unsigned)(2.0 * q);\n"
+    "    frexp(q, &e);\n"
+    "    return sign | (unsigned)e << 1 | ((unsigned)ldexp(q, 2 - e) & 1u);\n"
+    "}\n"
+    "SLIMC_DEV double slimc_cu_e8m0_value(unsigned b)\n"
+    "{\n    return b == 0xffu ? (double)SLIMC_NAN : ldexp(1.0, (int)b - 127);\n}\n"
+    "SLIMC_DEV uint8_t slimc_cu_e8m0_bits(double v, int round_mode, int saturate)\n"
+    "{\n"
+    "    const float f = (float)v;\n"
+    "    const uint32_t x = slimc_cu_fbits(f);\n"
+    "    const unsigned e = (x >> 23) & 0xffu;\n"
+    "    unsigned up = 0;\n"
+    "    if (e == 0xffu)\n        return 0xff;\n"
+    "    if (round_mode == 2)\n"
+    "        up = (x & 0x400000u) && ((x & 0x200000u) || (x & 0x1fffffu) || e > 0);\n"
+    "    else if (round_mode == 0)\n"
+    "        up = (x & 0x4fffffu) != 0;\n"
+    "    if (saturate && e == 0xfeu)\n        up = 0;\n"
+    "    return (uint8_t)(e + up);\n"
+    "}\n"
+    "SLIMC_DEV int64_t slimc_cu_f2i(double v)\n"
+    "{\n    return v == v && fabs(v) < 9.2e18 ? (int64_t)v : 0;\n}\n"
+    "#endif\n\n";
+
+/* The format arguments of the float8 helpers for dtype t (ir/types.c's table). */
+static const char *f8_args(CgCtx *c, DType t)
+{
+    switch (t) {
+    case IR_F8E4M3FN: return "3, 7, 448.0, 0, 0";
+    case IR_F8E4M3FNUZ: return "3, 8, 240.0, 1, 0";
+    case IR_F8E5M2: return "2, 15, 57344.0, 0, 1";
+    case IR_F8E5M2FNUZ: return "2, 16, 57344.0, 1, 0";
+    default: cg_error(c, NULL, "%s is not a float8 dtype", ir_dtype_name(t)); return "";
+    }
+}
+
+/* The value arguments (mant, bias, fnuz, ieee) of slimc_cu_f8_value: f8_args without max. */
+static const char *f8_value_args(CgCtx *c, DType t)
+{
+    switch (t) {
+    case IR_F8E4M3FN: return "3, 7, 0, 0";
+    case IR_F8E4M3FNUZ: return "3, 8, 1, 0";
+    case IR_F8E5M2: return "2, 15, 0, 1";
+    case IR_F8E5M2FNUZ: return "2, 16, 1, 0";
+    default: cg_error(c, NULL, "%s is not a float8 dtype", ir_dtype_name(t)); return "";
+    }
+}
+
+/* cast from or to float8, f4e2m1 and the packed integers (as ir/eval_dtypes.c): one thread
+ * per output element, or per output byte when the output packs several a byte (so no two
+ * threads write one byte). */
+static void emit_cast_narrow(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    DType from = c->g->values[n->inputs[0]].type.dtype, to = c->g->values[n->outputs[0]].type.dtype;
+    bool saturate = ir_attr_saturate(n) != 0;
+    bool int_src = !ir_dtype_is_float(from) && !ir_dtype_is_f8(from) && from != IR_F4E2M1;
+    int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
+    unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    cu_dm_helpers(c);
+    cg_puts(c, f8_helpers, sizeof f8_helpers - 1);
+    const char *items = tb < 8 ? cg_strf(c, "((%s + %d) / %d)", total, 8 / tb - 1, 8 / tb) : total;
+    int k = cu_kernel_begin(c, id, NULL, 256);
+    cu_in(c, id, 0, "x");
+    cg_printf(c, "    uint8_t *dst = (uint8_t *)a.out; /* %s */\n",
+              cg_type_text(c, &c->g->values[n->outputs[0]].type));
+    if (tb >= 8 && strcmp(ir_dtype_ctype(to), "uint8_t"))
+        cg_printf(c, "    %s *dsto = (%s *)a.out;\n", ir_dtype_ctype(to), ir_dtype_ctype(to));
+    else
+        cg_printf(c, "    uint8_t *dsto = dst;\n");
+    cg_printf(c, "    (void)dsto;\n");
+    cg_printf(c,
+              "    for (int64_t it = (int64_t)blockIdx.x * 256 + threadIdx.x; it < %s;\n"
+              "         it += (int64_t)gridDim.x * 256) {\n",
+              items);
+    if (tb < 8)
+        cg_printf(c,
+                  "        dst[it] = 0; /* one output byte: its %d elements */\n"
+                  "        for (int64_t f = %d * it; f < %d * it + %d && f < %s; f++) {\n",
+                  8 / tb, 8 / tb, 8 / tb, 8 / tb, total);
+    else
+        cg_printf(c, "        {\n            const int64_t f = it;\n");
+    const char *ind = "            ";
+    /* the source element: iv (integers) and v */
+    if (fb < 8) {
+        cg_printf(c,
+                  "%sconst unsigned raw = (unsigned)(x[(f * %d) >> 3] >> ((f * %d) & 7)) & %uu;\n",
+                  ind, fb, fb, fmask);
+        if (from == IR_I4 || from == IR_I2)
+            cg_printf(c, "%sconst uint64_t iv = raw > %uu ? (uint64_t)raw - %uu : raw;\n", ind,
+                      fmask / 2, fmask + 1);
+        else
+            cg_printf(c, "%sconst uint64_t iv = raw;\n", ind);
+        cg_printf(c, "%sconst double v = %s;\n", ind,
+                  from == IR_F4E2M1 ? "slimc_cu_f4_value(raw)" : "(double)(int64_t)iv");
+    } else if (ir_dtype_is_f8(from)) {
+        cg_printf(c, "%sconst uint64_t iv = 0;\n", ind);
+        if (from == IR_F8E8M0)
+            cg_printf(c, "%sconst double v = slimc_cu_e8m0_value(x[f]);\n", ind);
+        else
+            cg_printf(c, "%sconst double v = slimc_cu_f8_value(x[f], %s);\n", ind,
+                      f8_value_args(c, from));
+    } else if (int_src) {
+        cg_printf(c, "%sconst uint64_t iv = (uint64_t)x[f];\n", ind);
+        cg_printf(c, "%sconst double v = %s;\n", ind,
+                  ir_dtype_is_unsigned(from) ? "(double)iv" : "(double)(int64_t)iv");
+    } else {
+        cg_printf(c, "%sconst uint64_t iv = 0;\n", ind);
+        cg_printf(c, "%sconst double v = %s;\n", ind,
+                  cg_strf(c, "(double)%s", cu_dm_load(c, from, "x[f]")));
+    }
+    cg_printf(c, "%s(void)iv;\n%s(void)v;\n", ind, ind);
+    if (tb < 8)
+        cg_printf(c, "%sdst[it] |= (uint8_t)((%s & %uu) << ((f * %d) & 7));\n", ind,
+                  to == IR_F4E2M1 ? "(uint64_t)slimc_cu_f4_bits(v)"
+                  : int_src       ? "iv"
+                                  : "(uint64_t)slimc_cu_f2i(v)",
+                  tmask, tb);
+    else if (to == IR_F8E8M0)
+        cg_printf(c, "%sdst[f] = slimc_cu_e8m0_bits(v, %d, %d);\n", ind, (int)ir_attr_round_mode(n),
+                  saturate);
+    else if (ir_dtype_is_f8(to))
+        cg_printf(c, "%sdst[f] = slimc_cu_f8_bits(v, %s, %d);\n", ind, f8_args(c, to), saturate);
+    else if (int_src && to == IR_BOOL)
+        cg_printf(c, "%sdsto[f] = (uint8_t)(iv != 0);\n", ind);
+    else if (int_src && ir_dtype_is_int(to))
+        cg_printf(c, "%sdsto[f] = (%s)iv;\n", ind, ir_dtype_ctype(to));
+    else if (to == IR_BOOL)
+        cg_printf(c, "%sdsto[f] = (uint8_t)(v != 0.0);\n", ind);
+    else if (ir_dtype_is_int(to))
+        cg_printf(c, "%sdsto[f] = (%s)(uint64_t)slimc_cu_f2i64(v);\n", ind, ir_dtype_ctype(to));
+    else
+        cg_printf(c, "%sdsto[f] = %s;\n", ind, store_expr(c, to, "v"));
+    cg_printf(c, "        }\n    }\n");
+    cu_kernel_end(c);
+    const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, items, 256)), "1", "1"};
+    cu_launch(c, id, k, grid, (const int[3]){256, 1, 1},
+              tb < 8 ? "one thread per output byte, grid-stride"
+                     : "one thread per output element, grid-stride");
+}
+
 /* A double literal that reads back as v exactly. */
 static const char *dlit(CgCtx *c, double v)
 {
@@ -161,6 +371,14 @@ void cu_emit_elementwise_typed(CgCtx *c, NodeId id)
 {
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
+    if (n->op == IR_OP_CAST && ir_node_is_typed_elementwise(g, n)) { /* float8, i4, u4, ... */
+        if (g->values[n->inputs[0]].type.quant || n->n_epilogue) {
+            cg_error(c, n, "a cast of a quantized tensor or with an epilogue has no CUDA kernel");
+            return;
+        }
+        emit_cast_narrow(c, id);
+        return;
+    }
     if (!ir_node_is_typed_elementwise(g, n) || n->op == IR_OP_CAST) {
         cg_error(c, n, "the CUDA backend has no %s kernel for %s", ir_ops[n->op].name,
                  ir_dtype_name(g->values[n->inputs[0]].type.dtype));

@@ -1,9 +1,9 @@
-/* The index ops on the GPU: argmax/argmin, gather_elements, scatter_elements and cumsum
- * (semantics in ir/ops.def, reference ir/eval_index.c, the C backend's codegen/c/
- * index_ops.c). They take the plain dtypes (ir/index_ops.h) in the element's own C type
- * (f16 and bf16 compared as values); an index out of range writes 0 and sets *a.err, so
- * the host half returns 3. Every result is the CPU's bit for bit: the sums run in the
- * reference's order. */
+/* The index ops on the GPU: argmax/argmin, gather_elements, scatter_elements, cumsum,
+ * gather_nd, scatter_nd, topk, grid_sample and roi_align (semantics in ir/ops.def, reference
+ * ir/eval_index.c, the C backend's codegen/c/ index_ops.c). They take the plain dtypes
+ * (ir/index_ops.h) in the element's own C type (f16 and bf16 compared as values); an index out of
+ * range writes 0 and sets *a.err, so the host half returns 3. Every result is the CPU's bit for
+ * bit: the sums run in the reference's order. */
 #include "codegen/cuda/data_move.h"
 #include "ir/dtype_ops.h"
 #include "ir/index_ops.h"
@@ -365,4 +365,274 @@ void cu_emit_scatter_nd(CgCtx *c, NodeId id)
     const char *grid[3] = {cg_strf(c, "slimc_cu_blocks(%s)", cu_ceil_div(c, slice, 256)), "1", "1"};
     cu_launch(c, id, k1, grid, (const int[3]){256, 1, 1},
               "the updates: one thread per element of a slice, the tuples in order");
+}
+
+#define TOPK_MAX 128 /* the k best of a line live in a thread's local memory */
+
+/* topk (values or indices, one output): one thread per (outer, inner) line, consecutive
+ * threads on consecutive inner positions; the k best so far kept sorted by insertion in
+ * the thread's local arrays (strictly better moves up: ties keep the lower index; NaN
+ * never beats anything), exactly the reference's order. k is at most 128 here. */
+void cu_emit_topk(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const int ax = axis_of(n, xs->rank);
+    const long long kk = (long long)ir_attr_k(n);
+    const DType t = cg_dtype_of(c, n->inputs[0]);
+    if (kk < 1 || kk > TOPK_MAX || t == IR_F16 || t == IR_BF16) {
+        cg_error(c, n,
+                 "the CUDA topk keeps at most %d values of a dtype other than f16/bf16 "
+                 "(k = %lld, %s)",
+                 TOPK_MAX, kk, ir_dtype_name(t));
+        return;
+    }
+    const char *ct = ir_dtype_ctype(t);
+    const char *better = ir_attr_largest(n) ? ">" : "<";
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank), *len = cg_dim(c, xs->d[ax]);
+    const char *lines = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), inner);
+    static const char *const names[] = {"x"};
+    int k = cu_dm_loop_begin(c, id, names, 1, lines);
+    cg_printf(c, "        %s val[%lld];\n        int64_t bi[%lld];\n", ct, kk, kk);
+    cg_printf(c, "        const int64_t o = f / %s, i = f %% %s;\n", inner, inner);
+    cg_printf(c, "        const %s *__restrict__ xr = x + o * %s * %s + i;\n", ct, len, inner);
+    cg_printf(c, "        int64_t cnt = 0;\n");
+    cg_printf(c, "        for (int64_t r = 0; r < %s; r++) {\n", len);
+    cg_printf(c, "            const %s v = xr[r * %s];\n", ct, inner);
+    cg_printf(c, "            if (cnt == %lld && !(v %s val[%lld]))\n                continue;\n",
+              kk, better, kk - 1);
+    cg_printf(c, "            int64_t j = cnt < %lld ? cnt : %lld;\n", kk, kk - 1);
+    cg_printf(c, "            while (j > 0 && v %s val[j - 1]) {\n", better);
+    cg_printf(c, "                val[j] = val[j - 1];\n                bi[j] = bi[j - 1];\n");
+    cg_printf(c, "                j--;\n            }\n");
+    cg_printf(
+        c, "            val[j] = v;\n            bi[j] = r;\n            cnt += cnt < %lld;\n", kk);
+    cg_printf(c, "        }\n");
+    cg_printf(c, "        for (int64_t j = 0; j < %lld; j++)\n", kk);
+    cg_printf(c, "            out[(o * %lld + j) * %s + i] = %s;\n", kk, inner,
+              ir_attr_indices(n) ? "bi[j]" : "val[j]");
+    cu_dm_loop_end(c, id, k, lines, "one thread per line along the axis, grid-stride");
+}
+
+/* grid_sample's per-dim taps (ir/eval_index.c's gs_* and the C backend's helpers, with the
+ * padding mode, align_corners and the mode as arguments the compiler folds), once per
+ * file. The source coordinate is computed with slimc_f*_rn (no FMA contraction) so that
+ * nearest picks the CPU's pixel; the cubic weights may contract (within 1e-6). */
+static const char gs_helpers[] =
+    "#ifndef SLIMC_CU_GS_HELPERS\n"
+    "#define SLIMC_CU_GS_HELPERS\n"
+    "/* x reflected into [lo, hi] by its nearer border, as often as it takes */\n"
+    "SLIMC_DEV float slimc_cu_gs_reflect(float x, float lo, float hi)\n"
+    "{\n"
+    "    const float rng = hi - lo;\n"
+    "    if (!(rng > 0))\n        return lo;\n"
+    "    if (x < lo || x > hi) {\n"
+    "        const float dx = x < lo ? lo - x : x - hi, q = floorf(slimc_fdiv_rn(dx, rng));\n"
+    "        const float r = slimc_fsub_rn(dx, slimc_fmul_rn(q, rng));\n"
+    "        const int even = fmodf(q, 2.0f) == 0;\n"
+    "        return x < lo ? (even ? lo + r : hi - r) : (even ? hi - r : lo + r);\n"
+    "    }\n"
+    "    return x;\n"
+    "}\n"
+    "/* the source index of whole position p (-1: a zero under zeros padding) */\n"
+    "SLIMC_DEV int64_t slimc_cu_gs_index(float p, int64_t len, float lo, float hi, int pad)\n"
+    "{\n"
+    "    if (pad == 2)\n        p = slimc_cu_gs_reflect(p, lo, hi);\n"
+    "    p = truncf(p);\n"
+    "    if (pad == 0)\n        return p >= 0 && p < (float)len ? (int64_t)p : -1;\n"
+    "    if (!(p >= 0))\n        return 0;\n"
+    "    return p > (float)(len - 1) ? len - 1 : (int64_t)p;\n"
+    "}\n"
+    "/* the taps along one dim of length len for the normalized coordinate v */\n"
+    "SLIMC_DEV int slimc_cu_gs_taps(float v, int64_t len, int64_t *idx, float *w, int pad,\n"
+    "                               int align, int mode)\n"
+    "{\n"
+    "    const float fl = (float)len, v1 = slimc_fadd_rn(v, 1.0f);\n"
+    "    float x = align ? slimc_fmul_rn(slimc_fdiv_rn(v1, 2.0f), slimc_fsub_rn(fl, 1.0f))\n"
+    "                    : slimc_fdiv_rn(slimc_fsub_rn(slimc_fmul_rn(v1, fl), 1.0f), 2.0f);\n"
+    "    const float lo = align ? 0.0f : -0.5f, hi = align ? fl - 1.0f : fl - 0.5f;\n"
+    "    if (mode == 0)\n        x = rintf(x);\n"
+    "    if (x < lo || x > hi) {\n"
+    "        if (pad == 1)\n"
+    "            x = x < 0 ? 0.0f : x > fl - 1.0f ? fl - 1.0f : x;\n"
+    "        else if (pad == 2)\n"
+    "            x = slimc_cu_gs_reflect(x, lo, hi);\n"
+    "    }\n"
+    "    if (mode == 0) {\n"
+    "        idx[0] = slimc_cu_gs_index(x, len, lo, hi, pad);\n"
+    "        w[0] = 1.0f;\n"
+    "        return 1;\n"
+    "    }\n"
+    "    const float x0 = floorf(x), t = x - x0;\n"
+    "    if (mode == 1) {\n"
+    "        w[0] = 1.0f - t;\n"
+    "        w[1] = t;\n"
+    "    } else {\n"
+    "        const float a = -0.75f, t1 = t + 1.0f, u = 1.0f - t, u1 = 2.0f - t;\n"
+    "        w[0] = ((a * t1 - 5.0f * a) * t1 + 8.0f * a) * t1 - 4.0f * a;\n"
+    "        w[1] = ((a + 2.0f) * t - (a + 3.0f)) * t * t + 1.0f;\n"
+    "        w[2] = ((a + 2.0f) * u - (a + 3.0f)) * u * u + 1.0f;\n"
+    "        w[3] = ((a * u1 - 5.0f * a) * u1 + 8.0f * a) * u1 - 4.0f * a;\n"
+    "    }\n"
+    "    const int k = mode == 1 ? 2 : 4;\n"
+    "    for (int i = 0; i < k; i++)\n"
+    "        idx[i] = slimc_cu_gs_index(x0 + (float)(i - (mode == 2)), len, lo, hi, pad);\n"
+    "    return k;\n"
+    "}\n"
+    "#endif\n\n";
+
+/* grid_sample (f32): one thread per output element (batch, channel, position), the
+ * position fastest so that the stores and the grid's loads are coalesced; each thread
+ * computes its position's taps along each spatial dim (cheap next to the gathers), then
+ * the weighted sum over their product in the reference's order. */
+void cu_emit_grid_sample(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id) || !cu_dm_check_f32(c, id, 0))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *gs = cg_shape(c, n->inputs[1]);
+    const int s = xs->rank - 2, mode = (int)ir_attr_mode_or(n, 1);
+    const int pad = (int)ir_attr_padding_mode(n), align = ir_attr_align_corners(n) != 0;
+    if (s < 1 || s > 3) {
+        cg_error(c, n, "the CUDA grid_sample samples 1 to 3 spatial dims");
+        return;
+    }
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    cg_puts(c, gs_helpers, sizeof gs_helpers - 1);
+    static const char *const names[] = {"x", "grid"};
+    int k = cu_dm_loop_begin(c, id, names, 2, total);
+    const char *opos = cg_prod(c, gs, 1, s + 1), *C = cg_dim(c, xs->d[1]);
+    cg_printf(c, "        const int64_t p = f %% %s, bc = f / %s, b = bc / %s;\n", opos, opos, C);
+    cg_printf(c, "        const float *__restrict__ g = grid + (b * %s + p) * %d;\n", opos, s);
+    cg_printf(c, "        const float *__restrict__ xp = x + bc * %s;\n",
+              cg_prod(c, xs, 2, xs->rank));
+    cg_printf(c, "        int64_t idx[%d][4];\n        float w[%d][4];\n        int k[%d];\n", s, s,
+              s);
+    for (int i = 0; i < s; i++)
+        cg_printf(c, "        k[%d] = slimc_cu_gs_taps(g[%d], %s, idx[%d], w[%d], %d, %d, %d);\n",
+                  s - 1 - i, i, cg_dim(c, xs->d[2 + s - 1 - i]), s - 1 - i, s - 1 - i, pad, align,
+                  mode);
+    cg_printf(c, "        float sum = 0.0f;\n");
+    int in = 8;
+    for (int i = 0; i < s; i++) {
+        cg_printf(c, "%*sfor (int t%d = 0; t%d < k[%d]; t%d++) {\n", in, "", i, i, i, i);
+        in += 4;
+        cg_printf(c, "%*sconst int64_t q%d = idx[%d][t%d];\n", in, "", i, i, i);
+        cg_printf(c, "%*sif (q%d < 0)\n%*s    continue;\n", in, "", i, in, "");
+        if (i == 0)
+            cg_printf(c, "%*sconst int64_t off0 = q0;\n%*sconst float w0 = w[0][t0];\n", in, "", in,
+                      "");
+        else
+            cg_printf(c,
+                      "%*sconst int64_t off%d = off%d * %s + q%d;\n%*sconst float w%d = w%d "
+                      "* w[%d][t%d];\n",
+                      in, "", i, i - 1, cg_dim(c, xs->d[2 + i]), i, in, "", i, i - 1, i, i);
+    }
+    cg_printf(c, "%*ssum += w%d * xp[off%d];\n", in, "", s - 1, s - 1);
+    for (int i = s - 1; i >= 0; i--) {
+        in -= 4;
+        cg_printf(c, "%*s}\n", in, "");
+    }
+    cg_printf(c, "        out[f] = sum;\n");
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
+}
+
+/* roi_align (f32 data, rois and batch indices): one thread per output element (roi,
+ * channel, bin row, bin column), the column fastest; each thread computes its roi's
+ * geometry and samples its bin in double, as the reference (slow on most GPUs, but the
+ * result is the CPU's). A batch index out of range writes 0 and sets *a.err. */
+void cu_emit_roi_align(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    if (!index_check(c, id))
+        return;
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    if (cg_dtype_of(c, n->inputs[0]) != IR_F32 || cg_dtype_of(c, n->outputs[0]) != IR_F32) {
+        cg_error(c, n, "the CUDA roi_align samples f32 data only");
+        return;
+    }
+    const long long oh = (long long)ir_attr_out_h(n), ow = (long long)ir_attr_out_w(n);
+    const long long ratio = (long long)ir_attr_sampling_ratio(n);
+    const bool half = ir_attr_half_pixel(n) != 0, is_max = ir_attr_mode(n) != 0;
+    Dim ne;
+    if (!cg_numel(c, id, os, &ne))
+        return;
+    const char *total = cg_dim(c, ne);
+    static const char *const names[] = {"x", "rois", "bidx"};
+    int k = cu_dm_loop_begin(c, id, names, 3, total);
+    cg_printf(c, "        const int64_t nb = %s, ch = %s, h = %s, w = %s, oh = %lld, ow = %lld;\n",
+              cg_dim(c, xs->d[0]), cg_dim(c, xs->d[1]), cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]),
+              oh, ow);
+    cg_printf(c, "        const int64_t pw = f %% ow, ph = (f / ow) %% oh, it = f / (oh * ow);\n");
+    cg_printf(c, "        const int64_t r = it / ch, ci = it %% ch, b = (int64_t)bidx[r];\n");
+    cg_printf(c, "        const double scale = %.17g, off = %s;\n", ir_attr_spatial_scale(n),
+              half ? "0.5" : "0.0");
+    cg_printf(c, "        if (b < 0 || b >= nb) {\n");
+    cg_printf(c, "            *a.err = 1; /* out of range: P_run returns 3 */\n");
+    cg_printf(c, "            out[f] = 0.0f;\n            continue;\n        }\n");
+    cg_printf(c, "        const float *__restrict__ xp = x + (b * ch + ci) * h * w;\n");
+    cg_printf(c,
+              "        const double sw = rois[r * 4] * scale - off, sh = rois[r * 4 + 1] * scale "
+              "- off;\n");
+    cg_printf(c, "        double rw = rois[r * 4 + 2] * scale - off - sw, rh = rois[r * 4 + 3] * "
+                 "scale - off - sh;\n");
+    if (!half)
+        cg_printf(c, "        rw = rw > 1.0 ? rw : 1.0;\n        rh = rh > 1.0 ? rh : 1.0;\n");
+    cg_printf(c, "        const double bh = rh / (double)oh, bw = rw / (double)ow;\n");
+    for (int side = 0; side < 2; side++) {
+        const char *g = side ? "gw" : "gh", *len = side ? "rw" : "rh", *bins = side ? "ow" : "oh";
+        if (ratio > 0)
+            cg_printf(c, "        const int64_t %s = %lld;\n", g, ratio);
+        else
+            cg_printf(c,
+                      "        const double %s_f = ceil(%s / (double)%s);\n"
+                      "        const int64_t %s = %s_f >= 1 ? (%s_f <= 1024 ? (int64_t)%s_f : "
+                      "1024) : 0;\n",
+                      g, len, bins, g, g, g, g);
+    }
+    cg_printf(c, "        const double count = gh * gw > 1 ? (double)(gh * gw) : 1.0;\n");
+    cg_printf(c, "        double acc = 0;\n        int first = 1;\n");
+    cg_printf(c, "        (void)count;\n        (void)first;\n");
+    cg_printf(c, "        for (int64_t iy = 0; iy < gh; iy++)\n");
+    cg_printf(c, "            for (int64_t ix = 0; ix < gw; ix++) {\n");
+    cg_printf(c, "                double yy = sh + (double)ph * bh + ((double)iy + 0.5) * bh / "
+                 "(double)gh;\n");
+    cg_printf(c, "                double xx = sw + (double)pw * bw + ((double)ix + 0.5) * bw / "
+                 "(double)gw;\n");
+    cg_printf(c, "                double t0 = 0, t1 = 0, t2 = 0, t3 = 0;\n");
+    cg_printf(c, "                if (yy >= -1.0 && yy <= (double)h && xx >= -1.0 && xx <= "
+                 "(double)w) {\n");
+    cg_printf(c, "                    yy = yy > 0 ? yy : 0;\n                    xx = xx > 0 ? xx "
+                 ": 0;\n");
+    cg_printf(c, "                    int64_t yl = (int64_t)yy, xl = (int64_t)xx, yh, xh;\n");
+    cg_printf(c, "                    if (yl >= h - 1) {\n                        yh = yl = h - "
+                 "1;\n                        yy = (double)yl;\n                    } else\n"
+                 "                        yh = yl + 1;\n");
+    cg_printf(c, "                    if (xl >= w - 1) {\n                        xh = xl = w - "
+                 "1;\n                        xx = (double)xl;\n                    } else\n"
+                 "                        xh = xl + 1;\n");
+    cg_printf(c, "                    const double ly = yy - (double)yl, lx = xx - (double)xl, hy "
+                 "= 1.0 - ly, hx = 1.0 - lx;\n");
+    cg_printf(c, "                    t0 = hy * hx * xp[yl * w + xl];\n");
+    cg_printf(c, "                    t1 = hy * lx * xp[yl * w + xh];\n");
+    cg_printf(c, "                    t2 = ly * hx * xp[yh * w + xl];\n");
+    cg_printf(c, "                    t3 = ly * lx * xp[yh * w + xh];\n");
+    cg_printf(c, "                }\n");
+    if (!is_max) {
+        cg_printf(c, "                acc += t0 + t1 + t2 + t3;\n");
+    } else {
+        cg_printf(c, "                double v = t0;\n");
+        cg_printf(c, "                v = t1 > v ? t1 : v;\n                v = t2 > v ? t2 : v;\n"
+                     "                v = t3 > v ? t3 : v;\n");
+        cg_printf(c, "                acc = first || v > acc ? v : acc;\n                first = "
+                     "0;\n");
+    }
+    cg_printf(c, "            }\n");
+    cg_printf(c, "        out[f] = (float)(%s);\n", is_max ? "acc" : "acc / count");
+    cu_dm_loop_end(c, id, k, total, "one thread per output element, grid-stride");
 }

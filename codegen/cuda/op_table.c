@@ -65,6 +65,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_INDEX_SELECT] = {.emit = cu_emit_index_select, ANY},
     [IR_OP_EMBEDDING] = {.emit = cu_emit_embedding, OWN},
     [IR_OP_RESIZE] = {.emit = cu_emit_resize},
+    [IR_OP_RESIZE_AXIS] = {.emit = cu_emit_resize_axis, OWN},
     /* index_ops.c */
     [IR_OP_ARGMAX] = {.emit = cu_emit_argreduce, OWN},
     [IR_OP_ARGMIN] = {.emit = cu_emit_argreduce, OWN},
@@ -73,6 +74,9 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_CUMSUM] = {.emit = cu_emit_cumsum, OWN},
     [IR_OP_GATHER_ND] = {.emit = cu_emit_gather_nd, OWN},
     [IR_OP_SCATTER_ND] = {.emit = cu_emit_scatter_nd, OWN},
+    [IR_OP_TOPK] = {.emit = cu_emit_topk, OWN},
+    [IR_OP_GRID_SAMPLE] = {.emit = cu_emit_grid_sample, OWN},
+    [IR_OP_ROI_ALIGN] = {.emit = cu_emit_roi_align, OWN},
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},

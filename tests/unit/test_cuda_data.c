@@ -131,7 +131,7 @@ START_TEST(test_permute_tiles)
     for (size_t k = 0; k < 3; k++) {
         uint32_t seed = 17;
         Graph *g = ir_graph_new("perm");
-        RtTensor in[1];
+        RtTensor in[2];
         ValueId x = input_typed(g, "x", dts[k], 4, D(3, 37, 5, 7), &in[0], &seed);
         ValueId nhwc = out0(g, permute(g, x, D(0, 2, 3, 1), 4)); /* [3, 5, 7, 37] */
         ir_output_add(g, nhwc);
@@ -139,7 +139,10 @@ START_TEST(test_permute_tiles)
         ir_output_add(g, out0(g, permute(g, x, D(0, 1, 3, 2), 4)));   /* batched 5 x 7 */
         ir_output_add(g, out0(g, permute(g, x, D(-3, 0, -1, 2), 4))); /* no transpose */
         ir_output_add(g, out0(g, permute(g, x, D(1, 2, 3, 0), 4)));   /* [3, 1295] -> T */
-        check_graph(g, in, 1, NULL, 0, ir_dtype_name(dts[k]));
+        /* 10 x 2 tiles: the grid's tile count is a product of two ceilings */
+        ValueId y = input_typed(g, "y", dts[k], 3, D(2, 40, 300), &in[1], &seed);
+        ir_output_add(g, out0(g, permute(g, y, D(0, 2, 1), 3)));
+        check_graph(g, in, 2, NULL, 0, ir_dtype_name(dts[k]));
     }
     /* a symbolic batch: the grid's y follows N */
     for (int64_t batch = 1; batch <= 3; batch += 2) {
@@ -529,6 +532,33 @@ START_TEST(test_compute_90)
 }
 END_TEST
 
+/* gather_nd with an index out of range fails the run with status 3; topk with a k larger
+ * than the CUDA kernel keeps is an emit error naming the limit, not a wrong answer. */
+START_TEST(test_nd_and_topk_limits)
+{
+    uint32_t seed = 12;
+    Graph *g = ir_graph_new("gnd");
+    RtTensor in[2];
+    ValueId x = input_typed(g, "x", IR_F32, 3, D(4, 5, 6), &in[0], &seed);
+    ValueId idx = sup_input_int(g, "idx", IR_I64, 2, D(3, 2), -4, 3, &in[1], &seed);
+    ((int64_t *)in[1].data)[3] = 5; /* the second index of the second tuple: dim 5 */
+    const ValueId ins[2] = {x, idx};
+    ir_output_add(g, out0(g, node(g, IR_OP_GATHER_ND, ins, 2)));
+    char msg[8192];
+    bool ok = run_graph(g, in, 2, NULL, 0, msg, sizeof msg);
+    ck_assert_msg(!ok && strstr(msg, "out of range"), "gather_nd, bad index: %.3000s", msg);
+    Graph *t = ir_graph_new("topk");
+    RtTensor tin[1];
+    ValueId tx = input_typed(t, "x", IR_F32, 2, D(2, 300), &tin[0], &seed);
+    NodeId n = node(t, IR_OP_TOPK, &tx, 1);
+    ir_node_set_int(t, n, "k", 200);
+    ir_node_set_int(t, n, "axis", 1);
+    ir_output_add(t, out0(t, n));
+    ok = run_graph(t, tin, 1, NULL, 0, msg, sizeof msg);
+    ck_assert_msg(!ok && strstr(msg, "at most 128"), "topk k=200: %.3000s", msg);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cuda_data");
@@ -545,6 +575,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_argreduce_lines);
     tcase_add_test(t, test_cumsum_scatter);
     tcase_add_test(t, test_compute_90);
+    tcase_add_test(t, test_nd_and_topk_limits);
     suite_add_tcase(s, t);
     return s;
 }
