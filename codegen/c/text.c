@@ -29,9 +29,9 @@ static void cg_write(CgCtx *c, const char *fmt, const char *text, size_t n)
                  count_pair(text, n, "/*") != count_pair(fmt, strlen(fmt), "/*")))) {
         if (c->ok)
             ir_diag_error(c->d, (SrcLoc){0},
-                          "C backend: internal error: text from the model reached the generated "
+                          "%s: internal error: text from the model reached the generated "
                           "code unescaped (format \"%.60s\")",
-                          fmt ? fmt : "(text)");
+                          c->label ? c->label : "C backend", fmt ? fmt : "(text)");
         c->ok = false;
         return;
     }
@@ -83,8 +83,9 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    ir_diag_error(c->d, n ? n->loc : (SrcLoc){0}, "C backend: %s '%s': %s",
-                  n ? ir_ops[n->op].name : "graph", n && n->name ? n->name : "", msg);
+    ir_diag_error(c->d, n ? n->loc : (SrcLoc){0}, "%s: %s '%s': %s",
+                  c->label ? c->label : "C backend", n ? ir_ops[n->op].name : "graph",
+                  n && n->name ? n->name : "", msg);
     c->ok = false;
 }
 

@@ -34,6 +34,7 @@ typedef struct CgCtx {
     Diag *d;
     Arena *arena; /* strings made while emitting */
     const char *prefix;
+    const char *label;      /* the backend, as diagnostics name it ("C backend") */
     const char **fn_names;  /* per node: its body function */
     const char **val_names; /* per value: its C identifier in P_run */
     const char **sym_names; /* per symbol: its C identifier ("sym_N") */

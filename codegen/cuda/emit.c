@@ -254,6 +254,7 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->d = d;
     c->arena = arena;
     c->prefix = cg_entry_prefix(c, o && o->prefix ? o->prefix : "slimc_model");
+    c->label = "CUDA backend";
     c->ok = true;
     cu->cur_node = IR_NONE;
     cu->precision = o && o->precision ? o->precision : IR_F32;
