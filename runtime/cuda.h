@@ -39,6 +39,9 @@ typedef struct RtCuImage {
  * friends through slimc_fmul_rn, which NVRTC never contracts), no -lineinfo, no
  * -default-device (the file marks its kernels __global__ and hides its host half). */
 enum { RT_NVRTC_NO_FMAD = 1u << 0 /* -fmad=false for the whole file */ };
+/* Flags that compile part i of n (1 <= n <= 255): -DSLIMC_CU_PARTS=n -DSLIMC_CU_PART=i, only
+ * the kernels of that part (runtime/slimc_cuda_abi.h); part of the cache key like every option. */
+#define RT_NVRTC_PART(i, n) (((unsigned)(i) << 16) | ((unsigned)(n) << 24))
 
 /* Loads NVRTC (once per process). false with why[cap] = what was tried. */
 bool rt_nvrtc_available(char *why, size_t cap);

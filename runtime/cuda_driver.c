@@ -148,8 +148,10 @@ typedef struct RtCuGraph {
 
 struct RtCuDevice {
     RtCuDev dev;
-    RtCuHandle ctx, stream, module, ev0, ev1;
-    RtCuHandle *fns; /* the module's kernels, in P_cuda_kernels order */
+    RtCuHandle ctx, stream, ev0, ev1;
+    RtCuHandle modules[RT_CU_MAX_IMAGES]; /* the loaded images (rt_cu_load_parts) */
+    int n_modules;
+    RtCuHandle *fns; /* the kernels, in P_cuda_kernels order */
     int n_fns;
     int arch;
     int graphs_off; /* $SLIMC_CUDA_GRAPHS=0 */
@@ -243,8 +245,8 @@ RT_CU_FN void rt_cu_close(RtCuDevice *d)
     rt_cu_forget_graphs(d);
     if (d->stream)
         rt_cu_api.stream_sync(d->stream);
-    if (d->module)
-        rt_cu_api.module_unload(d->module);
+    for (int i = 0; i < d->n_modules; i++)
+        rt_cu_api.module_unload(d->modules[i]);
     if (d->ev0)
         rt_cu_api.event_destroy(d->ev0);
     if (d->ev1)
@@ -274,17 +276,31 @@ RT_CU_FN const char *rt_cu_error(const RtCuDevice *d)
 
 RT_CU_FN int rt_cu_load(RtCuDevice *d, const void *image, const char *const *kernels)
 {
+    return rt_cu_load_parts(d, &image, 1, kernels, NULL);
+}
+
+RT_CU_FN int rt_cu_load_parts(RtCuDevice *d, const void *const *images, int n_images,
+                              const char *const *kernels, const int *groups)
+{
     rt_cu_api.ctx_set(d->ctx);
     rt_cu_forget_graphs(d);
-    if (d->module)
-        rt_cu_api.module_unload(d->module);
-    d->module = NULL;
+    for (int i = 0; i < d->n_modules; i++)
+        rt_cu_api.module_unload(d->modules[i]);
+    d->n_modules = 0;
     free(d->fns);
     d->fns = NULL;
     d->n_fns = 0;
-    RtCuResult res = rt_cu_fail(d, rt_cu_api.module_load(&d->module, image), "cuModuleLoadData");
-    if (res)
-        return res;
+    if (n_images < 1 || n_images > RT_CU_MAX_IMAGES) {
+        snprintf(d->err, sizeof d->err, "%d images (1 to %d)", n_images, RT_CU_MAX_IMAGES);
+        return 1;
+    }
+    for (int i = 0; i < n_images; i++) {
+        RtCuResult res =
+            rt_cu_fail(d, rt_cu_api.module_load(&d->modules[i], images[i]), "cuModuleLoadData");
+        if (res)
+            return res;
+        d->n_modules = i + 1;
+    }
     int n = 0;
     while (kernels[n])
         n++;
@@ -293,8 +309,9 @@ RT_CU_FN int rt_cu_load(RtCuDevice *d, const void *image, const char *const *ker
         snprintf(d->err, sizeof d->err, "out of memory");
         return 1;
     }
-    for (int k = 0; k < n; k++) {
-        res = rt_cu_api.module_function(&d->fns[k], d->module, kernels[k]);
+    for (int k = 0; k < n; k++) { /* in image group % n_images (SLIMC_CU_IN_PART) */
+        const int part = (groups ? groups[k] : k) % n_images;
+        RtCuResult res = rt_cu_api.module_function(&d->fns[k], d->modules[part], kernels[k]);
         if (res) {
             char what[200];
             snprintf(what, sizeof what, "cuModuleGetFunction(%.120s)", kernels[k]);

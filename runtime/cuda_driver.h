@@ -45,6 +45,12 @@ RT_CU_FN const char *rt_cu_error(const RtCuDevice *d);
 /* Loads a PTX (NUL-terminated) or cubin image and looks up each kernel of the NULL-terminated
  * names (P_cuda_kernels); replaces the module loaded before. 0, or non-zero (error). */
 RT_CU_FN int rt_cu_load(RtCuDevice *d, const void *image, const char *const *kernels);
+/* As rt_cu_load, from a file compiled in n_images parts (SLIMC_CU_PARTS, runtime/
+ * slimc_cuda_abi.h): kernel k is looked up in images[groups[k] % n_images] (P_cuda_kernel_groups;
+ * NULL: k % n_images). */
+#define RT_CU_MAX_IMAGES 32
+RT_CU_FN int rt_cu_load_parts(RtCuDevice *d, const void *const *images, int n_images,
+                              const char *const *kernels, const int *groups);
 
 /* Device memory. alloc: NULL with the error set ("out of GPU memory: 812.0 MiB asked,
  * 310.5 MiB free of 81559.0 MiB"). */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 extern const char slimc_cuda_emu_header[];
 extern const size_t slimc_cuda_emu_header_len;
@@ -332,6 +333,7 @@ typedef struct NvrtcJob {
     size_t len;
     int arch;
     RtCuImageKind kind;
+    unsigned flags; /* RT_NVRTC_PART(i, n) */
     RtOptions o;
     double ms;
     Diag d;
@@ -343,12 +345,40 @@ static void *nvrtc_job(void *p)
 {
     NvrtcJob *j = p;
     j->o.compile_ms = &j->ms;
-    j->ok = rt_nvrtc_compile(j->src, j->len, j->arch, j->kind, 0, &j->o, &j->img, &j->d);
+    j->ok = rt_nvrtc_compile(j->src, j->len, j->arch, j->kind, j->flags, &j->o, &j->img, &j->d);
     return NULL;
 }
 
-/* A GPU: the host half by rt_compile and the kernels by NVRTC (at the same time), loaded
- * into the device. */
+/* In how many parts NVRTC compiles src at a cold start, each on its own thread: one per
+ * group of kernels (a node's kernels, `#if SLIMC_CU_IN_PART(g)` in the file) up to the CPUs
+ * online, at most RT_CU_MAX_IMAGES; $SLIMC_NVRTC_PARTS overrides (1: the whole file at
+ * once). NVRTC's time is per kernel, so a cold start takes about the slowest part. */
+static int nvrtc_parts(const char *src, size_t len)
+{
+    static const char mark[] = "\n#if SLIMC_CU_IN_PART(";
+    const size_t m = sizeof mark - 1;
+    int groups = 0, last = -1;
+    for (size_t i = 0; i + m + 1 < len; i++) {
+        if (src[i] != '\n' || memcmp(src + i, mark, m) != 0)
+            continue;
+        const int g = atoi(src + i + m); /* digits, then ')' */
+        if (g != last)
+            groups++, last = g;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = groups < (int)(cpus > 0 ? cpus : 1) ? groups : (int)(cpus > 0 ? cpus : 1);
+    const char *env = getenv("SLIMC_NVRTC_PARTS");
+    if (env && *env)
+        n = atoi(env);
+    if (n > groups)
+        n = groups;
+    if (n > RT_CU_MAX_IMAGES)
+        n = RT_CU_MAX_IMAGES;
+    return n < 1 ? 1 : n;
+}
+
+/* A GPU: the host half by rt_compile and the kernels by NVRTC (in parts, at the same time),
+ * loaded into the device. */
 static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *prefix,
                      const RtOptions *o, Diag *d)
 {
@@ -369,41 +399,59 @@ static bool open_gpu(RtCudaExec *e, const char *src, size_t len, const char *pre
                       why);
         return false;
     }
-    NvrtcJob job = {.src = src, .len = len, .o = *o};
-    job.arch = pick_arch(arch, &job.kind);
-    if (!job.arch) {
+    RtCuImageKind kind;
+    const int use_arch = pick_arch(arch, &kind);
+    if (!use_arch) {
         ir_diag_error(d, (SrcLoc){0}, "%s: NVRTC %s compiles for no GPU as old as sm_%d",
                       e->device_name, rt_nvrtc_version(), arch);
         return false;
     }
-    ir_diag_init(&job.d);
-    pthread_t thread;
-    bool threaded = pthread_create(&thread, NULL, nvrtc_job, &job) == 0;
-    if (!threaded)
-        nvrtc_job(&job);
+    const int n_parts = nvrtc_parts(src, len);
+    NvrtcJob jobs[RT_CU_MAX_IMAGES];
+    pthread_t threads[RT_CU_MAX_IMAGES];
+    bool threaded[RT_CU_MAX_IMAGES];
+    for (int i = 0; i < n_parts; i++) {
+        jobs[i] = (NvrtcJob){.src = src, .len = len, .arch = use_arch, .kind = kind, .o = *o};
+        jobs[i].flags = n_parts > 1 ? RT_NVRTC_PART(i, n_parts) : 0;
+        ir_diag_init(&jobs[i].d);
+        threaded[i] = pthread_create(&threads[i], NULL, nvrtc_job, &jobs[i]) == 0;
+        if (!threaded[i])
+            nvrtc_job(&jobs[i]);
+    }
     RtOptions ro = *o;
     ro.shared_kernels = false;
     e->host = rt_compile(src, len, &ro, d);
-    if (threaded)
-        pthread_join(thread, NULL);
-    if (o->compile_ms)
-        *o->compile_ms += job.ms;
-    ir_diag_append(d, &job.d);
-    ir_diag_fini(&job.d);
+    bool jobs_ok = true;
+    double slowest = 0;
+    for (int i = 0; i < n_parts; i++) {
+        if (threaded[i])
+            pthread_join(threads[i], NULL);
+        slowest = jobs[i].ms > slowest ? jobs[i].ms : slowest;
+        jobs_ok = jobs_ok && jobs[i].ok;
+        ir_diag_append(d, &jobs[i].d);
+        ir_diag_fini(&jobs[i].d);
+    }
+    if (o->compile_ms) /* the parts ran side by side: the wall time is the slowest */
+        *o->compile_ms += slowest;
     const char *const *kernels = e->host ? entry(e, prefix, "cuda_kernels") : NULL;
+    const int *groups = e->host ? entry(e, prefix, "cuda_kernel_groups") : NULL;
     if (e->host && !kernels)
         ir_diag_error(d, (SrcLoc){0}, "compiled CUDA code has no entry point '%s_cuda_kernels'",
                       prefix);
-    if (!kernels || !job.ok) {
-        rt_cu_image_free(&job.img);
-        return false;
+    bool ok = kernels && jobs_ok;
+    if (ok) {
+        const void *images[RT_CU_MAX_IMAGES];
+        for (int i = 0; i < n_parts; i++)
+            images[i] = jobs[i].img.data;
+        ok = rt_cu_load_parts(dev, images, n_parts, kernels, groups) == 0;
+        if (!ok)
+            ir_diag_error(d, (SrcLoc){0}, "%s: cannot load the compiled kernels: %s",
+                          e->device_name, rt_cu_error(dev));
     }
-    bool ok = rt_cu_load(dev, job.img.data, kernels) == 0;
-    rt_cu_image_free(&job.img);
-    if (!ok)
-        ir_diag_error(d, (SrcLoc){0}, "%s: cannot load the compiled kernels: %s", e->device_name,
-                      rt_cu_error(dev));
-    e->rt = rt_cu_rt(dev, NULL);
+    for (int i = 0; i < n_parts; i++)
+        rt_cu_image_free(&jobs[i].img);
+    if (ok)
+        e->rt = rt_cu_rt(dev, NULL);
     return ok;
 }
 

@@ -226,7 +226,7 @@ void rt_cu_image_free(RtCuImage *img)
 
 /* The options of a compile: arch and kind, then the fixed ones (see runtime/cuda.h). */
 static int make_options(int arch, RtCuImageKind kind, unsigned flags, char arch_opt[32],
-                        const char *opts[NVRTC_MAX_OPTS])
+                        char part_opt[2][40], const char *opts[NVRTC_MAX_OPTS])
 {
     int n = 0;
     snprintf(arch_opt, 32, "-arch=%s_%d", kind == RT_CU_CUBIN ? "sm" : "compute", arch);
@@ -234,6 +234,13 @@ static int make_options(int arch, RtCuImageKind kind, unsigned flags, char arch_
     opts[n++] = "--std=c++17";
     if (flags & RT_NVRTC_NO_FMAD)
         opts[n++] = "-fmad=false";
+    const unsigned parts = (flags >> 24) & 0xffu, part = (flags >> 16) & 0xffu;
+    if (parts > 1) { /* one part of the file (RT_NVRTC_PART) */
+        snprintf(part_opt[0], 40, "-DSLIMC_CU_PARTS=%u", parts);
+        snprintf(part_opt[1], 40, "-DSLIMC_CU_PART=%u", part);
+        opts[n++] = part_opt[0];
+        opts[n++] = part_opt[1];
+    }
     return n;
 }
 
@@ -323,9 +330,9 @@ bool rt_nvrtc_compile(const char *src, size_t len, int arch, RtCuImageKind kind,
                       why);
         return false;
     }
-    char arch_opt[32];
+    char arch_opt[32], part_opt[2][40];
     const char *opts[NVRTC_MAX_OPTS];
-    int n_opts = make_options(arch, kind, flags, arch_opt, opts);
+    int n_opts = make_options(arch, kind, flags, arch_opt, part_opt, opts);
     /* the key: the source, NVRTC's version, the options (arch and kind among them) */
     const void *parts[NVRTC_MAX_OPTS + 3];
     size_t lens[NVRTC_MAX_OPTS + 3];

@@ -15,6 +15,7 @@
  * Entry points, for a prefix P (codegen/cuda/emit.c writes them):
  *   const char *const P_cuda_kernels[]   the kernels' names, NULL-terminated; a launch
  *                                        names a kernel by its index here
+ *   const int P_cuda_kernel_groups[]     each kernel's group (SLIMC_CU_IN_PART below)
  *   size_t P_arena_bytes(const int64_t *syms)   device scratch bytes (SIZE_MAX: overflows)
  *   int P_run(const slimc_cuda_rt *rt, const void *const *consts, const void *const *inputs,
  *             void *const *outputs, const int64_t *syms, void *arena)
@@ -54,6 +55,17 @@ typedef unsigned long long uint64_t;
 #endif
 #define SLIMC_CU_HOST 1
 #endif
+
+/* A cold start compiles the device half in parts, in parallel: NVRTC compiles the file once per
+ * part with -DSLIMC_CU_PARTS=n -DSLIMC_CU_PART=i, and kernel k is in part P_cuda_kernel_groups[k]
+ * % n (each kernel is wrapped in #if SLIMC_CU_IN_PART(its group); the kernels of one node form
+ * a group, so that __device__ data they share stays in one module). One part, all kernels,
+ * by default. */
+#ifndef SLIMC_CU_PARTS
+#define SLIMC_CU_PARTS 1
+#define SLIMC_CU_PART  0
+#endif
+#define SLIMC_CU_IN_PART(k) ((k) % SLIMC_CU_PARTS == SLIMC_CU_PART)
 
 #define SLIMC_CU_MAX_IN   8  /* inputs of a node */
 #define SLIMC_CU_MAX_EP   8  /* epilogue operands of a node */

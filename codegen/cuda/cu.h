@@ -38,7 +38,11 @@ typedef struct CuLaunch {
 typedef struct CuCtx {
     CgCtx cg;                  /* first: the text helpers take &c->cg, and the stages get it back */
     const char **kernel_names; /* growing table of every kernel's name */
+    int *kernel_group;         /* per kernel: its node's ordinal (the NVRTC part is
+                                * group % parts: a node's kernels stay together) */
     int n_kernels, cap_kernels;
+    NodeId group_node; /* the node of the last kernel begun (IR_NONE: none yet) */
+    int n_groups;
     CuLaunch *launches;
     int n_launches, cap_launches;
     NodeId cur_node; /* the node whose kernel is open (IR_NONE: none) */

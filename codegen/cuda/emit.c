@@ -41,9 +41,13 @@ int cu_kernel_begin(CgCtx *c, NodeId id, const char *suffix, int threads)
     if (cu->n_kernels == cu->cap_kernels) {
         int cap = cu->cap_kernels ? 2 * cu->cap_kernels : 64;
         const char **names = ir_arena_alloc(c->arena, sizeof *names * (size_t)cap);
-        if (cu->n_kernels)
+        int *groups = ir_arena_alloc(c->arena, sizeof *groups * (size_t)cap);
+        if (cu->n_kernels) {
             memcpy(names, cu->kernel_names, sizeof *names * (size_t)cu->n_kernels);
+            memcpy(groups, cu->kernel_group, sizeof *groups * (size_t)cu->n_kernels);
+        }
         cu->kernel_names = names;
+        cu->kernel_group = groups;
         cu->cap_kernels = cap;
     }
     const char *name = suffix ? cg_strf(c, "%s%s", c->fn_names[id], suffix) : c->fn_names[id];
@@ -56,6 +60,12 @@ int cu_kernel_begin(CgCtx *c, NodeId id, const char *suffix, int threads)
     for (int j = 0; j < n->n_epilogue; j++)
         if (n->epilogue[j].operand != IR_NONE)
             syms |= shape_syms(cg_shape(c, n->epilogue[j].operand));
+    if (cu->group_node != id) { /* a node's kernels share a part (and its __device__ data) */
+        cu->group_node = id;
+        cu->n_groups++;
+    }
+    cu->kernel_group[cu->n_kernels] = cu->n_groups - 1;
+    cg_printf(c, "#if SLIMC_CU_IN_PART(%d)\n", cu->n_groups - 1);
     cg_printf(c, "SLIMC_KERNEL __launch_bounds__(%d) %s(const slimc_kargs a)\n{\n", threads, name);
     for (int i = 0; i < IR_MAX_SYMS; i++)
         if (syms & (1u << i))
@@ -67,7 +77,7 @@ int cu_kernel_begin(CgCtx *c, NodeId id, const char *suffix, int threads)
 void cu_kernel_end(CgCtx *c)
 {
     cu_ctx(c)->cur_node = IR_NONE;
-    cg_printf(c, "}\n\n");
+    cg_printf(c, "}\n#endif\n\n");
 }
 
 void cu_in(CgCtx *c, NodeId id, int i, const char *name)
@@ -257,6 +267,7 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->label = "CUDA backend";
     c->ok = true;
     cu->cur_node = IR_NONE;
+    cu->group_node = IR_NONE;
     cu->precision = o && o->precision ? o->precision : IR_F32;
     cu->group_head = ir_arena_alloc(arena, sizeof(NodeId) * (size_t)(g->n_nodes + 1));
     for (int i = 0; i < g->n_nodes; i++)
@@ -353,7 +364,13 @@ static bool cu_arena(CgCtx *c)
     cg_printf(c, "const char *const %s_cuda_kernels[] = {\n", c->prefix);
     for (int k = 0; k < cu->n_kernels; k++)
         cg_printf(c, "    \"%s\",\n", cu->kernel_names[k]);
-    cg_printf(c, "    NULL,\n};\n\n");
+    cg_printf(c, "    NULL,\n};\n");
+    cg_printf(
+        c, "/* Each kernel's group: its node's ordinal (its NVRTC part is group %% parts). */\n");
+    cg_printf(c, "const int %s_cuda_kernel_groups[] = {", c->prefix);
+    for (int k = 0; k < cu->n_kernels; k++)
+        cg_printf(c, "%s%d", k ? ", " : "", cu->kernel_group[k]);
+    cg_printf(c, "%s};\n\n", cu->n_kernels ? "" : "0");
     cg_entry_arena_fn(c);
     return c->ok;
 }

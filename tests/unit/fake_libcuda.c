@@ -3,13 +3,15 @@
  * (device open, module load, weights upload, the device block, copies, stream capture into
  * a graph and its replay, events, out of memory, no device) runs on a machine without a GPU.
  * It runs the two kernels of the test's model (node_axpb, node_check) in C on the launch's
- * slimc_kargs; any other kernel name is "not found". Module images must look like PTX (an
+ * slimc_kargs; any other kernel name, or one looked up in a module whose image does not hold
+ * it (a file compiled in parts), is "not found". Module images must look like PTX (an
  * ".entry") or a cubin (ELF).
  *
  * Knobs (environment): FAKE_CUDA_DEVICES (default 1), FAKE_CUDA_MEM (bytes one allocation may
  * take; default 1 GiB). fake_cuda_stat(name) reads the counters. */
 #include "runtime/slimc_cuda_abi.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,22 +173,53 @@ EXPORT CUresult cuCtxSetCurrent(void *ctx)
     (void)ctx;
     return 0;
 }
+/* The bytes of a module image: a PTX's text, or a cubin's ELF up to its section headers. */
+static size_t image_size(const unsigned char *img)
+{
+    if (memcmp(img, "\177ELF", 4) != 0)
+        return strlen((const char *)img);
+    uint64_t shoff;
+    uint16_t shentsize, shnum;
+    memcpy(&shoff, img + 0x28, 8);
+    memcpy(&shentsize, img + 0x3a, 2);
+    memcpy(&shnum, img + 0x3c, 2);
+    return (size_t)(shoff + (uint64_t)shentsize * shnum);
+}
+
+static bool image_has(const unsigned char *img, size_t n, const char *name)
+{
+    const size_t k = strlen(name);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(img + i, name, k) && (i + k == n || img[i + k] == 0 || img[i + k] == ' ' ||
+                                          img[i + k] == '(' || img[i + k] == '\n'))
+            return true;
+    return false;
+}
+
+/* Each module loaded: which of the two kernels its image holds (bit 0 node_axpb, bit 1
+ * node_check), so that a lookup in the wrong module of a file compiled in parts fails. */
+static unsigned modules[64];
+
 EXPORT CUresult cuModuleLoadData(void **mod, const void *image);
 EXPORT CUresult cuModuleLoadData(void **mod, const void *image)
 {
     if (memcmp(image, "\177ELF", 4) != 0 && !strstr(image, ".entry"))
         return 200;
+    const size_t n = image_size(image);
+    const unsigned has = (image_has(image, n, "node_axpb") ? 1u : 0u) |
+                         (image_has(image, n, "node_check") ? 2u : 0u);
+    modules[st.loads % 64] = has;
+    *mod = &modules[st.loads % 64];
     st.loads++;
-    *mod = (void *)&st;
     return 0;
 }
 EXPORT CUresult cuModuleGetFunction(void **fn, void *mod, const char *name);
 EXPORT CUresult cuModuleGetFunction(void **fn, void *mod, const char *name)
 {
-    (void)mod;
-    if (!strcmp(name, "node_axpb"))
+    const unsigned has = *(const unsigned *)mod;
+    if (!strcmp(name, "node_axpb") && (has & 1u))
         *fn = (void *)(uintptr_t)1;
-    else if (!strcmp(name, "node_check"))
+    else if (!strcmp(name, "node_check") && (has & 2u))
         *fn = (void *)(uintptr_t)2;
     else
         return 500;

@@ -465,6 +465,55 @@ static long fake_stat(const char *name)
     return v;
 }
 
+/* A file compiled in parts (SLIMC_NVRTC_PARTS=2): each kernel's group in its own NVRTC
+ * program, its own module; each kernel found in the module of its group (kernel 0 in group
+ * 1, kernel 1 in group 0: the fake driver refuses a lookup in a module whose image lacks
+ * the kernel), and the run right. */
+START_TEST(test_fake_gpu_parts)
+{
+    if (!nvrtc_or_skip())
+        return;
+    use_fake_driver();
+    setenv("SLIMC_NVRTC_PARTS", "2", 1);
+    char *body = strdup(model_body);
+    char *parts = malloc(strlen(body) + 512);
+    const char *a = strstr(body, "SLIMC_KERNEL node_axpb"), *b = strstr(body, "/* the error flag");
+    const char *c2 = strstr(body, "SLIMC_KERNEL node_check"),
+               *e2 = strstr(body, "#endif\n#if SLIMC_CU_HOST");
+    const char *h = strstr(body, "size_t P_arena_bytes");
+    ck_assert(a && b && c2 && e2 && h && a < b && b < c2 && c2 < e2 && e2 < h);
+    snprintf(parts, strlen(body) + 512,
+             "%.*s#if SLIMC_CU_IN_PART(1)\n%.*s#endif\n%.*s#if SLIMC_CU_IN_PART(0)\n%.*s#endif\n"
+             "%.*sconst int P_cuda_kernel_groups[] = {1, 0};\n%s",
+             (int)(a - body), body, (int)(b - a), a, (int)(c2 - b), b, (int)(e2 - c2), c2,
+             (int)(h - e2), e2, h);
+    Diag d;
+    ir_diag_init(&d);
+    char *src = model_source(parts, "fake-gpu-parts");
+    RtCudaExec *e = make_exec(src, false, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("loads"), 2); /* two modules */
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    ck_assert(!run_and_check(e, 300, 17, &d)); /* node_check, in the second module, runs */
+    ck_assert_msg(strstr(ir_diag_text(&d), "out of range"), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    /* the same file in one part: one module holding both kernels */
+    setenv("SLIMC_NVRTC_PARTS", "1", 1);
+    ir_diag_fini(&d);
+    ir_diag_init(&d);
+    e = make_exec(src, false, NULL, &d);
+    ck_assert_msg(e, "%s", ir_diag_text(&d));
+    ck_assert_int_eq(fake_stat("loads"), 3);
+    ck_assert_msg(run_and_check(e, 1000, -1, &d), "%s", ir_diag_text(&d));
+    rt_cuda_exec_free(e);
+    unsetenv("SLIMC_NVRTC_PARTS");
+    ir_diag_fini(&d);
+    free(src);
+    free(parts);
+    free(body);
+}
+END_TEST
+
 /* Compiled by NVRTC (cubin for the fake's sm_80), loaded, weights uploaded once, one device
  * block; a graph captured per input shape and replayed; the flag; all memory freed. */
 START_TEST(test_fake_gpu)
@@ -658,6 +707,7 @@ int main(void)
     tcase_add_test(tc, test_nvrtc_failure_keeps_source);
     tcase_add_test(tc, test_driver_pastes);
     tcase_add_test(tc, test_fake_gpu);
+    tcase_add_test(tc, test_fake_gpu_parts);
     tcase_add_test(tc, test_fake_gpu_no_graphs);
     tcase_add_test(tc, test_fake_gpu_oom);
     tcase_add_test(tc, test_fake_gpu_compile_error);
