@@ -456,17 +456,34 @@ static int emit_gemv(CgCtx *c, NodeId id, const CuGemm *s, int mr)
 
 /* ---- the choice ---- */
 
+/* A static size in x, else -1. */
+static long long literal(const char *x)
+{
+    char *end = NULL;
+    const long long v = strtoll(x, &end, 10);
+    return end != x && end && *end == 0 ? v : -1;
+}
+
+/* ceil(n / d) as a host C expression: a literal when n is one. */
+static const char *tiles(CgCtx *c, const char *n, int d)
+{
+    const long long v = literal(n);
+    if (v >= 0)
+        return cg_strf(c, "%lld", (v + d - 1) / d);
+    return cu_ceil_div(c, cg_strf(c, "(int64_t)(%s)", n), d);
+}
+
 void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
 {
     const CuCtx *cu = cu_ctx(c);
     const bool tc = cu->precision == IR_F16 || cu->precision == IR_BF16;
     const bool small = s->m_static >= 0 && s->m_static <= CU_GEMV_MAX_M;
     const bool maybe_small = s->m_static < 0;
-    const char *Mx = cg_strf(c, "(int64_t)(%s)", s->M), *Nx = cg_strf(c, "(int64_t)(%s)", s->N);
+    const char *Mx = literal(s->M) >= 0 ? s->M : cg_strf(c, "(int64_t)(%s)", s->M);
     if (s->gemv && (small || maybe_small)) {
         const int mr = small ? (int)(s->m_static ? s->m_static : 1) : CU_GEMV_MAX_M;
         const int k = emit_gemv(c, id, s, mr);
-        const char *blocks = cu_ceil_div(c, Nx, s->b_kfast ? 8 : 32);
+        const char *blocks = tiles(c, s->N, s->b_kfast ? 8 : 32);
         if (maybe_small)
             blocks = cg_strf(c, "(%s <= %d ? %s : 0)", Mx, CU_GEMV_MAX_M, blocks);
         cu_launch(c, id, k, (const char *[3]){blocks, "1", s->Z}, (const int[3]){256, 1, 1},
@@ -489,14 +506,14 @@ void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
         if (tc) {
             const MmaTile *t = big ? &mma128 : &mma64;
             k = emit_mma(c, id, s, t, n_in_x);
-            gm = cu_ceil_div(c, Mx, t->bm);
-            gn = cu_ceil_div(c, Nx, t->bn);
+            gm = tiles(c, s->M, t->bm);
+            gn = tiles(c, s->N, t->bn);
             threads = 32 * t->wm * t->wn;
             what = cg_strf(c, "%d x %d tiles of C on tensor cores (%s)", t->bm, t->bn, s->what);
         } else {
             k = emit_simt(c, id, s, &simt128, n_in_x);
-            gm = cu_ceil_div(c, Mx, 128);
-            gn = cu_ceil_div(c, Nx, 128);
+            gm = tiles(c, s->M, 128);
+            gn = tiles(c, s->N, 128);
             threads = GEMM_THREADS;
             what = cg_strf(c, "128 x 128 tiles of C (%s)", s->what);
         }
@@ -507,11 +524,10 @@ void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
         return;
     }
     /* 64 x 64 or 32 x 32 split-K: by the number of 64 x 64 tiles */
-    char *end = NULL;
-    const long long zs = strtoll(s->Z, &end, 10);
-    const bool zstatic = end && *end == 0;
-    const char *tiles64 =
-        cg_strf(c, "%s * %s * (int64_t)(%s)", cu_ceil_div(c, Mx, 64), cu_ceil_div(c, Nx, 64), s->Z);
+    const long long zs = literal(s->Z);
+    const bool zstatic = zs >= 0;
+    const char *tiles64 = cg_strf(c, "%s * %s * %s", tiles(c, s->M, 64), tiles(c, s->N, 64),
+                                  zstatic ? s->Z : cg_strf(c, "(int64_t)(%s)", s->Z));
     const char *few = cg_strf(c, "%s < %d", tiles64, FEW_BLOCKS);
     int which = 3; /* bit 0: 64 x 64, bit 1: 32 x 32 split-K */
     if (mh >= 0 && nh >= 0 && zstatic && !s->n_split) {
@@ -526,7 +542,7 @@ void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
             continue;
         const SimtTile *t = v ? &simt32 : &simt64;
         const int k = emit_simt(c, id, s, t, n_in_x);
-        const char *gm = cu_ceil_div(c, Mx, t->bm), *gn = cu_ceil_div(c, Nx, t->bn);
+        const char *gm = tiles(c, s->M, t->bm), *gn = tiles(c, s->N, t->bn);
         const char *cond = which == 3 ? cg_strf(c, v ? "%s" : "!(%s)", few) : NULL;
         if (gemv_off)
             cond = cond ? cg_strf(c, "%s && %s", gemv_off, cond) : gemv_off;
