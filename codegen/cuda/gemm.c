@@ -69,6 +69,30 @@ static void emit_store(CgCtx *c, NodeId id, const CuGemm *s, int ind)
     cg_printf(c, "%*sout[f] = v;\n", ind, "");
 }
 
+/* The type of row indices: int when M is static and A (M x K) has fewer than 2^31
+ * elements, else the kernel's index type. */
+static const char *m_type(const CuGemm *s, const char *idx)
+{
+    char *end = NULL;
+    const long long k = strtoll(s->K, &end, 10);
+    const bool k_lit = end != s->K && end && *end == 0;
+    if (s->m_static >= 0 && k_lit && s->k_int &&
+        (k == 0 || s->m_static < (INT64_C(1) << 31) / (k ? k : 1)))
+        return "int";
+    return idx;
+}
+
+/* Prints a load statement (lines separated by \n) at the given indentation. */
+static void print_lines(CgCtx *c, int ind, const char *text)
+{
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        const int len = nl ? (int)(nl - text) : (int)strlen(text);
+        cg_printf(c, "%*s%.*s\n", ind, "", len, text);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
 /* Prints statements that set float `dst` to A(gm, gk) (a) or B(gk, gn), 0 outside; for B,
  * gn is n0 + nl (nl this thread's offset in the tile), and with n_split the image nb and
  * the pixel np of gn are derived from the block's (nb0, nr0) in int arithmetic. */
@@ -78,8 +102,8 @@ static void emit_elem(CgCtx *c, const CuGemm *s, bool a, const char *gm, const c
     const char *kt = s->k_int ? "int" : idx;
     cg_printf(c, "%*s{\n", ind, "");
     if (a)
-        cg_printf(c, "%*s    const %s gm = %s;\n%*s    const %s gk = %s;\n", ind, "", idx, gm, ind,
-                  "", kt, gk);
+        cg_printf(c, "%*s    const %s gm = %s;\n%*s    const %s gk = %s;\n", ind, "",
+                  m_type(s, idx), gm, ind, "", kt, gk);
     else
         cg_printf(c, "%*s    const %s gk = %s;\n%*s    const %s gn = n0 + %s;\n", ind, "", kt, gk,
                   ind, "", idx, nl);
@@ -90,7 +114,7 @@ static void emit_elem(CgCtx *c, const CuGemm *s, bool a, const char *gm, const c
                   "%*s        const int nr = nr0 + %s, np = nr %% %lld;\n"
                   "%*s        const %s nb = nb0 + nr / %lld;\n",
                   ind, "", nl, (long long)s->n_split, ind, "", idx, (long long)s->n_split);
-    cg_printf(c, "%*s        %s\n", ind, "", a ? s->a_load : s->b_load);
+    print_lines(c, ind + 8, a ? s->a_load : s->b_load);
     cg_printf(c, "%*s    }\n%*s    %s = v;\n%*s}\n", ind, "", ind, "", dst, ind, "");
 }
 
@@ -151,8 +175,9 @@ static void simt_stash(CgCtx *c, const CuGemm *s, const SimtTile *t, const char 
 /* The block's tile origin: M tiles along grid.x, N tiles along grid.y (or swapped). */
 static void emit_origin(CgCtx *c, const CuGemm *s, const char *idx, int bm, int bn, bool n_in_x)
 {
-    cg_printf(c, "    const %s m0 = (%s)blockIdx.%s * %d, n0 = (%s)blockIdx.%s * %d;\n", idx, idx,
-              n_in_x ? "y" : "x", bm, idx, n_in_x ? "x" : "y", bn);
+    const char *mt = m_type(s, idx);
+    cg_printf(c, "    const %s m0 = (%s)blockIdx.%s * %d;\n", mt, mt, n_in_x ? "y" : "x", bm);
+    cg_printf(c, "    const %s n0 = (%s)blockIdx.%s * %d;\n", idx, idx, n_in_x ? "x" : "y", bn);
     if (s->n_split)
         cg_printf(c,
                   "    const %s nb0 = n0 / %lld; /* n0's image and pixel: the loads derive theirs "
@@ -424,11 +449,13 @@ static int emit_gemv(CgCtx *c, NodeId id, const CuGemm *s, int mr)
     cg_printf(c, "        for (%s gk = %s; gk < K; gk += %d) {\n", idx, kf ? "lane" : "wi",
               kf ? 32 : 8);
     cg_printf(c, "            float bv;\n            {\n                float v = 0.0f;\n");
-    cg_printf(c, "                %s\n                bv = v;\n            }\n", s->b_load);
+    print_lines(c, 16, s->b_load);
+    cg_printf(c, "                bv = v;\n            }\n");
     cg_printf(c, "            for (int r = 0; r < %d; r++)\n                if (r < M) {\n", mr);
     cg_printf(c, "                    const %s gm = r;\n                    float v = 0.0f;\n",
               idx);
-    cg_printf(c, "                    %s\n                    acc[r] += v * bv;\n", s->a_load);
+    print_lines(c, 20, s->a_load);
+    cg_printf(c, "                    acc[r] += v * bv;\n");
     cg_printf(c, "                }\n        }\n");
     if (kf) {
         cg_printf(c, "    for (int r = 0; r < %d; r++)\n", mr);

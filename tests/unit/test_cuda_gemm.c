@@ -312,6 +312,8 @@ START_TEST(test_conv2d_gemm)
         {3, 16, 9, 9, 20, 1, 1, 1, 0, 1, 1, true, 0, 0},
         {1, 6, 9, 12, 9, 2, 3, 1, 0, 1, 3, true, 1, 0},
         {2, 5, 8, 8, 7, 1, 1, 2, 0, 1, 1, false, 0, 0},
+        {1, 4, 7, 9, 5, 3, 1, 1, 1, 1, 1, true, 0, 0},
+        {1, 4, 7, 9, 5, 1, 3, 2, 0, 2, 1, false, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         conv_check(&cases[i], IR_F32, TOL_F32, "_gemm32k4");
