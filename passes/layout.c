@@ -10,7 +10,14 @@
  * ceil(K / 4) rounded up to 16 (whole 64-byte k steps; zeros past O and K), and the node
  * gets w_packed=1 and out_features=O (runtime/slimc_rt.h: slimc_rt_qgemm_packed); a
  * dqlinear's (dynamic int8) too. A wlinear's bf16 weight is packed the same way in bf16
- * pairs (runtime/slimc_rt.h: slimc_rt_bgemm_packed). */
+ * pairs (runtime/slimc_rt.h: slimc_rt_bgemm_packed).
+ *
+ * Nodes placed on CUDA (Node.device == IR_DEVICE_CUDA) keep their weights as they are: the
+ * packed layouts serve x86 instructions (vpdpbusd, AMX, vdpbf16ps), while the CUDA kernels
+ * (codegen/cuda/quant.c: dp4a over whole rows of W) read the plain [O, K] weight, which is
+ * already the K-contiguous operand their dot products want, and refuse a packed one. (The
+ * transpose of a float linear's weight, w_transposed=1, is still made: the backends read
+ * that attribute.) */
 #include "passes/pass.h"
 
 #include <string.h>
@@ -63,7 +70,8 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         const bool q = n->op == IR_OP_QLINEAR || n->op == IR_OP_DQLINEAR;
-        if (n->dead || !(q || n->op == IR_OP_WLINEAR) || ir_attr_w_packed(n) != 0)
+        if (n->dead || !(q || n->op == IR_OP_WLINEAR) || ir_attr_w_packed(n) != 0 ||
+            n->device == IR_DEVICE_CUDA) /* the CUDA kernels read [O, K] (above) */
             continue;
         const Value *w = &g->values[n->inputs[1]];
         if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != (q ? IR_I8 : IR_BF16) ||

@@ -33,10 +33,11 @@
  * whose threads never wait runs the whole grid as that loop on one fiber (two context
  * switches per launch). When a thread waits, at __syncthreads() (all threads of the block)
  * or at a warp operation (the live lanes of its warp: consecutive linear thread ids, x
- * fastest, 32 a warp), its runner's stack becomes that thread's, and the scheduler starts a
- * new runner for the threads not yet started; released threads resume where they waited.
- * The last thread to arrive at a barrier goes on without a switch. A block in which some
- * threads wait and none can run is a deadlock (threads at __syncthreads while others have
+ * fastest, 32 a warp), its runner's stack becomes that thread's, and the fiber switches
+ * straight to a released thread, else to a new runner for the threads not yet started, else
+ * back to the scheduler (slimc_emu_launch's stack). Released threads resume where they
+ * waited; the last thread to arrive at a barrier releases the others and goes on. A block in which
+ * some threads wait and none can run is a deadlock (threads at __syncthreads while others have
  * returned, or lanes at a warp operation while the rest of the warp waits elsewhere, or
  * lanes of one warp at different kinds of warp operation): the launch stops and returns
  * SLIMC_EMU_E_DEADLOCK, it never hangs.
@@ -106,8 +107,9 @@
 #define SLIMC_EMU_ASAN 0
 #endif
 
-/* A fiber's stack (the guard page below it not counted). The deepest kernel of the unit
- * tests uses a few KiB; sanitizers make frames several times larger. */
+/* A fiber's stack (the guard page below it not counted). The kernels of the unit tests
+ * use under 1 KiB of it (under 4 KiB with AddressSanitizer); a generated kernel's frame
+ * holds its register tiles, a few hundred bytes to a few KiB. */
 #ifndef SLIMC_EMU_STACK_BYTES
 #if SLIMC_EMU_ASAN
 #define SLIMC_EMU_STACK_BYTES (256u * 1024u)
@@ -139,7 +141,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define __launch_bounds__(...)
 #define warpSize 32
 
-#define SLIMC_KERNEL static void
+#define SLIMC_KERNEL static __attribute__((unused)) void
 #define SLIMC_DEV    static inline
 #define SLIMC_INF    __builtin_inff()
 #define SLIMC_NAN    __builtin_nanf("0x3fffff") /* 0x7fffffff, the GPU's CUDART_NAN_F */
@@ -176,12 +178,12 @@ enum {
  * it arrives and reads the others' after the release; the next operation uses the other
  * buffer, and the one after that cannot open before every lane has left this one. */
 typedef struct SlimcEmuWarp {
-    unsigned live;    /* lanes of the block in this warp that have not returned */
-    unsigned arrived; /* lanes at the open barrier (the last one does not wait) */
-    uint32_t waiting; /* lanes suspended at it */
-    int kind;         /* SLIMC_EMU_OP_* of the open barrier */
-    unsigned gen;     /* barriers released so far */
-    uint32_t present[2];
+    unsigned live;       /* lanes of the block in this warp that have not returned */
+    unsigned arrived;    /* lanes at the open barrier (the last one does not wait) */
+    uint32_t waiting;    /* lanes suspended at it */
+    int kind;            /* SLIMC_EMU_OP_* of the open barrier */
+    unsigned gen;        /* barriers released so far */
+    uint32_t present[2]; /* lanes that wrote into each buffer */
     uint32_t xch[2][32][SLIMC_EMU_XCH_WORDS];
 } SlimcEmuWarp;
 
@@ -192,8 +194,9 @@ typedef struct SlimcEmuSlot {
 #else
     void *sp;
 #endif
-    void *fake_stack;   /* AddressSanitizer's, while suspended */
-    unsigned char *mem; /* the guard page, then the stack */
+    void *fake_stack;           /* AddressSanitizer's, while suspended */
+    unsigned char *mem;         /* the guard page, then the stack */
+    slimc_emu_uint3 thread_idx; /* of the thread suspended on it */
 } SlimcEmuSlot;
 
 typedef void (*SlimcEmuKernel)(slimc_kargs);
@@ -211,8 +214,7 @@ typedef struct SlimcEmu {
     unsigned done;                         /* threads returned */
     unsigned block_arrived;                /* threads at __syncthreads */
     unsigned cur;                          /* the running thread (linear id) */
-    int cur_slot;                          /* and its fiber */
-    int slot_exit;                         /* set by a runner that ends */
+    int cur_slot;                          /* and its fiber (-1: the scheduler) */
     unsigned ready[SLIMC_EMU_MAX_THREADS]; /* released threads, a ring */
     unsigned ready_head, ready_count;
     short slot_of[SLIMC_EMU_MAX_THREADS]; /* the fiber of a suspended thread */
@@ -226,8 +228,9 @@ typedef struct SlimcEmu {
     void *main_sp;
 #endif
     void *main_fake;
-    const void *main_bottom;
+    const void *main_bottom; /* the scheduler's stack, for AddressSanitizer */
     size_t main_size;
+    int from_main; /* the switch under way left the scheduler */
     SlimcEmuSlot slot[SLIMC_EMU_MAX_THREADS];
     int nslots;
     int free_slot[SLIMC_EMU_MAX_THREADS];
@@ -287,41 +290,31 @@ static inline unsigned char *slimc_emu_stack_lo(const SlimcEmuSlot *s)
     return s->mem + SLIMC_EMU_GUARD_BYTES;
 }
 
-/* Scheduler to fiber s (fresh or suspended); returns when a fiber switches back. */
-static inline void slimc_emu_enter(SlimcEmu *E, int s)
+/* Switches from the running context (fiber `from`, or the scheduler when from < 0) to
+ * fiber `to` (or the scheduler); dying: `from` will not be resumed. Returns when something
+ * switches back to `from`, which then has set E->cur_slot, E->cur and E->thread_idx. */
+static inline void slimc_emu_switch(SlimcEmu *E, int from, int to, int dying)
 {
-    SlimcEmuSlot *sl = &E->slot[s];
-    E->cur_slot = s;
-    E->switches += 2;
+    SlimcEmuSlot *f = from < 0 ? NULL : &E->slot[from], *t = to < 0 ? NULL : &E->slot[to];
+    E->cur_slot = to;
+    E->switches++;
 #if SLIMC_EMU_ASAN
-    __sanitizer_start_switch_fiber(&E->main_fake, slimc_emu_stack_lo(sl), SLIMC_EMU_STACK_BYTES);
-#endif
-#if SLIMC_EMU_UCONTEXT
-    swapcontext(&E->main_uc, &sl->uc);
-#else
-    slimc_emu_swap_v1(&E->main_sp, sl->sp);
-#endif
-#if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(E->main_fake, NULL, NULL);
-#endif
-}
-
-/* The running fiber to the scheduler; dying: it will not be resumed. */
-static inline void slimc_emu_leave(SlimcEmu *E, int dying)
-{
-    SlimcEmuSlot *sl = &E->slot[E->cur_slot];
-#if SLIMC_EMU_ASAN
-    __sanitizer_start_switch_fiber(dying ? NULL : &sl->fake_stack, E->main_bottom, E->main_size);
+    E->from_main = from < 0;
+    __sanitizer_start_switch_fiber(dying ? NULL
+                                   : f   ? &f->fake_stack
+                                         : &E->main_fake,
+                                   t ? (const void *)slimc_emu_stack_lo(t) : E->main_bottom,
+                                   t ? SLIMC_EMU_STACK_BYTES : E->main_size);
 #else
     (void)dying;
 #endif
 #if SLIMC_EMU_UCONTEXT
-    swapcontext(&sl->uc, &E->main_uc);
+    swapcontext(f ? &f->uc : &E->main_uc, t ? &t->uc : &E->main_uc);
 #else
-    slimc_emu_swap_v1(&sl->sp, E->main_sp);
+    slimc_emu_swap_v1(f ? &f->sp : &E->main_sp, t ? t->sp : E->main_sp);
 #endif
 #if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(sl->fake_stack, NULL, NULL);
+    __sanitizer_finish_switch_fiber(f ? f->fake_stack : E->main_fake, NULL, NULL);
 #endif
 }
 
@@ -334,20 +327,35 @@ static inline void slimc_emu_push_ready(SlimcEmu *E, unsigned t)
     E->ready_count++;
 }
 
-static inline void slimc_emu_set_thread_idx(SlimcEmu *E, unsigned t)
+static int slimc_emu_new_runner(SlimcEmu *E);
+
+/* The fiber of the next released thread, made current (its E->cur and threadIdx); -1 when
+ * none is released. */
+static inline int slimc_emu_pop_ready(SlimcEmu *E)
 {
-    const unsigned bx = E->block_dim.x, by = E->block_dim.y;
-    E->thread_idx.x = t % bx;
-    E->thread_idx.y = (t / bx) % by;
-    E->thread_idx.z = t / (bx * by);
+    if (!E->ready_count)
+        return -1;
+    const unsigned t = E->ready[E->ready_head];
+    E->ready_head = (E->ready_head + 1) % SLIMC_EMU_MAX_THREADS;
+    E->ready_count--;
+    const int s = E->slot_of[t];
+    E->cur = t;
+    E->thread_idx = E->slot[s].thread_idx;
+    return s;
 }
 
-/* The running thread waits: its fiber goes back to the scheduler until it is released. */
+/* The running thread waits until it is released. Its fiber switches straight to a
+ * released thread, else to a new runner for threads not started, else to the scheduler
+ * (which finds the block complete, or deadlocked, or out of memory). */
 static inline void slimc_emu_suspend(SlimcEmu *E)
 {
-    E->slot_of[E->cur] = (short)E->cur_slot;
-    E->slot_exit = 0;
-    slimc_emu_leave(E, 0);
+    const int me = E->cur_slot;
+    E->slot[me].thread_idx = E->thread_idx;
+    E->slot_of[E->cur] = (short)me;
+    int to = slimc_emu_pop_ready(E);
+    if (to < 0 && E->next < E->n)
+        to = slimc_emu_new_runner(E);
+    slimc_emu_switch(E, me, to, 0);
 }
 
 static inline void slimc_emu_warp_release(SlimcEmu *E, SlimcEmuWarp *W, unsigned w)
@@ -414,7 +422,13 @@ static void slimc_emu_runner(void)
 {
     SlimcEmu *E = &slimc_emu_state;
 #if SLIMC_EMU_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &E->main_bottom, &E->main_size);
+    const void *from_bottom;
+    size_t from_size;
+    __sanitizer_finish_switch_fiber(NULL, &from_bottom, &from_size);
+    if (E->from_main) {
+        E->main_bottom = from_bottom;
+        E->main_size = from_size;
+    }
 #endif
     for (;;) {
         while (E->next < E->n) {
@@ -431,10 +445,13 @@ static void slimc_emu_runner(void)
             E->fn(*E->args);
             slimc_emu_thread_done(E, t);
         }
-        if (E->done == E->n && E->ready_count == 0 && !E->error && slimc_emu_next_block(E))
+        if (E->done == E->n && !E->error && slimc_emu_next_block(E))
             continue;
-        E->slot_exit = 1;
-        slimc_emu_leave(E, 1);
+        /* Nothing left to start: this fiber ends (its stack is free: nothing below makes
+         * a runner before the switch). */
+        const int me = E->cur_slot;
+        E->free_slot[E->nfree++] = me;
+        slimc_emu_switch(E, me, slimc_emu_pop_ready(E), 1);
     }
 }
 
@@ -442,9 +459,21 @@ static void slimc_emu_runner(void)
 static void slimc_emu_fail(SlimcEmu *E, int code)
 {
     E->error = code;
-    E->slot_exit = 0;
-    slimc_emu_leave(E, 1);
+    slimc_emu_switch(E, E->cur_slot, -1, 1);
 }
+
+#if SLIMC_EMU_UCONTEXT
+/* A fresh context for slot sl that starts slimc_emu_runner (getcontext returns once here:
+ * makecontext replaces what it saved; volatile only quiets -Wclobbered). */
+static void slimc_emu_make_uc(SlimcEmuSlot *volatile sl)
+{
+    getcontext(&sl->uc);
+    sl->uc.uc_stack.ss_sp = slimc_emu_stack_lo(sl);
+    sl->uc.uc_stack.ss_size = SLIMC_EMU_STACK_BYTES;
+    sl->uc.uc_link = NULL;
+    makecontext(&sl->uc, slimc_emu_runner, 0);
+}
+#endif
 
 /* A fiber for a new runner: a free one, or a new stack. -1: no memory. */
 static int slimc_emu_new_runner(SlimcEmu *E)
@@ -467,12 +496,12 @@ static int slimc_emu_new_runner(SlimcEmu *E)
         E->slot[s].mem = mem;
     }
     SlimcEmuSlot *sl = &E->slot[s];
+#if SLIMC_EMU_ASAN
+    /* the frames of the runner that ended on this stack are still poisoned */
+    __asan_unpoison_memory_region(slimc_emu_stack_lo(sl), SLIMC_EMU_STACK_BYTES);
+#endif
 #if SLIMC_EMU_UCONTEXT
-    getcontext(&sl->uc);
-    sl->uc.uc_stack.ss_sp = slimc_emu_stack_lo(sl);
-    sl->uc.uc_stack.ss_size = SLIMC_EMU_STACK_BYTES;
-    sl->uc.uc_link = NULL;
-    makecontext(&sl->uc, slimc_emu_runner, 0);
+    slimc_emu_make_uc(sl);
 #else
     uintptr_t top = (uintptr_t)(slimc_emu_stack_lo(sl) + SLIMC_EMU_STACK_BYTES) & ~(uintptr_t)15;
     void **sp = (void **)top;
@@ -485,15 +514,6 @@ static int slimc_emu_new_runner(SlimcEmu *E)
 #endif
     sl->fake_stack = NULL;
     return s;
-}
-
-/* After a fiber switched back: frees it if its runner ended. */
-static inline void slimc_emu_after(SlimcEmu *E, int s)
-{
-    if (E->slot_exit) {
-        E->free_slot[E->nfree++] = s;
-        E->slot_exit = 0;
-    }
 }
 
 static void slimc_emu_deadlock_message(SlimcEmu *E)
@@ -516,24 +536,17 @@ static int slimc_emu_run_grid(SlimcEmu *E)
     for (;;) {
         if (E->error)
             return E->error;
-        if (E->ready_count) {
-            const unsigned t = E->ready[E->ready_head];
-            E->ready_head = (E->ready_head + 1) % SLIMC_EMU_MAX_THREADS;
-            E->ready_count--;
-            const int s = E->slot_of[t];
-            E->cur = t;
-            slimc_emu_set_thread_idx(E, t);
-            slimc_emu_enter(E, s);
-            slimc_emu_after(E, s);
-        } else if (E->next < E->n) {
-            const int s = slimc_emu_new_runner(E);
+        int s = slimc_emu_pop_ready(E);
+        if (s < 0 && E->next < E->n) {
+            s = slimc_emu_new_runner(E);
             if (s < 0) {
                 snprintf(E->msg, sizeof E->msg, "no memory for a fiber stack of %u bytes",
                          (unsigned)SLIMC_EMU_STACK_BYTES);
                 return SLIMC_EMU_E_NOMEM;
             }
-            slimc_emu_enter(E, s);
-            slimc_emu_after(E, s);
+        }
+        if (s >= 0) {
+            slimc_emu_switch(E, -1, s, 0);
         } else if (E->done == E->n) {
             if (!slimc_emu_next_block(E))
                 return 0;
@@ -655,8 +668,8 @@ static inline void __syncthreads(void)
 }
 
 /* The running lane arrives at its warp's barrier for an operation of this kind, having
- * written its operands into buffer buf; returns when every live lane has arrived. */
-static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind, unsigned buf)
+ * written its operands (slimc_emu_xch_open); returns when every live lane has arrived. */
+static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind)
 {
     const unsigned w = E->cur >> 5, lane = E->cur & 31u;
     SlimcEmuWarp *W = &E->warp[w];
@@ -669,7 +682,6 @@ static inline void slimc_emu_warp_sync(SlimcEmu *E, int kind, unsigned buf)
                  E->block_idx.x, E->block_idx.y, E->block_idx.z, w, W->kind, kind);
         slimc_emu_fail(E, SLIMC_EMU_E_DEADLOCK);
     }
-    (void)buf;
     if (++W->arrived == W->live) {
         slimc_emu_warp_release(E, W, w);
         return;
@@ -699,7 +711,7 @@ static inline uint32_t slimc_emu_shfl(uint32_t v, int kind, int b)
     SlimcEmu *E = &slimc_emu_state;
     unsigned buf;
     slimc_emu_xch_open(E, &buf)[0] = v;
-    slimc_emu_warp_sync(E, kind, buf);
+    slimc_emu_warp_sync(E, kind);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, bval = (unsigned)b & 31u;
     unsigned j;
@@ -927,7 +939,7 @@ static inline void slimc_emu_mma_16816(float d[4], const uint32_t a[4], const ui
     uint32_t *x = slimc_emu_xch_open(E, &buf);
     memcpy(x, a, 4 * sizeof a[0]);
     memcpy(x + 4, b, 2 * sizeof b[0]);
-    slimc_emu_warp_sync(E, kind, buf);
+    slimc_emu_warp_sync(E, kind);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, g = lane >> 2, t = lane & 3u;
     for (unsigned i = 0; i < 4; i++) {
@@ -968,7 +980,7 @@ static inline void slimc_mma_s8_16832(int d[4], const uint32_t a[4], const uint3
     uint32_t *x = slimc_emu_xch_open(E, &buf);
     memcpy(x, a, 4 * sizeof a[0]);
     memcpy(x + 4, b, 2 * sizeof b[0]);
-    slimc_emu_warp_sync(E, SLIMC_EMU_OP_MMA_S8, buf);
+    slimc_emu_warp_sync(E, SLIMC_EMU_OP_MMA_S8);
     const SlimcEmuWarp *W = &E->warp[E->cur >> 5];
     const unsigned lane = E->cur & 31u, g = lane >> 2, t = lane & 3u;
     for (unsigned i = 0; i < 4; i++) {

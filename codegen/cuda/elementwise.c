@@ -2,6 +2,8 @@
  * and math functions of ops.def's E(...) column, each with the node's fused epilogue. One
  * thread per output element in a grid-stride loop. */
 #include "codegen/cuda/cu.h"
+#include "codegen/cuda/data_move.h"
+#include "ir/dtype_ops.h"
 
 #include <string.h>
 
@@ -40,6 +42,12 @@ void cu_emit_elementwise(CgCtx *c, NodeId id)
 {
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
+    if (ir_node_is_typed_elementwise(g, n)) { /* f64, f16, bf16, integers */
+        cu_emit_elementwise_typed(c, id);
+        return;
+    }
+    if (!cu_dm_check_f32(c, id, 0)) /* the rows are CU_CHECK_OWN for the forward above */
+        return;
     const Shape *os = cg_shape(c, n->outputs[0]);
     Dim ne;
     if (!cg_numel(c, id, os, &ne))
@@ -53,11 +61,11 @@ void cu_emit_elementwise(CgCtx *c, NodeId id)
     cu_out(c, id, "out");
     const char *p0 = NULL, *p1 = NULL;
     if (n->op == IR_OP_LEAKY_RELU) {
-        cg_printf(c, "    const float slope = %s;\n", cg_float(c, ir_attr_negative_slope(n)));
+        cg_printf(c, "    const float slope = %s;\n", cu_dm_float(c, ir_attr_negative_slope(n)));
         p0 = "slope";
     } else if (n->op == IR_OP_CLIP) {
         cg_printf(c, "    const float lo = %s, hi = %s; /* NaN stays NaN */\n",
-                  cg_float(c, ir_attr_min(n)), cg_float(c, ir_attr_max(n)));
+                  cu_dm_float(c, ir_attr_min(n)), cu_dm_float(c, ir_attr_max(n)));
         p0 = "lo";
         p1 = "hi";
     } else if (ir_ops[n->op].n_attrs) {

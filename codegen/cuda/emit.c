@@ -3,6 +3,7 @@
  * emitters found in the op table, codegen/cuda/op_table.c); the host half is the C backend's
  * entry (codegen/c/entry.c: the same value pointers, checks and arena) with launches where
  * the C entry calls body functions. */
+#include "codegen/cuda/attention.h"
 #include "codegen/cuda/cu.h"
 #include "codegen/cuda/op_table.h"
 #include "codegen/c/entry.h"
@@ -209,7 +210,7 @@ static bool check_all(CgCtx *c)
     SLIMC_ASSERT(mem);
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead)
+        if (n->dead || cu_ctx(c)->group_head[i] != IR_NONE) /* a fused group checks its own */
             continue;
         const char *why = NULL;
         if (n->op >= IR_NUM_OPS || !cu_ops[n->op].emit)
@@ -274,8 +275,8 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     cg_printf(c, "\n#if SLIMC_CU_DEVICE\n#if defined(__CUDACC_RTC__) || defined(__CUDACC__)\n");
     cg_puts(c, slimc_cuda_prelude_text, slimc_cuda_prelude_text_len);
     cg_printf(c, "#endif /* NVRTC */\n\n");
-    if (check_all(c))
-        cu_find_groups(c);
+    cu_find_groups(c);
+    check_all(c);
     return c;
 }
 
@@ -402,9 +403,12 @@ static bool cu_call(CgCtx *c, NodeId id)
     }
     cg_printf(c, "    /* %s (%s) */\n", cg_text(c, n->name), ir_ops[n->op].name);
     cg_printf(c, "    memset(&a, 0, sizeof a);\n");
-    for (int i = 0; i < n->n_inputs; i++)
-        if (n->inputs[i] != IR_NONE)
-            cg_printf(c, "    a.in[%d] = %s;\n", i, c->val_names[n->inputs[i]]);
+    if (cu->group_head[id] == id) /* a fused group's inputs */
+        cu_attention_inputs(c, id);
+    else
+        for (int i = 0; i < n->n_inputs; i++)
+            if (n->inputs[i] != IR_NONE)
+                cg_printf(c, "    a.in[%d] = %s;\n", i, c->val_names[n->inputs[i]]);
     cg_printf(c, "    a.out = %s;\n", c->val_names[ov]);
     for (int j = 0; j < n->n_epilogue; j++)
         if (n->epilogue[j].operand != IR_NONE)

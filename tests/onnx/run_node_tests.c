@@ -30,6 +30,10 @@
 #define ATOL 1e-5
 
 enum { ST_PASS, ST_FAIL, ST_UNSUPPORTED, ST_ERROR, ST_CRASH };
+
+/* --device: where the models run (cuda: the CUDA backend, on a GPU or, with
+ * SLIMC_CUDA_EMULATE=1, under the CPU emulation; docs/cuda.md). */
+static SlimcDevice g_device = SLIMC_DEVICE_CPU;
 static const char *const status_names[] = {"pass", "FAIL", "unsupported", "error", "crash"};
 
 typedef struct Result {
@@ -236,6 +240,7 @@ static void run_test(const char *node_dir, const char *name, Result *r)
     SlimcExec *e = NULL;
     SlimcOptions o;
     slimc_options_default(&o);
+    o.device = g_device;
     Needs needs = {0};
     FeOnnxOptions fo = {.needs_constant = note_need, .arg = &needs};
     Graph *g = fe_onnx_load_ex(model, &fo, &ctx->diag);
@@ -447,6 +452,7 @@ static int cmp_count(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    bool device_given = false;
     const char *node_dir = NULL, *report = NULL, *ratchet = NULL, *filter = NULL;
     int jobs = (int)sysconf(_SC_NPROCESSORS_ONLN), timeout = 120;
     bool verbose = false;
@@ -461,16 +467,28 @@ int main(int argc, char **argv)
             filter = argv[++i];
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
             timeout = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-v"))
+        else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            const char *dev = argv[++i];
+            if (strcmp(dev, "cpu") && strcmp(dev, "cuda")) {
+                fprintf(stderr, "--device takes cpu or cuda, not '%s'\n", dev);
+                return 2;
+            }
+            g_device = !strcmp(dev, "cuda") ? SLIMC_DEVICE_CUDA : SLIMC_DEVICE_CPU;
+            device_given = true;
+        } else if (!strcmp(argv[i], "-v"))
             verbose = true;
         else if (argv[i][0] != '-' && !node_dir)
             node_dir = argv[i];
         else {
             fprintf(stderr,
                     "usage: run_node_tests NODE_DIR [--report FILE.md] [--ratchet FILE] [--jobs N] "
-                    "[--filter SUBSTR] [--timeout SEC] [-v]\n");
+                    "[--filter SUBSTR] [--timeout SEC] [--device cpu|cuda] [-v]\n");
             return 2;
         }
+    }
+    if (device_given && g_device == SLIMC_DEVICE_CUDA && ratchet) {
+        fprintf(stderr, "--ratchet holds the CPU's results: leave it out with --device cuda\n");
+        return 2;
     }
     if (!node_dir) {
         fprintf(stderr,
