@@ -69,6 +69,19 @@ static bool conv_dims(CgCtx *c, NodeId id, bool transpose, ConvDims *d)
 
 /* ---- conv2d, implicit GEMM ---- */
 
+/* The input coordinate `o * stride - pad + tap * dil` of output coordinate o, without the
+ * identity factors; tap NULL: a kernel of size 1 along this axis. */
+static const char *tap(CgCtx *c, const char *o, long long stride, long long pad, const char *t,
+                       long long dil)
+{
+    const char *e = stride == 1 ? o : cg_strf(c, "%s * %lld", o, stride);
+    if (pad)
+        e = cg_strf(c, "%s - %lld", e, pad);
+    if (t)
+        e = dil == 1 ? cg_strf(c, "%s + %s", e, t) : cg_strf(c, "%s + %s * %lld", e, t, dil);
+    return e;
+}
+
 static void conv_setup(CgCtx *c, NodeId id, const CuGemm *s)
 {
     (void)s;
@@ -152,18 +165,22 @@ void cu_emit_conv2d(CgCtx *c, NodeId id)
     const long long P = d.OH * d.OW, KK = d.KH * d.KW;
     const bool pointwise =
         KK == 1 && d.SH == 1 && d.SW == 1 && d.PH == 0 && d.PW == 0 && d.OH == d.H && d.OW == d.W;
-    /* the load knows nb (the image) and np (the pixel) of column gn (gemm.h: n_split) */
+    /* the load knows nb (the image) and np (the pixel) of column gn (gemm.h: n_split); tap r
+     * of the kernel is (r / KW, r % KW) */
+    const char *kh = d.KH == 1 ? NULL : d.KW == 1 ? "r" : cg_strf(c, "r / %lld", d.KW);
+    const char *kw = d.KW == 1 ? NULL : d.KH == 1 ? "r" : cg_strf(c, "r %% %lld", d.KW);
     const char *b_load;
     if (pointwise) /* 1x1, stride 1, no padding: B is x itself, [CG, pixels] per image */
         b_load = cg_strf(c, "v = X[(nb * %lld + gk) * %lld + np];", d.C, P);
     else
         b_load = cg_strf(c,
-                         "const int r = gk %% %lld;\n"
-                         "        const int ih = np / %lld * %lld - %lld + r / %lld * %lld;\n"
-                         "        const int iw = np %% %lld * %lld - %lld + r %% %lld * %lld;\n"
-                         "        if (ih >= 0 && ih < %lld && iw >= 0 && iw < %lld)\n"
-                         "            v = X[(nb * %lld + gk / %lld) * %lld + ih * %lld + iw];",
-                         KK, d.OW, d.SH, d.PH, d.KW, d.DH, d.OW, d.SW, d.PW, d.KW, d.DW, d.H, d.W,
+                         "%s"
+                         "const int ih = %s, iw = %s;\n"
+                         "if (ih >= 0 && ih < %lld && iw >= 0 && iw < %lld)\n"
+                         "    v = X[(nb * %lld + gk / %lld) * %lld + ih * %lld + iw];",
+                         kh || kw ? cg_strf(c, "const int r = gk %% %lld;\n", KK) : "",
+                         tap(c, cg_strf(c, "np / %lld", d.OW), d.SH, d.PH, kh, d.DH),
+                         tap(c, cg_strf(c, "np %% %lld", d.OW), d.SW, d.PW, kw, d.DW), d.H, d.W,
                          d.C, KK, d.H * d.W, d.W);
     const bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
     CuGemm s = {

@@ -20,16 +20,25 @@
  * Each kernel adds the bias and applies the node's epilogue right before its store. */
 #include "codegen/cuda/gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define GEMM_THREADS 256
 
+/* kg > 1: the block's threads form kg groups, each multiplying its own BK / kg slice of
+ * every K step; the groups' sums meet in shared memory at the end (split-K in the block). */
 typedef struct SimtTile {
-    int bm, bn, bk, tm, tn;
+    int bm, bn, bk, tm, tn, kg;
+    const char *suffix;
 } SimtTile;
 
-static const SimtTile simt64 = {64, 64, 16, 4, 4};
-static const SimtTile simt128 = {128, 128, 8, 8, 8};
+static const SimtTile simt32 = {32, 32, 64, 4, 4, 4, "_gemm32k4"};
+static const SimtTile simt64 = {64, 64, 16, 4, 4, 1, "_gemm64"};
+static const SimtTile simt128 = {128, 128, 8, 8, 8, 1, "_gemm128"};
+
+/* A grid of fewer 64 x 64 tiles than this (about one block per SM of a large GPU) runs the
+ * 32 x 32 split-K kernel instead: four times the blocks, each splitting K four ways. */
+#define FEW_BLOCKS 132
 
 /* Tensor-core tiles: warps wm x wn, each MT m16 tiles by NT n8 tiles. */
 typedef struct MmaTile {
@@ -60,6 +69,30 @@ static void emit_store(CgCtx *c, NodeId id, const CuGemm *s, int ind)
     cg_printf(c, "%*sout[f] = v;\n", ind, "");
 }
 
+/* The type of row indices: int when M is static and A (M x K) has fewer than 2^31
+ * elements, else the kernel's index type. */
+static const char *m_type(const CuGemm *s, const char *idx)
+{
+    char *end = NULL;
+    const long long k = strtoll(s->K, &end, 10);
+    const bool k_lit = end != s->K && end && *end == 0;
+    if (s->m_static >= 0 && k_lit && s->k_int &&
+        (k == 0 || s->m_static < (INT64_C(1) << 31) / (k ? k : 1)))
+        return "int";
+    return idx;
+}
+
+/* Prints a load statement (lines separated by \n) at the given indentation. */
+static void print_lines(CgCtx *c, int ind, const char *text)
+{
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        const int len = nl ? (int)(nl - text) : (int)strlen(text);
+        cg_printf(c, "%*s%.*s\n", ind, "", len, text);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
 /* Prints statements that set float `dst` to A(gm, gk) (a) or B(gk, gn), 0 outside; for B,
  * gn is n0 + nl (nl this thread's offset in the tile), and with n_split the image nb and
  * the pixel np of gn are derived from the block's (nb0, nr0) in int arithmetic. */
@@ -69,8 +102,8 @@ static void emit_elem(CgCtx *c, const CuGemm *s, bool a, const char *gm, const c
     const char *kt = s->k_int ? "int" : idx;
     cg_printf(c, "%*s{\n", ind, "");
     if (a)
-        cg_printf(c, "%*s    const %s gm = %s;\n%*s    const %s gk = %s;\n", ind, "", idx, gm, ind,
-                  "", kt, gk);
+        cg_printf(c, "%*s    const %s gm = %s;\n%*s    const %s gk = %s;\n", ind, "",
+                  m_type(s, idx), gm, ind, "", kt, gk);
     else
         cg_printf(c, "%*s    const %s gk = %s;\n%*s    const %s gn = n0 + %s;\n", ind, "", kt, gk,
                   ind, "", idx, nl);
@@ -81,7 +114,7 @@ static void emit_elem(CgCtx *c, const CuGemm *s, bool a, const char *gm, const c
                   "%*s        const int nr = nr0 + %s, np = nr %% %lld;\n"
                   "%*s        const %s nb = nb0 + nr / %lld;\n",
                   ind, "", nl, (long long)s->n_split, ind, "", idx, (long long)s->n_split);
-    cg_printf(c, "%*s        %s\n", ind, "", a ? s->a_load : s->b_load);
+    print_lines(c, ind + 8, a ? s->a_load : s->b_load);
     cg_printf(c, "%*s    }\n%*s    %s = v;\n%*s}\n", ind, "", ind, "", dst, ind, "");
 }
 
@@ -142,8 +175,9 @@ static void simt_stash(CgCtx *c, const CuGemm *s, const SimtTile *t, const char 
 /* The block's tile origin: M tiles along grid.x, N tiles along grid.y (or swapped). */
 static void emit_origin(CgCtx *c, const CuGemm *s, const char *idx, int bm, int bn, bool n_in_x)
 {
-    cg_printf(c, "    const %s m0 = (%s)blockIdx.%s * %d, n0 = (%s)blockIdx.%s * %d;\n", idx, idx,
-              n_in_x ? "y" : "x", bm, idx, n_in_x ? "x" : "y", bn);
+    const char *mt = m_type(s, idx);
+    cg_printf(c, "    const %s m0 = (%s)blockIdx.%s * %d;\n", mt, mt, n_in_x ? "y" : "x", bm);
+    cg_printf(c, "    const %s n0 = (%s)blockIdx.%s * %d;\n", idx, idx, n_in_x ? "x" : "y", bn);
     if (s->n_split)
         cg_printf(c,
                   "    const %s nb0 = n0 / %lld; /* n0's image and pixel: the loads derive theirs "
@@ -154,18 +188,32 @@ static void emit_origin(CgCtx *c, const CuGemm *s, const char *idx, int bm, int 
 static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bool n_in_x)
 {
     const char *idx = s->wide ? "int64_t" : "int";
-    const int nx = t->bn / t->tn, ny = t->bm / t->tm;
-    SLIMC_ASSERT(nx * ny == GEMM_THREADS);
+    const int nx = t->bn / t->tn, ny = t->bm / t->tm, slice = t->bk / t->kg;
+    SLIMC_ASSERT(nx * ny * t->kg == GEMM_THREADS);
     cg_printf(c,
               "/* SIMT f32 GEMM: a block computes a %d x %d tile of C, K in steps of %d through\n"
               " * two shared buffers; thread (ty, tx) of %d x %d holds C(m0 + ty + %d i, n0 + tx + "
-              "%d j)\n * for i < %d, j < %d in registers. */\n",
+              "%d j)\n * for i < %d, j < %d in registers",
               t->bm, t->bn, t->bk, ny, nx, ny, nx, t->tm, t->tn);
-    const int k = cu_kernel_begin(c, id, t->bm == 128 ? "_gemm128" : "_gemm64", GEMM_THREADS);
+    if (t->kg > 1)
+        cg_printf(c,
+                  ", summed over its group kq's %d k of each step;\n * the %d groups' sums meet "
+                  "in shared memory at the end (small problems: more blocks) */\n",
+                  slice, t->kg);
+    else
+        cg_printf(c, ". */\n");
+    const int k = cu_kernel_begin(c, id, t->suffix, GEMM_THREADS);
     cg_printf(c, "    __shared__ float As[2][%d][%d]; /* A tile, As[k][m] */\n", t->bk, t->bm + 4);
     cg_printf(c, "    __shared__ float Bs[2][%d][%d]; /* B tile, Bs[k][n] */\n", t->bk, t->bn + 4);
     emit_prologue(c, id, s, idx);
-    cg_printf(c, "    const int tid = (int)threadIdx.x, tx = tid %% %d, ty = tid / %d;\n", nx, nx);
+    if (t->kg > 1)
+        cg_printf(c,
+                  "    const int tid = (int)threadIdx.x, kq = tid / %d, tx = tid %% %d, ty = tid "
+                  "%% %d / %d;\n",
+                  nx * ny, nx, nx * ny, nx);
+    else
+        cg_printf(c, "    const int tid = (int)threadIdx.x, tx = tid %% %d, ty = tid / %d;\n", nx,
+                  nx);
     simt_lanes(c, s, t);
     emit_origin(c, s, idx, t->bm, t->bn, n_in_x);
     cg_printf(c, "    float acc[%d][%d];\n", t->tm, t->tn);
@@ -184,7 +232,11 @@ static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bo
     cg_printf(c, "        if (kt + 1 < nk) { /* the next tile, while this one is multiplied */\n");
     simt_load(c, s, t, cg_strf(c, "(kt + 1) * %d", t->bk), idx, 12);
     cg_printf(c, "        }\n");
-    cg_printf(c, "        for (int kk = 0; kk < %d; kk++) {\n", t->bk);
+    if (t->kg > 1)
+        cg_printf(c, "        for (int kk = kq * %d; kk < kq * %d + %d; kk++) {\n", slice, slice,
+                  slice);
+    else
+        cg_printf(c, "        for (int kk = 0; kk < %d; kk++) {\n", t->bk);
     cg_printf(c, "            float av[%d], bv[%d];\n", t->tm, t->tn);
     cg_printf(c,
               "            for (int i = 0; i < %d; i++)\n                av[i] = As[cur][kk][ty "
@@ -202,6 +254,26 @@ static int emit_simt(CgCtx *c, NodeId id, const CuGemm *s, const SimtTile *t, bo
     cg_printf(c, "        if (kt + 1 < nk) {\n");
     simt_stash(c, s, t, "cur ^ 1", 12);
     cg_printf(c, "        }\n        __syncthreads();\n    }\n");
+    if (t->kg > 1) {
+        SLIMC_ASSERT((t->kg - 1) * t->bm * t->bn <= 2 * t->bk * (t->bm + 4));
+        cg_printf(c,
+                  "    /* groups 1..%d leave their sums in As (free now), group 0 adds them in "
+                  "order */\n",
+                  t->kg - 1);
+        cg_printf(c, "    float *red = &As[0][0][0];\n");
+        cg_printf(c,
+                  "    if (kq > 0)\n        for (int i = 0; i < %d; i++)\n            for (int j "
+                  "= 0; j < %d; j++)\n"
+                  "                red[((kq - 1) * %d + ty + %d * i) * %d + tx + %d * j] = "
+                  "acc[i][j];\n",
+                  t->tm, t->tn, t->bm, ny, t->bn, nx);
+        cg_printf(c, "    __syncthreads();\n    if (kq > 0)\n        return;\n");
+        cg_printf(c,
+                  "    for (int q = 0; q < %d; q++)\n        for (int i = 0; i < %d; i++)\n"
+                  "            for (int j = 0; j < %d; j++)\n"
+                  "                acc[i][j] += red[(q * %d + ty + %d * i) * %d + tx + %d * j];\n",
+                  t->kg - 1, t->tm, t->tn, t->bm, ny, t->bn, nx);
+    }
     cg_printf(c, "    for (int i = 0; i < %d; i++) {\n", t->tm);
     cg_printf(c, "        const %s gm = m0 + ty + %d * i;\n", idx, ny);
     cg_printf(c, "        for (int j = 0; j < %d; j++) {\n", t->tn);
@@ -377,11 +449,13 @@ static int emit_gemv(CgCtx *c, NodeId id, const CuGemm *s, int mr)
     cg_printf(c, "        for (%s gk = %s; gk < K; gk += %d) {\n", idx, kf ? "lane" : "wi",
               kf ? 32 : 8);
     cg_printf(c, "            float bv;\n            {\n                float v = 0.0f;\n");
-    cg_printf(c, "                %s\n                bv = v;\n            }\n", s->b_load);
+    print_lines(c, 16, s->b_load);
+    cg_printf(c, "                bv = v;\n            }\n");
     cg_printf(c, "            for (int r = 0; r < %d; r++)\n                if (r < M) {\n", mr);
     cg_printf(c, "                    const %s gm = r;\n                    float v = 0.0f;\n",
               idx);
-    cg_printf(c, "                    %s\n                    acc[r] += v * bv;\n", s->a_load);
+    print_lines(c, 20, s->a_load);
+    cg_printf(c, "                    acc[r] += v * bv;\n");
     cg_printf(c, "                }\n        }\n");
     if (kf) {
         cg_printf(c, "    for (int r = 0; r < %d; r++)\n", mr);
@@ -409,17 +483,34 @@ static int emit_gemv(CgCtx *c, NodeId id, const CuGemm *s, int mr)
 
 /* ---- the choice ---- */
 
+/* A static size in x, else -1. */
+static long long literal(const char *x)
+{
+    char *end = NULL;
+    const long long v = strtoll(x, &end, 10);
+    return end != x && end && *end == 0 ? v : -1;
+}
+
+/* ceil(n / d) as a host C expression: a literal when n is one. */
+static const char *tiles(CgCtx *c, const char *n, int d)
+{
+    const long long v = literal(n);
+    if (v >= 0)
+        return cg_strf(c, "%lld", (v + d - 1) / d);
+    return cu_ceil_div(c, cg_strf(c, "(int64_t)(%s)", n), d);
+}
+
 void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
 {
     const CuCtx *cu = cu_ctx(c);
     const bool tc = cu->precision == IR_F16 || cu->precision == IR_BF16;
     const bool small = s->m_static >= 0 && s->m_static <= CU_GEMV_MAX_M;
     const bool maybe_small = s->m_static < 0;
-    const char *Mx = cg_strf(c, "(int64_t)(%s)", s->M), *Nx = cg_strf(c, "(int64_t)(%s)", s->N);
+    const char *Mx = literal(s->M) >= 0 ? s->M : cg_strf(c, "(int64_t)(%s)", s->M);
     if (s->gemv && (small || maybe_small)) {
         const int mr = small ? (int)(s->m_static ? s->m_static : 1) : CU_GEMV_MAX_M;
         const int k = emit_gemv(c, id, s, mr);
-        const char *blocks = cu_ceil_div(c, Nx, s->b_kfast ? 8 : 32);
+        const char *blocks = tiles(c, s->N, s->b_kfast ? 8 : 32);
         if (maybe_small)
             blocks = cg_strf(c, "(%s <= %d ? %s : 0)", Mx, CU_GEMV_MAX_M, blocks);
         cu_launch(c, id, k, (const char *[3]){blocks, "1", s->Z}, (const int[3]){256, 1, 1},
@@ -429,31 +520,68 @@ void cu_gemm_emit(CgCtx *c, NodeId id, const CuGemm *s)
             return;
     }
     /* Tiles along grid.x for the larger of M and N (grid.y stops at 65535): N for a conv
-     * (batch x pixels), M for a linear (rows). Larger tiles when their grid still fills a
-     * GPU (a few hundred blocks of 128 x 128). */
+     * (batch x pixels), M for a linear (rows). 128 x 128 tiles when their grid still fills
+     * a GPU (static sizes); 32 x 32 split-K tiles when 64 x 64 ones would leave most SMs
+     * idle, chosen at run time when a size is symbolic. */
     const bool n_in_x = s->n_in_x;
     const int64_t mh = s->m_static, nh = s->n_static; /* -1: symbolic (a batch of 1 is small) */
-    const bool big = mh >= 128 && nh >= 128 && mh * nh >= (int64_t)128 * 128 * 132;
-    const char *gm, *gn;
-    int k;
-    const char *what;
-    if (tc) {
-        const MmaTile *t = big ? &mma128 : &mma64;
-        k = emit_mma(c, id, s, t, n_in_x);
-        gm = cu_ceil_div(c, Mx, t->bm);
-        gn = cu_ceil_div(c, Nx, t->bn);
-        what = cg_strf(c, "%d x %d tiles of C on tensor cores (%s)", t->bm, t->bn, s->what);
-    } else {
-        const SimtTile *t = big ? &simt128 : &simt64;
-        k = emit_simt(c, id, s, t, n_in_x);
-        gm = cu_ceil_div(c, Mx, t->bm);
-        gn = cu_ceil_div(c, Nx, t->bn);
-        what = cg_strf(c, "%d x %d tiles of C (%s)", t->bm, t->bn, s->what);
+    const bool big = mh >= 128 && nh >= 128 && mh * nh >= (int64_t)128 * 128 * FEW_BLOCKS;
+    const char *gemv_off = maybe_small && s->gemv ? cg_strf(c, "%s > %d", Mx, CU_GEMV_MAX_M) : NULL;
+    if (tc || big) {
+        const char *gm, *gn, *what;
+        int k, threads;
+        if (tc) {
+            const MmaTile *t = big ? &mma128 : &mma64;
+            k = emit_mma(c, id, s, t, n_in_x);
+            gm = tiles(c, s->M, t->bm);
+            gn = tiles(c, s->N, t->bn);
+            threads = 32 * t->wm * t->wn;
+            what = cg_strf(c, "%d x %d tiles of C on tensor cores (%s)", t->bm, t->bn, s->what);
+        } else {
+            k = emit_simt(c, id, s, &simt128, n_in_x);
+            gm = tiles(c, s->M, 128);
+            gn = tiles(c, s->N, 128);
+            threads = GEMM_THREADS;
+            what = cg_strf(c, "128 x 128 tiles of C (%s)", s->what);
+        }
+        if (gemv_off)
+            gm = cg_strf(c, "(%s ? %s : 0)", gemv_off, gm);
+        const char *grid[3] = {n_in_x ? gn : gm, n_in_x ? gm : gn, s->Z};
+        cu_launch(c, id, k, grid, (const int[3]){threads, 1, 1}, what);
+        return;
     }
-    if (maybe_small && s->gemv)
-        gm = cg_strf(c, "(%s > %d ? %s : 0)", Mx, CU_GEMV_MAX_M, gm);
-    const char *grid[3] = {n_in_x ? gn : gm, n_in_x ? gm : gn, s->Z};
-    cu_launch(c, id, k, grid, (const int[3]){tc ? 32 * (big ? 8 : 4) : GEMM_THREADS, 1, 1}, what);
+    /* 64 x 64 or 32 x 32 split-K: by the number of 64 x 64 tiles */
+    const long long zs = literal(s->Z);
+    const bool zstatic = zs >= 0;
+    const char *tiles64 = cg_strf(c, "%s * %s * %s", tiles(c, s->M, 64), tiles(c, s->N, 64),
+                                  zstatic ? s->Z : cg_strf(c, "(int64_t)(%s)", s->Z));
+    const char *few = cg_strf(c, "%s < %d", tiles64, FEW_BLOCKS);
+    int which = 3; /* bit 0: 64 x 64, bit 1: 32 x 32 split-K */
+    if (mh >= 0 && nh >= 0 && zstatic && !s->n_split) {
+        const int64_t t64 = ((mh + 63) / 64) * ((nh + 63) / 64) * zs;
+        which = t64 < FEW_BLOCKS ? 2 : 1;
+    } else if (s->n_split && mh >= 0 && zstatic &&
+               ((mh + 63) / 64) * ((nh + 63) / 64) * zs >= FEW_BLOCKS) {
+        which = 1; /* a conv whose batch-1 grid is already large */
+    }
+    for (int v = 0; v < 2; v++) {
+        if (!(which & (1 << v)))
+            continue;
+        const SimtTile *t = v ? &simt32 : &simt64;
+        const int k = emit_simt(c, id, s, t, n_in_x);
+        const char *gm = tiles(c, s->M, t->bm), *gn = tiles(c, s->N, t->bn);
+        const char *cond = which == 3 ? cg_strf(c, v ? "%s" : "!(%s)", few) : NULL;
+        if (gemv_off)
+            cond = cond ? cg_strf(c, "%s && %s", gemv_off, cond) : gemv_off;
+        if (cond)
+            gm = cg_strf(c, "((%s) ? %s : 0)", cond, gm);
+        const char *grid[3] = {n_in_x ? gn : gm, n_in_x ? gm : gn, s->Z};
+        cu_launch(
+            c, id, k, grid, (const int[3]){GEMM_THREADS, 1, 1},
+            cg_strf(c, "%d x %d tiles of C%s (%s)%s", t->bm, t->bn,
+                    t->kg > 1 ? ", K split in 4 in the block" : "", s->what,
+                    which == 3 ? (v ? "; when 64 x 64 tiles would be few" : "; when many") : ""));
+    }
 }
 
 bool cu_gemm_wide(CgCtx *c, NodeId id)

@@ -57,8 +57,8 @@ static ValueId sym_input(Graph *g, const char *name, int rank, const int64_t *di
     return ir_input_new(g, name, ty, (SrcLoc){0});
 }
 
-/* Emits g with the given precision and, when `want` is not NULL, checks that the source
- * names that kernel (a tile shape, the mma, the GEMV). */
+/* Emits g with the given precision and checks that the source has each of the
+ * comma-separated words of `want` (kernel names: a tile shape, the mma, the GEMV). */
 static void source_has(Graph *g, DType prec, const char *want, const char *what)
 {
     char msg[4096];
@@ -66,7 +66,10 @@ static void source_has(Graph *g, DType prec, const char *want, const char *what)
     CgOptions o = {.source_name = "test", .precision = prec};
     char *src = sup_cuda_emit(g, &o, &len, msg, sizeof msg);
     ck_assert_msg(src, "%s: %s", what, msg);
-    ck_assert_msg(strstr(src, want), "%s: no '%s' in the source", what, want);
+    char words[256];
+    snprintf(words, sizeof words, "%s", want);
+    for (char *save = NULL, *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        ck_assert_msg(strstr(src, w), "%s: no '%s' in the source", what, w);
     free(src);
 }
 
@@ -153,15 +156,28 @@ static void linear_check(const LinCase *lc, DType prec, double tol, const char *
     check_prec(g, in, n_in, prec, tol, want, what);
 }
 
-/* Several 64 x 64 tiles with ragged edges in M, N and K, both weight layouts, bias or not,
- * epilogues with and without operands; x of rank 3. */
+/* Small problems (fewer than 132 tiles of 64 x 64): the 32 x 32 split-K kernel, several
+ * blocks with ragged edges in M, N and K, both weight layouts, bias or not, epilogues with
+ * and without operands; x of rank 3. */
 START_TEST(test_linear_tiles)
 {
     const LinCase cases[] = {
         {0, 70, 37, 130, true, true, 1, 0},
         {0, 70, 37, 130, false, false, 2, 0},
         {2, 35, 19, 67, true, false, 3, 0},
-        {0, 9, 0 + 64, 64, false, true, 0, 0},
+        {0, 9, 64, 64, false, true, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        linear_check(&cases[i], IR_F32, TOL_F32, "_gemm32k4");
+}
+END_TEST
+
+/* 132 tiles of 64 x 64 or more: the 64 x 64 kernel, ragged in M, N and K. */
+START_TEST(test_linear_tiles64)
+{
+    const LinCase cases[] = {
+        {0, 700, 20, 780, true, true, 1, 0},
+        {0, 720, 13, 730, false, false, 3, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         linear_check(&cases[i], IR_F32, TOL_F32, "_gemm64");
@@ -183,18 +199,18 @@ START_TEST(test_linear_gemv)
 }
 END_TEST
 
-/* A symbolic batch: both kernels are in the file and the launch picks by M at run time. */
+/* A symbolic batch: the GEMV, the split-K and the 64 x 64 kernels are all in the file and
+ * the launch picks one by M at run time (batch 2: GEMV, 75 and 9: split-K, 700: 64 x 64). */
 START_TEST(test_linear_symbolic)
 {
     const LinCase cases[] = {
         {0, 0, 50, 70, true, true, 1, 2},
         {0, 0, 50, 70, true, true, 1, 75},
         {0, 0, 33, 20, false, false, 0, 9},
+        {0, 0, 20, 780, true, true, 1, 700},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        linear_check(&cases[i], IR_F32, TOL_F32, "_gemv");
-        linear_check(&cases[i], IR_F32, TOL_F32, "_gemm64");
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        linear_check(&cases[i], IR_F32, TOL_F32, "_gemv,_gemm32k4,_gemm64");
 }
 END_TEST
 
@@ -229,12 +245,13 @@ static void matmul_check(int ra, const int64_t *da, int rb, const int64_t *db, b
 /* Broadcast batch dims on either side, 1-D operands as torch.matmul, GEMV per batch. */
 START_TEST(test_matmul_batched)
 {
-    matmul_check(4, D(2, 3, 37, 45), 2, D(45, 70), false, IR_F32, TOL_F32, "_gemm64");
-    matmul_check(4, D(3, 1, 20, 33), 3, D(2, 33, 9), false, IR_F32, TOL_F32, "_gemm64");
-    matmul_check(3, D(2, 20, 37), 1, D(37), false, IR_F32, TOL_F32, "_gemm64");
+    matmul_check(4, D(2, 3, 37, 45), 2, D(45, 70), false, IR_F32, TOL_F32, "_gemm32k4");
+    matmul_check(4, D(3, 1, 20, 33), 3, D(2, 33, 9), false, IR_F32, TOL_F32, "_gemm32k4");
+    matmul_check(3, D(2, 20, 37), 1, D(37), false, IR_F32, TOL_F32, "_gemm32k4");
+    matmul_check(3, D(40, 100, 20), 3, D(40, 20, 90), false, IR_F32, TOL_F32, "_gemm64");
     matmul_check(1, D(37), 3, D(2, 37, 70), false, IR_F32, TOL_F32, "_gemv");
     matmul_check(3, D(4, 1, 64), 3, D(4, 64, 50), false, IR_F32, TOL_F32, "_gemv");
-    matmul_check(3, D(3, 12, 16), 2, D(16, 24), true, IR_F32, TOL_F32, "_gemm64");
+    matmul_check(3, D(3, 12, 16), 2, D(16, 24), true, IR_F32, TOL_F32, "_gemm32k4,_gemm64");
 }
 END_TEST
 
@@ -284,8 +301,9 @@ static void conv_check(const ConvCase *cc, DType prec, double tol, const char *w
     check_prec(g, in, n_in, prec, tol, want, what);
 }
 
-/* Implicit GEMM: several tiles of output channels and of batch x pixels, padding, stride,
- * dilation, groups, a non-square kernel, the 1x1 fast gather, epilogues with operands. */
+/* Implicit GEMM on the split-K kernel (small problems): several tiles of output channels and
+ * of batch x pixels, padding, stride, dilation, groups, a non-square kernel, the 1x1 fast
+ * gather, epilogues with operands. */
 START_TEST(test_conv2d_gemm)
 {
     const ConvCase cases[] = {
@@ -294,6 +312,19 @@ START_TEST(test_conv2d_gemm)
         {3, 16, 9, 9, 20, 1, 1, 1, 0, 1, 1, true, 0, 0},
         {1, 6, 9, 12, 9, 2, 3, 1, 0, 1, 3, true, 1, 0},
         {2, 5, 8, 8, 7, 1, 1, 2, 0, 1, 1, false, 0, 0},
+        {1, 4, 7, 9, 5, 3, 1, 1, 1, 1, 1, true, 0, 0},
+        {1, 4, 7, 9, 5, 1, 3, 2, 0, 2, 1, false, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        conv_check(&cases[i], IR_F32, TOL_F32, "_gemm32k4");
+}
+END_TEST
+
+/* Implicit GEMM on 64 x 64 tiles (a grid of 162 tiles at batch 2). */
+START_TEST(test_conv2d_gemm64)
+{
+    const ConvCase cases[] = {
+        {2, 3, 72, 72, 64, 3, 3, 1, 1, 1, 1, true, 1, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         conv_check(&cases[i], IR_F32, TOL_F32, "_gemm64");
@@ -441,11 +472,13 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_linear_tiles);
+    tcase_add_test(tc, test_linear_tiles64);
     tcase_add_test(tc, test_linear_gemv);
     tcase_add_test(tc, test_linear_symbolic);
     tcase_add_test(tc, test_linear_big_tiles);
     tcase_add_test(tc, test_matmul_batched);
     tcase_add_test(tc, test_conv2d_gemm);
+    tcase_add_test(tc, test_conv2d_gemm64);
     tcase_add_test(tc, test_conv2d_depthwise);
     tcase_add_test(tc, test_conv2d_symbolic);
     tcase_add_test(tc, test_conv_transpose2d);
