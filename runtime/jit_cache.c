@@ -345,11 +345,18 @@ static int entry_older(const void *pa, const void *pb)
     return strcmp(a->key, b->key);
 }
 
-/* The entries of dir (malloc'd array, *n of them); *temps counts stale temp files. */
+static int entry_by_key(const void *pa, const void *pb)
+{
+    return strcmp(((const CacheEntry *)pa)->key, ((const CacheEntry *)pb)->key);
+}
+
+/* The entries of dir (malloc'd array, *n of them); *temps counts stale temp files. One
+ * record per file first, then sorted by key and merged: n log n for a cache of thousands
+ * of entries (a linear search per file made every put quadratic). */
 static CacheEntry *list_entries(const char *dir, int *n, int *temps)
 {
     DIR *dp = opendir(dir);
-    int cap = 0;
+    int cap = 0, nf = 0;
     CacheEntry *v = NULL;
     *n = 0;
     *temps = 0;
@@ -367,29 +374,38 @@ static CacheEntry *list_entries(const char *dir, int *n, int *temps)
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (lstat(path, &st) != 0)
             continue;
-        int i = 0;
-        while (i < *n && strncmp(v[i].key, de->d_name, 32))
-            i++;
-        if (i == *n) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 64;
-                CacheEntry *nv = realloc(v, (size_t)cap * sizeof *v);
-                if (!nv)
-                    break;
-                v = nv;
-            }
-            memset(&v[i], 0, sizeof v[i]);
-            memcpy(v[i].key, de->d_name, 32);
-            (*n)++;
+        if (nf == cap) {
+            cap = cap ? cap * 2 : 64;
+            CacheEntry *nv = realloc(v, (size_t)cap * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
         }
-        v[i].bytes += (unsigned long long)st.st_size;
+        CacheEntry *e = &v[nf++];
+        memset(e, 0, sizeof *e);
+        memcpy(e->key, de->d_name, 32);
+        e->bytes = (unsigned long long)st.st_size;
         if (strcmp(ext, "meta")) {
-            v[i].used = st.st_mtim;
-            v[i].cuda = strcmp(ext, "so") != 0;
+            e->used = st.st_mtim;
+            e->cuda = strcmp(ext, "so") != 0;
         }
     }
     if (dp)
         closedir(dp);
+    if (nf > 1)
+        qsort(v, (size_t)nf, sizeof *v, entry_by_key);
+    for (int i = 0; i < nf; i++) { /* merge the files of one key */
+        if (*n > 0 && !strcmp(v[*n - 1].key, v[i].key)) {
+            CacheEntry *e = &v[*n - 1];
+            e->bytes += v[i].bytes;
+            if (v[i].used.tv_sec || v[i].used.tv_nsec) {
+                e->used = v[i].used;
+                e->cuda = v[i].cuda;
+            }
+        } else {
+            v[(*n)++] = v[i];
+        }
+    }
     return v;
 }
 
@@ -432,7 +448,12 @@ bool rt_jit_blob_put(const char *dir, const char *key, const char *ext, const vo
     if (!rt_jit_write_atomic(dir, path, data, len) ||
         !rt_jit_write_atomic(dir, meta, mtext, strlen(mtext)))
         return false;
-    rt_jit_cache_evict(dir, o, key);
+    /* The cap is checked on a process's first put and every 16th after (a scan of the
+     * directory per put made a suite of thousands of compiles slow): the cache may pass its
+     * cap by up to 15 entries between checks. Puts come from parallel NVRTC threads. */
+    static unsigned puts;
+    if (__atomic_fetch_add(&puts, 1u, __ATOMIC_RELAXED) % 16u == 0)
+        rt_jit_cache_evict(dir, o, key);
     return true;
 }
 

@@ -5,6 +5,7 @@
  * The loops are plain (one output row per parallel item); the fast f32 kernels are in
  * elementwise.c and reduce.c. */
 #include "codegen/c/cg_internal.h"
+#include "codegen/c/typed_expr.h"
 #include "ir/dtype_ops.h"
 
 #include <math.h>
@@ -262,101 +263,7 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = false;
 }
 
-/* A double literal that reads back as v exactly. */
-static const char *dlit(CgCtx *c, double v)
-{
-    if (isinf(v))
-        return v < 0 ? "(-INFINITY)" : "INFINITY";
-    if (isnan(v))
-        return "NAN";
-    return cg_strf(c, "%.17g", v);
-}
-
-/* ops.def's scalar expressions spelled as double C (ir/scalar.h), NULL where none. */
-#define SC_SPELL_C_F64
-#include "ir/scalar.h"
-#define E(...) SC_STR(__VA_ARGS__)
-#define NOEXPR NULL
-static const char *const f64_expr[IR_NUM_OPS] = {
-#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) [IR_OP_##e] = expr,
-#include "ir/ops.def"
-#undef OP
-};
-#undef E
-#undef NOEXPR
-
-/* n's expression over va (and vb), in double; clip's and leaky_relu's attributes as literals. */
-static const char *float_expr(CgCtx *c, const Node *n)
-{
-    if (f64_expr[n->op]) {
-        const char *args[4] = {"va", "vb", NULL, NULL};
-        if (n->op == IR_OP_LEAKY_RELU)
-            args[2] = dlit(c, ir_attr_negative_slope(n));
-        if (n->op == IR_OP_CLIP) {
-            args[2] = dlit(c, ir_attr_min(n));
-            args[3] = dlit(c, ir_attr_max(n));
-        }
-        return cg_scalar_expand(c, f64_expr[n->op], args);
-    }
-    cg_error(c, n, "no %s kernel for floats other than f32", ir_ops[n->op].name);
-    return "va";
-}
-
-static const char *int_expr(CgCtx *c, const Node *n, DType t)
-{
-    bool sgn = !ir_dtype_is_unsigned(t);
-    int bits = ir_dtype_bits(t);
-    /* x < y in t's order */
-#define LESS(x, y) (sgn ? "(int64_t)" x " < (int64_t)" y : x " < " y)
-    /* an if-chain, not a switch: tests/unit/test_backend.c (test_c_int_kernels) fails for an
-     * elementwise row flagged IR_F_INTS that has no kernel here */
-    const OpKind op = n->op;
-    if (op == IR_OP_ADD)
-        return "va + vb";
-    if (op == IR_OP_SUB)
-        return "va - vb";
-    if (op == IR_OP_MUL)
-        return "va * vb";
-    if (op == IR_OP_DIV)
-        return cg_strf(c, "slimc_cg_idiv(va, vb, %d)", sgn);
-    if (op == IR_OP_MINIMUM)
-        return cg_strf(c, "%s ? va : vb", LESS("va", "vb"));
-    if (op == IR_OP_MAXIMUM)
-        return cg_strf(c, "%s ? va : vb", LESS("vb", "va"));
-    if (op == IR_OP_POW)
-        return cg_strf(c, "slimc_cg_ipow(va, vb, %d)", sgn);
-    if (op == IR_OP_RELU)
-        return sgn ? "(int64_t)va < 0 ? 0 : va" : "va";
-    if (op == IR_OP_NEG)
-        return "0 - va";
-    if (op == IR_OP_ABS)
-        return sgn ? "(int64_t)va < 0 ? 0 - va : va" : "va";
-    if (op == IR_OP_CLIP) {
-        uint64_t lo, hi;
-        ir_clip_bounds_int(n, t, &lo, &hi);
-        const char *l = cg_strf(c, "UINT64_C(%llu)", (unsigned long long)lo);
-        const char *h = cg_strf(c, "UINT64_C(%llu)", (unsigned long long)hi);
-        return sgn ? cg_strf(c,
-                             "(int64_t)va < (int64_t)%s ? %s : (int64_t)%s < (int64_t)va ? %s : va",
-                             l, l, h, h)
-                   : cg_strf(c, "va < %s ? %s : %s < va ? %s : va", l, l, h, h);
-    }
-    if (op == IR_OP_BITWISE_AND)
-        return "va & vb";
-    if (op == IR_OP_BITWISE_OR)
-        return "va | vb";
-    if (op == IR_OP_BITWISE_XOR)
-        return "va ^ vb";
-    if (op == IR_OP_BITWISE_NOT)
-        return "~va";
-    if (op == IR_OP_BITSHIFT_LEFT)
-        return cg_strf(c, "slimc_cg_ishift(va, vb, %d, %d, 0)", bits, sgn);
-    if (op == IR_OP_BITSHIFT_RIGHT)
-        return cg_strf(c, "slimc_cg_ishift(va, vb, %d, %d, 1)", bits, sgn);
-#undef LESS
-    cg_error(c, n, "no %s kernel for integers", ir_ops[n->op].name);
-    return "va";
-}
+static const CgDialect c_dialect = {"slimc_cg_", "INFINITY", "NAN", "UINT64_C(", ")"};
 
 /* Strides of operand shape in over out's dims (numpy broadcasting: 0 where broadcast). */
 static void bcast_strides(CgCtx *c, const Shape *out, const Shape *in, const char **st)
@@ -374,7 +281,8 @@ static void emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &g->nodes[id];
     DType t = g->values[n->inputs[0]].type.dtype;
     bool fl = ir_dtype_is_float(t), binary = ir_ops[n->op].flags & IR_F_BINARY;
-    const char *expr = fl ? float_expr(c, n) : int_expr(c, n, t);
+    const char *expr =
+        fl ? cg_typed_float_expr(c, n, &c_dialect) : cg_typed_int_expr(c, n, t, &c_dialect);
     const char *ct = fl ? "double" : "uint64_t", *ot = ir_dtype_ctype(t);
     const Shape *os = cg_shape(c, n->outputs[0]);
     int r = os->rank > 0 ? os->rank : 1, n_ops = binary ? 2 : 1;

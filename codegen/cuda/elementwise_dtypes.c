@@ -10,6 +10,7 @@
  * One thread per output element in a grid-stride loop (data_move.c's loop): consecutive
  * threads read and write consecutive elements. */
 #include "codegen/cuda/data_move.h"
+#include "codegen/c/typed_expr.h"
 #include "ir/dtype_ops.h"
 
 #include <math.h>
@@ -271,100 +272,8 @@ static void emit_cast_narrow(CgCtx *c, NodeId id)
                      : "one thread per output element, grid-stride");
 }
 
-/* A double literal that reads back as v exactly. */
-static const char *dlit(CgCtx *c, double v)
-{
-    if (isinf(v))
-        return v < 0 ? "(-(double)SLIMC_INF)" : "((double)SLIMC_INF)";
-    if (isnan(v))
-        return "((double)SLIMC_NAN)";
-    return cg_strf(c, "%.17g", v);
-}
-
-/* ops.def's scalar expressions spelled as double C (ir/scalar.h), NULL where none: CUDA's
- * device library spells the double functions as libm does. */
-#define SC_SPELL_C_F64
-#include "ir/scalar.h"
-#define E(...) SC_STR(__VA_ARGS__)
-#define NOEXPR NULL
-static const char *const f64_expr[IR_NUM_OPS] = {
-#define OP(e, name, fam, mn, mx, flags, cost, bytes, be, shape, attrs, expr) [IR_OP_##e] = expr,
-#include "ir/ops.def"
-#undef OP
-};
-#undef E
-#undef NOEXPR
-
-/* n's expression over va (and vb), in double; clip's and leaky_relu's attributes as literals. */
-static const char *float_expr(CgCtx *c, const Node *n)
-{
-    if (f64_expr[n->op]) {
-        const char *args[4] = {"va", "vb", NULL, NULL};
-        if (n->op == IR_OP_LEAKY_RELU)
-            args[2] = dlit(c, ir_attr_negative_slope(n));
-        if (n->op == IR_OP_CLIP) {
-            args[2] = dlit(c, ir_attr_min(n));
-            args[3] = dlit(c, ir_attr_max(n));
-        }
-        return cg_scalar_expand(c, f64_expr[n->op], args);
-    }
-    cg_error(c, n, "no CUDA %s kernel for floats other than f32", ir_ops[n->op].name);
-    return "va";
-}
-
-static const char *int_expr(CgCtx *c, const Node *n, DType t)
-{
-    bool sgn = !ir_dtype_is_unsigned(t);
-    int bits = ir_dtype_bits(t);
-#define LESS(x, y) (sgn ? "(int64_t)" x " < (int64_t)" y : x " < " y)
-    /* an if-chain, not a switch over op kinds (the C backend's list, in its order) */
-    const OpKind op = n->op;
-    if (op == IR_OP_ADD)
-        return "va + vb";
-    if (op == IR_OP_SUB)
-        return "va - vb";
-    if (op == IR_OP_MUL)
-        return "va * vb";
-    if (op == IR_OP_DIV)
-        return cg_strf(c, "slimc_cu_idiv(va, vb, %d)", sgn);
-    if (op == IR_OP_MINIMUM)
-        return cg_strf(c, "%s ? va : vb", LESS("va", "vb"));
-    if (op == IR_OP_MAXIMUM)
-        return cg_strf(c, "%s ? va : vb", LESS("vb", "va"));
-    if (op == IR_OP_POW)
-        return cg_strf(c, "slimc_cu_ipow(va, vb, %d)", sgn);
-    if (op == IR_OP_RELU)
-        return sgn ? "(int64_t)va < 0 ? 0 : va" : "va";
-    if (op == IR_OP_NEG)
-        return "0 - va";
-    if (op == IR_OP_ABS)
-        return sgn ? "(int64_t)va < 0 ? 0 - va : va" : "va";
-    if (op == IR_OP_CLIP) {
-        uint64_t lo, hi;
-        ir_clip_bounds_int(n, t, &lo, &hi);
-        const char *l = cg_strf(c, "(uint64_t)%lluull", (unsigned long long)lo);
-        const char *h = cg_strf(c, "(uint64_t)%lluull", (unsigned long long)hi);
-        return sgn ? cg_strf(c,
-                             "(int64_t)va < (int64_t)%s ? %s : (int64_t)%s < (int64_t)va ? %s : va",
-                             l, l, h, h)
-                   : cg_strf(c, "va < %s ? %s : %s < va ? %s : va", l, l, h, h);
-    }
-    if (op == IR_OP_BITWISE_AND)
-        return "va & vb";
-    if (op == IR_OP_BITWISE_OR)
-        return "va | vb";
-    if (op == IR_OP_BITWISE_XOR)
-        return "va ^ vb";
-    if (op == IR_OP_BITWISE_NOT)
-        return "~va";
-    if (op == IR_OP_BITSHIFT_LEFT)
-        return cg_strf(c, "slimc_cu_ishift(va, vb, %d, %d, 0)", bits, sgn);
-    if (op == IR_OP_BITSHIFT_RIGHT)
-        return cg_strf(c, "slimc_cu_ishift(va, vb, %d, %d, 1)", bits, sgn);
-#undef LESS
-    cg_error(c, n, "no CUDA %s kernel for integers", ir_ops[n->op].name);
-    return "va";
-}
+static const CgDialect cu_dialect = {"slimc_cu_", "((double)SLIMC_INF)", "((double)SLIMC_NAN)",
+                                     "(uint64_t)", "ull"};
 
 /* Every elementwise node that elementwise.c forwards here, and the bitwise rows. */
 void cu_emit_elementwise_typed(CgCtx *c, NodeId id)
@@ -390,7 +299,8 @@ void cu_emit_elementwise_typed(CgCtx *c, NodeId id)
         return;
     }
     const bool fl = ir_dtype_is_float(t), binary = ir_ops[n->op].flags & IR_F_BINARY;
-    const char *expr = fl ? float_expr(c, n) : int_expr(c, n, t);
+    const char *expr =
+        fl ? cg_typed_float_expr(c, n, &cu_dialect) : cg_typed_int_expr(c, n, t, &cu_dialect);
     const char *ct = fl ? "double" : "uint64_t";
     const Shape *os = cg_shape(c, n->outputs[0]);
     Dim ne;
