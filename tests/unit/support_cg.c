@@ -132,7 +132,7 @@ bool sup_compare(const float *a, const float *b, size_t n, double tol, double *e
 bool sup_check(Graph *g, const RtTensor *inputs, const int *threads, int n_threads, double tol,
                char *msg, size_t msg_size)
 {
-    if (sup_test_device_cuda()) { /* the op suites again, on the CUDA backend */
+    if (sup_test_device_cuda()) {     /* the op suites again, on the CUDA backend */
         Graph *c = ir_graph_clone(g); /* placed on CUDA: the caller's graph stays as it is */
         bool ok = sup_cuda_check(c, inputs, NULL, tol, msg, msg_size);
         ir_graph_free(c);
