@@ -13,7 +13,7 @@
  * slimc_cuda_abi.h; pasted as text without the ABI before it, it stops with #error.
  * It needs libc only (and <ucontext.h> where the context switch below has no assembly).
  *
- * What it gives the kernels (the contract is cuda_design.md, "The portability layer"):
+ * What it gives the kernels (the contract is docs/cuda.md, "The portability layer"):
  *   CUDA's words: threadIdx blockIdx blockDim gridDim (.x .y .z, unsigned), __shared__
  *   (= static: blocks run one after another, so a static is the block's shared memory),
  *   __syncthreads(), __device__ __global__ __host__ __forceinline__ __noinline__

@@ -1,8 +1,8 @@
 /* Hand-written kernels in the C-compatible subset of CUDA that codegen/cuda/ writes
- * (cuda_design.md), using every facility of the portability layer. test_cuda_emu.c runs
- * them on the CPU (runtime/cuda_emu.h) against plain C references; test_cuda_prelude.c
- * compiles this same text with NVRTC and runtime/cuda_prelude.cuh for compute_75/80/90.
- * It follows slimc_cuda_abi.h and one of the two portability layers. */
+ * (docs/cuda.md, "The portability layer"), using every facility of the portability layer.
+ * test_cuda_emu.c runs them on the CPU (runtime/cuda_emu.h) against plain C references;
+ * test_cuda_prelude.c compiles this same text with NVRTC and runtime/cuda_prelude.cuh for
+ * compute_75/80/90. It follows slimc_cuda_abi.h and one of the two portability layers. */
 #if SLIMC_CU_DEVICE
 
 /* The thread's linear id in its block, and the block's in the grid. */
