@@ -592,40 +592,6 @@ static int run_seq(void *arg)
     return e->run(&e->rt, e->dconsts, s->din, s->dout, s->syms, s->arena);
 }
 
-/* The outputs' shapes and host buffers for syms; false with a diagnostic (nothing left
- * allocated). */
-static bool make_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *outputs, Diag *d)
-{
-    for (int j = 0; j < m->n_outputs; j++) {
-        const RtIoDesc *t = &m->outputs[j];
-        RtTensor *o = &outputs[j];
-        memset(o, 0, sizeof *o);
-        o->dtype = t->dtype;
-        o->ndim = t->rank;
-        int64_t count = 1;
-        bool fits = true;
-        for (int k = 0; k < t->rank; k++)
-            fits = fits && rt_dim_eval(t->dims[k], syms, &o->shape[k]) &&
-                   !__builtin_mul_overflow(count, o->shape[k], &count);
-        if (!fits || !rt_dtype_bytes(t->dtype, count, &o->nbytes)) {
-            ir_diag_error(d, model_loc(m),
-                          "output '%s': element count overflows for these input shapes",
-                          t->name ? t->name : "?");
-        } else if ((o->data = malloc(o->nbytes ? o->nbytes : 1)) != NULL) {
-            continue;
-        } else {
-            ir_diag_error(d, model_loc(m), "out of memory running model '%s'",
-                          m->name ? m->name : "?");
-        }
-        for (int i = 0; i < j; i++) {
-            free(outputs[i].data);
-            outputs[i].data = NULL;
-        }
-        return false;
-    }
-    return true;
-}
-
 /* Lays out the device block for this run (growing it when too small): the arena, then
  * each input and output, then the error flag. false with a diagnostic. */
 static bool layout(RtCudaExec *e, const int64_t *syms, const RtTensor *in, const RtTensor *out,
@@ -680,16 +646,6 @@ static bool layout(RtCudaExec *e, const int64_t *syms, const RtTensor *in, const
     return ok;
 }
 
-static const char *rc_message(int rc)
-{
-    return rc == 1   ? "a symbol value is not positive"
-           : rc == 2 ? "a reshape does not fit these symbol values"
-           : rc == 3 ? "an index is out of range (an embedding, gather or scatter index)"
-           : rc == 4 ? "a size overflows for these symbol values"
-           : rc == 5 ? "a kernel launch failed"
-                     : "error in the compiled code";
-}
-
 /* Copies in, runs, copies out. The return code of P_run (3 when the kernels raised the
  * error flag), or -1 after a device error reported to d. */
 static int device_run(RtCudaExec *e, const RtTensor *in, RtTensor *out, const void **din,
@@ -739,7 +695,7 @@ bool rt_cuda_exec_run(RtCudaExec *e, const RtTensor *inputs, int n_inputs, RtTen
         return false;
     if (e->check && !e->check(e->check_ctx, syms, d))
         return false;
-    if (!make_outputs(m, syms, outputs, d))
+    if (!rt_exec_alloc_outputs(m, syms, outputs, d))
         return false;
     const void **din = calloc((size_t)n_inputs + 1, sizeof *din);
     void **dout = calloc((size_t)n_outputs + 1, sizeof *dout);
@@ -753,7 +709,8 @@ bool rt_cuda_exec_run(RtCudaExec *e, const RtTensor *inputs, int n_inputs, RtTen
         if (rc > 0) {
             const char *why = e->ops->error(e->dev);
             ir_diag_error(d, model_loc(m), "model '%s' failed: %s%s%s", m->name ? m->name : "?",
-                          rc_message(rc), rc == 5 && why[0] ? ": " : "", rc == 5 ? why : "");
+                          rt_exec_status_text(rc), rc == 5 && why[0] ? ": " : "",
+                          rc == 5 ? why : "");
         }
         ok = rc == 0;
     }

@@ -104,28 +104,19 @@ bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Dia
     return false;
 }
 
-bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
-                 int nthreads, Diag *d)
+const char *rt_exec_status_text(int rc)
 {
-    const RtModelDesc *m = e->m;
-    if (n_inputs != m->n_inputs || n_outputs != m->n_outputs) {
-        ir_diag_error(d, model_loc(m),
-                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
-                      m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
-        return false;
-    }
-    int64_t syms[RT_MAX_SYMS];
-    if (!rt_bind_inputs(m, inputs, syms, d))
-        return false;
-    /* The memory limit, before anything is allocated (codegen/c/desc.c's check). */
-    if (e->check && !e->check(e->check_ctx, syms, d))
-        return false;
-    const void **in = calloc((size_t)n_inputs + 1, sizeof *in);
-    void **out = calloc((size_t)n_outputs + 1, sizeof *out);
-    bool ok = in && out;
-    for (int i = 0; ok && i < n_inputs; i++)
-        in[i] = inputs[i].data;
-    for (int j = 0; ok && j < n_outputs; j++) {
+    return rc == 1   ? "a symbol value is not positive"
+           : rc == 2 ? "a reshape does not fit these symbol values"
+           : rc == 3 ? "an index is out of range (an embedding, gather or scatter index)"
+           : rc == 4 ? "a size overflows for these symbol values"
+           : rc == 5 ? "a kernel launch failed"
+                     : "error in the compiled code";
+}
+
+bool rt_exec_alloc_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *outputs, Diag *d)
+{
+    for (int j = 0; j < m->n_outputs; j++) {
         const RtIoDesc *t = &m->outputs[j];
         RtTensor *o = &outputs[j];
         memset(o, 0, sizeof *o);
@@ -151,18 +142,50 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
             ir_diag_error(d, model_loc(m),
                           "output '%s': element count overflows for these input shapes (dims %s)",
                           t->name ? t->name : "?", dims);
-            free(in);
-            free(out);
-            for (int i = 0; i < j; i++) {
-                free(outputs[i].data);
-                outputs[i].data = NULL;
-            }
-            return false;
+        } else if ((o->data = malloc(o->nbytes ? o->nbytes : 1)) != NULL) {
+            continue;
+        } else {
+            ir_diag_error(d, model_loc(m), "out of memory running model '%s'",
+                          m->name ? m->name : "?");
         }
-        o->data = malloc(o->nbytes ? o->nbytes : 1);
-        out[j] = o->data;
-        ok = o->data != NULL;
+        for (int i = 0; i < j; i++) {
+            free(outputs[i].data);
+            outputs[i].data = NULL;
+        }
+        return false;
     }
+    return true;
+}
+
+bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
+                 int nthreads, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    if (n_inputs != m->n_inputs || n_outputs != m->n_outputs) {
+        ir_diag_error(d, model_loc(m),
+                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                      m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
+        return false;
+    }
+    int64_t syms[RT_MAX_SYMS];
+    if (!rt_bind_inputs(m, inputs, syms, d))
+        return false;
+    /* The memory limit, before anything is allocated (codegen/c/desc.c's check). */
+    if (e->check && !e->check(e->check_ctx, syms, d))
+        return false;
+    memset(outputs, 0, sizeof *outputs * (size_t)n_outputs); /* freed on every failure */
+    const void **in = calloc((size_t)n_inputs + 1, sizeof *in);
+    void **out = calloc((size_t)n_outputs + 1, sizeof *out);
+    bool ok = in && out;
+    for (int i = 0; ok && i < n_inputs; i++)
+        in[i] = inputs[i].data;
+    if (ok && !rt_exec_alloc_outputs(m, syms, outputs, d)) {
+        free(in);
+        free(out);
+        return false;
+    }
+    for (int j = 0; ok && j < n_outputs; j++)
+        out[j] = outputs[j].data;
     if (ok) {
         size_t need = e->arena_bytes(syms); /* SIZE_MAX when it overflows: checked above */
         ok = need <= (size_t)RT_MAX_TENSOR_BYTES;
@@ -182,12 +205,7 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
         if (rc != 0) {
             ok = false;
             ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
-                          rc == 1   ? "a symbol value is not positive"
-                          : rc == 2 ? "a reshape does not fit these symbol values"
-                          : rc == 3
-                              ? "an index is out of range (an embedding, gather or scatter index)"
-                          : rc == 4 ? "a size overflows for these symbol values"
-                                    : "error in the compiled code");
+                          rt_exec_status_text(rc));
         }
     }
     if (!ok)

@@ -40,6 +40,14 @@ typedef struct RtTensor {
  * anything is compiled; false with a diagnostic naming the input (errors name the input,
  * the expected type and the shape given, at the input's place in the model). */
 bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *inputs, int64_t *syms, Diag *d);
+/* The output shapes for these symbol values, each output's data malloc'd (the caller owns
+ * it): false with a diagnostic (an element count that overflows, out of memory) and
+ * nothing left allocated. Shared by rt_exec_run and the CUDA exec (runtime/cuda_exec.c). */
+bool rt_exec_alloc_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *outputs, Diag *d);
+/* What a non-zero status of a generated entry point means (codegen/c/cg.h,
+ * runtime/slimc_cuda_abi.h). */
+const char *rt_exec_status_text(int rc);
+
 /* Checks and binds the inputs, runs the check, computes the output shapes, allocates each
  * output (malloc; outputs[i].data owned by the caller afterwards) and runs the model with
  * nthreads threads. The arena is kept in e and reused while big enough. */
