@@ -551,6 +551,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_CONV_TRANSPOSE2D: ir_eval_conv_transpose2d(&c); break;
     case IR_OP_MAX_POOL2D: eval_max_pool2d(&c); break;
     case IR_OP_AVG_POOL2D: eval_avg_pool2d(&c); break;
+    case IR_OP_TRANSFER: /* one memory here: a copy */
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:

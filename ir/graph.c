@@ -226,6 +226,21 @@ void ir_graph_place_all(Graph *g, Device dev)
         g->nodes[i].device = dev;
 }
 
+bool ir_graph_mixed(const Graph *g)
+{
+    int first = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        if (first < 0)
+            first = (int)n->device;
+        else if ((int)n->device != first)
+            return true;
+    }
+    return false;
+}
+
 NodeId ir_node_new(Graph *g, OpKind op, const char *name, SrcLoc loc, const ValueId *inputs,
                    int n_inputs, int n_outputs)
 {

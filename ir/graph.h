@@ -173,6 +173,7 @@ struct Node {
     int n_attrs;
     Attr *attrs;
     Device device; /* where it runs: the graph's device when made (ir_graph_place_all) */
+    bool pinned;   /* a user's place(..., device=D) chose device: the place pass keeps it */
     bool dead;     /* removed by a pass; dropped by ir_compact */
     int n_epilogue;
     Epilogue epilogue[IR_MAX_EPILOGUE];
@@ -194,9 +195,21 @@ struct Graph {
     const char **output_names; /* [n_outputs] the names the model declares, NULL if unnamed */
     const char *sym_names[IR_MAX_SYMS];
     int n_syms;
-    /* Set by memplan: the arena size (a polynomial in the symbols). */
+    /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
+     * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
+     * the CPU's: each value lives in the arena of its producer's device. */
     bool planned;
     Poly arena_bytes;
+    Poly host_arena_bytes;
+    /* Heterogeneous placement (passes/place.c, docs/placement.md): what the place pass
+     * decides from, set by the API (--device auto, --device-profile) and place(...) steps. */
+    struct {
+        bool automatic;                    /* place decides each unpinned node's device */
+        double gpu_memory_mb;              /* the GPU's budget for weights + arena; 0: none */
+        int64_t sym_value;                 /* the symbols' value costs are taken at (0: 1) */
+        const struct CostProfile *profile; /* passes/cost_model.h; NULL: none measured */
+        struct PlaceReport *report;        /* the last solve's decisions (inspect) */
+    } place;
     /* The device new nodes are placed on (ir_node_new); ir_graph_place_all sets it. */
     Device device;
     /* The model's `compress` block as a pipeline (passes/pass.h; NULL if none). */
@@ -241,6 +254,8 @@ void ir_output_set_name(Graph *g, int k, const char *name);
 /* Places every node, and every node made from now on, on device dev (the whole model on
  * one device; the placement pass of a mixed model sets Node.device itself). */
 void ir_graph_place_all(Graph *g, Device dev);
+/* Whether g's live nodes run on more than one device (the place pass split it). */
+bool ir_graph_mixed(const Graph *g);
 
 /* Adds a node with the given inputs and n_outputs fresh outputs (typed by shape inference
  * later). Names of outputs are made from the node name. */

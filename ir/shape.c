@@ -629,6 +629,14 @@ SHAPE_FN(cast)
     return true;
 }
 
+/* transfer: the input's type, its quantization included */
+SHAPE_FN(transfer)
+{
+    (void)d;
+    g->values[n->outputs[0]].type = *ir_shp_in_type(g, n, 0);
+    return true;
+}
+
 SHAPE_FN(adaptive_pool)
 {
     if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||

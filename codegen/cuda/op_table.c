@@ -82,6 +82,9 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_FLATTEN] = {.emit = emit_view, ANY},
     [IR_OP_RESHAPE] = {.emit = emit_view, ANY},
+    /* a copy between the CPU and the GPU: the host half's rt->to_host / rt->to_device
+     * (emit.c), no kernel */
+    [IR_OP_TRANSFER] = {.emit = emit_view, ANY},
     /* pool.c */
     [IR_OP_MAX_POOL2D] = {.emit = cu_emit_pool, OWN}, /* f32, or u8 codes (pool.c) */
     [IR_OP_AVG_POOL2D] = {.emit = cu_emit_pool},

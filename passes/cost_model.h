@@ -1,0 +1,85 @@
+/* The cost model: one module that predicts how long a node takes on a device, for every
+ * choice slimc makes between implementations (the place pass's CPU or GPU, pruning's sparse
+ * or dense, quantization's int8 or float). It reads a node's FLOPs and bytes from ops.def's
+ * cost columns (ir/cost.c) and the rates of a device profile:
+ *
+ *   time(node, device) = launch + max(FLOPs / rate(family, dtype), bytes / bandwidth)
+ *   time(edge)         = latency + bytes / link bandwidth      (a value crossing devices)
+ *
+ * A profile (CostProfile) holds, for each device, measured GFLOP/s per op family and
+ * precision, the memory bandwidth and the launch overhead, and for the CPU-GPU pair the
+ * link's bandwidth and latency. `slimc profile-device` measures one with micro-benchmarks
+ * of the real kernels and stores it as JSON in slimc's cache directory; a JSON file can be
+ * given instead (--device-profile FILE). The format is in docs/placement.md. Every choice
+ * made from a profile is recorded in the compiled artifact, and the profile's hash is part
+ * of the JIT cache key, so a changed profile recompiles. */
+#ifndef SLIMC_PASSES_COST_MODEL_H
+#define SLIMC_PASSES_COST_MODEL_H
+
+#include "ir/diag.h"
+#include "ir/graph.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COST_NUM_DEVICES 2 /* IR_DEVICE_CPU, IR_DEVICE_CUDA */
+
+/* The rate classes a profile measures: a node's class comes from its op family and the
+ * dtype it computes in (cost_class). */
+typedef enum CostClass {
+    COST_GEMM_F32,    /* linear, matmul, attention-like products in f32 */
+    COST_CONV_F32,    /* conv2d, conv_transpose2d (implicit GEMM / im2col) */
+    COST_GEMM_INT8,   /* qlinear, qconv2d, wlinear, dqlinear */
+    COST_GEMM_F16,    /* GEMMs and convolutions with --precision fp16/bf16 (tensor cores) */
+    COST_ELEMENTWISE, /* elementwise, compare, quant/dequant, casts (bandwidth-bound) */
+    COST_REDUCE,      /* reductions, softmax, norms, pools */
+    COST_DATA,        /* data movement, index ops, resampling */
+    COST_NUM_CLASSES
+} CostClass;
+
+typedef struct CostDevice {
+    bool present;                    /* measured (or given) */
+    char name[128];                  /* "Intel Xeon ... (2 threads)", "NVIDIA H100 (sm_90)" */
+    double gflops[COST_NUM_CLASSES]; /* sustained GFLOP/s of each class (> 0) */
+    double bandwidth_gbs;            /* memory bandwidth, GB/s (> 0) */
+    double launch_us;                /* fixed cost of one node (a kernel launch, a
+                                      * parallel-for's fork and join), microseconds */
+    double memory_mb;                /* memory it has (0: unknown) */
+} CostDevice;
+
+typedef struct CostProfile {
+    CostDevice dev[COST_NUM_DEVICES]; /* indexed by Device */
+    double link_gbs;                  /* host <-> GPU copy bandwidth, GB/s (GPU present) */
+    double link_latency_us;           /* the fixed cost of one copy, microseconds */
+    char source[512];                 /* where it came from: the file, or "measured ..." */
+    uint64_t hash;                    /* of its numbers (cost_profile_hash) */
+} CostProfile;
+
+/* The class of node n of g (its family and the dtype it computes in). */
+CostClass cost_class(const Graph *g, const Node *n);
+const char *cost_class_name(CostClass c); /* the JSON key: "gemm_f32", ... */
+
+/* Predicted milliseconds of node n on device dev, its symbols at syms (NULL: every symbol
+ * 1). A dead node, or a device the profile lacks, costs 0 / INFINITY respectively. Views
+ * (reshape, flatten...) cost nothing; a transfer node costs cost_transfer_ms of its bytes. */
+double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device dev,
+                    const int64_t *syms);
+/* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
+double cost_transfer_ms(const CostProfile *p, double bytes);
+/* The bytes of value v with its symbols at syms (NULL: 1). */
+double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms);
+
+/* The profile's JSON (docs/placement.md): parses text (len bytes, from path, for
+ * messages) into *out, or reports what is wrong and where (path:line:col) to d and returns
+ * false. A device the file lacks is absent (present == false); a present device must give
+ * every rate. */
+bool cost_profile_parse(const char *text, size_t len, const char *path, CostProfile *out, Diag *d);
+/* Reads and parses the file at path (cost_profile_parse; errors name the file). */
+bool cost_profile_load(const char *path, CostProfile *out, Diag *d);
+/* Writes p as JSON to f (what cost_profile_parse reads back). */
+void cost_profile_write(const CostProfile *p, FILE *f);
+/* A hash of p's numbers and names (sets nothing; the JIT cache key takes it). */
+uint64_t cost_profile_hash(const CostProfile *p);
+
+#endif
