@@ -79,6 +79,10 @@ bool cost_profile_parse(const char *text, size_t len, const char *path, CostProf
 bool cost_profile_load(const char *path, CostProfile *out, Diag *d);
 /* Writes p as JSON to f (what cost_profile_parse reads back). */
 void cost_profile_write(const CostProfile *p, FILE *f);
+/* The built-in profile --device auto uses when none was measured or given (a note says
+ * so): conservative figures for a 2-core AVX-512 CPU and a data-centre GPU behind PCIe 4,
+ * documented in docs/placement.md. */
+void cost_profile_default(CostProfile *out);
 /* A hash of p's numbers and names (sets nothing; the JIT cache key takes it). */
 uint64_t cost_profile_hash(const CostProfile *p);
 
