@@ -47,7 +47,14 @@ void api_model_describe(SlimcModel *m);
 /* The device o asks for (auto resolved: see api/device.c); false with an error when cuda
  * is asked for and this build has no CUDA backend. Whether a GPU is there is asked only
  * for auto: emitting CUDA code needs none. */
-bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out);
+bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out,
+                     bool *automatic);
+/* --device auto with a GPU there: the place pass decides each node's device with the
+ * backends' rules (api_pick_device said *automatic; the nodes start on the CPU). */
+void api_place_auto(Graph *g);
+/* Where the optimized graph g runs: the CUDA backend's file when its nodes are on both
+ * devices (or all on CUDA), else the CPU (picked: an empty graph's). */
+Device api_model_device(const Graph *g, Device picked);
 /* False with "no CUDA device found (why)" when no CUDA device (or emulation) can run code. */
 bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o);
 /* Marks every node of g for dev (before the passes, which keep a node's device). */

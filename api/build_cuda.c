@@ -144,6 +144,8 @@ static void put_cuda_runtime(FILE *f, const SlimcModel *m, const CudaBlob *b, co
     fprintf(f, "#define SLIMC_CUDA_RUN %s_run\n#define SLIMC_CUDA_ARENA_BYTES %s_arena_bytes\n",
             prefix, prefix);
     fprintf(f, "#define SLIMC_CUDA_KERNELS %s_cuda_kernels\n", prefix);
+    if (ir_graph_mixed(m->g)) /* some nodes on the CPU (runtime/slimc_cuda_aot.c) */
+        fprintf(f, "#define SLIMC_CUDA_HOST_ARENA_BYTES %s_host_arena_bytes\n", prefix);
     fprintf(f, "#define SLIMC_WEIGHTS_BYTES ((size_t)%zu)\n", b->weights_len);
     fprintf(f,
             "static const struct {\n    int id;\n    size_t offset;\n} slimc_cuda_consts[] = {\n");

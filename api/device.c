@@ -2,14 +2,16 @@
  * the graph's nodes for it before the passes, and compiling the CUDA backend's file into a
  * runtime/cuda.h exec (a GPU, or the CPU emulation with $SLIMC_CUDA_EMULATE=1).
  *
- * auto = cuda when a CUDA device is found (the emulation counts only when asked for), the
- * CUDA backend is built in and claims every op of the model; else cpu, with a note saying
- * why. The placement issue refines this (ops on either device). */
+ * auto = the place pass decides each node's device (passes/place.h) when a CUDA device is
+ * found (the emulation counts only when asked for) and the CUDA backend is built in; else
+ * cpu, with a note saying why. A model whose nodes end up on both devices runs as the CUDA
+ * backend's file with the CPU's nodes in its host half (codegen/cuda/host_nodes.c). */
 #include "api/api_internal.h"
 
 #include "codegen/backend.h"
 #include "codegen/c/desc.h"
 #include "ir/limits.h"
+#include "passes/place.h"
 #include "runtime/cuda.h"
 
 #include <stdlib.h>
@@ -24,15 +26,6 @@ static const char *device_word(SlimcDevice dev)
 static const CgBackend *cuda_backend(void)
 {
     return cg_backend_find("cuda");
-}
-
-/* The first live op of g that b does not claim, or -1. */
-static int unclaimed_op(const Graph *g, const CgBackend *b)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        if (!g->nodes[i].dead && !b->claims(g->nodes[i].op))
-            return i;
-    return -1;
 }
 
 const char *slimc_precision_name(SlimcPrecision p)
@@ -50,10 +43,13 @@ static DType cg_precision(const SlimcOptions *o)
     return p == SLIMC_PRECISION_FP16 ? IR_F16 : p == SLIMC_PRECISION_BF16 ? IR_BF16 : IR_F32;
 }
 
-bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out)
+bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out,
+                     bool *automatic)
 {
     SlimcDevice want = o ? o->device : SLIMC_DEVICE_CPU;
     *out = IR_DEVICE_CPU;
+    *automatic = false;
+    (void)m;
     if (o && !slimc_precision_name(o->precision)) {
         ir_diag_error(&ctx->diag, (SrcLoc){0}, "precision %d is not a SlimcPrecision",
                       (int)o->precision);
@@ -79,8 +75,7 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
         *out = IR_DEVICE_CUDA;
         return true;
     }
-    /* auto */
-    int n;
+    /* auto: the place pass decides, when there is a GPU to place nodes on */
     if (!rt_cuda_device_available(emulate, why, sizeof why))
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--device auto: running on the CPU (no CUDA device: %s)", why);
@@ -90,12 +85,8 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
     else if (!emulate && !rt_nvrtc_available(why, sizeof why))
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--device auto: running on the CPU (no NVRTC to compile CUDA code: %s)", why);
-    else if ((n = unclaimed_op(m->g, b)) >= 0)
-        ir_diag_note(&ctx->diag, (SrcLoc){0},
-                     "--device auto: running on the CPU (the CUDA backend has no kernel for '%s')",
-                     ir_ops[m->g->nodes[n].op].name);
     else
-        *out = IR_DEVICE_CUDA;
+        *automatic = true;
     if (*out == IR_DEVICE_CPU && o->precision != SLIMC_PRECISION_FP32)
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--precision %s: ignored on the CPU (its backend computes in fp32)",
@@ -106,6 +97,31 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
 void api_place_nodes(Graph *g, Device dev)
 {
     ir_graph_place_all(g, dev);
+}
+
+/* The place pass's PlaceCheckFn: the backend of dev's rules (codegen/backend.h). */
+static const char *backend_check(const Graph *g, const Node *n, Device dev)
+{
+    const CgBackend *b = dev == IR_DEVICE_CUDA ? cuda_backend() : &cg_backend_c;
+    if (!b)
+        return "this build of slimc has no CUDA backend";
+    return b->unsupported(g, n);
+}
+
+void api_place_auto(Graph *g)
+{
+    (void)backend_check; /* MERGE: place_set_check(backend_check) once passes/place.c lands */
+    g->place.automatic = true;
+}
+
+Device api_model_device(const Graph *g, Device picked)
+{
+    if (ir_graph_mixed(g))
+        return IR_DEVICE_CUDA; /* the CUDA backend's file runs both parts */
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead)
+            return g->nodes[i].device;
+    return picked;
 }
 
 const char *api_device_name(Device dev)
@@ -243,7 +259,8 @@ SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOption
     if (!o || o->device == SLIMC_DEVICE_CPU) {
         if (o && o->precision != SLIMC_PRECISION_FP32) {
             Device dev;
-            if (!api_pick_device(ctx, m, o, &dev)) /* the error naming --precision */
+            bool automatic;
+            if (!api_pick_device(ctx, m, o, &dev, &automatic)) /* the error naming --precision */
                 return SLIMC_ERROR;
         }
         if (m->optimized && !api_check_optimized_for(ctx, m, IR_DEVICE_CPU))

@@ -258,11 +258,14 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     Graph *g = m->g;
     g->max_memory = ctx->max_memory;
     Device dev;
-    if (!api_pick_device(ctx, m, o, &dev))
+    bool automatic;
+    if (!api_pick_device(ctx, m, o, &dev, &automatic))
         return SLIMC_ERROR;
     m->device = dev;
     m->precision = o->precision;
     api_place_nodes(g, dev);
+    if (automatic)
+        api_place_auto(g);
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,
@@ -283,6 +286,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     ctx->t.passes += ms;
     if (!ok)
         return SLIMC_ERROR;
+    m->device = api_model_device(g, dev);
     /* What running it will ask for, known now that the arena is planned (with symbolic
      * dims, at their smallest: a run checks again for the symbols its inputs bind). */
     char what[300];

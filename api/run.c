@@ -98,7 +98,8 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
         e->m = m;
         e->cu = cu;
         e->cu_hold = hold;
-        e->threads = 1;
+        e->threads = o && o->threads > 0 ? o->threads : 1;
+        rt_cuda_exec_set_threads(cu, e->threads); /* a mixed model's CPU nodes */
         *out = e;
         return SLIMC_OK;
     }

@@ -54,6 +54,10 @@ typedef struct CgBackend {
     Device device;        /* the nodes it runs (Node.device) */
     /* Whether it implements op (a test checks this against its emitter table). */
     bool (*claims)(OpKind op);
+    /* Why it cannot run node n of g (an op without a kernel, a dtype its kernel lacks), or
+     * NULL: what the place pass asks (passes/place.h, PlaceCheckFn) before it puts a node
+     * on the backend's device. */
+    const char *(*unsupported)(const Graph *g, const Node *n);
 
     /* The stages, in the order the driver calls them (see the top of this file). */
     CgCtx *(*begin)(const Graph *g, const CgOptions *o, FILE *out, Diag *d);

@@ -88,9 +88,13 @@ static double dim_value(int64_t c, uint32_t mask, const int64_t *syms)
 double ir_model_bytes(const Graph *g, const int64_t *sym_values)
 {
     double total = (double)ir_weight_bytes(g);
-    if (g->planned)
+    if (g->planned) {
         for (int i = 0; i < g->arena_bytes.n; i++)
             total += dim_value(g->arena_bytes.t[i].c, g->arena_bytes.t[i].mask, sym_values);
+        for (int i = 0; i < g->host_arena_bytes.n; i++) /* a mixed graph's CPU arena */
+            total +=
+                dim_value(g->host_arena_bytes.t[i].c, g->host_arena_bytes.t[i].mask, sym_values);
+    }
     for (int i = 0; i < g->n_outputs; i++) {
         const Type *t = &g->values[g->outputs[i]].type;
         double count = 1;

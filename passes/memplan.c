@@ -16,6 +16,10 @@
  * in no other such concat; the result must not be a graph output. The result's slot then
  * lives from the first piece written to the last read of it or of any piece.
  *
+ * In a graph with nodes on both devices (ir_graph_mixed), each value lives in the arena of
+ * its producer's device: Graph.arena_bytes is the GPU's, Graph.host_arena_bytes the CPU's,
+ * and slots in different arenas never conflict.
+ *
  * Placement is greedy, largest first (sizes compared with every symbol at 64), at the
  * lowest offset that keeps clear of every placed value whose lifetime overlaps — proved
  * for every symbol value >= 1 with ir_poly_le, term by term (sound, not complete). */
@@ -30,6 +34,7 @@
 typedef struct Slot {
     ValueId v;
     int first, last; /* node positions: produced at first, last used at last */
+    int arena;       /* 0: the graph's arena, 1: the CPU's of a mixed graph */
     Poly size;
     Poly offset, end;
     int64_t size_probe;
@@ -146,7 +151,8 @@ static bool fits(const Slot *slots, int n, const Slot *s, const Poly *cand)
         return false;
     for (int i = 0; i < (s->near ? s->n_near : n); i++) {
         const Slot *o = &slots[s->near ? s->near[i] : i];
-        if (!o->placed || o == s || o->first > s->last || s->first > o->last)
+        if (!o->placed || o == s || o->arena != s->arena || o->first > s->last ||
+            s->first > o->last)
             continue;
         if (!ir_poly_le(&cend, &o->offset) && !ir_poly_le(&o->end, cand))
             return false;
@@ -187,7 +193,7 @@ static bool place(Slot *slots, int n, Slot *s)
     Poly all_ends = zero; /* covers every end term by term: always fits */
     for (int i = 0; i < (s->near ? s->n_near : n); i++) {
         const Slot *o = &slots[s->near ? s->near[i] : i];
-        if (!o->placed || o->first > s->last || s->first > o->last)
+        if (!o->placed || o->arena != s->arena || o->first > s->last || s->first > o->last)
             continue;
         if (!poly_max(&all_ends, &o->end))
             return false;
@@ -332,6 +338,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
             }
     }
 
+    const bool mixed = ir_graph_mixed(g);
     int ns = 0;
     for (int v = 0; v < nv; v++) {
         const Value *val = &g->values[v];
@@ -342,6 +349,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         s->v = v;
         s->first = first[v];
         s->last = last[v];
+        s->arena = mixed && g->nodes[val->producer].device == IR_DEVICE_CPU;
         s->placed = false;
         if (!value_size(g, v, &s->size)) {
             ir_diag_error(d, val->loc, "memplan: the size of '%s' is not a sum of symbol products",
@@ -357,7 +365,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         slots[i].near = NULL;
     int *near = find_overlaps(slots, ns);
 
-    Poly total = ir_poly_const(0);
+    Poly totals[2] = {ir_poly_const(0), ir_poly_const(0)};
     for (int i = 0; ok && i < ns; i++) {
         Slot *s = &slots[i];
         if (!place(slots, ns, s)) {
@@ -367,7 +375,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
             break;
         }
         s->end = s->offset;
-        if (!ir_poly_add(&s->end, s->size) || !poly_max(&total, &s->end)) {
+        if (!ir_poly_add(&s->end, s->size) || !poly_max(&totals[s->arena], &s->end)) {
             ir_diag_error(d, g->values[s->v].loc, "memplan: arena size of '%s' has too many terms",
                           g->values[s->v].name ? g->values[s->v].name : "?");
             ok = false;
@@ -378,14 +386,17 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         g->values[s->v].offset = s->offset;
     }
     /* Offsets end inside the arena: bounding its size (symbols at 1) bounds them all. */
-    int64_t least;
-    if (ok && (!ir_poly_eval_ckd(&total, NULL, &least) || least > IR_MAX_TENSOR_BYTES)) {
+    int64_t least, least_host;
+    if (ok &&
+        (!ir_poly_eval_ckd(&totals[0], NULL, &least) || least > IR_MAX_TENSOR_BYTES ||
+         !ir_poly_eval_ckd(&totals[1], NULL, &least_host) || least_host > IR_MAX_TENSOR_BYTES)) {
         ir_diag_error(d, (SrcLoc){g->source, 0, 0},
                       "the model's working memory overflows (more than 2^62 bytes)");
         ok = false;
     }
     g->planned = ok;
-    g->arena_bytes = ok ? total : ir_poly_const(0);
+    g->arena_bytes = ok ? totals[0] : ir_poly_const(0);
+    g->host_arena_bytes = ok ? totals[1] : ir_poly_const(0);
     free(near);
     free(first);
     free(last);

@@ -93,6 +93,10 @@ void rt_cuda_exec_free(RtCudaExec *e);
 /* As rt_exec_run: binds and checks the inputs, allocates the outputs (host memory, owned
  * by the caller), copies the inputs in, runs (a CUDA graph per input shape on a GPU),
  * copies the outputs back. The messages are exec.c's, plus "a kernel launch failed". */
+/* Threads for the CPU's nodes of a mixed-device model (1 by default). */
+void rt_cuda_exec_set_threads(RtCudaExec *e, int nthreads);
+/* Whether the model has nodes on the CPU too (its file has P_host_arena_bytes). */
+bool rt_cuda_exec_mixed(const RtCudaExec *e);
 bool rt_cuda_exec_run(RtCudaExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs,
                       int n_outputs, Diag *d);
 /* The device as messages name it: "NVIDIA H100 (sm_90)", "emulated CUDA device (CPU)". */

@@ -413,9 +413,32 @@ static int rt_cu_rt_zero(void *ctx, void *dst, size_t bytes)
                       "cuMemsetD8Async");
 }
 
+/* A mixed model's copies (transfer nodes): queued on the stream, then waited for, so the
+ * CPU's code reads finished data and may reuse the host buffer at once. */
+static int rt_cu_rt_to_host(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    RtCuDevice *d = ctx;
+    return rt_cu_download(d, dst, src, bytes) || rt_cu_sync(d);
+}
+
+static int rt_cu_rt_to_device(void *ctx, void *dst, const void *src, size_t bytes)
+{
+    RtCuDevice *d = ctx;
+    return rt_cu_upload(d, dst, src, bytes) || rt_cu_sync(d);
+}
+
 RT_CU_FN slimc_cuda_rt rt_cu_rt(RtCuDevice *d, int *err_dev)
 {
-    slimc_cuda_rt rt = {d, rt_cu_rt_launch, rt_cu_rt_copy, rt_cu_rt_zero, err_dev};
+    slimc_cuda_rt rt = {d,
+                        rt_cu_rt_launch,
+                        rt_cu_rt_copy,
+                        rt_cu_rt_zero,
+                        err_dev,
+                        rt_cu_rt_to_host,
+                        rt_cu_rt_to_device,
+                        NULL,
+                        NULL,
+                        0};
     return rt;
 }
 

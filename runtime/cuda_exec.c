@@ -236,6 +236,12 @@ struct RtCudaExec {
     const void **dconsts; /* device pointer per value id */
     void *buf;            /* arena, inputs, outputs, error flag */
     size_t buf_cap;
+    /* a mixed-device model (P_host_arena_bytes: some nodes run on the CPU) */
+    ArenaBytesFn host_arena_bytes;
+    const void *const *hconsts; /* the caller's weights in host memory (RtCudaConsts.data) */
+    void *hbuf;                 /* the CPU's arena */
+    size_t hbuf_cap;
+    int nthreads;
     char device_name[320];
 };
 
@@ -304,7 +310,8 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
     }
     while (dev->kernels[dev->n_kernels])
         dev->n_kernels++;
-    e->rt = (slimc_cuda_rt){dev, emu_rt_launch, emu_rt_copy, emu_rt_zero, NULL};
+    e->rt = (slimc_cuda_rt){dev,         emu_rt_launch, emu_rt_copy, emu_rt_zero, NULL,
+                            emu_rt_copy, emu_rt_copy,   NULL,        NULL,        0};
     snprintf(e->device_name, sizeof e->device_name, "emulated CUDA device (CPU)");
     return true;
 }
@@ -531,8 +538,12 @@ RtCudaExec *rt_cuda_exec_new(const char *src, size_t len, const char *prefix,
             ok = false;
         }
     }
-    if (ok)
+    if (ok) {
+        *(void **)&e->host_arena_bytes = entry(e, p, "host_arena_bytes");
+        e->hconsts = consts.data;
+        e->nthreads = 1;
         ok = place_weights(e, consts, d);
+    }
     if (!ok) {
         rt_cuda_exec_free(e);
         return NULL;
@@ -546,10 +557,21 @@ void rt_cuda_exec_set_check(RtCudaExec *e, RtExecCheck check, void *ctx)
     e->check_ctx = ctx;
 }
 
+void rt_cuda_exec_set_threads(RtCudaExec *e, int nthreads)
+{
+    e->nthreads = nthreads > 0 ? nthreads : 1;
+}
+
+bool rt_cuda_exec_mixed(const RtCudaExec *e)
+{
+    return e->host_arena_bytes != NULL;
+}
+
 void rt_cuda_exec_free(RtCudaExec *e)
 {
     if (!e)
         return;
+    free(e->hbuf);
     if (e->dev) {
         e->ops->release(e->dev, e->buf);
         if (e->weights)
@@ -606,8 +628,9 @@ static bool layout(RtCudaExec *e, const int64_t *syms, const RtTensor *in, const
     if (!offs)
         ok = false;
     at = ok ? align_up(need) : 0;
+    const bool mixed = e->host_arena_bytes != NULL; /* inputs, outputs: the caller's */
     for (int i = 0; ok && i < m->n_inputs + m->n_outputs; i++) {
-        size_t n = i < m->n_inputs ? in[i].nbytes : out[i - m->n_inputs].nbytes;
+        size_t n = mixed ? 0 : i < m->n_inputs ? in[i].nbytes : out[i - m->n_inputs].nbytes;
         offs[i] = at;
         ok = !__builtin_add_overflow(at, align_up(n), &at);
     }
@@ -633,9 +656,30 @@ static bool layout(RtCudaExec *e, const int64_t *syms, const RtTensor *in, const
     for (int i = 0; ok && i < m->n_inputs + m->n_outputs; i++) {
         void *p = (char *)e->buf + offs[i];
         if (i < m->n_inputs)
-            din[i] = p;
+            din[i] = mixed ? in[i].data : p;
         else
-            dout[i - m->n_inputs] = p;
+            dout[i - m->n_inputs] = mixed ? out[i - m->n_inputs].data : p;
+    }
+    if (ok && mixed) { /* the CPU's arena */
+        size_t hneed = e->host_arena_bytes(syms);
+        if (hneed > (size_t)RT_MAX_TENSOR_BYTES) {
+            ir_diag_error(d, model_loc(m), "model '%s': the CPU memory for these inputs overflows",
+                          m->name ? m->name : "?");
+            ok = false;
+        } else if (hneed > e->hbuf_cap) {
+            free(e->hbuf);
+            e->hbuf_cap = 0;
+            e->hbuf = malloc(hneed);
+            if (!e->hbuf) {
+                ir_diag_error(d, model_loc(m), "model '%s': out of memory (%.1f MiB for the CPU)",
+                              m->name ? m->name : "?", (double)hneed / 1048576.0);
+                ok = false;
+            } else
+                e->hbuf_cap = hneed;
+        }
+        e->rt.host_arena = e->hbuf;
+        e->rt.host_consts = e->hconsts;
+        e->rt.nthreads = e->nthreads;
     }
     if (ok) {
         *arena = e->buf;
@@ -654,7 +698,8 @@ static int device_run(RtCudaExec *e, const RtTensor *in, RtTensor *out, const vo
     const RtModelDesc *m = e->m;
     const CuDevOps *ops = e->ops;
     int dev_rc = 0, rc = 0, flag = 0;
-    for (int i = 0; !dev_rc && i < m->n_inputs; i++)
+    const bool mixed = e->host_arena_bytes != NULL; /* the model's transfers copy in and out */
+    for (int i = 0; !mixed && !dev_rc && i < m->n_inputs; i++)
         dev_rc = ops->upload(e->dev, (void *)(uintptr_t)din[i], in[i].data, in[i].nbytes);
     /* the key of the graph: the symbols and where the block is */
     int64_t key[RT_MAX_SYMS + 2];
@@ -664,9 +709,11 @@ static int device_run(RtCudaExec *e, const RtTensor *in, RtTensor *out, const vo
     key[nkey++] = (int64_t)(uintptr_t)e->buf;
     key[nkey++] = (int64_t)e->buf_cap;
     Seq seq = {e, din, dout, syms, arena};
-    if (!dev_rc)
+    if (!dev_rc && mixed) /* CPU code between the launches: no CUDA graph */
+        rc = run_seq(&seq);
+    else if (!dev_rc)
         dev_rc = ops->run(e->dev, key, nkey, run_seq, &seq, &rc);
-    for (int j = 0; !dev_rc && !rc && j < m->n_outputs; j++)
+    for (int j = 0; !mixed && !dev_rc && !rc && j < m->n_outputs; j++)
         dev_rc = ops->download(e->dev, out[j].data, dout[j], out[j].nbytes);
     if (!dev_rc && !rc)
         dev_rc = ops->download(e->dev, &flag, e->rt.err, sizeof flag);

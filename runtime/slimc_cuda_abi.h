@@ -19,9 +19,16 @@
  *   size_t P_arena_bytes(const int64_t *syms)   device scratch bytes (SIZE_MAX: overflows)
  *   int P_run(const slimc_cuda_rt *rt, const void *const *consts, const void *const *inputs,
  *             void *const *outputs, const int64_t *syms, void *arena)
- *       all pointers are device pointers; returns 0, or 1 a symbol is not positive, 2 a
- *       reshape does not fit, 3 an index out of range (read from rt->err after the run: the
- *       caller checks it), 4 a size overflows, 5 a launch or copy failed (rt's error)
+ *       all pointers are device pointers (but in a mixed-device model, below); returns 0, or 1 a
+ * symbol is not positive, 2 a reshape does not fit, 3 an index out of range (read from rt->err
+ * after the run: the caller checks it), 4 a size overflows, 5 a launch or copy failed (rt's error)
+ * and, in a mixed-device model (the place pass put some nodes on the CPU: their C code is in
+ * the host half, and transfer nodes copy values between the devices through rt->to_host and
+ * rt->to_device, which wait for the stream):
+ *   size_t P_host_arena_bytes(const int64_t *syms)   the CPU's scratch bytes (rt->host_arena)
+ *       P_run's inputs and outputs are then HOST pointers (the model's transfers upload and
+ *       download them), the launches cannot be captured as a CUDA graph, and rt's to_host,
+ *       to_device, host_arena, host_consts and nthreads must be set;
  * and, when compiled with SLIMC_CUDA_EMULATE:
  *   int P_cuda_emu_launch(int kernel, const unsigned grid[3], const unsigned block[3],
  *                         const slimc_kargs *a)   runs a kernel on the CPU (cuda_emu.h) */
@@ -91,6 +98,13 @@ typedef struct slimc_cuda_rt {
     int (*copy)(void *ctx, void *dst, const void *src, size_t bytes); /* device to device */
     int (*zero)(void *ctx, void *dst, size_t bytes);
     int *err; /* device pointer: the int the kernels' slimc_kargs.err points to */
+    /* A mixed-device model (one with P_host_arena_bytes: the place pass put some nodes on
+     * the CPU) also needs these; the others leave them unset. */
+    int (*to_host)(void *ctx, void *dst, const void *src, size_t bytes);   /* waits for it */
+    int (*to_device)(void *ctx, void *dst, const void *src, size_t bytes); /* waits too */
+    void *host_arena;               /* the CPU's scratch: P_host_arena_bytes(syms) bytes */
+    const void *const *host_consts; /* per value id: the weights in host memory */
+    int nthreads;                   /* threads for the CPU's nodes */
 } slimc_cuda_rt;
 #endif
 

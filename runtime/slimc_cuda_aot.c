@@ -26,6 +26,13 @@ typedef struct SlimcCudaModel {
     size_t io_cap;
     int *err;       /* device: the kernels' error flag */
     char msg[1200]; /* the last error */
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    /* a mixed-device model: some nodes run on the CPU (their code is in the host half) */
+    const void *hconsts[SLIMC_N_VALUES + 1]; /* the weights in host memory: the blob's */
+    void *harena;                            /* the CPU's arena */
+    size_t harena_cap;
+#endif
+    int nthreads; /* threads for the CPU's nodes of a mixed-device model */
 } SlimcCudaModel;
 
 static int slimc_cuda_fail(SlimcCudaModel *m, const char *what)
@@ -90,11 +97,21 @@ static int slimc_cuda_model_open(SlimcCudaModel *m)
         return slimc_cuda_fail(m, "device memory");
     for (int c = 0; slimc_cuda_consts[c].id >= 0; c++)
         m->consts[slimc_cuda_consts[c].id] = (const char *)m->weights + slimc_cuda_consts[c].offset;
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    for (int c = 0; slimc_cuda_consts[c].id >= 0; c++)
+        m->hconsts[slimc_cuda_consts[c].id] = SLIMC_CUDA_BLOB + slimc_cuda_consts[c].offset;
+#endif
+    m->nthreads = 1;
     return 0;
 }
 
 static void slimc_cuda_model_close(SlimcCudaModel *m)
 {
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    free(m->harena);
+    m->harena = NULL;
+    m->harena_cap = 0;
+#endif
     if (!m->dev)
         return;
     if (m->err)
@@ -147,6 +164,13 @@ static int slimc_cuda_seq(void *arg)
 static int slimc_cuda_model_run_on(SlimcCudaModel *m, const int64_t *syms, const void *const *in,
                                    void *const *out)
 {
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    (void)syms, (void)in, (void)out;
+    snprintf(m->msg, sizeof m->msg,
+             "the model runs partly on the CPU (placement): run it on host buffers, not device "
+             "pointers");
+    return 5;
+#else
     size_t need = SLIMC_CUDA_ARENA_BYTES(syms);
     if (need > (size_t)RT_MAX_TENSOR_BYTES) {
         snprintf(m->msg, sizeof m->msg, "the model's working memory overflows for these inputs");
@@ -171,13 +195,57 @@ static int slimc_cuda_model_run_on(SlimcCudaModel *m, const int64_t *syms, const
     if (rc == 5)
         return slimc_cuda_fail(m, "a kernel launch failed");
     return rc ? rc : flag ? 3 : 0;
+#endif
 }
+
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+/* A mixed-device model's run: P_run takes the host buffers (its transfer nodes copy to and
+ * from the GPU) and runs the CPU's nodes between the launches, so nothing is captured as a
+ * CUDA graph. */
+static int slimc_cuda_model_run_mixed(SlimcCudaModel *m, const int64_t *syms, const void *const *in,
+                                      void *const *out)
+{
+    size_t need = SLIMC_CUDA_ARENA_BYTES(syms), hneed = SLIMC_CUDA_HOST_ARENA_BYTES(syms);
+    if (need > (size_t)RT_MAX_TENSOR_BYTES || hneed > (size_t)RT_MAX_TENSOR_BYTES) {
+        snprintf(m->msg, sizeof m->msg, "the model's working memory overflows for these inputs");
+        return -1;
+    }
+    if (slimc_cuda_grow(m, &m->arena, &m->arena_cap, (need + 255) / 256 * 256 + 256))
+        return 5;
+    if (hneed > m->harena_cap) {
+        free(m->harena);
+        m->harena_cap = 0;
+        if (!(m->harena = malloc(hneed))) {
+            snprintf(m->msg, sizeof m->msg, "out of memory (%zu bytes for the CPU's part)", hneed);
+            return 5;
+        }
+        m->harena_cap = hneed;
+    }
+    slimc_cuda_rt rt = rt_cu_rt(m->dev, m->err);
+    rt.host_arena = m->harena;
+    rt.host_consts = m->hconsts;
+    rt.nthreads = m->nthreads;
+    int rc = 0, flag = 0;
+    if (rt.zero(rt.ctx, rt.err, sizeof(int)))
+        return slimc_cuda_fail(m, "running the model");
+    rc = SLIMC_CUDA_RUN(&rt, m->consts, in, out, syms, m->arena);
+    if (rc == 5)
+        return slimc_cuda_fail(m, "a kernel launch or a copy failed");
+    if ((!rc && rt_cu_download(m->dev, &flag, m->err, sizeof flag)) || rt_cu_sync(m->dev))
+        return slimc_cuda_fail(m, "running the model");
+    return rc ? rc : flag ? 3 : 0;
+}
+#endif
 
 /* As slimc_cuda_model_run_on with host pointers: in_bytes / out_bytes of each. */
 static int slimc_cuda_model_run_host(SlimcCudaModel *m, const int64_t *syms, const void *const *in,
                                      const size_t *in_bytes, void *const *out,
                                      const size_t *out_bytes)
 {
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    (void)in_bytes, (void)out_bytes;
+    return slimc_cuda_model_run_mixed(m, syms, in, out);
+#endif
     size_t at = 0, offs[SLIMC_N_INPUTS + SLIMC_N_OUTPUTS + 1];
     for (int i = 0; i < SLIMC_N_INPUTS + SLIMC_N_OUTPUTS; i++) {
         size_t n = i < SLIMC_N_INPUTS ? in_bytes[i] : out_bytes[i - SLIMC_N_INPUTS];

@@ -74,7 +74,7 @@ static int slimc_cuda_io_bytes(const RtIoDesc *t, const int64_t *syms, size_t *o
 int SLIMC_CUDA_API(run)(SLIMC_CUDA_LIB *m, const int64_t *syms, const void *const *inputs,
                         void *const *outputs, int nthreads)
 {
-    (void)nthreads;
+    m->m.nthreads = nthreads > 0 ? nthreads : 1; /* a mixed-device model's CPU nodes */
     size_t in_bytes[SLIMC_N_INPUTS + 1], out_bytes[SLIMC_N_OUTPUTS + 1];
     for (int s = 0; s < SLIMC_N_SYMS; s++)
         if (syms[s] < 1)

@@ -40,7 +40,8 @@ static int slimc_dev_run(const char *argv0, const void *const *consts, const voi
                          const size_t *in_bytes, void *const *out, const size_t *out_bytes,
                          const int64_t *syms, void *arena, int threads)
 {
-    (void)consts, (void)arena, (void)threads;
+    (void)consts, (void)arena;
+    slimc_dev_model.nthreads = threads > 0 ? threads : 1; /* a mixed model's CPU nodes */
     int rc = slimc_cuda_model_run_host(&slimc_dev_model, syms, in, in_bytes, out, out_bytes);
     if (rc == 5 || rc < 0) {
         fprintf(stderr, "%s: error: %s\n", argv0, slimc_dev_model.msg);

@@ -333,6 +333,14 @@ static bool c_claims(OpKind op)
     return op < IR_NUM_OPS && (ir_ops[op].backends & IR_BE_C);
 }
 
+/* The C backend runs every op it claims, in every dtype the IR has but the checks of
+ * node_supported, which report while emitting; placement needs no more than the claim. */
+static const char *c_unsupported(const Graph *g, const Node *n)
+{
+    (void)g;
+    return c_claims(n->op) ? NULL : "no C kernel";
+}
+
 const CgBackend cg_backend_c = {
     .name = "c",
     .label = "C backend",
@@ -340,6 +348,7 @@ const CgBackend cg_backend_c = {
                 "chosen at run time, portable loops on every other target (aarch64...)",
     .device = IR_DEVICE_CPU,
     .claims = c_claims,
+    .unsupported = c_unsupported,
     .begin = c_begin,
     .node = c_node,
     .arena = c_arena,

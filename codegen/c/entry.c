@@ -71,10 +71,32 @@ static const char *poly_overflows(CgCtx *c, const Poly *p)
     return e ? e : "0";
 }
 
-/* Declares the pointer of every value the nodes use, with its type in a comment. */
+/* In a mixed-device graph (ir_graph_mixed): whether constant v is read by a node on the
+ * GPU (place_insert_transfers gave each constant readers on one device only); the others
+ * are read on the CPU, or copied to an output there. */
+static bool const_on_gpu(const Graph *g, ValueId v)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->device != IR_DEVICE_CUDA)
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] == v)
+                return true;
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand == v)
+                return true;
+    }
+    return false;
+}
+
+/* Declares the pointer of every value the nodes use, with its type in a comment. In a
+ * mixed-device graph, constants read on the CPU come from host_consts and the CPU's
+ * temporaries lie in its arena, hbase (the CUDA backend's host half declares both). */
 static void declare_values(CgCtx *c)
 {
     const Graph *g = c->g;
+    const bool mixed = ir_graph_mixed(g);
     for (int v = 0; v < g->n_values; v++) {
         const Value *val = &g->values[v];
         const char *ct = ir_dtype_ctype(val->type.dtype);
@@ -90,16 +112,18 @@ static void declare_values(CgCtx *c)
             cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii,
                       ty, root != v ? ", a view" : "");
         } else if (rv->kind == IR_VALUE_CONST) {
-            cg_printf(c, "    const %s *%s = (const %s *)consts[%d]; /* %s%s */\n", ct, nm, ct,
-                      root, ty, root != v ? ", a view" : "");
+            cg_printf(c, "    const %s *%s = (const %s *)%s[%d]; /* %s%s */\n", ct, nm, ct,
+                      mixed && !const_on_gpu(g, root) ? "host_consts" : "consts", root, ty,
+                      root != v ? ", a view" : "");
         } else if (oi >= 0) {
             cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
                       root != v ? ", a view" : "");
         } else if (rv->planned) {
             /* a piece of an in-place concat lies at its byte offset in the concat's result */
             const bool piece = root != v && !poly_zero(&val->offset);
-            cg_printf(c, "    %s *%s = (%s *)(base + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
-                      poly_expr(c, &rv->offset), piece ? " + " : "",
+            const bool host = mixed && g->nodes[rv->producer].device == IR_DEVICE_CPU;
+            cg_printf(c, "    %s *%s = (%s *)(%s + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
+                      host ? "hbase" : "base", poly_expr(c, &rv->offset), piece ? " + " : "",
                       piece ? poly_expr(c, &val->offset) : "", ty,
                       piece       ? ", in "
                       : root != v ? ", a view"
@@ -124,21 +148,33 @@ static bool value_used(const Graph *g, ValueId v)
     return cg_output_index(g, root) >= 0 || rv->planned;
 }
 
-void cg_entry_arena_fn(CgCtx *c)
+/* size_t P_NAME(const int64_t *syms) returning bytes (SIZE_MAX: overflows); whether it
+ * depends on the symbols. */
+static bool arena_fn(CgCtx *c, const char *name, const Poly *bytes)
 {
-    const Graph *g = c->g;
-    cg_printf(c, "size_t %s_arena_bytes(const int64_t *syms)\n{\n", c->prefix);
-    c->arena_syms = false;
-    for (int i = 0; i < g->arena_bytes.n; i++)
-        c->arena_syms |= g->arena_bytes.t[i].mask != 0;
-    if (!c->arena_syms)
-        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n",
-                  poly_expr(c, &g->arena_bytes));
+    cg_printf(c, "size_t %s_%s(const int64_t *syms)\n{\n", c->prefix, name);
+    bool syms = false;
+    for (int i = 0; i < bytes->n; i++)
+        syms |= bytes->t[i].mask != 0;
+    if (!syms)
+        cg_printf(c, "    (void)syms;\n    return (size_t)(%s);\n}\n\n", poly_expr(c, bytes));
     else
         cg_printf(c,
                   "    int64_t n = 0; /* %s */\n    if (%s)\n        return SIZE_MAX; /* overflows "
                   "for these symbol values */\n    return (size_t)n;\n}\n\n",
-                  poly_expr(c, &g->arena_bytes), poly_overflows(c, &g->arena_bytes));
+                  poly_expr(c, bytes), poly_overflows(c, bytes));
+    return syms;
+}
+
+void cg_entry_arena_fn(CgCtx *c)
+{
+    c->arena_syms = arena_fn(c, "arena_bytes", &c->g->arena_bytes);
+}
+
+void cg_entry_host_arena_fn(CgCtx *c)
+{
+    if (arena_fn(c, "host_arena_bytes", &c->g->host_arena_bytes))
+        c->host_arena_syms = true;
 }
 
 void cg_entry_checks(CgCtx *c)
@@ -154,6 +190,11 @@ void cg_entry_checks(CgCtx *c)
     if (c->arena_syms)
         cg_printf(c,
                   "    if (%s_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the arena */\n",
+                  c->prefix);
+    if (c->host_arena_syms)
+        cg_printf(c,
+                  "    if (%s_host_arena_bytes(syms) == SIZE_MAX)\n        return 4; /* the CPU's "
+                  "arena */\n",
                   c->prefix);
     for (int j = 0; j < g->n_outputs; j++) {
         const Value *val = &g->values[g->outputs[j]];

@@ -21,12 +21,16 @@ int cg_input_index(const Graph *g, ValueId v);
 /* `size_t P_arena_bytes(const int64_t *syms)`: the arena's size for these symbol values,
  * SIZE_MAX when it overflows. Sets c->arena_syms. */
 void cg_entry_arena_fn(CgCtx *c);
+/* `size_t P_host_arena_bytes(const int64_t *syms)`: a mixed-device graph's CPU arena
+ * (Graph.host_arena_bytes), as cg_entry_arena_fn. Sets c->host_arena_syms. */
+void cg_entry_host_arena_fn(CgCtx *c);
 /* The entry's first statements after its opening brace: the symbol locals and the checks
  * (each symbol positive: return 1; the arena and each output's size fit: return 4; each view
  * keeps its element count: return 2). syms, the entry's parameter, holds the values. */
 void cg_entry_checks(CgCtx *c);
 /* Declares the pointer of every value the nodes use (`base` is the arena; consts, inputs
- * and outputs the entry's parameters), then marks each used. */
+ * and outputs the entry's parameters; in a mixed-device graph also `hbase`, the CPU's
+ * arena, and `host_consts`, the weights in host memory), then marks each used. */
 void cg_entry_values(CgCtx *c);
 
 /* How a backend copies n bytes: prints the statement(s) at indentation 4 (dst, src and

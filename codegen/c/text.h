@@ -40,6 +40,7 @@ typedef struct CgCtx {
     const char **sym_names; /* per symbol: its C identifier ("sym_N") */
     CgKernel *kernels;      /* per node: what its emitter reported (emit.c) */
     bool arena_syms;        /* the arena's size depends on symbol values (emit.c) */
+    bool host_arena_syms;   /* so does a mixed graph's CPU arena (cg_entry_host_arena_fn) */
     bool ok;
 } CgCtx;
 

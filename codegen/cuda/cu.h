@@ -51,6 +51,12 @@ typedef struct CuCtx {
      * (IR_NONE: node i is on its own). The head's emitter writes the whole group's kernel;
      * the other members get no code and no launch. */
     NodeId *group_head;
+    /* A mixed-device graph (ir_graph_mixed): the C backend's state for the nodes placed on
+     * the CPU, whose code (with the C runtime) goes into the host half (host_nodes.c). */
+    CgCtx *host;
+    FILE *host_out;
+    char *host_text;
+    size_t host_len;
 } CuCtx;
 
 static inline CuCtx *cu_ctx(CgCtx *c)
@@ -91,6 +97,16 @@ bool cu_has_scalar_expr(OpKind op);
  * -> softmax -> matmul(., v), each intermediate used once) and fills c->group_head; a head
  * of such a group is emitted by cu_emit_attention instead of its op's row. */
 void cu_find_groups(CgCtx *c);
+
+/* host_nodes.c: a mixed-device graph's CPU nodes and transfers, in the host half. Each does
+ * nothing for a graph on the GPU alone (but cu_host_node and cu_host_call, which the stages
+ * call only for a mixed graph's CPU nodes and transfers). */
+bool cu_host_begin(CgCtx *c, const CgOptions *o); /* the C backend's state for them */
+bool cu_host_node(CgCtx *c, NodeId id);           /* its body function */
+void cu_host_paste(CgCtx *c);           /* the C runtime and the bodies, P_host_arena_bytes */
+void cu_host_entry_locals(CgCtx *c);    /* P_run's hbase, host_consts, nthreads */
+bool cu_host_call(CgCtx *c, NodeId id); /* P_run's statements for it */
+bool cu_host_end(CgCtx *c);
 void cu_emit_attention(CgCtx *c, NodeId head);
 
 /* Per-op-family emitters (the op table maps each op kind to one). */

@@ -181,9 +181,8 @@ void cu_ep_apply(CgCtx *c, NodeId id, int indent, const char *v, const char *f)
 
 /* ---- support ---- */
 
-static const char *check_dtypes(CgCtx *c, const Node *n)
+static const char *check_dtypes(const Graph *g, const Node *n)
 {
-    const Graph *g = c->g;
     const CuCheck check = cu_ops[n->op].check;
     if (check == CU_CHECK_OWN) /* the emitter checks */
         return NULL;
@@ -209,6 +208,40 @@ static const char *check_dtypes(CgCtx *c, const Node *n)
     return NULL;
 }
 
+/* Whether op is named in $SLIMC_CUDA_NO_KERNEL (a comma-separated list of op names): ops
+ * the CUDA backend then treats as having no kernel, so that placement can be tested and
+ * benchmarked with an op only the CPU runs in the middle of a model (docs/placement.md). */
+static bool no_kernel_by_env(OpKind op)
+{
+    const char *list = getenv("SLIMC_CUDA_NO_KERNEL");
+    if (!list || !*list)
+        return false;
+    const char *name = ir_ops[op].name;
+    const size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len + (end != NULL);
+    }
+    return false;
+}
+
+/* Why the backend cannot run node n (wherever it is placed), or NULL. */
+static const char *cu_unsupported(const Graph *g, const Node *n)
+{
+    if (n->op >= IR_NUM_OPS || !cu_ops[n->op].emit)
+        return "no CUDA kernel";
+    if (n->op == IR_OP_TRANSFER)
+        return "a copy between the devices, not a kernel";
+    if (no_kernel_by_env(n->op))
+        return "no CUDA kernel ($SLIMC_CUDA_NO_KERNEL names it)";
+    if (n->n_outputs != 1)
+        return "more than one output";
+    return check_dtypes(g, n);
+}
+
 /* Every node the backend cannot run, reported at once (one error listing them all, then
  * one per node with its reason), before anything is written for a node. */
 static bool check_all(CgCtx *c)
@@ -223,15 +256,9 @@ static bool check_all(CgCtx *c)
         const Node *n = &g->nodes[i];
         if (n->dead || cu_ctx(c)->group_head[i] != IR_NONE) /* a fused group checks its own */
             continue;
-        const char *why = NULL;
-        if (n->op >= IR_NUM_OPS || !cu_ops[n->op].emit)
-            why = "no CUDA kernel";
-        else if (n->device != IR_DEVICE_CUDA)
-            why = "placed on the CPU";
-        else if (n->n_outputs != 1)
-            why = "more than one output";
-        else
-            why = check_dtypes(c, n);
+        if (cu_ctx(c)->host && (n->device == IR_DEVICE_CPU || n->op == IR_OP_TRANSFER))
+            continue; /* a mixed graph's CPU part: the C backend checks its nodes */
+        const char *why = n->device != IR_DEVICE_CUDA ? "placed on the CPU" : cu_unsupported(g, n);
         if (!why)
             continue;
         fprintf(mem, "%s  %s (%s): %s", missing ? "\n" : "", n->name ? n->name : "?",
@@ -293,7 +320,10 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     cg_puts(c, slimc_cuda_prelude_text, slimc_cuda_prelude_text_len);
     cg_printf(c, "#endif /* NVRTC */\n\n");
     cu_find_groups(c);
-    check_all(c);
+    if (cu_host_begin(c, o))
+        check_all(c);
+    else
+        c->ok = false;
     return c;
 }
 
@@ -310,6 +340,8 @@ static bool cu_node(CgCtx *c, NodeId i)
     if (!c->ok)
         return false;
     cg_node_comment(c, n);
+    if (cu_ctx(c)->host && (n->device == IR_DEVICE_CPU || n->op == IR_OP_TRANSFER))
+        return cu_host_node(c, i);
     if (in_group(cu_ctx(c), i)) {
         cg_printf(c, "/* (computed by %s's kernel) */\n\n", c->fn_names[cu_ctx(c)->group_head[i]]);
         return c->ok;
@@ -359,6 +391,7 @@ static bool cu_arena(CgCtx *c)
     cg_printf(c, "#endif /* SLIMC_CU_DEVICE */\n\n#if SLIMC_CU_HOST\n");
     cg_puts(c, slimc_rt_base_text, slimc_rt_base_text_len);
     cg_printf(c, "\n");
+    cu_host_paste(c);
     cg_puts(c, host_prelude, sizeof host_prelude - 1);
     cg_printf(c, "/* The kernels, in the order of their indices in the launches below. */\n");
     cg_printf(c, "const char *const %s_cuda_kernels[] = {\n", c->prefix);
@@ -385,6 +418,7 @@ static bool cu_entry_begin(CgCtx *c)
                  "    int rc = 0;\n");
     cg_printf(c, "    (void)consts;\n    (void)inputs;\n    (void)base;\n    (void)a;\n"
                  "    (void)rc;\n    (void)syms;\n");
+    cu_host_entry_locals(c);
     cg_entry_checks(c);
     return c->ok;
 }
@@ -408,6 +442,8 @@ static bool cu_call(CgCtx *c, NodeId id)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     const ValueId ov = n->outputs[0];
+    if (cu->host && (n->device == IR_DEVICE_CPU || n->op == IR_OP_TRANSFER))
+        return cu_host_call(c, id);
     if (cg_concat_in_place(g, n)) {
         cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n",
                   cg_text(c, n->name), c->val_names[ov]);
@@ -453,10 +489,19 @@ static bool cu_call(CgCtx *c, NodeId id)
     return c->ok;
 }
 
+/* A copy between host buffers: a mixed graph's outputs (its P_run's are host pointers). */
+static void host_copy(CgCtx *c, const char *dst, const char *src, const char *bytes,
+                      const char *note)
+{
+    if (note)
+        cg_printf(c, "    /* %s */\n", note);
+    cg_printf(c, "    memcpy(%s, %s, %s);\n", dst, src, bytes);
+}
+
 static bool cu_entry_end(CgCtx *c)
 {
     const CuCtx *cu = cu_ctx(c);
-    cg_entry_output_copies(c, cu_copy);
+    cg_entry_output_copies(c, cu->host ? host_copy : cu_copy);
     cg_printf(c, "    return 0;\n}\n\n");
     cg_printf(c, "#ifdef SLIMC_CUDA_EMULATE\n/* The CPU emulation's launcher (runtime/cuda_emu.h). "
                  "*/\n");
@@ -476,7 +521,7 @@ static bool cu_entry_end(CgCtx *c)
 
 static bool cu_end(CgCtx *c)
 {
-    bool ok = c->ok;
+    bool ok = cu_host_end(c) && c->ok;
     if (ok)
         cu_report_capture(cu_ctx(c)); /* slimc inspect (codegen/cuda/report.h) */
     ir_arena_free(c->arena);
@@ -496,6 +541,7 @@ const CgBackend cg_backend_cuda = {
                 "SLIMC_CUDA_EMULATE=1",
     .device = IR_DEVICE_CUDA,
     .claims = cu_claims,
+    .unsupported = cu_unsupported,
     .begin = cu_begin,
     .node = cu_node,
     .arena = cu_arena,
