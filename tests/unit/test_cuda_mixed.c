@@ -4,7 +4,8 @@
  * the CPU's nodes as the C backend's code in its host half) and compared with PyTorch's
  * expected.npy. The place pass itself (what it decides) is tested in test_place.c; here the
  * devices are set by hand so that every edge kind is crossed: input to GPU, GPU to CPU and
- * back, GPU-made outputs, constants read on both devices. */
+ * back, GPU-made outputs, constants read on both devices. With SLIMC_TEST_GPU=1
+ * (scripts/gpu_check.sh) the kernels run on the GPU instead of the emulation. */
 #include "api/api_internal.h"
 #include "passes/place.h"
 #include "runtime/cuda.h"
@@ -93,7 +94,8 @@ static void check_mixed(const char *name, const char *model, Pattern p)
     SlimcOptions o;
     slimc_options_default(&o);
     o.device = SLIMC_DEVICE_CUDA;
-    o.cuda_emulate = true;
+    const char *gpu = getenv("SLIMC_TEST_GPU");
+    o.cuda_emulate = !(gpu && strcmp(gpu, "1") == 0);
     o.threads = 2;
     ck_assert_msg(slimc_model_load(ctx, sample(0, name, model), &m) == SLIMC_OK, "%s",
                   slimc_error(ctx));
