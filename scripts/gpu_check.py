@@ -634,6 +634,68 @@ def step_time_slimc():
     s.finish()
 
 
+# issue 16: the default pipeline with the greedy split ONNX Runtime makes (every node with a
+# CUDA kernel on the GPU, the rest on the CPU) in place of the place pass's minimum cut
+GREEDY_PIPELINE = "qdq,fold,bn_fold,fold,dce,cse,place(greedy),qchain,layout,fuse,dce,memplan"
+# the mixed case: one op given no CUDA kernel in the middle of the model (SLIMC_CUDA_NO_KERNEL)
+NO_KERNEL = {"transformer": "softmax", "resnet18": "max_pool2d", "mobilenet_v2": "mean",
+             "mlp": "relu", "ew": "mul"}
+
+
+def parse_predicted(text):
+    m = re.search(r"predicted total[^0-9]*([0-9.eE+-]+) ms", text)
+    return float(m.group(1)) if m else None
+
+
+def step_placement():
+    """--device auto against all-CPU, all-GPU and the greedy split, at batch 1 and 64, with a
+    device profile measured here first; then each model with one op forced onto the CPU."""
+    s = Step("placement", "timing")
+    prof = os.path.join(WORK, "device-profile.json")
+    rc, o, e, sec = run([slimc(), "profile-device", "--device", "auto", "-o", prof], 60)
+    if rc:
+        s.note("profile-device failed (the built-in profile is used): %s" % first_error(e + o))
+        extra = []
+    else:
+        s.note("profile-device measured the profile in %.1f s" % sec)
+        extra = ["--device-profile", prof]
+    for case in ("plain", "no_kernel"):
+        for batch in BATCHES:
+            for name in TIME_MODELS:
+                if left() < 15:
+                    s.note("out of time before %s b%d (%s)" % (name, batch, case))
+                    s.finish()
+                    return
+                slim, weights, _, _ = FULL[name]
+                if not os.path.exists(os.path.join(SAMPLES, weights)):
+                    continue
+                model, x = os.path.join(SAMPLES, slim), timing_input(name, batch)
+                env = slimc_env()
+                if case == "no_kernel":
+                    env["SLIMC_CUDA_NO_KERNEL"] = NO_KERNEL.get(name, "softmax")
+                ins = ["--input", x]
+                row = {"model": name, "batch": batch, "case": case}
+                modes = (("cpu", ["--device", "cpu"]), ("auto", ["--device", "auto"] + extra),
+                         ("greedy", ["--device", "auto", "--passes", GREEDY_PIPELINE] + extra))
+                if case == "plain":
+                    modes = modes[:1] + (("cuda", ["--device", "cuda"]),) + modes[1:]
+                status = "ok"
+                for mode, args in modes:
+                    rc, o, e, _ = run([slimc(), "bench", model, "--runs", str(bench_runs(batch))] +
+                                      ins + args, 120, env=env)
+                    host, _ = parse_bench(o)
+                    row[mode + "_ms"] = host
+                    if rc or host is None:
+                        status = "FAIL"
+                        row["detail"] = "%s: %s" % (mode, first_error(e + o))
+                rc, o, e, _ = run([slimc(), "inspect", model, "--placement", "--device", "auto"] +
+                                  extra + ins, 60, env=env)
+                row["predicted_ms"] = parse_predicted(o)
+                row["status"] = status
+                s.row(**row)
+    s.finish()
+
+
 def gemm_files():
     """WORK/gemm: gemm.slim (matmul of two inputs), qlin.slim (Linear, int8 by --passes),
     their inputs and weights."""
@@ -834,7 +896,7 @@ def step_torch_compile():
 
 STEPS = {"env": step_env, "tests": step_tests, "prepare": step_prepare, "compile": step_compile,
          "compare": step_compare, "time_slimc": step_time_slimc, "time_torch": step_time_torch,
-         "gemm": step_gemm, "torch_compile": step_torch_compile}
+         "gemm": step_gemm, "torch_compile": step_torch_compile, "placement": step_placement}
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "export":

@@ -72,6 +72,7 @@ steps=(
   "compile 45 20 py"
   "compare 110 45 py"
   "time_slimc 70 20 py"
+  "placement 60 30 py"
   "time_torch 50 20 tpy"
   "gemm 30 25 tpy"
   "torch_compile 120 20 tpy"

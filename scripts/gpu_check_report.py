@@ -20,8 +20,8 @@ import time
 
 import gpu_check as gc
 
-STEP_ORDER = ["env", "tests", "prepare", "compile", "compare", "time_slimc", "time_torch", "gemm",
-              "torch_compile"]
+STEP_ORDER = ["env", "tests", "prepare", "compile", "compare", "time_slimc", "placement",
+              "time_torch", "gemm", "torch_compile"]
 
 
 def load_steps():
@@ -179,6 +179,42 @@ def step_report():
                 r["what"], r["who"], f(r.get("ms")), f(perf, "%.1f"), f(rr, "%.2f"),
                 target + (" (failed: %s)" % r.get("detail", "") if r["status"] != "ok" else "")))
         for n in steps.get("gemm", {}).get("notes", []):
+            lines.append("")
+            lines.append("- %s" % n)
+        lines.append("")
+
+    rows = steps.get("placement", {}).get("rows", [])
+    if rows:
+        lines.append("**Placement** (issue 16: `slimc bench` host-to-host median ms with `--device cpu`, "
+                     "`cuda`, `auto` (the place pass, with the profile `slimc profile-device` measured "
+                     "first) and `greedy` (every node with a CUDA kernel on the GPU, as ONNX Runtime "
+                     "splits); `predicted` is `inspect --placement`'s total for auto; no_kernel: "
+                     "one op given no CUDA kernel, `SLIMC_CUDA_NO_KERNEL`)")
+        lines.append("")
+        lines.append("| model | batch | case | cpu | cuda | greedy | auto | predicted | auto / best | "
+                     "predicted / auto | targets |")
+        lines.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for r in rows:
+            if r.get("status") != "ok":
+                lines.append("| %s | %s | %s | — | — | — | — | — | — | — | failed: %s |" % (
+                    r["model"], r["batch"], r["case"], (r.get("detail") or "").replace("|", "\\|")))
+                continue
+            base = [v for v in (r.get("cpu_ms"), r.get("cuda_ms")) if isinstance(v, (int, float))]
+            if r["case"] == "no_kernel":
+                base = [v for v in (r.get("cpu_ms"), r.get("greedy_ms")) if isinstance(v, (int, float))]
+            best = min(base) if base else None
+            rb = ratio(r.get("auto_ms"), best)
+            rp = ratio(r.get("predicted_ms"), r.get("auto_ms"))
+            if r["case"] == "plain":
+                t = "auto ≤ 1.05 × best: %s" % ("met" if rb is not None and rb <= 1.05 else "NOT met")
+            else:
+                t = "auto < greedy and < cpu: %s" % ("met" if rb is not None and rb < 1.0 else "NOT met")
+            t += "; prediction within 25%%: %s" % ("met" if rp is not None and 0.75 <= rp <= 1.25 else "NOT met")
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["model"], r["batch"], r["case"], f(r.get("cpu_ms")), f(r.get("cuda_ms")),
+                f(r.get("greedy_ms")), f(r.get("auto_ms")), f(r.get("predicted_ms")), f(rb, "%.2f"),
+                f(rp, "%.2f"), t))
+        for n in steps.get("placement", {}).get("notes", []):
             lines.append("")
             lines.append("- %s" % n)
         lines.append("")
