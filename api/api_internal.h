@@ -69,9 +69,10 @@ struct RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const Sli
                                      ApiCudaHold **hold);
 void api_cuda_hold_free(ApiCudaHold *h);
 /* The CUDA backend's file for m (optimized for IR_DEVICE_CUDA) with o's precision, entry
- * points named prefix_* (NULL: slimc_model): malloc'd, *len bytes; NULL after errors. */
+ * points named prefix_* (NULL: slimc_model): malloc'd, *len bytes; NULL after errors. jit: for
+ * rt_cuda_exec_new (a mixed model's CPU kernels then come from libslimc_kernels). */
 char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
-                    size_t *len);
+                    bool jit, size_t *len);
 /* api/build_cuda.c: slimc_build_executable_for and slimc_build_library for a model
  * optimized for CUDA (checked names, outputs and device: the callers'). */
 SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,

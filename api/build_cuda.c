@@ -189,7 +189,7 @@ SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const Sl
                                       const char *triple, const char *out_path)
 {
     size_t len;
-    char *model_src = api_emit_cuda(ctx, m, o, "slimc_model", &len);
+    char *model_src = api_emit_cuda(ctx, m, o, "slimc_model", false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     CudaBlob b;
@@ -266,7 +266,7 @@ SlimcStatus api_build_cuda_library(SlimcContext *ctx, SlimcModel *m, const Slimc
     snprintf(prefix, sizeof prefix, "%s_model", name);
     snprintf(blob_symbol, sizeof blob_symbol, "%s_weights_blob", name);
     size_t len;
-    char *model_src = api_emit_cuda(ctx, m, o, prefix, &len);
+    char *model_src = api_emit_cuda(ctx, m, o, prefix, false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     CudaBlob b;

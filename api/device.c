@@ -144,7 +144,7 @@ bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o)
 /* ---- compiling for CUDA ---- */
 
 char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, const char *prefix,
-                    size_t *len)
+                    bool jit, size_t *len)
 {
     const CgBackend *b = cuda_backend();
     if (!b) {
@@ -158,7 +158,7 @@ char *api_emit_cuda(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, con
     double t0 = api_now_ms();
     CgOptions co = {.prefix = prefix,
                     .source_name = m->g->source,
-                    .shared_kernels = false,
+                    .shared_kernels = jit, /* a mixed model's CPU kernels: libslimc_kernels */
                     .precision = cg_precision(o)};
     bool ok = cg_emit(b, m->g, &co, f, &ctx->diag);
     fclose(f);
@@ -196,7 +196,7 @@ RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptio
     *hold = NULL;
     SLIMC_ASSERT(cuda_backend()); /* api_pick_device chose CUDA */
     size_t len;
-    char *src = api_emit_cuda(ctx, m, o, NULL, &len);
+    char *src = api_emit_cuda(ctx, m, o, NULL, true, &len);
     if (!src)
         return NULL;
     const Graph *g = m->g;
@@ -275,7 +275,7 @@ SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOption
     if (m->device == IR_DEVICE_CPU)
         return slimc_model_emit_c(ctx, m, out);
     size_t len;
-    char *src = api_emit_cuda(ctx, m, o, NULL, &len);
+    char *src = api_emit_cuda(ctx, m, o, NULL, false, &len);
     if (!src)
         return SLIMC_ERROR;
     fwrite(src, 1, len, out);

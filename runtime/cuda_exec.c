@@ -268,6 +268,11 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
                           const RtOptions *o, Diag *d)
 {
     static const char define[] = "#define SLIMC_CUDA_EMULATE 1\n";
+    /* a mixed model's first line, RT_SHARED_KERNELS, stays first (rt_compile looks there) */
+    const size_t shared = strlen(RT_SHARED_KERNELS);
+    const char *eol =
+        len > shared && memcmp(src, RT_SHARED_KERNELS, shared) == 0 ? memchr(src, '\n', len) : NULL;
+    const size_t head = eol ? (size_t)(eol - src) + 1 : 0;
     static const char tail[] = "\nconst char *" EMU_ERROR_FN "(void);\n"
                                "const char *" EMU_ERROR_FN "(void) { return slimc_emu_error(); }\n";
     size_t n = sizeof define - 1 + slimc_cuda_emu_header_len + 1 + len + sizeof tail - 1;
@@ -277,6 +282,10 @@ static bool open_emulated(RtCudaExec *e, const char *src, size_t len, const char
         return false;
     }
     size_t at = 0;
+    memcpy(full + at, src, head);
+    at += head;
+    src += head;
+    len -= head;
     memcpy(full + at, define, sizeof define - 1);
     at += sizeof define - 1;
     memcpy(full + at, slimc_cuda_emu_header, slimc_cuda_emu_header_len);
