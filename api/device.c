@@ -207,6 +207,22 @@ RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptio
     h->bytes = calloc((size_t)g->n_values + 1, sizeof *h->bytes);
     SLIMC_ASSERT(h->data && h->bytes);
     static const uint64_t empty[8];
+    /* a mixed model's GPU holds the weights its kernels read; the CPU reads the others in
+     * place (RtCudaConsts: bytes 0 is not uploaded) */
+    bool *on_gpu = calloc((size_t)g->n_values + 1, sizeof *on_gpu);
+    SLIMC_ASSERT(on_gpu);
+    const bool mixed = ir_graph_mixed(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] != IR_NONE)
+                on_gpu[n->inputs[k]] = true;
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand != IR_NONE)
+                on_gpu[n->epilogue[k].operand] = true;
+    }
     for (int v = 0; v < g->n_values; v++) {
         const Value *val = &g->values[v];
         Dim ne;
@@ -214,9 +230,10 @@ RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptio
             continue;
         h->data[v] = val->data ? val->data : (const void *)empty;
         /* constants have static shapes (the verifier's rule) */
-        if (val->data && ir_shape_numel(&val->type.shape, &ne) && !ne.syms)
+        if (val->data && (on_gpu[v] || !mixed) && ir_shape_numel(&val->type.shape, &ne) && !ne.syms)
             h->bytes[v] = ir_dtype_bytes(val->type.dtype, ne.c);
     }
+    free(on_gpu);
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
     RtCudaConsts consts = {g->n_values, h->data, h->bytes};

@@ -72,7 +72,9 @@ bool rt_cuda_device_available(bool emulate, char *why, size_t cap);
 
 typedef struct RtCudaExec RtCudaExec;
 
-/* The weights, indexed by value id (NULL: not a constant): bytes[v] of data[v]. */
+/* The weights, indexed by value id (NULL: not a constant): bytes[v] of data[v], uploaded
+ * to the GPU at load; bytes[v] 0 is not uploaded (an empty one, or in a mixed-device model
+ * one only the CPU reads: P_run reads data[v] as rt->host_consts[v] there). */
 typedef struct RtCudaConsts {
     int n;
     const void *const *data;
