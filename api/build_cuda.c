@@ -147,12 +147,30 @@ static void put_cuda_runtime(FILE *f, const SlimcModel *m, const CudaBlob *b, co
     if (ir_graph_mixed(m->g)) /* some nodes on the CPU (runtime/slimc_cuda_aot.c) */
         fprintf(f, "#define SLIMC_CUDA_HOST_ARENA_BYTES %s_host_arena_bytes\n", prefix);
     fprintf(f, "#define SLIMC_WEIGHTS_BYTES ((size_t)%zu)\n", b->weights_len);
-    fprintf(f,
-            "static const struct {\n    int id;\n    size_t offset;\n} slimc_cuda_consts[] = {\n");
-    for (int v = 0; v < m->g->n_values; v++)
+    /* gpu: read by a kernel (a mixed model's CPU reads the others in the blob, in place) */
+    const Graph *g = m->g;
+    bool *gpu = calloc((size_t)g->n_values + 1, sizeof *gpu);
+    SLIMC_ASSERT(gpu);
+    const bool mixed = ir_graph_mixed(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] != IR_NONE)
+                gpu[n->inputs[k]] = true;
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand != IR_NONE)
+                gpu[n->epilogue[k].operand] = true;
+    }
+    fprintf(f, "static const struct {\n    int id;\n    size_t offset, bytes;\n    int gpu;\n} "
+               "slimc_cuda_consts[] = {\n");
+    for (int v = 0; v < g->n_values; v++)
         if (b->offsets[v] >= 0)
-            fprintf(f, "    {%d, %lld},\n", v, (long long)b->offsets[v]);
-    fprintf(f, "    {-1, 0}};\n#define SLIMC_N_CUDA_IMAGES %d\n", b->n);
+            fprintf(f, "    {%d, %lld, %zu, %d},\n", v, (long long)b->offsets[v],
+                    g->values[v].data_bytes, !mixed || gpu[v]);
+    fprintf(f, "    {-1, 0, 0, 0}};\n#define SLIMC_N_CUDA_IMAGES %d\n", b->n);
+    free(gpu);
     fprintf(f, "static const struct {\n    int cubin, arch;\n    size_t offset, len;\n} "
                "slimc_cuda_images[SLIMC_N_CUDA_IMAGES] = {\n");
     for (int i = 0; i < b->n; i++)

@@ -87,16 +87,41 @@ static int slimc_cuda_model_open(SlimcCudaModel *m)
                  slimc_cuda_images[img].arch);
         return slimc_cuda_fail(m, what);
     }
+#ifdef SLIMC_CUDA_HOST_ARENA_BYTES
+    /* a mixed model: the weights its kernels read, each uploaded at its own place */
+    size_t total = 0;
+    for (int c = 0; slimc_cuda_consts[c].id >= 0; c++)
+        if (slimc_cuda_consts[c].gpu)
+            total += (slimc_cuda_consts[c].bytes + 255) / 256 * 256;
+    if (total > 0) {
+        if (!(m->weights = rt_cu_alloc(m->dev, total)))
+            return slimc_cuda_fail(m, "uploading the weights");
+        size_t at = 0;
+        for (int c = 0; slimc_cuda_consts[c].id >= 0; c++) {
+            if (!slimc_cuda_consts[c].gpu)
+                continue;
+            m->consts[slimc_cuda_consts[c].id] = (const char *)m->weights + at;
+            if (rt_cu_upload(m->dev, (char *)m->weights + at,
+                             SLIMC_CUDA_BLOB + slimc_cuda_consts[c].offset,
+                             slimc_cuda_consts[c].bytes))
+                return slimc_cuda_fail(m, "uploading the weights");
+            at += (slimc_cuda_consts[c].bytes + 255) / 256 * 256;
+        }
+        if (rt_cu_sync(m->dev))
+            return slimc_cuda_fail(m, "uploading the weights");
+    }
+#else
     if (SLIMC_WEIGHTS_BYTES > 0) {
         m->weights = rt_cu_alloc(m->dev, SLIMC_WEIGHTS_BYTES);
         if (!m->weights || rt_cu_upload(m->dev, m->weights, SLIMC_CUDA_BLOB, SLIMC_WEIGHTS_BYTES) ||
             rt_cu_sync(m->dev))
             return slimc_cuda_fail(m, "uploading the weights");
     }
-    if (!(m->err = rt_cu_alloc(m->dev, 256)))
-        return slimc_cuda_fail(m, "device memory");
     for (int c = 0; slimc_cuda_consts[c].id >= 0; c++)
         m->consts[slimc_cuda_consts[c].id] = (const char *)m->weights + slimc_cuda_consts[c].offset;
+#endif
+    if (!(m->err = rt_cu_alloc(m->dev, 256)))
+        return slimc_cuda_fail(m, "device memory");
 #ifdef SLIMC_CUDA_HOST_ARENA_BYTES
     for (int c = 0; slimc_cuda_consts[c].id >= 0; c++)
         m->hconsts[slimc_cuda_consts[c].id] = SLIMC_CUDA_BLOB + slimc_cuda_consts[c].offset;
