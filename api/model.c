@@ -495,6 +495,11 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
             fprintf(out, " with every symbol = 64");
         }
         fputc('\n', out);
+        if (ir_graph_mixed(g)) { /* the arena above is the GPU's */
+            fputs("  the CPU's nodes' arena (a mixed-device model): ", out);
+            print_poly(g, &g->host_arena_bytes, out);
+            fputs(" bytes\n", out);
+        }
         /* Inputs and outputs live in the caller's buffers. */
         double io = 0;
         for (int i = 0; i < g->n_inputs + g->n_outputs; i++) {
@@ -507,7 +512,8 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         print_bytes(out, io);
         fprintf(out, "%s\n", g->n_syms ? " (symbols = 1)" : "");
         fputs("  total at run time: ", out);
-        print_bytes(out, (double)w + (double)ir_poly_eval(&g->arena_bytes, ones) + io);
+        print_bytes(out, (double)w + (double)ir_poly_eval(&g->arena_bytes, ones) +
+                             (double)ir_poly_eval(&g->host_arena_bytes, ones) + io);
         fprintf(out, "%s\n", g->n_syms ? " (symbols = 1)" : "");
         if (m->device == IR_DEVICE_CUDA)
             api_inspect_memory_cuda(m, (double)w, (double)ir_poly_eval(&g->arena_bytes, ones), io,
