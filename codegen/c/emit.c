@@ -248,6 +248,8 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
               cg_text(c, g->name ? g->name : "?"));
     cg_printf(c, " * Entry points: %s_arena_bytes, %s_run (see slimc's codegen/c/cg.h). */\n\n",
               c->prefix, c->prefix);
+    if (!ir_graph_mixed(g)) /* else the CUDA backend's file says it, once */
+        cg_placement_comment(c);
     cg_puts(c, prelude, sizeof prelude - 1);
     return c;
 }

@@ -1,8 +1,26 @@
 /* The host side every C-family backend shares (codegen/c/entry.h). */
 #include "codegen/c/entry.h"
 #include "ir/dtype_ops.h"
+#include "passes/place.h"
 
 #include <string.h>
+
+void cg_placement_comment(CgCtx *c)
+{
+    const PlaceReport *r = c->g->place.report;
+    if (!r)
+        return;
+    int on[2] = {0, 0};
+    for (int i = 0; i < r->n; i++)
+        on[r->nodes[i].device == IR_DEVICE_CUDA]++;
+    cg_printf(c,
+              "/* Placed by the place pass (--device auto): %d node%s on the CPU, %d on the GPU, "
+              "%d transfer%s;\n * predicted %.4g ms (all on the CPU: %.4g ms), from the device "
+              "profile %s (hash %016llx). */\n\n",
+              on[0], on[0] == 1 ? "" : "s", on[1], r->n_transfers, r->n_transfers == 1 ? "" : "s",
+              r->total_ms, r->all_cpu_ms, cg_text(c, r->profile ? r->profile : "?"),
+              (unsigned long long)r->profile_hash);
+}
 
 ValueId cg_storage_of(const Graph *g, ValueId v)
 {

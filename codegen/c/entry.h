@@ -12,6 +12,10 @@
 
 /* The value whose buffer v uses (views share their input's storage). */
 ValueId cg_storage_of(const Graph *g, ValueId v);
+/* When the place pass decided the graph's devices (Graph.place.report): a comment saying
+ * how, with the profile's source and hash, so that the file (and the JIT cache key made
+ * from it) records every choice made from the profile. */
+void cg_placement_comment(CgCtx *c);
 /* A concat that memplan runs in place: its inputs already lie in its result. */
 bool cg_concat_in_place(const Graph *g, const Node *n);
 /* The position of v among the graph's outputs / inputs, or -1. */

@@ -318,6 +318,7 @@ static CgCtx *cu_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
         cu->precision == IR_F16    ? "fp16 on tensor cores (fp32 accumulation; --precision fp16)"
         : cu->precision == IR_BF16 ? "bf16 on tensor cores (fp32 accumulation; --precision bf16)"
                                    : "fp32");
+    cg_placement_comment(c);
     cg_puts(c, slimc_cuda_abi_text, slimc_cuda_abi_text_len);
     cg_printf(c, "\n#if SLIMC_CU_DEVICE\n#if defined(__CUDACC_RTC__) || defined(__CUDACC__)\n");
     cg_puts(c, slimc_cuda_prelude_text, slimc_cuda_prelude_text_len);
