@@ -132,6 +132,11 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
      * whose operands are read once more */
     double flops = ir_ops[n->op].flops(g, n, syms) + out_numel * (double)n->n_epilogue;
     double bytes = ir_ops[n->op].bytes(g, n, syms);
+    /* A data-movement op (no FLOPs in ops.def: permute, concat, pad...) is timed by what it
+     * moves: one operation per 8 bytes read and written (an f32 element copied), at its
+     * class's rate, since a strided copy runs far below the bandwidth. */
+    if (flops == 0)
+        flops = bytes / 8;
     for (int k = 0; k < n->n_epilogue; k++)
         if (n->epilogue[k].operand != IR_NONE)
             bytes += cost_value_bytes(g, n->epilogue[k].operand, syms);

@@ -4,6 +4,7 @@
  * cost columns (ir/cost.c) and the rates of a device profile:
  *
  *   time(node, device) = launch + max(FLOPs / rate(family, dtype), bytes / bandwidth)
+ *                        (an op with no FLOPs, data movement, counts bytes / 8 as its FLOPs)
  *   time(edge)         = latency + bytes / link bandwidth      (a value crossing devices)
  *
  * A profile (CostProfile) holds, for each device, measured GFLOP/s per op family and

@@ -342,6 +342,9 @@ START_TEST(node_times_by_hand)
     ValueId s = g->nodes[sm].outputs[0];
     NodeId tr = ir_node_new(g, IR_OP_TRANSFER, "tr", here, &s, 1, 1);
     ir_output_add(g, g->nodes[tr].outputs[0]);
+    NodeId perm = ir_node_new(g, IR_OP_PERMUTE, "perm", here, &r, 1, 1);
+    ir_node_set_ints(g, perm, "perm", (int64_t[]){1, 0}, 2);
+    ir_output_add(g, g->nodes[perm].outputs[0]);
     Diag d;
     ir_diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
@@ -382,6 +385,15 @@ START_TEST(node_times_by_hand)
     ck_assert(sm_flops > 0);
     ck_assert(close_to(cost_node_ms(&p, g, &g->nodes[sm], IR_DEVICE_CUDA, NULL),
                        8e-3 + fmax(sm_flops / 300e6, 8 * n_out / 1000e6)));
+
+    /* a permute does no FLOPs: it counts one an 8 bytes moved, at the data rate */
+    ck_assert(ir_ops[IR_OP_PERMUTE].flops(g, &g->nodes[perm], NULL) == 0);
+    ck_assert_int_eq(cost_class(g, &g->nodes[perm]), COST_DATA);
+    ck_assert(close_to(cost_node_ms(&p, g, &g->nodes[perm], IR_DEVICE_CPU, NULL),
+                       5e-3 + fmax(n_out / 5e6, 8 * n_out / 20e6)));
+    p.dev[IR_DEVICE_CPU].gflops[COST_DATA] = 0.5; /* now the rate is what limits it */
+    ck_assert(
+        close_to(cost_node_ms(&p, g, &g->nodes[perm], IR_DEVICE_CPU, NULL), 5e-3 + n_out / 0.5e6));
 
     /* a transfer: latency + bytes / link, on either side */
     double t = 20e-3 + 4 * n_out / 10e6;
