@@ -80,10 +80,12 @@ bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, CostProfile *o
             free(path);
             return true;
         }
+        /* a warning (the run goes on), quoting the error's first line */
+        const char *why = ir_diag_text(&d);
         ir_diag_warning(&ctx->diag, (SrcLoc){path, 0, 0},
-                        "the stored device profile is not usable (measure it again with slimc "
-                        "profile-device): using the built-in default profile");
-        ir_diag_append(&ctx->diag, &d);
+                        "the stored device profile is not usable (%.*s); using the built-in "
+                        "default profile (measure it again with slimc profile-device)",
+                        (int)strcspn(why, "\n"), why);
         ir_diag_fini(&d);
     }
     free(path);
