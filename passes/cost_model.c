@@ -240,7 +240,13 @@ static void write_name(FILE *f, const char *s)
 
 void cost_profile_write(const CostProfile *p, FILE *f)
 {
-    fputs("{\n  \"slimc_device_profile\": 1,\n  \"devices\": {", f);
+    fputs("{\n  \"slimc_device_profile\": 1,\n", f);
+    if (p->source[0]) { /* where it came from, for people; not part of the hash */
+        fputs("  \"about\": ", f);
+        write_name(f, p->source);
+        fputs(",\n", f);
+    }
+    fputs("  \"devices\": {", f);
     bool first = true;
     for (int k = 0; k < COST_NUM_DEVICES; k++) {
         const CostDevice *d = &p->dev[k];
