@@ -516,6 +516,9 @@ SlimcStatus slimc_profile_device(SlimcContext *ctx, const SlimcOptions *o, const
      * first time); quick ones a fraction. */
     static const Sizes full = {64, 512, 64, 56, 1 << 22, 4096, 2048, 1 << 22, 4};
     static const Sizes small = {32, 256, 32, 28, 1 << 18, 256, 512, 1 << 20, 2};
+    /* a real GPU: work enough that kernels are not all launch (a 1 GFLOP GEMM, 64 MiB
+     * streams), small enough for any GPU's memory */
+    static const Sizes gpu = {512, 1024, 64, 56, 1 << 24, 16384, 4096, 1 << 24, 4};
     /* the emulated GPU runs its kernels on the CPU, slowly: small sizes whatever is asked */
     static const Sizes emulated = {16, 128, 16, 14, 1 << 16, 64, 256, 1 << 18, 2};
     Prober pr = {.ctx = ctx, .o = *o, .budget_ms = quick ? 15 : 60};
@@ -529,7 +532,7 @@ SlimcStatus slimc_profile_device(SlimcContext *ctx, const SlimcOptions *o, const
     measure_device(&pr, quick ? &small : &full, c);
     if (cuda && !pr.failed) {
         pr.o.device = SLIMC_DEVICE_CUDA;
-        const Sizes *s = emulate ? &emulated : quick ? &small : &full;
+        const Sizes *s = emulate ? &emulated : quick ? &small : &gpu;
         CostDevice *gd = &p.dev[IR_DEVICE_CUDA];
         gd->present = true;
         measure_device(&pr, s, gd);
