@@ -103,10 +103,11 @@ static void usage(FILE *out)
     fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n",
             slimc_version());
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("  help     show a command's options: slimc help COMMAND\n\n"
-          "slimc --version prints the version.\n",
-          out);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "  %-14s show a command's options: slimc help COMMAND\n\n"
+            "slimc --version prints the version.\n",
+            "help");
 }
 
 int main(int argc, char **argv)
