@@ -48,7 +48,7 @@ expect_fail "--device cuda without a GPU" "^slimc: error: no CUDA device found \
 
 # --show reads it back; the default when nothing is stored
 expect_ok "--show --device-profile" "$SLIMC" profile-device --show --device-profile cpu.json
-grep -q "^profile: cpu.json (hash [0-9a-f]\{16\})" out.txt && ok "--show names the file" || { bad "--show"; cat out.txt; }
+grep -q "^profile: cpu.json (measured by slimc profile-device (quick), .* UTC) (hash [0-9a-f]\{16\})" out.txt && ok "--show names the file" || { bad "--show"; cat out.txt; }
 mkdir -p empty_cache
 expect_ok "--show with nothing stored" "$SLIMC" profile-device --show --cache-dir empty_cache
 grep -q "^profile: built-in default profile" out.txt && grep -q "^cuda: default CUDA GPU" out.txt \
