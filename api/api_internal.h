@@ -87,4 +87,14 @@ void api_inspect_memory_cuda(const SlimcModel *m, double weights, double arena, 
 /* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
 bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 
+/* ---- api/profile.c: the device profile (passes/cost_model.h) ---- */
+struct CostProfile;
+/* The profile --device auto places with: o->device_profile if set (false, with the error
+ * naming FILE:line:col, when it is unreadable or malformed), else device-profile.json in
+ * the cache directory (`slimc profile-device` stores it; a malformed one is a warning
+ * naming it, then the default), else the built-in default (*from_default true: the caller
+ * says so in a note). */
+bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, struct CostProfile *out,
+                        bool *from_default);
+
 #endif

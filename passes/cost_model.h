@@ -4,6 +4,7 @@
  * cost columns (ir/cost.c) and the rates of a device profile:
  *
  *   time(node, device) = launch + max(FLOPs / rate(family, dtype), bytes / bandwidth)
+ *                        (an op with no FLOPs, data movement, counts bytes / 8 as its FLOPs)
  *   time(edge)         = latency + bytes / link bandwidth      (a value crossing devices)
  *
  * A profile (CostProfile) holds, for each device, measured GFLOP/s per op family and
@@ -59,12 +60,19 @@ typedef struct CostProfile {
 /* The class of node n of g (its family and the dtype it computes in). */
 CostClass cost_class(const Graph *g, const Node *n);
 const char *cost_class_name(CostClass c); /* the JSON key: "gemm_f32", ... */
+/* The same for a graph compiled with --precision (IR_F16 or IR_BF16: its GEMMs and
+ * convolutions are COST_GEMM_F16; IR_F32: as cost_class). */
+CostClass cost_class_prec(const Graph *g, const Node *n, DType precision);
 
 /* Predicted milliseconds of node n on device dev, its symbols at syms (NULL: every symbol
  * 1). A dead node, or a device the profile lacks, costs 0 / INFINITY respectively. Views
  * (reshape, flatten...) cost nothing; a transfer node costs cost_transfer_ms of its bytes. */
 double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device dev,
                     const int64_t *syms);
+/* The same with --precision: precision (IR_F32, IR_F16, IR_BF16) applies on IR_DEVICE_CUDA
+ * only (the CPU's GEMMs are f32 whatever it is). */
+double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, Device dev,
+                         const int64_t *syms, DType precision);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 /* The bytes of value v with its symbols at syms (NULL: 1). */
@@ -77,7 +85,7 @@ double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms);
 bool cost_profile_parse(const char *text, size_t len, const char *path, CostProfile *out, Diag *d);
 /* Reads and parses the file at path (cost_profile_parse; errors name the file). */
 bool cost_profile_load(const char *path, CostProfile *out, Diag *d);
-/* Writes p as JSON to f (what cost_profile_parse reads back). */
+/* Writes p as JSON to f (what cost_profile_parse reads back), its source as "about". */
 void cost_profile_write(const CostProfile *p, FILE *f);
 /* The built-in profile --device auto uses when none was measured or given (a note says
  * so): conservative figures for a 2-core AVX-512 CPU and a data-centre GPU behind PCIe 4,

@@ -33,5 +33,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
+int cmd_profile_device(int argc, char **argv);
 
 #endif

@@ -38,9 +38,10 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
 
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
-    static const char *const with_value[] = {
-        "--passes", "--print-after", "--threads",   "--target",     "--device",   "--opt-level",
-        "--cpu",    "--cc",          "--cache-dir", "--max-memory", "--precision"};
+    static const char *const with_value[] = {"--passes",     "--print-after", "--threads",
+                                             "--target",     "--device",      "--opt-level",
+                                             "--cpu",        "--cc",          "--cache-dir",
+                                             "--max-memory", "--precision",   "--device-profile"};
     const char *arg = argv[*i];
     if (!strcmp(arg, "--time")) {
         c->time = true;
@@ -70,6 +71,8 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
         c->opt.cc = val;
     else if (!strcmp(arg, "--cache-dir"))
         c->opt.cache_dir = val;
+    else if (!strcmp(arg, "--device-profile"))
+        c->opt.device_profile = val;
     else if (!strcmp(arg, "--precision")) {
         if (!strcmp(val, "fp32"))
             c->opt.precision = SLIMC_PRECISION_FP32;

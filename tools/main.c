@@ -81,6 +81,17 @@ static const struct {
      "$SLIMC_CACHE_MAX_MB; the least recently used entries are deleted first) and the compiler\n"
      "the JIT uses, and NVRTC's version (CUDA). clear deletes every entry and stale temp file\n"
      "(nothing else).\n"},
+    {"profile-device", cmd_profile_device,
+     "measure this machine's devices for --device auto (placement)",
+     "slimc profile-device [-o FILE] [--device cpu|cuda|auto] [--threads N] [--cache-dir DIR]\n"
+     "slimc profile-device --show [--device-profile FILE] [--cache-dir DIR]\n\n"
+     "Measures the CPU (with N threads) and, when one can run code, the CUDA device and the\n"
+     "host <-> GPU link with micro-benchmarks of slimc's own kernels (a few seconds; the\n"
+     "compiles are cached), and writes the profile as JSON to FILE, or to device-profile.json\n"
+     "in the cache directory, where --device auto finds it. --device cpu measures the CPU\n"
+     "alone, cuda requires a GPU (SLIMC_CUDA_EMULATE=1 emulates one). Prints the numbers.\n"
+     "--show prints the profile --device auto would use: --device-profile FILE, else the\n"
+     "stored one, else the built-in default. The format is in docs/placement.md.\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -92,10 +103,11 @@ static void usage(FILE *out)
     fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n",
             slimc_version());
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("  help     show a command's options: slimc help COMMAND\n\n"
-          "slimc --version prints the version.\n",
-          out);
+        fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "  %-14s show a command's options: slimc help COMMAND\n\n"
+            "slimc --version prints the version.\n",
+            "help");
 }
 
 int main(int argc, char **argv)

@@ -95,6 +95,10 @@ typedef struct SlimcOptions {
     SlimcDevice device;       /* default SLIMC_DEVICE_CPU */
     bool cuda_emulate;        /* CUDA code runs on the CPU emulation (also $SLIMC_CUDA_EMULATE=1) */
     SlimcPrecision precision; /* default SLIMC_PRECISION_FP32 */
+    /* The device profile JSON file (docs/placement.md) that --device auto places from;
+     * NULL (default): the one slimc_profile_device stored in the cache directory, else a
+     * built-in default */
+    const char *device_profile;
 } SlimcOptions;
 
 /* Milliseconds spent in each stage by the calls on this context. */
@@ -238,6 +242,21 @@ typedef struct SlimcCacheInfo {
 SlimcStatus slimc_cache_info(SlimcContext *ctx, const char *cache_dir, SlimcCacheInfo *info);
 /* Removes every entry and stale temp file (only files slimc names). */
 SlimcStatus slimc_cache_clear(SlimcContext *ctx, const char *cache_dir, int *removed);
+
+/* ---- the device profile (docs/placement.md) ---- */
+/* Measures this machine's devices with micro-benchmarks of the real kernels (a few
+ * seconds): the CPU (with o->threads), and the CUDA device with the host <-> GPU link when
+ * one can run code (o->device SLIMC_DEVICE_AUTO, the default of `slimc profile-device`, or
+ * SLIMC_DEVICE_CUDA, which requires one; SLIMC_DEVICE_CPU profiles the CPU alone; under
+ * emulation the "GPU" is the emulation). Writes the profile's JSON to out_path, or, NULL,
+ * to device-profile.json in the cache directory (o->cache_dir, else the default), where
+ * --device auto finds it. A note in slimc_messages says where it wrote. */
+SlimcStatus slimc_profile_device(SlimcContext *ctx, const SlimcOptions *o, const char *out_path);
+/* Prints the profile --device auto would use with o (o->device_profile, else the stored
+ * one, else the built-in default) as a table: each device's GFLOP/s per class, bandwidth,
+ * launch cost and memory, the link, and where it came from. An unreadable or malformed
+ * o->device_profile is an error naming FILE:line:col. */
+SlimcStatus slimc_device_profile_show(SlimcContext *ctx, const SlimcOptions *o, FILE *out);
 
 /* ---- AOT ---- */
 /* Writes a standalone executable with the weights embedded. With o->device CUDA the

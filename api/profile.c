@@ -1,0 +1,556 @@
+/* The device profile at the API (passes/cost_model.h; docs/placement.md, "The device
+ * profile"): which profile --device auto uses (api_device_profile), and `slimc
+ * profile-device`, which measures one with micro-benchmarks of the real kernels.
+ *
+ * Measuring. Each rate comes from two models compiled and run the way any model is (the
+ * JIT on the CPU, the CUDA exec on a GPU or its emulation): a chain of 1 node of the op and
+ * a chain of 1 + R. The difference of their median times is R nodes' work, so what every
+ * run pays besides (checking inputs, allocating and copying the outputs, the copies to and
+ * from a GPU) cancels. Then, as the cost model predicts a node (launch + work / rate):
+ *
+ *   launch_us      softmax of 16 floats: the whole node is its fixed cost
+ *   gemm_f32       linear [B, K] x [K, K] + bias          FLOPs / (node - launch)
+ *   conv_f32       conv2d 3x3, C -> C channels, padding 1  "
+ *   gemm_int8      the same linear after quantize(int8, dynamic): dqlinear, int8 kernels
+ *   gemm_f16       the linear with --precision fp16 (CUDA; the CPU's is its gemm_f32)
+ *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
+ *   reduce         softmax over [4096, 1024]              (also bandwidth)
+ *   data           permute of [2048, 2048]                (also bandwidth)
+ *   bandwidth_gbs  the best of the three above's bytes / time
+ *   link           a 16 MiB input against a 64 B one (bandwidth; the reduction that reads
+ *                  it taken off), and 8 inputs against 1 (latency, per copy)
+ *
+ * The passes are layout and memplan only (not fuse, which would merge the chains), plus
+ * quantize(int8, dynamic) for gemm_int8. SLIMC_PROFILE_QUICK=1 (tests) uses sizes an
+ * eighth or less and fewer runs: its numbers are rougher. */
+#include "api/api_internal.h"
+
+#include "passes/cost_model.h"
+#include "runtime/cuda.h"
+#include "runtime/jit_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROFILE_FILE "device-profile.json"
+
+/* ---- which profile ---- */
+
+/* CACHE/device-profile.json (malloc'd), or NULL when there is no usable cache dir. */
+static char *stored_profile_path(SlimcContext *ctx, const SlimcOptions *o)
+{
+    RtOptions ro;
+    SlimcTimings t = {0};
+    api_rt_options(o, &ro, &t);
+    Diag quiet; /* no cache dir: no stored profile; the JIT warns when it compiles */
+    ir_diag_init(&quiet);
+    char *dir = rt_jit_cache_dir(&ro, &quiet);
+    ir_diag_fini(&quiet);
+    (void)ctx;
+    if (!dir)
+        return NULL;
+    size_t n = strlen(dir) + sizeof PROFILE_FILE + 2;
+    char *path = malloc(n);
+    SLIMC_ASSERT(path);
+    snprintf(path, n, "%s/%s", dir, PROFILE_FILE);
+    free(dir);
+    return path;
+}
+
+bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, CostProfile *out,
+                        bool *from_default)
+{
+    *from_default = false;
+    if (o && o->device_profile)
+        return cost_profile_load(o->device_profile, out, &ctx->diag);
+    char *path = stored_profile_path(ctx, o);
+    struct stat st;
+    if (path && stat(path, &st) == 0) {
+        Diag d;
+        ir_diag_init(&d);
+        bool ok = cost_profile_load(path, out, &d);
+        if (ok) {
+            ir_diag_fini(&d);
+            free(path);
+            return true;
+        }
+        /* a warning (the run goes on), quoting the error's first line */
+        const char *why = ir_diag_text(&d);
+        ir_diag_warning(&ctx->diag, (SrcLoc){path, 0, 0},
+                        "the stored device profile is not usable (%.*s); using the built-in "
+                        "default profile (measure it again with slimc profile-device)",
+                        (int)strcspn(why, "\n"), why);
+        ir_diag_fini(&d);
+    }
+    free(path);
+    cost_profile_default(out);
+    *from_default = true;
+    return true;
+}
+
+/* ---- the table users read ---- */
+
+static void print_profile(const CostProfile *p, FILE *f)
+{
+    fprintf(f, "profile: ");
+    slimc_fputs_escaped(p->source, f);
+    fprintf(f, " (hash %016llx)\n", (unsigned long long)p->hash);
+    fprintf(f, "%-14s", "");
+    for (int k = 0; k < COST_NUM_DEVICES; k++)
+        if (p->dev[k].present)
+            fprintf(f, " %14s", ir_device_name((Device)k));
+    fputc('\n', f);
+    for (int c = 0; c < COST_NUM_CLASSES; c++) {
+        fprintf(f, "%-14s", cost_class_name((CostClass)c));
+        for (int k = 0; k < COST_NUM_DEVICES; k++)
+            if (p->dev[k].present)
+                fprintf(f, " %8.4g GF/s", p->dev[k].gflops[c]);
+        fputc('\n', f);
+    }
+    static const char *const rows[] = {"bandwidth", "launch", "memory"};
+    static const char *const units[] = {"GB/s", "us", "MiB"};
+    for (int r = 0; r < 3; r++) {
+        fprintf(f, "%-14s", rows[r]);
+        for (int k = 0; k < COST_NUM_DEVICES; k++) {
+            const CostDevice *d = &p->dev[k];
+            if (d->present)
+                fprintf(f, " %8.4g %-4s",
+                        r == 0   ? d->bandwidth_gbs
+                        : r == 1 ? d->launch_us
+                                 : d->memory_mb,
+                        units[r]);
+        }
+        fputc('\n', f);
+    }
+    for (int k = 0; k < COST_NUM_DEVICES; k++)
+        if (p->dev[k].present) {
+            fprintf(f, "%s: ", ir_device_name((Device)k));
+            slimc_fputs_escaped(p->dev[k].name, f);
+            fputc('\n', f);
+        }
+    if (p->dev[IR_DEVICE_CUDA].present)
+        fprintf(f, "link: %.4g GB/s, %.4g us a copy\n", p->link_gbs, p->link_latency_us);
+}
+
+SlimcStatus slimc_device_profile_show(SlimcContext *ctx, const SlimcOptions *o, FILE *out)
+{
+    CostProfile p;
+    bool dflt;
+    if (!api_device_profile(ctx, o, &p, &dflt))
+        return SLIMC_ERROR;
+    print_profile(&p, out);
+    if (dflt)
+        fputs("(no profile measured: slimc profile-device measures this machine's)\n", out);
+    return SLIMC_OK;
+}
+
+/* ---- measuring ---- */
+
+static const SrcLoc here = {"profile-device", 0, 0};
+
+typedef struct Prober {
+    SlimcContext *ctx;
+    SlimcOptions o;     /* device set; passes set per model */
+    double budget_ms;   /* of runs per model */
+    char gpu_name[128]; /* what the CUDA exec calls its device */
+    bool failed;
+} Prober;
+
+static Type f32_type(int rank, const int64_t *dims)
+{
+    Type t = {.dtype = IR_F32, .shape = {.rank = rank}};
+    for (int i = 0; i < rank; i++)
+        t.shape.d[i] = ir_dim(dims[i]);
+    return t;
+}
+
+static ValueId filled_const(Graph *g, const char *name, Type t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t.shape.rank; i++)
+        n *= (size_t)t.shape.d[i].c;
+    float *p = ir_arena_alloc(g->arena, n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)((i * 7919) % 17) * 0.01f - 0.08f;
+    return ir_const_new(g, name, t, p, n * sizeof(float), here);
+}
+
+typedef enum ChainOp { CH_LINEAR, CH_CONV, CH_RELU, CH_SOFTMAX, CH_PERMUTE } ChainOp;
+
+/* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
+ * keeps: square matrices, C -> C convolutions). */
+static Graph *chain_graph(ChainOp op, Type in, int nodes)
+{
+    Graph *g = ir_graph_new("profile");
+    g->source = "profile-device";
+    ValueId x = ir_input_new(g, "x", in, here);
+    int r = in.shape.rank;
+    int64_t last = in.shape.d[r - 1].c;
+    ValueId w = IR_NONE, b = IR_NONE;
+    if (op == CH_LINEAR) {
+        w = filled_const(g, "w", f32_type(2, (int64_t[]){last, last}));
+        b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
+    } else if (op == CH_CONV) {
+        int64_t c = in.shape.d[1].c;
+        w = filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}));
+        b = filled_const(g, "b", f32_type(1, (int64_t[]){c}));
+    }
+    for (int i = 0; i < nodes; i++) {
+        ValueId ins[3] = {x, w, b};
+        NodeId n = IR_NONE;
+        switch (op) {
+        case CH_LINEAR: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
+        case CH_CONV:
+            n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
+            ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
+            break;
+        case CH_RELU: n = ir_node_new(g, IR_OP_RELU, "relu", here, &x, 1, 1); break;
+        case CH_SOFTMAX:
+            n = ir_node_new(g, IR_OP_SOFTMAX, "softmax", here, &x, 1, 1);
+            ir_node_set_int(g, n, "axis", r - 1);
+            break;
+        case CH_PERMUTE:
+            n = ir_node_new(g, IR_OP_PERMUTE, "permute", here, &x, 1, 1);
+            ir_node_set_ints(g, n, "perm", (int64_t[]){1, 0}, 2);
+            break;
+        }
+        x = g->nodes[n].outputs[0];
+    }
+    ir_output_add(g, x);
+    return g;
+}
+
+/* The median ms of runs of g (which it takes) compiled with the prober's options and
+ * passes, on inputs of pseudo-random floats; *device_ms: the GPU's time of its kernels
+ * (0 on the CPU or emulated). false after an error (in the context). */
+static bool time_graph(Prober *pr, Graph *g, const char *passes, SlimcPrecision prec, double *ms,
+                       double *device_ms)
+{
+    *ms = *device_ms = 0;
+    SlimcContext *ctx = pr->ctx;
+    if (!ir_infer_shapes(g, &ctx->diag)) {
+        ir_graph_free(g);
+        return false;
+    }
+    g->max_memory = ctx->max_memory;
+    SlimcModel *m = calloc(1, sizeof *m);
+    SLIMC_ASSERT(m);
+    m->g = g;
+    m->weight_bytes_loaded = ir_weight_bytes(g);
+    api_model_describe(m);
+    SlimcOptions o = pr->o;
+    o.passes = passes;
+    o.precision = prec;
+    SlimcExec *e = NULL;
+    SlimcTensor in[8];
+    int n_in = g->n_inputs;
+    SLIMC_ASSERT(n_in <= 8);
+    memset(in, 0, sizeof in);
+    bool ok = slimc_compile(ctx, m, &o, &e) == SLIMC_OK;
+    for (int i = 0; ok && i < n_in; i++) {
+        const Type *t = &g->values[g->inputs[i]].type;
+        in[i].dtype = SLIMC_F32;
+        in[i].ndim = t->shape.rank;
+        size_t n = 1;
+        for (int k = 0; k < t->shape.rank; k++)
+            n *= (size_t)(in[i].shape[k] = t->shape.d[k].c);
+        float *p = malloc(n * sizeof(float));
+        SLIMC_ASSERT(p);
+        uint32_t s = 12345u + (uint32_t)i;
+        for (size_t k = 0; k < n; k++) {
+            s = s * 1664525u + 1013904223u;
+            p[k] = (float)(s >> 8) / (float)(1u << 23) - 1.0f;
+        }
+        in[i].data = p;
+        in[i].nbytes = n * sizeof(float);
+    }
+    double first = 0;
+    ok = ok && slimc_exec_bench(ctx, e, in, n_in, 1, &first) == SLIMC_OK;
+    if (ok) {
+        double runs = first > 0 ? pr->budget_ms / first : 100;
+        int n_runs = runs < 3 ? 3 : runs > 100 ? 100 : (int)runs;
+        ok = slimc_exec_bench(ctx, e, in, n_in, n_runs, ms) == SLIMC_OK;
+        *device_ms = slimc_exec_bench_device_ms(e);
+        if (o.device == SLIMC_DEVICE_CUDA)
+            snprintf(pr->gpu_name, sizeof pr->gpu_name, "%s", slimc_exec_device(e));
+    }
+    for (int i = 0; i < n_in; i++)
+        free(in[i].data);
+    slimc_exec_free(e);
+    slimc_model_free(m);
+    return ok;
+}
+
+/* The FLOPs and bytes of one node of the chain, by ops.def's formulas (what the cost model
+ * will predict from). */
+static void node_work(ChainOp op, Type in, double *flops, double *bytes)
+{
+    Graph *g = chain_graph(op, in, 1);
+    Diag d;
+    ir_diag_init(&d);
+    bool ok = ir_infer_shapes(g, &d);
+    SLIMC_ASSERT(ok);
+    ir_diag_fini(&d);
+    const Node *n = &g->nodes[0];
+    *flops = ir_ops[n->op].flops(g, n, NULL);
+    *bytes = ir_ops[n->op].bytes(g, n, NULL);
+    ir_graph_free(g);
+}
+
+/* Milliseconds of one node of the chain: (time of 1 + reps nodes - time of 1) / reps. */
+static double node_ms(Prober *pr, ChainOp op, Type in, int reps, const char *passes,
+                      SlimcPrecision prec)
+{
+    double one, many, dev_one, dev_many;
+    if (pr->failed || !time_graph(pr, chain_graph(op, in, 1), passes, prec, &one, &dev_one) ||
+        !time_graph(pr, chain_graph(op, in, 1 + reps), passes, prec, &many, &dev_many)) {
+        pr->failed = true;
+        return 0;
+    }
+    /* On a GPU the kernels' own time (events) is the better clock. */
+    double t = dev_one > 0 && dev_many > 0 ? (dev_many - dev_one) : (many - one);
+    return t / reps;
+}
+
+static const char plain_passes[] = "layout,memplan";
+
+typedef struct Sizes {
+    int64_t gemm_b, gemm_k, conv_c, conv_hw, elems, sm_rows, perm_n, link_elems;
+    int reps;
+} Sizes;
+
+static double rate_of(double work, double ms, double launch_ms)
+{
+    /* the node's time less its fixed cost; a node that took no longer than its launch
+     * (timer noise) still gets a finite rate */
+    double busy = fmax(ms - launch_ms, 0.1 * fmax(ms, 1e-6));
+    return work / (busy * 1e6);
+}
+
+/* Fills d (not its name) for the device pr->o names. */
+static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
+{
+    double fl, by;
+    const int reps = s->reps;
+    /* launch: softmax of 16 floats */
+    double launch_ms = node_ms(pr, CH_SOFTMAX, f32_type(2, (int64_t[]){1, 16}), 4 * reps,
+                               plain_passes, SLIMC_PRECISION_FP32);
+    launch_ms = fmax(launch_ms, 0);
+    d->launch_us = launch_ms * 1000;
+    Type gemm_in = f32_type(2, (int64_t[]){s->gemm_b, s->gemm_k});
+    node_work(CH_LINEAR, gemm_in, &fl, &by);
+    d->gflops[COST_GEMM_F32] = rate_of(
+        fl, node_ms(pr, CH_LINEAR, gemm_in, reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
+    d->gflops[COST_GEMM_INT8] =
+        rate_of(fl,
+                node_ms(pr, CH_LINEAR, gemm_in, reps, "quantize(int8, dynamic),layout,memplan",
+                        SLIMC_PRECISION_FP32),
+                launch_ms);
+    d->gflops[COST_GEMM_F16] =
+        pr->o.device == SLIMC_DEVICE_CUDA
+            ? rate_of(fl, node_ms(pr, CH_LINEAR, gemm_in, reps, plain_passes, SLIMC_PRECISION_FP16),
+                      launch_ms)
+            : d->gflops[COST_GEMM_F32];
+    Type conv_in = f32_type(4, (int64_t[]){1, s->conv_c, s->conv_hw, s->conv_hw});
+    node_work(CH_CONV, conv_in, &fl, &by);
+    d->gflops[COST_CONV_F32] = rate_of(
+        fl, node_ms(pr, CH_CONV, conv_in, reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
+    /* the bandwidth-bound three: each also says what bandwidth it saw */
+    static const struct {
+        ChainOp op;
+        CostClass cls;
+    } bw[] = {{CH_RELU, COST_ELEMENTWISE}, {CH_SOFTMAX, COST_REDUCE}, {CH_PERMUTE, COST_DATA}};
+    Type bw_in[] = {f32_type(1, (int64_t[]){s->elems}), f32_type(2, (int64_t[]){s->sm_rows, 1024}),
+                    f32_type(2, (int64_t[]){s->perm_n, s->perm_n})};
+    d->bandwidth_gbs = 0;
+    for (int i = 0; i < 3; i++) {
+        node_work(bw[i].op, bw_in[i], &fl, &by);
+        double ms = node_ms(pr, bw[i].op, bw_in[i], reps, plain_passes, SLIMC_PRECISION_FP32);
+        /* a data-movement op does no FLOPs: its rate is of elements moved */
+        double work = fl > 0 ? fl : by / 8;
+        d->gflops[bw[i].cls] = rate_of(work, ms, launch_ms);
+        d->bandwidth_gbs = fmax(d->bandwidth_gbs, rate_of(by, ms, launch_ms));
+    }
+}
+
+/* The host <-> GPU link: a big input against a small one through a reduction (bandwidth),
+ * eight inputs against one (latency). */
+static void measure_link(Prober *pr, const Sizes *s, const CostDevice *gpu, CostProfile *p)
+{
+    double ms[4], dev[4];
+    int64_t sizes[2] = {16, s->link_elems};
+    for (int k = 0; k < 2 && !pr->failed; k++) {
+        Graph *g = ir_graph_new("profile_link");
+        g->source = "profile-device";
+        ValueId x = ir_input_new(g, "x", f32_type(1, &sizes[k]), here);
+        NodeId n = ir_node_new(g, IR_OP_REDUCE_SUM, "sum", here, &x, 1, 1);
+        ir_node_set_ints(g, n, "axes", (int64_t[]){0}, 1);
+        ir_output_add(g, g->nodes[n].outputs[0]);
+        pr->failed |= !time_graph(pr, g, plain_passes, SLIMC_PRECISION_FP32, &ms[k], &dev[k]);
+    }
+    for (int k = 0; k < 2 && !pr->failed; k++) { /* concat of 8 inputs, or of one 8 times */
+        Graph *g = ir_graph_new("profile_link");
+        g->source = "profile-device";
+        ValueId xs[8];
+        for (int i = 0; i < 8; i++) {
+            char name[8];
+            snprintf(name, sizeof name, "x%d", i);
+            xs[i] = k == 0 || i == 0 ? ir_input_new(g, name, f32_type(1, (int64_t[]){16}), here)
+                                     : xs[0];
+        }
+        NodeId n = ir_node_new(g, IR_OP_CONCAT, "cat", here, xs, 8, 1);
+        ir_node_set_int(g, n, "axis", 0);
+        ir_output_add(g, g->nodes[n].outputs[0]);
+        pr->failed |=
+            !time_graph(pr, g, plain_passes, SLIMC_PRECISION_FP32, &ms[2 + k], &dev[2 + k]);
+    }
+    if (pr->failed)
+        return;
+    double bytes = 4.0 * (double)(s->link_elems - 16);
+    double reduce_ms = (double)(s->link_elems - 16) / (gpu->gflops[COST_REDUCE] * 1e6);
+    /* the kernels' time apart, what is left of the difference is the copy */
+    double copy_ms = (ms[1] - dev[1]) - (ms[0] - dev[0]) - (dev[1] > 0 ? 0 : reduce_ms);
+    copy_ms = fmax(copy_ms, 0.05 * (ms[1] - ms[0]) + 1e-6);
+    p->link_gbs = bytes / (copy_ms * 1e6);
+    p->link_latency_us = fmax((ms[2] - ms[3]) / 7, 0) * 1000;
+}
+
+static void cpu_name(char *out, size_t cap, int threads)
+{
+    char model[200] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (colon && !strncmp(line, "model name", 10)) {
+            colon++;
+            while (*colon == ' ' || *colon == '\t')
+                colon++;
+            colon[strcspn(colon, "\n")] = 0;
+            snprintf(model, sizeof model, "%s", colon);
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+    snprintf(out, cap, "%s (%d thread%s)", model, threads, threads == 1 ? "" : "s");
+}
+
+static void stamp(char *out, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+/* Writes p to path through a temp file beside it and a rename. */
+static bool write_profile(SlimcContext *ctx, const CostProfile *p, const char *path)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd), unlink(tmp);
+        ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write the device profile: %s",
+                      strerror(errno));
+        return false;
+    }
+    cost_profile_write(p, f);
+    bool ok = fflush(f) == 0 && !ferror(f);
+    int err = errno;
+    ok = (fclose(f) == 0) && ok;
+    if (ok && rename(tmp, path) != 0)
+        ok = false, err = errno;
+    if (!ok) {
+        unlink(tmp);
+        ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write the device profile: %s",
+                      strerror(err));
+    }
+    return ok;
+}
+
+SlimcStatus slimc_profile_device(SlimcContext *ctx, const SlimcOptions *o, const char *out_path)
+{
+    SlimcOptions base;
+    if (!o) {
+        slimc_options_default(&base);
+        o = &base;
+    }
+    const char *q = getenv("SLIMC_PROFILE_QUICK");
+    bool quick = q && !strcmp(q, "1");
+    const bool emulate = rt_cuda_emulated(o->cuda_emulate);
+    bool cuda = false;
+    char why[700] = "";
+    if (o->device != SLIMC_DEVICE_CPU) {
+        cuda = rt_cuda_device_available(emulate, why, sizeof why);
+        if (!cuda && o->device == SLIMC_DEVICE_AUTO)
+            ir_diag_note(&ctx->diag, (SrcLoc){0}, "no CUDA device (%s): the CPU's profile alone",
+                         why);
+        if (!cuda && o->device == SLIMC_DEVICE_CUDA) {
+            ir_diag_error(&ctx->diag, (SrcLoc){0},
+                          "no CUDA device found (%s): profile the CPU alone with --device cpu, "
+                          "or emulate the GPU with SLIMC_CUDA_EMULATE=1",
+                          why);
+            return SLIMC_ERROR;
+        }
+    }
+    char *path = out_path ? strdup(out_path) : stored_profile_path(ctx, o);
+    if (!path) {
+        ir_diag_error(&ctx->diag, (SrcLoc){0},
+                      "no usable cache directory to store the device profile in: give a file "
+                      "with -o");
+        return SLIMC_ERROR;
+    }
+    CostProfile p;
+    memset(&p, 0, sizeof p);
+    /* The CPU: full sizes take about two seconds of runs on 2 cores (and the compiles the
+     * first time); quick ones a fraction. */
+    static const Sizes full = {64, 512, 64, 56, 1 << 22, 4096, 2048, 1 << 22, 4};
+    static const Sizes small = {32, 256, 32, 28, 1 << 18, 256, 512, 1 << 20, 2};
+    /* a real GPU: work enough that kernels are not all launch (a 1 GFLOP GEMM, 64 MiB
+     * streams), small enough for any GPU's memory */
+    static const Sizes gpu = {512, 1024, 64, 56, 1 << 24, 16384, 4096, 1 << 24, 4};
+    /* the emulated GPU runs its kernels on the CPU, slowly: small sizes whatever is asked */
+    static const Sizes emulated = {16, 128, 16, 14, 1 << 16, 64, 256, 1 << 18, 2};
+    Prober pr = {.ctx = ctx, .o = *o, .budget_ms = quick ? 15 : 60};
+    pr.o.device = SLIMC_DEVICE_CPU;
+    pr.o.device_profile = NULL;
+    CostDevice *c = &p.dev[IR_DEVICE_CPU];
+    c->present = true;
+    cpu_name(c->name, sizeof c->name, o->threads > 0 ? o->threads : 1);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    c->memory_mb = pages > 0 && page > 0 ? (double)pages * (double)page / 1048576.0 : 0;
+    measure_device(&pr, quick ? &small : &full, c);
+    if (cuda && !pr.failed) {
+        pr.o.device = SLIMC_DEVICE_CUDA;
+        const Sizes *s = emulate ? &emulated : quick ? &small : &gpu;
+        CostDevice *gd = &p.dev[IR_DEVICE_CUDA];
+        gd->present = true;
+        measure_device(&pr, s, gd);
+        measure_link(&pr, s, gd, &p);
+        snprintf(gd->name, sizeof gd->name, "%s", pr.gpu_name);
+    }
+    if (pr.failed) {
+        free(path);
+        return SLIMC_ERROR;
+    }
+    char when[64];
+    stamp(when, sizeof when);
+    snprintf(p.source, sizeof p.source, "measured by slimc profile-device%s, %s",
+             quick ? " (quick)" : "", when);
+    p.hash = cost_profile_hash(&p);
+    bool ok = write_profile(ctx, &p, path);
+    if (ok)
+        ir_diag_note(&ctx->diag, (SrcLoc){0}, "device profile written to %s", path);
+    free(path);
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}

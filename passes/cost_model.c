@@ -1,0 +1,674 @@
+/* The cost model (passes/cost_model.h): a node's predicted time on a device from ops.def's
+ * FLOP and byte formulas (ir/cost.c) and a device profile's rates, and the profile's JSON
+ * (docs/placement.md, "The device profile"):
+ *
+ *   {"slimc_device_profile": 1,
+ *    "about": "...",                                  (optional, free text)
+ *    "devices": {"cpu":  {"name": "...", "gflops": {CLASS: GFLOP/s, ...},
+ *                         "bandwidth_gbs": GB/s, "launch_us": us, "memory_mb": MiB},
+ *                "cuda": {...}},                      (optional)
+ *    "link": {"gbs": GB/s, "latency_us": us}}         (required with "cuda")
+ *
+ * The reader is strict: an unknown key, a duplicate, a missing rate or a rate that is
+ * not positive is an error naming path:line:col, so that a typo cannot pass for a
+ * profile. */
+#include "passes/cost_model.h"
+
+#include "frontend/files.h"
+#include "frontend/json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- node costs ---- */
+
+static const char *const class_names[COST_NUM_CLASSES] = {
+    [COST_GEMM_F32] = "gemm_f32",
+    [COST_CONV_F32] = "conv_f32",
+    [COST_GEMM_INT8] = "gemm_int8",
+    [COST_GEMM_F16] = "gemm_f16",
+    [COST_ELEMENTWISE] = "elementwise",
+    [COST_REDUCE] = "reduce",
+    [COST_DATA] = "data",
+};
+
+const char *cost_class_name(CostClass c)
+{
+    SLIMC_ASSERT(c >= 0 && c < COST_NUM_CLASSES);
+    return class_names[c];
+}
+
+static bool half_float(DType t)
+{
+    return t == IR_F16 || t == IR_BF16;
+}
+
+CostClass cost_class_prec(const Graph *g, const Node *n, DType precision)
+{
+    /* A GEMM or convolution multiplies in half precision when its input is f16/bf16, or
+     * when the graph is compiled with --precision fp16/bf16 (the CUDA backend's tensor
+     * cores; tensors stay f32 in memory). */
+    bool half = half_float(precision) || (n->n_inputs > 0 && n->inputs[0] != IR_NONE &&
+                                          half_float(g->values[n->inputs[0]].type.dtype));
+    switch (ir_ops[n->op].family) {
+    case IR_FAM_GEMM: return half ? COST_GEMM_F16 : COST_GEMM_F32;
+    case IR_FAM_CONV: return half ? COST_GEMM_F16 : COST_CONV_F32;
+    case IR_FAM_QUANT:
+    case IR_FAM_LOWBIT:
+        /* qlinear, qconv2d, wlinear, dqlinear carry weights; quantize and dequantize are
+         * elementwise conversions */
+        return (ir_ops[n->op].flags & IR_F_WEIGHTED) ? COST_GEMM_INT8 : COST_ELEMENTWISE;
+    case IR_FAM_POOL:
+    case IR_FAM_NORM:
+    case IR_FAM_REDUCE: return COST_REDUCE;
+    case IR_FAM_DATA:
+    case IR_FAM_INDEX:
+    case IR_FAM_RESAMPLE: return COST_DATA;
+    case IR_FAM_ELEMENTWISE:
+    case IR_FAM_COMPARE: return COST_ELEMENTWISE;
+    }
+    SLIMC_ASSERT(!"unknown op family");
+    return COST_ELEMENTWISE;
+}
+
+CostClass cost_class(const Graph *g, const Node *n)
+{
+    return cost_class_prec(g, n, IR_F32);
+}
+
+double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms)
+{
+    const Type *t = &g->values[v].type;
+    if (t->shape.rank < 0)
+        return 0;
+    double n = 1;
+    for (int i = 0; i < t->shape.rank; i++)
+        n *= (double)ir_dim_eval(t->shape.d[i], syms);
+    return n * (double)ir_dtype_bits(t->dtype) / 8;
+}
+
+double cost_transfer_ms(const CostProfile *p, double bytes)
+{
+    if (!p->dev[IR_DEVICE_CUDA].present || !(p->link_gbs > 0))
+        return INFINITY;
+    return p->link_latency_us / 1000 + bytes / (p->link_gbs * 1e6);
+}
+
+/* syms NULL: every symbol 1 */
+static const int64_t *syms_or_ones(const int64_t *syms, int64_t ones[IR_MAX_SYMS])
+{
+    if (syms)
+        return syms;
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        ones[i] = 1;
+    return ones;
+}
+
+double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, Device dev,
+                         const int64_t *syms, DType precision)
+{
+    SLIMC_ASSERT(dev == IR_DEVICE_CPU || dev == IR_DEVICE_CUDA);
+    if (n->dead)
+        return 0;
+    const CostDevice *d = &p->dev[dev];
+    if (!d->present)
+        return INFINITY;
+    if (ir_ops[n->op].flags & IR_F_VIEW)
+        return 0;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    if (n->n_outputs < 1 || g->values[n->outputs[0]].type.shape.rank < 0)
+        return d->launch_us / 1000; /* not typed yet: nothing to count */
+    if (n->op == IR_OP_TRANSFER)
+        return cost_transfer_ms(p, cost_value_bytes(g, n->outputs[0], syms));
+    double out_bytes = cost_value_bytes(g, n->outputs[0], syms);
+    double out_numel = out_bytes * 8 / ir_dtype_bits(g->values[n->outputs[0]].type.dtype);
+    /* ir_flops' count: the op's formula plus one FLOP an output element per epilogue step,
+     * whose operands are read once more */
+    double flops = ir_ops[n->op].flops(g, n, syms) + out_numel * (double)n->n_epilogue;
+    double bytes = ir_ops[n->op].bytes(g, n, syms);
+    /* A data-movement op (no FLOPs in ops.def: permute, concat, pad...) is timed by what it
+     * moves: one operation per 8 bytes read and written (an f32 element copied), at its
+     * class's rate, since a strided copy runs far below the bandwidth. */
+    if (flops == 0)
+        flops = bytes / 8;
+    for (int k = 0; k < n->n_epilogue; k++)
+        if (n->epilogue[k].operand != IR_NONE)
+            bytes += cost_value_bytes(g, n->epilogue[k].operand, syms);
+    double rate = d->gflops[cost_class_prec(g, n, dev == IR_DEVICE_CUDA ? precision : IR_F32)];
+    double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device dev,
+                    const int64_t *syms)
+{
+    return cost_node_ms_prec(p, g, n, dev, syms, IR_F32);
+}
+
+/* ---- the built-in profile ---- */
+
+void cost_profile_default(CostProfile *out)
+{
+    memset(out, 0, sizeof *out);
+    CostDevice *c = &out->dev[IR_DEVICE_CPU];
+    c->present = true;
+    snprintf(c->name, sizeof c->name, "default CPU (2 cores, AVX-512)");
+    c->gflops[COST_GEMM_F32] = 100;
+    c->gflops[COST_CONV_F32] = 80;
+    c->gflops[COST_GEMM_INT8] = 250;
+    c->gflops[COST_GEMM_F16] = 100; /* no fp16 GEMM on the CPU: as f32 */
+    c->gflops[COST_ELEMENTWISE] = 10;
+    c->gflops[COST_REDUCE] = 10;
+    c->gflops[COST_DATA] = 10;
+    c->bandwidth_gbs = 20;
+    c->launch_us = 5;
+    c->memory_mb = 0;
+    CostDevice *g = &out->dev[IR_DEVICE_CUDA];
+    g->present = true;
+    snprintf(g->name, sizeof g->name, "default CUDA GPU (data-centre class)");
+    g->gflops[COST_GEMM_F32] = 15000;
+    g->gflops[COST_CONV_F32] = 10000;
+    g->gflops[COST_GEMM_INT8] = 50000;
+    g->gflops[COST_GEMM_F16] = 100000;
+    g->gflops[COST_ELEMENTWISE] = 500;
+    g->gflops[COST_REDUCE] = 300;
+    g->gflops[COST_DATA] = 300;
+    g->bandwidth_gbs = 2000;
+    g->launch_us = 8;
+    g->memory_mb = 80000;
+    out->link_gbs = 12;
+    out->link_latency_us = 15;
+    snprintf(out->source, sizeof out->source, "built-in default profile");
+    out->hash = cost_profile_hash(out);
+}
+
+/* ---- hash ---- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *b = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static uint64_t fnv_num(uint64_t h, double v)
+{
+    v = v == 0 ? 0 : v; /* -0 and 0 hash alike */
+    return fnv(h, &v, sizeof v);
+}
+
+uint64_t cost_profile_hash(const CostProfile *p)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int k = 0; k < COST_NUM_DEVICES; k++) {
+        const CostDevice *d = &p->dev[k];
+        unsigned char present = d->present;
+        h = fnv(h, &present, 1);
+        if (!d->present)
+            continue;
+        h = fnv(h, d->name, strnlen(d->name, sizeof d->name) + 1); /* with its end */
+        for (int c = 0; c < COST_NUM_CLASSES; c++)
+            h = fnv_num(h, d->gflops[c]);
+        h = fnv_num(h, d->bandwidth_gbs);
+        h = fnv_num(h, d->launch_us);
+        h = fnv_num(h, d->memory_mb);
+    }
+    if (p->dev[IR_DEVICE_CUDA].present) {
+        h = fnv_num(h, p->link_gbs);
+        h = fnv_num(h, p->link_latency_us);
+    }
+    return h;
+}
+
+/* ---- writing ---- */
+
+static void write_name(FILE *f, const char *s)
+{
+    if (!fe_json_write_string(f, s, strlen(s)))
+        fputs("\"\"", f); /* not UTF-8: no name rather than bad JSON */
+}
+
+void cost_profile_write(const CostProfile *p, FILE *f)
+{
+    fputs("{\n  \"slimc_device_profile\": 1,\n", f);
+    if (p->source[0]) { /* where it came from, for people; not part of the hash */
+        fputs("  \"about\": ", f);
+        write_name(f, p->source);
+        fputs(",\n", f);
+    }
+    fputs("  \"devices\": {", f);
+    bool first = true;
+    for (int k = 0; k < COST_NUM_DEVICES; k++) {
+        const CostDevice *d = &p->dev[k];
+        if (!d->present)
+            continue;
+        fprintf(f, "%s\n    \"%s\": {\n      \"name\": ", first ? "" : ",",
+                ir_device_name((Device)k));
+        first = false;
+        write_name(f, d->name);
+        fputs(",\n      \"gflops\": {", f);
+        for (int c = 0; c < COST_NUM_CLASSES; c++)
+            fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", class_names[c], d->gflops[c]);
+        fprintf(f,
+                "},\n      \"bandwidth_gbs\": %.6g,\n      \"launch_us\": %.6g,\n"
+                "      \"memory_mb\": %.6g\n    }",
+                d->bandwidth_gbs, d->launch_us, d->memory_mb);
+    }
+    fputs("\n  }", f);
+    if (p->dev[IR_DEVICE_CUDA].present)
+        fprintf(f, ",\n  \"link\": {\"gbs\": %.6g, \"latency_us\": %.6g}", p->link_gbs,
+                p->link_latency_us);
+    fputs("\n}\n", f);
+}
+
+/* ---- reading ---- */
+
+typedef struct ProfileReader {
+    JsonReader r;
+    const char *path;
+    Diag *d;
+    bool reported;
+} ProfileReader;
+
+static SrcLoc loc_at(const ProfileReader *pr, size_t pos)
+{
+    SrcLoc at = {pr->path, 1, 1};
+    for (size_t i = 0; i < pos && i < pr->r.len; i++)
+        if (pr->r.text[i] == '\n')
+            at.line++, at.col = 1;
+        else
+            at.col++;
+    return at;
+}
+
+/* Reports msg at byte pos (once: the first error wins); returns false. */
+static bool fail_at(ProfileReader *pr, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool fail_at(ProfileReader *pr, size_t pos, const char *fmt, ...)
+{
+    if (pr->reported)
+        return false;
+    pr->reported = true;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ir_diag_add_source(pr->d, pr->path, pr->r.text, pr->r.len); /* for the caret */
+    ir_diag_error(pr->d, loc_at(pr, pos), "%s", msg);
+    return false;
+}
+
+/* The reader's own error (malformed JSON) where it happened. */
+static bool fail_json(ProfileReader *pr)
+{
+    return fail_at(pr, pr->r.err_pos, "malformed JSON: %s", pr->r.err);
+}
+
+/* The byte where the key that fe_json_next_key read (starting from from) begins. */
+static size_t key_pos(const ProfileReader *pr, size_t from)
+{
+    while (from < pr->r.len && strchr(" \t\r\n,{", pr->r.text[from]))
+        from++;
+    return from;
+}
+
+/* Walks the members of an object: each call reads the next key into *key (a fixed buffer:
+ * longer keys are cut, and then match nothing) and its position into *pos. */
+static bool next_member(ProfileReader *pr, char *key, size_t cap, size_t *pos)
+{
+    size_t before = pr->r.pos;
+    char *k = NULL;
+    size_t len = 0;
+    if (!fe_json_next_key(&pr->r, &k, &len)) {
+        free(k);
+        return pr->r.failed ? fail_json(pr) : false;
+    }
+    *pos = key_pos(pr, before);
+    char shown[64];
+    if (memchr(k, 0, len) || len >= cap) {
+        snprintf(key, cap, "%s", fe_quote_for_message(shown, sizeof shown, k, len));
+        key[0] = key[0] ? key[0] : '?';
+    } else {
+        memcpy(key, k, len + 1);
+    }
+    free(k);
+    return true;
+}
+
+static bool begin_object(ProfileReader *pr, const char *what)
+{
+    JsonKind k = fe_json_peek(&pr->r);
+    if (pr->r.failed)
+        return fail_json(pr);
+    if (k != FE_JSON_OBJECT)
+        return fail_at(pr, pr->r.pos, "%s: expected an object, found %s", what,
+                       k == FE_JSON_INVALID ? "no value" : fe_json_kind_name(k));
+    return fe_json_begin_object(&pr->r) || fail_json(pr);
+}
+
+/* A number into *out; min_ok: the least value allowed, strict: it must be greater. */
+static bool read_number(ProfileReader *pr, const char *what, double min_ok, bool strict,
+                        double *out)
+{
+    JsonKind k = fe_json_peek(&pr->r);
+    if (pr->r.failed)
+        return fail_json(pr);
+    size_t start = pr->r.pos;
+    if (k != FE_JSON_NUMBER)
+        return fail_at(pr, start, "%s: expected a number, found %s", what,
+                       k == FE_JSON_INVALID ? "no value" : fe_json_kind_name(k));
+    if (!fe_json_skip(&pr->r))
+        return fail_json(pr);
+    char buf[64];
+    size_t n = pr->r.pos - start;
+    if (n >= sizeof buf)
+        return fail_at(pr, start, "%s: number too long", what);
+    memcpy(buf, pr->r.text + start, n);
+    buf[n] = 0;
+    double v = strtod(buf, NULL);
+    if (!isfinite(v))
+        return fail_at(pr, start, "%s: %s is out of range", what, buf);
+    if (strict ? !(v > min_ok) : !(v >= min_ok))
+        return fail_at(pr, start, "%s: %s must be %s %g", what, buf,
+                       strict ? "greater than" : "at least", min_ok);
+    *out = v;
+    return true;
+}
+
+static bool read_string(ProfileReader *pr, const char *what, char *out, size_t cap)
+{
+    JsonKind k = fe_json_peek(&pr->r);
+    if (pr->r.failed)
+        return fail_json(pr);
+    size_t start = pr->r.pos;
+    if (k != FE_JSON_STRING)
+        return fail_at(pr, start, "%s: expected a string, found %s", what,
+                       k == FE_JSON_INVALID ? "no value" : fe_json_kind_name(k));
+    char *s = NULL;
+    size_t len = 0;
+    if (!fe_json_string(&pr->r, &s, &len)) {
+        free(s);
+        return fail_json(pr);
+    }
+    if (memchr(s, 0, len)) {
+        free(s);
+        return fail_at(pr, start, "%s: a NUL character in a string", what);
+    }
+    snprintf(out, cap, "%s", s);
+    free(s);
+    return true;
+}
+
+/* Marks a key of an object as seen; a second one is an error (at pos). */
+static bool seen_once(ProfileReader *pr, bool *seen, size_t pos, const char *where, const char *key)
+{
+    if (*seen)
+        return fail_at(pr, pos, "%s: duplicate key '%s'", where, key);
+    *seen = true;
+    return true;
+}
+
+static bool read_gflops(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
+{
+    char where[160];
+    snprintf(where, sizeof where, "devices.%s.gflops", dev);
+    if (!begin_object(pr, where))
+        return false;
+    bool seen[COST_NUM_CLASSES] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int c = 0;
+        while (c < COST_NUM_CLASSES && strcmp(key, class_names[c]))
+            c++;
+        if (c == COST_NUM_CLASSES)
+            return fail_at(pr, pos,
+                           "%s: unknown key '%s' (gemm_f32, conv_f32, gemm_int8, gemm_f16, "
+                           "elementwise, reduce, data)",
+                           where, key);
+        char what[256];
+        snprintf(what, sizeof what, "%s.%s", where, key);
+        if (!seen_once(pr, &seen[c], pos, where, key) ||
+            !read_number(pr, what, 0, true, &d->gflops[c]))
+            return false;
+    }
+    if (pr->reported)
+        return false;
+    for (int c = 0; c < COST_NUM_CLASSES; c++)
+        if (!seen[c])
+            return fail_at(pr, at, "%s: missing '%s' (GFLOP/s, greater than 0)", where,
+                           class_names[c]);
+    return true;
+}
+
+enum { DK_NAME, DK_GFLOPS, DK_BANDWIDTH, DK_LAUNCH, DK_MEMORY, DK_COUNT };
+static const char *const device_keys[DK_COUNT] = {"name", "gflops", "bandwidth_gbs", "launch_us",
+                                                  "memory_mb"};
+
+static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
+{
+    char where[160];
+    snprintf(where, sizeof where, "devices.%s", dev);
+    if (!begin_object(pr, where))
+        return false;
+    memset(d, 0, sizeof *d);
+    d->present = true;
+    bool seen[DK_COUNT] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int k = 0;
+        while (k < DK_COUNT && strcmp(key, device_keys[k]))
+            k++;
+        if (k == DK_COUNT)
+            return fail_at(pr, pos,
+                           "%s: unknown key '%s' (name, gflops, bandwidth_gbs, launch_us, "
+                           "memory_mb)",
+                           where, key);
+        if (!seen_once(pr, &seen[k], pos, where, key))
+            return false;
+        char what[256];
+        snprintf(what, sizeof what, "%s.%s", where, key);
+        bool ok = true;
+        if (k == DK_NAME)
+            ok = read_string(pr, what, d->name, sizeof d->name);
+        else if (k == DK_GFLOPS)
+            ok = read_gflops(pr, dev, pos, d);
+        else if (k == DK_BANDWIDTH)
+            ok = read_number(pr, what, 0, true, &d->bandwidth_gbs);
+        else if (k == DK_LAUNCH)
+            ok = read_number(pr, what, 0, false, &d->launch_us);
+        else
+            ok = read_number(pr, what, 0, false, &d->memory_mb);
+        if (!ok)
+            return false;
+    }
+    if (pr->reported)
+        return false;
+    if (!seen[DK_GFLOPS])
+        return fail_at(pr, at, "%s: missing 'gflops' (GFLOP/s of each class)", where);
+    if (!seen[DK_BANDWIDTH])
+        return fail_at(pr, at, "%s: missing 'bandwidth_gbs' (memory bandwidth, GB/s)", where);
+    if (!seen[DK_LAUNCH])
+        return fail_at(pr, at, "%s: missing 'launch_us' (the fixed cost of a node, us)", where);
+    return true;
+}
+
+static bool read_devices(ProfileReader *pr, CostProfile *out)
+{
+    if (!begin_object(pr, "devices"))
+        return false;
+    bool seen[COST_NUM_DEVICES] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int k = 0;
+        while (k < COST_NUM_DEVICES && strcmp(key, ir_device_name((Device)k)))
+            k++;
+        if (k == COST_NUM_DEVICES)
+            return fail_at(pr, pos, "devices: '%s' is not a device (cpu, cuda)", key);
+        if (!seen_once(pr, &seen[k], pos, "devices", key) ||
+            !read_device(pr, key, pos, &out->dev[k]))
+            return false;
+    }
+    return !pr->reported;
+}
+
+static bool read_link(ProfileReader *pr, CostProfile *out, size_t at)
+{
+    if (!begin_object(pr, "link"))
+        return false;
+    bool seen[2] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int k = !strcmp(key, "gbs") ? 0 : !strcmp(key, "latency_us") ? 1 : -1;
+        if (k < 0)
+            return fail_at(pr, pos, "link: unknown key '%s' (gbs, latency_us)", key);
+        if (!seen_once(pr, &seen[k], pos, "link", key))
+            return false;
+        if (k == 0 ? !read_number(pr, "link.gbs", 0, true, &out->link_gbs)
+                   : !read_number(pr, "link.latency_us", 0, false, &out->link_latency_us))
+            return false;
+    }
+    if (pr->reported)
+        return false;
+    if (!seen[0])
+        return fail_at(pr, at, "link: missing 'gbs' (host <-> GPU bandwidth, GB/s)");
+    if (!seen[1])
+        return fail_at(pr, at, "link: missing 'latency_us' (the fixed cost of one copy, us)");
+    return true;
+}
+
+enum { TK_VERSION, TK_ABOUT, TK_DEVICES, TK_LINK, TK_COUNT };
+static const char *const top_keys[TK_COUNT] = {"slimc_device_profile", "about", "devices", "link"};
+
+bool cost_profile_parse(const char *text, size_t len, const char *path, CostProfile *out, Diag *d)
+{
+    memset(out, 0, sizeof *out);
+    ProfileReader pr = {.path = path, .d = d};
+    fe_json_init(&pr.r, text, len);
+    if (!begin_object(&pr, "a device profile"))
+        return false;
+    bool seen[TK_COUNT] = {0};
+    size_t at[TK_COUNT] = {0};
+    char about[256] = "";
+    char key[64];
+    size_t pos;
+    while (next_member(&pr, key, sizeof key, &pos)) {
+        int k = 0;
+        while (k < TK_COUNT && strcmp(key, top_keys[k]))
+            k++;
+        if (k == TK_COUNT)
+            return fail_at(&pr, pos,
+                           "unknown key '%s' (slimc_device_profile, about, devices, link)", key);
+        if (!seen_once(&pr, &seen[k], pos, "the profile", key))
+            return false;
+        at[k] = pos;
+        bool ok = true;
+        if (k == TK_VERSION) {
+            size_t vpos = (fe_json_peek(&pr.r), pr.r.pos);
+            int64_t v = 0;
+            if (!fe_json_int(&pr.r, &v))
+                return fail_at(&pr, vpos, "slimc_device_profile: expected the integer 1");
+            if (v != 1)
+                return fail_at(&pr, vpos,
+                               "slimc_device_profile: version %lld is not supported (this slimc "
+                               "reads version 1)",
+                               (long long)v);
+        } else if (k == TK_ABOUT) {
+            ok = read_string(&pr, "about", about, sizeof about);
+        } else if (k == TK_DEVICES) {
+            ok = read_devices(&pr, out);
+        } else {
+            ok = read_link(&pr, out, pos);
+        }
+        if (!ok)
+            return false;
+    }
+    if (pr.reported)
+        return false;
+    if (!fe_json_finish(&pr.r))
+        return fail_json(&pr);
+    if (!seen[TK_VERSION])
+        return fail_at(&pr, 0,
+                       "not a slimc device profile: no \"slimc_device_profile\": 1 (see "
+                       "docs/placement.md)");
+    if (!seen[TK_DEVICES])
+        return fail_at(&pr, 0, "missing \"devices\" (the cpu, and a cuda device if any)");
+    if (!out->dev[IR_DEVICE_CPU].present)
+        return fail_at(&pr, at[TK_DEVICES], "devices: no \"cpu\" device (every profile has one)");
+    if (out->dev[IR_DEVICE_CUDA].present && !seen[TK_LINK])
+        return fail_at(&pr, at[TK_DEVICES],
+                       "a \"cuda\" device needs a \"link\" (gbs, latency_us: the host <-> GPU "
+                       "copies)");
+    if (about[0])
+        snprintf(out->source, sizeof out->source, "%s (%s)", path, about);
+    else
+        snprintf(out->source, sizeof out->source, "%s", path);
+    out->hash = cost_profile_hash(out);
+    return true;
+}
+
+/* A profile is a few hundred bytes; anything over this is not one. */
+#define COST_MAX_PROFILE_BYTES (1u << 20)
+
+bool cost_profile_load(const char *path, CostProfile *out, Diag *d)
+{
+    memset(out, 0, sizeof *out);
+    SrcLoc at = {path, 0, 0};
+    struct stat st;
+    const char *why = NULL;
+    int fd = fe_open_regular(path, &st, &why);
+    if (fd < 0) {
+        if (why)
+            ir_diag_error(d, at, "device profile %s", why);
+        else
+            ir_diag_error(d, at, "cannot open device profile: %s", strerror(errno));
+        return false;
+    }
+    if ((uint64_t)st.st_size > COST_MAX_PROFILE_BYTES) {
+        close(fd);
+        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
+                      COST_MAX_PROFILE_BYTES >> 10);
+        return false;
+    }
+    char *text = malloc(COST_MAX_PROFILE_BYTES + 1);
+    SLIMC_ASSERT(text);
+    size_t len = 0;
+    int err = 0;
+    for (;;) {
+        ssize_t got = read(fd, text + len, COST_MAX_PROFILE_BYTES + 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            err = errno;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        if (len > COST_MAX_PROFILE_BYTES)
+            break;
+    }
+    close(fd);
+    bool ok = false;
+    if (err)
+        ir_diag_error(d, at, "cannot read device profile: %s", strerror(err));
+    else if (len > COST_MAX_PROFILE_BYTES)
+        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
+                      COST_MAX_PROFILE_BYTES >> 10);
+    else
+        ok = cost_profile_parse(text, len, path, out, d);
+    free(text);
+    return ok;
+}
