@@ -17,9 +17,10 @@ struct SlimcContext {
 struct SlimcModel {
     Graph *g;
     bool optimized;
-    Device device;              /* where the passes placed its nodes (api/device.c) */
-    SlimcPrecision precision;   /* the precision it was optimized with (CUDA code) */
-    size_t weight_bytes_loaded; /* constants' bytes as loaded, before any pass */
+    Device device;               /* where the passes placed its nodes (api/device.c) */
+    SlimcPrecision precision;    /* the precision it was optimized with (CUDA code) */
+    size_t weight_bytes_loaded;  /* constants' bytes as loaded, before any pass */
+    struct CostProfile *profile; /* --device auto: the device profile the place pass used */
     char **input_types, **output_types, **output_names;
 };
 
@@ -51,7 +52,7 @@ bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions 
                      bool *automatic);
 /* --device auto with a GPU there: the place pass decides each node's device with the
  * backends' rules (api_pick_device said *automatic; the nodes start on the CPU). */
-void api_place_auto(Graph *g);
+bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o);
 /* Where the optimized graph g runs: the CUDA backend's file when its nodes are on both
  * devices (or all on CUDA), else the CPU (picked: an empty graph's). */
 Device api_model_device(const Graph *g, Device picked);

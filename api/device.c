@@ -11,6 +11,7 @@
 #include "codegen/backend.h"
 #include "codegen/c/desc.h"
 #include "ir/limits.h"
+#include "passes/cost_model.h"
 #include "passes/place.h"
 #include "runtime/cuda.h"
 
@@ -108,10 +109,23 @@ static const char *backend_check(const Graph *g, const Node *n, Device dev)
     return b->unsupported(g, n);
 }
 
-void api_place_auto(Graph *g)
+bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o)
 {
+    if (!m->profile) {
+        m->profile = calloc(1, sizeof *m->profile);
+        SLIMC_ASSERT(m->profile);
+    }
+    bool from_default = false;
+    if (!api_device_profile(ctx, o, m->profile, &from_default))
+        return false;
+    if (from_default)
+        ir_diag_note(&ctx->diag, (SrcLoc){0},
+                     "--device auto: no device profile was measured here: placing with the "
+                     "built-in one (run `slimc profile-device` once, or give --device-profile)");
     (void)backend_check; /* MERGE: place_set_check(backend_check) once passes/place.c lands */
-    g->place.automatic = true;
+    m->g->place.automatic = true;
+    m->g->place.profile = m->profile;
+    return true;
 }
 
 Device api_model_device(const Graph *g, Device picked)

@@ -202,6 +202,7 @@ void slimc_model_free(SlimcModel *m)
     free_strings(m->output_types, m->g->n_outputs);
     free_strings(m->output_names, m->g->n_outputs);
     ir_graph_free(m->g);
+    free(m->profile);
     free(m);
 }
 
@@ -264,8 +265,8 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     m->device = dev;
     m->precision = o->precision;
     api_place_nodes(g, dev);
-    if (automatic)
-        api_place_auto(g);
+    if (automatic && !api_place_auto(ctx, m, o))
+        return SLIMC_ERROR;
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,
