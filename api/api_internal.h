@@ -87,4 +87,9 @@ void api_inspect_memory_cuda(const SlimcModel *m, double weights, double arena, 
 /* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
 bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
 
+/* ---- api/sparsity.c ---- */
+/* inspect --sparsity: each conv2d/linear layer's density (measured now, setting
+ * Value.sparsity), pattern, bytes, FLOPs and kernel. */
+void api_inspect_sparsity(SlimcModel *m, FILE *out);
+
 #endif
