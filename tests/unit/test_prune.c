@@ -103,7 +103,7 @@ START_TEST(ln_masks)
     ck_assert(norms[0] == 4 && norms[1] == 1 && norms[2] == 2);
     prune_slice_norms(w, 2, shape, 1, 1, norms); /* columns: |3|+|1|+|0|, |4|+|1|+|-2| */
     ck_assert(norms[0] == 4 && norms[1] == 7);
-    uint8_t m[6];
+    uint8_t m[8];
     prune_mask_ln(w, 2, shape, 0, 2, 1, m);
     ck_assert_str_eq(mask_str(m, 6), "110011"); /* row 1 */
     prune_mask_ln(w, 2, shape, 0, 2, 2, m);
