@@ -32,11 +32,11 @@ static const char *fmt_bytes(char *buf, size_t size, double b)
 static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape, int64_t *numel)
 {
     PruneLayer l;
-    if (prune_layer_of(g, i, &l)) {
+    if (pass_prune_layer_of(g, i, &l)) {
         *rank = l.rank;
         memcpy(shape, l.shape, sizeof(int64_t) * (size_t)l.rank);
         *numel = l.numel;
-        return prune_logical(g, &l);
+        return pass_prune_logical(g, &l);
     }
     const Node *n = &g->nodes[i];
     if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || ir_attr_w_packed(n) != 0)
@@ -65,7 +65,7 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
 void api_inspect_sparsity(SlimcModel *m, FILE *out)
 {
     Graph *g = m->g;
-    prune_measure(g); /* Value.sparsity of every prunable weight, from its data */
+    pass_prune_measure(g); /* Value.sparsity of every prunable weight, from its data */
     int64_t ones[IR_MAX_SYMS];
     for (int i = 0; i < IR_MAX_SYMS; i++)
         ones[i] = 1;
@@ -97,7 +97,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         }
         const Value *w = &g->values[n->inputs[1]];
         char pattern[64];
-        prune_pattern(lw, rank, shape, pattern, sizeof pattern);
+        pass_prune_pattern(lw, rank, shape, pattern, sizeof pattern);
         int64_t nz = 0;
         for (int64_t k = 0; k < numel; k++)
             nz += lw[k] != 0;

@@ -35,7 +35,7 @@ typedef struct PruneOpts {
 
 /* ---- layers ---- */
 
-bool prune_layer_of(const Graph *g, NodeId i, PruneLayer *l)
+bool pass_prune_layer_of(const Graph *g, NodeId i, PruneLayer *l)
 {
     const Node *n = &g->nodes[i];
     if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR) || n->n_inputs < 2 ||
@@ -70,7 +70,7 @@ static int64_t stored_index(const PruneLayer *l, int64_t i)
     return c * l->shape[0] + r;
 }
 
-float *prune_logical(const Graph *g, const PruneLayer *l)
+float *pass_prune_logical(const Graph *g, const PruneLayer *l)
 {
     const float *src = g->values[l->weight].data;
     float *w = malloc(sizeof(float) * (size_t)(l->numel ? l->numel : 1));
@@ -90,11 +90,11 @@ static float zero_fraction(const Graph *g, ValueId v, int64_t numel)
     return numel ? (float)((double)z / (double)numel) : 0;
 }
 
-void prune_measure(Graph *g)
+void pass_prune_measure(Graph *g)
 {
     PruneLayer l;
     for (NodeId i = 0; i < g->n_nodes; i++)
-        if (prune_layer_of(g, i, &l))
+        if (pass_prune_layer_of(g, i, &l))
             g->values[l.weight].sparsity = zero_fraction(g, l.weight, l.numel);
 }
 
@@ -407,7 +407,7 @@ static bool check_layer(Graph *g, const PruneLayer *l, const PruneOpts *o, const
     case PM_RANDOM:
         if (o->global)
             return true;
-        *k = prune_nparams(&o->amount, l->numel);
+        *k = pass_prune_nparams(&o->amount, l->numel);
         if (*k < 0) {
             ir_diag_error(d, o->amount_arg->loc,
                           "prune: amount=%s is more than the %lld weights of '%s' (%s)",
@@ -425,7 +425,7 @@ static bool check_layer(Graph *g, const PruneLayer *l, const PruneOpts *o, const
             return false;
         }
         int64_t size = l->shape[dim];
-        *k = prune_nparams(&o->amount, size);
+        *k = pass_prune_nparams(&o->amount, size);
         if (*k < 0) {
             ir_diag_error(d, o->amount_arg->loc,
                           "prune: amount=%s is more than the %lld slices along dim %d of '%s'",
@@ -470,7 +470,7 @@ static bool prune_global(Graph *g, const PruneLayer *layers, int n, const PruneO
     int64_t total = 0;
     for (int i = 0; i < n; i++)
         total += layers[i].numel;
-    int64_t k = prune_nparams(&o->amount, total);
+    int64_t k = pass_prune_nparams(&o->amount, total);
     if (k < 0) {
         ir_diag_error(d, o->amount_arg->loc,
                       "prune: amount=%s is more than the %lld weights of the %d layers pruned "
@@ -483,16 +483,16 @@ static bool prune_global(Graph *g, const PruneLayer *layers, int n, const PruneO
     SLIMC_ASSERT(all && mask);
     int64_t at = 0;
     for (int i = 0; i < n; i++) {
-        float *w = prune_logical(g, &layers[i]);
+        float *w = pass_prune_logical(g, &layers[i]);
         SLIMC_ASSERT(w);
         memcpy(all + at, w, sizeof(float) * (size_t)layers[i].numel);
         free(w);
         at += layers[i].numel;
     }
     if (o->method == PM_L1)
-        prune_mask_l1(all, total, k, mask);
+        pass_prune_mask_l1(all, total, k, mask);
     else
-        prune_mask_random(total, k, o->seed, mask);
+        pass_prune_mask_random(total, k, o->seed, mask);
     at = 0;
     for (int i = 0; i < n; i++) {
         apply_mask(g, &layers[i], mask + at);
@@ -505,16 +505,17 @@ static bool prune_global(Graph *g, const PruneLayer *layers, int n, const PruneO
 
 static void prune_one(Graph *g, const PruneLayer *l, const PruneOpts *o, int64_t k)
 {
-    float *w = prune_logical(g, l);
+    float *w = pass_prune_logical(g, l);
     uint8_t *mask = malloc((size_t)(l->numel ? l->numel : 1));
     SLIMC_ASSERT(w && mask);
     switch (o->method) {
-    case PM_L1: prune_mask_l1(w, l->numel, k, mask); break;
-    case PM_RANDOM: prune_mask_random(l->numel, k, o->seed, mask); break;
+    case PM_L1: pass_prune_mask_l1(w, l->numel, k, mask); break;
+    case PM_RANDOM: pass_prune_mask_random(l->numel, k, o->seed, mask); break;
     case PM_LN:
-        prune_mask_ln(w, l->rank, l->shape, o->dim < 0 ? o->dim + l->rank : o->dim, o->p, k, mask);
+        pass_prune_mask_ln(w, l->rank, l->shape, o->dim < 0 ? o->dim + l->rank : o->dim, o->p, k,
+                           mask);
         break;
-    case PM_NM: prune_mask_nm(w, l->rank, l->shape, o->n, o->m, mask); break;
+    case PM_NM: pass_prune_mask_nm(w, l->rank, l->shape, o->n, o->m, mask); break;
     }
     apply_mask(g, l, mask);
     free(w);
@@ -531,7 +532,7 @@ bool pass_prune(Graph *g, const PassArgs *args, Diag *d)
     int n_all = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         PruneLayer l;
-        if (!prune_layer_of(g, i, &l))
+        if (!pass_prune_layer_of(g, i, &l))
             continue;
         bool seen = false;
         for (int k = 0; k < n_all && !seen; k++)
@@ -570,6 +571,6 @@ bool pass_prune(Graph *g, const PassArgs *args, Diag *d)
     } else
         for (int i = 0; i < n_sel; i++)
             prune_one(g, &sel[i], &o, counts[i]);
-    prune_measure(g);
+    pass_prune_measure(g);
     return true;
 }

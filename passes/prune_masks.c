@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int64_t prune_nparams(const PruneAmount *a, int64_t size)
+int64_t pass_prune_nparams(const PruneAmount *a, int64_t size)
 {
     if (a->is_count)
         return a->count > size ? -1 : a->count;
@@ -34,7 +34,7 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void prune_mask_l1(const float *w, int64_t n, int64_t k, uint8_t *mask)
+void pass_prune_mask_l1(const float *w, int64_t n, int64_t k, uint8_t *mask)
 {
     SLIMC_ASSERT(k >= 0 && k <= n);
     memset(mask, 1, (size_t)n);
@@ -72,7 +72,7 @@ static uint64_t splitmix64(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-void prune_mask_random(int64_t n, int64_t k, uint64_t seed, uint8_t *mask)
+void pass_prune_mask_random(int64_t n, int64_t k, uint64_t seed, uint8_t *mask)
 {
     SLIMC_ASSERT(k >= 0 && k <= n);
     memset(mask, 1, (size_t)n);
@@ -99,8 +99,8 @@ static void split_dims(int rank, const int64_t *shape, int dim, int64_t *outer, 
     }
 }
 
-void prune_slice_norms(const float *w, int rank, const int64_t *shape, int dim, double p,
-                       double *norms)
+void pass_prune_slice_norms(const float *w, int rank, const int64_t *shape, int dim, double p,
+                            double *norms)
 {
     int64_t outer, inner, size = shape[dim];
     split_dims(rank, shape, dim, &outer, &inner);
@@ -145,8 +145,8 @@ static int cmp_norm_idx(const void *a, const void *b)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-void prune_mask_ln(const float *w, int rank, const int64_t *shape, int dim, double p, int64_t k,
-                   uint8_t *mask)
+void pass_prune_mask_ln(const float *w, int rank, const int64_t *shape, int dim, double p,
+                        int64_t k, uint8_t *mask)
 {
     int64_t outer, inner, size = shape[dim];
     split_dims(rank, shape, dim, &outer, &inner);
@@ -157,7 +157,7 @@ void prune_mask_ln(const float *w, int rank, const int64_t *shape, int dim, doub
     double *norms = malloc(sizeof(double) * (size_t)size);
     NormIdx *order = malloc(sizeof(NormIdx) * (size_t)size);
     SLIMC_ASSERT(norms && order);
-    prune_slice_norms(w, rank, shape, dim, p, norms);
+    pass_prune_slice_norms(w, rank, shape, dim, p, norms);
     for (int64_t c = 0; c < size; c++)
         order[c] = (NormIdx){norms[c], c};
     qsort(order, (size_t)size, sizeof *order, cmp_norm_idx);
@@ -170,7 +170,7 @@ void prune_mask_ln(const float *w, int rank, const int64_t *shape, int dim, doub
     free(order);
 }
 
-void prune_mask_nm(const float *w, int rank, const int64_t *shape, int n, int m, uint8_t *mask)
+void pass_prune_mask_nm(const float *w, int rank, const int64_t *shape, int n, int m, uint8_t *mask)
 {
     SLIMC_ASSERT(rank >= 2 && m > n && n > 0 && m <= 256 && shape[1] % m == 0);
     int64_t outer, inner, size = shape[1];
@@ -216,7 +216,8 @@ static bool is_nm(const float *w, int rank, const int64_t *shape, int n, int m)
     return true;
 }
 
-const char *prune_pattern(const float *w, int rank, const int64_t *shape, char *buf, size_t size)
+const char *pass_prune_pattern(const float *w, int rank, const int64_t *shape, char *buf,
+                               size_t size)
 {
     int64_t numel = 1;
     for (int i = 0; i < rank; i++)

@@ -27,20 +27,20 @@ static const char *mask_str(const uint8_t *m, int64_t n)
 START_TEST(counts_and_rounding)
 {
     PruneAmount f = {.fraction = 0.5};
-    ck_assert_int_eq(prune_nparams(&f, 5), 2);  /* 2.5: half to even */
-    ck_assert_int_eq(prune_nparams(&f, 7), 4);  /* 3.5 */
-    ck_assert_int_eq(prune_nparams(&f, 10), 5); /* exact */
+    ck_assert_int_eq(pass_prune_nparams(&f, 5), 2);  /* 2.5: half to even */
+    ck_assert_int_eq(pass_prune_nparams(&f, 7), 4);  /* 3.5 */
+    ck_assert_int_eq(pass_prune_nparams(&f, 10), 5); /* exact */
     f.fraction = 0.3;
-    ck_assert_int_eq(prune_nparams(&f, 10), 3);
+    ck_assert_int_eq(pass_prune_nparams(&f, 10), 3);
     f.fraction = 0.45; /* 0.45 * 50 is 22.5 in double: Python's round gives 22 */
-    ck_assert_int_eq(prune_nparams(&f, 50), 22);
+    ck_assert_int_eq(pass_prune_nparams(&f, 50), 22);
     f.fraction = 1.0;
-    ck_assert_int_eq(prune_nparams(&f, 9), 9);
+    ck_assert_int_eq(pass_prune_nparams(&f, 9), 9);
     f.fraction = 0.0;
-    ck_assert_int_eq(prune_nparams(&f, 9), 0);
+    ck_assert_int_eq(pass_prune_nparams(&f, 9), 0);
     PruneAmount c = {.is_count = true, .count = 9};
-    ck_assert_int_eq(prune_nparams(&c, 9), 9);
-    ck_assert_int_eq(prune_nparams(&c, 8), -1); /* more than there are */
+    ck_assert_int_eq(pass_prune_nparams(&c, 9), 9);
+    ck_assert_int_eq(pass_prune_nparams(&c, 8), -1); /* more than there are */
 }
 END_TEST
 
@@ -48,23 +48,23 @@ START_TEST(l1_masks)
 {
     uint8_t m[8];
     const float w[6] = {0.5f, -0.1f, 0.3f, -0.7f, 0.2f, 0.0f};
-    prune_mask_l1(w, 6, 3, m);
+    pass_prune_mask_l1(w, 6, 3, m);
     ck_assert_str_eq(mask_str(m, 6), "101100"); /* 0.0, |-0.1|, 0.2 */
-    prune_mask_l1(w, 6, 0, m);
+    pass_prune_mask_l1(w, 6, 0, m);
     ck_assert_str_eq(mask_str(m, 6), "111111");
-    prune_mask_l1(w, 6, 6, m);
+    pass_prune_mask_l1(w, 6, 6, m);
     ck_assert_str_eq(mask_str(m, 6), "000000");
     /* ties at the threshold: the lower index goes first; signs do not matter */
     const float t[6] = {1, -1, 2, 1, -2, 1};
-    prune_mask_l1(t, 6, 2, m);
+    pass_prune_mask_l1(t, 6, 2, m);
     ck_assert_str_eq(mask_str(m, 6), "001111");
-    prune_mask_l1(t, 6, 5, m);
+    pass_prune_mask_l1(t, 6, 5, m);
     ck_assert_str_eq(mask_str(m, 6), "000010"); /* all 1s, then the first 2 */
     /* NaN is the largest magnitude, -0 is 0, inf above every finite */
     const float s[5] = {NAN, 1, INFINITY, -0.0f, 3};
-    prune_mask_l1(s, 5, 3, m);
+    pass_prune_mask_l1(s, 5, 3, m);
     ck_assert_str_eq(mask_str(m, 5), "10100");
-    prune_mask_l1(s, 5, 4, m);
+    pass_prune_mask_l1(s, 5, 4, m);
     ck_assert_str_eq(mask_str(m, 5), "10000");
 }
 END_TEST
@@ -73,9 +73,9 @@ START_TEST(random_masks)
 {
     enum { N = 200 };
     uint8_t a[N], b[N], c[N];
-    prune_mask_random(N, 37, 7, a);
-    prune_mask_random(N, 37, 7, b);
-    prune_mask_random(N, 37, 8, c);
+    pass_prune_mask_random(N, 37, 7, a);
+    pass_prune_mask_random(N, 37, 7, b);
+    pass_prune_mask_random(N, 37, 8, c);
     int za = 0, diff = 0;
     for (int i = 0; i < N; i++) {
         za += a[i] == 0;
@@ -84,7 +84,7 @@ START_TEST(random_masks)
     ck_assert_int_eq(za, 37);             /* exactly the count */
     ck_assert_int_eq(memcmp(a, b, N), 0); /* the seed decides */
     ck_assert_int_gt(diff, 0);            /* another seed, other positions */
-    prune_mask_random(N, N, 3, a);        /* all */
+    pass_prune_mask_random(N, N, 3, a);   /* all */
     for (int i = 0; i < N; i++)
         ck_assert_int_eq(a[i], 0);
 }
@@ -96,27 +96,27 @@ START_TEST(ln_masks)
     const float w[6] = {3, 4, 1, 1, 0, -2};
     const int64_t shape[2] = {3, 2};
     double norms[3];
-    prune_slice_norms(w, 2, shape, 0, 2, norms);
+    pass_prune_slice_norms(w, 2, shape, 0, 2, norms);
     ck_assert(fabs(norms[0] - 5) < 1e-12 && fabs(norms[1] - sqrt(2)) < 1e-12 &&
               fabs(norms[2] - 2) < 1e-12);
-    prune_slice_norms(w, 2, shape, 0, INFINITY, norms);
+    pass_prune_slice_norms(w, 2, shape, 0, INFINITY, norms);
     ck_assert(norms[0] == 4 && norms[1] == 1 && norms[2] == 2);
-    prune_slice_norms(w, 2, shape, 1, 1, norms); /* columns: |3|+|1|+|0|, |4|+|1|+|-2| */
+    pass_prune_slice_norms(w, 2, shape, 1, 1, norms); /* columns: |3|+|1|+|0|, |4|+|1|+|-2| */
     ck_assert(norms[0] == 4 && norms[1] == 7);
     uint8_t m[8];
-    prune_mask_ln(w, 2, shape, 0, 2, 1, m);
+    pass_prune_mask_ln(w, 2, shape, 0, 2, 1, m);
     ck_assert_str_eq(mask_str(m, 6), "110011"); /* row 1 */
-    prune_mask_ln(w, 2, shape, 0, 2, 2, m);
+    pass_prune_mask_ln(w, 2, shape, 0, 2, 2, m);
     ck_assert_str_eq(mask_str(m, 6), "110000"); /* rows 1 and 2 */
     /* L1: rows 7, 2, 2 tie: the lower index goes first */
-    prune_mask_ln(w, 2, shape, 0, 1, 1, m);
+    pass_prune_mask_ln(w, 2, shape, 0, 1, 1, m);
     ck_assert_str_eq(mask_str(m, 6), "110011");
-    prune_mask_ln(w, 2, shape, 1, 1, 1, m); /* column 0 */
+    pass_prune_mask_ln(w, 2, shape, 1, 1, 1, m); /* column 0 */
     ck_assert_str_eq(mask_str(m, 6), "010101");
     /* a conv's [O, C, kh, kw]: the norm is over C, kh, kw */
     const float c[8] = {1, 1, 1, 1, 0.5f, 0.5f, 0.5f, 3};
     const int64_t cs[4] = {2, 2, 1, 2};
-    prune_mask_ln(c, 4, cs, 0, 2, 1, m); /* 2 vs sqrt(9.75) */
+    pass_prune_mask_ln(c, 4, cs, 0, 2, 1, m); /* 2 vs sqrt(9.75) */
     ck_assert_str_eq(mask_str(m, 8), "00001111");
 }
 END_TEST
@@ -127,12 +127,12 @@ START_TEST(nm_masks)
     /* a linear [2, 8]: groups of 4 along K */
     const float w[16] = {0.1f, -0.5f, 0.3f, 0.2f, 1, 1, 1, 1, 4, 3, 2, 1, -1, 0, 0, 2};
     const int64_t ls[2] = {2, 8};
-    prune_mask_nm(w, 2, ls, 2, 4, m);
+    pass_prune_mask_nm(w, 2, ls, 2, 4, m);
     ck_assert_str_eq(mask_str(m, 16), "0110"
                                       "0011"
                                       "1100"
                                       "1001");
-    prune_mask_nm(w, 2, ls, 1, 4, m);
+    pass_prune_mask_nm(w, 2, ls, 1, 4, m);
     ck_assert_str_eq(mask_str(m, 16), "0100"
                                       "0001"
                                       "1000"
@@ -140,7 +140,7 @@ START_TEST(nm_masks)
     /* a conv [1, 4, 1, 2]: the groups run along C, two of them (kw = 0 and kw = 1) */
     const float c[8] = {/* c0 */ 5, 1, /* c1 */ 1, 6, /* c2 */ 2, 2, /* c3 */ 3, 7};
     const int64_t cs[4] = {1, 4, 1, 2};
-    prune_mask_nm(c, 4, cs, 2, 4, m);
+    pass_prune_mask_nm(c, 4, cs, 2, 4, m);
     /* kw=0: 5,1,2,3 keep 5,3; kw=1: 1,6,2,7 keep 6,7 */
     ck_assert_str_eq(mask_str(m, 8), "10"
                                      "01"
@@ -154,13 +154,13 @@ START_TEST(patterns)
     char buf[64];
     const int64_t s[2] = {2, 4};
     const float dense[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    ck_assert_str_eq(prune_pattern(dense, 2, s, buf, sizeof buf), "dense");
+    ck_assert_str_eq(pass_prune_pattern(dense, 2, s, buf, sizeof buf), "dense");
     const float ch[8] = {0, 0, 0, 0, 5, 6, 7, 8};
-    ck_assert_str_eq(prune_pattern(ch, 2, s, buf, sizeof buf), "channels (1 of 2 zero)");
+    ck_assert_str_eq(pass_prune_pattern(ch, 2, s, buf, sizeof buf), "channels (1 of 2 zero)");
     const float nm[8] = {0, 2, 0, 4, 5, 0, 0, 8};
-    ck_assert_str_eq(prune_pattern(nm, 2, s, buf, sizeof buf), "n:m 2:4");
+    ck_assert_str_eq(pass_prune_pattern(nm, 2, s, buf, sizeof buf), "n:m 2:4");
     const float un[8] = {0, 2, 3, 4, 5, 0, 0, 0};
-    ck_assert_str_eq(prune_pattern(un, 2, s, buf, sizeof buf), "unstructured");
+    ck_assert_str_eq(pass_prune_pattern(un, 2, s, buf, sizeof buf), "unstructured");
 }
 END_TEST
 
@@ -305,12 +305,14 @@ START_TEST(pass_nm_and_ln)
     run_ok(g, "prune(fc1, method=nm)"); /* 2:4 along K = 8 */
     ck_assert_int_eq(zeros(g, w1), 24);
     char buf[64];
-    ck_assert_str_eq(prune_pattern(g->values[w1].data, 2, (const int64_t[]){6, 8}, buf, sizeof buf),
-                     "n:m 2:4");
+    ck_assert_str_eq(
+        pass_prune_pattern(g->values[w1].data, 2, (const int64_t[]){6, 8}, buf, sizeof buf),
+        "n:m 2:4");
     run_ok(g, "prune(fc2, method=ln_structured, n=inf, amount=0.5)"); /* 2 of 4 rows */
     ck_assert_int_eq(zeros(g, w2), 12);
-    ck_assert_str_eq(prune_pattern(g->values[w2].data, 2, (const int64_t[]){4, 6}, buf, sizeof buf),
-                     "channels (2 of 4 zero)");
+    ck_assert_str_eq(
+        pass_prune_pattern(g->values[w2].data, 2, (const int64_t[]){4, 6}, buf, sizeof buf),
+        "channels (2 of 4 zero)");
     ir_graph_free(g);
 }
 END_TEST
