@@ -386,7 +386,7 @@ static bool read_opts(const PassArgs *args, PruneOpts *o, Diag *d)
                           o->m, o->m - 1, a->text);
             return false;
         }
-        o->n = a ? (int)a->number : 2;
+        o->n = a ? (int)a->number : o->m / 2; /* 2:4, 4:8 ... */
     }
     return ok;
 }
@@ -565,6 +565,11 @@ bool pass_prune(Graph *g, const PassArgs *args, Diag *d)
     }
     if (!ok)
         return false;
+    if (n_sel == 0 && !named)
+        ir_diag_warning(d, args->loc,
+                        "prune: model '%s' has no conv2d or linear layer whose weight is an f32 "
+                        "constant: nothing pruned",
+                        g->name);
     if (o.global) {
         if (!prune_global(g, sel, n_sel, &o, d))
             return false;

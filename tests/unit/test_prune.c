@@ -308,6 +308,17 @@ START_TEST(pass_nm_and_ln)
     ck_assert_str_eq(
         pass_prune_pattern(g->values[w1].data, 2, (const int64_t[]){6, 8}, buf, sizeof buf),
         "n:m 2:4");
+    ir_graph_free(g);
+    g = two_linears(&w1, &b1, &w2);
+    run_ok(g, "prune(fc1, method=nm, m=8)"); /* n defaults to m / 2: 4:8, one group a row */
+    ck_assert_int_eq(zeros(g, w1), 24);
+    const float *p = g->values[w1].data;
+    for (int r = 0; r < 6; r++) {
+        int z = 0;
+        for (int k = 0; k < 8; k++)
+            z += p[r * 8 + k] == 0;
+        ck_assert_int_eq(z, 4);
+    }
     run_ok(g, "prune(fc2, method=ln_structured, n=inf, amount=0.5)"); /* 2 of 4 rows */
     ck_assert_int_eq(zeros(g, w2), 12);
     ck_assert_str_eq(
@@ -391,6 +402,22 @@ START_TEST(pass_errors)
     ck_assert(strstr(ir_diag_text(&d), "warning: prune: 'fc2' left dense") != NULL);
     ck_assert_int_eq(zeros(g, w1), 24);
     ck_assert_int_eq(zeros(g, w2), 0);
+    ir_diag_fini(&d);
+    ir_graph_free(g);
+    /* a model with nothing to prune: a warning, not an error */
+    g = ir_graph_new("t");
+    Type t = {.dtype = IR_F32, .shape = {1, {ir_dim(4)}}};
+    ValueId x = ir_input_new(g, "x", t, here);
+    NodeId r = ir_node_new(g, IR_OP_RELU, "r", here, &x, 1, 1);
+    ir_output_add(g, g->nodes[r].outputs[0]);
+    ir_diag_init(&d);
+    ck_assert(ir_infer_shapes(g, &d));
+    ck_assert(pass_pipeline_run(g, "prune(amount=0.5)", (SrcLoc){0}, NULL, &d));
+    ck_assert_str_eq(ir_diag_text(&d),
+                     "--passes:1:1: warning: prune: model 't' has no conv2d or linear layer whose "
+                     "weight is an f32 constant: nothing pruned\n"
+                     "  prune(amount=0.5)\n"
+                     "  ^\n");
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
