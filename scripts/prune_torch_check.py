@@ -77,7 +77,6 @@ def load_net(weights):
     return net
 
 
-# (label, slimc pipeline, torch pruning of the net, tie kind)
 def case_l1(amount):
     def f(net):
         for name in LAYERS:
@@ -99,17 +98,17 @@ def case_ln(amount, n, dim):
     return f
 
 
-CASES = [
-    ("l1_unstructured 30%", "prune(method=l1_unstructured, amount=30%)", case_l1(0.3), "l1"),
-    ("l1_unstructured 90%", "prune(amount=0.9)", case_l1(0.9), "l1"),
-    ("l1_unstructured count 100", "prune(amount=100)", case_l1(100), "l1"),
-    ("global L1 90%", "prune(amount=0.9, scope=global)", case_global(0.9), "global"),
+CASES = [  # (label, slimc's pipeline, PyTorch's pruning, tie kind, amount)
+    ("l1_unstructured 30%", "prune(method=l1_unstructured, amount=30%)", case_l1(0.3), "l1", 0.3),
+    ("l1_unstructured 90%", "prune(amount=0.9)", case_l1(0.9), "l1", 0.9),
+    ("l1_unstructured count 100", "prune(amount=100)", case_l1(100), "l1", 100),
+    ("global L1 90%", "prune(amount=0.9, scope=global)", case_global(0.9), "global", 0.9),
     ("ln_structured L2 50% dim 0", "prune(method=ln_structured, n=2, amount=0.5, dim=0)",
-     case_ln(0.5, 2, 0), "ln"),
+     case_ln(0.5, 2, 0), "ln", 0.5),
     ("ln_structured L1 45% dim 0", "prune(method=ln_structured, n=1, amount=0.45)",
-     case_ln(0.45, 1, 0), "ln"),
+     case_ln(0.45, 1, 0), "ln", 0.45),
     ("ln_structured Linf 25% dim 1", "prune(method=ln_structured, n=inf, amount=25%, dim=1)",
-     case_ln(0.25, float("inf"), 1), "ln"),
+     case_ln(0.25, float("inf"), 1), "ln", 0.25),
 ]
 
 
@@ -140,26 +139,19 @@ def tie_positions(scores, k, prune_smallest=True):
     return eq if inside + np.count_nonzero(eq) > k else np.zeros(s.size, bool)
 
 
-def ties_for(kind, orig, net, amount):
-    """{layer: bool array over the weight's elements} where torch's choice was a tie."""
-    out = {}
-    if kind == "global":
-        allw = np.concatenate([np.abs(orig[n + ".weight"]).ravel() for n in LAYERS])
-        k = round(amount * allw.size)
-        t = tie_positions(allw, k)
-        at = 0
-        for n in LAYERS:
-            sz = orig[n + ".weight"].size
-            out[n] = t[at : at + sz].reshape(orig[n + ".weight"].shape)
-            at += sz
-        return out
+def global_ties(orig, amount):
+    """{layer: bool array} of the tie positions of global L1 over the layers concatenated."""
+    allw = np.concatenate([np.abs(orig[n + ".weight"]).ravel() for n in LAYERS])
+    t = tie_positions(allw, round(amount * allw.size))
+    out, at = {}, 0
     for n in LAYERS:
         w = orig[n + ".weight"]
-        out[n] = np.zeros(w.shape, bool)
+        out[n] = t[at : at + w.size].reshape(w.shape)
+        at += w.size
     return out
 
 
-def compare(label, kind, pipeline, prune_fn, orig, slimc, tmp, tag):
+def compare(label, kind, amount, pipeline, prune_fn, orig, slimc, tmp, tag):
     net = load_net(orig)
     prune_fn(net)
     sw, _ = slimc_prune(slimc, tmp, pipeline, tag)
@@ -171,25 +163,19 @@ def compare(label, kind, pipeline, prune_fn, orig, slimc, tmp, tag):
         mask = getattr(net, n).weight_mask.detach().numpy()
         w0 = orig[n + ".weight"]
         # where PyTorch had to choose among equal scores at the threshold
-        if kind in ("l1", "global"):
-            if kind == "l1":
-                k = int(np.count_nonzero(mask == 0))
-                ties = tie_positions(np.abs(w0), k).reshape(w0.shape)
-            else:
-                ties = None
-        else:  # ln: equal norms of slices
-            m = getattr(net, n)
-            dim = m._forward_pre_hooks[next(iter(m._forward_pre_hooks))].dim
-            p = m._forward_pre_hooks[next(iter(m._forward_pre_hooks))].n
-            dims = tuple(d for d in range(w0.ndim) if d != dim)
-            norms = torch.norm(torch.from_numpy(w0), p=p, dim=dims).numpy()
+        if kind == "l1":
+            ties = tie_positions(np.abs(w0), int(np.count_nonzero(mask == 0))).reshape(w0.shape)
+        elif kind == "global":
+            ties = global_ties(orig, amount)[n]
+        else:  # ln: equal norms of slices, as torch computes them
+            hook = next(iter(getattr(net, n)._forward_pre_hooks.values()))
+            dims = tuple(d for d in range(w0.ndim) if d != hook.dim)
+            norms = torch.norm(torch.from_numpy(w0), p=hook.n, dim=dims).numpy()
             kept = int(np.count_nonzero(mask.sum(axis=dims) != 0))
-            tie_sl = tie_positions(norms, kept, prune_smallest=False)
             shape = [1] * w0.ndim
-            shape[dim] = w0.shape[dim]
-            ties = np.broadcast_to(tie_sl.reshape(shape), w0.shape)
-        if ties is None:
-            ties = GLOBAL_TIES[n]
+            shape[hook.dim] = w0.shape[hook.dim]
+            ties = np.broadcast_to(tie_positions(norms, kept, prune_smallest=False).reshape(shape),
+                                   w0.shape)
         tz, sz = tw == 0, sw[n] == 0
         diff = tz != sz
         kept_same = np.array_equal(tw[~tz & ~sz].view(np.uint32), sw[n][~tz & ~sz].view(np.uint32))
@@ -236,9 +222,6 @@ def accuracy(slimc, tmp, orig):
     print("  global L1 90%%:    slimc %.2f%%, PyTorch %.2f%%" % (100 * slimc_acc(pruned), 100 * torch_acc(net)))
 
 
-GLOBAL_TIES = {}
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", required=True)
@@ -247,10 +230,9 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.tmp, exist_ok=True)
     orig = read_safetensors(os.path.join(SAMPLE, "lenet.safetensors"))
-    GLOBAL_TIES.update(ties_for("global", orig, None, 0.9))
     ok = True
-    for i, (label, pipeline, fn, kind) in enumerate(CASES):
-        ok = compare(label, kind, pipeline, fn, orig, a.slimc, a.tmp, "case%d" % i) and ok
+    for i, (label, pipeline, fn, kind, amount) in enumerate(CASES):
+        ok = compare(label, kind, amount, pipeline, fn, orig, a.slimc, a.tmp, "case%d" % i) and ok
     if a.accuracy:
         accuracy(a.slimc, a.tmp, orig)
     print("all masks equal" if ok else "masks differ")
