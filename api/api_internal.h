@@ -42,6 +42,9 @@ void api_install_pass_runner(void);
 char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
+/* api/sparsity.c: inspect --sparsity, each conv2d/linear layer's density (measured now,
+ * setting Value.sparsity), pattern, bytes, FLOPs and kernel. */
+void api_inspect_sparsity(SlimcModel *m, FILE *out);
 
 /* ---- api/device.c: where a model runs, and its CUDA path ---- */
 /* The device o asks for (auto resolved: see api/device.c); false with an error when cuda
@@ -86,10 +89,5 @@ void api_inspect_memory_cuda(const SlimcModel *m, double weights, double arena, 
                              FILE *out);
 /* False with "model was optimized for the cpu: load it again..." unless m->device is dev. */
 bool api_check_optimized_for(SlimcContext *ctx, const SlimcModel *m, Device dev);
-
-/* ---- api/sparsity.c ---- */
-/* inspect --sparsity: each conv2d/linear layer's density (measured now, setting
- * Value.sparsity), pattern, bytes, FLOPs and kernel. */
-void api_inspect_sparsity(SlimcModel *m, FILE *out);
 
 #endif
