@@ -165,7 +165,9 @@ static void unknown_layer(Graph *g, const PassArg *a, const PruneLayer *layers, 
     for (int i = 0; i < n; i++) {
         const char *cands[2] = {g->nodes[layers[i].node].name, g->values[layers[i].weight].name};
         for (int k = 0; k < 2; k++) {
-            if (!cands[k])
+            /* names come from the model file: long ones are not suggested (the distance
+             * costs the product of the lengths) */
+            if (!cands[k] || strlen(cands[k]) > 256 || strlen(a->text) > 256)
                 continue;
             size_t dist = edit_distance(a->text, cands[k]);
             if (dist < best_d) {
