@@ -43,6 +43,9 @@ void api_install_pass_runner(void);
 char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
+/* api/sparsity.c: inspect --sparsity, each conv2d/linear layer's density (measured now,
+ * setting Value.sparsity), pattern, bytes, FLOPs and kernel. */
+void api_inspect_sparsity(SlimcModel *m, FILE *out);
 
 /* ---- api/device.c: where a model runs, and its CUDA path ---- */
 /* The device o asks for (auto resolved: see api/device.c); false with an error when cuda

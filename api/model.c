@@ -468,6 +468,8 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
     }
     if (what & SLIMC_INSPECT_QUANT)
         inspect_quant(g, out);
+    if (what & SLIMC_INSPECT_SPARSITY)
+        api_inspect_sparsity(m, out); /* api/sparsity.c */
     if (what & SLIMC_INSPECT_IR)
         ir_print(g, out);
     if (what & SLIMC_INSPECT_DOT)

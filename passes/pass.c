@@ -2,6 +2,7 @@
  * pass.h and docs/passes.md) into a PassPipeline, the runner that verifies and prints the
  * IR between passes, and the argument helpers passes use to check what they were given. */
 #include "passes/pass.h"
+#include "passes/prune.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static const struct {
      "calibrate validate labels"}, /* static int8 and low-bit (passes/quantize.c) */
     {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
     {"qchain", pass_qchain, ""},   /* int8 layers that write u8 for the next (passes/qchain.c) */
-    {"prune", pass_not_implemented, ""},
+    {"prune", pass_prune, ""},     /* zeros in conv/linear weights (passes/prune.c) */
     {"distill", pass_not_implemented, ""},
     {"place", pass_not_implemented, ""},
 };

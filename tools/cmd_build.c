@@ -12,6 +12,7 @@ typedef struct BuildArgs {
     bool ir, dot, memory, flops, quant;
     bool lib, emit_source, weights_file;
     const char *name, *triple;
+    bool sparsity; /* inspect --sparsity */
 } BuildArgs;
 
 /* api/build.c (to move into slimc.h with the public API). */
@@ -38,6 +39,8 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
             a->dot = true;
         } else if (inspect && !strcmp(arg, "--memory")) {
             a->memory = true;
+        } else if (inspect && !strcmp(arg, "--sparsity")) {
+            a->sparsity = true;
         } else if (inspect && !strcmp(arg, "--flops")) {
             a->flops = true;
         } else if (inspect && !strcmp(arg, "--quant")) {
@@ -160,6 +163,8 @@ int cmd_inspect(int argc, char **argv)
             what = SLIMC_INSPECT_DOT; /* Graphviz alone, so the output can be piped to dot */
         if (a.memory)
             what |= SLIMC_INSPECT_MEMORY;
+        if (a.sparsity)
+            what |= SLIMC_INSPECT_SPARSITY;
         if (a.flops)
             what |= SLIMC_INSPECT_FLOPS;
         if (a.quant)

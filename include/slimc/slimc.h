@@ -169,6 +169,9 @@ enum {
     /* A model optimized for CUDA: each kernel and launch of a run, its grid (expressions
      * over the symbols), block and static shared memory (from NVRTC's cubin for sm_80) */
     SLIMC_INSPECT_KERNELS = 1 << 6,
+    /* Per conv2d/linear layer: the weight's measured density, the pattern of its zeros,
+     * bytes, FLOPs and the kernel that runs it (docs/pruning.md) */
+    SLIMC_INSPECT_SPARSITY = 1 << 7,
 };
 /* Optimizes m with the defaults (the CPU) first when --memory or --quant need it and it
  * was not optimized; a model optimized for CUDA (SlimcOptions.device) shows --memory per

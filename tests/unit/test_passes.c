@@ -725,11 +725,11 @@ START_TEST(run_errors)
     infer(g);
     Diag d;
     ir_diag_init(&d);
-    ck_assert(!pass_pipeline_run(g, "fold,prune(int8)", (SrcLoc){0}, NULL, &d));
+    ck_assert(!pass_pipeline_run(g, "fold,distill(int8)", (SrcLoc){0}, NULL, &d));
     ck_assert_str_eq(
         ir_diag_text(&d),
-        "--passes:1:6: error: pass 'prune' is not implemented yet in this version of slimc\n"
-        "  fold,prune(int8)\n"
+        "--passes:1:6: error: pass 'distill' is not implemented yet in this version of slimc\n"
+        "  fold,distill(int8)\n"
         "       ^\n");
     ir_diag_fini(&d);
     ir_diag_init(&d);

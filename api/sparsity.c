@@ -1,0 +1,131 @@
+/* `slimc inspect --sparsity` (SLIMC_INSPECT_SPARSITY): per conv2d / linear layer (and
+ * their int8 forms, qconv2d / qlinear, before layout packs them), the measured density of
+ * its weight, the pattern of its zeros (unstructured, n:m, whole output channels), its
+ * bytes and FLOPs, and the kernel that runs it. The density is measured from
+ * the weights as they are, so a model pruned elsewhere (PyTorch's zeros stored densely)
+ * shows the same as one pruned by slimc's prune pass (passes/prune.h). Every layer runs on
+ * the dense kernel in this version: there are no sparse kernels yet (docs/pruning.md). */
+#include "api/api_internal.h"
+
+#include "ir/text_escape.h"
+#include "passes/prune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* "1.53 MiB" into buf. */
+static const char *fmt_bytes(char *buf, size_t size, double b)
+{
+    if (b >= 1 << 20)
+        snprintf(buf, size, "%.2f MiB", b / (1 << 20));
+    else if (b >= 1 << 10)
+        snprintf(buf, size, "%.1f KiB", b / (1 << 10));
+    else
+        snprintf(buf, size, "%.0f B", b);
+    return buf;
+}
+
+/* The weights of layer node i in PyTorch's layout as f32 (malloc'd; *numel of them, shape
+ * in shape[0..*rank)): a conv2d / linear with an f32 constant weight (passes/prune.h), or a
+ * qconv2d / qlinear with its i8 codes unpacked (a zero code is a zero weight: the weights
+ * are quantized symmetrically). NULL when the weight is neither (or packed by layout). */
+static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape, int64_t *numel)
+{
+    PruneLayer l;
+    if (pass_prune_layer_of(g, i, &l)) {
+        *rank = l.rank;
+        memcpy(shape, l.shape, sizeof(int64_t) * (size_t)l.rank);
+        *numel = l.numel;
+        return pass_prune_logical(g, &l);
+    }
+    const Node *n = &g->nodes[i];
+    if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || ir_attr_w_packed(n) != 0)
+        return NULL;
+    const Value *w = &g->values[n->inputs[1]];
+    const Shape *s = &w->type.shape;
+    if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 || s->rank < 2 ||
+        !ir_shape_static(s))
+        return NULL;
+    *rank = s->rank;
+    *numel = 1;
+    for (int k = 0; k < s->rank; k++) {
+        shape[k] = s->d[k].c;
+        *numel *= s->d[k].c;
+    }
+    if (w->data_bytes != (size_t)*numel)
+        return NULL;
+    float *f = malloc(sizeof(float) * (size_t)(*numel ? *numel : 1));
+    SLIMC_ASSERT(f);
+    const int8_t *q = w->data;
+    for (int64_t k = 0; k < *numel; k++)
+        f[k] = q[k];
+    return f;
+}
+
+void api_inspect_sparsity(SlimcModel *m, FILE *out)
+{
+    Graph *g = m->g;
+    pass_prune_measure(g); /* Value.sparsity of every prunable weight, from its data */
+    int64_t ones[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        ones[i] = 1;
+    fprintf(out, "sparsity (conv2d and linear weights; FLOPs of one run%s):\n",
+            g->n_syms ? " with every symbol = 1" : "");
+    fprintf(out, "  %-24s %-7s %-22s %8s  %-24s %13s %14s  %s\n", "layer", "op", "weight",
+            "density", "pattern", "bytes", "FLOPs", "kernel");
+    double total = 0, nonzero = 0, bytes = 0, flops = 0, flops_nz = 0;
+    int n_layers = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR && n->op != IR_OP_QCONV2D &&
+                        n->op != IR_OP_QLINEAR))
+            continue;
+        char name[IR_ESC_NAME_BUF], wname[IR_ESC_NAME_BUF];
+        ir_esc_term(name, sizeof name, n->name);
+        int rank;
+        int64_t shape[IR_MAX_RANK], numel;
+        float *lw = layer_weights(g, i, &rank, shape, &numel);
+        if (!lw) {
+            const Value *w =
+                n->n_inputs > 1 && n->inputs[1] != IR_NONE ? &g->values[n->inputs[1]] : NULL;
+            fprintf(out,
+                    "  %-24s %-7s %-22s not measured: its weight is not an f32 or unpacked i8 "
+                    "constant\n",
+                    name, ir_ops[n->op].name,
+                    ir_esc_term(wname, sizeof wname, w && w->name ? w->name : "?"));
+            continue;
+        }
+        const Value *w = &g->values[n->inputs[1]];
+        char pattern[64];
+        pass_prune_pattern(lw, rank, shape, pattern, sizeof pattern);
+        int64_t nz = 0;
+        for (int64_t k = 0; k < numel; k++)
+            nz += lw[k] != 0;
+        free(lw);
+        const double density = numel ? (double)nz / (double)numel : 1.0;
+        const double f = ir_ops[n->op].flops ? ir_ops[n->op].flops(g, n, ones) : 0;
+        char b[32];
+        fprintf(out, "  %-24s %-7s %-22s %7.2f%%  %-24s %13s %14.0f  dense\n", name,
+                ir_ops[n->op].name, ir_esc_term(wname, sizeof wname, w->name ? w->name : "?"),
+                100.0 * density, pattern, fmt_bytes(b, sizeof b, (double)w->data_bytes), f);
+        n_layers++;
+        total += (double)numel;
+        nonzero += (double)nz;
+        bytes += (double)w->data_bytes;
+        flops += f;
+        flops_nz += density * f;
+    }
+    if (!n_layers) {
+        fputs("  no conv2d or linear layer with a constant weight\n", out);
+        return;
+    }
+    char b[32];
+    fprintf(out,
+            "  total: %d layers, %.0f weights, %.0f nonzero (%.2f%% density); %s stored dense; "
+            "%.0f FLOPs dense, about %.0f on the nonzeros\n",
+            n_layers, total, nonzero, total ? 100.0 * nonzero / total : 0.0,
+            fmt_bytes(b, sizeof b, bytes), flops, flops_nz);
+    fputs("  kernel: dense for every layer (sparse kernels: not in this version; the zeros are "
+          "stored and computed densely)\n",
+          out);
+}

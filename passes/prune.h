@@ -1,0 +1,82 @@
+/* Pruning: the prune pass (passes/prune.c) and the mask math it shares with `inspect
+ * --sparsity` and the tests (passes/prune_masks.c). docs/pruning.md says how to use it.
+ *
+ * The masks are torch.nn.utils.prune's: l1_unstructured (L1Unstructured: the k smallest
+ * |w|), global L1 (one selection over the chosen layers' weights concatenated in order),
+ * ln_structured (LnStructured: the k slices along dim with the smallest Ln norm), with k
+ * by PyTorch's rule (pass_prune_nparams). Where PyTorch's topk leaves ties to its sort, slimc
+ * prunes the lower flat index first (docs/pruning.md, "Ties").
+ *
+ * Weights are seen in PyTorch's layout ("logical"): a conv2d's [O, C/groups, kh, kw], a
+ * linear's [N, K] even when the layout pass stored it transposed ([K, N], w_transposed=1).
+ * A mask is one byte per logical element: 1 keeps it, 0 prunes it. */
+#ifndef SLIMC_PASSES_PRUNE_H
+#define SLIMC_PASSES_PRUNE_H
+
+#include "ir/graph.h"
+#include "passes/pass.h"
+
+/* ---- mask math (passes/prune_masks.c): plain arrays, no graph ---- */
+
+/* An `amount` as written: a whole number is a count of weights (or channels), a decimal
+ * or a percentage a fraction (PyTorch's int vs float). */
+typedef struct PruneAmount {
+    bool is_count;
+    int64_t count;   /* is_count */
+    double fraction; /* !is_count, in [0, 1] */
+} PruneAmount;
+
+/* How many of size to prune: the count, or round(fraction * size) with Python's round
+ * (half to even), as torch.nn.utils.prune._compute_nparams_toprune; -1 when a count is
+ * above size (PyTorch's _validate_pruning_amount). */
+int64_t pass_prune_nparams(const PruneAmount *a, int64_t size);
+
+/* mask[0..n) = 1 except the k elements of w with the smallest |w| (L1Unstructured); among
+ * equal magnitudes the lower index goes first. NaN counts as the largest. k <= n. */
+void pass_prune_mask_l1(const float *w, int64_t n, int64_t k, uint8_t *mask);
+/* mask[0..n) = 1 except k elements drawn uniformly without replacement by a generator
+ * seeded with seed (slimc's own: the count is PyTorch's, the positions are not). */
+void pass_prune_mask_random(int64_t n, int64_t k, uint64_t seed, uint8_t *mask);
+/* norms[0..shape[dim]) = the p-norm (p > 0, INFINITY for the max) of each slice of w along
+ * dim, computed in double (torch.norm over every other dim). */
+void pass_prune_slice_norms(const float *w, int rank, const int64_t *shape, int dim, double p,
+                            double *norms);
+/* mask = 1 except the k slices along dim with the smallest p-norm (LnStructured); among
+ * equal norms the lower index goes first. */
+void pass_prune_mask_ln(const float *w, int rank, const int64_t *shape, int dim, double p,
+                        int64_t k, uint8_t *mask);
+/* N:M along dim 1 (a conv's input channels for each (o, kh, kw), a linear's input features):
+ * in every group of m consecutive elements keep the n largest |w|, prune the rest (among
+ * equal magnitudes the lower index is pruned first). shape[1] % m == 0, 0 < n < m. */
+void pass_prune_mask_nm(const float *w, int rank, const int64_t *shape, int n, int m,
+                        uint8_t *mask);
+
+/* The sparsity pattern of w (logical layout) for `inspect --sparsity`, into buf:
+ * "dense", "channels (k of O zero)", "n:m 2:4", or "unstructured". */
+const char *pass_prune_pattern(const float *w, int rank, const int64_t *shape, char *buf,
+                               size_t size);
+
+/* ---- layers (passes/prune.c) ---- */
+
+/* A prunable layer: a live conv2d or linear whose weight (input 1) is an f32 constant. */
+typedef struct PruneLayer {
+    NodeId node;
+    ValueId weight;
+    int rank;
+    int64_t shape[IR_MAX_RANK]; /* logical (PyTorch) shape */
+    int64_t numel;
+    bool transposed; /* a linear stored as [K, N] (layout's w_transposed=1) */
+} PruneLayer;
+
+/* Whether node n of g is a prunable layer; fills *l. */
+bool pass_prune_layer_of(const Graph *g, NodeId n, PruneLayer *l);
+/* The layer's weights in the logical layout (malloc'd, l->numel floats; NULL if out of
+ * memory). */
+float *pass_prune_logical(const Graph *g, const PruneLayer *l);
+/* Sets Value.sparsity (the measured fraction of zeros) of every prunable layer's weight,
+ * so that a model pruned elsewhere (zeros stored densely) is known as such. */
+void pass_prune_measure(Graph *g);
+
+bool pass_prune(Graph *g, const PassArgs *args, Diag *d);
+
+#endif
