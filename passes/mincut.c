@@ -149,16 +149,30 @@ double mc_solve(McGraph *g, int s, int t, bool *source_side)
     int *it = ir_arena_alloc(scratch, sizeof(int) * (size_t)g->n);
     while (bfs(g, s, t, eps, level, queue))
         blocking_flow(g, s, t, eps, level, it, queue);
-    /* the source side: what s still reaches (the last search's levels) */
-    double cut = 0;
-    for (int k = 0; k < g->n_edges; k += 2) {
-        int u = g->e[k + 1].to, v = g->e[k].to;
-        if (level[u] >= 0 && level[v] < 0)
-            cut += g->orig[k / 2];
+    /* the sink side: what still reaches t in the residual graph. Of the minimum cuts this
+     * is the one with the largest source side: a tie stays on the source's side. */
+    bool *sink = ir_arena_alloc(scratch, (size_t)g->n);
+    int qh = 0, qt = 0;
+    sink[t] = true;
+    queue[qt++] = t;
+    while (qh < qt) {
+        int y = queue[qh++];
+        for (int k = g->head[y]; k >= 0; k = g->e[k].next) {
+            int x = g->e[k].to; /* edge k^1 is x -> y */
+            if (!sink[x] && g->e[k ^ 1].cap > eps) {
+                sink[x] = true;
+                queue[qt++] = x;
+            }
+        }
     }
+    SLIMC_ASSERT(!sink[s]); /* the flow is maximal */
+    double cut = 0;
+    for (int k = 0; k < g->n_edges; k += 2)
+        if (!sink[g->e[k + 1].to] && sink[g->e[k].to])
+            cut += g->orig[k / 2];
     if (source_side)
         for (int i = 0; i < g->n; i++)
-            source_side[i] = level[i] >= 0;
+            source_side[i] = !sink[i];
     ir_arena_free(scratch);
     return cut;
 }

@@ -18,8 +18,9 @@ void mc_free(McGraph *g);
 /* A directed edge u -> v of capacity cap (>= 0, or INFINITY). */
 void mc_edge(McGraph *g, int u, int v, double cap);
 /* The minimum s-t cut: its capacity (INFINITY when none is finite) and, when source_side is
- * not NULL, source_side[i] for every node (true: on s's side). May be called again after
- * more edges are added (it starts from no flow). */
+ * not NULL, source_side[i] for every node (true: on s's side). Of several minimum cuts, the
+ * one with the largest source side (in placement: a tie stays on the CPU). May be called
+ * again after more edges are added (it starts from no flow). */
 double mc_solve(McGraph *g, int s, int t, bool *source_side);
 
 /* ---- the placement problem on two devices ----

@@ -13,8 +13,9 @@
  * the GPU's nodes plus an estimate of its arena (the peak of the bytes live on the GPU in
  * graph order). When the cut's answer is over it, the cut is solved again with each
  * unpinned node's GPU cost raised by lambda x (its weights and outputs, in bytes), lambda
- * raised until it fits and then bisected down: a Lagrangian relaxation, not an exact
- * knapsack, and said so in the report (the nodes it moved are PLACE_WHY_BUDGET).
+ * raised until it fits and then bisected down (a Lagrangian relaxation: the budget makes
+ * the problem a knapsack, which no cut solves exactly); then each node it moved is tried
+ * back on the GPU, greedily. The nodes that end off the GPU are PLACE_WHY_BUDGET.
  *
  * The pass then records what it decided (Graph.place.report) and inserts the transfer
  * nodes (place_insert_transfers). Run again, it first takes out the transfers an earlier
@@ -25,6 +26,7 @@
 #include "passes/mincut.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- which device can run a node ---- */
@@ -81,6 +83,8 @@ typedef struct Prob {
     ValueId *root;             /* [n_values] the value a view's output views; else itself */
     int *vindex;               /* [n_values] a root's index among the cut's values, or -1 */
     ValueId *value_id;         /* [n_cut_values] */
+    bool *seen;                /* [n_values] gpu_bytes' scratch */
+    double *delta;             /* [n_nodes + 2] gpu_bytes' scratch */
     McPlaceValue *values;
     McPlace mp;
 } Prob;
@@ -106,6 +110,8 @@ static void prob_build(Prob *pr, Graph *g, const CostProfile *p, Arena *a)
     pr->unit_node = ir_arena_alloc(a, sizeof(NodeId) * nn);
     pr->root = ir_arena_alloc(a, sizeof(ValueId) * nv);
     pr->vindex = ir_arena_alloc(a, sizeof(int) * nv);
+    pr->seen = ir_arena_alloc(a, nv);
+    pr->delta = ir_arena_alloc(a, sizeof(double) * (nn + 1));
     for (ValueId v = 0; v < g->n_values; v++)
         pr->root[v] = v;
     for (NodeId i = 0; i < g->n_nodes; i++) {
@@ -199,7 +205,9 @@ static void prob_build(Prob *pr, Graph *g, const CostProfile *p, Arena *a)
 }
 
 /* The cut's costs: the predictions, infinite off a pinned node's device, and lambda (ms a
- * byte) x its bytes on the GPU for every unpinned node. */
+ * byte) x its bytes on the GPU for every unpinned node. The penalty grows by up to 0.1%
+ * along the graph, so that equal layers leave the GPU one by one as lambda rises, not all
+ * at the same lambda. */
 static void prob_costs(Prob *pr, double lambda)
 {
     for (int k = 0; k < pr->n_units; k++) {
@@ -209,7 +217,7 @@ static void prob_costs(Prob *pr, double lambda)
             if (n->pinned && dev != (int)n->device)
                 c = INFINITY;
             else if (!n->pinned && dev == IR_DEVICE_CUDA && lambda > 0)
-                c += lambda * pr->mem[k];
+                c += lambda * pr->mem[k] * (1 + 1e-3 * k / pr->n_units);
             pr->cost[k][dev] = c;
         }
     }
@@ -238,12 +246,14 @@ static void bytes_of_inputs(const Prob *pr, const Node *n, bool *seen, double *w
 static double gpu_bytes(const Prob *pr, const bool *on_gpu)
 {
     const Graph *g = pr->g;
-    bool *seen = ir_arena_alloc(pr->a, (size_t)g->n_values + 1);
+    bool *seen = pr->seen;
+    double *delta = pr->delta;
+    memset(seen, 0, (size_t)g->n_values + 1);
+    memset(delta, 0, sizeof(double) * ((size_t)g->n_nodes + 2));
     double w = 0;
     for (int k = 0; k < pr->n_units; k++)
         if (on_gpu[k])
             bytes_of_inputs(pr, &g->nodes[pr->unit_node[k]], seen, &w);
-    double *delta = ir_arena_alloc(pr->a, sizeof(double) * ((size_t)g->n_nodes + 2));
     for (int vi = 0; vi < pr->mp.n_values; vi++) {
         const McPlaceValue *v = &pr->values[vi];
         const bool made_gpu = v->producer >= 0 && on_gpu[v->producer];
@@ -272,6 +282,40 @@ static double gpu_bytes(const Prob *pr, const bool *on_gpu)
 }
 
 /* ---- deciding ---- */
+
+typedef struct Gain {
+    double per_byte; /* ms saved on the GPU a byte it takes there */
+    int k;
+} Gain;
+
+static int by_gain(const void *a, const void *b)
+{
+    const Gain *x = a, *y = b;
+    return x->per_byte > y->per_byte ? -1 : x->per_byte < y->per_byte ? 1 : x->k - y->k;
+}
+
+/* The relaxation moves whole groups of nodes at one lambda; some may fit back. Tries each
+ * node the budget moved (best saving a byte first) back on the GPU, keeping it there when
+ * the total drops and the budget holds. pr's costs are the plain ones (lambda 0). */
+static void refill(Prob *pr, double budget, const bool *first, bool *on_gpu)
+{
+    Gain *gain = ir_arena_alloc(pr->a, sizeof(Gain) * ((size_t)pr->n_units + 1));
+    int n = 0;
+    for (int k = 0; k < pr->n_units; k++)
+        if (first[k] && !on_gpu[k])
+            gain[n++] = (Gain){(pr->ms[k][0] - pr->ms[k][1]) / fmax(pr->mem[k], 1), k};
+    qsort(gain, (size_t)n, sizeof *gain, by_gain);
+    double total = mc_place_cost(&pr->mp, on_gpu);
+    for (int j = 0; j < n; j++) {
+        const int k = gain[j].k;
+        on_gpu[k] = true;
+        double t = mc_place_cost(&pr->mp, on_gpu);
+        if (t < total && gpu_bytes(pr, on_gpu) <= budget)
+            total = t;
+        else
+            on_gpu[k] = false;
+    }
+}
 
 /* The least-total assignment within budget bytes of GPU memory (0: none) into on_gpu;
  * moved[k]: node k was on the GPU before the budget took it off. False after reporting a
@@ -334,9 +378,11 @@ static bool decide(Prob *pr, double budget, bool *on_gpu, bool *moved, SrcLoc lo
             }
         }
     }
+    prob_costs(pr, 0);
+    if (fits)
+        refill(pr, budget, first, on_gpu);
     for (int k = 0; k < pr->n_units; k++)
         moved[k] = first[k] && !on_gpu[k];
-    prob_costs(pr, 0);
     return true;
 }
 
