@@ -647,6 +647,17 @@ static bool read_args(Graph *g, const PassArgs *args, int *n_pins, const char **
     return ok;
 }
 
+/* What pinned n in an earlier run (its report's detail), for the report of this one. */
+static const char *earlier_pin(const Graph *g, const Node *n)
+{
+    const PlaceReport *r = g->place.report;
+    for (int i = 0; r && n->name && i < r->n; i++)
+        if (r->nodes[i].why == PLACE_WHY_PIN && r->nodes[i].detail && r->nodes[i].name &&
+            !strcmp(r->nodes[i].name, n->name))
+            return r->nodes[i].detail;
+    return "pinned by an earlier place step";
+}
+
 bool pass_place(Graph *g, const PassArgs *args, Diag *d)
 {
     Arena *a = ir_arena_new();
@@ -693,7 +704,7 @@ bool pass_place(Graph *g, const PassArgs *args, Diag *d)
         n->device = dev;
         if (n->pinned) {
             why[k] = PLACE_WHY_PIN;
-            detail[k] = pin_detail[i] ? pin_detail[i] : "pinned by an earlier place step";
+            detail[k] = pin_detail[i] ? pin_detail[i] : earlier_pin(g, n);
         } else if (!g->place.automatic) {
             why[k] = PLACE_WHY_FIXED;
         } else if (moved[k]) {
