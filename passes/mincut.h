@@ -1,4 +1,4 @@
-/* An exact s-t minimum cut on real capacities (Dinic's max flow), and the placement problem
+/* An exact s-t minimum cut on real capacities (push-relabel max flow), and the placement problem
  * the place pass solves with it (passes/place.c, docs/placement.md).
  *
  * Capacities are doubles >= 0 and may be INFINITY (an edge no cut may cross). The solver
@@ -48,8 +48,11 @@ typedef struct McPlace {
 /* The total of the assignment on_gpu[0..n_nodes) (INFINITY if a node cannot run where it
  * is). */
 double mc_place_cost(const McPlace *p, const bool *on_gpu);
+/* The copies of value k alone under on_gpu (0, or its transfer). */
+double mc_place_value_cost(const McPlace *p, int k, const bool *on_gpu);
 /* The assignment of least total into on_gpu[0..n_nodes), by one minimum cut: source = CPU,
- * sink = GPU; node i: i->t cap cost[i][0], s->i cap cost[i][1]; value v made by p, read by
+ * sink = GPU; node i: i->t cap cost[i][0], s->i cap cost[i][1] (less the smaller of the
+ * two, which it pays either way); value v made by p, read by
  * r_j: an aux node u with p->u cap transfer, u->r_j cap INF (the copy to the GPU, paid once
  * when p is on the CPU and some reader on the GPU) and an aux node w with r_j->w cap INF,
  * w->p cap transfer (the copy back). A graph input's producer and an output's reader are s.

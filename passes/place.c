@@ -83,6 +83,8 @@ typedef struct Prob {
     ValueId *root;             /* [n_values] the value a view's output views; else itself */
     int *vindex;               /* [n_values] a root's index among the cut's values, or -1 */
     ValueId *value_id;         /* [n_cut_values] */
+    int *touch_start, *touch;  /* [n_units + 1], [...]: the cut's values each node makes
+                                * or reads */
     bool *seen;                /* [n_values] gpu_bytes' scratch */
     double *delta;             /* [n_nodes + 2] gpu_bytes' scratch */
     McPlaceValue *values;
@@ -202,12 +204,31 @@ static void prob_build(Prob *pr, Graph *g, const CostProfile *p, Arena *a)
             pr->values[vi].read_on_cpu = true;
     }
     pr->mp = (McPlace){pr->n_units, (const double(*)[2])pr->cost, n_values, pr->values};
+    /* the values each node touches, for local_cost */
+    pr->touch_start = ir_arena_alloc(a, sizeof(int) * (nu + 1));
+    for (int vi = 0; vi < n_values; vi++) {
+        const McPlaceValue *v = &pr->values[vi];
+        if (v->producer >= 0)
+            pr->touch_start[v->producer + 1]++;
+        for (int j = 0; j < v->n_readers; j++)
+            pr->touch_start[v->readers[j] + 1]++;
+    }
+    for (int k = 0; k < pr->n_units; k++)
+        pr->touch_start[k + 1] += pr->touch_start[k];
+    pr->touch = ir_arena_alloc(a, sizeof(int) * ((size_t)pr->touch_start[pr->n_units] + 1));
+    int *fill = ir_arena_alloc(a, sizeof(int) * nu);
+    memcpy(fill, pr->touch_start, sizeof(int) * (size_t)pr->n_units);
+    for (int vi = 0; vi < n_values; vi++) {
+        const McPlaceValue *v = &pr->values[vi];
+        if (v->producer >= 0)
+            pr->touch[fill[v->producer]++] = vi;
+        for (int j = 0; j < v->n_readers; j++)
+            pr->touch[fill[v->readers[j]]++] = vi;
+    }
 }
 
 /* The cut's costs: the predictions, infinite off a pinned node's device, and lambda (ms a
- * byte) x its bytes on the GPU for every unpinned node. The penalty grows by up to 0.1%
- * along the graph, so that equal layers leave the GPU one by one as lambda rises, not all
- * at the same lambda. */
+ * byte) x its bytes on the GPU for every unpinned node. */
 static void prob_costs(Prob *pr, double lambda)
 {
     for (int k = 0; k < pr->n_units; k++) {
@@ -217,7 +238,7 @@ static void prob_costs(Prob *pr, double lambda)
             if (n->pinned && dev != (int)n->device)
                 c = INFINITY;
             else if (!n->pinned && dev == IR_DEVICE_CUDA && lambda > 0)
-                c += lambda * pr->mem[k] * (1 + 1e-3 * k / pr->n_units);
+                c += lambda * pr->mem[k];
             pr->cost[k][dev] = c;
         }
     }
@@ -294,9 +315,21 @@ static int by_gain(const void *a, const void *b)
     return x->per_byte > y->per_byte ? -1 : x->per_byte < y->per_byte ? 1 : x->k - y->k;
 }
 
+/* The part of the total that node k's device changes: its own time and the copies of the
+ * values it makes or reads (a value it touches twice counts twice: the same either way). */
+static double local_cost(const Prob *pr, const bool *on_gpu, int k)
+{
+    double c = pr->cost[k][on_gpu[k] ? 1 : 0];
+    for (int j = pr->touch_start[k]; j < pr->touch_start[k + 1]; j++)
+        c += mc_place_value_cost(&pr->mp, pr->touch[j], on_gpu);
+    return c;
+}
+
 /* The relaxation moves whole groups of nodes at one lambda; some may fit back. Tries each
  * node the budget moved (best saving a byte first) back on the GPU, keeping it there when
- * the total drops and the budget holds. pr's costs are the plain ones (lambda 0). */
+ * the total drops and the budget holds. A try costs the node's neighbourhood; the budget
+ * (a sweep of the graph) is checked for at most 256 of them. pr's costs are the plain ones
+ * (lambda 0). */
 static void refill(Prob *pr, double budget, const bool *first, bool *on_gpu)
 {
     Gain *gain = ir_arena_alloc(pr->a, sizeof(Gain) * ((size_t)pr->n_units + 1));
@@ -305,15 +338,15 @@ static void refill(Prob *pr, double budget, const bool *first, bool *on_gpu)
         if (first[k] && !on_gpu[k])
             gain[n++] = (Gain){(pr->ms[k][0] - pr->ms[k][1]) / fmax(pr->mem[k], 1), k};
     qsort(gain, (size_t)n, sizeof *gain, by_gain);
-    double total = mc_place_cost(&pr->mp, on_gpu);
-    for (int j = 0; j < n; j++) {
+    int checks = 0;
+    for (int j = 0; j < n && checks < 256; j++) {
         const int k = gain[j].k;
+        const double before = local_cost(pr, on_gpu, k);
         on_gpu[k] = true;
-        double t = mc_place_cost(&pr->mp, on_gpu);
-        if (t < total && gpu_bytes(pr, on_gpu) <= budget)
-            total = t;
-        else
-            on_gpu[k] = false;
+        const double after = local_cost(pr, on_gpu, k);
+        if (after < before && (checks++, gpu_bytes(pr, on_gpu) <= budget))
+            continue;
+        on_gpu[k] = false;
     }
 }
 
@@ -347,7 +380,9 @@ static bool decide(Prob *pr, double budget, bool *on_gpu, bool *moved, SrcLoc lo
     const size_t nb = (size_t)pr->n_units + 1;
     bool *first = ir_arena_alloc(pr->a, nb), *trial = ir_arena_alloc(pr->a, nb);
     memcpy(first, on_gpu, (size_t)pr->n_units);
-    /* lambda in ms a byte: raised 8-fold until the answer fits, then bisected */
+    /* lambda in ms a byte: raised 8-fold until the answer fits, then bisected to 2%: the
+     * refill does the rest. (Not closer: near the lambda where equal-cost nodes change
+     * sides the flow runs the length of the graph, and a cut costs time quadratic in it.) */
     double lo = 0, hi = 1e-12;
     bool fits = false;
     for (;;) {
@@ -366,7 +401,7 @@ static bool decide(Prob *pr, double budget, bool *on_gpu, bool *moved, SrcLoc lo
                         "than the budget of %.1f MiB",
                         gpu_bytes(pr, trial) / 1048576.0, budget / 1048576.0);
     } else {
-        for (int it = 0; it < 40 && hi - lo > 1e-9 * hi; it++) {
+        for (int it = 0; it < 30 && hi > 1.02 * lo; it++) {
             double mid = 0.5 * (lo + hi);
             prob_costs(pr, mid);
             mc_place_solve(&pr->mp, trial);

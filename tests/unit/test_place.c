@@ -300,6 +300,30 @@ START_TEST(budget_splits)
 }
 END_TEST
 
+START_TEST(pins_over_budget)
+{
+    /* pins win against the budget too, with a warning that says by how much */
+    CostProfile p = profile(100, 2000, 100, 5);
+    Graph *g = mlp(1024, 2, IR_OP_RELU);
+    infer(g);
+    g->place.profile = &p;
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert(pass_pipeline_run(g, "place(auto, symbols=512, gpu_memory_mb=1, layer0, device=cuda)",
+                                (SrcLoc){0}, NULL, &d));
+    ck_assert_int_eq(d.n_warnings, 1);
+    ck_assert_msg(strstr(ir_diag_text(&d), "warning: place: the nodes pinned to the GPU need "),
+                  "%s", ir_diag_text(&d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "more than the budget of 1.0 MiB"), "%s",
+                  ir_diag_text(&d));
+    ir_diag_fini(&d);
+    ck_assert_int_eq(node_named(g, "layer0.fc")->device, IR_DEVICE_CUDA);
+    ck_assert_int_eq(node_named(g, "layer1.fc")->device, IR_DEVICE_CPU);
+    ck_assert_int_eq(g->place.report->nodes[2].why, PLACE_WHY_BUDGET);
+    ir_graph_free(g);
+}
+END_TEST
+
 START_TEST(pins_win)
 {
     CostProfile p = profile(100, 2000, 1, 20);
@@ -531,6 +555,7 @@ int main(void)
     tcase_add_test(tc, symbols_decide);
     tcase_add_test(tc, no_kernel_cut_around);
     tcase_add_test(tc, budget_splits);
+    tcase_add_test(tc, pins_over_budget);
     tcase_add_test(tc, pins_win);
     tcase_add_test(tc, pin_names);
     tcase_add_test(tc, bad_arguments);
