@@ -88,7 +88,9 @@ SlimcStatus slimc_model_placement(SlimcContext *ctx, SlimcModel *m, FILE *out)
     }
     const char *dev = api_device_name(m->device);
     if (r) { /* pins alone (place(NAME, device=D)): the rest where the device put it */
-        fprintf(out, "placement: placed by --device %s, with pins\n", dev);
+        fputs("placement: pinned by place(..., device=D); the other nodes where --device put "
+              "them\n",
+              out);
         print_report(g, r, out);
         return SLIMC_OK;
     }
