@@ -527,6 +527,31 @@ START_TEST(earlier_transfers_taken_out)
 }
 END_TEST
 
+START_TEST(long_chain_with_budget)
+{
+    /* 20000 equal nodes and a budget that nothing fits: before the budget search stopped
+     * short of the lambda where they all change sides, each cut there pushed flow along
+     * the whole chain (minutes; Check's timeout fails it) */
+    Graph *g = mlp(64, 0, IR_OP_RELU);
+    g->n_outputs = 0;
+    ValueId v = g->inputs[0];
+    for (int i = 0; i < 20000; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "r%d", i);
+        v = unary(g, i % 3 ? IR_OP_RELU : IR_OP_TANH, name, v);
+    }
+    ir_output_add(g, v);
+    infer(g);
+    CostProfile p = profile(100, 2000, 12, 15);
+    const PlaceReport *r = run(g, &p, "place(auto, symbols=100000)");
+    ck_assert_int_eq(count_on(g, IR_DEVICE_CPU), 0);
+    r = run(g, &p, "place(auto, gpu_memory_mb=40)");
+    ck_assert_int_eq(count_on(g, IR_DEVICE_CUDA), 0);
+    ck_assert_int_eq(r->nodes[0].why, PLACE_WHY_BUDGET);
+    ir_graph_free(g);
+}
+END_TEST
+
 START_TEST(current_placement_report)
 {
     /* what inspect shows for a model placed by --device: every node where it is, FIXED */
@@ -564,6 +589,7 @@ int main(void)
     tcase_add_test(tc, default_pipeline_places_automatic);
     tcase_add_test(tc, views_follow);
     tcase_add_test(tc, earlier_transfers_taken_out);
+    tcase_add_test(tc, long_chain_with_budget);
     tcase_add_test(tc, current_placement_report);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
