@@ -13,6 +13,7 @@ bool pass_cse(Graph *g, const PassArgs *args, Diag *d);      /* passes/cse.c (no
 bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.c */
 bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);      /* passes/qdq.c */
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);   /* passes/qchain.c */
+bool pass_place(Graph *g, const PassArgs *args, Diag *d);    /* passes/place.c (place.h) */
 
 static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
 
@@ -39,17 +40,19 @@ static const struct {
     {"qchain", pass_qchain, ""},   /* int8 layers that write u8 for the next (passes/qchain.c) */
     {"prune", pass_prune, ""},     /* zeros in conv/linear weights (passes/prune.c) */
     {"distill", pass_not_implemented, ""},
-    {"place", pass_not_implemented, ""},
+    {"place", pass_place, ""}, /* each node on the CPU or the GPU (passes/place.c) */
 };
 enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 
 /* The default pipeline: the int8 kernels of pre-quantized (QDQ) models first (before fold
  * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
  * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
- * merge duplicates, chain int8 layers in u8 (before fuse takes their relus), set the GEMM
- * layout, fuse epilogues, drop the fused-away nodes, plan memory. */
+ * merge duplicates, decide each node's device when the model is placed automatically
+ * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
+ * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
+ * fuse epilogues, drop the fused-away nodes, plan memory. */
 static const char default_pipeline[] =
-    "qdq,fold,bn_fold,fold,dce,cse,qchain,layout,fuse,dce,memplan";
+    "qdq,fold,bn_fold,fold,dce,cse,place,qchain,layout,fuse,dce,memplan";
 
 const char *pass_default_pipeline(void)
 {

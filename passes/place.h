@@ -32,7 +32,9 @@ typedef enum PlaceWhy {
 } PlaceWhy;
 
 typedef struct PlaceNode {
-    NodeId node;
+    NodeId node;      /* its index when the pass solved (later passes renumber: see name) */
+    const char *name; /* the node's name and op, which outlive the renumbering */
+    OpKind op;
     double ms[2];  /* predicted time on the CPU and on the GPU (INFINITY: no kernel) */
     double in_ms;  /* transfers of its inputs from the other device, as placed */
     Device device; /* chosen */
@@ -64,6 +66,15 @@ void place_set_check(PlaceCheckFn fn);
 const char *place_check(const Graph *g, const Node *n, Device dev);
 
 bool pass_place(Graph *g, const PassArgs *args, Diag *d);
+
+/* "cost", "pin", "no kernel", "memory budget", "view", "fixed". */
+const char *place_why_name(PlaceWhy why);
+/* A report of g as it is placed now, every node's costs from profile p (NULL: the built-in
+ * one) with its symbols at g->place.sym_value: each node on Node.device, why PLACE_WHY_PIN
+ * for a pinned node and PLACE_WHY_FIXED for the others. What inspect --placement prints
+ * for a model the pass did not place. Arena-allocated from g; g->place.report is left
+ * alone. */
+PlaceReport *place_report_current(Graph *g, const struct CostProfile *p);
 
 /* Inserts a transfer node (ir/ops.def) on every edge whose value is produced on one device
  * and read on the other: one per value and destination device, shared by the readers

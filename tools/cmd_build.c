@@ -9,7 +9,7 @@
 typedef struct BuildArgs {
     CliCommon c;
     const char *model, *out;
-    bool ir, dot, memory, flops, quant;
+    bool ir, dot, memory, flops, quant, placement;
     bool lib, emit_source, weights_file;
     const char *name, *triple;
     bool sparsity; /* inspect --sparsity */
@@ -45,6 +45,8 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
             a->flops = true;
         } else if (inspect && !strcmp(arg, "--quant")) {
             a->quant = true;
+        } else if (inspect && !strcmp(arg, "--placement")) {
+            a->placement = true;
         } else if (!strcmp(cmd, "build") && !strcmp(arg, "--lib")) {
             a->lib = true;
         } else if (!strcmp(cmd, "build") && !strcmp(arg, "--emit-source")) {
@@ -151,9 +153,10 @@ int cmd_inspect(int argc, char **argv)
         return 1;
     SlimcContext *ctx = slimc_context_new();
     /* --ir shows the model as loaded unless --passes asks for a pipeline first; --device
-     * cuda shows it as optimized for CUDA, with its kernels. */
+     * cuda shows it as optimized for CUDA, with its kernels; --placement after the
+     * pipeline (which decides it). */
     const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda);
+    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda || a.placement);
     int status = 1;
     if (m) {
         unsigned what = SLIMC_INSPECT_SUMMARY;
@@ -172,6 +175,8 @@ int cmd_inspect(int argc, char **argv)
         if (cuda && !a.dot)
             what |= SLIMC_INSPECT_KERNELS;
         status = slimc_model_inspect(ctx, m, what, stdout) == SLIMC_OK ? 0 : 1;
+        if (status == 0 && a.placement && !a.dot)
+            status = slimc_model_placement(ctx, m, stdout) == SLIMC_OK ? 0 : 1;
     }
     cli_flush(ctx);
     slimc_model_free(m);

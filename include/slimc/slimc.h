@@ -177,6 +177,13 @@ enum {
  * was not optimized; a model optimized for CUDA (SlimcOptions.device) shows --memory per
  * device, and SLIMC_INSPECT_KERNELS needs one. */
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out);
+/* Writes where each node of m runs and why (inspect --placement): per node the predicted
+ * time on the CPU and the GPU, the copies of its inputs, the device and the reason (the
+ * cost, a pin, a missing kernel, the GPU memory budget), then the predicted total against
+ * all-CPU and all-GPU, the transfers, the GPU memory and the device profile. A model not
+ * placed by the place pass (--device cpu or cuda) gets the predictions for where it is.
+ * Optimizes m with the defaults first if it was not optimized. docs/placement.md. */
+SlimcStatus slimc_model_placement(SlimcContext *ctx, SlimcModel *m, FILE *out);
 
 /* Writes the model's C source (self-contained) to out. */
 SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out);

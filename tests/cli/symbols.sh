@@ -6,6 +6,8 @@
 #   cg_     codegen/                                    rt_   runtime/
 #   cu_     codegen/cuda/ (the CUDA backend's own helpers)
 #   api_    api/ (internal glue of the public API)
+#   cost_   passes/cost_model.c (the cost model)       place_ passes/place*.c (placement)
+#   mc_     passes/mincut.c (the minimum cut)
 # The one exception: protobuf-c's generated onnx__* (in libslimc_onnx_proto.a, which
 # libslimc needs at link time). Sanitizer builds add the compiler's own __asan_* and
 # __odr_asan.NAME (one per global variable NAME).
@@ -17,7 +19,7 @@ build_dir=$(dirname "$SLIMC")
 lib=${SLIMC_LIB:-$build_dir/libslimc.a}
 [ -f "$lib" ] && ok "found $lib" || { bad "no libslimc.a beside $SLIMC (set SLIMC_LIB)"; finish; exit; }
 
-allowed='^(slimc_|ir_|fe_|ox_|pass_|cg_|cu_|rt_|api_|__asan_|__odr_asan[._])'
+allowed='^(slimc_|ir_|fe_|ox_|pass_|cg_|cu_|rt_|api_|cost_|place_|mc_|__asan_|__odr_asan[._])'
 
 # nm -g --defined-only: "ADDR TYPE NAME" per defined global (weak and common included).
 nm -g --defined-only "$lib" 2>nm.err | awk 'NF == 3 { print $3 }' | sort -u > globals.txt
