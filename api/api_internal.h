@@ -98,6 +98,9 @@ struct CostProfile;
  * the cache directory (`slimc profile-device` stores it; a malformed one is a warning
  * naming it, then the default), else the built-in default (*from_default true: the caller
  * says so in a note). */
+/* Reads and parses the device profile at path (cost_profile_parse; errors name the file):
+ * the API reads files, the passes and the cost model do not. */
+bool api_cost_profile_load(const char *path, struct CostProfile *out, Diag *d);
 bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, struct CostProfile *out,
                         bool *from_default);
 

@@ -122,7 +122,7 @@ bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o)
         ir_diag_note(&ctx->diag, (SrcLoc){0},
                      "--device auto: no device profile was measured here: placing with the "
                      "built-in one (run `slimc profile-device` once, or give --device-profile)");
-    (void)backend_check; /* MERGE: place_set_check(backend_check) once passes/place.c lands */
+    place_set_check(backend_check);
     m->g->place.automatic = true;
     m->g->place.profile = m->profile;
     return true;

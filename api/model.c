@@ -265,6 +265,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     m->device = dev;
     m->precision = o->precision;
     api_place_nodes(g, dev);
+    g->place.fixed = !automatic; /* pins apply with --device auto only */
     if (automatic && !api_place_auto(ctx, m, o))
         return SLIMC_ERROR;
     double ms = 0;

@@ -25,6 +25,7 @@
  * eighth or less and fewer runs: its numbers are rougher. */
 #include "api/api_internal.h"
 
+#include "frontend/files.h"
 #include "passes/cost_model.h"
 #include "runtime/cuda.h"
 #include "runtime/jit_internal.h"
@@ -63,18 +64,70 @@ static char *stored_profile_path(SlimcContext *ctx, const SlimcOptions *o)
     return path;
 }
 
+/* A profile is a few hundred bytes; anything over this is not one. */
+#define COST_MAX_PROFILE_BYTES (1u << 20)
+
+bool api_cost_profile_load(const char *path, CostProfile *out, Diag *d)
+{
+    memset(out, 0, sizeof *out);
+    SrcLoc at = {path, 0, 0};
+    struct stat st;
+    const char *why = NULL;
+    int fd = fe_open_regular(path, &st, &why);
+    if (fd < 0) {
+        if (why)
+            ir_diag_error(d, at, "device profile %s", why);
+        else
+            ir_diag_error(d, at, "cannot open device profile: %s", strerror(errno));
+        return false;
+    }
+    if ((uint64_t)st.st_size > COST_MAX_PROFILE_BYTES) {
+        close(fd);
+        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
+                      COST_MAX_PROFILE_BYTES >> 10);
+        return false;
+    }
+    char *text = malloc(COST_MAX_PROFILE_BYTES + 1);
+    SLIMC_ASSERT(text);
+    size_t len = 0;
+    int err = 0;
+    for (;;) {
+        ssize_t got = read(fd, text + len, COST_MAX_PROFILE_BYTES + 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            err = errno;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        if (len > COST_MAX_PROFILE_BYTES)
+            break;
+    }
+    close(fd);
+    bool ok = false;
+    if (err)
+        ir_diag_error(d, at, "cannot read device profile: %s", strerror(err));
+    else if (len > COST_MAX_PROFILE_BYTES)
+        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
+                      COST_MAX_PROFILE_BYTES >> 10);
+    else
+        ok = cost_profile_parse(text, len, path, out, d);
+    free(text);
+    return ok;
+}
+
 bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, CostProfile *out,
                         bool *from_default)
 {
     *from_default = false;
     if (o && o->device_profile)
-        return cost_profile_load(o->device_profile, out, &ctx->diag);
+        return api_cost_profile_load(o->device_profile, out, &ctx->diag);
     char *path = stored_profile_path(ctx, o);
     struct stat st;
     if (path && stat(path, &st) == 0) {
         Diag d;
         ir_diag_init(&d);
-        bool ok = cost_profile_load(path, out, &d);
+        bool ok = api_cost_profile_load(path, out, &d);
         if (ok) {
             ir_diag_fini(&d);
             free(path);

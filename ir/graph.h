@@ -204,9 +204,11 @@ struct Graph {
     /* Heterogeneous placement (passes/place.c, docs/placement.md): what the place pass
      * decides from, set by the API (--device auto, --device-profile) and place(...) steps. */
     struct {
-        bool automatic;                    /* place decides each unpinned node's device */
-        double gpu_memory_mb;              /* the GPU's budget for weights + arena; 0: none */
-        int64_t sym_value;                 /* the symbols' value costs are taken at (0: 1) */
+        bool automatic;       /* place decides each unpinned node's device */
+        bool fixed;           /* --device cpu or cuda (or auto without a GPU): pins are checked,
+                               * not applied, unless a place(auto) step asks for placement */
+        double gpu_memory_mb; /* the GPU's budget for weights + arena; 0: none */
+        int64_t sym_value;    /* the symbols' value costs are taken at (0: 1) */
         const struct CostProfile *profile; /* passes/cost_model.h; NULL: none measured */
         struct PlaceReport *report;        /* the last solve's decisions (inspect) */
     } place;

@@ -14,16 +14,13 @@
  * profile. */
 #include "passes/cost_model.h"
 
-#include "frontend/files.h"
 #include "frontend/json.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- node costs ---- */
 
@@ -619,56 +616,4 @@ bool cost_profile_parse(const char *text, size_t len, const char *path, CostProf
         snprintf(out->source, sizeof out->source, "%s", path);
     out->hash = cost_profile_hash(out);
     return true;
-}
-
-/* A profile is a few hundred bytes; anything over this is not one. */
-#define COST_MAX_PROFILE_BYTES (1u << 20)
-
-bool cost_profile_load(const char *path, CostProfile *out, Diag *d)
-{
-    memset(out, 0, sizeof *out);
-    SrcLoc at = {path, 0, 0};
-    struct stat st;
-    const char *why = NULL;
-    int fd = fe_open_regular(path, &st, &why);
-    if (fd < 0) {
-        if (why)
-            ir_diag_error(d, at, "device profile %s", why);
-        else
-            ir_diag_error(d, at, "cannot open device profile: %s", strerror(errno));
-        return false;
-    }
-    if ((uint64_t)st.st_size > COST_MAX_PROFILE_BYTES) {
-        close(fd);
-        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
-                      COST_MAX_PROFILE_BYTES >> 10);
-        return false;
-    }
-    char *text = malloc(COST_MAX_PROFILE_BYTES + 1);
-    SLIMC_ASSERT(text);
-    size_t len = 0;
-    int err = 0;
-    for (;;) {
-        ssize_t got = read(fd, text + len, COST_MAX_PROFILE_BYTES + 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            err = errno;
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        if (len > COST_MAX_PROFILE_BYTES)
-            break;
-    }
-    close(fd);
-    bool ok = false;
-    if (err)
-        ir_diag_error(d, at, "cannot read device profile: %s", strerror(err));
-    else if (len > COST_MAX_PROFILE_BYTES)
-        ir_diag_error(d, at, "device profile is larger than %u KiB: not a profile",
-                      COST_MAX_PROFILE_BYTES >> 10);
-    else
-        ok = cost_profile_parse(text, len, path, out, d);
-    free(text);
-    return ok;
 }

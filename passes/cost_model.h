@@ -83,8 +83,6 @@ double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms);
  * false. A device the file lacks is absent (present == false); a present device must give
  * every rate. */
 bool cost_profile_parse(const char *text, size_t len, const char *path, CostProfile *out, Diag *d);
-/* Reads and parses the file at path (cost_profile_parse; errors name the file). */
-bool cost_profile_load(const char *path, CostProfile *out, Diag *d);
 /* Writes p as JSON to f (what cost_profile_parse reads back), its source as "about". */
 void cost_profile_write(const CostProfile *p, FILE *f);
 /* The built-in profile --device auto uses when none was measured or given (a note says

@@ -576,6 +576,8 @@ static bool pin(Graph *g, const PassArg *a, Device dev, const char **details, Di
         if (n->dead || !pin_matches(a->text, n->name))
             continue;
         found++;
+        if (g->place.fixed && !g->place.automatic) /* --device cpu / cuda: by name only */
+            continue;
         const char *why = place_check(g, n, dev);
         if (why) {
             ir_diag_error(d, a->loc, "place: cannot pin %s '%s' to the %s: %s", ir_ops[n->op].name,
@@ -679,6 +681,11 @@ static bool read_args(Graph *g, const PassArgs *args, int *n_pins, const char **
                         (a->kind == PASS_ARG_NAME && strcmp(a->text, "auto") != 0)))
             ok = pin(g, a, dev, details, d) && ok;
     }
+    if (ok && g->place.fixed && !g->place.automatic)
+        ir_diag_note(d, first_pin->loc,
+                     "place: pins take effect with --device auto; this run puts every node on "
+                     "the %s",
+                     ir_device_name(g->device));
     return ok;
 }
 
