@@ -9,7 +9,8 @@ typedef struct CliCommon {
     SlimcOptions opt;
     bool time;
     const char *target;
-    uint64_t max_memory; /* --max-memory; 0: the library's default */
+    const char *device_flag; /* "--device" or "--target" (its older name), as given */
+    uint64_t max_memory;     /* --max-memory; 0: the library's default */
 } CliCommon;
 
 /* Parses a shared option at argv[*i] (advancing *i past its value); returns 1 if it was

@@ -84,8 +84,8 @@ int cmd_build(int argc, char **argv)
                                : "no output file given: slimc build MODEL -o FILE");
     if (!a.lib && (a.emit_source || a.weights_file || a.name))
         return cli_error("--name, --emit-source and --weights-file go with --lib");
-    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
-        a.c.opt.device = SLIMC_DEVICE_CPU; /* a build names its device: auto is the CPU's */
+    /* --device auto: the place pass splits the model when this machine has a GPU (or the
+     * emulation) to place it on; else the CPU, with a note */
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
@@ -109,9 +109,14 @@ int cmd_emit(int argc, char **argv)
     BuildArgs a;
     if (parse_args(argc, argv, &a, "emit"))
         return 1;
-    if (a.c.opt.device == SLIMC_DEVICE_AUTO)
-        return cli_error("emit --target auto: name the language, c or cuda");
-    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
+    const bool automatic = a.c.opt.device == SLIMC_DEVICE_AUTO;
+    if (automatic && a.c.device_flag && !strcmp(a.c.device_flag, "--target"))
+        return cli_error("emit --target auto: name the language, c or cuda (--device auto lets "
+                         "the place pass choose)");
+    if (automatic && a.out)
+        return cli_error("emit --device auto -o DIR: the file's language is known after "
+                         "placement: emit to stdout, or name the device");
+    const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA || automatic;
     SlimcContext *ctx = slimc_context_new();
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;

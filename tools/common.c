@@ -110,6 +110,7 @@ int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
             return -1;
         }
         c->target = val;
+        c->device_flag = arg;
     }
     return 1;
 }
