@@ -523,3 +523,14 @@ const PassRunner *pass_get_runner(void)
 {
     return __atomic_load_n(&the_runner, __ATOMIC_ACQUIRE);
 }
+
+bool pass_name_matches(const char *pattern, const char *name)
+{
+    size_t k = strlen(pattern);
+    if (!name || strncmp(name, pattern, k) != 0)
+        return false;
+    if (name[k] == 0)
+        return true;
+    return (k > 0 && (pattern[k - 1] == '.' || pattern[k - 1] == '/')) || name[k] == '.' ||
+           name[k] == '/';
+}

@@ -118,6 +118,10 @@ const PassArg *pass_arg(const PassArgs *a, const char *key);
  * reporting to d why the file could not be read. */
 const PassFile *pass_file(const PassArg *a, Diag *d);
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
+/* Whether a node called name is what a pass argument pattern names (place's pins, prune's
+ * layers): the whole name, or a prefix of it ending at a '.' or a '/' (layer3 names
+ * layer3.0.conv1 and layer3/conv, not layer30). */
+bool pass_name_matches(const char *pattern, const char *name);
 
 /* The passes (one file each in passes/). */
 bool pass_fold(Graph *g, const PassArgs *args, Diag *d);

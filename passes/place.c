@@ -554,18 +554,6 @@ static bool parse_device(const PassArg *a, Device *out, Diag *d)
     return false;
 }
 
-/* Whether node name is pin (the whole name) or inside it (pin, then a '.' or a '/'; a pin
- * that ends with one of them is a prefix as it is). */
-static bool pin_matches(const char *pin, const char *name)
-{
-    size_t k = strlen(pin);
-    if (!name || strncmp(name, pin, k) != 0)
-        return false;
-    if (name[k] == 0)
-        return true;
-    return (k > 0 && (pin[k - 1] == '.' || pin[k - 1] == '/')) || name[k] == '.' || name[k] == '/';
-}
-
 /* Pins the live nodes the positional argument a names to dev; details[i] says so. */
 static bool pin(Graph *g, const PassArg *a, Device dev, const char **details, Diag *d)
 {
@@ -573,7 +561,7 @@ static bool pin(Graph *g, const PassArg *a, Device dev, const char **details, Di
     bool ok = true;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || !pin_matches(a->text, n->name))
+        if (n->dead || !pass_name_matches(a->text, n->name))
             continue;
         found++;
         if (g->place.fixed && !g->place.automatic) /* --device cpu / cuda: by name only */

@@ -12,6 +12,9 @@
  *                                     now on (the default pipeline's place step), with a
  *                                     GPU budget of N MiB for weights + arena, symbolic
  *                                     dims costed at S (default 1)
+ *   place(greedy)                     every node that can run on the GPU there, the rest on
+ *                                     the CPU, copies not costed (ONNX Runtime's split: the
+ *                                     benchmark's baseline)
  *   place                             decides now if the graph is placed automatically
  *                                     (--device auto, or an earlier place(auto)); else
  *                                     nothing */

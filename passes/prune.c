@@ -117,19 +117,6 @@ static void apply_mask(Graph *g, const PruneLayer *l, const uint8_t *mask)
 
 /* ---- names ---- */
 
-/* Whether node name is pattern (the whole name) or inside it (pattern, then a '.' or a
- * '/'; a pattern that ends with one of them is a prefix as it is): the place pass's rule. */
-static bool name_matches(const char *pattern, const char *name)
-{
-    size_t k = strlen(pattern);
-    if (!name || strncmp(name, pattern, k) != 0)
-        return false;
-    if (name[k] == 0)
-        return true;
-    return (k > 0 && (pattern[k - 1] == '.' || pattern[k - 1] == '/')) || name[k] == '.' ||
-           name[k] == '/';
-}
-
 /* Levenshtein distance of a and b (for "did you mean"). */
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -196,7 +183,7 @@ static bool choose(Graph *g, const PassArg *a, const PruneLayer *layers, int n, 
 {
     int found = 0;
     for (int i = 0; i < n; i++)
-        if (name_matches(a->text, g->nodes[layers[i].node].name) ||
+        if (pass_name_matches(a->text, g->nodes[layers[i].node].name) ||
             (g->values[layers[i].weight].name &&
              strcmp(a->text, g->values[layers[i].weight].name) == 0)) {
             chosen[i] = true;
@@ -206,7 +193,7 @@ static bool choose(Graph *g, const PassArg *a, const PruneLayer *layers, int n, 
         return true;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *nd = &g->nodes[i];
-        if (!nd->dead && name_matches(a->text, nd->name)) {
+        if (!nd->dead && pass_name_matches(a->text, nd->name)) {
             ir_diag_error(d, a->loc,
                           "prune: '%s' is a %s; prune takes conv2d and linear layers whose "
                           "weight is an f32 constant",
