@@ -59,6 +59,10 @@ bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o);
 /* Where the optimized graph g runs: the CUDA backend's file when its nodes are on both
  * devices (or all on CUDA), else the CPU (picked: an empty graph's). */
 Device api_model_device(const Graph *g, Device picked);
+/* Which values the GPU's kernels read (a calloc'd [n_values] the caller frees): every value
+ * a live node reads, or in a mixed-device model those its CUDA nodes read (the weights to
+ * upload; the CPU reads the others in host memory). */
+bool *api_read_on_gpu(const Graph *g);
 /* False with "no CUDA device found (why)" when no CUDA device (or emulation) can run code. */
 bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o);
 /* Marks every node of g for dev (before the passes, which keep a node's device). */

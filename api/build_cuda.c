@@ -149,20 +149,8 @@ static void put_cuda_runtime(FILE *f, const SlimcModel *m, const CudaBlob *b, co
     fprintf(f, "#define SLIMC_WEIGHTS_BYTES ((size_t)%zu)\n", b->weights_len);
     /* gpu: read by a kernel (a mixed model's CPU reads the others in the blob, in place) */
     const Graph *g = m->g;
-    bool *gpu = calloc((size_t)g->n_values + 1, sizeof *gpu);
-    SLIMC_ASSERT(gpu);
+    bool *gpu = api_read_on_gpu(g);
     const bool mixed = ir_graph_mixed(g);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
-            continue;
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] != IR_NONE)
-                gpu[n->inputs[k]] = true;
-        for (int k = 0; k < n->n_epilogue; k++)
-            if (n->epilogue[k].operand != IR_NONE)
-                gpu[n->epilogue[k].operand] = true;
-    }
     fprintf(f, "static const struct {\n    int id;\n    size_t offset, bytes;\n    int gpu;\n} "
                "slimc_cuda_consts[] = {\n");
     for (int v = 0; v < g->n_values; v++)

@@ -143,6 +143,25 @@ const char *api_device_name(Device dev)
     return device_word(dev == IR_DEVICE_CUDA ? SLIMC_DEVICE_CUDA : SLIMC_DEVICE_CPU);
 }
 
+bool *api_read_on_gpu(const Graph *g)
+{
+    bool *on_gpu = calloc((size_t)g->n_values + 1, sizeof *on_gpu);
+    SLIMC_ASSERT(on_gpu);
+    const bool mixed = ir_graph_mixed(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] != IR_NONE)
+                on_gpu[n->inputs[k]] = true;
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand != IR_NONE)
+                on_gpu[n->epilogue[k].operand] = true;
+    }
+    return on_gpu;
+}
+
 bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o)
 {
     char why[700] = "";
@@ -223,20 +242,8 @@ RtCudaExec *api_cuda_exec_new(SlimcContext *ctx, SlimcModel *m, const SlimcOptio
     static const uint64_t empty[8];
     /* a mixed model's GPU holds the weights its kernels read; the CPU reads the others in
      * place (RtCudaConsts: bytes 0 is not uploaded) */
-    bool *on_gpu = calloc((size_t)g->n_values + 1, sizeof *on_gpu);
-    SLIMC_ASSERT(on_gpu);
+    bool *on_gpu = api_read_on_gpu(g);
     const bool mixed = ir_graph_mixed(g);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
-            continue;
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] != IR_NONE)
-                on_gpu[n->inputs[k]] = true;
-        for (int k = 0; k < n->n_epilogue; k++)
-            if (n->epilogue[k].operand != IR_NONE)
-                on_gpu[n->epilogue[k].operand] = true;
-    }
     for (int v = 0; v < g->n_values; v++) {
         const Value *val = &g->values[v];
         Dim ne;

@@ -51,19 +51,9 @@ SLIMC_CUDA_EMULATE=1 "$SLIMC" bench ew.slim --runs 3 --device cuda >out.txt 2>er
 grep -q "median .* over 3 runs (on emulated CUDA device (CPU))" out.txt && ok "emulated: bench names the device" || { bad "emulated bench"; cat out.txt err.txt; }
 # auto with the emulation: the place pass decides (docs/placement.md); a profile whose GPU is
 # far faster than the CPU behind a free link puts the whole model there
-cat >gpu_fast.json <<'JSON'
-{"slimc_device_profile": 1,
- "devices": {"cpu": {"gflops": {"gemm_f32": 1, "conv_f32": 1, "gemm_int8": 1, "gemm_f16": 1,
-                                "elementwise": 0.001, "reduce": 0.001, "data": 0.001},
-                     "bandwidth_gbs": 0.001, "launch_us": 1000},
-             "cuda": {"gflops": {"gemm_f32": 1e5, "conv_f32": 1e5, "gemm_int8": 1e5, "gemm_f16": 1e5,
-                                 "elementwise": 1e5, "reduce": 1e5, "data": 1e5},
-                      "bandwidth_gbs": 1e4, "launch_us": 1}},
- "link": {"gbs": 1e4, "latency_us": 0}}
-JSON
 SLIMC_CUDA_EMULATE=1 "$SLIMC" run ew.slim --input ew_in.npy --device auto >out.txt 2>err.txt
 grep -q "note: --device auto: no device profile was measured here" err.txt && ok "auto without a profile: the built-in one, a note" || { bad "auto: no note about the profile"; cat err.txt; }
-SLIMC_CUDA_EMULATE=1 "$SLIMC" bench ew.slim --runs 3 --device auto --device-profile gpu_fast.json >out.txt 2>err.txt
+SLIMC_CUDA_EMULATE=1 "$SLIMC" bench ew.slim --runs 3 --device auto --device-profile "$SLIMC_SOURCE_DIR/tests/data/placement/gpu_fast.json" >out.txt 2>err.txt
 grep -q "on emulated CUDA device (CPU))" out.txt && ok "auto with a GPU-fast profile: the whole model on the (emulated) GPU" || { bad "auto did not take the emulated device"; cat out.txt err.txt; }
 grep -q "note: --device auto" err.txt && { bad "auto with a given profile: a note"; cat err.txt; } || ok "auto with a given profile: no note"
 finish
