@@ -18,13 +18,13 @@ ls bundle/lib/libprotobuf-c.so* >/dev/null 2>&1 && ok "bundle carries libprotobu
 
 # the whole dry run, from the bundle (torch_compile left out: on the CPU it only imports
 # torch, seconds that CI's two cores can use better)
-SLIMC_GPU_CHECK_WORK=$PWD/work SLIMC_GPU_CHECK_STEPS="env tests prepare compile compare time_slimc time_torch gemm" \
+SLIMC_GPU_CHECK_WORK=$PWD/work SLIMC_GPU_CHECK_STEPS="env tests prepare compile compare time_slimc placement time_torch gemm" \
   bash "$GC" --dry-run bundle out >run.txt 2>&1
 rc=$?
 R=out/gpu_results.md
 [ -s "$R" ] && ok "gpu_results.md written" || { bad "no report"; tail -30 run.txt; }
 [ -s out/gpu_results.json ] && [ -s out/gpu_check.log ] && ok "json and log written" || bad "json or log missing"
-for step in env tests prepare compile compare time_slimc time_torch gemm; do
+for step in env tests prepare compile compare time_slimc placement time_torch gemm; do
   grep -qE "^\| $step \| done \|" "$R" && ok "step $step done" || { bad "step $step: $(grep -E "^\| $step \|" "$R")"; }
 done
 grep -qE '^\| ew \| smoke \| fp32 \| 0\.0e\+00 \| 0\.0001 \| ok \| bit-exact \|' "$R" &&
@@ -33,6 +33,8 @@ grep -qE '^\| unit_cuda_rt \| ok \|' "$R" && ok "unit_cuda_rt ran and passed" ||
 grep -qE '^\| mlp \| sample \| fp32 \|' "$R" && ok "mlp compared" || bad "no mlp row"
 grep -qE '^\| ew \| 1 \| fp32 \|' "$R" && ok "latency table" || bad "no latency row"
 grep -q '^\*\*Compile\*\*' "$R" && grep -q '^\*\*GEMM\*\*' "$R" && ok "compile and GEMM sections" || bad "sections"
+grep -qE '^\| ew \| 1 \| no_kernel \| [0-9.]+ \| — \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|' "$R" &&
+  ok "the placement table: auto, greedy, predicted" || { bad "no placement row"; grep -A8 Placement "$R"; }
 if grep -q '^\*\*Correctness failures:\*\*' "$R"; then
   [ $rc -eq 1 ] && ok "failures listed, exit 1" || bad "failures listed but exit $rc"
 else
