@@ -194,6 +194,12 @@ SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
     int64_t syms[IR_MAX_SYMS];
     bool ok = cg_bind_inputs(g, in, syms, &ctx->diag);
     free(in);
+    if (ok && !m->optimized && g->n_syms) { /* the size --device auto places for */
+        int64_t most = 1;
+        for (int s = 0; s < g->n_syms; s++)
+            most = syms[s] > most ? syms[s] : most;
+        m->g->place.sym_value = most;
+    }
     if (ok) {
         char what[300];
         snprintf(what, sizeof what, "model '%.200s': memory for these inputs (%s)", g->name,

@@ -210,7 +210,9 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
  * slimc_exec_run does — dtype (other floats pass where f32 is declared), rank, static dims,
  * each symbol bound to one value, bytes of data — and that the outputs for the symbols
  * they bind fit the memory limit, without compiling anything: a caller that checks first
- * does not wait for a compile to hear that an input has the wrong rank. */
+ * does not wait for a compile to hear that an input has the wrong rank. A model not yet
+ * optimized also remembers the largest symbol value they bind: --device auto places its
+ * nodes for that size (docs/placement.md), unless a place(auto, symbols=S) step says. */
 SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
                                      const SlimcTensor *inputs, int n_inputs);
 /* Where e runs: "cpu", or the CUDA device ("NVIDIA H100 ... (sm_90)", "emulated CUDA
