@@ -51,15 +51,17 @@ static const struct {
      "Writes the model's self-contained C to DIR/NAME.c (or to standard output without -o);\n"
      "--target cuda writes the CUDA backend's file (DIR/NAME.cu): kernels and host half.\n"},
     {"inspect", cmd_inspect, "show a model's IR, memory and FLOPs",
-     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--placement]\n"
-     "                    [--passes P] [--device cuda] [--precision P] [--max-memory SIZE]\n\n"
+     "slimc inspect MODEL [--ir] [--dot] [--memory] [--flops] [--quant] [--sparsity]\n"
+     "                    [--placement] [--passes P] [--device cpu|cuda|auto] [--precision P]\n"
+     "                    [--device-profile FILE] [--max-memory SIZE]\n\n"
      "With no flag prints a summary. --ir prints the IR as loaded (or after --passes), --dot as\n"
      "Graphviz, --memory the weight bytes and the peak arena after planning, --flops the\n"
      "floating-point operations of one run, --quant each conv/linear layer: int8 (weight\n"
      "scales and error, the input's scale and zero point) or float (and why), and the bytes.\n"
      "--device cuda lists each CUDA kernel with its grid, block and shared memory, and\n"
      "--memory then says what is on the GPU and what on the host. --placement shows each\n"
-     "node's device and why: its predicted time on each, its input copies, the reason.\n"},
+     "node's device and why: its predicted time on each, its input copies, the reason.\n"
+     "--sparsity each conv/linear weight's density, the pattern of its zeros, its bytes.\n"},
     {"bench", cmd_bench, "time a model on random or given inputs",
      "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
      "                  [--device cpu|cuda|auto] [--precision P] [--max-memory SIZE]\n\n"
