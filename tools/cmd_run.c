@@ -367,14 +367,10 @@ static void json_string(FILE *f, const char *s)
 }
 
 /* The figures of a bench as JSON (the keys are in docs/cli.md#slimc-bench). */
-static bool write_bench_json(SlimcContext *ctx, const SlimcModel *m, const SlimcExec *e,
-                             const RunArgs *a, const SlimcTensor *in, const char *const *files,
+static bool write_bench_json(const SlimcModel *m, const SlimcExec *e, const RunArgs *a,
+                             const SlimcTensor *in, const char *const *files,
                              const SlimcBenchStats *st, long long batch)
 {
-    if (slimc_model_check_output(ctx, m, a->json) != SLIMC_OK) {
-        cli_flush(ctx);
-        return false;
-    }
     FILE *f = fopen(a->json, "w");
     if (!f) {
         cli_error("%s: cannot write the JSON: %s", a->json, strerror(errno));
@@ -426,6 +422,10 @@ static int do_bench(SlimcContext *ctx, const SlimcModel *m, SlimcExec *e, const 
 {
     SlimcBenchOptions bo = {.warmup = a->warmup, .runs = a->runs, .duration_s = a->duration_s};
     SlimcBenchStats st;
+    if (a->json && slimc_model_check_output(ctx, m, a->json) != SLIMC_OK) {
+        cli_flush(ctx); /* before the runs: a --json that would replace the model */
+        return 1;
+    }
     if (slimc_exec_bench_stats(ctx, e, in, n_in, &bo, &st) != SLIMC_OK) {
         cli_flush(ctx);
         return 1;
@@ -451,7 +451,7 @@ static int do_bench(SlimcContext *ctx, const SlimcModel *m, SlimcExec *e, const 
            st.inferences_per_s * (double)batch, batch);
     printf("runs: %d in %.3f s after %d warm-up run%s\n", st.runs, st.total_ms / 1e3, st.warmup,
            st.warmup == 1 ? "" : "s");
-    if (a->json && !write_bench_json(ctx, m, e, a, in, files, &st, batch))
+    if (a->json && !write_bench_json(m, e, a, in, files, &st, batch))
         return 1;
     return 0;
 }
