@@ -57,5 +57,15 @@ for r, rest in rows:
 PY
 expect_ok "--top larger than C" "$SLIMC" run "$M" --input "$IN" --top 50
 grep -q "^output0 top 10, row 0:" out.txt && ok "--top clamps to C" || bad "--top 50"
+cat > r3.slim <<'SLIM'
+model r3(x: f32[N, 2, 3]) -> f32[N, 2, 3]
+    return relu(x)
+SLIM
+python3 -c "import numpy as np; x = np.arange(6, dtype=np.float32).reshape(1, 2, 3); np.save('r3.npy', x); y = x.copy(); y[0, 1, 2] = np.nan; np.save('r3nan.npy', y)"
+expect_fail "--top on a rank-3 output" "top takes an output of shape \[N, C\].*'output0' is f32\[1, 2, 3\]" \
+  "$SLIMC" run r3.slim --input r3.npy --top 2
+expect_fail "NaN in the reference never matches" "1 of 6 elements differ.*worst at \[0, 1, 2\]: 5 \(output\) vs nan" \
+  "$SLIMC" run r3.slim --input r3.npy --compare r3nan.npy --atol 1e9
+expect_ok "--compare, rank 3, shared option as --threads=2" "$SLIMC" run r3.slim --input=r3.npy --compare=r3.npy --threads=2
 expect_fail "--top 0" "top takes a number from 1" "$SLIMC" run "$M" --input "$IN" --top 0
 finish
