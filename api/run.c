@@ -271,29 +271,88 @@ static int cmp_double(const void *a, const void *b)
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms)
 {
+    SlimcBenchOptions o = {.warmup = 1, .runs = runs > 0 ? runs : 0};
+    SlimcBenchStats s;
+    SlimcStatus st = slimc_exec_bench_stats(ctx, e, inputs, n_inputs, &o, &s);
+    if (st == SLIMC_OK && s.runs > 0)
+        *median_ms = s.p50_ms;
+    return st;
+}
+
+/* t[min(floor(p * n), n - 1)] of sorted t. */
+static double percentile(const double *t, int n, double p)
+{
+    int k = (int)floor(p * n);
+    return t[k < n ? k : n - 1];
+}
+
+SlimcStatus slimc_exec_bench_stats(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                                   int n_inputs, const SlimcBenchOptions *o, SlimcBenchStats *out)
+{
+    SlimcBenchOptions def = {.warmup = 1, .runs = 100};
+    if (!o)
+        o = &def;
+    memset(out, 0, sizeof *out);
     int n_out = e->m->g->n_outputs;
+    int min_runs = o->runs > 0 ? o->runs : 0;
+    int max_runs = o->max_runs > 0 ? o->max_runs : 10000000;
+    if (min_runs > max_runs)
+        min_runs = max_runs;
+    double dur_ms = o->duration_s > 0 ? o->duration_s * 1e3 : 0;
     SlimcTensor *outs = calloc((size_t)n_out + 1, sizeof *outs);
-    double *ms = calloc((size_t)(runs > 0 ? runs : 1), sizeof *ms);
-    double *dev_ms = calloc((size_t)(runs > 0 ? runs : 1), sizeof *dev_ms);
+    size_t cap = (size_t)(min_runs > 16 ? min_runs : 16);
+    double *ms = malloc(cap * sizeof *ms);
+    double *dev_ms = malloc(cap * sizeof *dev_ms);
     SLIMC_ASSERT(outs && ms && dev_ms);
     SlimcStatus st = SLIMC_OK;
     e->bench_device_ms = 0;
-    /* One warm-up run: page faults, thread start-up, caches. */
-    for (int r = -1; r < runs && st == SLIMC_OK; r++) {
-        double t0 = api_now_ms();
+    /* Warm-up runs: page faults, thread start-up, caches. */
+    for (int r = 0; r < o->warmup && st == SLIMC_OK; r++) {
         st = slimc_exec_run(ctx, e, inputs, n_inputs, outs, n_out);
-        if (r >= 0) {
-            ms[r] = api_now_ms() - t0;
-            dev_ms[r] = e->cu ? rt_cuda_exec_last_ms(e->cu) : 0;
-        }
         for (int k = 0; k < n_out; k++)
             slimc_tensor_free(&outs[k]);
+        out->warmup = r + 1;
     }
-    if (st == SLIMC_OK && runs > 0) {
-        qsort(ms, (size_t)runs, sizeof ms[0], cmp_double);
-        qsort(dev_ms, (size_t)runs, sizeof dev_ms[0], cmp_double);
-        *median_ms = ms[runs / 2];
-        e->bench_device_ms = dev_ms[runs / 2];
+    int n = 0;
+    double start = api_now_ms(), now = start;
+    while (st == SLIMC_OK && n < max_runs &&
+           (n < min_runs || (dur_ms > 0 && now - start < dur_ms))) {
+        if ((size_t)n == cap) {
+            cap *= 2;
+            ms = realloc(ms, cap * sizeof *ms);
+            dev_ms = realloc(dev_ms, cap * sizeof *dev_ms);
+            SLIMC_ASSERT(ms && dev_ms);
+        }
+        double t0 = api_now_ms();
+        st = slimc_exec_run(ctx, e, inputs, n_inputs, outs, n_out);
+        now = api_now_ms();
+        ms[n] = now - t0;
+        dev_ms[n] = e->cu ? rt_cuda_exec_last_ms(e->cu) : 0;
+        for (int k = 0; k < n_out; k++)
+            slimc_tensor_free(&outs[k]);
+        if (st == SLIMC_OK)
+            n++;
+    }
+    if (st == SLIMC_OK && n > 0) {
+        double sum = 0, sq = 0;
+        for (int r = 0; r < n; r++)
+            sum += ms[r];
+        out->mean_ms = sum / n;
+        for (int r = 0; r < n; r++)
+            sq += (ms[r] - out->mean_ms) * (ms[r] - out->mean_ms);
+        out->std_ms = sqrt(sq / n);
+        qsort(ms, (size_t)n, sizeof ms[0], cmp_double);
+        qsort(dev_ms, (size_t)n, sizeof dev_ms[0], cmp_double);
+        out->runs = n;
+        out->total_ms = now - start;
+        out->min_ms = ms[0];
+        out->max_ms = ms[n - 1];
+        out->p50_ms = percentile(ms, n, 0.50);
+        out->p90_ms = percentile(ms, n, 0.90);
+        out->p99_ms = percentile(ms, n, 0.99);
+        out->inferences_per_s = out->total_ms > 0 ? n * 1e3 / out->total_ms : 0;
+        out->gpu_median_ms = percentile(dev_ms, n, 0.50);
+        e->bench_device_ms = out->gpu_median_ms;
     }
     free(ms);
     free(dev_ms);

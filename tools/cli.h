@@ -17,6 +17,10 @@ typedef struct CliCommon {
  * one, 0 if not, -1 after printing an error. */
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i);
 void cli_common_init(CliCommon *c);
+/* An option with a value, as `NAME VALUE` or `NAME=VALUE`: when argv[*i] is NAME (then *i
+ * advances past the value) or NAME=..., sets *val and returns 1; 0 when it is another
+ * argument; -1 after printing an error (NAME last, without its value). */
+int cli_value_option(int argc, char **argv, int *i, const char *name, const char **val);
 /* Prints the context's messages to stderr and clears them. */
 void cli_flush(SlimcContext *ctx);
 /* Loads a model and runs the passes; prints errors. NULL on failure. */

@@ -36,31 +36,50 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
+int cli_value_option(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *val = arg + len + 1;
+        return 1;
+    }
+    if (arg[len])
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error("%s needs a value", name);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
 int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
 {
     static const char *const with_value[] = {"--passes",     "--print-after", "--threads",
                                              "--target",     "--device",      "--opt-level",
                                              "--cpu",        "--cc",          "--cache-dir",
                                              "--max-memory", "--precision",   "--device-profile"};
-    const char *arg = argv[*i];
-    if (!strcmp(arg, "--time")) {
+    if (!strcmp(argv[*i], "--time")) {
         c->time = true;
         return 1;
     }
-    if (!strcmp(arg, "--no-cache")) {
+    if (!strcmp(argv[*i], "--no-cache")) {
         c->opt.no_cache = true;
         return 1;
     }
-    bool known = false;
-    for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-        known |= !strcmp(arg, with_value[k]);
-    if (!known)
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", arg);
-        return -1;
+    const char *arg = NULL, *val = NULL;
+    for (size_t k = 0; !arg && k < sizeof with_value / sizeof with_value[0]; k++) {
+        int r = cli_value_option(argc, argv, i, with_value[k], &val);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            arg = with_value[k];
     }
-    const char *val = argv[++*i];
+    if (!arg)
+        return 0;
     if (!strcmp(arg, "--passes"))
         c->opt.passes = val;
     else if (!strcmp(arg, "--print-after"))

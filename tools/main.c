@@ -14,6 +14,7 @@ static const struct {
     {"run", cmd_run, "compile a model and run it at once (JIT)",
      "slimc run MODEL [--input NAME=FILE.npy]... [--output-dir DIR] [--passes P] [--print-after "
      "PASS]\n"
+     "                [--compare [NAME=]REF.npy]... [--rtol R] [--atol A] [--top K]\n"
      "                [--threads N] [--time] [--device cpu|cuda|auto] [--precision P]\n"
      "                [--opt-level N] [--cpu NAME]\n"
      "                [--cc CC] [--cache-dir DIR] [--no-cache] [--max-memory SIZE]\n\n"
@@ -28,7 +29,12 @@ static const struct {
      "a CUDA GPU (NVRTC and the driver are loaded at run time; SLIMC_CUDA_EMULATE=1 emulates\n"
      "the GPU on the CPU; docs/cuda.md); auto picks cuda when it can; --target is an alias.\n"
      "--precision fp32|fp16|bf16: what CUDA GEMMs and convolutions multiply in (fp16/bf16 on\n"
-     "tensor cores, fp32 accumulation); CUDA only.\n"},
+     "tensor cores, fp32 accumulation); CUDA only.\n"
+     "--compare [NAME=]REF.npy checks an output (the first, or NAME) against REF as\n"
+     "numpy.allclose does (|out - ref| <= atol + rtol * |ref|; --rtol R, default 1e-5, --atol A,\n"
+     "default 1e-8): prints the largest errors and the worst element; exit 1 on a mismatch.\n"
+     "--top K prints the K largest values (index and value) of each row of the first output.\n"
+     "Options with a value take --opt VALUE or --opt=VALUE.\n"},
     {"build", cmd_build, "compile a model ahead of time into an executable or a library",
      "slimc build MODEL -o FILE [--passes P] [--print-after PASS] [--cpu NAME] [--opt-level N]\n"
      "                  [--threads N] [--time] [--device cpu|cuda] [--precision P] [--cc CC]\n"
@@ -62,11 +68,17 @@ static const struct {
      "--memory then says what is on the GPU and what on the host. --placement shows each\n"
      "node's device and why: its predicted time on each, its input copies, the reason.\n"
      "--sparsity each conv/linear weight's density, the pattern of its zeros, its bytes.\n"},
-    {"bench", cmd_bench, "time a model on random or given inputs",
-     "slimc bench MODEL [--runs N] [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
+    {"bench", cmd_bench, "time a model on seeded random or given inputs",
+     "slimc bench MODEL [--runs N] [--duration S] [--warmup N] [--seed N] [--json FILE]\n"
+     "                  [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
      "                  [--device cpu|cuda|auto] [--precision P] [--max-memory SIZE]\n\n"
-     "Prints the median latency of N runs (default 100). Symbolic dims are 1 unless inputs are "
-     "given.\n"},
+     "Runs the model --warmup times (default 1) untimed, then --runs N times (default 100), or\n"
+     "until --duration S seconds have passed (with both: at least N runs and S seconds).\n"
+     "Prints the median latency (first line), then min, p50, p90, p99, max, mean and std in ms,\n"
+     "and the throughput in inferences/s and samples/s (batch: the first input's first dim).\n"
+     "Inputs not given are seeded random values (f32 uniform in [-1, 1), --seed N, default 0;\n"
+     "integer inputs zeros) with symbolic dims at 1, said on stderr. --json FILE writes every\n"
+     "figure (keys in docs/cli.md). Options with a value take --opt VALUE or --opt=VALUE.\n"},
     {"import", cmd_import, "convert an ONNX model to a .slim file and its weights",
      "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim\n\n"
      "Writes MODEL.slim (a flat, readable model in the slimc language) and MODEL.safetensors\n"

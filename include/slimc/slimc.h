@@ -294,6 +294,27 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
 SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                 const SlimcLibOptions *lo, const char *dir);
 
+/* ---- benchmarking with statistics (`slimc bench`; docs/cli.md#slimc-bench) ---- */
+typedef struct SlimcBenchOptions {
+    int warmup;        /* untimed runs first (0 allowed) */
+    int runs;          /* timed runs (at least this many) */
+    double duration_s; /* > 0: also run until the timed runs have taken this many seconds */
+    int max_runs;      /* cap on the timed runs with duration_s (0: 10000000) */
+} SlimcBenchOptions;
+typedef struct SlimcBenchStats {
+    int runs, warmup;                       /* timed runs done, warm-up runs done */
+    double total_ms;                        /* wall time of the timed runs, end to end */
+    double min_ms, max_ms, mean_ms, std_ms; /* std: population standard deviation */
+    /* percentiles of the sorted latencies t[0..runs): pP = t[min(floor(P/100 * runs),
+     * runs - 1)], so p50 is the median slimc_exec_bench returns */
+    double p50_ms, p90_ms, p99_ms;
+    double inferences_per_s; /* runs / total_ms */
+    double gpu_median_ms;    /* as slimc_exec_bench_device_ms; 0 on the CPU */
+} SlimcBenchStats;
+/* o NULL: 1 warm-up, 100 runs. Also sets what slimc_exec_bench_device_ms returns. */
+SlimcStatus slimc_exec_bench_stats(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                                   int n_inputs, const SlimcBenchOptions *o, SlimcBenchStats *out);
+
 #ifdef __cplusplus
 }
 #endif
