@@ -147,18 +147,8 @@ bool *api_read_on_gpu(const Graph *g)
 {
     bool *on_gpu = calloc((size_t)g->n_values + 1, sizeof *on_gpu);
     SLIMC_ASSERT(on_gpu);
-    const bool mixed = ir_graph_mixed(g);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || (mixed && n->device != IR_DEVICE_CUDA))
-            continue;
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] != IR_NONE)
-                on_gpu[n->inputs[k]] = true;
-        for (int k = 0; k < n->n_epilogue; k++)
-            if (n->epilogue[k].operand != IR_NONE)
-                on_gpu[n->epilogue[k].operand] = true;
-    }
+    ir_values_read_on(g, IR_DEVICE_CUDA, on_gpu); /* a model for CUDA: all its nodes, or a
+                                                   * split one's GPU part */
     return on_gpu;
 }
 

@@ -226,6 +226,22 @@ void ir_graph_place_all(Graph *g, Device dev)
         g->nodes[i].device = dev;
 }
 
+void ir_values_read_on(const Graph *g, Device dev, bool *out)
+{
+    memset(out, 0, sizeof *out * (size_t)g->n_values);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || n->device != dev)
+            continue;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] != IR_NONE)
+                out[n->inputs[k]] = true;
+        for (int k = 0; k < n->n_epilogue; k++)
+            if (n->epilogue[k].operand != IR_NONE)
+                out[n->epilogue[k].operand] = true;
+    }
+}
+
 bool ir_graph_mixed(const Graph *g)
 {
     int first = -1;

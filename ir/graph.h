@@ -258,6 +258,9 @@ void ir_output_set_name(Graph *g, int k, const char *name);
 void ir_graph_place_all(Graph *g, Device dev);
 /* Whether g's live nodes run on more than one device (the place pass split it). */
 bool ir_graph_mixed(const Graph *g);
+/* Sets out[v] (of n_values, cleared first) for every value a live node on dev reads, as an
+ * input or an epilogue operand: the weights a split model's GPU holds, and which its CPU. */
+void ir_values_read_on(const Graph *g, Device dev, bool *out);
 
 /* Adds a node with the given inputs and n_outputs fresh outputs (typed by shape inference
  * later). Names of outputs are made from the node name. */

@@ -89,25 +89,6 @@ static const char *poly_overflows(CgCtx *c, const Poly *p)
     return e ? e : "0";
 }
 
-/* In a mixed-device graph (ir_graph_mixed): whether constant v is read by a node on the
- * GPU (place_insert_transfers gave each constant readers on one device only); the others
- * are read on the CPU, or copied to an output there. */
-static bool const_on_gpu(const Graph *g, ValueId v)
-{
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->device != IR_DEVICE_CUDA)
-            continue;
-        for (int k = 0; k < n->n_inputs; k++)
-            if (n->inputs[k] == v)
-                return true;
-        for (int k = 0; k < n->n_epilogue; k++)
-            if (n->epilogue[k].operand == v)
-                return true;
-    }
-    return false;
-}
-
 /* Declares the pointer of every value the nodes use, with its type in a comment. In a
  * mixed-device graph, constants read on the CPU come from host_consts and the CPU's
  * temporaries lie in its arena, hbase (the CUDA backend's host half declares both). */
@@ -115,6 +96,13 @@ static void declare_values(CgCtx *c)
 {
     const Graph *g = c->g;
     const bool mixed = ir_graph_mixed(g);
+    /* a mixed graph's constants: the GPU's are read by its nodes (place_insert_transfers
+     * gave each constant readers on one device); the others the CPU reads, or copies out */
+    bool *on_gpu = NULL;
+    if (mixed) {
+        on_gpu = ir_arena_alloc(c->arena, sizeof *on_gpu * ((size_t)g->n_values + 1));
+        ir_values_read_on(g, IR_DEVICE_CUDA, on_gpu);
+    }
     for (int v = 0; v < g->n_values; v++) {
         const Value *val = &g->values[v];
         const char *ct = ir_dtype_ctype(val->type.dtype);
@@ -131,7 +119,7 @@ static void declare_values(CgCtx *c)
                       ty, root != v ? ", a view" : "");
         } else if (rv->kind == IR_VALUE_CONST) {
             cg_printf(c, "    const %s *%s = (const %s *)%s[%d]; /* %s%s */\n", ct, nm, ct,
-                      mixed && !const_on_gpu(g, root) ? "host_consts" : "consts", root, ty,
+                      mixed && !on_gpu[root] ? "host_consts" : "consts", root, ty,
                       root != v ? ", a view" : "");
         } else if (oi >= 0) {
             cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
