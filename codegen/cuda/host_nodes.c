@@ -91,14 +91,18 @@ bool cu_host_call(CgCtx *c, NodeId id)
         transfer_call(c, id);
         return c->ok;
     }
-    /* the C backend's statements, in a block of their own: its slimc_args `a` and error
-     * flag, beside the launches' slimc_kargs `a` */
-    cg_printf(c, "    {\n    slimc_args a;\n    int err = 0;\n");
+    /* the C backend's statements; a body's call in a block of its own: its slimc_args `a`
+     * and error flag, beside the launches' slimc_kargs `a` (views and in-place concats call
+     * nothing) */
+    const bool body = !(ir_ops[n->op].flags & IR_F_VIEW) && !cg_concat_in_place(c->g, n);
+    if (body)
+        cg_printf(c, "    {\n    slimc_args a;\n    int err = 0;\n");
     FILE *keep = cu->host->out;
     cu->host->out = c->out;
     const bool ok = cg_backend_c.call(cu->host, id);
     cu->host->out = keep;
-    cg_printf(c, "    if (err)\n        return 3;\n    }\n");
+    if (body)
+        cg_printf(c, "    if (err)\n        return 3;\n    }\n");
     if (!ok)
         c->ok = false;
     return c->ok;

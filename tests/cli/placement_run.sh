@@ -28,6 +28,9 @@ grep -q "rt->to_device(rt->ctx" out.txt && grep -q "rt->to_host(rt->ctx" out.txt
   && grep -q "slimc_model_host_arena_bytes" out.txt && grep -q "the CPU's nodes (the C backend's code)" out.txt \
   && ok "one CUDA file: the CPU's nodes, the copies both ways, the CPU's arena" \
   || bad "emit: not a mixed file"
+cp out.txt split.cu
+cc -x c -std=c11 -O0 -Wall -Wextra -Werror -c split.cu -o split.o 2>cc.txt \
+  && ok "its host half compiles alone with -Wall -Wextra -Werror" || { bad "the host half does not compile"; head -20 cc.txt; }
 grep -q "Placed by the place pass (--device auto)" out.txt && grep -q "cpu_fast.json" out.txt \
   && ok "the file records the placement and its profile" || bad "emit: no placement comment"
 
