@@ -123,7 +123,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
     fprintf(out,
             "  total: %d layers, %.0f weights, %.0f nonzero (%.2f%% density); %s stored dense; "
             "%.0f FLOPs dense, about %.0f on the nonzeros\n",
-            n_layers, total, nonzero, total ? 100.0 * nonzero / total : 0.0,
+            n_layers, total, nonzero, total > 0 ? 100.0 * nonzero / total : 0.0,
             fmt_bytes(b, sizeof b, bytes), flops, flops_nz);
     fputs("  kernel: dense for every layer (sparse kernels: not in this version; the zeros are "
           "stored and computed densely)\n",

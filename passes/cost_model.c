@@ -69,7 +69,7 @@ CostClass cost_class_prec(const Graph *g, const Node *n, DType precision)
     case IR_FAM_ELEMENTWISE:
     case IR_FAM_COMPARE: return COST_ELEMENTWISE;
     }
-    SLIMC_ASSERT(!"unknown op family");
+    SLIMC_ASSERT(0 && "unknown op family");
     return COST_ELEMENTWISE;
 }
 
