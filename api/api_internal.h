@@ -51,8 +51,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out);
 /* The device o asks for (auto resolved: see api/device.c); false with an error when cuda
  * is asked for and this build has no CUDA backend. Whether a GPU is there is asked only
  * for auto: emitting CUDA code needs none. */
-bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out,
-                     bool *automatic);
+bool api_pick_device(SlimcContext *ctx, const SlimcOptions *o, Device *out, bool *automatic);
 /* --device auto with a GPU there: the place pass decides each node's device with the
  * backends' rules (api_pick_device said *automatic; the nodes start on the CPU). */
 bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o);

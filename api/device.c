@@ -44,13 +44,11 @@ static DType cg_precision(const SlimcOptions *o)
     return p == SLIMC_PRECISION_FP16 ? IR_F16 : p == SLIMC_PRECISION_BF16 ? IR_BF16 : IR_F32;
 }
 
-bool api_pick_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptions *o, Device *out,
-                     bool *automatic)
+bool api_pick_device(SlimcContext *ctx, const SlimcOptions *o, Device *out, bool *automatic)
 {
     SlimcDevice want = o ? o->device : SLIMC_DEVICE_CPU;
     *out = IR_DEVICE_CPU;
     *automatic = false;
-    (void)m;
     if (o && !slimc_precision_name(o->precision)) {
         ir_diag_error(&ctx->diag, (SrcLoc){0}, "precision %d is not a SlimcPrecision",
                       (int)o->precision);
@@ -288,7 +286,7 @@ SlimcStatus slimc_model_emit(SlimcContext *ctx, SlimcModel *m, const SlimcOption
         if (o && o->precision != SLIMC_PRECISION_FP32) {
             Device dev;
             bool automatic;
-            if (!api_pick_device(ctx, m, o, &dev, &automatic)) /* the error naming --precision */
+            if (!api_pick_device(ctx, o, &dev, &automatic)) /* the error naming --precision */
                 return SLIMC_ERROR;
         }
         if (m->optimized && !api_check_optimized_for(ctx, m, IR_DEVICE_CPU))

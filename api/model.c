@@ -260,7 +260,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     g->max_memory = ctx->max_memory;
     Device dev;
     bool automatic;
-    if (!api_pick_device(ctx, m, o, &dev, &automatic))
+    if (!api_pick_device(ctx, o, &dev, &automatic))
         return SLIMC_ERROR;
     m->device = dev;
     m->precision = o->precision;

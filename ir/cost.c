@@ -83,8 +83,10 @@ double ir_flops_none(const Graph *g, const Node *n, const int64_t *syms)
 
 /* ---- bytes moved ---- */
 
-static double bytes_of(const Graph *g, ValueId v, const int64_t *syms)
+double ir_value_bytes(const Graph *g, ValueId v, const int64_t *syms)
 {
+    if (g->values[v].type.shape.rank < 0) /* not typed yet */
+        return 0;
     return numel_of(g, v, syms) * (double)ir_dtype_bits(g->values[v].type.dtype) / 8;
 }
 
@@ -94,9 +96,9 @@ double ir_bytes_io(const Graph *g, const Node *n, const int64_t *syms)
     double b = 0;
     for (int i = 0; i < n->n_inputs; i++)
         if (n->inputs[i] != IR_NONE)
-            b += bytes_of(g, n->inputs[i], syms);
+            b += ir_value_bytes(g, n->inputs[i], syms);
     for (int i = 0; i < n->n_outputs; i++)
-        b += bytes_of(g, n->outputs[i], syms);
+        b += ir_value_bytes(g, n->outputs[i], syms);
     return b;
 }
 

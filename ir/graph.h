@@ -376,6 +376,8 @@ size_t ir_weight_bytes(const Graph *g); /* constants read by live nodes */
 /* FLOPs of one run (multiply-add counted as 2) with the symbols set to sym_values: the sum
  * of each live node's ops.def cost function (ir/cost.c). */
 double ir_flops(const Graph *g, const int64_t *sym_values);
+/* The bytes of value v with its symbols at sym_values (NULL: every symbol 1); 0 untyped. */
+double ir_value_bytes(const Graph *g, ValueId v, const int64_t *sym_values);
 /* Bytes read and written by one run, the same way. */
 double ir_bytes_moved(const Graph *g, const int64_t *sym_values);
 

@@ -78,17 +78,6 @@ CostClass cost_class(const Graph *g, const Node *n)
     return cost_class_prec(g, n, IR_F32);
 }
 
-double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms)
-{
-    const Type *t = &g->values[v].type;
-    if (t->shape.rank < 0)
-        return 0;
-    double n = 1;
-    for (int i = 0; i < t->shape.rank; i++)
-        n *= (double)ir_dim_eval(t->shape.d[i], syms);
-    return n * (double)ir_dtype_bits(t->dtype) / 8;
-}
-
 double cost_transfer_ms(const CostProfile *p, double bytes)
 {
     if (!p->dev[IR_DEVICE_CUDA].present || !(p->link_gbs > 0))
@@ -122,8 +111,8 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
     if (n->n_outputs < 1 || g->values[n->outputs[0]].type.shape.rank < 0)
         return d->launch_us / 1000; /* not typed yet: nothing to count */
     if (n->op == IR_OP_TRANSFER)
-        return cost_transfer_ms(p, cost_value_bytes(g, n->outputs[0], syms));
-    double out_bytes = cost_value_bytes(g, n->outputs[0], syms);
+        return cost_transfer_ms(p, ir_value_bytes(g, n->outputs[0], syms));
+    double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
     double out_numel = out_bytes * 8 / ir_dtype_bits(g->values[n->outputs[0]].type.dtype);
     /* ir_flops' count: the op's formula plus one FLOP an output element per epilogue step,
      * whose operands are read once more */
@@ -136,7 +125,7 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
         flops = bytes / 8;
     for (int k = 0; k < n->n_epilogue; k++)
         if (n->epilogue[k].operand != IR_NONE)
-            bytes += cost_value_bytes(g, n->epilogue[k].operand, syms);
+            bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
     double rate = d->gflops[cost_class_prec(g, n, dev == IR_DEVICE_CUDA ? precision : IR_F32)];
     double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;

@@ -75,8 +75,6 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
                          const int64_t *syms, DType precision);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
-/* The bytes of value v with its symbols at syms (NULL: 1). */
-double cost_value_bytes(const Graph *g, ValueId v, const int64_t *syms);
 
 /* The profile's JSON (docs/placement.md): parses text (len bytes, from path, for
  * messages) into *out, or reports what is wrong and where (path:line:col) to d and returns

@@ -152,9 +152,9 @@ static void prob_build(Prob *pr, Graph *g, const CostProfile *p, Arena *a)
         double mem = 0;
         for (int j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] != IR_NONE && g->values[n->inputs[j]].kind == IR_VALUE_CONST)
-                mem += cost_value_bytes(g, n->inputs[j], pr->syms);
+                mem += ir_value_bytes(g, n->inputs[j], pr->syms);
         for (int j = 0; j < n->n_outputs; j++)
-            mem += cost_value_bytes(g, n->outputs[j], pr->syms);
+            mem += ir_value_bytes(g, n->outputs[j], pr->syms);
         pr->mem[k] = mem;
     }
     /* the cut's values: inputs and what its nodes make (constants are free: uploaded once) */
@@ -196,7 +196,7 @@ static void prob_build(Prob *pr, Graph *g, const CostProfile *p, Arena *a)
         pr->value_id[vi] = v;
         pr->values[vi].producer = x->kind == IR_VALUE_INPUT ? -1 : pr->unit[x->producer];
         pr->values[vi].transfer =
-            clamp_transfer(cost_transfer_ms(p, cost_value_bytes(g, v, pr->syms)));
+            clamp_transfer(cost_transfer_ms(p, ir_value_bytes(g, v, pr->syms)));
     }
     for (int i = 0; i < g->n_outputs; i++) {
         int vi = pr->vindex[pr->root[g->outputs[i]]];
@@ -257,7 +257,7 @@ static void bytes_of_inputs(const Prob *pr, const Node *n, bool *seen, double *w
         if (x == IR_NONE || pr->g->values[x].kind != IR_VALUE_CONST || seen[x])
             continue;
         seen[x] = true;
-        *w += cost_value_bytes(pr->g, x, pr->syms);
+        *w += ir_value_bytes(pr->g, x, pr->syms);
     }
 }
 
@@ -290,7 +290,7 @@ static double gpu_bytes(const Prob *pr, const bool *on_gpu)
             continue;
         if (made_gpu && v->read_on_cpu)
             last = g->n_nodes;
-        double b = cost_value_bytes(g, pr->value_id[vi], pr->syms);
+        double b = ir_value_bytes(g, pr->value_id[vi], pr->syms);
         delta[start] += b;
         delta[last + 1] -= b;
     }

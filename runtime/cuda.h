@@ -97,8 +97,6 @@ void rt_cuda_exec_free(RtCudaExec *e);
  * copies the outputs back. The messages are exec.c's, plus "a kernel launch failed". */
 /* Threads for the CPU's nodes of a mixed-device model (1 by default). */
 void rt_cuda_exec_set_threads(RtCudaExec *e, int nthreads);
-/* Whether the model has nodes on the CPU too (its file has P_host_arena_bytes). */
-bool rt_cuda_exec_mixed(const RtCudaExec *e);
 bool rt_cuda_exec_run(RtCudaExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs,
                       int n_outputs, Diag *d);
 /* The device as messages name it: "NVIDIA H100 (sm_90)", "emulated CUDA device (CPU)". */

@@ -571,11 +571,6 @@ void rt_cuda_exec_set_threads(RtCudaExec *e, int nthreads)
     e->nthreads = nthreads > 0 ? nthreads : 1;
 }
 
-bool rt_cuda_exec_mixed(const RtCudaExec *e)
-{
-    return e->host_arena_bytes != NULL;
-}
-
 void rt_cuda_exec_free(RtCudaExec *e)
 {
     if (!e)

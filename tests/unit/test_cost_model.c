@@ -442,8 +442,8 @@ START_TEST(symbols_scale_the_cost)
     double many = c->launch_us / 1000 + fmax(64 * 1024 / (c->gflops[COST_ELEMENTWISE] * 1e6),
                                              64 * 8 * 1024 / (c->bandwidth_gbs * 1e6));
     ck_assert(close_to(cost_node_ms(&p, g, &g->nodes[relu], IR_DEVICE_CPU, syms), many));
-    ck_assert(close_to(cost_value_bytes(g, x, syms), 64 * 4096));
-    ck_assert(close_to(cost_value_bytes(g, x, NULL), 4096));
+    ck_assert(close_to(ir_value_bytes(g, x, syms), 64 * 4096));
+    ck_assert(close_to(ir_value_bytes(g, x, NULL), 4096));
     ir_graph_free(g);
 }
 END_TEST
