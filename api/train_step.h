@@ -1,0 +1,40 @@
+/* One compiled training step (api/train_step.c): the step graph of passes/autodiff.h built
+ * from a loaded model, optimized with the passes that keep it a training graph (no
+ * bn_fold or weight packing: the parameters are inputs), JIT-compiled once, then run for
+ * each mini-batch. The training loop (api/train.c: data, batches, optimizers, schedules,
+ * checkpoints, `slimc train` and `slimc distill`) owns the parameters and calls it. */
+#ifndef SLIMC_API_TRAIN_STEP_H
+#define SLIMC_API_TRAIN_STEP_H
+
+#include "api/api_internal.h"
+#include "passes/autodiff.h"
+
+typedef struct ApiTrainStep ApiTrainStep;
+
+/* Builds and compiles the training step of m (loaded, not optimized: its graph is the one
+ * differentiated, and m must outlive the step) with the loss spec and o's options
+ * (threads, cache). NULL with errors in ctx (an op without a gradient: every one listed). */
+ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSpec *spec,
+                                 const SlimcOptions *o);
+void api_train_step_free(ApiTrainStep *s);
+
+/* The parameters, in the order run takes them: the state_dict name, dtype (f32) and shape
+ * of each; params point into the model's constants (the initial values). */
+int api_train_step_num_params(const ApiTrainStep *s);
+const char *api_train_step_param_name(const ApiTrainStep *s, int i);
+const SlimcTensor *api_train_step_param_init(const ApiTrainStep *s, int i);
+/* Whether the loss takes labels (i64 [N]) and a target (the output's shape: MSE's target,
+ * distillation's teacher output). */
+bool api_train_step_takes_labels(const ApiTrainStep *s);
+bool api_train_step_takes_target(const ApiTrainStep *s);
+
+/* Runs one step on a mini-batch: inputs are the model's inputs (n_inputs of them, batch
+ * dimension N), labels i64 [N] (NULL when the loss takes none), target (NULL when it takes
+ * none), params[i] the current values of parameter i (the caller's buffers, of the
+ * parameter's shape). Writes the mean loss to *loss and the gradient of parameter i into
+ * grads[i] (caller-owned, the parameter's size). SLIMC_ERROR with a message on bad input. */
+SlimcStatus api_train_step_run(SlimcContext *ctx, ApiTrainStep *s, const SlimcTensor *inputs,
+                               int n_inputs, const SlimcTensor *labels, const SlimcTensor *target,
+                               float *const *params, double *loss, float *const *grads);
+
+#endif
