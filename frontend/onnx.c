@@ -63,6 +63,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 #include "frontend/onnx_internal.h"
 #include "ir/text_escape.h"
 #include "ir/limits.h"
+#include "runtime/model_desc.h" /* rt_file_kind */
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -798,6 +799,11 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     static const FeOnnxOptions none;
     SrcLoc at = {path, 0, 0};
     int errors_before = d->n_errors;
+    int kind = rt_file_kind(buf, len);
+    if (kind != RT_FILE_UNKNOWN && kind != RT_FILE_ONNX) {
+        ir_diag_error(d, at, "not an ONNX model: %s", rt_file_kind_hint(kind, RT_ROLE_MODEL));
+        return NULL;
+    }
     if (!wire_depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
         ir_diag_error(d, at, "messages (subgraphs, types) nest more than %d levels deep",
                       IR_MAX_DEPTH);

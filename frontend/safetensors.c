@@ -8,6 +8,7 @@
 #include "frontend/json.h"
 #include "frontend/npy.h" /* fe_map_file, fe_write_file_atomic */
 #include "ir/arena.h"
+#include "runtime/model_desc.h" /* rt_file_kind */
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -494,6 +495,11 @@ StFile *fe_st_parse(const char *name, const void *buf, size_t len, Diag *d)
     if (len < 8) {
         rd_error(&rd, "file is too short (%zu bytes) for a safetensors header length (8 bytes)",
                  len);
+        return NULL;
+    }
+    int kind = rt_file_kind(b, len);
+    if (kind != RT_FILE_UNKNOWN && kind != RT_FILE_SAFETENSORS) {
+        rd_error(&rd, "not a safetensors file: %s", rt_file_kind_hint(kind, RT_ROLE_WEIGHTS));
         return NULL;
     }
     uint64_t hlen = 0;

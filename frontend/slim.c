@@ -4,6 +4,7 @@
 #include "frontend/ast.h"
 #include "frontend/builder.h"
 #include "frontend/files.h"
+#include "runtime/model_desc.h" /* rt_file_kind */
 
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +78,11 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
         return NULL;
     }
     ir_diag_add_source(d, path, text, len);
+    const char *hint = rt_file_kind_hint(rt_file_kind(text, len), RT_ROLE_MODEL);
+    if (hint) { /* a binary file of a kind slimc knows: say what it is, not where it fails */
+        ir_diag_error(d, (SrcLoc){path, 0, 0}, "not a model file: %s", hint);
+        return NULL;
+    }
     const char *nul = memchr(text, 0, len);
     if (nul) { /* a string would end there unseen; most likely not a text file at all */
         SrcLoc at = {path, 1, 1};

@@ -126,6 +126,32 @@ typedef struct RtNpyInfo {
  * file name) when something is wrong. */
 RT_IO_FN int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo *info, char *msg,
                           size_t cap);
+/* ---- files given in the wrong place (docs/formats.md, "Which file goes where") ---- */
+
+/* What a file is, judged by its first bytes: RT_FILE_UNKNOWN when none of these. */
+enum {
+    RT_FILE_UNKNOWN,
+    RT_FILE_NPY,         /* "\x93NUMPY" */
+    RT_FILE_NPZ,         /* a zip of .npy files (np.savez) */
+    RT_FILE_SAFETENSORS, /* 8-byte header length, then '{' */
+    RT_FILE_TORCH,       /* torch.save: a zip holding data.pkl, or a pickle (legacy) */
+    RT_FILE_PICKLE,      /* any other Python pickle */
+    RT_FILE_ONNX,        /* a protobuf that starts as a ModelProto does */
+    RT_FILE_GGUF,
+    RT_FILE_HDF5, /* Keras .h5 */
+    RT_FILE_TFLITE,
+    RT_FILE_ZIP, /* any other zip */
+    RT_FILE_GZIP,
+    RT_FILE_ELF,
+};
+/* Where a file was given: as a model, as a model's weights file, as an input array. */
+enum { RT_ROLE_MODEL, RT_ROLE_WEIGHTS, RT_ROLE_INPUT };
+RT_IO_FN int rt_file_kind(const void *buf, size_t len);
+/* What to say of a file of kind given as role ("this is a safetensors file: name it in
+ * the model's `weights` line"); NULL when the kind is unknown or is the one role reads.
+ * Every reader appends it to its own error, so run, built executables and the library say
+ * the same words. */
+RT_IO_FN const char *rt_file_kind_hint(int kind, int role);
 /* "(2, 3)" as numpy prints a shape tuple into buf[cap]: "()" for 0-d, "(3,)" for one dim. */
 /* Length of the valid UTF-8 sequence at s[0..avail) (1 for ASCII), 0 if it is not one. */
 RT_IO_FN size_t rt_utf8_seq(const unsigned char *s, size_t avail);

@@ -166,6 +166,123 @@ RT_IO_FN char *rt_quote_for_message(char *dst, size_t cap, const char *s, size_t
     return dst;
 }
 
+/* ---- what kind of file: for errors about a file given in the wrong place ---- */
+
+/* Whether the zip local file header at b names an entry whose name ends with suffix (the
+ * first entry: torch.save writes "<name>/data.pkl" first, np.savez "<array>.npy"). */
+static __attribute__((unused)) bool rt_zip_first_entry_ends(const unsigned char *b, size_t len,
+                                                            const char *suffix)
+{
+    if (len < 30)
+        return false;
+    size_t n = (size_t)b[26] | (size_t)b[27] << 8, k = strlen(suffix);
+    return n >= k && 30 + n <= len && memcmp(b + 30 + n - k, suffix, k) == 0;
+}
+
+RT_IO_FN int rt_file_kind(const void *buf, size_t len)
+{
+    const unsigned char *b = buf;
+    if (len >= RT_NPY_MAGIC_LEN && memcmp(b, RT_NPY_MAGIC, RT_NPY_MAGIC_LEN) == 0)
+        return RT_FILE_NPY;
+    if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0) {
+        if (rt_zip_first_entry_ends(b, len, "data.pkl") ||
+            rt_zip_first_entry_ends(b, len, "/version") ||
+            rt_zip_first_entry_ends(b, len, ".data/version"))
+            return RT_FILE_TORCH;
+        return rt_zip_first_entry_ends(b, len, ".npy") ? RT_FILE_NPZ : RT_FILE_ZIP;
+    }
+    if (len >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5)
+        /* torch.save's legacy format starts with the pickled magic number 0x1950a86a20f9469cfc6c */
+        return len >= 4 && b[2] == 0x8a && b[3] == 0x0a ? RT_FILE_TORCH : RT_FILE_PICKLE;
+    if (len >= 4 && memcmp(b, "GGUF", 4) == 0)
+        return RT_FILE_GGUF;
+    if (len >= 8 && memcmp(b, "\x89HDF\r\n\x1a\n", 8) == 0)
+        return RT_FILE_HDF5;
+    if (len >= 8 && memcmp(b + 4, "TFL3", 4) == 0)
+        return RT_FILE_TFLITE;
+    if (len >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return RT_FILE_GZIP;
+    if (len >= 4 && memcmp(b,
+                           "\x7f"
+                           "ELF",
+                           4) == 0)
+        return RT_FILE_ELF;
+    if (len >= 9) {
+        uint64_t h = 0;
+        for (int i = 7; i >= 0; i--)
+            h = h << 8 | b[i];
+        if (h >= 2 && h <= len - 8 && b[8] == '{')
+            return RT_FILE_SAFETENSORS;
+    }
+    /* ModelProto: ir_version (field 1, varint) first, then a string or message field
+     * (producer_name 2, producer_version 3, domain 4, doc_string 6, graph 7, opset 8) */
+    if (len >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&
+        (b[2] == 0x12 || b[2] == 0x1a || b[2] == 0x22 || b[2] == 0x32 || b[2] == 0x3a ||
+         b[2] == 0x42))
+        return RT_FILE_ONNX;
+    return RT_FILE_UNKNOWN;
+}
+
+RT_IO_FN const char *rt_file_kind_hint(int kind, int role)
+{
+    static const char torch_weights[] =
+        "this looks like a PyTorch file (torch.save), which slimc does not read (a pickle can "
+        "run code): save the state_dict with safetensors.torch.save_file(model.state_dict(), "
+        "\"weights.safetensors\")";
+    switch (kind) {
+    case RT_FILE_NPY:
+        return role == RT_ROLE_INPUT ? NULL
+               : role == RT_ROLE_MODEL
+                   ? "this is a NumPy .npy array, not a model: give it as an input (--input "
+                     "NAME=FILE)"
+                   : "this is a NumPy .npy array: weights are read from safetensors "
+                     "(safetensors.numpy.save_file({\"name\": array}, \"weights.safetensors\"))";
+    case RT_FILE_NPZ:
+        return role == RT_ROLE_INPUT
+                   ? "this is a NumPy .npz archive: give each array as its own .npy file "
+                     "(np.save(\"x.npy\", np.load(FILE)[\"x\"]))"
+               : role == RT_ROLE_MODEL
+                   ? "this is a NumPy .npz archive, not a model: inputs are .npy files, weights "
+                     "safetensors files"
+                   : "this is a NumPy .npz archive: weights are read from safetensors "
+                     "(safetensors.numpy.save_file(dict(np.load(FILE)), \"weights.safetensors\"))";
+    case RT_FILE_SAFETENSORS:
+        return role == RT_ROLE_WEIGHTS ? NULL
+               : role == RT_ROLE_MODEL
+                   ? "this is a safetensors weights file, not a model: name it in the "
+                     "`weights` line of a .slim model"
+                   : "this is a safetensors file: inputs are .npy files (np.save)";
+    case RT_FILE_TORCH:
+        return role == RT_ROLE_WEIGHTS ? torch_weights
+               : role == RT_ROLE_MODEL
+                   ? "this looks like a PyTorch file (torch.save), which slimc does not read (a "
+                     "pickle can run code): export the model with torch.onnx.export, or save "
+                     "its state_dict with safetensors.torch.save_file and describe it in a .slim "
+                     "file"
+                   : "this looks like a PyTorch file (torch.save): save the tensor with "
+                     "np.save(\"x.npy\", t.numpy())";
+    case RT_FILE_PICKLE:
+        return "this is a Python pickle, which slimc does not read (a pickle can run code)";
+    case RT_FILE_ONNX:
+        return role == RT_ROLE_MODEL
+                   ? "this looks like an ONNX model: give it a name ending in .onnx"
+               : role == RT_ROLE_WEIGHTS
+                   ? "this looks like an ONNX model: run the .onnx file itself (its weights are "
+                     "inside it)"
+                   : "this looks like an ONNX model, not an input array";
+#define RT_ONLY_SLIM_ONNX ": slimc reads .slim and .onnx models (export it to ONNX first)"
+    case RT_FILE_GGUF: return "this is a GGUF file" RT_ONLY_SLIM_ONNX;
+    case RT_FILE_HDF5: return "this is an HDF5 file (a Keras .h5 model?)" RT_ONLY_SLIM_ONNX;
+    case RT_FILE_TFLITE: return "this is a TensorFlow Lite model" RT_ONLY_SLIM_ONNX;
+#undef RT_ONLY_SLIM_ONNX
+    case RT_FILE_ZIP: return "this is a zip archive: unpack it first";
+    case RT_FILE_GZIP: return "this file is gzip-compressed: uncompress it first";
+    case RT_FILE_ELF: return "this is a program or shared library (ELF), not data";
+    case RT_FILE_UNKNOWN: return NULL;
+    }
+    return NULL;
+}
+
 /* "(2, 3)" as numpy prints a shape tuple: "()" for 0-d, "(3,)" for one dim. */
 RT_IO_FN void rt_npy_format_shape(char *buf, size_t cap, const int64_t *shape, int ndim)
 {
@@ -513,7 +630,9 @@ RT_IO_FN int rt_npy_parse(const void *buf, size_t len, unsigned flags, RtNpyInfo
         if (memcmp(b, RT_NPY_MAGIC, n) == 0)
             return rt_io_fail(msg, cap, "file is truncated (%zu bytes) inside the .npy preamble",
                               len);
-        return rt_io_fail(msg, cap, "not a .npy file (it does not start with \\x93NUMPY)");
+        const char *hint = rt_file_kind_hint(rt_file_kind(b, len), RT_ROLE_INPUT);
+        return rt_io_fail(msg, cap, "not a .npy file (it does not start with \\x93NUMPY)%s%s",
+                          hint ? ": " : "", hint ? hint : "");
     }
     int major = b[6], minor = b[7];
     if ((major < 1 || major > 3) || minor != 0)
