@@ -153,11 +153,8 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
                       name);
         return SLIMC_ERROR;
     }
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        ir_diag_error(&ctx->diag, (SrcLoc){0}, "cannot create the output folder '%s': %s", dir,
-                      strerror(errno));
+    if (slimc_make_output_dir(ctx, dir) != SLIMC_OK)
         return SLIMC_ERROR;
-    }
     /* no file the library writes may be one of the model's own */
     static const char *const before[] = {"", "lib", "", ""}, *const after[] = {".h", ".a", ".c",
                                                                                ".weights"};

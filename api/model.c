@@ -8,6 +8,7 @@
 #include "frontend/slim.h"
 #include "frontend/slim_write.h"
 #include "ir/text_escape.h"
+#include "runtime/model_desc.h" /* rt_make_dirs */
 #include "ir/limits.h"
 #include "passes/pass.h"
 
@@ -586,13 +587,19 @@ static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *d
     return ok;
 }
 
+SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path)
+{
+    char why[600];
+    if (rt_make_dirs(path, why, sizeof why))
+        return SLIMC_OK;
+    ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot create the output folder: %s", why);
+    return SLIMC_ERROR;
+}
+
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir)
 {
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        ir_diag_error(&ctx->diag, (SrcLoc){dir, 0, 0}, "cannot create the folder: %s",
-                      strerror(errno));
+    if (slimc_make_output_dir(ctx, dir) != SLIMC_OK)
         return SLIMC_ERROR;
-    }
     size_t plen = strlen(dir) + strlen(m->g->name) + 8;
     char *path = malloc(plen);
     SLIMC_ASSERT(path);

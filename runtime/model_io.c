@@ -713,6 +713,33 @@ RT_IO_FN const char *rt_file_not_regular(const struct stat *st)
     return "is not a regular file";
 }
 
+RT_IO_FN int rt_make_dirs(const char *path, char *msg, size_t cap)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return rt_io_fail(msg, cap, n ? "the path is too long" : "the path is empty");
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        if (buf[i - 1] == '/')
+            continue; /* "a//b" */
+        char c = buf[i];
+        buf[i] = 0;
+        struct stat st;
+        if (mkdir(buf, 0777) != 0) {
+            int e = errno;
+            if (e != EEXIST)
+                return rt_io_fail(msg, cap, "'%s': %s", buf, strerror(e));
+            if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+                return rt_io_fail(msg, cap, "'%s' exists and is not a folder", buf);
+        }
+        buf[i] = c;
+    }
+    return 1;
+}
+
 /* Opens path for reading only if it is a regular file, as frontend/files.c's
  * fe_open_regular: stat first so a device or FIFO is never opened, O_NONBLOCK so a FIFO
  * swapped in never waits for a writer, no /proc or /sys file. -1 after a message. */

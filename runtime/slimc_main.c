@@ -323,9 +323,9 @@ int main(int argc, char **argv)
             goto fail;
         }
     }
-    if (out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir,
-                strerror(errno));
+    char why[600];
+    if (out_dir && !rt_make_dirs(out_dir, why, sizeof why)) {
+        fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir, why);
         return 1;
     }
     size_t arena_bytes = slimc_model_arena_bytes(syms); /* SIZE_MAX when it overflows */

@@ -125,9 +125,8 @@ int cmd_emit(int argc, char **argv)
         char path[4200];
         snprintf(path, sizeof path, "%s/%s.cu", a.out, slimc_model_name(m));
         FILE *f = NULL;
-        if (mkdir(a.out, 0777) != 0 && errno != EEXIST)
-            cli_error("cannot create the folder '%s': %s", a.out, strerror(errno));
-        else if (slimc_model_check_output(ctx, m, path) == SLIMC_OK && !(f = fopen(path, "w")))
+        if (slimc_make_output_dir(ctx, a.out) == SLIMC_OK &&
+            slimc_model_check_output(ctx, m, path) == SLIMC_OK && !(f = fopen(path, "w")))
             cli_error("cannot write '%s': %s", path, strerror(errno));
         if (f) {
             SlimcStatus st = slimc_model_emit(ctx, m, &a.c.opt, f);

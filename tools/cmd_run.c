@@ -707,8 +707,8 @@ static int run_or_bench(int argc, char **argv, bool bench)
         goto done;
     }
     /* The output folder first: a run that cannot write its results should not run. */
-    if (a.output_dir && mkdir(a.output_dir, 0777) != 0 && errno != EEXIST) {
-        cli_error("%s: cannot create the output folder: %s", a.output_dir, strerror(errno));
+    if (a.output_dir && slimc_make_output_dir(ctx, a.output_dir) != SLIMC_OK) {
+        cli_flush(ctx);
         goto done;
     }
     if (a.output_dir && !outputs_clear(ctx, m, a.output_dir, in_files))

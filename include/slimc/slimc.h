@@ -188,6 +188,10 @@ SlimcStatus slimc_model_placement(SlimcContext *ctx, SlimcModel *m, FILE *out);
 /* Writes the model's C source (self-contained) to out. */
 SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out);
 /* Writes DIR/NAME.c and DIR/NAME.weights (the constants the code reads) and a README line. */
+/* Creates the output folder path and its missing parents (mkdir -p); SLIMC_ERROR with
+ * "PATH: error: cannot create the output folder: why" otherwise. Every command that writes
+ * into a folder (run --output-dir, emit, build --lib, build --device cuda) calls it. */
+SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path);
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir);
 /* Writes the source of the backend for o->device to out: C for SLIMC_DEVICE_CPU (as
  * slimc_model_emit_c), the CUDA backend's file for SLIMC_DEVICE_CUDA (a device half of

@@ -64,8 +64,12 @@ if [ -x "$PTXAS" ]; then
   for a in 75 80 90; do
     "$PTXAS" -arch=sm_$a k$a.ptx -o k$a.cubin 2>ptxas.txt && ok "ptxas assembles the sm_$a PTX" || { bad "ptxas sm_$a"; cat ptxas.txt; }
   done
-  n=$(python3 -c 'import sys; print(open("ew.bin","rb").read().count(b"\x7fELF"))')
-  [ "$n" -eq 4 ] && ok "cubin for sm_75/80/90 beside the PTX" || bad "$((n - 1)) cubins embedded, not 3"
+  # cubins: ELF headers whose e_machine (offset 18) is EM_CUDA (190)
+  n=$(python3 -c '
+import re
+b = open("ew.bin", "rb").read()
+print(sum(1 for m in re.finditer(re.escape(b"\x7fELF"), b) if b[m.start() + 18:m.start() + 20] == bytes([190, 0])))')
+  [ "$n" -eq 3 ] && ok "cubin for sm_75/80/90 beside the PTX" || bad "$n cubins embedded, not 3"
 fi
 # .incbin, not C array literals: the images sit in the blob symbol's section, not in .data
 nm ew.bin >syms.txt

@@ -109,7 +109,8 @@ expect_fail "an input name with escapes on the command line" "no input called" "
 no_esc "--input name" out.txt err.txt
 
 # --- text read as a model
-head -c 300000 "$SLIMC" > binary.slim
+# the program's bytes past its ELF magic (an ELF file is named for what it is: below)
+head -c 300004 "$SLIMC" | tail -c +5 > binary.slim
 expect_fail "a binary file as a model" "binary.slim:1:[0-9]+: error: a NUL byte" timeout 20 "$SLIMC" inspect binary.slim
 [ "$(wc -l < err.txt)" -le 5 ] && ok "binary file: a few lines" || bad "binary file: $(wc -l < err.txt) lines"
 no_esc "binary file" err.txt
@@ -118,6 +119,8 @@ expect_fail "a binary file without NUL as a model" "binary_nonul.slim:1:[0-9]+: 
 [ "$(wc -l < err.txt)" -le 160 ] && [ "$(wc -c < err.txt)" -le 200000 ] && ok "binary file without NUL: bounded output" || bad "binary file: $(wc -l < err.txt) lines, $(wc -c < err.txt) bytes"
 grep -q 'too many errors' err.txt && ok "errors past 50 not shown" || bad "no error limit"
 no_esc "binary file without NUL" err.txt
+head -c 4096 "$SLIMC" > elf.slim
+expect_fail "a program as a model" "elf.slim: error: not a model file: this is a program or shared library \\(ELF\\), not data" "$SLIMC" inspect elf.slim
 printf 'model m(x: f32[N, 4]) -> f32[N, 4]\n    weights "w\0.safetensors"\n    return relu(x)\n' > nul.slim
 expect_fail "NUL inside a .slim string" "nul.slim:2:15: error: a NUL byte" "$SLIMC" inspect nul.slim
 grep -q "cannot open weights file 'w'" err.txt && bad "the NUL cut the path" || ok "the path is not cut at the NUL"
