@@ -94,6 +94,7 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     cg_aot_put_metadata(f, &am, offsets);
     free((void *)am.input_names);
     long meta_end = ftell(f);
+    fprintf(f, "#define SLIMC_DEFAULT_THREADS %d\n", o && o->threads > 0 ? o->threads : 1);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
     fclose(f);
     free(model_src);

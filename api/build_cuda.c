@@ -220,6 +220,7 @@ SlimcStatus api_build_cuda_executable(SlimcContext *ctx, SlimcModel *m, const Sl
     long meta_end = ftell(f);
     put_cuda_runtime(f, m, &b, "slimc_weights_blob", "slimc_model");
     fputs("#define SLIMC_MAIN_CUDA 1\n", f);
+    fprintf(f, "#define SLIMC_DEFAULT_THREADS %d\n", o && o->threads > 0 ? o->threads : 1);
     fwrite(slimc_cuda_main_source, 1, slimc_cuda_main_source_len, f);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
     fclose(f);

@@ -184,6 +184,14 @@ RT_IO_FN int rt_file_kind(const void *buf, size_t len)
     const unsigned char *b = buf;
     if (len >= RT_NPY_MAGIC_LEN && memcmp(b, RT_NPY_MAGIC, RT_NPY_MAGIC_LEN) == 0)
         return RT_FILE_NPY;
+    /* first: its 8-byte length may begin with any bytes (0x80 0x05: a pickle's) */
+    if (len >= 9) {
+        uint64_t h = 0;
+        for (int i = 7; i >= 0; i--)
+            h = h << 8 | b[i];
+        if (h >= 2 && h <= len - 8 && b[8] == '{')
+            return RT_FILE_SAFETENSORS;
+    }
     if (len >= 4 && memcmp(b, "PK\x03\x04", 4) == 0) {
         if (rt_zip_first_entry_ends(b, len, "data.pkl") ||
             rt_zip_first_entry_ends(b, len, "/version") ||
@@ -207,13 +215,6 @@ RT_IO_FN int rt_file_kind(const void *buf, size_t len)
                            "ELF",
                            4) == 0)
         return RT_FILE_ELF;
-    if (len >= 9) {
-        uint64_t h = 0;
-        for (int i = 7; i >= 0; i--)
-            h = h << 8 | b[i];
-        if (h >= 2 && h <= len - 8 && b[8] == '{')
-            return RT_FILE_SAFETENSORS;
-    }
     /* ModelProto: ir_version (field 1, varint) first, then a string or message field
      * (producer_name 2, producer_version 3, domain 4, doc_string 6, graph 7, opset 8) */
     if (len >= 3 && b[0] == 0x08 && b[1] >= 1 && b[1] <= 15 &&

@@ -134,14 +134,20 @@ static double slimc_parse_size(const char *s)
     return *end || v < 1 || v >= 0x1p63 ? 0 : v;
 }
 
+/* `slimc build --threads N` sets it: the thread count when --threads is not given. */
+#ifndef SLIMC_DEFAULT_THREADS
+#define SLIMC_DEFAULT_THREADS 1
+#endif
+
 static void slimc_usage(const char *argv0, FILE *out)
 {
     fprintf(out,
             "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
             "          [--max-memory SIZE]\n"
-            "Runs the model '%s' (compiled by slimc). --max-memory caps the arena and outputs\n"
-            "(512M, 4G...; default: half of the physical memory).\n\ninputs:\n",
-            argv0, SLIMC_MODEL_NAME);
+            "Runs the model '%s' (compiled by slimc) on --threads N threads (default %d).\n"
+            "--max-memory caps the arena and outputs (512M, 4G...; default: half of the\n"
+            "physical memory).\n\ninputs:\n",
+            argv0, SLIMC_MODEL_NAME, SLIMC_DEFAULT_THREADS);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
     fputs("outputs:\n", out);
@@ -156,7 +162,7 @@ int main(int argc, char **argv)
 {
     const char *files[SLIMC_N_INPUTS + 1] = {0};
     const char *out_dir = NULL;
-    int threads = 1, bench = 0;
+    int threads = SLIMC_DEFAULT_THREADS, bench = 0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double max_memory = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 0x1p32;
     for (int i = 1; i < argc; i++) {

@@ -3,6 +3,7 @@
 #define SLIMC_TOOLS_CLI_H
 
 #include "slimc/slimc.h"
+#include "tools/options.h"
 
 /* Options shared by the subcommands that compile. */
 typedef struct CliCommon {
@@ -13,19 +14,17 @@ typedef struct CliCommon {
     uint64_t max_memory;     /* --max-memory; 0: the library's default */
 } CliCommon;
 
-/* Parses a shared option at argv[*i] (advancing *i past its value); returns 1 if it was
- * one, 0 if not, -1 after printing an error. */
-int cli_common_option(CliCommon *c, int argc, char **argv, int *i);
 void cli_common_init(CliCommon *c);
-/* An option with a value, as `NAME VALUE` or `NAME=VALUE`: when argv[*i] is NAME (then *i
- * advances past the value) or NAME=..., sets *val and returns 1; 0 when it is another
- * argument; -1 after printing an error (NAME last, without its value). */
-int cli_value_option(int argc, char **argv, int *i, const char *name, const char **val);
+/* Applies a shared option (a row before CLI_COMMON_END) to c: 1 when o is one, 0 when it is
+ * the command's own, -1 after printing an error about val. */
+int cli_common_apply(CliCommon *c, CliOpt o, const char *val);
 /* Prints the context's messages to stderr and clears them. */
 void cli_flush(SlimcContext *ctx);
 /* Loads a model and runs the passes; prints errors. NULL on failure. */
 SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize);
 void cli_print_times(SlimcContext *ctx);
+/* An option cli_parse let through that the command does not handle: a bug (aborts). */
+int cli_unhandled(CliOpt o);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses the value of --max-memory into *out; false after printing an error. */
 bool cli_max_memory(const char *val, uint64_t *out);

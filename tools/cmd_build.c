@@ -17,60 +17,45 @@ typedef struct BuildArgs {
 
 /* api/build.c (to move into slimc.h with the public API). */
 
-static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd)
+static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd_name)
 {
     memset(a, 0, sizeof *a);
     cli_common_init(&a->c);
-    bool inspect = !strcmp(cmd, "inspect");
-    for (int i = 0; i < argc; i++) {
-        int r = cli_common_option(&a->c, argc, argv, &i);
+    const CliCommand *cmd = cli_command(cmd_name);
+    static CliArgs args; /* large; one command line per process */
+    if (!cli_parse(cmd, argc, argv, &args))
+        return 1;
+    for (int k = 0; k < args.n; k++) {
+        CliOpt o = args.o[k].opt;
+        const char *v = args.o[k].val;
+        int r = cli_common_apply(&a->c, o, v);
         if (r < 0)
             return 1;
         if (r > 0)
             continue;
-        const char *arg = argv[i];
-        if (!inspect && !strcmp(arg, "-o")) {
-            if (i + 1 >= argc)
-                return cli_error("-o needs a value");
-            a->out = argv[++i];
-        } else if (inspect && !strcmp(arg, "--ir")) {
-            a->ir = true;
-        } else if (inspect && !strcmp(arg, "--dot")) {
-            a->dot = true;
-        } else if (inspect && !strcmp(arg, "--memory")) {
-            a->memory = true;
-        } else if (inspect && !strcmp(arg, "--sparsity")) {
-            a->sparsity = true;
-        } else if (inspect && !strcmp(arg, "--flops")) {
-            a->flops = true;
-        } else if (inspect && !strcmp(arg, "--quant")) {
-            a->quant = true;
-        } else if (inspect && !strcmp(arg, "--placement")) {
-            a->placement = true;
-        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--lib")) {
-            a->lib = true;
-        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--emit-source")) {
-            a->emit_source = true;
-        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--weights-file")) {
-            a->weights_file = true;
-        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--target-triple")) {
-            if (i + 1 >= argc)
-                return cli_error("--target-triple needs a value (aarch64-linux-gnu, say)");
-            a->triple = argv[++i];
-        } else if (!strcmp(cmd, "build") && !strcmp(arg, "--name")) {
-            if (i + 1 >= argc)
-                return cli_error("--name needs a value");
-            a->name = argv[++i];
-        } else if (arg[0] == '-' && arg[1]) {
-            return cli_error("unknown option '%s' (see slimc help %s)", arg, cmd);
-        } else if (!a->model) {
-            a->model = arg;
-        } else {
-            return cli_error("more than one model given ('%s' and '%s')", a->model, arg);
+        switch (o) {
+        case CLI_OUT: a->out = v; break;
+        case CLI_IR: a->ir = true; break;
+        case CLI_DOT: a->dot = true; break;
+        case CLI_MEMORY: a->memory = true; break;
+        case CLI_SPARSITY: a->sparsity = true; break;
+        case CLI_FLOPS: a->flops = true; break;
+        case CLI_QUANT: a->quant = true; break;
+        case CLI_PLACEMENT: a->placement = true; break;
+        case CLI_LIB: a->lib = true; break;
+        case CLI_EMIT_SOURCE: a->emit_source = true; break;
+        case CLI_WEIGHTS_FILE: a->weights_file = true; break;
+        case CLI_TARGET_TRIPLE: a->triple = v; break;
+        case CLI_NAME: a->name = v; break;
+        default: return cli_unhandled(o);
         }
     }
+    if (args.n_operands > 1)
+        return cli_error("more than one model given ('%s' and '%s')", args.operands[0],
+                         args.operands[1]);
+    a->model = args.n_operands ? args.operands[0] : NULL;
     if (!a->model)
-        return cli_error("no model given (see slimc help %s)", cmd);
+        return cli_error("no model given (see slimc help %s)", cmd->name);
     return 0;
 }
 

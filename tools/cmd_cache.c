@@ -7,19 +7,17 @@
 int cmd_cache(int argc, char **argv)
 {
     const char *action = NULL, *dir = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--cache-dir")) {
-            if (i + 1 >= argc)
-                return cli_error("--cache-dir needs a value");
-            dir = argv[++i];
-        } else if (argv[i][0] == '-') {
-            return cli_error("unknown option '%s' (see slimc help cache)", argv[i]);
-        } else if (!action) {
-            action = argv[i];
-        } else {
-            return cli_error("unexpected argument '%s' (see slimc help cache)", argv[i]);
-        }
+    static CliArgs args; /* large; one command line per process */
+    if (!cli_parse(cli_command("cache"), argc, argv, &args))
+        return 1;
+    for (int k = 0; k < args.n; k++) {
+        if (args.o[k].opt != CLI_CACHE_DIR)
+            return cli_unhandled(args.o[k].opt);
+        dir = args.o[k].val;
     }
+    if (args.n_operands > 1)
+        return cli_error("unexpected argument '%s' (see slimc help cache)", args.operands[1]);
+    action = args.n_operands ? args.operands[0] : NULL;
     if (!action || (strcmp(action, "info") && strcmp(action, "clear")))
         return cli_error("slimc cache info|clear [--cache-dir DIR]");
     SlimcContext *ctx = slimc_context_new();

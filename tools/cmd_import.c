@@ -15,19 +15,24 @@ static int save_slim(int argc, char **argv, bool compress)
                             : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
     const char *in = NULL, *out = NULL, *passes = NULL;
     uint64_t max_memory = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(argv[i], "--max-memory") && i + 1 < argc) {
-            if (!cli_max_memory(argv[++i], &max_memory))
+    static CliArgs args; /* large; one command line per process */
+    if (!cli_parse(cli_command(cmd), argc, argv, &args))
+        return 1;
+    for (int k = 0; k < args.n; k++) {
+        const char *v = args.o[k].val;
+        switch (args.o[k].opt) {
+        case CLI_OUT: out = v; break;
+        case CLI_PASSES: passes = v; break;
+        case CLI_MAX_MEMORY:
+            if (!cli_max_memory(v, &max_memory))
                 return 1;
-        } else if (compress && !strcmp(argv[i], "--passes") && i + 1 < argc)
-            passes = argv[++i];
-        else if (argv[i][0] != '-' && !in)
-            in = argv[i];
-        else
-            return cli_error("%s: unexpected argument '%s' (%s)", cmd, argv[i], usage);
+            break;
+        default: return cli_unhandled(args.o[k].opt);
+        }
     }
+    if (args.n_operands > 1)
+        return cli_error("%s: unexpected argument '%s' (%s)", cmd, args.operands[1], usage);
+    in = args.n_operands ? args.operands[0] : NULL;
     if (!in || !out)
         return cli_error("%s: give the model and the output: %s", cmd, usage);
     size_t n = strlen(out);

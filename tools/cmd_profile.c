@@ -12,24 +12,25 @@ int cmd_profile_device(int argc, char **argv)
     c.opt.device = SLIMC_DEVICE_AUTO; /* the GPU too when there is one */
     const char *out = NULL;
     bool show = false;
-    for (int i = 0; i < argc; i++) {
-        int r = cli_common_option(&c, argc, argv, &i);
+    static CliArgs args; /* large; one command line per process */
+    if (!cli_parse(cli_command("profile-device"), argc, argv, &args))
+        return 1;
+    for (int k = 0; k < args.n; k++) {
+        int r = cli_common_apply(&c, args.o[k].opt, args.o[k].val);
         if (r < 0)
             return 1;
         if (r > 0)
             continue;
-        if (!strcmp(argv[i], "-o")) {
-            if (i + 1 >= argc)
-                return cli_error("-o needs a value");
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--show")) {
+        if (args.o[k].opt == CLI_OUT)
+            out = args.o[k].val;
+        else if (args.o[k].opt == CLI_SHOW)
             show = true;
-        } else if (argv[i][0] == '-') {
-            return cli_error("unknown option '%s' (see slimc help profile-device)", argv[i]);
-        } else {
-            return cli_error("unexpected argument '%s' (see slimc help profile-device)", argv[i]);
-        }
+        else
+            return cli_unhandled(args.o[k].opt);
     }
+    if (args.n_operands)
+        return cli_error("unexpected argument '%s' (see slimc help profile-device)",
+                         args.operands[0]);
     if (show && out)
         return cli_error("--show prints the profile in use; it writes none (-o)");
     SlimcContext *ctx = slimc_context_new();

@@ -105,86 +105,64 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     return true;
 }
 
-/* The options of run (bench false) or bench, each as --opt VALUE or --opt=VALUE. */
-static int run_option(RunArgs *a, int argc, char **argv, int *i, bool bench)
+/* A command-specific option of run or bench (cli_parse checked that the command takes
+ * it): 0, or 1 after printing an error. */
+static int run_option(RunArgs *a, CliOpt o, const char *v)
 {
-    const char *v;
     long n;
-    int r;
-    if ((r = cli_value_option(argc, argv, i, "--input", &v)) != 0) {
-        if (r > 0 && a->n_inputs == 64)
+    switch (o) {
+    case CLI_INPUT:
+        if (a->n_inputs == 64)
             return cli_error("too many --input options");
-        if (r > 0)
-            a->inputs[a->n_inputs++] = v;
-        return r < 0;
-    }
-    if (!bench) {
-        if ((r = cli_value_option(argc, argv, i, "--output-dir", &v)) != 0) {
-            a->output_dir = v;
-            return r < 0;
-        }
-        if ((r = cli_value_option(argc, argv, i, "--compare", &v)) != 0) {
-            if (r > 0 && a->n_compare == 64)
-                return cli_error("too many --compare options");
-            if (r > 0)
-                a->compare[a->n_compare++] = v;
-            return r < 0;
-        }
-        if ((r = cli_value_option(argc, argv, i, "--rtol", &v)) != 0) {
-            if (r > 0 && !parse_double(v, 0, 1e300, &a->rtol))
-                return cli_error("--rtol takes a number >= 0, not '%s'", v);
-            return r < 0;
-        }
-        if ((r = cli_value_option(argc, argv, i, "--atol", &v)) != 0) {
-            if (r > 0 && !parse_double(v, 0, 1e300, &a->atol))
-                return cli_error("--atol takes a number >= 0, not '%s'", v);
-            return r < 0;
-        }
-        if ((r = cli_value_option(argc, argv, i, "--top", &v)) != 0) {
-            if (r > 0 && !parse_long(v, 1, 1000000, &n))
-                return cli_error("--top takes a number from 1 to 1000000, not '%s'", v);
-            if (r > 0)
-                a->top = (int)n;
-            return r < 0;
-        }
-        return -1;
-    }
-    if ((r = cli_value_option(argc, argv, i, "--runs", &v)) != 0) {
-        if (r > 0 && !parse_long(v, 1, 1000000, &n))
+        a->inputs[a->n_inputs++] = v;
+        return 0;
+    case CLI_OUTPUT_DIR: a->output_dir = v; return 0;
+    case CLI_COMPARE:
+        if (a->n_compare == 64)
+            return cli_error("too many --compare options");
+        a->compare[a->n_compare++] = v;
+        return 0;
+    case CLI_RTOL:
+        if (!parse_double(v, 0, 1e300, &a->rtol))
+            return cli_error("--rtol takes a number >= 0, not '%s'", v);
+        return 0;
+    case CLI_ATOL:
+        if (!parse_double(v, 0, 1e300, &a->atol))
+            return cli_error("--atol takes a number >= 0, not '%s'", v);
+        return 0;
+    case CLI_TOP:
+        if (!parse_long(v, 1, 1000000, &n))
+            return cli_error("--top takes a number from 1 to 1000000, not '%s'", v);
+        a->top = (int)n;
+        return 0;
+    case CLI_RUNS:
+        if (!parse_long(v, 1, 1000000, &n))
             return cli_error("--runs takes a number from 1 to 1000000, not '%s'", v);
-        if (r > 0) {
-            a->runs = (int)n;
-            a->runs_given = true;
-        }
-        return r < 0;
-    }
-    if ((r = cli_value_option(argc, argv, i, "--warmup", &v)) != 0) {
-        if (r > 0 && !parse_long(v, 0, 1000000, &n))
+        a->runs = (int)n;
+        a->runs_given = true;
+        return 0;
+    case CLI_WARMUP:
+        if (!parse_long(v, 0, 1000000, &n))
             return cli_error("--warmup takes a number from 0 to 1000000, not '%s'", v);
-        if (r > 0)
-            a->warmup = (int)n;
-        return r < 0;
-    }
-    if ((r = cli_value_option(argc, argv, i, "--duration", &v)) != 0) {
-        if (r > 0 && (!parse_double(v, 0, 86400, &a->duration_s) || a->duration_s <= 0))
+        a->warmup = (int)n;
+        return 0;
+    case CLI_DURATION:
+        if (!parse_double(v, 0, 86400, &a->duration_s) || a->duration_s <= 0)
             return cli_error("--duration takes seconds, more than 0 and at most 86400, not '%s'",
                              v);
-        return r < 0;
-    }
-    if ((r = cli_value_option(argc, argv, i, "--seed", &v)) != 0) {
+        return 0;
+    case CLI_SEED: {
         char *end;
         errno = 0;
-        unsigned long long s = r > 0 ? strtoull(v, &end, 10) : 0;
-        if (r > 0 && (!*v || *v == '-' || *end || errno))
+        unsigned long long s = strtoull(v, &end, 10);
+        if (!*v || *v == '-' || *end || errno)
             return cli_error("--seed takes a number from 0 to 2^64-1, not '%s'", v);
         a->seed = s;
-        return r < 0;
+        return 0;
     }
-    if ((r = cli_value_option(argc, argv, i, "--json", &v)) != 0) {
-        a->json = v;
-        return r < 0;
+    case CLI_JSON: a->json = v; return 0;
+    default: return cli_unhandled(o);
     }
-    return -1;
 }
 
 static int parse_run_args(int argc, char **argv, RunArgs *a, bool bench)
@@ -195,29 +173,21 @@ static int parse_run_args(int argc, char **argv, RunArgs *a, bool bench)
     a->warmup = 1;
     a->rtol = 1e-5; /* numpy.allclose's defaults */
     a->atol = 1e-8;
-    for (int i = 0; i < argc; i++) {
-        int r = cli_common_option(&a->c, argc, argv, &i);
-        if (r < 0)
+    const CliCommand *cmd = cli_command(bench ? "bench" : "run");
+    static CliArgs args; /* large; one command line per process */
+    if (!cli_parse(cmd, argc, argv, &args))
+        return 1;
+    for (int k = 0; k < args.n; k++) {
+        int r = cli_common_apply(&a->c, args.o[k].opt, args.o[k].val);
+        if (r < 0 || (r == 0 && run_option(a, args.o[k].opt, args.o[k].val)))
             return 1;
-        if (r > 0)
-            continue;
-        r = run_option(a, argc, argv, &i, bench);
-        if (r > 0)
-            return 1;
-        if (r == 0)
-            continue;
-        const char *arg = argv[i];
-        if (arg[0] == '-' && arg[1]) {
-            return cli_error("unknown option '%s' (see slimc help %s)", arg,
-                             bench ? "bench" : "run");
-        } else if (!a->model) {
-            a->model = arg;
-        } else {
-            return cli_error("more than one model given ('%s' and '%s')", a->model, arg);
-        }
     }
+    if (args.n_operands > 1)
+        return cli_error("more than one model given ('%s' and '%s')", args.operands[0],
+                         args.operands[1]);
+    a->model = args.n_operands ? args.operands[0] : NULL;
     if (!a->model)
-        return cli_error("no model given (see slimc help %s)", bench ? "bench" : "run");
+        return cli_error("no model given (see slimc help %s)", cmd->name);
     if (bench && a->duration_s > 0 && !a->runs_given)
         a->runs = 1; /* --duration alone: as many runs as fit */
     return 0;

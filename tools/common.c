@@ -20,6 +20,13 @@ int cli_error(const char *fmt, ...)
     return 1;
 }
 
+int cli_unhandled(CliOpt o)
+{
+    fprintf(stderr, "slimc: internal error: option %s is in the table but not handled\n",
+            cli_options[o].name);
+    abort();
+}
+
 void cli_common_init(CliCommon *c)
 {
     memset(c, 0, sizeof *c);
@@ -36,102 +43,54 @@ static bool parse_int(const char *s, int lo, int hi, int *out)
     return true;
 }
 
-int cli_value_option(int argc, char **argv, int *i, const char *name, const char **val)
+int cli_common_apply(CliCommon *c, CliOpt o, const char *val)
 {
-    const char *arg = argv[*i];
-    size_t len = strlen(name);
-    if (strncmp(arg, name, len) != 0)
-        return 0;
-    if (arg[len] == '=') {
-        *val = arg + len + 1;
-        return 1;
-    }
-    if (arg[len])
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s needs a value", name);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}
-
-int cli_common_option(CliCommon *c, int argc, char **argv, int *i)
-{
-    static const char *const with_value[] = {"--passes",     "--print-after", "--threads",
-                                             "--target",     "--device",      "--opt-level",
-                                             "--cpu",        "--cc",          "--cache-dir",
-                                             "--max-memory", "--precision",   "--device-profile"};
-    if (!strcmp(argv[*i], "--time")) {
-        c->time = true;
-        return 1;
-    }
-    if (!strcmp(argv[*i], "--no-cache")) {
-        c->opt.no_cache = true;
-        return 1;
-    }
-    const char *arg = NULL, *val = NULL;
-    for (size_t k = 0; !arg && k < sizeof with_value / sizeof with_value[0]; k++) {
-        int r = cli_value_option(argc, argv, i, with_value[k], &val);
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            arg = with_value[k];
-    }
-    if (!arg)
-        return 0;
-    if (!strcmp(arg, "--passes"))
-        c->opt.passes = val;
-    else if (!strcmp(arg, "--print-after"))
-        c->opt.print_after = val;
-    else if (!strcmp(arg, "--cpu"))
-        c->opt.cpu = val;
-    else if (!strcmp(arg, "--cc"))
-        c->opt.cc = val;
-    else if (!strcmp(arg, "--cache-dir"))
-        c->opt.cache_dir = val;
-    else if (!strcmp(arg, "--device-profile"))
-        c->opt.device_profile = val;
-    else if (!strcmp(arg, "--precision")) {
+    switch (o) {
+    case CLI_TIME: c->time = true; return 1;
+    case CLI_NO_CACHE: c->opt.no_cache = true; return 1;
+    case CLI_PASSES: c->opt.passes = val; return 1;
+    case CLI_PRINT_AFTER: c->opt.print_after = val; return 1;
+    case CLI_CPU: c->opt.cpu = val; return 1;
+    case CLI_CC: c->opt.cc = val; return 1;
+    case CLI_CACHE_DIR: c->opt.cache_dir = val; return 1;
+    case CLI_DEVICE_PROFILE: c->opt.device_profile = val; return 1;
+    case CLI_PRECISION:
         if (!strcmp(val, "fp32"))
             c->opt.precision = SLIMC_PRECISION_FP32;
         else if (!strcmp(val, "fp16"))
             c->opt.precision = SLIMC_PRECISION_FP16;
         else if (!strcmp(val, "bf16"))
             c->opt.precision = SLIMC_PRECISION_BF16;
-        else {
-            cli_error("--precision takes fp32, fp16 or bf16, not '%s'", val);
-            return -1;
-        }
-    } else if (!strcmp(arg, "--max-memory")) {
-        if (!cli_max_memory(val, &c->max_memory))
-            return -1;
-    } else if (!strcmp(arg, "--threads")) {
-        if (!parse_int(val, 1, 1024, &c->opt.threads)) {
-            cli_error("--threads takes a number from 1 to 1024, not '%s'", val);
-            return -1;
-        }
-    } else if (!strcmp(arg, "--opt-level")) {
-        if (!parse_int(val, 0, 3, &c->opt.opt_level)) {
-            cli_error("--opt-level takes 0, 1, 2 or 3, not '%s'", val);
-            return -1;
-        }
-    } else if (!strcmp(arg, "--target") || !strcmp(arg, "--device")) {
+        else
+            return -cli_error("--precision takes fp32, fp16 or bf16, not '%s'", val);
+        return 1;
+    case CLI_MAX_MEMORY: return cli_max_memory(val, &c->max_memory) ? 1 : -1;
+    case CLI_THREADS:
+        if (!parse_int(val, 1, 1024, &c->opt.threads))
+            return -cli_error("--threads takes a number from 1 to 1024, not '%s'", val);
+        return 1;
+    case CLI_OPT_LEVEL:
+        if (!parse_int(val, 0, 3, &c->opt.opt_level))
+            return -cli_error("--opt-level takes 0, 1, 2 or 3, not '%s'", val);
+        return 1;
+    case CLI_TARGET:
+    case CLI_DEVICE: {
         /* --target is the older name of --device (and, for emit, "c" names the language) */
-        if (!strcmp(val, "cpu") || (!strcmp(val, "c") && !strcmp(arg, "--target")))
+        const char *flag = cli_options[o].name;
+        if (!strcmp(val, "cpu") || (!strcmp(val, "c") && o == CLI_TARGET))
             c->opt.device = SLIMC_DEVICE_CPU;
         else if (!strcmp(val, "cuda"))
             c->opt.device = SLIMC_DEVICE_CUDA;
         else if (!strcmp(val, "auto"))
             c->opt.device = SLIMC_DEVICE_AUTO;
-        else {
-            cli_error("%s takes cpu, cuda or auto, not '%s'", arg, val);
-            return -1;
-        }
+        else
+            return -cli_error("%s takes cpu, cuda or auto, not '%s'", flag, val);
         c->target = val;
-        c->device_flag = arg;
+        c->device_flag = flag;
+        return 1;
     }
-    return 1;
+    default: return 0; /* the command's own */
+    }
 }
 
 bool cli_max_memory(const char *val, uint64_t *out)

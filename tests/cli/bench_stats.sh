@@ -65,6 +65,6 @@ expect_fail "--runs 0" "runs takes a number from 1" "$SLIMC" bench "$M" --runs=0
 expect_fail "--duration -1" "duration takes seconds" "$SLIMC" bench "$M" --duration -1
 expect_fail "--seed x" "seed takes a number" "$SLIMC" bench "$M" --seed x
 expect_fail "--json without value" "json needs a value" "$SLIMC" bench "$M" --json
-expect_fail "--compare is run's" "unknown option '--compare'" "$SLIMC" bench "$M" --compare x.npy
+expect_fail "--compare is run's" "slimc bench does not take --compare \\(it is an option of run\\)" "$SLIMC" bench "$M" --compare x.npy
 expect_fail "--json over the weights" "error" "$SLIMC" bench "$M" --runs 1 --json "$S/mlp/mlp.safetensors"
 finish

@@ -23,6 +23,11 @@ g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
 onnx.save(helper.make_model(g), "m.onnx")
 open("m.gguf", "wb").write(b"GGUF\x03\x00\x00\x00" + bytes(32))
 open("m.h5", "wb").write(b"\x89HDF\r\n\x1a\n" + bytes(32))
+# a safetensors file whose header length (0x0580) starts as a pickle does (0x80 0x05)
+import json, struct
+h = json.dumps({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+h += b" " * (0x580 - len(h))
+open("p80.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + bytes(4))
 PY
 cp m.onnx onnx_named.slim
 
@@ -47,6 +52,9 @@ expect_fail "HDF5 as the model" "m.h5: error: not a model file: this is an HDF5 
   "$SLIMC" inspect m.h5
 expect_fail ".npz as the model" "a.npz: error: not a model file: this is a NumPy .npz archive, not a model" \
   "$SLIMC" inspect a.npz
+
+expect_fail "safetensors starting 0x80 0x05 as an input" "not a .npy file .*: this is a safetensors file: inputs are .npy files" \
+  "$SLIMC" run "$L/lenet.slim" --input x=p80.safetensors
 
 # as the weights
 for w in w.pt legacy.pt "$L/input.npy" a.npz m.onnx; do
