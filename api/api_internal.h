@@ -34,13 +34,31 @@ IR_DTYPES(X)
 _Static_assert(sizeof(SlimcDType) == sizeof(DType), "SlimcDType and DType differ in size");
 _Static_assert(SLIMC_MAX_RANK == IR_MAX_RANK, "SLIMC_MAX_RANK and IR_MAX_RANK differ");
 
+struct RtExec;
+struct RtCudaExec;
+typedef struct ApiCudaHold ApiCudaHold;
+struct SlimcExec {
+    SlimcModel *m; /* borrowed: must outlive the exec */
+    struct RtModule *mod;
+    struct RtExec *ex;
+    int threads;
+    struct RtCudaExec *cu; /* the model on a CUDA device instead (api/device.c) */
+    ApiCudaHold *cu_hold;
+    double bench_device_ms; /* slimc_exec_bench_device_ms */
+    bool profile;           /* compiled with per-node timers (SlimcOptions.profile) */
+};
+/* api/exec_profile.c: zero --profile's counters (bench does after its warm-up runs). */
+void api_exec_profile_reset(SlimcExec *e);
+
 double api_now_ms(void);
 void api_rt_options(const SlimcOptions *o, RtOptions *ro, SlimcTimings *t);
 /* The model's C source (prefix names the entry points) into a malloc'd string. */
 /* Makes the JIT the passes' graph runner (api/pass_runner.c); idempotent. */
 void api_install_pass_runner(void);
 /* jit: the code is for rt_compile with RtOptions.shared_kernels (not self-contained). */
-char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len);
+/* profile: timers around each node (CgOptions.profile; slimc_exec_profile reads them). */
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, bool profile,
+                      size_t *len);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
 /* api/sparsity.c: inspect --sparsity, each conv2d/linear layer's density (measured now,
@@ -67,8 +85,6 @@ bool api_check_cuda_device(SlimcContext *ctx, const SlimcOptions *o);
 /* Marks every node of g for dev (before the passes, which keep a node's device). */
 void api_place_nodes(Graph *g, Device dev);
 const char *api_device_name(Device dev); /* "cpu", "cuda" */
-typedef struct ApiCudaHold ApiCudaHold;
-struct RtCudaExec;
 /* Emits m (optimized, on IR_DEVICE_CUDA) with the CUDA backend and compiles it for the
  * device (runtime/cuda.h); *hold keeps what the exec points into (api_cuda_hold_free it
  * after the exec). NULL after errors. */

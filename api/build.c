@@ -74,7 +74,7 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     if (m->device == IR_DEVICE_CUDA)
         return api_build_cuda_executable(ctx, m, o, triple, out_path);
     size_t len;
-    char *model_src = api_emit_source(ctx, m, "slimc_model", false, &len);
+    char *model_src = api_emit_source(ctx, m, "slimc_model", false, false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);
@@ -172,7 +172,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
     char prefix[300];
     snprintf(prefix, sizeof prefix, "%s_model", name);
     size_t len;
-    char *model_src = api_emit_source(ctx, m, prefix, false, &len);
+    char *model_src = api_emit_source(ctx, m, prefix, false, false, &len);
     if (!model_src)
         return SLIMC_ERROR;
     int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);

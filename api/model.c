@@ -534,14 +534,16 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
     return SLIMC_OK;
 }
 
-char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, size_t *len)
+char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, bool profile,
+                      size_t *len)
 {
     char *buf = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&buf, &n);
     SLIMC_ASSERT(f);
     double t0 = api_now_ms();
-    CgOptions co = {.prefix = prefix, .source_name = m->g->source, .shared_kernels = jit};
+    CgOptions co = {
+        .prefix = prefix, .source_name = m->g->source, .shared_kernels = jit, .profile = profile};
     bool ok = cg_emit(&cg_backend_c, m->g, &co, f, &ctx->diag);
     fclose(f);
     ctx->t.codegen += api_now_ms() - t0;
@@ -558,7 +560,7 @@ SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)
     if (slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
         return SLIMC_ERROR;
     size_t len;
-    char *src = api_emit_source(ctx, m, NULL, false, &len);
+    char *src = api_emit_source(ctx, m, NULL, false, false, &len);
     if (!src)
         return SLIMC_ERROR;
     fwrite(src, 1, len, out);
@@ -608,7 +610,7 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
     size_t len = 0;
     bool ok = fe_check_output(m->g, path, &ctx->diag) &&
               slimc_model_optimize(ctx, m, NULL) == SLIMC_OK &&
-              (src = api_emit_source(ctx, m, m->g->name, false, &len)) != NULL &&
+              (src = api_emit_source(ctx, m, m->g->name, false, false, &len)) != NULL &&
               write_file_atomic(ctx, path, src, len);
     free(path);
     free(src);

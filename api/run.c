@@ -16,16 +16,6 @@
 extern const char slimc_main_source[];
 extern const size_t slimc_main_source_len;
 
-struct SlimcExec {
-    SlimcModel *m; /* borrowed: must outlive the exec */
-    RtModule *mod;
-    RtExec *ex;
-    int threads;
-    RtCudaExec *cu; /* the model on a CUDA device instead (api/device.c) */
-    ApiCudaHold *cu_hold;
-    double bench_device_ms; /* slimc_exec_bench_device_ms */
-};
-
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out)
 {
     memset(out, 0, sizeof *out);
@@ -88,6 +78,12 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
                       want == SLIMC_DEVICE_CUDA ? "cuda" : "cpu");
         return SLIMC_ERROR;
     }
+    if (m->device == IR_DEVICE_CUDA && o && o->profile) {
+        ir_diag_error(&ctx->diag, (SrcLoc){m->g->source, 0, 0},
+                      "--profile times the nodes of a model on the CPU; for one on a GPU use "
+                      "Nsight Systems (nsys profile slimc run ...)");
+        return SLIMC_ERROR;
+    }
     if (m->device == IR_DEVICE_CUDA) {
         ApiCudaHold *hold;
         RtCudaExec *cu = api_cuda_exec_new(ctx, m, o, &hold);
@@ -104,7 +100,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
         return SLIMC_OK;
     }
     size_t len;
-    char *src = api_emit_source(ctx, m, NULL, true, &len);
+    char *src = api_emit_source(ctx, m, NULL, true, o && o->profile, &len);
     if (!src)
         return SLIMC_ERROR;
     RtOptions ro;
@@ -125,6 +121,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
     e->mod = mod;
     e->ex = ex;
     e->threads = o && o->threads > 0 ? o->threads : 1;
+    e->profile = o && o->profile;
     *out = e;
     return SLIMC_OK;
 }
@@ -313,6 +310,8 @@ SlimcStatus slimc_exec_bench_stats(SlimcContext *ctx, SlimcExec *e, const SlimcT
             slimc_tensor_free(&outs[k]);
         out->warmup = r + 1;
     }
+    if (e->profile)
+        api_exec_profile_reset(e); /* the timed runs alone */
     int n = 0;
     double start = api_now_ms(), now = start;
     while (st == SLIMC_OK && n < max_runs &&

@@ -42,6 +42,9 @@ typedef struct CgOptions {
     const char *source_name; /* named in the header comment */
     bool shared_kernels;     /* JIT: declare the runtime's kernels, do not define them (they
                               * come from libslimc_kernels: RtOptions.shared_kernels) */
+    bool profile;            /* C: time each node (or fused group) into P_prof_ms[node id]
+                              * (summed over runs), P_prof_start/P_prof_last (its start and
+                              * length in the last run, ms from the run's start): --profile */
     DType precision;         /* CUDA: what f32 GEMMs and convolutions multiply in: IR_F32
                               * (0, the default), IR_F16 or IR_BF16 on tensor cores with f32
                               * accumulation (tensors stay f32 in memory) */

@@ -20,7 +20,24 @@ struct RtExec {
     void *check_ctx;
     void *arena;
     size_t arena_cap;
+    int64_t last_syms[RT_MAX_SYMS]; /* the symbols' values of the last run */
+    int runs;                       /* runs since rt_exec_count_reset */
 };
+
+const int64_t *rt_exec_last_syms(const RtExec *e)
+{
+    return e->last_syms;
+}
+
+int rt_exec_runs(const RtExec *e)
+{
+    return e->runs;
+}
+
+void rt_exec_count_reset(RtExec *e)
+{
+    e->runs = 0;
+}
 
 RtExec *rt_exec_new(const RtModelDesc *desc, const void *const *consts, void *owned, RtModule *m,
                     const char *prefix, Diag *d)
@@ -170,6 +187,7 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
     int64_t syms[RT_MAX_SYMS];
     if (!rt_bind_inputs(m, inputs, syms, d))
         return false;
+    memcpy(e->last_syms, syms, sizeof syms);
     /* The memory limit, before anything is allocated (codegen/c/desc.c's check). */
     if (e->check && !e->check(e->check_ctx, syms, d))
         return false;
@@ -202,6 +220,8 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
     if (ok) {
         int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
                         nthreads < 1 ? 1 : nthreads);
+        if (rc == 0)
+            e->runs++;
         if (rc != 0) {
             ok = false;
             ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",

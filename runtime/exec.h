@@ -24,6 +24,11 @@ RtExec *rt_exec_new(const RtModelDesc *desc, const void *const *consts, void *ow
                     const char *prefix, Diag *d);
 void rt_exec_set_check(RtExec *e, RtExecCheck check, void *ctx);
 void rt_exec_free(RtExec *e);
+/* For --profile (api/exec_profile.c): the symbols' values of the last run, and how many
+ * runs completed since the last rt_exec_count_reset. */
+const int64_t *rt_exec_last_syms(const RtExec *e);
+int rt_exec_runs(const RtExec *e);
+void rt_exec_count_reset(RtExec *e);
 
 /* One input's data as the caller holds it: dtype (a DType), concrete shape, C-order data. */
 typedef struct RtTensor {

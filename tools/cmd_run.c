@@ -78,6 +78,7 @@ typedef struct RunArgs {
     double duration_s;
     unsigned long long seed;
     const char *json;
+    const char *trace;       /* --trace FILE: --profile's Chrome trace */
     const char *compare[64]; /* run: --compare [NAME=]REF.npy */
     int n_compare;
     double rtol, atol;
@@ -161,6 +162,11 @@ static int run_option(RunArgs *a, CliOpt o, const char *v)
         return 0;
     }
     case CLI_JSON: a->json = v; return 0;
+    case CLI_PROFILE: a->c.opt.profile = true; return 0;
+    case CLI_TRACE:
+        a->trace = v;
+        a->c.opt.profile = true;
+        return 0;
     default: return cli_unhandled(o);
     }
 }
@@ -423,6 +429,10 @@ static int do_bench(SlimcContext *ctx, const SlimcModel *m, SlimcExec *e, const 
            st.warmup == 1 ? "" : "s");
     if (a->json && !write_bench_json(m, e, a, in, files, &st, batch))
         return 1;
+    if (a->c.opt.profile && slimc_exec_profile(ctx, e, stdout, a->trace) != SLIMC_OK) {
+        cli_flush(ctx);
+        return 1;
+    }
     return 0;
 }
 
@@ -701,6 +711,10 @@ static int run_or_bench(int argc, char **argv, bool bench)
                 goto done;
             }
         }
+    }
+    if (a.c.opt.profile && slimc_exec_profile(ctx, e, stdout, a.trace) != SLIMC_OK) {
+        cli_flush(ctx);
+        goto done;
     }
     status = compare_outputs(ctx, m, &a, out);
     if (a.top && print_top(m, &out[0], a.top))

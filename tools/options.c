@@ -45,6 +45,10 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_WARMUP] = {"--warmup", "N", false, "untimed runs first (default 1)"},
     [CLI_SEED] = {"--seed", "N", false, "the seed of the random inputs (default 0)"},
     [CLI_JSON] = {"--json", "FILE", false, "write every figure to FILE as JSON"},
+    [CLI_PROFILE] = {"--profile", NULL, false,
+                     "time each node (or fused group): a table, slowest first (CPU)"},
+    [CLI_TRACE] = {"--trace", "FILE", false,
+                   "with --profile's timers, write the last run as a Chrome trace JSON"},
     [CLI_LIB] = {"--lib", NULL, false, "a header and a static library instead of an executable"},
     [CLI_NAME] = {"--name", "ID", false, "the library's name (default: the model's)"},
     [CLI_EMIT_SOURCE] = {"--emit-source", NULL, false, "--lib: also write DIR/ID.c"},
@@ -67,10 +71,10 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS, CLI_TIME, CLI_DEVICE, CLI_TARGET, CLI_PRECISION,     \
         CLI_DEVICE_PROFILE, CLI_OPT_LEVEL, CLI_CPU, CLI_CC, CLI_CACHE_DIR, CLI_NO_CACHE,           \
         CLI_MAX_MEMORY
-static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RTOL,
-                                  CLI_ATOL,  CLI_TOP,        COMPILING,   END};
-static const CliOpt bench_opts[] = {CLI_RUNS, CLI_DURATION, CLI_WARMUP, CLI_SEED,
-                                    CLI_JSON, CLI_INPUT,    COMPILING,  END};
+static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RTOL,  CLI_ATOL,
+                                  CLI_TOP,   CLI_PROFILE,    CLI_TRACE,   COMPILING, END};
+static const CliOpt bench_opts[] = {CLI_RUNS,    CLI_DURATION, CLI_WARMUP, CLI_SEED,  CLI_JSON,
+                                    CLI_PROFILE, CLI_TRACE,    CLI_INPUT,  COMPILING, END};
 static const CliOpt build_opts[] = {CLI_OUT,
                                     CLI_LIB,
                                     CLI_NAME,

@@ -37,6 +37,8 @@ typedef enum CliOpt {
     CLI_WARMUP,
     CLI_SEED,
     CLI_JSON,
+    CLI_PROFILE,
+    CLI_TRACE,
     CLI_LIB,
     CLI_NAME,
     CLI_EMIT_SOURCE,

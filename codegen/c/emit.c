@@ -204,6 +204,8 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
         if (n->epilogue[j].operand != IR_NONE)
             cg_printf(c, "    a.ep[%d] = %s;\n", j, c->val_names[n->epilogue[j].operand]);
     cg_printf(c, "    a.syms = syms;\n    a.err = &err;\n");
+    if (c->profile)
+        cg_printf(c, "    prof_t = slimc_prof_now();\n");
     cg_printf(c, "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, %s, &a);\n",
               k->work, k->items, c->fn_names[id]);
     if (n->n_epilogue && !k->ep_done) {
@@ -215,6 +217,12 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   "    slimc_rt_parallel_for(slimc_rt_threads(nthreads, %s), %s, epiall_%s, &a);\n",
                   total, total, c->fn_names[id]);
     }
+    if (c->profile)
+        cg_printf(c,
+                  "    %s_prof_last[%d] = slimc_prof_now() - prof_t;\n"
+                  "    %s_prof_start[%d] = prof_t - prof_t0;\n"
+                  "    %s_prof_ms[%d] += %s_prof_last[%d];\n",
+                  c->prefix, id, c->prefix, id, c->prefix, id, c->prefix, id);
     if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT || n->op == IR_OP_GATHER_ELEMENTS ||
         n->op == IR_OP_SCATTER_ELEMENTS || n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND ||
         n->op == IR_OP_ROI_ALIGN)
@@ -251,6 +259,20 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     if (!ir_graph_mixed(g)) /* else the CUDA backend's file says it, once */
         cg_placement_comment(c);
     cg_puts(c, prelude, sizeof prelude - 1);
+    c->profile = o && o->profile;
+    if (c->profile) {
+        int n = g->n_nodes > 0 ? g->n_nodes : 1;
+        cg_printf(c,
+                  "/* --profile: each node's milliseconds summed over the runs, and its start and\n"
+                  " * length in the last run (ms from the run's start), by node id. */\n"
+                  "#include <time.h>\n"
+                  "double %s_prof_ms[%d], %s_prof_start[%d], %s_prof_last[%d];\n"
+                  "static double slimc_prof_now(void)\n{\n"
+                  "    struct timespec ts;\n"
+                  "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
+                  "    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;\n}\n\n",
+                  c->prefix, n, c->prefix, n, c->prefix, n);
+    }
     return c;
 }
 
@@ -295,6 +317,9 @@ static bool c_entry_begin(CgCtx *c)
         c,
         "    unsigned char *base = (unsigned char *)arena;\n    int err = 0;\n    slimc_args a;\n");
     cg_printf(c, "    (void)consts;\n    (void)inputs;\n    (void)base;\n    (void)a;\n");
+    if (c->profile)
+        cg_printf(c, "    const double prof_t0 = slimc_prof_now();\n    double prof_t = prof_t0;\n"
+                     "    (void)prof_t;\n");
     cg_entry_checks(c);
     return c->ok;
 }

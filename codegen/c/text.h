@@ -41,6 +41,7 @@ typedef struct CgCtx {
     CgKernel *kernels;      /* per node: what its emitter reported (emit.c) */
     bool arena_syms;        /* the arena's size depends on symbol values (emit.c) */
     bool host_arena_syms;   /* so does a mixed graph's CPU arena (cg_entry_host_arena_fn) */
+    bool profile;           /* timers around each node (CgOptions.profile) */
     bool ok;
 } CgCtx;
 

@@ -92,6 +92,7 @@ typedef struct SlimcOptions {
     const char *cc;          /* C compiler (default $SLIMC_CC, $CC, then cc) */
     const char *cache_dir;   /* compile cache (default $SLIMC_CACHE_DIR or the XDG cache) */
     bool no_cache;
+    bool profile;             /* time each node (CPU): slimc_exec_profile reports (--profile) */
     SlimcDevice device;       /* default SLIMC_DEVICE_CPU */
     bool cuda_emulate;        /* CUDA code runs on the CPU emulation (also $SLIMC_CUDA_EMULATE=1) */
     SlimcPrecision precision; /* default SLIMC_PRECISION_FP32 */
@@ -222,6 +223,13 @@ SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
 /* Where e runs: "cpu", or the CUDA device ("NVIDIA H100 ... (sm_90)", "emulated CUDA
  * device (CPU)"). */
 const char *slimc_exec_device(const SlimcExec *e);
+/* After runs of an exec compiled with SlimcOptions.profile (CPU): prints to out (if not
+ * NULL) one line per node or fused group, slowest first — ms per run (the runs since the
+ * last reset), share of the total, GFLOP/s and GB/s at the last run's shapes, its name and
+ * op — and writes trace_path (if not NULL) as a Chrome trace (chrome://tracing, Perfetto:
+ * the last run's timeline, one event per node). Then resets the counters. SLIMC_ERROR when
+ * e was compiled without profile, runs on a GPU, or has not run. docs/cli.md, "--profile". */
+SlimcStatus slimc_exec_profile(SlimcContext *ctx, SlimcExec *e, FILE *out, const char *trace_path);
 /* Median latency in ms of runs repetitions on the given inputs. */
 SlimcStatus slimc_exec_bench(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                              int n_inputs, int runs, double *median_ms);
