@@ -83,7 +83,12 @@ void pass_prune_measure(Graph *g);
  * linear's weight along its output dim), a param holds one entry per channel (a bias,
  * batch norm's four tensors, a depthwise weight, an elementwise op's constant), a consumer
  * reads them (a conv2d's weight along dim 1, a linear's along its input features). */
-typedef enum PruneRole { PRUNE_SOURCE, PRUNE_PARAM, PRUNE_CONSUMER } PruneRole;
+typedef enum PruneRole {
+    PRUNE_SOURCE,
+    PRUNE_PARAM,
+    PRUNE_CONSUMER,
+    PRUNE_BLOCKED_SOURCE, /* a conv2d or linear that blocks its channels: for warnings only */
+} PruneRole;
 
 typedef struct PruneMember {
     NodeId node;   /* the node that reads the constant */

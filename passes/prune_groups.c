@@ -391,6 +391,25 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     return false;
 }
 
+/* A conv2d or linear that blocks (a weight shared or not f32, a grouped conv...) still
+ * makes its output channels: recorded as a blocked source, so that its zero channels draw
+ * the warning. Never rewritten: its class is blocked. */
+static void blocked_source(PruneGroups *G, Graph *g, NodeId i)
+{
+    const Node *n = &g->nodes[i];
+    if ((n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR) || n->n_inputs < 2 || n->n_outputs != 1 ||
+        !slotted(G, n->outputs[0]) || n->inputs[1] == IR_NONE)
+        return;
+    ValueId w = n->inputs[1], y = n->outputs[0];
+    const Value *wv = &g->values[w];
+    int axis = n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0;
+    if (wv->kind != IR_VALUE_CONST || !wv->data || wv->type.dtype != IR_F32 || wv->type.quant ||
+        wv->type.shape.rank < 2 || !ir_shape_static(&wv->type.shape) ||
+        wv->type.shape.d[axis].c != G->count[y])
+        return;
+    add_member(G, g, i, w, axis, y, PRUNE_BLOCKED_SOURCE);
+}
+
 /* Slots beyond this many (activations' channels and features, all values together) are not
  * analysed: no model slimc runs comes near, and a hostile one costs nothing. */
 #define MAX_SLOTS ((int64_t)1 << 26)
@@ -434,6 +453,7 @@ PruneGroups *pass_prune_groups(Graph *g)
         if (!analyse_node(G, g, uses, i)) {
             G->n_members = before; /* a node that blocks has no members */
             block_node(G, g, i);
+            blocked_source(G, g, i);
         }
     }
     free(uses);
@@ -500,6 +520,18 @@ static const char *node_name(const Graph *g, NodeId i)
     return g->nodes[i].name ? g->nodes[i].name : ir_ops[g->nodes[i].op].name;
 }
 
+/* What about node n (that blocks) the warning adds after its op's name. */
+static const char *why_blocked(const Node *n)
+{
+    if (n->n_epilogue)
+        return " with a fused epilogue";
+    if (n->op == IR_OP_CONV2D && ir_attr_groups(n) != 1)
+        return ", a grouped conv";
+    if (n->op == IR_OP_CONV2D || n->op == IR_OP_LINEAR)
+        return ", its weight or bias not an f32 constant of its own";
+    return "";
+}
+
 /* The warning for the zero channels a blocking node keeps (count of them, from layer). */
 static void warn_blocked(Graph *g, NodeId by, NodeId layer, int64_t count, Diag *d)
 {
@@ -515,10 +547,7 @@ static void warn_blocked(Graph *g, NodeId by, NodeId layer, int64_t count, Diag 
                     "prune: %lld zero channel%s of '%s' kept: they reach '%s' (%s%s), which "
                     "channel removal does not analyse",
                     (long long)count, count == 1 ? "" : "s", node_name(g, layer), node_name(g, by),
-                    ir_ops[n->op].name,
-                    n->n_epilogue                                     ? " with a fused epilogue"
-                    : n->op == IR_OP_CONV2D && ir_attr_groups(n) != 1 ? ", a grouped conv"
-                                                                      : "");
+                    ir_ops[n->op].name, why_blocked(n));
 }
 
 bool pass_prune_remove_channels(Graph *g, const bool *chosen, PruneRemoved *out, Diag *d)
@@ -532,7 +561,7 @@ bool pass_prune_remove_channels(Graph *g, const bool *chosen, PruneRemoved *out,
     SLIMC_ASSERT(state && has_chosen && layer);
     for (int m = 0; m < G->n_members; m++) {
         const PruneMember *pm = &G->members[m];
-        if (pm->role != PRUNE_SOURCE)
+        if (pm->role != PRUNE_SOURCE && pm->role != PRUNE_BLOCKED_SOURCE)
             continue;
         for (int64_t c = 0; c < G->count[pm->by]; c++) {
             int64_t r = pass_prune_group_of(G, pm->by, c);
@@ -602,6 +631,8 @@ bool pass_prune_remove_channels(Graph *g, const bool *chosen, PruneRemoved *out,
         SLIMC_ASSERT(keep);
         for (int m = 0; m < G->n_members && n_removed; m++) {
             const PruneMember *pm = &G->members[m];
+            if (pm->role == PRUNE_BLOCKED_SOURCE)
+                continue; /* its class is blocked */
             int64_t kept = 0;
             for (int64_t c = 0; c < G->count[pm->by]; c++)
                 kept += keep[c] = !removed[pass_prune_group_of(G, pm->by, c)];

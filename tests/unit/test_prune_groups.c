@@ -309,6 +309,63 @@ START_TEST(flatten_linear)
 }
 END_TEST
 
+START_TEST(reshape_and_transposed_linear)
+{
+    /* a (3, 2x2) -> reshape [-1, 12] -> fc (12 -> 5), laid out [K, N] -> output */
+    Graph *g = ir_graph_new("t");
+    ValueId x = input4(g, 1, 2);
+    NodeId a = conv(g, "a", x, 1, 3, 1, 1);
+    NodeId rs = unary(g, IR_OP_RESHAPE, "reshape", out(g, a));
+    ir_node_set_ints(g, rs, "shape", (const int64_t[]){-1, 12}, 2);
+    ValueId fc_in[2] = {out(g, rs), cst(g, "fc.weight", 2, (const int64_t[]){5, 12})};
+    NodeId fc = ir_node_new(g, IR_OP_LINEAR, "fc", here, fc_in, 2, 1);
+    ir_output_add(g, out(g, fc));
+    infer(g);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(pass_pipeline_run(g, "layout", (SrcLoc){0}, NULL, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    ck_assert_int_eq(ir_attr_w_transposed(&g->nodes[fc]), 1);
+    float fc_t[60]; /* [12, 5] */
+    memcpy(fc_t, g->values[weight(g, fc)].data, sizeof fc_t);
+    zero_channel(g, a, 0);
+    ck_assert_str_eq(remove_all(g, true), "");
+    int64_t shape[2];
+    ck_assert_int_eq(ir_attr_shape(&g->nodes[rs], shape, 2), 2);
+    ck_assert_int_eq(shape[1], 8);
+    ck_assert_int_eq(dim(g, out(g, rs), 1), 8);
+    ck_assert_int_eq(dim(g, weight(g, fc), 0), 8); /* [K, N]: K lost features 0..3 */
+    ck_assert_int_eq(dim(g, weight(g, fc), 1), 5);
+    const float *nw = g->values[weight(g, fc)].data;
+    for (int k = 0; k < 8; k++)
+        for (int o = 0; o < 5; o++)
+            ck_assert_float_eq(nw[k * 5 + o], fc_t[(k + 4) * 5 + o]);
+    ir_graph_free(g);
+}
+END_TEST
+
+START_TEST(shared_constant_blocks)
+{
+    /* a and b (2 each) share one bias constant: its channels are kept */
+    Graph *g = ir_graph_new("t");
+    ValueId x = input4(g, 1, 3);
+    NodeId a = conv(g, "a", x, 1, 2, 1, 1);
+    NodeId b = conv(g, "b", x, 1, 2, 1, 1);
+    g->nodes[b].inputs[2] = g->nodes[a].inputs[2];
+    ValueId sum_in[2] = {out(g, a), out(g, b)};
+    NodeId s = ir_node_new(g, IR_OP_ADD, "add", here, sum_in, 2, 1);
+    NodeId c = conv(g, "c", out(g, s), 2, 2, 1, 1);
+    ir_output_add(g, out(g, c));
+    infer(g);
+    zero_channel(g, a, 1);
+    zero_channel(g, b, 1);
+    const char *t = remove_all(g, true);
+    ck_assert_msg(strstr(t, "warning: prune: 1 zero channel of 'a' kept"), "%s", t);
+    ck_assert_int_eq(dim(g, out(g, s), 1), 2);
+    ir_graph_free(g);
+}
+END_TEST
+
 START_TEST(unknown_op_blocks)
 {
     /* a (3) -> sigmoid -> c: sigmoid(0) is not 0, so a zero channel of a stays */
@@ -414,6 +471,8 @@ int main(void)
     tcase_add_test(t, depthwise);
     tcase_add_test(t, grouped_conv_blocks);
     tcase_add_test(t, flatten_linear);
+    tcase_add_test(t, reshape_and_transposed_linear);
+    tcase_add_test(t, shared_constant_blocks);
     tcase_add_test(t, unknown_op_blocks);
     tcase_add_test(t, outputs_and_all_channels);
     tcase_add_test(t, through_the_pass);
