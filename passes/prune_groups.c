@@ -1,7 +1,8 @@
 /* Channel groups and channel removal (passes/prune.h, docs/pruning.md "Removing channels").
  *
  * Every channel of every activation that can take part is a slot: a value of rank 4
- * ([N, C, H, W]) has C slots along axis 1, a value of rank 2 ([N, F]) F slots along axis 1.
+ * ([N, C, H, W]) has C slots along axis 1, a value of rank 2 ([N, F]) F slots along axis 1,
+ * a value of rank 3 ([B, T, F], a linear over a sequence) F slots along axis 2.
  * Each op the analysis understands joins the slots that must leave together (union-find):
  *
  *   conv2d (groups 1)    reads x's channels (its weight along dim 1: a consumer), makes y's
@@ -9,8 +10,8 @@
  *   conv2d depthwise     groups == C_in, weight [C_out, 1, kh, kw], C_out = k * C_in: x's
  *                        channel c joins y's channels c*k .. c*k+k-1 (weight dim 0, bias)
  *   other grouped conv2d blocks x and y (removing a channel would make the groups uneven)
- *   linear               as conv2d groups 1, on [N, K] -> [N, N_out] (a stored-transposed
- *                        weight is handled along its stored axes)
+ *   linear               as conv2d groups 1, on [N, K] -> [N, N_out] or [B, T, K] ->
+ *                        [B, T, N_out] (a stored-transposed weight along its stored axes)
  *   batch_norm           x's c joins y's c; its four [C] tensors follow
  *   relu, relu6, ...     x's c joins y's c: only ops with f(0) = 0 (a removed channel is a
  *                        channel of zeros, docs/pruning.md), clip when 0 is inside its range
@@ -170,9 +171,10 @@ static bool analyse_linear(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     const Node *n = &g->nodes[i];
     ValueId x = n->inputs[0], w = n->inputs[1], y = n->outputs[0];
     ValueId b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
-    if (!slotted(G, x) || !slotted(G, y) || g->values[x].type.shape.rank != 2 ||
-        !member_ok(g, uses, w) || g->values[w].type.shape.rank != 2 ||
-        (b != IR_NONE && !member_ok(g, uses, b)))
+    int rank = g->values[x].type.shape.rank;
+    if (!slotted(G, x) || !slotted(G, y) || (rank != 2 && rank != 3) ||
+        g->values[y].type.shape.rank != rank || !member_ok(g, uses, w) ||
+        g->values[w].type.shape.rank != 2 || (b != IR_NONE && !member_ok(g, uses, b)))
         return false;
     int t = ir_attr_w_transposed(n) != 0; /* stored [K, N] */
     if (dim_of(g, w, t) != G->count[y] || dim_of(g, w, 1 - t) != G->count[x] ||
@@ -234,16 +236,17 @@ static bool analyse_flatten(PruneGroups *G, Graph *g, NodeId i)
 {
     const Node *n = &g->nodes[i];
     ValueId x = n->inputs[0], y = n->outputs[0];
-    if (!slotted(G, x) || !slotted(G, y) || g->values[y].type.shape.rank != 2 ||
+    int rank = g->values[x].type.shape.rank;
+    if (!slotted(G, x) || !slotted(G, y) || (rank != 2 && rank != 4) ||
+        g->values[y].type.shape.rank != 2 ||
         !ir_dim_eq(g->values[x].type.shape.d[0], g->values[y].type.shape.d[0]))
         return false;
     if (n->op == IR_OP_FLATTEN) {
-        int rank = g->values[x].type.shape.rank;
         int64_t e = ir_attr_end_dim(n);
         if (ir_attr_start_dim(n) != 1 || !(e == -1 || e == rank - 1))
             return false;
     }
-    if (g->values[x].type.shape.rank == 2)
+    if (rank == 2)
         return join_same(G, x, y);
     int64_t hw = dim_of(g, x, 2) * dim_of(g, x, 3);
     if (G->count[x] * hw != G->count[y])
@@ -426,15 +429,17 @@ PruneGroups *pass_prune_groups(Graph *g)
         const Value *val = &g->values[v];
         const Shape *s = &val->type.shape;
         G->base[v] = -1;
-        if (val->kind == IR_VALUE_CONST || (s->rank != 2 && s->rank != 4) ||
-            !ir_dim_static(s->d[1]) || s->d[1].c <= 0 ||
+        /* [N, C, H, W] and [N, F]: axis 1; [B, T, F] (a linear over a sequence): axis 2 */
+        int ax = s->rank == 3 ? 2 : 1;
+        if (val->kind == IR_VALUE_CONST || s->rank < 2 || s->rank > 4 || !ir_dim_static(s->d[ax]) ||
+            s->d[ax].c <= 0 ||
             (s->rank == 4 && !(ir_dim_static(s->d[2]) && ir_dim_static(s->d[3]))) ||
-            G->n_slots + s->d[1].c > MAX_SLOTS)
+            G->n_slots + s->d[ax].c > MAX_SLOTS)
             continue;
         G->base[v] = G->n_slots;
-        G->count[v] = s->d[1].c;
-        G->axis[v] = 1;
-        G->n_slots += s->d[1].c;
+        G->count[v] = s->d[ax].c;
+        G->axis[v] = ax;
+        G->n_slots += s->d[ax].c;
     }
     size_t ns = (size_t)G->n_slots + 1;
     G->parent = ir_arena_alloc(g->arena, sizeof(int64_t) * ns);
@@ -550,9 +555,40 @@ static void warn_blocked(Graph *g, NodeId by, NodeId layer, int64_t count, Diag 
                     ir_ops[n->op].name, why_blocked(n));
 }
 
+/* A chosen conv2d or linear whose output has no slots (a linear over [B, T, K], an
+ * attention projection, a symbolic channel count): its zero output channels stay, said in
+ * a warning. */
+static void warn_unslotted(Graph *g, PruneGroups *G, const bool *chosen, Diag *d)
+{
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || !chosen[i] || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR) ||
+            n->n_inputs < 2 || n->n_outputs != 1 || slotted(G, n->outputs[0]))
+            continue;
+        ValueId w = n->inputs[1];
+        const Value *wv = &g->values[w];
+        if (w == IR_NONE || wv->kind != IR_VALUE_CONST || !wv->data || wv->type.dtype != IR_F32 ||
+            wv->type.quant || wv->type.shape.rank < 2 || !ir_shape_static(&wv->type.shape))
+            continue;
+        int axis = n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0;
+        int64_t zero = 0;
+        for (int64_t c = 0; c < wv->type.shape.d[axis].c; c++)
+            zero += slice_zero(g, w, axis, c);
+        if (!zero)
+            continue;
+        char buf[128];
+        ir_diag_warning(d, n->loc,
+                        "prune: %lld zero channel%s of '%s' kept: its output %s is not an "
+                        "[N, C, H, W] or [N, F] activation, which channel removal follows",
+                        (long long)zero, zero == 1 ? "" : "s", node_name(g, i),
+                        ir_type_str(g, &g->values[n->outputs[0]].type, buf, sizeof buf));
+    }
+}
+
 bool pass_prune_remove_channels(Graph *g, const bool *chosen, PruneRemoved *out, Diag *d)
 {
     PruneGroups *G = pass_prune_groups(g);
+    warn_unslotted(g, G, chosen, d);
     size_t ns = (size_t)G->n_slots + 1;
     /* per class root: 0 unknown, 1 all sources zero so far, 2 a source is nonzero */
     uint8_t *state = calloc(ns, 1);

@@ -17,6 +17,8 @@ must be the expected ones:
                masks are chosen on the folded weights, as PyTorch does on the folded conv
   mobilenet_v2 run --passes 'prune(<every expansion conv>, ...)': the channels leave the
                expansion conv, two batch norms and the depthwise conv between them
+  transformer  run --passes 'prune(linear1, ...)': the feed-forward's hidden features
+               ([N, 16, 128] -> [N, 16, 64]) leave linear1's rows and linear2's columns
 
 Run with Debian's /usr/bin/python3 (it has torch): tests/cli/prune_channels.sh does. Exit
 status 0: all agree; 1: a difference; 2: torch is missing ("skip:").
@@ -322,6 +324,31 @@ def check_mobilenet(exe, tmp):
         fail("mobilenet_v2_narrow: shapes after removal:\n" + r.stdout[:3000] + r.stderr)
 
 
+# ---------------------------------------------------------------- transformer
+
+
+def check_transformer(exe, tmp):
+    d = os.path.join(SAMPLES, "transformer")
+    net = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True)
+    w = read_safetensors(os.path.join(d, "transformer_narrow.safetensors"))
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in w.items()})
+    net.eval()
+    gone = pruned_channels(net.linear1, 0.5)
+    zero_members(gone, net.linear1)
+    x = np.random.default_rng(7).standard_normal((2, 16, 64)).astype(np.float32)
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    step = "prune(linear1, method=ln_structured, amount=50%)"
+    model = os.path.join(d, "transformer_narrow.slim")
+    agree("transformer_narrow run (linear1 -> relu -> linear2 over [N, 16, 64])",
+          slimc_output(exe, model, x, tmp, "tu", step + "," + OPT), want)
+    r = subprocess.run([exe, "inspect", model, "--ir", "--passes", step], capture_output=True, text=True)
+    if "linear2.weight: f32[64, 64]" in r.stdout and "linear1.weight: f32[64, 64]" in r.stdout:
+        print("ok: transformer_narrow: the feed-forward's hidden features halved (128 -> 64)")
+    else:
+        fail("transformer_narrow: shapes after removal:\n" + r.stdout[:3000] + r.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", required=True)
@@ -333,6 +360,7 @@ def main():
     check_resnet(a.slimc, a.tmp, folded=False)
     check_resnet(a.slimc, a.tmp, folded=True)
     check_mobilenet(a.slimc, a.tmp)
+    check_transformer(a.slimc, a.tmp)
     print("all agree" if failures == 0 else "%d failures" % failures)
     return 1 if failures else 0
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Structured pruning removes channels (issue 17, docs/pruning.md "Removing channels"):
 # scripts/prune_channels_torch.py, run with Debian's python (it has torch; skipped without
-# it), checks samples/lenet, resnet_tiny (batch norms unfolded and folded) and
-# mobilenet_v2_narrow (depthwise) against PyTorch's ln_structured on the dense model;
+# it), checks samples/lenet, resnet_tiny (batch norms unfolded and folded),
+# mobilenet_v2_narrow (depthwise) and transformer_narrow (its feed-forward) against
+# PyTorch's ln_structured on the dense model;
 # scripts/prune_channels_onnx.py checks an imported ONNX model (residual add, depthwise,
 # batch norm, flatten -> Gemm) against ONNX Runtime. Here too: inspect's FLOPs and
 # weights of lenet before and after, and the errors and warnings of removal.
@@ -70,8 +71,8 @@ if [ -x "$PY" ] && "$PY" -c 'import torch, numpy' 2>/dev/null; then
   "$PY" "$SLIMC_SOURCE_DIR/scripts/prune_channels_torch.py" --slimc "$SLIMC" --tmp "$TEST_TMP/torch" >torch.txt 2>&1
   rc=$?
   cat torch.txt
-  [ $rc -eq 0 ] && grep -q '^all agree$' torch.txt && [ "$(grep -c '^ok: ' torch.txt)" -eq 9 ] \
-    && ok "PyTorch: lenet, resnet_tiny (x2), mobilenet_v2_narrow" || bad "prune_channels_torch.py: exit $rc"
+  [ $rc -eq 0 ] && grep -q '^all agree$' torch.txt && [ "$(grep -c '^ok: ' torch.txt)" -eq 11 ] \
+    && ok "PyTorch: lenet, resnet_tiny (x2), mobilenet_v2_narrow, transformer_narrow" || bad "prune_channels_torch.py: exit $rc"
 else
   echo "skip: $PY has no torch: the PyTorch comparison is not run"
 fi

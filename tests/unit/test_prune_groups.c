@@ -366,6 +366,30 @@ START_TEST(shared_constant_blocks)
 }
 END_TEST
 
+START_TEST(sequence_linear)
+{
+    /* x[1, 4, 6] -> fc1 (6 -> 5) -> gelu -> fc2 (5 -> 3) -> output: fc1's features over a
+     * sequence leave fc1's rows and fc2's columns */
+    Graph *g = ir_graph_new("t");
+    Type xt = {.dtype = IR_F32, .shape = {3, {ir_dim(1), ir_dim(4), ir_dim(6)}}};
+    ValueId x = ir_input_new(g, "x", xt, here);
+    ValueId in1[3] = {x, cst(g, "fc1.weight", 2, (const int64_t[]){5, 6}),
+                      cst(g, "fc1.bias", 1, (const int64_t[]){5})};
+    NodeId fc1 = ir_node_new(g, IR_OP_LINEAR, "fc1", here, in1, 3, 1);
+    NodeId act = unary(g, IR_OP_GELU, "gelu", out(g, fc1));
+    ValueId in2[2] = {out(g, act), cst(g, "fc2.weight", 2, (const int64_t[]){3, 5})};
+    NodeId fc2 = ir_node_new(g, IR_OP_LINEAR, "fc2", here, in2, 2, 1);
+    ir_output_add(g, out(g, fc2));
+    infer(g);
+    zero_channel(g, fc1, 2);
+    ck_assert_str_eq(remove_all(g, true), "");
+    ck_assert_int_eq(dim(g, out(g, act), 2), 4);
+    ck_assert_int_eq(dim(g, weight(g, fc1), 0), 4);
+    ck_assert_int_eq(dim(g, weight(g, fc2), 1), 4);
+    ir_graph_free(g);
+}
+END_TEST
+
 START_TEST(unknown_op_blocks)
 {
     /* a (3) -> sigmoid -> c: sigmoid(0) is not 0, so a zero channel of a stays */
@@ -473,6 +497,7 @@ int main(void)
     tcase_add_test(t, flatten_linear);
     tcase_add_test(t, reshape_and_transposed_linear);
     tcase_add_test(t, shared_constant_blocks);
+    tcase_add_test(t, sequence_linear);
     tcase_add_test(t, unknown_op_blocks);
     tcase_add_test(t, outputs_and_all_channels);
     tcase_add_test(t, through_the_pass);
