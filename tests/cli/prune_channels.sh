@@ -49,6 +49,17 @@ expect_ok "run re-removed" "$SLIMC" run again.slim --input "x=$L/test_x.npy" --o
 "$NPYCMP" o1/output0.npy o2/output0.npy 1e-5 >/dev/null && ok "both removals give the same outputs" \
   || bad "removal of saved zeros differs"
 
+# mobilenet_v2_narrow saved after removal (depthwise convs with groups rewritten) runs as
+# the same removal done on the fly after compress's own fold,bn_fold,fold,dce,cse
+M=$S/mobilenet_v2/mobilenet_v2_narrow.slim
+MB="prune($(for i in $(seq 2 17); do printf "features.$i.conv.0.0, "; done)method=ln_structured, amount=50%)"
+expect_ok "compress mobilenet_v2_narrow" "$SLIMC" compress "$M" --passes "$MB" -o mb.slim
+grep -q "groups=24" mb.slim && ok "saved depthwise convs with groups=24 (of 48)" || { bad "mb.slim groups"; grep groups mb.slim | head; }
+expect_ok "run saved mobilenet" "$SLIMC" run mb.slim --input "x=$S/mobilenet_v2/input.npy" --output-dir mb1
+expect_ok "run mobilenet on the fly" "$SLIMC" run "$M" --input "x=$S/mobilenet_v2/input.npy" --output-dir mb2 \
+  --passes "fold,bn_fold,fold,dce,cse,$MB,layout,fuse,dce,memplan"
+"$NPYCMP" mb1/output0.npy mb2/output0.npy 0 >/dev/null && ok "saved == on the fly, bit for bit" || bad "saved mobilenet differs"
+
 # errors: every channel of a layer; remove= with another dim or method
 expect_fail "remove with dim=1" "^--passes:1:48: error: prune: remove=true removes output channels: it needs dim=0" \
   "$SLIMC" run "$L/lenet.slim" --input "x=$L/test_x.npy" --passes 'prune(method=ln_structured, amount=0.5, dim=1, remove=true)'
