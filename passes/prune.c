@@ -31,6 +31,8 @@ typedef struct PruneOpts {
     int dim;  /* ln_structured's dim (may be negative until a layer's rank is known) */
     int n, m; /* nm */
     const PassArg *m_arg;
+    bool remove; /* ln_structured dim 0: remove the zero channels (passes/prune_groups.c) */
+    const PassArg *remove_arg;
 } PruneOpts;
 
 /* ---- layers ---- */
@@ -258,7 +260,7 @@ static bool only_for(const PassArgs *args, const char *key, bool applies, const 
 
 static bool read_opts(const PassArgs *args, PruneOpts *o, Diag *d)
 {
-    if (!pass_args_check(args, "method amount scope seed n dim m", d))
+    if (!pass_args_check(args, "method amount scope seed n dim m remove", d))
         return false;
     bool ok = true;
     *o = (PruneOpts){.method = PM_L1, .p = 2, .n = 2, .m = 4};
@@ -325,6 +327,7 @@ static bool read_opts(const PassArgs *args, PruneOpts *o, Diag *d)
     ok = only_for(args, "seed", o->method == PM_RANDOM, "method=random_unstructured", d) && ok;
     ok = only_for(args, "dim", o->method == PM_LN, "method=ln_structured", d) && ok;
     ok = only_for(args, "m", o->method == PM_NM, "method=nm", d) && ok;
+    ok = only_for(args, "remove", o->method == PM_LN, "method=ln_structured", d) && ok;
     ok = only_for(args, "n", o->method == PM_LN || o->method == PM_NM,
                   "method=ln_structured and method=nm", d) &&
          ok;
@@ -345,6 +348,23 @@ static bool read_opts(const PassArgs *args, PruneOpts *o, Diag *d)
             ok = false;
         } else
             o->dim = (int)a->number;
+    }
+    /* remove: on by default for ln_structured along dim 0 (docs/pruning.md) */
+    o->remove = o->method == PM_LN && o->dim == 0;
+    if ((o->remove_arg = pass_arg(args, "remove")) != NULL && o->method == PM_LN) {
+        a = o->remove_arg;
+        bool t = a->kind == PASS_ARG_NAME && strcmp(a->text, "true") == 0;
+        if (!t && !(a->kind == PASS_ARG_NAME && strcmp(a->text, "false") == 0)) {
+            ir_diag_error(d, a->loc, "prune: remove is true or false, not '%s'", a->text);
+            ok = false;
+        } else if (t && o->dim != 0) {
+            ir_diag_error(d, a->loc,
+                          "prune: remove=true removes output channels: it needs dim=0, not "
+                          "dim=%d",
+                          o->dim);
+            ok = false;
+        } else
+            o->remove = t;
     }
     a = pass_arg(args, "n");
     if (a && o->method == PM_LN) {
@@ -565,6 +585,14 @@ bool pass_prune(Graph *g, const PassArgs *args, Diag *d)
     } else
         for (int i = 0; i < n_sel; i++)
             prune_one(g, &sel[i], &o, counts[i]);
+    if (o.remove) {
+        /* the channels the chosen layers make, all zero now (or zero already), leave */
+        bool *from = ir_arena_alloc(g->arena, sizeof(bool) * (size_t)(g->n_nodes + 1));
+        for (int i = 0; i < n_sel; i++)
+            from[sel[i].node] = true;
+        if (!pass_prune_remove_channels(g, from, NULL, d))
+            return false;
+    }
     pass_prune_measure(g);
     return true;
 }

@@ -77,6 +77,64 @@ float *pass_prune_logical(const Graph *g, const PruneLayer *l);
  * so that a model pruned elsewhere (zeros stored densely) is known as such. */
 void pass_prune_measure(Graph *g);
 
+/* ---- channel groups and their removal (passes/prune_groups.c) ---- */
+
+/* How a constant follows the channels of an activation: a source makes them (a conv2d's or
+ * linear's weight along its output dim), a param holds one entry per channel (a bias,
+ * batch norm's four tensors, a depthwise weight, an elementwise op's constant), a consumer
+ * reads them (a conv2d's weight along dim 1, a linear's along its input features). */
+typedef enum PruneRole {
+    PRUNE_SOURCE,
+    PRUNE_PARAM,
+    PRUNE_CONSUMER,
+    PRUNE_BLOCKED_SOURCE, /* a conv2d or linear that blocks its channels: for warnings only */
+} PruneRole;
+
+typedef struct PruneMember {
+    NodeId node;   /* the node that reads the constant */
+    ValueId value; /* the constant (f32, read by this node only) */
+    int axis;      /* its axis, as stored, that runs along the channels */
+    ValueId by;    /* the activation whose channels index that axis */
+    PruneRole role;
+} PruneMember;
+
+/* The channel slots of the activations (a value [N, C, H, W] or [N, F] has C or F, along
+ * axis 1) joined into classes that must leave together, and the constants that follow
+ * them. Built in the graph's arena by pass_prune_groups; its ids are the graph's at that
+ * time. */
+typedef struct PruneGroups {
+    int n_values;
+    int64_t *base;  /* [n_values] v's first slot, -1 when v has none */
+    int64_t *count; /* [n_values] v's slots */
+    int *axis;      /* [n_values] the axis they run along (1) */
+    int64_t n_slots;
+    int64_t *parent;    /* [n_slots] union-find */
+    NodeId *blocked_by; /* [n_slots] at a class's root: IR_NONE, the node that blocks the
+                         * class, or -2 for the graph's inputs and outputs */
+    PruneMember *members;
+    int n_members, cap_members;
+} PruneGroups;
+
+/* The channel analysis of g (docs/pruning.md, "Removing channels"). */
+PruneGroups *pass_prune_groups(Graph *g);
+/* The class (its root slot) of channel c of value v; v must have slots. */
+int64_t pass_prune_group_of(PruneGroups *G, ValueId v, int64_t c);
+/* IR_NONE when channel c of v may be removed as far as the ops go; else the node that
+ * blocks its class (-2: it reaches a graph input or output). */
+NodeId pass_prune_group_blocked(PruneGroups *G, ValueId v, int64_t c);
+
+typedef struct PruneRemoved {
+    int64_t channels; /* classes removed */
+} PruneRemoved;
+
+/* Removes every class of channels that is not blocked, has a source among the nodes
+ * chosen[] marks, and whose every source's weight slice is all zero: the member constants
+ * get new, smaller payloads in the arena (names kept), a depthwise conv's groups and a
+ * reshape's shape follow, and shapes are inferred again. A class blocked with zero
+ * channels draws a warning naming the op and its place. Leaving an activation with no
+ * channel is an error and changes nothing. out (may be NULL) gets what was removed. */
+bool pass_prune_remove_channels(Graph *g, const bool *chosen, PruneRemoved *out, Diag *d);
+
 bool pass_prune(Graph *g, const PassArgs *args, Diag *d);
 
 #endif

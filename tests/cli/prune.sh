@@ -31,7 +31,7 @@ expect_ok "prune after layout" "$SLIMC" run "$L/lenet.slim" --input "$X" --outpu
 "$SLIMC" inspect "$L/lenet.slim" --sparsity --passes 'prune(amount=90%, scope=global)' >g.txt 2>&1
 grep -q "total: 4 layers, 430500 weights, 43050 nonzero (10.00% density)" g.txt && grep -q "kernel: dense" g.txt \
   && ok "inspect --sparsity after global 90%" || { bad "inspect --sparsity"; cat g.txt; }
-"$SLIMC" inspect "$L/lenet.slim" --sparsity --passes 'prune(conv1, conv2, method=ln_structured, amount=0.5)' >c.txt 2>&1
+"$SLIMC" inspect "$L/lenet.slim" --sparsity --passes 'prune(conv1, conv2, method=ln_structured, amount=0.5, remove=false)' >c.txt 2>&1
 grep -qE "conv1 +conv2d +conv1.weight +50.00%  channels \(10 of 20 zero\)" c.txt \
   && grep -qE "fc1 +linear +fc1.weight +100.00%  dense" c.txt && ok "channels pattern; fc1 untouched" \
   || { bad "ln_structured in inspect"; cat c.txt; }

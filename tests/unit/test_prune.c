@@ -386,7 +386,7 @@ START_TEST(pass_errors)
                                      "        ^\n");
     expect_error("prune(amount=0.5, ratio=2)",
                  "--passes:1:19: error: pass 'prune' has no argument 'ratio' (its arguments: "
-                 "method amount scope seed n dim m)\n"
+                 "method amount scope seed n dim m remove)\n"
                  "  prune(amount=0.5, ratio=2)\n"
                  "                    ^\n");
     expect_error("prune(fc1)", "--passes:1:1: error: prune: give amount= (a fraction such as 0.5 "
