@@ -24,7 +24,9 @@ typedef struct Writer {
     int64_t *shapes; /* [cap_tensors * IR_MAX_RANK] */
     void **owned;    /* buffers made here (transposed weights) */
     int n_owned;
-    char **names; /* per value: its name in the .slim text, or NULL */
+    char **names;     /* per value: its name in the .slim text, or NULL */
+    char **mod_names; /* the modules named so far (module_name) */
+    int n_mod_names;
     bool ok;
 } Writer;
 
@@ -144,6 +146,67 @@ static void num(FILE *f, double x)
     fprintf(f, "%.9g", x);
 }
 
+/* Whether id may name a module: not a word or function of the language, not a name the
+ * writer makes (tK, mK, pK), not an input's, not taken. */
+static bool module_name_free(const Writer *w, const char *id)
+{
+    static const char *const words[] = {"model",  "block", "compress", "weights", "forward",
+                                        "return", "if",    "else",     "and",     "or",
+                                        "not",    "true",  "false"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(id, words[i]))
+            return false;
+    OpKind op;
+    if (ir_op_lookup(id, &op))
+        return false;
+    if ((id[0] == 't' || id[0] == 'm' || id[0] == 'p') && id[1] &&
+        strspn(id + 1, "0123456789") == strlen(id + 1))
+        return false;
+    for (int i = 0; i < w->g->n_inputs; i++)
+        if (w->names[w->g->inputs[i]] && !strcmp(w->names[w->g->inputs[i]], id))
+            return false;
+    for (int i = 0; i < w->n_mod_names; i++)
+        if (!strcmp(w->mod_names[i], id))
+            return false;
+    return true;
+}
+
+/* The name of n's module in the .slim text: its parameters' own prefix, made an identifier
+ * ("conv1" of conv1.weight, "layer1_0_conv1" of layer1.0.conv1.weight), so that the saved
+ * tensors keep the names they had wherever those are flat; mK when that is not free. */
+static void module_name(Writer *w, const Node *n, char *mod, size_t cap)
+{
+    /* a parameter's name as loaded or as a pass renamed it (conv1.weight_bn after
+     * bn_fold, fc1.weight.scale after quantize) */
+    static const char *const params[] = {"weight", "bias", "running_mean", "running_var", "scale"};
+    for (int i = 1; i < n->n_inputs; i++) {
+        ValueId v = n->inputs[i];
+        const char *name = v != IR_NONE ? w->g->values[v].name : NULL;
+        if (!name || !is_const(w, v))
+            continue;
+        /* the first component that is a parameter's: what precedes it is the module */
+        const char *dot = NULL;
+        for (const char *p = strchr(name, '.'); p && !dot; p = strchr(p + 1, '.'))
+            for (size_t k = 0; k < sizeof params / sizeof params[0]; k++)
+                if (!strncmp(p + 1, params[k], strlen(params[k])))
+                    dot = p;
+        if (!dot || dot == name || (size_t)(dot - name) >= cap)
+            continue;
+        char prefix[256];
+        snprintf(prefix, sizeof prefix, "%.*s", (int)(dot - name), name);
+        char *id = ident(prefix, "m_");
+        if (strlen(id) < cap && module_name_free(w, id)) {
+            strcpy(mod, id);
+            w->mod_names = realloc(w->mod_names, sizeof(char *) * (size_t)(w->n_mod_names + 1));
+            SLIMC_ASSERT(w->mod_names);
+            w->mod_names[w->n_mod_names++] = id;
+            return;
+        }
+        free(id);
+    }
+    snprintf(mod, cap, "m%d", n->outputs[0]);
+}
+
 /* One node as a statement "tK = ..."; false (reported) when the language lacks it. */
 static void write_node(Writer *w, const Node *n)
 {
@@ -153,9 +216,13 @@ static void write_node(Writer *w, const Node *n)
     char out[32];
     snprintf(out, sizeof out, "t%d", n->outputs[0]);
     ValueId x = n->inputs[0];
-    char mod[40];
-    snprintf(mod, sizeof mod, "m%d", n->outputs[0]);
-    char pn[80];
+    char mod[120];
+    if (ir_ops[n->op].flags & IR_F_WEIGHTED || n->op == IR_OP_BATCH_NORM ||
+        n->op == IR_OP_LAYER_NORM || n->op == IR_OP_EMBEDDING)
+        module_name(w, n, mod, sizeof mod);
+    else
+        snprintf(mod, sizeof mod, "m%d", n->outputs[0]);
+    char pn[160];
     switch (n->op) {
     case IR_OP_CONV2D: {
         const Type *wt = &g->values[n->inputs[1]].type;
@@ -643,6 +710,9 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
     for (int i = 0; i < g->n_values; i++)
         free(w.names[i]);
     free(w.names);
+    for (int i = 0; i < w.n_mod_names; i++)
+        free(w.mod_names[i]);
+    free(w.mod_names);
     for (int i = 0; i < w.n_tensors; i++)
         free((char *)w.tensors[i].name);
     free(w.tensors);

@@ -29,7 +29,7 @@ expect_fail "nothing to do" "nothing to do" "$SLIMC" compress "$S/lenet/lenet.sl
 expect_fail "output not .slim" "must be a .slim" "$SLIMC" compress "$S/lenet/lenet.slim" --passes "$P" -o x.txt
 
 # hand-edited files: a float weight where int8 is needed, a missing x_scale
-sed 's/^    m11 = QuantLinear(800, 500, bias=true, x_scale=[0-9.e-]*,/    m11 = QuantLinear(800, 500, bias=true,/' q/lenet_int8.slim > q/noscale.slim
+sed 's/^    fc1 = QuantLinear(800, 500, bias=true, x_scale=[0-9.e-]*,/    fc1 = QuantLinear(800, 500, bias=true,/' q/lenet_int8.slim > q/noscale.slim
 expect_fail "QuantLinear without x_scale" "needs x_scale" "$SLIMC" run q/noscale.slim --input x="$S/lenet/input.npy"
 python3 - "$S/lenet/lenet.safetensors" q/lenet_int8.safetensors q/f32w.safetensors <<'PY'
 import json, struct, sys
@@ -38,11 +38,11 @@ def load(p):
     return json.loads(b[8:8 + n]), b[8 + n:]
 h, data = load(sys.argv[2])
 fh, fdata = load(sys.argv[1])
-# replace m14.weight (i8 [10, 500]) by fc2's f32 weight: same shape, wrong dtype
+# replace fc2.weight (i8 [10, 500]) by fc2's f32 weight: same shape, wrong dtype
 out = {}; blobs = []; off = 0
 for k, v in h.items():
     if k == '__metadata__': continue
-    if k == 'm14.weight':
+    if k == 'fc2.weight':
         s, e = fh['fc2.weight']['data_offsets']; blob = fdata[s:e]; v = {'dtype': 'F32', 'shape': v['shape']}
     else:
         s, e = v['data_offsets']; blob = data[s:e]
@@ -51,7 +51,7 @@ j = json.dumps(out).encode(); j += b' ' * (-len(j) % 8)
 open(sys.argv[3], 'wb').write(struct.pack('<Q', len(j)) + j + b''.join(blobs))
 PY
 sed 's/weights "lenet_int8.safetensors"/weights "f32w.safetensors"/' q/lenet_int8.slim > q/f32w.slim
-expect_fail "f32 weight for QuantLinear" "m14.weight' is f32 .* needs i8" "$SLIMC" run q/f32w.slim --input x="$S/lenet/input.npy"
+expect_fail "f32 weight for QuantLinear" "fc2.weight' is f32 .* needs i8" "$SLIMC" run q/f32w.slim --input x="$S/lenet/input.npy"
 # compress writes no weight sums (they are computed at load); a file that has them gets
 # them checked: sums that do not match the weights (a corrupted or hand-edited file) fail
 python3 - q/lenet_int8.safetensors q/badsum.safetensors <<'PY'
@@ -59,16 +59,16 @@ import json, struct, sys
 b = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
 data = b[8 + n:]
 assert not [k for k in h if k.endswith('.weight_sum')], 'compress wrote weight sums'
-s, e = h['m14.weight']['data_offsets']; rows, cols = h['m14.weight']['shape']
+s, e = h['fc2.weight']['data_offsets']; rows, cols = h['fc2.weight']['shape']
 sums = [sum(((x + 128) % 256) - 128 for x in data[s + r * cols:s + (r + 1) * cols]) for r in range(rows)]
 sums[0] ^= 1
-h['m14.weight_sum'] = {'dtype': 'I32', 'shape': [rows], 'data_offsets': [len(data), len(data) + 4 * rows]}
+h['fc2.weight_sum'] = {'dtype': 'I32', 'shape': [rows], 'data_offsets': [len(data), len(data) + 4 * rows]}
 data += struct.pack('<%di' % rows, *sums)
 j = json.dumps(h).encode(); j += b' ' * (-len(j) % 8)
 open(sys.argv[2], 'wb').write(struct.pack('<Q', len(j)) + j + data)
 PY
 sed 's/weights "lenet_int8.safetensors"/weights "badsum.safetensors"/' q/lenet_int8.slim > q/badsum.slim
-expect_fail "weight_sum check" "m14.weight_sum' does not match 'm14.weight'" "$SLIMC" run q/badsum.slim --input x="$S/lenet/input.npy"
+expect_fail "weight_sum check" "fc2.weight_sum' does not match 'fc2.weight'" "$SLIMC" run q/badsum.slim --input x="$S/lenet/input.npy"
 # weight-only int8 / int4, fp16 / bf16 weights and dynamic int8 (mlp): saved, reloaded,
 # run bit for bit like the pass on the fly; the files shrink as the formats say
 fp=$(stat -c %s "$S/mlp/mlp.safetensors")
