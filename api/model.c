@@ -341,6 +341,18 @@ static void inspect_quant(const Graph *g, FILE *out)
         const Value *w = &g->values[n->inputs[1]];
         char t[128], shown_t[IR_ESC_NAME_BUF], shown_n[IR_ESC_NAME_BUF];
         ir_type_str(g, &w->type, t, sizeof t);
+        /* the layer's weight as PyTorch has it ([out, in] for a linear), not the layout the
+         * layout pass packed it into for the kernels */
+        const Shape *in_s = &g->values[n->inputs[0]].type.shape;
+        const Shape *out_s = &g->values[n->outputs[0]].type.shape;
+        bool w_packed = ir_attr_w_packed(n) != 0, w_trans = ir_attr_w_transposed(n) != 0;
+        if ((n->op == IR_OP_LINEAR || n->op == IR_OP_QLINEAR) && (w_packed || w_trans) &&
+            in_s->rank >= 1 && out_s->rank >= 1 && ir_dim_static(in_s->d[in_s->rank - 1]) &&
+            ir_dim_static(out_s->d[out_s->rank - 1]))
+            snprintf(t, sizeof t, "%s[%lld, %lld]", ir_dtype_name(w->type.dtype),
+                     (long long)out_s->d[out_s->rank - 1].c, (long long)in_s->d[in_s->rank - 1].c);
+        else if (w_packed)
+            snprintf(t + strlen(t), sizeof t - strlen(t), " packed");
         fprintf(out, "  %-24s %-8s %-24s", ir_esc_term(shown_n, sizeof shown_n, n->name),
                 ir_ops[n->op].name, ir_esc_term(shown_t, sizeof shown_t, t));
         if (lowbit) {
@@ -472,8 +484,14 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         inspect_quant(g, out);
     if (what & SLIMC_INSPECT_SPARSITY)
         api_inspect_sparsity(m, out); /* api/sparsity.c */
-    if (what & SLIMC_INSPECT_IR)
+    if (what & SLIMC_INSPECT_IR) {
+        /* the IR the other flags report on: which one is said, not left to guess */
+        fputs(m->optimized ? "# the IR after the pass pipeline (--passes, or the default one "
+                             "that --memory, --quant and --placement need)\n"
+                           : "# the IR as loaded\n",
+              out);
         ir_print(g, out);
+    }
     if (what & SLIMC_INSPECT_DOT)
         ir_print_dot(g, out);
     if (what & SLIMC_INSPECT_MEMORY) {
