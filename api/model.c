@@ -438,6 +438,8 @@ static void inspect_quant(const Graph *g, FILE *out)
 SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what, FILE *out)
 {
     Graph *g = m->g;
+    if (what & SLIMC_INSPECT_DOT)
+        what = SLIMC_INSPECT_DOT; /* Graphviz alone, so the output can be piped to dot */
     if ((what & (SLIMC_INSPECT_MEMORY | SLIMC_INSPECT_QUANT)) && !m->optimized &&
         slimc_model_optimize(ctx, m, NULL) != SLIMC_OK)
         return SLIMC_ERROR;

@@ -163,7 +163,7 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
 enum {
     SLIMC_INSPECT_SUMMARY = 1 << 0,
     SLIMC_INSPECT_IR = 1 << 1,
-    SLIMC_INSPECT_DOT = 1 << 2,
+    SLIMC_INSPECT_DOT = 1 << 2, /* Graphviz DOT alone: with it, the other flags are ignored */
     SLIMC_INSPECT_MEMORY = 1 << 3,
     SLIMC_INSPECT_FLOPS = 1 << 4,
     SLIMC_INSPECT_QUANT = 1 << 5, /* per-layer int8 parameters, errors, bytes; float layers */
