@@ -127,7 +127,7 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_packed_vnni(int64_t m0, int64_t mc, int
 /* qlinear's epilogue for outputs [o, o + n) (n <= 8; none when n <= 0) of one row at
  * out[i ..], from their i32 sums in acc: slimc_rt_qout then slimc_rt_qstore, the same float
  * operations 8 lanes at a time when n is 8. */
-static inline SLIMC_RT_AVXVNNI __attribute__((always_inline)) void
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
 slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_t zp,
                  const int32_t *wsum, float xs, const float *ws, const float *bias,
                  const slimc_rt_qreq *rq)
@@ -230,6 +230,71 @@ slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, in
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* The packed GEMM on plain AVX2 (no VNNI: AMD Zen 2/3, Intel before Ice Lake), exact: each
+ * row's 4 bytes widened to i16 and repeated, each 4-output quarter of a k4's 64 bytes
+ * widened to i16, vpmaddwd adds pairs into i32 (u8 x s8 pairs fit, no saturation as
+ * vpmaddubsw would); the two pair sums of an output are added at the end (vphaddd, whose
+ * 128-bit halves a vpermq puts back in order). 2 rows x 16 outputs: 8 accumulators. */
+static SLIMC_RT_AVX2 void slimc_rt_qgemm_packed_avx2(int64_t m0, int64_t mc, int64_t o0, int64_t oc,
+                                                     int64_t O, int64_t K, const uint8_t *A,
+                                                     const int8_t *Wp, int32_t zp,
+                                                     const int32_t *wsum, float xs, const float *ws,
+                                                     const float *bias, void *out,
+                                                     const slimc_rt_qreq *rq)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), K4 = (K + 3) / 4, K4f = K / 4;
+    for (int64_t o = o0; o < o0 + oc; o += 16) {
+        const int8_t *w0 = Wp + (o / 16) * KB * 64;
+        const int64_t on = slimc_rt_min(16, o0 + oc - o);
+        for (int64_t m = m0; m < m0 + mc; m += 2) {
+            const int64_t mr = slimc_rt_min(2, m0 + mc - m);
+            const uint8_t *a0 = A + m * K, *a1 = A + (m + (mr > 1 ? 1 : 0)) * K;
+            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00, c10 = c00,
+                    c11 = c00, c12 = c00, c13 = c00;
+            for (int64_t k4 = 0; k4 < K4; k4++) {
+                const int8_t *wk = w0 + k4 * 64;
+                const __m256i w0v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)wk));
+                const __m256i w1v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wk + 16)));
+                const __m256i w2v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wk + 32)));
+                const __m256i w3v = _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wk + 48)));
+                int32_t q0, q1;
+                if (k4 < K4f) {
+                    memcpy(&q0, a0 + 4 * k4, 4);
+                    memcpy(&q1, a1 + 4 * k4, 4);
+                } else {
+                    q0 = slimc_rt_a4(a0, k4, K);
+                    q1 = slimc_rt_a4(a1, k4, K);
+                }
+                const __m256i v0 =
+                    _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(q0)));
+                const __m256i v1 =
+                    _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(q1)));
+                c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v0, w0v));
+                c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v0, w1v));
+                c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(v0, w2v));
+                c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(v0, w3v));
+                c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v1, w0v));
+                c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v1, w1v));
+                c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(v1, w2v));
+                c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(v1, w3v));
+            }
+            /* [pairs of outputs 0-3] [4-7] -> outputs 0..7 in order */
+            const __m256i acc[2][2] = {
+                {_mm256_permute4x64_epi64(_mm256_hadd_epi32(c00, c01), 0xD8),
+                 _mm256_permute4x64_epi64(_mm256_hadd_epi32(c02, c03), 0xD8)},
+                {_mm256_permute4x64_epi64(_mm256_hadd_epi32(c10, c11), 0xD8),
+                 _mm256_permute4x64_epi64(_mm256_hadd_epi32(c12, c13), 0xD8)}};
+            for (int i = 0; i < mr; i++)
+                for (int h = 0; h < 2; h++)
+                    slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[i][h],
+                                     slimc_rt_min(8, on - 8 * h), o + 8 * h, zp, wsum, xs, ws, bias,
+                                     rq);
+        }
+    }
+}
+#endif
+
 #ifdef SLIMC_RT_HAS_AMX
 /* qlinear on AMX; returns 0 (nothing written) when a scratch copy cannot be allocated. */
 static SLIMC_RT_AMX int slimc_rt_qgemm_packed_amx(int64_t M, int64_t m0, int64_t mc, int64_t o0,
@@ -297,6 +362,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, in
     }
     if (K > 0 && slimc_rt_has_avxvnni()) {
         slimc_rt_qgemm_packed_avxvnni(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
+        return;
+    }
+    if (K > 0 && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2) {
+        slimc_rt_qgemm_packed_avx2(m0, mc, o0, oc, O, K, A, Wp, zp, wsum, xs, ws, bias, out, rq);
         return;
     }
 #endif

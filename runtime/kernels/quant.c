@@ -160,7 +160,7 @@ static SLIMC_RT_VNNI void slimc_rt_qgemm_vnni(int64_t M, int64_t O, int64_t K, c
 #endif /* SLIMC_RT_X86 */
 
 #ifdef SLIMC_RT_X86
-static inline SLIMC_RT_AVXVNNI int32_t slimc_rt_hsum256(__m256i v)
+static inline SLIMC_RT_AVX2 int32_t slimc_rt_hsum256(__m256i v)
 {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -214,6 +214,84 @@ static SLIMC_RT_AVXVNNI void slimc_rt_qgemm_avxvnni(int64_t M, int64_t O, int64_
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* slimc_rt_qgemm on plain AVX2 (no VNNI), exact: 32 bytes of k at a time, A's and W's
+ * widened to i16 (A's once per row and step, for 4 outputs), vpmaddwd's pair sums added into
+ * i32 lanes (u8 x s8 pairs cannot saturate, as vpmaddubsw's would), one horizontal sum per
+ * output at the end; the scalar epilogue. */
+static SLIMC_RT_AVX2 void slimc_rt_qgemm_avx2(int64_t M, int64_t O, int64_t K, const uint8_t *A,
+                                              int64_t lda, const int8_t *W, int64_t ldw, int32_t zp,
+                                              const int32_t *wsum, float xs, const float *ws,
+                                              const float *bias, void *out, const slimc_rt_qreq *rq,
+                                              int64_t sm, int64_t so)
+{
+    const int64_t kf = K / 32 * 32;
+    /* 32 outputs at a time: their k tails (past the last whole 32 bytes) zero-padded once */
+    for (int64_t ob = 0; ob < O; ob += 32) {
+        const int64_t on = slimc_rt_min(32, O - ob);
+        int8_t wt[32][32];
+        if (kf < K)
+            for (int64_t j = 0; j < on; j++) {
+                memset(wt[j], 0, 32);
+                memcpy(wt[j], W + (ob + j) * ldw + kf, (size_t)(K - kf));
+            }
+        for (int64_t m = 0; m < M; m++) {
+            const uint8_t *a = A + m * lda;
+            uint8_t at[32] = {0};
+            memcpy(at, a + kf, (size_t)(K - kf));
+            const __m256i tlo = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)at));
+            const __m256i thi = _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)(at + 16)));
+            for (int64_t o0 = ob; o0 < ob + on; o0 += 4) {
+                const int64_t oc = slimc_rt_min(4, ob + on - o0);
+                const int8_t *wr[4];
+                int64_t jt[4];
+                for (int j = 0; j < 4; j++) {
+                    jt[j] = o0 - ob + (j < oc ? j : 0);
+                    wr[j] = W + (ob + jt[j]) * ldw;
+                }
+                __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                                  _mm256_setzero_si256(), _mm256_setzero_si256()};
+                for (int64_t k = 0; k < kf; k += 32) {
+                    const __m256i alo =
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)(a + k)));
+                    const __m256i ahi =
+                        _mm256_cvtepu8_epi16(_mm_loadu_si128((const void *)(a + k + 16)));
+                    SLIMC_RT_UNROLL
+                    for (int j = 0; j < 4; j++) {
+                        const __m256i wlo =
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wr[j] + k)));
+                        const __m256i whi =
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wr[j] + k + 16)));
+                        acc[j] =
+                            _mm256_add_epi32(acc[j], _mm256_add_epi32(_mm256_madd_epi16(alo, wlo),
+                                                                      _mm256_madd_epi16(ahi, whi)));
+                    }
+                }
+                if (kf < K) {
+                    SLIMC_RT_UNROLL
+                    for (int j = 0; j < 4; j++) {
+                        const __m256i wlo =
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)wt[jt[j]]));
+                        const __m256i whi =
+                            _mm256_cvtepi8_epi16(_mm_loadu_si128((const void *)(wt[jt[j]] + 16)));
+                        acc[j] =
+                            _mm256_add_epi32(acc[j], _mm256_add_epi32(_mm256_madd_epi16(tlo, wlo),
+                                                                      _mm256_madd_epi16(thi, whi)));
+                    }
+                }
+                for (int j = 0; j < oc; j++) {
+                    const int64_t o = o0 + j;
+                    slimc_rt_qstore(
+                        out, m * sm + o * so,
+                        slimc_rt_qout(slimc_rt_hsum256(acc[j]) - zp * wsum[o], xs, ws[o], bias, o),
+                        rq);
+                }
+            }
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8_t *A, int64_t lda,
                                     const int8_t *W, int64_t ldw, int32_t zp, const int32_t *wsum,
                                     float xs, const float *ws, const float *bias, void *out,
@@ -228,6 +306,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm(int64_t M, int64_t O, int64_t K, const uint8
     }
     if (K > 0 && slimc_rt_has_avxvnni()) {
         slimc_rt_qgemm_avxvnni(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
+        return;
+    }
+    if (K > 0 && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2) {
+        slimc_rt_qgemm_avx2(M, O, K, A, lda, W, ldw, zp, wsum, xs, ws, bias, out, rq, sm, so);
         return;
     }
 #endif
