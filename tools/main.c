@@ -90,6 +90,30 @@ static const struct {
      "writes OUT.slim with OUT.safetensors. With quantize(int8, calibrate=FILE.npy) the int8\n"
      "layers are saved as QuantConv2d / QuantLinear with their i8 weights, per-channel scales\n"
      "and sums (docs/quantization.md); `slimc run OUT.slim` runs the int8 model.\n"},
+    {"train", cmd_train, "train a model's weights on .npy data (SGD, Adam, AdamW)",
+     "slimc train MODEL --data X.npy --labels Y.npy -o OUT.safetensors [--epochs N] [--batch B]\n"
+     "                  [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M] [--nesterov]\n"
+     "                  [--weight-decay WD] [--betas B1,B2] [--eps E]\n"
+     "                  [--schedule constant|step|cosine] [--step-size N] [--gamma G]\n"
+     "                  [--t-max N] [--eta-min LR] [--warmup E] [--warmup-start F] [--seed N]\n"
+     "                  [--no-shuffle] [--val X.npy --val-labels Y.npy] [--checkpoint-dir D]\n"
+     "                  [--resume CKPT] [--threads N] [--cache-dir DIR] [--no-cache]\n\n"
+     "Trains MODEL's parameters with cross entropy (labels of -100 are skipped) and writes them\n"
+     "with its batch-norm statistics to OUT.safetensors under the state_dict names (torch's\n"
+     "load_state_dict takes it; the .slim model's weights line reads it). A .slim model with\n"
+     "no weights line starts from PyTorch's default initialisation, seeded by --seed.\n"
+     "Mini-batches are shuffled each epoch by a generator seeded by --seed (default 0); the\n"
+     "last partial batch is kept. Schedules step once per epoch. --checkpoint-dir D writes\n"
+     "D/checkpoint.safetensors after each epoch; --resume CKPT goes on from one. Formats,\n"
+     "formulas and defaults: docs/training.md. Options with a value take --opt VALUE or\n"
+     "--opt=VALUE.\n"},
+    {"distill", cmd_distill, "train a student model from a teacher's outputs",
+     "slimc distill --teacher T --student S --data X.npy [--labels Y.npy] -o OUT.safetensors\n"
+     "              [--temperature 4] [--alpha 0.7] [the options of slimc train]\n\n"
+     "Trains S with Hinton's loss: alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) *\n"
+     "CE(s, labels), t the teacher's output (T: any model slimc runs, .slim or .onnx, compiled\n"
+     "for inference). The hard-label term is averaged over the labelled samples of a batch\n"
+     "(labels of -100 learn from the teacher alone); without --labels only the teacher counts.\n"},
     {"cache", cmd_cache, "show or clear the JIT's compile cache",
      "slimc cache info|clear [--cache-dir DIR]\n\n"
      "info prints the cache directory, its entries and size, the size cap (512 MB, or\n"
@@ -111,7 +135,7 @@ static const struct {
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 /* Commands of later issues, named here so that users get a clear answer. */
-static const char *const later_commands[] = {"distill"};
+static const char *const later_commands[] = {NULL};
 
 static void usage(FILE *out)
 {
@@ -162,7 +186,7 @@ int main(int argc, char **argv)
             return commands[i].fn(argc - 2, argv + 2);
         }
     for (size_t i = 0; i < sizeof later_commands / sizeof later_commands[0]; i++)
-        if (!strcmp(cmd, later_commands[i]))
+        if (later_commands[i] && !strcmp(cmd, later_commands[i]))
             return cli_error("'slimc %s' is not available in this version of slimc yet", cmd);
     cli_error("unknown command '%s'", cmd);
     usage(stderr);
