@@ -55,9 +55,9 @@ typedef struct TrainData {
 
 static void data_free(TrainData *d)
 {
-    slimc_tensor_free(&d->xt);
-    if (d->x != d->xt.data)
+    if (d->x != d->xt.data) /* converted */
         free(d->x);
+    slimc_tensor_free(&d->xt);
     free(d->y);
     memset(d, 0, sizeof *d);
 }
