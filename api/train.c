@@ -709,6 +709,7 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
         ok = run_epoch(&t, &data, texec, &b, &loss, t_start, first_epoch);
         if (!ok)
             break;
+        double train_ms = api_now_ms() - t0; /* the steps, updates and teacher runs */
         t.epoch++;
         if (val.n)
             ok = evaluate(&t, &val, &acc);
@@ -720,8 +721,9 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
             fprintf(o->progress, "epoch %d/%d: loss %.4f", t.epoch, o->epochs, loss);
             if (val.n)
                 fprintf(o->progress, ", val accuracy %.2f%%", acc);
-            fprintf(o->progress, ", lr %.3g, %.2f s\n", train_lr_at(o, t.epoch - 1),
-                    (api_now_ms() - t0) / 1000);
+            int64_t steps = (data.n + o->batch_size - 1) / o->batch_size;
+            fprintf(o->progress, ", lr %.3g, %.2f s (%.2f ms/step)\n", train_lr_at(o, t.epoch - 1),
+                    (api_now_ms() - t0) / 1000, train_ms / (double)steps);
             fflush(o->progress);
         }
     }
