@@ -9,11 +9,13 @@
 #include "frontend/safetensors.h"
 #include "ir/rng.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHECKPOINT_FORMAT "slimc-train-checkpoint"
@@ -160,6 +162,7 @@ typedef struct Trainer {
     SlimcContext *ctx;
     SlimcModel *m;
     const SlimcTrainOptions *o;
+    const SlimcOptions *compile; /* o->compile, or the defaults */
     ApiTrainStep *step;
     int n_params;
     float **params, **grads; /* [n_params], each the parameter's size */
@@ -365,6 +368,24 @@ static bool checkpoint_read(Trainer *t, const char *path)
     return ok;
 }
 
+/* Makes dir (one level, as torch.save's callers do with os.makedirs) and checks that the
+ * checkpoint would replace none of the model's files, before any training. */
+static bool checkpoint_dir_ready(SlimcContext *ctx, const SlimcModel *m, const char *dir,
+                                 const char *path)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        ir_diag_error(&ctx->diag, at_file(dir), "cannot make the checkpoint folder: %s",
+                      strerror(errno));
+        return false;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ir_diag_error(&ctx->diag, at_file(dir), "the checkpoint folder is not a folder");
+        return false;
+    }
+    return slimc_model_check_output(ctx, m, path) == SLIMC_OK;
+}
+
 /* ---- the output state_dict ---- */
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -453,7 +474,7 @@ static bool evaluate(Trainer *t, const TrainData *val, double *accuracy)
     vm->g = g;
     api_model_describe(vm);
     SlimcExec *e = NULL;
-    bool ok = slimc_compile(ctx, vm, t->o->compile, &e) == SLIMC_OK;
+    bool ok = slimc_compile(ctx, vm, t->compile, &e) == SLIMC_OK;
     int64_t right = 0, counted = 0, bs = t->o->batch_size;
     for (int64_t start = 0; ok && start < val->n; start += bs) {
         int64_t b = val->n - start < bs ? val->n - start : bs;
@@ -679,16 +700,20 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
     SlimcOptions defaults;
     slimc_options_default(&defaults);
     const SlimcOptions *copts = o->compile ? o->compile : &defaults;
-    Trainer t = {.ctx = ctx, .m = model, .o = o, .rng = o->seed, .last_finite = NAN};
+    Trainer t = {
+        .ctx = ctx, .m = model, .o = o, .compile = copts, .rng = o->seed, .last_finite = NAN};
     SlimcExec *texec = NULL;
     Batches b = {0};
-    bool ok = (t.step = api_train_step_new(ctx, model, &spec, copts)) != NULL;
+    bool ok = true;
+    if (o->checkpoint_dir) {
+        snprintf(t.ckpt_path, sizeof t.ckpt_path, "%s/" CHECKPOINT_NAME, o->checkpoint_dir);
+        ok = checkpoint_dir_ready(ctx, model, o->checkpoint_dir, t.ckpt_path);
+    }
+    ok = ok && (t.step = api_train_step_new(ctx, model, &spec, copts)) != NULL;
     if (ok && teacher)
         ok = slimc_compile(ctx, teacher, copts, &texec) == SLIMC_OK;
     if (ok) {
         trainer_alloc(&t);
-        if (o->checkpoint_dir)
-            snprintf(t.ckpt_path, sizeof t.ckpt_path, "%s/" CHECKPOINT_NAME, o->checkpoint_dir);
         if (o->resume) {
             ok = checkpoint_read(&t, o->resume);
             t.have_ckpt = ok;

@@ -100,6 +100,9 @@ expect_fail "step schedule without a step size" "mlp.slim: error: the step sched
 expect_fail "alpha out of range" "mlp.slim: error: alpha must be in \[0, 1\]" \
   "$SLIMC" distill --teacher teacher.slim --student mlp.slim --data x.npy --alpha 1.5 -o out.safetensors
 expect_fail "--val without --val-labels" "--val needs --val-labels" "${T[@]}" --labels y.npy --val x.npy -o out.safetensors
+touch afile
+expect_fail "a checkpoint folder that is a file" "afile: error: the checkpoint folder is not a folder" \
+  "${T[@]}" --labels y.npy --checkpoint-dir afile -o out.safetensors
 expect_fail "the output replaces an input" "mlp.slim" "${T[@]}" --labels y.npy -o mlp.slim
 
 # --- models
