@@ -39,5 +39,6 @@ int cmd_cache(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_profile_device(int argc, char **argv);
+int cmd_grad(int argc, char **argv); /* tools/cmd_grad.c */
 
 #endif
