@@ -131,6 +131,16 @@ static const struct {
      "alone, cuda requires a GPU (SLIMC_CUDA_EMULATE=1 emulates one). Prints the numbers.\n"
      "--show prints the profile --device auto would use: --device-profile FILE, else the\n"
      "stored one, else the built-in default. The format is in docs/placement.md.\n"},
+    {"grad", cmd_grad, "one training step's loss and gradients, written as .npy",
+     "slimc grad MODEL --input X.npy [--labels Y.npy] [--loss ce|nll|mse|distill]\n"
+     "                 [--target T.npy] [--temperature T] [--alpha A] -o DIR [--repeat N]\n"
+     "                 [--threads N] [--time] [--cache-dir DIR] [--no-cache]\n\n"
+     "Builds MODEL's training step (forward, loss, backward; docs/training.md), compiles it\n"
+     "and runs it on one batch: X the model's input, Y the i64 labels (ce, nll, distill; -100\n"
+     "marks a sample without one), T the target (mse) or the teacher's output (distill).\n"
+     "Writes DIR/loss.npy and DIR/NAME.grad.npy for each parameter (its state_dict name).\n"
+     "--loss defaults to ce; --temperature (default 1) and --alpha (default 0.5) are the\n"
+     "distillation loss's. --repeat N runs the step N times (with --time, to time it).\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
