@@ -175,6 +175,7 @@ typedef struct Trainer {
     bool have_ckpt;     /* a checkpoint was written (or resumed from) */
     double last_finite; /* the last finite loss (NaN before the first step) */
     int64_t last_finite_step;
+    double drawn_ms; /* when the progress line was last drawn */
 } Trainer;
 
 static void trainer_free(Trainer *t)
@@ -604,7 +605,8 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
         for (int i = 0; i < t->n_params; i++)
             train_optim_step(o, lr, t->steps, t->params[i], t->grads[i], &t->state[i], t->sizes[i]);
         sum += loss * (double)rows;
-        if (tty) {
+        if (tty && (k + 1 == n_batches || api_now_ms() - t->drawn_ms >= 100)) {
+            t->drawn_ms = api_now_ms(); /* redrawn at most 10 times a second */
             double el = (api_now_ms() - t_start) / 1000;
             double done = (double)(t->epoch - first_epoch) * (double)n + (double)(start + rows);
             double left = (double)(o->epochs - t->epoch) * (double)n - (double)(start + rows);

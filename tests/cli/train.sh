@@ -150,4 +150,13 @@ expect_ok "distill without labels" "$SLIMC" distill --teacher mlp_trained.slim -
   --data d/train_flat.npy --val d/test_flat.npy --val-labels d/test_y.npy --epochs 3 -o small.safetensors
 ad=$(acc out.txt)
 awk -v a="$ad" 'BEGIN { exit !(a > 80) }' && ok "the student learns from the teacher alone: $ad%" || { bad "student at $ad%"; cat out.txt; }
+# 100 labels, the other samples -100: the hard term over the labelled ones only
+"$PY" -c "
+import numpy as np
+y = np.load('d/train_y.npy').copy(); y[100:] = -100; np.save('y100.npy', y)"
+expect_ok "distill with 100 labels" "$SLIMC" distill --teacher mlp_trained.slim --student small.slim \
+  --data d/train_flat.npy --labels y100.npy --val d/test_flat.npy --val-labels d/test_y.npy --epochs 3 -o small100.safetensors
+ad=$(acc out.txt)
+awk -v a="$ad" 'BEGIN { exit !(a > 80) }' && ok "100 labels and 1,247 unlabelled: $ad%" || { bad "student at $ad%"; cat out.txt; }
+expect_ok "train with -100 labels" "$SLIMC" train small.slim --data d/train_flat.npy --labels y100.npy --epochs 1 -o s100.safetensors
 finish
