@@ -625,6 +625,23 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
     return true;
 }
 
+/* The folder out_path goes to exists and can be written: known before hours of training,
+ * not after. */
+static bool output_dir_writable(SlimcContext *ctx, const char *out_path)
+{
+    const char *slash = strrchr(out_path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - out_path + (slash == out_path)), out_path);
+    if (access(dir, W_OK | X_OK) == 0)
+        return true;
+    ir_diag_error(&ctx->diag, at_file(out_path), "cannot write the output in '%s': %s", dir,
+                  strerror(errno));
+    return false;
+}
+
 /* Checks what the teacher gives against the student's output: the same rank and the same
  * static sizes past the batch dimension. */
 static bool check_teacher(SlimcContext *ctx, SlimcModel *student, SlimcModel *teacher)
@@ -669,7 +686,8 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
                                        : "training takes a model with one input");
         return SLIMC_ERROR;
     }
-    if (out_path && slimc_model_check_output(ctx, model, out_path) != SLIMC_OK)
+    if (out_path && (slimc_model_check_output(ctx, model, out_path) != SLIMC_OK ||
+                     !output_dir_writable(ctx, out_path)))
         return SLIMC_ERROR;
     if (teacher && !check_teacher(ctx, model, teacher))
         return SLIMC_ERROR;
@@ -725,8 +743,9 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
     }
     if (ok) {
         b.order = malloc((size_t)data.n * sizeof(int64_t) + 1);
-        b.x = malloc((size_t)o->batch_size * data.sample_elems * sizeof(float) + 1);
-        b.y = malloc((size_t)o->batch_size * sizeof(int64_t) + 1);
+        size_t rows = (size_t)(o->batch_size < data.n ? o->batch_size : data.n);
+        b.x = malloc(rows * data.sample_elems * sizeof(float) + 1);
+        b.y = malloc(rows * sizeof(int64_t) + 1);
         SLIMC_ASSERT(b.order && b.x && b.y);
     }
     double t_start = api_now_ms();

@@ -103,6 +103,8 @@ expect_fail "--val without --val-labels" "--val needs --val-labels" "${T[@]}" --
 touch afile
 expect_fail "a checkpoint folder that is a file" "afile: error: the checkpoint folder is not a folder" \
   "${T[@]}" --labels y.npy --checkpoint-dir afile -o out.safetensors
+expect_fail "an output folder that does not exist" "nodir/out.safetensors: error: cannot write the output in 'nodir'" \
+  "${T[@]}" --labels y.npy -o nodir/out.safetensors
 expect_fail "the output replaces an input" "mlp.slim" "${T[@]}" --labels y.npy -o mlp.slim
 
 # --- models
