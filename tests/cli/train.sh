@@ -100,6 +100,68 @@ sys.exit(0 if abs(round(acc, 2) - float(sys.argv[1])) < 1e-9 and 0 <= err < 1e-4
 PY
 [ $? -eq 0 ] && ok "load_state_dict(strict) takes it: $(cat torch.txt)" || { bad "torch round trip"; cat torch.txt; }
 
+# --- the whole loop against PyTorch: the same start, batches in file order (the last one
+# partial), SGD with Nesterov momentum, weight decay and StepLR; AdamW with a LinearLR
+# warm-up; 2 epochs of 300 samples each, then every parameter compared
+"$PY" -c "
+import numpy as np
+np.save('x300.npy', np.load('d/train_flat.npy')[:300]); np.save('y300.npy', np.load('d/train_y.npy')[:300])"
+L300=(--data x300.npy --labels y300.npy --no-shuffle --epochs 2 --batch 64)
+expect_ok "SGD, Nesterov, step schedule" "$SLIMC" train mlp_trained.slim "${L300[@]}" --optimizer sgd --lr 0.05 \
+  --momentum 0.9 --nesterov --weight-decay 1e-3 --schedule step --step-size 1 --gamma 0.5 -o sgd.safetensors
+expect_ok "AdamW, warm-up" "$SLIMC" train mlp_trained.slim "${L300[@]}" --optimizer adamw --lr 1e-3 --weight-decay 0.05 \
+  --warmup 1 -o adamw.safetensors
+"$PY" - <<'PY' >loop.txt 2>&1
+import json, struct
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+torch.set_num_threads(1)
+
+def load(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    h = json.loads(raw[8:8 + n]); h.pop("__metadata__", None)
+    return {k: torch.from_numpy(np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
+                                              np.float32).reshape(v["shape"]).copy()) for k, v in h.items()}
+
+x, y = torch.from_numpy(np.load("x300.npy")), torch.from_numpy(np.load("y300.npy"))
+S = torch.optim.lr_scheduler
+worst = 0.0
+for out, make_opt, make_sched in [
+        ("sgd.safetensors", lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+         lambda o: S.StepLR(o, step_size=1, gamma=0.5)),
+        ("adamw.safetensors", lambda p: torch.optim.AdamW(p, lr=1e-3, weight_decay=0.05),
+         lambda o: S.LinearLR(o, start_factor=1 / 3, total_iters=1))]:
+    m = nn.Sequential()
+    m.fc1, m.relu, m.fc2 = nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)
+    m.load_state_dict(load("a.safetensors"))
+    opt = make_opt(m.parameters())
+    sched = make_sched(opt)
+    for epoch in range(2):
+        for i in range(0, 300, 64):
+            opt.zero_grad()
+            F.cross_entropy(m(x[i:i + 64]), y[i:i + 64]).backward()
+            opt.step()
+        sched.step()
+    got = load(out)
+    for k, v in m.state_dict().items():
+        diff = (got[k] - v).abs()
+        d = float(diff.max() / (v.abs().max() + 1e-12))
+        # Adam divides by sqrt(v) + eps: where a gradient is rounding noise around 0 (|g| <
+        # eps) the two runs may step either way, by at most lr; a few elements of a tensor
+        if out.startswith("adam"):
+            off = int((diff > 1e-5 * v.abs().max()).sum())
+            ok = off <= max(1, v.numel() // 10000) and float(diff.max()) <= 1e-3
+            d = 0.0 if ok else 1.0
+            print("%s %s: %d of %d elements off by more than 1e-5 relative, largest %.2e" %
+                  (out, k, off, v.numel(), float(diff.max())))
+        else:
+            print("%s %s: max |slimc - torch| / max |torch| = %.2e" % (out, k, d))
+        worst = max(worst, d)
+print("worst %.2e (SGD relative; Adam 0 when within its bound)" % worst)
+raise SystemExit(0 if worst < 1e-4 else 1)
+PY
+[ $? -eq 0 ] && ok "the loop equals torch's: $(tail -1 loop.txt)" || { bad "the loop differs from torch's"; cat loop.txt; }
+
 cat > cbn.slim <<'SLIM'
 model cbn(x: f32[N, 1, 28, 28]) -> f32[N, 10]
     conv = Conv2d(1, 4, 5, stride=2)
