@@ -263,8 +263,22 @@ static bool parse(TrainCli *a, int argc, char **argv, int command, const char *c
     return true;
 }
 
+/* `slimc train` (or distill) alone: the options with their help, from the table. */
+static int print_options(int command, const char *cmd)
+{
+    fprintf(stderr, "usage: slimc %s %s[OPTIONS]\n\noptions:\n", cmd,
+            command == FOR_TRAIN ? "MODEL " : "");
+    for (int i = 0; i < N_TRAIN_OPTS; i++)
+        if (train_opts[i].commands & command)
+            fprintf(stderr, "  %-17s %s\n", train_opts[i].name, train_opts[i].help);
+    fprintf(stderr, "\nMore in slimc help %s and docs/training.md.\n", cmd);
+    return 1;
+}
+
 static int train_main(int argc, char **argv, int command, const char *cmd)
 {
+    if (argc == 0)
+        return print_options(command, cmd);
     TrainCli a = {0};
     cli_common_init(&a.c);
     slimc_train_options_default(&a.t);

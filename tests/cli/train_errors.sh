@@ -129,6 +129,9 @@ expect_fail "distill takes no positional model" "unexpected argument 'mlp.slim'"
   "$SLIMC" distill mlp.slim --teacher mlp.slim --data x.npy -o out.safetensors
 expect_fail "distill's labels are checked too" "yrange.npy: error: label 3 \(sample 7\)" \
   "$SLIMC" distill --teacher teacher.slim --student mlp.slim --data x.npy --labels yrange.npy -o out.safetensors
+expect_fail "train alone lists its options" "  --weight-decay +default 0 \(sgd, adam\), 0.01 \(adamw\)" "$SLIMC" train
+grep -q -- "--teacher" err.txt && bad "train lists distill's options" || ok "train's options only"
+expect_fail "distill alone lists its options" "  --temperature +T of the distillation loss" "$SLIMC" distill
 "$SLIMC" help distill | grep -q "Hinton" && ok "slimc help distill" || bad "slimc help distill"
 "$SLIMC" distill --student mlp.slim 2>&1 | grep -q "not available" && bad "distill still a later command" || ok "distill is a command"
 finish
