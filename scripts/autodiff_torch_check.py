@@ -7,7 +7,8 @@ reference); slimc in float32.
 
 usage: autodiff_torch_check.py SLIMC WORKDIR CASE...
 CASE: lenet-ce, lenet-nll, lenet-mse, lenet-distill (samples/lenet), mlp-ce (samples/mlp),
-ops-ce (a model written here that uses the other ops with gradient rules), emb-ce (embedding).
+ops-ce (a model written here that uses the other ops with gradient rules), emb-ce (embedding),
+textcls-ce (samples/textcls: embedding, layer_norm, softmax).
 Exit 0 when everything agrees, 1 on a mismatch (printed), 77 when torch is missing."""
 import json
 import os
@@ -60,6 +61,13 @@ def lenet(p, x):
     h = F.relu(F.max_pool2d(F.conv2d(h, p["conv2.weight"], p["conv2.bias"]), 2))
     h = F.relu(F.linear(h.flatten(1), p["fc1.weight"], p["fc1.bias"]))
     return F.log_softmax(F.linear(h, p["fc2.weight"], p["fc2.bias"]), dim=1)
+
+
+def textcls(p, x):
+    h = F.layer_norm(F.embedding(x, p["emb.weight"]), (32,), p["norm.weight"], p["norm.bias"])
+    h = F.linear(h.flatten(1), p["fc1.weight"], p["fc1.bias"])
+    h = torch.tanh(h) * torch.sigmoid(h) - h / 2.0
+    return torch.softmax(F.linear(h, p["fc2.weight"], p["fc2.bias"]), -1)
 
 
 def mlp(p, x):
@@ -154,6 +162,11 @@ def check(slimc, case, work):
         params = read_safetensors(os.path.join(ROOT, "samples/mlp/mlp.safetensors"))
         x = rng.normal(0, 1, (n, 784)).astype(np.float32)
         classes = 10
+    elif model_kind == "textcls":
+        model, fwd = os.path.join(ROOT, "samples/textcls/textcls.slim"), textcls
+        params = read_safetensors(os.path.join(ROOT, "samples/textcls/textcls.safetensors"))
+        x = rng.integers(0, 100, (n, 16)).astype(np.int64)
+        classes = 4
     elif model_kind == "ops":
         model, fwd, classes = os.path.join(work, "ops.slim"), ops, 6
         with open(model, "w") as f:

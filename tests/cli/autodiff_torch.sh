@@ -3,7 +3,8 @@
 # on samples/lenet's weights with each loss (cross entropy, NLL, MSE, distillation with
 # T=4 and alpha=0.7; labels with -100 among them), on samples/mlp, on a model using the
 # other ops with gradient rules (grouped/strided/dilated/padded conv, pools, activations,
-# transpose, concat, slice, softmax, matmul, broadcasting, reductions) and on an embedding:
+# transpose, concat, slice, softmax, matmul, broadcasting, reductions), on an embedding and
+# on samples/textcls (embedding, layer_norm, softmax):
 # the loss and every gradient to 1e-4 relative, by scripts/autodiff_torch_check.py run with
 # Debian's python (it has torch); skipped when it has none, as prune_torch.sh is.
 . "$(dirname "$0")/lib.bash"
@@ -14,7 +15,7 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
   finish
   exit $?
 fi
-cases="lenet-ce lenet-nll lenet-mse lenet-distill mlp-ce ops-ce emb-ce"
+cases="lenet-ce lenet-nll lenet-mse lenet-distill mlp-ce ops-ce emb-ce textcls-ce"
 "$PY" "$SLIMC_SOURCE_DIR/scripts/autodiff_torch_check.py" "$SLIMC" "$TEST_TMP/work" $cases >check.txt 2>&1
 rc=$?
 cat check.txt

@@ -424,6 +424,33 @@ START_TEST(embedding_grads)
 }
 END_TEST
 
+/* layer_norm over the last dim ([3, 6], weight and bias) and over the last two ([3, 2, 3],
+ * no affine). */
+START_TEST(layer_norm_grads)
+{
+    for (int form = 0; form < 2; form++) {
+        ValueId x;
+        int64_t xd[2] = {BATCH, 5}, wd = 6, sh[3] = {BATCH, 2, 3};
+        Graph *g = new_graph(&x, 2, xd);
+        ValueId h = lin(g, x, 5, 6);
+        NodeId ln;
+        if (form == 0) {
+            ln = mk(g, IR_OP_LAYER_NORM, h, param(g, "ln.weight", 1, &wd, 1.0f),
+                    param(g, "ln.bias", 1, &wd, 0.5f));
+        } else {
+            NodeId r = mk(g, IR_OP_RESHAPE, h, IR_NONE, IR_NONE);
+            ir_node_set_ints(g, r, "shape", sh, 3);
+            ln = mk(g, IR_OP_LAYER_NORM, out_of(g, r), IR_NONE, IR_NONE);
+            ir_node_set_int(g, ln, "normalized_ndim", 2);
+        }
+        ValueId y = op1(g, IR_OP_FLATTEN, op1(g, IR_OP_TANH, out_of(g, ln)));
+        TrainSpec s = ce();
+        case_name = form ? "layer_norm without affine" : "layer_norm";
+        check_grads(g, x, lin(g, y, 6, 4), &s);
+    }
+}
+END_TEST
+
 /* ---- losses ---- */
 
 START_TEST(loss_grads)
@@ -543,6 +570,7 @@ int main(void)
     tcase_add_test(tc, broadcast_arith_grads);
     tcase_add_test(tc, data_movement_grads);
     tcase_add_test(tc, embedding_grads);
+    tcase_add_test(tc, layer_norm_grads);
     tcase_add_test(tc, loss_grads);
     tcase_add_test(tc, all_ignored_is_zero);
     suite_add_tcase(s, tc);
