@@ -287,6 +287,50 @@ static void rule_softmax(AdCtx *c, const Node *n, ValueId dy)
     ad_accum(c, n->inputs[0], gx);
 }
 
+/* reduce_mean of v over axes [from, rank), keepdim. */
+static ValueId mean_last(AdCtx *c, ValueId v, int from, int rank)
+{
+    int64_t axes[IR_MAX_RANK];
+    for (int i = from; i < rank; i++)
+        axes[i - from] = i;
+    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    ir_node_set_ints(c->g, t, "axes", axes, rank - from);
+    ir_node_set_int(c->g, t, "keepdim", 1);
+    return ad_done(c, t);
+}
+
+/* layer_norm over the last nd dims, with the statistics recomputed from x:
+ * xhat = (x - mean) * rstd, g = dy * w; dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+ * dw = dy * xhat and db = dy summed over the leading dims. */
+static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int from = xs.rank - (int)ir_attr_normalized_ndim(n);
+    for (int i = from; i < xs.rank; i++)
+        if (!ir_dim_static(xs.d[i])) {
+            ad_unsupported(c, "a symbolic normalized dim");
+            return;
+        }
+    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_last(c, x, from, xs.rank));
+    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), from, xs.rank);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (ad_needs(c, x)) {
+        ValueId g = w != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, w) : dy;
+        ValueId proj =
+            ad_op2(c, IR_OP_MUL, xhat, mean_last(c, ad_op2(c, IR_OP_MUL, g, xhat), from, xs.rank));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, from, xs.rank));
+        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+    }
+    if (w != IR_NONE && ad_needs(c, w))
+        ad_accum(c, w, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), w));
+    if (b != IR_NONE && ad_needs(c, b))
+        ad_accum(c, b, ad_sum_to(c, dy, b));
+}
+
 /* ---- data movement ---- */
 
 static void rule_view(AdCtx *c, const Node *n, ValueId dy)
@@ -471,10 +515,10 @@ AdRule ad_rule_for(OpKind op)
     case IR_OP_PERMUTE: return rule_permute;
     case IR_OP_SLICE: return rule_slice;
     case IR_OP_CONCAT: return rule_concat;
-    /* No gradient (yet): training-mode batch norm and layer/group norm need their own
-     * kernels; the index, resampling and integer ops are not differentiated. */
+    case IR_OP_LAYER_NORM: return rule_layer_norm;
+    /* No gradient (yet): batch norm (training mode: batch statistics, running ones updated)
+     * and group norm; the index, resampling and integer ops are not differentiated. */
     case IR_OP_BATCH_NORM:
-    case IR_OP_LAYER_NORM:
     case IR_OP_GROUP_NORM:
     case IR_OP_CLIP:
     case IR_OP_MINIMUM:
