@@ -2,9 +2,9 @@
  * weight and embedding gradients, the losses and their gradients. Each output element is
  * summed inside one item in the reference's order (ir/eval_grad.c), so the results do not
  * depend on the thread count: pool gradients one (batch, channel) plane per item, the
- * weight gradient one output channel per item (the batch summed inside it), embedding and
- * the losses one item. A label that is neither a class nor ignore_index makes P_run fail
- * (the API checks labels before it runs a step, so this is a last guard). */
+ * weight gradient one output channel per item (the batch summed inside it, in 8 lanes),
+ * embedding and the losses one item. A label that is neither a class nor ignore_index
+ * makes P_run fail (the API checks labels before it runs a step, so this is a last guard). */
 #include "codegen/c/cg_internal.h"
 
 /* The static size of dim i of s as a long long. */
@@ -103,10 +103,13 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-/* conv2d_weight_grad(x, dy, w): one output channel per item; each weight sums over the
- * batch, then the output rows and columns, in that order (the reference's). The taps of a
- * row that stay inside the input are found once per (kw, row), so the inner loop has no
- * test. */
+/* conv2d_weight_grad(x, dy, w): one output channel per item, so the batch is summed inside
+ * an item and the result does not depend on the thread count. Each weight's sum runs over
+ * the batch, then the output rows, and within a row over 8 lanes (column ow goes to lane
+ * (ow - ow0) % 8, the lanes added in a fixed tree at the end): a fixed order, which the
+ * compiler can keep in vector registers. The columns whose tap stays inside the input are
+ * found once per kw, so the inner loop has no test. (A GEMM over im2col blocks measured
+ * slower on LeNet's small images.) */
 void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -135,13 +138,13 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "            const int64_t ch = (o / OG) * CG + ci;\n");
     cg_printf(c, "            for (int64_t kh = 0; kh < KH; kh++)\n");
     cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
-    cg_printf(c, "                    /* the output columns whose tap kw is inside the input */\n");
     cg_printf(c, "                    int64_t ow0 = 0, ow1 = OW;\n");
     cg_printf(c, "                    while (ow0 < OW && ow0 * SW - PW + kw * DW < 0)\n"
                  "                        ow0++;\n");
     cg_printf(c, "                    while (ow1 > ow0 && (ow1 - 1) * SW - PW + kw * DW >= W)\n"
                  "                        ow1--;\n");
-    cg_printf(c, "                    float acc = 0.0f;\n");
+    cg_printf(c, "                    const int64_t full = ow0 + (ow1 - ow0) / 8 * 8;\n");
+    cg_printf(c, "                    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};\n");
     cg_printf(c, "                    for (int64_t b = 0; b < N; b++) {\n");
     cg_printf(c,
               "                        const float *restrict xp = x + (b * C + ch) * (H * W);\n");
@@ -151,13 +154,18 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "                            const int64_t ih = oh * SH - PH + kh * DH;\n");
     cg_printf(c, "                            if (ih < 0 || ih >= H)\n                          "
                  "      continue;\n");
-    cg_printf(c, "                            const float *restrict xr = xp + ih * W - PW + kw * "
-                 "DW;\n");
+    cg_printf(c, "                            const int64_t xb = ih * W - PW + kw * DW;\n");
     cg_printf(c, "                            const float *restrict dr = dp + oh * OW;\n");
-    cg_printf(c, "                            for (int64_t ow = ow0; ow < ow1; ow++)\n");
-    cg_printf(c, "                                acc += dr[ow] * xr[ow * SW];\n");
+    cg_printf(c, "                            for (int64_t ow = ow0; ow < full; ow += 8)\n");
+    cg_printf(c, "                                for (int j = 0; j < 8; j++)\n");
+    cg_printf(c, "                                    lane[j] += dr[ow + j] * xp[xb + (ow + j) * "
+                 "SW];\n");
+    cg_printf(c, "                            for (int64_t ow = full; ow < ow1; ow++)\n");
+    cg_printf(c, "                                lane[ow - full] += dr[ow] * xp[xb + ow * SW];\n");
     cg_printf(c, "                        }\n                    }\n");
-    cg_printf(c, "                    out[((o * CG + ci) * KH + kh) * KW + kw] = acc;\n");
+    cg_printf(c, "                    out[((o * CG + ci) * KH + kh) * KW + kw] =\n"
+                 "                        ((lane[0] + lane[1]) + (lane[2] + lane[3])) +\n"
+                 "                        ((lane[4] + lane[5]) + (lane[6] + lane[7]));\n");
     cg_printf(c, "                }\n        }\n    }\n");
     cg_body_end(c);
     k->items = cg_strf(c, "%lld", dim_c(ys, 1));
