@@ -144,9 +144,6 @@ static const struct {
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
-/* Commands of later issues, named here so that users get a clear answer. */
-static const char *const later_commands[] = {NULL};
-
 static void usage(FILE *out)
 {
     fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n",
@@ -195,9 +192,6 @@ int main(int argc, char **argv)
                 }
             return commands[i].fn(argc - 2, argv + 2);
         }
-    for (size_t i = 0; i < sizeof later_commands / sizeof later_commands[0]; i++)
-        if (later_commands[i] && !strcmp(cmd, later_commands[i]))
-            return cli_error("'slimc %s' is not available in this version of slimc yet", cmd);
     cli_error("unknown command '%s'", cmd);
     usage(stderr);
     return 1;
