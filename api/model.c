@@ -170,13 +170,15 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **out)
+/* so: how a .slim file loads (NULL: as `run` loads it) */
+static SlimcStatus load_model(SlimcContext *ctx, const char *path, const FeSlimOptions *so,
+                              SlimcModel **out)
 {
     *out = NULL;
     double t0 = api_now_ms();
     FeOnnxOptions fo = {.max_memory = ctx->max_memory};
     Graph *g = ends_with(path, ".onnx") ? fe_onnx_load_ex(path, &fo, &ctx->diag)
-                                        : fe_slim_load(path, &ctx->diag);
+                                        : fe_slim_load_ex(path, so, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
     if (!g)
         return SLIMC_ERROR;
@@ -193,6 +195,18 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
     api_model_describe(m);
     *out = m;
     return SLIMC_OK;
+}
+
+SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **out)
+{
+    return load_model(ctx, path, NULL, out);
+}
+
+SlimcStatus slimc_model_load_for_training(SlimcContext *ctx, const char *path, uint64_t seed,
+                                          SlimcModel **out)
+{
+    FeSlimOptions so = {.init_missing_weights = true, .seed = seed};
+    return load_model(ctx, path, &so, out);
 }
 
 void slimc_model_free(SlimcModel *m)

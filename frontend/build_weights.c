@@ -108,6 +108,10 @@ static const void *to_f32(Builder *b, const StTensor *t, size_t count)
 
 void fe_param_bind(Builder *b, Module *m, Param *p)
 {
+    if (!b->weights && b->init_missing_weights) {
+        fe_param_init(b, m, p);
+        return;
+    }
     if (!b->weights) {
         if (!b->no_weights_reported)
             fe_error(b, m->loc,

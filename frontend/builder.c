@@ -806,7 +806,16 @@ static void check_file(Builder *b)
 
 Graph *fe_build(const AstFile *ast, const char *file, Diag *d)
 {
+    return fe_build_ex(ast, file, NULL, d);
+}
+
+Graph *fe_build_ex(const AstFile *ast, const char *file, const FeSlimOptions *opt, Diag *d)
+{
     Builder b = {0};
+    if (opt) {
+        b.init_missing_weights = opt->init_missing_weights;
+        b.init_rng = opt->seed;
+    }
     b.d = d;
     b.arena = ir_arena_new();
     b.ast = ast;

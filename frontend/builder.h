@@ -7,6 +7,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/safetensors.h"
+#include "frontend/slim.h"
 #include "ir/graph.h"
 
 /* Limits that keep absurd input from exhausting time or memory. */
@@ -158,6 +159,10 @@ typedef struct Builder {
      * reported once, not once per instance. */
     char **seen;
     int n_seen, cap_seen;
+    /* fe_slim_load_ex's init_missing_weights: a model without a weights line gets
+     * PyTorch's default initialisation (init_params.c), drawn from init_rng */
+    bool init_missing_weights;
+    uint64_t init_rng;
 } Builder;
 
 /* ---- builder.c ---- */
@@ -165,6 +170,8 @@ typedef struct Builder {
  * paths). Returns the first model's graph, or NULL when the file has none; the caller
  * checks d for errors. */
 Graph *fe_build(const AstFile *ast, const char *file, Diag *d);
+/* Same, with fe_slim_load_ex's options (NULL: the defaults). */
+Graph *fe_build_ex(const AstFile *ast, const char *file, const FeSlimOptions *opt, Diag *d);
 /* Reports a user error at loc. Inside a block instance the same message at the same place
  * is reported once, followed by notes naming the instances it happened in. */
 void fe_error(Builder *b, SrcLoc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -184,6 +191,12 @@ Val fe_instantiate_block(Builder *b, Scope *caller, const AstExpr *call, const A
 const char *fe_suggest(const char *name, const char *const *names, int n);
 /* "unknown X 'name'" with a did-you-mean from the scope chain and the built-ins. */
 void fe_unknown(Builder *b, Scope *s, SrcLoc loc, const char *what, const char *name);
+
+/* ---- init_params.c ---- */
+/* Fills p (a parameter of m, in a model with no weights line, loaded with
+ * init_missing_weights) as PyTorch's reset_parameters does, from b->init_rng; reports an
+ * error for a module whose parameters cannot start from a default (quantized ones). */
+void fe_param_init(Builder *b, Module *m, Param *p);
 
 /* ---- build_expr.c ---- */
 Val fe_err_val(SrcLoc loc);

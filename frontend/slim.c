@@ -19,6 +19,11 @@
 
 Graph *fe_slim_load(const char *path, Diag *d)
 {
+    return fe_slim_load_ex(path, NULL, d);
+}
+
+Graph *fe_slim_load_ex(const char *path, const FeSlimOptions *o, Diag *d)
+{
     SrcLoc at = {path, 0, 0};
     struct stat st;
     const char *why;
@@ -62,7 +67,7 @@ Graph *fe_slim_load(const char *path, Diag *d)
     else if (too_big)
         ir_diag_error(d, at, "model file is larger than %zu MB", FE_MAX_FILE_BYTES >> 20);
     else
-        g = fe_slim_parse(path, text ? text : "", len, d);
+        g = fe_slim_parse_ex(path, text ? text : "", len, o, d);
     if (g)
         fe_note_input(g, path, &st);
     free(text);
@@ -70,6 +75,12 @@ Graph *fe_slim_load(const char *path, Diag *d)
 }
 
 Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
+{
+    return fe_slim_parse_ex(path, text, len, NULL, d);
+}
+
+Graph *fe_slim_parse_ex(const char *path, const char *text, size_t len, const FeSlimOptions *o,
+                        Diag *d)
 {
     int errors = d->n_errors;
     if (len > FE_MAX_FILE_BYTES) {
@@ -103,7 +114,7 @@ Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d)
     fe_parse_text(&p, text, len);
     /* The lines that parsed are elaborated even after syntax errors, to report the
      * semantic errors too. */
-    Graph *g = fe_build(&ast, p.file, d);
+    Graph *g = fe_build_ex(&ast, p.file, o, d);
     ir_arena_free(p.arena);
     if (d->n_errors > errors) {
         ir_graph_free(g);

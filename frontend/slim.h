@@ -10,7 +10,21 @@
  * weights) to d and returns NULL if there was any. The compress block, if present, is
  * left in g->compress. */
 Graph *fe_slim_load(const char *path, Diag *d);
+
+/* How fe_slim_load_ex loads. */
+typedef struct FeSlimOptions {
+    /* A model without a weights line is not an error: its parameters start from
+     * PyTorch's default initialisation (frontend/init_params.c), drawn from slimc's
+     * generator (ir/rng.h) seeded with seed. For training only: `slimc run` refuses such
+     * a model (fe_slim_load). */
+    bool init_missing_weights;
+    uint64_t seed;
+} FeSlimOptions;
+/* fe_slim_load with options (NULL: as fe_slim_load). */
+Graph *fe_slim_load_ex(const char *path, const FeSlimOptions *o, Diag *d);
 /* Same, from text in memory (path names it in messages; relative paths resolve from its folder). */
 Graph *fe_slim_parse(const char *path, const char *text, size_t len, Diag *d);
+Graph *fe_slim_parse_ex(const char *path, const char *text, size_t len, const FeSlimOptions *o,
+                        Diag *d);
 
 #endif

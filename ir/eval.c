@@ -505,6 +505,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
         return eval_quant_node(&c);
     if (ir_eval_is_index_op(n->op)) /* ir/eval_index.c */
         return ir_eval_index_node(&c);
+    if (ir_eval_is_grad_op(n->op)) /* ir/eval_grad.c */
+        return ir_eval_grad_node(&c);
     if (ir_node_is_typed_elementwise(g, n)) /* f64, f16, bf16, integers: eval_dtypes.c */
         return ir_eval_typed(&c);
     if (n->op == IR_OP_MAX_POOL2D && g->values[n->inputs[0]].type.dtype == IR_U8) {
@@ -594,6 +596,19 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_GATHER_ND:
     case IR_OP_SCATTER_ND:
     case IR_OP_ROI_ALIGN:
+    case IR_OP_MAX_POOL2D_GRAD: /* ir_eval_grad_node, above */
+    case IR_OP_AVG_POOL2D_GRAD:
+    case IR_OP_ADAPTIVE_AVG_POOL2D_GRAD:
+    case IR_OP_CONV2D_WEIGHT_GRAD:
+    case IR_OP_EMBEDDING_GRAD:
+    case IR_OP_CROSS_ENTROPY:
+    case IR_OP_CROSS_ENTROPY_GRAD:
+    case IR_OP_NLL_LOSS:
+    case IR_OP_NLL_LOSS_GRAD:
+    case IR_OP_MSE_LOSS:
+    case IR_OP_MSE_LOSS_GRAD:
+    case IR_OP_DISTILL_LOSS:
+    case IR_OP_DISTILL_LOSS_GRAD:
     case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);

@@ -103,5 +103,9 @@ bool ir_eval_typed(const EvalCtx *c);
  * index out of range is an error: false). */
 bool ir_eval_is_index_op(OpKind op);
 bool ir_eval_index_node(const EvalCtx *c);
+/* eval_grad.c: the training ops that are not elementwise (pool, conv and embedding
+ * gradients, losses); labels i64, the rest f32. False with the error for a bad label. */
+bool ir_eval_is_grad_op(OpKind op);
+bool ir_eval_grad_node(const EvalCtx *c);
 
 #endif

@@ -15,13 +15,9 @@ bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);      /* passes/qdq.c */
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);   /* passes/qchain.c */
 bool pass_place(Graph *g, const PassArgs *args, Diag *d);    /* passes/place.c (place.h) */
 
-static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d);
-
 /* Every pass by name, in the order a pipeline usually runs them, with the keys of its
  * arguments that name a .npy file (space-separated; the API layer reads them before the
- * pipeline runs, see pass.h). The compression passes that later versions bring are known
- * to the parser (so that a compress block naming them is checked) but running one reports
- * that it is not implemented yet. */
+ * pipeline runs, see pass.h). */
 static const struct {
     const char *name;
     PassFn fn;
@@ -39,8 +35,7 @@ static const struct {
     {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
     {"qchain", pass_qchain, ""},   /* int8 layers that write u8 for the next (passes/qchain.c) */
     {"prune", pass_prune, ""},     /* zeros in conv/linear weights (passes/prune.c) */
-    {"distill", pass_not_implemented, ""},
-    {"place", pass_place, ""}, /* each node on the CPU or the GPU (passes/place.c) */
+    {"place", pass_place, ""},     /* each node on the CPU or the GPU (passes/place.c) */
 };
 enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 
@@ -79,14 +74,6 @@ bool pass_file_arg(const char *pass, const char *key)
 {
     int i = pass_index(pass);
     return i >= 0 && key && in_list(pass_registry[i].file_args, key);
-}
-
-static bool pass_not_implemented(Graph *g, const PassArgs *args, Diag *d)
-{
-    (void)g;
-    ir_diag_error(d, args->loc, "pass '%s' is not implemented yet in this version of slimc",
-                  args->name);
-    return false;
 }
 
 /* ---- the parser ---- */

@@ -389,6 +389,29 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_DQLINEAR:
     case IR_OP_COPYSIGN:
     case IR_OP_TRANSFER:
+    case IR_OP_RELU_GRAD:
+    case IR_OP_RELU6_GRAD:
+    case IR_OP_SIGMOID_GRAD:
+    case IR_OP_TANH_GRAD:
+    case IR_OP_GELU_GRAD:
+    case IR_OP_GELU_TANH_GRAD:
+    case IR_OP_SILU_GRAD:
+    case IR_OP_HARDSWISH_GRAD:
+    case IR_OP_HARDSIGMOID_GRAD:
+    case IR_OP_ABS_GRAD:
+    case IR_OP_MAX_POOL2D_GRAD:
+    case IR_OP_AVG_POOL2D_GRAD:
+    case IR_OP_ADAPTIVE_AVG_POOL2D_GRAD:
+    case IR_OP_CONV2D_WEIGHT_GRAD:
+    case IR_OP_EMBEDDING_GRAD:
+    case IR_OP_CROSS_ENTROPY:
+    case IR_OP_CROSS_ENTROPY_GRAD:
+    case IR_OP_NLL_LOSS:
+    case IR_OP_NLL_LOSS_GRAD:
+    case IR_OP_MSE_LOSS:
+    case IR_OP_MSE_LOSS_GRAD:
+    case IR_OP_DISTILL_LOSS:
+    case IR_OP_DISTILL_LOSS_GRAD:
     case IR_NUM_OPS: return false;
     }
     return false;

@@ -38,5 +38,8 @@ int cmd_cache(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_profile_device(int argc, char **argv);
+int cmd_train(int argc, char **argv);   /* tools/cmd_train.c */
+int cmd_distill(int argc, char **argv); /* tools/cmd_train.c */
+int cmd_grad(int argc, char **argv);    /* tools/cmd_grad.c */
 
 #endif

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Commands of later issues, named here so that users get a clear answer. */
-static const char *const later_commands[] = {"distill"};
-
 static void usage(FILE *out)
 {
     fprintf(out, "slimc %s — a model compiler\n\nusage: slimc COMMAND [ARGS]\n\ncommands:\n",
@@ -64,10 +61,6 @@ int main(int argc, char **argv)
             cli_print_help(c, stdout);
             return 0;
         }
-        for (size_t i = 0; i < sizeof later_commands / sizeof later_commands[0]; i++)
-            if (!strcmp(argv[2], later_commands[i]))
-                return cli_error("'slimc %s' is not available in this version of slimc yet",
-                                 argv[2]);
         return unknown_command(argv[2]);
     }
     const CliCommand *c = cli_command(cmd);
@@ -82,9 +75,6 @@ int main(int argc, char **argv)
         }
         return c->fn(argc - 2, argv + 2);
     }
-    for (size_t i = 0; i < sizeof later_commands / sizeof later_commands[0]; i++)
-        if (!strcmp(cmd, later_commands[i]))
-            return cli_error("'slimc %s' is not available in this version of slimc yet", cmd);
     unknown_command(cmd);
     usage(stderr);
     return 1;

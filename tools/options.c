@@ -42,8 +42,10 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_TOP] = {"--top", "K", false, "print the K largest values of each row of the first output"},
     [CLI_RUNS] = {"--runs", "N", false, "timed runs (default 100)"},
     [CLI_DURATION] = {"--duration", "S", false, "run for S seconds (with --runs: both)"},
-    [CLI_WARMUP] = {"--warmup", "N", false, "untimed runs first (default 1)"},
-    [CLI_SEED] = {"--seed", "N", false, "the seed of the random inputs (default 0)"},
+    [CLI_WARMUP] = {"--warmup", "N", false,
+                    "bench: untimed runs first (default 1); train: epochs of linear warm-up (0)"},
+    [CLI_SEED] = {"--seed", "N", false,
+                  "the seed: bench's random inputs; train's shuffles and initialisation (0)"},
     [CLI_JSON] = {"--json", "FILE", false, "write every figure to FILE as JSON"},
     [CLI_PROFILE] = {"--profile", NULL, false,
                      "time each node (or fused group): a table, slowest first (CPU)"},
@@ -64,6 +66,36 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_SPARSITY] = {"--sparsity", NULL, false, "each conv/linear weight's density and pattern"},
     [CLI_PLACEMENT] = {"--placement", NULL, false, "each node's device and why"},
     [CLI_SHOW] = {"--show", NULL, false, "print the profile --device auto would use"},
+    [CLI_DATA] = {"--data", "X.npy", false, "the training samples, f32 [N, ...]"},
+    [CLI_LABELS] = {"--labels", "Y.npy", false, "their labels, i64 or i32 [N] (-100: none)"},
+    [CLI_VAL] = {"--val", "X.npy", false, "validation samples (accuracy after each epoch)"},
+    [CLI_VAL_LABELS] = {"--val-labels", "Y.npy", false, "the validation samples' labels"},
+    [CLI_EPOCHS] = {"--epochs", "N", false, "passes over the data (default 1)"},
+    [CLI_BATCH] = {"--batch", "B", false, "samples per step (default 64; the last may be fewer)"},
+    [CLI_OPTIMIZER] = {"--optimizer", "sgd|adam|adamw", false, "the optimizer (default adam)"},
+    [CLI_LR] = {"--lr", "LR", false, "the learning rate (default 1e-3)"},
+    [CLI_MOMENTUM] = {"--momentum", "M", false, "SGD's momentum (default 0)"},
+    [CLI_NESTEROV] = {"--nesterov", NULL, false, "SGD: Nesterov momentum"},
+    [CLI_WEIGHT_DECAY] = {"--weight-decay", "WD", false, "default 0 (sgd, adam), 0.01 (adamw)"},
+    [CLI_BETAS] = {"--betas", "B1,B2", false, "Adam's betas (default 0.9,0.999)"},
+    [CLI_EPS] = {"--eps", "E", false, "Adam's eps (default 1e-8)"},
+    [CLI_SCHEDULE] = {"--schedule", "constant|step|cosine", false,
+                      "the learning-rate schedule, per epoch (default constant)"},
+    [CLI_STEP_SIZE] = {"--step-size", "N", false, "step: epochs between decays"},
+    [CLI_GAMMA] = {"--gamma", "G", false, "step: the decay factor (default 0.1)"},
+    [CLI_T_MAX] = {"--t-max", "N", false, "cosine: its period in epochs (default: --epochs)"},
+    [CLI_ETA_MIN] = {"--eta-min", "LR", false, "cosine: the lowest rate (default 0)"},
+    [CLI_WARMUP_START] = {"--warmup-start", "F", false, "the warm-up's first factor (default 1/3)"},
+    [CLI_NO_SHUFFLE] = {"--no-shuffle", NULL, false, "the samples in file order each epoch"},
+    [CLI_CHECKPOINT_DIR] = {"--checkpoint-dir", "D", false,
+                            "write D/checkpoint.safetensors after each epoch"},
+    [CLI_RESUME] = {"--resume", "CKPT", false, "go on from a checkpoint"},
+    [CLI_TEACHER] = {"--teacher", "T", false, "the teacher model (.slim or .onnx)"},
+    [CLI_STUDENT] = {"--student", "S", false, "the model to train (.slim)"},
+    [CLI_TEMPERATURE] = {"--temperature", "T", false, "the distillation loss's T (default 4)"},
+    [CLI_ALPHA] = {"--alpha", "A", false, "the weight of the teacher's term (default 0.7)"},
+    [CLI_LOSS] = {"--loss", "ce|nll|mse|distill", false, "grad: the loss (default ce)"},
+    [CLI_REPEAT] = {"--repeat", "N", false, "grad: run the step N times"},
 };
 
 #define END CLI_OPT_COUNT
@@ -106,6 +138,19 @@ static const CliOpt compress_opts[] = {CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, END}
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};
+#define TRAINING                                                                                   \
+    CLI_OUT, CLI_DATA, CLI_LABELS, CLI_VAL, CLI_VAL_LABELS, CLI_EPOCHS, CLI_BATCH, CLI_OPTIMIZER,  \
+        CLI_LR, CLI_MOMENTUM, CLI_NESTEROV, CLI_WEIGHT_DECAY, CLI_BETAS, CLI_EPS, CLI_SCHEDULE,    \
+        CLI_STEP_SIZE, CLI_GAMMA, CLI_T_MAX, CLI_ETA_MIN, CLI_WARMUP, CLI_WARMUP_START, CLI_SEED,  \
+        CLI_NO_SHUFFLE, CLI_CHECKPOINT_DIR, CLI_RESUME, CLI_THREADS, CLI_CACHE_DIR, CLI_NO_CACHE,  \
+        CLI_MAX_MEMORY, CLI_TIME
+static const CliOpt train_opts[] = {TRAINING, END};
+static const CliOpt distill_opts[] = {CLI_TEACHER, CLI_STUDENT, CLI_TEMPERATURE,
+                                      CLI_ALPHA,   TRAINING,    END};
+static const CliOpt grad_opts[] = {
+    CLI_INPUT,  CLI_LABELS,  CLI_LOSS, CLI_TARGET,    CLI_TEMPERATURE, CLI_ALPHA,      CLI_OUT,
+    CLI_REPEAT, CLI_THREADS, CLI_TIME, CLI_CACHE_DIR, CLI_NO_CACHE,    CLI_MAX_MEMORY, END};
+#undef TRAINING
 #undef COMPILING
 
 const CliCommand cli_commands[] = {
@@ -169,6 +214,28 @@ const CliCommand cli_commands[] = {
      "measures the CPU alone, cuda requires a GPU (SLIMC_CUDA_EMULATE=1 emulates one).\n"
      "--show prints the profile --device auto would use: --device-profile FILE, else the\n"
      "stored one, else the built-in default. The format is in docs/placement.md.\n"},
+    {"train", cmd_train, "train a model's weights on .npy data (SGD, Adam, AdamW)", "MODEL",
+     train_opts,
+     "Trains MODEL's parameters with cross entropy (labels of -100 are skipped) and writes them\n"
+     "with its batch-norm statistics to OUT.safetensors (-o) under the state_dict names\n"
+     "(torch's load_state_dict takes it; the .slim model's weights line reads it). A .slim model\n"
+     "with no weights line starts from PyTorch's default initialisation, seeded by --seed.\n"
+     "Mini-batches are shuffled each epoch by a generator seeded by --seed (default 0); the\n"
+     "last partial batch is kept. Schedules step once per epoch. --checkpoint-dir D writes\n"
+     "D/checkpoint.safetensors after each epoch; --resume CKPT goes on from one. Formats,\n"
+     "formulas and defaults: docs/training.md.\n"},
+    {"distill", cmd_distill, "train a student model from a teacher's outputs", "", distill_opts,
+     "Trains the student (--student S) with Hinton's loss: alpha * T^2 * KL(softmax(t/T) ||\n"
+     "softmax(s/T)) + (1 - alpha) * CE(s, labels), t the teacher's output (--teacher: any model\n"
+     "slimc runs, .slim or .onnx, compiled for inference). The hard-label term is averaged over\n"
+     "the labelled samples of a batch (labels of -100 learn from the teacher alone); without\n"
+     "--labels only the teacher counts. Every option of slimc train applies.\n"},
+    {"grad", cmd_grad, "one training step's loss and gradients, written as .npy", "MODEL",
+     grad_opts,
+     "Builds MODEL's training step (forward, loss, backward; docs/training.md), compiles it\n"
+     "and runs it on one batch: X the model's input, Y the i64 labels (ce, nll, distill; -100\n"
+     "marks a sample without one), --target T.npy the target (mse) or the teacher's output\n"
+     "(distill). Writes DIR/loss.npy and DIR/NAME.grad.npy (-o DIR) for each parameter.\n"},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 #undef END

@@ -76,6 +76,12 @@ void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_wlinear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k);
+/* grad.c: the training ops that are not elementwise */
+void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k); /* max, avg, adaptive avg */
+void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_embedding_grad(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k); /* cross_entropy, nll, distill */
+void cg_emit_mse(CgCtx *c, NodeId id, CgKernel *k);
 /* Writes the epilogue function epi_node_NAME of a node that has one. */
 void cg_emit_epilogue_fn(CgCtx *c, NodeId id);
 

@@ -108,7 +108,13 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
     emit_conv_body(c, id, stride, pad, dil, groups, ws->d[1].c == 1 && groups > 1, k);
 }
 
-/* conv_transpose2d as a gather: each output pixel sums the inputs that reach it. */
+/* conv_transpose2d as a GEMM and a col2im, one (batch, group) per item: per image,
+ * colT[p, k] = sum over the group's input channels c of x[c, p] * w[c, k] (p an input
+ * pixel, k = (oo, kh, kw): the runtime's blocked GEMM with A = the image transposed into a
+ * heap buffer, B = the group's weights in place), then each colT entry added into the
+ * output pixel it reaches, taps in a fixed order (oo, kh, kw, ih, iw), the bias last. The
+ * order does not depend on the thread count; the result differs from the reference's gather
+ * by rounding. It is also the input gradient of conv2d in training. */
 void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -131,40 +137,57 @@ void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
               (long long)ws->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c);
     cg_printf(c,
               "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld, CG = "
-              "%lld };\n",
+              "%lld, G = %lld, HW = H * W, NK = OG * KH * KW };\n",
               (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
-              (long long)dil[1], (long long)(xs->d[1].c / groups));
-    cg_printf(
-        c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, output channel) plane */\n");
-    cg_printf(c, "        const int64_t b = it / O, o = it %% O, grp = o / OG, oo = o %% OG;\n");
-    cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");
-    cg_printf(c, "        for (int64_t oh = 0; oh < OH; oh++)\n");
-    cg_printf(c, "            for (int64_t ow = 0; ow < OW; ow++) {\n");
-    cg_printf(c, "                float acc = 0.0f;\n");
-    cg_printf(c, "                for (int64_t ci = 0; ci < CG; ci++) {\n");
-    cg_printf(c, "                    const int64_t ch = grp * CG + ci;\n");
-    cg_printf(c, "                    const float *xp = x + (b * C + ch) * (H * W);\n");
-    cg_printf(c, "                    const float *wp = w + (ch * OG + oo) * (KH * KW);\n");
-    cg_printf(c, "                    for (int64_t kh = 0; kh < KH; kh++) {\n");
-    cg_printf(c, "                        const int64_t th = oh + PH - kh * DH;\n");
-    cg_printf(c, "                        if (th < 0 || th %% SH || th / SH >= H)\n                "
-                 "            continue;\n");
-    cg_printf(c, "                        for (int64_t kw = 0; kw < KW; kw++) {\n");
-    cg_printf(c, "                            const int64_t tw = ow + PW - kw * DW;\n");
-    cg_printf(c, "                            if (tw < 0 || tw %% SW || tw / SW >= W)\n            "
-                 "                    continue;\n");
-    cg_printf(
-        c, "                            acc += xp[(th / SH) * W + tw / SW] * wp[kh * KW + kw];\n");
-    cg_printf(c, "                        }\n                    }\n                }\n");
-    cg_printf(c, "                if (bias)\n                    acc += bias[o];\n");
-    cg_printf(c, "                op[oh * OW + ow] = acc;\n");
-    cg_printf(c, "            }\n");
-    cg_ep_call(c, id, 8, "it * (OH * OW)", "OH * OW");
-    cg_printf(c, "    }\n");
+              (long long)dil[1], (long long)(xs->d[1].c / groups), (long long)groups);
+    cg_printf(c, "    /* xt [HW, CG]: one image's group transposed; col [HW, NK] */\n");
+    cg_printf(c, "    float *xt = (float *)malloc(sizeof(float) * (size_t)(HW * CG + HW * NK));\n");
+    cg_printf(c, "    if (!xt) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    float *col = xt + HW * CG;\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, group) */\n");
+    cg_printf(c, "        const int64_t b = it / G, grp = it %% G;\n");
+    cg_printf(c, "        const float *xp = x + (b * C + grp * CG) * HW;\n");
+    cg_printf(c, "        for (int64_t ci = 0; ci < CG; ci++)\n");
+    cg_printf(c, "            for (int64_t q = 0; q < HW; q++)\n");
+    cg_printf(c, "                xt[q * CG + ci] = xp[ci * HW + q];\n");
+    cg_printf(c, "        const int64_t tiles = slimc_rt_gemm_items(HW, NK);\n");
+    cg_printf(c, "        for (int64_t tile = 0; tile < tiles; tile++) {\n");
+    cg_printf(c, "            int64_t m0, mc, n0, nc;\n");
+    cg_printf(c, "            slimc_rt_gemm_tile(HW, NK, CG, xt, w + grp * CG * NK, 0, NULL, col, "
+                 "tile, &m0, &mc, &n0, &nc);\n");
+    cg_printf(c, "        }\n");
+    cg_printf(c, "        float *restrict op = out + (b * O + grp * OG) * (OH * OW);\n");
+    cg_printf(c, "        memset(op, 0, sizeof(float) * (OG * OH * OW));\n");
+    cg_printf(c, "        for (int64_t oo = 0; oo < OG; oo++)\n");
+    cg_printf(c, "            for (int64_t kh = 0; kh < KH; kh++)\n");
+    cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
+    cg_printf(c, "                    const int64_t kk = (oo * KH + kh) * KW + kw;\n");
+    cg_printf(c, "                    /* the input columns whose output column is inside */\n");
+    cg_printf(c, "                    int64_t iw0 = 0, iw1 = W;\n");
+    cg_printf(c, "                    while (iw0 < W && iw0 * SW - PW + kw * DW < 0)\n"
+                 "                        iw0++;\n");
+    cg_printf(c, "                    while (iw1 > iw0 && (iw1 - 1) * SW - PW + kw * DW >= OW)\n"
+                 "                        iw1--;\n");
+    cg_printf(c, "                    for (int64_t ih = 0; ih < H; ih++) {\n");
+    cg_printf(c, "                        const int64_t th = ih * SH - PH + kh * DH;\n");
+    cg_printf(c, "                        if (th < 0 || th >= OH)\n                            "
+                 "continue;\n");
+    cg_printf(c,
+              "                        const int64_t ob = (oo * OH + th) * OW - PW + kw * DW;\n");
+    cg_printf(c, "                        const float *cr = col + ih * W * NK + kk;\n");
+    cg_printf(c, "                        for (int64_t iw = iw0; iw < iw1; iw++)\n");
+    cg_printf(c, "                            op[ob + iw * SW] += cr[iw * NK];\n");
+    cg_printf(c, "                    }\n                }\n");
+    cg_printf(c, "        if (bias)\n            for (int64_t oo = 0; oo < OG; oo++)\n");
+    cg_printf(c, "                for (int64_t q = 0; q < OH * OW; q++)\n"
+                 "                    op[oo * (OH * OW) + q] += bias[grp * OG + oo];\n");
+    cg_ep_call(c, id, 8, "(b * O + grp * OG) * (OH * OW)", "OG * (OH * OW)");
+    cg_printf(c, "    }\n    free(xt);\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)os->d[1].c);
-    k->work = cg_strf(
-        c, "%s * %lld", k->items,
-        (long long)(os->d[2].c * os->d[3].c * (xs->d[1].c / groups) * ws->d[2].c * ws->d[3].c));
+    k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)groups);
+    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
+                      (long long)(os->d[1].c * os->d[2].c * os->d[3].c * (xs->d[1].c / groups) *
+                                  ws->d[2].c * ws->d[3].c));
     k->ep_done = true;
 }

@@ -107,4 +107,19 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_QCONV2D] = {.emit = cg_emit_qconv2d, QUANT},
     [IR_OP_WLINEAR] = {.emit = cg_emit_wlinear, QUANT},
     [IR_OP_DQLINEAR] = {.emit = cg_emit_dqlinear, QUANT},
+    /* grad.c: training (f32 but the labels and indices, which their shape functions check:
+     * hence QUANT's check) */
+    [IR_OP_MAX_POOL2D_GRAD] = {.emit = cg_emit_pool_grad},
+    [IR_OP_AVG_POOL2D_GRAD] = {.emit = cg_emit_pool_grad},
+    [IR_OP_ADAPTIVE_AVG_POOL2D_GRAD] = {.emit = cg_emit_pool_grad},
+    [IR_OP_CONV2D_WEIGHT_GRAD] = {.emit = cg_emit_conv2d_weight_grad},
+    [IR_OP_EMBEDDING_GRAD] = {.emit = cg_emit_embedding_grad, QUANT},
+    [IR_OP_CROSS_ENTROPY] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_CROSS_ENTROPY_GRAD] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_NLL_LOSS] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_NLL_LOSS_GRAD] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_DISTILL_LOSS] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_DISTILL_LOSS_GRAD] = {.emit = cg_emit_class_loss, QUANT},
+    [IR_OP_MSE_LOSS] = {.emit = cg_emit_mse},
+    [IR_OP_MSE_LOSS_GRAD] = {.emit = cg_emit_mse},
 };

@@ -327,6 +327,89 @@ typedef struct SlimcBenchStats {
 SlimcStatus slimc_exec_bench_stats(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
                                    int n_inputs, const SlimcBenchOptions *o, SlimcBenchStats *out);
 
+/* ---- training (`slimc train`, `slimc distill`; docs/training.md) ---- */
+/* slimc_model_load for training: a .slim model with no weights line is allowed, its
+ * parameters starting from PyTorch's default initialisation (reset_parameters: conv and
+ * linear weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), norms 1 and 0, embeddings
+ * N(0, 1)) drawn from slimc's generator seeded with seed (the distributions are torch's,
+ * the values are not). A model with a weights line loads as slimc_model_load loads it. */
+SlimcStatus slimc_model_load_for_training(SlimcContext *ctx, const char *path, uint64_t seed,
+                                          SlimcModel **out);
+
+typedef enum SlimcOptimizer {
+    SLIMC_OPTIM_SGD,  /* torch.optim.SGD: momentum, dampening 0, nesterov, weight_decay */
+    SLIMC_OPTIM_ADAM, /* torch.optim.Adam: L2 weight decay added to the gradient */
+    SLIMC_OPTIM_ADAMW /* torch.optim.AdamW: decoupled weight decay */
+} SlimcOptimizer;
+
+/* The learning rate of each epoch e (0-based), as a scheduler stepped once per epoch:
+ * CONSTANT lr; STEP lr * gamma^floor(e / step_size) (StepLR); COSINE eta_min + (lr -
+ * eta_min) * (1 + cos(pi * e / t_max)) / 2 (CosineAnnealingLR's closed form). A warm-up
+ * multiplies it by LinearLR's factor: warmup_start + (1 - warmup_start) * min(e,
+ * warmup_epochs) / warmup_epochs. */
+typedef enum SlimcSchedule {
+    SLIMC_SCHEDULE_CONSTANT,
+    SLIMC_SCHEDULE_STEP,
+    SLIMC_SCHEDULE_COSINE
+} SlimcSchedule;
+
+typedef struct SlimcTrainOptions {
+    /* The data (.npy): data f32 [N, ...] (each sample the shape of the model's input
+     * without its batch dimension); labels i64 or i32 [N], class indices into the model
+     * output's last axis, or -100 for a sample without a label (distillation). */
+    const char *data, *labels;
+    const char *val_data, *val_labels; /* optional: accuracy after each epoch */
+    int epochs;                        /* default 1 */
+    int batch_size; /* default 64; the last partial batch is kept (drop_last=False) */
+    bool shuffle;   /* default true: a new permutation of the samples each epoch */
+    uint64_t seed;  /* shuffles (and slimc_model_load_for_training's initialisation) */
+
+    SlimcOptimizer optimizer; /* default SLIMC_OPTIM_ADAM */
+    double lr;                /* default 1e-3 */
+    double momentum;          /* SGD (default 0) */
+    bool nesterov;            /* SGD (needs momentum > 0) */
+    /* default -1: the optimizer's own default, 0 (SGD, Adam) or 0.01 (AdamW) */
+    double weight_decay;
+    double beta1, beta2, eps; /* Adam, AdamW: defaults 0.9, 0.999, 1e-8 */
+
+    SlimcSchedule schedule; /* default SLIMC_SCHEDULE_CONSTANT */
+    int step_size;          /* STEP: epochs between decays (required) */
+    double gamma;           /* STEP: default 0.1 */
+    int t_max;              /* COSINE: default 0, meaning epochs */
+    double eta_min;         /* COSINE: default 0 */
+    int warmup_epochs;      /* default 0: no warm-up */
+    double warmup_start;    /* the first epoch's factor, default 1/3 (LinearLR's) */
+
+    /* slimc_train with a teacher: Hinton's loss, alpha * T^2 * KL(softmax(t/T) ||
+     * softmax(s/T)) + (1 - alpha) * CE(s, labels over the labeled samples) */
+    double temperature; /* default 4 */
+    double alpha;       /* default 0.7 */
+
+    /* A checkpoint after each epoch, DIR/checkpoint.safetensors (replaced atomically);
+     * NULL: none. resume: a checkpoint to go on from (its epoch, parameters, optimizer
+     * state and shuffling state); the options must name the same optimizer. */
+    const char *checkpoint_dir, *resume;
+    const SlimcOptions *compile; /* threads, compiler and cache (NULL: the defaults) */
+    /* Progress: on a terminal one line redrawn (epoch, step, loss, samples/s, ETA), else
+     * one line per epoch (epoch, mean loss, validation accuracy, time); NULL: silent. */
+    FILE *progress;
+} SlimcTrainOptions;
+
+void slimc_train_options_default(SlimcTrainOptions *o);
+
+/* Trains model (loaded, not optimized: slimc_model_load or slimc_model_load_for_training)
+ * with o and writes its weights to out_path as safetensors under the state_dict names
+ * (the parameters, batch norms' running statistics and num_batches_tracked: the file
+ * torch's load_state_dict takes and the .slim model's weights line reads). The loss is
+ * cross entropy with ignore_index -100, or, with a teacher (any model slimc runs, compiled
+ * here for inference), the distillation loss against its outputs (o->labels may then be
+ * NULL: the teacher alone). Errors name the file at fault: data and labels of different
+ * lengths, a label out of range, samples of the wrong shape, teacher and student outputs
+ * of different shapes, an op without a gradient. A NaN or infinite loss stops training
+ * with an error giving the step and the last finite loss; the last checkpoint stays. */
+SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
+                        const SlimcTrainOptions *o, const char *out_path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -638,12 +638,11 @@ START_TEST(parse_errors)
                        "--passes:1:6: error: expected a pass name, found ','\n"
                        "  fold,,dce\n"
                        "       ^\n");
-    EXPECT_PARSE_ERROR(
-        "fold, fsue", cli,
-        "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n"
-        "  fold, fsue\n"
-        "        ^\n");
+    EXPECT_PARSE_ERROR("fold, fsue", cli,
+                       "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
+                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, place)\n"
+                       "  fold, fsue\n"
+                       "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
                        "--passes:1:6: error: expected ',' between passes, found 'd'\n"
                        "  fold dce\n"
@@ -669,10 +668,9 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold(max_mb=)", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
-    EXPECT_PARSE_ERROR(
-        "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
-        "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, distill, place)\n");
+    EXPECT_PARSE_ERROR("fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
+                       "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
+                       "bn_fold, layout, fuse, memplan, quantize, qdq, qchain, prune, place)\n");
 }
 END_TEST
 
@@ -725,12 +723,9 @@ START_TEST(run_errors)
     infer(g);
     Diag d;
     ir_diag_init(&d);
+    /* distillation is a command (slimc distill), not a pass */
     ck_assert(!pass_pipeline_run(g, "fold,distill(int8)", (SrcLoc){0}, NULL, &d));
-    ck_assert_str_eq(
-        ir_diag_text(&d),
-        "--passes:1:6: error: pass 'distill' is not implemented yet in this version of slimc\n"
-        "  fold,distill(int8)\n"
-        "       ^\n");
+    ck_assert_ptr_nonnull(strstr(ir_diag_text(&d), "unknown pass 'distill'"));
     ir_diag_fini(&d);
     ir_diag_init(&d);
     ck_assert(!pass_pipeline_run(g, "dce(1)", (SrcLoc){0}, NULL, &d));

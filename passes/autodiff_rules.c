@@ -1,0 +1,597 @@
+/* The gradient rules, one per differentiable op: what passes/autodiff.c appends for a node
+ * when it walks the forward graph backwards. Each rule reads the forward node n (its
+ * inputs and output stay alive in the step graph: the backward reads the activations) and
+ * dy, the gradient of n's output, and adds the gradient of each input that needs one.
+ * ad_rule_for is the table: a switch over every OpKind with no default, so a new op in
+ * ir/ops.def does not build until it has a rule or is listed as having none (and its
+ * ops.def row's IR_F_DIFF says the same: tests/unit/test_autodiff.c). docs/ir.md says how
+ * to add one. */
+#include "passes/autodiff_internal.h"
+
+#include <string.h>
+
+static const Type *type_of(const AdCtx *c, ValueId v)
+{
+    return &c->g->values[v].type;
+}
+
+/* ---- elementwise ---- */
+
+/* The activations whose gradient is one binary op of ops.def over (dy, x). */
+#define ACT_RULE(name, grad_op)                                                                    \
+    static void rule_##name(AdCtx *c, const Node *n, ValueId dy)                                   \
+    {                                                                                              \
+        if (ad_needs(c, n->inputs[0]))                                                             \
+            ad_accum(c, n->inputs[0], ad_op2(c, grad_op, dy, n->inputs[0]));                       \
+    }
+ACT_RULE(relu, IR_OP_RELU_GRAD)
+ACT_RULE(relu6, IR_OP_RELU6_GRAD)
+ACT_RULE(sigmoid, IR_OP_SIGMOID_GRAD)
+ACT_RULE(tanh, IR_OP_TANH_GRAD)
+ACT_RULE(gelu, IR_OP_GELU_GRAD)
+ACT_RULE(gelu_tanh, IR_OP_GELU_TANH_GRAD)
+ACT_RULE(silu, IR_OP_SILU_GRAD)
+ACT_RULE(hardswish, IR_OP_HARDSWISH_GRAD)
+ACT_RULE(hardsigmoid, IR_OP_HARDSIGMOID_GRAD)
+ACT_RULE(abs, IR_OP_ABS_GRAD)
+#undef ACT_RULE
+
+/* leaky_relu: dy where x > 0, slope * dy elsewhere = relu_grad(dy, x) (1 - slope) + dy slope. */
+static void rule_leaky_relu(AdCtx *c, const Node *n, ValueId dy)
+{
+    float s = (float)ir_attr_negative_slope(n);
+    ValueId pos =
+        ad_op2(c, IR_OP_MUL, ad_op2(c, IR_OP_RELU_GRAD, dy, n->inputs[0]), ad_scalar(c, 1.0f - s));
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_ADD, pos, ad_op2(c, IR_OP_MUL, dy, ad_scalar(c, s))));
+}
+
+static void rule_exp(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_MUL, dy, n->outputs[0]));
+}
+
+static void rule_log(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, n->inputs[0]));
+}
+
+/* sqrt: dy / (2 sqrt(x)) */
+static void rule_sqrt(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId twice = ad_op2(c, IR_OP_MUL, n->outputs[0], ad_scalar(c, 2.0f));
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, twice));
+}
+
+/* rsqrt: dy * (-0.5 rsqrt(x) / x) */
+static void rule_rsqrt(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId half = ad_op2(c, IR_OP_MUL, n->outputs[0], ad_scalar(c, -0.5f));
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_MUL, dy, ad_op2(c, IR_OP_DIV, half, n->inputs[0])));
+}
+
+static void rule_neg(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_op1(c, IR_OP_NEG, dy));
+}
+
+/* erf: dy * 2 / sqrt(pi) * exp(-x^2) */
+static void rule_erf(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0];
+    ValueId e = ad_op1(c, IR_OP_EXP, ad_op1(c, IR_OP_NEG, ad_op2(c, IR_OP_MUL, x, x)));
+    ValueId k = ad_op2(c, IR_OP_MUL, e, ad_scalar(c, 1.1283791670955126f));
+    ad_accum(c, x, ad_op2(c, IR_OP_MUL, dy, k));
+}
+
+/* softsign: dy / (1 + |x|)^2 */
+static void rule_softsign(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId den = ad_op2(c, IR_OP_ADD, ad_op1(c, IR_OP_ABS, n->inputs[0]), ad_scalar(c, 1.0f));
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, ad_op2(c, IR_OP_MUL, den, den)));
+}
+
+/* add, sub, mul, div: each operand's gradient summed over the axes it was broadcast on. */
+static void rule_arith(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId a = n->inputs[0], b = n->inputs[1];
+    OpKind op = n->op;
+    if (ad_needs(c, a)) {
+        ValueId ga = dy;
+        if (op == IR_OP_MUL)
+            ga = ad_op2(c, IR_OP_MUL, dy, b);
+        else if (op == IR_OP_DIV)
+            ga = ad_op2(c, IR_OP_DIV, dy, b);
+        ad_accum(c, a, ad_sum_to(c, ga, a));
+    }
+    if (ad_needs(c, b)) {
+        ValueId gb = dy;
+        if (op == IR_OP_SUB)
+            gb = ad_op1(c, IR_OP_NEG, dy);
+        else if (op == IR_OP_MUL)
+            gb = ad_op2(c, IR_OP_MUL, dy, a);
+        else if (op == IR_OP_DIV) /* -dy * (a / b) / b */
+            gb = ad_op1(c, IR_OP_NEG,
+                        ad_op2(c, IR_OP_DIV, ad_op2(c, IR_OP_MUL, dy, n->outputs[0]), b));
+        ad_accum(c, b, ad_sum_to(c, gb, b));
+    }
+}
+
+/* ---- linear algebra ---- */
+
+/* v with its last two dims swapped. */
+static ValueId swap_last2(AdCtx *c, ValueId v)
+{
+    int r = type_of(c, v)->shape.rank;
+    int64_t perm[IR_MAX_RANK];
+    for (int i = 0; i < r; i++)
+        perm[i] = i;
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    NodeId t = ad_node(c, IR_OP_PERMUTE, &v, 1);
+    ir_node_set_ints(c->g, t, "perm", perm, r);
+    return ad_done(c, t);
+}
+
+/* v as [-1, last] (a view). */
+static ValueId as_rows(AdCtx *c, ValueId v)
+{
+    const Shape *s = &type_of(c, v)->shape;
+    if (s->rank == 2)
+        return v;
+    int64_t shape[2] = {-1, s->d[s->rank - 1].c};
+    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    ir_node_set_ints(c->g, t, "shape", shape, 2);
+    return ad_done(c, t);
+}
+
+/* linear(x [.., K], w [O, K] (w_transposed: [K, O]), b [O]) = x w^T + b. */
+static void rule_linear(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->inputs[1], b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    bool wt = ir_attr_w_transposed(n) != 0;
+    const Shape *xs = &type_of(c, x)->shape;
+    if (xs->rank < 1 || !ir_dim_static(xs->d[xs->rank - 1])) {
+        ad_unsupported(c, "an input without a fixed last dim");
+        return;
+    }
+    if (ad_needs(c, x)) /* dy [.., O] w [O, K] */
+        ad_accum(c, x, ad_op2(c, IR_OP_MATMUL, dy, wt ? swap_last2(c, w) : w));
+    if (ad_needs(c, w)) { /* sum over the rows of dy^T x */
+        ValueId d2 = as_rows(c, dy), x2 = as_rows(c, x);
+        ValueId gw = wt ? ad_op2(c, IR_OP_MATMUL, swap_last2(c, x2), d2)
+                        : ad_op2(c, IR_OP_MATMUL, swap_last2(c, d2), x2);
+        ad_accum(c, w, gw);
+    }
+    if (b != IR_NONE && ad_needs(c, b))
+        ad_accum(c, b, ad_sum_to(c, dy, b));
+}
+
+/* matmul(a [.., M, K], b [.., K, N]) with batch broadcasting. */
+static void rule_matmul(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId a = n->inputs[0], b = n->inputs[1];
+    if (type_of(c, a)->shape.rank < 2 || type_of(c, b)->shape.rank < 2) {
+        ad_unsupported(c, "a 1-D operand");
+        return;
+    }
+    if (ad_needs(c, a))
+        ad_accum(c, a, ad_sum_to(c, ad_op2(c, IR_OP_MATMUL, dy, swap_last2(c, b)), a));
+    if (ad_needs(c, b))
+        ad_accum(c, b, ad_sum_to(c, ad_op2(c, IR_OP_MATMUL, swap_last2(c, a), dy), b));
+}
+
+static void set_ints2(AdCtx *c, NodeId t, const char *name, const int64_t *v)
+{
+    ir_node_set_ints(c->g, t, name, v, 2);
+}
+
+/* conv2d(x, w, b): x's gradient is conv_transpose2d(dy, w) (the same stride, padding,
+ * dilation and groups, output_padding making up the rows and columns the stride skipped),
+ * w's conv2d_weight_grad(x, dy), b's dy summed over N, H, W. */
+static void rule_conv2d(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->inputs[1], b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    int64_t s[2], p[2], dil[2], groups = ir_attr_groups(n);
+    ir_attr_stride(n, s, 2);
+    ir_attr_padding(n, p, 2);
+    ir_attr_dilation(n, dil, 2);
+    if (ad_needs(c, x)) {
+        const Shape *xs = &type_of(c, x)->shape, *ws = &type_of(c, w)->shape,
+                    *ys = &type_of(c, dy)->shape;
+        int64_t opad[2];
+        for (int i = 0; i < 2; i++)
+            opad[i] = xs->d[2 + i].c -
+                      ((ys->d[2 + i].c - 1) * s[i] - 2 * p[i] + dil[i] * (ws->d[2 + i].c - 1) + 1);
+        ValueId in[2] = {dy, w};
+        NodeId t = ad_node(c, IR_OP_CONV_TRANSPOSE2D, in, 2);
+        set_ints2(c, t, "stride", s);
+        set_ints2(c, t, "padding", p);
+        set_ints2(c, t, "output_padding", opad);
+        set_ints2(c, t, "dilation", dil);
+        ir_node_set_int(c->g, t, "groups", groups);
+        ad_accum(c, x, ad_done(c, t));
+    }
+    if (ad_needs(c, w)) {
+        ValueId in[3] = {x, dy, w};
+        NodeId t = ad_node(c, IR_OP_CONV2D_WEIGHT_GRAD, in, 3);
+        set_ints2(c, t, "stride", s);
+        set_ints2(c, t, "padding", p);
+        set_ints2(c, t, "dilation", dil);
+        ir_node_set_int(c->g, t, "groups", groups);
+        ad_accum(c, w, ad_done(c, t));
+    }
+    if (b != IR_NONE && ad_needs(c, b)) {
+        static const int64_t axes[3] = {0, 2, 3};
+        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &dy, 1);
+        ir_node_set_ints(c->g, t, "axes", axes, 3);
+        ad_accum(c, b, ad_done(c, t));
+    }
+}
+
+/* ---- pooling ---- */
+
+/* A node of op over (dy, x) carrying n's attributes. */
+static ValueId with_attrs(AdCtx *c, const Node *n, OpKind op, ValueId dy)
+{
+    ValueId in[2] = {dy, n->inputs[0]};
+    NodeId t = ad_node(c, op, in, 2);
+    for (int i = 0; i < n->n_attrs; i++) {
+        const Attr *a = &n->attrs[i];
+        if (a->kind == IR_ATTR_INT)
+            ir_node_set_int(c->g, t, a->name, a->i);
+        else if (a->kind == IR_ATTR_INTS)
+            ir_node_set_ints(c->g, t, a->name, a->ints, a->n_ints);
+        else if (a->kind == IR_ATTR_FLOAT)
+            ir_node_set_float(c->g, t, a->name, a->f);
+    }
+    return ad_done(c, t);
+}
+
+static void rule_max_pool2d(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_MAX_POOL2D_GRAD, dy));
+}
+
+static void rule_avg_pool2d(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_AVG_POOL2D_GRAD, dy));
+}
+
+static void rule_adaptive_avg_pool2d(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_ADAPTIVE_AVG_POOL2D_GRAD, dy, n->inputs[0]));
+}
+
+/* ---- normalization ---- */
+
+static ValueId sum_axis_keep(AdCtx *c, ValueId v, int64_t axis)
+{
+    NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
+    ir_node_set_ints(c->g, t, "axes", &axis, 1);
+    ir_node_set_int(c->g, t, "keepdim", 1);
+    return ad_done(c, t);
+}
+
+/* log_softmax: dy - exp(out) * sum(dy, axis); softmax: out * (dy - sum(dy * out, axis)). */
+static void rule_softmax(AdCtx *c, const Node *n, ValueId dy)
+{
+    int64_t axis = ir_attr_axis_or(n, -1);
+    ValueId out = n->outputs[0], gx;
+    if (n->op == IR_OP_LOG_SOFTMAX) {
+        ValueId sum = sum_axis_keep(c, dy, axis);
+        gx = ad_op2(c, IR_OP_SUB, dy, ad_op2(c, IR_OP_MUL, ad_op1(c, IR_OP_EXP, out), sum));
+    } else {
+        ValueId sum = sum_axis_keep(c, ad_op2(c, IR_OP_MUL, dy, out), axis);
+        gx = ad_op2(c, IR_OP_MUL, out, ad_op2(c, IR_OP_SUB, dy, sum));
+    }
+    ad_accum(c, n->inputs[0], gx);
+}
+
+/* reduce_mean of v over axes [from, rank), keepdim. */
+static ValueId mean_last(AdCtx *c, ValueId v, int from, int rank)
+{
+    int64_t axes[IR_MAX_RANK];
+    for (int i = from; i < rank; i++)
+        axes[i - from] = i;
+    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    ir_node_set_ints(c->g, t, "axes", axes, rank - from);
+    ir_node_set_int(c->g, t, "keepdim", 1);
+    return ad_done(c, t);
+}
+
+/* layer_norm over the last nd dims, with the statistics recomputed from x:
+ * xhat = (x - mean) * rstd, g = dy * w; dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
+ * dw = dy * xhat and db = dy summed over the leading dims. */
+static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int from = xs.rank - (int)ir_attr_normalized_ndim(n);
+    for (int i = from; i < xs.rank; i++)
+        if (!ir_dim_static(xs.d[i])) {
+            ad_unsupported(c, "a symbolic normalized dim");
+            return;
+        }
+    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_last(c, x, from, xs.rank));
+    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), from, xs.rank);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (ad_needs(c, x)) {
+        ValueId g = w != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, w) : dy;
+        ValueId proj =
+            ad_op2(c, IR_OP_MUL, xhat, mean_last(c, ad_op2(c, IR_OP_MUL, g, xhat), from, xs.rank));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, from, xs.rank));
+        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+    }
+    if (w != IR_NONE && ad_needs(c, w))
+        ad_accum(c, w, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), w));
+    if (b != IR_NONE && ad_needs(c, b))
+        ad_accum(c, b, ad_sum_to(c, dy, b));
+}
+
+/* ---- data movement ---- */
+
+static void rule_view(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_reshape_to(c, dy, n->inputs[0]));
+}
+
+static void rule_permute(AdCtx *c, const Node *n, ValueId dy)
+{
+    int64_t perm[IR_MAX_RANK], inv[IR_MAX_RANK];
+    int r = ir_attr_perm(n, perm, IR_MAX_RANK);
+    for (int i = 0; i < r; i++)
+        inv[perm[i]] = i;
+    NodeId t = ad_node(c, IR_OP_PERMUTE, &dy, 1);
+    ir_node_set_ints(c->g, t, "perm", inv, r);
+    ad_accum(c, n->inputs[0], ad_done(c, t));
+}
+
+static int norm_axis(int64_t axis, int rank)
+{
+    return (int)(axis < 0 ? axis + rank : axis);
+}
+
+/* concat: each input's part of dy, sliced along the axis. */
+static void rule_concat(AdCtx *c, const Node *n, ValueId dy)
+{
+    int rank = type_of(c, dy)->shape.rank, axis = norm_axis(ir_attr_axis(n), rank);
+    int64_t at = 0;
+    for (int i = 0; i < n->n_inputs; i++) {
+        Dim len = type_of(c, n->inputs[i])->shape.d[axis];
+        if (!ir_dim_static(len)) {
+            ad_unsupported(c, "a symbolic size along the axis");
+            return;
+        }
+        if (ad_needs(c, n->inputs[i])) {
+            NodeId t = ad_node(c, IR_OP_SLICE, &dy, 1);
+            ir_node_set_int(c->g, t, "axis", axis);
+            ir_node_set_int(c->g, t, "start", at);
+            ir_node_set_int(c->g, t, "end", at + len.c);
+            ad_accum(c, n->inputs[i], ad_done(c, t));
+        }
+        at += len.c;
+    }
+}
+
+/* slice (step 1): dy padded with zeros back to the input's length. */
+static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
+{
+    const Shape *xs = &type_of(c, n->inputs[0])->shape;
+    int axis = norm_axis(ir_attr_axis(n), xs->rank);
+    if (ir_attr_step_or(n, 1) != 1 || !ir_dim_static(xs->d[axis])) {
+        ad_unsupported(c, "a step other than 1 or a symbolic size along the axis");
+        return;
+    }
+    int64_t len = xs->d[axis].c, start = ir_attr_start(n), end = ir_attr_end(n);
+    start = start < 0 ? start + len : start;
+    end = end < 0 ? end + len : end;
+    start = start < 0 ? 0 : start > len ? len : start;
+    end = end < start ? start : end > len ? len : end;
+    int64_t pads[2 * IR_MAX_RANK] = {0};
+    int k = 2 * (xs->rank - 1 - axis); /* F.pad's order: the last dim first */
+    pads[k] = start;
+    pads[k + 1] = len - end;
+    NodeId t = ad_node(c, IR_OP_PAD, &dy, 1);
+    ir_node_set_ints(c->g, t, "pads", pads, k + 2);
+    ad_accum(c, n->inputs[0], ad_done(c, t));
+}
+
+/* reduce_sum, reduce_mean: dy broadcast back over the reduced axes (divided by their count
+ * for the mean, which must be fixed). */
+static void rule_reduce(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0];
+    const Shape xshape = type_of(c, x)->shape, *xs = &xshape; /* a copy: nodes are added */
+    const Attr *at = ir_node_attr_id(n, IR_A_axes);
+    unsigned mask = 0;
+    for (int i = 0; at && i < at->n_ints; i++)
+        mask |= 1u << norm_axis(at->ints[i], xs->rank);
+    if (!at || at->n_ints == 0)
+        mask = (1u << xs->rank) - 1;
+    int64_t keep[IR_MAX_RANK], full[IR_MAX_RANK], count = 1;
+    bool infer_used = false;
+    for (int i = 0; i < xs->rank; i++) {
+        Dim dd = xs->d[i];
+        int64_t enc = dd.syms == 0 ? dd.c : -1;
+        if (dd.syms && dd.c == 1 && (dd.syms & (dd.syms - 1)) == 0)
+            enc = -(1000 + __builtin_ctz(dd.syms));
+        if (mask & (1u << i)) {
+            if (dd.syms) {
+                ad_unsupported(c, "a reduction over a symbolic dim");
+                return;
+            }
+            count *= dd.c;
+            keep[i] = 1;
+            full[i] = dd.c;
+        } else {
+            if (enc == -1 && infer_used) {
+                ad_unsupported(c, "an input of more than one compound symbolic dim");
+                return;
+            }
+            infer_used |= enc == -1;
+            keep[i] = enc;
+            full[i] = -1;
+        }
+    }
+    ValueId g = dy;
+    if (!ir_attr_keepdim(n)) {
+        NodeId t = ad_node(c, IR_OP_RESHAPE, &dy, 1);
+        ir_node_set_ints(c->g, t, "shape", keep, xs->rank);
+        g = ad_done(c, t);
+    }
+    NodeId t = ad_node(c, IR_OP_EXPAND, &g, 1);
+    ir_node_set_ints(c->g, t, "shape", full, xs->rank);
+    g = ad_done(c, t);
+    if (n->op == IR_OP_REDUCE_MEAN)
+        g = ad_op2(c, IR_OP_MUL, g, ad_scalar(c, 1.0f / (float)count));
+    ad_accum(c, x, g);
+}
+
+/* embedding: dy's rows added into the table's rows they came from. */
+static void rule_embedding(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId w = n->inputs[1];
+    if (ad_needs(c, w)) {
+        ValueId in[3] = {dy, n->inputs[0], w};
+        ad_accum(c, w, ad_op(c, IR_OP_EMBEDDING_GRAD, in, 3));
+    }
+}
+
+/* ---- the table ---- */
+
+bool ad_param_slot(OpKind op, int i)
+{
+    if (op == IR_OP_CONV2D || op == IR_OP_LINEAR || op == IR_OP_LAYER_NORM ||
+        op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D)
+        return i == 1 || i == 2;
+    if (op == IR_OP_BATCH_NORM)
+        return i == 3 || i == 4;
+    return op == IR_OP_EMBEDDING && i == 1;
+}
+
+AdRule ad_rule_for(OpKind op)
+{
+    switch (op) {
+    case IR_OP_CONV2D: return rule_conv2d;
+    case IR_OP_LINEAR: return rule_linear;
+    case IR_OP_MATMUL: return rule_matmul;
+    case IR_OP_ADD:
+    case IR_OP_SUB:
+    case IR_OP_MUL:
+    case IR_OP_DIV: return rule_arith;
+    case IR_OP_RELU: return rule_relu;
+    case IR_OP_SIGMOID: return rule_sigmoid;
+    case IR_OP_TANH: return rule_tanh;
+    case IR_OP_MAX_POOL2D: return rule_max_pool2d;
+    case IR_OP_AVG_POOL2D: return rule_avg_pool2d;
+    case IR_OP_FLATTEN:
+    case IR_OP_RESHAPE:
+    case IR_OP_SQUEEZE:
+    case IR_OP_UNSQUEEZE: return rule_view;
+    case IR_OP_SOFTMAX:
+    case IR_OP_LOG_SOFTMAX: return rule_softmax;
+    case IR_OP_EMBEDDING: return rule_embedding;
+    case IR_OP_RELU6: return rule_relu6;
+    case IR_OP_GELU: return rule_gelu;
+    case IR_OP_GELU_TANH: return rule_gelu_tanh;
+    case IR_OP_SILU: return rule_silu;
+    case IR_OP_HARDSWISH: return rule_hardswish;
+    case IR_OP_HARDSIGMOID: return rule_hardsigmoid;
+    case IR_OP_EXP: return rule_exp;
+    case IR_OP_LOG: return rule_log;
+    case IR_OP_SQRT: return rule_sqrt;
+    case IR_OP_RSQRT: return rule_rsqrt;
+    case IR_OP_NEG: return rule_neg;
+    case IR_OP_ABS: return rule_abs;
+    case IR_OP_ERF: return rule_erf;
+    case IR_OP_SOFTSIGN: return rule_softsign;
+    case IR_OP_LEAKY_RELU: return rule_leaky_relu;
+    case IR_OP_ADAPTIVE_AVG_POOL2D: return rule_adaptive_avg_pool2d;
+    case IR_OP_REDUCE_SUM:
+    case IR_OP_REDUCE_MEAN: return rule_reduce;
+    case IR_OP_PERMUTE: return rule_permute;
+    case IR_OP_SLICE: return rule_slice;
+    case IR_OP_CONCAT: return rule_concat;
+    case IR_OP_LAYER_NORM: return rule_layer_norm;
+    /* No gradient (yet): batch norm (training mode: batch statistics, running ones updated)
+     * and group norm; the index, resampling and integer ops are not differentiated. */
+    case IR_OP_BATCH_NORM:
+    case IR_OP_GROUP_NORM:
+    case IR_OP_CLIP:
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM:
+    case IR_OP_POW:
+    case IR_OP_COPYSIGN:
+    case IR_OP_WHERE:
+    case IR_OP_CAST:
+    case IR_OP_REDUCE_MAX:
+    case IR_OP_REDUCE_MIN:
+    case IR_OP_REDUCE_PROD:
+    case IR_OP_EXPAND:
+    case IR_OP_PAD:
+    case IR_OP_INDEX_SELECT:
+    case IR_OP_CONV_TRANSPOSE2D:
+    case IR_OP_RESIZE:
+    case IR_OP_RESIZE_AXIS:
+    case IR_OP_GRID_SAMPLE:
+    case IR_OP_ROI_ALIGN:
+    case IR_OP_POOL_ND:
+    case IR_OP_TOPK:
+    case IR_OP_CUMSUM:
+    case IR_OP_GATHER_ELEMENTS:
+    case IR_OP_SCATTER_ELEMENTS:
+    case IR_OP_GATHER_ND:
+    case IR_OP_SCATTER_ND:
+    case IR_OP_MOD:
+    case IR_OP_ARGMAX:
+    case IR_OP_ARGMIN:
+    case IR_OP_BITWISE_AND:
+    case IR_OP_BITWISE_OR:
+    case IR_OP_BITWISE_XOR:
+    case IR_OP_BITWISE_NOT:
+    case IR_OP_BITSHIFT_LEFT:
+    case IR_OP_BITSHIFT_RIGHT:
+    case IR_OP_EQ:
+    case IR_OP_NE:
+    case IR_OP_LT:
+    case IR_OP_LE:
+    case IR_OP_GT:
+    case IR_OP_GE:
+    case IR_OP_QUANTIZE:
+    case IR_OP_DEQUANTIZE:
+    case IR_OP_QCONV2D:
+    case IR_OP_QLINEAR:
+    case IR_OP_WLINEAR:
+    case IR_OP_DQLINEAR:
+    case IR_OP_TRANSFER:
+    /* the training ops themselves (no second derivatives) */
+    case IR_OP_RELU_GRAD:
+    case IR_OP_RELU6_GRAD:
+    case IR_OP_SIGMOID_GRAD:
+    case IR_OP_TANH_GRAD:
+    case IR_OP_GELU_GRAD:
+    case IR_OP_GELU_TANH_GRAD:
+    case IR_OP_SILU_GRAD:
+    case IR_OP_HARDSWISH_GRAD:
+    case IR_OP_HARDSIGMOID_GRAD:
+    case IR_OP_ABS_GRAD:
+    case IR_OP_MAX_POOL2D_GRAD:
+    case IR_OP_AVG_POOL2D_GRAD:
+    case IR_OP_ADAPTIVE_AVG_POOL2D_GRAD:
+    case IR_OP_CONV2D_WEIGHT_GRAD:
+    case IR_OP_EMBEDDING_GRAD:
+    case IR_OP_CROSS_ENTROPY:
+    case IR_OP_CROSS_ENTROPY_GRAD:
+    case IR_OP_NLL_LOSS:
+    case IR_OP_NLL_LOSS_GRAD:
+    case IR_OP_MSE_LOSS:
+    case IR_OP_MSE_LOSS_GRAD:
+    case IR_OP_DISTILL_LOSS:
+    case IR_OP_DISTILL_LOSS_GRAD:
+    case IR_NUM_OPS: return NULL;
+    }
+    return NULL;
+}
