@@ -140,7 +140,10 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 
 /* ---- sparse kernels ---- */
 
-static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops", "csr_gemv_gflops"};
+static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops", "csr_gemv_gflops",
+                                                          "dense_gemv_gflops"};
+static const double sparse_default[COST_SPARSE_NUM] = {
+    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -151,8 +154,34 @@ double cost_sparse_rate(const CostDevice *d, CostSparse k)
 {
     if (d->sparse_measured)
         return d->sparse_gflops[k];
-    return d->gflops[COST_GEMM_F32] *
-           (k == COST_SPARSE_CSR ? COST_SPARSE_DEFAULT_CSR : COST_SPARSE_DEFAULT_GEMV);
+    return d->gflops[COST_GEMM_F32] * sparse_default[k];
+}
+
+/* The rows of linear n's x at syms (its elements over its last dim). */
+static double linear_rows(const Graph *g, const Node *n, const int64_t *syms)
+{
+    const Shape *xs = &g->values[n->inputs[0]].type.shape;
+    const double K =
+        xs->rank > 0 && xs->d[xs->rank - 1].syms == 0 ? (double)xs->d[xs->rank - 1].c : 1.0;
+    return K > 0 ? ir_value_bytes(g, n->inputs[0], syms) / 4 / K : 0;
+}
+
+double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    if (!d->present)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    Node dense = *n; /* without the CSR input the sparse pass may have given it */
+    if (dense.n_inputs > 3)
+        dense.n_inputs = 3;
+    if (linear_rows(g, n, syms) > 1)
+        return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
+    CostProfile one_row = *p; /* gemm_f32 at the one-row rate */
+    one_row.dev[IR_DEVICE_CPU].gflops[COST_GEMM_F32] = cost_sparse_rate(d, COST_SPARSE_DENSE_GEMV);
+    return cost_node_ms(&one_row, g, &dense, IR_DEVICE_CPU, syms);
 }
 
 double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
@@ -165,10 +194,7 @@ double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
     syms = syms_or_ones(syms, ones);
     const double x_bytes = ir_value_bytes(g, n->inputs[0], syms);
     const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
-    const Shape *xs = &g->values[n->inputs[0]].type.shape;
-    const double K =
-        xs->rank > 0 && xs->d[xs->rank - 1].syms == 0 ? (double)xs->d[xs->rank - 1].c : 1.0;
-    const double rows = K > 0 ? x_bytes / 4 / K : 0;
+    const double rows = linear_rows(g, n, syms);
     const double out_numel = out_bytes / 4;
     double flops = 2 * rows * nnz + out_numel * (double)n->n_epilogue;
     double bytes = x_bytes + out_bytes + csr_bytes;
@@ -508,8 +534,9 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
         while (c < COST_SPARSE_NUM && strcmp(key, sparse_names[c]))
             c++;
         if (c == COST_SPARSE_NUM)
-            return fail_at(pr, pos, "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops)", where,
-                           key);
+            return fail_at(pr, pos,
+                           "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops)",
+                           where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);
         if (!seen_once(pr, &seen[c], pos, where, key) ||

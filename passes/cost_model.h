@@ -41,10 +41,12 @@ typedef enum CostClass {
 
 /* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
- * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops}. */
+ * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops}. */
 typedef enum CostSparse {
-    COST_SPARSE_CSR,      /* several rows (the transposed-panel kernel) */
-    COST_SPARSE_CSR_GEMV, /* one row (a gathered dot product per output) */
+    COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
+    COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
+    COST_SPARSE_DENSE_GEMV, /* the dense GEMM at one row, which it is weighed against (all
+                             * FLOPs): gemm_f32 is measured at many rows */
     COST_SPARSE_NUM
 } CostSparse;
 
@@ -88,10 +90,16 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
                          const int64_t *syms, DType precision);
 /* The rate of sparse kernel k on device d: the profile's, else gemm_f32 times the built-in
  * factor (COST_SPARSE_DEFAULT_*, measured on the machines of bench/RESULTS.md). */
-#define COST_SPARSE_DEFAULT_CSR  0.35
-#define COST_SPARSE_DEFAULT_GEMV 0.12
+#define COST_SPARSE_DEFAULT_CSR        0.4
+#define COST_SPARSE_DEFAULT_GEMV       0.06
+#define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
+/* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
+ * the profile's dense_gemv rate when x has one row at syms (what the sparse kernel is weighed
+ * against; passes/sparse.c). A CSR input the node carries is not counted. */
+double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms);
 /* Predicted milliseconds of linear node n on the CPU with its weight in CSR: nnz nonzeros
  * in csr_bytes (slimc_rt_csr_layout), the rows of x at syms (NULL: every symbol 1); the same
  * roofline as cost_node_ms with the FLOPs of the nonzeros at the sparse rate. */

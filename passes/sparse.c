@@ -63,10 +63,7 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
         int64_t syms[IR_MAX_SYMS];
         for (int s = 0; s < IR_MAX_SYMS; s++)
             syms[s] = plan_points[k];
-        Node as_dense = *n; /* without a CSR input the pass gave it: the dense bytes */
-        if (as_dense.n_inputs > 3)
-            as_dense.n_inputs = 3;
-        double dense = cost_node_ms(p, g, &as_dense, IR_DEVICE_CPU, syms);
+        double dense = cost_linear_dense_ms(p, g, n, syms);
         double sparse = cost_linear_sparse_ms(p, g, n, syms, (double)nnz, out->csr_bytes);
         double gain = sparse > 0 ? dense / sparse : INFINITY;
         if (gain < out->gain) {

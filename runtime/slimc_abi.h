@@ -93,7 +93,7 @@ static inline int64_t slimc_rt_csr_layout(int64_t N, int64_t nnz, int64_t *off_c
  * SPMM_NB1 outputs; else blocks of SPMM_MB rows x SPMM_NB outputs (each item transposes its
  * rows of x once, so the outputs per item are many). */
 #define SLIMC_RT_SPMM_MB  32
-#define SLIMC_RT_SPMM_NB  256
+#define SLIMC_RT_SPMM_NB  512
 #define SLIMC_RT_SPMM_NB1 64
 
 #endif /* SLIMC_ABI_H */
