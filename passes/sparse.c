@@ -164,7 +164,8 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
         if (n->dead || n->op != IR_OP_LINEAR || ir_attr_w_sparse(n) != 0)
             continue;
         SparsePlan pl;
-        if (!pass_sparse_plan(g, i, g->place.profile, &pl) || !pl.candidate)
+        if (!pass_sparse_plan(g, i, g->place.profile, &pl) || !pl.candidate ||
+            pl.nnz == pl.numel) /* no zero: nothing to weigh (and nothing recorded) */
             continue;
         ir_node_set_float(g, i, "sparse_gain", isfinite(pl.gain) ? pl.gain : 1e9);
         const bool use = mode == CSR ? pl.nnz < pl.numel : mode == AUTO && pl.choose;
