@@ -77,6 +77,10 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
     else if (pl->choose) /* a pipeline without the sparse pass */
         snprintf(buf, size, "dense (the sparse pass did not run: csr predicted %.2fx faster%s)",
                  pl->gain, at);
+    else if (pl->gain >= 1)
+        snprintf(buf, size,
+                 "kept dense: %.1f%% density, sparse predicted only %.2fx faster%s (under %.1fx)",
+                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN);
     else
         snprintf(buf, size, "kept dense: %.1f%% density, sparse predicted %.2fx slower%s",
                  100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at);

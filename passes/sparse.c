@@ -6,7 +6,8 @@
  * linear on the CPU with a static 2-D weight is a candidate: its predicted time on the dense
  * GEMM (cost_node_ms) is set against the CSR kernel's (cost_linear_sparse_ms: the nonzeros'
  * FLOPs at the profile's sparse rate, the CSR bytes), at every symbol 1 and, when the model
- * has symbols, at 64 too; the CSR kernel is used only where it wins at both. The dense weight
+ * has symbols, at 64 too; the CSR kernel is used only where it wins at both by at least
+ * SPARSE_MIN_GAIN. The dense weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * blob, built here from it, is input 3. */
 #include "passes/sparse.h"
@@ -73,7 +74,7 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
             out->at_batch = plan_points[k];
         }
     }
-    out->choose = out->gain > 1.0;
+    out->choose = out->gain >= SPARSE_MIN_GAIN;
     return true;
 }
 

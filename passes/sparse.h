@@ -13,6 +13,10 @@
 #include "passes/cost_model.h"
 #include "passes/pass.h"
 
+/* The predicted speed-up below which a layer stays dense: the cost model's roofline is
+ * rough, and a kernel predicted barely faster may well be slower. */
+#define SPARSE_MIN_GAIN 1.2
+
 /* What the pass decides for one layer. */
 typedef struct SparsePlan {
     bool candidate;      /* a CPU linear with a static 2-D f32 constant weight: a kernel exists */

@@ -1,6 +1,7 @@
 # Sparse kernels chosen by cost (issue 17; docs/pruning.md, "Sparse kernels"): an MLP
 # 784-512-512-10 magnitude-pruned to 10% density (tests/tools/sparse_mlp.py writes it here,
-# zeros stored densely) runs on the CSR kernel under the default pipeline and agrees with
+# zeros stored densely) runs its two big layers on the CSR kernel under the default pipeline
+# (the 512 -> 10 one, bound by moving x, is predicted barely faster and stays dense) and agrees with
 # numpy at batch 1 and 64, JIT and AOT; a device profile whose sparse rates are slow keeps
 # every layer dense (and the outputs are then the dense kernel's), one whose rates are fast
 # picks CSR, and inspect --sparsity says which and why; a dense model is untouched; a model
@@ -19,13 +20,14 @@ for b in 1 64; do
   "$NPYCMP" d$b/output0.npy m/y$b.npy 1e-5 >/dev/null && ok "dense batch $b == numpy" || bad "dense batch $b"
 done
 expect_ok "emit" "$SLIMC" emit m/mlp.slim --target c -o em
-[ "$(grep -c 'slimc_rt_spmm_tile(M, A, W' em/mlp.c)" -eq 3 ] && grep -q "sparse CSR kernel: 40141 of 401408 weights nonzero (10.0% density); the cost model predicted it" em/mlp.c \
+[ "$(grep -c 'slimc_rt_spmm_tile(M, A, W' em/mlp.c)" -eq 2 ] && grep -q "sparse CSR kernel: 40141 of 401408 weights nonzero (10.0% density); the cost model predicted it" em/mlp.c \
   && ok "emitted code calls the CSR kernel, with the reason" || bad "emitted code lacks the CSR kernel"
 
 # inspect --sparsity: the kernel per layer and why, bytes and FLOPs as run
 "$SLIMC" inspect m/mlp.slim --sparsity >i.txt 2>&1
 grep -qE "fc1 +linear +fc1.weight.T +10.00%  unstructured +1.53 MiB -> 315.8 KiB +802816 -> 80282  sparse csr: 10.0% density, predicted [0-9.]+x faster" i.txt \
-  && grep -q "kernel: dense for 0 layers, sparse csr for 3" i.txt && ok "inspect --sparsity: csr and why" || { bad "inspect --sparsity"; cat i.txt; }
+  && grep -qE "fc3 +linear .* kept dense: 10.0% density, sparse predicted only 1.[0-9]+x faster at batch 64 \(under 1.2x\)" i.txt \
+  && grep -q "kernel: dense for 1 layer, sparse csr for 2" i.txt && ok "inspect --sparsity: csr and why" || { bad "inspect --sparsity"; cat i.txt; }
 
 # profiles: sparse slow keeps dense (its outputs the dense kernel's, bit for bit), fast picks CSR
 head='{"slimc_device_profile": 1, "devices": {"cpu": {"name": "t", "gflops": {"gemm_f32": 80, "conv_f32": 60, "gemm_int8": 200, "gemm_f16": 80, "elementwise": 8, "reduce": 8, "data": 8}, "bandwidth_gbs": 20, "launch_us": 2'
@@ -40,9 +42,9 @@ expect_ok "run with the slow profile" "$SLIMC" run m/mlp.slim --input x=m/x64.np
 expect_ok "emit with the slow profile" "$SLIMC" emit m/mlp.slim --target c -o es --device-profile slow.json
 ! grep -q "slimc_rt_spmm_tile(M" es/mlp.c && ok "slow profile: no CSR kernel emitted" || bad "slow profile emitted CSR"
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile fast.json >f.txt 2>&1
-grep -q "kernel: dense for 0 layers, sparse csr for 3" f.txt && ok "fast sparse profile: csr" || { bad "fast profile"; cat f.txt; }
+grep -qE "fc1 .* sparse csr: 10.0% density, predicted [0-9]{2}[0-9.]*x faster" f.txt && grep -q "kernel: dense for 1 layer, sparse csr for 2" f.txt && ok "fast sparse profile: csr" || { bad "fast profile"; cat f.txt; }
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile old.json >o.txt 2>&1
-grep -q "kernel: dense for 0 layers, sparse csr for 3" o.txt && ok "a profile without sparse rates: derived ones" || { bad "old profile"; cat o.txt; }
+grep -q "kernel: dense for 1 layer, sparse csr for 2" o.txt && ok "a profile without sparse rates: derived ones" || { bad "old profile"; cat o.txt; }
 expect_ok "profile-device --show of a profile without sparse rates" "$SLIMC" profile-device --show --device-profile old.json
 grep -q "sparse rates not in the profile" out.txt && ok "--show says the sparse rates are derived" || { bad "--show"; cat out.txt; }
 
@@ -88,7 +90,7 @@ EOF
   expect_ok "run the PyTorch-pruned ONNX" "$SLIMC" run torch_mlp.onnx --input x=tx.npy --output-dir to
   "$NPYCMP" to/y.npy ty.npy 1e-5 >/dev/null && ok "PyTorch-pruned model == PyTorch" || bad "PyTorch-pruned outputs"
   "$SLIMC" inspect torch_mlp.onnx --sparsity >ti.txt 2>&1
-  [ "$(grep -cE "10.00%  .* sparse csr: 10.0% density" ti.txt)" -eq 3 ] \
+  [ "$(grep -cE "10.00%  .* sparse csr: 10.0% density" ti.txt)" -eq 2 ] && grep -q "kernel: dense for 1 layer, sparse csr for 2" ti.txt \
     && ok "PyTorch-pruned model measured at load, CSR kernel" || { bad "PyTorch-pruned inspect"; cat ti.txt; }
 else
   echo "skip: $PY has no torch: the PyTorch-pruned export is not checked"
