@@ -67,8 +67,7 @@ static const struct {
      "--device cuda lists each CUDA kernel with its grid, block and shared memory, and\n"
      "--memory then says what is on the GPU and what on the host. --placement shows each\n"
      "node's device and why: its predicted time on each, its input copies, the reason.\n"
-     "--sparsity each conv/linear weight's density, the pattern of its zeros, its bytes and\n"
-     "           FLOPs dense and sparse, the kernel the cost model chose and why.\n"},
+     "--sparsity each conv/linear weight's density, the pattern of its zeros, its bytes.\n"},
     {"bench", cmd_bench, "time a model on seeded random or given inputs",
      "slimc bench MODEL [--runs N] [--duration S] [--warmup N] [--seed N] [--json FILE]\n"
      "                  [--threads T] [--input NAME=FILE.npy]... [--passes P]\n"
