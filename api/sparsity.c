@@ -69,7 +69,9 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
 {
     const bool csr = n->op == IR_OP_LINEAR && ir_attr_w_sparse(n) == 1;
     const char *at = pl->at_batch > 1 ? " at batch 64" : "";
-    if (!pl->candidate)
+    if (pl->nnz == pl->numel && !csr)
+        snprintf(buf, size, "dense (no zeros to skip)");
+    else if (!pl->candidate)
         snprintf(buf, size, "dense (%s)", pl->why_not ? pl->why_not : "no sparse kernel");
     else if (csr)
         snprintf(buf, size, "sparse csr: %.1f%% density, predicted %.2fx faster%s",
@@ -150,9 +152,12 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         char bcol[80];
         snprintf(bcol, sizeof bcol, "%s -> %s", fmt_bytes(bb, sizeof bb, b),
                  fmt_bytes(br, sizeof br, b_run));
+        /* the row ends with the kernel's name (scripts read the FLOPs before it), the reason
+         * on the next line */
         fprintf(out, "  %-24s %-7s %-22s %7.2f%%  %-24s %24s %22s  %s\n", name, ir_ops[n->op].name,
                 ir_esc_term(wname, sizeof wname, w->name ? w->name : "?"), 100.0 * density, pattern,
-                bcol, fl, kernel_text(n, &pl, kern, sizeof kern));
+                bcol, fl, csr ? "csr" : "dense");
+        fprintf(out, "    %s: %s\n", name, kernel_text(n, &pl, kern, sizeof kern));
         n_layers++;
         n_sparse += csr;
         total += (double)numel;

@@ -25,8 +25,9 @@ expect_ok "emit" "$SLIMC" emit m/mlp.slim --target c -o em
 
 # inspect --sparsity: the kernel per layer and why, bytes and FLOPs as run
 "$SLIMC" inspect m/mlp.slim --sparsity >i.txt 2>&1
-grep -qE "fc1 +linear +fc1.weight.T +10.00%  unstructured +1.53 MiB -> 315.8 KiB +802816 -> 80282  sparse csr: 10.0% density, predicted [0-9.]+x faster" i.txt \
-  && grep -qE "fc3 +linear .* kept dense: 10.0% density, sparse predicted only 1.[0-9]+x faster at batch 64 \(under 1.2x\)" i.txt \
+grep -qE "^  fc1 +linear +fc1.weight.T +10.00%  unstructured +1.53 MiB -> 315.8 KiB +802816 -> 80282  csr$" i.txt \
+  && grep -qE "^    fc1: sparse csr: 10.0% density, predicted [0-9.]+x faster" i.txt \
+  && grep -qE "^    fc3: kept dense: 10.0% density, sparse predicted only 1.[0-9]+x faster at batch 64 \(under 1.2x\)" i.txt \
   && grep -q "kernel: dense for 1 layer, sparse csr for 2" i.txt && ok "inspect --sparsity: csr and why" || { bad "inspect --sparsity"; cat i.txt; }
 
 # profiles: sparse slow keeps dense (its outputs the dense kernel's, bit for bit), fast picks CSR
@@ -35,14 +36,14 @@ echo "$head, \"sparse\": {\"csr_gflops\": 0.5, \"csr_gemv_gflops\": 0.05, \"dens
 echo "$head, \"sparse\": {\"csr_gflops\": 500, \"csr_gemv_gflops\": 500, \"dense_gemv_gflops\": 1}}}}" > fast.json
 echo "$head}}}" > old.json
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile slow.json >s.txt 2>&1
-[ "$(grep -cE "kept dense: 10.0% density, sparse predicted [0-9.]+x slower" s.txt)" -eq 3 ] && grep -q "kernel: dense for 3 layers, sparse csr for 0" s.txt \
+[ "$(grep -cE "^    fc[123]: kept dense: 10.0% density, sparse predicted [0-9.]+x slower" s.txt)" -eq 3 ] && grep -q "kernel: dense for 3 layers, sparse csr for 0" s.txt \
   && grep -q "profile slow.json" s.txt && ok "slow sparse profile: kept dense, with the reason" || { bad "slow profile"; cat s.txt; }
 expect_ok "run with the slow profile" "$SLIMC" run m/mlp.slim --input x=m/x64.npy --output-dir os --device-profile slow.json
 "$NPYCMP" os/output0.npy d64/output0.npy 0 >/dev/null && ok "slow profile: the dense kernel's outputs" || bad "slow profile outputs"
 expect_ok "emit with the slow profile" "$SLIMC" emit m/mlp.slim --target c -o es --device-profile slow.json
 ! grep -q "slimc_rt_spmm_tile(M" es/mlp.c && ok "slow profile: no CSR kernel emitted" || bad "slow profile emitted CSR"
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile fast.json >f.txt 2>&1
-grep -qE "fc1 .* sparse csr: 10.0% density, predicted [0-9]{2}[0-9.]*x faster" f.txt && grep -q "kernel: dense for 1 layer, sparse csr for 2" f.txt && ok "fast sparse profile: csr" || { bad "fast profile"; cat f.txt; }
+grep -qE "^    fc1: sparse csr: 10.0% density, predicted [0-9]{2}[0-9.]*x faster" f.txt && grep -q "kernel: dense for 1 layer, sparse csr for 2" f.txt && ok "fast sparse profile: csr" || { bad "fast profile"; cat f.txt; }
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile old.json >o.txt 2>&1
 grep -q "kernel: dense for 1 layer, sparse csr for 2" o.txt && ok "a profile without sparse rates: derived ones" || { bad "old profile"; cat o.txt; }
 expect_ok "profile-device --show of a profile without sparse rates" "$SLIMC" profile-device --show --device-profile old.json
@@ -90,7 +91,7 @@ EOF
   expect_ok "run the PyTorch-pruned ONNX" "$SLIMC" run torch_mlp.onnx --input x=tx.npy --output-dir to
   "$NPYCMP" to/y.npy ty.npy 1e-5 >/dev/null && ok "PyTorch-pruned model == PyTorch" || bad "PyTorch-pruned outputs"
   "$SLIMC" inspect torch_mlp.onnx --sparsity >ti.txt 2>&1
-  [ "$(grep -cE "10.00%  .* sparse csr: 10.0% density" ti.txt)" -eq 2 ] && grep -q "kernel: dense for 1 layer, sparse csr for 2" ti.txt \
+  [ "$(grep -cE "^  \S+ +linear +\S+ +10.00%  .* csr$" ti.txt)" -eq 2 ] && grep -q "kernel: dense for 1 layer, sparse csr for 2" ti.txt \
     && ok "PyTorch-pruned model measured at load, CSR kernel" || { bad "PyTorch-pruned inspect"; cat ti.txt; }
 else
   echo "skip: $PY has no torch: the PyTorch-pruned export is not checked"
