@@ -3,13 +3,13 @@
  *
  * For every live conv2d / linear whose weight is an f32 constant, the density is measured
  * from the data as it is (Value.sparsity, pass_prune_measure), whoever made the zeros. A
- * linear on the CPU with a static 2-D weight is a candidate: its predicted time on the dense
- * GEMM (cost_node_ms) is set against the CSR kernel's (cost_linear_sparse_ms: the nonzeros'
- * FLOPs at the profile's sparse rate, the CSR bytes), at every symbol 1 and, when the model
- * has symbols, at 64 too; the CSR kernel is used only where it wins at both by at least
- * SPARSE_MIN_GAIN. The dense weight
- * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
- * blob, built here from it, is input 3. */
+ * linear on the CPU with a static 2-D weight holding a zero is a candidate: its predicted
+ * time on the dense GEMM (cost_linear_dense_ms) is set against the CSR kernel's
+ * (cost_linear_sparse_ms: the nonzeros' FLOPs at the profile's sparse rate, the CSR bytes),
+ * at every symbol 1 and, when the model has symbols, at 64 too; the CSR kernel is used only
+ * where it wins at both by at least SPARSE_MIN_GAIN. The dense weight stays input 1 (the
+ * reference evaluator, the CUDA backend and `compress` read it); the CSR blob, built here
+ * from it, is input 3. */
 #include "passes/sparse.h"
 
 #include "passes/prune.h"
