@@ -10,6 +10,7 @@
 #include "ir/text_escape.h"
 #include "runtime/model_desc.h" /* rt_make_dirs */
 #include "ir/limits.h"
+#include "passes/cost_model.h"
 #include "passes/pass.h"
 
 #include <errno.h>
@@ -283,6 +284,16 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     g->place.fixed = !automatic; /* pins apply with --device auto only */
     if (automatic && !api_place_auto(ctx, m, o))
         return SLIMC_ERROR;
+    if (!automatic) { /* the sparse pass's choices come from the same profile (quietly) */
+        if (!m->profile) {
+            m->profile = calloc(1, sizeof *m->profile);
+            SLIMC_ASSERT(m->profile);
+        }
+        bool from_default = false;
+        if (!api_device_profile(ctx, o, m->profile, &from_default))
+            return SLIMC_ERROR;
+        g->place.profile = m->profile;
+    }
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,

@@ -13,6 +13,9 @@
  *   conv_f32       conv2d 3x3, C -> C channels, padding 1  "
  *   gemm_int8      the same linear after quantize(int8, dynamic): dqlinear, int8 kernels
  *   gemm_f16       the linear with --precision fp16 (CUDA; the CPU's is its gemm_f32)
+ *   sparse         (CPU) the linear's weight at 10% density on the CSR kernel (sparse(mode=csr)),
+ *                  [B, K] (csr_gflops) and [1, K] (csr_gemv_gflops): FLOPs of the nonzeros;
+ *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -166,6 +169,15 @@ static void print_profile(const CostProfile *p, FILE *f)
                 fprintf(f, " %8.4g GF/s", p->dev[k].gflops[c]);
         fputc('\n', f);
     }
+    for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
+        static const char *const names[] = {"sparse_csr", "sparse_gemv", "dense_gemv"};
+        fprintf(f, "%-14s", names[c]);
+        for (int k = 0; k < COST_NUM_DEVICES; k++)
+            if (p->dev[k].present)
+                fprintf(f, " %8.4g GF/s%s", cost_sparse_rate(&p->dev[k], (CostSparse)c),
+                        p->dev[k].sparse_measured ? "" : "*");
+        fputc('\n', f);
+    }
     static const char *const rows[] = {"bandwidth", "launch", "memory"};
     static const char *const units[] = {"GB/s", "us", "MiB"};
     for (int r = 0; r < 3; r++) {
@@ -189,6 +201,15 @@ static void print_profile(const CostProfile *p, FILE *f)
         }
     if (p->dev[IR_DEVICE_CUDA].present)
         fprintf(f, "link: %.4g GB/s, %.4g us a copy\n", p->link_gbs, p->link_latency_us);
+    for (int k = 0; k < COST_NUM_DEVICES; k++)
+        if (p->dev[k].present && !p->dev[k].sparse_measured) {
+            fprintf(f,
+                    "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
+                    "(dense_gemv)\n",
+                    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
+                    COST_SPARSE_DEFAULT_DENSE_GEMV);
+            break;
+        }
 }
 
 SlimcStatus slimc_device_profile_show(SlimcContext *ctx, const SlimcOptions *o, FILE *out)
@@ -234,7 +255,27 @@ static ValueId filled_const(Graph *g, const char *name, Type t)
     return ir_const_new(g, name, t, p, n * sizeof(float), here);
 }
 
-typedef enum ChainOp { CH_LINEAR, CH_CONV, CH_RELU, CH_SOFTMAX, CH_PERMUTE } ChainOp;
+/* A weight of type t with one element in ten nonzero (a fixed pseudo-random pattern: the
+ * sparse kernels' rates are measured at 10% density); *nnz of them. */
+static ValueId sparse_const(Graph *g, const char *name, Type t, int64_t *nnz)
+{
+    size_t n = 1;
+    for (int i = 0; i < t.shape.rank; i++)
+        n *= (size_t)t.shape.d[i].c;
+    float *p = ir_arena_alloc(g->arena, n * sizeof(float));
+    *nnz = 0;
+    uint32_t r = 2463534242u;
+    for (size_t i = 0; i < n; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        if (r % 10 == 0) {
+            p[i] = (float)(1 + (i * 7919) % 17) * 0.01f;
+            ++*nnz;
+        }
+    }
+    return ir_const_new(g, name, t, p, n * sizeof(float), here);
+}
+
+typedef enum ChainOp { CH_LINEAR, CH_CONV, CH_RELU, CH_SOFTMAX, CH_PERMUTE, CH_SPARSE } ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
  * keeps: square matrices, C -> C convolutions). */
@@ -249,6 +290,10 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
     if (op == CH_LINEAR) {
         w = filled_const(g, "w", f32_type(2, (int64_t[]){last, last}));
         b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
+    } else if (op == CH_SPARSE) {
+        int64_t nnz;
+        w = sparse_const(g, "w", f32_type(2, (int64_t[]){last, last}), &nnz);
+        b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
     } else if (op == CH_CONV) {
         int64_t c = in.shape.d[1].c;
         w = filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}));
@@ -258,7 +303,8 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         ValueId ins[3] = {x, w, b};
         NodeId n = IR_NONE;
         switch (op) {
-        case CH_LINEAR: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
+        case CH_LINEAR:
+        case CH_SPARSE: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
         case CH_CONV:
             n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
             ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
@@ -410,6 +456,29 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
             ? rate_of(fl, node_ms(pr, CH_LINEAR, gemm_in, reps, plain_passes, SLIMC_PRECISION_FP16),
                       launch_ms)
             : d->gflops[COST_GEMM_F32];
+    if (pr->o.device == SLIMC_DEVICE_CPU) {
+        /* the CSR kernel at 10% density, several rows and one (FLOPs of the nonzeros) */
+        Graph *sg = chain_graph(CH_SPARSE, gemm_in, 1);
+        int64_t nnz = 0;
+        const float *wd = sg->values[sg->nodes[0].inputs[1]].data;
+        for (int64_t i = 0; i < s->gemm_k * s->gemm_k; i++)
+            nnz += wd[i] != 0;
+        ir_graph_free(sg);
+        static const char csr_passes[] = "layout,sparse(mode=csr),memplan";
+        Type one_row = f32_type(2, (int64_t[]){1, s->gemm_k});
+        d->sparse_gflops[COST_SPARSE_CSR] = rate_of(
+            2.0 * (double)s->gemm_b * (double)nnz,
+            node_ms(pr, CH_SPARSE, gemm_in, reps, csr_passes, SLIMC_PRECISION_FP32), launch_ms);
+        d->sparse_gflops[COST_SPARSE_CSR_GEMV] = rate_of(
+            2.0 * (double)nnz,
+            node_ms(pr, CH_SPARSE, one_row, 4 * reps, csr_passes, SLIMC_PRECISION_FP32), launch_ms);
+        Type gemv_in = f32_type(2, (int64_t[]){1, s->gemm_k});
+        node_work(CH_LINEAR, gemv_in, &fl, &by);
+        d->sparse_gflops[COST_SPARSE_DENSE_GEMV] = rate_of(
+            fl, node_ms(pr, CH_LINEAR, gemv_in, 4 * reps, plain_passes, SLIMC_PRECISION_FP32),
+            launch_ms);
+        d->sparse_measured = true;
+    }
     Type conv_in = f32_type(4, (int64_t[]){1, s->conv_c, s->conv_hw, s->conv_hw});
     node_work(CH_CONV, conv_in, &fl, &by);
     d->gflops[COST_CONV_F32] = rate_of(

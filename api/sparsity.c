@@ -3,12 +3,14 @@
  * its weight, the pattern of its zeros (unstructured, n:m, whole output channels), its
  * bytes and FLOPs, and the kernel that runs it. The density is measured from
  * the weights as they are, so a model pruned elsewhere (PyTorch's zeros stored densely)
- * shows the same as one pruned by slimc's prune pass (passes/prune.h). Every layer runs on
- * the dense kernel in this version: there are no sparse kernels yet (docs/pruning.md). */
+ * shows the same as one pruned by slimc's prune pass (passes/prune.h). The kernel column says
+ * what the sparse pass chose (passes/sparse.h: the CSR kernel where the cost model predicts
+ * it faster) and why, from the same plan, with the bytes and FLOPs as stored and as run. */
 #include "api/api_internal.h"
 
 #include "ir/text_escape.h"
 #include "passes/prune.h"
+#include "passes/sparse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,31 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
     return f;
 }
 
+/* The kernel column of a layer: what runs it and why, into buf. */
+static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, size_t size)
+{
+    const bool csr = n->op == IR_OP_LINEAR && ir_attr_w_sparse(n) == 1;
+    const char *at = pl->at_batch > 1 ? " at batch 64" : "";
+    if (pl->nnz == pl->numel && !csr)
+        snprintf(buf, size, "dense (no zeros to skip)");
+    else if (!pl->candidate)
+        snprintf(buf, size, "dense (%s)", pl->why_not ? pl->why_not : "no sparse kernel");
+    else if (csr)
+        snprintf(buf, size, "sparse csr: %.1f%% density, predicted %.2fx faster%s",
+                 100.0 * pl->density, pl->gain, at);
+    else if (pl->choose) /* a pipeline without the sparse pass */
+        snprintf(buf, size, "dense (the sparse pass did not run: csr predicted %.2fx faster%s)",
+                 pl->gain, at);
+    else if (pl->gain >= 1)
+        snprintf(buf, size,
+                 "kept dense: %.1f%% density, sparse predicted only %.2fx faster%s (under %.1fx)",
+                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN);
+    else
+        snprintf(buf, size, "kept dense: %.1f%% density, sparse predicted %.2fx slower%s",
+                 100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at);
+    return buf;
+}
+
 void api_inspect_sparsity(SlimcModel *m, FILE *out)
 {
     Graph *g = m->g;
@@ -69,12 +96,20 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
     int64_t ones[IR_MAX_SYMS];
     for (int i = 0; i < IR_MAX_SYMS; i++)
         ones[i] = 1;
-    fprintf(out, "sparsity (conv2d and linear weights; FLOPs of one run%s):\n",
+    CostProfile dflt;
+    const CostProfile *prof = g->place.profile;
+    if (!prof) {
+        cost_profile_default(&dflt);
+        prof = &dflt;
+    }
+    fprintf(out, "sparsity (conv2d and linear weights; FLOPs of one run%s; profile ",
             g->n_syms ? " with every symbol = 1" : "");
-    fprintf(out, "  %-24s %-7s %-22s %8s  %-24s %13s %14s  %s\n", "layer", "op", "weight",
-            "density", "pattern", "bytes", "FLOPs", "kernel");
-    double total = 0, nonzero = 0, bytes = 0, flops = 0, flops_nz = 0;
-    int n_layers = 0;
+    char src[IR_ESC_NAME_BUF];
+    fprintf(out, "%s):\n", ir_esc_term(src, sizeof src, prof->source));
+    fprintf(out, "  %-24s %-7s %-22s %8s  %-24s %24s %22s  %s\n", "layer", "op", "weight",
+            "density", "pattern", "bytes (dense -> run)", "FLOPs (dense -> run)", "kernel");
+    double total = 0, nonzero = 0, bytes = 0, bytes_run = 0, flops = 0, flops_run = 0;
+    int n_layers = 0, n_sparse = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR && n->op != IR_OP_QCONV2D &&
@@ -104,28 +139,46 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         free(lw);
         const double density = numel ? (double)nz / (double)numel : 1.0;
         const double f = ir_ops[n->op].flops ? ir_ops[n->op].flops(g, n, ones) : 0;
-        char b[32];
-        fprintf(out, "  %-24s %-7s %-22s %7.2f%%  %-24s %13s %14.0f  dense\n", name,
-                ir_ops[n->op].name, ir_esc_term(wname, sizeof wname, w->name ? w->name : "?"),
-                100.0 * density, pattern, fmt_bytes(b, sizeof b, (double)w->data_bytes), f);
+        SparsePlan pl;
+        if (!pass_sparse_plan(g, i, prof, &pl)) { /* the int8 layers */
+            pl.candidate = false;
+            pl.why_not = "no sparse int8 kernel yet";
+        }
+        const bool csr = n->op == IR_OP_LINEAR && ir_attr_w_sparse(n) == 1;
+        const double b = (double)w->data_bytes, b_run = csr ? pl.csr_bytes : b;
+        const double f_run = csr ? density * f : f;
+        char bb[32], br[32], fl[64], kern[200];
+        snprintf(fl, sizeof fl, "%.0f -> %.0f", f, f_run);
+        char bcol[80];
+        snprintf(bcol, sizeof bcol, "%s -> %s", fmt_bytes(bb, sizeof bb, b),
+                 fmt_bytes(br, sizeof br, b_run));
+        /* the row ends with the kernel's name (scripts read the FLOPs before it), the reason
+         * on the next line */
+        fprintf(out, "  %-24s %-7s %-22s %7.2f%%  %-24s %24s %22s  %s\n", name, ir_ops[n->op].name,
+                ir_esc_term(wname, sizeof wname, w->name ? w->name : "?"), 100.0 * density, pattern,
+                bcol, fl, csr ? "csr" : "dense");
+        fprintf(out, "    %s: %s\n", name, kernel_text(n, &pl, kern, sizeof kern));
         n_layers++;
+        n_sparse += csr;
         total += (double)numel;
         nonzero += (double)nz;
-        bytes += (double)w->data_bytes;
+        bytes += b;
+        bytes_run += b_run;
         flops += f;
-        flops_nz += density * f;
+        flops_run += f_run;
     }
     if (!n_layers) {
         fputs("  no conv2d or linear layer with a constant weight\n", out);
         return;
     }
-    char b[32];
+    char b[32], br[32];
     fprintf(out,
-            "  total: %d layers, %.0f weights, %.0f nonzero (%.2f%% density); %s stored dense; "
-            "%.0f FLOPs dense, about %.0f on the nonzeros\n",
+            "  total: %d layers, %.0f weights, %.0f nonzero (%.2f%% density); %s stored dense, %s "
+            "as run; %.0f FLOPs dense, %.0f as run\n",
             n_layers, total, nonzero, total > 0 ? 100.0 * nonzero / total : 0.0,
-            fmt_bytes(b, sizeof b, bytes), flops, flops_nz);
-    fputs("  kernel: dense for every layer (sparse kernels: not in this version; the zeros are "
-          "stored and computed densely)\n",
-          out);
+            fmt_bytes(b, sizeof b, bytes), fmt_bytes(br, sizeof br, bytes_run), flops, flops_run);
+    fprintf(out,
+            "  kernel: dense for %d layer%s, sparse csr for %d (docs/pruning.md, \"Sparse "
+            "kernels\")\n",
+            n_layers - n_sparse, n_layers - n_sparse == 1 ? "" : "s", n_sparse);
 }

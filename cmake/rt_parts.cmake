@@ -22,4 +22,5 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/qdw.c
   runtime/kernels/qpacked.c
   runtime/kernels/bf16.c
-  runtime/kernels/lowbit.c)
+  runtime/kernels/lowbit.c
+  runtime/kernels/sparse.c)

@@ -29,7 +29,7 @@ enum {
     IR_F_INT_ONLY = 1 << 10,    /* integer dtypes only (the bitwise ops) */
     IR_F_QUANTIZABLE = 1 << 11, /* passes/quantize.c and qdq.c may make it int8 */
     IR_F_DIFF = 1 << 12,        /* differentiable: the training path gives it a gradient */
-    IR_F_SPARSE = 1 << 13,      /* a backend has a sparse-weight kernel for it (none yet) */
+    IR_F_SPARSE = 1 << 13,      /* a C kernel for sparse weights exists (passes/sparse.c) */
     IR_F_FOLDABLE = 1 << 14,    /* constant folding may evaluate it (passes/fold.c) */
 };
 

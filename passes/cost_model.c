@@ -138,6 +138,77 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
     return cost_node_ms_prec(p, g, n, dev, syms, IR_F32);
 }
 
+/* ---- sparse kernels ---- */
+
+static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops", "csr_gemv_gflops",
+                                                          "dense_gemv_gflops"};
+static const double sparse_default[COST_SPARSE_NUM] = {
+    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV};
+
+const char *cost_sparse_name(CostSparse k)
+{
+    return sparse_names[k];
+}
+
+double cost_sparse_rate(const CostDevice *d, CostSparse k)
+{
+    if (d->sparse_measured)
+        return d->sparse_gflops[k];
+    return d->gflops[COST_GEMM_F32] * sparse_default[k];
+}
+
+/* The rows of linear n's x at syms (its elements over its last dim). */
+static double linear_rows(const Graph *g, const Node *n, const int64_t *syms)
+{
+    const Shape *xs = &g->values[n->inputs[0]].type.shape;
+    const double K =
+        xs->rank > 0 && xs->d[xs->rank - 1].syms == 0 ? (double)xs->d[xs->rank - 1].c : 1.0;
+    return K > 0 ? ir_value_bytes(g, n->inputs[0], syms) / 4 / K : 0;
+}
+
+double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    if (!d->present)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    Node dense = *n; /* without the CSR input the sparse pass may have given it */
+    if (dense.n_inputs > 3)
+        dense.n_inputs = 3;
+    if (linear_rows(g, n, syms) > 1)
+        return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
+    CostProfile one_row = *p; /* gemm_f32 at the one-row rate */
+    one_row.dev[IR_DEVICE_CPU].gflops[COST_GEMM_F32] = cost_sparse_rate(d, COST_SPARSE_DENSE_GEMV);
+    return cost_node_ms(&one_row, g, &dense, IR_DEVICE_CPU, syms);
+}
+
+double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, double nnz, double csr_bytes)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    if (!d->present)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    const double x_bytes = ir_value_bytes(g, n->inputs[0], syms);
+    const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
+    const double rows = linear_rows(g, n, syms);
+    const double out_numel = out_bytes / 4;
+    double flops = 2 * rows * nnz + out_numel * (double)n->n_epilogue;
+    double bytes = x_bytes + out_bytes + csr_bytes;
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE)
+        bytes += ir_value_bytes(g, n->inputs[2], syms);
+    for (int k = 0; k < n->n_epilogue; k++)
+        if (n->epilogue[k].operand != IR_NONE)
+            bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
+    const double rate = cost_sparse_rate(d, rows <= 1 ? COST_SPARSE_CSR_GEMV : COST_SPARSE_CSR);
+    double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
+}
+
 /* ---- the built-in profile ---- */
 
 void cost_profile_default(CostProfile *out)
@@ -208,6 +279,9 @@ uint64_t cost_profile_hash(const CostProfile *p)
         h = fnv_num(h, d->bandwidth_gbs);
         h = fnv_num(h, d->launch_us);
         h = fnv_num(h, d->memory_mb);
+        if (d->sparse_measured) /* absent: the hash of a profile written before it */
+            for (int c = 0; c < COST_SPARSE_NUM; c++)
+                h = fnv_num(h, d->sparse_gflops[c]);
     }
     if (p->dev[IR_DEVICE_CUDA].present) {
         h = fnv_num(h, p->link_gbs);
@@ -247,8 +321,15 @@ void cost_profile_write(const CostProfile *p, FILE *f)
             fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", class_names[c], d->gflops[c]);
         fprintf(f,
                 "},\n      \"bandwidth_gbs\": %.6g,\n      \"launch_us\": %.6g,\n"
-                "      \"memory_mb\": %.6g\n    }",
+                "      \"memory_mb\": %.6g",
                 d->bandwidth_gbs, d->launch_us, d->memory_mb);
+        if (d->sparse_measured) {
+            fputs(",\n      \"sparse\": {", f);
+            for (int c = 0; c < COST_SPARSE_NUM; c++)
+                fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", sparse_names[c], d->sparse_gflops[c]);
+            fputs("}", f);
+        }
+        fputs("\n    }", f);
     }
     fputs("\n  }", f);
     if (p->dev[IR_DEVICE_CUDA].present)
@@ -438,9 +519,43 @@ static bool read_gflops(ProfileReader *pr, const char *dev, size_t at, CostDevic
     return true;
 }
 
-enum { DK_NAME, DK_GFLOPS, DK_BANDWIDTH, DK_LAUNCH, DK_MEMORY, DK_COUNT };
-static const char *const device_keys[DK_COUNT] = {"name", "gflops", "bandwidth_gbs", "launch_us",
-                                                  "memory_mb"};
+/* devices.DEV.sparse: every rate of COST_SPARSE_* (an optional object, but whole). */
+static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
+{
+    char where[160];
+    snprintf(where, sizeof where, "devices.%s.sparse", dev);
+    if (!begin_object(pr, where))
+        return false;
+    bool seen[COST_SPARSE_NUM] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int c = 0;
+        while (c < COST_SPARSE_NUM && strcmp(key, sparse_names[c]))
+            c++;
+        if (c == COST_SPARSE_NUM)
+            return fail_at(pr, pos,
+                           "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops)",
+                           where, key);
+        char what[256];
+        snprintf(what, sizeof what, "%s.%s", where, key);
+        if (!seen_once(pr, &seen[c], pos, where, key) ||
+            !read_number(pr, what, 0, true, &d->sparse_gflops[c]))
+            return false;
+    }
+    if (pr->reported)
+        return false;
+    for (int c = 0; c < COST_SPARSE_NUM; c++)
+        if (!seen[c])
+            return fail_at(pr, at, "%s: missing '%s' (GFLOP/s on the nonzeros, greater than 0)",
+                           where, sparse_names[c]);
+    d->sparse_measured = true;
+    return true;
+}
+
+enum { DK_NAME, DK_GFLOPS, DK_BANDWIDTH, DK_LAUNCH, DK_MEMORY, DK_SPARSE, DK_COUNT };
+static const char *const device_keys[DK_COUNT] = {"name",      "gflops",    "bandwidth_gbs",
+                                                  "launch_us", "memory_mb", "sparse"};
 
 static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
 {
@@ -460,7 +575,7 @@ static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (k == DK_COUNT)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (name, gflops, bandwidth_gbs, launch_us, "
-                           "memory_mb)",
+                           "memory_mb, sparse)",
                            where, key);
         if (!seen_once(pr, &seen[k], pos, where, key))
             return false;
@@ -475,6 +590,8 @@ static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevic
             ok = read_number(pr, what, 0, true, &d->bandwidth_gbs);
         else if (k == DK_LAUNCH)
             ok = read_number(pr, what, 0, false, &d->launch_us);
+        else if (k == DK_SPARSE)
+            ok = read_sparse(pr, dev, pos, d);
         else
             ok = read_number(pr, what, 0, false, &d->memory_mb);
         if (!ok)

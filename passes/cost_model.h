@@ -39,6 +39,17 @@ typedef enum CostClass {
     COST_NUM_CLASSES
 } CostClass;
 
+/* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
+ * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
+ * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops}. */
+typedef enum CostSparse {
+    COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
+    COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
+    COST_SPARSE_DENSE_GEMV, /* the dense GEMM at one row, which it is weighed against (all
+                             * FLOPs): gemm_f32 is measured at many rows */
+    COST_SPARSE_NUM
+} CostSparse;
+
 typedef struct CostDevice {
     bool present;                    /* measured (or given) */
     char name[128];                  /* "Intel Xeon ... (2 threads)", "NVIDIA H100 (sm_90)" */
@@ -47,6 +58,10 @@ typedef struct CostDevice {
     double launch_us;                /* fixed cost of one node (a kernel launch, a
                                       * parallel-for's fork and join), microseconds */
     double memory_mb;                /* memory it has (0: unknown) */
+    /* The sparse rates, when the profile gives them ("sparse" is optional: profiles written
+     * before it stay valid); when not, cost_sparse_rate derives them from gemm_f32. */
+    bool sparse_measured;
+    double sparse_gflops[COST_SPARSE_NUM];
 } CostDevice;
 
 typedef struct CostProfile {
@@ -73,6 +88,23 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
  * only (the CPU's GEMMs are f32 whatever it is). */
 double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, Device dev,
                          const int64_t *syms, DType precision);
+/* The rate of sparse kernel k on device d: the profile's, else gemm_f32 times the built-in
+ * factor (COST_SPARSE_DEFAULT_*, measured on the machines of bench/RESULTS.md). */
+#define COST_SPARSE_DEFAULT_CSR        0.4
+#define COST_SPARSE_DEFAULT_GEMV       0.06
+#define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
+double cost_sparse_rate(const CostDevice *d, CostSparse k);
+const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
+/* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
+ * the profile's dense_gemv rate when x has one row at syms (what the sparse kernel is weighed
+ * against; passes/sparse.c). A CSR input the node carries is not counted. */
+double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms);
+/* Predicted milliseconds of linear node n on the CPU with its weight in CSR: nnz nonzeros
+ * in csr_bytes (slimc_rt_csr_layout), the rows of x at syms (NULL: every symbol 1); the same
+ * roofline as cost_node_ms with the FLOPs of the nonzeros at the sparse rate. */
+double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, double nnz, double csr_bytes);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 

@@ -14,6 +14,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d); /* passes/quantize.
 bool pass_qdq(Graph *g, const PassArgs *args, Diag *d);      /* passes/qdq.c */
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d);   /* passes/qchain.c */
 bool pass_place(Graph *g, const PassArgs *args, Diag *d);    /* passes/place.c (place.h) */
+bool pass_sparse(Graph *g, const PassArgs *args, Diag *d);   /* passes/sparse.c (sparse.h) */
 
 /* Every pass by name, in the order a pipeline usually runs them, with the keys of its
  * arguments that name a .npy file (space-separated; the API layer reads them before the
@@ -28,6 +29,7 @@ static const struct {
     {"cse", pass_cse, ""},         /* common subexpression elimination */
     {"bn_fold", pass_bn_fold, ""}, /* batch_norm into conv2d/linear, or into mul + add */
     {"layout", pass_layout, ""},   /* linear weights to [K, N] */
+    {"sparse", pass_sparse, ""},   /* density; CSR weights where faster (passes/sparse.c) */
     {"fuse", pass_fuse, ""},       /* elementwise ops into their producer's epilogue */
     {"memplan", pass_memplan, ""}, /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize,
@@ -45,9 +47,10 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * merge duplicates, decide each node's device when the model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
- * fuse epilogues, drop the fused-away nodes, plan memory. */
+ * measure weight densities and give the CPU linears the cost model predicts faster sparse
+ * their CSR kernel, fuse epilogues, drop the fused-away nodes, plan memory. */
 static const char default_pipeline[] =
-    "qdq,fold,bn_fold,fold,dce,cse,place,qchain,layout,fuse,dce,memplan";
+    "qdq,fold,bn_fold,fold,dce,cse,place,qchain,layout,sparse,fuse,dce,memplan";
 
 const char *pass_default_pipeline(void)
 {

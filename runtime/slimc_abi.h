@@ -67,4 +67,33 @@ static inline int64_t slimc_rt_bpack_rows(int64_t K)
     return ((K + 1) / 2 + 15) / 16 * 16;
 }
 
+/* A sparse linear weight in CSR (passes/sparse.c builds it from the dense constant, the
+ * kernels of runtime/kernels/sparse.c read it): one u8 constant holding W [N, K] (PyTorch's
+ * layout: row n is output feature n) as
+ *   int64 header[8] = {SLIMC_RT_CSR_MAGIC, N, K, nnz, off_col, off_val, 0, 0}
+ *   int32 rowptr[N + 1] at byte 64: row n's nonzeros are [rowptr[n], rowptr[n + 1])
+ *   int32 col[nnz] at off_col: their input features, ascending within a row
+ *   f32   val[nnz] at off_val: their values
+ * with every offset a multiple of 64. */
+#define SLIMC_RT_CSR_MAGIC 0x3152534363696c73LL /* "slicCSR1" */
+#define SLIMC_RT_CSR_HEAD  64
+static inline int64_t slimc_rt_csr_align(int64_t b)
+{
+    return (b + 63) / 64 * 64;
+}
+/* Byte offsets of col and val, and the blob's size, for N rows and nnz nonzeros. */
+static inline int64_t slimc_rt_csr_layout(int64_t N, int64_t nnz, int64_t *off_col,
+                                          int64_t *off_val)
+{
+    *off_col = SLIMC_RT_CSR_HEAD + slimc_rt_csr_align(4 * (N + 1));
+    *off_val = *off_col + slimc_rt_csr_align(4 * nnz);
+    return *off_val + slimc_rt_csr_align(4 * nnz);
+}
+/* Work items of a sparse linear (slimc_rt_spmm_tile): one row at a time (batch 1) in blocks of
+ * SPMM_NB1 outputs; else blocks of SPMM_MB rows x SPMM_NB outputs (each item transposes its
+ * rows of x once, so the outputs per item are many). */
+#define SLIMC_RT_SPMM_MB  32
+#define SLIMC_RT_SPMM_NB  512
+#define SLIMC_RT_SPMM_NB1 64
+
 #endif /* SLIMC_ABI_H */

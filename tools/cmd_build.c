@@ -142,10 +142,11 @@ int cmd_inspect(int argc, char **argv)
         return 1;
     SlimcContext *ctx = slimc_context_new();
     /* --ir shows the model as loaded unless --passes asks for a pipeline first; --device
-     * cuda shows it as optimized for CUDA, with its kernels; --placement after the
-     * pipeline (which decides it). */
+     * cuda shows it as optimized for CUDA, with its kernels; --placement and --sparsity after
+     * the pipeline (which decides placement and the sparse kernels). */
     const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda || a.placement);
+    SlimcModel *m =
+        cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda || a.placement || a.sparsity);
     int status = 1;
     if (m) {
         unsigned what = SLIMC_INSPECT_SUMMARY;

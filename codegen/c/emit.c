@@ -81,7 +81,8 @@ static bool node_supported(CgCtx *c, const Node *n)
     bool view = ir_ops[n->op].flags & IR_F_VIEW, any = ir_ops[n->op].flags & IR_F_ANY_DTYPE;
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
-        if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0))
+        if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0) ||
+            (n->op == IR_OP_LINEAR && i == 3)) /* the CSR bytes (shape function checks them) */
             continue;
         const Type *t = &g->values[v].type;
         if (any ? (ir_dtype_bits(t->dtype) < 8 || (t->quant && !view))

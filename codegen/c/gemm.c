@@ -52,6 +52,41 @@ static void emit_gemm(CgCtx *c, NodeId id, const GemmSpec *s, CgKernel *k)
     k->ep_done = true;
 }
 
+/* A linear whose weight the sparse pass gave a CSR copy (input 3, w_sparse=1; passes/sparse.c):
+ * slimc_rt_spmm_tile (runtime/kernels/sparse.c) on the items of slimc_rt_spmm_items, then the
+ * epilogue on each item's rows, as the dense kernel. */
+static void emit_linear_csr(CgCtx *c, NodeId id, CgKernel *k, const char *M, const char *N)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    const Value *csr = &g->values[n->inputs[3]];
+    const int64_t *h = csr->data; /* the header slimc_abi.h describes */
+    const double numel = (double)h[1] * (double)h[2];
+    static const char *const names[] = {"A", NULL, "bias", "W"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    cg_printf(c,
+              "    /* sparse CSR kernel: %lld of %.0f weights nonzero (%.1f%% density); the cost "
+              "model predicted it %.2fx faster than the dense GEMM */\n",
+              (long long)h[3], numel, numel > 0 ? 100.0 * (double)h[3] / numel : 0.0,
+              ir_attr_sparse_gain(n));
+    cg_printf(c, "    const int64_t M = %s;\n", M);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
+    cg_printf(c, "        slimc_rt_spmm_tile(M, A, W, bias, out, it, &m0, &mc, &n0, &nc);\n");
+    if (n->n_epilogue) {
+        cg_printf(c, "        const int64_t N = %s;\n", N);
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "slimc_rt_spmm_items(%s, %s)", M, N);
+    k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(h[3] > 0 ? h[3] : 1));
+    k->ep_done = true;
+}
+
 void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Graph *g = c->g;
@@ -60,6 +95,17 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
     bool tr = ir_attr_w_transposed(n) != 0;
     if (ws->rank != 2 || xs->rank < 1) {
         cg_error(c, n, "expects x [.., K] and a 2-D weight");
+        return;
+    }
+    if (ir_attr_w_sparse(n) == 1 && n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
+        const Value *csr = &g->values[n->inputs[3]];
+        if (csr->kind != IR_VALUE_CONST || !csr->data || csr->data_bytes < SLIMC_RT_CSR_HEAD ||
+            ((const int64_t *)csr->data)[0] != SLIMC_RT_CSR_MAGIC) {
+            cg_error(c, n, "w_sparse=1 needs the CSR constant the sparse pass builds");
+            return;
+        }
+        emit_linear_csr(c, id, k, cg_prod(c, xs, 0, xs->rank - 1),
+                        cg_dim(c, tr ? ws->d[1] : ws->d[0]));
         return;
     }
     static const char *const names[] = {"A", "B", "bias"};

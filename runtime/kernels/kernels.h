@@ -160,4 +160,19 @@ SLIMC_RT_KERNEL void slimc_rt_bgemm_rows(int64_t m0, int64_t mc, int64_t N, int6
  * gives scale 1, zero point 0. ir/eval_lowbit.c computes the very same floats. */
 SLIMC_RT_KERNEL void slimc_rt_dyn_params(const float *x, int64_t n, float *scale, int32_t *zp);
 
+/* Sparse linear (runtime/kernels/sparse.c): C[M, N] = A[M, K] W^T + bias with W a CSR blob
+ * (slimc_abi.h, SLIMC_RT_CSR_MAGIC). Items: slimc_rt_spmm_items; item `it` covers rows [m0,
+ * m0 + mc) and columns [n0, n0 + nc). Each output sums its row's nonzeros in one fixed order
+ * (whatever the item and thread count), bias first. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_spmm_items(int64_t M, int64_t N)
+{
+    if (M == 1)
+        return (N + SLIMC_RT_SPMM_NB1 - 1) / SLIMC_RT_SPMM_NB1;
+    return ((M + SLIMC_RT_SPMM_MB - 1) / SLIMC_RT_SPMM_MB) *
+           ((N + SLIMC_RT_SPMM_NB - 1) / SLIMC_RT_SPMM_NB);
+}
+SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W, const float *bias,
+                                        float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                        int64_t *nc);
+
 #endif /* SLIMC_RT_KERNELS_H */

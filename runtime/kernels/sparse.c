@@ -1,0 +1,239 @@
+/* sparse.c — fp32 linear layers on a sparse constant weight in CSR (slimc_abi.h): C[M, N] =
+ * A[M, K] W^T + bias, reading only W's nonzeros. passes/sparse.c builds the CSR blob at
+ * compile time and chooses this kernel where the cost model predicts it faster than the dense
+ * GEMM (docs/pruning.md, "Sparse kernels").
+ *
+ * Two shapes of work:
+ *   one row (batch 1): each output is a dot product of its row's nonzeros with x gathered
+ *     at their columns (AVX2: 8 at a time with vgatherdps, two accumulators);
+ *   several rows: an item takes SLIMC_RT_SPMM_MB rows of A and transposes them once into
+ *     xT [K, MB] (on the stack, or the heap for a K over 1024), so a nonzero W[n, k] is one
+ *     broadcast times the contiguous xT[k, 0..MB) (AVX2: 4 ymm, two accumulator sets for
+ *     alternate nonzeros); outputs are staged for 8 columns and written row by row.
+ * The sum of each output runs over its row's nonzeros in one fixed order that depends on
+ * neither the item nor the thread count, so results are the same at any nthreads (they
+ * differ from the dense kernel's, which also adds the zeros, by rounding only).
+ * No AVX-512 path yet: the AVX2 one runs on AVX-512 machines too. */
+#include "runtime/kernels/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The CSR blob's parts. */
+typedef struct SlimcRtCsr {
+    int64_t N, K, nnz;
+    const int32_t *rowptr, *col;
+    const float *val;
+} SlimcRtCsr;
+
+static SlimcRtCsr slimc_rt_csr_view(const void *w)
+{
+    const int64_t *h = (const int64_t *)w;
+    const unsigned char *b = (const unsigned char *)w;
+    SlimcRtCsr c;
+    c.N = h[1];
+    c.K = h[2];
+    c.nnz = h[3];
+    c.rowptr = (const int32_t *)(b + SLIMC_RT_CSR_HEAD);
+    c.col = (const int32_t *)(b + h[4]);
+    c.val = (const float *)(b + h[5]);
+    return c;
+}
+
+/* ---- portable ---- */
+
+/* y[n] (n in [n0, n0 + nc)) = bias[n] + the row's nonzeros times x, for one row x. */
+static void slimc_rt_spmv_generic(const SlimcRtCsr *w, const float *x, const float *bias, float *y,
+                                  int64_t n0, int64_t nc)
+{
+    for (int64_t n = n0; n < n0 + nc; n++) {
+        float acc = bias ? bias[n] : 0.0f;
+        for (int32_t j = w->rowptr[n]; j < w->rowptr[n + 1]; j++)
+            acc += w->val[j] * x[w->col[j]];
+        y[n] = acc;
+    }
+}
+
+#ifdef SLIMC_RT_X86
+/* The AVX2 dot products: lanes j % 16 < 8 into a0, the others into a1, the tail (under 8)
+ * scalar after the lanes are summed; a fixed order for a given row. */
+static SLIMC_RT_AVX2 void slimc_rt_spmv_avx2(const SlimcRtCsr *w, const float *x, const float *bias,
+                                             float *y, int64_t n0, int64_t nc)
+{
+    for (int64_t n = n0; n < n0 + nc; n++) {
+        int32_t j = w->rowptr[n];
+        const int32_t e = w->rowptr[n + 1];
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (; j + 16 <= e; j += 16) {
+            __m256i c0 = _mm256_loadu_si256((const __m256i *)(w->col + j));
+            __m256i c1 = _mm256_loadu_si256((const __m256i *)(w->col + j + 8));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w->val + j), _mm256_i32gather_ps(x, c0, 4), a0);
+            a1 =
+                _mm256_fmadd_ps(_mm256_loadu_ps(w->val + j + 8), _mm256_i32gather_ps(x, c1, 4), a1);
+        }
+        if (j + 8 <= e) {
+            __m256i c0 = _mm256_loadu_si256((const __m256i *)(w->col + j));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w->val + j), _mm256_i32gather_ps(x, c0, 4), a0);
+            j += 8;
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        float acc = (bias ? bias[n] : 0.0f) + _mm_cvtss_f32(s);
+        for (; j < e; j++)
+            acc = __builtin_fmaf(w->val[j], x[w->col[j]], acc);
+        y[n] = acc;
+    }
+}
+
+/* xT[k * 32 + i] = x[i * K + k] for i < mc (zeros for mc <= i < 32), 8 x 8 blocks by
+ * shuffles. */
+static SLIMC_RT_AVX2 void slimc_rt_spmm_transpose_avx2(const float *x, int64_t K, int64_t mc,
+                                                       float *xT)
+{
+    for (int64_t i0 = 0; i0 < SLIMC_RT_SPMM_MB; i0 += 8) {
+        if (i0 + 8 > mc) { /* a partial block of rows: plain copies, zeros past mc */
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t i = i0; i < i0 + 8; i++)
+                    xT[k * SLIMC_RT_SPMM_MB + i] = i < mc ? x[i * K + k] : 0.0f;
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_ps(x + (i0 + i) * K + k);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            /* r[0..3]: columns k+{0,1,2,3} of rows 0-3 | 4-7 (128-bit halves), r[4..7] the
+             * same for rows 4-7 in the low halves' places */
+            for (int q = 0; q < 4; q++) {
+                __m256 lo = _mm256_permute2f128_ps(r[q], r[q + 4], 0x20);
+                __m256 hi = _mm256_permute2f128_ps(r[q], r[q + 4], 0x31);
+                _mm256_storeu_ps(xT + (k + q) * SLIMC_RT_SPMM_MB + i0, lo);
+                _mm256_storeu_ps(xT + (k + q + 4) * SLIMC_RT_SPMM_MB + i0, hi);
+            }
+        }
+        for (; k < K; k++)
+            for (int64_t i = i0; i < i0 + 8; i++)
+                xT[k * SLIMC_RT_SPMM_MB + i] = x[i * K + k];
+    }
+}
+
+/* Columns [n0, n0 + nc) of rows [0, mc) of y (row stride N) from xT [K, 32]: per column,
+ * even nonzeros into a, odd into b, then a + b, bias first. */
+static SLIMC_RT_AVX2 void slimc_rt_spmm_rows_avx2(const SlimcRtCsr *w, const float *xT,
+                                                  const float *bias, float *y, int64_t N,
+                                                  int64_t mc, int64_t n0, int64_t nc)
+{
+    float stage[8][SLIMC_RT_SPMM_MB] __attribute__((aligned(32)));
+    for (int64_t nb = n0; nb < n0 + nc; nb += 8) {
+        const int64_t cols = slimc_rt_min(8, n0 + nc - nb);
+        for (int64_t q = 0; q < cols; q++) {
+            const int64_t n = nb + q;
+            const __m256 b0 = _mm256_set1_ps(bias ? bias[n] : 0.0f);
+            __m256 a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+            __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+            int32_t j = w->rowptr[n];
+            const int32_t e = w->rowptr[n + 1];
+            for (; j + 2 <= e; j += 2) {
+                const float *p = xT + (int64_t)w->col[j] * SLIMC_RT_SPMM_MB;
+                const float *r = xT + (int64_t)w->col[j + 1] * SLIMC_RT_SPMM_MB;
+                const __m256 v = _mm256_broadcast_ss(w->val + j);
+                const __m256 u = _mm256_broadcast_ss(w->val + j + 1);
+                a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p), a0);
+                a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 8), a1);
+                a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 16), a2);
+                a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 24), a3);
+                c0 = _mm256_fmadd_ps(u, _mm256_loadu_ps(r), c0);
+                c1 = _mm256_fmadd_ps(u, _mm256_loadu_ps(r + 8), c1);
+                c2 = _mm256_fmadd_ps(u, _mm256_loadu_ps(r + 16), c2);
+                c3 = _mm256_fmadd_ps(u, _mm256_loadu_ps(r + 24), c3);
+            }
+            if (j < e) {
+                const float *p = xT + (int64_t)w->col[j] * SLIMC_RT_SPMM_MB;
+                const __m256 v = _mm256_broadcast_ss(w->val + j);
+                a0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p), a0);
+                a1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 8), a1);
+                a2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 16), a2);
+                a3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(p + 24), a3);
+            }
+            _mm256_store_ps(stage[q], _mm256_add_ps(a0, c0));
+            _mm256_store_ps(stage[q] + 8, _mm256_add_ps(a1, c1));
+            _mm256_store_ps(stage[q] + 16, _mm256_add_ps(a2, c2));
+            _mm256_store_ps(stage[q] + 24, _mm256_add_ps(a3, c3));
+        }
+        for (int64_t i = 0; i < mc; i++)
+            for (int64_t q = 0; q < cols; q++)
+                y[i * N + nb + q] = stage[q][i];
+    }
+}
+#endif
+
+/* The portable several-row kernel: each output's nonzeros in row order, bias first. */
+static void slimc_rt_spmm_rows_generic(const SlimcRtCsr *w, const float *x, const float *bias,
+                                       float *y, int64_t N, int64_t mc, int64_t n0, int64_t nc)
+{
+    for (int64_t i = 0; i < mc; i++)
+        slimc_rt_spmv_generic(w, x + i * w->K, bias, y + i * N, n0, nc);
+}
+
+SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W, const float *bias,
+                                        float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                        int64_t *nc)
+{
+    const SlimcRtCsr w = slimc_rt_csr_view(W);
+    const int64_t N = w.N, K = w.K;
+    const int isa = slimc_rt_isa();
+    if (M == 1) {
+        *m0 = 0;
+        *mc = 1;
+        *n0 = it * SLIMC_RT_SPMM_NB1;
+        *nc = slimc_rt_min(SLIMC_RT_SPMM_NB1, N - *n0);
+#ifdef SLIMC_RT_X86
+        if (isa >= SLIMC_RT_ISA_AVX2) {
+            slimc_rt_spmv_avx2(&w, A, bias, C, *n0, *nc);
+            return;
+        }
+#endif
+        slimc_rt_spmv_generic(&w, A, bias, C, *n0, *nc);
+        return;
+    }
+    const int64_t nt = (N + SLIMC_RT_SPMM_NB - 1) / SLIMC_RT_SPMM_NB;
+    *m0 = it / nt * SLIMC_RT_SPMM_MB;
+    *n0 = it % nt * SLIMC_RT_SPMM_NB;
+    *mc = slimc_rt_min(SLIMC_RT_SPMM_MB, M - *m0);
+    *nc = slimc_rt_min(SLIMC_RT_SPMM_NB, N - *n0);
+    const float *x = A + *m0 * K;
+    float *y = C + *m0 * N;
+#ifdef SLIMC_RT_X86
+    if (isa >= SLIMC_RT_ISA_AVX2) {
+        enum { STACK_K = 1024 }; /* xT on the stack up to 128 KB */
+        float stack[STACK_K * SLIMC_RT_SPMM_MB] __attribute__((aligned(32)));
+        float *xT = stack;
+        if (K > STACK_K) {
+            xT = (float *)malloc(sizeof(float) * (size_t)K * SLIMC_RT_SPMM_MB);
+            if (!xT) { /* no memory for the panel: the portable loop needs none */
+                slimc_rt_spmm_rows_generic(&w, x, bias, y, N, *mc, *n0, *nc);
+                return;
+            }
+        }
+        slimc_rt_spmm_transpose_avx2(x, K, *mc, xT);
+        slimc_rt_spmm_rows_avx2(&w, xT, bias, y, N, *mc, *n0, *nc);
+        if (xT != stack)
+            free(xT);
+        return;
+    }
+#endif
+    (void)isa;
+    slimc_rt_spmm_rows_generic(&w, x, bias, y, N, *mc, *n0, *nc);
+}
