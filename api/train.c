@@ -184,7 +184,7 @@ static void trainer_free(Trainer *t)
         free(t->params[i]);
         free(t->grads[i]);
         if (t->state)
-            train_optim_state_free(&t->state[i]);
+            api_train_optim_state_free(&t->state[i]);
     }
     free(t->params);
     free(t->grads);
@@ -217,7 +217,7 @@ static void trainer_alloc(Trainer *t)
         t->grads[i] = calloc(k + 1, sizeof(float));
         SLIMC_ASSERT(t->params[i] && t->grads[i]);
         memcpy(t->params[i], init->data, k * sizeof(float));
-        train_optim_state_init(&t->state[i], t->o, k);
+        api_train_optim_state_init(&t->state[i], t->o, k);
     }
 }
 
@@ -554,7 +554,7 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
     SlimcContext *ctx = t->ctx;
     int64_t n = data->n, bs = o->batch_size;
     int64_t n_batches = (n + bs - 1) / bs;
-    double lr = train_lr_at(o, t->epoch), sum = 0;
+    double lr = api_train_lr_at(o, t->epoch), sum = 0;
     bool tty = o->progress && isatty(fileno(o->progress));
     epoch_order(t, b->order, n);
     for (int64_t k = 0; k < n_batches; k++) {
@@ -603,7 +603,8 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
         t->last_finite = loss;
         t->last_finite_step = t->steps;
         for (int i = 0; i < t->n_params; i++)
-            train_optim_step(o, lr, t->steps, t->params[i], t->grads[i], &t->state[i], t->sizes[i]);
+            api_train_optim_step(o, lr, t->steps, t->params[i], t->grads[i], &t->state[i],
+                                 t->sizes[i]);
         sum += loss * (double)rows;
         if (tty && (k + 1 == n_batches || api_now_ms() - t->drawn_ms >= 100)) {
             t->drawn_ms = api_now_ms(); /* redrawn at most 10 times a second */
@@ -665,7 +666,7 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
 {
     char why[256];
     const char *src = model->g->source;
-    if (!train_options_check(o, why, sizeof why)) {
+    if (!api_train_options_check(o, why, sizeof why)) {
         ir_diag_error(&ctx->diag, at_file(src), "%s", why);
         return SLIMC_ERROR;
     }
@@ -768,8 +769,9 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
             if (val.n)
                 fprintf(o->progress, ", val accuracy %.2f%%", acc);
             int64_t steps = (data.n + o->batch_size - 1) / o->batch_size;
-            fprintf(o->progress, ", lr %.3g, %.2f s (%.2f ms/step)\n", train_lr_at(o, t.epoch - 1),
-                    (api_now_ms() - t0) / 1000, train_ms / (double)steps);
+            fprintf(o->progress, ", lr %.3g, %.2f s (%.2f ms/step)\n",
+                    api_train_lr_at(o, t.epoch - 1), (api_now_ms() - t0) / 1000,
+                    train_ms / (double)steps);
             fflush(o->progress);
         }
     }

@@ -10,14 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-double train_weight_decay(const SlimcTrainOptions *o)
+double api_train_weight_decay(const SlimcTrainOptions *o)
 {
     if (o->weight_decay >= 0)
         return o->weight_decay;
     return o->optimizer == SLIMC_OPTIM_ADAMW ? 0.01 : 0.0;
 }
 
-void train_optim_state_init(TrainOptimState *s, const SlimcTrainOptions *o, size_t n)
+void api_train_optim_state_init(TrainOptimState *s, const SlimcTrainOptions *o, size_t n)
 {
     s->m = s->v = NULL;
     s->m_started = false;
@@ -32,7 +32,7 @@ void train_optim_state_init(TrainOptimState *s, const SlimcTrainOptions *o, size
     }
 }
 
-void train_optim_state_free(TrainOptimState *s)
+void api_train_optim_state_free(TrainOptimState *s)
 {
     free(s->m);
     free(s->v);
@@ -89,11 +89,11 @@ static void adam_step(const SlimcTrainOptions *o, double lr, float wd, int64_t t
     }
 }
 
-void train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, float *p, const float *g,
-                      TrainOptimState *s, size_t n)
+void api_train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, float *p,
+                          const float *g, TrainOptimState *s, size_t n)
 {
     SLIMC_ASSERT(step >= 1);
-    const float wd = (float)train_weight_decay(o);
+    const float wd = (float)api_train_weight_decay(o);
     switch (o->optimizer) {
     case SLIMC_OPTIM_SGD: sgd_step(o, (float)lr, wd, p, g, s, n); return;
     case SLIMC_OPTIM_ADAM:
@@ -102,7 +102,7 @@ void train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, float
     SLIMC_ASSERT(!"unknown optimizer");
 }
 
-double train_lr_at(const SlimcTrainOptions *o, int epoch)
+double api_train_lr_at(const SlimcTrainOptions *o, int epoch)
 {
     double lr = o->lr, e = epoch;
     switch (o->schedule) {
@@ -121,7 +121,7 @@ double train_lr_at(const SlimcTrainOptions *o, int epoch)
     return lr;
 }
 
-bool train_options_check(const SlimcTrainOptions *o, char *why, size_t size)
+bool api_train_options_check(const SlimcTrainOptions *o, char *why, size_t size)
 {
     const char *bad = NULL;
     if (o->epochs < 1)

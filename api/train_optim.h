@@ -16,18 +16,18 @@ typedef struct TrainOptimState {
 
 /* The state arrays the optimizer keeps for a parameter of n elements (zeroed), as
  * o->optimizer asks. */
-void train_optim_state_init(TrainOptimState *s, const SlimcTrainOptions *o, size_t n);
-void train_optim_state_free(TrainOptimState *s);
+void api_train_optim_state_init(TrainOptimState *s, const SlimcTrainOptions *o, size_t n);
+void api_train_optim_state_free(TrainOptimState *s);
 /* o's weight decay, the optimizer's default for -1. */
-double train_weight_decay(const SlimcTrainOptions *o);
+double api_train_weight_decay(const SlimcTrainOptions *o);
 /* Updates p[0..n) from its gradient g as one optimizer.step() of torch does, at the
  * learning rate lr; step is the number of steps taken including this one (1 first: Adam's
  * bias correction). g is left as it was. */
-void train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, float *p, const float *g,
-                      TrainOptimState *s, size_t n);
+void api_train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, float *p,
+                          const float *g, TrainOptimState *s, size_t n);
 /* The learning rate of epoch e (0-based) under o's schedule and warm-up. */
-double train_lr_at(const SlimcTrainOptions *o, int epoch);
+double api_train_lr_at(const SlimcTrainOptions *o, int epoch);
 /* Checks the optimizer and schedule fields of o; false with a message in why. */
-bool train_options_check(const SlimcTrainOptions *o, char *why, size_t size);
+bool api_train_options_check(const SlimcTrainOptions *o, char *why, size_t size);
 
 #endif

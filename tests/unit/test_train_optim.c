@@ -52,18 +52,18 @@ static void run_config(int k, float p[N])
     SlimcTrainOptions o;
     config(k, &o);
     char why[256];
-    ck_assert_msg(train_options_check(&o, why, sizeof why), "config %d: %s", k, why);
+    ck_assert_msg(api_train_options_check(&o, why, sizeof why), "config %d: %s", k, why);
     TrainOptimState st;
-    train_optim_state_init(&st, &o, N);
+    api_train_optim_state_init(&st, &o, N);
     for (int i = 0; i < N; i++)
         p[i] = (float)sin(i + 1);
     for (int s = 1; s <= STEPS; s++) {
         float g[N];
         for (int i = 0; i < N; i++)
             g[i] = (float)(cos(0.7 * i + 1.3 * s) * (1 + 0.1 * s));
-        train_optim_step(&o, o.lr, s, p, g, &st, N);
+        api_train_optim_step(&o, o.lr, s, p, g, &st, N);
     }
-    train_optim_state_free(&st);
+    api_train_optim_state_free(&st);
 }
 
 static void lr_schedule(const char *name, SlimcTrainOptions *o)
@@ -123,7 +123,7 @@ START_TEST(against_torch)
             for (int e = 0; e < 10; e++) {
                 char *v = strtok_r(NULL, " \n", &save);
                 ck_assert_ptr_nonnull(v);
-                double want = strtod(v, NULL), got = train_lr_at(&o, e);
+                double want = strtod(v, NULL), got = api_train_lr_at(&o, e);
                 ck_assert_msg(fabs(got - want) <= 1e-8 * fabs(want) + 1e-12,
                               "%s epoch %d: slimc %.9g, torch %.9g", name, e, got, want);
             }
@@ -151,9 +151,9 @@ START_TEST(closed_forms)
     float p[3] = {1, -2, 0.5f}, g[3] = {0.25f, -4, 1e-3f};
     /* plain SGD: p - lr g */
     config(0, &o);
-    train_optim_state_init(&st, &o, 3);
+    api_train_optim_state_init(&st, &o, 3);
     ck_assert_ptr_null(st.m);
-    train_optim_step(&o, 0.1, 1, p, g, &st, 3);
+    api_train_optim_step(&o, 0.1, 1, p, g, &st, 3);
     ck_assert_float_eq_tol(p[0], 1 - 0.025f, 1e-7f);
     ck_assert_float_eq_tol(p[1], -2 + 0.4f, 1e-7f);
     /* Adam's first step: the bias corrections cancel, p - lr g / (|g| + eps) */
@@ -161,8 +161,8 @@ START_TEST(closed_forms)
     config(4, &o);
     o.eps = 1e-3;
     TrainOptimState sa;
-    train_optim_state_init(&sa, &o, 3);
-    train_optim_step(&o, 0.01, 1, q, g, &sa, 3);
+    api_train_optim_state_init(&sa, &o, 3);
+    api_train_optim_step(&o, 0.01, 1, q, g, &sa, 3);
     for (int i = 0; i < 3; i++) {
         float want = (float)((i == 0 ? 1 : i == 1 ? -2 : 0.5) - 0.01 * g[i] / (fabs(g[i]) + 1e-3));
         ck_assert_float_eq_tol(q[i], want, 2e-7f);
@@ -171,29 +171,29 @@ START_TEST(closed_forms)
     float r[1] = {2}, z[1] = {0};
     config(6, &o);
     TrainOptimState sw;
-    train_optim_state_init(&sw, &o, 1);
-    train_optim_step(&o, 0.01, 1, r, z, &sw, 1);
+    api_train_optim_state_init(&sw, &o, 1);
+    api_train_optim_step(&o, 0.01, 1, r, z, &sw, 1);
     ck_assert_float_eq_tol(r[0], 2 * (1 - 0.01f * 0.05f), 1e-7f);
-    ck_assert_double_eq(train_weight_decay(&o), 0.05);
+    ck_assert_double_eq(api_train_weight_decay(&o), 0.05);
     o.weight_decay = -1;
-    ck_assert_double_eq(train_weight_decay(&o), 0.01);
+    ck_assert_double_eq(api_train_weight_decay(&o), 0.01);
     o.optimizer = SLIMC_OPTIM_ADAM;
-    ck_assert_double_eq(train_weight_decay(&o), 0);
-    train_optim_state_free(&st);
-    train_optim_state_free(&sa);
-    train_optim_state_free(&sw);
+    ck_assert_double_eq(api_train_weight_decay(&o), 0);
+    api_train_optim_state_free(&st);
+    api_train_optim_state_free(&sa);
+    api_train_optim_state_free(&sw);
     /* schedules, written out */
     lr_schedule("step", &o);
-    ck_assert_double_eq_tol(train_lr_at(&o, 2), 0.1, 1e-15);
-    ck_assert_double_eq_tol(train_lr_at(&o, 3), 0.05, 1e-15);
-    ck_assert_double_eq_tol(train_lr_at(&o, 9), 0.0125, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 2), 0.1, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 3), 0.05, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 9), 0.0125, 1e-15);
     lr_schedule("cosine", &o);
-    ck_assert_double_eq_tol(train_lr_at(&o, 7), 1e-3, 1e-15);
-    ck_assert_double_eq_tol(train_lr_at(&o, 0), 0.1, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 7), 1e-3, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 0), 0.1, 1e-15);
     lr_schedule("warmup", &o);
-    ck_assert_double_eq_tol(train_lr_at(&o, 0), 0.1 / 3, 1e-15);
-    ck_assert_double_eq_tol(train_lr_at(&o, 2), 0.1 * (1.0 / 3 + 2.0 / 3 * 0.5), 1e-15);
-    ck_assert_double_eq_tol(train_lr_at(&o, 5), 0.1, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 0), 0.1 / 3, 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 2), 0.1 * (1.0 / 3 + 2.0 / 3 * 0.5), 1e-15);
+    ck_assert_double_eq_tol(api_train_lr_at(&o, 5), 0.1, 1e-15);
 }
 END_TEST
 
@@ -202,20 +202,20 @@ START_TEST(options_checked)
     SlimcTrainOptions o;
     char why[256];
     slimc_train_options_default(&o);
-    ck_assert(train_options_check(&o, why, sizeof why));
+    ck_assert(api_train_options_check(&o, why, sizeof why));
     o.nesterov = true; /* Adam */
-    ck_assert(!train_options_check(&o, why, sizeof why));
+    ck_assert(!api_train_options_check(&o, why, sizeof why));
     ck_assert_str_eq(why, "nesterov needs SGD with momentum > 0");
     slimc_train_options_default(&o);
     o.schedule = SLIMC_SCHEDULE_STEP;
-    ck_assert(!train_options_check(&o, why, sizeof why));
+    ck_assert(!api_train_options_check(&o, why, sizeof why));
     ck_assert_ptr_nonnull(strstr(why, "step size"));
     slimc_train_options_default(&o);
     o.beta2 = 1;
-    ck_assert(!train_options_check(&o, why, sizeof why));
+    ck_assert(!api_train_options_check(&o, why, sizeof why));
     slimc_train_options_default(&o);
     o.lr = NAN;
-    ck_assert(!train_options_check(&o, why, sizeof why));
+    ck_assert(!api_train_options_check(&o, why, sizeof why));
 }
 END_TEST
 
