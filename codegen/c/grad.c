@@ -246,8 +246,11 @@ void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        if (labels[i] != ignore && (labels[i] < 0 || labels[i] >= C))\n");
     cg_printf(c, "            __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n");
     cg_printf(c, "        count += labels[i] != ignore;\n    }\n");
-    cg_printf(c, "    double ps[C], pt[C], ce = 0.0, kl = 0.0;\n");
-    cg_printf(c, "    (void)ps, (void)pt, (void)kl;\n");
+    cg_printf(c, "    double *ps = (double *)malloc(sizeof(double) * 2 * C), *pt = ps + C;\n");
+    cg_printf(c, "    if (!ps) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    double ce = 0.0, kl = 0.0;\n");
+    cg_printf(c, "    (void)pt, (void)kl;\n");
     cg_printf(c, "    for (int64_t i = 0; i < N; i++) {\n");
     cg_printf(c, "        const float *row = s + i * C;\n");
     cg_printf(c,
@@ -277,7 +280,7 @@ void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k)
                          "(double)N);\n");
         cg_printf(c, "        }\n");
     }
-    cg_printf(c, "    }\n");
+    cg_printf(c, "    }\n    free(ps);\n");
     if (!grad) {
         cg_printf(c, "    double loss = count ? hard * ce / (double)count : 0.0;\n");
         if (distill)
