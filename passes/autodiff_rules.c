@@ -331,6 +331,56 @@ static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
         ad_accum(c, b, ad_sum_to(c, dy, b));
 }
 
+/* v reshaped (a view) to the given sizes (-1 for one inferred). */
+static ValueId reshape_ints(AdCtx *c, ValueId v, const int64_t *shape, int rank)
+{
+    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    ir_node_set_ints(c->g, t, "shape", shape, rank);
+    return ad_done(c, t);
+}
+
+/* group_norm(x [N, C, ...], w [C], b [C]): layer_norm's rule on x viewed as [N, G, C / G
+ * * ...], the affine part per channel (w and b viewed as [C, 1, ...]). */
+static void rule_group_norm(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int64_t groups = ir_attr_num_groups(n), m = 1;
+    for (int i = 1; i < xs.rank; i++) {
+        if (!ir_dim_static(xs.d[i])) {
+            ad_unsupported(c, "symbolic channels or spatial dims");
+            return;
+        }
+        m *= xs.d[i].c;
+    }
+    int64_t grouped[3] = {-1, groups, m / groups}, chan[IR_MAX_RANK];
+    chan[0] = xs.d[1].c;
+    for (int i = 2; i < xs.rank; i++)
+        chan[i - 1] = 1;
+    ValueId xr = reshape_ints(c, x, grouped, 3);
+    ValueId xc = ad_op2(c, IR_OP_SUB, xr, mean_last(c, xr, 2, 3));
+    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), 2, 3);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_reshape_to(c, ad_op2(c, IR_OP_MUL, xc, rstd), x); /* [N, C, ...] */
+    ValueId wc = w != IR_NONE ? reshape_ints(c, w, chan, xs.rank - 1) : IR_NONE;
+    if (ad_needs(c, x)) {
+        ValueId g = reshape_ints(c, wc != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, wc) : dy, grouped, 3);
+        ValueId xh = reshape_ints(c, xhat, grouped, 3);
+        ValueId proj = ad_op2(c, IR_OP_MUL, xh, mean_last(c, ad_op2(c, IR_OP_MUL, g, xh), 2, 3));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, 2, 3));
+        ValueId gx = ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj));
+        ad_accum(c, x, ad_reshape_to(c, gx, x));
+    }
+    if (w != IR_NONE && ad_needs(c, w))
+        ad_accum(c, w, ad_reshape_to(c, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), wc), w));
+    if (b != IR_NONE && ad_needs(c, b)) {
+        ValueId bc = reshape_ints(c, b, chan, xs.rank - 1);
+        ad_accum(c, b, ad_reshape_to(c, ad_sum_to(c, dy, bc), b));
+    }
+}
+
 /* ---- data movement ---- */
 
 static void rule_view(AdCtx *c, const Node *n, ValueId dy)
@@ -516,10 +566,10 @@ AdRule ad_rule_for(OpKind op)
     case IR_OP_SLICE: return rule_slice;
     case IR_OP_CONCAT: return rule_concat;
     case IR_OP_LAYER_NORM: return rule_layer_norm;
-    /* No gradient (yet): batch norm (training mode: batch statistics, running ones updated)
-     * and group norm; the index, resampling and integer ops are not differentiated. */
+    case IR_OP_GROUP_NORM: return rule_group_norm;
+    /* No gradient (yet): batch norm (training mode: batch statistics, running ones
+     * updated); the index, resampling and integer ops are not differentiated. */
     case IR_OP_BATCH_NORM:
-    case IR_OP_GROUP_NORM:
     case IR_OP_CLIP:
     case IR_OP_MINIMUM:
     case IR_OP_MAXIMUM:

@@ -77,8 +77,8 @@ def mlp(p, x):
 
 
 # The other ops with gradient rules, in one model: grouped, strided, dilated, padded
-# convolution, pools, activations, transpose, concat, slice, softmax, matmul, broadcasting
-# arithmetic, reductions.
+# convolution, group norm, pools, activations, transpose, concat, slice, softmax, matmul,
+# broadcasting arithmetic, reductions.
 OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     weights "ops.safetensors"
 
@@ -86,10 +86,11 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     conv2 = Conv2d(8, 8, 3, stride=2, padding=2, dilation=2, groups=4)
     fc1   = Linear(32, 16)
     fc2   = Linear(32, 6, bias=false)
+    gn    = GroupNorm(4, 8)
 
     h = silu(conv1(x))
     h = avg_pool2d(h, 2)
-    h = hardswish(conv2(h))
+    h = gn(hardswish(conv2(h)))
     h = max_pool2d(h, 3, stride=1, padding=1) + gelu(h) * 0.5
     a = flatten(adaptive_avg_pool2d(h, 2))
     u = fc1(a)
@@ -107,6 +108,7 @@ def ops(p, x):
     h = F.avg_pool2d(h, 2)
     h = F.hardswish(F.conv2d(h, p["conv2.weight"], p["conv2.bias"], stride=2, padding=2,
                              dilation=2, groups=4))
+    h = F.group_norm(h, 4, p["gn.weight"], p["gn.bias"])
     h = F.max_pool2d(h, 3, stride=1, padding=1) + F.gelu(h) * 0.5
     a = F.adaptive_avg_pool2d(h, 2).flatten(1)
     u = F.linear(a, p["fc1.weight"], p["fc1.bias"])
@@ -173,7 +175,7 @@ def check(slimc, case, work):
             f.write(OPS_SLIM)
         shapes = {"conv1.weight": (8, 3, 3, 3), "conv1.bias": (8,), "conv2.weight": (8, 2, 3, 3),
                   "conv2.bias": (8,), "fc1.weight": (16, 32), "fc1.bias": (16,),
-                  "fc2.weight": (6, 32)}
+                  "fc2.weight": (6, 32), "gn.weight": (8,), "gn.bias": (8,)}
         params = {k: rng.normal(0, 0.5, s).astype(np.float32) for k, s in shapes.items()}
         write_safetensors(os.path.join(work, "ops.safetensors"), params)
         x = rng.normal(0, 1, (n, 3, 12, 12)).astype(np.float32)

@@ -2,7 +2,7 @@
 # Gradients against PyTorch's autograd (issue 18): `slimc grad` (the compiled training step)
 # on samples/lenet's weights with each loss (cross entropy, NLL, MSE, distillation with
 # T=4 and alpha=0.7; labels with -100 among them), on samples/mlp, on a model using the
-# other ops with gradient rules (grouped/strided/dilated/padded conv, pools, activations,
+# other ops with gradient rules (grouped/strided/dilated/padded conv, group norm, pools, activations,
 # transpose, concat, slice, softmax, matmul, broadcasting, reductions), on an embedding and
 # on samples/textcls (embedding, layer_norm, softmax):
 # the loss and every gradient to 1e-4 relative, by scripts/autodiff_torch_check.py run with

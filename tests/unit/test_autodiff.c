@@ -451,6 +451,23 @@ START_TEST(layer_norm_grads)
 }
 END_TEST
 
+/* group_norm of [3, 4, 2, 3] in 2 groups, weight and bias per channel, after a conv. */
+START_TEST(group_norm_grads)
+{
+    ValueId x;
+    int64_t xd[4] = {BATCH, 2, 4, 5}, wd[4] = {4, 2, 3, 3}, cd = 4;
+    Graph *g = new_graph(&x, 4, xd);
+    ValueId h = op2(g, IR_OP_CONV2D, x, param(g, "conv.weight", 4, wd, 0.5f));
+    NodeId gn = mk(g, IR_OP_GROUP_NORM, h, param(g, "gn.weight", 1, &cd, 1.0f),
+                   param(g, "gn.bias", 1, &cd, 0.5f));
+    ir_node_set_int(g, gn, "num_groups", 2);
+    ValueId y = op1(g, IR_OP_FLATTEN, op1(g, IR_OP_TANH, out_of(g, gn)));
+    TrainSpec s = ce();
+    case_name = "group_norm";
+    check_grads(g, x, lin(g, y, 4 * 2 * 3, 4), &s);
+}
+END_TEST
+
 /* ---- losses ---- */
 
 START_TEST(loss_grads)
@@ -571,6 +588,7 @@ int main(void)
     tcase_add_test(tc, data_movement_grads);
     tcase_add_test(tc, embedding_grads);
     tcase_add_test(tc, layer_norm_grads);
+    tcase_add_test(tc, group_norm_grads);
     tcase_add_test(tc, loss_grads);
     tcase_add_test(tc, all_ignored_is_zero);
     suite_add_tcase(s, tc);
