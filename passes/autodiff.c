@@ -8,7 +8,8 @@
  * nodes computing its inputs' gradients. A value used twice sums its gradients with add
  * nodes, in the order the walk meets the uses. Only values that depend on a parameter get
  * a gradient: the input image's is never computed. Before anything is built, every node on
- * the loss's path that would need a rule and has none is listed in one error. */
+ * the loss's path that would need a rule and has none is listed in one error. batch_norm
+ * becomes batch_norm_train (batch statistics, as PyTorch's train mode). */
 #include "passes/autodiff.h"
 #include "passes/autodiff_internal.h"
 
@@ -206,6 +207,26 @@ static void walk_forward(const Graph *g, ValueId y, Walk *w)
             if (n->inputs[j] != IR_NONE && w->needs[n->inputs[j]])
                 w->needs[n->outputs[0]] = true;
     }
+}
+
+/* Training mode: each batch_norm becomes batch_norm_train(x, weight, bias), normalizing
+ * with the batch's statistics as PyTorch does in train(); its running statistics are left
+ * unread (the step does not update them). In place: the node keeps its output. */
+static bool batch_norm_to_train(Graph *g, Diag *d)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_BATCH_NORM)
+            continue;
+        ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 3);
+        in[0] = n->inputs[0], in[1] = n->inputs[3], in[2] = n->inputs[4];
+        n->op = IR_OP_BATCH_NORM_TRAIN;
+        n->inputs = in;
+        n->n_inputs = 3;
+        if (!ir_infer_node(g, i, d))
+            return false;
+    }
+    return true;
 }
 
 /* One error listing every node on the loss's path that needs a gradient rule its op has
@@ -419,8 +440,9 @@ bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *o
     SLIMC_ASSERT(w.reach && w.needs && w.is_param && w.params && grad);
     for (int v = 0; v < nv; v++)
         grad[v] = IR_NONE;
+    bool ok = batch_norm_to_train(g, d);
     walk_forward(g, y, &w);
-    bool ok = check_output(g, spec, y, d) && check_rules(g, &w, d);
+    ok = ok && check_output(g, spec, y, d) && check_rules(g, &w, d);
     if (ok && w.n_params == 0) {
         ir_diag_error(d, (SrcLoc){g->source, 0, 0},
                       "model '%s' has no parameters to train (no float weights of conv2d, "

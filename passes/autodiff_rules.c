@@ -299,6 +299,14 @@ static ValueId mean_last(AdCtx *c, ValueId v, int from, int rank)
     return ad_done(c, t);
 }
 
+/* v reshaped (a view) to the given sizes (-1 for one inferred). */
+static ValueId reshape_ints(AdCtx *c, ValueId v, const int64_t *shape, int rank)
+{
+    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    ir_node_set_ints(c->g, t, "shape", shape, rank);
+    return ad_done(c, t);
+}
+
 /* layer_norm over the last nd dims, with the statistics recomputed from x:
  * xhat = (x - mean) * rstd, g = dy * w; dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
  * dw = dy * xhat and db = dy summed over the leading dims. */
@@ -329,14 +337,6 @@ static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
         ad_accum(c, w, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), w));
     if (b != IR_NONE && ad_needs(c, b))
         ad_accum(c, b, ad_sum_to(c, dy, b));
-}
-
-/* v reshaped (a view) to the given sizes (-1 for one inferred). */
-static ValueId reshape_ints(AdCtx *c, ValueId v, const int64_t *shape, int rank)
-{
-    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
-    ir_node_set_ints(c->g, t, "shape", shape, rank);
-    return ad_done(c, t);
 }
 
 /* group_norm(x [N, C, ...], w [C], b [C]): layer_norm's rule on x viewed as [N, G, C / G
@@ -378,6 +378,55 @@ static void rule_group_norm(AdCtx *c, const Node *n, ValueId dy)
     if (b != IR_NONE && ad_needs(c, b)) {
         ValueId bc = reshape_ints(c, b, chan, xs.rank - 1);
         ad_accum(c, b, ad_reshape_to(c, ad_sum_to(c, dy, bc), b));
+    }
+}
+
+/* reduce_mean of v over axes, keepdim. */
+static ValueId mean_axes(AdCtx *c, ValueId v, const int64_t *axes, int n)
+{
+    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    ir_node_set_ints(c->g, t, "axes", axes, n);
+    ir_node_set_int(c->g, t, "keepdim", 1);
+    return ad_done(c, t);
+}
+
+/* batch_norm_train(x [N, C, ...], w, b): layer_norm's rule with the statistics over N and
+ * the spatial dims (recomputed from x), w and b per channel; dw and db summed over those. */
+static void rule_batch_norm_train(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int64_t axes[IR_MAX_RANK], chan[IR_MAX_RANK];
+    int na = 0;
+    axes[na++] = 0;
+    chan[0] = xs.d[1].c;
+    for (int i = 2; i < xs.rank; i++) {
+        axes[na++] = i;
+        chan[i - 1] = 1;
+    }
+    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_axes(c, x, axes, na));
+    ValueId var = mean_axes(c, ad_op2(c, IR_OP_MUL, xc, xc), axes, na);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (ad_needs(c, x)) {
+        ValueId g = dy;
+        if (w != IR_NONE)
+            g = ad_op2(c, IR_OP_MUL, dy, reshape_ints(c, w, chan, xs.rank - 1));
+        ValueId proj =
+            ad_op2(c, IR_OP_MUL, xhat, mean_axes(c, ad_op2(c, IR_OP_MUL, g, xhat), axes, na));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_axes(c, g, axes, na));
+        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+    }
+    for (int k = 0; k < 2; k++) {
+        ValueId p = k ? b : w;
+        if (p == IR_NONE || !ad_needs(c, p))
+            continue;
+        ValueId v = k ? dy : ad_op2(c, IR_OP_MUL, dy, xhat);
+        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
+        ir_node_set_ints(c->g, t, "axes", axes, na);
+        ad_accum(c, p, ad_done(c, t));
     }
 }
 
@@ -515,7 +564,7 @@ static void rule_embedding(AdCtx *c, const Node *n, ValueId dy)
 bool ad_param_slot(OpKind op, int i)
 {
     if (op == IR_OP_CONV2D || op == IR_OP_LINEAR || op == IR_OP_LAYER_NORM ||
-        op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D)
+        op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D || op == IR_OP_BATCH_NORM_TRAIN)
         return i == 1 || i == 2;
     if (op == IR_OP_BATCH_NORM)
         return i == 3 || i == 4;
@@ -567,8 +616,10 @@ AdRule ad_rule_for(OpKind op)
     case IR_OP_CONCAT: return rule_concat;
     case IR_OP_LAYER_NORM: return rule_layer_norm;
     case IR_OP_GROUP_NORM: return rule_group_norm;
-    /* No gradient (yet): batch norm (training mode: batch statistics, running ones
-     * updated); the index, resampling and integer ops are not differentiated. */
+    case IR_OP_BATCH_NORM_TRAIN: return rule_batch_norm_train;
+    /* No gradient: batch_norm itself (inference: the training step makes each one a
+     * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
+     * differentiated. */
     case IR_OP_BATCH_NORM:
     case IR_OP_CLIP:
     case IR_OP_MINIMUM:

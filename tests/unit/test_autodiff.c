@@ -468,6 +468,35 @@ START_TEST(group_norm_grads)
 }
 END_TEST
 
+/* batch_norm in training mode (the step makes it batch_norm_train: batch statistics) after
+ * a conv; its running statistics are constants nothing reads. Also on [N, C]. */
+START_TEST(batch_norm_grads)
+{
+    for (int form = 0; form < 2; form++) {
+        ValueId x;
+        int64_t xd[4] = {BATCH, 2, 4, 5}, wd[4] = {4, 2, 3, 3}, cd = 4;
+        Graph *g = new_graph(&x, 4, xd);
+        ValueId h = op2(g, IR_OP_CONV2D, x, param(g, "conv.weight", 4, wd, 0.5f));
+        if (form == 1) { /* [N, C * 2 * 3] through a linear to [N, 4] */
+            int64_t k = 4 * 2 * 3;
+            h = lin(g, op1(g, IR_OP_FLATTEN, h), k, 4);
+        }
+        ValueId in[5] = {h, param(g, "bn.running_mean", 1, &cd, 0.3f),
+                         param(g, "bn.running_var", 1, &cd, 0.0f),
+                         param(g, "bn.weight", 1, &cd, 1.0f), param(g, "bn.bias", 1, &cd, 0.5f)};
+        for (int i = 0; i < 4; i++) /* a variance of 1 */
+            ((float *)(uintptr_t)g->values[in[2]].data)[i] = 1.0f;
+        NodeId bn = ir_node_new(g, IR_OP_BATCH_NORM, "bn", (SrcLoc){0}, in, 5, 1);
+        ValueId y = op1(g, IR_OP_TANH, out_of(g, bn));
+        if (form == 0)
+            y = lin(g, op1(g, IR_OP_FLATTEN, y), 4 * 2 * 3, 4);
+        TrainSpec s = ce();
+        case_name = form ? "batch_norm [N, C]" : "batch_norm";
+        check_grads(g, x, y, &s);
+    }
+}
+END_TEST
+
 /* ---- losses ---- */
 
 START_TEST(loss_grads)
@@ -589,6 +618,7 @@ int main(void)
     tcase_add_test(tc, embedding_grads);
     tcase_add_test(tc, layer_norm_grads);
     tcase_add_test(tc, group_norm_grads);
+    tcase_add_test(tc, batch_norm_grads);
     tcase_add_test(tc, loss_grads);
     tcase_add_test(tc, all_ignored_is_zero);
     suite_add_tcase(s, tc);
