@@ -71,7 +71,13 @@ def textcls(p, x):
     return torch.softmax(F.linear(h, p["fc2.weight"], p["fc2.bias"]), -1)
 
 
+BN_STATS = {}  # the batch statistics each training-mode batch norm saw, by running name
+
+
 def bn_train(p, name, h):
+    dims = [0] + list(range(2, h.dim()))
+    BN_STATS[name + ".running_mean"] = h.detach().mean(dims)
+    BN_STATS[name + ".running_var"] = h.detach().var(dims, unbiased=False)
     return F.batch_norm(h, p[name + ".running_mean"].detach().clone(),
                         p[name + ".running_var"].detach().clone(), p[name + ".weight"],
                         p[name + ".bias"], training=True)
@@ -132,9 +138,7 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
 
 def ops(p, x):
     h = F.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1)
-    h = F.silu(F.batch_norm(h, p["bn.running_mean"].detach().clone(),
-                            p["bn.running_var"].detach().clone(), p["bn.weight"], p["bn.bias"],
-                            training=True))
+    h = F.silu(bn_train(p, "bn", h))
     h = F.avg_pool2d(h, 2)
     h = F.hardswish(F.conv2d(h, p["conv2.weight"], p["conv2.bias"], stride=2, padding=2,
                              dilation=2, groups=4))
@@ -180,6 +184,7 @@ def loss_of(kind, out, y, t, temperature, alpha):
 
 def check(slimc, case, work):
     os.makedirs(work, exist_ok=True)
+    BN_STATS.clear()
     model_kind, loss_kind = case.split("-")
     rng = np.random.default_rng(18)
     n = 16
@@ -275,8 +280,15 @@ def check(slimc, case, work):
             print(f"{case}: {k}.grad: relative error {rel:.3g}, allclose {close}; worst at "
                   f"{worst}: {got[worst]!r} vs torch {want[worst]!r}")
             bad += 1
+    for k, want in BN_STATS.items():  # what the loop updates the running statistics from
+        got = np.load(os.path.join(work, "out", k + ".batch.npy")).astype(np.float64)
+        want = want.numpy()
+        rel = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-12)
+        if got.shape != want.shape or rel > 1e-4:
+            print(f"{case}: {k}.batch: relative error {rel:.3g}")
+            bad += 1
     print(f"{case}: loss {got_loss:.6g} (torch {want_loss:.6g}), {len(grads)} gradients, "
-          f"{'OK' if not bad else str(bad) + ' MISMATCHES'}")
+          f"{len(BN_STATS)} batch statistics, {'OK' if not bad else str(bad) + ' MISMATCHES'}")
     return 1 if bad else 0
 
 
