@@ -132,8 +132,8 @@ static void run_step(const TrainGraph *t, const void *x, const int64_t *labels, 
     ck_assert_msg(ir_eval_graph(g, in, outs, syms, &d), "%s", ir_diag_text(&d));
     ir_diag_fini(&d);
     *loss = (double)*(float *)outs[0];
-    for (int i = 0; i < g->n_outputs; i++) {
-        if (i > 0 && grads)
+    for (int i = 0; i < g->n_outputs; i++) { /* loss, gradients, batch norms' statistics */
+        if (i > 0 && i <= t->n_params && grads)
             grads[i - 1] = outs[i];
         else
             free(outs[i]);
