@@ -201,7 +201,8 @@ static void walk_forward(const Graph *g, ValueId y, Walk *w)
         w->needs[v] = w->is_param[v];
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead)
+        /* an integer or bool result (a comparison, an index) carries no gradient */
+        if (n->dead || g->values[n->outputs[0]].type.dtype != IR_F32)
             continue;
         for (int j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] != IR_NONE && w->needs[n->inputs[j]])

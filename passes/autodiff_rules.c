@@ -116,6 +116,56 @@ static void rule_arith(AdCtx *c, const Node *n, ValueId dy)
     }
 }
 
+/* where(cond, a, b): dy to a where cond holds, to b elsewhere (each summed back to its
+ * operand's shape). */
+static void rule_where(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId cond = n->inputs[0], zero = ad_scalar(c, 0.0f);
+    for (int k = 1; k <= 2; k++) {
+        ValueId v = n->inputs[k];
+        if (!ad_needs(c, v))
+            continue;
+        ValueId in[3] = {cond, k == 1 ? dy : zero, k == 1 ? zero : dy};
+        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in, 3), v));
+    }
+}
+
+/* clip: dy where min <= x <= max (PyTorch's clamp backward), 0 elsewhere. */
+static void rule_clip(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], zero = ad_scalar(c, 0.0f);
+    ValueId lo = ad_op2(c, IR_OP_GE, x, ad_scalar(c, (float)ir_attr_min(n)));
+    ValueId hi = ad_op2(c, IR_OP_LE, x, ad_scalar(c, (float)ir_attr_max(n)));
+    ValueId in_hi[3] = {hi, dy, zero};
+    ValueId inner = ad_op(c, IR_OP_WHERE, in_hi, 3);
+    ValueId in_lo[3] = {lo, inner, zero};
+    ad_accum(c, x, ad_op(c, IR_OP_WHERE, in_lo, 3));
+}
+
+/* maximum, minimum: dy to the operand that won, half to each on a tie (PyTorch's). */
+static void rule_minmax(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId a = n->inputs[0], b = n->inputs[1], zero = ad_scalar(c, 0.0f);
+    OpKind wins = n->op == IR_OP_MAXIMUM ? IR_OP_GT : IR_OP_LT;
+    ValueId half = ad_op2(c, IR_OP_MUL, dy, ad_scalar(c, 0.5f));
+    ValueId tie = ad_op2(c, IR_OP_EQ, a, b);
+    for (int k = 0; k < 2; k++) {
+        ValueId v = k ? b : a, other = k ? a : b;
+        if (!ad_needs(c, v))
+            continue;
+        ValueId in_tie[3] = {tie, half, zero};
+        ValueId tied = ad_op(c, IR_OP_WHERE, in_tie, 3);
+        ValueId in_win[3] = {ad_op2(c, wins, v, other), dy, tied};
+        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in_win, 3), v));
+    }
+}
+
+/* expand: dy summed over the broadcast axes. */
+static void rule_expand(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_sum_to(c, dy, n->inputs[0]));
+}
+
 /* ---- linear algebra ---- */
 
 /* v with its last two dims swapped. */
@@ -614,6 +664,11 @@ AdRule ad_rule_for(OpKind op)
     case IR_OP_PERMUTE: return rule_permute;
     case IR_OP_SLICE: return rule_slice;
     case IR_OP_CONCAT: return rule_concat;
+    case IR_OP_WHERE: return rule_where;
+    case IR_OP_CLIP: return rule_clip;
+    case IR_OP_MINIMUM:
+    case IR_OP_MAXIMUM: return rule_minmax;
+    case IR_OP_EXPAND: return rule_expand;
     case IR_OP_LAYER_NORM: return rule_layer_norm;
     case IR_OP_GROUP_NORM: return rule_group_norm;
     case IR_OP_BATCH_NORM_TRAIN: return rule_batch_norm_train;
@@ -621,17 +676,12 @@ AdRule ad_rule_for(OpKind op)
      * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
      * differentiated. */
     case IR_OP_BATCH_NORM:
-    case IR_OP_CLIP:
-    case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
-    case IR_OP_WHERE:
     case IR_OP_CAST:
     case IR_OP_REDUCE_MAX:
     case IR_OP_REDUCE_MIN:
     case IR_OP_REDUCE_PROD:
-    case IR_OP_EXPAND:
     case IR_OP_PAD:
     case IR_OP_INDEX_SELECT:
     case IR_OP_CONV_TRANSPOSE2D:

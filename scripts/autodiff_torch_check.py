@@ -109,8 +109,8 @@ def mlp(p, x):
 
 
 # The other ops with gradient rules, in one model: grouped, strided, dilated, padded
-# convolution, batch norm (training mode), group norm, pools, activations, transpose, concat, slice, softmax, matmul,
-# broadcasting arithmetic, reductions.
+# convolution, batch norm (training mode), group norm, pools, activations, transpose, concat,
+# slice, softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
 OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     weights "ops.safetensors"
 
@@ -132,6 +132,7 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     m = softmax(matmul(transpose(r, 1, 2), r), axis=-1)
     s = slice(flatten(m), 1, 8, 40)
     t = s - mean(s, dim=1, keepdim=true) + sum(a, dim=1, keepdim=true) / exp(slice(u, 1, 0, 1))
+    t = maximum(t, clip(t * 0.5, min=-0.1, max=0.2)) + where(gt(t, 0.0), t, t * 0.1)
     return fc2(t)
 """
 
@@ -151,6 +152,7 @@ def ops(p, x):
     m = torch.softmax(torch.matmul(r.transpose(1, 2), r), -1)
     s = m.flatten(1)[:, 8:40]
     t = s - s.mean(1, keepdim=True) + a.sum(1, keepdim=True) / torch.exp(u[:, 0:1])
+    t = torch.maximum(t, torch.clamp(t * 0.5, -0.1, 0.2)) + torch.where(t > 0, t, t * 0.1)
     return F.linear(t, p["fc2.weight"])
 
 

@@ -357,6 +357,46 @@ START_TEST(broadcast_arith_grads)
 }
 END_TEST
 
+/* where (a bool condition from the data), clip, maximum and minimum with a broadcast
+ * operand, expand. */
+START_TEST(select_grads)
+{
+    for (int form = 0; form < 5; form++) {
+        ValueId x;
+        int64_t xd[2] = {BATCH, 5};
+        Graph *g = new_graph(&x, 2, xd);
+        ValueId a = lin(g, x, 5, 6), b = lin(g, x, 5, 6), y;
+        NodeId r = mk(g, IR_OP_REDUCE_MEAN, b, IR_NONE, IR_NONE);
+        int64_t ax = 1;
+        ir_node_set_ints(g, r, "axes", &ax, 1);
+        ir_node_set_int(g, r, "keepdim", 1);
+        ValueId bm = out_of(g, r); /* [3, 1] */
+        if (form == 0) {
+            ValueId in[3] = {op2(g, IR_OP_GT, b, scalar(g, 0.0f)), a, bm};
+            y = out_of(g, ir_node_new(g, IR_OP_WHERE, "where", (SrcLoc){0}, in, 3, 1));
+        } else if (form == 1) {
+            NodeId cl = mk(g, IR_OP_CLIP, a, IR_NONE, IR_NONE);
+            ir_node_set_float(g, cl, "min", -0.3);
+            ir_node_set_float(g, cl, "max", 0.4);
+            y = op2(g, IR_OP_ADD, out_of(g, cl), b);
+        } else if (form == 2) {
+            y = op2(g, IR_OP_MAXIMUM, a, bm);
+        } else if (form == 3) {
+            y = op2(g, IR_OP_MINIMUM, bm, a);
+        } else {
+            NodeId e = mk(g, IR_OP_EXPAND, bm, IR_NONE, IR_NONE);
+            int64_t sh[2] = {-1, 6};
+            ir_node_set_ints(g, e, "shape", sh, 2);
+            y = op2(g, IR_OP_MUL, out_of(g, e), a);
+        }
+        static const char *const names[] = {"where", "clip", "maximum", "minimum", "expand"};
+        case_name = names[form];
+        TrainSpec s = ce();
+        check_grads(g, x, y, &s);
+    }
+}
+END_TEST
+
 /* ---- data movement, normalization, matmul, reductions ---- */
 
 START_TEST(data_movement_grads)
@@ -573,10 +613,13 @@ START_TEST(missing_rules_listed_at_once)
     ValueId x;
     int64_t xd[4] = {2, 3, 4, 4}, wd[4] = {3, 3, 2, 2};
     Graph *g = new_graph(&x, 4, xd);
-    ValueId xc = op1(g, IR_OP_CLIP, x); /* no rule, but no parameter before it */
+    NodeId cs = mk(g, IR_OP_CUMSUM, x, IR_NONE, IR_NONE); /* no rule, but no parameter before */
+    ir_node_set_int(g, cs, "axis", 1);
+    ValueId xc = out_of(g, cs);
     NodeId ct = mk(g, IR_OP_CONV_TRANSPOSE2D, xc, param(g, "up.weight", 4, wd, 1.0f), IR_NONE);
     g->nodes[ct].loc = (SrcLoc){"m.slim", 3, 9};
-    NodeId cl = mk(g, IR_OP_CLIP, out_of(g, ct), IR_NONE, IR_NONE);
+    NodeId cl = mk(g, IR_OP_CUMSUM, out_of(g, ct), IR_NONE, IR_NONE);
+    ir_node_set_int(g, cl, "axis", 2);
     g->nodes[cl].loc = (SrcLoc){"m.slim", 4, 9};
     NodeId rm = mk(g, IR_OP_REDUCE_MAX, out_of(g, cl), IR_NONE, IR_NONE);
     int64_t axes[2] = {2, 3};
@@ -594,7 +637,7 @@ START_TEST(missing_rules_listed_at_once)
     const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "3 ops on the loss's path have no gradient") &&
                       strstr(msg, "conv_transpose2d 'conv_transpose2d' (m.slim:3:9)") &&
-                      strstr(msg, "clip 'clip' (m.slim:4:9)") &&
+                      strstr(msg, "cumsum 'cumsum' (m.slim:4:9)") &&
                       strstr(msg, "reduce_max 'reduce_max' (m.slim:5:13)"),
                   "%s", msg);
     ck_assert_int_eq(d.n_errors, 1);
@@ -614,6 +657,7 @@ int main(void)
     tcase_add_test(tc, pool_grads);
     tcase_add_test(tc, activation_grads);
     tcase_add_test(tc, broadcast_arith_grads);
+    tcase_add_test(tc, select_grads);
     tcase_add_test(tc, data_movement_grads);
     tcase_add_test(tc, embedding_grads);
     tcase_add_test(tc, layer_norm_grads);
