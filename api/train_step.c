@@ -22,6 +22,9 @@ struct ApiTrainStep {
     int n_model_inputs;
     int64_t n_classes; /* the output's last dim (losses over classes), else 0 */
     int64_t ignore_index;
+    const Graph *src; /* the model's graph (names of the running statistics) */
+    float **bn_stats; /* [2 * n_bn] the last run's batch mean and variance, [C] each */
+    int64_t batch;    /* the last run's batch size */
 };
 
 static void tensor_of(const Graph *g, ValueId v, const void *data, SlimcTensor *t)
@@ -58,6 +61,14 @@ ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSp
     }
     ctx->t.passes += api_now_ms() - t0;
     s->n_model_inputs = m->g->n_inputs;
+    s->src = m->g;
+    s->bn_stats = calloc(2 * (size_t)s->tg.n_bn + 1, sizeof *s->bn_stats);
+    SLIMC_ASSERT(s->bn_stats);
+    for (int k = 0; k < 2 * s->tg.n_bn; k++) {
+        const Type *rt = &m->g->values[s->tg.bn_running[k]].type;
+        s->bn_stats[k] = calloc((size_t)rt->shape.d[0].c + 1, sizeof(float));
+        SLIMC_ASSERT(s->bn_stats[k]);
+    }
     s->ignore_index = spec->ignore_index;
     const Type *yt = &m->g->values[m->g->outputs[0]].type;
     s->n_classes = spec->loss != TRAIN_LOSS_MSE ? yt->shape.d[yt->shape.rank - 1].c : 0;
@@ -94,6 +105,9 @@ void api_train_step_free(ApiTrainStep *s)
         return;
     slimc_exec_free(s->exec);
     slimc_model_free(s->step);
+    for (int k = 0; s->bn_stats && k < 2 * s->tg.n_bn; k++)
+        free(s->bn_stats[k]);
+    free(s->bn_stats);
     autodiff_train_graph_free(&s->tg);
     free(s->param_init);
     free(s);
@@ -122,6 +136,28 @@ bool api_train_step_takes_labels(const ApiTrainStep *s)
 bool api_train_step_takes_target(const ApiTrainStep *s)
 {
     return s->tg.target_input >= 0;
+}
+
+int api_train_step_num_batch_norms(const ApiTrainStep *s)
+{
+    return s->tg.n_bn;
+}
+
+const char *api_train_step_bn_running_name(const ApiTrainStep *s, int k, int var)
+{
+    if (k < 0 || k >= s->tg.n_bn)
+        return NULL;
+    return s->src->values[s->tg.bn_running[2 * k + (var ? 1 : 0)]].name;
+}
+
+void api_train_step_bn_batch_stats(const ApiTrainStep *s, int k, const float **mean,
+                                   const float **var, int64_t *channels, int64_t *n)
+{
+    SLIMC_ASSERT(k >= 0 && k < s->tg.n_bn);
+    *channels = s->src->values[s->tg.bn_running[2 * k]].type.shape.d[0].c;
+    *mean = s->bn_stats[2 * k];
+    *var = s->bn_stats[2 * k + 1];
+    *n = s->batch * s->tg.bn_count[k];
 }
 
 /* Every label a class or ignore_index: the error names the first that is not. */
@@ -183,6 +219,10 @@ SlimcStatus api_train_step_run(SlimcContext *ctx, ApiTrainStep *s, const SlimcTe
         *loss = (double)*(const float *)out[0].data;
         for (int i = 0; i < np; i++)
             memcpy(grads[i], out[1 + i].data, out[1 + i].nbytes);
+        for (int k = 0; k < 2 * s->tg.n_bn; k++)
+            memcpy(s->bn_stats[k], out[s->tg.first_bn_output + k].data,
+                   out[s->tg.first_bn_output + k].nbytes);
+        s->batch = inputs[0].ndim > 0 ? inputs[0].shape[0] : 1;
     }
     for (int i = 0; i < n_out; i++)
         slimc_tensor_free(&out[i]);

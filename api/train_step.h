@@ -28,6 +28,17 @@ const SlimcTensor *api_train_step_param_init(const ApiTrainStep *s, int i);
 bool api_train_step_takes_labels(const ApiTrainStep *s);
 bool api_train_step_takes_target(const ApiTrainStep *s);
 
+/* Batch norm layers, which the step trains on the batch's statistics (PyTorch's train()
+ * mode): how many; the state_dict name of layer k's running_mean (var 0) or running_var
+ * (var 1); and, after a run, layer k's batch mean and biased batch variance ([channels] each, valid
+ * until the next run or free) with n, the values a channel they were taken over, for the loop
+ * to update the running statistics as PyTorch does: running = (1 - momentum) * running +
+ * momentum * batch, the variance times n / (n - 1) first. */
+int api_train_step_num_batch_norms(const ApiTrainStep *s);
+const char *api_train_step_bn_running_name(const ApiTrainStep *s, int k, int var);
+void api_train_step_bn_batch_stats(const ApiTrainStep *s, int k, const float **mean,
+                                   const float **var, int64_t *channels, int64_t *n);
+
 /* Runs one step on a mini-batch: inputs are the model's inputs (n_inputs of them, batch
  * dimension N), labels i64 [N] (NULL when the loss takes none), target (NULL when it takes
  * none), params[i] the current values of parameter i (the caller's buffers, of the

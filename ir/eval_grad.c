@@ -15,7 +15,7 @@ bool ir_eval_is_grad_op(OpKind op)
            op == IR_OP_EMBEDDING_GRAD || op == IR_OP_CROSS_ENTROPY ||
            op == IR_OP_CROSS_ENTROPY_GRAD || op == IR_OP_NLL_LOSS || op == IR_OP_NLL_LOSS_GRAD ||
            op == IR_OP_MSE_LOSS || op == IR_OP_MSE_LOSS_GRAD || op == IR_OP_DISTILL_LOSS ||
-           op == IR_OP_DISTILL_LOSS_GRAD;
+           op == IR_OP_DISTILL_LOSS_GRAD || op == IR_OP_BATCH_NORM_TRAIN;
 }
 
 /* The window parameters of a pool node (stride defaults to the kernel). */
@@ -278,6 +278,37 @@ static void eval_mse(const EvalCtx *c)
         c->out[0] = (float)(n ? sum / (double)n : 0.0);
 }
 
+/* batch_norm_train(x, w, b): per channel, the mean and biased variance over the batch and
+ * the spatial dims (in double, in order), then (x - mean) / sqrt(var + eps) * w + b. */
+static void eval_batch_norm_train(const EvalCtx *c)
+{
+    const float *x = in_f32(c, 0), *w = in_f32(c, 1), *b = in_f32(c, 2);
+    const Dims *xs = &c->in_dims[0];
+    int64_t N = xs->d[0], C = xs->d[1], inner = 1;
+    for (int i = 2; i < xs->rank; i++)
+        inner *= xs->d[i];
+    double eps = ir_attr_eps(c->n);
+    for (int64_t ch = 0; ch < C; ch++) {
+        double sum = 0.0, sq = 0.0, count = (double)(N * inner);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t i = 0; i < inner; i++)
+                sum += x[(n * C + ch) * inner + i];
+        double mean = count > 0 ? sum / count : 0.0;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t i = 0; i < inner; i++) {
+                double e = x[(n * C + ch) * inner + i] - mean;
+                sq += e * e;
+            }
+        float inv = (float)(1.0 / sqrt((count > 0 ? sq / count : 0.0) + eps));
+        float scale = w ? w[ch] : 1.0f, shift = b ? b[ch] : 0.0f, mu = (float)mean;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t at = (n * C + ch) * inner + i;
+                c->out[at] = (x[at] - mu) * inv * scale + shift;
+            }
+    }
+}
+
 bool ir_eval_grad_node(const EvalCtx *c)
 {
     if (c->n->n_epilogue) {
@@ -294,6 +325,8 @@ bool ir_eval_grad_node(const EvalCtx *c)
         eval_conv2d_weight_grad(c);
     else if (op == IR_OP_EMBEDDING_GRAD)
         return eval_embedding_grad(c);
+    else if (op == IR_OP_BATCH_NORM_TRAIN)
+        eval_batch_norm_train(c);
     else if (op == IR_OP_MSE_LOSS || op == IR_OP_MSE_LOSS_GRAD)
         eval_mse(c);
     else

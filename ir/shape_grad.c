@@ -156,3 +156,19 @@ SHAPE_FN(loss_grad)
     ir_shp_set_out(g, n, 0, IR_F32, &ir_shp_in_type(g, n, 0)->shape);
     return true;
 }
+
+/* (x [N, C, ...], weight [C], bias [C]) -> x's type. */
+SHAPE_FN(batch_norm_train)
+{
+    const Type *t = ir_shp_in_type(g, n, 0);
+    if (!is_f32(g, n, 0) || t->shape.rank < 2 || !ir_dim_static(t->shape.d[1]))
+        return bad_operand(g, n, 0, d, "the input must be f32 [N, C, ...] with a fixed C");
+    for (int i = 1; i < n->n_inputs; i++) {
+        const Type *p = ir_shp_in_type(g, n, i);
+        if (p &&
+            (!is_f32(g, n, i) || p->shape.rank != 1 || !ir_dim_eq(p->shape.d[0], t->shape.d[1])))
+            return bad_operand(g, n, i, d, "weight and bias must be f32 [C] of the input's C");
+    }
+    ir_shp_set_out(g, n, 0, IR_F32, &t->shape);
+    return true;
+}

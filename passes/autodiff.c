@@ -8,7 +8,8 @@
  * nodes computing its inputs' gradients. A value used twice sums its gradients with add
  * nodes, in the order the walk meets the uses. Only values that depend on a parameter get
  * a gradient: the input image's is never computed. Before anything is built, every node on
- * the loss's path that would need a rule and has none is listed in one error. */
+ * the loss's path that would need a rule and has none is listed in one error. batch_norm
+ * becomes batch_norm_train (batch statistics, as PyTorch's train mode). */
 #include "passes/autodiff.h"
 #include "passes/autodiff_internal.h"
 
@@ -200,11 +201,85 @@ static void walk_forward(const Graph *g, ValueId y, Walk *w)
         w->needs[v] = w->is_param[v];
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead)
+        /* an integer or bool result (a comparison, an index) carries no gradient */
+        if (n->dead || g->values[n->outputs[0]].type.dtype != IR_F32)
             continue;
         for (int j = 0; j < n->n_inputs; j++)
             if (n->inputs[j] != IR_NONE && w->needs[n->inputs[j]])
                 w->needs[n->outputs[0]] = true;
+    }
+}
+
+/* Training mode: each batch_norm becomes batch_norm_train(x, weight, bias), normalizing
+ * with the batch's statistics as PyTorch does in train(); its running statistics are left
+ * unread (the step does not update them). In place: the node keeps its output. */
+static bool batch_norm_to_train(Graph *g, TrainGraph *out, Diag *d)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->dead || n->op != IR_OP_BATCH_NORM)
+            continue;
+        ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 3);
+        in[0] = n->inputs[0], in[1] = n->inputs[3], in[2] = n->inputs[4];
+        out->bn_running = realloc(out->bn_running, sizeof(ValueId) * 2 * (size_t)(out->n_bn + 1));
+        SLIMC_ASSERT(out->bn_running);
+        out->bn_running[2 * out->n_bn] = n->inputs[1];
+        out->bn_running[2 * out->n_bn + 1] = n->inputs[2];
+        out->n_bn++;
+        n->op = IR_OP_BATCH_NORM_TRAIN;
+        n->inputs = in;
+        n->n_inputs = 3;
+        if (!ir_infer_node(g, i, d))
+            return false;
+    }
+    return true;
+}
+
+/* After the gradients: each batch_norm_train's batch mean and biased variance over N and
+ * the spatial dims (in the order batch_norm_to_train met them). */
+static void add_bn_stats(AdCtx *c, TrainGraph *out)
+{
+    Graph *g = c->g;
+    out->first_bn_output = g->n_outputs;
+    out->bn_count = calloc((size_t)out->n_bn + 1, sizeof(int64_t));
+    SLIMC_ASSERT(out->bn_count);
+    int k = 0;
+    for (int i = 0; i < c->n_fwd_nodes && c->ok; i++) {
+        if (g->nodes[i].dead || g->nodes[i].op != IR_OP_BATCH_NORM_TRAIN)
+            continue;
+        ValueId x = g->nodes[i].inputs[0];
+        const Shape xs = g->values[x].type.shape;
+        int64_t axes[IR_MAX_RANK], count = 1;
+        int na = 0;
+        axes[na++] = 0;
+        for (int a = 2; a < xs.rank; a++) {
+            axes[na++] = a;
+            count *= xs.d[a].c; /* static: batch_norm_train's shape function */
+        }
+        out->bn_count[k] = count;
+        c->node = i;
+        c->made = 100; /* names apart from the rule's */
+        ValueId st[2];
+        NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &x, 1);
+        ir_node_set_ints(g, t, "axes", axes, na);
+        ir_node_set_int(g, t, "keepdim", 1);
+        ValueId mk = ad_done(c, t);
+        ValueId xc = ad_op2(c, IR_OP_SUB, x, mk);
+        ValueId sq = ad_op2(c, IR_OP_MUL, xc, xc);
+        for (int s = 0; s < 2; s++) {
+            ValueId src = s ? sq : x;
+            t = ad_node(c, IR_OP_REDUCE_MEAN, &src, 1);
+            ir_node_set_ints(g, t, "axes", axes, na);
+            st[s] = ad_done(c, t);
+        }
+        for (int s = 0; s < 2 && c->ok; s++) {
+            const char *name =
+                ir_arena_printf(g->arena, "%s.batch", g->values[out->bn_running[2 * k + s]].name);
+            ir_output_add(g, st[s]);
+            ir_output_set_name(g, g->n_outputs - 1, name);
+            g->values[st[s]].name = name;
+        }
+        k++;
     }
 }
 
@@ -419,8 +494,9 @@ bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *o
     SLIMC_ASSERT(w.reach && w.needs && w.is_param && w.params && grad);
     for (int v = 0; v < nv; v++)
         grad[v] = IR_NONE;
+    bool ok = batch_norm_to_train(g, out, d);
     walk_forward(g, y, &w);
-    bool ok = check_output(g, spec, y, d) && check_rules(g, &w, d);
+    ok = ok && check_output(g, spec, y, d) && check_rules(g, &w, d);
     if (ok && w.n_params == 0) {
         ir_diag_error(d, (SrcLoc){g->source, 0, 0},
                       "model '%s' has no parameters to train (no float weights of conv2d, "
@@ -431,13 +507,15 @@ bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *o
     ValueId labels, target, loss = IR_NONE, dy = IR_NONE;
     ok = ok && add_inputs(g, spec, y, &w, out, &labels, &target, d) &&
          add_loss(g, spec, y, labels, target, &loss, &dy, d);
-    AdCtx c = {.g = g, .n_fwd = nv, .grad = grad, .needs = w.needs, .ok = ok, .d = d};
+    AdCtx c = {
+        .g = g, .n_fwd = nv, .n_fwd_nodes = nn, .grad = grad, .needs = w.needs, .ok = ok, .d = d};
     if (ok) {
         grad[y] = dy;
         ok = backward(&c, nn, &w);
     }
     if (ok) {
         set_outputs(&c, loss, &w);
+        add_bn_stats(&c, out);
         ok = c.ok && ir_verify(g, d);
     }
     if (ok) {
@@ -452,6 +530,9 @@ bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *o
         }
     } else {
         ir_graph_free(g);
+        free(out->bn_running);
+        free(out->bn_count);
+        memset(out, 0, sizeof *out);
         out->labels_input = out->target_input = -1;
     }
     free(w.reach);
@@ -469,6 +550,8 @@ void autodiff_train_graph_free(TrainGraph *t)
     ir_graph_free(t->g);
     free(t->param_names);
     free(t->param_consts);
+    free(t->bn_running);
+    free(t->bn_count);
     memset(t, 0, sizeof *t);
     t->labels_input = t->target_input = -1;
 }

@@ -54,6 +54,16 @@ typedef struct TrainGraph {
     int first_param_input;    /* g->inputs[first_param_input + i] is parameter i */
     int labels_input;         /* index in g->inputs, or -1 */
     int target_input;         /* index in g->inputs, or -1 */
+    /* Batch norm trains on the batch's statistics (batch_norm_train); so that the loop can
+     * update the running ones as PyTorch does, the step also outputs, after the gradients,
+     * each batch norm's batch mean and biased variance ([C] each): outputs first_bn_output +
+     * 2k and + 2k + 1 for layer k, whose running_mean and running_var constants (in the graph
+     * given) are bn_running[2k] and bn_running[2k + 1], taken over the batch size times
+     * bn_count[k] (the spatial size) values a channel. */
+    int n_bn;
+    int first_bn_output;
+    ValueId *bn_running; /* [2 * n_bn] */
+    int64_t *bn_count;   /* [n_bn] */
 } TrainGraph;
 
 /* Builds the step graph of fwd (not modified: the step graph is a new graph that shares

@@ -7,13 +7,14 @@
 #include "ir/graph.h"
 
 typedef struct AdCtx {
-    Graph *g;      /* the step graph being built (forward nodes first) */
-    int n_fwd;     /* values [0, n_fwd) are the forward's: the ones that carry gradients */
-    ValueId *grad; /* [n_fwd] the gradient accumulated so far, IR_NONE for none */
-    bool *needs;   /* [n_fwd] whether the value depends on a parameter (needs a gradient) */
-    NodeId node;   /* the forward node whose rule runs: names and places the new nodes */
-    int made;      /* nodes made for it so far (their names' suffix) */
-    bool ok;       /* false once a rule reported an error */
+    Graph *g;        /* the step graph being built (forward nodes first) */
+    int n_fwd;       /* values [0, n_fwd) are the forward's: the ones that carry gradients */
+    int n_fwd_nodes; /* nodes [0, n_fwd_nodes) are the forward's */
+    ValueId *grad;   /* [n_fwd] the gradient accumulated so far, IR_NONE for none */
+    bool *needs;     /* [n_fwd] whether the value depends on a parameter (needs a gradient) */
+    NodeId node;     /* the forward node whose rule runs: names and places the new nodes */
+    int made;        /* nodes made for it so far (their names' suffix) */
+    bool ok;         /* false once a rule reported an error */
     Diag *d;
 } AdCtx;
 

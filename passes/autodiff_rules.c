@@ -116,6 +116,56 @@ static void rule_arith(AdCtx *c, const Node *n, ValueId dy)
     }
 }
 
+/* where(cond, a, b): dy to a where cond holds, to b elsewhere (each summed back to its
+ * operand's shape). */
+static void rule_where(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId cond = n->inputs[0], zero = ad_scalar(c, 0.0f);
+    for (int k = 1; k <= 2; k++) {
+        ValueId v = n->inputs[k];
+        if (!ad_needs(c, v))
+            continue;
+        ValueId in[3] = {cond, k == 1 ? dy : zero, k == 1 ? zero : dy};
+        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in, 3), v));
+    }
+}
+
+/* clip: dy where min <= x <= max (PyTorch's clamp backward), 0 elsewhere. */
+static void rule_clip(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], zero = ad_scalar(c, 0.0f);
+    ValueId lo = ad_op2(c, IR_OP_GE, x, ad_scalar(c, (float)ir_attr_min(n)));
+    ValueId hi = ad_op2(c, IR_OP_LE, x, ad_scalar(c, (float)ir_attr_max(n)));
+    ValueId in_hi[3] = {hi, dy, zero};
+    ValueId inner = ad_op(c, IR_OP_WHERE, in_hi, 3);
+    ValueId in_lo[3] = {lo, inner, zero};
+    ad_accum(c, x, ad_op(c, IR_OP_WHERE, in_lo, 3));
+}
+
+/* maximum, minimum: dy to the operand that won, half to each on a tie (PyTorch's). */
+static void rule_minmax(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId a = n->inputs[0], b = n->inputs[1], zero = ad_scalar(c, 0.0f);
+    OpKind wins = n->op == IR_OP_MAXIMUM ? IR_OP_GT : IR_OP_LT;
+    ValueId half = ad_op2(c, IR_OP_MUL, dy, ad_scalar(c, 0.5f));
+    ValueId tie = ad_op2(c, IR_OP_EQ, a, b);
+    for (int k = 0; k < 2; k++) {
+        ValueId v = k ? b : a, other = k ? a : b;
+        if (!ad_needs(c, v))
+            continue;
+        ValueId in_tie[3] = {tie, half, zero};
+        ValueId tied = ad_op(c, IR_OP_WHERE, in_tie, 3);
+        ValueId in_win[3] = {ad_op2(c, wins, v, other), dy, tied};
+        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in_win, 3), v));
+    }
+}
+
+/* expand: dy summed over the broadcast axes. */
+static void rule_expand(AdCtx *c, const Node *n, ValueId dy)
+{
+    ad_accum(c, n->inputs[0], ad_sum_to(c, dy, n->inputs[0]));
+}
+
 /* ---- linear algebra ---- */
 
 /* v with its last two dims swapped. */
@@ -299,6 +349,14 @@ static ValueId mean_last(AdCtx *c, ValueId v, int from, int rank)
     return ad_done(c, t);
 }
 
+/* v reshaped (a view) to the given sizes (-1 for one inferred). */
+static ValueId reshape_ints(AdCtx *c, ValueId v, const int64_t *shape, int rank)
+{
+    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    ir_node_set_ints(c->g, t, "shape", shape, rank);
+    return ad_done(c, t);
+}
+
 /* layer_norm over the last nd dims, with the statistics recomputed from x:
  * xhat = (x - mean) * rstd, g = dy * w; dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),
  * dw = dy * xhat and db = dy summed over the leading dims. */
@@ -329,6 +387,97 @@ static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
         ad_accum(c, w, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), w));
     if (b != IR_NONE && ad_needs(c, b))
         ad_accum(c, b, ad_sum_to(c, dy, b));
+}
+
+/* group_norm(x [N, C, ...], w [C], b [C]): layer_norm's rule on x viewed as [N, G, C / G
+ * * ...], the affine part per channel (w and b viewed as [C, 1, ...]). */
+static void rule_group_norm(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int64_t groups = ir_attr_num_groups(n), m = 1;
+    for (int i = 1; i < xs.rank; i++) {
+        if (!ir_dim_static(xs.d[i])) {
+            ad_unsupported(c, "symbolic channels or spatial dims");
+            return;
+        }
+        m *= xs.d[i].c;
+    }
+    int64_t grouped[3] = {-1, groups, m / groups}, chan[IR_MAX_RANK];
+    chan[0] = xs.d[1].c;
+    for (int i = 2; i < xs.rank; i++)
+        chan[i - 1] = 1;
+    ValueId xr = reshape_ints(c, x, grouped, 3);
+    ValueId xc = ad_op2(c, IR_OP_SUB, xr, mean_last(c, xr, 2, 3));
+    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), 2, 3);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_reshape_to(c, ad_op2(c, IR_OP_MUL, xc, rstd), x); /* [N, C, ...] */
+    ValueId wc = w != IR_NONE ? reshape_ints(c, w, chan, xs.rank - 1) : IR_NONE;
+    if (ad_needs(c, x)) {
+        ValueId g = reshape_ints(c, wc != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, wc) : dy, grouped, 3);
+        ValueId xh = reshape_ints(c, xhat, grouped, 3);
+        ValueId proj = ad_op2(c, IR_OP_MUL, xh, mean_last(c, ad_op2(c, IR_OP_MUL, g, xh), 2, 3));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, 2, 3));
+        ValueId gx = ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj));
+        ad_accum(c, x, ad_reshape_to(c, gx, x));
+    }
+    if (w != IR_NONE && ad_needs(c, w))
+        ad_accum(c, w, ad_reshape_to(c, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), wc), w));
+    if (b != IR_NONE && ad_needs(c, b)) {
+        ValueId bc = reshape_ints(c, b, chan, xs.rank - 1);
+        ad_accum(c, b, ad_reshape_to(c, ad_sum_to(c, dy, bc), b));
+    }
+}
+
+/* reduce_mean of v over axes, keepdim. */
+static ValueId mean_axes(AdCtx *c, ValueId v, const int64_t *axes, int n)
+{
+    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    ir_node_set_ints(c->g, t, "axes", axes, n);
+    ir_node_set_int(c->g, t, "keepdim", 1);
+    return ad_done(c, t);
+}
+
+/* batch_norm_train(x [N, C, ...], w, b): layer_norm's rule with the statistics over N and
+ * the spatial dims (recomputed from x), w and b per channel; dw and db summed over those. */
+static void rule_batch_norm_train(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId x = n->inputs[0], w = n->n_inputs > 1 ? n->inputs[1] : IR_NONE,
+            b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
+    const Shape xs = type_of(c, x)->shape;
+    int64_t axes[IR_MAX_RANK], chan[IR_MAX_RANK];
+    int na = 0;
+    axes[na++] = 0;
+    chan[0] = xs.d[1].c;
+    for (int i = 2; i < xs.rank; i++) {
+        axes[na++] = i;
+        chan[i - 1] = 1;
+    }
+    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_axes(c, x, axes, na));
+    ValueId var = mean_axes(c, ad_op2(c, IR_OP_MUL, xc, xc), axes, na);
+    ValueId rstd =
+        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (ad_needs(c, x)) {
+        ValueId g = dy;
+        if (w != IR_NONE)
+            g = ad_op2(c, IR_OP_MUL, dy, reshape_ints(c, w, chan, xs.rank - 1));
+        ValueId proj =
+            ad_op2(c, IR_OP_MUL, xhat, mean_axes(c, ad_op2(c, IR_OP_MUL, g, xhat), axes, na));
+        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_axes(c, g, axes, na));
+        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+    }
+    for (int k = 0; k < 2; k++) {
+        ValueId p = k ? b : w;
+        if (p == IR_NONE || !ad_needs(c, p))
+            continue;
+        ValueId v = k ? dy : ad_op2(c, IR_OP_MUL, dy, xhat);
+        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
+        ir_node_set_ints(c->g, t, "axes", axes, na);
+        ad_accum(c, p, ad_done(c, t));
+    }
 }
 
 /* ---- data movement ---- */
@@ -465,7 +614,7 @@ static void rule_embedding(AdCtx *c, const Node *n, ValueId dy)
 bool ad_param_slot(OpKind op, int i)
 {
     if (op == IR_OP_CONV2D || op == IR_OP_LINEAR || op == IR_OP_LAYER_NORM ||
-        op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D)
+        op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D || op == IR_OP_BATCH_NORM_TRAIN)
         return i == 1 || i == 2;
     if (op == IR_OP_BATCH_NORM)
         return i == 3 || i == 4;
@@ -515,22 +664,24 @@ AdRule ad_rule_for(OpKind op)
     case IR_OP_PERMUTE: return rule_permute;
     case IR_OP_SLICE: return rule_slice;
     case IR_OP_CONCAT: return rule_concat;
-    case IR_OP_LAYER_NORM: return rule_layer_norm;
-    /* No gradient (yet): batch norm (training mode: batch statistics, running ones updated)
-     * and group norm; the index, resampling and integer ops are not differentiated. */
-    case IR_OP_BATCH_NORM:
-    case IR_OP_GROUP_NORM:
-    case IR_OP_CLIP:
+    case IR_OP_WHERE: return rule_where;
+    case IR_OP_CLIP: return rule_clip;
     case IR_OP_MINIMUM:
-    case IR_OP_MAXIMUM:
+    case IR_OP_MAXIMUM: return rule_minmax;
+    case IR_OP_EXPAND: return rule_expand;
+    case IR_OP_LAYER_NORM: return rule_layer_norm;
+    case IR_OP_GROUP_NORM: return rule_group_norm;
+    case IR_OP_BATCH_NORM_TRAIN: return rule_batch_norm_train;
+    /* No gradient: batch_norm itself (inference: the training step makes each one a
+     * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
+     * differentiated. */
+    case IR_OP_BATCH_NORM:
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
-    case IR_OP_WHERE:
     case IR_OP_CAST:
     case IR_OP_REDUCE_MAX:
     case IR_OP_REDUCE_MIN:
     case IR_OP_REDUCE_PROD:
-    case IR_OP_EXPAND:
     case IR_OP_PAD:
     case IR_OP_INDEX_SELECT:
     case IR_OP_CONV_TRANSPOSE2D:

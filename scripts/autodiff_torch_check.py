@@ -8,7 +8,8 @@ reference); slimc in float32.
 usage: autodiff_torch_check.py SLIMC WORKDIR CASE...
 CASE: lenet-ce, lenet-nll, lenet-mse, lenet-distill (samples/lenet), mlp-ce (samples/mlp),
 ops-ce (a model written here that uses the other ops with gradient rules), emb-ce (embedding),
-textcls-ce (samples/textcls: embedding, layer_norm, softmax).
+textcls-ce (samples/textcls: embedding, layer_norm, softmax), resnet-ce (samples/resnet_tiny:
+batch norm in training mode, residual adds, strided convs).
 Exit 0 when everything agrees, 1 on a mismatch (printed), 77 when torch is missing."""
 import json
 import os
@@ -70,6 +71,37 @@ def textcls(p, x):
     return torch.softmax(F.linear(h, p["fc2.weight"], p["fc2.bias"]), -1)
 
 
+BN_STATS = {}  # the batch statistics each training-mode batch norm saw, by running name
+
+
+def bn_train(p, name, h):
+    dims = [0] + list(range(2, h.dim()))
+    BN_STATS[name + ".running_mean"] = h.detach().mean(dims)
+    BN_STATS[name + ".running_var"] = h.detach().var(dims, unbiased=False)
+    return F.batch_norm(h, p[name + ".running_mean"].detach().clone(),
+                        p[name + ".running_var"].detach().clone(), p[name + ".weight"],
+                        p[name + ".bias"], training=True)
+
+
+def resnet_tiny(p, x):
+    h = F.relu(bn_train(p, "bn1", F.conv2d(x, p["conv1.weight"], padding=1)))
+    inplanes = 8
+    for layer, planes in ((1, 8), (2, 16), (3, 32), (4, 64)):
+        for blk in range(2):
+            pre = f"layer{layer}.{blk}."
+            stride = 2 if layer > 1 and blk == 0 else 1
+            o = F.relu(bn_train(p, pre + "bn1", F.conv2d(h, p[pre + "conv1.weight"],
+                                                         stride=stride, padding=1)))
+            o = bn_train(p, pre + "bn2", F.conv2d(o, p[pre + "conv2.weight"], padding=1))
+            idt = h
+            if stride != 1 or inplanes != planes:
+                idt = bn_train(p, pre + "downsample.1",
+                               F.conv2d(h, p[pre + "downsample.0.weight"], stride=stride))
+            h = F.relu(o + idt)
+            inplanes = planes
+    return F.linear(F.avg_pool2d(h, 4).flatten(1), p["fc.weight"], p["fc.bias"])
+
+
 def mlp(p, x):
     h = F.relu(F.linear(x, p["fc1.weight"], p["fc1.bias"]))
     h = F.relu(F.linear(h, p["fc2.weight"], p["fc2.bias"]))
@@ -77,8 +109,8 @@ def mlp(p, x):
 
 
 # The other ops with gradient rules, in one model: grouped, strided, dilated, padded
-# convolution, pools, activations, transpose, concat, slice, softmax, matmul, broadcasting
-# arithmetic, reductions.
+# convolution, batch norm (training mode), group norm, pools, activations, transpose, concat,
+# slice, softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
 OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     weights "ops.safetensors"
 
@@ -86,10 +118,12 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     conv2 = Conv2d(8, 8, 3, stride=2, padding=2, dilation=2, groups=4)
     fc1   = Linear(32, 16)
     fc2   = Linear(32, 6, bias=false)
+    gn    = GroupNorm(4, 8)
+    bn    = BatchNorm2d(8)
 
-    h = silu(conv1(x))
+    h = silu(bn(conv1(x)))
     h = avg_pool2d(h, 2)
-    h = hardswish(conv2(h))
+    h = gn(hardswish(conv2(h)))
     h = max_pool2d(h, 3, stride=1, padding=1) + gelu(h) * 0.5
     a = flatten(adaptive_avg_pool2d(h, 2))
     u = fc1(a)
@@ -98,15 +132,18 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     m = softmax(matmul(transpose(r, 1, 2), r), axis=-1)
     s = slice(flatten(m), 1, 8, 40)
     t = s - mean(s, dim=1, keepdim=true) + sum(a, dim=1, keepdim=true) / exp(slice(u, 1, 0, 1))
+    t = maximum(t, clip(t * 0.5, min=-0.1, max=0.2)) + where(gt(t, 0.0), t, t * 0.1)
     return fc2(t)
 """
 
 
 def ops(p, x):
-    h = F.silu(F.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1))
+    h = F.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1)
+    h = F.silu(bn_train(p, "bn", h))
     h = F.avg_pool2d(h, 2)
     h = F.hardswish(F.conv2d(h, p["conv2.weight"], p["conv2.bias"], stride=2, padding=2,
                              dilation=2, groups=4))
+    h = F.group_norm(h, 4, p["gn.weight"], p["gn.bias"])
     h = F.max_pool2d(h, 3, stride=1, padding=1) + F.gelu(h) * 0.5
     a = F.adaptive_avg_pool2d(h, 2).flatten(1)
     u = F.linear(a, p["fc1.weight"], p["fc1.bias"])
@@ -115,6 +152,7 @@ def ops(p, x):
     m = torch.softmax(torch.matmul(r.transpose(1, 2), r), -1)
     s = m.flatten(1)[:, 8:40]
     t = s - s.mean(1, keepdim=True) + a.sum(1, keepdim=True) / torch.exp(u[:, 0:1])
+    t = torch.maximum(t, torch.clamp(t * 0.5, -0.1, 0.2)) + torch.where(t > 0, t, t * 0.1)
     return F.linear(t, p["fc2.weight"])
 
 
@@ -148,6 +186,7 @@ def loss_of(kind, out, y, t, temperature, alpha):
 
 def check(slimc, case, work):
     os.makedirs(work, exist_ok=True)
+    BN_STATS.clear()
     model_kind, loss_kind = case.split("-")
     rng = np.random.default_rng(18)
     n = 16
@@ -162,6 +201,11 @@ def check(slimc, case, work):
         params = read_safetensors(os.path.join(ROOT, "samples/mlp/mlp.safetensors"))
         x = rng.normal(0, 1, (n, 784)).astype(np.float32)
         classes = 10
+    elif model_kind == "resnet":
+        model, fwd = os.path.join(ROOT, "samples/resnet_tiny/resnet_tiny.slim"), resnet_tiny
+        params = read_safetensors(os.path.join(ROOT, "samples/resnet_tiny/resnet_tiny.safetensors"))
+        x = rng.normal(0, 1, (n, 3, 32, 32)).astype(np.float32)
+        classes = 10
     elif model_kind == "textcls":
         model, fwd = os.path.join(ROOT, "samples/textcls/textcls.slim"), textcls
         params = read_safetensors(os.path.join(ROOT, "samples/textcls/textcls.safetensors"))
@@ -173,8 +217,11 @@ def check(slimc, case, work):
             f.write(OPS_SLIM)
         shapes = {"conv1.weight": (8, 3, 3, 3), "conv1.bias": (8,), "conv2.weight": (8, 2, 3, 3),
                   "conv2.bias": (8,), "fc1.weight": (16, 32), "fc1.bias": (16,),
-                  "fc2.weight": (6, 32)}
+                  "fc2.weight": (6, 32), "gn.weight": (8,), "gn.bias": (8,),
+                  "bn.weight": (8,), "bn.bias": (8,), "bn.running_mean": (8,),
+                  "bn.running_var": (8,)}
         params = {k: rng.normal(0, 0.5, s).astype(np.float32) for k, s in shapes.items()}
+        params["bn.running_var"] = np.abs(params["bn.running_var"]) + 0.5
         write_safetensors(os.path.join(work, "ops.safetensors"), params)
         x = rng.normal(0, 1, (n, 3, 12, 12)).astype(np.float32)
     elif model_kind == "emb":
@@ -219,20 +266,31 @@ def check(slimc, case, work):
     if abs(got_loss - want_loss) > 1e-4 * max(abs(want_loss), 1e-3):
         print(f"{case}: loss {got_loss!r}, torch {want_loss!r}")
         bad += 1
-    for k, v in tp.items():
-        want = v.grad.numpy()
+    grads = {k: v.grad.numpy() for k, v in tp.items()
+             if not (k.endswith("running_mean") or k.endswith("running_var"))}  # buffers
+    # A gradient that is 0 in exact arithmetic (a bias before a batch norm) is float32 noise
+    # in slimc: it is compared against the largest gradient's scale instead of its own.
+    floor = 1e-3 * max(np.linalg.norm(g) for g in grads.values())
+    for k, want in grads.items():
         got = np.load(os.path.join(work, "out", k + ".grad.npy")).astype(np.float64)
-        scale = max(np.linalg.norm(want), 1e-12)
+        scale = max(np.linalg.norm(want), floor, 1e-12)
         rel = np.linalg.norm(got - want) / scale
-        atol = 1e-4 * max(np.abs(want).max(), 1e-12)
+        atol = max(1e-4 * np.abs(want).max(), 1e-4 * floor / np.sqrt(want.size), 1e-12)
         close = np.allclose(got, want, rtol=1e-3, atol=atol)
         if got.shape != want.shape or rel > 1e-4 or not close:
             worst = np.unravel_index(np.argmax(np.abs(got - want)), want.shape)
             print(f"{case}: {k}.grad: relative error {rel:.3g}, allclose {close}; worst at "
                   f"{worst}: {got[worst]!r} vs torch {want[worst]!r}")
             bad += 1
-    print(f"{case}: loss {got_loss:.6g} (torch {want_loss:.6g}), {len(tp)} gradients, "
-          f"{'OK' if not bad else str(bad) + ' MISMATCHES'}")
+    for k, want in BN_STATS.items():  # what the loop updates the running statistics from
+        got = np.load(os.path.join(work, "out", k + ".batch.npy")).astype(np.float64)
+        want = want.numpy()
+        rel = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-12)
+        if got.shape != want.shape or rel > 1e-4:
+            print(f"{case}: {k}.batch: relative error {rel:.3g}")
+            bad += 1
+    print(f"{case}: loss {got_loss:.6g} (torch {want_loss:.6g}), {len(grads)} gradients, "
+          f"{len(BN_STATS)} batch statistics, {'OK' if not bad else str(bad) + ' MISMATCHES'}")
     return 1 if bad else 0
 
 

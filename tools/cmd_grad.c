@@ -163,6 +163,27 @@ static int run_step(SlimcContext *ctx, ApiTrainStep *s, const GradArgs *a, Slimc
         st = gp ? slimc_npy_save(ctx, gp, &g) : SLIMC_ERROR;
         free(gp);
     }
+    /* batch norm layers: their batch statistics, DIR/RUNNING_NAME.batch.npy */
+    for (int k = 0; k < api_train_step_num_batch_norms(s) && st == SLIMC_OK; k++) {
+        const float *stat[2];
+        int64_t channels, count;
+        api_train_step_bn_batch_stats(s, k, &stat[0], &stat[1], &channels, &count);
+        for (int v = 0; v < 2 && st == SLIMC_OK; v++) {
+            char *path = grad_path(a->out_dir, api_train_step_bn_running_name(s, k, v));
+            if (!path) {
+                st = SLIMC_ERROR;
+                break;
+            }
+            strcpy(path + strlen(path) - strlen(".grad.npy"), ".batch.npy");
+            SlimcTensor bt = {.dtype = SLIMC_F32,
+                              .ndim = 1,
+                              .data = (void *)(uintptr_t)stat[v],
+                              .nbytes = sizeof(float) * (size_t)channels};
+            bt.shape[0] = channels;
+            st = slimc_npy_save(ctx, path, &bt);
+            free(path);
+        }
+    }
     if (st == SLIMC_OK) {
         printf("loss %.9g, %d parameter gradients in %s\n", loss, np, a->out_dir);
         status = 0;

@@ -246,8 +246,11 @@ void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "        if (labels[i] != ignore && (labels[i] < 0 || labels[i] >= C))\n");
     cg_printf(c, "            __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n");
     cg_printf(c, "        count += labels[i] != ignore;\n    }\n");
-    cg_printf(c, "    double ps[C], pt[C], ce = 0.0, kl = 0.0;\n");
-    cg_printf(c, "    (void)ps, (void)pt, (void)kl;\n");
+    cg_printf(c, "    double *ps = (double *)malloc(sizeof(double) * 2 * C), *pt = ps + C;\n");
+    cg_printf(c, "    if (!ps) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    double ce = 0.0, kl = 0.0;\n");
+    cg_printf(c, "    (void)pt, (void)kl;\n");
     cg_printf(c, "    for (int64_t i = 0; i < N; i++) {\n");
     cg_printf(c, "        const float *row = s + i * C;\n");
     cg_printf(c,
@@ -277,7 +280,7 @@ void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k)
                          "(double)N);\n");
         cg_printf(c, "        }\n");
     }
-    cg_printf(c, "    }\n");
+    cg_printf(c, "    }\n    free(ps);\n");
     if (!grad) {
         cg_printf(c, "    double loss = count ? hard * ce / (double)count : 0.0;\n");
         if (distill)
@@ -315,5 +318,49 @@ void cg_emit_mse(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_body_end(c);
     k->work = cg_dim(c, ne);
+    k->ep_done = true;
+}
+
+/* batch_norm_train(x, w, b): one channel per item (its statistics need the whole batch), the
+ * mean and variance in double, in the reference's order. */
+void cg_emit_batch_norm_train(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    Dim ne;
+    if (!cg_numel(c, id, xs, &ne))
+        return;
+    static const char *const names[] = {"x", "weight", "bias"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 2)
+        cg_printf(c, "    const float *weight = NULL;\n");
+    if (n->n_inputs < 3)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    cg_printf(c, "    const int64_t N = %s, C = %s, inner = %s;\n", cg_dim(c, xs->d[0]),
+              cg_dim(c, xs->d[1]), cg_prod(c, xs, 2, xs->rank));
+    cg_printf(c, "    const double eps = %.17g;\n", ir_attr_eps(n));
+    cg_printf(c, "    for (int64_t ch = i0; ch < i1; ch++) { /* one channel */\n");
+    cg_printf(c, "        double sum = 0.0, sq = 0.0;\n");
+    cg_printf(c, "        const double count = (double)(N * inner);\n");
+    cg_printf(c, "        for (int64_t b = 0; b < N; b++)\n");
+    cg_printf(c, "            for (int64_t i = 0; i < inner; i++)\n");
+    cg_printf(c, "                sum += x[(b * C + ch) * inner + i];\n");
+    cg_printf(c, "        const double mean = count > 0 ? sum / count : 0.0;\n");
+    cg_printf(c, "        for (int64_t b = 0; b < N; b++)\n");
+    cg_printf(c, "            for (int64_t i = 0; i < inner; i++) {\n");
+    cg_printf(c, "                const double e = x[(b * C + ch) * inner + i] - mean;\n");
+    cg_printf(c, "                sq += e * e;\n            }\n");
+    cg_printf(c, "        const float inv = (float)(1.0 / sqrt((count > 0 ? sq / count : 0.0) + "
+                 "eps));\n");
+    cg_printf(c, "        const float scale = weight ? weight[ch] : 1.0f, shift = bias ? bias[ch] "
+                 ": 0.0f, mu = (float)mean;\n");
+    cg_printf(c, "        for (int64_t b = 0; b < N; b++)\n");
+    cg_printf(c, "            for (int64_t i = 0; i < inner; i++) {\n");
+    cg_printf(c, "                const int64_t at = (b * C + ch) * inner + i;\n");
+    cg_printf(c, "                out[at] = (x[at] - mu) * inv * scale + shift;\n            }\n");
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_dim(c, xs->d[1]);
+    k->work = cg_strf(c, "%s * 3", cg_dim(c, ne));
     k->ep_done = true;
 }

@@ -132,8 +132,8 @@ static void run_step(const TrainGraph *t, const void *x, const int64_t *labels, 
     ck_assert_msg(ir_eval_graph(g, in, outs, syms, &d), "%s", ir_diag_text(&d));
     ir_diag_fini(&d);
     *loss = (double)*(float *)outs[0];
-    for (int i = 0; i < g->n_outputs; i++) {
-        if (i > 0 && grads)
+    for (int i = 0; i < g->n_outputs; i++) { /* loss, gradients, batch norms' statistics */
+        if (i > 0 && i <= t->n_params && grads)
             grads[i - 1] = outs[i];
         else
             free(outs[i]);
@@ -357,6 +357,46 @@ START_TEST(broadcast_arith_grads)
 }
 END_TEST
 
+/* where (a bool condition from the data), clip, maximum and minimum with a broadcast
+ * operand, expand. */
+START_TEST(select_grads)
+{
+    for (int form = 0; form < 5; form++) {
+        ValueId x;
+        int64_t xd[2] = {BATCH, 5};
+        Graph *g = new_graph(&x, 2, xd);
+        ValueId a = lin(g, x, 5, 6), b = lin(g, x, 5, 6), y;
+        NodeId r = mk(g, IR_OP_REDUCE_MEAN, b, IR_NONE, IR_NONE);
+        int64_t ax = 1;
+        ir_node_set_ints(g, r, "axes", &ax, 1);
+        ir_node_set_int(g, r, "keepdim", 1);
+        ValueId bm = out_of(g, r); /* [3, 1] */
+        if (form == 0) {
+            ValueId in[3] = {op2(g, IR_OP_GT, b, scalar(g, 0.0f)), a, bm};
+            y = out_of(g, ir_node_new(g, IR_OP_WHERE, "where", (SrcLoc){0}, in, 3, 1));
+        } else if (form == 1) {
+            NodeId cl = mk(g, IR_OP_CLIP, a, IR_NONE, IR_NONE);
+            ir_node_set_float(g, cl, "min", -0.3);
+            ir_node_set_float(g, cl, "max", 0.4);
+            y = op2(g, IR_OP_ADD, out_of(g, cl), b);
+        } else if (form == 2) {
+            y = op2(g, IR_OP_MAXIMUM, a, bm);
+        } else if (form == 3) {
+            y = op2(g, IR_OP_MINIMUM, bm, a);
+        } else {
+            NodeId e = mk(g, IR_OP_EXPAND, bm, IR_NONE, IR_NONE);
+            int64_t sh[2] = {-1, 6};
+            ir_node_set_ints(g, e, "shape", sh, 2);
+            y = op2(g, IR_OP_MUL, out_of(g, e), a);
+        }
+        static const char *const names[] = {"where", "clip", "maximum", "minimum", "expand"};
+        case_name = names[form];
+        TrainSpec s = ce();
+        check_grads(g, x, y, &s);
+    }
+}
+END_TEST
+
 /* ---- data movement, normalization, matmul, reductions ---- */
 
 START_TEST(data_movement_grads)
@@ -451,6 +491,52 @@ START_TEST(layer_norm_grads)
 }
 END_TEST
 
+/* group_norm of [3, 4, 2, 3] in 2 groups, weight and bias per channel, after a conv. */
+START_TEST(group_norm_grads)
+{
+    ValueId x;
+    int64_t xd[4] = {BATCH, 2, 4, 5}, wd[4] = {4, 2, 3, 3}, cd = 4;
+    Graph *g = new_graph(&x, 4, xd);
+    ValueId h = op2(g, IR_OP_CONV2D, x, param(g, "conv.weight", 4, wd, 0.5f));
+    NodeId gn = mk(g, IR_OP_GROUP_NORM, h, param(g, "gn.weight", 1, &cd, 1.0f),
+                   param(g, "gn.bias", 1, &cd, 0.5f));
+    ir_node_set_int(g, gn, "num_groups", 2);
+    ValueId y = op1(g, IR_OP_FLATTEN, op1(g, IR_OP_TANH, out_of(g, gn)));
+    TrainSpec s = ce();
+    case_name = "group_norm";
+    check_grads(g, x, lin(g, y, 4 * 2 * 3, 4), &s);
+}
+END_TEST
+
+/* batch_norm in training mode (the step makes it batch_norm_train: batch statistics) after
+ * a conv; its running statistics are constants nothing reads. Also on [N, C]. */
+START_TEST(batch_norm_grads)
+{
+    for (int form = 0; form < 2; form++) {
+        ValueId x;
+        int64_t xd[4] = {BATCH, 2, 4, 5}, wd[4] = {4, 2, 3, 3}, cd = 4;
+        Graph *g = new_graph(&x, 4, xd);
+        ValueId h = op2(g, IR_OP_CONV2D, x, param(g, "conv.weight", 4, wd, 0.5f));
+        if (form == 1) { /* [N, C * 2 * 3] through a linear to [N, 4] */
+            int64_t k = 4 * 2 * 3;
+            h = lin(g, op1(g, IR_OP_FLATTEN, h), k, 4);
+        }
+        ValueId in[5] = {h, param(g, "bn.running_mean", 1, &cd, 0.3f),
+                         param(g, "bn.running_var", 1, &cd, 0.0f),
+                         param(g, "bn.weight", 1, &cd, 1.0f), param(g, "bn.bias", 1, &cd, 0.5f)};
+        for (int i = 0; i < 4; i++) /* a variance of 1 */
+            ((float *)(uintptr_t)g->values[in[2]].data)[i] = 1.0f;
+        NodeId bn = ir_node_new(g, IR_OP_BATCH_NORM, "bn", (SrcLoc){0}, in, 5, 1);
+        ValueId y = op1(g, IR_OP_TANH, out_of(g, bn));
+        if (form == 0)
+            y = lin(g, op1(g, IR_OP_FLATTEN, y), 4 * 2 * 3, 4);
+        TrainSpec s = ce();
+        case_name = form ? "batch_norm [N, C]" : "batch_norm";
+        check_grads(g, x, y, &s);
+    }
+}
+END_TEST
+
 /* ---- losses ---- */
 
 START_TEST(loss_grads)
@@ -527,10 +613,13 @@ START_TEST(missing_rules_listed_at_once)
     ValueId x;
     int64_t xd[4] = {2, 3, 4, 4}, wd[4] = {3, 3, 2, 2};
     Graph *g = new_graph(&x, 4, xd);
-    ValueId xc = op1(g, IR_OP_CLIP, x); /* no rule, but no parameter before it */
+    NodeId cs = mk(g, IR_OP_CUMSUM, x, IR_NONE, IR_NONE); /* no rule, but no parameter before */
+    ir_node_set_int(g, cs, "axis", 1);
+    ValueId xc = out_of(g, cs);
     NodeId ct = mk(g, IR_OP_CONV_TRANSPOSE2D, xc, param(g, "up.weight", 4, wd, 1.0f), IR_NONE);
     g->nodes[ct].loc = (SrcLoc){"m.slim", 3, 9};
-    NodeId cl = mk(g, IR_OP_CLIP, out_of(g, ct), IR_NONE, IR_NONE);
+    NodeId cl = mk(g, IR_OP_CUMSUM, out_of(g, ct), IR_NONE, IR_NONE);
+    ir_node_set_int(g, cl, "axis", 2);
     g->nodes[cl].loc = (SrcLoc){"m.slim", 4, 9};
     NodeId rm = mk(g, IR_OP_REDUCE_MAX, out_of(g, cl), IR_NONE, IR_NONE);
     int64_t axes[2] = {2, 3};
@@ -548,7 +637,7 @@ START_TEST(missing_rules_listed_at_once)
     const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "3 ops on the loss's path have no gradient") &&
                       strstr(msg, "conv_transpose2d 'conv_transpose2d' (m.slim:3:9)") &&
-                      strstr(msg, "clip 'clip' (m.slim:4:9)") &&
+                      strstr(msg, "cumsum 'cumsum' (m.slim:4:9)") &&
                       strstr(msg, "reduce_max 'reduce_max' (m.slim:5:13)"),
                   "%s", msg);
     ck_assert_int_eq(d.n_errors, 1);
@@ -568,9 +657,12 @@ int main(void)
     tcase_add_test(tc, pool_grads);
     tcase_add_test(tc, activation_grads);
     tcase_add_test(tc, broadcast_arith_grads);
+    tcase_add_test(tc, select_grads);
     tcase_add_test(tc, data_movement_grads);
     tcase_add_test(tc, embedding_grads);
     tcase_add_test(tc, layer_norm_grads);
+    tcase_add_test(tc, group_norm_grads);
+    tcase_add_test(tc, batch_norm_grads);
     tcase_add_test(tc, loss_grads);
     tcase_add_test(tc, all_ignored_is_zero);
     suite_add_tcase(s, tc);
