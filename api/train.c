@@ -712,7 +712,7 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
     }
 
     TrainSpec spec;
-    autodiff_spec_default(&spec);
+    pass_autodiff_spec_default(&spec);
     if (teacher) {
         spec.loss = TRAIN_LOSS_DISTILL;
         spec.temperature = o->temperature;

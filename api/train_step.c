@@ -55,7 +55,7 @@ ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSp
     SLIMC_ASSERT(s);
     double t0 = api_now_ms();
     m->g->max_memory = ctx->max_memory;
-    if (!autodiff_train_graph(m->g, spec, &s->tg, &ctx->diag)) {
+    if (!pass_autodiff_train_graph(m->g, spec, &s->tg, &ctx->diag)) {
         free(s);
         return NULL;
     }
@@ -108,7 +108,7 @@ void api_train_step_free(ApiTrainStep *s)
     for (int k = 0; s->bn_stats && k < 2 * s->tg.n_bn; k++)
         free(s->bn_stats[k]);
     free(s->bn_stats);
-    autodiff_train_graph_free(&s->tg);
+    pass_autodiff_train_graph_free(&s->tg);
     free(s->param_init);
     free(s);
 }

@@ -1,7 +1,7 @@
 /* Reverse-mode differentiation: the training-step graph of passes/autodiff.h.
  *
  * The step graph is a copy of the forward graph in which the parameters (float constants
- * in a parameter slot of a node on the loss's path: ad_param_slot) become inputs, with the
+ * in a parameter slot of a node on the loss's path: pass_ad_param_slot) become inputs, with the
  * loss node after the model's first output and, after that, the backward nodes: the
  * forward nodes are walked last to first, and each node whose output has a gradient and
  * depends on a parameter runs its op's rule (passes/autodiff_rules.c), which appends the
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void autodiff_spec_default(TrainSpec *s)
+void pass_autodiff_spec_default(TrainSpec *s)
 {
     memset(s, 0, sizeof *s);
     s->loss = TRAIN_LOSS_CROSS_ENTROPY;
@@ -28,19 +28,19 @@ void autodiff_spec_default(TrainSpec *s)
 
 /* ---- helpers for the rules ---- */
 
-bool ad_needs(const AdCtx *c, ValueId v)
+bool pass_ad_needs(const AdCtx *c, ValueId v)
 {
     return v != IR_NONE && v < c->n_fwd && c->needs[v];
 }
 
-void ad_accum(AdCtx *c, ValueId v, ValueId gv)
+void pass_ad_accum(AdCtx *c, ValueId v, ValueId gv)
 {
-    if (gv == IR_NONE || !ad_needs(c, v))
+    if (gv == IR_NONE || !pass_ad_needs(c, v))
         return;
-    c->grad[v] = c->grad[v] == IR_NONE ? gv : ad_op2(c, IR_OP_ADD, c->grad[v], gv);
+    c->grad[v] = c->grad[v] == IR_NONE ? gv : pass_ad_op2(c, IR_OP_ADD, c->grad[v], gv);
 }
 
-NodeId ad_node(AdCtx *c, OpKind op, const ValueId *in, int n_in)
+NodeId pass_ad_node(AdCtx *c, OpKind op, const ValueId *in, int n_in)
 {
     const Node *f = &c->g->nodes[c->node];
     const char *name =
@@ -48,7 +48,7 @@ NodeId ad_node(AdCtx *c, OpKind op, const ValueId *in, int n_in)
     return ir_node_new(c->g, op, name, f->loc, in, n_in, 1);
 }
 
-ValueId ad_done(AdCtx *c, NodeId t)
+ValueId pass_ad_done(AdCtx *c, NodeId t)
 {
     if (!c->ok)
         return IR_NONE;
@@ -59,26 +59,26 @@ ValueId ad_done(AdCtx *c, NodeId t)
     return c->g->nodes[t].outputs[0];
 }
 
-ValueId ad_op(AdCtx *c, OpKind op, const ValueId *in, int n_in)
+ValueId pass_ad_op(AdCtx *c, OpKind op, const ValueId *in, int n_in)
 {
     for (int i = 0; i < n_in; i++)
         if (in[i] == IR_NONE)
             c->ok = false; /* after an error: build on, nothing is kept */
-    return ad_done(c, ad_node(c, op, in, n_in));
+    return pass_ad_done(c, pass_ad_node(c, op, in, n_in));
 }
 
-ValueId ad_op1(AdCtx *c, OpKind op, ValueId a)
+ValueId pass_ad_op1(AdCtx *c, OpKind op, ValueId a)
 {
-    return ad_op(c, op, &a, 1);
+    return pass_ad_op(c, op, &a, 1);
 }
 
-ValueId ad_op2(AdCtx *c, OpKind op, ValueId a, ValueId b)
+ValueId pass_ad_op2(AdCtx *c, OpKind op, ValueId a, ValueId b)
 {
     ValueId in[2] = {a, b};
-    return ad_op(c, op, in, 2);
+    return pass_ad_op(c, op, in, 2);
 }
 
-ValueId ad_scalar(AdCtx *c, float v)
+ValueId pass_ad_scalar(AdCtx *c, float v)
 {
     float *data = ir_arena_alloc(c->g->arena, sizeof(float));
     *data = v;
@@ -92,7 +92,7 @@ ValueId ad_scalar(AdCtx *c, float v)
     return ir_const_new(c->g, name, t, data, sizeof(float), f->loc);
 }
 
-void ad_unsupported(AdCtx *c, const char *what)
+void pass_ad_unsupported(AdCtx *c, const char *what)
 {
     const Node *f = &c->g->nodes[c->node];
     ir_diag_error(c->d, f->loc, "%s '%s': no gradient for %s", ir_ops[f->op].name,
@@ -110,7 +110,7 @@ static bool same_shape(const Shape *a, const Shape *b)
     return true;
 }
 
-ValueId ad_reshape_to(AdCtx *c, ValueId gv, ValueId target)
+ValueId pass_ad_reshape_to(AdCtx *c, ValueId gv, ValueId target)
 {
     if (gv == IR_NONE)
         return IR_NONE;
@@ -128,16 +128,16 @@ ValueId ad_reshape_to(AdCtx *c, ValueId gv, ValueId target)
         else if (!inferred)
             enc[i] = -1, inferred = true;
         else {
-            ad_unsupported(c, "a shape with more than one compound symbolic dim");
+            pass_ad_unsupported(c, "a shape with more than one compound symbolic dim");
             return IR_NONE;
         }
     }
-    NodeId t = ad_node(c, IR_OP_RESHAPE, &gv, 1);
+    NodeId t = pass_ad_node(c, IR_OP_RESHAPE, &gv, 1);
     ir_node_set_ints(c->g, t, "shape", enc, ts.rank);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
-ValueId ad_sum_to(AdCtx *c, ValueId gv, ValueId target)
+ValueId pass_ad_sum_to(AdCtx *c, ValueId gv, ValueId target)
 {
     if (gv == IR_NONE)
         return IR_NONE;
@@ -152,12 +152,12 @@ ValueId ad_sum_to(AdCtx *c, ValueId gv, ValueId target)
             axes[n++] = i;
     ValueId r = gv;
     if (n) {
-        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &gv, 1);
+        NodeId t = pass_ad_node(c, IR_OP_REDUCE_SUM, &gv, 1);
         ir_node_set_ints(c->g, t, "axes", axes, n);
         ir_node_set_int(c->g, t, "keepdim", 1);
-        r = ad_done(c, t);
+        r = pass_ad_done(c, t);
     }
-    return ad_reshape_to(c, r, target);
+    return pass_ad_reshape_to(c, r, target);
 }
 
 /* ---- the step graph ---- */
@@ -188,7 +188,7 @@ static void walk_forward(const Graph *g, ValueId y, Walk *w)
             continue;
         for (int j = 0; j < n->n_inputs; j++) {
             ValueId v = n->inputs[j];
-            if (v == IR_NONE || !ad_param_slot(n->op, j) || w->is_param[v])
+            if (v == IR_NONE || !pass_ad_param_slot(n->op, j) || w->is_param[v])
                 continue;
             const Value *val = &g->values[v];
             if (val->kind == IR_VALUE_CONST && val->type.dtype == IR_F32 && !val->type.quant) {
@@ -260,17 +260,17 @@ static void add_bn_stats(AdCtx *c, TrainGraph *out)
         c->node = i;
         c->made = 100; /* names apart from the rule's */
         ValueId st[2];
-        NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &x, 1);
+        NodeId t = pass_ad_node(c, IR_OP_REDUCE_MEAN, &x, 1);
         ir_node_set_ints(g, t, "axes", axes, na);
         ir_node_set_int(g, t, "keepdim", 1);
-        ValueId mk = ad_done(c, t);
-        ValueId xc = ad_op2(c, IR_OP_SUB, x, mk);
-        ValueId sq = ad_op2(c, IR_OP_MUL, xc, xc);
+        ValueId mk = pass_ad_done(c, t);
+        ValueId xc = pass_ad_op2(c, IR_OP_SUB, x, mk);
+        ValueId sq = pass_ad_op2(c, IR_OP_MUL, xc, xc);
         for (int s = 0; s < 2; s++) {
             ValueId src = s ? sq : x;
-            t = ad_node(c, IR_OP_REDUCE_MEAN, &src, 1);
+            t = pass_ad_node(c, IR_OP_REDUCE_MEAN, &src, 1);
             ir_node_set_ints(g, t, "axes", axes, na);
-            st[s] = ad_done(c, t);
+            st[s] = pass_ad_done(c, t);
         }
         for (int s = 0; s < 2 && c->ok; s++) {
             const char *name =
@@ -293,7 +293,8 @@ static bool check_rules(const Graph *g, const Walk *w, Diag *d)
     SrcLoc first = {g->source, 0, 0};
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->dead || !w->reach[n->outputs[0]] || !w->needs[n->outputs[0]] || ad_rule_for(n->op))
+        if (n->dead || !w->reach[n->outputs[0]] || !w->needs[n->outputs[0]] ||
+            pass_ad_rule_for(n->op))
             continue;
         if (missing++ == 0)
             first = n->loc;
@@ -433,7 +434,7 @@ static bool backward(AdCtx *c, int n_fwd_nodes, const Walk *w)
         ValueId dy = c->grad[n.outputs[0]];
         if (dy == IR_NONE)
             continue;
-        AdRule rule = ad_rule_for(n.op);
+        AdRule rule = pass_ad_rule_for(n.op);
         SLIMC_ASSERT(rule); /* check_rules said so */
         c->node = i;
         c->made = 0;
@@ -467,7 +468,7 @@ static void set_outputs(AdCtx *c, ValueId loss, const Walk *w)
             memset(zeros, 0, sizeof(float) * (size_t)(count + 1));
             gv = ir_const_new(g, name, *pt, zeros, sizeof(float) * (size_t)count, g->values[p].loc);
         } else if (g->values[gv].is_output || g->values[gv].kind != IR_VALUE_TEMP) {
-            gv = ad_op2(c, IR_OP_MUL, gv, ad_scalar(c, 1.0f)); /* an output of its own */
+            gv = pass_ad_op2(c, IR_OP_MUL, gv, pass_ad_scalar(c, 1.0f)); /* an output of its own */
         }
         ir_output_add(g, gv);
         ir_output_set_name(g, g->n_outputs - 1, name);
@@ -475,7 +476,7 @@ static void set_outputs(AdCtx *c, ValueId loss, const Walk *w)
     }
 }
 
-bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *out, Diag *d)
+bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *out, Diag *d)
 {
     memset(out, 0, sizeof *out);
     out->labels_input = out->target_input = -1;
@@ -543,7 +544,7 @@ bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *o
     return ok;
 }
 
-void autodiff_train_graph_free(TrainGraph *t)
+void pass_autodiff_train_graph_free(TrainGraph *t)
 {
     if (!t)
         return;

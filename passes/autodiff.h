@@ -39,14 +39,14 @@ typedef struct TrainSpec {
 } TrainSpec;
 
 /* TrainSpec with PyTorch's defaults (cross entropy, ignore_index -100, T 1, alpha 0.5). */
-void autodiff_spec_default(TrainSpec *s);
+void pass_autodiff_spec_default(TrainSpec *s);
 
 typedef struct TrainGraph {
     /* The step graph. Inputs: the model's inputs in order, then "labels" (i64 [N]) when the
      * loss takes labels (CE, NLL, DISTILL), then "target" (the output's type and shape)
      * for MSE and DISTILL (the teacher's output), then the n_params parameters. Outputs:
      * "loss" (f32, shape [] or [1]), then "<param>.grad" for each parameter in order,
-     * of the parameter's type and shape. Owned: autodiff_train_graph_free frees it. */
+     * of the parameter's type and shape. Owned: pass_autodiff_train_graph_free frees it. */
     Graph *g;
     int n_params;
     const char **param_names; /* [n_params]: the constants' names (the state_dict's) */
@@ -70,7 +70,7 @@ typedef struct TrainGraph {
  * fwd's names and constant payloads, so fwd must outlive it) for the model's first output.
  * Every node the loss depends on must have a gradient rule: if some do not, one error lists
  * every such op (and where it is) and nothing is built. False with errors in d. */
-bool autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *out, Diag *d);
-void autodiff_train_graph_free(TrainGraph *t);
+bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGraph *out, Diag *d);
+void pass_autodiff_train_graph_free(TrainGraph *t);
 
 #endif

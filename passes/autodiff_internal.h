@@ -19,37 +19,37 @@ typedef struct AdCtx {
 } AdCtx;
 
 /* A rule: appends to c->g the nodes computing the gradients of node n's inputs that need
- * one (ad_needs), from dy, the gradient of its output, and adds each with ad_accum. */
+ * one (pass_ad_needs), from dy, the gradient of its output, and adds each with pass_ad_accum. */
 typedef void (*AdRule)(AdCtx *c, const Node *n, ValueId dy);
 
 /* The rule of op, NULL for an op without a gradient. A switch over every OpKind, without
  * default: a new op is a build error until someone decides. */
-AdRule ad_rule_for(OpKind op);
+AdRule pass_ad_rule_for(OpKind op);
 /* Whether input i of op is a learnable parameter when it is a float constant (weights and
  * biases of conv2d/linear, norms' weight and bias, embedding tables). */
-bool ad_param_slot(OpKind op, int i);
+bool pass_ad_param_slot(OpKind op, int i);
 
 /* ---- helpers the rules build with (autodiff.c) ---- */
-bool ad_needs(const AdCtx *c, ValueId v);
+bool pass_ad_needs(const AdCtx *c, ValueId v);
 /* Adds gradient gv to value v's (a sum when v already has one). */
-void ad_accum(AdCtx *c, ValueId v, ValueId gv);
+void pass_ad_accum(AdCtx *c, ValueId v, ValueId gv);
 /* A node of op over in (named after the forward node, at its place), not yet typed:
- * set attributes, then ad_done. */
-NodeId ad_node(AdCtx *c, OpKind op, const ValueId *in, int n_in);
+ * set attributes, then pass_ad_done. */
+NodeId pass_ad_node(AdCtx *c, OpKind op, const ValueId *in, int n_in);
 /* Infers the node's type and returns its output (IR_NONE after an error, reported). */
-ValueId ad_done(AdCtx *c, NodeId n);
-/* ad_node + ad_done for ops without attributes. */
-ValueId ad_op(AdCtx *c, OpKind op, const ValueId *in, int n_in);
-ValueId ad_op1(AdCtx *c, OpKind op, ValueId a);
-ValueId ad_op2(AdCtx *c, OpKind op, ValueId a, ValueId b);
+ValueId pass_ad_done(AdCtx *c, NodeId n);
+/* pass_ad_node + pass_ad_done for ops without attributes. */
+ValueId pass_ad_op(AdCtx *c, OpKind op, const ValueId *in, int n_in);
+ValueId pass_ad_op1(AdCtx *c, OpKind op, ValueId a);
+ValueId pass_ad_op2(AdCtx *c, OpKind op, ValueId a, ValueId b);
 /* An f32 constant [1] of value v. */
-ValueId ad_scalar(AdCtx *c, float v);
+ValueId pass_ad_scalar(AdCtx *c, float v);
 /* gv (broadcast from target's shape under numpy's rules) summed back to target's shape. */
-ValueId ad_sum_to(AdCtx *c, ValueId gv, ValueId target);
+ValueId pass_ad_sum_to(AdCtx *c, ValueId gv, ValueId target);
 /* gv reshaped (a view) to target's shape; IR_NONE with an error when the shape has more
  * than one dim that is not a size or a plain symbol. */
-ValueId ad_reshape_to(AdCtx *c, ValueId gv, ValueId target);
+ValueId pass_ad_reshape_to(AdCtx *c, ValueId gv, ValueId target);
 /* The error "OP 'name': no gradient for WHAT" at the forward node; sets c->ok false. */
-void ad_unsupported(AdCtx *c, const char *what);
+void pass_ad_unsupported(AdCtx *c, const char *what);
 
 #endif

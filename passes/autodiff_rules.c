@@ -2,7 +2,7 @@
  * when it walks the forward graph backwards. Each rule reads the forward node n (its
  * inputs and output stay alive in the step graph: the backward reads the activations) and
  * dy, the gradient of n's output, and adds the gradient of each input that needs one.
- * ad_rule_for is the table: a switch over every OpKind with no default, so a new op in
+ * pass_ad_rule_for is the table: a switch over every OpKind with no default, so a new op in
  * ir/ops.def does not build until it has a rule or is listed as having none (and its
  * ops.def row's IR_F_DIFF says the same: tests/unit/test_autodiff.c). docs/ir.md says how
  * to add one. */
@@ -21,8 +21,8 @@ static const Type *type_of(const AdCtx *c, ValueId v)
 #define ACT_RULE(name, grad_op)                                                                    \
     static void rule_##name(AdCtx *c, const Node *n, ValueId dy)                                   \
     {                                                                                              \
-        if (ad_needs(c, n->inputs[0]))                                                             \
-            ad_accum(c, n->inputs[0], ad_op2(c, grad_op, dy, n->inputs[0]));                       \
+        if (pass_ad_needs(c, n->inputs[0]))                                                        \
+            pass_ad_accum(c, n->inputs[0], pass_ad_op2(c, grad_op, dy, n->inputs[0]));             \
     }
 ACT_RULE(relu, IR_OP_RELU_GRAD)
 ACT_RULE(relu6, IR_OP_RELU6_GRAD)
@@ -40,54 +40,60 @@ ACT_RULE(abs, IR_OP_ABS_GRAD)
 static void rule_leaky_relu(AdCtx *c, const Node *n, ValueId dy)
 {
     float s = (float)ir_attr_negative_slope(n);
-    ValueId pos =
-        ad_op2(c, IR_OP_MUL, ad_op2(c, IR_OP_RELU_GRAD, dy, n->inputs[0]), ad_scalar(c, 1.0f - s));
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_ADD, pos, ad_op2(c, IR_OP_MUL, dy, ad_scalar(c, s))));
+    ValueId pos = pass_ad_op2(c, IR_OP_MUL, pass_ad_op2(c, IR_OP_RELU_GRAD, dy, n->inputs[0]),
+                              pass_ad_scalar(c, 1.0f - s));
+    pass_ad_accum(
+        c, n->inputs[0],
+        pass_ad_op2(c, IR_OP_ADD, pos, pass_ad_op2(c, IR_OP_MUL, dy, pass_ad_scalar(c, s))));
 }
 
 static void rule_exp(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_MUL, dy, n->outputs[0]));
+    pass_ad_accum(c, n->inputs[0], pass_ad_op2(c, IR_OP_MUL, dy, n->outputs[0]));
 }
 
 static void rule_log(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, n->inputs[0]));
+    pass_ad_accum(c, n->inputs[0], pass_ad_op2(c, IR_OP_DIV, dy, n->inputs[0]));
 }
 
 /* sqrt: dy / (2 sqrt(x)) */
 static void rule_sqrt(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId twice = ad_op2(c, IR_OP_MUL, n->outputs[0], ad_scalar(c, 2.0f));
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, twice));
+    ValueId twice = pass_ad_op2(c, IR_OP_MUL, n->outputs[0], pass_ad_scalar(c, 2.0f));
+    pass_ad_accum(c, n->inputs[0], pass_ad_op2(c, IR_OP_DIV, dy, twice));
 }
 
 /* rsqrt: dy * (-0.5 rsqrt(x) / x) */
 static void rule_rsqrt(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId half = ad_op2(c, IR_OP_MUL, n->outputs[0], ad_scalar(c, -0.5f));
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_MUL, dy, ad_op2(c, IR_OP_DIV, half, n->inputs[0])));
+    ValueId half = pass_ad_op2(c, IR_OP_MUL, n->outputs[0], pass_ad_scalar(c, -0.5f));
+    pass_ad_accum(c, n->inputs[0],
+                  pass_ad_op2(c, IR_OP_MUL, dy, pass_ad_op2(c, IR_OP_DIV, half, n->inputs[0])));
 }
 
 static void rule_neg(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_op1(c, IR_OP_NEG, dy));
+    pass_ad_accum(c, n->inputs[0], pass_ad_op1(c, IR_OP_NEG, dy));
 }
 
 /* erf: dy * 2 / sqrt(pi) * exp(-x^2) */
 static void rule_erf(AdCtx *c, const Node *n, ValueId dy)
 {
     ValueId x = n->inputs[0];
-    ValueId e = ad_op1(c, IR_OP_EXP, ad_op1(c, IR_OP_NEG, ad_op2(c, IR_OP_MUL, x, x)));
-    ValueId k = ad_op2(c, IR_OP_MUL, e, ad_scalar(c, 1.1283791670955126f));
-    ad_accum(c, x, ad_op2(c, IR_OP_MUL, dy, k));
+    ValueId e =
+        pass_ad_op1(c, IR_OP_EXP, pass_ad_op1(c, IR_OP_NEG, pass_ad_op2(c, IR_OP_MUL, x, x)));
+    ValueId k = pass_ad_op2(c, IR_OP_MUL, e, pass_ad_scalar(c, 1.1283791670955126f));
+    pass_ad_accum(c, x, pass_ad_op2(c, IR_OP_MUL, dy, k));
 }
 
 /* softsign: dy / (1 + |x|)^2 */
 static void rule_softsign(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId den = ad_op2(c, IR_OP_ADD, ad_op1(c, IR_OP_ABS, n->inputs[0]), ad_scalar(c, 1.0f));
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_DIV, dy, ad_op2(c, IR_OP_MUL, den, den)));
+    ValueId den =
+        pass_ad_op2(c, IR_OP_ADD, pass_ad_op1(c, IR_OP_ABS, n->inputs[0]), pass_ad_scalar(c, 1.0f));
+    pass_ad_accum(c, n->inputs[0],
+                  pass_ad_op2(c, IR_OP_DIV, dy, pass_ad_op2(c, IR_OP_MUL, den, den)));
 }
 
 /* add, sub, mul, div: each operand's gradient summed over the axes it was broadcast on. */
@@ -95,24 +101,25 @@ static void rule_arith(AdCtx *c, const Node *n, ValueId dy)
 {
     ValueId a = n->inputs[0], b = n->inputs[1];
     OpKind op = n->op;
-    if (ad_needs(c, a)) {
+    if (pass_ad_needs(c, a)) {
         ValueId ga = dy;
         if (op == IR_OP_MUL)
-            ga = ad_op2(c, IR_OP_MUL, dy, b);
+            ga = pass_ad_op2(c, IR_OP_MUL, dy, b);
         else if (op == IR_OP_DIV)
-            ga = ad_op2(c, IR_OP_DIV, dy, b);
-        ad_accum(c, a, ad_sum_to(c, ga, a));
+            ga = pass_ad_op2(c, IR_OP_DIV, dy, b);
+        pass_ad_accum(c, a, pass_ad_sum_to(c, ga, a));
     }
-    if (ad_needs(c, b)) {
+    if (pass_ad_needs(c, b)) {
         ValueId gb = dy;
         if (op == IR_OP_SUB)
-            gb = ad_op1(c, IR_OP_NEG, dy);
+            gb = pass_ad_op1(c, IR_OP_NEG, dy);
         else if (op == IR_OP_MUL)
-            gb = ad_op2(c, IR_OP_MUL, dy, a);
+            gb = pass_ad_op2(c, IR_OP_MUL, dy, a);
         else if (op == IR_OP_DIV) /* -dy * (a / b) / b */
-            gb = ad_op1(c, IR_OP_NEG,
-                        ad_op2(c, IR_OP_DIV, ad_op2(c, IR_OP_MUL, dy, n->outputs[0]), b));
-        ad_accum(c, b, ad_sum_to(c, gb, b));
+            gb = pass_ad_op1(
+                c, IR_OP_NEG,
+                pass_ad_op2(c, IR_OP_DIV, pass_ad_op2(c, IR_OP_MUL, dy, n->outputs[0]), b));
+        pass_ad_accum(c, b, pass_ad_sum_to(c, gb, b));
     }
 }
 
@@ -120,50 +127,50 @@ static void rule_arith(AdCtx *c, const Node *n, ValueId dy)
  * operand's shape). */
 static void rule_where(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId cond = n->inputs[0], zero = ad_scalar(c, 0.0f);
+    ValueId cond = n->inputs[0], zero = pass_ad_scalar(c, 0.0f);
     for (int k = 1; k <= 2; k++) {
         ValueId v = n->inputs[k];
-        if (!ad_needs(c, v))
+        if (!pass_ad_needs(c, v))
             continue;
         ValueId in[3] = {cond, k == 1 ? dy : zero, k == 1 ? zero : dy};
-        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in, 3), v));
+        pass_ad_accum(c, v, pass_ad_sum_to(c, pass_ad_op(c, IR_OP_WHERE, in, 3), v));
     }
 }
 
 /* clip: dy where min <= x <= max (PyTorch's clamp backward), 0 elsewhere. */
 static void rule_clip(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId x = n->inputs[0], zero = ad_scalar(c, 0.0f);
-    ValueId lo = ad_op2(c, IR_OP_GE, x, ad_scalar(c, (float)ir_attr_min(n)));
-    ValueId hi = ad_op2(c, IR_OP_LE, x, ad_scalar(c, (float)ir_attr_max(n)));
+    ValueId x = n->inputs[0], zero = pass_ad_scalar(c, 0.0f);
+    ValueId lo = pass_ad_op2(c, IR_OP_GE, x, pass_ad_scalar(c, (float)ir_attr_min(n)));
+    ValueId hi = pass_ad_op2(c, IR_OP_LE, x, pass_ad_scalar(c, (float)ir_attr_max(n)));
     ValueId in_hi[3] = {hi, dy, zero};
-    ValueId inner = ad_op(c, IR_OP_WHERE, in_hi, 3);
+    ValueId inner = pass_ad_op(c, IR_OP_WHERE, in_hi, 3);
     ValueId in_lo[3] = {lo, inner, zero};
-    ad_accum(c, x, ad_op(c, IR_OP_WHERE, in_lo, 3));
+    pass_ad_accum(c, x, pass_ad_op(c, IR_OP_WHERE, in_lo, 3));
 }
 
 /* maximum, minimum: dy to the operand that won, half to each on a tie (PyTorch's). */
 static void rule_minmax(AdCtx *c, const Node *n, ValueId dy)
 {
-    ValueId a = n->inputs[0], b = n->inputs[1], zero = ad_scalar(c, 0.0f);
+    ValueId a = n->inputs[0], b = n->inputs[1], zero = pass_ad_scalar(c, 0.0f);
     OpKind wins = n->op == IR_OP_MAXIMUM ? IR_OP_GT : IR_OP_LT;
-    ValueId half = ad_op2(c, IR_OP_MUL, dy, ad_scalar(c, 0.5f));
-    ValueId tie = ad_op2(c, IR_OP_EQ, a, b);
+    ValueId half = pass_ad_op2(c, IR_OP_MUL, dy, pass_ad_scalar(c, 0.5f));
+    ValueId tie = pass_ad_op2(c, IR_OP_EQ, a, b);
     for (int k = 0; k < 2; k++) {
         ValueId v = k ? b : a, other = k ? a : b;
-        if (!ad_needs(c, v))
+        if (!pass_ad_needs(c, v))
             continue;
         ValueId in_tie[3] = {tie, half, zero};
-        ValueId tied = ad_op(c, IR_OP_WHERE, in_tie, 3);
-        ValueId in_win[3] = {ad_op2(c, wins, v, other), dy, tied};
-        ad_accum(c, v, ad_sum_to(c, ad_op(c, IR_OP_WHERE, in_win, 3), v));
+        ValueId tied = pass_ad_op(c, IR_OP_WHERE, in_tie, 3);
+        ValueId in_win[3] = {pass_ad_op2(c, wins, v, other), dy, tied};
+        pass_ad_accum(c, v, pass_ad_sum_to(c, pass_ad_op(c, IR_OP_WHERE, in_win, 3), v));
     }
 }
 
 /* expand: dy summed over the broadcast axes. */
 static void rule_expand(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_sum_to(c, dy, n->inputs[0]));
+    pass_ad_accum(c, n->inputs[0], pass_ad_sum_to(c, dy, n->inputs[0]));
 }
 
 /* ---- linear algebra ---- */
@@ -177,9 +184,9 @@ static ValueId swap_last2(AdCtx *c, ValueId v)
         perm[i] = i;
     perm[r - 2] = r - 1;
     perm[r - 1] = r - 2;
-    NodeId t = ad_node(c, IR_OP_PERMUTE, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_PERMUTE, &v, 1);
     ir_node_set_ints(c->g, t, "perm", perm, r);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* v as [-1, last] (a view). */
@@ -189,9 +196,9 @@ static ValueId as_rows(AdCtx *c, ValueId v)
     if (s->rank == 2)
         return v;
     int64_t shape[2] = {-1, s->d[s->rank - 1].c};
-    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_RESHAPE, &v, 1);
     ir_node_set_ints(c->g, t, "shape", shape, 2);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* linear(x [.., K], w [O, K] (w_transposed: [K, O]), b [O]) = x w^T + b. */
@@ -201,19 +208,19 @@ static void rule_linear(AdCtx *c, const Node *n, ValueId dy)
     bool wt = ir_attr_w_transposed(n) != 0;
     const Shape *xs = &type_of(c, x)->shape;
     if (xs->rank < 1 || !ir_dim_static(xs->d[xs->rank - 1])) {
-        ad_unsupported(c, "an input without a fixed last dim");
+        pass_ad_unsupported(c, "an input without a fixed last dim");
         return;
     }
-    if (ad_needs(c, x)) /* dy [.., O] w [O, K] */
-        ad_accum(c, x, ad_op2(c, IR_OP_MATMUL, dy, wt ? swap_last2(c, w) : w));
-    if (ad_needs(c, w)) { /* sum over the rows of dy^T x */
+    if (pass_ad_needs(c, x)) /* dy [.., O] w [O, K] */
+        pass_ad_accum(c, x, pass_ad_op2(c, IR_OP_MATMUL, dy, wt ? swap_last2(c, w) : w));
+    if (pass_ad_needs(c, w)) { /* sum over the rows of dy^T x */
         ValueId d2 = as_rows(c, dy), x2 = as_rows(c, x);
-        ValueId gw = wt ? ad_op2(c, IR_OP_MATMUL, swap_last2(c, x2), d2)
-                        : ad_op2(c, IR_OP_MATMUL, swap_last2(c, d2), x2);
-        ad_accum(c, w, gw);
+        ValueId gw = wt ? pass_ad_op2(c, IR_OP_MATMUL, swap_last2(c, x2), d2)
+                        : pass_ad_op2(c, IR_OP_MATMUL, swap_last2(c, d2), x2);
+        pass_ad_accum(c, w, gw);
     }
-    if (b != IR_NONE && ad_needs(c, b))
-        ad_accum(c, b, ad_sum_to(c, dy, b));
+    if (b != IR_NONE && pass_ad_needs(c, b))
+        pass_ad_accum(c, b, pass_ad_sum_to(c, dy, b));
 }
 
 /* matmul(a [.., M, K], b [.., K, N]) with batch broadcasting. */
@@ -221,13 +228,15 @@ static void rule_matmul(AdCtx *c, const Node *n, ValueId dy)
 {
     ValueId a = n->inputs[0], b = n->inputs[1];
     if (type_of(c, a)->shape.rank < 2 || type_of(c, b)->shape.rank < 2) {
-        ad_unsupported(c, "a 1-D operand");
+        pass_ad_unsupported(c, "a 1-D operand");
         return;
     }
-    if (ad_needs(c, a))
-        ad_accum(c, a, ad_sum_to(c, ad_op2(c, IR_OP_MATMUL, dy, swap_last2(c, b)), a));
-    if (ad_needs(c, b))
-        ad_accum(c, b, ad_sum_to(c, ad_op2(c, IR_OP_MATMUL, swap_last2(c, a), dy), b));
+    if (pass_ad_needs(c, a))
+        pass_ad_accum(c, a,
+                      pass_ad_sum_to(c, pass_ad_op2(c, IR_OP_MATMUL, dy, swap_last2(c, b)), a));
+    if (pass_ad_needs(c, b))
+        pass_ad_accum(c, b,
+                      pass_ad_sum_to(c, pass_ad_op2(c, IR_OP_MATMUL, swap_last2(c, a), dy), b));
 }
 
 static void set_ints2(AdCtx *c, NodeId t, const char *name, const int64_t *v)
@@ -245,7 +254,7 @@ static void rule_conv2d(AdCtx *c, const Node *n, ValueId dy)
     ir_attr_stride(n, s, 2);
     ir_attr_padding(n, p, 2);
     ir_attr_dilation(n, dil, 2);
-    if (ad_needs(c, x)) {
+    if (pass_ad_needs(c, x)) {
         const Shape *xs = &type_of(c, x)->shape, *ws = &type_of(c, w)->shape,
                     *ys = &type_of(c, dy)->shape;
         int64_t opad[2];
@@ -253,28 +262,28 @@ static void rule_conv2d(AdCtx *c, const Node *n, ValueId dy)
             opad[i] = xs->d[2 + i].c -
                       ((ys->d[2 + i].c - 1) * s[i] - 2 * p[i] + dil[i] * (ws->d[2 + i].c - 1) + 1);
         ValueId in[2] = {dy, w};
-        NodeId t = ad_node(c, IR_OP_CONV_TRANSPOSE2D, in, 2);
+        NodeId t = pass_ad_node(c, IR_OP_CONV_TRANSPOSE2D, in, 2);
         set_ints2(c, t, "stride", s);
         set_ints2(c, t, "padding", p);
         set_ints2(c, t, "output_padding", opad);
         set_ints2(c, t, "dilation", dil);
         ir_node_set_int(c->g, t, "groups", groups);
-        ad_accum(c, x, ad_done(c, t));
+        pass_ad_accum(c, x, pass_ad_done(c, t));
     }
-    if (ad_needs(c, w)) {
+    if (pass_ad_needs(c, w)) {
         ValueId in[3] = {x, dy, w};
-        NodeId t = ad_node(c, IR_OP_CONV2D_WEIGHT_GRAD, in, 3);
+        NodeId t = pass_ad_node(c, IR_OP_CONV2D_WEIGHT_GRAD, in, 3);
         set_ints2(c, t, "stride", s);
         set_ints2(c, t, "padding", p);
         set_ints2(c, t, "dilation", dil);
         ir_node_set_int(c->g, t, "groups", groups);
-        ad_accum(c, w, ad_done(c, t));
+        pass_ad_accum(c, w, pass_ad_done(c, t));
     }
-    if (b != IR_NONE && ad_needs(c, b)) {
+    if (b != IR_NONE && pass_ad_needs(c, b)) {
         static const int64_t axes[3] = {0, 2, 3};
-        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &dy, 1);
+        NodeId t = pass_ad_node(c, IR_OP_REDUCE_SUM, &dy, 1);
         ir_node_set_ints(c->g, t, "axes", axes, 3);
-        ad_accum(c, b, ad_done(c, t));
+        pass_ad_accum(c, b, pass_ad_done(c, t));
     }
 }
 
@@ -284,7 +293,7 @@ static void rule_conv2d(AdCtx *c, const Node *n, ValueId dy)
 static ValueId with_attrs(AdCtx *c, const Node *n, OpKind op, ValueId dy)
 {
     ValueId in[2] = {dy, n->inputs[0]};
-    NodeId t = ad_node(c, op, in, 2);
+    NodeId t = pass_ad_node(c, op, in, 2);
     for (int i = 0; i < n->n_attrs; i++) {
         const Attr *a = &n->attrs[i];
         if (a->kind == IR_ATTR_INT)
@@ -294,32 +303,33 @@ static ValueId with_attrs(AdCtx *c, const Node *n, OpKind op, ValueId dy)
         else if (a->kind == IR_ATTR_FLOAT)
             ir_node_set_float(c->g, t, a->name, a->f);
     }
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 static void rule_max_pool2d(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_MAX_POOL2D_GRAD, dy));
+    pass_ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_MAX_POOL2D_GRAD, dy));
 }
 
 static void rule_avg_pool2d(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_AVG_POOL2D_GRAD, dy));
+    pass_ad_accum(c, n->inputs[0], with_attrs(c, n, IR_OP_AVG_POOL2D_GRAD, dy));
 }
 
 static void rule_adaptive_avg_pool2d(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_op2(c, IR_OP_ADAPTIVE_AVG_POOL2D_GRAD, dy, n->inputs[0]));
+    pass_ad_accum(c, n->inputs[0],
+                  pass_ad_op2(c, IR_OP_ADAPTIVE_AVG_POOL2D_GRAD, dy, n->inputs[0]));
 }
 
 /* ---- normalization ---- */
 
 static ValueId sum_axis_keep(AdCtx *c, ValueId v, int64_t axis)
 {
-    NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
     ir_node_set_ints(c->g, t, "axes", &axis, 1);
     ir_node_set_int(c->g, t, "keepdim", 1);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* log_softmax: dy - exp(out) * sum(dy, axis); softmax: out * (dy - sum(dy * out, axis)). */
@@ -329,12 +339,13 @@ static void rule_softmax(AdCtx *c, const Node *n, ValueId dy)
     ValueId out = n->outputs[0], gx;
     if (n->op == IR_OP_LOG_SOFTMAX) {
         ValueId sum = sum_axis_keep(c, dy, axis);
-        gx = ad_op2(c, IR_OP_SUB, dy, ad_op2(c, IR_OP_MUL, ad_op1(c, IR_OP_EXP, out), sum));
+        gx = pass_ad_op2(c, IR_OP_SUB, dy,
+                         pass_ad_op2(c, IR_OP_MUL, pass_ad_op1(c, IR_OP_EXP, out), sum));
     } else {
-        ValueId sum = sum_axis_keep(c, ad_op2(c, IR_OP_MUL, dy, out), axis);
-        gx = ad_op2(c, IR_OP_MUL, out, ad_op2(c, IR_OP_SUB, dy, sum));
+        ValueId sum = sum_axis_keep(c, pass_ad_op2(c, IR_OP_MUL, dy, out), axis);
+        gx = pass_ad_op2(c, IR_OP_MUL, out, pass_ad_op2(c, IR_OP_SUB, dy, sum));
     }
-    ad_accum(c, n->inputs[0], gx);
+    pass_ad_accum(c, n->inputs[0], gx);
 }
 
 /* reduce_mean of v over axes [from, rank), keepdim. */
@@ -343,18 +354,18 @@ static ValueId mean_last(AdCtx *c, ValueId v, int from, int rank)
     int64_t axes[IR_MAX_RANK];
     for (int i = from; i < rank; i++)
         axes[i - from] = i;
-    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
     ir_node_set_ints(c->g, t, "axes", axes, rank - from);
     ir_node_set_int(c->g, t, "keepdim", 1);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* v reshaped (a view) to the given sizes (-1 for one inferred). */
 static ValueId reshape_ints(AdCtx *c, ValueId v, const int64_t *shape, int rank)
 {
-    NodeId t = ad_node(c, IR_OP_RESHAPE, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_RESHAPE, &v, 1);
     ir_node_set_ints(c->g, t, "shape", shape, rank);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* layer_norm over the last nd dims, with the statistics recomputed from x:
@@ -368,25 +379,26 @@ static void rule_layer_norm(AdCtx *c, const Node *n, ValueId dy)
     int from = xs.rank - (int)ir_attr_normalized_ndim(n);
     for (int i = from; i < xs.rank; i++)
         if (!ir_dim_static(xs.d[i])) {
-            ad_unsupported(c, "a symbolic normalized dim");
+            pass_ad_unsupported(c, "a symbolic normalized dim");
             return;
         }
-    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_last(c, x, from, xs.rank));
-    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), from, xs.rank);
-    ValueId rstd =
-        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
-    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
-    if (ad_needs(c, x)) {
-        ValueId g = w != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, w) : dy;
-        ValueId proj =
-            ad_op2(c, IR_OP_MUL, xhat, mean_last(c, ad_op2(c, IR_OP_MUL, g, xhat), from, xs.rank));
-        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, from, xs.rank));
-        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+    ValueId xc = pass_ad_op2(c, IR_OP_SUB, x, mean_last(c, x, from, xs.rank));
+    ValueId var = mean_last(c, pass_ad_op2(c, IR_OP_MUL, xc, xc), from, xs.rank);
+    ValueId rstd = pass_ad_op1(
+        c, IR_OP_RSQRT, pass_ad_op2(c, IR_OP_ADD, var, pass_ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = pass_ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (pass_ad_needs(c, x)) {
+        ValueId g = w != IR_NONE ? pass_ad_op2(c, IR_OP_MUL, dy, w) : dy;
+        ValueId proj = pass_ad_op2(c, IR_OP_MUL, xhat,
+                                   mean_last(c, pass_ad_op2(c, IR_OP_MUL, g, xhat), from, xs.rank));
+        ValueId centered = pass_ad_op2(c, IR_OP_SUB, g, mean_last(c, g, from, xs.rank));
+        pass_ad_accum(c, x,
+                      pass_ad_op2(c, IR_OP_MUL, rstd, pass_ad_op2(c, IR_OP_SUB, centered, proj)));
     }
-    if (w != IR_NONE && ad_needs(c, w))
-        ad_accum(c, w, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), w));
-    if (b != IR_NONE && ad_needs(c, b))
-        ad_accum(c, b, ad_sum_to(c, dy, b));
+    if (w != IR_NONE && pass_ad_needs(c, w))
+        pass_ad_accum(c, w, pass_ad_sum_to(c, pass_ad_op2(c, IR_OP_MUL, dy, xhat), w));
+    if (b != IR_NONE && pass_ad_needs(c, b))
+        pass_ad_accum(c, b, pass_ad_sum_to(c, dy, b));
 }
 
 /* group_norm(x [N, C, ...], w [C], b [C]): layer_norm's rule on x viewed as [N, G, C / G
@@ -399,7 +411,7 @@ static void rule_group_norm(AdCtx *c, const Node *n, ValueId dy)
     int64_t groups = ir_attr_num_groups(n), m = 1;
     for (int i = 1; i < xs.rank; i++) {
         if (!ir_dim_static(xs.d[i])) {
-            ad_unsupported(c, "symbolic channels or spatial dims");
+            pass_ad_unsupported(c, "symbolic channels or spatial dims");
             return;
         }
         m *= xs.d[i].c;
@@ -409,35 +421,39 @@ static void rule_group_norm(AdCtx *c, const Node *n, ValueId dy)
     for (int i = 2; i < xs.rank; i++)
         chan[i - 1] = 1;
     ValueId xr = reshape_ints(c, x, grouped, 3);
-    ValueId xc = ad_op2(c, IR_OP_SUB, xr, mean_last(c, xr, 2, 3));
-    ValueId var = mean_last(c, ad_op2(c, IR_OP_MUL, xc, xc), 2, 3);
-    ValueId rstd =
-        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
-    ValueId xhat = ad_reshape_to(c, ad_op2(c, IR_OP_MUL, xc, rstd), x); /* [N, C, ...] */
+    ValueId xc = pass_ad_op2(c, IR_OP_SUB, xr, mean_last(c, xr, 2, 3));
+    ValueId var = mean_last(c, pass_ad_op2(c, IR_OP_MUL, xc, xc), 2, 3);
+    ValueId rstd = pass_ad_op1(
+        c, IR_OP_RSQRT, pass_ad_op2(c, IR_OP_ADD, var, pass_ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = pass_ad_reshape_to(c, pass_ad_op2(c, IR_OP_MUL, xc, rstd), x); /* [N, C, ...] */
     ValueId wc = w != IR_NONE ? reshape_ints(c, w, chan, xs.rank - 1) : IR_NONE;
-    if (ad_needs(c, x)) {
-        ValueId g = reshape_ints(c, wc != IR_NONE ? ad_op2(c, IR_OP_MUL, dy, wc) : dy, grouped, 3);
+    if (pass_ad_needs(c, x)) {
+        ValueId g =
+            reshape_ints(c, wc != IR_NONE ? pass_ad_op2(c, IR_OP_MUL, dy, wc) : dy, grouped, 3);
         ValueId xh = reshape_ints(c, xhat, grouped, 3);
-        ValueId proj = ad_op2(c, IR_OP_MUL, xh, mean_last(c, ad_op2(c, IR_OP_MUL, g, xh), 2, 3));
-        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_last(c, g, 2, 3));
-        ValueId gx = ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj));
-        ad_accum(c, x, ad_reshape_to(c, gx, x));
+        ValueId proj =
+            pass_ad_op2(c, IR_OP_MUL, xh, mean_last(c, pass_ad_op2(c, IR_OP_MUL, g, xh), 2, 3));
+        ValueId centered = pass_ad_op2(c, IR_OP_SUB, g, mean_last(c, g, 2, 3));
+        ValueId gx = pass_ad_op2(c, IR_OP_MUL, rstd, pass_ad_op2(c, IR_OP_SUB, centered, proj));
+        pass_ad_accum(c, x, pass_ad_reshape_to(c, gx, x));
     }
-    if (w != IR_NONE && ad_needs(c, w))
-        ad_accum(c, w, ad_reshape_to(c, ad_sum_to(c, ad_op2(c, IR_OP_MUL, dy, xhat), wc), w));
-    if (b != IR_NONE && ad_needs(c, b)) {
+    if (w != IR_NONE && pass_ad_needs(c, w))
+        pass_ad_accum(
+            c, w,
+            pass_ad_reshape_to(c, pass_ad_sum_to(c, pass_ad_op2(c, IR_OP_MUL, dy, xhat), wc), w));
+    if (b != IR_NONE && pass_ad_needs(c, b)) {
         ValueId bc = reshape_ints(c, b, chan, xs.rank - 1);
-        ad_accum(c, b, ad_reshape_to(c, ad_sum_to(c, dy, bc), b));
+        pass_ad_accum(c, b, pass_ad_reshape_to(c, pass_ad_sum_to(c, dy, bc), b));
     }
 }
 
 /* reduce_mean of v over axes, keepdim. */
 static ValueId mean_axes(AdCtx *c, ValueId v, const int64_t *axes, int n)
 {
-    NodeId t = ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
+    NodeId t = pass_ad_node(c, IR_OP_REDUCE_MEAN, &v, 1);
     ir_node_set_ints(c->g, t, "axes", axes, n);
     ir_node_set_int(c->g, t, "keepdim", 1);
-    return ad_done(c, t);
+    return pass_ad_done(c, t);
 }
 
 /* batch_norm_train(x [N, C, ...], w, b): layer_norm's rule with the statistics over N and
@@ -455,28 +471,29 @@ static void rule_batch_norm_train(AdCtx *c, const Node *n, ValueId dy)
         axes[na++] = i;
         chan[i - 1] = 1;
     }
-    ValueId xc = ad_op2(c, IR_OP_SUB, x, mean_axes(c, x, axes, na));
-    ValueId var = mean_axes(c, ad_op2(c, IR_OP_MUL, xc, xc), axes, na);
-    ValueId rstd =
-        ad_op1(c, IR_OP_RSQRT, ad_op2(c, IR_OP_ADD, var, ad_scalar(c, (float)ir_attr_eps(n))));
-    ValueId xhat = ad_op2(c, IR_OP_MUL, xc, rstd);
-    if (ad_needs(c, x)) {
+    ValueId xc = pass_ad_op2(c, IR_OP_SUB, x, mean_axes(c, x, axes, na));
+    ValueId var = mean_axes(c, pass_ad_op2(c, IR_OP_MUL, xc, xc), axes, na);
+    ValueId rstd = pass_ad_op1(
+        c, IR_OP_RSQRT, pass_ad_op2(c, IR_OP_ADD, var, pass_ad_scalar(c, (float)ir_attr_eps(n))));
+    ValueId xhat = pass_ad_op2(c, IR_OP_MUL, xc, rstd);
+    if (pass_ad_needs(c, x)) {
         ValueId g = dy;
         if (w != IR_NONE)
-            g = ad_op2(c, IR_OP_MUL, dy, reshape_ints(c, w, chan, xs.rank - 1));
-        ValueId proj =
-            ad_op2(c, IR_OP_MUL, xhat, mean_axes(c, ad_op2(c, IR_OP_MUL, g, xhat), axes, na));
-        ValueId centered = ad_op2(c, IR_OP_SUB, g, mean_axes(c, g, axes, na));
-        ad_accum(c, x, ad_op2(c, IR_OP_MUL, rstd, ad_op2(c, IR_OP_SUB, centered, proj)));
+            g = pass_ad_op2(c, IR_OP_MUL, dy, reshape_ints(c, w, chan, xs.rank - 1));
+        ValueId proj = pass_ad_op2(c, IR_OP_MUL, xhat,
+                                   mean_axes(c, pass_ad_op2(c, IR_OP_MUL, g, xhat), axes, na));
+        ValueId centered = pass_ad_op2(c, IR_OP_SUB, g, mean_axes(c, g, axes, na));
+        pass_ad_accum(c, x,
+                      pass_ad_op2(c, IR_OP_MUL, rstd, pass_ad_op2(c, IR_OP_SUB, centered, proj)));
     }
     for (int k = 0; k < 2; k++) {
         ValueId p = k ? b : w;
-        if (p == IR_NONE || !ad_needs(c, p))
+        if (p == IR_NONE || !pass_ad_needs(c, p))
             continue;
-        ValueId v = k ? dy : ad_op2(c, IR_OP_MUL, dy, xhat);
-        NodeId t = ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
+        ValueId v = k ? dy : pass_ad_op2(c, IR_OP_MUL, dy, xhat);
+        NodeId t = pass_ad_node(c, IR_OP_REDUCE_SUM, &v, 1);
         ir_node_set_ints(c->g, t, "axes", axes, na);
-        ad_accum(c, p, ad_done(c, t));
+        pass_ad_accum(c, p, pass_ad_done(c, t));
     }
 }
 
@@ -484,7 +501,7 @@ static void rule_batch_norm_train(AdCtx *c, const Node *n, ValueId dy)
 
 static void rule_view(AdCtx *c, const Node *n, ValueId dy)
 {
-    ad_accum(c, n->inputs[0], ad_reshape_to(c, dy, n->inputs[0]));
+    pass_ad_accum(c, n->inputs[0], pass_ad_reshape_to(c, dy, n->inputs[0]));
 }
 
 static void rule_permute(AdCtx *c, const Node *n, ValueId dy)
@@ -493,9 +510,9 @@ static void rule_permute(AdCtx *c, const Node *n, ValueId dy)
     int r = ir_attr_perm(n, perm, IR_MAX_RANK);
     for (int i = 0; i < r; i++)
         inv[perm[i]] = i;
-    NodeId t = ad_node(c, IR_OP_PERMUTE, &dy, 1);
+    NodeId t = pass_ad_node(c, IR_OP_PERMUTE, &dy, 1);
     ir_node_set_ints(c->g, t, "perm", inv, r);
-    ad_accum(c, n->inputs[0], ad_done(c, t));
+    pass_ad_accum(c, n->inputs[0], pass_ad_done(c, t));
 }
 
 static int norm_axis(int64_t axis, int rank)
@@ -511,15 +528,15 @@ static void rule_concat(AdCtx *c, const Node *n, ValueId dy)
     for (int i = 0; i < n->n_inputs; i++) {
         Dim len = type_of(c, n->inputs[i])->shape.d[axis];
         if (!ir_dim_static(len)) {
-            ad_unsupported(c, "a symbolic size along the axis");
+            pass_ad_unsupported(c, "a symbolic size along the axis");
             return;
         }
-        if (ad_needs(c, n->inputs[i])) {
-            NodeId t = ad_node(c, IR_OP_SLICE, &dy, 1);
+        if (pass_ad_needs(c, n->inputs[i])) {
+            NodeId t = pass_ad_node(c, IR_OP_SLICE, &dy, 1);
             ir_node_set_int(c->g, t, "axis", axis);
             ir_node_set_int(c->g, t, "start", at);
             ir_node_set_int(c->g, t, "end", at + len.c);
-            ad_accum(c, n->inputs[i], ad_done(c, t));
+            pass_ad_accum(c, n->inputs[i], pass_ad_done(c, t));
         }
         at += len.c;
     }
@@ -531,7 +548,7 @@ static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
     const Shape *xs = &type_of(c, n->inputs[0])->shape;
     int axis = norm_axis(ir_attr_axis(n), xs->rank);
     if (ir_attr_step_or(n, 1) != 1 || !ir_dim_static(xs->d[axis])) {
-        ad_unsupported(c, "a step other than 1 or a symbolic size along the axis");
+        pass_ad_unsupported(c, "a step other than 1 or a symbolic size along the axis");
         return;
     }
     int64_t len = xs->d[axis].c, start = ir_attr_start(n), end = ir_attr_end(n);
@@ -543,9 +560,9 @@ static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
     int k = 2 * (xs->rank - 1 - axis); /* F.pad's order: the last dim first */
     pads[k] = start;
     pads[k + 1] = len - end;
-    NodeId t = ad_node(c, IR_OP_PAD, &dy, 1);
+    NodeId t = pass_ad_node(c, IR_OP_PAD, &dy, 1);
     ir_node_set_ints(c->g, t, "pads", pads, k + 2);
-    ad_accum(c, n->inputs[0], ad_done(c, t));
+    pass_ad_accum(c, n->inputs[0], pass_ad_done(c, t));
 }
 
 /* reduce_sum, reduce_mean: dy broadcast back over the reduced axes (divided by their count
@@ -569,7 +586,7 @@ static void rule_reduce(AdCtx *c, const Node *n, ValueId dy)
             enc = -(1000 + __builtin_ctz(dd.syms));
         if (mask & (1u << i)) {
             if (dd.syms) {
-                ad_unsupported(c, "a reduction over a symbolic dim");
+                pass_ad_unsupported(c, "a reduction over a symbolic dim");
                 return;
             }
             count *= dd.c;
@@ -577,7 +594,7 @@ static void rule_reduce(AdCtx *c, const Node *n, ValueId dy)
             full[i] = dd.c;
         } else {
             if (enc == -1 && infer_used) {
-                ad_unsupported(c, "an input of more than one compound symbolic dim");
+                pass_ad_unsupported(c, "an input of more than one compound symbolic dim");
                 return;
             }
             infer_used |= enc == -1;
@@ -587,31 +604,31 @@ static void rule_reduce(AdCtx *c, const Node *n, ValueId dy)
     }
     ValueId g = dy;
     if (!ir_attr_keepdim(n)) {
-        NodeId t = ad_node(c, IR_OP_RESHAPE, &dy, 1);
+        NodeId t = pass_ad_node(c, IR_OP_RESHAPE, &dy, 1);
         ir_node_set_ints(c->g, t, "shape", keep, xs->rank);
-        g = ad_done(c, t);
+        g = pass_ad_done(c, t);
     }
-    NodeId t = ad_node(c, IR_OP_EXPAND, &g, 1);
+    NodeId t = pass_ad_node(c, IR_OP_EXPAND, &g, 1);
     ir_node_set_ints(c->g, t, "shape", full, xs->rank);
-    g = ad_done(c, t);
+    g = pass_ad_done(c, t);
     if (n->op == IR_OP_REDUCE_MEAN)
-        g = ad_op2(c, IR_OP_MUL, g, ad_scalar(c, 1.0f / (float)count));
-    ad_accum(c, x, g);
+        g = pass_ad_op2(c, IR_OP_MUL, g, pass_ad_scalar(c, 1.0f / (float)count));
+    pass_ad_accum(c, x, g);
 }
 
 /* embedding: dy's rows added into the table's rows they came from. */
 static void rule_embedding(AdCtx *c, const Node *n, ValueId dy)
 {
     ValueId w = n->inputs[1];
-    if (ad_needs(c, w)) {
+    if (pass_ad_needs(c, w)) {
         ValueId in[3] = {dy, n->inputs[0], w};
-        ad_accum(c, w, ad_op(c, IR_OP_EMBEDDING_GRAD, in, 3));
+        pass_ad_accum(c, w, pass_ad_op(c, IR_OP_EMBEDDING_GRAD, in, 3));
     }
 }
 
 /* ---- the table ---- */
 
-bool ad_param_slot(OpKind op, int i)
+bool pass_ad_param_slot(OpKind op, int i)
 {
     if (op == IR_OP_CONV2D || op == IR_OP_LINEAR || op == IR_OP_LAYER_NORM ||
         op == IR_OP_GROUP_NORM || op == IR_OP_CONV_TRANSPOSE2D || op == IR_OP_BATCH_NORM_TRAIN)
@@ -621,7 +638,7 @@ bool ad_param_slot(OpKind op, int i)
     return op == IR_OP_EMBEDDING && i == 1;
 }
 
-AdRule ad_rule_for(OpKind op)
+AdRule pass_ad_rule_for(OpKind op)
 {
     switch (op) {
     case IR_OP_CONV2D: return rule_conv2d;

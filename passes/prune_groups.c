@@ -404,6 +404,7 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_ADAPTIVE_AVG_POOL2D_GRAD:
     case IR_OP_CONV2D_WEIGHT_GRAD:
     case IR_OP_EMBEDDING_GRAD:
+    case IR_OP_BATCH_NORM_TRAIN:
     case IR_OP_CROSS_ENTROPY:
     case IR_OP_CROSS_ENTROPY_GRAD:
     case IR_OP_NLL_LOSS:

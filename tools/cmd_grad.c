@@ -62,7 +62,7 @@ static bool parse_double(const char *s, const char *what, double *out)
 
 static bool parse_spec(const GradArgs *a, TrainSpec *spec)
 {
-    autodiff_spec_default(spec);
+    pass_autodiff_spec_default(spec);
     const char *loss = a->loss ? a->loss : "ce";
     if (!strcmp(loss, "ce"))
         spec->loss = TRAIN_LOSS_CROSS_ENTROPY;

@@ -151,7 +151,7 @@ static void check_grads(Graph *g, ValueId xv, ValueId out, const TrainSpec *spec
     ir_diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     TrainGraph t;
-    ck_assert_msg(autodiff_train_graph(g, spec, &t, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(pass_autodiff_train_graph(g, spec, &t, &d), "%s", ir_diag_text(&d));
     ck_assert_int_gt(t.n_params, 0);
     const Type *xt = &g->values[xv].type, *ot = &g->values[out].type;
     int64_t nx = numel(&xt->shape), no = numel(&ot->shape);
@@ -210,7 +210,7 @@ static void check_grads(Graph *g, ValueId xv, ValueId out, const TrainSpec *spec
     }
     free(x);
     free(target);
-    autodiff_train_graph_free(&t);
+    pass_autodiff_train_graph_free(&t);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -218,7 +218,7 @@ static void check_grads(Graph *g, ValueId xv, ValueId out, const TrainSpec *spec
 static TrainSpec ce(void)
 {
     TrainSpec s;
-    autodiff_spec_default(&s);
+    pass_autodiff_spec_default(&s);
     return s;
 }
 
@@ -578,7 +578,7 @@ START_TEST(all_ignored_is_zero)
     ck_assert(ir_infer_shapes(g, &d));
     TrainSpec s = ce();
     TrainGraph t;
-    ck_assert_msg(autodiff_train_graph(g, &s, &t, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(pass_autodiff_train_graph(g, &s, &t, &d), "%s", ir_diag_text(&d));
     float xs[6] = {1, 2, 3, 4, 5, 6}, *p[1] = {(float *)g->values[t.param_consts[0]].data}, *gr[1];
     int64_t labels[2] = {-100, -100};
     double loss;
@@ -587,7 +587,7 @@ START_TEST(all_ignored_is_zero)
     for (int i = 0; i < 12; i++)
         ck_assert(gr[0][i] == 0.0f);
     free(gr[0]);
-    autodiff_train_graph_free(&t);
+    pass_autodiff_train_graph_free(&t);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -598,11 +598,11 @@ END_TEST
 START_TEST(rules_match_diff_column)
 {
     for (int op = 0; op < IR_NUM_OPS; op++) {
-        bool flagged = (ir_ops[op].flags & IR_F_DIFF) != 0, rule = ad_rule_for((OpKind)op);
+        bool flagged = (ir_ops[op].flags & IR_F_DIFF) != 0, rule = pass_ad_rule_for((OpKind)op);
         ck_assert_msg(flagged == rule, "op '%s': IR_F_DIFF %d but %s gradient rule",
                       ir_ops[op].name, flagged, rule ? "a" : "no");
     }
-    ck_assert(ad_rule_for(IR_NUM_OPS) == NULL);
+    ck_assert(pass_ad_rule_for(IR_NUM_OPS) == NULL);
 }
 END_TEST
 
@@ -632,7 +632,7 @@ START_TEST(missing_rules_listed_at_once)
     ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     TrainSpec s = ce();
     TrainGraph t;
-    ck_assert(!autodiff_train_graph(g, &s, &t, &d));
+    ck_assert(!pass_autodiff_train_graph(g, &s, &t, &d));
     ck_assert_ptr_null(t.g);
     const char *msg = ir_diag_text(&d);
     ck_assert_msg(strstr(msg, "3 ops on the loss's path have no gradient") &&
