@@ -99,7 +99,7 @@ void api_train_optim_step(const SlimcTrainOptions *o, double lr, int64_t step, f
     case SLIMC_OPTIM_ADAM:
     case SLIMC_OPTIM_ADAMW: adam_step(o, lr, wd, step, p, g, s, n); return;
     }
-    SLIMC_ASSERT(!"unknown optimizer");
+    SLIMC_ASSERT(0 && "unknown optimizer");
 }
 
 double api_train_lr_at(const SlimcTrainOptions *o, int epoch)

@@ -93,7 +93,7 @@ void fe_param_init(Builder *b, Module *m, Param *p)
     case MOD_IDENTITY:
     case MOD_FLATTEN:
     case MOD_POOL:
-    case MOD_ADAPTIVE_POOL: SLIMC_ASSERT(!"a module without parameters has a parameter");
+    case MOD_ADAPTIVE_POOL: SLIMC_ASSERT(0 && "a module without parameters has a parameter");
     }
     SLIMC_ASSERT(p->dtype == IR_F32);
     size_t n = param_count(p);
