@@ -147,10 +147,10 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
                                 const SlimcLibOptions *lo, const char *dir)
 {
     const char *name = lo && lo->name ? lo->name : slimc_model_name(m);
-    if (!cg_aot_is_identifier(name) || strlen(name) > 100) {
+    if (!cg_aot_is_lib_name(name) || strlen(name) > 100) {
         ir_diag_error(&ctx->diag, (SrcLoc){0},
-                      "'%s' is not a C identifier of at most 100 characters: name the library "
-                      "with --name",
+                      "'%s' is not a C identifier of at most 100 characters led by a letter (and "
+                      "not a C keyword): name the library with --name",
                       name);
         return SLIMC_ERROR;
     }
@@ -237,7 +237,7 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
             ok = false;
         }
     }
-    if (ok) {
+    if (ok && !(lo && lo->source_only)) {
         RtOptions ro;
         api_rt_options(o, &ro, &ctx->t);
         ro.triple = lo ? lo->target_triple : NULL;

@@ -3,6 +3,7 @@
 #include "api/pipeline.h"
 
 #include "codegen/backend.h"
+#include "codegen/c/aot.h" /* cg_aot_is_identifier */
 #include "frontend/files.h"
 #include "frontend/onnx.h"
 #include "frontend/slim.h"
@@ -13,6 +14,7 @@
 #include "passes/cost_model.h"
 #include "passes/pass.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -613,27 +615,6 @@ SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)
     return SLIMC_OK;
 }
 
-/* Writes data to path through a temporary file and a rename. */
-static bool write_file_atomic(SlimcContext *ctx, const char *path, const void *data, size_t len)
-{
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    SLIMC_ASSERT(tmp);
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)(api_now_ms()) & 0xffff);
-    FILE *f = fopen(tmp, "wb");
-    bool ok = f && fwrite(data, 1, len, f) == len;
-    if (f)
-        ok &= fclose(f) == 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot write: %s", strerror(errno));
-        remove(tmp);
-    }
-    free(tmp);
-    return ok;
-}
-
 SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path)
 {
     char why[600];
@@ -645,21 +626,21 @@ SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path)
 
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir)
 {
-    if (slimc_make_output_dir(ctx, dir) != SLIMC_OK)
-        return SLIMC_ERROR;
-    size_t plen = strlen(dir) + strlen(m->g->name) + 8;
-    char *path = malloc(plen);
-    SLIMC_ASSERT(path);
-    snprintf(path, plen, "%s/%s.c", dir, m->g->name);
-    char *src = NULL;
+    /* NAME: the model's name as a C identifier led by a letter ("my.model" gives my_model,
+     * "_" m__: the header's macros and guard are NAME_..., never a reserved __X) */
+    char name[104];
     size_t len = 0;
-    bool ok = fe_check_output(m->g, path, &ctx->diag) &&
-              slimc_model_optimize(ctx, m, NULL) == SLIMC_OK &&
-              (src = api_emit_source(ctx, m, m->g->name, false, false, &len)) != NULL &&
-              write_file_atomic(ctx, path, src, len);
-    free(path);
-    free(src);
-    return ok ? SLIMC_OK : SLIMC_ERROR;
+    const char *s = slimc_model_name(m);
+    if (!isalpha((unsigned char)s[0])) /* a digit, or '_' (reserved names, __H...) */
+        name[len++] = 'm', name[len++] = '_';
+    for (; *s && len < 100; s++)
+        name[len++] = isalnum((unsigned char)*s) ? *s : '_';
+    name[len] = 0;
+    if (!cg_aot_is_lib_name(name)) /* a C keyword */
+        snprintf(name, sizeof name, "m_%.90s", slimc_model_name(m));
+    SlimcLibOptions lo = {
+        .name = name, .emit_source = true, .weights_file = true, .source_only = true};
+    return slimc_build_library(ctx, m, NULL, &lo, dir);
 }
 
 SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *passes)

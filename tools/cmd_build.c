@@ -75,7 +75,10 @@ int cmd_build(int argc, char **argv)
     SlimcModel *m = cli_load(ctx, a.model, &a.c, true);
     int status = 1;
     if (a.lib) {
-        SlimcLibOptions lo = {a.name, a.emit_source, a.weights_file, a.triple};
+        SlimcLibOptions lo = {.name = a.name,
+                              .emit_source = a.emit_source,
+                              .weights_file = a.weights_file,
+                              .target_triple = a.triple};
         if (m && slimc_build_library(ctx, m, &a.c.opt, &lo, a.out) == SLIMC_OK)
             status = 0;
     } else if (m && slimc_build_executable_for(ctx, m, &a.c.opt, a.triple, a.out) == SLIMC_OK) {
@@ -127,7 +130,7 @@ int cmd_emit(int argc, char **argv)
                                 : slimc_model_emit_c(ctx, m, stdout);
         status = st == SLIMC_OK ? 0 : 1;
         if (st == SLIMC_OK && a.out)
-            fprintf(stderr, "wrote %s/%s.c\n", a.out, slimc_model_name(m));
+            fprintf(stderr, "wrote NAME.c, NAME.h and NAME.weights into %s (docs/cli.md)\n", a.out);
     }
     cli_flush(ctx);
     slimc_model_free(m);

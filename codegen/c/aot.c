@@ -137,6 +137,23 @@ bool cg_aot_is_identifier(const char *s)
     return true;
 }
 
+bool cg_aot_is_lib_name(const char *s)
+{
+    static const char *const keywords[] = {
+        "auto",     "break",      "case",     "char",   "const",    "continue", "default",
+        "do",       "double",     "else",     "enum",   "extern",   "float",    "for",
+        "goto",     "if",         "inline",   "int",    "long",     "register", "restrict",
+        "return",   "short",      "signed",   "sizeof", "static",   "struct",   "switch",
+        "typedef",  "union",      "unsigned", "void",   "volatile", "while",    "_Bool",
+        "_Complex", "_Imaginary", "bool",     "true",   "false",    "asm",      "typeof"};
+    if (!cg_aot_is_identifier(s) || !isalpha((unsigned char)*s))
+        return false;
+    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+        if (!strcmp(s, keywords[i]))
+            return false;
+    return true;
+}
+
 /* Symbol s as a parameter of the header's macros: its name when every symbol's name is a
  * C identifier of at most 64 bytes, else sym0, sym1, ... for all (the names come from the
  * model file and must not become code). */

@@ -25,6 +25,9 @@ unsigned char *cg_aot_pack_constants(const Graph *g, int64_t *offsets, size_t *l
 void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets);
 /* True for a C identifier. */
 bool cg_aot_is_identifier(const char *s);
+/* Whether s may name a library (NAME_init, NAME.h, the NAME type, NAME_ macros): an
+ * identifier led by a letter (no reserved _X or __x names) that is not a C keyword. */
+bool cg_aot_is_lib_name(const char *s);
 /* The library's NAME.h, and the API appended to the model's code in NAME.c. */
 /* The part of NAME.h every library flavour shares (codegen/cuda/aot.c too): the include
  * guard's opening, the includes, `extern "C" {`, NAME_FORMAT_VERSION, NAME_N_* and

@@ -193,6 +193,10 @@ SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out);
  * "PATH: error: cannot create the output folder: why" otherwise. Every command that writes
  * into a folder (run --output-dir, emit, build --lib, build --device cuda) calls it. */
 SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path);
+/* `slimc emit -o DIR`: the C a program compiles with the model, in the --lib form (the
+ * entry points of docs/embedding.md: NAME_init, NAME_run, ...): DIR/NAME.c, DIR/NAME.h and
+ * DIR/NAME.weights (the weights, packed as the code reads them, loaded by NAME_init), with
+ * no compiler run; slimc_build_library with source_only and weights_file. */
 SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *dir);
 /* Writes the source of the backend for o->device to out: C for SLIMC_DEVICE_CPU (as
  * slimc_model_emit_c), the CUDA backend's file for SLIMC_DEVICE_CUDA (a device half of
@@ -294,6 +298,8 @@ typedef struct SlimcLibOptions {
     bool emit_source;          /* also write DIR/NAME.c */
     bool weights_file;         /* weights in DIR/NAME.weights, read by NAME_init, not embedded */
     const char *target_triple; /* cross-compile (TRIPLE-gcc); NULL: the host */
+    bool source_only;          /* write NAME.h, NAME.c (and NAME.weights) but build no
+                                * libNAME.a: what `slimc emit -o DIR` writes */
 } SlimcLibOptions;
 /* slimc_build_executable for another target (NULL triple: the host). */
 SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,

@@ -57,8 +57,8 @@ grep -q 'file_injected;' code_only.txt && bad "the file name became code" || ok 
 # A model named after its file "my.model.onnx": the entry points are still identifiers.
 cp "$H/inject_input.onnx" my.model.onnx
 expect_ok "emit my.model.onnx" "$SLIMC" emit my.model.onnx --target c -o emit_dots
-grep -q 'int my_model_run(' emit_dots/my.model.c && ok "prefix my_model" || bad "entry-point prefix not an identifier"
-"$CC" -std=c11 -fsyntax-only -w emit_dots/my.model.c && ok "my.model.c compiles" || bad "my.model.c does not compile"
+grep -q 'int my_model_run(' emit_dots/my_model.c emit_dots/my_model.h && ok "prefix my_model" || bad "entry-point prefix not an identifier"
+"$CC" -std=c11 -fsyntax-only -w emit_dots/my_model.c && ok "my_model.c compiles" || bad "my_model.c does not compile"
 
 # --- run (JIT): the right answer, and nothing else runs
 expect_ok "run inject_input" "$SLIMC" run "$H/inject_input.onnx" --input "$H/x14.npy"
