@@ -71,10 +71,17 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
         return SLIMC_ERROR;
     if (!same_device(ctx, m, o))
         return SLIMC_ERROR;
+    if (m->device == IR_DEVICE_CUDA && o && o->profile) {
+        ir_diag_error(&ctx->diag, (SrcLoc){m->g->source, 0, 0},
+                      "--profile times the nodes of a model on the CPU; for one on a GPU use "
+                      "Nsight Systems (nsys profile ./PROGRAM ...)");
+        return SLIMC_ERROR;
+    }
     if (m->device == IR_DEVICE_CUDA)
         return api_build_cuda_executable(ctx, m, o, triple, out_path);
     size_t len;
-    char *model_src = api_emit_source(ctx, m, "slimc_model", false, false, &len);
+    const bool profile = o && o->profile;
+    char *model_src = api_emit_source(ctx, m, "slimc_model", false, profile, &len);
     if (!model_src)
         return SLIMC_ERROR;
     int64_t *offsets = calloc((size_t)m->g->n_values + 1, sizeof *offsets);
@@ -95,6 +102,8 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     free((void *)am.input_names);
     long meta_end = ftell(f);
     fprintf(f, "#define SLIMC_DEFAULT_THREADS %d\n", o && o->threads > 0 ? o->threads : 1);
+    if (profile)
+        fputs("#define SLIMC_PROFILE 1\n", f);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
     fclose(f);
     free(model_src);
@@ -152,6 +161,12 @@ SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOpt
                       "'%s' is not a C identifier of at most 100 characters led by a letter (and "
                       "not a C keyword): name the library with --name",
                       name);
+        return SLIMC_ERROR;
+    }
+    if (o && o->profile) {
+        ir_diag_error(&ctx->diag, (SrcLoc){m->g->source, 0, 0},
+                      "--profile is for executables (and slimc run/bench): a library's caller "
+                      "times its own calls");
         return SLIMC_ERROR;
     }
     if (slimc_make_output_dir(ctx, dir) != SLIMC_OK)

@@ -139,14 +139,47 @@ static double slimc_parse_size(const char *s)
 #define SLIMC_DEFAULT_THREADS 1
 #endif
 
+#ifdef SLIMC_PROFILE
+/* --profile (slimc build --profile): each node's time per run, slowest first, from the
+ * timers the generated code keeps (slimc_model_prof_ms, its names in slimc_model_prof_node),
+ * printed after the runs as `slimc run --profile` prints them (without the FLOP rates). */
+static void slimc_print_profile(int runs)
+{
+    static int order[16384];
+    int n = 0;
+    double total = 0;
+    for (int i = 0; i < slimc_model_prof_n && n < 16384; i++)
+        if (slimc_model_prof_ms[i] > 0) {
+            order[n++] = i;
+            total += slimc_model_prof_ms[i] / runs;
+        }
+    for (int a = 1; a < n; a++) /* insertion sort, slowest first, ties by node order */
+        for (int b = a; b > 0 && slimc_model_prof_ms[order[b]] > slimc_model_prof_ms[order[b - 1]];
+             b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
+    printf("profile: %d run%s, %.4f ms per run in %d nodes\n", runs, runs == 1 ? "" : "s", total,
+           n);
+    printf("%10s %7s  %s\n", "ms/run", "share", "node (op)");
+    for (int r = 0; r < n; r++) {
+        double ms = slimc_model_prof_ms[order[r]] / runs;
+        printf("%10.4f %6.1f%%  %s\n", ms, total > 0 ? 100 * ms / total : 0,
+               slimc_model_prof_node[order[r]]);
+    }
+}
+#endif
+
 static void slimc_usage(const char *argv0, FILE *out)
 {
     fprintf(out,
             "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
-            "          [--max-memory SIZE]\n"
+            "          [--max-memory SIZE] [--profile]\n"
             "Runs the model '%s' (compiled by slimc) on --threads N threads (default %d).\n"
             "--max-memory caps the arena and outputs (512M, 4G...; default: half of the\n"
-            "physical memory).\n\ninputs:\n",
+            "physical memory). --profile prints each node's time per run (a program built\n"
+            "with slimc build --profile).\n\ninputs:\n",
             argv0, SLIMC_MODEL_NAME, SLIMC_DEFAULT_THREADS);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
@@ -163,6 +196,9 @@ int main(int argc, char **argv)
     const char *files[SLIMC_N_INPUTS + 1] = {0};
     const char *out_dir = NULL;
     int threads = SLIMC_DEFAULT_THREADS, bench = 0;
+#ifdef SLIMC_PROFILE
+    int profile = 0;
+#endif
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double max_memory = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 0x1p32;
     for (int i = 1; i < argc; i++) {
@@ -170,6 +206,18 @@ int main(int argc, char **argv)
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             slimc_usage(argv[0], stdout);
             return 0;
+        }
+        if (!strcmp(arg, "--profile")) {
+#ifdef SLIMC_PROFILE
+            profile = 1;
+            continue;
+#else
+            fprintf(stderr,
+                    "%s: error: --profile: this program was built without it (slimc build "
+                    "--profile)\n",
+                    argv[0]);
+            return 1;
+#endif
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "%s: error: %s needs a value (see --help)\n", argv[0], arg);
@@ -364,6 +412,10 @@ int main(int argc, char **argv)
         }
         ms[r] = slimc_now_ms() - t0;
     }
+#ifdef SLIMC_PROFILE
+    if (profile)
+        slimc_print_profile(runs);
+#endif
     if (bench) {
         qsort(ms, (size_t)runs, sizeof ms[0], slimc_cmp_double);
         printf("%s: median %.4f ms over %d runs (%d thread%s)\n", SLIMC_MODEL_NAME, ms[runs / 2],

@@ -47,6 +47,7 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd_name)
         case CLI_WEIGHTS_FILE: a->weights_file = true; break;
         case CLI_TARGET_TRIPLE: a->triple = v; break;
         case CLI_NAME: a->name = v; break;
+        case CLI_PROFILE: a->c.opt.profile = true; break;
         default: return cli_unhandled(o);
         }
     }

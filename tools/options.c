@@ -48,7 +48,8 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
                   "the seed: bench's random inputs; train's shuffles and initialisation (0)"},
     [CLI_JSON] = {"--json", "FILE", false, "write every figure to FILE as JSON"},
     [CLI_PROFILE] = {"--profile", NULL, false,
-                     "time each node (or fused group): a table, slowest first (CPU)"},
+                     "time each node (or fused group): a table, slowest first (CPU); build: "
+                     "compile the timers into the executable (its --profile prints them)"},
     [CLI_TRACE] = {"--trace", "FILE", false,
                    "with --profile's timers, write the last run as a Chrome trace JSON"},
     [CLI_LIB] = {"--lib", NULL, false, "a header and a static library instead of an executable"},
@@ -107,25 +108,11 @@ static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RT
                                   CLI_TOP,   CLI_PROFILE,    CLI_TRACE,   COMPILING, END};
 static const CliOpt bench_opts[] = {CLI_RUNS,    CLI_DURATION, CLI_WARMUP, CLI_SEED,  CLI_JSON,
                                     CLI_PROFILE, CLI_TRACE,    CLI_INPUT,  COMPILING, END};
-static const CliOpt build_opts[] = {CLI_OUT,
-                                    CLI_LIB,
-                                    CLI_NAME,
-                                    CLI_EMIT_SOURCE,
-                                    CLI_WEIGHTS_FILE,
-                                    CLI_TARGET_TRIPLE,
-                                    CLI_PASSES,
-                                    CLI_PRINT_AFTER,
-                                    CLI_THREADS,
-                                    CLI_TIME,
-                                    CLI_DEVICE,
-                                    CLI_TARGET,
-                                    CLI_PRECISION,
-                                    CLI_DEVICE_PROFILE,
-                                    CLI_OPT_LEVEL,
-                                    CLI_CPU,
-                                    CLI_CC,
-                                    CLI_MAX_MEMORY,
-                                    END};
+static const CliOpt build_opts[] = {
+    CLI_OUT,           CLI_LIB,    CLI_NAME,        CLI_EMIT_SOURCE,    CLI_WEIGHTS_FILE,
+    CLI_TARGET_TRIPLE, CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS,        CLI_TIME,
+    CLI_DEVICE,        CLI_TARGET, CLI_PRECISION,   CLI_DEVICE_PROFILE, CLI_OPT_LEVEL,
+    CLI_CPU,           CLI_CC,     CLI_MAX_MEMORY,  CLI_PROFILE,        END};
 static const CliOpt emit_opts[] = {
     CLI_TARGET, CLI_DEVICE,         CLI_OUT,        CLI_PASSES, CLI_PRINT_AFTER, CLI_PRECISION,
     CLI_CPU,    CLI_DEVICE_PROFILE, CLI_MAX_MEMORY, END};

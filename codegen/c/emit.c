@@ -6,6 +6,7 @@
 #include "codegen/c/op_table.h"
 #include "runtime/jit.h"
 #include "ir/dtype_ops.h"
+#include "ir/text_escape.h"
 
 #include "slimc/slimc.h"
 
@@ -268,11 +269,27 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
                   " * length in the last run (ms from the run's start), by node id. */\n"
                   "#include <time.h>\n"
                   "double %s_prof_ms[%d], %s_prof_start[%d], %s_prof_last[%d];\n"
+                  "const int %s_prof_n = %d;\n"
                   "static double slimc_prof_now(void)\n{\n"
                   "    struct timespec ts;\n"
                   "    clock_gettime(CLOCK_MONOTONIC, &ts);\n"
                   "    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;\n}\n\n",
-                  c->prefix, n, c->prefix, n, c->prefix, n);
+                  c->prefix, n, c->prefix, n, c->prefix, n, c->prefix, n);
+        /* each node's name and op (its fused ops after +), as built executables print them:
+         * string literals escaped as every name from the model is (ir_esc_c) */
+        cg_printf(c, "const char *const %s_prof_node[%d] = {\n", c->prefix, n);
+        for (int i = 0; i < g->n_nodes; i++) {
+            const Node *nd = &g->nodes[i];
+            fputs("    \"", c->out);
+            ir_esc_c_put(c->out, nd->name ? nd->name : "?", IR_ESC_NAME_MAX);
+            fprintf(c->out, " (%s", ir_ops[nd->op].name);
+            for (int j = 0; j < nd->n_epilogue; j++)
+                fprintf(c->out, "+%s", ir_ops[nd->epilogue[j].op].name);
+            fputs(")\",\n", c->out);
+        }
+        if (g->n_nodes == 0)
+            cg_printf(c, "    \"\",\n");
+        cg_printf(c, "};\n\n");
     }
     return c;
 }

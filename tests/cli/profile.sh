@@ -49,5 +49,18 @@ expect_fail "--trace over the model's weights" "lenet.safetensors" \
 cmp -s "$L/lenet.safetensors" <(git -C "$SLIMC_SOURCE_DIR" show HEAD:samples/lenet/lenet.safetensors 2>/dev/null || cat "$L/lenet.safetensors") && ok "weights untouched" || bad "weights overwritten"
 expect_fail "--profile on a GPU" "--profile times the nodes of a model on the CPU" \
   env SLIMC_CUDA_EMULATE=1 "$SLIMC" run "$S/mlp/mlp.slim" --input "$S/mlp/input.npy" --device cuda --profile
-expect_fail "--profile is not build's" "slimc build does not take --profile" "$SLIMC" build "$L/lenet.slim" --profile -o x
+# built executables: slimc build --profile, then the program's --profile
+expect_ok "build --profile" "$SLIMC" build "$L/lenet.slim" --profile -o lp
+expect_ok "the program's --profile" ./lp --input "$L/input.npy" --bench 3 --profile
+grep -qE "^profile: 3 runs, [0-9.]+ ms per run in [0-9]+ nodes" out.txt && grep -qE "^ +[0-9.]+ +[0-9.]+%  conv2 \(conv2d\)" out.txt \
+  && grep -q "fc1 (linear+relu)" out.txt && ok "the program prints the profile" || { bad "program profile"; cat out.txt; }
+expect_ok "build without --profile" "$SLIMC" build "$L/lenet.slim" -o lnp
+expect_fail "--profile on a program built without it" "built without it \(slimc build --profile\)" ./lnp --input "$L/input.npy" --profile
+expect_fail "--lib --profile" "--profile is for executables" "$SLIMC" build "$L/lenet.slim" --lib --profile -o lib
+# node names from a hostile model become escaped string literals, never code
+H=$SLIMC_SOURCE_DIR/tests/data/hostile
+if [ -f "$H/inject_node.onnx" ]; then
+  expect_ok "build --profile a model with hostile node names" "$SLIMC" build "$H/inject_node.onnx" --profile -o hp
+  [ -x hp ] && ok "it compiled" || bad "hostile --profile build"
+fi
 finish
