@@ -70,6 +70,13 @@ static bool parse_shape(const char *s, int64_t *dims, int *rank)
     }
 }
 
+bool fe_st_sparse_shape(const char *meta, int64_t *dims, int *rank)
+{
+    size_t flen = strlen(FE_ST_SPARSE_FORMAT);
+    return strncmp(meta, FE_ST_SPARSE_FORMAT, flen) == 0 && meta[flen] == ':' &&
+           parse_shape(meta + flen + 1, dims, rank);
+}
+
 __attribute__((format(printf, 3, 4))) static bool fail(char *why, size_t size, const char *fmt, ...)
 {
     va_list ap;

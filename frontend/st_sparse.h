@@ -31,6 +31,9 @@ bool fe_st_sparse_pays(const float *data, size_t count);
 /* Fills mask[ceil(count/8)] and values[nnz] (nnz from fe_st_sparse_nnz). */
 void fe_st_sparse_encode(const float *data, size_t count, uint8_t *mask, float *values);
 
+/* The dense shape of a metadata value "sparse_bitmask:[d0,...]" into dims[IR_MAX_RANK]:
+ * false when meta is not that (another format, malformed, a dim past INT64_MAX / 10). */
+bool fe_st_sparse_shape(const char *meta, int64_t *dims, int *rank);
 /* The dense tensor called name, rebuilt from its compact form in f: false with
  * *present false when f has no compact form of name (no metadata entry); false with
  * *present true and why (a message naming the tensor) when the form is broken: an
