@@ -135,14 +135,19 @@ static bool compact_bind(Builder *b, Module *m, Param *p, bool dense_too)
                  p->name, ir_dtype_name(p->dtype), b->weights->text);
         return true;
     }
-    float *out = ir_arena_alloc(b->g->arena, count * sizeof(float) + 1);
     bool present;
     char why[1600];
-    if (!fe_st_sparse_decode(b->st, p->name, want, p->shape.rank, out, &present, why, sizeof why)) {
+    if (!fe_st_sparse_decode(b->st, p->name, want, p->shape.rank, NULL, &present, why,
+                             sizeof why)) {
         fe_error(b, m->loc, "weights file '%s': %s (of %s '%s')", b->weights->text, why,
                  m->type_name, m->path);
         return true;
     }
+    /* checked first: the dense tensor is allocated for a valid form only */
+    float *out = ir_arena_alloc(b->g->arena, count * sizeof(float) + 1);
+    bool done =
+        fe_st_sparse_decode(b->st, p->name, want, p->shape.rank, out, &present, why, sizeof why);
+    SLIMC_ASSERT(done);
     p->data = out;
     p->bytes = count * sizeof(float);
     return true;

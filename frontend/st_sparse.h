@@ -39,7 +39,8 @@ bool fe_st_sparse_shape(const char *meta, int64_t *dims, int *rank);
  * *present true and why (a message naming the tensor) when the form is broken: an
  * unknown format, a shape that is not want[rank], a missing tensor, a wrong dtype or
  * count, a bit set past the end. On success out[count] (count = the product of want)
- * holds the dense tensor and the two tensors are marked used. */
+ * holds the dense tensor and the two tensors are marked used; with out NULL it only
+ * checks (so that a caller allocates the dense tensor for a valid form only). */
 bool fe_st_sparse_decode(StFile *f, const char *name, const int64_t *want, int rank, float *out,
                          bool *present, char *why, size_t why_size);
 
