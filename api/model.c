@@ -679,6 +679,12 @@ SlimcStatus slimc_model_check_output(SlimcContext *ctx, const SlimcModel *m, con
 
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path)
 {
+    return slimc_model_save_slim_compact(ctx, m, path, false, NULL);
+}
+
+SlimcStatus slimc_model_save_slim_compact(SlimcContext *ctx, SlimcModel *m, const char *path,
+                                          bool compact, SlimcSaveInfo *info)
+{
     size_t n = strlen(path);
     if (n < 6 || strcmp(path + n - 5, ".slim") != 0) {
         ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "the output must be a .slim file");
@@ -692,5 +698,10 @@ SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *
     free(weights);
     if (!ok)
         return SLIMC_ERROR;
-    return fe_slim_write(m->g, path, &ctx->diag) ? SLIMC_OK : SLIMC_ERROR;
+    FeSlimWriteInfo wi = {.compact = compact};
+    if (!fe_slim_write_with(m->g, path, &wi, &ctx->diag))
+        return SLIMC_ERROR;
+    if (info)
+        *info = (SlimcSaveInfo){wi.weights_bytes, wi.saved_bytes, wi.n_compact};
+    return SLIMC_OK;
 }

@@ -3,6 +3,7 @@
  * f32 where declared so, and reporting tensors of the file that nothing used. */
 #include "frontend/builder.h"
 #include "frontend/files.h"
+#include "frontend/st_sparse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +107,52 @@ static const void *to_f32(Builder *b, const StTensor *t, size_t count)
     return out;
 }
 
+/* The compact sparse form of p (frontend/st_sparse.h): true when p's metadata entry says
+ * it is stored so, and then p holds the rebuilt dense tensor (arena-owned) or an error was
+ * reported naming the file and the tensor. dense_too: the file also holds p densely. */
+static bool compact_bind(Builder *b, Module *m, Param *p, bool dense_too)
+{
+    int64_t want[IR_MAX_RANK];
+    size_t count = 1;
+    for (int i = 0; i < p->shape.rank; i++) {
+        want[i] = p->shape.d[i].c;
+        count *= (size_t)want[i]; /* a module's static shape: checked when declared */
+    }
+    const char *meta = fe_st_metadata_get(b->st, p->name);
+    if (!meta || strncmp(meta, "sparse_", 7) != 0)
+        return false;
+    if (dense_too) {
+        fe_error(b, m->loc,
+                 "parameter '%s' is in weights file '%s' both densely and in a compact form "
+                 "(its \"__metadata__\" entry)",
+                 p->name, b->weights->text);
+        return true;
+    }
+    if (p->dtype != IR_F32) {
+        fe_error(b, m->loc,
+                 "parameter '%s' (%s) has a compact form in weights file '%s'; only f32 "
+                 "parameters may",
+                 p->name, ir_dtype_name(p->dtype), b->weights->text);
+        return true;
+    }
+    bool present;
+    char why[1600];
+    if (!fe_st_sparse_decode(b->st, p->name, want, p->shape.rank, NULL, &present, why,
+                             sizeof why)) {
+        fe_error(b, m->loc, "weights file '%s': %s (of %s '%s')", b->weights->text, why,
+                 m->type_name, m->path);
+        return true;
+    }
+    /* checked first: the dense tensor is allocated for a valid form only */
+    float *out = ir_arena_alloc(b->g->arena, count * sizeof(float) + 1);
+    bool done =
+        fe_st_sparse_decode(b->st, p->name, want, p->shape.rank, out, &present, why, sizeof why);
+    SLIMC_ASSERT(done);
+    p->data = out;
+    p->bytes = count * sizeof(float);
+    return true;
+}
+
 void fe_param_bind(Builder *b, Module *m, Param *p)
 {
     if (!b->weights && b->init_missing_weights) {
@@ -126,6 +173,8 @@ void fe_param_bind(Builder *b, Module *m, Param *p)
     char want[200], got[200];
     want_str(p, want, sizeof want);
     StTensor *t = fe_st_find(b->st, p->name);
+    if (compact_bind(b, m, p, t != NULL))
+        return;
     if (!t) {
         const char **names =
             ir_arena_alloc(b->arena, sizeof(char *) * (size_t)(b->st->n_tensors + 1));

@@ -6,11 +6,13 @@
 #include "frontend/builder.h" /* FE_MAX_DIM */
 #include "frontend/npy.h"
 #include "frontend/safetensors.h"
+#include "frontend/st_sparse.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct Writer {
     const Graph *g;
@@ -28,6 +30,12 @@ typedef struct Writer {
     char **mod_names; /* the modules named so far (module_name) */
     int n_mod_names;
     bool ok;
+    bool compact; /* sparse conv/linear weights in the compact form when smaller */
+    FILE *meta;   /* the "__metadata__" entries so far, "key":"value", comma-separated */
+    char *meta_buf;
+    size_t meta_len;
+    uint64_t saved; /* bytes the compact form saved */
+    int n_compact;
 } Writer;
 
 static char *xstrdup(const char *s)
@@ -82,6 +90,40 @@ static void add_value_tensor(Writer *w, const char *name, ValueId v)
     for (int i = 0; i < val->type.shape.rank; i++)
         shape[i] = val->type.shape.d[i].c;
     add_tensor(w, name, val->type.dtype, val->type.shape.rank, shape, val->data, val->data_bytes);
+}
+
+/* A conv2d / linear weight (f32, PyTorch's layout): dense, or — when the writer is
+ * compact and it pays — as NAME.values + NAME.mask with its metadata entry
+ * (frontend/st_sparse.h). */
+static void add_weight(Writer *w, const char *name, int rank, const int64_t *shape,
+                       const float *data, size_t nbytes)
+{
+    size_t count = nbytes / sizeof(float);
+    if (!w->compact || !fe_st_sparse_pays(data, count)) {
+        add_tensor(w, name, IR_F32, rank, shape, data, nbytes);
+        return;
+    }
+    size_t nnz = fe_st_sparse_nnz(data, count), mask_bytes = (count + 7) / 8;
+    uint8_t *mask = malloc(mask_bytes + 1);
+    float *values = malloc(nnz * sizeof(float) + 1);
+    w->owned = realloc(w->owned, sizeof(void *) * (size_t)(w->n_owned + 2));
+    SLIMC_ASSERT(mask && values && w->owned);
+    w->owned[w->n_owned++] = mask;
+    w->owned[w->n_owned++] = values;
+    fe_st_sparse_encode(data, count, mask, values);
+    char tn[200];
+    int64_t n1 = (int64_t)nnz, m1 = (int64_t)mask_bytes;
+    snprintf(tn, sizeof tn, "%s.values", name);
+    add_tensor(w, tn, IR_F32, 1, &n1, values, nnz * sizeof(float));
+    snprintf(tn, sizeof tn, "%s.mask", name);
+    add_tensor(w, tn, IR_U8, 1, &m1, mask, mask_bytes);
+    /* names are the writer's identifiers and dots: nothing to escape in JSON */
+    fprintf(w->meta, "%s\"%s\":\"%s:[", w->n_compact ? "," : "", name, FE_ST_SPARSE_FORMAT);
+    for (int i = 0; i < rank; i++)
+        fprintf(w->meta, "%s%lld", i ? "," : "", (long long)shape[i]);
+    fputs("]\"", w->meta);
+    w->n_compact++;
+    w->saved += nbytes - fe_st_sparse_bytes(count, nnz);
 }
 
 static void fail(Writer *w, const Node *n, const char *why)
@@ -242,7 +284,14 @@ static void write_node(Writer *w, const Node *n)
         attr_ints(w->mods, n, "dilation", 2, 1);
         fprintf(w->mods, ", groups=%lld, bias=%s)\n", (long long)groups, bias ? "true" : "false");
         snprintf(pn, sizeof pn, "%s.weight", mod);
-        add_value_tensor(w, pn, n->inputs[1]);
+        if (g->values[n->inputs[1]].type.dtype == IR_F32) {
+            int64_t shape[4];
+            for (int i = 0; i < 4; i++)
+                shape[i] = wt->shape.d[i].c;
+            add_weight(w, pn, 4, shape, g->values[n->inputs[1]].data,
+                       g->values[n->inputs[1]].data_bytes);
+        } else
+            add_value_tensor(w, pn, n->inputs[1]);
         if (bias) {
             snprintf(pn, sizeof pn, "%s.bias", mod);
             add_value_tensor(w, pn, n->inputs[2]);
@@ -394,9 +443,11 @@ static void write_node(Writer *w, const Node *n)
             w->owned = realloc(w->owned, sizeof(void *) * (size_t)(w->n_owned + 1));
             w->owned[w->n_owned++] = t;
             int64_t shape[2] = {out_f, in_f};
-            add_tensor(w, pn, IR_F32, 2, shape, t, sizeof(float) * (size_t)(rows * cols));
-        } else
-            add_value_tensor(w, pn, n->inputs[1]);
+            add_weight(w, pn, 2, shape, t, sizeof(float) * (size_t)(rows * cols));
+        } else {
+            int64_t shape[2] = {rows, cols};
+            add_weight(w, pn, 2, shape, wv->data, wv->data_bytes);
+        }
         if (bias) {
             snprintf(pn, sizeof pn, "%s.bias", mod);
             add_value_tensor(w, pn, n->inputs[2]);
@@ -607,7 +658,15 @@ static void write_node(Writer *w, const Node *n)
 
 bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
 {
+    return fe_slim_write_with(g, slim_path, NULL, d);
+}
+
+bool fe_slim_write_with(const Graph *g, const char *slim_path, FeSlimWriteInfo *info, Diag *d)
+{
     Writer w = {.g = g, .d = d, .at = {slim_path, 0, 0}, .ok = true};
+    w.compact = info && info->compact;
+    w.meta = open_memstream(&w.meta_buf, &w.meta_len);
+    SLIMC_ASSERT(w.meta);
     w.names = calloc((size_t)g->n_values + 1, sizeof(char *));
     SLIMC_ASSERT(w.names);
     w.mods = open_memstream(&w.mods_buf, &w.mods_len);
@@ -631,6 +690,7 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
     }
     fclose(w.mods);
     fclose(w.body);
+    fclose(w.meta);
     /* the weights file: NAME.safetensors beside the .slim */
     size_t len = strlen(slim_path);
     char *st_path = malloc(len + 16);
@@ -697,7 +757,20 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
                     w.names[g->outputs[i]] ? w.names[g->outputs[i]] : "?");
         fputc('\n', f);
         fclose(f);
-        w.ok = fe_st_write(st_path, w.tensors, w.n_tensors, NULL, d);
+        char *meta_json = NULL;
+        if (w.n_compact) {
+            meta_json = malloc(w.meta_len + 3);
+            SLIMC_ASSERT(meta_json);
+            snprintf(meta_json, w.meta_len + 3, "{%s}", w.meta_buf);
+        }
+        w.ok = fe_st_write(st_path, w.tensors, w.n_tensors, meta_json, d);
+        free(meta_json);
+        struct stat sb;
+        if (w.ok && info) {
+            info->weights_bytes = stat(st_path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+            info->saved_bytes = w.saved;
+            info->n_compact = w.n_compact;
+        }
         if (w.ok) {
             FeChunk c = {text, tlen};
             w.ok = fe_write_file_atomic(slim_path, &c, 1, d);
@@ -707,6 +780,7 @@ bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d)
     free(st_path);
     free(w.mods_buf);
     free(w.body_buf);
+    free(w.meta_buf);
     for (int i = 0; i < g->n_values; i++)
         free(w.names[i]);
     free(w.names);

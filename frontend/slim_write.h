@@ -5,6 +5,8 @@
 
 #include "ir/graph.h"
 
+#include <stdint.h>
+
 /* Writes g (as imported: no passes run, no epilogues) to slim_path and its constants to
  * the safetensors file next to it (slim_path with .safetensors for .slim). Weighted ops
  * become modules (Conv2d, Linear, BatchNorm2d, LayerNorm, Embedding) with PyTorch's
@@ -12,5 +14,16 @@
  * function form. Reports each node or constant the language cannot express yet and
  * writes nothing then. Both files are written atomically. */
 bool fe_slim_write(const Graph *g, const char *slim_path, Diag *d);
+
+typedef struct FeSlimWriteInfo {
+    bool compact;           /* in: sparse conv2d/linear f32 weights in the compact form
+                               (frontend/st_sparse.h) where it takes fewer bytes */
+    uint64_t weights_bytes; /* out: the size of the safetensors file written */
+    uint64_t saved_bytes;   /* out: dense bytes minus compact bytes, over the weights
+                               stored compactly */
+    int n_compact;          /* out: how many weights were stored compactly */
+} FeSlimWriteInfo;
+/* fe_slim_write with options and figures (info may be NULL: dense, no figures). */
+bool fe_slim_write_with(const Graph *g, const char *slim_path, FeSlimWriteInfo *info, Diag *d);
 
 #endif

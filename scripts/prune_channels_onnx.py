@@ -114,7 +114,7 @@ def check(exe, tmp, tag, w, step, res, c):
     path = os.path.join(tmp, tag + ".onnx")
     onnx.save(model(w), path)
     out = os.path.join(tmp, tag + ".slim")
-    r = subprocess.run([exe, "compress", path, "--passes", step, "-o", out], capture_output=True, text=True)
+    r = subprocess.run([exe, "compress", path, "--passes", step, "--dense", "-o", out], capture_output=True, text=True)
     if r.returncode != 0:
         fail("%s: slimc compress: %s" % (tag, r.stderr.strip()))
         return

@@ -2,7 +2,7 @@
 """Checks slimc's prune pass against torch.nn.utils.prune on the weights of samples/lenet.
 
 For each case it prunes the four layers (conv1, conv2, fc1, fc2) with PyTorch and with
-`slimc compress MODEL --passes 'prune(...)' -o OUT.slim`, reads slimc's pruned weights back
+`slimc compress MODEL --passes 'prune(...)' --dense -o OUT.slim`, reads slimc's pruned weights back
 from OUT.safetensors, and compares which weights are zero. Where PyTorch's topk had to
 choose among equal magnitudes (or norms) at the threshold, the positions are "tie
 positions": a difference there is reported apart and is not a failure (docs/pruning.md,
@@ -114,8 +114,9 @@ CASES = [  # (label, slimc's pipeline, PyTorch's pruning, tie kind, amount)
 
 def slimc_prune(slimc, tmp, pipeline, tag):
     out = os.path.join(tmp, tag + ".slim")
+    # --dense: the plain state_dict (without it, pruned weights are stored compactly)
     r = subprocess.run([slimc, "compress", os.path.join(SAMPLE, "lenet.slim"), "--passes", pipeline,
-                        "-o", out], capture_output=True, text=True)
+                        "--dense", "-o", out], capture_output=True, text=True)
     if r.returncode != 0:
         print("FAIL: slimc compress --passes '%s': %s" % (pipeline, r.stderr.strip()))
         return None, None

@@ -10,12 +10,13 @@
 static int save_slim(int argc, char **argv, bool compress)
 {
     const char *cmd = compress ? "compress" : "import";
-    const char *usage = compress
-                            ? "slimc compress MODEL [--passes P] [--max-memory SIZE] -o OUT.slim"
-                            : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
+    const char *usage =
+        compress ? "slimc compress MODEL [--passes P] [--max-memory SIZE] [--dense] -o OUT.slim"
+                 : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
     const char *in = NULL, *out = NULL, *passes = NULL;
     uint64_t max_memory = 0;
-    static CliArgs args; /* large; one command line per process */
+    bool dense = !compress; /* import writes what it read */
+    static CliArgs args;    /* large; one command line per process */
     if (!cli_parse(cli_command(cmd), argc, argv, &args))
         return 1;
     for (int k = 0; k < args.n; k++) {
@@ -23,6 +24,7 @@ static int save_slim(int argc, char **argv, bool compress)
         switch (args.o[k].opt) {
         case CLI_OUT: out = v; break;
         case CLI_PASSES: passes = v; break;
+        case CLI_DENSE: dense = true; break;
         case CLI_MAX_MEMORY:
             if (!cli_max_memory(v, &max_memory))
                 return 1;
@@ -42,14 +44,22 @@ static int save_slim(int argc, char **argv, bool compress)
     if (max_memory)
         slimc_set_max_memory(ctx, max_memory);
     SlimcModel *m = NULL;
+    SlimcSaveInfo info = {0};
     bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
               (!compress || slimc_model_compress(ctx, m, passes) == SLIMC_OK) &&
-              slimc_model_save_slim(ctx, m, out) == SLIMC_OK;
+              slimc_model_save_slim_compact(ctx, m, out, !dense, &info) == SLIMC_OK;
     cli_flush(ctx);
     slimc_model_free(m);
     slimc_context_free(ctx);
-    if (ok)
-        printf("wrote %s and %.*s.safetensors\n", out, (int)(n - 5), out);
+    if (ok && info.n_compact)
+        printf("wrote %s and %.*s.safetensors (%llu bytes; %d sparse weight%s stored compactly "
+               "saved %llu bytes, %.1fx smaller than dense)\n",
+               out, (int)(n - 5), out, (unsigned long long)info.weights_bytes, info.n_compact,
+               info.n_compact == 1 ? "" : "s", (unsigned long long)info.saved_bytes,
+               (double)(info.weights_bytes + info.saved_bytes) / (double)info.weights_bytes);
+    else if (ok)
+        printf("wrote %s and %.*s.safetensors (%llu bytes)\n", out, (int)(n - 5), out,
+               (unsigned long long)info.weights_bytes);
     return ok ? 0 : 1;
 }
 

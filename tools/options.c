@@ -67,6 +67,8 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_SPARSITY] = {"--sparsity", NULL, false, "each conv/linear weight's density and pattern"},
     [CLI_PLACEMENT] = {"--placement", NULL, false, "each node's device and why"},
     [CLI_SHOW] = {"--show", NULL, false, "print the profile --device auto would use"},
+    [CLI_DENSE] = {"--dense", NULL, false,
+                   "dense weights only: a state_dict PyTorch loads (default: sparse ones compact)"},
     [CLI_DATA] = {"--data", "X.npy", false, "the training samples, f32 [N, ...]"},
     [CLI_LABELS] = {"--labels", "Y.npy", false, "their labels, i64 or i32 [N] (-100: none)"},
     [CLI_VAL] = {"--val", "X.npy", false, "validation samples (accuracy after each epoch)"},
@@ -121,7 +123,7 @@ static const CliOpt inspect_opts[] = {
     CLI_SPARSITY, CLI_PLACEMENT, CLI_PASSES,         CLI_PRINT_AFTER, CLI_DEVICE,
     CLI_TARGET,   CLI_PRECISION, CLI_DEVICE_PROFILE, CLI_MAX_MEMORY,  END};
 static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, END};
-static const CliOpt compress_opts[] = {CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, END};
+static const CliOpt compress_opts[] = {CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, CLI_DENSE, END};
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};
@@ -186,7 +188,10 @@ const CliCommand cli_commands[] = {
      "Runs fold,bn_fold,fold,dce,cse, then P (or the model's compress block), then dce, and\n"
      "writes OUT.slim (-o) with OUT.safetensors. With quantize(int8, calibrate=FILE.npy) the\n"
      "int8 layers are saved as QuantConv2d / QuantLinear with their i8 weights, per-channel\n"
-     "scales and sums (docs/quantization.md); `slimc run OUT.slim` runs the int8 model.\n"},
+     "scales and sums (docs/quantization.md); `slimc run OUT.slim` runs the int8 model.\n"
+     "A conv/linear weight with enough zeros (after prune) is stored compactly (its nonzero\n"
+     "values and a bitmask, docs/formats.md) when that is smaller; --dense writes every\n"
+     "weight densely, an ordinary state_dict.\n"},
     {"cache", cmd_cache, "show or clear the JIT's compile cache", "info|clear", cache_opts,
      "info prints the cache directory, its entries and size, the size cap (512 MB, or\n"
      "$SLIMC_CACHE_MAX_MB; the least recently used entries are deleted first) and the compiler\n"

@@ -52,6 +52,7 @@ typedef enum CliOpt {
     CLI_SPARSITY,
     CLI_PLACEMENT,
     CLI_SHOW,
+    CLI_DENSE,
     /* train, distill (tools/cmd_train.c) */
     CLI_DATA,
     CLI_LABELS,

@@ -253,6 +253,18 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
  * file at path and its constants as the .safetensors file beside it (path with .slim
  * replaced); int8 layers become QuantConv2d / QuantLinear with their i8 / i32 tensors. */
 SlimcStatus slimc_model_save_slim(SlimcContext *ctx, SlimcModel *m, const char *path);
+/* What slimc_model_save_slim_compact wrote. */
+typedef struct SlimcSaveInfo {
+    uint64_t weights_bytes; /* the size of the .safetensors file */
+    uint64_t saved_bytes;   /* bytes the compact form saved over dense tensors */
+    int n_compact;          /* weights stored in the compact form */
+} SlimcSaveInfo;
+/* slimc_model_save_slim (`slimc compress`), but with compact true each conv2d/linear f32
+ * weight whose compact sparse form is smaller is stored so (NAME.values + NAME.mask and a
+ * "__metadata__" entry, docs/formats.md "Compact sparse weights"); slimc reloads it bit for
+ * bit. compact false writes an ordinary state_dict. info, when not NULL, gets the sizes. */
+SlimcStatus slimc_model_save_slim_compact(SlimcContext *ctx, SlimcModel *m, const char *path,
+                                          bool compact, SlimcSaveInfo *info);
 /* SLIMC_ERROR, with a message, when writing path would replace a file the model was read
  * from (the model, its weights, ONNX external data), by name, through a symlink or a hard
  * link. Every writer of the API checks its outputs this way before writing. */

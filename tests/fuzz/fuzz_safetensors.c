@@ -1,7 +1,10 @@
 /* libFuzzer harness for the safetensors reader (and the JSON reader under it): any input
  * must parse or fail cleanly; a success must keep every tensor inside the buffer, sorted
- * by name, findable, and without overlaps. */
+ * by name, findable, and without overlaps. Each compact sparse weight the metadata names
+ * (frontend/st_sparse.h) is decoded at its own dense shape: accepted or refused, never a
+ * read out of bounds. */
 #include "frontend/safetensors.h"
+#include "frontend/st_sparse.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +49,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < f->n_metadata; i++)
             if (fe_st_metadata_get(f, f->metadata[i].key) != f->metadata[i].value)
                 __builtin_trap();
+        for (int i = 0; i < f->n_metadata; i++) {
+            int64_t dims[IR_MAX_RANK];
+            int rank;
+            if (!fe_st_sparse_shape(f->metadata[i].value, dims, &rank))
+                continue;
+            size_t count = 1; /* at most 8 elements a byte of input, as the mask needs */
+            for (int k = 0; k < rank && count; k++)
+                count = dims[k] > 0 && (uint64_t)dims[k] <= 8 * (uint64_t)size + 8 &&
+                                count <= (8 * size + 8) / (size_t)dims[k]
+                            ? count * (size_t)dims[k]
+                            : 0;
+            if (!count)
+                continue;
+            float *out = malloc(count * sizeof(float));
+            bool present = false;
+            char why[512] = "";
+            bool done = out && fe_st_sparse_decode(f, f->metadata[i].key, dims, rank, out, &present,
+                                                   why, sizeof why);
+            if (out && (!present || (!done && !why[0])))
+                __builtin_trap(); /* decoded, or refused with a reason */
+            free(out);
+        }
         fe_st_close(f);
     }
     ir_diag_fini(&d);
