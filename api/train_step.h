@@ -38,6 +38,8 @@ int api_train_step_num_batch_norms(const ApiTrainStep *s);
 const char *api_train_step_bn_running_name(const ApiTrainStep *s, int k, int var);
 void api_train_step_bn_batch_stats(const ApiTrainStep *s, int k, const float **mean,
                                    const float **var, int64_t *channels, int64_t *n);
+/* Layer k's momentum: the model's attribute (BatchNorm2d(..., momentum=m)), 0.1 by default. */
+double api_train_step_bn_momentum(const ApiTrainStep *s, int k);
 
 /* Runs one step on a mini-batch: inputs are the model's inputs (n_inputs of them, batch
  * dimension N), labels i64 [N] (NULL when the loss takes none), target (NULL when it takes
