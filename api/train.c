@@ -4,6 +4,7 @@
  * gradients of a mini-batch; this file owns the parameters and the optimizer state as plain
  * float buffers. docs/training.md describes the formats and the determinism. */
 #include "api/api_internal.h"
+#include "api/finetune.h"
 #include "api/train_optim.h"
 #include "api/train_step.h"
 #include "frontend/safetensors.h"
@@ -812,8 +813,47 @@ static bool check_teacher(SlimcContext *ctx, SlimcModel *student, SlimcModel *te
     return same;
 }
 
+/* The trained values into wb's constants, as new arena constants of wb (the graph the
+ * trained model was cloned from, whose value ids the clone keeps): the parameters, with
+ * their measured sparsity, and the running statistics. */
+static void write_back(Trainer *t, Graph *wb)
+{
+    for (int i = 0; i < t->n_params; i++) {
+        Value *v = &wb->values[api_train_step_param_value(t->step, i)];
+        SLIMC_ASSERT(v->kind == IR_VALUE_CONST && v->data_bytes == t->sizes[i] * sizeof(float));
+        void *mem = ir_arena_alloc(wb->arena, v->data_bytes);
+        memcpy(mem, t->params[i], v->data_bytes);
+        v->data = mem;
+        size_t zeros = 0;
+        for (size_t j = 0; j < t->sizes[i]; j++)
+            zeros += t->params[i][j] == 0;
+        v->sparsity = t->sizes[i] ? (float)zeros / (float)t->sizes[i] : 0;
+    }
+    for (int r = 0; r < 2 * t->n_bn; r++) {
+        Value *v = &wb->values[api_train_step_bn_running_value(t->step, r / 2, r % 2)];
+        void *mem = ir_arena_alloc(wb->arena, v->data_bytes);
+        memcpy(mem, t->running[r], v->data_bytes);
+        v->data = mem;
+    }
+}
+
+static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb);
+
 SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
                         const SlimcTrainOptions *o, const char *out_path)
+{
+    return train_impl(ctx, model, teacher, o, out_path, NULL);
+}
+
+SlimcStatus api_train_into_graph(SlimcContext *ctx, SlimcModel *model, const SlimcTrainOptions *o,
+                                 Graph *wb)
+{
+    return train_impl(ctx, model, NULL, o, NULL, wb);
+}
+
+static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb)
 {
     char why[256];
     const char *src = model->g->source;
@@ -928,6 +968,8 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
     }
     if (ok && out_path)
         ok = output_write(&t, out_path);
+    if (ok && wb)
+        write_back(&t, wb);
     free(b.order);
     free(b.x);
     free(b.y);
