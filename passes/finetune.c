@@ -89,7 +89,11 @@ static bool check_data(const Graph *g, const PassArgs *args, PassFinetune *f, Di
 {
     const PassArg *da = pass_arg(args, "data"), *la = pass_arg(args, "labels");
     f->data = pass_file(da, d);
+    if (!f->data)
+        ir_diag_note(d, da->loc, "finetune's data file (the training samples)");
     f->labels = pass_file(la, d);
+    if (!f->labels)
+        ir_diag_note(d, la->loc, "finetune's labels file");
     if (!f->data || !f->labels)
         return false;
     if (g->n_inputs != 1 || g->n_outputs < 1) {
