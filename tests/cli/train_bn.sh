@@ -8,6 +8,23 @@
 # dims is refused, as PyTorch refuses it. Skipped without Debian's torch.
 source "$(dirname "$0")/lib.bash"
 
+# an ONNX BatchNormalization's momentum (0.75: the running value's weight) is PyTorch's
+# 0.25, kept through import into the .slim model
+if python3 -c 'import onnx' 2>/dev/null; then
+  python3 - <<'PY'
+import numpy as np
+from onnx import helper, numpy_helper, TensorProto as T, save
+inits = [numpy_helper.from_array(np.ones(3, np.float32), n) for n in ("s", "b", "m", "v")]
+node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], momentum=0.75)
+g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", T.FLOAT, ["N", 3, 4, 4])],
+                      [helper.make_tensor_value_info("y", T.FLOAT, ["N", 3, 4, 4])], inits)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "bnm.onnx")
+PY
+  expect_ok "import an ONNX batch norm" "$SLIMC" import bnm.onnx -o bnm.slim
+  grep -q "BatchNorm2d(3, eps=.*, momentum=0.25)" bnm.slim && ok "its momentum is PyTorch's 0.25" \
+    || { bad "the momentum was not kept"; cat bnm.slim; }
+fi
+
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
   echo "skip: $PY has no torch: the batch-norm training tests are not run"
