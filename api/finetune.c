@@ -7,7 +7,9 @@
 #include "passes/finetune.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static bool finetune(void *user, Graph *g, const PassFinetune *f, Diag *d)
 {
@@ -31,8 +33,17 @@ static bool finetune(void *user, Graph *g, const PassFinetune *f, Diag *d)
     m->g = ir_graph_clone(g);
     m->g->max_memory = g->max_memory;
     api_model_describe(m);
+    SlimcTensor data[2]; /* the files' contents, loaded by the pipeline (api/pipeline.c) */
+    for (int i = 0; i < 2; i++) {
+        const PassFile *pf = i ? f->labels : f->data;
+        data[i] = (SlimcTensor){.dtype = (SlimcDType)pf->dtype,
+                                .ndim = pf->ndim,
+                                .data = (void *)(uintptr_t)pf->data,
+                                .nbytes = pf->nbytes};
+        memcpy(data[i].shape, pf->shape, sizeof(int64_t) * (size_t)pf->ndim);
+    }
     int before = ctx->diag.n_errors;
-    bool ok = api_train_into_graph(ctx, m, &o, g) == SLIMC_OK;
+    bool ok = api_train_into_graph(ctx, m, &o, data, g) == SLIMC_OK;
     slimc_model_free(m);
     if (!ok && ctx->diag.n_errors > before)
         ir_diag_note(&ctx->diag, f->at, "while fine-tuning (this step of the pipeline)");

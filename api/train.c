@@ -65,16 +65,28 @@ static void data_free(TrainData *d)
     memset(d, 0, sizeof *d);
 }
 
+/* A malloc'd copy of t (data given in memory: the finetune pass's, loaded by the pipeline). */
+static void tensor_copy(const SlimcTensor *t, SlimcTensor *out)
+{
+    *out = *t;
+    out->data = malloc(t->nbytes + 1);
+    SLIMC_ASSERT(out->data);
+    memcpy(out->data, t->data, t->nbytes);
+}
+
 /* Loads samples (f32, or another float type converted) checked against the model's input
  * type in (rank; every dimension but the batch's), and labels (i64 or i32, one per sample,
- * in [0, classes) or ignore_index). Errors name the file. */
+ * in [0, classes) or ignore_index). Errors name the file. mem: the samples and labels
+ * already in memory (their files' contents), or NULL to read the files. */
 static bool data_load(SlimcContext *ctx, const char *path, const char *labels_path, const Graph *g,
-                      const Type *in, int64_t classes, TrainData *d)
+                      const Type *in, int64_t classes, const SlimcTensor *mem, TrainData *d)
 {
     memset(d, 0, sizeof *d);
     d->path = path;
     d->labels_path = labels_path;
-    if (slimc_npy_load(ctx, path, &d->xt) != SLIMC_OK)
+    if (mem)
+        tensor_copy(&mem[0], &d->xt);
+    else if (slimc_npy_load(ctx, path, &d->xt) != SLIMC_OK)
         return false;
     SlimcTensor *t = &d->xt;
     char want[256];
@@ -119,7 +131,9 @@ static bool data_load(SlimcContext *ctx, const char *path, const char *labels_pa
     if (!labels_path)
         return true;
     SlimcTensor lt;
-    if (slimc_npy_load(ctx, labels_path, &lt) != SLIMC_OK)
+    if (mem)
+        tensor_copy(&mem[1], &lt);
+    else if (slimc_npy_load(ctx, labels_path, &lt) != SLIMC_OK)
         return false;
     bool ok = false;
     if (lt.dtype != SLIMC_I64 && lt.dtype != SLIMC_I32)
@@ -838,22 +852,24 @@ static void write_back(Trainer *t, Graph *wb)
 }
 
 static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
-                              const SlimcTrainOptions *o, const char *out_path, Graph *wb);
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb,
+                              const SlimcTensor *mem);
 
 SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
                         const SlimcTrainOptions *o, const char *out_path)
 {
-    return train_impl(ctx, model, teacher, o, out_path, NULL);
+    return train_impl(ctx, model, teacher, o, out_path, NULL, NULL);
 }
 
 SlimcStatus api_train_into_graph(SlimcContext *ctx, SlimcModel *model, const SlimcTrainOptions *o,
-                                 Graph *wb)
+                                 const SlimcTensor *data, Graph *wb)
 {
-    return train_impl(ctx, model, NULL, o, NULL, wb);
+    return train_impl(ctx, model, NULL, o, NULL, wb, data);
 }
 
 static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
-                              const SlimcTrainOptions *o, const char *out_path, Graph *wb)
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb,
+                              const SlimcTensor *mem)
 {
     char why[256];
     const char *src = model->g->source;
@@ -894,9 +910,10 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
         return SLIMC_ERROR;
     }
     TrainData data, val = {0};
-    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, &data))
+    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, mem, &data))
         return data_free(&data), SLIMC_ERROR;
-    if (o->val_data && !data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, &val)) {
+    if (o->val_data &&
+        !data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, NULL, &val)) {
         data_free(&data);
         data_free(&val);
         return SLIMC_ERROR;
