@@ -1,4 +1,5 @@
 /* The public API: contexts, models, passes, inspection and emitting C. */
+#include "api/finetune.h"
 #include "api/api_internal.h"
 #include "api/pipeline.h"
 
@@ -661,9 +662,11 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
     double ms = 0;
     PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
     bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);
+    api_finetune_install(ctx); /* finetune(...) trains here, and only here */
     if (ok)
         ok = passes ? api_pipeline_run_text(g, passes, &ro, &ctx->diag)
                     : api_pipeline_run(g, g->compress, &ro, &ctx->diag);
+    api_finetune_install(NULL);
     if (ok)
         ok = pass_pipeline_run(g, "dce", (SrcLoc){0}, &ro, &ctx->diag);
     ctx->t.passes += ms;

@@ -4,6 +4,7 @@
  * gradients of a mini-batch; this file owns the parameters and the optimizer state as plain
  * float buffers. docs/training.md describes the formats and the determinism. */
 #include "api/api_internal.h"
+#include "api/finetune.h"
 #include "api/train_optim.h"
 #include "api/train_step.h"
 #include "frontend/safetensors.h"
@@ -64,16 +65,28 @@ static void data_free(TrainData *d)
     memset(d, 0, sizeof *d);
 }
 
+/* A malloc'd copy of t (data given in memory: the finetune pass's, loaded by the pipeline). */
+static void tensor_copy(const SlimcTensor *t, SlimcTensor *out)
+{
+    *out = *t;
+    out->data = malloc(t->nbytes + 1);
+    SLIMC_ASSERT(out->data);
+    memcpy(out->data, t->data, t->nbytes);
+}
+
 /* Loads samples (f32, or another float type converted) checked against the model's input
  * type in (rank; every dimension but the batch's), and labels (i64 or i32, one per sample,
- * in [0, classes) or ignore_index). Errors name the file. */
+ * in [0, classes) or ignore_index). Errors name the file. mem: the samples and labels
+ * already in memory (their files' contents), or NULL to read the files. */
 static bool data_load(SlimcContext *ctx, const char *path, const char *labels_path, const Graph *g,
-                      const Type *in, int64_t classes, TrainData *d)
+                      const Type *in, int64_t classes, const SlimcTensor *mem, TrainData *d)
 {
     memset(d, 0, sizeof *d);
     d->path = path;
     d->labels_path = labels_path;
-    if (slimc_npy_load(ctx, path, &d->xt) != SLIMC_OK)
+    if (mem)
+        tensor_copy(&mem[0], &d->xt);
+    else if (slimc_npy_load(ctx, path, &d->xt) != SLIMC_OK)
         return false;
     SlimcTensor *t = &d->xt;
     char want[256];
@@ -118,7 +131,9 @@ static bool data_load(SlimcContext *ctx, const char *path, const char *labels_pa
     if (!labels_path)
         return true;
     SlimcTensor lt;
-    if (slimc_npy_load(ctx, labels_path, &lt) != SLIMC_OK)
+    if (mem)
+        tensor_copy(&mem[1], &lt);
+    else if (slimc_npy_load(ctx, labels_path, &lt) != SLIMC_OK)
         return false;
     bool ok = false;
     if (lt.dtype != SLIMC_I64 && lt.dtype != SLIMC_I32)
@@ -168,6 +183,15 @@ typedef struct Trainer {
     float **params, **grads; /* [n_params], each the parameter's size */
     size_t *sizes;           /* elements of each */
     TrainOptimState *state;
+    /* keep_zeros: mask[i][j] is 1 where element j of parameter i was 0 at the start and
+     * stays 0 (NULL for a parameter with no such element or not masked) */
+    uint8_t **mask;
+    /* Batch norms' running statistics, as PyTorch's train() keeps them: running[2k] is
+     * layer k's running_mean, running[2k + 1] its running_var ([bn_channels[k]] each);
+     * num_batches_tracked is the optimizer steps taken (each step one forward). */
+    int n_bn;
+    float **running;
+    int64_t *bn_channels;
     int epoch;     /* epochs done */
     int64_t steps; /* optimizer steps taken */
     uint64_t rng;  /* the shuffling generator's state (ir/rng.h) */
@@ -186,6 +210,13 @@ static void trainer_free(Trainer *t)
         if (t->state)
             api_train_optim_state_free(&t->state[i]);
     }
+    for (int i = 0; t->mask && i < t->n_params; i++)
+        free(t->mask[i]);
+    for (int k = 0; t->running && k < 2 * t->n_bn; k++)
+        free(t->running[k]);
+    free(t->mask);
+    free(t->running);
+    free(t->bn_channels);
     free(t->params);
     free(t->grads);
     free(t->sizes);
@@ -199,6 +230,35 @@ static size_t tensor_elems(const SlimcTensor *t)
     for (int i = 0; i < t->ndim; i++)
         n *= (size_t)t->shape[i];
     return n;
+}
+
+/* The constant of g named name (a running statistic), NULL if none. */
+static const Value *const_named(const Graph *g, const char *name)
+{
+    for (int v = 0; name && v < g->n_values; v++)
+        if (g->values[v].kind == IR_VALUE_CONST && g->values[v].name &&
+            strcmp(g->values[v].name, name) == 0)
+            return &g->values[v];
+    return NULL;
+}
+
+/* keep_zeros: which elements of a weight (rank 2 or more: conv, linear, embedding; not a
+ * norm's scale or a bias, where a 0 is an initial value, not a pruned one) are 0 at the
+ * start; NULL when none is. */
+static uint8_t *zero_mask(const SlimcTensor *init, const float *p, size_t n)
+{
+    if (init->ndim < 2)
+        return NULL;
+    uint8_t *mk = NULL;
+    for (size_t j = 0; j < n; j++)
+        if (p[j] == 0) {
+            if (!mk) {
+                mk = calloc(n + 1, 1);
+                SLIMC_ASSERT(mk);
+            }
+            mk[j] = 1;
+        }
+    return mk;
 }
 
 static void trainer_alloc(Trainer *t)
@@ -219,6 +279,75 @@ static void trainer_alloc(Trainer *t)
         memcpy(t->params[i], init->data, k * sizeof(float));
         api_train_optim_state_init(&t->state[i], t->o, k);
     }
+    t->mask = calloc((size_t)n + 1, sizeof *t->mask);
+    SLIMC_ASSERT(t->mask);
+    for (int i = 0; t->o->keep_zeros && i < n; i++)
+        t->mask[i] = zero_mask(api_train_step_param_init(t->step, i), t->params[i], t->sizes[i]);
+    int nb = t->n_bn = api_train_step_num_batch_norms(t->step);
+    t->running = calloc(2 * (size_t)nb + 1, sizeof *t->running);
+    t->bn_channels = calloc((size_t)nb + 1, sizeof *t->bn_channels);
+    SLIMC_ASSERT(t->running && t->bn_channels);
+    for (int k = 0; k < nb; k++) {
+        const float *mean, *var;
+        int64_t count;
+        api_train_step_bn_batch_stats(t->step, k, &mean, &var, &t->bn_channels[k], &count);
+        for (int j = 0; j < 2; j++) {
+            const Value *v = const_named(t->m->g, api_train_step_bn_running_name(t->step, k, j));
+            size_t c = (size_t)t->bn_channels[k];
+            t->running[2 * k + j] = malloc(c * sizeof(float) + 1);
+            SLIMC_ASSERT(t->running[2 * k + j]);
+            SLIMC_ASSERT(v && v->type.dtype == IR_F32 && v->data_bytes == c * sizeof(float));
+            memcpy(t->running[2 * k + j], v->data, c * sizeof(float));
+        }
+    }
+}
+
+/* After an optimizer update: the masked elements back to 0 and their optimizer state
+ * cleared, so that a pruned weight stays pruned (PyTorch's prune: weight = weight_orig *
+ * mask, whose gradient is 0 where the mask is). */
+static void apply_mask(Trainer *t, int i)
+{
+    const uint8_t *mk = t->mask[i];
+    if (!mk)
+        return;
+    TrainOptimState *st = &t->state[i];
+    for (size_t j = 0; j < t->sizes[i]; j++)
+        if (mk[j]) {
+            t->params[i][j] = 0;
+            if (st->m)
+                st->m[j] = 0;
+            if (st->v)
+                st->v[j] = 0;
+        }
+}
+
+/* Updates each batch norm's running statistics from the last step's batch statistics as
+ * torch's batch_norm_cpu_update_stats does: running = (1 - momentum) * running + momentum *
+ * batch, in double, the variance made unbiased (times n / (n - 1)) first. False when a
+ * channel had one value (n = 1), which PyTorch refuses too. */
+static bool bn_update(Trainer *t, const char *data_path, int64_t batch_no)
+{
+    for (int k = 0; k < t->n_bn; k++) {
+        const float *mean, *var;
+        int64_t c, n;
+        api_train_step_bn_batch_stats(t->step, k, &mean, &var, &c, &n);
+        if (n < 2) {
+            ir_diag_error(&t->ctx->diag, at_file(data_path),
+                          "batch %" PRId64 " of epoch %d gives batch norm '%s' one value a "
+                          "channel: training needs more than one (a larger batch, or a batch "
+                          "size that does not leave a last batch of one sample)",
+                          batch_no, t->epoch + 1, api_train_step_bn_running_name(t->step, k, 0));
+            return false;
+        }
+        double m = api_train_step_bn_momentum(t->step, k);
+        double unbias = (double)n / (double)(n - 1);
+        float *rm = t->running[2 * k], *rv = t->running[2 * k + 1];
+        for (int64_t j = 0; j < c; j++) {
+            rm[j] = (float)((1 - m) * (double)rm[j] + m * (double)mean[j]);
+            rv[j] = (float)((1 - m) * (double)rv[j] + m * (double)var[j] * unbias);
+        }
+    }
+    return true;
 }
 
 static const char *optimizer_name(SlimcOptimizer o)
@@ -240,9 +369,9 @@ static const char *optimizer_name(SlimcOptimizer o)
  * rng (the shuffling generator's state, a decimal u64) and momentum_started. */
 static bool checkpoint_write(Trainer *t, const char *path)
 {
-    int n = t->n_params, k = 0;
-    StWriteTensor *w = calloc((size_t)(3 * n) + 1, sizeof *w);
-    char **names = calloc((size_t)(3 * n) + 1, sizeof *names);
+    int n = t->n_params, k = 0, cap = 3 * n + 2 * t->n_bn + 1;
+    StWriteTensor *w = calloc((size_t)cap, sizeof *w);
+    char **names = calloc((size_t)cap, sizeof *names);
     SLIMC_ASSERT(w && names);
     for (int i = 0; i < n; i++) {
         const SlimcTensor *init = api_train_step_param_init(t->step, i);
@@ -265,6 +394,20 @@ static bool checkpoint_write(Trainer *t, const char *path)
                                    init->shape, parts[p].data, t->sizes[i] * sizeof(float)};
             k++;
         }
+    }
+    for (int j = 0; j < 2 * t->n_bn; j++) { /* "state.NAME": the running statistics */
+        const char *name = api_train_step_bn_running_name(t->step, j / 2, j % 2);
+        size_t len = strlen(name) + 8;
+        names[k] = malloc(len);
+        SLIMC_ASSERT(names[k]);
+        snprintf(names[k], len, "state.%s", name);
+        w[k] = (StWriteTensor){names[k],
+                               IR_F32,
+                               1,
+                               &t->bn_channels[j / 2],
+                               t->running[j],
+                               (size_t)t->bn_channels[j / 2] * sizeof(float)};
+        k++;
     }
     char meta[512];
     snprintf(meta, sizeof meta,
@@ -354,6 +497,15 @@ static bool checkpoint_read(Trainer *t, const char *path)
         t->state[i].m_started = started != 0;
         free(buf);
     }
+    for (int j = 0; ok && j < 2 * t->n_bn; j++) {
+        const char *name = api_train_step_bn_running_name(t->step, j / 2, j % 2);
+        size_t len = strlen(name) + 8;
+        char *buf = malloc(len);
+        SLIMC_ASSERT(buf);
+        snprintf(buf, len, "state.%s", name);
+        ok = checkpoint_tensor(ctx, f, buf, t->running[j], (size_t)t->bn_channels[j / 2]);
+        free(buf);
+    }
     if (ok && epoch > (uint64_t)t->o->epochs) {
         ir_diag_error(&ctx->diag, at_file(path),
                       "the checkpoint is at epoch %llu, past the %d epochs asked for",
@@ -404,7 +556,7 @@ static bool output_write(Trainer *t, const char *path)
     StWriteTensor *w = calloc((size_t)cap, sizeof *w);
     char **owned = calloc((size_t)cap, sizeof *owned);
     bool *taken = calloc((size_t)g->n_values + 1, sizeof *taken);
-    static const int64_t zero_count = 0;
+    const int64_t tracked = t->steps; /* num_batches_tracked: one forward a step */
     SLIMC_ASSERT(w && owned && taken);
     for (int i = 0; i < t->n_params; i++) {
         const SlimcTensor *init = api_train_step_param_init(t->step, i);
@@ -427,6 +579,9 @@ static bool output_write(Trainer *t, const char *path)
             taken[v] = true;
             w[k++] = (StWriteTensor){val->name, val->type.dtype, val->type.shape.rank,
                                      NULL,      val->data,       val->data_bytes};
+            for (int r = 0; r < 2 * t->n_bn; r++) /* the statistics as trained */
+                if (strcmp(api_train_step_bn_running_name(t->step, r / 2, r % 2), val->name) == 0)
+                    w[k - 1].data = t->running[r];
             int64_t *shape = calloc(IR_MAX_RANK, sizeof *shape);
             SLIMC_ASSERT(shape);
             for (int d = 0; d < val->type.shape.rank; d++)
@@ -439,7 +594,7 @@ static bool output_write(Trainer *t, const char *path)
                 SLIMC_ASSERT(name);
                 snprintf(name, len + 32, "%.*s.num_batches_tracked", (int)len, val->name);
                 owned[k] = name;
-                w[k++] = (StWriteTensor){name, IR_I64, 0, NULL, &zero_count, sizeof zero_count};
+                w[k++] = (StWriteTensor){name, IR_I64, 0, NULL, &tracked, sizeof tracked};
             }
         }
     }
@@ -469,6 +624,13 @@ static bool evaluate(Trainer *t, const TrainData *val, double *accuracy)
             if (g->values[v].kind == IR_VALUE_CONST && g->values[v].name &&
                 strcmp(g->values[v].name, name) == 0)
                 g->values[v].data = t->params[i];
+    }
+    for (int r = 0; r < 2 * t->n_bn; r++) {
+        const char *name = api_train_step_bn_running_name(t->step, r / 2, r % 2);
+        for (int v = 0; v < g->n_values; v++)
+            if (g->values[v].kind == IR_VALUE_CONST && g->values[v].name &&
+                strcmp(g->values[v].name, name) == 0)
+                g->values[v].data = t->running[r];
     }
     SlimcModel *vm = calloc(1, sizeof *vm);
     SLIMC_ASSERT(vm);
@@ -602,9 +764,13 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
         t->steps++;
         t->last_finite = loss;
         t->last_finite_step = t->steps;
-        for (int i = 0; i < t->n_params; i++)
+        if (!bn_update(t, data->path, k + 1))
+            return false;
+        for (int i = 0; i < t->n_params; i++) {
             api_train_optim_step(o, lr, t->steps, t->params[i], t->grads[i], &t->state[i],
                                  t->sizes[i]);
+            apply_mask(t, i);
+        }
         sum += loss * (double)rows;
         if (tty && (k + 1 == n_batches || api_now_ms() - t->drawn_ms >= 100)) {
             t->drawn_ms = api_now_ms(); /* redrawn at most 10 times a second */
@@ -661,8 +827,49 @@ static bool check_teacher(SlimcContext *ctx, SlimcModel *student, SlimcModel *te
     return same;
 }
 
+/* The trained values into wb's constants, as new arena constants of wb (the graph the
+ * trained model was cloned from, whose value ids the clone keeps): the parameters, with
+ * their measured sparsity, and the running statistics. */
+static void write_back(Trainer *t, Graph *wb)
+{
+    for (int i = 0; i < t->n_params; i++) {
+        Value *v = &wb->values[api_train_step_param_value(t->step, i)];
+        SLIMC_ASSERT(v->kind == IR_VALUE_CONST && v->data_bytes == t->sizes[i] * sizeof(float));
+        void *mem = ir_arena_alloc(wb->arena, v->data_bytes);
+        memcpy(mem, t->params[i], v->data_bytes);
+        v->data = mem;
+        size_t zeros = 0;
+        for (size_t j = 0; j < t->sizes[i]; j++)
+            zeros += t->params[i][j] == 0;
+        v->sparsity = t->sizes[i] ? (float)zeros / (float)t->sizes[i] : 0;
+    }
+    for (int r = 0; r < 2 * t->n_bn; r++) {
+        Value *v = &wb->values[api_train_step_bn_running_value(t->step, r / 2, r % 2)];
+        void *mem = ir_arena_alloc(wb->arena, v->data_bytes);
+        memcpy(mem, t->running[r], v->data_bytes);
+        v->data = mem;
+    }
+}
+
+static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb,
+                              const SlimcTensor *mem);
+
 SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
                         const SlimcTrainOptions *o, const char *out_path)
+{
+    return train_impl(ctx, model, teacher, o, out_path, NULL, NULL);
+}
+
+SlimcStatus api_train_into_graph(SlimcContext *ctx, SlimcModel *model, const SlimcTrainOptions *o,
+                                 const SlimcTensor *data, Graph *wb)
+{
+    return train_impl(ctx, model, NULL, o, NULL, wb, data);
+}
+
+static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
+                              const SlimcTrainOptions *o, const char *out_path, Graph *wb,
+                              const SlimcTensor *mem)
 {
     char why[256];
     const char *src = model->g->source;
@@ -703,9 +910,10 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
         return SLIMC_ERROR;
     }
     TrainData data, val = {0};
-    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, &data))
+    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, mem, &data))
         return data_free(&data), SLIMC_ERROR;
-    if (o->val_data && !data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, &val)) {
+    if (o->val_data &&
+        !data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, NULL, &val)) {
         data_free(&data);
         data_free(&val);
         return SLIMC_ERROR;
@@ -777,6 +985,8 @@ SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teache
     }
     if (ok && out_path)
         ok = output_write(&t, out_path);
+    if (ok && wb)
+        write_back(&t, wb);
     free(b.order);
     free(b.x);
     free(b.y);

@@ -160,6 +160,24 @@ void api_train_step_bn_batch_stats(const ApiTrainStep *s, int k, const float **m
     *n = s->batch * s->tg.bn_count[k];
 }
 
+ValueId api_train_step_bn_running_value(const ApiTrainStep *s, int k, int var)
+{
+    SLIMC_ASSERT(k >= 0 && k < s->tg.n_bn);
+    return s->tg.bn_running[2 * k + (var ? 1 : 0)];
+}
+
+ValueId api_train_step_param_value(const ApiTrainStep *s, int i)
+{
+    SLIMC_ASSERT(i >= 0 && i < s->tg.n_params);
+    return s->tg.param_consts[i];
+}
+
+double api_train_step_bn_momentum(const ApiTrainStep *s, int k)
+{
+    SLIMC_ASSERT(k >= 0 && k < s->tg.n_bn);
+    return s->tg.bn_momentum[k];
+}
+
 /* Every label a class or ignore_index: the error names the first that is not. */
 static bool check_labels(SlimcContext *ctx, const ApiTrainStep *s, const SlimcTensor *labels)
 {

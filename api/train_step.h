@@ -23,6 +23,8 @@ void api_train_step_free(ApiTrainStep *s);
 int api_train_step_num_params(const ApiTrainStep *s);
 const char *api_train_step_param_name(const ApiTrainStep *s, int i);
 const SlimcTensor *api_train_step_param_init(const ApiTrainStep *s, int i);
+/* The constant of the model's graph that parameter i starts from (the same id in a clone). */
+ValueId api_train_step_param_value(const ApiTrainStep *s, int i);
 /* Whether the loss takes labels (i64 [N]) and a target (the output's shape: MSE's target,
  * distillation's teacher output). */
 bool api_train_step_takes_labels(const ApiTrainStep *s);
@@ -38,6 +40,10 @@ int api_train_step_num_batch_norms(const ApiTrainStep *s);
 const char *api_train_step_bn_running_name(const ApiTrainStep *s, int k, int var);
 void api_train_step_bn_batch_stats(const ApiTrainStep *s, int k, const float **mean,
                                    const float **var, int64_t *channels, int64_t *n);
+/* Layer k's momentum: the model's attribute (BatchNorm2d(..., momentum=m)), 0.1 by default. */
+double api_train_step_bn_momentum(const ApiTrainStep *s, int k);
+/* The constant of the model's graph holding layer k's running_mean (var 0) or running_var. */
+ValueId api_train_step_bn_running_value(const ApiTrainStep *s, int k, int var);
 
 /* Runs one step on a mini-batch: inputs are the model's inputs (n_inputs of them, batch
  * dimension N), labels i64 [N] (NULL when the loss takes none), target (NULL when it takes

@@ -315,7 +315,11 @@ Val fe_call_module(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
         ir_node_set_ints(b->g, node, "dilation", m->dilation, 2);
         ir_node_set_int(b->g, node, "groups", m->groups);
         break;
-    case MOD_BATCHNORM2D: ir_node_set_float(b->g, node, "eps", m->eps); break;
+    case MOD_BATCHNORM2D:
+        ir_node_set_float(b->g, node, "eps", m->eps);
+        if (m->momentum != 0.1) /* the default is left implicit: ir_attr_momentum */
+            ir_node_set_float(b->g, node, "momentum", m->momentum);
+        break;
     case MOD_LAYERNORM:
         ir_node_set_int(b->g, node, "normalized_ndim", m->norm_ndim);
         ir_node_set_float(b->g, node, "eps", m->eps);

@@ -653,10 +653,9 @@ static bool declare_builtin(Builder *b, const ModSig *sig, const Val *a, Module 
             add_param(b, m, "bias", 1, &out);
         return true;
     case MOD_BATCHNORM2D: {
-        double momentum;
         ok &= size_arg(b, sig, a, 0, 1, 1, &in);
         ok &= float_arg(b, sig, a, 1, 1e-5, &m->eps);
-        ok &= float_arg(b, sig, a, 2, 0.1, &momentum); /* training only: accepted, unused */
+        ok &= float_arg(b, sig, a, 2, 0.1, &m->momentum); /* training only (slimc train) */
         if (!ok)
             return false;
         static const char *const names[] = {"weight", "bias", "running_mean", "running_var"};

@@ -109,6 +109,7 @@ struct Module {
     int64_t stride[2], padding[2], dilation[2], groups;
     /* BatchNorm2d, LayerNorm */
     double eps;
+    double momentum; /* BatchNorm2d: for training (the running statistics' update) */
     int norm_ndim;
     int64_t norm_shape[IR_MAX_RANK];
     /* the modules of issue 3 */

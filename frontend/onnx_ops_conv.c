@@ -253,6 +253,11 @@ OxResult ox_op_batch_norm(OxImporter *im, OxNode *n)
                       ox_in(im, n, 2)};
     NodeId id = ox_mk(im, n, "batch_norm", ins, 5);
     ir_node_set_float(im->g, id, "eps", ox_attr_float(n, "epsilon", 1e-5f));
+    /* ONNX's momentum weighs the running statistic (running * m + batch * (1 - m)); PyTorch's
+     * and the IR's weigh the batch's */
+    double momentum = 1.0 - (double)ox_attr_float(n, "momentum", 0.9f);
+    if (fabs(momentum - 0.1) > 1e-6)
+        ir_node_set_float(im->g, id, "momentum", momentum);
     return ox_out(im, n, ox_done(im, id));
 }
 

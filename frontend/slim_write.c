@@ -469,6 +469,10 @@ static void write_node(Writer *w, const Node *n)
         fprintf(w->mods, "    %s = BatchNorm2d(%lld, eps=", mod,
                 (long long)g->values[n->inputs[1]].type.shape.d[0].c);
         num(w->mods, ir_attr_eps(n));
+        if (ir_node_attr_id(n, IR_A_momentum)) { /* training's, kept when not the default */
+            fputs(", momentum=", w->mods);
+            num(w->mods, ir_attr_momentum(n));
+        }
         fputs(")\n", w->mods);
         for (int i = 1; i < 5; i++) {
             snprintf(pn, sizeof pn, "%s.%s", mod, names[i]);

@@ -225,6 +225,9 @@ static bool batch_norm_to_train(Graph *g, TrainGraph *out, Diag *d)
         SLIMC_ASSERT(out->bn_running);
         out->bn_running[2 * out->n_bn] = n->inputs[1];
         out->bn_running[2 * out->n_bn + 1] = n->inputs[2];
+        out->bn_momentum = realloc(out->bn_momentum, sizeof(double) * (size_t)(out->n_bn + 1));
+        SLIMC_ASSERT(out->bn_momentum);
+        out->bn_momentum[out->n_bn] = ir_attr_momentum(n);
         out->n_bn++;
         n->op = IR_OP_BATCH_NORM_TRAIN;
         n->inputs = in;
@@ -533,6 +536,7 @@ bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGra
         ir_graph_free(g);
         free(out->bn_running);
         free(out->bn_count);
+        free(out->bn_momentum);
         memset(out, 0, sizeof *out);
         out->labels_input = out->target_input = -1;
     }
@@ -553,6 +557,7 @@ void pass_autodiff_train_graph_free(TrainGraph *t)
     free(t->param_consts);
     free(t->bn_running);
     free(t->bn_count);
+    free(t->bn_momentum);
     memset(t, 0, sizeof *t);
     t->labels_input = t->target_input = -1;
 }

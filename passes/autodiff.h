@@ -59,11 +59,12 @@ typedef struct TrainGraph {
      * each batch norm's batch mean and biased variance ([C] each): outputs first_bn_output +
      * 2k and + 2k + 1 for layer k, whose running_mean and running_var constants (in the graph
      * given) are bn_running[2k] and bn_running[2k + 1], taken over the batch size times
-     * bn_count[k] (the spatial size) values a channel. */
+     * bn_count[k] (the spatial size) values a channel, with momentum bn_momentum[k]. */
     int n_bn;
     int first_bn_output;
     ValueId *bn_running; /* [2 * n_bn] */
     int64_t *bn_count;   /* [n_bn] */
+    double *bn_momentum; /* [n_bn]: the layer's momentum attribute (PyTorch's, 0.1 default) */
 } TrainGraph;
 
 /* Builds the step graph of fwd (not modified: the step graph is a new graph that shares

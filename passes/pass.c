@@ -2,6 +2,7 @@
  * pass.h and docs/passes.md) into a PassPipeline, the runner that verifies and prints the
  * IR between passes, and the argument helpers passes use to check what they were given. */
 #include "passes/pass.h"
+#include "passes/finetune.h"
 #include "passes/prune.h"
 
 #include <ctype.h>
@@ -37,7 +38,9 @@ static const struct {
     {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
     {"qchain", pass_qchain, ""},   /* int8 layers that write u8 for the next (passes/qchain.c) */
     {"prune", pass_prune, ""},     /* zeros in conv/linear weights (passes/prune.c) */
-    {"place", pass_place, ""},     /* each node on the CPU or the GPU (passes/place.c) */
+    {"finetune", pass_finetune,
+     "data labels"},           /* trains the graph, in slimc compress only (passes/finetune.c) */
+    {"place", pass_place, ""}, /* each node on the CPU or the GPU (passes/place.c) */
 };
 enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 

@@ -113,6 +113,7 @@ static bool apply(TrainCli *a, CliOpt o, const char *v)
         return true;
     }
     case CLI_NO_SHUFFLE: t->shuffle = false; return true;
+    case CLI_KEEP_ZEROS: t->keep_zeros = true; return true;
     case CLI_CHECKPOINT_DIR: t->checkpoint_dir = v; return true;
     case CLI_RESUME: t->resume = v; return true;
     default: return cli_unhandled(o);

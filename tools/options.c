@@ -90,6 +90,8 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_ETA_MIN] = {"--eta-min", "LR", false, "cosine: the lowest rate (default 0)"},
     [CLI_WARMUP_START] = {"--warmup-start", "F", false, "the warm-up's first factor (default 1/3)"},
     [CLI_NO_SHUFFLE] = {"--no-shuffle", NULL, false, "the samples in file order each epoch"},
+    [CLI_KEEP_ZEROS] = {"--keep-zeros", NULL, false,
+                        "weights that are 0 at the start stay 0 (fine-tuning a pruned model)"},
     [CLI_CHECKPOINT_DIR] = {"--checkpoint-dir", "D", false,
                             "write D/checkpoint.safetensors after each epoch"},
     [CLI_RESUME] = {"--resume", "CKPT", false, "go on from a checkpoint"},
@@ -131,8 +133,8 @@ static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_DATA, CLI_LABELS, CLI_VAL, CLI_VAL_LABELS, CLI_EPOCHS, CLI_BATCH, CLI_OPTIMIZER,  \
         CLI_LR, CLI_MOMENTUM, CLI_NESTEROV, CLI_WEIGHT_DECAY, CLI_BETAS, CLI_EPS, CLI_SCHEDULE,    \
         CLI_STEP_SIZE, CLI_GAMMA, CLI_T_MAX, CLI_ETA_MIN, CLI_WARMUP, CLI_WARMUP_START, CLI_SEED,  \
-        CLI_NO_SHUFFLE, CLI_CHECKPOINT_DIR, CLI_RESUME, CLI_THREADS, CLI_CACHE_DIR, CLI_NO_CACHE,  \
-        CLI_MAX_MEMORY, CLI_TIME
+        CLI_NO_SHUFFLE, CLI_KEEP_ZEROS, CLI_CHECKPOINT_DIR, CLI_RESUME, CLI_THREADS,               \
+        CLI_CACHE_DIR, CLI_NO_CACHE, CLI_MAX_MEMORY, CLI_TIME
 static const CliOpt train_opts[] = {TRAINING, END};
 static const CliOpt distill_opts[] = {CLI_TEACHER, CLI_STUDENT, CLI_TEMPERATURE,
                                       CLI_ALPHA,   TRAINING,    END};

@@ -74,6 +74,7 @@ typedef enum CliOpt {
     CLI_ETA_MIN,
     CLI_WARMUP_START,
     CLI_NO_SHUFFLE,
+    CLI_KEEP_ZEROS,
     CLI_CHECKPOINT_DIR,
     CLI_RESUME,
     CLI_TEACHER,

@@ -408,6 +408,11 @@ typedef struct SlimcTrainOptions {
      * state and shuffling state); the options must name the same optimizer. */
     const char *checkpoint_dir, *resume;
     const SlimcOptions *compile; /* threads, compiler and cache (NULL: the defaults) */
+    /* Masked fine-tuning (a pruned model): every element of a weight of rank >= 2 (conv,
+     * linear, embedding) that is exactly 0 at the start stays 0: it is set back to 0 after
+     * each optimizer update and its optimizer state cleared, as torch's prune keeps weight
+     * = weight_orig * mask. Default false; the finetune pass of slimc compress sets it. */
+    bool keep_zeros;
     /* Progress: on a terminal one line redrawn (epoch, step, loss, samples/s, ETA), else
      * one line per epoch (epoch, mean loss, validation accuracy, time); NULL: silent. */
     FILE *progress;
