@@ -57,7 +57,7 @@ import numpy as np
 np.save('d/x300.npy', np.load('d/train_x.npy')[:300]); np.save('d/y300.npy', np.load('d/train_y.npy')[:300])"
 
 # --- a pruned model, fine-tuned by slimc train
-expect_ok "prune 90%" "$SLIMC" compress "$L/lenet.slim" --passes 'prune(amount=0.9, scope=global)' -o p.slim
+expect_ok "prune 90%" "$SLIMC" compress "$L/lenet.slim" --passes 'prune(amount=0.9, scope=global)' --dense -o p.slim
 expect_ok "train --keep-zeros" "$SLIMC" train p.slim --data d/x300.npy --labels d/y300.npy --epochs 1 \
   --keep-zeros -o keep.safetensors
 "$PY" st.py p.safetensors keep.safetensors keep >st.txt 2>&1 && ok "--keep-zeros: $(cat st.txt)" \
@@ -72,8 +72,8 @@ expect_ok "--keep-zeros with SGD and momentum" "$SLIMC" train p.slim --data d/x3
 
 # --- slimc compress: prune, then finetune; held-out accuracy above the pruned model's
 FT="finetune(epochs=2, data=\"d/train_x.npy\", labels=\"d/train_y.npy\", lr=1e-3, batch=64)"
-expect_ok "prune 95%" "$SLIMC" compress "$L/lenet.slim" --passes 'prune(amount=0.95, scope=global)' -o p95.slim
-expect_ok "prune 95%, finetune" "$SLIMC" compress "$L/lenet.slim" --passes "prune(amount=0.95, scope=global),$FT" -o f95.slim
+expect_ok "prune 95%" "$SLIMC" compress "$L/lenet.slim" --passes 'prune(amount=0.95, scope=global)' --dense -o p95.slim
+expect_ok "prune 95%, finetune" "$SLIMC" compress "$L/lenet.slim" --passes "prune(amount=0.95, scope=global),$FT" --dense -o f95.slim
 grep -q "^epoch 2/2: loss" err.txt && ok "finetune reports its epochs" || { bad "no epoch lines"; cat err.txt; }
 "$PY" st.py p95.safetensors f95.safetensors keep >st.txt 2>&1 && ok "compress: $(cat st.txt)" \
   || { bad "compress keep"; cat st.txt; }
