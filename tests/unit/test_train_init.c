@@ -37,8 +37,8 @@ static const Value *find(const Graph *g, const char *name, size_t *n)
     return NULL;
 }
 
-/* Every value in [-bound, bound]; with enough of them, the largest near bound, the mean near 0 and the mean
- * absolute value near bound / 2 (a uniform distribution's). */
+/* Every value in [-bound, bound]; with enough of them, the largest near bound, the mean near 0 and
+ * the mean absolute value near bound / 2 (a uniform distribution's). */
 static void check_uniform(const Graph *g, const char *name, double bound)
 {
     size_t n;
