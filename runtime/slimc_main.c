@@ -165,9 +165,58 @@ static void slimc_print_profile(int runs)
     printf("%10s %7s  %s\n", "ms/run", "share", "node (op)");
     for (int r = 0; r < n; r++) {
         double ms = slimc_model_prof_ms[order[r]] / runs;
+        char shown[512]; /* names are data: no control byte reaches the terminal */
+        const char *name = slimc_model_prof_node[order[r]];
         printf("%10.4f %6.1f%%  %s\n", ms, total > 0 ? 100 * ms / total : 0,
-               slimc_model_prof_node[order[r]]);
+               rt_quote_for_message(shown, sizeof shown, name, strlen(name)));
     }
+}
+
+/* --trace FILE: the last run's timeline as a Chrome trace (chrome://tracing, Perfetto), one
+ * complete event per node, as `slimc run --trace` writes it; names JSON-escaped (valid
+ * UTF-8 kept, any other byte U+FFFD). 0 after a message. */
+static int slimc_write_trace(const char *argv0, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: error: cannot write '%s'\n", argv0, path);
+        return 0;
+    }
+    fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n", f);
+    int first = 1;
+    for (int i = 0; i < slimc_model_prof_n; i++) {
+        if (slimc_model_prof_last[i] <= 0)
+            continue;
+        fputs(first ? "  {\"name\": \"" : ",\n  {\"name\": \"", f);
+        first = 0;
+        const unsigned char *s = (const unsigned char *)slimc_model_prof_node[i];
+        size_t left = strlen((const char *)s);
+        while (left) {
+            size_t n = rt_utf8_seq(s, left);
+            if (n > 1) {
+                fwrite(s, 1, n, f);
+            } else if (n == 1 && *s >= 0x20 && *s != '"' && *s != '\\' && *s != 0x7f) {
+                fputc(*s, f);
+            } else if (n == 1) {
+                fprintf(f, "\\u%04x", *s);
+            } else {
+                fputs("\\ufffd", f);
+                n = 1;
+            }
+            s += n;
+            left -= n;
+        }
+        fprintf(f,
+                "\", \"cat\": \"node\", \"ph\": \"X\", \"pid\": 1, \"tid\": 1, \"ts\": %.3f, "
+                "\"dur\": %.3f}",
+                slimc_model_prof_start[i] * 1e3, slimc_model_prof_last[i] * 1e3);
+    }
+    fputs("\n]}\n", f);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "%s: error: cannot write '%s'\n", argv0, path);
+        return 0;
+    }
+    return 1;
 }
 #endif
 
@@ -175,11 +224,12 @@ static void slimc_usage(const char *argv0, FILE *out)
 {
     fprintf(out,
             "usage: %s [--input NAME=FILE.npy]... [--output-dir DIR] [--threads N] [--bench N]\n"
-            "          [--max-memory SIZE] [--profile]\n"
+            "          [--max-memory SIZE] [--profile] [--trace FILE]\n"
             "Runs the model '%s' (compiled by slimc) on --threads N threads (default %d).\n"
             "--max-memory caps the arena and outputs (512M, 4G...; default: half of the\n"
-            "physical memory). --profile prints each node's time per run (a program built\n"
-            "with slimc build --profile).\n\ninputs:\n",
+            "physical memory). --profile prints each node's time per run, --trace FILE writes\n"
+            "the last run as a Chrome trace (a program built with slimc build --profile).\n\n"
+            "inputs:\n",
             argv0, SLIMC_MODEL_NAME, SLIMC_DEFAULT_THREADS);
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
@@ -198,6 +248,7 @@ int main(int argc, char **argv)
     int threads = SLIMC_DEFAULT_THREADS, bench = 0;
 #ifdef SLIMC_PROFILE
     int profile = 0;
+    const char *trace = NULL;
 #endif
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
     double max_memory = pages > 0 && page > 0 ? (double)pages * (double)page / 2 : 0x1p32;
@@ -245,6 +296,16 @@ int main(int argc, char **argv)
                         argv[0], SLIMC_N_INPUTS);
                 return 1;
             }
+        } else if (!strcmp(arg, "--trace")) {
+#ifdef SLIMC_PROFILE
+            trace = val;
+#else
+            fprintf(stderr,
+                    "%s: error: --trace: this program was built without --profile (slimc build "
+                    "--profile)\n",
+                    argv[0]);
+            return 1;
+#endif
         } else if (!strcmp(arg, "--output-dir")) {
             out_dir = val;
         } else if (!strcmp(arg, "--max-memory")) {
@@ -415,6 +476,8 @@ int main(int argc, char **argv)
 #ifdef SLIMC_PROFILE
     if (profile)
         slimc_print_profile(runs);
+    if (trace && !slimc_write_trace(argv[0], trace))
+        goto done;
 #endif
     if (bench) {
         qsort(ms, (size_t)runs, sizeof ms[0], slimc_cmp_double);

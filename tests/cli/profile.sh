@@ -54,7 +54,15 @@ expect_ok "build --profile" "$SLIMC" build "$L/lenet.slim" --profile -o lp
 expect_ok "the program's --profile" ./lp --input "$L/input.npy" --bench 3 --profile
 grep -qE "^profile: 3 runs, [0-9.]+ ms per run in [0-9]+ nodes" out.txt && grep -qE "^ +[0-9.]+ +[0-9.]+%  conv2 \(conv2d\)" out.txt \
   && grep -q "fc1 (linear+relu)" out.txt && ok "the program prints the profile" || { bad "program profile"; cat out.txt; }
+expect_ok "the program's --trace" ./lp --input "$L/input.npy" --trace pt.json
+python3 -c "
+import json, sys
+ev = json.load(open('pt.json'))['traceEvents']
+names = [e['name'] for e in ev]
+assert 'conv1 (conv2d)' in names and 'fc1 (linear+relu)' in names, names
+assert all(e['ph'] == 'X' and e['dur'] > 0 for e in ev)" && ok "the program's trace is JSON with its nodes" || bad "program trace"
 expect_ok "build without --profile" "$SLIMC" build "$L/lenet.slim" -o lnp
+expect_fail "--trace on a program built without --profile" "built without --profile" ./lnp --input "$L/input.npy" --trace x.json
 expect_fail "--profile on a program built without it" "built without it \(slimc build --profile\)" ./lnp --input "$L/input.npy" --profile
 expect_fail "--lib --profile" "--profile is for executables" "$SLIMC" build "$L/lenet.slim" --lib --profile -o lib
 # node names from a hostile model become escaped string literals, never code
@@ -62,5 +70,12 @@ H=$SLIMC_SOURCE_DIR/tests/data/hostile
 if [ -f "$H/inject_node.onnx" ]; then
   expect_ok "build --profile a model with hostile node names" "$SLIMC" build "$H/inject_node.onnx" --profile -o hp
   [ -x hp ] && ok "it compiled" || bad "hostile --profile build"
+fi
+if [ -f "$H/names.onnx" ]; then # escapes, quotes, bytes that are not UTF-8 in its names
+  python3 -c "import numpy as np; np.save('h.npy', np.ones((2, 4), np.float32))"
+  expect_ok "build --profile names.onnx" "$SLIMC" build "$H/names.onnx" --profile -o hn
+  expect_ok "its --profile and --trace" ./hn --input h.npy --profile --trace hn.json
+  LC_ALL=C grep -q $'\x1b' out.txt && bad "a control byte reached the terminal" || ok "no control byte printed"
+  python3 -c "import json; json.load(open('hn.json'))" && ok "hostile names: the trace is valid JSON" || bad "hostile trace JSON"
 fi
 finish
