@@ -99,6 +99,11 @@ ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSp
     return s;
 }
 
+SlimcStatus api_train_step_profile(SlimcContext *ctx, ApiTrainStep *s, FILE *out, const char *trace)
+{
+    return slimc_exec_profile(ctx, s->exec, out, trace);
+}
+
 void api_train_step_free(ApiTrainStep *s)
 {
     if (!s)

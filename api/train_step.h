@@ -17,6 +17,10 @@ typedef struct ApiTrainStep ApiTrainStep;
 ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSpec *spec,
                                  const SlimcOptions *o);
 void api_train_step_free(ApiTrainStep *s);
+/* With SlimcOptions.profile: each node's time over the steps run since the last call
+ * (slimc_exec_profile: the table to out, the Chrome trace to trace when not NULL). */
+SlimcStatus api_train_step_profile(SlimcContext *ctx, ApiTrainStep *s, FILE *out,
+                                   const char *trace);
 
 /* The parameters, in the order run takes them: the state_dict name, dtype (f32) and shape
  * of each; params point into the model's constants (the initial values). */

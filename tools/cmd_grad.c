@@ -33,6 +33,7 @@ static int parse(int argc, char **argv, CliCommon *common, GradArgs *a)
         case CLI_ALPHA: a->alpha = v; break;
         case CLI_LOSS: a->loss = v; break;
         case CLI_REPEAT: a->repeat = v; break;
+        case CLI_PROFILE: common->opt.profile = true; break;
         default:
             if (cli_common_apply(common, args.o[i].opt, v) < 0)
                 return -1;
@@ -126,7 +127,7 @@ static bool widen_labels(SlimcTensor *t)
 }
 
 static int run_step(SlimcContext *ctx, ApiTrainStep *s, const GradArgs *a, SlimcTensor *x,
-                    SlimcTensor *y, SlimcTensor *t, long repeat)
+                    SlimcTensor *y, SlimcTensor *t, long repeat, bool common_profile)
 {
     int np = api_train_step_num_params(s), status = 1;
     float **params = calloc((size_t)np + 1, sizeof *params),
@@ -144,10 +145,10 @@ static int run_step(SlimcContext *ctx, ApiTrainStep *s, const GradArgs *a, Slimc
         if (api_train_step_run(ctx, s, x, 1, y->data ? y : NULL, t->data ? t : NULL, params, &loss,
                                grads) != SLIMC_OK)
             goto done;
-    if (mkdir(a->out_dir, 0777) != 0 && errno != EEXIST) {
-        cli_error("cannot create '%s': %s", a->out_dir, strerror(errno));
+    if (common_profile && api_train_step_profile(ctx, s, stdout, NULL) != SLIMC_OK)
         goto done;
-    }
+    if (slimc_make_output_dir(ctx, a->out_dir) != SLIMC_OK)
+        goto done;
     float lf = (float)loss;
     SlimcTensor lt = {.dtype = SLIMC_F32, .ndim = 0, .data = &lf, .nbytes = sizeof lf};
     char *lp = grad_path(a->out_dir, "loss");
@@ -230,7 +231,7 @@ int cmd_grad(int argc, char **argv)
     s = api_train_step_new(ctx, m, &spec, &common.opt);
     cli_flush(ctx);
     if (s)
-        status = run_step(ctx, s, &a, &x, &y, &t, repeat);
+        status = run_step(ctx, s, &a, &x, &y, &t, repeat, common.opt.profile);
     if (common.time)
         cli_print_times(ctx);
 done:

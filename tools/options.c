@@ -139,8 +139,9 @@ static const CliOpt train_opts[] = {TRAINING, END};
 static const CliOpt distill_opts[] = {CLI_TEACHER, CLI_STUDENT, CLI_TEMPERATURE,
                                       CLI_ALPHA,   TRAINING,    END};
 static const CliOpt grad_opts[] = {
-    CLI_INPUT,  CLI_LABELS,  CLI_LOSS, CLI_TARGET,    CLI_TEMPERATURE, CLI_ALPHA,      CLI_OUT,
-    CLI_REPEAT, CLI_THREADS, CLI_TIME, CLI_CACHE_DIR, CLI_NO_CACHE,    CLI_MAX_MEMORY, END};
+    CLI_INPUT,     CLI_LABELS,   CLI_LOSS,       CLI_TARGET,  CLI_TEMPERATURE,
+    CLI_ALPHA,     CLI_OUT,      CLI_REPEAT,     CLI_THREADS, CLI_TIME,
+    CLI_CACHE_DIR, CLI_NO_CACHE, CLI_MAX_MEMORY, CLI_PROFILE, END};
 #undef TRAINING
 #undef COMPILING
 

@@ -49,6 +49,14 @@ expect_fail "--trace over the model's weights" "lenet.safetensors" \
 cmp -s "$L/lenet.safetensors" <(git -C "$SLIMC_SOURCE_DIR" show HEAD:samples/lenet/lenet.safetensors 2>/dev/null || cat "$L/lenet.safetensors") && ok "weights untouched" || bad "weights overwritten"
 expect_fail "--profile on a GPU" "--profile times the nodes of a model on the CPU" \
   env SLIMC_CUDA_EMULATE=1 "$SLIMC" run "$S/mlp/mlp.slim" --input "$S/mlp/input.npy" --device cuda --profile
+# the training step: slimc grad --profile times forward and backward nodes
+python3 -c "
+import numpy as np
+np.save('gx.npy', np.load('$L/input.npy')); np.save('gy.npy', np.arange(8, dtype=np.int64) % 10)"
+expect_ok "grad --profile" "$SLIMC" grad "$L/lenet.slim" --input gx.npy --labels gy.npy -o gout --repeat 2 --profile
+grep -qE "^profile: 2 runs, " out.txt && grep -q "(conv2d_weight_grad)" out.txt && grep -q "conv2 (conv2d)" out.txt \
+  && ok "the step's forward and backward nodes" || { bad "grad profile"; cat out.txt; }
+
 # built executables: slimc build --profile, then the program's --profile
 expect_ok "build --profile" "$SLIMC" build "$L/lenet.slim" --profile -o lp
 expect_ok "the program's --profile" ./lp --input "$L/input.npy" --bench 3 --profile
