@@ -42,6 +42,13 @@ double ir_flops_conv_transpose(const Graph *g, const Node *n, const int64_t *sym
     return 2.0 * numel_of(g, n->inputs[0], syms) * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
 }
 
+/* conv2d_weight_grad(x, dy, w): 2 * dy * (I/g * kh * kw), the forward conv's count */
+double ir_flops_conv_wgrad(const Graph *g, const Node *n, const int64_t *syms)
+{
+    const Shape *w = &g->values[n->inputs[2]].type.shape;
+    return 2.0 * numel_of(g, n->inputs[1], syms) * (double)(w->d[1].c * w->d[2].c * w->d[3].c);
+}
+
 /* linear, matmul and the quantized / low-bit linears: 2 * out * K */
 double ir_flops_gemm(const Graph *g, const Node *n, const int64_t *syms)
 {

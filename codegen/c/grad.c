@@ -103,13 +103,12 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-/* conv2d_weight_grad(x, dy, w): one output channel per item, so the batch is summed inside
- * an item and the result does not depend on the thread count. Each weight's sum runs over
- * the batch, then the output rows, and within a row over 8 lanes (column ow goes to lane
- * (ow - ow0) % 8, the lanes added in a fixed tree at the end): a fixed order, which the
- * compiler can keep in vector registers. The columns whose tap stays inside the input are
- * found once per kw, so the inner loop has no test. (A GEMM over im2col blocks measured
- * slower on LeNet's small images.) */
+/* conv2d_weight_grad(x, dy, w): slimc_rt_conv2d_wgrad (runtime/kernels/conv.c), per image
+ * an im2col and a GEMM of dy's rows by it, added in image order. An item is a block of up to
+ * 32 output channels of one group (each item makes its own im2col, so blocks stay large):
+ * every weight's sum is one chain over the images' pixels in order, whatever the thread
+ * count. (The direct loop it replaces, 8 lanes per weight over the batch and the rows, ran
+ * LeNet's conv2 gradient at 7 GFLOP/s; the GEMM runs at the forward conv's rate.) */
 void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -121,54 +120,37 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
     ir_attr_stride(n, s, 2);
     ir_attr_padding(n, p, 2);
     ir_attr_dilation(n, dil, 2);
+    const long long OG = (long long)(ws->d[0].c / groups), OB = OG < 32 ? OG : 32,
+                    nb = (OG + OB - 1) / OB;
+    const long long K = (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c),
+                    P = (long long)(ys->d[2].c * ys->d[3].c);
     static const char *const names[] = {"x", "dy"};
     cg_body_begin(c, id, names, 2);
-    cg_printf(c, "    const int64_t N = %s;\n", cg_dim(c, xs->d[0]));
+    cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
     cg_printf(c,
-              "    enum { C = %lld, H = %lld, W = %lld, O = %lld, OH = %lld, OW = %lld, CG = %lld, "
-              "KH = %lld, KW = %lld, OG = %lld };\n",
-              dim_c(xs, 1), dim_c(xs, 2), dim_c(xs, 3), dim_c(ys, 1), dim_c(ys, 2), dim_c(ys, 3),
-              dim_c(ws, 1), dim_c(ws, 2), dim_c(ws, 3), (long long)(ws->d[0].c / groups));
-    cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n",
-              (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
+              "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+              "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, 0};\n",
+              dim_c(xs, 1), dim_c(xs, 2), dim_c(xs, 3), dim_c(ys, 1), dim_c(ws, 1), OG,
+              dim_c(ws, 2), dim_c(ws, 3), dim_c(ys, 2), dim_c(ys, 3), (long long)s[0],
+              (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1]);
+    cg_printf(c, "    float *col = (float *)malloc(sizeof(float) * %lld);\n",
+              P * K > 0 ? P * K : 1);
+    cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n"
+                 "        return;\n    }\n");
     cg_printf(c,
-              "    for (int64_t o = i0; o < i1; o++) { /* one output channel's [CG, KH, KW] */\n");
-    cg_printf(c, "        for (int64_t ci = 0; ci < CG; ci++) {\n");
-    cg_printf(c, "            const int64_t ch = (o / OG) * CG + ci;\n");
-    cg_printf(c, "            for (int64_t kh = 0; kh < KH; kh++)\n");
-    cg_printf(c, "                for (int64_t kw = 0; kw < KW; kw++) {\n");
-    cg_printf(c, "                    int64_t ow0 = 0, ow1 = OW;\n");
-    cg_printf(c, "                    while (ow0 < OW && ow0 * SW - PW + kw * DW < 0)\n"
-                 "                        ow0++;\n");
-    cg_printf(c, "                    while (ow1 > ow0 && (ow1 - 1) * SW - PW + kw * DW >= W)\n"
-                 "                        ow1--;\n");
-    cg_printf(c, "                    const int64_t full = ow0 + (ow1 - ow0) / 8 * 8;\n");
-    cg_printf(c, "                    float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};\n");
-    cg_printf(c, "                    for (int64_t b = 0; b < N; b++) {\n");
-    cg_printf(c,
-              "                        const float *restrict xp = x + (b * C + ch) * (H * W);\n");
-    cg_printf(c, "                        const float *restrict dp = dy + (b * O + o) * (OH * "
-                 "OW);\n");
-    cg_printf(c, "                        for (int64_t oh = 0; oh < OH; oh++) {\n");
-    cg_printf(c, "                            const int64_t ih = oh * SH - PH + kh * DH;\n");
-    cg_printf(c, "                            if (ih < 0 || ih >= H)\n                          "
-                 "      continue;\n");
-    cg_printf(c, "                            const int64_t xb = ih * W - PW + kw * DW;\n");
-    cg_printf(c, "                            const float *restrict dr = dp + oh * OW;\n");
-    cg_printf(c, "                            for (int64_t ow = ow0; ow < full; ow += 8)\n");
-    cg_printf(c, "                                for (int j = 0; j < 8; j++)\n");
-    cg_printf(c, "                                    lane[j] += dr[ow + j] * xp[xb + (ow + j) * "
-                 "SW];\n");
-    cg_printf(c, "                            for (int64_t ow = full; ow < ow1; ow++)\n");
-    cg_printf(c, "                                lane[ow - full] += dr[ow] * xp[xb + ow * SW];\n");
-    cg_printf(c, "                        }\n                    }\n");
-    cg_printf(c, "                    out[((o * CG + ci) * KH + kh) * KW + kw] =\n"
-                 "                        ((lane[0] + lane[1]) + (lane[2] + lane[3])) +\n"
-                 "                        ((lane[4] + lane[5]) + (lane[6] + lane[7]));\n");
-    cg_printf(c, "                }\n        }\n    }\n");
+              "    for (int64_t it = i0; it < i1; it++) { /* channels [o0, o1) of group it / %lld "
+              "*/\n",
+              nb);
+    cg_printf(c, "        const int64_t o0 = it / %lld * %lld + it %% %lld * %lld;\n", nb, OG, nb,
+              OB);
+    cg_printf(c, "        const int64_t o1 = slimc_rt_min(o0 + %lld, (it / %lld + 1) * %lld);\n",
+              OB, nb, OG);
+    cg_printf(c, "        slimc_rt_conv2d_wgrad(&s, %s, x, dy, out, o0, o1, col);\n",
+              cg_dim(c, xs->d[0]));
+    cg_printf(c, "    }\n    free(col);\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "%lld", dim_c(ys, 1));
+    k->items = cg_strf(c, "%lld", (long long)groups * nb);
     k->work = cg_strf(
         c, "%s * %lld", cg_dim(c, xs->d[0]),
         (long long)(ys->d[1].c * ys->d[2].c * ys->d[3].c * ws->d[1].c * ws->d[2].c * ws->d[3].c));

@@ -517,3 +517,47 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
     slimc_rt_dw_plane_c(s, x, w, b, y);
     slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
 }
+
+/* conv2d's weight gradient for output channels [o0, o1) of one group: dw[o, k] (k over the
+ * group's [CG, KH, KW]) = the sum over images b, in order, of dy[b, o, :] . im2col(x[b])[:, k]
+ * -- per image one GEMM of dy's rows [o1 - o0, P] by the image's im2col [P, K] (col: the
+ * caller's P * K floats), added to the previous images' sums. Each dw element is one chain
+ * over the P pixels of each image in turn, whatever the split of channels between calls: the
+ * result does not depend on the thread count. */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
+                                           const float *dy, float *dw, int64_t o0, int64_t o1,
+                                           float *col)
+{
+    const int64_t P = s->OH * s->OW, K = s->CG * s->KH * s->KW, g = o0 / s->OG;
+    const int isa = slimc_rt_isa();
+    if (o1 <= o0)
+        return;
+    if (N <= 0 || P <= 0) {
+        memset(dw + o0 * K, 0, sizeof(float) * (size_t)((o1 - o0) * K));
+        return;
+    }
+    for (int64_t b = 0; b < N; b++) {
+        const float *xb = x + (b * s->C + g * s->CG) * s->H * s->W;
+        for (int64_t ci = 0; ci < s->CG; ci++)
+            for (int64_t kh = 0; kh < s->KH; kh++)
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const int64_t k = (ci * s->KH + kh) * s->KW + kw;
+                    for (int64_t oh = 0; oh < s->OH; oh++) {
+                        const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
+                        float *cr = col + oh * s->OW * K + k;
+                        if (ih < 0 || ih >= s->H) {
+                            for (int64_t ow = 0; ow < s->OW; ow++)
+                                cr[ow * K] = 0.0f;
+                            continue;
+                        }
+                        const float *xr = xb + (ci * s->H + ih) * s->W;
+                        for (int64_t ow = 0; ow < s->OW; ow++) {
+                            const int64_t iw = ow * s->SW - s->PW + kw * s->DW;
+                            cr[ow * K] = iw >= 0 && iw < s->W ? xr[iw] : 0.0f;
+                        }
+                    }
+                }
+        slimc_rt_gemm(isa, o1 - o0, K, P, dy + (b * s->O + o0) * P, P, 1, col, K, dw + o0 * K, K,
+                      NULL, NULL, b > 0);
+    }
+}

@@ -55,6 +55,11 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
                                         int64_t *nc);
 SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                         const float *bias, float *y, int64_t p0, int64_t p1);
+/* conv2d's weight gradient, output channels [o0, o1) of one group (kernels/conv.c): per
+ * image an im2col into col (P * CG * KH * KW floats) and a GEMM added in image order. */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
+                                           const float *dy, float *dw, int64_t o0, int64_t o1,
+                                           float *col);
 SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
                                        float b, float *y);
 /* max_pool2d of one plane x [H, W] into y [OH, OW] (s: the window as a conv's; C, O, CG, OG
