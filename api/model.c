@@ -619,7 +619,7 @@ SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)
 SlimcStatus slimc_make_output_dir(SlimcContext *ctx, const char *path)
 {
     char why[600];
-    if (rt_make_dirs(path, why, sizeof why))
+    if (rt_make_dirs(path, 0777, NULL, why, sizeof why))
         return SLIMC_OK;
     ir_diag_error(&ctx->diag, (SrcLoc){path, 0, 0}, "cannot create the output folder: %s", why);
     return SLIMC_ERROR;

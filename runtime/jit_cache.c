@@ -3,6 +3,7 @@
  * go first), the CACHEDIR.TAG marker, and `slimc cache info|clear`. */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include "runtime/jit_internal.h"
+#include "runtime/model_desc.h" /* rt_make_dirs */
 
 #include <ctype.h>
 #include <dirent.h>
@@ -25,25 +26,6 @@
 
 /* ---- the cache directory ---- */
 
-/* mkdir -p with mode 0700 for every directory made; *created: the last one was made. */
-static bool make_dirs(const char *path, bool *created)
-{
-    *created = false;
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return false;
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-                return false;
-            *p = '/';
-        }
-    if (mkdir(buf, 0700) == 0)
-        return *created = true;
-    return errno == EEXIST;
-}
-
 static void cache_claim(const char *dir, bool created);
 
 /* The cache directory to use (malloc'd), or NULL with a warning when none is usable. */
@@ -64,11 +46,12 @@ char *rt_jit_cache_dir(const RtOptions *o, Diag *d)
                         "no cache directory (HOME is not set): compiling without a cache");
         return NULL;
     }
-    bool created;
-    if (!make_dirs(buf, &created)) {
+    int created;
+    char why[600];
+    if (!rt_make_dirs(buf, 0700, &created, why, sizeof why)) {
         ir_diag_warning(d, (SrcLoc){0},
                         "cannot create the cache directory '%s' (%s): compiling without a cache",
-                        buf, strerror(errno));
+                        buf, why);
         return NULL;
     }
     struct stat st;

@@ -178,10 +178,12 @@ RT_IO_FN int rt_npy_read_file(const char *path, unsigned flags, RtNpyArray *out,
  * directory, not a file"): the words of every file check (frontend/files.c too). */
 struct stat;
 RT_IO_FN const char *rt_file_not_regular(const struct stat *st);
-/* Creates the output folder path with its missing parents (mkdir -p, mode 0777 less the
- * umask); 1 when it is (or now is) a folder, else 0 with the reason in msg[cap] for the
- * words every writer of outputs uses: "PATH: error: cannot create the output folder: MSG". */
-RT_IO_FN int rt_make_dirs(const char *path, char *msg, size_t cap);
+/* Creates the folder path with its missing parents (mkdir -p, each made with mode, less the
+ * umask: 0777 for outputs, 0700 for the compile cache); 1 when it is (or now is) a folder,
+ * *created (if not NULL) saying whether the last one was made here; else 0 with the reason
+ * in msg[cap] for the words every writer of outputs uses: "PATH: error: cannot create the
+ * output folder: MSG". */
+RT_IO_FN int rt_make_dirs(const char *path, unsigned mode, int *created, char *msg, size_t cap);
 /* Swaps the bytes of each esize-byte element (big-endian data). */
 RT_IO_FN void rt_npy_byteswap(void *data, size_t nbytes, size_t esize);
 /* data (n elements of f64, f16 or bf16) as f32 into out; 0 for any other dtype. */

@@ -714,9 +714,11 @@ RT_IO_FN const char *rt_file_not_regular(const struct stat *st)
     return "is not a regular file";
 }
 
-RT_IO_FN int rt_make_dirs(const char *path, char *msg, size_t cap)
+RT_IO_FN int rt_make_dirs(const char *path, unsigned mode, int *created, char *msg, size_t cap)
 {
     char buf[4096];
+    if (created)
+        *created = 0;
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf)
         return rt_io_fail(msg, cap, n ? "the path is too long" : "the path is empty");
@@ -729,7 +731,10 @@ RT_IO_FN int rt_make_dirs(const char *path, char *msg, size_t cap)
         char c = buf[i];
         buf[i] = 0;
         struct stat st;
-        if (mkdir(buf, 0777) != 0) {
+        int made = mkdir(buf, (mode_t)mode) == 0;
+        if (created) /* ends as the last component's */
+            *created = made;
+        if (!made) {
             int e = errno;
             if (e != EEXIST)
                 return rt_io_fail(msg, cap, "'%s': %s", buf, strerror(e));

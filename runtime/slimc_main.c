@@ -145,10 +145,14 @@ static double slimc_parse_size(const char *s)
  * printed after the runs as `slimc run --profile` prints them (without the FLOP rates). */
 static void slimc_print_profile(int runs)
 {
-    static int order[16384];
+    int *order = malloc(sizeof(int) * (size_t)(slimc_model_prof_n + 1));
+    if (!order) {
+        fputs("profile: out of memory\n", stderr);
+        return;
+    }
     int n = 0;
     double total = 0;
-    for (int i = 0; i < slimc_model_prof_n && n < 16384; i++)
+    for (int i = 0; i < slimc_model_prof_n; i++)
         if (slimc_model_prof_ms[i] > 0) {
             order[n++] = i;
             total += slimc_model_prof_ms[i] / runs;
@@ -170,6 +174,7 @@ static void slimc_print_profile(int runs)
         printf("%10.4f %6.1f%%  %s\n", ms, total > 0 ? 100 * ms / total : 0,
                rt_quote_for_message(shown, sizeof shown, name, strlen(name)));
     }
+    free(order);
 }
 
 /* --trace FILE: the last run's timeline as a Chrome trace (chrome://tracing, Perfetto), one
@@ -439,7 +444,7 @@ int main(int argc, char **argv)
         }
     }
     char why[600];
-    if (out_dir && !rt_make_dirs(out_dir, why, sizeof why)) {
+    if (out_dir && !rt_make_dirs(out_dir, 0777, NULL, why, sizeof why)) {
         fprintf(stderr, "%s: error: cannot create the output folder: %s\n", out_dir, why);
         return 1;
     }
