@@ -740,6 +740,10 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
             target = tout;
         }
         double loss = 0;
+        /* the step's dropout masks follow from the seed and the step's number alone */
+        uint64_t dseed = t->o->seed ^ 0x6A09E667F3BCC908ull;
+        dseed += (uint64_t)t->steps * 0x9E3779B97F4A7C15ull;
+        api_train_step_set_dropout_seed(t->step, ir_rng_next(&dseed));
         SlimcStatus st = api_train_step_run(
             ctx, t->step, &x, 1, api_train_step_takes_labels(t->step) ? &labels : NULL,
             api_train_step_takes_target(t->step) ? &target : NULL, t->params, &loss, t->grads);

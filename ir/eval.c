@@ -559,7 +559,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE: {
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_DROPOUT: {
         const Type *t = &g->values[n->inputs[0]].type;
         memcpy(outputs[0], inputs[0], ir_dtype_bytes(t->dtype, dims_numel(&c.in_dims[0])));
         return true;

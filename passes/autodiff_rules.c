@@ -656,7 +656,8 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE: return rule_view;
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_DROPOUT: return rule_view;
     case IR_OP_SOFTMAX:
     case IR_OP_LOG_SOFTMAX: return rule_softmax;
     case IR_OP_EMBEDDING: return rule_embedding;

@@ -301,6 +301,7 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
             return false;
         return join_same(G, n->inputs[0], n->outputs[0]);
     case IR_OP_RELU:
+    case IR_OP_DROPOUT:
     case IR_OP_RELU6:
     case IR_OP_LEAKY_RELU:
     case IR_OP_GELU:

@@ -65,6 +65,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view},
+    [IR_OP_DROPOUT] = {.emit = emit_view},
     [IR_OP_FLATTEN] = {.emit = emit_view},
     [IR_OP_RESHAPE] = {.emit = emit_view},
     /* data.c */
