@@ -613,6 +613,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_DISTILL_LOSS:
     case IR_OP_DISTILL_LOSS_GRAD:
     case IR_OP_BATCH_NORM_TRAIN:
+    case IR_OP_FAKE_QUANT:
+    case IR_OP_FAKE_QUANT_GRAD:
     case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);

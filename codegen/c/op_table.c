@@ -123,5 +123,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_DISTILL_LOSS_GRAD] = {.emit = cg_emit_class_loss, QUANT},
     [IR_OP_MSE_LOSS] = {.emit = cg_emit_mse},
     [IR_OP_MSE_LOSS_GRAD] = {.emit = cg_emit_mse},
+    [IR_OP_FAKE_QUANT] = {.emit = cg_emit_fake_quant},
+    [IR_OP_FAKE_QUANT_GRAD] = {.emit = cg_emit_fake_quant},
     [IR_OP_BATCH_NORM_TRAIN] = {.emit = cg_emit_batch_norm_train},
 };
