@@ -5,6 +5,7 @@
 #include "api/finetune.h"
 
 #include "passes/finetune.h"
+#include "passes/qat.h"
 
 #include <stdio.h>
 #include <stdint.h>
@@ -32,6 +33,21 @@ static bool finetune(void *user, Graph *g, const PassFinetune *f, Diag *d)
     SLIMC_ASSERT(m);
     m->g = ir_graph_clone(g);
     m->g->max_memory = g->max_memory;
+    if (f->qat) {
+        int layers = 0;
+        if (!pass_qat_insert(m->g, f->data, &layers, &ctx->diag)) {
+            ir_diag_note(&ctx->diag, f->at, "while preparing quantization-aware training");
+            slimc_model_free(m);
+            return false;
+        }
+        if (layers == 0)
+            ir_diag_warning(&ctx->diag, f->at,
+                            "finetune(qat=1): no conv2d or linear layer to fake-quantize (no f32 "
+                            "constant weight): this trains in plain f32");
+        else
+            fprintf(stderr, "finetune: quantization-aware, %d layers fake-quantized to int8\n",
+                    layers);
+    }
     api_model_describe(m);
     SlimcTensor data[2]; /* the files' contents, loaded by the pipeline (api/pipeline.c) */
     for (int i = 0; i < 2; i++) {

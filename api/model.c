@@ -209,7 +209,7 @@ SlimcStatus slimc_model_load(SlimcContext *ctx, const char *path, SlimcModel **o
 SlimcStatus slimc_model_load_for_training(SlimcContext *ctx, const char *path, uint64_t seed,
                                           SlimcModel **out)
 {
-    FeSlimOptions so = {.init_missing_weights = true, .seed = seed};
+    FeSlimOptions so = {.init_missing_weights = true, .seed = seed, .training = true};
     return load_model(ctx, path, &so, out);
 }
 

@@ -54,6 +54,8 @@ typedef struct TrainData {
     float *x;            /* [n, ...] */
     int64_t *y;          /* [n], or NULL */
     SlimcTensor xt;      /* as loaded */
+    float *t;            /* regression targets [n, ...] (MSE), or NULL */
+    size_t target_elems; /* floats per target */
 } TrainData;
 
 static void data_free(TrainData *d)
@@ -62,6 +64,7 @@ static void data_free(TrainData *d)
         free(d->x);
     slimc_tensor_free(&d->xt);
     free(d->y);
+    free(d->t);
     memset(d, 0, sizeof *d);
 }
 
@@ -168,6 +171,58 @@ static bool data_load(SlimcContext *ctx, const char *path, const char *labels_pa
         }
     }
     slimc_tensor_free(&lt);
+    return ok;
+}
+
+/* Regression targets (f32, or f64 converted) for d's samples: one per sample, each of the
+ * model output's type out without its batch dimension. Errors name the file. */
+static bool targets_load(SlimcContext *ctx, const char *path, const Graph *g, const Type *out,
+                         TrainData *d)
+{
+    SlimcTensor tt;
+    if (slimc_npy_load(ctx, path, &tt) != SLIMC_OK)
+        return false;
+    char want[256];
+    ir_type_str(g, out, want, sizeof want);
+    bool ok = false;
+    if (tt.dtype != SLIMC_F32 && tt.dtype != SLIMC_F64)
+        ir_diag_error(&ctx->diag, at_file(path), "the targets are %s; they must be f32",
+                      slimc_dtype_name(tt.dtype));
+    else if (tt.ndim != out->shape.rank)
+        ir_diag_error(&ctx->diag, at_file(path),
+                      "the targets have %d dimensions; the model's output is %s, so they must "
+                      "be [samples, ...] with %d dimensions",
+                      tt.ndim, want, out->shape.rank);
+    else if (tt.shape[0] != d->n)
+        ir_diag_error(&ctx->diag, at_file(path),
+                      "%lld targets for %lld samples in '%s': there must be one per sample",
+                      (long long)tt.shape[0], (long long)d->n, d->path);
+    else
+        ok = true;
+    d->target_elems = 1;
+    for (int i = 1; ok && i < tt.ndim; i++) {
+        if (!ir_dim_static(out->shape.d[i]) || out->shape.d[i].c != tt.shape[i]) {
+            ir_diag_error(&ctx->diag, at_file(path),
+                          "dimension %d of the targets is %lld, but the model's output is %s", i,
+                          (long long)tt.shape[i], want);
+            ok = false;
+        }
+        d->target_elems *= (size_t)tt.shape[i];
+    }
+    if (ok) {
+        size_t total = (size_t)d->n * d->target_elems;
+        d->t = malloc(total * sizeof(float) + 1);
+        SLIMC_ASSERT(d->t);
+        for (size_t i = 0; i < total; i++)
+            d->t[i] = tt.dtype == SLIMC_F32 ? ((const float *)tt.data)[i]
+                                            : (float)((const double *)tt.data)[i];
+        for (size_t i = 0; i < total && ok; i++)
+            if (!isfinite(d->t[i])) {
+                ir_diag_error(&ctx->diag, at_file(path), "target %zu is not finite", i);
+                ok = false;
+            }
+    }
+    slimc_tensor_free(&tt);
     return ok;
 }
 
@@ -610,7 +665,8 @@ static bool output_write(Trainer *t, const char *path)
 
 /* ---- validation ---- */
 
-/* Accuracy (%) of the model with the current parameters on the validation data: a copy of
+/* Accuracy (%) of the model with the current parameters on the validation data (with
+ * targets: the mean squared error over every element instead): a copy of
  * the loaded graph whose parameter constants point at the loop's buffers, optimized and
  * compiled for inference like `slimc run` (the compile is cached by its code). Samples
  * labelled -100 are not counted. */
@@ -639,6 +695,7 @@ static bool evaluate(Trainer *t, const TrainData *val, double *accuracy)
     SlimcExec *e = NULL;
     bool ok = slimc_compile(ctx, vm, t->compile, &e) == SLIMC_OK;
     int64_t right = 0, counted = 0, bs = t->o->batch_size;
+    double sq = 0;
     for (int64_t start = 0; ok && start < val->n; start += bs) {
         int64_t b = val->n - start < bs ? val->n - start : bs;
         SlimcTensor in = val->xt;
@@ -650,8 +707,19 @@ static bool evaluate(Trainer *t, const TrainData *val, double *accuracy)
         ok = slimc_exec_run(ctx, e, &in, 1, &out, 1) == SLIMC_OK;
         if (!ok)
             break;
-        int64_t classes = out.ndim ? out.shape[out.ndim - 1] : 1;
         const float *o = out.data;
+        if (val->t) { /* regression: the squared errors */
+            size_t ne = (size_t)b * val->target_elems;
+            const float *tg = val->t + (size_t)start * val->target_elems;
+            for (size_t i = 0; i < ne && i < out.nbytes / sizeof(float); i++) {
+                double dv = (double)o[i] - (double)tg[i];
+                sq += dv * dv;
+            }
+            counted += (int64_t)ne;
+            slimc_tensor_free(&out);
+            continue;
+        }
+        int64_t classes = out.ndim ? out.shape[out.ndim - 1] : 1;
         for (int64_t r = 0; r < b; r++) {
             int64_t label = val->y[start + r], best = 0;
             for (int64_t c = 1; c < classes; c++)
@@ -666,7 +734,10 @@ static bool evaluate(Trainer *t, const TrainData *val, double *accuracy)
     }
     slimc_exec_free(e);
     slimc_model_free(vm);
-    *accuracy = counted ? 100.0 * (double)right / (double)counted : 0;
+    if (val->t)
+        *accuracy = counted ? sq / (double)counted : 0; /* the MSE */
+    else
+        *accuracy = counted ? 100.0 * (double)right / (double)counted : 0;
     return ok;
 }
 
@@ -726,6 +797,10 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
             memcpy(b->x + (size_t)r * data->sample_elems, data->x + (size_t)s * data->sample_elems,
                    data->sample_elems * sizeof(float));
             b->y[r] = data->y ? data->y[s] : -100;
+            if (data->t)
+                memcpy(b->target + (size_t)r * data->target_elems,
+                       data->t + (size_t)s * data->target_elems,
+                       data->target_elems * sizeof(float));
         }
         SlimcTensor x = data->xt, labels = {0}, target = {0};
         x.dtype = SLIMC_F32;
@@ -734,12 +809,26 @@ static bool run_epoch(Trainer *t, const TrainData *data, SlimcExec *teacher, Bat
         x.nbytes = (size_t)rows * data->sample_elems * sizeof(float);
         labels = (SlimcTensor){SLIMC_I64, 1, {rows}, b->y, (size_t)rows * sizeof(int64_t)};
         SlimcTensor tout = {0};
+        if (data->t) {
+            const Shape *os = &t->m->g->values[t->m->g->outputs[0]].type.shape;
+            target.dtype = SLIMC_F32;
+            target.ndim = os->rank;
+            target.shape[0] = rows;
+            for (int i = 1; i < os->rank; i++)
+                target.shape[i] = os->d[i].c; /* static: targets_load checked */
+            target.data = b->target;
+            target.nbytes = (size_t)rows * data->target_elems * sizeof(float);
+        }
         if (teacher) {
             if (slimc_exec_run(ctx, teacher, &x, 1, &tout, 1) != SLIMC_OK)
                 return false;
             target = tout;
         }
         double loss = 0;
+        /* the step's dropout masks follow from the seed and the step's number alone */
+        uint64_t dseed = t->o->seed ^ 0x6A09E667F3BCC908ull;
+        dseed += (uint64_t)t->steps * 0x9E3779B97F4A7C15ull;
+        api_train_step_set_dropout_seed(t->step, ir_rng_next(&dseed));
         SlimcStatus st = api_train_step_run(
             ctx, t->step, &x, 1, api_train_step_takes_labels(t->step) ? &labels : NULL,
             api_train_step_takes_target(t->step) ? &target : NULL, t->params, &loss, t->grads);
@@ -877,14 +966,27 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
         ir_diag_error(&ctx->diag, at_file(src), "%s", why);
         return SLIMC_ERROR;
     }
-    if (!o->data || (!o->labels && !teacher)) {
+    const bool mse = o->targets != NULL;
+    if (!o->data || (!o->labels && !teacher && !mse)) {
         ir_diag_error(&ctx->diag, at_file(src),
-                      "training needs data and labels (or, distilling, a teacher)");
+                      "training needs data and labels or targets (or, distilling, a teacher)");
         return SLIMC_ERROR;
     }
-    if (!o->val_data != !o->val_labels) {
-        ir_diag_error(&ctx->diag, at_file(o->val_data ? o->val_data : o->val_labels),
-                      "validation needs both the samples and their labels");
+    if (mse && (o->labels || teacher || o->val_labels)) {
+        ir_diag_error(&ctx->diag, at_file(o->targets),
+                      "regression targets (MSE) go without labels%s",
+                      teacher ? " or a teacher" : "");
+        return SLIMC_ERROR;
+    }
+    if (o->val_targets && !mse) {
+        ir_diag_error(&ctx->diag, at_file(o->val_targets),
+                      "validation targets need training targets (MSE)");
+        return SLIMC_ERROR;
+    }
+    if (!o->val_data != !(o->val_labels || o->val_targets)) {
+        const char *f = o->val_data ? o->val_data : o->val_labels ? o->val_labels : o->val_targets;
+        ir_diag_error(&ctx->diag, at_file(f), "validation needs both the samples and their %s",
+                      mse ? "targets" : "labels");
         return SLIMC_ERROR;
     }
     if (model->optimized || model->g->n_inputs != 1 || model->g->n_outputs < 1) {
@@ -902,7 +1004,7 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
     const Type *in = &model->g->values[model->g->inputs[0]].type;
     const Type *out = &model->g->values[model->g->outputs[0]].type;
     int64_t classes = out->shape.rank ? out->shape.d[out->shape.rank - 1].c : 1;
-    if (out->shape.rank < 2 || !ir_dim_static(out->shape.d[out->shape.rank - 1])) {
+    if (!mse && (out->shape.rank < 2 || !ir_dim_static(out->shape.d[out->shape.rank - 1]))) {
         ir_diag_error(&ctx->diag, at_file(src),
                       "the model's output is %s: training needs [batch, classes] with a fixed "
                       "number of classes",
@@ -910,10 +1012,12 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
         return SLIMC_ERROR;
     }
     TrainData data, val = {0};
-    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, mem, &data))
+    if (!data_load(ctx, o->data, o->labels, model->g, in, classes, mem, &data) ||
+        (mse && !targets_load(ctx, o->targets, model->g, out, &data)))
         return data_free(&data), SLIMC_ERROR;
     if (o->val_data &&
-        !data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, NULL, &val)) {
+        (!data_load(ctx, o->val_data, o->val_labels, model->g, in, classes, NULL, &val) ||
+         (mse && !targets_load(ctx, o->val_targets, model->g, out, &val)))) {
         data_free(&data);
         data_free(&val);
         return SLIMC_ERROR;
@@ -921,6 +1025,8 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
 
     TrainSpec spec;
     pass_autodiff_spec_default(&spec);
+    if (mse)
+        spec.loss = TRAIN_LOSS_MSE;
     if (teacher) {
         spec.loss = TRAIN_LOSS_DISTILL;
         spec.temperature = o->temperature;
@@ -956,6 +1062,10 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
         b.x = malloc(rows * data.sample_elems * sizeof(float) + 1);
         b.y = malloc(rows * sizeof(int64_t) + 1);
         SLIMC_ASSERT(b.order && b.x && b.y);
+        if (mse) {
+            b.target = malloc(rows * data.target_elems * sizeof(float) + 1);
+            SLIMC_ASSERT(b.target);
+        }
     }
     double t_start = api_now_ms();
     int first_epoch = t.epoch;
@@ -974,7 +1084,9 @@ static SlimcStatus train_impl(SlimcContext *ctx, SlimcModel *model, SlimcModel *
         }
         if (ok && o->progress) {
             fprintf(o->progress, "epoch %d/%d: loss %.4f", t.epoch, o->epochs, loss);
-            if (val.n)
+            if (val.n && mse)
+                fprintf(o->progress, ", val mse %.6g", acc);
+            else if (val.n)
                 fprintf(o->progress, ", val accuracy %.2f%%", acc);
             int64_t steps = (data.n + o->batch_size - 1) / o->batch_size;
             fprintf(o->progress, ", lr %.3g, %.2f s (%.2f ms/step)\n",

@@ -7,6 +7,8 @@
  * gradients out. */
 #include "api/train_step.h"
 
+#include "ir/rng.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,10 @@ struct ApiTrainStep {
     const Graph *src; /* the model's graph (names of the running statistics) */
     float **bn_stats; /* [2 * n_bn] the last run's batch mean and variance, [C] each */
     int64_t batch;    /* the last run's batch size */
+    uint64_t dropout_seed;
+    float **masks;      /* [n_dropout] the last run's dropout masks */
+    size_t *mask_count; /* [n_dropout] their sizes */
+    size_t *mask_cap;   /* [n_dropout] their buffers' */
 };
 
 static void tensor_of(const Graph *g, ValueId v, const void *data, SlimcTensor *t)
@@ -69,6 +75,10 @@ ApiTrainStep *api_train_step_new(SlimcContext *ctx, SlimcModel *m, const TrainSp
         s->bn_stats[k] = calloc((size_t)rt->shape.d[0].c + 1, sizeof(float));
         SLIMC_ASSERT(s->bn_stats[k]);
     }
+    s->masks = calloc((size_t)s->tg.n_dropout + 1, sizeof *s->masks);
+    s->mask_count = calloc((size_t)s->tg.n_dropout + 1, sizeof *s->mask_count);
+    s->mask_cap = calloc((size_t)s->tg.n_dropout + 1, sizeof *s->mask_cap);
+    SLIMC_ASSERT(s->masks && s->mask_count && s->mask_cap);
     s->ignore_index = spec->ignore_index;
     const Type *yt = &m->g->values[m->g->outputs[0]].type;
     s->n_classes = spec->loss != TRAIN_LOSS_MSE ? yt->shape.d[yt->shape.rank - 1].c : 0;
@@ -112,6 +122,11 @@ void api_train_step_free(ApiTrainStep *s)
     slimc_model_free(s->step);
     for (int k = 0; s->bn_stats && k < 2 * s->tg.n_bn; k++)
         free(s->bn_stats[k]);
+    for (int k = 0; s->masks && k < s->tg.n_dropout; k++)
+        free(s->masks[k]);
+    free(s->masks);
+    free(s->mask_count);
+    free(s->mask_cap);
     free(s->bn_stats);
     pass_autodiff_train_graph_free(&s->tg);
     free(s->param_init);
@@ -206,6 +221,79 @@ static bool check_labels(SlimcContext *ctx, const ApiTrainStep *s, const SlimcTe
     return true;
 }
 
+void api_train_step_set_dropout_seed(ApiTrainStep *s, uint64_t seed)
+{
+    s->dropout_seed = seed;
+}
+
+int api_train_step_num_dropouts(const ApiTrainStep *s)
+{
+    return s->tg.n_dropout;
+}
+
+const float *api_train_step_dropout_mask(const ApiTrainStep *s, int k, size_t *count)
+{
+    SLIMC_ASSERT(k >= 0 && k < s->tg.n_dropout);
+    *count = s->mask_count[k];
+    return s->masks[k];
+}
+
+/* Draws every dropout mask for this run, of the shape its input takes with the symbols the
+ * model's inputs bind: 0 with probability ratio, else 1 / (1 - ratio). One generator
+ * (ir/rng.h) seeded with the step's dropout seed, masks in order, elements in order. */
+static bool draw_masks(SlimcContext *ctx, ApiTrainStep *s, const SlimcTensor *inputs,
+                       SlimcTensor *in)
+{
+    const Graph *g = s->step->g;
+    int64_t sym[IR_MAX_SYMS];
+    for (int k = 0; k < IR_MAX_SYMS; k++)
+        sym[k] = 1;
+    for (int i = 0; i < s->n_model_inputs; i++) {
+        const Shape *sh = &g->values[g->inputs[i]].type.shape;
+        for (int j = 0; j < sh->rank && j < inputs[i].ndim; j++) {
+            Dim dm = sh->d[j];
+            if (dm.syms && !(dm.syms & (dm.syms - 1)) && dm.c > 0 && inputs[i].shape[j] % dm.c == 0)
+                sym[__builtin_ctz(dm.syms)] = inputs[i].shape[j] / dm.c;
+        }
+    }
+    uint64_t rng = s->dropout_seed;
+    for (int k = 0; k < s->tg.n_dropout; k++) {
+        ValueId v = g->inputs[s->tg.first_mask_input + k];
+        const Shape *sh = &g->values[v].type.shape;
+        SlimcTensor *t = &in[s->tg.first_mask_input + k];
+        memset(t, 0, sizeof *t);
+        t->dtype = SLIMC_F32;
+        t->ndim = sh->rank;
+        size_t n = 1;
+        for (int j = 0; j < sh->rank; j++) {
+            int64_t e;
+            if (!ir_dim_eval_ckd(sh->d[j], sym, &e) || e <= 0 || (size_t)e > SIZE_MAX / 4 / n) {
+                ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                              "the dropout mask '%s' has no size for these inputs",
+                              g->values[v].name);
+                return false;
+            }
+            t->shape[j] = e;
+            n *= (size_t)e;
+        }
+        if (n > s->mask_cap[k]) {
+            free(s->masks[k]);
+            s->masks[k] = malloc(n * sizeof(float));
+            SLIMC_ASSERT(s->masks[k]);
+            s->mask_cap[k] = n;
+        }
+        s->mask_count[k] = n;
+        double p = s->tg.dropout_ratio[k];
+        float keep = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+        float *m = s->masks[k];
+        for (size_t e = 0; e < n; e++)
+            m[e] = ir_rng_uniform(&rng) < p ? 0.0f : keep;
+        t->data = m;
+        t->nbytes = n * sizeof(float);
+    }
+    return true;
+}
+
 SlimcStatus api_train_step_run(SlimcContext *ctx, ApiTrainStep *s, const SlimcTensor *inputs,
                                int n_inputs, const SlimcTensor *labels, const SlimcTensor *target,
                                float *const *params, double *loss, float *const *grads)
@@ -230,6 +318,11 @@ SlimcStatus api_train_step_run(SlimcContext *ctx, ApiTrainStep *s, const SlimcTe
     SLIMC_ASSERT(in && out);
     for (int i = 0; i < n_inputs; i++)
         in[i] = inputs[i];
+    if (!draw_masks(ctx, s, inputs, in)) {
+        free(in);
+        free(out);
+        return SLIMC_ERROR;
+    }
     if (labels)
         in[s->tg.labels_input] = *labels;
     if (target)

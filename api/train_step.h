@@ -49,6 +49,15 @@ double api_train_step_bn_momentum(const ApiTrainStep *s, int k);
 /* The constant of the model's graph holding layer k's running_mean (var 0) or running_var. */
 ValueId api_train_step_bn_running_value(const ApiTrainStep *s, int k, int var);
 
+/* Dropout (a model loaded for training keeps its dropout layers; passes/autodiff.h): each
+ * run draws every mask from a generator (ir/rng.h) seeded with the seed set here (0 until
+ * set); the loop sets one per step, derived from --seed and the step's number, so that a
+ * resumed run draws the same masks. The count, and mask k of the last run (count floats,
+ * 0 or 1 / (1 - ratio): what the layer's input was multiplied by). */
+void api_train_step_set_dropout_seed(ApiTrainStep *s, uint64_t seed);
+int api_train_step_num_dropouts(const ApiTrainStep *s);
+const float *api_train_step_dropout_mask(const ApiTrainStep *s, int k, size_t *count);
+
 /* Runs one step on a mini-batch: inputs are the model's inputs (n_inputs of them, batch
  * dimension N), labels i64 [N] (NULL when the loss takes none), target (NULL when it takes
  * none), params[i] the current values of parameter i (the caller's buffers, of the

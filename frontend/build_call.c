@@ -11,7 +11,7 @@
 static Val call_more(Builder *b, Module *m, ValueId x, SrcLoc loc)
 {
     if (m->kind == MOD_IDENTITY)
-        return (Val){.kind = VAL_TENSOR, .loc = loc, .v = x};
+        return fe_dropout(b, x, m->drop_p, m->path, loc);
     if (m->kind == MOD_ADAPTIVE_POOL)
         return fe_adaptive_pool(b, x, m->out_size, m->path, loc);
     ValueId in[1 + FE_MAX_PARAMS];

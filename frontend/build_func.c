@@ -702,7 +702,7 @@ static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
     return fe_node_done(b, id, e->loc);
 }
 
-/* dropout at inference is the identity: no node. */
+/* dropout at inference is the identity: no node (fe_dropout keeps one in training). */
 static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
 {
     (void)s;
@@ -714,11 +714,33 @@ static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f
         ok &= fe_to_float(b, &a[1], fe_func_arg_name(b, f, 1), &p);
     if (a[2].kind != VAL_NONE)
         ok &= fe_to_bool(b, &a[2], fe_func_arg_name(b, f, 2), &training);
-    if (ok && training) {
-        fe_error(b, a[2].loc, "dropout with training=true: slimc compiles inference only");
+    if (ok && training && !b->training) {
+        fe_error(b, a[2].loc,
+                 "dropout with training=true: outside `slimc train` a model runs in evaluation "
+                 "mode (dropout(x, p) is already random when training)");
         ok = false;
     }
-    return ok ? (Val){.kind = VAL_TENSOR, .loc = e->loc, .v = x} : fe_err_val(e->loc);
+    ok = ok && fe_dropout_p_ok(b, a[1].kind != VAL_NONE ? a[1].loc : e->loc, p);
+    return ok ? fe_dropout(b, x, p, NULL, e->loc) : fe_err_val(e->loc);
+}
+
+bool fe_dropout_p_ok(Builder *b, SrcLoc loc, double p)
+{
+    if (p >= 0 && p <= 1)
+        return true;
+    fe_error(b, loc, "dropout probability has to be between 0 and 1, but got %g", p);
+    return false;
+}
+
+Val fe_dropout(Builder *b, ValueId x, double p, const char *name, SrcLoc loc)
+{
+    if (!b->training || p == 0)
+        return (Val){.kind = VAL_TENSOR, .loc = loc, .v = x};
+    NodeId id = fe_node(b, IR_OP_DROPOUT, name, loc, &x, 1);
+    if (id == IR_NONE)
+        return fe_err_val(loc);
+    ir_node_set_float(b->g, id, "ratio", p);
+    return fe_node_done(b, id, loc);
 }
 
 /* A float or a pair of floats into out[2]. */

@@ -285,7 +285,8 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
                bool_arg(b, sig, a, 0, false, &flag); /* inplace: meaningless here */
     case MOD_IDENTITY:
         return sig->n_params == 0 ||
-               (float_arg(b, sig, a, 0, 0.5, &unused) && bool_arg(b, sig, a, 1, false, &flag));
+               (float_arg(b, sig, a, 0, 0.5, &m->drop_p) &&
+                fe_dropout_p_ok(b, a[0].loc, m->drop_p) && bool_arg(b, sig, a, 1, false, &flag));
     case MOD_FLATTEN:
         m->start_dim = 1;
         m->end_dim = -1;

@@ -814,6 +814,7 @@ Graph *fe_build_ex(const AstFile *ast, const char *file, const FeSlimOptions *op
     Builder b = {0};
     if (opt) {
         b.init_missing_weights = opt->init_missing_weights;
+        b.training = opt->training;
         b.init_rng = opt->seed;
     }
     b.d = d;

@@ -113,8 +113,9 @@ struct Module {
     int norm_ndim;
     int64_t norm_shape[IR_MAX_RANK];
     /* the modules of issue 3 */
-    OpKind op;    /* MOD_ACT, MOD_POOL */
-    double slope; /* LeakyReLU */
+    OpKind op;     /* MOD_ACT, MOD_POOL */
+    double slope;  /* LeakyReLU */
+    double drop_p; /* Dropout: kept in a model loaded for training */
     int64_t kernel[2], output_padding[2], out_size[2], start_dim, end_dim;
     bool ceil_mode, count_include_pad;
     int64_t num_groups, embed_dim, num_heads;
@@ -164,6 +165,7 @@ typedef struct Builder {
      * PyTorch's default initialisation (init_params.c), drawn from init_rng */
     bool init_missing_weights;
     uint64_t init_rng;
+    bool training; /* fe_slim_load_ex's training: dropout nodes are kept */
 } Builder;
 
 /* ---- builder.c ---- */
@@ -239,6 +241,11 @@ ValueId fe_reshape(Builder *b, ValueId x, const Dim *dims, int rank, const char 
 /* A binary op on two values, a number taking the other operand's dtype (comparisons). */
 Val fe_tensor_op2(Builder *b, OpKind op, const Val *l, const Val *r, SrcLoc loc);
 Val fe_adaptive_pool(Builder *b, ValueId x, const int64_t os[2], const char *name, SrcLoc loc);
+/* dropout(x) with probability p of a zero (name: the node's, NULL for one made up): a
+ * dropout node in a model loaded for training, else x itself (build_func.c). */
+Val fe_dropout(Builder *b, ValueId x, double p, const char *name, SrcLoc loc);
+/* p in [0, 1], as PyTorch asks; else an error at loc. */
+bool fe_dropout_p_ok(Builder *b, SrcLoc loc, double p);
 void fe_conv_transpose_attrs(Builder *b, NodeId id, const int64_t st[2], const int64_t pad[2],
                              const int64_t opad[2], const int64_t dil[2], int64_t groups);
 

@@ -19,6 +19,9 @@ typedef struct FeSlimOptions {
      * a model (fe_slim_load). */
     bool init_missing_weights;
     uint64_t seed;
+    /* Loaded for training: dropout(x, p) and Dropout(p) become dropout nodes (outside
+     * training they are the identity and leave no node). */
+    bool training;
 } FeSlimOptions;
 /* fe_slim_load with options (NULL: as fe_slim_load). */
 Graph *fe_slim_load_ex(const char *path, const FeSlimOptions *o, Diag *d);

@@ -559,7 +559,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE: {
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_DROPOUT: {
         const Type *t = &g->values[n->inputs[0]].type;
         memcpy(outputs[0], inputs[0], ir_dtype_bytes(t->dtype, dims_numel(&c.in_dims[0])));
         return true;
@@ -612,6 +613,8 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_DISTILL_LOSS:
     case IR_OP_DISTILL_LOSS_GRAD:
     case IR_OP_BATCH_NORM_TRAIN:
+    case IR_OP_FAKE_QUANT:
+    case IR_OP_FAKE_QUANT_GRAD:
     case IR_NUM_OPS: SLIMC_ASSERT(0 && "bad op");
     }
     apply_epilogue(&c);

@@ -15,7 +15,8 @@ bool ir_eval_is_grad_op(OpKind op)
            op == IR_OP_EMBEDDING_GRAD || op == IR_OP_CROSS_ENTROPY ||
            op == IR_OP_CROSS_ENTROPY_GRAD || op == IR_OP_NLL_LOSS || op == IR_OP_NLL_LOSS_GRAD ||
            op == IR_OP_MSE_LOSS || op == IR_OP_MSE_LOSS_GRAD || op == IR_OP_DISTILL_LOSS ||
-           op == IR_OP_DISTILL_LOSS_GRAD || op == IR_OP_BATCH_NORM_TRAIN;
+           op == IR_OP_DISTILL_LOSS_GRAD || op == IR_OP_BATCH_NORM_TRAIN ||
+           op == IR_OP_FAKE_QUANT || op == IR_OP_FAKE_QUANT_GRAD;
 }
 
 /* The window parameters of a pool node (stride defaults to the kernel). */
@@ -309,6 +310,47 @@ static void eval_batch_norm_train(const EvalCtx *c)
     }
 }
 
+/* fake_quant(x) and fake_quant_grad(dy, x) (ops.def): the float arithmetic of
+ * passes/quantize.c (weights) and slimc_rt_quantize_u8 (activations). */
+static void eval_fake_quant(const EvalCtx *c)
+{
+    const bool grad = c->n->op == IR_OP_FAKE_QUANT_GRAD;
+    const float *x = in_f32(c, grad ? 1 : 0), *dy = grad ? in_f32(c, 0) : NULL;
+    const Dims *xs = &c->in_dims[grad ? 1 : 0];
+    const int64_t n = dims_numel(xs);
+    const double scale = ir_attr_scale(c->n);
+    if (scale > 0) {
+        const float inv = 1.0f / (float)scale, z = (float)ir_attr_zero_point(c->n);
+        for (int64_t i = 0; i < n; i++) {
+            float v = rintf(x[i] * inv) + z;
+            if (grad) {
+                c->out[i] = v >= 0.0f && v <= 255.0f ? dy[i] : 0.0f;
+                continue;
+            }
+            v = v > 0.0f ? v : 0.0f;
+            v = v < 255.0f ? v : 255.0f;
+            c->out[i] = (v - z) * (float)scale;
+        }
+        return;
+    }
+    if (grad) {
+        memcpy(c->out, dy, sizeof(float) * (size_t)n);
+        return;
+    }
+    const int64_t O = xs->rank ? xs->d[0] : 1, K = O ? n / O : 0;
+    for (int64_t o = 0; o < O; o++) {
+        float m = 0;
+        for (int64_t k = 0; k < K; k++)
+            m = fmaxf(m, fabsf(x[o * K + k]));
+        const float s = m > 0 ? m / 127.0f : 1.0f;
+        for (int64_t k = 0; k < K; k++) {
+            float v = nearbyintf(x[o * K + k] / s);
+            v = fminf(fmaxf(v, -127.0f), 127.0f);
+            c->out[o * K + k] = v * s;
+        }
+    }
+}
+
 bool ir_eval_grad_node(const EvalCtx *c)
 {
     if (c->n->n_epilogue) {
@@ -329,6 +371,8 @@ bool ir_eval_grad_node(const EvalCtx *c)
         eval_batch_norm_train(c);
     else if (op == IR_OP_MSE_LOSS || op == IR_OP_MSE_LOSS_GRAD)
         eval_mse(c);
+    else if (op == IR_OP_FAKE_QUANT || op == IR_OP_FAKE_QUANT_GRAD)
+        eval_fake_quant(c);
     else
         return eval_class_loss(c); /* the rest of ir_eval_is_grad_op's */
     return true;

@@ -238,6 +238,44 @@ static bool batch_norm_to_train(Graph *g, TrainGraph *out, Diag *d)
     return true;
 }
 
+/* Training mode for dropout: each dropout node becomes mul(x, mask), the mask a new input
+ * of x's type that the loop draws for each step (its gradient is then dy times the same
+ * mask: the mul's rule). */
+static bool dropout_to_mask(Graph *g, TrainGraph *out, Diag *d)
+{
+    out->first_mask_input = g->n_inputs;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead || g->nodes[i].op != IR_OP_DROPOUT)
+            continue;
+        double ratio = ir_attr_ratio(&g->nodes[i]);
+        const char *name = ir_arena_printf(g->arena, "%s.mask", g->nodes[i].name);
+        for (int k = 0; k < g->n_inputs; k++)
+            if (strcmp(g->values[g->inputs[k]].name, name) == 0) {
+                ir_diag_error(d, g->nodes[i].loc,
+                              "model '%s' has an input named '%s', which the training step adds",
+                              g->name, name);
+                return false;
+            }
+        ValueId x = g->nodes[i].inputs[0];
+        ValueId mask = ir_input_new(g, name, g->values[x].type, g->nodes[i].loc);
+        Node *n = &g->nodes[i]; /* after ir_input_new, which may move nothing but values */
+        ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 2);
+        in[0] = x, in[1] = mask;
+        n->op = IR_OP_MUL;
+        n->inputs = in;
+        n->n_inputs = 2;
+        n->n_attrs = 0;
+        n->attrs = NULL;
+        out->dropout_ratio =
+            realloc(out->dropout_ratio, sizeof(double) * (size_t)(out->n_dropout + 1));
+        SLIMC_ASSERT(out->dropout_ratio);
+        out->dropout_ratio[out->n_dropout++] = ratio;
+        if (!ir_infer_node(g, i, d))
+            return false;
+    }
+    return true;
+}
+
 /* After the gradients: each batch_norm_train's batch mean and biased variance over N and
  * the spatial dims (in the order batch_norm_to_train met them). */
 static void add_bn_stats(AdCtx *c, TrainGraph *out)
@@ -490,6 +528,7 @@ bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGra
     }
     Graph *g = ir_graph_clone(fwd);
     g->compress = NULL;
+    bool ok = dropout_to_mask(g, out, d); /* adds values: before the walk's arrays */
     int nv = g->n_values, nn = g->n_nodes;
     ValueId y = g->outputs[0];
     Walk w = {calloc((size_t)nv + 1, 1), calloc((size_t)nv + 1, 1), calloc((size_t)nv + 1, 1),
@@ -498,7 +537,7 @@ bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGra
     SLIMC_ASSERT(w.reach && w.needs && w.is_param && w.params && grad);
     for (int v = 0; v < nv; v++)
         grad[v] = IR_NONE;
-    bool ok = batch_norm_to_train(g, out, d);
+    ok = ok && batch_norm_to_train(g, out, d);
     walk_forward(g, y, &w);
     ok = ok && check_output(g, spec, y, d) && check_rules(g, &w, d);
     if (ok && w.n_params == 0) {
@@ -537,6 +576,7 @@ bool pass_autodiff_train_graph(const Graph *fwd, const TrainSpec *spec, TrainGra
         free(out->bn_running);
         free(out->bn_count);
         free(out->bn_momentum);
+        free(out->dropout_ratio);
         memset(out, 0, sizeof *out);
         out->labels_input = out->target_input = -1;
     }
@@ -558,6 +598,7 @@ void pass_autodiff_train_graph_free(TrainGraph *t)
     free(t->bn_running);
     free(t->bn_count);
     free(t->bn_momentum);
+    free(t->dropout_ratio);
     memset(t, 0, sizeof *t);
     t->labels_input = t->target_input = -1;
 }

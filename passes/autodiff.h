@@ -65,6 +65,13 @@ typedef struct TrainGraph {
     ValueId *bn_running; /* [2 * n_bn] */
     int64_t *bn_count;   /* [n_bn] */
     double *bn_momentum; /* [n_bn]: the layer's momentum attribute (PyTorch's, 0.1 default) */
+    /* Dropout (a model loaded for training has dropout nodes): dropout k becomes x times
+     * mask k, inputs first_mask_input + k (right after the model's inputs, before labels),
+     * named "<node>.mask", of x's type; the loop fills each with 0 (probability
+     * dropout_ratio[k]) or 1 / (1 - ratio) for every step, as F.dropout scales. */
+    int n_dropout;
+    int first_mask_input;
+    double *dropout_ratio; /* [n_dropout] */
 } TrainGraph;
 
 /* Builds the step graph of fwd (not modified: the step graph is a new graph that shares

@@ -47,6 +47,18 @@ static void rule_leaky_relu(AdCtx *c, const Node *n, ValueId dy)
         pass_ad_op2(c, IR_OP_ADD, pos, pass_ad_op2(c, IR_OP_MUL, dy, pass_ad_scalar(c, s))));
 }
 
+/* fake_quant: the straight-through estimator, fake_quant_grad(dy, x) with the same grid. */
+static void rule_fake_quant(AdCtx *c, const Node *n, ValueId dy)
+{
+    if (!pass_ad_needs(c, n->inputs[0]))
+        return;
+    ValueId in[2] = {dy, n->inputs[0]};
+    NodeId t = pass_ad_node(c, IR_OP_FAKE_QUANT_GRAD, in, 2);
+    ir_node_set_float(c->g, t, "scale", ir_attr_scale(n));
+    ir_node_set_int(c->g, t, "zero_point", ir_attr_zero_point(n));
+    pass_ad_accum(c, n->inputs[0], pass_ad_done(c, t));
+}
+
 static void rule_exp(AdCtx *c, const Node *n, ValueId dy)
 {
     pass_ad_accum(c, n->inputs[0], pass_ad_op2(c, IR_OP_MUL, dy, n->outputs[0]));
@@ -635,7 +647,8 @@ bool pass_ad_param_slot(OpKind op, int i)
         return i == 1 || i == 2;
     if (op == IR_OP_BATCH_NORM)
         return i == 3 || i == 4;
-    return op == IR_OP_EMBEDDING && i == 1;
+    /* a weight fake-quantized for quantization-aware training (passes/qat.c) */
+    return (op == IR_OP_EMBEDDING || op == IR_OP_FAKE_QUANT) && i == (op == IR_OP_EMBEDDING);
 }
 
 AdRule pass_ad_rule_for(OpKind op)
@@ -656,7 +669,8 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE:
     case IR_OP_SQUEEZE:
-    case IR_OP_UNSQUEEZE: return rule_view;
+    case IR_OP_UNSQUEEZE:
+    case IR_OP_DROPOUT: return rule_view;
     case IR_OP_SOFTMAX:
     case IR_OP_LOG_SOFTMAX: return rule_softmax;
     case IR_OP_EMBEDDING: return rule_embedding;
@@ -667,6 +681,7 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_HARDSWISH: return rule_hardswish;
     case IR_OP_HARDSIGMOID: return rule_hardsigmoid;
     case IR_OP_EXP: return rule_exp;
+    case IR_OP_FAKE_QUANT: return rule_fake_quant;
     case IR_OP_LOG: return rule_log;
     case IR_OP_SQRT: return rule_sqrt;
     case IR_OP_RSQRT: return rule_rsqrt;
@@ -759,6 +774,7 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_MSE_LOSS_GRAD:
     case IR_OP_DISTILL_LOSS:
     case IR_OP_DISTILL_LOSS_GRAD:
+    case IR_OP_FAKE_QUANT_GRAD:
     case IR_NUM_OPS: return NULL;
     }
     return NULL;

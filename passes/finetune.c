@@ -36,10 +36,10 @@ static bool read_opts(const PassArgs *args, PassFinetune *f, Diag *d)
 {
     if (!pass_args_check(args,
                          "epochs data labels lr batch optimizer seed momentum weight_decay "
-                         "keep_zeros",
+                         "keep_zeros qat",
                          d))
         return false;
-    double epochs, batch, seed, keep;
+    double epochs, batch, seed, keep, qat;
     bool ok = number_arg(args, "epochs", 1, 1e6, true, 3, &epochs, d);
     ok &= number_arg(args, "batch", 1, 1e6, true, 64, &batch, d);
     ok &= number_arg(args, "lr", 0, 1e6, false, 1e-3, &f->lr, d);
@@ -47,6 +47,8 @@ static bool read_opts(const PassArgs *args, PassFinetune *f, Diag *d)
     ok &= number_arg(args, "momentum", 0, 1e6, false, 0, &f->momentum, d);
     ok &= number_arg(args, "weight_decay", 0, 1e6, false, -1, &f->weight_decay, d);
     ok &= number_arg(args, "keep_zeros", 0, 1, true, 1, &keep, d);
+    ok &= number_arg(args, "qat", 0, 1, true, 0, &qat, d);
+    f->qat = qat != 0;
     f->epochs = (int)epochs;
     f->batch = (int)batch;
     f->seed = (uint64_t)seed;

@@ -1,5 +1,5 @@
 /* The finetune pass (passes/finetune.c): `finetune(epochs=3, data="x.npy", labels="y.npy",
- * lr=1e-3, batch=64, optimizer=adam, seed=0, momentum=0, weight_decay=0, keep_zeros=1)` in
+ * lr=1e-3, batch=64, optimizer=adam, seed=0, momentum=0, weight_decay=0, keep_zeros=1, qat=0)` in
  * a compress pipeline trains the graph as it is at that point (a pruned graph, before
  * quantize) on the data, then leaves the trained values in the graph's constants. The pass
  * checks its arguments and the data against the graph; the training itself (compiling the
@@ -20,6 +20,7 @@ typedef struct PassFinetune {
     int optimizer;                     /* 0 sgd, 1 adam, 2 adamw (SlimcOptimizer's order) */
     uint64_t seed;
     bool keep_zeros; /* weights that are 0 (pruned) stay 0; default on */
+    bool qat;        /* quantization-aware: fake_quant nodes while training (passes/qat.h) */
     const PassFile *data, *labels;
     SrcLoc at; /* the finetune step in the pipeline's text */
 } PassFinetune;

@@ -209,6 +209,8 @@ static bool try_simplify(Fold *f, NodeId id)
     if (n->n_epilogue || n->n_outputs != 1 || g->values[n->outputs[0]].is_output ||
         g->values[n->outputs[0]].type.shape.rank < 0)
         return false;
+    if (n->op == IR_OP_DROPOUT) /* the identity outside training */
+        return forward(f, id, n->inputs[0]);
     if (is_view(n->op))
         return forward(f, id, n->inputs[0]) || try_view_of_view(f, id);
     return try_identity(f, id);

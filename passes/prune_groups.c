@@ -301,6 +301,7 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
             return false;
         return join_same(G, n->inputs[0], n->outputs[0]);
     case IR_OP_RELU:
+    case IR_OP_DROPOUT:
     case IR_OP_RELU6:
     case IR_OP_LEAKY_RELU:
     case IR_OP_GELU:
@@ -413,6 +414,8 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_MSE_LOSS_GRAD:
     case IR_OP_DISTILL_LOSS:
     case IR_OP_DISTILL_LOSS_GRAD:
+    case IR_OP_FAKE_QUANT:
+    case IR_OP_FAKE_QUANT_GRAD:
     case IR_NUM_OPS: return false;
     }
     return false;

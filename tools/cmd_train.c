@@ -59,6 +59,8 @@ static bool apply(TrainCli *a, CliOpt o, const char *v)
     case CLI_STUDENT: a->model = v; return true;
     case CLI_VAL: t->val_data = v; return true;
     case CLI_VAL_LABELS: t->val_labels = v; return true;
+    case CLI_TARGETS: t->targets = v; return true;
+    case CLI_VAL_TARGETS: t->val_targets = v; return true;
     case CLI_TEMPERATURE: return parse_num(name, v, 0, &t->temperature);
     case CLI_ALPHA: return parse_num(name, v, 0, &t->alpha);
     case CLI_EPOCHS: return parse_count(name, v, 1, 1000000, &t->epochs);
@@ -148,14 +150,20 @@ static int train_main(int argc, char **argv, int command, const char *cmd)
         return cli_error("slimc distill needs --teacher T");
     if (!a.t.data)
         return cli_error("slimc %s needs --data X.npy", cmd);
-    if (command == FOR_TRAIN && !a.t.labels)
-        return cli_error("slimc train needs --labels Y.npy");
+    if (command == FOR_TRAIN && !a.t.labels && !a.t.targets)
+        return cli_error("slimc train needs --labels Y.npy (classes) or --targets T.npy (MSE)");
+    if (a.t.labels && a.t.targets)
+        return cli_error("--labels and --targets exclude each other (cross entropy or MSE)");
+    if (a.t.val_targets && !a.t.targets)
+        return cli_error("--val-targets needs --targets (--val-labels goes with --labels)");
+    if (a.t.targets && a.t.val_labels)
+        return cli_error("--val-labels goes with --labels; with --targets use --val-targets");
     if (!a.out)
         return cli_error("slimc %s needs -o OUT.safetensors", cmd);
-    if (a.t.val_data && !a.t.val_labels)
-        return cli_error("--val needs --val-labels");
-    if (a.t.val_labels && !a.t.val_data)
-        return cli_error("--val-labels needs --val");
+    if (a.t.val_data && !a.t.val_labels && !a.t.val_targets)
+        return cli_error(a.t.targets ? "--val needs --val-targets" : "--val needs --val-labels");
+    if ((a.t.val_labels || a.t.val_targets) && !a.t.val_data)
+        return cli_error("%s needs --val", a.t.val_labels ? "--val-labels" : "--val-targets");
     a.t.compile = &a.c.opt;
     a.t.progress = stdout;
     SlimcContext *ctx = slimc_context_new();

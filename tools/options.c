@@ -73,6 +73,10 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_LABELS] = {"--labels", "Y.npy", false, "their labels, i64 or i32 [N] (-100: none)"},
     [CLI_VAL] = {"--val", "X.npy", false, "validation samples (accuracy after each epoch)"},
     [CLI_VAL_LABELS] = {"--val-labels", "Y.npy", false, "the validation samples' labels"},
+    [CLI_TARGETS] = {"--targets", "T.npy", false,
+                     "train: regression targets, f32 [N, ...output] (MSE instead of labels)"},
+    [CLI_VAL_TARGETS] = {"--val-targets", "T.npy", false,
+                         "the validation samples' targets (MSE after each epoch)"},
     [CLI_EPOCHS] = {"--epochs", "N", false, "passes over the data (default 1)"},
     [CLI_BATCH] = {"--batch", "B", false, "samples per step (default 64; the last may be fewer)"},
     [CLI_OPTIMIZER] = {"--optimizer", "sgd|adam|adamw", false, "the optimizer (default adam)"},
@@ -135,7 +139,7 @@ static const CliOpt profile_opts[] = {
         CLI_STEP_SIZE, CLI_GAMMA, CLI_T_MAX, CLI_ETA_MIN, CLI_WARMUP, CLI_WARMUP_START, CLI_SEED,  \
         CLI_NO_SHUFFLE, CLI_KEEP_ZEROS, CLI_CHECKPOINT_DIR, CLI_RESUME, CLI_THREADS,               \
         CLI_CACHE_DIR, CLI_NO_CACHE, CLI_MAX_MEMORY, CLI_TIME
-static const CliOpt train_opts[] = {TRAINING, END};
+static const CliOpt train_opts[] = {CLI_TARGETS, CLI_VAL_TARGETS, TRAINING, END};
 static const CliOpt distill_opts[] = {CLI_TEACHER, CLI_STUDENT, CLI_TEMPERATURE,
                                       CLI_ALPHA,   TRAINING,    END};
 static const CliOpt grad_opts[] = {

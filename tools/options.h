@@ -58,6 +58,8 @@ typedef enum CliOpt {
     CLI_LABELS,
     CLI_VAL,
     CLI_VAL_LABELS,
+    CLI_TARGETS,
+    CLI_VAL_TARGETS,
     CLI_EPOCHS,
     CLI_BATCH,
     CLI_OPTIMIZER,

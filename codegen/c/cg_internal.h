@@ -82,6 +82,7 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_embedding_grad(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_class_loss(CgCtx *c, NodeId id, CgKernel *k); /* cross_entropy, nll, distill */
 void cg_emit_mse(CgCtx *c, NodeId id, CgKernel *k);
+void cg_emit_fake_quant(CgCtx *c, NodeId id, CgKernel *k); /* and fake_quant_grad */
 void cg_emit_batch_norm_train(CgCtx *c, NodeId id, CgKernel *k);
 /* Writes the epilogue function epi_node_NAME of a node that has one. */
 void cg_emit_epilogue_fn(CgCtx *c, NodeId id);

@@ -303,6 +303,54 @@ void cg_emit_mse(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* fake_quant(x) / fake_quant_grad(dy, x) (ops.def): an activation's elementwise over every
+ * element (one item each); a weight's per output channel (one item per channel: its
+ * max |x| first), the float arithmetic of the reference (ir/eval_grad.c). */
+void cg_emit_fake_quant(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const bool grad = n->op == IR_OP_FAKE_QUANT_GRAD;
+    const Shape *xs = cg_shape(c, n->inputs[grad ? 1 : 0]);
+    Dim ne;
+    if (!cg_numel(c, id, xs, &ne))
+        return;
+    static const char *const fq[] = {"x"}, *const fqg[] = {"dy", "x"};
+    cg_body_begin(c, id, grad ? fqg : fq, grad ? 2 : 1);
+    const double scale = ir_attr_scale(n);
+    if (scale > 0) {
+        cg_printf(c, "    const float inv = 1.0f / %s, z = %lld.0f;\n", cg_float(c, scale),
+                  (long long)ir_attr_zero_point(n));
+        cg_printf(c, "    for (int64_t i = i0; i < i1; i++) {\n");
+        cg_printf(c, "        float v = rintf(x[i] * inv) + z;\n");
+        if (grad) {
+            cg_printf(c, "        out[i] = v >= 0.0f && v <= 255.0f ? dy[i] : 0.0f;\n    }\n");
+        } else {
+            cg_printf(c,
+                      "        v = v > 0.0f ? v : 0.0f;\n        v = v < 255.0f ? v : 255.0f;\n");
+            cg_printf(c, "        out[i] = (v - z) * %s;\n    }\n", cg_float(c, scale));
+        }
+        k->items = cg_dim(c, ne);
+    } else if (grad) {
+        cg_printf(c, "    memcpy(out + i0, dy + i0, sizeof(float) * (size_t)(i1 - i0));\n");
+        k->items = cg_dim(c, ne);
+    } else {
+        cg_printf(c, "    const int64_t K = %s;\n", cg_prod(c, xs, 1, xs->rank));
+        cg_printf(c, "    for (int64_t o = i0; o < i1; o++) { /* one output channel */\n");
+        cg_printf(c, "        const float *w = x + o * K;\n        float m = 0.0f;\n");
+        cg_printf(c, "        for (int64_t j = 0; j < K; j++)\n");
+        cg_printf(c, "            m = fmaxf(m, fabsf(w[j]));\n");
+        cg_printf(c, "        const float s = m > 0.0f ? m / 127.0f : 1.0f;\n");
+        cg_printf(c, "        for (int64_t j = 0; j < K; j++) {\n");
+        cg_printf(c, "            float v = nearbyintf(w[j] / s);\n");
+        cg_printf(c, "            v = fminf(fmaxf(v, -127.0f), 127.0f);\n");
+        cg_printf(c, "            out[o * K + j] = v * s;\n        }\n    }\n");
+        k->items = cg_dim(c, xs->d[0]);
+    }
+    cg_body_end(c);
+    k->work = cg_dim(c, ne);
+    k->ep_done = true;
+}
+
 /* batch_norm_train(x, w, b): one channel per item (its statistics need the whole batch), the
  * mean and variance in double, in the reference's order. */
 void cg_emit_batch_norm_train(CgCtx *c, NodeId id, CgKernel *k)

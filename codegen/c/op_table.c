@@ -65,6 +65,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view},
+    [IR_OP_DROPOUT] = {.emit = emit_view},
     [IR_OP_FLATTEN] = {.emit = emit_view},
     [IR_OP_RESHAPE] = {.emit = emit_view},
     /* data.c */
@@ -122,5 +123,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_DISTILL_LOSS_GRAD] = {.emit = cg_emit_class_loss, QUANT},
     [IR_OP_MSE_LOSS] = {.emit = cg_emit_mse},
     [IR_OP_MSE_LOSS_GRAD] = {.emit = cg_emit_mse},
+    [IR_OP_FAKE_QUANT] = {.emit = cg_emit_fake_quant},
+    [IR_OP_FAKE_QUANT_GRAD] = {.emit = cg_emit_fake_quant},
     [IR_OP_BATCH_NORM_TRAIN] = {.emit = cg_emit_batch_norm_train},
 };

@@ -80,6 +80,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     /* views: no code */
     [IR_OP_SQUEEZE] = {.emit = emit_view, ANY},
     [IR_OP_UNSQUEEZE] = {.emit = emit_view, ANY},
+    [IR_OP_DROPOUT] = {.emit = emit_view, ANY},
     [IR_OP_FLATTEN] = {.emit = emit_view, ANY},
     [IR_OP_RESHAPE] = {.emit = emit_view, ANY},
     /* a copy between the CPU and the GPU: the host half's rt->to_host / rt->to_device

@@ -377,7 +377,11 @@ typedef struct SlimcTrainOptions {
      * output's last axis, or -100 for a sample without a label (distillation). */
     const char *data, *labels;
     const char *val_data, *val_labels; /* optional: accuracy after each epoch */
-    int epochs;                        /* default 1 */
+    /* Regression instead of classes: targets f32 [N, ...] (each the model output's shape
+     * without its batch dimension) and the loss F.mse_loss (the mean over every element);
+     * labels must then be NULL. val_targets: validation MSE after each epoch. */
+    const char *targets, *val_targets;
+    int epochs;     /* default 1 */
     int batch_size; /* default 64; the last partial batch is kept (drop_last=False) */
     bool shuffle;   /* default true: a new permutation of the samples each epoch */
     uint64_t seed;  /* shuffles (and slimc_model_load_for_training's initialisation) */
