@@ -312,7 +312,10 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
         if (g->compress)
             ok = api_pipeline_run(g, g->compress, &ro, &ctx->diag);
         if (ok)
-            ok = pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
+            ok = o->quantize /* its calibrate= file read by the API layer */
+                     ? api_pipeline_run_text(g, pass_default_pipeline_with(g, o->quantize), &ro,
+                                             &ctx->diag)
+                     : pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
     }
     ctx->t.passes += ms;
     if (!ok)
