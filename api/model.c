@@ -413,7 +413,12 @@ static void inspect_quant(const Graph *g, FILE *out)
         }
         if (!q) {
             n_f++;
-            if (ir_attr_quant_float(n))
+            if (ir_attr_quant_float(n) == 2)
+                fprintf(out,
+                        " float: int8 predicted slower (%.4g ms int8 vs %.4g ms float, cost "
+                        "model)\n",
+                        ir_attr_quant_int8_ms(n), ir_attr_quant_float_ms(n));
+            else if (ir_attr_quant_float(n))
                 fprintf(
                     out,
                     " float: kept by the accuracy guard (float alone, it recovers %.2f points)\n",

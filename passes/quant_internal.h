@@ -61,6 +61,12 @@ bool pass_device_runs_int8(const Node *n);
  * add) as linear(x, W^T [N, K], bias): how exporters write linear layers. Returns how many;
  * compacts g when any. */
 int pass_quant_take_matmuls(Graph *g);
+/* passes/quant_linear.c. Static int8's choice: each conv2d / linear whose int8 kernel the
+ * cost model (g->place.profile, else the built-in one; every symbol 1) predicts slower than
+ * its float one gets quant_float = 2 with quant_int8_ms and quant_float_ms (for inspect
+ * --quant), and quantize leaves it float. The quantize node in front is not counted (qchain
+ * removes most). Returns how many. */
+int pass_quant_mark_slower(Graph *g);
 /* After a quantize pass of mode ("int8", "int8, dynamic", "int4", ...; linear_only when the
  * mode takes linears only): a warning when nothing was quantized, or when a layer with
  * constant weights stayed float, naming why for the three largest (by FLOPs); else a note

@@ -6,8 +6,11 @@
  * dims, Keras' Dense, every transformer. The quantize modes work on linear (PyTorch's
  * weight [O, K]), so those are rewritten first as linear(x, W^T, bias) — the same
  * numbers, which the layout pass transposes back for the float kernels if the layer stays
- * float. Then, after the rewrite, every layer that is still float gets a reason, and the
- * pass warns when it quantized none, or left float a layer that has constant weights. */
+ * float. Static int8 then asks the cost model whether each layer's int8 kernel would be
+ * slower than its float one (and keeps it float if so). After the rewrite, every layer that
+ * is still float gets a reason, and the pass warns when it quantized none, or left float a
+ * layer that has constant weights. */
+#include "passes/cost_model.h"
 #include "passes/pass.h"
 #include "passes/quant_internal.h"
 
@@ -110,6 +113,56 @@ int pass_quant_take_matmuls(Graph *g)
     if (taken)
         ir_compact(g);
     return taken;
+}
+
+/* ---- int8 or float, by the cost model (static int8) ---- */
+
+/* Predicted milliseconds of conv2d / linear n as qconv2d / qlinear on dev: the same FLOPs at
+ * the profile's gemm_int8 rate, the weight and the input read as bytes (not f32). */
+static double int8_ms(const CostProfile *p, const Graph *g, const Node *n, Device dev,
+                      const int64_t *syms)
+{
+    const CostDevice *d = &p->dev[dev];
+    const double flops = ir_ops[n->op].flops(g, n, syms);
+    const double bytes =
+        ir_ops[n->op].bytes(g, n, syms) -
+        0.75 * (ir_value_bytes(g, n->inputs[0], syms) + ir_value_bytes(g, n->inputs[1], syms));
+    const double rate = d->gflops[COST_GEMM_INT8];
+    const double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    const double memory =
+        d->bandwidth_gbs > 0 ? fmax(bytes, 0) / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+int pass_quant_mark_slower(Graph *g)
+{
+    CostProfile dflt;
+    const CostProfile *p = g->place.profile;
+    if (!p) {
+        cost_profile_default(&dflt);
+        p = &dflt;
+    }
+    int64_t ones[IR_MAX_SYMS]; /* every symbol 1, as the other choices made from the profile */
+    for (int k = 0; k < IR_MAX_SYMS; k++)
+        ones[k] = 1;
+    int kept = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || !(n->op == IR_OP_CONV2D || n->op == IR_OP_LINEAR) ||
+            ir_attr_quant_float(n) || (n->device != IR_DEVICE_CPU && n->device != IR_DEVICE_CUDA) ||
+            !p->dev[n->device].present || g->values[n->outputs[0]].type.shape.rank < 0 ||
+            !ir_shape_static(&g->values[n->inputs[1]].type.shape))
+            continue;
+        const double f = cost_node_ms(p, g, n, n->device, ones);
+        const double q = int8_ms(p, g, n, n->device, ones);
+        if (!(q > f))
+            continue;
+        ir_node_set_int(g, i, "quant_float", 2);
+        ir_node_set_float(g, i, "quant_int8_ms", q);
+        ir_node_set_float(g, i, "quant_float_ms", f);
+        kept++;
+    }
+    return kept;
 }
 
 /* ---- why a layer stays float ---- */
@@ -225,6 +278,11 @@ void pass_quant_report(const Graph *g, const PassArgs *args, const char *mode, b
                         "quantize(%s): nothing to quantize: the model has no conv2d or linear "
                         "layer, nor a matmul with constant weights%s",
                         mode, n_act ? " (its matmuls multiply two activations)" : "");
+    else if (n_q == 0 && n_fl == 0)
+        ir_diag_warning(d, args->loc,
+                        "quantize(%s): nothing quantized: all %d layers kept float on purpose "
+                        "(int8 predicted slower, or the accuracy guard; see inspect --quant)",
+                        mode, n_layers);
     else if (n_q == 0)
         ir_diag_warning(d, args->loc,
                         "quantize(%s): nothing quantized (0 of %d layers); the largest: %s", mode,

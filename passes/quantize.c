@@ -152,8 +152,8 @@ bool pass_device_runs_int8(const Node *n)
 /* Whether node n gets an int8 kernel. */
 static bool quantizable(const Graph *g, const Node *n)
 {
-    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n))
-        return false;
+    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n) || ir_attr_quant_float(n) == 2)
+        return false; /* quant_float 2: the cost model predicts int8 slower */
     /* ops.def's quantizable rows (conv2d, linear); a transposed linear has no int8 kernel */
     if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||
         (n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0))
@@ -796,6 +796,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
                       "calibrate=\"calib.npy\")");
         return false;
     }
+    /* the layers whose int8 kernel would be slower stay float */
+    pass_quant_mark_slower(g);
     /* the activations to calibrate: inputs of the quantizable nodes */
     ValueId *watch = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
     int n_watch = 0;

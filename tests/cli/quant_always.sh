@@ -7,6 +7,8 @@
 #     pipeline with quantize at its place, on run, bench, build, inspect and compress;
 #     weight-only and fp16/bf16 outputs equal numpy's emulation of the same rounding;
 #   - a quantize that quantizes nothing, or leaves layers float, warns naming why;
+#   - static int8 keeps a layer float when the device profile predicts its int8 kernel
+#     slower, and inspect --quant says so (weight-only modes are exempt);
 #   - a --passes that leaves out fuse or memplan warns; option errors are errors.
 # A torch-exported MLP (Debian's /usr/bin/python3) is checked too when torch is there.
 source "$(dirname "$0")/lib.bash"
@@ -154,6 +156,35 @@ grep -q "warning: quantize(fp16): nothing to quantize: the model has no conv2d o
   && ok "no layer: said" || { bad "no-layer warning"; cat err.txt; }
 expect_ok "static int8, nothing to calibrate" "$SLIMC" inspect skip.onnx --quantize int8 --calibrate mm_calib.npy
 grep -q "nothing quantized (0 of 2 layers)" err.txt && ok "static int8: nothing quantized, why" || { bad "static int8 warning"; cat err.txt; }
+
+# ---- int8 or float per layer, by the cost model (static int8; the device profile's rates) ----
+# slow_int8.json: a CPU whose int8 GEMM is far slower than its f32 one (a CPU without VNNI
+# measured through the portable loops); fast_int8.json: the other way round
+for r in 0.5:slow 5000:fast; do
+  cat > "${r#*:}_int8.json" <<EOF
+{"slimc_device_profile": 1, "about": "test: gemm_int8 ${r%%:*}",
+ "devices": {"cpu": {"name": "test CPU", "bandwidth_gbs": 1000, "launch_us": 1,
+   "gflops": {"gemm_f32": 50, "conv_f32": 50, "gemm_int8": ${r%%:*}, "gemm_f16": 50,
+              "elementwise": 10, "reduce": 10, "data": 10}}}}
+EOF
+done
+expect_ok "int8 slower: inspect --quant" "$SLIMC" inspect mm.onnx --calibrate mm_calib.npy --quant \
+  --device-profile slow_int8.json
+[ "$(grep -cE "^  fc[123]_MatMul +linear .* float: int8 predicted slower \([0-9.e-]+ ms int8 vs [0-9.e-]+ ms float, cost model\)" out.txt)" = 3 ] \
+  && grep -q "0 layers quantized, 3 float" out.txt && ok "int8 slower: every layer float, said why" \
+  || { bad "cost model: slow int8"; cat out.txt err.txt; }
+grep -q "warning: quantize(int8): nothing quantized: all 3 layers kept float on purpose" err.txt \
+  && ok "int8 slower: the warning says so" || { bad "cost-model warning"; cat err.txt; }
+expect_ok "int8 slower: runs as fp32" "$SLIMC" run mm.onnx --input x=mm_x.npy --calibrate mm_calib.npy \
+  --device-profile slow_int8.json --output-dir o_slow
+"$NPYCMP" o_slow/y.npy mm_ort.npy 1e-5 && ok "int8 slower: fp32's numbers" || bad "int8 slower: not fp32"
+expect_ok "int8 faster: inspect --quant" "$SLIMC" inspect mm.onnx --calibrate mm_calib.npy --quant \
+  --device-profile fast_int8.json
+grep -q "3 layers quantized, 0 float" out.txt && ok "int8 faster: every layer int8" || { bad "fast int8"; cat out.txt; }
+# weight-only and fp16 are exempt: they trade speed for memory
+expect_ok "int8 slower, weight-only" "$SLIMC" inspect mm.onnx --quantize int8-weight --quant \
+  --device-profile slow_int8.json
+grep -q "3 layers quantized, 0 float" out.txt && ok "weight-only: exempt from the cost model" || { bad "weight-only exempt"; cat out.txt; }
 
 # ---- --passes without fuse or memplan warns (one line) ----
 expect_ok "--passes without fuse" "$SLIMC" run mm.onnx --input x=mm_x.npy --passes 'fold,memplan'
