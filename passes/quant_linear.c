@@ -99,7 +99,7 @@ int pass_quant_take_matmuls(Graph *g)
         ln->inputs[2] = b;
         ln->n_inputs = add == IR_NONE ? 2 : 3;
         ln->op = IR_OP_LINEAR; /* matmul takes no attributes: its annotations stay */
-        if (add != IR_NONE) { /* the linear writes the add's output; the add goes */
+        if (add != IR_NONE) {  /* the linear writes the add's output; the add goes */
             const ValueId z = g->nodes[add].outputs[0];
             ln->outputs[0] = z;
             g->values[z].producer = i;
