@@ -312,7 +312,10 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
         if (g->compress)
             ok = api_pipeline_run(g, g->compress, &ro, &ctx->diag);
         if (ok)
-            ok = pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
+            ok = o->quantize /* its calibrate= file read by the API layer */
+                     ? api_pipeline_run_text(g, pass_default_pipeline_with(g, o->quantize), &ro,
+                                             &ctx->diag)
+                     : pass_pipeline_run(g, pass_default_pipeline(), (SrcLoc){0}, &ro, &ctx->diag);
     }
     ctx->t.passes += ms;
     if (!ok)
@@ -410,7 +413,12 @@ static void inspect_quant(const Graph *g, FILE *out)
         }
         if (!q) {
             n_f++;
-            if (ir_attr_quant_float(n))
+            if (ir_attr_quant_float(n) == 2)
+                fprintf(out,
+                        " float: int8 predicted slower (%.4g ms int8 vs %.4g ms float, cost "
+                        "model)\n",
+                        ir_attr_quant_int8_ms(n), ir_attr_quant_float_ms(n));
+            else if (ir_attr_quant_float(n))
                 fprintf(
                     out,
                     " float: kept by the accuracy guard (float alone, it recovers %.2f points)\n",

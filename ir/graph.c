@@ -482,8 +482,10 @@ static void reset_producers(Graph *g)
     for (ValueId v = 0; v < g->n_values; v++)
         if (g->values[v].kind == IR_VALUE_TEMP)
             g->values[v].producer = IR_NONE;
+    /* a dead node still lists the outputs it had, which a pass may have handed to a live
+     * node (bn_fold gives a batch_norm's output to the conv it folds into) */
     for (NodeId i = 0; i < g->n_nodes; i++)
-        for (int j = 0; j < g->nodes[i].n_outputs; j++)
+        for (int j = 0; !g->nodes[i].dead && j < g->nodes[i].n_outputs; j++)
             g->values[g->nodes[i].outputs[j]].producer = i;
 }
 

@@ -2,18 +2,22 @@
  * running_var, weight, bias) folded away.
  *
  * Into its producer, when all of these hold:
- *   - x is produced by a live conv2d, or a linear whose output has rank 2 (so that
- *     batch_norm's channel axis 1 is the linear's feature axis), with no epilogue;
+ *   - x is produced by a live conv2d or conv_transpose2d, or a linear whose output has
+ *     rank 2 (so that batch_norm's channel axis 1 is the linear's feature axis), with no
+ *     epilogue;
  *   - x has no other use;
  *   - the producer's weight (and bias, if any) and the four batch_norm parameters are f32
  *     constants with data, not quantized, and the parameters have one entry per channel.
  * With s = weight / sqrt(var + eps) (float arithmetic), the producer gets NEW constants
  * (the originals may be a read-only mmapped file, and may be shared):
- *   w'[o, ...] = w[o, ...] * s[o]            (column o for a w_transposed linear)
+ *   w'[o, ...] = w[o, ...] * s[o]            (column o for a w_transposed linear;
+ *                                             w'[c, j, ...] * s[grp(c) * O/groups + j] for
+ *                                             conv_transpose2d's [C, O/groups, kh, kw])
  *   b'[o]      = (b[o] - mean[o]) * s[o] + beta[o]   (b = 0 when it had no bias)
  * and produces the batch_norm's output value itself; the batch_norm goes dead.
  *
- * Otherwise, when the parameters are constants, the batch_norm becomes
+ * Otherwise (x from an add, a relu, a graph input, a conv with other uses...), when the
+ * parameters are constants, the batch_norm becomes
  *   mul(x, s) then add(., beta - mean * s)
  * with s and the shift shaped [C, 1, ..., 1] (one 1 per dim after the channel axis), which
  * fuse can then take into the producer's epilogue. Otherwise it stays as it is. */
@@ -71,7 +75,8 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
         (x < n_uses ? uses[x] : ir_use_count(g, x)) != 1)
         return false;
     const Shape *xs = &g->values[x].type.shape;
-    if (!(p->op == IR_OP_CONV2D || (p->op == IR_OP_LINEAR && xs->rank == 2)) ||
+    if (!(p->op == IR_OP_CONV2D || p->op == IR_OP_CONV_TRANSPOSE2D ||
+          (p->op == IR_OP_LINEAR && xs->rank == 2)) ||
         !ir_dim_static(xs->d[1]))
         return false;
     int64_t C = xs->d[1].c;
@@ -94,10 +99,21 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
     bool tr = p->op == IR_OP_LINEAR && ir_attr_w_transposed(p) != 0;
     float *nw = ir_arena_alloc(g->arena, sizeof(float) * (size_t)wn);
     int64_t per = wn / C; /* elements per output channel */
-    for (int64_t i = 0; i < wn; i++) {
-        int64_t o = tr ? i % C : i / per; /* [K, N]: channel is the column */
-        nw[i] = w[i] * s[o];
-    }
+    if (p->op == IR_OP_CONV_TRANSPOSE2D) {
+        /* [Cin, C/groups, kh, kw]: input channel c feeds output channels of its group */
+        int64_t groups = ir_attr_groups(p), cin = wsh->d[0].c, opg = wsh->d[1].c;
+        if (groups < 1 || cin % groups || opg * groups != C)
+            return false;
+        int64_t khw = wn / (cin * opg);
+        for (int64_t i = 0; i < wn; i++) {
+            int64_t c = i / (opg * khw), j = i / khw % opg;
+            nw[i] = w[i] * s[c / (cin / groups) * opg + j];
+        }
+    } else
+        for (int64_t i = 0; i < wn; i++) {
+            int64_t o = tr ? i % C : i / per; /* [K, N]: channel is the column */
+            nw[i] = w[i] * s[o];
+        }
     float *nb = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
     for (int64_t o = 0; o < C; o++)
         nb[o] = ((b ? b[o] : 0.0f) - mean[o]) * s[o] + beta[o];

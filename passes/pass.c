@@ -51,13 +51,24 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
  * measure weight densities and give the CPU linears the cost model predicts faster sparse
- * their CSR kernel, fuse epilogues, drop the fused-away nodes, plan memory. */
-static const char default_pipeline[] =
-    "qdq,fold,bn_fold,fold,dce,cse,place,qchain,layout,sparse,fuse,dce,memplan";
+ * their CSR kernel, fuse epilogues, drop the fused-away nodes, plan memory.
+ * A quantize pass asked for with the default pipeline (--quantize) runs between the two
+ * halves: after the clean-up (its weights folded, batch norms in them), before placement
+ * (which times the int8 layers), qchain (which chains them), layout and fuse. */
+#define DEFAULT_CLEANUP "qdq,fold,bn_fold,fold,dce,cse"
+#define DEFAULT_LOWER   "place,qchain,layout,sparse,fuse,dce,memplan"
+static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)
 {
     return default_pipeline;
+}
+
+const char *pass_default_pipeline_with(Graph *g, const char *quantize)
+{
+    if (!quantize)
+        return default_pipeline;
+    return ir_arena_printf(g->arena, "%s,%s,%s", DEFAULT_CLEANUP, quantize, DEFAULT_LOWER);
 }
 
 static int pass_index(const char *name)

@@ -111,6 +111,10 @@ PassFn pass_lookup(const char *name);
 bool pass_file_arg(const char *pass, const char *key);
 /* The pipeline used when none is given. */
 const char *pass_default_pipeline(void);
+/* The same with the pass call `quantize` (e.g. "quantize(int8, dynamic)") at its place,
+ * after the clean-up passes and before place, qchain, layout and fuse; allocated in g's
+ * arena (NULL quantize: the default pipeline). */
+const char *pass_default_pipeline_with(Graph *g, const char *quantize);
 
 /* Argument helpers for pass implementations: report unknown keys as errors. */
 const PassArg *pass_arg(const PassArgs *a, const char *key);

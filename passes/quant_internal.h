@@ -5,6 +5,7 @@
 #define SLIMC_PASSES_QUANT_INTERNAL_H
 
 #include "ir/graph.h"
+#include "passes/pass.h"
 
 #define QCAL_BINS 2048
 
@@ -54,5 +55,23 @@ bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *
  * IR_BE_CUDA column has the int8 op (codegen/cuda/quant.c). quantize and qdq rewrite only
  * such nodes. */
 bool pass_device_runs_int8(const Node *n);
+
+/* passes/quant_linear.c. Rewrites each matmul(x f32 [.., K], W) with W a constant f32
+ * [K, N] (and, when the product's only use is an add of a constant bias of N elements, that
+ * add) as linear(x, W^T [N, K], bias): how exporters write linear layers. Returns how many;
+ * compacts g when any. */
+int pass_quant_take_matmuls(Graph *g);
+/* passes/quant_linear.c. Static int8's choice: each conv2d / linear whose int8 kernel the
+ * cost model (g->place.profile, else the built-in one; every symbol 1) predicts slower than
+ * its float one gets quant_float = 2 with quant_int8_ms and quant_float_ms (for inspect
+ * --quant), and quantize leaves it float. The quantize node in front is not counted (qchain
+ * removes most). Returns how many. */
+int pass_quant_mark_slower(Graph *g);
+/* After a quantize pass of mode ("int8", "int8, dynamic", "int4", ...; linear_only when the
+ * mode takes linears only): a warning when nothing was quantized, or when a layer with
+ * constant weights stayed float, naming why for the three largest (by FLOPs); else a note
+ * "N of M layers quantized". Layers the accuracy guard kept float are not reasons to warn. */
+void pass_quant_report(const Graph *g, const PassArgs *args, const char *mode, bool linear_only,
+                       Diag *d);
 
 #endif

@@ -152,8 +152,8 @@ bool pass_device_runs_int8(const Node *n)
 /* Whether node n gets an int8 kernel. */
 static bool quantizable(const Graph *g, const Node *n)
 {
-    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n))
-        return false;
+    if (n->dead || n->n_epilogue || !pass_device_runs_int8(n) || ir_attr_quant_float(n) == 2)
+        return false; /* quant_float 2: the cost model predicts int8 slower */
     /* ops.def's quantizable rows (conv2d, linear); a transposed linear has no int8 kernel */
     if (!(ir_ops[n->op].flags & IR_F_QUANTIZABLE) ||
         (n->op == IR_OP_LINEAR && ir_attr_w_transposed(n) != 0))
@@ -577,7 +577,6 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         }
         group = (int64_t)ga->number;
     }
-    int changed = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || n->op != IR_OP_LINEAR || !quantizable(g, n))
@@ -667,13 +666,17 @@ static bool lowbit(Graph *g, const PassArgs *args, DType format, bool weight_onl
         n->attrs = NULL;
         if (op == IR_OP_WLINEAR && gsz)
             ir_node_set_int(g, i, "group", gsz);
-        changed++;
     }
-    if (!changed)
-        ir_diag_warning(d, args->loc,
-                        "quantize: no linear with a constant f32 weight: nothing to quantize");
     ir_compact(g);
-    return ir_infer_shapes(g, d);
+    if (!ir_infer_shapes(g, d))
+        return false;
+    const char *mode = dynamic             ? "int8, dynamic"
+                       : format == IR_F16  ? "fp16"
+                       : format == IR_BF16 ? "bf16"
+                       : format == IR_I4   ? "int4"
+                                           : "int8, weight_only";
+    pass_quant_report(g, args, mode, true, d);
+    return true;
 }
 
 /* ---- calibration sanity (docs/quantization.md, "Calibration") ---- */
@@ -778,6 +781,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             return false;
         }
     }
+    /* exported linear layers (MatMul + Add) become linears that every mode takes */
+    pass_quant_take_matmuls(g);
     if (format != IR_I8 || weight_only || dynamic)
         return lowbit(g, args, format, weight_only, dynamic, per_channel, d);
     QMethod method;
@@ -791,6 +796,8 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
                       "calibrate=\"calib.npy\")");
         return false;
     }
+    /* the layers whose int8 kernel would be slower stay float */
+    pass_quant_mark_slower(g);
     /* the activations to calibrate: inputs of the quantizable nodes */
     ValueId *watch = ir_arena_alloc(g->arena, sizeof(ValueId) * (size_t)(g->n_nodes + 1));
     int n_watch = 0;
@@ -805,9 +812,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
             watch[n_watch++] = n->inputs[0];
     }
     if (n_watch == 0) {
-        ir_diag_warning(
-            d, args->loc,
-            "quantize: no conv2d or linear with constant f32 weights: nothing to quantize");
+        pass_quant_report(g, args, "int8", false, d);
         return true;
     }
     const PassFile *arr = pass_file(cal, d);
@@ -841,7 +846,9 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     free(stats);
     if (!ok)
         return false;
-    if (pass_arg(args, "max_drop"))
-        return guard(g, args, watch, n_watch, xs, xz, per_channel, d);
-    return rewrite(g, watch, n_watch, xs, xz, per_channel, NULL, d);
+    if (pass_arg(args, "max_drop") ? !guard(g, args, watch, n_watch, xs, xz, per_channel, d)
+                                   : !rewrite(g, watch, n_watch, xs, xz, per_channel, NULL, d))
+        return false;
+    pass_quant_report(g, args, "int8", false, d);
+    return true;
 }

@@ -10,14 +10,24 @@ typedef struct CliCommon {
     SlimcOptions opt;
     bool time;
     const char *target;
-    const char *device_flag; /* "--device" or "--target" (its older name), as given */
-    uint64_t max_memory;     /* --max-memory; 0: the library's default */
+    const char *device_flag;  /* "--device" or "--target" (its older name), as given */
+    uint64_t max_memory;      /* --max-memory; 0: the library's default */
+    const char *quantize;     /* --quantize MODE, as given */
+    const char *calibrate;    /* --calibrate FILE.npy */
+    char quantize_step[4200]; /* the quantize(...) call opt.quantize points at */
 } CliCommon;
 
 void cli_common_init(CliCommon *c);
 /* Applies a shared option (a row before CLI_COMMON_END) to c: 1 when o is one, 0 when it is
  * the command's own, -1 after printing an error about val. */
 int cli_common_apply(CliCommon *c, CliOpt o, const char *val);
+/* After every option is applied: checks --quantize / --calibrate against each other and
+ * --passes and points c->opt.quantize at the quantize(...) call they ask for; warns when a
+ * --passes pipeline leaves out fuse or memplan. 0, or 1 after printing an error. */
+int cli_common_finish(CliCommon *c);
+/* The quantize(...) pass call of --quantize mode (NULL: int8 when calibrate is given) and
+ * --calibrate calibrate (or NULL) into buf; false after printing an error. */
+bool cli_quantize_step(const char *mode, const char *calibrate, char *buf, size_t size);
 /* Prints the context's messages to stderr and clears them. */
 void cli_flush(SlimcContext *ctx);
 /* Loads a model and runs the passes; prints errors. NULL on failure. */

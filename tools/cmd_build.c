@@ -57,7 +57,7 @@ static int parse_args(int argc, char **argv, BuildArgs *a, const char *cmd_name)
     a->model = args.n_operands ? args.operands[0] : NULL;
     if (!a->model)
         return cli_error("no model given (see slimc help %s)", cmd->name);
-    return 0;
+    return cli_common_finish(&a->c);
 }
 
 int cmd_build(int argc, char **argv)
@@ -149,8 +149,9 @@ int cmd_inspect(int argc, char **argv)
      * cuda shows it as optimized for CUDA, with its kernels; --placement and --sparsity after
      * the pipeline (which decides placement and the sparse kernels). */
     const bool cuda = a.c.opt.device == SLIMC_DEVICE_CUDA;
-    SlimcModel *m =
-        cli_load(ctx, a.model, &a.c, a.c.opt.passes != NULL || cuda || a.placement || a.sparsity);
+    SlimcModel *m = cli_load(ctx, a.model, &a.c,
+                             a.c.opt.passes != NULL || a.c.opt.quantize != NULL || cuda ||
+                                 a.placement || a.sparsity);
     int status = 1;
     if (m) {
         unsigned what = SLIMC_INSPECT_SUMMARY;

@@ -11,9 +11,11 @@ static int save_slim(int argc, char **argv, bool compress)
 {
     const char *cmd = compress ? "compress" : "import";
     const char *usage =
-        compress ? "slimc compress MODEL [--passes P] [--max-memory SIZE] [--dense] -o OUT.slim"
+        compress ? "slimc compress MODEL [--passes P | --quantize MODE [--calibrate FILE.npy]] "
+                   "[--max-memory SIZE] [--dense] -o OUT.slim"
                  : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
-    const char *in = NULL, *out = NULL, *passes = NULL;
+    const char *in = NULL, *out = NULL, *passes = NULL, *quantize = NULL, *calibrate = NULL;
+    static char step[4200]; /* the quantize(...) call of --quantize */
     uint64_t max_memory = 0;
     bool dense = !compress; /* import writes what it read */
     static CliArgs args;    /* large; one command line per process */
@@ -24,6 +26,8 @@ static int save_slim(int argc, char **argv, bool compress)
         switch (args.o[k].opt) {
         case CLI_OUT: out = v; break;
         case CLI_PASSES: passes = v; break;
+        case CLI_QUANTIZE: quantize = v; break;
+        case CLI_CALIBRATE: calibrate = v; break;
         case CLI_DENSE: dense = true; break;
         case CLI_MAX_MEMORY:
             if (!cli_max_memory(v, &max_memory))
@@ -37,6 +41,15 @@ static int save_slim(int argc, char **argv, bool compress)
     in = args.n_operands ? args.operands[0] : NULL;
     if (!in || !out)
         return cli_error("%s: give the model and the output: %s", cmd, usage);
+    if ((quantize || calibrate) && passes)
+        return cli_error("%s: --quantize and --calibrate are quantize(...) in --passes: give one "
+                         "or the other",
+                         cmd);
+    if (quantize || calibrate) { /* the clean-up passes, then quantize */
+        if (!cli_quantize_step(quantize, calibrate, step, sizeof step))
+            return 1;
+        passes = step;
+    }
     size_t n = strlen(out);
     if (n < 6 || strcmp(out + n - 5, ".slim") != 0)
         return cli_error("%s: the output must be a .slim file, not '%s'", cmd, out);

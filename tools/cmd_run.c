@@ -196,7 +196,7 @@ static int parse_run_args(int argc, char **argv, RunArgs *a, bool bench)
         return cli_error("no model given (see slimc help %s)", cmd->name);
     if (bench && a->duration_s > 0 && !a->runs_given)
         a->runs = 1; /* --duration alone: as many runs as fit */
-    return 0;
+    return cli_common_finish(&a->c);
 }
 
 /* splitmix64: the seeded random inputs of bench. */

@@ -54,6 +54,8 @@ int cli_common_apply(CliCommon *c, CliOpt o, const char *val)
     case CLI_CC: c->opt.cc = val; return 1;
     case CLI_CACHE_DIR: c->opt.cache_dir = val; return 1;
     case CLI_DEVICE_PROFILE: c->opt.device_profile = val; return 1;
+    case CLI_QUANTIZE: c->quantize = val; return 1;
+    case CLI_CALIBRATE: c->calibrate = val; return 1;
     case CLI_PRECISION:
         if (!strcmp(val, "fp32"))
             c->opt.precision = SLIMC_PRECISION_FP32;
@@ -91,6 +93,121 @@ int cli_common_apply(CliCommon *c, CliOpt o, const char *val)
     }
     default: return 0; /* the command's own */
     }
+}
+
+/* --quantize's modes and the pass call each is (calibrate= is added to int8's). */
+static const struct {
+    const char *mode, *call;
+} quantize_modes[] = {
+    {"int8", "quantize(int8"},
+    {"int8-dynamic", "quantize(int8, dynamic"},
+    {"int8-weight", "quantize(int8, weight_only"},
+    {"int4", "quantize(int4"},
+    {"fp16", "quantize(fp16"},
+    {"bf16", "quantize(bf16"},
+};
+
+bool cli_quantize_step(const char *mode, const char *calibrate, char *buf, size_t size)
+{
+    if (!mode)
+        mode = "int8"; /* --calibrate alone */
+    size_t k = 0, n_modes = sizeof quantize_modes / sizeof quantize_modes[0];
+    while (k < n_modes && strcmp(quantize_modes[k].mode, mode) != 0)
+        k++;
+    if (k == n_modes) {
+        cli_error("--quantize takes int8, int8-dynamic, int8-weight, int4, fp16 or bf16, not '%s'",
+                  mode);
+        return false;
+    }
+    const bool calibrated = k == 0;
+    if (calibrated && !calibrate) {
+        cli_error("--quantize int8 needs calibration samples: --calibrate FILE.npy (or "
+                  "--quantize int8-dynamic, which needs none)");
+        return false;
+    }
+    if (!calibrated && calibrate) {
+        cli_error("--calibrate goes with --quantize int8 (%s needs no calibration)", mode);
+        return false;
+    }
+    size_t len = (size_t)snprintf(buf, size, "%s", quantize_modes[k].call);
+    if (calibrated) { /* the path as a pipeline string: " and \ escaped */
+        len += (size_t)snprintf(buf + len, size - len, ", calibrate=\"");
+        for (const char *p = calibrate; *p && len + 4 < size; p++) {
+            if (*p == '\n' || *p == '\r') {
+                cli_error("--calibrate: the path holds a line break");
+                return false;
+            }
+            if (*p == '"' || *p == '\\')
+                buf[len++] = '\\';
+            buf[len++] = *p;
+        }
+        if (len + 4 >= size) {
+            cli_error("--calibrate: the path is too long");
+            return false;
+        }
+        buf[len++] = '"';
+    }
+    snprintf(buf + len, size - len, ")");
+    return true;
+}
+
+/* Whether pipeline text p names pass `name` (at the top level, outside strings). */
+static bool pipeline_has(const char *p, const char *name)
+{
+    const size_t n = strlen(name);
+    int depth = 0;
+    bool in_string = false, at_start = true;
+    for (; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_string = false;
+            continue;
+        }
+        if (*p == '"')
+            in_string = true;
+        else if (*p == '(')
+            depth++;
+        else if (*p == ')')
+            depth--;
+        else if (*p == ',' && depth == 0)
+            at_start = true;
+        else if (at_start && *p != ' ' && *p != '\t') {
+            at_start = false;
+            if (depth == 0 && strncmp(p, name, n) == 0 &&
+                (p[n] == 0 || p[n] == ',' || p[n] == '(' || p[n] == ' '))
+                return true;
+        }
+    }
+    return false;
+}
+
+int cli_common_finish(CliCommon *c)
+{
+    if (c->opt.passes && (c->quantize || c->calibrate))
+        return cli_error("%s runs the default pipeline with quantize at its place; with --passes, "
+                         "write quantize(...) in the pipeline instead",
+                         c->quantize ? "--quantize" : "--calibrate");
+    if (c->quantize || c->calibrate) {
+        if (!cli_quantize_step(c->quantize, c->calibrate, c->quantize_step,
+                               sizeof c->quantize_step))
+            return 1;
+        c->opt.quantize = c->quantize_step;
+    }
+    if (c->opt.passes) {
+        const bool fuse = pipeline_has(c->opt.passes, "fuse"),
+                   memplan = pipeline_has(c->opt.passes, "memplan");
+        if (!fuse || !memplan)
+            fprintf(stderr,
+                    "slimc: warning: --passes replaces the default pipeline and leaves out %s%s%s "
+                    "(%s); --quantize MODE [--calibrate FILE.npy] keeps the default one\n",
+                    fuse ? "" : "fuse", fuse || memplan ? "" : " and ", memplan ? "" : "memplan",
+                    fuse      ? "memplan is added at the end"
+                    : memplan ? "no epilogue is fused"
+                              : "no epilogue is fused; memplan is added at the end");
+    }
+    return 0;
 }
 
 bool cli_max_memory(const char *val, uint64_t *out)

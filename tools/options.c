@@ -30,6 +30,11 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
                         "what the model may ask for (512M, 4G; default: half the memory)"},
     [CLI_DEVICE_PROFILE] = {"--device-profile", "FILE", false,
                             "the device profile --device auto places with"},
+    [CLI_QUANTIZE] = {"--quantize", "MODE", false,
+                      "int8 (with --calibrate), int8-dynamic, int8-weight, int4, fp16 or bf16: "
+                      "the default pipeline with quantize at its place (docs/quantization.md)"},
+    [CLI_CALIBRATE] = {"--calibrate", "FILE.npy", false,
+                       "calibration samples for --quantize int8 (alone: implies it)"},
     [CLI_OUT] = {"-o", "PATH", false, "the output file or folder"},
     [CLI_INPUT] = {"--input", "NAME=FILE.npy", true,
                    "an input by name (FILE.npy alone for a model with one input)"},
@@ -111,7 +116,7 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
 #define COMPILING                                                                                  \
     CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS, CLI_TIME, CLI_DEVICE, CLI_TARGET, CLI_PRECISION,     \
         CLI_DEVICE_PROFILE, CLI_OPT_LEVEL, CLI_CPU, CLI_CC, CLI_CACHE_DIR, CLI_NO_CACHE,           \
-        CLI_MAX_MEMORY
+        CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE
 static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RTOL,  CLI_ATOL,
                                   CLI_TOP,   CLI_PROFILE,    CLI_TRACE,   COMPILING, END};
 static const CliOpt bench_opts[] = {CLI_RUNS,    CLI_DURATION, CLI_WARMUP, CLI_SEED,  CLI_JSON,
@@ -120,16 +125,31 @@ static const CliOpt build_opts[] = {
     CLI_OUT,           CLI_LIB,    CLI_NAME,        CLI_EMIT_SOURCE,    CLI_WEIGHTS_FILE,
     CLI_TARGET_TRIPLE, CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS,        CLI_TIME,
     CLI_DEVICE,        CLI_TARGET, CLI_PRECISION,   CLI_DEVICE_PROFILE, CLI_OPT_LEVEL,
-    CLI_CPU,           CLI_CC,     CLI_MAX_MEMORY,  CLI_PROFILE,        END};
+    CLI_CPU,           CLI_CC,     CLI_MAX_MEMORY,  CLI_PROFILE,        CLI_QUANTIZE,
+    CLI_CALIBRATE,     END};
 static const CliOpt emit_opts[] = {
-    CLI_TARGET, CLI_DEVICE,         CLI_OUT,        CLI_PASSES, CLI_PRINT_AFTER, CLI_PRECISION,
-    CLI_CPU,    CLI_DEVICE_PROFILE, CLI_MAX_MEMORY, END};
-static const CliOpt inspect_opts[] = {
-    CLI_IR,       CLI_DOT,       CLI_MEMORY,         CLI_FLOPS,       CLI_QUANT,
-    CLI_SPARSITY, CLI_PLACEMENT, CLI_PASSES,         CLI_PRINT_AFTER, CLI_DEVICE,
-    CLI_TARGET,   CLI_PRECISION, CLI_DEVICE_PROFILE, CLI_MAX_MEMORY,  END};
+    CLI_TARGET, CLI_DEVICE,         CLI_OUT,        CLI_PASSES,   CLI_PRINT_AFTER, CLI_PRECISION,
+    CLI_CPU,    CLI_DEVICE_PROFILE, CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE,   END};
+static const CliOpt inspect_opts[] = {CLI_IR,
+                                      CLI_DOT,
+                                      CLI_MEMORY,
+                                      CLI_FLOPS,
+                                      CLI_QUANT,
+                                      CLI_SPARSITY,
+                                      CLI_PLACEMENT,
+                                      CLI_PASSES,
+                                      CLI_PRINT_AFTER,
+                                      CLI_DEVICE,
+                                      CLI_TARGET,
+                                      CLI_PRECISION,
+                                      CLI_DEVICE_PROFILE,
+                                      CLI_MAX_MEMORY,
+                                      CLI_QUANTIZE,
+                                      CLI_CALIBRATE,
+                                      END};
 static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, END};
-static const CliOpt compress_opts[] = {CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, CLI_DENSE, END};
+static const CliOpt compress_opts[] = {
+    CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, CLI_DENSE, CLI_QUANTIZE, CLI_CALIBRATE, END};
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};

@@ -24,6 +24,8 @@ typedef enum CliOpt {
     CLI_NO_CACHE,
     CLI_MAX_MEMORY,
     CLI_DEVICE_PROFILE,
+    CLI_QUANTIZE,
+    CLI_CALIBRATE,
     CLI_COMMON_END, /* the command-specific rows follow */
     CLI_OUT = CLI_COMMON_END,
     CLI_INPUT,

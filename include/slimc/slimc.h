@@ -100,6 +100,11 @@ typedef struct SlimcOptions {
      * NULL (default): the one slimc_profile_device stored in the cache directory, else a
      * built-in default */
     const char *device_profile;
+    /* A quantize pass call, e.g. "quantize(int8, calibrate=\"c.npy\")", that the default
+     * pipeline (passes NULL) runs at its place: after fold, bn_fold and cse, before place,
+     * qchain, layout and fuse (docs/quantization.md). NULL (default): none. Ignored when
+     * passes is set. */
+    const char *quantize;
 } SlimcOptions;
 
 /* Milliseconds spent in each stage by the calls on this context. */
