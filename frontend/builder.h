@@ -164,6 +164,10 @@ typedef struct Builder {
      * PyTorch's default initialisation (init_params.c), drawn from init_rng */
     bool init_missing_weights;
     uint64_t init_rng;
+    /* --shape / --dim (fe_slim_load_ex's fixes): applied to the first model of the file
+     * while it is built; NULL for the others or when nothing is fixed */
+    const struct FeFixes *fixes;
+    struct FeFixer *fixer;
 } Builder;
 
 /* ---- builder.c ---- */

@@ -61,6 +61,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 
 #include "frontend/files.h"
 #include "frontend/onnx_internal.h"
+#include "frontend/dim_fix.h"
 #include "ir/text_escape.h"
 #include "ir/limits.h"
 #include "runtime/model_desc.h" /* rt_file_kind */
@@ -436,18 +437,66 @@ static char *ir_ident(Arena *a, const char *s)
 }
 
 /* Graph inputs (those without an initializer) with their declared types. */
+/* The constant bound to graph input name by the caller (FeOnnxOptions), or NULL. */
+static const NpyArray *bound_constant(const OxImporter *im, const char *name)
+{
+    for (int k = 0; k < im->opts->n_constants; k++)
+        if (strcmp(im->opts->constants[k].name, name) == 0)
+            return im->opts->constants[k].value;
+    return NULL;
+}
+
+/* The dim_param of dim k of vi, or NULL (a value, or neither). */
+static const char *dim_param(const Onnx__ValueInfoProto *vi, size_t k)
+{
+    const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+    if (!tt || !tt->shape || k >= tt->shape->n_dim)
+        return NULL;
+    const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
+    return dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                   dim->dim_param && *dim->dim_param
+               ? dim->dim_param
+               : NULL;
+}
+
+/* Tells fx (--shape, --dim) about the graph inputs: their names and dim_params. */
+static void fixer_start(OxImporter *im, const Onnx__GraphProto *gp, FeFixer *fx)
+{
+    const char **names = ir_arena_alloc(im->g->arena, sizeof(char *) * (gp->n_input + 1));
+    int *which = ir_arena_alloc(im->g->arena, sizeof(int) * (gp->n_input + 1));
+    int n = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *name = gp->input[i]->name ? gp->input[i]->name : "";
+        if (!ox_lookup(im, name) && !bound_constant(im, name)) {
+            which[n] = (int)i;
+            names[n++] = name;
+        }
+    }
+    fe_fixer_init(fx, im->opts->fixes, names, n, im->path, im->d);
+    for (int j = 0; j < n; j++) {
+        const Onnx__ValueInfoProto *vi = gp->input[which[j]];
+        const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+        if (!tt || !tt->shape || tt->shape->n_dim > IR_MAX_RANK)
+            continue; /* reported by bind_inputs */
+        const char *syms[IR_MAX_RANK];
+        for (size_t k = 0; k < tt->shape->n_dim; k++)
+            syms[k] = dim_param(vi, k);
+        fe_fixer_learn(fx, j, (int)tt->shape->n_dim, syms);
+    }
+}
+
 static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
 {
     bool ok = true;
+    FeFixer fx;
+    fixer_start(im, gp, &fx);
+    int position = 0; /* among the inputs that are not constants */
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         const char *name = vi->name ? vi->name : "";
         if (ox_lookup(im, name))
             continue; /* an initializer: a constant (ONNX lets it be overridden; slimc does not) */
-        const NpyArray *fixed = NULL;
-        for (int k = 0; k < im->opts->n_constants; k++)
-            if (strcmp(im->opts->constants[k].name, name) == 0)
-                fixed = im->opts->constants[k].value;
+        const NpyArray *fixed = bound_constant(im, name);
         if (fixed) {
             OxConst c = {fixed->dtype, fixed->ndim, {0}, NULL, fixed->nbytes};
             for (int k = 0; k < fixed->ndim; k++)
@@ -459,6 +508,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             ox_bind_const(im, name, &c);
             continue;
         }
+        int pos = position++;
         SrcLoc at = {im->path, 0, 0};
         if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
             ir_diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
@@ -493,11 +543,18 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                 t.shape.d[k] = ir_dim(dim->dim_value);
                 continue;
             }
-            const char *sym =
-                dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                        dim->dim_param && *dim->dim_param
-                    ? ir_ident(im->g->arena, dim->dim_param)
-                    : ir_arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+            const char *sym = dim_param(vi, k) ? ir_ident(im->g->arena, dim_param(vi, k))
+                                               : ir_arena_printf(im->g->arena, "%s_dim%zu",
+                                                                 ir_ident(im->g->arena, name), k);
+            int64_t given;
+            if (fe_fixer_symbol(&fx, dim_param(vi, k) ? dim_param(vi, k) : sym, &given)) {
+                t.shape.d[k] = ir_dim(given); /* --dim, or a --shape that named it */
+                continue;
+            }
+            if (fe_fixer_shape(&fx, pos)) {
+                t.shape.d[k] = ir_dim(1); /* fe_fixer_apply sets it */
+                continue;
+            }
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
                 ir_diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
@@ -507,11 +564,15 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             }
             t.shape.d[k] = (Dim){1, 1u << s};
         }
+        if (!fe_fixer_apply(&fx, pos, name, &t.shape)) {
+            ok = false;
+            continue;
+        }
         ValueId v = ir_input_new(im->g, name, t, at);
         ok &= ir_check_size(im->g, v, im->d);
         ox_bind_value(im, name, v);
     }
-    return ok;
+    return fe_fixer_finish(&fx) && ok;
 }
 
 /* "'name' (Op)" of node i, into buf. */

@@ -19,6 +19,8 @@ typedef struct FeSlimOptions {
      * a model (fe_slim_load). */
     bool init_missing_weights;
     uint64_t seed;
+    /* Input shapes and symbolic dims the user fixed (--shape, --dim); NULL: none. */
+    const struct FeFixes *fixes;
 } FeSlimOptions;
 /* fe_slim_load with options (NULL: as fe_slim_load). */
 Graph *fe_slim_load_ex(const char *path, const FeSlimOptions *o, Diag *d);

@@ -24,6 +24,9 @@ typedef enum CliOpt {
     CLI_NO_CACHE,
     CLI_MAX_MEMORY,
     CLI_DEVICE_PROFILE,
+    /* fixed input shapes and symbolic dims (cli_load) */
+    CLI_SHAPE,
+    CLI_DIM,
     CLI_COMMON_END, /* the command-specific rows follow */
     CLI_OUT = CLI_COMMON_END,
     CLI_INPUT,
