@@ -297,6 +297,12 @@ void ox_bind_const(OxImporter *im, const char *name, const OxConst *c)
     e->c = *c;
 }
 
+void ox_bind_sym(OxImporter *im, const char *name, const OxSym *s)
+{
+    if (name && *name)
+        bind(im, name)->sym = s;
+}
+
 static void bind_broken(OxImporter *im, const char *name)
 {
     if (*name)
@@ -948,6 +954,14 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         OxEntry *e = ox_lookup(&im, name);
         if (!e) {
             ir_diag_error(d, at, "graph output '%s' is produced by no node", name);
+            ok = false;
+            break;
+        }
+        if (e->sym) {
+            ir_diag_error(d, at,
+                          "graph output '%s' is a shape computed from symbolic dims: fix them "
+                          "at import with --dim NAME=N or --shape INPUT=D0,D1,...",
+                          name);
             ok = false;
             break;
         }
