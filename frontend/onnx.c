@@ -855,6 +855,34 @@ static bool wire_depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t 
     return true;
 }
 
+/* After a failed import that a symbolic dim may have caused (a message says "symbolic"):
+ * a note naming the model's symbolic inputs and how to fix their dims (--shape, --dim). */
+static void symbolic_note(const Graph *g, Diag *d, SrcLoc at)
+{
+    const char *text = ir_diag_text(d);
+    if (!g->n_syms || !text || !strstr(text, "symbolic"))
+        return;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const Type *t = &g->values[g->inputs[i]].type;
+        if (ir_shape_static(&t->shape))
+            continue;
+        char type[256], names[256];
+        size_t len = 0;
+        names[0] = 0;
+        for (int s = 0; s < g->n_syms && len + 1 < sizeof names; s++) {
+            int w =
+                snprintf(names + len, sizeof names - len, "%s%s", s ? ", " : "", g->sym_names[s]);
+            len += w > 0 ? (size_t)w : 0;
+        }
+        ir_diag_note(d, at,
+                     "the model's symbolic dims are %s (input '%s' is %s); fix them at import: "
+                     "--shape %s=D0,D1,... or --dim %s=N",
+                     names, g->values[g->inputs[i]].name, ir_type_str(g, t, type, sizeof type),
+                     g->values[g->inputs[i]].name, g->sym_names[0]);
+        return;
+    }
+}
+
 Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
 {
     return fe_onnx_parse_ex(path, buf, len, NULL, d);
@@ -996,6 +1024,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         ok = false;
     }
     if (!ok || d->n_errors > errors_before) {
+        symbolic_note(g, d, at);
         ir_graph_free(g);
         return NULL;
     }
