@@ -108,6 +108,20 @@ SlimcStatus slimc_fix_dim(SlimcContext *ctx, const char *symbol, int64_t value)
     return SLIMC_OK;
 }
 
+int slimc_fix_inputs_to(SlimcContext *ctx, const SlimcModel *m, const SlimcTensor *in, int n)
+{
+    const Graph *g = m->g;
+    int fixed = 0;
+    for (int i = 0; i < g->n_inputs && i < n; i++) {
+        const Value *v = &g->values[g->inputs[i]];
+        if (ir_shape_static(&v->type.shape) || in[i].ndim != v->type.shape.rank)
+            continue;
+        if (slimc_fix_shape(ctx, v->name, in[i].ndim, in[i].shape) == SLIMC_OK)
+            fixed++;
+    }
+    return fixed;
+}
+
 /* One decimal number from *p (advanced past it) into *v; false when there is none. */
 static bool parse_number(const char **p, int64_t *v)
 {

@@ -58,8 +58,12 @@ void fe_fixer_init(FeFixer *x, const FeFixes *f, const char *const *names, int n
         if (found < 0 && is_position(want, &pos) && pos < n_inputs)
             found = pos;
         for (int j = 0; j < k && found >= 0; j++)
-            if (x->shape_of[j] == found) {
-                ir_diag_error(d, at(x), "--shape: input '%s' is given twice", names[found]);
+            if (x->shape_of[j] == found &&
+                (f->shapes[j].rank != f->shapes[k].rank ||
+                 memcmp(f->shapes[j].dims, f->shapes[k].dims,
+                        sizeof(int64_t) * (size_t)f->shapes[k].rank) != 0)) {
+                ir_diag_error(d, at(x), "--shape: input '%s' is given twice, with other dims",
+                              names[found]);
                 x->ok = false;
             }
         x->shape_of[k] = found;

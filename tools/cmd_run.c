@@ -654,6 +654,40 @@ static int print_top(const SlimcModel *m, const SlimcTensor *t, int top)
     return 0;
 }
 
+/* After a compile that failed because symbolic code is impossible (a symbol squared: the
+ * scores of attention over a symbolic sequence), loads *m again with its symbolic inputs
+ * fixed to the shapes of in and compiles that, with a note: a model is specialised per
+ * input shape only where it must be (the compile cache keeps each shape's code). True when
+ * it compiled; false leaves the first error in ctx. */
+static bool specialise(SlimcContext *ctx, SlimcModel **m, const RunArgs *a, const SlimcTensor *in,
+                       SlimcExec **e)
+{
+    const char *err = slimc_error(ctx);
+    const char *why = err ? strstr(err, "squared") : NULL;
+    if (!why || slimc_fix_inputs_to(ctx, *m, in, slimc_model_num_inputs(*m)) == 0)
+        return false;
+    char first[512];
+    const char *start = err, *p;
+    while ((p = strstr(start, "error: ")) && p < why)
+        start = p + 7; /* the message of the error that says "squared" */
+    size_t len = strcspn(start, ";\n");
+    snprintf(first, sizeof first, "%.*s", (int)len, start);
+    slimc_clear_messages(ctx);
+    SlimcModel *fixed = cli_load(ctx, a->model, &a->c, false);
+    if (!fixed)
+        return false;
+    slimc_model_free(*m);
+    *m = fixed;
+    char note[1024]; /* names from the model: escaped for the terminal */
+    snprintf(note, sizeof note,
+             "%s: note: compiled for these input shapes, not symbolically (%s); each new shape "
+             "compiles once",
+             a->model, first);
+    slimc_fputs_escaped(note, stderr);
+    fputc('\n', stderr);
+    return slimc_compile(ctx, *m, &a->c.opt, e) == SLIMC_OK;
+}
+
 static int run_or_bench(int argc, char **argv, bool bench)
 {
     RunArgs a;
@@ -677,7 +711,7 @@ static int run_or_bench(int argc, char **argv, bool bench)
         cli_flush(ctx);
         goto done;
     }
-    if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK) {
+    if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK && !specialise(ctx, &m, &a, in, &e)) {
         cli_flush(ctx);
         goto done;
     }

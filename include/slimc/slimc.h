@@ -150,6 +150,11 @@ SlimcStatus slimc_fix_shape_arg(SlimcContext *ctx, const char *arg);
 SlimcStatus slimc_fix_dim_arg(SlimcContext *ctx, const char *arg);
 /* Forgets every fixed shape and dim. */
 void slimc_clear_fixes(SlimcContext *ctx);
+/* Fixes the shape of every input of m that has a symbolic dim to the shape of in[i] (as
+ * slimc_fix_shape does), for the next load: how `slimc run` and `bench` specialise a model
+ * whose symbolic code is impossible (a symbol squared) to the shapes of their inputs.
+ * Returns how many inputs it fixed (0: m has no symbolic input). */
+int slimc_fix_inputs_to(SlimcContext *ctx, const SlimcModel *m, const SlimcTensor *in, int n);
 
 /* ---- tensors and .npy files ---- */
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out);

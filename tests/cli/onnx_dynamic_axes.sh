@@ -50,6 +50,19 @@ expect_fail "Shape + 1 is refused naming seq and --dim" \
   "$SLIMC" inspect add1.onnx
 same add1.onnx 5 --dim seq=5
 
+# seq squared (attention scores): run compiles for the inputs' shapes with a note; an AOT
+# build names seq and --dim; with seq fixed the batch stays symbolic
+same scores_dyn.onnx 2,3,8
+grep -q "note: compiled for these input shapes, not symbolically (memplan: the size of 'MatMul_1' (f32\[batch, seq, seq\]) has the symbol 'seq' squared" err.txt \
+  && ok "the specialisation is said, naming seq" || { bad "no specialisation note"; cat err.txt; }
+same scores_dyn.onnx 1,5,8
+expect_fail "build refuses seq squared, naming it and --dim" \
+  "the size of 'MatMul_1' \(f32\[batch, seq, seq\]\) has the symbol 'seq' squared.*fix it: --dim seq=N" \
+  "$SLIMC" build scores_dyn.onnx -o scores
+expect_ok "emit --dim seq=4 (the batch symbolic)" "$SLIMC" emit scores_dyn.onnx --dim seq=4 -o sc
+grep -qF 'SCORES_DYN_N_SYMS 1' sc/scores_dyn.h && grep -qF 'f32[batch, 4, 8]' sc/scores_dyn.h \
+  && ok "emitted: one symbol (batch), seq 4" || bad "emit --dim seq=4: sc/scores_dyn.h"
+
 PY=/usr/bin/python3
 if ! [ -x "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
   echo "skip: $PY has no torch: the PyTorch-exported models are not checked"
@@ -63,7 +76,8 @@ same cnn_upsample.onnx 1,3,8,8
 same cnn_upsample.onnx 3,3,8,8
 symbolic transformer.onnx "input  x: f32[batch, seq, 16]"
 symbolic transformer.onnx "output y: f32[batch, seq, 16]"
+same transformer.onnx 2,5,16
+same transformer.onnx 3,7,16
 same transformer.onnx 2,5,16 --dim seq=5
-same transformer.onnx 3,5,16 --dim seq=5
 same transformer.onnx 1,7,16 --shape x=1,7,16
 finish

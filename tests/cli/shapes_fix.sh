@@ -87,7 +87,9 @@ expect_fail "--dim of an unknown dim_param: did you mean" "--dim: no symbolic di
   "$SLIMC" inspect two_in.onnx --dim bach=1
 expect_fail "--shape by a position past the inputs" "--shape: the model has 2 inputs \(positions 0 to 1\), not 2" \
   "$SLIMC" inspect two_in.onnx --shape 2=1,4
-expect_fail "--shape of an input given twice" "--shape: input 'image' is given twice" \
+expect_fail "--shape of an input given twice" "--shape: input 'image' is given twice, with other dims" \
+  "$SLIMC" inspect two_in.onnx --shape image=1,4 --shape 0=2,4
+expect_ok "--shape of an input by name and position, the same dims" \
   "$SLIMC" inspect two_in.onnx --shape image=1,4 --shape 0=1,4
 expect_fail "ONNX: a static dim that differs" "--shape x: dim 1 of input 'x' is 3 in the model, not 4" \
   "$SLIMC" inspect conv_dyn.onnx --shape x=1,4,8,8

@@ -96,6 +96,15 @@ def make(out):
                       value=h.make_tensor("v", T.FLOAT, [1], [1.0]))],
          [h.make_tensor_value_info("x", T.FLOAT, ["seq"])],
          {"one": i64(1)})
+    # Attention scores softmax(x @ x^T) @ x: [batch, seq, seq] has seq squared, which no
+    # size of slimc holds (run and bench compile it for the inputs' shapes; build refuses).
+    save("scores_dyn",
+         [h.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+          h.make_node("MatMul", ["x", "xt"], ["s"]),
+          h.make_node("Softmax", ["s"], ["p"], axis=-1),
+          h.make_node("MatMul", ["p", "x"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
