@@ -91,8 +91,8 @@ void ox_needs_constant(OxImporter *im, const OxEntry *e);
 void ox_bind_sym(OxImporter *im, const char *name, const OxSym *s);
 
 /* ---- onnx_symshape.c ---- */
-/* Evaluates n when it computes a shape over symbolic dims (Shape, Gather, Unsqueeze,
- * Concat, Slice, Cast, Add/Sub/Mul/Div on shapes) or consumes one (Reshape, Expand,
+/* Evaluates n when it computes a shape over symbolic dims (Shape, Size, Gather, Unsqueeze,
+ * Concat, Slice, Cast, Add/Sub/Mul/Div, Equal, Where on shapes) or consumes one (Reshape, Expand,
  * ConstantOfShape): true with *r when it took the node. A node it takes but cannot
  * express is refused naming the symbols and --dim / --shape. */
 bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r);

@@ -4,7 +4,8 @@
  * sequence length) this file evaluates them over Dims instead: a "shape value" (OxSym) is
  * an integer tensor of rank 0 or 1 whose elements are Dims (coefficient × product of
  * symbols, ir/types.h), so Reshape, Expand and ConstantOfShape get targets that stay
- * symbolic in the generated code.
+ * symbolic in the generated code. Size, Equal (against a number <= 0: PyTorch's Expand)
+ * and Where with a constant condition evaluate too.
  *
  * What a Dim cannot hold (S + 1, S * S, S // 2 on an odd coefficient, a shape value used
  * as data) is refused with a message that names the symbolic dims and the way out:
@@ -385,6 +386,54 @@ static OxResult sym_expand(OxImporter *im, OxNode *n, bool constant_of_shape)
     return ox_out(im, n, ox_done(im, id));
 }
 
+/* Equal of shape values: a bool constant where each element is known (a dim >= 1 is never
+ * a number <= 0; equal dims are equal). PyTorch's Expand export compares a shape with -1. */
+static OxResult sym_equal(OxImporter *im, OxNode *n)
+{
+    OxSym a, b;
+    if (!sym_in(n, 0, &a) || !sym_in(n, 1, &b) || (a.n != b.n && a.n != 1 && b.n != 1))
+        return ox_unsupported_symbolic(im, n, "an Equal of a shape this way");
+    int rank = a.rank > b.rank ? a.rank : b.rank;
+    int64_t len = a.n > b.n ? a.n : b.n;
+    OxConst c;
+    ox_const_make(im, &c, IR_BOOL, rank, &len);
+    for (int i = 0; i < len; i++) {
+        Dim x = a.d[a.n == 1 ? 0 : i], y = b.d[b.n == 1 ? 0 : i];
+        bool eq;
+        if (ir_dim_eq(x, y))
+            eq = true;
+        else if ((ir_dim_static(x) && x.c <= 0 && y.c > 0) ||
+                 (ir_dim_static(y) && y.c <= 0 && x.c > 0) ||
+                 (ir_dim_static(x) && ir_dim_static(y)))
+            eq = false;
+        else
+            return ox_unsupported_symbolic(im, n, "an Equal whose answer depends on a symbol");
+        ox_const_set(&c, i, eq);
+    }
+    ox_bind_const(im, n->out[0], &c);
+    return OX_OK;
+}
+
+/* Where(constant condition, shape, shape): a shape value. */
+static OxResult sym_where(OxImporter *im, OxNode *n)
+{
+    const OxConst *cond = ox_const_in(n, 0);
+    OxSym a, b;
+    if (!cond || cond->rank > 1 || !sym_in(n, 1, &a) || !sym_in(n, 2, &b))
+        return ox_unsupported_symbolic(im, n, "a Where over a shape this way");
+    int64_t k = ox_const_numel(cond);
+    int len = (int)(k > a.n ? k : a.n > b.n ? a.n : b.n);
+    if ((k != len && k != 1) || (a.n != len && a.n != 1) || (b.n != len && b.n != 1))
+        return ox_unsupported_symbolic(im, n, "a Where over shapes of other lengths");
+    OxSym r = {1, len, {{0}}};
+    r.rank = cond->rank > a.rank ? cond->rank : a.rank > b.rank ? a.rank : b.rank;
+    for (int i = 0; i < len; i++)
+        r.d[i] =
+            ox_const_get(cond, k == 1 ? 0 : i) != 0 ? a.d[a.n == 1 ? 0 : i] : b.d[b.n == 1 ? 0 : i];
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
 bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
 {
     const char *op = n->p->op_type;
@@ -396,9 +445,26 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_shape_op(im, n, s);
         return true;
     }
+    if (!strcmp(op, "Size") && ox_has_in(n, 0) && !n->in[0]->is_const && !n->in[0]->sym &&
+        n->in[0]->v != IR_NONE && !ir_shape_static(&ox_ty(im, n->in[0]->v)->shape)) {
+        OxSym s = {0, 1, {{0}}};
+        if (!ir_shape_numel(&ox_ty(im, n->in[0]->v)->shape, &s.d[0]))
+            *r = ox_unsupported_symbolic(im, n, "a Size with a symbol squared");
+        else {
+            bind_sym(im, n, &s);
+            *r = OX_OK;
+        }
+        return true;
+    }
     if (!any_sym_input(n))
         return false;
-    if (!strcmp(op, "Gather"))
+    if (!strcmp(op, "Shape") && n->in[0] && n->in[0]->sym) { /* the shape of a shape */
+        OxSym s = {1, n->in[0]->sym->rank, {{0}}};
+        for (int i = 0; i < s.n; i++)
+            s.d[i] = ir_dim(n->in[0]->sym->n);
+        bind_sym(im, n, &s);
+        *r = OX_OK;
+    } else if (!strcmp(op, "Gather"))
         *r = sym_gather(im, n);
     else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze"))
         *r = sym_unsqueeze(im, n, !strcmp(op, "Squeeze"));
@@ -430,6 +496,10 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_expand(im, n, false);
     else if (!strcmp(op, "ConstantOfShape"))
         *r = sym_expand(im, n, true);
+    else if (!strcmp(op, "Equal"))
+        *r = sym_equal(im, n);
+    else if (!strcmp(op, "Where"))
+        *r = sym_where(im, n);
     else
         *r = ox_unsupported_symbolic(im, n, "a shape computed");
     return true;

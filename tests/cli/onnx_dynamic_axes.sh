@@ -42,6 +42,9 @@ same shape_dyn.onnx 4,1,8
 symbolic heads_dyn.onnx "output y: f32[batch, seq, 8]"
 same heads_dyn.onnx 2,3,8
 same heads_dyn.onnx 1,6,8
+symbolic expand_where.onnx "output y: f32[4*batch*seq]"
+same expand_where.onnx 2,3,4
+same expand_where.onnx 1,5,4
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

@@ -105,6 +105,23 @@ def make(out):
           h.make_node("MatMul", ["p", "x"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
          {})
+    # PyTorch's export of b.expand(x.shape): ConstantOfShape(Shape(shape)) of -1, Equal, Where
+    # (ones where the shape is -1), Expand; then y = reshape(x + b, [Size(x)]), flat.
+    save("expand_where",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Shape", ["s"], ["ss"]),
+          h.make_node("ConstantOfShape", ["ss"], ["neg"],
+                      value=h.make_tensor("v", T.INT64, [1], [-1])),
+          h.make_node("Equal", ["s", "neg"], ["eq"]),
+          h.make_node("Where", ["eq", "ones3", "s"], ["tgt"]),
+          h.make_node("Expand", ["b", "tgt"], ["be"]),
+          h.make_node("Add", ["x", "be"], ["a"]),
+          h.make_node("Size", ["x"], ["n"]),
+          h.make_node("Unsqueeze", ["n", "ax0"], ["nu"]),
+          h.make_node("Reshape", ["a", "nu"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"ones3": i64(1, 1, 1), "ax0": i64(0),
+          "b": rng.standard_normal((1, 1, 4)).astype(np.float32)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
