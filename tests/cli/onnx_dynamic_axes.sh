@@ -19,16 +19,17 @@ if "$SLIMC" inspect two_in.onnx 2>&1 | grep -q "built without ONNX"; then
   exit $?
 fi
 
-# same MODEL SHAPE [ARGS...]: slimc run on a seeded input of SHAPE agrees with ORT
+# same MODEL SHAPE [ARGS...]: slimc run on the seeded input of SHAPE agrees with ORT (the
+# input and ORT's output made beforehand by `shapes_models.py refs MODEL:SHAPE`)
 same() {
   local model=$1 shape=$2; shift 2
-  local name="${model%.onnx} at $shape${*:+ ($*)}"
-  python3 "$PYM" input "$shape" x.npy && python3 "$PYM" ref "$model" x.npy ref.npy || { bad "$name: reference"; return; }
+  local name="${model%.onnx} at $shape${*:+ ($*)}" stem="${model%.onnx}.$shape"
+  [ -f "$stem.ref.npy" ] || { bad "$name: no reference"; return; }
   rm -rf o
-  if ! "$SLIMC" run "$model" "$@" --input x=x.npy --output-dir o >out.txt 2>err.txt; then
+  if ! "$SLIMC" run "$model" "$@" --input "x=$stem.x.npy" --output-dir o >out.txt 2>err.txt; then
     bad "$name: slimc run failed"; cat err.txt; return
   fi
-  "$NPYCMP" o/y.npy ref.npy 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
+  "$NPYCMP" o/y.npy "$stem.ref.npy" 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
 }
 # symbolic MODEL TYPE: inspect shows the input and output types with the symbols kept
 symbolic() {
@@ -36,6 +37,9 @@ symbolic() {
   grep -qF "$2" out.txt && ok "${1%.onnx}: $2" || { bad "${1%.onnx}: wants $2"; cat out.txt; }
 }
 
+python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3,8 \
+  heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
+  resize_dyn.onnx:3,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -74,6 +78,8 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
 fi
 "$PY" "$SLIMC_SOURCE_DIR/tests/cli/onnx_dynamic_axes_torch.py" . >export.txt 2>&1 \
   || { bad "torch export"; cat export.txt; finish; exit 1; }
+python3 "$PYM" refs cnn_upsample.onnx:1,3,8,8 cnn_upsample.onnx:3,3,8,8 transformer.onnx:2,5,16 \
+  transformer.onnx:3,7,16 transformer.onnx:1,7,16 || bad "ORT references (torch models)"
 symbolic cnn_upsample.onnx "input  x: f32[batch, 3, 8, 8]"
 same cnn_upsample.onnx 1,3,8,8
 same cnn_upsample.onnx 3,3,8,8

@@ -6,6 +6,8 @@ outputs for them.
   shapes_models.py make DIR           writes DIR/NAME.onnx for every model below
   shapes_models.py ref MODEL X.npy OUT.npy   ONNX Runtime's first output on input X
   shapes_models.py input SHAPE OUT.npy       seeded f32 normal values of SHAPE (2,3,8)
+  shapes_models.py refs MODEL.onnx:SHAPE...  for each, the input (MODEL.SHAPE.x.npy) and
+                                             ORT's output (MODEL.SHAPE.ref.npy), in one run
 """
 import sys
 
@@ -137,6 +139,22 @@ def ref(model, x, out):
     np.save(out, s.run(None, {s.get_inputs()[0].name: np.load(x)})[0])
 
 
+def seeded(shape):
+    return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+
+
+def refs(cases):
+    import onnxruntime as ort
+
+    for case in cases:
+        model, shape = case.rsplit(":", 1)
+        x = seeded([int(v) for v in shape.split(",")])
+        stem = f"{model[:-5]}.{shape}"
+        np.save(f"{stem}.x.npy", x)
+        s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        np.save(f"{stem}.ref.npy", s.run(None, {s.get_inputs()[0].name: x})[0])
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "make":
@@ -144,9 +162,9 @@ def main():
     elif cmd == "ref":
         ref(*sys.argv[2:5])
     elif cmd == "input":
-        shape = [int(v) for v in sys.argv[2].split(",")]
-        np.save(sys.argv[3], np.random.default_rng(sum(shape)).standard_normal(shape)
-                .astype(np.float32))
+        np.save(sys.argv[3], seeded([int(v) for v in sys.argv[2].split(",")]))
+    elif cmd == "refs":
+        refs(sys.argv[2:])
     else:
         sys.exit(f"unknown command {cmd}")
 
