@@ -4,8 +4,6 @@ tests/cli/onnx_dynamic_axes.sh, built with onnx.helper (no torch), and ONNX Runt
 outputs for them.
 
   shapes_models.py make DIR           writes DIR/NAME.onnx for every model below
-  shapes_models.py ref MODEL X.npy OUT.npy   ONNX Runtime's first output on input X
-  shapes_models.py input SHAPE OUT.npy       seeded f32 normal values of SHAPE (2,3,8)
   shapes_models.py refs MODEL.onnx:SHAPE...  for each, the input (MODEL.SHAPE.x.npy) and
                                              ORT's output (MODEL.SHAPE.ref.npy), in one run
 """
@@ -132,13 +130,6 @@ def make(out):
          {})
 
 
-def ref(model, x, out):
-    import onnxruntime as ort
-
-    s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    np.save(out, s.run(None, {s.get_inputs()[0].name: np.load(x)})[0])
-
-
 def seeded(shape):
     return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
 
@@ -159,10 +150,6 @@ def main():
     cmd = sys.argv[1]
     if cmd == "make":
         make(sys.argv[2])
-    elif cmd == "ref":
-        ref(*sys.argv[2:5])
-    elif cmd == "input":
-        np.save(sys.argv[3], seeded([int(v) for v in sys.argv[2].split(",")]))
     elif cmd == "refs":
         refs(sys.argv[2:])
     else:
