@@ -58,7 +58,10 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
     bool kept[IR_MAX_RANK] = {false}; /* a symbolic dim with scale 1: left as it is */
     for (int i = 0; i < na; i++) {
         int64_t a = axes[i];
-        if (!ir_dim_static(s->d[a]) && sc && !sz && coord != 4 && ox_const_get(sc, i) == 1.0) {
+        /* scale 1, or size -1 (its own symbolic dim: onnx_symshape.c) */
+        if (!ir_dim_static(s->d[a]) && coord != 4 &&
+            ((sc && !sz && ox_const_get(sc, i) == 1.0) ||
+             (sz && !sc && policy == 0 && ox_const_get_i(sz, i) == -1))) {
             kept[a] = true;
             continue;
         }

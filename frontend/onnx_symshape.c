@@ -434,6 +434,52 @@ static OxResult sym_where(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
+/* Resize whose sizes are a shape value (PyTorch's interpolate(size=...) with a dynamic
+ * batch: Concat(Shape(x)[:2], sizes)): each symbolic size must be x's own dim, which stays
+ * (-1 in the sizes ox_import_resize reads); the other sizes are numbers. */
+static OxResult sym_resize(OxImporter *im, OxNode *n)
+{
+    OxSym want;
+    ValueId x = ox_has_in(n, 0) && !n->in[0]->sym ? ox_in(im, n, 0) : IR_NONE;
+    for (int i = 1; i < 3; i++)
+        if (ox_has_in(n, i) && n->in[i]->sym)
+            x = IR_NONE;
+    if (x == IR_NONE || !sym_in(n, 3, &want) || want.rank != 1)
+        return ox_unsupported_symbolic(im, n, "a Resize with roi or scales computed");
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t axes[IR_MAX_RANK];
+    int na = ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
+    if (na == 0)
+        for (int i = 0; i < s->rank && i < IR_MAX_RANK; i++)
+            axes[na++] = i;
+    if (na != want.n || na > IR_MAX_RANK)
+        return ox_unsupported(im, n, "needs one size per axis");
+    OxConst c;
+    int64_t len = want.n;
+    ox_const_make(im, &c, IR_I64, 1, &len);
+    for (int i = 0; i < na; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + s->rank : axes[i];
+        if (a < 0 || a >= s->rank)
+            return ox_unsupported(im, n, "an axis out of range");
+        if (ir_dim_static(want.d[i]))
+            ox_const_set(&c, i, (double)want.d[i].c);
+        else if (ir_dim_eq(want.d[i], s->d[a]))
+            ox_const_set(&c, i, -1); /* kept (onnx_ops_spatial.c) */
+        else
+            return ox_unsupported_symbolic(im, n, "resizing a symbolic dim to another size");
+    }
+    OxEntry sizes = *n->in[3];
+    sizes.sym = NULL;
+    sizes.is_const = true;
+    sizes.c = c;
+    sizes.v = IR_NONE;
+    OxNode copy = *n;
+    copy.in = ir_arena_alloc(im->g->arena, sizeof(OxEntry *) * (size_t)(n->n_in + 1));
+    for (int i = 0; i < n->n_in; i++)
+        copy.in[i] = i == 3 ? &sizes : n->in[i];
+    return ox_import_resize(im, &copy);
+}
+
 bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
 {
     const char *op = n->p->op_type;
@@ -496,6 +542,8 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_expand(im, n, false);
     else if (!strcmp(op, "ConstantOfShape"))
         *r = sym_expand(im, n, true);
+    else if (!strcmp(op, "Resize") && im->opset >= 11 && n->n_in > 3 && n->in[3] && n->in[3]->sym)
+        *r = sym_resize(im, n);
     else if (!strcmp(op, "Equal"))
         *r = sym_equal(im, n);
     else if (!strcmp(op, "Where"))

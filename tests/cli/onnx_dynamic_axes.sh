@@ -39,7 +39,7 @@ symbolic() {
 
 python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3,8 \
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
-  resize_dyn.onnx:3,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 || bad "ORT references"
+  resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -52,6 +52,9 @@ same expand_where.onnx 1,5,4
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4
+symbolic resize_sizes_dyn.onnx "output y: f32[batch, 2, 6, 10]"
+same resize_sizes_dyn.onnx 1,2,4,4
+same resize_sizes_dyn.onnx 2,2,4,4
 expect_fail "Shape + 1 is refused naming seq and --dim" \
   "node 'Add_1': Add .*a result a symbolic dim cannot hold .* over the symbolic dim seq; fix it at import: --dim seq=N" \
   "$SLIMC" inspect add1.onnx

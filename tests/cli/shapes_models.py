@@ -88,6 +88,15 @@ def make(out):
          [h.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 4])],
          {"sc": np.array([1, 1, 2, 2], np.float32)})
+    # Resize to sizes Concat(Shape(x)[:2], [6, 10]) (PyTorch's interpolate(size=...) with a
+    # dynamic batch), linear: the batch stays, H and W change.
+    save("resize_sizes_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Slice", ["s", "st0", "en2"], ["bc"]),
+          h.make_node("Concat", ["bc", "hw"], ["sz"], axis=0),
+          h.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 4])],
+         {"st0": i64(0), "en2": i64(2), "hw": i64(6, 10)})
     # A shape a Dim cannot hold: Shape(x) + 1 (refused naming seq, runs with --dim seq=N).
     save("add1",
          [h.make_node("Shape", ["x"], ["s"]),
