@@ -30,7 +30,7 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
                         "what the model may ask for (512M, 4G; default: half the memory)"},
     [CLI_DEVICE_PROFILE] = {"--device-profile", "FILE", false,
                             "the device profile --device auto places with"},
-    /* fixed shapes: every command that loads a model (cli_load; import, compress) */
+    /* fixed shapes (FIXED_SHAPES below) */
     [CLI_SHAPE] = {"--shape", "NAME=D0,D1,...", true,
                    "fix an input's dims (NAME: its name or position)"},
     [CLI_DIM] = {"--dim", "SYMBOL=N", true, "fix a symbolic dim (an ONNX dim_param) by name"},
@@ -108,10 +108,12 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
 };
 
 #define END CLI_OPT_COUNT
+/* --shape and --dim: every command that loads a model (cli_load; import, compress) */
+#define FIXED_SHAPES CLI_SHAPE, CLI_DIM
 #define COMPILING                                                                                  \
     CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS, CLI_TIME, CLI_DEVICE, CLI_TARGET, CLI_PRECISION,     \
         CLI_DEVICE_PROFILE, CLI_OPT_LEVEL, CLI_CPU, CLI_CC, CLI_CACHE_DIR, CLI_NO_CACHE,           \
-        CLI_MAX_MEMORY, CLI_SHAPE, CLI_DIM
+        CLI_MAX_MEMORY, FIXED_SHAPES
 static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RTOL,  CLI_ATOL,
                                   CLI_TOP,   CLI_PROFILE,    CLI_TRACE,   COMPILING, END};
 static const CliOpt bench_opts[] = {CLI_RUNS,    CLI_DURATION, CLI_WARMUP, CLI_SEED,  CLI_JSON,
@@ -124,27 +126,15 @@ static const CliOpt build_opts[] = {
     CLI_DIM,           END};
 static const CliOpt emit_opts[] = {CLI_TARGET,      CLI_DEVICE,    CLI_OUT, CLI_PASSES,
                                    CLI_PRINT_AFTER, CLI_PRECISION, CLI_CPU, CLI_DEVICE_PROFILE,
-                                   CLI_MAX_MEMORY,  CLI_SHAPE,     CLI_DIM, END};
-static const CliOpt inspect_opts[] = {CLI_IR,
-                                      CLI_DOT,
-                                      CLI_MEMORY,
-                                      CLI_FLOPS,
-                                      CLI_QUANT,
-                                      CLI_SPARSITY,
-                                      CLI_PLACEMENT,
-                                      CLI_PASSES,
-                                      CLI_PRINT_AFTER,
-                                      CLI_DEVICE,
-                                      CLI_TARGET,
-                                      CLI_PRECISION,
-                                      CLI_DEVICE_PROFILE,
-                                      CLI_MAX_MEMORY,
-                                      CLI_SHAPE,
-                                      CLI_DIM,
-                                      END};
-static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, CLI_SHAPE, CLI_DIM, END};
-static const CliOpt compress_opts[] = {CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, CLI_DENSE, CLI_SHAPE,
-                                       CLI_DIM, END};
+                                   CLI_MAX_MEMORY,  FIXED_SHAPES,  END};
+static const CliOpt inspect_opts[] = {
+    CLI_IR,       CLI_DOT,       CLI_MEMORY,         CLI_FLOPS,       CLI_QUANT,
+    CLI_SPARSITY, CLI_PLACEMENT, CLI_PASSES,         CLI_PRINT_AFTER, CLI_DEVICE,
+    CLI_TARGET,   CLI_PRECISION, CLI_DEVICE_PROFILE, CLI_MAX_MEMORY,  FIXED_SHAPES,
+    END};
+static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, FIXED_SHAPES, END};
+static const CliOpt compress_opts[] = {CLI_OUT,   CLI_PASSES,   CLI_MAX_MEMORY,
+                                       CLI_DENSE, FIXED_SHAPES, END};
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};
@@ -163,6 +153,7 @@ static const CliOpt grad_opts[] = {
     CLI_CACHE_DIR, CLI_NO_CACHE, CLI_MAX_MEMORY, CLI_PROFILE, END};
 #undef TRAINING
 #undef COMPILING
+#undef FIXED_SHAPES
 
 const CliCommand cli_commands[] = {
     {"run", cmd_run, "compile a model and run it at once (JIT)", "MODEL", run_opts,
