@@ -39,6 +39,13 @@ expect_fail "--dim without a value" "--dim takes SYMBOL=N .*not 'N='" "$SLIMC" i
 expect_fail "--shape and --dim disagree" "--shape x makes the symbolic dim 'N' 3, but --dim N=2" \
   "$SLIMC" inspect "$L" --shape x=3,1,28,28 --dim N=2
 
+# a fixed symbol is a number in the model's expressions too (N*4 is refused while N is symbolic)
+printf 'model m(x: f32[N, 4]) -> f32[N*4]\n    return reshape(x, [N*4])\n' >flat.slim
+expect_fail "slim: N in an expression, symbolic" "found the symbolic dimension 'N'" "$SLIMC" inspect flat.slim
+"$SLIMC" inspect flat.slim --dim N=3 >out.txt 2>&1
+grep -q 'output output0: f32\[12\]' out.txt && ok "slim: N in an expression with --dim N=3" \
+  || { bad "slim: --dim N=3 in an expression"; cat out.txt; }
+
 # --- ONNX (needs onnx and onnxruntime in python3) ---
 if ! python3 -c 'import onnx, onnxruntime, numpy' 2>/dev/null; then
   echo "skip: python3 has no onnx/onnxruntime: the ONNX --shape/--dim checks are not run"
