@@ -59,6 +59,9 @@ expect_fail "Shape + 1 is refused naming seq and --dim" \
   "node 'Add_1': Add .*a result a symbolic dim cannot hold .* over the symbolic dim seq; fix it at import: --dim seq=N" \
   "$SLIMC" inspect add1.onnx
 same add1.onnx 5 --dim seq=5
+same add1.onnx 5
+grep -qF "note: imported with the inputs' shapes fixed (node 'Add_1': Add (ai.onnx opset 17): a result a symbolic dim cannot hold" err.txt \
+  && ok "run without --dim imports add1 with its input's shape, saying so" || { bad "add1: no note"; cat err.txt; }
 
 # seq squared (attention scores): run compiles for the inputs' shapes with a note; an AOT
 # build names seq and --dim; with seq fixed the batch stays symbolic

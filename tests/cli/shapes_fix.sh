@@ -79,6 +79,14 @@ check "--shape x=2,3,8,10 matches ORT" 2,3,8,10 --shape x=2,3,8,10
 check "--shape 0=1,3,5,6 (position) matches ORT" 1,3,5,6 --shape 0=1,3,5,6
 check "--dim batch=3 --dim H=4 --dim W=7 matches ORT" 3,3,4,7 --dim batch=3 --dim H=4 --dim W=7
 check "--dim H, W only: the batch stays symbolic" 2,3,6,6 --dim H=6 --dim W=6
+check "run with no fix: the input file's shape is fixed at import" 2,3,8,10
+grep -qF "note: imported with the inputs' shapes fixed (conv2d 'Conv_0': the spatial size of 'x' (f32[batch, 3, H, W]) must be a fixed size, not symbolic); each new shape compiles once" err.txt \
+  && ok "the run says it fixed the input's shape" || { bad "run with no fix: the note"; cat err.txt; }
+python3 -c 'import numpy as np; np.save("rank3.npy", np.ones((3, 8, 8), np.float32))'
+expect_fail "run with no fix, an input of the wrong rank: the model's error, then why" \
+  "with the given inputs' shapes fixed at import:" "$SLIMC" run conv_dyn.onnx --input x=rank3.npy
+grep -q "must be a fixed size, not symbolic" err.txt && grep -q -- "--shape x: the input has 4 dims, not 3" err.txt \
+  && ok "both errors are shown" || { bad "wrong rank: errors"; cat err.txt; }
 "$SLIMC" inspect conv_dyn.onnx --dim H=6 --dim W=6 >out.txt 2>&1
 grep -q 'input  x: f32\[batch, 3, 6, 6\]' out.txt && ok "inspect shows f32[batch, 3, 6, 6]" \
   || { bad "inspect after --dim H, W"; cat out.txt; }
