@@ -11,7 +11,8 @@
 struct SlimcContext {
     Diag diag;
     SlimcTimings t;
-    uint64_t max_memory; /* what one model may ask for (ir/limits.h) */
+    uint64_t max_memory;   /* what one model may ask for (ir/limits.h) */
+    struct FeFixes *fixes; /* --shape, --dim (api/fix_dims.c); NULL: none */
 };
 
 struct SlimcModel {

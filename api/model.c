@@ -58,6 +58,7 @@ void slimc_context_free(SlimcContext *ctx)
     if (!ctx)
         return;
     ir_diag_fini(&ctx->diag);
+    slimc_clear_fixes(ctx);
     free(ctx);
 }
 
@@ -180,9 +181,13 @@ static SlimcStatus load_model(SlimcContext *ctx, const char *path, const FeSlimO
 {
     *out = NULL;
     double t0 = api_now_ms();
-    FeOnnxOptions fo = {.max_memory = ctx->max_memory};
+    FeOnnxOptions fo = {.max_memory = ctx->max_memory, .fixes = ctx->fixes};
+    FeSlimOptions fixed = {0};
+    if (so)
+        fixed = *so;
+    fixed.fixes = ctx->fixes;
     Graph *g = ends_with(path, ".onnx") ? fe_onnx_load_ex(path, &fo, &ctx->diag)
-                                        : fe_slim_load_ex(path, so, &ctx->diag);
+                                        : fe_slim_load_ex(path, &fixed, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
     if (!g)
         return SLIMC_ERROR;

@@ -2,6 +2,7 @@
  * conditionals, and the tensor operators (+ - * / and unary minus) that become nodes.
  * Every result carries the place it was written, so conversions can point at it. */
 #include "frontend/builder.h"
+#include "frontend/dim_fix.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -454,6 +455,9 @@ static Val lookup(Builder *b, Scope *s, const char *name, SrcLoc loc)
         v.loc = loc;
         return v;
     }
+    int64_t given;
+    if (b->fixer && fe_fixer_symbol_seen(b->fixer, name, &given))
+        return (Val){.kind = VAL_INT, .loc = loc, .i = given}; /* a symbol fixed by --dim */
     for (int i = 0; b->g && i < b->g->n_syms; i++)
         if (strcmp(b->g->sym_names[i], name) == 0)
             return (Val){.kind = VAL_SYMBOL, .loc = loc, .i = i, .s = b->g->sym_names[i]};

@@ -3,6 +3,7 @@
  * models and other blocks declare them, and statements are run in order. Expressions are
  * in build_expr.c, modules and weights in build_module.c. */
 #include "frontend/builder.h"
+#include "frontend/dim_fix.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -528,6 +529,11 @@ Val fe_call_block(Builder *b, Module *m, const Val *inputs, int n, SrcLoc loc)
 /* One dimension of a declared type: an integer, a symbol name or a product of them. */
 static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
 {
+    int64_t given;
+    if (e->kind == AST_NAME && b->fixer && fe_fixer_symbol(b->fixer, e->text, &given)) {
+        *out = ir_dim(given); /* --dim, or a --shape of an input declared with it */
+        return true;
+    }
     if (e->kind == AST_NAME) {
         int sym = -1;
         for (int i = 0; i < b->g->n_syms; i++)
@@ -639,6 +645,29 @@ static void check_outputs(Builder *b, const AstSection *m, const Returned *ret, 
     }
 }
 
+/* Tells b->fixer (--shape, --dim) about m's inputs: their names and the symbols their
+ * declared dims name. */
+static void fixer_start(Builder *b, const AstSection *m)
+{
+    int n = ast_len(m->params);
+    const char **names = ir_arena_alloc(b->arena, sizeof(char *) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++)
+        names[i] = ((const AstParam *)ast_at(m->params, i))->name;
+    fe_fixer_init(b->fixer, b->fixes, names, n, b->file, b->d);
+    for (int i = 0; i < n; i++) {
+        const AstType *t = ((const AstParam *)ast_at(m->params, i))->type;
+        int rank = t ? ast_len(t->dims) : 0;
+        if (!t || rank > IR_MAX_RANK)
+            continue; /* reported by eval_type */
+        const char *syms[IR_MAX_RANK];
+        for (int k = 0; k < rank; k++) {
+            const AstExpr *e = ast_at(t->dims, k);
+            syms[k] = e->kind == AST_NAME ? e->text : NULL;
+        }
+        fe_fixer_learn(b->fixer, i, rank, syms);
+    }
+}
+
 /* Builds model m into a new graph; NULL only when out of limits. */
 static Graph *build_model(Builder *b, const AstSection *m)
 {
@@ -663,6 +692,8 @@ static Graph *build_model(Builder *b, const AstSection *m)
     b->n_seen = b->cap_seen = 0;
 
     Scope *s = fe_scope_new(b, NULL);
+    if (b->fixer)
+        fixer_start(b, m);
     for (int i = 0; i < ast_len(m->params); i++) {
         const AstParam *prm = ast_at(m->params, i);
         Type t;
@@ -671,6 +702,10 @@ static Graph *build_model(Builder *b, const AstSection *m)
             continue;
         }
         if (!eval_type(b, prm->type, true, &t)) {
+            fe_scope_set(b, s, prm->name, fe_err_val(prm->loc), prm->loc);
+            continue;
+        }
+        if (b->fixer && !fe_fixer_apply(b->fixer, i, prm->name, &t.shape)) {
             fe_scope_set(b, s, prm->name, fe_err_val(prm->loc), prm->loc);
             continue;
         }
@@ -816,6 +851,7 @@ Graph *fe_build_ex(const AstFile *ast, const char *file, const FeSlimOptions *op
         b.init_missing_weights = opt->init_missing_weights;
         b.training = opt->training;
         b.init_rng = opt->seed;
+        b.fixes = opt->fixes;
     }
     b.d = d;
     b.arena = ir_arena_new();
@@ -836,7 +872,12 @@ Graph *fe_build_ex(const AstFile *ast, const char *file, const FeSlimOptions *op
         }
         if (again)
             continue;
+        FeFixer fixer;
+        b.fixer = !result && b.fixes ? &fixer : NULL;
         Graph *g = build_model(&b, m);
+        if (b.fixer)
+            fe_fixer_finish(b.fixer);
+        b.fixer = NULL;
         if (!result)
             result = g;
         else

@@ -166,6 +166,10 @@ typedef struct Builder {
     bool init_missing_weights;
     uint64_t init_rng;
     bool training; /* fe_slim_load_ex's training: dropout nodes are kept */
+    /* --shape / --dim (fe_slim_load_ex's fixes): applied to the first model of the file
+     * while it is built; NULL for the others or when nothing is fixed */
+    const struct FeFixes *fixes;
+    struct FeFixer *fixer;
 } Builder;
 
 /* ---- builder.c ---- */

@@ -61,6 +61,7 @@ bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArra
 
 #include "frontend/files.h"
 #include "frontend/onnx_internal.h"
+#include "frontend/dim_fix.h"
 #include "ir/text_escape.h"
 #include "ir/limits.h"
 #include "runtime/model_desc.h" /* rt_file_kind */
@@ -296,6 +297,12 @@ void ox_bind_const(OxImporter *im, const char *name, const OxConst *c)
     e->c = *c;
 }
 
+void ox_bind_sym(OxImporter *im, const char *name, const OxSym *s)
+{
+    if (name && *name)
+        bind(im, name)->sym = s;
+}
+
 static void bind_broken(OxImporter *im, const char *name)
 {
     if (*name)
@@ -436,18 +443,66 @@ static char *ir_ident(Arena *a, const char *s)
 }
 
 /* Graph inputs (those without an initializer) with their declared types. */
+/* The constant bound to graph input name by the caller (FeOnnxOptions), or NULL. */
+static const NpyArray *bound_constant(const OxImporter *im, const char *name)
+{
+    for (int k = 0; k < im->opts->n_constants; k++)
+        if (strcmp(im->opts->constants[k].name, name) == 0)
+            return im->opts->constants[k].value;
+    return NULL;
+}
+
+/* The dim_param of dim k of vi, or NULL (a value, or neither). */
+static const char *dim_param(const Onnx__ValueInfoProto *vi, size_t k)
+{
+    const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+    if (!tt || !tt->shape || k >= tt->shape->n_dim)
+        return NULL;
+    const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
+    return dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                   dim->dim_param && *dim->dim_param
+               ? dim->dim_param
+               : NULL;
+}
+
+/* Tells fx (--shape, --dim) about the graph inputs: their names and dim_params. */
+static void fixer_start(OxImporter *im, const Onnx__GraphProto *gp, FeFixer *fx)
+{
+    const char **names = ir_arena_alloc(im->g->arena, sizeof(char *) * (gp->n_input + 1));
+    int *which = ir_arena_alloc(im->g->arena, sizeof(int) * (gp->n_input + 1));
+    int n = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *name = gp->input[i]->name ? gp->input[i]->name : "";
+        if (!ox_lookup(im, name) && !bound_constant(im, name)) {
+            which[n] = (int)i;
+            names[n++] = name;
+        }
+    }
+    fe_fixer_init(fx, im->opts->fixes, names, n, im->path, im->d);
+    for (int j = 0; j < n; j++) {
+        const Onnx__ValueInfoProto *vi = gp->input[which[j]];
+        const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+        if (!tt || !tt->shape || tt->shape->n_dim > IR_MAX_RANK)
+            continue; /* reported by bind_inputs */
+        const char *syms[IR_MAX_RANK];
+        for (size_t k = 0; k < tt->shape->n_dim; k++)
+            syms[k] = dim_param(vi, k);
+        fe_fixer_learn(fx, j, (int)tt->shape->n_dim, syms);
+    }
+}
+
 static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
 {
     bool ok = true;
+    FeFixer fx;
+    fixer_start(im, gp, &fx);
+    int position = 0; /* among the inputs that are not constants */
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         const char *name = vi->name ? vi->name : "";
         if (ox_lookup(im, name))
             continue; /* an initializer: a constant (ONNX lets it be overridden; slimc does not) */
-        const NpyArray *fixed = NULL;
-        for (int k = 0; k < im->opts->n_constants; k++)
-            if (strcmp(im->opts->constants[k].name, name) == 0)
-                fixed = im->opts->constants[k].value;
+        const NpyArray *fixed = bound_constant(im, name);
         if (fixed) {
             OxConst c = {fixed->dtype, fixed->ndim, {0}, NULL, fixed->nbytes};
             for (int k = 0; k < fixed->ndim; k++)
@@ -459,6 +514,7 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             ox_bind_const(im, name, &c);
             continue;
         }
+        int pos = position++;
         SrcLoc at = {im->path, 0, 0};
         if (!vi->type || vi->type->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) {
             ir_diag_error(im->d, at, "graph input '%s': only tensor inputs are supported", name);
@@ -493,11 +549,18 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
                 t.shape.d[k] = ir_dim(dim->dim_value);
                 continue;
             }
-            const char *sym =
-                dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
-                        dim->dim_param && *dim->dim_param
-                    ? ir_ident(im->g->arena, dim->dim_param)
-                    : ir_arena_printf(im->g->arena, "%s_dim%zu", ir_ident(im->g->arena, name), k);
+            const char *sym = dim_param(vi, k) ? ir_ident(im->g->arena, dim_param(vi, k))
+                                               : ir_arena_printf(im->g->arena, "%s_dim%zu",
+                                                                 ir_ident(im->g->arena, name), k);
+            int64_t given;
+            if (fe_fixer_symbol(&fx, dim_param(vi, k) ? dim_param(vi, k) : sym, &given)) {
+                t.shape.d[k] = ir_dim(given); /* --dim, or a --shape that named it */
+                continue;
+            }
+            if (fe_fixer_shape(&fx, pos)) {
+                t.shape.d[k] = ir_dim(1); /* fe_fixer_apply sets it */
+                continue;
+            }
             int s = ir_graph_symbol(im->g, sym);
             if (s < 0) {
                 ir_diag_error(im->d, at, "graph input '%s': more than %d symbolic dims", name,
@@ -507,11 +570,15 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
             }
             t.shape.d[k] = (Dim){1, 1u << s};
         }
+        if (!fe_fixer_apply(&fx, pos, name, &t.shape)) {
+            ok = false;
+            continue;
+        }
         ValueId v = ir_input_new(im->g, name, t, at);
         ok &= ir_check_size(im->g, v, im->d);
         ox_bind_value(im, name, v);
     }
-    return ok;
+    return fe_fixer_finish(&fx) && ok;
 }
 
 /* "'name' (Op)" of node i, into buf. */
@@ -788,6 +855,34 @@ static bool wire_depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t 
     return true;
 }
 
+/* After a failed import that a symbolic dim may have caused (a message says "symbolic"):
+ * a note naming the model's symbolic inputs and how to fix their dims (--shape, --dim). */
+static void symbolic_note(const Graph *g, Diag *d, SrcLoc at)
+{
+    const char *text = ir_diag_text(d);
+    if (!g->n_syms || !text || !strstr(text, "symbolic"))
+        return;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const Type *t = &g->values[g->inputs[i]].type;
+        if (ir_shape_static(&t->shape))
+            continue;
+        char type[256], names[256];
+        size_t len = 0;
+        names[0] = 0;
+        for (int s = 0; s < g->n_syms && len + 1 < sizeof names; s++) {
+            int w =
+                snprintf(names + len, sizeof names - len, "%s%s", s ? ", " : "", g->sym_names[s]);
+            len += w > 0 ? (size_t)w : 0;
+        }
+        ir_diag_note(d, at,
+                     "the model's symbolic dims are %s (input '%s' is %s); fix them at import: "
+                     "--shape %s=D0,D1,... or --dim %s=N",
+                     names, g->values[g->inputs[i]].name, ir_type_str(g, t, type, sizeof type),
+                     g->values[g->inputs[i]].name, g->sym_names[0]);
+        return;
+    }
+}
+
 Graph *fe_onnx_parse(const char *path, const void *buf, size_t len, Diag *d)
 {
     return fe_onnx_parse_ex(path, buf, len, NULL, d);
@@ -890,6 +985,14 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
             ok = false;
             break;
         }
+        if (e->sym) {
+            ir_diag_error(d, at,
+                          "graph output '%s' is a shape computed from symbolic dims: fix them "
+                          "at import with --dim NAME=N or --shape INPUT=D0,D1,...",
+                          name);
+            ok = false;
+            break;
+        }
         ValueId v = ox_value(&im, e);
         if (v == IR_NONE || e->broken) {
             ir_diag_error(d, at,
@@ -921,6 +1024,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
         ok = false;
     }
     if (!ok || d->n_errors > errors_before) {
+        symbolic_note(g, d, at);
         ir_graph_free(g);
         return NULL;
     }

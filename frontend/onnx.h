@@ -37,6 +37,8 @@ typedef struct FeOnnxOptions {
     /* The graph's max_memory (ir/limits.h), checked by constants made at import; 0: the
      * default. */
     uint64_t max_memory;
+    /* Input shapes and symbolic dims the user fixed (--shape, --dim); NULL: none. */
+    const struct FeFixes *fixes;
 } FeOnnxOptions;
 Graph *fe_onnx_load_ex(const char *path, const FeOnnxOptions *o, Diag *d);
 Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeOnnxOptions *o,

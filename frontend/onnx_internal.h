@@ -19,6 +19,9 @@ typedef struct OxConst {
     size_t nbytes;
 } OxConst;
 
+/* A shape value over symbolic dims (frontend/onnx_symshape.c). */
+typedef struct OxSym OxSym;
+
 /* What an ONNX name stands for. */
 typedef struct OxEntry {
     const char *name;
@@ -26,6 +29,9 @@ typedef struct OxEntry {
     bool is_const; /* c holds its data */
     OxConst c;
     bool broken; /* made by an unsupported or failed node: users stay quiet */
+    /* A shape computed over symbolic dims (Shape of a tensor with a batch dim...): no IR
+     * value; only the shape ops of onnx_symshape.c read it. */
+    const OxSym *sym;
 } OxEntry;
 
 typedef struct OxImporter {
@@ -80,6 +86,19 @@ OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
 
 /* Tells the caller (FeOnnxOptions.needs_constant) that graph input e had to be constant. */
 void ox_needs_constant(OxImporter *im, const OxEntry *e);
+
+/* Binds an ONNX name to a symbolic shape value (onnx_symshape.c). */
+void ox_bind_sym(OxImporter *im, const char *name, const OxSym *s);
+
+/* ---- onnx_symshape.c ---- */
+/* Evaluates n when it computes a shape over symbolic dims (Shape, Size, Gather, Unsqueeze,
+ * Concat, Slice, Cast, Add/Sub/Mul/Div, Equal, Where on shapes) or consumes one (Reshape, Expand,
+ * ConstantOfShape): true with *r when it took the node. A node it takes but cannot
+ * express is refused naming the symbols and --dim / --shape. */
+bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r);
+/* Reports n as unsupported because what depends on symbolic dims: the message names the
+ * node's symbols and the way out (--dim NAME=N, --shape INPUT=...). */
+OxResult ox_unsupported_symbolic(OxImporter *im, const OxNode *n, const char *what);
 
 /* ---- inputs of a node ---- */
 static inline bool ox_has_in(const OxNode *n, int i)

@@ -705,6 +705,9 @@ OxResult ox_import_node(OxImporter *im, OxNode *n)
     /* required inputs, window attributes, Range's count... (frontend/onnx_check.c) */
     if (!ox_check_node(im, n))
         return OX_ERROR;
+    OxResult sym;
+    if (ox_symshape(im, n, &sym)) /* shapes over symbolic dims: frontend/onnx_symshape.c */
+        return sym;
     if (ox_fold(im, n))
         return OX_OK;
     /* every remaining op needs its first input */

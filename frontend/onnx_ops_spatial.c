@@ -55,10 +55,21 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
     double scale[IR_MAX_RANK], r0[IR_MAX_RANK], r1[IR_MAX_RANK];
     int64_t size[IR_MAX_RANK];
     double policy_scale = policy == 1 ? 1e300 : 0;
+    bool kept[IR_MAX_RANK] = {false}; /* a symbolic dim with scale 1: left as it is */
     for (int i = 0; i < na; i++) {
         int64_t a = axes[i];
+        /* scale 1, or size -1 (its own symbolic dim: onnx_symshape.c) */
+        if (!ir_dim_static(s->d[a]) && coord != 4 &&
+            ((sc && !sz && ox_const_get(sc, i) == 1.0) ||
+             (sz && !sc && policy == 0 && ox_const_get_i(sz, i) == -1))) {
+            kept[a] = true;
+            continue;
+        }
         if (!ir_dim_static(s->d[a]))
-            return ox_unsupported(im, n, "resizing a symbolic dimension");
+            return ox_unsupported_symbolic(im, n,
+                                           sc && !sz ? "resizing a symbolic dim by a scale other "
+                                                       "than 1"
+                                                     : "resizing a symbolic dim to given sizes");
         double in = (double)s->d[a].c;
         r0[a] = roi ? ox_const_get(roi, i) : 0.0;
         r1[a] = roi ? ox_const_get(roi, na + i) : 1.0;
@@ -85,7 +96,7 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
         bool listed = false;
         for (int i = 0; i < na; i++)
             listed |= axes[i] == a;
-        if (!listed || (size[a] == s->d[a].c && scale[a] == 1.0 && coord != 4))
+        if (!listed || kept[a] || (size[a] == s->d[a].c && scale[a] == 1.0 && coord != 4))
             continue;
         if (size[a] < 1 || !(scale[a] > 0))
             return ox_unsupported(im, n, "an output size below 1 or a scale that is not positive");

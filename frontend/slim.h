@@ -22,6 +22,8 @@ typedef struct FeSlimOptions {
     /* Loaded for training: dropout(x, p) and Dropout(p) become dropout nodes (outside
      * training they are the identity and leave no node). */
     bool training;
+    /* Input shapes and symbolic dims the user fixed (--shape, --dim); NULL: none. */
+    const struct FeFixes *fixes;
 } FeSlimOptions;
 /* fe_slim_load with options (NULL: as fe_slim_load). */
 Graph *fe_slim_load_ex(const char *path, const FeSlimOptions *o, Diag *d);

@@ -127,6 +127,32 @@ static bool value_size(const Graph *g, ValueId v, Poly *out)
     return ir_poly_round_up(out, MEMPLAN_ALIGN);
 }
 
+/* The error for a value whose size value_size cannot express: a symbol that appears in
+ * two of its dims (seq in [B, seq, seq]: attention scores) is named, with the way out. */
+static void size_error(const Graph *g, ValueId v, Diag *d)
+{
+    const Value *val = &g->values[v];
+    uint32_t seen = 0, twice = 0;
+    for (int i = 0; i < val->type.shape.rank; i++) {
+        twice |= seen & val->type.shape.d[i].syms;
+        seen |= val->type.shape.d[i].syms;
+    }
+    char type[256];
+    ir_type_str(g, &val->type, type, sizeof type);
+    int s = 0;
+    while (s < g->n_syms && !(twice & (1u << s)))
+        s++;
+    if (s < g->n_syms)
+        ir_diag_error(d, val->loc,
+                      "memplan: the size of '%s' (%s) has the symbol '%s' squared, which slimc's "
+                      "sizes cannot hold; fix it: --dim %s=N (slimc run and bench compile for "
+                      "the inputs' shapes instead)",
+                      val->name ? val->name : "?", type, g->sym_names[s], g->sym_names[s]);
+    else
+        ir_diag_error(d, val->loc, "memplan: the size of '%s' (%s) is not a sum of symbol products",
+                      val->name ? val->name : "?", type);
+}
+
 static int64_t probe(const Poly *p)
 {
     int64_t syms[IR_MAX_SYMS];
@@ -352,8 +378,7 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
         s->arena = mixed && g->nodes[val->producer].device == IR_DEVICE_CPU;
         s->placed = false;
         if (!value_size(g, v, &s->size)) {
-            ir_diag_error(d, val->loc, "memplan: the size of '%s' is not a sum of symbol products",
-                          val->name ? val->name : "?");
+            size_error(g, v, d);
             ok = false;
             continue;
         }

@@ -15,6 +15,9 @@ typedef struct CliCommon {
     const char *quantize;     /* --quantize MODE, as given */
     const char *calibrate;    /* --calibrate FILE.npy */
     char quantize_step[4200]; /* the quantize(...) call opt.quantize points at */
+    /* --shape and --dim as given, applied by cli_load (slimc_fix_shape_arg...) */
+    const char *shapes[64], *dims[64];
+    int n_shapes, n_dims;
 } CliCommon;
 
 void cli_common_init(CliCommon *c);
@@ -36,6 +39,8 @@ void cli_print_times(SlimcContext *ctx);
 /* An option cli_parse let through that the command does not handle: a bug (aborts). */
 int cli_unhandled(CliOpt o);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Hands --shape and --dim to ctx (cli_load does it); false after printing an error. */
+bool cli_apply_fixes(SlimcContext *ctx, const CliCommon *c);
 /* Parses the value of --max-memory into *out; false after printing an error. */
 bool cli_max_memory(const char *val, uint64_t *out);
 

@@ -18,7 +18,9 @@ static int save_slim(int argc, char **argv, bool compress)
     static char step[4200]; /* the quantize(...) call of --quantize */
     uint64_t max_memory = 0;
     bool dense = !compress; /* import writes what it read */
-    static CliArgs args;    /* large; one command line per process */
+    CliCommon fixes;        /* --shape, --dim */
+    cli_common_init(&fixes);
+    static CliArgs args; /* large; one command line per process */
     if (!cli_parse(cli_command(cmd), argc, argv, &args))
         return 1;
     for (int k = 0; k < args.n; k++) {
@@ -29,6 +31,11 @@ static int save_slim(int argc, char **argv, bool compress)
         case CLI_QUANTIZE: quantize = v; break;
         case CLI_CALIBRATE: calibrate = v; break;
         case CLI_DENSE: dense = true; break;
+        case CLI_SHAPE:
+        case CLI_DIM:
+            if (cli_common_apply(&fixes, args.o[k].opt, v) < 0)
+                return 1;
+            break;
         case CLI_MAX_MEMORY:
             if (!cli_max_memory(v, &max_memory))
                 return 1;
@@ -58,7 +65,7 @@ static int save_slim(int argc, char **argv, bool compress)
         slimc_set_max_memory(ctx, max_memory);
     SlimcModel *m = NULL;
     SlimcSaveInfo info = {0};
-    bool ok = slimc_model_load(ctx, in, &m) == SLIMC_OK &&
+    bool ok = cli_apply_fixes(ctx, &fixes) && slimc_model_load(ctx, in, &m) == SLIMC_OK &&
               (!compress || slimc_model_compress(ctx, m, passes) == SLIMC_OK) &&
               slimc_model_save_slim_compact(ctx, m, out, !dense, &info) == SLIMC_OK;
     cli_flush(ctx);

@@ -654,6 +654,105 @@ static int print_top(const SlimcModel *m, const SlimcTensor *t, int top)
     return 0;
 }
 
+/* The first clause of text's first error, into buf: its message up to the first ';' (for
+ * a list, "N nodes ... cannot be imported:", its first line). */
+static const char *first_error(const char *text, char *buf, size_t size)
+{
+    const char *e = strstr(text, "error: "), *start = e ? e + 7 : text;
+    size_t n = strcspn(start, "\n");
+    if (n && start[n - 1] == ':' && start[n] == '\n')
+        for (start += n + 1; *start == ' ';)
+            start++;
+    snprintf(buf, size, "%.*s", (int)strcspn(start, ";\n"), start);
+    return buf;
+}
+
+/* Loads the model (cli_load without the passes). When its import refuses a symbolic dim
+ * (a Range over a sequence length, S + 1...) and the inputs are given as files, loads it
+ * again with each given input's shape fixed to its .npy's (as --shape would), with a note:
+ * run and bench take a model as exported. NULL after printing the errors. */
+static SlimcModel *load_for_inputs(SlimcContext *ctx, const RunArgs *a)
+{
+    if (a->c.max_memory)
+        slimc_set_max_memory(ctx, a->c.max_memory);
+    SlimcModel *m = NULL;
+    if (!cli_apply_fixes(ctx, &a->c))
+        return NULL;
+    if (slimc_model_load(ctx, a->model, &m) == SLIMC_OK) {
+        cli_flush(ctx);
+        return m;
+    }
+    const char *err = slimc_error(ctx);
+    if (!err || (!strstr(err, "fix it at import") && !strstr(err, "fix them at import")) ||
+        a->n_inputs == 0) {
+        cli_flush(ctx);
+        return NULL;
+    }
+    char why[512];
+    first_error(err, why, sizeof why);
+    for (int i = 0; i < a->n_inputs; i++) {
+        const char *arg = a->inputs[i], *eq = strrchr(arg, '=');
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - arg) : 1, eq ? arg : "0");
+        SlimcTensor t;
+        if (slimc_npy_load(ctx, eq ? eq + 1 : arg, &t) != SLIMC_OK ||
+            slimc_fix_shape(ctx, name, t.ndim, t.shape) != SLIMC_OK) {
+            cli_flush(ctx);
+            return NULL;
+        }
+        slimc_tensor_free(&t);
+    }
+    char *first = strdup(err);
+    slimc_clear_messages(ctx);
+    if (slimc_model_load(ctx, a->model, &m) != SLIMC_OK) {
+        /* the model's own errors, then why the inputs' shapes did not help */
+        fputs(first ? first : "", stderr);
+        fprintf(stderr, "%s: note: with the given inputs' shapes fixed at import:\n", a->model);
+        free(first);
+        cli_flush(ctx);
+        return NULL;
+    }
+    free(first);
+    char note[1024]; /* names from the model: escaped for the terminal */
+    snprintf(note, sizeof note,
+             "%s: note: imported with the inputs' shapes fixed (%s); each new shape compiles once",
+             a->model, why);
+    slimc_fputs_escaped(note, stderr);
+    fputc('\n', stderr);
+    cli_flush(ctx);
+    return m;
+}
+
+/* After a compile that failed because symbolic code is impossible (a symbol squared: the
+ * scores of attention over a symbolic sequence), loads *m again with its symbolic inputs
+ * fixed to the shapes of in and compiles that, with a note: a model is specialised per
+ * input shape only where it must be (the compile cache keeps each shape's code). True when
+ * it compiled; false leaves the first error in ctx. */
+static bool specialise(SlimcContext *ctx, SlimcModel **m, const RunArgs *a, const SlimcTensor *in,
+                       SlimcExec **e)
+{
+    const char *err = slimc_error(ctx);
+    if (!err || !strstr(err, "squared") ||
+        slimc_fix_inputs_to(ctx, *m, in, slimc_model_num_inputs(*m)) == 0)
+        return false;
+    char first[512];
+    first_error(err, first, sizeof first);
+    slimc_clear_messages(ctx);
+    SlimcModel *fixed = cli_load(ctx, a->model, &a->c, false);
+    if (!fixed)
+        return false;
+    slimc_model_free(*m);
+    *m = fixed;
+    char note[1024]; /* names from the model: escaped for the terminal */
+    snprintf(note, sizeof note,
+             "%s: note: compiled for these input shapes, not symbolically (%s); each new shape "
+             "compiles once",
+             a->model, first);
+    slimc_fputs_escaped(note, stderr);
+    fputc('\n', stderr);
+    return slimc_compile(ctx, *m, &a->c.opt, e) == SLIMC_OK;
+}
+
 static int run_or_bench(int argc, char **argv, bool bench)
 {
     RunArgs a;
@@ -662,7 +761,7 @@ static int run_or_bench(int argc, char **argv, bool bench)
     SlimcContext *ctx = slimc_context_new();
     /* The inputs are checked against the model as loaded, before the passes and the compile:
      * a wrong rank is not worth minutes of compiling. */
-    SlimcModel *m = cli_load(ctx, a.model, &a.c, false);
+    SlimcModel *m = load_for_inputs(ctx, &a);
     SlimcExec *e = NULL;
     int status = 1, n_in = 0, n_out = 0;
     SlimcTensor in[64] = {{0}}, *out = NULL;
@@ -677,7 +776,7 @@ static int run_or_bench(int argc, char **argv, bool bench)
         cli_flush(ctx);
         goto done;
     }
-    if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK) {
+    if (slimc_compile(ctx, m, &a.c.opt, &e) != SLIMC_OK && !specialise(ctx, &m, &a, in, &e)) {
         cli_flush(ctx);
         goto done;
     }

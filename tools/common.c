@@ -67,6 +67,15 @@ int cli_common_apply(CliCommon *c, CliOpt o, const char *val)
             return -cli_error("--precision takes fp32, fp16 or bf16, not '%s'", val);
         return 1;
     case CLI_MAX_MEMORY: return cli_max_memory(val, &c->max_memory) ? 1 : -1;
+    case CLI_SHAPE:
+    case CLI_DIM: {
+        const char **list = o == CLI_SHAPE ? c->shapes : c->dims;
+        int *n = o == CLI_SHAPE ? &c->n_shapes : &c->n_dims;
+        if (*n == 64)
+            return -cli_error("more than 64 %s options", cli_options[o].name);
+        list[(*n)++] = val;
+        return 1;
+    }
     case CLI_THREADS:
         if (!parse_int(val, 1, 1024, &c->opt.threads))
             return -cli_error("--threads takes a number from 1 to 1024, not '%s'", val);
@@ -228,11 +237,25 @@ void cli_flush(SlimcContext *ctx)
     slimc_clear_messages(ctx);
 }
 
+bool cli_apply_fixes(SlimcContext *ctx, const CliCommon *c)
+{
+    bool ok = true;
+    for (int i = 0; i < c->n_shapes; i++)
+        ok = ok && slimc_fix_shape_arg(ctx, c->shapes[i]) == SLIMC_OK;
+    for (int i = 0; i < c->n_dims; i++)
+        ok = ok && slimc_fix_dim_arg(ctx, c->dims[i]) == SLIMC_OK;
+    if (!ok)
+        cli_flush(ctx);
+    return ok;
+}
+
 SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize)
 {
     SlimcModel *m = NULL;
     if (c->max_memory)
         slimc_set_max_memory(ctx, c->max_memory);
+    if (!cli_apply_fixes(ctx, c))
+        return NULL;
     if (slimc_model_load(ctx, path, &m) != SLIMC_OK) {
         cli_flush(ctx);
         return NULL;

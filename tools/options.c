@@ -35,6 +35,10 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
                       "the default pipeline with quantize at its place (docs/quantization.md)"},
     [CLI_CALIBRATE] = {"--calibrate", "FILE.npy", false,
                        "calibration samples for --quantize int8 (alone: implies it)"},
+    /* fixed shapes (FIXED_SHAPES below) */
+    [CLI_SHAPE] = {"--shape", "NAME=D0,D1,...", true,
+                   "fix an input's dims (NAME: its name or position)"},
+    [CLI_DIM] = {"--dim", "SYMBOL=N", true, "fix a symbolic dim (an ONNX dim_param) by name"},
     [CLI_OUT] = {"-o", "PATH", false, "the output file or folder"},
     [CLI_INPUT] = {"--input", "NAME=FILE.npy", true,
                    "an input by name (FILE.npy alone for a model with one input)"},
@@ -113,23 +117,43 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
 };
 
 #define END CLI_OPT_COUNT
+/* --shape and --dim: every command that loads a model (cli_load; import, compress) */
+#define FIXED_SHAPES CLI_SHAPE, CLI_DIM
 #define COMPILING                                                                                  \
     CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS, CLI_TIME, CLI_DEVICE, CLI_TARGET, CLI_PRECISION,     \
         CLI_DEVICE_PROFILE, CLI_OPT_LEVEL, CLI_CPU, CLI_CC, CLI_CACHE_DIR, CLI_NO_CACHE,           \
-        CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE
+        CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE, FIXED_SHAPES
 static const CliOpt run_opts[] = {CLI_INPUT, CLI_OUTPUT_DIR, CLI_COMPARE, CLI_RTOL,  CLI_ATOL,
                                   CLI_TOP,   CLI_PROFILE,    CLI_TRACE,   COMPILING, END};
 static const CliOpt bench_opts[] = {CLI_RUNS,    CLI_DURATION, CLI_WARMUP, CLI_SEED,  CLI_JSON,
                                     CLI_PROFILE, CLI_TRACE,    CLI_INPUT,  COMPILING, END};
-static const CliOpt build_opts[] = {
-    CLI_OUT,           CLI_LIB,    CLI_NAME,        CLI_EMIT_SOURCE,    CLI_WEIGHTS_FILE,
-    CLI_TARGET_TRIPLE, CLI_PASSES, CLI_PRINT_AFTER, CLI_THREADS,        CLI_TIME,
-    CLI_DEVICE,        CLI_TARGET, CLI_PRECISION,   CLI_DEVICE_PROFILE, CLI_OPT_LEVEL,
-    CLI_CPU,           CLI_CC,     CLI_MAX_MEMORY,  CLI_PROFILE,        CLI_QUANTIZE,
-    CLI_CALIBRATE,     END};
+static const CliOpt build_opts[] = {CLI_OUT,
+                                    CLI_LIB,
+                                    CLI_NAME,
+                                    CLI_EMIT_SOURCE,
+                                    CLI_WEIGHTS_FILE,
+                                    CLI_TARGET_TRIPLE,
+                                    CLI_PASSES,
+                                    CLI_PRINT_AFTER,
+                                    CLI_THREADS,
+                                    CLI_TIME,
+                                    CLI_DEVICE,
+                                    CLI_TARGET,
+                                    CLI_PRECISION,
+                                    CLI_DEVICE_PROFILE,
+                                    CLI_OPT_LEVEL,
+                                    CLI_CPU,
+                                    CLI_CC,
+                                    CLI_MAX_MEMORY,
+                                    CLI_PROFILE,
+                                    CLI_QUANTIZE,
+                                    CLI_CALIBRATE,
+                                    FIXED_SHAPES,
+                                    END};
 static const CliOpt emit_opts[] = {
     CLI_TARGET, CLI_DEVICE,         CLI_OUT,        CLI_PASSES,   CLI_PRINT_AFTER, CLI_PRECISION,
-    CLI_CPU,    CLI_DEVICE_PROFILE, CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE,   END};
+    CLI_CPU,    CLI_DEVICE_PROFILE, CLI_MAX_MEMORY, CLI_QUANTIZE, CLI_CALIBRATE,   FIXED_SHAPES,
+    END};
 static const CliOpt inspect_opts[] = {CLI_IR,
                                       CLI_DOT,
                                       CLI_MEMORY,
@@ -146,10 +170,11 @@ static const CliOpt inspect_opts[] = {CLI_IR,
                                       CLI_MAX_MEMORY,
                                       CLI_QUANTIZE,
                                       CLI_CALIBRATE,
+                                      FIXED_SHAPES,
                                       END};
-static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, END};
-static const CliOpt compress_opts[] = {
-    CLI_OUT, CLI_PASSES, CLI_MAX_MEMORY, CLI_DENSE, CLI_QUANTIZE, CLI_CALIBRATE, END};
+static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, FIXED_SHAPES, END};
+static const CliOpt compress_opts[] = {CLI_OUT,      CLI_PASSES,    CLI_MAX_MEMORY, CLI_DENSE,
+                                       CLI_QUANTIZE, CLI_CALIBRATE, FIXED_SHAPES,   END};
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};
@@ -168,6 +193,7 @@ static const CliOpt grad_opts[] = {
     CLI_CACHE_DIR, CLI_NO_CACHE, CLI_MAX_MEMORY, CLI_PROFILE, END};
 #undef TRAINING
 #undef COMPILING
+#undef FIXED_SHAPES
 
 const CliCommand cli_commands[] = {
     {"run", cmd_run, "compile a model and run it at once (JIT)", "MODEL", run_opts,

@@ -26,6 +26,9 @@ typedef enum CliOpt {
     CLI_DEVICE_PROFILE,
     CLI_QUANTIZE,
     CLI_CALIBRATE,
+    /* fixed input shapes and symbolic dims (cli_load) */
+    CLI_SHAPE,
+    CLI_DIM,
     CLI_COMMON_END, /* the command-specific rows follow */
     CLI_OUT = CLI_COMMON_END,
     CLI_INPUT,

@@ -137,6 +137,30 @@ uint64_t slimc_max_memory(const SlimcContext *ctx);
  * suffix K, M, G or T ("512M", "4G", "1.5T", "4GiB"). False for anything else and for 0. */
 bool slimc_parse_size(const char *s, uint64_t *bytes);
 
+/* ---- fixed input shapes and symbolic dims (--shape, --dim; docs/cli.md) ---- */
+/* They apply to the models loaded on ctx after the call, while the model is imported: a
+ * fixed dim is static from the first node on, so shape arithmetic over it folds and ops
+ * that need a known size (a convolution's spatial dims, Resize) import.
+ * slimc_fix_shape fixes every dim of one input, named, or by its position ("0", "1"...),
+ * ndim of them, each >= 1; a static dim of the model must match, and the symbols its dims
+ * had (an ONNX dim_param, a .slim N) take those values wherever they appear.
+ * slimc_fix_dim fixes one symbolic dim by its name (an ONNX dim_param, a .slim dim name).
+ * An input or a symbol the loaded model lacks is an error of slimc_model_load (with a
+ * suggestion); so are a wrong rank and two different values for one symbol. Giving the
+ * same input or symbol again replaces the value. */
+SlimcStatus slimc_fix_shape(SlimcContext *ctx, const char *input, int ndim, const int64_t *dims);
+SlimcStatus slimc_fix_dim(SlimcContext *ctx, const char *symbol, int64_t value);
+/* The same from the CLI's text: "NAME=D0,D1,..." and "SYMBOL=N" (split at the last '='). */
+SlimcStatus slimc_fix_shape_arg(SlimcContext *ctx, const char *arg);
+SlimcStatus slimc_fix_dim_arg(SlimcContext *ctx, const char *arg);
+/* Forgets every fixed shape and dim. */
+void slimc_clear_fixes(SlimcContext *ctx);
+/* Fixes the shape of every input of m that has a symbolic dim to the shape of in[i] (as
+ * slimc_fix_shape does), for the next load: how `slimc run` and `bench` specialise a model
+ * whose symbolic code is impossible (a symbol squared) to the shapes of their inputs.
+ * Returns how many inputs it fixed (0: m has no symbolic input). */
+int slimc_fix_inputs_to(SlimcContext *ctx, const SlimcModel *m, const SlimcTensor *in, int n);
+
 /* ---- tensors and .npy files ---- */
 SlimcStatus slimc_npy_load(SlimcContext *ctx, const char *path, SlimcTensor *out);
 /* Writes atomically: a failed write leaves no partial file. */

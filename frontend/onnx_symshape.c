@@ -1,0 +1,556 @@
+/* Shape arithmetic over symbolic dims at import. Exporters compute shapes with small
+ * subgraphs (PyTorch: Shape → Gather → Unsqueeze → Concat → Reshape; Mul/Div for heads).
+ * On static shapes frontend/onnx_fold.c evaluates them; when a dim is symbolic (a batch, a
+ * sequence length) this file evaluates them over Dims instead: a "shape value" (OxSym) is
+ * an integer tensor of rank 0 or 1 whose elements are Dims (coefficient × product of
+ * symbols, ir/types.h), so Reshape, Expand and ConstantOfShape get targets that stay
+ * symbolic in the generated code. Size, Equal (against a number <= 0: PyTorch's Expand)
+ * and Where with a constant condition evaluate too.
+ *
+ * What a Dim cannot hold (S + 1, S * S, S // 2 on an odd coefficient, a shape value used
+ * as data) is refused with a message that names the symbolic dims and the way out:
+ * `--dim NAME=N` / `--shape INPUT=...` fix them at import (frontend/dim_fix.h). */
+#ifdef SLIMC_WITH_ONNX
+#include "frontend/onnx_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define SYM_MAX 16 /* elements of a shape value */
+
+struct OxSym {
+    int rank; /* 0 or 1 */
+    int n;    /* elements: 1 when rank is 0 */
+    Dim d[SYM_MAX];
+};
+
+/* ---- reading inputs ---- */
+
+static bool is_int(DType t)
+{
+    return t == IR_I64 || t == IR_I32;
+}
+
+/* Input i as a shape value: a symbolic one, or a small integer constant; false otherwise. */
+static bool sym_in(const OxNode *n, int i, OxSym *out)
+{
+    if (!ox_has_in(n, i))
+        return false;
+    const OxEntry *e = n->in[i];
+    if (e->sym) {
+        *out = *e->sym;
+        return true;
+    }
+    if (!e->is_const || !is_int(e->c.dtype) || e->c.rank > 1)
+        return false;
+    int64_t k = ox_const_numel(&e->c);
+    if (k > SYM_MAX || (e->c.rank == 0 && k != 1))
+        return false;
+    out->rank = e->c.rank;
+    out->n = (int)k;
+    for (int j = 0; j < out->n; j++)
+        out->d[j] = ir_dim(ox_const_get_i(&e->c, j));
+    return true;
+}
+
+static bool any_sym_input(const OxNode *n)
+{
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] && n->in[i]->sym)
+            return true;
+    return false;
+}
+
+static bool all_static(const OxSym *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!ir_dim_static(s->d[i]))
+            return false;
+    return true;
+}
+
+/* Binds output 0 to s: a constant when every element is static, else a shape value. */
+static void bind_sym(OxImporter *im, const OxNode *n, const OxSym *s)
+{
+    if (all_static(s)) {
+        OxConst c;
+        int64_t len = s->n;
+        ox_const_make(im, &c, IR_I64, s->rank, &len);
+        for (int i = 0; i < s->n; i++)
+            ox_const_set(&c, i, (double)s->d[i].c);
+        ox_bind_const(im, n->out[0], &c);
+        return;
+    }
+    OxSym *copy = ir_arena_alloc(im->g->arena, sizeof *copy);
+    *copy = *s;
+    ox_bind_sym(im, n->out[0], copy);
+}
+
+/* ---- messages ---- */
+
+/* "batch, seq": the symbols in mask, into buf. */
+static const char *sym_names(const Graph *g, uint32_t mask, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int s = 0; s < g->n_syms && len + 1 < size; s++)
+        if (mask & (1u << s)) {
+            int w = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", g->sym_names[s]);
+            len += w > 0 ? (size_t)w : 0;
+        }
+    return buf;
+}
+
+/* The symbols of the node's inputs: shape values, and the tensors whose shape it reads. */
+static uint32_t input_syms(OxImporter *im, const OxNode *n)
+{
+    uint32_t mask = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        const OxEntry *e = n->in[i];
+        if (!e)
+            continue;
+        if (e->sym)
+            for (int j = 0; j < e->sym->n; j++)
+                mask |= e->sym->d[j].syms;
+        else if (!e->is_const && e->v != IR_NONE && im->g->values[e->v].type.shape.rank > 0) {
+            const Shape *s = &im->g->values[e->v].type.shape;
+            for (int j = 0; j < s->rank; j++)
+                mask |= s->d[j].syms;
+        }
+    }
+    return mask;
+}
+
+OxResult ox_unsupported_symbolic(OxImporter *im, const OxNode *n, const char *what)
+{
+    char names[256], first[64];
+    uint32_t mask = input_syms(im, n);
+    if (!mask)
+        mask = (1u << im->g->n_syms) - 1;
+    sym_names(im->g, mask, names, sizeof names);
+    int s = 0;
+    while (s < im->g->n_syms && !(mask & (1u << s)))
+        s++;
+    snprintf(first, sizeof first, "%s", s < im->g->n_syms ? im->g->sym_names[s] : "N");
+    return ox_unsupported(im, n,
+                          "%s over the symbolic dim%s %s; fix %s at import: --dim %s=N (or "
+                          "--shape INPUT=D0,D1,...)",
+                          what, strchr(names, ',') ? "s" : "", names,
+                          strchr(names, ',') ? "them" : "it", first);
+}
+
+/* ---- arithmetic on Dims ---- */
+
+typedef enum { SYM_ADD, SYM_SUB, SYM_MUL, SYM_DIV } SymOp;
+
+/* a op b as a Dim; false when a Dim cannot hold it. Div is ONNX's integer Div (truncation):
+ * exact on the Dims it accepts. */
+static bool dim_arith(SymOp op, Dim a, Dim b, Dim *out)
+{
+    if (ir_dim_static(a) && ir_dim_static(b)) {
+        int64_t r;
+        switch (op) {
+        case SYM_ADD:
+            if (__builtin_add_overflow(a.c, b.c, &r))
+                return false;
+            break;
+        case SYM_SUB:
+            if (__builtin_sub_overflow(a.c, b.c, &r))
+                return false;
+            break;
+        case SYM_MUL:
+            if (__builtin_mul_overflow(a.c, b.c, &r))
+                return false;
+            break;
+        case SYM_DIV:
+            if (b.c == 0 || (a.c == INT64_MIN && b.c == -1))
+                return false;
+            r = a.c / b.c;
+            break;
+        }
+        *out = ir_dim(r);
+        return true;
+    }
+    switch (op) {
+    case SYM_MUL:
+        if (a.c <= 0 || b.c <= 0)
+            return false;
+        return ir_dim_mul(a, b, out);
+    case SYM_DIV:
+        /* (c·S·T) / (k·T) = (c/k)·S when k divides c and T is in the numerator */
+        if (b.c <= 0 || a.c <= 0 || (b.syms & ~a.syms) || a.c % b.c)
+            return false;
+        *out = (Dim){a.c / b.c, a.syms & ~b.syms};
+        return true;
+    case SYM_ADD:
+    case SYM_SUB: {
+        /* c·S ± k·S = (c ± k)·S, kept when positive (0 when equal, for Sub) */
+        if (a.syms != b.syms)
+            return false;
+        int64_t c = op == SYM_ADD ? a.c + b.c : a.c - b.c;
+        if (c < 0 || (c == 0 && op == SYM_ADD))
+            return false;
+        *out = c == 0 ? ir_dim(0) : (Dim){c, a.syms};
+        return true;
+    }
+    }
+    return false;
+}
+
+/* ---- the ops ---- */
+
+static OxResult sym_shape_op(OxImporter *im, OxNode *n, const Shape *s)
+{
+    int64_t st = ox_attr_int(n, "start", 0), en = ox_attr_int(n, "end", s->rank);
+    st = st < 0 ? st + s->rank : st;
+    en = en < 0 ? en + s->rank : en;
+    st = st < 0 ? 0 : st > s->rank ? s->rank : st;
+    en = en < 0 ? 0 : en > s->rank ? s->rank : en;
+    OxSym r = {1, 0, {{0}}};
+    for (int64_t i = st; i < en; i++)
+        r.d[r.n++] = s->d[i];
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+static OxResult sym_gather(OxImporter *im, OxNode *n)
+{
+    OxSym data, idx;
+    const OxConst *ic = ox_const_in(n, 1);
+    if (!sym_in(n, 0, &data) || data.rank != 1 || !ic || !sym_in(n, 1, &idx) ||
+        ox_attr_int(n, "axis", 0) != 0)
+        return ox_unsupported_symbolic(im, n, "a Gather of a shape this way");
+    OxSym r = {idx.rank, idx.n, {{0}}};
+    for (int i = 0; i < idx.n; i++) {
+        int64_t k = idx.d[i].c;
+        k = k < 0 ? k + data.n : k;
+        if (k < 0 || k >= data.n)
+            return ox_unsupported(im, n, "index %lld out of range of a shape of %d",
+                                  (long long)idx.d[i].c, data.n);
+        r.d[i] = data.d[k];
+    }
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+static OxResult sym_unsqueeze(OxImporter *im, OxNode *n, bool squeeze)
+{
+    OxSym a;
+    if (!sym_in(n, 0, &a) || a.rank != (squeeze ? 1 : 0) || (squeeze && a.n != 1))
+        return ox_unsupported_symbolic(im, n, "a shape of this rank");
+    a.rank = squeeze ? 0 : 1; /* the axes can only be 0 (or -1) */
+    bind_sym(im, n, &a);
+    return OX_OK;
+}
+
+static OxResult sym_concat(OxImporter *im, OxNode *n)
+{
+    OxSym r = {1, 0, {{0}}};
+    for (int i = 0; i < n->n_in; i++) {
+        OxSym a;
+        if (!sym_in(n, i, &a) || a.rank != 1 || r.n + a.n > SYM_MAX)
+            return ox_unsupported_symbolic(im, n, "a Concat of a shape with a tensor");
+        for (int j = 0; j < a.n; j++)
+            r.d[r.n++] = a.d[j];
+    }
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+static OxResult sym_slice(OxImporter *im, OxNode *n)
+{
+    OxSym a;
+    int64_t st, en, ax = 0, step = 1;
+    if (!sym_in(n, 0, &a) || a.rank != 1 || ox_ints_input(im, n, 1, &st, 1) != 1 ||
+        ox_ints_input(im, n, 2, &en, 1) != 1 ||
+        (ox_has_in(n, 3) && ox_ints_input(im, n, 3, &ax, 1) != 1) ||
+        (ox_has_in(n, 4) && ox_ints_input(im, n, 4, &step, 1) != 1) || (ax != 0 && ax != -1) ||
+        step != 1)
+        return ox_unsupported_symbolic(im, n, "a Slice of a shape this way");
+    st = st < 0 ? st + a.n : st;
+    en = en < 0 ? en + a.n : en;
+    st = st < 0 ? 0 : st > a.n ? a.n : st;
+    en = en < 0 ? 0 : en > a.n ? a.n : en;
+    OxSym r = {1, 0, {{0}}};
+    for (int64_t i = st; i < en; i++)
+        r.d[r.n++] = a.d[i];
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+static OxResult sym_arith(OxImporter *im, OxNode *n, SymOp op)
+{
+    OxSym a, b;
+    if (!sym_in(n, 0, &a) || !sym_in(n, 1, &b) || (a.n != b.n && a.n != 1 && b.n != 1))
+        return ox_unsupported_symbolic(im, n, "integer arithmetic on a shape this way");
+    OxSym r = {a.rank > b.rank ? a.rank : b.rank, a.n > b.n ? a.n : b.n, {{0}}};
+    for (int i = 0; i < r.n; i++)
+        if (!dim_arith(op, a.d[a.n == 1 ? 0 : i], b.d[b.n == 1 ? 0 : i], &r.d[i]))
+            return ox_unsupported_symbolic(im, n,
+                                           "a result a symbolic dim cannot hold (only products "
+                                           "of symbols are kept)");
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+/* The target of a Reshape (allowzero 0) as a Shape: 0 copies x's dim, -1 is inferred. */
+static OxResult sym_reshape(OxImporter *im, OxNode *n)
+{
+    OxSym want;
+    ValueId x = ox_in(im, n, 0);
+    if (x == IR_NONE || !sym_in(n, 1, &want) || want.rank != 1 || want.n > IR_MAX_RANK ||
+        ox_attr_int(n, "allowzero", 0))
+        return ox_unsupported_symbolic(im, n, "a Reshape to this shape");
+    const Shape *s = &ox_ty(im, x)->shape;
+    Shape target = {want.n, {{0}}};
+    int infer = -1;
+    Dim known = ir_dim(1);
+    for (int i = 0; i < want.n; i++) {
+        Dim d = want.d[i];
+        if (ir_dim_static(d) && d.c == 0 && i < s->rank)
+            d = s->d[i];
+        else if (ir_dim_static(d) && d.c == -1 && infer < 0) {
+            infer = i;
+            continue;
+        } else if (d.c <= 0)
+            return ox_unsupported(im, n, "bad target size %lld", (long long)d.c);
+        target.d[i] = d;
+        if (!ir_dim_mul(known, d, &known))
+            return ox_unsupported_symbolic(im, n, "a Reshape whose sizes repeat a symbol");
+    }
+    if (infer >= 0) {
+        Dim total;
+        if (!ir_shape_numel(s, &total) || (known.syms & ~total.syms) || total.c % known.c)
+            return ox_unsupported_symbolic(im, n, "a Reshape whose -1 cannot be inferred");
+        target.d[infer] = (Dim){total.c / known.c, total.syms & ~known.syms};
+    }
+    ValueId v = ox_reshape_to(im, n, x, &target);
+    return v == IR_NONE ? ox_unsupported_symbolic(im, n, "a Reshape to a shape this symbolic")
+                        : ox_out(im, n, v);
+}
+
+/* The expand attribute for a symbolic target: sizes, -(1000 + s) for a bare symbol, -1 to
+ * keep the input's dim (a 1 under a dim the input has). False for other symbolic sizes. */
+static bool expand_attr(const OxSym *want, const Shape *in, int64_t *attr)
+{
+    for (int i = 0; i < want->n; i++) {
+        Dim d = want->d[i];
+        int j = i - (want->n - in->rank); /* the input's dim under this one */
+        if (ir_dim_static(d))
+            attr[i] = d.c == 1 && j >= 0 ? -1 : d.c;
+        else if (j >= 0 && ir_dim_eq(in->d[j], d))
+            attr[i] = -1;
+        else if (d.c == 1 && (d.syms & (d.syms - 1)) == 0)
+            attr[i] = -(1000 + __builtin_ctz(d.syms));
+        else
+            return false;
+    }
+    return true;
+}
+
+/* Expand(x, shape) and ConstantOfShape(shape) (x: its value as a [1, ..., 1] constant). */
+static OxResult sym_expand(OxImporter *im, OxNode *n, bool constant_of_shape)
+{
+    OxSym want;
+    if (!sym_in(n, constant_of_shape ? 0 : 1, &want) || want.rank != 1 || want.n > IR_MAX_RANK)
+        return ox_unsupported_symbolic(im, n, "this target shape");
+    ValueId x;
+    if (constant_of_shape) {
+        OxConst c;
+        const Onnx__AttributeProto *va = ox_attr(n, "value");
+        if (va && va->t) {
+            if (!ox_tensor_to_const(im, va->t, "ConstantOfShape value", &c))
+                return OX_ERROR;
+        } else {
+            ox_const_make(im, &c, IR_F32, 0, NULL);
+            ox_const_set(&c, 0, 0);
+        }
+        c.rank = want.n;
+        for (int i = 0; i < want.n; i++)
+            c.shape[i] = 1;
+        Type t = {c.dtype, {c.rank, {{0}}}, NULL};
+        for (int i = 0; i < c.rank; i++)
+            t.shape.d[i] = ir_dim(1);
+        x = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.value", n->ir_name), t, c.data,
+                         c.nbytes, n->loc);
+    } else
+        x = ox_in(im, n, 0);
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t attr[IR_MAX_RANK];
+    if (want.n < s->rank || !expand_attr(&want, s, attr))
+        return ox_unsupported_symbolic(im, n, "a target shape this symbolic");
+    NodeId id = ox_mk(im, n, "expand", &x, 1);
+    if (id == IR_NONE)
+        return ox_no_ir_op(im, n, "expand");
+    ir_node_set_ints(im->g, id, "shape", attr, want.n);
+    return ox_out(im, n, ox_done(im, id));
+}
+
+/* Equal of shape values: a bool constant where each element is known (a dim >= 1 is never
+ * a number <= 0; equal dims are equal). PyTorch's Expand export compares a shape with -1. */
+static OxResult sym_equal(OxImporter *im, OxNode *n)
+{
+    OxSym a, b;
+    if (!sym_in(n, 0, &a) || !sym_in(n, 1, &b) || (a.n != b.n && a.n != 1 && b.n != 1))
+        return ox_unsupported_symbolic(im, n, "an Equal of a shape this way");
+    int rank = a.rank > b.rank ? a.rank : b.rank;
+    int64_t len = a.n > b.n ? a.n : b.n;
+    OxConst c;
+    ox_const_make(im, &c, IR_BOOL, rank, &len);
+    for (int i = 0; i < len; i++) {
+        Dim x = a.d[a.n == 1 ? 0 : i], y = b.d[b.n == 1 ? 0 : i];
+        bool eq;
+        if (ir_dim_eq(x, y))
+            eq = true;
+        else if ((ir_dim_static(x) && x.c <= 0 && y.c > 0) ||
+                 (ir_dim_static(y) && y.c <= 0 && x.c > 0) ||
+                 (ir_dim_static(x) && ir_dim_static(y)))
+            eq = false;
+        else
+            return ox_unsupported_symbolic(im, n, "an Equal whose answer depends on a symbol");
+        ox_const_set(&c, i, eq);
+    }
+    ox_bind_const(im, n->out[0], &c);
+    return OX_OK;
+}
+
+/* Where(constant condition, shape, shape): a shape value. */
+static OxResult sym_where(OxImporter *im, OxNode *n)
+{
+    const OxConst *cond = ox_const_in(n, 0);
+    OxSym a, b;
+    if (!cond || cond->rank > 1 || !sym_in(n, 1, &a) || !sym_in(n, 2, &b))
+        return ox_unsupported_symbolic(im, n, "a Where over a shape this way");
+    int64_t k = ox_const_numel(cond);
+    int len = (int)(k > a.n ? k : a.n > b.n ? a.n : b.n);
+    if ((k != len && k != 1) || (a.n != len && a.n != 1) || (b.n != len && b.n != 1))
+        return ox_unsupported_symbolic(im, n, "a Where over shapes of other lengths");
+    OxSym r = {1, len, {{0}}};
+    r.rank = cond->rank > a.rank ? cond->rank : a.rank > b.rank ? a.rank : b.rank;
+    for (int i = 0; i < len; i++)
+        r.d[i] =
+            ox_const_get(cond, k == 1 ? 0 : i) != 0 ? a.d[a.n == 1 ? 0 : i] : b.d[b.n == 1 ? 0 : i];
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
+/* Resize whose sizes are a shape value (PyTorch's interpolate(size=...) with a dynamic
+ * batch: Concat(Shape(x)[:2], sizes)): each symbolic size must be x's own dim, which stays
+ * (-1 in the sizes ox_import_resize reads); the other sizes are numbers. */
+static OxResult sym_resize(OxImporter *im, OxNode *n)
+{
+    OxSym want;
+    ValueId x = ox_has_in(n, 0) && !n->in[0]->sym ? ox_in(im, n, 0) : IR_NONE;
+    for (int i = 1; i < 3; i++)
+        if (ox_has_in(n, i) && n->in[i]->sym)
+            x = IR_NONE;
+    if (x == IR_NONE || !sym_in(n, 3, &want) || want.rank != 1)
+        return ox_unsupported_symbolic(im, n, "a Resize with roi or scales computed");
+    const Shape *s = &ox_ty(im, x)->shape;
+    int64_t axes[IR_MAX_RANK];
+    int na = ox_attr_ints(n, "axes", axes, IR_MAX_RANK);
+    if (na == 0)
+        for (int i = 0; i < s->rank && i < IR_MAX_RANK; i++)
+            axes[na++] = i;
+    if (na != want.n || na > IR_MAX_RANK)
+        return ox_unsupported(im, n, "needs one size per axis");
+    OxConst c;
+    int64_t len = want.n;
+    ox_const_make(im, &c, IR_I64, 1, &len);
+    for (int i = 0; i < na; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + s->rank : axes[i];
+        if (a < 0 || a >= s->rank)
+            return ox_unsupported(im, n, "an axis out of range");
+        if (ir_dim_static(want.d[i]))
+            ox_const_set(&c, i, (double)want.d[i].c);
+        else if (ir_dim_eq(want.d[i], s->d[a]))
+            ox_const_set(&c, i, -1); /* kept (onnx_ops_spatial.c) */
+        else
+            return ox_unsupported_symbolic(im, n, "resizing a symbolic dim to another size");
+    }
+    OxEntry sizes = *n->in[3];
+    sizes.sym = NULL;
+    sizes.is_const = true;
+    sizes.c = c;
+    sizes.v = IR_NONE;
+    OxNode copy = *n;
+    copy.in = ir_arena_alloc(im->g->arena, sizeof(OxEntry *) * (size_t)(n->n_in + 1));
+    for (int i = 0; i < n->n_in; i++)
+        copy.in[i] = i == 3 ? &sizes : n->in[i];
+    return ox_import_resize(im, &copy);
+}
+
+bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
+{
+    const char *op = n->p->op_type;
+    if (!strcmp(op, "Shape") && ox_has_in(n, 0) && !n->in[0]->is_const && !n->in[0]->sym &&
+        n->in[0]->v != IR_NONE) {
+        const Shape *s = &ox_ty(im, n->in[0]->v)->shape;
+        if (s->rank < 0 || ir_shape_static(s))
+            return false; /* onnx_fold.c */
+        *r = sym_shape_op(im, n, s);
+        return true;
+    }
+    if (!strcmp(op, "Size") && ox_has_in(n, 0) && !n->in[0]->is_const && !n->in[0]->sym &&
+        n->in[0]->v != IR_NONE && !ir_shape_static(&ox_ty(im, n->in[0]->v)->shape)) {
+        OxSym s = {0, 1, {{0}}};
+        if (!ir_shape_numel(&ox_ty(im, n->in[0]->v)->shape, &s.d[0]))
+            *r = ox_unsupported_symbolic(im, n, "a Size with a symbol squared");
+        else {
+            bind_sym(im, n, &s);
+            *r = OX_OK;
+        }
+        return true;
+    }
+    if (!any_sym_input(n))
+        return false;
+    if (!strcmp(op, "Shape") && n->in[0] && n->in[0]->sym) { /* the shape of a shape */
+        OxSym s = {1, n->in[0]->sym->rank, {{0}}};
+        for (int i = 0; i < s.n; i++)
+            s.d[i] = ir_dim(n->in[0]->sym->n);
+        bind_sym(im, n, &s);
+        *r = OX_OK;
+    } else if (!strcmp(op, "Gather"))
+        *r = sym_gather(im, n);
+    else if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze"))
+        *r = sym_unsqueeze(im, n, !strcmp(op, "Squeeze"));
+    else if (!strcmp(op, "Concat"))
+        *r = sym_concat(im, n);
+    else if (!strcmp(op, "Slice"))
+        *r = sym_slice(im, n);
+    else if (!strcmp(op, "Cast") || !strcmp(op, "Identity")) {
+        OxSym a;
+        sym_in(n, 0, &a);
+        int64_t to = ox_attr_int(n, "to", 7);
+        if (!strcmp(op, "Cast") && to != 7 && to != 6) /* int64, int32 */
+            *r = ox_unsupported_symbolic(im, n, "a Cast of a shape to a non-integer type");
+        else {
+            bind_sym(im, n, &a);
+            *r = OX_OK;
+        }
+    } else if (!strcmp(op, "Add"))
+        *r = sym_arith(im, n, SYM_ADD);
+    else if (!strcmp(op, "Sub"))
+        *r = sym_arith(im, n, SYM_SUB);
+    else if (!strcmp(op, "Mul"))
+        *r = sym_arith(im, n, SYM_MUL);
+    else if (!strcmp(op, "Div"))
+        *r = sym_arith(im, n, SYM_DIV);
+    else if (!strcmp(op, "Reshape") && !(n->in[0] && n->in[0]->sym))
+        *r = sym_reshape(im, n);
+    else if (!strcmp(op, "Expand") && !(n->in[0] && n->in[0]->sym))
+        *r = sym_expand(im, n, false);
+    else if (!strcmp(op, "ConstantOfShape"))
+        *r = sym_expand(im, n, true);
+    else if (!strcmp(op, "Resize") && im->opset >= 11 && n->n_in > 3 && n->in[3] && n->in[3]->sym)
+        *r = sym_resize(im, n);
+    else if (!strcmp(op, "Equal"))
+        *r = sym_equal(im, n);
+    else if (!strcmp(op, "Where"))
+        *r = sym_where(im, n);
+    else
+        *r = ox_unsupported_symbolic(im, n, "a shape computed");
+    return true;
+}
+
+#endif

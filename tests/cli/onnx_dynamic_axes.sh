@@ -1,0 +1,98 @@
+#!/bin/bash
+# ONNX models with symbolic dims run as exported (issue 19): shape arithmetic over a batch
+# and a sequence length (Shape, Gather, Slice, Unsqueeze, Concat, Mul, Div, Add, Sub,
+# Reshape, Expand, ConstantOfShape) stays symbolic, Resize keeps a batch whose scale is 1,
+# and each model runs at two input shapes with one compile per shape, matching ONNX Runtime
+# (1e-4). What a symbolic dim cannot hold (S + 1) is refused naming the dim and --dim.
+# Core models: tests/cli/shapes_models.py (onnx.helper); then a TransformerEncoder and a CNN
+# with nn.Upsample exported by Debian's torch with dynamic_axes (skipped without torch).
+. "$(dirname "$0")/lib.bash"
+PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
+if ! python3 -c 'import onnx, onnxruntime, numpy' 2>/dev/null; then
+  echo "skip: python3 has no onnx/onnxruntime: the dynamic-axes checks are not run"
+  finish
+  exit $?
+fi
+python3 "$PYM" make . || { bad "shapes_models.py make"; finish; exit 1; }
+if "$SLIMC" inspect two_in.onnx 2>&1 | grep -q "built without ONNX"; then
+  finish
+  exit $?
+fi
+
+# same MODEL SHAPE [ARGS...]: slimc run on the seeded input of SHAPE agrees with ORT (the
+# input and ORT's output made beforehand by `shapes_models.py refs MODEL:SHAPE`)
+same() {
+  local model=$1 shape=$2; shift 2
+  local name="${model%.onnx} at $shape${*:+ ($*)}" stem="${model%.onnx}.$shape"
+  [ -f "$stem.ref.npy" ] || { bad "$name: no reference"; return; }
+  rm -rf o
+  if ! "$SLIMC" run "$model" "$@" --input "x=$stem.x.npy" --output-dir o >out.txt 2>err.txt; then
+    bad "$name: slimc run failed"; cat err.txt; return
+  fi
+  "$NPYCMP" o/y.npy "$stem.ref.npy" 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
+}
+# symbolic MODEL TYPE: inspect shows the input and output types with the symbols kept
+symbolic() {
+  "$SLIMC" inspect "$1" >out.txt 2>&1
+  grep -qF "$2" out.txt && ok "${1%.onnx}: $2" || { bad "${1%.onnx}: wants $2"; cat out.txt; }
+}
+
+python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3,8 \
+  heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
+  resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 || bad "ORT references"
+symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
+same shape_dyn.onnx 2,3,8
+same shape_dyn.onnx 4,1,8
+symbolic heads_dyn.onnx "output y: f32[batch, seq, 8]"
+same heads_dyn.onnx 2,3,8
+same heads_dyn.onnx 1,6,8
+symbolic expand_where.onnx "output y: f32[4*batch*seq]"
+same expand_where.onnx 2,3,4
+same expand_where.onnx 1,5,4
+symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
+same resize_dyn.onnx 1,2,4,4
+same resize_dyn.onnx 3,2,4,4
+symbolic resize_sizes_dyn.onnx "output y: f32[batch, 2, 6, 10]"
+same resize_sizes_dyn.onnx 1,2,4,4
+same resize_sizes_dyn.onnx 2,2,4,4
+expect_fail "Shape + 1 is refused naming seq and --dim" \
+  "node 'Add_1': Add .*a result a symbolic dim cannot hold .* over the symbolic dim seq; fix it at import: --dim seq=N" \
+  "$SLIMC" inspect add1.onnx
+same add1.onnx 5 --dim seq=5
+same add1.onnx 5
+grep -qF "note: imported with the inputs' shapes fixed (node 'Add_1': Add (ai.onnx opset 17): a result a symbolic dim cannot hold" err.txt \
+  && ok "run without --dim imports add1 with its input's shape, saying so" || { bad "add1: no note"; cat err.txt; }
+
+# seq squared (attention scores): run compiles for the inputs' shapes with a note; an AOT
+# build names seq and --dim; with seq fixed the batch stays symbolic
+same scores_dyn.onnx 2,3,8
+grep -q "note: compiled for these input shapes, not symbolically (memplan: the size of 'MatMul_1' (f32\[batch, seq, seq\]) has the symbol 'seq' squared" err.txt \
+  && ok "the specialisation is said, naming seq" || { bad "no specialisation note"; cat err.txt; }
+same scores_dyn.onnx 1,5,8
+expect_fail "build refuses seq squared, naming it and --dim" \
+  "the size of 'MatMul_1' \(f32\[batch, seq, seq\]\) has the symbol 'seq' squared.*fix it: --dim seq=N" \
+  "$SLIMC" build scores_dyn.onnx -o scores
+expect_ok "emit --dim seq=4 (the batch symbolic)" "$SLIMC" emit scores_dyn.onnx --dim seq=4 -o sc
+grep -qF 'SCORES_DYN_N_SYMS 1' sc/scores_dyn.h && grep -qF 'f32[batch, 4, 8]' sc/scores_dyn.h \
+  && ok "emitted: one symbol (batch), seq 4" || bad "emit --dim seq=4: sc/scores_dyn.h"
+
+PY=/usr/bin/python3
+if ! [ -x "$PY" ] || ! "$PY" -c 'import torch' 2>/dev/null; then
+  echo "skip: $PY has no torch: the PyTorch-exported models are not checked"
+  finish
+  exit $?
+fi
+"$PY" "$SLIMC_SOURCE_DIR/tests/cli/onnx_dynamic_axes_torch.py" . >export.txt 2>&1 \
+  || { bad "torch export"; cat export.txt; finish; exit 1; }
+python3 "$PYM" refs cnn_upsample.onnx:1,3,8,8 cnn_upsample.onnx:3,3,8,8 transformer.onnx:2,5,16 \
+  transformer.onnx:3,7,16 transformer.onnx:1,7,16 || bad "ORT references (torch models)"
+symbolic cnn_upsample.onnx "input  x: f32[batch, 3, 8, 8]"
+same cnn_upsample.onnx 1,3,8,8
+same cnn_upsample.onnx 3,3,8,8
+symbolic transformer.onnx "input  x: f32[batch, seq, 16]"
+symbolic transformer.onnx "output y: f32[batch, seq, 16]"
+same transformer.onnx 2,5,16
+same transformer.onnx 3,7,16
+same transformer.onnx 2,5,16 --dim seq=5
+same transformer.onnx 1,7,16 --shape x=1,7,16
+finish

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Small ONNX models with symbolic dims for tests/cli/shapes_fix.sh and
+tests/cli/onnx_dynamic_axes.sh, built with onnx.helper (no torch), and ONNX Runtime's
+outputs for them.
+
+  shapes_models.py make DIR           writes DIR/NAME.onnx for every model below
+  shapes_models.py refs MODEL.onnx:SHAPE...  for each, the input (MODEL.SHAPE.x.npy) and
+                                             ORT's output (MODEL.SHAPE.ref.npy), in one run
+"""
+import sys
+
+import numpy as np
+
+
+def make(out):
+    import onnx
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    rng = np.random.default_rng(0)
+
+    def save(name, nodes, inputs, inits):
+        g = h.make_graph(nodes, name, inputs, [h.make_tensor_value_info("y", T.FLOAT, None)],
+                         [nh.from_array(v, k) for k, v in inits.items()])
+        m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+        onnx.save(m, f"{out}/{name}.onnx")
+
+    def i64(*v):  # a 1-d tensor
+        return np.array(v, np.int64)
+
+    def s64(v):  # a scalar (Gather's index, a dim)
+        return np.array(v, np.int64)
+
+    # Conv over [batch, 3, H, W]: needs its spatial dims fixed (--shape / --dim).
+    save("conv_dyn",
+         [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+          h.make_node("Relu", ["c"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "H", "W"])],
+         {"W": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+          "B": rng.standard_normal(4).astype(np.float32)})
+    # PyTorch's shape code: y = reshape(x, [Shape(x)[0] * Shape(x)[1], -1]) * 2, named /Shape
+    # as the exporter names it.
+    save("shape_dyn",
+         [h.make_node("Shape", ["x"], ["s"], name="/Shape"),
+          h.make_node("Gather", ["s", "i0"], ["d0"], axis=0),
+          h.make_node("Gather", ["s", "i1"], ["d1"], axis=0),
+          h.make_node("Mul", ["d0", "d1"], ["bs"]),
+          h.make_node("Unsqueeze", ["bs", "ax0"], ["bsu"]),
+          h.make_node("Concat", ["bsu", "m1"], ["tgt"], axis=0),
+          h.make_node("Reshape", ["x", "tgt"], ["r"]),
+          h.make_node("Mul", ["r", "two"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {"i0": s64(0), "i1": s64(1), "ax0": i64(0), "m1": i64(-1),
+          "two": np.array(2, np.float32)})
+    # Heads split as a transformer does: [B, S, 8] -> [B, S, 2, 4] (Div of the last dim),
+    # transposed, then merged back with Slice/Concat of the shape; plus Expand and
+    # ConstantOfShape to [B, S, 8] and Sub (S - S = 0 kept static, 2S - S = S).
+    save("heads_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Slice", ["s", "st0", "en2"], ["bs"]),
+          h.make_node("Gather", ["s", "i2"], ["hid"], axis=0),
+          h.make_node("Div", ["hid", "nh"], ["hd"]),
+          h.make_node("Unsqueeze", ["hd", "ax0"], ["hdu"]),
+          h.make_node("Concat", ["bs", "nh1", "hdu"], ["t4"], axis=0),
+          h.make_node("Reshape", ["x", "t4"], ["r4"]),
+          h.make_node("Transpose", ["r4"], ["tr"], perm=[0, 2, 1, 3]),
+          h.make_node("Transpose", ["tr"], ["tb"], perm=[0, 2, 1, 3]),
+          h.make_node("Concat", ["bs", "m1"], ["t3"], axis=0),
+          h.make_node("Reshape", ["tb", "t3"], ["r3"]),
+          h.make_node("Gather", ["s", "i1"], ["sq"], axis=0),
+          h.make_node("Add", ["sq", "sq"], ["s2"]),
+          h.make_node("Sub", ["s2", "sq"], ["s1"]),
+          h.make_node("Unsqueeze", ["s1", "ax0"], ["s1u"]),
+          h.make_node("Slice", ["s", "st0", "en1"], ["b1"]),
+          h.make_node("Concat", ["b1", "s1u", "hidu"], ["t3b"], axis=0),
+          h.make_node("Expand", ["bias", "t3b"], ["eb"]),
+          h.make_node("ConstantOfShape", ["t3b"], ["ones"],
+                      value=h.make_tensor("v", T.FLOAT, [1], [0.5])),
+          h.make_node("Add", ["r3", "eb"], ["a"]),
+          h.make_node("Mul", ["a", "ones"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {"st0": i64(0), "en2": i64(2), "en1": i64(1), "i1": s64(1), "i2": s64(2),
+          "nh": s64(2), "nh1": i64(2), "ax0": i64(0), "m1": i64(-1), "hidu": i64(8),
+          "bias": rng.standard_normal(8).astype(np.float32)})
+    # Nearest 2x upsampling of [batch, 2, 4, 4] by scales (1, 1, 2, 2): the batch stays.
+    save("resize_dyn",
+         [h.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 4])],
+         {"sc": np.array([1, 1, 2, 2], np.float32)})
+    # Resize to sizes Concat(Shape(x)[:2], [6, 10]) (PyTorch's interpolate(size=...) with a
+    # dynamic batch), linear: the batch stays, H and W change.
+    save("resize_sizes_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Slice", ["s", "st0", "en2"], ["bc"]),
+          h.make_node("Concat", ["bc", "hw"], ["sz"], axis=0),
+          h.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 4])],
+         {"st0": i64(0), "en2": i64(2), "hw": i64(6, 10)})
+    # A shape a Dim cannot hold: Shape(x) + 1 (refused naming seq, runs with --dim seq=N).
+    save("add1",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Add", ["s", "one"], ["s1"]),
+          h.make_node("ConstantOfShape", ["s1"], ["y"],
+                      value=h.make_tensor("v", T.FLOAT, [1], [1.0]))],
+         [h.make_tensor_value_info("x", T.FLOAT, ["seq"])],
+         {"one": i64(1)})
+    # Attention scores softmax(x @ x^T) @ x: [batch, seq, seq] has seq squared, which no
+    # size of slimc holds (run and bench compile it for the inputs' shapes; build refuses).
+    save("scores_dyn",
+         [h.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+          h.make_node("MatMul", ["x", "xt"], ["s"]),
+          h.make_node("Softmax", ["s"], ["p"], axis=-1),
+          h.make_node("MatMul", ["p", "x"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {})
+    # PyTorch's export of b.expand(x.shape): ConstantOfShape(Shape(shape)) of -1, Equal, Where
+    # (ones where the shape is -1), Expand; then y = reshape(x + b, [Size(x)]), flat.
+    save("expand_where",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Shape", ["s"], ["ss"]),
+          h.make_node("ConstantOfShape", ["ss"], ["neg"],
+                      value=h.make_tensor("v", T.INT64, [1], [-1])),
+          h.make_node("Equal", ["s", "neg"], ["eq"]),
+          h.make_node("Where", ["eq", "ones3", "s"], ["tgt"]),
+          h.make_node("Expand", ["b", "tgt"], ["be"]),
+          h.make_node("Add", ["x", "be"], ["a"]),
+          h.make_node("Size", ["x"], ["n"]),
+          h.make_node("Unsqueeze", ["n", "ax0"], ["nu"]),
+          h.make_node("Reshape", ["a", "nu"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"ones3": i64(1, 1, 1), "ax0": i64(0),
+          "b": rng.standard_normal((1, 1, 4)).astype(np.float32)})
+    # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
+    save("two_in",
+         [h.make_node("Add", ["image", "mask"], ["y"])],
+         [h.make_tensor_value_info("image", T.FLOAT, ["batch", 4]),
+          h.make_tensor_value_info("mask", T.FLOAT, ["batch", 4])],
+         {})
+
+
+def seeded(shape):
+    return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
+
+
+def refs(cases):
+    import onnxruntime as ort
+
+    for case in cases:
+        model, shape = case.rsplit(":", 1)
+        x = seeded([int(v) for v in shape.split(",")])
+        stem = f"{model[:-5]}.{shape}"
+        np.save(f"{stem}.x.npy", x)
+        s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        np.save(f"{stem}.ref.npy", s.run(None, {s.get_inputs()[0].name: x})[0])
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "make":
+        make(sys.argv[2])
+    elif cmd == "refs":
+        refs(sys.argv[2:])
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
