@@ -124,6 +124,17 @@ static inline int slimc_rt_dw3_ok(const slimc_rt_conv *s)
 }
 #endif
 
+/* qdw_avx2.c: slimc_rt_qdw_plane on AVX2 for any kernel, stride, dilation and padding, corr
+ * the accumulators' start (qdw.c); 0 when it declines (a kernel over 256 rows or 1024 tap
+ * pairs, no memory), and the caller runs the loop. */
+#ifdef SLIMC_RT_X86
+SLIMC_RT_SHARED SLIMC_RT_AVX2 int slimc_rt_qdw_plane_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                          int32_t zp, const int8_t *w, int32_t corr,
+                                                          float xs, float ws, const float *bias,
+                                                          int64_t o, void *y,
+                                                          const slimc_rt_qreq *rq);
+#endif
+
 /* int8 outputs (quant.c, qconv.c, qdw.c, qpacked.c) */
 /* The f32 output of one exact accumulator. */
 static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *bias, int64_t o)
