@@ -3,7 +3,8 @@
  * kernel sizes 1 to 7 (square and not), strides (1,1) (2,2) (2,1) (1,2) (3,3), dilations 1
  * and 2, paddings 0 to 3 (an output grid past the padded image too), odd widths and zero
  * points. Run both directly (the AVX2 kernel, whatever else the CPU has) and through
- * slimc_rt_qdw_plane (the dispatch, whose other kernels test_quant covers). */
+ * slimc_rt_qdw_plane (the dispatch, whose other kernels test_quant covers). And the
+ * f32 -> u8 quantize kernel that starts an int8 chain, on every path. */
 #include "runtime/slimc_rt.h"
 
 #include <check.h>
@@ -202,6 +203,35 @@ START_TEST(qdw_avx2_wide)
 }
 END_TEST
 
+/* slimc_rt_quantize_u8 (the input of an int8 chain; AVX2 32 values a step, then the
+ * scalar tail) against the scalar formula: halves to even, the zero point, the clamps,
+ * NaN to 0, infinities, at every position of a step and in the tail. */
+START_TEST(quantize_u8_exact)
+{
+    enum { N = 32 * 6 + 7 };
+    static const float special[] = {0.5f,  1.5f,     2.5f,      -0.5f, -1.5f, 1000.0f, -1000.0f,
+                                    NAN,   INFINITY, -INFINITY, 0.0f,  -0.0f, 3.49f,   127.5f,
+                                    -2.5f, 254.5f,   -10.5f,    1e30f, -1e30f};
+    const int ns = (int)(sizeof special / sizeof special[0]);
+    float x[N];
+    uint8_t q[N];
+    for (int zp = 0; zp <= 255; zp += 85)
+        for (int rep = 0; rep < 4; rep++) {
+            for (int i = 0; i < N; i++)
+                x[i] = (rnd() & 1) ? special[(i + rep) % ns] : (urand() - 0.5f) * 600.0f;
+            const float inv = rep == 3 ? 0.37f : 1.0f;
+            slimc_rt_quantize_u8(x, q, N, inv, zp);
+            for (int i = 0; i < N; i++) {
+                float v = rintf(x[i] * inv) + (float)zp;
+                v = v > 0.0f ? v : 0.0f;
+                v = v < 255.0f ? v : 255.0f;
+                ck_assert_msg(q[i] == (uint8_t)v, "quantize [%d] x=%g zp=%d: %d != %d", i,
+                              (double)x[i], zp, q[i], (int)(uint8_t)v);
+            }
+        }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("qdw_avx2");
@@ -209,6 +239,7 @@ int main(void)
     tcase_add_test(k, qdw_avx2_exact);
     tcase_add_test(k, qdw_plane_exact);
     tcase_add_test(k, qdw_avx2_wide);
+    tcase_add_test(k, quantize_u8_exact);
     suite_add_tcase(s, k);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
