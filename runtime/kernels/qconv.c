@@ -44,7 +44,8 @@ SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, 
  * VNNI: the taps are gathered into [KP/4][pixel][4] panels (slimc_rt_qpanel), so one vpdpbusd
  * multiplies 16 pixels' 4 taps by one broadcast group of 4 weights; 4 channels x 64 pixels
  * keep 16 accumulators, and the pixels of a channel land contiguous in its output plane:
- * no horizontal sums, a vector epilogue. Elsewhere: the rows and the portable qgemm. */
+ * no horizontal sums, a vector epilogue. AVX2 without VNNI: the same panels, vpmaddwd on
+ * their even and odd bytes. Elsewhere: the rows and the portable qgemm. */
 /* The VNNI panels of output pixels [p0, p1) straight from x: for each group of 4 taps k,
  * each tap's bytes over the block's pixels are gathered run by run (a run is the part of
  * one output row in the block: contiguous in x for stride 1), then the 4 rows are
@@ -562,6 +563,97 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* qconv2d's block on AVX2 without VNNI: the VNNI block's panel (slimc_rt_qpanel: pixel j's
+ * 4 taps in one u32, padding zp, taps past K 0), each quad split into its even and odd bytes
+ * as i16 pairs (taps 0, 2 and 1, 3: u8 in [0, 255]), vpmaddwd by the matching weight pairs
+ * (wp: per output and quad, (w0, w2) then (w1, w3)): exact i32 sums of x w, less zp wsum[o],
+ * then slimc_rt_qout8. A tile is 4 output channels (past oc: channel o0 again, not stored)
+ * x NV x 8 pixels. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_qconv_tile_avx2(const int NV, const uint32_t *panel, int64_t npx, int64_t K4,
+                         const int32_t *wp, int64_t o0, int64_t oc, int64_t v0, int64_t n,
+                         int64_t p0, int32_t zp, const int32_t *wsum, float xs, const float *ws,
+                         const float *bias, void *out, const slimc_rt_qreq *rq, int64_t P)
+{
+    __m256i acc[4][2];
+    SLIMC_RT_UNROLL for (int j = 0; j < 4; j++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        acc[j][v] = _mm256_setzero_si256();
+    const __m256i lo8 = _mm256_set1_epi16(0xff);
+    const int32_t *wj[4];
+    for (int j = 0; j < 4; j++)
+        wj[j] = wp + (j < oc ? j : 0) * 2 * K4;
+    const uint32_t *pp = panel + 8 * v0;
+    for (int64_t k = 0; k < K4; k++, pp += npx) {
+        __m256i ev[2], od[2];
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(pp + 8 * v));
+            ev[v] = _mm256_and_si256(q, lo8);
+            od[v] = _mm256_srli_epi16(q, 8);
+        }
+        SLIMC_RT_UNROLL for (int j = 0; j < 4; j++)
+        {
+            const __m256i we = _mm256_set1_epi32(wj[j][2 * k]),
+                          wo = _mm256_set1_epi32(wj[j][2 * k + 1]);
+            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[j][v] =
+                _mm256_add_epi32(acc[j][v], _mm256_add_epi32(_mm256_madd_epi16(ev[v], we),
+                                                             _mm256_madd_epi16(od[v], wo)));
+        }
+    }
+    for (int64_t j = 0; j < oc; j++) {
+        const int64_t o = o0 + j;
+        const __m256i corr = _mm256_set1_epi32((int32_t)((uint32_t)zp * (uint32_t)wsum[o]));
+        const __m256 mv = _mm256_set1_ps(xs * ws[o]), bv = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        {
+            const int64_t at = 8 * (v0 + v), left = n - at;
+            if (left > 0)
+                slimc_rt_qout8(out, o * P + p0 + at, left >= 8 ? 8 : (int)left,
+                               _mm256_sub_epi32(acc[j][v], corr), mv, bv, bias != NULL, rq);
+        }
+    }
+}
+
+static SLIMC_RT_AVX2 void slimc_rt_qconv_block_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                    int64_t p0, int64_t p1, int32_t zp,
+                                                    const int8_t *w, const int32_t *wsum, float xs,
+                                                    const float *ws, const float *bias, void *out,
+                                                    const slimc_rt_qreq *rq, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
+    const int64_t P = s->OH * s->OW, n = p1 - p0, nv = (n + 7) / 8, npx = 8 * nv;
+    uint32_t *panel = (uint32_t *)(void *)col;
+    slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KQ);
+    /* 4 channels' weight pairs after the tap rows: 32 K4 <= 32 KQ bytes */
+    int32_t *wp = (int32_t *)(void *)(col + 64 * KQ + 4 * 64);
+    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0, 0.0f};
+    const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
+    for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
+        const int64_t oc = slimc_rt_min(4, s->OG - o0);
+        for (int64_t j = 0; j < oc; j++) {
+            const int8_t *wr = w + (o0 + j) * K;
+            for (int64_t k = 0; k < K4; k++) {
+                int32_t t[4];
+                for (int64_t b = 0; b < 4; b++)
+                    t[b] = 4 * k + b < K ? wr[4 * k + b] : 0;
+                wp[(j * K4 + k) * 2] = (int32_t)((uint32_t)(uint16_t)(int16_t)t[0] |
+                                                 (uint32_t)(uint16_t)(int16_t)t[2] << 16);
+                wp[(j * K4 + k) * 2 + 1] = (int32_t)((uint32_t)(uint16_t)(int16_t)t[1] |
+                                                     (uint32_t)(uint16_t)(int16_t)t[3] << 16);
+            }
+        }
+        int64_t v = 0;
+        for (; v + 2 <= nv; v += 2)
+            slimc_rt_qconv_tile_avx2(2, panel, npx, K4, wp, o0, oc, v, n, p0, zp, wsum, xs, ws,
+                                     bias, out, rl, P);
+        if (v < nv)
+            slimc_rt_qconv_tile_avx2(1, panel, npx, K4, wp, o0, oc, v, n, p0, zp, wsum, xs, ws,
+                                     bias, out, rl, P);
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K)
 {
     const int64_t n = slimc_rt_qcol_bytes(K);
@@ -592,6 +684,10 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
+        return;
+    }
+    if (K > 0 && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2) {
+        slimc_rt_qconv_block_avx2(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
         return;
     }
 #endif

@@ -4,7 +4,8 @@
  * and 2, paddings 0 to 3 (an output grid past the padded image too), odd widths and zero
  * points. Run both directly (the AVX2 kernel, whatever else the CPU has) and through
  * slimc_rt_qdw_plane (the dispatch, whose other kernels test_quant covers). And the
- * f32 -> u8 quantize kernel that starts an int8 chain, on every path. */
+ * f32 -> u8 quantize kernel that starts an int8 chain, and the int8 conv block (AVX2
+ * panels here), on every path. */
 #include "runtime/slimc_rt.h"
 
 #include <check.h>
@@ -203,6 +204,95 @@ START_TEST(qdw_avx2_wide)
 }
 END_TEST
 
+/* slimc_rt_qconv_block (AVX2 panels on this kind of CPU, VNNI or AMX elsewhere) on one
+ * group of CG channels x KH x KW taps, blocks of 64 pixels, against an integer loop; random
+ * scales and bias, f32 and u8 out. Small K first (a network's first layer, lenet's). */
+static void check_qconv(int64_t CG, int64_t H, int64_t W, int64_t OG, int64_t KH, int64_t KW,
+                        int64_t SH, int64_t SW, int64_t PD, int64_t DL)
+{
+    const int64_t OH = (H + 2 * PD - DL * (KH - 1) - 1) / SH + 1,
+                  OW = (W + 2 * PD - DL * (KW - 1) - 1) / SW + 1, P = OH * OW, K = CG * KH * KW;
+    const slimc_rt_conv s = {CG, H, W, OG, CG, OG, KH, KW, OH, OW, SH, SW, PD, PD, DL, DL, 0};
+    uint8_t *x = malloc((size_t)(CG * H * W)), *qo = malloc((size_t)(OG * P));
+    int8_t *w = malloc((size_t)(OG * K));
+    int32_t *wsum = calloc((size_t)OG, sizeof(int32_t));
+    float *ws = malloc(sizeof(float) * (size_t)OG), *b = malloc(sizeof(float) * (size_t)OG);
+    float *fo = malloc(sizeof(float) * (size_t)(OG * P));
+    uint8_t *col = slimc_rt_qcol_alloc(K);
+    ck_assert(x && qo && w && wsum && ws && b && fo && col);
+    const int32_t zp = (int32_t)(rnd() & 255);
+    for (int64_t i = 0; i < CG * H * W; i++)
+        x[i] = (uint8_t)(rnd() & 255);
+    for (int64_t i = 0; i < OG * K; i++) {
+        w[i] = (int8_t)((int)(rnd() % 256) - 128);
+        wsum[i / K] += w[i];
+    }
+    for (int64_t o = 0; o < OG; o++) {
+        ws[o] = 0.0005f + 0.002f * urand();
+        b[o] = urand() - 0.5f;
+    }
+    const float xs = 0.03f;
+    const slimc_rt_qreq rq = {1.0f / 0.07f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU, 0.0f};
+    const float *bias = (rnd() & 1) ? b : NULL;
+    for (int64_t p0 = 0; p0 < P; p0 += 64) {
+        const int64_t p1 = p0 + 64 < P ? p0 + 64 : P;
+        slimc_rt_qconv_block(&s, x, p0, p1, zp, w, wsum, xs, ws, bias, fo, NULL, col);
+        slimc_rt_qconv_block(&s, x, p0, p1, zp, w, wsum, xs, ws, bias, qo, &rq, col);
+    }
+    for (int64_t o = 0; o < OG; o++)
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int32_t acc = 0;
+                for (int64_t c = 0; c < CG; c++)
+                    for (int64_t kh = 0; kh < KH; kh++)
+                        for (int64_t kw = 0; kw < KW; kw++) {
+                            const int64_t ih = oh * SH - PD + kh * DL, iw = ow * SW - PD + kw * DL;
+                            const int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                                  ? zp
+                                                  : x[(c * H + ih) * W + iw];
+                            acc += (q - zp) * w[((o * CG + c) * KH + kh) * KW + kw];
+                        }
+                float y = (float)acc * (xs * ws[o]);
+                if (bias)
+                    y += bias[o];
+                const int64_t i = o * P + oh * OW + ow;
+                ck_assert_msg(fo[i] == y, "qconv CG%lld k%lldx%lld OG%lld [%lld]: %.9g != %.9g",
+                              (long long)CG, (long long)KH, (long long)KW, (long long)OG,
+                              (long long)i, (double)fo[i], (double)y);
+                y = y <= 0.0f ? 0.0f : y;
+                float v = rintf(y * rq.inv) + (float)rq.zp;
+                v = v > 0.0f ? v : 0.0f;
+                v = v < 255.0f ? v : 255.0f;
+                ck_assert_msg(qo[i] == (uint8_t)v,
+                              "qconv u8 CG%lld k%lldx%lld OG%lld [%lld]: %d != %d", (long long)CG,
+                              (long long)KH, (long long)KW, (long long)OG, (long long)i, qo[i],
+                              (int)(uint8_t)v);
+            }
+    free(x);
+    free(qo);
+    free(w);
+    free(wsum);
+    free(ws);
+    free(b);
+    free(fo);
+    free(col);
+}
+
+START_TEST(qconv_block_exact)
+{
+    check_qconv(3, 17, 23, 16, 3, 3, 2, 2, 1, 1); /* a first layer: K = 27 */
+    check_qconv(1, 28, 28, 20, 5, 5, 1, 1, 0, 1); /* lenet's conv1: K = 25 */
+    check_qconv(20, 12, 12, 50, 5, 5, 1, 1, 0, 1);
+    check_qconv(1, 9, 13, 5, 1, 1, 1, 1, 0, 1); /* K = 1, 2, 3, 5: partial quads */
+    check_qconv(2, 9, 13, 7, 1, 1, 1, 1, 0, 1);
+    check_qconv(3, 9, 13, 6, 1, 1, 1, 1, 0, 1);
+    check_qconv(5, 7, 11, 3, 1, 1, 2, 1, 0, 1);
+    check_qconv(4, 15, 21, 9, 3, 3, 2, 1, 1, 2); /* stride (2,1), dilation 2 */
+    check_qconv(6, 11, 30, 10, 1, 7, 1, 2, 3, 1);
+    check_qconv(96, 8, 9, 40, 1, 1, 1, 1, 0, 1);
+}
+END_TEST
+
 /* slimc_rt_quantize_u8 (the input of an int8 chain; AVX2 32 values a step, then the
  * scalar tail) against the scalar formula: halves to even, the zero point, the clamps,
  * NaN to 0, infinities, at every position of a step and in the tail. */
@@ -240,6 +330,7 @@ int main(void)
     tcase_add_test(k, qdw_plane_exact);
     tcase_add_test(k, qdw_avx2_wide);
     tcase_add_test(k, quantize_u8_exact);
+    tcase_add_test(k, qconv_block_exact);
     suite_add_tcase(s, k);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
