@@ -44,8 +44,8 @@ SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, 
  * VNNI: the taps are gathered into [KP/4][pixel][4] panels (slimc_rt_qpanel), so one vpdpbusd
  * multiplies 16 pixels' 4 taps by one broadcast group of 4 weights; 4 channels x 64 pixels
  * keep 16 accumulators, and the pixels of a channel land contiguous in its output plane:
- * no horizontal sums, a vector epilogue. AVX2 without VNNI: the same panels, vpmaddwd on
- * their even and odd bytes. Elsewhere: the rows and the portable qgemm. */
+ * no horizontal sums, a vector epilogue. AVX2 without VNNI: panels of tap pairs as i16 for
+ * vpmaddwd (slimc_rt_qconv_block_avx2). Elsewhere: the rows and the portable qgemm. */
 /* The VNNI panels of output pixels [p0, p1) straight from x: for each group of 4 taps k,
  * each tap's bytes over the block's pixels are gathered run by run (a run is the part of
  * one output row in the block: contiguous in x for stride 1), then the 4 rows are
@@ -564,41 +564,97 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
 #endif
 
 #ifdef SLIMC_RT_X86
-/* qconv2d's block on AVX2 without VNNI: the VNNI block's panel (slimc_rt_qpanel: pixel j's
- * 4 taps in one u32, padding zp, taps past K 0), each quad split into its even and odd bytes
- * as i16 pairs (taps 0, 2 and 1, 3: u8 in [0, 255]), vpmaddwd by the matching weight pairs
- * (wp: per output and quad, (w0, w2) then (w1, w3)): exact i32 sums of x w, less zp wsum[o],
- * then slimc_rt_qout8. A tile is 4 output channels (past oc: channel o0 again, not stored)
- * x NV x 8 pixels. */
+/* qconv2d's block on AVX2 without VNNI, in halves of up to 32 pixels: a panel of tap pairs,
+ * panel[k / 2][pixel] = (tap k, tap k + 1) as two i16 (u8 values, padding zp, a tap past K
+ * 0), built from two tap rows gathered run by run as slimc_rt_qpanel does; then per
+ * 4 output channels x 16 pixels, one vpmaddwd per pair and 8 pixels by the broadcast weight
+ * pair (w[k], w[k + 1]): exact i32 sums of x w, less zp wsum[o], then slimc_rt_qout8.
+ * Channels past oc repeat channel o0 (computed, not stored). */
+static inline SLIMC_RT_AVX2 void slimc_rt_qpairs_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                      int64_t p0, int64_t p1, uint8_t zp,
+                                                      uint32_t *panel, int64_t npx, uint8_t *tmp)
+{
+    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
+    const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
+    const int64_t n = p1 - p0, K = s->CG * s->KH * s->KW;
+    for (int64_t k = 0; k < K + (K & 1); k++) {
+        uint8_t *r = tmp + (k & 1) * 32;
+        if (k == K)
+            memset(r, 0, 32);
+        else {
+            const int64_t ci = k / (s->KH * s->KW), kh = k / s->KW % s->KH, kw = k % s->KW;
+            for (int64_t q = 0; q < nr; q++) {
+                uint8_t *rr = r + r_j[q];
+                const int64_t run = r_len[q], ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
+                if (ih < 0 || ih >= s->H) {
+                    memset(rr, zp, (size_t)run);
+                    continue;
+                }
+                const uint8_t *xr = x + (ci * s->H + ih) * s->W;
+                const int64_t iw0 = r_ow[q] * s->SW - s->PW + kw * s->DW;
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s->SW - 1) / s->SW;
+                int64_t hi = iw0 > s->W - 1 ? 0 : (s->W - 1 - iw0) / s->SW + 1;
+                lo = slimc_rt_min(lo, run);
+                hi = slimc_rt_min(slimc_rt_max(hi, lo), run);
+                for (int64_t i = 0; i < lo; i++)
+                    rr[i] = zp;
+                if (s->SW == 1) {
+                    int64_t i = lo;
+                    for (; i + 8 <= hi; i += 8) /* fixed-size copies: moves, not calls */
+                        memcpy(rr + i, xr + iw0 + i, 8);
+                    for (; i < hi; i++)
+                        rr[i] = xr[iw0 + i];
+                } else
+                    for (int64_t i = lo; i < hi; i++)
+                        rr[i] = xr[iw0 + i * s->SW];
+                for (int64_t i = hi; i < run; i++)
+                    rr[i] = zp;
+            }
+            for (int64_t j = n; j < npx; j++)
+                r[j] = zp;
+        }
+        if (k & 1) { /* rows a, b -> (a[j], b[j]) as i16 pairs, 16 pixels a step */
+            uint32_t *dst = panel + (k >> 1) * npx;
+            for (int64_t j = 0; j < npx; j += 16) {
+                const __m256i a =
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(tmp + j)));
+                const __m256i b = _mm256_cvtepu8_epi16(
+                    _mm_loadu_si128((const __m128i *)(const void *)(tmp + 32 + j)));
+                const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+                _mm256_storeu_si256((__m256i *)(void *)(dst + j),
+                                    _mm256_permute2x128_si256(lo, hi, 0x20));
+                if (j + 8 < npx)
+                    _mm256_storeu_si256((__m256i *)(void *)(dst + j + 8),
+                                        _mm256_permute2x128_si256(lo, hi, 0x31));
+            }
+        }
+    }
+}
+
 static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
-slimc_rt_qconv_tile_avx2(const int NV, const uint32_t *panel, int64_t npx, int64_t K4,
-                         const int32_t *wp, int64_t o0, int64_t oc, int64_t v0, int64_t n,
+slimc_rt_qconv_tile_avx2(const int NV, const uint32_t *panel, int64_t npx, int64_t K2,
+                         const int16_t *wp, int64_t o0, int64_t oc, int64_t v0, int64_t n,
                          int64_t p0, int32_t zp, const int32_t *wsum, float xs, const float *ws,
                          const float *bias, void *out, const slimc_rt_qreq *rq, int64_t P)
 {
     __m256i acc[4][2];
     SLIMC_RT_UNROLL for (int j = 0; j < 4; j++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
         acc[j][v] = _mm256_setzero_si256();
-    const __m256i lo8 = _mm256_set1_epi16(0xff);
-    const int32_t *wj[4];
+    const int16_t *wj[4]; /* the weights as i16, rows of 2 K2 */
     for (int j = 0; j < 4; j++)
-        wj[j] = wp + (j < oc ? j : 0) * 2 * K4;
+        wj[j] = wp + (j < oc ? j : 0) * 2 * K2;
     const uint32_t *pp = panel + 8 * v0;
-    for (int64_t k = 0; k < K4; k++, pp += npx) {
-        __m256i ev[2], od[2];
-        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
-        {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(pp + 8 * v));
-            ev[v] = _mm256_and_si256(q, lo8);
-            od[v] = _mm256_srli_epi16(q, 8);
-        }
+    for (int64_t k = 0; k < K2; k++, pp += npx) {
+        __m256i xv[2];
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) xv[v] =
+            _mm256_loadu_si256((const __m256i *)(const void *)(pp + 8 * v));
         SLIMC_RT_UNROLL for (int j = 0; j < 4; j++)
         {
-            const __m256i we = _mm256_set1_epi32(wj[j][2 * k]),
-                          wo = _mm256_set1_epi32(wj[j][2 * k + 1]);
+            int32_t wk;
+            memcpy(&wk, wj[j] + 2 * k, 4);
+            const __m256i wv = _mm256_set1_epi32(wk);
             SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[j][v] =
-                _mm256_add_epi32(acc[j][v], _mm256_add_epi32(_mm256_madd_epi16(ev[v], we),
-                                                             _mm256_madd_epi16(od[v], wo)));
+                _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(xv[v], wv));
         }
     }
     for (int64_t j = 0; j < oc; j++) {
@@ -621,35 +677,33 @@ static SLIMC_RT_AVX2 void slimc_rt_qconv_block_avx2(const slimc_rt_conv *s, cons
                                                     const float *ws, const float *bias, void *out,
                                                     const slimc_rt_qreq *rq, uint8_t *col)
 {
-    const int64_t K = s->CG * s->KH * s->KW, K4 = (K + 3) / 4, KQ = (K + 63) / 64 * 64;
-    const int64_t P = s->OH * s->OW, n = p1 - p0, nv = (n + 7) / 8, npx = 8 * nv;
+    const int64_t K = s->CG * s->KH * s->KW, K2 = (K + 1) / 2, KQ = (K + 63) / 64 * 64;
+    const int64_t P = s->OH * s->OW;
+    /* col: the pair panel of 32 pixels (128 K2 <= 64 KQ + 64 bytes), two tap rows of 32
+     * bytes, then 4 channels' weights as i16 (16 K2 <= 32 KQ bytes) */
     uint32_t *panel = (uint32_t *)(void *)col;
-    slimc_rt_qpanel(s, x, p0, p1, (uint8_t)zp, panel, npx, col + 64 * KQ);
-    /* 4 channels' weight pairs after the tap rows: 32 K4 <= 32 KQ bytes */
-    int32_t *wp = (int32_t *)(void *)(col + 64 * KQ + 4 * 64);
+    uint8_t *tmp = col + 64 * KQ + 64;
+    int16_t *wp = (int16_t *)(void *)(col + 64 * KQ + 4 * 64);
     const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0, 0.0f};
     const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
-    for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
-        const int64_t oc = slimc_rt_min(4, s->OG - o0);
-        for (int64_t j = 0; j < oc; j++) {
-            const int8_t *wr = w + (o0 + j) * K;
-            for (int64_t k = 0; k < K4; k++) {
-                int32_t t[4];
-                for (int64_t b = 0; b < 4; b++)
-                    t[b] = 4 * k + b < K ? wr[4 * k + b] : 0;
-                wp[(j * K4 + k) * 2] = (int32_t)((uint32_t)(uint16_t)(int16_t)t[0] |
-                                                 (uint32_t)(uint16_t)(int16_t)t[2] << 16);
-                wp[(j * K4 + k) * 2 + 1] = (int32_t)((uint32_t)(uint16_t)(int16_t)t[1] |
-                                                     (uint32_t)(uint16_t)(int16_t)t[3] << 16);
+    for (int64_t h0 = p0; h0 < p1; h0 += 32) {
+        const int64_t h1 = slimc_rt_min(p1, h0 + 32), n = h1 - h0, nv = (n + 7) / 8, npx = 8 * nv;
+        slimc_rt_qpairs_avx2(s, x, h0, h1, (uint8_t)zp, panel, npx, tmp);
+        for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
+            const int64_t oc = slimc_rt_min(4, s->OG - o0);
+            for (int64_t j = 0; j < oc; j++) {
+                const int8_t *wr = w + (o0 + j) * K;
+                for (int64_t k = 0; k < 2 * K2; k++)
+                    wp[j * 2 * K2 + k] = k < K ? wr[k] : 0;
             }
+            int64_t v = 0;
+            for (; v + 2 <= nv; v += 2)
+                slimc_rt_qconv_tile_avx2(2, panel, npx, K2, wp, o0, oc, v, n, h0, zp, wsum, xs, ws,
+                                         bias, out, rl, P);
+            if (v < nv)
+                slimc_rt_qconv_tile_avx2(1, panel, npx, K2, wp, o0, oc, v, n, h0, zp, wsum, xs, ws,
+                                         bias, out, rl, P);
         }
-        int64_t v = 0;
-        for (; v + 2 <= nv; v += 2)
-            slimc_rt_qconv_tile_avx2(2, panel, npx, K4, wp, o0, oc, v, n, p0, zp, wsum, xs, ws,
-                                     bias, out, rl, P);
-        if (v < nv)
-            slimc_rt_qconv_tile_avx2(1, panel, npx, K4, wp, o0, oc, v, n, p0, zp, wsum, xs, ws,
-                                     bias, out, rl, P);
     }
 }
 #endif
