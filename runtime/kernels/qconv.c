@@ -691,10 +691,18 @@ static SLIMC_RT_AVX2 void slimc_rt_qconv_block_avx2(const slimc_rt_conv *s, cons
         slimc_rt_qpairs_avx2(s, x, h0, h1, (uint8_t)zp, panel, npx, tmp);
         for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
             const int64_t oc = slimc_rt_min(4, s->OG - o0);
-            for (int64_t j = 0; j < oc; j++) {
+            for (int64_t j = 0; j < oc; j++) { /* widened 16 at a time, 0 past K */
                 const int8_t *wr = w + (o0 + j) * K;
-                for (int64_t k = 0; k < 2 * K2; k++)
-                    wp[j * 2 * K2 + k] = k < K ? wr[k] : 0;
+                int16_t *wd = wp + j * 2 * K2;
+                int64_t k = 0;
+                for (; k + 16 <= K; k += 16)
+                    _mm256_storeu_si256((__m256i *)(void *)(wd + k),
+                                        _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                            (const __m128i *)(const void *)(wr + k))));
+                for (; k < K; k++)
+                    wd[k] = wr[k];
+                if (K & 1)
+                    wd[K] = 0;
             }
             int64_t v = 0;
             for (; v + 2 <= nv; v += 2)
