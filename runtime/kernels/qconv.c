@@ -604,9 +604,21 @@ static inline SLIMC_RT_AVX2 void slimc_rt_qpairs_avx2(const slimc_rt_conv *s, co
                         memcpy(rr + i, xr + iw0 + i, 8);
                     for (; i < hi; i++)
                         rr[i] = xr[iw0 + i];
-                } else
-                    for (int64_t i = lo; i < hi; i++)
+                } else {
+                    int64_t i = lo;
+                    if (s->SW == 2) /* 16 even bytes of 32 a step, inside the row */
+                        for (; i + 16 <= hi && iw0 + 2 * i + 31 < s->W; i += 16) {
+                            const __m256i v = _mm256_and_si256(
+                                _mm256_loadu_si256(
+                                    (const __m256i *)(const void *)(xr + iw0 + 2 * i)),
+                                _mm256_set1_epi16(0xff));
+                            _mm_storeu_si128((__m128i *)(void *)(rr + i),
+                                             _mm_packus_epi16(_mm256_castsi256_si128(v),
+                                                              _mm256_extracti128_si256(v, 1)));
+                        }
+                    for (; i < hi; i++)
                         rr[i] = xr[iw0 + i * s->SW];
+                }
                 for (int64_t i = hi; i < run; i++)
                     rr[i] = zp;
             }

@@ -290,6 +290,8 @@ START_TEST(qconv_block_exact)
     check_qconv(4, 15, 21, 9, 3, 3, 2, 1, 1, 2); /* stride (2,1), dilation 2 */
     check_qconv(6, 11, 30, 10, 1, 7, 1, 2, 3, 1);
     check_qconv(96, 8, 9, 40, 1, 1, 1, 1, 0, 1);
+    check_qconv(3, 9, 101, 8, 3, 3, 2, 2, 1, 1); /* stride 2 runs of 32: the vector gather */
+    check_qconv(2, 6, 130, 5, 5, 5, 2, 2, 2, 1);
 }
 END_TEST
 
