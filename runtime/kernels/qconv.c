@@ -577,12 +577,12 @@ static inline SLIMC_RT_AVX2 void slimc_rt_qpairs_avx2(const slimc_rt_conv *s, co
     int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
     const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
     const int64_t n = p1 - p0, K = s->CG * s->KH * s->KW;
-    for (int64_t k = 0; k < K + (K & 1); k++) {
+    /* tap k = (ci, kh, kw), counted along without divisions */
+    for (int64_t k = 0, ci = 0, kh = 0, kw = 0; k < K + (K & 1); k++) {
         uint8_t *r = tmp + (k & 1) * 32;
         if (k == K)
             memset(r, 0, 32);
         else {
-            const int64_t ci = k / (s->KH * s->KW), kh = k / s->KW % s->KH, kw = k % s->KW;
             for (int64_t q = 0; q < nr; q++) {
                 uint8_t *rr = r + r_j[q];
                 const int64_t run = r_len[q], ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
@@ -624,6 +624,11 @@ static inline SLIMC_RT_AVX2 void slimc_rt_qpairs_avx2(const slimc_rt_conv *s, co
             }
             for (int64_t j = n; j < npx; j++)
                 r[j] = zp;
+            if (++kw == s->KW) {
+                kw = 0;
+                if (++kh == s->KH)
+                    kh = 0, ci++;
+            }
         }
         if (k & 1) { /* rows a, b -> (a[j], b[j]) as i16 pairs, 16 pixels a step */
             uint32_t *dst = panel + (k >> 1) * npx;
