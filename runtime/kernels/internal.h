@@ -124,6 +124,17 @@ static inline int slimc_rt_dw3_ok(const slimc_rt_conv *s)
 }
 #endif
 
+/* qdw_avx2.c: slimc_rt_qdw_plane on AVX2 for any kernel, stride, dilation and padding, corr
+ * the accumulators' start (qdw.c); 0 when it declines (a kernel over 256 rows or 1024 tap
+ * pairs, no memory), and the caller runs the loop. */
+#ifdef SLIMC_RT_X86
+SLIMC_RT_SHARED SLIMC_RT_AVX2 int slimc_rt_qdw_plane_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                          int32_t zp, const int8_t *w, int32_t corr,
+                                                          float xs, float ws, const float *bias,
+                                                          int64_t o, void *y,
+                                                          const slimc_rt_qreq *rq);
+#endif
+
 /* int8 outputs (quant.c, qconv.c, qdw.c, qpacked.c) */
 /* The f32 output of one exact accumulator. */
 static inline float slimc_rt_qout(int32_t acc, float xs, float ws, const float *bias, int64_t o)
@@ -168,6 +179,56 @@ slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_q
     __m512i q = _mm512_cvt_roundps_epi32(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     q = _mm512_max_epi32(_mm512_add_epi32(q, _mm512_set1_epi32(rq->zp)), _mm512_setzero_si512());
     _mm512_mask_cvtusepi32_storeu_epi8((uint8_t *)out + i, mk, q);
+}
+#endif
+
+#ifdef SLIMC_RT_X86
+/* slimc_rt_qout then slimc_rt_qstore on AVX2 for 8 exact sums acc (mv = xs ws, bv the bias
+ * when has_bias), the first n (1..8) stored at out[i ..] (qdw_avx2.c, qconv.c). The product is kept
+ * apart from the bias add (an empty asm stops a compiler contracting them into an FMA, which rounds
+ * once instead of twice). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_qout8(void *out, int64_t i, int n, __m256i acc, __m256 mv, __m256 bv, int has_bias,
+               const slimc_rt_qreq *rq)
+{
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), mv);
+    __asm__("" : "+x"(y));
+    if (has_bias)
+        y = _mm256_add_ps(y, bv);
+    if (!rq) {
+        if (n == 8)
+            _mm256_storeu_ps((float *)out + i, y);
+        else {
+            float t[8];
+            _mm256_storeu_ps(t, y);
+            memcpy((float *)out + i, t, sizeof(float) * (size_t)n);
+        }
+        return;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    if (rq->act != SLIMC_RT_ACT_NONE) { /* y <= 0: +0 (NaN stays); relu6: y >= 6: 6 */
+        y = _mm256_andnot_ps(_mm256_cmp_ps(y, zero, _CMP_LE_OQ), y);
+        if (rq->act == SLIMC_RT_ACT_RELU6) {
+            const __m256 six = _mm256_set1_ps(6.0f);
+            y = _mm256_blendv_ps(y, six, _mm256_cmp_ps(y, six, _CMP_GE_OQ));
+        }
+    }
+    const __m256 a = rq->div != 0.0f ? _mm256_div_ps(y, _mm256_set1_ps(rq->div))
+                                     : _mm256_mul_ps(y, _mm256_set1_ps(rq->inv));
+    __m256 v = _mm256_add_ps(_mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                             _mm256_set1_ps((float)rq->zp));
+    v = _mm256_max_ps(v, zero); /* a NaN lane gives the second operand: 0 */
+    v = _mm256_min_ps(v, _mm256_set1_ps(255.0f));
+    const __m256i q = _mm256_cvttps_epi32(v); /* 0 .. 255, exact */
+    const __m256i p = _mm256_packus_epi16(_mm256_packus_epi32(q, q), _mm256_setzero_si256());
+    const __m128i b = _mm_unpacklo_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+    if (n == 8)
+        _mm_storel_epi64((__m128i *)(void *)((uint8_t *)out + i), b);
+    else {
+        uint8_t t[16];
+        _mm_storeu_si128((__m128i *)(void *)t, b);
+        memcpy((uint8_t *)out + i, t, (size_t)n);
+    }
 }
 #endif
 

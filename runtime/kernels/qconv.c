@@ -44,7 +44,8 @@ SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, 
  * VNNI: the taps are gathered into [KP/4][pixel][4] panels (slimc_rt_qpanel), so one vpdpbusd
  * multiplies 16 pixels' 4 taps by one broadcast group of 4 weights; 4 channels x 64 pixels
  * keep 16 accumulators, and the pixels of a channel land contiguous in its output plane:
- * no horizontal sums, a vector epilogue. Elsewhere: the rows and the portable qgemm. */
+ * no horizontal sums, a vector epilogue. AVX2 without VNNI: panels of tap pairs as i16 for
+ * vpmaddwd (slimc_rt_qconv_block_avx2). Elsewhere: the rows and the portable qgemm. */
 /* The VNNI panels of output pixels [p0, p1) straight from x: for each group of 4 taps k,
  * each tap's bytes over the block's pixels are gathered run by run (a run is the part of
  * one output row in the block: contiguous in x for stride 1), then the 4 rows are
@@ -562,6 +563,176 @@ static SLIMC_RT_AMX void slimc_rt_qconv_block_amx(const slimc_rt_conv *s, const 
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* qconv2d's block on AVX2 without VNNI, in halves of up to 32 pixels: a panel of tap pairs,
+ * panel[k / 2][pixel] = (tap k, tap k + 1) as two i16 (u8 values, padding zp, a tap past K
+ * 0), built from two tap rows gathered run by run as slimc_rt_qpanel does; then per
+ * 4 output channels x 16 pixels, one vpmaddwd per pair and 8 pixels by the broadcast weight
+ * pair (w[k], w[k + 1]): exact i32 sums of x w, less zp wsum[o], then slimc_rt_qout8.
+ * Channels past oc repeat channel o0 (computed, not stored). */
+static inline SLIMC_RT_AVX2 void slimc_rt_qpairs_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                      int64_t p0, int64_t p1, uint8_t zp,
+                                                      uint32_t *panel, int64_t npx, uint8_t *tmp)
+{
+    int64_t r_oh[64], r_ow[64], r_len[64], r_j[64];
+    const int64_t nr = slimc_rt_qruns(s, p0, p1, 64, r_oh, r_ow, r_len, r_j);
+    const int64_t n = p1 - p0, K = s->CG * s->KH * s->KW;
+    /* tap k = (ci, kh, kw), counted along without divisions */
+    for (int64_t k = 0, ci = 0, kh = 0, kw = 0; k < K + (K & 1); k++) {
+        uint8_t *r = tmp + (k & 1) * 32;
+        if (k == K)
+            memset(r, 0, 32);
+        else {
+            for (int64_t q = 0; q < nr; q++) {
+                uint8_t *rr = r + r_j[q];
+                const int64_t run = r_len[q], ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
+                if (ih < 0 || ih >= s->H) {
+                    memset(rr, zp, (size_t)run);
+                    continue;
+                }
+                const uint8_t *xr = x + (ci * s->H + ih) * s->W;
+                const int64_t iw0 = r_ow[q] * s->SW - s->PW + kw * s->DW;
+                int64_t lo = iw0 >= 0 ? 0 : (-iw0 + s->SW - 1) / s->SW;
+                int64_t hi = iw0 > s->W - 1 ? 0 : (s->W - 1 - iw0) / s->SW + 1;
+                lo = slimc_rt_min(lo, run);
+                hi = slimc_rt_min(slimc_rt_max(hi, lo), run);
+                for (int64_t i = 0; i < lo; i++)
+                    rr[i] = zp;
+                if (s->SW == 1) {
+                    int64_t i = lo;
+                    for (; i + 8 <= hi; i += 8) /* fixed-size copies: moves, not calls */
+                        memcpy(rr + i, xr + iw0 + i, 8);
+                    for (; i < hi; i++)
+                        rr[i] = xr[iw0 + i];
+                } else {
+                    int64_t i = lo;
+                    if (s->SW == 2) /* 16 even bytes of 32 a step, inside the row */
+                        for (; i + 16 <= hi && iw0 + 2 * i + 31 < s->W; i += 16) {
+                            const __m256i v = _mm256_and_si256(
+                                _mm256_loadu_si256(
+                                    (const __m256i *)(const void *)(xr + iw0 + 2 * i)),
+                                _mm256_set1_epi16(0xff));
+                            _mm_storeu_si128((__m128i *)(void *)(rr + i),
+                                             _mm_packus_epi16(_mm256_castsi256_si128(v),
+                                                              _mm256_extracti128_si256(v, 1)));
+                        }
+                    for (; i < hi; i++)
+                        rr[i] = xr[iw0 + i * s->SW];
+                }
+                for (int64_t i = hi; i < run; i++)
+                    rr[i] = zp;
+            }
+            for (int64_t j = n; j < npx; j++)
+                r[j] = zp;
+            if (++kw == s->KW) {
+                kw = 0;
+                if (++kh == s->KH)
+                    kh = 0, ci++;
+            }
+        }
+        if (k & 1) { /* rows a, b -> (a[j], b[j]) as i16 pairs, 16 pixels a step */
+            uint32_t *dst = panel + (k >> 1) * npx;
+            for (int64_t j = 0; j < npx; j += 16) {
+                const __m256i a =
+                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(tmp + j)));
+                const __m256i b = _mm256_cvtepu8_epi16(
+                    _mm_loadu_si128((const __m128i *)(const void *)(tmp + 32 + j)));
+                const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+                _mm256_storeu_si256((__m256i *)(void *)(dst + j),
+                                    _mm256_permute2x128_si256(lo, hi, 0x20));
+                if (j + 8 < npx)
+                    _mm256_storeu_si256((__m256i *)(void *)(dst + j + 8),
+                                        _mm256_permute2x128_si256(lo, hi, 0x31));
+            }
+        }
+    }
+}
+
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_qconv_tile_avx2(const int NV, const uint32_t *panel, int64_t npx, int64_t K2,
+                         const int16_t *wp, int64_t o0, int64_t oc, int64_t v0, int64_t n,
+                         int64_t p0, int32_t zp, const int32_t *wsum, float xs, const float *ws,
+                         const float *bias, void *out, const slimc_rt_qreq *rq, int64_t P)
+{
+    __m256i acc[4][2];
+    SLIMC_RT_UNROLL for (int j = 0; j < 4; j++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        acc[j][v] = _mm256_setzero_si256();
+    const int16_t *wj[4]; /* the weights as i16, rows of 2 K2 */
+    for (int j = 0; j < 4; j++)
+        wj[j] = wp + (j < oc ? j : 0) * 2 * K2;
+    const uint32_t *pp = panel + 8 * v0;
+    for (int64_t k = 0; k < K2; k++, pp += npx) {
+        __m256i xv[2];
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) xv[v] =
+            _mm256_loadu_si256((const __m256i *)(const void *)(pp + 8 * v));
+        SLIMC_RT_UNROLL for (int j = 0; j < 4; j++)
+        {
+            int32_t wk;
+            memcpy(&wk, wj[j] + 2 * k, 4);
+            const __m256i wv = _mm256_set1_epi32(wk);
+            SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[j][v] =
+                _mm256_add_epi32(acc[j][v], _mm256_madd_epi16(xv[v], wv));
+        }
+    }
+    for (int64_t j = 0; j < oc; j++) {
+        const int64_t o = o0 + j;
+        const __m256i corr = _mm256_set1_epi32((int32_t)((uint32_t)zp * (uint32_t)wsum[o]));
+        const __m256 mv = _mm256_set1_ps(xs * ws[o]), bv = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+        {
+            const int64_t at = 8 * (v0 + v), left = n - at;
+            if (left > 0)
+                slimc_rt_qout8(out, o * P + p0 + at, left >= 8 ? 8 : (int)left,
+                               _mm256_sub_epi32(acc[j][v], corr), mv, bv, bias != NULL, rq);
+        }
+    }
+}
+
+static SLIMC_RT_AVX2 void slimc_rt_qconv_block_avx2(const slimc_rt_conv *s, const uint8_t *x,
+                                                    int64_t p0, int64_t p1, int32_t zp,
+                                                    const int8_t *w, const int32_t *wsum, float xs,
+                                                    const float *ws, const float *bias, void *out,
+                                                    const slimc_rt_qreq *rq, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, K2 = (K + 1) / 2, KQ = (K + 63) / 64 * 64;
+    const int64_t P = s->OH * s->OW;
+    /* col: the pair panel of 32 pixels (128 K2 <= 64 KQ + 64 bytes), two tap rows of 32
+     * bytes, then 4 channels' weights as i16 (16 K2 <= 32 KQ bytes) */
+    uint32_t *panel = (uint32_t *)(void *)col;
+    uint8_t *tmp = col + 64 * KQ + 64;
+    int16_t *wp = (int16_t *)(void *)(col + 64 * KQ + 4 * 64);
+    const slimc_rt_qreq rqc = rq ? *rq : (slimc_rt_qreq){0.0f, 0, 0, 0.0f};
+    const slimc_rt_qreq *rl = rq ? &rqc : NULL; /* not reloaded after each byte store */
+    for (int64_t h0 = p0; h0 < p1; h0 += 32) {
+        const int64_t h1 = slimc_rt_min(p1, h0 + 32), n = h1 - h0, nv = (n + 7) / 8, npx = 8 * nv;
+        slimc_rt_qpairs_avx2(s, x, h0, h1, (uint8_t)zp, panel, npx, tmp);
+        for (int64_t o0 = 0; o0 < s->OG; o0 += 4) {
+            const int64_t oc = slimc_rt_min(4, s->OG - o0);
+            for (int64_t j = 0; j < oc; j++) { /* widened 16 at a time, 0 past K */
+                const int8_t *wr = w + (o0 + j) * K;
+                int16_t *wd = wp + j * 2 * K2;
+                int64_t k = 0;
+                for (; k + 16 <= K; k += 16)
+                    _mm256_storeu_si256((__m256i *)(void *)(wd + k),
+                                        _mm256_cvtepi8_epi16(_mm_loadu_si128(
+                                            (const __m128i *)(const void *)(wr + k))));
+                for (; k < K; k++)
+                    wd[k] = wr[k];
+                if (K & 1)
+                    wd[K] = 0;
+            }
+            int64_t v = 0;
+            for (; v + 2 <= nv; v += 2)
+                slimc_rt_qconv_tile_avx2(2, panel, npx, K2, wp, o0, oc, v, n, h0, zp, wsum, xs, ws,
+                                         bias, out, rl, P);
+            if (v < nv)
+                slimc_rt_qconv_tile_avx2(1, panel, npx, K2, wp, o0, oc, v, n, h0, zp, wsum, xs, ws,
+                                         bias, out, rl, P);
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K)
 {
     const int64_t n = slimc_rt_qcol_bytes(K);
@@ -592,6 +763,10 @@ SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t 
 #ifdef SLIMC_RT_X86
     if (K > 0 && slimc_rt_has_vnni()) {
         slimc_rt_qconv_block_vnni(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
+        return;
+    }
+    if (K > 0 && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2) {
+        slimc_rt_qconv_block_avx2(s, x, p0, p1, zp, w, wsum, xs, ws, bias, out, rq, col);
         return;
     }
 #endif

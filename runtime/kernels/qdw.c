@@ -2,6 +2,8 @@
 #include "runtime/kernels/internal.h"
 
 /* ---- int8 depthwise convolution ----
+ * Dispatch: the VNNI or AVX-512 3x3 kernels below where they apply, else qdw_avx2.c's
+ * kernel (any kernel size, stride and dilation) on AVX2 or better, else this loop.
  * One output plane: acc = sum over the taps inside the image of (x - zp) w (the padding is
  * the zero point, so it adds nothing) + zp (sum of w - wsum), which is qconv2d's
  * sum of x w - zp wsum with the padding read as zp; then slimc_rt_qout and slimc_rt_qstore.
@@ -260,6 +262,9 @@ SLIMC_RT_KERNEL void slimc_rt_qdw_plane(const slimc_rt_conv *s, const uint8_t *x
         slimc_rt_qdw3_plane_512(s, x, zp, w, corr, xs, ws, bias, o, y, rq);
         return;
     }
+    if (slimc_rt_isa() >= SLIMC_RT_ISA_AVX2 &&
+        slimc_rt_qdw_plane_avx2(s, x, zp, w, corr, xs, ws, bias, o, y, rq))
+        return;
 #endif
     slimc_rt_qdw_plane_c(s, x, zp, w, corr, xs, ws, bias, o, y, rq);
 }

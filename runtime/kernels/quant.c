@@ -338,17 +338,46 @@ static SLIMC_RT_AVX512 void slimc_rt_quantize_u8_512(const float *x, uint8_t *q,
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* The same on AVX2, 32 values a step (packed to bytes in order by one vpermd); the rest of
+ * n in the scalar loop. Returns how many it did. */
+static SLIMC_RT_AVX2 int64_t slimc_rt_quantize_u8_avx2(const float *x, uint8_t *q, int64_t n,
+                                                       float inv, int32_t zp)
+{
+    const __m256 vi = _mm256_set1_ps(inv), vz = _mm256_set1_ps((float)zp), lo = _mm256_setzero_ps(),
+                 hi = _mm256_set1_ps(255.0f);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i r[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 v = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vi),
+                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            v = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vz), lo), hi); /* NaN -> 0 */
+            r[j] = _mm256_cvtps_epi32(v);
+        }
+        const __m256i b =
+            _mm256_packus_epi16(_mm256_packus_epi32(r[0], r[1]), _mm256_packus_epi32(r[2], r[3]));
+        _mm256_storeu_si256((__m256i *)(void *)(q + i), _mm256_permutevar8x32_epi32(b, order));
+    }
+    return i;
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp)
 {
+    int64_t i = 0;
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
         slimc_rt_quantize_u8_512(x, q, n, inv, zp);
         return;
     }
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX2)
+        i = slimc_rt_quantize_u8_avx2(x, q, n, inv, zp);
 #endif
     const float z = (float)zp;
-    for (int64_t i = 0; i < n; i++) {
+    for (; i < n; i++) {
         float v = rintf(x[i] * inv) + z;
         v = v > 0.0f ? v : 0.0f; /* NaN -> 0 */
         v = v < 255.0f ? v : 255.0f;
