@@ -9,9 +9,10 @@ ctypes; docs/python.md is the guide.
 
 from ._errors import (Error, ParseError, ShapeError, UnsupportedOpError, FileError, LimitError)
 from ._model import Model, Port, compile, compress, from_torch
+from ._train import train, distill
 from . import _lib
 
 __version__ = _lib.lib.slimc_version().decode()
 
-__all__ = ["compile", "compress", "from_torch", "Model", "Port", "Error", "ParseError",
+__all__ = ["compile", "compress", "from_torch", "train", "distill", "Model", "Port", "Error", "ParseError",
            "ShapeError", "UnsupportedOpError", "FileError", "LimitError", "__version__"]

@@ -254,3 +254,50 @@ def test_compile_quantize_and_compress_save(tmp_path):
     np.testing.assert_allclose(again(x), c(x), rtol=1e-5, atol=1e-5)
     with pytest.raises(slimc.Error):
         slimc.compile(path).save(str(tmp_path / "x.slim"))
+
+
+LINEAR3 = """model lin(x: f32[N, 4]) -> f32[N, 3]
+    %s
+    fc = Linear(4, 3)
+    return fc(x)
+"""
+
+
+def test_train_and_distill(tmp_path):
+    # three classes, linearly separable: argmax of a fixed map of the inputs
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 4)).astype(np.float32)
+    y = (x @ rng.standard_normal((4, 3))).argmax(1).astype(np.int64)
+    model = tmp_path / "lin.slim"
+    model.write_text(LINEAR3 % "")
+    out = tmp_path / "lin.safetensors"
+    got = slimc.train(str(model), x, y, str(out), epochs=30, lr=0.05, batch_size=32,
+                      progress=False)
+    assert got == str(out) and out.exists()
+    (tmp_path / "trained.slim").write_text(LINEAR3 % 'weights "lin.safetensors"')
+    trained = slimc.compile(str(tmp_path / "trained.slim"))
+    acc = float((trained(x).argmax(1) == y).mean())
+    assert acc > 0.9, acc
+    # a student taught by the trained model alone (no labels)
+    (tmp_path / "student.slim").write_text(LINEAR3 % "")
+    sout = tmp_path / "student.safetensors"
+    slimc.distill(str(tmp_path / "trained.slim"), str(tmp_path / "student.slim"), x,
+                  out=str(sout), epochs=30, lr=0.05, batch_size=32, progress=False)
+    (tmp_path / "student_run.slim").write_text(LINEAR3 % 'weights "student.safetensors"')
+    s = slimc.compile(str(tmp_path / "student_run.slim"))
+    agree = float((s(x).argmax(1) == trained(x).argmax(1)).mean())
+    assert agree > 0.85, agree
+    with pytest.raises(slimc.Error) as e:  # labels of another length
+        slimc.train(str(model), x, y[:10], str(out), progress=False)
+    assert str(e.value)
+
+
+def test_train_progress_is_the_clis(tmp_path, capfd):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    (tmp_path / "lin.slim").write_text(LINEAR3 % "")
+    slimc.train(str(tmp_path / "lin.slim"), x, y, str(tmp_path / "w.safetensors"), epochs=2,
+                val_data=x, val_labels=y)
+    err = capfd.readouterr().err
+    assert "epoch 1/2: loss " in err and "epoch 2/2: loss " in err and "val accuracy" in err, err
