@@ -1,6 +1,7 @@
 /* The API calls for programs that load libslimc at run time (python/slimc over ctypes,
  * docs/python.md): a model from memory, the kind of an error, inspect as JSON, and the
  * sizes of the public structs a binding mirrors. */
+#define _GNU_SOURCE 1 /* fopencookie */
 #include "api/api_internal.h"
 
 #include "frontend/onnx.h"
@@ -208,6 +209,53 @@ SlimcStatus slimc_model_inspect_json(SlimcContext *ctx, SlimcModel *m, unsigned 
     }
     *json = buf;
     return SLIMC_OK;
+}
+
+/* ---- progress through a callback ---- */
+
+typedef struct ProgressCookie {
+    SlimcProgressFn fn;
+    void *arg;
+} ProgressCookie;
+
+static ssize_t progress_write(void *cookie, const char *buf, size_t size)
+{
+    ProgressCookie *c = cookie;
+    /* hand over one piece per line or redraw, each ending with its '\n' or '\r' */
+    size_t start = 0;
+    for (size_t i = 0; i < size; i++)
+        if (buf[i] == '\n' || buf[i] == '\r') {
+            c->fn(c->arg, buf + start, i + 1 - start);
+            start = i + 1;
+        }
+    if (start < size)
+        c->fn(c->arg, buf + start, size - start);
+    return (ssize_t)size;
+}
+
+static int progress_close(void *cookie)
+{
+    free(cookie);
+    return 0;
+}
+
+FILE *slimc_progress_stream(SlimcProgressFn fn, void *arg)
+{
+    if (!fn)
+        return NULL;
+    ProgressCookie *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    c->fn = fn;
+    c->arg = arg;
+    cookie_io_functions_t io = {.write = progress_write, .close = progress_close};
+    FILE *f = fopencookie(c, "w", io);
+    if (!f) {
+        free(c);
+        return NULL;
+    }
+    setvbuf(f, NULL, _IOLBF, 0); /* a line at a time */
+    return f;
 }
 
 void slimc_free(void *p)

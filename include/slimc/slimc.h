@@ -463,6 +463,14 @@ const char *slimc_error_kind_name(SlimcErrorKind k);
  * and for each flag of what (SLIMC_INSPECT_SUMMARY, _MEMORY, _FLOPS, _QUANT, _SPARSITY, _IR,
  * _DOT, _KERNELS), a key "summary", "memory", ... holding that report's text. */
 SlimcStatus slimc_model_inspect_json(SlimcContext *ctx, SlimcModel *m, unsigned what, char **json);
+/* A progress callback: text is what the call wrote (len bytes, not NUL-terminated), a line or
+ * a redrawn progress line at a time. */
+typedef void (*SlimcProgressFn)(void *arg, const char *text, size_t len);
+/* A write-only stream that hands what is written to it to fn(arg, ...) at each newline,
+ * carriage return or fflush: a FILE * for SlimcTrainOptions.progress that a program without
+ * a terminal (a binding, a GUI) turns into its own progress display. fclose it after the
+ * call; NULL when the C library cannot make one. */
+FILE *slimc_progress_stream(SlimcProgressFn fn, void *arg);
 /* Frees memory the API handed over (slimc_model_inspect_json's text). */
 void slimc_free(void *p);
 /* sizeof the public struct named ("SlimcOptions", "SlimcTensor", "SlimcBenchOptions",

@@ -31,6 +31,8 @@ class TrainOptions(ctypes.Structure):
 
 
 _ready = False
+# the SlimcProgressFn type; the C stream calls back into Python (ctypes takes the GIL)
+_ProgressFn = ctypes.CFUNCTYPE(None, c_void_p, ctypes.POINTER(ctypes.c_char), ctypes.c_size_t)
 
 
 def _setup():
@@ -49,7 +51,8 @@ def _setup():
             ("slimc_train_options_default", None, [ctypes.POINTER(TrainOptions)]),
             ("slimc_model_load_for_training", c_int, [P, c_char_p, ctypes.c_uint64,
                                                       ctypes.POINTER(P)]),
-            ("slimc_train", c_int, [P, P, P, ctypes.POINTER(TrainOptions), c_char_p])):
+            ("slimc_train", c_int, [P, P, P, ctypes.POINTER(TrainOptions), c_char_p]),
+            ("slimc_progress_stream", c_void_p, [_ProgressFn, c_void_p])):
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     _ready = True
@@ -78,7 +81,8 @@ def train(model, data, labels=None, out=None, *, teacher=None, epochs=1, batch_s
     seeded) on data [N, ...] f32 and labels [N] class indices (arrays or .npy paths) and
     writes its weights, under the state_dict names, to out (default: a temporary folder's
     weights.safetensors). With a teacher (a path), the distillation loss (temperature,
-    alpha). progress=True draws the CLI's progress line on stderr. Returns out."""
+    alpha). progress=True draws the CLI's progress line on stderr; a callable gets each of
+    its lines as a str (through slimc_progress_stream). Returns out."""
     _setup()
     ctx = lib.slimc_context_new()
     tmp = tempfile.mkdtemp(prefix="slimc-train-")
@@ -115,7 +119,15 @@ def train(model, data, labels=None, out=None, *, teacher=None, epochs=1, batch_s
         if threads is not None:
             co.threads = int(threads)
         o.compile = ctypes.pointer(co)
-        if progress:
+        if callable(progress):  # each line (or redraw) of the CLI's progress, as a str
+            def relay(_arg, text, n):
+                progress(ctypes.string_at(text, n).decode("utf-8", "replace"))
+            callback = _ProgressFn(relay)  # referenced until the call returns
+            f = lib.slimc_progress_stream(callback, None)
+            fclose = ctypes.CDLL(None).fclose
+            fclose.argtypes = [c_void_p]
+            o.progress = f
+        elif progress:
             f, fclose = _stderr_file()
             o.progress = f
         st = lib.slimc_model_load_for_training(ctx, os.fsencode(model), seed,

@@ -301,3 +301,15 @@ def test_train_progress_is_the_clis(tmp_path, capfd):
                 val_data=x, val_labels=y)
     err = capfd.readouterr().err
     assert "epoch 1/2: loss " in err and "epoch 2/2: loss " in err and "val accuracy" in err, err
+
+
+def test_train_progress_callback(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 1] > 0).astype(np.int64)
+    (tmp_path / "lin.slim").write_text(LINEAR3 % "")
+    lines = []
+    slimc.train(str(tmp_path / "lin.slim"), x, y, str(tmp_path / "w.safetensors"), epochs=3,
+                progress=lines.append)
+    epochs = [s for s in lines if s.startswith("epoch ")]
+    assert [s.split(":")[0] for s in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"], lines

@@ -166,6 +166,33 @@ START_TEST(struct_sizes)
 }
 END_TEST
 
+/* What a progress stream handed over: the pieces, joined with '|'. */
+static void collect(void *arg, const char *text, size_t len)
+{
+    char *buf = arg;
+    size_t n = strlen(buf);
+    if (n + len + 2 < 256) {
+        memcpy(buf + n, text, len);
+        buf[n + len] = '|';
+        buf[n + len + 1] = 0;
+    }
+}
+
+START_TEST(progress_stream)
+{
+    char got[256] = "";
+    ck_assert_ptr_null(slimc_progress_stream(NULL, NULL));
+    FILE *f = slimc_progress_stream(collect, got);
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "epoch 1/2: loss %.1f\n", 0.5);
+    ck_assert_str_eq(got, "epoch 1/2: loss 0.5\n|"); /* a line at a time, not at fclose */
+    fputs("step 3\rstep 4", f);
+    fflush(f);
+    fclose(f);
+    ck_assert_str_eq(got, "epoch 1/2: loss 0.5\n|step 3\r|step 4|");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("binding");
@@ -175,6 +202,7 @@ int main(void)
     tcase_add_test(tc, error_kinds);
     tcase_add_test(tc, inspect_json);
     tcase_add_test(tc, struct_sizes);
+    tcase_add_test(tc, progress_stream);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
