@@ -25,6 +25,7 @@ _NP_OF_SLIMC = {0: np.float64, 1: np.float32, 2: np.float16, 4: np.int64, 5: np.
                 12: np.uint32, 13: np.uint64}
 _NP_OF_SLIMC = {k: np.dtype(v) for k, v in _NP_OF_SLIMC.items()}
 _SLIMC_OF_NP = {v: k for k, v in _NP_OF_SLIMC.items()}
+_c_char, _addressof = ctypes.c_char, ctypes.addressof
 _SLIMC_OF_NAME = {"f64": 0, "f32": 1, "f16": 2, "bf16": 3, "i64": 4, "i32": 5, "i16": 6,
                   "i8": 7, "u8": 8, "i4": 9, "bool": 10, "u16": 11, "u32": 12, "u64": 13}
 
@@ -208,6 +209,7 @@ class Model:
         self._names = [p.name for p in self.inputs]
         self._want = [p.dtype for p in self.inputs]
         self._in = (Tensor * max(1, len(self.inputs)))()
+        self._in_t = [self._in[i] for i in range(len(self.inputs))]  # views, made once
         self._out = (Tensor * max(1, len(self.outputs)))()
 
     def __repr__(self):
@@ -223,14 +225,17 @@ class Model:
         want = self._want[i]
         if type(x) is not np.ndarray or x.dtype != want or not x.flags.c_contiguous:
             x = self._convert(i, x)
-        t = self._in[i]
+        t = self._in_t[i]
         t.dtype = _SLIMC_OF_NP[x.dtype]
-        t.ndim = x.ndim
-        if x.ndim > MAX_RANK:
+        nd = t.ndim = x.ndim
+        if nd > MAX_RANK:
             raise _errors.ShapeError("input '%s': rank %d is over slimc's limit of %d"
-                                     % (self._names[i], x.ndim, MAX_RANK), "shape")
-        t.shape[:x.ndim] = x.shape
-        t.data = x.ctypes.data
+                                     % (self._names[i], nd, MAX_RANK), "shape")
+        t.shape[:nd] = x.shape
+        try:  # the cheapest way to the address; read-only and empty arrays take the other
+            t.data = _addressof(_c_char.from_buffer(x))
+        except (TypeError, ValueError):
+            t.data = x.ctypes.data
         t.nbytes = x.nbytes
         return x
 
@@ -266,8 +271,8 @@ class Model:
             lib.slimc_free(ptr)
             return np.empty(shape, dt)
         if t.nbytes <= 4096:  # small: a copy is cheaper than a finalizer
-            a = np.empty(shape, dt)
-            ctypes.memmove(a.ctypes.data, ptr, t.nbytes)
+            a = np.frombuffer((ctypes.c_char * t.nbytes).from_address(ptr), dt).reshape(shape)
+            a = a.copy()
             lib.slimc_free(ptr)
             return a
         buf = (ctypes.c_char * t.nbytes).from_address(ptr)
