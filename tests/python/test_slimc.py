@@ -142,6 +142,9 @@ def test_non_contiguous_and_other_dtypes(mlp):
     close_to(mlp(x.astype(np.float64)), want, 1e-6)
     close_to(mlp(x.astype(np.float16)), want, 1e-2)
     close_to(mlp(x.tolist()), want, 1e-6)
+    readonly = np.frombuffer(x.tobytes(), np.float32).reshape(x.shape)
+    assert not readonly.flags.writeable
+    close_to(mlp(readonly), want, 0)
     swapped = x.astype(x.dtype.newbyteorder(">"))
     close_to(mlp(swapped), want, 1e-6)
     with pytest.raises(slimc.ShapeError) as e:
