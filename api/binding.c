@@ -192,8 +192,22 @@ SlimcStatus slimc_model_inspect_json(SlimcContext *ctx, SlimcModel *m, unsigned 
     json_ports(f, m, true);
     fputs(", \"outputs\": ", f);
     json_ports(f, m, false);
-    fprintf(f, ", \"weight_bytes\": %zu, \"optimized\": %s", ir_weight_bytes(m->g),
-            m->optimized ? "true" : "false");
+    /* the numbers of the reports, with every symbol 1 */
+    const Graph *g = m->g;
+    int64_t ones[IR_MAX_SYMS];
+    for (int i = 0; i < IR_MAX_SYMS; i++)
+        ones[i] = 1;
+    fprintf(f, ", \"weight_bytes\": %zu, \"weight_bytes_loaded\": %zu, \"optimized\": %s",
+            ir_weight_bytes(g), m->weight_bytes_loaded, m->optimized ? "true" : "false");
+    fprintf(f, ", \"flops_per_run\": %.0f", ir_flops(g, ones));
+    if (g->planned)
+        fprintf(f, ", \"arena_bytes\": %lld", (long long)ir_poly_eval(&g->arena_bytes, ones));
+    fputs(", \"symbols\": [", f);
+    for (int i = 0; i < g->n_syms; i++) {
+        fputs(i ? ", " : "", f);
+        json_string(f, g->sym_names[i]);
+    }
+    fputc(']', f);
     for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++) {
         if (!texts[i])
             continue;

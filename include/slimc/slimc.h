@@ -459,9 +459,11 @@ SlimcErrorKind slimc_error_kind(const SlimcContext *ctx);
 const char *slimc_error_kind_name(SlimcErrorKind k);
 
 /* slimc_model_inspect as JSON text in *json (malloc'd: free with slimc_free): an object with
- * "name", "inputs" and "outputs" (arrays of {"name", "type"}), "weight_bytes", "optimized",
- * and for each flag of what (SLIMC_INSPECT_SUMMARY, _MEMORY, _FLOPS, _QUANT, _SPARSITY, _IR,
- * _DOT, _KERNELS), a key "summary", "memory", ... holding that report's text. */
+ * "name", "inputs" and "outputs" (arrays of {"name", "type"}), "weight_bytes",
+ * "weight_bytes_loaded", "optimized", "flops_per_run" and (once memory-planned)
+ * "arena_bytes" with every symbol 1, "symbols" (their names), and for each flag of what
+ * (SLIMC_INSPECT_SUMMARY, _MEMORY, _FLOPS, _QUANT, _SPARSITY, _IR, _DOT, _KERNELS), a key
+ * "summary", "memory", ... holding that report's text. */
 SlimcStatus slimc_model_inspect_json(SlimcContext *ctx, SlimcModel *m, unsigned what, char **json);
 /* A progress callback: text is what the call wrote (len bytes, not NUL-terminated), a line or
  * a redrawn progress line at a time. */

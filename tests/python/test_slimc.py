@@ -233,6 +233,8 @@ def test_inspect_is_data(mlp):
     assert d["name"] == "mlp" and d["inputs"] == [{"name": "x", "type": "f32[N, 784]"}]
     assert d["weight_bytes"] == (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10) * 4
     assert "linear x3" in d["summary"] and "flops: 1338368 per run" in d["flops"]
+    assert d["flops_per_run"] == 1338368 and d["symbols"] == ["N"] and d["optimized"]
+    assert d["arena_bytes"] == 4096 and d["weight_bytes_loaded"] == d["weight_bytes"]
     assert set(d) >= {"memory", "quant", "sparsity"}
     with pytest.raises(ValueError):
         mlp.inspect("nonsense")

@@ -146,6 +146,8 @@ START_TEST(inspect_json)
     /* texts are JSON strings: newlines escaped, none raw */
     ck_assert_msg(strstr(json, "\"flops\": \"flops: 1338368 per run"), "%s", json);
     ck_assert_msg(strstr(json, "\"summary\": \"model mlp ("), "%s", json);
+    ck_assert_msg(strstr(json, "\"flops_per_run\": 1338368, "), "%s", json);
+    ck_assert_msg(strstr(json, "\"symbols\": [\"N\"]"), "%s", json);
     ck_assert_ptr_null(strchr(json, '\n'));
     ck_assert(json[strlen(json) - 1] == '}');
     slimc_free(json);
