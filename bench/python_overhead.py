@@ -53,6 +53,16 @@ def main():
 
     m = slimc.compile(slim, threads=1)
     rows.append(("slimc python m(x), .slim", per_call_us(lambda: m(x), a.seconds)))
+    # the same C call without the package around it: its own overhead is the difference
+    from slimc._lib import lib
+    keep = m._fill(0, x)
+
+    def raw():
+        lib.slimc_exec_run(m._ctx, m._exec, m._in, 1, m._out, 1)
+        lib.slimc_free(m._out[0].data)
+    rows.append(("ctypes slimc_exec_run alone, .slim", per_call_us(raw, a.seconds)))
+    del keep
+    rows.append(("slimc python m(x) again, .slim", per_call_us(lambda: m(x), a.seconds)))
     runs = max(1000, int(a.seconds / max(rows[-1][1] * 1e-6, 1e-6)))
     s = m.bench(x, runs=runs, warmup=100)
     rows.append(("slimc C API bench p50 (in process), .slim", s["p50_ms"] * 1e3))
