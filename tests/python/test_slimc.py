@@ -318,3 +318,11 @@ def test_train_progress_callback(tmp_path):
                 progress=lines.append)
     epochs = [s for s in lines if s.startswith("epoch ")]
     assert [s.split(":")[0] for s in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"], lines
+
+
+def test_from_torch_without_torch_says_so(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    with pytest.raises(ImportError) as e:
+        slimc.from_torch(object(), ())
+    assert "slimc.from_torch needs PyTorch" in str(e.value)
