@@ -326,3 +326,13 @@ def test_from_torch_without_torch_says_so(monkeypatch):
     with pytest.raises(ImportError) as e:
         slimc.from_torch(object(), ())
     assert "slimc.from_torch needs PyTorch" in str(e.value)
+
+
+def test_compress_prune_and_compact_save(tmp_path):
+    c = slimc.compress(os.path.join(SAMPLES, "mlp", "mlp.slim"), prune=0.5)
+    assert "334336 nonzero (50.00% density)" in c.inspect("sparsity")["sparsity"]
+    info = c.save(str(tmp_path / "p.slim"), compact=True)
+    assert info["n_compact"] == 3 and info["weights_bytes"] < 2678824 * 0.6
+    x = np.load(os.path.join(SAMPLES, "mlp", "input.npy"))
+    np.testing.assert_allclose(slimc.compile(str(tmp_path / "p.slim"))(x), c(x), rtol=1e-5,
+                               atol=1e-5)
