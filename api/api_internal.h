@@ -60,6 +60,9 @@ void api_install_pass_runner(void);
 /* profile: timers around each node (CgOptions.profile; slimc_exec_profile reads them). */
 char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, bool profile,
                       size_t *len);
+/* A model around g (the frontends' result; NULL after their errors: SLIMC_ERROR), checking
+ * its compress block: what slimc_model_load and slimc_model_load_memory share. */
+SlimcStatus api_model_wrap(SlimcContext *ctx, Graph *g, SlimcModel **out);
 /* Fills the per-model strings (types, output names); called after load and passes. */
 void api_model_describe(SlimcModel *m);
 /* api/sparsity.c: inspect --sparsity, each conv2d/linear layer's density (measured now,

@@ -189,6 +189,12 @@ static SlimcStatus load_model(SlimcContext *ctx, const char *path, const FeSlimO
     Graph *g = ends_with(path, ".onnx") ? fe_onnx_load_ex(path, &fo, &ctx->diag)
                                         : fe_slim_load_ex(path, &fixed, &ctx->diag);
     ctx->t.parse += api_now_ms() - t0;
+    return api_model_wrap(ctx, g, out);
+}
+
+SlimcStatus api_model_wrap(SlimcContext *ctx, Graph *g, SlimcModel **out)
+{
+    *out = NULL;
     if (!g)
         return SLIMC_ERROR;
     g->max_memory = ctx->max_memory;

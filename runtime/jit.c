@@ -473,9 +473,21 @@ static void load_llvm_module(void)
             snprintf(slash, sizeof beside - (size_t)(slash - beside), "/../%s",
                      SLIMC_LLVM_MODULE_FROM_BIN);
     }
-    const char *candidates[] = {env && *env ? env : NULL, beside[0] ? beside : NULL,
-                                SLIMC_LLVM_MODULE_BUILD, SLIMC_LLVM_MODULE_INSTALL,
-                                "libslimc_llvm.so"};
+    /* beside libslimc.so itself, where the Python package's wheel puts both (slimc/) */
+    char beside_lib[4200] = "";
+    Dl_info self;
+    if (dladdr(llvm_error, &self) && self.dli_fname &&
+        strlen(self.dli_fname) < sizeof beside_lib - 32) {
+        snprintf(beside_lib, sizeof beside_lib, "%s", self.dli_fname);
+        char *slash = strrchr(beside_lib, '/');
+        if (slash)
+            snprintf(slash, sizeof beside_lib - (size_t)(slash - beside_lib), "/libslimc_llvm.so");
+        else
+            beside_lib[0] = 0;
+    }
+    const char *candidates[] = {env && *env ? env : NULL,          beside[0] ? beside : NULL,
+                                beside_lib[0] ? beside_lib : NULL, SLIMC_LLVM_MODULE_BUILD,
+                                SLIMC_LLVM_MODULE_INSTALL,         "libslimc_llvm.so"};
     llvm_error[0] = 0;
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         if (!candidates[i])

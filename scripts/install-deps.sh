@@ -8,6 +8,10 @@ pkgs=(build-essential cmake pkg-config flex bison clang-format check libsubunit-
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 # The in-process JIT (SLIMC_WITH_LLVM, on when these are present): LLVM, Clang and lld 14.
 pkgs+=(llvm-14-dev libclang-cpp14-dev libclang-14-dev libclang-common-14-dev liblld-14-dev zlib1g-dev)
+# The Python package's tests (tests/python; docs/python.md): the python_package ctest test
+# runs them with Debian's python3, numpy and pytest; scripts/python_test.sh makes a venv
+# (python3-venv) and pip-installs the package into it (pip fetches scikit-build-core).
+pkgs+=(python3-venv python3-pip python3-numpy python3-pytest)
 # Cross compilation (slimc build --target-triple) and its test under qemu-user.
 pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 if [ "${1:-}" = "--train" ]; then

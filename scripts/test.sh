@@ -7,8 +7,10 @@
 # LLVM path also passes under the sanitizers (its RSS test then defers to LeakSanitizer).
 # Last, the libFuzzer harnesses of tests/fuzz are built (build-fuzz, clang-14) and each runs
 # for SLIMC_FUZZ_SECONDS (default 20) from its seeds and tests/data/hostile/ (scripts/fuzz.sh).
-#   scripts/test.sh            all three
-#   scripts/test.sh --quick    the default build only
+# The Python package is pip-installed into a fresh venv and tested there
+# (scripts/python_test.sh; its CMake build is kept in build-pip/).
+#   scripts/test.sh            all of it
+#   scripts/test.sh --quick    the default build and the Python package only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -23,6 +25,9 @@ cmake -S . -B build-test -DSLIMC_WERROR=ON -DSLIMC_WITH_LLVM=ON -DCMAKE_BUILD_TY
 cmake --build build-test -j"$jobs"
 echo "== tests"
 ctest --test-dir build-test -j"$jobs" --output-on-failure
+
+echo "== the Python package: pip install . in a fresh venv, its tests, pip wheel ."
+scripts/python_test.sh
 
 if [ "${1:-}" != "--quick" ]; then
   echo "== sanitizer build (address + undefined)"

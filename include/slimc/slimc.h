@@ -466,6 +466,53 @@ void slimc_train_options_default(SlimcTrainOptions *o);
 SlimcStatus slimc_train(SlimcContext *ctx, SlimcModel *model, SlimcModel *teacher,
                         const SlimcTrainOptions *o, const char *out_path);
 
+/* ---- for programs that load slimc at run time (the Python package, docs/python.md) ---- */
+/* Loads a model from memory: ONNX (a ModelProto) or .slim text, by name's ending (".onnx",
+ * ".slim"), else by the bytes (a protobuf's first field tag, 0x08, means ONNX). name (NULL:
+ * "model.onnx" or "model.slim") names the model in messages, and relative paths in it (a
+ * .slim weights line, ONNX external data) resolve from name's folder. data need not outlive
+ * the call. Otherwise as slimc_model_load. */
+SlimcStatus slimc_model_load_memory(SlimcContext *ctx, const void *data, size_t len,
+                                    const char *name, SlimcModel **out);
+
+/* What kind of mistake the first error in slimc_error(ctx) is, read from its message (the
+ * messages are the contract; the kinds are a coarse, stable index into them, for bindings
+ * that raise a different exception per kind). SLIMC_ERROR_NONE without an error. */
+typedef enum SlimcErrorKind {
+    SLIMC_ERROR_NONE,
+    SLIMC_ERROR_PARSE,       /* syntax, unknown names, bad arguments, bad protobuf */
+    SLIMC_ERROR_SHAPE,       /* shapes, ranks and dtypes of inputs, weights or outputs */
+    SLIMC_ERROR_UNSUPPORTED, /* an ONNX op, opset, dtype or form slimc does not import */
+    SLIMC_ERROR_IO,          /* a file that cannot be opened, read or written */
+    SLIMC_ERROR_LIMIT,       /* the memory limit, or a size or count over slimc's limits */
+    SLIMC_ERROR_OTHER        /* anything else (compiler failures, options, devices) */
+} SlimcErrorKind;
+SlimcErrorKind slimc_error_kind(const SlimcContext *ctx);
+/* "none", "parse", "shape", "unsupported", "io", "limit", "other"; NULL out of range. */
+const char *slimc_error_kind_name(SlimcErrorKind k);
+
+/* slimc_model_inspect as JSON text in *json (malloc'd: free with slimc_free): an object with
+ * "name", "inputs" and "outputs" (arrays of {"name", "type"}), "weight_bytes",
+ * "weight_bytes_loaded", "optimized", "flops_per_run" and (once memory-planned)
+ * "arena_bytes" with every symbol 1, "symbols" (their names), and for each flag of what
+ * (SLIMC_INSPECT_SUMMARY, _MEMORY, _FLOPS, _QUANT, _SPARSITY, _IR, _DOT, _KERNELS), a key
+ * "summary", "memory", ... holding that report's text. */
+SlimcStatus slimc_model_inspect_json(SlimcContext *ctx, SlimcModel *m, unsigned what, char **json);
+/* A progress callback: text is what the call wrote (len bytes, not NUL-terminated), a line or
+ * a redrawn progress line at a time. */
+typedef void (*SlimcProgressFn)(void *arg, const char *text, size_t len);
+/* A write-only stream that hands what is written to it to fn(arg, ...) at each newline,
+ * carriage return or fflush: a FILE * for SlimcTrainOptions.progress that a program without
+ * a terminal (a binding, a GUI) turns into its own progress display. fclose it after the
+ * call; NULL when the C library cannot make one. */
+FILE *slimc_progress_stream(SlimcProgressFn fn, void *arg);
+/* Frees memory the API handed over (slimc_model_inspect_json's text). */
+void slimc_free(void *p);
+/* sizeof the public struct named ("SlimcOptions", "SlimcTensor", "SlimcBenchOptions",
+ * "SlimcBenchStats", "SlimcTrainOptions"), 0 for another name: a binding that mirrors the
+ * structs checks its layout against the library it loaded. */
+size_t slimc_sizeof(const char *type_name);
+
 #ifdef __cplusplus
 }
 #endif

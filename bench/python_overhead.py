@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The Python package's call overhead (issue 22's target): m(x) on a sample at batch 1,
+against the C API's own timing of the same runs (m.bench, the statistics of `slimc bench`),
+the slimc CLI's `slimc bench --json`, and onnxruntime.InferenceSession.run on the same model
+in the same process (one thread each).
+
+    PYTHONPATH=python SLIMC_LIBRARY=build/libslimc.so SLIMC_CACHE_DIR=build/cache \\
+        python3 bench/python_overhead.py [--model mlp] [--seconds 2]
+
+The ONNX file is bench/models/MODEL_b1.onnx (made by `/usr/bin/python3 bench/export_onnx.py
+mlp:1`, the samples' weights); without it, or without onnxruntime, that row is left out."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import slimc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def per_call_us(fn, seconds):
+    """The median time of one call in microseconds, each call timed on its own (as
+    slimc bench's p50 is), so that a loaded machine's stalls do not decide it."""
+    for _ in range(200):
+        fn()
+    clock, times = time.perf_counter, []
+    end = clock() + seconds
+    while clock() < end or len(times) < 1000:
+        t0 = clock()
+        fn()
+        times.append(clock() - t0)
+    return float(np.median(times)) * 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    ap.add_argument("--slimc", default=os.path.join(ROOT, "build", "slimc"), help="the CLI")
+    a = ap.parse_args()
+    slim = os.path.join(ROOT, "samples", a.model, a.model + ".slim")
+    onnx_path = os.path.join(HERE, "models", "%s_b1.onnx" % a.model)
+    x = np.load(os.path.join(ROOT, "samples", a.model, "input.npy"))[:1].copy()
+    rows = []
+
+    m = slimc.compile(slim, threads=1)
+    rows.append(("slimc python m(x), .slim", per_call_us(lambda: m(x), a.seconds)))
+    # the same C call without the package around it: its own overhead is the difference
+    from slimc._lib import lib
+    keep = m._fill(0, x)
+
+    def raw():
+        lib.slimc_exec_run(m._ctx, m._exec, m._in, 1, m._out, 1)
+        lib.slimc_free(m._out[0].data)
+    rows.append(("ctypes slimc_exec_run alone, .slim", per_call_us(raw, a.seconds)))
+    del keep
+    rows.append(("slimc python m(x) again, .slim", per_call_us(lambda: m(x), a.seconds)))
+    runs = max(1000, int(a.seconds / max(rows[-1][1] * 1e-6, 1e-6)))
+    s = m.bench(x, runs=runs, warmup=100)
+    rows.append(("slimc C API bench p50 (in process), .slim", s["p50_ms"] * 1e3))
+    rows.append(("slimc C API bench mean (in process), .slim", s["mean_ms"] * 1e3))
+    if os.path.exists(a.slimc):
+        with tempfile.TemporaryDirectory() as d:
+            np.save(os.path.join(d, "x.npy"), x)
+            out = os.path.join(d, "b.json")
+            subprocess.run([a.slimc, "bench", slim, "--input", "x=" + os.path.join(d, "x.npy"),
+                            "--runs", str(runs), "--warmup", "100", "--threads", "1",
+                            "--json", out], check=True, capture_output=True)
+            with open(out) as f:
+                j = json.load(f)
+        stats = j.get("latency_ms", j)
+        if "p50" in stats:
+            rows.append(("slimc bench CLI p50 (another process), .slim", stats["p50"] * 1e3))
+    if os.path.exists(onnx_path):
+        mo = slimc.compile(onnx_path, threads=1)
+        rows.append(("slimc python m(x), ONNX", per_call_us(lambda: mo(x), a.seconds)))
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            print("note: onnxruntime is not importable: its row is left out", file=sys.stderr)
+        else:
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+            feed = {sess.get_inputs()[0].name: x}
+            rows.append(("onnxruntime InferenceSession.run, ONNX (%s)" % ort.__version__,
+                         per_call_us(lambda: sess.run(None, feed), a.seconds)))
+    else:
+        print("note: %s not found (/usr/bin/python3 bench/export_onnx.py %s:1): the ONNX rows "
+              "are left out" % (onnx_path, a.model), file=sys.stderr)
+    print("%s, batch 1, 1 thread; numpy %s, slimc %s" % (a.model, np.__version__,
+                                                          slimc.__version__))
+    for name, us in rows:
+        print("  %-52s %8.2f us" % (name, us))
+
+
+if __name__ == "__main__":
+    main()
