@@ -42,7 +42,7 @@ class Options(ctypes.Structure):
                 ("print_to", c_void_p), ("opt_level", c_int), ("cpu", c_char_p),
                 ("cc", c_char_p), ("cache_dir", c_char_p), ("no_cache", ctypes.c_bool),
                 ("profile", ctypes.c_bool), ("device", c_int), ("cuda_emulate", ctypes.c_bool),
-                ("precision", c_int), ("device_profile", c_char_p)]
+                ("precision", c_int), ("device_profile", c_char_p), ("quantize", c_char_p)]
 
 
 class BenchOptions(ctypes.Structure):

@@ -19,7 +19,8 @@ _d = ctypes.c_double
 
 class TrainOptions(ctypes.Structure):
     _fields_ = [("data", c_char_p), ("labels", c_char_p), ("val_data", c_char_p),
-                ("val_labels", c_char_p), ("epochs", c_int), ("batch_size", c_int),
+                ("val_labels", c_char_p), ("targets", c_char_p), ("val_targets", c_char_p),
+                ("epochs", c_int), ("batch_size", c_int),
                 ("shuffle", ctypes.c_bool), ("seed", ctypes.c_uint64), ("optimizer", c_int),
                 ("lr", _d), ("momentum", _d), ("nesterov", ctypes.c_bool),
                 ("weight_decay", _d), ("beta1", _d), ("beta2", _d), ("eps", _d),
