@@ -266,19 +266,26 @@ bool ox_fold(OxImporter *im, const OxNode *n)
             return false;
         if (ox_ints_input(im, n, 3, &v, 1) == 1 && v != 0 && v != -1)
             return false;
-        if (ox_ints_input(im, n, 4, &step, 1) == 1 && step != 1)
+        if (ox_ints_input(im, n, 4, &step, 1) == 1 && (step == 0 || step < -na || step > na))
             return false;
         if (st < 0)
             st += na;
         if (en < 0)
             en += na;
-        st = st < 0 ? 0 : st > na ? na : st;
-        en = en < 0 ? 0 : en > na ? na : en;
-        int64_t k = en > st ? en - st : 0;
+        int64_t k;
+        if (step > 0) { /* ONNX's clamping: [0, na] forwards, [-1, na-1] backwards */
+            st = st < 0 ? 0 : st > na ? na : st;
+            en = en < 0 ? 0 : en > na ? na : en;
+            k = en > st ? (en - st - 1) / step + 1 : 0;
+        } else {
+            st = st < 0 ? 0 : st > na - 1 ? na - 1 : st;
+            en = en < -1 ? -1 : en > na - 1 ? na - 1 : en;
+            k = st > en ? (st - en - 1) / -step + 1 : 0;
+        }
         OxConst r;
         ox_const_make(im, &r, a->dtype, 1, &k);
         for (int64_t j = 0; j < k; j++)
-            ox_const_set(&r, j, ox_const_get(a, st + j));
+            ox_const_set(&r, j, ox_const_get(a, st + j * step));
         ox_bind_const(im, n->out[0], &r);
         return true;
     }
