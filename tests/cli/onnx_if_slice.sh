@@ -12,4 +12,5 @@ if ! ops_cases_ready; then
   exit
 fi
 ops_cases slice 0
+ops_torch slice 1e-6
 finish

@@ -24,17 +24,22 @@ ops_case_inputs() {
   done
 }
 
-# ops_cases GROUP TOL: makes GROUP's models, then checks that slimc run agrees with ORT on
-# every output of every case (max|a-b| <= TOL * max|b|) and refuses the refused ones with
-# their message (exit 1, no crash).
+# ops_cases GROUP TOL: makes GROUP's models (tests/onnx/ops_cases.py), then ops_cases_check.
 ops_cases() {
-  local group=$1 tol=$2 d=cases_$1 name pat args f
-  if ! python3 "$SLIMC_SOURCE_DIR/tests/onnx/ops_cases.py" "$group" "$d" >gen.txt 2>&1; then
-    bad "$group: ops_cases.py failed"
+  if ! python3 "$SLIMC_SOURCE_DIR/tests/onnx/ops_cases.py" "$1" "cases_$1" >gen.txt 2>&1; then
+    bad "$1: ops_cases.py failed"
     cat gen.txt
     return
   fi
-  [ -s "$d/cases.txt" ] || bad "$group: no cases"
+  ops_cases_check "cases_$1" "$2"
+}
+
+# ops_cases_check DIR TOL: slimc run agrees with the reference (NAME.ref.OUT.npy: ONNX
+# Runtime's or PyTorch's) on every output of every case in DIR/cases.txt (max|a-b| <= TOL *
+# max|b|), and refuses each case of DIR/refused.txt with its message (exit 1, no crash).
+ops_cases_check() {
+  local d=$1 tol=$2 name pat args f
+  [ -s "$d/cases.txt" ] || bad "$d: no cases"
   while read -r name; do
     mapfile -t args < <(ops_case_inputs "$d" "$name")
     if ! "$SLIMC" run "$d/$name.onnx" "${args[@]}" --output-dir "o_$name" >out.txt 2>err.txt; then
@@ -42,19 +47,36 @@ ops_cases() {
       cat err.txt
       continue
     fi
-    for f in "$d/$name".ort.*.npy; do
-      local o=${f##*/$name.ort.}
+    for f in "$d/$name".ref.*.npy; do
+      local o=${f##*/$name.ref.}
       if "$NPYCMP" "o_$name/$o" "$f" "$tol" >cmp.txt 2>&1; then
-        ok "$name: ${o%.npy} as ORT's"
+        ok "$name: ${o%.npy} as the reference's"
       else
-        bad "$name: ${o%.npy} differs from ORT's"
+        bad "$name: ${o%.npy} differs from the reference's"
         cat cmp.txt
       fi
     done
   done <"$d/cases.txt"
+  [ -e "$d/refused.txt" ] || return
   while IFS=$'\t' read -r name pat; do
     mapfile -t args < <(ops_case_inputs "$d" "$name")
     expect_fail "$name refused" "$pat" "$SLIMC" run "$d/$name.onnx" "${args[@]}" \
       --output-dir "o_$name"
   done <"$d/refused.txt"
+}
+
+# ops_torch GROUP TOL: the same with models exported by PyTorch (tests/onnx/ops_torch.py,
+# Debian's /usr/bin/python3); skipped, saying so, when that python has no torch.
+ops_torch() {
+  local py=/usr/bin/python3
+  if ! [ -x "$py" ] || ! "$py" -c 'import torch, numpy' 2>/dev/null; then
+    echo "skip: $py has no torch: the PyTorch-exported $1 models are not checked"
+    return
+  fi
+  if ! "$py" "$SLIMC_SOURCE_DIR/tests/onnx/ops_torch.py" "$1" "torch_$1" >gen.txt 2>&1; then
+    bad "$1: ops_torch.py failed"
+    cat gen.txt
+    return
+  fi
+  ops_cases_check "torch_$1" "$2"
 }

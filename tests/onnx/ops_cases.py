@@ -4,7 +4,7 @@
     ops_cases.py GROUP OUTDIR      GROUP: slice, if, rnn, unary
 
 For each case NAME it writes OUTDIR/NAME.onnx, NAME.input.K.npy (one per graph input K)
-and NAME.ort.OUT.npy (ONNX Runtime's output OUT), and appends NAME to OUTDIR/cases.txt.
+and NAME.ref.OUT.npy (ONNX Runtime's output OUT), and appends NAME to OUTDIR/cases.txt.
 Cases slimc must refuse are listed in OUTDIR/refused.txt as "NAME<TAB>regex of the message".
 The tests/cli/onnx_*.sh scripts run slimc on each and compare (tests/tools/npycmp)."""
 import os
@@ -50,7 +50,7 @@ def save(name, m, feeds, refused=None):
     s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     res = s.run(None, feeds)
     for o, r in zip(s.get_outputs(), res):
-        np.save(os.path.join(OUT, f"{name}.ort.{o.name}.npy"), r)
+        np.save(os.path.join(OUT, f"{name}.ref.{o.name}.npy"), r)
     with open(os.path.join(OUT, "cases.txt"), "a") as f:
         f.write(name + "\n")
 
