@@ -175,6 +175,8 @@ ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v);
 /* Attention and RotaryEmbedding (onnx_ops_attention.c), dispatched by ox_import_nn. */
 OxResult ox_op_attention(OxImporter *im, OxNode *n);
 OxResult ox_op_rotary(OxImporter *im, OxNode *n);
+/* RNN (kind 0), GRU (1) and LSTM (2), unrolled (onnx_ops_rnn.c), dispatched by ox_import_nn. */
+OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind);
 
 /* ---- onnx_ops_ext.c ---- */
 /* Imports n when its op is one onnx_ops_ext.c maps (result in *r); false otherwise. */

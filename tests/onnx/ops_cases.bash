@@ -37,12 +37,15 @@ ops_cases() {
 # ops_cases_check DIR TOL: slimc run agrees with the reference (NAME.ref.OUT.npy: ONNX
 # Runtime's or PyTorch's) on every output of every case in DIR/cases.txt (max|a-b| <= TOL *
 # max|b|), and refuses each case of DIR/refused.txt with its message (exit 1, no crash).
+# OPS_RUN_ARGS: more arguments of slimc run (--opt-level 0 for the unrolled recurrent
+# models, whose -O2 compile takes tens of seconds).
 ops_cases_check() {
   local d=$1 tol=$2 name pat args f
   [ -s "$d/cases.txt" ] || bad "$d: no cases"
   while read -r name; do
     mapfile -t args < <(ops_case_inputs "$d" "$name")
-    if ! "$SLIMC" run "$d/$name.onnx" "${args[@]}" --output-dir "o_$name" >out.txt 2>err.txt; then
+    if ! "$SLIMC" run "$d/$name.onnx" "${args[@]}" ${OPS_RUN_ARGS:-} --output-dir "o_$name" \
+      >out.txt 2>err.txt; then
       bad "$name: slimc run failed"
       cat err.txt
       continue

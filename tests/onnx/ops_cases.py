@@ -38,8 +38,10 @@ def c64(name, vals):
     return nh.from_array(np.array(vals, dtype=np.int64), name)
 
 
-def save(name, m, feeds, refused=None):
-    """Writes case name; refused: the regex slimc's error must match (no ORT run then)."""
+def save(name, m, feeds, refused=None, ref=None):
+    """Writes case name; refused: the regex slimc's error must match (no ORT run then).
+    ref (model, feeds, post): ORT runs that model instead and post maps its outputs (for
+    what ORT lacks, as the recurrent ops' layout 1)."""
     onnx.save(m, os.path.join(OUT, name + ".onnx"))
     for k, v in feeds.items():
         np.save(os.path.join(OUT, f"{name}.input.{k}.npy"), v)
@@ -47,8 +49,9 @@ def save(name, m, feeds, refused=None):
         with open(os.path.join(OUT, "refused.txt"), "a") as f:
             f.write(f"{name}\t{refused}\n")
         return
-    s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    res = s.run(None, feeds)
+    rm, rfeeds, post = ref if ref else (m, feeds, lambda r: r)
+    s = ort.InferenceSession(rm.SerializeToString(), providers=["CPUExecutionProvider"])
+    res = post(s.run(None, rfeeds))
     for o, r in zip(s.get_outputs(), res):
         np.save(os.path.join(OUT, f"{name}.ref.{o.name}.npy"), r)
     with open(os.path.join(OUT, "cases.txt"), "a") as f:
@@ -99,7 +102,100 @@ def slice_cases():
     save("slice_step0", m, {"x": randn(4, 3)}, refused=r"\(Slice\): step 0 on axis 0")
 
 
-GROUPS = {"slice": slice_cases}
+# ---- RNN, GRU, LSTM: directions, sequence_lens, initial states, layouts ----
+def rnn_node(tag, op, direction="forward", T=5, B=3, I=4, H=3, lens=None, init=True, peep=False,
+             layout=0, **attrs):
+    """One recurrent node on the shared input x (tag prefixes its own names), as
+    (node maker by layout, initializers, graph inputs by layout, feeds, outputs)."""
+    D = 2 if direction == "bidirectional" else 1
+    G = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
+    inits = [nh.from_array(randn(D, G * H, I) * 0.5, tag + "W"),
+             nh.from_array(randn(D, G * H, H) * 0.5, tag + "R"),
+             nh.from_array(randn(D, 2 * G * H) * 0.5, tag + "B")]
+    ins = ["x", tag + "W", tag + "R", tag + "B", "", "", "", ""]
+    feeds, states = {}, []
+    if lens is not None:
+        inits.append(nh.from_array(np.array(lens, dtype=np.int32), tag + "lens"))
+        ins[4] = tag + "lens"
+    if init:
+        for k in (5, 6) if op == "LSTM" else (5,):
+            nm = tag + ("h0" if k == 5 else "c0")
+            states.append(nm)
+            feeds[nm] = randn(B, D, H) if layout else randn(D, B, H)
+            ins[k] = nm
+    if peep:
+        inits.append(nh.from_array(randn(D, 3 * H) * 0.5, tag + "P"))
+        ins[7] = tag + "P"
+    while ins[-1] == "":
+        ins.pop()
+    outs = [tag + o for o in ["y", "yh", "yc"][: 3 if op == "LSTM" else 2]]
+
+    def node(lay):
+        return oh.make_node(op, ins, outs, direction=direction, hidden_size=H, layout=lay,
+                            **attrs)
+
+    def gin(lay):
+        return [vi(nm, TP.FLOAT, [B, D, H] if lay else [D, B, H]) for nm in states]
+
+    return node, inits, gin, feeds, outs
+
+
+def rnn_model(name, nodes, layout=0, T=5, B=3, I=4, refused=None):
+    """Case name: the nodes of rnn_node on one x [T, B, I] (layout 1: [B, T, I])."""
+    feeds = {"x": randn(*([B, T, I] if layout else [T, B, I]))}
+    inits, outs = [], []
+    for _, i, _, f, o in nodes:
+        inits += i
+        feeds.update(f)
+        outs += o
+
+    def mk(lay):
+        gin = [vi("x", TP.FLOAT, [B, T, I] if lay else [T, B, I])]
+        for _, _, g, _, _ in nodes:
+            gin += g(lay)
+        return model([nd(lay) for nd, _, _, _, _ in nodes], gin,
+                     [oh.make_tensor_value_info(o, TP.FLOAT, None) for o in outs], inits,
+                     opset=14)
+
+    ref = None
+    if layout:  # ORT has no layout 1: its layout-0 twin on transposed inputs, outputs back
+        def post(res):
+            return [np.ascontiguousarray(np.transpose(r, (2, 0, 1, 3)) if r.ndim == 4 else
+                                         np.swapaxes(r, 0, 1)) for r in res]
+        ref = (mk(0), {k: np.ascontiguousarray(np.swapaxes(v, 0, 1)) for k, v in feeds.items()},
+               post)
+    save(name, mk(layout), feeds, refused=refused, ref=ref)
+
+
+def rnn_cases():
+    # one model per direction, its nodes compiled together (one compilation each)
+    for d in ("forward", "reverse", "bidirectional"):
+        rnn_model(f"rnn_{d}", [
+            rnn_node("l_", "LSTM", d),
+            rnn_node("g_", "GRU", d),
+            rnn_node("lp_", "LSTM", d, lens=[5, 2, 4], peep=True),
+            rnn_node("gl_", "GRU", d, lens=[3, 5, 1], linear_before_reset=1),
+            rnn_node("r_", "RNN", d, lens=[4, 5, 1], init=d != "reverse",
+                     activations=["Relu", "Tanh"][: 2 if d == "bidirectional" else 1]),
+        ])
+    rnn_model("rnn_layout1", [
+        rnn_node("l_", "LSTM", "bidirectional", lens=[2, 5, 3], layout=1),
+        rnn_node("g_", "GRU", "bidirectional", init=False, layout=1),
+    ], layout=1)
+    rnn_model("lstm_acts", [rnn_node("a_", "LSTM", "bidirectional", activations=[
+        "Sigmoid", "Tanh", "Tanh", "Sigmoid", "Relu", "Tanh"])])
+    for name, nd, pat in (
+            ("lstm_clip", rnn_node("", "LSTM", clip=1.0),
+             r"LSTM \(ai.onnx opset 14\): the clip attribute"),
+            ("lstm_input_forget", rnn_node("", "LSTM", input_forget=1), r"input_forget=1"),
+            ("gru_leaky", rnn_node("", "GRU", "bidirectional",
+                                   activations=["Sigmoid", "Tanh", "LeakyRelu", "Tanh"]),
+             r"GRU \(ai.onnx opset 14\): activation 'LeakyRelu' \(slimc takes Sigmoid, Tanh"),
+            ("gru_lens_zero", rnn_node("", "GRU", lens=[3, 0, 2]), r"sequence_lens\[1\] = 0")):
+        rnn_model(name, [nd], refused=pat)
+
+
+GROUPS = {"slice": slice_cases, "rnn": rnn_cases}
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
