@@ -7,7 +7,8 @@
  * index constant, masks and transforms (causal mask, DFT matrices, gathers) built as
  * constants when the shapes are static, so no new IR op or kernel is needed. Reference
  * semantics: onnx/reference/ops of the pinned onnx package. Attention and RotaryEmbedding
- * are frontend/onnx_ops_attention.c's; RNN, GRU and LSTM frontend/onnx_ops_rnn.c's. */
+ * are frontend/onnx_ops_attention.c's; RNN, GRU and LSTM frontend/onnx_ops_rnn.c's; If
+ * frontend/onnx_ops_if.c's. */
 #ifdef SLIMC_WITH_ONNX
 #include "frontend/onnx_internal.h"
 
@@ -766,6 +767,7 @@ static const char *const nn_ops[] = {
     "GRU",
     "LSTM",
     "Range",
+    "If",
 };
 
 bool ox_op_known_nn(const char *op)
@@ -809,6 +811,8 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
         *r = op_max_unpool(im, n);
     else if (!strcmp(op, "Range"))
         *r = op_needs_constants(im, n);
+    else if (!strcmp(op, "If"))
+        *r = ox_op_if(im, n);
     else
         return false;
     return true;

@@ -13,4 +13,5 @@ if ! ops_cases_ready; then
 fi
 ops_cases slice 0
 ops_torch slice 1e-6
+ops_cases if 1e-6
 finish

@@ -195,7 +195,75 @@ def rnn_cases():
         rnn_model(name, [nd], refused=pat)
 
 
-GROUPS = {"slice": slice_cases, "rnn": rnn_cases}
+# ---- If: a condition known at import folds; a run-time one selects ----
+def graph(name, nodes, outs, inits=()):
+    return oh.make_graph(nodes, name, [], outs, list(inits))
+
+
+def fout(name, shape=None):
+    return oh.make_tensor_value_info(name, TP.FLOAT, shape)
+
+
+def if_cases():
+    x = randn(2, 3)
+    # constant true: the else branch has an op slimc lacks (NonZero): not imported
+    then_b = graph("t", [oh.make_node("Add", ["x", "k"], ["ty"])], [fout("ty", [2, 3])],
+                   [nh.from_array(np.float32([[1, 2, 3]]), "k")])
+    else_b = graph("e", [oh.make_node("NonZero", ["x"], ["nz"]),
+                         oh.make_node("Cast", ["nz"], ["ey"], to=TP.FLOAT)], [fout("ey")])
+    m = model([oh.make_node("If", ["c"], ["y"], then_branch=then_b, else_branch=else_b)],
+              [vi("x", TP.FLOAT, [2, 3])], [fout("y")],
+              [nh.from_array(np.array(True), "c")])
+    save("if_const_true", m, {"x": x})
+    # a condition folded from a static shape (Shape, Gather, Equal): false; the else branch
+    # passes an outer value through (Identity) and reads outer names in a nested constant If
+    inner_then = graph("it", [oh.make_node("Neg", ["x"], ["iy"])], [fout("iy", [2, 3])])
+    inner_else = graph("ie", [oh.make_node("Abs", ["x"], ["iy2"])], [fout("iy2", [2, 3])])
+    then_b = graph("t2", [oh.make_node("Reshape", ["x", "shp"], ["ty2"])], [fout("ty2")],
+                   [c64("shp", [3, 2])])
+    else_b = graph("e2", [oh.make_node("If", ["c2"], ["ey2"], then_branch=inner_then,
+                                       else_branch=inner_else),
+                          oh.make_node("Mul", ["ey2", "x"], ["ey3"]),
+                          oh.make_node("Identity", ["x"], ["ex"])],
+                   [fout("ey3", [2, 3]), fout("ex", [2, 3])])
+    then_b.node.append(oh.make_node("Identity", ["x"], ["tx"]))
+    then_b.output.append(fout("tx", [2, 3]))
+    m = model([oh.make_node("Shape", ["x"], ["s"]),
+               oh.make_node("Gather", ["s", "zero"], ["s0"], axis=0),
+               oh.make_node("Equal", ["s0", "three"], ["c"]),
+               oh.make_node("If", ["c"], ["y", "y2"], then_branch=then_b, else_branch=else_b)],
+              [vi("x", TP.FLOAT, [2, 3])], [fout("y"), fout("y2")],
+              [c64("zero", 0), c64("three", 3), nh.from_array(np.array([True]), "c2")])
+    save("if_folded_shape", m, {"x": x})
+    # computed at run time (the sign of a sum): both branches compiled, a where selects
+    then_b = graph("t3", [oh.make_node("Mul", ["x", "two"], ["ty3"]),
+                          oh.make_node("Relu", ["x"], ["tz3"])],
+                   [fout("ty3", [2, 3]), fout("tz3", [2, 3])],
+                   [nh.from_array(np.float32(2), "two")])
+    else_b = graph("e3", [oh.make_node("Sub", ["x", "b"], ["ey4"]),
+                          oh.make_node("Sigmoid", ["b"], ["ez4"])],
+                   [fout("ey4", [2, 3]), fout("ez4", [2, 3])])
+    m = model([oh.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),
+               oh.make_node("Greater", ["sum", "zf"], ["c"]),
+               oh.make_node("If", ["c"], ["y", "z"], then_branch=then_b, else_branch=else_b),
+               oh.make_node("Add", ["y", "z"], ["w"])],
+              [vi("x", TP.FLOAT, [2, 3]), vi("b", TP.FLOAT, [2, 3])], [fout("w"), fout("y")],
+              [nh.from_array(np.float32(0), "zf")])
+    b = randn(2, 3)
+    save("if_runtime_true", m, {"x": np.abs(x), "b": b})
+    save("if_runtime_false", m, {"x": -np.abs(x), "b": b})
+    # run time, outputs of different shapes: refused, naming both
+    then_b = graph("t4", [oh.make_node("Reshape", ["x", "shp"], ["ty5"])], [fout("ty5")],
+                   [c64("shp", [3, 2])])
+    else_b = graph("e4", [oh.make_node("Neg", ["x"], ["ey5"])], [fout("ey5")])
+    m = model([oh.make_node("If", ["c"], ["y"], then_branch=then_b, else_branch=else_b)],
+              [vi("x", TP.FLOAT, [2, 3]), vi("c", TP.BOOL, [])], [fout("y")])
+    save("if_runtime_shapes", m, {"x": x, "c": np.array(True)},
+         refused=r"If \(ai.onnx opset 17\): output 0 is f32\[3, 2\] in then_branch and "
+                 r"f32\[2, 3\] in else_branch")
+
+
+GROUPS = {"slice": slice_cases, "rnn": rnn_cases, "if": if_cases}
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
