@@ -14,4 +14,6 @@ fi
 ops_cases slice 0
 ops_torch slice 1e-6
 ops_cases if 1e-6
+ops_cases rounding 0
+ops_cases trig 1e-6
 finish

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Small ONNX models for the ops of issue 19, built with onnx.helper and run by ONNX Runtime.
 
-    ops_cases.py GROUP OUTDIR      GROUP: slice, if, rnn, unary
+    ops_cases.py GROUP OUTDIR      GROUP: slice, if, rnn, rounding, trig
 
 For each case NAME it writes OUTDIR/NAME.onnx, NAME.input.K.npy (one per graph input K)
 and NAME.ref.OUT.npy (ONNX Runtime's output OUT), and appends NAME to OUTDIR/cases.txt.
@@ -263,7 +263,38 @@ def if_cases():
                  r"f32\[2, 3\] in else_branch")
 
 
-GROUPS = {"slice": slice_cases, "rnn": rnn_cases, "if": if_cases}
+# ---- elementwise ops added: rounding and trigonometry (compiled C against ORT) ----
+def rounding_cases():
+    """Floor, Ceil, Round (half to even), compared exactly (no infinity among the values:
+    npycmp's tolerance is relative to the largest)."""
+    halves = np.float32([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -3.5, 0.49999997, -0.7, 4097.5,
+                         -4096.5, np.nan, -0.0, 0.0, 1e-8])
+    x = np.concatenate([halves, randn(48) * 4]).reshape(4, 16)
+    ops = ["Floor", "Ceil", "Round"]
+    m = model([oh.make_node(op, ["x"], [op.lower()]) for op in ops], [vi("x", TP.FLOAT, [4, 16])],
+              [fout(op.lower()) for op in ops])
+    save("rounding", m, {"x": x})
+    # after a conv (elementwise ops fused into its epilogue), as a real model has them
+    m = model([oh.make_node("Conv", ["img", "w"], ["c"]), oh.make_node("Round", ["c"], ["r"]),
+               oh.make_node("Ceil", ["c"], ["e"]), oh.make_node("Sub", ["r", "e"], ["y"])],
+              [vi("img", TP.FLOAT, [1, 2, 5, 5])], [fout("y")],
+              [nh.from_array(np.float32(rng.integers(-3, 4, (3, 2, 3, 3))) * 0.25, "w")])
+    save("rounding_after_conv", m, {"img": np.float32(rng.integers(-4, 5, (1, 2, 5, 5))) * 0.5})
+
+
+def trig_cases():
+    x = randn(4, 16) * 3
+    u = np.concatenate([np.float32([-1, 1, 0, 0.999, np.nan]),
+                        rng.uniform(-1, 1, 59).astype(np.float32)]).reshape(4, 16)
+    ops = ["Sin", "Cos", "Tan", "Atan"]
+    nodes = [oh.make_node(op, ["x"], [op.lower()]) for op in ops]
+    nodes += [oh.make_node(op, ["u"], [op.lower()]) for op in ("Asin", "Acos")]
+    outs = [fout(op.lower()) for op in ops + ["Asin", "Acos"]]
+    m = model(nodes, [vi("x", TP.FLOAT, [4, 16]), vi("u", TP.FLOAT, [4, 16])], outs)
+    save("trig", m, {"x": x, "u": u})
+
+
+GROUPS = {"rounding": rounding_cases, "trig": trig_cases, "slice": slice_cases, "rnn": rnn_cases, "if": if_cases}
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
