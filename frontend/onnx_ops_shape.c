@@ -399,6 +399,39 @@ OxResult ox_op_split(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
+/* Pad's mode 'wrap' (opset 19): each padded axis an index_select of the positions
+ * (i - begin) mod len, i < begin + len + end; full is [begin[r], end[r]]. Needs static
+ * lengths on the padded axes. */
+static OxResult pad_wrap(OxImporter *im, const OxNode *n, ValueId x, const int64_t *full)
+{
+    int r = ox_ty(im, x)->shape.rank;
+    for (int a = 0; a < r; a++) {
+        int64_t b = full[a], e = full[r + a];
+        if (b == 0 && e == 0)
+            continue;
+        Dim dl = ox_ty(im, x)->shape.d[a];
+        if (!ir_dim_static(dl) || dl.c < 1)
+            return ox_unsupported(im, n, "mode 'wrap' on axis %d, whose length is symbolic or 0",
+                                  a);
+        int64_t len = dl.c, count;
+        if (!ir_ckd_add_i64(len, b, &count) || !ir_ckd_add_i64(count, e, &count))
+            return ox_unsupported(im, n, "pads too large");
+        OxConst idx;
+        if (!ox_const_make(im, &idx, IR_I64, 1, &count))
+            return OX_ERROR;
+        for (int64_t i = 0; i < count; i++)
+            ox_const_set(&idx, i, (double)(((i - b) % len + len) % len));
+        ValueId ins[2] = {
+            x, ox_nn_const_value(im, n, &idx, ir_arena_printf(im->g->arena, "wrap%d", a))};
+        NodeId id = ox_mk(im, n, "index_select", ins, 2);
+        if (id == IR_NONE)
+            return ox_no_ir_op(im, n, "index_select");
+        ir_node_set_int(im->g, id, "axis", a);
+        x = ox_done(im, id);
+    }
+    return ox_out(im, n, ox_nn_copy(im, n, x));
+}
+
 OxResult ox_op_pad(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
@@ -445,6 +478,8 @@ OxResult ox_op_pad(OxImporter *im, OxNode *n)
             : !strcmp(mode, "reflect") ? 1
             : !strcmp(mode, "edge")    ? 2
                                        : -1;
+    if (!strcmp(mode, "wrap"))
+        return pad_wrap(im, n, x, full);
     if (m < 0)
         return ox_unsupported(im, n, "pad mode '%s'", mode);
     NodeId id = ox_mk(im, n, "pad", &x, 1);

@@ -91,6 +91,11 @@ def slice_cases():
                oh.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")],
               [vi("x", TP.FLOAT, [1, 2, 5, 6])], [oh.make_tensor_value_info("y", TP.FLOAT, None)], inits)
     save("slice_reversed_pads", m, {"x": randn(1, 2, 5, 6)})
+    # Pad mode 'wrap' (opset 19): index_selects of positions mod the length
+    m = model([oh.make_node("Pad", ["x", "pads"], ["y"], mode="wrap")],
+              [vi("x", TP.FLOAT, [2, 3, 4])], [fout("y")],
+              [c64("pads", [0, 2, 1, 1, 3, 4])], opset=19)
+    save("pad_wrap", m, {"x": randn(2, 3, 4)})
     # nothing selected: refused with a reason, not a crash
     inits = [c64("st", [0]), c64("en", [3]), c64("ax", [0]), c64("sp", [-1])]
     m = model([oh.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
