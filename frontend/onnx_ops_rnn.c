@@ -10,6 +10,7 @@
 #ifdef SLIMC_WITH_ONNX
 #include "frontend/onnx_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Joins vals along axis, in concat nodes of at most 8 inputs. */
@@ -162,6 +163,29 @@ static ValueId step_mask(OxImporter *im, const OxNode *n, const OxConst *lens, i
     return ox_nn_const_value(im, n, &m, ir_arena_printf(im->g->arena, "mask%lld", (long long)t));
 }
 
+/* Whether input i of n, when present, has the static shape want (rank dims); reports the
+ * mismatch naming the input (what) otherwise. */
+static bool input_shape_is(OxImporter *im, const OxNode *n, int i, const char *what,
+                           const int64_t *want, int rank)
+{
+    if (!ox_has_in(n, i))
+        return true;
+    const Shape *s = &ox_ty(im, ox_in(im, n, i))->shape;
+    bool same = s->rank == rank;
+    for (int k = 0; same && k < rank; k++)
+        same = ir_dim_static(s->d[k]) && s->d[k].c == want[k];
+    if (!same) {
+        char buf[128];
+        int len = 0;
+        for (int k = 0; k < rank && len < 100; k++)
+            len += snprintf(buf + len, sizeof buf - (size_t)len, k ? ", %lld" : "%lld",
+                            (long long)want[k]);
+        ir_diag_error(im->d, n->loc, "node '%s' (%s): %s is not of shape [%s]", n->name,
+                      n->p->op_type, what, buf);
+    }
+    return same;
+}
+
 OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind)
 {
     int64_t G = kind == 0 ? 1 : kind == 1 ? 3 : 4;
@@ -207,6 +231,15 @@ OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind)
             return ox_unsupported(im, n, "sequence_lens[%lld] = %lld (slimc takes 1 to %lld)",
                                   (long long)b, (long long)l, (long long)T);
     }
+    int64_t ws[3] = {nd, G * H, I}, bs[2] = {nd, 2 * G * H}, ps[2] = {nd, 3 * H};
+    int64_t hs[3] = {batch_first ? B : nd, batch_first ? nd : B, H};
+    bool shapes_ok = input_shape_is(im, n, 1, "W", ws, 3);
+    shapes_ok = input_shape_is(im, n, 3, "B", bs, 2) && shapes_ok;
+    shapes_ok = input_shape_is(im, n, 5, "initial_h", hs, 3) && shapes_ok;
+    shapes_ok = (kind != 2 || input_shape_is(im, n, 6, "initial_c", hs, 3)) && shapes_ok;
+    shapes_ok = (kind != 2 || input_shape_is(im, n, 7, "P", ps, 2)) && shapes_ok;
+    if (!shapes_ok)
+        return OX_ERROR;
     int64_t tperm[3] = {1, 0, 2}, t2[2] = {1, 0};
     if (batch_first)
         x = ox_permute(im, n, x, tperm, 3); /* [T, B, I] */

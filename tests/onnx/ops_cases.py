@@ -172,6 +172,12 @@ def rnn_model(name, nodes, layout=0, T=5, B=3, I=4, refused=None):
     save(name, mk(layout), feeds, refused=refused, ref=ref)
 
 
+def bad_w(nd):
+    """nd with W of one direction only (a bidirectional node needs two)."""
+    nd[1][0] = nh.from_array(nh.to_array(nd[1][0])[:1], nd[1][0].name)
+    return nd
+
+
 def rnn_cases():
     # one model per direction, its nodes compiled together (one compilation each)
     for d in ("forward", "reverse", "bidirectional"):
@@ -196,7 +202,9 @@ def rnn_cases():
             ("gru_leaky", rnn_node("", "GRU", "bidirectional",
                                    activations=["Sigmoid", "Tanh", "LeakyRelu", "Tanh"]),
              r"GRU \(ai.onnx opset 14\): activation 'LeakyRelu' \(slimc takes Sigmoid, Tanh"),
-            ("gru_lens_zero", rnn_node("", "GRU", lens=[3, 0, 2]), r"sequence_lens\[1\] = 0")):
+            ("gru_lens_zero", rnn_node("", "GRU", lens=[3, 0, 2]), r"sequence_lens\[1\] = 0"),
+            ("lstm_bidir_one_w", bad_w(rnn_node("", "LSTM", "bidirectional")),
+             r"node 'LSTM_0' \(LSTM\): W is not of shape \[2, 12, 4\]")):
         rnn_model(name, [nd], refused=pat)
 
 
