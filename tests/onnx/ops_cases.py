@@ -79,6 +79,12 @@ def slice_cases():
     one("slice_two_axes", [-2, 3], [0, -I64_MAX], [1, 2], [-1, -2])
     one("slice_mixed_signs", [1, -1], [5, 1], [1, 2], [2, -1])
     one("slice_reflect_left", [3], [0], [2], [-1])  # x[..., 3:0:-1], as reflect pad's left part
+    # int32 starts/ends with INT_MAX/INT_MIN sentinels (tf2onnx writes them)
+    i32 = [nh.from_array(np.int32(v), k) for k, v in
+           (("st", [2**31 - 1, -1]), ("en", [-(2**31), -(2**31)]), ("ax", [1, 2]), ("sp", [-2, -3]))]
+    m = model([oh.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
+              [vi("x", TP.FLOAT, [2, 5, 7])], [fout("y")], i32)
+    save("slice_int32_sentinels", m, {"x": x})
     xi = rng.integers(-9, 9, size=(4, 6)).astype(np.int64)
     inits = [c64("st", [-1]), c64("en", [-I64_MAX]), c64("ax", [0]), c64("sp", [-1])]
     m = model([oh.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])],
