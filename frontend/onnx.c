@@ -620,8 +620,56 @@ static bool bind_output(OxImporter *im, OxImporter *tmp, const Onnx__GraphProto 
     return false;
 }
 
-/* Orders the nodes so that each comes after the producers of its inputs (Kahn). Reports
- * a name nothing produces, and a cycle; returns the order or NULL. */
+/* Appends to v (at *k, grown to *cap) the names the nodes of np's subgraphs (If's
+ * branches, Loop's body, recursively) read: np's implicit inputs from the enclosing scope,
+ * with names the subgraphs make themselves among them (topo_order skips those). */
+static void subgraph_reads(const Onnx__NodeProto *np, const char ***v, size_t *k, size_t *cap)
+{
+    for (size_t a = 0; a < np->n_attribute; a++) {
+        const Onnx__AttributeProto *at = np->attribute[a];
+        size_t ng = at->g ? 1 : at->n_graphs;
+        for (size_t gi = 0; gi < ng; gi++) {
+            const Onnx__GraphProto *g = at->g ? at->g : at->graphs[gi];
+            for (size_t i = 0; g && i < g->n_node; i++) {
+                for (size_t j = 0; j < g->node[i]->n_input; j++) {
+                    if (*k == *cap) {
+                        *cap = *cap ? 2 * *cap : 16;
+                        *v = realloc(*v, sizeof(char *) * *cap);
+                        SLIMC_ASSERT(*v);
+                    }
+                    (*v)[(*k)++] = g->node[i]->input[j];
+                }
+                subgraph_reads(g->node[i], v, k, cap);
+            }
+            for (size_t i = 0; g && i < g->n_output; i++) { /* an output may be an outer name */
+                if (*k == *cap) {
+                    *cap = *cap ? 2 * *cap : 16;
+                    *v = realloc(*v, sizeof(char *) * *cap);
+                    SLIMC_ASSERT(*v);
+                }
+                (*v)[(*k)++] = g->output[i]->name;
+            }
+        }
+    }
+}
+
+/* The names node np depends on: its inputs (the first np->n_input) then its implicit
+ * inputs (subgraph_reads); a malloc'd array of *count. */
+static const char **node_reads(const Onnx__NodeProto *np, size_t *count)
+{
+    size_t k = np->n_input, cap = np->n_input + 1;
+    const char **v = malloc(sizeof(char *) * cap);
+    SLIMC_ASSERT(v);
+    for (size_t j = 0; j < np->n_input; j++)
+        v[j] = np->input[j];
+    subgraph_reads(np, &v, &k, &cap);
+    *count = k;
+    return v;
+}
+
+/* Orders the nodes so that each comes after the producers of its inputs (Kahn), the
+ * implicit inputs of its subgraphs included. Reports a name nothing produces, and a
+ * cycle; returns the order or NULL. */
 static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
 {
     size_t n = gp->n_node;
@@ -644,11 +692,15 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
     SLIMC_ASSERT(n_users && start);
     for (size_t i = 0; i < n; i++) {
         const Onnx__NodeProto *np = gp->node[i];
-        for (size_t k = 0; k < np->n_input; k++) {
-            const char *in = np->input[k];
+        size_t nr;
+        const char **reads = node_reads(np, &nr);
+        for (size_t k = 0; k < nr; k++) {
+            const char *in = reads[k];
             if (!in || !*in || ox_lookup(im, in))
                 continue;
             OxEntry *e = ox_lookup(&tmp, in);
+            if (k >= np->n_input && (!e || (size_t)e->v == i))
+                continue; /* made inside the subgraph */
             if (!e) {
                 ir_diag_error(im->d, (SrcLoc){im->path, 0, 0},
                               "node '%s' (%s): input '%s' is produced by no node, initializer or "
@@ -661,6 +713,7 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
             pending[i]++;
             n_users[e->v]++;
         }
+        free(reads);
     }
     for (size_t i = 0; i < n; i++)
         start[i + 1] = start[i] + n_users[i];
@@ -670,13 +723,18 @@ static int *topo_order(OxImporter *im, const Onnx__GraphProto *gp)
     SLIMC_ASSERT(users && fill);
     for (size_t i = 0; i < n && ok; i++) {
         const Onnx__NodeProto *np = gp->node[i];
-        for (size_t k = 0; k < np->n_input; k++) {
-            const char *in = np->input[k];
+        size_t nr;
+        const char **reads = node_reads(np, &nr);
+        for (size_t k = 0; k < nr; k++) {
+            const char *in = reads[k];
             if (!in || !*in || ox_lookup(im, in))
                 continue;
             OxEntry *e = ox_lookup(&tmp, in);
+            if (k >= np->n_input && (!e || (size_t)e->v == i))
+                continue;
             users[start[e->v] + fill[e->v]++] = (int)i;
         }
+        free(reads);
     }
     int head = 0, tail = 0;
     if (ok) {
@@ -777,6 +835,32 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
                 if (*n.out[i] && !ox_lookup(im, n.out[i]))
                     bind_broken(im, n.out[i]); /* an optional output this importer does not make */
     }
+    return ok;
+}
+
+bool ox_import_subgraph(OxImporter *im, const Onnx__GraphProto *gp)
+{
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *name = t->name ? t->name : "";
+        OxConst c;
+        if (!ox_tensor_to_const(im, t, ir_arena_printf(im->g->arena, "initializer '%s'", name),
+                                &c)) {
+            ok = false;
+            continue;
+        }
+        ox_bind_const(im, name, &c);
+    }
+    /* the enclosing node's state, which the subgraph's nodes overwrite */
+    const char *outer = im->node, *wanted = attr_wanted;
+    const Onnx__AttributeProto *mismatch = attr_mismatch;
+    int *order = ok ? topo_order(im, gp) : NULL;
+    ok = order && import_nodes(im, gp, order);
+    im->node = outer;
+    attr_mismatch = mismatch;
+    attr_wanted = wanted;
+    free(order);
     return ok;
 }
 

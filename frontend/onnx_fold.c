@@ -92,6 +92,102 @@ static bool fold_elementwise(OxImporter *im, const OxNode *n, const char *op)
 }
 
 /* Evaluates n at import when it is a shape computation; true when it did. */
+/* Slice (opset 10 on) of a small constant a: ONNX's clamping, any step but 0 (negative:
+ * start clamped to [0, len-1], end to [-1, len-1]). PyTorch's pad export reverses its pads
+ * with a step -1 slice of a [rank, 2] constant. */
+static bool fold_slice(OxImporter *im, const OxNode *n, const OxConst *a)
+{
+    int64_t st[IR_MAX_RANK], en[IR_MAX_RANK], axes[IR_MAX_RANK], steps[IR_MAX_RANK];
+    int r = a->rank, k = ox_ints_input(im, n, 1, st, IR_MAX_RANK);
+    if (r < 1 || k < 1 || k > r || ox_ints_input(im, n, 2, en, IR_MAX_RANK) != k)
+        return false;
+    int ka = ox_ints_input(im, n, 3, axes, IR_MAX_RANK),
+        ks = ox_ints_input(im, n, 4, steps, IR_MAX_RANK);
+    if ((ka != -1 && ka != k) || (ks != -1 && ks != k))
+        return false;
+    int64_t lo[IR_MAX_RANK], step[IR_MAX_RANK], shape[IR_MAX_RANK];
+    for (int d = 0; d < r; d++) {
+        lo[d] = 0;
+        step[d] = 1;
+        shape[d] = a->shape[d];
+    }
+    for (int i = 0; i < k; i++) {
+        int64_t ax = ka == k ? axes[i] : i, sp = ks == k ? steps[i] : 1;
+        if (ax < 0)
+            ax += r;
+        if (ax < 0 || ax >= r)
+            return false;
+        int64_t len = a->shape[ax], b = st[i], e = en[i], cnt;
+        if (sp == 0 || sp < -len - 1 || sp > len + 1)
+            return false;
+        if (b < 0)
+            b += len;
+        if (e < 0)
+            e += len;
+        if (sp > 0) { /* ONNX's clamping: [0, len] forwards, [-1, len-1] backwards */
+            b = b < 0 ? 0 : b > len ? len : b;
+            e = e < 0 ? 0 : e > len ? len : e;
+            cnt = e > b ? (e - b - 1) / sp + 1 : 0;
+        } else {
+            b = b < 0 ? 0 : b > len - 1 ? len - 1 : b;
+            e = e < -1 ? -1 : e > len - 1 ? len - 1 : e;
+            cnt = b > e ? (b - e - 1) / -sp + 1 : 0;
+        }
+        lo[ax] = b;
+        step[ax] = sp;
+        shape[ax] = cnt;
+    }
+    OxConst res;
+    if (!ox_const_make(im, &res, a->dtype, r, shape))
+        return false;
+    for (int64_t j = 0; j < ox_const_numel(&res); j++) {
+        int64_t rest = j, src = 0, stride = 1;
+        for (int d = r - 1; d >= 0; d--) { /* the element's index in a */
+            int64_t idx = rest % shape[d];
+            rest /= shape[d];
+            src += (lo[d] + idx * step[d]) * stride;
+            stride *= a->shape[d];
+        }
+        ox_const_set(&res, j, ox_const_get(a, src));
+    }
+    ox_bind_const(im, n->out[0], &res);
+    return true;
+}
+
+/* Transpose of a small constant a (perm defaults to the reversed dims). */
+static bool fold_transpose(OxImporter *im, const OxNode *n, const OxConst *a)
+{
+    int64_t perm[IR_MAX_RANK], shape[IR_MAX_RANK], stride[IR_MAX_RANK];
+    int r = a->rank, kp = ox_attr_ints(n, "perm", perm, IR_MAX_RANK);
+    if (kp == 0)
+        for (int d = 0; d < r; d++)
+            perm[d] = r - 1 - d;
+    else if (kp != r)
+        return false;
+    unsigned seen = 0;
+    for (int d = 0; d < r; d++) {
+        if (perm[d] < 0 || perm[d] >= r || (seen >> perm[d] & 1u))
+            return false;
+        seen |= 1u << perm[d];
+        shape[d] = a->shape[perm[d]];
+    }
+    for (int d = r - 1, s = 1; d >= 0; s *= (int)a->shape[d], d--)
+        stride[d] = s;
+    OxConst res;
+    if (!ox_const_make(im, &res, a->dtype, r, shape))
+        return false;
+    for (int64_t j = 0; j < ox_const_numel(&res); j++) {
+        int64_t rest = j, src = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            src += rest % shape[d] * stride[perm[d]];
+            rest /= shape[d];
+        }
+        ox_const_set(&res, j, ox_const_get(a, src));
+    }
+    ox_bind_const(im, n->out[0], &res);
+    return true;
+}
+
 bool ox_fold(OxImporter *im, const OxNode *n)
 {
     const char *op = n->p->op_type;
@@ -260,28 +356,10 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         ox_bind_const(im, n->out[0], &r);
         return true;
     }
-    if (!strcmp(op, "Slice") && a->rank == 1 && im->opset >= 10) {
-        int64_t st, en, step = 1, v;
-        if (ox_ints_input(im, n, 1, &st, 1) != 1 || ox_ints_input(im, n, 2, &en, 1) != 1)
-            return false;
-        if (ox_ints_input(im, n, 3, &v, 1) == 1 && v != 0 && v != -1)
-            return false;
-        if (ox_ints_input(im, n, 4, &step, 1) == 1 && step != 1)
-            return false;
-        if (st < 0)
-            st += na;
-        if (en < 0)
-            en += na;
-        st = st < 0 ? 0 : st > na ? na : st;
-        en = en < 0 ? 0 : en > na ? na : en;
-        int64_t k = en > st ? en - st : 0;
-        OxConst r;
-        ox_const_make(im, &r, a->dtype, 1, &k);
-        for (int64_t j = 0; j < k; j++)
-            ox_const_set(&r, j, ox_const_get(a, st + j));
-        ox_bind_const(im, n->out[0], &r);
-        return true;
-    }
+    if (!strcmp(op, "Slice") && im->opset >= 10)
+        return fold_slice(im, n, a);
+    if (!strcmp(op, "Transpose") && a->rank >= 1)
+        return fold_transpose(im, n, a);
     if (!strcmp(op, "ConstantOfShape") && a->rank == 1) {
         int64_t shape[IR_MAX_RANK];
         if (na > IR_MAX_RANK)

@@ -84,6 +84,12 @@ const char *ox_onnx_dtype_name(int32_t t);
 OxResult ox_unsupported(OxImporter *im, const OxNode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Imports the nodes of subgraph gp (an If branch) into im's graph and name table, after
+ * binding its initializers; its nodes read the enclosing scope's names. False after an
+ * error (unsupported nodes are reported as in the main graph and leave their outputs
+ * broken). */
+bool ox_import_subgraph(OxImporter *im, const Onnx__GraphProto *gp);
+
 /* Tells the caller (FeOnnxOptions.needs_constant) that graph input e had to be constant. */
 void ox_needs_constant(OxImporter *im, const OxEntry *e);
 
@@ -194,6 +200,10 @@ ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v);
 /* Attention and RotaryEmbedding (onnx_ops_attention.c), dispatched by ox_import_nn. */
 OxResult ox_op_attention(OxImporter *im, OxNode *n);
 OxResult ox_op_rotary(OxImporter *im, OxNode *n);
+/* RNN (kind 0), GRU (1) and LSTM (2), unrolled (onnx_ops_rnn.c), dispatched by ox_import_nn. */
+OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind);
+/* If (onnx_ops_if.c), dispatched by ox_import_nn. */
+OxResult ox_op_if(OxImporter *im, OxNode *n);
 
 /* ---- onnx_ops_ext.c ---- */
 /* Imports n when its op is one onnx_ops_ext.c maps (result in *r); false otherwise. */

@@ -558,6 +558,8 @@ static const struct {
     {"Floor", "floor"}, {"Ceil", "ceil"},
     {"Round", "round"}, {"Sin", "sin"},
     {"Cos", "cos"},     {"Rsqrt", "rsqrt"},
+    {"Tan", "tan"},     {"Asin", "asin"},
+    {"Acos", "acos"},   {"Atan", "atan"},
 };
 
 static const struct {
@@ -663,6 +665,10 @@ static const char *const known_ops[] = {
     "Sign",
     "Sin",
     "Size",
+    "Tan",
+    "Asin",
+    "Acos",
+    "Atan",
     "Slice",
     "Softmax",
     "Softplus",

@@ -2,12 +2,13 @@
  * exist: Attention (opset 23/24), NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss, Trilu,
  * RotaryEmbedding, CenterCropPad, Einsum, EyeLike, the Hann/Hamming/Blackman windows,
  * OneHot, Compress, Tile, LRN, DFT, STFT, AffineGrid, ReverseSequence, Col2Im, MaxUnpool,
- * Det (up to 3x3), MelWeightMatrix, RNN/GRU/LSTM (unrolled), and Range / ConstantOfShape
+ * Det (up to 3x3), MelWeightMatrix, and Range / ConstantOfShape
  * whose inputs are graph inputs. Each is a decomposition: one-hots by comparison with an
  * index constant, masks and transforms (causal mask, DFT matrices, gathers) built as
  * constants when the shapes are static, so no new IR op or kernel is needed. Reference
  * semantics: onnx/reference/ops of the pinned onnx package. Attention and RotaryEmbedding
- * are frontend/onnx_ops_attention.c's. */
+ * are frontend/onnx_ops_attention.c's; RNN, GRU and LSTM frontend/onnx_ops_rnn.c's; If
+ * frontend/onnx_ops_if.c's. */
 #ifdef SLIMC_WITH_ONNX
 #include "frontend/onnx_internal.h"
 
@@ -738,159 +739,6 @@ static OxResult op_mel_weight_matrix(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
-/* ---- RNN, GRU, LSTM (unrolled) ---- */
-
-/* Joins vals along axis, in concat nodes of at most 8 inputs. */
-static ValueId nn_concat_many(OxImporter *im, const OxNode *n, const ValueId *vals, int k,
-                              int64_t axis)
-{
-    ValueId acc = IR_NONE;
-    for (int i = 0; i < k;) {
-        ValueId ins[8];
-        int j = 0;
-        if (acc != IR_NONE)
-            ins[j++] = acc;
-        while (j < 8 && i < k)
-            ins[j++] = vals[i++];
-        acc = j == 1 ? ins[0] : ox_nn_concat(im, n, ins, j, axis);
-    }
-    return acc;
-}
-
-/* Columns [k*h, (k+1)*h) of v [B, G*h] (gate k). */
-static ValueId gate(OxImporter *im, const OxNode *n, ValueId v, int64_t k, int64_t h)
-{
-    return ox_slice1(im, n, v, 1, k * h, (k + 1) * h, 1);
-}
-
-/* The one-direction parameter p [1, rows, cols] as [rows, cols]. */
-static ValueId rnn_param(OxImporter *im, const OxNode *n, ValueId p, int64_t rows, int64_t cols)
-{
-    Dim d[2] = {ir_dim(rows), ir_dim(cols)};
-    return ox_nn_reshape(im, n, p, d, 2);
-}
-
-/* RNN (kind 0), GRU (1) and LSTM (2), forward, with the default activations, unrolled over
- * a static sequence length: per step a matmul with R^T and the gate equations of the ONNX
- * definitions; X W^T is one matmul over all steps. */
-static OxResult op_recurrent(OxImporter *im, OxNode *n, int kind)
-{
-    int64_t G = kind == 0 ? 1 : kind == 1 ? 3 : 4, H = ox_attr_int(n, "hidden_size", 0);
-    if (!ox_has_in(n, 1) || !ox_has_in(n, 2))
-        return ox_unsupported(im, n, "needs W and R");
-    if (strcmp(ox_attr_string(im, n, "direction", "forward"), "forward") != 0 ||
-        ox_attr(n, "activations") || ox_attr(n, "clip") || ox_attr_int(n, "input_forget", 0))
-        return ox_unsupported(im, n, "only forward, default activations, no clip/input_forget");
-    bool batch_first = ox_attr_int(n, "layout", 0) != 0;
-    ValueId x = ox_in(im, n, 0);
-    const Shape *xs = &ox_ty(im, x)->shape;
-    if (xs->rank != 3 || !ir_shape_static(xs) || H < 1 || ox_ty(im, x)->dtype != IR_F32)
-        return ox_unsupported(im, n, "needs a static f32 X and hidden_size");
-    int64_t T = xs->d[batch_first ? 1 : 0].c, B = xs->d[batch_first ? 0 : 1].c, I = xs->d[2].c;
-    if (T < 1 || T > 512)
-        return ox_unsupported(im, n, "sequence length %lld (unrolled: 1 to 512)", (long long)T);
-    const OxConst *lens = ox_need_const(im, n, 4);
-    if (ox_has_in(n, 4) && !lens)
-        return ox_unsupported(im, n, "sequence_lens computed at run time");
-    for (int64_t b = 0; lens && b < ox_const_numel(lens); b++)
-        if (ox_const_get_i(lens, b) != T)
-            return ox_unsupported(im, n, "sequence_lens shorter than the sequence");
-    int64_t tperm[3] = {1, 0, 2}, t2[2] = {1, 0};
-    if (batch_first)
-        x = ox_permute(im, n, x, tperm, 3); /* [T, B, I] */
-    ValueId wt =
-        ox_permute(im, n, rnn_param(im, n, ox_in(im, n, 1), G * H, I), t2, 2); /* [I, GH] */
-    ValueId rt =
-        ox_permute(im, n, rnn_param(im, n, ox_in(im, n, 2), G * H, H), t2, 2); /* [H, GH] */
-    ValueId xw = ox_bin(im, n, "matmul", x, wt);                               /* [T, B, GH] */
-    ValueId rbias = IR_NONE;
-    if (ox_has_in(n, 3)) {
-        ValueId bb = rnn_param(im, n, ox_in(im, n, 3), 1, 2 * G * H);
-        Dim d1 = ir_dim(G * H);
-        xw = ox_bin(im, n, "add", xw,
-                    ox_nn_reshape(im, n, ox_slice1(im, n, bb, 1, 0, G * H, 1), &d1, 1));
-        rbias = ox_nn_reshape(im, n, ox_slice1(im, n, bb, 1, G * H, 2 * G * H, 1), &d1, 1);
-    }
-    Dim bh[2] = {ir_dim(B), ir_dim(H)};
-    int64_t zshape[2] = {B, H};
-    OxConst zc;
-    if (!ox_const_make(im, &zc, IR_F32, 2, zshape))
-        return OX_ERROR;
-    ValueId zero = ox_nn_const_value(im, n, &zc, "zero");
-    ValueId h = ox_has_in(n, 5) ? ox_nn_reshape(im, n, ox_in(im, n, 5), bh, 2) : zero;
-    ValueId c = ox_has_in(n, 6) ? ox_nn_reshape(im, n, ox_in(im, n, 6), bh, 2) : zero;
-    ValueId p[3] = {IR_NONE, IR_NONE, IR_NONE}; /* LSTM peepholes i, o, f */
-    if (kind == 2 && ox_has_in(n, 7)) {
-        ValueId pp = rnn_param(im, n, ox_in(im, n, 7), 1, 3 * H);
-        for (int k = 0; k < 3; k++)
-            p[k] = gate(im, n, pp, k, H);
-    }
-    /* GRU: R's z/r columns and h columns apart (r multiplies before or after R_h) */
-    bool lbr = ox_attr_int(n, "linear_before_reset", 0) != 0;
-    ValueId rt_zr = kind == 1 ? ox_slice1(im, n, rt, 1, 0, 2 * H, 1) : IR_NONE;
-    ValueId rt_h = kind == 1 ? ox_slice1(im, n, rt, 1, 2 * H, 3 * H, 1) : IR_NONE;
-    ValueId rb_zr = IR_NONE, rb_h = IR_NONE;
-    if (kind == 1 && rbias != IR_NONE) {
-        rb_zr = ox_slice1(im, n, rbias, 0, 0, 2 * H, 1);
-        rb_h = ox_slice1(im, n, rbias, 0, 2 * H, 3 * H, 1);
-    }
-    ValueId *ys = ir_arena_alloc(im->g->arena, sizeof(ValueId) * (size_t)T);
-    Dim bg[2] = {ir_dim(B), ir_dim(G * H)}, y4[4] = {ir_dim(1), ir_dim(1), ir_dim(B), ir_dim(H)};
-    for (int64_t t = 0; t < T; t++) {
-        ValueId xt =
-            ox_nn_reshape(im, n, ox_slice1(im, n, xw, 0, t, t + 1, 1), bg, 2); /* [B, GH] */
-        if (kind == 0) {
-            ValueId g = ox_bin(im, n, "add", xt, ox_bin(im, n, "matmul", h, rt));
-            h = ox_un(im, n, "tanh", rbias != IR_NONE ? ox_bin(im, n, "add", g, rbias) : g);
-        } else if (kind == 1) {
-            ValueId hr = ox_bin(im, n, "matmul", h, rt_zr);
-            if (rb_zr != IR_NONE)
-                hr = ox_bin(im, n, "add", hr, rb_zr);
-            ValueId zr = ox_un(im, n, "sigmoid",
-                               ox_bin(im, n, "add", ox_slice1(im, n, xt, 1, 0, 2 * H, 1), hr));
-            ValueId z = gate(im, n, zr, 0, H), rg = gate(im, n, zr, 1, H);
-            ValueId hh = ox_bin(im, n, "matmul", lbr ? h : ox_bin(im, n, "mul", rg, h), rt_h);
-            if (rb_h != IR_NONE)
-                hh = ox_bin(im, n, "add", hh, rb_h);
-            if (lbr)
-                hh = ox_bin(im, n, "mul", rg, hh);
-            hh = ox_un(im, n, "tanh", ox_bin(im, n, "add", gate(im, n, xt, 2, H), hh));
-            h = ox_bin(im, n, "add", hh, ox_bin(im, n, "mul", z, ox_bin(im, n, "sub", h, hh)));
-        } else {
-            ValueId g = ox_bin(im, n, "add", xt, ox_bin(im, n, "matmul", h, rt));
-            if (rbias != IR_NONE)
-                g = ox_bin(im, n, "add", g, rbias);
-            ValueId gi = gate(im, n, g, 0, H), go = gate(im, n, g, 1, H), gf = gate(im, n, g, 2, H);
-            if (p[0] != IR_NONE) {
-                gi = ox_bin(im, n, "add", gi, ox_bin(im, n, "mul", p[0], c));
-                gf = ox_bin(im, n, "add", gf, ox_bin(im, n, "mul", p[2], c));
-            }
-            ValueId ig = ox_un(im, n, "sigmoid", gi), fg = ox_un(im, n, "sigmoid", gf);
-            ValueId cc = ox_un(im, n, "tanh", gate(im, n, g, 3, H));
-            c = ox_bin(im, n, "add", ox_bin(im, n, "mul", fg, c), ox_bin(im, n, "mul", ig, cc));
-            if (p[1] != IR_NONE)
-                go = ox_bin(im, n, "add", go, ox_bin(im, n, "mul", p[1], c));
-            h = ox_bin(im, n, "mul", ox_un(im, n, "sigmoid", go), ox_un(im, n, "tanh", c));
-        }
-        if (h == IR_NONE)
-            return ox_unsupported(im, n, "a needed IR op is missing");
-        ys[t] = ox_wants(n, 0) ? ox_nn_reshape(im, n, h, y4, 4) : IR_NONE;
-    }
-    if (ox_wants(n, 0)) {
-        ValueId y = nn_concat_many(im, n, ys, (int)T, 0); /* [T, 1, B, H] */
-        int64_t yperm[4] = {2, 0, 1, 3};
-        if (batch_first)
-            y = ox_permute(im, n, y, yperm, 4); /* [B, T, 1, H] */
-        ox_bind_value(im, n->out[0], ox_nn_copy(im, n, y));
-    }
-    Dim d3[3] = {ir_dim(batch_first ? B : 1), ir_dim(batch_first ? 1 : B), ir_dim(H)};
-    if (n->n_out > 1 && ox_wants(n, 1))
-        ox_bind_value(im, n->out[1], ox_nn_reshape(im, n, h, d3, 3));
-    if (kind == 2 && n->n_out > 2 && ox_wants(n, 2))
-        ox_bind_value(im, n->out[2], ox_nn_reshape(im, n, c, d3, 3));
-    return OX_OK;
-}
-
 /* ---- Range ---- */
 
 /* Range and ConstantOfShape on constants are folded at import (onnx_fold.c); inputs that
@@ -919,6 +767,7 @@ static const char *const nn_ops[] = {
     "GRU",
     "LSTM",
     "Range",
+    "If",
 };
 
 bool ox_op_known_nn(const char *op)
@@ -951,17 +800,19 @@ bool ox_import_nn(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "MelWeightMatrix"))
         *r = op_mel_weight_matrix(im, n);
     else if (!strcmp(op, "RNN"))
-        *r = op_recurrent(im, n, 0);
+        *r = ox_op_recurrent(im, n, 0);
     else if (!strcmp(op, "GRU"))
-        *r = op_recurrent(im, n, 1);
+        *r = ox_op_recurrent(im, n, 1);
     else if (!strcmp(op, "LSTM"))
-        *r = op_recurrent(im, n, 2);
+        *r = ox_op_recurrent(im, n, 2);
     else if (!strcmp(op, "STFT"))
         *r = op_stft(im, n);
     else if (!strcmp(op, "MaxUnpool"))
         *r = op_max_unpool(im, n);
     else if (!strcmp(op, "Range"))
         *r = op_needs_constants(im, n);
+    else if (!strcmp(op, "If"))
+        *r = ox_op_if(im, n);
     else
         return false;
     return true;

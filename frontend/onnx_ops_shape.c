@@ -230,6 +230,50 @@ ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int6
     return ox_done(im, id);
 }
 
+/* ONNX's Slice of one axis with a negative step, as an index_select of the picked
+ * positions: start clamped to [0, len-1], end to [-1, len-1] (after adding len to a
+ * negative one, so the exporters' INT64_MIN/-INT64_MAX sentinels mean "before the first"),
+ * positions start, start+step, ... while > end. The IR's slice takes step >= 1 only.
+ * Needs a static length on the axis; IR_NONE after a diagnostic (*r set) otherwise. */
+static ValueId slice_reversed(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st,
+                              int64_t en, int64_t step, int which, OxResult *r)
+{
+    Dim dl = ox_ty(im, x)->shape.d[axis];
+    if (!ir_dim_static(dl)) {
+        *r = ox_unsupported(im, n, "a negative step on axis %lld, whose length is symbolic",
+                            (long long)axis);
+        return IR_NONE;
+    }
+    int64_t len = dl.c;
+    if (st < 0)
+        st += len;
+    if (en < 0)
+        en += len;
+    st = st < 0 ? 0 : st > len - 1 ? len - 1 : st;
+    en = en < -1 ? -1 : en > len - 1 ? len - 1 : en;
+    int64_t count = st > en ? (st - en - 1) / -step + 1 : 0;
+    if (count == 0) {
+        *r = ox_unsupported(im, n, "a negative step that selects nothing (an empty tensor)");
+        return IR_NONE;
+    }
+    OxConst idx;
+    if (!ox_const_make(im, &idx, IR_I64, 1, &count)) {
+        *r = OX_ERROR;
+        return IR_NONE;
+    }
+    for (int64_t i = 0; i < count; i++)
+        ox_const_set(&idx, i, (double)(st + i * step));
+    ValueId ins[2] = {
+        x, ox_nn_const_value(im, n, &idx, ir_arena_printf(im->g->arena, "rev%d", which))};
+    NodeId id = ox_mk(im, n, "index_select", ins, 2);
+    if (id == IR_NONE) {
+        *r = ox_no_ir_op(im, n, "index_select");
+        return IR_NONE;
+    }
+    ir_node_set_int(im->g, id, "axis", axis);
+    return ox_done(im, id);
+}
+
 OxResult ox_op_slice(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
@@ -267,8 +311,18 @@ OxResult ox_op_slice(OxImporter *im, OxNode *n)
         int64_t a = ka >= 0 ? axes[i] : i, step = ks >= 0 ? steps[i] : 1;
         if (!ox_norm_axis(a, r, &a))
             return ox_unsupported(im, n, "axis out of range");
-        if (step < 1)
-            return ox_unsupported(im, n, "negative steps (the IR's slice takes step >= 1)");
+        if (step == 0) {
+            ir_diag_error(im->d, n->loc, "node '%s' (Slice): step 0 on axis %lld", n->name,
+                          (long long)a);
+            return OX_ERROR;
+        }
+        if (step < 0) {
+            OxResult res = OX_OK;
+            v = slice_reversed(im, n, v, a, st[i], en[i], step, i, &res);
+            if (v == IR_NONE)
+                return res;
+            continue;
+        }
         v = ox_slice1(im, n, v, a, st[i], en[i], step);
         if (v == IR_NONE)
             return ox_no_ir_op(im, n, "slice");
@@ -345,6 +399,39 @@ OxResult ox_op_split(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
+/* Pad's mode 'wrap' (opset 19): each padded axis an index_select of the positions
+ * (i - begin) mod len, i < begin + len + end; full is [begin[r], end[r]]. Needs static
+ * lengths on the padded axes. */
+static OxResult pad_wrap(OxImporter *im, const OxNode *n, ValueId x, const int64_t *full)
+{
+    int r = ox_ty(im, x)->shape.rank;
+    for (int a = 0; a < r; a++) {
+        int64_t b = full[a], e = full[r + a];
+        if (b == 0 && e == 0)
+            continue;
+        Dim dl = ox_ty(im, x)->shape.d[a];
+        if (!ir_dim_static(dl) || dl.c < 1)
+            return ox_unsupported(im, n, "mode 'wrap' on axis %d, whose length is symbolic or 0",
+                                  a);
+        int64_t len = dl.c, count;
+        if (!ir_ckd_add_i64(len, b, &count) || !ir_ckd_add_i64(count, e, &count))
+            return ox_unsupported(im, n, "pads too large");
+        OxConst idx;
+        if (!ox_const_make(im, &idx, IR_I64, 1, &count))
+            return OX_ERROR;
+        for (int64_t i = 0; i < count; i++)
+            ox_const_set(&idx, i, (double)(((i - b) % len + len) % len));
+        ValueId ins[2] = {
+            x, ox_nn_const_value(im, n, &idx, ir_arena_printf(im->g->arena, "wrap%d", a))};
+        NodeId id = ox_mk(im, n, "index_select", ins, 2);
+        if (id == IR_NONE)
+            return ox_no_ir_op(im, n, "index_select");
+        ir_node_set_int(im->g, id, "axis", a);
+        x = ox_done(im, id);
+    }
+    return ox_out(im, n, ox_nn_copy(im, n, x));
+}
+
 OxResult ox_op_pad(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
@@ -391,6 +478,8 @@ OxResult ox_op_pad(OxImporter *im, OxNode *n)
             : !strcmp(mode, "reflect") ? 1
             : !strcmp(mode, "edge")    ? 2
                                        : -1;
+    if (!strcmp(mode, "wrap"))
+        return pad_wrap(im, n, x, full);
     if (m < 0)
         return ox_unsupported(im, n, "pad mode '%s'", mode);
     NodeId id = ox_mk(im, n, "pad", &x, 1);

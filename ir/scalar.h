@@ -12,7 +12,8 @@
  *                   not __expf) keep the GPU's results within 1e-6 of the CPU's
  * Helpers:
  *   SC_F(c)   a floating constant written with a decimal point (SC_F(0.5), not SC_F(1))
- *   SC_EXP SC_LOG SC_SQRT SC_TANH SC_ERF SC_ABS SC_POW SC_COPYSIGN   the libm functions
+ *   SC_EXP SC_LOG SC_SQRT SC_TANH SC_ERF SC_ABS SC_POW SC_COPYSIGN SC_FLOOR SC_CEIL SC_RINT
+ *   SC_SIN SC_COS SC_TAN SC_ASIN SC_ACOS SC_ATAN   the libm functions
  *   SC_ISNAN(v)   v is NaN (the emitted code spells it v != v, as its helpers always did) */
 #if defined(SC_SPELL_F32) || defined(SC_SPELL_C_F32) || defined(SC_SPELL_CUDA_F32)
 #define SC_F(c)     c##f
@@ -24,6 +25,15 @@
 #define SC_ABS      fabsf
 #define SC_POW      powf
 #define SC_COPYSIGN copysignf
+#define SC_FLOOR    floorf
+#define SC_CEIL     ceilf
+#define SC_RINT     rintf
+#define SC_SIN      sinf
+#define SC_COS      cosf
+#define SC_TAN      tanf
+#define SC_ASIN     asinf
+#define SC_ACOS     acosf
+#define SC_ATAN     atanf
 #elif defined(SC_SPELL_F64) || defined(SC_SPELL_C_F64)
 #define SC_F(c)     c
 #define SC_EXP      exp
@@ -34,6 +44,15 @@
 #define SC_ABS      fabs
 #define SC_POW      pow
 #define SC_COPYSIGN copysign
+#define SC_FLOOR    floor
+#define SC_CEIL     ceil
+#define SC_RINT     rint
+#define SC_SIN      sin
+#define SC_COS      cos
+#define SC_TAN      tan
+#define SC_ASIN     asin
+#define SC_ACOS     acos
+#define SC_ATAN     atan
 #else
 #error "define one SC_SPELL_* before including ir/scalar.h"
 #endif

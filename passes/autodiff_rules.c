@@ -710,6 +710,15 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_BATCH_NORM:
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
+    case IR_OP_FLOOR: /* rounding: zero almost everywhere; trigonometry: no rule yet */
+    case IR_OP_CEIL:
+    case IR_OP_ROUND:
+    case IR_OP_SIN:
+    case IR_OP_COS:
+    case IR_OP_TAN:
+    case IR_OP_ASIN:
+    case IR_OP_ACOS:
+    case IR_OP_ATAN:
     case IR_OP_CAST:
     case IR_OP_REDUCE_MAX:
     case IR_OP_REDUCE_MIN:

@@ -335,6 +335,15 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_LAYER_NORM:
     case IR_OP_EMBEDDING:
     case IR_OP_HARDSIGMOID:
+    case IR_OP_FLOOR:
+    case IR_OP_CEIL:
+    case IR_OP_ROUND:
+    case IR_OP_SIN:
+    case IR_OP_COS:
+    case IR_OP_TAN:
+    case IR_OP_ASIN:
+    case IR_OP_ACOS:
+    case IR_OP_ATAN:
     case IR_OP_EXP:
     case IR_OP_LOG:
     case IR_OP_SQRT:
