@@ -455,7 +455,10 @@ static const NpyArray *bound_constant(const OxImporter *im, const char *name)
 /* The dim_param of dim k of vi, or NULL (a value, or neither). */
 static const char *dim_param(const Onnx__ValueInfoProto *vi, size_t k)
 {
-    const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+    const Onnx__TypeProto__Tensor *tt =
+        vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+            ? vi->type->tensor_type
+            : NULL;
     if (!tt || !tt->shape || k >= tt->shape->n_dim)
         return NULL;
     const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
@@ -481,7 +484,12 @@ static void fixer_start(OxImporter *im, const Onnx__GraphProto *gp, FeFixer *fx)
     fe_fixer_init(fx, im->opts->fixes, names, n, im->path, im->d);
     for (int j = 0; j < n; j++) {
         const Onnx__ValueInfoProto *vi = gp->input[which[j]];
-        const Onnx__TypeProto__Tensor *tt = vi->type ? vi->type->tensor_type : NULL;
+        /* type is a oneof: tensor_type is only valid for a tensor (a sequence or an
+         * optional input shares its storage) */
+        const Onnx__TypeProto__Tensor *tt =
+            vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+                ? vi->type->tensor_type
+                : NULL;
         if (!tt || !tt->shape || tt->shape->n_dim > IR_MAX_RANK)
             continue; /* reported by bind_inputs */
         const char *syms[IR_MAX_RANK];

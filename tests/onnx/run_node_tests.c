@@ -4,7 +4,7 @@
  * expected one (|a - b| <= atol + rtol * |b| elementwise, NaN matching NaN; integers and
  * bools exactly). Each test runs in a child process (a crash or a hang fails that test
  * only), several at once. Writes a Markdown report and exits 1 when fewer tests pass than
- * the ratchet file records.
+ * the ratchet file records, or when any test crashed (with --ratchet).
  *
  *   run_node_tests NODE_DIR [--report FILE.md] [--ratchet FILE] [--jobs N] [--filter SUBSTR]
  *                  [--timeout SEC] [-v]
@@ -661,6 +661,14 @@ int main(int argc, char **argv)
         } else if (pass > want)
             printf("run_node_tests: %d pass, more than the %d in %s: raise it\n", pass, want,
                    ratchet);
+        if (counts[ST_CRASH] > 0) { /* a crash is a defect whatever the pass count */
+            fprintf(stderr, "run_node_tests: %d tests crashed (see the report)\n",
+                    counts[ST_CRASH]);
+            for (int i = 0; i < n; i++)
+                if (res[i].status == ST_CRASH)
+                    fprintf(stderr, "  crashed: %s\n", res[i].name);
+            rc = 1;
+        }
         if (f)
             fclose(f);
     }
