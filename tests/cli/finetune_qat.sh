@@ -7,19 +7,11 @@
 # runs; qat=2 is refused.
 source "$(dirname "$0")/lib.bash"
 
+export PYTHONPATH="$SLIMC_SOURCE_DIR/tests/tools${PYTHONPATH:+:$PYTHONPATH}" # st_io.py
 python3 - <<'PY' || { bad "numpy data"; finish; exit 1; }
-import json, struct
 import numpy as np
+from st_io import write_safetensors as save_st
 r = np.random.RandomState(5)
-def save_st(path, tensors):
-    head, blobs, off = {}, [], 0
-    for k, v in tensors.items():
-        b = np.ascontiguousarray(v, dtype=np.float32).tobytes()
-        head[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    h = json.dumps(head).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 x = (r.randn(64, 8) * 1.5).astype(np.float32)
 y = r.randint(0, 4, 64).astype(np.int64)
 np.save("x.npy", x); np.save("y.npy", y)
@@ -39,14 +31,9 @@ grep -q "quantization-aware, 2 layers fake-quantized" err.txt && ok "2 layers fa
 expect_ok "one plain step" "$SLIMC" compress mlp.slim --passes "finetune($STEP)" -o plain.slim
 
 cat > ref.py <<'PY'
-import json, struct, sys
+import sys
 import numpy as np
-def load_st(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                             np.float32).reshape(v["shape"]) for k, v in head.items() if k != "__metadata__"}
+from st_io import read_safetensors as load_st
 f32 = np.float32
 def act_grid(v):  # passes/calibrate.c's minmax parameters
     lo, hi = min(f32(v.min()), f32(0)), max(f32(v.max()), f32(0))
@@ -102,7 +89,7 @@ PY
 PY=/usr/bin/python3
 if [ -x "$PY" ] && "$PY" -c 'import torch' 2>/dev/null; then
   "$PY" - <<'PY' && ok "QAT step = PyTorch's fake_quantize ops" || bad "QAT step differs from PyTorch"
-import json, struct, sys
+import sys
 import numpy as np, torch
 exec(open("ref.py").read().split("w0 = load_st")[0])
 w0 = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in load_st("mlp.safetensors").items()}

@@ -7,6 +7,7 @@
 # dropout (the same output as the model without it, and as numpy's forward pass); bad
 # probabilities are errors at their place.
 source "$(dirname "$0")/lib.bash"
+export PYTHONPATH="$SLIMC_SOURCE_DIR/tests/tools${PYTHONPATH:+:$PYTHONPATH}" # st_io.py
 
 python3 - <<'PY' || { bad "numpy data"; finish; exit 1; }
 import numpy as np
@@ -59,13 +60,10 @@ expect_ok "run it without dropout" "$SLIMC" run run_plain.slim --input xt.npy --
 cp yd/*.npy yd.npy 2>/dev/null; cp yp/*.npy yp.npy 2>/dev/null
 [ -f yd.npy ] && cmp -s yd.npy yp.npy && ok "inference: dropout is the identity" || bad "dropout changed inference"
 python3 - <<'PY' && ok "inference matches numpy's forward pass" || bad "inference differs from numpy"
-import json, struct, sys
+import sys
 import numpy as np
-raw = open("a.safetensors", "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-head = json.loads(raw[8:8 + n])
-w = {k: np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                      dtype=np.float32).reshape(v["shape"]) for k, v in head.items() if k != "__metadata__"}
+from st_io import read_safetensors
+w = read_safetensors("a.safetensors")
 x = np.load("xt.npy").astype(np.float64)
 h = np.maximum(x @ w["fc1.weight"].T + w["fc1.bias"], 0)
 h = np.maximum(h @ w["fc2.weight"].T + w["fc2.bias"], 0)

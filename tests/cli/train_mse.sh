@@ -6,19 +6,11 @@
 # the file.
 source "$(dirname "$0")/lib.bash"
 
+export PYTHONPATH="$SLIMC_SOURCE_DIR/tests/tools${PYTHONPATH:+:$PYTHONPATH}" # st_io.py
 python3 - <<'PY' || { bad "numpy data"; finish; exit 1; }
-import json, struct
 import numpy as np
+from st_io import write_safetensors as save_st
 r = np.random.RandomState(1)
-def save_st(path, tensors):
-    head, blobs, off = {}, [], 0
-    for k, v in tensors.items():
-        b = np.ascontiguousarray(v, dtype=np.float32).tobytes()
-        head[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    h = json.dumps(head).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 x = r.randn(40, 5).astype(np.float32)
 t = r.randn(40, 3).astype(np.float32)
 w = (r.randn(3, 5) * 0.3).astype(np.float32); b = (r.randn(3) * 0.1).astype(np.float32)
@@ -47,12 +39,11 @@ expect_ok "one SGD step on the targets" "$SLIMC" train lin.slim --data x.npy --t
   --optimizer sgd --lr 0.1 --batch 40 --no-shuffle -o lin_out.safetensors
 cp out.txt lin.txt
 python3 - <<'PY' && ok "weights and loss = numpy's closed form" || { bad "one MSE step differs from numpy"; cat lin.txt; }
-import json, re, struct, sys
+import re, sys
 import numpy as np
-raw = open("lin_out.safetensors", "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-head = json.loads(raw[8:8 + n])
-get = lambda k: np.frombuffer(raw[8 + n + head[k]["data_offsets"][0]:8 + n + head[k]["data_offsets"][1]], np.float32).reshape(head[k]["shape"])
+from st_io import read_safetensors
+w = read_safetensors("lin_out.safetensors")
+get = w.__getitem__
 ok = np.allclose(get("fc.weight"), np.load("w_ref.npy"), rtol=1e-5, atol=1e-6) and \
      np.allclose(get("fc.bias"), np.load("b_ref.npy"), rtol=1e-5, atol=1e-6)
 loss = float(re.search(r"loss ([0-9.]+)", open("lin.txt").read()).group(1))

@@ -14,6 +14,8 @@ import struct
 
 import numpy as np
 
+from st_io import write_safetensors
+
 
 def prune_l1(w, density):
     """Zeros all but the round(density * size) largest |w| (ties by index, as slimc)."""
@@ -22,19 +24,6 @@ def prune_l1(w, density):
     order = np.argsort(np.abs(flat), kind="stable")
     flat[order[:k]] = 0
     return flat.reshape(w.shape)
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def main():
