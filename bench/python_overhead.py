@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The Python package's call overhead (issue 22's target): m(x) on a sample at batch 1,
-against the C API's own timing of the same runs (m.bench, the statistics of `slimc bench`),
-the slimc CLI's `slimc bench --json`, and onnxruntime.InferenceSession.run on the same model
-in the same process (one thread each).
+against the same C calls made through ctypes alone (slimc_exec_run_into, the call m(x)
+makes, and slimc_exec_run, which allocates the outputs), the C API's own timing of the
+same runs (m.bench, the statistics of `slimc bench`), the slimc CLI's `slimc bench --json`,
+and onnxruntime.InferenceSession.run on the same model in the same process (one thread
+each). Each row is the median of single timed calls; --repeat R measures the whole table
+R times, the rows interleaved, and prints each row's median over the repeats.
 
     PYTHONPATH=python SLIMC_LIBRARY=build/libslimc.so SLIMC_CACHE_DIR=build/cache \\
-        python3 bench/python_overhead.py [--model mlp] [--seconds 2]
+        python3 bench/python_overhead.py [--model mlp] [--seconds 2] [--repeat 1]
 
 The ONNX file is bench/models/MODEL_b1.onnx (made by `/usr/bin/python3 bench/export_onnx.py
 mlp:1`, the samples' weights); without it, or without onnxruntime, that row is left out."""
@@ -40,33 +43,31 @@ def per_call_us(fn, seconds):
     return float(np.median(times)) * 1e6
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="mlp")
-    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
-    ap.add_argument("--slimc", default=os.path.join(ROOT, "build", "slimc"), help="the CLI")
-    a = ap.parse_args()
-    slim = os.path.join(ROOT, "samples", a.model, a.model + ".slim")
-    onnx_path = os.path.join(HERE, "models", "%s_b1.onnx" % a.model)
-    x = np.load(os.path.join(ROOT, "samples", a.model, "input.npy"))[:1].copy()
+def measure(a, slim, onnx_path, x, m, mo, sess):
+    """One pass over every row: [(name, microseconds)]."""
     rows = []
-
-    m = slimc.compile(slim, threads=1)
     rows.append(("slimc python m(x), .slim", per_call_us(lambda: m(x), a.seconds)))
-    # the same C call without the package around it: its own overhead is the difference
-    from slimc._lib import lib
-    keep = m._fill(0, x)
+    # the same C calls without the package around them: its own overhead is the difference
+    from slimc._lib import lib, Tensor
+    m(x)
+    m(x)  # the plan for x's shape is made: m._in and m._into are filled in
+    ctx, ex, t_in, t_into = m._ctx, m._exec, m._in, m._into
+    keep = np.empty_like(m(x))  # an output buffer, reused (m(x) makes a fresh one)
+    m._into_t[0].data = keep.ctypes.data
 
-    def raw():
-        lib.slimc_exec_run(m._ctx, m._exec, m._in, 1, m._out, 1)
-        lib.slimc_free(m._out[0].data)
-    rows.append(("ctypes slimc_exec_run alone, .slim", per_call_us(raw, a.seconds)))
+    def raw_into():
+        lib.slimc_exec_run_into(ctx, ex, t_in, 1, t_into, 1)
+    rows.append(("ctypes slimc_exec_run_into alone, .slim", per_call_us(raw_into, a.seconds)))
+    t_out = (Tensor * 1)()
+
+    def raw_run():
+        lib.slimc_exec_run(ctx, ex, t_in, 1, t_out, 1)
+        lib.slimc_free(t_out[0].data)
+    rows.append(("ctypes slimc_exec_run alone, .slim", per_call_us(raw_run, a.seconds)))
     del keep
-    rows.append(("slimc python m(x) again, .slim", per_call_us(lambda: m(x), a.seconds)))
-    runs = max(1000, int(a.seconds / max(rows[-1][1] * 1e-6, 1e-6)))
+    runs = max(1000, int(a.seconds / max(rows[0][1] * 1e-6, 1e-6)))
     s = m.bench(x, runs=runs, warmup=100)
     rows.append(("slimc C API bench p50 (in process), .slim", s["p50_ms"] * 1e3))
-    rows.append(("slimc C API bench mean (in process), .slim", s["mean_ms"] * 1e3))
     if os.path.exists(a.slimc):
         with tempfile.TemporaryDirectory() as d:
             np.save(os.path.join(d, "x.npy"), x)
@@ -79,9 +80,30 @@ def main():
         stats = j.get("latency_ms", j)
         if "p50" in stats:
             rows.append(("slimc bench CLI p50 (another process), .slim", stats["p50"] * 1e3))
+    if mo is not None:
+        rows.append(("slimc python m(x), ONNX", per_call_us(lambda: mo(x), a.seconds)))
+    if sess is not None:
+        import onnxruntime as ort
+        feed = {sess.get_inputs()[0].name: x}
+        rows.append(("onnxruntime InferenceSession.run, ONNX (%s)" % ort.__version__,
+                     per_call_us(lambda: sess.run(None, feed), a.seconds)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    ap.add_argument("--repeat", type=int, default=1, help="passes over the table")
+    ap.add_argument("--slimc", default=os.path.join(ROOT, "build", "slimc"), help="the CLI")
+    a = ap.parse_args()
+    slim = os.path.join(ROOT, "samples", a.model, a.model + ".slim")
+    onnx_path = os.path.join(HERE, "models", "%s_b1.onnx" % a.model)
+    x = np.load(os.path.join(ROOT, "samples", a.model, "input.npy"))[:1].copy()
+    m = slimc.compile(slim, threads=1)
+    mo = sess = None
     if os.path.exists(onnx_path):
         mo = slimc.compile(onnx_path, threads=1)
-        rows.append(("slimc python m(x), ONNX", per_call_us(lambda: mo(x), a.seconds)))
         try:
             import onnxruntime as ort
         except ImportError:
@@ -91,16 +113,16 @@ def main():
             so.intra_op_num_threads = 1
             so.inter_op_num_threads = 1
             sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-            feed = {sess.get_inputs()[0].name: x}
-            rows.append(("onnxruntime InferenceSession.run, ONNX (%s)" % ort.__version__,
-                         per_call_us(lambda: sess.run(None, feed), a.seconds)))
     else:
         print("note: %s not found (/usr/bin/python3 bench/export_onnx.py %s:1): the ONNX rows "
               "are left out" % (onnx_path, a.model), file=sys.stderr)
-    print("%s, batch 1, 1 thread; numpy %s, slimc %s" % (a.model, np.__version__,
-                                                          slimc.__version__))
-    for name, us in rows:
-        print("  %-52s %8.2f us" % (name, us))
+    passes = [measure(a, slim, onnx_path, x, m, mo, sess) for _ in range(max(1, a.repeat))]
+    print("%s, batch 1, 1 thread; numpy %s, slimc %s; median of %d pass%s" % (
+        a.model, np.__version__, slimc.__version__, len(passes), "" if len(passes) == 1 else "es"))
+    for k, (name, _) in enumerate(passes[0]):
+        us = [p[k][1] for p in passes]
+        print("  %-52s %8.2f us   (%s)" % (name, float(np.median(us)),
+                                           " ".join("%.1f" % u for u in us)))
 
 
 if __name__ == "__main__":
