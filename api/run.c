@@ -283,23 +283,24 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
-/* On a GPU the CUDA exec allocates its host outputs: run, check, copy, free. */
+/* On a GPU the CUDA exec allocates its host outputs: run, check the caller's buffers
+ * (given) against them, copy, free. */
 static bool run_into_cuda(SlimcContext *ctx, SlimcExec *e, const RtTensor *in, int n_inputs,
-                          const RtTensor *want, int n_outputs)
+                          const RtTensor *given, int n_outputs)
 {
-    RtTensor *got = calloc((size_t)n_outputs + 1, sizeof *got);
-    SLIMC_ASSERT(got);
-    bool ok = rt_cuda_exec_run(e->cu, in, n_inputs, got, n_outputs, &ctx->diag);
+    RtTensor *made = calloc((size_t)n_outputs + 1, sizeof *made);
+    SLIMC_ASSERT(made);
+    bool ok = rt_cuda_exec_run(e->cu, in, n_inputs, made, n_outputs, &ctx->diag);
     const Graph *g = e->m->g;
     for (int j = 0; ok && j < n_outputs; j++)
-        ok = rt_output_matches(slimc_model_output_name(e->m, j), &got[j], &want[j],
+        ok = rt_output_matches(slimc_model_output_name(e->m, j), &made[j], &given[j],
                                (SrcLoc){g->source, 0, 0}, &ctx->diag);
     for (int j = 0; j < n_outputs; j++) {
-        if (ok && got[j].nbytes)
-            memcpy(want[j].data, got[j].data, got[j].nbytes);
-        free(got[j].data);
+        if (ok && made[j].nbytes)
+            memcpy(given[j].data, made[j].data, made[j].nbytes);
+        free(made[j].data);
     }
-    free(got);
+    free(made);
     return ok;
 }
 

@@ -1,7 +1,7 @@
 /* slimc_exec_run_into (api/run.c): runs into the caller's output buffers. Its outputs are
  * those of slimc_exec_run bit for bit (the mlp sample) and of a plain C loop (a tiny model
- * of two inputs and two outputs); a buffer of the wrong dtype, rank, shape or size is an
- * error naming the output, with nothing written. */
+ * of two inputs and two outputs, on the CPU and the emulated GPU); a buffer of the wrong
+ * dtype, rank, shape or size is an error naming the output, with nothing written. */
 #include "slimc/slimc.h"
 
 #include <check.h>
@@ -188,6 +188,44 @@ START_TEST(wrong_buffers)
 }
 END_TEST
 
+/* On the (emulated) GPU the outputs are copied into the buffers: the same values as the
+ * CPU's C loop, and a wrong buffer is refused there too. */
+START_TEST(emulated_gpu)
+{
+    SlimcContext *ctx = slimc_context_new();
+    SlimcModel *m;
+    ck_assert_msg(slimc_model_load_memory(ctx, tiny_src, strlen(tiny_src), "tiny.slim", &m) ==
+                      SLIMC_OK,
+                  "%s", slimc_error(ctx));
+    SlimcOptions o;
+    slimc_options_default(&o);
+    o.device = SLIMC_DEVICE_CUDA;
+    o.cuda_emulate = true;
+    SlimcExec *e;
+    ck_assert_msg(slimc_compile(ctx, m, &o, &e) == SLIMC_OK, "%s", slimc_error(ctx));
+    ck_assert_msg(strstr(slimc_exec_device(e), "emulated"), "%s", slimc_exec_device(e));
+    enum { N = 3 };
+    float x[N * 3], y[N * 3], s[N * 3], d[N * 3];
+    for (int i = 0; i < N * 3; i++) {
+        x[i] = (float)(i % 5) - 2.5f;
+        y[i] = 0.25f * (float)i;
+    }
+    SlimcTensor in[2] = {f32_tensor(x, N, 3), f32_tensor(y, N, 3)};
+    SlimcTensor out[2] = {f32_tensor(s, N, 3), f32_tensor(d, N, 3)};
+    ck_assert_msg(slimc_exec_run_into(ctx, e, in, 2, out, 2) == SLIMC_OK, "%s", slimc_error(ctx));
+    for (int i = 0; i < N * 3; i++)
+        ck_assert(s[i] == (x[i] > 0 ? x[i] : 0.0f) * 2.0f + y[i] && d[i] == x[i] - y[i]);
+    out[1].shape[0] = 2;
+    out[1].nbytes = 6 * sizeof(float);
+    ck_assert(slimc_exec_run_into(ctx, e, in, 2, out, 2) == SLIMC_ERROR);
+    ck_assert_msg(strstr(slimc_error(ctx), "output 'd': the buffer given is f32[2, 3]"), "%s",
+                  slimc_error(ctx));
+    slimc_exec_free(e);
+    slimc_model_free(m);
+    slimc_context_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("run_into");
@@ -195,6 +233,7 @@ int main(void)
     tcase_add_test(tc, tiny_against_c_loop);
     tcase_add_test(tc, mlp_against_run);
     tcase_add_test(tc, wrong_buffers);
+    tcase_add_test(tc, emulated_gpu);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
