@@ -5,7 +5,8 @@ makes, and slimc_exec_run, which allocates the outputs), the C API's own timing 
 same runs (m.bench, the statistics of `slimc bench`), the slimc CLI's `slimc bench --json`,
 and onnxruntime.InferenceSession.run on the same model in the same process (one thread
 each). Each row is the median of single timed calls; --repeat R measures the whole table
-R times, the rows interleaved, and prints each row's median over the repeats.
+R times, in turn and in reverse order every other pass, and prints each row's median over
+the passes (and every pass's value).
 
     PYTHONPATH=python SLIMC_LIBRARY=build/libslimc.so SLIMC_CACHE_DIR=build/cache \\
         python3 bench/python_overhead.py [--model mlp] [--seconds 2] [--repeat 1]
@@ -43,32 +44,35 @@ def per_call_us(fn, seconds):
     return float(np.median(times)) * 1e6
 
 
-def measure(a, slim, onnx_path, x, m, mo, sess):
-    """One pass over every row: [(name, microseconds)]."""
-    rows = []
-    rows.append(("slimc python m(x), .slim", per_call_us(lambda: m(x), a.seconds)))
-    # the same C calls without the package around them: its own overhead is the difference
+def rows_to_measure(a, slim, x, m, mo, sess):
+    """[(name, function returning microseconds)], one per row."""
     from slimc._lib import lib, Tensor
     m(x)
     m(x)  # the plan for x's shape is made: m._in and m._into are filled in
     ctx, ex, t_in, t_into = m._ctx, m._exec, m._in, m._into
-    keep = np.empty_like(m(x))  # an output buffer, reused (m(x) makes a fresh one)
-    m._into_t[0].data = keep.ctypes.data
-
-    def raw_into():
-        lib.slimc_exec_run_into(ctx, ex, t_in, 1, t_into, 1)
-    rows.append(("ctypes slimc_exec_run_into alone, .slim", per_call_us(raw_into, a.seconds)))
+    keep = np.empty_like(m(x))  # an output buffer for the bare calls, reused
     t_out = (Tensor * 1)()
 
+    def raw_into():
+        m._into_t[0].data = keep.ctypes.data  # m(x) points it at its own fresh arrays
+        return per_call_us(lambda: lib.slimc_exec_run_into(ctx, ex, t_in, 1, t_into, 1),
+                           a.seconds)
+
     def raw_run():
-        lib.slimc_exec_run(ctx, ex, t_in, 1, t_out, 1)
-        lib.slimc_free(t_out[0].data)
-    rows.append(("ctypes slimc_exec_run alone, .slim", per_call_us(raw_run, a.seconds)))
-    del keep
-    runs = max(1000, int(a.seconds / max(rows[0][1] * 1e-6, 1e-6)))
-    s = m.bench(x, runs=runs, warmup=100)
-    rows.append(("slimc C API bench p50 (in process), .slim", s["p50_ms"] * 1e3))
-    if os.path.exists(a.slimc):
+        def call():
+            lib.slimc_exec_run(ctx, ex, t_in, 1, t_out, 1)
+            lib.slimc_free(t_out[0].data)
+        return per_call_us(call, a.seconds)
+
+    runs = max(1000, int(a.seconds / 60e-6))
+
+    def c_bench():
+        us = m.bench(x, runs=runs, warmup=100)["p50_ms"] * 1e3
+        m(x)
+        m(x)  # bench filled m._in: make the plan again
+        return us
+
+    def cli_bench():
         with tempfile.TemporaryDirectory() as d:
             np.save(os.path.join(d, "x.npy"), x)
             out = os.path.join(d, "b.json")
@@ -77,16 +81,21 @@ def measure(a, slim, onnx_path, x, m, mo, sess):
                             "--json", out], check=True, capture_output=True)
             with open(out) as f:
                 j = json.load(f)
-        stats = j.get("latency_ms", j)
-        if "p50" in stats:
-            rows.append(("slimc bench CLI p50 (another process), .slim", stats["p50"] * 1e3))
+        return j.get("latency_ms", j)["p50"] * 1e3
+
+    rows = [("slimc python m(x), .slim", lambda: per_call_us(lambda: m(x), a.seconds)),
+            ("ctypes slimc_exec_run_into alone, .slim", raw_into),
+            ("ctypes slimc_exec_run alone, .slim", raw_run),
+            ("slimc C API bench p50 (in process), .slim", c_bench)]
+    if os.path.exists(a.slimc):
+        rows.append(("slimc bench CLI p50 (another process), .slim", cli_bench))
     if mo is not None:
-        rows.append(("slimc python m(x), ONNX", per_call_us(lambda: mo(x), a.seconds)))
+        rows.append(("slimc python m(x), ONNX", lambda: per_call_us(lambda: mo(x), a.seconds)))
     if sess is not None:
         import onnxruntime as ort
         feed = {sess.get_inputs()[0].name: x}
         rows.append(("onnxruntime InferenceSession.run, ONNX (%s)" % ort.__version__,
-                     per_call_us(lambda: sess.run(None, feed), a.seconds)))
+                     lambda: per_call_us(lambda: sess.run(None, feed), a.seconds)))
     return rows
 
 
@@ -116,11 +125,16 @@ def main():
     else:
         print("note: %s not found (/usr/bin/python3 bench/export_onnx.py %s:1): the ONNX rows "
               "are left out" % (onnx_path, a.model), file=sys.stderr)
-    passes = [measure(a, slim, onnx_path, x, m, mo, sess) for _ in range(max(1, a.repeat))]
+    rows = rows_to_measure(a, slim, x, m, mo, sess)
+    passes = []
+    for r in range(max(1, a.repeat)):  # the rows in turn, the order reversed every other pass
+        order = range(len(rows)) if r % 2 == 0 else range(len(rows) - 1, -1, -1)
+        got = {k: rows[k][1]() for k in order}
+        passes.append([got[k] for k in range(len(rows))])
     print("%s, batch 1, 1 thread; numpy %s, slimc %s; median of %d pass%s" % (
         a.model, np.__version__, slimc.__version__, len(passes), "" if len(passes) == 1 else "es"))
-    for k, (name, _) in enumerate(passes[0]):
-        us = [p[k][1] for p in passes]
+    for k, (name, _) in enumerate(rows):
+        us = [p[k] for p in passes]
         print("  %-52s %8.2f us   (%s)" % (name, float(np.median(us)),
                                            " ".join("%.1f" % u for u in us)))
 
