@@ -207,21 +207,12 @@ SlimcStatus slimc_model_check_inputs(SlimcContext *ctx, const SlimcModel *m,
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
-SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
-                           SlimcTensor *outputs, int n_outputs)
+/* The inputs as the runtime takes them, in in[0..n): an input of another float dtype than
+ * declared is converted into converted[i] (malloc'd, freed by free_converted). */
+static void runtime_inputs(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
+                           RtTensor *in, void **converted)
 {
-    Graph *g = e->m->g;
-    g->max_memory = ctx->max_memory;
-    if (n_inputs != g->n_inputs || n_outputs != g->n_outputs) {
-        ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
-                      "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
-                      g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
-        return SLIMC_ERROR;
-    }
-    RtTensor *in = calloc((size_t)n_inputs + 1, sizeof *in);
-    RtTensor *out = calloc((size_t)n_outputs + 1, sizeof *out);
-    void **converted = calloc((size_t)n_inputs + 1, sizeof *converted);
-    SLIMC_ASSERT(in && out && converted);
+    const Graph *g = e->m->g;
     for (int i = 0; i < n_inputs; i++) {
         const SlimcTensor *t = &inputs[i];
         in[i].dtype = (int)t->dtype;
@@ -229,6 +220,7 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
         memcpy(in[i].shape, t->shape, sizeof t->shape);
         in[i].data = t->data;
         in[i].nbytes = t->nbytes;
+        converted[i] = NULL;
         DType want = g->values[g->inputs[i]].type.dtype;
         if ((DType)t->dtype != want &&
             (converted[i] = convert_float_input(ctx, e->m, i, t, want))) {
@@ -237,6 +229,36 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
             in[i].nbytes = t->nbytes / slimc_dtype_size(t->dtype) * sizeof(float);
         }
     }
+}
+
+static bool run_counts_ok(SlimcContext *ctx, const Graph *g, int n_inputs, int n_outputs)
+{
+    if (n_inputs == g->n_inputs && n_outputs == g->n_outputs)
+        return true;
+    ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
+                  "model '%s' takes %d inputs and gives %d outputs (called with %d and %d)",
+                  g->name, g->n_inputs, g->n_outputs, n_inputs, n_outputs);
+    return false;
+}
+
+/* Up to this many inputs and outputs are converted on the stack: no malloc per run. */
+#define API_RUN_STACK_IO 8
+
+SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
+                           SlimcTensor *outputs, int n_outputs)
+{
+    Graph *g = e->m->g;
+    g->max_memory = ctx->max_memory;
+    if (!run_counts_ok(ctx, g, n_inputs, n_outputs))
+        return SLIMC_ERROR;
+    RtTensor in_stack[API_RUN_STACK_IO], out_stack[API_RUN_STACK_IO];
+    void *conv_stack[API_RUN_STACK_IO];
+    bool small = n_inputs <= API_RUN_STACK_IO && n_outputs <= API_RUN_STACK_IO;
+    RtTensor *in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
+    RtTensor *out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
+    void **converted = small ? conv_stack : calloc((size_t)n_inputs + 1, sizeof *converted);
+    SLIMC_ASSERT(in && out && converted);
+    runtime_inputs(ctx, e, inputs, n_inputs, in, converted);
     double t0 = api_now_ms();
     bool ok = e->cu ? rt_cuda_exec_run(e->cu, in, n_inputs, out, n_outputs, &ctx->diag)
                     : rt_exec_run(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
@@ -253,9 +275,69 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
     }
     for (int i = 0; i < n_inputs; i++)
         free(converted[i]);
-    free(converted);
-    free(in);
-    free(out);
+    if (!small) {
+        free(converted);
+        free(in);
+        free(out);
+    }
+    return ok ? SLIMC_OK : SLIMC_ERROR;
+}
+
+/* On a GPU the CUDA exec allocates its host outputs: run, check the caller's buffers
+ * (given) against them, copy, free. */
+static bool run_into_cuda(SlimcContext *ctx, SlimcExec *e, const RtTensor *in, int n_inputs,
+                          const RtTensor *given, int n_outputs)
+{
+    RtTensor *made = calloc((size_t)n_outputs + 1, sizeof *made);
+    SLIMC_ASSERT(made);
+    bool ok = rt_cuda_exec_run(e->cu, in, n_inputs, made, n_outputs, &ctx->diag);
+    const Graph *g = e->m->g;
+    for (int j = 0; ok && j < n_outputs; j++)
+        ok = rt_output_matches(slimc_model_output_name(e->m, j), &made[j], &given[j],
+                               (SrcLoc){g->source, 0, 0}, &ctx->diag);
+    for (int j = 0; j < n_outputs; j++) {
+        if (ok && made[j].nbytes)
+            memcpy(given[j].data, made[j].data, made[j].nbytes);
+        free(made[j].data);
+    }
+    free(made);
+    return ok;
+}
+
+SlimcStatus slimc_exec_run_into(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                                int n_inputs, const SlimcTensor *outputs, int n_outputs)
+{
+    Graph *g = e->m->g;
+    g->max_memory = ctx->max_memory;
+    if (!run_counts_ok(ctx, g, n_inputs, n_outputs))
+        return SLIMC_ERROR;
+    RtTensor in_stack[API_RUN_STACK_IO], out_stack[API_RUN_STACK_IO];
+    void *conv_stack[API_RUN_STACK_IO];
+    bool small = n_inputs <= API_RUN_STACK_IO && n_outputs <= API_RUN_STACK_IO;
+    RtTensor *in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
+    RtTensor *out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
+    void **converted = small ? conv_stack : calloc((size_t)n_inputs + 1, sizeof *converted);
+    SLIMC_ASSERT(in && out && converted);
+    runtime_inputs(ctx, e, inputs, n_inputs, in, converted);
+    for (int j = 0; j < n_outputs; j++) {
+        const SlimcTensor *t = &outputs[j];
+        out[j].dtype = (int)t->dtype;
+        out[j].ndim = t->ndim;
+        memcpy(out[j].shape, t->shape, sizeof t->shape);
+        out[j].data = t->data;
+        out[j].nbytes = t->nbytes;
+    }
+    double t0 = api_now_ms();
+    bool ok = e->cu ? run_into_cuda(ctx, e, in, n_inputs, out, n_outputs)
+                    : rt_exec_run_into(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
+    ctx->t.run += api_now_ms() - t0;
+    for (int i = 0; i < n_inputs; i++)
+        free(converted[i]);
+    if (!small) {
+        free(converted);
+        free(in);
+        free(out);
+    }
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 

@@ -3,7 +3,7 @@
 shared and noisy, so the two are measured round by round, never one after the other).
 
     python3 bench/ab.py OLD/slimc NEW/slimc [--rounds 7] [--runs 200] [--threads 1,2]
-                        [--models mlp,lenet,...]
+                        [--models mlp,lenet,...] [--batch B]
 
 Each round runs `slimc bench MODEL --runs R --threads T` once per build (the order
 alternating between rounds) and reads the median it prints; a cell is the median over the
@@ -19,6 +19,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,12 +65,20 @@ def main():
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--cache", default=os.path.join(ROOT, "build-ab-cache"),
                     help="cache directory root (one per build below it)")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="run on the first B items of each input (default: all of it)")
     a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="slimc-ab-")
     builds = [("old", os.path.abspath(a.old)), ("new", os.path.abspath(a.new))]
     print("| model | threads | old ms | new ms | new / old | new / old, fastest rounds |")
     print("|---|---|---|---|---|---|")
     for name in a.models.split(","):
         model, inp = (os.path.join(ROOT, p) for p in MODELS[name])
+        if a.batch > 0:
+            import numpy as np
+            x = np.load(inp)[:a.batch]
+            inp = os.path.join(tmp, f"{name}_b{a.batch}.npy")
+            np.save(inp, np.ascontiguousarray(x))
         for t in (int(x) for x in a.threads.split(",")):
             caches = {k: os.path.join(a.cache, k) for k, _ in builds}
             for k, exe in builds:  # warm-up: compile into the cache

@@ -97,7 +97,8 @@ static SrcLoc model_loc(const RtModelDesc *m)
 
 bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Diag *d)
 {
-    RtInputView *views = calloc((size_t)m->n_inputs + 1, sizeof *views);
+    RtInputView stack[8] = {{0}}; /* most models: no allocation per run */
+    RtInputView *views = m->n_inputs <= 8 ? stack : calloc((size_t)m->n_inputs + 1, sizeof *views);
     if (!views) {
         ir_diag_error(d, model_loc(m), "out of memory");
         return false;
@@ -106,7 +107,8 @@ bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Dia
         views[i] = (RtInputView){in[i].dtype, in[i].ndim, in[i].shape, in[i].data, in[i].nbytes};
     RtBindError err;
     bool ok = rt_desc_bind(m, views, syms, &err) == 0;
-    free(views);
+    if (views != stack)
+        free(views);
     if (ok)
         return true;
     if (err.input < 0) {
@@ -131,37 +133,44 @@ const char *rt_exec_status_text(int rc)
                      : "error in the compiled code";
 }
 
+/* Output j's dtype, rank and shape for these symbol values, and its nbytes (data left
+ * NULL): false with a diagnostic when its element count overflows. */
+static bool output_shape(const RtModelDesc *m, int j, const int64_t *syms, RtTensor *o, Diag *d)
+{
+    const RtIoDesc *t = &m->outputs[j];
+    memset(o, 0, sizeof *o);
+    o->dtype = t->dtype;
+    o->ndim = t->rank;
+    int64_t count = 1;
+    bool fits = true;
+    for (int k = 0; k < t->rank; k++)
+        fits = fits && rt_dim_eval(t->dims[k], syms, &o->shape[k]) &&
+               !__builtin_mul_overflow(count, o->shape[k], &count);
+    if (fits && rt_dtype_bytes(t->dtype, count, &o->nbytes))
+        return true;
+    char dims[RT_MAX_RANK * 24 + 8] = "";
+    size_t len = 0;
+    for (int k = 0; k < t->rank; k++) {
+        int64_t v;
+        if (!rt_dim_eval(t->dims[k], syms, &v))
+            len += (size_t)snprintf(dims + len, sizeof dims - len, "%s(overflows)", k ? " x " : "");
+        else
+            len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", k ? " x " : "",
+                                    (long long)v);
+    }
+    ir_diag_error(d, model_loc(m),
+                  "output '%s': element count overflows for these input shapes (dims %s)",
+                  t->name ? t->name : "?", dims);
+    return false;
+}
+
 bool rt_exec_alloc_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *outputs, Diag *d)
 {
     for (int j = 0; j < m->n_outputs; j++) {
-        const RtIoDesc *t = &m->outputs[j];
         RtTensor *o = &outputs[j];
-        memset(o, 0, sizeof *o);
-        o->dtype = t->dtype;
-        o->ndim = t->rank;
-        int64_t count = 1;
-        bool fits = true;
-        for (int k = 0; k < t->rank; k++)
-            fits = fits && rt_dim_eval(t->dims[k], syms, &o->shape[k]) &&
-                   !__builtin_mul_overflow(count, o->shape[k], &count);
-        if (!fits || !rt_dtype_bytes(t->dtype, count, &o->nbytes)) {
-            char dims[RT_MAX_RANK * 24 + 8] = "";
-            size_t len = 0;
-            for (int k = 0; k < t->rank; k++) {
-                int64_t v;
-                if (!rt_dim_eval(t->dims[k], syms, &v))
-                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s(overflows)",
-                                            k ? " x " : "");
-                else
-                    len += (size_t)snprintf(dims + len, sizeof dims - len, "%s%lld", k ? " x " : "",
-                                            (long long)v);
-            }
-            ir_diag_error(d, model_loc(m),
-                          "output '%s': element count overflows for these input shapes (dims %s)",
-                          t->name ? t->name : "?", dims);
-        } else if ((o->data = malloc(o->nbytes ? o->nbytes : 1)) != NULL) {
-            continue;
-        } else {
+        if (output_shape(m, j, syms, o, d)) {
+            if ((o->data = malloc(o->nbytes ? o->nbytes : 1)) != NULL)
+                continue;
             ir_diag_error(d, model_loc(m), "out of memory running model '%s'",
                           m->name ? m->name : "?");
         }
@@ -174,8 +183,9 @@ bool rt_exec_alloc_outputs(const RtModelDesc *m, const int64_t *syms, RtTensor *
     return true;
 }
 
-bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
-                 int nthreads, Diag *d)
+/* The start of every run: the counts, the inputs bound to syms, the memory check. */
+static bool exec_bind(RtExec *e, const RtTensor *inputs, int n_inputs, int n_outputs, int64_t *syms,
+                      Diag *d)
 {
     const RtModelDesc *m = e->m;
     if (n_inputs != m->n_inputs || n_outputs != m->n_outputs) {
@@ -184,56 +194,141 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
                       m->name ? m->name : "?", m->n_inputs, m->n_outputs, n_inputs, n_outputs);
         return false;
     }
-    int64_t syms[RT_MAX_SYMS];
     if (!rt_bind_inputs(m, inputs, syms, d))
         return false;
-    memcpy(e->last_syms, syms, sizeof syms);
+    memcpy(e->last_syms, syms, sizeof e->last_syms);
     /* The memory limit, before anything is allocated (codegen/c/desc.c's check). */
-    if (e->check && !e->check(e->check_ctx, syms, d))
+    return !e->check || e->check(e->check_ctx, syms, d);
+}
+
+/* Grows the arena for syms and calls the entry point on the data pointers in and out. */
+static bool exec_call(RtExec *e, const int64_t *syms, const void **in, void **out, int nthreads,
+                      Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    size_t need = e->arena_bytes(syms); /* SIZE_MAX when it overflows: checked before */
+    bool ok = need <= (size_t)RT_MAX_TENSOR_BYTES;
+    need = (need + 63) / 64 * 64;
+    if (ok && need > e->arena_cap) {
+        free(e->arena);
+        e->arena = aligned_alloc(64, need);
+        e->arena_cap = e->arena ? need : 0;
+        ok = e->arena != NULL;
+    }
+    if (!ok) {
+        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
+        return false;
+    }
+    int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
+                    nthreads < 1 ? 1 : nthreads);
+    if (rc != 0) {
+        ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
+                      rt_exec_status_text(rc));
+        return false;
+    }
+    e->runs++;
+    return true;
+}
+
+/* The data pointers of up to this many inputs and outputs live on the stack. */
+#define RT_EXEC_STACK_IO 16
+
+bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
+                 int nthreads, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    int64_t syms[RT_MAX_SYMS];
+    if (!exec_bind(e, inputs, n_inputs, n_outputs, syms, d))
         return false;
     memset(outputs, 0, sizeof *outputs * (size_t)n_outputs); /* freed on every failure */
-    const void **in = calloc((size_t)n_inputs + 1, sizeof *in);
-    void **out = calloc((size_t)n_outputs + 1, sizeof *out);
+    const void *in_stack[RT_EXEC_STACK_IO];
+    void *out_stack[RT_EXEC_STACK_IO];
+    bool small = n_inputs <= RT_EXEC_STACK_IO && n_outputs <= RT_EXEC_STACK_IO;
+    const void **in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
+    void **out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
     bool ok = in && out;
-    for (int i = 0; ok && i < n_inputs; i++)
-        in[i] = inputs[i].data;
-    if (ok && !rt_exec_alloc_outputs(m, syms, outputs, d)) {
-        free(in);
-        free(out);
-        return false;
-    }
-    for (int j = 0; ok && j < n_outputs; j++)
-        out[j] = outputs[j].data;
-    if (ok) {
-        size_t need = e->arena_bytes(syms); /* SIZE_MAX when it overflows: checked above */
-        ok = need <= (size_t)RT_MAX_TENSOR_BYTES;
-        need = (need + 63) / 64 * 64;
-        if (need > e->arena_cap) {
-            free(e->arena);
-            e->arena = aligned_alloc(64, need);
-            e->arena_cap = e->arena ? need : 0;
-            ok = e->arena != NULL;
-        }
-    }
     if (!ok)
         ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
-    if (ok) {
-        int rc = e->run((const void *const *)e->consts, in, out, syms, e->arena,
-                        nthreads < 1 ? 1 : nthreads);
-        if (rc == 0)
-            e->runs++;
-        if (rc != 0) {
-            ok = false;
-            ir_diag_error(d, model_loc(m), "model '%s' failed: %s", m->name ? m->name : "?",
-                          rt_exec_status_text(rc));
-        }
-    }
-    if (!ok)
+    for (int i = 0; ok && i < n_inputs; i++)
+        in[i] = inputs[i].data;
+    ok = ok && rt_exec_alloc_outputs(m, syms, outputs, d);
+    for (int j = 0; ok && j < n_outputs; j++)
+        out[j] = outputs[j].data;
+    if (ok && !exec_call(e, syms, in, out, nthreads, d)) {
+        ok = false;
         for (int j = 0; j < n_outputs; j++) {
             free(outputs[j].data);
             outputs[j].data = NULL;
         }
-    free(in);
-    free(out);
+    }
+    if (!small) {
+        free(in);
+        free(out);
+    }
+    return ok;
+}
+
+bool rt_output_matches(const char *name, const RtTensor *want, const RtTensor *given, SrcLoc loc,
+                       Diag *d)
+{
+    bool same = given->dtype == want->dtype && given->ndim == want->ndim;
+    for (int k = 0; same && k < want->ndim; k++)
+        same = given->shape[k] == want->shape[k];
+    char w[256], got[256];
+    shape_str(want, w, sizeof w);
+    if (!same) {
+        RtTensor shown = *given;
+        shown.ndim = given->ndim < 0 ? 0 : given->ndim > RT_MAX_RANK ? RT_MAX_RANK : given->ndim;
+        shape_str(&shown, got, sizeof got);
+        ir_diag_error(d, loc, "output '%s': the buffer given is %s, but these inputs give %s",
+                      name ? name : "?", got, w);
+        return false;
+    }
+    if (given->nbytes < want->nbytes || (!given->data && want->nbytes > 0)) {
+        ir_diag_error(d, loc, "output '%s': the buffer given holds %zu bytes%s, %s needs %zu",
+                      name ? name : "?", given->nbytes, given->data ? "" : " (its data is NULL)", w,
+                      want->nbytes);
+        return false;
+    }
+    return true;
+}
+
+bool rt_exec_check_outputs(const RtModelDesc *m, const int64_t *syms, const RtTensor *outputs,
+                           Diag *d)
+{
+    for (int j = 0; j < m->n_outputs; j++) {
+        RtTensor want;
+        if (!output_shape(m, j, syms, &want, d) ||
+            !rt_output_matches(m->outputs[j].name, &want, &outputs[j], model_loc(m), d))
+            return false;
+    }
+    return true;
+}
+
+bool rt_exec_run_into(RtExec *e, const RtTensor *inputs, int n_inputs, const RtTensor *outputs,
+                      int n_outputs, int nthreads, Diag *d)
+{
+    const RtModelDesc *m = e->m;
+    int64_t syms[RT_MAX_SYMS];
+    if (!exec_bind(e, inputs, n_inputs, n_outputs, syms, d) ||
+        !rt_exec_check_outputs(m, syms, outputs, d))
+        return false;
+    const void *in_stack[RT_EXEC_STACK_IO];
+    void *out_stack[RT_EXEC_STACK_IO];
+    bool small = n_inputs <= RT_EXEC_STACK_IO && n_outputs <= RT_EXEC_STACK_IO;
+    const void **in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
+    void **out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
+    bool ok = in && out;
+    if (!ok)
+        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
+    for (int i = 0; ok && i < n_inputs; i++)
+        in[i] = inputs[i].data;
+    for (int j = 0; ok && j < n_outputs; j++)
+        out[j] = outputs[j].data;
+    ok = ok && exec_call(e, syms, in, out, nthreads, d);
+    if (!small) {
+        free(in);
+        free(out);
+    }
     return ok;
 }

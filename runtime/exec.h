@@ -58,5 +58,19 @@ const char *rt_exec_status_text(int rc);
  * nthreads threads. The arena is kept in e and reused while big enough. */
 bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
                  int nthreads, Diag *d);
+/* given (a caller's output buffer) against want (dtype, rank, shape, nbytes): dtype, rank
+ * and shape equal, at least want's bytes, data not NULL unless empty; false with a
+ * diagnostic at loc naming output name. */
+bool rt_output_matches(const char *name, const RtTensor *want, const RtTensor *given, SrcLoc loc,
+                       Diag *d);
+/* The outputs the caller gives against those these symbol values make: dtype, rank and
+ * shape equal, at least the bytes needed (rt_output_matches, each in turn). */
+bool rt_exec_check_outputs(const RtModelDesc *m, const int64_t *syms, const RtTensor *outputs,
+                           Diag *d);
+/* rt_exec_run into the caller's outputs: each has its dtype, shape, data and nbytes set
+ * (rt_exec_check_outputs); nothing is allocated but the arena (kept in e). Nothing is
+ * written to the outputs when a check fails. */
+bool rt_exec_run_into(RtExec *e, const RtTensor *inputs, int n_inputs, const RtTensor *outputs,
+                      int n_outputs, int nthreads, Diag *d);
 
 #endif

@@ -244,6 +244,16 @@ void slimc_exec_free(SlimcExec *e);
  * with a note; any other dtype or shape mismatch is an error naming the input. */
 SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
                            SlimcTensor *outputs, int n_outputs);
+/* slimc_exec_run into buffers the caller owns, with no output allocated (the arena is kept
+ * in e): outputs[j] has the dtype, ndim and shape that output j has for these inputs
+ * (slimc_model_output_type with each symbol at the value the inputs bind), data, and
+ * nbytes at least that output's size; the buffers stay the caller's and must not overlap
+ * the inputs or each other. A wrong dtype, rank or shape, too few bytes, or NULL data is
+ * an error naming the output, with nothing written. Inputs are checked (other floats
+ * converted) as slimc_exec_run does. On a GPU the outputs are copied into the buffers.
+ * docs/embedding.md, "Running into your buffers". */
+SlimcStatus slimc_exec_run_into(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                                int n_inputs, const SlimcTensor *outputs, int n_outputs);
 /* Checks inputs (in the model's input order) against the model's declared inputs as
  * slimc_exec_run does — dtype (other floats pass where f32 is declared), rank, static dims,
  * each symbol bound to one value, bytes of data — and that the outputs for the symbols

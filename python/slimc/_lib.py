@@ -103,6 +103,8 @@ _signatures = {
     "slimc_exec_device": (c_char_p, [P]),
     "slimc_exec_run": (c_int, [P, P, ctypes.POINTER(Tensor), c_int, ctypes.POINTER(Tensor),
                                c_int]),
+    "slimc_exec_run_into": (c_int, [P, P, ctypes.POINTER(Tensor), c_int, ctypes.POINTER(Tensor),
+                                    c_int]),
     "slimc_exec_bench_stats": (c_int, [P, P, ctypes.POINTER(Tensor), c_int,
                                        ctypes.POINTER(BenchOptions), ctypes.POINTER(BenchStats)]),
 }

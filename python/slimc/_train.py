@@ -77,12 +77,15 @@ def _stderr_file():
 def train(model, data, labels=None, out=None, *, teacher=None, epochs=1, batch_size=64,
           lr=1e-3, optimizer="adam", momentum=0.0, weight_decay=None, schedule="constant",
           seed=0, shuffle=True, val_data=None, val_labels=None, temperature=4.0, alpha=0.7,
-          threads=None, checkpoint_dir=None, resume=None, progress=True):
+          threads=None, checkpoint_dir=None, resume=None, progress=True, targets=None,
+          val_targets=None):
     """Trains the .slim model at `model` (with no weights line: PyTorch's initialisation,
     seeded) on data [N, ...] f32 and labels [N] class indices (arrays or .npy paths) and
     writes its weights, under the state_dict names, to out (default: a temporary folder's
-    weights.safetensors). With a teacher (a path), the distillation loss (temperature,
-    alpha). progress=True draws the CLI's progress line on stderr; a callable gets each of
+    weights.safetensors). Regression instead: targets [N, ...] f32 (each of the model
+    output's shape) in place of labels, with the mean squared error as the loss, and
+    val_targets with val_data for the validation MSE after each epoch. With a teacher (a
+    path), the distillation loss (temperature, alpha). progress=True draws the CLI's progress line on stderr; a callable gets each of
     its lines as a str (through slimc_progress_stream). Returns out."""
     _setup()
     ctx = lib.slimc_context_new()
@@ -102,8 +105,9 @@ def train(model, data, labels=None, out=None, *, teacher=None, epochs=1, batch_s
         o = TrainOptions()
         lib.slimc_train_options_default(ctypes.byref(o))
         keep = [npy(data, "data"), npy(labels, "labels"), npy(val_data, "val_data"),
-                npy(val_labels, "val_labels")]
-        o.data, o.labels, o.val_data, o.val_labels = keep
+                npy(val_labels, "val_labels"), npy(targets, "targets"),
+                npy(val_targets, "val_targets")]
+        o.data, o.labels, o.val_data, o.val_labels, o.targets, o.val_targets = keep
         o.epochs, o.batch_size, o.lr, o.seed, o.shuffle = epochs, batch_size, lr, seed, shuffle
         if optimizer not in _OPTIMIZERS or schedule not in _SCHEDULES:
             raise ValueError("slimc: optimizer is one of %s, schedule one of %s"

@@ -22,7 +22,9 @@
  *           16 columns or less; B prefetched 8 rows ahead; a one-row GEMV tile of up to 128
  *           columns (8 accumulators: enough independent FMAs to hide their latency while
  *           the weights stream once); column tails use masked loads and stores.
- *   avx2:   tiles of 6 rows x 16 columns (12 ymm accumulators), then 2 and 1 rows.
+ *   avx2:   tiles of 6 rows x 16 columns (12 ymm accumulators), then 2 and 1 rows; a one-
+ *           row GEMV tile of up to 64 columns (8 accumulators), advancing through B as
+ *           the avx512 one does.
  *   generic: plain C over 4 x 16 tiles, vectorized by the compiler for the baseline ISA.
  * The avx512 and avx2 kernels carry target attributes, so code compiled for a baseline
  * (-march=x86-64-v2, AOT) still has them and picks them at run time. */
@@ -240,11 +242,85 @@ slimc_rt_tile256(const int MR, const int FULL, int64_t n, int64_t K, const float
     slimc_rt_tile256(MR, FULL, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,  \
                      brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
 
+/* One row of C (the GEMV of batch 1): 8 NV columns, all valid when FULL, else n of them
+ * (the last vector masked). NV independent accumulators, so that enough FMAs are in flight
+ * to hide their latency while B is read row after row (a 16-column tile's two chains
+ * waited on the FMA latency at every k). The sums run over k in order, as the tiles'. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_gemv256(const int NV, const int FULL, int64_t n, int64_t K, const float *restrict A,
+                 int64_t csa, const float *restrict B, int64_t ldb, float *restrict C,
+                 const float *brow, const float *bcol, int accum)
+{
+    __m256 acc[8];
+    const __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - 8 * (NV - 1))),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#define SLIMC_RT_LDV(p, v) (FULL || (v) < NV - 1 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk))
+    SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+    {
+        if (accum)
+            acc[v] = SLIMC_RT_LDV(C + 8 * v, v);
+        else if (brow)
+            acc[v] = _mm256_set1_ps(brow[0]);
+        else if (bcol)
+            acc[v] = SLIMC_RT_LDV(bcol + 8 * v, v);
+        else
+            acc[v] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < K; k++) {
+        const float *restrict b = B + k * ldb;
+        const __m256 av = _mm256_broadcast_ss(A + k * csa);
+        SLIMC_RT_UNROLL for (int v = 0; v < NV; v++) acc[v] =
+            _mm256_fmadd_ps(av, SLIMC_RT_LDV(b + 8 * v, v), acc[v]);
+    }
+#undef SLIMC_RT_LDV
+    SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+    {
+        if (FULL || v < NV - 1)
+            _mm256_storeu_ps(C + 8 * v, acc[v]);
+        else
+            _mm256_maskstore_ps(C + 8 * v, mk, acc[v]);
+    }
+}
+
 static SLIMC_RT_UNUSED SLIMC_RT_AVX2 void
 slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa, int64_t csa,
                    const float *B, int64_t ldb, float *C, int64_t ldc, const float *brow,
                    const float *bcol, int accum)
 {
+    if (m == 1) { /* GEMV: tiles of up to 64 columns; all tiles advance together through
+                     blocks of SLIMC_RT_GEMV_KB rows of B, so B streams row after row */
+        for (int64_t k0 = 0; k0 < K || k0 == 0; k0 += SLIMC_RT_GEMV_KB) {
+            const int64_t kb = slimc_rt_min(SLIMC_RT_GEMV_KB, K - k0);
+            const float *ak = A + k0 * csa, *bk = B + k0 * ldb;
+            const float *br = k0 ? NULL : brow, *bc0 = k0 ? NULL : bcol;
+            const int acc = accum || k0 > 0;
+            for (int64_t j = 0; j < n; j += 64) {
+                const int64_t nj = slimc_rt_min(64, n - j);
+                const float *bc = bc0 ? bc0 + j : NULL;
+#define SLIMC_RT_GEMV(NV)                                                                          \
+    do {                                                                                           \
+        if (nj == 8 * (NV))                                                                        \
+            slimc_rt_gemv256(NV, 1, nj, kb, ak, csa, bk + j, ldb, C + j, br, bc, acc);             \
+        else                                                                                       \
+            slimc_rt_gemv256(NV, 0, nj, kb, ak, csa, bk + j, ldb, C + j, br, bc, acc);             \
+    } while (0)
+                switch ((nj + 7) / 8) {
+                case 1: SLIMC_RT_GEMV(1); break;
+                case 2: SLIMC_RT_GEMV(2); break;
+                case 3: SLIMC_RT_GEMV(3); break;
+                case 4: SLIMC_RT_GEMV(4); break;
+                case 5: SLIMC_RT_GEMV(5); break;
+                case 6: SLIMC_RT_GEMV(6); break;
+                case 7: SLIMC_RT_GEMV(7); break;
+                default: SLIMC_RT_GEMV(8); break;
+                }
+#undef SLIMC_RT_GEMV
+            }
+            if (K == 0)
+                break;
+        }
+        return;
+    }
     for (int64_t j = 0; j < n; j += 16) {
         const int64_t nj = slimc_rt_min(16, n - j);
         int64_t i = 0;
