@@ -99,8 +99,8 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_CSR        0.4
 #define COST_SPARSE_DEFAULT_GEMV       0.06
 #define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
-#define COST_SPARSE_DEFAULT_NM         0.75
-#define COST_SPARSE_DEFAULT_NM_GEMV    0.15
+#define COST_SPARSE_DEFAULT_NM         0.65
+#define COST_SPARSE_DEFAULT_NM_GEMV    0.2
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at

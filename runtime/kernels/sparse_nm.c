@@ -108,6 +108,54 @@ static SLIMC_RT_AVX2 void slimc_rt_nm_gemv_avx2(const SlimcRtNm *w, const float 
     }
 }
 
+/* The same for m = 2n (2:4, 4:8, 1:2) without gathers: a chunk of 8 kept weights covers 16
+ * inputs, lanes 0-3 in the first 8 and lanes 4-7 in the next 8, so each lane's input is one
+ * vpermps of either half (index: its group's offset in the half plus its byte index) and a
+ * blend. The same order of sums as slimc_rt_nm_gemv_avx2. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_gemv_half_avx2(const SlimcRtNm *w, const float *x,
+                                                     const float *bias, float *y, int64_t n0,
+                                                     int64_t nc)
+{
+    const int n = (int)w->n, m = (int)w->m;
+    int32_t lane[8];
+    for (int l = 0; l < 8; l++)
+        lane[l] = (l % 4) / n * m;
+    const __m256i offs = _mm256_loadu_si256((const __m256i *)lane);
+    const int64_t kept = w->kept, full = kept / 16 * 16;
+#define NM_HALF_LANES(xp)                                                                          \
+    _mm256_blend_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(xp), p_),                             \
+                    _mm256_permutevar8x32_ps(_mm256_loadu_ps((xp) + 8), p_), 0xF0)
+    for (int64_t r = n0; r < n0 + nc; r++) {
+        const uint8_t *ix = w->idx + r * kept;
+        const float *v = w->val + r * kept;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int64_t j = 0;
+        for (; j < full; j += 16) { /* inputs [2j, 2j + 32) */
+            __m256i p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j))));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), NM_HALF_LANES(x + 2 * j), a0);
+            p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j + 8))));
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j + 8), NM_HALF_LANES(x + 2 * j + 16), a1);
+        }
+        if (j + 8 <= kept) {
+            __m256i p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j))));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), NM_HALF_LANES(x + 2 * j), a0);
+            j += 8;
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        float acc = (bias ? bias[r] : 0.0f) + _mm_cvtss_f32(s);
+        for (; j < kept; j++)
+            acc = __builtin_fmaf(v[j], x[j / n * m + ix[j]], acc);
+        y[r] = acc;
+    }
+#undef NM_HALF_LANES
+}
+
 /* panel[k * MB + i] = x[i * ld + k] for k < kc, i < mc (zeros for mc <= i < MB), 8 x 8
  * blocks by shuffles. */
 static SLIMC_RT_AVX2 void slimc_rt_nm_panel_avx2(const float *x, int64_t ld, int64_t kc, int64_t mc,
@@ -163,15 +211,15 @@ static SLIMC_RT_AVX2 void slimc_rt_nm_panel_avx2(const float *x, int64_t ld, int
 
 /* Rows [0, mc) x columns [n0, n0 + nc) of y (row stride N) from x (row stride K): outputs
  * staged as stage[q][i], K in panels of kcm inputs (a multiple of m). */
-static SLIMC_RT_AVX2 void slimc_rt_nm_rows_avx2(const SlimcRtNm *w, const float *x,
-                                                const float *bias, float *y, int64_t mc, int64_t n0,
-                                                int64_t nc)
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_nm_rows_avx2_body(const SlimcRtNm *w, const float *x, const float *bias, float *y,
+                           int64_t mc, int64_t n0, int64_t nc, const int64_t n, const int64_t m)
 {
     enum { MB = SLIMC_RT_NM_MB, NB = SLIMC_RT_NM_NB };
     /* the panel holds at least one group: m <= 256 (the sparse pass's limit) */
     float panel[256 * MB] __attribute__((aligned(32)));
     float stage[NB][MB] __attribute__((aligned(32)));
-    const int64_t n = w->n, m = w->m, K = w->K, N = w->N, kept = w->kept;
+    const int64_t K = w->K, N = w->N, kept = w->kept;
     const int64_t kcm = slimc_rt_max(m, SLIMC_RT_NM_KC / m * m);
     for (int64_t q = 0; q < nc; q++) {
         const __m256 b0 = _mm256_set1_ps(bias ? bias[n0 + q] : 0.0f);
@@ -229,6 +277,20 @@ static SLIMC_RT_AVX2 void slimc_rt_nm_rows_avx2(const SlimcRtNm *w, const float 
             y[i * N + n0 + q] = stage[q][i];
 }
 #undef NM_COLUMN_STEP
+
+/* slimc_rt_nm_rows_avx2_body with n and m constants where they are the common ones (the
+ * compiler then unrolls a group's kept weights), else read from the blob. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_rows_avx2(const SlimcRtNm *w, const float *x,
+                                                const float *bias, float *y, int64_t mc, int64_t n0,
+                                                int64_t nc)
+{
+    if (w->n == 2 && w->m == 4)
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, 2, 4);
+    else if (w->n == 4 && w->m == 8)
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, 4, 8);
+    else
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, w->n, w->m);
+}
 #endif
 
 SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, const float *bias,
@@ -247,6 +309,10 @@ SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, 
         *n0 = it * SLIMC_RT_NM_NB1;
         *nc = slimc_rt_min(SLIMC_RT_NM_NB1, N - *n0);
 #ifdef SLIMC_RT_X86
+        if (avx2 && w.m == 2 * w.n && w.n <= 4) {
+            slimc_rt_nm_gemv_half_avx2(&w, A, bias, C, *n0, *nc);
+            return;
+        }
         if (avx2) {
             slimc_rt_nm_gemv_avx2(&w, A, bias, C, *n0, *nc);
             return;
@@ -255,9 +321,11 @@ SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, 
         slimc_rt_nm_rows_generic(&w, A, bias, C, *n0, *nc);
         return;
     }
-    const int64_t nt = (N + SLIMC_RT_NM_NB - 1) / SLIMC_RT_NM_NB;
-    *m0 = it / nt * SLIMC_RT_NM_MB;
-    *n0 = it % nt * SLIMC_RT_NM_NB;
+    /* items column block by column block, its row blocks one after the other: the block's
+     * kept weights (K / 2 x 64 x 5 bytes at 2:4) are read again from L2, not from memory */
+    const int64_t mt = (M + SLIMC_RT_NM_MB - 1) / SLIMC_RT_NM_MB;
+    *m0 = it % mt * SLIMC_RT_NM_MB;
+    *n0 = it / mt * SLIMC_RT_NM_NB;
     *mc = slimc_rt_min(SLIMC_RT_NM_MB, M - *m0);
     *nc = slimc_rt_min(SLIMC_RT_NM_NB, N - *n0);
     const float *x = A + *m0 * K;
