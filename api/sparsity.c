@@ -89,12 +89,13 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
 {
     const SparseKernel used = kernel_of(n);
     const char *at = pl->at_batch > 1 ? " at batch 64" : "";
-    char kname[32], other[96] = "";
+    char kname[32], other[96] = "", both[96] = "";
     kernel_name(used != SPARSE_DENSE ? used : pl->kernel, pl, kname, sizeof kname);
-    if (pl->candidate && pl->nm_n) {
+    if (pl->candidate && pl->nm_n) { /* the gain of the kernel not used; of both when dense */
         const bool nm = (used != SPARSE_DENSE ? used : pl->kernel) == SPARSE_NM;
         snprintf(other, sizeof other, " (%s predicted %.2fx)", nm ? "csr" : "n:m",
                  nm ? pl->csr_gain : pl->nm_gain);
+        snprintf(both, sizeof both, " (csr predicted %.2fx, n:m %.2fx)", pl->csr_gain, pl->nm_gain);
     }
     if (pl->nnz == pl->numel && used == SPARSE_DENSE)
         snprintf(buf, size, "dense (no zeros to skip)");
@@ -110,10 +111,10 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
         snprintf(buf, size,
                  "kept dense: %.1f%% density, sparse predicted only %.2fx faster%s (under "
                  "%.1fx)%s",
-                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN, other);
+                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN, both);
     else
         snprintf(buf, size, "kept dense: %.1f%% density, sparse predicted %.2fx slower%s%s",
-                 100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at, other);
+                 100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at, both);
     return buf;
 }
 
