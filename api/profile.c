@@ -15,7 +15,9 @@
  *   gemm_f16       the linear with --precision fp16 (CUDA; the CPU's is its gemm_f32)
  *   sparse         (CPU) the linear's weight at 10% density on the CSR kernel (sparse(mode=csr)),
  *                  [B, K] (csr_gflops) and [1, K] (csr_gemv_gflops): FLOPs of the nonzeros;
- *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against
+ *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against;
+ *                  the linear's weight at 2:4 on the N:M kernel (sparse(mode=nm)), [B, K]
+ *                  (nm_gflops) and [1, K] (nm_gemv_gflops): FLOPs of the kept weights
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -170,12 +172,13 @@ static void print_profile(const CostProfile *p, FILE *f)
         fputc('\n', f);
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
-        static const char *const names[] = {"sparse_csr", "sparse_gemv", "dense_gemv"};
+        static const char *const names[] = {"sparse_csr", "sparse_gemv", "dense_gemv", "sparse_nm",
+                                            "sparse_nm_gemv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
                 fprintf(f, " %8.4g GF/s%s", cost_sparse_rate(&p->dev[k], (CostSparse)c),
-                        p->dev[k].sparse_measured ? "" : "*");
+                        p->dev[k].sparse_measured && p->dev[k].sparse_gflops[c] > 0 ? "" : "*");
         fputc('\n', f);
     }
     static const char *const rows[] = {"bandwidth", "launch", "memory"};
@@ -202,12 +205,15 @@ static void print_profile(const CostProfile *p, FILE *f)
     if (p->dev[IR_DEVICE_CUDA].present)
         fprintf(f, "link: %.4g GB/s, %.4g us a copy\n", p->link_gbs, p->link_latency_us);
     for (int k = 0; k < COST_NUM_DEVICES; k++)
-        if (p->dev[k].present && !p->dev[k].sparse_measured) {
+        if (p->dev[k].present &&
+            (!p->dev[k].sparse_measured || !(p->dev[k].sparse_gflops[COST_SPARSE_NM] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0))) {
             fprintf(f,
                     "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
-                    "(dense_gemv)\n",
+                    "(dense_gemv), x %g (nm), x %g (nm_gemv)\n",
                     COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
-                    COST_SPARSE_DEFAULT_DENSE_GEMV);
+                    COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
+                    COST_SPARSE_DEFAULT_NM_GEMV);
             break;
         }
 }
@@ -275,7 +281,35 @@ static ValueId sparse_const(Graph *g, const char *name, Type t, int64_t *nnz)
     return ir_const_new(g, name, t, p, n * sizeof(float), here);
 }
 
-typedef enum ChainOp { CH_LINEAR, CH_CONV, CH_RELU, CH_SOFTMAX, CH_PERMUTE, CH_SPARSE } ChainOp;
+/* A weight of type t [.., K] (K a multiple of 4) at 2:4: in each group of 4 along K, two
+ * nonzeros at positions that vary from group to group. */
+static ValueId nm_const(Graph *g, const char *name, Type t)
+{
+    size_t n = 1;
+    for (int i = 0; i < t.shape.rank; i++)
+        n *= (size_t)t.shape.d[i].c;
+    float *p = ir_arena_alloc(g->arena, n * sizeof(float));
+    static const int keep[6][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+    uint32_t r = 2463534242u;
+    for (size_t i = 0; i < n; i += 4) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        const int *k = keep[r % 6];
+        for (size_t j = 0; j < 4 && i + j < n; j++)
+            p[i + j] = ((int)j == k[0] || (int)j == k[1]) ? (float)(1 + (i * 7919 + j) % 17) * 0.01f
+                                                          : 0.0f;
+    }
+    return ir_const_new(g, name, t, p, n * sizeof(float), here);
+}
+
+typedef enum ChainOp {
+    CH_LINEAR,
+    CH_CONV,
+    CH_RELU,
+    CH_SOFTMAX,
+    CH_PERMUTE,
+    CH_SPARSE,
+    CH_NM
+} ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
  * keeps: square matrices, C -> C convolutions). */
@@ -294,6 +328,9 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         int64_t nnz;
         w = sparse_const(g, "w", f32_type(2, (int64_t[]){last, last}), &nnz);
         b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
+    } else if (op == CH_NM) {
+        w = nm_const(g, "w", f32_type(2, (int64_t[]){last, last}));
+        b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
     } else if (op == CH_CONV) {
         int64_t c = in.shape.d[1].c;
         w = filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}));
@@ -304,7 +341,8 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         NodeId n = IR_NONE;
         switch (op) {
         case CH_LINEAR:
-        case CH_SPARSE: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
+        case CH_SPARSE:
+        case CH_NM: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
         case CH_CONV:
             n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
             ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
@@ -477,6 +515,17 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
         d->sparse_gflops[COST_SPARSE_DENSE_GEMV] = rate_of(
             fl, node_ms(pr, CH_LINEAR, gemv_in, 4 * reps, plain_passes, SLIMC_PRECISION_FP32),
             launch_ms);
+        /* the N:M kernel at 2:4 (FLOPs of the kept weights, half the dense ones) */
+        if (s->gemm_k % 4 == 0) {
+            static const char nm_passes[] = "layout,sparse(mode=nm),memplan";
+            const double kept = (double)s->gemm_k * (double)s->gemm_k / 2;
+            d->sparse_gflops[COST_SPARSE_NM] = rate_of(
+                2.0 * (double)s->gemm_b * kept,
+                node_ms(pr, CH_NM, gemm_in, reps, nm_passes, SLIMC_PRECISION_FP32), launch_ms);
+            d->sparse_gflops[COST_SPARSE_NM_GEMV] = rate_of(
+                2.0 * kept, node_ms(pr, CH_NM, one_row, 4 * reps, nm_passes, SLIMC_PRECISION_FP32),
+                launch_ms);
+        }
         d->sparse_measured = true;
     }
     Type conv_in = f32_type(4, (int64_t[]){1, s->conv_c, s->conv_hw, s->conv_hw});

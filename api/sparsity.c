@@ -64,28 +64,57 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
     return f;
 }
 
-/* The kernel column of a layer: what runs it and why, into buf. */
+/* The kernel a linear runs on (its w_sparse), dense for any other layer. */
+static SparseKernel kernel_of(const Node *n)
+{
+    if (n->op != IR_OP_LINEAR)
+        return SPARSE_DENSE;
+    const int64_t k = ir_attr_w_sparse(n);
+    return k == SPARSE_CSR ? SPARSE_CSR : k == SPARSE_NM ? SPARSE_NM : SPARSE_DENSE;
+}
+
+/* The name of sparse kernel k for plan pl ("csr", "n:m 2:4") into buf. */
+static const char *kernel_name(SparseKernel k, const SparsePlan *pl, char *buf, size_t size)
+{
+    if (k == SPARSE_NM)
+        snprintf(buf, size, "n:m %d:%d", pl->nm_n, pl->nm_m);
+    else
+        snprintf(buf, size, "%s", k == SPARSE_CSR ? "csr" : "dense");
+    return buf;
+}
+
+/* The kernel column of a layer: what runs it and why, into buf. With an N:M pattern the
+ * other sparse kernel's predicted gain is named too. */
 static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, size_t size)
 {
-    const bool csr = n->op == IR_OP_LINEAR && ir_attr_w_sparse(n) == 1;
+    const SparseKernel used = kernel_of(n);
     const char *at = pl->at_batch > 1 ? " at batch 64" : "";
-    if (pl->nnz == pl->numel && !csr)
+    char kname[32], other[96] = "", both[96] = "";
+    kernel_name(used != SPARSE_DENSE ? used : pl->kernel, pl, kname, sizeof kname);
+    if (pl->candidate && pl->nm_n) { /* the gain of the kernel not used; of both when dense */
+        const bool nm = (used != SPARSE_DENSE ? used : pl->kernel) == SPARSE_NM;
+        snprintf(other, sizeof other, " (%s predicted %.2fx)", nm ? "csr" : "n:m",
+                 nm ? pl->csr_gain : pl->nm_gain);
+        snprintf(both, sizeof both, " (csr predicted %.2fx, n:m %.2fx)", pl->csr_gain, pl->nm_gain);
+    }
+    if (pl->nnz == pl->numel && used == SPARSE_DENSE)
         snprintf(buf, size, "dense (no zeros to skip)");
     else if (!pl->candidate)
         snprintf(buf, size, "dense (%s)", pl->why_not ? pl->why_not : "no sparse kernel");
-    else if (csr)
-        snprintf(buf, size, "sparse csr: %.1f%% density, predicted %.2fx faster%s",
-                 100.0 * pl->density, pl->gain, at);
+    else if (used != SPARSE_DENSE)
+        snprintf(buf, size, "sparse %s: %.1f%% density, predicted %.2fx faster%s%s", kname,
+                 100.0 * pl->density, used == SPARSE_NM ? pl->nm_gain : pl->csr_gain, at, other);
     else if (pl->choose) /* a pipeline without the sparse pass */
-        snprintf(buf, size, "dense (the sparse pass did not run: csr predicted %.2fx faster%s)",
-                 pl->gain, at);
+        snprintf(buf, size, "dense (the sparse pass did not run: %s predicted %.2fx faster%s)",
+                 kname, pl->gain, at);
     else if (pl->gain >= 1)
         snprintf(buf, size,
-                 "kept dense: %.1f%% density, sparse predicted only %.2fx faster%s (under %.1fx)",
-                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN);
+                 "kept dense: %.1f%% density, sparse predicted only %.2fx faster%s (under "
+                 "%.1fx)%s",
+                 100.0 * pl->density, pl->gain, at, SPARSE_MIN_GAIN, both);
     else
-        snprintf(buf, size, "kept dense: %.1f%% density, sparse predicted %.2fx slower%s",
-                 100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at);
+        snprintf(buf, size, "kept dense: %.1f%% density, sparse predicted %.2fx slower%s%s",
+                 100.0 * pl->density, pl->gain > 0 ? 1.0 / pl->gain : 0.0, at, both);
     return buf;
 }
 
@@ -109,7 +138,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
     fprintf(out, "  %-24s %-7s %-22s %8s  %-24s %24s %22s  %s\n", "layer", "op", "weight",
             "density", "pattern", "bytes (dense -> run)", "FLOPs (dense -> run)", "kernel");
     double total = 0, nonzero = 0, bytes = 0, bytes_run = 0, flops = 0, flops_run = 0;
-    int n_layers = 0, n_sparse = 0;
+    int n_layers = 0, n_sparse = 0, n_nm = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR && n->op != IR_OP_QCONV2D &&
@@ -144,10 +173,13 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
             pl.candidate = false;
             pl.why_not = "no sparse int8 kernel yet";
         }
-        const bool csr = n->op == IR_OP_LINEAR && ir_attr_w_sparse(n) == 1;
-        const double b = (double)w->data_bytes, b_run = csr ? pl.csr_bytes : b;
-        const double f_run = csr ? density * f : f;
-        char bb[32], br[32], fl[64], kern[200];
+        const SparseKernel used = kernel_of(n);
+        const bool csr = used == SPARSE_CSR, nm = used == SPARSE_NM;
+        const double b = (double)w->data_bytes, b_run = csr ? pl.csr_bytes : nm ? pl.nm_bytes : b;
+        const double f_run = csr  ? density * f
+                             : nm ? f * (double)pl.nm_n / (double)(pl.nm_m > 0 ? pl.nm_m : 1)
+                                  : f;
+        char bb[32], br[32], fl[64], kern[300], kname[32];
         snprintf(fl, sizeof fl, "%.0f -> %.0f", f, f_run);
         char bcol[80];
         snprintf(bcol, sizeof bcol, "%s -> %s", fmt_bytes(bb, sizeof bb, b),
@@ -156,10 +188,11 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
          * on the next line */
         fprintf(out, "  %-24s %-7s %-22s %7.2f%%  %-24s %24s %22s  %s\n", name, ir_ops[n->op].name,
                 ir_esc_term(wname, sizeof wname, w->name ? w->name : "?"), 100.0 * density, pattern,
-                bcol, fl, csr ? "csr" : "dense");
+                bcol, fl, kernel_name(used, &pl, kname, sizeof kname));
         fprintf(out, "    %s: %s\n", name, kernel_text(n, &pl, kern, sizeof kern));
         n_layers++;
         n_sparse += csr;
+        n_nm += nm;
         total += (double)numel;
         nonzero += (double)nz;
         bytes += b;
@@ -178,7 +211,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
             n_layers, total, nonzero, total > 0 ? 100.0 * nonzero / total : 0.0,
             fmt_bytes(b, sizeof b, bytes), fmt_bytes(br, sizeof br, bytes_run), flops, flops_run);
     fprintf(out,
-            "  kernel: dense for %d layer%s, sparse csr for %d (docs/pruning.md, \"Sparse "
-            "kernels\")\n",
-            n_layers - n_sparse, n_layers - n_sparse == 1 ? "" : "s", n_sparse);
+            "  kernel: dense for %d layer%s, sparse csr for %d, n:m for %d (docs/pruning.md, "
+            "\"Sparse kernels\")\n",
+            n_layers - n_sparse - n_nm, n_layers - n_sparse - n_nm == 1 ? "" : "s", n_sparse, n_nm);
 }

@@ -13,6 +13,13 @@ the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, take
 faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
+
+--nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
+1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
+slimc with the default pipeline (the cost model's choice per layer, printed from `inspect
+--sparsity`) against slimc dense, interleaved A/B for --rounds rounds (each a `slimc bench`
+of --runs), the median of the rounds' medians; the load average before and after. Target:
+>= 1.3x slimc dense.
 """
 import argparse
 import os
@@ -50,13 +57,64 @@ def ort_ms(path, x, runs):
     return float(np.median(t)) * 1e3
 
 
+def cpu_name():
+    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+        if line.startswith("Model name"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def kernels(slimc, model):
+    """The kernel inspect --sparsity names for each layer, e.g. {'fc1': 'n:m 2:4'}."""
+    out = subprocess.run([slimc, "inspect", model, "--sparsity"], capture_output=True, text=True,
+                         check=True).stdout
+    ks = {}
+    for line in out.splitlines():
+        m = re.match(r"^  (fc\d+) +linear .*  (dense|csr|n:m \d+:\d+)$", line)
+        if m:
+            ks[m.group(1)] = m.group(2)
+    return ks
+
+
+def bench_nm(a, here):
+    tool = os.path.join(here, "..", "tests", "tools", "sparse_mlp.py")
+    models = [("MLP 784-512-512-10", "mlp_nm", "784,512,512,10"),
+              ("linear 1024 -> 1024", "linear_nm", "1024,1024")]
+    print(f"CPU: {cpu_name()}; one thread; {a.nm} by magnitude; {a.rounds} interleaved rounds of "
+          f"`slimc bench --runs {a.runs}`, median of the rounds' medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"{'model':<22} {'batch':>5} {'slimc n:m':>11} {'slimc dense':>12} {'speed-up':>9}  "
+          f"target >= 1.3x   kernels")
+    for title, sub, dims in models:
+        d = os.path.join(a.dir, sub)
+        subprocess.run(["python3", tool, d, "--nm", a.nm, "--dims", dims], check=True)
+        model = os.path.join(d, "mlp.slim")
+        ks = kernels(a.slimc, model)
+        for b in (1, 64):
+            x = os.path.join(d, f"x{b}.npy")
+            sp, de = [], []
+            for _ in range(a.rounds):
+                sp.append(slimc_ms(a.slimc, model, x, a.runs))
+                de.append(slimc_ms(a.slimc, model, x, a.runs, DENSE))
+            spm, dem = float(np.median(sp)), float(np.median(de))
+            r = dem / spm
+            print(f"{title:<22} {b:>5} {spm:>8.4f} ms {dem:>9.4f} ms {r:>8.2f}x  "
+                  f"{'met' if r >= 1.3 else 'MISSED':<15}  "
+                  f"{', '.join(f'{k} {v}' for k, v in sorted(ks.items()))}")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--dir", default="/tmp/slimc_sparse_bench")
+    ap.add_argument("--nm", default=None, help="N:M, e.g. 2:4: the N:M benchmark instead")
+    ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
+    if a.nm:
+        return bench_nm(a, here)
     subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,
                     "--onnx"], check=True)
     cpu = "?"

@@ -24,4 +24,5 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/qpacked.c
   runtime/kernels/bf16.c
   runtime/kernels/lowbit.c
-  runtime/kernels/sparse.c)
+  runtime/kernels/sparse.c
+  runtime/kernels/sparse_nm.c)

@@ -265,10 +265,11 @@ SHAPE_FN(linear)
     }
     if (n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
         const Type *ct = ir_shp_in_type(g, n, 3);
-        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 1) {
+        if (ct->dtype != IR_U8 || ct->shape.rank != 1 ||
+            (ir_attr_w_sparse(n) != 1 && ir_attr_w_sparse(n) != 2)) {
             ir_diag_error(d, n->loc,
-                          "linear '%s': a fourth input (the CSR weight) must be u8[bytes] with "
-                          "w_sparse=1, got %s",
+                          "linear '%s': a fourth input (the CSR or N:M weight) must be u8[bytes] "
+                          "with w_sparse=1 or 2, got %s",
                           n->name, ir_shp_describe(g, n->inputs[3], b, sizeof b));
             return false;
         }

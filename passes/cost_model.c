@@ -140,10 +140,11 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 
 /* ---- sparse kernels ---- */
 
-static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops", "csr_gemv_gflops",
-                                                          "dense_gemv_gflops"};
+static const char *const sparse_names[COST_SPARSE_NUM] = {
+    "csr_gflops", "csr_gemv_gflops", "dense_gemv_gflops", "nm_gflops", "nm_gemv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV};
+    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_NM, COST_SPARSE_DEFAULT_NM_GEMV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -152,7 +153,7 @@ const char *cost_sparse_name(CostSparse k)
 
 double cost_sparse_rate(const CostDevice *d, CostSparse k)
 {
-    if (d->sparse_measured)
+    if (d->sparse_measured && d->sparse_gflops[k] > 0) /* 0: an optional rate absent */
         return d->sparse_gflops[k];
     return d->gflops[COST_GEMM_F32] * sparse_default[k];
 }
@@ -184,8 +185,11 @@ double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
     return cost_node_ms(&one_row, g, &dense, IR_DEVICE_CPU, syms);
 }
 
-double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
-                             const int64_t *syms, double nnz, double csr_bytes)
+/* The roofline of linear n on a sparse kernel: 2 x rows x nnz FLOPs at rate (rows > 1) or
+ * rate_one (one row), the weight's bytes plus x, the output and the epilogue's operands. */
+static double linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                               const int64_t *syms, double nnz, double w_bytes, CostSparse rate_k,
+                               CostSparse rate_one)
 {
     const CostDevice *d = &p->dev[IR_DEVICE_CPU];
     if (!d->present)
@@ -197,16 +201,28 @@ double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
     const double rows = linear_rows(g, n, syms);
     const double out_numel = out_bytes / 4;
     double flops = 2 * rows * nnz + out_numel * (double)n->n_epilogue;
-    double bytes = x_bytes + out_bytes + csr_bytes;
+    double bytes = x_bytes + out_bytes + w_bytes;
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE)
         bytes += ir_value_bytes(g, n->inputs[2], syms);
     for (int k = 0; k < n->n_epilogue; k++)
         if (n->epilogue[k].operand != IR_NONE)
             bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
-    const double rate = cost_sparse_rate(d, rows <= 1 ? COST_SPARSE_CSR_GEMV : COST_SPARSE_CSR);
+    const double rate = cost_sparse_rate(d, rows <= 1 ? rate_one : rate_k);
     double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
     return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, double nnz, double csr_bytes)
+{
+    return linear_sparse_ms(p, g, n, syms, nnz, csr_bytes, COST_SPARSE_CSR, COST_SPARSE_CSR_GEMV);
+}
+
+double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                         double kept, double nm_bytes)
+{
+    return linear_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM, COST_SPARSE_NM_GEMV);
 }
 
 /* ---- the built-in profile ---- */
@@ -281,7 +297,8 @@ uint64_t cost_profile_hash(const CostProfile *p)
         h = fnv_num(h, d->memory_mb);
         if (d->sparse_measured) /* absent: the hash of a profile written before it */
             for (int c = 0; c < COST_SPARSE_NUM; c++)
-                h = fnv_num(h, d->sparse_gflops[c]);
+                if (c < COST_SPARSE_NM || d->sparse_gflops[c] > 0) /* optional ones absent */
+                    h = fnv_num(h, d->sparse_gflops[c]);
     }
     if (p->dev[IR_DEVICE_CUDA].present) {
         h = fnv_num(h, p->link_gbs);
@@ -326,7 +343,9 @@ void cost_profile_write(const CostProfile *p, FILE *f)
         if (d->sparse_measured) {
             fputs(",\n      \"sparse\": {", f);
             for (int c = 0; c < COST_SPARSE_NUM; c++)
-                fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", sparse_names[c], d->sparse_gflops[c]);
+                if (c < COST_SPARSE_NM || d->sparse_gflops[c] > 0) /* optional ones absent */
+                    fprintf(f, "%s\"%s\": %.6g", c ? ", " : "", sparse_names[c],
+                            d->sparse_gflops[c]);
             fputs("}", f);
         }
         fputs("\n    }", f);
@@ -535,7 +554,8 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
             c++;
         if (c == COST_SPARSE_NUM)
             return fail_at(pr, pos,
-                           "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops)",
+                           "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
+                           "nm_gflops, nm_gemv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);
@@ -545,7 +565,7 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
     }
     if (pr->reported)
         return false;
-    for (int c = 0; c < COST_SPARSE_NUM; c++)
+    for (int c = 0; c < COST_SPARSE_NM; c++) /* the N:M rates are optional */
         if (!seen[c])
             return fail_at(pr, at, "%s: missing '%s' (GFLOP/s on the nonzeros, greater than 0)",
                            where, sparse_names[c]);

@@ -41,13 +41,19 @@ typedef enum CostClass {
 
 /* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
- * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops}. */
+ * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops, nm_gflops,
+ * nm_gemv_gflops}. */
 typedef enum CostSparse {
     COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
     COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
     COST_SPARSE_DENSE_GEMV, /* the dense GEMM at one row, which it is weighed against (all
                              * FLOPs): gemm_f32 is measured at many rows */
+    COST_SPARSE_NM,         /* the N:M kernel (runtime/kernels/sparse_nm.c), several rows: FLOPs
+                             * of the kept weights (2 x rows x N x K n / m) */
+    COST_SPARSE_NM_GEMV,    /* the N:M kernel at one row */
     COST_SPARSE_NUM
+    /* COST_SPARSE_NM and after are optional within "sparse" (profiles written before them
+     * stay valid): a rate of 0 means absent, derived as if the profile had no sparse rates. */
 } CostSparse;
 
 typedef struct CostDevice {
@@ -93,6 +99,8 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_CSR        0.4
 #define COST_SPARSE_DEFAULT_GEMV       0.06
 #define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
+#define COST_SPARSE_DEFAULT_NM         0.65
+#define COST_SPARSE_DEFAULT_NM_GEMV    0.2
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
@@ -105,6 +113,11 @@ double cost_linear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
  * roofline as cost_node_ms with the FLOPs of the nonzeros at the sparse rate. */
 double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
                              const int64_t *syms, double nnz, double csr_bytes);
+/* Predicted milliseconds of linear node n on the CPU's N:M kernel: kept weights stored (N x K
+ * x n / m) in nm_bytes (slimc_rt_nm_layout), at the profile's nm rates; otherwise as
+ * cost_linear_sparse_ms. */
+double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                         double kept, double nm_bytes);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 

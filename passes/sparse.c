@@ -1,4 +1,4 @@
-/* sparse: density measured at compile time, and the CSR kernel for the linear layers where
+/* sparse: density measured at compile time, and the CSR or N:M kernel for the linear layers where
  * the cost model predicts it faster (passes/sparse.h; docs/pruning.md, "Sparse kernels").
  *
  * For every live conv2d / linear whose weight is an f32 constant, the density is measured
@@ -7,19 +7,49 @@
  * time on the dense GEMM (cost_linear_dense_ms) is set against the CSR kernel's
  * (cost_linear_sparse_ms: the nonzeros' FLOPs at the profile's sparse rate, the CSR bytes),
  * at every symbol 1 and, when the model has symbols, at 64 too; the CSR kernel is used only
- * where it wins at both by at least SPARSE_MIN_GAIN. The dense weight stays input 1 (the
- * reference evaluator, the CUDA backend and `compress` read it); the CSR blob, built here
- * from it, is input 3. */
+ * where it wins at both by at least SPARSE_MIN_GAIN. A weight whose zeros leave at most n of
+ * every m along K (1:4, 2:4, 4:8) is weighed on the N:M kernel too (cost_linear_nm_ms), and
+ * the faster of the two sparse kernels (by its worst gain) is the one used. The dense weight
+ * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
+ * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"
 
 #include "passes/prune.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The symbols' values a plan is costed at. */
 static const int64_t plan_points[] = {1, 64};
+
+/* A sparse kernel's predicted gain over the dense GEMM where it is smallest. */
+typedef struct Worst {
+    double gain, dense_ms, sparse_ms;
+    int64_t at_batch;
+} Worst;
+
+/* The worst of kernel k's gains over plan_points (every symbol at 1, then at 64 when the
+ * model has symbols), for stored nonzeros nnz in bytes. */
+static Worst worst_point(const Graph *g, const Node *n, const CostProfile *p, SparseKernel k,
+                         double nnz, double bytes)
+{
+    Worst w = {INFINITY, 0, 0, 1};
+    const int n_points = g->n_syms ? 2 : 1;
+    for (int i = 0; i < n_points; i++) {
+        int64_t syms[IR_MAX_SYMS];
+        for (int s = 0; s < IR_MAX_SYMS; s++)
+            syms[s] = plan_points[i];
+        double dense = cost_linear_dense_ms(p, g, n, syms);
+        double sparse = k == SPARSE_NM ? cost_linear_nm_ms(p, g, n, syms, nnz, bytes)
+                                       : cost_linear_sparse_ms(p, g, n, syms, nnz, bytes);
+        double gain = sparse > 0 ? dense / sparse : INFINITY;
+        if (gain < w.gain)
+            w = (Worst){gain, dense, sparse, plan_points[i]};
+    }
+    return w;
+}
 
 bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePlan *out)
 {
@@ -53,27 +83,34 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     if (out->why_not)
         return true;
     out->candidate = true;
+    if (sscanf(out->pattern, "n:m %d:%d", &out->nm_n, &out->nm_m) != 2 || out->nm_m <= 0 ||
+        l.shape[1] % out->nm_m != 0)
+        out->nm_n = out->nm_m = 0;
+    if (out->nm_n)
+        out->nm_bytes =
+            (double)slimc_rt_nm_layout(l.shape[0], l.shape[1], out->nm_n, out->nm_m, &ov);
     CostProfile dflt;
     if (!p) {
         cost_profile_default(&dflt);
         p = &dflt;
     }
-    const int n_points = g->n_syms ? 2 : 1;
-    out->gain = INFINITY;
-    for (int k = 0; k < n_points; k++) {
-        int64_t syms[IR_MAX_SYMS];
-        for (int s = 0; s < IR_MAX_SYMS; s++)
-            syms[s] = plan_points[k];
-        double dense = cost_linear_dense_ms(p, g, n, syms);
-        double sparse = cost_linear_sparse_ms(p, g, n, syms, (double)nnz, out->csr_bytes);
-        double gain = sparse > 0 ? dense / sparse : INFINITY;
-        if (gain < out->gain) {
-            out->gain = gain;
-            out->dense_ms = dense;
-            out->sparse_ms = sparse;
-            out->at_batch = plan_points[k];
+    Worst csr = worst_point(g, n, p, SPARSE_CSR, (double)nnz, out->csr_bytes);
+    out->csr_gain = csr.gain;
+    Worst best = csr;
+    out->kernel = SPARSE_CSR;
+    if (out->nm_n) {
+        const double kept = (double)l.shape[0] * (double)(l.shape[1] / out->nm_m * out->nm_n);
+        Worst nm = worst_point(g, n, p, SPARSE_NM, kept, out->nm_bytes);
+        out->nm_gain = nm.gain;
+        if (nm.gain > csr.gain) {
+            best = nm;
+            out->kernel = SPARSE_NM;
         }
     }
+    out->gain = best.gain;
+    out->dense_ms = best.dense_ms;
+    out->sparse_ms = best.sparse_ms;
+    out->at_batch = best.at_batch;
     out->choose = out->gain >= SPARSE_MIN_GAIN;
     return true;
 }
@@ -115,45 +152,99 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
     return b;
 }
 
-/* Gives linear node id its CSR weight as input 3 and w_sparse=1. */
-static void attach_csr(Graph *g, NodeId id, int64_t nnz)
+/* The N:M blob of layer l (runtime/slimc_abi.h) at n:m, in g's arena; *bytes its size. Every
+ * group of l has at most n nonzeros (pass_prune_pattern said so); one with fewer keeps zeros
+ * at its lowest unused positions, so each group's positions stay distinct and ascending. */
+static void *build_nm(Graph *g, const PruneLayer *l, int n, int m, size_t *bytes)
+{
+    const int64_t N = l->shape[0], K = l->shape[1], G = K / m;
+    int64_t off_val;
+    const int64_t total = slimc_rt_nm_layout(N, K, n, m, &off_val);
+    unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
+    memset(b, 0, (size_t)total);
+    int64_t *h = (int64_t *)(void *)b;
+    h[0] = SLIMC_RT_NM_MAGIC;
+    h[1] = N;
+    h[2] = K;
+    h[3] = n;
+    h[4] = m;
+    h[5] = off_val;
+    uint8_t *idx = b + SLIMC_RT_CSR_HEAD;
+    float *val = (float *)(void *)(b + off_val);
+    float *w = pass_prune_logical(g, l);
+    SLIMC_ASSERT(w);
+    for (int64_t r = 0; r < N; r++)
+        for (int64_t grp = 0; grp < G; grp++) {
+            const float *wg = w + r * K + grp * m;
+            uint8_t *ig = idx + (r * G + grp) * n;
+            float *vg = val + (r * G + grp) * n;
+            int nz = 0;
+            for (int k = 0; k < m; k++)
+                nz += wg[k] != 0;
+            SLIMC_ASSERT(nz <= n);
+            int pad = n - nz, s = 0; /* zeros to keep, lowest positions first */
+            for (int k = 0; k < m; k++) {
+                const bool keep = wg[k] != 0 || (pad > 0 && wg[k] == 0);
+                if (!keep)
+                    continue;
+                if (wg[k] == 0)
+                    pad--;
+                ig[s] = (uint8_t)k;
+                vg[s] = wg[k];
+                s++;
+            }
+            SLIMC_ASSERT(s == n);
+        }
+    free(w);
+    *bytes = (size_t)total;
+    return b;
+}
+
+/* Gives linear node id its weight in sparse format k (CSR or N:M at pl's n:m) as input 3 and
+ * w_sparse=k. */
+static void attach_sparse(Graph *g, NodeId id, const SparsePlan *pl, SparseKernel k)
 {
     PruneLayer l;
     SLIMC_ASSERT(pass_prune_layer_of(g, id, &l));
     size_t bytes;
-    void *blob = build_csr(g, &l, nnz, &bytes);
+    void *blob = k == SPARSE_NM ? build_nm(g, &l, pl->nm_n, pl->nm_m, &bytes)
+                                : build_csr(g, &l, pl->nnz, &bytes);
     const Value *w = &g->values[l.weight];
     Type t = {0};
     t.dtype = IR_U8;
     t.shape.rank = 1;
     t.shape.d[0] = ir_dim((int64_t)bytes);
-    ValueId c = ir_const_new(g, ir_arena_printf(g->arena, "%s.csr", w->name ? w->name : "w"), t,
-                             blob, bytes, w->loc);
+    ValueId c = ir_const_new(
+        g,
+        ir_arena_printf(g->arena, "%s.%s", w->name ? w->name : "w", k == SPARSE_NM ? "nm" : "csr"),
+        t, blob, bytes, w->loc);
     Node *n = &g->nodes[id];
     ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 4);
-    for (int k = 0; k < 4; k++)
-        in[k] = k < n->n_inputs ? n->inputs[k] : IR_NONE;
+    for (int j = 0; j < 4; j++)
+        in[j] = j < n->n_inputs ? n->inputs[j] : IR_NONE;
     in[3] = c;
     n->inputs = in;
     n->n_inputs = 4;
-    ir_node_set_int(g, id, "w_sparse", 1);
+    ir_node_set_int(g, id, "w_sparse", (int64_t)k);
 }
 
 bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, "mode", d))
         return false;
-    enum { AUTO, CSR, DENSE } mode = AUTO;
+    enum { AUTO, CSR, NM, DENSE } mode = AUTO;
     const PassArg *m = pass_arg(args, "mode");
     if (m) {
         if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "auto"))
             mode = AUTO;
         else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "csr"))
             mode = CSR;
+        else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "nm"))
+            mode = NM;
         else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "dense"))
             mode = DENSE;
         else {
-            ir_diag_error(d, m->loc, "sparse: mode must be auto, csr or dense, got '%s'",
+            ir_diag_error(d, m->loc, "sparse: mode must be auto, csr, nm or dense, got '%s'",
                           m->text ? m->text : "?");
             return false;
         }
@@ -169,9 +260,15 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
             pl.nnz == pl.numel) /* no zero: nothing to weigh (and nothing recorded) */
             continue;
         ir_node_set_float(g, i, "sparse_gain", isfinite(pl.gain) ? pl.gain : 1e9);
-        const bool use = mode == CSR ? pl.nnz < pl.numel : mode == AUTO && pl.choose;
-        if (use) {
-            attach_csr(g, i, pl.nnz);
+        SparseKernel use = SPARSE_DENSE;
+        if (mode == CSR)
+            use = SPARSE_CSR;
+        else if (mode == NM && pl.nm_n)
+            use = SPARSE_NM;
+        else if (mode == AUTO && pl.choose)
+            use = pl.kernel;
+        if (use != SPARSE_DENSE) {
+            attach_sparse(g, i, &pl, use);
             if (!ir_infer_node(g, i, d))
                 return false;
         }

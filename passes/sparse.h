@@ -1,8 +1,9 @@
 /* The sparse pass (passes/sparse.c): measures the density of every conv2d / linear weight at
  * compile time (Value.sparsity), so a model pruned elsewhere (zeros stored densely) is
  * treated as one pruned by slimc, and gives each CPU linear whose weight the cost model
- * (passes/cost_model.h) predicts faster sparse a CSR copy of its weight: input 3 of the
- * linear (u8, runtime/slimc_abi.h's layout), w_sparse=1, which the C backend's emitter reads.
+ * (passes/cost_model.h) predicts faster sparse a copy of its weight in the sparse format
+ * predicted fastest — CSR (w_sparse=1) or N:M (w_sparse=2, 2:4 and the like) — as input 3 of
+ * the linear (u8, runtime/slimc_abi.h's layouts), which the C backend's emitter reads.
  * Each linear it considered carries the annotation sparse_gain (predicted dense time over
  * sparse time; the smaller of batch 1 and 64 when the batch is symbolic). `inspect
  * --sparsity` shows the same plan (pass_sparse_plan). docs/pruning.md, "Sparse kernels". */
@@ -17,28 +18,42 @@
  * rough, and a kernel predicted barely faster may well be slower. */
 #define SPARSE_MIN_GAIN 1.2
 
+/* The kernels a linear may run on (its w_sparse attribute). */
+typedef enum SparseKernel {
+    SPARSE_DENSE = 0, /* the dense GEMM */
+    SPARSE_CSR = 1,   /* runtime/kernels/sparse.c; input 3 the CSR blob */
+    SPARSE_NM = 2,    /* runtime/kernels/sparse_nm.c; input 3 the N:M blob */
+} SparseKernel;
+
 /* What the pass decides for one layer. */
 typedef struct SparsePlan {
     bool candidate;      /* a CPU linear with a static 2-D f32 constant weight: a kernel exists */
     const char *why_not; /* !candidate: why there is no sparse kernel for it (static text) */
     int64_t numel, nnz;
-    double density;   /* nnz / numel */
-    char pattern[64]; /* pass_prune_pattern's words: dense, unstructured, n:m 2:4, ... */
-    double dense_ms;  /* predicted, at the point where sparse gains least */
-    double sparse_ms;
+    double density;     /* nnz / numel */
+    char pattern[64];   /* pass_prune_pattern's words: dense, unstructured, n:m 2:4, ... */
+    double dense_ms;    /* predicted for `kernel` (the best sparse one), at the point where it */
+    double sparse_ms;   /* gains least */
     double gain;        /* dense_ms / sparse_ms (candidates only) */
     int64_t at_batch;   /* the symbols' value of that point (1 or 64) */
-    double dense_bytes; /* the weight's bytes as stored, and as CSR */
+    double dense_bytes; /* the weight's bytes as stored, as CSR, and as N:M */
     double csr_bytes;
-    bool choose; /* gain > 1: the CSR kernel */
+    SparseKernel kernel; /* the sparse kernel predicted fastest: SPARSE_CSR or SPARSE_NM */
+    bool choose;         /* gain >= SPARSE_MIN_GAIN: `kernel` is used */
+    /* N:M: the weight has at most nm_n nonzeros in every group of nm_m along K (1:4, 2:4 or
+     * 4:8, the sparsest that holds), else nm_n = 0; the N:M kernel's bytes and predicted
+     * gain (at its own worst point), and the CSR kernel's, for the reason inspect gives */
+    int nm_n, nm_m;
+    double nm_bytes, nm_gain, csr_gain;
 } SparsePlan;
 
 /* The plan of node id of g with profile p (NULL: the built-in one). False when the node is
  * no conv2d / linear with an f32 constant weight (nothing measured). */
 bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePlan *out);
 
-/* sparse(mode=auto|csr|dense): auto chooses by cost; csr gives every candidate with a zero
- * the CSR kernel; dense none (density is still measured). */
+/* sparse(mode=auto|csr|nm|dense): auto chooses by cost; csr gives every candidate with a zero
+ * the CSR kernel; nm every candidate with an N:M pattern the N:M kernel; dense none (density
+ * is still measured). */
 bool pass_sparse(Graph *g, const PassArgs *args, Diag *d);
 
 #endif

@@ -96,4 +96,31 @@ static inline int64_t slimc_rt_csr_layout(int64_t N, int64_t nnz, int64_t *off_c
 #define SLIMC_RT_SPMM_NB  512
 #define SLIMC_RT_SPMM_NB1 64
 
+/* A linear weight with N:M sparsity (at most n nonzeros in every group of m consecutive inputs
+ * of a row; passes/sparse.c builds it, runtime/kernels/sparse_nm.c reads it): one u8 constant
+ * holding W [N, K] (K a multiple of m) as
+ *   int64 header[8] = {SLIMC_RT_NM_MAGIC, N, K, n, m, off_val, 0, 0}
+ *   u8  idx[N * K / m * n] at byte 64: row r's group g keeps slots [(r * K / m + g) * n, +n),
+ *       each the position of its weight in the group (0..m-1), ascending
+ *   f32 val[N * K / m * n] at off_val: their values (a group with fewer than n nonzeros keeps
+ *       zeros in its remaining slots, at unused positions)
+ * with every offset a multiple of 64. */
+#define SLIMC_RT_NM_MAGIC 0x314d4e5363696c73LL /* "slicSNM1" */
+/* The byte offset of val, and the blob's size, for N rows of K inputs at n:m. */
+static inline int64_t slimc_rt_nm_layout(int64_t N, int64_t K, int64_t n, int64_t m,
+                                         int64_t *off_val)
+{
+    const int64_t kept = N * (K / m) * n;
+    *off_val = SLIMC_RT_CSR_HEAD + slimc_rt_csr_align(kept);
+    return *off_val + slimc_rt_csr_align(4 * kept);
+}
+/* Work items of an N:M linear (slimc_rt_nm_tile): one row at a time (batch 1) in blocks of
+ * NM_NB1 outputs; else blocks of NM_MB rows x NM_NB outputs. Each item keeps a panel of its
+ * rows of x for NM_KC inputs (transposed, [KC, MB] = 16 KB) and its outputs ([NB, MB] = 8 KB)
+ * in L1 while the kept weights of the block stream past. */
+#define SLIMC_RT_NM_MB  32
+#define SLIMC_RT_NM_NB  64
+#define SLIMC_RT_NM_KC  128
+#define SLIMC_RT_NM_NB1 64
+
 #endif /* SLIMC_ABI_H */

@@ -87,6 +87,40 @@ static void emit_linear_csr(CgCtx *c, NodeId id, CgKernel *k, const char *M, con
     k->ep_done = true;
 }
 
+/* A linear whose weight the sparse pass gave an N:M copy (input 3, w_sparse=2): as
+ * emit_linear_csr with slimc_rt_nm_tile (runtime/kernels/sparse_nm.c). */
+static void emit_linear_nm(CgCtx *c, NodeId id, CgKernel *k, const char *M, const char *N)
+{
+    const Graph *g = c->g;
+    const Node *n = &g->nodes[id];
+    const Value *nm = &g->values[n->inputs[3]];
+    const int64_t *h = nm->data; /* the header slimc_abi.h describes */
+    static const char *const names[] = {"A", NULL, "bias", "W"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    cg_printf(
+        c,
+        "    /* sparse N:M kernel: %lld of every %lld weights along K kept (%lld x %lld); the "
+        "cost model predicted it %.2fx faster than the dense GEMM */\n",
+        (long long)h[3], (long long)h[4], (long long)h[1], (long long)h[2], ir_attr_sparse_gain(n));
+    cg_printf(c, "    const int64_t M = %s;\n", M);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
+    cg_printf(c, "        slimc_rt_nm_tile(M, A, W, bias, out, it, &m0, &mc, &n0, &nc);\n");
+    if (n->n_epilogue) {
+        cg_printf(c, "        const int64_t N = %s;\n", N);
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    const long long kept = h[4] > 0 ? h[1] * (h[2] / h[4]) * h[3] : 1;
+    k->items = cg_strf(c, "slimc_rt_nm_items(%s, %s)", M, N);
+    k->work = cg_strf(c, "%s * (int64_t)%lld", M, kept > 0 ? kept : 1);
+    k->ep_done = true;
+}
+
 void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Graph *g = c->g;
@@ -106,6 +140,17 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k)
         }
         emit_linear_csr(c, id, k, cg_prod(c, xs, 0, xs->rank - 1),
                         cg_dim(c, tr ? ws->d[1] : ws->d[0]));
+        return;
+    }
+    if (ir_attr_w_sparse(n) == 2 && n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
+        const Value *nm = &g->values[n->inputs[3]];
+        if (nm->kind != IR_VALUE_CONST || !nm->data || nm->data_bytes < SLIMC_RT_CSR_HEAD ||
+            ((const int64_t *)nm->data)[0] != SLIMC_RT_NM_MAGIC) {
+            cg_error(c, n, "w_sparse=2 needs the N:M constant the sparse pass builds");
+            return;
+        }
+        emit_linear_nm(c, id, k, cg_prod(c, xs, 0, xs->rank - 1),
+                       cg_dim(c, tr ? ws->d[1] : ws->d[0]));
         return;
     }
     static const char *const names[] = {"A", "B", "bias"};

@@ -180,4 +180,19 @@ SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W
                                         float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                         int64_t *nc);
 
+/* N:M sparse linear (runtime/kernels/sparse_nm.c): C[M, N] = A[M, K] W^T + bias with W an N:M
+ * blob (slimc_abi.h, SLIMC_RT_NM_MAGIC). Items: slimc_rt_nm_items; item `it` covers rows
+ * [m0, m0 + mc) and columns [n0, n0 + nc). Each output sums bias first, then its row's kept
+ * weights in order, whatever the item and thread count. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_nm_items(int64_t M, int64_t N)
+{
+    if (M == 1)
+        return (N + SLIMC_RT_NM_NB1 - 1) / SLIMC_RT_NM_NB1;
+    return ((M + SLIMC_RT_NM_MB - 1) / SLIMC_RT_NM_MB) *
+           ((N + SLIMC_RT_NM_NB - 1) / SLIMC_RT_NM_NB);
+}
+SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, const float *bias,
+                                      float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                      int64_t *nc);
+
 #endif /* SLIMC_RT_KERNELS_H */

@@ -32,7 +32,7 @@ grep -qE "^  fc1 +linear +fc1.weight.T +10.00%  unstructured +1.53 MiB -> 315.8 
 
 # profiles: sparse slow keeps dense (its outputs the dense kernel's, bit for bit), fast picks CSR
 head='{"slimc_device_profile": 1, "devices": {"cpu": {"name": "t", "gflops": {"gemm_f32": 80, "conv_f32": 60, "gemm_int8": 200, "gemm_f16": 80, "elementwise": 8, "reduce": 8, "data": 8}, "bandwidth_gbs": 20, "launch_us": 2'
-echo "$head, \"sparse\": {\"csr_gflops\": 0.5, \"csr_gemv_gflops\": 0.05, \"dense_gemv_gflops\": 40}}}}" > slow.json
+echo "$head, \"sparse\": {\"csr_gflops\": 0.5, \"csr_gemv_gflops\": 0.05, \"dense_gemv_gflops\": 40, \"nm_gflops\": 0.5, \"nm_gemv_gflops\": 0.05}}}}" > slow.json
 echo "$head, \"sparse\": {\"csr_gflops\": 500, \"csr_gemv_gflops\": 500, \"dense_gemv_gflops\": 1}}}}" > fast.json
 echo "$head}}}" > old.json
 "$SLIMC" inspect m/mlp.slim --sparsity --device-profile slow.json >s.txt 2>&1
@@ -65,7 +65,7 @@ expect_ok "mode=csr at 70%" "$SLIMC" run h/mlp.slim --input x=h/x64.npy --output
 "$NPYCMP" hc/output0.npy h/y64.npy 1e-5 >/dev/null && ok "mode=csr, no bias: == numpy" || bad "mode=csr outputs"
 "$SLIMC" inspect h/mlp.slim --ir --passes "layout,sparse(mode=dense)" >hd.txt 2>&1
 ! grep -q "w_sparse" hd.txt && ok "mode=dense: no CSR" || { bad "mode=dense"; cat hd.txt; }
-expect_fail "mode=bsr" "^--passes:1:8: error: sparse: mode must be auto, csr or dense, got 'bsr'" \
+expect_fail "mode=bsr" "^--passes:1:8: error: sparse: mode must be auto, csr, nm or dense, got 'bsr'" \
   "$SLIMC" run h/mlp.slim --input x=h/x1.npy --passes "sparse(mode=bsr)"
 
 # pruned in PyTorch (torch.nn.utils.prune, zeros stored densely), exported to ONNX

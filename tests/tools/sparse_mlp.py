@@ -6,7 +6,9 @@ torch.nn.utils.prune leaves them), DIR/x1.npy and DIR/x64.npy (batch 1 and 64) a
 outputs for them, DIR/y1.npy and DIR/y64.npy (float64 math, rounded to f32).
 
 usage: sparse_mlp.py DIR [--density 0.1] [--dims 784,512,512,10] [--seed 0] [--no-bias]
-       [--onnx] (also DIR/mlp.onnx, for ONNX Runtime)"""
+       [--onnx] (also DIR/mlp.onnx, for ONNX Runtime)
+       [--nm 2:4] (instead of --density: in every group of M consecutive inputs of a row, the N
+       largest |w| stay, as prune(method=nm); a layer whose inputs M does not divide stays dense)"""
 import argparse
 import json
 import os
@@ -26,6 +28,18 @@ def prune_l1(w, density):
     return flat.reshape(w.shape)
 
 
+def prune_nm(w, n, m):
+    """Keeps the n largest |w| of every m consecutive inputs of each row (ties: the lower index
+    is pruned first, as slimc); w as is where m does not divide its inputs."""
+    if w.shape[1] % m:
+        return w
+    g = w.reshape(w.shape[0], -1, m)
+    order = np.argsort(np.abs(g), axis=2, kind="stable")
+    out = g.copy()
+    np.put_along_axis(out, order[:, :, :m - n], 0, axis=2)
+    return out.reshape(w.shape)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -34,14 +48,16 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-bias", action="store_true")
     ap.add_argument("--onnx", action="store_true")
+    ap.add_argument("--nm", default=None)
     a = ap.parse_args()
+    nm = tuple(int(v) for v in a.nm.split(":")) if a.nm else None
     dims = [int(d) for d in a.dims.split(",")]
     rng = np.random.default_rng(a.seed)
     os.makedirs(a.dir, exist_ok=True)
     ws, bs, tensors = [], [], {}
     for i in range(len(dims) - 1):
         w = (rng.standard_normal((dims[i + 1], dims[i])) / np.sqrt(dims[i])).astype(np.float32)
-        w = prune_l1(w, a.density)
+        w = prune_nm(w, *nm) if nm else prune_l1(w, a.density)
         b = None if a.no_bias else (0.1 * rng.standard_normal(dims[i + 1])).astype(np.float32)
         ws.append(w)
         bs.append(b)
@@ -49,7 +65,8 @@ def main():
         if b is not None:
             tensors[f"fc{i + 1}.bias"] = b
     write_safetensors(os.path.join(a.dir, "mlp.safetensors"), tensors)
-    lines = [f"# a magnitude-pruned MLP ({a.density:.0%} density), written by tests/tools/sparse_mlp.py",
+    what = f"{a.nm} N:M" if nm else f"{a.density:.0%} density"
+    lines = [f"# a magnitude-pruned MLP ({what}), written by tests/tools/sparse_mlp.py",
              f"model mlp(x: f32[N, {dims[0]}]) -> f32[N, {dims[-1]}]",
              '    weights "mlp.safetensors"', ""]
     for i in range(len(dims) - 1):

@@ -1,0 +1,342 @@
+/* sparse_nm.c — fp32 linear layers on an N:M sparse constant weight (slimc_abi.h,
+ * SLIMC_RT_NM_MAGIC): C[M, N] = A[M, K] W^T + bias, where every group of m consecutive inputs
+ * of a row of W keeps n weights (2:4 keeps half). passes/sparse.c builds the blob at compile
+ * time and chooses this kernel where the cost model predicts it faster than the dense GEMM
+ * and the CSR kernel (docs/pruning.md, "Sparse kernels").
+ *
+ * Unlike CSR, every row keeps the same number of weights at positions known up to a group,
+ * so there are no row pointers and an index is one byte (the position in its group).
+ * Two shapes of work:
+ *   one row (batch 1): each output is a dot product of its kept weights with x gathered at
+ *     g * m + idx (AVX2: 8 lanes of vgatherdps, two accumulators);
+ *   several rows: an item takes NM_MB rows x NM_NB outputs and walks K in blocks of about
+ *     NM_KC inputs; for each block it transposes its rows of x into a panel [kc, MB] that
+ *     stays in L1 with the item's outputs [NB, MB], and adds each kept weight as one
+ *     broadcast times the contiguous panel row (AVX2: 4 ymm per output, two outputs at a
+ *     time for 8 independent accumulators).
+ * Each output sums bias first, then its kept weights in row order (the zeros a sparse group
+ * pads with included), whatever the item and thread count; the result differs from the dense
+ * kernel's by rounding only. AVX2 needs n to divide 8 (1:4, 2:4, 4:8, what the sparse pass
+ * builds); other n:m run the portable loops. No AVX-512 path: the AVX2 one runs there. */
+#include "runtime/kernels/internal.h"
+
+#include <string.h>
+
+/* The N:M blob's parts. */
+typedef struct SlimcRtNm {
+    int64_t N, K, n, m;
+    int64_t kept; /* per row: K / m * n */
+    const uint8_t *idx;
+    const float *val;
+} SlimcRtNm;
+
+static SlimcRtNm slimc_rt_nm_view(const void *w)
+{
+    const int64_t *h = (const int64_t *)w;
+    const unsigned char *b = (const unsigned char *)w;
+    SlimcRtNm v;
+    v.N = h[1];
+    v.K = h[2];
+    v.n = h[3];
+    v.m = h[4];
+    v.kept = v.K / v.m * v.n;
+    v.idx = b + SLIMC_RT_CSR_HEAD;
+    v.val = (const float *)(b + h[5]);
+    return v;
+}
+
+/* ---- portable ---- */
+
+/* y[r] (r in [n0, n0 + nc)) = bias[r] + the row's kept weights times x, for one row x. */
+static void slimc_rt_nm_rows_generic(const SlimcRtNm *w, const float *x, const float *bias,
+                                     float *y, int64_t n0, int64_t nc)
+{
+    for (int64_t r = n0; r < n0 + nc; r++) {
+        const uint8_t *ix = w->idx + r * w->kept;
+        const float *v = w->val + r * w->kept;
+        float acc = bias ? bias[r] : 0.0f;
+        for (int64_t j = 0; j < w->kept; j++)
+            acc += v[j] * x[j / w->n * w->m + ix[j]];
+        y[r] = acc;
+    }
+}
+
+#ifdef SLIMC_RT_X86
+/* The AVX2 dot products (8 % n == 0): chunks of 8 kept weights, whose inputs are the group
+ * bases ((j + lane) / n * m) plus the byte indices; chunk c % 2 == 0 into a0, else a1; the
+ * tail (under 8) scalar after the lanes are summed. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_gemv_avx2(const SlimcRtNm *w, const float *x,
+                                                const float *bias, float *y, int64_t n0, int64_t nc)
+{
+    const int n = (int)w->n, m = (int)w->m;
+    int32_t lane[8];
+    for (int l = 0; l < 8; l++)
+        lane[l] = l / n * m;
+    const __m256i lanes = _mm256_loadu_si256((const __m256i *)lane);
+    const __m256i step8 = _mm256_set1_epi32(8 / n * m);
+    const int64_t kept = w->kept, full = kept / 16 * 16;
+    for (int64_t r = n0; r < n0 + nc; r++) {
+        const uint8_t *ix = w->idx + r * kept;
+        const float *v = w->val + r * kept;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256i base = lanes;
+        int64_t j = 0;
+        for (; j < full; j += 16) {
+            __m256i i0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j)));
+            __m256i i1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j + 8)));
+            __m256i c0 = _mm256_add_epi32(base, i0);
+            base = _mm256_add_epi32(base, step8);
+            __m256i c1 = _mm256_add_epi32(base, i1);
+            base = _mm256_add_epi32(base, step8);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), _mm256_i32gather_ps(x, c0, 4), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j + 8), _mm256_i32gather_ps(x, c1, 4), a1);
+        }
+        if (j + 8 <= kept) {
+            __m256i i0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j)));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j),
+                                 _mm256_i32gather_ps(x, _mm256_add_epi32(base, i0), 4), a0);
+            j += 8;
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        float acc = (bias ? bias[r] : 0.0f) + _mm_cvtss_f32(s);
+        for (; j < kept; j++)
+            acc = __builtin_fmaf(v[j], x[j / n * m + ix[j]], acc);
+        y[r] = acc;
+    }
+}
+
+/* The same for m = 2n (2:4, 4:8, 1:2) without gathers: a chunk of 8 kept weights covers 16
+ * inputs, lanes 0-3 in the first 8 and lanes 4-7 in the next 8, so each lane's input is one
+ * vpermps of either half (index: its group's offset in the half plus its byte index) and a
+ * blend. The same order of sums as slimc_rt_nm_gemv_avx2. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_gemv_half_avx2(const SlimcRtNm *w, const float *x,
+                                                     const float *bias, float *y, int64_t n0,
+                                                     int64_t nc)
+{
+    const int n = (int)w->n, m = (int)w->m;
+    int32_t lane[8];
+    for (int l = 0; l < 8; l++)
+        lane[l] = (l % 4) / n * m;
+    const __m256i offs = _mm256_loadu_si256((const __m256i *)lane);
+    const int64_t kept = w->kept, full = kept / 16 * 16;
+#define NM_HALF_LANES(xp)                                                                          \
+    _mm256_blend_ps(_mm256_permutevar8x32_ps(_mm256_loadu_ps(xp), p_),                             \
+                    _mm256_permutevar8x32_ps(_mm256_loadu_ps((xp) + 8), p_), 0xF0)
+    for (int64_t r = n0; r < n0 + nc; r++) {
+        const uint8_t *ix = w->idx + r * kept;
+        const float *v = w->val + r * kept;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int64_t j = 0;
+        for (; j < full; j += 16) { /* inputs [2j, 2j + 32) */
+            __m256i p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j))));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), NM_HALF_LANES(x + 2 * j), a0);
+            p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j + 8))));
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j + 8), NM_HALF_LANES(x + 2 * j + 16), a1);
+        }
+        if (j + 8 <= kept) {
+            __m256i p_ = _mm256_add_epi32(
+                offs, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + j))));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(v + j), NM_HALF_LANES(x + 2 * j), a0);
+            j += 8;
+        }
+        a0 = _mm256_add_ps(a0, a1);
+        __m128 s = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
+        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        s = _mm_add_ss(s, _mm_movehdup_ps(s));
+        float acc = (bias ? bias[r] : 0.0f) + _mm_cvtss_f32(s);
+        for (; j < kept; j++)
+            acc = __builtin_fmaf(v[j], x[j / n * m + ix[j]], acc);
+        y[r] = acc;
+    }
+#undef NM_HALF_LANES
+}
+
+/* panel[k * MB + i] = x[i * ld + k] for k < kc, i < mc (zeros for mc <= i < MB), 8 x 8
+ * blocks by shuffles. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_panel_avx2(const float *x, int64_t ld, int64_t kc, int64_t mc,
+                                                 float *panel)
+{
+    enum { MB = SLIMC_RT_NM_MB };
+    for (int64_t i0 = 0; i0 < MB; i0 += 8) {
+        if (i0 + 8 > mc) { /* a partial block of rows: plain copies, zeros past mc */
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = i0; i < i0 + 8; i++)
+                    panel[k * MB + i] = i < mc ? x[i * ld + k] : 0.0f;
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r[8], t[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_ps(x + (i0 + i) * ld + k);
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            for (int q = 0; q < 4; q++) {
+                _mm256_storeu_ps(panel + (k + q) * MB + i0,
+                                 _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+                _mm256_storeu_ps(panel + (k + q + 4) * MB + i0,
+                                 _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+            }
+        }
+        for (; k < kc; k++)
+            for (int64_t i = i0; i < i0 + 8; i++)
+                panel[k * MB + i] = x[i * ld + k];
+    }
+}
+
+/* One output column's 4 accumulators += its kept weights of groups [g0, g1) times the panel
+ * (whose first row is input g0 * m). */
+#define NM_COLUMN_STEP(acc0, acc1, acc2, acc3, vp, ip)                                             \
+    do {                                                                                           \
+        const float *p_ = pg + (int64_t)(ip)[s] * MB;                                              \
+        const __m256 b_ = _mm256_broadcast_ss((vp) + s);                                           \
+        acc0 = _mm256_fmadd_ps(b_, _mm256_load_ps(p_), acc0);                                      \
+        acc1 = _mm256_fmadd_ps(b_, _mm256_load_ps(p_ + 8), acc1);                                  \
+        acc2 = _mm256_fmadd_ps(b_, _mm256_load_ps(p_ + 16), acc2);                                 \
+        acc3 = _mm256_fmadd_ps(b_, _mm256_load_ps(p_ + 24), acc3);                                 \
+    } while (0)
+
+/* Rows [0, mc) x columns [n0, n0 + nc) of y (row stride N) from x (row stride K): outputs
+ * staged as stage[q][i], K in panels of kcm inputs (a multiple of m). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_nm_rows_avx2_body(const SlimcRtNm *w, const float *x, const float *bias, float *y,
+                           int64_t mc, int64_t n0, int64_t nc, const int64_t n, const int64_t m)
+{
+    enum { MB = SLIMC_RT_NM_MB, NB = SLIMC_RT_NM_NB };
+    /* the panel holds at least one group: m <= 256 (the sparse pass's limit) */
+    float panel[256 * MB] __attribute__((aligned(32)));
+    float stage[NB][MB] __attribute__((aligned(32)));
+    const int64_t K = w->K, N = w->N, kept = w->kept;
+    const int64_t kcm = slimc_rt_max(m, SLIMC_RT_NM_KC / m * m);
+    for (int64_t q = 0; q < nc; q++) {
+        const __m256 b0 = _mm256_set1_ps(bias ? bias[n0 + q] : 0.0f);
+        for (int i = 0; i < MB; i += 8)
+            _mm256_store_ps(stage[q] + i, b0);
+    }
+    for (int64_t k0 = 0; k0 < K; k0 += kcm) {
+        const int64_t kc = slimc_rt_min(kcm, K - k0);
+        slimc_rt_nm_panel_avx2(x + k0, K, kc, mc, panel);
+        const int64_t g0 = k0 / m, g1 = (k0 + kc) / m;
+        int64_t q = 0;
+        for (; q + 2 <= nc; q += 2) {
+            const int64_t r = n0 + q;
+            __m256 a0 = _mm256_load_ps(stage[q]), a1 = _mm256_load_ps(stage[q] + 8);
+            __m256 a2 = _mm256_load_ps(stage[q] + 16), a3 = _mm256_load_ps(stage[q] + 24);
+            __m256 c0 = _mm256_load_ps(stage[q + 1]), c1 = _mm256_load_ps(stage[q + 1] + 8);
+            __m256 c2 = _mm256_load_ps(stage[q + 1] + 16), c3 = _mm256_load_ps(stage[q + 1] + 24);
+            const float *va = w->val + r * kept + g0 * n, *vb = va + kept;
+            const uint8_t *ia = w->idx + r * kept + g0 * n, *ib = ia + kept;
+            for (int64_t g = g0; g < g1; g++, va += n, vb += n, ia += n, ib += n) {
+                const float *pg = panel + (g - g0) * m * MB;
+                for (int64_t s = 0; s < n; s++) {
+                    NM_COLUMN_STEP(a0, a1, a2, a3, va, ia);
+                    NM_COLUMN_STEP(c0, c1, c2, c3, vb, ib);
+                }
+            }
+            _mm256_store_ps(stage[q], a0);
+            _mm256_store_ps(stage[q] + 8, a1);
+            _mm256_store_ps(stage[q] + 16, a2);
+            _mm256_store_ps(stage[q] + 24, a3);
+            _mm256_store_ps(stage[q + 1], c0);
+            _mm256_store_ps(stage[q + 1] + 8, c1);
+            _mm256_store_ps(stage[q + 1] + 16, c2);
+            _mm256_store_ps(stage[q + 1] + 24, c3);
+        }
+        if (q < nc) { /* an odd last column */
+            const int64_t r = n0 + q;
+            __m256 a0 = _mm256_load_ps(stage[q]), a1 = _mm256_load_ps(stage[q] + 8);
+            __m256 a2 = _mm256_load_ps(stage[q] + 16), a3 = _mm256_load_ps(stage[q] + 24);
+            const float *va = w->val + r * kept + g0 * n;
+            const uint8_t *ia = w->idx + r * kept + g0 * n;
+            for (int64_t g = g0; g < g1; g++, va += n, ia += n) {
+                const float *pg = panel + (g - g0) * m * MB;
+                for (int64_t s = 0; s < n; s++)
+                    NM_COLUMN_STEP(a0, a1, a2, a3, va, ia);
+            }
+            _mm256_store_ps(stage[q], a0);
+            _mm256_store_ps(stage[q] + 8, a1);
+            _mm256_store_ps(stage[q] + 16, a2);
+            _mm256_store_ps(stage[q] + 24, a3);
+        }
+    }
+    for (int64_t i = 0; i < mc; i++)
+        for (int64_t q = 0; q < nc; q++)
+            y[i * N + n0 + q] = stage[q][i];
+}
+#undef NM_COLUMN_STEP
+
+/* slimc_rt_nm_rows_avx2_body with n and m constants where they are the common ones (the
+ * compiler then unrolls a group's kept weights), else read from the blob. */
+static SLIMC_RT_AVX2 void slimc_rt_nm_rows_avx2(const SlimcRtNm *w, const float *x,
+                                                const float *bias, float *y, int64_t mc, int64_t n0,
+                                                int64_t nc)
+{
+    if (w->n == 2 && w->m == 4)
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, 2, 4);
+    else if (w->n == 4 && w->m == 8)
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, 4, 8);
+    else
+        slimc_rt_nm_rows_avx2_body(w, x, bias, y, mc, n0, nc, w->n, w->m);
+}
+#endif
+
+SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, const float *bias,
+                                      float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
+                                      int64_t *nc)
+{
+    const SlimcRtNm w = slimc_rt_nm_view(W);
+    const int64_t N = w.N, K = w.K;
+    const int isa = slimc_rt_isa();
+#ifdef SLIMC_RT_X86
+    const int avx2 = isa >= SLIMC_RT_ISA_AVX2 && w.n <= 8 && 8 % w.n == 0 && w.m <= 256;
+#endif
+    if (M == 1) {
+        *m0 = 0;
+        *mc = 1;
+        *n0 = it * SLIMC_RT_NM_NB1;
+        *nc = slimc_rt_min(SLIMC_RT_NM_NB1, N - *n0);
+#ifdef SLIMC_RT_X86
+        if (avx2 && w.m == 2 * w.n && w.n <= 4) {
+            slimc_rt_nm_gemv_half_avx2(&w, A, bias, C, *n0, *nc);
+            return;
+        }
+        if (avx2) {
+            slimc_rt_nm_gemv_avx2(&w, A, bias, C, *n0, *nc);
+            return;
+        }
+#endif
+        slimc_rt_nm_rows_generic(&w, A, bias, C, *n0, *nc);
+        return;
+    }
+    /* items column block by column block, its row blocks one after the other: the block's
+     * kept weights (K / 2 x 64 x 5 bytes at 2:4) are read again from L2, not from memory */
+    const int64_t mt = (M + SLIMC_RT_NM_MB - 1) / SLIMC_RT_NM_MB;
+    *m0 = it % mt * SLIMC_RT_NM_MB;
+    *n0 = it / mt * SLIMC_RT_NM_NB;
+    *mc = slimc_rt_min(SLIMC_RT_NM_MB, M - *m0);
+    *nc = slimc_rt_min(SLIMC_RT_NM_NB, N - *n0);
+    const float *x = A + *m0 * K;
+    float *y = C + *m0 * N;
+#ifdef SLIMC_RT_X86
+    if (avx2) {
+        slimc_rt_nm_rows_avx2(&w, x, bias, y, *mc, *n0, *nc);
+        return;
+    }
+#endif
+    (void)isa;
+    for (int64_t i = 0; i < *mc; i++)
+        slimc_rt_nm_rows_generic(&w, x + i * K, bias, y + i * N, *n0, *nc);
+}
