@@ -13,7 +13,8 @@ Run with `python3` after samples/make_samples.py NAME --full made the full-size 
 
 Each round times every configuration once (`slimc bench --runs R`, its median), so a slow
 minute of a shared machine hits them alike; a cell is the median of the rounds, a ratio the
-median of the rounds' ratios. Calibration: lenet's calib.npy; for the others 4 random images.
+median of the rounds' ratios ("by the mins": the best round of each, int8 then int8 all
+over fp32). Calibration: lenet's calib.npy; for the others 4 random images.
 """
 
 import argparse
@@ -90,16 +91,18 @@ def main():
                                          ", ".join("%s %.3f" % (v, t[-1]) for v, t in times[k].items())))
     print("one thread; load average at the end %s" % " ".join("%.2f" % l for l in os.getloadavg()))
     print()
-    print("| model | fp32 ms | int8 ms | int8 all ms | int8 / fp32 | int8 all / fp32 |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| model | fp32 ms | int8 ms | int8 all ms | int8 / fp32 | int8 all / fp32 | by the mins |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for (name, batch), t in times.items():
         med = {v: statistics.median(x) for v, x in t.items()}
         r8 = statistics.median(a / b for a, b in zip(t["int8"], t["fp32"]))
         ra = statistics.median(a / b for a, b in zip(t["int8 all"], t["fp32"]))
-        print("| %s b%d | %.3f | %.3f | %.3f | %.2f (%s) | %.2f (%s) |" % (
+        mins = {v: min(x) for v, x in t.items()}
+        print("| %s b%d | %.3f | %.3f | %.3f | %.2f (%s) | %.2f (%s) | %.2f / %.2f |" % (
             name, batch, med["fp32"], med["int8"], med["int8 all"],
             r8, " ".join("%.2f" % (a / b) for a, b in zip(t["int8"], t["fp32"])),
-            ra, " ".join("%.2f" % (a / b) for a, b in zip(t["int8 all"], t["fp32"]))))
+            ra, " ".join("%.2f" % (a / b) for a, b in zip(t["int8 all"], t["fp32"])),
+            mins["int8"] / mins["fp32"], mins["int8 all"] / mins["fp32"]))
 
 
 if __name__ == "__main__":
