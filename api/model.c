@@ -424,7 +424,14 @@ static void inspect_quant(const Graph *g, FILE *out)
         }
         if (!q) {
             n_f++;
-            if (ir_attr_quant_float(n) == 2)
+            if (ir_attr_quant_float(n) == 2 && ir_attr_quant_small_k(n))
+                fprintf(out,
+                        " float: int8 predicted slower (%.4g ms int8 vs %.4g ms float, cost "
+                        "model: K=%lld is a small K for int8 convs on this profile's CPU, "
+                        "int8_small_k)\n",
+                        ir_attr_quant_int8_ms(n), ir_attr_quant_float_ms(n),
+                        (long long)ir_attr_quant_small_k(n));
+            else if (ir_attr_quant_float(n) == 2)
                 fprintf(out,
                         " float: int8 predicted slower (%.4g ms int8 vs %.4g ms float, cost "
                         "model)\n",

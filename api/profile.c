@@ -13,6 +13,9 @@
  *   conv_f32       conv2d 3x3, C -> C channels, padding 1  "
  *   gemm_int8      the same linear after quantize(int8, dynamic): dqlinear, int8 kernels
  *   gemm_f16       the linear with --precision fp16 (CUDA; the CPU's is its gemm_f32)
+ *   int8_small_k   (CPU) not measured: the host's default (cost_int8_small_k_host: none
+ *                  where int8 convs run on VNNI, else K < 64 at 1.3x the f32 time), written
+ *                  out so that the profile states it
  *   sparse         (CPU) the linear's weight at 10% density on the CSR kernel (sparse(mode=csr)),
  *                  [B, K] (csr_gflops) and [1, K] (csr_gemv_gflops): FLOPs of the nonzeros;
  *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against;
@@ -196,6 +199,15 @@ static void print_profile(const CostProfile *p, FILE *f)
         }
         fputc('\n', f);
     }
+    fprintf(f, "%-14s", "int8_small_k"); /* int8 convs of small K: their time over f32's */
+    for (int k = 0; k < COST_NUM_DEVICES; k++) {
+        const CostDevice *d = &p->dev[k];
+        if (d->present && d->int8_small_k_below > 0)
+            fprintf(f, " K<%-4.4g x%-5.3g", d->int8_small_k_below, d->int8_small_k_vs_f32);
+        else if (d->present)
+            fprintf(f, " %14s", "none");
+    }
+    fputc('\n', f);
     for (int k = 0; k < COST_NUM_DEVICES; k++)
         if (p->dev[k].present) {
             fprintf(f, "%s: ", ir_device_name((Device)k));

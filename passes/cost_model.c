@@ -5,7 +5,9 @@
  *   {"slimc_device_profile": 1,
  *    "about": "...",                                  (optional, free text)
  *    "devices": {"cpu":  {"name": "...", "gflops": {CLASS: GFLOP/s, ...},
- *                         "bandwidth_gbs": GB/s, "launch_us": us, "memory_mb": MiB},
+ *                         "bandwidth_gbs": GB/s, "launch_us": us, "memory_mb": MiB,
+ *                         "sparse": {...},                           (optional)
+ *                         "int8_small_k": {"k_below": K, "vs_f32": x}},  (optional)
  *                "cuda": {...}},                      (optional)
  *    "link": {"gbs": GB/s, "latency_us": us}}         (required with "cuda")
  *
@@ -16,6 +18,9 @@
 
 #include "frontend/json.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -225,6 +230,41 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
     return linear_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM, COST_SPARSE_NM_GEMV);
 }
 
+/* ---- small-K int8 convolutions ---- */
+
+/* Whether the C backend's int8 conv runs on AVX-512 VNNI here: the rule of
+ * runtime/kernels/cpu.c (slimc_rt_isa, slimc_rt_has_vnni), which passes cannot call: AVX2 +
+ * FMA with ymm state, AVX512 F/BW/VL with zmm state, the VNNI bit, and neither
+ * SLIMC_MAX_ISA (generic, avx2) nor SLIMC_NO_VNNI turning it off. */
+static bool host_int8_conv_vnni(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    const char *cap = getenv("SLIMC_MAX_ISA");
+    const char *off = getenv("SLIMC_NO_VNNI");
+    if ((cap && (!strcmp(cap, "generic") || !strcmp(cap, "avx2"))) ||
+        (off && *off && strcmp(off, "0") != 0))
+        return false;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1u) || !(c >> 28 & 1u) || !(c >> 12 & 1u))
+        return false;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0xe6u) != 0xe6u || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    return (b >> 5 & 1u) && (b >> 16 & 1u) && (b >> 30 & 1u) && (b >> 31 & 1u) && (c >> 11 & 1u);
+#else
+    return true; /* not measured off x86: no penalty assumed */
+#endif
+}
+
+void cost_int8_small_k_host(CostDevice *d)
+{
+    const bool vnni = host_int8_conv_vnni();
+    d->int8_small_k_below = vnni ? 0 : COST_INT8_SMALL_K_BELOW;
+    d->int8_small_k_vs_f32 = vnni ? 0 : COST_INT8_SMALL_K_VS_F32;
+}
+
 /* ---- the built-in profile ---- */
 
 void cost_profile_default(CostProfile *out)
@@ -243,6 +283,7 @@ void cost_profile_default(CostProfile *out)
     c->bandwidth_gbs = 20;
     c->launch_us = 5;
     c->memory_mb = 0;
+    cost_int8_small_k_host(c); /* this host's int8 conv kernel, not the AVX-512 CPU's */
     CostDevice *g = &out->dev[IR_DEVICE_CUDA];
     g->present = true;
     snprintf(g->name, sizeof g->name, "default CUDA GPU (data-centre class)");
@@ -299,6 +340,10 @@ uint64_t cost_profile_hash(const CostProfile *p)
             for (int c = 0; c < COST_SPARSE_NUM; c++)
                 if (c < COST_SPARSE_NM || d->sparse_gflops[c] > 0) /* optional ones absent */
                     h = fnv_num(h, d->sparse_gflops[c]);
+        if (d->int8_small_k_below > 0) { /* none: the hash of a profile written before it */
+            h = fnv_num(h, d->int8_small_k_below);
+            h = fnv_num(h, d->int8_small_k_vs_f32);
+        }
     }
     if (p->dev[IR_DEVICE_CUDA].present) {
         h = fnv_num(h, p->link_gbs);
@@ -348,6 +393,10 @@ void cost_profile_write(const CostProfile *p, FILE *f)
                             d->sparse_gflops[c]);
             fputs("}", f);
         }
+        /* always on the CPU, so that a written profile states what it assumes */
+        if (k == IR_DEVICE_CPU || d->int8_small_k_below > 0)
+            fprintf(f, ",\n      \"int8_small_k\": {\"k_below\": %.6g, \"vs_f32\": %.6g}",
+                    d->int8_small_k_below, d->int8_small_k_vs_f32);
         fputs("\n    }", f);
     }
     fputs("\n  }", f);
@@ -573,9 +622,42 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
     return true;
 }
 
-enum { DK_NAME, DK_GFLOPS, DK_BANDWIDTH, DK_LAUNCH, DK_MEMORY, DK_SPARSE, DK_COUNT };
-static const char *const device_keys[DK_COUNT] = {"name",      "gflops",    "bandwidth_gbs",
-                                                  "launch_us", "memory_mb", "sparse"};
+/* devices.DEV.int8_small_k: {"k_below": K >= 0, "vs_f32": x >= 0}, both given (an optional
+ * object, but whole); k_below 0 says no penalty. */
+static bool read_small_k(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
+{
+    char where[160];
+    snprintf(where, sizeof where, "devices.%s.int8_small_k", dev);
+    if (!begin_object(pr, where))
+        return false;
+    static const char *const keys[2] = {"k_below", "vs_f32"};
+    double *vals[2] = {&d->int8_small_k_below, &d->int8_small_k_vs_f32};
+    bool seen[2] = {0};
+    char key[64];
+    size_t pos;
+    while (next_member(pr, key, sizeof key, &pos)) {
+        int c = !strcmp(key, keys[0]) ? 0 : !strcmp(key, keys[1]) ? 1 : -1;
+        if (c < 0)
+            return fail_at(pr, pos, "%s: unknown key '%s' (k_below, vs_f32)", where, key);
+        char what[256];
+        snprintf(what, sizeof what, "%s.%s", where, key);
+        if (!seen_once(pr, &seen[c], pos, where, key) || !read_number(pr, what, 0, false, vals[c]))
+            return false;
+    }
+    if (pr->reported)
+        return false;
+    for (int c = 0; c < 2; c++)
+        if (!seen[c])
+            return fail_at(pr, at,
+                           "%s: missing '%s' (k_below: the K below which int8 convs are slow, "
+                           "0 for none; vs_f32: their time over the f32 conv's)",
+                           where, keys[c]);
+    return true;
+}
+
+enum { DK_NAME, DK_GFLOPS, DK_BANDWIDTH, DK_LAUNCH, DK_MEMORY, DK_SPARSE, DK_SMALL_K, DK_COUNT };
+static const char *const device_keys[DK_COUNT] = {
+    "name", "gflops", "bandwidth_gbs", "launch_us", "memory_mb", "sparse", "int8_small_k"};
 
 static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevice *d)
 {
@@ -595,7 +677,7 @@ static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (k == DK_COUNT)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (name, gflops, bandwidth_gbs, launch_us, "
-                           "memory_mb, sparse)",
+                           "memory_mb, sparse, int8_small_k)",
                            where, key);
         if (!seen_once(pr, &seen[k], pos, where, key))
             return false;
@@ -612,6 +694,8 @@ static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevic
             ok = read_number(pr, what, 0, false, &d->launch_us);
         else if (k == DK_SPARSE)
             ok = read_sparse(pr, dev, pos, d);
+        else if (k == DK_SMALL_K)
+            ok = read_small_k(pr, dev, pos, d);
         else
             ok = read_number(pr, what, 0, false, &d->memory_mb);
         if (!ok)
@@ -625,6 +709,8 @@ static bool read_device(ProfileReader *pr, const char *dev, size_t at, CostDevic
         return fail_at(pr, at, "%s: missing 'bandwidth_gbs' (memory bandwidth, GB/s)", where);
     if (!seen[DK_LAUNCH])
         return fail_at(pr, at, "%s: missing 'launch_us' (the fixed cost of a node, us)", where);
+    if (!seen[DK_SMALL_K] && !strcmp(dev, ir_device_name(IR_DEVICE_CPU)))
+        cost_int8_small_k_host(d); /* a profile written before it: this host's */
     return true;
 }
 

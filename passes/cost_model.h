@@ -68,6 +68,14 @@ typedef struct CostDevice {
      * before it stay valid); when not, cost_sparse_rate derives them from gemm_f32. */
     bool sparse_measured;
     double sparse_gflops[COST_SPARSE_NUM];
+    /* int8 convolutions with a small reduction, K = in-channels per group x KH x KW below
+     * int8_small_k_below, take at least int8_small_k_vs_f32 times the f32 conv's time: the
+     * C backend's int8 conv without VNNI (AVX2's vpmaddwd does 16 multiply-adds, as many as
+     * two f32 FMAs, and gathering the taps costs more than the few products; bench/RESULTS.md).
+     * Both 0: no such penalty. JSON devices.DEV.int8_small_k {"k_below", "vs_f32"}, optional:
+     * a profile without it gets the host's default (cost_int8_small_k_host). */
+    double int8_small_k_below;
+    double int8_small_k_vs_f32;
 } CostDevice;
 
 typedef struct CostProfile {
@@ -132,6 +140,14 @@ void cost_profile_write(const CostProfile *p, FILE *f);
  * so): conservative figures for a 2-core AVX-512 CPU and a data-centre GPU behind PCIe 4,
  * documented in docs/placement.md. */
 void cost_profile_default(CostProfile *out);
+/* The host default of int8_small_k for the CPU device d: none when the C backend's int8
+ * conv runs on VNNI here (AVX-512 VNNI, as runtime/kernels/cpu.c decides, SLIMC_NO_VNNI and
+ * SLIMC_MAX_ISA included) or on a CPU that is not x86; otherwise K below
+ * COST_INT8_SMALL_K_BELOW at COST_INT8_SMALL_K_VS_F32 times the f32 time (measured on an
+ * AVX2 CPU without VNNI, bench/RESULTS.md: 1.3-1.8x for K from 16 to 32). */
+#define COST_INT8_SMALL_K_BELOW  64
+#define COST_INT8_SMALL_K_VS_F32 1.3
+void cost_int8_small_k_host(CostDevice *d);
 /* A hash of p's numbers and names (sets nothing; the JIT cache key takes it). */
 uint64_t cost_profile_hash(const CostProfile *p);
 

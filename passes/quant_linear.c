@@ -115,10 +115,23 @@ int pass_quant_take_matmuls(Graph *g)
 
 /* ---- int8 or float, by the cost model (static int8) ---- */
 
+/* The reduction length K of conv2d n's int8 kernel (in-channels per group x KH x KW, its
+ * weight [O, C/groups, KH, KW]) when that kernel is the small-K-sensitive one: 0 for a
+ * depthwise conv (one in-channel per group: its own kernel) and for other ops. */
+static int64_t conv_small_k(const Graph *g, const Node *n)
+{
+    const Shape *ws = &g->values[n->inputs[1]].type.shape;
+    if (n->op != IR_OP_CONV2D || ws->rank != 4 || (ws->d[1].c == 1 && ir_attr_groups(n) > 1))
+        return 0;
+    return ws->d[1].c * ws->d[2].c * ws->d[3].c;
+}
+
 /* Predicted milliseconds of conv2d / linear n as qconv2d / qlinear on dev: the same FLOPs at
- * the profile's gemm_int8 rate, the weight and the input read as bytes (not f32). */
+ * the profile's gemm_int8 rate, the weight and the input read as bytes (not f32); a conv of
+ * small K (conv_small_k below the profile's int8_small_k_below) at least int8_small_k_vs_f32
+ * times float_ms, its predicted float time; *small_k is then K (else 0). */
 static double int8_ms(const CostProfile *p, const Graph *g, const Node *n, Device dev,
-                      const int64_t *syms)
+                      const int64_t *syms, double float_ms, int64_t *small_k)
 {
     const CostDevice *d = &p->dev[dev];
     const double flops = ir_ops[n->op].flops(g, n, syms);
@@ -129,7 +142,14 @@ static double int8_ms(const CostProfile *p, const Graph *g, const Node *n, Devic
     const double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     const double memory =
         d->bandwidth_gbs > 0 ? fmax(bytes, 0) / (d->bandwidth_gbs * 1e6) : INFINITY;
-    return d->launch_us / 1000 + fmax(compute, memory);
+    const double ms = d->launch_us / 1000 + fmax(compute, memory);
+    const int64_t K = conv_small_k(g, n);
+    *small_k = 0;
+    if (K > 0 && (double)K < d->int8_small_k_below && d->int8_small_k_vs_f32 * float_ms > ms) {
+        *small_k = K;
+        return d->int8_small_k_vs_f32 * float_ms;
+    }
+    return ms;
 }
 
 int pass_quant_mark_slower(Graph *g)
@@ -152,12 +172,15 @@ int pass_quant_mark_slower(Graph *g)
             !ir_shape_static(&g->values[n->inputs[1]].type.shape))
             continue;
         const double f = cost_node_ms(p, g, n, n->device, ones);
-        const double q = int8_ms(p, g, n, n->device, ones);
+        int64_t small_k;
+        const double q = int8_ms(p, g, n, n->device, ones, f, &small_k);
         if (!(q > f))
             continue;
         ir_node_set_int(g, i, "quant_float", 2);
         ir_node_set_float(g, i, "quant_int8_ms", q);
         ir_node_set_float(g, i, "quant_float_ms", f);
+        if (small_k)
+            ir_node_set_int(g, i, "quant_small_k", small_k);
         kept++;
     }
     return kept;

@@ -29,7 +29,8 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_MAX_MEMORY] = {"--max-memory", "SIZE", false,
                         "what the model may ask for (512M, 4G; default: half the memory)"},
     [CLI_DEVICE_PROFILE] = {"--device-profile", "FILE", false,
-                            "the device profile --device auto places with"},
+                            "the device profile: what --device auto places with, and what "
+                            "decides int8 or float per layer"},
     [CLI_QUANTIZE] = {"--quantize", "MODE", false,
                       "int8 (with --calibrate), int8-dynamic, int8-weight, int4, fp16 or bf16: "
                       "the default pipeline with quantize at its place (docs/quantization.md)"},

@@ -18,8 +18,11 @@ save("huge.npy", c * 1e30)
 save("tiny.npy", c * 1e-42)                   # denormal f32
 PY
 
-run_q() { # run_q CALIB [MORE_ARGS]: lenet through quantize with that calibration file
+# lenet through quantize with that calibration file, every layer int8 on any CPU (the profile
+# pinned has no small-K penalty: conv1, which reads the calibration data itself, stays in)
+run_q() { # run_q CALIB [MORE_ARGS]
   "$SLIMC" run "$S/lenet/lenet.slim" --input x="$S/lenet/input.npy" --output-dir out \
+    --device-profile "$SLIMC_SOURCE_DIR/tests/data/profile_int8_fast.json" \
     --passes "fold,quantize(int8, calibrate=\"$1\"${2:-}),dce,qchain,layout,fuse,memplan"
 }
 

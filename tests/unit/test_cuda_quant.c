@@ -13,6 +13,7 @@
 #include "api/pipeline.h"
 #include "codegen/cuda/op_table.h"
 #include "ir/eval.h"
+#include "passes/cost_model.h"
 #include "passes/pass.h"
 #include "support_cg.h"
 #include "support_cuda.h"
@@ -355,11 +356,19 @@ END_TEST
 /* The quantize pass on a model placed on CUDA (as --device cuda places it, before the
  * passes) makes the same int8 layers as on the CPU, on CUDA: the same weights, scales and
  * activation parameters byte for byte; and they run bit for bit. conv: static int8
- * calibrated on lenet's samples; linear: dynamic int8, int4 weight-only. */
+ * calibrated on lenet's samples; linear: dynamic int8, int4 weight-only. The graphs carry
+ * the built-in profile without the small-K int8 penalty, so that the conv (K = 25) is int8
+ * on the CPU too whatever the host (passes/quant_linear.c, pass_quant_mark_slower). */
 static Graph *float_model(bool conv, unsigned s0, Device dev)
 {
+    static CostProfile no_small_k;
+    cost_profile_default(&no_small_k);
+    no_small_k.dev[IR_DEVICE_CPU].int8_small_k_below = 0;
+    no_small_k.dev[IR_DEVICE_CPU].int8_small_k_vs_f32 = 0;
+    no_small_k.hash = cost_profile_hash(&no_small_k);
     unsigned sd = s0;
     Graph *g = ir_graph_new("fm");
+    g->place.profile = &no_small_k;
     const int sym = ir_graph_symbol(g, "N");
     Type t = conv ? sup_f32(4, D(1, 1, 28, 28)) : sup_f32(2, D(1, 40));
     t.shape.d[0] = (Dim){1, 1u << sym};
