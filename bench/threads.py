@@ -23,7 +23,7 @@ import ab  # noqa: E402
 def batched(name, n, tmp):
     """The model's input cut or repeated to batch n: (model, input path)."""
     import numpy as np
-    model, inp = (os.path.join(ab.ROOT, p) for p in ab.MODELS[name])
+    model, inp = ab.model_files(name)
     x = np.load(inp)
     x = np.concatenate([x] * -(-n // x.shape[0]))[:n]
     path = os.path.join(tmp, f"{name}_b{n}.npy")
@@ -47,7 +47,7 @@ def main():
     tmp = tempfile.mkdtemp()
     cases = []
     for name in a.models.split(","):
-        cases.append((name, *(os.path.join(ab.ROOT, p) for p in ab.MODELS[name])))
+        cases.append((name, *ab.model_files(name)))
     for n in (int(b) for b in a.batches.split(",") if b):
         for name in ("mlp", "lenet"):
             cases.append((f"{name} b{n}", *batched(name, n, tmp)))

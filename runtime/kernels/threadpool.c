@@ -7,12 +7,12 @@
  * Workers are created on the first parallel call with nthreads > 1 and reused.
  * nthreads <= 1 runs inline and creates nothing.
  *
- * A job splits [0, n) in `chunks` contiguous chunks (as many as threads), fixed by n and
- * chunks alone; kernels never split a reduction across chunks, so results do not depend
- * on the thread count nor on which thread runs which chunk. Threads claim chunks from an
- * atomic counter, the caller first: a worker that is late (not yet woken, or descheduled
- * on a busy machine) leaves its chunk to the caller instead of holding it up, so more
- * threads never make a job wait for a thread that is not running.
+ * A job splits [0, n) in contiguous chunks (SLIMC_RT_CHUNKS_PER_THREAD per thread, at
+ * most n), fixed by n and the thread count alone; kernels never split a reduction across
+ * chunks, so results do not depend on the thread count nor on which thread runs which
+ * chunk. Threads claim chunks from an atomic counter, the caller first: a worker that is
+ * late (not yet woken, or descheduled on a busy machine) leaves its chunks to the threads
+ * that run instead of holding the job up.
  *
  * Waking without a syscall: a job is published by bumping an atomic job word (a sequence
  * number, with the job's chunk count in its low bits). A worker that finished its chunk
@@ -41,6 +41,13 @@ typedef void (*slimc_rt_fn)(void *ctx, int64_t begin, int64_t end);
  * before parking (a futex sleep and wake costs tens of microseconds on a VM). */
 #ifndef SLIMC_RT_SPIN_NS
 #define SLIMC_RT_SPIN_NS 100000
+#endif
+
+/* Chunks per thread: a few, so that a worker descheduled in the middle of its chunk (on a
+ * machine busy with other work) holds up only a small part of the job, the rest being
+ * claimed by the threads that run. */
+#ifndef SLIMC_RT_CHUNKS_PER_THREAD
+#define SLIMC_RT_CHUNKS_PER_THREAD 4
 #endif
 
 /* The smallest job (in the work units codegen gives: about one multiply-add or one
@@ -109,9 +116,12 @@ static inline int64_t slimc_rt_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Spin-waits of at most SLIMC_RT_SPIN_NS (the clock read once per 64 pauses), each
- * returning the last value read (acquire): a worker's, while the job word is still old;
- * the caller's, until all chunks are finished. */
+/* Spin-waits of at most SLIMC_RT_SPIN_NS, each returning the last value read (acquire): a
+ * worker's, while the job word is still old; the caller's, until all chunks are finished.
+ * After the first 64 pauses, the clock is read and the CPU offered to another thread
+ * (sched_yield: at once back when none waits) once per 64 pauses, so that spinning on a
+ * machine with more threads than CPUs does not keep the thread that we wait for off the
+ * CPU. */
 static uint64_t slimc_rt_spin_job(const uint64_t *at, uint64_t old)
 {
     uint64_t v = __atomic_load_n(at, __ATOMIC_ACQUIRE);
@@ -125,6 +135,8 @@ static uint64_t slimc_rt_spin_job(const uint64_t *at, uint64_t old)
                 until = t + SLIMC_RT_SPIN_NS;
             else if (t >= until)
                 break;
+            else
+                sched_yield(); /* a thread waiting for this CPU runs first */
         }
     }
     return v;
@@ -142,6 +154,8 @@ static int slimc_rt_spin_finished(const int *at, int want)
                 until = t + SLIMC_RT_SPIN_NS;
             else if (t >= until)
                 break;
+            else
+                sched_yield();
         }
     }
     return v;
@@ -276,20 +290,23 @@ static SLIMC_RT_UNUSED void slimc_rt_parallel_for(int nthreads, int64_t n, slimc
     __atomic_store_n(&p->finished, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&p->claim, seq << 16, __ATOMIC_RELAXED);
     /* publish (what is written above is released with it), then wake parked workers */
-    __atomic_store_n(&p->job, seq << 16 | (uint64_t)nthreads, __ATOMIC_SEQ_CST);
+    const int chunks = (int64_t)nthreads * SLIMC_RT_CHUNKS_PER_THREAD < n
+                           ? nthreads * SLIMC_RT_CHUNKS_PER_THREAD
+                           : (int)n;
+    __atomic_store_n(&p->job, seq << 16 | (uint64_t)chunks, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->parked, __ATOMIC_SEQ_CST)) {
         pthread_mutex_lock(&p->lock);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
     slimc_rt_in_job = 1;
-    slimc_rt_run_chunks(p, seq, nthreads);
+    slimc_rt_run_chunks(p, seq, chunks);
     slimc_rt_in_job = 0;
     /* wait for the chunks still running on workers: spin, then park */
-    if (slimc_rt_spin_finished(&p->finished, nthreads) != nthreads) {
+    if (slimc_rt_spin_finished(&p->finished, chunks) != chunks) {
         pthread_mutex_lock(&p->lock);
         __atomic_store_n(&p->caller_parked, 1, __ATOMIC_SEQ_CST);
-        while (__atomic_load_n(&p->finished, __ATOMIC_SEQ_CST) != nthreads)
+        while (__atomic_load_n(&p->finished, __ATOMIC_SEQ_CST) != chunks)
             pthread_cond_wait(&p->done, &p->lock);
         __atomic_store_n(&p->caller_parked, 0, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&p->lock);

@@ -23,7 +23,7 @@ static double now_s(clockid_t clock)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* ---- coverage and chunking ---- */
+/* ---- coverage and chunking: SLIMC_RT_CHUNKS_PER_THREAD chunks per thread, at most n ---- */
 
 typedef struct Cover {
     int64_t n;
@@ -53,7 +53,8 @@ START_TEST(test_chunks_cover)
                 static Cover c;
                 memset(&c, 0, sizeof c);
                 c.n = ns[k];
-                c.chunks = (int64_t)t < c.n ? t : (int)c.n;
+                const int64_t want = (int64_t)t * SLIMC_RT_CHUNKS_PER_THREAD;
+                c.chunks = t == 1 ? 1 : want < c.n ? (int)want : (int)c.n;
                 slimc_rt_parallel_for(t, c.n, cover_fn, &c);
                 ck_assert_msg(c.bad == 0, "n=%lld threads=%d: a call off the chunks",
                               (long long)c.n, t);
