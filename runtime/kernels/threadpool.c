@@ -43,6 +43,11 @@ typedef void (*slimc_rt_fn)(void *ctx, int64_t begin, int64_t end);
 #define SLIMC_RT_SPIN_NS 100000
 #endif
 
+/* 1: a spinning thread offers its CPU to others (sched_yield) once per 64 pauses. */
+#ifndef SLIMC_RT_SPIN_YIELD
+#define SLIMC_RT_SPIN_YIELD 1
+#endif
+
 /* Chunks per thread: a few, so that a worker descheduled in the middle of its chunk (on a
  * machine busy with other work) holds up only a small part of the job, the rest being
  * claimed by the threads that run. */
@@ -135,7 +140,7 @@ static uint64_t slimc_rt_spin_job(const uint64_t *at, uint64_t old)
                 until = t + SLIMC_RT_SPIN_NS;
             else if (t >= until)
                 break;
-            else
+            else if (SLIMC_RT_SPIN_YIELD)
                 sched_yield(); /* a thread waiting for this CPU runs first */
         }
     }
@@ -154,7 +159,7 @@ static int slimc_rt_spin_finished(const int *at, int want)
                 until = t + SLIMC_RT_SPIN_NS;
             else if (t >= until)
                 break;
-            else
+            else if (SLIMC_RT_SPIN_YIELD)
                 sched_yield();
         }
     }
