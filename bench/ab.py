@@ -32,19 +32,6 @@ MODELS = {
                            "samples/transformer/input.npy"),
 }
 
-# Full-size models, named explicitly (--models resnet18): their weights are not committed
-# (samples/make_samples.py resnet18 --full writes them and full_input.npy).
-FULL_MODELS = {
-    "resnet18": ("samples/resnet18/resnet18.slim", "samples/resnet18/full_input.npy"),
-}
-
-
-def model_files(name):
-    """(model, input) paths of a model named in MODELS or FULL_MODELS."""
-    if name not in MODELS and name not in FULL_MODELS:
-        sys.exit(f"unknown model '{name}' (known: {', '.join(list(MODELS) + list(FULL_MODELS))})")
-    return tuple(os.path.join(ROOT, p) for p in MODELS.get(name) or FULL_MODELS[name])
-
 
 def input_name(slim):
     """The first input's name in the model's `model NAME(x: ...)` line."""
@@ -82,7 +69,7 @@ def main():
     print("| model | threads | old ms | new ms | new / old | new / old, fastest rounds |")
     print("|---|---|---|---|---|---|")
     for name in a.models.split(","):
-        model, inp = model_files(name)
+        model, inp = (os.path.join(ROOT, p) for p in MODELS[name])
         for t in (int(x) for x in a.threads.split(",")):
             caches = {k: os.path.join(a.cache, k) for k, _ in builds}
             for k, exe in builds:  # warm-up: compile into the cache

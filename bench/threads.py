@@ -19,11 +19,24 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ab  # noqa: E402
 
+# Full-size models, named explicitly (--models resnet18): their weights are not committed
+# (samples/make_samples.py resnet18 --full writes them and full_input.npy).
+FULL_MODELS = {
+    "resnet18": ("samples/resnet18/resnet18.slim", "samples/resnet18/full_input.npy"),
+}
+
+
+def model_files(name):
+    """(model, input) paths of a model named in bench/ab.py's MODELS or in FULL_MODELS."""
+    if name not in ab.MODELS and name not in FULL_MODELS:
+        sys.exit(f"unknown model '{name}' (known: {', '.join(list(ab.MODELS) + list(FULL_MODELS))})")
+    return tuple(os.path.join(ab.ROOT, p) for p in ab.MODELS.get(name) or FULL_MODELS[name])
+
 
 def batched(name, n, tmp):
     """The model's input cut or repeated to batch n: (model, input path)."""
     import numpy as np
-    model, inp = ab.model_files(name)
+    model, inp = model_files(name)
     x = np.load(inp)
     x = np.concatenate([x] * -(-n // x.shape[0]))[:n]
     path = os.path.join(tmp, f"{name}_b{n}.npy")
@@ -47,7 +60,7 @@ def main():
     tmp = tempfile.mkdtemp()
     cases = []
     for name in a.models.split(","):
-        cases.append((name, *ab.model_files(name)))
+        cases.append((name, *model_files(name)))
     for n in (int(b) for b in a.batches.split(",") if b):
         for name in ("mlp", "lenet"):
             cases.append((f"{name} b{n}", *batched(name, n, tmp)))

@@ -40,7 +40,7 @@ typedef void (*slimc_rt_fn)(void *ctx, int64_t begin, int64_t end);
 /* How long a worker waits spinning for the next job, and the caller for the workers,
  * before parking (a futex sleep and wake costs tens of microseconds on a VM). */
 #ifndef SLIMC_RT_SPIN_NS
-#define SLIMC_RT_SPIN_NS 100000
+#define SLIMC_RT_SPIN_NS 50000
 #endif
 
 /* 1: a spinning thread offers its CPU to others (sched_yield) once per 64 pauses. */
