@@ -70,11 +70,12 @@ typedef struct slimc_rt_pool {
     int n_threads;                       /* workers started (under lock) */
     /* Atomics (__atomic builtins; sequentially consistent where a parked thread is
      * involved: "publish, then look whether anyone sleeps" against "say that I sleep, then
-     * look again"). The job word is (sequence number << 16) | chunks: a worker learns
-     * from the word alone whether it has a chunk of the job. */
+     * look again"). The job word is (sequence number << 16) | chunks, the claim word
+     * (the same sequence number << 16) | the next chunk: a thread still looking at an
+     * older job claims nothing. */
     uint64_t job;
     int quit;
-    uint64_t claim;    /* (sequence number << 16) | the next chunk to claim */
+    uint64_t claim;    /* see above */
     int finished;      /* chunks of this job finished */
     int parked;        /* workers parked on wake */
     int caller_parked; /* 1 while the caller sleeps on done */
