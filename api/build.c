@@ -58,6 +58,14 @@ static bool same_device(SlimcContext *ctx, const SlimcModel *m, const SlimcOptio
                                    o->device == SLIMC_DEVICE_CUDA ? IR_DEVICE_CUDA : IR_DEVICE_CPU);
 }
 
+/* The first lines of an executable's source and of a library's NAME.c (before NAME.h's
+ * system headers): the POSIX names runtime/model_io.c uses (O_CLOEXEC, fstat) are visible
+ * under -std=c11 too, and on Linux sched_getaffinity, which the default thread count
+ * (nthreads 0, slimc_rt_cpu_count) reads. */
+static const char lib_prologue[] = "#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)\n"
+                                   "#ifdef __linux__\n#define _GNU_SOURCE 1\n#else\n"
+                                   "#define _POSIX_C_SOURCE 200809L\n#endif\n#endif\n";
+
 SlimcStatus slimc_build_executable(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                    const char *out_path)
 {
@@ -92,6 +100,7 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     size_t src_len = 0;
     FILE *f = open_memstream(&src, &src_len);
     SLIMC_ASSERT(f);
+    fputs(lib_prologue, f); /* sched_getaffinity: the default thread count */
     fwrite(model_src, 1, len, f);
     fputs("\n#define SLIMC_MODEL_IO_EMBEDDED 1\n", f);
     fwrite(slimc_model_desc_header, 1, slimc_model_desc_header_len, f);
@@ -101,7 +110,8 @@ SlimcStatus slimc_build_executable_for(SlimcContext *ctx, SlimcModel *m, const S
     cg_aot_put_metadata(f, &am, offsets);
     free((void *)am.input_names);
     long meta_end = ftell(f);
-    fprintf(f, "#define SLIMC_DEFAULT_THREADS %d\n", o && o->threads > 0 ? o->threads : 1);
+    /* 0: the CPUs the program may use where it runs (runtime/slimc_main.c) */
+    fprintf(f, "#define SLIMC_DEFAULT_THREADS %d\n", o && o->threads > 0 ? o->threads : 0);
     if (profile)
         fputs("#define SLIMC_PROFILE 1\n", f);
     fwrite(slimc_main_source, 1, slimc_main_source_len, f);
@@ -146,11 +156,6 @@ static bool write_file_atomic(const char *path, const void *data, size_t len)
     unlink(tmp);
     return false;
 }
-
-/* The first lines of a library's NAME.c, before NAME.h's system headers: the POSIX names
- * runtime/model_io.c uses (O_CLOEXEC, fstat) are visible under -std=c11 too. */
-static const char lib_prologue[] = "#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)\n"
-                                   "#define _POSIX_C_SOURCE 200809L\n#endif\n";
 
 SlimcStatus slimc_build_library(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o,
                                 const SlimcLibOptions *lo, const char *dir)

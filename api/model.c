@@ -38,7 +38,7 @@ const char *slimc_version(void)
 void slimc_options_default(SlimcOptions *o)
 {
     memset(o, 0, sizeof *o);
-    o->threads = 1;
+    o->threads = 0; /* slimc_default_threads() */
     o->opt_level = 2;
 }
 

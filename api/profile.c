@@ -709,7 +709,7 @@ SlimcStatus slimc_profile_device(SlimcContext *ctx, const SlimcOptions *o, const
     pr.o.device_profile = NULL;
     CostDevice *c = &p.dev[IR_DEVICE_CPU];
     c->present = true;
-    cpu_name(c->name, sizeof c->name, o->threads > 0 ? o->threads : 1);
+    cpu_name(c->name, sizeof c->name, o->threads > 0 ? o->threads : slimc_default_threads());
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     c->memory_mb = pages > 0 && page > 0 ? (double)pages * (double)page / 1048576.0 : 0;
     measure_device(&pr, quick ? &small : &full, c);

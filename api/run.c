@@ -94,7 +94,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
         e->m = m;
         e->cu = cu;
         e->cu_hold = hold;
-        e->threads = o && o->threads > 0 ? o->threads : 1;
+        e->threads = o && o->threads > 0 ? o->threads : slimc_default_threads();
         rt_cuda_exec_set_threads(cu, e->threads); /* a mixed model's CPU nodes */
         *out = e;
         return SLIMC_OK;
@@ -120,7 +120,7 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
     e->m = m;
     e->mod = mod;
     e->ex = ex;
-    e->threads = o && o->threads > 0 ? o->threads : 1;
+    e->threads = o && o->threads > 0 ? o->threads : slimc_default_threads();
     e->profile = o && o->profile;
     *out = e;
     return SLIMC_OK;

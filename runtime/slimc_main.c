@@ -134,10 +134,19 @@ static double slimc_parse_size(const char *s)
     return *end || v < 1 || v >= 0x1p63 ? 0 : v;
 }
 
-/* `slimc build --threads N` sets it: the thread count when --threads is not given. */
+/* `slimc build --threads N` sets it: the thread count when --threads is not given; 0 (a
+ * build without --threads): the CPUs this program may run on (slimc_rt_cpu_count). */
 #ifndef SLIMC_DEFAULT_THREADS
 #define SLIMC_DEFAULT_THREADS 1
 #endif
+static int slimc_default_threads(void)
+{
+#if SLIMC_DEFAULT_THREADS > 0
+    return SLIMC_DEFAULT_THREADS;
+#else
+    return slimc_rt_cpu_count();
+#endif
+}
 
 #ifdef SLIMC_PROFILE
 /* --profile (slimc build --profile): each node's time per run, slowest first, from the
@@ -235,7 +244,7 @@ static void slimc_usage(const char *argv0, FILE *out)
             "physical memory). --profile prints each node's time per run, --trace FILE writes\n"
             "the last run as a Chrome trace (a program built with slimc build --profile).\n\n"
             "inputs:\n",
-            argv0, SLIMC_MODEL_NAME, SLIMC_DEFAULT_THREADS);
+            argv0, SLIMC_MODEL_NAME, slimc_default_threads());
     for (int i = 0; i < SLIMC_N_INPUTS; i++)
         fprintf(out, "  %s: %s\n", slimc_inputs[i].shown, slimc_inputs[i].type);
     fputs("outputs:\n", out);
@@ -250,7 +259,7 @@ int main(int argc, char **argv)
 {
     const char *files[SLIMC_N_INPUTS + 1] = {0};
     const char *out_dir = NULL;
-    int threads = SLIMC_DEFAULT_THREADS, bench = 0;
+    int threads = slimc_default_threads(), bench = 0;
 #ifdef SLIMC_PROFILE
     int profile = 0;
     const char *trace = NULL;

@@ -352,11 +352,12 @@ static bool write_bench_json(const SlimcModel *m, const SlimcExec *e, const RunA
         cli_error("%s: cannot write the JSON: %s", a->json, strerror(errno));
         return false;
     }
+    const int threads = a->c.opt.threads > 0 ? a->c.opt.threads : slimc_default_threads();
     fputs("{\n  \"model\": ", f);
     json_string(f, slimc_model_name(m));
     fputs(",\n  \"device\": ", f);
     json_string(f, slimc_exec_device(e));
-    fprintf(f, ",\n  \"threads\": %d,\n  \"warmup_runs\": %d,\n  \"runs\": %d,\n", a->c.opt.threads,
+    fprintf(f, ",\n  \"threads\": %d,\n  \"warmup_runs\": %d,\n  \"runs\": %d,\n", threads,
             st->warmup, st->runs);
     fprintf(f, "  \"total_s\": %.9g,\n  \"batch\": %lld,\n", st->total_ms / 1e3, batch);
     fprintf(f,
@@ -416,8 +417,9 @@ static int do_bench(SlimcContext *ctx, const SlimcModel *m, SlimcExec *e, const 
             printf("; GPU median %.4f ms", st.gpu_median_ms);
         printf(")\n");
     } else {
-        printf(": median %.4f ms over %d runs (%d thread%s)\n", st.p50_ms, st.runs,
-               a->c.opt.threads, a->c.opt.threads == 1 ? "" : "s");
+        const int threads = a->c.opt.threads > 0 ? a->c.opt.threads : slimc_default_threads();
+        printf(": median %.4f ms over %d runs (%d thread%s)\n", st.p50_ms, st.runs, threads,
+               threads == 1 ? "" : "s");
     }
     long long batch = n_in > 0 && in[0].ndim > 0 ? (long long)in[0].shape[0] : 1;
     printf("latency ms: min %.4f, p50 %.4f, p90 %.4f, p99 %.4f, max %.4f, mean %.4f, std "

@@ -14,7 +14,8 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
                     "the pass pipeline, replacing the default one (docs/passes.md)"},
     [CLI_PRINT_AFTER] = {"--print-after", "PASS", false,
                          "print the IR to stderr after each run of PASS (all: every pass)"},
-    [CLI_THREADS] = {"--threads", "N", false, "threads to run on (1 to 1024; default 1)"},
+    [CLI_THREADS] = {"--threads", "N", false,
+                     "threads to run on (1 to 1024; default: the CPUs it may use)"},
     [CLI_TIME] = {"--time", NULL, false, "print the time spent in each stage"},
     [CLI_DEVICE] = {"--device", "cpu|cuda|auto", false,
                     "where the model runs (default cpu; auto: placement, docs/placement.md)"},
@@ -207,8 +208,9 @@ const CliCommand cli_commands[] = {
     {"build", cmd_build, "compile a model ahead of time into an executable or a library", "MODEL",
      build_opts,
      "Writes a standalone executable (-o FILE) with the weights embedded. It takes --input\n"
-     "NAME=FILE.npy, --output-dir DIR, --threads N (default: build's --threads), --bench N,\n"
-     "--max-memory SIZE and --help. The code targets x86-64-v2 unless --cpu names another CPU\n"
+     "NAME=FILE.npy, --output-dir DIR, --threads N (default: build's --threads, else the CPUs\n"
+     "it may use), --bench N, --max-memory SIZE and --help. The code targets x86-64-v2 unless\n"
+     "--cpu names another CPU\n"
      "(--cpu native for this machine's).\n"
      "With --lib, writes DIR/ID.h and DIR/libID.a (-o DIR; ID: the model's name, or --name):\n"
      "ID_init, ID_run, ID_run_arena (the caller's arena, ID_ARENA_BYTES(...)), ID_free and\n"

@@ -284,13 +284,15 @@ void cg_aot_put_header(FILE *f, const CgAotModel *m, const char *name, size_t bl
         " *     int64_t syms[%s_N_SYMS + 1] = {batch};     // one value per symbol, in order\n"
         " *     const void *in[%s_N_INPUTS] = {x};        // C order, shapes below\n"
         " *     void *out[%s_N_OUTPUTS] = {y};            // the caller's buffers\n"
-        " *     int rc = %s_run(m, syms, in, out, 1);     // 0 on success; 1 threads\n"
+        " *     int rc = %s_run(m, syms, in, out, 1);     // 0 on success; 1 thread (0: all CPUs)\n"
         " *     %s_free(m);\n"
         " *\n"
         " * %s_run keeps a growing arena in m (one call at a time per m). %s_run_arena takes the\n"
         " * caller's arena instead -- %s_ARENA_BYTES(syms...) bytes, 64-byte aligned -- and never\n"
         " * calls malloc (with nthreads > 1 the first call starts the worker threads); it is\n"
-        " * reentrant with one arena per thread. No OpenMP: the code has its own thread pool. */\n",
+        " * reentrant with one arena per thread (calls from two threads share the workers: one\n"
+        " * waits for the other's parallel step). nthreads 0: the CPUs the process may run on.\n"
+        " * No OpenMP: the code has its own thread pool. */\n",
         name, name, name, weights_file ? "\"path/to/NAME.weights\"" : "NULL", up, up, up, name,
         name, name, name, up);
     cg_aot_put_header_macros(f, m, name, blob_len, weights_file);
@@ -384,7 +386,7 @@ void cg_aot_put_wrapper(FILE *f, const CgAotModel *m, const char *name, const in
             "*const *outputs,\n"
             "        void *arena, int nthreads)\n{\n"
             "    return %s_model_run(m->consts, inputs, outputs, syms, arena, nthreads > 0 ? "
-            "nthreads : 1);\n}\n\n",
+            "nthreads : slimc_rt_cpu_count());\n}\n\n",
             name, name, name, name, name);
     fprintf(f,
             "int %s_run(%s *m, const int64_t *syms, const void *const *inputs, void *const "

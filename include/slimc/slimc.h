@@ -83,7 +83,7 @@ typedef enum SlimcPrecision {
 } SlimcPrecision;
 
 typedef struct SlimcOptions {
-    int threads;             /* worker threads when running (default 1) */
+    int threads;             /* threads when running; 0 (default): slimc_default_threads() */
     const char *passes;      /* pipeline; NULL: the model's compress block + defaults */
     const char *print_after; /* pass name after which to print the IR, or "all" */
     FILE *print_to;          /* where --print-after goes (default stderr) */
@@ -113,6 +113,9 @@ typedef struct SlimcTimings {
 } SlimcTimings;
 
 void slimc_options_default(SlimcOptions *o);
+/* The thread count of a run whose SlimcOptions.threads is 0 (the default): the CPUs this
+ * process may run on (its affinity mask), at most 256. */
+int slimc_default_threads(void);
 
 SlimcContext *slimc_context_new(void);
 void slimc_context_free(SlimcContext *ctx);

@@ -4,8 +4,9 @@ source "$(dirname "$0")/lib.bash"
 M=$S/mlp/mlp.slim
 
 # Without --input: seeded random values, said on stderr; the first line is the one
-# scripts parse (median X ms over N runs).
-expect_ok "bench --runs 20" "$SLIMC" bench "$M" --runs 20
+# scripts parse (median X ms over N runs); pinned to one thread (tests/cli/threads.sh
+# checks the default).
+expect_ok "bench --runs 20" "$SLIMC" bench "$M" --runs 20 --threads 1
 grep -qE "^mlp: median [0-9.]+ ms over 20 runs \(1 thread\)$" out.txt && ok "first line unchanged" || { bad "first line"; cat out.txt; }
 grep -q "^bench: no --input for 'x': seeded random values in \[-1, 1) (seed 0), shape \[1, 784\] with symbols at 1$" err.txt \
   && ok "random inputs noted" || { bad "random-input note"; cat err.txt; }

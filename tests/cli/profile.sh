@@ -5,7 +5,7 @@
 # formula for LeNet's convolutions and linears, computed here).
 source "$(dirname "$0")/lib.bash"
 L=$S/lenet
-expect_ok "run --profile --trace" "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --profile --trace=t.json
+expect_ok "run --profile --trace" "$SLIMC" run "$L/lenet.slim" --input "$L/input.npy" --profile --trace=t.json --threads 1
 cp out.txt run.txt
 grep -q "^output0: f32\[8, 10\]" run.txt && ok "outputs still printed" || bad "no outputs"
 grep -qE "^profile: 1 run, [0-9.]+ ms per run in [0-9]+ nodes \(1 thread\)" run.txt && ok "profile header" || { bad "profile header"; cat run.txt; }
