@@ -52,6 +52,11 @@ typedef long long int64_t;
 typedef unsigned long long uint64_t;
 #endif
 #else
+/* The host half's C runtime (the thread pool's clock) needs POSIX: define it before the
+ * first system header of the file, which is this one. */
+#if !defined(_POSIX_C_SOURCE) && !defined(_GNU_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
