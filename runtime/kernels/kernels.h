@@ -55,11 +55,13 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
                                         int64_t *nc);
 SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                         const float *bias, float *y, int64_t p0, int64_t p1);
-/* conv2d's weight gradient, output channels [o0, o1) of one group (kernels/conv.c): per
- * image an im2col into col (P * CG * KH * KW floats) and a GEMM added in image order. */
+/* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
+ * output channels (kernels/conv.c): per image and block of SLIMC_RT_WGRAD_PC pixels a
+ * transposed im2col into col (SLIMC_RT_WGRAD_PC * (k1 - k0) floats) and a GEMM added in
+ * image and pixel order. */
 SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
-                                           const float *dy, float *dw, int64_t o0, int64_t o1,
-                                           float *col);
+                                           const float *dy, float *dw, int64_t g, int64_t k0,
+                                           int64_t k1, float *col);
 SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
                                        float b, float *y);
 /* max_pool2d of one plane x [H, W] into y [OH, OW] (s: the window as a conv's; C, O, CG, OG
