@@ -53,6 +53,10 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
                                         const float *B, int b_nk, const float *bias, float *C,
                                         int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                         int64_t *nc);
+/* C[M, N] = A B with A through strides (rsa, csa), B and C row-major (kernels/gemm.c). */
+SLIMC_RT_KERNEL void slimc_rt_gemm_strided(int64_t M, int64_t N, int64_t K, const float *A,
+                                           int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                           float *C, int64_t ldc);
 SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                         const float *bias, float *y, int64_t p0, int64_t p1);
 /* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
