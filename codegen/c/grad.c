@@ -135,9 +135,9 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
               dim_c(ws, 2), dim_c(ws, 3), dim_c(ys, 2), dim_c(ys, 3), (long long)s[0],
               (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1]);
-    cg_printf(c, "    /* col [SLIMC_RT_WGRAD_PC, %lld]: a block of the transposed im2col */\n", KB);
-    cg_printf(c, "    float *col = (float *)malloc(sizeof(float) * SLIMC_RT_WGRAD_PC * %lld);\n",
-              KB > 0 ? KB : 1);
+    cg_printf(c, "    /* col [SLIMC_RT_WGRAD_PC, %lld + 8]: a block of the transposed im2col */\n",
+              KB);
+    cg_printf(c, "    float *col = (float *)malloc(sizeof(float) * SLIMC_RT_WGRAD_COL);\n");
     cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n"
                  "        return;\n    }\n");
     cg_printf(

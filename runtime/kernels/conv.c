@@ -519,19 +519,23 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
 }
 
 /* Rows [p0, p0 + np) of the transposed im2col of one image's group xg [CG, H, W], columns
- * [k0, k0 + kc) (k over [CG, KH, KW]): ct[j * kc + kk] = xg at the tap k0 + kk of pixel
+ * [k0, k0 + kc) (k over [CG, KH, KW]): ct[j * ld + kk] = xg at the tap k0 + kk of pixel
  * p0 + j, 0 in the padding. off/dh/dw: each column's offset in xg and its tap's row and
- * column displacement (slimc_rt_conv2d_wgrad works them out once). A pixel whose whole
- * window lies inside the image (every pixel of an unpadded conv) is a plain gather. */
-static void slimc_rt_wgrad_cols(const slimc_rt_conv *s, const float *xg, int64_t p0, int64_t np,
-                                int64_t kc, const int64_t *off, const int64_t *dh,
-                                const int64_t *dw, float *ct)
+ * column displacement; runs (nr of them): the columns cut into runs of at most 8 that are
+ * contiguous in xg, as (first column, length) (slimc_rt_conv2d_wgrad works them out once).
+ * A pixel whose whole window lies inside the image (every pixel of an unpadded conv) is a
+ * gather, on AVX2 one masked load and one 8-float store per run (the store runs over into
+ * the next run, written after it, or into the row's 8 spare floats); the others check
+ * each tap. */
+static void slimc_rt_wgrad_cols_c(const slimc_rt_conv *s, const float *xg, int64_t p0, int64_t np,
+                                  int64_t kc, int64_t ld, const int64_t *off, const int64_t *dh,
+                                  const int64_t *dw, float *ct)
 {
     const int64_t H = s->H, W = s->W;
     const int64_t wh = (s->KH - 1) * s->DH, ww = (s->KW - 1) * s->DW; /* the window's span */
     for (int64_t j = 0, oh = p0 / s->OW, ow = p0 % s->OW; j < np; j++) {
         const int64_t ih = oh * s->SH - s->PH, iw = ow * s->SW - s->PW;
-        float *restrict d = ct + j * kc;
+        float *restrict d = ct + j * ld;
         if (ih >= 0 && iw >= 0 && ih + wh < H && iw + ww < W) {
             const float *restrict xp = xg + ih * W + iw;
             for (int64_t kk = 0; kk < kc; kk++)
@@ -547,14 +551,44 @@ static void slimc_rt_wgrad_cols(const slimc_rt_conv *s, const float *xg, int64_t
     }
 }
 
+#ifdef SLIMC_RT_X86
+static SLIMC_RT_AVX2 void slimc_rt_wgrad_cols_avx2(const slimc_rt_conv *s, const float *xg,
+                                                   int64_t p0, int64_t np, int64_t kc, int64_t ld,
+                                                   const int64_t *off, const int64_t *dh,
+                                                   const int64_t *dw, const int64_t *runs,
+                                                   int64_t nr, float *ct)
+{
+    const int64_t H = s->H, W = s->W;
+    const int64_t wh = (s->KH - 1) * s->DH, ww = (s->KW - 1) * s->DW;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mk[9]; /* mk[n]: the first n lanes */
+    for (int n = 0; n <= 8; n++)
+        mk[n] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+    for (int64_t j = 0, oh = p0 / s->OW, ow = p0 % s->OW; j < np; j++) {
+        const int64_t ih = oh * s->SH - s->PH, iw = ow * s->SW - s->PW;
+        if (ih >= 0 && iw >= 0 && ih + wh < H && iw + ww < W) {
+            const float *xp = xg + ih * W + iw;
+            float *d = ct + j * ld;
+            for (int64_t r = 0; r < nr; r++) {
+                const int64_t k = runs[2 * r];
+                _mm256_storeu_ps(d + k, _mm256_maskload_ps(xp + off[k], mk[runs[2 * r + 1]]));
+            }
+        } else
+            slimc_rt_wgrad_cols_c(s, xg, p0 + j, 1, kc, ld, off, dh, dw, ct + j * ld);
+        if (++ow == s->OW)
+            ow = 0, oh++;
+    }
+}
+#endif
+
 /* conv2d's weight gradient, columns [k0, k1) (k over [CG, KH, KW], at most
  * SLIMC_RT_WGRAD_KB of them) of every output channel of group g: dw[o, k] = the sum over
  * images b, in order, and their pixels p, in order, of dy[b, o, p] * im2col(x[b])[k, p].
  * Per image and block of SLIMC_RT_WGRAD_PC pixels, the block's transposed im2col (col:
- * SLIMC_RT_WGRAD_PC * (k1 - k0) floats of the caller's) is built once and one GEMM of dy's
- * rows [OG, pixels] by it is added to the sums so far. Each dw element is one chain over
- * the images' pixels in order, whatever the split of columns between calls: the result
- * does not depend on the thread count, and no im2col element is built twice. */
+ * SLIMC_RT_WGRAD_COL floats of the caller's, rows of k1 - k0 + 8) is built once and one GEMM of
+ * dy's rows [OG, pixels] by it is added to the sums so far. Each dw element is one chain over the
+ * images' pixels in order, whatever the split of columns between calls: the result does not depend
+ * on the thread count, and no im2col element is built twice. */
 SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
                                            const float *dy, float *dw, int64_t g, int64_t k0,
                                            int64_t k1, float *col)
@@ -570,19 +604,30 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, co
         return;
     }
     int64_t off[SLIMC_RT_WGRAD_KB], th[SLIMC_RT_WGRAD_KB], tw[SLIMC_RT_WGRAD_KB];
+    int64_t runs[2 * SLIMC_RT_WGRAD_KB], nr = 0; /* (first column, length) */
     for (int64_t kk = 0; kk < kc; kk++) {
         const int64_t k = k0 + kk, ci = k / (s->KH * s->KW), kh = k / s->KW % s->KH, kw = k % s->KW;
         th[kk] = kh * s->DH;
         tw[kk] = kw * s->DW;
         off[kk] = (ci * s->H + th[kk]) * s->W + tw[kk];
+        if (nr && runs[2 * nr - 1] < 8 && off[kk] == off[kk - 1] + 1)
+            runs[2 * nr - 1]++;
+        else
+            runs[2 * nr] = kk, runs[2 * nr + 1] = 1, nr++;
     }
+    const int64_t ld = kc + 8; /* col's row stride: 8 spare floats for the last run's store */
     for (int64_t b = 0; b < N; b++) {
         const float *xg = x + (b * s->C + g * s->CG) * s->H * s->W;
         const float *dyg = dy + (b * s->O + g * s->OG) * P;
         for (int64_t p0 = 0; p0 < P; p0 += SLIMC_RT_WGRAD_PC) {
             const int64_t np = slimc_rt_min(SLIMC_RT_WGRAD_PC, P - p0);
-            slimc_rt_wgrad_cols(s, xg, p0, np, kc, off, th, tw, col);
-            slimc_rt_gemm(isa, s->OG, kc, np, dyg + p0, P, 1, col, kc, dwg, K, NULL, NULL,
+#ifdef SLIMC_RT_X86
+            if (isa >= SLIMC_RT_ISA_AVX2)
+                slimc_rt_wgrad_cols_avx2(s, xg, p0, np, kc, ld, off, th, tw, runs, nr, col);
+            else
+#endif
+                slimc_rt_wgrad_cols_c(s, xg, p0, np, kc, ld, off, th, tw, col);
+            slimc_rt_gemm(isa, s->OG, kc, np, dyg + p0, P, 1, col, ld, dwg, K, NULL, NULL,
                           b > 0 || p0 > 0);
         }
     }

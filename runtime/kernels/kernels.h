@@ -61,7 +61,7 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
                                         const float *bias, float *y, int64_t p0, int64_t p1);
 /* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
  * output channels (kernels/conv.c): per image and block of SLIMC_RT_WGRAD_PC pixels a
- * transposed im2col into col (SLIMC_RT_WGRAD_PC * (k1 - k0) floats) and a GEMM added in
+ * transposed im2col into col (SLIMC_RT_WGRAD_COL floats) and a GEMM added in
  * image and pixel order. */
 SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
                                            const float *dy, float *dw, int64_t g, int64_t k0,

@@ -83,7 +83,7 @@ static void run_wgrad(const slimc_rt_conv *s, int64_t N, const float *x, const f
                       int64_t kb)
 {
     const int64_t K = s->CG * s->KH * s->KW, G = s->C / s->CG, nb = (K + kb - 1) / kb;
-    float *col = malloc(sizeof(float) * SLIMC_RT_WGRAD_PC * (size_t)kb);
+    float *col = malloc(sizeof(float) * SLIMC_RT_WGRAD_COL);
     ck_assert_ptr_nonnull(col);
     for (int64_t it = 0; it < G * nb; it++) {
         const int64_t k0 = it % nb * kb, k1 = k0 + kb < K ? k0 + kb : K;
