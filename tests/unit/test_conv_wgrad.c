@@ -127,17 +127,17 @@ START_TEST(wgrad_shapes)
 {
     static const Case cases[] = {
         /* N  C  H   W   O  G KH KW SH SW PH PW DH DW */
-        {64, 20, 12, 12, 50, 1, 5, 5, 1, 1, 0, 0, 1, 1}, /* LeNet's conv2 */
-        {3, 1, 28, 28, 20, 1, 5, 5, 1, 1, 0, 0, 1, 1},   /* conv1: 576 pixels, three blocks */
-        {2, 3, 7, 9, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1},      /* padding, ragged */
-        {2, 4, 9, 8, 6, 2, 3, 2, 2, 1, 1, 0, 1, 1},      /* groups, stride 2 x 1 */
-        {1, 3, 10, 11, 7, 1, 3, 3, 2, 3, 2, 1, 2, 1},    /* dilation, padding > 1 */
-        {2, 6, 6, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1},      /* depthwise */
-        {1, 2, 3, 3, 3, 1, 5, 5, 1, 1, 2, 2, 1, 1},      /* windows hanging over every side */
-        {1, 1, 4, 4, 2, 1, 1, 1, 1, 1, 3, 3, 1, 1},      /* 1x1 with pixels wholly in padding */
-        {2, 9, 6, 5, 4, 1, 4, 4, 1, 1, 1, 1, 1, 1},      /* K = 144: two items of columns */
-        {1, 2, 20, 20, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1},    /* 400 pixels, K = 2 */
-        {0, 3, 5, 5, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1},      /* an empty batch: zeros */
+        {6, 20, 12, 12, 50, 1, 5, 5, 1, 1, 0, 0, 1, 1}, /* LeNet's conv2 */
+        {3, 1, 28, 28, 20, 1, 5, 5, 1, 1, 0, 0, 1, 1},  /* conv1: 576 pixels, three blocks */
+        {2, 3, 7, 9, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1},     /* padding, ragged */
+        {2, 4, 9, 8, 6, 2, 3, 2, 2, 1, 1, 0, 1, 1},     /* groups, stride 2 x 1 */
+        {1, 3, 10, 11, 7, 1, 3, 3, 2, 3, 2, 1, 2, 1},   /* dilation, padding > 1 */
+        {2, 6, 6, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1},     /* depthwise */
+        {1, 2, 3, 3, 3, 1, 5, 5, 1, 1, 2, 2, 1, 1},     /* windows hanging over every side */
+        {1, 1, 4, 4, 2, 1, 1, 1, 1, 1, 3, 3, 1, 1},     /* 1x1 with pixels wholly in padding */
+        {2, 9, 6, 5, 4, 1, 4, 4, 1, 1, 1, 1, 1, 1},     /* K = 144: two items of columns */
+        {1, 2, 20, 20, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1},   /* 400 pixels, K = 2 */
+        {0, 3, 5, 5, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1},     /* an empty batch: zeros */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_case(&cases[i]);
