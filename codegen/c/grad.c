@@ -21,6 +21,10 @@ static bool static_image(CgCtx *c, const Node *n, const Shape *s)
     return false;
 }
 
+static void emit_pool_grad_loops(CgCtx *c, const Node *n, const Shape *xs, const Shape *ys,
+                                 const int64_t *kk, const int64_t *s, const int64_t *p,
+                                 const int64_t *dil);
+
 /* max_pool2d_grad(dy, x), avg_pool2d_grad(dy, x), adaptive_avg_pool2d_grad(dy, x). */
 void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
 {
@@ -39,6 +43,30 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
     }
     static const char *const names[] = {"dy", "x"};
     cg_body_begin(c, id, names, 2);
+    if (n->op == IR_OP_MAX_POOL2D_GRAD && kk[0] == 2 && kk[1] == 2 && s[0] == 2 && s[1] == 2 &&
+        p[0] == 0 && p[1] == 0 && dil[0] == 1 && dil[1] == 1 && 2 * dim_c(ys, 2) <= dim_c(xs, 2) &&
+        2 * dim_c(ys, 3) <= dim_c(xs, 3)) {
+        /* LeNet's pools: the runtime's kernel, the same bits (AVX2: four windows a step) */
+        cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", dim_c(xs, 2),
+                  dim_c(xs, 3), dim_c(ys, 2), dim_c(ys, 3));
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) /* one (batch, channel) plane */\n");
+        cg_printf(c, "        slimc_rt_maxpool2_grad_plane(H, W, OH, OW, x + it * (H * W), dy + it "
+                     "* (OH * OW), out + it * (H * W));\n");
+    } else
+        emit_pool_grad_loops(c, n, xs, ys, kk, s, p, dil);
+    cg_body_end(c);
+    k->items = cg_prod(c, xs, 0, 2);
+    k->work =
+        cg_strf(c, "%s * %lld", k->items, (long long)(ys->d[2].c * ys->d[3].c * kk[0] * kk[1]));
+    k->ep_done = true;
+}
+
+/* The generic body of cg_emit_pool_grad: per plane, zeros, then each window's gradient added
+ * where it goes (max: the first maximum of the window, a NaN winning). */
+static void emit_pool_grad_loops(CgCtx *c, const Node *n, const Shape *xs, const Shape *ys,
+                                 const int64_t *kk, const int64_t *s, const int64_t *p,
+                                 const int64_t *dil)
+{
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
               dim_c(xs, 2), dim_c(xs, 3), dim_c(ys, 2), dim_c(ys, 3), (long long)kk[0],
               (long long)kk[1]);
@@ -96,11 +124,6 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "                        op[ih * W + iw] += gv;\n");
     }
     cg_printf(c, "            }\n    }\n");
-    cg_body_end(c);
-    k->items = cg_prod(c, xs, 0, 2);
-    k->work =
-        cg_strf(c, "%s * %lld", k->items, (long long)(ys->d[2].c * ys->d[3].c * kk[0] * kk[1]));
-    k->ep_done = true;
 }
 
 /* conv2d_weight_grad(x, dy, w): slimc_rt_conv2d_wgrad (runtime/kernels/conv.c). An item is

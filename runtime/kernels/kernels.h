@@ -72,6 +72,10 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
  * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
  * order, each replacing the maximum when greater (as the reference evaluator does). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* max_pool2d's gradient for the 2x2 window of stride 2 (no padding, dilation 1, 2 OH <= H,
+ * 2 OW <= W), one plane: dx [H, W] from x [H, W] and dy [OH, OW] (kernels/pool.c). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool2_grad_plane(int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                                  const float *x, const float *dy, float *dx);
 /* softmax (log_softmax when log) of the contiguous row x[0, len) into y, as PyTorch: the
  * maximum m (NaN wins), e = exp(x - m), y = e / sum(e) (log: x - m - log(sum)). The AVX-512
  * path sums 16 lanes at once and uses a vector exp within 2 ulp of expf. */

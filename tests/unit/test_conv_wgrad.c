@@ -5,7 +5,9 @@
  * block (SLIMC_RT_WGRAD_PC) and more columns than one item (SLIMC_RT_WGRAD_KB), an empty
  * batch; the same bits whatever the columns are split into (the thread count's only effect);
  * and slimc_rt_gemm_strided (A through strides, as conv_transpose2d reads the weights) past
- * its row and column blocks. Run on the CPU's best instruction set. Tolerance: 1e-5 of the
+ * its row and column blocks; slimc_rt_maxpool2_grad_plane (the 2x2 stride-2 max-pool
+ * gradient) bit for bit against the generic loop's semantics, with ties, NaNs, -0 and odd
+ * sizes. Run on the CPU's best instruction set. Tolerance: 1e-5 of the
  * sum of |terms| of each element (the reference sums in double). */
 #include "runtime/slimc_rt.h"
 
@@ -172,12 +174,51 @@ START_TEST(gemm_strided)
 }
 END_TEST
 
+/* The 2x2 stride-2 max-pool gradient against the first-maximum loop (NaN wins), bit for
+ * bit: inputs from a few values (ties), some NaN; dy with -0; odd and even sizes. */
+START_TEST(maxpool2_grad)
+{
+    static const int64_t sizes[][2] = {{24, 24}, {8, 8}, {7, 9}, {2, 2}, {5, 18}, {3, 3}, {1, 4}};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        const int64_t H = sizes[c][0], W = sizes[c][1], OH = H / 2, OW = W / 2;
+        float *x = rand_buf(H * W), *dy = rand_buf(OH * OW + 1), *dx = rand_buf(H * W);
+        float *ref = calloc((size_t)(H * W), sizeof(float));
+        ck_assert_ptr_nonnull(ref);
+        for (int64_t i = 0; i < H * W; i++) {
+            x[i] = (float)(int)(x[i] * 6.0f); /* ties */
+            if (i % 13 == 5)
+                x[i] = NAN;
+        }
+        for (int64_t i = 0; i < OH * OW; i += 5)
+            dy[i] = -0.0f;
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int64_t best = -1;
+                float m = -INFINITY;
+                for (int64_t kh = 0; kh < 2; kh++)
+                    for (int64_t kw = 0; kw < 2; kw++) {
+                        const int64_t at = (2 * oh + kh) * W + 2 * ow + kw;
+                        if (best < 0 || x[at] > m || x[at] != x[at])
+                            best = at, m = x[at];
+                    }
+                ref[best] += dy[oh * OW + ow];
+            }
+        slimc_rt_maxpool2_grad_plane(H, W, OH, OW, x, dy, dx);
+        ck_assert_msg(memcmp(dx, ref, sizeof(float) * (size_t)(H * W)) == 0,
+                      "%lldx%lld: the gradient differs from the loop's", (long long)H,
+                      (long long)W);
+        free(x), free(dy), free(dx), free(ref);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_wgrad");
     TCase *tc = tcase_create("kernels");
     tcase_add_test(tc, wgrad_shapes);
     tcase_add_test(tc, gemm_strided);
+    tcase_add_test(tc, maxpool2_grad);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
