@@ -238,8 +238,52 @@ static void slimc_rt_maxpool_c(const slimc_rt_conv *s, const void *x, void *y, i
     }
 }
 
+#ifdef SLIMC_RT_X86
+/* The 2x2 window of stride 2 without padding or dilation, every window inside the image,
+ * on AVX2: four outputs a step from two rows of 8 inputs split into even and odd columns,
+ * the taps taken in (kh, kw) order, each replacing the maximum when greater or NaN -- the
+ * portable loop's result, bit for bit (training's LeNet pools; AVX-512 has its own). */
+static SLIMC_RT_AVX2 void slimc_rt_maxpool2_avx2(const slimc_rt_conv *s, const float *x, float *y)
+{
+    const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const int64_t W = s->W, OW = s->OW;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        float *yr = y + oh * OW;
+        int64_t ow = 0;
+        for (; ow + 4 <= OW; ow += 4) {
+            const __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r0 + 2 * ow), split);
+            const __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r1 + 2 * ow), split);
+            const __m128 t[3] = {_mm256_extractf128_ps(a, 1), _mm256_castps256_ps128(b),
+                                 _mm256_extractf128_ps(b, 1)};
+            __m128 m = _mm256_castps256_ps128(a);
+            for (int i = 0; i < 3; i++)
+                m = _mm_blendv_ps(m, t[i],
+                                  _mm_or_ps(_mm_cmp_ps(t[i], m, _CMP_GT_OQ),
+                                            _mm_cmp_ps(t[i], t[i], _CMP_UNORD_Q)));
+            _mm_storeu_ps(yr + ow, m);
+        }
+        for (; ow < OW; ow++) {
+            const float t[3] = {r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+            float m = r0[2 * ow];
+            for (int i = 0; i < 3; i++)
+                m = (t[i] > m || t[i] != t[i]) ? t[i] : m;
+            yr[ow] = m;
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y)
 {
+#ifdef SLIMC_RT_X86
+    if (s->KH == 2 && s->KW == 2 && s->SH == 2 && s->SW == 2 && s->PH == 0 && s->PW == 0 &&
+        s->DH == 1 && s->DW == 1 && 2 * s->OH <= s->H && 2 * s->OW <= s->W &&
+        slimc_rt_isa() == SLIMC_RT_ISA_AVX2) {
+        slimc_rt_maxpool2_avx2(s, x, y);
+        return;
+    }
+#endif
     int64_t t_lo[64], t_hi[64];
     const int small = slimc_rt_pool_taps(s, t_lo, t_hi);
 #ifdef SLIMC_RT_X86

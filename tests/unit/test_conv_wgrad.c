@@ -7,8 +7,9 @@
  * and slimc_rt_gemm_strided (A through strides, as conv_transpose2d reads the weights) past
  * its row and column blocks; slimc_rt_maxpool2_grad_plane (the 2x2 stride-2 max-pool
  * gradient) bit for bit against the generic loop's semantics, with ties, NaNs, -0 and odd
- * sizes. Run on the CPU's best instruction set. Tolerance: 1e-5 of the
- * sum of |terms| of each element (the reference sums in double). */
+ * sizes; and the forward 2x2 stride-2 max pool the same way. Run on the CPU's best
+ * instruction set. Tolerance: 1e-5 of the sum of |terms| of each element (the reference
+ * sums in double). */
 #include "runtime/slimc_rt.h"
 
 #include <check.h>
@@ -212,6 +213,41 @@ START_TEST(maxpool2_grad)
 }
 END_TEST
 
+/* max_pool2d's 2x2 stride-2 plane (slimc_rt_maxpool_plane; AVX2 has a kernel for it)
+ * against the portable loop's semantics, bit for bit: -inf, then each tap in (kh, kw)
+ * order replacing the maximum when greater or NaN; ties, NaNs, -inf, odd sizes. */
+START_TEST(maxpool2_forward)
+{
+    static const int64_t sizes[][2] = {{24, 24}, {8, 8}, {7, 9}, {2, 2}, {5, 18}, {3, 3}};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        const int64_t H = sizes[c][0], W = sizes[c][1], OH = H / 2, OW = W / 2;
+        const slimc_rt_conv s = {1, H, W, 1, 1, 1, 2, 2, OH, OW, 2, 2, 0, 0, 1, 1, 0};
+        float *x = rand_buf(H * W), *y = rand_buf(OH * OW), *ref = rand_buf(OH * OW);
+        for (int64_t i = 0; i < H * W; i++) {
+            x[i] = (float)(int)(x[i] * 6.0f);
+            if (i % 11 == 3)
+                x[i] = NAN;
+            if (i % 17 == 4)
+                x[i] = -INFINITY;
+        }
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                float m = -INFINITY;
+                for (int64_t kh = 0; kh < 2; kh++)
+                    for (int64_t kw = 0; kw < 2; kw++) {
+                        const float v = x[(2 * oh + kh) * W + 2 * ow + kw];
+                        m = (v > m || v != v) ? v : m;
+                    }
+                ref[oh * OW + ow] = m;
+            }
+        slimc_rt_maxpool_plane(&s, x, y);
+        ck_assert_msg(memcmp(y, ref, sizeof(float) * (size_t)(OH * OW)) == 0,
+                      "%lldx%lld: the pool differs from the loop's", (long long)H, (long long)W);
+        free(x), free(y), free(ref);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_wgrad");
@@ -219,6 +255,7 @@ int main(void)
     tcase_add_test(tc, wgrad_shapes);
     tcase_add_test(tc, gemm_strided);
     tcase_add_test(tc, maxpool2_grad);
+    tcase_add_test(tc, maxpool2_forward);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
