@@ -30,6 +30,13 @@
 #endif
 #define SLIMC_RT_CONV_PX 64 /* pixels per work item */
 
+/* conv2d's weight gradient (slimc_rt_conv2d_wgrad): columns of dw per work item, output
+ * pixels per transposed im2col block, and the floats of that block (rows of up to KB
+ * columns and 8 spare: 136 KB). */
+#define SLIMC_RT_WGRAD_KB  128
+#define SLIMC_RT_WGRAD_PC  256
+#define SLIMC_RT_WGRAD_COL (SLIMC_RT_WGRAD_PC * (SLIMC_RT_WGRAD_KB + 8))
+
 /* int8 and bf16 work items (codegen/c/quant.c). */
 #define SLIMC_RT_QGEMM_MR  4  /* rows per qlinear item (slimc_rt_qgemm's 4 x 4 blocks) */
 #define SLIMC_RT_QGEMM_OC  64 /* outputs per item of a qlinear, packed or not, and bf16 wlinear */

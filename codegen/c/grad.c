@@ -2,7 +2,7 @@
  * weight and embedding gradients, the losses and their gradients. Each output element is
  * summed inside one item in the reference's order (ir/eval_grad.c), so the results do not
  * depend on the thread count: pool gradients one (batch, channel) plane per item, the
- * weight gradient one output channel per item (the batch summed inside it, in 8 lanes),
+ * weight gradient a block of weight columns per item (the batch summed inside it, in order),
  * embedding and the losses one item. A label that is neither a class nor ignore_index
  * makes P_run fail (the API checks labels before it runs a step, so this is a last guard). */
 #include "codegen/c/cg_internal.h"
@@ -20,6 +20,10 @@ static bool static_image(CgCtx *c, const Node *n, const Shape *s)
     cg_error(c, n, "expects [N, C, H, W] with static channels and image size");
     return false;
 }
+
+static void emit_pool_grad_loops(CgCtx *c, const Node *n, const Shape *xs, const Shape *ys,
+                                 const int64_t *kk, const int64_t *s, const int64_t *p,
+                                 const int64_t *dil);
 
 /* max_pool2d_grad(dy, x), avg_pool2d_grad(dy, x), adaptive_avg_pool2d_grad(dy, x). */
 void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
@@ -39,6 +43,30 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
     }
     static const char *const names[] = {"dy", "x"};
     cg_body_begin(c, id, names, 2);
+    if (n->op == IR_OP_MAX_POOL2D_GRAD && kk[0] == 2 && kk[1] == 2 && s[0] == 2 && s[1] == 2 &&
+        p[0] == 0 && p[1] == 0 && dil[0] == 1 && dil[1] == 1 && 2 * dim_c(ys, 2) <= dim_c(xs, 2) &&
+        2 * dim_c(ys, 3) <= dim_c(xs, 3)) {
+        /* LeNet's pools: the runtime's kernel, the same bits (AVX2: four windows a step) */
+        cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", dim_c(xs, 2),
+                  dim_c(xs, 3), dim_c(ys, 2), dim_c(ys, 3));
+        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) /* one (batch, channel) plane */\n");
+        cg_printf(c, "        slimc_rt_maxpool2_grad_plane(H, W, OH, OW, x + it * (H * W), dy + it "
+                     "* (OH * OW), out + it * (H * W));\n");
+    } else
+        emit_pool_grad_loops(c, n, xs, ys, kk, s, p, dil);
+    cg_body_end(c);
+    k->items = cg_prod(c, xs, 0, 2);
+    k->work =
+        cg_strf(c, "%s * %lld", k->items, (long long)(ys->d[2].c * ys->d[3].c * kk[0] * kk[1]));
+    k->ep_done = true;
+}
+
+/* The generic body of cg_emit_pool_grad: per plane, zeros, then each window's gradient added
+ * where it goes (max: the first maximum of the window, a NaN winning). */
+static void emit_pool_grad_loops(CgCtx *c, const Node *n, const Shape *xs, const Shape *ys,
+                                 const int64_t *kk, const int64_t *s, const int64_t *p,
+                                 const int64_t *dil)
+{
     cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
               dim_c(xs, 2), dim_c(xs, 3), dim_c(ys, 2), dim_c(ys, 3), (long long)kk[0],
               (long long)kk[1]);
@@ -96,19 +124,15 @@ void cg_emit_pool_grad(CgCtx *c, NodeId id, CgKernel *k)
         cg_printf(c, "                        op[ih * W + iw] += gv;\n");
     }
     cg_printf(c, "            }\n    }\n");
-    cg_body_end(c);
-    k->items = cg_prod(c, xs, 0, 2);
-    k->work =
-        cg_strf(c, "%s * %lld", k->items, (long long)(ys->d[2].c * ys->d[3].c * kk[0] * kk[1]));
-    k->ep_done = true;
 }
 
-/* conv2d_weight_grad(x, dy, w): slimc_rt_conv2d_wgrad (runtime/kernels/conv.c), per image
- * an im2col and a GEMM of dy's rows by it, added in image order. An item is a block of up to
- * 32 output channels of one group (each item makes its own im2col, so blocks stay large):
- * every weight's sum is one chain over the images' pixels in order, whatever the thread
- * count. (The direct loop it replaces, 8 lanes per weight over the batch and the rows, ran
- * LeNet's conv2 gradient at 7 GFLOP/s; the GEMM runs at the forward conv's rate.) */
+/* conv2d_weight_grad(x, dy, w): slimc_rt_conv2d_wgrad (runtime/kernels/conv.c). An item is
+ * a block of up to SLIMC_RT_WGRAD_KB columns k (over [CG, KH, KW]) of one group's output
+ * channels: per image and block of pixels, it builds those columns of the transposed im2col
+ * once and adds one GEMM of dy's rows by them, so no item repeats another's im2col. Every
+ * weight's sum is one chain over the images' pixels in order, whatever the thread count.
+ * (An item per block of 32 output channels, each rebuilding the whole im2col in [P, K]
+ * with strided stores, ran LeNet's conv2 gradient at 17.6 GFLOP/s; a direct loop at 7.) */
 void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -120,10 +144,10 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
     ir_attr_stride(n, s, 2);
     ir_attr_padding(n, p, 2);
     ir_attr_dilation(n, dil, 2);
-    const long long OG = (long long)(ws->d[0].c / groups), OB = OG < 32 ? OG : 32,
-                    nb = (OG + OB - 1) / OB;
-    const long long K = (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c),
-                    P = (long long)(ys->d[2].c * ys->d[3].c);
+    const long long OG = (long long)(ws->d[0].c / groups);
+    const long long K = (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c);
+    const long long KB = K < SLIMC_RT_WGRAD_KB ? K : SLIMC_RT_WGRAD_KB,
+                    nb = KB > 0 ? (K + KB - 1) / KB : 1;
     static const char *const names[] = {"x", "dy"};
     cg_body_begin(c, id, names, 2);
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
@@ -134,20 +158,19 @@ void cg_emit_conv2d_weight_grad(CgCtx *c, NodeId id, CgKernel *k)
               dim_c(ws, 2), dim_c(ws, 3), dim_c(ys, 2), dim_c(ys, 3), (long long)s[0],
               (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1]);
-    cg_printf(c, "    float *col = (float *)malloc(sizeof(float) * %lld);\n",
-              P * K > 0 ? P * K : 1);
+    cg_printf(c, "    /* col [SLIMC_RT_WGRAD_PC, %lld + 8]: a block of the transposed im2col */\n",
+              KB);
+    cg_printf(c, "    float *col = (float *)malloc(sizeof(float) * SLIMC_RT_WGRAD_COL);\n");
     cg_printf(c, "    if (!col) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n"
                  "        return;\n    }\n");
+    cg_printf(
+        c, "    for (int64_t it = i0; it < i1; it++) { /* columns [k0, k1) of group it / %lld */\n",
+        nb);
     cg_printf(c,
-              "    for (int64_t it = i0; it < i1; it++) { /* channels [o0, o1) of group it / %lld "
-              "*/\n",
-              nb);
-    cg_printf(c, "        const int64_t o0 = it / %lld * %lld + it %% %lld * %lld;\n", nb, OG, nb,
-              OB);
-    cg_printf(c, "        const int64_t o1 = slimc_rt_min(o0 + %lld, (it / %lld + 1) * %lld);\n",
-              OB, nb, OG);
-    cg_printf(c, "        slimc_rt_conv2d_wgrad(&s, %s, x, dy, out, o0, o1, col);\n",
-              cg_dim(c, xs->d[0]));
+              "        const int64_t k0 = it %% %lld * %lld, k1 = slimc_rt_min(k0 + %lld, %lld);\n",
+              nb, KB, KB, K);
+    cg_printf(c, "        slimc_rt_conv2d_wgrad(&s, %s, x, dy, out, it / %lld, k0, k1, col);\n",
+              cg_dim(c, xs->d[0]), nb);
     cg_printf(c, "    }\n    free(col);\n");
     cg_body_end(c);
     k->items = cg_strf(c, "%lld", (long long)groups * nb);

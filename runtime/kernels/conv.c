@@ -518,46 +518,117 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
     slimc_rt_act(isa, s->ACT, y, 0, 1, s->OH * s->OW);
 }
 
-/* conv2d's weight gradient for output channels [o0, o1) of one group: dw[o, k] (k over the
- * group's [CG, KH, KW]) = the sum over images b, in order, of dy[b, o, :] . im2col(x[b])[:, k]
- * -- per image one GEMM of dy's rows [o1 - o0, P] by the image's im2col [P, K] (col: the
- * caller's P * K floats), added to the previous images' sums. Each dw element is one chain
- * over the P pixels of each image in turn, whatever the split of channels between calls: the
- * result does not depend on the thread count. */
-SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
-                                           const float *dy, float *dw, int64_t o0, int64_t o1,
-                                           float *col)
+/* Rows [p0, p0 + np) of the transposed im2col of one image's group xg [CG, H, W], columns
+ * [k0, k0 + kc) (k over [CG, KH, KW]): ct[j * ld + kk] = xg at the tap k0 + kk of pixel
+ * p0 + j, 0 in the padding. off/dh/dw: each column's offset in xg and its tap's row and
+ * column displacement; runs (nr of them): the columns cut into runs of at most 8 that are
+ * contiguous in xg, as (first column, length) (slimc_rt_conv2d_wgrad works them out once).
+ * A pixel whose whole window lies inside the image (every pixel of an unpadded conv) is a
+ * gather, on AVX2 one masked load and one 8-float store per run (the store runs over into
+ * the next run, written after it, or into the row's 8 spare floats); the others check
+ * each tap. */
+static void slimc_rt_wgrad_cols_c(const slimc_rt_conv *s, const float *xg, int64_t p0, int64_t np,
+                                  int64_t kc, int64_t ld, const int64_t *off, const int64_t *dh,
+                                  const int64_t *dw, float *ct)
 {
-    const int64_t P = s->OH * s->OW, K = s->CG * s->KH * s->KW, g = o0 / s->OG;
+    const int64_t H = s->H, W = s->W;
+    const int64_t wh = (s->KH - 1) * s->DH, ww = (s->KW - 1) * s->DW; /* the window's span */
+    for (int64_t j = 0, oh = p0 / s->OW, ow = p0 % s->OW; j < np; j++) {
+        const int64_t ih = oh * s->SH - s->PH, iw = ow * s->SW - s->PW;
+        float *restrict d = ct + j * ld;
+        if (ih >= 0 && iw >= 0 && ih + wh < H && iw + ww < W) {
+            const float *restrict xp = xg + ih * W + iw;
+            for (int64_t kk = 0; kk < kc; kk++)
+                d[kk] = xp[off[kk]];
+        } else {
+            for (int64_t kk = 0; kk < kc; kk++) {
+                const int64_t h = ih + dh[kk], w = iw + dw[kk];
+                d[kk] = h >= 0 && h < H && w >= 0 && w < W ? xg[off[kk] + ih * W + iw] : 0.0f;
+            }
+        }
+        if (++ow == s->OW)
+            ow = 0, oh++;
+    }
+}
+
+#ifdef SLIMC_RT_X86
+static SLIMC_RT_AVX2 void slimc_rt_wgrad_cols_avx2(const slimc_rt_conv *s, const float *xg,
+                                                   int64_t p0, int64_t np, int64_t kc, int64_t ld,
+                                                   const int64_t *off, const int64_t *dh,
+                                                   const int64_t *dw, const int64_t *runs,
+                                                   int64_t nr, float *ct)
+{
+    const int64_t H = s->H, W = s->W;
+    const int64_t wh = (s->KH - 1) * s->DH, ww = (s->KW - 1) * s->DW;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i mk[9]; /* mk[n]: the first n lanes */
+    for (int n = 0; n <= 8; n++)
+        mk[n] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+    for (int64_t j = 0, oh = p0 / s->OW, ow = p0 % s->OW; j < np; j++) {
+        const int64_t ih = oh * s->SH - s->PH, iw = ow * s->SW - s->PW;
+        if (ih >= 0 && iw >= 0 && ih + wh < H && iw + ww < W) {
+            const float *xp = xg + ih * W + iw;
+            float *d = ct + j * ld;
+            for (int64_t r = 0; r < nr; r++) {
+                const int64_t k = runs[2 * r];
+                _mm256_storeu_ps(d + k, _mm256_maskload_ps(xp + off[k], mk[runs[2 * r + 1]]));
+            }
+        } else
+            slimc_rt_wgrad_cols_c(s, xg, p0 + j, 1, kc, ld, off, dh, dw, ct + j * ld);
+        if (++ow == s->OW)
+            ow = 0, oh++;
+    }
+}
+#endif
+
+/* conv2d's weight gradient, columns [k0, k1) (k over [CG, KH, KW], at most
+ * SLIMC_RT_WGRAD_KB of them) of every output channel of group g: dw[o, k] = the sum over
+ * images b, in order, and their pixels p, in order, of dy[b, o, p] * im2col(x[b])[k, p].
+ * Per image and block of SLIMC_RT_WGRAD_PC pixels, the block's transposed im2col (col:
+ * SLIMC_RT_WGRAD_COL floats of the caller's, rows of k1 - k0 + 8) is built once and one GEMM of
+ * dy's rows [OG, pixels] by it is added to the sums so far. Each dw element is one chain over the
+ * images' pixels in order, whatever the split of columns between calls: the result does not depend
+ * on the thread count, and no im2col element is built twice. */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
+                                           const float *dy, float *dw, int64_t g, int64_t k0,
+                                           int64_t k1, float *col)
+{
+    const int64_t P = s->OH * s->OW, K = s->CG * s->KH * s->KW, kc = k1 - k0;
     const int isa = slimc_rt_isa();
-    if (o1 <= o0)
+    float *dwg = dw + g * s->OG * K + k0; /* [OG, kc], row stride K */
+    if (kc <= 0 || s->OG <= 0)
         return;
     if (N <= 0 || P <= 0) {
-        memset(dw + o0 * K, 0, sizeof(float) * (size_t)((o1 - o0) * K));
+        for (int64_t o = 0; o < s->OG; o++)
+            memset(dwg + o * K, 0, sizeof(float) * (size_t)kc);
         return;
     }
+    int64_t off[SLIMC_RT_WGRAD_KB], th[SLIMC_RT_WGRAD_KB], tw[SLIMC_RT_WGRAD_KB];
+    int64_t runs[2 * SLIMC_RT_WGRAD_KB], nr = 0; /* (first column, length) */
+    for (int64_t kk = 0; kk < kc; kk++) {
+        const int64_t k = k0 + kk, ci = k / (s->KH * s->KW), kh = k / s->KW % s->KH, kw = k % s->KW;
+        th[kk] = kh * s->DH;
+        tw[kk] = kw * s->DW;
+        off[kk] = (ci * s->H + th[kk]) * s->W + tw[kk];
+        if (nr && runs[2 * nr - 1] < 8 && off[kk] == off[kk - 1] + 1)
+            runs[2 * nr - 1]++;
+        else
+            runs[2 * nr] = kk, runs[2 * nr + 1] = 1, nr++;
+    }
+    const int64_t ld = kc + 8; /* col's row stride: 8 spare floats for the last run's store */
     for (int64_t b = 0; b < N; b++) {
-        const float *xb = x + (b * s->C + g * s->CG) * s->H * s->W;
-        for (int64_t ci = 0; ci < s->CG; ci++)
-            for (int64_t kh = 0; kh < s->KH; kh++)
-                for (int64_t kw = 0; kw < s->KW; kw++) {
-                    const int64_t k = (ci * s->KH + kh) * s->KW + kw;
-                    for (int64_t oh = 0; oh < s->OH; oh++) {
-                        const int64_t ih = oh * s->SH - s->PH + kh * s->DH;
-                        float *cr = col + oh * s->OW * K + k;
-                        if (ih < 0 || ih >= s->H) {
-                            for (int64_t ow = 0; ow < s->OW; ow++)
-                                cr[ow * K] = 0.0f;
-                            continue;
-                        }
-                        const float *xr = xb + (ci * s->H + ih) * s->W;
-                        for (int64_t ow = 0; ow < s->OW; ow++) {
-                            const int64_t iw = ow * s->SW - s->PW + kw * s->DW;
-                            cr[ow * K] = iw >= 0 && iw < s->W ? xr[iw] : 0.0f;
-                        }
-                    }
-                }
-        slimc_rt_gemm(isa, o1 - o0, K, P, dy + (b * s->O + o0) * P, P, 1, col, K, dw + o0 * K, K,
-                      NULL, NULL, b > 0);
+        const float *xg = x + (b * s->C + g * s->CG) * s->H * s->W;
+        const float *dyg = dy + (b * s->O + g * s->OG) * P;
+        for (int64_t p0 = 0; p0 < P; p0 += SLIMC_RT_WGRAD_PC) {
+            const int64_t np = slimc_rt_min(SLIMC_RT_WGRAD_PC, P - p0);
+#ifdef SLIMC_RT_X86
+            if (isa >= SLIMC_RT_ISA_AVX2)
+                slimc_rt_wgrad_cols_avx2(s, xg, p0, np, kc, ld, off, th, tw, runs, nr, col);
+            else
+#endif
+                slimc_rt_wgrad_cols_c(s, xg, p0, np, kc, ld, off, th, tw, col);
+            slimc_rt_gemm(isa, s->OG, kc, np, dyg + p0, P, 1, col, ld, dwg, K, NULL, NULL,
+                          b > 0 || p0 > 0);
+        }
     }
 }

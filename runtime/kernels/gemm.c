@@ -408,6 +408,24 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
     }
 }
 
+/* C[M, N] (row stride ldc) = A B, A read through strides (A[i, k] = A[i * rsa + k * csa]:
+ * a transposed matrix needs no copy), B [K, N] row-major (row stride ldb); in blocks of
+ * SLIMC_RT_GEMMS_MB rows x SLIMC_RT_GEMMS_NB columns, so that A's rows and B's columns of a
+ * block stay in cache while they meet. Each element sums k in order (slimc_rt_gemm). */
+#define SLIMC_RT_GEMMS_MB 120
+#define SLIMC_RT_GEMMS_NB 256
+SLIMC_RT_KERNEL void slimc_rt_gemm_strided(int64_t M, int64_t N, int64_t K, const float *A,
+                                           int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                           float *C, int64_t ldc)
+{
+    const int isa = slimc_rt_isa();
+    for (int64_t n0 = 0; n0 < N; n0 += SLIMC_RT_GEMMS_NB)
+        for (int64_t m0 = 0; m0 < M; m0 += SLIMC_RT_GEMMS_MB)
+            slimc_rt_gemm(isa, slimc_rt_min(SLIMC_RT_GEMMS_MB, M - m0),
+                          slimc_rt_min(SLIMC_RT_GEMMS_NB, N - n0), K, A + m0 * rsa, rsa, csa,
+                          B + n0, ldb, C + m0 * ldc + n0, ldc, NULL, NULL, 0);
+}
+
 /* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
 static SLIMC_RT_UNUSED void slimc_rt_act_c(int64_t act, float *y, int64_t ldy, int64_t m, int64_t n)
 {

@@ -53,19 +53,29 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
                                         const float *B, int b_nk, const float *bias, float *C,
                                         int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                         int64_t *nc);
+/* C[M, N] = A B with A through strides (rsa, csa), B and C row-major (kernels/gemm.c). */
+SLIMC_RT_KERNEL void slimc_rt_gemm_strided(int64_t M, int64_t N, int64_t K, const float *A,
+                                           int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                           float *C, int64_t ldc);
 SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                         const float *bias, float *y, int64_t p0, int64_t p1);
-/* conv2d's weight gradient, output channels [o0, o1) of one group (kernels/conv.c): per
- * image an im2col into col (P * CG * KH * KW floats) and a GEMM added in image order. */
+/* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
+ * output channels (kernels/conv.c): per image and block of SLIMC_RT_WGRAD_PC pixels a
+ * transposed im2col into col (SLIMC_RT_WGRAD_COL floats) and a GEMM added in
+ * image and pixel order. */
 SLIMC_RT_KERNEL void slimc_rt_conv2d_wgrad(const slimc_rt_conv *s, int64_t N, const float *x,
-                                           const float *dy, float *dw, int64_t o0, int64_t o1,
-                                           float *col);
+                                           const float *dy, float *dw, int64_t g, int64_t k0,
+                                           int64_t k1, float *col);
 SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, const float *w,
                                        float b, float *y);
 /* max_pool2d of one plane x [H, W] into y [OH, OW] (s: the window as a conv's; C, O, CG, OG
  * and ACT unused), with PyTorch's semantics: padding is -inf, NaN wins, taps in (kh, kw)
  * order, each replacing the maximum when greater (as the reference evaluator does). */
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y);
+/* max_pool2d's gradient for the 2x2 window of stride 2 (no padding, dilation 1, 2 OH <= H,
+ * 2 OW <= W), one plane: dx [H, W] from x [H, W] and dy [OH, OW] (kernels/pool.c). */
+SLIMC_RT_KERNEL void slimc_rt_maxpool2_grad_plane(int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                                  const float *x, const float *dy, float *dx);
 /* softmax (log_softmax when log) of the contiguous row x[0, len) into y, as PyTorch: the
  * maximum m (NaN wins), e = exp(x - m), y = e / sum(e) (log: x - m - log(sum)). The AVX-512
  * path sums 16 lanes at once and uses a vector exp within 2 ulp of expf. */

@@ -238,8 +238,52 @@ static void slimc_rt_maxpool_c(const slimc_rt_conv *s, const void *x, void *y, i
     }
 }
 
+#ifdef SLIMC_RT_X86
+/* The 2x2 window of stride 2 without padding or dilation, every window inside the image,
+ * on AVX2: four outputs a step from two rows of 8 inputs split into even and odd columns,
+ * the taps taken in (kh, kw) order, each replacing the maximum when greater or NaN -- the
+ * portable loop's result, bit for bit (training's LeNet pools; AVX-512 has its own). */
+static SLIMC_RT_AVX2 void slimc_rt_maxpool2_avx2(const slimc_rt_conv *s, const float *x, float *y)
+{
+    const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const int64_t W = s->W, OW = s->OW;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        float *yr = y + oh * OW;
+        int64_t ow = 0;
+        for (; ow + 4 <= OW; ow += 4) {
+            const __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r0 + 2 * ow), split);
+            const __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r1 + 2 * ow), split);
+            const __m128 t[3] = {_mm256_extractf128_ps(a, 1), _mm256_castps256_ps128(b),
+                                 _mm256_extractf128_ps(b, 1)};
+            __m128 m = _mm256_castps256_ps128(a);
+            for (int i = 0; i < 3; i++)
+                m = _mm_blendv_ps(m, t[i],
+                                  _mm_or_ps(_mm_cmp_ps(t[i], m, _CMP_GT_OQ),
+                                            _mm_cmp_ps(t[i], t[i], _CMP_UNORD_Q)));
+            _mm_storeu_ps(yr + ow, m);
+        }
+        for (; ow < OW; ow++) {
+            const float t[3] = {r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+            float m = r0[2 * ow];
+            for (int i = 0; i < 3; i++)
+                m = (t[i] > m || t[i] != t[i]) ? t[i] : m;
+            yr[ow] = m;
+        }
+    }
+}
+#endif
+
 SLIMC_RT_KERNEL void slimc_rt_maxpool_plane(const slimc_rt_conv *s, const float *x, float *y)
 {
+#ifdef SLIMC_RT_X86
+    if (s->KH == 2 && s->KW == 2 && s->SH == 2 && s->SW == 2 && s->PH == 0 && s->PW == 0 &&
+        s->DH == 1 && s->DW == 1 && 2 * s->OH <= s->H && 2 * s->OW <= s->W &&
+        slimc_rt_isa() == SLIMC_RT_ISA_AVX2) {
+        slimc_rt_maxpool2_avx2(s, x, y);
+        return;
+    }
+#endif
     int64_t t_lo[64], t_hi[64];
     const int small = slimc_rt_pool_taps(s, t_lo, t_hi);
 #ifdef SLIMC_RT_X86
@@ -374,4 +418,82 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool_plane_u8(const slimc_rt_conv *s, const uin
     }
 #endif
     slimc_rt_maxpool_c(s, x, y, 1, t_lo, t_hi, small);
+}
+
+/* ---- max_pool2d's gradient ---- */
+
+#ifdef SLIMC_RT_X86
+/* Windows [ow, ow + 4k) of one output row (see slimc_rt_maxpool2_grad_plane), four a step:
+ * a row's 8 inputs split into even and odd columns (the window's two taps), the taps
+ * compared in order with masks, dy stored under the winner's mask and 0 elsewhere.
+ * Returns the first window not done. */
+static SLIMC_RT_AVX2 int64_t slimc_rt_maxpool2_grad_row_avx2(const float *r0, const float *r1,
+                                                             const float *g, float *o0, float *o1,
+                                                             int64_t OW)
+{
+    const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m128 zero = _mm_setzero_ps();
+    int64_t ow = 0;
+    for (; ow + 4 <= OW; ow += 4) {
+        const __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r0 + 2 * ow), split);
+        const __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(r1 + 2 * ow), split);
+        const __m128 t0 = _mm256_castps256_ps128(a), t1 = _mm256_extractf128_ps(a, 1);
+        const __m128 t2 = _mm256_castps256_ps128(b), t3 = _mm256_extractf128_ps(b, 1);
+        /* tap t replaces the maximum m when t > m or t is NaN */
+        __m128 m = t0;
+        const __m128 k1 =
+            _mm_or_ps(_mm_cmp_ps(t1, m, _CMP_GT_OQ), _mm_cmp_ps(t1, t1, _CMP_UNORD_Q));
+        m = _mm_blendv_ps(m, t1, k1);
+        const __m128 k2 =
+            _mm_or_ps(_mm_cmp_ps(t2, m, _CMP_GT_OQ), _mm_cmp_ps(t2, t2, _CMP_UNORD_Q));
+        m = _mm_blendv_ps(m, t2, k2);
+        const __m128 k3 =
+            _mm_or_ps(_mm_cmp_ps(t3, m, _CMP_GT_OQ), _mm_cmp_ps(t3, t3, _CMP_UNORD_Q));
+        const __m128 gv = _mm_add_ps(zero, _mm_loadu_ps(g + ow)); /* 0 + dy, as += into 0 */
+        const __m128 w3 = k3, w2 = _mm_andnot_ps(k3, k2);
+        const __m128 w1 = _mm_andnot_ps(_mm_or_ps(k2, k3), k1);
+        const __m128 w0 = _mm_andnot_ps(_mm_or_ps(k1, _mm_or_ps(k2, k3)), gv);
+        const __m128 g0 = w0, g1 = _mm_and_ps(w1, gv), g2 = _mm_and_ps(w2, gv),
+                     g3 = _mm_and_ps(w3, gv);
+        _mm256_storeu_ps(o0 + 2 * ow,
+                         _mm256_set_m128(_mm_unpackhi_ps(g0, g1), _mm_unpacklo_ps(g0, g1)));
+        _mm256_storeu_ps(o1 + 2 * ow,
+                         _mm256_set_m128(_mm_unpackhi_ps(g2, g3), _mm_unpacklo_ps(g2, g3)));
+    }
+    return ow;
+}
+#endif
+
+/* max_pool2d's gradient for the 2x2 window of stride 2, no padding, no dilation, every
+ * window inside the image (2 OH <= H, 2 OW <= W), one plane: dx [H, W] = 0 but at each
+ * window's first maximum (taps in (kh, kw) order, a NaN replacing it), where it is
+ * 0 + dy [OH, OW] -- what the generic gradient computes (codegen/c/grad.c), bit for bit.
+ * The windows do not overlap, so each input is written once. */
+SLIMC_RT_KERNEL void slimc_rt_maxpool2_grad_plane(int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                                  const float *x, const float *dy, float *dx)
+{
+    if (2 * OH != H || 2 * OW != W) /* inputs that no window reaches */
+        memset(dx, 0, sizeof(float) * (size_t)(H * W));
+#ifdef SLIMC_RT_X86
+    const int avx2 = slimc_rt_isa() >= SLIMC_RT_ISA_AVX2;
+#endif
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W, *g = dy + oh * OW;
+        float *o0 = dx + 2 * oh * W, *o1 = o0 + W;
+        int64_t ow = 0;
+#ifdef SLIMC_RT_X86
+        if (avx2)
+            ow = slimc_rt_maxpool2_grad_row_avx2(r0, r1, g, o0, o1, OW);
+#endif
+        for (; ow < OW; ow++) {
+            const float t[4] = {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+            int best = 0;
+            float m = t[0];
+            for (int i = 1; i < 4; i++)
+                if (t[i] > m || t[i] != t[i])
+                    best = i, m = t[i];
+            for (int i = 0; i < 4; i++)
+                (i < 2 ? o0 : o1)[2 * ow + (i & 1)] = i == best ? 0.0f + g[ow] : 0.0f;
+        }
+    }
 }
