@@ -244,6 +244,38 @@ static bool run_counts_ok(SlimcContext *ctx, const Graph *g, int n_inputs, int n
 /* Up to this many inputs and outputs are converted on the stack: no malloc per run. */
 #define API_RUN_STACK_IO 8
 
+/* The runtime's view of one run's tensors: inputs converted (runtime_inputs), room for the
+ * outputs; on the stack for up to API_RUN_STACK_IO of each, else allocated. */
+typedef struct {
+    RtTensor in_stack[API_RUN_STACK_IO], out_stack[API_RUN_STACK_IO];
+    void *conv_stack[API_RUN_STACK_IO];
+    RtTensor *in, *out;
+    void **converted;
+    bool small;
+} RunFrame;
+
+static void run_frame_begin(RunFrame *f, SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs,
+                            int n_inputs, int n_outputs)
+{
+    f->small = n_inputs <= API_RUN_STACK_IO && n_outputs <= API_RUN_STACK_IO;
+    f->in = f->small ? f->in_stack : calloc((size_t)n_inputs + 1, sizeof *f->in);
+    f->out = f->small ? f->out_stack : calloc((size_t)n_outputs + 1, sizeof *f->out);
+    f->converted = f->small ? f->conv_stack : calloc((size_t)n_inputs + 1, sizeof *f->converted);
+    SLIMC_ASSERT(f->in && f->out && f->converted);
+    runtime_inputs(ctx, e, inputs, n_inputs, f->in, f->converted);
+}
+
+static void run_frame_end(RunFrame *f, int n_inputs)
+{
+    for (int i = 0; i < n_inputs; i++)
+        free(f->converted[i]);
+    if (!f->small) {
+        free(f->converted);
+        free(f->in);
+        free(f->out);
+    }
+}
+
 SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *inputs, int n_inputs,
                            SlimcTensor *outputs, int n_outputs)
 {
@@ -251,17 +283,12 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
     g->max_memory = ctx->max_memory;
     if (!run_counts_ok(ctx, g, n_inputs, n_outputs))
         return SLIMC_ERROR;
-    RtTensor in_stack[API_RUN_STACK_IO], out_stack[API_RUN_STACK_IO];
-    void *conv_stack[API_RUN_STACK_IO];
-    bool small = n_inputs <= API_RUN_STACK_IO && n_outputs <= API_RUN_STACK_IO;
-    RtTensor *in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
-    RtTensor *out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
-    void **converted = small ? conv_stack : calloc((size_t)n_inputs + 1, sizeof *converted);
-    SLIMC_ASSERT(in && out && converted);
-    runtime_inputs(ctx, e, inputs, n_inputs, in, converted);
+    RunFrame f;
+    run_frame_begin(&f, ctx, e, inputs, n_inputs, n_outputs);
+    RtTensor *out = f.out;
     double t0 = api_now_ms();
-    bool ok = e->cu ? rt_cuda_exec_run(e->cu, in, n_inputs, out, n_outputs, &ctx->diag)
-                    : rt_exec_run(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
+    bool ok = e->cu ? rt_cuda_exec_run(e->cu, f.in, n_inputs, out, n_outputs, &ctx->diag)
+                    : rt_exec_run(e->ex, f.in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
     ctx->t.run += api_now_ms() - t0;
     for (int i = 0; i < n_outputs; i++) {
         memset(&outputs[i], 0, sizeof outputs[i]);
@@ -273,13 +300,7 @@ SlimcStatus slimc_exec_run(SlimcContext *ctx, SlimcExec *e, const SlimcTensor *i
         outputs[i].data = out[i].data;
         outputs[i].nbytes = out[i].nbytes;
     }
-    for (int i = 0; i < n_inputs; i++)
-        free(converted[i]);
-    if (!small) {
-        free(converted);
-        free(in);
-        free(out);
-    }
+    run_frame_end(&f, n_inputs);
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
@@ -311,14 +332,9 @@ SlimcStatus slimc_exec_run_into(SlimcContext *ctx, SlimcExec *e, const SlimcTens
     g->max_memory = ctx->max_memory;
     if (!run_counts_ok(ctx, g, n_inputs, n_outputs))
         return SLIMC_ERROR;
-    RtTensor in_stack[API_RUN_STACK_IO], out_stack[API_RUN_STACK_IO];
-    void *conv_stack[API_RUN_STACK_IO];
-    bool small = n_inputs <= API_RUN_STACK_IO && n_outputs <= API_RUN_STACK_IO;
-    RtTensor *in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
-    RtTensor *out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
-    void **converted = small ? conv_stack : calloc((size_t)n_inputs + 1, sizeof *converted);
-    SLIMC_ASSERT(in && out && converted);
-    runtime_inputs(ctx, e, inputs, n_inputs, in, converted);
+    RunFrame f;
+    run_frame_begin(&f, ctx, e, inputs, n_inputs, n_outputs);
+    RtTensor *out = f.out;
     for (int j = 0; j < n_outputs; j++) {
         const SlimcTensor *t = &outputs[j];
         out[j].dtype = (int)t->dtype;
@@ -328,16 +344,11 @@ SlimcStatus slimc_exec_run_into(SlimcContext *ctx, SlimcExec *e, const SlimcTens
         out[j].nbytes = t->nbytes;
     }
     double t0 = api_now_ms();
-    bool ok = e->cu ? run_into_cuda(ctx, e, in, n_inputs, out, n_outputs)
-                    : rt_exec_run_into(e->ex, in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
+    bool ok = e->cu
+                  ? run_into_cuda(ctx, e, f.in, n_inputs, out, n_outputs)
+                  : rt_exec_run_into(e->ex, f.in, n_inputs, out, n_outputs, e->threads, &ctx->diag);
     ctx->t.run += api_now_ms() - t0;
-    for (int i = 0; i < n_inputs; i++)
-        free(converted[i]);
-    if (!small) {
-        free(converted);
-        free(in);
-        free(out);
-    }
+    run_frame_end(&f, n_inputs);
     return ok ? SLIMC_OK : SLIMC_ERROR;
 }
 
