@@ -79,6 +79,8 @@ typedef struct slimc_rt_pool {
     int finished;      /* chunks of this job finished */
     int parked;        /* workers parked on wake */
     int caller_parked; /* 1 while the caller sleeps on done */
+    int owner_active;  /* 1 while the caller (owner) runs chunks of its job */
+    pthread_t owner;   /* the caller holding busy */
     /* the current job, written by the caller before it publishes the job word and kept
      * until its chunks are done */
     slimc_rt_fn fn;
@@ -101,10 +103,9 @@ static slimc_rt_pool slimc_rt_the_pool = {PTHREAD_MUTEX_INITIALIZER,
                                           0,
                                           0,
                                           0,
+                                          0,
+                                          0,
                                           0};
-
-/* 1 on a thread running a chunk of this pool's job (a worker, or the caller during one). */
-static __thread int slimc_rt_in_job;
 
 static inline void slimc_rt_pause(void)
 {
@@ -174,6 +175,27 @@ static void slimc_rt_chunk(int64_t n, int chunks, int i, int64_t *b, int64_t *e)
     *e = n * (i + 1) / chunks;
 }
 
+/* True on a thread running a chunk of this pool's job: one of its workers, or the caller
+ * while it runs chunks. No thread-local variable: a `__thread` in a model loaded with
+ * dlopen makes LeakSanitizer's thread scan crash at exit, and not every JIT supports one. */
+static int slimc_rt_in_job(slimc_rt_pool *p)
+{
+    const pthread_t me = pthread_self();
+    if (__atomic_load_n(&p->owner_active, __ATOMIC_ACQUIRE)) {
+        pthread_t o;
+        __atomic_load(&p->owner, &o, __ATOMIC_RELAXED);
+        if (pthread_equal(o, me))
+            return 1;
+    }
+    /* workers are started only between jobs (busy held), before the job word that wakes
+     * them is published, so a worker sees itself here */
+    const int n = __atomic_load_n(&p->n_threads, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        if (pthread_equal(p->threads[i], me))
+            return 1;
+    return 0;
+}
+
 /* Claims chunks of job number seq (of `chunks` chunks) and runs them until none is left;
  * the thread that finishes the job's last chunk wakes the caller if it parked. A thread
  * still looking at an older job claims nothing: the claim word carries the job number. */
@@ -207,7 +229,6 @@ static void *slimc_rt_worker(void *arg)
     pthread_mutex_lock(&p->lock);
     seen = p->seen[me]; /* the job word before the job it was started for */
     pthread_mutex_unlock(&p->lock);
-    slimc_rt_in_job = 1;
     for (;;) {
         job = slimc_rt_spin_job(&p->job, seen);
         if (job == seen) { /* idle: park until the next job */
@@ -240,7 +261,7 @@ static void slimc_rt_pool_shutdown(void)
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < n; i++)
         pthread_join(p->threads[i], NULL);
-    p->n_threads = 0;
+    __atomic_store_n(&p->n_threads, 0, __ATOMIC_RELEASE);
 }
 
 /* Starts workers until there are `want`; returns how many there are. Called with busy
@@ -253,7 +274,7 @@ static int slimc_rt_start_workers(slimc_rt_pool *p, int want)
         if (pthread_create(&p->threads[p->n_threads], NULL, slimc_rt_worker,
                            (void *)(intptr_t)p->n_threads) != 0)
             break;
-        p->n_threads++;
+        __atomic_store_n(&p->n_threads, p->n_threads + 1, __ATOMIC_RELEASE);
     }
     const int n = p->n_threads;
     pthread_mutex_unlock(&p->lock);
@@ -274,7 +295,7 @@ static SLIMC_RT_UNUSED void slimc_rt_parallel_for(int nthreads, int64_t n, slimc
         nthreads = SLIMC_RT_MAX_THREADS;
     if ((int64_t)nthreads > n)
         nthreads = (int)n;
-    if (nthreads <= 1 || slimc_rt_in_job) {
+    if (nthreads <= 1 || slimc_rt_in_job(p)) {
         fn(ctx, 0, n);
         return;
     }
@@ -305,9 +326,11 @@ static SLIMC_RT_UNUSED void slimc_rt_parallel_for(int nthreads, int64_t n, slimc
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->lock);
     }
-    slimc_rt_in_job = 1;
+    pthread_t me = pthread_self();
+    __atomic_store(&p->owner, &me, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->owner_active, 1, __ATOMIC_RELEASE);
     slimc_rt_run_chunks(p, seq, chunks);
-    slimc_rt_in_job = 0;
+    __atomic_store_n(&p->owner_active, 0, __ATOMIC_RELEASE);
     /* wait for the chunks still running on workers: spin, then park */
     if (slimc_rt_spin_finished(&p->finished, chunks) != chunks) {
         pthread_mutex_lock(&p->lock);
