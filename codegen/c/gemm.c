@@ -52,6 +52,27 @@ static void emit_gemm(CgCtx *c, NodeId id, const GemmSpec *s, CgKernel *k)
     k->ep_done = true;
 }
 
+/* The item loop of a sparse linear (CSR or N:M): TILE computes item it of the weight's tiles
+ * and says which rows and columns it wrote, then the epilogue runs on them, as the dense
+ * kernel's; ends the body. */
+static void emit_sparse_items(CgCtx *c, NodeId id, const char *tile, const char *M, const char *N)
+{
+    const Node *n = &c->g->nodes[id];
+    cg_printf(c, "    const int64_t M = %s;\n", M);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
+    cg_printf(c, "        %s(M, A, W, bias, out, it, &m0, &mc, &n0, &nc);\n", tile);
+    if (n->n_epilogue) {
+        cg_printf(c, "        const int64_t N = %s;\n", N);
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * N + n0", "nc");
+    } else {
+        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+}
+
 /* A linear whose weight the sparse pass gave a CSR copy (input 3, w_sparse=1; passes/sparse.c):
  * slimc_rt_spmm_tile (runtime/kernels/sparse.c) on the items of slimc_rt_spmm_items, then the
  * epilogue on each item's rows, as the dense kernel. */
@@ -69,19 +90,7 @@ static void emit_linear_csr(CgCtx *c, NodeId id, CgKernel *k, const char *M, con
               "model predicted it %.2fx faster than the dense GEMM */\n",
               (long long)h[3], numel, numel > 0 ? 100.0 * (double)h[3] / numel : 0.0,
               ir_attr_sparse_gain(n));
-    cg_printf(c, "    const int64_t M = %s;\n", M);
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
-    cg_printf(c, "        slimc_rt_spmm_tile(M, A, W, bias, out, it, &m0, &mc, &n0, &nc);\n");
-    if (n->n_epilogue) {
-        cg_printf(c, "        const int64_t N = %s;\n", N);
-        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-        cg_ep_call(c, id, 12, "m * N + n0", "nc");
-    } else {
-        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
-    }
-    cg_printf(c, "    }\n");
-    cg_body_end(c);
+    emit_sparse_items(c, id, "slimc_rt_spmm_tile", M, N);
     k->items = cg_strf(c, "slimc_rt_spmm_items(%s, %s)", M, N);
     k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(h[3] > 0 ? h[3] : 1));
     k->ep_done = true;
@@ -102,19 +111,7 @@ static void emit_linear_nm(CgCtx *c, NodeId id, CgKernel *k, const char *M, cons
         "    /* sparse N:M kernel: %lld of every %lld weights along K kept (%lld x %lld); the "
         "cost model predicted it %.2fx faster than the dense GEMM */\n",
         (long long)h[3], (long long)h[4], (long long)h[1], (long long)h[2], ir_attr_sparse_gain(n));
-    cg_printf(c, "    const int64_t M = %s;\n", M);
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        int64_t m0, mc, n0, nc;\n");
-    cg_printf(c, "        slimc_rt_nm_tile(M, A, W, bias, out, it, &m0, &mc, &n0, &nc);\n");
-    if (n->n_epilogue) {
-        cg_printf(c, "        const int64_t N = %s;\n", N);
-        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-        cg_ep_call(c, id, 12, "m * N + n0", "nc");
-    } else {
-        cg_printf(c, "        (void)m0, (void)mc, (void)n0, (void)nc;\n");
-    }
-    cg_printf(c, "    }\n");
-    cg_body_end(c);
+    emit_sparse_items(c, id, "slimc_rt_nm_tile", M, N);
     const long long kept = h[4] > 0 ? h[1] * (h[2] / h[4]) * h[3] : 1;
     k->items = cg_strf(c, "slimc_rt_nm_items(%s, %s)", M, N);
     k->work = cg_strf(c, "%s * (int64_t)%lld", M, kept > 0 ? kept : 1);
