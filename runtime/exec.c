@@ -233,14 +233,10 @@ static bool exec_call(RtExec *e, const int64_t *syms, const void **in, void **ou
 /* The data pointers of up to this many inputs and outputs live on the stack. */
 #define RT_EXEC_STACK_IO 16
 
-bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
-                 int nthreads, Diag *d)
+/* exec_call on the data pointers of the tensors inputs and outputs. */
+static bool exec_call_tensors(RtExec *e, const int64_t *syms, const RtTensor *inputs, int n_inputs,
+                              const RtTensor *outputs, int n_outputs, int nthreads, Diag *d)
 {
-    const RtModelDesc *m = e->m;
-    int64_t syms[RT_MAX_SYMS];
-    if (!exec_bind(e, inputs, n_inputs, n_outputs, syms, d))
-        return false;
-    memset(outputs, 0, sizeof *outputs * (size_t)n_outputs); /* freed on every failure */
     const void *in_stack[RT_EXEC_STACK_IO];
     void *out_stack[RT_EXEC_STACK_IO];
     bool small = n_inputs <= RT_EXEC_STACK_IO && n_outputs <= RT_EXEC_STACK_IO;
@@ -248,24 +244,36 @@ bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outp
     void **out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
     bool ok = in && out;
     if (!ok)
-        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
+        ir_diag_error(d, model_loc(e->m), "out of memory running model '%s'",
+                      e->m->name ? e->m->name : "?");
     for (int i = 0; ok && i < n_inputs; i++)
         in[i] = inputs[i].data;
-    ok = ok && rt_exec_alloc_outputs(m, syms, outputs, d);
     for (int j = 0; ok && j < n_outputs; j++)
         out[j] = outputs[j].data;
-    if (ok && !exec_call(e, syms, in, out, nthreads, d)) {
-        ok = false;
-        for (int j = 0; j < n_outputs; j++) {
-            free(outputs[j].data);
-            outputs[j].data = NULL;
-        }
-    }
+    ok = ok && exec_call(e, syms, in, out, nthreads, d);
     if (!small) {
         free(in);
         free(out);
     }
     return ok;
+}
+
+bool rt_exec_run(RtExec *e, const RtTensor *inputs, int n_inputs, RtTensor *outputs, int n_outputs,
+                 int nthreads, Diag *d)
+{
+    int64_t syms[RT_MAX_SYMS];
+    if (!exec_bind(e, inputs, n_inputs, n_outputs, syms, d))
+        return false;
+    memset(outputs, 0, sizeof *outputs * (size_t)n_outputs); /* freed on every failure */
+    if (!rt_exec_alloc_outputs(e->m, syms, outputs, d))
+        return false;
+    if (exec_call_tensors(e, syms, inputs, n_inputs, outputs, n_outputs, nthreads, d))
+        return true;
+    for (int j = 0; j < n_outputs; j++) {
+        free(outputs[j].data);
+        outputs[j].data = NULL;
+    }
+    return false;
 }
 
 bool rt_output_matches(const char *name, const RtTensor *want, const RtTensor *given, SrcLoc loc,
@@ -308,27 +316,8 @@ bool rt_exec_check_outputs(const RtModelDesc *m, const int64_t *syms, const RtTe
 bool rt_exec_run_into(RtExec *e, const RtTensor *inputs, int n_inputs, const RtTensor *outputs,
                       int n_outputs, int nthreads, Diag *d)
 {
-    const RtModelDesc *m = e->m;
     int64_t syms[RT_MAX_SYMS];
-    if (!exec_bind(e, inputs, n_inputs, n_outputs, syms, d) ||
-        !rt_exec_check_outputs(m, syms, outputs, d))
-        return false;
-    const void *in_stack[RT_EXEC_STACK_IO];
-    void *out_stack[RT_EXEC_STACK_IO];
-    bool small = n_inputs <= RT_EXEC_STACK_IO && n_outputs <= RT_EXEC_STACK_IO;
-    const void **in = small ? in_stack : calloc((size_t)n_inputs + 1, sizeof *in);
-    void **out = small ? out_stack : calloc((size_t)n_outputs + 1, sizeof *out);
-    bool ok = in && out;
-    if (!ok)
-        ir_diag_error(d, model_loc(m), "out of memory running model '%s'", m->name ? m->name : "?");
-    for (int i = 0; ok && i < n_inputs; i++)
-        in[i] = inputs[i].data;
-    for (int j = 0; ok && j < n_outputs; j++)
-        out[j] = outputs[j].data;
-    ok = ok && exec_call(e, syms, in, out, nthreads, d);
-    if (!small) {
-        free(in);
-        free(out);
-    }
-    return ok;
+    return exec_bind(e, inputs, n_inputs, n_outputs, syms, d) &&
+           rt_exec_check_outputs(e->m, syms, outputs, d) &&
+           exec_call_tensors(e, syms, inputs, n_inputs, outputs, n_outputs, nthreads, d);
 }
