@@ -672,6 +672,12 @@ SlimcStatus slimc_model_emit_dir(SlimcContext *ctx, SlimcModel *m, const char *d
 
 SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *passes)
 {
+    return slimc_model_compress_with(ctx, m, passes, NULL);
+}
+
+SlimcStatus slimc_model_compress_with(SlimcContext *ctx, SlimcModel *m, const char *passes,
+                                      const SlimcOptions *o)
+{
     Graph *g = m->g;
     if (m->optimized) {
         ir_diag_error(&ctx->diag, (SrcLoc){g->source, 0, 0},
@@ -685,6 +691,15 @@ SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *p
         return SLIMC_ERROR;
     }
     g->max_memory = ctx->max_memory;
+    /* quantize's keep-float choices come from the same profile as a run's (api_optimize) */
+    if (!m->profile) {
+        m->profile = calloc(1, sizeof *m->profile);
+        SLIMC_ASSERT(m->profile);
+    }
+    bool from_default = false;
+    if (!api_device_profile(ctx, o, m->profile, &from_default))
+        return SLIMC_ERROR;
+    g->place.profile = m->profile;
     double ms = 0;
     PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
     bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);

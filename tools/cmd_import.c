@@ -12,7 +12,7 @@ static int save_slim(int argc, char **argv, bool compress)
     const char *cmd = compress ? "compress" : "import";
     const char *usage =
         compress ? "slimc compress MODEL [--passes P | --quantize MODE [--calibrate FILE.npy]] "
-                   "[--max-memory SIZE] [--dense] -o OUT.slim"
+                   "[--device-profile FILE] [--max-memory SIZE] [--dense] -o OUT.slim"
                  : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
     const char *in = NULL, *out = NULL, *passes = NULL, *quantize = NULL, *calibrate = NULL;
     static char step[4200]; /* the quantize(...) call of --quantize */
@@ -31,6 +31,11 @@ static int save_slim(int argc, char **argv, bool compress)
         case CLI_QUANTIZE: quantize = v; break;
         case CLI_CALIBRATE: calibrate = v; break;
         case CLI_DENSE: dense = true; break;
+        case CLI_DEVICE_PROFILE:
+        case CLI_CACHE_DIR: /* the cost model's profile (slimc_model_compress_with) */
+            if (cli_common_apply(&fixes, args.o[k].opt, v) < 0)
+                return 1;
+            break;
         case CLI_SHAPE:
         case CLI_DIM:
             if (cli_common_apply(&fixes, args.o[k].opt, v) < 0)
@@ -66,7 +71,7 @@ static int save_slim(int argc, char **argv, bool compress)
     SlimcModel *m = NULL;
     SlimcSaveInfo info = {0};
     bool ok = cli_apply_fixes(ctx, &fixes) && slimc_model_load(ctx, in, &m) == SLIMC_OK &&
-              (!compress || slimc_model_compress(ctx, m, passes) == SLIMC_OK) &&
+              (!compress || slimc_model_compress_with(ctx, m, passes, &fixes.opt) == SLIMC_OK) &&
               slimc_model_save_slim_compact(ctx, m, out, !dense, &info) == SLIMC_OK;
     cli_flush(ctx);
     slimc_model_free(m);

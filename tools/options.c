@@ -175,8 +175,9 @@ static const CliOpt inspect_opts[] = {CLI_IR,
                                       FIXED_SHAPES,
                                       END};
 static const CliOpt import_opts[] = {CLI_OUT, CLI_MAX_MEMORY, FIXED_SHAPES, END};
-static const CliOpt compress_opts[] = {CLI_OUT,      CLI_PASSES,    CLI_MAX_MEMORY, CLI_DENSE,
-                                       CLI_QUANTIZE, CLI_CALIBRATE, FIXED_SHAPES,   END};
+static const CliOpt compress_opts[] = {
+    CLI_OUT,       CLI_PASSES,         CLI_MAX_MEMORY, CLI_DENSE,    CLI_QUANTIZE,
+    CLI_CALIBRATE, CLI_DEVICE_PROFILE, CLI_CACHE_DIR,  FIXED_SHAPES, END};
 static const CliOpt cache_opts[] = {CLI_CACHE_DIR, END};
 static const CliOpt profile_opts[] = {
     CLI_OUT, CLI_SHOW, CLI_DEVICE, CLI_THREADS, CLI_DEVICE_PROFILE, CLI_CC, CLI_CACHE_DIR, END};

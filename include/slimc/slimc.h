@@ -289,6 +289,13 @@ double slimc_exec_bench_device_ms(const SlimcExec *e);
  * block — then dce. No layout, fusion or memory plan: the result is still a model that
  * slimc_model_save_slim can write, and that runs (or compiles) like any other. */
 SlimcStatus slimc_model_compress(SlimcContext *ctx, SlimcModel *m, const char *passes);
+/* The same, with the device profile the cost model's choices come from (quantize keeps a
+ * layer float where int8 is predicted slower on that CPU; docs/quantization.md): o's
+ * device_profile, else the one `slimc profile-device` stored in o's cache_dir (or the
+ * default cache directory), else the built-in profile of this host. o may be NULL (as
+ * slimc_model_compress); its other fields are not used. */
+SlimcStatus slimc_model_compress_with(SlimcContext *ctx, SlimcModel *m, const char *passes,
+                                      const SlimcOptions *o);
 
 /* ---- saving and the compile cache ---- */
 /* Writes the model (as loaded, or as slimc_model_compress left it) as a readable .slim

@@ -94,6 +94,7 @@ _signatures = {
     "slimc_model_output_type": (c_char_p, [P, c_int]),
     "slimc_model_optimize": (c_int, [P, P, ctypes.POINTER(Options)]),
     "slimc_model_compress": (c_int, [P, P, c_char_p]),
+    "slimc_model_compress_with": (c_int, [P, P, c_char_p, ctypes.POINTER(Options)]),
     "slimc_model_save_slim_compact": (c_int, [P, P, c_char_p, ctypes.c_bool,
                                               ctypes.POINTER(SaveInfo)]),
     "slimc_model_inspect_json": (c_int, [P, P, ctypes.c_uint, ctypes.POINTER(c_void_p)]),

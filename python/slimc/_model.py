@@ -138,7 +138,7 @@ class Model:
 
     def __init__(self, source, *, passes=None, quantize=None, calibrate=None, max_drop=None,
                  prune=None, threads=None, device="cpu", name=None, max_memory=None,
-                 cache_dir=None, _compressed=False):
+                 cache_dir=None, device_profile=None, _compressed=False):
         if device not in DEVICES:
             raise ValueError("slimc: device must be one of %s, not %r" % (sorted(DEVICES), device))
         h = self._h = _Handles()
@@ -149,25 +149,27 @@ class Model:
         if max_memory is not None:
             lib.slimc_set_max_memory(self._ctx, int(max_memory))
         self._load(source, name)
+        o = Options()
+        lib.slimc_options_default(ctypes.byref(o))
+        self._cache_dir = os.fsencode(cache_dir) if cache_dir else None
+        o.cache_dir = self._cache_dir
+        self._device_profile = os.fsencode(device_profile) if device_profile else None
+        o.device_profile = self._device_profile
         compress = _compress_passes(self._holder, quantize, prune, calibrate, max_drop)
         if compress or _compressed:
-            _check(self._ctx, lib.slimc_model_compress(self._ctx, h.model,
-                                                       compress.encode() if compress else None),
-                   "compress")
+            _check(self._ctx, lib.slimc_model_compress_with(
+                self._ctx, h.model, compress.encode() if compress else None, ctypes.byref(o)),
+                "compress")
             if _compressed:  # keep this one for save(); run a reloaded copy
                 h.saveable, h.model = h.model, ctypes.c_void_p()
                 tmp = self._holder.path("model.slim")
                 self._save(h.saveable, tmp, False)
                 self._load(tmp, None)
-        o = Options()
-        lib.slimc_options_default(ctypes.byref(o))
         if threads is not None:
             o.threads = int(threads)
         o.device = DEVICES[device]
         self._passes = passes.encode() if passes else None
         o.passes = self._passes
-        self._cache_dir = os.fsencode(cache_dir) if cache_dir else None
-        o.cache_dir = self._cache_dir
         _check(self._ctx, lib.slimc_model_optimize(self._ctx, h.model, ctypes.byref(o)),
                "optimize")
         _check(self._ctx, lib.slimc_compile(self._ctx, h.model, ctypes.byref(o),
@@ -465,7 +467,7 @@ def compile(model, passes=None, quantize=None, threads=None, device="cpu", **kw)
     an array or .npy path for static int8, else dynamic), "int4", "fp16", "bf16", or a
     whole "quantize(...)" step; threads: None for the C API's default; device: "cpu",
     "cuda" or "auto". Also name=, max_memory= (bytes), cache_dir=, calibrate=, max_drop=,
-    prune=."""
+    prune=, device_profile= (a profile-device JSON file: the cost model's choices)."""
     return Model(model, passes=passes, quantize=quantize, threads=threads, device=device, **kw)
 
 

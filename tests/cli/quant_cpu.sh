@@ -38,6 +38,20 @@ grep -qE "^  conv1 +qconv2d" out.txt && grep -qE "^  conv2 +qconv2d" out.txt \
   && grep -q "4 layers quantized, 0 float" out.txt && ok "both convs quantize" \
   || { bad "not every layer int8 with VNNI"; cat out.txt; }
 
+# compress makes the same choice from the profile it is given (slimc_model_compress_with)
+expect_ok "compress, AVX2 without VNNI pinned" "$SLIMC" compress "$L/lenet.slim" --quantize int8 \
+  --calibrate "$L/calib.npy" --device-profile "$NOVNNI" -o nv.slim
+grep -qE "^ +conv1 = Conv2d\(" nv.slim && grep -qE "^ +conv2 = QuantConv2d\(" nv.slim \
+  && ok "compress: conv1 float, conv2 int8" || { bad "compress without VNNI"; cat nv.slim; }
+expect_ok "compress, VNNI pinned" "$SLIMC" compress "$L/lenet.slim" --quantize int8 \
+  --calibrate "$L/calib.npy" --device-profile "$FAST" -o fast.slim
+grep -qE "^ +conv1 = QuantConv2d\(" fast.slim && grep -qE "^ +conv2 = QuantConv2d\(" fast.slim \
+  && ok "compress: both convs int8" || { bad "compress with VNNI"; cat fast.slim; }
+expect_ok "the compressed model runs" "$SLIMC" run nv.slim --input x="$L/input.npy" --output-dir nvc
+"$NPYCMP" nvc/output0.npy "$L/expected.npy" 0.05 && ok "compressed: close to fp32" || bad "compressed: far"
+expect_fail "compress: a missing profile" "nosuch.json.*error|error.*nosuch.json" "$SLIMC" compress "$L/lenet.slim" --quantize int8 \
+  --calibrate "$L/calib.npy" --device-profile nosuch.json -o x.slim
+
 # the profile states it, and a mistake in it is an error with its place
 expect_ok "profile --show" "$SLIMC" profile-device --show --device-profile "$NOVNNI"
 grep -qE "^int8_small_k +K<64 +x1.3" out.txt && ok "--show prints int8_small_k" || { bad "--show"; cat out.txt; }

@@ -338,3 +338,19 @@ def test_compress_prune_and_compact_save(tmp_path):
     x = np.load(os.path.join(SAMPLES, "mlp", "input.npy"))
     np.testing.assert_allclose(slimc.compile(str(tmp_path / "p.slim"))(x), c(x), rtol=1e-5,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("profile,conv1", [("profile_avx2_novnni.json", "Conv2d("),
+                                           ("profile_int8_fast.json", "QuantConv2d(")])
+def test_compress_device_profile(tmp_path, profile, conv1):
+    # the cost model's keep-float choice in compress comes from the profile given: on an
+    # AVX2 CPU without VNNI lenet's conv1 (K = 25) stays float, with VNNI it is int8
+    lenet = os.path.join(SAMPLES, "lenet")
+    c = slimc.compress(os.path.join(lenet, "lenet.slim"), quantize="int8",
+                       calibrate=os.path.join(lenet, "calib.npy"),
+                       device_profile=os.path.join(ROOT, "tests", "data", profile))
+    c.save(str(tmp_path / "q.slim"))
+    text = open(str(tmp_path / "q.slim")).read()
+    assert ("conv1 = " + conv1) in text and "conv2 = QuantConv2d(" in text, text
+    x = np.load(os.path.join(lenet, "input.npy"))
+    close_to(c(x), np.load(os.path.join(lenet, "expected.npy")), tol=0.05)
