@@ -149,40 +149,16 @@ static const char f8_helpers[] =
     "{\n    return v == v && fabs(v) < 9.2e18 ? (int64_t)v : 0;\n}\n"
     "#endif\n\n";
 
-/* The format arguments of the float8 helpers for dtype t (ir/types.c's table). */
-static const char *f8_args(CgCtx *c, DType t)
-{
-    switch (t) {
-    case IR_F8E4M3FN: return "3, 7, 448.0, 0, 0";
-    case IR_F8E4M3FNUZ: return "3, 8, 240.0, 1, 0";
-    case IR_F8E5M2: return "2, 15, 57344.0, 0, 1";
-    case IR_F8E5M2FNUZ: return "2, 16, 57344.0, 1, 0";
-    default: cg_error(c, NULL, "%s is not a float8 dtype", ir_dtype_name(t)); return "";
-    }
-}
-
-/* The value arguments (mant, bias, fnuz, ieee) of slimc_cg_f8_value: f8_args without max. */
-static const char *f8_value_args(CgCtx *c, DType t)
-{
-    switch (t) {
-    case IR_F8E4M3FN: return "3, 7, 0, 0";
-    case IR_F8E4M3FNUZ: return "3, 8, 1, 0";
-    case IR_F8E5M2: return "2, 15, 0, 1";
-    case IR_F8E5M2FNUZ: return "2, 16, 1, 0";
-    default: cg_error(c, NULL, "%s is not a float8 dtype", ir_dtype_name(t)); return "";
-    }
-}
+static const CgDialect c_dialect = {"slimc_cg_", "INFINITY", "NAN",      "UINT64_C(",
+                                    ")",         load_expr,  store_expr, "(int64_t)"};
 
 /* cast from or to float8, f4e2m1 and the packed integers (as ir/eval_dtypes.c): one item
  * per output element, or per output byte when the output packs several a byte. */
 static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    DType from = c->g->values[n->inputs[0]].type.dtype, to = c->g->values[n->outputs[0]].type.dtype;
-    bool saturate = ir_attr_saturate(n) != 0;
-    bool int_src = !ir_dtype_is_float(from) && !ir_dtype_is_f8(from) && from != IR_F4E2M1;
-    int fb = ir_dtype_bits(from), tb = ir_dtype_bits(to);
-    unsigned fmask = (1u << (fb < 8 ? fb : 0)) - 1u, tmask = (1u << (tb < 8 ? tb : 0)) - 1u;
+    DType to = c->g->values[n->outputs[0]].type.dtype;
+    int tb = ir_dtype_bits(to);
     Dim ne;
     if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
         return;
@@ -206,64 +182,13 @@ static void emit_cast_narrow(CgCtx *c, NodeId id, CgKernel *k)
     else
         cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n        {\n"
                      "            const int64_t f = it;\n");
-    const char *ind = "            ";
-    /* the source element: iv (integers) and v */
-    if (fb < 8) {
-        cg_printf(c,
-                  "%sconst unsigned raw = (unsigned)(x[(f * %d) >> 3] >> ((f * %d) & 7)) & %uu;\n",
-                  ind, fb, fb, fmask);
-        if (from == IR_I4 || from == IR_I2)
-            cg_printf(c, "%sconst uint64_t iv = raw > %uu ? (uint64_t)raw - %uu : raw;\n", ind,
-                      fmask / 2, fmask + 1);
-        else
-            cg_printf(c, "%sconst uint64_t iv = raw;\n", ind);
-        cg_printf(c, "%sconst double v = %s;\n", ind,
-                  from == IR_F4E2M1 ? "slimc_cg_f4_value(raw)" : "(double)(int64_t)iv");
-    } else if (ir_dtype_is_f8(from)) {
-        cg_printf(c, "%sconst uint64_t iv = 0;\n", ind);
-        if (from == IR_F8E8M0)
-            cg_printf(c, "%sconst double v = slimc_cg_e8m0_value(x[f]);\n", ind);
-        else
-            cg_printf(c, "%sconst double v = slimc_cg_f8_value(x[f], %s);\n", ind,
-                      f8_value_args(c, from));
-    } else if (int_src) {
-        cg_printf(c, "%sconst uint64_t iv = (uint64_t)x[f];\n", ind);
-        cg_printf(c, "%sconst double v = %s;\n", ind,
-                  ir_dtype_is_unsigned(from) ? "(double)iv" : "(double)(int64_t)iv");
-    } else {
-        cg_printf(c, "%sconst uint64_t iv = 0;\n", ind);
-        cg_printf(c, "%sconst double v = %s;\n", ind, load_expr(c, from, "x[f]"));
-    }
-    cg_printf(c, "%s(void)iv;\n%s(void)v;\n", ind, ind);
-    if (tb < 8)
-        cg_printf(c, "%sdst[it] |= (uint8_t)((%s & %uu) << ((f * %d) & 7));\n", ind,
-                  to == IR_F4E2M1 ? "(uint64_t)slimc_cg_f4_bits(v)"
-                  : int_src       ? "iv"
-                                  : "(uint64_t)slimc_cg_f2i(v)",
-                  tmask, tb);
-    else if (to == IR_F8E8M0)
-        cg_printf(c, "%sdst[f] = slimc_cg_e8m0_bits(v, %d, %d);\n", ind, (int)ir_attr_round_mode(n),
-                  saturate);
-    else if (ir_dtype_is_f8(to))
-        cg_printf(c, "%sdst[f] = slimc_cg_f8_bits(v, %s, %d);\n", ind, f8_args(c, to), saturate);
-    else if (int_src && to == IR_BOOL)
-        cg_printf(c, "%sdsto[f] = (uint8_t)(iv != 0);\n", ind);
-    else if (int_src && ir_dtype_is_int(to))
-        cg_printf(c, "%sdsto[f] = (%s)iv;\n", ind, ir_dtype_ctype(to));
-    else if (to == IR_BOOL)
-        cg_printf(c, "%sdsto[f] = (uint8_t)(v != 0.0);\n", ind);
-    else if (ir_dtype_is_int(to))
-        cg_printf(c, "%sdsto[f] = (%s)(uint64_t)(int64_t)v;\n", ind, ir_dtype_ctype(to));
-    else
-        cg_printf(c, "%sdsto[f] = %s;\n", ind, store_expr(c, to, "v"));
+    cg_cast_element(c, n, &c_dialect);
     cg_printf(c, "        }\n    }\n");
     cg_body_end(c);
     k->items = tb < 8 ? cg_strf(c, "((%s + %d) / %d)", total, 8 / tb - 1, 8 / tb) : total;
     k->work = total;
     k->ep_done = false;
 }
-
-static const CgDialect c_dialect = {"slimc_cg_", "INFINITY", "NAN", "UINT64_C(", ")"};
 
 /* Strides of operand shape in over out's dims (numpy broadcasting: 0 where broadcast). */
 static void bcast_strides(CgCtx *c, const Shape *out, const Shape *in, const char **st)
