@@ -554,25 +554,80 @@ static void rule_concat(AdCtx *c, const Node *n, ValueId dy)
     }
 }
 
-/* slice (step 1): dy padded with zeros back to the input's length. */
+/* The sizes of shape s as a reshape's "shape" attribute: static dims as they are, a dim of
+ * one symbol as -(1000 + the symbol), one compound symbolic dim as -1; false when there are
+ * two of those (a reshape can infer one). */
+static bool reshape_sizes(const Shape *s, int64_t *out)
+{
+    bool inferred = false;
+    for (int i = 0; i < s->rank; i++) {
+        Dim d = s->d[i];
+        if (d.syms == 0)
+            out[i] = d.c;
+        else if (d.c == 1 && (d.syms & (d.syms - 1)) == 0)
+            out[i] = -(1000 + __builtin_ctz(d.syms));
+        else if (!inferred)
+            out[i] = -1, inferred = true;
+        else
+            return false;
+    }
+    return true;
+}
+
+/* slice: dy put back at the positions it was taken from, zeros elsewhere. Step 1: dy padded
+ * to the input's length. Step k > 1: dy [.., m, ..] viewed as [.., m, 1, ..], padded to
+ * [.., m, k, ..] (dy's elements at the multiples of k), viewed as [.., m*k, ..], then
+ * padded by start in front and cut or padded to the input's length. */
 static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
 {
-    const Shape *xs = &type_of(c, n->inputs[0])->shape;
-    int axis = norm_axis(ir_attr_axis(n), xs->rank);
-    if (ir_attr_step_or(n, 1) != 1 || !ir_dim_static(xs->d[axis])) {
-        pass_ad_unsupported(c, "a step other than 1 or a symbolic size along the axis");
+    const Shape xs = type_of(c, n->inputs[0])->shape; /* copies: nodes are added */
+    const Shape ys = type_of(c, dy)->shape;
+    int axis = norm_axis(ir_attr_axis(n), xs.rank);
+    int64_t step = ir_attr_step_or(n, 1);
+    if (step < 1 || !ir_dim_static(xs.d[axis])) {
+        pass_ad_unsupported(c, "a negative step or a symbolic size along the axis");
         return;
     }
-    int64_t len = xs->d[axis].c, start = ir_attr_start(n), end = ir_attr_end(n);
+    int64_t len = xs.d[axis].c, start = ir_attr_start(n), end = ir_attr_end(n);
     start = start < 0 ? start + len : start;
     end = end < 0 ? end + len : end;
     start = start < 0 ? 0 : start > len ? len : start;
     end = end < start ? start : end > len ? len : end;
     int64_t pads[2 * IR_MAX_RANK] = {0};
-    int k = 2 * (xs->rank - 1 - axis); /* F.pad's order: the last dim first */
+    ValueId g = dy;
+    int64_t span = end - start; /* what the padding below must bring to len */
+    if (step > 1) {
+        int64_t m = ys.d[axis].c, sizes[IR_MAX_RANK + 1];
+        if (xs.rank >= IR_MAX_RANK || !reshape_sizes(&ys, sizes)) {
+            pass_ad_unsupported(c, "a step other than 1 on an input of this rank or shape");
+            return;
+        }
+        memmove(sizes + axis + 2, sizes + axis + 1, sizeof *sizes * (size_t)(xs.rank - 1 - axis));
+        sizes[axis + 1] = 1;
+        g = reshape_ints(c, g, sizes, xs.rank + 1);
+        int k = 2 * (xs.rank - 1 - axis); /* the new axis, axis + 1 of rank + 1 */
+        pads[k + 1] = step - 1;
+        NodeId t = pass_ad_node(c, IR_OP_PAD, &g, 1);
+        ir_node_set_ints(c->g, t, "pads", pads, k + 2);
+        g = pass_ad_done(c, t);
+        pads[k + 1] = 0;
+        memmove(sizes + axis + 1, sizes + axis + 2, sizeof *sizes * (size_t)(xs.rank - 1 - axis));
+        sizes[axis] = m * step;
+        g = reshape_ints(c, g, sizes, xs.rank);
+        span = m * step;
+        if (start + span > len) { /* the last element's k-1 zeros run past the end */
+            NodeId cut = pass_ad_node(c, IR_OP_SLICE, &g, 1);
+            ir_node_set_int(c->g, cut, "axis", axis);
+            ir_node_set_int(c->g, cut, "start", 0);
+            ir_node_set_int(c->g, cut, "end", len - start);
+            g = pass_ad_done(c, cut);
+            span = len - start;
+        }
+    }
+    int k = 2 * (xs.rank - 1 - axis); /* F.pad's order: the last dim first */
     pads[k] = start;
-    pads[k + 1] = len - end;
-    NodeId t = pass_ad_node(c, IR_OP_PAD, &dy, 1);
+    pads[k + 1] = len - start - span;
+    NodeId t = pass_ad_node(c, IR_OP_PAD, &g, 1);
     ir_node_set_ints(c->g, t, "pads", pads, k + 2);
     pass_ad_accum(c, n->inputs[0], pass_ad_done(c, t));
 }

@@ -110,7 +110,7 @@ def mlp(p, x):
 
 # The other ops with gradient rules, in one model: grouped, strided, dilated, padded
 # convolution, batch norm (training mode), group norm, pools, activations, transpose, concat,
-# slice, softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
+# slice (with steps), softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
 OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     weights "ops.safetensors"
 
@@ -130,7 +130,7 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     c = cat([relu6(tanh(u) * 7.0), leaky_relu(sigmoid(u) - 0.5, 0.2)], dim=1)
     r = reshape(c, -1, 4, 8)
     m = softmax(matmul(transpose(r, 1, 2), r), axis=-1)
-    s = slice(flatten(m), 1, 8, 40)
+    s = slice(flatten(m), 1, 8, 40) + slice(flatten(m), 1, 1, 64, 2) * slice(flatten(m), 1, 0, 63, 2)
     t = s - mean(s, dim=1, keepdim=true) + sum(a, dim=1, keepdim=true) / exp(slice(u, 1, 0, 1))
     t = maximum(t, clip(t * 0.5, min=-0.1, max=0.2)) + where(gt(t, 0.0), t, t * 0.1)
     return fc2(t)
@@ -150,7 +150,7 @@ def ops(p, x):
     c = torch.cat([F.relu6(torch.tanh(u) * 7.0), F.leaky_relu(torch.sigmoid(u) - 0.5, 0.2)], 1)
     r = c.reshape(-1, 4, 8)
     m = torch.softmax(torch.matmul(r.transpose(1, 2), r), -1)
-    s = m.flatten(1)[:, 8:40]
+    s = m.flatten(1)[:, 8:40] + m.flatten(1)[:, 1:64:2] * m.flatten(1)[:, 0:63:2]
     t = s - s.mean(1, keepdim=True) + a.sum(1, keepdim=True) / torch.exp(u[:, 0:1])
     t = torch.maximum(t, torch.clamp(t * 0.5, -0.1, 0.2)) + torch.where(t > 0, t, t * 0.1)
     return F.linear(t, p["fc2.weight"])

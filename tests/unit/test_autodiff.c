@@ -401,7 +401,7 @@ END_TEST
 
 START_TEST(data_movement_grads)
 {
-    for (int form = 0; form < 6; form++) {
+    for (int form = 0; form < 7; form++) {
         ValueId x;
         int64_t xd[2] = {BATCH, 4};
         Graph *g = new_graph(&x, 2, xd);
@@ -443,8 +443,25 @@ START_TEST(data_movement_grads)
             ir_node_set_ints(g, m, "axes", &ax, 1);
             ir_node_set_int(g, m, "keepdim", 1);
             y = op2(g, IR_OP_SUB, out_of(g, s), out_of(g, m));
-        } else { /* one value used twice: gradients add up */
+        } else if (form == 5) { /* one value used twice: gradients add up */
             y = op2(g, IR_OP_MUL, a, op1(g, IR_OP_SIGMOID, a));
+        } else { /* slices with steps: [1:12:3] (its last zeros cut) and [0:-1:2], concatenated */
+            NodeId c = mk(g, IR_OP_CONCAT, a, b, IR_NONE);
+            ir_node_set_int(g, c, "axis", 1);
+            ValueId t = op1(g, IR_OP_TANH, out_of(g, c));
+            NodeId s3 = mk(g, IR_OP_SLICE, t, IR_NONE, IR_NONE),
+                   s2 = mk(g, IR_OP_SLICE, t, IR_NONE, IR_NONE);
+            ir_node_set_int(g, s3, "axis", 1);
+            ir_node_set_int(g, s3, "start", 1);
+            ir_node_set_int(g, s3, "end", 12);
+            ir_node_set_int(g, s3, "step", 3);
+            ir_node_set_int(g, s2, "axis", -1);
+            ir_node_set_int(g, s2, "start", 0);
+            ir_node_set_int(g, s2, "end", -1);
+            ir_node_set_int(g, s2, "step", 2);
+            NodeId j = mk(g, IR_OP_CONCAT, out_of(g, s3), out_of(g, s2), IR_NONE);
+            ir_node_set_int(g, j, "axis", 1);
+            y = out_of(g, j);
         }
         TrainSpec s = ce();
         check_grads(g, x, y, &s);
