@@ -632,6 +632,34 @@ static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
     pass_ad_accum(c, n->inputs[0], pass_ad_done(c, t));
 }
 
+/* pad (constant): dy cut back to the input along every padded axis. */
+static void rule_pad(AdCtx *c, const Node *n, ValueId dy)
+{
+    const Shape xs = type_of(c, n->inputs[0])->shape;
+    const Attr *pads = ir_node_attr_id(n, IR_A_pads);
+    if (ir_attr_mode(n) != 0) {
+        pass_ad_unsupported(c, "a reflect or replicate pad (only constant padding)");
+        return;
+    }
+    ValueId g = dy;
+    for (int k = 0; pads && k < pads->n_ints / 2 && k < xs.rank; k++) {
+        int axis = xs.rank - 1 - k;
+        int64_t lo = pads->ints[2 * k], hi = pads->ints[2 * k + 1];
+        if (lo == 0 && hi == 0)
+            continue;
+        if (lo < 0 || hi < 0 || !ir_dim_static(xs.d[axis])) {
+            pass_ad_unsupported(c, "negative pads (a crop) or a symbolic size along a padded axis");
+            return;
+        }
+        NodeId t = pass_ad_node(c, IR_OP_SLICE, &g, 1);
+        ir_node_set_int(c->g, t, "axis", axis);
+        ir_node_set_int(c->g, t, "start", lo);
+        ir_node_set_int(c->g, t, "end", lo + xs.d[axis].c);
+        g = pass_ad_done(c, t);
+    }
+    pass_ad_accum(c, n->inputs[0], g);
+}
+
 /* reduce_sum, reduce_mean: dy broadcast back over the reduced axes (divided by their count
  * for the mean, which must be fixed). */
 static void rule_reduce(AdCtx *c, const Node *n, ValueId dy)
@@ -750,6 +778,7 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_REDUCE_MEAN: return rule_reduce;
     case IR_OP_PERMUTE: return rule_permute;
     case IR_OP_SLICE: return rule_slice;
+    case IR_OP_PAD: return rule_pad;
     case IR_OP_CONCAT: return rule_concat;
     case IR_OP_WHERE: return rule_where;
     case IR_OP_CLIP: return rule_clip;
@@ -778,7 +807,6 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_REDUCE_MAX:
     case IR_OP_REDUCE_MIN:
     case IR_OP_REDUCE_PROD:
-    case IR_OP_PAD:
     case IR_OP_INDEX_SELECT:
     case IR_OP_CONV_TRANSPOSE2D:
     case IR_OP_RESIZE:

@@ -110,7 +110,7 @@ def mlp(p, x):
 
 # The other ops with gradient rules, in one model: grouped, strided, dilated, padded
 # convolution, batch norm (training mode), group norm, pools, activations, transpose, concat,
-# slice (with steps), softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
+# slice (with steps), constant pad, softmax, matmul, broadcasting arithmetic, reductions, maximum, clip, where.
 OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     weights "ops.safetensors"
 
@@ -125,7 +125,7 @@ OPS_SLIM = """model ops(x: f32[N, 3, 12, 12]) -> f32[N, 6]
     h = avg_pool2d(h, 2)
     h = gn(hardswish(conv2(h)))
     h = max_pool2d(h, 3, stride=1, padding=1) + gelu(h) * 0.5
-    a = flatten(adaptive_avg_pool2d(h, 2))
+    a = flatten(adaptive_avg_pool2d(pad(h, [1, 0, 0, 1], value=0.25), 2))
     u = fc1(a)
     c = cat([relu6(tanh(u) * 7.0), leaky_relu(sigmoid(u) - 0.5, 0.2)], dim=1)
     r = reshape(c, -1, 4, 8)
@@ -145,7 +145,7 @@ def ops(p, x):
                              dilation=2, groups=4))
     h = F.group_norm(h, 4, p["gn.weight"], p["gn.bias"])
     h = F.max_pool2d(h, 3, stride=1, padding=1) + F.gelu(h) * 0.5
-    a = F.adaptive_avg_pool2d(h, 2).flatten(1)
+    a = F.adaptive_avg_pool2d(F.pad(h, [1, 0, 0, 1], value=0.25), 2).flatten(1)
     u = F.linear(a, p["fc1.weight"], p["fc1.bias"])
     c = torch.cat([F.relu6(torch.tanh(u) * 7.0), F.leaky_relu(torch.sigmoid(u) - 0.5, 0.2)], 1)
     r = c.reshape(-1, 4, 8)

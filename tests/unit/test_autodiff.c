@@ -401,7 +401,7 @@ END_TEST
 
 START_TEST(data_movement_grads)
 {
-    for (int form = 0; form < 7; form++) {
+    for (int form = 0; form < 8; form++) {
         ValueId x;
         int64_t xd[2] = {BATCH, 4};
         Graph *g = new_graph(&x, 2, xd);
@@ -445,6 +445,12 @@ START_TEST(data_movement_grads)
             y = op2(g, IR_OP_SUB, out_of(g, s), out_of(g, m));
         } else if (form == 5) { /* one value used twice: gradients add up */
             y = op2(g, IR_OP_MUL, a, op1(g, IR_OP_SIGMOID, a));
+        } else if (form == 7) { /* constant pad of [3, 6] by 2 before and 1 after, value 0.5 */
+            NodeId p = mk(g, IR_OP_PAD, op1(g, IR_OP_TANH, a), IR_NONE, IR_NONE);
+            int64_t pads[2] = {2, 1};
+            ir_node_set_ints(g, p, "pads", pads, 2);
+            ir_node_set_float(g, p, "value", 0.5);
+            y = op2(g, IR_OP_MUL, out_of(g, p), out_of(g, p));
         } else { /* slices with steps: [1:12:3] (its last zeros cut) and [0:-1:2], concatenated */
             NodeId c = mk(g, IR_OP_CONCAT, a, b, IR_NONE);
             ir_node_set_int(g, c, "axis", 1);
