@@ -126,5 +126,8 @@ struct CostProfile;
 bool api_cost_profile_load(const char *path, struct CostProfile *out, Diag *d);
 bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, struct CostProfile *out,
                         bool *from_default);
+/* api_device_profile into the model's own profile (m->profile, made on first use), which the
+ * passes then read: m->g->place.profile. */
+bool api_model_profile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, bool *from_default);
 
 #endif

@@ -109,12 +109,8 @@ static const char *backend_check(const Graph *g, const Node *n, Device dev)
 
 bool api_place_auto(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o)
 {
-    if (!m->profile) {
-        m->profile = calloc(1, sizeof *m->profile);
-        SLIMC_ASSERT(m->profile);
-    }
     bool from_default = false;
-    if (!api_device_profile(ctx, o, m->profile, &from_default))
+    if (!api_model_profile(ctx, m, o, &from_default))
         return false;
     if (from_default)
         ir_diag_note(&ctx->diag, (SrcLoc){0},

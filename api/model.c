@@ -298,16 +298,9 @@ SlimcStatus slimc_model_optimize(SlimcContext *ctx, SlimcModel *m, const SlimcOp
     g->place.fixed = !automatic; /* pins apply with --device auto only */
     if (automatic && !api_place_auto(ctx, m, o))
         return SLIMC_ERROR;
-    if (!automatic) { /* the sparse pass's choices come from the same profile (quietly) */
-        if (!m->profile) {
-            m->profile = calloc(1, sizeof *m->profile);
-            SLIMC_ASSERT(m->profile);
-        }
-        bool from_default = false;
-        if (!api_device_profile(ctx, o, m->profile, &from_default))
-            return SLIMC_ERROR;
-        g->place.profile = m->profile;
-    }
+    bool from_default = false; /* the sparse pass's choices come from the same profile */
+    if (!automatic && !api_model_profile(ctx, m, o, &from_default))
+        return SLIMC_ERROR;
     double ms = 0;
     PassRunOptions ro = {.print_after = o->print_after,
                          .print_to = o->print_to ? o->print_to : stderr,
@@ -692,14 +685,9 @@ SlimcStatus slimc_model_compress_with(SlimcContext *ctx, SlimcModel *m, const ch
     }
     g->max_memory = ctx->max_memory;
     /* quantize's keep-float choices come from the same profile as a run's (api_optimize) */
-    if (!m->profile) {
-        m->profile = calloc(1, sizeof *m->profile);
-        SLIMC_ASSERT(m->profile);
-    }
     bool from_default = false;
-    if (!api_device_profile(ctx, o, m->profile, &from_default))
+    if (!api_model_profile(ctx, m, o, &from_default))
         return SLIMC_ERROR;
-    g->place.profile = m->profile;
     double ms = 0;
     PassRunOptions ro = {.print_to = stderr, .verify = true, .ms = &ms};
     bool ok = pass_pipeline_run(g, "fold,bn_fold,fold,dce,cse", (SrcLoc){0}, &ro, &ctx->diag);

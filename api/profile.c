@@ -155,6 +155,18 @@ bool api_device_profile(SlimcContext *ctx, const SlimcOptions *o, CostProfile *o
     return true;
 }
 
+bool api_model_profile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *o, bool *from_default)
+{
+    if (!m->profile) {
+        m->profile = calloc(1, sizeof *m->profile);
+        SLIMC_ASSERT(m->profile);
+    }
+    if (!api_device_profile(ctx, o, m->profile, from_default))
+        return false;
+    m->g->place.profile = m->profile;
+    return true;
+}
+
 /* ---- the table users read ---- */
 
 static void print_profile(const CostProfile *p, FILE *f)
