@@ -641,7 +641,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold, fsue", cli,
         "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, finetune, place)\n"
+        "bn_fold, linearize, gelu, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, "
+        "finetune, place)\n"
         "  fold, fsue\n"
         "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
@@ -672,7 +673,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, finetune, place)\n");
+        "bn_fold, linearize, gelu, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, "
+        "finetune, place)\n");
 }
 END_TEST
 
