@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A BERT-style sentence encoder (issue 19's target): slimc's dynamic int8
 (`--quantize int8-dynamic`) against ONNX Runtime's `quantize_dynamic` model of the same ONNX
-file, one thread each, and the cosine of each one's sentence embeddings to fp32.
+file, one thread each (--threads N: N each), and the cosine of each one's sentence embeddings to fp32.
 
 The encoder is all-MiniLM-L6-v2's shape: 6 layers, hidden 384, 12 heads, feed-forward 1536,
 GELU, post-LayerNorm, mean pooling over the tokens, written with nn.Linear (exported as
@@ -11,6 +11,7 @@ the token embeddings [batch, seq, 384] (the embedding lookup is not part of it).
 with Debian's /usr/bin/python3 (torch), timed with `python3` (onnxruntime):
 
     python3 bench/bert_dynamic.py [--slimc build/slimc] [--seq 128] [--batch 1] [--rounds 5]
+                                  [--threads 1]
 
 Each round times every configuration once (slimc: `slimc bench --runs R`, its median; ORT:
 the median of R runs), so a slow minute of a shared machine hits them alike; a cell is the
@@ -91,6 +92,7 @@ def main():
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1, help="threads of both runtimes (default 1)")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--sentences", type=int, default=16)
     ap.add_argument("--dir", default=os.path.join(ROOT, "bench/models/bert"))
@@ -115,7 +117,7 @@ def main():
 
     def session(path):
         so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
+        so.intra_op_num_threads = args.threads
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -161,7 +163,8 @@ def main():
         return statistics.median(t) * 1e3
 
     def time_slimc(extra):
-        r = sh([args.slimc, "bench", fp32, "--threads", "1", "--runs", str(args.runs), "--input",
+        r = sh([args.slimc, "bench", fp32, "--threads", str(args.threads), "--runs", str(args.runs),
+                "--input",
                 "x=" + inp] + extra)
         m = re.search(r"median ([0-9.eE+-]+) ms", r.stdout)
         if not m:
@@ -176,8 +179,8 @@ def main():
             times[name].append(time_slimc(extra))
         log("round %d: %s" % (rnd + 1, ", ".join("%s %.2f" % (k, v[-1]) for k, v in times.items())))
 
-    print("BERT-style encoder, 6 layers, hidden 384, batch %d, seq %d, one thread; load %s"
-          % (args.batch, args.seq, " ".join("%.2f" % l for l in os.getloadavg())))
+    print("BERT-style encoder, 6 layers, hidden 384, batch %d, seq %d, %d thread(s); load %s"
+          % (args.batch, args.seq, args.threads, " ".join("%.2f" % l for l in os.getloadavg())))
     print()
     print("| configuration | median ms (min-max of %d rounds) | cosine to fp32, min / mean of %d inputs |"
           % (args.rounds, len(xs)))
@@ -186,8 +189,11 @@ def main():
         t = times[k]
         print("| %s | %.2f (%.2f-%.2f) | %.6f / %.6f |"
               % (k, statistics.median(t), min(t), max(t), cos[k].min(), cos[k].mean()))
+    f = [a / b for a, b in zip(times["slimc fp32"], times["ORT fp32"])]
     r = [a / b for a, b in zip(times["slimc int8-dynamic"], times["ORT quantize_dynamic"])]
     print()
+    print("slimc fp32 / ORT fp32: median %.2f (rounds: %s)"
+          % (statistics.median(f), " ".join("%.2f" % x for x in f)))
     print("slimc int8-dynamic / ORT quantize_dynamic: median %.2f (rounds: %s)"
           % (statistics.median(r), " ".join("%.2f" % x for x in r)))
 

@@ -34,6 +34,11 @@
 #define SC_ASIN     asinf
 #define SC_ACOS     acosf
 #define SC_ATAN     atanf
+#ifdef SC_SPELL_C_F32
+/* the emitted C's erf is a polynomial in its prelude (codegen/c/emit.c): loops vectorize */
+#undef SC_ERF
+#define SC_ERF slimc_cg_erf
+#endif
 #elif defined(SC_SPELL_F64) || defined(SC_SPELL_C_F64)
 #define SC_F(c)     c
 #define SC_EXP      exp

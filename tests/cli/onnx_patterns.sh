@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The patterns of PyTorch exports that the default pipeline rewrites (issue 20; docs/onnx.md,
+# "Patterns of exported graphs"): the linearize pass (MatMul by a constant + Add of a bias ->
+# linear; the fused in_proj's three Slices -> three linears) and the gelu pass (the erf and
+# tanh GELU chains -> gelu / gelu_tanh, fused into the linear before them). On graphs
+# exported from PyTorch by tests/tools/onnx_patterns.py with Debian's python (torch), checked
+# against ONNX Runtime (pip python3) to 1e-5 of the output's largest magnitude, at 1 and 3
+# threads and on the AVX2 path; inspect shows the linears and no Slice, Erf or Tanh left; the
+# int8-dynamic mode still quantizes the exported linears; and the emitted C's erf (a
+# polynomial, codegen/c/emit.c) stays within 5e-7 of libm's erf over a dense grid of
+# [-6, 6]. Skipped without torch, onnxruntime or slimc's ONNX import.
+source "$(dirname "$0")/lib.bash"
+
+DEB=/usr/bin/python3
+T=$SLIMC_SOURCE_DIR/tests/tools/onnx_patterns.py
+if "$SLIMC" inspect "$S/mlp/mlp.slim" --passes 'fold' 2>&1 | grep -q "built without ONNX" ||
+  ! "$DEB" -c 'import torch' 2>/dev/null || ! python3 -c 'import onnxruntime, onnx' 2>/dev/null; then
+  echo "skip: needs $DEB with torch, python3 with onnxruntime and onnx, slimc with ONNX import"
+  finish
+  exit $?
+fi
+"$DEB" "$T" export m >export.txt 2>&1 || { bad "export"; cat export.txt; }
+python3 "$T" ref m >ref.txt 2>&1 || { bad "ORT references"; cat ref.txt; }
+
+# inspect: the default pipeline's graph (--memory runs it)
+summary() { "$SLIMC" inspect "m/$1.onnx" --memory "${@:2}" 2>&1 | grep ' nodes: '; }
+s=$(summary tf_relu)
+[[ $s == *"linear x6 matmul x2 "* && $s != *slice* ]] && ok "tf_relu: in_proj split, 6 linears: $s" ||
+  bad "tf_relu summary: $s"
+s=$(summary tf_gelu)
+[[ $s == *"linear x6 matmul x2 "* && $s != *erf* && $s != *slice* ]] &&
+  ok "tf_gelu: 6 linears, no erf: $s" || bad "tf_gelu summary: $s"
+s=$(summary mlp_tanh)
+[[ $s == *": linear x2" ]] && ok "mlp_tanh: the tanh chain fused: $s" || bad "mlp_tanh summary: $s"
+"$SLIMC" inspect m/tf_gelu.onnx --ir --passes 'fold,dce,cse,linearize,gelu,layout,fuse,dce' >ir.txt 2>&1
+grep -qE '= linear\(.*\|> gelu :' ir.txt && ok "gelu is the ff1 linear's epilogue" ||
+  { bad "no gelu epilogue"; cat ir.txt; }
+"$SLIMC" inspect m/mlp_tanh.onnx --ir --passes 'fold,dce,cse,linearize,gelu,layout,fuse,dce' >ir.txt 2>&1
+grep -qE '= linear\(.*\|> gelu_tanh :' ir.txt && ok "gelu_tanh is the first linear's epilogue" ||
+  { bad "no gelu_tanh epilogue"; cat ir.txt; }
+# without the two passes the chains stay as exported (the checks above can fail)
+s=$(summary tf_gelu --passes 'fold,dce,cse,layout,fuse,dce,memplan')
+[[ $s == *"matmul x5"* && $s == *slice* ]] && ok "without linearize/gelu: $s" || bad "without the passes: $s"
+
+# numbers against ONNX Runtime
+for n in tf_relu tf_gelu mlp_tanh; do
+  for t in 1 3; do
+    expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
+      --output-dir "o_${n}_$t"
+    expect_ok "$n == ORT to 1e-5, $t threads" "$NPYCMP" "o_${n}_$t/y.npy" "m/ref_$n.npy" 1e-5
+  done
+  SLIMC_MAX_ISA=avx2 expect_ok "$n run, AVX2" "$SLIMC" run "m/$n.onnx" --input "x=m/x_$n.npy" \
+    --output-dir "o_${n}_avx2"
+  expect_ok "$n == ORT to 1e-5, AVX2" "$NPYCMP" "o_${n}_avx2/y.npy" "m/ref_$n.npy" 1e-5
+  # dynamic int8 takes the same linears (quantize runs before linearize and takes the
+  # MatMuls itself): int8 error, not a wrong graph
+  expect_ok "$n int8-dynamic" "$SLIMC" run "m/$n.onnx" --quantize int8-dynamic \
+    --input "x=m/x_$n.npy" --output-dir "q_$n"
+  expect_ok "$n int8-dynamic near ORT fp32 (5%)" "$NPYCMP" "q_$n/y.npy" "m/ref_$n.npy" 0.05
+done
+s=$(summary tf_relu --quantize int8-dynamic)
+[[ $s == *"dqlinear x4"* ]] && ok "int8-dynamic: 4 dqlinears: $s" || bad "int8-dynamic: $s"
+
+# erf: the emitted polynomial against libm (max|b| = 1, so the tolerance is absolute)
+expect_ok "erf grid" "$SLIMC" run m/erf.onnx --input x=m/x_erf.npy --output-dir e
+expect_ok "erf within 5e-7 of libm" "$NPYCMP" e/y.npy m/ref_erf.npy 5e-7
+cat out.txt
+SLIMC_MAX_ISA=avx2 expect_ok "erf grid (AVX2)" "$SLIMC" run m/erf.onnx --input x=m/x_erf.npy \
+  --output-dir e2
+expect_ok "erf within 5e-7 of libm (AVX2)" "$NPYCMP" e2/y.npy m/ref_erf.npy 5e-7
+finish
