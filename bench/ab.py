@@ -11,7 +11,8 @@ rounds (and the ratio of the fastest rounds, a second view when the machine's no
 bimodal). A model's first call compiles it into that build's cache (excluded: each build
 warms up once before the rounds). Prints a Markdown table: old ms, new ms, new / old.
 The sample models run with the weights committed in samples/ (the *_narrow variants of
-the large ones; `samples/make_samples.py NAME --full` makes full-size weights).
+the large ones); resnet18 and mobilenet_v2, named in --models, run the full-size weights and
+input that `samples/make_samples.py NAME --full` writes.
 """
 import argparse
 import os
@@ -31,6 +32,13 @@ MODELS = {
                             "samples/mobilenet_v2/input.npy"),
     "transformer_narrow": ("samples/transformer/transformer_narrow.slim",
                            "samples/transformer/input.npy"),
+}
+# Full-size models, named explicitly (--models resnet18,mobilenet_v2): their weights are not
+# committed (`samples/make_samples.py NAME --full` writes them and full_input.npy).
+FULL_MODELS = {
+    "resnet18": ("samples/resnet18/resnet18.slim", "samples/resnet18/full_input.npy"),
+    "mobilenet_v2": ("samples/mobilenet_v2/mobilenet_v2.slim",
+                     "samples/mobilenet_v2/full_input.npy"),
 }
 
 
@@ -73,7 +81,9 @@ def main():
     print("| model | threads | old ms | new ms | new / old | new / old, fastest rounds |")
     print("|---|---|---|---|---|---|")
     for name in a.models.split(","):
-        model, inp = (os.path.join(ROOT, p) for p in MODELS[name])
+        if name not in MODELS and name not in FULL_MODELS:
+            sys.exit(f"unknown model '{name}' (known: {', '.join(list(MODELS) + list(FULL_MODELS))})")
+        model, inp = (os.path.join(ROOT, p) for p in MODELS.get(name) or FULL_MODELS[name])
         if a.batch > 0:
             import numpy as np
             x = np.load(inp)[:a.batch]

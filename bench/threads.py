@@ -19,11 +19,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ab  # noqa: E402
 
-# Full-size models, named explicitly (--models resnet18): their weights are not committed
-# (samples/make_samples.py resnet18 --full writes them and full_input.npy).
-FULL_MODELS = {
-    "resnet18": ("samples/resnet18/resnet18.slim", "samples/resnet18/full_input.npy"),
-}
+# Full-size models, named explicitly (--models resnet18): bench/ab.py's FULL_MODELS.
+FULL_MODELS = ab.FULL_MODELS
 
 
 def model_files(name):

@@ -1,10 +1,11 @@
 /* conv2d. Two kernels, chosen per shape, both in the runtime header (runtime/slimc_rt.h):
  *
  * - implicit GEMM (every conv but the depthwise-like ones, 1x1 included): per group,
- *   out[o, p] = bias[o] + w[o, :] · im2col(x)[:, p], computed by slimc_rt_conv2d_px: the
+ *   out[o, p] = bias[o] + w[o, :] · im2col(x)[:, p], computed by slimc_rt_conv2d_blk: the
  *   weights [O, CG*KH*KW] read in place as A, the im2col matrix packed 64 pixels x 512
  *   rows at a time as B (a 1x1, stride-1, unpadded conv reads x itself), the blocked GEMM
- *   micro-kernels, NCHW output. One item is 64 output pixels of one image, all channels.
+ *   micro-kernels, NCHW output. One item is 64 output pixels of one image and a block of
+ *   output channels (all of them but in a large conv of few pixels: conv_channel_blocks).
  * - depthwise (groups > 1 with one input channel per group): slimc_rt_dw_plane, one output
  *   plane (image b, output channel o) per item; 3x3 stride 1/2 keeps a block of 4 rows x
  *   16 outputs in registers across all taps.
@@ -13,6 +14,27 @@
  * applied to each item's outputs right after they are written, by the kernel itself when
  * it is a lone relu or relu6 (the conv struct's ACT). */
 #include "codegen/c/cg_internal.h"
+
+/* Output channels per tile of the AVX-512 GEMM (SLIMC_RT_CONV_MB): a block of channels
+ * is a whole number of them, so a split over channels adds no partial tile. */
+#define SLIMC_CONV_OT 14
+
+/* How many blocks to cut the O output channels of one image's implicit GEMM into (O 0:
+ * not splittable, several groups): enough, with the ceil(P / SLIMC_RT_CONV_PX) pixel
+ * blocks, for about 16 items per image, so that two or more threads share a conv of few
+ * pixels (ResNet's 7x7 and 14x14 layers: 1 and 4 pixel blocks) in balanced parts; blocks
+ * of at least two tiles; none for a conv under 1M multiply-adds an image. The items of
+ * one pixel block that fall in one chunk of the thread pool are computed by one call
+ * (their im2col panels packed once), so at one thread the split costs nothing. */
+static long long conv_channel_blocks(long long O, long long P, long long Kt)
+{
+    const long long PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX,
+                    OT = (O + SLIMC_CONV_OT - 1) / SLIMC_CONV_OT;
+    if (O <= 0 || O * P * Kt < (1LL << 20) || PT >= 16)
+        return 1;
+    const long long ob = (16 + PT - 1) / PT;
+    return ob < OT / 2 ? ob : OT / 2 > 1 ? OT / 2 : 1;
+}
 
 /* The body: implicit GEMM, items (image, block of SLIMC_RT_CONV_PX output pixels); or,
  * when depthwise, the plane kernel, items (image, output channel). */
@@ -58,22 +80,62 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
         cg_body_end(c);
         k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
     } else {
-        cg_printf(c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n",
-                  OH * OW);
-        cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-        cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
-        cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
-        cg_printf(
-            c, "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n",
-            C * H * W, O * OH * OW);
-        if (n->n_epilogue && !act) {
-            cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
+        const long long P = OH * OW, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX,
+                        Kt = (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c);
+        const long long OB = conv_channel_blocks(groups == 1 ? O : 0, P, Kt);
+        if (OB == 1) { /* items (image, block of SLIMC_RT_CONV_PX pixels) */
+            cg_printf(
+                c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n",
+                P);
+            cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+            cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
+            cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
+            cg_printf(
+                c,
+                "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n",
+                C * H * W, O * OH * OW);
+        } else {
+            cg_printf(c,
+                      "    /* items (image, block of SLIMC_RT_CONV_PX pixels, block of OB of the "
+                      "output channels,\n");
+            cg_printf(c,
+                      "     * whole tiles of %d); the run of items of one pixel block in a chunk "
+                      "is one call */\n",
+                      SLIMC_CONV_OT);
+            cg_printf(
+                c,
+                "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX, OB = "
+                "%lld, OT = %lld };\n",
+                P, OB, (O + SLIMC_CONV_OT - 1) / SLIMC_CONV_OT);
+            cg_printf(c, "    for (int64_t it = i0, nb; it < i1; it += nb) {\n");
+            cg_printf(c, "        const int64_t b = it / (PT * OB), ob = it %% OB;\n");
+            cg_printf(c, "        const int64_t p0 = it %% (PT * OB) / OB * SLIMC_RT_CONV_PX;\n");
+            cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
+            cg_printf(c, "        nb = slimc_rt_min(i1 - it, OB - ob);\n");
+            cg_printf(c, "        const int64_t o0 = slimc_rt_min(%lld, OT * ob / OB * %d);\n", O,
+                      SLIMC_CONV_OT);
+            cg_printf(c,
+                      "        const int64_t o1 = slimc_rt_min(%lld, OT * (ob + nb) / OB * %d);\n",
+                      O, SLIMC_CONV_OT);
+            cg_printf(c,
+                      "        slimc_rt_conv2d_blk(&s, x + b * %lld, w, bias, out + b * %lld, p0, "
+                      "p1, o0, o1);\n",
+                      C * H * W, O * OH * OW);
+        }
+        if (n->n_epilogue && !act) { /* over the item's channels */
+            if (OB == 1)
+                cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
+            else
+                cg_printf(c, "        for (int64_t o = o0; o < o1; o++)\n");
             cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
         }
         cg_printf(c, "    }\n");
         cg_body_end(c);
-        k->items = cg_strf(c, "%s * ((%lld + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX)",
-                           cg_dim(c, xs->d[0]), OH * OW);
+        if (OB == 1)
+            k->items = cg_strf(c, "%s * ((%lld + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX)",
+                               cg_dim(c, xs->d[0]), P);
+        else
+            k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), OB * PT);
     }
     k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
                       (long long)(O * OH * OW * ws->d[1].c * ws->d[2].c * ws->d[3].c));

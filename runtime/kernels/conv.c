@@ -269,31 +269,39 @@ static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, con
     slimc_rt_im2col_c(s, x, k0, kc, p0, np, bp);
 }
 
-/* Output pixels [p0, p1) of every channel of one image: x [C, H, W], y [O, OH * OW],
- * w [O, CG * KH * KW], bias [O] or NULL. Per panel of NP pixels, group and block of KC
- * rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded conv, read in
- * place) and multiplied by the weights, which are read in place (packing them as well
- * was measured slower: the copy costs about as much as the FMAs it would serve). */
-SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
-                                        const float *bias, float *y, int64_t p0, int64_t p1)
+/* Output pixels [p0, p1) of output channels [o0, o1) of one image: x [C, H, W],
+ * y [O, OH * OW], w [O, CG * KH * KW], bias [O] or NULL. A range of channels short of
+ * [0, O) is for a conv of one group only (a split over channels lets the late layers of
+ * a CNN, a few pixels and many channels, use every thread). Per panel of NP pixels, group
+ * and block of KC rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded
+ * conv, read in place) and multiplied by the weights, which are read in place (packing
+ * them as well was measured slower: the copy costs about as much as the FMAs it would
+ * serve). Each output sums k in the same order whatever the pixel and channel ranges. */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x, const float *w,
+                                         const float *bias, float *y, int64_t p0, int64_t p1,
+                                         int64_t o0, int64_t o1)
 {
     const int isa = slimc_rt_isa();
     const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW;
     /* the groups; no input channels (an empty x, legal ONNX): the outputs are the bias */
     const int64_t G = s->CG ? s->C / s->CG : s->OG ? s->O / s->OG : 0;
+    /* the channels of each group this call computes: [o0, o1) when there is one group */
+    const int64_t ob = G == 1 ? o0 : 0, OGc = G == 1 ? o1 - o0 : s->OG;
+    if (OGc <= 0)
+        return;
     const int direct =
         s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
     float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
         for (int64_t g = 0; g < G; g++) {
-            const float *xg = x + g * s->CG * HW, *wg = w + g * s->OG * Kt;
-            const float *bg = bias ? bias + g * s->OG : NULL;
-            float *yg = y + g * s->OG * P + pp;
+            const int64_t og0 = g * s->OG + ob; /* the first output channel */
+            const float *xg = x + g * s->CG * HW, *wg = w + og0 * Kt;
+            const float *bg = bias ? bias + og0 : NULL;
+            float *yg = y + og0 * P + pp;
             if (Kt == 0) {
-                slimc_rt_gemm(isa, s->OG, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL,
-                              0);
-                slimc_rt_act(isa, s->ACT, yg, P, s->OG, np);
+                slimc_rt_gemm(isa, OGc, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL, 0);
+                slimc_rt_act(isa, s->ACT, yg, P, OGc, np);
             }
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
@@ -304,18 +312,25 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
                  * stay in L1 while they meet every pixel; for a short k block (a 1x1 conv
                  * over few channels) all of them in one call, the calls' overhead being
                  * what counts there */
-                const int64_t mb = kc < SLIMC_RT_CONV_MB_K ? s->OG : SLIMC_RT_CONV_MB;
-                for (int64_t o0 = 0; o0 < s->OG; o0 += mb) {
-                    const int64_t mr = slimc_rt_min(mb, s->OG - o0);
-                    slimc_rt_gemm(isa, mr, np, kc, wg + o0 * Kt + k0, Kt, 1, b,
-                                  direct ? HW : SLIMC_RT_CONV_NP, yg + o0 * P, P,
-                                  k0 || !bg ? NULL : bg + o0, NULL, k0 > 0);
+                const int64_t mb = kc < SLIMC_RT_CONV_MB_K ? OGc : SLIMC_RT_CONV_MB;
+                for (int64_t oo = 0; oo < OGc; oo += mb) {
+                    const int64_t mr = slimc_rt_min(mb, OGc - oo);
+                    slimc_rt_gemm(isa, mr, np, kc, wg + oo * Kt + k0, Kt, 1, b,
+                                  direct ? HW : SLIMC_RT_CONV_NP, yg + oo * P, P,
+                                  k0 || !bg ? NULL : bg + oo, NULL, k0 > 0);
                     if (k0 + kc == Kt) /* done: the activation while the rows are in L1 */
-                        slimc_rt_act(isa, s->ACT, yg + o0 * P, P, mr, np);
+                        slimc_rt_act(isa, s->ACT, yg + oo * P, P, mr, np);
                 }
             }
         }
     }
+}
+
+/* Output pixels [p0, p1) of every channel of one image (slimc_rt_conv2d_blk). */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
+                                        const float *bias, float *y, int64_t p0, int64_t p1)
+{
+    slimc_rt_conv2d_blk(s, x, w, bias, y, p0, p1, 0, s->O);
 }
 
 /* One output plane of a conv with one input channel per group (depthwise):

@@ -57,8 +57,13 @@ SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const f
 SLIMC_RT_KERNEL void slimc_rt_gemm_strided(int64_t M, int64_t N, int64_t K, const float *A,
                                            int64_t rsa, int64_t csa, const float *B, int64_t ldb,
                                            float *C, int64_t ldc);
+/* conv2d as an implicit GEMM (kernels/conv.c): output pixels [p0, p1) of one image, of
+ * every channel (_px) or of channels [o0, o1) (_blk; a part of [0, O) only for one group). */
 SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, const float *w,
                                         const float *bias, float *y, int64_t p0, int64_t p1);
+SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x, const float *w,
+                                         const float *bias, float *y, int64_t p0, int64_t p1,
+                                         int64_t o0, int64_t o1);
 /* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
  * output channels (kernels/conv.c): per image and block of SLIMC_RT_WGRAD_PC pixels a
  * transposed im2col into col (SLIMC_RT_WGRAD_COL floats) and a GEMM added in

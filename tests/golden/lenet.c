@@ -175,11 +175,17 @@ static void node_conv2(void *p, int64_t i0, int64_t i1)
     float *restrict out = (float *)a->out; /* f32[N, 50, 8, 8] */
     /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */
     static const slimc_rt_conv s = {20, 12, 12, 50, 20, 50, 5, 5, 8, 8, 1, 1, 0, 0, 1, 1, 0};
-    enum { P = 64, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };
-    for (int64_t it = i0; it < i1; it++) {
-        const int64_t b = it / PT, p0 = it % PT * SLIMC_RT_CONV_PX;
+    /* items (image, block of SLIMC_RT_CONV_PX pixels, block of OB of the output channels,
+     * whole tiles of 14); the run of items of one pixel block in a chunk is one call */
+    enum { P = 64, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX, OB = 2, OT = 4 };
+    for (int64_t it = i0, nb; it < i1; it += nb) {
+        const int64_t b = it / (PT * OB), ob = it % OB;
+        const int64_t p0 = it % (PT * OB) / OB * SLIMC_RT_CONV_PX;
         const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);
-        slimc_rt_conv2d_px(&s, x + b * 2880, w, bias, out + b * 3200, p0, p1);
+        nb = slimc_rt_min(i1 - it, OB - ob);
+        const int64_t o0 = slimc_rt_min(50, OT * ob / OB * 14);
+        const int64_t o1 = slimc_rt_min(50, OT * (ob + nb) / OB * 14);
+        slimc_rt_conv2d_blk(&s, x + b * 2880, w, bias, out + b * 3200, p0, p1, o0, o1);
     }
 }
 
@@ -390,7 +396,7 @@ int slimc_model_run(const void *const *consts, const void *const *inputs, void *
     a.out = conv2;
     a.syms = syms;
     a.err = &err;
-    slimc_rt_parallel_for(slimc_rt_threads(nthreads, sym_N * 1600000), sym_N * ((64 + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX), node_conv2, &a);
+    slimc_rt_parallel_for(slimc_rt_threads(nthreads, sym_N * 1600000), sym_N * 2, node_conv2, &a);
     /* max_pool2d1 */
     memset(&a, 0, sizeof a);
     a.in[0] = conv2;
