@@ -238,8 +238,8 @@ slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, in
  *   a16 [mc][KP]            the rows as i16, KP = 4 ceil(K / 4), zeros past K;
  *   w16 [KP / 2][16][2]     one 16-output block of the packed weight as i16 pairs: per k
  *                           pair p, output j's (W[o + j][2p], W[o + j][2p + 1]).
- * A block of 6 rows x 16 outputs keeps 12 accumulators; per k pair it loads two ymm of
- * w16, broadcasts each row's pair (one vpbroadcastd) and adds 12 vpmaddwd. Lane j of an
+ * A block of 4 rows x 16 outputs keeps 8 accumulators; per k pair it loads two ymm of
+ * w16, broadcasts each row's pair (one vpbroadcastd) and adds 8 vpmaddwd. Lane j of an
  * accumulator is output j, so the epilogue needs no shuffle. */
 
 /* The 16-output block at w0 (K4 rows of 64 bytes: 16 outputs x 4 k) as i16 pairs in w16. */
@@ -274,38 +274,38 @@ static SLIMC_RT_AVX2 void slimc_rt_qwiden_rows(const uint8_t *A, int64_t m0, int
     }
 }
 
-/* MR rows (from a16 + i KP) x 16 outputs over KP / 2 k pairs; rows past mr repeat row
- * mr - 1 (computed, not stored). */
-static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
-slimc_rt_qavx2_block(int MR, const int16_t *a16, int64_t KP, int64_t mr, const int16_t *w16,
-                     int64_t m, int64_t o, int64_t on, int64_t O, int32_t zp, const int32_t *wsum,
-                     float xs, const float *ws, const float *bias, void *out,
-                     const slimc_rt_qreq *rq)
+/* The i32 sums of 4 rows (from a16, rows KP apart; rows past mr repeat row mr - 1) x 16
+ * outputs over KP / 2 k pairs into acc [4][2] (outputs 0-7, 8-15). Named accumulators and
+ * not inlined: in an array, or inlined where the epilogue's constants were hoisted, Clang
+ * kept some of them on the stack, a store and a load every step. */
+static __attribute__((noinline)) SLIMC_RT_AVX2 void
+slimc_rt_qavx2_sums(const int16_t *a16, int64_t KP, int64_t mr, const int16_t *w16, __m256i *acc)
 {
-    const int16_t *ar[6];
-    SLIMC_RT_UNROLL
-    for (int i = 0; i < MR; i++)
-        ar[i] = a16 + (i < mr ? i : mr - 1) * KP;
-    __m256i acc[6][2];
-    SLIMC_RT_UNROLL
-    for (int i = 0; i < MR; i++)
-        acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    const int16_t *a0 = a16, *a1 = a16 + (mr > 1 ? 1 : 0) * KP;
+    const int16_t *a2 = a16 + (mr > 2 ? 2 : mr - 1) * KP, *a3 = a16 + (mr > 3 ? 3 : mr - 1) * KP;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+            c30 = c00, c31 = c00;
     for (int64_t p = 0; p < KP / 2; p++) {
         const __m256i wl = _mm256_loadu_si256((const __m256i *)(const void *)(w16 + p * 32));
         const __m256i wh = _mm256_loadu_si256((const __m256i *)(const void *)(w16 + p * 32 + 16));
-        SLIMC_RT_UNROLL
-        for (int i = 0; i < MR; i++) {
-            int32_t pr;
-            memcpy(&pr, ar[i] + 2 * p, 4);
-            const __m256i av = _mm256_set1_epi32(pr);
-            acc[i][0] = _mm256_add_epi32(acc[i][0], _mm256_madd_epi16(av, wl));
-            acc[i][1] = _mm256_add_epi32(acc[i][1], _mm256_madd_epi16(av, wh));
-        }
+        int32_t q0, q1, q2, q3;
+        memcpy(&q0, a0 + 2 * p, 4);
+        memcpy(&q1, a1 + 2 * p, 4);
+        memcpy(&q2, a2 + 2 * p, 4);
+        memcpy(&q3, a3 + 2 * p, 4);
+        const __m256i v0 = _mm256_set1_epi32(q0), v1 = _mm256_set1_epi32(q1);
+        const __m256i v2 = _mm256_set1_epi32(q2), v3 = _mm256_set1_epi32(q3);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(v0, wl));
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(v0, wh));
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(v1, wl));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(v1, wh));
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(v2, wl));
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(v2, wh));
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(v3, wl));
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(v3, wh));
     }
-    for (int i = 0; i < MR && i < mr; i++)
-        for (int h = 0; h < 2; h++)
-            slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[i][h], slimc_rt_min(8, on - 8 * h),
-                             o + 8 * h, zp, wsum, xs, ws, bias, rq);
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
+    acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
 }
 
 /* The packed GEMM on AVX2; returns 0 (nothing written) when its scratch cannot be allocated. */
@@ -325,13 +325,16 @@ static SLIMC_RT_AVX2 int slimc_rt_qgemm_packed_avx2(int64_t m0, int64_t mc, int6
     for (int64_t o = o0; o < o0 + oc; o += 16) {
         slimc_rt_qwiden_panel(Wp + (o / 16) * KB * 64, K4, w16);
         const int64_t on = slimc_rt_min(16, o0 + oc - o);
-        int64_t i = 0;
-        for (; i + 6 <= mc; i += 6)
-            slimc_rt_qavx2_block(6, a16 + i * KP, KP, 6, w16, m0 + i, o, on, O, zp, wsum, xs, ws,
-                                 bias, out, rq);
-        if (i < mc)
-            slimc_rt_qavx2_block(6, a16 + i * KP, KP, mc - i, w16, m0 + i, o, on, O, zp, wsum, xs,
-                                 ws, bias, out, rq);
+        for (int64_t i = 0; i < mc; i += 4) {
+            const int64_t mr = slimc_rt_min(4, mc - i);
+            __m256i acc[8];
+            slimc_rt_qavx2_sums(a16 + i * KP, KP, mr, w16, acc);
+            for (int64_t r = 0; r < mr; r++)
+                for (int h = 0; h < 2; h++)
+                    slimc_rt_qstore8(out, (m0 + i + r) * O + o + 8 * h, acc[2 * r + h],
+                                     slimc_rt_min(8, on - 8 * h), o + 8 * h, zp, wsum, xs, ws, bias,
+                                     rq);
+        }
     }
     free(a16);
     return 1;
