@@ -170,15 +170,57 @@ slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_
         ((uint8_t *)out)[i + j] = (uint8_t)t[j];
 }
 
+/* The i32 sums of 4 rows (a0..a3, row length K) x one 16-output block w0 of the packed
+ * weight over all k into acc [4][2] (outputs 0-7, 8-15): per k4 two ymm of the block,
+ * each row's 4 bytes broadcast, 8 vpdpbusd. Not inlined, for the reason of
+ * slimc_rt_qavx2_sums (inlined, some accumulators went through the stack every step). */
+static __attribute__((noinline)) SLIMC_RT_AVXVNNI void
+slimc_rt_qavxvnni_sums(const uint8_t *a0, const uint8_t *a1, const uint8_t *a2, const uint8_t *a3,
+                       int64_t K, const int8_t *w0, __m256i *acc)
+{
+    const int64_t K4 = (K + 3) / 4, K4f = K / 4;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+            c30 = c00, c31 = c00;
+    for (int64_t k4 = 0; k4 < K4; k4++) {
+        const __m256i wl = _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64));
+        const __m256i wh = _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64 + 32));
+        int32_t q0, q1, q2, q3;
+        if (k4 < K4f) {
+            memcpy(&q0, a0 + 4 * k4, 4);
+            memcpy(&q1, a1 + 4 * k4, 4);
+            memcpy(&q2, a2 + 4 * k4, 4);
+            memcpy(&q3, a3 + 4 * k4, 4);
+        } else {
+            q0 = slimc_rt_a4(a0, k4, K);
+            q1 = slimc_rt_a4(a1, k4, K);
+            q2 = slimc_rt_a4(a2, k4, K);
+            q3 = slimc_rt_a4(a3, k4, K);
+        }
+        const __m256i v0 = _mm256_set1_epi32(q0), v1 = _mm256_set1_epi32(q1);
+        const __m256i v2 = _mm256_set1_epi32(q2), v3 = _mm256_set1_epi32(q3);
+        c00 = _mm256_dpbusd_avx_epi32(c00, v0, wl);
+        c01 = _mm256_dpbusd_avx_epi32(c01, v0, wh);
+        c10 = _mm256_dpbusd_avx_epi32(c10, v1, wl);
+        c11 = _mm256_dpbusd_avx_epi32(c11, v1, wh);
+        c20 = _mm256_dpbusd_avx_epi32(c20, v2, wl);
+        c21 = _mm256_dpbusd_avx_epi32(c21, v2, wh);
+        c30 = _mm256_dpbusd_avx_epi32(c30, v3, wl);
+        c31 = _mm256_dpbusd_avx_epi32(c31, v3, wh);
+    }
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11;
+    acc[4] = c20, acc[5] = c21, acc[6] = c30, acc[7] = c31;
+}
+
 /* The packed GEMM on AVX-VNNI: a 16-output block's 64 bytes per k4 are two ymm of 8 outputs;
- * 4 rows at a time (8 accumulators), each row's 4 bytes broadcast; the scalar epilogue. */
+ * 4 rows at a time (8 accumulators, slimc_rt_qavxvnni_sums); the epilogue 8 lanes at a
+ * time. */
 static SLIMC_RT_AVXVNNI void
 slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, int64_t O, int64_t K,
                               const uint8_t *A, const int8_t *Wp, int32_t zp, const int32_t *wsum,
                               float xs, const float *ws, const float *bias, void *out,
                               const slimc_rt_qreq *rq)
 {
-    const int64_t KB = slimc_rt_qpack_rows(K), K4 = (K + 3) / 4, K4f = K / 4;
+    const int64_t KB = slimc_rt_qpack_rows(K);
     for (int64_t o = o0; o < o0 + oc; o += 16) {
         const int8_t *w0 = Wp + (o / 16) * KB * 64;
         const int64_t on = slimc_rt_min(16, o0 + oc - o);
@@ -188,41 +230,11 @@ slimc_rt_qgemm_packed_avxvnni(int64_t m0, int64_t mc, int64_t o0, int64_t oc, in
             const uint8_t *a0 = A + m * K, *a1 = A + (m + (mr > 1 ? 1 : 0)) * K;
             const uint8_t *a2 = A + (m + (mr > 2 ? 2 : mr - 1)) * K;
             const uint8_t *a3 = A + (m + (mr > 3 ? 3 : mr - 1)) * K;
-            /* named accumulators: in an array they went through memory every step */
-            __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
-                    c21 = c00, c30 = c00, c31 = c00;
-            for (int64_t k4 = 0; k4 < K4; k4++) {
-                const __m256i wl =
-                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64));
-                const __m256i wh =
-                    _mm256_loadu_si256((const __m256i *)(const void *)(w0 + k4 * 64 + 32));
-                int32_t q0, q1, q2, q3;
-                if (k4 < K4f) {
-                    memcpy(&q0, a0 + 4 * k4, 4);
-                    memcpy(&q1, a1 + 4 * k4, 4);
-                    memcpy(&q2, a2 + 4 * k4, 4);
-                    memcpy(&q3, a3 + 4 * k4, 4);
-                } else {
-                    q0 = slimc_rt_a4(a0, k4, K);
-                    q1 = slimc_rt_a4(a1, k4, K);
-                    q2 = slimc_rt_a4(a2, k4, K);
-                    q3 = slimc_rt_a4(a3, k4, K);
-                }
-                const __m256i v0 = _mm256_set1_epi32(q0), v1 = _mm256_set1_epi32(q1);
-                const __m256i v2 = _mm256_set1_epi32(q2), v3 = _mm256_set1_epi32(q3);
-                c00 = _mm256_dpbusd_avx_epi32(c00, v0, wl);
-                c01 = _mm256_dpbusd_avx_epi32(c01, v0, wh);
-                c10 = _mm256_dpbusd_avx_epi32(c10, v1, wl);
-                c11 = _mm256_dpbusd_avx_epi32(c11, v1, wh);
-                c20 = _mm256_dpbusd_avx_epi32(c20, v2, wl);
-                c21 = _mm256_dpbusd_avx_epi32(c21, v2, wh);
-                c30 = _mm256_dpbusd_avx_epi32(c30, v3, wl);
-                c31 = _mm256_dpbusd_avx_epi32(c31, v3, wh);
-            }
-            const __m256i acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
-            for (int i = 0; i < mr; i++)
+            __m256i acc[8];
+            slimc_rt_qavxvnni_sums(a0, a1, a2, a3, K, w0, acc);
+            for (int64_t i = 0; i < mr; i++)
                 for (int h = 0; h < 2; h++)
-                    slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[i][h],
+                    slimc_rt_qstore8(out, (m + i) * O + o + 8 * h, acc[2 * i + h],
                                      slimc_rt_min(8, on - 8 * h), o + 8 * h, zp, wsum, xs, ws, bias,
                                      rq);
         }
