@@ -331,22 +331,29 @@ void cg_emit_wlinear(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
-/* dqlinear on a weight packed by the layout pass: items of 32 rows, all outputs; each
- * item quantizes its rows into a heap buffer of the body and runs the packed int8 GEMM on
- * them (AMX tiles or VNNI). */
+/* dqlinear on a weight packed by the layout pass: items of 32 rows, all outputs. A body
+ * quantizes up to 4 consecutive items' rows (128) into a heap buffer at once and runs the
+ * packed int8 GEMM (AMX tiles, VNNI, AVX-VNNI or AVX2) on them in one call, so each
+ * weight block the GEMM prepares (AVX2 widens it to i16) serves 128 rows, not 32. The
+ * sums are exact integers and the epilogue is per element: the bits do not depend on how
+ * items fall to threads. */
 static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     long long O, K;
     const char *M = begin_packed(c, id, &O, &K);
+    enum { ITEM = 32, CHUNK = 4 }; /* rows per item; items per GEMM call */
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, O, K);
     cg_printf(c, "    float xs;\n    int32_t zp;\n");
     cg_printf(c, "    slimc_rt_dyn_params(x, M * K, &xs, &zp);\n");
-    cg_printf(c, "    uint8_t *qx = (uint8_t *)malloc((size_t)(32 * K));\n");
+    cg_printf(c, "    uint8_t *qx = (uint8_t *)malloc((size_t)(%d * K));\n", ITEM * CHUNK);
     cg_printf(c, "    if (!qx) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
                  "return;\n    }\n");
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        const int64_t m0 = it * 32, mc = slimc_rt_min(32, M - m0);\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it += %d) {\n", CHUNK);
+    cg_printf(c,
+              "        const int64_t m0 = it * %d, mc = slimc_rt_min(%d * slimc_rt_min(%d, i1 - "
+              "it), M - m0);\n",
+              ITEM, ITEM, CHUNK);
     cg_printf(c, "        slimc_rt_quantize_u8(x + m0 * K, qx, mc * K, 1.0f / xs, zp);\n");
     cg_printf(c, "        slimc_rt_qgemm_packed(mc, 0, mc, 0, O, O, K, qx, w, zp, wsum, xs, ws, "
                  "bias, out + m0 * O, NULL);\n");
@@ -356,7 +363,7 @@ static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     }
     cg_printf(c, "    }\n    free(qx);\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "((%s + 31) / 32)", M);
+    k->items = cg_strf(c, "((%s + %d) / %d)", M, ITEM - 1, ITEM);
     k->work = cg_strf(c, "%s * %lld", M, O * K);
     k->ep_done = true;
 }

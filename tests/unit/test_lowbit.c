@@ -145,6 +145,9 @@ START_TEST(weight_only_formats)
     }
     /* a k tail and a partial row tile */
     check_mode("quantize(int8, dynamic),layout", NULL, 0, 20, 70, 40, true, IR_OP_DQLINEAR);
+    /* a body's GEMM call takes up to 4 items (128 rows): two whole calls and a partial one,
+     * items split between 3 threads, O off 16 */
+    check_mode("quantize(int8, dynamic),layout", NULL, 0, 301, 70, 37, true, IR_OP_DQLINEAR);
     /* the decoded blocks (more than 8 rows): a k block of 64 and a tail of 6, 16-row
      * transposes with 1 row left over, groups that straddle 16-wide pieces */
     check_mode("quantize(int8, weight_only)", "int8", 70, 20, 70, 33, true, IR_OP_WLINEAR);

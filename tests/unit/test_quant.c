@@ -29,6 +29,8 @@ static uint32_t rnd(void)
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
+static float urand(void);
+
 /* ---- kernels, bit-exact ---- */
 
 /* out = (float)(sum_k (a - zp) * w) with unit scales: exact while |acc| < 2^24 (K <= 500). */
@@ -207,6 +209,117 @@ START_TEST(qconv_exact)
     check_qconv(2, 18, 20, 3, 17, 1, 1, 1, 1);
     /* many output channels (off 16) over a long K */
     check_qconv(128, 9, 9, 250, 3, 1, 1, 1, 1);
+}
+END_TEST
+
+/* slimc_rt_qgemm_packed (the weight packed as passes/layout.c packs it) against a plain
+ * integer loop, on whichever path this run's CPU and environment select (the
+ * unit_quant_* variants: VNNI, AVX2 vpmaddwd, portable), with unit scales (exact while
+ * |acc| < 2^24), in the items the emitters use: dqlinear's 32 rows x all outputs, and
+ * qlinear's 32 rows x 64 outputs; then requantized to u8 (relu, qchain). */
+static void check_qgemm_packed(int64_t M, int64_t O, int64_t K)
+{
+    const int64_t KB = slimc_rt_qpack_rows(K), NB = slimc_rt_pack_blocks(O);
+    uint8_t *A = malloc((size_t)(M * K));
+    int8_t *W = malloc((size_t)(O * K)), *Wp = calloc((size_t)(NB * KB * 64), 1);
+    int32_t *wsum = calloc((size_t)O, sizeof(int32_t));
+    float *ones = malloc(sizeof(float) * (size_t)O), *out = malloc(sizeof(float) * (size_t)(M * O));
+    uint8_t *q = malloc((size_t)(M * O));
+    const int32_t zp = (int32_t)(rnd() & 255);
+    for (int64_t i = 0; i < M * K; i++)
+        A[i] = (uint8_t)(rnd() & 255);
+    for (int64_t o = 0; o < O; o++) {
+        ones[o] = 1.0f;
+        for (int64_t k = 0; k < K; k++) {
+            const int8_t w = (int8_t)((int)(rnd() % 255) - 127);
+            W[o * K + k] = w;
+            Wp[slimc_rt_pack_index(o, k, KB, SLIMC_RT_QPACK_K)] = w;
+            wsum[o] += w;
+        }
+    }
+    const slimc_rt_qreq rq = {1.0f / 37.5f, (int32_t)(rnd() & 255), SLIMC_RT_ACT_RELU, 0.0f};
+    for (int item = 0; item < 2; item++) {
+        const int64_t OC = item == 0 ? O : 64;
+        for (int64_t m0 = 0; m0 < M; m0 += 32)
+            for (int64_t o0 = 0; o0 < O; o0 += OC) {
+                const int64_t mc = M - m0 < 32 ? M - m0 : 32, oc = O - o0 < OC ? O - o0 : OC;
+                slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, 1.0f, ones, NULL,
+                                      out, NULL);
+                slimc_rt_qgemm_packed(M, m0, mc, o0, oc, O, K, A, Wp, zp, wsum, 1.0f, ones, NULL, q,
+                                      &rq);
+            }
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t o = 0; o < O; o++) {
+                int32_t acc = 0;
+                for (int64_t k = 0; k < K; k++)
+                    acc += ((int32_t)A[m * K + k] - zp) * (int32_t)W[o * K + k];
+                ck_assert_msg(out[m * O + o] == (float)acc,
+                              "packed M=%lld O=%lld K=%lld item %d: [%lld,%lld] %g != %d",
+                              (long long)M, (long long)O, (long long)K, item, (long long)m,
+                              (long long)o, out[m * O + o], acc);
+                float v = rintf((acc > 0 ? (float)acc : 0.0f) * rq.inv) + (float)rq.zp;
+                v = v < 0 ? 0 : v > 255 ? 255 : v;
+                ck_assert_msg(q[m * O + o] == (uint8_t)v,
+                              "packed u8 M=%lld O=%lld K=%lld: %d != %d", (long long)M,
+                              (long long)O, (long long)K, q[m * O + o], (int)v);
+            }
+    }
+    free(A);
+    free(W);
+    free(Wp);
+    free(wsum);
+    free(ones);
+    free(out);
+    free(q);
+}
+
+START_TEST(qgemm_packed_exact)
+{
+    /* odd rows (a partial 6- or 8-row block, a second 32-row item), K off 4 and 64, O off
+     * 16 and 64 */
+    static const int64_t Ms[] = {1, 5, 7, 33, 45};
+    static const int64_t Os[] = {1, 13, 17, 37, 70};
+    static const int64_t Ks[] = {1, 3, 25, 63, 65, 130, 383};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 5; b++)
+            for (size_t c = 0; c < 7; c++)
+                check_qgemm_packed(Ms[a], Os[b], Ks[c]);
+}
+END_TEST
+
+/* slimc_rt_dyn_params (dqlinear's dynamic u8 parameters) against a plain min/max loop:
+ * lengths around the vector steps, NaN ignored, all-zero and one-signed inputs. */
+START_TEST(dyn_params_exact)
+{
+    static const int64_t ns[] = {1, 7, 16, 31, 32, 33, 100, 1000, 4099};
+    float *x = malloc(sizeof(float) * 4099);
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++)
+        for (int kind = 0; kind < 4; kind++) {
+            const int64_t n = ns[t];
+            float lo = 0.0f, hi = 0.0f;
+            for (int64_t i = 0; i < n; i++) {
+                const float u = urand() * 8.0f - 3.0f;
+                x[i] = kind == 0 ? u : kind == 1 ? fabsf(u) + 0.5f : kind == 2 ? 0.0f : -fabsf(u);
+                if (kind == 0 && i % 97 == 41)
+                    x[i] = NAN;
+                lo = x[i] < lo ? x[i] : lo;
+                hi = x[i] > hi ? x[i] : hi;
+            }
+            const float s = (hi - lo) / 255.0f;
+            float want_s = 1.0f;
+            int32_t want_z = 0;
+            if (s > 0.0f) {
+                const float z = nearbyintf(-lo / s);
+                want_s = s;
+                want_z = (int32_t)(z < 0.0f ? 0.0f : z > 255.0f ? 255.0f : z);
+            }
+            float got_s;
+            int32_t got_z;
+            slimc_rt_dyn_params(x, n, &got_s, &got_z);
+            ck_assert_msg(got_s == want_s && got_z == want_z, "n=%lld kind %d: %g/%d != %g/%d",
+                          (long long)n, kind, got_s, got_z, want_s, want_z);
+        }
+    free(x);
 }
 END_TEST
 
@@ -1035,6 +1148,8 @@ int main(void)
     Suite *s = suite_create("quant");
     TCase *k = tcase_create("kernels");
     tcase_add_test(k, qgemm_exact);
+    tcase_add_test(k, qgemm_packed_exact);
+    tcase_add_test(k, dyn_params_exact);
     tcase_add_test(k, qconv_exact);
     tcase_add_test(k, qdw_exact);
     tcase_add_test(k, qmaxpool_exact);
