@@ -13,7 +13,11 @@ the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, take
 faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
-       [--nm 2:4 | --resnet18 [--torch-python /usr/bin/python3]] [--rounds 5]
+       [--nm 2:4 | --resnet18 [--torch-python /usr/bin/python3] | --conv-layers] [--rounds 5]
+
+--conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
+random weights at the density 80% global pruning leaves in that stage (60%, 46%, 29%, 14%):
+CPU time of the dense conv against the CSR conv kernel, and the cost model's choice.
 
 --nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
 1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
@@ -141,9 +145,12 @@ def child_cpu_ms(cmd):
     return 1e3 * (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
 
 
-def slimc_cpu_ms(slimc, model, x, runs, passes=None):
-    """CPU ms of one run: (bench --runs runs+1) - (bench --runs 1), over runs."""
-    cmd = [slimc, "bench", model, "--input", f"x={x}", "--threads", "1", "--warmup", "0"]
+def slimc_cpu_ms(slimc, model, x, runs, passes=None, rand=False):
+    """CPU ms of one run: (bench --runs runs+1) - (bench --runs 1), over runs (rand: bench's
+    own random input)."""
+    cmd = [slimc, "bench", model, "--threads", "1", "--warmup", "0"]
+    if not rand:
+        cmd += ["--input", f"x={x}"]
     if passes:
         cmd += ["--passes", passes]
     return (child_cpu_ms(cmd + ["--runs", str(runs + 1)]) - child_cpu_ms(cmd + ["--runs", "1"])) / runs
@@ -217,6 +224,48 @@ def bench_resnet18(a, here):
               f"{s_ / d_ if d_ else 0:>6.2f}")
 
 
+def bench_conv_layers(a, here):
+    """One 3x3 conv (padding 1, no bias) at each ResNet-18 stage's shape and the density
+    global 80% pruning leaves there, random weights, batch 1: CPU time per run of the dense
+    conv against the CSR conv kernel (sparse(mode=csr), whatever the cost model says),
+    --rounds interleaved rounds, medians; and what the cost model predicts."""
+    import sys
+    sys.path.insert(0, os.path.join(here, "..", "tests", "tools"))
+    from st_io import write_safetensors
+    d = os.path.join(a.dir, "conv_layers")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(0)
+    stages = [("layer1", 64, 56, 0.60), ("layer2", 128, 28, 0.46), ("layer3", 256, 14, 0.29),
+              ("layer4", 512, 7, 0.14)]
+    for name, c, hw, dens in stages:
+        w = rng.standard_normal((c, c, 3, 3)).astype(np.float32)
+        w[rng.random(w.shape) > dens] = 0
+        write_safetensors(os.path.join(d, f"{name}.safetensors"), {"c.weight": w})
+        with open(os.path.join(d, f"{name}.slim"), "w") as f:
+            f.write(f"model m(x: f32[1, {c}, {hw}, {hw}]) -> f32[1, {c}, {hw}, {hw}]\n"
+                    f'    weights "{name}.safetensors"\n'
+                    f"    c = Conv2d({c}, {c}, 3, padding=1, bias=false)\n    return c(x)\n")
+    dense, csr = "layout,fuse,memplan", "layout,sparse(mode=csr),fuse,memplan"
+    print(f"CPU: {cpu_name()}; one thread; CPU time per run (getrusage), {a.rounds} interleaved "
+          f"rounds of --runs {a.runs}, medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"{'conv 3x3':<26} {'density':>8} {'dense ms':>9} {'csr ms':>8} {'csr/dense':>10}  "
+          "cost model (default profile)")
+    for name, c, hw, dens in stages:
+        model = os.path.join(d, f"{name}.slim")
+        de, sp = [], []
+        for _ in range(a.rounds):
+            de.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, dense, rand=True))
+            sp.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, csr, rand=True))
+        ins = subprocess.run([a.slimc, "inspect", model, "--sparsity"], capture_output=True,
+                             text=True, check=True).stdout
+        why = next((ln.strip() for ln in ins.splitlines() if ln.startswith("    c:")), "?")
+        dm, sm = float(np.median(de)), float(np.median(sp))
+        print(f"{name + f' {c}->{c} {hw}x{hw}':<26} {100 * dens:>7.0f}% {dm:>9.3f} {sm:>8.3f} "
+              f"{sm / dm:>10.2f}  {why}")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
@@ -225,12 +274,16 @@ def main():
     ap.add_argument("--nm", default=None, help="N:M, e.g. 2:4: the N:M benchmark instead")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--resnet18", action="store_true", help="the pruned ResNet-18 instead")
+    ap.add_argument("--conv-layers", action="store_true",
+                    help="one 3x3 conv per ResNet-18 stage, dense against the CSR conv kernel")
     ap.add_argument("--torch-python", default="/usr/bin/python3",
                     help="a python with torch and torchvision (--resnet18)")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     if a.resnet18:
         return bench_resnet18(a, here)
+    if a.conv_layers:
+        return bench_conv_layers(a, here)
     if a.nm:
         return bench_nm(a, here)
     subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,
