@@ -20,7 +20,8 @@
  *                  [B, K] (csr_gflops) and [1, K] (csr_gemv_gflops): FLOPs of the nonzeros;
  *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against;
  *                  the linear's weight at 2:4 on the N:M kernel (sparse(mode=nm)), [B, K]
- *                  (nm_gflops) and [1, K] (nm_gemv_gflops): FLOPs of the kept weights
+ *                  (nm_gflops) and [1, K] (nm_gemv_gflops): FLOPs of the kept weights;
+ *                  the conv below at 10% density on the CSR conv kernel (csr_conv_gflops)
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -187,8 +188,8 @@ static void print_profile(const CostProfile *p, FILE *f)
         fputc('\n', f);
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
-        static const char *const names[] = {"sparse_csr", "sparse_gemv", "dense_gemv", "sparse_nm",
-                                            "sparse_nm_gemv"};
+        static const char *const names[] = {"sparse_csr", "sparse_gemv",    "dense_gemv",
+                                            "sparse_nm",  "sparse_nm_gemv", "sparse_conv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
@@ -231,13 +232,14 @@ static void print_profile(const CostProfile *p, FILE *f)
     for (int k = 0; k < COST_NUM_DEVICES; k++)
         if (p->dev[k].present &&
             (!p->dev[k].sparse_measured || !(p->dev[k].sparse_gflops[COST_SPARSE_NM] > 0) ||
-             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0))) {
+             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0))) {
             fprintf(f,
                     "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
-                    "(dense_gemv), x %g (nm), x %g (nm_gemv)\n",
+                    "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv)\n",
                     COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
                     COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
-                    COST_SPARSE_DEFAULT_NM_GEMV);
+                    COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV);
             break;
         }
 }
@@ -332,7 +334,8 @@ typedef enum ChainOp {
     CH_SOFTMAX,
     CH_PERMUTE,
     CH_SPARSE,
-    CH_NM
+    CH_NM,
+    CH_SPCONV /* the conv at 10% density (sparse_const) */
 } ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
@@ -355,9 +358,10 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
     } else if (op == CH_NM) {
         w = nm_const(g, "w", f32_type(2, (int64_t[]){last, last}));
         b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
-    } else if (op == CH_CONV) {
-        int64_t c = in.shape.d[1].c;
-        w = filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}));
+    } else if (op == CH_CONV || op == CH_SPCONV) {
+        int64_t c = in.shape.d[1].c, nnz;
+        w = op == CH_CONV ? filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}))
+                          : sparse_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}), &nnz);
         b = filled_const(g, "b", f32_type(1, (int64_t[]){c}));
     }
     for (int i = 0; i < nodes; i++) {
@@ -368,6 +372,7 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         case CH_SPARSE:
         case CH_NM: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
         case CH_CONV:
+        case CH_SPCONV:
             n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
             ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
             break;
@@ -556,6 +561,20 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
     node_work(CH_CONV, conv_in, &fl, &by);
     d->gflops[COST_CONV_F32] = rate_of(
         fl, node_ms(pr, CH_CONV, conv_in, reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
+    if (pr->o.device == SLIMC_DEVICE_CPU) {
+        /* the CSR conv kernel on the same conv at 10% density (FLOPs of the nonzeros) */
+        Graph *sg = chain_graph(CH_SPCONV, conv_in, 1);
+        int64_t nnz = 0;
+        const float *wd = sg->values[sg->nodes[0].inputs[1]].data;
+        for (int64_t i = 0; i < s->conv_c * s->conv_c * 9; i++)
+            nnz += wd[i] != 0;
+        ir_graph_free(sg);
+        d->sparse_gflops[COST_SPARSE_CONV] =
+            rate_of(2.0 * (double)(s->conv_hw * s->conv_hw) * (double)nnz,
+                    node_ms(pr, CH_SPCONV, conv_in, reps, "layout,sparse(mode=csr),memplan",
+                            SLIMC_PRECISION_FP32),
+                    launch_ms);
+    }
     /* the bandwidth-bound three: each also says what bandwidth it saw */
     static const struct {
         ChainOp op;

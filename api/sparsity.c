@@ -64,10 +64,10 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
     return f;
 }
 
-/* The kernel a linear runs on (its w_sparse), dense for any other layer. */
+/* The kernel a linear or conv2d runs on (its w_sparse), dense for any other layer. */
 static SparseKernel kernel_of(const Node *n)
 {
-    if (n->op != IR_OP_LINEAR)
+    if (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D)
         return SPARSE_DENSE;
     const int64_t k = ir_attr_w_sparse(n);
     return k == SPARSE_CSR ? SPARSE_CSR : k == SPARSE_NM ? SPARSE_NM : SPARSE_DENSE;

@@ -13,6 +13,11 @@ the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, take
 faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
+       [--nm 2:4 | --resnet18 [--torch-python /usr/bin/python3] | --conv-layers] [--rounds 5]
+
+--conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
+random weights at the density 80% global pruning leaves in that stage (60%, 46%, 29%, 14%):
+CPU time of the dense conv against the CSR conv kernel, and the cost model's choice.
 
 --nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
 1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
@@ -20,6 +25,17 @@ slimc with the default pipeline (the cost model's choice per layer, printed from
 --sparsity`) against slimc dense, interleaved A/B for --rounds rounds (each a `slimc bench`
 of --runs), the median of the rounds' medians; the load average before and after. Target:
 >= 1.3x slimc dense.
+
+--resnet18: ResNet-18 full size (`/usr/bin/python3 samples/make_samples.py resnet18 --full`
+first), pruned 80% global unstructured by torch.nn.utils.prune (tests/tools/prune_resnet18.py,
+run with --torch-python, which has torch), batch 1, one thread, --rounds interleaved rounds:
+slimc sparse (the default pipeline: the cost model's choice per conv, printed from `inspect
+--sparsity`), slimc dense, ONNX Runtime dense (in-process); each slimc round a `slimc bench
+--profile` of --runs, so the per-layer times (median over the rounds) come with the totals.
+Each round also takes CPU time (getrusage of the slimc children, `--runs N+1` less `--runs
+1`; process_time for ORT), which a loaded machine inflates less than wall time. Targets:
+<= 0.71x ORT dense (DeepSparse, 1.4x faster than dense by the issue's figure), and
+no layer slower than dense.
 """
 import argparse
 import os
@@ -104,6 +120,152 @@ def bench_nm(a, here):
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
+def profile_ms(slimc, model, x, runs, passes=None):
+    """slimc bench --profile: the median and each node's ms/run, {node: ms}."""
+    cmd = [slimc, "bench", model, "--input", f"x={x}", "--runs", str(runs), "--threads", "1",
+           "--profile"]
+    if passes:
+        cmd += ["--passes", passes]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    nodes = {}
+    for line in out.splitlines():
+        m = re.match(r"^ +([0-9.]+) +[0-9.]+% +[0-9.]+ +[0-9.]+ +(\S+) \(", line)
+        if m:
+            nodes[m.group(2)] = float(m.group(1))
+    return float(re.search(r"median ([0-9.]+) ms", out).group(1)), nodes
+
+
+def child_cpu_ms(cmd):
+    """CPU time (user + system) of running cmd to completion, ms (resource.getrusage of the
+    children): what a loaded machine does not inflate as it does wall time."""
+    import resource
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, capture_output=True, check=True)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return 1e3 * (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+
+
+def slimc_cpu_ms(slimc, model, x, runs, passes=None, rand=False):
+    """CPU ms of one run: (bench --runs runs+1) - (bench --runs 1), over runs (rand: bench's
+    own random input)."""
+    cmd = [slimc, "bench", model, "--threads", "1", "--warmup", "0"]
+    if not rand:
+        cmd += ["--input", f"x={x}"]
+    if passes:
+        cmd += ["--passes", passes]
+    return (child_cpu_ms(cmd + ["--runs", str(runs + 1)]) - child_cpu_ms(cmd + ["--runs", "1"])) / runs
+
+
+def ort_cpu_ms(path, x, runs):
+    import onnxruntime as ort
+    o = ort.SessionOptions()
+    o.intra_op_num_threads = 1
+    o.inter_op_num_threads = 1
+    s = ort.InferenceSession(path, o, providers=["CPUExecutionProvider"])
+    for _ in range(5):
+        s.run(None, {"x": x})
+    t0 = time.process_time()
+    for _ in range(runs):
+        s.run(None, {"x": x})
+    return (time.process_time() - t0) / runs * 1e3
+
+
+def bench_resnet18(a, here):
+    d = os.path.join(a.dir, "resnet18")
+    subprocess.run([a.torch_python, os.path.join(here, "..", "tests", "tools", "prune_resnet18.py"),
+                    d, "--amount", "0.8"], check=True, stdout=subprocess.DEVNULL)
+    model, x = os.path.join(d, "resnet18.slim"), os.path.join(d, "x.npy")
+    out = subprocess.run([a.slimc, "inspect", model, "--sparsity"], capture_output=True,
+                         text=True, check=True).stdout
+    dens, kern = {}, {}
+    for line in out.splitlines():
+        m = re.match(r"^  (\S+) +(conv2d|linear) +\S+ +([0-9.]+)% .*  (dense|csr|n:m \d+:\d+)$",
+                     line)
+        if m:
+            dens[m.group(1)], kern[m.group(1)] = float(m.group(3)), m.group(4)
+    print(f"CPU: {cpu_name()}; one thread; ResNet-18 224x224 batch 1, 80% global unstructured "
+          f"(torch.nn.utils.prune); {a.rounds} interleaved rounds (slimc: `slimc bench --profile "
+          f"--runs {a.runs}`, ORT: {a.runs} runs in-process), medians of the rounds")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    sp, de, ort, lsp, lde = [], [], [], {}, {}
+    csp, cde, cort = [], [], []
+    xa = np.load(x)
+    for _ in range(a.rounds):
+        t, n = profile_ms(a.slimc, model, x, a.runs)
+        sp.append(t)
+        for k, v in n.items():
+            lsp.setdefault(k, []).append(v)
+        t, n = profile_ms(a.slimc, model, x, a.runs, DENSE)
+        de.append(t)
+        for k, v in n.items():
+            lde.setdefault(k, []).append(v)
+        ort.append(ort_ms(os.path.join(d, "resnet18.onnx"), xa, a.runs))
+        csp.append(slimc_cpu_ms(a.slimc, model, x, a.runs))
+        cde.append(slimc_cpu_ms(a.slimc, model, x, a.runs, DENSE))
+        cort.append(ort_cpu_ms(os.path.join(d, "resnet18.onnx"), xa, a.runs))
+    spm, dem, ortm = (float(np.median(v)) for v in (sp, de, ort))
+    cspm, cdem, cortm = (float(np.median(v)) for v in (csp, cde, cort))
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"{'slimc sparse':>13} {'slimc dense':>12} {'ORT dense':>10} {'vs slimc dense':>15} "
+          f"{'vs ORT dense':>13}")
+    print(f"{spm:>10.3f} ms {dem:>9.3f} ms {ortm:>7.3f} ms {spm / dem:>14.2f}x {spm / ortm:>12.2f}x"
+          "   (time ratios: under 1 is faster)")
+    print(f"{cspm:>10.3f} ms {cdem:>9.3f} ms {cortm:>7.3f} ms {cspm / cdem:>14.2f}x "
+          f"{cspm / cortm:>12.2f}x   (CPU time per run)")
+    print(f"target <= 0.71x ORT dense: {'met' if spm / ortm <= 0.71 else 'MISSED'} "
+          f"(wall {spm / ortm:.2f}x, CPU time {cspm / cortm:.2f}x)")
+    print(f"\n{'layer (fused group)':<40} {'density':>8} {'kernel':>7} {'sparse ms':>10} "
+          f"{'dense ms':>9} {'ratio':>6}")
+    for k in sorted(lde, key=lambda k: -float(np.median(lde[k]))):
+        if k not in dens:
+            continue
+        s_, d_ = float(np.median(lsp.get(k, [0]))), float(np.median(lde[k]))
+        print(f"{k:<40} {dens[k]:>7.1f}% {kern[k]:>7} {s_:>10.3f} {d_:>9.3f} "
+              f"{s_ / d_ if d_ else 0:>6.2f}")
+
+
+def bench_conv_layers(a, here):
+    """One 3x3 conv (padding 1, no bias) at each ResNet-18 stage's shape and the density
+    global 80% pruning leaves there, random weights, batch 1: CPU time per run of the dense
+    conv against the CSR conv kernel (sparse(mode=csr), whatever the cost model says),
+    --rounds interleaved rounds, medians; and what the cost model predicts."""
+    import sys
+    sys.path.insert(0, os.path.join(here, "..", "tests", "tools"))
+    from st_io import write_safetensors
+    d = os.path.join(a.dir, "conv_layers")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(0)
+    stages = [("layer1", 64, 56, 0.60), ("layer2", 128, 28, 0.46), ("layer3", 256, 14, 0.29),
+              ("layer4", 512, 7, 0.14)]
+    for name, c, hw, dens in stages:
+        w = rng.standard_normal((c, c, 3, 3)).astype(np.float32)
+        w[rng.random(w.shape) > dens] = 0
+        write_safetensors(os.path.join(d, f"{name}.safetensors"), {"c.weight": w})
+        with open(os.path.join(d, f"{name}.slim"), "w") as f:
+            f.write(f"model m(x: f32[1, {c}, {hw}, {hw}]) -> f32[1, {c}, {hw}, {hw}]\n"
+                    f'    weights "{name}.safetensors"\n'
+                    f"    c = Conv2d({c}, {c}, 3, padding=1, bias=false)\n    return c(x)\n")
+    dense, csr = "layout,fuse,memplan", "layout,sparse(mode=csr),fuse,memplan"
+    print(f"CPU: {cpu_name()}; one thread; CPU time per run (getrusage), {a.rounds} interleaved "
+          f"rounds of --runs {a.runs}, medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"{'conv 3x3':<26} {'density':>8} {'dense ms':>9} {'csr ms':>8} {'csr/dense':>10}  "
+          "cost model (default profile)")
+    for name, c, hw, dens in stages:
+        model = os.path.join(d, f"{name}.slim")
+        de, sp = [], []
+        for _ in range(a.rounds):
+            de.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, dense, rand=True))
+            sp.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, csr, rand=True))
+        ins = subprocess.run([a.slimc, "inspect", model, "--sparsity"], capture_output=True,
+                             text=True, check=True).stdout
+        why = next((ln.strip() for ln in ins.splitlines() if ln.startswith("    c:")), "?")
+        dm, sm = float(np.median(de)), float(np.median(sp))
+        print(f"{name + f' {c}->{c} {hw}x{hw}':<26} {100 * dens:>7.0f}% {dm:>9.3f} {sm:>8.3f} "
+              f"{sm / dm:>10.2f}  {why}")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
@@ -111,8 +273,17 @@ def main():
     ap.add_argument("--dir", default="/tmp/slimc_sparse_bench")
     ap.add_argument("--nm", default=None, help="N:M, e.g. 2:4: the N:M benchmark instead")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--resnet18", action="store_true", help="the pruned ResNet-18 instead")
+    ap.add_argument("--conv-layers", action="store_true",
+                    help="one 3x3 conv per ResNet-18 stage, dense against the CSR conv kernel")
+    ap.add_argument("--torch-python", default="/usr/bin/python3",
+                    help="a python with torch and torchvision (--resnet18)")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
+    if a.resnet18:
+        return bench_resnet18(a, here)
+    if a.conv_layers:
+        return bench_conv_layers(a, here)
     if a.nm:
         return bench_nm(a, here)
     subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,

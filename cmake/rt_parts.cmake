@@ -25,4 +25,5 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/bf16.c
   runtime/kernels/lowbit.c
   runtime/kernels/sparse.c
-  runtime/kernels/sparse_nm.c)
+  runtime/kernels/sparse_nm.c
+  runtime/kernels/sparse_conv.c)

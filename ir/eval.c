@@ -470,7 +470,7 @@ static bool check_dtypes(const EvalCtx *c)
                 return unsupported(c, "for indices that are not i64 or i32");
             continue;
         }
-        if (n->op == IR_OP_LINEAR && i == 3)
+        if ((n->op == IR_OP_LINEAR || n->op == IR_OP_CONV2D) && i == 3)
             continue; /* the CSR copy of the weight (passes/sparse.c): w (input 1) is read */
         if (!is_f32(g, v))
             return unsupported(c, "for dtypes other than f32 (or quantized values)");

@@ -220,6 +220,16 @@ SHAPE_FN(conv2d)
             return false;
         }
     }
+    if (n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
+        const Type *ct = ir_shp_in_type(g, n, 3);
+        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 1 || groups != 1) {
+            ir_diag_error(d, n->loc,
+                          "conv2d '%s': a fourth input (the CSR weight) must be u8[bytes] with "
+                          "w_sparse=1 and groups=1, got %s",
+                          n->name, ir_shp_describe(g, n->inputs[3], b, sizeof b));
+            return false;
+        }
+    }
     int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
     int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
     if (h < 1 || w < 1) {

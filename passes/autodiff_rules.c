@@ -259,6 +259,8 @@ static void set_ints2(AdCtx *c, NodeId t, const char *name, const int64_t *v)
 /* conv2d(x, w, b): x's gradient is conv_transpose2d(dy, w) (the same stride, padding,
  * dilation and groups, output_padding making up the rows and columns the stride skipped),
  * w's conv2d_weight_grad(x, dy), b's dy summed over N, H, W. */
+/* A fourth input (the CSR copy of a constant weight, passes/sparse.c) is accepted and has no
+ * gradient: the semantics are those of w, and a weight being trained is no constant. */
 static void rule_conv2d(AdCtx *c, const Node *n, ValueId dy)
 {
     ValueId x = n->inputs[0], w = n->inputs[1], b = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;

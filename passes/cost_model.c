@@ -145,11 +145,12 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 
 /* ---- sparse kernels ---- */
 
-static const char *const sparse_names[COST_SPARSE_NUM] = {
-    "csr_gflops", "csr_gemv_gflops", "dense_gemv_gflops", "nm_gflops", "nm_gemv_gflops"};
+static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops",        "csr_gemv_gflops",
+                                                          "dense_gemv_gflops", "nm_gflops",
+                                                          "nm_gemv_gflops",    "csr_conv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV,
-    COST_SPARSE_DEFAULT_NM, COST_SPARSE_DEFAULT_NM_GEMV};
+    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_NM,  COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -160,7 +161,7 @@ double cost_sparse_rate(const CostDevice *d, CostSparse k)
 {
     if (d->sparse_measured && d->sparse_gflops[k] > 0) /* 0: an optional rate absent */
         return d->sparse_gflops[k];
-    return d->gflops[COST_GEMM_F32] * sparse_default[k];
+    return d->gflops[k == COST_SPARSE_CONV ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
 }
 
 /* The rows of linear n's x at syms (its elements over its last dim). */
@@ -228,6 +229,39 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
                          double kept, double nm_bytes)
 {
     return linear_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM, COST_SPARSE_NM_GEMV);
+}
+
+double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms)
+{
+    Node dense = *n; /* without the CSR input the sparse pass may have given it */
+    if (dense.n_inputs > 3)
+        dense.n_inputs = 3;
+    return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
+}
+
+double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                           double nnz, double csr_bytes)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    if (!d->present)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
+    const Shape *ws = &g->values[n->inputs[1]].type.shape;
+    const double O = ws->rank > 0 && ws->d[0].syms == 0 && ws->d[0].c > 0 ? (double)ws->d[0].c : 1;
+    const double pixels = out_bytes / 4 / O; /* images x OH x OW */
+    double flops = 2 * pixels * nnz + out_bytes / 4 * (double)n->n_epilogue;
+    double bytes = ir_value_bytes(g, n->inputs[0], syms) + out_bytes + csr_bytes;
+    if (n->n_inputs > 2 && n->inputs[2] != IR_NONE)
+        bytes += ir_value_bytes(g, n->inputs[2], syms);
+    for (int k = 0; k < n->n_epilogue; k++)
+        if (n->epilogue[k].operand != IR_NONE)
+            bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
+    const double rate = cost_sparse_rate(d, COST_SPARSE_CONV);
+    double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
 }
 
 /* ---- small-K int8 convolutions ---- */
@@ -604,7 +638,7 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (c == COST_SPARSE_NUM)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
-                           "nm_gflops, nm_gemv_gflops)",
+                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);

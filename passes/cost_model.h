@@ -42,7 +42,7 @@ typedef enum CostClass {
 /* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
  * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops, nm_gflops,
- * nm_gemv_gflops}. */
+ * nm_gemv_gflops, csr_conv_gflops}. */
 typedef enum CostSparse {
     COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
     COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
@@ -51,6 +51,9 @@ typedef enum CostSparse {
     COST_SPARSE_NM,         /* the N:M kernel (runtime/kernels/sparse_nm.c), several rows: FLOPs
                              * of the kept weights (2 x rows x N x K n / m) */
     COST_SPARSE_NM_GEMV,    /* the N:M kernel at one row */
+    COST_SPARSE_CONV,       /* the CSR conv2d kernel (runtime/kernels/sparse_conv.c): FLOPs of
+                             * the nonzeros (2 x images x OH x OW x nonzeros); derived from
+                             * conv_f32 when absent */
     COST_SPARSE_NUM
     /* COST_SPARSE_NM and after are optional within "sparse" (profiles written before them
      * stay valid): a rate of 0 means absent, derived as if the profile had no sparse rates. */
@@ -109,6 +112,7 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
 #define COST_SPARSE_DEFAULT_NM         0.65
 #define COST_SPARSE_DEFAULT_NM_GEMV    0.2
+#define COST_SPARSE_DEFAULT_CONV       0.25 /* times conv_f32, not gemm_f32 */
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
@@ -126,6 +130,13 @@ double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
  * cost_linear_sparse_ms. */
 double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                          double kept, double nm_bytes);
+/* Predicted milliseconds of conv2d node n on the CPU's dense conv kernel (cost_node_ms
+ * without the CSR input the node may carry), and on the CSR conv kernel (runtime/kernels/
+ * sparse_conv.c): nnz nonzeros in csr_bytes, 2 x images x OH x OW x nnz FLOPs at the
+ * csr_conv rate, the same roofline as cost_node_ms; symbols at syms (NULL: every one 1). */
+double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms);
+double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                           double nnz, double csr_bytes);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 

@@ -145,6 +145,8 @@ static bool analyse_conv(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     if (!slotted(G, x) || !slotted(G, y) || !member_ok(g, uses, w) ||
         g->values[w].type.shape.rank != 4 || (b != IR_NONE && !member_ok(g, uses, b)))
         return false;
+    if (n->n_inputs > 3 && n->inputs[3] != IR_NONE)
+        return false; /* a CSR copy of the weight (passes/sparse.c) would not shrink with it */
     int64_t groups = ir_attr_groups(n), cin = G->count[x], cout = G->count[y];
     if (dim_of(g, w, 0) != cout || (b != IR_NONE && dim_of(g, b, 0) != cout))
         return false;

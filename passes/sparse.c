@@ -1,5 +1,6 @@
-/* sparse: density measured at compile time, and the CSR or N:M kernel for the linear layers where
- * the cost model predicts it faster (passes/sparse.h; docs/pruning.md, "Sparse kernels").
+/* sparse: density measured at compile time, and the CSR or N:M kernel for the linear and conv2d
+ * layers where the cost model predicts it faster (passes/sparse.h; docs/pruning.md, "Sparse
+ * kernels").
  *
  * For every live conv2d / linear whose weight is an f32 constant, the density is measured
  * from the data as it is (Value.sparsity, pass_prune_measure), whoever made the zeros. A
@@ -9,7 +10,9 @@
  * at every symbol 1 and, when the model has symbols, at 64 too; the CSR kernel is used only
  * where it wins at both by at least SPARSE_MIN_GAIN. A weight whose zeros leave at most n of
  * every m along K (1:4, 2:4, 4:8) is weighed on the N:M kernel too (cost_linear_nm_ms), and
- * the faster of the two sparse kernels (by its worst gain) is the one used. The dense weight
+ * the faster of the two sparse kernels (by its worst gain) is the one used. A one-group conv2d
+ * on the CPU is weighed the same way, its dense conv (cost_conv_dense_ms) against the CSR conv
+ * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]). The dense weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"
@@ -41,9 +44,12 @@ static Worst worst_point(const Graph *g, const Node *n, const CostProfile *p, Sp
         int64_t syms[IR_MAX_SYMS];
         for (int s = 0; s < IR_MAX_SYMS; s++)
             syms[s] = plan_points[i];
-        double dense = cost_linear_dense_ms(p, g, n, syms);
-        double sparse = k == SPARSE_NM ? cost_linear_nm_ms(p, g, n, syms, nnz, bytes)
-                                       : cost_linear_sparse_ms(p, g, n, syms, nnz, bytes);
+        const bool conv = n->op == IR_OP_CONV2D;
+        double dense =
+            conv ? cost_conv_dense_ms(p, g, n, syms) : cost_linear_dense_ms(p, g, n, syms);
+        double sparse = conv             ? cost_conv_sparse_ms(p, g, n, syms, nnz, bytes)
+                        : k == SPARSE_NM ? cost_linear_nm_ms(p, g, n, syms, nnz, bytes)
+                                         : cost_linear_sparse_ms(p, g, n, syms, nnz, bytes);
         double gain = sparse > 0 ? dense / sparse : INFINITY;
         if (gain < w.gain)
             w = (Worst){gain, dense, sparse, plan_points[i]};
@@ -69,22 +75,29 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     out->nnz = nnz;
     out->density = l.numel ? (double)nnz / (double)l.numel : 1.0;
     out->dense_bytes = (double)g->values[l.weight].data_bytes;
-    int64_t oc, ov;
-    out->csr_bytes = (double)slimc_rt_csr_layout(l.shape[0], nnz, &oc, &ov);
+    int64_t oc, ov, okb;
+    out->csr_bytes =
+        n->op == IR_OP_CONV2D && l.shape[0] > 0
+            ? (double)slimc_rt_spconv_layout(l.shape[0], l.numel / l.shape[0], nnz, &oc, &ov, &okb)
+            : (double)slimc_rt_csr_layout(l.shape[0], nnz, &oc, &ov);
     const Value *x = &g->values[n->inputs[0]];
-    if (n->op != IR_OP_LINEAR)
-        out->why_not = "no sparse conv2d kernel yet";
-    else if (n->device != IR_DEVICE_CPU)
+    const bool conv = n->op == IR_OP_CONV2D;
+    const int64_t K = l.shape[0] > 0 ? l.numel / l.shape[0] : 0; /* the reduction: C KH KW */
+    if (n->device != IR_DEVICE_CPU)
         out->why_not = "runs on the GPU: no sparse CUDA kernel";
-    else if (l.rank != 2 || x->type.dtype != IR_F32)
+    else if (!conv && (l.rank != 2 || x->type.dtype != IR_F32))
         out->why_not = "not an f32 linear with a 2-D weight";
-    else if (l.shape[0] >= INT32_MAX || l.shape[1] >= INT32_MAX || nnz >= INT32_MAX)
+    else if (conv && (l.rank != 4 || x->type.dtype != IR_F32 || x->type.quant))
+        out->why_not = "not an f32 conv2d with a 4-D weight";
+    else if (conv && ir_attr_groups(n) != 1)
+        out->why_not = "grouped or depthwise: no sparse kernel";
+    else if (l.shape[0] >= INT32_MAX || K >= INT32_MAX || nnz >= INT32_MAX)
         out->why_not = "too large for 32-bit CSR indices";
     if (out->why_not)
         return true;
     out->candidate = true;
-    if (sscanf(out->pattern, "n:m %d:%d", &out->nm_n, &out->nm_m) != 2 || out->nm_m <= 0 ||
-        l.shape[1] % out->nm_m != 0)
+    if (conv || sscanf(out->pattern, "n:m %d:%d", &out->nm_n, &out->nm_m) != 2 || out->nm_m <= 0 ||
+        l.shape[1] % out->nm_m != 0) /* no N:M conv kernel */
         out->nm_n = out->nm_m = 0;
     if (out->nm_n)
         out->nm_bytes =
@@ -115,13 +128,17 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     return true;
 }
 
-/* The CSR blob of layer l (runtime/slimc_abi.h), in g's arena; *bytes its size. */
+/* The CSR blob of layer l (runtime/slimc_abi.h), in g's arena; *bytes its size. A conv's
+ * weight [O, C, KH, KW] is read as [O, C * KH * KW]. */
 static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes)
 {
-    const int64_t N = l->shape[0], K = l->shape[1];
-    int64_t off_col, off_val;
-    const int64_t total = slimc_rt_csr_layout(N, nnz, &off_col, &off_val);
+    const int64_t N = l->shape[0], K = N > 0 ? l->numel / N : 0;
+    const bool conv = l->rank == 4; /* a conv's blob has the k-block table too */
+    int64_t off_col, off_val, off_kb = 0;
+    const int64_t total = conv ? slimc_rt_spconv_layout(N, K, nnz, &off_col, &off_val, &off_kb)
+                               : slimc_rt_csr_layout(N, nnz, &off_col, &off_val);
     unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
+    memset(b, 0, (size_t)total); /* the padding between the parts too: the bytes are hashed */
     int64_t *h = (int64_t *)(void *)b;
     h[0] = SLIMC_RT_CSR_MAGIC;
     h[1] = N;
@@ -129,6 +146,8 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
     h[3] = nnz;
     h[4] = off_col;
     h[5] = off_val;
+    h[6] = off_kb;
+    h[7] = conv ? SLIMC_RT_SPCONV_KC : 0;
     int32_t *rowptr = (int32_t *)(void *)(b + SLIMC_RT_CSR_HEAD);
     int32_t *col = (int32_t *)(void *)(b + off_col);
     float *val = (float *)(void *)(b + off_val);
@@ -147,6 +166,18 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
     }
     rowptr[N] = j;
     SLIMC_ASSERT(j == nnz);
+    if (conv) { /* kb[r][b]: row r's first nonzero at or after column b * KC */
+        const int64_t nkb = slimc_rt_spconv_nkb(K);
+        int32_t *kb = (int32_t *)(void *)(b + off_kb);
+        for (int64_t r = 0; r < N; r++) {
+            int32_t q = rowptr[r];
+            for (int64_t blk = 0; blk <= nkb; blk++) {
+                while (q < rowptr[r + 1] && col[q] < blk * SLIMC_RT_SPCONV_KC)
+                    q++;
+                kb[r * (nkb + 1) + blk] = blk == nkb ? rowptr[r + 1] : q;
+            }
+        }
+    }
     free(w);
     *bytes = (size_t)total;
     return b;
@@ -200,8 +231,8 @@ static void *build_nm(Graph *g, const PruneLayer *l, int n, int m, size_t *bytes
     return b;
 }
 
-/* Gives linear node id its weight in sparse format k (CSR or N:M at pl's n:m) as input 3 and
- * w_sparse=k. */
+/* Gives linear or conv2d node id its weight in sparse format k (CSR or N:M at pl's n:m) as
+ * input 3 and w_sparse=k. */
 static void attach_sparse(Graph *g, NodeId id, const SparsePlan *pl, SparseKernel k)
 {
     PruneLayer l;
@@ -253,7 +284,7 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
     const int n_nodes = g->n_nodes;
     for (NodeId i = 0; i < n_nodes; i++) {
         Node *n = &g->nodes[i];
-        if (n->dead || n->op != IR_OP_LINEAR || ir_attr_w_sparse(n) != 0)
+        if (n->dead || (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D) || ir_attr_w_sparse(n) != 0)
             continue;
         SparsePlan pl;
         if (!pass_sparse_plan(g, i, g->place.profile, &pl) || !pl.candidate ||

@@ -1,7 +1,7 @@
 /* The sparse pass (passes/sparse.c): measures the density of every conv2d / linear weight at
  * compile time (Value.sparsity), so a model pruned elsewhere (zeros stored densely) is
- * treated as one pruned by slimc, and gives each CPU linear whose weight the cost model
- * (passes/cost_model.h) predicts faster sparse a copy of its weight in the sparse format
+ * treated as one pruned by slimc, and gives each CPU linear or one-group conv2d whose weight the
+ * cost model (passes/cost_model.h) predicts faster sparse a copy of its weight in the sparse format
  * predicted fastest — CSR (w_sparse=1) or N:M (w_sparse=2, 2:4 and the like) — as input 3 of
  * the linear (u8, runtime/slimc_abi.h's layouts), which the C backend's emitter reads.
  * Each linear it considered carries the annotation sparse_gain (predicted dense time over
@@ -18,7 +18,7 @@
  * rough, and a kernel predicted barely faster may well be slower. */
 #define SPARSE_MIN_GAIN 1.2
 
-/* The kernels a linear may run on (its w_sparse attribute). */
+/* The kernels a linear (a conv2d: dense or CSR) may run on (its w_sparse attribute). */
 typedef enum SparseKernel {
     SPARSE_DENSE = 0, /* the dense GEMM */
     SPARSE_CSR = 1,   /* runtime/kernels/sparse.c; input 3 the CSR blob */
@@ -27,7 +27,8 @@ typedef enum SparseKernel {
 
 /* What the pass decides for one layer. */
 typedef struct SparsePlan {
-    bool candidate;      /* a CPU linear with a static 2-D f32 constant weight: a kernel exists */
+    bool candidate;      /* a CPU linear with a static 2-D f32 constant weight, or a one-group
+                          * f32 conv2d: a kernel exists (conv2d: CSR only) */
     const char *why_not; /* !candidate: why there is no sparse kernel for it (static text) */
     int64_t numel, nnz;
     double density;     /* nnz / numel */

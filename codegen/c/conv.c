@@ -6,6 +6,9 @@
  *   rows at a time as B (a 1x1, stride-1, unpadded conv reads x itself), the blocked GEMM
  *   micro-kernels, NCHW output. One item is 64 output pixels of one image and a block of
  *   output channels (all of them but in a large conv of few pixels: conv_channel_blocks).
+ * - sparse (one group, a CSR copy of the weight as input 3, w_sparse=1: passes/sparse.c):
+ *   slimc_rt_spconv_px (runtime/kernels/sparse_conv.c) on items of 64 pixels, all channels,
+ *   the same im2col panels, each output channel's nonzeros only.
  * - depthwise (groups > 1 with one input channel per group): slimc_rt_dw_plane, one output
  *   plane (image b, output channel o) per item; 3x3 stride 1/2 keeps a block of 4 rows x
  *   16 outputs in registers across all taps.
@@ -36,18 +39,29 @@ static long long conv_channel_blocks(long long O, long long P, long long Kt)
     return ob < OT / 2 ? ob : OT / 2 > 1 ? OT / 2 : 1;
 }
 
-/* The body: implicit GEMM, items (image, block of SLIMC_RT_CONV_PX output pixels); or,
- * when depthwise, the plane kernel, items (image, output channel). */
+/* The body: implicit GEMM (sparse: the CSR kernel, csr its header), items (image, block of
+ * SLIMC_RT_CONV_PX output pixels[, block of output channels]); or, when depthwise, the plane
+ * kernel, items (image, output channel). */
 static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad,
-                           const int64_t *dil, int64_t groups, bool depthwise, CgKernel *k)
+                           const int64_t *dil, int64_t groups, bool depthwise, const int64_t *csr,
+                           CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
     const Shape *os = cg_shape(c, n->outputs[0]);
     static const char *const names[] = {"x", "w", "bias"};
-    cg_body_begin(c, id, names, n->n_inputs);
+    static const char *const sparse_names[] = {"x", NULL, "bias", "W"};
+    cg_body_begin(c, id, csr ? sparse_names : names, n->n_inputs);
     if (n->n_inputs < 3)
         cg_printf(c, "    const float *bias = NULL;\n");
+    if (csr) {
+        const double numel = (double)csr[1] * (double)csr[2];
+        cg_printf(c,
+                  "    /* sparse CSR kernel: %lld of %.0f weights nonzero (%.1f%% density); the "
+                  "cost model predicted it %.2fx faster than the dense conv */\n",
+                  (long long)csr[3], numel, numel > 0 ? 100.0 * (double)csr[3] / numel : 0.0,
+                  ir_attr_sparse_gain(n));
+    }
     const long long C = (long long)(ws->d[1].c * groups), H = (long long)xs->d[2].c,
                     W = (long long)xs->d[3].c;
     const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c,
@@ -82,7 +96,7 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
     } else {
         const long long P = OH * OW, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX,
                         Kt = (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c);
-        const long long OB = conv_channel_blocks(groups == 1 ? O : 0, P, Kt);
+        const long long OB = csr ? 1 : conv_channel_blocks(groups == 1 ? O : 0, P, Kt);
         if (OB == 1) { /* items (image, block of SLIMC_RT_CONV_PX pixels) */
             cg_printf(
                 c, "    enum { P = %lld, PT = (P + SLIMC_RT_CONV_PX - 1) / SLIMC_RT_CONV_PX };\n",
@@ -90,10 +104,9 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
             cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
             cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
             cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
-            cg_printf(
-                c,
-                "        slimc_rt_conv2d_px(&s, x + b * %lld, w, bias, out + b * %lld, p0, p1);\n",
-                C * H * W, O * OH * OW);
+            cg_printf(c,
+                      "        slimc_rt_%s(&s, x + b * %lld, %s, bias, out + b * %lld, p0, p1);\n",
+                      csr ? "spconv_px" : "conv2d_px", C * H * W, csr ? "W" : "w", O * OH * OW);
         } else {
             cg_printf(c,
                       "    /* items (image, block of SLIMC_RT_CONV_PX pixels, block of OB of the "
@@ -137,8 +150,10 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
         else
             k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), OB * PT);
     }
-    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
-                      (long long)(O * OH * OW * ws->d[1].c * ws->d[2].c * ws->d[3].c));
+    const long long macs = csr ? (long long)(csr[3] > 0 ? csr[3] : 1)
+                               : (long long)(ws->d[1].c * ws->d[2].c * ws->d[3].c);
+    k->work =
+        cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)(OH * OW) * macs * (csr ? 1 : O));
     k->ep_done = true;
 }
 
@@ -167,7 +182,19 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
         cg_error(c, n, "bad groups (%lld)", (long long)groups);
         return;
     }
-    emit_conv_body(c, id, stride, pad, dil, groups, ws->d[1].c == 1 && groups > 1, k);
+    const int64_t *csr = NULL; /* the CSR header (slimc_abi.h) of a sparse conv */
+    if (ir_attr_w_sparse(n) == 1 && n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
+        const Value *v = &g->values[n->inputs[3]];
+        csr = v->data;
+        if (v->kind != IR_VALUE_CONST || !csr || v->data_bytes < SLIMC_RT_CSR_HEAD ||
+            csr[0] != SLIMC_RT_CSR_MAGIC || groups != 1 || csr[1] != ws->d[0].c ||
+            csr[2] != ws->d[1].c * ws->d[2].c * ws->d[3].c || csr[6] <= 0 ||
+            csr[7] != SLIMC_RT_SPCONV_KC) {
+            cg_error(c, n, "w_sparse=1 needs the CSR constant the sparse pass builds");
+            return;
+        }
+    }
+    emit_conv_body(c, id, stride, pad, dil, groups, !csr && ws->d[1].c == 1 && groups > 1, csr, k);
 }
 
 /* conv_transpose2d as a GEMM and a col2im, one (batch, group) per item: per image,

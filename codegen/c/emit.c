@@ -83,7 +83,8 @@ static bool node_supported(CgCtx *c, const Node *n)
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
         if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0) ||
-            (n->op == IR_OP_LINEAR && i == 3)) /* the CSR bytes (shape function checks them) */
+            ((n->op == IR_OP_LINEAR || n->op == IR_OP_CONV2D) &&
+             i == 3)) /* the CSR bytes (shape function checks them) */
             continue;
         const Type *t = &g->values[v].type;
         if (any ? (ir_dtype_bits(t->dtype) < 8 || (t->quant && !view))

@@ -255,9 +255,8 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512(const slimc_rt_c
 }
 #endif
 
-static SLIMC_RT_UNUSED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x,
-                                            int64_t k0, int64_t kc, int64_t p0, int64_t np,
-                                            float *bp)
+SLIMC_RT_SHARED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x, int64_t k0,
+                                     int64_t kc, int64_t p0, int64_t np, float *bp)
 {
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {

@@ -195,6 +195,14 @@ SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W
                                         float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                         int64_t *nc);
 
+/* Sparse conv2d, one group (runtime/kernels/sparse_conv.c): as slimc_rt_conv2d_px (output
+ * pixels [p0, p1) of every channel of one image, at most SLIMC_RT_CONV_PX; s->ACT applied)
+ * with the weight a CSR blob W of [O, C * KH * KW] (slimc_abi.h, SLIMC_RT_CSR_MAGIC). Each
+ * output sums bias first, then its row's nonzeros in one fixed order, whatever the item and
+ * thread count. */
+SLIMC_RT_KERNEL void slimc_rt_spconv_px(const slimc_rt_conv *s, const float *x, const void *W,
+                                        const float *bias, float *y, int64_t p0, int64_t p1);
+
 /* N:M sparse linear (runtime/kernels/sparse_nm.c): C[M, N] = A[M, K] W^T + bias with W an N:M
  * blob (slimc_abi.h, SLIMC_RT_NM_MAGIC). Items: slimc_rt_nm_items; item `it` covers rows
  * [m0, m0 + mc) and columns [n0, n0 + nc). Each output sums bias first, then its row's kept
