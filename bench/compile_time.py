@@ -8,17 +8,21 @@ depths, and each one after ONNX Runtime's quantize_dynamic (MatMulInteger,
 DynamicQuantizeLinear): 6 layers is 269 ONNX nodes (401 quantized), 24 layers 1,079
 (1,607 quantized), 34 layers 1,529 (2,277 quantized).
 
-    python3 bench/compile_time.py [--slimc build/slimc] [--layers 6,24,34] [--rounds 3]
-                                  [--jobs 0,1] [--seq 128]
+    python3 bench/compile_time.py [--slimc build/slimc] [--peer OTHER/slimc] [--rounds 3]
+                                  [--layers 6,24,34] [--jobs 0,1] [--seq 128]
 
 Each round compiles every model once cold and once warm for every --jobs value
-($SLIMC_JIT_JOBS: 0 = one part per core, 1 = one translation unit), so a slow minute of a
-shared machine hits them alike; a cell is the median over the rounds.
+($SLIMC_JIT_JOBS: 0 = one part per CPU, 1 = one translation unit) and with --peer (another
+slimc, e.g. a build of an earlier commit), so a slow minute of a shared machine hits them
+alike; a cell is the median over the rounds. "cpu" is the user + system time of the cold
+process (compile threads and cc processes included): on a loaded machine the wall time
+mostly measures the other load.
 """
 
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,8 +72,17 @@ def models(args):
     return out
 
 
+def child_cpu():
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
+
+
 def bench_once(slimc, model, cache, jobs):
-    env = dict(os.environ, SLIMC_CACHE_DIR=cache, SLIMC_JIT_JOBS=str(jobs))
+    env = dict(os.environ, SLIMC_CACHE_DIR=cache)
+    env.pop("SLIMC_JIT_JOBS", None)
+    if jobs:
+        env["SLIMC_JIT_JOBS"] = str(jobs)
+    c0 = child_cpu()
     r = subprocess.run([slimc, "bench", model, "--threads", "1", "--runs", "1", "--time"],
                        cwd=ROOT, env=env, text=True, capture_output=True)
     if r.returncode:
@@ -80,6 +93,7 @@ def bench_once(slimc, model, cache, jobs):
         raise SystemExit("no --time line in slimc bench's output:\n" + r.stderr)
     t = dict(zip(STAGES, map(float, m.groups())))
     t["start"] = t["parse"] + t["passes"] + t["codegen"] + t["compile"] + t["load"]
+    t["cpu"] = child_cpu() - c0
     return t
 
 
@@ -88,12 +102,15 @@ def main():
     ap.add_argument("--slimc", default=os.path.join(ROOT, "build/slimc"))
     ap.add_argument("--layers", default="6,24,34")
     ap.add_argument("--jobs", default="0,1")
+    ap.add_argument("--peer", help="another slimc to time in the same rounds (its default split)")
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--dir", default=os.path.join(ROOT, "bench/models/bert"))
     args = ap.parse_args()
     args.layers = [int(x) for x in args.layers.split(",")]
-    jobs = [int(x) for x in args.jobs.split(",")]
+    configs = [("jobs %d" % int(j), args.slimc, int(j)) for j in args.jobs.split(",")]
+    if args.peer:
+        configs.append(("peer", args.peer, 0))
 
     ms = models(args)
     cells = {}
@@ -101,15 +118,15 @@ def main():
     try:
         for rnd in range(args.rounds):
             for name, path, _ in ms:
-                for j in jobs:
+                for label, slimc, j in configs:
                     cache = os.path.join(cache_root, "c")
                     shutil.rmtree(cache, ignore_errors=True)
-                    cold = bench_once(args.slimc, path, cache, j)
-                    warm = bench_once(args.slimc, path, cache, j)
-                    cells.setdefault((name, j), []).append((cold, warm))
-                    log("round %d: %s, jobs %d: cold compile %.0f ms, start %.0f ms; warm start "
-                        "%.1f ms" % (rnd + 1, name, j, cold["compile"], cold["start"],
-                                     warm["start"]))
+                    cold = bench_once(slimc, path, cache, j)
+                    warm = bench_once(slimc, path, cache, j)
+                    cells.setdefault((name, label), []).append((cold, warm))
+                    log("round %d: %s, %s: cold compile %.0f ms (cpu %.2f s), start %.0f ms; "
+                        "warm start %.1f ms" % (rnd + 1, name, label, cold["compile"],
+                                                cold["cpu"], cold["start"], warm["start"]))
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
 
@@ -119,17 +136,17 @@ def main():
     print("Compile time, `slimc bench --runs 1 --time`, medians of %d interleaved rounds; load %s"
           % (args.rounds, " ".join("%.2f" % x for x in os.getloadavg())))
     print()
-    print("| model | ONNX nodes | SLIMC_JIT_JOBS | cold: parse | passes | codegen | compile | load "
-          "| cold start | warm start (run excluded) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | ONNX nodes | slimc | cold: parse ms | passes | codegen | compile | load "
+          "| cold start ms | cold cpu s | warm start ms (run excluded) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, _, n in ms:
-        for j in jobs:
-            v = cells[(name, j)]
+        for label, _, _ in configs:
+            v = cells[(name, label)]
             cold, warm = [c for c, _ in v], [w for _, w in v]
-            print("| %s | %d | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f ms | %.1f ms |"
-                  % (name, n, j, med(cold, "parse"), med(cold, "passes"), med(cold, "codegen"),
-                     med(cold, "compile"), med(cold, "load"), med(cold, "start"),
-                     med(warm, "start")))
+            print("| %s | %d | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.2f | %.1f |"
+                  % (name, n, label, med(cold, "parse"), med(cold, "passes"),
+                     med(cold, "codegen"), med(cold, "compile"), med(cold, "load"),
+                     med(cold, "start"), med(cold, "cpu"), med(warm, "start")))
 
 
 if __name__ == "__main__":

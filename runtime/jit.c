@@ -542,7 +542,8 @@ static bool compile_so_parts(const char *dir, const char *const *srcs, const siz
             for (int i = 0; i < n; i++)
                 rt_jit_argv_add(&a, opath[i]);
             rt_jit_argv_add(&a, "-lm");
-            ok = a.n < 62 && rt_jit_run_cc(&a, cc, o ? o->compile_ms : NULL, d);
+            SLIMC_ASSERT(a.n < 62); /* RT_MAX_PARTS objects fit argv */
+            ok = rt_jit_run_cc(&a, cc, o ? o->compile_ms : NULL, d);
         }
         free(a.words);
     }
