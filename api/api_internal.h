@@ -60,6 +60,15 @@ void api_install_pass_runner(void);
 /* profile: timers around each node (CgOptions.profile; slimc_exec_profile reads them). */
 char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool jit, bool profile,
                       size_t *len);
+/* The model's JIT code (as api_emit_source with jit) as the translation units of one
+ * program (codegen/backend.h, CgSplit; runtime/jit.h, rt_compile_parts): at most jobs
+ * (<= RT_MAX_PARTS) of them, cut at node sections to hold about equal code, the entry
+ * points in the last. Unless forced, a part holds at least about 64 KB of code. jobs 1,
+ * or profile: one part, the file api_emit_source writes. NULL after an error; else *n
+ * strings and *lens, freed by api_free_parts. */
+char **api_emit_jit_parts(SlimcContext *ctx, SlimcModel *m, bool profile, int jobs, bool forced,
+                          size_t **lens, int *n);
+void api_free_parts(char **srcs, size_t *lens, int n);
 /* A model around g (the frontends' result; NULL after their errors: SLIMC_ERROR), checking
  * its compress block: what slimc_model_load and slimc_model_load_memory share. */
 SlimcStatus api_model_wrap(SlimcContext *ctx, Graph *g, SlimcModel **out);

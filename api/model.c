@@ -10,6 +10,7 @@
 #include "frontend/slim.h"
 #include "frontend/slim_write.h"
 #include "ir/text_escape.h"
+#include "runtime/jit.h"        /* RT_MAX_PARTS */
 #include "runtime/model_desc.h" /* rt_make_dirs */
 #include "ir/limits.h"
 #include "passes/cost_model.h"
@@ -620,6 +621,107 @@ char *api_emit_source(SlimcContext *ctx, SlimcModel *m, const char *prefix, bool
     }
     *len = n;
     return buf;
+}
+
+/* The least code a part of an automatic split is given (bytes of node sections, the tail
+ * counted at API_TAIL_WEIGHT): below this, a thread's start and the head's parse cost more
+ * than the part saves. */
+#define API_PART_MIN_BYTES (64 * 1024)
+/* A byte of the tail (P_run: one statement per node, not optimized in a large model)
+ * compiles in about this fraction of a node section's byte's time (node sections hold
+ * comments, and notes for the bodies written once, too). */
+#define API_TAIL_WEIGHT 0.75
+
+/* The code a split file's parts share out: its node sections, and its tail weighted. */
+static double split_work(const CgSplit *s, long end)
+{
+    return (double)(s->tail - s->head_end) + API_TAIL_WEIGHT * (double)(end - s->tail);
+}
+
+/* The parts' bounds: part k is [0, head_end) + [from[k], to[k]) of the file, cut at node
+ * sections so that each holds about the same work (split_work); the tail goes in the
+ * last. Returns the count (at most want, at least 1). */
+static int split_bounds(const CgSplit *s, long end, int want, long *from, long *to)
+{
+    const double work = split_work(s, end);
+    int n = 0, i = 0;
+    from[0] = s->head_end;
+    for (int k = 1; k < want; k++) {
+        /* the first node section's end at or past k/want of the work, else the tail's start */
+        const double target = work * k / want;
+        while (i < s->n_cuts && s->cuts[i] < s->tail && (double)(s->cuts[i] - s->head_end) < target)
+            i++;
+        const long cut = i < s->n_cuts && s->cuts[i] < s->tail ? s->cuts[i] : s->tail;
+        if (cut <= from[n])
+            break;
+        to[n++] = cut;
+        from[n] = cut;
+    }
+    to[n++] = end;
+    return n;
+}
+
+char **api_emit_jit_parts(SlimcContext *ctx, SlimcModel *m, bool profile, int jobs, bool forced,
+                          size_t **lens, int *n)
+{
+    *n = 0;
+    *lens = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    CgSplit split = {0};
+    FILE *f = open_memstream(&buf, &len);
+    SLIMC_ASSERT(f);
+    double t0 = api_now_ms();
+    CgOptions co = {.source_name = m->g->source,
+                    .shared_kernels = true,
+                    .profile = profile,
+                    .split = jobs > 1 ? &split : NULL};
+    bool ok = cg_emit(&cg_backend_c, m->g, &co, f, &ctx->diag);
+    fclose(f);
+    if (!ok) {
+        free(split.cuts);
+        free(buf);
+        ctx->t.codegen += api_now_ms() - t0;
+        return NULL;
+    }
+    int want = split.n_cuts > 0 ? jobs : 1;
+    if (want > 1 && !forced) {
+        double per = split_work(&split, (long)len) / API_PART_MIN_BYTES;
+        want = per < want ? (per >= 2 ? (int)per : 1) : want;
+    }
+    long from[RT_MAX_PARTS], to[RT_MAX_PARTS];
+    int parts = want > 1 ? split_bounds(&split, (long)len, want, from, to) : 1;
+    free(split.cuts);
+    char **srcs = calloc((size_t)parts, sizeof *srcs);
+    *lens = calloc((size_t)parts, sizeof **lens);
+    SLIMC_ASSERT(srcs && *lens);
+    if (parts == 1) {
+        srcs[0] = buf;
+        (*lens)[0] = len;
+    } else {
+        const size_t head = (size_t)split.head_end;
+        for (int k = 0; k < parts; k++) {
+            const size_t body = (size_t)(to[k] - from[k]);
+            srcs[k] = malloc(head + body + 1);
+            SLIMC_ASSERT(srcs[k]);
+            memcpy(srcs[k], buf, head);
+            memcpy(srcs[k] + head, buf + from[k], body);
+            srcs[k][head + body] = 0;
+            (*lens)[k] = head + body;
+        }
+        free(buf);
+    }
+    *n = parts;
+    ctx->t.codegen += api_now_ms() - t0;
+    return srcs;
+}
+
+void api_free_parts(char **srcs, size_t *lens, int n)
+{
+    for (int i = 0; srcs && i < n; i++)
+        free(srcs[i]);
+    free(srcs);
+    free(lens);
 }
 
 SlimcStatus slimc_model_emit_c(SlimcContext *ctx, SlimcModel *m, FILE *out)

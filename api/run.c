@@ -99,15 +99,21 @@ SlimcStatus slimc_compile(SlimcContext *ctx, SlimcModel *m, const SlimcOptions *
         *out = e;
         return SLIMC_OK;
     }
-    size_t len;
-    char *src = api_emit_source(ctx, m, NULL, true, o && o->profile, &len);
-    if (!src)
+    /* the code in one translation unit per CPU (for a large model), compiled at once */
+    int jobs = rt_jit_jobs();
+    const bool forced = jobs > 0;
+    if (!forced)
+        jobs = slimc_default_threads() < RT_MAX_PARTS ? slimc_default_threads() : RT_MAX_PARTS;
+    size_t *lens;
+    int n_parts;
+    char **srcs = api_emit_jit_parts(ctx, m, o && o->profile, jobs, forced, &lens, &n_parts);
+    if (!srcs)
         return SLIMC_ERROR;
     RtOptions ro;
     api_rt_options(o, &ro, &ctx->t);
     ro.shared_kernels = true;
-    RtModule *mod = rt_compile(src, len, &ro, &ctx->diag);
-    free(src);
+    RtModule *mod = rt_compile_parts((const char *const *)srcs, lens, n_parts, &ro, &ctx->diag);
+    api_free_parts(srcs, lens, n_parts);
     if (!mod)
         return SLIMC_ERROR;
     RtExec *ex = cg_exec_new(m->g, mod, NULL, &ctx->diag);

@@ -37,6 +37,19 @@
 
 typedef struct CgCtx CgCtx; /* a backend's emission state: codegen/c/text.h */
 
+/* C backend: where its file can be cut into translation units that compile apart
+ * (CgOptions.split, the JIT's parallel compile: runtime/jit.h, rt_compile_parts). Offsets
+ * into the output: [0, head_end) is what every part starts with (the runtime header and
+ * the prelude); the node sections follow, section i ending at cuts[i]; [tail, end) holds
+ * a declaration of every body function and the entry points, and goes last. Body
+ * functions then have hidden external linkage (SLIMC_CG_FN) instead of static. n_cuts is
+ * 0 when the file cannot be split (--profile: its timers are defined in the head). */
+typedef struct CgSplit {
+    long head_end, tail;
+    long *cuts; /* malloc'd (the caller frees it): the end of each node's section, in order */
+    int n_cuts;
+} CgSplit;
+
 typedef struct CgOptions {
     const char *prefix;      /* entry-point prefix; NULL: "slimc_model" */
     const char *source_name; /* named in the header comment */
@@ -48,6 +61,8 @@ typedef struct CgOptions {
     DType precision;         /* CUDA: what f32 GEMMs and convolutions multiply in: IR_F32
                               * (0, the default), IR_F16 or IR_BF16 on tensor cores with f32
                               * accumulation (tensors stay f32 in memory) */
+    CgSplit *split;          /* C: where to cut the file into parts (see CgSplit); NULL:
+                              * one file with static body functions, as `slimc emit` writes */
 } CgOptions;
 
 typedef struct CgBackend {

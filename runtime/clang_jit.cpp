@@ -1,10 +1,11 @@
 // The in-process compiler (see clang_jit.h): the only C++ in slimc, because Clang has
 // no C API for compiling to object code.
 //
-//   source (memory) --Clang driver: cc1 arguments for `clang -c`, as the clang binary
-//                     would build them (header paths, -march=native resolved)
-//                   --CompilerInstance + EmitObjAction--> object code (memory)
-//                   --memfd--> lld (as a library) --> shared object at out_path
+//   sources (memory) --Clang driver: cc1 arguments for `clang -c`, as the clang binary
+//                      would build them (header paths, -march=native resolved)
+//                    --CompilerInstance + EmitObjAction, one thread per source-->
+//                      object code (memory)
+//                    --memfds--> lld (as a library) --> shared object at out_path
 //
 // Traps this file handles:
 // - the driver asks cc1 for -disable-free (fine for a process that exits right after,
@@ -13,7 +14,10 @@
 //   libclang-cpp that is loaded, else at the path known when slimc was built
 //   ($SLIMC_CLANG_RESOURCE_DIR overrides both);
 // - lld keeps global state: links are serialised and its context destroyed after each;
-// - no OpenMP: the generated code uses slimc's own thread pool and no -fopenmp is passed.
+// - no OpenMP: the generated code uses slimc's own thread pool and no -fopenmp is passed;
+// - the translation units of one request compile on threads of their own (a
+//   CompilerInstance each; nothing of Clang's is shared between them but the targets
+//   registered once), joined before the link.
 //
 // JIT code declares the runtime's kernels and links against libslimc_kernels (see
 // runtime/slimc_rt.h), so it includes no intrinsics header and compiles in about a tenth
@@ -51,6 +55,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #ifndef SLIMC_CLANG_RESOURCE_DIR
@@ -155,8 +160,8 @@ std::shared_ptr<clang::CompilerInvocation> make_invocation(const SlimcClangReque
     return inv;
 }
 
-// Compiles the request's source to object code in obj.
-bool compile_object(const SlimcClangRequest *req, const std::string &resource_dir,
+// Compiles the request's source i (named kInputName) to object code in obj.
+bool compile_object(const SlimcClangRequest *req, int i, const std::string &resource_dir,
                     llvm::SmallVectorImpl<char> &obj, std::string &log)
 {
     llvm::raw_string_ostream los(log);
@@ -172,9 +177,9 @@ bool compile_object(const SlimcClangRequest *req, const std::string &resource_di
     }
     // The source is an in-memory file; the preprocessor frees the buffer when done.
     inv->getPreprocessorOpts().addRemappedFile(
-        kInputName,
-        llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(req->src, req->len), kInputName)
-            .release());
+        kInputName, llvm::MemoryBuffer::getMemBufferCopy(
+                        llvm::StringRef(req->srcs[i], req->lens[i]), kInputName)
+                        .release());
     inv->getPreprocessorOpts().RetainRemappedFileBuffers = false;
 
     clang::CompilerInstance ci;
@@ -188,13 +193,13 @@ bool compile_object(const SlimcClangRequest *req, const std::string &resource_di
     return ok && !obj.empty();
 }
 
-// Links the object (handed to lld as an in-memory file: a memfd) into a shared object.
-bool link_shared(const llvm::SmallVectorImpl<char> &obj, const char *out_path, std::string &log)
+// An in-memory file (a memfd) holding obj, for lld to read; -1 (with a message) on failure.
+int object_file(const llvm::SmallVectorImpl<char> &obj, std::string &log)
 {
     int fd = memfd_create("slimc-object", MFD_CLOEXEC);
     if (fd < 0) {
         log += "cannot create an in-memory file for the object code\n";
-        return false;
+        return -1;
     }
     size_t done = 0;
     while (done < obj.size()) {
@@ -206,11 +211,31 @@ bool link_shared(const llvm::SmallVectorImpl<char> &obj, const char *out_path, s
     if (done < obj.size()) {
         close(fd);
         log += "cannot write the object code to memory\n";
-        return false;
+        return -1;
     }
-    std::string obj_path = "/proc/self/fd/" + std::to_string(fd);
+    return fd;
+}
+
+// Links the objects (handed to lld as in-memory files) into one shared object.
+bool link_shared(const std::vector<llvm::SmallVector<char, 0>> &objs, const char *out_path,
+                 std::string &log)
+{
+    std::vector<int> fds;
+    std::vector<std::string> obj_paths;
+    bool ok = true;
+    for (const auto &obj : objs) {
+        int fd = object_file(obj, log);
+        if (fd < 0) {
+            ok = false;
+            break;
+        }
+        fds.push_back(fd);
+        obj_paths.push_back("/proc/self/fd/" + std::to_string(fd));
+    }
     std::vector<const char *> args = {"ld.lld", "-shared", "--hash-style=gnu", "-z", "noexecstack",
-                                      "-o",     out_path,  obj_path.c_str()};
+                                      "-o",     out_path};
+    for (const std::string &p : obj_paths)
+        args.push_back(p.c_str());
     // libm and libc as DT_NEEDED, so the shared object describes what it needs.
     static const char *const multiarch[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"};
     for (const char *dir : multiarch) {
@@ -224,8 +249,7 @@ bool link_shared(const llvm::SmallVectorImpl<char> &obj, const char *out_path, s
             break;
         }
     }
-    bool ok;
-    {
+    if (ok) {
         std::lock_guard<std::mutex> guard(lld_lock);
         std::string out_text;
         llvm::raw_string_ostream out(out_text), err(log);
@@ -234,7 +258,8 @@ bool link_shared(const llvm::SmallVectorImpl<char> &obj, const char *out_path, s
         err.flush();
         lld::CommonLinkerContext::destroy();
     }
-    close(fd);
+    for (int fd : fds)
+        close(fd);
     return ok;
 }
 
@@ -254,10 +279,33 @@ extern "C" int slimc_clang_compile_so(const SlimcClangRequest *req, char **log)
             "the directory that holds include/stddef.h)");
         return SLIMC_CLANG_UNAVAILABLE;
     }
+    if (req->n_srcs < 1) {
+        *log = dup_string("libslimc_llvm: no source to compile");
+        return SLIMC_CLANG_FAILED;
+    }
     std::call_once(init_once, init_llvm);
+    // One thread per translation unit but the last, which this thread compiles; each
+    // writes only its own object and log.
+    const size_t n = static_cast<size_t>(req->n_srcs);
+    std::vector<llvm::SmallVector<char, 0>> objs(n);
+    std::vector<std::string> logs(n);
+    std::vector<char> oks(n, 0);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i + 1 < n; i++)
+        threads.emplace_back([&, i] {
+            oks[i] = compile_object(req, static_cast<int>(i), resource_dir, objs[i], logs[i]);
+        });
+    oks[n - 1] =
+        compile_object(req, static_cast<int>(n - 1), resource_dir, objs[n - 1], logs[n - 1]);
+    for (std::thread &t : threads)
+        t.join();
     std::string text;
-    llvm::SmallVector<char, 0> obj;
-    if (!compile_object(req, resource_dir, obj, text) || !link_shared(obj, req->out_path, text)) {
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        text += logs[i];
+        ok = ok && oks[i];
+    }
+    if (!ok || !link_shared(objs, req->out_path, text)) {
         *log = dup_string(text.empty() ? std::string("clang: compilation failed") : text);
         return SLIMC_CLANG_FAILED;
     }

@@ -14,12 +14,14 @@
 extern "C" {
 #endif
 
-#define SLIMC_CLANG_JIT_ABI 3
+#define SLIMC_CLANG_JIT_ABI 4
 
 typedef struct SlimcClangRequest {
-    int abi;         /* SLIMC_CLANG_JIT_ABI */
-    const char *src; /* a whole C11 translation unit (not NUL-terminated: len) */
-    size_t len;
+    int abi;                 /* SLIMC_CLANG_JIT_ABI */
+    int n_srcs;              /* translation units of one program: compiled on n_srcs threads
+                              * (one each), then linked into one shared object */
+    const char *const *srcs; /* each a whole C11 translation unit (not NUL-terminated: lens) */
+    const size_t *lens;
     int opt_level;        /* 0..3 */
     const char *cpu;      /* -march value ("native", "x86-64-v2", ...) */
     const char *out_path; /* the shared object to write (lld writes it atomically) */
@@ -31,7 +33,7 @@ enum {
     SLIMC_CLANG_UNAVAILABLE = 2, /* no resource headers etc.: use the system compiler */
 };
 
-/* Compiles req->src into the shared object req->out_path. Thread-safe (the link step
+/* Compiles req->srcs into the shared object req->out_path. Thread-safe (the link step
  * is serialised: lld is not reentrant). On failure *log (malloc'd; the caller frees it)
  * holds Clang's or lld's messages; on success *log is NULL. */
 int slimc_clang_compile_so(const SlimcClangRequest *req, char **log);

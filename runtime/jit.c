@@ -29,6 +29,7 @@
 #include "runtime/jit_internal.h"
 
 #include "runtime/clang_jit.h"
+#include "ir/arena.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -130,13 +131,13 @@ static int split_words(char *s, char **out, int max)
     return n;
 }
 
-/* Runs argv (no shell) with stdout+stderr captured into *output (malloc'd). Returns the
- * exit status, or -1 with errno set if the program could not be started. */
-static int run_capture(char *const *argv, char **output)
+/* Starts argv (no shell) with stdout+stderr going to a new unlinked temp file, *out_fd.
+ * -1 (errno set) when it cannot be started. */
+static pid_t spawn_captured(char *const *argv, int *out_fd)
 {
     char tmpl[] = "/tmp/slimc-ccout-XXXXXX";
     int fd = mkstemp(tmpl);
-    *output = NULL;
+    *out_fd = -1;
     if (fd < 0)
         return -1;
     unlink(tmpl);
@@ -152,6 +153,13 @@ static int run_capture(char *const *argv, char **output)
         errno = rc;
         return -1;
     }
+    *out_fd = fd;
+    return pid;
+}
+
+/* What a process started by spawn_captured wrote (malloc'd) and its exit status. */
+static int wait_captured(pid_t pid, int fd, char **output)
+{
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -170,6 +178,16 @@ static int run_capture(char *const *argv, char **output)
     if (WIFEXITED(status))
         return WEXITSTATUS(status);
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/* Runs argv (no shell) with stdout+stderr captured into *output (malloc'd). Returns the
+ * exit status, or -1 with errno set if the program could not be started. */
+static int run_capture(char *const *argv, char **output)
+{
+    int fd;
+    *output = NULL;
+    pid_t pid = spawn_captured(argv, &fd);
+    return pid < 0 ? -1 : wait_captured(pid, fd, output);
 }
 
 int rt_jit_run_capture(char *const *argv, char **output)
@@ -414,12 +432,11 @@ static RtModule *load(const char *path, bool shared, const RtOptions *o, Diag *d
     return m;
 }
 
-/* Compiles src into so_path (a shared object) inside dir. */
-static bool compile_so(const char *dir, const char *src, size_t len, const char *so_path,
-                       const RtOptions *o, const char *cc, Diag *d)
+/* Writes src to a new file DIR/.src-XXXXXX.c; its path goes to cpath. */
+static bool write_source(const char *dir, const char *src, size_t len, char *cpath, size_t size,
+                         Diag *d)
 {
-    char cpath[4200];
-    snprintf(cpath, sizeof cpath, "%s/.src-XXXXXX.c", dir);
+    snprintf(cpath, size, "%s/.src-XXXXXX.c", dir);
     int fd = mkstemps(cpath, 2);
     if (fd < 0) {
         ir_diag_error(d, (SrcLoc){0}, "cannot write the generated source in '%s': %s", dir,
@@ -433,6 +450,16 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
         ir_diag_error(d, (SrcLoc){0}, "cannot write the generated source '%s'", cpath);
         return false;
     }
+    return true;
+}
+
+/* One translation unit: compiled and linked by one run of cc. */
+static bool compile_so_one(const char *dir, const char *src, size_t len, const char *so_path,
+                           const RtOptions *o, const char *cc, Diag *d)
+{
+    char cpath[4200];
+    if (!write_source(dir, src, len, cpath, sizeof cpath, d))
+        return false;
     Argv a;
     bool ok = rt_jit_argv_begin(&a, cc);
     if (!ok) {
@@ -450,6 +477,99 @@ static bool compile_so(const char *dir, const char *src, size_t len, const char 
     free(a.words);
     unlink(cpath);
     return ok;
+}
+
+/* n > 1 translation units: each compiled to an object by its own cc process, all at once,
+ * then linked by one more run of cc. */
+static bool compile_so_parts(const char *dir, const char *const *srcs, const size_t *lens, int n,
+                             const char *so_path, const RtOptions *o, const char *cc, Diag *d)
+{
+    char(*cpath)[4200] = calloc((size_t)n, sizeof *cpath);
+    char(*opath)[4200] = calloc((size_t)n, sizeof *opath);
+    Argv *argv = calloc((size_t)n, sizeof *argv);
+    pid_t *pids = calloc((size_t)n, sizeof *pids);
+    int *fds = calloc((size_t)n, sizeof *fds);
+    SLIMC_ASSERT(cpath && opath && argv && pids && fds);
+    bool ok = true;
+    int written = 0, started = 0;
+    double t0 = now_ms();
+    for (; written < n && ok; written++)
+        ok = write_source(dir, srcs[written], lens[written], cpath[written], sizeof cpath[0], d);
+    if (!ok)
+        written--;
+    for (int i = 0; i < written && ok; i++) {
+        snprintf(opath[i], sizeof opath[i], "%.*s.o", (int)(strlen(cpath[i]) - 2), cpath[i]);
+        if (!rt_jit_argv_begin(&argv[i], cc)) {
+            ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+            ok = false;
+            break;
+        }
+        rt_jit_argv_flags(&argv[i], o, "native");
+        rt_jit_argv_add(&argv[i], "-fPIC");
+        rt_jit_argv_add(&argv[i], "-c");
+        rt_jit_argv_add(&argv[i], "-o");
+        rt_jit_argv_add(&argv[i], opath[i]);
+        rt_jit_argv_add(&argv[i], cpath[i]);
+        pids[i] = spawn_captured(argv[i].v, &fds[i]);
+        if (pids[i] < 0) {
+            ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' not found (set SLIMC_CC or CC)", cc);
+            ok = false;
+            break;
+        }
+        started = i + 1;
+    }
+    for (int i = 0; i < started; i++) { /* every started compile is waited for */
+        char *out = NULL;
+        int rc = wait_captured(pids[i], fds[i], &out);
+        if (rc != 0 && ok) {
+            ir_diag_error(d, (SrcLoc){0}, "C compiler '%s' failed (exit status %d):\n%s", cc, rc,
+                          out ? out : "");
+            ok = false;
+        }
+        free(out);
+    }
+    if (o && o->compile_ms)
+        *o->compile_ms += now_ms() - t0;
+    if (ok) {
+        Argv a;
+        ok = rt_jit_argv_begin(&a, cc);
+        if (ok) {
+            rt_jit_argv_flags(&a, o, "native");
+            rt_jit_argv_add(&a, "-fPIC");
+            rt_jit_argv_add(&a, "-shared");
+            rt_jit_argv_add(&a, "-o");
+            rt_jit_argv_add(&a, so_path);
+            for (int i = 0; i < n; i++)
+                rt_jit_argv_add(&a, opath[i]);
+            rt_jit_argv_add(&a, "-lm");
+            SLIMC_ASSERT(a.n < 62); /* RT_MAX_PARTS objects fit argv */
+            ok = rt_jit_run_cc(&a, cc, o ? o->compile_ms : NULL, d);
+        }
+        free(a.words);
+    }
+    for (int i = 0; i < n; i++) {
+        free(argv[i].words);
+        if (i < written) {
+            unlink(cpath[i]);
+            if (opath[i][0])
+                unlink(opath[i]);
+        }
+    }
+    free(cpath);
+    free(opath);
+    free(argv);
+    free(pids);
+    free(fds);
+    return ok;
+}
+
+/* Compiles the n translation units srcs into so_path (a shared object) inside dir. */
+static bool compile_so(const char *dir, const char *const *srcs, const size_t *lens, int n,
+                       const char *so_path, const RtOptions *o, const char *cc, Diag *d)
+{
+    if (n == 1)
+        return compile_so_one(dir, srcs[0], lens[0], so_path, o, cc, d);
+    return compile_so_parts(dir, srcs, lens, n, so_path, o, cc, d);
 }
 
 /* ---- the in-process compiler (libslimc_llvm.so), loaded on the first cache miss ---- */
@@ -544,8 +664,9 @@ const char *rt_backend_name(const RtOptions *o)
 
 /* Compiles src into so_path with the in-process compiler. *unavailable is set (with
  * the reason in why) when that compiler cannot be used at all. */
-static bool compile_so_clang(const char *src, size_t len, const char *so_path, const RtOptions *o,
-                             bool *unavailable, char *why, size_t why_size, Diag *d)
+static bool compile_so_clang(const char *const *srcs, const size_t *lens, int n,
+                             const char *so_path, const RtOptions *o, bool *unavailable, char *why,
+                             size_t why_size, Diag *d)
 {
     *unavailable = false;
 #ifdef SLIMC_HAVE_LLVM
@@ -556,8 +677,9 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
         return false;
     }
     SlimcClangRequest req = {SLIMC_CLANG_JIT_ABI,
-                             src,
-                             len,
+                             n,
+                             srcs,
+                             lens,
                              o ? o->opt_level : 2,
                              o && o->cpu && *o->cpu ? o->cpu : "native",
                              so_path};
@@ -575,7 +697,7 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
     free(log);
     return rc == SLIMC_CLANG_OK;
 #else
-    (void)src, (void)len, (void)so_path, (void)o, (void)d;
+    (void)srcs, (void)lens, (void)n, (void)so_path, (void)o, (void)d;
     *unavailable = true;
     snprintf(why, why_size, "slimc was built without LLVM");
     return false;
@@ -584,19 +706,27 @@ static bool compile_so_clang(const char *src, size_t len, const char *so_path, c
 
 /* ---- rt_compile ---- */
 
-/* Compiles src into so_path (inside dir, which holds any temp file) with backend b. */
-static bool compile_with(RtBackend b, const char *dir, const char *src, size_t len,
-                         const char *so_path, const RtOptions *o, const char *cc, bool *unavailable,
-                         char *why, size_t why_size, Diag *d)
+/* The translation units of one program. */
+typedef struct Sources {
+    const char *const *srcs;
+    const size_t *lens;
+    int n;
+} Sources;
+
+/* Compiles s into so_path (inside dir, which holds any temp file) with backend b. */
+static bool compile_with(RtBackend b, const char *dir, const Sources *s, const char *so_path,
+                         const RtOptions *o, const char *cc, bool *unavailable, char *why,
+                         size_t why_size, Diag *d)
 {
     if (b == RT_BACKEND_CLANG)
-        return compile_so_clang(src, len, so_path, o, unavailable, why, why_size, d);
+        return compile_so_clang(s->srcs, s->lens, s->n, so_path, o, unavailable, why, why_size, d);
     *unavailable = false;
-    return compile_so(dir, src, len, so_path, o, cc, d);
+    return compile_so(dir, s->srcs, s->lens, s->n, so_path, o, cc, d);
 }
 
-/* The cache key (32 hex digits + NUL) for src compiled by backend b. */
-static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *o, const char *cc,
+/* The cache key (32 hex digits + NUL) for s compiled by backend b: every part, in order,
+ * and their count (one part hashes as rt_compile's single source always has). */
+static bool make_key(RtBackend b, const Sources *s, const RtOptions *o, const char *cc,
                      char key[40], Diag *d)
 {
     char *version;
@@ -613,11 +743,14 @@ static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *
         return false;
     pthread_once(&cpu_once, read_cpu_flags);
     Hash128 h = {0xcbf29ce484222325ull, 0x6a09e667f3bcc908ull};
-    char flags[256];
-    snprintf(flags, sizeof flags, "%s -O%d -march=%s -fPIC -shared -pthread -lm v1",
+    char flags[320], parts[32] = "";
+    if (s->n > 1)
+        snprintf(parts, sizeof parts, " parts %d", s->n);
+    snprintf(flags, sizeof flags, "%s -O%d -march=%s -fPIC -shared -pthread -lm v1%s",
              b == RT_BACKEND_CLANG ? "clang-jit" : cc, o ? o->opt_level : 2,
-             o && o->cpu ? o->cpu : "native");
-    hash_add(&h, src, len);
+             o && o->cpu ? o->cpu : "native", parts);
+    for (int i = 0; i < s->n; i++)
+        hash_add(&h, s->srcs[i], s->lens[i]);
     hash_add(&h, flags, strlen(flags));
     hash_add(&h, version, strlen(version));
     hash_add(&h, cpu_flags, strlen(cpu_flags));
@@ -627,9 +760,8 @@ static bool make_key(RtBackend b, const char *src, size_t len, const RtOptions *
 }
 
 /* No cache: a private temp directory, removed once the code is loaded. */
-static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, const RtOptions *o,
-                                  const char *cc, bool *unavailable, char *why, size_t why_size,
-                                  Diag *d)
+static RtModule *compile_uncached(RtBackend b, const Sources *s, const RtOptions *o, const char *cc,
+                                  bool *unavailable, char *why, size_t why_size, Diag *d)
 {
     char tmpl[] = "/tmp/slimc-jit-XXXXXX";
     *unavailable = false;
@@ -639,9 +771,9 @@ static RtModule *compile_uncached(RtBackend b, const char *src, size_t len, cons
     }
     char so[256];
     snprintf(so, sizeof so, "%s/code.so", tmpl);
-    const bool shared = uses_shared_kernels(src, len);
+    const bool shared = uses_shared_kernels(s->srcs[0], s->lens[0]);
     RtModule *m = NULL;
-    if (compile_with(b, tmpl, src, len, so, o, cc, unavailable, why, why_size, d))
+    if (compile_with(b, tmpl, s, so, o, cc, unavailable, why, why_size, d))
         m = load(so, shared, o, d);
     unlink(so);
     rmdir(tmpl);
@@ -657,20 +789,20 @@ static bool cache_writable(const char *dir)
     return statvfs(dir, &fs) != 0 || (unsigned long long)fs.f_bavail * fs.f_frsize >= (16ull << 20);
 }
 
-static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const RtOptions *o,
+static RtModule *compile_backend(RtBackend b, const Sources *s, const RtOptions *o,
                                  bool *unavailable, char *why, size_t why_size, Diag *d)
 {
     const char *cc = rt_jit_compiler_name(o);
     char key[40];
     *unavailable = false;
-    if (!make_key(b, src, len, o, cc, key, d))
+    if (!make_key(b, s, o, cc, key, d))
         return NULL;
     char *dir = o && o->no_cache ? NULL : rt_jit_cache_dir(o, d);
     if (!dir)
-        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
+        return compile_uncached(b, s, o, cc, unavailable, why, why_size, d);
 
     char so[4200], meta[4200];
-    const bool shared = uses_shared_kernels(src, len);
+    const bool shared = uses_shared_kernels(s->srcs[0], s->lens[0]);
     snprintf(so, sizeof so, "%s/%s.so", dir, key);
     snprintf(meta, sizeof meta, "%s/%s.meta", dir, key);
     RtModule *m = NULL;
@@ -688,12 +820,12 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
                         "cache directory '%s' is read-only or full: compiling without a cache",
                         dir);
         free(dir);
-        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
+        return compile_uncached(b, s, o, cc, unavailable, why, why_size, d);
     }
     char tmp_so[4200];
     snprintf(tmp_so, sizeof tmp_so, "%s/.build-%s-%ld-%lx.so", dir, key, (long)getpid(),
              (unsigned long)pthread_self());
-    if (compile_with(b, dir, src, len, tmp_so, o, cc, unavailable, why, why_size, d)) {
+    if (compile_with(b, dir, s, tmp_so, o, cc, unavailable, why, why_size, d)) {
         unsigned char *bytes = NULL;
         size_t blen = 0;
         char mtext[256];
@@ -720,25 +852,45 @@ static RtModule *compile_backend(RtBackend b, const char *src, size_t len, const
                         dir);
         unlink(tmp_so);
         free(dir);
-        return compile_uncached(b, src, len, o, cc, unavailable, why, why_size, d);
+        return compile_uncached(b, s, o, cc, unavailable, why, why_size, d);
     }
     unlink(tmp_so);
     free(dir);
     return m;
 }
 
-RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
+RtModule *rt_compile_parts(const char *const *srcs, const size_t *lens, int n, const RtOptions *o,
+                           Diag *d)
 {
+    SLIMC_ASSERT(n >= 1 && n <= RT_MAX_PARTS);
+    const Sources s = {srcs, lens, n};
     RtBackend b = pick_backend(o);
     bool unavailable = false;
     char why[1200] = "";
-    RtModule *m = compile_backend(b, src, len, o, &unavailable, why, sizeof why, d);
+    RtModule *m = compile_backend(b, &s, o, &unavailable, why, sizeof why, d);
     if (!m && unavailable && b == RT_BACKEND_CLANG) {
         ir_diag_note(d, (SrcLoc){0},
                      "in-process Clang unavailable (%s): using the system C compiler", why);
-        m = compile_backend(RT_BACKEND_CC, src, len, o, &unavailable, why, sizeof why, d);
+        m = compile_backend(RT_BACKEND_CC, &s, o, &unavailable, why, sizeof why, d);
     }
     return m;
+}
+
+RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d)
+{
+    return rt_compile_parts(&src, &len, 1, o, d);
+}
+
+int rt_jit_jobs(void)
+{
+    const char *e = getenv("SLIMC_JIT_JOBS");
+    if (e && *e) {
+        char *end;
+        long v = strtol(e, &end, 10);
+        if (*end == 0 && v >= 1)
+            return v > RT_MAX_PARTS ? RT_MAX_PARTS : (int)v;
+    }
+    return 0;
 }
 
 void *rt_symbol(RtModule *m, const char *name)

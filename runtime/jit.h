@@ -41,6 +41,17 @@ typedef struct RtModule RtModule;
  * runtime's kernels: libslimc_kernels is loaded first (once per process) to provide them. */
 #define RT_SHARED_KERNELS "#define SLIMC_RT_EXTERN 1"
 RtModule *rt_compile(const char *src, size_t len, const RtOptions *o, Diag *d);
+/* Compiles n (1..RT_MAX_PARTS) translation units of one program — the parts of a model's
+ * C split by the emitter (codegen/backend.h, CgSplit) — into one shared object: on n
+ * threads (in-process Clang) or n cc processes at once, then linked. The cache key covers
+ * every part, in order, and their count; srcs[0] decides RT_SHARED_KERNELS. */
+#define RT_MAX_PARTS 16
+RtModule *rt_compile_parts(const char *const *srcs, const size_t *lens, int n, const RtOptions *o,
+                           Diag *d);
+/* $SLIMC_JIT_JOBS: how many translation units a model's code is split into (1: one, as
+ * `slimc emit` writes it), at most RT_MAX_PARTS; 0 when unset or not a count (the caller
+ * chooses: one per CPU the process may use, for code large enough to be worth it). */
+int rt_jit_jobs(void);
 void *rt_symbol(RtModule *m, const char *name);
 void rt_module_free(RtModule *m);
 /* "clang 14.0.6 (in-process)" or "cc (subprocess)": what rt_compile would use for o. */

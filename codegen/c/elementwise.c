@@ -190,7 +190,8 @@ void cg_emit_epilogue_fn(CgCtx *c, NodeId id)
         cg_printf(c, "    }\n");
     }
     cg_printf(c, "}\n\n");
-    cg_printf(c, "SLIMC_RT_UNUSED static void epiall_%s(void *p, int64_t i0, int64_t i1)\n{\n", fn);
+    cg_printf(c, "SLIMC_RT_UNUSED %s void epiall_%s(void *p, int64_t i0, int64_t i1)\n{\n",
+              cg_fn_storage(c), fn);
     cg_printf(c, "    const slimc_args *a = (const slimc_args *)p;\n");
     cg_printf(c, "    epi_%s(a, (float *)a->out, i0, i1 - i0);\n}\n\n", fn);
 }

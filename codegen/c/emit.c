@@ -10,10 +10,24 @@
 
 #include "slimc/slimc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 extern const char slimc_rt_header[];
 extern const size_t slimc_rt_header_len;
+
+/* The JIT's table of the bodies written so far (see "identical bodies" below). */
+typedef struct CgBody {
+    uint64_t hash;
+    const char *text; /* normalized */
+    size_t len;
+    NodeId node;
+} CgBody;
+
+typedef struct CgDedup {
+    CgBody *slots; /* open addressing, cap a power of two, node IR_NONE: empty */
+    size_t cap;
+} CgDedup;
 
 /* ---- nodes ---- */
 
@@ -261,6 +275,24 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     c->ok = true;
     cg_make_names(c);
     c->kernels = ir_arena_alloc(c->arena, sizeof(CgKernel) * (size_t)(g->n_nodes + 1));
+    if (o && o->shared_kernels) { /* the JIT: identical bodies once */
+        c->dedup = ir_arena_alloc(arena, sizeof *c->dedup);
+        c->dedup->cap = 64;
+        while (c->dedup->cap < 2 * (size_t)g->n_nodes + 2)
+            c->dedup->cap *= 2;
+        c->dedup->slots = ir_arena_alloc(arena, sizeof(CgBody) * c->dedup->cap);
+        for (size_t k = 0; k < c->dedup->cap; k++)
+            c->dedup->slots[k].node = IR_NONE;
+    }
+    if (o && o->split) {
+        memset(o->split, 0, sizeof *o->split);
+        if (!o->profile) { /* the profile's arrays are defined in the head: one part */
+            c->split = o->split;
+            c->split->cuts = malloc(sizeof(long) * (size_t)(g->n_nodes + 1));
+            SLIMC_ASSERT(c->split->cuts);
+            c->fn_storage = "SLIMC_CG_FN";
+        }
+    }
 
     if (o && o->shared_kernels)
         cg_printf(c, "%s /* kernels from libslimc_kernels */\n", RT_SHARED_KERNELS);
@@ -275,6 +307,11 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     if (!ir_graph_mixed(g)) /* else the CUDA backend's file says it, once */
         cg_placement_comment(c);
     cg_puts(c, prelude, sizeof prelude - 1);
+    if (c->split) {
+        cg_printf(c, "/* The file is compiled in parts: the body functions are shared by them. */\n"
+                     "#define SLIMC_CG_FN __attribute__((visibility(\"hidden\")))\n\n");
+        c->split->head_end = ftell(out);
+    }
     c->profile = o && o->profile;
     if (c->profile) {
         int n = g->n_nodes > 0 ? g->n_nodes : 1;
@@ -308,8 +345,70 @@ static CgCtx *c_begin(const Graph *g, const CgOptions *o, FILE *out, Diag *d)
     return c;
 }
 
-/* Node i's comment, its epilogue function and its body function. */
-static bool c_node(CgCtx *c, NodeId i)
+/* ---- identical bodies, written once (JIT) ----
+ *
+ * The layers of a deep model repeat: their nodes' body functions differ only in their
+ * names (and comments). The JIT writes such a body once and points the later nodes at it
+ * (their fn_names become the first one's), which cuts the code the compiler sees by about
+ * the number of layers. Two bodies are the same when their text is, after the node's own
+ * function name (the prefix of every name its section defines) is replaced and comments
+ * are removed; string literals are compared as they are. */
+
+/* text without comments and with every fn replaced by '@' (arena-allocated). */
+static const char *normalize_body(CgCtx *c, const char *text, size_t len, const char *fn,
+                                  size_t *out_len)
+{
+    char *o = ir_arena_alloc(c->arena, len + 1);
+    const size_t fl = strlen(fn);
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        if (text[i] == '/' && i + 1 < len && text[i + 1] == '*') {
+            const char *end = strstr(text + i + 2, "*/");
+            i = end ? (size_t)(end - text) + 2 : len;
+        } else if (text[i] == '"') { /* a string literal, kept whole */
+            o[n++] = text[i++];
+            while (i < len && text[i] != '"') {
+                if (text[i] == '\\' && i + 1 < len)
+                    o[n++] = text[i++];
+                o[n++] = text[i++];
+            }
+            if (i < len)
+                o[n++] = text[i++];
+        } else if (fl && len - i >= fl && !memcmp(text + i, fn, fl)) {
+            o[n++] = '@';
+            i += fl;
+        } else {
+            o[n++] = text[i++];
+        }
+    }
+    o[n] = 0;
+    *out_len = n;
+    return o;
+}
+
+/* The earlier node whose body is the same as node id's (text, len: its section), or
+ * IR_NONE after remembering this one. */
+static NodeId same_body(CgCtx *c, NodeId id, const char *text, size_t len)
+{
+    CgDedup *dd = c->dedup;
+    size_t nl;
+    const char *norm = normalize_body(c, text, len, c->fn_names[id], &nl);
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t k = 0; k < nl; k++)
+        h = (h ^ (unsigned char)norm[k]) * 0x100000001b3ull;
+    size_t k = (size_t)h & (dd->cap - 1);
+    for (; dd->slots[k].node != IR_NONE; k = (k + 1) & (dd->cap - 1)) {
+        const CgBody *b = &dd->slots[k];
+        if (b->hash == h && b->len == nl && !memcmp(b->text, norm, nl))
+            return b->node;
+    }
+    dd->slots[k] = (CgBody){h, norm, nl, id};
+    return IR_NONE;
+}
+
+/* Node i's comment, its epilogue function and its body function (or, in the JIT, a
+ * note that it runs an earlier node's identical body). */
+static bool c_node_code(CgCtx *c, NodeId i)
 {
     const Graph *g = c->g;
     const Node *n = &g->nodes[i];
@@ -324,22 +423,93 @@ static bool c_node(CgCtx *c, NodeId i)
         cg_printf(c, "/* (in place: no code) */\n\n");
         return c->ok;
     }
+    FILE *out = c->out;
+    char *text = NULL;
+    size_t len = 0;
+    if (c->dedup) { /* the section into a buffer of its own first */
+        c->out = open_memstream(&text, &len);
+        SLIMC_ASSERT(c->out);
+    }
     if (n->n_epilogue)
         cg_emit_epilogue_fn(c, i);
     emit_kernel(c, i, &c->kernels[i]);
+    if (!c->dedup)
+        return c->ok;
+    fclose(c->out);
+    c->out = out;
+    const NodeId same = c->ok ? same_body(c, i, text, len) : IR_NONE;
+    if (same != IR_NONE) {
+        cg_printf(c, "/* (the code of %s: %s) */\n\n", cg_text(c, g->nodes[same].name),
+                  c->fn_names[same]);
+        c->fn_names[i] = c->fn_names[same];
+    } else {
+        fwrite(text, 1, len, out);
+    }
+    free(text);
     return c->ok;
+}
+
+/* Node i's comment, its epilogue function and its body function: one section of a split
+ * file. */
+static bool c_node(CgCtx *c, NodeId i)
+{
+    bool ok = c_node_code(c, i);
+    if (c->split)
+        c->split->cuts[c->split->n_cuts++] = ftell(c->out);
+    return ok;
+}
+
+/* A split file's tail begins with a declaration of every body function P_run calls. */
+static void c_declare_bodies(CgCtx *c)
+{
+    const Graph *g = c->g;
+    c->split->tail = ftell(c->out);
+    cg_printf(c, "/* the body functions, defined in the parts of this file */\n");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->dead || (ir_ops[n->op].flags & IR_F_VIEW) || cg_concat_in_place(g, n))
+            continue;
+        cg_printf(c, "SLIMC_CG_FN void %s(void *p, int64_t i0, int64_t i1);\n", c->fn_names[i]);
+        if (n->n_epilogue && !c->kernels[i].ep_done)
+            cg_printf(c, "SLIMC_CG_FN void epiall_%s(void *p, int64_t i0, int64_t i1);\n",
+                      c->fn_names[i]);
+    }
+    cg_printf(c, "\n");
 }
 
 /* P_arena_bytes */
 static bool c_arena(CgCtx *c)
 {
+    if (c->split)
+        c_declare_bodies(c);
     cg_entry_arena_fn(c);
     return c->ok;
+}
+
+/* Above this many nodes, the JIT compiles P_run without optimization: LLVM's passes take
+ * time that grows faster than the straight-line function (12 s of 14 for a 2,300-node
+ * model), and a few nanoseconds a node do not show beside its kernel's time. */
+#define CG_ENTRY_OPT_MAX_NODES 64
+
+static int live_nodes(const Graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += !g->nodes[i].dead;
+    return n;
 }
 
 /* P_run's signature and its checks of the symbol values. */
 static bool c_entry_begin(CgCtx *c)
 {
+    if (c->dedup && live_nodes(c->g) > CG_ENTRY_OPT_MAX_NODES)
+        cg_printf(c,
+                  "/* %s_run passes pointers and calls the bodies, one statement per node: the\n"
+                  " * JIT does not optimize it (most of a large model's compile time, and a few\n"
+                  " * nanoseconds a node when it runs) */\n"
+                  "#if defined(__clang__)\n__attribute__((optnone, noinline))\n"
+                  "#elif defined(__GNUC__)\n__attribute__((optimize(\"O0\")))\n#endif\n",
+                  c->prefix);
     cg_printf(
         c,
         "int %s_run(const void *const *consts, const void *const *inputs, void *const *outputs,\n"

@@ -177,7 +177,8 @@ void cg_body_begin(CgCtx *c, NodeId id, const char *const *in_names, int n_names
         if (n->inputs[i] != IR_NONE)
             syms |= shape_syms(cg_shape(c, n->inputs[i]));
     syms |= shape_syms(cg_shape(c, n->outputs[0]));
-    cg_printf(c, "static void %s(void *p, int64_t i0, int64_t i1)\n{\n", c->fn_names[id]);
+    cg_printf(c, "%s void %s(void *p, int64_t i0, int64_t i1)\n{\n", cg_fn_storage(c),
+              c->fn_names[id]);
     cg_printf(c, "    const slimc_args *a = (const slimc_args *)p;\n");
     for (int i = 0; i < IR_MAX_SYMS; i++)
         if (syms & (1u << i))

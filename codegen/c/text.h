@@ -42,6 +42,9 @@ typedef struct CgCtx {
     bool arena_syms;        /* the arena's size depends on symbol values (emit.c) */
     bool host_arena_syms;   /* so does a mixed graph's CPU arena (cg_entry_host_arena_fn) */
     bool profile;           /* timers around each node (CgOptions.profile) */
+    CgSplit *split;         /* CgOptions.split when the file is cut into parts, else NULL */
+    const char *fn_storage; /* what body functions are: "static", or "SLIMC_CG_FN" (split) */
+    struct CgDedup *dedup;  /* JIT: the bodies written so far, to reuse identical ones (emit.c) */
     bool ok;
 } CgCtx;
 
@@ -72,6 +75,11 @@ const char *cg_float(CgCtx *c, double v);
 const char *cg_dim(CgCtx *c, Dim d);
 /* C expression of the product of dims [from, to) of s ("1" when empty). */
 const char *cg_prod(CgCtx *c, const Shape *s, int from, int to);
+/* How body functions are declared: "static", or SLIMC_CG_FN in a split file (CgSplit). */
+static inline const char *cg_fn_storage(const CgCtx *c)
+{
+    return c->fn_storage ? c->fn_storage : "static";
+}
 static inline const Shape *cg_shape(const CgCtx *c, ValueId v)
 {
     return &c->g->values[v].type.shape;

@@ -499,6 +499,71 @@ START_TEST(test_both_backends)
 }
 END_TEST
 
+/* rt_compile_parts: three translation units that call each other (hidden functions, a
+ * static of the same name in two of them) link into one module, on either backend; the
+ * same parts hit the cache, and a change in any part is another entry. */
+START_TEST(test_parts)
+{
+    set_base("parts");
+    Diag d;
+    ir_diag_init(&d);
+    char tag[64];
+    snprintf(tag, sizeof tag, "/* %ld */\n", (long)getpid());
+    char p0[256], p1[256], p2[256];
+    snprintf(p0, sizeof p0,
+             "%s__attribute__((visibility(\"hidden\"))) int twice(int x);\n"
+             "static int one(void) { return 1; }\n"
+             "int answer(void);\nint answer(void) { return twice(20) + one(); }\n",
+             tag);
+    snprintf(p1, sizeof p1,
+             "%s__attribute__((visibility(\"hidden\"))) int add(int x, int y);\n"
+             "__attribute__((visibility(\"hidden\"))) int twice(int x) { return add(x, x); }\n",
+             tag);
+    snprintf(p2, sizeof p2,
+             "%sstatic int one(void) { return 0; }\n"
+             "__attribute__((visibility(\"hidden\"))) int add(int x, int y) "
+             "{ return x + y + one(); }\n",
+             tag);
+    const char *srcs[3] = {p0, p1, p2};
+    size_t lens[3] = {strlen(p0), strlen(p1), strlen(p2)};
+    for (int b = RT_BACKEND_CC; b <= RT_BACKEND_CLANG; b++) {
+        RtOptions o;
+        rt_options_default(&o);
+        o.backend = (RtBackend)b;
+        o.cache_dir = base;
+        double ms = 0;
+        o.compile_ms = &ms;
+        RtModule *m = rt_compile_parts(srcs, lens, 3, &o, &d);
+        ck_assert_msg(m, "%s", ir_diag_text(&d));
+        ck_assert(ms > 0);
+        ck_assert_int_eq(call_answer(m), 41);
+        ck_assert_ptr_null(rt_symbol(m, "twice")); /* hidden: not exported */
+        rt_module_free(m);
+        ms = 0;
+        m = rt_compile_parts(srcs, lens, 3, &o, &d);
+        ck_assert_msg(m && ms == 0, "the same parts must hit the cache");
+        ck_assert_int_eq(call_answer(m), 41);
+        rt_module_free(m);
+        char p2b[256];
+        snprintf(p2b, sizeof p2b, "%s/* changed */\n", p2);
+        const char *srcs_b[3] = {p0, p1, p2b};
+        size_t lens_b[3] = {lens[0], lens[1], strlen(p2b)};
+        m = rt_compile_parts(srcs_b, lens_b, 3, &o, &d);
+        ck_assert_msg(m && ms > 0, "a changed part must be compiled");
+        rt_module_free(m);
+    }
+    /* a part that does not compile names the compiler's message */
+    const char *bad[2] = {p0, "int broken(void) { return }\n"};
+    size_t bad_lens[2] = {strlen(p0), strlen(bad[1])};
+    RtOptions o;
+    rt_options_default(&o);
+    o.cache_dir = base;
+    ck_assert_ptr_null(rt_compile_parts(bad, bad_lens, 2, &o, &d));
+    ck_assert_msg(strstr(ir_diag_text(&d), "expected expression"), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+}
+END_TEST
+
 static bool entry_exists(const char *dir, const char *key)
 {
     char path[1300];
@@ -600,6 +665,7 @@ int main(void)
     tcase_add_test(tc, test_both_backends);
     tcase_add_test(tc, test_cache_lru);
     tcase_add_test(tc, test_shared_kernels);
+    tcase_add_test(tc, test_parts);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
