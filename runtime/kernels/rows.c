@@ -96,6 +96,109 @@ static SLIMC_RT_AVX512 void slimc_rt_layernorm_row_512(const float *x, float *y,
         _mm512_mask_storeu_ps(y + i, mk, v);
     }
 }
+
+/* The AVX2 rows: 8 lanes, the tail loaded and stored under a lane mask (masked lanes read
+ * as -inf for the max, 0 elsewhere). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) __m256i slimc_rt_tail_256(int64_t n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n < 8 ? n : 8)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) float slimc_rt_hsum_256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/* exp of 8 lanes: slimc_rt_exp_512's clamp and polynomial; 2^n as two exponent-field
+ * products (n down to -150 stays in range: results below FLT_MIN come out subnormal or 0). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) __m256 slimc_rt_exp_256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(88.8f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1),
+                  n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    const __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+
+static SLIMC_RT_AVX2 void slimc_rt_softmax_row_256(const float *x, float *y, int64_t len, int log)
+{
+    const __m256 ninf = _mm256_set1_ps(-INFINITY);
+    __m256 vm = ninf, vnan = _mm256_setzero_ps();
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i mk = slimc_rt_tail_256(len - i);
+        const __m256 v =
+            _mm256_blendv_ps(ninf, _mm256_maskload_ps(x + i, mk), _mm256_castsi256_ps(mk));
+        vnan = _mm256_or_ps(vnan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        vm = _mm256_max_ps(vm, v);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float m = _mm256_movemask_ps(vnan) ? NAN : _mm_cvtss_f32(m4);
+    const __m256 bm = _mm256_set1_ps(m);
+    __m256 vs = _mm256_setzero_ps();
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i mk = slimc_rt_tail_256(len - i);
+        const __m256 e =
+            _mm256_and_ps(slimc_rt_exp_256(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), bm)),
+                          _mm256_castsi256_ps(mk));
+        vs = _mm256_add_ps(vs, e);
+        if (!log)
+            _mm256_maskstore_ps(y + i, mk, e);
+    }
+    const float sum = slimc_rt_hsum_256(vs);
+    const __m256 c = _mm256_set1_ps(log ? m + logf(sum) : sum);
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i mk = slimc_rt_tail_256(len - i);
+        _mm256_maskstore_ps(y + i, mk,
+                            log ? _mm256_sub_ps(_mm256_maskload_ps(x + i, mk), c)
+                                : _mm256_div_ps(_mm256_maskload_ps(y + i, mk), c));
+    }
+}
+
+static SLIMC_RT_AVX2 void slimc_rt_layernorm_row_256(const float *x, float *y, int64_t len,
+                                                     float eps, const float *weight,
+                                                     const float *bias)
+{
+    __m256 vs = _mm256_setzero_ps();
+    for (int64_t i = 0; i < len; i += 8)
+        vs = _mm256_add_ps(vs, _mm256_maskload_ps(x + i, slimc_rt_tail_256(len - i)));
+    const float mean = slimc_rt_hsum_256(vs) / (float)len;
+    const __m256 bm = _mm256_set1_ps(mean);
+    __m256 vq = _mm256_setzero_ps();
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i mk = slimc_rt_tail_256(len - i);
+        const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), bm),
+                                       _mm256_castsi256_ps(mk));
+        vq = _mm256_fmadd_ps(d, d, vq);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / sqrtf(slimc_rt_hsum_256(vq) / (float)len + eps));
+    for (int64_t i = 0; i < len; i += 8) {
+        const __m256i mk = slimc_rt_tail_256(len - i);
+        __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + i, mk), bm), inv);
+        if (weight)
+            v = _mm256_mul_ps(v, _mm256_maskload_ps(weight + i, mk));
+        if (bias)
+            v = _mm256_add_ps(v, _mm256_maskload_ps(bias + i, mk));
+        _mm256_maskstore_ps(y + i, mk, v);
+    }
+}
 #endif
 
 SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log)
@@ -103,6 +206,10 @@ SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len,
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
         slimc_rt_softmax_row_512(x, y, len, log);
+        return;
+    }
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX2) {
+        slimc_rt_softmax_row_256(x, y, len, log);
         return;
     }
 #endif
@@ -133,6 +240,10 @@ SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t le
 #ifdef SLIMC_RT_X86
     if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
         slimc_rt_layernorm_row_512(x, y, len, eps, weight, bias);
+        return;
+    }
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX2) {
+        slimc_rt_layernorm_row_256(x, y, len, eps, weight, bias);
         return;
     }
 #endif

@@ -261,11 +261,11 @@ END_TEST
 
 /* ---- softmax and norms ---- */
 
-static void softmax_case(OpKind op, int64_t axis)
+static void softmax_case(OpKind op, int64_t axis, const int64_t *dims)
 {
     Graph *g = ir_graph_new("sm");
     RtTensor in[1];
-    ValueId x = input(g, "x", 3, D(3, 5, 7), &in[0]);
+    ValueId x = input(g, "x", 3, dims, &in[0]);
     ValueId ins[1] = {x};
     NodeId n = node(g, op, "sm", ins, 1);
     ir_node_set_int(g, n, "axis", axis);
@@ -276,9 +276,13 @@ static void softmax_case(OpKind op, int64_t axis)
 START_TEST(test_softmax)
 {
     for (int64_t ax = -1; ax < 3; ax++) {
-        softmax_case(IR_OP_SOFTMAX, ax);
-        softmax_case(IR_OP_LOG_SOFTMAX, ax);
+        softmax_case(IR_OP_SOFTMAX, ax, D(3, 5, 7));
+        softmax_case(IR_OP_LOG_SOFTMAX, ax, D(3, 5, 7));
     }
+    /* rows of whole vectors and a tail (8 and 16 lanes) */
+    softmax_case(IR_OP_SOFTMAX, -1, D(2, 3, 37));
+    softmax_case(IR_OP_LOG_SOFTMAX, -1, D(2, 1, 131));
+    softmax_case(IR_OP_SOFTMAX, -1, D(1, 2, 16));
 }
 END_TEST
 
@@ -301,13 +305,13 @@ static void batch_norm_case(int rank, const int64_t *dims)
     sup_run_check(g, in, 1, 1e-5, "batch_norm");
 }
 
-static void layer_norm_case(int nd, int n_params)
+static void layer_norm_case(int nd, int n_params, int64_t last)
 {
     Graph *g = ir_graph_new("ln");
     RtTensor in[1];
-    ValueId x = input(g, "x", 3, D(3, 6, 10), &in[0]);
+    ValueId x = input(g, "x", 3, D(3, 6, last), &in[0]);
     ValueId ins[3] = {x, IR_NONE, IR_NONE};
-    const int64_t *ps = nd == 1 ? D(10) : D(6, 10);
+    const int64_t *ps = nd == 1 ? D(last) : D(6, last);
     for (int i = 0; i < n_params; i++)
         ins[1 + i] = sup_const_rand(g, i ? "b" : "w", nd, ps, &seed);
     NodeId n = node(g, IR_OP_LAYER_NORM, "ln", ins, 1 + n_params);
@@ -320,10 +324,12 @@ START_TEST(test_norms)
 {
     batch_norm_case(4, D(2, 3, 5, 4));
     batch_norm_case(2, D(7, 6));
-    layer_norm_case(1, 2);
-    layer_norm_case(2, 2);
-    layer_norm_case(1, 0);
-    layer_norm_case(2, 1);
+    layer_norm_case(1, 2, 10);
+    layer_norm_case(2, 2, 10);
+    layer_norm_case(1, 0, 10);
+    layer_norm_case(2, 1, 10);
+    layer_norm_case(1, 2, 37); /* whole vectors and a tail */
+    layer_norm_case(1, 1, 64);
 }
 END_TEST
 
