@@ -544,8 +544,9 @@ START_TEST(test_parts)
         ck_assert_msg(m && ms == 0, "the same parts must hit the cache");
         ck_assert_int_eq(call_answer(m), 41);
         rt_module_free(m);
-        char p2b[256];
-        snprintf(p2b, sizeof p2b, "%s/* changed */\n", p2);
+        char p2b[sizeof p2 + 32];
+        const int n2 = snprintf(p2b, sizeof p2b, "%s/* changed */\n", p2);
+        ck_assert(n2 > 0 && (size_t)n2 < sizeof p2b);
         const char *srcs_b[3] = {p0, p1, p2b};
         size_t lens_b[3] = {lens[0], lens[1], strlen(p2b)};
         m = rt_compile_parts(srcs_b, lens_b, 3, &o, &d);
