@@ -110,6 +110,23 @@ static bool same_shape(const Shape *a, const Shape *b)
     return true;
 }
 
+bool pass_ad_reshape_sizes(const Shape *s, int64_t *out)
+{
+    bool inferred = false;
+    for (int i = 0; i < s->rank; i++) {
+        Dim d = s->d[i];
+        if (d.syms == 0)
+            out[i] = d.c;
+        else if (d.c == 1 && (d.syms & (d.syms - 1)) == 0)
+            out[i] = -(1000 + __builtin_ctz(d.syms));
+        else if (!inferred)
+            out[i] = -1, inferred = true;
+        else
+            return false;
+    }
+    return true;
+}
+
 ValueId pass_ad_reshape_to(AdCtx *c, ValueId gv, ValueId target)
 {
     if (gv == IR_NONE)
@@ -118,19 +135,9 @@ ValueId pass_ad_reshape_to(AdCtx *c, ValueId gv, ValueId target)
     if (same_shape(&c->g->values[gv].type.shape, &ts))
         return gv;
     int64_t enc[IR_MAX_RANK];
-    bool inferred = false;
-    for (int i = 0; i < ts.rank; i++) {
-        Dim dd = ts.d[i];
-        if (dd.syms == 0)
-            enc[i] = dd.c;
-        else if (dd.c == 1 && (dd.syms & (dd.syms - 1)) == 0)
-            enc[i] = -(1000 + __builtin_ctz(dd.syms));
-        else if (!inferred)
-            enc[i] = -1, inferred = true;
-        else {
-            pass_ad_unsupported(c, "a shape with more than one compound symbolic dim");
-            return IR_NONE;
-        }
+    if (!pass_ad_reshape_sizes(&ts, enc)) {
+        pass_ad_unsupported(c, "a shape with more than one compound symbolic dim");
+        return IR_NONE;
     }
     NodeId t = pass_ad_node(c, IR_OP_RESHAPE, &gv, 1);
     ir_node_set_ints(c->g, t, "shape", enc, ts.rank);

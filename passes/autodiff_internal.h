@@ -49,6 +49,10 @@ ValueId pass_ad_sum_to(AdCtx *c, ValueId gv, ValueId target);
 /* gv reshaped (a view) to target's shape; IR_NONE with an error when the shape has more
  * than one dim that is not a size or a plain symbol. */
 ValueId pass_ad_reshape_to(AdCtx *c, ValueId gv, ValueId target);
+/* The sizes of shape s as a reshape's "shape" attribute: static dims as they are, a dim of
+ * one symbol as -(1000 + the symbol), one compound symbolic dim as -1; false when there are
+ * two of those (a reshape infers one). */
+bool pass_ad_reshape_sizes(const Shape *s, int64_t *out);
 /* The error "OP 'name': no gradient for WHAT" at the forward node; sets c->ok false. */
 void pass_ad_unsupported(AdCtx *c, const char *what);
 

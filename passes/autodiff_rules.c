@@ -556,26 +556,6 @@ static void rule_concat(AdCtx *c, const Node *n, ValueId dy)
     }
 }
 
-/* The sizes of shape s as a reshape's "shape" attribute: static dims as they are, a dim of
- * one symbol as -(1000 + the symbol), one compound symbolic dim as -1; false when there are
- * two of those (a reshape can infer one). */
-static bool reshape_sizes(const Shape *s, int64_t *out)
-{
-    bool inferred = false;
-    for (int i = 0; i < s->rank; i++) {
-        Dim d = s->d[i];
-        if (d.syms == 0)
-            out[i] = d.c;
-        else if (d.c == 1 && (d.syms & (d.syms - 1)) == 0)
-            out[i] = -(1000 + __builtin_ctz(d.syms));
-        else if (!inferred)
-            out[i] = -1, inferred = true;
-        else
-            return false;
-    }
-    return true;
-}
-
 /* slice: dy put back at the positions it was taken from, zeros elsewhere. Step 1: dy padded
  * to the input's length. Step k > 1: dy [.., m, ..] viewed as [.., m, 1, ..], padded to
  * [.., m, k, ..] (dy's elements at the multiples of k), viewed as [.., m*k, ..], then
@@ -600,7 +580,7 @@ static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
     int64_t span = end - start; /* what the padding below must bring to len */
     if (step > 1) {
         int64_t m = ys.d[axis].c, sizes[IR_MAX_RANK + 1];
-        if (xs.rank >= IR_MAX_RANK || !reshape_sizes(&ys, sizes)) {
+        if (xs.rank >= IR_MAX_RANK || !pass_ad_reshape_sizes(&ys, sizes)) {
             pass_ad_unsupported(c, "a step other than 1 on an input of this rank or shape");
             return;
         }
