@@ -6,6 +6,7 @@
 # compile on its own are dropped when they are pasted.
 set(SLIMC_RT_PARTS_PUBLIC
   runtime/kernels/base.h
+  runtime/kernels/vmath.h
   runtime/slimc_abi.h
   runtime/kernels/threadpool.c
   runtime/kernels/kernels.h)

@@ -35,9 +35,14 @@
 #define SC_ACOS     acosf
 #define SC_ATAN     atanf
 #ifdef SC_SPELL_C_F32
-/* the emitted C's erf is a polynomial in its prelude (codegen/c/emit.c): loops vectorize */
+/* the emitted C's exp, tanh and erf are the runtime's branch-free ones
+ * (runtime/kernels/vmath.h): loops over them vectorize */
+#undef SC_EXP
+#undef SC_TANH
 #undef SC_ERF
-#define SC_ERF slimc_cg_erf
+#define SC_EXP  slimc_rt_exp
+#define SC_TANH slimc_rt_tanh
+#define SC_ERF  slimc_rt_erf
 #endif
 #elif defined(SC_SPELL_F64) || defined(SC_SPELL_C_F64)
 #define SC_F(c)     c

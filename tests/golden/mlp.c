@@ -13,31 +13,12 @@ typedef struct slimc_args {
 
 /* Activations and conversions the kernels use (as ir/eval.c computes them). */
 static SLIMC_RT_UNUSED inline float slimc_cg_relu6(float x) { return x <= 0.0f ? 0.0f : x >= 6.0f ? 6.0f : x; }
-static SLIMC_RT_UNUSED inline float slimc_cg_erf(float x)
-{
-    x = x > 4.0f ? 4.0f : x;
-    x = x < -4.0f ? -4.0f : x;
-    const float x2 = x * x;
-    float p = -2.72614225801306e-10f;
-    p = p * x2 + 2.77068142495902e-08f;
-    p = p * x2 + -2.10102402082508e-06f;
-    p = p * x2 + -5.69250639462346e-05f;
-    p = p * x2 + -7.34990630326855e-04f;
-    p = p * x2 + -2.95459980854025e-03f;
-    p = p * x2 + -1.60960333262415e-02f;
-    float q = -1.45660718464996e-05f;
-    q = q * x2 + -2.13374055278905e-04f;
-    q = q * x2 + -1.68282697438203e-03f;
-    q = q * x2 + -7.37332916720468e-03f;
-    q = q * x2 + -1.42647390514189e-02f;
-    return x * p / q;
-}
-static SLIMC_RT_UNUSED inline float slimc_cg_gelu(float x) { return 0.5f * x * (1.0f + slimc_cg_erf(x * 0.70710678118654752f)); }
+static SLIMC_RT_UNUSED inline float slimc_cg_gelu(float x) { return 0.5f * x * (1.0f + slimc_rt_erf(x * 0.70710678118654752f)); }
 static SLIMC_RT_UNUSED inline float slimc_cg_gelu_tanh(float x)
 {
-    return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    return 0.5f * x * (1.0f + slimc_rt_tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
-static SLIMC_RT_UNUSED inline float slimc_cg_silu(float x) { return x / (1.0f + expf(-x)); }
+static SLIMC_RT_UNUSED inline float slimc_cg_silu(float x) { return x / (1.0f + slimc_rt_exp(-x)); }
 static SLIMC_RT_UNUSED inline float slimc_cg_hardsigmoid(float x)
 {
     return (x <= -3.0f ? 0.0f : x >= 3.0f ? 6.0f : x + 3.0f) / 6.0f;
