@@ -16,72 +16,24 @@
  * (gelu multiplies by 1/sqrt 2 where the export divides by sqrt 2), and the C backend's
  * gelu evaluates erf with a polynomial (runtime/kernels/vmath.h: slimc_rt_erf, within
  * 4.7e-7 of libm's erf), so the rewrite is tested to 1e-6 against ONNX Runtime, not bit for bit. */
-#include "passes/pass.h"
-
-#include <math.h>
-#include <stdlib.h>
-
-typedef struct Chain {
-    Graph *g;
-    const int *uses;
-    NodeId members[12]; /* the chain's nodes but its last mul, matched so far */
-    int n_members;
-} Chain;
-
-/* Whether v is a one-element f32 constant equal to c (to 1e-6 relative). */
-static bool is_const(const Graph *g, ValueId v, double c)
-{
-    const Value *val = &g->values[v];
-    if (val->kind != IR_VALUE_CONST || !val->data || val->type.dtype != IR_F32 || val->type.quant ||
-        val->data_bytes != sizeof(float))
-        return false;
-    const double x = *(const float *)val->data;
-    return fabs(x - c) <= 1e-6 * fabs(c);
-}
-
-/* The node producing v when it is a live f32 op of kind op, with v used once (by the chain)
- * and not an output; it is recorded as a member. IR_NONE otherwise. */
-static NodeId inner(Chain *c, ValueId v, OpKind op)
-{
-    const Value *val = &c->g->values[v];
-    if (val->kind != IR_VALUE_TEMP || val->is_output || c->uses[v] != 1 ||
-        val->producer == IR_NONE || val->type.dtype != IR_F32 || val->type.quant)
-        return IR_NONE;
-    const Node *n = &c->g->nodes[val->producer];
-    if (n->dead || n->op != op || n->n_epilogue || n->n_outputs != 1 ||
-        c->n_members == (int)(sizeof c->members / sizeof c->members[0]))
-        return IR_NONE;
-    c->members[c->n_members++] = val->producer;
-    return val->producer;
-}
-
-/* For a binary node n with one operand the constant k: the other operand; else IR_NONE. */
-static ValueId by_const(const Graph *g, NodeId n, double k)
-{
-    const Node *nd = &g->nodes[n];
-    if (is_const(g, nd->inputs[1], k))
-        return nd->inputs[0];
-    if ((nd->op == IR_OP_MUL || nd->op == IR_OP_ADD) && is_const(g, nd->inputs[0], k))
-        return nd->inputs[1];
-    return IR_NONE;
-}
+#include "passes/chain.h"
 
 /* x^3 as pow(x, 3), mul(mul(x, x), x) or mul(x, mul(x, x)): true when p is one with base x. */
 static bool cube_of(Chain *c, ValueId p, ValueId x)
 {
     const int mark = c->n_members;
-    NodeId n = inner(c, p, IR_OP_POW);
-    if (n != IR_NONE && by_const(c->g, n, 3.0) == x)
+    NodeId n = chain_inner(c, p, IR_OP_POW);
+    if (n != IR_NONE && chain_by_const(c->g, n, 3.0) == x)
         return true;
     c->n_members = mark;
-    n = inner(c, p, IR_OP_MUL);
+    n = chain_inner(c, p, IR_OP_MUL);
     if (n == IR_NONE)
         return false;
     const ValueId a = c->g->nodes[n].inputs[0], b = c->g->nodes[n].inputs[1];
     for (int side = 0; side < 2; side++) {
         const ValueId sq = side ? a : b, other = side ? b : a;
         const int m2 = c->n_members;
-        NodeId s = other == x ? inner(c, sq, IR_OP_MUL) : IR_NONE;
+        NodeId s = other == x ? chain_inner(c, sq, IR_OP_MUL) : IR_NONE;
         if (s != IR_NONE && c->g->nodes[s].inputs[0] == x && c->g->nodes[s].inputs[1] == x)
             return true;
         c->n_members = m2;
@@ -93,47 +45,47 @@ static bool cube_of(Chain *c, ValueId p, ValueId x)
 /* Whether a (the 1 + erf(..) or 1 + tanh(..) factor) is that of x; *tanh_form says which. */
 static bool gelu_factor(Chain *c, ValueId a, ValueId x, bool *tanh_form)
 {
-    const NodeId add = inner(c, a, IR_OP_ADD);
+    const NodeId add = chain_inner(c, a, IR_OP_ADD);
     if (add == IR_NONE)
         return false;
-    const ValueId t = by_const(c->g, add, 1.0);
+    const ValueId t = chain_by_const(c->g, add, 1.0);
     if (t == IR_NONE)
         return false;
     const int mark = c->n_members;
-    NodeId e = inner(c, t, IR_OP_ERF);
+    NodeId e = chain_inner(c, t, IR_OP_ERF);
     if (e != IR_NONE) {
         const ValueId dv = c->g->nodes[e].inputs[0];
-        NodeId dn = inner(c, dv, IR_OP_DIV);
+        NodeId dn = chain_inner(c, dv, IR_OP_DIV);
         if (dn != IR_NONE && c->g->nodes[dn].inputs[0] == x &&
-            is_const(c->g, c->g->nodes[dn].inputs[1], 1.4142135623730951)) {
+            chain_is_const(c->g, c->g->nodes[dn].inputs[1], 1.4142135623730951)) {
             *tanh_form = false;
             return true;
         }
         c->n_members = mark + 1;
-        dn = inner(c, dv, IR_OP_MUL);
-        if (dn != IR_NONE && by_const(c->g, dn, 0.7071067811865476) == x) {
+        dn = chain_inner(c, dv, IR_OP_MUL);
+        if (dn != IR_NONE && chain_by_const(c->g, dn, 0.7071067811865476) == x) {
             *tanh_form = false;
             return true;
         }
         return false;
     }
     c->n_members = mark;
-    e = inner(c, t, IR_OP_TANH);
+    e = chain_inner(c, t, IR_OP_TANH);
     if (e == IR_NONE)
         return false;
-    const NodeId u = inner(c, c->g->nodes[e].inputs[0], IR_OP_MUL);
+    const NodeId u = chain_inner(c, c->g->nodes[e].inputs[0], IR_OP_MUL);
     if (u == IR_NONE)
         return false;
-    const ValueId v = by_const(c->g, u, 0.7978845608028654);
-    const NodeId vn = v == IR_NONE ? IR_NONE : inner(c, v, IR_OP_ADD);
+    const ValueId v = chain_by_const(c->g, u, 0.7978845608028654);
+    const NodeId vn = v == IR_NONE ? IR_NONE : chain_inner(c, v, IR_OP_ADD);
     if (vn == IR_NONE)
         return false;
     const ValueId v0 = c->g->nodes[vn].inputs[0], v1 = c->g->nodes[vn].inputs[1];
     const ValueId w = v0 == x ? v1 : v1 == x ? v0 : IR_NONE;
-    const NodeId wn = w == IR_NONE ? IR_NONE : inner(c, w, IR_OP_MUL);
+    const NodeId wn = w == IR_NONE ? IR_NONE : chain_inner(c, w, IR_OP_MUL);
     if (wn == IR_NONE)
         return false;
-    const ValueId p = by_const(c->g, wn, 0.044715);
+    const ValueId p = chain_by_const(c->g, wn, 0.044715);
     if (p == IR_NONE || !cube_of(c, p, x))
         return false;
     *tanh_form = true;
@@ -149,9 +101,9 @@ static bool gelu_end(Chain *c, NodeId f, ValueId *x_out, bool *tanh_form)
     if (fn->n_epilogue || fn->n_inputs != 2 || g->values[fn->outputs[0]].type.dtype != IR_F32)
         return false;
     /* (x * (1 + ..)) * 0.5 */
-    const ValueId m = by_const(g, f, 0.5);
+    const ValueId m = chain_by_const(g, f, 0.5);
     if (m != IR_NONE) {
-        const NodeId mn = inner(c, m, IR_OP_MUL);
+        const NodeId mn = chain_inner(c, m, IR_OP_MUL);
         if (mn == IR_NONE)
             return false;
         for (int side = 0; side < 2; side++) {
@@ -168,8 +120,8 @@ static bool gelu_end(Chain *c, NodeId f, ValueId *x_out, bool *tanh_form)
     /* (x * 0.5) * (1 + ..) */
     for (int side = 0; side < 2; side++) {
         const int mark = c->n_members;
-        const NodeId hn = inner(c, fn->inputs[side], IR_OP_MUL);
-        const ValueId x = hn == IR_NONE ? IR_NONE : by_const(g, hn, 0.5);
+        const NodeId hn = chain_inner(c, fn->inputs[side], IR_OP_MUL);
+        const ValueId x = hn == IR_NONE ? IR_NONE : chain_by_const(g, hn, 0.5);
         if (x != IR_NONE && gelu_factor(c, fn->inputs[1 - side], x, tanh_form)) {
             *x_out = x;
             return true;
@@ -183,10 +135,7 @@ bool pass_gelu(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
-    int *uses = malloc(sizeof(int) * ((size_t)g->n_values + 1));
-    SLIMC_ASSERT(uses);
-    ir_uses(g, uses, NULL);
-    Chain c = {.g = g, .uses = uses};
+    Chain c = chain_start(g);
     int found = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
@@ -198,29 +147,13 @@ bool pass_gelu(Graph *g, const PassArgs *args, Diag *d)
         if (!gelu_end(&c, i, &x, &tanh_form))
             continue;
         const Type *xt = &g->values[x].type, *yt = &g->values[n->outputs[0]].type;
-        if (xt->dtype != IR_F32 || xt->quant || !ir_shape_eq(&xt->shape, &yt->shape))
+        if (xt->dtype != IR_F32 || xt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
+            !chain_same_device(&c, i))
             continue;
-        bool same_device = true;
-        for (int k = 0; k < c.n_members; k++)
-            same_device = same_device && g->nodes[c.members[k]].device == n->device;
-        if (!same_device)
-            continue;
-        for (int k = 0; k < c.n_members; k++) {
-            Node *m = &g->nodes[c.members[k]];
-            m->dead = true;
-            for (int j = 0; j < m->n_inputs; j++)
-                if (m->inputs[j] >= 0)
-                    uses[m->inputs[j]]--;
-        }
-        Node *e = &g->nodes[i];
-        e->op = tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU;
-        e->inputs = ir_arena_alloc(g->arena, sizeof(ValueId));
-        e->inputs[0] = x;
-        e->n_inputs = 1;
-        uses[x]++;
+        chain_replace(&c, i, tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1);
         found++;
     }
-    free(uses);
+    chain_free(&c);
     if (found)
         ir_compact(g);
     return true;

@@ -31,10 +31,14 @@ static const struct {
     {"bn_fold", pass_bn_fold, ""},     /* batch_norm into conv2d/linear, or into mul + add */
     {"linearize", pass_linearize, ""}, /* matmul by a constant into linear (passes/linearize.c) */
     {"gelu", pass_gelu, ""},           /* exported GELU chains into gelu (passes/gelu.c) */
-    {"layout", pass_layout, ""},       /* linear weights to [K, N] */
-    {"sparse", pass_sparse, ""},       /* density; CSR weights where faster (passes/sparse.c) */
-    {"fuse", pass_fuse, ""},           /* elementwise ops into their producer's epilogue */
-    {"memplan", pass_memplan, ""},     /* static buffer planning (passes/memplan.c) */
+    {"act", pass_act, ""},
+    {"lnorm", pass_lnorm, ""},
+    /* exported LayerNorm chains into layer_norm (lnorm.c) */ /* exported SiLU, HardSwish, ReLU6..
+                                                                 into one op (act.c) */
+    {"layout", pass_layout, ""},                              /* linear weights to [K, N] */
+    {"sparse", pass_sparse, ""},   /* density; CSR weights where faster (passes/sparse.c) */
+    {"fuse", pass_fuse, ""},       /* elementwise ops into their producer's epilogue */
+    {"memplan", pass_memplan, ""}, /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize,
      "calibrate validate labels"}, /* static int8 and low-bit (passes/quantize.c) */
     {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
@@ -50,8 +54,10 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
  * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
  * merge duplicates, take exported matmuls by constant weights as linears (and split a
- * sliced fused projection) and exported GELU chains as gelu, decide each node's device when the
- * model is placed automatically
+ * sliced fused projection), exported GELU chains as gelu and the other activations exporters
+ * write as arithmetic (SiLU, HardSwish, ReLU6 as a clip) as their ops, LayerNorm written out
+ * as layer_norm, decide each node's device
+ * when the model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
  * measure weight densities and give the CPU linears the cost model predicts faster sparse
@@ -60,7 +66,7 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * halves: after the clean-up (its weights folded, batch norms in them), before placement
  * (which times the int8 layers), qchain (which chains them), layout and fuse. */
 #define DEFAULT_CLEANUP "qdq,fold,bn_fold,fold,dce,cse"
-#define DEFAULT_LOWER   "linearize,gelu,place,qchain,layout,sparse,fuse,dce,memplan"
+#define DEFAULT_LOWER   "linearize,gelu,act,lnorm,place,qchain,layout,sparse,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The activations and LayerNorm of PyTorch exports that the default pipeline puts back
+# together (issue 20; docs/onnx.md, "Patterns of exported graphs"): the act pass (ReLU6
+# exported as Clip, SiLU as x * Sigmoid(x), Hardswish as HardSigmoid and Mul, hardsigmoid,
+# YOLOv5's x * hardtanh(x + 3, 0, 6) / 6) and the lnorm pass (LayerNorm below opset 17 as
+# ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add; over one and two trailing dims,
+# without affine; in a TransformerEncoderLayer at opset 14). Graphs exported by
+# tests/tools/onnx_act.py with Debian's python (torch), checked against ONNX Runtime (pip
+# python3) to 1e-5 of the output's largest magnitude at 1 and 3 threads and on the AVX2 path;
+# inspect shows each activation fused into its conv and no ReduceMean left. Skipped without
+# torch, onnxruntime or slimc's ONNX import.
+source "$(dirname "$0")/lib.bash"
+
+DEB=/usr/bin/python3
+T=$SLIMC_SOURCE_DIR/tests/tools/onnx_act.py
+if "$SLIMC" inspect "$S/mlp/mlp.slim" --passes 'fold' 2>&1 | grep -q "built without ONNX" ||
+  ! "$DEB" -c 'import torch' 2>/dev/null || ! python3 -c 'import onnxruntime, onnx' 2>/dev/null; then
+  echo "skip: needs $DEB with torch, python3 with onnxruntime and onnx, slimc with ONNX import"
+  finish
+  exit $?
+fi
+"$DEB" "$T" export m >export.txt 2>&1 || { bad "export"; cat export.txt; }
+python3 "$T" ref m >ref.txt 2>&1 || { bad "ORT references"; cat ref.txt; }
+
+summary() { "$SLIMC" inspect "m/$1.onnx" --memory "${@:2}" 2>&1 | grep ' nodes: '; }
+s=$(summary acts)
+[[ $s == *"6 nodes: conv2d x6" ]] && ok "acts: every activation fused into its conv: $s" ||
+  bad "acts summary: $s"
+s=$(summary ln)
+[[ $s == *"layer_norm x3"* && $s != *reduce_mean* && $s != *sqrt* ]] &&
+  ok "ln: three layer_norms: $s" || bad "ln summary: $s"
+s=$(summary tf14)
+[[ $s == *"layer_norm x2"* && $s != *reduce_mean* ]] && ok "tf14: two layer_norms: $s" ||
+  bad "tf14 summary: $s"
+s=$(summary near)
+[[ $s == *sigmoid* && $s == *clip* && $s == *reduce_mean* && $s != *silu* && $s != *layer_norm* ]] &&
+  ok "near: the chains that differ stay: $s" || bad "near summary: $s"
+# the IR names the activations the chains became, each a conv's epilogue
+"$SLIMC" inspect m/acts.onnx --ir --memory >ir.txt 2>&1
+for a in relu6 silu hardswish hardsigmoid; do
+  grep -qE "= conv2d\(.*\|> $a[ :]" ir.txt && ok "$a is a conv's epilogue" ||
+    { bad "no $a epilogue"; cat ir.txt; }
+done
+[ "$(grep -cE '\|> hardswish[ :]' ir.txt)" = 2 ] && ok "both hardswish forms" ||
+  { bad "hardswish count"; cat ir.txt; }
+[ "$(grep -cE '\|> silu[ :]' ir.txt)" = 2 ] && ok "both silu forms" || { bad "silu count"; cat ir.txt; }
+# without the two passes the chains stay as exported (the checks above can fail)
+s=$(summary acts --passes 'fold,dce,cse,layout,fuse,dce,memplan')
+[[ $s == *sigmoid* && $s == *clip* ]] && ok "without act: $s" || bad "without act: $s"
+s=$(summary ln --passes 'fold,dce,cse,layout,fuse,dce,memplan')
+[[ $s == *reduce_mean* ]] && ok "without lnorm: $s" || bad "without lnorm: $s"
+
+# numbers against ONNX Runtime
+for n in acts ln tf14 near; do
+  for t in 1 3; do
+    expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
+      --output-dir "o_${n}_$t"
+    expect_ok "$n == ORT to 1e-5, $t threads" "$NPYCMP" "o_${n}_$t/y.npy" "m/ref_$n.npy" 1e-5
+  done
+  SLIMC_MAX_ISA=avx2 expect_ok "$n run, AVX2" "$SLIMC" run "m/$n.onnx" --input "x=m/x_$n.npy" \
+    --output-dir "o_${n}_avx2"
+  expect_ok "$n == ORT to 1e-5, AVX2" "$NPYCMP" "o_${n}_avx2/y.npy" "m/ref_$n.npy" 1e-5
+done
+finish

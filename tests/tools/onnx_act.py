@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The PyTorch-exported graphs of tests/cli/onnx_act.sh, and ONNX Runtime's outputs.
+
+    /usr/bin/python3 onnx_act.py export DIR   # Debian's python (torch): the .onnx files
+    python3 onnx_act.py ref DIR               # pip python (onnxruntime): the references
+
+export writes, each with an input x_NAME.npy:
+  acts    six 3x3 convs, each followed by an activation PyTorch exports at opset 13 as
+          arithmetic: ReLU6 (Clip 0..6), SiLU (x * Sigmoid(x)), nn.Hardswish (HardSigmoid,
+          Mul), F.hardsigmoid (HardSigmoid), YOLOv5's x * hardtanh(x + 3, 0, 6) / 6, and
+          x * torch.sigmoid(x) written out; the input [1, 3, 17, 19] spans the hard*
+          functions' -3..3 knees
+  ln      Linear(40, 64) then nn.LayerNorm(64); nn.LayerNorm([5, 12]) over the last two
+          dims; nn.LayerNorm(12, elementwise_affine=False), exported at opset 16 (LayerNorm
+          written out as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)
+  tf14    nn.TransformerEncoderLayer(64, 4, 128, batch_first), exported at opset 14
+  near    chains the passes must leave alone: x * sigmoid(x) whose sigmoid is also used
+          elsewhere, clip(x, 0, 5), a normalization over axis 1 (not the trailing axes)
+ref writes ref_NAME.npy from ONNX Runtime with its graph optimizations off (the reference
+is the exported graph as written).
+"""
+
+import os
+import sys
+
+
+def export(d):
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+
+    class YoloHswish(nn.Module):
+        def forward(self, x):
+            return x * F.hardtanh(x + 3, 0.0, 6.0) / 6
+
+    class SigmoidGate(nn.Module):
+        def forward(self, x):
+            return x * torch.sigmoid(x)
+
+    class HardSigmoid(nn.Module):
+        def forward(self, x):
+            return F.hardsigmoid(x)
+
+    class Acts(nn.Module):
+        def __init__(self):
+            super().__init__()
+            acts = [nn.ReLU6(), nn.SiLU(), nn.Hardswish(), HardSigmoid(), YoloHswish(),
+                    SigmoidGate()]
+            layers = []
+            for i, a in enumerate(acts):
+                layers += [nn.Conv2d(3 if i == 0 else 8, 8, 3, padding=1), a]
+            self.body = nn.Sequential(*layers)
+            for m in self.body:
+                if isinstance(m, nn.Conv2d):  # outputs spread over about -6..6
+                    nn.init.normal_(m.weight, 0.0, 0.6)
+
+        def forward(self, x):
+            return self.body(x)
+
+    class Ln(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(40, 64)
+            self.ln1 = nn.LayerNorm(64)
+            self.ln2 = nn.LayerNorm([5, 12])
+            self.ln3 = nn.LayerNorm(12, elementwise_affine=False)
+            for p in (self.ln1.weight, self.ln1.bias, self.ln2.weight, self.ln2.bias):
+                nn.init.normal_(p, 0.5, 0.3)
+
+        def forward(self, x):
+            y = self.ln1(self.fc(x))           # [3, 5, 64]
+            y = y[:, :, :60].reshape(3, 5, 5, 12)
+            return self.ln3(self.ln2(y) * 2.0)
+
+    class Near(nn.Module):
+        def forward(self, x):                  # [2, 6, 10]
+            s = torch.sigmoid(x)
+            a = x * s + s
+            b = torch.clamp(x, 0.0, 5.0)
+            d = x - x.mean(1, keepdim=True)
+            c = d / torch.sqrt((d * d).mean(1, keepdim=True) + 1e-5)
+            return a + b + c
+
+    models = {
+        "near": (Near(), (2, 6, 10), 13),
+        "acts": (Acts(), (1, 3, 17, 19), 13),
+        "ln": (Ln(), (3, 5, 40), 16),
+        "tf14": (nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True),
+                 (2, 11, 64), 14),
+    }
+    for name, (m, shape, opset) in models.items():
+        m.eval()
+        x = torch.randn(*shape) * (2.0 if name == "acts" else 1.0)
+        np.save(os.path.join(d, "x_%s.npy" % name), x.numpy().astype("<f4"), allow_pickle=False)
+        torch.onnx.export(m, (x,), os.path.join(d, name + ".onnx"), input_names=["x"],
+                          output_names=["y"], opset_version=opset, do_constant_folding=True)
+
+
+def ref(d):
+    import numpy as np
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    for name in ("acts", "ln", "tf14", "near"):
+        s = ort.InferenceSession(os.path.join(d, name + ".onnx"), so,
+                                 providers=["CPUExecutionProvider"])
+        y = s.run(None, {"x": np.load(os.path.join(d, "x_%s.npy" % name))})[0]
+        np.save(os.path.join(d, "ref_%s.npy" % name), y, allow_pickle=False)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("export", "ref"):
+        sys.exit(__doc__)
+    os.makedirs(sys.argv[2], exist_ok=True)
+    (export if sys.argv[1] == "export" else ref)(sys.argv[2])
