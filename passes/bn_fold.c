@@ -65,37 +65,51 @@ static bool bn_params(Graph *g, const Node *bn, int64_t C, float **s, float **t,
     return true;
 }
 
-/* Folds bn (whose input x comes from node p) into p's weight and bias; false when the
- * conditions in the file comment do not hold. */
-static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *uses, int n_uses)
+/* The channel count of p's output x when p is a conv2d, conv_transpose2d or linear without
+ * epilogue that can take a per-channel affine map into its constant f32 weight and bias,
+ * and x has no other use; its channel axis in *axis (1 for convs, the last for a linear; a
+ * linear with batch_norm's axis 1 must have a rank-2 output). 0 otherwise. */
+static int64_t foldable_producer(const Graph *g, NodeId p_id, ValueId x, const int *uses,
+                                 int n_uses, bool bn, int *axis)
 {
-    const Node *bn = &g->nodes[bn_id], *p = &g->nodes[p_id];
-    ValueId x = bn->inputs[0];
+    const Node *p = &g->nodes[p_id];
     if (p->dead || p->n_epilogue || p->n_outputs != 1 || p->outputs[0] != x ||
         (x < n_uses ? uses[x] : ir_use_count(g, x)) != 1)
-        return false;
+        return 0;
     const Shape *xs = &g->values[x].type.shape;
-    if (!(p->op == IR_OP_CONV2D || p->op == IR_OP_CONV_TRANSPOSE2D ||
-          (p->op == IR_OP_LINEAR && xs->rank == 2)) ||
-        !ir_dim_static(xs->d[1]))
-        return false;
-    int64_t C = xs->d[1].c;
-    ValueId wv = p->inputs[1];
+    if (p->op == IR_OP_CONV2D || p->op == IR_OP_CONV_TRANSPOSE2D)
+        *axis = 1;
+    else if (p->op == IR_OP_LINEAR && xs->rank >= 2 && (!bn || xs->rank == 2))
+        *axis = xs->rank - 1;
+    else
+        return 0;
+    if (!ir_dim_static(xs->d[*axis]))
+        return 0;
+    const int64_t C = xs->d[*axis].c;
+    const Shape *wsh = &g->values[p->inputs[1]].type.shape;
+    ValueId bv = p->n_inputs > 2 ? p->inputs[2] : IR_NONE;
+    if (!ir_shape_static(wsh) || !const_f32(g, p->inputs[1], numel_static(wsh)) ||
+        (bv != IR_NONE && !const_f32(g, bv, C)))
+        return 0;
+    return C;
+}
+
+/* Node q_id (a batch_norm, or a mul or add by a per-channel constant) read p's output x,
+ * C channels; p's weight and bias become NEW constants with q's map folded in:
+ *   w'[o, ...] = w[o, ...] * s[o]
+ *   b'[o]      = (b[o] - mean[o]) * s[o] + beta[o]   (b, mean, beta 0 where absent)
+ * and p produces q's output (its name and uses stay); q goes dead. False when p's weight
+ * does not have C output channels (a grouped conv_transpose2d whose groups do not divide). */
+static bool fold_affine(Graph *g, NodeId q_id, NodeId p_id, int64_t C, const float *s,
+                        const float *mean, const float *beta, const char *suffix)
+{
+    const Node *p = &g->nodes[p_id];
+    ValueId x = p->outputs[0], wv = p->inputs[1];
     const Shape *wsh = &g->values[wv].type.shape;
-    if (!ir_shape_static(wsh))
-        return false;
     int64_t wn = numel_static(wsh);
     const float *w = const_f32(g, wv, wn);
     ValueId bv = p->n_inputs > 2 ? p->inputs[2] : IR_NONE;
     const float *b = const_f32(g, bv, C);
-    if (!w || (bv != IR_NONE && !b))
-        return false;
-    float *s, *t;
-    const float *mean;
-    if (!bn_params(g, bn, C, &s, &t, &mean))
-        return false;
-    const float *beta = g->values[bn->inputs[4]].data;
-
     bool tr = p->op == IR_OP_LINEAR && ir_attr_w_transposed(p) != 0;
     float *nw = ir_arena_alloc(g->arena, sizeof(float) * (size_t)wn);
     int64_t per = wn / C; /* elements per output channel */
@@ -116,15 +130,14 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
         }
     float *nb = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
     for (int64_t o = 0; o < C; o++)
-        nb[o] = ((b ? b[o] : 0.0f) - mean[o]) * s[o] + beta[o];
-    (void)t;
+        nb[o] = ((b ? b[o] : 0.0f) - (mean ? mean[o] : 0.0f)) * s[o] + (beta ? beta[o] : 0.0f);
 
     Type wt = g->values[wv].type;
     Type bt = {.dtype = IR_F32, .shape = {1, {ir_dim(C)}}};
     const char *pname = g->nodes[p_id].name;
-    ValueId nwv = ir_const_new(g, ir_arena_printf(g->arena, "%s.weight_bn", pname), wt, nw,
+    ValueId nwv = ir_const_new(g, ir_arena_printf(g->arena, "%s.weight_%s", pname, suffix), wt, nw,
                                sizeof(float) * (size_t)wn, g->values[wv].loc);
-    ValueId nbv = ir_const_new(g, ir_arena_printf(g->arena, "%s.bias_bn", pname), bt, nb,
+    ValueId nbv = ir_const_new(g, ir_arena_printf(g->arena, "%s.bias_%s", pname, suffix), bt, nb,
                                sizeof(float) * (size_t)C, g->nodes[p_id].loc);
     Node *pn = &g->nodes[p_id];
     if (pn->n_inputs < 3) {
@@ -135,14 +148,71 @@ static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *u
     }
     pn->inputs[1] = nwv;
     pn->inputs[2] = nbv;
-    /* p now produces the batch_norm's output (its name and its uses stay) */
-    Node *bnn = &g->nodes[bn_id];
-    ValueId y = bnn->outputs[0];
+    Node *q = &g->nodes[q_id];
+    ValueId y = q->outputs[0];
     pn->outputs[0] = y;
     g->values[y].producer = p_id;
     g->values[x].producer = IR_NONE;
-    bnn->dead = true;
+    q->dead = true;
     return true;
+}
+
+/* Folds bn (whose input x comes from node p) into p's weight and bias; false when the
+ * conditions in the file comment do not hold. */
+static bool fold_into_producer(Graph *g, NodeId bn_id, NodeId p_id, const int *uses, int n_uses)
+{
+    const Node *bn = &g->nodes[bn_id];
+    int axis;
+    const int64_t C = foldable_producer(g, p_id, bn->inputs[0], uses, n_uses, true, &axis);
+    float *s, *t;
+    const float *mean;
+    if (!C || !bn_params(g, bn, C, &s, &t, &mean))
+        return false;
+    return fold_affine(g, bn_id, p_id, C, s, mean, g->values[bn->inputs[4]].data, "bn");
+}
+
+/* Folds mul or add node q_id, x (from p) by a constant k that is one number or one per
+ * channel of x (its only dim other than 1 at x's channel axis, right-aligned), into p:
+ * mul scales p's weight and bias by k, add adds k to the bias. False otherwise. */
+static bool fold_mul_add(Graph *g, NodeId q_id, const int *uses, int n_uses)
+{
+    const Node *q = &g->nodes[q_id];
+    if (q->n_epilogue || q->n_inputs != 2)
+        return false;
+    for (int side = 0; side < 2; side++) {
+        const ValueId x = q->inputs[side], k = q->inputs[1 - side];
+        const Value *kv = &g->values[k];
+        const NodeId p_id = g->values[x].producer;
+        int axis;
+        if (p_id == IR_NONE || kv->kind != IR_VALUE_CONST || kv->type.dtype != IR_F32 ||
+            kv->type.quant ||
+            !ir_shape_eq(&g->values[x].type.shape, &g->values[q->outputs[0]].type.shape))
+            continue;
+        const int64_t C = foldable_producer(g, p_id, x, uses, n_uses, false, &axis);
+        const Shape *ks = &kv->type.shape, *xs = &g->values[x].type.shape;
+        if (!C || !ir_shape_static(ks) || ks->rank > xs->rank)
+            continue;
+        const int64_t kn = numel_static(ks);
+        bool per_channel = kn == C;
+        for (int j = 0; j < ks->rank; j++) {
+            const int xa = xs->rank - ks->rank + j;
+            per_channel = per_channel && ks->d[j].c == (xa == axis ? C : 1);
+        }
+        const float *kd = const_f32(g, k, kn);
+        if (!kd || (kn != 1 && !per_channel))
+            continue;
+        float *s = ir_arena_alloc(g->arena, sizeof(float) * (size_t)C);
+        float *add =
+            q->op == IR_OP_ADD ? ir_arena_alloc(g->arena, sizeof(float) * (size_t)C) : NULL;
+        for (int64_t o = 0; o < C; o++) {
+            const float ko = kd[kn == 1 ? 0 : o];
+            s[o] = add ? 1.0f : ko;
+            if (add)
+                add[o] = ko;
+        }
+        return fold_affine(g, q_id, p_id, C, s, NULL, add, add ? "shifted" : "scaled");
+    }
+    return false;
 }
 
 /* Rewrites batch_norm bn_id as mul(x, s) + shift; false when its parameters are not
@@ -208,6 +278,10 @@ bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d)
     NodeId *before = ir_arena_alloc(g->arena, sizeof *before * ((size_t)n_old + 1));
     for (NodeId i = 0; i < n_old; i++) {
         const Node *n = &g->nodes[i];
+        if (!n->dead && (n->op == IR_OP_MUL || n->op == IR_OP_ADD)) {
+            fold_mul_add(g, i, uses, n_uses);
+            continue;
+        }
         if (n->dead || n->op != IR_OP_BATCH_NORM || n->n_epilogue ||
             g->values[n->inputs[0]].type.shape.rank < 0)
             continue;

@@ -52,10 +52,12 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
 
 /* The default pipeline: the int8 kernels of pre-quantized (QDQ) models first (before fold
  * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
- * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
+ * when they were computed), take the activations exporters write as arithmetic (SiLU,
+ * HardSwish, ReLU6 as a clip) as their ops (before bn_fold would fold a hardsigmoid's
+ * "x * 1/6 + 0.5" into the conv before it), fold batch norms and constant per-channel
+ * mul/adds after convs, fold what that exposed, drop what is dead,
  * merge duplicates, take exported matmuls by constant weights as linears (and split a
- * sliced fused projection), exported GELU chains as gelu and the other activations exporters
- * write as arithmetic (SiLU, HardSwish, ReLU6 as a clip) as their ops, LayerNorm written out
+ * sliced fused projection), exported GELU chains as gelu, LayerNorm written out
  * as layer_norm, decide each node's device
  * when the model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
@@ -65,8 +67,8 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * A quantize pass asked for with the default pipeline (--quantize) runs between the two
  * halves: after the clean-up (its weights folded, batch norms in them), before placement
  * (which times the int8 layers), qchain (which chains them), layout and fuse. */
-#define DEFAULT_CLEANUP "qdq,fold,bn_fold,fold,dce,cse"
-#define DEFAULT_LOWER   "linearize,gelu,act,lnorm,place,qchain,layout,sparse,fuse,dce,memplan"
+#define DEFAULT_CLEANUP "qdq,fold,act,bn_fold,fold,dce,cse"
+#define DEFAULT_LOWER   "linearize,gelu,lnorm,place,qchain,layout,sparse,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

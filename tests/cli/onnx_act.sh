@@ -2,9 +2,10 @@
 # The activations and LayerNorm of PyTorch exports that the default pipeline puts back
 # together (issue 20; docs/onnx.md, "Patterns of exported graphs"): the act pass (ReLU6
 # exported as Clip, SiLU as x * Sigmoid(x), Hardswish as HardSigmoid and Mul, hardsigmoid,
-# YOLOv5's x * hardtanh(x + 3, 0, 6) / 6) and the lnorm pass (LayerNorm below opset 17 as
+# YOLOv5's x * hardtanh(x + 3, 0, 6) / 6), the lnorm pass (LayerNorm below opset 17 as
 # ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add; over one and two trailing dims,
-# without affine; in a TransformerEncoderLayer at opset 14). Graphs exported by
+# without affine; in a TransformerEncoderLayer at opset 14) and bn_fold's folding of
+# constant per-channel Mul/Add after a conv into its weights. Graphs exported by
 # tests/tools/onnx_act.py with Debian's python (torch), checked against ONNX Runtime (pip
 # python3) to 1e-5 of the output's largest magnitude at 1 and 3 threads and on the AVX2 path;
 # inspect shows each activation fused into its conv and no ReduceMean left. Skipped without
@@ -32,6 +33,13 @@ s=$(summary ln)
 s=$(summary tf14)
 [[ $s == *"layer_norm x2"* && $s != *reduce_mean* ]] && ok "tf14: two layer_norms: $s" ||
   bad "tf14 summary: $s"
+s=$(summary affine)
+"$SLIMC" inspect m/affine.onnx --ir --memory >affine.txt 2>&1
+[[ $s == *"4 nodes: conv2d x3 conv_transpose2d x1" ]] && ! grep -qE '\|> add' affine.txt &&
+  [ "$(grep -cE '\.(weight|bias)_(scaled|shifted)' affine.txt)" -ge 4 ] &&
+  grep -qE '\|> mul\(_, %[0-9]+:kw\)' affine.txt &&
+  ok "affine: the per-channel mul/adds folded into the convs, the [W] mul an epilogue: $s" ||
+  { bad "affine summary: $s"; cat affine.txt; }
 s=$(summary near)
 [[ $s == *sigmoid* && $s == *clip* && $s == *reduce_mean* && $s != *silu* && $s != *layer_norm* ]] &&
   ok "near: the chains that differ stay: $s" || bad "near summary: $s"
@@ -51,7 +59,7 @@ s=$(summary ln --passes 'fold,dce,cse,layout,fuse,dce,memplan')
 [[ $s == *reduce_mean* ]] && ok "without lnorm: $s" || bad "without lnorm: $s"
 
 # numbers against ONNX Runtime
-for n in acts ln tf14 near; do
+for n in acts ln tf14 near affine; do
   for t in 1 3; do
     expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
       --output-dir "o_${n}_$t"

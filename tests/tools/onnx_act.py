@@ -14,6 +14,9 @@ export writes, each with an input x_NAME.npy:
           dims; nn.LayerNorm(12, elementwise_affine=False), exported at opset 16 (LayerNorm
           written out as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)
   tf14    nn.TransformerEncoderLayer(64, 4, 128, batch_first), exported at opset 14
+  affine  convs followed by constant per-channel Mul and Add ([1, C, 1, 1], [C, 1, 1], a
+          scalar), a bias-free conv, a ConvTranspose, and a Mul by a [W]-shaped constant (not
+          per channel: bn_fold must leave it)
   near    chains the passes must leave alone: x * sigmoid(x) whose sigmoid is also used
           elsewhere, clip(x, 0, 5), a normalization over axis 1 (not the trailing axes)
 ref writes ref_NAME.npy from ONNX Runtime with its graph optimizations off (the reference
@@ -84,7 +87,26 @@ def export(d):
             c = d / torch.sqrt((d * d).mean(1, keepdim=True) + 1e-5)
             return a + b + c
 
+    class Affine(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+            self.c2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+            self.ct = nn.ConvTranspose2d(8, 6, 2, stride=2)
+            self.c3 = nn.Conv2d(6, 4, 1)
+            self.register_buffer("k1", torch.randn(1, 8, 1, 1))
+            self.register_buffer("b1", torch.randn(8, 1, 1))
+            self.register_buffer("b2", torch.randn(1, 6, 1, 1))
+            self.register_buffer("kw", torch.randn(18))
+
+        def forward(self, x):                  # [1, 3, 9, 9]
+            y = torch.relu(self.c1(x) * self.k1 + self.b1)
+            y = self.c2(y) * 0.75
+            y = self.ct(y) + self.b2
+            return self.c3(y) * self.kw
+
     models = {
+        "affine": (Affine(), (1, 3, 9, 9), 13),
         "near": (Near(), (2, 6, 10), 13),
         "acts": (Acts(), (1, 3, 17, 19), 13),
         "ln": (Ln(), (3, 5, 40), 16),
@@ -105,7 +127,7 @@ def ref(d):
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    for name in ("acts", "ln", "tf14", "near"):
+    for name in ("acts", "ln", "tf14", "near", "affine"):
         s = ort.InferenceSession(os.path.join(d, name + ".onnx"), so,
                                  providers=["CPUExecutionProvider"])
         y = s.run(None, {"x": np.load(os.path.join(d, "x_%s.npy" % name))})[0]
