@@ -134,32 +134,25 @@ static bool rewrite(Chain *c, NodeId end, ValueId x, OpKind op)
     return true;
 }
 
+static bool act_at(Chain *c, NodeId i)
+{
+    const Node *n = &c->g->nodes[i];
+    ValueId x;
+    OpKind op = IR_OP_SILU;
+    if (clip_is(n, 0.0, 6.0) || clip_is(n, 0.0, INFINITY))
+        return rewrite(c, i, n->inputs[0],
+                       ir_attr_float(n, "max", INFINITY) == 6.0 ? IR_OP_RELU6 : IR_OP_RELU);
+    if ((x = hardswish_end(c, i)) != IR_NONE)
+        return rewrite(c, i, x, IR_OP_HARDSWISH);
+    if ((x = hardsigmoid_end(c, i)) != IR_NONE)
+        return rewrite(c, i, x, IR_OP_HARDSIGMOID);
+    if (n->op == IR_OP_MUL && (x = gated_end(c, i, &op)) != IR_NONE)
+        return rewrite(c, i, x, op);
+    return false;
+}
+
+/* In node order: a hardsigmoid made here is seen by the x * it after it. */
 bool pass_act(Graph *g, const PassArgs *args, Diag *d)
 {
-    if (!pass_args_check(args, NULL, d))
-        return false;
-    Chain c = chain_start(g);
-    int found = 0;
-    /* nodes are in topological order: a hardsigmoid made here is seen by the x * it after */
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->n_outputs != 1)
-            continue;
-        c.n_members = 0;
-        ValueId x;
-        OpKind op = IR_OP_SILU;
-        if (clip_is(n, 0.0, 6.0) || clip_is(n, 0.0, INFINITY))
-            found += rewrite(&c, i, n->inputs[0],
-                             ir_attr_float(n, "max", INFINITY) == 6.0 ? IR_OP_RELU6 : IR_OP_RELU);
-        else if ((x = hardswish_end(&c, i)) != IR_NONE)
-            found += rewrite(&c, i, x, IR_OP_HARDSWISH);
-        else if ((x = hardsigmoid_end(&c, i)) != IR_NONE)
-            found += rewrite(&c, i, x, IR_OP_HARDSIGMOID);
-        else if (n->op == IR_OP_MUL && (x = gated_end(&c, i, &op)) != IR_NONE)
-            found += rewrite(&c, i, x, op);
-    }
-    chain_free(&c);
-    if (found)
-        ir_compact(g);
-    return true;
+    return chain_pass(g, args, d, false, act_at);
 }

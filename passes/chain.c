@@ -78,6 +78,25 @@ bool chain_same_device(const Chain *c, NodeId end)
     return true;
 }
 
+bool chain_pass(Graph *g, const PassArgs *args, Diag *d, bool last_first, ChainAt at)
+{
+    if (!pass_args_check(args, NULL, d))
+        return false;
+    Chain c = chain_start(g);
+    int found = 0;
+    for (NodeId k = 0; k < g->n_nodes; k++) {
+        const NodeId i = last_first ? g->n_nodes - 1 - k : k;
+        if (g->nodes[i].dead || g->nodes[i].n_outputs != 1)
+            continue;
+        c.n_members = 0;
+        found += at(&c, i);
+    }
+    chain_free(&c);
+    if (found)
+        ir_compact(g);
+    return true;
+}
+
 void chain_replace(Chain *c, NodeId end, OpKind op, const ValueId *inputs, int n_inputs)
 {
     Graph *g = c->g;

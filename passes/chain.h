@@ -46,4 +46,11 @@ bool chain_same_device(const Chain *c, NodeId end);
  * members; use counts follow. */
 void chain_replace(Chain *c, NodeId end, OpKind op, const ValueId *inputs, int n_inputs);
 
+/* The pass around a matcher: checks that the pass got no arguments, then calls at(c, i) on
+ * every live node i with one output, in node order (from the last node back when
+ * last_first: a chain's end is then seen before a shorter chain inside it), with no member
+ * recorded; at returns whether it rewrote the graph. Compacts the graph when one did. */
+typedef bool (*ChainAt)(Chain *c, NodeId i);
+bool chain_pass(Graph *g, const PassArgs *args, Diag *d, bool last_first, ChainAt at);
+
 #endif

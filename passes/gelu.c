@@ -131,30 +131,22 @@ static bool gelu_end(Chain *c, NodeId f, ValueId *x_out, bool *tanh_form)
     return false;
 }
 
+static bool gelu_at(Chain *c, NodeId i)
+{
+    const Graph *g = c->g;
+    ValueId x = IR_NONE;
+    bool tanh_form = false;
+    if (g->nodes[i].op != IR_OP_MUL || !gelu_end(c, i, &x, &tanh_form))
+        return false;
+    const Type *xt = &g->values[x].type, *yt = &g->values[g->nodes[i].outputs[0]].type;
+    if (xt->dtype != IR_F32 || xt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
+        !chain_same_device(c, i))
+        return false;
+    chain_replace(c, i, tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1);
+    return true;
+}
+
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d)
 {
-    if (!pass_args_check(args, NULL, d))
-        return false;
-    Chain c = chain_start(g);
-    int found = 0;
-    for (NodeId i = 0; i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->op != IR_OP_MUL)
-            continue;
-        ValueId x = IR_NONE;
-        bool tanh_form = false;
-        c.n_members = 0;
-        if (!gelu_end(&c, i, &x, &tanh_form))
-            continue;
-        const Type *xt = &g->values[x].type, *yt = &g->values[n->outputs[0]].type;
-        if (xt->dtype != IR_F32 || xt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
-            !chain_same_device(&c, i))
-            continue;
-        chain_replace(&c, i, tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1);
-        found++;
-    }
-    chain_free(&c);
-    if (found)
-        ir_compact(g);
-    return true;
+    return chain_pass(g, args, d, false, gelu_at);
 }

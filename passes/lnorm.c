@@ -162,36 +162,25 @@ static bool lnorm_end(Chain *c, NodeId end, Match *m)
     return true;
 }
 
+static bool lnorm_at(Chain *c, NodeId i)
+{
+    Graph *g = c->g;
+    Match m;
+    if (g->nodes[i].n_epilogue || !lnorm_end(c, i, &m))
+        return false;
+    const Type *xt = &g->values[m.x].type, *yt = &g->values[g->nodes[i].outputs[0]].type;
+    if (yt->dtype != IR_F32 || yt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
+        !chain_same_device(c, i))
+        return false;
+    const ValueId ins[3] = {m.x, m.gamma, m.beta};
+    chain_replace(c, i, IR_OP_LAYER_NORM, ins, m.beta != IR_NONE ? 3 : m.gamma != IR_NONE ? 2 : 1);
+    ir_node_set_int(g, i, "normalized_ndim", m.k);
+    ir_node_set_float(g, i, "eps", m.eps);
+    return true;
+}
+
+/* From the last node back: a chain's end (its bias add) before the division inside. */
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d)
 {
-    if (!pass_args_check(args, NULL, d))
-        return false;
-    Chain c = chain_start(g);
-    int found = 0;
-    /* from the last node back: a chain's end (its bias add) before the division inside */
-    for (NodeId i = g->n_nodes - 1; i >= 0; i--) {
-        const Node *n = &g->nodes[i];
-        if (n->dead || n->n_outputs != 1 || n->n_epilogue)
-            continue;
-        c.n_members = 0;
-        Match m;
-        if (!lnorm_end(&c, i, &m))
-            continue;
-        const Type *xt = &g->values[m.x].type, *yt = &g->values[n->outputs[0]].type;
-        if (yt->dtype != IR_F32 || yt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
-            !chain_same_device(&c, i))
-            continue;
-        const ValueId ins[3] = {m.x, m.gamma, m.beta};
-        chain_replace(&c, i, IR_OP_LAYER_NORM, ins,
-                      m.beta != IR_NONE    ? 3
-                      : m.gamma != IR_NONE ? 2
-                                           : 1);
-        ir_node_set_int(g, i, "normalized_ndim", m.k);
-        ir_node_set_float(g, i, "eps", m.eps);
-        found++;
-    }
-    chain_free(&c);
-    if (found)
-        ir_compact(g);
-    return true;
+    return chain_pass(g, args, d, true, lnorm_at);
 }
