@@ -12,16 +12,7 @@
 # torch, onnxruntime or slimc's ONNX import.
 source "$(dirname "$0")/lib.bash"
 
-DEB=/usr/bin/python3
-T=$SLIMC_SOURCE_DIR/tests/tools/onnx_act.py
-if "$SLIMC" inspect "$S/mlp/mlp.slim" --passes 'fold' 2>&1 | grep -q "built without ONNX" ||
-  ! "$DEB" -c 'import torch' 2>/dev/null || ! python3 -c 'import onnxruntime, onnx' 2>/dev/null; then
-  echo "skip: needs $DEB with torch, python3 with onnxruntime and onnx, slimc with ONNX import"
-  finish
-  exit $?
-fi
-"$DEB" "$T" export m >export.txt 2>&1 || { bad "export"; cat export.txt; }
-python3 "$T" ref m >ref.txt 2>&1 || { bad "ORT references"; cat ref.txt; }
+torch_onnx_models onnx_act.py
 
 summary() { "$SLIMC" inspect "m/$1.onnx" --memory "${@:2}" 2>&1 | grep ' nodes: '; }
 s=$(summary acts)
@@ -60,13 +51,6 @@ s=$(summary ln --passes 'fold,dce,cse,layout,fuse,dce,memplan')
 
 # numbers against ONNX Runtime
 for n in acts ln tf14 near affine; do
-  for t in 1 3; do
-    expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
-      --output-dir "o_${n}_$t"
-    expect_ok "$n == ORT to 1e-5, $t threads" "$NPYCMP" "o_${n}_$t/y.npy" "m/ref_$n.npy" 1e-5
-  done
-  SLIMC_MAX_ISA=avx2 expect_ok "$n run, AVX2" "$SLIMC" run "m/$n.onnx" --input "x=m/x_$n.npy" \
-    --output-dir "o_${n}_avx2"
-  expect_ok "$n == ORT to 1e-5, AVX2" "$NPYCMP" "o_${n}_avx2/y.npy" "m/ref_$n.npy" 1e-5
+  against_ort $n
 done
 finish
