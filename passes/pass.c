@@ -31,14 +31,12 @@ static const struct {
     {"bn_fold", pass_bn_fold, ""},     /* batch_norm into conv2d/linear, or into mul + add */
     {"linearize", pass_linearize, ""}, /* matmul by a constant into linear (passes/linearize.c) */
     {"gelu", pass_gelu, ""},           /* exported GELU chains into gelu (passes/gelu.c) */
-    {"act", pass_act, ""},
-    {"lnorm", pass_lnorm, ""},
-    /* exported LayerNorm chains into layer_norm (lnorm.c) */ /* exported SiLU, HardSwish, ReLU6..
-                                                                 into one op (act.c) */
-    {"layout", pass_layout, ""},                              /* linear weights to [K, N] */
-    {"sparse", pass_sparse, ""},   /* density; CSR weights where faster (passes/sparse.c) */
-    {"fuse", pass_fuse, ""},       /* elementwise ops into their producer's epilogue */
-    {"memplan", pass_memplan, ""}, /* static buffer planning (passes/memplan.c) */
+    {"act", pass_act, ""},             /* exported SiLU, HardSwish, clip ReLU6 (passes/act.c) */
+    {"lnorm", pass_lnorm, ""},         /* exported LayerNorm chains (passes/lnorm.c) */
+    {"layout", pass_layout, ""},       /* linear weights to [K, N] */
+    {"sparse", pass_sparse, ""},       /* density; CSR weights where faster (passes/sparse.c) */
+    {"fuse", pass_fuse, ""},           /* elementwise ops into their producer's epilogue */
+    {"memplan", pass_memplan, ""},     /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize,
      "calibrate validate labels"}, /* static int8 and low-bit (passes/quantize.c) */
     {"qdq", pass_qdq, ""},         /* int8 kernels for pre-quantized models (passes/qdq.c) */
