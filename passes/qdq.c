@@ -253,9 +253,14 @@ bool pass_qdq(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
-    bool failed = false;
-    for (NodeId i = 0; i < g->n_nodes && !failed; i++)
-        if (!rewrite_matmul(g, i, d, &failed))
+    bool failed = false, matmuls = false;
+    for (NodeId i = 0; i < g->n_nodes && !failed; i++) {
+        if (rewrite_matmul(g, i, d, &failed))
+            matmuls = true;
+        else
             rewrite(g, i, d, &failed);
+    }
+    if (matmuls && !failed) /* drops the bias adds taken and the matmuls' old outputs */
+        ir_compact(g);
     return !failed;
 }

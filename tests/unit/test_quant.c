@@ -1132,7 +1132,8 @@ START_TEST(qdq_matmul)
         Diag d;
         ir_diag_init(&d);
         ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-        ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, NULL, &d), "%s",
+        PassRunOptions ro = {.verify = true};
+        ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, &ro, &d), "%s",
                       ir_diag_text(&d));
         ck_assert_int_eq(count_op(g, IR_OP_QLINEAR), 1);
         ck_assert_int_eq(count_op(g, IR_OP_MATMUL), 0);
