@@ -492,13 +492,15 @@ static OxResult op_quantize_linear(OxImporter *im, OxNode *n)
     return bind_out(im, n, 0, quantize_f32(im, n, x, &q, dt));
 }
 
-/* An s8 weight with a zero point of 0, per tensor or per output channel (axis 0): kept
- * as mul(cast(w), scale), which `fold` evaluates, so that passes/qdq.c can still see the
- * int8 weight and its scales when the weight feeds a conv2d or linear. */
+/* An s8 weight with a zero point of 0, per tensor or per output channel (axis 0; axis 1 of
+ * a [K, N] matrix, a MatMul's weight): kept as mul(cast(w), scale), which `fold` evaluates,
+ * so that passes/qdq.c can still see the int8 weight and its scales when the weight feeds a
+ * conv2d, linear or matmul. */
 static bool weight_like(const OxConst *xc, const QParams *q)
 {
     return xc->dtype == IR_I8 && q->z == IR_NONE && q->sc && xc->rank >= 1 &&
-           (q->sc->rank == 0 || (q->axis == 0 && ox_const_numel(q->sc) == xc->shape[0]));
+           (q->sc->rank == 0 || (q->axis == 0 && ox_const_numel(q->sc) == xc->shape[0]) ||
+            (q->axis == 1 && xc->rank == 2 && ox_const_numel(q->sc) == xc->shape[1]));
 }
 
 static OxResult op_dequantize_linear(OxImporter *im, OxNode *n)

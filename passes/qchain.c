@@ -4,7 +4,8 @@
  * ops that commute with quantize, and then one quantize node, the layer writes that node's
  * u8 codes itself:
  *
- *   qconv2d -> [relu | relu6 | max_pool2d | flatten | reshape]* -> quantize -> ...
+ *   qconv2d -> [relu | relu6 | clip(0, 6) | clip(0, inf) | max_pool2d | flatten | reshape]*
+ *           -> quantize -> ...
  *
  * becomes a qconv2d with y_scale, y_zero_point (the quantize node's) and act (1 relu, 2
  * relu6) writing u8, the pools and reshapes running on the u8 codes, the relus and the
@@ -101,6 +102,21 @@ static bool hoist_over_concat(Graph *g, NodeId *cp)
     return true;
 }
 
+/* The act a layer takes for node n: 1 for relu and clip(0, +inf), 2 for relu6 and
+ * clip(0, 6) (ONNX exporters write ReLU6 as Clip), 0 for anything else. A clip computes
+ * x < 0 ? 0 : x > 6 ? 6 : x, relu6's formula, so the layer's act is the same bits. */
+static int64_t activation_of(const Node *n)
+{
+    if (n->op == IR_OP_RELU)
+        return 1;
+    if (n->op == IR_OP_RELU6)
+        return 2;
+    if (n->op != IR_OP_CLIP || ir_attr_min(n) != 0.0)
+        return 0;
+    const double hi = ir_attr_max(n);
+    return hi == 6.0 ? 2 : isinf(hi) && hi > 0 ? 1 : 0;
+}
+
 /* The divisor of div node dv when it is one finite positive f32 constant, else 0. */
 static double divisor(const Graph *g, NodeId dv)
 {
@@ -161,14 +177,12 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
                 }
                 break;
             }
+            const int64_t a = activation_of(&g->nodes[u]);
             if (len == QCHAIN_MAX ||
-                (op != IR_OP_RELU && op != IR_OP_RELU6 && op != IR_OP_MAX_POOL2D &&
-                 op != IR_OP_FLATTEN && op != IR_OP_RESHAPE))
+                (a == 0 && op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN && op != IR_OP_RESHAPE))
                 break;
-            if (op == IR_OP_RELU && act == 0)
-                act = 1;
-            if (op == IR_OP_RELU6)
-                act = 2;
+            if (a > act)
+                act = a;
             chain[len++] = u;
             v = g->nodes[u].outputs[0];
         }
@@ -187,7 +201,7 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
         ValueId last = g->nodes[i].outputs[0];
         for (int k = 0; k < len; k++) {
             Node *c = &g->nodes[chain[k]];
-            if (c->op == IR_OP_RELU || c->op == IR_OP_RELU6) {
+            if (activation_of(c)) {
                 ir_replace_uses(g, c->outputs[0], c->inputs[0]);
                 c->dead = true;
             } else {

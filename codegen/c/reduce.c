@@ -64,11 +64,20 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
               : op == IR_OP_REDUCE_MIN ? "INFINITY"
                                        : "0.0f");
     cg_printf(c, "        for (int64_t r = 0; r < count; r++) {\n");
-    cg_printf(c, "            int64_t rq = r, off = base;\n");
-    cg_printf(c, "            for (int dd = %d; dd >= 0; dd--) {\n", nr - 1);
-    cg_printf(c, "                off += (rq %% rd[dd]) * rs[dd];\n                rq /= rd[dd];\n "
-                 "           }\n");
-    cg_printf(c, "            const float v = x[off];\n");
+    /* Reduced axes that are the trailing ones (global pooling, a row's sum) are one
+     * contiguous run: the same elements in the same order, without a division per element. */
+    const unsigned tail = ((1u << xs->rank) - 1) & ~((1u << (xs->rank - nr)) - 1);
+    if (mask == tail) {
+        cg_printf(c,
+                  "            const float v = x[base + r]; /* the reduced axes are trailing */\n");
+    } else {
+        cg_printf(c, "            int64_t rq = r, off = base;\n");
+        cg_printf(c, "            for (int dd = %d; dd >= 0; dd--) {\n", nr - 1);
+        cg_printf(
+            c, "                off += (rq %% rd[dd]) * rs[dd];\n                rq /= rd[dd];\n "
+               "           }\n");
+        cg_printf(c, "            const float v = x[off];\n");
+    }
     if (op == IR_OP_REDUCE_MAX)
         cg_printf(c, "            if ((v > acc || v != v) && acc == acc) /* NaN wins */\n          "
                      "      acc = v;\n");

@@ -868,6 +868,46 @@ START_TEST(qchain_divide)
 }
 END_TEST
 
+/* A clip node of v to [lo, hi]. */
+static ValueId chain_clip(Graph *g, ValueId v, double lo, double hi)
+{
+    NodeId n = ir_node_new(g, IR_OP_CLIP, "clip", (SrcLoc){0}, &v, 1, 1);
+    ir_node_set_float(g, n, "min", lo);
+    ir_node_set_float(g, n, "max", hi);
+    return g->nodes[n].outputs[0];
+}
+
+/* ONNX exporters write ReLU6 as Clip(0, 6) (and ReLU at times as Clip(0, inf)): a layer
+ * chains through them as through relu6 and relu (act 2 and 1), bit for bit; a clip of
+ * other bounds stops the chain. x -> q -> conv -> clip(0, 6) -> q -> conv -> clip(0, inf)
+ * -> flatten -> q -> linear -> clip(0, 3) -> q -> linear (f32 out). */
+START_TEST(qchain_clip)
+{
+    Graph *g = ir_graph_new("qclip");
+    RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+    ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+    ValueId h =
+        chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
+    h = chain_clip(g, h, 0.0, 6.0);
+    h = chain_layer(g, true, chain_q(g, h, 0.002, 5), 0.002, 5, 8, 6, 3, 1, 1, 1);
+    h = chain_op(g, IR_OP_FLATTEN, chain_clip(g, h, 0.0, INFINITY));
+    h = chain_layer(g, false, chain_q(g, h, 0.001, 0), 0.001, 0, 6 * 13 * 15, 12, 0, 0, 0, 1);
+    h = chain_clip(g, h, 0.0, 3.0);
+    h = chain_layer(g, false, chain_q(g, h, 0.03, 3), 0.03, 3, 12, 10, 0, 0, 0, 1);
+    ir_output_add(g, h);
+    check_chained(g, in, "qchain", 2 * 10, 2, 2, 0, "clip(0, 6), clip(0, inf), clip(0, 3)");
+    ck_assert_int_eq(count_op(g, IR_OP_CLIP), 1);
+    int64_t acts[2] = {-1, -1};
+    for (NodeId i = 0, k = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == IR_OP_QCONV2D && k < 2)
+            acts[k++] = ir_attr_int(&g->nodes[i], "act", 0);
+    ck_assert_int_eq(acts[0], 2); /* clip(0, 6) is relu6 */
+    ck_assert_int_eq(acts[1], 1); /* clip(0, inf) is relu */
+    free(in[0].data);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* qlinear after the layout pass (weights packed for vpdpbusd): the packed graph's
  * reference equals the unpacked one bit for bit, and the JIT equals the packed reference
  * (odd O and K, 1 to 64 rows, with and without bias and relu). */
@@ -1034,6 +1074,98 @@ START_TEST(qdq_pass)
 }
 END_TEST
 
+/* matmul(dequantize(x), mul(cast(wq s8 [K, N]), ws)) + bias [N], as the ONNX importer
+ * builds ORT's QDQ MatMul (and Gemm without transB) with per-column weight scales (axis 1)
+ * or one scale: the qdq pass makes it one qlinear (no matmul, add or dequantize left),
+ * whose result is the integer sum of (code - zp) * w scaled once, against a plain loop of
+ * that arithmetic; the JIT (1 and 2 threads) against the evaluator. The input holds codes
+ * times a power-of-two scale, so quantize's rounding is exact. Variants: per column, bias
+ * as the add's first operand, one scale, no bias. */
+START_TEST(qdq_matmul)
+{
+    enum { M = 6, K = 40, N = 24 };
+    const float sx = 1.0f / 64;
+    const int zp = 100;
+    for (int v = 0; v < 4; v++) {
+        const bool per_col = v != 2, bias_first = v == 1, bias = v != 3;
+        Graph *g = ir_graph_new("qdq_matmul");
+        uint8_t codes[M * K];
+        RtTensor in = sup_input_rand(3, D(2, M / 2, K), &seed);
+        float *xd = in.data;
+        for (int i = 0; i < M * K; i++) {
+            codes[i] = (uint8_t)(rnd() & 255);
+            xd[i] = (float)(codes[i] - zp) * sx;
+        }
+        ValueId x = ir_input_new(g, "x", sup_f32(3, D(2, M / 2, K)), (SrcLoc){0});
+        NodeId q = ir_node_new(g, IR_OP_QUANTIZE, "q", (SrcLoc){0}, &x, 1, 1);
+        ir_node_set_float(g, q, "scale", sx);
+        ir_node_set_int(g, q, "zero_point", zp);
+        ValueId qv = g->nodes[q].outputs[0];
+        NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &qv, 1, 1);
+        ir_node_set_float(g, dq, "scale", sx);
+        ir_node_set_int(g, dq, "zero_point", zp);
+        int8_t *w = ir_arena_alloc(g->arena, K * N);
+        float *ws = ir_arena_alloc(g->arena, sizeof(float) * N),
+              *b = ir_arena_alloc(g->arena, sizeof(float) * N);
+        for (int i = 0; i < K * N; i++)
+            w[i] = (int8_t)((int)(rnd() % 256) - 128);
+        for (int o = 0; o < N; o++) {
+            ws[o] = per_col || o == 0 ? 0.001f + 0.01f * urand() : ws[0];
+            b[o] = urand() - 0.5f;
+        }
+        ValueId wq = const_of(g, "wq", IR_I8, 2, D(K, N), w, K * N);
+        NodeId c = ir_node_new(g, IR_OP_CAST, "cast", (SrcLoc){0}, &wq, 1, 1);
+        ir_node_set_int(g, c, "dtype", IR_F32);
+        ValueId mi[2] = {g->nodes[c].outputs[0],
+                         per_col ? const_of(g, "ws", IR_F32, 2, D(1, N), ws, sizeof(float) * N)
+                                 : const_of(g, "ws", IR_F32, 0, NULL, ws, sizeof(float))};
+        NodeId m = ir_node_new(g, IR_OP_MUL, "mul", (SrcLoc){0}, mi, 2, 1);
+        ValueId mm[2] = {g->nodes[dq].outputs[0], g->nodes[m].outputs[0]};
+        NodeId mn = ir_node_new(g, IR_OP_MATMUL, "matmul", (SrcLoc){0}, mm, 2, 1);
+        ValueId y = g->nodes[mn].outputs[0];
+        if (bias) {
+            ValueId bv = const_of(g, "b", IR_F32, 1, D(N), b, sizeof(float) * N);
+            ValueId ai[2] = {bias_first ? bv : y, bias_first ? y : bv};
+            y = g->nodes[ir_node_new(g, IR_OP_ADD, "add", (SrcLoc){0}, ai, 2, 1)].outputs[0];
+        }
+        ir_output_add(g, y);
+        Diag d;
+        ir_diag_init(&d);
+        ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+        PassRunOptions ro = {.verify = true};
+        ck_assert_msg(pass_pipeline_run(g, "qdq,dce", (SrcLoc){0}, &ro, &d), "%s",
+                      ir_diag_text(&d));
+        ck_assert_int_eq(count_op(g, IR_OP_QLINEAR), 1);
+        ck_assert_int_eq(count_op(g, IR_OP_MATMUL), 0);
+        ck_assert_int_eq(count_op(g, IR_OP_ADD), 0);
+        ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 0);
+        void *o[1];
+        const void *xi[1] = {in.data};
+        ck_assert_msg(ir_eval_graph(g, xi, o, NULL, &d), "%s", ir_diag_text(&d));
+        double max_y = 0, max_diff = 0;
+        for (int i = 0; i < M; i++)
+            for (int n = 0; n < N; n++) {
+                int32_t acc = 0;
+                for (int k = 0; k < K; k++)
+                    acc += (codes[i * K + k] - zp) * w[k * N + n];
+                const float ref = (float)acc * (sx * ws[n]) + (bias ? b[n] : 0.0f);
+                max_y = fmax(max_y, fabs(ref));
+                max_diff = fmax(max_diff, fabs(((float *)o[0])[i * N + n] - ref));
+            }
+        /* one step of an integer sum is sx * ws >= 1.5e-5; rounding of the scaling alone is
+         * below 1e-6 of the largest output (|y| < 10 here) */
+        ck_assert_msg(max_diff <= 1e-6 * max_y, "variant %d: %g (max %g)", v, max_diff, max_y);
+        free(o[0]);
+        ir_diag_fini(&d);
+        char msg[512];
+        const int threads[] = {1, 2};
+        ck_assert_msg(sup_check(g, &in, threads, 2, 1e-6, msg, sizeof msg), "%s", msg);
+        free(in.data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
 /* ---- the pass and lenet end to end ---- */
 
 static char path_buf[4][1024];
@@ -1163,9 +1295,11 @@ int main(void)
     tcase_add_test(j, qchain_exact);
     tcase_add_test(j, qchain_concat);
     tcase_add_test(j, qchain_divide);
+    tcase_add_test(j, qchain_clip);
     tcase_add_test(j, lenet_int8_accuracy);
     tcase_add_test(j, pass_errors);
     tcase_add_test(j, qdq_pass);
+    tcase_add_test(j, qdq_matmul);
     suite_add_tcase(s, j);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
