@@ -914,10 +914,14 @@ SHAPE_FN(concat)
         bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
         for (int k = 0; ok && k < t->shape.rank; k++)
             ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
+        /* sizes over different symbols sum to a derived symbol (S+1: a CLS token) */
         Dim sum = {0, out.d[ax].syms};
-        if (ok && t->shape.d[ax].syms != out.d[ax].syms)
-            ok = false;
-        if (ok && !ir_ckd_add_i64(out.d[ax].c, t->shape.d[ax].c, &sum.c))
+        if (ok && t->shape.d[ax].syms != out.d[ax].syms) {
+            if (!ir_dim_add(g, out.d[ax], t->shape.d[ax], &sum))
+                return bad_attr(g, n, i, d,
+                                "the concatenated size needs a symbolic dim and the model "
+                                "has 16 already");
+        } else if (ok && !ir_ckd_add_i64(out.d[ax].c, t->shape.d[ax].c, &sum.c))
             return bad_attr(g, n, i, d, "the concatenated size overflows");
         if (!ok) {
             char a[256], b[256];

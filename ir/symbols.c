@@ -1,0 +1,203 @@
+/* Derived symbols: the dims an exporter's shape arithmetic computes from other symbolic
+ * dims (S+1 for a CLS token, S*S, (W+1)//2 after a stride-2 conv, H-4). A Dim is a
+ * coefficient times a product of symbols; what it cannot hold becomes a new symbol whose
+ * value is an expression over earlier symbols (ir/types.h SymDef). The graph interns
+ * them, so the same expression is the same symbol and shapes built two ways compare
+ * equal; the executor and the generated code compute their values after binding the
+ * inputs' symbols (runtime/model_io.c rt_desc_bind, codegen/c/entry.c). */
+#include "ir/checked.h"
+#include "ir/graph.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool dim_is_one(Dim d)
+{
+    return d.c == 1 && d.syms == 0;
+}
+
+static bool dim_is_zero(Dim d)
+{
+    return d.c == 0;
+}
+
+/* floor(n / k) for k >= 1. */
+static int64_t floor_div(int64_t n, int64_t k)
+{
+    int64_t q = n / k;
+    return (n % k != 0 && n < 0) ? q - 1 : q;
+}
+
+/* "S", "2*S*T", "(S+1)": d as an operand of an expression (derived names parenthesized). */
+static size_t put_operand(const Graph *g, Dim d, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (d.c != 1 || !d.syms)
+        len += (size_t)snprintf(buf, size, "%lld", (long long)d.c);
+    for (int i = 0; i < g->n_syms && len < size; i++)
+        if (d.syms & (1u << i)) {
+            bool wrap = (g->derived_syms & (1u << i)) && strpbrk(g->sym_names[i], "+-/");
+            len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", len ? "*" : "",
+                                    wrap ? "(" : "", g->sym_names[i], wrap ? ")" : "");
+        }
+    return len;
+}
+
+/* The expression of def as a name: "S+1", "S*S", "(W+1)//2", "H-4", "S+T". */
+static const char *def_name(Graph *g, const SymDef *def)
+{
+    char num[192], buf[224];
+    size_t len = put_operand(g, def->xa, num, sizeof num);
+    int terms = 1;
+    if (!dim_is_one(def->xb) && len < sizeof num) {
+        num[len++] = '*';
+        num[len] = 0;
+        len += put_operand(g, def->xb, num + len, sizeof num - len);
+    }
+    if (!dim_is_zero(def->y) && len < sizeof num) {
+        Dim y = def->y;
+        bool neg = y.c < 0;
+        if (neg)
+            y.c = -y.c;
+        num[len++] = neg ? '-' : '+';
+        num[len] = 0;
+        len += put_operand(g, y, num + len, sizeof num - len);
+        terms++;
+    }
+    if (def->add && len < sizeof num) {
+        len += (size_t)snprintf(num + len, sizeof num - len, "%+lld", (long long)def->add);
+        terms++;
+    }
+    if (def->div == 1)
+        return ir_arena_strdup(g->arena, num);
+    snprintf(buf, sizeof buf, terms > 1 || strchr(num, '*') ? "(%s)//%lld" : "%s//%lld", num,
+             (long long)def->div);
+    return ir_arena_strdup(g->arena, buf);
+}
+
+static bool def_eq(const SymDef *a, const SymDef *b)
+{
+    return ir_dim_eq(a->xa, b->xa) && ir_dim_eq(a->xb, b->xb) && ir_dim_eq(a->y, b->y) &&
+           a->add == b->add && a->div == b->div;
+}
+
+bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Dim *out)
+{
+    if (div < 1)
+        return false;
+    /* normal form: xa * xb with xb 1 unless both carry symbols; constants into add */
+    if (dim_is_zero(xa) || dim_is_zero(xb))
+        xa = ir_dim(0), xb = ir_dim(1);
+    if (ir_dim_static(xb)) {
+        if (!ir_ckd_mul_i64(xa.c, xb.c, &xa.c))
+            return false;
+        xb = ir_dim(1);
+    } else if (ir_dim_static(xa)) {
+        if (!ir_ckd_mul_i64(xb.c, xa.c, &xb.c))
+            return false;
+        xa = xb, xb = ir_dim(1);
+    }
+    if (!ir_dim_static(xb) && !(xa.syms & xb.syms)) { /* a plain product */
+        if (!ir_ckd_mul_i64(xa.c, xb.c, &xa.c))
+            return false;
+        xa.syms |= xb.syms, xb = ir_dim(1);
+    }
+    if (ir_dim_static(xa) && dim_is_one(xb)) {
+        if (!ir_ckd_add_i64(add, xa.c, &add))
+            return false;
+        xa = ir_dim(0);
+    }
+    if (ir_dim_static(y)) {
+        if (!ir_ckd_add_i64(add, y.c, &add))
+            return false;
+        y = ir_dim(0);
+    }
+    if (dim_is_zero(xa) && !dim_is_zero(y))
+        xa = y, y = ir_dim(0);
+    if (!dim_is_zero(y) && dim_is_one(xb) && xa.syms == y.syms) { /* c·S + k·S */
+        if (!ir_ckd_add_i64(xa.c, y.c, &xa.c))
+            return false;
+        y = ir_dim(0);
+        if (xa.c == 0)
+            xa = ir_dim(0);
+    }
+    if (dim_is_zero(xa)) { /* a constant */
+        int64_t v = floor_div(add, div);
+        if (v < 0)
+            return false;
+        *out = ir_dim(v);
+        return true;
+    }
+    /* a common factor of every coefficient and div cancels */
+    int64_t f = div;
+    int64_t cs[3] = {xa.c, y.c, add};
+    for (int i = 0; i < 3; i++)
+        for (int64_t a = cs[i] < 0 ? -cs[i] : cs[i], b; a;)
+            b = f % a, f = a, a = b;
+    if (f > 1)
+        xa.c /= f, y.c /= f, add /= f, div /= f;
+    if (dim_is_one(xb) && dim_is_zero(y) && add == 0 && div == 1 && xa.c > 0) {
+        *out = xa; /* a monomial */
+        return true;
+    }
+    /* c·M with c > 1 keeps the c outside: 2·(S+1) is 2 × symbol (S+1) */
+    SymDef def = {xa, xb, y, add, div};
+    for (int s = 0; s < g->n_syms; s++)
+        if ((g->derived_syms & (1u << s)) && def_eq(&g->sym_defs[s], &def)) {
+            *out = (Dim){1, 1u << s};
+            return true;
+        }
+    if (g->n_syms == IR_MAX_SYMS)
+        return false;
+    int s = g->n_syms++;
+    g->sym_defs[s] = def;
+    g->derived_syms |= 1u << s;
+    g->sym_names[s] = def_name(g, &def);
+    *out = (Dim){1, 1u << s};
+    return true;
+}
+
+bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out)
+{
+    return ir_dim_derive(g, a, ir_dim(1), b, 0, 1, out);
+}
+
+bool ir_dim_add_const(Graph *g, Dim a, int64_t k, Dim *out)
+{
+    return ir_dim_derive(g, a, ir_dim(1), ir_dim(0), k, 1, out);
+}
+
+bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out)
+{
+    return ir_dim_derive(g, a, b, ir_dim(0), 0, 1, out);
+}
+
+bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out)
+{
+    return ir_dim_derive(g, a, ir_dim(1), ir_dim(0), 0, k, out);
+}
+
+bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
+{
+    for (int s = 0; s < g->n_syms; s++) {
+        if (!(g->derived_syms & (1u << s)))
+            continue;
+        const SymDef *d = &g->sym_defs[s];
+        int64_t a, b, y, n;
+        bool ok = ir_dim_eval_ckd(d->xa, syms, &a) && ir_dim_eval_ckd(d->xb, syms, &b) &&
+                  ir_dim_eval_ckd(d->y, syms, &y) && ir_ckd_mul_i64(a, b, &n) &&
+                  ir_ckd_add_i64(n, y, &n) && ir_ckd_add_i64(n, d->add, &n);
+        if (!ok) {
+            snprintf(why, why_size, "the symbolic dim %s overflows", g->sym_names[s]);
+            return false;
+        }
+        syms[s] = floor_div(n, d->div);
+        if (syms[s] < 1) {
+            snprintf(why, why_size,
+                     "the symbolic dim %s is %lld for these input shapes (must be >= 1)",
+                     g->sym_names[s], (long long)syms[s]);
+            return false;
+        }
+    }
+    return true;
+}

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Derived symbolic dims (issue 19, ir/symbols.c): a model exported by PyTorch with
+# dynamic_axes that concatenates a CLS token (seq+1 tokens) compiles once with its dims
+# symbolic, `inspect` names the derived dim by its expression, and the JIT and an AOT
+# executable (one build) match ONNX Runtime to 1e-4 at two input shapes; the AOT library's
+# header takes only the inputs' symbols.
+. "$(dirname "$0")/lib.bash"
+PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
+PY=/usr/bin/python3
+if ! python3 -c 'import onnx, onnxruntime, numpy' 2>/dev/null || ! [ -x "$PY" ] ||
+  ! "$PY" -c 'import torch' 2>/dev/null; then
+  echo "skip: no onnx/onnxruntime or no torch: the derived-dims checks are not run"
+  finish
+  exit $?
+fi
+"$PY" "$SLIMC_SOURCE_DIR/tests/cli/onnx_derived_dims_torch.py" . >export.txt 2>&1 \
+  || { bad "torch export"; cat export.txt; finish; exit 1; }
+if "$SLIMC" inspect cls_token.onnx 2>&1 | grep -q "built without ONNX"; then
+  finish
+  exit $?
+fi
+python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 || bad "ORT references"
+
+"$SLIMC" inspect cls_token.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
+  && ok "inspect: seq+1 kept symbolic and named" || { bad "inspect"; cat out.txt; }
+for s in 2,5,16 3,9,16; do
+  rm -rf o
+  if "$SLIMC" run cls_token.onnx --input "x=cls_token.$s.x.npy" --output-dir o >out.txt 2>err.txt; then
+    "$NPYCMP" o/y.npy "cls_token.$s.ref.npy" 1e-4 >cmp.txt && ok "JIT at $s matches ORT" \
+      || { bad "JIT at $s"; cat cmp.txt; }
+    grep -q "note: " err.txt && { bad "JIT at $s: a note (specialised?)"; cat err.txt; }
+  else
+    bad "JIT at $s failed"; cat err.txt
+  fi
+done
+expect_ok "slimc build keeps the symbols" "$SLIMC" build cls_token.onnx -o cls
+for s in 2,5,16 3,9,16; do
+  rm -rf o
+  ./cls --input "x=cls_token.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "cls_token.$s.ref.npy" 1e-4 >cmp.txt && ok "AOT at $s matches ORT" \
+    || { bad "AOT at $s"; cat err.txt cmp.txt; }
+done
+expect_ok "slimc build --lib" "$SLIMC" build cls_token.onnx --lib -o clslib
+grep -qF "#define CLS_TOKEN_OUTPUT0_SHAPE(batch, seq) " clslib/cls_token.h \
+  && ok "the header's macros take batch and seq only" || bad "clslib/cls_token.h macros"
+finish
