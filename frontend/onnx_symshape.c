@@ -331,12 +331,12 @@ static OxResult sym_reshape(OxImporter *im, OxNode *n)
         } else if (d.c <= 0)
             return ox_unsupported(im, n, "bad target size %lld", (long long)d.c);
         target.d[i] = d;
-        if (!ir_dim_mul(known, d, &known))
+        if (!ir_dim_mul_any(im->g, known, d, &known))
             return ox_unsupported_symbolic(im, n, "a Reshape whose sizes repeat a symbol");
     }
     if (infer >= 0) {
         Dim total;
-        if (!ir_shape_numel(s, &total) || (known.syms & ~total.syms) || total.c % known.c)
+        if (!ir_shape_numel_g(im->g, s, &total) || (known.syms & ~total.syms) || total.c % known.c)
             return ox_unsupported_symbolic(im, n, "a Reshape whose -1 cannot be inferred");
         target.d[infer] = (Dim){total.c / known.c, total.syms & ~known.syms};
     }

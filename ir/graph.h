@@ -262,6 +262,12 @@ bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_add_const(Graph *g, Dim a, int64_t k, Dim *out);
 bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out);
+/* The element count of s as one monomial, a symbol in two dims as its square S*S (a
+ * derived symbol, added to g when new); false when a count overflows or a symbol is
+ * needed beyond IR_MAX_SYMS. */
+bool ir_shape_numel_g(Graph *g, const Shape *s, Dim *out);
+/* The same with the squares g has already (codegen, after memplan made them). */
+bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out);
 /* Sets every derived symbol's value in syms[] from the others (in order). False, with a
  * message naming the symbol in why, when one overflows or comes out < 1. */
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size);

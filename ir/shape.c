@@ -439,7 +439,7 @@ SHAPE_FN(reshape)
         return false;
     }
     Dim total, known = ir_dim(1);
-    if (!ir_shape_numel(&t->shape, &total)) {
+    if (!ir_shape_numel_g(g, &t->shape, &total)) { /* [B, S, S]: B*(S*S) */
         ir_diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
@@ -464,7 +464,7 @@ SHAPE_FN(reshape)
             ir_diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
             return false;
         }
-        if (!ir_dim_mul(known, out.d[i], &known))
+        if (!ir_dim_mul_any(g, known, out.d[i], &known))
             goto mismatch;
     }
     if (infer >= 0) {

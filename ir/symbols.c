@@ -81,10 +81,80 @@ static bool def_eq(const SymDef *a, const SymDef *b)
            a->add == b->add && a->div == b->div;
 }
 
+/* The derived symbol of g with def; -1 when none. */
+static int find(const Graph *g, const SymDef *def)
+{
+    for (int s = 0; s < g->n_syms; s++)
+        if ((g->derived_syms & (1u << s)) && def_eq(&g->sym_defs[s], def))
+            return s;
+    return -1;
+}
+
+/* The symbol with def, interned; -1 when the graph has IR_MAX_SYMS symbols already. */
+static int intern(Graph *g, const SymDef *def)
+{
+    int found = find(g, def);
+    if (found >= 0)
+        return found;
+    if (g->n_syms == IR_MAX_SYMS)
+        return -1;
+    int s = g->n_syms++;
+    g->sym_defs[s] = *def;
+    g->derived_syms |= 1u << s;
+    g->sym_names[s] = def_name(g, def);
+    return s;
+}
+
+/* a * b as a monomial: a symbol in both becomes the derived symbol S*S (its square), so
+ * that a product has one form however it was built ([B, S, S, C] and [B, S*S, C] have the
+ * same element count B*C*(S*S)). */
+static bool mul_squares(const Graph *g, Graph *add_to, Dim a, Dim b, Dim *out)
+{
+    int64_t c;
+    if (!ir_ckd_mul_i64(a.c, b.c, &c))
+        return false;
+    uint32_t both = a.syms & b.syms;
+    Dim r = {c, (a.syms | b.syms) & ~both};
+    for (int s = 0; s < IR_MAX_SYMS; s++)
+        if (both & (1u << s)) {
+            SymDef sq = {{1, 1u << s}, {1, 1u << s}, ir_dim(0), 0, 1};
+            int q = add_to ? intern(add_to, &sq) : find(g, &sq);
+            if (q < 0 || !mul_squares(g, add_to, r, (Dim){1, 1u << q}, &r))
+                return false;
+        }
+    *out = r;
+    return true;
+}
+
+static bool numel(const Graph *g, Graph *add_to, const Shape *s, Dim *out)
+{
+    Dim acc = ir_dim(1);
+    for (int i = 0; i < s->rank; i++)
+        if (s->d[i].c < 0 || !mul_squares(g, add_to, acc, s->d[i], &acc))
+            return false;
+    *out = acc;
+    return true;
+}
+
+bool ir_shape_numel_g(Graph *g, const Shape *s, Dim *out)
+{
+    return numel(g, g, s, out);
+}
+
+bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out)
+{
+    return numel(g, NULL, s, out);
+}
+
 bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Dim *out)
 {
     if (div < 1)
         return false;
+    if (!ir_dim_static(xb) && !ir_dim_static(xa)) { /* one monomial, squares as symbols */
+        if (!mul_squares(g, g, xa, xb, &xa))
+            return false;
+        xb = ir_dim(1);
+    }
     /* normal form: xa * xb with xb 1 unless both carry symbols; constants into add */
     if (dim_is_zero(xa) || dim_is_zero(xb))
         xa = ir_dim(0), xb = ir_dim(1);
@@ -140,19 +210,10 @@ bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Di
         *out = xa; /* a monomial */
         return true;
     }
-    /* c·M with c > 1 keeps the c outside: 2·(S+1) is 2 × symbol (S+1) */
     SymDef def = {xa, xb, y, add, div};
-    for (int s = 0; s < g->n_syms; s++)
-        if ((g->derived_syms & (1u << s)) && def_eq(&g->sym_defs[s], &def)) {
-            *out = (Dim){1, 1u << s};
-            return true;
-        }
-    if (g->n_syms == IR_MAX_SYMS)
+    int s = intern(g, &def);
+    if (s < 0)
         return false;
-    int s = g->n_syms++;
-    g->sym_defs[s] = def;
-    g->derived_syms |= 1u << s;
-    g->sym_names[s] = def_name(g, &def);
     *out = (Dim){1, 1u << s};
     return true;
 }

@@ -3,7 +3,8 @@
 # dynamic_axes that concatenates a CLS token (seq+1 tokens) compiles once with its dims
 # symbolic, `inspect` names the derived dim by its expression, and the JIT and an AOT
 # executable (one build) match ONNX Runtime to 1e-4 at two input shapes; the AOT library's
-# header takes only the inputs' symbols.
+# header takes only the inputs' symbols. A reshape to [batch, side*side, 8] of an input
+# [batch, side, side, 8] keeps side*side symbolic.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
 PY=/usr/bin/python3
@@ -19,7 +20,8 @@ if "$SLIMC" inspect cls_token.onnx 2>&1 | grep -q "built without ONNX"; then
   finish
   exit $?
 fi
-python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 || bad "ORT references"
+python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 grid.onnx:2,3,3,8 \
+  grid.onnx:1,5,5,8 || bad "ORT references"
 
 "$SLIMC" inspect cls_token.onnx >out.txt 2>&1
 grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
@@ -44,4 +46,21 @@ done
 expect_ok "slimc build --lib" "$SLIMC" build cls_token.onnx --lib -o clslib
 grep -qF "#define CLS_TOKEN_OUTPUT0_SHAPE(batch, seq) " clslib/cls_token.h \
   && ok "the header's macros take batch and seq only" || bad "clslib/cls_token.h macros"
+
+"$SLIMC" inspect grid.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, side*side, 8]" out.txt && grep -qF "derived dims: side*side" out.txt \
+  && ok "inspect: side*side kept symbolic" || { bad "inspect grid"; cat out.txt; }
+expect_ok "slimc build grid" "$SLIMC" build grid.onnx -o grid
+for s in 2,3,3,8 1,5,5,8; do
+  rm -rf o g
+  "$SLIMC" run grid.onnx --input "x=grid.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "grid.$s.ref.npy" 1e-4 >cmp.txt && ok "grid JIT at $s matches ORT" \
+    || { bad "grid JIT at $s"; cat err.txt cmp.txt; }
+  ./grid --input "x=grid.$s.x.npy" --output-dir g >/dev/null 2>err.txt \
+    && "$NPYCMP" g/y.npy "grid.$s.ref.npy" 1e-4 >cmp.txt && ok "grid AOT at $s matches ORT" \
+    || { bad "grid AOT at $s"; cat err.txt cmp.txt; }
+done
+# an input that does not give side the same value twice is refused by name
+python3 -c "import numpy as np; np.save('bad.npy', np.zeros((1, 2, 3, 8), np.float32))"
+expect_fail "a [1, 2, 3, 8] input is refused" "input 'x'" "$SLIMC" run grid.onnx --input x=bad.npy
 finish

@@ -4,8 +4,8 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
 
   cls_token.onnx  x [batch, seq, 16] -> a learned CLS token concatenated in front (seq+1
                   tokens), a linear layer and a layer norm: y [batch, seq+1, 16]
-  pad_tokens.onnx x [batch, seq, 8] -> F.pad of two tokens after and one before, then a
-                  linear and a softmax over the tokens: y [batch, seq+3, 8]
+  grid.onnx       x [batch, side, side, 8] -> x.reshape(b, s * s, c), a linear and a
+                  softmax over the side*side tokens: y [batch, side*side, 8]
 
   onnx_derived_dims_torch.py DIR   writes the models into DIR
 """
@@ -14,7 +14,6 @@ import warnings
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 warnings.filterwarnings("ignore")
 out = sys.argv[1]
@@ -33,18 +32,20 @@ class ClsToken(nn.Module):
         return self.ln(torch.relu(self.fc(t)))
 
 
-class PadTokens(nn.Module):
+class Grid(nn.Module):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(8, 8)
 
     def forward(self, x):
-        t = F.pad(x, (0, 0, 1, 2))
-        return torch.softmax(self.fc(t), dim=1)
+        b, s, _, c = x.shape
+        return torch.softmax(self.fc(x.reshape(b, s * s, c)), dim=1)
 
 
-for name, model, shape in [("cls_token", ClsToken(), (2, 5, 16)),
-                           ("pad_tokens", PadTokens(), (2, 5, 8))]:
-    torch.onnx.export(model.eval(), (torch.randn(*shape),), f"{out}/{name}.onnx",
-                      input_names=["x"], output_names=["y"], opset_version=17,
-                      dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq1"}})
+torch.onnx.export(ClsToken().eval(), (torch.randn(2, 5, 16),), f"{out}/cls_token.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq1"}})
+torch.onnx.export(Grid().eval(), (torch.randn(2, 3, 3, 8),), f"{out}/grid.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 1: "side", 2: "side"},
+                                "y": {0: "batch", 1: "tokens"}})
