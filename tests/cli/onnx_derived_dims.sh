@@ -60,6 +60,17 @@ for s in 2,3,3,8 1,5,5,8; do
     && "$NPYCMP" g/y.npy "grid.$s.ref.npy" 1e-4 >cmp.txt && ok "grid AOT at $s matches ORT" \
     || { bad "grid AOT at $s"; cat err.txt cmp.txt; }
 done
+# the .slim text keeps derived dims as expressions (seq+1, side*side) and reads them back
+for m in cls_token:3,9,16 grid:1,5,5,8; do
+  name=${m%%:*} s=${m#*:}
+  rm -rf so
+  "$SLIMC" compress "$name.onnx" --passes fold -o "$name.slim" >/dev/null 2>&1 \
+    && "$SLIMC" run "$name.slim" --input "x=$name.$s.x.npy" --output-dir so >/dev/null 2>err.txt \
+    && "$NPYCMP" so/y.npy "$name.$s.ref.npy" 1e-4 >cmp.txt \
+    && ok "$name: compressed .slim round trip at $s" || { bad "$name .slim"; cat err.txt cmp.txt; }
+done
+grep -qF -- "-> y: f32[batch, seq+1, 16]" cls_token.slim && ok "cls_token.slim declares seq+1" \
+  || { bad "cls_token.slim"; head -3 cls_token.slim; }
 # an input that does not give side the same value twice is refused by name
 python3 -c "import numpy as np; np.save('bad.npy', np.zeros((1, 2, 3, 8), np.float32))"
 expect_fail "a [1, 2, 3, 8] input is refused" "input 'x'" "$SLIMC" run grid.onnx --input x=bad.npy
