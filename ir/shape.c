@@ -162,15 +162,31 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
     return out;
 }
 
+/* The same along a symbolic dim: floor((in + 2p - dil*(k-1) - 1 + s) / s), a derived symbol
+ * (ir/symbols.c; >= 1 is checked when the inputs bind it). False when it cannot be made
+ * (16 symbols already, an overflow). */
+static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, int64_t dil, Dim *out)
+{
+    if (ir_dim_static(in)) {
+        *out = ir_dim(ir_shp_window_out(in.c, k, s, p, dil, false));
+        return true;
+    }
+    int64_t reach, add;
+    if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &add) ||
+        !ir_ckd_sub_i64(add, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
+        return false;
+    return ir_dim_derive(g, in, ir_dim(1), ir_dim(0), add, s, out);
+}
+
 SHAPE_FN(conv2d)
 {
     if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d) ||
         !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
         !ir_shp_need_rank(g, n, 1, 4, "the weight", d))
         return false;
-    for (int i = 1; i < 4; i++)
-        if (!ir_shp_need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
-            return false;
+    /* the image's height and width may be symbolic: the output's are derived symbols */
+    if (!ir_shp_need_static(g, n, 0, 1, "channel count", d))
+        return false;
     int64_t stride[2], pad[2], dil[2];
     ir_attr_stride(n, stride, 2);
     ir_attr_padding(n, pad, 2);
@@ -230,15 +246,23 @@ SHAPE_FN(conv2d)
             return false;
         }
     }
-    int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
-    int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
-    if (h < 1 || w < 1) {
+    const Shape *xs = &ir_shp_in_type(g, n, 0)->shape;
+    Dim h, w;
+    if (!window_out_dim(g, xs->d[2], kh, stride[0], pad[0], dil[0], &h) ||
+        !window_out_dim(g, xs->d[3], kw, stride[1], pad[1], dil[1], &w)) {
+        ir_diag_error(d, n->loc,
+                      "conv2d '%s': the output size of %s needs a symbolic dim and the model "
+                      "has 16 already",
+                      n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    if ((ir_dim_static(h) && h.c < 1) || (ir_dim_static(w) && w.c < 1)) {
         ir_diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
                       n->name, (long long)kh, (long long)kw,
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
+    Shape out = {4, {xs->d[0], ir_dim(o), h, w}};
     ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }

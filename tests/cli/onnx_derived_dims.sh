@@ -4,7 +4,8 @@
 # symbolic, `inspect` names the derived dim by its expression, and the JIT and an AOT
 # executable (one build) match ONNX Runtime to 1e-4 at two input shapes; the AOT library's
 # header takes only the inputs' symbols. A reshape to [batch, side*side, 8] of an input
-# [batch, side, side, 8] keeps side*side symbolic.
+# [batch, side, side, 8] keeps side*side symbolic; a CNN with a stride-2 conv, a depthwise
+# conv and nn.Upsample on a symbolic height and width compiles once for three image sizes.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
 PY=/usr/bin/python3
@@ -21,7 +22,8 @@ if "$SLIMC" inspect cls_token.onnx 2>&1 | grep -q "built without ONNX"; then
   exit $?
 fi
 python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 grid.onnx:2,3,3,8 \
-  grid.onnx:1,5,5,8 || bad "ORT references"
+  grid.onnx:1,5,5,8 cnn_hw.onnx:1,3,8,8 cnn_hw.onnx:2,3,9,7 cnn_hw.onnx:1,3,33,70 \
+  || bad "ORT references"
 
 "$SLIMC" inspect cls_token.onnx >out.txt 2>&1
 grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
@@ -60,6 +62,23 @@ for s in 2,3,3,8 1,5,5,8; do
     && "$NPYCMP" g/y.npy "grid.$s.ref.npy" 1e-4 >cmp.txt && ok "grid AOT at $s matches ORT" \
     || { bad "grid AOT at $s"; cat err.txt cmp.txt; }
 done
+"$SLIMC" inspect cnn_hw.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, 2, 2*((h+1)//2), 2*((w+1)//2)]" out.txt \
+  && ok "inspect: the CNN's sizes kept symbolic" || { bad "inspect cnn_hw"; cat out.txt; }
+expect_ok "slimc build cnn_hw" "$SLIMC" build cnn_hw.onnx -o cnn
+for s in 1,3,8,8 2,3,9,7 1,3,33,70; do
+  rm -rf o g
+  "$SLIMC" run cnn_hw.onnx --input "x=cnn_hw.$s.x.npy" --output-dir o --threads 2 >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "cnn_hw.$s.ref.npy" 1e-4 >cmp.txt && ! grep -q "note: " err.txt \
+    && ok "cnn_hw JIT at $s matches ORT (symbolic)" || { bad "cnn_hw JIT at $s"; cat err.txt cmp.txt; }
+  ./cnn --input "x=cnn_hw.$s.x.npy" --output-dir g >/dev/null 2>err.txt \
+    && "$NPYCMP" g/y.npy "cnn_hw.$s.ref.npy" 1e-4 >cmp.txt && ok "cnn_hw AOT at $s matches ORT" \
+    || { bad "cnn_hw AOT at $s"; cat err.txt cmp.txt; }
+done
+# a 1x1 image makes no (h+1)//2 >= 1 problem, but conv needs h >= 1: a 0-wide input is refused
+python3 -c "import numpy as np; np.save('zero.npy', np.zeros((1, 3, 0, 4), np.float32))"
+expect_fail "a 0-high image is refused" "input 'x'" "$SLIMC" run cnn_hw.onnx --input x=zero.npy
+
 # the .slim text keeps derived dims as expressions (seq+1, side*side) and reads them back
 for m in cls_token:3,9,16 grid:1,5,5,8; do
   name=${m%%:*} s=${m#*:}

@@ -6,6 +6,8 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
                   tokens), a linear layer and a layer norm: y [batch, seq+1, 16]
   grid.onnx       x [batch, side, side, 8] -> x.reshape(b, s * s, c), a linear and a
                   softmax over the side*side tokens: y [batch, side*side, 8]
+  cnn_hw.onnx     x [batch, 3, h, w] -> a stride-2 conv (h+1)//2, a depthwise conv,
+                  nn.Upsample(scale_factor=2) and a conv: y [batch, 2, 2*((h+1)//2), ...]
 
   onnx_derived_dims_torch.py DIR   writes the models into DIR
 """
@@ -42,6 +44,22 @@ class Grid(nn.Module):
         return torch.softmax(self.fc(x.reshape(b, s * s, c)), dim=1)
 
 
+class CnnHW(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1, stride=2)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.c2 = nn.Conv2d(8, 2, 3, padding=1)
+
+    def forward(self, x):
+        return self.c2(self.up(torch.relu(self.dw(torch.relu(self.c1(x))))))
+
+
+torch.onnx.export(CnnHW().eval(), (torch.randn(1, 3, 8, 8),), f"{out}/cnn_hw.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"},
+                                "y": {0: "batch", 2: "oh", 3: "ow"}})
 torch.onnx.export(ClsToken().eval(), (torch.randn(2, 5, 16),), f"{out}/cls_token.onnx",
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq1"}})
