@@ -154,7 +154,8 @@ static bool dim_arith(Graph *g, SymOp op, Dim a, Dim b, Dim *out)
         return true;
     switch (op) {
     case SYM_ADD: return ir_dim_add(g, a, b, out);
-    case SYM_SUB: return ir_dim_derive(g, a, ir_dim(1), (Dim){-b.c, b.syms}, 0, 1, out);
+    case SYM_SUB:
+        return b.c != INT64_MIN && ir_dim_derive(g, a, ir_dim(1), (Dim){-b.c, b.syms}, 0, 1, out);
     case SYM_MUL: return a.c > 0 && b.c > 0 && ir_dim_mul_any(g, a, b, out);
     case SYM_DIV: return a.c > 0 && ir_dim_static(b) && b.c > 0 && ir_dim_floordiv(g, a, b.c, out);
     }

@@ -366,9 +366,12 @@ SHAPE_FN(pool2d)
      * monotone quantize, so the codes' maximum is the maximum's code */
     const bool u8 = n->op == IR_OP_MAX_POOL2D && ir_shp_in_type(g, n, 0)->dtype == IR_U8 &&
                     !ir_shp_in_type(g, n, 0)->quant;
-    if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
-        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
-        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
+    if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d))
+        return false;
+    /* a symbolic height or width gives a derived size, without ceil_mode (whose last
+     * window is dropped or not depending on the size) */
+    if (ir_attr_ceil_mode(n) && (!ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
+                                 !ir_shp_need_static(g, n, 0, 3, "spatial size", d)))
         return false;
     int64_t k[2], s[2], p[2], dil[2];
     if (!ir_attr_kernel_or(n, k, 2, 0)) {
@@ -395,6 +398,21 @@ SHAPE_FN(pool2d)
             return false;
         }
     }
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
+    if (!ir_dim_static(x->d[2]) || !ir_dim_static(x->d[3])) {
+        Dim oh, ow;
+        if (!window_out_dim(g, x->d[2], k[0], s[0], p[0], dil[0], &oh) ||
+            !window_out_dim(g, x->d[3], k[1], s[1], p[1], dil[1], &ow) ||
+            (ir_dim_static(oh) && oh.c < 1) || (ir_dim_static(ow) && ow.c < 1)) {
+            char a[256];
+            ir_diag_error(d, n->loc, "%s '%s': no output size for the input %s", ir_ops[n->op].name,
+                          n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+        Shape out = {4, {x->d[0], x->d[1], oh, ow}};
+        ir_shp_set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
+        return true;
+    }
     int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), k[0], s[0], p[0], dil[0], ceil_mode);
     int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
     if (h < 1 || w < 1) {
@@ -404,7 +422,6 @@ SHAPE_FN(pool2d)
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(h), ir_dim(w)}};
     ir_shp_set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
     return true;
@@ -684,9 +701,8 @@ SHAPE_FN(transfer)
 
 SHAPE_FN(adaptive_pool)
 {
-    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
-        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
-        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
+    /* the input's height and width may be symbolic (the windows are computed at run time) */
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d))
         return false;
     int64_t os[2];
     ir_attr_output_size(n, os, 2);

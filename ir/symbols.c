@@ -56,7 +56,7 @@ static const char *def_name(Graph *g, const SymDef *def)
     }
     if (!dim_is_zero(def->y) && len < sizeof num) {
         Dim y = def->y;
-        bool neg = y.c < 0;
+        bool neg = y.c < 0 && y.c != INT64_MIN;
         if (neg)
             y.c = -y.c;
         num[len++] = neg ? '-' : '+';
@@ -202,6 +202,9 @@ bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Di
     int64_t f = div;
     int64_t cs[3] = {xa.c, y.c, add};
     for (int i = 0; i < 3; i++)
+        if (cs[i] == INT64_MIN)
+            f = 1; /* no negation: leave the expression as it is */
+    for (int i = 0; i < 3 && f > 1; i++)
         for (int64_t a = cs[i] < 0 ? -cs[i] : cs[i], b; a;)
             b = f % a, f = a, a = b;
     if (f > 1)

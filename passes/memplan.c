@@ -129,7 +129,8 @@ static bool value_size(Graph *g, ValueId v, Poly *out)
 }
 
 /* The error for a value whose size value_size cannot express: a symbol that appears in
- * two of its dims (seq in [B, seq, seq]: attention scores) is named, with the way out. */
+ * two of its dims (seq in [B, seq, seq]) when its square would be a 17th symbol is named,
+ * with the way out. */
 static void size_error(const Graph *g, ValueId v, Diag *d)
 {
     const Value *val = &g->values[v];
@@ -145,10 +146,11 @@ static void size_error(const Graph *g, ValueId v, Diag *d)
         s++;
     if (s < g->n_syms)
         ir_diag_error(d, val->loc,
-                      "memplan: the size of '%s' (%s) has the symbol '%s' squared, which slimc's "
-                      "sizes cannot hold; fix it: --dim %s=N (slimc run and bench compile for "
-                      "the inputs' shapes instead)",
-                      val->name ? val->name : "?", type, g->sym_names[s], g->sym_names[s]);
+                      "memplan: the size of '%s' (%s) has the symbol '%s' squared, a derived "
+                      "symbol beyond the %d that slimc holds; fix it: --dim %s=N (slimc run and "
+                      "bench compile for the inputs' shapes instead)",
+                      val->name ? val->name : "?", type, g->sym_names[s], IR_MAX_SYMS,
+                      g->sym_names[s]);
     else
         ir_diag_error(d, val->loc, "memplan: the size of '%s' (%s) is not a sum of symbol products",
                       val->name ? val->name : "?", type);

@@ -964,22 +964,16 @@ RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *
             }
         }
     }
-    if (m->derived) {
-        /* derived symbols first bound by an input are checked, the others set */
-        for (int s = 0; s < m->n_syms; s++)
-            if ((m->derived & (1u << s)) && !(known & (1u << s)))
-                syms[s] = 0;
-        if (rt_desc_derive(m, syms, known, err))
-            return 1;
-        known |= m->derived;
-    }
     err->input = -1;
     for (int s = 0; s < m->n_syms; s++)
-        if (!(known & (1u << s))) {
+        if (!(known & (1u << s)) && !(m->derived & (1u << s))) {
             snprintf(err->why, sizeof err->why, "symbol %s is not set by any input's shape",
                      m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?");
             return 1;
         }
+    /* derived symbols (seq+1) from the others; one an input bound too must agree */
+    if (m->derived && rt_desc_derive(m, syms, known, err))
+        return 1;
     /* Every size these symbol values give must fit before anything is allocated: the
      * arena bounds every planned value, the outputs are checked where they are made. */
     int64_t arena = 0;

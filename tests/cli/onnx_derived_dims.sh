@@ -5,7 +5,8 @@
 # executable (one build) match ONNX Runtime to 1e-4 at two input shapes; the AOT library's
 # header takes only the inputs' symbols. A reshape to [batch, side*side, 8] of an input
 # [batch, side, side, 8] keeps side*side symbolic; a CNN with a stride-2 conv, a depthwise
-# conv and nn.Upsample on a symbolic height and width compiles once for three image sizes.
+# conv and nn.Upsample on a symbolic height and width compiles once for three image sizes,
+# and so does a ResNet stem (7x7 stride-2 conv, batch norm, max pool) with a global pool.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
 PY=/usr/bin/python3
@@ -23,7 +24,7 @@ if "$SLIMC" inspect cls_token.onnx 2>&1 | grep -q "built without ONNX"; then
 fi
 python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 grid.onnx:2,3,3,8 \
   grid.onnx:1,5,5,8 cnn_hw.onnx:1,3,8,8 cnn_hw.onnx:2,3,9,7 cnn_hw.onnx:1,3,33,70 \
-  || bad "ORT references"
+  stem_hw.onnx:1,3,32,32 stem_hw.onnx:2,3,45,61 stem_hw.onnx:1,3,7,9 || bad "ORT references"
 
 "$SLIMC" inspect cls_token.onnx >out.txt 2>&1
 grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
@@ -74,6 +75,15 @@ for s in 1,3,8,8 2,3,9,7 1,3,33,70; do
   ./cnn --input "x=cnn_hw.$s.x.npy" --output-dir g >/dev/null 2>err.txt \
     && "$NPYCMP" g/y.npy "cnn_hw.$s.ref.npy" 1e-4 >cmp.txt && ok "cnn_hw AOT at $s matches ORT" \
     || { bad "cnn_hw AOT at $s"; cat err.txt cmp.txt; }
+done
+"$SLIMC" inspect stem_hw.onnx >out.txt 2>&1
+grep -qF "derived dims: (h+1)//2 (w+1)//2 (((h+1)//2)+1)//2 (((w+1)//2)+1)//2" out.txt \
+  && ok "inspect: the stem's pooled sizes derived" || { bad "inspect stem_hw"; cat out.txt; }
+for s in 1,3,32,32 2,3,45,61 1,3,7,9; do
+  rm -rf o
+  "$SLIMC" run stem_hw.onnx --input "x=stem_hw.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "stem_hw.$s.ref.npy" 1e-4 >cmp.txt && ! grep -q "note: " err.txt \
+    && ok "stem_hw JIT at $s matches ORT (symbolic)" || { bad "stem_hw JIT at $s"; cat err.txt cmp.txt; }
 done
 # a 1x1 image makes no (h+1)//2 >= 1 problem, but conv needs h >= 1: a 0-wide input is refused
 python3 -c "import numpy as np; np.save('zero.npy', np.zeros((1, 3, 0, 4), np.float32))"

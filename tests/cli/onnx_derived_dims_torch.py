@@ -8,6 +8,9 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
                   softmax over the side*side tokens: y [batch, side*side, 8]
   cnn_hw.onnx     x [batch, 3, h, w] -> a stride-2 conv (h+1)//2, a depthwise conv,
                   nn.Upsample(scale_factor=2) and a conv: y [batch, 2, 2*((h+1)//2), ...]
+  stem_hw.onnx    x [batch, 3, h, w] -> a ResNet stem (7x7 stride-2 conv, batch norm, relu,
+                  3x3 stride-2 max pool), a 3x3 conv, global average pool, a linear: y
+                  [batch, 10], the pooled sizes derived from h and w
 
   onnx_derived_dims_torch.py DIR   writes the models into DIR
 """
@@ -60,6 +63,28 @@ torch.onnx.export(CnnHW().eval(), (torch.randn(1, 3, 8, 8),), f"{out}/cnn_hw.onn
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"},
                                 "y": {0: "batch", 2: "oh", 3: "ow"}})
+class StemHW(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 7, padding=3, stride=2, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.c2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.bn(self.c1(x))))
+        x = torch.relu(self.c2(x))
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
+stem = StemHW()
+with torch.no_grad():  # batch norm statistics that are not the identity
+    stem.bn.running_mean.uniform_(-0.5, 0.5)
+    stem.bn.running_var.uniform_(0.5, 2.0)
+torch.onnx.export(stem.eval(), (torch.randn(1, 3, 32, 32),), f"{out}/stem_hw.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"}, "y": {0: "batch"}})
 torch.onnx.export(ClsToken().eval(), (torch.randn(2, 5, 16),), f"{out}/cls_token.onnx",
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 1: "seq"}, "y": {0: "batch", 1: "seq1"}})
