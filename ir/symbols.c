@@ -8,6 +8,7 @@
 #include "ir/checked.h"
 #include "ir/graph.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,44 +29,63 @@ static int64_t floor_div(int64_t n, int64_t k)
     return (n % k != 0 && n < 0) ? q - 1 : q;
 }
 
-/* "S", "2*S*T", "(S+1)": d as an operand of an expression (derived names parenthesized). */
-static size_t put_operand(const Graph *g, Dim d, char *buf, size_t size)
+/* A text being built in a fixed buffer: what does not fit is cut (names from a model file
+ * may be long), the buffer stays terminated. */
+typedef struct Text {
+    char *buf;
+    size_t size, len;
+} Text;
+
+static void put(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(Text *t, const char *fmt, ...)
 {
-    size_t len = 0;
-    if (d.c != 1 || !d.syms)
-        len += (size_t)snprintf(buf, size, "%lld", (long long)d.c);
-    for (int i = 0; i < g->n_syms && len < size; i++)
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len = t->len + (size_t)n < t->size ? t->len + (size_t)n : t->size - 1;
+}
+
+/* "S", "2*S*T", "(S+1)": d as an operand of an expression (derived names parenthesized). */
+static void put_operand(Text *t, const Graph *g, Dim d)
+{
+    bool first = true;
+    if (d.c != 1 || !d.syms) {
+        put(t, "%lld", (long long)d.c);
+        first = false;
+    }
+    for (int i = 0; i < g->n_syms; i++)
         if (d.syms & (1u << i)) {
             bool wrap = (g->derived_syms & (1u << i)) && strpbrk(g->sym_names[i], "+-/");
-            len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", len ? "*" : "",
-                                    wrap ? "(" : "", g->sym_names[i], wrap ? ")" : "");
+            put(t, "%s%s%s%s", first ? "" : "*", wrap ? "(" : "", g->sym_names[i], wrap ? ")" : "");
+            first = false;
         }
-    return len;
 }
 
 /* The expression of def as a name: "S+1", "S*S", "(W+1)//2", "H-4", "S+T". */
 static const char *def_name(Graph *g, const SymDef *def)
 {
     char num[192], buf[224];
-    size_t len = put_operand(g, def->xa, num, sizeof num);
+    Text t = {num, sizeof num, 0};
+    num[0] = 0;
+    put_operand(&t, g, def->xa);
     int terms = 1;
-    if (!dim_is_one(def->xb) && len < sizeof num) {
-        num[len++] = '*';
-        num[len] = 0;
-        len += put_operand(g, def->xb, num + len, sizeof num - len);
+    if (!dim_is_one(def->xb)) {
+        put(&t, "*");
+        put_operand(&t, g, def->xb);
     }
-    if (!dim_is_zero(def->y) && len < sizeof num) {
+    if (!dim_is_zero(def->y)) {
         Dim y = def->y;
         bool neg = y.c < 0 && y.c != INT64_MIN;
         if (neg)
             y.c = -y.c;
-        num[len++] = neg ? '-' : '+';
-        num[len] = 0;
-        len += put_operand(g, y, num + len, sizeof num - len);
+        put(&t, "%c", neg ? '-' : '+');
+        put_operand(&t, g, y);
         terms++;
     }
-    if (def->add && len < sizeof num) {
-        len += (size_t)snprintf(num + len, sizeof num - len, "%+lld", (long long)def->add);
+    if (def->add) {
+        put(&t, "%+lld", (long long)def->add);
         terms++;
     }
     if (def->div == 1)

@@ -100,6 +100,16 @@ START_TEST(test_limit)
     ck_assert(ir_dim_add_const(g, sym(S), 3, &d)); /* interned: still fine */
     ck_assert(!ir_dim_add_const(g, sym(S), 99, &d));
     ir_graph_free(g);
+    /* a name from a model file longer than a derived name's buffer is cut, not overrun */
+    g = ir_graph_new("m");
+    char lon[400];
+    memset(lon, 'a', sizeof lon - 1);
+    lon[sizeof lon - 1] = 0;
+    int L = ir_graph_symbol(g, lon);
+    ck_assert(ir_dim_mul_any(g, sym(L), sym(L), &d) && d.syms == 1u << 1);
+    ck_assert(ir_dim_derive(g, d, ir_dim(1), sym(L), 1, 3, &d) && d.syms == 1u << 2);
+    ck_assert_uint_le(strlen(g->sym_names[2]), 224);
+    ir_graph_free(g);
 }
 END_TEST
 
