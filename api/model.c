@@ -523,11 +523,21 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
         fputc('\n', out);
         if (g->n_syms) {
             fputs("  symbolic dims:", out);
-            for (int i = 0; i < g->n_syms; i++) {
-                fputc(' ', out);
-                ir_esc_term_put(out, g->sym_names[i]);
-            }
+            for (int i = 0; i < g->n_syms; i++)
+                if (!(g->derived_syms & (1u << i))) {
+                    fputc(' ', out);
+                    ir_esc_term_put(out, g->sym_names[i]);
+                }
             fputs(" (bound at run time from the inputs)\n", out);
+            if (g->derived_syms) { /* ir/symbols.c: each named by its expression */
+                fputs("  derived dims:", out);
+                for (int i = 0; i < g->n_syms; i++)
+                    if (g->derived_syms & (1u << i)) {
+                        fputc(' ', out);
+                        ir_esc_term_put(out, g->sym_names[i]);
+                    }
+                fputs(" (computed from them at run time)\n", out);
+            }
         }
     }
     if (what & SLIMC_INSPECT_QUANT)

@@ -303,6 +303,33 @@ static bool to_cond(Builder *b, const Val *v, bool *out)
     return wrong(b, v, "a compile-time condition (a bool or an integer)", NULL);
 }
 
+/* l op r over symbolic sizes (seq+1, side*side, (w+1)//2: a derived symbol, ir/symbols.c)
+ * and integers: a symbol, or an integer when the result is one; VAL_ABSENT when it is
+ * neither (N*4: the caller's error names the symbol). */
+static Val symbol_binary(Builder *b, AstOp op, const Val *l, const Val *r, SrcLoc loc)
+{
+    Dim a = l->kind == VAL_SYMBOL ? (Dim){1, 1u << l->i} : ir_dim(l->i);
+    Dim c = r->kind == VAL_SYMBOL ? (Dim){1, 1u << r->i} : ir_dim(r->i);
+    Dim out = {0, 0};
+    bool ok = false;
+    switch (op) {
+    case AST_OP_ADD: ok = ir_dim_add(b->g, a, c, &out); break;
+    case AST_OP_SUB:
+        ok = c.c != INT64_MIN && ir_dim_derive(b->g, a, ir_dim(1), (Dim){-c.c, c.syms}, 0, 1, &out);
+        break;
+    case AST_OP_MUL: ok = ir_dim_mul_any(b->g, a, c, &out); break;
+    case AST_OP_FLOORDIV: ok = ir_dim_static(c) && ir_dim_floordiv(b->g, a, c.c, &out); break;
+    default: break;
+    }
+    if (ok && ir_dim_static(out))
+        return (Val){.kind = VAL_INT, .loc = loc, .i = out.c};
+    if (ok && out.c == 1 && !(out.syms & (out.syms - 1))) {
+        int i = __builtin_ctz(out.syms);
+        return (Val){.kind = VAL_SYMBOL, .loc = loc, .i = i, .s = b->g->sym_names[i]};
+    }
+    return (Val){.kind = VAL_ABSENT, .loc = loc};
+}
+
 static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
 {
     if (e->op == AST_OP_AND || e->op == AST_OP_OR) {
@@ -350,6 +377,13 @@ static Val eval_binary(Builder *b, Scope *s, const AstExpr *e)
             return fe_err_val(e->loc);
         }
         return tensor_binary(b, ops[e->op], &l, &r, e->loc);
+    }
+    if ((l.kind == VAL_SYMBOL || r.kind == VAL_SYMBOL) && b->g &&
+        (l.kind == VAL_SYMBOL || l.kind == VAL_INT) &&
+        (r.kind == VAL_SYMBOL || r.kind == VAL_INT)) {
+        Val v = symbol_binary(b, e->op, &l, &r, e->loc);
+        if (v.kind != VAL_ABSENT)
+            return v;
     }
     if (!is_number(&l) || !is_number(&r)) {
         const Val *bad = is_number(&l) ? &r : &l;

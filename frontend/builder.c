@@ -562,11 +562,12 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
         Dim l, r;
         if (!eval_dim(b, e->a, add_symbols, &l) || !eval_dim(b, e->b, add_symbols, &r))
             return false;
-        if (l.syms & r.syms) {
+        if ((l.syms & r.syms) && add_symbols) { /* inputs bind symbols: plain ones only */
             fe_error(b, e->loc, "a symbolic dimension may appear only once in a product");
             return false;
         }
-        if (!ir_dim_mul(l, r, out) || out->c > FE_MAX_DIM) {
+        /* in an output's type a symbol twice is its square, a derived symbol */
+        if (!ir_dim_mul_any(b->g, l, r, out) || out->c > FE_MAX_DIM) {
             fe_error(b, e->loc, "the dimension is too large (more than %lld)",
                      (long long)FE_MAX_DIM);
             return false;
@@ -575,6 +576,17 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
     }
     Val v = fe_eval(b, fe_scope_new(b, NULL), e, NULL);
     int64_t n;
+    if (v.kind == VAL_SYMBOL && !add_symbols) { /* an output's seq+1 (symbol_binary) */
+        *out = (Dim){1, 1u << v.i};
+        return true;
+    }
+    if (v.kind == VAL_SYMBOL) {
+        fe_error(b, e->loc,
+                 "an input's dimension must be a number, a symbol or a product of distinct "
+                 "symbols (the inputs bind the symbols; '%s' is computed from them)",
+                 v.s);
+        return false;
+    }
     if (!fe_to_int(b, &v, "a dimension", &n))
         return false;
     if (n < 1 || n > FE_MAX_DIM) {

@@ -4,6 +4,7 @@
  * frontend/onnx_ops_ext.c (Resize and the pools from onnx_ops.c). */
 #ifdef SLIMC_WITH_ONNX
 #include "frontend/onnx_ops_ext.h"
+#include "ir/resize_taps.h"
 
 #include <math.h>
 
@@ -65,6 +66,13 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             kept[a] = true;
             continue;
         }
+        if (!ir_dim_static(s->d[a]) && sc && !sz && !roi &&
+            ir_resize_upsample_factor(mode, coord, nearest, ox_const_get(sc, i),
+                                      ox_attr_int(n, "antialias", 0) != 0)) {
+            scale[a] = ox_const_get(sc, i); /* nn.Upsample: stays symbolic (size -1) */
+            size[a] = -1;
+            continue;
+        }
         if (!ir_dim_static(s->d[a]))
             return ox_unsupported_symbolic(im, n,
                                            sc && !sz ? "resizing a symbolic dim by a scale other "
@@ -98,7 +106,7 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             listed |= axes[i] == a;
         if (!listed || kept[a] || (size[a] == s->d[a].c && scale[a] == 1.0 && coord != 4))
             continue;
-        if (size[a] < 1 || !(scale[a] > 0))
+        if ((size[a] < 1 && ir_dim_static(s->d[a])) || !(scale[a] > 0))
             return ox_unsupported(im, n, "an output size below 1 or a scale that is not positive");
         NodeId id = ox_mk(im, n, "resize_axis", &v, 1);
         if (id == IR_NONE)

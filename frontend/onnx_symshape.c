@@ -143,9 +143,26 @@ OxResult ox_unsupported_symbolic(OxImporter *im, const OxNode *n, const char *wh
 
 typedef enum { SYM_ADD, SYM_SUB, SYM_MUL, SYM_DIV } SymOp;
 
-/* a op b as a Dim; false when a Dim cannot hold it. Div is ONNX's integer Div (truncation):
- * exact on the Dims it accepts. */
-static bool dim_arith(SymOp op, Dim a, Dim b, Dim *out)
+static bool dim_arith_plain(SymOp op, Dim a, Dim b, Dim *out);
+
+/* a op b as a Dim: a product of symbols where one holds it, else a derived symbol
+ * (ir/symbols.c: S+1, S-4, S*S, W//2); false when neither can. Div is ONNX's integer Div
+ * (truncation), the same as floor on the sizes (>= 0) it accepts. */
+static bool dim_arith(Graph *g, SymOp op, Dim a, Dim b, Dim *out)
+{
+    if (dim_arith_plain(op, a, b, out))
+        return true;
+    switch (op) {
+    case SYM_ADD: return ir_dim_add(g, a, b, out);
+    case SYM_SUB:
+        return b.c != INT64_MIN && ir_dim_derive(g, a, ir_dim(1), (Dim){-b.c, b.syms}, 0, 1, out);
+    case SYM_MUL: return a.c > 0 && b.c > 0 && ir_dim_mul_any(g, a, b, out);
+    case SYM_DIV: return a.c > 0 && ir_dim_static(b) && b.c > 0 && ir_dim_floordiv(g, a, b.c, out);
+    }
+    return false;
+}
+
+static bool dim_arith_plain(SymOp op, Dim a, Dim b, Dim *out)
 {
     if (ir_dim_static(a) && ir_dim_static(b)) {
         int64_t r;
@@ -285,10 +302,10 @@ static OxResult sym_arith(OxImporter *im, OxNode *n, SymOp op)
         return ox_unsupported_symbolic(im, n, "integer arithmetic on a shape this way");
     OxSym r = {a.rank > b.rank ? a.rank : b.rank, a.n > b.n ? a.n : b.n, {{0}}};
     for (int i = 0; i < r.n; i++)
-        if (!dim_arith(op, a.d[a.n == 1 ? 0 : i], b.d[b.n == 1 ? 0 : i], &r.d[i]))
+        if (!dim_arith(im->g, op, a.d[a.n == 1 ? 0 : i], b.d[b.n == 1 ? 0 : i], &r.d[i]))
             return ox_unsupported_symbolic(im, n,
-                                           "a result a symbolic dim cannot hold (only products "
-                                           "of symbols are kept)");
+                                           "a result a symbolic dim cannot hold (a negative "
+                                           "size, or more than 16 symbolic dims)");
     bind_sym(im, n, &r);
     return OX_OK;
 }
@@ -315,18 +332,33 @@ static OxResult sym_reshape(OxImporter *im, OxNode *n)
         } else if (d.c <= 0)
             return ox_unsupported(im, n, "bad target size %lld", (long long)d.c);
         target.d[i] = d;
-        if (!ir_dim_mul(known, d, &known))
+        if (!ir_dim_mul_any(im->g, known, d, &known))
             return ox_unsupported_symbolic(im, n, "a Reshape whose sizes repeat a symbol");
     }
     if (infer >= 0) {
         Dim total;
-        if (!ir_shape_numel(s, &total) || (known.syms & ~total.syms) || total.c % known.c)
+        if (!ir_shape_numel_g(im->g, s, &total) || (known.syms & ~total.syms) || total.c % known.c)
             return ox_unsupported_symbolic(im, n, "a Reshape whose -1 cannot be inferred");
         target.d[infer] = (Dim){total.c / known.c, total.syms & ~known.syms};
     }
     ValueId v = ox_reshape_to(im, n, x, &target);
     return v == IR_NONE ? ox_unsupported_symbolic(im, n, "a Reshape to a shape this symbolic")
                         : ox_out(im, n, v);
+}
+
+/* A Reshape of a shape value itself to rank 1 (PyTorch's expand(B, -1, -1): [-1]) or
+ * rank 0 (a one-element shape to [], [1] the other way). */
+static OxResult sym_reshape_shape(OxImporter *im, OxNode *n)
+{
+    OxSym a;
+    int64_t want[2];
+    int k = ox_ints_input(im, n, 1, want, 2);
+    if (!sym_in(n, 0, &a) || k < 0 || k > 1 || (k == 1 && want[0] != -1 && want[0] != a.n) ||
+        (k == 0 && a.n != 1))
+        return ox_unsupported_symbolic(im, n, "a Reshape of a shape this way");
+    a.rank = k;
+    bind_sym(im, n, &a);
+    return OX_OK;
 }
 
 /* The expand attribute for a symbolic target: sizes, -(1000 + s) for a bare symbol, -1 to
@@ -538,6 +570,8 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_arith(im, n, SYM_DIV);
     else if (!strcmp(op, "Reshape") && !(n->in[0] && n->in[0]->sym))
         *r = sym_reshape(im, n);
+    else if (!strcmp(op, "Reshape"))
+        *r = sym_reshape_shape(im, n);
     else if (!strcmp(op, "Expand") && !(n->in[0] && n->in[0]->sym))
         *r = sym_expand(im, n, false);
     else if (!strcmp(op, "ConstantOfShape"))

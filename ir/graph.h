@@ -195,6 +195,11 @@ struct Graph {
     const char **output_names; /* [n_outputs] the names the model declares, NULL if unnamed */
     const char *sym_names[IR_MAX_SYMS];
     int n_syms;
+    /* Symbols defined by an expression over earlier ones (ir/symbols.c): bit s of
+     * derived_syms set means sym_defs[s] gives symbol s's value; the others are bound
+     * from the inputs' shapes. A derived symbol's name is its expression ("S+1"). */
+    uint32_t derived_syms;
+    SymDef sym_defs[IR_MAX_SYMS];
     /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
      * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
      * the CPU's: each value lives in the arena of its producer's device. */
@@ -244,6 +249,28 @@ void ir_graph_on_free(Graph *g, void (*fn)(void *), void *arg);
 
 /* Returns the index of symbol name, adding it; -1 if there are too many. */
 int ir_graph_symbol(Graph *g, const char *name);
+
+/* Derived dims (ir/symbols.c). Each returns in *out the Dim of
+ *     floor((xa * xb + y + add) / div)
+ * simplified to a constant or a monomial where a Dim can hold it exactly, else a derived
+ * symbol defined by that expression (the same expression gives the same symbol). False
+ * when a derived symbol would be needed and the graph has IR_MAX_SYMS symbols already,
+ * when div < 1, when a constant overflows, or when the result is a constant < 0. */
+bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Dim *out);
+/* a + b, a + k, a * b (a symbol may repeat), floor(a / k) for k >= 1. */
+bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out);
+bool ir_dim_add_const(Graph *g, Dim a, int64_t k, Dim *out);
+bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out);
+bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out);
+/* The element count of s as one monomial, a symbol in two dims as its square S*S (a
+ * derived symbol, added to g when new); false when a count overflows or a symbol is
+ * needed beyond IR_MAX_SYMS. */
+bool ir_shape_numel_g(Graph *g, const Shape *s, Dim *out);
+/* The same with the squares g has already (codegen, after memplan made them). */
+bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out);
+/* Sets every derived symbol's value in syms[] from the others (in order). False, with a
+ * message naming the symbol in why, when one overflows or comes out < 1. */
+bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size);
 
 ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc);
 ValueId ir_const_new(Graph *g, const char *name, Type type, const void *data, size_t bytes,

@@ -14,7 +14,10 @@ char *ir_dim_str(const Graph *g, Dim d, char *buf, size_t size)
     for (int i = 0; i < IR_MAX_SYMS && len < size; i++)
         if (d.syms & (1u << i)) {
             const char *name = g && i < g->n_syms ? g->sym_names[i] : "?";
-            len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "*" : "", name);
+            /* a derived symbol's name is its expression: 2*(S+1), not 2*S+1 */
+            bool wrap = g && (g->derived_syms & (1u << i)) && (d.c != 1 || (d.syms & (d.syms - 1)));
+            len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s", len ? "*" : "",
+                                    wrap ? "(" : "", name, wrap ? ")" : "");
         }
     return buf;
 }

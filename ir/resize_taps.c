@@ -206,3 +206,12 @@ void ir_resize_taps_free(ResizeTaps *t)
     t->w = NULL;
     t->extrap = NULL;
 }
+
+int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale, bool antialias)
+{
+    if (mode != RS_NEAREST || coord != CT_ASYMMETRIC || antialias || !(scale >= 1.0) ||
+        scale > 1024.0 || scale != floor(scale))
+        return 0;
+    int64_t k = (int64_t)scale;
+    return nearest == NM_FLOOR || (nearest == NM_ROUND_FLOOR && k <= 2) ? k : 0;
+}

@@ -22,4 +22,10 @@ typedef struct ResizeTaps {
 bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t);
 void ir_resize_taps_free(ResizeTaps *t);
 
+/* The integer factor k of a resize whose taps need no table, so that it works on a
+ * symbolic length (issue 19): nearest, asymmetric coordinates (PyTorch's nn.Upsample
+ * export), floor rounding (or round_prefer_floor at k = 2, the same taps), a whole scale
+ * k >= 1, no antialias; output position j reads input j / k. 0 when another case. */
+int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale, bool antialias);
+
 #endif

@@ -162,15 +162,31 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
     return out;
 }
 
+/* The same along a symbolic dim: floor((in + 2p - dil*(k-1) - 1 + s) / s), a derived symbol
+ * (ir/symbols.c; >= 1 is checked when the inputs bind it). False when it cannot be made
+ * (16 symbols already, an overflow). */
+static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, int64_t dil, Dim *out)
+{
+    if (ir_dim_static(in)) {
+        *out = ir_dim(ir_shp_window_out(in.c, k, s, p, dil, false));
+        return true;
+    }
+    int64_t reach, add;
+    if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &add) ||
+        !ir_ckd_sub_i64(add, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
+        return false;
+    return ir_dim_derive(g, in, ir_dim(1), ir_dim(0), add, s, out);
+}
+
 SHAPE_FN(conv2d)
 {
     if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d) ||
         !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
         !ir_shp_need_rank(g, n, 1, 4, "the weight", d))
         return false;
-    for (int i = 1; i < 4; i++)
-        if (!ir_shp_need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
-            return false;
+    /* the image's height and width may be symbolic: the output's are derived symbols */
+    if (!ir_shp_need_static(g, n, 0, 1, "channel count", d))
+        return false;
     int64_t stride[2], pad[2], dil[2];
     ir_attr_stride(n, stride, 2);
     ir_attr_padding(n, pad, 2);
@@ -230,15 +246,23 @@ SHAPE_FN(conv2d)
             return false;
         }
     }
-    int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
-    int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
-    if (h < 1 || w < 1) {
+    const Shape *xs = &ir_shp_in_type(g, n, 0)->shape;
+    Dim h, w;
+    if (!window_out_dim(g, xs->d[2], kh, stride[0], pad[0], dil[0], &h) ||
+        !window_out_dim(g, xs->d[3], kw, stride[1], pad[1], dil[1], &w)) {
+        ir_diag_error(d, n->loc,
+                      "conv2d '%s': the output size of %s needs a symbolic dim and the model "
+                      "has 16 already",
+                      n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a));
+        return false;
+    }
+    if ((ir_dim_static(h) && h.c < 1) || (ir_dim_static(w) && w.c < 1)) {
         ir_diag_error(d, n->loc, "conv2d '%s': the %lldx%lld kernel does not fit the input %s",
                       n->name, (long long)kh, (long long)kw,
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(h), ir_dim(w)}};
+    Shape out = {4, {xs->d[0], ir_dim(o), h, w}};
     ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }
@@ -342,9 +366,12 @@ SHAPE_FN(pool2d)
      * monotone quantize, so the codes' maximum is the maximum's code */
     const bool u8 = n->op == IR_OP_MAX_POOL2D && ir_shp_in_type(g, n, 0)->dtype == IR_U8 &&
                     !ir_shp_in_type(g, n, 0)->quant;
-    if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
-        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
-        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
+    if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d))
+        return false;
+    /* a symbolic height or width gives a derived size, without ceil_mode (whose last
+     * window is dropped or not depending on the size) */
+    if (ir_attr_ceil_mode(n) && (!ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
+                                 !ir_shp_need_static(g, n, 0, 3, "spatial size", d)))
         return false;
     int64_t k[2], s[2], p[2], dil[2];
     if (!ir_attr_kernel_or(n, k, 2, 0)) {
@@ -371,6 +398,21 @@ SHAPE_FN(pool2d)
             return false;
         }
     }
+    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
+    if (!ir_dim_static(x->d[2]) || !ir_dim_static(x->d[3])) {
+        Dim oh, ow;
+        if (!window_out_dim(g, x->d[2], k[0], s[0], p[0], dil[0], &oh) ||
+            !window_out_dim(g, x->d[3], k[1], s[1], p[1], dil[1], &ow) ||
+            (ir_dim_static(oh) && oh.c < 1) || (ir_dim_static(ow) && ow.c < 1)) {
+            char a[256];
+            ir_diag_error(d, n->loc, "%s '%s': no output size for the input %s", ir_ops[n->op].name,
+                          n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a));
+            return false;
+        }
+        Shape out = {4, {x->d[0], x->d[1], oh, ow}};
+        ir_shp_set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
+        return true;
+    }
     int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), k[0], s[0], p[0], dil[0], ceil_mode);
     int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), k[1], s[1], p[1], dil[1], ceil_mode);
     if (h < 1 || w < 1) {
@@ -380,7 +422,6 @@ SHAPE_FN(pool2d)
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
     }
-    const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     Shape out = {4, {x->d[0], x->d[1], ir_dim(h), ir_dim(w)}};
     ir_shp_set_out(g, n, 0, u8 ? IR_U8 : IR_F32, &out);
     return true;
@@ -439,7 +480,7 @@ SHAPE_FN(reshape)
         return false;
     }
     Dim total, known = ir_dim(1);
-    if (!ir_shape_numel(&t->shape, &total)) {
+    if (!ir_shape_numel_g(g, &t->shape, &total)) { /* [B, S, S]: B*(S*S) */
         ir_diag_error(d, n->loc, "reshape '%s': unsupported symbolic shape %s", n->name,
                       ir_shp_describe(g, n->inputs[0], a, sizeof a));
         return false;
@@ -464,7 +505,7 @@ SHAPE_FN(reshape)
             ir_diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
             return false;
         }
-        if (!ir_dim_mul(known, out.d[i], &known))
+        if (!ir_dim_mul_any(g, known, out.d[i], &known))
             goto mismatch;
     }
     if (infer >= 0) {
@@ -660,9 +701,8 @@ SHAPE_FN(transfer)
 
 SHAPE_FN(adaptive_pool)
 {
-    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
-        !ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
-        !ir_shp_need_static(g, n, 0, 3, "spatial size", d))
+    /* the input's height and width may be symbolic (the windows are computed at run time) */
+    if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_rank(g, n, 0, 4, "the input", d))
         return false;
     int64_t os[2];
     ir_attr_output_size(n, os, 2);
@@ -914,10 +954,14 @@ SHAPE_FN(concat)
         bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
         for (int k = 0; ok && k < t->shape.rank; k++)
             ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
+        /* sizes over different symbols sum to a derived symbol (S+1: a CLS token) */
         Dim sum = {0, out.d[ax].syms};
-        if (ok && t->shape.d[ax].syms != out.d[ax].syms)
-            ok = false;
-        if (ok && !ir_ckd_add_i64(out.d[ax].c, t->shape.d[ax].c, &sum.c))
+        if (ok && t->shape.d[ax].syms != out.d[ax].syms) {
+            if (!ir_dim_add(g, out.d[ax], t->shape.d[ax], &sum))
+                return bad_attr(g, n, i, d,
+                                "the concatenated size needs a symbolic dim and the model "
+                                "has 16 already");
+        } else if (ok && !ir_ckd_add_i64(out.d[ax].c, t->shape.d[ax].c, &sum.c))
             return bad_attr(g, n, i, d, "the concatenated size overflows");
         if (!ok) {
             char a[256], b[256];

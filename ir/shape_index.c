@@ -5,6 +5,7 @@
 #include "ir/checked.h"
 #include "ir/graph.h"
 #include "ir/index_ops.h"
+#include "ir/resize_taps.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -238,12 +239,23 @@ SHAPE_FN(resize_axis)
         return fail(g, n, 0, d, "the operand must be f32 in this version of slimc");
     if (!axis_ok(g, n, 0, &ax, d))
         return false;
-    if (x->shape.rank == 0 || !ir_dim_static(x->shape.d[ax]))
+    if (x->shape.rank == 0)
         return fail(g, n, 0, d, "the resized dimension must be a fixed size");
     int64_t size = ir_attr_size_1d(n), mode = ir_attr_mode(n);
     int64_t coord = ir_attr_coord(n), nearest = ir_attr_nearest(n);
     double scale = ir_attr_scale(n);
     bool antialias = ir_attr_antialias(n) != 0;
+    if (!ir_dim_static(x->shape.d[ax])) { /* k x a symbolic length: an upsample */
+        int64_t k =
+            ir_resize_upsample_factor((int)mode, (int)coord, (int)nearest, scale, antialias);
+        Shape out = x->shape;
+        if (!k || !ir_ckd_mul_i64(out.d[ax].c, k, &out.d[ax].c))
+            return fail(g, n, 0, d,
+                        "a symbolic dimension is resized only as a nearest, asymmetric upsample "
+                        "by a whole factor (nn.Upsample); fix it with --dim or --shape");
+        set_out(g, n, IR_F32, &out);
+        return true;
+    }
     if (size < 1 || size > INT32_MAX || x->shape.d[ax].c > INT32_MAX)
         return fail(g, n, 0, d, "the output size must be from 1 to 2^31 - 1");
     if (mode < 0 || mode > 2 || coord < 0 || coord > 5 || nearest < 0 || nearest > 3)

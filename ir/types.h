@@ -129,6 +129,17 @@ bool ir_dim_eval_ckd(Dim d, const int64_t *sym_values, int64_t *out);
 /* The same, INT64_MAX when it overflows (for statistics and values already checked). */
 int64_t ir_dim_eval(Dim d, const int64_t *sym_values);
 
+/* A derived symbol: what an exporter's shape arithmetic makes of other symbols (a CLS
+ * token's S+1, a flattened S*S, a stride-2 conv's (W+1)//2). Its value is
+ *     floor((xa * xb + y + add) / div)
+ * over the values of earlier symbols (xb is 1 and y 0 where unused; div >= 1), and must
+ * come out >= 1 for the inputs' shapes (checked where the symbols are bound). A Dim then
+ * names it like any other symbol, so memplan, codegen and the ABI see only symbols. */
+typedef struct SymDef {
+    Dim xa, xb, y;
+    int64_t add, div;
+} SymDef;
+
 /* A polynomial in the symbols with non-negative coefficients: sizes and arena offsets.
  * Each term is coeff × product of the symbols in mask. */
 #define IR_POLY_TERMS 8

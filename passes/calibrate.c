@@ -288,6 +288,20 @@ static bool bind_syms(const Graph *g, ValueId in, int ndim, const int64_t *shape
         }
         syms[k] = want;
     }
+    if (g->derived_syms) { /* S+1, S*S (ir/symbols.c) from the bound ones, others 1 */
+        int64_t all[IR_MAX_SYMS];
+        char why[192];
+        for (int k = 0; k < IR_MAX_SYMS; k++)
+            all[k] = syms[k] ? syms[k] : 1;
+        if (!ir_syms_derive(g, all, why, sizeof why)) {
+            ir_diag_error(d, loc, "quantize: calibration data of input '%s': %s",
+                          g->values[in].name, why);
+            return false;
+        }
+        for (int k = 0; k < IR_MAX_SYMS; k++)
+            if (g->derived_syms & (1u << k))
+                syms[k] = all[k];
+    }
     return true;
 }
 

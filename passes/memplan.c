@@ -116,19 +116,21 @@ static bool concat_in_place(const Graph *g, NodeId c, Pieces *pc)
 
 /* Bytes of v's type as a polynomial, rounded up to the alignment; false if the size is
  * not expressible (a symbol squared, too many terms). */
-static bool value_size(const Graph *g, ValueId v, Poly *out)
+static bool value_size(Graph *g, ValueId v, Poly *out)
 {
     const Type *t = &g->values[v].type;
     Dim n;
     size_t bytes;
-    if (!ir_shape_numel(&t->shape, &n) || !ir_ckd_bytes(t->dtype, n.c, &bytes))
+    /* a symbol in two dims ([B, S, S]: attention scores) counts as its square S*S */
+    if (!ir_shape_numel_g(g, &t->shape, &n) || !ir_ckd_bytes(t->dtype, n.c, &bytes))
         return false;
     *out = ir_poly_from_dim((Dim){(int64_t)bytes, n.syms});
     return ir_poly_round_up(out, MEMPLAN_ALIGN);
 }
 
 /* The error for a value whose size value_size cannot express: a symbol that appears in
- * two of its dims (seq in [B, seq, seq]: attention scores) is named, with the way out. */
+ * two of its dims (seq in [B, seq, seq]) when its square would be a 17th symbol is named,
+ * with the way out. */
 static void size_error(const Graph *g, ValueId v, Diag *d)
 {
     const Value *val = &g->values[v];
@@ -144,10 +146,11 @@ static void size_error(const Graph *g, ValueId v, Diag *d)
         s++;
     if (s < g->n_syms)
         ir_diag_error(d, val->loc,
-                      "memplan: the size of '%s' (%s) has the symbol '%s' squared, which slimc's "
-                      "sizes cannot hold; fix it: --dim %s=N (slimc run and bench compile for "
-                      "the inputs' shapes instead)",
-                      val->name ? val->name : "?", type, g->sym_names[s], g->sym_names[s]);
+                      "memplan: the size of '%s' (%s) has the symbol '%s' squared, a derived "
+                      "symbol beyond the %d that slimc holds; fix it: --dim %s=N (slimc run and "
+                      "bench compile for the inputs' shapes instead)",
+                      val->name ? val->name : "?", type, g->sym_names[s], IR_MAX_SYMS,
+                      g->sym_names[s]);
     else
         ir_diag_error(d, val->loc, "memplan: the size of '%s' (%s) is not a sum of symbol products",
                       val->name ? val->name : "?", type);
@@ -364,6 +367,12 @@ bool pass_memplan(Graph *g, const PassArgs *args, Diag *d)
             }
     }
 
+    /* the squares of symbols (S*S) that inputs' and outputs' sizes need, for codegen */
+    for (int v = 0; v < nv; v++) {
+        Dim ne;
+        if (g->values[v].type.shape.rank > 0 && !ir_shape_static(&g->values[v].type.shape))
+            (void)ir_shape_numel_g(g, &g->values[v].type.shape, &ne);
+    }
     const bool mixed = ir_graph_mixed(g);
     int ns = 0;
     for (int v = 0; v < nv; v++) {

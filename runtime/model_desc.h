@@ -65,6 +65,12 @@ typedef struct RtIoDesc {
     int line, col;
 } RtIoDesc;
 
+/* A derived symbol (ir/types.h SymDef): floor((xa * xb + y + add) / div), >= 1. */
+typedef struct RtSymDef {
+    RtDimDesc xa, xb, y;
+    int64_t add, div;
+} RtSymDef;
+
 typedef struct RtModelDesc {
     const char *name;   /* the model's name (shown form) */
     const char *source; /* the model file (messages about the model as a whole); may be NULL */
@@ -76,6 +82,10 @@ typedef struct RtModelDesc {
         uint32_t mask;
         int64_t c;
     } arena[RT_MAX_POLY];
+    /* bit s: symbol s is derived, its value defs[s] of the earlier ones (computed after the
+     * inputs bind the others; an input that binds one too must agree) */
+    uint32_t derived;
+    RtSymDef defs[RT_MAX_SYMS];
 } RtModelDesc;
 
 /* An input as the caller holds it. */
@@ -98,6 +108,9 @@ typedef struct RtBindError {
  * inputs' shapes; also that the arena's size fits for these symbols. 0 on success. */
 RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
                           RtBindError *err);
+/* Sets the derived symbols of m in syms (in order) from the others; an input that bound
+ * one too (bit in known) must agree. 0 on success, else 1 with err->why. */
+RT_IO_FN int rt_desc_derive(const RtModelDesc *m, int64_t *syms, uint32_t known, RtBindError *err);
 /* The value of a dim for the symbol values; 0 when it overflows int64_t. */
 RT_IO_FN int rt_dim_eval(RtDimDesc d, const int64_t *syms, int64_t *out);
 /* Bytes for count elements of dtype (sub-byte dtypes packed); 0 when it exceeds

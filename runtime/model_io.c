@@ -893,6 +893,40 @@ static int rt_io_input_fail(RtBindError *err, int i, const char *fmt, ...)
     return 1;
 }
 
+RT_IO_FN int rt_desc_derive(const RtModelDesc *m, int64_t *syms, uint32_t known, RtBindError *err)
+{
+    err->input = -1;
+    for (int s = 0; s < m->n_syms && s < RT_MAX_SYMS; s++) {
+        if (!(m->derived & (1u << s)))
+            continue;
+        const RtSymDef *d = &m->defs[s];
+        const char *name = m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?";
+        int64_t a, b, y, n;
+        if (!rt_dim_eval(d->xa, syms, &a) || !rt_dim_eval(d->xb, syms, &b) ||
+            !rt_dim_eval(d->y, syms, &y) || __builtin_mul_overflow(a, b, &n) ||
+            __builtin_add_overflow(n, y, &n) || __builtin_add_overflow(n, d->add, &n) ||
+            d->div < 1) {
+            snprintf(err->why, sizeof err->why, "the symbolic dim %s overflows", name);
+            return 1;
+        }
+        int64_t v = n / d->div - (n % d->div != 0 && n < 0); /* floor */
+        if (v < 1) {
+            snprintf(err->why, sizeof err->why,
+                     "the symbolic dim %s is %lld for these input shapes (must be >= 1)", name,
+                     (long long)v);
+            return 1;
+        }
+        if ((known & (1u << s)) && syms[s] != v) {
+            snprintf(err->why, sizeof err->why,
+                     "an input gives the symbolic dim %s the value %lld, its definition %lld", name,
+                     (long long)syms[s], (long long)v);
+            return 1;
+        }
+        syms[s] = v;
+    }
+    return 0;
+}
+
 RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
                           RtBindError *err)
 {
@@ -932,11 +966,14 @@ RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *
     }
     err->input = -1;
     for (int s = 0; s < m->n_syms; s++)
-        if (!(known & (1u << s))) {
+        if (!(known & (1u << s)) && !(m->derived & (1u << s))) {
             snprintf(err->why, sizeof err->why, "symbol %s is not set by any input's shape",
                      m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?");
             return 1;
         }
+    /* derived symbols (seq+1) from the others; one an input bound too must agree */
+    if (m->derived && rt_desc_derive(m, syms, known, err))
+        return 1;
     /* Every size these symbol values give must fit before anything is allocated: the
      * arena bounds every planned value, the outputs are checked where they are made. */
     int64_t arena = 0;

@@ -112,7 +112,14 @@ void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets)
     for (int t = 0; t < g->arena_bytes.n; t++)
         fprintf(f, "%s{%uu, %lldLL}", t ? ", " : "", (unsigned)g->arena_bytes.t[t].mask,
                 (long long)g->arena_bytes.t[t].c);
-    fputs("}};\n", f);
+    fprintf(f, "}, %uu, {", (unsigned)g->derived_syms);
+    for (int s = 0; s < g->n_syms; s++) {
+        const SymDef *d = &g->sym_defs[s];
+        fprintf(f, "%s{{%lldLL, %uu}, {%lldLL, %uu}, {%lldLL, %uu}, %lldLL, %lldLL}", s ? ", " : "",
+                (long long)d->xa.c, (unsigned)d->xa.syms, (long long)d->xb.c, (unsigned)d->xb.syms,
+                (long long)d->y.c, (unsigned)d->y.syms, (long long)d->add, (long long)d->div);
+    }
+    fputs(g->n_syms ? "}};\n" : "{{0, 0}, {0, 0}, {0, 0}, 0, 0}}};\n", f);
     if (!offsets) /* a library: its wrapper has its own constants table */
         return;
     fputs("static const struct { int id; size_t offset; } slimc_consts[] = {\n", f);
@@ -157,11 +164,27 @@ bool cg_aot_is_lib_name(const char *s)
 /* Symbol s as a parameter of the header's macros: its name when every symbol's name is a
  * C identifier of at most 64 bytes, else sym0, sym1, ... for all (the names come from the
  * model file and must not become code). */
+static void put_dim_expr(FILE *f, const Graph *g, Dim d);
+
+/* A derived symbol (ir/symbols.c) is its expression over the others: the macros take only
+ * the inputs' symbols (its numerator is >= 0 where it is defined, so / is floor). */
 static void put_sym_param(FILE *f, const Graph *g, int s)
 {
+    if (g->derived_syms & (1u << s)) {
+        const SymDef *d = &g->sym_defs[s];
+        fputs("((", f);
+        put_dim_expr(f, g, d->xa);
+        fputs(" * ", f);
+        put_dim_expr(f, g, d->xb);
+        fputs(" + ", f);
+        put_dim_expr(f, g, d->y);
+        fprintf(f, " + %lldLL) / %lldLL)", (long long)d->add, (long long)d->div);
+        return;
+    }
     bool names = true;
     for (int i = 0; i < g->n_syms; i++)
-        names &= cg_aot_is_identifier(g->sym_names[i]) && strlen(g->sym_names[i]) <= 64;
+        if (!(g->derived_syms & (1u << i)))
+            names &= cg_aot_is_identifier(g->sym_names[i]) && strlen(g->sym_names[i]) <= 64;
     if (names)
         fputs(g->sym_names[s], f);
     else
@@ -183,9 +206,12 @@ static void put_dim_expr(FILE *f, const Graph *g, Dim d)
 static void put_sym_params(FILE *f, const Graph *g)
 {
     fputc('(', f);
-    for (int s = 0; s < g->n_syms; s++) {
-        fputs(s ? ", " : "", f);
+    for (int s = 0, first = 1; s < g->n_syms; s++) {
+        if (g->derived_syms & (1u << s))
+            continue; /* an expression of the others */
+        fputs(first ? "" : ", ", f);
         put_sym_param(f, g, s);
+        first = 0;
     }
     fputc(')', f);
 }

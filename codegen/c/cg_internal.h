@@ -16,6 +16,9 @@ void cg_emit_linear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_matmul(CgCtx *c, NodeId id, CgKernel *k);
 /* conv.c */
 void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k);
+/* conv2d over a symbolic image height or width (codegen/c/conv_sym.c). */
+void cg_emit_conv2d_sym(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad,
+                        const int64_t *dil, int64_t groups, bool depthwise, CgKernel *k);
 void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k);
 /* elementwise.c (f32; other dtypes are forwarded to elementwise_dtypes.c) */
 void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k);

@@ -172,14 +172,24 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
     ir_attr_padding(n, pad, 2);
     ir_attr_dilation(n, dil, 2);
     int64_t groups = ir_attr_groups(n);
-    for (int i = 1; i < 4; i++)
-        if (!ir_dim_static(ws->d[i]) ||
-            (i > 1 && (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i])))) {
-            cg_error(c, n, "needs static channels, kernel and image sizes");
+    bool sym_image = false; /* a symbolic height or width: codegen/c/conv_sym.c */
+    for (int i = 1; i < 4; i++) {
+        if (!ir_dim_static(ws->d[i]) || !ir_dim_static(xs->d[1])) {
+            cg_error(c, n, "needs static channels and kernel sizes");
             return;
         }
+        sym_image |= i > 1 && (!ir_dim_static(xs->d[i]) || !ir_dim_static(os->d[i]));
+    }
     if (!ir_dim_static(ws->d[0]) || groups < 1 || ws->d[0].c % groups) {
         cg_error(c, n, "bad groups (%lld)", (long long)groups);
+        return;
+    }
+    if (sym_image && !(ir_attr_w_sparse(n) == 1 && n->n_inputs > 3)) {
+        cg_emit_conv2d_sym(c, id, stride, pad, dil, groups, ws->d[1].c == 1 && groups > 1, k);
+        return;
+    }
+    if (sym_image) {
+        cg_error(c, n, "a sparse conv needs static image sizes");
         return;
     }
     const int64_t *csr = NULL; /* the CSR header (slimc_abi.h) of a sparse conv */

@@ -46,6 +46,15 @@ static RtModelDesc *make_desc(const Graph *g, RtIoDesc **io, const void ***const
     for (int s = 0; s < g->n_syms && s < IR_MAX_SYMS; s++)
         b->sym_names[s] = g->sym_names[s];
     m->sym_names = b->sym_names;
+    m->derived = g->derived_syms;
+    for (int s = 0; s < g->n_syms && s < IR_MAX_SYMS; s++) {
+        const SymDef *sd = &g->sym_defs[s];
+        m->defs[s] = (RtSymDef){{sd->xa.c, sd->xa.syms},
+                                {sd->xb.c, sd->xb.syms},
+                                {sd->y.c, sd->y.syms},
+                                sd->add,
+                                sd->div};
+    }
     m->inputs = ios;
     m->outputs = ios + g->n_inputs;
     m->n_arena_terms = g->arena_bytes.n;

@@ -154,11 +154,58 @@ static bool value_used(const Graph *g, ValueId v)
     return cg_output_index(g, root) >= 0 || rv->planned;
 }
 
+/* P_derive_syms(syms): sets each derived symbol (ir/symbols.c) from the earlier ones,
+ * so that the callers of P_run and P_arena_bytes need give only the inputs' symbols; 1
+ * when one overflows or comes out < 1. Emitted once, before the first arena function. */
+static void derive_fn(CgCtx *c)
+{
+    const Graph *g = c->g;
+    cg_printf(c,
+              "/* the derived symbolic dims, from the others: 1 when one overflows or is < 1 "
+              "*/\nstatic int %s_derive_syms(int64_t *syms)\n{\n    int64_t a, b, y, n;\n",
+              c->prefix);
+    for (int s = 0; s < g->n_syms; s++) {
+        if (!(g->derived_syms & (1u << s)))
+            continue;
+        const SymDef *d = &g->sym_defs[s];
+        cg_printf(c,
+                  "    /* %s */\n    a = 0, b = 0, y = 0;\n"
+                  "    if (!slimc_rt_ckd_mac(&a, %lldLL, 0x%xu, syms) ||\n"
+                  "        !slimc_rt_ckd_mac(&b, %lldLL, 0x%xu, syms) ||\n"
+                  "        !slimc_rt_ckd_mac(&y, %lldLL, 0x%xu, syms) || "
+                  "__builtin_mul_overflow(a, b, &n) ||\n"
+                  "        __builtin_add_overflow(n, y, &n) || __builtin_add_overflow(n, %lldLL, "
+                  "&n))\n        return 1;\n"
+                  "    syms[%d] = n / %lldLL - (n %% %lldLL != 0 && n < 0);\n"
+                  "    if (syms[%d] < 1)\n        return 1;\n",
+                  cg_text(c, g->sym_names[s]), (long long)d->xa.c, (unsigned)d->xa.syms,
+                  (long long)d->xb.c, (unsigned)d->xb.syms, (long long)d->y.c, (unsigned)d->y.syms,
+                  (long long)d->add, s, (long long)d->div, (long long)d->div, s);
+    }
+    cg_printf(c, "    return 0;\n}\n\n");
+}
+
+/* Copies syms into a local array with the derived symbols set, and points syms at it. */
+static void derive_call(CgCtx *c, const char *fail)
+{
+    cg_printf(c,
+              "    int64_t syms_all[%d];\n    for (int s = 0; s < %d; s++)\n"
+              "        syms_all[s] = syms[s];\n    if (%s_derive_syms(syms_all))\n"
+              "        return %s; /* a derived symbolic dim */\n    syms = syms_all;\n",
+              c->g->n_syms, c->g->n_syms, c->prefix, fail);
+}
+
 /* size_t P_NAME(const int64_t *syms) returning bytes (SIZE_MAX: overflows); whether it
  * depends on the symbols. */
 static bool arena_fn(CgCtx *c, const char *name, const Poly *bytes)
 {
+    if (c->g->derived_syms && !c->derive_emitted) {
+        derive_fn(c);
+        c->derive_emitted = true;
+    }
     cg_printf(c, "size_t %s_%s(const int64_t *syms)\n{\n", c->prefix, name);
+    if (c->g->derived_syms)
+        derive_call(c, "SIZE_MAX");
     bool syms = false;
     for (int i = 0; i < bytes->n; i++)
         syms |= bytes->t[i].mask != 0;
@@ -186,6 +233,8 @@ void cg_entry_host_arena_fn(CgCtx *c)
 void cg_entry_checks(CgCtx *c)
 {
     const Graph *g = c->g;
+    if (g->derived_syms)
+        derive_call(c, "1");
     for (int i = 0; i < g->n_syms; i++)
         cg_printf(c,
                   "    const int64_t %s = syms[%d];\n    if (%s <= 0)\n        return 1; /* symbol "

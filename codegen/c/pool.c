@@ -11,11 +11,13 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
-    if (xs->rank != 4 || !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) ||
-        !ir_dim_static(os->d[2]) || !ir_dim_static(os->d[3])) {
-        cg_error(c, n, "expects a 4-D input with a static image size");
+    if (xs->rank != 4) {
+        cg_error(c, n, "expects a 4-D input");
         return;
     }
+    /* a symbolic image (issue 19): the sizes are locals, not constants */
+    const bool sym = !ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) ||
+                     !ir_dim_static(os->d[2]) || !ir_dim_static(os->d[3]);
     int64_t kk[2], s[2], p[2], dil[2];
     ir_attr_kernel(n, kk, 2);
     if (!ir_attr_stride_or(n, s, 2, 0) || s[0] == 0) {
@@ -28,17 +30,27 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     bool include_pad = ir_attr_count_include_pad_or(n, 1) != 0;
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
-              (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
-              (long long)os->d[3].c, (long long)kk[0], (long long)kk[1]);
+    if (sym)
+        cg_printf(c,
+                  "    const int64_t H = %s, W = %s, OH = %s, OW = %s;\n    enum { KH = %lld, KW = "
+                  "%lld };\n",
+                  cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]), cg_dim(c, os->d[2]),
+                  cg_dim(c, os->d[3]), (long long)kk[0], (long long)kk[1]);
+    else
+        cg_printf(c,
+                  "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld, KH = %lld, KW = %lld };\n",
+                  (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
+                  (long long)os->d[3].c, (long long)kk[0], (long long)kk[1]);
     cg_printf(c, "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld };\n",
               (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1]);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     if (is_max) {
         /* the window as a conv's: C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */
-        cg_printf(c, "        static const slimc_rt_conv s = {1, H, W, 1, 1, 1, KH, KW, OH, OW, "
-                     "SH, SW, PH, PW, DH, DW, 0};\n");
+        cg_printf(c,
+                  "        %sconst slimc_rt_conv s = {1, H, W, 1, 1, 1, KH, KW, OH, OW, "
+                  "SH, SW, PH, PW, DH, DW, 0};\n",
+                  sym ? "" : "static ");
         if (g->values[n->inputs[0]].type.dtype == IR_U8) /* an int8 chain (qchain) */
             cg_printf(c, "        slimc_rt_maxpool_plane_u8(&s, (const uint8_t *)(const void *)x "
                          "+ it * (H * W), (uint8_t *)(void *)out + it * (OH * OW));\n");
@@ -78,7 +90,12 @@ void cg_emit_pool(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     const char *planes = cg_prod(c, xs, 0, 2);
     k->items = planes;
-    k->work = cg_strf(c, "%s * %lld", planes, (long long)(os->d[2].c * os->d[3].c * kk[0] * kk[1]));
+    if (sym)
+        k->work = cg_strf(c, "%s * %s * %s * %lld", planes, cg_dim(c, os->d[2]),
+                          cg_dim(c, os->d[3]), (long long)(kk[0] * kk[1]));
+    else
+        k->work =
+            cg_strf(c, "%s * %lld", planes, (long long)(os->d[2].c * os->d[3].c * kk[0] * kk[1]));
     k->ep_done = true;
 }
 
@@ -88,8 +105,14 @@ void cg_emit_adaptive_pool(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
-    cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n", (long long)xs->d[2].c,
-              (long long)xs->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c);
+    if (!ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3])) /* a symbolic image */
+        cg_printf(c, "    const int64_t H = %s, W = %s;\n    enum { OH = %lld, OW = %lld };\n",
+                  cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]), (long long)os->d[2].c,
+                  (long long)os->d[3].c);
+    else
+        cg_printf(c, "    enum { H = %lld, W = %lld, OH = %lld, OW = %lld };\n",
+                  (long long)xs->d[2].c, (long long)xs->d[3].c, (long long)os->d[2].c,
+                  (long long)os->d[3].c);
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one (batch, channel) plane */\n");
     cg_printf(c, "        const float *restrict xp = x + it * (H * W);\n");
     cg_printf(c, "        float *restrict op = out + it * (OH * OW);\n");

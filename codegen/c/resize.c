@@ -80,11 +80,45 @@ void cg_emit_resize(CgCtx *c, NodeId id, CgKernel *k)
 
 /* resize_axis: the taps as static tables (ir/resize_taps.c), one item per (outer, output
  * position) row of inner elements. */
+/* resize_axis along a symbolic length (ir_resize_upsample_factor: nearest upsample by K):
+ * output position j reads input j / K; one item per (outer, output position) row. */
+static void emit_resize_axis_sym(CgCtx *c, NodeId id, int ax, int64_t K, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    static const char *const names[] = {"x"};
+    cg_body_begin(c, id, names, 1);
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
+    cg_printf(c, "    /* nearest upsample by %lld of a symbolic length */\n", (long long)K);
+    cg_printf(c, "    const int64_t len = %s, olen = %s, inner = %s;\n", cg_dim(c, xs->d[ax]),
+              cg_dim(c, os->d[ax]), inner);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, output position) */\n");
+    cg_printf(c, "        const int64_t o = it / olen, j = it %% olen;\n");
+    cg_printf(c, "        const float *restrict xr = x + (o * len + j / %lld) * inner;\n",
+              (long long)K);
+    cg_printf(c, "        float *restrict y = out + it * inner;\n");
+    cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = xr[i];\n");
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]));
+    k->work = cg_strf(c, "%s * %s * %s", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner);
+}
+
 void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]);
     int ax = axis_of(n, xs->rank);
+    if (!ir_dim_static(xs->d[ax])) {
+        int64_t K = ir_resize_upsample_factor((int)ir_attr_mode(n), (int)ir_attr_coord(n),
+                                              (int)ir_attr_nearest(n), ir_attr_scale(n),
+                                              ir_attr_antialias(n) != 0);
+        if (K)
+            emit_resize_axis_sym(c, id, ax, K, k);
+        else
+            cg_error(c, n, "a symbolic length is resized only by a nearest upsample");
+        return;
+    }
     ResizeTaps t;
     if (!ir_resize_taps(n, xs->d[ax].c, &t)) {
         cg_error(c, n, "out of memory");

@@ -91,7 +91,7 @@ void cg_error(CgCtx *c, const Node *n, const char *fmt, ...)
 
 bool cg_numel(CgCtx *c, NodeId id, const Shape *s, Dim *out)
 {
-    if (ir_shape_numel(s, out))
+    if (ir_shape_numel(s, out) || ir_shape_numel_known(c->g, s, out))
         return true;
     *out = (Dim){0, 0};
     cg_error(c, id == IR_NONE ? NULL : &c->g->nodes[id],

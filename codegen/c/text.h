@@ -41,6 +41,7 @@ typedef struct CgCtx {
     CgKernel *kernels;      /* per node: what its emitter reported (emit.c) */
     bool arena_syms;        /* the arena's size depends on symbol values (emit.c) */
     bool host_arena_syms;   /* so does a mixed graph's CPU arena (cg_entry_host_arena_fn) */
+    bool derive_emitted;    /* P_derive_syms is written (entry.c, derived symbols only) */
     bool profile;           /* timers around each node (CgOptions.profile) */
     CgSplit *split;         /* CgOptions.split when the file is cut into parts, else NULL */
     const char *fn_storage; /* what body functions are: "static", or "SLIMC_CG_FN" (split) */

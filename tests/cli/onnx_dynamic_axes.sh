@@ -3,7 +3,7 @@
 # and a sequence length (Shape, Gather, Slice, Unsqueeze, Concat, Mul, Div, Add, Sub,
 # Reshape, Expand, ConstantOfShape) stays symbolic, Resize keeps a batch whose scale is 1,
 # and each model runs at two input shapes with one compile per shape, matching ONNX Runtime
-# (1e-4). What a symbolic dim cannot hold (S + 1) is refused naming the dim and --dim.
+# (1e-4). S + 1 is a derived symbol (tests/cli/onnx_derived_dims.sh has more).
 # Core models: tests/cli/shapes_models.py (onnx.helper); then a TransformerEncoder and a CNN
 # with nn.Upsample exported by Debian's torch with dynamic_axes (skipped without torch).
 . "$(dirname "$0")/lib.bash"
@@ -55,23 +55,24 @@ same resize_dyn.onnx 3,2,4,4
 symbolic resize_sizes_dyn.onnx "output y: f32[batch, 2, 6, 10]"
 same resize_sizes_dyn.onnx 1,2,4,4
 same resize_sizes_dyn.onnx 2,2,4,4
-expect_fail "Shape + 1 is refused naming seq and --dim" \
-  "node 'Add_1': Add .*a result a symbolic dim cannot hold .* over the symbolic dim seq; fix it at import: --dim seq=N" \
-  "$SLIMC" inspect add1.onnx
+# Shape + 1 is a derived symbol (ir/symbols.c): symbolic, no note
+symbolic add1.onnx "output y: f32[seq+1]"
 same add1.onnx 5 --dim seq=5
 same add1.onnx 5
-grep -qF "note: imported with the inputs' shapes fixed (node 'Add_1': Add (ai.onnx opset 17): a result a symbolic dim cannot hold" err.txt \
-  && ok "run without --dim imports add1 with its input's shape, saying so" || { bad "add1: no note"; cat err.txt; }
+grep -q "note: imported with the inputs' shapes fixed" err.txt \
+  && { bad "add1 specialised"; cat err.txt; } || ok "add1 runs symbolically"
 
-# seq squared (attention scores): run compiles for the inputs' shapes with a note; an AOT
-# build names seq and --dim; with seq fixed the batch stays symbolic
+# seq squared (attention scores [batch, seq, seq]): its size counts seq*seq, a derived
+# symbol (ir/symbols.c), so it compiles once, symbolically, and an AOT build keeps both
 same scores_dyn.onnx 2,3,8
-grep -q "note: compiled for these input shapes, not symbolically (memplan: the size of 'MatMul_1' (f32\[batch, seq, seq\]) has the symbol 'seq' squared" err.txt \
-  && ok "the specialisation is said, naming seq" || { bad "no specialisation note"; cat err.txt; }
+grep -q "note: compiled for these input shapes" err.txt \
+  && { bad "scores_dyn specialised"; cat err.txt; } || ok "scores_dyn runs symbolically"
 same scores_dyn.onnx 1,5,8
-expect_fail "build refuses seq squared, naming it and --dim" \
-  "the size of 'MatMul_1' \(f32\[batch, seq, seq\]\) has the symbol 'seq' squared.*fix it: --dim seq=N" \
-  "$SLIMC" build scores_dyn.onnx -o scores
+expect_ok "build keeps seq squared symbolic" "$SLIMC" build scores_dyn.onnx -o scores
+rm -rf so
+./scores --input x=scores_dyn.1,5,8.x.npy --output-dir so >/dev/null 2>&1 \
+  && "$NPYCMP" so/y.npy scores_dyn.1,5,8.ref.npy 1e-4 >cmp.txt && ok "scores AOT at 1,5,8 matches ORT" \
+  || { bad "scores AOT"; cat cmp.txt; }
 expect_ok "emit --dim seq=4 (the batch symbolic)" "$SLIMC" emit scores_dyn.onnx --dim seq=4 -o sc
 grep -qF 'SCORES_DYN_N_SYMS 1' sc/scores_dyn.h && grep -qF 'f32[batch, 4, 8]' sc/scores_dyn.h \
   && ok "emitted: one symbol (batch), seq 4" || bad "emit --dim seq=4: sc/scores_dyn.h"

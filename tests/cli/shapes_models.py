@@ -33,9 +33,12 @@ def make(out):
         return np.array(v, np.int64)
 
     # Conv over [batch, 3, H, W]: needs its spatial dims fixed (--shape / --dim).
+    # conv2d keeps H and W symbolic (derived dims); a max pool with ceil_mode does not
     save("conv_dyn",
          [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
-          h.make_node("Relu", ["c"], ["y"])],
+          h.make_node("Relu", ["c"], ["r"]),
+          h.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
+                      ceil_mode=1)],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "H", "W"])],
          {"W": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
           "B": rng.standard_normal(4).astype(np.float32)})
@@ -97,7 +100,7 @@ def make(out):
           h.make_node("Resize", ["x", "", "", "sz"], ["y"], mode="linear")],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 4])],
          {"st0": i64(0), "en2": i64(2), "hw": i64(6, 10)})
-    # A shape a Dim cannot hold: Shape(x) + 1 (refused naming seq, runs with --dim seq=N).
+    # Shape(x) + 1: the derived symbol seq+1 (ir/symbols.c), symbolic; also with --dim seq=N.
     save("add1",
          [h.make_node("Shape", ["x"], ["s"]),
           h.make_node("Add", ["s", "one"], ["s1"]),
@@ -105,8 +108,8 @@ def make(out):
                       value=h.make_tensor("v", T.FLOAT, [1], [1.0]))],
          [h.make_tensor_value_info("x", T.FLOAT, ["seq"])],
          {"one": i64(1)})
-    # Attention scores softmax(x @ x^T) @ x: [batch, seq, seq] has seq squared, which no
-    # size of slimc holds (run and bench compile it for the inputs' shapes; build refuses).
+    # Attention scores softmax(x @ x^T) @ x: [batch, seq, seq] has seq squared, the derived
+    # symbol seq*seq (ir/symbols.c): compiled once, symbolically.
     save("scores_dyn",
          [h.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
           h.make_node("MatMul", ["x", "xt"], ["s"]),
