@@ -286,6 +286,11 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
         Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D) || ir_attr_w_sparse(n) != 0)
             continue;
+        /* No zero in the weight (pass_prune_measure just counted them): nothing to weigh,
+         * and no logical copy of a dense weight on every start. */
+        PruneLayer wl;
+        if (pass_prune_layer_of(g, i, &wl) && g->values[wl.weight].sparsity == 0)
+            continue;
         SparsePlan pl;
         if (!pass_sparse_plan(g, i, g->place.profile, &pl) || !pl.candidate ||
             pl.nnz == pl.numel) /* no zero: nothing to weigh (and nothing recorded) */
