@@ -63,14 +63,19 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     PruneLayer l;
     if (!pass_prune_layer_of(g, id, &l))
         return false;
-    float *w = pass_prune_logical(g, &l);
-    SLIMC_ASSERT(w);
     const Node *n = &g->nodes[id];
+    const float *stored = g->values[l.weight].data;
     int64_t nnz = 0;
     for (int64_t k = 0; k < l.numel; k++)
-        nnz += w[k] != 0; /* NaN is a nonzero */
-    pass_prune_pattern(w, l.rank, l.shape, out->pattern, sizeof out->pattern);
-    free(w);
+        nnz += stored[k] != 0; /* NaN is a nonzero; the count needs no logical order */
+    if (2 * nnz <= l.numel) {  /* every N:M pattern (1:4, 2:4, 4:8) has half zeros or more */
+        float *w = pass_prune_logical(g, &l);
+        SLIMC_ASSERT(w);
+        pass_prune_pattern(w, l.rank, l.shape, out->pattern, sizeof out->pattern);
+        free(w);
+    } else /* no N:M: what matters below; a weight mostly nonzero is not copied to learn it */
+        snprintf(out->pattern, sizeof out->pattern, "%s",
+                 nnz == l.numel ? "dense" : "unstructured");
     out->numel = l.numel;
     out->nnz = nnz;
     out->density = l.numel ? (double)nnz / (double)l.numel : 1.0;
