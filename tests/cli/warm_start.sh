@@ -89,7 +89,7 @@ hit "$c" && ok "--opt-level 1 again: a hit" || bad "--opt-level 1 again: compile
 expect_ok "--opt-level 1: the numpy answer" "$NPYCMP" o1/y.npy ref_changed.npy 1e-5
 
 # another build of slimc: its GNU build ID (in a PT_NOTE segment) changed in a copy
-python3 - "$SLIMC" slimc_other <<'PY' || bad "patching the build ID"
+python3 - "$SLIMC" slimc_other <<'PY'
 import struct, sys, shutil, os
 data = bytearray(open(sys.argv[1], "rb").read())
 assert data[:4] == b"\x7fELF" and data[4] == 2  # 64-bit
@@ -107,10 +107,18 @@ for i in range(e_phnum):
             data[desc_at] ^= 1
             done = True
         at = desc_at + (descsz + 3) // 4 * 4
-assert done, "no GNU build ID note"
+if not done:
+    sys.exit(3)  # linked without --build-id: the key has SLIMC_VERSION alone
 open(sys.argv[2], "wb").write(data)
 os.chmod(sys.argv[2], 0o755)
 PY
+rc=$?
+if [ $rc = 3 ]; then
+  echo "skip: $SLIMC has no GNU build ID note"
+  finish
+  exit $?
+fi
+[ $rc = 0 ] || bad "patching the build ID (exit $rc)"
 c=$(run ./slimc_other other)
 compiled "$c" && ok "another slimc build: a miss ($c ms)" || bad "another slimc build: compile '$c'"
 c=$(run ./slimc_other other2)
