@@ -16,7 +16,10 @@ Each round compiles every model once cold and once warm for every --jobs value
 slimc, e.g. a build of an earlier commit), so a slow minute of a shared machine hits them
 alike; a cell is the median over the rounds. "cpu" is the user + system time of the cold
 process (compile threads and cc processes included): on a loaded machine the wall time
-mostly measures the other load.
+mostly measures the other load. For the warm start, "CPU ms" is what the process had used
+when the model was loaded (`--time`'s "start ... ms of CPU" line; nan for a slimc without
+it), and "process CPU" the whole warm process, its one run included (comparable across
+builds).
 """
 
 import argparse
@@ -92,6 +95,8 @@ def bench_once(slimc, model, cache, jobs):
     if not m:
         raise SystemExit("no --time line in slimc bench's output:\n" + r.stderr)
     t = dict(zip(STAGES, map(float, m.groups())))
+    c = re.search(r"time: start ([0-9.]+) ms of CPU", r.stderr)  # slimc since i20-warm
+    t["start_cpu"] = float(c.group(1)) if c else float("nan")
     t["start"] = t["parse"] + t["passes"] + t["codegen"] + t["compile"] + t["load"]
     t["cpu"] = child_cpu() - c0
     return t
@@ -125,8 +130,9 @@ def main():
                     warm = bench_once(slimc, path, cache, j)
                     cells.setdefault((name, label), []).append((cold, warm))
                     log("round %d: %s, %s: cold compile %.0f ms (cpu %.2f s), start %.0f ms; "
-                        "warm start %.1f ms" % (rnd + 1, name, label, cold["compile"],
-                                                cold["cpu"], cold["start"], warm["start"]))
+                        "warm start %.1f ms (cpu %.1f ms)"
+                        % (rnd + 1, name, label, cold["compile"], cold["cpu"], cold["start"],
+                           warm["start"], warm["start_cpu"]))
     finally:
         shutil.rmtree(cache_root, ignore_errors=True)
 
@@ -137,16 +143,19 @@ def main():
           % (args.rounds, " ".join("%.2f" % x for x in os.getloadavg())))
     print()
     print("| model | ONNX nodes | slimc | cold: parse ms | passes | codegen | compile | load "
-          "| cold start ms | cold cpu s | warm start ms (run excluded) |")
-    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| cold start ms | cold cpu s | warm start ms (run excluded) | warm start, CPU ms "
+          "| warm process CPU ms (one run included) |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, _, n in ms:
         for label, _, _ in configs:
             v = cells[(name, label)]
             cold, warm = [c for c, _ in v], [w for _, w in v]
-            print("| %s | %d | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.2f | %.1f |"
+            print("| %s | %d | %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.2f | %.1f | %.1f "
+                  "| %.0f |"
                   % (name, n, label, med(cold, "parse"), med(cold, "passes"),
                      med(cold, "codegen"), med(cold, "compile"), med(cold, "load"),
-                     med(cold, "start"), med(cold, "cpu"), med(warm, "start")))
+                     med(cold, "start"), med(cold, "cpu"), med(warm, "start"),
+                     med(warm, "start_cpu"), 1e3 * med(warm, "cpu")))
 
 
 if __name__ == "__main__":

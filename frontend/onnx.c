@@ -426,11 +426,6 @@ const char *ox_attr_string(OxImporter *im, const OxNode *n, const char *name, co
 
 /* ---- the graph ---- */
 
-static void free_model(void *m)
-{
-    onnx__model_proto__free_unpacked(m, NULL);
-}
-
 /* An identifier from s: [A-Za-z0-9_.], others '_'. */
 static char *ir_ident(Arena *a, const char *s)
 {
@@ -996,14 +991,15 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
                       IR_MAX_DEPTH);
         return NULL;
     }
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    OxUnpacked *owner;
+    Onnx__ModelProto *m = ox_model_unpack(buf, len, &owner);
     if (!m) {
         ir_diag_error(d, at, "not a valid ONNX model: the file is not protobuf or is truncated");
         return NULL;
     }
     if (!m->graph) {
         ir_diag_error(d, at, "not a valid ONNX model: it has no graph");
-        onnx__model_proto__free_unpacked(m, NULL);
+        ox_model_free(owner);
         return NULL;
     }
     int64_t opset = -1; /* as the file says: a negative or huge version is refused below */
@@ -1022,17 +1018,17 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     if (opset < FE_ONNX_MIN_OPSET || opset > FE_ONNX_MAX_OPSET) {
         ir_diag_error(d, at, "ONNX opset %lld is not supported: slimc imports opsets %d to %d",
                       (long long)opset, FE_ONNX_MIN_OPSET, FE_ONNX_MAX_OPSET);
-        onnx__model_proto__free_unpacked(m, NULL);
+        ox_model_free(owner);
         return NULL;
     }
     if (m->graph->n_node > IR_MAX_NODES) {
         ir_diag_error(d, at, "the graph has %zu nodes, more than the %d slimc imports",
                       m->graph->n_node, IR_MAX_NODES);
-        onnx__model_proto__free_unpacked(m, NULL);
+        ox_model_free(owner);
         return NULL;
     }
     Graph *g = ir_graph_new("model");
-    ir_graph_on_free(g, free_model, m);
+    ir_graph_on_free(g, ox_model_free, owner);
     g->name = base_name(g->arena, path);
     g->source = ir_arena_strdup(g->arena, path);
     OxImporter im = {.g = g, .d = d, .path = g->source, .opset = (int)opset, .opts = o ? o : &none};

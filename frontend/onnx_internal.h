@@ -250,4 +250,12 @@ int64_t ox_const_get_i(const OxConst *c, int64_t i); /* element i as an integer 
 bool ox_const_make(OxImporter *im, OxConst *c, DType dt, int rank, const int64_t *shape);
 void ox_const_set(OxConst *c, int64_t i, double v);
 
+/* frontend/onnx_unpack.c. buf's ModelProto unpacked, its payloads of 64 KB and more in
+ * huge-page regions; NULL when protobuf-c rejects it. *owner (NULL on failure) owns the
+ * message and the regions: release both with ox_model_free(*owner) (an ir_graph_on_free
+ * callback), never with onnx__model_proto__free_unpacked. */
+typedef struct OxUnpacked OxUnpacked;
+Onnx__ModelProto *ox_model_unpack(const void *buf, size_t len, OxUnpacked **owner);
+void ox_model_free(void *owner);
+
 #endif

@@ -218,6 +218,18 @@ void ir_eval_cast(const EvalCtx *c)
 {
     DType from = dtype_of(c->g, c->n->inputs[0]), to = dtype_of(c->g, c->n->outputs[0]);
     int64_t total = dims_numel(&c->out_dims);
+    /* i8 / u8 -> f32: exported int8 weights, folded on every start (the same exact values
+     * store_cast gives, without its per-element dispatch) */
+    if (to == IR_F32 && (from == IR_I8 || from == IR_U8)) {
+        float *out = c->out_raw;
+        if (from == IR_I8)
+            for (int64_t i = 0; i < total; i++)
+                out[i] = ((const int8_t *)c->in[0])[i];
+        else
+            for (int64_t i = 0; i < total; i++)
+                out[i] = ((const uint8_t *)c->in[0])[i];
+        return;
+    }
     for (int64_t i = 0; i < total; i++)
         store_cast(to, c->out_raw, i, from, c->in[0], i);
 }

@@ -22,6 +22,23 @@
 
 #include <string.h>
 
+/* Tiles of 32 x 32 floats: a tile's 32 source rows and 32 destination rows (4 KB each)
+ * stay in L1 while it is copied, where a row-by-row loop writes one float per cache line. */
+#define TRANSPOSE_TILE 32
+
+void pass_transpose_f32(float *dst, const float *src, int64_t rows, int64_t cols)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
+        const int64_t r1 = r0 + TRANSPOSE_TILE < rows ? r0 + TRANSPOSE_TILE : rows;
+        for (int64_t c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
+            const int64_t c1 = c0 + TRANSPOSE_TILE < cols ? c0 + TRANSPOSE_TILE : cols;
+            for (int64_t c = c0; c < c1; c++)
+                for (int64_t r = r0; r < r1; r++)
+                    dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
@@ -51,9 +68,7 @@ bool pass_layout(Graph *g, const PassArgs *args, Diag *d)
             continue;
         const float *src = w->data;                               /* [N, K] */
         float *dst = ir_arena_alloc(g->arena, bytes ? bytes : 1); /* [K, N] */
-        for (int64_t r = 0; r < N; r++)
-            for (int64_t c = 0; c < K; c++)
-                dst[c * N + r] = src[r * K + c];
+        pass_transpose_f32(dst, src, N, K);
         Type t = w->type;
         t.shape.d[0] = ir_dim(K);
         t.shape.d[1] = ir_dim(N);

@@ -5,9 +5,10 @@
  * transformer. Those stay generic matmuls unless rewritten, away from the tuned GEMM and
  * its epilogues. This pass
  *   1. rewrites each matmul(x, W [K, N] constant) (+ add(b [N] constant)) as
- *      linear(x, W^T, b), the quantize pass's own rewrite (passes/quant_linear.c:
- *      pass_quant_take_matmuls), so int8 modes that run later see the same linears; the
- *      layout pass transposes W^T back for the f32 GEMM;
+ *      linear(x, W, b) with w_transposed=1, the quantize pass's own rewrite
+ *      (passes/quant_linear.c: pass_quant_take_matmuls) in the layout pass's form for the
+ *      f32 GEMM: W is read where it lies, never copied (int8 modes ran quantize before,
+ *      which took the same matmuls as [N, K] linears);
  *   2. splits a linear whose every use is a slice of its features (the last axis, step 1,
  *      static bounds) into one linear per slice, over the slice's rows of the weight and
  *      bias: PyTorch's fused in_proj of MultiheadAttention (one [3E, E] projection sliced
@@ -46,14 +47,16 @@ static bool feature_slice(const Graph *g, const Node *s, int rank, int64_t n, in
     return true;
 }
 
-/* Splits linear l (weight [N, K] f32 constant, not transposed; bias absent or an f32
- * constant [N]) when all its uses are feature slices; returns the number of linears made. */
+/* Splits linear l (weight an f32 constant [N, K], or [K, N] when w_transposed; bias absent
+ * or an f32 constant [N]) when all its uses are feature slices; returns the number of
+ * linears made. */
 static int split_sliced(Graph *g, NodeId l, const int *uses, NodeId **users, const int *n_users)
 {
     const Node *n = &g->nodes[l];
     const ValueId y = n->outputs[0];
-    if (n->n_epilogue || n->n_inputs > 3 || ir_attr_w_transposed(n) || ir_attr_w_sparse(n) ||
-        g->values[y].is_output || uses[y] < 2 || n_users[y] != uses[y])
+    const bool tr = ir_attr_w_transposed(n) != 0;
+    if (n->n_epilogue || n->n_inputs > 3 || ir_attr_w_sparse(n) || g->values[y].is_output ||
+        uses[y] < 2 || n_users[y] != uses[y])
         return 0;
     const Value *w = &g->values[n->inputs[1]];
     const ValueId bv = n->n_inputs > 2 ? n->inputs[2] : IR_NONE;
@@ -62,7 +65,7 @@ static int split_sliced(Graph *g, NodeId l, const int *uses, NodeId **users, con
     if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_F32 || w->type.quant ||
         w->type.shape.rank != 2 || !ir_shape_static(&w->type.shape) || rank < 1)
         return 0;
-    const int64_t N = w->type.shape.d[0].c, K = w->type.shape.d[1].c;
+    const int64_t N = w->type.shape.d[tr].c, K = w->type.shape.d[!tr].c;
     if (w->data_bytes != sizeof(float) * (size_t)(N * K))
         return 0;
     if (b && (b->kind != IR_VALUE_CONST || !b->data || b->type.dtype != IR_F32 || b->type.quant ||
@@ -83,9 +86,19 @@ static int split_sliced(Graph *g, NodeId l, const int *uses, NodeId **users, con
         const int64_t rows = hi - lo;
         const Value *wv = &g->values[n->inputs[1]]; /* re-read: ir_const_new may move values */
         Type wt = {.dtype = IR_F32, .shape = {2, {ir_dim(rows), ir_dim(K)}}};
+        const float *wd = (const float *)wv->data + lo * K; /* rows [lo, hi) of [N, K] */
+        if (tr) { /* columns [lo, hi) of [K, N], copied: [K, rows] */
+            float *cols = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(rows * K + 1));
+            for (int64_t k = 0; k < K; k++)
+                memcpy(cols + k * rows, (const float *)wv->data + k * N + lo,
+                       sizeof(float) * (size_t)rows);
+            wd = cols;
+            wt.shape.d[0] = ir_dim(K);
+            wt.shape.d[1] = ir_dim(rows);
+        }
         const ValueId ws = ir_const_new(
             g, ir_arena_printf(g->arena, "%s[%lld:%lld]", wv->name, (long long)lo, (long long)hi),
-            wt, (const float *)wv->data + lo * K, sizeof(float) * (size_t)(rows * K), wv->loc);
+            wt, wd, sizeof(float) * (size_t)(rows * K), wv->loc);
         ValueId bs = IR_NONE;
         if (bv != IR_NONE) {
             const Value *bb = &g->values[bv];
@@ -104,6 +117,8 @@ static int split_sliced(Graph *g, NodeId l, const int *uses, NodeId **users, con
         s->n_inputs = bs == IR_NONE ? 2 : 3;
         s->n_attrs = 0; /* the slice's bounds mean nothing to a linear */
         s->attrs = NULL;
+        if (tr)
+            ir_node_set_int(g, si, "w_transposed", 1);
     }
     g->nodes[l].dead = true;
     return n_users[y];
@@ -113,7 +128,7 @@ bool pass_linearize(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
-    pass_quant_take_matmuls(g);
+    pass_quant_take_matmuls(g, true);
     /* Every value's consuming nodes (a node that reads a value twice counts twice, so
      * n_users == uses only when no epilogue or graph output reads it). */
     const int nv = g->n_values;

@@ -137,6 +137,9 @@ bool pass_gelu(Graph *g, const PassArgs *args, Diag *d);
 bool pass_act(Graph *g, const PassArgs *args, Diag *d);
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d);
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d);
+/* dst [cols, rows] = the transpose of src [rows, cols] (f32, no overlap), in cache-sized
+ * tiles: the weight transposes of linearize and layout run on every start, cached or not. */
+void pass_transpose_f32(float *dst, const float *src, int64_t rows, int64_t cols);
 bool pass_fuse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_memplan(Graph *g, const PassArgs *args, Diag *d);
 

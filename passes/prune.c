@@ -12,6 +12,7 @@
  * measured fraction of zeros afterwards. Every argument is checked, and every layer, before
  * anything is written: a mistake prunes nothing. */
 #include "passes/prune.h"
+#include "passes/pass.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -78,6 +79,10 @@ float *pass_prune_logical(const Graph *g, const PruneLayer *l)
     float *w = malloc(sizeof(float) * (size_t)(l->numel ? l->numel : 1));
     if (!w)
         return NULL;
+    if (l->transposed) { /* stored [K, N] -> [N, K], in tiles */
+        pass_transpose_f32(w, src, l->shape[1], l->shape[0]);
+        return w;
+    }
     for (int64_t i = 0; i < l->numel; i++)
         w[i] = src[stored_index(l, i)];
     return w;

@@ -58,9 +58,12 @@ bool pass_device_runs_int8(const Node *n);
 
 /* passes/quant_linear.c. Rewrites each matmul(x f32 [.., K], W) with W a constant f32
  * [K, N] (and, when the product's only use is an add of a constant bias of N elements, that
- * add) as linear(x, W^T [N, K], bias): how exporters write linear layers. Returns how many;
- * compacts g when any. */
-int pass_quant_take_matmuls(Graph *g);
+ * add) as linear(x, W^T [N, K], bias): how exporters write linear layers. With kn, the
+ * linear reads W itself, [K, N] with w_transposed=1 (the layout pass's form for the f32
+ * GEMM: no copy of the weight, which linearize would otherwise make on every start and
+ * layout transpose back); quantize wants [N, K] (int8 kernels of transposed linears are
+ * none). Returns how many; compacts g when any. */
+int pass_quant_take_matmuls(Graph *g, bool kn);
 /* passes/quant_linear.c. Static int8's choice: each conv2d / linear whose int8 kernel the
  * cost model (g->place.profile, else the built-in one; every symbol 1) predicts slower than
  * its float one gets quant_float = 2 with quant_int8_ms and quant_float_ms (for inspect

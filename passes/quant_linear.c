@@ -54,7 +54,7 @@ static NodeId bias_add(const Graph *g, ValueId y, int64_t N, const int *uses, co
     return sole[y];
 }
 
-int pass_quant_take_matmuls(Graph *g)
+int pass_quant_take_matmuls(Graph *g, bool kn)
 {
     const int nv = g->n_values;
     int *uses = ir_arena_alloc(g->arena, sizeof *uses * ((size_t)nv + 1));
@@ -75,11 +75,11 @@ int pass_quant_take_matmuls(Graph *g)
         if (!wd || xv->type.dtype != IR_F32 || xv->type.quant || xv->type.shape.rank < 2)
             continue;
         const int64_t K = g->values[w].type.shape.d[0].c, N = g->values[w].type.shape.d[1].c;
-        if (wt_of[w] == IR_NONE) {
+        if (kn)
+            wt_of[w] = w; /* read as it is, w_transposed=1 below */
+        else if (wt_of[w] == IR_NONE) {
             float *t = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(K * N + 1));
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t o = 0; o < N; o++)
-                    t[o * K + k] = wd[k * N + o]; /* [K, N] -> [N, K] */
+            pass_transpose_f32(t, wd, K, N); /* [K, N] -> [N, K] */
             Type tt = {.dtype = IR_F32, .shape = {2, {ir_dim(N), ir_dim(K)}}};
             const Value *wv = &g->values[w];
             wt_of[w] = ir_const_new(g, ir_arena_printf(g->arena, "%s.t", wv->name), tt, t,
@@ -99,7 +99,9 @@ int pass_quant_take_matmuls(Graph *g)
         ln->inputs[2] = b;
         ln->n_inputs = add == IR_NONE ? 2 : 3;
         ln->op = IR_OP_LINEAR; /* matmul takes no attributes: its annotations stay */
-        if (add != IR_NONE) {  /* the linear writes the add's output; the add goes */
+        if (kn)
+            ir_node_set_int(g, i, "w_transposed", 1);
+        if (add != IR_NONE) { /* the linear writes the add's output; the add goes */
             const ValueId z = g->nodes[add].outputs[0];
             ln->outputs[0] = z;
             g->values[z].producer = i;

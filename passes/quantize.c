@@ -782,7 +782,7 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
         }
     }
     /* exported linear layers (MatMul + Add) become linears that every mode takes */
-    pass_quant_take_matmuls(g);
+    pass_quant_take_matmuls(g, false);
     if (format != IR_I8 || weight_only || dynamic)
         return lowbit(g, args, format, weight_only, dynamic, per_channel, d);
     QMethod method;

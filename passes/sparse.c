@@ -63,14 +63,19 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     PruneLayer l;
     if (!pass_prune_layer_of(g, id, &l))
         return false;
-    float *w = pass_prune_logical(g, &l);
-    SLIMC_ASSERT(w);
     const Node *n = &g->nodes[id];
+    const float *stored = g->values[l.weight].data;
     int64_t nnz = 0;
     for (int64_t k = 0; k < l.numel; k++)
-        nnz += w[k] != 0; /* NaN is a nonzero */
-    pass_prune_pattern(w, l.rank, l.shape, out->pattern, sizeof out->pattern);
-    free(w);
+        nnz += stored[k] != 0; /* NaN is a nonzero; the count needs no logical order */
+    if (2 * nnz <= l.numel) {  /* every N:M pattern (1:4, 2:4, 4:8) has half zeros or more */
+        float *w = pass_prune_logical(g, &l);
+        SLIMC_ASSERT(w);
+        pass_prune_pattern(w, l.rank, l.shape, out->pattern, sizeof out->pattern);
+        free(w);
+    } else /* no N:M: what matters below; a weight mostly nonzero is not copied to learn it */
+        snprintf(out->pattern, sizeof out->pattern, "%s",
+                 nnz == l.numel ? "dense" : "unstructured");
     out->numel = l.numel;
     out->nnz = nnz;
     out->density = l.numel ? (double)nnz / (double)l.numel : 1.0;
@@ -285,6 +290,11 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
     for (NodeId i = 0; i < n_nodes; i++) {
         Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D) || ir_attr_w_sparse(n) != 0)
+            continue;
+        /* No zero in the weight (pass_prune_measure just counted them): nothing to weigh,
+         * and no logical copy of a dense weight on every start. */
+        PruneLayer wl;
+        if (pass_prune_layer_of(g, i, &wl) && g->values[wl.weight].sparsity == 0)
             continue;
         SparsePlan pl;
         if (!pass_sparse_plan(g, i, g->place.profile, &pl) || !pl.candidate ||

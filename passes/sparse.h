@@ -32,7 +32,8 @@ typedef struct SparsePlan {
     const char *why_not; /* !candidate: why there is no sparse kernel for it (static text) */
     int64_t numel, nnz;
     double density;     /* nnz / numel */
-    char pattern[64];   /* pass_prune_pattern's words: dense, unstructured, n:m 2:4, ... */
+    char pattern[64];   /* pass_prune_pattern's words: dense, unstructured, n:m 2:4, ...
+                         * (over half nonzero: dense or unstructured, no N:M possible) */
     double dense_ms;    /* predicted for `kernel` (the best sparse one), at the point where it */
     double sparse_ms;   /* gains least */
     double gain;        /* dense_ms / sparse_ms (candidates only) */

@@ -8,13 +8,15 @@
  *             output for the CUDA backend, runtime/nvrtc.c, under the same rules)
  *   KEY.meta  "slimc-cache 1\nkey KEY\nsize BYTES\nfnv CHECKSUM\n"
  * and failed/KEY.cu: the source of a CUDA compile that failed (a slimc bug), kept to report.
- * KEY is a 128-bit hash (hex) of the source, the flags, the compiler's --version output
- * and the CPU's feature flags. Both files are written to a temp name and renamed, .so
- * first. Before loading, both must be regular files owned by the user and not writable by
- * group or others, and the .so's size and 64-bit FNV-1a checksum must match the .meta;
- * anything else is deleted and rebuilt, never loaded. A hit touches the .so's mtime;
- * after each store the least recently used entries are deleted until the cache fits its
- * cap (512 MB, $SLIMC_CACHE_MAX_MB). A read-only or full cache gives a warning and a
+ * KEY is a 128-bit hash (hex) of the source, the flags, the compiler's --version output,
+ * the CPU's feature flags and slimc's own build ID (rt_jit_build_id). The weights are not
+ * in it: the code reads them from the model on every start, never from the cache. Both
+ * files are written to a temp name and renamed, .so first. Before loading, both must be
+ * regular files owned by the user and not writable by group or others, and the .so's
+ * size and 64-bit FNV-1a checksum must match the .meta; anything else is deleted and
+ * rebuilt, never loaded. A hit touches the .so's mtime; after each store the least
+ * recently used entries are deleted until the cache fits its cap (512 MB,
+ * $SLIMC_CACHE_MAX_MB). A read-only or full cache gives a warning and a
  * compile in a private temp directory instead.
  * The directory holds a CACHEDIR.TAG naming slimc, written when slimc makes the directory
  * (or finds it holding nothing but slimc's names: empty, or a cache from before the tag).
@@ -29,6 +31,7 @@
 #include "runtime/jit_internal.h"
 
 #include "runtime/clang_jit.h"
+#include "slimc/slimc.h" /* SLIMC_VERSION */
 #include "ir/arena.h"
 
 #include <ctype.h>
@@ -36,6 +39,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -277,6 +281,66 @@ static void read_cpu_flags(void)
             break;
         }
     fclose(f);
+}
+
+/* slimc's own build: the GNU build ID (a hash the linker makes of the linked code) of the
+ * object this function is in (the executable, or libslimc.so), as hex, cached; else (a
+ * link without --build-id) only SLIMC_VERSION. In the cache key, so that a cache
+ * filled by another build of slimc (other runtime headers, kernels or code generation)
+ * misses; a rebuild of the same sources keeps its entries. */
+static pthread_once_t build_once = PTHREAD_ONCE_INIT;
+static char build_id[160];
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    const uintptr_t self = (uintptr_t)data;
+    bool mine = false;
+    for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const uintptr_t at = info->dlpi_addr + ph->p_vaddr;
+        mine = ph->p_type == PT_LOAD && self >= at && self - at < ph->p_memsz;
+    }
+    if (!mine)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        const unsigned char *end = p + ph->p_memsz;
+        while (end - p >= (ptrdiff_t)sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, p, sizeof nh);
+            const size_t name = (nh.n_namesz + 3u) & ~3u, desc = (nh.n_descsz + 3u) & ~3u;
+            const unsigned char *d = p + sizeof nh + name;
+            if (name > (size_t)(end - p) || desc > (size_t)(end - d))
+                break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                !memcmp(p + sizeof nh, "GNU", 4) && nh.n_descsz <= 64) {
+                size_t len = 0;
+                for (ElfW(Word) k = 0; k < nh.n_descsz; k++)
+                    len += (size_t)snprintf(build_id + len, sizeof build_id - len, "%02x", d[k]);
+                return 1;
+            }
+            p = d + desc;
+        }
+    }
+    return 1;
+}
+
+static void read_build_id(void)
+{
+    build_id[0] = 0;
+    dl_iterate_phdr(find_build_id, (void *)(uintptr_t)&read_build_id);
+    if (!build_id[0])
+        snprintf(build_id, sizeof build_id, "slimc %s, no build ID", SLIMC_VERSION);
+}
+
+const char *rt_jit_build_id(void)
+{
+    pthread_once(&build_once, read_build_id);
+    return build_id;
 }
 
 /* ---- compiling ---- */
@@ -754,6 +818,8 @@ static bool make_key(RtBackend b, const Sources *s, const RtOptions *o, const ch
     hash_add(&h, flags, strlen(flags));
     hash_add(&h, version, strlen(version));
     hash_add(&h, cpu_flags, strlen(cpu_flags));
+    const char *self = rt_jit_build_id();
+    hash_add(&h, self, strlen(self));
     free(version);
     snprintf(key, 40, "%016llx%016llx", (unsigned long long)h.a, (unsigned long long)h.b);
     return true;

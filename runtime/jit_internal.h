@@ -32,6 +32,9 @@ const char *rt_jit_compiler_name(const RtOptions *o);
 uint64_t rt_jit_fnv1a(uint64_t h, const void *data, size_t len);
 /* A cache key (32 hex digits + NUL) of n parts, each length-prefixed so that parts cannot
  * run together: the same 128-bit hash as rt_compile's keys. */
+/* slimc's build ID (hex of the GNU build-id note of the object holding the JIT), part of
+ * every cache key. */
+const char *rt_jit_build_id(void);
 void rt_jit_key_of(const void *const *parts, const size_t *lens, int n, char key[40]);
 
 /* ---- runtime/jit_cache.c ---- */

@@ -36,6 +36,10 @@ void cli_flush(SlimcContext *ctx);
 /* Loads a model and runs the passes; prints errors. NULL on failure. */
 SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bool optimize);
 void cli_print_times(SlimcContext *ctx);
+/* Notes this process's CPU time so far (user + system, every thread): run and bench call
+ * it once the model is compiled and loaded, and --time then prints it as the start's CPU
+ * time (on a shared machine the stages' wall times also measure the other load). */
+void cli_mark_started(void);
 /* An option cli_parse let through that the command does not handle: a bug (aborts). */
 int cli_unhandled(CliOpt o);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

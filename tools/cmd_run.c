@@ -782,6 +782,7 @@ static int run_or_bench(int argc, char **argv, bool bench)
         cli_flush(ctx);
         goto done;
     }
+    cli_mark_started();
     cli_flush(ctx);
     if (bench) {
         status = do_bench(ctx, m, e, &a, in, in_files, n_in);

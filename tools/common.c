@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The message is escaped for the terminal: it may quote names from the model. */
 int cli_error(const char *fmt, ...)
@@ -270,6 +271,15 @@ SlimcModel *cli_load(SlimcContext *ctx, const char *path, const CliCommon *c, bo
     return m;
 }
 
+static double started_cpu_ms = -1;
+
+void cli_mark_started(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0)
+        started_cpu_ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 void cli_print_times(SlimcContext *ctx)
 {
     SlimcTimings t = slimc_timings(ctx);
@@ -278,4 +288,7 @@ void cli_print_times(SlimcContext *ctx)
             "time: parse %.2f ms, passes %.2f ms, codegen %.2f ms, compile %.2f ms, load %.2f ms, "
             "run %.3f ms\n",
             t.parse, t.passes, t.codegen, t.compile, t.load, t.run);
+    if (started_cpu_ms >= 0)
+        fprintf(stderr, "time: start %.2f ms of CPU (the process until the model was loaded)\n",
+                started_cpu_ms);
 }

@@ -21,9 +21,17 @@ static float frand(void) /* uniform in [-1, 1) */
     return (float)(rng >> 8) / (float)(1u << 23) - 1.0f;
 }
 
-static float xs[M * K], ws[N * K], bs[N];
+static float xs[M * K], ws[N * K], wts[K * N], bs[N];
 
+/* The projection y = x w^T + b; with tr its weight is stored [K, N] (w_transposed=1, the
+ * form linearize gives the exported MatMuls it takes). */
+static Graph *projection_as(ValueId *y, bool tr);
 static Graph *projection(ValueId *y)
+{
+    return projection_as(y, false);
+}
+
+static Graph *projection_as(ValueId *y, bool tr)
 {
     for (int i = 0; i < M * K; i++)
         xs[i] = frand();
@@ -31,13 +39,23 @@ static Graph *projection(ValueId *y)
         ws[i] = frand();
     for (int i = 0; i < N; i++)
         bs[i] = frand();
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++)
+            wts[k * N + n] = ws[n * K + k];
     Graph *g = ir_graph_new("t");
     Type xt = {.dtype = IR_F32, .shape = {3, {ir_dim(2), ir_dim(3), ir_dim(K)}}};
     Type wt = {.dtype = IR_F32, .shape = {2, {ir_dim(N), ir_dim(K)}}};
     Type bt = {.dtype = IR_F32, .shape = {1, {ir_dim(N)}}};
-    ValueId in[3] = {ir_input_new(g, "x", xt, here), ir_const_new(g, "w", wt, ws, sizeof ws, here),
+    if (tr) {
+        wt.shape.d[0] = ir_dim(K);
+        wt.shape.d[1] = ir_dim(N);
+    }
+    ValueId in[3] = {ir_input_new(g, "x", xt, here),
+                     ir_const_new(g, "w", wt, tr ? wts : ws, sizeof ws, here),
                      ir_const_new(g, "b", bt, bs, sizeof bs, here)};
     NodeId l = ir_node_new(g, IR_OP_LINEAR, "in_proj", here, in, 3, 1);
+    if (tr)
+        ir_node_set_int(g, l, "w_transposed", 1);
     *y = g->nodes[l].outputs[0];
     return g;
 }
@@ -93,7 +111,7 @@ static void run_checked(Graph *g, const int *lo, const int *hi, const int *relu)
 START_TEST(three_slices_become_three_linears)
 {
     ValueId y;
-    Graph *g = projection(&y);
+    Graph *g = projection_as(&y, _i); /* [N, K], then [K, N] (w_transposed) */
     ir_output_add(g, slice(g, y, -1, 0, 4, 1));
     ir_output_add(g, slice(g, y, 2, 4, 9, 1));
     ir_output_add(g, slice(g, y, 2, -3, INT64_MAX, 1)); /* [9, 12) */
@@ -136,7 +154,7 @@ int main(void)
 {
     Suite *s = suite_create("linearize");
     TCase *tc = tcase_create("split");
-    tcase_add_test(tc, three_slices_become_three_linears);
+    tcase_add_loop_test(tc, three_slices_become_three_linears, 0, 2);
     tcase_add_test(tc, what_stays_sliced);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -70,8 +70,22 @@ static int64_t numel(const Graph *g, ValueId v)
 }
 
 /* Infers g's shapes, evaluates it on a random input, takes its matmuls (expecting `taken`),
- * verifies it and checks every output is what it was. */
+ * verifies it and checks every output is what it was; both forms of the linears made
+ * ([N, K] copies for quantize, and linearize's W [K, N] itself with w_transposed=1), the
+ * second on a clone of g. */
+static void take_checked_as(Graph *g, int taken, bool kn);
 static void take_checked(Graph *g, int taken)
+{
+    Graph *c = ir_graph_clone(g);
+    take_checked_as(g, taken, false);
+    take_checked_as(c, taken, true);
+    for (NodeId i = 0; i < c->n_nodes; i++)
+        if (!c->nodes[i].dead && c->nodes[i].op == IR_OP_LINEAR)
+            ck_assert_int_eq(ir_attr_w_transposed(&c->nodes[i]), 1);
+    ir_graph_free(c);
+}
+
+static void take_checked_as(Graph *g, int taken, bool kn)
 {
     Diag d;
     ir_diag_init(&d);
@@ -85,7 +99,7 @@ static void take_checked(Graph *g, int taken)
     void *before[4], *after[4];
     ck_assert_int_le(g->n_outputs, 4);
     ck_assert_msg(ir_eval_graph(g, in, before, NULL, &d), "%s", ir_diag_text(&d));
-    ck_assert_int_eq(pass_quant_take_matmuls(g), taken);
+    ck_assert_int_eq(pass_quant_take_matmuls(g, kn), taken);
     ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
     ck_assert_msg(ir_verify(g, &d), "%s", ir_diag_text(&d));
     ck_assert_msg(ir_eval_graph(g, in, after, NULL, &d), "%s", ir_diag_text(&d));
