@@ -372,13 +372,6 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
 #endif
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
-        /* the columns the GEMM tiles take: on AVX-512, a last vector of at most
-         * SLIMC_RT_CONV_DOTR pixels goes to slimc_rt_conv_cols512 instead */
-        int64_t nt = np;
-#ifdef SLIMC_RT_X86
-        if (isa == SLIMC_RT_ISA_AVX512 && np % 16 && np % 16 <= SLIMC_RT_CONV_DOTR)
-            nt = np - np % 16;
-#endif
         for (int64_t g = 0; g < G; g++) {
             const int64_t og0 = g * s->OG + ob; /* the first output channel */
             const float *xg = x + g * s->CG * HW, *wg = w + og0 * Kt;
@@ -391,6 +384,17 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
                 const float *b = xg + k0 * HW + pp;
+                /* the columns the GEMM tiles take: on AVX-512, a last vector of r <=
+                 * SLIMC_RT_CONV_DOTR pixels goes to slimc_rt_conv_cols512 instead where its
+                 * kc / 16 FMAs and the sum of the lanes (~10 instructions) per output cost
+                 * less than the tiles' kc / r per output */
+                int64_t nt = np;
+#ifdef SLIMC_RT_X86
+                const int64_t r = np % 16;
+                if (isa == SLIMC_RT_ISA_AVX512 && r && r <= SLIMC_RT_CONV_DOTR &&
+                    kc * (16 - r) > 160 * r)
+                    nt = np - r;
+#endif
                 if (!direct)
                     slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
 #ifdef SLIMC_RT_X86

@@ -170,10 +170,10 @@ END_TEST
 
 /* Panels whose last pixels past a multiple of 16 are few (1 to 8): on AVX-512 those columns
  * are dot products over k (slimc_rt_conv_cols512), the others the GEMM tiles. Output pixel
- * counts 49 (48 + 1), 196 (a last panel of 4), 36, 21 (16 + 5: two groups of columns), 22,
- * 8 and 4 (no tile at all); k tails off 16 (K = 45, 63 * 9 over two k blocks), output
- * channel counts off 4, dilation 2, two groups, stride 2, padding, the epilogues; the same
- * against the plain loop and across 1, 2 and 3 threads. */
+ * counts 49 (48 + 1), 196 (a last panel of 4), 36, 21 (16 + 5: two groups of columns), 66,
+ * 8 and 4 (no tile at all); a short k (27, 4 pixels) that keeps the tiles; k tails off 16
+ * (K = 45, 63 * 9 over two k blocks), output channel counts off 4, dilation 2, two groups,
+ * stride 2, padding, the epilogues; against the plain loop and across 1, 2 and 3 threads. */
 START_TEST(test_conv_cols)
 {
     static const ConvCase cases[] = {
@@ -183,10 +183,11 @@ START_TEST(test_conv_cols)
         {2, 9, 12, 12, 19, 3, 2, 1, true, 1, -1, 0, 0},
         {1, 11, 3, 7, 23, 3, 1, 1, true, 0, -1, 0, 0},
         {1, 7, 6, 11, 9, 3, 1, 2, false, 1, -1, 2, 0},
-        {1, 12, 1, 8, 10, 1, 1, 0, true, 0, -1, 0, 2},
-        {1, 6, 5, 5, 10, 3, 2, 0, true, 2, -1, 0, 2},
+        {1, 400, 1, 8, 10, 1, 1, 0, true, 0, -1, 0, 2},
+        {1, 16, 5, 5, 10, 3, 2, 0, true, 2, -1, 0, 2},
         {1, 160, 7, 7, 150, 1, 1, 0, false, 1, -1, 0, 0},
         {1, 40, 9, 9, 66, 3, 1, 1, true, 0, -1, 2, 2},
+        {1, 3, 4, 4, 17, 3, 1, 0, true, 1, -1, 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         run_case(&cases[i]);
