@@ -29,6 +29,11 @@
 #define SLIMC_RT_CONV_MB_K 128 /* ... for k blocks at least this long; else all of them */
 #endif
 #define SLIMC_RT_CONV_PX 64 /* pixels per work item */
+#ifndef SLIMC_RT_CONV_DOTR
+#define SLIMC_RT_CONV_DOTR                                                                         \
+    8 /* a panel's last pixels, at most this many past a multiple of 16,                           \
+         are dot products over k (AVX-512) */
+#endif
 
 /* conv2d's weight gradient (slimc_rt_conv2d_wgrad): columns of dw per work item, output
  * pixels per transposed im2col block, and the floats of that block (rows of up to KB

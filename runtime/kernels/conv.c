@@ -268,6 +268,82 @@ SLIMC_RT_SHARED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const floa
     slimc_rt_im2col_c(s, x, k0, kc, p0, np, bp);
 }
 
+#ifdef SLIMC_RT_X86
+/* The last r columns (pixels) of a panel, r <= SLIMC_RT_CONV_DOTR, which the tiles would
+ * give a vector of mostly masked lanes (a 7x7 layer's 49 pixels are 48 + 1, 4 FMA vectors
+ * for 49 outputs; a 14x14 layer's last panel has 4 pixels): C[i, j] = init + the dot
+ * product of weight row i (A, row stride lda, read in place) with column j of B (row
+ * stride ldb), vectorized over k instead: 16 partial sums per output, added by
+ * _mm512_reduce_add_ps at the end of the k block, then to init (the row's bias, what C
+ * holds for a later k block, or 0). The columns are gathered once into a contiguous
+ * buffer; MI rows x NJ columns share each load. Which columns take this path depends only
+ * on the panel's width, so results are the same at any thread count. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_cols_blk512(const int MI, const int NJ, int64_t kc, const float *A, int64_t lda,
+                     const float *col, float *C, int64_t ldc, const float *brow, int accum)
+{
+    __m512 acc[4][4];
+    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++) SLIMC_RT_UNROLL for (int j = 0; j < NJ; j++)
+        acc[i][j] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; k += 16) {
+        const __mmask16 km = kc - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (kc - k)) - 1u);
+        __m512 cv[4];
+        SLIMC_RT_UNROLL for (int j = 0; j < NJ; j++) cv[j] =
+            _mm512_maskz_loadu_ps(km, col + j * SLIMC_RT_CONV_KC + k);
+        SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
+        {
+            const __m512 wv = _mm512_maskz_loadu_ps(km, A + i * lda + k);
+            SLIMC_RT_UNROLL for (int j = 0; j < NJ; j++) acc[i][j] =
+                _mm512_fmadd_ps(wv, cv[j], acc[i][j]);
+        }
+    }
+    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++) SLIMC_RT_UNROLL for (int j = 0; j < NJ; j++)
+    {
+        float *c = C + i * ldc + j;
+        const float init = accum ? *c : brow ? brow[i] : 0.0f;
+        *c = init + _mm512_reduce_add_ps(acc[i][j]);
+    }
+}
+
+/* col[j * SLIMC_RT_CONV_KC + kk] = B[kk * ldb + j] for the r columns and kc rows */
+static void slimc_rt_conv_cols_gather(int64_t r, int64_t kc, const float *B, int64_t ldb,
+                                      float *col)
+{
+    for (int64_t kk = 0; kk < kc; kk++)
+        for (int64_t j = 0; j < r; j++)
+            col[j * SLIMC_RT_CONV_KC + kk] = B[kk * ldb + j];
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_conv_cols512(int64_t m, int64_t r, int64_t kc, const float *A,
+                                                  int64_t lda, const float *col, float *C,
+                                                  int64_t ldc, const float *brow, int accum)
+{
+    for (int64_t j0 = 0; j0 < r; j0 += 4) {
+        const int64_t nj = slimc_rt_min(4, r - j0);
+        const float *cj = col + j0 * SLIMC_RT_CONV_KC;
+        int64_t i = 0;
+#define SLIMC_RT_COLS(MI, NJ)                                                                      \
+    slimc_rt_cols_blk512(MI, NJ, kc, A + i * lda, lda, cj, C + i * ldc + j0, ldc,                  \
+                         brow ? brow + i : NULL, accum)
+        for (; i + 4 <= m; i += 4)
+            switch (nj) {
+            case 1: SLIMC_RT_COLS(4, 1); break;
+            case 2: SLIMC_RT_COLS(4, 2); break;
+            case 3: SLIMC_RT_COLS(4, 3); break;
+            default: SLIMC_RT_COLS(4, 4); break;
+            }
+        for (; i < m; i++)
+            switch (nj) {
+            case 1: SLIMC_RT_COLS(1, 1); break;
+            case 2: SLIMC_RT_COLS(1, 2); break;
+            case 3: SLIMC_RT_COLS(1, 3); break;
+            default: SLIMC_RT_COLS(1, 4); break;
+            }
+#undef SLIMC_RT_COLS
+    }
+}
+#endif
+
 /* Output pixels [p0, p1) of output channels [o0, o1) of one image: x [C, H, W],
  * y [O, OH * OW], w [O, CG * KH * KW], bias [O] or NULL. A range of channels short of
  * [0, O) is for a conv of one group only (a split over channels lets the late layers of
@@ -291,6 +367,9 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
     const int direct =
         s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
     float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */
+#ifdef SLIMC_RT_X86
+    float col[SLIMC_RT_CONV_DOTR * SLIMC_RT_CONV_KC]; /* the panel's last nt..np columns */
+#endif
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
         for (int64_t g = 0; g < G; g++) {
@@ -305,8 +384,24 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
                 const float *b = xg + k0 * HW + pp;
+                /* the columns the GEMM tiles take: on AVX-512, a last vector of r <=
+                 * SLIMC_RT_CONV_DOTR pixels goes to slimc_rt_conv_cols512 instead where its
+                 * kc / 16 FMAs and the sum of the lanes (~10 instructions) per output cost
+                 * less than the tiles' kc / r per output */
+                int64_t nt = np;
+#ifdef SLIMC_RT_X86
+                const int64_t r = np % 16;
+                if (isa == SLIMC_RT_ISA_AVX512 && r && r <= SLIMC_RT_CONV_DOTR &&
+                    kc * (16 - r) > 160 * r)
+                    nt = np - r;
+#endif
                 if (!direct)
                     slimc_rt_im2col(isa, s, xg, k0, kc, pp, np, bp), b = bp;
+#ifdef SLIMC_RT_X86
+                if (nt < np) /* the last columns, gathered once for every block of channels */
+                    slimc_rt_conv_cols_gather(np - nt, kc, b + nt, direct ? HW : SLIMC_RT_CONV_NP,
+                                              col);
+#endif
                 /* a few output channels at a time across the whole panel: their weights
                  * stay in L1 while they meet every pixel; for a short k block (a 1x1 conv
                  * over few channels) all of them in one call, the calls' overhead being
@@ -314,9 +409,16 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
                 const int64_t mb = kc < SLIMC_RT_CONV_MB_K ? OGc : SLIMC_RT_CONV_MB;
                 for (int64_t oo = 0; oo < OGc; oo += mb) {
                     const int64_t mr = slimc_rt_min(mb, OGc - oo);
-                    slimc_rt_gemm(isa, mr, np, kc, wg + oo * Kt + k0, Kt, 1, b,
-                                  direct ? HW : SLIMC_RT_CONV_NP, yg + oo * P, P,
-                                  k0 || !bg ? NULL : bg + oo, NULL, k0 > 0);
+                    const float *wo = wg + oo * Kt + k0, *bo = k0 || !bg ? NULL : bg + oo;
+                    const int64_t ldb = direct ? HW : SLIMC_RT_CONV_NP;
+                    if (nt)
+                        slimc_rt_gemm(isa, mr, nt, kc, wo, Kt, 1, b, ldb, yg + oo * P, P, bo, NULL,
+                                      k0 > 0);
+#ifdef SLIMC_RT_X86
+                    if (nt < np)
+                        slimc_rt_conv_cols512(mr, np - nt, kc, wo, Kt, col, yg + oo * P + nt, P, bo,
+                                              k0 > 0);
+#endif
                     if (k0 + kc == Kt) /* done: the activation while the rows are in L1 */
                         slimc_rt_act(isa, s->ACT, yg + oo * P, P, mr, np);
                 }
