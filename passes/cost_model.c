@@ -239,8 +239,10 @@ double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, c
     return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
 }
 
-double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
-                           double nnz, double csr_bytes)
+/* The roofline of conv2d n on a sparse kernel: 2 x images x OH x OW x nnz FLOPs at the
+ * profile's rate k, x and the output, the blob's bytes and the epilogue's operands. */
+static double conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, double nnz, double csr_bytes, CostSparse rate_k)
 {
     const CostDevice *d = &p->dev[IR_DEVICE_CPU];
     if (!d->present)
@@ -258,10 +260,22 @@ double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, 
     for (int k = 0; k < n->n_epilogue; k++)
         if (n->epilogue[k].operand != IR_NONE)
             bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
-    const double rate = cost_sparse_rate(d, COST_SPARSE_CONV);
+    const double rate = cost_sparse_rate(d, rate_k);
     double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
     return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                           double nnz, double csr_bytes)
+{
+    return conv_sparse_ms(p, g, n, syms, nnz, csr_bytes, COST_SPARSE_CONV);
+}
+
+double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                       double kept, double nm_bytes)
+{
+    return conv_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM);
 }
 
 /* ---- small-K int8 convolutions ---- */

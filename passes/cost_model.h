@@ -137,6 +137,10 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms);
 double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                            double nnz, double csr_bytes);
+/* ... and on the N:M conv kernel (runtime/kernels/sparse_nm.c, the conv's im2col form): kept
+ * weights (a group's padding included) in nm_bytes at the N:M rate (nm_gflops). */
+double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                       double kept, double nm_bytes);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 
