@@ -145,12 +145,13 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 
 /* ---- sparse kernels ---- */
 
-static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops",        "csr_gemv_gflops",
-                                                          "dense_gemv_gflops", "nm_gflops",
-                                                          "nm_gemv_gflops",    "csr_conv_gflops"};
+static const char *const sparse_names[COST_SPARSE_NUM] = {
+    "csr_gflops",     "csr_gemv_gflops", "dense_gemv_gflops", "nm_gflops",
+    "nm_gemv_gflops", "csr_conv_gflops", "nm_conv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
-    COST_SPARSE_DEFAULT_NM,  COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV};
+    COST_SPARSE_DEFAULT_CSR,    COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_NM,     COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
+    COST_SPARSE_DEFAULT_NM_CONV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -161,7 +162,8 @@ double cost_sparse_rate(const CostDevice *d, CostSparse k)
 {
     if (d->sparse_measured && d->sparse_gflops[k] > 0) /* 0: an optional rate absent */
         return d->sparse_gflops[k];
-    return d->gflops[k == COST_SPARSE_CONV ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
+    const bool conv = k == COST_SPARSE_CONV || k == COST_SPARSE_NM_CONV;
+    return d->gflops[conv ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
 }
 
 /* The rows of linear n's x at syms (its elements over its last dim). */
@@ -275,7 +277,7 @@ double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, 
 double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                        double kept, double nm_bytes)
 {
-    return conv_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM);
+    return conv_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM_CONV);
 }
 
 /* ---- small-K int8 convolutions ---- */
@@ -652,7 +654,7 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (c == COST_SPARSE_NUM)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
-                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops)",
+                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);

@@ -56,7 +56,9 @@ typedef struct SlimcRtNmSrc {
 } SlimcRtNmSrc;
 
 /* The conv panel: rows k0 .. k0 + kc of (kh, kw, c) im2col for pixels p0 .. p0 + mc, zeros past
- * mc and where a tap falls in the padding. A 1x1, stride-1, unpadded conv copies x's rows. */
+ * mc and where a tap falls in the padding. The item's pixels are cut into runs along one
+ * output row, so that each panel row is a few copies (stride 1: memcpy between zeros) rather
+ * than a division per element; a 1x1, stride-1, unpadded conv copies x's rows. */
 static void slimc_rt_nm_panel_conv(const slimc_rt_conv *s, const float *x, int64_t p0, int64_t mc,
                                    int64_t k0, int64_t kc, float *panel)
 {
@@ -69,20 +71,41 @@ static void slimc_rt_nm_panel_conv(const slimc_rt_conv *s, const float *x, int64
         }
         return;
     }
-    int64_t ih0[MB], iw0[MB];
-    for (int64_t i = 0; i < mc; i++) {
+    /* runs: pixels [i0[r], i0[r] + len[r]) of the item are output row oh[r] from column ow[r] */
+    int64_t i0[MB + 1], len[MB + 1], oh[MB + 1], ow[MB + 1], nr = 0;
+    for (int64_t i = 0; i < mc; nr++) {
         const int64_t p = p0 + i;
-        ih0[i] = p / s->OW * s->SH - s->PH;
-        iw0[i] = p % s->OW * s->SW - s->PW;
+        i0[nr] = i;
+        oh[nr] = p / s->OW;
+        ow[nr] = p % s->OW;
+        len[nr] = slimc_rt_min(mc - i, s->OW - ow[nr]);
+        i += len[nr];
     }
     for (int64_t k = 0; k < kc; k++) {
         const int64_t t = (k0 + k) / C, c = (k0 + k) % C;
         const int64_t dh = t / s->KW * s->DH, dw = t % s->KW * s->DW;
         const float *xc = x + c * H * W;
         float *row = panel + k * MB;
-        for (int64_t i = 0; i < mc; i++) {
-            const int64_t ih = ih0[i] + dh, iw = iw0[i] + dw;
-            row[i] = ih >= 0 && ih < H && iw >= 0 && iw < W ? xc[ih * W + iw] : 0.0f;
+        for (int64_t r = 0; r < nr; r++) {
+            float *dst = row + i0[r];
+            const int64_t ih = oh[r] * s->SH - s->PH + dh, iw0 = ow[r] * s->SW - s->PW + dw;
+            if (ih < 0 || ih >= H) {
+                memset(dst, 0, sizeof(float) * (size_t)len[r]);
+                continue;
+            }
+            const float *xr = xc + ih * W;
+            if (s->SW == 1) { /* columns iw0 .. iw0 + len: zeros, a copy, zeros */
+                const int64_t a = slimc_rt_min(len[r], slimc_rt_max(0, -iw0));
+                const int64_t b = slimc_rt_max(a, slimc_rt_min(len[r], W - iw0));
+                memset(dst, 0, sizeof(float) * (size_t)a);
+                memcpy(dst + a, xr + iw0 + a, sizeof(float) * (size_t)(b - a));
+                memset(dst + b, 0, sizeof(float) * (size_t)(len[r] - b));
+                continue;
+            }
+            for (int64_t j = 0; j < len[r]; j++) {
+                const int64_t iw = iw0 + j * s->SW;
+                dst[j] = iw >= 0 && iw < W ? xr[iw] : 0.0f;
+            }
         }
         for (int64_t i = mc; i < MB; i++)
             row[i] = 0.0f;
@@ -350,9 +373,13 @@ slimc_rt_nm_rows_avx2_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const fl
             _mm256_store_ps(stage[q] + 24, a3);
         }
     }
-    for (int64_t i = 0; i < mc; i++)
+    if (yi == 1) /* a conv's channels: each staged column is a run of pixels */
         for (int64_t q = 0; q < nc; q++)
-            y[i * yi + (n0 + q) * yq] = stage[q][i];
+            memcpy(y + (n0 + q) * yq, stage[q], sizeof(float) * (size_t)mc);
+    else
+        for (int64_t i = 0; i < mc; i++)
+            for (int64_t q = 0; q < nc; q++)
+                y[i * yi + (n0 + q) * yq] = stage[q][i];
 }
 #undef NM_COLUMN_STEP
 
@@ -492,9 +519,13 @@ slimc_rt_nm_rows_512_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const flo
             _mm512_store_ps(stage[q] + 16, a1);
         }
     }
-    for (int64_t i = 0; i < mc; i++)
+    if (yi == 1) /* a conv's channels: each staged column is a run of pixels */
         for (int64_t q = 0; q < nc; q++)
-            y[i * yi + (n0 + q) * yq] = stage[q][i];
+            memcpy(y + (n0 + q) * yq, stage[q], sizeof(float) * (size_t)mc);
+    else
+        for (int64_t i = 0; i < mc; i++)
+            for (int64_t q = 0; q < nc; q++)
+                y[i * yi + (n0 + q) * yq] = stage[q][i];
 }
 #undef NM_COLUMN_512
 

@@ -10,8 +10,8 @@
  * without bias; epilogues: none, relu, an add of a residual, an add then a relu. The pass
  * must have given the node its N:M input, so a check cannot pass on the dense kernel. Under
  * SLIMC_MAX_ISA=generic / avx2 (unit_sparse_nm_conv_generic / _avx2) the same runs the other
- * paths. Then the plan: a 2:4 1x1 conv weighed on the N:M kernel, a C not divisible by m
- * kept off it. */
+ * paths. Then the plan: a 2:4 conv weighed on the N:M kernel and kept dense by the built-in
+ * rate, chosen by a fast measured one, kept dense by a slow one. */
 #include "support_cg.h"
 
 #include "ir/eval.h"
@@ -230,21 +230,27 @@ START_TEST(test_nm_conv_choice)
 {
     CostProfile p;
     cost_profile_default(&p);
-    /* 2:4 along C: weighed on the N:M kernel (the pattern seen along C for each tap) */
+    /* 2:4 along C: weighed on the N:M conv kernel (the pattern seen along C for each tap), the
+     * better sparse kernel at 50% density; the built-in rate (conv_f32 x 0.35) keeps it dense */
     SparsePlan a = plan_of(256, 256, 1, 2, 4, &p);
-    ck_assert(a.candidate && a.nm_n == 2 && a.nm_m == 4 && a.nm_gain > 0);
-    ck_assert_msg(a.kernel == SPARSE_NM, "kernel %d, nm %g, csr %g", (int)a.kernel, a.nm_gain,
-                  a.csr_gain);
+    ck_assert(a.candidate && a.nm_n == 2 && a.nm_m == 4 && a.nm_gain > a.csr_gain);
+    ck_assert_msg(a.kernel == SPARSE_NM && !a.choose, "kernel %d, nm %g, csr %g", (int)a.kernel,
+                  a.nm_gain, a.csr_gain);
     SparsePlan b = plan_of(64, 64, 3, 2, 4, &p);
-    ck_assert(b.candidate && b.nm_n == 2 && b.kernel == SPARSE_NM);
-    /* a measured N:M rate far below the dense conv's keeps it dense */
-    CostProfile slow = p;
-    CostDevice *cpu = &slow.dev[IR_DEVICE_CPU];
+    ck_assert(b.candidate && b.nm_n == 2 && b.kernel == SPARSE_NM && !b.choose);
+    /* a measured N:M conv rate near the dense conv's chooses it (the kept weights are half),
+     * a slow one keeps it dense */
+    CostProfile fast = p;
+    CostDevice *cpu = &fast.dev[IR_DEVICE_CPU];
     cpu->sparse_measured = true;
     for (int k = 0; k < COST_SPARSE_NUM; k++)
         cpu->sparse_gflops[k] = cost_sparse_rate(&p.dev[IR_DEVICE_CPU], (CostSparse)k);
-    cpu->sparse_gflops[COST_SPARSE_NM] = 0.05 * cpu->gflops[COST_CONV_F32];
-    SparsePlan kept = plan_of(256, 256, 1, 2, 4, &slow);
+    cpu->sparse_gflops[COST_SPARSE_NM_CONV] = 0.9 * cpu->gflops[COST_CONV_F32];
+    SparsePlan chosen = plan_of(64, 64, 3, 2, 4, &fast);
+    ck_assert_msg(chosen.choose && chosen.kernel == SPARSE_NM && chosen.gain > 1.5, "gain %g",
+                  chosen.gain);
+    cpu->sparse_gflops[COST_SPARSE_NM_CONV] = 0.05 * cpu->gflops[COST_CONV_F32];
+    SparsePlan kept = plan_of(256, 256, 1, 2, 4, &fast);
     ck_assert(kept.candidate && !kept.choose && kept.nm_gain < 1);
 }
 END_TEST
