@@ -12,7 +12,8 @@
  * every m along K (1:4, 2:4, 4:8) is weighed on the N:M kernel too (cost_linear_nm_ms), and
  * the faster of the two sparse kernels (by its worst gain) is the one used. A one-group conv2d
  * on the CPU is weighed the same way, its dense conv (cost_conv_dense_ms) against the CSR conv
- * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]). The dense weight
+ * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]) and, when N:M along C,
+ * the N:M conv kernel (cost_conv_nm_ms, the blob [O, KH * KW * C]). The dense weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"

@@ -17,7 +17,10 @@
  * Each output sums bias first, then its kept weights in row order (the zeros a sparse group
  * pads with included), whatever the item and thread count; the result differs from the dense
  * kernel's by rounding only. AVX2 needs n to divide 8 (1:4, 2:4, 4:8, what the sparse pass
- * builds); other n:m run the portable loops. No AVX-512 path: the AVX2 one runs there. */
+ * builds); other n:m run the portable loops. AVX-512: the gemv with vpermt2ps (m = 2n), the
+ * rows with 32 rows in 2 zmm, four columns at a time.
+ * The same rows kernel runs a one-group conv2d's im2col form (slimc_rt_nmconv_tile): pixels as
+ * rows, the panel packed from NCHW x, outputs written per channel. */
 #include "runtime/kernels/internal.h"
 
 #include <string.h>
