@@ -21,7 +21,8 @@
  *                  the dense linear at [1, K] (dense_gemv_gflops), what one row weighs against;
  *                  the linear's weight at 2:4 on the N:M kernel (sparse(mode=nm)), [B, K]
  *                  (nm_gflops) and [1, K] (nm_gemv_gflops): FLOPs of the kept weights;
- *                  the conv below at 10% density on the CSR conv kernel (csr_conv_gflops)
+ *                  the conv below at 10% density on the CSR conv kernel (csr_conv_gflops), and
+ *                  at 2:4 along its input channels on the N:M conv kernel (nm_conv_gflops)
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -188,8 +189,9 @@ static void print_profile(const CostProfile *p, FILE *f)
         fputc('\n', f);
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
-        static const char *const names[] = {"sparse_csr", "sparse_gemv",    "dense_gemv",
-                                            "sparse_nm",  "sparse_nm_gemv", "sparse_conv"};
+        static const char *const names[] = {"sparse_csr",    "sparse_gemv",    "dense_gemv",
+                                            "sparse_nm",     "sparse_nm_gemv", "sparse_conv",
+                                            "sparse_nm_conv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
@@ -233,13 +235,16 @@ static void print_profile(const CostProfile *p, FILE *f)
         if (p->dev[k].present &&
             (!p->dev[k].sparse_measured || !(p->dev[k].sparse_gflops[COST_SPARSE_NM] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0) ||
-             !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0))) {
+             !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0))) {
             fprintf(f,
                     "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
-                    "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv)\n",
+                    "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv), x %g "
+                    "(sparse_nm_conv)\n",
                     COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
                     COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
-                    COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV);
+                    COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
+                    COST_SPARSE_DEFAULT_NM_CONV);
             break;
         }
 }
@@ -327,6 +332,23 @@ static ValueId nm_const(Graph *g, const char *name, Type t)
     return ir_const_new(g, name, t, p, n * sizeof(float), here);
 }
 
+/* A conv weight [c, c, 3, 3] (c a multiple of 4) at 2:4 along its input channels: nm_const's
+ * pattern on the [c, 3, 3, c] layout, transposed. */
+static ValueId nm_conv_const(Graph *g, const char *name, int64_t c)
+{
+    Graph *tmp = ir_graph_new("nm");
+    const ValueId v = nm_const(tmp, "w", f32_type(4, (int64_t[]){c, 3, 3, c}));
+    const float *t = tmp->values[v].data; /* after the call, which grows tmp->values */
+    const size_t n = (size_t)(c * c * 9);
+    float *p = ir_arena_alloc(g->arena, n * sizeof(float));
+    for (int64_t o = 0; o < c; o++)
+        for (int64_t i = 0; i < c; i++)
+            for (int64_t k = 0; k < 9; k++)
+                p[(o * c + i) * 9 + k] = t[(o * 9 + k) * c + i];
+    ir_graph_free(tmp);
+    return ir_const_new(g, name, f32_type(4, (int64_t[]){c, c, 3, 3}), p, n * sizeof(float), here);
+}
+
 typedef enum ChainOp {
     CH_LINEAR,
     CH_CONV,
@@ -335,7 +357,8 @@ typedef enum ChainOp {
     CH_PERMUTE,
     CH_SPARSE,
     CH_NM,
-    CH_SPCONV /* the conv at 10% density (sparse_const) */
+    CH_SPCONV, /* the conv at 10% density (sparse_const) */
+    CH_NMCONV  /* the conv at 2:4 along its input channels (nm_const on [O, KH, KW, C]) */
 } ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
@@ -358,10 +381,11 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
     } else if (op == CH_NM) {
         w = nm_const(g, "w", f32_type(2, (int64_t[]){last, last}));
         b = filled_const(g, "b", f32_type(1, (int64_t[]){last}));
-    } else if (op == CH_CONV || op == CH_SPCONV) {
+    } else if (op == CH_CONV || op == CH_SPCONV || op == CH_NMCONV) {
         int64_t c = in.shape.d[1].c, nnz;
-        w = op == CH_CONV ? filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}))
-                          : sparse_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}), &nnz);
+        w = op == CH_CONV     ? filled_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}))
+            : op == CH_SPCONV ? sparse_const(g, "w", f32_type(4, (int64_t[]){c, c, 3, 3}), &nnz)
+                              : nm_conv_const(g, "w", c);
         b = filled_const(g, "b", f32_type(1, (int64_t[]){c}));
     }
     for (int i = 0; i < nodes; i++) {
@@ -373,6 +397,7 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         case CH_NM: n = ir_node_new(g, IR_OP_LINEAR, "fc", here, ins, 3, 1); break;
         case CH_CONV:
         case CH_SPCONV:
+        case CH_NMCONV:
             n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
             ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
             break;
@@ -574,6 +599,13 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
                     node_ms(pr, CH_SPCONV, conv_in, reps, "layout,sparse(mode=csr),memplan",
                             SLIMC_PRECISION_FP32),
                     launch_ms);
+        /* the N:M conv kernel on the same conv at 2:4 along C (FLOPs of the kept weights) */
+        if (s->conv_c % 4 == 0)
+            d->sparse_gflops[COST_SPARSE_NM_CONV] = rate_of(
+                2.0 * (double)(s->conv_hw * s->conv_hw) * (double)(s->conv_c * s->conv_c) * 9 / 2,
+                node_ms(pr, CH_NMCONV, conv_in, reps, "layout,sparse(mode=nm),memplan",
+                        SLIMC_PRECISION_FP32),
+                launch_ms);
     }
     /* the bandwidth-bound three: each also says what bandwidth it saw */
     static const struct {

@@ -13,11 +13,17 @@ the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, take
 faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
-       [--nm 2:4 | --resnet18 [--torch-python /usr/bin/python3] | --conv-layers] [--rounds 5]
+       [--nm 2:4 | --nm-conv 2:4 | --resnet18 [--torch-python /usr/bin/python3] | --conv-layers] [--rounds 5]
 
 --conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
 random weights at the density 80% global pruning leaves in that stage (60%, 46%, 29%, 14%):
 CPU time of the dense conv against the CSR conv kernel, and the cost model's choice.
+
+--nm-conv 2:4: the N:M conv kernel (bench/RESULTS.md, "N:M conv"): a 1x1 and a 3x3 conv at each
+ResNet-18 stage's shape, the weights random and pruned N:M by magnitude along the input
+channels for each tap (NVIDIA ASP's grouping), batch 1: CPU time per run of the dense conv
+against the N:M conv kernel (sparse(mode=nm)), --rounds interleaved rounds, medians, and the
+cost model's choice (default pipeline, `inspect --sparsity`). Target: >= 1.3x the dense conv.
 
 --nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
 1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
@@ -266,12 +272,67 @@ def bench_conv_layers(a, here):
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
+def nm_mask(w, n, m):
+    """Keeps the n largest |w| of every m consecutive input channels (dim 1) of each (o, kh, kw)."""
+    o, c, kh, kw = w.shape
+    g = np.abs(w).transpose(0, 2, 3, 1).reshape(o, kh, kw, c // m, m)
+    keep = np.argsort(-g, axis=-1, kind="stable")[..., :n]
+    mask = np.zeros_like(g, dtype=bool)
+    np.put_along_axis(mask, keep, True, axis=-1)
+    return w * mask.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+
+
+def bench_nm_conv(a, here):
+    """A 1x1 and a 3x3 conv per ResNet-18 stage at N:M along C: dense against the N:M conv
+    kernel (CPU time per run, interleaved rounds, medians) and the cost model's choice."""
+    import sys
+    sys.path.insert(0, os.path.join(here, "..", "tests", "tools"))
+    from st_io import write_safetensors
+    n, m = (int(v) for v in a.nm_conv.split(":"))
+    d = os.path.join(a.dir, "nm_conv")
+    os.makedirs(d, exist_ok=True)
+    rng = np.random.default_rng(0)
+    layers = []
+    for stage, c, hw in (("layer1", 64, 56), ("layer2", 128, 28), ("layer3", 256, 14),
+                         ("layer4", 512, 7)):
+        for k in (1, 3):
+            name = f"{stage}_{k}x{k}"
+            w = nm_mask(rng.standard_normal((c, c, k, k)).astype(np.float32), n, m)
+            write_safetensors(os.path.join(d, f"{name}.safetensors"), {"c.weight": w})
+            with open(os.path.join(d, f"{name}.slim"), "w") as f:
+                f.write(f"model m(x: f32[1, {c}, {hw}, {hw}]) -> f32[1, {c}, {hw}, {hw}]\n"
+                        f'    weights "{name}.safetensors"\n'
+                        f"    c = Conv2d({c}, {c}, {k}, padding={k // 2}, bias=false)\n"
+                        "    return c(x)\n")
+            layers.append((name, c, hw, k))
+    dense, nm = "layout,fuse,memplan", "layout,sparse(mode=nm),fuse,memplan"
+    print(f"CPU: {cpu_name()}; one thread; {n}:{m} along C per tap; CPU time per run "
+          f"(getrusage), {a.rounds} interleaved rounds of --runs {a.runs}, medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    print(f"{'conv':<26} {'dense ms':>9} {'n:m ms':>8} {'speed-up':>9}  cost model (default "
+          "pipeline and profile)")
+    for name, c, hw, k in layers:
+        model = os.path.join(d, f"{name}.slim")
+        de, sp = [], []
+        for _ in range(a.rounds):
+            de.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, dense, rand=True))
+            sp.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, nm, rand=True))
+        ins = subprocess.run([a.slimc, "inspect", model, "--sparsity"], capture_output=True,
+                             text=True, check=True).stdout
+        why = next((ln.strip() for ln in ins.splitlines() if ln.startswith("    c:")), "?")
+        dm, sm = float(np.median(de)), float(np.median(sp))
+        print(f"{f'{name} {c}->{c} {hw}x{hw}':<26} {dm:>9.3f} {sm:>8.3f} {dm / sm:>8.2f}x  {why}")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
     ap.add_argument("--runs", type=int, default=2000)
     ap.add_argument("--dir", default="/tmp/slimc_sparse_bench")
     ap.add_argument("--nm", default=None, help="N:M, e.g. 2:4: the N:M benchmark instead")
+    ap.add_argument("--nm-conv", default=None,
+                    help="N:M, e.g. 2:4: dense convs against the N:M conv kernel instead")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--resnet18", action="store_true", help="the pruned ResNet-18 instead")
     ap.add_argument("--conv-layers", action="store_true",
@@ -284,6 +345,8 @@ def main():
         return bench_resnet18(a, here)
     if a.conv_layers:
         return bench_conv_layers(a, here)
+    if a.nm_conv:
+        return bench_nm_conv(a, here)
     if a.nm:
         return bench_nm(a, here)
     subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,

@@ -238,10 +238,11 @@ SHAPE_FN(conv2d)
     }
     if (n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
         const Type *ct = ir_shp_in_type(g, n, 3);
-        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 1 || groups != 1) {
+        const int64_t ws = ir_attr_w_sparse(n);
+        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || (ws != 1 && ws != 2) || groups != 1) {
             ir_diag_error(d, n->loc,
-                          "conv2d '%s': a fourth input (the CSR weight) must be u8[bytes] with "
-                          "w_sparse=1 and groups=1, got %s",
+                          "conv2d '%s': a fourth input (the CSR or N:M weight) must be u8[bytes] "
+                          "with w_sparse=1 or 2 and groups=1, got %s",
                           n->name, ir_shp_describe(g, n->inputs[3], b, sizeof b));
             return false;
         }

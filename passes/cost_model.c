@@ -145,12 +145,13 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 
 /* ---- sparse kernels ---- */
 
-static const char *const sparse_names[COST_SPARSE_NUM] = {"csr_gflops",        "csr_gemv_gflops",
-                                                          "dense_gemv_gflops", "nm_gflops",
-                                                          "nm_gemv_gflops",    "csr_conv_gflops"};
+static const char *const sparse_names[COST_SPARSE_NUM] = {
+    "csr_gflops",     "csr_gemv_gflops", "dense_gemv_gflops", "nm_gflops",
+    "nm_gemv_gflops", "csr_conv_gflops", "nm_conv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
-    COST_SPARSE_DEFAULT_NM,  COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV};
+    COST_SPARSE_DEFAULT_CSR,    COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_NM,     COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
+    COST_SPARSE_DEFAULT_NM_CONV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -161,7 +162,8 @@ double cost_sparse_rate(const CostDevice *d, CostSparse k)
 {
     if (d->sparse_measured && d->sparse_gflops[k] > 0) /* 0: an optional rate absent */
         return d->sparse_gflops[k];
-    return d->gflops[k == COST_SPARSE_CONV ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
+    const bool conv = k == COST_SPARSE_CONV || k == COST_SPARSE_NM_CONV;
+    return d->gflops[conv ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
 }
 
 /* The rows of linear n's x at syms (its elements over its last dim). */
@@ -239,8 +241,10 @@ double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, c
     return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
 }
 
-double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
-                           double nnz, double csr_bytes)
+/* The roofline of conv2d n on a sparse kernel: 2 x images x OH x OW x nnz FLOPs at the
+ * profile's rate k, x and the output, the blob's bytes and the epilogue's operands. */
+static double conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, double nnz, double csr_bytes, CostSparse rate_k)
 {
     const CostDevice *d = &p->dev[IR_DEVICE_CPU];
     if (!d->present)
@@ -258,10 +262,22 @@ double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, 
     for (int k = 0; k < n->n_epilogue; k++)
         if (n->epilogue[k].operand != IR_NONE)
             bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
-    const double rate = cost_sparse_rate(d, COST_SPARSE_CONV);
+    const double rate = cost_sparse_rate(d, rate_k);
     double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
     return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                           double nnz, double csr_bytes)
+{
+    return conv_sparse_ms(p, g, n, syms, nnz, csr_bytes, COST_SPARSE_CONV);
+}
+
+double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                       double kept, double nm_bytes)
+{
+    return conv_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM_CONV);
 }
 
 /* ---- small-K int8 convolutions ---- */
@@ -638,7 +654,7 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (c == COST_SPARSE_NUM)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
-                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops)",
+                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);

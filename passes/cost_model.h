@@ -42,7 +42,7 @@ typedef enum CostClass {
 /* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
  * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops, nm_gflops,
- * nm_gemv_gflops, csr_conv_gflops}. */
+ * nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops}. */
 typedef enum CostSparse {
     COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
     COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
@@ -54,6 +54,8 @@ typedef enum CostSparse {
     COST_SPARSE_CONV,       /* the CSR conv2d kernel (runtime/kernels/sparse_conv.c): FLOPs of
                              * the nonzeros (2 x images x OH x OW x nonzeros); derived from
                              * conv_f32 when absent */
+    COST_SPARSE_NM_CONV,    /* the N:M conv2d kernel (runtime/kernels/sparse_nm.c, im2col
+                             * panels): FLOPs of the kept weights; derived from conv_f32 */
     COST_SPARSE_NUM
     /* COST_SPARSE_NM and after are optional within "sparse" (profiles written before them
      * stay valid): a rate of 0 means absent, derived as if the profile had no sparse rates. */
@@ -113,6 +115,10 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_NM         0.65
 #define COST_SPARSE_DEFAULT_NM_GEMV    0.2
 #define COST_SPARSE_DEFAULT_CONV       0.25 /* times conv_f32, not gemm_f32 */
+/* times conv_f32: the N:M conv kernel ran at 0.19-0.46 of the dense conv's rate per FLOP on
+ * the AVX-512 EPYC (bench/RESULTS.md, "N:M conv"), so at 2:4 it is kept dense unless a
+ * measured profile says otherwise */
+#define COST_SPARSE_DEFAULT_NM_CONV 0.35
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
@@ -137,6 +143,10 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms);
 double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                            double nnz, double csr_bytes);
+/* ... and on the N:M conv kernel (runtime/kernels/sparse_nm.c, the conv's im2col form): kept
+ * weights (a group's padding included) in nm_bytes at the nm_conv rate. */
+double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                       double kept, double nm_bytes);
 /* Predicted milliseconds of copying bytes between the CPU and the GPU (either way). */
 double cost_transfer_ms(const CostProfile *p, double bytes);
 

@@ -12,7 +12,8 @@
  * every m along K (1:4, 2:4, 4:8) is weighed on the N:M kernel too (cost_linear_nm_ms), and
  * the faster of the two sparse kernels (by its worst gain) is the one used. A one-group conv2d
  * on the CPU is weighed the same way, its dense conv (cost_conv_dense_ms) against the CSR conv
- * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]). The dense weight
+ * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]) and, when N:M along C,
+ * the N:M conv kernel (cost_conv_nm_ms, the blob [O, KH * KW * C]). The dense weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"
@@ -47,9 +48,10 @@ static Worst worst_point(const Graph *g, const Node *n, const CostProfile *p, Sp
         const bool conv = n->op == IR_OP_CONV2D;
         double dense =
             conv ? cost_conv_dense_ms(p, g, n, syms) : cost_linear_dense_ms(p, g, n, syms);
-        double sparse = conv             ? cost_conv_sparse_ms(p, g, n, syms, nnz, bytes)
-                        : k == SPARSE_NM ? cost_linear_nm_ms(p, g, n, syms, nnz, bytes)
-                                         : cost_linear_sparse_ms(p, g, n, syms, nnz, bytes);
+        double sparse = conv && k == SPARSE_NM ? cost_conv_nm_ms(p, g, n, syms, nnz, bytes)
+                        : conv                 ? cost_conv_sparse_ms(p, g, n, syms, nnz, bytes)
+                        : k == SPARSE_NM       ? cost_linear_nm_ms(p, g, n, syms, nnz, bytes)
+                                               : cost_linear_sparse_ms(p, g, n, syms, nnz, bytes);
         double gain = sparse > 0 ? dense / sparse : INFINITY;
         if (gain < w.gain)
             w = (Worst){gain, dense, sparse, plan_points[i]};
@@ -101,12 +103,12 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     if (out->why_not)
         return true;
     out->candidate = true;
-    if (conv || sscanf(out->pattern, "n:m %d:%d", &out->nm_n, &out->nm_m) != 2 || out->nm_m <= 0 ||
-        l.shape[1] % out->nm_m != 0) /* no N:M conv kernel */
+    /* N:M groups run along dim 1 (a conv's input channels, for each tap) */
+    if (sscanf(out->pattern, "n:m %d:%d", &out->nm_n, &out->nm_m) != 2 || out->nm_m <= 0 ||
+        l.shape[1] % out->nm_m != 0)
         out->nm_n = out->nm_m = 0;
     if (out->nm_n)
-        out->nm_bytes =
-            (double)slimc_rt_nm_layout(l.shape[0], l.shape[1], out->nm_n, out->nm_m, &ov);
+        out->nm_bytes = (double)slimc_rt_nm_layout(l.shape[0], K, out->nm_n, out->nm_m, &ov);
     CostProfile dflt;
     if (!p) {
         cost_profile_default(&dflt);
@@ -117,7 +119,7 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     Worst best = csr;
     out->kernel = SPARSE_CSR;
     if (out->nm_n) {
-        const double kept = (double)l.shape[0] * (double)(l.shape[1] / out->nm_m * out->nm_n);
+        const double kept = (double)l.shape[0] * (double)(K / out->nm_m * out->nm_n);
         Worst nm = worst_point(g, n, p, SPARSE_NM, kept, out->nm_bytes);
         out->nm_gain = nm.gain;
         if (nm.gain > csr.gain) {
@@ -190,10 +192,14 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
 
 /* The N:M blob of layer l (runtime/slimc_abi.h) at n:m, in g's arena; *bytes its size. Every
  * group of l has at most n nonzeros (pass_prune_pattern said so); one with fewer keeps zeros
- * at its lowest unused positions, so each group's positions stay distinct and ascending. */
+ * at its lowest unused positions, so each group's positions stay distinct and ascending. A
+ * conv's weight [O, C, KH, KW] is laid out as [O, KH * KW * C] (K in (kh, kw, c) order, so a
+ * group is m consecutive input channels of one tap: runtime/kernels/sparse_nm.c's im2col
+ * order), header slot 6 the taps; a linear's [N, K] as it is (slot 6 zero). */
 static void *build_nm(Graph *g, const PruneLayer *l, int n, int m, size_t *bytes)
 {
-    const int64_t N = l->shape[0], K = l->shape[1], G = K / m;
+    const int64_t N = l->shape[0], C = l->shape[1], T = l->rank == 4 ? l->numel / N / C : 1;
+    const int64_t K = C * T, G = K / m;
     int64_t off_val;
     const int64_t total = slimc_rt_nm_layout(N, K, n, m, &off_val);
     unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
@@ -205,13 +211,17 @@ static void *build_nm(Graph *g, const PruneLayer *l, int n, int m, size_t *bytes
     h[3] = n;
     h[4] = m;
     h[5] = off_val;
+    h[6] = l->rank == 4 ? T : 0;
     uint8_t *idx = b + SLIMC_RT_CSR_HEAD;
     float *val = (float *)(void *)(b + off_val);
     float *w = pass_prune_logical(g, l);
     SLIMC_ASSERT(w);
+    float wg[256];
     for (int64_t r = 0; r < N; r++)
         for (int64_t grp = 0; grp < G; grp++) {
-            const float *wg = w + r * K + grp * m;
+            const int64_t t = grp * m / C, c0 = grp * m % C; /* K index grp * m = t * C + c0 */
+            for (int k = 0; k < m; k++)
+                wg[k] = w[(r * C + c0 + k) * T + t];
             uint8_t *ig = idx + (r * G + grp) * n;
             float *vg = val + (r * G + grp) * n;
             int nz = 0;

@@ -9,6 +9,8 @@
  * - sparse (one group, a CSR copy of the weight as input 3, w_sparse=1: passes/sparse.c):
  *   slimc_rt_spconv_px (runtime/kernels/sparse_conv.c) on items of 64 pixels, all channels,
  *   the same im2col panels, each output channel's nonzeros only.
+ * - N:M (one group, an N:M copy of the weight as input 3, w_sparse=2): slimc_rt_nmconv_tile
+ *   (runtime/kernels/sparse_nm.c), the N:M linear kernel on im2col panels of 32 pixels.
  * - depthwise (groups > 1 with one input channel per group): slimc_rt_dw_plane, one output
  *   plane (image b, output channel o) per item; 3x3 stride 1/2 keeps a block of 4 rows x
  *   16 outputs in registers across all taps.
@@ -157,6 +159,57 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
     k->ep_done = true;
 }
 
+/* A one-group conv2d whose weight the sparse pass gave an N:M copy (input 3, w_sparse=2;
+ * h its header, K in (kh, kw, c) order): slimc_rt_nmconv_tile (runtime/kernels/sparse_nm.c),
+ * items (image, block of pixels, block of channels), then the epilogue on each item's
+ * channels (the kernel applies no ACT). */
+static void emit_conv_nm(CgCtx *c, NodeId id, const int64_t *stride, const int64_t *pad,
+                         const int64_t *dil, const int64_t *h, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *ws = cg_shape(c, n->inputs[1]);
+    const Shape *os = cg_shape(c, n->outputs[0]);
+    static const char *const names[] = {"x", NULL, "bias", "W"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    if (n->n_inputs < 3)
+        cg_printf(c, "    const float *bias = NULL;\n");
+    const long long C = (long long)ws->d[1].c, H = (long long)xs->d[2].c, W = (long long)xs->d[3].c,
+                    O = (long long)ws->d[0].c, OH = (long long)os->d[2].c,
+                    OW = (long long)os->d[3].c, P = OH * OW;
+    cg_printf(c,
+              "    /* sparse N:M kernel: %lld of every %lld input channels kept per tap (%lld x "
+              "%lld, im2col in (kh, kw, c) order); the cost model predicted it %.2fx faster than "
+              "the dense conv */\n",
+              (long long)h[3], (long long)h[4], O, (long long)h[2], ir_attr_sparse_gain(n));
+    cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
+    cg_printf(c,
+              "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+              "%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, 0};\n",
+              C, H, W, O, C, O, (long long)ws->d[2].c, (long long)ws->d[3].c, OH, OW,
+              (long long)stride[0], (long long)stride[1], (long long)pad[0], (long long)pad[1],
+              (long long)dil[0], (long long)dil[1]);
+    cg_printf(c, "    const int64_t IT = slimc_rt_nmconv_items(%lld, %lld);\n", P, O);
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        const int64_t b = it / IT;\n");
+    cg_printf(c, "        int64_t p0, pc, o0, oc;\n");
+    cg_printf(c,
+              "        slimc_rt_nmconv_tile(&s, x + b * %lld, W, bias, out + b * %lld, it %% IT, "
+              "&p0, &pc, &o0, &oc);\n",
+              C * H * W, O * P);
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t o = o0; o < o0 + oc; o++)\n");
+        cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * %lld + p0", O, P), "pc");
+    } else {
+        cg_printf(c, "        (void)p0, (void)pc, (void)o0, (void)oc;\n");
+    }
+    cg_printf(c, "    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "%s * slimc_rt_nmconv_items(%lld, %lld)", cg_dim(c, xs->d[0]), P, O);
+    const long long kept = h[4] > 0 ? h[1] * (h[2] / h[4]) * h[3] : 1;
+    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), P * (kept > 0 ? kept : 1));
+    k->ep_done = true;
+}
+
 void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Graph *g = c->g;
@@ -203,6 +256,19 @@ void cg_emit_conv2d(CgCtx *c, NodeId id, CgKernel *k)
             cg_error(c, n, "w_sparse=1 needs the CSR constant the sparse pass builds");
             return;
         }
+    }
+    if (ir_attr_w_sparse(n) == 2 && n->n_inputs > 3 && n->inputs[3] != IR_NONE) {
+        const Value *v = &g->values[n->inputs[3]];
+        const int64_t *h = v->data;
+        if (v->kind != IR_VALUE_CONST || !h || v->data_bytes < SLIMC_RT_CSR_HEAD ||
+            h[0] != SLIMC_RT_NM_MAGIC || groups != 1 || h[1] != ws->d[0].c || h[4] <= 0 ||
+            ws->d[1].c % h[4] != 0 || h[6] != ws->d[2].c * ws->d[3].c ||
+            h[2] != ws->d[1].c * h[6]) {
+            cg_error(c, n, "w_sparse=2 needs the N:M constant the sparse pass builds");
+            return;
+        }
+        emit_conv_nm(c, id, stride, pad, dil, h, k);
+        return;
     }
     emit_conv_body(c, id, stride, pad, dil, groups, !csr && ws->d[1].c == 1 && groups > 1, csr, k);
 }

@@ -218,4 +218,19 @@ SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, 
                                       float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                       int64_t *nc);
 
+/* N:M sparse conv2d, one group (runtime/kernels/sparse_nm.c): the N:M kernel on the conv's
+ * im2col form, W an N:M blob of [O, KH * KW * C] with K in (kh, kw, c) order (groups of m
+ * along the input channels for each tap; header slot 6 = KH * KW). One image x [C, H, W] into
+ * y [O, OH, OW]; items per image: slimc_rt_nmconv_items; item `it` covers output pixels
+ * [p0, p0 + pc) and channels [o0, o0 + oc). s->ACT is not applied (the caller's epilogue
+ * is). Each output sums bias first, then its kept weights in order, at any thread count. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_nmconv_items(int64_t P, int64_t O)
+{
+    return ((P + SLIMC_RT_NM_MB - 1) / SLIMC_RT_NM_MB) *
+           ((O + SLIMC_RT_NM_NB - 1) / SLIMC_RT_NM_NB);
+}
+SLIMC_RT_KERNEL void slimc_rt_nmconv_tile(const slimc_rt_conv *s, const float *x, const void *W,
+                                          const float *bias, float *y, int64_t it, int64_t *p0,
+                                          int64_t *pc, int64_t *o0, int64_t *oc);
+
 #endif /* SLIMC_RT_KERNELS_H */
