@@ -31,6 +31,7 @@ static const struct {
     {"bn_fold", pass_bn_fold, ""},     /* batch_norm into conv2d/linear, or into mul + add */
     {"linearize", pass_linearize, ""}, /* matmul by a constant into linear (passes/linearize.c) */
     {"gelu", pass_gelu, ""},           /* exported GELU chains into gelu (passes/gelu.c) */
+    {"attention", pass_attention, ""}, /* matmul-softmax-matmul chains (passes/attention.c) */
     {"layout", pass_layout, ""},       /* linear weights to [K, N] */
     {"sparse", pass_sparse, ""},       /* density; CSR weights where faster (passes/sparse.c) */
     {"fuse", pass_fuse, ""},           /* elementwise ops into their producer's epilogue */
@@ -50,7 +51,8 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * evaluates their weights to f32), then fold constants (so bn_fold sees constant parameters even
  * when they were computed), fold batch norms, fold what that exposed, drop what is dead,
  * merge duplicates, take exported matmuls by constant weights as linears (and split a
- * sliced fused projection) and exported GELU chains as gelu, decide each node's device when the
+ * sliced fused projection), exported GELU chains as gelu and attention chains (matmul,
+ * scale, mask, softmax, matmul) as attention, decide each node's device when the
  * model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
@@ -60,7 +62,7 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * halves: after the clean-up (its weights folded, batch norms in them), before placement
  * (which times the int8 layers), qchain (which chains them), layout and fuse. */
 #define DEFAULT_CLEANUP "qdq,fold,bn_fold,fold,dce,cse"
-#define DEFAULT_LOWER   "linearize,gelu,place,qchain,layout,sparse,fuse,dce,memplan"
+#define DEFAULT_LOWER   "linearize,gelu,attention,place,qchain,layout,sparse,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

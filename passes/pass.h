@@ -134,6 +134,7 @@ bool pass_cse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d);
 bool pass_linearize(Graph *g, const PassArgs *args, Diag *d);
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d);
+bool pass_attention(Graph *g, const PassArgs *args, Diag *d);
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d);
 bool pass_fuse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_memplan(Graph *g, const PassArgs *args, Diag *d);
