@@ -9,6 +9,9 @@
  *              [B, 1, 1, S] mask added, k^T a permute of [B, S, H, D]) rewritten into one
  *              attention, to 1e-6 of the unrewritten graph in the evaluator and in the JIT;
  *              a softmax used twice is left alone.
+ *   language   scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale) makes one
+ *              attention node with those attributes; a k of the wrong size is an error
+ *              naming the op, the node and k.
  * ctest runs it again with SLIMC_MAX_ISA=avx2 and generic (unit_attention_avx2, _generic). */
 #include "support_cg.h"
 
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/slim.h"
 #include "ir/eval.h"
 #include "passes/pass.h"
 
@@ -340,6 +344,54 @@ START_TEST(test_pass)
 }
 END_TEST
 
+START_TEST(test_language)
+{
+    static const char ok_src[] =
+        "model m(q: f32[2, 3, 7, 16], k: f32[2, 3, 9, 16], v: f32[2, 3, 9, 5], mask: f32[7, 9])\n"
+        "    a = scaled_dot_product_attention(q, k, v, is_causal=true)\n"
+        "    b = attention(q, k, v, attn_mask=mask, scale=0.5)\n"
+        "    return a, b\n";
+    Diag d;
+    ir_diag_init(&d);
+    Graph *g = fe_slim_parse("m.slim", ok_src, sizeof ok_src - 1, &d);
+    ck_assert_msg(g, "%s", ir_diag_text(&d));
+    ck_assert_int_eq(count_op(g, IR_OP_ATTENTION), 2);
+    int seen = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->op != IR_OP_ATTENTION)
+            continue;
+        const Shape *os = &g->values[n->outputs[0]].type.shape;
+        ck_assert_int_eq(os->rank, 4);
+        ck_assert_int_eq(os->d[2].c, 7);
+        ck_assert_int_eq(os->d[3].c, 5);
+        if (n->n_inputs == 3) { /* a */
+            ck_assert_int_eq(ir_attr_causal(n), 1);
+            ck_assert_ptr_null(ir_node_attr_id(n, IR_A_scale));
+            ck_assert(fabs(ir_attention_scale(n, 16) - 0.25) < 1e-12);
+        } else {
+            ck_assert_int_eq(ir_attr_causal(n), 0);
+            ck_assert(fabs(ir_attr_scale(n) - 0.5) < 1e-12);
+        }
+        seen++;
+    }
+    ck_assert_int_eq(seen, 2);
+    ir_graph_free(g);
+    ir_diag_fini(&d);
+
+    static const char bad_src[] = "model m(q: f32[3, 7, 16], k: f32[3, 9, 8], v: f32[3, 9, 5])\n"
+                                  "    return attention(q, k, v)\n";
+    ir_diag_init(&d);
+    g = fe_slim_parse("m.slim", bad_src, sizeof bad_src - 1, &d);
+    ck_assert_ptr_null(g);
+    ck_assert_msg(strstr(ir_diag_text(&d), "m.slim:2:") &&
+                      strstr(ir_diag_text(&d), "attention '") &&
+                      strstr(ir_diag_text(&d), "k must be [..., Sk, D]"),
+                  "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("attention");
@@ -347,6 +399,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_kernel);
     tcase_add_test(tc, test_pass);
+    tcase_add_test(tc, test_language);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -600,9 +600,9 @@ START_TEST(pipeline_end_to_end)
     Diag d;
     ir_diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
-    /* place (issue 16) after cse, sparse (issue 17) after layout, linearize and gelu (issue
-     * 20) before place */
-    ck_assert_int_eq(pl.n, 15);
+    /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu and
+     * attention (issue 20) before place */
+    ck_assert_int_eq(pl.n, 16);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -640,13 +640,14 @@ START_TEST(parse_errors)
                        "--passes:1:6: error: expected a pass name, found ','\n"
                        "  fold,,dce\n"
                        "       ^\n");
-    EXPECT_PARSE_ERROR(
-        "fold, fsue", cli,
-        "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, "
-        "finetune, place)\n"
-        "  fold, fsue\n"
-        "        ^\n");
+    EXPECT_PARSE_ERROR("fold, fsue", cli,
+                       "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
+                       "bn_fold, linearize, gelu, attention, layout, sparse, fuse, memplan, "
+                       "quantize, qdq, qchain, "
+                       "prune, "
+                       "finetune, place)\n"
+                       "  fold, fsue\n"
+                       "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
                        "--passes:1:6: error: expected ',' between passes, found 'd'\n"
                        "  fold dce\n"
@@ -672,11 +673,12 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold(max_mb=)", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:12:17: error: expected an argument (a name, number, string or call), found ')'\n");
-    EXPECT_PARSE_ERROR(
-        "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
-        "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, layout, sparse, fuse, memplan, quantize, qdq, qchain, prune, "
-        "finetune, place)\n");
+    EXPECT_PARSE_ERROR("fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
+                       "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
+                       "bn_fold, linearize, gelu, attention, layout, sparse, fuse, memplan, "
+                       "quantize, qdq, qchain, "
+                       "prune, "
+                       "finetune, place)\n");
 }
 END_TEST
 
