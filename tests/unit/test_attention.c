@@ -9,11 +9,14 @@
  *              [B, 1, 1, S] mask added, k^T a permute of [B, S, H, D]) rewritten into one
  *              attention, to 1e-6 of the unrewritten graph in the evaluator and in the JIT;
  *              a softmax used twice is left alone.
+ *              The CUDA backend's kernel for the op, under the CPU emulation (NVRTC), on
+ *              each kernel case against the evaluator;
  *   language   scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale) makes one
  *              attention node with those attributes; a k of the wrong size is an error
  *              naming the op, the node and k.
  * ctest runs it again with SLIMC_MAX_ISA=avx2 and generic (unit_attention_avx2, _generic). */
 #include "support_cg.h"
+#include "support_cuda.h"
 
 #include <check.h>
 #include <math.h>
@@ -197,6 +200,9 @@ static void run_case(const AttCase *a)
     }
     free(first);
     free(ref);
+    /* the CUDA backend's kernel for the op, under the CPU emulation, against the evaluator */
+    char cmsg[4096];
+    ck_assert_msg(sup_cuda_check(g, in, NULL, 1e-5, cmsg, sizeof cmsg), "%s: CUDA: %s", what, cmsg);
     for (int i = 0; i < 3; i++)
         free(in[i].data);
     rt_exec_free(e);
