@@ -5,7 +5,7 @@
  *     S = matmul(A, Bt)            A = q [..., Sq, D] (or q * c, q / c), Bt = k^T [..., D, Sk]
  *     S' = S * c or S / c ...      scale steps by one-element f32 constants (none or several,
  *                                  on A, on Bt or on S)
- *     X = add(S', mask)            optional, either operand order
+ *     X = add(S', mask)            optional, either operand order (not when both are products)
  *     P = softmax(X, last axis)
  *     O = matmul(P, v)             v [..., Sk, Dv]
  * (MultiheadAttention divides q by sqrt(D) before the product, BERT divides S; the heads
@@ -131,14 +131,29 @@ static bool rewrite(Chain *c, NodeId mm2, NodeId *first_new, NodeId *before)
     NodeId mm1 = IR_NONE;
     const int mark = c->n_members;
     const NodeId add = member(c, x, IR_OP_ADD);
-    for (int side = 0; add != IR_NONE && side < 2 && mm1 == IR_NONE; side++) {
+    int n_match = 0; /* a mask made by a matmul too: which side is which is unclear */
+    for (int side = 1; add != IR_NONE && side >= 0; side--) {
         c->n_members = mark + 1;
         c->scale = 1.0;
         const ValueId sv = g->nodes[add].inputs[side], mv = g->nodes[add].inputs[1 - side];
         if (!ir_shape_eq(&g->values[sv].type.shape, &g->values[x].type.shape) || !plain_f32(g, mv))
             continue;
-        mm1 = member(c, strip_scale(c, sv), IR_OP_MATMUL);
-        mask = mm1 == IR_NONE ? IR_NONE : mv;
+        const NodeId found = member(c, strip_scale(c, sv), IR_OP_MATMUL);
+        if (found != IR_NONE) {
+            n_match++;
+            mm1 = found;
+            mask = mv;
+        }
+    }
+    if (n_match > 1)
+        return false;
+    if (add != IR_NONE && mm1 != IR_NONE) { /* the members of the side that matched */
+        c->n_members = mark + 1;
+        c->scale = 1.0;
+        mm1 = member(c,
+                     strip_scale(c, mask == g->nodes[add].inputs[0] ? g->nodes[add].inputs[1]
+                                                                    : g->nodes[add].inputs[0]),
+                     IR_OP_MATMUL);
     }
     if (add == IR_NONE) {
         c->n_members = mark;

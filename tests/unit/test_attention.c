@@ -271,7 +271,9 @@ static void eval3(const Graph *g, const RtTensor *in, float *out, size_t ny)
 }
 
 /* kind 0: MultiheadAttention's export, q [N, S, D], k and v [S, N, D]; kind 1: BERT's,
- * q, k, v [B, S, H, D]; kind 2: kind 0 with the softmax also a graph output. */
+ * q, k, v [B, S, H, D]; kind 2: kind 0 with the softmax also a graph output; kind 3: kind
+ * 0 with another product q q^T added to the scores (both sides of the add could be the
+ * scores: left alone). */
 static void pass_case(int kind)
 {
     const int64_t N = 6, S = 13, Dh = 16, B = 2, H = 3;
@@ -285,6 +287,10 @@ static void pass_case(int kind)
         ValueId qs = node1(g, IR_OP_DIV, "qs", q, scalar(g, "c", 4.0f));
         ValueId kt = permute(g, "kt", k, D(1, 2, 0), 3);
         ValueId s = node1(g, IR_OP_MATMUL, "s", qs, kt);
+        if (kind == 3) { /* s + another product of the same shape: which is the mask? */
+            ValueId m2 = node1(g, IR_OP_MATMUL, "m2", q, permute(g, "qt", q, D(0, 2, 1), 3));
+            s = node1(g, IR_OP_ADD, "sm", m2, s);
+        }
         ValueId p = node1(g, IR_OP_SOFTMAX, "p", s, IR_NONE);
         ValueId vv = permute(g, "vt", v, D(1, 0, 2), 3);
         y = node1(g, IR_OP_MATMUL, "o", p, vv);
@@ -313,7 +319,7 @@ static void pass_case(int kind)
     const size_t ny = (size_t)(kind == 1 ? B * H * S * Dh : N * S * Dh);
     float *before = malloc(sizeof(float) * ny * 2);
     float *after = before + ny;
-    if (kind == 2) { /* two outputs: not rewritten */
+    if (kind >= 2) { /* the softmax an output too, or two products added: not rewritten */
         ck_assert(pass_attention(g, NULL, &d));
         ck_assert_int_eq(count_op(g, IR_OP_ATTENTION), 0);
         ck_assert_int_eq(count_op(g, IR_OP_SOFTMAX), 1);
@@ -347,6 +353,7 @@ START_TEST(test_pass)
     pass_case(0);
     pass_case(1);
     pass_case(2);
+    pass_case(3);
 }
 END_TEST
 
