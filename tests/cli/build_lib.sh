@@ -7,8 +7,9 @@ CFLAGS="-std=c11 -Wall -Wextra -Werror -O1"
 expect_ok "build --lib" "$SLIMC" build "$L/lenet.slim" --lib -o lib --emit-source
 [ -f lib/lenet.h ] && [ -f lib/liblenet.a ] && [ -f lib/lenet.c ] && ok "lenet.h, liblenet.a, lenet.c written" || bad "library files"
 grep -q "LENET_ARENA_BYTES(N)" lib/lenet.h && grep -q "LENET_FORMAT_VERSION" lib/lenet.h && ok "header macros" || bad "header macros"
-# The 1.7 MB of weights are linked with .incbin, never written out as C literals.
-[ "$(stat -c %s lib/lenet.c)" -lt 400000 ] && ok "no weight literals in the source" || bad "weights as C array literals"
+# The 1.7 MB of weights are linked with .incbin, never written out as C literals (the
+# source is the runtime's kernels, about 400 KB, and the model's code).
+[ "$(stat -c %s lib/lenet.c)" -lt 500000 ] && ok "no weight literals in the source" || bad "weights as C array literals"
 expect_ok "a C program links the library" cc $CFLAGS -I lib "$MAIN" lib/liblenet.a -lpthread -lm -o prog
 expect_ok "it runs" ./prog "$L/input.npy" y.npy
 "$NPYCMP" y.npy "$L/expected.npy" 1e-4 >/dev/null && ok "library output matches PyTorch" || bad "library output"

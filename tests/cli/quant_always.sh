@@ -130,7 +130,7 @@ expect_ok "--quantize keeps the default pipeline" "$SLIMC" inspect mm.onnx --qua
   --print-after all
 order=$(grep -oE "^; IR after [a-z_]+" err.txt | awk '{print $4}' | tr '\n' ' ')
 case "$order" in
-  *"cse quantize linearize gelu place qchain layout sparse fuse dce memplan"*) ok "quantize at its place: $order" ;;
+  *"cse quantize linearize gelu attention place qchain layout sparse fuse dce memplan"*) ok "quantize at its place: $order" ;;
   *) bad "pipeline order: $order" ;;
 esac
 expect_ok "bench --quantize" "$SLIMC" bench mm.onnx --quantize int4 --runs 2 --warmup 0
