@@ -17,6 +17,7 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/gemm.c
   runtime/kernels/conv.c
   runtime/kernels/rows.c
+  runtime/kernels/attention.c
   runtime/kernels/pool.c
   runtime/kernels/quant.c
   runtime/kernels/qconv.c

@@ -22,6 +22,7 @@ static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSi
 static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
                                  const Val *a);
 static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_attention(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
@@ -97,6 +98,21 @@ static const FuncSig funcs[] = {
      {"x|input", "output_size"},
      call_adaptive_pool},
     {"global_avg_pool2d", IR_OP_ADAPTIVE_AVG_POOL2D, 1, 1, 1, {"x|input"}, call_adaptive_pool},
+    /* F.scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale) (no dropout) */
+    {"scaled_dot_product_attention",
+     IR_OP_ATTENTION,
+     6,
+     3,
+     3,
+     {"q|query", "k|key", "v|value", "mask|attn_mask", "causal|is_causal", "scale"},
+     call_attention},
+    {"attention",
+     IR_OP_ATTENTION,
+     6,
+     3,
+     3,
+     {"q|query", "k|key", "v|value", "mask|attn_mask", "causal|is_causal", "scale"},
+     call_attention},
     {"group_norm",
      IR_OP_GROUP_NORM,
      5,
@@ -663,6 +679,33 @@ static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig
     if (id != IR_NONE) {
         ir_node_set_int(b->g, id, "num_groups", groups);
         ir_node_set_float(b->g, id, "eps", eps);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+/* attention(q, k, v, mask=none, causal=false, scale=none): the attention op (scale absent:
+ * 1 / sqrt(D), as F.scaled_dot_product_attention). */
+static Val call_attention(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId in[4] = {IR_NONE, IR_NONE, IR_NONE, IR_NONE};
+    bool causal = false;
+    double scale = 0;
+    bool ok = fe_func_tensor_args(b, f, a, in);
+    if (a[3].kind != VAL_NONE)
+        ok &= fe_to_tensor(b, &a[3], &in[3]);
+    if (a[4].kind != VAL_NONE)
+        ok &= fe_to_bool(b, &a[4], fe_func_arg_name(b, f, 4), &causal);
+    if (a[5].kind != VAL_NONE)
+        ok &= fe_to_float(b, &a[5], fe_func_arg_name(b, f, 5), &scale);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, IR_OP_ATTENTION, NULL, e->loc, in, in[3] != IR_NONE ? 4 : 3);
+    if (id != IR_NONE) {
+        if (causal)
+            ir_node_set_int(b->g, id, "causal", 1);
+        if (a[5].kind != VAL_NONE)
+            ir_node_set_float(b->g, id, "scale", scale);
     }
     return fe_node_done(b, id, e->loc);
 }

@@ -619,6 +619,17 @@ static void write_node(Writer *w, const Node *n)
             num(f, hi);
         }
         fputs(")\n", f);
+    } else if (n->op == IR_OP_ATTENTION) {
+        fprintf(f, "attention(%s, %s, %s", xs, operand(w, n, n->inputs[1]),
+                operand(w, n, n->inputs[2]));
+        if (n->n_inputs > 3 && n->inputs[3] != IR_NONE)
+            fprintf(f, ", attn_mask=%s", operand(w, n, n->inputs[3]));
+        fprintf(f, ", is_causal=%s", ir_attr_causal(n) ? "true" : "false");
+        if (ir_node_attr_id(n, IR_A_scale)) {
+            fputs(", scale=", f);
+            num(f, ir_attr_scale(n));
+        }
+        fputs(")\n", f);
     } else if (!strcmp(op, "leaky_relu")) {
         fprintf(f, "leaky_relu(%s, negative_slope=", xs);
         num(f, ir_attr_negative_slope(n));

@@ -569,6 +569,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_LOG_SOFTMAX: eval_softmax(&c); break;
     case IR_OP_BATCH_NORM: eval_batch_norm(&c); break;
     case IR_OP_LAYER_NORM: eval_layer_norm(&c); break;
+    case IR_OP_ATTENTION: ir_eval_attention(&c); break;
     case IR_OP_EMBEDDING:
         if (!eval_embedding(&c))
             return false;

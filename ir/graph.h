@@ -336,6 +336,10 @@ int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t
 #define ATTR(id, nm, kind, dflt, ann) IR_ATTR_ACCESSORS_##kind(id, nm, dflt)
 #include "ir/attrs.def"
 #undef ATTR
+/* attention (ir/attention.c): its scale attribute, 1 / sqrt(D) when absent; at most this
+ * many leading dims before [Sq, D]. */
+#define IR_ATTENTION_MAX_LEAD 4
+double ir_attention_scale(const Node *n, int64_t D);
 /* The attribute a node carries under a's name, NULL if none. */
 static inline const Attr *ir_node_attr_id(const Node *n, IrAttrId a)
 {

@@ -774,6 +774,8 @@ AdRule pass_ad_rule_for(OpKind op)
      * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
      * differentiated. */
     case IR_OP_BATCH_NORM:
+    case IR_OP_ATTENTION: /* the pattern pass makes it after training's graph is built; train
+                             the exported chain (matmul, softmax), which has gradients */
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
     case IR_OP_FLOOR: /* rounding: zero almost everywhere; trigonometry: no rule yet */

@@ -33,6 +33,7 @@ static const struct {
     {"gelu", pass_gelu, ""},           /* exported GELU chains into gelu (passes/gelu.c) */
     {"act", pass_act, ""},             /* exported SiLU, HardSwish, clip ReLU6 (passes/act.c) */
     {"lnorm", pass_lnorm, ""},         /* exported LayerNorm chains (passes/lnorm.c) */
+    {"attention", pass_attention, ""}, /* matmul-softmax-matmul chains (passes/attention.c) */
     {"layout", pass_layout, ""},       /* linear weights to [K, N] */
     {"sparse", pass_sparse, ""},       /* density; CSR weights where faster (passes/sparse.c) */
     {"fuse", pass_fuse, ""},           /* elementwise ops into their producer's epilogue */
@@ -55,9 +56,9 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * "x * 1/6 + 0.5" into the conv before it), fold batch norms and constant per-channel
  * mul/adds after convs, fold what that exposed, drop what is dead,
  * merge duplicates, take exported matmuls by constant weights as linears (and split a
- * sliced fused projection), exported GELU chains as gelu, LayerNorm written out
- * as layer_norm, decide each node's device
- * when the model is placed automatically
+ * sliced fused projection), exported GELU chains as gelu, LayerNorm written out as
+ * layer_norm and attention chains (matmul, scale, mask, softmax, matmul) as attention,
+ * decide each node's device when the model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
  * measure weight densities and give the CPU linears the cost model predicts faster sparse
@@ -66,7 +67,7 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * halves: after the clean-up (its weights folded, batch norms in them), before placement
  * (which times the int8 layers), qchain (which chains them), layout and fuse. */
 #define DEFAULT_CLEANUP "qdq,fold,act,bn_fold,fold,dce,cse"
-#define DEFAULT_LOWER   "linearize,gelu,lnorm,place,qchain,layout,sparse,fuse,dce,memplan"
+#define DEFAULT_LOWER   "linearize,gelu,lnorm,attention,place,qchain,layout,sparse,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

@@ -136,6 +136,7 @@ bool pass_linearize(Graph *g, const PassArgs *args, Diag *d);
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d);
 bool pass_act(Graph *g, const PassArgs *args, Diag *d);
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d);
+bool pass_attention(Graph *g, const PassArgs *args, Diag *d);
 bool pass_layout(Graph *g, const PassArgs *args, Diag *d);
 /* dst [cols, rows] = the transpose of src [rows, cols] (f32, no overlap), in cache-sized
  * tiles: the weight transposes of linearize and layout run on every start, cached or not. */

@@ -328,8 +328,10 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_FLATTEN:
     case IR_OP_RESHAPE: return analyse_flatten(G, g, i);
     case IR_OP_CONCAT: return analyse_concat(G, g, i);
-    /* not analysed: they block the channels they touch */
+    /* not analysed: they block the channels they touch (attention too: its heads are
+     * leading dims of q, k and v, not channels, and no head is pruned) */
     case IR_OP_MATMUL:
+    case IR_OP_ATTENTION:
     case IR_OP_DIV:
     case IR_OP_SIGMOID:
     case IR_OP_SOFTMAX:

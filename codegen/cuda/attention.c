@@ -23,6 +23,7 @@
  * for its kernel's inputs (q, kt, v, the scale operands), skipping the other members. */
 #include "codegen/cuda/attention.h"
 #include "codegen/c/entry.h"
+#include "codegen/cuda/data_move.h"
 #include "ir/checked.h"
 
 #include <string.h>
@@ -388,4 +389,82 @@ void cu_emit_attention(CgCtx *c, NodeId head)
     cu_launch(c, head, k, grid, (const int[3]){ATT_THREADS, 1, 1},
               cg_strf(c, "a block per (batch, head) and %d queries; keys in tiles of %d", ATT_BQ,
                       ATT_BK));
+}
+
+/* ---- the attention op (ir/attention.c), where the pattern pass made one ----
+ *
+ * One thread per query row, three passes over the keys (the maximum, the sum of exps, the
+ * weighted sum of v into the output row), each recomputing the scores: correct at any
+ * size, not fast (the chains the attention pass leaves on CUDA take the fused kernel
+ * above; an attention op reaches this only from the language or a CPU-placed rewrite). */
+static bool sa_present(const Node *n)
+{
+    return ir_node_attr_id(n, IR_A_scale) != NULL;
+}
+
+static const char *att_mask_stride(CgCtx *c, const Shape *ms, int r, int i)
+{
+    const int j = i - (r - ms->rank);
+    if (j < 0 || (ir_dim_static(ms->d[j]) && ms->d[j].c == 1))
+        return "0";
+    return cg_prod(c, ms, j + 1, ms->rank);
+}
+
+void cu_emit_attention_op(CgCtx *c, NodeId id)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *qs = cg_shape(c, n->inputs[0]), *ks = cg_shape(c, n->inputs[1]),
+                *vs = cg_shape(c, n->inputs[2]);
+    const bool has_mask = n->n_inputs > 3 && n->inputs[3] != IR_NONE;
+    const int r = qs->rank;
+    static const char *const names[] = {"q", "k", "v", "mask"};
+    const char *rows = cg_prod(c, qs, 0, r - 1);
+    int k = cu_dm_loop_begin(c, id, names, has_mask ? 4 : 3, rows);
+    cg_printf(c, "        const int64_t Sq = %s, Sk = %s, D = %s, Dv = %s;\n",
+              cg_dim(c, qs->d[r - 2]), cg_dim(c, ks->d[r - 2]), cg_dim(c, qs->d[r - 1]),
+              cg_dim(c, vs->d[r - 1]));
+    cg_printf(c, "        const int64_t b = (int64_t)f / Sq, i = (int64_t)f %% Sq;\n");
+    cg_printf(c, "        (void)i;\n");
+    cg_printf(c, "        const float *__restrict__ qr = q + (int64_t)f * D;\n");
+    cg_printf(c, "        const float *__restrict__ kb = k + b * Sk * D;\n");
+    cg_printf(c, "        const float *__restrict__ vb = v + b * Sk * Dv;\n");
+    cg_printf(c, "        float *__restrict__ o = out + (int64_t)f * Dv;\n");
+    if (sa_present(n))
+        cg_printf(c, "        const float scale = %s;\n", cg_float(c, ir_attr_scale(n)));
+    else
+        cg_printf(c, "        const float scale = 1.0f / sqrtf((float)(D > 0 ? D : 1));\n");
+    if (has_mask) {
+        const Shape *ms = cg_shape(c, n->inputs[3]);
+        cg_printf(c, "        int64_t rem = b, moff = 0; /* the mask's offset for b */\n");
+        for (int d = r - 3; d >= 0; d--) {
+            cg_printf(c, "        moff += (rem %% %s) * %s;\n", cg_dim(c, qs->d[d]),
+                      att_mask_stride(c, ms, r, d));
+            cg_printf(c, "        rem /= %s;\n", cg_dim(c, qs->d[d]));
+        }
+        cg_printf(c, "        (void)rem;\n");
+        cg_printf(c, "        const float *__restrict__ mr = mask + moff + i * %s;\n",
+                  att_mask_stride(c, ms, r, r - 2));
+        cg_printf(c, "        const int64_t mcs = %s;\n", att_mask_stride(c, ms, r, r - 1));
+    }
+    /* the score of key j into s */
+    const char *score = cg_strf(
+        c,
+        "            float s = 0.0f;\n"
+        "            for (int64_t t = 0; t < D; t++)\n"
+        "                s += qr[t] * kb[j * D + t];\n"
+        "            s *= scale;\n%s%s",
+        has_mask ? "            s += mr[j * mcs];\n" : "",
+        ir_attr_causal(n) ? "            if (j > i)\n                s = -SLIMC_INF;\n" : "");
+    cg_printf(c, "        float m = -SLIMC_INF;\n");
+    cg_printf(c, "        for (int64_t j = 0; j < Sk; j++) {\n%s", score);
+    cg_printf(c, "            if (s > m || s != s)\n                m = s;\n        }\n");
+    cg_printf(c, "        float sum = 0.0f;\n");
+    cg_printf(c, "        for (int64_t j = 0; j < Sk; j++) {\n%s", score);
+    cg_printf(c, "            sum += expf(s - m);\n        }\n");
+    cg_printf(c, "        for (int64_t t = 0; t < Dv; t++)\n            o[t] = 0.0f;\n");
+    cg_printf(c, "        for (int64_t j = 0; j < Sk; j++) {\n%s", score);
+    cg_printf(c, "            const float p = expf(s - m) / sum;\n");
+    cg_printf(c, "            for (int64_t t = 0; t < Dv; t++)\n");
+    cg_printf(c, "                o[t] += p * vb[j * Dv + t];\n        }\n");
+    cu_dm_loop_end(c, id, k, rows, "attention: one thread per query row");
 }

@@ -11,4 +11,7 @@
  * node's own inputs. */
 void cu_attention_inputs(CgCtx *c, NodeId head);
 
+/* The attention op itself (not a group): one thread per query row (f32). */
+void cu_emit_attention_op(CgCtx *c, NodeId id);
+
 #endif

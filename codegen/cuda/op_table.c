@@ -5,6 +5,7 @@
 #include "codegen/cuda/norm.h"
 #include "codegen/cuda/data_move.h"
 #include "codegen/cuda/quant.h"
+#include "codegen/cuda/attention.h"
 
 /* Views (squeeze, unsqueeze, flatten, reshape) have no kernel: the host half aliases the
  * buffer (emit.c never calls this; the row says the op is implemented). */
@@ -96,6 +97,7 @@ const CuOpEmitter cu_ops[IR_NUM_OPS] = {
     [IR_OP_LOG_SOFTMAX] = {.emit = cu_emit_softmax},
     [IR_OP_BATCH_NORM] = {.emit = cu_emit_batch_norm},
     [IR_OP_LAYER_NORM] = {.emit = cu_emit_layer_norm},
+    [IR_OP_ATTENTION] = {.emit = cu_emit_attention_op}, /* attention.c */
     [IR_OP_GROUP_NORM] = {.emit = cu_emit_group_norm},
     /* reduce.c (f32, and the other dtypes of their ops.def rows: the emitter checks) */
     [IR_OP_REDUCE_SUM] = {.emit = cu_emit_reduce, OWN},

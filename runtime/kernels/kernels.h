@@ -85,6 +85,31 @@ SLIMC_RT_KERNEL void slimc_rt_maxpool2_grad_plane(int64_t H, int64_t W, int64_t 
  * maximum m (NaN wins), e = exp(x - m), y = e / sum(e) (log: x - m - log(sum)). The AVX-512
  * path sums 16 lanes at once and uses a vector exp within 2 ulp of expf. */
 SLIMC_RT_KERNEL void slimc_rt_softmax_row(const float *x, float *y, int64_t len, int log);
+/* attention (kernels/attention.c; semantics: ir/attention.c): q [L, Sq, D], k [L, Sk, D],
+ * v [L, Sk, Dv], out [L, Sq, Dv], L the product of the leading dims lead[0, nlead); the
+ * mask (NULL: none) at mask[sum_i idx_i mlead[i] + i * mrs + j * mcs] for leading index
+ * (idx_0, ...), query i, key j (a stride 0 broadcasts). Items [it0, it1) of
+ * slimc_rt_attn_items: one (leading index, block of SLIMC_RT_ATTN_QB queries) each. */
+#define SLIMC_RT_ATTN_QB 32
+typedef struct slimc_rt_attn {
+    int64_t Sq, Sk, D, Dv;
+    int64_t nlead, lead[4], mlead[4];
+    int64_t mrs, mcs;
+    float scale;
+    int64_t causal; /* 1: key j hidden from query i when j > i */
+} slimc_rt_attn;
+
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_attn_items(const slimc_rt_attn *s)
+{
+    int64_t n = (s->Sq + SLIMC_RT_ATTN_QB - 1) / SLIMC_RT_ATTN_QB;
+    for (int64_t i = 0; i < s->nlead; i++)
+        n *= s->lead[i];
+    return n;
+}
+
+SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, const float *k,
+                                        const float *v, const float *mask, float *out, int64_t it0,
+                                        int64_t it1);
 /* layer_norm of the contiguous row x[0, len) into y: mean, the mean of squared deviations,
  * (x - mean) / sqrt(var + eps), times weight, plus bias (either may be NULL). */
 SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,

@@ -2,7 +2,9 @@
 # The patterns of PyTorch exports that the default pipeline rewrites (issue 20; docs/onnx.md,
 # "Patterns of exported graphs"): the linearize pass (MatMul by a constant + Add of a bias ->
 # linear; the fused in_proj's three Slices -> three linears) and the gelu pass (the erf and
-# tanh GELU chains -> gelu / gelu_tanh, fused into the linear before them). On graphs
+# tanh GELU chains -> gelu / gelu_tanh, fused into the linear before them) and the attention
+# pass (MatMul, scale, mask Add, Softmax, MatMul -> attention; MultiheadAttention with and
+# without a causal mask, a BERT-style block with a [B, 1, 1, S] mask). On graphs
 # exported from PyTorch by tests/tools/onnx_patterns.py with Debian's python (torch), checked
 # against ONNX Runtime (pip python3) to 1e-5 of the output's largest magnitude, at 1 and 3
 # threads and on the AVX2 path; inspect shows the linears and no Slice, Erf or Tanh left; the
@@ -25,11 +27,24 @@ python3 "$T" ref m >ref.txt 2>&1 || { bad "ORT references"; cat ref.txt; }
 # inspect: the default pipeline's graph (--memory runs it)
 summary() { "$SLIMC" inspect "m/$1.onnx" --memory "${@:2}" 2>&1 | grep ' nodes: '; }
 s=$(summary tf_relu)
-[[ $s == *"linear x6 matmul x2 "* && $s != *slice* ]] && ok "tf_relu: in_proj split, 6 linears: $s" ||
+[[ $s == *"linear x6 "* && $s == *"attention x1"* && $s != *slice* && $s != *matmul* &&
+  $s != *softmax* ]] && ok "tf_relu: in_proj split, 6 linears, one attention: $s" ||
   bad "tf_relu summary: $s"
 s=$(summary tf_gelu)
-[[ $s == *"linear x6 matmul x2 "* && $s != *erf* && $s != *slice* ]] &&
-  ok "tf_gelu: 6 linears, no erf: $s" || bad "tf_gelu summary: $s"
+[[ $s == *"linear x6 "* && $s == *"attention x1"* && $s != *erf* && $s != *slice* &&
+  $s != *softmax* ]] && ok "tf_gelu: 6 linears, no erf, one attention: $s" ||
+  bad "tf_gelu summary: $s"
+for n in tf_causal bert_attn; do
+  s=$(summary $n)
+  [[ $s == *"attention x1"* && $s != *matmul* && $s != *softmax* ]] &&
+    ok "$n: one attention, no matmul or softmax: $s" || bad "$n summary: $s"
+done
+# the mask is the attention's fourth input, the scale the product of the exported steps
+ir() { "$SLIMC" inspect "m/$1.onnx" --ir --passes 'fold,dce,cse,linearize,gelu,attention,dce' 2>&1; }
+ir tf_causal | grep -qE '= attention\(%[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^)]+\) \{scale=0.25\}' &&
+  ok "tf_causal: attention(q, k, v, mask), scale 1/4" || { bad "tf_causal IR"; ir tf_causal; }
+ir bert_attn | grep -qE '= attention\(.*, %[0-9]+:ext\) \{scale=0.25\}' &&
+  ok "bert_attn: attention(q, k, v, ext), scale 1/4" || { bad "bert_attn IR"; ir bert_attn; }
 s=$(summary mlp_tanh)
 [[ $s == *": linear x2" ]] && ok "mlp_tanh: the tanh chain fused: $s" || bad "mlp_tanh summary: $s"
 "$SLIMC" inspect m/tf_gelu.onnx --ir --passes 'fold,dce,cse,linearize,gelu,layout,fuse,dce' >ir.txt 2>&1
@@ -40,10 +55,11 @@ grep -qE '= linear\(.*\|> gelu_tanh :' ir.txt && ok "gelu_tanh is the first line
   { bad "no gelu_tanh epilogue"; cat ir.txt; }
 # without the two passes the chains stay as exported (the checks above can fail)
 s=$(summary tf_gelu --passes 'fold,dce,cse,layout,fuse,dce,memplan')
-[[ $s == *"matmul x5"* && $s == *slice* ]] && ok "without linearize/gelu: $s" || bad "without the passes: $s"
+[[ $s == *"matmul x5"* && $s == *slice* && $s == *softmax* ]] && ok "without linearize/gelu/attention: $s" ||
+  bad "without the passes: $s"
 
 # numbers against ONNX Runtime
-for n in tf_relu tf_gelu mlp_tanh; do
+for n in tf_relu tf_gelu mlp_tanh tf_causal bert_attn; do
   for t in 1 3; do
     expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
       --output-dir "o_${n}_$t"

@@ -12,6 +12,13 @@ export writes, each with an input x_NAME.npy:
              chain) and norm_first, batch 1, sequence 19
   mlp_tanh   Linear(48, 96), F.gelu(approximate="tanh") (the Pow/Mul/Add/Mul/Tanh chain),
              Linear(96, 24) on a 3-D input [3, 5, 48] (so both linears are MatMul + Add)
+  tf_causal  the tf_relu layer called with a causal float src_mask (0 / -inf, a constant
+             of the export: MatMul, Add(mask), Softmax, MatMul), batch 2, sequence 21
+  bert_attn  a BERT self-attention block as HF's BertSelfAttention writes it: view +
+             permute into heads, matmul(q, k.transpose(-1, -2)) / sqrt(d), + an extended
+             [B, 1, 1, S] mask ((1 - m) * -10000, the last 5 keys of batch 1 hidden),
+             softmax, matmul(., v), permute + reshape back, then the output Linear;
+             batch 2, sequence 17, 4 heads of 16
 ref writes ref_NAME.npy from ONNX Runtime (its graph optimizations off: the reference is the
 exported graph as written), and erf.onnx: one Erf node over a dense grid x_erf.npy of
 [-6, 6] (and the values around 0, 4 and the infinities), with ref_erf.npy from libm's erf
@@ -38,7 +45,37 @@ def export(d):
         def forward(self, x):
             return self.b(nn.functional.gelu(self.a(x), approximate="tanh"))
 
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tf = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True)
+
+        def forward(self, x):
+            s = x.shape[1]
+            mask = torch.triu(torch.full((s, s), float("-inf")), diagonal=1)
+            return self.tf(x, src_mask=mask)
+
+    class BertAttn(nn.Module):
+        def __init__(self, e=64, h=4):
+            super().__init__()
+            self.h, self.d = h, e // h
+            self.q, self.k, self.v, self.o = (nn.Linear(e, e) for _ in range(4))
+            m = torch.ones(2, 17)
+            m[1, -5:] = 0
+            self.register_buffer("ext", (1.0 - m[:, None, None, :]) * -10000.0)
+
+        def heads(self, t):
+            return t.view(t.shape[0], t.shape[1], self.h, self.d).permute(0, 2, 1, 3)
+
+        def forward(self, x):
+            q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
+            s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d) + self.ext
+            c = torch.matmul(torch.softmax(s, dim=-1), v).permute(0, 2, 1, 3).contiguous()
+            return self.o(c.view(x.shape[0], x.shape[1], self.h * self.d))
+
     models = {
+        "tf_causal": (Causal(), (2, 21, 64)),
+        "bert_attn": (BertAttn(), (2, 17, 64)),
         "tf_relu": (nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True),
                     (2, 37, 64)),
         "tf_gelu": (nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, activation="gelu",
@@ -63,7 +100,7 @@ def ref(d):
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    for name in ("tf_relu", "tf_gelu", "mlp_tanh"):
+    for name in ("tf_relu", "tf_gelu", "mlp_tanh", "tf_causal", "bert_attn"):
         s = ort.InferenceSession(os.path.join(d, name + ".onnx"), so,
                                  providers=["CPUExecutionProvider"])
         y = s.run(None, {"x": np.load(os.path.join(d, "x_%s.npy" % name))})[0]

@@ -600,9 +600,9 @@ START_TEST(pipeline_end_to_end)
     Diag d;
     ir_diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
-    /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu, act and
-     * lnorm (issue 20) before place */
-    ck_assert_int_eq(pl.n, 17);
+    /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu, lnorm and
+     * attention (issue 20) before place, act (issue 20) before bn_fold */
+    ck_assert_int_eq(pl.n, 18);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -643,9 +643,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold, fsue", cli,
         "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, act, lnorm, layout, sparse, fuse, memplan, quantize, qdq, "
-        "qchain, prune, "
-        "finetune, place)\n"
+        "bn_fold, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, memplan, "
+        "quantize, qdq, qchain, prune, finetune, place)\n"
         "  fold, fsue\n"
         "        ^\n");
     EXPECT_PARSE_ERROR("fold dce", cli,
@@ -676,9 +675,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, act, lnorm, layout, sparse, fuse, memplan, quantize, qdq, "
-        "qchain, prune, "
-        "finetune, place)\n");
+        "bn_fold, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, memplan, "
+        "quantize, qdq, qchain, prune, finetune, place)\n");
 }
 END_TEST
 
