@@ -308,6 +308,20 @@ static SLIMC_RT_AVX2 void slimc_rt_nm_panel_avx2(const float *x, int64_t ld, int
         acc3 = _mm256_fmadd_ps(b_, _mm256_load_ps(p_ + 24), acc3);                                 \
     } while (0)
 
+/* The rows kernels' staged outputs stage[q][i] (rows [0, mc) of columns [n0, n0 + nc)) into
+ * y[i * yi + c * yq]. */
+static inline void slimc_rt_nm_unstage(float (*stage)[SLIMC_RT_NM_MB], float *y, int64_t yi,
+                                       int64_t yq, int64_t mc, int64_t n0, int64_t nc)
+{
+    if (yi == 1) /* a conv's channels: each staged column is a run of pixels */
+        for (int64_t q = 0; q < nc; q++)
+            memcpy(y + (n0 + q) * yq, stage[q], sizeof(float) * (size_t)mc);
+    else
+        for (int64_t i = 0; i < mc; i++)
+            for (int64_t q = 0; q < nc; q++)
+                y[i * yi + (n0 + q) * yq] = stage[q][i];
+}
+
 /* Rows [0, mc) x columns [n0, n0 + nc) of y (y[i * yi + c * yq]) from src (x, row stride K,
  * or a conv image): outputs staged as stage[q][i], K in panels of kcm inputs (a multiple of
  * m). */
@@ -376,13 +390,7 @@ slimc_rt_nm_rows_avx2_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const fl
             _mm256_store_ps(stage[q] + 24, a3);
         }
     }
-    if (yi == 1) /* a conv's channels: each staged column is a run of pixels */
-        for (int64_t q = 0; q < nc; q++)
-            memcpy(y + (n0 + q) * yq, stage[q], sizeof(float) * (size_t)mc);
-    else
-        for (int64_t i = 0; i < mc; i++)
-            for (int64_t q = 0; q < nc; q++)
-                y[i * yi + (n0 + q) * yq] = stage[q][i];
+    slimc_rt_nm_unstage(stage, y, yi, yq, mc, n0, nc);
 }
 #undef NM_COLUMN_STEP
 
@@ -522,13 +530,7 @@ slimc_rt_nm_rows_512_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const flo
             _mm512_store_ps(stage[q] + 16, a1);
         }
     }
-    if (yi == 1) /* a conv's channels: each staged column is a run of pixels */
-        for (int64_t q = 0; q < nc; q++)
-            memcpy(y + (n0 + q) * yq, stage[q], sizeof(float) * (size_t)mc);
-    else
-        for (int64_t i = 0; i < mc; i++)
-            for (int64_t q = 0; q < nc; q++)
-                y[i * yi + (n0 + q) * yq] = stage[q][i];
+    slimc_rt_nm_unstage(stage, y, yi, yq, mc, n0, nc);
 }
 #undef NM_COLUMN_512
 
