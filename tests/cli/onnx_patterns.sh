@@ -9,20 +9,11 @@
 # against ONNX Runtime (pip python3) to 1e-5 of the output's largest magnitude, at 1 and 3
 # threads and on the AVX2 path; inspect shows the linears and no Slice, Erf or Tanh left; the
 # int8-dynamic mode still quantizes the exported linears; and the emitted C's erf (a
-# polynomial, codegen/c/emit.c) stays within 5e-7 of libm's erf over a dense grid of
+# polynomial, runtime/kernels/vmath.h) stays within 5e-7 of libm's erf over a dense grid of
 # [-6, 6]. Skipped without torch, onnxruntime or slimc's ONNX import.
 source "$(dirname "$0")/lib.bash"
 
-DEB=/usr/bin/python3
-T=$SLIMC_SOURCE_DIR/tests/tools/onnx_patterns.py
-if "$SLIMC" inspect "$S/mlp/mlp.slim" --passes 'fold' 2>&1 | grep -q "built without ONNX" ||
-  ! "$DEB" -c 'import torch' 2>/dev/null || ! python3 -c 'import onnxruntime, onnx' 2>/dev/null; then
-  echo "skip: needs $DEB with torch, python3 with onnxruntime and onnx, slimc with ONNX import"
-  finish
-  exit $?
-fi
-"$DEB" "$T" export m >export.txt 2>&1 || { bad "export"; cat export.txt; }
-python3 "$T" ref m >ref.txt 2>&1 || { bad "ORT references"; cat ref.txt; }
+torch_onnx_models onnx_patterns.py
 
 # inspect: the default pipeline's graph (--memory runs it)
 summary() { "$SLIMC" inspect "m/$1.onnx" --memory "${@:2}" 2>&1 | grep ' nodes: '; }
@@ -60,14 +51,7 @@ s=$(summary tf_gelu --passes 'fold,dce,cse,layout,fuse,dce,memplan')
 
 # numbers against ONNX Runtime
 for n in tf_relu tf_gelu mlp_tanh tf_causal bert_attn; do
-  for t in 1 3; do
-    expect_ok "$n run, $t threads" "$SLIMC" run "m/$n.onnx" --threads $t --input "x=m/x_$n.npy" \
-      --output-dir "o_${n}_$t"
-    expect_ok "$n == ORT to 1e-5, $t threads" "$NPYCMP" "o_${n}_$t/y.npy" "m/ref_$n.npy" 1e-5
-  done
-  SLIMC_MAX_ISA=avx2 expect_ok "$n run, AVX2" "$SLIMC" run "m/$n.onnx" --input "x=m/x_$n.npy" \
-    --output-dir "o_${n}_avx2"
-  expect_ok "$n == ORT to 1e-5, AVX2" "$NPYCMP" "o_${n}_avx2/y.npy" "m/ref_$n.npy" 1e-5
+  against_ort $n
   # dynamic int8 takes the same linears (quantize runs before linearize and takes the
   # MatMuls itself): int8 error, not a wrong graph
   expect_ok "$n int8-dynamic" "$SLIMC" run "m/$n.onnx" --quantize int8-dynamic \
