@@ -31,16 +31,16 @@ static bool clip_is(const Node *n, double lo, double hi)
 static ValueId relu6_of_x_plus_3(Chain *c, ValueId v)
 {
     const int mark = c->n_members;
-    NodeId cl = chain_inner(c, v, IR_OP_CLIP);
+    NodeId cl = pass_chain_inner(c, v, IR_OP_CLIP);
     if (cl != IR_NONE && !clip_is(&c->g->nodes[cl], 0.0, 6.0)) {
         c->n_members = mark;
         cl = IR_NONE;
     }
     if (cl == IR_NONE)
-        cl = chain_inner(c, v, IR_OP_RELU6);
+        cl = pass_chain_inner(c, v, IR_OP_RELU6);
     if (cl != IR_NONE) {
-        const NodeId ad = chain_inner(c, c->g->nodes[cl].inputs[0], IR_OP_ADD);
-        const ValueId x = ad == IR_NONE ? IR_NONE : chain_by_const(c->g, ad, 3.0);
+        const NodeId ad = pass_chain_inner(c, c->g->nodes[cl].inputs[0], IR_OP_ADD);
+        const ValueId x = ad == IR_NONE ? IR_NONE : pass_chain_by_const(c->g, ad, 3.0);
         if (x != IR_NONE)
             return x;
     }
@@ -55,17 +55,17 @@ static ValueId hardsigmoid_end(Chain *c, NodeId n)
     const Node *nd = &c->g->nodes[n];
     if (clip_is(nd, 0.0, 1.0)) {
         const int mark = c->n_members;
-        const NodeId ad = chain_inner(c, nd->inputs[0], IR_OP_ADD);
-        const ValueId m = ad == IR_NONE ? IR_NONE : chain_by_const(c->g, ad, 0.5);
-        const NodeId mn = m == IR_NONE ? IR_NONE : chain_inner(c, m, IR_OP_MUL);
-        const ValueId x = mn == IR_NONE ? IR_NONE : chain_by_const(c->g, mn, 1.0 / 6.0);
+        const NodeId ad = pass_chain_inner(c, nd->inputs[0], IR_OP_ADD);
+        const ValueId m = ad == IR_NONE ? IR_NONE : pass_chain_by_const(c->g, ad, 0.5);
+        const NodeId mn = m == IR_NONE ? IR_NONE : pass_chain_inner(c, m, IR_OP_MUL);
+        const ValueId x = mn == IR_NONE ? IR_NONE : pass_chain_by_const(c->g, mn, 1.0 / 6.0);
         if (x != IR_NONE)
             return x;
         c->n_members = mark;
         return IR_NONE;
     }
     if (nd->op == IR_OP_DIV || nd->op == IR_OP_MUL) {
-        const ValueId r = chain_by_const(c->g, n, nd->op == IR_OP_DIV ? 6.0 : 1.0 / 6.0);
+        const ValueId r = pass_chain_by_const(c->g, n, nd->op == IR_OP_DIV ? 6.0 : 1.0 / 6.0);
         return r == IR_NONE ? IR_NONE : relu6_of_x_plus_3(c, r);
     }
     return IR_NONE;
@@ -81,13 +81,13 @@ static ValueId gated_end(Chain *c, NodeId n, OpKind *op)
     for (int side = 0; side < 2; side++) {
         const ValueId x = nd->inputs[side], gate = nd->inputs[1 - side];
         const int mark = c->n_members;
-        NodeId s = chain_inner(c, gate, IR_OP_SIGMOID);
+        NodeId s = pass_chain_inner(c, gate, IR_OP_SIGMOID);
         if (s != IR_NONE && c->g->nodes[s].inputs[0] == x) {
             *op = IR_OP_SILU;
             return x;
         }
         c->n_members = mark;
-        s = chain_inner(c, gate, IR_OP_HARDSIGMOID);
+        s = pass_chain_inner(c, gate, IR_OP_HARDSIGMOID);
         if (s != IR_NONE && c->g->nodes[s].inputs[0] == x) {
             *op = IR_OP_HARDSWISH;
             return x;
@@ -103,9 +103,9 @@ static ValueId hardswish_end(Chain *c, NodeId n)
     const Node *nd = &c->g->nodes[n];
     if (nd->op != IR_OP_DIV && nd->op != IR_OP_MUL)
         return IR_NONE;
-    const ValueId p = chain_by_const(c->g, n, nd->op == IR_OP_DIV ? 6.0 : 1.0 / 6.0);
+    const ValueId p = pass_chain_by_const(c->g, n, nd->op == IR_OP_DIV ? 6.0 : 1.0 / 6.0);
     const int mark = c->n_members;
-    const NodeId pm = p == IR_NONE ? IR_NONE : chain_inner(c, p, IR_OP_MUL);
+    const NodeId pm = p == IR_NONE ? IR_NONE : pass_chain_inner(c, p, IR_OP_MUL);
     if (pm == IR_NONE)
         return IR_NONE;
     for (int side = 0; side < 2; side++) {
@@ -126,11 +126,11 @@ static bool rewrite(Chain *c, NodeId end, ValueId x, OpKind op)
     const Type *xt = &g->values[x].type, *yt = &g->values[g->nodes[end].outputs[0]].type;
     if (xt->dtype != IR_F32 || xt->quant || yt->dtype != IR_F32 || yt->quant ||
         g->nodes[end].n_epilogue || !ir_shape_eq(&xt->shape, &yt->shape) ||
-        !chain_same_device(c, end)) {
+        !pass_chain_same_device(c, end)) {
         c->n_members = 0;
         return false;
     }
-    chain_replace(c, end, op, &x, 1);
+    pass_chain_replace(c, end, op, &x, 1);
     return true;
 }
 
@@ -154,5 +154,5 @@ static bool act_at(Chain *c, NodeId i)
 /* In node order: a hardsigmoid made here is seen by the x * it after it. */
 bool pass_act(Graph *g, const PassArgs *args, Diag *d)
 {
-    return chain_pass(g, args, d, false, act_at);
+    return pass_chain_run(g, args, d, false, act_at);
 }

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-Chain chain_start(Graph *g)
+Chain pass_chain_start(Graph *g)
 {
     Chain c = {.g = g};
     c.uses = malloc(sizeof(int) * ((size_t)g->n_values + 1));
@@ -13,13 +13,13 @@ Chain chain_start(Graph *g)
     return c;
 }
 
-void chain_free(Chain *c)
+void pass_chain_free(Chain *c)
 {
     free(c->uses);
     c->uses = NULL;
 }
 
-bool chain_const(const Graph *g, ValueId v, double *out)
+bool pass_chain_const(const Graph *g, ValueId v, double *out)
 {
     if (v == IR_NONE)
         return false;
@@ -31,25 +31,25 @@ bool chain_const(const Graph *g, ValueId v, double *out)
     return true;
 }
 
-bool chain_is_const(const Graph *g, ValueId v, double k)
+bool pass_chain_is_const(const Graph *g, ValueId v, double k)
 {
     double x;
-    return chain_const(g, v, &x) && fabs(x - k) <= 1e-6 * fabs(k);
+    return pass_chain_const(g, v, &x) && fabs(x - k) <= 1e-6 * fabs(k);
 }
 
-ValueId chain_by_const(const Graph *g, NodeId n, double k)
+ValueId pass_chain_by_const(const Graph *g, NodeId n, double k)
 {
     const Node *nd = &g->nodes[n];
     if (nd->n_inputs != 2)
         return IR_NONE;
-    if (chain_is_const(g, nd->inputs[1], k))
+    if (pass_chain_is_const(g, nd->inputs[1], k))
         return nd->inputs[0];
-    if ((nd->op == IR_OP_MUL || nd->op == IR_OP_ADD) && chain_is_const(g, nd->inputs[0], k))
+    if ((nd->op == IR_OP_MUL || nd->op == IR_OP_ADD) && pass_chain_is_const(g, nd->inputs[0], k))
         return nd->inputs[1];
     return IR_NONE;
 }
 
-NodeId chain_inner_n(Chain *c, ValueId v, OpKind op, int uses)
+NodeId pass_chain_inner_n(Chain *c, ValueId v, OpKind op, int uses)
 {
     if (v == IR_NONE)
         return IR_NONE;
@@ -65,12 +65,12 @@ NodeId chain_inner_n(Chain *c, ValueId v, OpKind op, int uses)
     return val->producer;
 }
 
-NodeId chain_inner(Chain *c, ValueId v, OpKind op)
+NodeId pass_chain_inner(Chain *c, ValueId v, OpKind op)
 {
-    return chain_inner_n(c, v, op, 1);
+    return pass_chain_inner_n(c, v, op, 1);
 }
 
-bool chain_same_device(const Chain *c, NodeId end)
+bool pass_chain_same_device(const Chain *c, NodeId end)
 {
     for (int k = 0; k < c->n_members; k++)
         if (c->g->nodes[c->members[k]].device != c->g->nodes[end].device)
@@ -78,11 +78,11 @@ bool chain_same_device(const Chain *c, NodeId end)
     return true;
 }
 
-bool chain_pass(Graph *g, const PassArgs *args, Diag *d, bool last_first, ChainAt at)
+bool pass_chain_run(Graph *g, const PassArgs *args, Diag *d, bool last_first, ChainAt at)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
-    Chain c = chain_start(g);
+    Chain c = pass_chain_start(g);
     int found = 0;
     for (NodeId k = 0; k < g->n_nodes; k++) {
         const NodeId i = last_first ? g->n_nodes - 1 - k : k;
@@ -91,13 +91,13 @@ bool chain_pass(Graph *g, const PassArgs *args, Diag *d, bool last_first, ChainA
         c.n_members = 0;
         found += at(&c, i);
     }
-    chain_free(&c);
+    pass_chain_free(&c);
     if (found)
         ir_compact(g);
     return true;
 }
 
-void chain_replace(Chain *c, NodeId end, OpKind op, const ValueId *inputs, int n_inputs)
+void pass_chain_replace(Chain *c, NodeId end, OpKind op, const ValueId *inputs, int n_inputs)
 {
     Graph *g = c->g;
     for (int k = 0; k < c->n_members; k++) {

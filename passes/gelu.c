@@ -22,18 +22,18 @@
 static bool cube_of(Chain *c, ValueId p, ValueId x)
 {
     const int mark = c->n_members;
-    NodeId n = chain_inner(c, p, IR_OP_POW);
-    if (n != IR_NONE && chain_by_const(c->g, n, 3.0) == x)
+    NodeId n = pass_chain_inner(c, p, IR_OP_POW);
+    if (n != IR_NONE && pass_chain_by_const(c->g, n, 3.0) == x)
         return true;
     c->n_members = mark;
-    n = chain_inner(c, p, IR_OP_MUL);
+    n = pass_chain_inner(c, p, IR_OP_MUL);
     if (n == IR_NONE)
         return false;
     const ValueId a = c->g->nodes[n].inputs[0], b = c->g->nodes[n].inputs[1];
     for (int side = 0; side < 2; side++) {
         const ValueId sq = side ? a : b, other = side ? b : a;
         const int m2 = c->n_members;
-        NodeId s = other == x ? chain_inner(c, sq, IR_OP_MUL) : IR_NONE;
+        NodeId s = other == x ? pass_chain_inner(c, sq, IR_OP_MUL) : IR_NONE;
         if (s != IR_NONE && c->g->nodes[s].inputs[0] == x && c->g->nodes[s].inputs[1] == x)
             return true;
         c->n_members = m2;
@@ -45,47 +45,47 @@ static bool cube_of(Chain *c, ValueId p, ValueId x)
 /* Whether a (the 1 + erf(..) or 1 + tanh(..) factor) is that of x; *tanh_form says which. */
 static bool gelu_factor(Chain *c, ValueId a, ValueId x, bool *tanh_form)
 {
-    const NodeId add = chain_inner(c, a, IR_OP_ADD);
+    const NodeId add = pass_chain_inner(c, a, IR_OP_ADD);
     if (add == IR_NONE)
         return false;
-    const ValueId t = chain_by_const(c->g, add, 1.0);
+    const ValueId t = pass_chain_by_const(c->g, add, 1.0);
     if (t == IR_NONE)
         return false;
     const int mark = c->n_members;
-    NodeId e = chain_inner(c, t, IR_OP_ERF);
+    NodeId e = pass_chain_inner(c, t, IR_OP_ERF);
     if (e != IR_NONE) {
         const ValueId dv = c->g->nodes[e].inputs[0];
-        NodeId dn = chain_inner(c, dv, IR_OP_DIV);
+        NodeId dn = pass_chain_inner(c, dv, IR_OP_DIV);
         if (dn != IR_NONE && c->g->nodes[dn].inputs[0] == x &&
-            chain_is_const(c->g, c->g->nodes[dn].inputs[1], 1.4142135623730951)) {
+            pass_chain_is_const(c->g, c->g->nodes[dn].inputs[1], 1.4142135623730951)) {
             *tanh_form = false;
             return true;
         }
         c->n_members = mark + 1;
-        dn = chain_inner(c, dv, IR_OP_MUL);
-        if (dn != IR_NONE && chain_by_const(c->g, dn, 0.7071067811865476) == x) {
+        dn = pass_chain_inner(c, dv, IR_OP_MUL);
+        if (dn != IR_NONE && pass_chain_by_const(c->g, dn, 0.7071067811865476) == x) {
             *tanh_form = false;
             return true;
         }
         return false;
     }
     c->n_members = mark;
-    e = chain_inner(c, t, IR_OP_TANH);
+    e = pass_chain_inner(c, t, IR_OP_TANH);
     if (e == IR_NONE)
         return false;
-    const NodeId u = chain_inner(c, c->g->nodes[e].inputs[0], IR_OP_MUL);
+    const NodeId u = pass_chain_inner(c, c->g->nodes[e].inputs[0], IR_OP_MUL);
     if (u == IR_NONE)
         return false;
-    const ValueId v = chain_by_const(c->g, u, 0.7978845608028654);
-    const NodeId vn = v == IR_NONE ? IR_NONE : chain_inner(c, v, IR_OP_ADD);
+    const ValueId v = pass_chain_by_const(c->g, u, 0.7978845608028654);
+    const NodeId vn = v == IR_NONE ? IR_NONE : pass_chain_inner(c, v, IR_OP_ADD);
     if (vn == IR_NONE)
         return false;
     const ValueId v0 = c->g->nodes[vn].inputs[0], v1 = c->g->nodes[vn].inputs[1];
     const ValueId w = v0 == x ? v1 : v1 == x ? v0 : IR_NONE;
-    const NodeId wn = w == IR_NONE ? IR_NONE : chain_inner(c, w, IR_OP_MUL);
+    const NodeId wn = w == IR_NONE ? IR_NONE : pass_chain_inner(c, w, IR_OP_MUL);
     if (wn == IR_NONE)
         return false;
-    const ValueId p = chain_by_const(c->g, wn, 0.044715);
+    const ValueId p = pass_chain_by_const(c->g, wn, 0.044715);
     if (p == IR_NONE || !cube_of(c, p, x))
         return false;
     *tanh_form = true;
@@ -101,9 +101,9 @@ static bool gelu_end(Chain *c, NodeId f, ValueId *x_out, bool *tanh_form)
     if (fn->n_epilogue || fn->n_inputs != 2 || g->values[fn->outputs[0]].type.dtype != IR_F32)
         return false;
     /* (x * (1 + ..)) * 0.5 */
-    const ValueId m = chain_by_const(g, f, 0.5);
+    const ValueId m = pass_chain_by_const(g, f, 0.5);
     if (m != IR_NONE) {
-        const NodeId mn = chain_inner(c, m, IR_OP_MUL);
+        const NodeId mn = pass_chain_inner(c, m, IR_OP_MUL);
         if (mn == IR_NONE)
             return false;
         for (int side = 0; side < 2; side++) {
@@ -120,8 +120,8 @@ static bool gelu_end(Chain *c, NodeId f, ValueId *x_out, bool *tanh_form)
     /* (x * 0.5) * (1 + ..) */
     for (int side = 0; side < 2; side++) {
         const int mark = c->n_members;
-        const NodeId hn = chain_inner(c, fn->inputs[side], IR_OP_MUL);
-        const ValueId x = hn == IR_NONE ? IR_NONE : chain_by_const(g, hn, 0.5);
+        const NodeId hn = pass_chain_inner(c, fn->inputs[side], IR_OP_MUL);
+        const ValueId x = hn == IR_NONE ? IR_NONE : pass_chain_by_const(g, hn, 0.5);
         if (x != IR_NONE && gelu_factor(c, fn->inputs[1 - side], x, tanh_form)) {
             *x_out = x;
             return true;
@@ -140,13 +140,13 @@ static bool gelu_at(Chain *c, NodeId i)
         return false;
     const Type *xt = &g->values[x].type, *yt = &g->values[g->nodes[i].outputs[0]].type;
     if (xt->dtype != IR_F32 || xt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
-        !chain_same_device(c, i))
+        !pass_chain_same_device(c, i))
         return false;
-    chain_replace(c, i, tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1);
+    pass_chain_replace(c, i, tanh_form ? IR_OP_GELU_TANH : IR_OP_GELU, &x, 1);
     return true;
 }
 
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d)
 {
-    return chain_pass(g, args, d, false, gelu_at);
+    return pass_chain_run(g, args, d, false, gelu_at);
 }

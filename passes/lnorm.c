@@ -85,34 +85,35 @@ static bool normalized(Chain *c, NodeId n, Match *m)
     const Node *dv = &g->nodes[n];
     if (dv->op != IR_OP_DIV)
         return false;
-    const NodeId sq = chain_inner(c, dv->inputs[1], IR_OP_SQRT);
-    const NodeId ad = sq == IR_NONE ? IR_NONE : chain_inner(c, g->nodes[sq].inputs[0], IR_OP_ADD);
+    const NodeId sq = pass_chain_inner(c, dv->inputs[1], IR_OP_SQRT);
+    const NodeId ad =
+        sq == IR_NONE ? IR_NONE : pass_chain_inner(c, g->nodes[sq].inputs[0], IR_OP_ADD);
     if (ad == IR_NONE)
         return false;
     ValueId var = IR_NONE;
     for (int side = 0; side < 2 && var == IR_NONE; side++)
-        if (chain_const(g, g->nodes[ad].inputs[side], &m->eps))
+        if (pass_chain_const(g, g->nodes[ad].inputs[side], &m->eps))
             var = g->nodes[ad].inputs[1 - side];
-    const NodeId vm = var == IR_NONE ? IR_NONE : chain_inner(c, var, IR_OP_REDUCE_MEAN);
+    const NodeId vm = var == IR_NONE ? IR_NONE : pass_chain_inner(c, var, IR_OP_REDUCE_MEAN);
     if (vm == IR_NONE)
         return false;
     const ValueId d = dv->inputs[0], p = g->nodes[vm].inputs[0];
     /* the square: pow(d, 2) (d then has two uses) or d * d (three) */
     const int mark = c->n_members;
-    NodeId sqn = chain_inner(c, p, IR_OP_POW);
+    NodeId sqn = pass_chain_inner(c, p, IR_OP_POW);
     int d_uses = 2;
-    if (sqn == IR_NONE || chain_by_const(g, sqn, 2.0) != d) {
+    if (sqn == IR_NONE || pass_chain_by_const(g, sqn, 2.0) != d) {
         c->n_members = mark;
-        sqn = chain_inner(c, p, IR_OP_MUL);
+        sqn = pass_chain_inner(c, p, IR_OP_MUL);
         d_uses = 3;
         if (sqn == IR_NONE || g->nodes[sqn].inputs[0] != d || g->nodes[sqn].inputs[1] != d)
             return false;
     }
-    const NodeId sub = chain_inner_n(c, d, IR_OP_SUB, d_uses);
+    const NodeId sub = pass_chain_inner_n(c, d, IR_OP_SUB, d_uses);
     if (sub == IR_NONE)
         return false;
     m->x = g->nodes[sub].inputs[0];
-    const NodeId mm = chain_inner(c, g->nodes[sub].inputs[1], IR_OP_REDUCE_MEAN);
+    const NodeId mm = pass_chain_inner(c, g->nodes[sub].inputs[1], IR_OP_REDUCE_MEAN);
     if (mm == IR_NONE || g->nodes[mm].inputs[0] != m->x)
         return false;
     const int r = g->values[m->x].type.shape.rank;
@@ -137,19 +138,19 @@ static bool lnorm_end(Chain *c, NodeId end, Match *m)
         return false;
     NodeId dv = IR_NONE;
     if (e->op == IR_OP_ADD) {
-        const NodeId mu = chain_inner(c, inner, IR_OP_MUL);
+        const NodeId mu = pass_chain_inner(c, inner, IR_OP_MUL);
         ValueId pg = IR_NONE;
         const ValueId q = mu == IR_NONE ? IR_NONE : by_param(g, mu, &pg);
         if (q != IR_NONE) {
-            dv = chain_inner(c, q, IR_OP_DIV);
+            dv = pass_chain_inner(c, q, IR_OP_DIV);
             m->gamma = pg;
         } else {
             c->n_members = 0;
-            dv = chain_inner(c, inner, IR_OP_DIV);
+            dv = pass_chain_inner(c, inner, IR_OP_DIV);
         }
         m->beta = pe;
     } else {
-        dv = chain_inner(c, inner, IR_OP_DIV);
+        dv = pass_chain_inner(c, inner, IR_OP_DIV);
         m->gamma = pe;
     }
     if (dv == IR_NONE || !normalized(c, dv, m))
@@ -170,10 +171,13 @@ static bool lnorm_at(Chain *c, NodeId i)
         return false;
     const Type *xt = &g->values[m.x].type, *yt = &g->values[g->nodes[i].outputs[0]].type;
     if (yt->dtype != IR_F32 || yt->quant || !ir_shape_eq(&xt->shape, &yt->shape) ||
-        !chain_same_device(c, i))
+        !pass_chain_same_device(c, i))
         return false;
     const ValueId ins[3] = {m.x, m.gamma, m.beta};
-    chain_replace(c, i, IR_OP_LAYER_NORM, ins, m.beta != IR_NONE ? 3 : m.gamma != IR_NONE ? 2 : 1);
+    pass_chain_replace(c, i, IR_OP_LAYER_NORM, ins,
+                       m.beta != IR_NONE    ? 3
+                       : m.gamma != IR_NONE ? 2
+                                            : 1);
     ir_node_set_int(g, i, "normalized_ndim", m.k);
     ir_node_set_float(g, i, "eps", m.eps);
     return true;
@@ -182,5 +186,5 @@ static bool lnorm_at(Chain *c, NodeId i)
 /* From the last node back: a chain's end (its bias add) before the division inside. */
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d)
 {
-    return chain_pass(g, args, d, true, lnorm_at);
+    return pass_chain_run(g, args, d, true, lnorm_at);
 }

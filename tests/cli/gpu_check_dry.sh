@@ -27,7 +27,9 @@ R=out/gpu_results.md
 for step in env tests prepare compile compare time_slimc placement time_torch gemm; do
   grep -qE "^\| $step \| done \|" "$R" && ok "step $step done" || { bad "step $step: $(grep -E "^\| $step \|" "$R")"; }
 done
-grep -qE '^\| ew \| smoke \| fp32 \| 0\.0e\+00 \| 0\.0001 \| ok \| bit-exact \|' "$R" &&
+# within the script's 1e-4, not bit for bit: the CPU's exp and tanh are
+# runtime/kernels/vmath.h's, the emulated GPU's are libm's (a real GPU's are CUDA's)
+grep -qE '^\| ew \| smoke \| fp32 \| [0-9.]+e[-+][0-9]+ \| 0\.0001 \| ok \|' "$R" &&
   ok "the elementwise model agrees with the CPU" || { bad "ew row"; grep -E '^\| ew' "$R"; }
 grep -qE '^\| unit_cuda_rt \| ok \|' "$R" && ok "unit_cuda_rt ran and passed" || { bad "unit_cuda_rt"; grep cuda_rt "$R"; }
 grep -qE '^\| mlp \| sample \| fp32 \|' "$R" && ok "mlp compared" || bad "no mlp row"

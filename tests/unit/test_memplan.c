@@ -236,7 +236,9 @@ START_TEST(test_concat_in_place)
     check_no_overlap(g);
     char msg[1024];
     const int threads[] = {1, 2};
-    ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s", msg);
+    /* 1e-6: the JIT's tanh and exp are runtime/kernels/vmath.h's, a few ulps from libm's,
+     * which the reference evaluator calls; a piece in the wrong place is off by O(1) */
+    ck_assert_msg(sup_check(g, in, threads, 2, 1e-6, msg, sizeof msg), "%s", msg);
     free(in[0].data);
     free(in[1].data);
     ir_graph_free(g);
