@@ -30,12 +30,15 @@ for n in tf_causal bert_attn; do
   [[ $s == *"attention x1"* && $s != *matmul* && $s != *softmax* ]] &&
     ok "$n: one attention, no matmul or softmax: $s" || bad "$n summary: $s"
 done
-# the mask is the attention's fourth input, the scale the product of the exported steps
+# the mask is the attention's fourth input, the scale the product of the exported steps (the IR
+# is written to a file first: grep -q closing the pipe early failed the pipeline under pipefail)
 ir() { "$SLIMC" inspect "m/$1.onnx" --ir --passes 'fold,dce,cse,linearize,gelu,attention,dce' 2>&1; }
-ir tf_causal | grep -qE '= attention\(%[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^)]+\) \{scale=0.25\}' &&
-  ok "tf_causal: attention(q, k, v, mask), scale 1/4" || { bad "tf_causal IR"; ir tf_causal; }
-ir bert_attn | grep -qE '= attention\(.*, %[0-9]+:ext\) \{scale=0.25\}' &&
-  ok "bert_attn: attention(q, k, v, ext), scale 1/4" || { bad "bert_attn IR"; ir bert_attn; }
+ir tf_causal >ir_causal.txt
+grep -qE '= attention\(%[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^)]+\) \{scale=0.25\}' ir_causal.txt &&
+  ok "tf_causal: attention(q, k, v, mask), scale 1/4" || { bad "tf_causal IR"; cat ir_causal.txt; }
+ir bert_attn >ir_bert.txt
+grep -qE '= attention\(.*, %[0-9]+:ext\) \{scale=0.25\}' ir_bert.txt &&
+  ok "bert_attn: attention(q, k, v, ext), scale 1/4" || { bad "bert_attn IR"; cat ir_bert.txt; }
 s=$(summary mlp_tanh)
 [[ $s == *": linear x2" ]] && ok "mlp_tanh: the tanh chain fused: $s" || bad "mlp_tanh summary: $s"
 "$SLIMC" inspect m/tf_gelu.onnx --ir --passes 'fold,dce,cse,linearize,gelu,layout,fuse,dce' >ir.txt 2>&1
