@@ -112,27 +112,12 @@ def cosine(a, b):
 def measure(args, name, batch, threads, workdir, paths):
     runners = {}
     for k in KEYS[:3]:
-        runners[k] = (lambda k=k: lambda runs: slimc_time(args.slimc, k, name, batch, paths["ort int8"],
-                                                          threads, runs))()
+        runners[k] = lambda runs, k=k: slimc_time(args.slimc, k, name, batch, paths["ort int8"],
+                                                  threads, runs)
     for k in KEYS[3:]:
         o = OrtRunner(paths[k], name, batch, threads)
         runners[k] = o.time
-    runs, samples = {}, {}
-    for k, fn in runners.items():
-        try:
-            est = fn(3)
-            runs[k] = int(min(2000, max(5, args.seconds * 1e3 / max(est, 1e-3))))
-            samples[k] = []
-        except Exception as e:
-            log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
-    for _ in range(args.repeats):
-        for k in list(samples):
-            try:
-                samples[k].append(runners[k](runs[k]))
-            except Exception as e:
-                log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
-                del samples[k]
-    return samples
+    return Q.rounds(runners, args.seconds, args.repeats)
 
 
 def main():

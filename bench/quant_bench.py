@@ -151,6 +151,31 @@ def ort_time(path, name, batch, runs):
     return statistics.median(t) * 1e3
 
 
+def rounds(runners, seconds, repeats):
+    """Times every runner (runs -> median ms) once per round, repeats rounds, each with
+    about `seconds` of runs (sized from a 3-run estimate); {name: [ms per round]}. A runner
+    that fails is reported and dropped."""
+    def failed(k, e):
+        log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
+
+    runs, samples = {}, {}
+    for k, fn in runners.items():
+        try:
+            est = fn(3)
+            runs[k] = int(min(2000, max(5, seconds * 1e3 / max(est, 1e-3))))
+            samples[k] = []
+        except Exception as e:
+            failed(k, e)
+    for _ in range(repeats):
+        for k in list(samples):
+            try:
+                samples[k].append(runners[k](runs[k]))
+            except Exception as e:
+                failed(k, e)
+                del samples[k]
+    return samples
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default=os.path.join(ROOT, "build", "slimc"))
@@ -183,21 +208,7 @@ def main():
         # Rounds: every runner once per round, so that a slow minute of the (shared) machine
         # hits all of them; a cell is the median over the rounds, a ratio the median of the
         # rounds' ratios.
-        runs, samples = {}, {}
-        for k, fn in runners.items():
-            try:
-                est = fn(3)
-                runs[k] = int(min(2000, max(5, args.seconds * 1e3 / max(est, 1e-3))))
-                samples[k] = []
-            except Exception as e:
-                log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
-        for _ in range(args.repeats):
-            for k in list(samples):
-                try:
-                    samples[k].append(runners[k](runs[k]))
-                except Exception as e:
-                    log("  %s: %s" % (k, str(e).splitlines()[0] if str(e) else e))
-                    del samples[k]
+        samples = rounds(runners, args.seconds, args.repeats)
         res = {k: statistics.median(v) for k, v in samples.items() if v}
         sizes = {v: slimc_bytes(args.slimc, name, batch, v) for v, _, _ in VARIANTS}
         rows.append((name, batch, res, sizes, samples))
