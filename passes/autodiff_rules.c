@@ -8,6 +8,7 @@
  * to add one. */
 #include "passes/autodiff_internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static const Type *type_of(const AdCtx *c, ValueId v)
@@ -360,6 +361,72 @@ static void rule_softmax(AdCtx *c, const Node *n, ValueId dy)
         gx = pass_ad_op2(c, IR_OP_MUL, out, pass_ad_op2(c, IR_OP_SUB, dy, sum));
     }
     pass_ad_accum(c, n->inputs[0], gx);
+}
+
+/* The causal mask of an attention, [Sq, Sk]: 0 where key j <= query i, -inf above. */
+static ValueId causal_mask(AdCtx *c, int64_t sq, int64_t sk)
+{
+    float *data = ir_arena_alloc(c->g->arena, sizeof(float) * (size_t)(sq * sk));
+    for (int64_t i = 0; i < sq; i++)
+        for (int64_t j = 0; j < sk; j++)
+            data[i * sk + j] = j > i ? -INFINITY : 0.0f;
+    Type t = {0};
+    t.dtype = IR_F32;
+    t.shape.rank = 2;
+    t.shape.d[0] = ir_dim(sq);
+    t.shape.d[1] = ir_dim(sk);
+    const Node *f = &c->g->nodes[c->node];
+    const char *name =
+        ir_arena_printf(c->g->arena, "%s.grad%d", f->name ? f->name : "node", c->made++);
+    return ir_const_new(c->g, name, t, data, sizeof(float) * (size_t)(sq * sk), f->loc);
+}
+
+/* attention(q, k, v, mask): the probabilities are recomputed from q and k (the forward
+ * keeps only the output), p = softmax(q k^T * scale + mask), then
+ *   dv = p^T dy,  dp = dy v^T,  ds = p * (dp - sum_j(dp * p)),
+ *   dq = ds k * scale,  dk = ds^T q * scale,  dmask = ds summed to the mask's shape.
+ * A fully masked row has NaN probabilities, so NaN gradients, as the chain it replaces. */
+static void rule_attention(AdCtx *c, const Node *n, ValueId dy)
+{
+    ValueId q = n->inputs[0], k = n->inputs[1], v = n->inputs[2],
+            m = n->n_inputs > 3 ? n->inputs[3] : IR_NONE;
+    const Shape *qs = &type_of(c, q)->shape, *ks = &type_of(c, k)->shape;
+    const int r = qs->rank;
+    const Dim D = qs->d[r - 1], sq = qs->d[r - 2], sk = ks->d[r - 2];
+    const bool causal = ir_attr_causal(n) != 0;
+    if (!ir_node_attr_id(n, IR_A_scale) && !ir_dim_static(D)) {
+        pass_ad_unsupported(c, "a symbolic head size without a scale attribute");
+        return;
+    }
+    if (causal && (!ir_dim_static(sq) || !ir_dim_static(sk))) {
+        pass_ad_unsupported(c, "causal=1 over a symbolic sequence length");
+        return;
+    }
+    const bool gq = pass_ad_needs(c, q), gk = pass_ad_needs(c, k), gv = pass_ad_needs(c, v),
+               gm = m != IR_NONE && pass_ad_needs(c, m);
+    ValueId scale = pass_ad_scalar(c, (float)ir_attention_scale(n, D.c));
+    ValueId s = pass_ad_op2(c, IR_OP_MUL, pass_ad_op2(c, IR_OP_MATMUL, q, swap_last2(c, k)), scale);
+    if (m != IR_NONE)
+        s = pass_ad_op2(c, IR_OP_ADD, s, m);
+    if (causal)
+        s = pass_ad_op2(c, IR_OP_ADD, s, causal_mask(c, sq.c, sk.c));
+    NodeId sm = pass_ad_node(c, IR_OP_SOFTMAX, &s, 1);
+    ir_node_set_int(c->g, sm, "axis", -1);
+    ValueId p = pass_ad_done(c, sm);
+    if (gv)
+        pass_ad_accum(c, v, pass_ad_op2(c, IR_OP_MATMUL, swap_last2(c, p), dy));
+    if (!gq && !gk && !gm)
+        return;
+    ValueId dp = pass_ad_op2(c, IR_OP_MATMUL, dy, swap_last2(c, v));
+    ValueId rows = sum_axis_keep(c, pass_ad_op2(c, IR_OP_MUL, dp, p), -1);
+    ValueId ds = pass_ad_op2(c, IR_OP_MUL, p, pass_ad_op2(c, IR_OP_SUB, dp, rows));
+    if (gm)
+        pass_ad_accum(c, m, pass_ad_sum_to(c, ds, m));
+    ValueId dss = pass_ad_op2(c, IR_OP_MUL, ds, scale);
+    if (gq)
+        pass_ad_accum(c, q, pass_ad_op2(c, IR_OP_MATMUL, dss, k));
+    if (gk)
+        pass_ad_accum(c, k, pass_ad_op2(c, IR_OP_MATMUL, swap_last2(c, dss), q));
 }
 
 /* reduce_mean of v over axes [from, rank), keepdim. */
@@ -738,6 +805,7 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_DROPOUT: return rule_view;
     case IR_OP_SOFTMAX:
     case IR_OP_LOG_SOFTMAX: return rule_softmax;
+    case IR_OP_ATTENTION: return rule_attention;
     case IR_OP_EMBEDDING: return rule_embedding;
     case IR_OP_RELU6: return rule_relu6;
     case IR_OP_GELU: return rule_gelu;
@@ -774,8 +842,6 @@ AdRule pass_ad_rule_for(OpKind op)
      * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
      * differentiated. */
     case IR_OP_BATCH_NORM:
-    case IR_OP_ATTENTION: /* the pattern pass makes it after training's graph is built; train
-                             the exported chain (matmul, softmax), which has gradients */
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
     case IR_OP_FLOOR: /* rounding: zero almost everywhere; trigonometry: no rule yet */

@@ -514,6 +514,44 @@ START_TEST(layer_norm_grads)
 }
 END_TEST
 
+/* attention over [B, 4, 3] q, k, v made by three linears from x (so every one of them
+ * needs its gradient): plain, with an additive mask holding -inf (no row fully masked), with
+ * causal=1 and an explicit scale, and with both; then flatten -> linear -> cross entropy. */
+START_TEST(attention_grads)
+{
+    for (int form = 0; form < 4; form++) {
+        ValueId x;
+        int64_t xd[2] = {BATCH, 5}, sh[3] = {BATCH, 4, 3};
+        Graph *g = new_graph(&x, 2, xd);
+        ValueId qkv[3];
+        for (int i = 0; i < 3; i++) {
+            NodeId r = mk(g, IR_OP_RESHAPE, lin(g, x, 5, 12), IR_NONE, IR_NONE);
+            ir_node_set_ints(g, r, "shape", sh, 3);
+            qkv[i] = out_of(g, r);
+        }
+        ValueId in[4] = {qkv[0], qkv[1], qkv[2], IR_NONE};
+        if (form & 1) { /* [4, 4]: key 2 hidden from query 0, key 0 from query 3 */
+            static float mask[16] = {0, 0.5f, -INFINITY, 0, 0,         0, 0, -1,
+                                     0, 0,    0,         0, -INFINITY, 0, 0, 0};
+            int64_t md[2] = {4, 4};
+            in[3] = ir_const_new(g, "mask", (Type){IR_F32, shp(2, md), NULL}, mask, sizeof mask,
+                                 (SrcLoc){0});
+        }
+        NodeId a = ir_node_new(g, IR_OP_ATTENTION, "attn", (SrcLoc){0}, in, (form & 1) ? 4 : 3, 1);
+        if (form & 2) {
+            ir_node_set_int(g, a, "causal", 1);
+            ir_node_set_float(g, a, "scale", 0.8);
+        }
+        ValueId y = op1(g, IR_OP_FLATTEN, out_of(g, a));
+        static const char *names[4] = {"attention", "attention with a mask", "causal attention",
+                                       "causal attention with a mask"};
+        case_name = names[form];
+        TrainSpec s = ce();
+        check_grads(g, x, lin(g, y, 12, 4), &s);
+    }
+}
+END_TEST
+
 /* group_norm of [3, 4, 2, 3] in 2 groups, weight and bias per channel, after a conv. */
 START_TEST(group_norm_grads)
 {
@@ -684,6 +722,7 @@ int main(void)
     tcase_add_test(tc, data_movement_grads);
     tcase_add_test(tc, embedding_grads);
     tcase_add_test(tc, layer_norm_grads);
+    tcase_add_test(tc, attention_grads);
     tcase_add_test(tc, group_norm_grads);
     tcase_add_test(tc, batch_norm_grads);
     tcase_add_test(tc, loss_grads);
