@@ -17,6 +17,9 @@
  * f32, q, k and v with the same leading dims (no broadcasting), all on one device, and not
  * CUDA (codegen/cuda/attention.c fuses the chain there).
  *
+ * A constant causal mask (0 on and below the diagonal, -inf above, leading dims 1) becomes
+ * causal=1 instead of a fourth input (causal_const).
+ *
  * The result is the same function; the rounding differs by a few ulps where the export
  * scales q before the product (attention scales the product), so the rewrite is tested to
  * 1e-6 against the unrewritten graph, not bit for bit. */
@@ -49,6 +52,34 @@ static bool scalar_const(const Graph *g, ValueId v, double *x)
         val->data_bytes != sizeof(float))
         return false;
     *x = *(const float *)val->data;
+    return true;
+}
+
+/* Whether mask is a constant causal mask for scores [..., sq, sk]: every leading dim 1, the
+ * last two sq and sk, 0 where key j <= query i and -inf (or below -1e30: finfo.min, which
+ * exp turns into the same 0 for any finite score) where j > i — PyTorch's
+ * generate_square_subsequent_mask and HF's causal masks as export constants. Such a mask
+ * is the attention's causal=1, which skips the hidden keys. */
+static bool causal_const(const Graph *g, ValueId mask, Dim sq, Dim sk)
+{
+    const Value *m = &g->values[mask];
+    const Shape *ms = &m->type.shape;
+    if (m->kind != IR_VALUE_CONST || !m->data || !plain_f32(g, mask) || ms->rank < 2 ||
+        !ir_dim_static(sq) || !ir_dim_static(sk) || !ir_dim_eq(ms->d[ms->rank - 2], sq) ||
+        !ir_dim_eq(ms->d[ms->rank - 1], sk))
+        return false;
+    for (int i = 0; i < ms->rank - 2; i++)
+        if (!ir_dim_static(ms->d[i]) || ms->d[i].c != 1)
+            return false;
+    if (m->data_bytes != sizeof(float) * (size_t)(sq.c * sk.c))
+        return false;
+    const float *x = m->data;
+    for (int64_t i = 0; i < sq.c; i++)
+        for (int64_t j = 0; j < sk.c; j++) {
+            const float e = x[i * sk.c + j];
+            if (j > i ? !(e <= -1e30f) : e != 0.0f)
+                return false;
+        }
     return true;
 }
 
@@ -170,6 +201,7 @@ static bool rewrite(Chain *c, NodeId mm2, NodeId *first_new, NodeId *before)
         bs->rank != r || vs->rank != r || !same_dims(qs, bs, r - 2) || !same_dims(qs, vs, r - 2) ||
         !ir_dim_eq(qs->d[r - 1], bs->d[r - 2]) || !ir_dim_eq(bs->d[r - 1], vs->d[r - 2]))
         return false;
+    const bool causal = mask != IR_NONE && causal_const(g, mask, qs->d[r - 2], bs->d[r - 1]);
     for (int k = 0; k < c->n_members; k++)
         if (g->nodes[c->members[k]].device != o->device)
             return false;
@@ -220,6 +252,10 @@ static bool rewrite(Chain *c, NodeId mm2, NodeId *first_new, NodeId *before)
     a->inputs = in;
     a->n_inputs = n_in;
     ir_node_set_float(g, mm2, "scale", c->scale);
+    if (causal) {
+        a->n_inputs = 3; /* the constant stays for its other uses; dce drops it otherwise */
+        ir_node_set_int(g, mm2, "causal", 1);
+    }
     return true;
 }
 

@@ -7,6 +7,8 @@
  *   3. scales, adds the mask, hides the causal keys and takes the softmax of each column
  *      as the softmax op does (the maximum, NaN winning; e = exp(s - m); p = e / sum),
  *   4. multiplies: out [nq, Dv] = st^T v (one GEMM reading st through strides).
+ * With causal=1 the keys hidden from the whole block (after its last query) are skipped in
+ * all four steps: about half the work of a square causal attention.
  * Only st (Sk x QB floats: 64 KB at Sk = 512) and qt exist at a time, never [Sq, Sk] for
  * every head. An item's arithmetic does not depend on the other items, so any split of the
  * items over threads gives the same bits. AVX-512 and AVX2 paths (slimc_rt_isa), and a
@@ -30,9 +32,9 @@ static int64_t slimc_rt_attn_mask_off(const slimc_rt_attn *s, int64_t bh)
 /* Softmax of columns [0, nq) of st [Sk, QB] (query q0 + l in column l), the scores scaled,
  * masked (mb: the mask at query q0, key 0) and causal-hidden first. Portable. */
 static void slimc_rt_attn_cols_c(const slimc_rt_attn *s, float *st, int64_t nq, int64_t q0,
-                                 const float *mb)
+                                 const float *mb, int64_t Sk)
 {
-    const int64_t QB = SLIMC_RT_ATTN_QB, Sk = s->Sk;
+    const int64_t QB = SLIMC_RT_ATTN_QB;
     for (int64_t l = 0; l < nq; l++) {
         float m = -INFINITY;
         for (int64_t j = 0; j < Sk; j++) {
@@ -58,9 +60,9 @@ static void slimc_rt_attn_cols_c(const slimc_rt_attn *s, float *st, int64_t nq, 
 
 #ifdef SLIMC_RT_X86
 static SLIMC_RT_AVX512 void slimc_rt_attn_cols_512(const slimc_rt_attn *s, float *st, int64_t nq,
-                                                   int64_t q0, const float *mb)
+                                                   int64_t q0, const float *mb, int64_t Sk)
 {
-    const int64_t QB = SLIMC_RT_ATTN_QB, Sk = s->Sk;
+    const int64_t QB = SLIMC_RT_ATTN_QB;
     const int gather = mb && s->mrs != 0 && s->mrs <= INT32_MAX / QB;
     const __m512 scale = _mm512_set1_ps(s->scale), ninf = _mm512_set1_ps(-INFINITY);
     for (int64_t c = 0; c < nq; c += 16) {
@@ -115,9 +117,9 @@ static SLIMC_RT_AVX512 void slimc_rt_attn_cols_512(const slimc_rt_attn *s, float
 }
 
 static SLIMC_RT_AVX2 void slimc_rt_attn_cols_256(const slimc_rt_attn *s, float *st, int64_t nq,
-                                                 int64_t q0, const float *mb)
+                                                 int64_t q0, const float *mb, int64_t Sk)
 {
-    const int64_t QB = SLIMC_RT_ATTN_QB, Sk = s->Sk;
+    const int64_t QB = SLIMC_RT_ATTN_QB;
     const int gather = mb && s->mrs != 0 && s->mrs <= INT32_MAX / QB;
     const __m256 scale = _mm256_set1_ps(s->scale), ninf = _mm256_set1_ps(-INFINITY);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -189,20 +191,24 @@ SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, 
         const int64_t bh = it / nqb, q0 = it % nqb * QB, nq = slimc_rt_min(QB, Sq - q0);
         const float *qb = q + (bh * Sq + q0) * D, *kb = k + bh * Sk * D, *vb = v + bh * Sk * Dv;
         const float *mb = mask ? mask + slimc_rt_attn_mask_off(s, bh) + q0 * s->mrs : NULL;
+        /* causal: the block's last query sees keys 0 .. q0 + nq - 1; the keys after are
+         * hidden from every query of the block and are not computed (each would add exp(-inf)
+         * = 0 to the sum and 0 * v to the output) */
+        const int64_t nk = s->causal ? slimc_rt_min(Sk, q0 + nq) : Sk;
         for (int64_t i = 0; i < nq; i++)
             for (int64_t t = 0; t < D; t++)
                 qt[t * QB + i] = qb[i * D + t];
-        if (Sk > 0)
-            slimc_rt_gemm(isa, Sk, nq, D, kb, D, 1, qt, QB, st, QB, NULL, NULL, 0);
+        if (nk > 0)
+            slimc_rt_gemm(isa, nk, nq, D, kb, D, 1, qt, QB, st, QB, NULL, NULL, 0);
 #ifdef SLIMC_RT_X86
         if (isa == SLIMC_RT_ISA_AVX512)
-            slimc_rt_attn_cols_512(s, st, nq, q0, mb);
+            slimc_rt_attn_cols_512(s, st, nq, q0, mb, nk);
         else if (isa == SLIMC_RT_ISA_AVX2)
-            slimc_rt_attn_cols_256(s, st, nq, q0, mb);
+            slimc_rt_attn_cols_256(s, st, nq, q0, mb, nk);
         else
 #endif
-            slimc_rt_attn_cols_c(s, st, nq, q0, mb);
-        slimc_rt_gemm(isa, nq, Dv, Sk, st, 1, QB, vb, Dv, out + (bh * Sq + q0) * Dv, Dv, NULL, NULL,
+            slimc_rt_attn_cols_c(s, st, nq, q0, mb, nk);
+        slimc_rt_gemm(isa, nq, Dv, nk, st, 1, QB, vb, Dv, out + (bh * Sq + q0) * Dv, Dv, NULL, NULL,
                       0);
     }
     free(qt);

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# The patterns of PyTorch exports that the default pipeline rewrites (issue 20; docs/onnx.md,
-# "Patterns of exported graphs"): the linearize pass (MatMul by a constant + Add of a bias ->
-# linear; the fused in_proj's three Slices -> three linears) and the gelu pass (the erf and
-# tanh GELU chains -> gelu / gelu_tanh, fused into the linear before them) and the attention
-# pass (MatMul, scale, mask Add, Softmax, MatMul -> attention; MultiheadAttention with and
-# without a causal mask, a BERT-style block with a [B, 1, 1, S] mask). On graphs
-# exported from PyTorch by tests/tools/onnx_patterns.py with Debian's python (torch), checked
-# against ONNX Runtime (pip python3) to 1e-5 of the output's largest magnitude, at 1 and 3
-# threads and on the AVX2 path; inspect shows the linears and no Slice, Erf or Tanh left; the
-# int8-dynamic mode still quantizes the exported linears; and the emitted C's erf (a
-# polynomial, runtime/kernels/vmath.h) stays within 5e-7 of libm's erf over a dense grid of
-# [-6, 6]. Skipped without torch, onnxruntime or slimc's ONNX import.
+# The patterns of PyTorch exports that the default pipeline rewrites (issue 20;
+# docs/onnx.md, "Patterns of exported graphs"): the linearize pass (MatMul by a constant +
+# Add of a bias -> linear; the fused in_proj's three Slices -> three linears) and the gelu
+# pass (the erf and tanh GELU chains -> gelu / gelu_tanh, fused into the linear before them)
+# and the attention pass (MatMul, scale, mask Add, Softmax, MatMul -> attention;
+# MultiheadAttention with and without a causal mask (the constant one becomes causal=1), a
+# BERT-style block with a [B, 1, 1, S] mask). On graphs exported from PyTorch by
+# tests/tools/onnx_patterns.py with Debian's python (torch), checked against ONNX Runtime
+# (pip python3) to 1e-5 of the output's largest magnitude, at 1 and 3 threads and on the
+# AVX2 path; inspect shows the linears and no Slice, Erf or Tanh left; the int8-dynamic mode
+# still quantizes the exported linears; and the emitted C's erf (a polynomial,
+# runtime/kernels/vmath.h) stays within 5e-7 of libm's erf over a dense grid of [-6, 6].
+# Skipped without torch, onnxruntime or slimc's ONNX import.
 source "$(dirname "$0")/lib.bash"
 
 torch_onnx_models onnx_patterns.py
@@ -30,12 +31,14 @@ for n in tf_causal bert_attn; do
   [[ $s == *"attention x1"* && $s != *matmul* && $s != *softmax* ]] &&
     ok "$n: one attention, no matmul or softmax: $s" || bad "$n summary: $s"
 done
-# the mask is the attention's fourth input, the scale the product of the exported steps (the IR
-# is written to a file first: grep -q closing the pipe early failed the pipeline under pipefail)
+# a constant causal mask is causal=1, another mask the attention's fourth input; the scale is
+# the product of the exported steps (the IR is written to a file first: grep -q closing the
+# pipe early failed the pipeline under pipefail)
 ir() { "$SLIMC" inspect "m/$1.onnx" --ir --passes 'fold,dce,cse,linearize,gelu,attention,dce' 2>&1; }
 ir tf_causal >ir_causal.txt
-grep -qE '= attention\(%[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^)]+\) \{scale=0.25\}' ir_causal.txt &&
-  ok "tf_causal: attention(q, k, v, mask), scale 1/4" || { bad "tf_causal IR"; cat ir_causal.txt; }
+grep -qE '= attention\(%[0-9]+:[^,]+, %[0-9]+:[^,]+, %[0-9]+:[^,)]+\) \{scale=0.25, causal=1\}' ir_causal.txt &&
+  ok "tf_causal: the constant -inf triangle is causal=1: attention(q, k, v), scale 1/4" ||
+  { bad "tf_causal IR"; cat ir_causal.txt; }
 ir bert_attn >ir_bert.txt
 grep -qE '= attention\(.*, %[0-9]+:ext\) \{scale=0.25\}' ir_bert.txt &&
   ok "bert_attn: attention(q, k, v, ext), scale 1/4" || { bad "bert_attn IR"; cat ir_bert.txt; }
