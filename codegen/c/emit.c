@@ -3,6 +3,7 @@
  * in the other files of this folder) and the entry points of codegen/c/cg.h. */
 #include "codegen/c/cg_internal.h"
 #include "codegen/c/entry.h"
+#include "codegen/c/entry_table.h"
 #include "codegen/c/op_table.h"
 #include "runtime/jit.h"
 #include "ir/dtype_ops.h"
@@ -202,6 +203,9 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
     const Graph *g = c->g;
     const Node *n = &g->nodes[id];
     ValueId ov = n->outputs[0];
+    if (cg_table_call(c, id))
+        return;
+    cg_table_flush(c); /* the calls before this node's statements */
     if (cg_concat_in_place(g, n)) {
         cg_printf(c, "    /* %s: done in place (its inputs were written into %s) */\n",
                   cg_text(c, n->name), c->val_names[ov]);
@@ -491,6 +495,9 @@ static int live_nodes(const Graph *g)
 /* P_run's signature and its checks of the symbol values. */
 static bool c_entry_begin(CgCtx *c)
 {
+    const bool table = cg_table_wanted(c);
+    if (table)
+        cg_table_helper(c);
     if (c->dedup && live_nodes(c->g) > CG_ENTRY_OPT_MAX_NODES)
         cg_printf(c,
                   "/* %s_run passes pointers and calls the bodies, one statement per node: the\n"
@@ -512,13 +519,17 @@ static bool c_entry_begin(CgCtx *c)
         cg_printf(c, "    const double prof_t0 = slimc_prof_now();\n    double prof_t = prof_t0;\n"
                      "    (void)prof_t;\n");
     cg_entry_checks(c);
+    if (table)
+        cg_table_values(c);
     return c->ok;
 }
 
-/* The pointer of every value P_run uses. */
+/* The pointer of every value P_run uses (the tables' P_v, already written, else a local
+ * each). */
 static bool c_buffers(CgCtx *c)
 {
-    cg_entry_values(c);
+    if (!c->table)
+        cg_entry_values(c);
     return c->ok;
 }
 
@@ -532,6 +543,7 @@ static bool c_call(CgCtx *c, NodeId i)
 /* Outputs no node wrote, and P_run's end. */
 static bool c_entry_end(CgCtx *c)
 {
+    cg_table_flush(c);
     cg_entry_output_copies(c, c_copy);
     cg_printf(c, "    return err ? 3 : 0;\n}\n");
     return c->ok;

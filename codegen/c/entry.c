@@ -89,57 +89,68 @@ static const char *poly_overflows(CgCtx *c, const Poly *p)
     return e ? e : "0";
 }
 
-/* Declares the pointer of every value the nodes use, with its type in a comment. In a
- * mixed-device graph, constants read on the CPU come from host_consts and the CPU's
- * temporaries lie in its arena, hbase (the CUDA backend's host half declares both). */
-static void declare_values(CgCtx *c)
+bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, const char **ct, const char **expr,
+                            const char **note, bool *ro)
 {
     const Graph *g = c->g;
-    const bool mixed = ir_graph_mixed(g);
-    /* a mixed graph's constants: the GPU's are read by its nodes (place_insert_transfers
-     * gave each constant readers on one device); the others the CPU reads, or copies out */
-    bool *on_gpu = NULL;
-    if (mixed) {
-        on_gpu = ir_arena_alloc(c->arena, sizeof *on_gpu * ((size_t)g->n_values + 1));
-        ir_values_read_on(g, IR_DEVICE_CUDA, on_gpu);
-    }
-    for (int v = 0; v < g->n_values; v++) {
-        const Value *val = &g->values[v];
-        const char *ct = ir_dtype_ctype(val->type.dtype);
-        const char *nm = c->val_names[v];
-        const char *ty = cg_type_text(c, &val->type);
-        ValueId root = cg_storage_of(g, v);
-        const Value *rv = &g->values[root];
-        int oi = cg_output_index(g, root);
-        if (rv->kind == IR_VALUE_INPUT) {
-            int ii = cg_input_index(g, root);
-            if (ii < 0)
-                continue;
-            cg_printf(c, "    const %s *%s = (const %s *)inputs[%d]; /* %s%s */\n", ct, nm, ct, ii,
-                      ty, root != v ? ", a view" : "");
-        } else if (rv->kind == IR_VALUE_CONST) {
-            cg_printf(c, "    const %s *%s = (const %s *)%s[%d]; /* %s%s */\n", ct, nm, ct,
-                      mixed && !on_gpu[root] ? "host_consts" : "consts", root, ty,
-                      root != v ? ", a view" : "");
-        } else if (oi >= 0) {
-            cg_printf(c, "    %s *%s = (%s *)outputs[%d]; /* %s%s */\n", ct, nm, ct, oi, ty,
-                      root != v ? ", a view" : "");
-        } else if (rv->planned) {
-            /* a piece of an in-place concat lies at its byte offset in the concat's result */
-            const bool piece = root != v && !poly_zero(&val->offset);
-            const bool host = mixed && g->nodes[rv->producer].device == IR_DEVICE_CPU;
-            cg_printf(c, "    %s *%s = (%s *)(%s + %s%s%s); /* %s%s%s */\n", ct, nm, ct,
-                      host ? "hbase" : "base", poly_expr(c, &rv->offset), piece ? " + " : "",
-                      piece ? poly_expr(c, &val->offset) : "", ty,
-                      piece       ? ", in "
-                      : root != v ? ", a view"
-                                  : "",
-                      piece ? c->val_names[root] : "");
-        } else if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead) {
+    const Value *val = &g->values[v];
+    const char *ty = cg_type_text(c, &val->type);
+    ValueId root = cg_storage_of(g, v);
+    const Value *rv = &g->values[root];
+    int oi = cg_output_index(g, root);
+    *ct = ir_dtype_ctype(val->type.dtype);
+    *ro = false;
+    *note = cg_strf(c, "%s%s", ty, root != v ? ", a view" : "");
+    if (rv->kind == IR_VALUE_INPUT) {
+        int ii = cg_input_index(g, root);
+        if (ii < 0)
+            return false;
+        *ro = true;
+        *expr = cg_strf(c, "inputs[%d]", ii);
+    } else if (rv->kind == IR_VALUE_CONST) {
+        *ro = true;
+        *expr = cg_strf(c, "%s[%d]", on_gpu && !on_gpu[root] ? "host_consts" : "consts", root);
+    } else if (oi >= 0) {
+        *expr = cg_strf(c, "outputs[%d]", oi);
+    } else if (rv->planned) {
+        /* a piece of an in-place concat lies at its byte offset in the concat's result */
+        const bool piece = root != v && !poly_zero(&val->offset);
+        const bool host = on_gpu && g->nodes[rv->producer].device == IR_DEVICE_CPU;
+        *expr = cg_strf(c, "%s + %s%s%s", host ? "hbase" : "base", poly_expr(c, &rv->offset),
+                        piece ? " + " : "", piece ? poly_expr(c, &val->offset) : "");
+        if (piece)
+            *note = cg_strf(c, "%s, in %s", ty, c->val_names[root]);
+    } else {
+        if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead)
             cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
                      rv->name ? rv->name : "?");
-            return;
-        }
+        return false;
+    }
+    return true;
+}
+
+const bool *cg_entry_gpu_consts(CgCtx *c)
+{
+    const Graph *g = c->g;
+    if (!ir_graph_mixed(g))
+        return NULL;
+    bool *on_gpu = ir_arena_alloc(c->arena, sizeof *on_gpu * ((size_t)g->n_values + 1));
+    ir_values_read_on(g, IR_DEVICE_CUDA, on_gpu);
+    return on_gpu;
+}
+
+/* Declares the pointer of every value the nodes use, with its type in a comment. */
+static void declare_values(CgCtx *c)
+{
+    const bool *on_gpu = cg_entry_gpu_consts(c);
+    for (int v = 0; v < c->g->n_values && c->ok; v++) {
+        const char *ct, *expr, *note;
+        bool ro;
+        if (!cg_entry_value_pointer(c, v, on_gpu, &ct, &expr, &note, &ro))
+            continue;
+        const char *q = ro ? "const " : "";
+        cg_printf(c, "    %s%s *%s = (%s%s *)(%s); /* %s */\n", q, ct, c->val_names[v], q, ct, expr,
+                  note);
     }
 }
 

@@ -36,6 +36,15 @@ void cg_entry_checks(CgCtx *c);
  * and outputs the entry's parameters; in a mixed-device graph also `hbase`, the CPU's
  * arena, and `host_consts`, the weights in host memory), then marks each used. */
 void cg_entry_values(CgCtx *c);
+/* Where value v's buffer lies, as a C expression (*expr, of type `*ct *`, const when *ro)
+ * and a comment (*note: its type, "a view"...); false for a value the entry does not point
+ * at. In a mixed-device graph, constants read on the CPU come from host_consts and the
+ * CPU's temporaries lie in its arena, hbase (the CUDA backend's host half declares both);
+ * on_gpu (cg_entry_gpu_consts) says which constants the GPU reads. */
+bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, const char **ct, const char **expr,
+                            const char **note, bool *ro);
+/* The constants a mixed-device graph's GPU reads (NULL when the graph is not mixed). */
+const bool *cg_entry_gpu_consts(CgCtx *c);
 
 /* How a backend copies n bytes: prints the statement(s) at indentation 4 (dst, src and
  * bytes are C expressions; note, escaped text or NULL, says what is copied). */

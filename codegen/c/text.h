@@ -46,6 +46,7 @@ typedef struct CgCtx {
     CgSplit *split;         /* CgOptions.split when the file is cut into parts, else NULL */
     const char *fn_storage; /* what body functions are: "static", or "SLIMC_CG_FN" (split) */
     struct CgDedup *dedup;  /* JIT: the bodies written so far, to reuse identical ones (emit.c) */
+    struct CgTable *table;  /* JIT, large graphs: P_run as tables (entry_table.c), else NULL */
     bool ok;
 } CgCtx;
 
