@@ -76,6 +76,8 @@ float *pass_prune_logical(const Graph *g, const PruneLayer *l);
 /* Sets Value.sparsity (the measured fraction of zeros) of every prunable layer's weight,
  * so that a model pruned elsewhere (zeros stored densely) is known as such. */
 void pass_prune_measure(Graph *g);
+/* The elements of w[0, n) equal to 0 (-0 too; NaN is not). */
+int64_t pass_prune_count_zeros(const float *w, int64_t n);
 
 /* ---- channel groups and their removal (passes/prune_groups.c) ---- */
 

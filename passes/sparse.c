@@ -67,10 +67,9 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
         return false;
     const Node *n = &g->nodes[id];
     const float *stored = g->values[l.weight].data;
-    int64_t nnz = 0;
-    for (int64_t k = 0; k < l.numel; k++)
-        nnz += stored[k] != 0; /* NaN is a nonzero; the count needs no logical order */
-    if (2 * nnz <= l.numel) {  /* every N:M pattern (1:4, 2:4, 4:8) has half zeros or more */
+    /* NaN is a nonzero; the count needs no logical order */
+    const int64_t nnz = l.numel - pass_prune_count_zeros(stored, l.numel);
+    if (2 * nnz <= l.numel) { /* every N:M pattern (1:4, 2:4, 4:8) has half zeros or more */
         float *w = pass_prune_logical(g, &l);
         SLIMC_ASSERT(w);
         pass_prune_pattern(w, l.rank, l.shape, out->pattern, sizeof out->pattern);
