@@ -1,9 +1,9 @@
 #!/bin/bash
 # Training through scaled_dot_product_attention (the IR `attention` op's gradient) against
-# PyTorch (autograd through the attention written out): two small models written with the op — one plain, one causal with
-# an explicit scale and two heads — the same start in both, SGD with momentum, batches in
-# file order with a partial last one, 2 epochs; every parameter compared with torch's
-# (float32, one thread). Skipped without Debian's torch.
+# PyTorch, autograd through the attention written out: two small models written with the
+# op (one plain; one causal, with an explicit scale and two heads), the same start in both,
+# SGD with momentum, batches in file order with a partial last one, 2 epochs; every
+# parameter compared with torch's (float32, one thread). Skipped without Debian's torch.
 source "$(dirname "$0")/lib.bash"
 
 PY=/usr/bin/python3
@@ -13,31 +13,28 @@ if ! [ -x "$PY" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
   exit $?
 fi
 export SLIMC_CACHE_DIR=${SLIMC_CACHE_DIR:-$TEST_TMP/cache}
-cat > plain.slim <<'SLIM'
-model plain(x: f32[N, 6, 8]) -> f32[N, 3]
+# one text, two models: the attention line differs
+slim() {
+  cat <<SLIM
+model $1(x: f32[N, 6, 8]) -> f32[N, 3]
     weights "start.safetensors"
     q = Linear(8, 8)
     k = Linear(8, 8)
     v = Linear(8, 8)
     fc = Linear(48, 3)
-    return fc(flatten(scaled_dot_product_attention(q(x), k(x), v(x))))
+$2
 SLIM
-cat > causal.slim <<'SLIM'
-model causal(x: f32[N, 6, 8]) -> f32[N, 3]
-    weights "start.safetensors"
-    q = Linear(8, 8)
-    k = Linear(8, 8)
-    v = Linear(8, 8)
-    fc = Linear(48, 3)
-    qh = permute(reshape(q(x), [-1, 6, 2, 4]), [0, 2, 1, 3])
+}
+slim plain "    return fc(flatten(scaled_dot_product_attention(q(x), k(x), v(x))))" >plain.slim
+slim causal "    qh = permute(reshape(q(x), [-1, 6, 2, 4]), [0, 2, 1, 3])
     kh = permute(reshape(k(x), [-1, 6, 2, 4]), [0, 2, 1, 3])
     vh = permute(reshape(v(x), [-1, 6, 2, 4]), [0, 2, 1, 3])
     a = scaled_dot_product_attention(qh, kh, vh, is_causal=true, scale=0.7)
-    return fc(flatten(permute(a, [0, 2, 1, 3])))
-SLIM
+    return fc(flatten(permute(a, [0, 2, 1, 3])))" >causal.slim
+export PYTHONPATH="$SLIMC_SOURCE_DIR/tests/tools${PYTHONPATH:+:$PYTHONPATH}" # st_io.py
 cat > model.py <<'PY'
-import json, struct
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import numpy as np, torch, torch.nn as nn
+from st_io import read_safetensors, write_safetensors
 torch.set_num_threads(1)
 
 def sdpa(q, k, v, causal=False, scale=None):
@@ -62,20 +59,10 @@ class M(nn.Module):
         return self.fc(torch.flatten(a.permute(0, 2, 1, 3), 1))
 
 def load(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    h = json.loads(raw[8:8 + n]); h.pop("__metadata__", None)
-    return {k: torch.from_numpy(np.frombuffer(raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]],
-                                              np.float32).reshape(v["shape"]).copy()) for k, v in h.items()}
+    return {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(path).items()}
 
 def save(path, sd):
-    head, blobs, off = {}, [], 0
-    for k, v in sd.items():
-        b = v.detach().numpy().astype("<f4").tobytes()
-        head[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    h = json.dumps(head).encode()
-    open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    write_safetensors(path, {k: v.detach().numpy() for k, v in sd.items()})
 PY
 "$PY" - <<'PY' || { bad "making the start"; finish; exit 1; }
 import numpy as np, torch
