@@ -189,9 +189,9 @@ static void print_profile(const CostProfile *p, FILE *f)
         fputc('\n', f);
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
-        static const char *const names[] = {"sparse_csr",    "sparse_gemv",    "dense_gemv",
-                                            "sparse_nm",     "sparse_nm_gemv", "sparse_conv",
-                                            "sparse_nm_conv"};
+        static const char *const names[COST_SPARSE_NUM] = {
+            "sparse_csr",  "sparse_gemv",    "dense_gemv", "sparse_nm",      "sparse_nm_gemv",
+            "sparse_conv", "sparse_nm_conv", "sparse_q8",  "sparse_q8_gemv", "dense_q8_gemv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
@@ -236,15 +236,18 @@ static void print_profile(const CostProfile *p, FILE *f)
             (!p->dev[k].sparse_measured || !(p->dev[k].sparse_gflops[COST_SPARSE_NM] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0) ||
-             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0))) {
+             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_Q8] > 0))) {
             fprintf(f,
                     "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
                     "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv), x %g "
-                    "(sparse_nm_conv)\n",
+                    "(sparse_nm_conv); gemm_int8 x %g (sparse_q8), x %g (sparse_q8_gemv), x %g "
+                    "(dense_q8_gemv)\n",
                     COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
                     COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
                     COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
-                    COST_SPARSE_DEFAULT_NM_CONV);
+                    COST_SPARSE_DEFAULT_NM_CONV, COST_SPARSE_DEFAULT_Q8,
+                    COST_SPARSE_DEFAULT_Q8_GEMV, COST_SPARSE_DEFAULT_Q8_DENSE_GEMV);
             break;
         }
 }
