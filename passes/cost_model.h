@@ -132,7 +132,7 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
  * GEMM at one row): bench/RESULTS.md, "int8 sparse", kept low so that an unmeasured machine
  * does not pick a slower kernel */
 #define COST_SPARSE_DEFAULT_Q8            0.25
-#define COST_SPARSE_DEFAULT_Q8_GEMV       0.02
+#define COST_SPARSE_DEFAULT_Q8_GEMV       0.015
 #define COST_SPARSE_DEFAULT_Q8_DENSE_GEMV 0.25
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
@@ -153,13 +153,12 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
                          double kept, double nm_bytes);
 /* Predicted milliseconds of qlinear node n (O outputs, K inputs) on the CPU's dense int8 GEMM
  * (gemm_int8; q8_dense_gemv at one row), and on the int8 block-sparse kernel with `kept`
- * blocks of 4 in blob_bytes (q8sp; q8sp_gemv at one row): rooflines of the FLOPs and of x
- * (u8), the weight and the output's bytes. */
+ * blocks of 4 (q8sp; q8sp_gemv at one row): the FLOPs at the rate, x (u8) and the output at
+ * the bandwidth (the weight is not: its reads are in the measured rates). */
 double cost_qlinear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
                              const int64_t *syms, int64_t O, int64_t K);
 double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
-                              const int64_t *syms, int64_t O, int64_t K, double kept,
-                              double blob_bytes);
+                              const int64_t *syms, int64_t O, int64_t K, double kept);
 /* Predicted milliseconds of conv2d node n on the CPU's dense conv kernel (cost_node_ms
  * without the CSR input the node may carry), and on the CSR conv kernel (runtime/kernels/
  * sparse_conv.c): nnz nonzeros in csr_bytes, 2 x images x OH x OW x nnz FLOPs at the

@@ -216,8 +216,7 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
         for (int s = 0; s < IR_MAX_SYMS; s++)
             syms[s] = plan_points[i];
         const double dense = cost_qlinear_dense_ms(p, g, n, syms, O, K);
-        const double sparse =
-            cost_qlinear_sparse_ms(p, g, n, syms, O, K, (double)kept, out->q8_bytes);
+        const double sparse = cost_qlinear_sparse_ms(p, g, n, syms, O, K, (double)kept);
         const double gain = sparse > 0 ? dense / sparse : INFINITY;
         if (gain < worst.gain)
             worst = (Worst){gain, dense, sparse, plan_points[i]};
