@@ -295,12 +295,65 @@ static void slimc_rt_q8sp_layout_avx2(const uint8_t *A, int64_t K, int64_t m0, i
     memset(xt, 0, sizeof(int16_t) * (size_t)(K4 * nch * 32));
     for (int64_t r = 0; r < mc; r++) {
         const uint8_t *a = A + (m0 + r) * K;
-        const int64_t ch = r / 8, i = r % 8;
-        for (int64_t k = 0; k < K; k++)
-            xt[((k / 4 * nch + ch) * 2 + k % 4 / 2) * 16 + 2 * i + k % 2] = (int16_t)a[k];
+        int16_t *d = xt + r / 8 * 32 + 2 * (r % 8);
+        for (int64_t b = 0; b < K4; b++, d += nch * 32)
+            for (int64_t t = 0; t < 4 && 4 * b + t < K; t++)
+                d[t / 2 * 16 + t % 2] = (int16_t)a[4 * b + t];
     }
 }
 
+/* The sums of output o over NCH chunks of 8 rows into st[ch * 8 ..] (lane i: row 8 ch + i):
+ * per kept block its 4 weights as two i16 pairs, broadcast, two vpmaddwd per chunk. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_q8sp_sums_avx2(int NCH, const SlimcRtQ8sp *w, const int16_t *xt, int64_t o, int32_t *st)
+{
+    __m256i a[8];
+    SLIMC_RT_UNROLL
+    for (int ch = 0; ch < NCH; ch++)
+        a[ch] = _mm256_setzero_si256();
+    for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
+        int32_t v4;
+        memcpy(&v4, w->val + 4 * (int64_t)j, 4);
+        const __m128i w16 = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v4)); /* w0 w1 w2 w3 as i16 */
+        const __m256i w01 = _mm256_broadcastd_epi32(w16);
+        const __m256i w23 = _mm256_broadcastd_epi32(_mm_srli_si128(w16, 4));
+        const int16_t *p = xt + (int64_t)w->blk[j] * NCH * 32;
+        SLIMC_RT_UNROLL
+        for (int ch = 0; ch < NCH; ch++) {
+            const __m256i x01 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * ch));
+            const __m256i x23 =
+                _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * ch + 16));
+            a[ch] = _mm256_add_epi32(
+                a[ch], _mm256_add_epi32(_mm256_madd_epi16(x01, w01), _mm256_madd_epi16(x23, w23)));
+        }
+    }
+    SLIMC_RT_UNROLL
+    for (int ch = 0; ch < NCH; ch++)
+        _mm256_storeu_si256((__m256i *)(void *)(st + 8 * ch), a[ch]);
+}
+
+/* r[0..7] transposed as an 8 x 8 matrix of dwords. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void slimc_rt_tr8_epi32(__m256i *r)
+{
+    __m256i t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) { /* u[i + j], 128-bit lane L: column 4 L + j of rows i.. */
+        u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
+        u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
+        u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
+        u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x20);
+        r[4 + j] = _mm256_permute2x128_si256(u[j], u[4 + j], 0x31);
+    }
+}
+
+/* Outputs [o0, o0 + oc) of rows [m0, m0 + mc) from xt16: 8 outputs at a time, their sums
+ * staged [8 outputs][64 rows], transposed to rows and written by slimc_rt_qstore8. */
 static SLIMC_RT_AVX2 void slimc_rt_q8sp_rows_avx2(const SlimcRtQ8sp *w, const int16_t *xt,
                                                   int64_t m0, int64_t mc, int64_t o0, int64_t oc,
                                                   int32_t zp, const int32_t *wsum, float xs,
@@ -308,33 +361,34 @@ static SLIMC_RT_AVX2 void slimc_rt_q8sp_rows_avx2(const SlimcRtQ8sp *w, const in
                                                   const slimc_rt_qreq *rq)
 {
     const int64_t nch = (mc + 7) / 8;
-    int32_t st[SLIMC_RT_Q8SP_MB] __attribute__((aligned(32)));
-    for (int64_t o = o0; o < o0 + oc; o++) {
-        __m256i a[SLIMC_RT_Q8SP_MB / 8];
-        for (int64_t ch = 0; ch < nch; ch++)
-            a[ch] = _mm256_setzero_si256();
-        for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
-            const int8_t *v = w->val + 4 * (int64_t)j;
-            const __m256i w01 =
-                _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)(int16_t)v[0] |
-                                            (uint32_t)(uint16_t)(int16_t)v[1] << 16));
-            const __m256i w23 =
-                _mm256_set1_epi32((int32_t)((uint32_t)(uint16_t)(int16_t)v[2] |
-                                            (uint32_t)(uint16_t)(int16_t)v[3] << 16));
-            const int16_t *p = xt + (int64_t)w->blk[j] * nch * 32;
-            for (int64_t ch = 0; ch < nch; ch++) {
-                const __m256i x01 =
-                    _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * ch));
-                const __m256i x23 =
-                    _mm256_loadu_si256((const __m256i *)(const void *)(p + 32 * ch + 16));
-                a[ch] = _mm256_add_epi32(a[ch], _mm256_add_epi32(_mm256_madd_epi16(x01, w01),
-                                                                 _mm256_madd_epi16(x23, w23)));
+    int32_t st[8][SLIMC_RT_Q8SP_MB] __attribute__((aligned(32)));
+    for (int64_t o = o0; o < o0 + oc; o += 8) {
+        const int64_t on = slimc_rt_min(8, o0 + oc - o);
+        for (int64_t q = 0; q < 8; q++) {
+            if (q >= on) {
+                memset(st[q], 0, sizeof st[q]);
+                continue;
+            }
+            switch (nch) {
+            case 1: slimc_rt_q8sp_sums_avx2(1, w, xt, o + q, st[q]); break;
+            case 2: slimc_rt_q8sp_sums_avx2(2, w, xt, o + q, st[q]); break;
+            case 3: slimc_rt_q8sp_sums_avx2(3, w, xt, o + q, st[q]); break;
+            case 4: slimc_rt_q8sp_sums_avx2(4, w, xt, o + q, st[q]); break;
+            case 5: slimc_rt_q8sp_sums_avx2(5, w, xt, o + q, st[q]); break;
+            case 6: slimc_rt_q8sp_sums_avx2(6, w, xt, o + q, st[q]); break;
+            case 7: slimc_rt_q8sp_sums_avx2(7, w, xt, o + q, st[q]); break;
+            default: slimc_rt_q8sp_sums_avx2(8, w, xt, o + q, st[q]); break;
             }
         }
-        for (int64_t ch = 0; ch < nch; ch++)
-            _mm256_store_si256((__m256i *)(void *)(st + 8 * ch), a[ch]);
-        for (int64_t i = 0; i < mc; i++)
-            slimc_rt_q8sp_out(w, st[i], m0 + i, o, zp, wsum, xs, ws, bias, out, rq);
+        for (int64_t ch = 0; ch < nch; ch++) {
+            __m256i r[8];
+            for (int q = 0; q < 8; q++)
+                r[q] = _mm256_load_si256((const __m256i *)(const void *)(st[q] + 8 * ch));
+            slimc_rt_tr8_epi32(r); /* r[i]: row 8 ch + i, lane q: output o + q */
+            for (int64_t i = 0; i < 8 && 8 * ch + i < mc; i++)
+                slimc_rt_qstore8(out, (m0 + 8 * ch + i) * w->O + o, r[i], on, o, zp, wsum, xs, ws,
+                                 bias, rq);
+        }
     }
 }
 #endif
