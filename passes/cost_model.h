@@ -121,7 +121,7 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 /* times gemm_f32: the N:M kernel at several rows ran at 0.47x the dense GEMM's rate per FLOP
  * at batch 64 on the AVX-512 EPYC (2:4 0.94x dense, bench/RESULTS.md; 0.65 had predicted
  * 1.29x), so without a measured profile 2:4 at several rows is predicted 0.9x and stays dense */
-#define COST_SPARSE_DEFAULT_NM         0.45
+#define COST_SPARSE_DEFAULT_NM      0.45
 #define COST_SPARSE_DEFAULT_NM_GEMV 0.2
 #define COST_SPARSE_DEFAULT_CONV    0.25 /* times conv_f32, not gemm_f32 */
 /* times conv_f32: the N:M conv kernel ran at 0.19-0.46 of the dense conv's rate per FLOP on
