@@ -22,7 +22,11 @@
  *                  the linear's weight at 2:4 on the N:M kernel (sparse(mode=nm)), [B, K]
  *                  (nm_gflops) and [1, K] (nm_gemv_gflops): FLOPs of the kept weights;
  *                  the conv below at 10% density on the CSR conv kernel (csr_conv_gflops), and
- *                  at 2:4 along its input channels on the N:M conv kernel (nm_conv_gflops)
+ *                  at 2:4 along its input channels on the N:M conv kernel (nm_conv_gflops);
+ *                  int8: quantize then a chain of qlinears writing u8 (qchain's form) at 10%
+ *                  density, dense at [1, K] (q8_dense_gemv_gflops, all FLOPs) and on the
+ *                  block-sparse kernel (sparse(mode=q8)) at [B, K] (q8sp_gflops) and [1, K]
+ *                  (q8sp_gemv_gflops): FLOPs of the kept blocks of 4
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -189,9 +193,9 @@ static void print_profile(const CostProfile *p, FILE *f)
         fputc('\n', f);
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
-        static const char *const names[] = {"sparse_csr",    "sparse_gemv",    "dense_gemv",
-                                            "sparse_nm",     "sparse_nm_gemv", "sparse_conv",
-                                            "sparse_nm_conv"};
+        static const char *const names[COST_SPARSE_NUM] = {
+            "sparse_csr",  "sparse_gemv",    "dense_gemv", "sparse_nm",      "sparse_nm_gemv",
+            "sparse_conv", "sparse_nm_conv", "sparse_q8",  "sparse_q8_gemv", "dense_q8_gemv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
@@ -236,15 +240,18 @@ static void print_profile(const CostProfile *p, FILE *f)
             (!p->dev[k].sparse_measured || !(p->dev[k].sparse_gflops[COST_SPARSE_NM] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0) ||
-             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0))) {
+             !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_Q8] > 0))) {
             fprintf(f,
                     "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
                     "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv), x %g "
-                    "(sparse_nm_conv)\n",
+                    "(sparse_nm_conv); gemm_int8 x %g (sparse_q8), x %g (sparse_q8_gemv), x %g "
+                    "(dense_q8_gemv)\n",
                     COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
                     COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
                     COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
-                    COST_SPARSE_DEFAULT_NM_CONV);
+                    COST_SPARSE_DEFAULT_NM_CONV, COST_SPARSE_DEFAULT_Q8,
+                    COST_SPARSE_DEFAULT_Q8_GEMV, COST_SPARSE_DEFAULT_Q8_DENSE_GEMV);
             break;
         }
 }
@@ -349,6 +356,41 @@ static ValueId nm_conv_const(Graph *g, const char *name, int64_t c)
     return ir_const_new(g, name, f32_type(4, (int64_t[]){c, c, 3, 3}), p, n * sizeof(float), here);
 }
 
+/* A qlinear's constants for [K, K] at 10% density (sparse_const's positions), as i8 with
+ * per-output scales and sums: ins[1..4] = w, w_scale, w_sum, bias; *kept: its blocks of 4
+ * along K holding a nonzero (what the int8 block-sparse kernel reads). */
+static void q8_consts(Graph *g, int64_t K, ValueId *ins, int64_t *kept)
+{
+    int64_t nnz;
+    const ValueId f = sparse_const(g, "wf", f32_type(2, (int64_t[]){K, K}), &nnz);
+    const float *p = g->values[f].data;
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(K * K));
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)K);
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)K);
+    *kept = 0;
+    for (int64_t o = 0; o < K; o++) {
+        sum[o] = 0;
+        ws[o] = 0.001f;
+        for (int64_t k = 0; k < K; k++) {
+            w[o * K + k] = (int8_t)(p[o * K + k] * 100.0f); /* 1..17 where nonzero */
+            sum[o] += w[o * K + k];
+        }
+        for (int64_t k = 0; k < K; k += 4) {
+            bool any = false;
+            for (int64_t t = k; t < k + 4 && t < K; t++)
+                any |= w[o * K + t] != 0;
+            *kept += any;
+        }
+    }
+    Type wt = f32_type(2, (int64_t[]){K, K}), st = f32_type(1, (int64_t[]){K});
+    wt.dtype = IR_I8;
+    ins[1] = ir_const_new(g, "w", wt, w, (size_t)(K * K), here);
+    ins[2] = ir_const_new(g, "ws", st, ws, sizeof(float) * (size_t)K, here);
+    st.dtype = IR_I32;
+    ins[3] = ir_const_new(g, "wsum", st, sum, sizeof(int32_t) * (size_t)K, here);
+    ins[4] = filled_const(g, "b", f32_type(1, (int64_t[]){K}));
+}
+
 typedef enum ChainOp {
     CH_LINEAR,
     CH_CONV,
@@ -358,7 +400,8 @@ typedef enum ChainOp {
     CH_SPARSE,
     CH_NM,
     CH_SPCONV, /* the conv at 10% density (sparse_const) */
-    CH_NMCONV  /* the conv at 2:4 along its input channels (nm_const on [O, KH, KW, C]) */
+    CH_NMCONV, /* the conv at 2:4 along its input channels (nm_const on [O, KH, KW, C]) */
+    CH_Q8      /* quantize, then qlinears at 10% density writing u8 for the next (q8_consts) */
 } ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
@@ -388,6 +431,15 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
                               : nm_conv_const(g, "w", c);
         b = filled_const(g, "b", f32_type(1, (int64_t[]){c}));
     }
+    ValueId q8[5] = {IR_NONE};
+    if (op == CH_Q8) {
+        int64_t kept;
+        q8_consts(g, last, q8, &kept);
+        NodeId qn = ir_node_new(g, IR_OP_QUANTIZE, "q", here, &x, 1, 1);
+        ir_node_set_float(g, qn, "scale", 0.01);
+        ir_node_set_int(g, qn, "zero_point", 128);
+        x = g->nodes[qn].outputs[0];
+    }
     for (int i = 0; i < nodes; i++) {
         ValueId ins[3] = {x, w, b};
         NodeId n = IR_NONE;
@@ -400,6 +452,14 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         case CH_NMCONV:
             n = ir_node_new(g, IR_OP_CONV2D, "conv", here, ins, 3, 1);
             ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
+            break;
+        case CH_Q8:
+            q8[0] = x;
+            n = ir_node_new(g, IR_OP_QLINEAR, "fc", here, q8, 5, 1);
+            ir_node_set_float(g, n, "x_scale", 0.01);
+            ir_node_set_int(g, n, "x_zero_point", 128);
+            ir_node_set_float(g, n, "y_scale", 0.01);
+            ir_node_set_int(g, n, "y_zero_point", 128);
             break;
         case CH_RELU: n = ir_node_new(g, IR_OP_RELU, "relu", here, &x, 1, 1); break;
         case CH_SOFTMAX:
@@ -580,6 +640,32 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
                 2.0 * kept, node_ms(pr, CH_NM, one_row, 4 * reps, nm_passes, SLIMC_PRECISION_FP32),
                 launch_ms);
         }
+        /* int8: the dense qlinear at one row (all FLOPs), and the block-sparse kernel at
+         * several rows and one (FLOPs of the kept blocks of 4) on the same 10% weight */
+        Graph *qg = chain_graph(CH_Q8, gemm_in, 1);
+        int64_t kept = 0;
+        for (int i = 0; i < qg->n_nodes; i++)
+            if (qg->nodes[i].op == IR_OP_QLINEAR) {
+                const int8_t *w = qg->values[qg->nodes[i].inputs[1]].data;
+                for (int64_t o = 0; o < s->gemm_k; o++)
+                    for (int64_t k = 0; k < s->gemm_k; k += 4) {
+                        bool any = false;
+                        for (int64_t t = k; t < k + 4 && t < s->gemm_k; t++)
+                            any |= w[o * s->gemm_k + t] != 0;
+                        kept += any;
+                    }
+            }
+        ir_graph_free(qg);
+        static const char q8_passes[] = "layout,sparse(mode=q8),memplan";
+        d->sparse_gflops[COST_SPARSE_Q8_DENSE_GEMV] = rate_of(
+            2.0 * (double)s->gemm_k * (double)s->gemm_k,
+            node_ms(pr, CH_Q8, one_row, 4 * reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
+        d->sparse_gflops[COST_SPARSE_Q8] =
+            rate_of(8.0 * (double)s->gemm_b * (double)kept,
+                    node_ms(pr, CH_Q8, gemm_in, reps, q8_passes, SLIMC_PRECISION_FP32), launch_ms);
+        d->sparse_gflops[COST_SPARSE_Q8_GEMV] = rate_of(
+            8.0 * (double)kept,
+            node_ms(pr, CH_Q8, one_row, 4 * reps, q8_passes, SLIMC_PRECISION_FP32), launch_ms);
         d->sparse_measured = true;
     }
     Type conv_in = f32_type(4, (int64_t[]){1, s->conv_c, s->conv_hw, s->conv_hw});

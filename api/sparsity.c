@@ -41,6 +41,22 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
         return pass_prune_logical(g, &l);
     }
     const Node *n = &g->nodes[i];
+    if (n->op == IR_OP_QLINEAR && ir_attr_w_packed(n) != 0) { /* packed by layout */
+        int64_t O, K;
+        int8_t *q = pass_sparse_q8_weight(g, n, &O, &K);
+        if (!q)
+            return NULL;
+        *rank = 2;
+        shape[0] = O;
+        shape[1] = K;
+        *numel = O * K;
+        float *f = malloc(sizeof(float) * (size_t)(*numel));
+        SLIMC_ASSERT(f);
+        for (int64_t k = 0; k < *numel; k++)
+            f[k] = q[k];
+        free(q);
+        return f;
+    }
     if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || ir_attr_w_packed(n) != 0)
         return NULL;
     const Value *w = &g->values[n->inputs[1]];
@@ -67,6 +83,8 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
 /* The kernel a linear or conv2d runs on (its w_sparse), dense for any other layer. */
 static SparseKernel kernel_of(const Node *n)
 {
+    if (n->op == IR_OP_QLINEAR)
+        return ir_attr_w_sparse(n) == SPARSE_Q8 ? SPARSE_Q8 : SPARSE_DENSE;
     if (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D)
         return SPARSE_DENSE;
     const int64_t k = ir_attr_w_sparse(n);
@@ -78,6 +96,8 @@ static const char *kernel_name(SparseKernel k, const SparsePlan *pl, char *buf, 
 {
     if (k == SPARSE_NM)
         snprintf(buf, size, "n:m %d:%d", pl->nm_n, pl->nm_m);
+    else if (k == SPARSE_Q8)
+        snprintf(buf, size, "int8 blocks");
     else
         snprintf(buf, size, "%s", k == SPARSE_CSR ? "csr" : "dense");
     return buf;
@@ -101,9 +121,27 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
         snprintf(buf, size, "dense (no zeros to skip)");
     else if (!pl->candidate)
         snprintf(buf, size, "dense (%s)", pl->why_not ? pl->why_not : "no sparse kernel");
+    else if (used == SPARSE_Q8)
+        snprintf(buf, size,
+                 "sparse %s: %.1f%% density, %lld of %lld blocks of 4 kept, predicted %.2fx "
+                 "faster than the dense int8 GEMM%s",
+                 kname, 100.0 * pl->density, (long long)pl->q8_kept, (long long)pl->q8_blocks,
+                 pl->gain, at);
     else if (used != SPARSE_DENSE)
         snprintf(buf, size, "sparse %s: %.1f%% density, predicted %.2fx faster%s%s", kname,
                  100.0 * pl->density, used == SPARSE_NM ? pl->nm_gain : pl->csr_gain, at, other);
+    else if (pl->q8 && !pl->choose && pl->gain >= 1)
+        snprintf(buf, size,
+                 "kept dense int8: %.1f%% density, %lld of %lld blocks of 4 kept, int8 blocks "
+                 "predicted only %.2fx faster%s (under %.1fx)",
+                 100.0 * pl->density, (long long)pl->q8_kept, (long long)pl->q8_blocks, pl->gain,
+                 at, SPARSE_MIN_GAIN);
+    else if (pl->q8 && !pl->choose)
+        snprintf(buf, size,
+                 "kept dense int8: %.1f%% density, %lld of %lld blocks of 4 kept, int8 blocks "
+                 "predicted %.2fx slower%s",
+                 100.0 * pl->density, (long long)pl->q8_kept, (long long)pl->q8_blocks,
+                 pl->gain > 0 ? 1.0 / pl->gain : 0.0, at);
     else if (pl->choose) /* a pipeline without the sparse pass */
         snprintf(buf, size, "dense (the sparse pass did not run: %s predicted %.2fx faster%s)",
                  kname, pl->gain, at);
@@ -138,7 +176,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
     fprintf(out, "  %-24s %-7s %-22s %8s  %-24s %24s %22s  %s\n", "layer", "op", "weight",
             "density", "pattern", "bytes (dense -> run)", "FLOPs (dense -> run)", "kernel");
     double total = 0, nonzero = 0, bytes = 0, bytes_run = 0, flops = 0, flops_run = 0;
-    int n_layers = 0, n_sparse = 0, n_nm = 0;
+    int n_layers = 0, n_sparse = 0, n_nm = 0, n_q8 = 0;
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR && n->op != IR_OP_QCONV2D &&
@@ -169,16 +207,19 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         const double density = numel ? (double)nz / (double)numel : 1.0;
         const double f = ir_ops[n->op].flops ? ir_ops[n->op].flops(g, n, ones) : 0;
         SparsePlan pl;
-        if (!pass_sparse_plan(g, i, prof, &pl)) { /* the int8 layers */
-            pl.candidate = false;
-            pl.why_not = "no sparse int8 kernel yet";
+        if (!pass_sparse_plan(g, i, prof, &pl) && !pass_sparse_plan_q8(g, i, prof, &pl)) {
+            pl.candidate = false; /* qconv2d */
+            pl.why_not = "no sparse int8 conv kernel yet";
         }
         const SparseKernel used = kernel_of(n);
-        const bool csr = used == SPARSE_CSR, nm = used == SPARSE_NM;
-        const double b = (double)w->data_bytes, b_run = csr ? pl.csr_bytes : nm ? pl.nm_bytes : b;
-        const double f_run = csr  ? density * f
-                             : nm ? f * (double)pl.nm_n / (double)(pl.nm_m > 0 ? pl.nm_m : 1)
-                                  : f;
+        const bool csr = used == SPARSE_CSR, nm = used == SPARSE_NM, q8 = used == SPARSE_Q8;
+        const double b = n->op == IR_OP_QLINEAR ? pl.dense_bytes : (double)w->data_bytes;
+        const double b_run = csr ? pl.csr_bytes : nm ? pl.nm_bytes : q8 ? pl.q8_bytes : b;
+        const double f_run =
+            csr  ? density * f
+            : nm ? f * (double)pl.nm_n / (double)(pl.nm_m > 0 ? pl.nm_m : 1)
+            : q8 ? f * (double)pl.q8_kept / (double)(pl.q8_blocks > 0 ? pl.q8_blocks : 1)
+                 : f;
         char bb[32], br[32], fl[64], kern[300], kname[32];
         snprintf(fl, sizeof fl, "%.0f -> %.0f", f, f_run);
         char bcol[80];
@@ -193,6 +234,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         n_layers++;
         n_sparse += csr;
         n_nm += nm;
+        n_q8 += q8;
         total += (double)numel;
         nonzero += (double)nz;
         bytes += b;
@@ -211,7 +253,8 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
             n_layers, total, nonzero, total > 0 ? 100.0 * nonzero / total : 0.0,
             fmt_bytes(b, sizeof b, bytes), fmt_bytes(br, sizeof br, bytes_run), flops, flops_run);
     fprintf(out,
-            "  kernel: dense for %d layer%s, sparse csr for %d, n:m for %d (docs/pruning.md, "
-            "\"Sparse kernels\")\n",
-            n_layers - n_sparse - n_nm, n_layers - n_sparse - n_nm == 1 ? "" : "s", n_sparse, n_nm);
+            "  kernel: dense for %d layer%s, sparse csr for %d, n:m for %d, int8 blocks for %d "
+            "(docs/pruning.md, \"Sparse kernels\")\n",
+            n_layers - n_sparse - n_nm - n_q8, n_layers - n_sparse - n_nm - n_q8 == 1 ? "" : "s",
+            n_sparse, n_nm, n_q8);
 }

@@ -13,7 +13,8 @@ the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, take
 faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
-       [--nm 2:4 | --nm-conv 2:4 | --resnet18 [--torch-python /usr/bin/python3] | --conv-layers] [--rounds 5]
+       [--nm 2:4 | --nm-conv 2:4 | --q8 | --resnet18 [--torch-python /usr/bin/python3] |
+        --conv-layers] [--rounds 5]
 
 --conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
 random weights at the density 80% global pruning leaves in that stage (60%, 46%, 29%, 14%):
@@ -24,6 +25,13 @@ ResNet-18 stage's shape, the weights random and pruned N:M by magnitude along th
 channels for each tap (NVIDIA ASP's grouping), batch 1: CPU time per run of the dense conv
 against the N:M conv kernel (sparse(mode=nm)), --rounds interleaved rounds, medians, and the
 cost model's choice (default pipeline, `inspect --sparsity`). Target: >= 1.3x the dense conv.
+
+--q8: prune then quantize (bench/RESULTS.md, "int8 sparse"): the MLP at 10% density in static
+int8 (calibrated on 64 random rows), batch 1 and 64: slimc with the cost model's choice (a
+profile measured first by `slimc profile-device --threads 1`, --dim N=batch), the int8
+block-sparse kernel forced (sparse(mode=q8)), dense int8 (sparse(mode=dense)), fp32 sparse,
+and ONNX Runtime's quantize_static QDQ model (per channel) of the same pruned weights; CPU time
+per run, --rounds interleaved rounds, medians. Target: never slower than dense int8.
 
 --nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
 1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
@@ -325,6 +333,78 @@ def bench_nm_conv(a, here):
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
+def q8_cpu_ms(slimc, model, x, runs, extra):
+    """CPU ms of one run of `slimc bench model` with the extra arguments (as slimc_cpu_ms)."""
+    cmd = [slimc, "bench", model, "--threads", "1", "--warmup", "0", "--input", f"x={x}"] + extra
+    return (child_cpu_ms(cmd + ["--runs", str(runs + 1)]) - child_cpu_ms(cmd + ["--runs", "1"])) / runs
+
+
+def bench_q8(a, here):
+    """Prune then quantize: the MLP at 10% density (sparse_mlp.py, zeros in the file) in static
+    int8, calibrated on 64 random rows: slimc's cost-model choice with a profile measured here
+    (`slimc profile-device --threads 1`, --dim N=batch so the plan is the batch's), the int8
+    block-sparse kernel forced, dense int8, fp32 sparse (the CSR kernel by cost), and ONNX
+    Runtime's quantize_static QDQ (per channel) of the same pruned model, dense; --rounds
+    interleaved rounds of CPU time per run, medians."""
+    import onnxruntime.quantization as oq
+    d = os.path.join(a.dir, "q8")
+    subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), d,
+                    "--density", "0.1", "--onnx"], check=True)
+    model = os.path.join(d, "mlp.slim")
+    cal = np.random.default_rng(3).standard_normal((64, 784)).astype(np.float32)
+    calp = os.path.join(d, "calib.npy")
+    np.save(calp, cal)
+    prof = os.path.join(d, "profile.json")
+    subprocess.run([a.slimc, "profile-device", "--threads", "1", "-o", prof], check=True,
+                   capture_output=True)
+    q = f'quantize(int8, calibrate="{calp}")'
+    pipe = ("qdq,fold,act,bn_fold,fold,dce,cse," + q +
+            ",linearize,gelu,lnorm,attention,place,qchain,layout,sparse(mode=%s),fuse,dce,memplan")
+
+    class Reader(oq.CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": cal}])
+
+        def get_next(self):
+            return next(self.it, None)
+    ort_q = os.path.join(d, "mlp_int8.onnx")
+    oq.quantize_static(os.path.join(d, "mlp.onnx"), ort_q, Reader(),
+                       quant_format=oq.QuantFormat.QDQ, per_channel=True,
+                       activation_type=oq.QuantType.QUInt8, weight_type=oq.QuantType.QInt8)
+    print(f"CPU: {cpu_name()}; one thread; MLP 784-512-512-10, 90% unstructured (magnitude), "
+          f"static int8; {a.rounds} interleaved rounds of CPU time per run, medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    for b in (1, 64):
+        x = os.path.join(d, f"x{b}.npy")
+        chosen = ["--quantize", "int8", "--calibrate", calp, "--device-profile", prof, "--dim",
+                  f"N={b}"]
+        out = subprocess.run([a.slimc, "inspect", model, "--sparsity"] + chosen,
+                             capture_output=True, text=True, check=True).stdout
+        ks = {m.group(1): m.group(2) for m in
+              re.finditer(r"^  (fc\d) +qlinear .*  (dense|int8 blocks)$", out, re.M)}
+        runners = {
+            "slimc int8 (cost model)": lambda r: q8_cpu_ms(a.slimc, model, x, r, chosen),
+            "slimc int8 blocks (forced)": lambda r: q8_cpu_ms(a.slimc, model, x, r,
+                                                              ["--passes", pipe % "q8"]),
+            "slimc int8 dense": lambda r: q8_cpu_ms(a.slimc, model, x, r,
+                                                    ["--passes", pipe % "dense"]),
+            "slimc fp32 sparse": lambda r: q8_cpu_ms(a.slimc, model, x, r,
+                                                     ["--device-profile", prof, "--dim", f"N={b}"]),
+            "ORT int8 dense": lambda r: ort_cpu_ms(ort_q, np.load(x), r),
+        }
+        runs = {"ORT int8 dense": max(50, a.runs // 2)}
+        t = {k: [] for k in runners}
+        for _ in range(a.rounds):
+            for k, fn in runners.items():
+                t[k].append(fn(runs.get(k, a.runs)))
+        med = {k: float(np.median(v)) for k, v in t.items()}
+        dense = med["slimc int8 dense"]
+        print(f"batch {b}: kernels chosen: {', '.join(f'{k} {v}' for k, v in sorted(ks.items()))}")
+        for k, v in med.items():
+            print(f"  {k:<28} {v:9.4f} ms  dense int8 / this {dense / v:5.2f}x")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
@@ -339,8 +419,13 @@ def main():
                     help="one 3x3 conv per ResNet-18 stage, dense against the CSR conv kernel")
     ap.add_argument("--torch-python", default="/usr/bin/python3",
                     help="a python with torch and torchvision (--resnet18)")
+    ap.add_argument("--q8", action="store_true",
+                    help="prune then quantize: int8 block-sparse against dense int8, fp32 sparse "
+                         "and ORT int8")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
+    if a.q8:
+        return bench_q8(a, here)
     if a.resnet18:
         return bench_resnet18(a, here)
     if a.conv_layers:

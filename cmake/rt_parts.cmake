@@ -28,4 +28,5 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/lowbit.c
   runtime/kernels/sparse.c
   runtime/kernels/sparse_nm.c
-  runtime/kernels/sparse_conv.c)
+  runtime/kernels/sparse_conv.c
+  runtime/kernels/qsparse.c)

@@ -767,7 +767,7 @@ static void eval_qlinear(const EvalCtx *c)
     const int8_t *w = c->in[1];
     const float *ws = c->in[2];
     const int32_t *wsum = c->in[3];
-    const float *bias = n->n_inputs > 4 ? c->in[4] : NULL;
+    const float *bias = n->n_inputs > 4 && n->inputs[4] != IR_NONE ? c->in[4] : NULL;
     const float xs = (float)ir_attr_x_scale(n);
     const int32_t zp = (int32_t)ir_attr_x_zero_point(n);
     const bool packed = ir_attr_w_packed(n) != 0;

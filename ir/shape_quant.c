@@ -137,6 +137,17 @@ SHAPE_FN(qlinear)
     }
     if (!qparams_ok(g, n, o, d))
         return false;
+    if (n->n_inputs > 5 && n->inputs[5] != IR_NONE) {
+        const Type *ct = ir_shp_in_type(g, n, 5);
+        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 3) {
+            char b[256];
+            ir_diag_error(d, n->loc,
+                          "qlinear '%s': a sixth input (the block-sparse weight) must be "
+                          "u8[bytes] with w_sparse=3, got %s",
+                          n->name, ir_shp_describe(g, n->inputs[5], b, sizeof b));
+            return false;
+        }
+    }
     Shape out = *x;
     out.d[out.rank - 1] = ir_dim(o);
     ir_shp_set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32,

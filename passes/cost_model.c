@@ -146,12 +146,14 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 /* ---- sparse kernels ---- */
 
 static const char *const sparse_names[COST_SPARSE_NUM] = {
-    "csr_gflops",     "csr_gemv_gflops", "dense_gemv_gflops", "nm_gflops",
-    "nm_gemv_gflops", "csr_conv_gflops", "nm_conv_gflops"};
+    "csr_gflops",       "csr_gemv_gflops",     "dense_gemv_gflops", "nm_gflops",
+    "nm_gemv_gflops",   "csr_conv_gflops",     "nm_conv_gflops",    "q8sp_gflops",
+    "q8sp_gemv_gflops", "q8_dense_gemv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR,    COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
-    COST_SPARSE_DEFAULT_NM,     COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
-    COST_SPARSE_DEFAULT_NM_CONV};
+    COST_SPARSE_DEFAULT_CSR,          COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_NM,           COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
+    COST_SPARSE_DEFAULT_NM_CONV,      COST_SPARSE_DEFAULT_Q8,      COST_SPARSE_DEFAULT_Q8_GEMV,
+    COST_SPARSE_DEFAULT_Q8_DENSE_GEMV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -163,7 +165,11 @@ double cost_sparse_rate(const CostDevice *d, CostSparse k)
     if (d->sparse_measured && d->sparse_gflops[k] > 0) /* 0: an optional rate absent */
         return d->sparse_gflops[k];
     const bool conv = k == COST_SPARSE_CONV || k == COST_SPARSE_NM_CONV;
-    return d->gflops[conv ? COST_CONV_F32 : COST_GEMM_F32] * sparse_default[k];
+    const bool q8 = k >= COST_SPARSE_Q8;
+    return d->gflops[conv ? COST_CONV_F32
+                     : q8 ? COST_GEMM_INT8
+                          : COST_GEMM_F32] *
+           sparse_default[k];
 }
 
 /* The rows of linear n's x at syms (its elements over its last dim). */
@@ -231,6 +237,54 @@ double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, co
                          double kept, double nm_bytes)
 {
     return linear_sparse_ms(p, g, n, syms, kept, nm_bytes, COST_SPARSE_NM, COST_SPARSE_NM_GEMV);
+}
+
+/* The roofline of qlinear n at syms: flops at rate against x (u8, its rows of K), the output,
+ * the bias and the epilogue's operands at the bandwidth. The weight's bytes (w_bytes) are not
+ * in the memory term: the int8 rates are measured on the kernels reading a weight of the same
+ * order of size (slimc profile-device), which stays in cache from run to run as a model's
+ * does, while the bandwidth is measured streaming 16 MB and put a 400 KB weight at 34 us where
+ * the dense int8 GEMM took 4 (bench/RESULTS.md, "int8 sparse"). kept_k: the weights read per
+ * row (O K dense, 4 x blocks sparse). */
+static double qlinear_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
+                         int64_t O, int64_t K, double kept_k, CostSparse rate_one,
+                         CostSparse rate_rows)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    if (!d->present || K <= 0)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    const double x_bytes = ir_value_bytes(g, n->inputs[0], syms);
+    const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
+    const double rows = x_bytes / (double)K;
+    const double out_numel = rows * (double)O;
+    double flops = 2 * rows * kept_k + out_numel * (double)n->n_epilogue;
+    double bytes = x_bytes + out_bytes;
+    if (n->n_inputs > 4 && n->inputs[4] != IR_NONE)
+        bytes += ir_value_bytes(g, n->inputs[4], syms);
+    for (int k = 0; k < n->n_epilogue; k++)
+        if (n->epilogue[k].operand != IR_NONE)
+            bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
+    const double rate = rows <= 1                      ? cost_sparse_rate(d, rate_one)
+                        : rate_rows == COST_SPARSE_NUM ? d->gflops[COST_GEMM_INT8]
+                                                       : cost_sparse_rate(d, rate_rows);
+    double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_qlinear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, int64_t O, int64_t K)
+{
+    return qlinear_ms(p, g, n, syms, O, K, (double)O * (double)K, COST_SPARSE_Q8_DENSE_GEMV,
+                      COST_SPARSE_NUM);
+}
+
+double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                              const int64_t *syms, int64_t O, int64_t K, double kept)
+{
+    return qlinear_ms(p, g, n, syms, O, K, 4 * kept, COST_SPARSE_Q8_GEMV, COST_SPARSE_Q8);
 }
 
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms)
@@ -654,7 +708,8 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
         if (c == COST_SPARSE_NUM)
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
-                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops)",
+                           "nm_gflops, nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops, "
+                           "q8sp_gflops, q8sp_gemv_gflops, q8_dense_gemv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);

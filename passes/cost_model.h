@@ -42,20 +42,26 @@ typedef enum CostClass {
 /* The sparse kernels a profile may time (the C backend's, runtime/kernels/sparse.c), their
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
  * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops, nm_gflops,
- * nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops}. */
+ * nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops, q8sp_gflops, q8sp_gemv_gflops,
+ * q8_dense_gemv_gflops}. */
 typedef enum CostSparse {
-    COST_SPARSE_CSR,        /* several rows (the transposed-panel kernel) */
-    COST_SPARSE_CSR_GEMV,   /* one row (a gathered dot product per output) */
-    COST_SPARSE_DENSE_GEMV, /* the dense GEMM at one row, which it is weighed against (all
-                             * FLOPs): gemm_f32 is measured at many rows */
-    COST_SPARSE_NM,         /* the N:M kernel (runtime/kernels/sparse_nm.c), several rows: FLOPs
-                             * of the kept weights (2 x rows x N x K n / m) */
-    COST_SPARSE_NM_GEMV,    /* the N:M kernel at one row */
-    COST_SPARSE_CONV,       /* the CSR conv2d kernel (runtime/kernels/sparse_conv.c): FLOPs of
-                             * the nonzeros (2 x images x OH x OW x nonzeros); derived from
-                             * conv_f32 when absent */
-    COST_SPARSE_NM_CONV,    /* the N:M conv2d kernel (runtime/kernels/sparse_nm.c, im2col
-                             * panels): FLOPs of the kept weights; derived from conv_f32 */
+    COST_SPARSE_CSR,           /* several rows (the transposed-panel kernel) */
+    COST_SPARSE_CSR_GEMV,      /* one row (a gathered dot product per output) */
+    COST_SPARSE_DENSE_GEMV,    /* the dense GEMM at one row, which it is weighed against (all
+                                * FLOPs): gemm_f32 is measured at many rows */
+    COST_SPARSE_NM,            /* the N:M kernel (runtime/kernels/sparse_nm.c), several rows: FLOPs
+                                * of the kept weights (2 x rows x N x K n / m) */
+    COST_SPARSE_NM_GEMV,       /* the N:M kernel at one row */
+    COST_SPARSE_CONV,          /* the CSR conv2d kernel (runtime/kernels/sparse_conv.c): FLOPs of
+                                * the nonzeros (2 x images x OH x OW x nonzeros); derived from
+                                * conv_f32 when absent */
+    COST_SPARSE_NM_CONV,       /* the N:M conv2d kernel (runtime/kernels/sparse_nm.c, im2col
+                                * panels): FLOPs of the kept weights; derived from conv_f32 */
+    COST_SPARSE_Q8,            /* the int8 block-sparse qlinear kernel (runtime/kernels/qsparse.c),
+                                * several rows: FLOPs of the kept blocks (2 x rows x 4 x blocks);
+                                * derived from gemm_int8 */
+    COST_SPARSE_Q8_GEMV,       /* the same at one row (gathered blocks) */
+    COST_SPARSE_Q8_DENSE_GEMV, /* the dense int8 GEMM at one row, which it is weighed against */
     COST_SPARSE_NUM
     /* COST_SPARSE_NM and after are optional within "sparse" (profiles written before them
      * stay valid): a rate of 0 means absent, derived as if the profile had no sparse rates. */
@@ -112,13 +118,22 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_CSR        0.4
 #define COST_SPARSE_DEFAULT_GEMV       0.06
 #define COST_SPARSE_DEFAULT_DENSE_GEMV 0.25
-#define COST_SPARSE_DEFAULT_NM         0.65
-#define COST_SPARSE_DEFAULT_NM_GEMV    0.2
-#define COST_SPARSE_DEFAULT_CONV       0.25 /* times conv_f32, not gemm_f32 */
+/* times gemm_f32: the N:M kernel at several rows ran at 0.47x the dense GEMM's rate per FLOP
+ * at batch 64 on the AVX-512 EPYC (2:4 0.94x dense, bench/RESULTS.md; 0.65 had predicted
+ * 1.29x), so without a measured profile 2:4 at several rows is predicted 0.9x and stays dense */
+#define COST_SPARSE_DEFAULT_NM      0.45
+#define COST_SPARSE_DEFAULT_NM_GEMV 0.2
+#define COST_SPARSE_DEFAULT_CONV    0.25 /* times conv_f32, not gemm_f32 */
 /* times conv_f32: the N:M conv kernel ran at 0.19-0.46 of the dense conv's rate per FLOP on
  * the AVX-512 EPYC (bench/RESULTS.md, "N:M conv"), so at 2:4 it is kept dense unless a
  * measured profile says otherwise */
 #define COST_SPARSE_DEFAULT_NM_CONV 0.35
+/* times gemm_int8 (the int8 block-sparse kernel, per FLOP of the kept blocks; the dense int8
+ * GEMM at one row): bench/RESULTS.md, "int8 sparse", kept low so that an unmeasured machine
+ * does not pick a slower kernel */
+#define COST_SPARSE_DEFAULT_Q8            0.25
+#define COST_SPARSE_DEFAULT_Q8_GEMV       0.015
+#define COST_SPARSE_DEFAULT_Q8_DENSE_GEMV 0.25
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
@@ -136,6 +151,14 @@ double cost_linear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
  * cost_linear_sparse_ms. */
 double cost_linear_nm_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                          double kept, double nm_bytes);
+/* Predicted milliseconds of qlinear node n (O outputs, K inputs) on the CPU's dense int8 GEMM
+ * (gemm_int8; q8_dense_gemv at one row), and on the int8 block-sparse kernel with `kept`
+ * blocks of 4 (q8sp; q8sp_gemv at one row): the FLOPs at the rate, x (u8) and the output at
+ * the bandwidth (the weight is not: its reads are in the measured rates). */
+double cost_qlinear_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                             const int64_t *syms, int64_t O, int64_t K);
+double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                              const int64_t *syms, int64_t O, int64_t K, double kept);
 /* Predicted milliseconds of conv2d node n on the CPU's dense conv kernel (cost_node_ms
  * without the CSR input the node may carry), and on the CSR conv kernel (runtime/kernels/
  * sparse_conv.c): nnz nonzeros in csr_bytes, 2 x images x OH x OW x nnz FLOPs at the

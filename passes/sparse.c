@@ -134,6 +134,158 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
     return true;
 }
 
+/* ---- int8: qlinear after prune then quantize ---- */
+
+int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t *K)
+{
+    const Value *w = &g->values[n->inputs[1]];
+    const Value *x = &g->values[n->inputs[0]];
+    if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||
+        !ir_shape_static(&w->type.shape) || x->type.shape.rank < 1 ||
+        !ir_dim_static(x->type.shape.d[x->type.shape.rank - 1]))
+        return NULL;
+    const bool packed = ir_attr_w_packed(n) != 0;
+    *O = packed ? ir_attr_out_features(n) : w->type.shape.d[0].c;
+    *K = x->type.shape.d[x->type.shape.rank - 1].c;
+    if (*O < 1 || *K < 1 || (!packed && (w->type.shape.rank != 2 || w->type.shape.d[1].c != *K)))
+        return NULL;
+    const int64_t KB = ir_qpack_rows(*K);
+    if (packed && (size_t)(slimc_rt_pack_blocks(*O) * KB * 64) != w->data_bytes)
+        return NULL;
+    int8_t *out = malloc((size_t)(*O * *K));
+    SLIMC_ASSERT(out);
+    const int8_t *d = w->data;
+    for (int64_t o = 0; o < *O; o++)
+        for (int64_t k = 0; k < *K; k++)
+            out[o * *K + k] =
+                packed ? d[slimc_rt_pack_index(o, k, KB, SLIMC_RT_QPACK_K)] : d[o * *K + k];
+    return out;
+}
+
+bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, SparsePlan *out)
+{
+    memset(out, 0, sizeof *out);
+    const Node *n = &g->nodes[id];
+    if (n->op != IR_OP_QLINEAR)
+        return false;
+    int64_t O, K;
+    int8_t *w = pass_sparse_q8_weight(g, n, &O, &K);
+    if (!w)
+        return false;
+    const int64_t K4 = (K + 3) / 4;
+    int64_t nnz = 0, kept = 0;
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t b = 0; b < K4; b++) {
+            int nz = 0;
+            for (int64_t k = 4 * b; k < 4 * b + 4 && k < K; k++)
+                nz += w[o * K + k] != 0;
+            nnz += nz;
+            kept += nz > 0;
+        }
+    free(w);
+    out->q8 = true;
+    out->numel = O * K;
+    out->nnz = nnz;
+    out->density = out->numel ? (double)nnz / (double)out->numel : 1.0;
+    snprintf(out->pattern, sizeof out->pattern, "%s",
+             nnz == out->numel ? "dense" : "int8 blocks of 4");
+    out->q8_blocks = O * K4;
+    out->q8_kept = kept;
+    out->dense_bytes = (double)(O * K);
+    int64_t ob, ov;
+    out->q8_bytes = (double)slimc_rt_q8sp_layout(O, kept, &ob, &ov);
+    out->kernel = SPARSE_Q8;
+    if (n->device != IR_DEVICE_CPU)
+        out->why_not = "runs on the GPU: no sparse CUDA kernel";
+    else if (O >= INT32_MAX || K4 >= INT32_MAX || kept >= INT32_MAX)
+        out->why_not = "too large for 32-bit block indices";
+    else if (ir_node_attr_id(n, IR_A_y_scale) && n->n_epilogue)
+        out->why_not = "writes u8 with an epilogue";
+    if (out->why_not)
+        return true;
+    out->candidate = true;
+    CostProfile dflt;
+    if (!p) {
+        cost_profile_default(&dflt);
+        p = &dflt;
+    }
+    Worst worst = {INFINITY, 0, 0, 1};
+    for (int i = 0; i < (g->n_syms ? 2 : 1); i++) {
+        int64_t syms[IR_MAX_SYMS];
+        for (int s = 0; s < IR_MAX_SYMS; s++)
+            syms[s] = plan_points[i];
+        const double dense = cost_qlinear_dense_ms(p, g, n, syms, O, K);
+        const double sparse = cost_qlinear_sparse_ms(p, g, n, syms, O, K, (double)kept);
+        const double gain = sparse > 0 ? dense / sparse : INFINITY;
+        if (gain < worst.gain)
+            worst = (Worst){gain, dense, sparse, plan_points[i]};
+    }
+    out->gain = worst.gain;
+    out->dense_ms = worst.dense_ms;
+    out->sparse_ms = worst.sparse_ms;
+    out->at_batch = worst.at_batch;
+    out->choose = out->gain >= SPARSE_MIN_GAIN;
+    return true;
+}
+
+/* Gives qlinear node id the block-CSR copy of its i8 weight (runtime/slimc_abi.h) as input 5
+ * and w_sparse=3. */
+static void attach_q8(Graph *g, NodeId id, const SparsePlan *pl)
+{
+    int64_t O, K;
+    int8_t *w = pass_sparse_q8_weight(g, &g->nodes[id], &O, &K);
+    SLIMC_ASSERT(w);
+    const int64_t K4 = (K + 3) / 4;
+    int64_t off_blk, off_val;
+    const int64_t total = slimc_rt_q8sp_layout(O, pl->q8_kept, &off_blk, &off_val);
+    unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
+    memset(b, 0, (size_t)total); /* the padding too: the bytes are hashed */
+    int64_t *h = (int64_t *)(void *)b;
+    h[0] = SLIMC_RT_Q8SP_MAGIC;
+    h[1] = O;
+    h[2] = K;
+    h[3] = pl->q8_kept;
+    h[4] = off_blk;
+    h[5] = off_val;
+    int32_t *rowptr = (int32_t *)(void *)(b + SLIMC_RT_CSR_HEAD);
+    int32_t *blk = (int32_t *)(void *)(b + off_blk);
+    int8_t *val = (int8_t *)(b + off_val);
+    int32_t j = 0;
+    for (int64_t o = 0; o < O; o++) {
+        rowptr[o] = j;
+        for (int64_t q = 0; q < K4; q++) {
+            bool any = false;
+            for (int64_t k = 4 * q; k < 4 * q + 4 && k < K; k++)
+                any |= w[o * K + k] != 0;
+            if (!any)
+                continue;
+            SLIMC_ASSERT(j < pl->q8_kept);
+            blk[j] = (int32_t)q;
+            for (int64_t k = 4 * q; k < 4 * q + 4 && k < K; k++)
+                val[4 * (int64_t)j + (k - 4 * q)] = w[o * K + k];
+            j++;
+        }
+    }
+    rowptr[O] = j;
+    SLIMC_ASSERT(j == pl->q8_kept);
+    free(w);
+    const Value *wv = &g->values[g->nodes[id].inputs[1]];
+    Type t = {0};
+    t.dtype = IR_U8;
+    t.shape.rank = 1;
+    t.shape.d[0] = ir_dim(total);
+    ValueId c = ir_const_new(g, ir_arena_printf(g->arena, "%s.q8sp", wv->name ? wv->name : "w"), t,
+                             b, (size_t)total, wv->loc);
+    Node *n = &g->nodes[id];
+    ValueId *in = ir_arena_alloc(g->arena, sizeof(ValueId) * 6);
+    for (int i = 0; i < 6; i++)
+        in[i] = i < n->n_inputs ? n->inputs[i] : IR_NONE;
+    in[5] = c;
+    n->inputs = in;
+    n->n_inputs = 6;
+    ir_node_set_int(g, id, "w_sparse", SPARSE_Q8);
+}
+
 /* The CSR blob of layer l (runtime/slimc_abi.h), in g's arena; *bytes its size. A conv's
  * weight [O, C, KH, KW] is read as [O, C * KH * KW]. */
 static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes)
@@ -277,7 +429,7 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, "mode", d))
         return false;
-    enum { AUTO, CSR, NM, DENSE } mode = AUTO;
+    enum { AUTO, CSR, NM, Q8, DENSE } mode = AUTO;
     const PassArg *m = pass_arg(args, "mode");
     if (m) {
         if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "auto"))
@@ -286,10 +438,12 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
             mode = CSR;
         else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "nm"))
             mode = NM;
+        else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "q8"))
+            mode = Q8;
         else if (m->kind == PASS_ARG_NAME && !strcmp(m->text, "dense"))
             mode = DENSE;
         else {
-            ir_diag_error(d, m->loc, "sparse: mode must be auto, csr, nm or dense, got '%s'",
+            ir_diag_error(d, m->loc, "sparse: mode must be auto, csr, nm, q8 or dense, got '%s'",
                           m->text ? m->text : "?");
             return false;
         }
@@ -298,6 +452,21 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
     const int n_nodes = g->n_nodes;
     for (NodeId i = 0; i < n_nodes; i++) {
         Node *n = &g->nodes[i];
+        if (!n->dead && n->op == IR_OP_QLINEAR && ir_attr_w_sparse(n) == 0) {
+            /* int8 (prune then quantize): the zeros measured in the i8 weight, whoever made
+             * them; a block of 4 all zero is what the kernel skips */
+            SparsePlan pl;
+            if (!pass_sparse_plan_q8(g, i, g->place.profile, &pl) || !pl.candidate ||
+                pl.q8_kept == pl.q8_blocks)
+                continue;
+            ir_node_set_float(g, i, "sparse_gain", isfinite(pl.gain) ? pl.gain : 1e9);
+            if (mode == Q8 || (mode == AUTO && pl.choose)) {
+                attach_q8(g, i, &pl);
+                if (!ir_infer_node(g, i, d))
+                    return false;
+            }
+            continue;
+        }
         if (n->dead || (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D) || ir_attr_w_sparse(n) != 0)
             continue;
         /* No zero in the weight (pass_prune_measure just counted them): nothing to weigh,

@@ -154,4 +154,30 @@ static inline int64_t slimc_rt_nm_layout(int64_t N, int64_t K, int64_t n, int64_
 #define SLIMC_RT_NM_KC  128
 #define SLIMC_RT_NM_NB1 64
 
+/* An int8 linear weight in block CSR (qlinear after prune then quantize; passes/sparse.c builds
+ * it from the i8 constant, runtime/kernels/qsparse.c reads it): W [O, K] i8 cut along K into
+ * blocks of 4 consecutive weights (k = 4 b .. 4 b + 3: one vpdpbusd group), a block kept when
+ * any of its 4 is nonzero, as one u8 constant
+ *   int64 header[8] = {SLIMC_RT_Q8SP_MAGIC, O, K, nb, off_blk, off_val, 0, 0}
+ *   int32 rowptr[O + 1] at byte 64: row o's kept blocks are [rowptr[o], rowptr[o + 1])
+ *   int32 blk[nb] at off_blk: each block's b (its first input feature 4 b), ascending in a row
+ *   i8    val[nb][4] at off_val: its 4 weights (zeros past K)
+ * with every offset a multiple of 64. */
+#define SLIMC_RT_Q8SP_MAGIC 0x3153385163696c73LL /* "slicQ8S1" */
+/* Byte offsets of blk and val, and the blob's size, for O rows and nb kept blocks. */
+static inline int64_t slimc_rt_q8sp_layout(int64_t O, int64_t nb, int64_t *off_blk,
+                                           int64_t *off_val)
+{
+    *off_blk = SLIMC_RT_CSR_HEAD + slimc_rt_csr_align(4 * (O + 1));
+    *off_val = *off_blk + slimc_rt_csr_align(4 * nb);
+    return *off_val + slimc_rt_csr_align(4 * nb);
+}
+/* Work items of an int8 block-sparse linear (slimc_rt_q8sp_tile): below Q8SP_ROWS rows, one row
+ * at a time in blocks of Q8SP_NB1 outputs (each output a gathered dot product); else blocks of
+ * Q8SP_MB rows x Q8SP_NB outputs (each item lays its rows of x out once as [K / 4][MB][4]). */
+#define SLIMC_RT_Q8SP_ROWS 4
+#define SLIMC_RT_Q8SP_MB   64
+#define SLIMC_RT_Q8SP_NB   256
+#define SLIMC_RT_Q8SP_NB1  64
+
 #endif /* SLIMC_ABI_H */

@@ -236,6 +236,54 @@ slimc_rt_qstore16(void *out, int64_t i, __mmask16 mk, __m512 y, const slimc_rt_q
 #endif
 
 #ifdef SLIMC_RT_X86
+/* qlinear's epilogue for outputs [o, o + n) (n <= 8; none when n <= 0) of one row at
+ * out[i ..], from their i32 sums in acc: slimc_rt_qout then slimc_rt_qstore, the same float
+ * operations 8 lanes at a time when n is 8 (qpacked.c, qsparse.c). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_qstore8(void *out, int64_t i, __m256i acc, int64_t n, int64_t o, int32_t zp,
+                 const int32_t *wsum, float xs, const float *ws, const float *bias,
+                 const slimc_rt_qreq *rq)
+{
+    if (n <= 0)
+        return;
+    int32_t t[8];
+    _mm256_storeu_si256((__m256i *)(void *)t, acc);
+    if (n < 8) {
+        for (int64_t j = 0; j < n; j++)
+            slimc_rt_qstore(out, i + j,
+                            slimc_rt_qout(t[j] - zp * wsum[o + j], xs, ws[o + j], bias, o + j), rq);
+        return;
+    }
+    const __m256i s = _mm256_sub_epi32(
+        acc, _mm256_mullo_epi32(_mm256_set1_epi32(zp),
+                                _mm256_loadu_si256((const __m256i *)(const void *)(wsum + o))));
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(s),
+                             _mm256_mul_ps(_mm256_set1_ps(xs), _mm256_loadu_ps(ws + o)));
+    if (bias)
+        y = _mm256_add_ps(y, _mm256_loadu_ps(bias + o));
+    if (!rq) {
+        _mm256_storeu_ps((float *)out + i, y);
+        return;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    if (rq->act != SLIMC_RT_ACT_NONE) {
+        y = _mm256_blendv_ps(y, zero, _mm256_cmp_ps(y, zero, _CMP_LE_OQ));
+        if (rq->act == SLIMC_RT_ACT_RELU6)
+            y = _mm256_blendv_ps(y, _mm256_set1_ps(6.0f),
+                                 _mm256_cmp_ps(y, _mm256_set1_ps(6.0f), _CMP_GE_OQ));
+    }
+    __m256 v = _mm256_round_ps(rq->div != 0.0f ? _mm256_div_ps(y, _mm256_set1_ps(rq->div))
+                                               : _mm256_mul_ps(y, _mm256_set1_ps(rq->inv)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    v = _mm256_add_ps(v, _mm256_set1_ps((float)rq->zp));
+    v = _mm256_min_ps(_mm256_max_ps(v, zero), _mm256_set1_ps(255.0f)); /* NaN -> 0 */
+    _mm256_storeu_si256((__m256i *)(void *)t, _mm256_cvttps_epi32(v));
+    for (int j = 0; j < 8; j++)
+        ((uint8_t *)out)[i + j] = (uint8_t)t[j];
+}
+#endif
+
+#ifdef SLIMC_RT_X86
 /* slimc_rt_qout then slimc_rt_qstore on AVX2 for 8 exact sums acc (mv = xs ws, bv the bias
  * when has_bias), the first n (1..8) stored at out[i ..] (qdw_avx2.c, qconv.c). The product is kept
  * apart from the bias add (an empty asm stops a compiler contracting them into an FMA, which rounds

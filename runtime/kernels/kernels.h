@@ -243,6 +243,24 @@ SLIMC_RT_KERNEL void slimc_rt_nm_tile(int64_t M, const float *A, const void *W, 
                                       float *C, int64_t it, int64_t *m0, int64_t *mc, int64_t *n0,
                                       int64_t *nc);
 
+/* int8 block-sparse linear (runtime/kernels/qsparse.c): qlinear's arithmetic bit for bit (the
+ * exact i32 sum of (x - zp) w, then (float)sum * (xs ws[o]) + bias[o], stored as f32 or
+ * requantized by rq) with W a block-CSR blob (slimc_abi.h, SLIMC_RT_Q8SP_MAGIC). Items:
+ * slimc_rt_q8sp_items; item `it` covers rows [m0, m0 + mc) and outputs [o0, o0 + oc). The sums
+ * are exact integers, so the bits are the dense qlinear's at any item order and thread count. */
+static SLIMC_RT_UNUSED inline int64_t slimc_rt_q8sp_items(int64_t M, int64_t O)
+{
+    if (M < SLIMC_RT_Q8SP_ROWS)
+        return M * ((O + SLIMC_RT_Q8SP_NB1 - 1) / SLIMC_RT_Q8SP_NB1);
+    return ((M + SLIMC_RT_Q8SP_MB - 1) / SLIMC_RT_Q8SP_MB) *
+           ((O + SLIMC_RT_Q8SP_NB - 1) / SLIMC_RT_Q8SP_NB);
+}
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void *W, int32_t zp,
+                                        const int32_t *wsum, float xs, const float *ws,
+                                        const float *bias, void *out, const slimc_rt_qreq *rq,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
+                                        int64_t *oc);
+
 /* N:M sparse conv2d, one group (runtime/kernels/sparse_nm.c): the N:M kernel on the conv's
  * im2col form, W an N:M blob of [O, KH * KW * C] with K in (kh, kw, c) order (groups of m
  * along the input channels for each tap; header slot 6 = KH * KW). One image x [C, H, W] into

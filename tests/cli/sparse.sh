@@ -65,7 +65,7 @@ expect_ok "mode=csr at 70%" "$SLIMC" run h/mlp.slim --input x=h/x64.npy --output
 "$NPYCMP" hc/output0.npy h/y64.npy 1e-5 >/dev/null && ok "mode=csr, no bias: == numpy" || bad "mode=csr outputs"
 "$SLIMC" inspect h/mlp.slim --ir --passes "layout,sparse(mode=dense)" >hd.txt 2>&1
 ! grep -q "w_sparse" hd.txt && ok "mode=dense: no CSR" || { bad "mode=dense"; cat hd.txt; }
-expect_fail "mode=bsr" "^--passes:1:8: error: sparse: mode must be auto, csr, nm or dense, got 'bsr'" \
+expect_fail "mode=bsr" "^--passes:1:8: error: sparse: mode must be auto, csr, nm, q8 or dense, got 'bsr'" \
   "$SLIMC" run h/mlp.slim --input x=h/x1.npy --passes "sparse(mode=bsr)"
 
 # pruned in PyTorch (torch.nn.utils.prune, zeros stored densely), exported to ONNX

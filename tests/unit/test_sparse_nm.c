@@ -197,7 +197,7 @@ START_TEST(test_nm_modes)
                   ir_diag_text(&d));
     ck_assert(ir_attr_w_sparse(&g->nodes[n]) == 0 && g->nodes[n].n_inputs == 2);
     ck_assert(!pass_pipeline_run(g, "sparse(mode=bsr)", (SrcLoc){0}, NULL, &d));
-    ck_assert_msg(strstr(ir_diag_text(&d), "mode must be auto, csr, nm or dense"), "%s",
+    ck_assert_msg(strstr(ir_diag_text(&d), "mode must be auto, csr, nm, q8 or dense"), "%s",
                   ir_diag_text(&d));
     ir_diag_fini(&d);
     ir_graph_free(g);

@@ -1,0 +1,297 @@
+/* The int8 block-sparse linear kernel (runtime/kernels/qsparse.c) and its choice by cost
+ * (passes/sparse.c; issue 17, prune then quantize): a qlinear on a random i8 weight at a given
+ * density (each weight zero with probability 1 - density, so blocks of 4 are kept or dropped
+ * at random; whole rows empty at 5%), given the block-CSR kernel by sparse(mode=q8) after
+ * layout packed the weight, so the blob is read back through the packing:
+ *   - the kernel called item by item, forward and in reverse (what any thread count does),
+ *     against a plain integer C loop over the dense weight: sum (x - zp) w in int64, then
+ *     qlinear's f32 epilogue; f32 outputs and requantized u8 outputs (relu6) must be equal
+ *     bit for bit, as must the two item orders;
+ *   - the whole graph through the C emitter and the JIT at 1 and 3 threads against the
+ *     reference evaluator (its own qlinear loop on the dense weight), bit for bit;
+ * K off every multiple of 4 (37, 201, 781), N odd (1, 7, 65, 129, 300), batch 1 and 3 (the
+ * gathered dot products) and 4, 64 and 70 (x laid out by block, partial 16-row chunks and
+ * 64-row items); densities 5%, 30% and 100%; with and without bias. Under SLIMC_MAX_ISA=avx2,
+ * SLIMC_NO_VNNI=1 and SLIMC_MAX_ISA=generic (unit_qsparse_avx2 / _novnni / _generic) the same
+ * runs the AVX2 and portable paths. Then the plan: the blocks counted, the built-in rates
+ * keeping a 90%-pruned layer dense (conservative), a measured fast rate choosing it, and a
+ * dense weight never considered. */
+#include "runtime/slimc_rt.h"
+
+#include "support_cg.h"
+
+#include "ir/eval.h"
+#include "passes/cost_model.h"
+#include "passes/pass.h"
+#include "passes/sparse.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned seed = 1708;
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+
+static uint32_t rnd(void)
+{
+    seed = seed * 1103515245u + 12345u;
+    return seed >> 8;
+}
+
+static float urand(void)
+{
+    return (float)(rnd() & 0xffff) / 65536.0f;
+}
+
+typedef struct Case {
+    int64_t M, K, N;
+    double density;
+    bool bias;
+} Case;
+
+static const Case cases[] = {
+    {1, 37, 7, 0.3, true},      {1, 781, 300, 0.05, true}, {3, 201, 65, 0.3, false},
+    {3, 781, 129, 1.0, true},   {4, 37, 65, 0.05, true},   {64, 781, 300, 0.05, true},
+    {64, 201, 129, 0.3, false}, {64, 37, 7, 1.0, true},    {70, 781, 65, 0.3, true},
+    {1, 201, 1, 1.0, false},    {17, 781, 300, 0.3, true}, {64, 784, 512, 0.1, true},
+};
+enum { N_CASES = sizeof cases / sizeof cases[0] };
+
+static ValueId const_of(Graph *g, const char *name, DType dt, int rank, const int64_t *dims,
+                        void *data, size_t bytes)
+{
+    Type t = sup_f32(rank, dims);
+    t.dtype = dt;
+    return ir_const_new(g, name, t, data, bytes, (SrcLoc){0});
+}
+
+/* The case's layer: x u8 [M, K] input -> qlinear (w i8 [N, K] at the density, zp, scales,
+ * bias) -> f32 out; w, wsum, ws and bias stay in the graph's arena for the reference. */
+typedef struct Layer {
+    Graph *g;
+    NodeId q;
+    int8_t *w;
+    int32_t *wsum;
+    float *ws, *bias;
+    int32_t zp;
+    float xs;
+} Layer;
+
+static Layer make_layer(const Case *c, RtTensor *in)
+{
+    Layer l = {0};
+    l.g = ir_graph_new("qsparse");
+    Graph *g = l.g;
+    const int64_t N = c->N, K = c->K;
+    ValueId x = sup_input_int(g, "x", IR_U8, 2, D(c->M, K), 0, 255, in, &seed);
+    l.w = ir_arena_alloc(g->arena, (size_t)(N * K));
+    l.wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)N);
+    l.ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
+    l.bias = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
+    for (int64_t o = 0; o < N; o++) {
+        l.wsum[o] = 0;
+        for (int64_t k = 0; k < K; k++) {
+            int v = (int)(rnd() % 255) - 127;
+            if (urand() >= c->density)
+                v = 0;
+            else if (v == 0)
+                v = 1;
+            l.w[o * K + k] = (int8_t)v;
+            l.wsum[o] += v;
+        }
+        l.ws[o] = 0.001f + 0.01f * urand();
+        l.bias[o] = urand() - 0.5f;
+    }
+    l.zp = (int32_t)(rnd() & 255);
+    l.xs = 0.02f + 0.01f * urand();
+    ValueId ins[5] = {x, const_of(g, "fc.weight.q", IR_I8, 2, D(N, K), l.w, (size_t)(N * K)),
+                      const_of(g, "ws", IR_F32, 1, D(N), l.ws, sizeof(float) * (size_t)N),
+                      const_of(g, "wsum", IR_I32, 1, D(N), l.wsum, sizeof(int32_t) * (size_t)N),
+                      c->bias ? const_of(g, "b", IR_F32, 1, D(N), l.bias, sizeof(float) * (size_t)N)
+                              : IR_NONE};
+    l.q = ir_node_new(g, IR_OP_QLINEAR, "fc", (SrcLoc){0}, ins, c->bias ? 5 : 4, 1);
+    ir_node_set_float(g, l.q, "x_scale", l.xs);
+    ir_node_set_int(g, l.q, "x_zero_point", l.zp);
+    ir_output_add(g, g->nodes[l.q].outputs[0]);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(pass_pipeline_run(g, "layout,sparse(mode=q8)", (SrcLoc){0}, NULL, &d), "%s",
+                  ir_diag_text(&d));
+    ir_diag_fini(&d);
+    return l;
+}
+
+/* qlinear's output of row m, output o, by a plain loop: f32, or u8 through rq. */
+static float ref_out(const Layer *l, const Case *c, const uint8_t *x, int64_t m, int64_t o)
+{
+    int64_t acc = 0;
+    for (int64_t k = 0; k < c->K; k++)
+        acc += ((int64_t)x[m * c->K + k] - l->zp) * l->w[o * c->K + k];
+    const float r = (float)(int32_t)acc * (l->xs * l->ws[o]);
+    return c->bias ? r + l->bias[o] : r;
+}
+
+static uint8_t ref_u8(float y, const slimc_rt_qreq *rq)
+{
+    y = y <= 0.0f ? 0.0f : y >= 6.0f ? 6.0f : y;
+    float v = rintf(y * rq->inv) + (float)rq->zp;
+    v = v > 0.0f ? v : 0.0f;
+    v = v < 255.0f ? v : 255.0f;
+    return (uint8_t)v;
+}
+
+START_TEST(test_q8sp_kernel)
+{
+    const Case *c = &cases[_i];
+    RtTensor in;
+    Layer l = make_layer(c, &in);
+    const Node *nd = &l.g->nodes[l.q];
+    const bool has_zero_block = c->density < 1;
+    ck_assert_msg(!has_zero_block || (nd->n_inputs == 6 && ir_attr_w_sparse(nd) == SPARSE_Q8),
+                  "case %d: the sparse pass gave no block-sparse weight", _i);
+    if (!has_zero_block) { /* every block kept: nothing to skip, the layer stays dense */
+        ck_assert_int_eq(ir_attr_w_sparse(nd), 0);
+        free(in.data);
+        ir_graph_free(l.g);
+        return;
+    }
+    ck_assert(ir_attr_w_packed(nd) == 1); /* the blob was read back through layout's packing */
+    const void *W = l.g->values[nd->inputs[5]].data;
+    const int64_t *h = W;
+    ck_assert(h[0] == SLIMC_RT_Q8SP_MAGIC && h[1] == c->N && h[2] == c->K);
+    const uint8_t *x = in.data;
+    const int64_t M = c->M, N = c->N, items = slimc_rt_q8sp_items(M, N);
+    float *yf[2];
+    uint8_t *yq[2];
+    const slimc_rt_qreq rq = {1.0f / 0.05f, 3, SLIMC_RT_ACT_RELU6, 0.0f};
+    for (int r = 0; r < 2; r++) {
+        yf[r] = malloc(sizeof(float) * (size_t)(M * N));
+        yq[r] = malloc((size_t)(M * N));
+        memset(yf[r], 0xff, sizeof(float) * (size_t)(M * N)); /* NaN: an output not written */
+        memset(yq[r], 0, (size_t)(M * N));
+        for (int64_t j = 0; j < items; j++) {
+            const int64_t it = r == 0 ? j : items - 1 - j;
+            int64_t m0, mc, o0, oc;
+            slimc_rt_q8sp_tile(M, x, W, l.zp, l.wsum, l.xs, l.ws, c->bias ? l.bias : NULL, yf[r],
+                               NULL, it, &m0, &mc, &o0, &oc);
+            slimc_rt_q8sp_tile(M, x, W, l.zp, l.wsum, l.xs, l.ws, c->bias ? l.bias : NULL, yq[r],
+                               &rq, it, &m0, &mc, &o0, &oc);
+        }
+    }
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t o = 0; o < N; o++) {
+            const float want = ref_out(&l, c, x, m, o);
+            const int64_t i = m * N + o;
+            ck_assert_msg(memcmp(&yf[0][i], &want, sizeof want) == 0,
+                          "case %d: out[%lld][%lld] = %.9g, want %.9g", _i, (long long)m,
+                          (long long)o, (double)yf[0][i], (double)want);
+            ck_assert_msg(yq[0][i] == ref_u8(want, &rq), "case %d: u8 out[%lld][%lld] %d, want %d",
+                          _i, (long long)m, (long long)o, yq[0][i], ref_u8(want, &rq));
+        }
+    ck_assert_msg(memcmp(yf[0], yf[1], sizeof(float) * (size_t)(M * N)) == 0 &&
+                      memcmp(yq[0], yq[1], (size_t)(M * N)) == 0,
+                  "case %d: the item order changed the bits", _i);
+    for (int r = 0; r < 2; r++) {
+        free(yf[r]);
+        free(yq[r]);
+    }
+    /* the same graph through the emitter and the JIT, at 1 and 3 threads, against the
+     * evaluator's qlinear on the dense weight, bit for bit */
+    char what[128];
+    snprintf(what, sizeof what, "q8 case %d: M %lld K %lld N %lld density %g", _i, (long long)M,
+             (long long)c->K, (long long)N, c->density);
+    sup_run_check(l.g, &in, 1, 0, what);
+}
+END_TEST
+
+/* The plan of a 784 -> 512 qlinear at batch N (symbolic) with 10% of its weights nonzero. */
+static SparsePlan plan_at(double density, const CostProfile *p, bool symbolic)
+{
+    Graph *g = ir_graph_new("plan");
+    Type xt = sup_f32(2, D(64, 784));
+    xt.dtype = IR_U8;
+    if (symbolic)
+        xt.shape.d[0] = (Dim){1, 1u << ir_graph_symbol(g, "N")};
+    ValueId x = ir_input_new(g, "x", xt, (SrcLoc){0});
+    int8_t *w = ir_arena_alloc(g->arena, 512 * 784);
+    int32_t *wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * 512);
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * 512);
+    for (int64_t i = 0; i < 512 * 784; i++)
+        w[i] = urand() < density ? 5 : 0;
+    for (int o = 0; o < 512; o++) {
+        wsum[o] = 0;
+        ws[o] = 0.01f;
+    }
+    ValueId ins[4] = {x, const_of(g, "w", IR_I8, 2, D(512, 784), w, 512 * 784),
+                      const_of(g, "ws", IR_F32, 1, D(512), ws, sizeof(float) * 512),
+                      const_of(g, "wsum", IR_I32, 1, D(512), wsum, sizeof(int32_t) * 512)};
+    NodeId n = ir_node_new(g, IR_OP_QLINEAR, "fc", (SrcLoc){0}, ins, 4, 1);
+    ir_node_set_float(g, n, "x_scale", 0.02);
+    ir_output_add(g, g->nodes[n].outputs[0]);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert(ir_infer_shapes(g, &d));
+    ir_diag_fini(&d);
+    SparsePlan pl;
+    ck_assert(pass_sparse_plan_q8(g, n, p, &pl));
+    /* the blocks: each kept when any of its 4 is nonzero */
+    int64_t kept = 0;
+    for (int64_t b = 0; b < 512 * 196; b++)
+        kept += w[4 * b] || w[4 * b + 1] || w[4 * b + 2] || w[4 * b + 3];
+    ck_assert_int_eq(pl.q8_blocks, 512 * 196);
+    ck_assert_int_eq(pl.q8_kept, kept);
+    ir_graph_free(g);
+    return pl;
+}
+
+START_TEST(test_q8sp_choice_by_cost)
+{
+    CostProfile p;
+    cost_profile_default(&p);
+    /* the built-in rates are conservative: 90% pruned (about 34% of the blocks kept) stays
+     * dense at batch 64 and at 1 */
+    SparsePlan a = plan_at(0.1, &p, false);
+    ck_assert(a.candidate && a.q8 && a.kernel == SPARSE_Q8);
+    ck_assert_msg(!a.choose, "gain %g", a.gain);
+    SparsePlan b = plan_at(0.1, &p, true);
+    ck_assert_msg(!b.choose, "gain %g at %lld", b.gain, (long long)b.at_batch);
+    /* a measured profile with a fast block-sparse rate at several rows picks it at batch 64,
+     * not where the batch may be 1 (its one-row rate still slow) */
+    CostProfile f = p;
+    CostDevice *c = &f.dev[IR_DEVICE_CPU];
+    c->sparse_measured = true;
+    for (int k = 0; k < COST_SPARSE_NUM; k++)
+        c->sparse_gflops[k] = cost_sparse_rate(&p.dev[IR_DEVICE_CPU], (CostSparse)k);
+    c->sparse_gflops[COST_SPARSE_Q8] = 0.6 * c->gflops[COST_GEMM_INT8];
+    SparsePlan s = plan_at(0.1, &f, false);
+    ck_assert_msg(s.choose && s.gain >= SPARSE_MIN_GAIN, "gain %g", s.gain);
+    SparsePlan t = plan_at(0.1, &f, true);
+    ck_assert_msg(!t.choose, "gain %g", t.gain);
+    /* 99% pruned: even the built-in rates choose it */
+    SparsePlan v = plan_at(0.01, &p, false);
+    ck_assert_msg(v.choose, "gain %g", v.gain);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("qsparse");
+    TCase *t = tcase_create("kernel");
+    tcase_set_timeout(t, 120);
+    tcase_add_loop_test(t, test_q8sp_kernel, 0, N_CASES);
+    tcase_add_test(t, test_q8sp_choice_by_cost);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *r = srunner_create(suite());
+    srunner_run_all(r, CK_NORMAL);
+    int failed = srunner_ntests_failed(r);
+    srunner_free(r);
+    return failed ? 1 : 0;
+}
