@@ -56,7 +56,10 @@ slimc_rt_run_512(float *d, const float *xr, int64_t SW, int64_t len, int64_t lo,
 }
 #endif
 
-#ifdef SLIMC_RT_X86
+#ifndef SLIMC_RT_IM2COL_PFC
+#define SLIMC_RT_IM2COL_PFC 2 /* channels ahead that im2col prefetches its input rows */
+#endif
+
 /* Input rows [ih0, ih1) of channel plane xc (row length W), the span a panel's taps read,
  * prefetched into L1 ahead of the copies: in a network the input plane of a conv comes
  * from L3 (the layer before wrote more than L2 holds), and the hardware prefetcher,
@@ -67,9 +70,8 @@ static inline __attribute__((always_inline)) void slimc_rt_prefetch_rows(const f
 {
     const char *p = (const char *)(xc + ih0 * W), *e = (const char *)(xc + ih1 * W);
     for (; p < e; p += 64)
-        _mm_prefetch(p, _MM_HINT_T0);
+        __builtin_prefetch(p, 0, 3);
 }
-#endif
 
 /* Packs rows [k0, k0 + kc) and pixels [p0, p0 + np) of the im2col matrix of x (the
  * group's first channel) into bp[kk * NP + j]. The panel's pixels are cut once into runs
@@ -89,6 +91,10 @@ static inline __attribute__((always_inline)) void slimc_rt_prefetch_rows(const f
     }                                                                                              \
     const int64_t khw = s->KH * s->KW, HW = s->H * s->W, W = s->W, SW = s->SW;                     \
     int64_t c = k0 / khw, kh = k0 % khw / s->KW, kw = k0 % s->KW;                                  \
+    const int64_t ih0 = slimc_rt_max(0, sih[0]),                                                   \
+                  ih1 = slimc_rt_min(s->H, sih[ns - 1] + (s->KH - 1) * s->DH + 1);                 \
+    for (int64_t d = 1; d <= SLIMC_RT_IM2COL_PFC && c + d < s->CG; d++)                            \
+        slimc_rt_prefetch_rows(x + (c + d) * HW, W, ih0, ih1);                                     \
     for (int64_t kk = 0; kk < kc; kk++) {                                                          \
         float *dst = bp + kk * SLIMC_RT_CONV_NP;                                                   \
         for (int q = 0; q < ns; q++) {                                                             \
@@ -109,6 +115,8 @@ static inline __attribute__((always_inline)) void slimc_rt_prefetch_rows(const f
             if (++kh == s->KH) {                                                                   \
                 kh = 0;                                                                            \
                 c++;                                                                               \
+                if (c + SLIMC_RT_IM2COL_PFC < s->CG)                                               \
+                    slimc_rt_prefetch_rows(x + (c + SLIMC_RT_IM2COL_PFC) * HW, W, ih0, ih1);       \
             }                                                                                      \
         }                                                                                          \
     }
@@ -187,9 +195,6 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_im2col_512_s1(const slimc_r
  * padding load nothing (mask 0: zeros). Returns 0, doing nothing, when the table would
  * not fit or the panel has under two channels' rows. */
 #define SLIMC_RT_IM2COL_TAB 1024
-#ifndef SLIMC_RT_IM2COL_PFC
-#define SLIMC_RT_IM2COL_PFC 2 /* channels ahead that im2col prefetches its input rows */
-#endif
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) int
 slimc_rt_im2col_512_tab(const int S, const slimc_rt_conv *s, const float *x, int64_t k0, int64_t kc,
                         int64_t p0, int64_t np, float *bp)
