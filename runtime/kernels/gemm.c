@@ -78,7 +78,7 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *restrict A,
                  int64_t rsa, int64_t csa, const float *restrict B, int64_t ldb, float *restrict C,
-                 int64_t ldc, const float *brow, const float *bcol, int accum)
+                 int64_t ldc, const float *brow, const float *bcol, int accum, int64_t act)
 {
     __m512 acc[14][16];
     __mmask16 mk[16];
@@ -115,18 +115,19 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
                 _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
+    /* the conv's relu / relu6 (act) on the sums as they are stored: no second pass over C */
     SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
-        _mm512_mask_storeu_ps(C + i * ldc + 16 * v, mk[v], acc[i][v]);
+        _mm512_mask_storeu_ps(C + i * ldc + 16 * v, mk[v], slimc_rt_act_512(act, acc[i][v]));
 }
 
 #define SLIMC_RT_TILE512(MR, NV, i, j, n)                                                          \
     slimc_rt_tile512(MR, NV, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,    \
-                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum)
+                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum, act)
 
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
 slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa, int64_t csa,
                      const float *B, int64_t ldb, float *C, int64_t ldc, const float *brow,
-                     const float *bcol, int accum)
+                     const float *bcol, int accum, int64_t act)
 {
     if (m == 1) { /* GEMV: tiles of up to 256 columns; all tiles advance together through
                      blocks of SLIMC_RT_GEMV_KB rows of B, so B streams row after row */
@@ -139,7 +140,8 @@ slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rs
                 const int64_t nj = slimc_rt_min(256, n - j);
                 const float *bc = bc0 ? bc0 + j : NULL;
 #define SLIMC_RT_GEMV(NV)                                                                          \
-    slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc)
+    slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc,            \
+                     k0 + kb >= K ? act : SLIMC_RT_ACT_NONE)
                 switch ((nj + 31) / 32) {
                 case 1: SLIMC_RT_GEMV(2); break;
                 case 2: SLIMC_RT_GEMV(4); break;
@@ -343,6 +345,24 @@ slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
 }
 #endif /* SLIMC_RT_X86 */
 
+/* C = act(init + A B) on the instruction set isa (slimc_rt_isa()); see the section comment.
+ * act (SLIMC_RT_ACT_*) is applied by the AVX-512 tiles as they store, by a pass over C
+ * after the others. */
+SLIMC_RT_SHARED void slimc_rt_gemm_act(int isa, int64_t m, int64_t n, int64_t K, const float *A,
+                                       int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                       float *C, int64_t ldc, const float *brow, const float *bcol,
+                                       int accum, int64_t act)
+{
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum, act);
+        return;
+    }
+#endif
+    slimc_rt_gemm(isa, m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
+    slimc_rt_act(isa, act, C, ldc, m, n);
+}
+
 /* C = init + A B on the instruction set isa (slimc_rt_isa()); see the section comment. */
 SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A,
                                    int64_t rsa, int64_t csa, const float *B, int64_t ldb, float *C,
@@ -350,7 +370,8 @@ SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, con
 {
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
-        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
+        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum,
+                             SLIMC_RT_ACT_NONE);
         return;
     }
     if (isa == SLIMC_RT_ISA_AVX2) {

@@ -76,11 +76,17 @@ SLIMC_RT_SHARED int slimc_rt_has_amx(void);
 SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A,
                                    int64_t rsa, int64_t csa, const float *B, int64_t ldb, float *C,
                                    int64_t ldc, const float *brow, const float *bcol, int accum);
-/* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
+/* The same, then act (SLIMC_RT_ACT_*) on the result: the AVX-512 tiles apply it as they
+ * store (conv.c's last k block). */
+SLIMC_RT_SHARED void slimc_rt_gemm_act(int isa, int64_t m, int64_t n, int64_t K, const float *A,
+                                       int64_t rsa, int64_t csa, const float *B, int64_t ldb,
+                                       float *C, int64_t ldc, const float *brow, const float *bcol,
+                                       int accum, int64_t act);
 /* Rows [k0, k0 + kc) of one group's im2col matrix for output pixels [p0, p0 + np) into
  * bp [kc, SLIMC_RT_CONV_NP] (kernels/conv.c; the sparse conv packs the same panels). */
 SLIMC_RT_SHARED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x, int64_t k0,
                                      int64_t kc, int64_t p0, int64_t np, float *bp);
+/* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
 SLIMC_RT_SHARED void slimc_rt_act(int isa, int64_t act, float *y, int64_t ldy, int64_t m,
                                   int64_t n);
 

@@ -17,8 +17,9 @@ static unsigned seed = 4242;
 typedef struct {
     int64_t B, C, H, W, O, k, stride, pad;
     bool bias;
-    int ep; /* 0 none, 1 relu (the kernel's own), 2 mul by a [O, 1, 1] constant then relu */
-    int ob; /* the channel blocks the emitter must choose; -1: not checked */
+    int ep;          /* 0 none, 1 relu (the kernel's own), 2 mul by a [O, 1, 1] constant then relu,
+                      * 3 relu6 (the kernel's own) */
+    int ob;          /* the channel blocks the emitter must choose; -1: not checked */
     int64_t dil, gr; /* dilation and groups (0: 1) */
 } ConvCase;
 
@@ -55,6 +56,8 @@ static void reference(const ConvCase *cc, const float *x, const float *w, const 
                         s *= scale[o];
                     if (cc->ep)
                         s = s > 0.0 ? s : 0.0;
+                    if (cc->ep == 3)
+                        s = s < 6.0 ? s : 6.0;
                     y[((b * cc->O + o) * OH + oh) * OW + ow] = (float)s;
                 }
 }
@@ -89,7 +92,8 @@ static void run_case(const ConvCase *cc)
     }
     if (cc->ep) {
         Node *nd = &g->nodes[n];
-        nd->epilogue[nd->n_epilogue++] = (Epilogue){.op = IR_OP_RELU, .operand = IR_NONE};
+        nd->epilogue[nd->n_epilogue++] =
+            (Epilogue){.op = cc->ep == 3 ? IR_OP_RELU6 : IR_OP_RELU, .operand = IR_NONE};
     }
     ir_output_add(g, g->nodes[n].outputs[0]);
     Diag d;
@@ -194,6 +198,27 @@ START_TEST(test_conv_cols)
 }
 END_TEST
 
+/* The kernel's relu / relu6, which the AVX-512 tiles apply as they store the last k block's
+ * sums (slimc_rt_gemm_act) and the dot-product columns after them: k over two blocks (an
+ * activation of the first block's partial sums fails), one output channel (the GEMV tile,
+ * which goes through k in blocks of its own), a tail of columns past 16, a 1x1 read in place,
+ * stride 2; k long enough that relu6 clips. Against the plain loop, 1, 2 and 3 threads. */
+START_TEST(test_conv_act)
+{
+    static const ConvCase cases[] = {
+        {1, 63, 9, 9, 37, 3, 1, 1, true, 3, -1, 0, 0},
+        {1, 63, 9, 9, 37, 3, 1, 1, false, 1, -1, 0, 0},
+        {1, 70, 9, 9, 1, 3, 1, 1, true, 3, -1, 0, 0},
+        {1, 70, 9, 9, 1, 3, 1, 1, true, 1, -1, 0, 0},
+        {2, 24, 11, 13, 29, 3, 2, 1, true, 3, -1, 0, 0},
+        {1, 600, 7, 7, 20, 1, 1, 0, true, 3, -1, 0, 0},
+        {1, 16, 20, 20, 45, 1, 1, 0, false, 3, -1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_split");
@@ -201,6 +226,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_conv_split);
     tcase_add_test(tc, test_conv_cols);
+    tcase_add_test(tc, test_conv_act);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
