@@ -566,6 +566,120 @@ slimc_rt_dw3_plane_512(const slimc_rt_conv *s, const float *x, const float *w, f
     }
 }
 
+/* 5x5 and 7x7 depthwise (K odd, 5 or 7), dilation 1, stride S (1 or 2) both ways: as
+ * slimc_rt_dw3_block, R output rows x 16 columns (from t) in registers, each of the
+ * (R - 1) S + K input rows loaded once for all the output rows it feeds (stride 1: one
+ * masked load per kw, lm[kw] its lanes; stride 2: 32 inputs from each even kw 2j, lm[j]
+ * their lanes, split into the even lanes (kw 2j) and odd ones (kw 2j + 1) by permutes).
+ * The K * K weights are not kept in registers (R + K accumulators and inputs are): each
+ * FMA broadcasts its weight from w. Every output sums its taps in (kh, kw) order from
+ * the bias, as slimc_rt_dw_plane_c does, and is written once, s->ACT applied. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_dwk_block(const int K, const int R, const int S, const slimc_rt_conv *s, const float *x,
+                   const float *w, const uint32_t *lm, int64_t oh, int64_t t, __m512 bv, float *y,
+                   __mmask16 sm)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t W = s->W;
+    __m512 acc[4];
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++) acc[r] = bv;
+    SLIMC_RT_UNROLL for (int i = 0; i < (R - 1) * S + K; i++)
+    {
+        const int64_t ih = oh * S - s->PH + i;
+        if (ih < 0 || ih >= s->H)
+            continue;
+        const float *p = x + ih * W + t * S - s->PW;
+        __m512 v[7];
+        if (S == 1) {
+            SLIMC_RT_UNROLL for (int kw = 0; kw < K; kw++) v[kw] =
+                _mm512_maskz_loadu_ps((__mmask16)lm[kw], p + kw);
+        } else {
+            SLIMC_RT_UNROLL for (int j = 0; j < (K + 1) / 2; j++)
+            {
+                const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)(lm[j] & 0xffffu), p + 2 * j);
+                const __m512 a1 = _mm512_maskz_loadu_ps((__mmask16)(lm[j] >> 16), p + 2 * j + 16);
+                v[2 * j] = _mm512_permutex2var_ps(a0, even, a1);
+                if (2 * j + 1 < K)
+                    v[2 * j + 1] = _mm512_permutex2var_ps(a0, odd, a1);
+            }
+        }
+        SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        {
+            const int kh = i - r * S;
+            if (kh >= 0 && kh < K)
+                SLIMC_RT_UNROLL for (int kw = 0; kw < K; kw++) acc[r] =
+                    _mm512_fmadd_ps(_mm512_set1_ps(w[kh * K + kw]), v[kw], acc[r]);
+        }
+    }
+    SLIMC_RT_UNROLL for (int r = 0; r < R; r++)
+        _mm512_mask_storeu_ps(y + (oh + r) * s->OW + t, sm, slimc_rt_act_512(s->ACT, acc[r]));
+}
+
+/* One plane of a K x K depthwise conv (slimc_rt_dwk_ok: K 5 or 7, stride 1 or 2) in row
+ * blocks of 4, the last block the 1 to 3 rows left. */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_dwk_plane(const int K, const int S, const slimc_rt_conv *s, const float *x, const float *w,
+                   float b, float *y)
+{
+    enum { MAXT = 64 };
+    const int64_t OW = s->OW, OH = s->OH, nt = (OW + 15) / 16;
+    uint32_t lm[MAXT][7];
+    __mmask16 sm[MAXT];
+    for (int64_t q = 0; q < nt; q++) {
+        const int64_t t = 16 * q, iw0 = t * S - s->PW;
+        sm[q] = (__mmask16)((1u << slimc_rt_min(16, OW - t)) - 1u);
+        if (S == 1)
+            for (int kw = 0; kw < K; kw++)
+                lm[q][kw] = slimc_rt_row_lanes(iw0 + kw, 16, s->W);
+        else
+            for (int j = 0; j < (K + 1) / 2; j++)
+                lm[q][j] = slimc_rt_row_lanes(iw0 + 2 * j, 32, s->W);
+    }
+    const __m512 bv = _mm512_set1_ps(b);
+    int64_t oh = 0;
+    for (; oh + 4 <= OH; oh += 4)
+        for (int64_t q = 0; q < nt; q++)
+            slimc_rt_dwk_block(K, 4, S, s, x, w, lm[q], oh, 16 * q, bv, y, sm[q]);
+    switch (OH - oh) {
+    case 3:
+        for (int64_t q = 0; q < nt; q++)
+            slimc_rt_dwk_block(K, 3, S, s, x, w, lm[q], oh, 16 * q, bv, y, sm[q]);
+        break;
+    case 2:
+        for (int64_t q = 0; q < nt; q++)
+            slimc_rt_dwk_block(K, 2, S, s, x, w, lm[q], oh, 16 * q, bv, y, sm[q]);
+        break;
+    case 1:
+        for (int64_t q = 0; q < nt; q++)
+            slimc_rt_dwk_block(K, 1, S, s, x, w, lm[q], oh, 16 * q, bv, y, sm[q]);
+        break;
+    default: break;
+    }
+}
+
+/* the shapes slimc_rt_dwk_plane_512 takes */
+static int slimc_rt_dwk_ok(const slimc_rt_conv *s)
+{
+    return (s->KH == 5 || s->KH == 7) && s->KW == s->KH && s->DH == 1 && s->DW == 1 &&
+           s->SH == s->SW && (s->SW == 1 || s->SW == 2) && s->OW <= 16 * 64;
+}
+
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
+slimc_rt_dwk_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
+{
+    if (s->KH == 5 && s->SW == 1)
+        slimc_rt_dwk_plane(5, 1, s, x, w, b, y);
+    else if (s->KH == 5)
+        slimc_rt_dwk_plane(5, 2, s, x, w, b, y);
+    else if (s->SW == 1)
+        slimc_rt_dwk_plane(7, 1, s, x, w, b, y);
+    else
+        slimc_rt_dwk_plane(7, 2, s, x, w, b, y);
+}
+
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
 slimc_rt_dw_plane_512(const slimc_rt_conv *s, const float *x, const float *w, float b, float *y)
 {
@@ -623,6 +737,10 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
     if (isa == SLIMC_RT_ISA_AVX512) {
         if (slimc_rt_dw3_ok(s)) {
             slimc_rt_dw3_plane_512(s, x, w, b, y); /* applies s->ACT itself */
+            return;
+        }
+        if (slimc_rt_dwk_ok(s)) {
+            slimc_rt_dwk_plane_512(s, x, w, b, y); /* applies s->ACT itself */
             return;
         }
         slimc_rt_dw_plane_512(s, x, w, b, y);
