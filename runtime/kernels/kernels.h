@@ -110,6 +110,9 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_attn_items(const slimc_rt_attn *s
 SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, const float *k,
                                         const float *v, const float *mask, float *out, int64_t it0,
                                         int64_t it1);
+/* acc[j] = the sum of the contiguous row x[j * count, (j + 1) * count) for j in [0, 16),
+ * each added from 0.0f in the row's order (kernels/rows.c). */
+SLIMC_RT_KERNEL void slimc_rt_sum_rows16(const float *x, int64_t count, float *acc);
 /* layer_norm of the contiguous row x[0, len) into y: mean, the mean of squared deviations,
  * (x - mean) / sqrt(var + eps), times weight, plus bias (either may be NULL). */
 SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,
