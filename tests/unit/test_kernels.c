@@ -179,8 +179,8 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
     Graph *g = ir_graph_new("dwk");
     *n_in = 0;
     /* the 5x5 and 7x7 register-blocked kernel: stride 1 and 2, padding 0 to 3, row counts
-     * leaving 0 to 3 rows after its 4-row blocks, widths under 16 and over 16 and 32, a
-     * channel multiplier, relu6 */
+     * leaving 0 to 3 rows after its 4-row blocks, widths over 16 and 32, a channel
+     * multiplier, relu6 (and three planes at most 8 wide: the row-pair kernel) */
     add_conv(g, in, n_in, 1, 5, 7, 7, 5, 5, 1, 2, 1, 5, true);
     add_conv(g, in, n_in, 2, 3, 14, 14, 3, 5, 1, 2, 1, 3, false);
     add_conv(g, in, n_in, 1, 3, 29, 37, 3, 5, 2, 2, 1, 3, true);
@@ -192,6 +192,29 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 2, 16, 16, 2, 7, 2, 0, 1, 2, true);
     last_relu6(g);
     add_conv(g, in, n_in, 1, 4, 11, 50, 4, 7, 1, 1, 1, 4, true);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    return g;
+}
+
+/* Depthwise 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1 and 2,
+ * row counts over 8 leaving 1 to 6 rows (odd and even), widths 1 to 8, two images, a
+ * channel multiplier, relu6. */
+static Graph *dwp_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("dwp");
+    *n_in = 0;
+    add_conv(g, in, n_in, 1, 4, 14, 7, 4, 5, 1, 2, 1, 4, true);
+    add_conv(g, in, n_in, 1, 3, 14, 14, 3, 5, 2, 2, 1, 3, true);
+    add_conv(g, in, n_in, 2, 2, 9, 8, 2, 5, 1, 2, 1, 2, false);
+    add_conv(g, in, n_in, 1, 2, 5, 3, 2, 5, 1, 1, 1, 2, true);
+    add_conv(g, in, n_in, 1, 3, 20, 15, 3, 5, 2, 1, 1, 3, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 2, 12, 6, 2, 7, 1, 3, 1, 2, true);
+    add_conv(g, in, n_in, 1, 2, 11, 13, 2, 7, 2, 3, 1, 2, false);
+    add_conv(g, in, n_in, 1, 3, 4, 4, 6, 5, 1, 2, 1, 3, true);
     Diag d;
     ir_diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
@@ -273,6 +296,11 @@ START_TEST(test_native_threads)
     free_inputs(in, n_in);
     ir_graph_free(g);
     ck_assert_msg(ok, "depthwise 5x5 and 7x7 convs: %s", msg);
+    g = dwp_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "narrow depthwise 5x5 and 7x7 convs: %s", msg);
     g = pool_graph(in, &n_in);
     ok = sup_check(g, in, threads, 2, 0, msg, sizeof msg);
     free_inputs(in, n_in);
@@ -376,6 +404,10 @@ START_TEST(test_isa_paths)
     ir_graph_free(g);
     g = dwk_graph(in, &n_in);
     check_baseline(g, in, n_in, "depthwise 5x5 and 7x7 convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = dwp_graph(in, &n_in);
+    check_baseline(g, in, n_in, "narrow depthwise 5x5 and 7x7 convs");
     free_inputs(in, n_in);
     ir_graph_free(g);
     g = pool_graph(in, &n_in);
