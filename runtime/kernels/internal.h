@@ -92,6 +92,14 @@ static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_act
 {
     if (act == SLIMC_RT_ACT_NONE)
         return v;
+    if (act == SLIMC_RT_ACT_HARDSWISH) {
+        __m512 t = _mm512_add_ps(v, _mm512_set1_ps(3.0f));
+        t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-3.0f), _CMP_LE_OQ),
+                               _mm512_setzero_ps());
+        t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(v, _mm512_set1_ps(3.0f), _CMP_GE_OQ),
+                               _mm512_set1_ps(6.0f));
+        return _mm512_div_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(6.0f));
+    }
     v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ),
                            _mm512_setzero_ps());
     if (act == SLIMC_RT_ACT_RELU6)

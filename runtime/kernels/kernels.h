@@ -46,8 +46,15 @@ typedef struct slimc_rt_conv {
 
 /* Activations the conv kernels apply to their outputs while they are in cache (the
  * codegen's relu / relu6 epilogue when it is the only one): exactly slimc_rt_relu and
- * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN). */
-enum { SLIMC_RT_ACT_NONE = 0, SLIMC_RT_ACT_RELU = 1, SLIMC_RT_ACT_RELU6 = 2 };
+ * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN); hardswish, the depthwise kernel's
+ * only (slimc_rt_dw_plane), exactly the generated code's: x * (x <= -3: 0, x >= 3: 6, else
+ * x + 3) / 6, the product rounded, then the quotient. */
+enum {
+    SLIMC_RT_ACT_NONE = 0,
+    SLIMC_RT_ACT_RELU = 1,
+    SLIMC_RT_ACT_RELU6 = 2,
+    SLIMC_RT_ACT_HARDSWISH = 3
+};
 
 SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
                                         const float *B, int b_nk, const float *bias, float *C,

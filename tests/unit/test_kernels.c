@@ -45,6 +45,15 @@ static void last_relu6(Graph *g)
     nd->epilogue[0].op = IR_OP_RELU6;
 }
 
+/* Makes the lone relu epilogue of the graph's last node a hardswish (applied by the
+ * depthwise kernels themselves). */
+static void last_hardswish(Graph *g)
+{
+    Node *nd = &g->nodes[g->n_nodes - 1];
+    ck_assert_int_eq(nd->n_epilogue, 1);
+    nd->epilogue[0].op = IR_OP_HARDSWISH;
+}
+
 /* linear x [M, K] -> [M, N], w [K, N] (tr) or [N, K], with bias; relu epilogue if ep. */
 static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr,
                        bool ep)
@@ -147,21 +156,23 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
     Graph *g = ir_graph_new("dw");
     *n_in = 0;
     /* depthwise: stride 1 and 2 with padding, rows over 16 wide, a channel multiplier,
-     * dilation (the plain plane kernel), 5x5, stride 3 (the plain plane kernel) */
+     * dilation (the plain plane kernel), 5x5, stride 3 (the plain plane kernel, hardswish) */
     add_conv(g, in, n_in, 2, 6, 19, 35, 6, 3, 1, 1, 1, 6, true);
     add_conv(g, in, n_in, 1, 6, 20, 37, 6, 3, 2, 1, 1, 6, true);
     add_conv(g, in, n_in, 1, 3, 9, 9, 6, 3, 1, 2, 2, 3, false);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 5, 2, 2, 1, 4, true);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 3, 3, 1, 1, 4, true);
+    last_hardswish(g);
     /* the 3x3 register-blocked depthwise kernel: stride 1 and 2, padding 0, 1 and 2, row
      * counts off its 4-row block, widths under, at and over 16 and 32 (column tails), and
-     * a plane narrower than the kernel's 16 lanes */
+     * a plane narrower than the kernel's 16 lanes; relu6 and hardswish */
     add_conv(g, in, n_in, 1, 5, 10, 33, 5, 3, 1, 0, 1, 5, true);
     add_conv(g, in, n_in, 2, 3, 7, 7, 3, 3, 1, 1, 1, 3, true);
     add_conv(g, in, n_in, 1, 4, 9, 40, 4, 3, 2, 2, 1, 4, false);
     add_conv(g, in, n_in, 1, 3, 11, 17, 3, 3, 2, 0, 1, 3, true);
     add_conv(g, in, n_in, 1, 2, 14, 16, 2, 3, 2, 1, 1, 2, true);
     add_conv(g, in, n_in, 1, 2, 6, 64, 2, 3, 1, 2, 1, 2, true);
+    last_hardswish(g);
     add_conv(g, in, n_in, 1, 4, 9, 20, 4, 3, 2, 1, 1, 4, true);
     last_relu6(g);
     add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the 5x5 kernel */
@@ -180,12 +191,13 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
     *n_in = 0;
     /* the 5x5 and 7x7 register-blocked kernel: stride 1 and 2, padding 0 to 3, row counts
      * leaving 0 to 3 rows after its 4-row blocks, widths over 16 and 32, a channel
-     * multiplier, relu6 (and three planes at most 8 wide: the row-pair kernel) */
+     * multiplier, relu6, hardswish (and three planes at most 8 wide: the row-pair kernel) */
     add_conv(g, in, n_in, 1, 5, 7, 7, 5, 5, 1, 2, 1, 5, true);
     add_conv(g, in, n_in, 2, 3, 14, 14, 3, 5, 1, 2, 1, 3, false);
     add_conv(g, in, n_in, 1, 3, 29, 37, 3, 5, 2, 2, 1, 3, true);
     add_conv(g, in, n_in, 1, 2, 9, 40, 2, 5, 1, 0, 1, 2, true);
     add_conv(g, in, n_in, 1, 2, 12, 70, 2, 5, 2, 1, 1, 2, true);
+    last_hardswish(g);
     add_conv(g, in, n_in, 1, 3, 6, 6, 6, 5, 1, 3, 1, 3, true);
     add_conv(g, in, n_in, 1, 3, 10, 18, 3, 7, 1, 3, 1, 3, true);
     add_conv(g, in, n_in, 1, 2, 13, 33, 2, 7, 2, 3, 1, 2, false);
@@ -201,7 +213,7 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
 
 /* Depthwise 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1 and 2,
  * row counts over 8 leaving 1 to 6 rows (odd and even), widths 1 to 8, two images, a
- * channel multiplier, relu6. */
+ * channel multiplier, relu6, hardswish. */
 static Graph *dwp_graph(RtTensor *in, int *n_in)
 {
     Graph *g = ir_graph_new("dwp");
@@ -213,6 +225,7 @@ static Graph *dwp_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 3, 20, 15, 3, 5, 2, 1, 1, 3, true);
     last_relu6(g);
     add_conv(g, in, n_in, 1, 2, 12, 6, 2, 7, 1, 3, 1, 2, true);
+    last_hardswish(g);
     add_conv(g, in, n_in, 1, 2, 11, 13, 2, 7, 2, 3, 1, 2, false);
     add_conv(g, in, n_in, 1, 3, 4, 4, 6, 5, 1, 2, 1, 3, true);
     Diag d;
