@@ -850,12 +850,12 @@ SLIMC_RT_KERNEL void slimc_rt_dw_plane(const slimc_rt_conv *s, const float *x, c
     const int isa = slimc_rt_isa();
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
-        if (slimc_rt_dwp_ok(s)) {
-            slimc_rt_dwp_plane_512(s, x, w, b, y); /* applies s->ACT itself */
-            return;
-        }
         if (slimc_rt_dw3_ok(s)) {
             slimc_rt_dw3_plane_512(s, x, w, b, y); /* applies s->ACT itself */
+            return;
+        }
+        if (slimc_rt_dwp_ok(s)) {
+            slimc_rt_dwp_plane_512(s, x, w, b, y); /* applies s->ACT itself */
             return;
         }
         if (slimc_rt_dwk_ok(s)) {
