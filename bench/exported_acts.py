@@ -16,9 +16,12 @@ Run with the pip Python 3 that has onnxruntime (`python3` on PATH); the models a
 by Debian's /usr/bin/python3 (torch, torchvision) into bench/models/ when missing:
 
     python3 bench/exported_acts.py [--slimc build/slimc] [--rounds 5] [--runs 30]
+                                   [--base OTHER/slimc] [--models a,b,...]
 
 Each configuration is timed once per round (`slimc bench --runs N`, ORT's median of N runs);
-a cell is the median over rounds, a ratio the median of per-round ratios.
+a cell is the median over rounds, a ratio the median of per-round ratios. --base: a second
+slimc build (main's, for an A/B) with the default pipeline takes the place of the column
+without act/lnorm; the two builds alternate which runs first from round to round.
 """
 
 import argparse
@@ -118,6 +121,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--models", default=",".join(NAMES))
+    ap.add_argument("--base", help="another slimc build, timed in place of 'without act/lnorm'")
     a = ap.parse_args()
     names = a.models.split(",")
     for n in names:
@@ -127,13 +131,16 @@ def main():
     load0 = os.getloadavg()[0]
     for r in range(a.rounds):
         for n in names:
-            res[n]["new"].append(slimc_ms(a.slimc, n, a.runs, None))
-            res[n]["old"].append(slimc_ms(a.slimc, n, a.runs, OLD_DEFAULT))
+            jobs = [("new", a.slimc, None),
+                    ("old", a.base, None) if a.base else ("old", a.slimc, OLD_DEFAULT)]
+            for key, exe, passes in jobs if r % 2 == 0 or not a.base else jobs[::-1]:
+                res[n][key].append(slimc_ms(exe, n, a.runs, passes))
             res[n]["ort"].append(ort_ms(sess[n], n, a.runs))
         print("round %d done, load %.1f" % (r + 1, os.getloadavg()[0]), file=sys.stderr)
     med = statistics.median
-    print("| model | slimc ms | slimc without act/lnorm ms | ORT ms | slimc / without | "
-          "slimc / ORT | without / ORT |")
+    old, short = ("base", "base") if a.base else ("without act/lnorm", "without")
+    print("| model | slimc ms | slimc %s ms | ORT ms | slimc / %s | slimc / ORT | %s / ORT |"
+          % (old, short, short))
     print("|---|---:|---:|---:|---:|---:|---:|")
     for n in names:
         v = res[n]

@@ -17,7 +17,7 @@
  *
  * Each output element sums its taps in a fixed order at any thread count; the epilogue is
  * applied to each item's outputs right after they are written, by the kernel itself when
- * it is a lone relu or relu6 (the conv struct's ACT). */
+ * it is a lone relu or relu6 (the conv struct's ACT; depthwise: also hardswish). */
 #include "codegen/c/cg_internal.h"
 
 /* Output channels per tile of the AVX-512 GEMM (SLIMC_RT_CONV_MB): a block of channels
@@ -68,10 +68,14 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
                     W = (long long)xs->d[3].c;
     const long long O = (long long)ws->d[0].c, OH = (long long)os->d[2].c,
                     OW = (long long)os->d[3].c;
-    /* a lone relu / relu6 epilogue is applied by the kernel itself (ACT) */
+    /* a lone relu / relu6 epilogue (depthwise: or hardswish) is applied by the kernel
+     * itself (ACT, SLIMC_RT_ACT_*) */
     int act = 0;
     if (n->n_epilogue == 1 && n->epilogue[0].operand == IR_NONE)
-        act = n->epilogue[0].op == IR_OP_RELU ? 1 : n->epilogue[0].op == IR_OP_RELU6 ? 2 : 0;
+        act = n->epilogue[0].op == IR_OP_RELU                     ? 1
+              : n->epilogue[0].op == IR_OP_RELU6                  ? 2
+              : depthwise && n->epilogue[0].op == IR_OP_HARDSWISH ? 3
+                                                                  : 0;
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
     cg_printf(c,
               "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "

@@ -16,6 +16,22 @@ static void int_array(CgCtx *c, const char *name, const char *const *e, int n)
     cg_printf(c, "%s};\n    (void)%s;\n", n ? "" : "0", name);
 }
 
+/* Sum or mean over trailing axes (x's items are rows of `count` floats, item it at
+ * it * count), 16 items at a time by slimc_rt_sum_rows16 (runtime/kernels/rows.c): 16
+ * independent sums, each over its row from r = 0 up, the one-item loop's order (the same
+ * bits), but not one chain of dependent adds (GlobalAveragePool over a small map was
+ * add-latency bound, 1-3 GFLOP/s). The items left go to the one-item loop after it. */
+static void emit_rows_sum16(CgCtx *c, bool mean)
+{
+    cg_printf(c, "    for (; it + 16 <= i1; it += 16) { /* 16 rows, 16 sums */\n");
+    cg_printf(c, "        float acc[16];\n");
+    cg_printf(c, "        slimc_rt_sum_rows16(x + it * count, count, acc);\n");
+    cg_printf(c, "        for (int j = 0; j < 16; j++)\n");
+    cg_printf(c, "            out[it + j] = %s;\n",
+              mean ? "count ? acc[j] / (float)count : 0.0f" : "acc[j]");
+    cg_printf(c, "    }\n");
+}
+
 void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -54,7 +70,13 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
             rshape.d[rshape.rank++] = xs->d[i];
     cg_printf(c, "    const int64_t count = %s;\n", cg_prod(c, &rshape, 0, rshape.rank));
     OpKind op = n->op;
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one output element */\n");
+    /* Reduced axes that are the trailing ones (global pooling, a row's sum) are one
+     * contiguous run: the same elements in the same order, without a division per element. */
+    const unsigned tail = ((1u << xs->rank) - 1) & ~((1u << (xs->rank - nr)) - 1);
+    cg_printf(c, "    int64_t it = i0;\n");
+    if (mask == tail && (op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN))
+        emit_rows_sum16(c, op == IR_OP_REDUCE_MEAN);
+    cg_printf(c, "    for (; it < i1; it++) { /* one output element */\n");
     cg_printf(c, "        int64_t q = it, base = 0;\n");
     cg_printf(c, "        for (int dd = %d; dd >= 0; dd--) {\n", nk - 1);
     cg_printf(c,
@@ -64,9 +86,6 @@ void cg_emit_reduce(CgCtx *c, NodeId id, CgKernel *k)
               : op == IR_OP_REDUCE_MIN ? "INFINITY"
                                        : "0.0f");
     cg_printf(c, "        for (int64_t r = 0; r < count; r++) {\n");
-    /* Reduced axes that are the trailing ones (global pooling, a row's sum) are one
-     * contiguous run: the same elements in the same order, without a division per element. */
-    const unsigned tail = ((1u << xs->rank) - 1) & ~((1u << (xs->rank - nr)) - 1);
     if (mask == tail) {
         cg_printf(c,
                   "            const float v = x[base + r]; /* the reduced axes are trailing */\n");

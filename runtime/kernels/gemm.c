@@ -458,6 +458,9 @@ static SLIMC_RT_UNUSED void slimc_rt_act_c(int64_t act, float *y, int64_t ldy, i
         else if (act == SLIMC_RT_ACT_RELU6)
             for (int64_t j = 0; j < n; j++)
                 r[j] = r[j] <= 0.0f ? 0.0f : r[j] >= 6.0f ? 6.0f : r[j];
+        else if (act == SLIMC_RT_ACT_HARDSWISH)
+            for (int64_t j = 0; j < n; j++)
+                r[j] = r[j] * (r[j] <= -3.0f ? 0.0f : r[j] >= 3.0f ? 6.0f : r[j] + 3.0f) / 6.0f;
     }
 }
 

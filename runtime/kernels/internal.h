@@ -98,6 +98,14 @@ static inline SLIMC_RT_AVX512 __attribute__((always_inline)) __m512 slimc_rt_act
 {
     if (act == SLIMC_RT_ACT_NONE)
         return v;
+    if (act == SLIMC_RT_ACT_HARDSWISH) {
+        __m512 t = _mm512_add_ps(v, _mm512_set1_ps(3.0f));
+        t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-3.0f), _CMP_LE_OQ),
+                               _mm512_setzero_ps());
+        t = _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(v, _mm512_set1_ps(3.0f), _CMP_GE_OQ),
+                               _mm512_set1_ps(6.0f));
+        return _mm512_div_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(6.0f));
+    }
     v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LE_OQ),
                            _mm512_setzero_ps());
     if (act == SLIMC_RT_ACT_RELU6)
@@ -166,6 +174,38 @@ static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
         return 0;
     const uint64_t top = hi == 64 ? ~0ull : (1ull << hi) - 1ull;
     return (__mmask64)(top & ~((1ull << lo) - 1ull));
+}
+#endif
+
+#ifdef SLIMC_RT_X86
+/* r[t] becomes column t of the 16 x 16 block whose rows were r[0..15]: pairs, then quads
+ * within 128-bit lanes, then the lanes across the four quads (lowbit.c's weight decoding,
+ * rows.c's row sums). */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void slimc_rt_transpose16(__m512 *r)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* u[i + m], lane L: rows i .. i + 3 of column 4 L + m */
+        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]),
+                      c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int m = 0; m < 4; m++) {
+        const __m512 a = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44),
+                     b = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44),
+                     c = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xee),
+                     d = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xee);
+        r[m] = _mm512_shuffle_f32x4(a, b, 0x88);
+        r[4 + m] = _mm512_shuffle_f32x4(a, b, 0xdd);
+        r[8 + m] = _mm512_shuffle_f32x4(c, d, 0x88);
+        r[12 + m] = _mm512_shuffle_f32x4(c, d, 0xdd);
+    }
 }
 #endif
 

@@ -46,8 +46,15 @@ typedef struct slimc_rt_conv {
 
 /* Activations the conv kernels apply to their outputs while they are in cache (the
  * codegen's relu / relu6 epilogue when it is the only one): exactly slimc_rt_relu and
- * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN). */
-enum { SLIMC_RT_ACT_NONE = 0, SLIMC_RT_ACT_RELU = 1, SLIMC_RT_ACT_RELU6 = 2 };
+ * relu6 (x <= 0: 0, x >= 6: 6, else x; NaN stays NaN); hardswish, the depthwise kernel's
+ * only (slimc_rt_dw_plane), exactly the generated code's: x * (x <= -3: 0, x >= 3: 6, else
+ * x + 3) / 6, the product rounded, then the quotient. */
+enum {
+    SLIMC_RT_ACT_NONE = 0,
+    SLIMC_RT_ACT_RELU = 1,
+    SLIMC_RT_ACT_RELU6 = 2,
+    SLIMC_RT_ACT_HARDSWISH = 3
+};
 
 SLIMC_RT_KERNEL void slimc_rt_gemm_tile(int64_t M, int64_t N, int64_t K, const float *A,
                                         const float *B, int b_nk, const float *bias, float *C,
@@ -110,6 +117,9 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_attn_items(const slimc_rt_attn *s
 SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, const float *k,
                                         const float *v, const float *mask, float *out, int64_t it0,
                                         int64_t it1);
+/* acc[j] = the sum of the contiguous row x[j * count, (j + 1) * count) for j in [0, 16),
+ * each added from 0.0f in the row's order (kernels/rows.c). */
+SLIMC_RT_KERNEL void slimc_rt_sum_rows16(const float *x, int64_t count, float *acc);
 /* layer_norm of the contiguous row x[0, len) into y: mean, the mean of squared deviations,
  * (x - mean) / sqrt(var + eps), times weight, plus bias (either may be NULL). */
 SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t len, float eps,

@@ -209,35 +209,6 @@ static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void slimc_rt_wrows_512(S
 #endif
 
 #ifdef SLIMC_RT_X86
-/* r[t] becomes column t of the 16 x 16 block whose rows were r[0..15]: pairs, then quads
- * within 128-bit lanes, then the lanes across the four quads. */
-static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void slimc_rt_transpose16(__m512 *r)
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) { /* u[i + m], lane L: rows i .. i + 3 of column 4 L + m */
-        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]),
-                      c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
-        u[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int m = 0; m < 4; m++) {
-        const __m512 a = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44),
-                     b = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44),
-                     c = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xee),
-                     d = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xee);
-        r[m] = _mm512_shuffle_f32x4(a, b, 0x88);
-        r[4 + m] = _mm512_shuffle_f32x4(a, b, 0xdd);
-        r[8 + m] = _mm512_shuffle_f32x4(c, d, 0x88);
-        r[12 + m] = _mm512_shuffle_f32x4(c, d, 0xdd);
-    }
-}
-
 /* slimc_rt_wdecode on AVX-512: 16 rows of W decoded along k as the few-rows path does
  * (contiguous loads), then turned into bt's columns 16 x 16 at a time. */
 static SLIMC_RT_AVX512 __attribute__((target("f16c"))) void

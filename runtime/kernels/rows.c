@@ -219,3 +219,48 @@ SLIMC_RT_KERNEL void slimc_rt_layernorm_row(const float *x, float *y, int64_t le
         y[i] = v;
     }
 }
+
+/* ---- 16 row sums in the one-row order ---- */
+
+#ifdef SLIMC_RT_X86
+/* 16 columns of the 16 rows at a time, transposed, so that lane j adds row j's elements
+ * one after another. */
+static SLIMC_RT_AVX512 void slimc_rt_sum_rows16_512(const float *x, int64_t count, float *acc)
+{
+    __m512 a = _mm512_setzero_ps();
+    for (int64_t r0 = 0; r0 < count; r0 += 16) {
+        const int64_t nr = slimc_rt_min(16, count - r0);
+        const __mmask16 mk = (__mmask16)((1u << nr) - 1u);
+        __m512 v[16];
+        for (int j = 0; j < 16; j++)
+            v[j] = _mm512_maskz_loadu_ps(mk, x + j * count + r0);
+        slimc_rt_transpose16(v);
+        if (nr == 16) {
+            SLIMC_RT_UNROLL for (int k = 0; k < 16; k++) a = _mm512_add_ps(a, v[k]);
+        } else {
+            for (int64_t k = 0; k < nr; k++)
+                a = _mm512_add_ps(a, v[k]);
+        }
+    }
+    _mm512_storeu_ps(acc, a);
+}
+#endif
+
+/* acc[j] = the sum of row j of the 16 rows x[j * count, (j + 1) * count), added from 0.0f
+ * in the row's order (what the one-row loop computes, the same bits), 16 rows at once:
+ * global average pooling over a small map, as one row at a time, was bound by the latency
+ * of one chain of adds. */
+SLIMC_RT_KERNEL void slimc_rt_sum_rows16(const float *x, int64_t count, float *acc)
+{
+#ifdef SLIMC_RT_X86
+    if (slimc_rt_isa() == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_sum_rows16_512(x, count, acc);
+        return;
+    }
+#endif
+    for (int j = 0; j < 16; j++)
+        acc[j] = 0.0f;
+    for (int64_t r = 0; r < count; r++)
+        for (int j = 0; j < 16; j++)
+            acc[j] += x[j * count + r];
+}

@@ -5,7 +5,8 @@
 # YOLOv5's x * hardtanh(x + 3, 0, 6) / 6), the lnorm pass (LayerNorm below opset 17 as
 # ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add; over one and two trailing dims,
 # without affine; in a TransformerEncoderLayer at opset 14) and bn_fold's folding of
-# constant per-channel Mul/Add after a conv into its weights. Graphs exported by
+# constant per-channel Mul/Add after a conv into its weights; a MobileNetV3-style network
+# (the 5x5 and 7x7 depthwise kernels, squeeze-excite's global average pooling). Graphs exported by
 # tests/tools/onnx_act.py with Debian's python (torch), checked against ONNX Runtime (pip
 # python3) to 1e-5 of the output's largest magnitude at 1 and 3 threads and on the AVX2 path;
 # inspect shows each activation fused into its conv and no ReduceMean left. Skipped without
@@ -43,6 +44,11 @@ done
 [ "$(grep -cE '\|> hardswish[ :]' ir.txt)" = 2 ] && ok "both hardswish forms" ||
   { bad "hardswish count"; cat ir.txt; }
 [ "$(grep -cE '\|> silu[ :]' ir.txt)" = 2 ] && ok "both silu forms" || { bad "silu count"; cat ir.txt; }
+s=$(summary mbv3)
+[[ $s == *"conv2d x35"* && $s == *"reduce_mean x7"* && $s == *"mul x6"* && $s != *hardsigmoid* &&
+  $s != *hardswish* ]] &&
+  ok "mbv3: every Hardswish and the SE gates' HardSigmoid in a conv, the 6 SE muls left: $s" ||
+  bad "mbv3 summary: $s"
 # without the two passes the chains stay as exported (the checks above can fail)
 s=$(summary acts --passes 'fold,dce,cse,layout,fuse,dce,memplan')
 [[ $s == *sigmoid* && $s == *clip* ]] && ok "without act: $s" || bad "without act: $s"
@@ -50,7 +56,7 @@ s=$(summary ln --passes 'fold,dce,cse,layout,fuse,dce,memplan')
 [[ $s == *reduce_mean* ]] && ok "without lnorm: $s" || bad "without lnorm: $s"
 
 # numbers against ONNX Runtime
-for n in acts ln tf14 near affine; do
+for n in acts ln tf14 near affine mbv3; do
   against_ort $n
 done
 finish

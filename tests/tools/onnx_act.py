@@ -19,6 +19,10 @@ export writes, each with an input x_NAME.npy:
           per channel: bn_fold must leave it)
   near    chains the passes must leave alone: x * sigmoid(x) whose sigmoid is also used
           elsewhere, clip(x, 0, 5), a normalization over axis 1 (not the trailing axes)
+  mbv3    a MobileNetV3-style network (opset 13, [1, 3, 64, 64]): Hardswish as HardSigmoid
+          and Mul, 5x5 and 7x7 depthwise convs at stride 1 and 2 on maps 32 to 4 wide,
+          squeeze-excite blocks (GlobalAveragePool, 1x1 convs, Relu, HardSigmoid, the
+          channel-wise Mul), residual adds
 ref writes ref_NAME.npy from ONNX Runtime with its graph optimizations off (the reference
 is the exported graph as written).
 """
@@ -105,7 +109,54 @@ def export(d):
             y = self.ct(y) + self.b2
             return self.c3(y) * self.kw
 
+    class SqueezeExcite(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.fc1 = nn.Conv2d(c, c // 4, 1)
+            self.fc2 = nn.Conv2d(c // 4, c, 1)
+
+        def forward(self, x):
+            s = F.adaptive_avg_pool2d(x, 1)
+            return x * F.hardsigmoid(self.fc2(F.relu(self.fc1(s))))
+
+    def cbn(i, o, k, s=1, g=1):
+        return [nn.Conv2d(i, o, k, s, k // 2, groups=g, bias=False), nn.BatchNorm2d(o)]
+
+    class Block(nn.Module):  # MobileNetV3's inverted residual
+        def __init__(self, i, e, o, k, s, se):
+            super().__init__()
+            layers = cbn(i, e, 1) + [nn.Hardswish()] + cbn(e, e, k, s, e) + [nn.Hardswish()]
+            layers += ([SqueezeExcite(e)] if se else []) + cbn(e, o, 1)
+            self.body = nn.Sequential(*layers)
+            self.res = s == 1 and i == o
+
+        def forward(self, x):
+            return x + self.body(x) if self.res else self.body(x)
+
+    class Mbv3(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(
+                *cbn(3, 16, 3, 2), nn.Hardswish(),
+                Block(16, 48, 16, 5, 1, True),    # 32x32: the 5x5 depthwise kernel
+                Block(16, 64, 24, 5, 2, True),    # to 16x16, stride 2
+                Block(24, 72, 24, 5, 1, True),
+                Block(24, 96, 40, 5, 2, True),    # to 8x8: two rows a vector
+                Block(40, 120, 40, 5, 1, True),
+                Block(40, 120, 48, 7, 1, False),  # 7x7
+                Block(48, 144, 48, 7, 2, True),   # to 4x4
+                *cbn(48, 96, 1), nn.Hardswish())
+            self.fc = nn.Linear(96, 10)
+            for m in self.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.1, 0.1)
+                    m.running_var.uniform_(0.5, 1.5)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.body(x), 1), 1))
+
     models = {
+        "mbv3": (Mbv3(), (1, 3, 64, 64), 13),
         "affine": (Affine(), (1, 3, 9, 9), 13),
         "near": (Near(), (2, 6, 10), 13),
         "acts": (Acts(), (1, 3, 17, 19), 13),
@@ -127,7 +178,7 @@ def ref(d):
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    for name in ("acts", "ln", "tf14", "near", "affine"):
+    for name in ("acts", "ln", "tf14", "near", "affine", "mbv3"):
         s = ort.InferenceSession(os.path.join(d, name + ".onnx"), so,
                                  providers=["CPUExecutionProvider"])
         y = s.run(None, {"x": np.load(os.path.join(d, "x_%s.npy" % name))})[0]

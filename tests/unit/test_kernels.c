@@ -45,6 +45,15 @@ static void last_relu6(Graph *g)
     nd->epilogue[0].op = IR_OP_RELU6;
 }
 
+/* Makes the lone relu epilogue of the graph's last node a hardswish (applied by the
+ * depthwise kernels themselves). */
+static void last_hardswish(Graph *g)
+{
+    Node *nd = &g->nodes[g->n_nodes - 1];
+    ck_assert_int_eq(nd->n_epilogue, 1);
+    nd->epilogue[0].op = IR_OP_HARDSWISH;
+}
+
 /* linear x [M, K] -> [M, N], w [K, N] (tr) or [N, K], with bias; relu epilogue if ep. */
 static void add_linear(Graph *g, RtTensor *in, int *n_in, int64_t M, int64_t K, int64_t N, bool tr,
                        bool ep)
@@ -147,25 +156,78 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
     Graph *g = ir_graph_new("dw");
     *n_in = 0;
     /* depthwise: stride 1 and 2 with padding, rows over 16 wide, a channel multiplier,
-     * dilation, 5x5, stride 3 (the plain plane kernel) */
+     * dilation (the plain plane kernel), 5x5, stride 3 (the plain plane kernel, hardswish) */
     add_conv(g, in, n_in, 2, 6, 19, 35, 6, 3, 1, 1, 1, 6, true);
     add_conv(g, in, n_in, 1, 6, 20, 37, 6, 3, 2, 1, 1, 6, true);
     add_conv(g, in, n_in, 1, 3, 9, 9, 6, 3, 1, 2, 2, 3, false);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 5, 2, 2, 1, 4, true);
     add_conv(g, in, n_in, 1, 4, 14, 14, 4, 3, 3, 1, 1, 4, true);
+    last_hardswish(g);
     /* the 3x3 register-blocked depthwise kernel: stride 1 and 2, padding 0, 1 and 2, row
      * counts off its 4-row block, widths under, at and over 16 and 32 (column tails), and
-     * a plane narrower than the kernel's 16 lanes */
+     * a plane narrower than the kernel's 16 lanes; relu6 and hardswish */
     add_conv(g, in, n_in, 1, 5, 10, 33, 5, 3, 1, 0, 1, 5, true);
     add_conv(g, in, n_in, 2, 3, 7, 7, 3, 3, 1, 1, 1, 3, true);
     add_conv(g, in, n_in, 1, 4, 9, 40, 4, 3, 2, 2, 1, 4, false);
     add_conv(g, in, n_in, 1, 3, 11, 17, 3, 3, 2, 0, 1, 3, true);
     add_conv(g, in, n_in, 1, 2, 14, 16, 2, 3, 2, 1, 1, 2, true);
     add_conv(g, in, n_in, 1, 2, 6, 64, 2, 3, 1, 2, 1, 2, true);
+    last_hardswish(g);
     add_conv(g, in, n_in, 1, 4, 9, 20, 4, 3, 2, 1, 1, 4, true);
     last_relu6(g);
-    add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the plain kernel */
+    add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the 5x5 kernel */
     last_relu6(g);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    return g;
+}
+
+/* Depthwise 5x5 and 7x7 (at most 16 inputs a graph: support_cg.c). */
+static Graph *dwk_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("dwk");
+    *n_in = 0;
+    /* the 5x5 and 7x7 register-blocked kernel: stride 1 and 2, padding 0 to 3, row counts
+     * leaving 0 to 3 rows after its 4-row blocks, widths over 16 and 32, a channel
+     * multiplier, relu6, hardswish (and three planes at most 8 wide: the row-pair kernel) */
+    add_conv(g, in, n_in, 1, 5, 7, 7, 5, 5, 1, 2, 1, 5, true);
+    add_conv(g, in, n_in, 2, 3, 14, 14, 3, 5, 1, 2, 1, 3, false);
+    add_conv(g, in, n_in, 1, 3, 29, 37, 3, 5, 2, 2, 1, 3, true);
+    add_conv(g, in, n_in, 1, 2, 9, 40, 2, 5, 1, 0, 1, 2, true);
+    add_conv(g, in, n_in, 1, 2, 12, 70, 2, 5, 2, 1, 1, 2, true);
+    last_hardswish(g);
+    add_conv(g, in, n_in, 1, 3, 6, 6, 6, 5, 1, 3, 1, 3, true);
+    add_conv(g, in, n_in, 1, 3, 10, 18, 3, 7, 1, 3, 1, 3, true);
+    add_conv(g, in, n_in, 1, 2, 13, 33, 2, 7, 2, 3, 1, 2, false);
+    add_conv(g, in, n_in, 1, 2, 16, 16, 2, 7, 2, 0, 1, 2, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 4, 11, 50, 4, 7, 1, 1, 1, 4, true);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    return g;
+}
+
+/* Depthwise 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1 and 2,
+ * row counts over 8 leaving 1 to 6 rows (odd and even), widths 1 to 8, two images, a
+ * channel multiplier, relu6, hardswish. */
+static Graph *dwp_graph(RtTensor *in, int *n_in)
+{
+    Graph *g = ir_graph_new("dwp");
+    *n_in = 0;
+    add_conv(g, in, n_in, 1, 4, 14, 7, 4, 5, 1, 2, 1, 4, true);
+    add_conv(g, in, n_in, 1, 3, 14, 14, 3, 5, 2, 2, 1, 3, true);
+    add_conv(g, in, n_in, 2, 2, 9, 8, 2, 5, 1, 2, 1, 2, false);
+    add_conv(g, in, n_in, 1, 2, 5, 3, 2, 5, 1, 1, 1, 2, true);
+    add_conv(g, in, n_in, 1, 3, 20, 15, 3, 5, 2, 1, 1, 3, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 2, 12, 6, 2, 7, 1, 3, 1, 2, true);
+    last_hardswish(g);
+    add_conv(g, in, n_in, 1, 2, 11, 13, 2, 7, 2, 3, 1, 2, false);
+    add_conv(g, in, n_in, 1, 3, 4, 4, 6, 5, 1, 2, 1, 3, true);
     Diag d;
     ir_diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
@@ -242,6 +304,16 @@ START_TEST(test_native_threads)
     free_inputs(in, n_in);
     ir_graph_free(g);
     ck_assert_msg(ok, "depthwise convs: %s", msg);
+    g = dwk_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "depthwise 5x5 and 7x7 convs: %s", msg);
+    g = dwp_graph(in, &n_in);
+    ok = sup_check(g, in, threads, 2, 1e-4, msg, sizeof msg);
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    ck_assert_msg(ok, "narrow depthwise 5x5 and 7x7 convs: %s", msg);
     g = pool_graph(in, &n_in);
     ok = sup_check(g, in, threads, 2, 0, msg, sizeof msg);
     free_inputs(in, n_in);
@@ -269,7 +341,7 @@ static bool close_enough(const float *a, const float *b, size_t n, double tol)
 }
 
 /* g compiled as AOT code is (self-contained, kernels included) for x86-64-v2 and run at 1
- * and 2 threads against the reference. */
+ * and 2 threads against the reference; the 2-thread outputs bitwise the 1-thread ones. */
 static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *what)
 {
     char msg[4096];
@@ -289,7 +361,7 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
     for (int s = 0; s < IR_MAX_SYMS; s++)
         syms[s] = 1;
     const void *ins[32];
-    void *ref[32] = {0};
+    void *ref[32] = {0}, *one[32] = {0}; /* one: the outputs at 1 thread */
     for (int i = 0; i < n_in; i++)
         ins[i] = in[i].data;
     ck_assert_msg(ir_eval_graph(g, ins, ref, syms, &d), "%s: reference: %s", what,
@@ -302,11 +374,21 @@ static void check_baseline(Graph *g, const RtTensor *in, int n_in, const char *w
             ck_assert_msg(close_enough(outs[j].data, ref[j], outs[j].nbytes / sizeof(float), 1e-4),
                           "%s: output %d differs from the reference (%d threads, SLIMC_MAX_ISA=%s)",
                           what, j, t, getenv("SLIMC_MAX_ISA"));
+            if (t == 1) {
+                one[j] = outs[j].data;
+                continue;
+            }
+            ck_assert_msg(memcmp(outs[j].data, one[j], outs[j].nbytes) == 0,
+                          "%s: output %d at 2 threads is not bitwise the 1-thread one "
+                          "(SLIMC_MAX_ISA=%s)",
+                          what, j, getenv("SLIMC_MAX_ISA"));
             free(outs[j].data);
         }
     }
-    for (int j = 0; j < g->n_outputs; j++)
+    for (int j = 0; j < g->n_outputs; j++) {
         free(ref[j]);
+        free(one[j]);
+    }
     rt_exec_free(e);
     rt_module_free(m);
     ir_diag_fini(&d);
@@ -331,6 +413,14 @@ START_TEST(test_isa_paths)
     ir_graph_free(g);
     g = dw_graph(in, &n_in);
     check_baseline(g, in, n_in, "depthwise convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = dwk_graph(in, &n_in);
+    check_baseline(g, in, n_in, "depthwise 5x5 and 7x7 convs");
+    free_inputs(in, n_in);
+    ir_graph_free(g);
+    g = dwp_graph(in, &n_in);
+    check_baseline(g, in, n_in, "narrow depthwise 5x5 and 7x7 convs");
     free_inputs(in, n_in);
     ir_graph_free(g);
     g = pool_graph(in, &n_in);
