@@ -143,7 +143,10 @@ SHAPE_FN(broadcast)
 }
 
 /* Output size of a window op along one spatial dim, as PyTorch computes it (s >= 1,
- * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. */
+ * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. With ceil_mode a
+ * window may hang over the padded end, the first one too (PyTorch's and ONNX Runtime's
+ * floor((span + s - 1) / s) + 1 is 1 for -s < span < 0), as long as it starts inside the
+ * input or the left padding. */
 int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
 {
     int64_t span, reach, inp;
@@ -152,14 +155,15 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
         !ir_ckd_add_i64(in, p, &inp))
         return 0;
     span--;
-    if (span < 0)
-        return 0;
-    int64_t out = (ceil_mode ? span / s + (span % s != 0) : span / s) + 1;
+    if (!ceil_mode)
+        return span < 0 ? 0 : span / s + 1;
+    int64_t num = span + s - 1; /* no overflow: span <= in + 2p - 1 was checked above */
+    int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
     /* The last window must start inside the input or the left padding. */
     int64_t last; /* where the last window starts; past inp when the product overflows */
-    if (ceil_mode && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
+    if (out >= 1 && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
         out--;
-    return out;
+    return out < 1 ? 0 : out;
 }
 
 /* The same along a symbolic dim: floor((in + 2p - dil*(k-1) - 1 + s) / s), a derived symbol
@@ -168,11 +172,9 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
  * padded end) and i*s < in + p (it starts inside the input or the left padding): the
  * smaller of floor((in + 2p - reach - 1 + s - 1) / s) and floor((in + p - 1) / s), plus
  * one, which is floor((in + min(2p - reach + s - 2, p - 1) + s) / s) as floor is monotone;
- * exact for every in where the window fits (span >= 0). Where it may not (reach > 2p),
- * the derived symbol in + 2p - reach (>= 1 exactly when span >= 0) is interned too, so
- * that an input too small for the window is refused when the inputs bind the symbols,
- * as it is for a static size. False when it cannot be made (16 symbols already, an
- * overflow). */
+ * exact for every in, ir_shp_window_out's count (PyTorch's), which is < 1 (refused when
+ * the inputs bind the symbols) where PyTorch refuses the size too. False when it cannot
+ * be made (16 symbols already, an overflow). */
 static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, int64_t dil,
                            bool ceil_mode, Dim *out)
 {
@@ -185,9 +187,6 @@ static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, in
         !ir_ckd_sub_i64(p2, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
         return false;
     if (ceil_mode) {
-        Dim fits;
-        if (reach > p2 && !ir_dim_derive(g, in, ir_dim(1), ir_dim(0), p2 - reach, 1, &fits))
-            return false;
         if (!ir_ckd_add_i64(add, s - 1, &add)) /* 2p - reach + 2s - 2 */
             return false;
         if (p + s - 1 < add)
