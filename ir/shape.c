@@ -157,7 +157,9 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
     span--;
     if (!ceil_mode)
         return span < 0 ? 0 : span / s + 1;
-    int64_t num = span + s - 1; /* no overflow: span <= in + 2p - 1 was checked above */
+    int64_t num;
+    if (!ir_ckd_add_i64(span, s - 1, &num))
+        return 0;
     int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
     /* The last window must start inside the input or the left padding. */
     int64_t last; /* where the last window starts; past inp when the product overflows */
@@ -187,10 +189,12 @@ static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, in
         !ir_ckd_sub_i64(p2, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
         return false;
     if (ceil_mode) {
-        if (!ir_ckd_add_i64(add, s - 1, &add)) /* 2p - reach + 2s - 2 */
+        int64_t inside;                          /* p + s - 1 */
+        if (!ir_ckd_add_i64(add, s - 1, &add) || /* 2p - reach + 2s - 2 */
+            !ir_ckd_add_i64(p, s - 1, &inside))
             return false;
-        if (p + s - 1 < add)
-            add = p + s - 1;
+        if (inside < add)
+            add = inside;
     }
     return ir_dim_derive(g, in, ir_dim(1), ir_dim(0), add, s, out);
 }
