@@ -108,8 +108,9 @@ static void emit_resize_axis_sym(CgCtx *c, NodeId id, int ax, int64_t K, CgKerne
  * nearest or linear, four coordinate modes), as ir/resize_taps.c computes them, in
  * double: the source coordinate xo of output position j; its two nearest whole positions
  * (the lower one and xo itself when xo is whole, whose weight is then 1) clamped to the
- * input; linear weights 1 - r and r, or nearest's rounding of r. One item per (outer,
- * output position) row. */
+ * input; linear weights 1 - r and r, or nearest's rounding of r. One item per 64 output
+ * positions, whose taps it computes once for every outer index (a resize of the last
+ * axis would otherwise compute them per element). */
 static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -135,31 +136,49 @@ static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
         "ow == 1 ? 0.0 : xj * (in - 1) / (ow - 1)",  /* align_corners */
         "ow == 1 ? -0.5 : (xj + 0.5) / scale - 0.5", /* pytorch_half_pixel */
     };
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, output position) */\n");
-    cg_printf(c, "        const int64_t o = it / olen, j = it %% olen;\n");
-    cg_printf(c, "        const double xj = (double)j, xo = %s, f = floor(xo);\n",
+    cg_printf(c, "    const int64_t outer = %s;\n", cg_prod(c, xs, 0, ax));
+    cg_printf(
+        c, "    for (int64_t it = i0; it < i1; it++) { /* 64 output positions, every outer */\n");
+    cg_printf(c, "        const int64_t j0 = it * 64, j1 = slimc_rt_min(olen, j0 + 64);\n");
+    cg_printf(c, "        int64_t p0[64], p1[64]; /* the taps of j0.., clamped to the input */\n");
+    cg_printf(
+        c,
+        "        float w0[64], w1[64];\n        (void)p1;\n        (void)w0;\n        (void)w1;\n");
+    cg_printf(c, "        for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "            const double xj = (double)j, xo = %s, f = floor(xo);\n",
               coords[coord >= 0 && coord < 4 ? coord : 0]);
-    cg_printf(c, "        const double r = xo == f ? 1.0 : xo - f;\n");
-    cg_printf(c, "        int64_t p0 = (int64_t)f - (xo == f), p1 = p0 + 1;\n");
-    cg_printf(c, "        p0 = p0 < 0 ? 0 : p0 >= len ? len - 1 : p0;\n");
-    cg_printf(c, "        p1 = p1 < 0 ? 0 : p1 >= len ? len - 1 : p1;\n");
-    cg_printf(c, "        float *restrict y = out + it * inner;\n");
-    cg_printf(c, "        const float *restrict x0 = x + (o * len + p0) * inner;\n");
-    cg_printf(c, "        const float *restrict x1 = x + (o * len + p1) * inner;\n");
+    cg_printf(c, "            const double r = xo == f ? 1.0 : xo - f;\n");
+    cg_printf(c, "            int64_t a0 = (int64_t)f - (xo == f), a1 = a0 + 1;\n");
+    cg_printf(c, "            a0 = a0 < 0 ? 0 : a0 >= len ? len - 1 : a0;\n");
+    cg_printf(c, "            a1 = a1 < 0 ? 0 : a1 >= len ? len - 1 : a1;\n");
     if (mode == 1) {
-        cg_printf(c, "        const float w0 = (float)(1 - r), w1 = (float)r;\n");
-        cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n");
-        cg_printf(c, "            y[i] = 0.0f + w0 * x0[i] + w1 * x1[i];\n");
+        cg_printf(c,
+                  "            w0[j - j0] = (float)(1 - r);\n            w1[j - j0] = (float)r;\n");
     } else {
         static const char *const up[] = {"r > 0.5", "r >= 0.5", "0", "1"};
-        cg_printf(c, "        const int up = r == 1.0 || (%s);\n",
+        cg_printf(c, "            if (r == 1.0 || (%s)) /* nearest: the upper tap */\n",
                   up[nearest >= 0 && nearest < 4 ? nearest : 0]);
-        cg_printf(c, "        const float *restrict xr = up ? x1 : x0;\n");
-        cg_printf(c, "        for (int64_t i = 0; i < inner; i++)\n            y[i] = xr[i];\n");
+        cg_printf(c, "                a0 = a1;\n");
     }
-    cg_printf(c, "    }\n");
+    cg_printf(c, "            p0[j - j0] = a0;\n            p1[j - j0] = a1;\n        }\n");
+    cg_printf(c, "        for (int64_t o = 0; o < outer; o++)\n");
+    cg_printf(c, "            for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "                float *restrict y = out + (o * olen + j) * inner;\n");
+    cg_printf(c,
+              "                const float *restrict x0 = x + (o * len + p0[j - j0]) * inner;\n");
+    if (mode == 1) {
+        cg_printf(
+            c, "                const float *restrict x1 = x + (o * len + p1[j - j0]) * inner;\n");
+        cg_printf(c, "                const float u0 = w0[j - j0], u1 = w1[j - j0];\n");
+        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
+        cg_printf(c, "                    y[i] = 0.0f + u0 * x0[i] + u1 * x1[i];\n");
+    } else {
+        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
+        cg_printf(c, "                    y[i] = x0[i];\n");
+    }
+    cg_printf(c, "            }\n    }\n");
     cg_body_end(c);
-    k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]));
+    k->items = cg_strf(c, "(%s + 63) / 64", cg_dim(c, os->d[ax]));
     k->work = cg_strf(c, "%s * %s * %s * 2", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner);
 }
 
