@@ -259,12 +259,23 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    const int64_t inner = %s, olen = %s, len = %s;\n",
               cg_prod(c, xs, ax + 1, xs->rank), cg_dim(c, os->d[ax]), cg_dim(c, xs->d[ax]));
     cg_printf(c, "    const int64_t start = %s;\n", start_expr);
+    /* a run-time olen: no division per row (a constant one is a multiply) */
+    const bool sym = !ir_dim_static(os->d[ax]);
+    if (sym) {
+        cg_printf(c, "    int64_t o = 0, kk = 0;\n");
+        cg_printf(c,
+                  "    if (i0 < i1) {\n        o = i0 / olen;\n        kk = i0 %% olen;\n    }\n");
+    }
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, k) */\n");
-    cg_printf(c, "        const int64_t o = it / olen, kk = it %% olen;\n");
+    if (!sym)
+        cg_printf(c, "        const int64_t o = it / olen, kk = it %% olen;\n");
     cg_printf(c,
               "        memcpy(dst + it * inner, x + (o * len + start + kk * %lld) * inner, "
               "sizeof(*dst) * (size_t)inner);\n",
               (long long)step);
+    if (sym)
+        cg_printf(
+            c, "        if (++kk == olen) {\n            kk = 0;\n            o++;\n        }\n");
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
