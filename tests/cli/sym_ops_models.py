@@ -2,8 +2,8 @@
 """ONNX models of tests/cli/onnx_sym_ops.sh (issue 19): Pad, Slice, ceil_mode pools and
 Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for them.
 
-  pad_hw      x [batch, 3, H, W]: reflect (1, 2 / 2, 1), edge (0, 1 / 2, 0), constant 0.5
-              (1, 1 / 1, 1) pads of H and W: y [batch, 3, H+6, W+7]
+  pad_hw      x [batch, 3, H, W]: reflect (H 1 before, 2 after; W 2, 1), edge (H 0, 2;
+              W 1, 0), constant 0.5 (1, 1 each) pads: y [batch, 3, H+7, W+6]
   slice_seq   x [batch, seq, 8]: y1 x[:, 1:], y2 x[:, 0:-1:2], y3 x[:, -1:], y4 x[:, :1],
               y5 x[:, 2:-1, ::3] (an end INT64_MAX, ends relative to the end, steps)
   slice_clamp x [batch, seq, 8]: x[:, 0:3] (min(3, seq): stays specialised)
