@@ -957,8 +957,10 @@ static void symbolic_note(const Graph *g, Diag *d, SrcLoc at)
         size_t len = 0;
         names[0] = 0;
         for (int s = 0; s < g->n_syms && len + 1 < sizeof names; s++) {
+            if (g->derived_syms & (1u << s)) /* computed from the others: not for --dim */
+                continue;
             int w =
-                snprintf(names + len, sizeof names - len, "%s%s", s ? ", " : "", g->sym_names[s]);
+                snprintf(names + len, sizeof names - len, "%s%s", len ? ", " : "", g->sym_names[s]);
             len += w > 0 ? (size_t)w : 0;
         }
         ir_diag_note(d, at,

@@ -66,18 +66,30 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             kept[a] = true;
             continue;
         }
-        if (!ir_dim_static(s->d[a]) && sc && !sz && !roi &&
-            ir_resize_upsample_factor(mode, coord, nearest, ox_const_get(sc, i),
-                                      ox_attr_int(n, "antialias", 0) != 0)) {
+        const bool aa = ox_attr_int(n, "antialias", 0) != 0;
+        int64_t m, div;
+        if (!ir_dim_static(s->d[a]) && sc && !sz && (!roi || coord != 4) &&
+            (ir_resize_upsample_factor(mode, coord, nearest, ox_const_get(sc, i), aa) ||
+             (ir_resize_sym(mode, coord, aa) &&
+              ir_resize_scale_dyadic(ox_const_get(sc, i), &m, &div)))) {
             scale[a] = ox_const_get(sc, i); /* nn.Upsample: stays symbolic (size -1) */
             size[a] = -1;
             continue;
         }
+        if (!ir_dim_static(s->d[a]) && sz && !sc && policy == 0 && ir_resize_sym(mode, coord, aa) &&
+            ox_const_get_i(sz, i) >= 1) {
+            size[a] = ox_const_get_i(sz, i); /* a constant size: the scale when it runs */
+            scale[a] = 0;
+            continue;
+        }
         if (!ir_dim_static(s->d[a]))
-            return ox_unsupported_symbolic(im, n,
-                                           sc && !sz ? "resizing a symbolic dim by a scale other "
-                                                       "than 1"
-                                                     : "resizing a symbolic dim to given sizes");
+            return ox_unsupported_symbolic(
+                im, n,
+                !ir_resize_sym(mode, coord, aa)
+                    ? "resizing a symbolic dim in this mode (nearest or linear, no antialias, "
+                      "half_pixel, asymmetric, align_corners or pytorch_half_pixel stay symbolic)"
+                : sc && !sz ? "resizing a symbolic dim by a scale that is not m/2^k"
+                            : "resizing a symbolic dim to sizes with a keep_aspect_ratio_policy");
         double in = (double)s->d[a].c;
         r0[a] = roi ? ox_const_get(roi, i) : 0.0;
         r1[a] = roi ? ox_const_get(roi, na + i) : 1.0;
@@ -106,7 +118,8 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             listed |= axes[i] == a;
         if (!listed || kept[a] || (size[a] == s->d[a].c && scale[a] == 1.0 && coord != 4))
             continue;
-        if ((size[a] < 1 && ir_dim_static(s->d[a])) || !(scale[a] > 0))
+        if ((size[a] < 1 && ir_dim_static(s->d[a])) ||
+            !(scale[a] > 0 || (scale[a] == 0 && !ir_dim_static(s->d[a]))))
             return ox_unsupported(im, n, "an output size below 1 or a scale that is not positive");
         NodeId id = ox_mk(im, n, "resize_axis", &v, 1);
         if (id == IR_NONE)

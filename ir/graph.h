@@ -262,6 +262,21 @@ bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_add_const(Graph *g, Dim a, int64_t k, Dim *out);
 bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out);
+/* A slice [start, end) of a symbolic length len (a monomial, >= len.c when bound) with
+ * PyTorch's clamping, where clamping cannot change the result: each bound is at rel * len
+ * + k (rel 0 or 1). A bound v in [0, len.c] is k = v; v in [-len.c, 0) is len + v;
+ * v >= IR_SLICE_TO_END is len (the exporters' INT64_MAX; no tensor has a dim that long).
+ * A start past len.c from the front or an end past -len.c from the back may clamp, but
+ * not when the slice's length (len + end - start over the step) comes out >= 1, which the
+ * derived dim of that length checks when the inputs bind it. False where the length has
+ * -len in it or both bounds may clamp (x[2:5], x[-3:4]: min() of the length, which the
+ * expressions of ir/symbols.c cannot hold). */
+#define IR_SLICE_TO_END (INT64_MAX / 4)
+typedef struct IrSliceSym {
+    int64_t start, end;      /* the constant terms k */
+    bool start_rel, end_rel; /* + len */
+} IrSliceSym;
+bool ir_slice_sym(Dim len, int64_t start, int64_t end, IrSliceSym *out);
 /* The element count of s as one monomial, a symbol in two dims as its square S*S (a
  * derived symbol, added to g when new); false when a count overflows or a symbol is
  * needed beyond IR_MAX_SYMS. */

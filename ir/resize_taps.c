@@ -6,6 +6,7 @@
  * edge unless exclude_outside drops them (the rest renormalized). Attribute codes are
  * ir/ops.def's. */
 #include "ir/resize_taps.h"
+#include "ir/checked.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -116,9 +117,10 @@ static void nearest_positions(double x, int n, int64_t limit, int64_t *pos)
 }
 
 /* x_ori of output coordinate x; *outside for tf_crop_and_resize beyond the input. */
-static double source_coord(const Node *n, double x, double in, int64_t out_len, bool *outside)
+static double source_coord(const Node *n, double x, double in, double scale, int64_t out_len,
+                           bool *outside)
 {
-    double scale = ir_attr_scale(n), ow = scale * in;
+    double ow = scale * in;
     double r0 = ir_attr_roi_start(n), r1 = ir_attr_roi_end(n);
     *outside = false;
     switch (ir_attr_coord_or(n, CT_HALF_PIXEL)) {
@@ -147,10 +149,16 @@ bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t)
     bool antialias = mode != RS_NEAREST && ir_attr_antialias(n) != 0;
     bool exclude = ir_attr_exclude_outside(n) != 0;
     double a = ir_attr_cubic_a(n), scale = ir_attr_scale(n);
-    int nc = tap_count(mode, antialias, scale);
-    if (nc < 1 || nc > MAX_TAPS)
-        return false;
+    /* along a symbolic length (ir_resize_sym): the size from the scale, or the scale
+     * (0) from the size, once the length is known */
     t->out_len = ir_attr_size_1d_or(n, 1);
+    if (t->out_len < 1 && !ir_ckd_from_double(floor((double)in_len * scale), &t->out_len))
+        return false;
+    if (!(scale > 0))
+        scale = (double)t->out_len / (double)in_len;
+    int nc = tap_count(mode, antialias, scale);
+    if (nc < 1 || nc > MAX_TAPS || t->out_len < 1)
+        return false;
     t->k = mode == RS_NEAREST ? 1 : nc; /* nearest keeps the one tap of weight 1 */
     size_t taps = (size_t)(t->out_len * t->k);
     t->idx = malloc(sizeof(int32_t) * taps + 1);
@@ -164,7 +172,7 @@ bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t)
     int pad = (nc + 1) / 2;
     for (int64_t o = 0; o < t->out_len; o++) {
         bool outside;
-        double xo = source_coord(n, (double)o, in, t->out_len, &outside);
+        double xo = source_coord(n, (double)o, in, scale, t->out_len, &outside);
         double ratio = xo == floor(xo) ? 1.0 : xo - floor(xo);
         double c[MAX_TAPS];
         int64_t pos[MAX_TAPS];
@@ -214,4 +222,24 @@ int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale
         return 0;
     int64_t k = (int64_t)scale;
     return nearest == NM_FLOOR || (nearest == NM_ROUND_FLOOR && k <= 2) ? k : 0;
+}
+
+bool ir_resize_sym(int mode, int coord, bool antialias)
+{
+    return (mode == RS_NEAREST || mode == RS_LINEAR) && !antialias &&
+           (coord == CT_HALF_PIXEL || coord == CT_ASYMMETRIC || coord == CT_ALIGN_CORNERS ||
+            coord == CT_PYTORCH);
+}
+
+bool ir_resize_scale_dyadic(double scale, int64_t *m, int64_t *div)
+{
+    if (!(scale > 0) || scale > 1024.0)
+        return false;
+    for (int64_t d = 1; d <= 256; d *= 2)
+        if (scale * (double)d == floor(scale * (double)d)) {
+            *m = (int64_t)(scale * (double)d);
+            *div = d;
+            return true;
+        }
+    return false;
 }

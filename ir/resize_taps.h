@@ -16,7 +16,9 @@ typedef struct ResizeTaps {
     uint8_t *extrap;
 } ResizeTaps;
 
-/* Computes the taps of node n (a resize_axis) for an input length in_len, as ONNX's
+/* Computes the taps of node n (a resize_axis) for an input length in_len (the output
+ * length its size, or floor(in_len * scale) when the size is < 1; the scale its scale, or
+ * size / in_len when that is 0: a symbolic length, ir_resize_sym), as ONNX's
  * reference computes them (coordinate transform, nearest rounding, linear/cubic weights,
  * antialiasing, exclude_outside, edge padding). Arrays malloc'd; false when out of memory. */
 bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t);
@@ -27,5 +29,15 @@ void ir_resize_taps_free(ResizeTaps *t);
  * export), floor rounding (or round_prefer_floor at k = 2, the same taps), a whole scale
  * k >= 1, no antialias; output position j reads input j / k. 0 when another case. */
 int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale, bool antialias);
+
+/* Whether a resize_axis of mode, coord and antialias computes its taps when it runs, so
+ * that it works on a symbolic length (issue 19): nearest (any rounding) and linear without
+ * antialias, with half_pixel, asymmetric, align_corners or pytorch_half_pixel
+ * coordinates. Its output length is floor(len * scale) (size -1; the scale m / div with div
+ * a power of two up to 256, so that the floor is exact: ir_resize_scale_dyadic) or a
+ * constant size (scale 0: size / len when it runs). Cubic, antialias, tf_crop_and_resize
+ * and half_pixel_symmetric are computed per shape. */
+bool ir_resize_sym(int mode, int coord, bool antialias);
+bool ir_resize_scale_dyadic(double scale, int64_t *m, int64_t *div);
 
 #endif

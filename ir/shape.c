@@ -143,7 +143,10 @@ SHAPE_FN(broadcast)
 }
 
 /* Output size of a window op along one spatial dim, as PyTorch computes it (s >= 1,
- * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. */
+ * dil >= 1, p >= 0); 0 when the window does not fit or a size overflows. With ceil_mode a
+ * window may hang over the padded end, the first one too (PyTorch's and ONNX Runtime's
+ * floor((span + s - 1) / s) + 1 is 1 for -s < span < 0), as long as it starts inside the
+ * input or the left padding. */
 int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil_mode)
 {
     int64_t span, reach, inp;
@@ -152,29 +155,47 @@ int64_t ir_shp_window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d
         !ir_ckd_add_i64(in, p, &inp))
         return 0;
     span--;
-    if (span < 0)
+    if (!ceil_mode)
+        return span < 0 ? 0 : span / s + 1;
+    int64_t num;
+    if (!ir_ckd_add_i64(span, s - 1, &num))
         return 0;
-    int64_t out = (ceil_mode ? span / s + (span % s != 0) : span / s) + 1;
+    int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
     /* The last window must start inside the input or the left padding. */
     int64_t last; /* where the last window starts; past inp when the product overflows */
-    if (ceil_mode && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
+    if (out >= 1 && (!ir_ckd_mul_i64(out - 1, s, &last) || last >= inp))
         out--;
-    return out;
+    return out < 1 ? 0 : out;
 }
 
 /* The same along a symbolic dim: floor((in + 2p - dil*(k-1) - 1 + s) / s), a derived symbol
- * (ir/symbols.c; >= 1 is checked when the inputs bind it). False when it cannot be made
- * (16 symbols already, an overflow). */
-static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, int64_t dil, Dim *out)
+ * (ir/symbols.c; >= 1 is checked when the inputs bind it). With ceil_mode the count is
+ * that of the starts i*s with i*s <= ceil(span/s)*s (the last window may hang over the
+ * padded end) and i*s < in + p (it starts inside the input or the left padding): the
+ * smaller of floor((in + 2p - reach - 1 + s - 1) / s) and floor((in + p - 1) / s), plus
+ * one, which is floor((in + min(2p - reach + s - 2, p - 1) + s) / s) as floor is monotone;
+ * exact for every in, ir_shp_window_out's count (PyTorch's), which is < 1 (refused when
+ * the inputs bind the symbols) where PyTorch refuses the size too. False when it cannot
+ * be made (16 symbols already, an overflow). */
+static bool window_out_dim(Graph *g, Dim in, int64_t k, int64_t s, int64_t p, int64_t dil,
+                           bool ceil_mode, Dim *out)
 {
     if (ir_dim_static(in)) {
-        *out = ir_dim(ir_shp_window_out(in.c, k, s, p, dil, false));
+        *out = ir_dim(ir_shp_window_out(in.c, k, s, p, dil, ceil_mode));
         return true;
     }
-    int64_t reach, add;
-    if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &add) ||
-        !ir_ckd_sub_i64(add, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
+    int64_t reach, add, p2;
+    if (!ir_ckd_mul_i64(dil, k - 1, &reach) || !ir_ckd_mul_i64(2, p, &p2) ||
+        !ir_ckd_sub_i64(p2, reach, &add) || !ir_ckd_add_i64(add, s - 1, &add))
         return false;
+    if (ceil_mode) {
+        int64_t inside;                          /* p + s - 1 */
+        if (!ir_ckd_add_i64(add, s - 1, &add) || /* 2p - reach + 2s - 2 */
+            !ir_ckd_add_i64(p, s - 1, &inside))
+            return false;
+        if (inside < add)
+            add = inside;
+    }
     return ir_dim_derive(g, in, ir_dim(1), ir_dim(0), add, s, out);
 }
 
@@ -249,8 +270,8 @@ SHAPE_FN(conv2d)
     }
     const Shape *xs = &ir_shp_in_type(g, n, 0)->shape;
     Dim h, w;
-    if (!window_out_dim(g, xs->d[2], kh, stride[0], pad[0], dil[0], &h) ||
-        !window_out_dim(g, xs->d[3], kw, stride[1], pad[1], dil[1], &w)) {
+    if (!window_out_dim(g, xs->d[2], kh, stride[0], pad[0], dil[0], false, &h) ||
+        !window_out_dim(g, xs->d[3], kw, stride[1], pad[1], dil[1], false, &w)) {
         ir_diag_error(d, n->loc,
                       "conv2d '%s': the output size of %s needs a symbolic dim and the model "
                       "has 16 already",
@@ -369,11 +390,7 @@ SHAPE_FN(pool2d)
                     !ir_shp_in_type(g, n, 0)->quant;
     if ((!u8 && !ir_shp_need_float(g, n, 0, d)) || !ir_shp_need_rank(g, n, 0, 4, "the input", d))
         return false;
-    /* a symbolic height or width gives a derived size, without ceil_mode (whose last
-     * window is dropped or not depending on the size) */
-    if (ir_attr_ceil_mode(n) && (!ir_shp_need_static(g, n, 0, 2, "spatial size", d) ||
-                                 !ir_shp_need_static(g, n, 0, 3, "spatial size", d)))
-        return false;
+    /* a symbolic height or width gives a derived size, ceil_mode too (window_out_dim) */
     int64_t k[2], s[2], p[2], dil[2];
     if (!ir_attr_kernel_or(n, k, 2, 0)) {
         ir_diag_error(d, n->loc, "%s '%s': the kernel size is missing", ir_ops[n->op].name,
@@ -402,8 +419,8 @@ SHAPE_FN(pool2d)
     const Shape *x = &ir_shp_in_type(g, n, 0)->shape;
     if (!ir_dim_static(x->d[2]) || !ir_dim_static(x->d[3])) {
         Dim oh, ow;
-        if (!window_out_dim(g, x->d[2], k[0], s[0], p[0], dil[0], &oh) ||
-            !window_out_dim(g, x->d[3], k[1], s[1], p[1], dil[1], &ow) ||
+        if (!window_out_dim(g, x->d[2], k[0], s[0], p[0], dil[0], ceil_mode, &oh) ||
+            !window_out_dim(g, x->d[3], k[1], s[1], p[1], dil[1], ceil_mode, &ow) ||
             (ir_dim_static(oh) && oh.c < 1) || (ir_dim_static(ow) && ow.c < 1)) {
             char a[256];
             ir_diag_error(d, n->loc, "%s '%s': no output size for the input %s", ir_ops[n->op].name,
@@ -892,6 +909,8 @@ static int64_t clamp_bound(int64_t v, int64_t len)
     return v < 0 ? 0 : v > len ? len : v;
 }
 
+/* slice: along a symbolic length, the bounds of ir_slice_sym: a constant length, or the
+ * derived dim ceil((len + end - start) / step). */
 SHAPE_FN(slice)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
@@ -900,17 +919,37 @@ SHAPE_FN(slice)
         return bad_attr(g, n, 0, d, "the axis is out of range");
     if (step < 1)
         return bad_attr(g, n, 0, d, "the step must be >= 1");
-    if (!ir_shp_need_static(g, n, 0, (int)ax, "sliced dimension", d))
-        return false;
+    Shape out = t->shape;
+    if (!ir_dim_static(t->shape.d[ax])) {
+        IrSliceSym b;
+        int64_t add;
+        if (!ir_slice_sym(t->shape.d[ax], ir_attr_start(n), ir_attr_end(n), &b))
+            return bad_attr(g, n, 0, d,
+                            "the sliced dimension is symbolic and the bounds may clamp (a length "
+                            "min(end, len) - start: fix the dim with --dim or --shape)");
+        if (b.start_rel == b.end_rel) {
+            out.d[ax] = ir_dim(b.end > b.start ? (b.end - b.start - 1) / step + 1 : 0);
+        } else if (!ir_ckd_sub_i64(b.end, b.start, &add) || !ir_ckd_add_i64(add, step - 1, &add) ||
+                   !ir_dim_derive(g, t->shape.d[ax], ir_dim(1), ir_dim(0), add, step, &out.d[ax]))
+            return bad_attr(g, n, 0, d,
+                            "the sliced length of a symbolic dimension overflows or needs a "
+                            "symbolic dim and the model has 16 already");
+        ir_shp_set_out(g, n, 0, t->dtype, &out);
+        return true;
+    }
     int64_t len = t->shape.d[ax].c;
     int64_t s = clamp_bound(ir_attr_start(n), len);
     int64_t e = clamp_bound(ir_attr_end(n), len);
-    Shape out = t->shape;
     out.d[ax] = ir_dim(e > s ? (e - s - 1) / step + 1 : 0); /* ceil((e - s) / step) */
     ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
+/* pad: a symbolic dim padded by constants is the derived dim d + lo + hi (ir/symbols.c),
+ * and the kernel reads the sizes at run time (codegen/c/data_move.c). Reflect needs
+ * lo, hi < d, which a symbolic d holds only at run time: the derived symbol d - max(lo, hi)
+ * is interned too, so an input too short for the padding is refused by name when the
+ * inputs bind the symbols (it must be >= 1). */
 SHAPE_FN(pad)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
@@ -925,11 +964,20 @@ SHAPE_FN(pad)
     for (int k = 0; k < at->n_ints / 2; k++) {
         int dim = t->shape.rank - 1 - k;
         int64_t lo = at->ints[2 * k], hi = at->ints[2 * k + 1];
-        if (!ir_shp_need_static(g, n, 0, dim, "padded dimension", d))
-            return false;
-        int64_t len = t->shape.d[dim].c;
         if (lo < 0 || hi < 0)
             return bad_attr(g, n, 0, d, "negative padding is not supported");
+        Dim dd = t->shape.d[dim];
+        if (!ir_dim_static(dd)) {
+            int64_t both, most = lo > hi ? lo : hi;
+            Dim fits;
+            if (!ir_ckd_add_i64(lo, hi, &both) || !ir_dim_add_const(g, dd, both, &out.d[dim]) ||
+                (mode == 1 && most > 0 && !ir_dim_add_const(g, dd, -most, &fits)))
+                return bad_attr(g, n, 0, d,
+                                "the padded size of a symbolic dimension overflows or needs a "
+                                "symbolic dim and the model has 16 already");
+            continue;
+        }
+        int64_t len = dd.c;
         if (mode == 1 && (lo >= len || hi >= len))
             return bad_attr(g, n, 0, d, "reflect padding must be smaller than the dimension");
         if (mode == 2 && len == 0 && (lo > 0 || hi > 0))

@@ -245,14 +245,30 @@ SHAPE_FN(resize_axis)
     int64_t coord = ir_attr_coord(n), nearest = ir_attr_nearest(n);
     double scale = ir_attr_scale(n);
     bool antialias = ir_attr_antialias(n) != 0;
-    if (!ir_dim_static(x->shape.d[ax])) { /* k x a symbolic length: an upsample */
+    if (!ir_dim_static(x->shape.d[ax])) {
+        /* k x a symbolic length: an upsample; or taps computed when it runs (ir_resize_sym):
+         * a constant size, or floor(len * m / div) */
         int64_t k =
             ir_resize_upsample_factor((int)mode, (int)coord, (int)nearest, scale, antialias);
+        int64_t m, div;
         Shape out = x->shape;
-        if (!k || !ir_ckd_mul_i64(out.d[ax].c, k, &out.d[ax].c))
+        bool ok;
+        if (k)
+            ok = ir_ckd_mul_i64(out.d[ax].c, k, &out.d[ax].c);
+        else if (!ir_resize_sym((int)mode, (int)coord, antialias) || nearest < 0 || nearest > 3)
+            ok = false;
+        else if (size >= 1) {
+            ok = scale == 0 && size <= INT32_MAX;
+            out.d[ax] = ir_dim(size);
+        } else
+            ok = ir_resize_scale_dyadic(scale, &m, &div) &&
+                 ir_dim_derive(g, x->shape.d[ax], ir_dim(m), ir_dim(0), 0, div, &out.d[ax]);
+        if (!ok)
             return fail(g, n, 0, d,
-                        "a symbolic dimension is resized only as a nearest, asymmetric upsample "
-                        "by a whole factor (nn.Upsample); fix it with --dim or --shape");
+                        "a symbolic dimension is resized only by nearest or linear (no "
+                        "antialias) with half_pixel, asymmetric, align_corners or "
+                        "pytorch_half_pixel coordinates, to a constant size or by a scale m/2^k; "
+                        "fix it with --dim or --shape");
         set_out(g, n, IR_F32, &out);
         return true;
     }

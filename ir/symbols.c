@@ -166,10 +166,30 @@ bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out)
     return numel(g, NULL, s, out);
 }
 
+/* c*T with T an affine derived symbol (xa + y + add, div 1) as T's terms times c, so that
+ * a padded size padded again is H+4, not (H+3)+1; false (nothing changed) otherwise. */
+static bool expand_affine(const Graph *g, Dim *xa, Dim *y, int64_t *add)
+{
+    uint32_t m = xa->syms;
+    if (!m || (m & (m - 1)) || !(g->derived_syms & m))
+        return false;
+    const SymDef *t = &g->sym_defs[__builtin_ctz(m)];
+    Dim na = t->xa, ny = t->y;
+    int64_t k;
+    if (t->div != 1 || !dim_is_one(t->xb) || !ir_ckd_mul_i64(na.c, xa->c, &na.c) ||
+        !ir_ckd_mul_i64(ny.c, xa->c, &ny.c) || !ir_ckd_mul_i64(t->add, xa->c, &k) ||
+        !ir_ckd_add_i64(k, *add, &k))
+        return false;
+    *xa = na, *y = ny, *add = k;
+    return true;
+}
+
 bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Dim *out)
 {
     if (div < 1)
         return false;
+    if (dim_is_one(xb) && dim_is_zero(y))
+        expand_affine(g, &xa, &y, &add);
     if (!ir_dim_static(xb) && !ir_dim_static(xa)) { /* one monomial, squares as symbols */
         if (!mul_squares(g, g, xa, xb, &xa))
             return false;
@@ -259,6 +279,21 @@ bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out)
 bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out)
 {
     return ir_dim_derive(g, a, ir_dim(1), ir_dim(0), 0, k, out);
+}
+
+bool ir_slice_sym(Dim len, int64_t start, int64_t end, IrSliceSym *out)
+{
+    const int64_t lb = len.c; /* the least len can be: every symbol is >= 1 */
+    if (lb < 1 || start >= IR_SLICE_TO_END || start <= -IR_SLICE_TO_END)
+        return false;
+    bool start_exact = start >= -lb && start <= lb, end_exact = end >= -lb && end <= lb;
+    *out = (IrSliceSym){start, end, start < 0, end < 0};
+    if (end >= IR_SLICE_TO_END)
+        *out = (IrSliceSym){start, 0, start < 0, true}, end_exact = true;
+    if (out->start_rel == out->end_rel) /* a constant length: exact only without clamping */
+        return start_exact && end_exact;
+    /* len + end - start: when >= 1, start < len + end <= len, so neither clamps */
+    return out->end_rel;
 }
 
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)

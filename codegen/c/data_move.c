@@ -230,32 +230,58 @@ static int axis_of(const Node *n, int rank)
     return (int)(ax < 0 ? ax + rank : ax);
 }
 
-/* slice: rows of `inner` contiguous elements, one item per (outer, k). */
+/* slice: rows of `inner` contiguous elements, one item per (outer, k). Along a symbolic
+ * length the start is k or len + k (ir_slice_sym), known when it runs. */
 void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
     const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     int ax = axis_of(n, xs->rank);
-    int64_t len = xs->d[ax].c, start = ir_attr_start(n), step = ir_attr_step(n);
-    start = start < 0 ? start + len : start;
-    start = start < 0 ? 0 : start > len ? len : start;
+    int64_t start = ir_attr_start(n), step = ir_attr_step(n);
+    const char *start_expr;
+    if (ir_dim_static(xs->d[ax])) {
+        int64_t len = xs->d[ax].c;
+        start = start < 0 ? start + len : start;
+        start = start < 0 ? 0 : start > len ? len : start;
+        start_expr = cg_strf(c, "%lld", (long long)start);
+    } else {
+        IrSliceSym b;
+        if (!ir_slice_sym(xs->d[ax], start, ir_attr_end(n), &b)) {
+            cg_error(c, n, "a slice of a symbolic length whose bounds may clamp");
+            return;
+        }
+        start_expr = b.start_rel ? cg_strf(c, "len + %lld", (long long)b.start)
+                                 : cg_strf(c, "%lld", (long long)b.start);
+    }
     static const char *const names[] = {"x"};
     cg_body_begin(c, id, names, 1);
     declare_dst(c, n);
-    cg_printf(c, "    const int64_t inner = %s, olen = %lld, len = %lld;\n",
-              cg_prod(c, xs, ax + 1, xs->rank), (long long)os->d[ax].c, (long long)len);
+    cg_printf(c, "    const int64_t inner = %s, olen = %s, len = %s;\n",
+              cg_prod(c, xs, ax + 1, xs->rank), cg_dim(c, os->d[ax]), cg_dim(c, xs->d[ax]));
+    cg_printf(c, "    const int64_t start = %s;\n", start_expr);
+    /* a run-time olen: no division per row (a constant one is a multiply) */
+    const bool sym = !ir_dim_static(os->d[ax]);
+    if (sym) {
+        cg_printf(c, "    int64_t o = 0, kk = 0;\n");
+        cg_printf(c,
+                  "    if (i0 < i1) {\n        o = i0 / olen;\n        kk = i0 %% olen;\n    }\n");
+    }
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* (outer, k) */\n");
-    cg_printf(c, "        const int64_t o = it / olen, kk = it %% olen;\n");
+    if (!sym)
+        cg_printf(c, "        const int64_t o = it / olen, kk = it %% olen;\n");
     cg_printf(c,
-              "        memcpy(dst + it * inner, x + (o * len + %lld + kk * %lld) * inner, "
+              "        memcpy(dst + it * inner, x + (o * len + start + kk * %lld) * inner, "
               "sizeof(*dst) * (size_t)inner);\n",
-              (long long)start, (long long)step);
+              (long long)step);
+    if (sym)
+        cg_printf(
+            c, "        if (++kk == olen) {\n            kk = 0;\n            o++;\n        }\n");
     cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
     if (!cg_numel(c, id, os, &ne))
         return;
-    k->items = cg_strf(c, "%s * %lld", cg_prod(c, xs, 0, ax), (long long)os->d[ax].c);
+    k->items = cg_strf(c, "%s * %s", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]));
     k->work = cg_dim(c, ne);
     k->ep_done = false;
 }

@@ -104,6 +104,84 @@ static void emit_resize_axis_sym(CgCtx *c, NodeId id, int ax, int64_t K, CgKerne
     k->work = cg_strf(c, "%s * %s * %s", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner);
 }
 
+/* resize_axis along a symbolic length with its taps computed when it runs (ir_resize_sym:
+ * nearest or linear, four coordinate modes), as ir/resize_taps.c computes them, in
+ * double: the source coordinate xo of output position j; its two nearest whole positions
+ * (the lower one and xo itself when xo is whole, whose weight is then 1) clamped to the
+ * input; linear weights 1 - r and r, or nearest's rounding of r. One item per 64 output
+ * positions, whose taps it computes once for every outer index (a resize of the last
+ * axis would otherwise compute them per element). */
+static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    const int mode = (int)ir_attr_mode(n), coord = (int)ir_attr_coord(n);
+    const int nearest = (int)ir_attr_nearest(n);
+    const double scale = ir_attr_scale(n);
+    static const char *const names[] = {"x"};
+    cg_body_begin(c, id, names, 1);
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
+    cg_printf(c, "    /* %s resize of a symbolic length, the taps computed here */\n",
+              mode ? "linear" : "nearest");
+    cg_printf(c, "    const int64_t len = %s, olen = %s, inner = %s;\n", cg_dim(c, xs->d[ax]),
+              cg_dim(c, os->d[ax]), inner);
+    if (scale > 0)
+        cg_printf(c, "    const double in = (double)len, scale = %.17g;\n", scale);
+    else
+        cg_printf(c, "    const double in = (double)len, scale = (double)olen / in;\n");
+    cg_printf(c, "    const double ow = scale * in;\n    (void)ow;\n");
+    static const char *const coords[] = {
+        "(xj + 0.5) / scale - 0.5",                  /* half_pixel */
+        "xj / scale",                                /* asymmetric */
+        "ow == 1 ? 0.0 : xj * (in - 1) / (ow - 1)",  /* align_corners */
+        "ow == 1 ? -0.5 : (xj + 0.5) / scale - 0.5", /* pytorch_half_pixel */
+    };
+    cg_printf(c, "    const int64_t outer = %s;\n", cg_prod(c, xs, 0, ax));
+    cg_printf(
+        c, "    for (int64_t it = i0; it < i1; it++) { /* 64 output positions, every outer */\n");
+    cg_printf(c, "        const int64_t j0 = it * 64, j1 = slimc_rt_min(olen, j0 + 64);\n");
+    cg_printf(c, "        int64_t p0[64], p1[64]; /* the taps of j0.., clamped to the input */\n");
+    cg_printf(
+        c,
+        "        float w0[64], w1[64];\n        (void)p1;\n        (void)w0;\n        (void)w1;\n");
+    cg_printf(c, "        for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "            const double xj = (double)j, xo = %s, f = floor(xo);\n",
+              coords[coord >= 0 && coord < 4 ? coord : 0]);
+    cg_printf(c, "            const double r = xo == f ? 1.0 : xo - f;\n");
+    cg_printf(c, "            int64_t a0 = (int64_t)f - (xo == f), a1 = a0 + 1;\n");
+    cg_printf(c, "            a0 = a0 < 0 ? 0 : a0 >= len ? len - 1 : a0;\n");
+    cg_printf(c, "            a1 = a1 < 0 ? 0 : a1 >= len ? len - 1 : a1;\n");
+    if (mode == 1) {
+        cg_printf(c,
+                  "            w0[j - j0] = (float)(1 - r);\n            w1[j - j0] = (float)r;\n");
+    } else {
+        static const char *const up[] = {"r > 0.5", "r >= 0.5", "0", "1"};
+        cg_printf(c, "            if (r == 1.0 || (%s)) /* nearest: the upper tap */\n",
+                  up[nearest >= 0 && nearest < 4 ? nearest : 0]);
+        cg_printf(c, "                a0 = a1;\n");
+    }
+    cg_printf(c, "            p0[j - j0] = a0;\n            p1[j - j0] = a1;\n        }\n");
+    cg_printf(c, "        for (int64_t o = 0; o < outer; o++)\n");
+    cg_printf(c, "            for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "                float *restrict y = out + (o * olen + j) * inner;\n");
+    cg_printf(c,
+              "                const float *restrict x0 = x + (o * len + p0[j - j0]) * inner;\n");
+    if (mode == 1) {
+        cg_printf(
+            c, "                const float *restrict x1 = x + (o * len + p1[j - j0]) * inner;\n");
+        cg_printf(c, "                const float u0 = w0[j - j0], u1 = w1[j - j0];\n");
+        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
+        cg_printf(c, "                    y[i] = 0.0f + u0 * x0[i] + u1 * x1[i];\n");
+    } else {
+        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
+        cg_printf(c, "                    y[i] = x0[i];\n");
+    }
+    cg_printf(c, "            }\n    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "(%s + 63) / 64", cg_dim(c, os->d[ax]));
+    k->work = cg_strf(c, "%s * %s * %s * 2", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner);
+}
+
 void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -115,8 +193,11 @@ void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
                                               ir_attr_antialias(n) != 0);
         if (K)
             emit_resize_axis_sym(c, id, ax, K, k);
+        else if (ir_resize_sym((int)ir_attr_mode(n), (int)ir_attr_coord(n),
+                               ir_attr_antialias(n) != 0))
+            emit_resize_axis_taps(c, id, ax, k);
         else
-            cg_error(c, n, "a symbolic length is resized only by a nearest upsample");
+            cg_error(c, n, "a symbolic length is resized only by nearest or linear");
         return;
     }
     ResizeTaps t;

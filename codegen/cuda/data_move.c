@@ -733,6 +733,10 @@ void cu_emit_resize_axis(CgCtx *c, NodeId id)
     const char *total = out_total(c, id);
     if (!total)
         return;
+    if (!ir_dim_static(xs->d[ax])) {
+        cg_error(c, n, "the CUDA backend resizes static lengths only");
+        return;
+    }
     ResizeTaps t;
     if (!ir_resize_taps(n, xs->d[ax].c, &t)) {
         cg_error(c, n, "out of memory");

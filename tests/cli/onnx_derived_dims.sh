@@ -6,7 +6,8 @@
 # header takes only the inputs' symbols. A reshape to [batch, side*side, 8] of an input
 # [batch, side, side, 8] keeps side*side symbolic; a CNN with a stride-2 conv, a depthwise
 # conv and nn.Upsample on a symbolic height and width compiles once for three image sizes,
-# and so does a ResNet stem (7x7 stride-2 conv, batch norm, max pool) with a global pool.
+# and so does a ResNet stem (7x7 stride-2 conv, batch norm, max pool) with a global pool,
+# and a CNN with a reflect pad, a ceil_mode max pool, bilinear resizes and slices.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
 PY=/usr/bin/python3
@@ -24,7 +25,8 @@ if "$SLIMC" inspect cls_token.onnx 2>&1 | grep -q "built without ONNX"; then
 fi
 python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 grid.onnx:2,3,3,8 \
   grid.onnx:1,5,5,8 cnn_hw.onnx:1,3,8,8 cnn_hw.onnx:2,3,9,7 cnn_hw.onnx:1,3,33,70 \
-  stem_hw.onnx:1,3,32,32 stem_hw.onnx:2,3,45,61 stem_hw.onnx:1,3,7,9 || bad "ORT references"
+  stem_hw.onnx:1,3,32,32 stem_hw.onnx:2,3,45,61 stem_hw.onnx:1,3,7,9 \
+  pad_pool_up.onnx:1,3,16,16 pad_pool_up.onnx:2,3,9,13 pad_pool_up.onnx:1,3,21,8 || bad "ORT references"
 
 "$SLIMC" inspect cls_token.onnx >out.txt 2>&1
 grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
@@ -85,6 +87,20 @@ for s in 1,3,32,32 2,3,45,61 1,3,7,9; do
     && "$NPYCMP" o/y.npy "stem_hw.$s.ref.npy" 1e-4 >cmp.txt && ! grep -q "note: " err.txt \
     && ok "stem_hw JIT at $s matches ORT (symbolic)" || { bad "stem_hw JIT at $s"; cat err.txt cmp.txt; }
 done
+"$SLIMC" inspect pad_pool_up.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, 4, (h//2)-1, (w//2)-1]" out.txt \
+  && ok "inspect: pad, ceil_mode pool, resizes and slices kept symbolic" || { bad "inspect pad_pool_up"; cat out.txt; }
+shared_cache=$SLIMC_CACHE_DIR
+export SLIMC_CACHE_DIR=$TEST_TMP/cache_ppu
+for s in 1,3,16,16 2,3,9,13 1,3,21,8; do
+  rm -rf o
+  "$SLIMC" run pad_pool_up.onnx --input "x=pad_pool_up.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "pad_pool_up.$s.ref.npy" 1e-5 >cmp.txt && ! grep -q "note: " err.txt \
+    && ok "pad_pool_up JIT at $s matches ORT (symbolic)" || { bad "pad_pool_up JIT at $s"; cat err.txt cmp.txt; }
+done
+[ "$(ls "$SLIMC_CACHE_DIR" | grep -c '\.so$')" = 1 ] && ok "pad_pool_up: one compile for three shapes" \
+  || { bad "pad_pool_up: JIT cache"; ls "$SLIMC_CACHE_DIR"; }
+export SLIMC_CACHE_DIR=$shared_cache
 # a 1x1 image makes no (h+1)//2 >= 1 problem, but conv needs h >= 1: a 0-wide input is refused
 python3 -c "import numpy as np; np.save('zero.npy', np.zeros((1, 3, 0, 4), np.float32))"
 expect_fail "a 0-high image is refused" "input 'x'" "$SLIMC" run cnn_hw.onnx --input x=zero.npy

@@ -8,6 +8,10 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
                   softmax over the side*side tokens: y [batch, side*side, 8]
   cnn_hw.onnx     x [batch, 3, h, w] -> a stride-2 conv (h+1)//2, a depthwise conv,
                   nn.Upsample(scale_factor=2) and a conv: y [batch, 2, 2*((h+1)//2), ...]
+  pad_pool_up.onnx x [batch, 3, h, w] -> F.pad reflect 1, a 3x3 conv, a 3x3 stride-2 max pool
+                  with ceil_mode, bilinear nn.Upsample x2 (half_pixel), F.interpolate x0.5
+                  bilinear align_corners, a conv and [:, :, 1:, :-1] slices: y [batch, 4,
+                  (h//2)-1, (w//2)-1] (issue 19, i19-sym2: Pad, ceil_mode, Resize, Slice)
   stem_hw.onnx    x [batch, 3, h, w] -> a ResNet stem (7x7 stride-2 conv, batch norm, relu,
                   3x3 stride-2 max pool), a 3x3 conv, global average pool, a linear: y
                   [batch, 10], the pooled sizes derived from h and w
@@ -63,6 +67,27 @@ torch.onnx.export(CnnHW().eval(), (torch.randn(1, 3, 8, 8),), f"{out}/cnn_hw.onn
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"},
                                 "y": {0: "batch", 2: "oh", 3: "ow"}})
+class PadPoolUp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3)
+        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.c2 = nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.c1(nn.functional.pad(x, (1, 1, 1, 1), mode="reflect"))))
+        x = nn.functional.interpolate(self.up(x), scale_factor=0.5, mode="bilinear",
+                                      align_corners=True)
+        return self.c2(x)[:, :, 1:, :-1]
+
+
+torch.onnx.export(PadPoolUp().eval(), (torch.randn(1, 3, 16, 16),), f"{out}/pad_pool_up.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"},
+                                "y": {0: "batch", 2: "oh", 3: "ow"}})
+
+
 class StemHW(nn.Module):
     def __init__(self):
         super().__init__()

@@ -59,9 +59,9 @@ if "$SLIMC" inspect "$S/lenet/lenet.slim" >/dev/null 2>&1 && python3 "$PYM" make
 fi
 [ -f conv_dyn.onnx ] || { bad "shapes_models.py make"; finish; exit 1; }
 
-# refused without a fix (a max pool with ceil_mode over symbolic H, W; the conv before it
-# would stay symbolic): the message says how
-expect_fail "ceil_mode pool on symbolic H, W: the note names the dims and the way out" \
+# refused without a fix (a slice [0:3] of the pooled symbolic W, whose length clamps; the
+# conv and the ceil_mode pool before it would stay symbolic): the message says how
+expect_fail "a clamping slice of symbolic W: the note names the dims and the way out" \
   "note: the model's symbolic dims are batch, H, W \(input 'x' is f32\[batch, 3, H, W\]\); fix them at import: --shape x=D0,D1,... or --dim batch=N" \
   "$SLIMC" inspect conv_dyn.onnx
 
@@ -81,12 +81,12 @@ check "--shape 0=1,3,5,6 (position) matches ORT" 1,3,5,6 --shape 0=1,3,5,6
 check "--dim batch=3 --dim H=4 --dim W=7 matches ORT" 3,3,4,7 --dim batch=3 --dim H=4 --dim W=7
 check "--dim H, W only: the batch stays symbolic" 2,3,6,6 --dim H=6 --dim W=6
 check "run with no fix: the input file's shape is fixed at import" 2,3,8,10
-grep -qF "note: imported with the inputs' shapes fixed (max_pool2d 'MaxPool_2': the spatial size of 'Relu_1' (f32[batch, 4, H, W]) must be a fixed size, not symbolic); each new shape compiles once" err.txt \
+grep -qF "note: imported with the inputs' shapes fixed (slice 'Slice_3': the sliced dimension is symbolic and the bounds may clamp (a length min(end, len) - start: fix the dim with --dim or --shape) for 'MaxPool_2' (f32[batch, 4, (H+1)//2, (W+1)//2])); each new shape compiles once" err.txt \
   && ok "the run says it fixed the input's shape" || { bad "run with no fix: the note"; cat err.txt; }
 python3 -c 'import numpy as np; np.save("rank3.npy", np.ones((3, 8, 8), np.float32))'
 expect_fail "run with no fix, an input of the wrong rank: the model's error, then why" \
   "with the given inputs' shapes fixed at import:" "$SLIMC" run conv_dyn.onnx --input x=rank3.npy
-grep -q "must be a fixed size, not symbolic" err.txt && grep -q -- "--shape x: the input has 4 dims, not 3" err.txt \
+grep -q "the bounds may clamp" err.txt && grep -q -- "--shape x: the input has 4 dims, not 3" err.txt \
   && ok "both errors are shown" || { bad "wrong rank: errors"; cat err.txt; }
 "$SLIMC" inspect conv_dyn.onnx --dim H=6 --dim W=6 >out.txt 2>&1
 grep -q 'input  x: f32\[batch, 3, 6, 6\]' out.txt && ok "inspect shows f32[batch, 3, 6, 6]" \

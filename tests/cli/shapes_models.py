@@ -33,15 +33,18 @@ def make(out):
         return np.array(v, np.int64)
 
     # Conv over [batch, 3, H, W]: needs its spatial dims fixed (--shape / --dim).
-    # conv2d keeps H and W symbolic (derived dims); a max pool with ceil_mode does not
+    # conv2d and a max pool with ceil_mode keep H and W symbolic (derived dims); a slice
+    # [0:3] of W does not (its length min(3, W') clamps)
     save("conv_dyn",
          [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
           h.make_node("Relu", ["c"], ["r"]),
-          h.make_node("MaxPool", ["r"], ["y"], kernel_shape=[2, 2], strides=[2, 2],
-                      ceil_mode=1)],
+          h.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2],
+                      ceil_mode=1),
+          h.make_node("Slice", ["p", "s0", "s3", "ax3"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "H", "W"])],
          {"W": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
-          "B": rng.standard_normal(4).astype(np.float32)})
+          "B": rng.standard_normal(4).astype(np.float32),
+          "s0": i64(0), "s3": i64(3), "ax3": i64(3)})
     # PyTorch's shape code: y = reshape(x, [Shape(x)[0] * Shape(x)[1], -1]) * 2, named /Shape
     # as the exporter names it.
     save("shape_dyn",

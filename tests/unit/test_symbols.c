@@ -151,6 +151,112 @@ START_TEST(test_bind_derived)
 }
 END_TEST
 
+/* PyTorch's pooling_output_shape (aten/src/ATen/native/Pool.h), the reference: a plain
+ * floor division, then the last window dropped when it starts past the input and the left
+ * padding; < 1 is PyTorch's "output size is too small". */
+static int64_t torch_pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t dil, bool ceil)
+{
+    int64_t num = in + 2 * p - dil * (k - 1) - 1 + (ceil ? s - 1 : 0);
+    int64_t out = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+    if (ceil && (out - 1) * s >= in + p)
+        out--;
+    return out;
+}
+
+/* A max pool (with and without ceil_mode) over a symbolic height: the derived dim of its
+ * output evaluates to PyTorch's size for every height where PyTorch has one, and comes out
+ * < 1 (refused when bound) where PyTorch refuses; a static height gives the same size. */
+START_TEST(test_pool_ceil_derived)
+{
+    int checked = 0;
+    for (int64_t k = 1; k <= 6; k++)
+        for (int64_t s = 1; s <= 4; s++)
+            for (int64_t p = 0; p <= k / 2; p++)
+                for (int64_t dil = 1; dil <= 2; dil++)
+                    for (int ceil = 0; ceil < 2; ceil++) {
+                        Graph *g = ir_graph_new("m");
+                        int H = ir_graph_symbol(g, "H");
+                        Type t = {IR_F32, {4, {ir_dim(1), ir_dim(1), sym(H), ir_dim(5)}}, NULL};
+                        ValueId x = ir_input_new(g, "x", t, (SrcLoc){0});
+                        NodeId n = ir_node_new(g, IR_OP_MAX_POOL2D, "pool", (SrcLoc){0}, &x, 1, 1);
+                        int64_t kk[] = {k, 1}, ss[] = {s, 1}, pp[] = {p, 0}, dd[] = {dil, 1};
+                        ir_node_set_ints(g, n, "kernel", kk, 2);
+                        ir_node_set_ints(g, n, "stride", ss, 2);
+                        ir_node_set_ints(g, n, "padding", pp, 2);
+                        ir_node_set_ints(g, n, "dilation", dd, 2);
+                        ir_node_set_int(g, n, "ceil_mode", ceil);
+                        Diag d;
+                        ir_diag_init(&d);
+                        ck_assert_msg(ir_infer_node(g, n, &d), "%s", ir_diag_text(&d));
+                        ir_diag_fini(&d);
+                        Dim oh = g->values[g->nodes[n].outputs[0]].type.shape.d[2];
+                        for (int64_t h = 1; h <= 40; h++) {
+                            int64_t v[IR_MAX_SYMS] = {0},
+                                    want = torch_pool_out(h, k, s, p, dil, ceil);
+                            v[H] = h;
+                            char why[128];
+                            bool ok = ir_syms_derive(g, v, why, sizeof why);
+                            ck_assert_msg(ok == (want >= 1),
+                                          "k%lld s%lld p%lld d%lld ceil %d h %lld", (long long)k,
+                                          (long long)s, (long long)p, (long long)dil, ceil,
+                                          (long long)h);
+                            if (ok)
+                                ck_assert_int_eq(ir_dim_eval(oh, v), want);
+                            checked++;
+                        }
+                        ir_graph_free(g);
+                    }
+    ck_assert_int_eq(checked, 9600); /* every case ran */
+}
+END_TEST
+
+/* The slice of a symbolic length: kept symbolic where clamping cannot change the length,
+ * and then its length and start agree with Python's slicing of every length from 1 to 30
+ * (the length from ir_slice_sym's bounds, < 1 only where Python's is 0). */
+START_TEST(test_slice_sym)
+{
+    const int64_t big = IR_SLICE_TO_END;
+    IrSliceSym b;
+    Dim L = sym(0);
+    ck_assert(ir_slice_sym(L, 1, big, &b) && !b.start_rel && b.end_rel && b.start == 1);
+    ck_assert(ir_slice_sym(L, 0, -1, &b) && b.end_rel && b.end == -1);
+    ck_assert(ir_slice_sym(L, -1, big, &b) && b.start_rel && b.end_rel);
+    ck_assert(ir_slice_sym(L, 0, 1, &b) && !b.start_rel && !b.end_rel);
+    ck_assert(!ir_slice_sym(L, 0, 3, &b));              /* min(3, L) */
+    ck_assert(!ir_slice_sym(L, -3, big, &b));           /* min(3, L) */
+    ck_assert(!ir_slice_sym(L, -2, 5, &b));             /* 5 - (L - 2): -L */
+    ck_assert(ir_slice_sym((Dim){4, 1u}, -3, big, &b)); /* 4*S >= 4 > 3 */
+    const int64_t bounds[] = {0, 1, 2, 3, -1, -2, -5, big};
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++)
+            for (int64_t step = 1; step <= 3; step++) {
+                if (!ir_slice_sym(L, bounds[i], bounds[j], &b))
+                    continue;
+                for (int64_t len = 1; len <= 30; len++) {
+                    int64_t st = bounds[i] < 0 ? bounds[i] + len : bounds[i];
+                    int64_t en = bounds[j] < 0 ? bounds[j] + len : bounds[j];
+                    st = st < 0 ? 0 : st > len ? len : st;
+                    en = en < 0 ? 0 : en > len ? len : en;
+                    int64_t want = en > st ? (en - st + step - 1) / step : 0;
+                    int64_t s0 = b.start + (b.start_rel ? len : 0),
+                            e0 = b.end + (b.end_rel ? len : 0);
+                    /* the derived dim floor((len + end - start + step - 1) / step), or
+                     * the constant length */
+                    int64_t num = e0 - s0 + step - 1;
+                    int64_t got = b.start_rel != b.end_rel
+                                      ? (num >= 0 ? num / step : -((-num + step - 1) / step))
+                                  : e0 > s0 ? num / step
+                                            : 0;
+                    if (want >= 1) {
+                        ck_assert_int_eq(got, want);
+                        ck_assert_int_eq(s0, st);
+                    } else
+                        ck_assert_int_lt(got, 1);
+                }
+            }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symbols");
@@ -159,6 +265,8 @@ int main(void)
     tcase_add_test(tc, test_eval);
     tcase_add_test(tc, test_limit);
     tcase_add_test(tc, test_bind_derived);
+    tcase_add_test(tc, test_pool_ceil_derived);
+    tcase_add_test(tc, test_slice_sym);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
