@@ -16,6 +16,7 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/amx.h
   runtime/kernels/gemm.c
   runtime/kernels/conv.c
+  runtime/kernels/depthwise.c
   runtime/kernels/rows.c
   runtime/kernels/attention.c
   runtime/kernels/pool.c

@@ -148,9 +148,9 @@ static void declare_values(CgCtx *c)
         bool ro;
         if (!cg_entry_value_pointer(c, v, on_gpu, &ct, &expr, &note, &ro))
             continue;
-        const char *q = ro ? "const " : "";
-        cg_printf(c, "    %s%s *%s = (%s%s *)(%s); /* %s */\n", q, ct, c->val_names[v], q, ct, expr,
-                  note);
+        const char *q = ro ? "const " : "", *paren = strchr(expr, ' ') ? "(" : "";
+        cg_printf(c, "    %s%s *%s = (%s%s *)%s%s%s; /* %s */\n", q, ct, c->val_names[v], q, ct,
+                  paren, expr, *paren ? ")" : "", note);
     }
 }
 
