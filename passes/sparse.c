@@ -136,22 +136,31 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
 
 /* ---- int8: qlinear after prune then quantize ---- */
 
-int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t *K)
+/* Whether qlinear n has a constant i8 weight the q8 plan can read, [O, K] or packed by
+ * layout; its sizes into *O, *K. */
+static bool q8_shape(const Graph *g, const Node *n, int64_t *O, int64_t *K)
 {
     const Value *w = &g->values[n->inputs[1]];
     const Value *x = &g->values[n->inputs[0]];
     if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||
         !ir_shape_static(&w->type.shape) || x->type.shape.rank < 1 ||
         !ir_dim_static(x->type.shape.d[x->type.shape.rank - 1]))
-        return NULL;
+        return false;
     const bool packed = ir_attr_w_packed(n) != 0;
     *O = packed ? ir_attr_out_features(n) : w->type.shape.d[0].c;
     *K = x->type.shape.d[x->type.shape.rank - 1].c;
     if (*O < 1 || *K < 1 || (!packed && (w->type.shape.rank != 2 || w->type.shape.d[1].c != *K)))
+        return false;
+    return !packed || (size_t)(slimc_rt_pack_blocks(*O) * ir_qpack_rows(*K) * 64) == w->data_bytes;
+}
+
+int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t *K)
+{
+    if (!q8_shape(g, n, O, K))
         return NULL;
+    const bool packed = ir_attr_w_packed(n) != 0;
     const int64_t KB = ir_qpack_rows(*K);
-    if (packed && (size_t)(slimc_rt_pack_blocks(*O) * KB * 64) != w->data_bytes)
-        return NULL;
+    const Value *w = &g->values[n->inputs[1]];
     int8_t *out = malloc((size_t)(*O * *K));
     SLIMC_ASSERT(out);
     const int8_t *d = w->data;
@@ -168,21 +177,32 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
     const Node *n = &g->nodes[id];
     if (n->op != IR_OP_QLINEAR)
         return false;
-    int64_t O, K;
-    int8_t *w = pass_sparse_q8_weight(g, n, &O, &K);
-    if (!w)
+    int64_t O, K, nnz = 0, kept = 0;
+    if (!q8_shape(g, n, &O, &K))
         return false;
     const int64_t K4 = (K + 3) / 4;
-    int64_t nnz = 0, kept = 0;
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t b = 0; b < K4; b++) {
-            int nz = 0;
-            for (int64_t k = 4 * b; k < 4 * b + 4 && k < K; k++)
-                nz += w[o * K + k] != 0;
+    const int8_t *d = g->values[n->inputs[1]].data;
+    if (ir_attr_w_packed(n)) {
+        /* layout's VNNI packing keeps each block of 4 (a row o, k in [4q, 4q + 4)) as one
+         * 4-byte group and zero-fills the padding: the blocks are counted where they lie,
+         * without unpacking every layer on every start */
+        const size_t groups = g->values[n->inputs[1]].data_bytes / 4;
+        for (size_t i = 0; i < groups; i++) {
+            const int nz =
+                (d[4 * i] != 0) + (d[4 * i + 1] != 0) + (d[4 * i + 2] != 0) + (d[4 * i + 3] != 0);
             nnz += nz;
             kept += nz > 0;
         }
-    free(w);
+    } else {
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t b = 0; b < K4; b++) {
+                int nz = 0;
+                for (int64_t k = 4 * b; k < 4 * b + 4 && k < K; k++)
+                    nz += d[o * K + k] != 0;
+                nnz += nz;
+                kept += nz > 0;
+            }
+    }
     out->q8 = true;
     out->numel = O * K;
     out->nnz = nnz;

@@ -243,6 +243,17 @@ static SparsePlan plan_at(double density, const CostProfile *p, bool symbolic)
         kept += w[4 * b] || w[4 * b + 1] || w[4 * b + 2] || w[4 * b + 3];
     ck_assert_int_eq(pl.q8_blocks, 512 * 196);
     ck_assert_int_eq(pl.q8_kept, kept);
+    /* the same counts read through layout's VNNI packing (padded K and zero-filled) */
+    ir_diag_init(&d);
+    ck_assert_msg(pass_layout(g, NULL, &d), "%s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    ck_assert_int_eq(ir_attr_w_packed(&g->nodes[n]), 1);
+    SparsePlan packed;
+    ck_assert(pass_sparse_plan_q8(g, n, p, &packed));
+    ck_assert_int_eq(packed.q8_kept, pl.q8_kept);
+    ck_assert_int_eq(packed.q8_blocks, pl.q8_blocks);
+    ck_assert_int_eq(packed.nnz, pl.nnz);
+    ck_assert(packed.choose == pl.choose);
     ir_graph_free(g);
     return pl;
 }
