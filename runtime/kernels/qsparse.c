@@ -152,32 +152,16 @@ static SLIMC_RT_AVX2 void slimc_rt_q8sp_gemv_avx2(const SlimcRtQ8sp *w, const ui
 
 /* ---- several rows: x laid out by block ---- */
 
-/* r[0..15] transposed as a 16 x 16 matrix of dwords: lane i of r[c] becomes lane c of r[i]. */
+/* r[0..15] transposed as a 16 x 16 matrix of dwords: lane i of r[c] becomes lane c of r[i]
+ * (internal.h's float transpose: the bits move, whatever they hold). */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void slimc_rt_tr16_epi32(__m512i *r)
 {
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) { /* r[i + j], 128-bit lane L: column 4 L + j of rows i.. */
-        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
-        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
-        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
-        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
-    }
-    for (int j = 0; j < 4; j++) {
-        const __m512i u0 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0x88);
-        const __m512i u1 = _mm512_shuffle_i32x4(r[j], r[4 + j], 0xdd);
-        const __m512i v0 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0x88);
-        const __m512i v1 = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], 0xdd);
-        t[j] = _mm512_shuffle_i32x4(u0, v0, 0x88);
-        t[4 + j] = _mm512_shuffle_i32x4(u1, v1, 0x88);
-        t[8 + j] = _mm512_shuffle_i32x4(u0, v0, 0xdd);
-        t[12 + j] = _mm512_shuffle_i32x4(u1, v1, 0xdd);
-    }
+    __m512 f[16];
     for (int i = 0; i < 16; i++)
-        r[i] = t[i];
+        f[i] = _mm512_castsi512_ps(r[i]);
+    slimc_rt_transpose16(f);
+    for (int i = 0; i < 16; i++)
+        r[i] = _mm512_castps_si512(f[i]);
 }
 
 /* xt[(b * nch + ch) * 64 + i * 4 + t] = x[m0 + 16 ch + i][4 b + t] for the mc rows (zeros for
