@@ -246,9 +246,7 @@ static void emit_call(CgCtx *c, NodeId id, const CgKernel *k)
                   "    %s_prof_start[%d] = prof_t - prof_t0;\n"
                   "    %s_prof_ms[%d] += %s_prof_last[%d];\n",
                   c->prefix, id, c->prefix, id, c->prefix, id, c->prefix, id);
-    if (n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT || n->op == IR_OP_GATHER_ELEMENTS ||
-        n->op == IR_OP_SCATTER_ELEMENTS || n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND ||
-        n->op == IR_OP_ROI_ALIGN)
+    if (cg_sets_error(n))
         cg_printf(c, "    if (err)\n        return 3; /* an index out of range */\n");
 }
 

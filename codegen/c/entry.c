@@ -40,6 +40,13 @@ bool cg_concat_in_place(const Graph *g, const Node *n)
     return true;
 }
 
+bool cg_sets_error(const Node *n)
+{
+    return n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT ||
+           n->op == IR_OP_GATHER_ELEMENTS || n->op == IR_OP_SCATTER_ELEMENTS ||
+           n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND || n->op == IR_OP_ROI_ALIGN;
+}
+
 int cg_output_index(const Graph *g, ValueId v)
 {
     for (int j = 0; j < g->n_outputs; j++)

@@ -18,6 +18,9 @@ ValueId cg_storage_of(const Graph *g, ValueId v);
 void cg_placement_comment(CgCtx *c);
 /* A concat that memplan runs in place: its inputs already lie in its result. */
 bool cg_concat_in_place(const Graph *g, const Node *n);
+/* Whether node n's kernel may set the error flag (an index out of range): the entry
+ * returns 3 right after it. */
+bool cg_sets_error(const Node *n);
 /* The position of v among the graph's outputs / inputs, or -1. */
 int cg_output_index(const Graph *g, ValueId v);
 int cg_input_index(const Graph *g, ValueId v);

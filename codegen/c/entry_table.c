@@ -255,10 +255,7 @@ void cg_table_flush(CgCtx *c)
         for (int j = 0; j < n_ep; j++)
             ep[j] = n->epilogue[j].operand;
         const bool epi = has_epiall(c, id);
-        const bool check = n->op == IR_OP_EMBEDDING || n->op == IR_OP_INDEX_SELECT ||
-                           n->op == IR_OP_GATHER_ELEMENTS || n->op == IR_OP_SCATTER_ELEMENTS ||
-                           n->op == IR_OP_GATHER_ND || n->op == IR_OP_SCATTER_ND ||
-                           n->op == IR_OP_ROI_ALIGN;
+        const bool check = cg_sets_error(n);
         cg_printf(c, "            {%s, %s%s, {%s}, {%s}, %d, %d, %d, %d, %d}, /* %s */\n",
                   c->fn_names[id], epi ? "epiall_" : "NULL", epi ? c->fn_names[id] : "",
                   slot_list(c, n->inputs, n->n_inputs, 8), slot_list(c, ep, n_ep, MAX_EP),
