@@ -96,8 +96,19 @@ static const char *poly_overflows(CgCtx *c, const Poly *p)
     return e ? e : "0";
 }
 
-bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, const char **ct, const char **expr,
-                            const char **note, bool *ro)
+/* The constant value of p, when no term has a symbol. */
+static bool poly_fixed(const Poly *p, int64_t *x)
+{
+    *x = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (p->t[i].mask)
+            return false;
+        *x += p->t[i].c;
+    }
+    return true;
+}
+
+bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, CgValuePtr *p)
 {
     const Graph *g = c->g;
     const Value *val = &g->values[v];
@@ -105,28 +116,38 @@ bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, const char **ct
     ValueId root = cg_storage_of(g, v);
     const Value *rv = &g->values[root];
     int oi = cg_output_index(g, root);
-    *ct = ir_dtype_ctype(val->type.dtype);
-    *ro = false;
-    *note = cg_strf(c, "%s%s", ty, root != v ? ", a view" : "");
+    memset(p, 0, sizeof *p);
+    p->ctype = ir_dtype_ctype(val->type.dtype);
+    p->note = cg_strf(c, "%s%s", ty, root != v ? ", a view" : "");
     if (rv->kind == IR_VALUE_INPUT) {
         int ii = cg_input_index(g, root);
         if (ii < 0)
             return false;
-        *ro = true;
-        *expr = cg_strf(c, "inputs[%d]", ii);
+        p->ro = true;
+        p->kind = CG_PTR_INPUT;
+        p->at = ii;
+        p->expr = cg_strf(c, "inputs[%d]", ii);
     } else if (rv->kind == IR_VALUE_CONST) {
-        *ro = true;
-        *expr = cg_strf(c, "%s[%d]", on_gpu && !on_gpu[root] ? "host_consts" : "consts", root);
+        p->ro = true;
+        p->kind = CG_PTR_CONST;
+        p->at = root;
+        p->expr = cg_strf(c, "%s[%d]", on_gpu && !on_gpu[root] ? "host_consts" : "consts", root);
     } else if (oi >= 0) {
-        *expr = cg_strf(c, "outputs[%d]", oi);
+        p->kind = CG_PTR_OUTPUT;
+        p->at = oi;
+        p->expr = cg_strf(c, "outputs[%d]", oi);
     } else if (rv->planned) {
         /* a piece of an in-place concat lies at its byte offset in the concat's result */
         const bool piece = root != v && !poly_zero(&val->offset);
         const bool host = on_gpu && g->nodes[rv->producer].device == IR_DEVICE_CPU;
-        *expr = cg_strf(c, "%s + %s%s%s", host ? "hbase" : "base", poly_expr(c, &rv->offset),
-                        piece ? " + " : "", piece ? poly_expr(c, &val->offset) : "");
+        int64_t a, b = 0;
+        p->kind = CG_PTR_ARENA;
+        p->fixed = !host && poly_fixed(&rv->offset, &a) && (!piece || poly_fixed(&val->offset, &b));
+        p->at = p->fixed ? a + b : 0;
+        p->expr = cg_strf(c, "%s + %s%s%s", host ? "hbase" : "base", poly_expr(c, &rv->offset),
+                          piece ? " + " : "", piece ? poly_expr(c, &val->offset) : "");
         if (piece)
-            *note = cg_strf(c, "%s, in %s", ty, c->val_names[root]);
+            p->note = cg_strf(c, "%s, in %s", ty, c->val_names[root]);
     } else {
         if (rv->producer != IR_NONE && !g->nodes[rv->producer].dead)
             cg_error(c, &g->nodes[rv->producer], "value '%s' has no storage (run memplan first)",
@@ -151,13 +172,12 @@ static void declare_values(CgCtx *c)
 {
     const bool *on_gpu = cg_entry_gpu_consts(c);
     for (int v = 0; v < c->g->n_values && c->ok; v++) {
-        const char *ct, *expr, *note;
-        bool ro;
-        if (!cg_entry_value_pointer(c, v, on_gpu, &ct, &expr, &note, &ro))
+        CgValuePtr p;
+        if (!cg_entry_value_pointer(c, v, on_gpu, &p))
             continue;
-        const char *q = ro ? "const " : "", *paren = strchr(expr, ' ') ? "(" : "";
-        cg_printf(c, "    %s%s *%s = (%s%s *)%s%s%s; /* %s */\n", q, ct, c->val_names[v], q, ct,
-                  paren, expr, *paren ? ")" : "", note);
+        const char *q = p.ro ? "const " : "", *paren = p.kind == CG_PTR_ARENA ? "(" : "";
+        cg_printf(c, "    %s%s *%s = (%s%s *)%s%s%s; /* %s */\n", q, p.ctype, c->val_names[v], q,
+                  p.ctype, paren, p.expr, *paren ? ")" : "", p.note);
     }
 }
 

@@ -39,13 +39,23 @@ void cg_entry_checks(CgCtx *c);
  * and outputs the entry's parameters; in a mixed-device graph also `hbase`, the CPU's
  * arena, and `host_consts`, the weights in host memory), then marks each used. */
 void cg_entry_values(CgCtx *c);
-/* Where value v's buffer lies, as a C expression (*expr, of type `*ct *`, const when *ro)
- * and a comment (*note: its type, "a view"...); false for a value the entry does not point
- * at. In a mixed-device graph, constants read on the CPU come from host_consts and the
- * CPU's temporaries lie in its arena, hbase (the CUDA backend's host half declares both);
- * on_gpu (cg_entry_gpu_consts) says which constants the GPU reads. */
-bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, const char **ct, const char **expr,
-                            const char **note, bool *ro);
+/* Where value v's buffer lies (cg_entry_value_pointer). */
+enum { CG_PTR_CONST, CG_PTR_INPUT, CG_PTR_OUTPUT, CG_PTR_ARENA };
+typedef struct CgValuePtr {
+    const char *ctype; /* its elements' C type */
+    const char *expr;  /* the pointer as a C expression ("consts[3]", "base + (64 * sym_N)") */
+    const char *note;  /* for a comment: its type, "a view", the concat it lies in */
+    bool ro;           /* read-only (an input, a weight) */
+    int kind;          /* CG_PTR_* */
+    int64_t at;        /* the index into consts, inputs or outputs; the arena offset if fixed */
+    bool fixed;        /* CG_PTR_ARENA: the offset does not depend on the symbols (at) */
+} CgValuePtr;
+/* Where value v's buffer lies, into *p; false for a value the entry does not point at. In a
+ * mixed-device graph, constants read on the CPU come from host_consts and the CPU's
+ * temporaries lie in its arena, hbase (the CUDA backend's host half declares both; such
+ * an offset is never `fixed`); on_gpu (cg_entry_gpu_consts) says which constants the GPU
+ * reads. */
+bool cg_entry_value_pointer(CgCtx *c, int v, const bool *on_gpu, CgValuePtr *p);
 /* The constants a mixed-device graph's GPU reads (NULL when the graph is not mixed). */
 const bool *cg_entry_gpu_consts(CgCtx *c);
 

@@ -14,7 +14,6 @@
 #include "codegen/c/entry_table.h"
 #include "codegen/c/entry.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Above this many nodes, the JIT's entry is tables (the plain entry of such a graph is
@@ -82,29 +81,6 @@ static bool has_epiall(const CgCtx *c, NodeId id)
     return c->g->nodes[id].n_epilogue && !c->kernels[id].ep_done;
 }
 
-/* "base + N" or "base + N + M" with decimal N, M: the offset into *off. */
-static bool static_offset(const char *e, long long *off)
-{
-    if (strncmp(e, "base + ", 7) != 0)
-        return false;
-    const char *p = e + 7;
-    long long sum = 0;
-    for (;;) {
-        char *end;
-        long long x = strtoll(p, &end, 10);
-        if (end == p)
-            return false;
-        sum += x;
-        if (*end == '\0')
-            break;
-        if (strncmp(end, " + ", 3) != 0)
-            return false;
-        p = end + 3;
-    }
-    *off = sum;
-    return true;
-}
-
 void cg_table_helper(CgCtx *c)
 {
     cg_printf(c,
@@ -153,40 +129,34 @@ void cg_table_values(CgCtx *c)
     c->table = t;
     t->slot = ir_arena_alloc(c->arena, sizeof(int) * ((size_t)g->n_values + 1));
     t->pending = ir_arena_alloc(c->arena, sizeof(NodeId) * ((size_t)g->n_nodes + 1));
-    const char **expr = ir_arena_alloc(c->arena, sizeof(char *) * ((size_t)g->n_values + 1));
+    CgValuePtr *ptr = ir_arena_alloc(c->arena, sizeof *ptr * ((size_t)g->n_values + 1));
     const char **names = ir_arena_alloc(c->arena, sizeof(char *) * ((size_t)g->n_values + 1));
-    int n_dyn = 0;
+    bool dynamic = false; /* arena offsets that depend on the symbols */
     for (int v = 0; v < g->n_values && c->ok; v++) {
-        const char *ct, *note;
-        bool ro;
         t->slot[v] = -1;
         names[v] = c->val_names[v];
-        if (!cg_entry_value_pointer(c, v, NULL, &ct, &expr[v], &note, &ro))
+        if (!cg_entry_value_pointer(c, v, NULL, &ptr[v]))
             continue;
         t->slot[v] = t->n_slots++;
-        long long off;
-        n_dyn += strncmp(expr[v], "base + ", 7) == 0 && !static_offset(expr[v], &off);
-        names[v] = cg_strf(c, "((%s%s *)P_v[%d])", ro ? "const " : "", ct, t->slot[v]);
+        dynamic |= ptr[v].kind == CG_PTR_ARENA && !ptr[v].fixed;
+        names[v] =
+            cg_strf(c, "((%s%s *)P_v[%d])", ptr[v].ro ? "const " : "", ptr[v].ctype, t->slot[v]);
     }
     if (!c->ok)
         return;
-    /* where each value lies: {0 consts, 1 inputs, 2 outputs, 3 the arena; index or offset} */
+    /* where each value lies: {0 consts, 1 inputs, 2 outputs, 3 the arena (the offset), -1 an
+     * offset that depends on the symbols (a statement below)} */
     cg_printf(c, "    static const int64_t P_vt[%d][2] = {\n", t->n_slots + 1);
     for (int v = 0; v < g->n_values; v++) {
         if (t->slot[v] < 0)
             continue;
-        long long off = 0;
-        int kind = -1, ix = -1;
-        if (sscanf(expr[v], "consts[%d]", &ix) == 1)
-            kind = 0;
-        else if (sscanf(expr[v], "inputs[%d]", &ix) == 1)
-            kind = 1;
-        else if (sscanf(expr[v], "outputs[%d]", &ix) == 1)
-            kind = 2;
-        else if (static_offset(expr[v], &off))
-            kind = 3;
-        cg_printf(c, "        {%d, %lld}, /* %s */\n", kind, kind == 3 ? off : (long long)ix,
-                  c->val_names[v]);
+        const CgValuePtr *p = &ptr[v];
+        const int kind = p->kind == CG_PTR_CONST    ? 0
+                         : p->kind == CG_PTR_INPUT  ? 1
+                         : p->kind == CG_PTR_OUTPUT ? 2
+                         : p->fixed                 ? 3
+                                                    : -1;
+        cg_printf(c, "        {%d, %lld}, /* %s */\n", kind, (long long)p->at, c->val_names[v]);
     }
     cg_printf(c,
               "        {-1, 0}};\n    const void *P_v[%d];\n"
@@ -197,13 +167,10 @@ void cg_table_values(CgCtx *c)
               "               : k == 3 ? (const void *)(base + x) : NULL;\n"
               "    }\n",
               t->n_slots + 1, t->n_slots);
-    if (n_dyn) /* offsets that depend on the symbols */
-        for (int v = 0; v < g->n_values; v++) {
-            long long off;
-            if (t->slot[v] >= 0 && strncmp(expr[v], "base + ", 7) == 0 &&
-                !static_offset(expr[v], &off))
-                cg_printf(c, "    P_v[%d] = (const void *)(%s);\n", t->slot[v], expr[v]);
-        }
+    if (dynamic)
+        for (int v = 0; v < g->n_values; v++)
+            if (t->slot[v] >= 0 && ptr[v].kind == CG_PTR_ARENA && !ptr[v].fixed)
+                cg_printf(c, "    P_v[%d] = (const void *)(%s);\n", t->slot[v], ptr[v].expr);
     /* every distinct work, item-count and element-count expression, once */
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
