@@ -151,7 +151,9 @@ def seeded(shape):
     return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
 
 
-def refs(cases):
+def refs(cases, per_output=False):
+    """For each MODEL:SHAPE, a seeded input STEM.x.npy and ONNX Runtime's output: STEM.ref.npy
+    (the first output), or STEM.NAME.ref.npy for every output with per_output."""
     import onnxruntime as ort
 
     for case in cases:
@@ -160,15 +162,21 @@ def refs(cases):
         stem = f"{model[:-5]}.{shape}"
         np.save(f"{stem}.x.npy", x)
         s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-        np.save(f"{stem}.ref.npy", s.run(None, {s.get_inputs()[0].name: x})[0])
+        outs = s.run(None, {s.get_inputs()[0].name: x})
+        if not per_output:
+            np.save(f"{stem}.ref.npy", outs[0])
+            continue
+        for o, v in zip(s.get_outputs(), outs):
+            np.save(f"{stem}.{o.name}.ref.npy", v)
 
 
-def main():
+def main(make_models=None, per_output=False):
+    """`make DIR` writes the models, `refs MODEL:SHAPE...` the inputs and references."""
     cmd = sys.argv[1]
     if cmd == "make":
-        make(sys.argv[2])
+        (make_models or make)(sys.argv[2])
     elif cmd == "refs":
-        refs(sys.argv[2:])
+        refs(sys.argv[2:], per_output)
     else:
         sys.exit(f"unknown command {cmd}")
 

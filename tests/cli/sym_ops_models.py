@@ -20,9 +20,13 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
   sym_ops_models.py refs MODEL.onnx:SHAPE... for each, the input (MODEL.SHAPE.x.npy) and
                                              ORT's outputs (MODEL.SHAPE.OUTPUT.ref.npy)
 """
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes_models  # noqa: E402  (refs, seeded, the command line)
 
 BIG = 9223372036854775807
 
@@ -116,32 +120,5 @@ def make(out):
     save("resize_cubic", [nd], img, ["y"], c)
 
 
-def seeded(shape):
-    return np.random.default_rng(sum(shape)).standard_normal(shape).astype(np.float32)
-
-
-def refs(cases):
-    import onnxruntime as ort
-
-    for case in cases:
-        model, shape = case.rsplit(":", 1)
-        x = seeded([int(v) for v in shape.split(",")])
-        stem = f"{model[:-5]}.{shape}"
-        np.save(f"{stem}.x.npy", x)
-        s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-        for o, v in zip(s.get_outputs(), s.run(None, {"x": x})):
-            np.save(f"{stem}.{o.name}.ref.npy", v)
-
-
-def main():
-    cmd = sys.argv[1]
-    if cmd == "make":
-        make(sys.argv[2])
-    elif cmd == "refs":
-        refs(sys.argv[2:])
-    else:
-        sys.exit(f"unknown command {cmd}")
-
-
 if __name__ == "__main__":
-    main()
+    shapes_models.main(make, per_output=True)

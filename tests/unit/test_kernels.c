@@ -92,6 +92,16 @@ static void add_conv(Graph *g, RtTensor *in, int *n_in, int64_t B, int64_t C, in
     ir_output_add(g, g->nodes[n].outputs[0]);
 }
 
+/* g with its shapes inferred (every graph builder's last step). */
+static Graph *shaped(Graph *g)
+{
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
+    ir_diag_fini(&d);
+    return g;
+}
+
 /* Linears: the GEMV tile (M = 1) with a 256-column tile and a tail, every row tile
  * (14, 8, 4, 2, 1), column tails, K = 1, and B [N, K] packed in several k blocks. */
 static Graph *linear_graph(RtTensor *in, int *n_in)
@@ -109,11 +119,7 @@ static Graph *linear_graph(RtTensor *in, int *n_in)
     add_linear(g, in, n_in, 3, 20, 17, true, false);
     ((float *)in[*n_in - 1].data)[5] = NAN;
     ((float *)in[*n_in - 1].data)[45] = INFINITY;
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 /* Convs: more than one k block (CG*KH*KW > 256), channel counts off the 14-row tile,
@@ -143,11 +149,7 @@ static Graph *conv_graph(RtTensor *in, int *n_in)
     last_relu6(g);
     add_conv(g, in, n_in, 1, 64, 5, 7, 9, 3, 1, 1, 1, 1, true);
     last_relu6(g);
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 /* Depthwise convs (one input channel per group), through slimc_rt_dw_plane. */
@@ -177,11 +179,7 @@ static Graph *dw_graph(RtTensor *in, int *n_in)
     last_relu6(g);
     add_conv(g, in, n_in, 1, 3, 8, 8, 3, 5, 1, 2, 1, 3, true); /* relu6, the 5x5 kernel */
     last_relu6(g);
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 /* Depthwise 5x5 and 7x7 (at most 16 inputs a graph: support_cg.c). */
@@ -204,11 +202,7 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
     add_conv(g, in, n_in, 1, 2, 16, 16, 2, 7, 2, 0, 1, 2, true);
     last_relu6(g);
     add_conv(g, in, n_in, 1, 4, 11, 50, 4, 7, 1, 1, 1, 4, true);
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 /* Depthwise 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1 and 2,
@@ -228,11 +222,7 @@ static Graph *dwp_graph(RtTensor *in, int *n_in)
     last_hardswish(g);
     add_conv(g, in, n_in, 1, 2, 11, 13, 2, 7, 2, 3, 1, 2, false);
     add_conv(g, in, n_in, 1, 3, 4, 4, 6, 5, 1, 2, 1, 3, true);
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 /* max_pool2d through slimc_rt_maxpool_plane: stride 1, 2 (the vector paths, rows over 16
@@ -270,11 +260,7 @@ static Graph *pool_graph(RtTensor *in, int *n_in)
     add_pool(g, in, n_in, 2, 13, 71, 3, 2, 0, 1, 1);
     add_pool(g, in, n_in, 2, 12, 34, 3, 2, 1, 1, 1);
     add_pool(g, in, n_in, 1, 10, 10, 3, 2, 1, 1, 1);
-    Diag d;
-    ir_diag_init(&d);
-    ck_assert_msg(ir_infer_shapes(g, &d), "shapes: %s", ir_diag_text(&d));
-    ir_diag_fini(&d);
-    return g;
+    return shaped(g);
 }
 
 static void free_inputs(RtTensor *in, int n)
