@@ -27,8 +27,9 @@ models=(
   "resnet18_narrow|$S/resnet18/resnet18_narrow.slim|$(blocks)|every block's conv1"
   "mobilenet_v2_narrow|$S/mobilenet_v2/mobilenet_v2_narrow.slim|$(expansions)|every expansion conv"
 )
-# the full-size ResNet-18 when its weights were made (samples/make_samples.py)
+# the full-size ResNet-18 and MobileNetV2 when their weights were made (samples/make_samples.py)
 [ -f "$S/resnet18/resnet18.safetensors" ] && models+=("resnet18 (224x224)|$S/resnet18/resnet18.slim|$(blocks)|every block's conv1")
+[ -f "$S/mobilenet_v2/mobilenet_v2.safetensors" ] && models+=("mobilenet_v2 (224x224)|$S/mobilenet_v2/mobilenet_v2.slim|$(expansions)|every expansion conv")
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 flops() { "$B" inspect "$1" --flops --passes "fold,bn_fold,fold,dce,cse,layout,fuse,dce,memplan" | awk '/^flops:/ {print $2}'; }
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; slimc bench --threads 1, $ROUNDS interleaved rounds"

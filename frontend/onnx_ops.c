@@ -518,19 +518,30 @@ static OxResult op_identity(OxImporter *im, OxNode *n)
             return ox_unsupported(im, n, "training mode (random dropout)");
     }
     if (ox_wants(n, 1)) {
-        /* the mask of a dropout that keeps everything: all true, for a static shape */
+        /* the mask of a dropout that keeps everything: all true; a constant for a static
+         * shape, else where(x == x, x == x, x != x), true for NaN too, and removed when unused */
         const Shape *s = e->is_const ? NULL : &ox_ty(im, ox_value(im, e))->shape;
-        if (!dropout || !s || !ir_shape_static(s))
+        if (!dropout || !s)
             return ox_unsupported(im, n, "the mask output");
-        int64_t shape[IR_MAX_RANK];
-        for (int i = 0; i < s->rank; i++)
-            shape[i] = s->d[i].c;
-        OxConst m;
-        if (!ox_const_make(im, &m, IR_BOOL, s->rank, shape))
-            return OX_ERROR;
-        for (int64_t i = 0; i < ox_const_numel(&m); i++)
-            ox_const_set(&m, i, 1.0);
-        ox_bind_const(im, n->out[1], &m);
+        if (!ir_shape_static(s)) {
+            ValueId x = ox_value(im, e), eq = ox_bin(im, n, "eq", x, x);
+            ValueId ins[3] = {eq, eq, ox_bin(im, n, "ne", x, x)};
+            NodeId id =
+                eq == IR_NONE || ins[2] == IR_NONE ? IR_NONE : ox_mk(im, n, "where", ins, 3);
+            if (id == IR_NONE)
+                return ox_unsupported(im, n, "the mask output of a symbolic shape");
+            ox_bind_value(im, n->out[1], ox_done(im, id));
+        } else {
+            int64_t shape[IR_MAX_RANK];
+            for (int i = 0; i < s->rank; i++)
+                shape[i] = s->d[i].c;
+            OxConst m;
+            if (!ox_const_make(im, &m, IR_BOOL, s->rank, shape))
+                return OX_ERROR;
+            for (int64_t i = 0; i < ox_const_numel(&m); i++)
+                ox_const_set(&m, i, 1.0);
+            ox_bind_const(im, n->out[1], &m);
+        }
     }
     if (e->is_const) {
         ox_bind_const(im, n->out[0], &e->c);

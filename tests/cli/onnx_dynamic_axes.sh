@@ -39,7 +39,8 @@ symbolic() {
 
 python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3,8 \
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
-  resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 || bad "ORT references"
+  resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
+  dropout_mask_dyn.onnx:5,3,4 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -49,6 +50,10 @@ same heads_dyn.onnx 1,6,8
 symbolic expand_where.onnx "output y: f32[4*batch*seq]"
 same expand_where.onnx 2,3,4
 same expand_where.onnx 1,5,4
+# a Dropout's mask output over a symbolic batch: all true, computed, not refused
+symbolic dropout_mask_dyn.onnx "output y: f32[batch, 3, 4]"
+same dropout_mask_dyn.onnx 2,3,4
+same dropout_mask_dyn.onnx 5,3,4
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

@@ -139,6 +139,15 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
          {"ones3": i64(1, 1, 1), "ax0": i64(0),
           "b": rng.standard_normal((1, 1, 4)).astype(np.float32)})
+    # Dropout at inference with its mask output used, over a symbolic batch (torchvision's
+    # swin_t exports it so): the mask is all true, so y = where(mask, 2 * d, 0) = 2x.
+    save("dropout_mask_dyn",
+         [h.make_node("Dropout", ["x", "ratio", "train"], ["d", "mask"]),
+          h.make_node("Mul", ["d", "two"], ["d2"]),
+          h.make_node("Where", ["mask", "d2", "zero"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, 4])],
+         {"ratio": np.array(0.1, np.float32), "train": np.array(False),
+          "two": np.array(2, np.float32), "zero": np.array(0, np.float32)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
