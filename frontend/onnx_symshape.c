@@ -512,6 +512,54 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
     return ox_import_resize(im, &copy);
 }
 
+/* Range(start, limit, delta) over a symbolic limit (PyTorch's torch.arange(x.size(1)) for
+ * position ids): start and delta constant integers, delta >= 1; the length
+ * (limit - start + delta - 1) // delta as a Dim, the values start + delta * k from an
+ * exclusive cumsum of ones expanded to that length. */
+static OxResult sym_range(OxImporter *im, OxNode *n)
+{
+    OxSym st, lim, dl;
+    if (!sym_in(n, 0, &st) || !sym_in(n, 1, &lim) || !sym_in(n, 2, &dl) || st.n != 1 ||
+        lim.n != 1 || dl.n != 1 || !ir_dim_static(st.d[0]) || !ir_dim_static(dl.d[0]) ||
+        dl.d[0].c < 1)
+        return ox_unsupported_symbolic(im, n, "a Range whose start or step is not a constant >= 1");
+    const int64_t start = st.d[0].c, delta = dl.d[0].c;
+    Dim len;
+    if (!dim_arith(im->g, SYM_SUB, lim.d[0], ir_dim(start - (delta - 1)), &len) ||
+        !dim_arith(im->g, SYM_DIV, len, ir_dim(delta), &len))
+        return ox_unsupported_symbolic(im, n, "a Range length a symbolic dim cannot hold");
+    const DType dt = n->in[0]->is_const ? n->in[0]->c.dtype : IR_I64;
+    const int64_t one_shape[1] = {1};
+    OxConst c;
+    if (!ox_const_make(im, &c, dt, 1, one_shape))
+        return OX_ERROR;
+    ox_const_set(&c, 0, 1.0);
+    Type t = {dt, {1, {ir_dim(1)}}, NULL};
+    ValueId x = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.one", n->ir_name), t, c.data,
+                             c.nbytes, n->loc);
+    OxSym want = {1, 1, {len}};
+    int64_t attr[1];
+    if (!expand_attr(&want, &ox_ty(im, x)->shape, attr))
+        return ox_unsupported_symbolic(im, n, "a Range length this symbolic");
+    NodeId id = ox_mk(im, n, "expand", &x, 1);
+    if (id == IR_NONE)
+        return ox_no_ir_op(im, n, "expand");
+    ir_node_set_ints(im->g, id, "shape", attr, 1);
+    ValueId ones = ox_done(im, id);
+    id = ox_mk(im, n, "cumsum", &ones, 1);
+    if (id == IR_NONE)
+        return ox_no_ir_op(im, n, "cumsum");
+    ir_node_set_int(im->g, id, "axis", 0);
+    ir_node_set_int(im->g, id, "exclusive", 1);
+    ir_node_set_int(im->g, id, "reverse", 0);
+    ValueId v = ox_done(im, id);
+    if (delta != 1)
+        v = ox_bin(im, n, "mul", v, ox_scalar(im, n, dt, (double)delta));
+    if (start != 0)
+        v = ox_bin(im, n, "add", v, ox_scalar(im, n, dt, (double)start));
+    return ox_out(im, n, v);
+}
+
 bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
 {
     const char *op = n->p->op_type;
@@ -578,6 +626,8 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_expand(im, n, true);
     else if (!strcmp(op, "Resize") && im->opset >= 11 && n->n_in > 3 && n->in[3] && n->in[3]->sym)
         *r = sym_resize(im, n);
+    else if (!strcmp(op, "Range"))
+        *r = sym_range(im, n);
     else if (!strcmp(op, "Equal"))
         *r = sym_equal(im, n);
     else if (!strcmp(op, "Where"))

@@ -148,6 +148,26 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, 4])],
          {"ratio": np.array(0.1, np.float32), "train": np.array(False),
           "two": np.array(2, np.float32), "zero": np.array(0, np.float32)})
+    # Position ids as PyTorch exports torch.arange(x.size(1)): Range(0, seq, 1) into an
+    # embedding table, added to x; the Range stays symbolic (length seq).
+    save("range_pos",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i1"], ["sq"], axis=0),
+          h.make_node("Range", ["z", "sq", "one"], ["pos"]),
+          h.make_node("Gather", ["tab", "pos"], ["pe"], axis=0),
+          h.make_node("Add", ["x", "pe"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {"i1": s64(1), "z": s64(0), "one": s64(1),
+          "tab": rng.standard_normal((64, 8)).astype(np.float32)})
+    # Range(1, seq, 2) (length seq // 2) cast to float, times 0.5.
+    save("range_step",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i0"], ["sq"], axis=0),
+          h.make_node("Range", ["st", "sq", "two"], ["r"]),
+          h.make_node("Cast", ["r"], ["rf"], to=T.FLOAT),
+          h.make_node("Mul", ["rf", "half"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["seq"])],
+         {"i0": s64(0), "st": s64(1), "two": s64(2), "half": np.array(0.5, np.float32)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
