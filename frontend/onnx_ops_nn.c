@@ -283,10 +283,175 @@ static int ein_term(const char *b, const char *e, int rank, int ell, int *codes,
     return k;
 }
 
+/* Reshapes v to [d[0..nb), the product of d[nb..nb+k0), the product of the next k1] (one
+ * group dropped when its count is -1); false when a product cannot be a Dim. */
+static bool ein_group(OxImporter *im, const OxNode *n, ValueId *v, const Dim *d, int nb, int k0,
+                      int k1)
+{
+    Dim t[IR_MAX_RANK];
+    int r = 0;
+    for (int i = 0; i < nb; i++)
+        t[r++] = d[i];
+    int at = nb;
+    for (int g = 0; g < 2; g++) {
+        int k = g ? k1 : k0;
+        if (k < 0)
+            continue;
+        Dim p = ir_dim(1);
+        for (int i = 0; i < k; i++)
+            if (!ir_dim_mul(p, d[at + i], &p))
+                return false;
+        at += k;
+        t[r++] = p;
+    }
+    if (r != ox_ty(im, *v)->shape.rank)
+        *v = ox_nn_reshape(im, n, *v, t, r);
+    else
+        for (int i = 0; i < r; i++)
+            if (!ir_dim_eq(t[i], ox_ty(im, *v)->shape.d[i])) {
+                *v = ox_nn_reshape(im, n, *v, t, r);
+                break;
+            }
+    return *v != IR_NONE;
+}
+
+/* Einsum of two f32 operands as one batched matmul (attention's "bhid,bhjd->bhij", a
+ * projection "bsd,dk->bsk"): indices in both operands and the output are the batch, in
+ * both and not the output contracted, in one operand and the output its free indices.
+ * Each operand is permuted to [batch, free, contracted] ([batch, contracted, free] for the
+ * second) and reshaped to 3 groups, so symbolic dims stay symbolic. IR_NONE when the
+ * equation is not of that form (an index repeated in an operand, summed in one operand
+ * only, of different sizes in the two): the general lowering below takes it. */
+static ValueId ein_matmul(OxImporter *im, OxNode *n, const char *eq, size_t len)
+{
+    const char *arrow = strstr(eq, "->");
+    const char *comma = arrow ? memchr(eq, ',', (size_t)(arrow - eq)) : NULL;
+    if (n->n_in != 2 || !comma || !ox_has_in(n, 0) || !ox_has_in(n, 1))
+        return IR_NONE;
+    ValueId x[2] = {ox_in(im, n, 0), ox_in(im, n, 1)};
+    const Shape *s[2];
+    int codes[3][IR_MAX_RANK], nc[3], en[3];
+    const char *tb[3] = {eq, comma + 1, arrow + 2}, *te[3] = {comma, arrow, eq + len};
+    for (int i = 0; i < 2; i++) {
+        const Type *t = ox_ty(im, x[i]);
+        if (t->dtype != IR_F32 || t->shape.rank < 1)
+            return IR_NONE;
+        s[i] = &t->shape;
+        int tmp[IR_MAX_RANK];
+        if (ein_term(tb[i], te[i], s[i]->rank, 0, tmp, &en[i]) < 0)
+            return IR_NONE;
+    }
+    const int ell = en[0];
+    if (en[1] != ell)
+        return IR_NONE; /* "..." of different ranks broadcast: the general way */
+    for (int i = 0; i < 3; i++) {
+        nc[i] = ein_term(tb[i], te[i], i < 2 ? s[i]->rank : -1, ell, codes[i], &en[i]);
+        if (nc[i] < 0)
+            return IR_NONE;
+    }
+    int where[3][EIN_MAX]; /* position of each index in each term, -1 absent */
+    for (int i = 0; i < 3; i++) {
+        for (int c = 0; c < EIN_MAX; c++)
+            where[i][c] = -1;
+        for (int j = 0; j < nc[i]; j++) {
+            if (where[i][codes[i][j]] >= 0)
+                return IR_NONE; /* a diagonal */
+            where[i][codes[i][j]] = j;
+        }
+    }
+    /* the groups, in the output's order (contracted ones in the first operand's) */
+    int bat[IR_MAX_RANK], fa[IR_MAX_RANK], fb[IR_MAX_RANK], con[IR_MAX_RANK];
+    int nb = 0, na = 0, nfb = 0, nk = 0;
+    for (int j = 0; j < nc[2]; j++) {
+        int c = codes[2][j], ia = where[0][c], ib = where[1][c];
+        if (ia < 0 && ib < 0)
+            return IR_NONE;
+        if (ia >= 0 && ib >= 0) {
+            if (!ir_dim_eq(s[0]->d[ia], s[1]->d[ib]))
+                return IR_NONE;
+            bat[nb++] = c;
+        } else if (ia >= 0)
+            fa[na++] = c;
+        else
+            fb[nfb++] = c;
+    }
+    for (int j = 0; j < nc[0]; j++) {
+        int c = codes[0][j];
+        if (where[2][c] >= 0)
+            continue;
+        if (where[1][c] < 0 || !ir_dim_eq(s[0]->d[j], s[1]->d[where[1][c]]))
+            return IR_NONE; /* summed in one operand only */
+        con[nk++] = c;
+    }
+    for (int j = 0; j < nc[1]; j++)
+        if (where[2][codes[1][j]] < 0 && where[0][codes[1][j]] < 0)
+            return IR_NONE;
+    /* operand permutations and their dims */
+    int64_t pa[IR_MAX_RANK], pb[IR_MAX_RANK];
+    Dim da[IR_MAX_RANK], db[IR_MAX_RANK], dout[IR_MAX_RANK];
+    int k = 0;
+    for (int i = 0; i < nb; i++)
+        pa[k++] = where[0][bat[i]];
+    for (int i = 0; i < na; i++)
+        pa[k++] = where[0][fa[i]];
+    for (int i = 0; i < nk; i++)
+        pa[k++] = where[0][con[i]];
+    k = 0;
+    for (int i = 0; i < nb; i++)
+        pb[k++] = where[1][bat[i]];
+    for (int i = 0; i < nk; i++)
+        pb[k++] = where[1][con[i]];
+    for (int i = 0; i < nfb; i++)
+        pb[k++] = where[1][fb[i]];
+    for (int i = 0; i < nc[0]; i++)
+        da[i] = s[0]->d[pa[i]];
+    for (int i = 0; i < nc[1]; i++)
+        db[i] = s[1]->d[pb[i]];
+    for (int i = 0; i < 2; i++) {
+        const int64_t *p = i ? pb : pa;
+        bool identity = true;
+        for (int j = 0; j < nc[i]; j++)
+            identity = identity && p[j] == j;
+        if (!identity && (x[i] = ox_permute(im, n, x[i], p, nc[i])) == IR_NONE)
+            return IR_NONE;
+    }
+    /* [batch, M, K] @ [batch, K, N] (a group of no index is 1) */
+    if (!ein_group(im, n, &x[0], da, nb, na, nk) || !ein_group(im, n, &x[1], db, nb, nk, nfb))
+        return IR_NONE;
+    ValueId y = ox_bin(im, n, "matmul", x[0], x[1]);
+    /* back to [batch, free a, free b], then the output's order */
+    for (int i = 0; i < nb; i++)
+        dout[i] = da[i];
+    for (int i = 0; i < na; i++)
+        dout[nb + i] = da[nb + i];
+    for (int i = 0; i < nfb; i++)
+        dout[nb + na + i] = db[nb + nk + i];
+    const int r = nb + na + nfb;
+    if (y == IR_NONE || !ein_group(im, n, &y, dout, r, -1, -1))
+        return IR_NONE;
+    int64_t po[IR_MAX_RANK];
+    int order[IR_MAX_RANK];
+    for (int i = 0; i < nb; i++)
+        order[i] = bat[i];
+    for (int i = 0; i < na; i++)
+        order[nb + i] = fa[i];
+    for (int i = 0; i < nfb; i++)
+        order[nb + na + i] = fb[i];
+    bool identity = true;
+    for (int j = 0; j < r; j++) {
+        for (int i = 0; i < r; i++)
+            if (order[i] == codes[2][j])
+                po[j] = i;
+        identity = identity && po[j] == j;
+    }
+    return identity || r < 2 ? y : ox_permute(im, n, y, po, r);
+}
+
 /* Einsum as broadcast products and sums: repeated indices of an operand take its diagonal
  * (times an identity mask, summed), each operand is permuted and reshaped onto the union of
  * the indices (output indices first), the operands are multiplied and the indices not in
- * the output summed. Computed in f32. Static shapes only. */
+ * the output summed. Computed in f32. Static shapes only (ein_matmul takes the two-operand
+ * products symbolically). */
 static OxResult op_einsum(OxImporter *im, OxNode *n)
 {
     const char *eq0 = ox_attr_string(im, n, "equation", NULL);
@@ -301,6 +466,9 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
     int nin = n->n_in;
     if (nin < 1 || nin > 8)
         return ox_unsupported(im, n, "1 to 8 operands");
+    ValueId mm = ein_matmul(im, n, eq, len);
+    if (mm != IR_NONE)
+        return ox_out(im, n, ox_nn_copy(im, n, mm));
     const char *arrow = strstr(eq, "->");
     const char *lhs_end = arrow ? arrow : eq + len;
     ValueId xs[8];

@@ -41,7 +41,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
-  range_step.onnx:8 || bad "ORT references"
+  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -65,6 +65,12 @@ same range_step.onnx 5
 same range_step.onnx 8
 grep -q "note: imported with the inputs' shapes fixed" err.txt \
   && { bad "range_step specialised"; cat err.txt; } || ok "range_step runs symbolically"
+# two-operand Einsums as batched matmuls keep batch and seq symbolic
+symbolic einsum_dyn.onnx "output y: f32[batch, seq, 6]"
+same einsum_dyn.onnx 2,5,8
+same einsum_dyn.onnx 1,9,8
+grep -q "note: imported with the inputs' shapes fixed" err.txt \
+  && { bad "einsum_dyn specialised"; cat err.txt; } || ok "einsum_dyn runs symbolically"
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

@@ -168,6 +168,24 @@ def make(out):
           h.make_node("Mul", ["rf", "half"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["seq"])],
          {"i0": s64(0), "st": s64(1), "two": s64(2), "half": np.array(0.5, np.float32)})
+    # Einsums as exporters write attention and projections, over a symbolic batch and
+    # sequence (each a batched matmul, frontend/onnx_ops_nn.c ein_matmul): scores
+    # bsd,btd->bst, weights bst,btd->bsd, a projection bsd,dk->bsk, a vector bsk,k->bs, an
+    # elementwise product with a permuted output bsk,bsk->bks and back bks,bsk->bsk.
+    save("einsum_dyn",
+         [h.make_node("Einsum", ["x", "x"], ["sc"], equation="bsd,btd->bst"),
+          h.make_node("Softmax", ["sc"], ["p"], axis=-1),
+          h.make_node("Einsum", ["p", "x"], ["a"], equation="bst,btd->bsd"),
+          h.make_node("Einsum", ["a", "W"], ["pr"], equation="bsd,dk->bsk"),
+          h.make_node("Einsum", ["pr", "v"], ["e4"], equation="bsk,k->bs"),
+          h.make_node("Einsum", ["pr", "pr"], ["e5"], equation="bsk, bsk -> bks"),
+          h.make_node("Einsum", ["e5", "pr"], ["e6"], equation="bks,bsk->bsk"),
+          h.make_node("Unsqueeze", ["e4", "axm1"], ["e4u"]),
+          h.make_node("Mul", ["pr", "e4u"], ["m"]),
+          h.make_node("Add", ["m", "e6"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {"W": rng.standard_normal((8, 6)).astype(np.float32),
+          "v": rng.standard_normal(6).astype(np.float32), "axm1": i64(-1)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
