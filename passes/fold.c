@@ -15,7 +15,14 @@
  *   view of a view             flatten/reshape of a flatten/reshape reads the first
  *                              view's input directly (a reshape to the final shape)
  *   view to the same shape     a flatten/reshape whose output type is its input's
- *                              is removed */
+ *                              is removed
+ *   conv2d taps on padding     kernel rows / columns that read only padding for every
+ *                              output (a dilated 3x3 over a map no larger than its
+ *                              dilation: DeepLab's ASPP at rates 24 and 36 on 14x14) are
+ *                              dropped: the weight becomes its live rows and columns, the
+ *                              padding shrinks by what they skipped (kept symmetric), a
+ *                              single tap gets dilation 1. The dropped terms are w * 0 with
+ *                              w finite, so only the sign of a zero sum can change. */
 #include "ir/eval.h"
 #include "passes/pass.h"
 
@@ -202,6 +209,84 @@ static bool try_view_of_view(Fold *f, NodeId id)
     return true;
 }
 
+/* The taps t of a kernel of k along one axis that read the input (0 <= o*s - p + t*dl < in)
+ * for some output o < out: [*lo, *hi] (contiguous: each tap's window shifts by dl). */
+static void live_taps(int64_t in, int64_t out, int64_t k, int64_t s, int64_t p, int64_t dl,
+                      int64_t *lo, int64_t *hi)
+{
+    *lo = k;
+    *hi = -1;
+    for (int64_t t = 0; t < k; t++) {
+        /* the window of tap t: [t*dl - p, (out - 1)*s + t*dl - p] */
+        const int64_t first = t * dl - p, last = (out - 1) * s + t * dl - p;
+        if (last >= 0 && first < in) {
+            *lo = t < *lo ? t : *lo;
+            *hi = t;
+        }
+    }
+}
+
+static bool try_conv_taps(Fold *f, NodeId id)
+{
+    Graph *g = f->g;
+    const Node *n = &g->nodes[id];
+    if (n->op != IR_OP_CONV2D || n->n_inputs > 3 || ir_attr_w_sparse(n))
+        return false;
+    const Value *xv = &g->values[n->inputs[0]], *wv = &g->values[n->inputs[1]],
+                *yv = &g->values[n->outputs[0]];
+    if (wv->kind != IR_VALUE_CONST || !wv->data || wv->type.dtype != IR_F32 || wv->type.quant ||
+        wv->type.shape.rank != 4 || !ir_shape_static(&wv->type.shape) || xv->type.shape.rank != 4 ||
+        yv->type.shape.rank != 4)
+        return false;
+    const Shape *xs = &xv->type.shape, *ws = &wv->type.shape, *ys = &yv->type.shape;
+    if (!ir_dim_static(xs->d[2]) || !ir_dim_static(xs->d[3]) || !ir_dim_static(ys->d[2]) ||
+        !ir_dim_static(ys->d[3]))
+        return false;
+    int64_t st[2], pad[2], dil[2], lo[2], hi[2];
+    ir_attr_stride(n, st, 2);
+    ir_attr_padding(n, pad, 2);
+    ir_attr_dilation(n, dil, 2);
+    const int64_t k[2] = {ws->d[2].c, ws->d[3].c};
+    int64_t npad[2], ndil[2];
+    bool trims = false;
+    for (int a = 0; a < 2; a++) {
+        live_taps(xs->d[2 + a].c, ys->d[2 + a].c, k[a], st[a], pad[a], dil[a], &lo[a], &hi[a]);
+        if (hi[a] < lo[a])
+            return false; /* every tap on padding: a zero conv, left alone */
+        /* padding left of the first live tap, right of the last: kept symmetric */
+        npad[a] = pad[a] - lo[a] * dil[a];
+        if (npad[a] != pad[a] - (k[a] - 1 - hi[a]) * dil[a] || npad[a] < 0)
+            return false;
+        ndil[a] = lo[a] == hi[a] ? 1 : dil[a];
+        trims = trims || lo[a] > 0 || hi[a] < k[a] - 1;
+    }
+    if (!trims)
+        return false;
+    const int64_t O = ws->d[0].c, C = ws->d[1].c, kh = hi[0] - lo[0] + 1, kw = hi[1] - lo[1] + 1;
+    const float *w = wv->data;
+    for (int64_t i = 0; i < O * C * k[0] * k[1]; i++) {
+        const int64_t r = i / k[1] % k[0], c = i % k[1];
+        if ((r < lo[0] || r > hi[0] || c < lo[1] || c > hi[1]) && !isfinite(w[i]))
+            return false; /* inf * 0 is NaN: the dropped term mattered */
+    }
+    float *nw = ir_arena_alloc(g->arena, sizeof(float) * (size_t)(O * C * kh * kw));
+    for (int64_t oc = 0; oc < O * C; oc++)
+        for (int64_t r = 0; r < kh; r++)
+            memcpy(nw + (oc * kh + r) * kw, w + (oc * k[0] + lo[0] + r) * k[1] + lo[1],
+                   sizeof(float) * (size_t)kw);
+    Type t = wv->type;
+    t.shape.d[2] = ir_dim(kh);
+    t.shape.d[3] = ir_dim(kw);
+    const ValueId nv =
+        ir_const_new(g, ir_arena_printf(g->arena, "%s.taps", wv->name ? wv->name : "w"), t, nw,
+                     sizeof(float) * (size_t)(O * C * kh * kw), n->loc);
+    g->nodes[id].inputs[1] = nv;
+    ir_node_set_ints(g, id, "padding", npad, 2);
+    ir_node_set_ints(g, id, "dilation", ndil, 2);
+    f->simplified++;
+    return true;
+}
+
 static bool try_simplify(Fold *f, NodeId id)
 {
     Graph *g = f->g;
@@ -243,7 +328,7 @@ bool pass_fold(Graph *g, const PassArgs *args, Diag *d)
             n->inputs[j] = renamed(&f, n->inputs[j]);
         for (int j = 0; j < n->n_epilogue; j++)
             n->epilogue[j].operand = renamed(&f, n->epilogue[j].operand);
-        if (!try_fold(&f, i))
+        if (!try_fold(&f, i) && !try_conv_taps(&f, i))
             try_simplify(&f, i);
     }
     free(f.renamed);

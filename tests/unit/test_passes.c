@@ -337,7 +337,59 @@ START_TEST(cse_merges_duplicates)
 }
 END_TEST
 
-/* ---- bn_fold ---- */
+/* A conv2d of x [1, C, H, W] by a random [4, C, 3, 3] weight and bias, padding = dilation. */
+static Graph *dilated_conv(int64_t C, int64_t H, int64_t W, int64_t dh, int64_t dw, NodeId *conv)
+{
+    Graph *g = ir_graph_new("t");
+    ValueId in[3] = {ir_input_new(g, "x", F32(1, C, H, W), here),
+                     cst(g, "w", F32(4, C, 3, 3), NULL, false), cst(g, "b", F32(4), NULL, false)};
+    *conv = ir_node_new(g, IR_OP_CONV2D, "conv", here, in, 3, 1);
+    ir_node_set_ints(g, *conv, "padding", (int64_t[]){dh, dw}, 2);
+    ir_node_set_ints(g, *conv, "dilation", (int64_t[]){dh, dw}, 2);
+    ir_output_add(g, op1(g, IR_OP_RELU, "y", g->nodes[*conv].outputs[0]));
+    infer(g);
+    return g;
+}
+
+START_TEST(fold_conv_dead_taps)
+{
+    /* dilation 6 over 6x6: only the centre tap reads the input -> a 1x1 conv */
+    NodeId id;
+    Graph *g = dilated_conv(3, 6, 6, 6, 6, &id);
+    const float w11 = const_data(g, g->nodes[id].inputs[1])[4]; /* w[0, 0, 1, 1] */
+    run_checked(g, "fold", NULL);
+    const Node *cn = first_node(g, IR_OP_CONV2D);
+    const Shape *ws = &g->values[cn->inputs[1]].type.shape;
+    ck_assert_int_eq(ws->d[2].c, 1);
+    ck_assert_int_eq(ws->d[3].c, 1);
+    ck_assert_float_eq(const_data(g, cn->inputs[1])[0], w11);
+    int64_t pad[2], dil[2];
+    ir_attr_padding(cn, pad, 2);
+    ir_attr_dilation(cn, dil, 2);
+    ck_assert(pad[0] == 0 && pad[1] == 0 && dil[0] == 1 && dil[1] == 1);
+    ir_graph_free(g);
+    /* 5x7 with dilation (3, 8): every row live, only the centre column -> [4, 2, 3, 1] */
+    g = dilated_conv(2, 5, 7, 3, 8, &id);
+    run_checked(g, "fold", NULL);
+    cn = first_node(g, IR_OP_CONV2D);
+    ws = &g->values[cn->inputs[1]].type.shape;
+    ck_assert(ws->d[2].c == 3 && ws->d[3].c == 1);
+    ir_attr_padding(cn, pad, 2);
+    ir_attr_dilation(cn, dil, 2);
+    ck_assert(pad[0] == 3 && pad[1] == 0 && dil[0] == 3 && dil[1] == 1);
+    ir_graph_free(g);
+    /* dilation 2 over 6x6: every tap reads the input for some output: unchanged */
+    g = dilated_conv(2, 6, 6, 2, 2, &id);
+    const ValueId w0 = g->nodes[id].inputs[1];
+    const void *payload = g->values[w0].data;
+    run_checked(g, "fold", NULL);
+    cn = first_node(g, IR_OP_CONV2D);
+    ck_assert_ptr_eq(g->values[cn->inputs[1]].data, payload);
+    ir_graph_free(g);
+}
+END_TEST
+
+/* ---- bn_fold ---- */ /* ---- bn_fold ---- */
 
 /* batch_norm of v with C channels and random constant parameters (F.batch_norm order). */
 static ValueId batch_norm(Graph *g, ValueId v, int64_t c)
@@ -795,6 +847,7 @@ int main(void)
     tcase_add_test(tc, fold_exact_identities);
     tcase_add_test(tc, fold_views);
     tcase_add_test(tc, fold_views_symbolic);
+    tcase_add_test(tc, fold_conv_dead_taps);
     tcase_add_test(tc, dce_removes_unused);
     tcase_add_test(tc, cse_merges_duplicates);
     tcase_add_test(tc, bn_fold_into_conv);
