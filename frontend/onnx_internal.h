@@ -93,6 +93,10 @@ bool ox_import_subgraph(OxImporter *im, const Onnx__GraphProto *gp);
 /* Tells the caller (FeOnnxOptions.needs_constant) that graph input e had to be constant. */
 void ox_needs_constant(OxImporter *im, const OxEntry *e);
 
+/* [0, 1, ..., len - 1] of dtype dt for a dim that may be symbolic (an expand of ones and
+ * an exclusive cumsum); IR_NONE when len is not a dim an expand can take (onnx_symshape.c). */
+ValueId ox_sym_iota(OxImporter *im, const OxNode *n, Dim len, DType dt);
+
 /* Binds an ONNX name to a symbolic shape value (onnx_symshape.c). */
 void ox_bind_sym(OxImporter *im, const char *name, const OxSym *s);
 

@@ -98,14 +98,31 @@ ValueId ox_nn_copy(OxImporter *im, const OxNode *n, ValueId v)
 
 /* ---- Trilu ---- */
 
-/* Trilu(x [..., R, C], k): where(mask, x, 0) with the mask a bool constant [R, C]. */
+/* The Trilu mask of symbolic R x C: (j - i >= k) for upper, (j - i <= k) for lower, from
+ * iotas i [R, 1] and j [1, C] (PyTorch's causal mask torch.triu(full((T, T), -inf), 1) over
+ * a symbolic sequence); IR_NONE when a dim is not one an iota can take. */
+static ValueId trilu_mask_sym(OxImporter *im, const OxNode *n, Dim R, Dim C, int64_t k, bool upper)
+{
+    ValueId i = ox_sym_iota(im, n, R, IR_I64), j = ox_sym_iota(im, n, C, IR_I64);
+    Dim rc;
+    if (i == IR_NONE || j == IR_NONE ||
+        (!ir_dim_mul(R, C, &rc) && !ir_dim_mul_any(im->g, R, C, &rc)))
+        return IR_NONE; /* R * C (T * T) interned as a derived dim: the mask's size */
+    Dim rs[2] = {R, ir_dim(1)}, cs[2] = {ir_dim(1), C};
+    ValueId diff = ox_bin(im, n, "sub", ox_nn_reshape(im, n, j, cs, 2),
+                          ox_nn_reshape(im, n, i, rs, 2)); /* [R, C]: j - i */
+    return ox_bin(im, n, upper ? "ge" : "le", diff, ox_scalar(im, n, IR_I64, (double)k));
+}
+
+/* Trilu(x [..., R, C], k): where(mask, x, 0) with the mask a bool constant [R, C] (computed
+ * from iotas when R or C is symbolic). */
 static OxResult op_trilu(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
     const Type *t = ox_ty(im, x);
     int r = t->shape.rank;
-    if (r < 2 || !ir_dim_static(t->shape.d[r - 2]) || !ir_dim_static(t->shape.d[r - 1]))
-        return ox_unsupported(im, n, "needs rank >= 2 with static last two dims");
+    if (r < 2)
+        return ox_unsupported(im, n, "needs rank >= 2");
     int64_t k = 0;
     if (ox_has_in(n, 1)) {
         const OxConst *ck = ox_need_const(im, n, 1);
@@ -114,6 +131,13 @@ static OxResult op_trilu(OxImporter *im, OxNode *n)
         k = ox_const_get_i(ck, 0);
     }
     bool upper = ox_attr_int(n, "upper", 1) != 0;
+    if (!ir_dim_static(t->shape.d[r - 2]) || !ir_dim_static(t->shape.d[r - 1])) {
+        ValueId mask = trilu_mask_sym(im, n, t->shape.d[r - 2], t->shape.d[r - 1], k, upper);
+        if (mask == IR_NONE)
+            return ox_unsupported_symbolic(im, n, "a Trilu of these symbolic sizes");
+        ValueId y = ox_nn_where(im, n, mask, x, ox_scalar(im, n, t->dtype, 0));
+        return y == IR_NONE ? ox_no_ir_op(im, n, "where") : ox_out(im, n, y);
+    }
     int64_t shape[2] = {t->shape.d[r - 2].c, t->shape.d[r - 1].c};
     OxConst m;
     if (!ox_const_make(im, &m, IR_BOOL, 2, shape))

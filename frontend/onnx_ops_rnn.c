@@ -206,10 +206,10 @@ OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind)
     bool batch_first = ox_attr_int(n, "layout", 0) != 0;
     ValueId x = ox_in(im, n, 0), w = ox_in(im, n, 1), rr = ox_in(im, n, 2);
     const Shape *xs = &ox_ty(im, x)->shape, *rs = &ox_ty(im, rr)->shape;
-    if (xs->rank != 3 || !ir_shape_static(xs) || ox_ty(im, x)->dtype != IR_F32)
-        return ox_unsupported(im, n,
-                              "X must be f32 [T, B, I] (layout 1: [B, T, I]) of a "
-                              "static shape");
+    if (xs->rank == 3 && ox_ty(im, x)->dtype == IR_F32 && !ir_shape_static(xs))
+        return ox_unsupported_symbolic(im, n, "X (the steps are unrolled)");
+    if (xs->rank != 3 || ox_ty(im, x)->dtype != IR_F32)
+        return ox_unsupported(im, n, "X must be f32 [T, B, I] (layout 1: [B, T, I])");
     int64_t H = ox_attr_int(n, "hidden_size", rs->rank == 3 ? rs->d[2].c : 0);
     int64_t T = xs->d[batch_first ? 1 : 0].c, B = xs->d[batch_first ? 0 : 1].c, I = xs->d[2].c;
     if (H < 1 || rs->rank != 3 || rs->d[0].c != nd || rs->d[1].c != G * H || rs->d[2].c != H)

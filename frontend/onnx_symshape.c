@@ -512,10 +512,37 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
     return ox_import_resize(im, &copy);
 }
 
+ValueId ox_sym_iota(OxImporter *im, const OxNode *n, Dim len, DType dt)
+{
+    const int64_t one_shape[1] = {1};
+    OxConst c;
+    if (!ox_const_make(im, &c, dt, 1, one_shape))
+        return IR_NONE;
+    ox_const_set(&c, 0, 1.0);
+    Type t = {dt, {1, {ir_dim(1)}}, NULL};
+    ValueId x = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.one", n->ir_name), t, c.data,
+                             c.nbytes, n->loc);
+    OxSym want = {1, 1, {len}};
+    int64_t attr[1];
+    if (!expand_attr(&want, &ox_ty(im, x)->shape, attr))
+        return IR_NONE;
+    NodeId id = ox_mk(im, n, "expand", &x, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_ints(im->g, id, "shape", attr, 1);
+    ValueId ones = ox_done(im, id);
+    id = ox_mk(im, n, "cumsum", &ones, 1);
+    if (id == IR_NONE)
+        return IR_NONE;
+    ir_node_set_int(im->g, id, "axis", 0);
+    ir_node_set_int(im->g, id, "exclusive", 1);
+    ir_node_set_int(im->g, id, "reverse", 0);
+    return ox_done(im, id);
+}
+
 /* Range(start, limit, delta) over a symbolic limit (PyTorch's torch.arange(x.size(1)) for
  * position ids): start and delta constant integers, delta >= 1; the length
- * (limit - start + delta - 1) // delta as a Dim, the values start + delta * k from an
- * exclusive cumsum of ones expanded to that length. */
+ * (limit - start + delta - 1) // delta as a Dim, the values start + delta * k. */
 static OxResult sym_range(OxImporter *im, OxNode *n)
 {
     OxSym st, lim, dl;
@@ -529,30 +556,9 @@ static OxResult sym_range(OxImporter *im, OxNode *n)
         !dim_arith(im->g, SYM_DIV, len, ir_dim(delta), &len))
         return ox_unsupported_symbolic(im, n, "a Range length a symbolic dim cannot hold");
     const DType dt = n->in[0]->is_const ? n->in[0]->c.dtype : IR_I64;
-    const int64_t one_shape[1] = {1};
-    OxConst c;
-    if (!ox_const_make(im, &c, dt, 1, one_shape))
-        return OX_ERROR;
-    ox_const_set(&c, 0, 1.0);
-    Type t = {dt, {1, {ir_dim(1)}}, NULL};
-    ValueId x = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.one", n->ir_name), t, c.data,
-                             c.nbytes, n->loc);
-    OxSym want = {1, 1, {len}};
-    int64_t attr[1];
-    if (!expand_attr(&want, &ox_ty(im, x)->shape, attr))
+    ValueId v = ox_sym_iota(im, n, len, dt);
+    if (v == IR_NONE)
         return ox_unsupported_symbolic(im, n, "a Range length this symbolic");
-    NodeId id = ox_mk(im, n, "expand", &x, 1);
-    if (id == IR_NONE)
-        return ox_no_ir_op(im, n, "expand");
-    ir_node_set_ints(im->g, id, "shape", attr, 1);
-    ValueId ones = ox_done(im, id);
-    id = ox_mk(im, n, "cumsum", &ones, 1);
-    if (id == IR_NONE)
-        return ox_no_ir_op(im, n, "cumsum");
-    ir_node_set_int(im->g, id, "axis", 0);
-    ir_node_set_int(im->g, id, "exclusive", 1);
-    ir_node_set_int(im->g, id, "reverse", 0);
-    ValueId v = ox_done(im, id);
     if (delta != 1)
         v = ox_bin(im, n, "mul", v, ox_scalar(im, n, dt, (double)delta));
     if (start != 0)

@@ -212,10 +212,8 @@ void cg_emit_elementwise(CgCtx *c, NodeId id, CgKernel *k)
     const Node *n = &g->nodes[id];
     const Shape *os = cg_shape(c, n->outputs[0]);
     Dim ne;
-    if (!ir_shape_numel(os, &ne)) {
-        cg_error(c, n, "unsupported symbolic shape");
+    if (!cg_numel(c, id, os, &ne))
         return;
-    }
     if (ir_node_is_typed_elementwise(g, n)) { /* f64, f16, bf16, integers */
         cg_emit_elementwise_typed(c, id, k);
         return;

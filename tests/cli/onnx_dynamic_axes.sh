@@ -41,7 +41,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
-  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 || bad "ORT references"
+  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
+  trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -71,6 +72,17 @@ same einsum_dyn.onnx 2,5,8
 same einsum_dyn.onnx 1,9,8
 grep -q "note: imported with the inputs' shapes fixed" err.txt \
   && { bad "einsum_dyn specialised"; cat err.txt; } || ok "einsum_dyn runs symbolically"
+# Trilu over a symbolic sequence (a decoder's causal mask): computed, symbolic
+symbolic trilu_dyn.onnx "output y: f32[batch, seq, seq]"
+same trilu_dyn.onnx 2,5,4
+same trilu_dyn.onnx 1,8,4
+grep -q "note: imported with the inputs' shapes fixed" err.txt \
+  && { bad "trilu_dyn specialised"; cat err.txt; } || ok "trilu_dyn runs symbolically"
+# an LSTM over symbolic dims compiles per shape, with the note
+same lstm_dyn.onnx 5,2,4
+grep -q "note: imported with the inputs' shapes fixed" err.txt \
+  && ok "lstm_dyn: per-shape note" || { bad "lstm_dyn: no note"; cat err.txt; }
+same lstm_dyn.onnx 3,1,4
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

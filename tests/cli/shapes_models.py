@@ -186,6 +186,34 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
          {"W": rng.standard_normal((8, 6)).astype(np.float32),
           "v": rng.standard_normal(6).astype(np.float32), "axm1": i64(-1)})
+    # A decoder's causal mask over a symbolic sequence, as PyTorch exports
+    # torch.triu(torch.full((T, T), -inf), 1): Trilu of a ConstantOfShape [seq, seq], added to
+    # attention-like scores; plus a lower Trilu (k = -1) of the scores themselves.
+    save("trilu_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i1"], ["sq"], axis=0),
+          h.make_node("Unsqueeze", ["sq", "ax0"], ["squ"]),
+          h.make_node("Concat", ["squ", "squ"], ["ss"], axis=0),
+          h.make_node("ConstantOfShape", ["ss"], ["full"],
+                      value=h.make_tensor("v", T.FLOAT, [1], [float("-inf")])),
+          h.make_node("Trilu", ["full", "one"], ["mask"], upper=1),
+          h.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]),
+          h.make_node("MatMul", ["x", "xt"], ["sc"]),
+          h.make_node("Add", ["sc", "mask"], ["scm"]),
+          h.make_node("Softmax", ["scm"], ["p"], axis=-1),
+          h.make_node("Trilu", ["sc", "mone"], ["low"], upper=0),
+          h.make_node("Add", ["p", "low"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"i1": s64(1), "ax0": i64(0), "one": s64(1), "mone": s64(-1)})
+    # An LSTM (hidden 3) over [seq, batch, 4]: its steps are unrolled, so it compiles per
+    # shape (with a note), not refused.
+    save("lstm_dyn",
+         [h.make_node("LSTM", ["x", "W", "R", "B"], ["yl"], hidden_size=3),
+          h.make_node("Squeeze", ["yl", "ax1"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["seq", "batch", 4])],
+         {"W": (0.5 * rng.standard_normal((1, 12, 4))).astype(np.float32),
+          "R": (0.5 * rng.standard_normal((1, 12, 3))).astype(np.float32),
+          "B": (0.1 * rng.standard_normal((1, 24))).astype(np.float32), "ax1": i64(1)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
