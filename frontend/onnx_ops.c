@@ -27,10 +27,23 @@ NodeId ox_mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins
     return ir_node_new(im->g, kind, n->ir_name, n->loc, ins, k, 1);
 }
 
-/* Infers the node's types; its output (unknown, rank -1, after an error). */
+/* Infers the node's types; its output (unknown, rank -1, after an error). When an input's
+ * shape is symbolic, a mismatch may hold only for some sizes (a UNet's skip concat of h and
+ * 2 * ((h + 1) // 2), equal for even h): a note says so, and the import's symbolic note then
+ * offers --dim / --shape (run and bench retry with the inputs' shapes fixed). */
 ValueId ox_done(OxImporter *im, NodeId id)
 {
-    ir_infer_node(im->g, id, im->d);
+    if (!ir_infer_node(im->g, id, im->d)) {
+        const Node *nd = &im->g->nodes[id];
+        for (int i = 0; i < nd->n_inputs; i++)
+            if (nd->inputs[i] != IR_NONE && im->g->values[nd->inputs[i]].type.shape.rank > 0 &&
+                !ir_shape_static(&im->g->values[nd->inputs[i]].type.shape)) {
+                ir_diag_note(im->d, nd->loc,
+                             "the sizes above are symbolic: they may agree for some input "
+                             "shapes only");
+                break;
+            }
+    }
     return im->g->nodes[id].outputs[0];
 }
 

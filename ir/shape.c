@@ -1073,9 +1073,9 @@ SHAPE_FN(conv_transpose2d)
         !ir_shp_need_rank(g, n, 0, 4, "the input", d) ||
         !ir_shp_need_rank(g, n, 1, 4, "the weight", d))
         return false;
-    for (int i = 1; i < 4; i++)
-        if (!ir_shp_need_static(g, n, 0, i, i == 1 ? "channel count" : "spatial size", d))
-            return false;
+    /* the image's height and width may be symbolic: the output's are derived symbols */
+    if (!ir_shp_need_static(g, n, 0, 1, "channel count", d))
+        return false;
     int64_t stride[2], pad[2], opad[2], dil[2];
     ir_attr_stride(n, stride, 2);
     ir_attr_padding(n, pad, 2);
@@ -1120,17 +1120,26 @@ SHAPE_FN(conv_transpose2d)
             return false;
         }
     }
-    int64_t hw[2], t0, t1;
-    for (int i = 0; i < 2; i++) /* (in - 1) * stride - 2 * pad + dil * (k - 1) + opad + 1 */
-        if (!ir_ckd_mul_i64(ir_shp_dim_of(g, n, 0, 2 + i) - 1, stride[i], &t0) ||
-            !ir_ckd_mul_i64(2, pad[i], &t1) || !ir_ckd_sub_i64(t0, t1, &hw[i]) ||
+    Dim hw[2];
+    for (int i = 0; i < 2; i++) { /* (in - 1) * stride - 2 * pad + dil * (k - 1) + opad + 1 */
+        const Dim in = ir_shp_in_type(g, n, 0)->shape.d[2 + i];
+        int64_t add, t0, t1;
+        if (!ir_ckd_mul_i64(2, pad[i], &t1) || !ir_ckd_sub_i64(opad[i] + 1, t1, &add) ||
             !ir_ckd_mul_i64(dil[i], ir_shp_dim_of(g, n, 1, 2 + i) - 1, &t0) ||
-            !ir_ckd_add_i64(hw[i], t0, &hw[i]) || !ir_ckd_add_i64(hw[i], opad[i], &hw[i]) ||
-            !ir_ckd_add_i64(hw[i], 1, &hw[i]))
+            !ir_ckd_add_i64(add, t0, &add) || !ir_ckd_sub_i64(add, stride[i], &add))
             return bad_attr(g, n, 0, d, "the output size overflows");
-    if (hw[0] < 1 || hw[1] < 1)
-        return bad_attr(g, n, 0, d, "the output would be empty");
-    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), ir_dim(hw[0]), ir_dim(hw[1])}};
+        if (ir_dim_static(in)) {
+            int64_t v;
+            if (!ir_ckd_mul_i64(in.c, stride[i], &v) || !ir_ckd_add_i64(v, add, &v))
+                return bad_attr(g, n, 0, d, "the output size overflows");
+            if (v < 1)
+                return bad_attr(g, n, 0, d, "the output would be empty");
+            hw[i] = ir_dim(v);
+        } else if (!ir_dim_derive(g, in, ir_dim(stride[i]), ir_dim(0), add, 1, &hw[i]))
+            return bad_attr(g, n, 0, d,
+                            "the output size needs a symbolic dim and the model has 16");
+    }
+    Shape out = {4, {ir_shp_in_type(g, n, 0)->shape.d[0], ir_dim(o), hw[0], hw[1]}};
     ir_shp_set_out(g, n, 0, IR_F32, &out);
     return true;
 }

@@ -300,15 +300,15 @@ void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 3)
         cg_printf(c, "    const float *bias = NULL;\n");
-    cg_printf(c,
-              "    enum { C = %lld, H = %lld, W = %lld, O = %lld, OG = %lld, KH = %lld, KW = %lld, "
-              "OH = %lld, OW = %lld };\n",
-              (long long)xs->d[1].c, (long long)xs->d[2].c, (long long)xs->d[3].c,
-              (long long)os->d[1].c, (long long)ws->d[1].c, (long long)ws->d[2].c,
-              (long long)ws->d[3].c, (long long)os->d[2].c, (long long)os->d[3].c);
+    cg_printf(c, "    enum { C = %lld, O = %lld, OG = %lld, KH = %lld, KW = %lld };\n",
+              (long long)xs->d[1].c, (long long)os->d[1].c, (long long)ws->d[1].c,
+              (long long)ws->d[2].c, (long long)ws->d[3].c);
+    /* the image's sizes may be symbolic (the output's are then derived dims) */
+    cg_printf(c, "    const int64_t H = %s, W = %s, OH = %s, OW = %s, HW = H * W;\n",
+              cg_dim(c, xs->d[2]), cg_dim(c, xs->d[3]), cg_dim(c, os->d[2]), cg_dim(c, os->d[3]));
     cg_printf(c,
               "    enum { SH = %lld, SW = %lld, PH = %lld, PW = %lld, DH = %lld, DW = %lld, CG = "
-              "%lld, G = %lld, HW = H * W, NK = OG * KH * KW };\n",
+              "%lld, G = %lld, NK = OG * KH * KW };\n",
               (long long)s[0], (long long)s[1], (long long)p[0], (long long)p[1], (long long)dil[0],
               (long long)dil[1], (long long)(xs->d[1].c / groups), (long long)groups);
     cg_printf(c, "    /* col [NK, HW]: one image's group through the weights */\n");
@@ -348,8 +348,8 @@ void cg_emit_conv_transpose2d(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    }\n    free(col);\n");
     cg_body_end(c);
     k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (long long)groups);
-    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]),
-                      (long long)(os->d[1].c * os->d[2].c * os->d[3].c * (xs->d[1].c / groups) *
-                                  ws->d[2].c * ws->d[3].c));
+    k->work = cg_strf(c, "%s * %s * %s * %lld", cg_dim(c, xs->d[0]), cg_dim(c, os->d[2]),
+                      cg_dim(c, os->d[3]),
+                      (long long)(os->d[1].c * (xs->d[1].c / groups) * ws->d[2].c * ws->d[3].c));
     k->ep_done = true;
 }

@@ -42,7 +42,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
   range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
-  trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 || bad "ORT references"
+  trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
+  convt_dyn.onnx:2,3,8,4 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -83,6 +84,12 @@ same lstm_dyn.onnx 5,2,4
 grep -q "note: imported with the inputs' shapes fixed" err.txt \
   && ok "lstm_dyn: per-shape note" || { bad "lstm_dyn: no note"; cat err.txt; }
 same lstm_dyn.onnx 3,1,4
+# ConvTranspose over symbolic H, W: derived output sizes, one compile
+symbolic convt_dyn.onnx "output y: f32[batch, 6,"
+same convt_dyn.onnx 1,3,5,7
+same convt_dyn.onnx 2,3,8,4
+grep -q "note: imported with the inputs' shapes fixed" err.txt \
+  && { bad "convt_dyn specialised"; cat err.txt; } || ok "convt_dyn runs symbolically"
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

@@ -214,6 +214,18 @@ def make(out):
          {"W": (0.5 * rng.standard_normal((1, 12, 4))).astype(np.float32),
           "R": (0.5 * rng.standard_normal((1, 12, 3))).astype(np.float32),
           "B": (0.1 * rng.standard_normal((1, 24))).astype(np.float32), "ax1": i64(1)})
+    # ConvTranspose (stride 2, padding 1, output_padding 1, dilation 1; then stride (2, 3)
+    # with dilation 2) over a symbolic H, W: the output's sizes are derived dims (2H, ...).
+    save("convt_dyn",
+         [h.make_node("ConvTranspose", ["x", "W1", "B1"], ["u"], strides=[2, 2],
+                      pads=[1, 1, 1, 1], output_padding=[1, 1], kernel_shape=[3, 3]),
+          h.make_node("Relu", ["u"], ["r"]),
+          h.make_node("ConvTranspose", ["r", "W2"], ["y"], strides=[2, 3], dilations=[2, 2],
+                      group=2)],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "H", "W"])],
+         {"W1": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
+          "B1": rng.standard_normal(4).astype(np.float32),
+          "W2": rng.standard_normal((4, 3, 2, 2)).astype(np.float32)})
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
