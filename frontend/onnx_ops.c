@@ -28,21 +28,26 @@ NodeId ox_mk(OxImporter *im, const OxNode *n, const char *op, const ValueId *ins
 }
 
 /* Infers the node's types; its output (unknown, rank -1, after an error). When an input's
- * shape is symbolic, a mismatch may hold only for some sizes (a UNet's skip concat of h and
+ * shape has a derived dim, a mismatch may hold only for some sizes (a UNet's skip concat of h and
  * 2 * ((h + 1) // 2), equal for even h): a note says so, and the import's symbolic note then
  * offers --dim / --shape (run and bench retry with the inputs' shapes fixed). */
 ValueId ox_done(OxImporter *im, NodeId id)
 {
     if (!ir_infer_node(im->g, id, im->d)) {
         const Node *nd = &im->g->nodes[id];
-        for (int i = 0; i < nd->n_inputs; i++)
-            if (nd->inputs[i] != IR_NONE && im->g->values[nd->inputs[i]].type.shape.rank > 0 &&
-                !ir_shape_static(&im->g->values[nd->inputs[i]].type.shape)) {
+        for (int i = 0; i < nd->n_inputs; i++) {
+            const Shape *s =
+                nd->inputs[i] == IR_NONE ? NULL : &im->g->values[nd->inputs[i]].type.shape;
+            uint32_t syms = 0; /* derived symbols only: plain ones are never unequal by chance */
+            for (int k = 0; s && k < s->rank; k++)
+                syms |= s->d[k].syms & im->g->derived_syms;
+            if (syms) {
                 ir_diag_note(im->d, nd->loc,
                              "the sizes above are symbolic: they may agree for some input "
                              "shapes only");
                 break;
             }
+        }
     }
     return im->g->nodes[id].outputs[0];
 }
