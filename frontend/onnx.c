@@ -494,6 +494,26 @@ static void fixer_start(OxImporter *im, const Onnx__GraphProto *gp, FeFixer *fx)
     }
 }
 
+/* A cast of v to dt (named name), its type inferred; IR_NONE after an error. */
+static ValueId cast_to(Graph *g, ValueId v, DType dt, const char *name, SrcLoc at, Diag *d)
+{
+    OpKind cast;
+    SLIMC_ASSERT(ir_op_lookup("cast", &cast));
+    NodeId id = ir_node_new(g, cast, ir_ident(g->arena, name), at, &v, 1, 1);
+    ir_node_set_int(g, id, "dtype", dt);
+    return ir_infer_node(g, id, d) ? g->nodes[id].outputs[0] : IR_NONE;
+}
+
+/* Whether gp has f16 / bf16 initializers: then it computes in f32 (OxImporter.f16_as_f32). */
+static bool has_half_weights(const Onnx__GraphProto *gp)
+{
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        if (gp->initializer[i]->has_data_type &&
+            (gp->initializer[i]->data_type == 10 || gp->initializer[i]->data_type == 16))
+            return true;
+    return false;
+}
+
 static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
 {
     bool ok = true;
@@ -579,6 +599,12 @@ static bool bind_inputs(OxImporter *im, const Onnx__GraphProto *gp)
         }
         ValueId v = ir_input_new(im->g, name, t, at);
         ok &= ir_check_size(im->g, v, im->d);
+        if (im->f16_as_f32 && (t.dtype == IR_F16 || t.dtype == IR_BF16))
+            v = cast_to(im->g, v, IR_F32, ir_arena_printf(im->g->arena, "%s_f32", name), at, im->d);
+        if (v == IR_NONE) {
+            ok = false;
+            continue;
+        }
         ox_bind_value(im, name, v);
     }
     return fe_fixer_finish(&fx) && ok;
@@ -1042,6 +1068,7 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
     SLIMC_ASSERT(im.unsupported);
     const Onnx__GraphProto *gp = m->graph;
     bool ok = true;
+    im.f16_as_f32 = has_half_weights(gp);
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *t = gp->initializer[i];
         const char *name = t->name ? t->name : "";
@@ -1103,6 +1130,18 @@ Graph *fe_onnx_parse_ex(const char *path, const void *buf, size_t len, const FeO
                 break;
             }
             v = g->nodes[id].outputs[0];
+        }
+        const Onnx__TypeProto *ot = gp->output[i]->type;
+        const int32_t want = ot && ot->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE
+                                 ? ot->tensor_type->elem_type
+                                 : 0;
+        if (im.f16_as_f32 && g->values[v].type.dtype == IR_F32 && (want == 10 || want == 16)) {
+            /* computed in f32: the declared half type again */
+            v = cast_to(g, v, want == 10 ? IR_F16 : IR_BF16, name, at, d);
+            if (v == IR_NONE) {
+                ok = false;
+                break;
+            }
         }
         ir_output_add(g, v);
         ir_output_set_name(g, g->n_outputs - 1, name);

@@ -50,6 +50,10 @@ typedef struct OxImporter {
     size_t unsupported_len;
     int n_unsupported;
     const char *node; /* the node being imported, for messages; NULL between nodes */
+    /* A model with f16 / bf16 weights computes in f32, as ONNX Runtime's CPU provider does:
+     * its f16 constants become f32, its f16 inputs are cast to f32 on entry, a Cast to f16
+     * rounds and comes back to f32, and its f16 outputs are cast back (onnx.c). */
+    bool f16_as_f32;
 } OxImporter;
 
 /* A node being imported: its inputs resolved (NULL for an absent optional one). */

@@ -311,6 +311,15 @@ static OxResult op_cast(OxImporter *im, OxNode *n)
     default: return ox_unsupported(im, n, "cast to ONNX type %lld", (long long)to);
     }
     ValueId x = ox_in(im, n, 0);
+    if (im->f16_as_f32 && (dt == IR_F16 || dt == IR_BF16)) {
+        /* computing in f32: round to the half type and come back */
+        NodeId h = ox_mk(im, n, "cast", &x, 1);
+        if (h == IR_NONE)
+            return ox_no_ir_op(im, n, "cast");
+        ir_node_set_int(im->g, h, "dtype", dt);
+        x = ox_done(im, h);
+        dt = IR_F32;
+    }
     NodeId id = ox_mk(im, n, "cast", &x, 1);
     if (id == IR_NONE)
         return ox_no_ir_op(im, n, "cast");

@@ -310,7 +310,17 @@ static bool tensor_convert(const Onnx__TensorProto *t, const char *file, const c
 
 bool ox_tensor_to_const(OxImporter *im, const Onnx__TensorProto *t, const char *what, OxConst *out)
 {
-    return tensor_convert(t, im->path, what, im, im->g->arena, false, out, im->d);
+    if (!tensor_convert(t, im->path, what, im, im->g->arena, false, out, im->d))
+        return false;
+    if (im->f16_as_f32 && (out->dtype == IR_F16 || out->dtype == IR_BF16)) {
+        OxConst f;
+        if (!ox_const_make(im, &f, IR_F32, out->rank, out->shape))
+            return false;
+        for (int64_t i = 0; i < ox_const_numel(out); i++)
+            ox_const_set(&f, i, ox_const_get(out, i));
+        *out = f;
+    }
+    return true;
 }
 
 bool fe_onnx_tensor_parse(const char *path, const void *buf, size_t len, NpyArray *out, char **name,

@@ -43,7 +43,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
   range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
-  convt_dyn.onnx:2,3,8,4 || bad "ORT references"
+  convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -90,6 +90,19 @@ same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
 grep -q "note: imported with the inputs' shapes fixed" err.txt \
   && { bad "convt_dyn specialised"; cat err.txt; } || ok "convt_dyn runs symbolically"
+# a float16 model computes in f32 (as ORT's CPU provider) and answers in f16
+rm -rf o
+if "$SLIMC" run half_cnn.onnx --input x=half_cnn.2,3,6,6.x.npy --output-dir o >out.txt 2>err.txt; then
+  python3 -c '
+import sys, numpy as np
+y, r = np.load("o/y.npy"), np.load("half_cnn.2,3,6,6.ref.npy")
+assert y.dtype == np.float16 and y.shape == r.shape, (y.dtype, y.shape, r.shape)
+d = np.abs(y.astype(np.float32) - r.astype(np.float32)).max()
+assert d <= 2e-3 * np.abs(r.astype(np.float32)).max(), d
+' && ok "half_cnn (f16 weights, input and output) matches ORT" || bad "half_cnn differs from ORT"
+else
+  bad "half_cnn: slimc run failed"; cat err.txt
+fi
 symbolic resize_dyn.onnx "output y: f32[batch, 2, 8, 8]"
 same resize_dyn.onnx 1,2,4,4
 same resize_dyn.onnx 3,2,4,4

@@ -226,6 +226,29 @@ def make(out):
          {"W1": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
           "B1": rng.standard_normal(4).astype(np.float32),
           "W2": rng.standard_normal((4, 3, 2, 2)).astype(np.float32)})
+    # A float16 model (weights, input and output f16, as a model.half() export or a float16
+    # conversion writes it): Conv + Relu, GlobalAveragePool, Gemm, and an f32 island
+    # (Cast to float and back, a mixed-precision export's pattern). slimc computes it in f32
+    # as ORT's CPU provider does.
+    half = T.FLOAT16
+    g16 = h.make_graph(
+        [h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+         h.make_node("Relu", ["c"], ["r"]),
+         h.make_node("GlobalAveragePool", ["r"], ["p"]),
+         h.make_node("Flatten", ["p"], ["f"]),
+         h.make_node("Cast", ["f"], ["f32"], to=T.FLOAT),
+         h.make_node("Mul", ["f32", "s32"], ["m32"]),
+         h.make_node("Cast", ["m32"], ["m"], to=half),
+         h.make_node("Gemm", ["m", "G", "GB"], ["y"], transB=1)],
+        "half_cnn", [h.make_tensor_value_info("x", half, ["batch", 3, 6, 6])],
+        [h.make_tensor_value_info("y", half, None)],
+        [nh.from_array(v, k) for k, v in {
+            "W": rng.standard_normal((4, 3, 3, 3)).astype(np.float16),
+            "B": rng.standard_normal(4).astype(np.float16),
+            "s32": np.array(1.5, np.float32),
+            "G": rng.standard_normal((5, 4)).astype(np.float16),
+            "GB": rng.standard_normal(5).astype(np.float16)}.items()])
+    onnx.save(h.make_model(g16, opset_imports=[h.make_opsetid("", 17)]), f"{out}/half_cnn.onnx")
     # Two inputs sharing the dim_param batch (a --shape of one fixes the other's).
     save("two_in",
          [h.make_node("Add", ["image", "mask"], ["y"])],
@@ -249,6 +272,9 @@ def refs(cases, per_output=False):
         stem = f"{model[:-5]}.{shape}"
         np.save(f"{stem}.x.npy", x)
         s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+        if s.get_inputs()[0].type == "tensor(float16)":
+            x = x.astype(np.float16)
+            np.save(f"{stem}.x.npy", x)
         outs = s.run(None, {s.get_inputs()[0].name: x})
         if not per_output:
             np.save(f"{stem}.ref.npy", outs[0])
