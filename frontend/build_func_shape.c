@@ -207,6 +207,10 @@ Val fe_call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, cons
     }
     if (!ok)
         return fe_err_val(e->loc);
+    if (step < 1) { /* Python's x[::-1] has no end to write here (the IR's end is ONNX's) */
+        fe_error(b, e->loc, "slice: the step must be >= 1 (got %lld)", (long long)step);
+        return fe_err_val(e->loc);
+    }
     NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
     if (id != IR_NONE) {
         ir_node_set_int(b->g, id, "axis", axis);
