@@ -207,9 +207,11 @@ Val fe_call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, cons
     }
     if (!ok)
         return fe_err_val(e->loc);
-    if (step < 1) { /* Python's x[::-1] has no end to write here (the IR's end is ONNX's) */
-        fe_error(b, e->loc, "slice: the step must be >= 1 (got %lld)", (long long)step);
-        return fe_err_val(e->loc);
+    if (step < 0) { /* Python's x[::-1]: from the last element to before the first */
+        if (a[2].kind == VAL_NONE)
+            start = IR_SLICE_TO_END;
+        if (a[3].kind == VAL_NONE)
+            end = -IR_SLICE_TO_END;
     }
     NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
     if (id != IR_NONE) {

@@ -15,6 +15,9 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
   stem_hw.onnx    x [batch, 3, h, w] -> a ResNet stem (7x7 stride-2 conv, batch norm, relu,
                   3x3 stride-2 max pool), a 3x3 conv, global average pool, a linear: y
                   [batch, 10], the pooled sizes derived from h and w
+  flip_pad.onnx   x [batch, seq, w] -> x.flip(-1) (Slice with step -1 on a symbolic w), a
+                  reflect F.pad (2, 3) of w (its pads list reversed by a step -1 Slice, as
+                  the exporter writes it), .flip(1), times 2: y [batch, seq, w+5]
 
   onnx_derived_dims_torch.py DIR   writes the models into DIR
 """
@@ -117,3 +120,14 @@ torch.onnx.export(Grid().eval(), (torch.randn(2, 3, 3, 8),), f"{out}/grid.onnx",
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 1: "side", 2: "side"},
                                 "y": {0: "batch", 1: "tokens"}})
+
+
+class FlipPad(nn.Module):
+    def forward(self, x):
+        return nn.functional.pad(x.flip(-1), (2, 3), mode="reflect").flip(1) * 2
+
+
+torch.onnx.export(FlipPad().eval(), (torch.randn(2, 5, 7),), f"{out}/flip_pad.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 1: "seq", 2: "w"},
+                                "y": {0: "batch", 1: "seq", 2: "w5"}})

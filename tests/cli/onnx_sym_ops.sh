@@ -1,5 +1,5 @@
 #!/bin/bash
-# Pad, Slice, ceil_mode pools and Resize on symbolic dims (issue 19; the models and their
+# Pad, Slice (negative steps too), ceil_mode pools and Resize on symbolic dims (issue 19; the models and their
 # ONNX Runtime outputs: tests/cli/sym_ops_models.py). Each model compiles once (one entry
 # in a JIT cache of its own, no "note:" of a per-shape compile) and matches ORT to 1e-5 at
 # three input shapes (a ceil_mode pool's one window over an image shorter than it too, as
@@ -22,10 +22,12 @@ fi
 declare -A SHAPES=(
   [pad_hw]="2,3,5,6 1,3,3,4 3,3,9,17"
   [slice_seq]="2,7,8 1,4,8 3,12,8"
+  [slice_neg]="2,7,8 1,4,8 3,13,8"
   [pool_ceil]="1,4,8,9 2,4,2,7 1,4,13,10"
   [resize_hw]="1,3,4,5 2,3,7,3 1,3,1,1"
 )
-declare -A OUTS=([pad_hw]="y" [slice_seq]="y1 y2 y3 y4 y5" [pool_ceil]="y1 y2 y3"
+declare -A OUTS=([pad_hw]="y" [slice_seq]="y1 y2 y3 y4 y5" [slice_neg]="y1 y2 y3 y4 y5"
+  [pool_ceil]="y1 y2 y3"
   [resize_hw]="y1 y2 y3 y4 y5")
 cases=()
 for m in "${!SHAPES[@]}"; do
@@ -41,6 +43,11 @@ grep -qF "output y: f32[batch, 3, H+7, W+6]" out.txt && ok "inspect: pads give H
 grep -qF "output y1: f32[batch, seq-1, 8]" out.txt && grep -qF "output y2: f32[batch, seq//2, 8]" out.txt \
   && grep -qF "output y3: f32[batch, 1, 8]" out.txt && grep -qF "output y5: f32[batch, seq-3, 3]" out.txt \
   && ok "inspect: slices give seq-1, seq//2, 1, seq-3" || { bad "inspect slice_seq"; cat out.txt; }
+"$SLIMC" inspect slice_neg.onnx >out.txt 2>&1
+grep -qF "output y1: f32[batch, seq, 8]" out.txt && grep -qF "output y2: f32[batch, (seq+1)//2, 8]" out.txt \
+  && grep -qF "output y3: f32[batch, seq-1, 8]" out.txt && grep -qF "output y4: f32[batch, seq, 3]" out.txt \
+  && grep -qF "output y5: f32[batch, 1, 8]" out.txt \
+  && ok "inspect: negative steps give seq, (seq+1)//2, seq-1, 1" || { bad "inspect slice_neg"; cat out.txt; }
 "$SLIMC" inspect pool_ceil.onnx >out.txt 2>&1
 grep -qF "output y2: f32[batch, 4, (H+3)//3, (W+3)//3]" out.txt \
   && grep -qF "output y3: f32[batch, 4, H//2, W//2]" out.txt \
@@ -51,7 +58,7 @@ grep -qF "output y1: f32[batch, 3, 2*H, 2*W]" out.txt && grep -qF "output y4: f3
   && ok "inspect: linear resizes stay symbolic" || { bad "inspect resize_hw"; cat out.txt; }
 
 shared_cache=$SLIMC_CACHE_DIR
-for m in pad_hw slice_seq pool_ceil resize_hw; do
+for m in pad_hw slice_seq slice_neg pool_ceil resize_hw; do
   export SLIMC_CACHE_DIR=$TEST_TMP/cache_$m
   for s in ${SHAPES[$m]}; do
     rm -rf o
@@ -69,7 +76,7 @@ for m in pad_hw slice_seq pool_ceil resize_hw; do
 done
 export SLIMC_CACHE_DIR=$shared_cache
 
-for m in pad_hw pool_ceil resize_hw slice_seq; do
+for m in pad_hw pool_ceil resize_hw slice_seq slice_neg; do
   expect_ok "slimc build $m keeps the symbols" "$SLIMC" build "$m.onnx" -o "aot_$m"
   set -- ${SHAPES[$m]}
   for s in "$1" "$3"; do
@@ -100,6 +107,8 @@ expect_fail "a 3x3 stride-2 ceil_mode pool of H = 1 is refused (as PyTorch)" "th
   "$SLIMC" run pool_ceil.onnx --input x=p1.npy
 expect_fail "x[:, 1:] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0" \
   "$SLIMC" run slice_seq.onnx --input x=s1.npy
+expect_fail "x[:, -1:0:-1] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0" \
+  "$SLIMC" run slice_neg.onnx --input x=s1.npy
 
 # what stays specialised says so, and still matches ORT
 for s in 2,5,8 1,2,8; do

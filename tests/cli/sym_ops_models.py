@@ -7,6 +7,9 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
   slice_seq   x [batch, seq, 8]: y1 x[:, 1:], y2 x[:, 0:-1:2], y3 x[:, -1:], y4 x[:, :1],
               y5 x[:, 2:-1, ::3] (an end INT64_MAX, ends relative to the end, steps)
   slice_clamp x [batch, seq, 8]: x[:, 0:3] (min(3, seq): stays specialised)
+  slice_neg   x [batch, seq, 8], negative steps: y1 x.flip(1) (start -1, end -INT64_MAX,
+              as PyTorch exports it), y2 x[:, ::-2] (INT64_MAX, INT64_MIN), y3 x[:, -1:0:-1],
+              y4 x.flip(1)[..., 6:1:-2] (two axes), y5 x[:, 0::-1]
   pool_ceil   x [batch, 4, H, W]: y1 max pool 3x3 s2 p1 ceil, then average 2x2 s2 ceil
               (count_include_pad 0); y2 max pool 2x2 s3 p1 ceil (the last window dropped
               for some sizes); y3 average 3x3 s2 ceil count_include_pad 1
@@ -76,6 +79,16 @@ def make(out):
     save("slice_seq", nodes, ["batch", "seq", 8], ["y1", "y2", "y3", "y4", "y5"], inits)
     nd, c = sl("x", "y", [0], [3], [1])
     save("slice_clamp", [nd], ["batch", "seq", 8], ["y"], c)
+    nodes, inits = [], {}
+    for args in [("x", "y1", [-1], [-BIG], [1], [-1]),
+                 ("x", "y2", [BIG], [-BIG - 1], [1], [-2]),
+                 ("x", "y3", [-1], [0], [1], [-1]),
+                 ("x", "y4", [-1, 6], [-BIG, 1], [1, 2], [-1, -2]),
+                 ("x", "y5", [0], [-BIG - 1], [1], [-1])]:
+        nd, c = sl(*args)
+        nodes.append(nd)
+        inits.update(c)
+    save("slice_neg", nodes, ["batch", "seq", 8], ["y1", "y2", "y3", "y4", "y5"], inits)
 
     save("pool_ceil",
          [h.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 3], strides=[2, 2],
