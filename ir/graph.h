@@ -200,6 +200,11 @@ struct Graph {
      * from the inputs' shapes. A derived symbol's name is its expression ("S+1"). */
     uint32_t derived_syms;
     SymDef sym_defs[IR_MAX_SYMS];
+    /* For a derived symbol, the node whose shape first needed it ("pad 'Pad_0'"), named
+     * when an input makes it < 1; NULL if it came from outside a shape function. Set from
+     * shaping, the node ir_infer_node is inferring (NULL between nodes). */
+    const char *sym_origins[IR_MAX_SYMS];
+    const Node *shaping;
     /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
      * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
      * the CPU's: each value lives in the arena of its producer's device. */

@@ -122,6 +122,9 @@ static int intern(Graph *g, const SymDef *def)
     g->sym_defs[s] = *def;
     g->derived_syms |= 1u << s;
     g->sym_names[s] = def_name(g, def);
+    if (g->shaping)
+        g->sym_origins[s] = ir_arena_printf(g->arena, "%s '%s'", ir_ops[g->shaping->op].name,
+                                            g->shaping->name ? g->shaping->name : "?");
     return s;
 }
 
@@ -357,9 +360,10 @@ bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
         }
         syms[s] = floor_div(n, d->div);
         if (syms[s] < 1) {
+            const char *from = g->sym_origins[s];
             snprintf(why, why_size,
-                     "the symbolic dim %s is %lld for these input shapes (must be >= 1)",
-                     g->sym_names[s], (long long)syms[s]);
+                     "the symbolic dim %s is %lld for these input shapes (must be >= 1%s%s)",
+                     g->sym_names[s], (long long)syms[s], from ? "; from " : "", from ? from : "");
             return false;
         }
     }

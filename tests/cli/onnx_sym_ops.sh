@@ -5,7 +5,7 @@
 # three input shapes (a ceil_mode pool's one window over an image shorter than it too, as
 # PyTorch and ORT take it); `inspect` shows the derived dims; an AOT executable built once
 # matches ORT at two shapes and its header's macros take the inputs' symbols only. Inputs
-# too small for a reflect pad, a pool or a slice are refused naming the derived dim;
+# too small for a reflect pad, a pool or a slice are refused naming the derived dim and its node;
 # a slice whose length clamps and a cubic resize still compile per shape, with a note.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/sym_ops_models.py"
@@ -95,19 +95,21 @@ expect_ok "slimc build pad_hw --lib" "$SLIMC" build pad_hw.onnx --lib -o padlib
 grep -qF "#define PAD_HW_OUTPUT0_SHAPE(batch, H, W) " padlib/pad_hw.h \
   && ok "the header's macros take batch, H and W only" || bad "padlib/pad_hw.h macros"
 
-# inputs too small: refused naming the derived dim that must be >= 1
+# inputs too small: refused naming the derived dim that must be >= 1 and the node deriving it
 python3 -c "
 import numpy as np
 np.save('h2.npy', np.zeros((1, 3, 2, 5), np.float32))
 np.save('p1.npy', np.zeros((1, 4, 1, 5), np.float32))
 np.save('s1.npy', np.zeros((1, 1, 8), np.float32))"
-expect_fail "reflect padding 2 of H = 2 is refused" "the symbolic dim H-2 is 0" \
+expect_fail "reflect padding 2 of H = 2 is refused" "the symbolic dim H-2 is 0 for these input shapes \\(must be >= 1; from pad 'Pad_0'\\)" \
   "$SLIMC" run pad_hw.onnx --input x=h2.npy
-expect_fail "a 3x3 stride-2 ceil_mode pool of H = 1 is refused (as PyTorch)" "the symbolic dim H//2 is 0" \
+expect_fail "the AOT executable names it and its node too" "H-2 is 0 .*from pad 'Pad_0'" \
+  ./aot_pad_hw --input x=h2.npy
+expect_fail "a 3x3 stride-2 ceil_mode pool of H = 1 is refused (as PyTorch)" "the symbolic dim H//2 is 0 .*from avg_pool2d 'AveragePool_3'" \
   "$SLIMC" run pool_ceil.onnx --input x=p1.npy
-expect_fail "x[:, 1:] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0" \
+expect_fail "x[:, 1:] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0 .*from slice 'Slice_0'" \
   "$SLIMC" run slice_seq.onnx --input x=s1.npy
-expect_fail "x[:, -1:0:-1] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0" \
+expect_fail "x[:, -1:0:-1] of seq = 1 is refused (empty)" "the symbolic dim seq-1 is 0 .*from slice 'Slice_2'" \
   "$SLIMC" run slice_neg.onnx --input x=s1.npy
 
 # what stays specialised says so, and still matches ORT

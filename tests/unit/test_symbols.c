@@ -122,8 +122,8 @@ START_TEST(test_bind_derived)
         {"y", "y", "f32[S+1]", RT_DT_F32, 1, {{1, 2u}}, NULL, 0, 0},
     };
     RtModelDesc m = {"m", "m.onnx", 1, 1,         2,  names,
-                     io,  io + 1,   1, {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0}}};
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1};
+                     io,  io + 1,   1, {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL}}};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL};
     static float data[64];
     int64_t shape[1] = {5}, syms[RT_MAX_SYMS];
     RtInputView in[2] = {{RT_DT_F32, 1, shape, data, 20}, {RT_DT_F32, 1, shape, data, 24}};
@@ -142,12 +142,13 @@ START_TEST(test_bind_derived)
     ck_assert_ptr_nonnull(strstr(err.why, "S+1"));
     /* S-4 < 1 */
     m.n_inputs = 1;
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'"};
     int64_t small[1] = {3};
     in[0].shape = small;
     in[0].nbytes = 12;
     ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
     ck_assert_ptr_nonnull(strstr(err.why, "is -1"));
+    ck_assert_ptr_nonnull(strstr(err.why, "from pad 'p'")); /* the node that derives it */
 }
 END_TEST
 
