@@ -5,7 +5,7 @@ i19-sym3).
 Builds the models of tests/cli/sym_ops_models.py (pad_hw: three pads of H and W; slice_seq:
 five slices of a symbolic sequence; slice_neg: five negative-step slices (flips); pool_ceil:
 three ceil_mode pools; resize_hw: linear and nearest resizes whose taps the symbolic code
-computes when it runs) and times `slimc bench` on one input per model compiled
+computes when it runs; resize_cubic: five cubic resizes) and times `slimc bench` on one input per model compiled
 symbolically (sizes known only at run time) against the same model with --shape (static
 sizes: the resize taps as tables), in interleaved rounds; prints each side's median of the
 rounds' median latencies and the ratio symbolic / static. --torch adds the PyTorch CNN
@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "cli"))
 import sym_ops_models  # noqa: E402
 
 SHAPES = {"pad_hw": (8, 3, 128, 128), "slice_seq": (16, 512, 8), "slice_neg": (16, 512, 8),
-          "pool_ceil": (4, 4, 128, 128), "resize_hw": (2, 3, 64, 64)}
+          "pool_ceil": (4, 4, 128, 128), "resize_hw": (2, 3, 64, 64),
+          "resize_cubic": (2, 3, 64, 64)}
 TORCH_SHAPES = {"pad_pool_up": (1, 3, 224, 224)}
 
 

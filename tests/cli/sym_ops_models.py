@@ -17,7 +17,11 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
               y3 linear x2 pytorch_half_pixel then nearest x0.5 asymmetric floor, y4 linear
               to the constant sizes 7 x 9 (half_pixel), y5 nearest round_prefer_ceil to
               5 x 6 (half_pixel)
-  resize_cubic x [batch, 3, H, W]: cubic x2 (stays specialised)
+  resize_cubic x [batch, 3, H, W], cubic: y1 x2 half_pixel (a = -0.75), y2 x2
+              pytorch_half_pixel (PyTorch's bicubic export), y3 x2 align_corners a = -0.5
+              exclude_outside, y4 to the constant sizes 7 x 9 asymmetric, y5 x0.5 half_pixel
+              exclude_outside
+  resize_aa   x [batch, 3, H, W]: cubic x0.5 with antialias (stays specialised)
 
   sym_ops_models.py make DIR                 writes DIR/NAME.onnx for every model above
   sym_ops_models.py refs MODEL.onnx:SHAPE... for each, the input (MODEL.SHAPE.x.npy) and
@@ -129,8 +133,23 @@ def make(out):
         nodes.append(nd)
         inits.update(c)
     save("resize_hw", nodes, img, ["y1", "y2", "y3", "y4", "y5"], inits)
-    nd, c = rs("x", "y", [1, 1, 2, 2], mode="cubic")
-    save("resize_cubic", [nd], img, ["y"], c)
+    nodes, inits = [], {}
+    for args, attrs in [
+            (("x", "y1", [1, 1, 2, 2]), dict(mode="cubic")),
+            (("x", "y2", [1, 1, 2, 2]),
+             dict(mode="cubic", coordinate_transformation_mode="pytorch_half_pixel")),
+            (("x", "y3", [1, 1, 2, 2]),
+             dict(mode="cubic", coordinate_transformation_mode="align_corners",
+                  cubic_coeff_a=-0.5, exclude_outside=1)),
+            (("x", "y4", None, [7, 9]),
+             dict(mode="cubic", coordinate_transformation_mode="asymmetric", axes=[2, 3])),
+            (("x", "y5", [1, 1, 0.5, 0.5]), dict(mode="cubic", exclude_outside=1))]:
+        nd, c = rs(*args, **attrs)
+        nodes.append(nd)
+        inits.update(c)
+    save("resize_cubic", nodes, img, ["y1", "y2", "y3", "y4", "y5"], inits)
+    nd, c = rs("x", "y", [1, 1, 0.5, 0.5], mode="cubic", antialias=1)
+    save("resize_aa", [nd], img, ["y"], c)
 
 
 if __name__ == "__main__":
