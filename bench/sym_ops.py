@@ -5,13 +5,14 @@ i19-sym3).
 Builds the models of tests/cli/sym_ops_models.py (pad_hw: three pads of H and W; slice_seq:
 five slices of a symbolic sequence; slice_neg: five negative-step slices (flips); pool_ceil:
 three ceil_mode pools; resize_hw: linear and nearest resizes whose taps the symbolic code
-computes when it runs; resize_cubic: five cubic resizes) and times `slimc bench` on one input per model compiled
-symbolically (sizes known only at run time) against the same model with --shape (static
-sizes: the resize taps as tables), in interleaved rounds; prints each side's median of the
-rounds' median latencies and the ratio symbolic / static. --torch adds the PyTorch CNN
-pad_pool_up of tests/cli/onnx_derived_dims_torch.py (reflect pad, conv, ceil_mode pool,
-resizes, slices) on a 1x3x224x224 image (needs /usr/bin/python3 with torch). --base times
-a second build (another branch) in the same rounds, both sides, with the ratios to it.
+computes when it runs; resize_cubic: five cubic resizes) and times `slimc bench` on one
+input per model compiled symbolically (sizes known only at run time) against the same
+model with --shape (static sizes: the resize taps as tables), in interleaved rounds;
+prints each side's median of the rounds' median latencies and the ratio symbolic / static.
+--torch adds the PyTorch CNN pad_pool_up of tests/cli/onnx_derived_dims_torch.py (reflect
+pad, conv, ceil_mode pool, resizes, slices) on a 1x3x224x224 image (needs /usr/bin/python3
+with torch). --base times a second build (another branch) in the same rounds, both sides,
+with the ratios to it.
 
   python3 bench/sym_ops.py --slimc build/slimc [--base OTHER/slimc] [--torch]
                            [--rounds 5] [--runs 50] [--threads 1]
