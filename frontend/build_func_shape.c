@@ -207,6 +207,12 @@ Val fe_call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, cons
     }
     if (!ok)
         return fe_err_val(e->loc);
+    if (step < 0) { /* Python's x[::-1]: from the last element to before the first */
+        if (a[2].kind == VAL_NONE)
+            start = IR_SLICE_TO_END;
+        if (a[3].kind == VAL_NONE)
+            end = -IR_SLICE_TO_END;
+    }
     NodeId id = fe_node(b, IR_OP_SLICE, NULL, e->loc, &x, 1);
     if (id != IR_NONE) {
         ir_node_set_int(b->g, id, "axis", axis);

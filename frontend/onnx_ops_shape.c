@@ -230,50 +230,6 @@ ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int6
     return ox_done(im, id);
 }
 
-/* ONNX's Slice of one axis with a negative step, as an index_select of the picked
- * positions: start clamped to [0, len-1], end to [-1, len-1] (after adding len to a
- * negative one, so the exporters' INT64_MIN/-INT64_MAX sentinels mean "before the first"),
- * positions start, start+step, ... while > end. The IR's slice takes step >= 1 only.
- * Needs a static length on the axis; IR_NONE after a diagnostic (*r set) otherwise. */
-static ValueId slice_reversed(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st,
-                              int64_t en, int64_t step, int which, OxResult *r)
-{
-    Dim dl = ox_ty(im, x)->shape.d[axis];
-    if (!ir_dim_static(dl)) {
-        *r = ox_unsupported(im, n, "a negative step on axis %lld, whose length is symbolic",
-                            (long long)axis);
-        return IR_NONE;
-    }
-    int64_t len = dl.c;
-    if (st < 0)
-        st += len;
-    if (en < 0)
-        en += len;
-    st = st < 0 ? 0 : st > len - 1 ? len - 1 : st;
-    en = en < -1 ? -1 : en > len - 1 ? len - 1 : en;
-    int64_t count = st > en ? (st - en - 1) / -step + 1 : 0;
-    if (count == 0) {
-        *r = ox_unsupported(im, n, "a negative step that selects nothing (an empty tensor)");
-        return IR_NONE;
-    }
-    OxConst idx;
-    if (!ox_const_make(im, &idx, IR_I64, 1, &count)) {
-        *r = OX_ERROR;
-        return IR_NONE;
-    }
-    for (int64_t i = 0; i < count; i++)
-        ox_const_set(&idx, i, (double)(st + i * step));
-    ValueId ins[2] = {
-        x, ox_nn_const_value(im, n, &idx, ir_arena_printf(im->g->arena, "rev%d", which))};
-    NodeId id = ox_mk(im, n, "index_select", ins, 2);
-    if (id == IR_NONE) {
-        *r = ox_no_ir_op(im, n, "index_select");
-        return IR_NONE;
-    }
-    ir_node_set_int(im->g, id, "axis", axis);
-    return ox_done(im, id);
-}
-
 OxResult ox_op_slice(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0);
@@ -316,13 +272,13 @@ OxResult ox_op_slice(OxImporter *im, OxNode *n)
                           (long long)a);
             return OX_ERROR;
         }
-        if (step < 0) {
-            OxResult res = OX_OK;
-            v = slice_reversed(im, n, v, a, st[i], en[i], step, i, &res);
-            if (v == IR_NONE)
-                return res;
-            continue;
-        }
+        if (step == INT64_MIN)
+            step = -INT64_MAX; /* the same positions: at most one */
+        /* a negative step is the IR's too (ONNX's clamping, ir_slice_count); one that
+         * selects nothing of a static length is refused, as before (no empty tensors) */
+        Dim dl = ox_ty(im, v)->shape.d[a];
+        if (step < 0 && ir_dim_static(dl) && ir_slice_count(st[i], en[i], dl.c, step) == 0)
+            return ox_unsupported(im, n, "a negative step that selects nothing (an empty tensor)");
         v = ox_slice1(im, n, v, a, st[i], en[i], step);
         if (v == IR_NONE)
             return ox_no_ir_op(im, n, "slice");

@@ -86,7 +86,8 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             return ox_unsupported_symbolic(
                 im, n,
                 !ir_resize_sym(mode, coord, aa)
-                    ? "resizing a symbolic dim in this mode (nearest or linear, no antialias, "
+                    ? "resizing a symbolic dim in this mode (nearest, linear or cubic, no "
+                      "antialias, "
                       "half_pixel, asymmetric, align_corners or pytorch_half_pixel stay symbolic)"
                 : sc && !sz ? "resizing a symbolic dim by a scale that is not m/2^k"
                             : "resizing a symbolic dim to sizes with a keep_aspect_ratio_policy");

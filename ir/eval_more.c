@@ -388,9 +388,7 @@ void ir_eval_slice(const EvalCtx *c)
     const Dims *xs = &c->in_dims[0];
     int ax = axis_attr(c->n, xs->rank);
     int64_t len = xs->d[ax], step = ir_attr_step(c->n);
-    int64_t start = ir_attr_start(c->n);
-    start = start < 0 ? start + len : start;
-    start = start < 0 ? 0 : start > len ? len : start;
+    int64_t start = ir_slice_first(ir_attr_start(c->n), len, step);
     int64_t outer = prod(xs, 0, ax), inner = prod(xs, ax + 1, xs->rank), olen = c->out_dims.d[ax];
     for (int64_t o = 0; o < outer; o++)
         for (int64_t k = 0; k < olen; k++)

@@ -615,7 +615,9 @@ bool ir_infer_node(Graph *g, NodeId id, Diag *d)
                 g->values[n->outputs[j]].type.shape.rank = -1;
             return true;
         }
+    g->shaping = n; /* a derived symbol it interns names it (ir/symbols.c) */
     bool ok = info->shape(g, n, d);
+    g->shaping = NULL;
     for (int i = 0; ok && i < n->n_outputs; i++)
         ok = ir_check_size(g, n->outputs[i], d);
     if (!ok) {

@@ -200,6 +200,11 @@ struct Graph {
      * from the inputs' shapes. A derived symbol's name is its expression ("S+1"). */
     uint32_t derived_syms;
     SymDef sym_defs[IR_MAX_SYMS];
+    /* For a derived symbol, the node whose shape first needed it ("pad 'Pad_0'"), named
+     * when an input makes it < 1; NULL if it came from outside a shape function. Set from
+     * shaping, the node ir_infer_node is inferring (NULL between nodes). */
+    const char *sym_origins[IR_MAX_SYMS];
+    const Node *shaping;
     /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
      * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
      * the CPU's: each value lives in the arena of its producer's device. */
@@ -277,6 +282,17 @@ typedef struct IrSliceSym {
     bool start_rel, end_rel; /* + len */
 } IrSliceSym;
 bool ir_slice_sym(Dim len, int64_t start, int64_t end, IrSliceSym *out);
+/* The same for a negative step, with ONNX's clamping for it: start into [0, len - 1], end
+ * into [-1, len - 1] (a negative bound counts from the end first; v <= -IR_SLICE_TO_END,
+ * the exporters' INT64_MIN, is -1: before the first element). True where both bounds are
+ * constants that cannot clamp, or the start is len + k (k >= -len.c) and the end a
+ * constant (x.flip(), x[-2::-1]): the length ceil((len + k - end) / -step) is then >= 1 only where
+ * neither clamps, which its derived dim checks when the inputs bind it. */
+bool ir_slice_sym_neg(Dim len, int64_t start, int64_t end, IrSliceSym *out);
+/* Along a static length len: the first index a slice (start, end, step != 0) reads, and
+ * its element count, with ONNX's clamping for the step's sign. */
+int64_t ir_slice_first(int64_t start, int64_t len, int64_t step);
+int64_t ir_slice_count(int64_t start, int64_t end, int64_t len, int64_t step);
 /* The element count of s as one monomial, a symbol in two dims as its square S*S (a
  * derived symbol, added to g when new); false when a count overflows or a symbol is
  * needed beyond IR_MAX_SYMS. */

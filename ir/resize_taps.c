@@ -226,7 +226,7 @@ int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale
 
 bool ir_resize_sym(int mode, int coord, bool antialias)
 {
-    return (mode == RS_NEAREST || mode == RS_LINEAR) && !antialias &&
+    return (mode == RS_NEAREST || mode == RS_LINEAR || mode == RS_CUBIC) && !antialias &&
            (coord == CT_HALF_PIXEL || coord == CT_ASYMMETRIC || coord == CT_ALIGN_CORNERS ||
             coord == CT_PYTORCH);
 }

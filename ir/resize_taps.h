@@ -31,12 +31,12 @@ void ir_resize_taps_free(ResizeTaps *t);
 int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale, bool antialias);
 
 /* Whether a resize_axis of mode, coord and antialias computes its taps when it runs, so
- * that it works on a symbolic length (issue 19): nearest (any rounding) and linear without
- * antialias, with half_pixel, asymmetric, align_corners or pytorch_half_pixel
- * coordinates. Its output length is floor(len * scale) (size -1; the scale m / div with div
- * a power of two up to 256, so that the floor is exact: ir_resize_scale_dyadic) or a
- * constant size (scale 0: size / len when it runs). Cubic, antialias, tf_crop_and_resize
- * and half_pixel_symmetric are computed per shape. */
+ * that it works on a symbolic length (issue 19): nearest (any rounding), linear and cubic
+ * (any coefficient, exclude_outside) without antialias, with half_pixel, asymmetric,
+ * align_corners or pytorch_half_pixel coordinates. Its output length is floor(len * scale) (size
+ * -1; the scale m / div with div a power of two up to 256, so that the floor is exact:
+ * ir_resize_scale_dyadic) or a constant size (scale 0: size / len when it runs). Antialias,
+ * tf_crop_and_resize and half_pixel_symmetric are computed per shape. */
 bool ir_resize_sym(int mode, int coord, bool antialias);
 bool ir_resize_scale_dyadic(double scale, int64_t *m, int64_t *div);
 

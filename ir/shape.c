@@ -901,46 +901,41 @@ SHAPE_FN(expand)
     return true;
 }
 
-/* PyTorch's clamping of a slice bound into [0, len]. */
-static int64_t clamp_bound(int64_t v, int64_t len)
-{
-    if (v < 0)
-        v += len;
-    return v < 0 ? 0 : v > len ? len : v;
-}
-
-/* slice: along a symbolic length, the bounds of ir_slice_sym: a constant length, or the
- * derived dim ceil((len + end - start) / step). */
+/* slice: along a symbolic length, the bounds of ir_slice_sym (ir_slice_sym_neg for a
+ * negative step): a constant length, or the derived dim ceil((len + end - start) / step)
+ * (ceil((len + start - end) / -step) for a negative step). */
 SHAPE_FN(slice)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
     int64_t ax, step = ir_attr_step(n);
     if (!norm_axis(ir_attr_axis(n), t->shape.rank, &ax))
         return bad_attr(g, n, 0, d, "the axis is out of range");
-    if (step < 1)
-        return bad_attr(g, n, 0, d, "the step must be >= 1");
+    if (step == 0 || step == INT64_MIN)
+        return bad_attr(g, n, 0, d, "the step must be nonzero (and more than INT64_MIN)");
     Shape out = t->shape;
     if (!ir_dim_static(t->shape.d[ax])) {
         IrSliceSym b;
-        int64_t add;
-        if (!ir_slice_sym(t->shape.d[ax], ir_attr_start(n), ir_attr_end(n), &b))
+        int64_t add, by = step > 0 ? step : -step;
+        bool fits = step > 0
+                        ? ir_slice_sym(t->shape.d[ax], ir_attr_start(n), ir_attr_end(n), &b)
+                        : ir_slice_sym_neg(t->shape.d[ax], ir_attr_start(n), ir_attr_end(n), &b);
+        if (!fits)
             return bad_attr(g, n, 0, d,
                             "the sliced dimension is symbolic and the bounds may clamp (a length "
                             "min(end, len) - start: fix the dim with --dim or --shape)");
+        /* the distance from the first index to the bound past the last */
+        int64_t from = step > 0 ? b.start : b.end, to = step > 0 ? b.end : b.start;
         if (b.start_rel == b.end_rel) {
-            out.d[ax] = ir_dim(b.end > b.start ? (b.end - b.start - 1) / step + 1 : 0);
-        } else if (!ir_ckd_sub_i64(b.end, b.start, &add) || !ir_ckd_add_i64(add, step - 1, &add) ||
-                   !ir_dim_derive(g, t->shape.d[ax], ir_dim(1), ir_dim(0), add, step, &out.d[ax]))
+            out.d[ax] = ir_dim(to > from ? (to - from - 1) / by + 1 : 0);
+        } else if (!ir_ckd_sub_i64(to, from, &add) || !ir_ckd_add_i64(add, by - 1, &add) ||
+                   !ir_dim_derive(g, t->shape.d[ax], ir_dim(1), ir_dim(0), add, by, &out.d[ax]))
             return bad_attr(g, n, 0, d,
                             "the sliced length of a symbolic dimension overflows or needs a "
                             "symbolic dim and the model has 16 already");
         ir_shp_set_out(g, n, 0, t->dtype, &out);
         return true;
     }
-    int64_t len = t->shape.d[ax].c;
-    int64_t s = clamp_bound(ir_attr_start(n), len);
-    int64_t e = clamp_bound(ir_attr_end(n), len);
-    out.d[ax] = ir_dim(e > s ? (e - s - 1) / step + 1 : 0); /* ceil((e - s) / step) */
+    out.d[ax] = ir_dim(ir_slice_count(ir_attr_start(n), ir_attr_end(n), t->shape.d[ax].c, step));
     ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }

@@ -265,7 +265,7 @@ SHAPE_FN(resize_axis)
                  ir_dim_derive(g, x->shape.d[ax], ir_dim(m), ir_dim(0), 0, div, &out.d[ax]);
         if (!ok)
             return fail(g, n, 0, d,
-                        "a symbolic dimension is resized only by nearest or linear (no "
+                        "a symbolic dimension is resized only by nearest, linear or cubic (no "
                         "antialias) with half_pixel, asymmetric, align_corners or "
                         "pytorch_half_pixel coordinates, to a constant size or by a scale m/2^k; "
                         "fix it with --dim or --shape");

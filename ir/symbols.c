@@ -122,6 +122,9 @@ static int intern(Graph *g, const SymDef *def)
     g->sym_defs[s] = *def;
     g->derived_syms |= 1u << s;
     g->sym_names[s] = def_name(g, def);
+    if (g->shaping)
+        g->sym_origins[s] = ir_arena_printf(g->arena, "%s '%s'", ir_ops[g->shaping->op].name,
+                                            g->shaping->name ? g->shaping->name : "?");
     return s;
 }
 
@@ -296,6 +299,51 @@ bool ir_slice_sym(Dim len, int64_t start, int64_t end, IrSliceSym *out)
     return out->end_rel;
 }
 
+bool ir_slice_sym_neg(Dim len, int64_t start, int64_t end, IrSliceSym *out)
+{
+    const int64_t lb = len.c; /* the least len can be */
+    if (lb < 1 || start <= -IR_SLICE_TO_END)
+        return false;
+    /* each bound as (rel, k) and whether it can clamp */
+    bool s_rel = start < 0 || start >= IR_SLICE_TO_END, e_rel = end < 0;
+    int64_t sk = start >= IR_SLICE_TO_END ? -1 : start, ek = end;
+    bool s_exact = start >= IR_SLICE_TO_END || (start >= -lb && start <= lb - 1);
+    bool e_exact = end >= -lb && end <= lb - 1;
+    if (end >= IR_SLICE_TO_END)
+        e_rel = true, ek = -1, e_exact = true; /* len - 1 */
+    else if (end <= -IR_SLICE_TO_END)
+        e_rel = false, ek = -1, e_exact = true; /* before the first */
+    *out = (IrSliceSym){sk, ek, s_rel, e_rel};
+    if (s_rel == e_rel) /* a constant length */
+        return s_exact && e_exact;
+    /* len + k - end; an end of len + k less a constant start has -len. A start below
+     * -len.c may clamp up to 0, which makes a slice longer than its formula says: no */
+    return s_rel && s_exact;
+}
+
+int64_t ir_slice_first(int64_t start, int64_t len, int64_t step)
+{
+    if (start < 0)
+        start += len;
+    int64_t hi = step < 0 ? len - 1 : len;
+    return start < 0 ? 0 : start > hi ? hi : start;
+}
+
+int64_t ir_slice_count(int64_t start, int64_t end, int64_t len, int64_t step)
+{
+    if (len <= 0)
+        return 0;
+    int64_t s = ir_slice_first(start, len, step);
+    if (end < 0)
+        end += len;
+    if (step > 0) {
+        end = end < 0 ? 0 : end > len ? len : end;
+        return end > s ? (end - s - 1) / step + 1 : 0;
+    }
+    end = end < -1 ? -1 : end > len - 1 ? len - 1 : end;
+    return s > end ? (s - end - 1) / -step + 1 : 0;
+}
+
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
 {
     for (int s = 0; s < g->n_syms; s++) {
@@ -312,9 +360,10 @@ bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
         }
         syms[s] = floor_div(n, d->div);
         if (syms[s] < 1) {
+            const char *from = g->sym_origins[s];
             snprintf(why, why_size,
-                     "the symbolic dim %s is %lld for these input shapes (must be >= 1)",
-                     g->sym_names[s], (long long)syms[s]);
+                     "the symbolic dim %s is %lld for these input shapes (must be >= 1%s%s)",
+                     g->sym_names[s], (long long)syms[s], from ? "; from " : "", from ? from : "");
             return false;
         }
     }

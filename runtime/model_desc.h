@@ -65,10 +65,12 @@ typedef struct RtIoDesc {
     int line, col;
 } RtIoDesc;
 
-/* A derived symbol (ir/types.h SymDef): floor((xa * xb + y + add) / div), >= 1. */
+/* A derived symbol (ir/types.h SymDef): floor((xa * xb + y + add) / div), >= 1; origin
+ * the node that derives it ("pad 'Pad_0'", Graph.sym_origins; may be NULL), for messages. */
 typedef struct RtSymDef {
     RtDimDesc xa, xb, y;
     int64_t add, div;
+    const char *origin;
 } RtSymDef;
 
 typedef struct RtModelDesc {

@@ -912,8 +912,8 @@ RT_IO_FN int rt_desc_derive(const RtModelDesc *m, int64_t *syms, uint32_t known,
         int64_t v = n / d->div - (n % d->div != 0 && n < 0); /* floor */
         if (v < 1) {
             snprintf(err->why, sizeof err->why,
-                     "the symbolic dim %s is %lld for these input shapes (must be >= 1)", name,
-                     (long long)v);
+                     "the symbolic dim %s is %lld for these input shapes (must be >= 1%s%s)", name,
+                     (long long)v, d->origin ? "; from " : "", d->origin ? d->origin : "");
             return 1;
         }
         if ((known & (1u << s)) && syms[s] != v) {

@@ -115,11 +115,17 @@ void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets)
     fprintf(f, "}, %uu, {", (unsigned)g->derived_syms);
     for (int s = 0; s < g->n_syms; s++) {
         const SymDef *d = &g->sym_defs[s];
-        fprintf(f, "%s{{%lldLL, %uu}, {%lldLL, %uu}, {%lldLL, %uu}, %lldLL, %lldLL}", s ? ", " : "",
-                (long long)d->xa.c, (unsigned)d->xa.syms, (long long)d->xb.c, (unsigned)d->xb.syms,
-                (long long)d->y.c, (unsigned)d->y.syms, (long long)d->add, (long long)d->div);
+        fprintf(f, "%s{{%lldLL, %uu}, {%lldLL, %uu}, {%lldLL, %uu}, %lldLL, %lldLL, ",
+                s ? ", " : "", (long long)d->xa.c, (unsigned)d->xa.syms, (long long)d->xb.c,
+                (unsigned)d->xb.syms, (long long)d->y.c, (unsigned)d->y.syms, (long long)d->add,
+                (long long)d->div);
+        if (g->sym_origins[s])
+            put_shown_cstring(f, g->sym_origins[s]);
+        else
+            fputs("0", f);
+        fputs("}", f);
     }
-    fputs(g->n_syms ? "}};\n" : "{{0, 0}, {0, 0}, {0, 0}, 0, 0}}};\n", f);
+    fputs(g->n_syms ? "}};\n" : "{{0, 0}, {0, 0}, {0, 0}, 0, 0, 0}}};\n", f);
     if (!offsets) /* a library: its wrapper has its own constants table */
         return;
     fputs("static const struct { int id; size_t offset; } slimc_consts[] = {\n", f);

@@ -230,8 +230,9 @@ static int axis_of(const Node *n, int rank)
     return (int)(ax < 0 ? ax + rank : ax);
 }
 
-/* slice: rows of `inner` contiguous elements, one item per (outer, k). Along a symbolic
- * length the start is k or len + k (ir_slice_sym), known when it runs. */
+/* slice: rows of `inner` contiguous elements, one item per (outer, k), row k the input's
+ * start + k * step (a negative step walks back from start). Along a symbolic length the
+ * start is k or len + k (ir_slice_sym, ir_slice_sym_neg), known when it runs. */
 void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -240,13 +241,11 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     int64_t start = ir_attr_start(n), step = ir_attr_step(n);
     const char *start_expr;
     if (ir_dim_static(xs->d[ax])) {
-        int64_t len = xs->d[ax].c;
-        start = start < 0 ? start + len : start;
-        start = start < 0 ? 0 : start > len ? len : start;
-        start_expr = cg_strf(c, "%lld", (long long)start);
+        start_expr = cg_strf(c, "%lld", (long long)ir_slice_first(start, xs->d[ax].c, step));
     } else {
         IrSliceSym b;
-        if (!ir_slice_sym(xs->d[ax], start, ir_attr_end(n), &b)) {
+        if (!(step > 0 ? ir_slice_sym(xs->d[ax], start, ir_attr_end(n), &b)
+                       : ir_slice_sym_neg(xs->d[ax], start, ir_attr_end(n), &b))) {
             cg_error(c, n, "a slice of a symbolic length whose bounds may clamp");
             return;
         }
@@ -286,7 +285,12 @@ void cg_emit_slice(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = false;
 }
 
-/* pad: per output row, each position mapped to its source (or the fill value). */
+/* pad: one item per output row (every dim but the last). The row's outer coordinates map
+ * to a source row once (reflect / replicate fold them into the input; under constant a
+ * coordinate outside makes the whole row the fill value); along the last dim the interior
+ * is one memcpy and only the borders are mapped, so no element pays a division. The shape
+ * function keeps pads >= 0 and reflect's pads < the dim (checked at run time through a
+ * derived dim for a symbolic one), so one reflection suffices. */
 void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -316,27 +320,50 @@ void cg_emit_pad(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "};\n    const int64_t lo[%d] = {", r);
     for (int i = 0; i < r; i++)
         cg_printf(c, "%s%lld", i ? ", " : "", (long long)lo[i]);
-    cg_printf(c, "};\n    (void)fill;\n");
-    cg_printf(c, "    for (int64_t f = i0; f < i1; f++) {\n");
-    cg_printf(c, "        int64_t q = f, src = 0, mul = 1;\n        int inside = 1;\n");
-    cg_printf(c, "        for (int dd = %d; dd >= 0; dd--) {\n", r - 1);
-    cg_printf(c, "            int64_t s = q %% od[dd] - lo[dd];\n            q /= od[dd];\n");
-    if (mode == 1)
-        cg_printf(
-            c,
-            "            s = s < 0 ? -s : s >= xd[dd] ? 2 * (xd[dd] - 1) - s : s; /* reflect */\n");
-    else if (mode == 2)
-        cg_printf(c, "            s = s < 0 ? 0 : s >= xd[dd] ? xd[dd] - 1 : s; /* replicate */\n");
-    else
-        cg_printf(c, "            inside &= s >= 0 && s < xd[dd];\n");
-    cg_printf(c, "            src += s * mul;\n            mul *= xd[dd];\n        }\n");
-    cg_printf(c, "        dst[f] = inside ? x[src] : fill;\n    }\n");
+    cg_printf(c, "};\n    (void)fill;\n    (void)od;\n    (void)xd;\n    (void)lo;\n");
+    /* [jb, je): the output columns copied from the input row */
+    cg_printf(c, "    const int64_t W = od[%d], XW = xd[%d], L = lo[%d];\n", r - 1, r - 1, r - 1);
+    cg_printf(c, "    const int64_t jb = L < W ? L : W;\n");
+    cg_printf(c, "    const int64_t je = L + XW < W ? L + XW : W;\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) { /* one output row */\n");
+    cg_printf(c, "        %s *restrict drow = dst + it * W;\n", ctype_of(c, n->outputs[0]));
+    cg_printf(c, "        int64_t q = it, src = 0, mul = XW;\n        int inside = XW > 0;\n");
+    if (r > 1) {
+        cg_printf(c, "        for (int dd = %d; dd >= 0; dd--) {\n", r - 2);
+        cg_printf(c, "            int64_t s = q %% od[dd] - lo[dd];\n            q /= od[dd];\n");
+        if (mode == 1)
+            cg_printf(c, "            s = s < 0 ? -s : s >= xd[dd] ? 2 * (xd[dd] - 1) - s : s;\n");
+        else if (mode == 2)
+            cg_printf(c, "            s = s < 0 ? 0 : s >= xd[dd] ? xd[dd] - 1 : s;\n");
+        else
+            cg_printf(c, "            inside &= s >= 0 && s < xd[dd];\n");
+        cg_printf(c, "            src += s * mul;\n            mul *= xd[dd];\n        }\n");
+    } else {
+        cg_printf(c, "        (void)q;\n        (void)mul;\n");
+    }
+    cg_printf(c, "        if (!inside) {\n");
+    if (mode == 0)
+        cg_printf(c,
+                  "            for (int64_t j = 0; j < W; j++)\n                drow[j] = fill;\n");
+    else /* replicate of an empty row: only an empty output reaches here */
+        cg_printf(c, "            (void)drow;\n");
+    cg_printf(c, "            continue;\n        }\n");
+    cg_printf(c, "        const %s *xrow = x + src;\n", ctype_of(c, n->inputs[0]));
+    const char *left = mode == 1 ? "xrow[L - j]" : mode == 2 ? "xrow[0]" : "fill";
+    const char *right = mode == 1   ? "xrow[2 * (XW - 1) - (j - L)]"
+                        : mode == 2 ? "xrow[XW - 1]"
+                                    : "fill";
+    cg_printf(c, "        for (int64_t j = 0; j < jb; j++)\n            drow[j] = %s;\n", left);
+    cg_printf(c,
+              "        memcpy(drow + jb, xrow + (jb - L), sizeof(*drow) * (size_t)(je - jb));\n");
+    cg_printf(c, "        for (int64_t j = je; j < W; j++)\n            drow[j] = %s;\n", right);
+    cg_printf(c, "    }\n");
     cg_body_end(c);
     Dim ne;
     if (!cg_numel(c, id, os, &ne))
         return;
-    k->items = cg_dim(c, ne);
-    k->work = k->items;
+    k->items = cg_prod(c, os, 0, r - 1);
+    k->work = cg_dim(c, ne);
     k->ep_done = false;
 }
 

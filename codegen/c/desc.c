@@ -53,7 +53,8 @@ static RtModelDesc *make_desc(const Graph *g, RtIoDesc **io, const void ***const
                                 {sd->xb.c, sd->xb.syms},
                                 {sd->y.c, sd->y.syms},
                                 sd->add,
-                                sd->div};
+                                sd->div,
+                                g->sym_origins[s]};
     }
     m->inputs = ios;
     m->outputs = ios + g->n_inputs;

@@ -105,12 +105,15 @@ static void emit_resize_axis_sym(CgCtx *c, NodeId id, int ax, int64_t K, CgKerne
 }
 
 /* resize_axis along a symbolic length with its taps computed when it runs (ir_resize_sym:
- * nearest or linear, four coordinate modes), as ir/resize_taps.c computes them, in
- * double: the source coordinate xo of output position j; its two nearest whole positions
- * (the lower one and xo itself when xo is whole, whose weight is then 1) clamped to the
- * input; linear weights 1 - r and r, or nearest's rounding of r. One item per 64 output
- * positions, whose taps it computes once for every outer index (a resize of the last
- * axis would otherwise compute them per element). */
+ * nearest, linear or cubic, four coordinate modes), as ir/resize_taps.c computes them, in
+ * double: the source coordinate xo of output position j, its fraction r (1 when xo is
+ * whole) and base, the lower of the two nearest whole positions (xo - 1 when whole);
+ * nearest and linear read base and base + 1, cubic base - 1 .. base + 2 (the four nearest,
+ * ties to the lower), each clamped to the input (edge padding) or, under exclude_outside,
+ * dropped with the rest renormalized. Linear weights 1 - r and r, nearest's rounding of r,
+ * Keys's cubic with coefficient a. One item per 64 output positions, whose taps it computes
+ * once for every outer index (a resize of the last axis would otherwise compute them per
+ * element). */
 static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -118,11 +121,13 @@ static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
     const int mode = (int)ir_attr_mode(n), coord = (int)ir_attr_coord(n);
     const int nearest = (int)ir_attr_nearest(n);
     const double scale = ir_attr_scale(n);
+    const int nt = mode == 2 ? 4 : 2; /* taps per output position */
     static const char *const names[] = {"x"};
+    static const char *const mode_names[] = {"nearest", "linear", "cubic"};
     cg_body_begin(c, id, names, 1);
     const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
     cg_printf(c, "    /* %s resize of a symbolic length, the taps computed here */\n",
-              mode ? "linear" : "nearest");
+              mode_names[mode >= 0 && mode < 3 ? mode : 0]);
     cg_printf(c, "    const int64_t len = %s, olen = %s, inner = %s;\n", cg_dim(c, xs->d[ax]),
               cg_dim(c, os->d[ax]), inner);
     if (scale > 0)
@@ -140,46 +145,75 @@ static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
     cg_printf(
         c, "    for (int64_t it = i0; it < i1; it++) { /* 64 output positions, every outer */\n");
     cg_printf(c, "        const int64_t j0 = it * 64, j1 = slimc_rt_min(olen, j0 + 64);\n");
-    cg_printf(c, "        int64_t p0[64], p1[64]; /* the taps of j0.., clamped to the input */\n");
-    cg_printf(
-        c,
-        "        float w0[64], w1[64];\n        (void)p1;\n        (void)w0;\n        (void)w1;\n");
+    cg_printf(c,
+              "        int64_t p[%d][64]; /* the taps of j0.., clamped to the input */\n"
+              "        float w[%d][64];\n        (void)w;\n",
+              nt, nt);
     cg_printf(c, "        for (int64_t j = j0; j < j1; j++) {\n");
     cg_printf(c, "            const double xj = (double)j, xo = %s, f = floor(xo);\n",
               coords[coord >= 0 && coord < 4 ? coord : 0]);
     cg_printf(c, "            const double r = xo == f ? 1.0 : xo - f;\n");
-    cg_printf(c, "            int64_t a0 = (int64_t)f - (xo == f), a1 = a0 + 1;\n");
-    cg_printf(c, "            a0 = a0 < 0 ? 0 : a0 >= len ? len - 1 : a0;\n");
-    cg_printf(c, "            a1 = a1 < 0 ? 0 : a1 >= len ? len - 1 : a1;\n");
-    if (mode == 1) {
+    cg_printf(c, "            const int64_t base = (int64_t)f - (xo == f);\n");
+    if (mode == 2) {
+        cg_printf(c, "            const double a = %.17g, r1 = r + 1, q = 1 - r, q1 = q + 1;\n",
+                  (double)ir_attr_cubic_a(n));
         cg_printf(c,
-                  "            w0[j - j0] = (float)(1 - r);\n            w1[j - j0] = (float)r;\n");
+                  "            double cw[4] = {((a * r1 - 5 * a) * r1 + 8 * a) * r1 - 4 * a,\n"
+                  "                            ((a + 2) * r - (a + 3)) * r * r + 1,\n"
+                  "                            ((a + 2) * q - (a + 3)) * q * q + 1,\n"
+                  "                            ((a * q1 - 5 * a) * q1 + 8 * a) * q1 - 4 * a};\n");
+        if (ir_attr_exclude_outside(n)) {
+            cg_printf(c, "            double sum = 0; /* exclude_outside */\n");
+            cg_printf(c, "            for (int t = 0; t < 4; t++) {\n");
+            cg_printf(c, "                if (base - 1 + t < 0 || base - 1 + t >= len)\n");
+            cg_printf(c, "                    cw[t] = 0;\n                sum += cw[t];\n");
+            cg_printf(c, "            }\n            for (int t = 0; t < 4; t++)\n");
+            cg_printf(c, "                cw[t] /= sum;\n");
+        }
+        cg_printf(c, "            for (int t = 0; t < 4; t++) {\n");
+        cg_printf(c, "                const int64_t pt = base - 1 + t;\n");
+        cg_printf(c, "                p[t][j - j0] = pt < 0 ? 0 : pt >= len ? len - 1 : pt;\n");
+        cg_printf(c, "                w[t][j - j0] = (float)cw[t];\n            }\n        }\n");
     } else {
-        static const char *const up[] = {"r > 0.5", "r >= 0.5", "0", "1"};
-        cg_printf(c, "            if (r == 1.0 || (%s)) /* nearest: the upper tap */\n",
-                  up[nearest >= 0 && nearest < 4 ? nearest : 0]);
-        cg_printf(c, "                a0 = a1;\n");
+        cg_printf(c, "            int64_t a0 = base, a1 = a0 + 1;\n");
+        cg_printf(c, "            a0 = a0 < 0 ? 0 : a0 >= len ? len - 1 : a0;\n");
+        cg_printf(c, "            a1 = a1 < 0 ? 0 : a1 >= len ? len - 1 : a1;\n");
+        if (mode == 1) {
+            cg_printf(c, "            w[0][j - j0] = (float)(1 - r);\n"
+                         "            w[1][j - j0] = (float)r;\n");
+        } else {
+            static const char *const up[] = {"r > 0.5", "r >= 0.5", "0", "1"};
+            cg_printf(c, "            if (r == 1.0 || (%s)) /* nearest: the upper tap */\n",
+                      up[nearest >= 0 && nearest < 4 ? nearest : 0]);
+            cg_printf(c, "                a0 = a1;\n");
+        }
+        cg_printf(c, "            p[0][j - j0] = a0;\n            p[1][j - j0] = a1;\n        }\n");
     }
-    cg_printf(c, "            p0[j - j0] = a0;\n            p1[j - j0] = a1;\n        }\n");
     cg_printf(c, "        for (int64_t o = 0; o < outer; o++)\n");
     cg_printf(c, "            for (int64_t j = j0; j < j1; j++) {\n");
     cg_printf(c, "                float *restrict y = out + (o * olen + j) * inner;\n");
-    cg_printf(c,
-              "                const float *restrict x0 = x + (o * len + p0[j - j0]) * inner;\n");
-    if (mode == 1) {
-        cg_printf(
-            c, "                const float *restrict x1 = x + (o * len + p1[j - j0]) * inner;\n");
-        cg_printf(c, "                const float u0 = w0[j - j0], u1 = w1[j - j0];\n");
-        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
-        cg_printf(c, "                    y[i] = 0.0f + u0 * x0[i] + u1 * x1[i];\n");
-    } else {
+    if (mode == 0) {
+        cg_printf(c, "                const float *restrict x0 = x + (o * len + p[0][j - j0]) * "
+                     "inner;\n");
         cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
         cg_printf(c, "                    y[i] = x0[i];\n");
+    } else {
+        for (int t = 0; t < nt; t++)
+            cg_printf(c,
+                      "                const float *restrict x%d = x + (o * len + p[%d][j - j0]) * "
+                      "inner;\n                const float u%d = w[%d][j - j0];\n",
+                      t, t, t, t);
+        cg_printf(c, "                for (int64_t i = 0; i < inner; i++)\n");
+        cg_printf(c, "                    y[i] = 0.0f");
+        for (int t = 0; t < nt; t++)
+            cg_printf(c, " + u%d * x%d[i]", t, t);
+        cg_printf(c, ";\n");
     }
     cg_printf(c, "            }\n    }\n");
     cg_body_end(c);
     k->items = cg_strf(c, "(%s + 63) / 64", cg_dim(c, os->d[ax]));
-    k->work = cg_strf(c, "%s * %s * %s * 2", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner);
+    k->work =
+        cg_strf(c, "%s * %s * %s * %d", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner, nt);
 }
 
 void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
@@ -197,7 +231,7 @@ void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
                                ir_attr_antialias(n) != 0))
             emit_resize_axis_taps(c, id, ax, k);
         else
-            cg_error(c, n, "a symbolic length is resized only by nearest or linear");
+            cg_error(c, n, "a symbolic length is resized only by nearest, linear or cubic");
         return;
     }
     ResizeTaps t;

@@ -465,9 +465,8 @@ void cu_emit_slice(CgCtx *c, NodeId id)
     const char *total = out_total(c, id);
     if (!total)
         return;
-    int64_t len = xs->d[ax].c, start = ir_attr_start(n), step = ir_attr_step(n);
-    start = start < 0 ? start + len : start;
-    start = start < 0 ? 0 : start > len ? len : start;
+    int64_t len = xs->d[ax].c, step = ir_attr_step(n);
+    int64_t start = ir_slice_first(ir_attr_start(n), len, step);
     static const char *const names[] = {"x"};
     int k = cu_dm_loop_begin(c, id, names, 1, total);
     const char *inner = cg_prod(c, xs, ax + 1, xs->rank);

@@ -7,7 +7,9 @@
 # [batch, side, side, 8] keeps side*side symbolic; a CNN with a stride-2 conv, a depthwise
 # conv and nn.Upsample on a symbolic height and width compiles once for three image sizes,
 # and so does a ResNet stem (7x7 stride-2 conv, batch norm, max pool) with a global pool,
-# and a CNN with a reflect pad, a ceil_mode max pool, bilinear resizes and slices.
+# and a CNN with a reflect pad, a ceil_mode max pool, bilinear resizes and slices; flips
+# (Slice with step -1) and a reflect pad on symbolic dims, and bicubic upsamples (Resize
+# cubic), compile once for three shapes.
 . "$(dirname "$0")/lib.bash"
 PYM="$SLIMC_SOURCE_DIR/tests/cli/shapes_models.py"
 PY=/usr/bin/python3
@@ -26,7 +28,9 @@ fi
 python3 "$PYM" refs cls_token.onnx:2,5,16 cls_token.onnx:3,9,16 grid.onnx:2,3,3,8 \
   grid.onnx:1,5,5,8 cnn_hw.onnx:1,3,8,8 cnn_hw.onnx:2,3,9,7 cnn_hw.onnx:1,3,33,70 \
   stem_hw.onnx:1,3,32,32 stem_hw.onnx:2,3,45,61 stem_hw.onnx:1,3,7,9 \
-  pad_pool_up.onnx:1,3,16,16 pad_pool_up.onnx:2,3,9,13 pad_pool_up.onnx:1,3,21,8 || bad "ORT references"
+  pad_pool_up.onnx:1,3,16,16 pad_pool_up.onnx:2,3,9,13 pad_pool_up.onnx:1,3,21,8 \
+  flip_pad.onnx:2,5,7 flip_pad.onnx:1,9,4 flip_pad.onnx:3,2,16 \
+  bicubic.onnx:1,3,6,6 bicubic.onnx:2,3,5,9 bicubic.onnx:1,3,1,3 || bad "ORT references"
 
 "$SLIMC" inspect cls_token.onnx >out.txt 2>&1
 grep -qF "output y: f32[batch, seq+1, 16]" out.txt && grep -qF "derived dims: seq+1" out.txt \
@@ -100,6 +104,30 @@ for s in 1,3,16,16 2,3,9,13 1,3,21,8; do
 done
 [ "$(ls "$SLIMC_CACHE_DIR" | grep -c '\.so$')" = 1 ] && ok "pad_pool_up: one compile for three shapes" \
   || { bad "pad_pool_up: JIT cache"; ls "$SLIMC_CACHE_DIR"; }
+"$SLIMC" inspect flip_pad.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, seq, w+5]" out.txt \
+  && ok "inspect: flips (Slice step -1) and a reflect pad kept symbolic" || { bad "inspect flip_pad"; cat out.txt; }
+export SLIMC_CACHE_DIR=$TEST_TMP/cache_flip
+for s in 2,5,7 1,9,4 3,2,16; do
+  rm -rf o
+  "$SLIMC" run flip_pad.onnx --input "x=flip_pad.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "flip_pad.$s.ref.npy" 1e-6 >cmp.txt && ! grep -q "note: " err.txt \
+    && ok "flip_pad JIT at $s matches ORT (symbolic)" || { bad "flip_pad JIT at $s"; cat err.txt cmp.txt; }
+done
+[ "$(ls "$SLIMC_CACHE_DIR" | grep -c '\.so$')" = 1 ] && ok "flip_pad: one compile for three shapes" \
+  || { bad "flip_pad: JIT cache"; ls "$SLIMC_CACHE_DIR"; }
+"$SLIMC" inspect bicubic.onnx >out.txt 2>&1
+grep -qF "output y: f32[batch, 4, 4*h, 4*w]" out.txt \
+  && ok "inspect: bicubic upsamples kept symbolic" || { bad "inspect bicubic"; cat out.txt; }
+export SLIMC_CACHE_DIR=$TEST_TMP/cache_bicubic
+for s in 1,3,6,6 2,3,5,9 1,3,1,3; do
+  rm -rf o
+  "$SLIMC" run bicubic.onnx --input "x=bicubic.$s.x.npy" --output-dir o >/dev/null 2>err.txt \
+    && "$NPYCMP" o/y.npy "bicubic.$s.ref.npy" 1e-5 >cmp.txt && ! grep -q "note: " err.txt \
+    && ok "bicubic JIT at $s matches ORT (symbolic)" || { bad "bicubic JIT at $s"; cat err.txt cmp.txt; }
+done
+[ "$(ls "$SLIMC_CACHE_DIR" | grep -c '\.so$')" = 1 ] && ok "bicubic: one compile for three shapes" \
+  || { bad "bicubic: JIT cache"; ls "$SLIMC_CACHE_DIR"; }
 export SLIMC_CACHE_DIR=$shared_cache
 # a 1x1 image makes no (h+1)//2 >= 1 problem, but conv needs h >= 1: a 0-wide input is refused
 python3 -c "import numpy as np; np.save('zero.npy', np.zeros((1, 3, 0, 4), np.float32))"

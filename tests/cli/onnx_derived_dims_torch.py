@@ -15,6 +15,11 @@ dims exporters compute from symbolic ones (issue 19), with dynamic_axes.
   stem_hw.onnx    x [batch, 3, h, w] -> a ResNet stem (7x7 stride-2 conv, batch norm, relu,
                   3x3 stride-2 max pool), a 3x3 conv, global average pool, a linear: y
                   [batch, 10], the pooled sizes derived from h and w
+  flip_pad.onnx   x [batch, seq, w] -> x.flip(-1) (Slice with step -1 on a symbolic w), a
+                  reflect F.pad (2, 3) of w (its pads list reversed by a step -1 Slice, as
+                  the exporter writes it), .flip(1), times 2: y [batch, seq, w+5]
+  bicubic.onnx    x [batch, 3, h, w] -> F.interpolate x2 bicubic (Resize cubic, a = -0.75),
+                  and x2 bicubic align_corners, a 3x3 conv: y [batch, 4, 4*h, 4*w]
 
   onnx_derived_dims_torch.py DIR   writes the models into DIR
 """
@@ -117,3 +122,31 @@ torch.onnx.export(Grid().eval(), (torch.randn(2, 3, 3, 8),), f"{out}/grid.onnx",
                   input_names=["x"], output_names=["y"], opset_version=17,
                   dynamic_axes={"x": {0: "batch", 1: "side", 2: "side"},
                                 "y": {0: "batch", 1: "tokens"}})
+
+
+class FlipPad(nn.Module):
+    def forward(self, x):
+        return nn.functional.pad(x.flip(-1), (2, 3), mode="reflect").flip(1) * 2
+
+
+torch.onnx.export(FlipPad().eval(), (torch.randn(2, 5, 7),), f"{out}/flip_pad.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 1: "seq", 2: "w"},
+                                "y": {0: "batch", 1: "seq", 2: "w5"}})
+
+
+class Bicubic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = nn.functional.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+        x = nn.functional.interpolate(x, scale_factor=2, mode="bicubic", align_corners=True)
+        return self.c(x)
+
+
+torch.onnx.export(Bicubic().eval(), (torch.randn(1, 3, 6, 6),), f"{out}/bicubic.onnx",
+                  input_names=["x"], output_names=["y"], opset_version=17,
+                  dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"},
+                                "y": {0: "batch", 2: "oh", 3: "ow"}})

@@ -43,4 +43,24 @@ ops_torch slice 1e-6
 ops_cases if 1e-6
 ops_cases rounding 0
 ops_cases trig 1e-6
+
+# the model language's slice with a negative step (the IR's since issue 19), against numpy
+if python3 -c 'import numpy' 2>/dev/null; then
+  python3 -c '
+import numpy as np
+x = np.arange(24, dtype=np.float32).reshape(4, 6)
+np.save("xs.npy", x)
+np.save("want_s1.npy", x[:, ::-1] * 2 + x[::-1, :])
+np.save("want_s2.npy", x[:, 4:0:-2])
+'
+  printf 'model f(x: f32[4, 6]) -> f32[4, 6]\n    return %s\n' \
+    'slice(x, 1, step=-1) * 2 + slice(x, 0, step=-1)' >s1.slim
+  printf 'model f(x: f32[4, 6]) -> f32[4, 2]\n    return slice(x, 1, 4, 0, -2)\n' >s2.slim
+  for i in 1 2; do
+    rm -rf os$i
+    "$SLIMC" run s$i.slim --input x=xs.npy --output-dir os$i >out.txt 2>&1 \
+      && "$NPYCMP" os$i/output0.npy want_s$i.npy 0 >cmp.txt 2>&1 \
+      && ok "language: slice with a negative step $i as numpy" || { bad "language slice $i"; cat out.txt cmp.txt; }
+  done
+fi
 finish

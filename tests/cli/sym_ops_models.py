@@ -7,6 +7,9 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
   slice_seq   x [batch, seq, 8]: y1 x[:, 1:], y2 x[:, 0:-1:2], y3 x[:, -1:], y4 x[:, :1],
               y5 x[:, 2:-1, ::3] (an end INT64_MAX, ends relative to the end, steps)
   slice_clamp x [batch, seq, 8]: x[:, 0:3] (min(3, seq): stays specialised)
+  slice_neg   x [batch, seq, 8], negative steps: y1 x.flip(1) (start -1, end -INT64_MAX,
+              as PyTorch exports it), y2 x[:, ::-2] (INT64_MAX, INT64_MIN), y3 x[:, -1:0:-1],
+              y4 x.flip(1)[..., 6:1:-2] (two axes), y5 x[:, 0::-1]
   pool_ceil   x [batch, 4, H, W]: y1 max pool 3x3 s2 p1 ceil, then average 2x2 s2 ceil
               (count_include_pad 0); y2 max pool 2x2 s3 p1 ceil (the last window dropped
               for some sizes); y3 average 3x3 s2 ceil count_include_pad 1
@@ -14,7 +17,11 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
               y3 linear x2 pytorch_half_pixel then nearest x0.5 asymmetric floor, y4 linear
               to the constant sizes 7 x 9 (half_pixel), y5 nearest round_prefer_ceil to
               5 x 6 (half_pixel)
-  resize_cubic x [batch, 3, H, W]: cubic x2 (stays specialised)
+  resize_cubic x [batch, 3, H, W], cubic: y1 x2 half_pixel (a = -0.75), y2 x2
+              pytorch_half_pixel (PyTorch's bicubic export), y3 x2 align_corners a = -0.5
+              exclude_outside, y4 to the constant sizes 7 x 9 asymmetric, y5 x0.5 half_pixel
+              exclude_outside
+  resize_aa   x [batch, 3, H, W]: cubic x0.5 with antialias (stays specialised)
 
   sym_ops_models.py make DIR                 writes DIR/NAME.onnx for every model above
   sym_ops_models.py refs MODEL.onnx:SHAPE... for each, the input (MODEL.SHAPE.x.npy) and
@@ -76,6 +83,16 @@ def make(out):
     save("slice_seq", nodes, ["batch", "seq", 8], ["y1", "y2", "y3", "y4", "y5"], inits)
     nd, c = sl("x", "y", [0], [3], [1])
     save("slice_clamp", [nd], ["batch", "seq", 8], ["y"], c)
+    nodes, inits = [], {}
+    for args in [("x", "y1", [-1], [-BIG], [1], [-1]),
+                 ("x", "y2", [BIG], [-BIG - 1], [1], [-2]),
+                 ("x", "y3", [-1], [0], [1], [-1]),
+                 ("x", "y4", [-1, 6], [-BIG, 1], [1, 2], [-1, -2]),
+                 ("x", "y5", [0], [-BIG - 1], [1], [-1])]:
+        nd, c = sl(*args)
+        nodes.append(nd)
+        inits.update(c)
+    save("slice_neg", nodes, ["batch", "seq", 8], ["y1", "y2", "y3", "y4", "y5"], inits)
 
     save("pool_ceil",
          [h.make_node("MaxPool", ["x"], ["m"], kernel_shape=[3, 3], strides=[2, 2],
@@ -116,8 +133,23 @@ def make(out):
         nodes.append(nd)
         inits.update(c)
     save("resize_hw", nodes, img, ["y1", "y2", "y3", "y4", "y5"], inits)
-    nd, c = rs("x", "y", [1, 1, 2, 2], mode="cubic")
-    save("resize_cubic", [nd], img, ["y"], c)
+    nodes, inits = [], {}
+    for args, attrs in [
+            (("x", "y1", [1, 1, 2, 2]), dict(mode="cubic")),
+            (("x", "y2", [1, 1, 2, 2]),
+             dict(mode="cubic", coordinate_transformation_mode="pytorch_half_pixel")),
+            (("x", "y3", [1, 1, 2, 2]),
+             dict(mode="cubic", coordinate_transformation_mode="align_corners",
+                  cubic_coeff_a=-0.5, exclude_outside=1)),
+            (("x", "y4", None, [7, 9]),
+             dict(mode="cubic", coordinate_transformation_mode="asymmetric", axes=[2, 3])),
+            (("x", "y5", [1, 1, 0.5, 0.5]), dict(mode="cubic", exclude_outside=1))]:
+        nd, c = rs(*args, **attrs)
+        nodes.append(nd)
+        inits.update(c)
+    save("resize_cubic", nodes, img, ["y1", "y2", "y3", "y4", "y5"], inits)
+    nd, c = rs("x", "y", [1, 1, 0.5, 0.5], mode="cubic", antialias=1)
+    save("resize_aa", [nd], img, ["y"], c)
 
 
 if __name__ == "__main__":

@@ -208,8 +208,9 @@ static NodeId slice(Graph *g, ValueId x, int64_t axis, int64_t start, int64_t en
     return n;
 }
 
-/* slice with steps 1, 2, 3 and 4, negative starts and ends, on every axis, in bf16 (the IR
- * has no negative step: its shape function refuses one). */
+/* slice with steps 1, 2, 3 and 4, negative starts and ends, on every axis, in bf16, and
+ * negative steps (ONNX's clamping: a flip with the INT64_MIN sentinel clamped as the
+ * importer writes it, a start past the end, step -3). */
 START_TEST(test_slice_steps)
 {
     uint32_t seed = 3;
@@ -221,6 +222,9 @@ START_TEST(test_slice_steps)
     ir_output_add(g, out0(g, slice(g, x, -1, 9, 11, 1)));
     ir_output_add(g, out0(g, slice(g, x, 0, -3, 4, 1)));
     ir_output_add(g, out0(g, slice(g, x, 1, 2, -1, 4)));
+    ir_output_add(g, out0(g, slice(g, x, 2, -1, -IR_SLICE_TO_END, -1)));
+    ir_output_add(g, out0(g, slice(g, x, 1, 100, 0, -3)));
+    ir_output_add(g, out0(g, slice(g, x, 0, -2, -4, -1)));
     check_graph(g, in, 1, NULL, 0, "slice");
 }
 END_TEST

@@ -122,8 +122,8 @@ START_TEST(test_bind_derived)
         {"y", "y", "f32[S+1]", RT_DT_F32, 1, {{1, 2u}}, NULL, 0, 0},
     };
     RtModelDesc m = {"m", "m.onnx", 1, 1,         2,  names,
-                     io,  io + 1,   1, {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0}}};
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1};
+                     io,  io + 1,   1, {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL}}};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL};
     static float data[64];
     int64_t shape[1] = {5}, syms[RT_MAX_SYMS];
     RtInputView in[2] = {{RT_DT_F32, 1, shape, data, 20}, {RT_DT_F32, 1, shape, data, 24}};
@@ -142,12 +142,13 @@ START_TEST(test_bind_derived)
     ck_assert_ptr_nonnull(strstr(err.why, "S+1"));
     /* S-4 < 1 */
     m.n_inputs = 1;
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'"};
     int64_t small[1] = {3};
     in[0].shape = small;
     in[0].nbytes = 12;
     ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
     ck_assert_ptr_nonnull(strstr(err.why, "is -1"));
+    ck_assert_ptr_nonnull(strstr(err.why, "from pad 'p'")); /* the node that derives it */
 }
 END_TEST
 
@@ -257,6 +258,73 @@ START_TEST(test_slice_sym)
 }
 END_TEST
 
+/* ONNX's Slice of a length len with a negative step, walked one index at a time as its
+ * definition says: start (count from the end if negative) clamped to [0, len - 1], end to
+ * [-1, len - 1] (INT64_MIN: -1). Python's x[start:end:step] agrees but for a start below
+ * -len (Python: nothing; ONNX: from 0). Returns the count, *first the first index. */
+static int64_t onnx_neg_slice(int64_t start, int64_t end, int64_t step, int64_t len, int64_t *first)
+{
+    int64_t s = start < 0 ? start + len : start, e = end < 0 ? end + len : end;
+    s = s < 0 ? 0 : s > len - 1 ? len - 1 : s;
+    e = e < -1 ? -1 : e > len - 1 ? len - 1 : e;
+    int64_t n = 0;
+    for (int64_t i = s; i > e; i += step)
+        n++;
+    *first = s;
+    return n;
+}
+
+/* Negative steps: x.flip() and reflect padding's slices stay symbolic, clamping ones do
+ * not; where kept, the derived length and the first index agree with onnx_neg_slice for
+ * every length 1..30, and ir_slice_count (the static rule) agrees for every case. */
+START_TEST(test_slice_sym_neg)
+{
+    const int64_t big = IR_SLICE_TO_END;
+    IrSliceSym b;
+    Dim L = sym(0);
+    ck_assert(ir_slice_sym_neg(L, -1, -big, &b) && b.start_rel && !b.end_rel && b.end == -1);
+    ck_assert(ir_slice_sym_neg(L, big, -big, &b) && b.start_rel && b.start == -1); /* flip */
+    ck_assert(ir_slice_sym_neg((Dim){4, 1u}, -2, -4, &b) && b.start_rel && b.end_rel);
+    ck_assert(!ir_slice_sym_neg(L, -2, -4, &b));   /* L = 1: the start clamps to 0 */
+    ck_assert(!ir_slice_sym_neg(L, -3, -big, &b)); /* L = 2: from 0, not nothing */
+    ck_assert(!ir_slice_sym_neg(L, 3, 0, &b));     /* x[3:0:-1]: min(3, L - 1) */
+    ck_assert(ir_slice_sym_neg((Dim){4, 1u}, 3, 0, &b) && !b.start_rel && !b.end_rel);
+    ck_assert(!ir_slice_sym_neg(L, 0, -1, &b)); /* the length has -L in it */
+    const int64_t bounds[] = {0, 1, 2, 3, -1, -2, -3, -5, big, -big};
+    int kept = 0;
+    for (int i = 0; i < 10; i++)
+        for (int j = 0; j < 10; j++)
+            for (int64_t step = -1; step >= -3; step--) {
+                bool sym_ok = ir_slice_sym_neg(L, bounds[i], bounds[j], &b);
+                kept += sym_ok;
+                for (int64_t len = 1; len <= 30; len++) {
+                    int64_t first, want = onnx_neg_slice(bounds[i], bounds[j], step, len, &first);
+                    ck_assert_int_eq(ir_slice_count(bounds[i], bounds[j], len, step), want);
+                    if (want)
+                        ck_assert_int_eq(ir_slice_first(bounds[i], len, step), first);
+                    if (!sym_ok)
+                        continue;
+                    int64_t s0 = b.start + (b.start_rel ? len : 0),
+                            e0 = b.end + (b.end_rel ? len : 0);
+                    int64_t num = s0 - e0 - step - 1, by = -step;
+                    /* the derived dim floor((len + start - end + by - 1) / by), or the
+                     * constant length */
+                    int64_t got = b.start_rel != b.end_rel
+                                      ? (num >= 0 ? num / by : -((-num + by - 1) / by))
+                                  : s0 > e0 ? num / by
+                                            : 0;
+                    if (want >= 1) {
+                        ck_assert_int_eq(got, want);
+                        ck_assert_int_eq(s0, first);
+                    } else
+                        ck_assert_int_lt(got, 1);
+                }
+            }
+    ck_assert_int_gt(kept, 20);
+    ck_assert_int_eq(ir_slice_count(0, 0, 0, -1), 0); /* an empty length */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symbols");
@@ -267,6 +335,7 @@ int main(void)
     tcase_add_test(tc, test_bind_derived);
     tcase_add_test(tc, test_pool_ceil_derived);
     tcase_add_test(tc, test_slice_sym);
+    tcase_add_test(tc, test_slice_sym_neg);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
