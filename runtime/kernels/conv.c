@@ -397,7 +397,7 @@ static inline uint32_t slimc_rt_dir_lanes(int64_t B, int64_t L, int64_t W)
 
 /* MI output channels (weights w, row stride Kt; bias b or NULL; outputs y, row stride P) x
  * NV vectors of 16 consecutive outputs of row oh from column t (sm[r] the lanes of vector
- * r; lm[r] the in-row lanes of each of its loads) */
+ * r; lm[r] the in-row lanes of each of its loads); MI <= 12, NV <= 2 */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, const slimc_rt_conv *s,
                      const float *x, const float *w, int64_t Kt, const float *b,
@@ -411,7 +411,7 @@ slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, cons
     const int64_t H = s->H, W = s->W, HW = H * W, KH = s->KH;
     const int64_t ih0 = oh * s->SH - s->PH;
     const int64_t kh0 = slimc_rt_max(0, -ih0), kh1 = slimc_rt_min(KH, H - ih0);
-    __m512 acc[8][2];
+    __m512 acc[12][2];
     SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
     {
         const __m512 bv = b ? _mm512_set1_ps(b[i]) : _mm512_setzero_ps();
@@ -468,10 +468,9 @@ slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, cons
         _mm512_mask_storeu_ps(yo + i * P + 16 * r, sm[r], slimc_rt_act_512(s->ACT, acc[i][r]));
 }
 
-#define SLIMC_RT_DIRECT_MI 8 /* output channels per tile */
-
-/* The tiles of NV vectors (from column t of row oh) for output channels [o0, o1): 8 channels
- * at a time, then 4, then 1. */
+/* The tiles of NV vectors (from column t of row oh) for output channels [o0, o1): 12
+ * channels at a time while 20 or more are left (or exactly 12), then 8, 4 and 1 (16 as
+ * 12 + 4 ran 1.07x as long as 8 + 8; 32 as 12 + 12 + 8 0.95x as long as four 8s). */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_direct_cols(const int NV, const int KW, const int S, const slimc_rt_conv *s,
                      const float *x, const float *w, const float *bias, float *y,
@@ -479,16 +478,23 @@ slimc_rt_direct_cols(const int NV, const int KW, const int S, const slimc_rt_con
                      int64_t o0, int64_t o1)
 {
     const int64_t P = s->OH * s->OW, Kt = s->CG * s->KH * KW;
-    int64_t o = o0;
-    for (; o + SLIMC_RT_DIRECT_MI <= o1; o += SLIMC_RT_DIRECT_MI)
-        slimc_rt_direct_tile(SLIMC_RT_DIRECT_MI, NV, KW, S, s, x, w + o * Kt, Kt,
-                             bias ? bias + o : NULL, lm, oh, t, y + o * P, P, sm);
-    for (; o + 4 <= o1; o += 4)
-        slimc_rt_direct_tile(4, NV, KW, S, s, x, w + o * Kt, Kt, bias ? bias + o : NULL, lm, oh, t,
-                             y + o * P, P, sm);
-    for (; o < o1; o++)
-        slimc_rt_direct_tile(1, NV, KW, S, s, x, w + o * Kt, Kt, bias ? bias + o : NULL, lm, oh, t,
-                             y + o * P, P, sm);
+    for (int64_t o = o0; o < o1;) {
+        const int64_t left = o1 - o;
+        const float *wo = w + o * Kt, *bo = bias ? bias + o : NULL;
+        if (left >= 20 || left == 12) {
+            slimc_rt_direct_tile(12, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 12;
+        } else if (left >= 8) {
+            slimc_rt_direct_tile(8, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 8;
+        } else if (left >= 4) {
+            slimc_rt_direct_tile(4, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 4;
+        } else {
+            slimc_rt_direct_tile(1, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o++;
+        }
+    }
 }
 
 /* The input rows and columns that the run of 32 pixels from output pixel p reads, prefetched
