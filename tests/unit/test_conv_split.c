@@ -222,15 +222,15 @@ END_TEST
 /* Convs of few input channels (k = C KH KW at most 160, one group, strides 1 and 2, kernel
  * widths 3, 5, 6 and 7, at most 64 output channels, output rows at least 24 wide): on AVX-512
  * slimc_rt_conv2d_blk computes them directly, a run of up to 32 pixels along an output row by
- * a tile of 12, 8, 4 or 1 output channels in registers, no im2col. Stems (3 -> 16 3x3 stride 2,
- * 3 -> 64 7x7 stride 2 padding 3, 3 -> 16 6x6 stride 2 padding 2), YOLO's 16 -> 32 stride 2
- * and its neighbours: output channel counts 1, 9, 13 (8 + 4 + 1), 21 (12 + 8 + 1), 32 and 64
- * (12s and 8s), rows of 24
- * to 41 outputs (runs of 32 and of 1 to 16 pixels, cut at row ends and at the items' pixel
- * blocks), padding wider than the kernel reaches, two images, the kernel's relu and relu6,
- * the mul + relu epilogue, a split over channels (OB = 2: tiles from channel 28: 12 12 12, then 8);
- * then two shapes just outside (rows of 23, 65 channels) that keep im2col. Against the plain loop
- * and across 1, 2 and 3 threads (on AVX2 and the portable path all go through im2col). */
+ * a tile of 12, 8, 4 or 1 output channels in registers, no im2col. Stems (3 -> 16 3x3 stride
+ * 2, 3 -> 64 7x7 stride 2 padding 3, 3 -> 16 6x6 stride 2 padding 2), YOLO's 16 -> 32 stride
+ * 2 and its neighbours: output channel counts 1, 9, 13 (8 + 4 + 1), 21 (12 + 8 + 1), 32 and
+ * 64 (12s and 8s), rows of 24 to 41 outputs (runs of 32 and of 1 to 16 pixels, cut at row
+ * ends and at the items' pixel blocks), padding wider than the kernel reaches, two images,
+ * the kernel's relu and relu6, the mul + relu epilogue, a split over channels (OB = 2: tiles
+ * from channel 28: 12, 12, 12, then 8); then two shapes just outside (rows of 23, 65
+ * channels) that keep im2col. Against the plain loop and across 1, 2 and 3 threads (on AVX2
+ * and the portable path all go through im2col). */
 START_TEST(test_conv_direct)
 {
     static const ConvCase cases[] = {
