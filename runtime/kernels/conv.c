@@ -400,9 +400,8 @@ static inline uint32_t slimc_rt_dir_lanes(int64_t B, int64_t L, int64_t W)
  * r; lm[r] the in-row lanes of each of its loads); MI <= 12, NV <= 2 */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, const slimc_rt_conv *s,
-                     const float *x, const float *w, int64_t Kt, const float *b,
-                     const uint32_t (*lm)[8], int64_t oh, int64_t t, float *y, int64_t P,
-                     const __mmask16 *sm)
+                     const float *x, const float *w, int64_t Kt, const float *b, uint32_t (*lm)[8],
+                     int64_t oh, int64_t t, float *y, int64_t P, const __mmask16 *sm)
 {
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -473,9 +472,8 @@ slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, cons
  * 12 + 4 ran 1.07x as long as 8 + 8; 32 as 12 + 12 + 8 0.95x as long as four 8s). */
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_direct_cols(const int NV, const int KW, const int S, const slimc_rt_conv *s,
-                     const float *x, const float *w, const float *bias, float *y,
-                     const uint32_t (*lm)[8], const __mmask16 *sm, int64_t oh, int64_t t,
-                     int64_t o0, int64_t o1)
+                     const float *x, const float *w, const float *bias, float *y, uint32_t (*lm)[8],
+                     const __mmask16 *sm, int64_t oh, int64_t t, int64_t o0, int64_t o1)
 {
     const int64_t P = s->OH * s->OW, Kt = s->CG * s->KH * KW;
     for (int64_t o = o0; o < o1;) {
