@@ -6,6 +6,8 @@
  *   rows at a time as B (a 1x1, stride-1, unpadded conv reads x itself), the blocked GEMM
  *   micro-kernels, NCHW output. One item is 64 output pixels of one image and a block of
  *   output channels (all of them but in a large conv of few pixels: conv_channel_blocks).
+ *   On AVX-512 a conv of few input channels (k <= 160, <= 64 output channels: stems) is
+ *   computed directly by the same call, no im2col (runtime/kernels/conv.c).
  * - sparse (one group, a CSR copy of the weight as input 3, w_sparse=1: passes/sparse.c):
  *   slimc_rt_spconv_px (runtime/kernels/sparse_conv.c) on items of 64 pixels, all channels,
  *   the same im2col panels, each output channel's nonzeros only.

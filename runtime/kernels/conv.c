@@ -374,6 +374,226 @@ static SLIMC_RT_AVX512 void slimc_rt_conv_cols512(int64_t m, int64_t r, int64_t 
 }
 #endif
 
+#ifdef SLIMC_RT_X86
+/* ---- direct conv of few input channels (AVX-512) ----
+ * A conv of one group whose k = CG * KH * KW is short (a stem: 3 x 3 x 3 = 27, 3 x 7 x 7 =
+ * 147; YOLO's 16 -> 32 stride-2 3x3: 144) spends as much time packing its im2col panels and
+ * storing the GEMM tiles' sums (a few FMAs per accumulator between loads and stores) as in
+ * its FMAs. Here a run of up to 16 output pixels along an output row and a tile of MI
+ * output channels stay in registers (MI accumulators) across all k: each input row segment
+ * (c, kh) is loaded once per tile (stride 1: one masked load per kw; stride 2: 32 inputs
+ * per even kw split into even and odd lanes by permutes, as the depthwise kernels do) and
+ * meets each of the MI weights, broadcast from w in place. Columns in the padding load 0
+ * (masked off), rows in it are skipped. Every output sums its taps in (c, kh, kw) order
+ * from the bias, at any pixel and channel range: the results do not depend on the thread
+ * count. */
+
+/* lanes j in [0, L) with 0 <= B + j < W */
+static inline uint32_t slimc_rt_dir_lanes(int64_t B, int64_t L, int64_t W)
+{
+    const int64_t lo = slimc_rt_max(0, -B), hi = slimc_rt_min(L, W - B);
+    return hi <= lo ? 0u : (uint32_t)((((uint64_t)1 << hi) - 1u) & ~(((uint64_t)1 << lo) - 1u));
+}
+
+/* MI output channels (weights w, row stride Kt; bias b or NULL; outputs y, row stride P) x
+ * NV vectors of 16 consecutive outputs of row oh from column t (sm[r] the lanes of vector
+ * r; lm[r] the in-row lanes of each of its loads); MI <= 12, NV <= 2 */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_direct_tile(const int MI, const int NV, const int KW, const int S, const slimc_rt_conv *s,
+                     const float *x, const float *w, int64_t Kt, const float *b, uint32_t (*lm)[8],
+                     int64_t oh, int64_t t, float *y, int64_t P, const __mmask16 *sm)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd =
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const int64_t H = s->H, W = s->W, HW = H * W, KH = s->KH;
+    const int64_t ih0 = oh * s->SH - s->PH;
+    const int64_t kh0 = slimc_rt_max(0, -ih0), kh1 = slimc_rt_min(KH, H - ih0);
+    __m512 acc[12][2];
+    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
+    {
+        const __m512 bv = b ? _mm512_set1_ps(b[i]) : _mm512_setzero_ps();
+        SLIMC_RT_UNROLL for (int r = 0; r < NV; r++) acc[i][r] = bv;
+    }
+    for (int64_t c = 0; c < s->CG; c++)
+        for (int64_t kh = kh0; kh < kh1; kh++) {
+            const float *p = x + c * HW + (ih0 + kh) * W + t * S - s->PW;
+            const float *wk = w + (c * KH + kh) * KW;
+            if (S == 1) {
+                SLIMC_RT_UNROLL for (int kw = 0; kw < KW; kw++)
+                {
+                    __m512 v[2];
+                    SLIMC_RT_UNROLL for (int r = 0; r < NV; r++) v[r] =
+                        _mm512_maskz_loadu_ps((__mmask16)lm[r][kw], p + 16 * r + kw);
+                    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
+                    {
+                        const __m512 wb = _mm512_set1_ps(wk[i * Kt + kw]);
+                        SLIMC_RT_UNROLL for (int r = 0; r < NV; r++) acc[i][r] =
+                            _mm512_fmadd_ps(wb, v[r], acc[i][r]);
+                    }
+                }
+            } else {
+                SLIMC_RT_UNROLL for (int j = 0; j < (KW + 1) / 2; j++)
+                {
+                    __m512 ve[2], vo[2];
+                    SLIMC_RT_UNROLL for (int r = 0; r < NV; r++)
+                    {
+                        const float *q = p + 32 * r + 2 * j;
+                        const __m512 a0 = _mm512_maskz_loadu_ps((__mmask16)(lm[r][j] & 0xffffu), q);
+                        const __m512 a1 =
+                            _mm512_maskz_loadu_ps((__mmask16)(lm[r][j] >> 16), q + 16);
+                        ve[r] = _mm512_permutex2var_ps(a0, even, a1);
+                        vo[r] = _mm512_permutex2var_ps(a0, odd, a1);
+                    }
+                    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
+                    {
+                        const __m512 wb = _mm512_set1_ps(wk[i * Kt + 2 * j]);
+                        SLIMC_RT_UNROLL for (int r = 0; r < NV; r++) acc[i][r] =
+                            _mm512_fmadd_ps(wb, ve[r], acc[i][r]);
+                    }
+                    if (2 * j + 1 < KW)
+                        SLIMC_RT_UNROLL for (int i = 0; i < MI; i++)
+                        {
+                            const __m512 wb = _mm512_set1_ps(wk[i * Kt + 2 * j + 1]);
+                            SLIMC_RT_UNROLL for (int r = 0; r < NV; r++) acc[i][r] =
+                                _mm512_fmadd_ps(wb, vo[r], acc[i][r]);
+                        }
+                }
+            }
+        }
+    float *yo = y + oh * s->OW + t;
+    SLIMC_RT_UNROLL for (int i = 0; i < MI; i++) SLIMC_RT_UNROLL for (int r = 0; r < NV; r++)
+        _mm512_mask_storeu_ps(yo + i * P + 16 * r, sm[r], slimc_rt_act_512(s->ACT, acc[i][r]));
+}
+
+/* The tiles of NV vectors (from column t of row oh) for output channels [o0, o1): 12
+ * channels at a time while 20 or more are left (or exactly 12), then 8, 4 and 1 (16 as
+ * 12 + 4 ran 1.07x as long as 8 + 8; 32 as 12 + 12 + 8 0.95x as long as four 8s). */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_direct_cols(const int NV, const int KW, const int S, const slimc_rt_conv *s,
+                     const float *x, const float *w, const float *bias, float *y, uint32_t (*lm)[8],
+                     const __mmask16 *sm, int64_t oh, int64_t t, int64_t o0, int64_t o1)
+{
+    const int64_t P = s->OH * s->OW, Kt = s->CG * s->KH * KW;
+    for (int64_t o = o0; o < o1;) {
+        const int64_t left = o1 - o;
+        const float *wo = w + o * Kt, *bo = bias ? bias + o : NULL;
+        if (left >= 20 || left == 12) {
+            slimc_rt_direct_tile(12, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 12;
+        } else if (left >= 8) {
+            slimc_rt_direct_tile(8, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 8;
+        } else if (left >= 4) {
+            slimc_rt_direct_tile(4, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o += 4;
+        } else {
+            slimc_rt_direct_tile(1, NV, KW, S, s, x, wo, Kt, bo, lm, oh, t, y + o * P, P, sm);
+            o++;
+        }
+    }
+}
+
+/* The input rows and columns that the run of 32 pixels from output pixel p reads, prefetched
+ * into L1: the input of a stem comes from L3 or memory, and the hardware prefetcher,
+ * following CG * KH rows at once, fetched it late (YOLO's 3 -> 16 stem ran 1.5x slower in a
+ * network than on its own). */
+#define SLIMC_RT_DIRECT_PF 64 /* pixels ahead */
+static inline __attribute__((always_inline)) void
+slimc_rt_direct_prefetch(const int S, const int KW, const slimc_rt_conv *s, const float *x,
+                         int64_t p)
+{
+    if (p >= s->OH * s->OW)
+        return;
+    const int64_t oh = p / s->OW, t = p % s->OW, H = s->H, W = s->W;
+    const int64_t ih0 = oh * s->SH - s->PH, kh0 = slimc_rt_max(0, -ih0),
+                  kh1 = slimc_rt_min(s->KH, H - ih0);
+    const int64_t iw0 = slimc_rt_max(0, t * S - s->PW),
+                  iw1 = slimc_rt_min(W, (slimc_rt_min(t + 32, s->OW) - 1) * S - s->PW + KW);
+    if (iw1 <= iw0)
+        return;
+    for (int64_t c = 0; c < s->CG; c++)
+        for (int64_t kh = kh0; kh < kh1; kh++) {
+            const float *r = x + (c * H + ih0 + kh) * W;
+            for (int64_t iw = iw0; iw < iw1; iw += 16)
+                __builtin_prefetch(r + iw, 0, 3);
+            __builtin_prefetch(r + iw1 - 1, 0, 3);
+        }
+}
+
+/* Output pixels [p0, p1) of output channels [o0, o1): runs of up to 32 pixels along output
+ * rows (two vectors, or one for a run of at most 16). */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_direct_run(const int KW, const int S, const slimc_rt_conv *s, const float *x,
+                    const float *w, const float *bias, float *y, int64_t p0, int64_t p1, int64_t o0,
+                    int64_t o1)
+{
+    const int64_t OW = s->OW;
+    for (int64_t p = p0; p < p1;) {
+        const int64_t oh = p / OW, t = p % OW, len = slimc_rt_min(32, slimc_rt_min(OW - t, p1 - p));
+        uint32_t lm[2][8];
+        __mmask16 sm[2];
+        for (int r = 0; r < 2; r++) {
+            const int64_t n = slimc_rt_max(0, slimc_rt_min(16, len - 16 * r));
+            sm[r] = (__mmask16)((1u << n) - 1u);
+            const int64_t iw0 = (t + 16 * r) * S - s->PW;
+            if (S == 1)
+                for (int kw = 0; kw < KW; kw++)
+                    lm[r][kw] = slimc_rt_dir_lanes(iw0 + kw, 16, s->W);
+            else
+                for (int j = 0; j < (KW + 1) / 2; j++)
+                    lm[r][j] = slimc_rt_dir_lanes(iw0 + 2 * j, 32, s->W);
+        }
+        slimc_rt_direct_prefetch(S, KW, s, x, p + SLIMC_RT_DIRECT_PF);
+        if (len > 16)
+            slimc_rt_direct_cols(2, KW, S, s, x, w, bias, y, lm, sm, oh, t, o0, o1);
+        else
+            slimc_rt_direct_cols(1, KW, S, s, x, w, bias, y, lm, sm, oh, t, o0, o1);
+        p += len;
+    }
+}
+
+/* Whether slimc_rt_conv2d_blk computes s directly (AVX-512): one group, no dilation, kernel
+ * width 3, 5, 6 or 7 (stride 1: odd), equal strides of 1 or 2, k = CG KH KW at most
+ * SLIMC_RT_DIRECT_KT, at most 64 output channels and output rows at least 24 wide. Measured
+ * (AMD EPYC, bench/RESULTS.md): 3 -> 16 3x3 stride 2 at 160x160 out 1.6x faster than im2col
+ * and the GEMM tiles, 3 -> 64 7x7 stride 2 1.2x, 16 -> 32 stride 2 1.1x, 16 -> 64 stride 1
+ * 1.1x; but 16 -> 128 (stride 1 or 2) 1.1-1.2x slower (the packed panel serves 128 channels,
+ * the tiles of 14 fill up) and rows of 15 (one vector of 16 a run) 1.1x slower. A property of
+ * the shape alone, so every pixel and channel range of a conv takes the same path. */
+#ifndef SLIMC_RT_DIRECT_KT
+#define SLIMC_RT_DIRECT_KT 160
+#endif
+static inline int slimc_rt_conv_direct_ok(const slimc_rt_conv *s)
+{
+    const int64_t Kt = s->CG * s->KH * s->KW;
+    return s->CG == s->C && s->OG == s->O && s->DH == 1 && s->DW == 1 && s->SH == s->SW &&
+           (s->SW == 1 || s->SW == 2) && Kt > 0 && Kt <= SLIMC_RT_DIRECT_KT && s->O <= 64 &&
+           s->OW >= 24 && (s->KW == 3 || s->KW == 5 || s->KW == 7 || (s->KW == 6 && s->SW == 2));
+}
+
+static SLIMC_RT_AVX512 void slimc_rt_conv2d_direct512(const slimc_rt_conv *s, const float *x,
+                                                      const float *w, const float *bias, float *y,
+                                                      int64_t p0, int64_t p1, int64_t o0,
+                                                      int64_t o1)
+{
+#define SLIMC_RT_DIRECT_CASE(KW, S)                                                                \
+    case KW * 2 + S - 1: slimc_rt_direct_run(KW, S, s, x, w, bias, y, p0, p1, o0, o1); return;
+    switch (s->KW * 2 + s->SW - 1) {
+        SLIMC_RT_DIRECT_CASE(3, 1)
+        SLIMC_RT_DIRECT_CASE(3, 2)
+        SLIMC_RT_DIRECT_CASE(5, 1)
+        SLIMC_RT_DIRECT_CASE(5, 2)
+        SLIMC_RT_DIRECT_CASE(6, 2)
+        SLIMC_RT_DIRECT_CASE(7, 1)
+        SLIMC_RT_DIRECT_CASE(7, 2)
+    default: break;
+    }
+#undef SLIMC_RT_DIRECT_CASE
+}
+#endif
+
 /* Output pixels [p0, p1) of output channels [o0, o1) of one image: x [C, H, W],
  * y [O, OH * OW], w [O, CG * KH * KW], bias [O] or NULL. A range of channels short of
  * [0, O) is for a conv of one group only (a split over channels lets the late layers of
@@ -394,6 +614,12 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
     const int64_t ob = G == 1 ? o0 : 0, OGc = G == 1 ? o1 - o0 : s->OG;
     if (OGc <= 0)
         return;
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512 && slimc_rt_conv_direct_ok(s)) {
+        slimc_rt_conv2d_direct512(s, x, w, bias, y, p0, p1, o0, o1);
+        return;
+    }
+#endif
     const int direct =
         s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
     float bp[SLIMC_RT_CONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j] */

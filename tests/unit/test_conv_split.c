@@ -219,6 +219,40 @@ START_TEST(test_conv_act)
 }
 END_TEST
 
+/* Convs of few input channels (k = C KH KW at most 160, one group, strides 1 and 2, kernel
+ * widths 3, 5, 6 and 7, at most 64 output channels, output rows at least 24 wide): on AVX-512
+ * slimc_rt_conv2d_blk computes them directly, a run of up to 32 pixels along an output row by
+ * a tile of 12, 8, 4 or 1 output channels in registers, no im2col. Stems (3 -> 16 3x3 stride
+ * 2, 3 -> 64 7x7 stride 2 padding 3, 3 -> 16 6x6 stride 2 padding 2), YOLO's 16 -> 32 stride
+ * 2 and its neighbours: output channel counts 1, 9, 13 (8 + 4 + 1), 21 (12 + 8 + 1), 32 and
+ * 64 (12s and 8s), rows of 24 to 41 outputs (runs of 32 and of 1 to 16 pixels, cut at row
+ * ends and at the items' pixel blocks), padding wider than the kernel reaches, two images,
+ * the kernel's relu and relu6, the mul + relu epilogue, a split over channels (OB = 2: tiles
+ * from channel 28: 12, 12, 12, then 8); then two shapes just outside (rows of 23, 65
+ * channels) that keep im2col. Against the plain loop and across 1, 2 and 3 threads (on AVX2
+ * and the portable path all go through im2col). */
+START_TEST(test_conv_direct)
+{
+    static const ConvCase cases[] = {
+        {1, 3, 49, 51, 16, 3, 2, 1, true, 1, -1, 0, 0},
+        {2, 16, 17, 50, 32, 3, 2, 1, false, 3, -1, 0, 0},
+        {1, 3, 37, 59, 64, 7, 2, 3, true, 0, -1, 0, 0},
+        {1, 3, 22, 53, 16, 6, 2, 2, true, 2, -1, 0, 0},
+        {1, 3, 9, 41, 13, 3, 1, 1, true, 0, -1, 0, 0},
+        {1, 5, 12, 29, 21, 5, 1, 2, false, 1, -1, 0, 0},
+        {1, 2, 8, 30, 1, 7, 1, 3, true, 3, -1, 0, 0},
+        {1, 4, 6, 25, 9, 3, 1, 2, true, 0, -1, 0, 0},
+        {1, 3, 7, 48, 8, 3, 2, 1, true, 0, -1, 0, 0},
+        {2, 16, 5, 50, 20, 3, 2, 0, true, 2, -1, 0, 0},
+        {1, 17, 30, 30, 64, 3, 1, 1, true, 1, 2, 0, 0},
+        {1, 3, 30, 23, 16, 3, 1, 1, true, 1, -1, 0, 0},
+        {1, 3, 30, 30, 65, 3, 1, 1, true, 0, -1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_split");
@@ -227,6 +261,7 @@ int main(void)
     tcase_add_test(tc, test_conv_split);
     tcase_add_test(tc, test_conv_cols);
     tcase_add_test(tc, test_conv_act);
+    tcase_add_test(tc, test_conv_direct);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
