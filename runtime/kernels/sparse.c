@@ -178,6 +178,30 @@ static SLIMC_RT_AVX2 void slimc_rt_spmm_rows_avx2(const SlimcRtCsr *w, const flo
     }
 }
 
+/* y[(i0 + r) * N + q] = stage[q][i0 + r] for r, q < 8: one 8 x 8 transpose by shuffles (as
+ * slimc_rt_spmm_transpose_avx2), eight row stores instead of 64 scalar ones. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_spmm_store8x8(const float (*stage)[SLIMC_RT_SPMM_MB], int64_t i0, float *y, int64_t N)
+{
+    __m256 r[8], t[8];
+    for (int q = 0; q < 8; q++)
+        r[q] = _mm256_load_ps(stage[q] + i0);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        _mm256_storeu_ps(y + (i0 + q) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+        _mm256_storeu_ps(y + (i0 + q + 4) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    }
+}
+
 /* The AVX-512 form of slimc_rt_spmm_rows_avx2: 32 rows in 2 zmm, four accumulator sets for
  * nonzeros j % 4 (8 independent chains), summed (0 + 1) + (2 + 3) at the end; a fixed order
  * for a given row of W, whatever the item. */
@@ -213,7 +237,11 @@ static SLIMC_RT_AVX512 void slimc_rt_spmm_rows_512(const SlimcRtCsr *w, const fl
                 _mm512_store_ps(stage[q] + 16 * i, _mm512_add_ps(_mm512_add_ps(a[0][i], a[1][i]),
                                                                  _mm512_add_ps(a[2][i], a[3][i])));
         }
-        for (int64_t i = 0; i < mc; i++)
+        int64_t i = 0;
+        if (cols == 8)
+            for (; i + 8 <= mc; i += 8)
+                slimc_rt_spmm_store8x8((const float(*)[SLIMC_RT_SPMM_MB])stage, i, y + nb, N);
+        for (; i < mc; i++)
             for (int64_t q = 0; q < cols; q++)
                 y[i * N + nb + q] = stage[q][i];
     }
