@@ -18,9 +18,10 @@ import time
 
 
 def ir_compatible(model):
-    """DeepSparse 1.8's ONNX Runtime reads IR versions up to 8 (8 is opset 13 to 15, what the
-    benchmark's files use): a file of a later IR version is rewritten as IR 8 next to the
-    original (MODEL.ir8.onnx; the graph is unchanged)."""
+    """DeepSparse 1.8's ONNX Runtime reads IR versions up to 9 ("Unsupported model IR version:
+    13, max supported IR version: 9"): a file of a later IR version is rewritten as IR 8
+    (opsets 13 to 15, what the benchmark's files use) next to the original (MODEL.ir8.onnx;
+    the graph is unchanged)."""
     import onnx
     m = onnx.load(model)
     if m.ir_version <= 8:

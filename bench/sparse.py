@@ -10,8 +10,8 @@ densely), one thread, batch 1 and 64, in one run:
   DeepSparse     with --deepsparse-python PY: DeepSparse's engine on the pruned ONNX file
                  (`deepsparse.Engine(model, batch_size, num_cores=1)`, bench/deepsparse_time.py
                  run by PY, e.g. a venv in the build dir: `python3 -m venv build/dsvenv &&
-                 build/dsvenv/bin/pip install deepsparse==1.8.0`; 1.9.0 on PyPI is an
-                 end-of-life stub that fails to build); its output is checked against numpy
+                 build/dsvenv/bin/pip install deepsparse==1.8.0`; 1.9.0, the package
+                 index's latest, is an end-of-life stub that fails to build); its output is checked against numpy
 
 --rounds interleaved rounds (each: `slimc bench` median of --runs and CPU time per run,
 ONNX Runtime in-process, DeepSparse in its own process), medians of the rounds. Also prints
