@@ -673,7 +673,7 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
     d->gflops[COST_CONV_F32] = rate_of(
         fl, node_ms(pr, CH_CONV, conv_in, reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
     if (pr->o.device == SLIMC_DEVICE_CPU) {
-        /* the CSR conv kernel on the same conv at 10% density (FLOPs of the nonzeros) */
+        /* the CSR conv kernel on the same conv at 10% density (its work, cost_spconv_flops) */
         Graph *sg = chain_graph(CH_SPCONV, conv_in, 1);
         int64_t nnz = 0;
         const float *wd = sg->values[sg->nodes[0].inputs[1]].data;
@@ -681,7 +681,8 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
             nnz += wd[i] != 0;
         ir_graph_free(sg);
         d->sparse_gflops[COST_SPARSE_CONV] =
-            rate_of(2.0 * (double)(s->conv_hw * s->conv_hw) * (double)nnz,
+            rate_of(cost_spconv_flops(1, (double)(s->conv_hw * s->conv_hw), (double)s->conv_c,
+                                      (double)s->conv_c * 9, (double)nnz),
                     node_ms(pr, CH_SPCONV, conv_in, reps, "layout,sparse(mode=csr),memplan",
                             SLIMC_PRECISION_FP32),
                     launch_ms);

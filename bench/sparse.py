@@ -7,18 +7,26 @@ densely), one thread, batch 1 and 64, in one run:
   slimc dense    the same weights with the default pipeline minus `sparse`
   ORT dense      ONNX Runtime on the same model as ONNX (it runs zeros densely)
 
-slimc is timed by `slimc bench` (median of --runs), ONNX Runtime in-process (median of the
-same number of runs, after a warm-up). Also prints lscpu's model name and the speed-ups, and
-the targets: batch 1 >= 2x slimc dense; batch 64 no slower than DeepSparse, taken as 4.3x
-faster than ORT dense (the issue's figure; DeepSparse itself is not run here).
+  DeepSparse     with --deepsparse-python PY: DeepSparse's engine on the pruned ONNX file
+                 (`deepsparse.Engine(model, batch_size, num_cores=1)`, bench/deepsparse_time.py
+                 run by PY, e.g. a venv in the build dir: `python3 -m venv build/dsvenv &&
+                 build/dsvenv/bin/pip install deepsparse==1.8.0`; 1.9.0, the package
+                 index's latest, is an end-of-life stub that fails to build); its output is checked against numpy
+
+--rounds interleaved rounds (each: `slimc bench` median of --runs and CPU time per run,
+ONNX Runtime in-process, DeepSparse in its own process), medians of the rounds. Also prints
+lscpu's model name, the ratios, and the targets: batch 1 >= 2x slimc dense; batch 64 no
+slower than DeepSparse (without --deepsparse-python: taken as 4.3x faster than ORT dense,
+the issue's figure, and said so).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
        [--nm 2:4 | --nm-conv 2:4 | --q8 | --resnet18 [--torch-python /usr/bin/python3] |
-        --conv-layers] [--rounds 5]
+        --conv-layers [--slimc-base OTHER_SLIMC]] [--rounds 5] [--deepsparse-python PY]
 
 --conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
 random weights at the density 80% global pruning leaves in that stage (60%, 46%, 29%, 14%):
-CPU time of the dense conv against the CSR conv kernel, and the cost model's choice.
+CPU time of the dense conv against the CSR conv kernel, and the cost model's choice;
+--slimc-base times a second build's CSR kernel in the same rounds (before/after a change).
 
 --nm-conv 2:4: the N:M conv kernel (bench/RESULTS.md, "N:M conv"): a 1x1 and a 3x3 conv at each
 ResNet-18 stage's shape, the weights random and pruned N:M by magnitude along the input
@@ -47,8 +55,9 @@ slimc sparse (the default pipeline: the cost model's choice per conv, printed fr
 --sparsity`), slimc dense, ONNX Runtime dense (in-process); each slimc round a `slimc bench
 --profile` of --runs, so the per-layer times (median over the rounds) come with the totals.
 Each round also takes CPU time (getrusage of the slimc children, `--runs N+1` less `--runs
-1`; process_time for ORT), which a loaded machine inflates less than wall time. Targets:
-<= 0.71x ORT dense (DeepSparse, 1.4x faster than dense by the issue's figure), and
+1`; process_time for ORT), which a loaded machine inflates less than wall time; with
+--deepsparse-python, DeepSparse on the same pruned ONNX file in each round. Targets: no
+slower than DeepSparse (without it: <= 0.71x ORT dense, the issue's figure of 1.4x), and
 no layer slower than dense.
 """
 import argparse
@@ -85,6 +94,32 @@ def ort_ms(path, x, runs):
         s.run(None, feed)
         t.append(time.perf_counter() - t0)
     return float(np.median(t)) * 1e3
+
+
+def deepsparse(a, path, x, runs, expected=None):
+    """DeepSparse's engine on the ONNX file at x's batch size, one core, through
+    bench/deepsparse_time.py under --deepsparse-python: (wall ms median, CPU ms per run), or
+    None with the reason printed once when there is no such interpreter or the engine fails."""
+    if not a.deepsparse_python:
+        return None
+    if not os.path.exists(a.deepsparse_python):
+        if not getattr(a, "_ds_said", False):
+            print(f"DeepSparse: not run ({a.deepsparse_python} does not exist)")
+            a._ds_said = True
+        return None
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "deepsparse_time.py")
+    r = subprocess.run([a.deepsparse_python, tool, path, x, str(runs)] +
+                       ([expected] if expected else []), capture_output=True, text=True)
+    m = re.search(r"wall_ms=([0-9.]+) cpu_ms=([0-9.]+) ok=(\d)", r.stdout)
+    if not m:
+        if not getattr(a, "_ds_said", False):
+            err = (r.stdout + r.stderr).strip().splitlines()
+            print(f"DeepSparse: failed: {err[-1] if err else 'no output'}")
+            a._ds_said = True
+        return None
+    if m.group(3) != "1":
+        print("DeepSparse: its output is not finite or differs from the reference")
+    return float(m.group(1)), float(m.group(2))
 
 
 def cpu_name():
@@ -202,7 +237,7 @@ def bench_resnet18(a, here):
           f"--runs {a.runs}`, ORT: {a.runs} runs in-process), medians of the rounds")
     print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
     sp, de, ort, lsp, lde = [], [], [], {}, {}
-    csp, cde, cort = [], [], []
+    csp, cde, cort, wds, cds = [], [], [], [], []
     xa = np.load(x)
     for _ in range(a.rounds):
         t, n = profile_ms(a.slimc, model, x, a.runs)
@@ -217,6 +252,10 @@ def bench_resnet18(a, here):
         csp.append(slimc_cpu_ms(a.slimc, model, x, a.runs))
         cde.append(slimc_cpu_ms(a.slimc, model, x, a.runs, DENSE))
         cort.append(ort_cpu_ms(os.path.join(d, "resnet18.onnx"), xa, a.runs))
+        ds = deepsparse(a, os.path.join(d, "resnet18.onnx"), x, a.runs, os.path.join(d, "y.npy"))
+        if ds:
+            wds.append(ds[0])
+            cds.append(ds[1])
     spm, dem, ortm = (float(np.median(v)) for v in (sp, de, ort))
     cspm, cdem, cortm = (float(np.median(v)) for v in (csp, cde, cort))
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
@@ -226,8 +265,16 @@ def bench_resnet18(a, here):
           "   (time ratios: under 1 is faster)")
     print(f"{cspm:>10.3f} ms {cdem:>9.3f} ms {cortm:>7.3f} ms {cspm / cdem:>14.2f}x "
           f"{cspm / cortm:>12.2f}x   (CPU time per run)")
-    print(f"target <= 0.71x ORT dense: {'met' if spm / ortm <= 0.71 else 'MISSED'} "
-          f"(wall {spm / ortm:.2f}x, CPU time {cspm / cortm:.2f}x)")
+    if wds:
+        wdm, cdm = float(np.median(wds)), float(np.median(cds))
+        print(f"DeepSparse (pruned model): {wdm:.3f} ms wall, {cdm:.3f} ms CPU; ORT dense / "
+              f"DeepSparse {ortm / wdm:.2f}x wall, {cortm / cdm:.2f}x CPU")
+        print(f"target slimc sparse <= DeepSparse: {'met' if cspm <= cdm else 'MISSED'} "
+              f"(time ratio slimc / DeepSparse: CPU {cspm / cdm:.2f}x, wall {spm / wdm:.2f}x)")
+    else:
+        print(f"target <= 0.71x ORT dense (the issue's DeepSparse figure; DeepSparse not run): "
+              f"{'met' if spm / ortm <= 0.71 else 'MISSED'} (wall {spm / ortm:.2f}x, CPU time "
+              f"{cspm / cortm:.2f}x)")
     print(f"\n{'layer (fused group)':<40} {'density':>8} {'kernel':>7} {'sparse ms':>10} "
           f"{'dense ms':>9} {'ratio':>6}")
     for k in sorted(lde, key=lambda k: -float(np.median(lde[k]))):
@@ -263,20 +310,24 @@ def bench_conv_layers(a, here):
     print(f"CPU: {cpu_name()}; one thread; CPU time per run (getrusage), {a.rounds} interleaved "
           f"rounds of --runs {a.runs}, medians")
     print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
-    print(f"{'conv 3x3':<26} {'density':>8} {'dense ms':>9} {'csr ms':>8} {'csr/dense':>10}  "
+    base = f" {'base csr':>8} {'base/dense':>10}" if a.slimc_base else ""
+    print(f"{'conv 3x3':<26} {'density':>8} {'dense ms':>9} {'csr ms':>8} {'csr/dense':>10}{base}  "
           "cost model (default profile)")
     for name, c, hw, dens in stages:
         model = os.path.join(d, f"{name}.slim")
-        de, sp = [], []
+        de, sp, bs = [], [], []
         for _ in range(a.rounds):
             de.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, dense, rand=True))
             sp.append(slimc_cpu_ms(a.slimc, model, "-", a.runs, csr, rand=True))
+            if a.slimc_base:
+                bs.append(slimc_cpu_ms(a.slimc_base, model, "-", a.runs, csr, rand=True))
         ins = subprocess.run([a.slimc, "inspect", model, "--sparsity"], capture_output=True,
                              text=True, check=True).stdout
         why = next((ln.strip() for ln in ins.splitlines() if ln.startswith("    c:")), "?")
         dm, sm = float(np.median(de)), float(np.median(sp))
+        bm = f" {float(np.median(bs)):>8.3f} {float(np.median(bs)) / dm:>10.2f}" if bs else ""
         print(f"{name + f' {c}->{c} {hw}x{hw}':<26} {100 * dens:>7.0f}% {dm:>9.3f} {sm:>8.3f} "
-              f"{sm / dm:>10.2f}  {why}")
+              f"{sm / dm:>10.2f}{bm}  {why}")
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
@@ -405,6 +456,55 @@ def bench_q8(a, here):
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
+def bench_mlp(a, here):
+    """The MLP at 10% density, batch 1 and 64: --rounds interleaved rounds of slimc sparse,
+    slimc dense, ORT dense and (with --deepsparse-python) DeepSparse, each round a median of
+    --runs wall times and a CPU time per run; medians of the rounds."""
+    subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,
+                    "--onnx"], check=True)
+    model, onnx_path = os.path.join(a.dir, "mlp.slim"), os.path.join(a.dir, "mlp.onnx")
+    print(f"CPU: {cpu_name()}; one thread; MLP 784-512-512-10, 10% density; {a.rounds} "
+          f"interleaved rounds of {a.runs} runs each, medians of the rounds")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    names = ["slimc sparse", "slimc dense", "ORT dense", "DeepSparse"]
+    for b in (1, 64):
+        x = os.path.join(a.dir, f"x{b}.npy")
+        xa = np.load(x)
+        wall = {k: [] for k in names}
+        cpu = {k: [] for k in names}
+        for _ in range(a.rounds):
+            wall["slimc sparse"].append(slimc_ms(a.slimc, model, x, a.runs))
+            cpu["slimc sparse"].append(slimc_cpu_ms(a.slimc, model, x, a.runs))
+            wall["slimc dense"].append(slimc_ms(a.slimc, model, x, a.runs, DENSE))
+            cpu["slimc dense"].append(slimc_cpu_ms(a.slimc, model, x, a.runs, DENSE))
+            wall["ORT dense"].append(ort_ms(onnx_path, xa, a.runs))
+            cpu["ORT dense"].append(ort_cpu_ms(onnx_path, xa, a.runs))
+            ds = deepsparse(a, onnx_path, x, a.runs, os.path.join(a.dir, f"y{b}.npy"))
+            if ds:
+                wall["DeepSparse"].append(ds[0])
+                cpu["DeepSparse"].append(ds[1])
+        print(f"batch {b}: {'':<14} {'wall ms':>9} {'CPU ms':>9} {'ORT/this (wall, CPU)':>22}")
+        med = {k: (float(np.median(wall[k])), float(np.median(cpu[k]))) for k in names if wall[k]}
+        for k, (w, c) in med.items():
+            print(f"  {k:<20} {w:>9.4f} {c:>9.4f} {med['ORT dense'][0] / w:>10.2f}x "
+                  f"{med['ORT dense'][1] / c:>9.2f}x")
+        sp, de = med["slimc sparse"], med["slimc dense"]
+        if b == 1:
+            r = de[1] / sp[1]
+            print(f"  target >= 2x slimc dense: {'met' if r >= 2 else 'MISSED'} (CPU {r:.2f}x, "
+                  f"wall {de[0] / sp[0]:.2f}x)")
+        if "DeepSparse" in med:
+            r = med["DeepSparse"][1] / sp[1]
+            tgt = "" if b == 1 else ", target >= 1: " + ("met" if r >= 1 else "MISSED")
+            print(f"  DeepSparse time / slimc sparse time: {r:.2f} (CPU; wall "
+                  f"{med['DeepSparse'][0] / sp[0]:.2f}; over 1: slimc faster){tgt}")
+        elif b == 64:
+            r = med["ORT dense"][1] / sp[1]
+            print(f"  target >= 4.3x ORT dense (the issue's DeepSparse figure; DeepSparse not "
+                  f"run): {'met' if r >= 4.3 else 'MISSED'} ({r:.2f}x)")
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slimc", default="build/slimc")
@@ -419,6 +519,12 @@ def main():
                     help="one 3x3 conv per ResNet-18 stage, dense against the CSR conv kernel")
     ap.add_argument("--torch-python", default="/usr/bin/python3",
                     help="a python with torch and torchvision (--resnet18)")
+    ap.add_argument("--slimc-base", default=None,
+                    help="--conv-layers: a second slimc (e.g. a build of the base commit) whose "
+                         "CSR conv kernel is timed in the same rounds")
+    ap.add_argument("--deepsparse-python", default=None,
+                    help="a python with deepsparse 1.8 (e.g. a venv in the build dir): time "
+                         "DeepSparse's engine in the same rounds (MLP, --resnet18)")
     ap.add_argument("--q8", action="store_true",
                     help="prune then quantize: int8 block-sparse against dense int8, fp32 sparse "
                          "and ORT int8")
@@ -434,28 +540,7 @@ def main():
         return bench_nm_conv(a, here)
     if a.nm:
         return bench_nm(a, here)
-    subprocess.run(["python3", os.path.join(here, "..", "tests", "tools", "sparse_mlp.py"), a.dir,
-                    "--onnx"], check=True)
-    cpu = "?"
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-        if line.startswith("Model name"):
-            cpu = line.split(":", 1)[1].strip()
-    model = os.path.join(a.dir, "mlp.slim")
-    print(f"CPU: {cpu}; one thread; median of {a.runs} runs; MLP 784-512-512-10, 10% density")
-    print(f"{'batch':>5} {'slimc sparse':>13} {'slimc dense':>12} {'ORT dense':>10} "
-          f"{'vs slimc dense':>15} {'vs ORT dense':>13}")
-    for b in (1, 64):
-        x = os.path.join(a.dir, f"x{b}.npy")
-        sp = slimc_ms(a.slimc, model, x, a.runs)
-        de = slimc_ms(a.slimc, model, x, a.runs, DENSE)
-        ort = ort_ms(os.path.join(a.dir, "mlp.onnx"), np.load(x), a.runs)
-        print(f"{b:>5} {sp:>10.4f} ms {de:>9.4f} ms {ort:>7.4f} ms {de / sp:>14.2f}x {ort / sp:>12.2f}x")
-        if b == 1:
-            print(f"      target >= 2x slimc dense: {'met' if de / sp >= 2 else 'MISSED'}")
-        else:
-            print(f"      target >= 4.3x ORT dense (DeepSparse): "
-                  f"{'met' if ort / sp >= 4.3 else 'MISSED by %.0f%%' % (100 * (1 - ort / sp / 4.3))}")
-
+    return bench_mlp(a, here)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@
 #include "passes/cost_model.h"
 
 #include "frontend/json.h"
+#include "runtime/slimc_abi.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -309,7 +310,15 @@ static double conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
     const Shape *ws = &g->values[n->inputs[1]].type.shape;
     const double O = ws->rank > 0 && ws->d[0].syms == 0 && ws->d[0].c > 0 ? (double)ws->d[0].c : 1;
     const double pixels = out_bytes / 4 / O; /* images x OH x OW */
-    double flops = 2 * pixels * nnz + out_bytes / 4 * (double)n->n_epilogue;
+    const Shape *os = &g->values[n->outputs[0]].type.shape;
+    double flops = out_bytes / 4 * (double)n->n_epilogue;
+    if (rate_k == COST_SPARSE_CONV && os->rank == 4 && ws->rank == 4 && ir_dim_static(os->d[2]) &&
+        ir_dim_static(os->d[3]) && os->d[2].c * os->d[3].c > 0) {
+        const double ohw = (double)(os->d[2].c * os->d[3].c);
+        const double K = (double)ws->d[1].c * (double)ws->d[2].c * (double)ws->d[3].c;
+        flops += cost_spconv_flops(pixels / ohw, ohw, O, K, nnz);
+    } else
+        flops += 2 * pixels * nnz;
     double bytes = ir_value_bytes(g, n->inputs[0], syms) + out_bytes + csr_bytes;
     if (n->n_inputs > 2 && n->inputs[2] != IR_NONE)
         bytes += ir_value_bytes(g, n->inputs[2], syms);
@@ -320,6 +329,12 @@ static double conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n
     double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
     double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
     return d->launch_us / 1000 + fmax(compute, memory);
+}
+
+double cost_spconv_flops(double images, double ohw, double O, double K, double nnz)
+{
+    const double px = ceil(ohw / COST_SPCONV_PIXEL_VECTOR) * COST_SPCONV_PIXEL_VECTOR;
+    return 2 * images * px * (nnz + O * ceil(K / SLIMC_RT_SPCONV_KC) * COST_SPCONV_ROW_NNZ);
 }
 
 double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,

@@ -123,7 +123,17 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
  * 1.29x), so without a measured profile 2:4 at several rows is predicted 0.9x and stays dense */
 #define COST_SPARSE_DEFAULT_NM      0.45
 #define COST_SPARSE_DEFAULT_NM_GEMV 0.2
-#define COST_SPARSE_DEFAULT_CONV    0.25 /* times conv_f32, not gemm_f32 */
+/* times conv_f32, per FLOP of the CSR conv kernel's work (cost_spconv_flops): with the row
+ * overhead and the rounding to whole vectors counted, the kernel ran at 0.6-0.75 of the dense
+ * conv's rate on the AVX-512 EPYC at densities 14-60% (bench/RESULTS.md, issue 17, i17-ds),
+ * 1.3-2x the dense conv's rate under SLIMC_MAX_ISA=avx2; the lower end is kept */
+#define COST_SPARSE_DEFAULT_CONV 0.6
+/* The CSR conv kernel's fixed costs, in its work (cost_spconv_flops): each row of the weight
+ * and block of SLIMC_RT_SPCONV_KC columns costs as many nonzeros (its sums loaded and stored,
+ * the mispredicted loop exit), and each image's pixels are rounded up to whole vectors (a
+ * partial vector costs a whole one: 196 pixels cost 208). */
+#define COST_SPCONV_ROW_NNZ      11.0
+#define COST_SPCONV_PIXEL_VECTOR 16.0
 /* times conv_f32: the N:M conv kernel ran at 0.19-0.46 of the dense conv's rate per FLOP on
  * the AVX-512 EPYC (bench/RESULTS.md, "N:M conv"), so at 2:4 it is kept dense unless a
  * measured profile says otherwise */
@@ -164,6 +174,11 @@ double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *
  * sparse_conv.c): nnz nonzeros in csr_bytes, 2 x images x OH x OW x nnz FLOPs at the
  * csr_conv rate, the same roofline as cost_node_ms; symbols at syms (NULL: every one 1). */
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms);
+/* The work of the CSR conv kernel in FLOPs: 2 x images x (OH x OW rounded up to
+ * COST_SPCONV_PIXEL_VECTOR) x (nnz + O x ceil(K / SLIMC_RT_SPCONV_KC) x COST_SPCONV_ROW_NNZ),
+ * for a weight of O rows, K = C x KH x KW columns and nnz nonzeros; the rate sparse_conv is
+ * per FLOP of this work (profile-device measures it so). */
+double cost_spconv_flops(double images, double ohw, double O, double K, double nnz);
 double cost_conv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms,
                            double nnz, double csr_bytes);
 /* ... and on the N:M conv kernel (runtime/kernels/sparse_nm.c, the conv's im2col form): kept

@@ -13,7 +13,7 @@
  * The sum of each output runs over its row's nonzeros in one fixed order that depends on
  * neither the item nor the thread count, so results are the same at any nthreads (they
  * differ from the dense kernel's, which also adds the zeros, by rounding only).
- * No AVX-512 path yet: the AVX2 one runs on AVX-512 machines too. */
+ * Several rows on AVX-512: the same with 32 rows in 2 zmm and four accumulator sets. */
 #include "runtime/kernels/internal.h"
 
 #include <stdlib.h>
@@ -177,6 +177,75 @@ static SLIMC_RT_AVX2 void slimc_rt_spmm_rows_avx2(const SlimcRtCsr *w, const flo
                 y[i * N + nb + q] = stage[q][i];
     }
 }
+
+/* y[(i0 + r) * N + q] = stage[q][i0 + r] for r, q < 8: one 8 x 8 transpose by shuffles (as
+ * slimc_rt_spmm_transpose_avx2), eight row stores instead of 64 scalar ones. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_spmm_store8x8(const float (*stage)[SLIMC_RT_SPMM_MB], int64_t i0, float *y, int64_t N)
+{
+    __m256 r[8], t[8];
+    for (int q = 0; q < 8; q++)
+        r[q] = _mm256_load_ps(stage[q] + i0);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        _mm256_storeu_ps(y + (i0 + q) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
+        _mm256_storeu_ps(y + (i0 + q + 4) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
+    }
+}
+
+/* The AVX-512 form of slimc_rt_spmm_rows_avx2: 32 rows in 2 zmm, four accumulator sets for
+ * nonzeros j % 4 (8 independent chains), summed (0 + 1) + (2 + 3) at the end; a fixed order
+ * for a given row of W, whatever the item. */
+static SLIMC_RT_AVX512 void slimc_rt_spmm_rows_512(const SlimcRtCsr *w, const float *xT,
+                                                   const float *bias, float *y, int64_t N,
+                                                   int64_t mc, int64_t n0, int64_t nc)
+{
+    float stage[8][SLIMC_RT_SPMM_MB] __attribute__((aligned(64)));
+    for (int64_t nb = n0; nb < n0 + nc; nb += 8) {
+        const int64_t cols = slimc_rt_min(8, n0 + nc - nb);
+        for (int64_t q = 0; q < cols; q++) {
+            const int64_t n = nb + q;
+            __m512 a[4][2];
+            a[0][0] = a[0][1] = _mm512_set1_ps(bias ? bias[n] : 0.0f);
+            for (int t = 1; t < 4; t++)
+                a[t][0] = a[t][1] = _mm512_setzero_ps();
+            int32_t j = w->rowptr[n];
+            const int32_t e = w->rowptr[n + 1];
+            for (; j + 4 <= e; j += 4)
+                for (int t = 0; t < 4; t++) {
+                    const float *p = xT + (int64_t)w->col[j + t] * SLIMC_RT_SPMM_MB;
+                    const __m512 v = _mm512_set1_ps(w->val[j + t]);
+                    a[t][0] = _mm512_fmadd_ps(v, _mm512_loadu_ps(p), a[t][0]);
+                    a[t][1] = _mm512_fmadd_ps(v, _mm512_loadu_ps(p + 16), a[t][1]);
+                }
+            for (int t = 0; j < e; j++, t++) {
+                const float *p = xT + (int64_t)w->col[j] * SLIMC_RT_SPMM_MB;
+                const __m512 v = _mm512_set1_ps(w->val[j]);
+                a[t][0] = _mm512_fmadd_ps(v, _mm512_loadu_ps(p), a[t][0]);
+                a[t][1] = _mm512_fmadd_ps(v, _mm512_loadu_ps(p + 16), a[t][1]);
+            }
+            for (int i = 0; i < 2; i++)
+                _mm512_store_ps(stage[q] + 16 * i, _mm512_add_ps(_mm512_add_ps(a[0][i], a[1][i]),
+                                                                 _mm512_add_ps(a[2][i], a[3][i])));
+        }
+        int64_t i = 0;
+        if (cols == 8)
+            for (; i + 8 <= mc; i += 8)
+                slimc_rt_spmm_store8x8((const float(*)[SLIMC_RT_SPMM_MB])stage, i, y + nb, N);
+        for (; i < mc; i++)
+            for (int64_t q = 0; q < cols; q++)
+                y[i * N + nb + q] = stage[q][i];
+    }
+}
 #endif
 
 /* The portable several-row kernel: each output's nonzeros in row order, bias first. */
@@ -218,17 +287,21 @@ SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W
 #ifdef SLIMC_RT_X86
     if (isa >= SLIMC_RT_ISA_AVX2) {
         enum { STACK_K = 1024 }; /* xT on the stack up to 128 KB */
-        float stack[STACK_K * SLIMC_RT_SPMM_MB] __attribute__((aligned(32)));
+        float stack[STACK_K * SLIMC_RT_SPMM_MB] __attribute__((aligned(64)));
         float *xT = stack;
         if (K > STACK_K) {
-            xT = (float *)malloc(sizeof(float) * (size_t)K * SLIMC_RT_SPMM_MB);
+            /* 64-byte aligned like the stack panel (K x 128 bytes: a multiple of 64) */
+            xT = (float *)aligned_alloc(64, sizeof(float) * (size_t)K * SLIMC_RT_SPMM_MB);
             if (!xT) { /* no memory for the panel: the portable loop needs none */
                 slimc_rt_spmm_rows_generic(&w, x, bias, y, N, *mc, *n0, *nc);
                 return;
             }
         }
         slimc_rt_spmm_transpose_avx2(x, K, *mc, xT);
-        slimc_rt_spmm_rows_avx2(&w, xT, bias, y, N, *mc, *n0, *nc);
+        if (isa == SLIMC_RT_ISA_AVX512)
+            slimc_rt_spmm_rows_512(&w, xT, bias, y, N, *mc, *n0, *nc);
+        else
+            slimc_rt_spmm_rows_avx2(&w, xT, bias, y, N, *mc, *n0, *nc);
         if (xT != stack)
             free(xT);
         return;

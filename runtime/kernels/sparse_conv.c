@@ -47,67 +47,84 @@ static void slimc_rt_spconv_block_c(const int32_t *kb, int64_t nkb1, const int32
 }
 
 #ifdef SLIMC_RT_X86
-/* The AVX-512 block: 64 pixels in 4 zmm, even nonzeros into a, odd into c, a + c at the end
- * of the block (masked loads and stores past np). */
-static SLIMC_RT_AVX512 void slimc_rt_spconv_block_512(const int32_t *kb, int64_t nkb1,
-                                                      const int32_t *col, const float *val,
-                                                      const float *b, int64_t ldb,
-                                                      const float *bias, float *y, int64_t P,
-                                                      int64_t O, int64_t k0, int64_t np, int first)
+/* The AVX-512 block: the np pixels in NV = ceil(np / 16) zmm (a partial last block of a
+ * plane, e.g. the 4 pixels left of 196, costs one zmm a nonzero, not four), even nonzeros into
+ * a, odd into c, a + c at the end of the row (masked loads and stores past np). */
+static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
+slimc_rt_spconv_rows_512(const int NV, const int FULL, const int32_t *kb, int64_t nkb1,
+                         const int32_t *col, const float *val, const float *b, int64_t ldb,
+                         const float *bias, float *y, int64_t P, int64_t O, int64_t k0, int64_t np,
+                         int first)
 {
     __mmask16 m[4];
     for (int i = 0; i < 4; i++) {
         const int64_t n = slimc_rt_max(0, slimc_rt_min(16, np - 16 * i));
         m[i] = (__mmask16)((1u << n) - 1u);
     }
+#define SLIMC_RT_SPCONV_LD512(ptr, i)                                                              \
+    (FULL ? _mm512_loadu_ps((ptr) + 16 * (i)) : _mm512_maskz_loadu_ps(m[i], (ptr) + 16 * (i)))
     for (int64_t o = 0; o < O; o++) {
         float *yo = y + o * P;
-        __m512 a0, a1, a2, a3;
-        if (first) {
-            a0 = _mm512_set1_ps(bias ? bias[o] : 0.0f);
-            a1 = a2 = a3 = a0;
-        } else {
-            a0 = _mm512_maskz_loadu_ps(m[0], yo);
-            a1 = _mm512_maskz_loadu_ps(m[1], yo + 16);
-            a2 = _mm512_maskz_loadu_ps(m[2], yo + 32);
-            a3 = _mm512_maskz_loadu_ps(m[3], yo + 48);
+        __m512 a[4], c[4];
+        for (int i = 0; i < NV; i++) {
+            a[i] = first ? _mm512_set1_ps(bias ? bias[o] : 0.0f) : SLIMC_RT_SPCONV_LD512(yo, i);
+            c[i] = _mm512_setzero_ps();
         }
-        __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
         const int32_t end = kb[o * nkb1 + 1];
         int32_t q = kb[o * nkb1];
+        const float *bk = b - k0 * ldb; /* bk + col * ldb: the panel row of column col */
         for (; q + 2 <= end; q += 2) {
-            const float *p = b + (col[q] - k0) * ldb, *r = b + (col[q + 1] - k0) * ldb;
+            const float *p = bk + col[q] * ldb, *r = bk + col[q + 1] * ldb;
             const __m512 v = _mm512_set1_ps(val[q]), u = _mm512_set1_ps(val[q + 1]);
-            a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[0], p), a0);
-            a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[1], p + 16), a1);
-            a2 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[2], p + 32), a2);
-            a3 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[3], p + 48), a3);
-            c0 = _mm512_fmadd_ps(u, _mm512_maskz_loadu_ps(m[0], r), c0);
-            c1 = _mm512_fmadd_ps(u, _mm512_maskz_loadu_ps(m[1], r + 16), c1);
-            c2 = _mm512_fmadd_ps(u, _mm512_maskz_loadu_ps(m[2], r + 32), c2);
-            c3 = _mm512_fmadd_ps(u, _mm512_maskz_loadu_ps(m[3], r + 48), c3);
+            for (int i = 0; i < NV; i++)
+                a[i] = _mm512_fmadd_ps(v, SLIMC_RT_SPCONV_LD512(p, i), a[i]);
+            for (int i = 0; i < NV; i++)
+                c[i] = _mm512_fmadd_ps(u, SLIMC_RT_SPCONV_LD512(r, i), c[i]);
         }
         if (q < end) {
-            const float *p = b + (col[q] - k0) * ldb;
+            const float *p = bk + col[q] * ldb;
             const __m512 v = _mm512_set1_ps(val[q]);
-            a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[0], p), a0);
-            a1 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[1], p + 16), a1);
-            a2 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[2], p + 32), a2);
-            a3 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m[3], p + 48), a3);
+            for (int i = 0; i < NV; i++)
+                a[i] = _mm512_fmadd_ps(v, SLIMC_RT_SPCONV_LD512(p, i), a[i]);
         }
-        _mm512_mask_storeu_ps(yo, m[0], _mm512_add_ps(a0, c0));
-        _mm512_mask_storeu_ps(yo + 16, m[1], _mm512_add_ps(a1, c1));
-        _mm512_mask_storeu_ps(yo + 32, m[2], _mm512_add_ps(a2, c2));
-        _mm512_mask_storeu_ps(yo + 48, m[3], _mm512_add_ps(a3, c3));
+        for (int i = 0; i < NV; i++) {
+            if (FULL)
+                _mm512_storeu_ps(yo + 16 * i, _mm512_add_ps(a[i], c[i]));
+            else
+                _mm512_mask_storeu_ps(yo + 16 * i, m[i], _mm512_add_ps(a[i], c[i]));
+        }
     }
+#undef SLIMC_RT_SPCONV_LD512
 }
 
-/* The AVX2 block: 64 pixels in 8 ymm, one set (8 independent chains already); loads past np
- * masked (vmaskmovps) only in a partial block. */
+static SLIMC_RT_AVX512 void slimc_rt_spconv_block_512(const int32_t *kb, int64_t nkb1,
+                                                      const int32_t *col, const float *val,
+                                                      const float *b, int64_t ldb,
+                                                      const float *bias, float *y, int64_t P,
+                                                      int64_t O, int64_t k0, int64_t np, int first)
+{
+    const int full = np % 16 == 0;
+#define SLIMC_RT_SPCONV_NV(nv)                                                                     \
+    (full ? slimc_rt_spconv_rows_512(nv, 1, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np,     \
+                                     first)                                                        \
+          : slimc_rt_spconv_rows_512(nv, 0, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np,     \
+                                     first))
+    switch ((np + 15) / 16) {
+    case 1: SLIMC_RT_SPCONV_NV(1); break;
+    case 2: SLIMC_RT_SPCONV_NV(2); break;
+    case 3: SLIMC_RT_SPCONV_NV(3); break;
+    default: SLIMC_RT_SPCONV_NV(4); break;
+    }
+#undef SLIMC_RT_SPCONV_NV
+}
+
+/* The AVX2 block: the np pixels in NV = ceil(np / 8) ymm, one set (up to 8 independent
+ * chains already); loads past np masked (vmaskmovps) only in a partial block. */
 static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
-slimc_rt_spconv_rows_avx2(const int FULL, const int32_t *kb, int64_t nkb1, const int32_t *col,
-                          const float *val, const float *b, int64_t ldb, const float *bias,
-                          float *y, int64_t P, int64_t O, int64_t k0, int64_t np, int first)
+slimc_rt_spconv_rows_avx2(const int NV, const int FULL, const int32_t *kb, int64_t nkb1,
+                          const int32_t *col, const float *val, const float *b, int64_t ldb,
+                          const float *bias, float *y, int64_t P, int64_t O, int64_t k0, int64_t np,
+                          int first)
 {
     __m256i m[8];
     for (int i = 0; i < 8; i++) {
@@ -116,19 +133,20 @@ slimc_rt_spconv_rows_avx2(const int FULL, const int32_t *kb, int64_t nkb1, const
     }
 #define SLIMC_RT_SPCONV_LD(ptr, i)                                                                 \
     (FULL ? _mm256_loadu_ps((ptr) + 8 * (i)) : _mm256_maskload_ps((ptr) + 8 * (i), m[i]))
+    const float *bk = b - k0 * ldb; /* bk + col * ldb: the panel row of column col */
     for (int64_t o = 0; o < O; o++) {
         float *yo = y + o * P;
         __m256 a[8];
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < NV; i++)
             a[i] = first ? _mm256_set1_ps(bias ? bias[o] : 0.0f) : SLIMC_RT_SPCONV_LD(yo, i);
         const int32_t end = kb[o * nkb1 + 1];
         for (int32_t q = kb[o * nkb1]; q < end; q++) {
-            const float *p = b + (col[q] - k0) * ldb;
+            const float *p = bk + col[q] * ldb;
             const __m256 v = _mm256_set1_ps(val[q]);
-            for (int i = 0; i < 8; i++)
+            for (int i = 0; i < NV; i++)
                 a[i] = _mm256_fmadd_ps(v, SLIMC_RT_SPCONV_LD(p, i), a[i]);
         }
-        for (int i = 0; i < 8; i++) {
+        for (int i = 0; i < NV; i++) {
             if (FULL)
                 _mm256_storeu_ps(yo + 8 * i, a[i]);
             else
@@ -144,10 +162,23 @@ static SLIMC_RT_AVX2 void slimc_rt_spconv_block_avx2(const int32_t *kb, int64_t 
                                                      float *y, int64_t P, int64_t O, int64_t k0,
                                                      int64_t np, int first)
 {
-    if (np == SLIMC_RT_CONV_NP)
-        slimc_rt_spconv_rows_avx2(1, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np, first);
-    else
-        slimc_rt_spconv_rows_avx2(0, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np, first);
+    const int full = np % 8 == 0;
+#define SLIMC_RT_SPCONV_NV(nv)                                                                     \
+    (full ? slimc_rt_spconv_rows_avx2(nv, 1, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np,    \
+                                      first)                                                       \
+          : slimc_rt_spconv_rows_avx2(nv, 0, kb, nkb1, col, val, b, ldb, bias, y, P, O, k0, np,    \
+                                      first))
+    switch ((np + 7) / 8) {
+    case 1: SLIMC_RT_SPCONV_NV(1); break;
+    case 2: SLIMC_RT_SPCONV_NV(2); break;
+    case 3: SLIMC_RT_SPCONV_NV(3); break;
+    case 4: SLIMC_RT_SPCONV_NV(4); break;
+    case 5: SLIMC_RT_SPCONV_NV(5); break;
+    case 6: SLIMC_RT_SPCONV_NV(6); break;
+    case 7: SLIMC_RT_SPCONV_NV(7); break;
+    default: SLIMC_RT_SPCONV_NV(8); break;
+    }
+#undef SLIMC_RT_SPCONV_NV
 }
 #endif
 
@@ -164,7 +195,8 @@ SLIMC_RT_KERNEL void slimc_rt_spconv_px(const slimc_rt_conv *s, const float *x, 
     const int64_t P = s->OH * s->OW, HW = s->H * s->W;
     const int direct =
         s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PH == 0 && s->PW == 0;
-    float bp[SLIMC_RT_SPCONV_KC * SLIMC_RT_CONV_NP]; /* [kk][j]: the panel, in L1 */
+    /* [kk][j]: the panel, in L1; 64-byte aligned, or every zmm load of a row splits a line */
+    float bp[SLIMC_RT_SPCONV_KC * SLIMC_RT_CONV_NP] __attribute__((aligned(64)));
     for (int64_t pp = p0; pp < p1; pp += SLIMC_RT_CONV_NP) {
         const int64_t np = slimc_rt_min(SLIMC_RT_CONV_NP, p1 - pp);
         float *yp = y + pp;

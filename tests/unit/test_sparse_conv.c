@@ -6,9 +6,11 @@
  * two runs bit-identical. Shapes: 1x1 read in place (stride 1, unpadded) and through the
  * panel (stride 2), 3x3 with padding, stride 2 and dilation 2, the 7x7 stem, an asymmetric
  * 5x3 kernel, a reduction over two panels (K = 720 > 512), output pixel counts off the
- * 64-pixel block (63, 49, 121...); density 5% to 60%; with and without bias; epilogues: none,
- * a lone relu (the kernel's own), an add of a residual, an add then a relu. The pass must have
- * given the node its CSR input, so a check cannot pass on the dense kernel. Under
+ * 64-pixel block (63, 49, 121...) and blocks of whole vectors (8, 16, 32, 48 pixels),
+ * ResNet-18's layer2 conv (128 channels 28x28, 46%); density 5% to 60%; with and without bias;
+ * epilogues: none, a lone relu (the kernel's own), an add of a residual, an add then a relu.
+ * The pass must have given the node its CSR input, so a check cannot pass on the dense kernel.
+ * Under
  * SLIMC_MAX_ISA=generic / avx2 (unit_sparse_conv_generic / _avx2) the same runs the other
  * paths. Then the plan: a dense weight, a grouped conv and a dense-enough one are kept dense,
  * a 10%-dense 3x3 conv is chosen by the default profile, a slow measured rate keeps it dense. */
@@ -47,6 +49,13 @@ static const Case cases[] = {
     {1, 4, 6, 6, 16, 1, 1, 1, 1, 0, 0, 1, 1, 0.05, true, 0},
     {3, 1, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1, 0.6, true, 1},
     {1, 256, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 0.08, true, 3},
+    /* whole vectors of pixels in a partial block (AVX-512 1, 2, 3 zmm; AVX2 1, 2, 4, 6 ymm)
+     * and ResNet-18's layer2 conv at its 80%-global density (784 pixels, 12 column blocks) */
+    {1, 24, 6, 8, 20, 3, 3, 1, 1, 1, 1, 1, 1, 0.46, true, 1},
+    {2, 40, 4, 8, 17, 3, 3, 1, 1, 1, 1, 1, 1, 0.29, false, 2},
+    {1, 48, 8, 8, 24, 3, 3, 2, 2, 1, 1, 1, 1, 0.35, true, 0},
+    {1, 16, 2, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0.5, true, 0},
+    {1, 128, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0.46, true, 1},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 

@@ -230,14 +230,17 @@ START_TEST(test_nm_conv_choice)
 {
     CostProfile p;
     cost_profile_default(&p);
-    /* 2:4 along C: weighed on the N:M conv kernel (the pattern seen along C for each tap), the
-     * better sparse kernel at 50% density; the built-in rate (conv_f32 x 0.35) keeps it dense */
+    /* 2:4 along C: weighed on the N:M conv kernel too (the pattern seen along C for each tap);
+     * the built-in rates keep it dense: the N:M conv kernel (conv_f32 x 0.35) is predicted
+     * slower than dense, the CSR conv kernel (x 0.6 of its work, cost_spconv_flops) about as
+     * fast, so the CSR one is the better of the two (at 46% density the CSR conv measured 0.87x
+     * the dense conv's time, the N:M conv at 2:4 1.1-2.6x; bench/RESULTS.md, issue 17) */
     SparsePlan a = plan_of(256, 256, 1, 2, 4, &p);
-    ck_assert(a.candidate && a.nm_n == 2 && a.nm_m == 4 && a.nm_gain > a.csr_gain);
-    ck_assert_msg(a.kernel == SPARSE_NM && !a.choose, "kernel %d, nm %g, csr %g", (int)a.kernel,
-                  a.nm_gain, a.csr_gain);
+    ck_assert(a.candidate && a.nm_n == 2 && a.nm_m == 4 && a.nm_gain < 1);
+    ck_assert_msg(a.kernel == SPARSE_CSR && a.csr_gain > a.nm_gain && !a.choose,
+                  "kernel %d, nm %g, csr %g", (int)a.kernel, a.nm_gain, a.csr_gain);
     SparsePlan b = plan_of(64, 64, 3, 2, 4, &p);
-    ck_assert(b.candidate && b.nm_n == 2 && b.kernel == SPARSE_NM && !b.choose);
+    ck_assert(b.candidate && b.nm_n == 2 && b.kernel == SPARSE_CSR && !b.choose);
     /* a measured N:M conv rate near the dense conv's chooses it (the kept weights are half),
      * a slow one keeps it dense */
     CostProfile fast = p;
