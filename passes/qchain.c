@@ -28,6 +28,15 @@
  * positive constant, right before that quantize, writes its codes too, dividing in its
  * store (y_divide), so pre-quantized QDQ models chain as well, bit for bit.
  *
+ * The same store in an ONNX QDQ model's pools: dequantize {s, zp} -> [max_pool2d | flatten |
+ * reshape]+ -> div(s) -> quantize {scale=1, zp}, the scale and zero point on both sides the
+ * same (ORT's quantize_static writes them so for MaxPool), runs the moves on the u8 codes
+ * and drops the div and the quantize (and the dequantize when nothing else reads it). The
+ * same bits: n = q - zp is an integer in [-255, 255], dequantize gives n * s rounded once,
+ * monotone in n, so the pool picks the maximum's value; dividing it by s gives n within a
+ * few ulps, far under 0.5, so quantize rounds it back to n and adds zp: q (s must be a
+ * normal float, not near overflow: n * s neither underflows nor overflows).
+ *
  * Residual adds are not taken: adding two codes of different scales is not exact. */
 #include "passes/pass.h"
 
@@ -143,11 +152,68 @@ static NodeId divide_quantize(const Graph *g, NodeId dv)
     return u;
 }
 
+/* dequantize node dq's moves on its codes (the header's QDQ pools): when dq's output reaches
+ * div(s) -> quantize {1, zp} through one or more max_pool2d, flatten and reshape nodes (each
+ * the sole reader of the one before, no epilogue), with dq's own scale s and zero point
+ * zp, the first move reads dq's u8 input, the div and the quantize go and the last move
+ * stands for the quantize's output; returns whether it did. Shapes are inferred after. */
+static bool pool_codes(Graph *g, NodeId dq)
+{
+    const Node *n = &g->nodes[dq];
+    if (n->dead || n->op != IR_OP_DEQUANTIZE || n->n_epilogue ||
+        g->values[n->inputs[0]].type.dtype != IR_U8)
+        return false;
+    const double s = ir_attr_scale(n);
+    const int64_t zp = ir_attr_zero_point(n);
+    if (!(s >= 1e-30 && s <= 1e30))
+        return false;
+    /* the first move: one reader of dq's output (others, such as a residual add, keep
+     * reading dq) */
+    NodeId first = IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes && first == IR_NONE; i++) {
+        const Node *u = &g->nodes[i];
+        if (!u->dead && !u->n_epilogue && u->n_inputs >= 1 && u->inputs[0] == n->outputs[0] &&
+            (u->op == IR_OP_MAX_POOL2D || u->op == IR_OP_FLATTEN || u->op == IR_OP_RESHAPE) &&
+            !g->values[u->outputs[0]].is_output)
+            first = i;
+    }
+    if (first == IR_NONE)
+        return false;
+    NodeId last = first;
+    for (int len = 1;; len++) {
+        const NodeId u = ir_sole_consumer(g, g->nodes[last].outputs[0]);
+        if (u == IR_NONE || len > QCHAIN_MAX || g->nodes[u].n_epilogue ||
+            g->nodes[u].inputs[0] != g->nodes[last].outputs[0])
+            return false;
+        const OpKind op = g->nodes[u].op;
+        if (op == IR_OP_DIV)
+            break;
+        if (op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN && op != IR_OP_RESHAPE)
+            return false;
+        last = u;
+    }
+    const NodeId dv = ir_sole_consumer(g, g->nodes[last].outputs[0]);
+    const NodeId q = divide_quantize(g, dv);
+    if (q == IR_NONE || (float)divisor(g, dv) != (float)s ||
+        ir_attr_zero_point(&g->nodes[q]) != zp || g->values[g->nodes[q].outputs[0]].is_output)
+        return false;
+    const bool alone = ir_sole_consumer(g, n->outputs[0]) == first;
+    g->nodes[first].inputs[0] = g->nodes[dq].inputs[0];
+    ir_replace_uses(g, g->nodes[q].outputs[0], g->nodes[last].outputs[0]);
+    g->nodes[q].dead = true;
+    g->nodes[dv].dead = true;
+    if (alone)
+        g->nodes[dq].dead = true;
+    return true;
+}
+
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
     bool changed = false;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        changed |= pool_codes(g, i);
     for (NodeId i = 0; i < g->n_nodes; i++)
         changed |= hoist_over_concat(g, &i);
     if (changed && !ir_infer_shapes(g, d)) /* the concats and what follows them are u8 now */

@@ -868,6 +868,51 @@ START_TEST(qchain_divide)
 }
 END_TEST
 
+/* An ONNX QDQ model's pool: x -> q {s, zp} -> dequantize {s, zp} -> max_pool2d -> flatten
+ * -> div(s) -> quantize {1, zp} -> linear (f32 out). qchain runs the pool and the flatten on
+ * the codes and drops the dequantize, the div and the quantize; the reference before, the
+ * reference after and the JIT give the same bytes. Not taken: a divisor other than the
+ * dequantize's scale, a quantize of another zero point. A second reader of the dequantize
+ * (a residual add's, here an f32 output) keeps it. */
+START_TEST(qchain_qdq_pool)
+{
+    const double s = 3.0 / 255;
+    const int64_t zp = 97;
+    for (int v = 0; v < 4; v++) {
+        Graph *g = ir_graph_new("qdqpool");
+        RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+        ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+        ValueId h = chain_q(g, x, s, zp);
+        NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &h, 1, 1);
+        ir_node_set_float(g, dq, "scale", s);
+        ir_node_set_int(g, dq, "zero_point", zp);
+        const ValueId dqv = g->nodes[dq].outputs[0];
+        h = chain_op(g, IR_OP_FLATTEN, chain_op(g, IR_OP_MAX_POOL2D, dqv));
+        float *sv = ir_arena_alloc(g->arena, sizeof(float));
+        sv[0] = (float)(v == 1 ? s * 1.001 : s);
+        ValueId dv[2] = {h, const_of(g, "s", IR_F32, 1, D(1), sv, sizeof(float))};
+        NodeId dn = ir_node_new(g, IR_OP_DIV, "div", (SrcLoc){0}, dv, 2, 1);
+        h = chain_q(g, g->nodes[dn].outputs[0], 1.0, v == 2 ? zp + 1 : zp);
+        h = chain_layer(g, false, h, s, zp, 3 * 7 * 8, 10, 0, 0, 0, 1);
+        ir_output_add(g, h);
+        if (v == 3)
+            ir_output_add(g, dqv);
+        static const char *const what[4] = {"pool, flatten on codes", "another divisor",
+                                            "another zero point", "a second reader"};
+        const bool taken = v == 0 || v == 3;
+        check_chained(g, in, "qchain", 2 * 10, taken ? 1 : 2, 0, 0, what[v]);
+        ck_assert_msg(count_op(g, IR_OP_DIV) == (taken ? 0 : 1), "%s: div", what[v]);
+        ck_assert_msg(count_op(g, IR_OP_DEQUANTIZE) == (v == 0 ? 0 : 1), "%s: dequantize", what[v]);
+        for (NodeId i = 0; i < g->n_nodes; i++)
+            if (!g->nodes[i].dead && g->nodes[i].op == IR_OP_MAX_POOL2D)
+                ck_assert_int_eq(g->values[g->nodes[i].inputs[0]].type.dtype,
+                                 taken ? IR_U8 : IR_F32);
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
 /* A clip node of v to [lo, hi]. */
 static ValueId chain_clip(Graph *g, ValueId v, double lo, double hi)
 {
@@ -1187,6 +1232,7 @@ int main(void)
     tcase_add_test(j, qchain_concat);
     tcase_add_test(j, qchain_divide);
     tcase_add_test(j, qchain_clip);
+    tcase_add_test(j, qchain_qdq_pool);
     tcase_add_test(j, qdq_pass);
     tcase_add_test(j, qdq_matmul);
     suite_add_tcase(s, j);
