@@ -913,6 +913,73 @@ START_TEST(qchain_qdq_pool)
 }
 END_TEST
 
+/* A residual block's input as slimc's quantize pass leaves it: x -> q -> conv -> relu ->
+ * max_pool2d = v, read by q -> conv2 and by add(conv2, v) (f32 out); with extra_dq the add
+ * reads dequantize(q(v)) instead, what ORT's QDQ models compute. The same weights for the
+ * same seed0. */
+static Graph *residual_graph(unsigned seed0, bool extra_dq)
+{
+    seed = seed0;
+    Graph *g = ir_graph_new("qres");
+    ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+    ValueId h =
+        chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
+    const ValueId v = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU, h));
+    const ValueId vq = chain_q(g, v, 0.004, 0);
+    ValueId add[2] = {chain_layer(g, true, vq, 0.004, 0, 8, 8, 3, 1, 1, 1), v};
+    if (extra_dq) {
+        NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &vq, 1, 1);
+        ir_node_set_float(g, dq, "scale", 0.004);
+        ir_node_set_int(g, dq, "zero_point", 0);
+        add[1] = g->nodes[dq].outputs[0];
+    }
+    NodeId a = ir_node_new(g, IR_OP_ADD, "add", (SrcLoc){0}, add, 2, 1);
+    ir_output_add(g, g->nodes[a].outputs[0]);
+    return g;
+}
+
+/* Residual codes: the value v above, read by a quantize node and a residual add, comes
+ * from a conv through relu and max_pool2d; qchain gives the add dequantize(q(v)), so the
+ * conv writes codes (u8, the pool on codes). The reference and the JIT after the pass give
+ * the bytes of the reference on the graph built with that dequantize by hand. */
+START_TEST(qchain_residual_codes)
+{
+    const unsigned seed0 = seed;
+    RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+    Diag d;
+    ir_diag_init(&d);
+    Graph *want = residual_graph(seed0, true), *g = residual_graph(seed0, false);
+    ck_assert_msg(ir_infer_shapes(want, &d) && ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    const void *ins[1] = {in[0].data};
+    void *ref[4] = {0}, *after[4] = {0};
+    int64_t syms[IR_MAX_SYMS] = {0};
+    ck_assert_msg(ir_eval_graph(want, ins, ref, syms, &d), "%s", ir_diag_text(&d));
+    PassRunOptions ro = {.verify = true};
+    ck_assert_msg(pass_pipeline_run(g, "qchain", (SrcLoc){0}, &ro, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 1);
+    ck_assert_int_eq(count_op(g, IR_OP_QUANTIZE), 1); /* the input's */
+    int u8_layers = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        u8_layers += !g->nodes[i].dead && ir_node_attr_id(&g->nodes[i], IR_A_y_scale) != NULL;
+    ck_assert_int_eq(u8_layers, 1);
+    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", ir_diag_text(&d));
+    const size_t n = 2 * 8 * 7 * 8;
+    ck_assert_msg(memcmp(ref[0], after[0], sizeof(float) * n) == 0,
+                  "the rewritten graph differs from the hand-made one");
+    for (int i = 0; i < 4; i++) {
+        free(ref[i]);
+        free(after[i]);
+    }
+    char msg[512];
+    const int threads[] = {1, 3};
+    ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s", msg);
+    ir_diag_fini(&d);
+    free(in[0].data);
+    ir_graph_free(want);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* A clip node of v to [lo, hi]. */
 static ValueId chain_clip(Graph *g, ValueId v, double lo, double hi)
 {
@@ -1233,6 +1300,7 @@ int main(void)
     tcase_add_test(j, qchain_divide);
     tcase_add_test(j, qchain_clip);
     tcase_add_test(j, qchain_qdq_pool);
+    tcase_add_test(j, qchain_residual_codes);
     tcase_add_test(j, qdq_pass);
     tcase_add_test(j, qdq_matmul);
     suite_add_tcase(s, j);
