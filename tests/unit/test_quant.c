@@ -209,6 +209,15 @@ START_TEST(qconv_exact)
     check_qconv(2, 18, 20, 3, 17, 1, 1, 1, 1);
     /* many output channels (off 16) over a long K */
     check_qconv(128, 9, 9, 250, 3, 1, 1, 1, 1);
+    /* stride 1 where a block's source fits 128 bytes, the padding taps too by the gather
+     * (slimc_rt_qpanel_s1_gather): resnet18's 56, 28, 14 and 7 wide images, a 5x5 kernel
+     * with padding 2, a dilated one */
+    check_qconv(5, 56, 56, 6, 3, 1, 1, 1, 1);
+    check_qconv(7, 28, 28, 5, 3, 1, 1, 1, 1);
+    check_qconv(9, 14, 14, 7, 3, 1, 1, 1, 1);
+    check_qconv(6, 7, 7, 5, 3, 1, 1, 1, 1);
+    check_qconv(3, 20, 20, 5, 5, 1, 2, 1, 1);
+    check_qconv(4, 28, 28, 4, 3, 1, 2, 2, 1);
 }
 END_TEST
 
