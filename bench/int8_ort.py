@@ -23,10 +23,14 @@ mobilenet_v2 with its random weights gave 0.9728 against 0.9793 on the calibrati
 but over 32 inputs slimc's mean is 0.9764 against 0.9756, ahead on 20 (the two use the same
 scales and weight codes; ORT also rounds the residual adds' outputs to u8).
 
+`--base OTHER_SLIMC` (a second build, e.g. main in build-base/) adds "base int8" and "base
+int8 (QDQ)", timed in the same rounds, and the ratios of this build to it.
+
 Run with the pip Python 3 that has onnxruntime, from the repository root:
 
     python3 bench/int8_ort.py [--slimc build/slimc] [--models resnet18:1,transformer:1]
                               [--threads 1,2] [--repeats 5] [--seconds 0.3]
+                              [--base build-base/slimc]
 
 Prints markdown tables; results and the command go to bench/RESULTS.md by hand.
 """
@@ -51,6 +55,7 @@ import run as B  # noqa: E402  (bench/run.py: models, inputs, ONNX exports)
 CONFIGS = [("mlp", 1), ("mlp", 64), ("lenet", 64), ("resnet18", 1), ("mobilenet_v2", 1),
            ("transformer", 1)]
 KEYS = ["slimc fp32", "slimc int8", "slimc int8 (QDQ)", "ort fp32", "ort int8"]
+BASE_KEYS = ["base int8", "base int8 (QDQ)"]
 
 
 def log(msg):
@@ -58,7 +63,8 @@ def log(msg):
 
 
 def slimc_args(key, name, batch, qdq):
-    """(model file, extra arguments) of a slimc configuration."""
+    """(model file, extra arguments) of a slimc configuration ("base ..." as "slimc ...")."""
+    key = key.replace("base ", "slimc ")
     if key == "slimc int8 (QDQ)":
         return qdq, []
     extra = ["--quantize", "int8", "--calibrate", Q.calib_path(name, batch)] if key == "slimc int8" else []
@@ -139,6 +145,10 @@ def measure(args, name, batch, threads, workdir, paths):
     for k in KEYS[3:]:
         o = OrtRunner(paths[k], name, batch, threads)
         runners[k] = o.time
+    if args.base:
+        for k in BASE_KEYS:
+            runners[k] = lambda runs, k=k: slimc_time(args.base, k, name, batch, paths["ort int8"],
+                                                      threads, runs)
     return Q.rounds(runners, args.seconds, args.repeats)
 
 
@@ -151,8 +161,11 @@ def main():
     ap.add_argument("--seconds", type=float, default=0.3)
     ap.add_argument("--held-out", type=int, default=15,
                     help="inputs besides the calibration sample that the cosines are taken over")
+    ap.add_argument("--base", help="a second slimc (e.g. main's build) timed in the same rounds")
     args = ap.parse_args()
     args.slimc = os.path.abspath(args.slimc)
+    if args.base:
+        args.base = os.path.abspath(args.base)
     configs = [(m.split(":")[0], int(m.split(":")[1])) for m in args.models.split(",")]
     threads_list = [int(t) for t in args.threads.split(",")]
     B.prepare(configs, args.slimc)
@@ -196,6 +209,16 @@ def main():
         print("| %s b%d | %d | " % (name, batch, t) + " | ".join(med(s, k) for k in KEYS) + " | %s | %s | %s | %s |"
               % (ratio(s, "slimc int8", "ort int8"), ratio(s, "slimc int8 (QDQ)", "ort int8"),
                  ratio(s, "slimc fp32", "ort fp32"), ratio(s, "slimc int8", "slimc fp32")))
+    if args.base:
+        print()
+        print("| model | threads | base int8 | base int8 (QDQ) | slimc int8 / base | slimc QDQ / base "
+              "| base int8 / ORT int8 | base QDQ / ORT int8 |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, batch, t, s, _ in rows:
+            print("| %s b%d | %d | %s | %s | %s | %s | %s | %s |"
+                  % (name, batch, t, med(s, "base int8"), med(s, "base int8 (QDQ)"),
+                     ratio(s, "slimc int8", "base int8"), ratio(s, "slimc int8 (QDQ)", "base int8 (QDQ)"),
+                     ratio(s, "base int8", "ort int8"), ratio(s, "base int8 (QDQ)", "ort int8")))
     print()
     print("Cosine to ORT fp32, mean (min) over the calibration input and %d held-out inputs:"
           % args.held_out)

@@ -28,7 +28,21 @@
  * positive constant, right before that quantize, writes its codes too, dividing in its
  * store (y_divide), so pre-quantized QDQ models chain as well, bit for bit.
  *
- * Residual adds are not taken: adding two codes of different scales is not exact. */
+ * The same store in an ONNX QDQ model's pools: dequantize {s, zp} -> [max_pool2d | flatten |
+ * reshape]+ -> div(s) -> quantize {scale=1, zp}, the scale and zero point on both sides the
+ * same (ORT's quantize_static writes them so for MaxPool), runs the moves on the u8 codes
+ * and drops the div and the quantize (and the dequantize when nothing else reads it). The
+ * same bits: n = q - zp is an integer in [-255, 255], dequantize gives n * s rounded once,
+ * monotone in n, so the pool picks the maximum's value; dividing it by s gives n within a
+ * few ulps, far under 0.5, so quantize rounds it back to n and adds zp: q (s must be a
+ * normal float, not near overflow: n * s neither underflows nor overflows).
+ *
+ * Residual codes, the one rewrite here that is not bit for bit: a value that a quantize node
+ * and residual adds both read, and that a layer could write as codes (resnet's stem conv ->
+ * relu -> max_pool2d, a mobilenet_v2 stage's first project conv), gives the adds
+ * dequantize(quantize(v)) (residual_codes), so the layer writes u8 and the adds see v on
+ * the quantize node's grid, as in ORT's quantize_static models. The residual adds
+ * themselves still run in f32 (adding two codes of different scales is not exact). */
 #include "passes/pass.h"
 
 #include <math.h>
@@ -143,11 +157,145 @@ static NodeId divide_quantize(const Graph *g, NodeId dv)
     return u;
 }
 
+/* dequantize node dq's moves on its codes (the header's QDQ pools): when dq's output reaches
+ * div(s) -> quantize {1, zp} through one or more max_pool2d, flatten and reshape nodes (each
+ * the sole reader of the one before, no epilogue), with dq's own scale s and zero point
+ * zp, the first move reads dq's u8 input, the div and the quantize go and the last move
+ * stands for the quantize's output; returns whether it did. Shapes are inferred after. */
+static bool pool_codes(Graph *g, NodeId dq)
+{
+    const Node *n = &g->nodes[dq];
+    if (n->dead || n->op != IR_OP_DEQUANTIZE || n->n_epilogue ||
+        g->values[n->inputs[0]].type.dtype != IR_U8)
+        return false;
+    const double s = ir_attr_scale(n);
+    const int64_t zp = ir_attr_zero_point(n);
+    if (!(s >= 1e-30 && s <= 1e30))
+        return false;
+    /* the first move: one reader of dq's output (others, such as a residual add, keep
+     * reading dq) */
+    NodeId first = IR_NONE;
+    for (NodeId i = 0; i < g->n_nodes && first == IR_NONE; i++) {
+        const Node *u = &g->nodes[i];
+        if (!u->dead && !u->n_epilogue && u->n_inputs >= 1 && u->inputs[0] == n->outputs[0] &&
+            (u->op == IR_OP_MAX_POOL2D || u->op == IR_OP_FLATTEN || u->op == IR_OP_RESHAPE) &&
+            !g->values[u->outputs[0]].is_output)
+            first = i;
+    }
+    if (first == IR_NONE)
+        return false;
+    NodeId last = first;
+    for (int len = 1;; len++) {
+        const NodeId u = ir_sole_consumer(g, g->nodes[last].outputs[0]);
+        if (u == IR_NONE || len > QCHAIN_MAX || g->nodes[u].n_epilogue ||
+            g->nodes[u].inputs[0] != g->nodes[last].outputs[0])
+            return false;
+        const OpKind op = g->nodes[u].op;
+        if (op == IR_OP_DIV)
+            break;
+        if (op != IR_OP_MAX_POOL2D && op != IR_OP_FLATTEN && op != IR_OP_RESHAPE)
+            return false;
+        last = u;
+    }
+    const NodeId dv = ir_sole_consumer(g, g->nodes[last].outputs[0]);
+    const NodeId q = divide_quantize(g, dv);
+    if (q == IR_NONE || (float)divisor(g, dv) != (float)s ||
+        ir_attr_zero_point(&g->nodes[q]) != zp || g->values[g->nodes[q].outputs[0]].is_output)
+        return false;
+    const bool alone = ir_sole_consumer(g, n->outputs[0]) == first;
+    g->nodes[first].inputs[0] = g->nodes[dq].inputs[0];
+    ir_replace_uses(g, g->nodes[q].outputs[0], g->nodes[last].outputs[0]);
+    g->nodes[q].dead = true;
+    g->nodes[dv].dead = true;
+    if (alone)
+        g->nodes[dq].dead = true;
+    return true;
+}
+
+/* Whether f32 value v comes from a qconv2d / qlinear writing f32 (no epilogue, no y_scale)
+ * through relus, clips that are relus, max_pool2d, flatten and reshape, each value on the
+ * way read by the next node alone: the layer could write v's codes. */
+static bool from_int8_layer(const Graph *g, ValueId v)
+{
+    for (int len = 0; len <= QCHAIN_MAX; len++) {
+        const Value *val = &g->values[v];
+        if (val->kind != IR_VALUE_TEMP || val->producer == IR_NONE || val->is_output)
+            return false;
+        const Node *p = &g->nodes[val->producer];
+        if (p->dead || p->n_epilogue || (len > 0 && ir_sole_consumer(g, v) == IR_NONE))
+            return false;
+        if (p->op == IR_OP_QCONV2D || p->op == IR_OP_QLINEAR)
+            return !ir_node_attr_id(p, IR_A_y_scale) && val->type.dtype == IR_F32;
+        if (!activation_of(p) && p->op != IR_OP_MAX_POOL2D && p->op != IR_OP_FLATTEN &&
+            p->op != IR_OP_RESHAPE)
+            return false;
+        v = p->inputs[0];
+    }
+    return false;
+}
+
+/* Residual codes (ORT's QDQ numerics, docs/quantization.md): a value v that a quantize node
+ * q reads and residual adds read too, and that an int8 layer could write as codes
+ * (from_int8_layer: resnet's stem conv -> relu -> max_pool2d, a mobilenet block's project
+ * conv), gives the adds dequantize(q) instead, so v has one reader and the layer writes
+ * codes. The adds see v rounded to q's grid (at most half a step off), as the adds of ORT's
+ * quantize_static models do. Returns whether it did; q's index may move by one. */
+static bool residual_codes(Graph *g, NodeId *qp)
+{
+    const NodeId q = *qp;
+    const Node *n = &g->nodes[q];
+    if (n->dead || n->op != IR_OP_QUANTIZE || n->n_epilogue || g->values[n->outputs[0]].is_output ||
+        ir_attr_scale(n) == 1.0)
+        return false;
+    const ValueId v = n->inputs[0];
+    if (g->values[v].type.dtype != IR_F32 || !from_int8_layer(g, v))
+        return false;
+    int adds = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++) {
+        const Node *u = &g->nodes[i];
+        if (u->dead || i == q)
+            continue;
+        for (int k = 0; k < u->n_inputs; k++)
+            if (u->inputs[k] == v) {
+                if (u->op != IR_OP_ADD || u->n_epilogue || i < q)
+                    return false;
+                adds++;
+                break;
+            }
+    }
+    if (adds == 0)
+        return false;
+    const double sc = ir_attr_scale(n);
+    const int64_t zp = ir_attr_zero_point(n);
+    const ValueId qv = n->outputs[0];
+    const NodeId k = ir_node_new(g, IR_OP_DEQUANTIZE,
+                                 ir_arena_printf(g->arena, "%s.residual", g->values[v].name),
+                                 g->nodes[q].loc, &qv, 1, 1);
+    ir_node_set_float(g, k, "scale", sc);
+    ir_node_set_int(g, k, "zero_point", zp);
+    g->nodes[k].device = g->nodes[q].device;
+    const ValueId dv = g->nodes[k].outputs[0];
+    ir_node_move_last(g, q + 1);
+    for (NodeId i = q + 2; i < g->n_nodes; i++) {
+        Node *u = &g->nodes[i];
+        if (!u->dead && u->op == IR_OP_ADD)
+            for (int j = 0; j < u->n_inputs; j++)
+                if (u->inputs[j] == v)
+                    u->inputs[j] = dv;
+    }
+    *qp = q + 1;
+    return true;
+}
+
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
         return false;
     bool changed = false;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        changed |= pool_codes(g, i);
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        changed |= residual_codes(g, &i);
     for (NodeId i = 0; i < g->n_nodes; i++)
         changed |= hoist_over_concat(g, &i);
     if (changed && !ir_infer_shapes(g, d)) /* the concats and what follows them are u8 now */

@@ -293,6 +293,70 @@ slimc_rt_qpanel_store4(uint32_t *dst, __m512i t0, __m512i t1, __m512i t2, __m512
         _mm512_storeu_si512((void *)(dst + 48), _mm512_shuffle_i64x2(x1, x3, 0xDD));
 }
 
+/* slimc_rt_qpanel_s1 when the whole block's source lies within 128 bytes of its first
+ * (gt->on: the one-permute gather, VBMI) and the kernel is at most 16 high: every tap by the
+ * gather, the taps that reach into the padding too. The two loads are masked to the
+ * channel's plane, and the lanes whose row or column falls outside the image (their bytes
+ * come from a neighbouring row, or none) take zp, as do the lanes past the block; so each
+ * tap is two loads, a vpermt2b and a blend instead of a masked load per run. */
+static SLIMC_RT_VBMI void slimc_rt_qpanel_s1_gather(const slimc_rt_conv *s, const uint8_t *x,
+                                                    int64_t n, uint8_t zp, uint32_t *panel,
+                                                    int64_t npx, const slimc_rt_qgather *gt,
+                                                    int64_t nr, const int64_t *r_oh,
+                                                    const int64_t *r_ow, const int64_t *r_len,
+                                                    const int64_t *r_j)
+{
+    __mmask64 cm[16], rm[16];
+    for (int64_t kw = 0; kw < s->KW; kw++) {
+        cm[kw] = 0;
+        for (int64_t q = 0; q < nr; q++) {
+            const int64_t iw0 = r_ow[q] * s->SW - s->PW + kw * s->DW;
+            cm[kw] |= slimc_rt_bits64(-iw0, slimc_rt_min(s->W - iw0, r_len[q])) << r_j[q];
+        }
+    }
+    for (int64_t kh = 0; kh < s->KH; kh++) {
+        rm[kh] = 0;
+        for (int64_t q = 0; q < nr; q++) {
+            const int64_t ih = r_oh[q] * s->SH - s->PH + kh * s->DH;
+            if (ih >= 0 && ih < s->H)
+                rm[kh] |= slimc_rt_bits64(0, r_len[q]) << r_j[q];
+        }
+    }
+    const int64_t HW = s->H * s->W, span = gt->span;
+    const __m512i vzp = _mm512_set1_epi8((char)zp);
+    const __m512i rel = _mm512_loadu_si512((const void *)gt->rel);
+    const __mmask64 inblk = slimc_rt_bits64(0, n);
+    __m512i t[4] = {vzp, vzp, vzp, vzp};
+    int64_t k = 0;
+    for (int64_t ci = 0; ci < s->CG; ci++) {
+        const uint8_t *xc = x + ci * HW;
+        for (int64_t kh = 0; kh < s->KH; kh++) {
+            const int64_t dh = kh * s->DH - s->PH;
+            for (int64_t kw = 0; kw < s->KW; kw++, k++) {
+                const int64_t off = gt->base + dh * s->W + kw * s->DW - s->PW;
+                /* the address may lie outside the plane (masked-off bytes): an integer */
+                const uintptr_t a = (uintptr_t)xc + (uintptr_t)off;
+                const __m512i lo = _mm512_maskz_loadu_epi8(
+                    slimc_rt_bits64(-off, slimc_rt_min(span, HW - off)), (const void *)a);
+                const __m512i hi =
+                    span > 64 ? _mm512_maskz_loadu_epi8(
+                                    slimc_rt_bits64(-off - 64, slimc_rt_min(span, HW - off) - 64),
+                                    (const void *)(a + 64))
+                              : _mm512_setzero_si512();
+                t[k & 3] = _mm512_mask_blend_epi8(cm[kw] & rm[kh] & inblk, vzp,
+                                                  _mm512_permutex2var_epi8(lo, rel, hi));
+                if ((k & 3) == 3)
+                    slimc_rt_qpanel_store4(panel + (k >> 2) * npx, t[0], t[1], t[2], t[3], npx);
+            }
+        }
+    }
+    if (k & 3) { /* taps past K read 0 (their weights are 0 too) */
+        for (int64_t j = k & 3; j < 4; j++)
+            t[j] = _mm512_setzero_si512();
+        slimc_rt_qpanel_store4(panel + (k >> 2) * npx, t[0], t[1], t[2], t[3], npx);
+    }
+}
+
 /* slimc_rt_qpanel_512 for stride 1, the tap rows kept in registers: each tap's row is one
  * vector, filled run by run with masked loads merged into the zero point (a run's lanes at
  * its place in the block, its padding lanes left at zp), or by the one-permute gather of
@@ -318,6 +382,10 @@ static SLIMC_RT_VNNI void slimc_rt_qpanel_s1(const slimc_rt_conv *s, const uint8
     gt.on = 0;
     if (!pointwise)
         slimc_rt_qgather_init(&gt, s, nr, r_oh, r_ow, r_len, r_j);
+    if (gt.on && s->KH <= 16) {
+        slimc_rt_qpanel_s1_gather(s, x, n, zp, panel, npx, &gt, nr, r_oh, r_ow, r_len, r_j);
+        return;
+    }
     const __m512i vzp = _mm512_set1_epi8((char)zp);
     const __mmask64 inblk = slimc_rt_bits64(0, n);
     __m512i t[4] = {vzp, vzp, vzp, vzp};

@@ -209,6 +209,15 @@ START_TEST(qconv_exact)
     check_qconv(2, 18, 20, 3, 17, 1, 1, 1, 1);
     /* many output channels (off 16) over a long K */
     check_qconv(128, 9, 9, 250, 3, 1, 1, 1, 1);
+    /* stride 1 where a block's source fits 128 bytes, the padding taps too by the gather
+     * (slimc_rt_qpanel_s1_gather): resnet18's 56, 28, 14 and 7 wide images, a 5x5 kernel
+     * with padding 2, a dilated one */
+    check_qconv(5, 56, 56, 6, 3, 1, 1, 1, 1);
+    check_qconv(7, 28, 28, 5, 3, 1, 1, 1, 1);
+    check_qconv(9, 14, 14, 7, 3, 1, 1, 1, 1);
+    check_qconv(6, 7, 7, 5, 3, 1, 1, 1, 1);
+    check_qconv(3, 20, 20, 5, 5, 1, 2, 1, 1);
+    check_qconv(4, 28, 28, 4, 3, 1, 2, 2, 1);
 }
 END_TEST
 
@@ -868,6 +877,118 @@ START_TEST(qchain_divide)
 }
 END_TEST
 
+/* An ONNX QDQ model's pool: x -> q {s, zp} -> dequantize {s, zp} -> max_pool2d -> flatten
+ * -> div(s) -> quantize {1, zp} -> linear (f32 out). qchain runs the pool and the flatten on
+ * the codes and drops the dequantize, the div and the quantize; the reference before, the
+ * reference after and the JIT give the same bytes. Not taken: a divisor other than the
+ * dequantize's scale, a quantize of another zero point. A second reader of the dequantize
+ * (a residual add's, here an f32 output) keeps it. */
+START_TEST(qchain_qdq_pool)
+{
+    const double s = 3.0 / 255;
+    const int64_t zp = 97;
+    for (int v = 0; v < 4; v++) {
+        Graph *g = ir_graph_new("qdqpool");
+        RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+        ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+        ValueId h = chain_q(g, x, s, zp);
+        NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &h, 1, 1);
+        ir_node_set_float(g, dq, "scale", s);
+        ir_node_set_int(g, dq, "zero_point", zp);
+        const ValueId dqv = g->nodes[dq].outputs[0];
+        h = chain_op(g, IR_OP_FLATTEN, chain_op(g, IR_OP_MAX_POOL2D, dqv));
+        float *sv = ir_arena_alloc(g->arena, sizeof(float));
+        sv[0] = (float)(v == 1 ? s * 1.001 : s);
+        ValueId dv[2] = {h, const_of(g, "s", IR_F32, 1, D(1), sv, sizeof(float))};
+        NodeId dn = ir_node_new(g, IR_OP_DIV, "div", (SrcLoc){0}, dv, 2, 1);
+        h = chain_q(g, g->nodes[dn].outputs[0], 1.0, v == 2 ? zp + 1 : zp);
+        h = chain_layer(g, false, h, s, zp, 3 * 7 * 8, 10, 0, 0, 0, 1);
+        ir_output_add(g, h);
+        if (v == 3)
+            ir_output_add(g, dqv);
+        static const char *const what[4] = {"pool, flatten on codes", "another divisor",
+                                            "another zero point", "a second reader"};
+        const bool taken = v == 0 || v == 3;
+        check_chained(g, in, "qchain", 2 * 10, taken ? 1 : 2, 0, 0, what[v]);
+        ck_assert_msg(count_op(g, IR_OP_DIV) == (taken ? 0 : 1), "%s: div", what[v]);
+        ck_assert_msg(count_op(g, IR_OP_DEQUANTIZE) == (v == 0 ? 0 : 1), "%s: dequantize", what[v]);
+        for (NodeId i = 0; i < g->n_nodes; i++)
+            if (!g->nodes[i].dead && g->nodes[i].op == IR_OP_MAX_POOL2D)
+                ck_assert_int_eq(g->values[g->nodes[i].inputs[0]].type.dtype,
+                                 taken ? IR_U8 : IR_F32);
+        free(in[0].data);
+        ir_graph_free(g);
+    }
+}
+END_TEST
+
+/* A residual block's input as slimc's quantize pass leaves it: x -> q -> conv -> relu ->
+ * max_pool2d = v, read by q -> conv2 and by add(conv2, v) (f32 out); with extra_dq the add
+ * reads dequantize(q(v)) instead, what ORT's QDQ models compute. The same weights for the
+ * same seed0. */
+static Graph *residual_graph(unsigned seed0, bool extra_dq)
+{
+    seed = seed0;
+    Graph *g = ir_graph_new("qres");
+    ValueId x = ir_input_new(g, "x", sup_f32(4, D(2, 3, 13, 15)), (SrcLoc){0});
+    ValueId h =
+        chain_layer(g, true, chain_q(g, x, 2.0 / 255, 128), 2.0 / 255, 128, 3, 8, 3, 1, 1, 1);
+    const ValueId v = chain_op(g, IR_OP_MAX_POOL2D, chain_op(g, IR_OP_RELU, h));
+    const ValueId vq = chain_q(g, v, 0.004, 0);
+    ValueId add[2] = {chain_layer(g, true, vq, 0.004, 0, 8, 8, 3, 1, 1, 1), v};
+    if (extra_dq) {
+        NodeId dq = ir_node_new(g, IR_OP_DEQUANTIZE, "dq", (SrcLoc){0}, &vq, 1, 1);
+        ir_node_set_float(g, dq, "scale", 0.004);
+        ir_node_set_int(g, dq, "zero_point", 0);
+        add[1] = g->nodes[dq].outputs[0];
+    }
+    NodeId a = ir_node_new(g, IR_OP_ADD, "add", (SrcLoc){0}, add, 2, 1);
+    ir_output_add(g, g->nodes[a].outputs[0]);
+    return g;
+}
+
+/* Residual codes: the value v above, read by a quantize node and a residual add, comes
+ * from a conv through relu and max_pool2d; qchain gives the add dequantize(q(v)), so the
+ * conv writes codes (u8, the pool on codes). The reference and the JIT after the pass give
+ * the bytes of the reference on the graph built with that dequantize by hand. */
+START_TEST(qchain_residual_codes)
+{
+    const unsigned seed0 = seed;
+    RtTensor in[1] = {sup_input_rand(4, D(2, 3, 13, 15), &seed)};
+    Diag d;
+    ir_diag_init(&d);
+    Graph *want = residual_graph(seed0, true), *g = residual_graph(seed0, false);
+    ck_assert_msg(ir_infer_shapes(want, &d) && ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    const void *ins[1] = {in[0].data};
+    void *ref[4] = {0}, *after[4] = {0};
+    int64_t syms[IR_MAX_SYMS] = {0};
+    ck_assert_msg(ir_eval_graph(want, ins, ref, syms, &d), "%s", ir_diag_text(&d));
+    PassRunOptions ro = {.verify = true};
+    ck_assert_msg(pass_pipeline_run(g, "qchain", (SrcLoc){0}, &ro, &d), "%s", ir_diag_text(&d));
+    ck_assert_int_eq(count_op(g, IR_OP_DEQUANTIZE), 1);
+    ck_assert_int_eq(count_op(g, IR_OP_QUANTIZE), 1); /* the input's */
+    int u8_layers = 0;
+    for (NodeId i = 0; i < g->n_nodes; i++)
+        u8_layers += !g->nodes[i].dead && ir_node_attr_id(&g->nodes[i], IR_A_y_scale) != NULL;
+    ck_assert_int_eq(u8_layers, 1);
+    ck_assert_msg(ir_eval_graph(g, ins, after, syms, &d), "%s", ir_diag_text(&d));
+    const size_t n = 2 * 8 * 7 * 8;
+    ck_assert_msg(memcmp(ref[0], after[0], sizeof(float) * n) == 0,
+                  "the rewritten graph differs from the hand-made one");
+    for (int i = 0; i < 4; i++) {
+        free(ref[i]);
+        free(after[i]);
+    }
+    char msg[512];
+    const int threads[] = {1, 3};
+    ck_assert_msg(sup_check(g, in, threads, 2, 0.0, msg, sizeof msg), "%s", msg);
+    ir_diag_fini(&d);
+    free(in[0].data);
+    ir_graph_free(want);
+    ir_graph_free(g);
+}
+END_TEST
+
 /* A clip node of v to [lo, hi]. */
 static ValueId chain_clip(Graph *g, ValueId v, double lo, double hi)
 {
@@ -1187,6 +1308,8 @@ int main(void)
     tcase_add_test(j, qchain_concat);
     tcase_add_test(j, qchain_divide);
     tcase_add_test(j, qchain_clip);
+    tcase_add_test(j, qchain_qdq_pool);
+    tcase_add_test(j, qchain_residual_codes);
     tcase_add_test(j, qdq_pass);
     tcase_add_test(j, qdq_matmul);
     suite_add_tcase(s, j);
