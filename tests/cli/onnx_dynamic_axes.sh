@@ -31,6 +31,11 @@ same() {
   fi
   "$NPYCMP" o/y.npy "$stem.ref.npy" 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
 }
+# one_compile NAME: the last run (err.txt) compiled symbolically, without the per-shape note
+one_compile() {
+  grep -q "note: imported with the inputs' shapes fixed" err.txt \
+    && { bad "$1 specialised"; cat err.txt; } || ok "$1 runs symbolically"
+}
 # symbolic MODEL TYPE: inspect shows the input and output types with the symbols kept
 symbolic() {
   "$SLIMC" inspect "$1" >out.txt 2>&1
@@ -61,24 +66,20 @@ same dropout_mask_dyn.onnx 5,3,4
 symbolic range_pos.onnx "output y: f32[batch, seq, 8]"
 same range_pos.onnx 2,5,8
 same range_pos.onnx 1,11,8
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "range_pos specialised"; cat err.txt; } || ok "range_pos runs symbolically"
+one_compile range_pos
 same range_step.onnx 5
 same range_step.onnx 8
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "range_step specialised"; cat err.txt; } || ok "range_step runs symbolically"
+one_compile range_step
 # two-operand Einsums as batched matmuls keep batch and seq symbolic
 symbolic einsum_dyn.onnx "output y: f32[batch, seq, 6]"
 same einsum_dyn.onnx 2,5,8
 same einsum_dyn.onnx 1,9,8
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "einsum_dyn specialised"; cat err.txt; } || ok "einsum_dyn runs symbolically"
+one_compile einsum_dyn
 # Trilu over a symbolic sequence (a decoder's causal mask): computed, symbolic
 symbolic trilu_dyn.onnx "output y: f32[batch, seq, seq]"
 same trilu_dyn.onnx 2,5,4
 same trilu_dyn.onnx 1,8,4
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "trilu_dyn specialised"; cat err.txt; } || ok "trilu_dyn runs symbolically"
+one_compile trilu_dyn
 # an LSTM over symbolic dims compiles per shape, with the note
 same lstm_dyn.onnx 5,2,4
 grep -q "note: imported with the inputs' shapes fixed" err.txt \
@@ -88,8 +89,7 @@ same lstm_dyn.onnx 3,1,4
 symbolic convt_dyn.onnx "output y: f32[batch, 6,"
 same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "convt_dyn specialised"; cat err.txt; } || ok "convt_dyn runs symbolically"
+one_compile convt_dyn
 # a float16 model computes in f32 (as ORT's CPU provider) and answers in f16
 rm -rf o
 if "$SLIMC" run half_cnn.onnx --input x=half_cnn.2,3,6,6.x.npy --output-dir o >out.txt 2>err.txt; then
@@ -113,8 +113,7 @@ same resize_sizes_dyn.onnx 2,2,4,4
 symbolic add1.onnx "output y: f32[seq+1]"
 same add1.onnx 5 --dim seq=5
 same add1.onnx 5
-grep -q "note: imported with the inputs' shapes fixed" err.txt \
-  && { bad "add1 specialised"; cat err.txt; } || ok "add1 runs symbolically"
+one_compile add1
 
 # seq squared (attention scores [batch, seq, seq]): its size counts seq*seq, a derived
 # symbol (ir/symbols.c), so it compiles once, symbolically, and an AOT build keeps both
