@@ -8,17 +8,14 @@ the python3 that has onnxruntime (pip):
     python3 tests/onnx/make_qdq_matmul.py [OUT_DIR]
 
 writes OUT_DIR/matmul_qdq.onnx, matmul_qdq.input.npy and matmul_qdq.ort.npy (default
-tests/onnx/models). Deterministic (seed 0, MinMax calibration)."""
+tests/onnx/models). Deterministic (seed 0, MinMax calibration; tests/onnx/qdq_write.py)."""
 import os
 import sys
-import tempfile
 
 import numpy as np
-import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
-                                      QuantType, quantize_static)
+
+import qdq_write  # tests/onnx/qdq_write.py: quantize_static, the input, ORT's output
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "onnx", "models")
@@ -48,27 +45,8 @@ def fp32_model():
     return m
 
 
-class Reader(CalibrationDataReader):
-    def __init__(self):
-        self.it = iter([{"x": rng.standard_normal((2, 8, 32)).astype(np.float32)} for _ in range(8)])
-
-    def get_next(self):
-        return next(self.it, None)
-
-
 def main():
-    os.makedirs(OUT, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, "fp32.onnx")
-        onnx.save(fp32_model(), src)
-        dst = os.path.join(OUT, "matmul_qdq.onnx")
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
-    x = rng.standard_normal((2, 8, 32)).astype(np.float32)
-    np.save(os.path.join(OUT, "matmul_qdq.input.npy"), x)
-    s = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
-    np.save(os.path.join(OUT, "matmul_qdq.ort.npy"), s.run(None, {"x": x})[0])
+    qdq_write.write(OUT, "matmul_qdq", fp32_model(), (2, 8, 32), rng)
 
 
 if __name__ == "__main__":
