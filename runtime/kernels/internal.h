@@ -178,6 +178,56 @@ static inline __mmask64 slimc_rt_bits64(int64_t lo, int64_t hi)
 #endif
 
 #ifdef SLIMC_RT_X86
+/* r[t] becomes column t of the 8 x 8 block of floats whose rows were r[0..7]: pairs, then
+ * quads within 128-bit lanes, then the lanes (the sparse kernels' x panels and stores). */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void slimc_rt_transpose8(__m256 *r)
+{
+    __m256 t[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    __m256 q[8];
+    for (int i = 0; i < 8; i += 4) {
+        q[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        q[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        q[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        q[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x20);
+        r[c + 4] = _mm256_permute2f128_ps(q[c], q[c + 4], 0x31);
+    }
+}
+
+/* panel[k * mb + i] = x[i * ld + k] for k < kc, i < mc (zeros for mc <= i < mb; mb a multiple
+ * of 8): whole blocks of 8 rows by slimc_rt_transpose8, the rest by plain copies (the x
+ * panels of the CSR and N:M kernels). */
+static inline SLIMC_RT_AVX2 void slimc_rt_panel_t8(const float *x, int64_t ld, int64_t kc,
+                                                   int64_t mc, int64_t mb, float *panel)
+{
+    for (int64_t i0 = 0; i0 < mb; i0 += 8) {
+        if (i0 + 8 > mc) { /* a partial block of rows: plain copies, zeros past mc */
+            for (int64_t k = 0; k < kc; k++)
+                for (int64_t i = i0; i < i0 + 8; i++)
+                    panel[k * mb + i] = i < mc ? x[i * ld + k] : 0.0f;
+            continue;
+        }
+        int64_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_ps(x + (i0 + i) * ld + k);
+            slimc_rt_transpose8(r);
+            for (int c = 0; c < 8; c++)
+                _mm256_storeu_ps(panel + (k + c) * mb + i0, r[c]);
+        }
+        for (; k < kc; k++)
+            for (int64_t i = i0; i < i0 + 8; i++)
+                panel[k * mb + i] = x[i * ld + k];
+    }
+}
+
 /* r[t] becomes column t of the 16 x 16 block whose rows were r[0..15]: pairs, then quads
  * within 128-bit lanes, then the lanes across the four quads (lowbit.c's weight decoding,
  * rows.c's row sums). */

@@ -87,48 +87,6 @@ static SLIMC_RT_AVX2 void slimc_rt_spmv_avx2(const SlimcRtCsr *w, const float *x
     }
 }
 
-/* xT[k * 32 + i] = x[i * K + k] for i < mc (zeros for mc <= i < 32), 8 x 8 blocks by
- * shuffles. */
-static SLIMC_RT_AVX2 void slimc_rt_spmm_transpose_avx2(const float *x, int64_t K, int64_t mc,
-                                                       float *xT)
-{
-    for (int64_t i0 = 0; i0 < SLIMC_RT_SPMM_MB; i0 += 8) {
-        if (i0 + 8 > mc) { /* a partial block of rows: plain copies, zeros past mc */
-            for (int64_t k = 0; k < K; k++)
-                for (int64_t i = i0; i < i0 + 8; i++)
-                    xT[k * SLIMC_RT_SPMM_MB + i] = i < mc ? x[i * K + k] : 0.0f;
-            continue;
-        }
-        int64_t k = 0;
-        for (; k + 8 <= K; k += 8) {
-            __m256 r[8], t[8];
-            for (int i = 0; i < 8; i++)
-                r[i] = _mm256_loadu_ps(x + (i0 + i) * K + k);
-            for (int i = 0; i < 8; i += 2) {
-                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 8; i += 4) {
-                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-            }
-            /* r[0..3]: columns k+{0,1,2,3} of rows 0-3 | 4-7 (128-bit halves), r[4..7] the
-             * same for rows 4-7 in the low halves' places */
-            for (int q = 0; q < 4; q++) {
-                __m256 lo = _mm256_permute2f128_ps(r[q], r[q + 4], 0x20);
-                __m256 hi = _mm256_permute2f128_ps(r[q], r[q + 4], 0x31);
-                _mm256_storeu_ps(xT + (k + q) * SLIMC_RT_SPMM_MB + i0, lo);
-                _mm256_storeu_ps(xT + (k + q + 4) * SLIMC_RT_SPMM_MB + i0, hi);
-            }
-        }
-        for (; k < K; k++)
-            for (int64_t i = i0; i < i0 + 8; i++)
-                xT[k * SLIMC_RT_SPMM_MB + i] = x[i * K + k];
-    }
-}
-
 /* Columns [n0, n0 + nc) of rows [0, mc) of y (row stride N) from xT [K, 32]: per column,
  * even nonzeros into a, odd into b, then a + b, bias first. */
 static SLIMC_RT_AVX2 void slimc_rt_spmm_rows_avx2(const SlimcRtCsr *w, const float *xT,
@@ -178,28 +136,17 @@ static SLIMC_RT_AVX2 void slimc_rt_spmm_rows_avx2(const SlimcRtCsr *w, const flo
     }
 }
 
-/* y[(i0 + r) * N + q] = stage[q][i0 + r] for r, q < 8: one 8 x 8 transpose by shuffles (as
- * slimc_rt_spmm_transpose_avx2), eight row stores instead of 64 scalar ones. */
+/* y[(i0 + r) * N + q] = stage[q][i0 + r] for r, q < 8: one 8 x 8 transpose
+ * (slimc_rt_transpose8), eight row stores instead of 64 scalar ones. */
 static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
 slimc_rt_spmm_store8x8(const float (*stage)[SLIMC_RT_SPMM_MB], int64_t i0, float *y, int64_t N)
 {
-    __m256 r[8], t[8];
+    __m256 r[8];
     for (int q = 0; q < 8; q++)
         r[q] = _mm256_load_ps(stage[q] + i0);
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int q = 0; q < 4; q++) {
-        _mm256_storeu_ps(y + (i0 + q) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
-        _mm256_storeu_ps(y + (i0 + q + 4) * N, _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
-    }
+    slimc_rt_transpose8(r);
+    for (int q = 0; q < 8; q++)
+        _mm256_storeu_ps(y + (i0 + q) * N, r[q]);
 }
 
 /* The AVX-512 form of slimc_rt_spmm_rows_avx2: 32 rows in 2 zmm, four accumulator sets for
@@ -297,7 +244,7 @@ SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W
                 return;
             }
         }
-        slimc_rt_spmm_transpose_avx2(x, K, *mc, xT);
+        slimc_rt_panel_t8(x, K, K, *mc, SLIMC_RT_SPMM_MB, xT);
         if (isa == SLIMC_RT_ISA_AVX512)
             slimc_rt_spmm_rows_512(&w, xT, bias, y, N, *mc, *n0, *nc);
         else

@@ -255,47 +255,6 @@ static SLIMC_RT_AVX2 void slimc_rt_nm_gemv_half_avx2(const SlimcRtNm *w, const f
 #undef NM_HALF_LANES
 }
 
-/* panel[k * MB + i] = x[i * ld + k] for k < kc, i < mc (zeros for mc <= i < MB), 8 x 8
- * blocks by shuffles. */
-static SLIMC_RT_AVX2 void slimc_rt_nm_panel_avx2(const float *x, int64_t ld, int64_t kc, int64_t mc,
-                                                 float *panel)
-{
-    enum { MB = SLIMC_RT_NM_MB };
-    for (int64_t i0 = 0; i0 < MB; i0 += 8) {
-        if (i0 + 8 > mc) { /* a partial block of rows: plain copies, zeros past mc */
-            for (int64_t k = 0; k < kc; k++)
-                for (int64_t i = i0; i < i0 + 8; i++)
-                    panel[k * MB + i] = i < mc ? x[i * ld + k] : 0.0f;
-            continue;
-        }
-        int64_t k = 0;
-        for (; k + 8 <= kc; k += 8) {
-            __m256 r[8], t[8];
-            for (int i = 0; i < 8; i++)
-                r[i] = _mm256_loadu_ps(x + (i0 + i) * ld + k);
-            for (int i = 0; i < 8; i += 2) {
-                t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 8; i += 4) {
-                r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-                r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-                r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-                r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-            }
-            for (int q = 0; q < 4; q++) {
-                _mm256_storeu_ps(panel + (k + q) * MB + i0,
-                                 _mm256_permute2f128_ps(r[q], r[q + 4], 0x20));
-                _mm256_storeu_ps(panel + (k + q + 4) * MB + i0,
-                                 _mm256_permute2f128_ps(r[q], r[q + 4], 0x31));
-            }
-        }
-        for (; k < kc; k++)
-            for (int64_t i = i0; i < i0 + 8; i++)
-                panel[k * MB + i] = x[i * ld + k];
-    }
-}
-
 /* One output column's 4 accumulators += its kept weights of groups [g0, g1) times the panel
  * (whose first row is input g0 * m). */
 #define NM_COLUMN_STEP(acc0, acc1, acc2, acc3, vp, ip)                                             \
@@ -346,7 +305,7 @@ slimc_rt_nm_rows_avx2_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const fl
         if (src->s)
             slimc_rt_nm_panel_conv(src->s, src->x, src->p0, mc, k0, kc, panel);
         else
-            slimc_rt_nm_panel_avx2(src->x + k0, K, kc, mc, panel);
+            slimc_rt_panel_t8(src->x + k0, K, kc, mc, SLIMC_RT_NM_MB, panel);
         const int64_t g0 = k0 / m, g1 = (k0 + kc) / m;
         int64_t q = 0;
         for (; q + 2 <= nc; q += 2) {
@@ -484,7 +443,7 @@ slimc_rt_nm_rows_512_body(const SlimcRtNm *w, const SlimcRtNmSrc *src, const flo
         if (src->s)
             slimc_rt_nm_panel_conv(src->s, src->x, src->p0, mc, k0, kc, panel);
         else
-            slimc_rt_nm_panel_avx2(src->x + k0, K, kc, mc, panel);
+            slimc_rt_panel_t8(src->x + k0, K, kc, mc, SLIMC_RT_NM_MB, panel);
         const int64_t g0 = k0 / m, g1 = (k0 + kc) / m;
         int64_t q = 0;
         for (; q + 4 <= nc; q += 4) {
