@@ -853,6 +853,8 @@ static bool import_nodes(OxImporter *im, const Onnx__GraphProto *gp, const int *
             }
             if (r == OX_OK && im->d->n_errors > errors)
                 r = OX_ERROR;
+            if (r == OX_ERROR && im->d->n_errors == errors) /* never a failure without a word */
+                ox_unsupported(im, &n, "its outputs cannot be expressed in slimc's IR");
             if (r == OX_ERROR)
                 ok = false;
         }

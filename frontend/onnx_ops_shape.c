@@ -536,45 +536,72 @@ OxResult ox_op_expand(OxImporter *im, OxNode *n)
     return ox_out(im, n, ox_done(im, id));
 }
 
+/* Dim d / b when that is exact for every value of d's symbols (its coefficient divides). */
+static bool dim_div_exact(Dim d, int64_t b, Dim *out)
+{
+    if (d.c % b)
+        return false;
+    *out = (Dim){d.c / b, d.syms};
+    return true;
+}
+
+/* DepthToSpace / SpaceToDepth as reshape -> transpose -> reshape. The batch and the spatial
+ * dims may be symbolic (a super-resolution model exported with a dynamic H and W); the
+ * channels must be known, and SpaceToDepth's H and W divisible by the block for every value
+ * of their symbols (else the shapes are fixed per run). */
 OxResult ox_op_depth_space(OxImporter *im, OxNode *n, bool to_space)
 {
     ValueId x = ox_in(im, n, 0);
     const Shape *s = &ox_ty(im, x)->shape;
     int64_t b = ox_attr_int(n, "blocksize", 0);
-    if (s->rank != 4 || b < 1 || !ir_shape_static(s))
-        return ox_unsupported(im, n, "needs a static 4-D input");
-    int64_t N = s->d[0].c, C = s->d[1].c, H = s->d[2].c, W = s->d[3].c;
+    if (s->rank != 4 || b < 1 || b > 4096)
+        return ox_unsupported(im, n, "needs a 4-D input and a blocksize in [1, 4096]");
+    if (!ir_dim_static(s->d[1]))
+        return ox_unsupported_symbolic(im, n, "symbolic channels");
+    const Dim N = s->d[0], H = s->d[2], W = s->d[3], B = ir_dim(b);
+    const int64_t C = s->d[1].c;
     Shape s6 = {6, {{0}}}, s4 = {4, {{0}}};
     int64_t perm[6];
     if (to_space) {
         bool crd = !strcmp(ox_attr_string(im, n, "mode", "DCR"), "CRD");
-        int64_t bb;
-        if (!ir_ckd_mul_i64(b, b, &bb))
-            return ox_unsupported(im, n, "blocksize %lld", (long long)b);
-        int64_t c = C / bb;
-        int64_t d6[6] = {N, b, b, c, H, W}, c6[6] = {N, c, b, b, H, W};
+        if (C % (b * b))
+            return ox_unsupported(im, n, "%lld channels are not a multiple of blocksize^2 = %lld",
+                                  (long long)C, (long long)(b * b));
+        Dim c = ir_dim(C / (b * b));
+        Dim d6[6] = {N, B, B, c, H, W}, c6[6] = {N, c, B, B, H, W};
         int64_t pd[6] = {0, 3, 4, 1, 5, 2}, pc[6] = {0, 1, 4, 2, 5, 3};
         for (int i = 0; i < 6; i++) {
-            s6.d[i] = ir_dim(crd ? c6[i] : d6[i]);
+            s6.d[i] = crd ? c6[i] : d6[i];
             perm[i] = crd ? pc[i] : pd[i];
         }
-        int64_t o4[4] = {N, c, 0, 0};
-        if (!ir_ckd_mul_i64(H, b, &o4[2]) || !ir_ckd_mul_i64(W, b, &o4[3]))
+        s4.d[0] = N;
+        s4.d[1] = c;
+        if (!ir_dim_mul(H, B, &s4.d[2]) || !ir_dim_mul(W, B, &s4.d[3]))
             return ox_unsupported(im, n, "blocksize %lld", (long long)b);
-        for (int i = 0; i < 4; i++)
-            s4.d[i] = ir_dim(o4[i]);
     } else {
-        int64_t d6[6] = {N, C, H / b, b, W / b, b}, p6[6] = {0, 3, 5, 1, 2, 4};
+        Dim hb, wb;
+        if (!dim_div_exact(H, b, &hb) || !dim_div_exact(W, b, &wb))
+            return ir_shape_static(s)
+                       ? ox_unsupported(im, n, "H and W are not multiples of blocksize %lld",
+                                        (long long)b)
+                       : ox_unsupported_symbolic(im, n, "H or W not known to divide by the block");
+        Dim d6[6] = {N, ir_dim(C), hb, B, wb, B};
+        int64_t p6[6] = {0, 3, 5, 1, 2, 4};
         for (int i = 0; i < 6; i++) {
-            s6.d[i] = ir_dim(d6[i]);
+            s6.d[i] = d6[i];
             perm[i] = p6[i];
         }
-        int64_t o4[4] = {N, 0, H / b, W / b};
-        if (!ir_ckd_mul_i64(C, b, &o4[1]) || !ir_ckd_mul_i64(o4[1], b, &o4[1]))
+        int64_t cbb;
+        if (!ir_ckd_mul_i64(C, b * b, &cbb))
             return ox_unsupported(im, n, "blocksize %lld", (long long)b);
-        for (int i = 0; i < 4; i++)
-            s4.d[i] = ir_dim(o4[i]);
+        s4.d[0] = N;
+        s4.d[1] = ir_dim(cbb);
+        s4.d[2] = hb;
+        s4.d[3] = wb;
     }
+    int64_t a6[6], a4[4]; /* a reshape holds one compound symbolic dim: 3*H and 3*W are two */
+    if (!reshape_attr(&s6, a6) || !reshape_attr(&s4, a4))
+        return ox_unsupported_symbolic(im, n, "a block rearrangement of two symbolic dims");
     ValueId v = ox_permute(im, n, ox_reshape_to(im, n, x, &s6), perm, 6);
     if (v == IR_NONE)
         return ox_no_ir_op(im, n, "permute");

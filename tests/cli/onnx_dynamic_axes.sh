@@ -48,7 +48,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
   range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
-  convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 || bad "ORT references"
+  convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
+  d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -90,6 +91,16 @@ symbolic convt_dyn.onnx "output y: f32[batch, 6,"
 same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
 one_compile convt_dyn
+# DepthToSpace over symbolic H, W: per shape, with the note (never a silent failure);
+# SpaceToDepth + DepthToSpace over a symbolic batch: symbolic
+same d2s_dyn.onnx 1,8,3,5
+grep -q "note: imported with the inputs' shapes fixed (node 'DepthToSpace_0'" err.txt \
+  && ok "d2s_dyn: per-shape note" || { bad "d2s_dyn: no note"; cat err.txt; }
+same d2s_dyn.onnx 2,8,4,2
+symbolic s2d_dyn.onnx "output y: f32[batch, 2, 4, 6]"
+same s2d_dyn.onnx 3,2,4,6
+same s2d_dyn.onnx 1,2,4,6
+one_compile s2d_dyn
 # a float16 model computes in f32 (as ORT's CPU provider) and answers in f16
 rm -rf o
 if "$SLIMC" run half_cnn.onnx --input x=half_cnn.2,3,6,6.x.npy --output-dir o >out.txt 2>err.txt; then

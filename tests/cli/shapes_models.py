@@ -226,6 +226,20 @@ def make(out):
          {"W1": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
           "B1": rng.standard_normal(4).astype(np.float32),
           "W2": rng.standard_normal((4, 3, 2, 2)).astype(np.float32)})
+    # DepthToSpace (CRD) over a symbolic H, W: 2*H and 2*W are two compound dims, more than
+    # a reshape holds, so it compiles per shape (with a note); SpaceToDepth then DepthToSpace
+    # (DCR) with only the batch symbolic stays symbolic.
+    save("d2s_dyn",
+         [h.make_node("DepthToSpace", ["x"], ["d"], blocksize=2, mode="CRD"),
+          h.make_node("Mul", ["d", "two"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 8, "H", "W"])],
+         {"two": np.array(2, np.float32)})
+    save("s2d_dyn",
+         [h.make_node("SpaceToDepth", ["x"], ["s"], blocksize=2),
+          h.make_node("Mul", ["s", "w"], ["m"]),
+          h.make_node("DepthToSpace", ["m"], ["y"], blocksize=2)],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, 4, 6])],
+         {"w": rng.standard_normal((1, 8, 1, 1)).astype(np.float32)})
     # A float16 model (weights, input and output f16, as a model.half() export or a float16
     # conversion writes it): Conv + Relu, GlobalAveragePool, Gemm, and an f32 island
     # (Cast to float and back, a mixed-precision export's pattern). slimc computes it in f32
