@@ -304,8 +304,8 @@ static bool to_cond(Builder *b, const Val *v, bool *out)
 }
 
 /* l op r over symbolic sizes (seq+1, side*side, (w+1)//2: a derived symbol, ir/symbols.c)
- * and integers: a symbol, or an integer when the result is one; VAL_ABSENT when it is
- * neither (N*4: the caller's error names the symbol). */
+ * and integers: a symbol (3*w a symbol naming that product), or an integer when the result
+ * is one; VAL_ABSENT when it is neither. */
 static Val symbol_binary(Builder *b, AstOp op, const Val *l, const Val *r, SrcLoc loc)
 {
     Dim a = l->kind == VAL_SYMBOL ? (Dim){1, 1u << l->i} : ir_dim(l->i);
@@ -323,8 +323,9 @@ static Val symbol_binary(Builder *b, AstOp op, const Val *l, const Val *r, SrcLo
     }
     if (ok && ir_dim_static(out))
         return (Val){.kind = VAL_INT, .loc = loc, .i = out.c};
-    if (ok && out.c == 1 && !(out.syms & (out.syms - 1))) {
-        int i = __builtin_ctz(out.syms);
+    int64_t enc; /* a bare symbol, or one that names the product (3*w: ir_dim_attr) */
+    if (ok && ir_dim_attr(b->g, out, &enc) && enc <= -1000) {
+        int i = (int)(-(enc + 1000));
         return (Val){.kind = VAL_SYMBOL, .loc = loc, .i = i, .s = b->g->sym_names[i]};
     }
     return (Val){.kind = VAL_ABSENT, .loc = loc};

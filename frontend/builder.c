@@ -576,10 +576,8 @@ static bool eval_dim(Builder *b, const AstExpr *e, bool add_symbols, Dim *out)
     }
     Val v = fe_eval(b, fe_scope_new(b, NULL), e, NULL);
     int64_t n;
-    if (v.kind == VAL_SYMBOL && !add_symbols) { /* an output's seq+1 (symbol_binary) */
-        *out = (Dim){1, 1u << v.i};
-        return true;
-    }
+    if (v.kind == VAL_SYMBOL && !add_symbols) /* an output's seq+1, 3*w (symbol_binary) */
+        return ir_dim_of_attr(b->g, -(1000 + (int64_t)v.i), out);
     if (v.kind == VAL_SYMBOL) {
         fe_error(b, e->loc,
                  "an input's dimension must be a number, a symbol or a product of distinct "

@@ -9,24 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The reshape attribute for target: sizes, -(1000+i) for a bare symbol, -1 once for
- * anything else symbolic; false when that cannot describe it. */
-static bool reshape_attr(const Shape *target, int64_t *attr)
+/* The reshape attribute for target: sizes, -(1000+i) for a symbol, -1 once for a compound
+ * symbolic dim and a symbol naming each further one (ir_dim_attr); false when the graph
+ * has no room for such a symbol. */
+static bool reshape_attr(Graph *g, const Shape *target, int64_t *attr)
 {
     bool used_infer = false;
     for (int i = 0; i < target->rank; i++) {
         Dim dd = target->d[i];
-        if (dd.syms == 0)
-            attr[i] = dd.c;
-        else if (dd.c == 1 && (dd.syms & (dd.syms - 1)) == 0) {
-            int s = 0;
-            while (!(dd.syms & (1u << s)))
-                s++;
-            attr[i] = -(1000 + s);
-        } else if (!used_infer) {
+        if (dd.syms && (dd.c != 1 || (dd.syms & (dd.syms - 1))) && !used_infer) {
             attr[i] = -1;
             used_infer = true;
-        } else
+        } else if (!ir_dim_attr(g, dd, &attr[i]))
             return false;
     }
     return true;
@@ -39,7 +33,7 @@ static OxResult bind_reshaped(OxImporter *im, const OxNode *n, const Shape *targ
 ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target)
 {
     int64_t attr[IR_MAX_RANK];
-    if (!reshape_attr(target, attr))
+    if (!reshape_attr(im->g, target, attr))
         return IR_NONE;
     NodeId id = ox_mk(im, n, "reshape", &v, 1);
     ir_node_set_ints(im->g, id, "shape", attr, target->rank);
@@ -599,9 +593,9 @@ OxResult ox_op_depth_space(OxImporter *im, OxNode *n, bool to_space)
         s4.d[2] = hb;
         s4.d[3] = wb;
     }
-    int64_t a6[6], a4[4]; /* a reshape holds one compound symbolic dim: 3*H and 3*W are two */
-    if (!reshape_attr(&s6, a6) || !reshape_attr(&s4, a4))
-        return ox_unsupported_symbolic(im, n, "a block rearrangement of two symbolic dims");
+    int64_t a6[6], a4[4];
+    if (!reshape_attr(im->g, &s6, a6) || !reshape_attr(im->g, &s4, a4))
+        return ox_unsupported_symbolic(im, n, "a block rearrangement this symbolic");
     ValueId v = ox_permute(im, n, ox_reshape_to(im, n, x, &s6), perm, 6);
     if (v == IR_NONE)
         return ox_no_ir_op(im, n, "permute");

@@ -361,9 +361,10 @@ static OxResult sym_reshape_shape(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
-/* The expand attribute for a symbolic target: sizes, -(1000 + s) for a bare symbol, -1 to
- * keep the input's dim (a 1 under a dim the input has). False for other symbolic sizes. */
-static bool expand_attr(const OxSym *want, const Shape *in, int64_t *attr)
+/* The expand attribute for a symbolic target: sizes, -1 to keep the input's dim (a 1 under
+ * a dim the input has, or the same dim), else the symbol for it (ir_dim_attr: 4*B gets a
+ * name). False for a dim below 0 or when the graph has no room for such a symbol. */
+static bool expand_attr(Graph *g, const OxSym *want, const Shape *in, int64_t *attr)
 {
     for (int i = 0; i < want->n; i++) {
         Dim d = want->d[i];
@@ -372,9 +373,7 @@ static bool expand_attr(const OxSym *want, const Shape *in, int64_t *attr)
             attr[i] = d.c == 1 && j >= 0 ? -1 : d.c;
         else if (j >= 0 && ir_dim_eq(in->d[j], d))
             attr[i] = -1;
-        else if (d.c == 1 && (d.syms & (d.syms - 1)) == 0)
-            attr[i] = -(1000 + __builtin_ctz(d.syms));
-        else
+        else if (!ir_dim_attr(g, d, &attr[i]))
             return false;
     }
     return true;
@@ -409,7 +408,7 @@ static OxResult sym_expand(OxImporter *im, OxNode *n, bool constant_of_shape)
         x = ox_in(im, n, 0);
     const Shape *s = &ox_ty(im, x)->shape;
     int64_t attr[IR_MAX_RANK];
-    if (want.n < s->rank || !expand_attr(&want, s, attr))
+    if (want.n < s->rank || !expand_attr(im->g, &want, s, attr))
         return ox_unsupported_symbolic(im, n, "a target shape this symbolic");
     NodeId id = ox_mk(im, n, "expand", &x, 1);
     if (id == IR_NONE)
@@ -524,7 +523,7 @@ ValueId ox_sym_iota(OxImporter *im, const OxNode *n, Dim len, DType dt)
                              c.nbytes, n->loc);
     OxSym want = {1, 1, {len}};
     int64_t attr[1];
-    if (!expand_attr(&want, &ox_ty(im, x)->shape, attr))
+    if (!expand_attr(im->g, &want, &ox_ty(im, x)->shape, attr))
         return IR_NONE;
     NodeId id = ox_mk(im, n, "expand", &x, 1);
     if (id == IR_NONE)

@@ -267,6 +267,14 @@ bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_add_const(Graph *g, Dim a, int64_t k, Dim *out);
 bool ir_dim_mul_any(Graph *g, Dim a, Dim b, Dim *out);
 bool ir_dim_floordiv(Graph *g, Dim a, int64_t k, Dim *out);
+/* A dim as an entry of a reshape's or an expand's shape attribute: its size, or
+ * -(1000 + s) for symbol s; a monomial that is not one bare symbol (4*B, H*W) gets a
+ * derived symbol that names it (interned: the same product, the same symbol). False when
+ * the graph has IR_MAX_SYMS symbols already. ir_dim_of_attr reads an entry back (such a
+ * name as its product, so shapes compare equal however they were built); false for an
+ * entry that is neither a size nor a symbol of g. */
+bool ir_dim_attr(Graph *g, Dim d, int64_t *out);
+bool ir_dim_of_attr(const Graph *g, int64_t v, Dim *out);
 /* A slice [start, end) of a symbolic length len (a monomial, >= len.c when bound) with
  * PyTorch's clamping, where clamping cannot change the result: each bound is at rel * len
  * + k (rel 0 or 1). A bound v in [0, len.c] is k = v; v in [-len.c, 0) is len + v;

@@ -485,7 +485,7 @@ SHAPE_FN(flatten)
 }
 
 /* reshape's shape attribute: n >= 0 a size, -1 "infer this one", and -(1000 + i) the
- * graph's symbol i (written as a name, e.g. N, in the model language). */
+ * graph's symbol i (written as a name, e.g. N, in the model language; ir_dim_of_attr). */
 SHAPE_FN(reshape)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
@@ -515,11 +515,7 @@ SHAPE_FN(reshape)
             infer = i;
             continue;
         }
-        if (v <= -1000 && v > -1000 - g->n_syms)
-            out.d[i] = (Dim){1, 1u << (-(v + 1000))};
-        else if (v >= 0)
-            out.d[i] = ir_dim(v);
-        else {
+        if (!ir_dim_of_attr(g, v, &out.d[i])) {
             ir_diag_error(d, n->loc, "reshape '%s': invalid size %lld", n->name, (long long)v);
             return false;
         }
@@ -862,7 +858,8 @@ SHAPE_FN(unsqueeze)
     return true;
 }
 
-/* expand's shape: sizes >= 1, -1 (keep the input's), -(1000 + i) for symbol i. */
+/* expand's shape: sizes >= 1, -1 (keep the input's), -(1000 + i) for symbol i
+ * (ir_dim_of_attr). */
 SHAPE_FN(expand)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
@@ -876,11 +873,7 @@ SHAPE_FN(expand)
         Dim want;
         if (v == -1 && j >= 0)
             want = t->shape.d[j];
-        else if (v <= -1000 && v > -1000 - g->n_syms)
-            want = (Dim){1, 1u << (-(v + 1000))};
-        else if (v >= 1)
-            want = ir_dim(v);
-        else
+        else if (v == 0 || !ir_dim_of_attr(g, v, &want))
             return bad_attr(g, n, 0, d, "a target size is invalid");
         if (j >= 0 && !ir_dim_eq(t->shape.d[j], want) && !ir_dim_eq(t->shape.d[j], ir_dim(1))) {
             char a[256], ws[160];

@@ -264,6 +264,46 @@ bool ir_dim_derive(Graph *g, Dim xa, Dim xb, Dim y, int64_t add, int64_t div, Di
     return true;
 }
 
+/* A monomial alias: the symbol s names c * (symbols), its definition that product alone. */
+static bool is_alias(const Graph *g, int s)
+{
+    const SymDef *d = &g->sym_defs[s];
+    return (g->derived_syms & (1u << s)) && dim_is_one(d->xb) && dim_is_zero(d->y) && d->add == 0 &&
+           d->div == 1;
+}
+
+bool ir_dim_attr(Graph *g, Dim d, int64_t *out)
+{
+    if (d.c < 0)
+        return false;
+    if (ir_dim_static(d)) {
+        *out = d.c;
+        return true;
+    }
+    if (d.c != 1 || (d.syms & (d.syms - 1))) { /* 4*B, H*W: a symbol that names it */
+        SymDef def = {d, ir_dim(1), ir_dim(0), 0, 1};
+        int s = intern(g, &def);
+        if (s < 0)
+            return false;
+        d = (Dim){1, 1u << s};
+    }
+    *out = -(1000 + (int64_t)__builtin_ctz(d.syms));
+    return true;
+}
+
+bool ir_dim_of_attr(const Graph *g, int64_t v, Dim *out)
+{
+    if (v >= 0) {
+        *out = ir_dim(v);
+        return true;
+    }
+    if (v > -1000 || v <= -1000 - g->n_syms)
+        return false;
+    int s = (int)(-(v + 1000));
+    *out = is_alias(g, s) ? g->sym_defs[s].xa : (Dim){1, 1u << s};
+    return true;
+}
+
 bool ir_dim_add(Graph *g, Dim a, Dim b, Dim *out)
 {
     return ir_dim_derive(g, a, ir_dim(1), b, 0, 1, out);

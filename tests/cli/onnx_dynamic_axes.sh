@@ -91,12 +91,18 @@ symbolic convt_dyn.onnx "output y: f32[batch, 6,"
 same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
 one_compile convt_dyn
-# DepthToSpace over symbolic H, W: per shape, with the note (never a silent failure);
-# SpaceToDepth + DepthToSpace over a symbolic batch: symbolic
+# DepthToSpace over symbolic H, W (2*H and 2*W: a reshape names the second product with a
+# symbol, ir_dim_attr) and SpaceToDepth + DepthToSpace over a symbolic batch: symbolic, and
+# the model imported to the language reads back
+symbolic d2s_dyn.onnx "output y: f32[batch, 2, 2*H, 2*W]"
 same d2s_dyn.onnx 1,8,3,5
-grep -q "note: imported with the inputs' shapes fixed (node 'DepthToSpace_0'" err.txt \
-  && ok "d2s_dyn: per-shape note" || { bad "d2s_dyn: no note"; cat err.txt; }
+one_compile d2s_dyn
 same d2s_dyn.onnx 2,8,4,2
+"$SLIMC" import d2s_dyn.onnx -o d2s.slim >out.txt 2>&1 || { bad "import d2s_dyn"; cat out.txt; }
+rm -rf o
+"$SLIMC" run d2s.slim --input x=d2s_dyn.2,8,4,2.x.npy --output-dir o >out.txt 2>&1 &&
+  "$NPYCMP" o/y.npy d2s_dyn.2,8,4,2.ref.npy 1e-4 >cmp.txt && ok "d2s_dyn as .slim matches ORT" ||
+  { bad "d2s_dyn as .slim"; cat out.txt cmp.txt; }
 symbolic s2d_dyn.onnx "output y: f32[batch, 2, 4, 6]"
 same s2d_dyn.onnx 3,2,4,6
 same s2d_dyn.onnx 1,2,4,6

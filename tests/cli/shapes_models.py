@@ -226,9 +226,8 @@ def make(out):
          {"W1": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
           "B1": rng.standard_normal(4).astype(np.float32),
           "W2": rng.standard_normal((4, 3, 2, 2)).astype(np.float32)})
-    # DepthToSpace (CRD) over a symbolic H, W: 2*H and 2*W are two compound dims, more than
-    # a reshape holds, so it compiles per shape (with a note); SpaceToDepth then DepthToSpace
-    # (DCR) with only the batch symbolic stays symbolic.
+    # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
+    # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
          [h.make_node("DepthToSpace", ["x"], ["d"], blocksize=2, mode="CRD"),
           h.make_node("Mul", ["d", "two"], ["y"])],

@@ -325,6 +325,39 @@ START_TEST(test_slice_sym_neg)
 }
 END_TEST
 
+/* A reshape's or expand's size entry (ir_dim_attr): a size, a bare symbol, or a symbol
+ * naming a product (4*B, H*W), read back as that product so shapes compare equal. */
+START_TEST(test_dim_attr)
+{
+    Graph *g = ir_graph_new("m");
+    int B = ir_graph_symbol(g, "B"), H = ir_graph_symbol(g, "H");
+    int64_t v, w;
+    Dim d;
+    ck_assert(ir_dim_attr(g, ir_dim(7), &v) && v == 7);
+    ck_assert(ir_dim_attr(g, sym(H), &v) && v == -(1000 + H) && g->n_syms == 2);
+    ck_assert(ir_dim_of_attr(g, v, &d) && ir_dim_eq(d, sym(H)));
+    /* 4*B: a new symbol named "4*B", the same one the second time */
+    ck_assert(ir_dim_attr(g, (Dim){4, 1u << B}, &v) && v == -1002 && g->n_syms == 3);
+    ck_assert_str_eq(g->sym_names[2], "4*B");
+    ck_assert(ir_dim_attr(g, (Dim){4, 1u << B}, &w) && w == v && g->n_syms == 3);
+    ck_assert(ir_dim_of_attr(g, v, &d) && ir_dim_eq(d, (Dim){4, 1u << B}));
+    ck_assert(ir_dim_attr(g, (Dim){1, (1u << B) | (1u << H)}, &v) && v == -1003);
+    ck_assert(ir_dim_of_attr(g, v, &d) && ir_dim_eq(d, (Dim){1, (1u << B) | (1u << H)}));
+    /* a derived symbol that is not a product reads back as itself */
+    Dim s1;
+    ck_assert(ir_dim_add_const(g, sym(H), 1, &s1) && ir_dim_attr(g, s1, &v));
+    ck_assert(ir_dim_of_attr(g, v, &d) && ir_dim_eq(d, s1));
+    /* entries that are neither */
+    ck_assert(!ir_dim_of_attr(g, -1, &d));
+    ck_assert(!ir_dim_of_attr(g, -1000 - g->n_syms, &d));
+    ck_assert(!ir_dim_attr(g, (Dim){-1, 0}, &v));
+    /* evaluated at run time through its definition: 4*B with B = 3 */
+    int64_t vals[IR_MAX_SYMS] = {3, 5};
+    ck_assert(ir_dim_of_attr(g, -1002, &d) && ir_dim_eval_ckd(d, vals, &w) && w == 12);
+    ir_graph_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("symbols");
@@ -336,6 +369,7 @@ int main(void)
     tcase_add_test(tc, test_pool_ceil_derived);
     tcase_add_test(tc, test_slice_sym);
     tcase_add_test(tc, test_slice_sym_neg);
+    tcase_add_test(tc, test_dim_attr);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
