@@ -49,7 +49,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
-  d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 || bad "ORT references"
+  d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
+  cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -91,6 +92,11 @@ symbolic convt_dyn.onnx "output y: f32[batch, 6,"
 same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
 one_compile convt_dyn
+# ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
+symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
+same cos_dyn.onnx 2,5
+one_compile cos_dyn
+same cos_dyn.onnx 3,2
 # DepthToSpace over symbolic H, W (2*H and 2*W: a reshape names the second product with a
 # symbol, ir_dim_attr) and SpaceToDepth + DepthToSpace over a symbolic batch: symbolic, and
 # the model imported to the language reads back

@@ -226,6 +226,22 @@ def make(out):
          {"W1": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
           "B1": rng.standard_normal(4).astype(np.float32),
           "W2": rng.standard_normal((4, 3, 2, 2)).astype(np.float32)})
+    # nn.MultiheadAttention's key-padding mask as exported: ConstantOfShape of
+    # [batch*4, 1, seq] (heads 4), here filled with 0.5 and added to x summed over the batch.
+    save("cos_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i0"], ["b"], axis=0),
+          h.make_node("Gather", ["s", "i1"], ["t"], axis=0),
+          h.make_node("Mul", ["b", "four"], ["b4"]),
+          h.make_node("Unsqueeze", ["b4", "ax0"], ["b4u"]),
+          h.make_node("Unsqueeze", ["t", "ax0"], ["tu"]),
+          h.make_node("Concat", ["b4u", "one", "tu"], ["tgt"], axis=0),
+          h.make_node("ConstantOfShape", ["tgt"], ["z"],
+                      value=h.make_tensor("v", T.FLOAT, [1], [0.5])),
+          h.make_node("ReduceSum", ["x", "ax0"], ["xr"], keepdims=1),
+          h.make_node("Add", ["z", "xr"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq"])],
+         {"i0": s64(0), "i1": s64(1), "four": s64(4), "ax0": i64(0), "one": i64(1)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
