@@ -356,6 +356,27 @@ bool ox_fold(OxImporter *im, const OxNode *n)
         ox_bind_const(im, n->out[0], &r);
         return true;
     }
+    if ((!strcmp(op, "ReduceProd") || !strcmp(op, "ReduceSum")) && a->rank == 1 &&
+        (a->dtype == IR_I64 || a->dtype == IR_I32) && n->n_in == 1) {
+        /* a shape's element count (x.std's divisor): every axis, the only one there is */
+        int64_t axes[2];
+        int k = ox_attr_ints(n, "axes", axes, 2);
+        if (k > 1 || (k == 1 && axes[0] != 0 && axes[0] != -1))
+            return false;
+        bool prod = !strcmp(op, "ReduceProd");
+        int64_t v = prod ? 1 : 0, one = 1;
+        for (int64_t j = 0; j < na; j++)
+            if (!(prod ? ir_ckd_mul_i64(v, ox_const_get_i(a, j), &v)
+                       : ir_ckd_add_i64(v, ox_const_get_i(a, j), &v)))
+                return false;
+        OxConst r;
+        bool keep = ox_attr_int(n, "keepdims", 1) != 0;
+        if (!ox_const_make(im, &r, a->dtype, keep ? 1 : 0, &one))
+            return false;
+        ox_const_set(&r, 0, (double)v);
+        ox_bind_const(im, n->out[0], &r);
+        return true;
+    }
     if (!strcmp(op, "Slice") && im->opset >= 10)
         return fold_slice(im, n, a);
     if (!strcmp(op, "Transpose") && a->rank >= 1)

@@ -148,8 +148,14 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0), wv = ox_in(im, n, 1);
     const Type *wt = ox_ty(im, wv);
+    bool one_d = ox_ty(im, x)->shape.rank == 3 && wt->shape.rank == 3;
+    if (one_d) { /* ConvTranspose1d: [N, C, 1, L] with a [C, O/g, 1, k] weight */
+        x = lift_1d(im, n, x);
+        wv = lift_1d(im, n, wv);
+        wt = ox_ty(im, wv);
+    }
     if (ox_ty(im, x)->shape.rank != 4 || wt->shape.rank != 4)
-        return ox_unsupported(im, n, "only 2-D transposed convolutions are supported");
+        return ox_unsupported(im, n, "only 1-D and 2-D transposed convolutions are supported");
     if (ox_attr(n, "output_shape"))
         return ox_unsupported(im, n, "the output_shape attribute is not supported");
     const char *ap = ox_attr_string(im, n, "auto_pad", "NOTSET");
@@ -161,10 +167,12 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
     if (w.asym)
         return ox_unsupported(im, n, "asymmetric pads are not supported");
     int64_t op[2] = {0, 0}, tmp[4];
-    if (ox_attr_ints(n, "output_padding", tmp, 4) == 2) {
+    int nop = ox_attr_ints(n, "output_padding", tmp, 4);
+    if (nop == 2) {
         op[0] = tmp[0];
         op[1] = tmp[1];
-    }
+    } else if (nop == 1 && one_d)
+        op[1] = tmp[0];
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
     NodeId id = ox_mk(im, n, "conv_transpose2d", ins, ox_has_in(n, 2) ? 3 : 2);
     if (id == IR_NONE)
@@ -174,7 +182,8 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
     ir_node_set_ints(im->g, id, "output_padding", op, 2);
     ir_node_set_ints(im->g, id, "dilation", w.dil, 2);
     ir_node_set_int(im->g, id, "groups", ox_attr_int(n, "group", 1));
-    return ox_out(im, n, ox_done(im, id));
+    ValueId y = ox_done(im, id);
+    return ox_out(im, n, one_d ? drop_1d(im, n, y) : y);
 }
 
 OxResult ox_op_pool(OxImporter *im, OxNode *n, bool is_max)

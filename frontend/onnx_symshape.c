@@ -565,6 +565,25 @@ static OxResult sym_range(OxImporter *im, OxNode *n)
     return ox_out(im, n, v);
 }
 
+/* ReduceProd / ReduceSum of a shape vector (x.std's element count, [B, S] -> B*S). */
+static OxResult sym_reduce(OxImporter *im, OxNode *n, bool prod)
+{
+    OxSym a;
+    int64_t axes[2];
+    int k = n->n_in > 1 ? -1 : ox_attr_ints(n, "axes", axes, 2);
+    if (!sym_in(n, 0, &a) || a.rank != 1 || k < 0 || k > 1 ||
+        (k == 1 && axes[0] != 0 && axes[0] != -1))
+        return ox_unsupported_symbolic(im, n, "a reduction of a shape this way");
+    bool keep = ox_attr_int(n, "keepdims", 1) != 0;
+    OxSym r = {keep ? 1 : 0, 1, {ir_dim(prod ? 1 : 0)}};
+    for (int i = 0; i < a.n; i++)
+        if (!(prod ? ir_dim_mul_any(im->g, r.d[0], a.d[i], &r.d[0])
+                   : ir_dim_add(im->g, r.d[0], a.d[i], &r.d[0])))
+            return ox_unsupported_symbolic(im, n, "a reduction of a shape this symbolic");
+    bind_sym(im, n, &r);
+    return OX_OK;
+}
+
 bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
 {
     const char *op = n->p->op_type;
@@ -637,6 +656,8 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         *r = sym_equal(im, n);
     else if (!strcmp(op, "Where"))
         *r = sym_where(im, n);
+    else if (!strcmp(op, "ReduceProd") || !strcmp(op, "ReduceSum"))
+        *r = sym_reduce(im, n, !strcmp(op, "ReduceProd"));
     else
         *r = ox_unsupported_symbolic(im, n, "a shape computed");
     return true;

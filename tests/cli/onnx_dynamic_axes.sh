@@ -50,7 +50,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
-  cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 || bad "ORT references"
+  cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 reduce_shape.onnx:2,3,4 reduce_shape.onnx:1,7,4 \
+  convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -92,6 +93,14 @@ symbolic convt_dyn.onnx "output y: f32[batch, 6,"
 same convt_dyn.onnx 1,3,5,7
 same convt_dyn.onnx 2,3,8,4
 one_compile convt_dyn
+# ReduceProd of a shape (x.std's divisor) and ConvTranspose1d over a symbolic length
+symbolic reduce_shape.onnx "output y: f32[batch, 4*seq]"
+same reduce_shape.onnx 2,3,4
+same reduce_shape.onnx 1,7,4
+one_compile reduce_shape
+same convt1d_dyn.onnx 2,3,5
+same convt1d_dyn.onnx 1,3,9
+one_compile convt1d_dyn
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5

@@ -242,6 +242,28 @@ def make(out):
           h.make_node("Add", ["z", "xr"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq"])],
          {"i0": s64(0), "i1": s64(1), "four": s64(4), "ax0": i64(0), "one": i64(1)})
+    # ReduceProd of shapes as exporters emit it: x.flatten(1)'s [batch, seq*4] target
+    # (symbolic) and x.std()'s divisor over the static last dim (a Cast to float), and a
+    # ConvTranspose1d (stride 2, output_padding 1) over a symbolic length.
+    save("reduce_shape",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i12"], ["g"], axis=0),
+          h.make_node("ReduceProd", ["g"], ["p"], keepdims=1),
+          h.make_node("Gather", ["s", "i0"], ["b"], axis=0),
+          h.make_node("Concat", ["b", "p"], ["tgt"], axis=0),
+          h.make_node("Reshape", ["x", "tgt"], ["r"]),
+          h.make_node("Gather", ["s", "i2"], ["g2"], axis=0),
+          h.make_node("ReduceProd", ["g2"], ["p2"], keepdims=0),
+          h.make_node("Cast", ["p2"], ["pf"], to=T.FLOAT),
+          h.make_node("Div", ["r", "pf"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"i12": i64(1, 2), "i0": i64(0), "i2": i64(2)})
+    save("convt1d_dyn",
+         [h.make_node("ConvTranspose", ["x", "W", "B"], ["y"], strides=[2], pads=[1, 1],
+                      output_padding=[1], kernel_shape=[4])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "L"])],
+         {"W": rng.standard_normal((3, 5, 4)).astype(np.float32),
+          "B": rng.standard_normal(5).astype(np.float32)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
