@@ -116,10 +116,98 @@ static ValueId drop_1d(OxImporter *im, const OxNode *n, ValueId y)
     return ox_reshape_to(im, n, y, &t);
 }
 
+/* Conv over [N, C, D, H, W] (a video or volume model's Conv3d) as kd 2-D convs summed:
+ * x padded along D and laid out [N, D, C, H, W]; depth tap t reads the slices t*dil,
+ * t*dil + s, ... as a batch of N*D' images, with the weight's [O, C/g, kh, kw] at t. The
+ * same FLOPs as a 3-D kernel, and every 2-D kernel (and its symbolic batch) applies. */
+static OxResult conv3d(OxImporter *im, OxNode *n, ValueId x)
+{
+    const OxConst *wc = ox_const_in(n, 1);
+    if (!wc || wc->rank != 5 || wc->dtype != IR_F32)
+        return ox_unsupported(im, n, "a 3-D convolution needs a constant f32 weight");
+    const char *ap = ox_attr_string(im, n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0)
+        return ox_unsupported(im, n, "auto_pad %s on a 3-D convolution", ap);
+    int64_t s[3] = {1, 1, 1}, dil[3] = {1, 1, 1}, p[6] = {0}, tmp[8];
+    if (ox_attr_ints(n, "strides", tmp, 8) == 3)
+        memcpy(s, tmp, sizeof s);
+    if (ox_attr_ints(n, "dilations", tmp, 8) == 3)
+        memcpy(dil, tmp, sizeof dil);
+    if (!strcmp(ap, "NOTSET") && ox_attr_ints(n, "pads", tmp, 8) == 6)
+        memcpy(p, tmp, sizeof p);
+    const int64_t O = wc->shape[0], cg = wc->shape[1], kd = wc->shape[2], kh = wc->shape[3],
+                  kw = wc->shape[4];
+    for (int i = 0; i < 3; i++)
+        if (s[i] < 1 || dil[i] < 1 || p[i] < 0 || p[i + 3] < 0 || wc->shape[2 + i] < 1)
+            return ox_unsupported(im, n, "strides, dilations, kernel sizes >= 1 and pads >= 0");
+    if (kd > 64)
+        return ox_unsupported(im, n, "a depth kernel of %lld taps (at most 64)", (long long)kd);
+    /* pad D (and H, W where their pads differ) explicitly; symmetric H, W pads go to conv2d */
+    bool asym = p[1] != p[4] || p[2] != p[5];
+    if (p[0] || p[3] || asym) {
+        NodeId id = ox_mk(im, n, "pad", &x, 1);
+        int64_t pads[6] = {
+            asym ? p[2] : 0, asym ? p[5] : 0, asym ? p[1] : 0, asym ? p[4] : 0, p[0], p[3]};
+        ir_node_set_ints(im->g, id, "pads", pads, 6);
+        ir_node_set_int(im->g, id, "mode", 0);
+        ir_node_set_float(im->g, id, "value", 0.0);
+        x = ox_done(im, id);
+    }
+    const int64_t perm[5] = {0, 2, 1, 3, 4};
+    ValueId xt = ox_permute(im, n, x, perm, 5), acc = IR_NONE;
+    int64_t pad2[2] = {asym ? 0 : p[1], asym ? 0 : p[2]}, reach = dil[0] * (kd - 1);
+    Dim N = {0, 0}, Dd = {0, 0};
+    for (int64_t t = 0; t < kd && xt != IR_NONE; t++) {
+        /* slices t*dil, ..., up to the last one a full window starts at: D' of them */
+        int64_t back = reach - t * dil[0];
+        ValueId sl = ox_slice1(im, n, xt, 1, t * dil[0], back ? -back : INT64_MAX, s[0]);
+        if (sl == IR_NONE || ox_ty(im, sl)->shape.rank != 5)
+            return ox_unsupported_symbolic(im, n, "a 3-D convolution's depth");
+        const Shape *ss = &ox_ty(im, sl)->shape;
+        N = ss->d[0], Dd = ss->d[1];
+        Dim nd;
+        if (!ir_dim_mul_any(im->g, N, Dd, &nd))
+            return ox_unsupported_symbolic(im, n, "a 3-D convolution's batch times depth");
+        Shape s4 = {4, {nd, ss->d[2], ss->d[3], ss->d[4]}};
+        ValueId x2 = ox_reshape_to(im, n, sl, &s4);
+        OxConst wt; /* the weight at depth tap t */
+        int64_t w4[4] = {O, cg, kh, kw};
+        if (!ox_const_make(im, &wt, IR_F32, 4, w4))
+            return OX_ERROR;
+        float *wd = (float *)wt.data;
+        const float *src = (const float *)wc->data;
+        for (int64_t o = 0; o < O * cg; o++)
+            memcpy(wd + o * kh * kw, src + (o * kd + t) * kh * kw,
+                   sizeof(float) * (size_t)(kh * kw));
+        ValueId ins[3] = {
+            x2,
+            ox_nn_const_value(im, n, &wt,
+                              ir_arena_printf(im->g->arena, "weight%lld", (long long)t)),
+            t == 0 && ox_has_in(n, 2) ? ox_in(im, n, 2) : IR_NONE};
+        if (x2 == IR_NONE || ins[1] == IR_NONE)
+            return ox_unsupported_symbolic(im, n, "a 3-D convolution's batch times depth");
+        NodeId id = ox_mk(im, n, "conv2d", ins, ins[2] != IR_NONE ? 3 : 2);
+        ir_node_set_ints(im->g, id, "stride", s + 1, 2);
+        ir_node_set_ints(im->g, id, "padding", pad2, 2);
+        ir_node_set_ints(im->g, id, "dilation", dil + 1, 2);
+        ir_node_set_int(im->g, id, "groups", ox_attr_int(n, "group", 1));
+        ValueId y = ox_done(im, id);
+        acc = t == 0 ? y : ox_bin(im, n, "add", acc, y);
+    }
+    const Shape *ys = acc == IR_NONE ? NULL : &ox_ty(im, acc)->shape;
+    if (!ys || ys->rank != 4)
+        return ox_out(im, n, IR_NONE); /* an error was reported */
+    Shape s5 = {5, {N, Dd, ys->d[1], ys->d[2], ys->d[3]}};
+    ValueId y5 = ox_reshape_to(im, n, acc, &s5);
+    return ox_out(im, n, y5 == IR_NONE ? IR_NONE : ox_permute(im, n, y5, perm, 5));
+}
+
 OxResult ox_op_conv(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0), wv = ox_in(im, n, 1);
     const Type *wt = ox_ty(im, wv);
+    if (ox_ty(im, x)->shape.rank == 5 && wt->shape.rank == 5)
+        return conv3d(im, n, x);
     bool one_d = ox_ty(im, x)->shape.rank == 3 && wt->shape.rank == 3;
     if (one_d) {
         x = lift_1d(im, n, x);
@@ -127,7 +215,7 @@ OxResult ox_op_conv(OxImporter *im, OxNode *n)
         wt = ox_ty(im, wv);
     }
     if (ox_ty(im, x)->shape.rank != 4 || wt->shape.rank != 4)
-        return ox_unsupported(im, n, "only 1-D and 2-D convolutions are supported");
+        return ox_unsupported(im, n, "only 1-D, 2-D and 3-D convolutions are supported");
     int64_t kernel[2] = {wt->shape.d[2].c, wt->shape.d[3].c};
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))

@@ -215,11 +215,12 @@ static bool pool_attrs(OxImporter *im, const OxNode *n, const Shape *xs, PoolAtt
 }
 
 /* A pool_nd node of mode (0 lp, 1 max, 2 average) for n. */
-static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs *pa, int mode)
+/* The pool_nd node of pa over x (its output, IR_NONE after an error). */
+static ValueId pool_value(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs *pa, int mode)
 {
     NodeId id = ox_mk(im, n, "pool_nd", &x, 1);
     if (id == IR_NONE)
-        return ox_no_ir_op(im, n, "pool_nd");
+        return IR_NONE;
     ir_node_set_int(im->g, id, "mode", mode);
     ir_node_set_ints(im->g, id, "kernel", pa->k, pa->s);
     ir_node_set_ints(im->g, id, "stride", pa->st, pa->s);
@@ -228,7 +229,32 @@ static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs 
     ir_node_set_int(im->g, id, "p", ox_attr_int(n, "p", 2));
     ir_node_set_int(im->g, id, "ceil_mode", ox_attr_int(n, "ceil_mode", 0));
     ir_node_set_int(im->g, id, "count_include_pad", ox_attr_int(n, "count_include_pad", 0));
-    return bind(im, n, ox_done(im, id));
+    return ox_done(im, id);
+}
+
+static OxResult pool_node(OxImporter *im, OxNode *n, ValueId x, const PoolAttrs *pa, int mode)
+{
+    if (pa->s == 3 && pa->k[0] == 1 && pa->st[0] == 1 && pa->pads[0] == 0 && pa->pads[3] == 0 &&
+        !ir_dim_static(ox_ty(im, x)->shape.d[2])) {
+        /* a video model's (1, kh, kw) pool over a symbolic depth: 2-D over [N, C*D, H, W] */
+        const Shape *xs = &ox_ty(im, x)->shape;
+        Shape s4 = {4, {xs->d[0], {0, 0}, xs->d[3], xs->d[4]}};
+        PoolAttrs p2 = {2,
+                        {pa->k[1], pa->k[2]},
+                        {pa->st[1], pa->st[2]},
+                        {pa->dil[1], pa->dil[2]},
+                        {pa->pads[1], pa->pads[2], pa->pads[4], pa->pads[5]}};
+        if (!ir_dim_mul_any(im->g, xs->d[1], xs->d[2], &s4.d[1]))
+            return ox_unsupported_symbolic(im, n, "a 3-D pool's channels times depth");
+        ValueId y = pool_value(im, n, ox_reshape_to(im, n, x, &s4), &p2, mode);
+        const Shape *ys = y == IR_NONE ? NULL : &ox_ty(im, y)->shape;
+        if (!ys || ys->rank != 4)
+            return OX_ERROR; /* reported */
+        Shape s5 = {5, {xs->d[0], xs->d[1], xs->d[2], ys->d[2], ys->d[3]}};
+        return bind(im, n, ox_reshape_to(im, n, y, &s5));
+    }
+    ValueId y = pool_value(im, n, x, pa, mode);
+    return y == IR_NONE ? ox_no_ir_op(im, n, "pool_nd") : bind(im, n, y);
 }
 
 OxResult ox_ext_lp_pool(OxImporter *im, OxNode *n)

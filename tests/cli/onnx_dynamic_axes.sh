@@ -51,7 +51,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
   cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 reduce_shape.onnx:2,3,4 reduce_shape.onnx:1,7,4 \
-  convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 || bad "ORT references"
+  convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 conv3d_dyn.onnx:2,2,5,7,6 conv3d_dyn.onnx:1,2,8,7,6 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -101,6 +101,10 @@ one_compile reduce_shape
 same convt1d_dyn.onnx 2,3,5
 same convt1d_dyn.onnx 1,3,9
 one_compile convt1d_dyn
+# Conv3d (as depth taps of 2-D convs) and a (1, 2, 2) MaxPool3d over a symbolic depth
+same conv3d_dyn.onnx 2,2,5,7,6
+same conv3d_dyn.onnx 1,2,8,7,6
+one_compile conv3d_dyn
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5

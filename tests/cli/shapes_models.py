@@ -264,6 +264,18 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, "L"])],
          {"W": rng.standard_normal((3, 5, 4)).astype(np.float32),
           "B": rng.standard_normal(5).astype(np.float32)})
+    # Conv3d over a symbolic batch and depth T (stride 2 and pads 1/1 in depth, dilation 2
+    # and asymmetric pads in H, bias), a grouped 1x3x3 Conv3d, and a (1, 2, 2) MaxPool3d.
+    save("conv3d_dyn",
+         [h.make_node("Conv", ["x", "W", "B"], ["c"], strides=[2, 1, 2], dilations=[1, 2, 1],
+                      pads=[1, 2, 0, 1, 1, 1]),
+          h.make_node("Relu", ["c"], ["r"]),
+          h.make_node("Conv", ["r", "W2"], ["c2"], group=2, pads=[0, 1, 1, 0, 1, 1]),
+          h.make_node("MaxPool", ["c2"], ["y"], kernel_shape=[1, 2, 2], strides=[1, 2, 2])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, "T", 7, 6])],
+         {"W": rng.standard_normal((4, 2, 3, 3, 2)).astype(np.float32),
+          "B": rng.standard_normal(4).astype(np.float32),
+          "W2": rng.standard_normal((6, 2, 1, 3, 3)).astype(np.float32)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
