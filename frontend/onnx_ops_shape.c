@@ -451,10 +451,24 @@ OxResult ox_op_gather(OxImporter *im, OxNode *n)
     ValueId idx;
     const OxConst *ci = ox_const_in(n, 1);
     Shape ishape;
+    if (ci && !ir_dim_static(s->d[ax])) {
+        /* one index into a symbolic length (x[0] of a batch, x[:, -1] of a sequence): a slice,
+         * in range for every input when it is below the length's least value (its
+         * coefficient) counted from the front or from the back */
+        const int64_t least = s->d[ax].c, v0 = ox_const_numel(ci) == 1 ? ox_const_get_i(ci, 0) : 0;
+        if (ox_const_numel(ci) != 1 || v0 >= least || v0 < -least)
+            return ox_unsupported_symbolic(im, n, "indices that may be out of the symbolic dim");
+        ValueId v = ox_slice1(im, n, x, ax, v0, v0 == -1 ? INT64_MAX : v0 + 1, 1);
+        if (v == IR_NONE || ci->rank == 1)
+            return ox_out(im, n, v);
+        Shape t = {0, {{0}}};
+        for (int i = 0; i < s->rank; i++)
+            if (i != ax)
+                t.d[t.rank++] = s->d[i];
+        return ox_out(im, n, ox_reshape_to(im, n, v, &t));
+    }
     if (ci) {
-        /* normalize negative indices at import */
-        if (!ir_dim_static(s->d[ax]))
-            return ox_unsupported(im, n, "symbolic gathered dim");
+        /* normalize negative indices at import (a symbolic dim has none: above) */
         OxConst c;
         if (!ox_const_make(im, &c, IR_I64, ci->rank, ci->shape))
             return OX_ERROR;

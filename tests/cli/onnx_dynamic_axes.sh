@@ -51,7 +51,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
   cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 reduce_shape.onnx:2,3,4 reduce_shape.onnx:1,7,4 \
-  convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 conv3d_dyn.onnx:2,2,5,7,6 conv3d_dyn.onnx:1,2,8,7,6 || bad "ORT references"
+  convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 conv3d_dyn.onnx:2,2,5,7,6 conv3d_dyn.onnx:1,2,8,7,6 \
+  gather_dyn.onnx:2,5,4 gather_dyn.onnx:3,1,4 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -105,6 +106,11 @@ one_compile convt1d_dyn
 same conv3d_dyn.onnx 2,2,5,7,6
 same conv3d_dyn.onnx 1,2,8,7,6
 one_compile conv3d_dyn
+# one constant index into a symbolic seq (x[:, -1], x[:, 0]) is a slice, symbolic
+symbolic gather_dyn.onnx "output y: f32[batch, 4]"
+same gather_dyn.onnx 2,5,4
+same gather_dyn.onnx 3,1,4
+one_compile gather_dyn
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5

@@ -276,6 +276,14 @@ def make(out):
          {"W": rng.standard_normal((4, 2, 3, 3, 2)).astype(np.float32),
           "B": rng.standard_normal(4).astype(np.float32),
           "W2": rng.standard_normal((6, 2, 1, 3, 3)).astype(np.float32)})
+    # x[:, -1] + x[:, 0] over a symbolic seq (a sequence model's last and first steps):
+    # slices, symbolic (x[:, -2] would need seq >= 2: per shape).
+    save("gather_dyn",
+         [h.make_node("Gather", ["x", "m1"], ["a"], axis=1),
+          h.make_node("Gather", ["x", "z"], ["b"], axis=1),
+          h.make_node("Add", ["a", "b"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"m1": s64(-1), "z": s64(0)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
