@@ -54,6 +54,15 @@ static bool window_attrs(OxImporter *im, const OxNode *n, ValueId x, const int64
     if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
         for (int i = 0; i < 2; i++) {
             Dim dd = t->shape.d[2 + i];
+            if (!ir_dim_static(dd) && w->s[i] == 1 && w->k[i] >= 1 && w->dil[i] >= 1 &&
+                w->k[i] <= 1024 && w->dil[i] <= 1024) {
+                /* stride 1: the total is (k-1)*dil for every size (a TensorFlow export's
+                 * SAME convs over a symbolic image) */
+                int64_t total = (w->k[i] - 1) * w->dil[i], small = total / 2, big = total - small;
+                w->pads[i] = !strcmp(ap, "SAME_UPPER") ? small : big;
+                w->pads[2 + i] = !strcmp(ap, "SAME_UPPER") ? big : small;
+                continue;
+            }
             if (!ir_dim_static(dd))
                 return false;
             /* total = (o - 1) * s + (k - 1) * dil + 1 - in, o = ceil(in / s) */
@@ -219,7 +228,9 @@ OxResult ox_op_conv(OxImporter *im, OxNode *n)
     int64_t kernel[2] = {wt->shape.d[2].c, wt->shape.d[3].c};
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR
+                     : ox_unsupported_symbolic(im, n,
+                                               "auto_pad SAME with a stride over a symbolic size");
     if (w.asym && (x = pad_explicit(im, n, x, &w, 0.0)) == IR_NONE)
         return ox_unsupported(im, n, "asymmetric pads need the IR op 'pad'");
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
@@ -297,7 +308,9 @@ OxResult ox_op_pool(OxImporter *im, OxNode *n, bool is_max)
         return ox_unsupported(im, n, "kernel_shape must have 2 entries");
     Window w;
     if (!window_attrs(im, n, x, kernel, &w))
-        return w.bad ? OX_ERROR : ox_unsupported(im, n, "auto_pad SAME on a symbolic spatial size");
+        return w.bad ? OX_ERROR
+                     : ox_unsupported_symbolic(im, n,
+                                               "auto_pad SAME with a stride over a symbolic size");
     int64_t cip = ox_attr_int(n, "count_include_pad", 0);
     /* pads over half the kernel (PyTorch's limit, not ONNX's): pad explicitly */
     bool big = w.pads[0] > w.k[0] / 2 || w.pads[1] > w.k[1] / 2 || w.pads[2] > w.k[0] / 2 ||

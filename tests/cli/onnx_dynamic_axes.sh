@@ -52,7 +52,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
   cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 reduce_shape.onnx:2,3,4 reduce_shape.onnx:1,7,4 \
   convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 conv3d_dyn.onnx:2,2,5,7,6 conv3d_dyn.onnx:1,2,8,7,6 \
-  gather_dyn.onnx:2,5,4 gather_dyn.onnx:3,1,4 || bad "ORT references"
+  gather_dyn.onnx:2,5,4 gather_dyn.onnx:3,1,4 \
+  same_dyn.onnx:1,2,7,9 same_dyn.onnx:2,2,4,5 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -111,6 +112,11 @@ symbolic gather_dyn.onnx "output y: f32[batch, 4]"
 same gather_dyn.onnx 2,5,4
 same gather_dyn.onnx 3,1,4
 one_compile gather_dyn
+# auto_pad SAME at stride 1 over a symbolic H, W (a TensorFlow export's convs): symbolic
+symbolic same_dyn.onnx "output y: f32[batch, 2, H, W]"
+same same_dyn.onnx 1,2,7,9
+same same_dyn.onnx 2,2,4,5
+one_compile same_dyn
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5

@@ -284,6 +284,16 @@ def make(out):
           h.make_node("Add", ["a", "b"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
          {"m1": s64(-1), "z": s64(0)})
+    # TensorFlow-style auto_pad SAME convs (3x3 SAME_UPPER, 4x4 SAME_LOWER) and a
+    # 3x3 SAME_UPPER max pool, stride 1, over a symbolic H, W: their pads are k-1 for
+    # every size, so they stay symbolic.
+    save("same_dyn",
+         [h.make_node("Conv", ["x", "W1"], ["a"], auto_pad="SAME_UPPER"),
+          h.make_node("Conv", ["a", "W2"], ["b"], auto_pad="SAME_LOWER"),
+          h.make_node("MaxPool", ["b"], ["y"], kernel_shape=[3, 3], auto_pad="SAME_UPPER")],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, "H", "W"])],
+         {"W1": rng.standard_normal((3, 2, 3, 3)).astype(np.float32),
+          "W2": rng.standard_normal((2, 3, 4, 4)).astype(np.float32)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
