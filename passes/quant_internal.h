@@ -55,6 +55,8 @@ bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *
  * IR_BE_CUDA column has the int8 op (codegen/cuda/quant.c). quantize and qdq rewrite only
  * such nodes. */
 bool pass_device_runs_int8(const Node *n);
+/* Whether a conv2d input's height and width are fixed sizes (qconv2d's kernels need them). */
+bool pass_conv_spatial_static(const Shape *s);
 
 /* passes/quant_linear.c. Rewrites each matmul(x f32 [.., K], W) with W a constant f32
  * [K, N] (and, when the product's only use is an add of a constant bias of N elements, that

@@ -213,6 +213,9 @@ static const char *why_float(const Graph *g, const Node *n, bool linear_only)
         return "op matmul with a vector weight";
     if (x->type.dtype != IR_F32 || x->type.quant)
         return "its input is not f32";
+    if (n->op == IR_OP_CONV2D && !pass_conv_spatial_static(&x->type.shape))
+        return "its input's height and width are symbolic (int8 convs need them fixed: "
+               "--dim or --shape)";
     if (n->op == IR_OP_MATMUL)
         return "op matmul with an input of rank 1";
     if (n->n_epilogue)

@@ -149,6 +149,11 @@ bool pass_device_runs_int8(const Node *n)
            (n->device == IR_DEVICE_CUDA && (ir_ops[q].backends & IR_BE_CUDA));
 }
 
+bool pass_conv_spatial_static(const Shape *s)
+{
+    return s->rank == 4 && ir_dim_static(s->d[2]) && ir_dim_static(s->d[3]);
+}
+
 /* Whether node n gets an int8 kernel. */
 static bool quantizable(const Graph *g, const Node *n)
 {
@@ -161,6 +166,8 @@ static bool quantizable(const Graph *g, const Node *n)
     const Value *x = &g->values[n->inputs[0]], *w = &g->values[n->inputs[1]];
     if (x->type.dtype != IR_F32 || x->type.quant || x->type.shape.rank < 1)
         return false;
+    if (n->op == IR_OP_CONV2D && !pass_conv_spatial_static(&x->type.shape))
+        return false; /* qconv2d's kernels take fixed spatial sizes */
     if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_F32 || w->type.quant ||
         !ir_shape_static(&w->type.shape) || w->type.shape.rank < 2)
         return false;

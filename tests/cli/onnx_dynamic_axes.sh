@@ -117,6 +117,23 @@ symbolic same_dyn.onnx "output y: f32[batch, 2, H, W]"
 same same_dyn.onnx 1,2,7,9
 same same_dyn.onnx 2,2,4,5
 one_compile same_dyn
+# static int8 over a symbolic H, W: the convs stay float, the warning says why and how; fixed
+# by --dim they are int8 (cosine to ORT's fp32 output >= 0.99)
+rm -rf o
+"$SLIMC" run same_dyn.onnx --input x=same_dyn.1,2,7,9.x.npy --quantize int8 \
+  --calibrate same_dyn.1,2,7,9.x.npy --output-dir o >out.txt 2>err.txt &&
+  grep -q "nothing quantized (0 of 2 layers).*height and width are symbolic (int8 convs need them fixed: --dim or --shape)" err.txt &&
+  "$NPYCMP" o/y.npy same_dyn.1,2,7,9.ref.npy 1e-4 >/dev/null &&
+  ok "same_dyn int8 over symbolic H, W: float, with the reason" || { bad "same_dyn int8 symbolic"; cat err.txt; }
+rm -rf o
+"$SLIMC" run same_dyn.onnx --input x=same_dyn.1,2,7,9.x.npy --quantize int8 --dim H=7 --dim W=9 \
+  --calibrate same_dyn.1,2,7,9.x.npy --output-dir o >out.txt 2>err.txt &&
+  grep -q "2 of 2 layers quantized" err.txt && python3 -c '
+import numpy as np
+y, r = np.load("o/y.npy"), np.load("same_dyn.1,2,7,9.ref.npy")
+c = float((y * r).sum() / np.linalg.norm(y) / np.linalg.norm(r))
+assert c >= 0.99, c' && ok "same_dyn int8 with --dim H, W: quantized, close to ORT" ||
+  { bad "same_dyn int8 with --dim"; cat err.txt; }
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5
