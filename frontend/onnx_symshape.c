@@ -539,6 +539,43 @@ ValueId ox_sym_iota(OxImporter *im, const OxNode *n, Dim len, DType dt)
     return ox_done(im, id);
 }
 
+/* A shape value Cast to float (x.sum(1) / x.shape[1], a scale from a symbolic size) as a
+ * tensor computed when the model runs: each symbolic element d is the sum of d ones (O(d)
+ * work), a static one a constant; one element (0-d or [1]) only. */
+static OxResult sym_cast_data(OxImporter *im, OxNode *n, const OxSym *a, DType dt)
+{
+    if (a->n != 1)
+        return ox_unsupported_symbolic(im, n, "a Cast of a shape vector to a float type");
+    const int64_t one_shape[1] = {1};
+    OxConst c;
+    if (!ox_const_make(im, &c, dt, a->rank, one_shape))
+        return OX_ERROR;
+    if (ir_dim_static(a->d[0])) {
+        ox_const_set(&c, 0, (double)a->d[0].c);
+        ox_bind_const(im, n->out[0], &c);
+        return OX_OK;
+    }
+    ox_const_set(&c, 0, 1.0);
+    Type t = {dt, {1, {ir_dim(1)}}, NULL};
+    ValueId x = ir_const_new(im->g, ir_arena_printf(im->g->arena, "%s.one", n->ir_name), t, c.data,
+                             c.nbytes, n->loc);
+    OxSym want = {1, 1, {a->d[0]}};
+    int64_t attr[1], axis0 = 0;
+    NodeId id = expand_attr(im->g, &want, &ox_ty(im, x)->shape, attr)
+                    ? ox_mk(im, n, "expand", &x, 1)
+                    : IR_NONE;
+    if (id == IR_NONE)
+        return ox_unsupported_symbolic(im, n, "a Cast of a shape to a float type");
+    ir_node_set_ints(im->g, id, "shape", attr, 1);
+    ValueId ones = ox_done(im, id);
+    id = ox_mk(im, n, "reduce_sum", &ones, 1);
+    if (id == IR_NONE)
+        return ox_no_ir_op(im, n, "reduce_sum");
+    ir_node_set_ints(im->g, id, "axes", &axis0, 1);
+    ir_node_set_int(im->g, id, "keepdim", a->rank == 1);
+    return ox_out(im, n, ox_done(im, id));
+}
+
 /* Range(start, limit, delta) over a symbolic limit (PyTorch's torch.arange(x.size(1)) for
  * position ids): start and delta constant integers, delta >= 1; the length
  * (limit - start + delta - 1) // delta as a Dim, the values start + delta * k. */
@@ -626,7 +663,9 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
         OxSym a;
         sym_in(n, 0, &a);
         int64_t to = ox_attr_int(n, "to", 7);
-        if (!strcmp(op, "Cast") && to != 7 && to != 6) /* int64, int32 */
+        if (!strcmp(op, "Cast") && to == 1) /* float: data */
+            *r = sym_cast_data(im, n, &a, IR_F32);
+        else if (!strcmp(op, "Cast") && to != 7 && to != 6) /* int64, int32 */
             *r = ox_unsupported_symbolic(im, n, "a Cast of a shape to a non-integer type");
         else {
             bind_sym(im, n, &a);

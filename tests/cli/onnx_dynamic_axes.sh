@@ -53,7 +53,8 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   cos_dyn.onnx:2,5 cos_dyn.onnx:3,2 reduce_shape.onnx:2,3,4 reduce_shape.onnx:1,7,4 \
   convt1d_dyn.onnx:2,3,5 convt1d_dyn.onnx:1,3,9 conv3d_dyn.onnx:2,2,5,7,6 conv3d_dyn.onnx:1,2,8,7,6 \
   gather_dyn.onnx:2,5,4 gather_dyn.onnx:3,1,4 \
-  same_dyn.onnx:1,2,7,9 same_dyn.onnx:2,2,4,5 || bad "ORT references"
+  same_dyn.onnx:1,2,7,9 same_dyn.onnx:2,2,4,5 \
+  mean_dyn.onnx:2,5,4 mean_dyn.onnx:1,9,4 || bad "ORT references"
 symbolic shape_dyn.onnx "output y: f32[batch*seq, 8]"
 same shape_dyn.onnx 2,3,8
 same shape_dyn.onnx 4,1,8
@@ -134,6 +135,11 @@ y, r = np.load("o/y.npy"), np.load("same_dyn.1,2,7,9.ref.npy")
 c = float((y * r).sum() / np.linalg.norm(y) / np.linalg.norm(r))
 assert c >= 0.99, c' && ok "same_dyn int8 with --dim H, W: quantized, close to ORT" ||
   { bad "same_dyn int8 with --dim"; cat err.txt; }
+# a size Cast to float as data (x.sum(1) / x.shape[1]): symbolic
+symbolic mean_dyn.onnx "output y: f32[batch, 4]"
+same mean_dyn.onnx 2,5,4
+same mean_dyn.onnx 1,9,4
+one_compile mean_dyn
 # ConstantOfShape to [4*batch, 1, seq] (a key-padding mask's): symbolic
 symbolic cos_dyn.onnx "output y: f32[4*batch, 1, seq]"
 same cos_dyn.onnx 2,5

@@ -294,6 +294,16 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", 2, "H", "W"])],
          {"W1": rng.standard_normal((3, 2, 3, 3)).astype(np.float32),
           "W2": rng.standard_normal((2, 3, 4, 4)).astype(np.float32)})
+    # x.sum(1) / x.shape[1] (a mean written by hand) over a symbolic seq: the Cast of the
+    # size to float is data computed when the model runs.
+    save("mean_dyn",
+         [h.make_node("Shape", ["x"], ["s"]),
+          h.make_node("Gather", ["s", "i1"], ["t"], axis=0),
+          h.make_node("Cast", ["t"], ["tf"], to=T.FLOAT),
+          h.make_node("ReduceSum", ["x", "ax1"], ["sm"], keepdims=0),
+          h.make_node("Div", ["sm", "tf"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
+         {"i1": s64(1), "ax1": i64(1)})
     # DepthToSpace (CRD) over a symbolic H, W (2*H and 2*W: two compound dims in one
     # reshape), and SpaceToDepth then DepthToSpace (DCR) over a symbolic batch.
     save("d2s_dyn",
