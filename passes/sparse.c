@@ -306,12 +306,11 @@ static void attach_q8(Graph *g, NodeId id, const SparsePlan *pl)
     ir_node_set_int(g, id, "w_sparse", SPARSE_Q8);
 }
 
-/* The slots of the one-row part of a linear's CSR blob (runtime/slimc_abi.h) for the weight
+/* The slots of a one-row part of R rows x KC columns (runtime/slimc_abi.h) for the weight
  * w [N, K]: len[G][C] (malloc'd into *len) and their sum. */
-static int64_t g1_slots(const float *w, int64_t N, int64_t K, uint8_t **len)
+static int64_t g1_slots(const float *w, int64_t N, int64_t K, int64_t R, int64_t KC, uint8_t **len)
 {
-    const int64_t G = (N + SLIMC_RT_CSR_G1_ROWS - 1) / SLIMC_RT_CSR_G1_ROWS;
-    const int64_t C = (K + SLIMC_RT_CSR_G1_COLS - 1) / SLIMC_RT_CSR_G1_COLS;
+    const int64_t G = (N + R - 1) / R, C = (K + KC - 1) / KC;
     *len = calloc((size_t)(G * C), 1);
     uint8_t *row = malloc((size_t)C);
     SLIMC_ASSERT(*len && row);
@@ -319,8 +318,8 @@ static int64_t g1_slots(const float *w, int64_t N, int64_t K, uint8_t **len)
         memset(row, 0, (size_t)C);
         for (int64_t k = 0; k < K; k++)
             if (w[r * K + k] != 0)
-                row[k / SLIMC_RT_CSR_G1_COLS]++;
-        uint8_t *l = *len + r / SLIMC_RT_CSR_G1_ROWS * C;
+                row[k / KC]++;
+        uint8_t *l = *len + r / R * C;
         for (int64_t c = 0; c < C; c++)
             l[c] = row[c] > l[c] ? row[c] : l[c];
     }
@@ -331,66 +330,66 @@ static int64_t g1_slots(const float *w, int64_t N, int64_t K, uint8_t **len)
     return slots;
 }
 
-/* Writes the one-row part at b + h[6] from the CSR part of blob b, len its slots. */
-static void g1_fill(unsigned char *b, const uint8_t *len)
+/* Writes the one-row part of R rows x KC columns at b + off_g (slots slots, len[G][C] from
+ * g1_slots) from the CSR part of blob b. */
+static void g1_fill(unsigned char *b, int64_t R, int64_t KC, int64_t off_g, int64_t slots,
+                    const uint8_t *len)
 {
     const int64_t *h = (const int64_t *)(const void *)b;
-    const int64_t N = h[1], K = h[2];
-    const int64_t G = (N + SLIMC_RT_CSR_G1_ROWS - 1) / SLIMC_RT_CSR_G1_ROWS;
-    const int64_t C = (K + SLIMC_RT_CSR_G1_COLS - 1) / SLIMC_RT_CSR_G1_COLS;
+    const int64_t N = h[1], K = h[2], G = (N + R - 1) / R, C = (K + KC - 1) / KC;
     int64_t off_gs, off_gv, off_gi;
-    slimc_rt_csr_g1_layout(N, K, h[7], h[6], &off_gs, &off_gv, &off_gi);
+    slimc_rt_csr_g1_layout(N, K, R, KC, slots, off_g, &off_gs, &off_gv, &off_gi);
     const int32_t *rowptr = (const int32_t *)(const void *)(b + SLIMC_RT_CSR_HEAD);
     const int32_t *col = (const int32_t *)(const void *)(b + h[4]);
     const float *val = (const float *)(const void *)(b + h[5]);
-    memcpy(b + h[6], len, (size_t)(G * C));
+    memcpy(b + off_g, len, (size_t)(G * C));
     int32_t *first = (int32_t *)(void *)(b + off_gs);
     float *gval = (float *)(void *)(b + off_gv);
     uint8_t *gidx = b + off_gi;
     int64_t slot = 0;
     for (int64_t g = 0; g < G; g++) {
         first[g] = (int32_t)slot;
-        int32_t at[SLIMC_RT_CSR_G1_ROWS]; /* each row's next nonzero */
-        for (int i = 0; i < SLIMC_RT_CSR_G1_ROWS; i++)
-            at[i] = g * SLIMC_RT_CSR_G1_ROWS + i < N ? rowptr[g * SLIMC_RT_CSR_G1_ROWS + i] : 0;
+        const int64_t r0 = g * R, rows = N - r0 < R ? N - r0 : R;
+        int32_t at[16]; /* each row's next nonzero: its columns ascend, chunk by chunk */
+        SLIMC_ASSERT(R <= 16);
+        for (int64_t i = 0; i < rows; i++)
+            at[i] = rowptr[r0 + i];
         for (int64_t c = 0; c < C; c++) {
-            for (int i = 0; i < SLIMC_RT_CSR_G1_ROWS; i++) {
-                const int64_t r = g * SLIMC_RT_CSR_G1_ROWS + i;
-                if (r >= N)
-                    break;
-                /* row r's nonzeros in chunk c, in column order, into slots slot, slot + 1.. */
-                for (int64_t s = slot * SLIMC_RT_CSR_G1_ROWS + i;
-                     at[i] < rowptr[r + 1] && col[at[i]] < (c + 1) * SLIMC_RT_CSR_G1_COLS;
-                     s += SLIMC_RT_CSR_G1_ROWS, at[i]++) {
-                    SLIMC_ASSERT(s < (slot + len[g * C + c]) * SLIMC_RT_CSR_G1_ROWS);
-                    gval[s] = val[at[i]];
-                    gidx[s] = (uint8_t)(col[at[i]] - c * SLIMC_RT_CSR_G1_COLS);
+            for (int64_t i = 0; i < rows; i++)
+                for (int64_t s = slot; at[i] < rowptr[r0 + i + 1] && col[at[i]] < (c + 1) * KC;
+                     s++, at[i]++) {
+                    SLIMC_ASSERT(s < slot + len[g * C + c]);
+                    gval[s * R + i] = val[at[i]];
+                    gidx[s * R + i] = (uint8_t)(col[at[i]] - c * KC);
                 }
-            }
             slot += len[g * C + c];
         }
     }
     first[G] = (int32_t)slot;
-    SLIMC_ASSERT(slot == h[7]);
+    SLIMC_ASSERT(slot == slots);
 }
 
 /* The CSR blob of layer l (runtime/slimc_abi.h), in g's arena; *bytes its size. A conv's
  * weight [O, C, KH, KW] is read as [O, C * KH * KW]. one_row: a linear whose x may have one
- * row, whose blob gets the one-row part too. */
+ * row, whose blob gets the two one-row parts too. */
 static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, bool one_row, size_t *bytes)
 {
     const int64_t N = l->shape[0], K = N > 0 ? l->numel / N : 0;
     const bool conv = l->rank == 4; /* a conv's blob has the k-block table too */
     float *w = pass_prune_logical(g, l);
     SLIMC_ASSERT(w);
-    uint8_t *len = NULL;
-    const int64_t slots = !conv && one_row && N > 0 ? g1_slots(w, N, K, &len) : 0;
-    int64_t off_col, off_val, off_kb = 0, off_g = 0, off_gs, off_gv, off_gi;
+    /* the one-row parts: AVX-512's (16 x 32), then AVX2's (8 x 8) */
+    uint8_t *len16 = NULL, *len8 = NULL;
+    const bool parts = !conv && one_row && N > 0;
+    const int64_t slots16 = parts ? g1_slots(w, N, K, 16, 32, &len16) : 0;
+    const int64_t slots8 = parts ? g1_slots(w, N, K, 8, 8, &len8) : 0;
+    int64_t off_col, off_val, off_kb = 0, off_g = 0, off_g8 = 0, off_gs, off_gv, off_gi;
     int64_t total = conv ? slimc_rt_spconv_layout(N, K, nnz, &off_col, &off_val, &off_kb)
                          : slimc_rt_csr_layout(N, nnz, &off_col, &off_val);
-    if (len) {
+    if (parts) {
         off_g = total;
-        total = slimc_rt_csr_g1_layout(N, K, slots, off_g, &off_gs, &off_gv, &off_gi);
+        off_g8 = slimc_rt_csr_g1_layout(N, K, 16, 32, slots16, off_g, &off_gs, &off_gv, &off_gi);
+        total = slimc_rt_csr_g1_layout(N, K, 8, 8, slots8, off_g8, &off_gs, &off_gv, &off_gi);
     }
     unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
     memset(b, 0, (size_t)total); /* the padding between the parts too: the bytes are hashed */
@@ -402,7 +401,7 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, bool one_row,
     h[4] = off_col;
     h[5] = off_val;
     h[6] = conv ? off_kb : off_g;
-    h[7] = conv ? SLIMC_RT_SPCONV_KC : slots;
+    h[7] = conv ? SLIMC_RT_SPCONV_KC : slots16;
     int32_t *rowptr = (int32_t *)(void *)(b + SLIMC_RT_CSR_HEAD);
     int32_t *col = (int32_t *)(void *)(b + off_col);
     float *val = (float *)(void *)(b + off_val);
@@ -431,9 +430,12 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, bool one_row,
             }
         }
     }
-    if (len)
-        g1_fill(b, len);
-    free(len);
+    if (parts) {
+        g1_fill(b, 16, 32, off_g, slots16, len16);
+        g1_fill(b, 8, 8, off_g8, slots8, len8);
+    }
+    free(len16);
+    free(len8);
     free(w);
     *bytes = (size_t)total;
     return b;
