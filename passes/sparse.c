@@ -306,15 +306,91 @@ static void attach_q8(Graph *g, NodeId id, const SparsePlan *pl)
     ir_node_set_int(g, id, "w_sparse", SPARSE_Q8);
 }
 
+/* The slots of a one-row part of R rows x KC columns (runtime/slimc_abi.h) for the weight
+ * w [N, K]: len[G][C] (malloc'd into *len) and their sum. */
+static int64_t g1_slots(const float *w, int64_t N, int64_t K, int64_t R, int64_t KC, uint8_t **len)
+{
+    const int64_t G = (N + R - 1) / R, C = (K + KC - 1) / KC;
+    *len = calloc((size_t)(G * C), 1);
+    uint8_t *row = malloc((size_t)C);
+    SLIMC_ASSERT(*len && row);
+    for (int64_t r = 0; r < N; r++) {
+        memset(row, 0, (size_t)C);
+        for (int64_t k = 0; k < K; k++)
+            if (w[r * K + k] != 0)
+                row[k / KC]++;
+        uint8_t *l = *len + r / R * C;
+        for (int64_t c = 0; c < C; c++)
+            l[c] = row[c] > l[c] ? row[c] : l[c];
+    }
+    free(row);
+    int64_t slots = 0;
+    for (int64_t i = 0; i < G * C; i++)
+        slots += (*len)[i];
+    return slots;
+}
+
+/* Writes the one-row part of R rows x KC columns at b + off_g (slots slots, len[G][C] from
+ * g1_slots) from the CSR part of blob b. */
+static void g1_fill(unsigned char *b, int64_t R, int64_t KC, int64_t off_g, int64_t slots,
+                    const uint8_t *len)
+{
+    const int64_t *h = (const int64_t *)(const void *)b;
+    const int64_t N = h[1], K = h[2], G = (N + R - 1) / R, C = (K + KC - 1) / KC;
+    int64_t off_gs, off_gv, off_gi;
+    slimc_rt_csr_g1_layout(N, K, R, KC, slots, off_g, &off_gs, &off_gv, &off_gi);
+    const int32_t *rowptr = (const int32_t *)(const void *)(b + SLIMC_RT_CSR_HEAD);
+    const int32_t *col = (const int32_t *)(const void *)(b + h[4]);
+    const float *val = (const float *)(const void *)(b + h[5]);
+    memcpy(b + off_g, len, (size_t)(G * C));
+    int32_t *first = (int32_t *)(void *)(b + off_gs);
+    float *gval = (float *)(void *)(b + off_gv);
+    uint8_t *gidx = b + off_gi;
+    int64_t slot = 0;
+    for (int64_t g = 0; g < G; g++) {
+        first[g] = (int32_t)slot;
+        const int64_t r0 = g * R, rows = N - r0 < R ? N - r0 : R;
+        int32_t at[16]; /* each row's next nonzero: its columns ascend, chunk by chunk */
+        SLIMC_ASSERT(R <= 16);
+        for (int64_t i = 0; i < rows; i++)
+            at[i] = rowptr[r0 + i];
+        for (int64_t c = 0; c < C; c++) {
+            for (int64_t i = 0; i < rows; i++)
+                for (int64_t s = slot; at[i] < rowptr[r0 + i + 1] && col[at[i]] < (c + 1) * KC;
+                     s++, at[i]++) {
+                    SLIMC_ASSERT(s < slot + len[g * C + c]);
+                    gval[s * R + i] = val[at[i]];
+                    gidx[s * R + i] = (uint8_t)(col[at[i]] - c * KC);
+                }
+            slot += len[g * C + c];
+        }
+    }
+    first[G] = (int32_t)slot;
+    SLIMC_ASSERT(slot == slots);
+}
+
 /* The CSR blob of layer l (runtime/slimc_abi.h), in g's arena; *bytes its size. A conv's
- * weight [O, C, KH, KW] is read as [O, C * KH * KW]. */
-static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes)
+ * weight [O, C, KH, KW] is read as [O, C * KH * KW]. one_row: a linear whose x may have one
+ * row, whose blob gets the two one-row parts too. */
+static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, bool one_row, size_t *bytes)
 {
     const int64_t N = l->shape[0], K = N > 0 ? l->numel / N : 0;
     const bool conv = l->rank == 4; /* a conv's blob has the k-block table too */
-    int64_t off_col, off_val, off_kb = 0;
-    const int64_t total = conv ? slimc_rt_spconv_layout(N, K, nnz, &off_col, &off_val, &off_kb)
-                               : slimc_rt_csr_layout(N, nnz, &off_col, &off_val);
+    float *w = pass_prune_logical(g, l);
+    SLIMC_ASSERT(w);
+    /* the one-row parts: AVX-512's (16 x 32), then AVX2's (8 x 8) */
+    uint8_t *len16 = NULL, *len8 = NULL;
+    const bool parts = !conv && one_row && N > 0;
+    const int64_t slots16 = parts ? g1_slots(w, N, K, 16, 32, &len16) : 0;
+    const int64_t slots8 = parts ? g1_slots(w, N, K, 8, 8, &len8) : 0;
+    int64_t off_col, off_val, off_kb = 0, off_g = 0, off_g8 = 0, off_gs, off_gv, off_gi;
+    int64_t total = conv ? slimc_rt_spconv_layout(N, K, nnz, &off_col, &off_val, &off_kb)
+                         : slimc_rt_csr_layout(N, nnz, &off_col, &off_val);
+    if (parts) {
+        off_g = total;
+        off_g8 = slimc_rt_csr_g1_layout(N, K, 16, 32, slots16, off_g, &off_gs, &off_gv, &off_gi);
+        total = slimc_rt_csr_g1_layout(N, K, 8, 8, slots8, off_g8, &off_gs, &off_gv, &off_gi);
+    }
     unsigned char *b = ir_arena_alloc(g->arena, (size_t)total);
     memset(b, 0, (size_t)total); /* the padding between the parts too: the bytes are hashed */
     int64_t *h = (int64_t *)(void *)b;
@@ -324,13 +400,11 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
     h[3] = nnz;
     h[4] = off_col;
     h[5] = off_val;
-    h[6] = off_kb;
-    h[7] = conv ? SLIMC_RT_SPCONV_KC : 0;
+    h[6] = conv ? off_kb : off_g;
+    h[7] = conv ? SLIMC_RT_SPCONV_KC : slots16;
     int32_t *rowptr = (int32_t *)(void *)(b + SLIMC_RT_CSR_HEAD);
     int32_t *col = (int32_t *)(void *)(b + off_col);
     float *val = (float *)(void *)(b + off_val);
-    float *w = pass_prune_logical(g, l);
-    SLIMC_ASSERT(w);
     int32_t j = 0;
     for (int64_t r = 0; r < N; r++) {
         rowptr[r] = j;
@@ -356,9 +430,29 @@ static void *build_csr(Graph *g, const PruneLayer *l, int64_t nnz, size_t *bytes
             }
         }
     }
+    if (parts) {
+        g1_fill(b, 16, 32, off_g, slots16, len16);
+        g1_fill(b, 8, 8, off_g8, slots8, len8);
+    }
+    free(len16);
+    free(len8);
     free(w);
     *bytes = (size_t)total;
     return b;
+}
+
+/* Whether linear node n's x may have one row (its leading dims static with product 1, or
+ * symbolic): its CSR blob then gets the one-row part. */
+static bool may_have_one_row(const Graph *g, const Node *n)
+{
+    const Shape *s = &g->values[n->inputs[0]].type.shape;
+    int64_t rows = 1;
+    for (int i = 0; i + 1 < s->rank; i++) {
+        if (!ir_dim_static(s->d[i]))
+            return true;
+        rows *= s->d[i].c;
+    }
+    return rows == 1;
 }
 
 /* The N:M blob of layer l (runtime/slimc_abi.h) at n:m, in g's arena; *bytes its size. Every
@@ -425,7 +519,10 @@ static void attach_sparse(Graph *g, NodeId id, const SparsePlan *pl, SparseKerne
     SLIMC_ASSERT(pass_prune_layer_of(g, id, &l));
     size_t bytes;
     void *blob = k == SPARSE_NM ? build_nm(g, &l, pl->nm_n, pl->nm_m, &bytes)
-                                : build_csr(g, &l, pl->nnz, &bytes);
+                                : build_csr(g, &l, pl->nnz,
+                                            g->nodes[id].op == IR_OP_LINEAR &&
+                                                may_have_one_row(g, &g->nodes[id]),
+                                            &bytes);
     const Value *w = &g->values[l.weight];
     Type t = {0};
     t.dtype = IR_U8;

@@ -86,7 +86,18 @@ static inline int64_t slimc_rt_bpack_rows(int64_t K)
  *   int32 rowptr[N + 1] at byte 64: row n's nonzeros are [rowptr[n], rowptr[n + 1])
  *   int32 col[nnz] at off_col: their input features, ascending within a row
  *   f32   val[nnz] at off_val: their values
- * with every offset a multiple of 64. */
+ * with every offset a multiple of 64. A linear's blob may carry the same weights twice more
+ * for one row of x (batch 1; header[6] = off_g, header[7] = slots, both 0 when absent), read
+ * without gathers: the rows in groups of R, the columns in chunks of KC, and for each (group,
+ * chunk) as many slots as the group's row with the most nonzeros in the chunk has; slot s
+ * holds, for each of the R rows, one nonzero's value and its column within the chunk (0 and
+ * 0 where the row has no more). With G = ceil(N / R), C = ceil(K / KC):
+ *   u8    len[G][C] at off_g: the slots of each (group, chunk), at most KC
+ *   int32 first[G + 1] at off_gs: group g's first slot (first[G]: the slots)
+ *   f32   gval[slots][R] at off_gv, u8 gidx[slots][R] at off_gi
+ * (slimc_rt_csr_g1_layout gives the offsets). The AVX-512 part (R 16, KC 32: a chunk of x is
+ * two zmm) is at header[6] with header[7] slots; the AVX2 part (R 8, KC 8: one ymm) follows
+ * at the AVX-512 part's end. A row's nonzeros stay in ascending column order. */
 #define SLIMC_RT_CSR_MAGIC 0x3152534363696c73LL /* "slicCSR1" */
 #define SLIMC_RT_CSR_HEAD  64
 static inline int64_t slimc_rt_csr_align(int64_t b)
@@ -100,6 +111,17 @@ static inline int64_t slimc_rt_csr_layout(int64_t N, int64_t nnz, int64_t *off_c
     *off_col = SLIMC_RT_CSR_HEAD + slimc_rt_csr_align(4 * (N + 1));
     *off_val = *off_col + slimc_rt_csr_align(4 * nnz);
     return *off_val + slimc_rt_csr_align(4 * nnz);
+}
+/* The offsets of a one-row part of R rows x KC columns at off_g, and its end. */
+static inline int64_t slimc_rt_csr_g1_layout(int64_t N, int64_t K, int64_t R, int64_t KC,
+                                             int64_t slots, int64_t off_g, int64_t *off_gs,
+                                             int64_t *off_gv, int64_t *off_gi)
+{
+    const int64_t G = (N + R - 1) / R, C = (K + KC - 1) / KC;
+    *off_gs = off_g + slimc_rt_csr_align(G * C);
+    *off_gv = *off_gs + slimc_rt_csr_align(4 * (G + 1));
+    *off_gi = *off_gv + slimc_rt_csr_align(4 * R * slots);
+    return *off_gi + slimc_rt_csr_align(R * slots);
 }
 /* A conv2d's CSR blob (W [O, C * KH * KW], runtime/kernels/sparse_conv.c) has one part more:
  * header[6] = off_kb, header[7] = SLIMC_RT_SPCONV_KC, and at off_kb

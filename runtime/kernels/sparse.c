@@ -13,7 +13,10 @@
  * The sum of each output runs over its row's nonzeros in one fixed order that depends on
  * neither the item nor the thread count, so results are the same at any nthreads (they
  * differ from the dense kernel's, which also adds the zeros, by rounding only).
- * Several rows on AVX-512: the same with 32 rows in 2 zmm and four accumulator sets. */
+ * Several rows on AVX-512: the same with 32 rows in 2 zmm and four accumulator sets.
+ * One row on AVX-512, where the blob has its one-row part (a linear whose x may have one row):
+ * 16 outputs at a time from x held 32 columns at a time in two zmm (slimc_rt_spmv_g1_512);
+ * on AVX2, 8 outputs at a time from 8 columns in one ymm (slimc_rt_spmv_g8_avx2). */
 #include "runtime/kernels/internal.h"
 
 #include <stdlib.h>
@@ -84,6 +87,120 @@ static SLIMC_RT_AVX2 void slimc_rt_spmv_avx2(const SlimcRtCsr *w, const float *x
         for (; j < e; j++)
             acc = __builtin_fmaf(w->val[j], x[w->col[j]], acc);
         y[n] = acc;
+    }
+}
+
+/* One row on AVX2 from the blob's AVX2 one-row part (slimc_abi.h: 8 rows x 8 columns, after
+ * the AVX-512 part): as slimc_rt_spmv_g1_512 with a chunk of x in one ymm and one vpermps per
+ * slot (about 2.6x the nonzeros in slots at 10% density, still 2.5x faster than gathering). */
+static SLIMC_RT_AVX2 void slimc_rt_spmv_g8_avx2(const unsigned char *b, const float *x,
+                                                const float *bias, float *y, int64_t n0, int64_t nc)
+{
+    enum { R = 8, KC = 8 };
+    const int64_t *h = (const int64_t *)(const void *)b;
+    const int64_t N = h[1], K = h[2], C = (K + KC - 1) / KC;
+    int64_t off_gs, off_gv, off_gi;
+    const int64_t off_g =
+        slimc_rt_csr_g1_layout(N, K, 16, 32, h[7], h[6], &off_gs, &off_gv, &off_gi);
+    slimc_rt_csr_g1_layout(N, K, R, KC, 0, off_g, &off_gs, &off_gv, &off_gi);
+    const int32_t *first = (const int32_t *)(const void *)(b + off_gs);
+    slimc_rt_csr_g1_layout(N, K, R, KC, first[(N + R - 1) / R], off_g, &off_gs, &off_gv, &off_gi);
+    for (int64_t g = n0 / R; g * R < n0 + nc; g++) {
+        const float *v = (const float *)(const void *)(b + off_gv) + (int64_t)first[g] * R;
+        const uint8_t *ix = b + off_gi + (int64_t)first[g] * R;
+        const uint8_t *len = b + off_g + g * C; /* [C] */
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int64_t c = 0; c < C; c++) {
+            const int L = len[c];
+            if (!L)
+                continue;
+            __m256 x0;
+            if (K - KC * c >= KC)
+                x0 = _mm256_loadu_ps(x + KC * c);
+            else { /* the last chunk: columns past K read as 0 (their slots hold none) */
+                float t[KC] = {0};
+                memcpy(t, x + KC * c, sizeof(float) * (size_t)(K - KC * c));
+                x0 = _mm256_loadu_ps(t);
+            }
+            int s = 0;
+            for (; s + 2 <= L; s += 2, v += 2 * R, ix += 2 * R) {
+                const __m256i i0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)ix));
+                const __m256i i1 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(ix + R)));
+                a0 = _mm256_fmadd_ps(_mm256_load_ps(v), _mm256_permutevar8x32_ps(x0, i0), a0);
+                a1 = _mm256_fmadd_ps(_mm256_load_ps(v + R), _mm256_permutevar8x32_ps(x0, i1), a1);
+            }
+            if (s < L) {
+                const __m256i i0 = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)ix));
+                a0 = _mm256_fmadd_ps(_mm256_load_ps(v), _mm256_permutevar8x32_ps(x0, i0), a0);
+                v += R;
+                ix += R;
+            }
+        }
+        const int64_t rows = slimc_rt_min(R, N - g * R);
+        float out[R];
+        _mm256_storeu_ps(out, _mm256_add_ps(a0, a1));
+        for (int64_t i = 0; i < rows; i++)
+            y[g * R + i] = out[i] + (bias ? bias[g * R + i] : 0.0f);
+    }
+}
+
+/* One row on AVX-512 from the blob's one-row part (slimc_abi.h): y[n] for n in [n0, n0 + nc),
+ * n0 a multiple of 16. Each group of 16 outputs is one zmm of sums; x's chunk of 32 columns is
+ * two zmm, and a slot's 16 inputs come out of them by one vpermt2ps, so no gather: the CSR
+ * loop's vgatherdps ran at 2-3 nonzeros per ns on the EPYC of bench/RESULTS.md, this at 15-18
+ * with the padding counted. Per output: chunk by chunk, slot s of a chunk into sum s % 2, the
+ * two sums added, then the bias; a padding slot adds 0 x x[32 c] (what the dense GEMM does
+ * with its zeros). */
+static SLIMC_RT_AVX512 void slimc_rt_spmv_g1_512(const unsigned char *b, const float *x,
+                                                 const float *bias, float *y, int64_t n0,
+                                                 int64_t nc)
+{
+    enum { R = 16, KC = 32 };
+    const int64_t *h = (const int64_t *)(const void *)b;
+    const int64_t N = h[1], K = h[2], C = (K + KC - 1) / KC;
+    int64_t off_gs, off_gv, off_gi;
+    slimc_rt_csr_g1_layout(N, K, R, KC, h[7], h[6], &off_gs, &off_gv, &off_gi);
+    const int32_t *first = (const int32_t *)(const void *)(b + off_gs);
+    for (int64_t g = n0 / R; g * R < n0 + nc; g++) {
+        const float *v = (const float *)(const void *)(b + off_gv) + (int64_t)first[g] * R;
+        const uint8_t *ix = b + off_gi + (int64_t)first[g] * R;
+        const uint8_t *len = b + h[6] + g * C; /* [C] */
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        for (int64_t c = 0; c < C; c++) {
+            const int L = len[c];
+            if (!L)
+                continue;
+            const int64_t rem = K - KC * c; /* x's columns left from this chunk's start */
+            __m512 x0, x1;
+            if (rem >= KC) {
+                x0 = _mm512_loadu_ps(x + KC * c);
+                x1 = _mm512_loadu_ps(x + KC * c + 16);
+            } else { /* the last chunk: columns past K read as 0 (their slots hold none) */
+                const int lo = rem < 16 ? (int)rem : 16, hi = rem > 16 ? (int)rem - 16 : 0;
+                x0 = _mm512_maskz_loadu_ps((__mmask16)((1u << lo) - 1), x + KC * c);
+                x1 = hi ? _mm512_maskz_loadu_ps((__mmask16)((1u << hi) - 1), x + KC * c + 16)
+                        : _mm512_setzero_ps();
+            }
+            int s = 0;
+            for (; s + 2 <= L; s += 2, v += 2 * R, ix += 2 * R) {
+                const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)ix));
+                const __m512i i1 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)(ix + R)));
+                a0 = _mm512_fmadd_ps(_mm512_load_ps(v), _mm512_permutex2var_ps(x0, i0, x1), a0);
+                a1 = _mm512_fmadd_ps(_mm512_load_ps(v + R), _mm512_permutex2var_ps(x0, i1, x1), a1);
+            }
+            if (s < L) {
+                const __m512i i0 = _mm512_cvtepu8_epi32(_mm_load_si128((const __m128i *)ix));
+                a0 = _mm512_fmadd_ps(_mm512_load_ps(v), _mm512_permutex2var_ps(x0, i0, x1), a0);
+                v += R;
+                ix += R;
+            }
+        }
+        const int64_t rows = slimc_rt_min(R, N - g * R);
+        const __mmask16 m = (__mmask16)((1u << rows) - 1);
+        __m512 r = _mm512_add_ps(a0, a1);
+        if (bias)
+            r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, bias + g * R));
+        _mm512_mask_storeu_ps(y + g * R, m, r);
     }
 }
 
@@ -216,6 +333,14 @@ SLIMC_RT_KERNEL void slimc_rt_spmm_tile(int64_t M, const float *A, const void *W
         *n0 = it * SLIMC_RT_SPMM_NB1;
         *nc = slimc_rt_min(SLIMC_RT_SPMM_NB1, N - *n0);
 #ifdef SLIMC_RT_X86
+        if (isa == SLIMC_RT_ISA_AVX512 && ((const int64_t *)W)[6]) {
+            slimc_rt_spmv_g1_512((const unsigned char *)W, A, bias, C, *n0, *nc);
+            return;
+        }
+        if (isa >= SLIMC_RT_ISA_AVX2 && ((const int64_t *)W)[6]) {
+            slimc_rt_spmv_g8_avx2((const unsigned char *)W, A, bias, C, *n0, *nc);
+            return;
+        }
         if (isa >= SLIMC_RT_ISA_AVX2) {
             slimc_rt_spmv_avx2(&w, A, bias, C, *n0, *nc);
             return;

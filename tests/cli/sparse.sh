@@ -2,7 +2,7 @@
 # 784-512-512-10 magnitude-pruned to 10% density (tests/tools/sparse_mlp.py writes it here,
 # zeros stored densely) runs its two big layers on the CSR kernel under the default pipeline
 # (the 512 -> 10 one, bound by moving x, is predicted barely faster and stays dense) and agrees with
-# numpy at batch 1 and 64, JIT and AOT; a device profile whose sparse rates are slow keeps
+# numpy at batch 1 and 64, JIT and AOT (batch 1 on the CSR blob's one-row part); a device profile whose sparse rates are slow keeps
 # every layer dense (and the outputs are then the dense kernel's), one whose rates are fast
 # picks CSR, and inspect --sparsity says which and why; a dense model is untouched; a model
 # pruned in PyTorch and exported to ONNX (Debian's python, when it has torch) gets the CSR
@@ -53,6 +53,8 @@ grep -q "sparse rates not in the profile" out.txt && ok "--show says the sparse 
 expect_ok "build" "$SLIMC" build m/mlp.slim -o mlp_exe
 ./mlp_exe --input x=m/x64.npy --output-dir ob >/dev/null 2>&1 && "$NPYCMP" ob/output0.npy m/y64.npy 1e-5 >/dev/null \
   && ok "AOT executable == numpy" || bad "AOT executable"
+./mlp_exe --input x=m/x1.npy --output-dir ob1 >/dev/null 2>&1 && "$NPYCMP" ob1/output0.npy m/y1.npy 1e-5 >/dev/null \
+  && ok "AOT executable at batch 1 (the one-row part) == numpy" || bad "AOT executable at batch 1"
 
 # a dense model keeps its IR (no annotation) and kernels
 python3 "$SLIMC_SOURCE_DIR/tests/tools/sparse_mlp.py" dn --density 1.0 --dims 64,32,8 >/dev/null

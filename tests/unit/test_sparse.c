@@ -3,7 +3,9 @@
  * sparse(mode=csr), through the C backend against the reference evaluator's plain loop over
  * the dense weight (tolerance 1e-5 of max|ref|: the sums skip the zeros and run in another
  * order), at 1 and 3 threads, for densities 0 to 97%, K and N off every block size (1, 7, 33,
- * 300, and a K over 1024 that takes the heap panel), batch 1, 3, 33, 64 and 70, with and
+ * 300, and a K over 1024 that takes the heap panel), batch 1, 3, 33, 64 and 70 (batch 1 on
+ * AVX-512 reads the blob's one-row part: groups of 16 outputs, chunks of 32 columns, each
+ * cut short, rows with no nonzero, densities 0, 1, 50 and 97%), with and
  * without bias, with a relu or an add epilogue; the pass must have given the node its CSR
  * input, so a check cannot pass on the dense kernel. Under SLIMC_MAX_ISA=generic
  * (unit_sparse_generic) the same runs the portable loops. Then the choice by cost, and the
@@ -44,10 +46,28 @@ typedef struct Case {
 } Case;
 
 static const Case cases[] = {
-    {1, 784, 512, 0.10, true, 1}, {64, 784, 512, 0.10, true, 1}, {64, 512, 10, 0.10, true, 0},
-    {1, 7, 1, 0.5, false, 0},     {3, 33, 65, 0.05, true, 2},    {33, 300, 300, 0.2, false, 1},
-    {70, 33, 7, 0.97, true, 0},   {64, 1500, 20, 0.1, true, 1},  {1, 1500, 300, 0.1, false, 0},
-    {5, 64, 9, 0.0, true, 0},     {2, 1, 33, 0.6, true, 0},      {64, 100, 600, 0.3, true, 2},
+    {1, 784, 512, 0.10, true, 1},
+    {64, 784, 512, 0.10, true, 1},
+    {64, 512, 10, 0.10, true, 0},
+    {1, 7, 1, 0.5, false, 0},
+    {3, 33, 65, 0.05, true, 2},
+    {33, 300, 300, 0.2, false, 1},
+    {70, 33, 7, 0.97, true, 0},
+    {64, 1500, 20, 0.1, true, 1},
+    {1, 1500, 300, 0.1, false, 0},
+    {5, 64, 9, 0.0, true, 0},
+    {2, 1, 33, 0.6, true, 0},
+    {64, 100, 600, 0.3, true, 2},
+    /* batch 1 on the one-row part: rows with no nonzero (1%), groups of 16 rows and chunks
+     * of 32 columns cut short, all zeros, nearly dense */
+    {1, 1000, 37, 0.01, true, 1},
+    {1, 33, 17, 0.5, true, 2},
+    {1, 31, 16, 0.5, false, 0},
+    {1, 64, 48, 0.01, false, 1},
+    {1, 300, 70, 0.97, true, 0},
+    {1, 129, 200, 0.0, true, 0},
+    {1, 32, 1, 0.5, true, 1},
+    {1, 2049, 130, 0.1, true, 2},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0] };
 
@@ -78,6 +98,9 @@ START_TEST(test_csr_kernel)
     const Node *nd = &g->nodes[n];
     ck_assert_msg(nd->n_inputs == 4 && nd->inputs[3] != IR_NONE && ir_attr_w_sparse(nd) == 1,
                   "case %d: the sparse pass gave no CSR weight", _i);
+    /* a linear whose x has one row gets the one-row part (header[6], slimc_abi.h) */
+    const int64_t *h = g->values[nd->inputs[3]].data;
+    ck_assert_msg((h[6] != 0) == (c->M == 1), "case %d: one-row part at %lld", _i, (long long)h[6]);
     char what[128];
     snprintf(what, sizeof what, "csr case %d: M %lld K %lld N %lld density %.2f", _i,
              (long long)c->M, (long long)c->K, (long long)c->N, c->density);
