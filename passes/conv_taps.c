@@ -21,7 +21,6 @@
 #include "passes/pass.h"
 
 #include <math.h>
-#include <string.h>
 
 /* the least fraction of the im2col work on padding that splits a conv */
 #define SLIMC_TAPS_MIN_PAD 0.5
