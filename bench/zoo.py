@@ -113,9 +113,9 @@ def compare(y, ref):
     return err, cos
 
 
-def bench_ms(exe, name, runs):
+def bench_ms(exe, name, runs, extra=()):
     p, x = paths(name)
-    cmd = [exe, "bench", p, "--runs", str(runs), "--threads", "1", "--input", "x=" + x]
+    cmd = [exe, "bench", p, "--runs", str(runs), "--threads", "1", "--input", "x=" + x, *extra]
     r = subprocess.run(cmd, text=True, capture_output=True)
     m = re.search(r"median ([0-9.eE+-]+) ms", r.stdout)
     if r.returncode or not m:
@@ -142,7 +142,10 @@ def main():
     ap.add_argument("--time", action="store_true", help="also time slimc and ORT, 1 thread")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--passes", help="slimc's pass pipeline instead of the default one (say, "
+                    "the default less a pass, to time a model without it)")
     a = ap.parse_args()
+    pipeline = ("--passes", a.passes) if a.passes else ()
     names = a.models.split(",")
     failed = []
     rows = {}
@@ -160,7 +163,7 @@ def main():
             row = {"status": "ok"}
             for b, x in ((1, x1), (2, x2)):
                 ref = sess.run(None, {"x": x})[0]
-                y, msg = slimc_run(a.slimc, n, x, tmp)
+                y, msg = slimc_run(a.slimc, n, x, tmp, pipeline)
                 if y is None or y.shape != ref.shape:
                     row["status"] = msg or "shape %s, ORT %s" % (y.shape, ref.shape)
                     break
@@ -182,7 +185,7 @@ def main():
         load0 = os.getloadavg()[0]
         for r in range(a.rounds if timed else 0):
             for n in timed:
-                s = bench_ms(a.slimc, n, a.runs)
+                s = bench_ms(a.slimc, n, a.runs, pipeline)
                 o = ort_ms(sessions[n], np.load(paths(n)[1]), a.runs)
                 t[n]["slimc"].append(s)
                 t[n]["ort"].append(o)

@@ -29,6 +29,7 @@ static const struct {
     {"dce", pass_dce, ""},             /* dead code elimination (and compaction) */
     {"cse", pass_cse, ""},             /* common subexpression elimination */
     {"bn_fold", pass_bn_fold, ""},     /* batch_norm into conv2d/linear, or into mul + add */
+    {"conv_taps", pass_conv_taps, ""}, /* padding-heavy convs as 1x1s per tap (conv_taps.c) */
     {"linearize", pass_linearize, ""}, /* matmul by a constant into linear (passes/linearize.c) */
     {"gelu", pass_gelu, ""},           /* exported GELU chains into gelu (passes/gelu.c) */
     {"act", pass_act, ""},             /* exported SiLU, HardSwish, clip ReLU6 (passes/act.c) */
@@ -55,9 +56,10 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * HardSwish, ReLU6 as a clip) as their ops (before bn_fold would fold a hardsigmoid's
  * "x * 1/6 + 0.5" into the conv before it), fold batch norms and constant per-channel
  * mul/adds after convs, fold what that exposed, drop what is dead,
- * merge duplicates, take exported matmuls by constant weights as linears (and split a
- * sliced fused projection), exported GELU chains as gelu, LayerNorm written out as
- * layer_norm and attention chains (matmul, scale, mask, softmax, matmul) as attention,
+ * merge duplicates, split the convs whose taps mostly read padding into a 1x1 conv per tap
+ * (after quantize: an int8 conv keeps its kernel), take exported matmuls by constant weights as
+ * linears (and split a sliced fused projection), exported GELU chains as gelu, LayerNorm written
+ * out as layer_norm and attention chains (matmul, scale, mask, softmax, matmul) as attention,
  * decide each node's device when the model is placed automatically
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
@@ -67,7 +69,8 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * halves: after the clean-up (its weights folded, batch norms in them), before placement
  * (which times the int8 layers), qchain (which chains them), layout and fuse. */
 #define DEFAULT_CLEANUP "qdq,fold,act,bn_fold,fold,dce,cse"
-#define DEFAULT_LOWER   "linearize,gelu,lnorm,attention,place,qchain,layout,sparse,fuse,dce,memplan"
+#define DEFAULT_LOWER                                                                              \
+    "conv_taps,linearize,gelu,lnorm,attention,place,qchain,layout,sparse,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

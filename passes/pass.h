@@ -133,6 +133,7 @@ bool pass_dce(Graph *g, const PassArgs *args, Diag *d);
 bool pass_cse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d);
 bool pass_linearize(Graph *g, const PassArgs *args, Diag *d);
+bool pass_conv_taps(Graph *g, const PassArgs *args, Diag *d);
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d);
 bool pass_act(Graph *g, const PassArgs *args, Diag *d);
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d);

@@ -653,8 +653,9 @@ START_TEST(pipeline_end_to_end)
     ir_diag_init(&d);
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
     /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu, lnorm and
-     * attention (issue 20) before place, act (issue 20) before bn_fold */
-    ck_assert_int_eq(pl.n, 18);
+     * attention (issue 20) before place, act (issue 20) before bn_fold, conv_taps (issue 20)
+     * first after the clean-up */
+    ck_assert_int_eq(pl.n, 19);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -695,7 +696,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold, fsue", cli,
         "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, memplan, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n"
         "  fold, fsue\n"
         "        ^\n");
@@ -727,7 +729,8 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, memplan, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n");
 }
 END_TEST
