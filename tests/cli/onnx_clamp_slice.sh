@@ -64,6 +64,17 @@ expect_fail "hf_pos at T = 65: refused naming the input, dim and bound" \
 # fixing seq at import gives static slices: the same answers
 same hf_pos.onnx input_ids 2,7 --dim seq=7
 
+# `slimc import` writes the slice as slice(p, dim=2, start=0, end=seq): the .slim model
+# reads back symbolic, with the same bound
+expect_ok "import gpt_attn to .slim" "$SLIMC" import gpt_attn.onnx -o gpt.slim
+grep -q "end=seq, step=1)" gpt.slim && ok "gpt.slim: slices end at seq" || bad "gpt.slim has no end=seq"
+rm -rf o
+"$SLIMC" run gpt.slim --input x=gpt_attn.2,5,32.x.npy --output-dir o >/dev/null 2>err.txt \
+  && "$NPYCMP" o/y.npy gpt_attn.2,5,32.ref.npy 1e-5 >cmp.txt && ok "gpt.slim at 2,5,32 matches ORT" \
+  || { bad "gpt.slim at 2,5,32"; cat err.txt cmp.txt; }
+expect_fail "gpt.slim at T = 80: refused" "input 'x' dim 1 = 80 exceeds 64, the largest the model's slice of" \
+  "$SLIMC" run gpt.slim --input x=x80.npy --output-dir o
+
 # an AOT executable built once keeps seq symbolic and checks the bound itself
 expect_ok "build gpt_attn once" "$SLIMC" build gpt_attn.onnx -o gpt
 for s in 1,64,32 2,5,32; do
