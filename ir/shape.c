@@ -901,9 +901,6 @@ SHAPE_FN(expand)
     return true;
 }
 
-/* slice: along a symbolic length, the bounds of ir_slice_sym (ir_slice_sym_neg for a
- * negative step): a constant length, or the derived dim ceil((len + end - start) / step)
- * (ceil((len + start - end) / -step) for a negative step). */
 /* slice with end_sym: x[start:T] of a static length L, where ONNX's Slice would clamp the
  * symbolic end T to L (a GPT-style causal mask bias[:, :, :T, :T] of a fixed buffer, HF's
  * position_ids[:, :T]). The length is T - start (a derived dim, >= 1 when it binds), and
@@ -923,15 +920,16 @@ static bool slice_end_sym(Graph *g, Node *n, const Type *t, int64_t ax, Diag *d)
         return bad_attr(g, n, 0, d,
                         "the sliced length needs a symbolic dim and the model has 16 already");
     const char *x = g->values[n->inputs[0]].name;
-    ir_sym_bound(g, (int)s, len.c,
-                 ir_arena_printf(g->arena, "slice of '%s'",
-                                 x         ? x
-                                 : n->name ? n->name
-                                           : "?"));
+    if (!x)
+        x = n->name ? n->name : "?";
+    ir_sym_bound(g, (int)s, len.c, ir_arena_printf(g->arena, "slice of '%s'", x));
     ir_shp_set_out(g, n, 0, t->dtype, &out);
     return true;
 }
 
+/* slice: along a symbolic length, the bounds of ir_slice_sym (ir_slice_sym_neg for a
+ * negative step): a constant length, or the derived dim ceil((len + end - start) / step)
+ * (ceil((len + start - end) / -step) for a negative step). */
 SHAPE_FN(slice)
 {
     const Type *t = ir_shp_in_type(g, n, 0);
