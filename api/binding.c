@@ -73,6 +73,7 @@ static const struct {
     {"already defined", SLIMC_ERROR_PARSE},
     {"protobuf", SLIMC_ERROR_PARSE},
     {"wrong rank", SLIMC_ERROR_SHAPE},
+    {"the largest the model's", SLIMC_ERROR_SHAPE}, /* a symbol over its bound */
     {"shape", SLIMC_ERROR_SHAPE},
     {"expected f", SLIMC_ERROR_SHAPE},
     {"declares", SLIMC_ERROR_SHAPE},

@@ -538,6 +538,14 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
                     }
                 fputs(" (computed from them at run time)\n", out);
             }
+            for (int i = 0; i < g->n_syms; i++)
+                if (g->sym_max[i]) { /* a slice x[:T] of a buffer (ir/shape.c) */
+                    fputs("  bound: ", out);
+                    ir_esc_term_put(out, g->sym_names[i]);
+                    fprintf(out, " <= %lld (the model's ", (long long)g->sym_max[i]);
+                    ir_esc_term_put(out, g->sym_max_of[i] ? g->sym_max_of[i] : "shapes");
+                    fputs("; checked at run time)\n", out);
+                }
         }
     }
     if (what & SLIMC_INSPECT_QUANT)

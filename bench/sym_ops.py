@@ -9,13 +9,15 @@ computes when it runs; resize_cubic: five cubic resizes) and times `slimc bench`
 input per model compiled symbolically (sizes known only at run time) against the same
 model with --shape (static sizes: the resize taps as tables), in interleaved rounds;
 prints each side's median of the rounds' median latencies and the ratio symbolic / static.
+resize_aa and the aa_* models of tests/cli/resize_aa_models.py are antialiased resizes (the
+taps computed when they run, up to 8 per output position at x0.25). --models picks some.
 --torch adds the PyTorch CNN pad_pool_up of tests/cli/onnx_derived_dims_torch.py (reflect
 pad, conv, ceil_mode pool, resizes, slices) on a 1x3x224x224 image (needs /usr/bin/python3
 with torch). --base times a second build (another branch) in the same rounds, both sides,
 with the ratios to it.
 
   python3 bench/sym_ops.py --slimc build/slimc [--base OTHER/slimc] [--torch]
-                           [--rounds 5] [--runs 50] [--threads 1]
+                           [--rounds 5] [--runs 50] [--threads 1] [--models a,b]
 """
 import argparse
 import os
@@ -29,11 +31,14 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "cli"))
+import resize_aa_models  # noqa: E402
 import sym_ops_models  # noqa: E402
 
 SHAPES = {"pad_hw": (8, 3, 128, 128), "slice_seq": (16, 512, 8), "slice_neg": (16, 512, 8),
           "pool_ceil": (4, 4, 128, 128), "resize_hw": (2, 3, 64, 64),
-          "resize_cubic": (2, 3, 64, 64)}
+          "resize_cubic": (2, 3, 64, 64), "resize_aa": (2, 3, 128, 128),
+          "aa_lin_half": (2, 3, 128, 128), "aa_cub_mixed": (2, 3, 128, 128),
+          "aa_tv": (1, 3, 96, 64)}
 TORCH_SHAPES = {"pad_pool_up": (1, 3, 224, 224)}
 
 
@@ -50,11 +55,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--models", help="comma-separated: only these")
     a = ap.parse_args()
     builds = {"new": a.slimc} | ({"base": a.base} if a.base else {})
-    shapes = dict(SHAPES)
+    shapes = {m: v for m, v in SHAPES.items() if not a.models or m in a.models.split(",")}
     with tempfile.TemporaryDirectory() as d:
         sym_ops_models.make(d)
+        resize_aa_models.make(d)
         if a.torch:
             subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "tests", "cli",
                                                              "onnx_derived_dims_torch.py"), d],

@@ -179,12 +179,14 @@ Val fe_call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, cons
 {
     (void)s;
     ValueId x;
-    int64_t axis = 0, start = 0, end = INT64_MAX / 2, step = 1;
+    int64_t axis = 0, start = 0, end = INT64_MAX / 2, step = 1, end_sym = -1;
     bool ok = fe_func_tensor_args(b, f, a, &x);
     ok &= fe_to_int(b, &a[1], fe_func_arg_name(b, f, 1), &axis);
     if (a[2].kind != VAL_NONE)
         ok &= fe_to_int(b, &a[2], fe_func_arg_name(b, f, 2), &start);
-    if (a[3].kind != VAL_NONE)
+    if (a[3].kind == VAL_SYMBOL && f->n_params == 5)
+        end_sym = a[3].i; /* x[:T] of a fixed length: T bounded by it (ir/shape.c) */
+    else if (a[3].kind != VAL_NONE)
         ok &= fe_to_int(b, &a[3], fe_func_arg_name(b, f, 3), &end);
     if (f->n_params == 5 && a[4].kind != VAL_NONE)
         ok &= fe_to_int(b, &a[4], fe_func_arg_name(b, f, 4), &step);
@@ -219,6 +221,8 @@ Val fe_call_slice(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, cons
         ir_node_set_int(b->g, id, "start", start);
         ir_node_set_int(b->g, id, "end", end);
         ir_node_set_int(b->g, id, "step", step);
+        if (end_sym >= 0)
+            ir_node_set_int(b->g, id, "end_sym", end_sym);
     }
     return fe_node_done(b, id, e->loc);
 }

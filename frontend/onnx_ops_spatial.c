@@ -66,29 +66,35 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             kept[a] = true;
             continue;
         }
-        const bool aa = ox_attr_int(n, "antialias", 0) != 0;
+        /* antialias widens linear and cubic taps by 1/scale: a scale >= 1/16, or a size
+         * that bounds the length (one symbol) to 16 times it (ir/shape_index.c) */
+        const bool aa = ox_attr_int(n, "antialias", 0) != 0 && mode != 0;
+        const Dim dl = s->d[a];
+        const bool aa_ok = !aa || (sc && !sz && ox_const_get(sc, i) >= IR_RESIZE_AA_MIN_SCALE) ||
+                           (sz && dl.c >= 1 && dl.syms && !(dl.syms & (dl.syms - 1)));
         int64_t m, div;
-        if (!ir_dim_static(s->d[a]) && sc && !sz && (!roi || coord != 4) &&
+        if (!ir_dim_static(dl) && sc && !sz && (!roi || coord != 4) &&
             (ir_resize_upsample_factor(mode, coord, nearest, ox_const_get(sc, i), aa) ||
-             (ir_resize_sym(mode, coord, aa) &&
+             (ir_resize_sym(mode, coord) && aa_ok &&
               ir_resize_scale_dyadic(ox_const_get(sc, i), &m, &div)))) {
             scale[a] = ox_const_get(sc, i); /* nn.Upsample: stays symbolic (size -1) */
             size[a] = -1;
             continue;
         }
-        if (!ir_dim_static(s->d[a]) && sz && !sc && policy == 0 && ir_resize_sym(mode, coord, aa) &&
+        if (!ir_dim_static(dl) && sz && !sc && policy == 0 && ir_resize_sym(mode, coord) && aa_ok &&
             ox_const_get_i(sz, i) >= 1) {
             size[a] = ox_const_get_i(sz, i); /* a constant size: the scale when it runs */
             scale[a] = 0;
             continue;
         }
-        if (!ir_dim_static(s->d[a]))
+        if (!ir_dim_static(dl))
             return ox_unsupported_symbolic(
                 im, n,
-                !ir_resize_sym(mode, coord, aa)
-                    ? "resizing a symbolic dim in this mode (nearest, linear or cubic, no "
-                      "antialias, "
+                !ir_resize_sym(mode, coord)
+                    ? "resizing a symbolic dim in this mode (nearest, linear or cubic with "
                       "half_pixel, asymmetric, align_corners or pytorch_half_pixel stay symbolic)"
+                : !aa_ok ? "an antialiased resize of a symbolic dim by a scale below 1/16, or to "
+                           "a size from a dim of several symbols"
                 : sc && !sz ? "resizing a symbolic dim by a scale that is not m/2^k"
                             : "resizing a symbolic dim to sizes with a keep_aspect_ratio_policy");
         double in = (double)s->d[a].c;

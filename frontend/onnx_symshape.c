@@ -295,6 +295,57 @@ static OxResult sym_slice(OxImporter *im, OxNode *n)
     return OX_OK;
 }
 
+/* Slice of a tensor (not a shape value) with bounds computed from symbolic dims, one
+ * slice node per axis: an end equal to the sliced dim is the whole length (x[:, :S] of
+ * x [B, S]); a symbol S as the end of a static length L (a GPT-style causal mask
+ * bias[:, :, :T, :T] of a fixed buffer, HF's position_ids[:, :T]) is the slice's end_sym:
+ * ONNX clamps such an end to L, and slimc takes the length as S - start with S <= L a
+ * bound the inputs are checked against (ir/shape.c), so the model compiles once. */
+static OxResult sym_slice_data(OxImporter *im, OxNode *n)
+{
+    OxSym st, en, ax = {0, 0, {{0}}}, sp = {0, 0, {{0}}};
+    const bool has_ax = ox_has_in(n, 3), has_sp = ox_has_in(n, 4);
+    if (!sym_in(n, 1, &st) || !sym_in(n, 2, &en) || st.rank != 1 || st.n != en.n ||
+        (has_ax && (!sym_in(n, 3, &ax) || ax.n != st.n || !all_static(&ax))) ||
+        (has_sp && (!sym_in(n, 4, &sp) || sp.n != st.n || !all_static(&sp))))
+        return ox_unsupported_symbolic(im, n, "a Slice with these starts, ends, axes or steps");
+    ValueId v = ox_in(im, n, 0);
+    const int r = ox_ty(im, v)->shape.rank;
+    for (int i = 0; i < st.n && v != IR_NONE; i++) {
+        int64_t a = has_ax ? ax.d[i].c : i, step = has_sp ? sp.d[i].c : 1;
+        if (!ox_norm_axis(a, r, &a))
+            return ox_unsupported(im, n, "axis out of range");
+        const Dim len = ox_ty(im, v)->shape.d[a], b = st.d[i], e = en.d[i];
+        if (step == 0 || step == INT64_MIN)
+            return ox_unsupported(im, n, "step %lld", (long long)step);
+        if (ir_dim_static(b) && ir_dim_static(e)) {
+            v = ox_slice1(im, n, v, a, b.c, e.c, step);
+            continue;
+        }
+        if (!ir_dim_static(b) || step != 1)
+            return ox_unsupported_symbolic(im, n, "a Slice with a symbolic start or step");
+        if (ir_dim_eq(e, len)) {
+            v = ox_slice1(im, n, v, a, b.c, INT64_MAX, 1);
+            continue;
+        }
+        if (!ir_dim_static(len) || e.c != 1 || (e.syms & (e.syms - 1)))
+            return ox_unsupported_symbolic(
+                im, n, "a Slice whose symbolic end is not one symbol over a static length");
+        int64_t first = ir_slice_first(b.c, len.c, 1);
+        if (first >= len.c)
+            return ox_unsupported(im, n, "a slice that starts past the end (an empty tensor)");
+        NodeId id = ox_mk(im, n, "slice", &v, 1);
+        if (id == IR_NONE)
+            return ox_no_ir_op(im, n, "slice");
+        ir_node_set_int(im->g, id, "axis", a);
+        ir_node_set_int(im->g, id, "start", first);
+        ir_node_set_int(im->g, id, "step", 1);
+        ir_node_set_int(im->g, id, "end_sym", __builtin_ctz(e.syms));
+        v = ox_done(im, id);
+    }
+    return v == IR_NONE ? ox_no_ir_op(im, n, "slice") : ox_out(im, n, v);
+}
+
 static OxResult sym_arith(OxImporter *im, OxNode *n, SymOp op)
 {
     OxSym a, b;
@@ -658,7 +709,7 @@ bool ox_symshape(OxImporter *im, OxNode *n, OxResult *r)
     else if (!strcmp(op, "Concat"))
         *r = sym_concat(im, n);
     else if (!strcmp(op, "Slice"))
-        *r = sym_slice(im, n);
+        *r = n->in[0] && n->in[0]->sym ? sym_slice(im, n) : sym_slice_data(im, n);
     else if (!strcmp(op, "Cast") || !strcmp(op, "Identity")) {
         OxSym a;
         sym_in(n, 0, &a);

@@ -599,6 +599,11 @@ static void write_node(Writer *w, const Node *n)
         for (int i = 0; i < n->n_inputs; i++)
             fprintf(f, "%s%s", i ? ", " : "", operand(w, n, n->inputs[i]));
         fprintf(f, "], dim=%lld)\n", (long long)ir_attr_axis(n));
+    } else if (!strcmp(op, "slice") && ir_attr_end_sym(n) >= 0 &&
+               ir_attr_end_sym(n) < g->n_syms) { /* end a symbol (or its expression) */
+        fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%s, step=%lld)\n", xs,
+                (long long)ir_attr_axis(n), (long long)ir_attr_start(n),
+                g->sym_names[ir_attr_end_sym(n)], (long long)ir_attr_step(n));
     } else if (!strcmp(op, "slice")) {
         fprintf(f, "slice(%s, dim=%lld, start=%lld, end=%lld, step=%lld)\n", xs,
                 (long long)ir_attr_axis(n), (long long)ir_attr_start(n),

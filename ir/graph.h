@@ -205,6 +205,12 @@ struct Graph {
      * shaping, the node ir_infer_node is inferring (NULL between nodes). */
     const char *sym_origins[IR_MAX_SYMS];
     const Node *shaping;
+    /* Upper bounds the model assumes of its symbols (0: none): a slice x[:T] of a static
+     * length L reads L elements at most, where ONNX's Slice would clamp T to L (ir/shape.c,
+     * slice's end_sym). sym_max_of[s] names what sets the bound ("slice of 'bias'");
+     * the inputs are checked against them where they bind the symbols. */
+    int64_t sym_max[IR_MAX_SYMS];
+    const char *sym_max_of[IR_MAX_SYMS];
     /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
      * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
      * the CPU's: each value lives in the arena of its producer's device. */
@@ -307,8 +313,11 @@ int64_t ir_slice_count(int64_t start, int64_t end, int64_t len, int64_t step);
 bool ir_shape_numel_g(Graph *g, const Shape *s, Dim *out);
 /* The same with the squares g has already (codegen, after memplan made them). */
 bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out);
+/* Bounds symbol s by max (the least bound is kept), of naming what needs it. */
+void ir_sym_bound(Graph *g, int s, int64_t max, const char *of);
 /* Sets every derived symbol's value in syms[] from the others (in order). False, with a
- * message naming the symbol in why, when one overflows or comes out < 1. */
+ * message naming the symbol in why, when one overflows, comes out < 1 or exceeds its
+ * bound (Graph.sym_max). */
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size);
 
 ValueId ir_value_new(Graph *g, const char *name, Type type, SrcLoc loc);

@@ -224,11 +224,18 @@ int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale
     return nearest == NM_FLOOR || (nearest == NM_ROUND_FLOOR && k <= 2) ? k : 0;
 }
 
-bool ir_resize_sym(int mode, int coord, bool antialias)
+bool ir_resize_sym(int mode, int coord)
 {
-    return (mode == RS_NEAREST || mode == RS_LINEAR || mode == RS_CUBIC) && !antialias &&
+    return (mode == RS_NEAREST || mode == RS_LINEAR || mode == RS_CUBIC) &&
            (coord == CT_HALF_PIXEL || coord == CT_ASYMMETRIC || coord == CT_ALIGN_CORNERS ||
             coord == CT_PYTORCH);
+}
+
+int ir_resize_aa_taps(int mode, double scale)
+{
+    if ((mode != RS_LINEAR && mode != RS_CUBIC) || !(scale >= IR_RESIZE_AA_MIN_SCALE))
+        return 0;
+    return tap_count(mode, true, scale);
 }
 
 bool ir_resize_scale_dyadic(double scale, int64_t *m, int64_t *div)

@@ -30,14 +30,21 @@ void ir_resize_taps_free(ResizeTaps *t);
  * k >= 1, no antialias; output position j reads input j / k. 0 when another case. */
 int64_t ir_resize_upsample_factor(int mode, int coord, int nearest, double scale, bool antialias);
 
-/* Whether a resize_axis of mode, coord and antialias computes its taps when it runs, so
- * that it works on a symbolic length (issue 19): nearest (any rounding), linear and cubic
- * (any coefficient, exclude_outside) without antialias, with half_pixel, asymmetric,
- * align_corners or pytorch_half_pixel coordinates. Its output length is floor(len * scale) (size
- * -1; the scale m / div with div a power of two up to 256, so that the floor is exact:
- * ir_resize_scale_dyadic) or a constant size (scale 0: size / len when it runs). Antialias,
- * tf_crop_and_resize and half_pixel_symmetric are computed per shape. */
-bool ir_resize_sym(int mode, int coord, bool antialias);
+/* Whether a resize_axis of mode and coord computes its taps when it runs, so that it works
+ * on a symbolic length (issue 19): nearest (any rounding), linear and cubic (any
+ * coefficient, exclude_outside, antialias) with half_pixel, asymmetric, align_corners or
+ * pytorch_half_pixel coordinates. Its output length is floor(len * scale) (size -1; the
+ * scale m / div with div a power of two up to 256, so that the floor is exact:
+ * ir_resize_scale_dyadic) or a constant size (scale 0: size / len when it runs; with
+ * antialias the length is then bounded so that the scale is >= IR_RESIZE_AA_MIN_SCALE,
+ * ir/shape_index.c). tf_crop_and_resize and half_pixel_symmetric are computed per shape. */
+bool ir_resize_sym(int mode, int coord);
+/* The least scale an antialiased resize takes (its taps: up to 64 for cubic, 32 linear). */
+#define IR_RESIZE_AA_MIN_SCALE (1.0 / 16)
+/* The taps per output position of an antialiased linear or cubic resize at scale (the
+ * kernel's support widened by 1/scale when downsampling: 2 and 4 when upsampling); 0 for
+ * another mode or a scale below IR_RESIZE_AA_MIN_SCALE. */
+int ir_resize_aa_taps(int mode, double scale);
 bool ir_resize_scale_dyadic(double scale, int64_t *m, int64_t *div);
 
 #endif

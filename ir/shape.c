@@ -894,6 +894,32 @@ SHAPE_FN(expand)
     return true;
 }
 
+/* slice with end_sym: x[start:T] of a static length L, where ONNX's Slice would clamp the
+ * symbolic end T to L (a GPT-style causal mask bias[:, :, :T, :T] of a fixed buffer, HF's
+ * position_ids[:, :T]). The length is T - start (a derived dim, >= 1 when it binds), and
+ * T <= L becomes the graph's bound on T, checked with the inputs' shapes: within it no
+ * bound clamps, beyond it the inputs are refused, naming the bound and what sets it. */
+static bool slice_end_sym(Graph *g, Node *n, const Type *t, int64_t ax, Diag *d)
+{
+    const int64_t s = ir_attr_end_sym(n), start = ir_attr_start(n);
+    const Dim len = t->shape.d[ax];
+    if (s >= g->n_syms || ir_attr_step(n) != 1 || !ir_dim_static(len) || start < 0 ||
+        start >= len.c)
+        return bad_attr(g, n, 0, d,
+                        "a symbolic end needs a symbol of the model, step 1, a static length "
+                        "and a start in [0, length)");
+    Shape out = t->shape;
+    if (!ir_dim_add_const(g, (Dim){1, 1u << s}, -start, &out.d[ax]))
+        return bad_attr(g, n, 0, d,
+                        "the sliced length needs a symbolic dim and the model has 16 already");
+    const char *x = g->values[n->inputs[0]].name;
+    if (!x)
+        x = n->name ? n->name : "?";
+    ir_sym_bound(g, (int)s, len.c, ir_arena_printf(g->arena, "slice of '%s'", x));
+    ir_shp_set_out(g, n, 0, t->dtype, &out);
+    return true;
+}
+
 /* slice: along a symbolic length, the bounds of ir_slice_sym (ir_slice_sym_neg for a
  * negative step): a constant length, or the derived dim ceil((len + end - start) / step)
  * (ceil((len + start - end) / -step) for a negative step). */
@@ -906,6 +932,8 @@ SHAPE_FN(slice)
     if (step == 0 || step == INT64_MIN)
         return bad_attr(g, n, 0, d, "the step must be nonzero (and more than INT64_MIN)");
     Shape out = t->shape;
+    if (ir_attr_end_sym(n) >= 0)
+        return slice_end_sym(g, n, t, ax, d);
     if (!ir_dim_static(t->shape.d[ax])) {
         IrSliceSym b;
         int64_t add, by = step > 0 ? step : -step;

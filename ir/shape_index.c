@@ -231,6 +231,20 @@ SHAPE_FN(mod)
     return true;
 }
 
+/* An antialiased resize of the symbolic length len (c * S) to size: its taps widen with
+ * len / size, so S is bounded to keep the scale >= IR_RESIZE_AA_MIN_SCALE (the least the
+ * static form takes), checked when the inputs bind S. False for a length of other form. */
+static bool resize_aa_bound(Graph *g, const Node *n, Dim len, int64_t size)
+{
+    int64_t most;
+    if (len.c < 1 || !len.syms || (len.syms & (len.syms - 1)) || !ir_ckd_mul_i64(size, 16, &most) ||
+        most / len.c < 1)
+        return false;
+    ir_sym_bound(g, __builtin_ctz(len.syms), most / len.c,
+                 ir_arena_printf(g->arena, "antialiased resize '%s'", n->name ? n->name : "?"));
+    return true;
+}
+
 SHAPE_FN(resize_axis)
 {
     int64_t ax = 0;
@@ -244,7 +258,7 @@ SHAPE_FN(resize_axis)
     int64_t size = ir_attr_size_1d(n), mode = ir_attr_mode(n);
     int64_t coord = ir_attr_coord(n), nearest = ir_attr_nearest(n);
     double scale = ir_attr_scale(n);
-    bool antialias = ir_attr_antialias(n) != 0;
+    bool antialias = ir_attr_antialias(n) != 0 && mode != 0; /* nearest: no effect */
     if (!ir_dim_static(x->shape.d[ax])) {
         /* k x a symbolic length: an upsample; or taps computed when it runs (ir_resize_sym):
          * a constant size, or floor(len * m / div) */
@@ -255,20 +269,23 @@ SHAPE_FN(resize_axis)
         bool ok;
         if (k)
             ok = ir_ckd_mul_i64(out.d[ax].c, k, &out.d[ax].c);
-        else if (!ir_resize_sym((int)mode, (int)coord, antialias) || nearest < 0 || nearest > 3)
+        else if (!ir_resize_sym((int)mode, (int)coord) || nearest < 0 || nearest > 3)
             ok = false;
         else if (size >= 1) {
-            ok = scale == 0 && size <= INT32_MAX;
+            ok = scale == 0 && size <= INT32_MAX &&
+                 (!antialias || resize_aa_bound(g, n, x->shape.d[ax], size));
             out.d[ax] = ir_dim(size);
         } else
-            ok = ir_resize_scale_dyadic(scale, &m, &div) &&
+            ok = (!antialias || scale >= IR_RESIZE_AA_MIN_SCALE) &&
+                 ir_resize_scale_dyadic(scale, &m, &div) &&
                  ir_dim_derive(g, x->shape.d[ax], ir_dim(m), ir_dim(0), 0, div, &out.d[ax]);
         if (!ok)
             return fail(g, n, 0, d,
-                        "a symbolic dimension is resized only by nearest, linear or cubic (no "
-                        "antialias) with half_pixel, asymmetric, align_corners or "
-                        "pytorch_half_pixel coordinates, to a constant size or by a scale m/2^k; "
-                        "fix it with --dim or --shape");
+                        "a symbolic dimension is resized only by nearest, linear or cubic with "
+                        "half_pixel, asymmetric, align_corners or pytorch_half_pixel "
+                        "coordinates, to a constant size (antialiased: from a dim of one symbol) "
+                        "or by a scale m/2^k (antialiased: at least 1/16); fix it with --dim or "
+                        "--shape");
         set_out(g, n, IR_F32, &out);
         return true;
     }

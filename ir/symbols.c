@@ -384,6 +384,15 @@ int64_t ir_slice_count(int64_t start, int64_t end, int64_t len, int64_t step)
     return s > end ? (s - end - 1) / -step + 1 : 0;
 }
 
+void ir_sym_bound(Graph *g, int s, int64_t max, const char *of)
+{
+    SLIMC_ASSERT(s >= 0 && s < g->n_syms && max >= 1);
+    if (g->sym_max[s] && g->sym_max[s] <= max)
+        return;
+    g->sym_max[s] = max;
+    g->sym_max_of[s] = of;
+}
+
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
 {
     for (int s = 0; s < g->n_syms; s++) {
@@ -407,5 +416,13 @@ bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
             return false;
         }
     }
+    for (int s = 0; s < g->n_syms; s++)
+        if (g->sym_max[s] && syms[s] > g->sym_max[s]) {
+            snprintf(why, why_size,
+                     "the symbolic dim %s = %lld exceeds %lld, the largest the model's %s allows",
+                     g->sym_names[s], (long long)syms[s], (long long)g->sym_max[s],
+                     g->sym_max_of[s] ? g->sym_max_of[s] : "shapes");
+            return false;
+        }
     return true;
 }

@@ -633,7 +633,7 @@ static void rule_slice(AdCtx *c, const Node *n, ValueId dy)
     const Shape ys = type_of(c, dy)->shape;
     int axis = norm_axis(ir_attr_axis(n), xs.rank);
     int64_t step = ir_attr_step_or(n, 1);
-    if (step < 1 || !ir_dim_static(xs.d[axis])) {
+    if (step < 1 || !ir_dim_static(xs.d[axis]) || ir_attr_end_sym(n) >= 0) {
         pass_ad_unsupported(c, "a negative step or a symbolic size along the axis");
         return;
     }

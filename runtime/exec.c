@@ -125,7 +125,7 @@ bool rt_bind_inputs(const RtModelDesc *m, const RtTensor *in, int64_t *syms, Dia
 
 const char *rt_exec_status_text(int rc)
 {
-    return rc == 1   ? "a symbol value is not positive"
+    return rc == 1   ? "a symbol value is not positive or exceeds its bound"
            : rc == 2 ? "a reshape does not fit these symbol values"
            : rc == 3 ? "an index is out of range (an embedding, gather or scatter index)"
            : rc == 4 ? "a size overflows for these symbol values"

@@ -66,11 +66,15 @@ typedef struct RtIoDesc {
 } RtIoDesc;
 
 /* A derived symbol (ir/types.h SymDef): floor((xa * xb + y + add) / div), >= 1; origin
- * the node that derives it ("pad 'Pad_0'", Graph.sym_origins; may be NULL), for messages. */
+ * the node that derives it ("pad 'Pad_0'", Graph.sym_origins; may be NULL), for messages.
+ * For every symbol, derived or not: max > 0 bounds its value (Graph.sym_max), max_of
+ * names what needs the bound ("slice of 'bias'"; may be NULL). */
 typedef struct RtSymDef {
     RtDimDesc xa, xb, y;
     int64_t add, div;
     const char *origin;
+    int64_t max;
+    const char *max_of;
 } RtSymDef;
 
 typedef struct RtModelDesc {
@@ -106,8 +110,8 @@ typedef struct RtBindError {
 } RtBindError;
 
 /* Checks every input against the descriptor (dtype, rank, static dims, each symbol bound
- * consistently to a value >= 1, bytes of data) and binds syms[RT_MAX_SYMS] from the
- * inputs' shapes; also that the arena's size fits for these symbols. 0 on success. */
+ * consistently to a value >= 1 and within its max, bytes of data) and binds syms[RT_MAX_SYMS] from
+ * the inputs' shapes; also that the arena's size fits for these symbols. 0 on success. */
 RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
                           RtBindError *err);
 /* Sets the derived symbols of m in syms (in order) from the others; an input that bound

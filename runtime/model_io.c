@@ -927,6 +927,35 @@ RT_IO_FN int rt_desc_derive(const RtModelDesc *m, int64_t *syms, uint32_t known,
     return 0;
 }
 
+/* The symbols' bounds (RtSymDef.max): 1 with err->why naming the first exceeded, by the
+ * input dim that is the symbol where one is. */
+static int rt_desc_bounds(const RtModelDesc *m, const RtInputView *in, const int64_t *syms,
+                          RtBindError *err)
+{
+    for (int s = 0; s < m->n_syms && s < RT_MAX_SYMS; s++) {
+        const RtSymDef *d = &m->defs[s];
+        if (d->max <= 0 || syms[s] <= d->max)
+            continue;
+        const char *of = d->max_of ? d->max_of : "shapes";
+        for (int i = 0; i < m->n_inputs; i++)
+            for (int k = 0; k < m->inputs[i].rank; k++)
+                if (m->inputs[i].dims[k].c == 1 && m->inputs[i].dims[k].syms == 1u << s) {
+                    snprintf(err->why, sizeof err->why,
+                             "input '%s' dim %d = %lld exceeds %lld, the largest the model's %s "
+                             "allows",
+                             m->inputs[i].shown ? m->inputs[i].shown : "?", k,
+                             (long long)in[i].shape[k], (long long)d->max, of);
+                    return 1;
+                }
+        snprintf(err->why, sizeof err->why,
+                 "the symbolic dim %s = %lld exceeds %lld, the largest the model's %s allows",
+                 m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?", (long long)syms[s],
+                 (long long)d->max, of);
+        return 1;
+    }
+    return 0;
+}
+
 RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *syms,
                           RtBindError *err)
 {
@@ -973,6 +1002,8 @@ RT_IO_FN int rt_desc_bind(const RtModelDesc *m, const RtInputView *in, int64_t *
         }
     /* derived symbols (seq+1) from the others; one an input bound too must agree */
     if (m->derived && rt_desc_derive(m, syms, known, err))
+        return 1;
+    if (rt_desc_bounds(m, in, syms, err))
         return 1;
     /* Every size these symbol values give must fit before anything is allocated: the
      * arena bounds every planned value, the outputs are checked where they are made. */

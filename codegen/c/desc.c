@@ -54,7 +54,9 @@ static RtModelDesc *make_desc(const Graph *g, RtIoDesc **io, const void ***const
                                 {sd->y.c, sd->y.syms},
                                 sd->add,
                                 sd->div,
-                                g->sym_origins[s]};
+                                g->sym_origins[s],
+                                g->sym_max[s],
+                                g->sym_max_of[s]};
     }
     m->inputs = ios;
     m->outputs = ios + g->n_inputs;

@@ -279,6 +279,13 @@ void cg_entry_checks(CgCtx *c)
                   "%s */\n",
                   c->sym_names[i], i, c->sym_names[i],
                   cg_text(c, g->sym_names[i] ? g->sym_names[i] : "?"));
+    for (int i = 0; i < g->n_syms; i++) /* the model's bounds (a slice x[:T] of a buffer) */
+        if (g->sym_max[i])
+            cg_printf(
+                c,
+                "    if (%s > %lldLL)\n        return 1; /* the largest the model's %s allows */\n",
+                c->sym_names[i], (long long)g->sym_max[i],
+                cg_text(c, g->sym_max_of[i] ? g->sym_max_of[i] : "shapes"));
     /* every size that depends on the symbols must fit (checked products) */
     if (c->arena_syms)
         cg_printf(c,

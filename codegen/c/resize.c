@@ -216,6 +216,112 @@ static void emit_resize_axis_taps(CgCtx *c, NodeId id, int ax, CgKernel *k)
         cg_strf(c, "%s * %s * %s * %d", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner, nt);
 }
 
+/* An antialiased linear or cubic resize_axis along a symbolic length, its taps computed
+ * when it runs as ir/resize_taps.c computes them: the kernel (1 - |t| clamped to [0, 1],
+ * or Keys's cubic with coefficient a) at t = (start + i - r) * s for s = min(scale, 1),
+ * start = floor(-support / s) + 1 and i < nt = 2 - 2 * start (the support 1 or 2 widened
+ * by 1/s), normalized to sum 1 (and again without the positions off the input under
+ * exclude_outside); tap i reads position base + start + i clamped to the input (edge
+ * padding), base and r as emit_resize_axis_taps's. A constant scale fixes nt here; a
+ * constant size (scale size / len when it runs) bounds it by the scale's least,
+ * IR_RESIZE_AA_MIN_SCALE, which the shape function makes a bound of len's symbol. Sums
+ * in float in the tap order of the static kernel. One item per 16 output positions. */
+static void emit_resize_axis_aa(CgCtx *c, NodeId id, int ax, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
+    const int mode = (int)ir_attr_mode(n), coord = (int)ir_attr_coord(n);
+    const double scale = ir_attr_scale(n);
+    const int most = ir_resize_aa_taps(mode, scale > 0 ? scale : IR_RESIZE_AA_MIN_SCALE);
+    if (!most || coord < 0 || coord > 3) {
+        cg_error(c, n, "an antialiased resize of a symbolic length in this mode or scale");
+        return;
+    }
+    static const char *const names[] = {"x"};
+    static const char *const coords[] = {
+        "(xj + 0.5) / scale - 0.5",                  /* half_pixel */
+        "xj / scale",                                /* asymmetric */
+        "ow == 1 ? 0.0 : xj * (in - 1) / (ow - 1)",  /* align_corners */
+        "ow == 1 ? -0.5 : (xj + 0.5) / scale - 0.5", /* pytorch_half_pixel */
+    };
+    cg_body_begin(c, id, names, 1);
+    const char *inner = cg_prod(c, xs, ax + 1, xs->rank);
+    cg_printf(c, "    /* antialiased %s resize of a symbolic length, the taps computed here */\n",
+              mode == 2 ? "cubic" : "linear");
+    cg_printf(c, "    const int64_t len = %s, olen = %s, inner = %s, outer = %s;\n",
+              cg_dim(c, xs->d[ax]), cg_dim(c, os->d[ax]), inner, cg_prod(c, xs, 0, ax));
+    if (scale > 0)
+        cg_printf(c, "    const double in = (double)len, scale = %.17g;\n", scale);
+    else
+        cg_printf(c, "    const double in = (double)len, scale = (double)olen / in;\n");
+    cg_printf(c,
+              "    const double ow = scale * in, s = scale < 1.0 ? scale : 1.0;\n    (void)ow;\n");
+    cg_printf(c, "    const int start = (int)floor(%s / s) + 1, nt = 2 - 2 * start;\n",
+              mode == 2 ? "-2.0" : "-1.0");
+    cg_printf(c,
+              "    if (nt < 1 || nt > %d)\n        return; /* below the least scale: the "
+              "binder refuses such a length */\n",
+              most);
+    cg_printf(
+        c, "    for (int64_t it = i0; it < i1; it++) { /* 16 output positions, every outer */\n");
+    cg_printf(c, "        const int64_t j0 = it * 16, j1 = slimc_rt_min(olen, j0 + 16);\n");
+    cg_printf(c,
+              "        int64_t p[%d][16]; /* the taps of j0.., clamped to the input */\n"
+              "        float w[%d][16];\n",
+              most, most);
+    cg_printf(c, "        for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "            const double xj = (double)j, xo = %s, f = floor(xo);\n",
+              coords[coord]);
+    cg_printf(c, "            const double r = xo == f ? 1.0 : xo - f;\n");
+    cg_printf(c, "            const int64_t base = (int64_t)f - (xo == f);\n");
+    cg_printf(c, "            double cw[%d], sum = 0;\n", most);
+    cg_printf(c, "            for (int t = 0; t < nt; t++) {\n");
+    cg_printf(c, "                const double u = (start + t - r) * s;\n");
+    if (mode == 2) {
+        cg_printf(c,
+                  "                const double a = %.17g, v = fabs(u), v2 = v * v, v3 = v * v2;\n",
+                  (double)ir_attr_cubic_a(n));
+        cg_printf(c, "                cw[t] = v <= 1 ? (a + 2) * v3 - (a + 3) * v2 + 1\n"
+                     "                        : v < 2 ? a * v3 - 5 * a * v2 + 8 * a * v - 4 * a\n"
+                     "                                : 0.0; /* Keys's cubic */\n");
+    } else {
+        cg_printf(c, "                const double v = 1 - fabs(u);\n");
+        cg_printf(c, "                cw[t] = v < 0 ? 0 : v > 1 ? 1 : v; /* the triangle */\n");
+    }
+    cg_printf(c, "                sum += cw[t];\n            }\n");
+    cg_printf(c, "            for (int t = 0; t < nt; t++)\n                cw[t] /= sum;\n");
+    if (ir_attr_exclude_outside(n)) {
+        cg_printf(c, "            sum = 0; /* exclude_outside */\n");
+        cg_printf(c, "            for (int t = 0; t < nt; t++) {\n");
+        cg_printf(c, "                if (base + start + t < 0 || base + start + t >= len)\n");
+        cg_printf(c, "                    cw[t] = 0;\n                sum += cw[t];\n");
+        cg_printf(c, "            }\n            for (int t = 0; t < nt; t++)\n");
+        cg_printf(c, "                cw[t] /= sum;\n");
+    }
+    cg_printf(c, "            for (int t = 0; t < nt; t++) {\n");
+    cg_printf(c, "                const int64_t pt = base + start + t;\n");
+    cg_printf(c, "                p[t][j - j0] = pt < 0 ? 0 : pt >= len ? len - 1 : pt;\n");
+    cg_printf(c, "                w[t][j - j0] = (float)cw[t];\n            }\n        }\n");
+    cg_printf(c, "        for (int64_t o = 0; o < outer; o++)\n");
+    cg_printf(c, "            for (int64_t j = j0; j < j1; j++) {\n");
+    cg_printf(c, "                float *restrict y = out + (o * olen + j) * inner;\n");
+    cg_printf(
+        c,
+        "                for (int64_t i = 0; i < inner; i++)\n                    y[i] = 0.0f;\n");
+    cg_printf(c, "                for (int t = 0; t < nt; t++) {\n");
+    cg_printf(c, "                    const float u = w[t][j - j0];\n");
+    cg_printf(
+        c,
+        "                    const float *restrict xr = x + (o * len + p[t][j - j0]) * inner;\n");
+    cg_printf(c, "                    for (int64_t i = 0; i < inner; i++)\n");
+    cg_printf(c, "                        y[i] += u * xr[i];\n                }\n");
+    cg_printf(c, "            }\n    }\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "(%s + 15) / 16", cg_dim(c, os->d[ax]));
+    k->work =
+        cg_strf(c, "%s * %s * %s * %d", cg_prod(c, xs, 0, ax), cg_dim(c, os->d[ax]), inner, most);
+}
+
 void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -227,8 +333,9 @@ void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
                                               ir_attr_antialias(n) != 0);
         if (K)
             emit_resize_axis_sym(c, id, ax, K, k);
-        else if (ir_resize_sym((int)ir_attr_mode(n), (int)ir_attr_coord(n),
-                               ir_attr_antialias(n) != 0))
+        else if (ir_attr_antialias(n) && ir_attr_mode(n) != 0)
+            emit_resize_axis_aa(c, id, ax, k);
+        else if (ir_resize_sym((int)ir_attr_mode(n), (int)ir_attr_coord(n)))
             emit_resize_axis_taps(c, id, ax, k);
         else
             cg_error(c, n, "a symbolic length is resized only by nearest, linear or cubic");

@@ -21,7 +21,7 @@ Resize on symbolic dims, built with onnx.helper, and ONNX Runtime's outputs for 
               pytorch_half_pixel (PyTorch's bicubic export), y3 x2 align_corners a = -0.5
               exclude_outside, y4 to the constant sizes 7 x 9 asymmetric, y5 x0.5 half_pixel
               exclude_outside
-  resize_aa   x [batch, 3, H, W]: cubic x0.5 with antialias (stays specialised)
+  resize_aa   x [batch, 3, H, W]: cubic x0.5 with antialias (symbolic: H//2, W//2)
 
   sym_ops_models.py make DIR                 writes DIR/NAME.onnx for every model above
   sym_ops_models.py refs MODEL.onnx:SHAPE... for each, the input (MODEL.SHAPE.x.npy) and

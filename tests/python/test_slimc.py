@@ -65,6 +65,20 @@ def test_onnx_file_and_bytes():
     close_to(m2(x[:1]), want[:1])  # another batch size: N is symbolic
 
 
+def test_clamping_slice_compiles_once_and_checks_its_bound():
+    # x + pos[:, :T] of a 64-long buffer (make_clamp_slice.py): T stays symbolic, bounded
+    # by 64 (ONNX's Slice would clamp T there); the reference is numpy's x + arange(T)
+    m = slimc.compile(os.path.join(DATA, "clamp_slice.onnx"))
+    assert m.inputs[0].shape == ("N", "T") and m.outputs[0].shape == ("N", "T")
+    for shape in [(2, 5), (1, 64), (3, 1)]:
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        close_to(m(x), x + np.arange(shape[1], dtype=np.float32), 1e-6)
+    with pytest.raises(slimc.ShapeError) as e:
+        m(np.zeros((2, 65), np.float32))
+    assert "input 'x' dim 1 = 65 exceeds 64, the largest the model's slice of 'pos' allows" \
+        in str(e.value), str(e.value)
+
+
 def test_syntax_error_is_parse_error_with_caret(tmp_path):
     bad = tmp_path / "bad.slim"
     bad.write_text("model m(x: f32[N, 4]) -> f32[N, 4]\n    return relu(x +)\n")

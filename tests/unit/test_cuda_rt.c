@@ -112,7 +112,7 @@ static const RtIoDesc ios[2] = {
 };
 static const RtModelDesc desc = {
     "axpb",  "model.slim", 1, 1,        1, sym_names,
-    &ios[0], &ios[1],      0, {{0, 0}}, 0, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL}}};
+    &ios[0], &ios[1],      0, {{0, 0}}, 0, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
 static const float weights[2] = {2.5f, -1.0f};
 static const void *const const_data[2] = {NULL, weights};
 static const size_t const_bytes[2] = {0, sizeof weights};

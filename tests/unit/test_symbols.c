@@ -121,9 +121,10 @@ START_TEST(test_bind_derived)
         {"x", "x", "f32[S]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0},
         {"y", "y", "f32[S+1]", RT_DT_F32, 1, {{1, 2u}}, NULL, 0, 0},
     };
-    RtModelDesc m = {"m", "m.onnx", 1, 1,         2,  names,
-                     io,  io + 1,   1, {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL}}};
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL};
+    RtModelDesc m = {"m", "m.onnx",  1,  1,
+                     2,   names,     io, io + 1,
+                     1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 0, NULL};
     static float data[64];
     int64_t shape[1] = {5}, syms[RT_MAX_SYMS];
     RtInputView in[2] = {{RT_DT_F32, 1, shape, data, 20}, {RT_DT_F32, 1, shape, data, 24}};
@@ -142,13 +143,59 @@ START_TEST(test_bind_derived)
     ck_assert_ptr_nonnull(strstr(err.why, "S+1"));
     /* S-4 < 1 */
     m.n_inputs = 1;
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'"};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'", 0, NULL};
     int64_t small[1] = {3};
     in[0].shape = small;
     in[0].nbytes = 12;
     ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
     ck_assert_ptr_nonnull(strstr(err.why, "is -1"));
     ck_assert_ptr_nonnull(strstr(err.why, "from pad 'p'")); /* the node that derives it */
+}
+END_TEST
+
+/* Bounds (Graph.sym_max, RtSymDef.max): x: f32[S], y: f32[S+1] with S <= 8 and S+1 <= 8
+ * (two slices of 8-long buffers). The binder refuses S = 9 naming the input dim that gives
+ * S, and S = 8 naming the derived S+1; the graph keeps the least bound of each symbol and
+ * ir_syms_derive checks them the same way. */
+START_TEST(test_bind_bounds)
+{
+    static const char *const names[] = {"S", "S+1"};
+    static const RtIoDesc io[] = {{"x", "x", "f32[S]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0}};
+    RtModelDesc m = {"m", "m.onnx",  1,  0,
+                     2,   names,     io, io + 1,
+                     1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
+    m.defs[0] = (RtSymDef){{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 8, "slice of 'bias'"};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 8, "slice of 'pos'"};
+    static float data[16];
+    int64_t shape[1] = {7}, syms[RT_MAX_SYMS];
+    RtInputView in[1] = {{RT_DT_F32, 1, shape, data, 28}};
+    RtBindError err;
+    ck_assert_int_eq(rt_desc_bind(&m, in, syms, &err), 0);
+    ck_assert_int_eq(syms[1], 8);
+    shape[0] = 9, in[0].nbytes = 36;
+    ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
+    ck_assert_str_eq(
+        err.why, "input 'x' dim 0 = 9 exceeds 8, the largest the model's slice of 'bias' allows");
+    shape[0] = 8, in[0].nbytes = 32;
+    ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
+    ck_assert_str_eq(
+        err.why,
+        "the symbolic dim S+1 = 9 exceeds 8, the largest the model's slice of 'pos' allows");
+
+    Graph *g = ir_graph_new("b");
+    int S = ir_graph_symbol(g, "S");
+    ir_sym_bound(g, S, 64, "slice of 'a'");
+    ir_sym_bound(g, S, 32, "slice of 'b'");
+    ir_sym_bound(g, S, 48, "slice of 'c'");
+    ck_assert_int_eq(g->sym_max[S], 32);
+    ck_assert_str_eq(g->sym_max_of[S], "slice of 'b'");
+    int64_t v[IR_MAX_SYMS] = {32};
+    char why[256];
+    ck_assert(ir_syms_derive(g, v, why, sizeof why));
+    v[0] = 33;
+    ck_assert(!ir_syms_derive(g, v, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "S = 33 exceeds 32, the largest the model's slice of 'b'"));
+    ir_graph_free(g);
 }
 END_TEST
 
@@ -366,6 +413,7 @@ int main(void)
     tcase_add_test(tc, test_eval);
     tcase_add_test(tc, test_limit);
     tcase_add_test(tc, test_bind_derived);
+    tcase_add_test(tc, test_bind_bounds);
     tcase_add_test(tc, test_pool_ceil_derived);
     tcase_add_test(tc, test_slice_sym);
     tcase_add_test(tc, test_slice_sym_neg);
