@@ -2,7 +2,8 @@
 # inputs"): a CNN with a second f32 input and a BERT-style encoder fed int64 input_ids and
 # attention_mask, both exported from PyTorch by tests/tools/calib_multi.py with a dynamic
 # batch, calibrated from a .npz (np.savez), from --calibrate NAME=FILE.npy per input and
-# from calibrate="NAME=FILE.npy,..." in --passes (the same int8 model each way); every
+# from calibrate="NAME=FILE.npy,..." in --passes (the same int8 model each way; compress and
+# build too); every
 # conv/linear runs in int8 (inspect --quant: all layers quantized, none float) and the
 # int8 output's cosine to ONNX Runtime's fp32 output, on held-out samples, is at least
 # that of ONNX Runtime's quantize_static model calibrated on the same samples through a
@@ -67,6 +68,18 @@ for n in cnn2 enc; do
   python3 -c "import sys; sys.exit(not float('$c') > 0.999)" && ok "$n: cosine $c > 0.999" ||
     bad "$n: cosine $c"
 done
+
+# compress and build take the same options: the saved int8 model and the executable give
+# run's int8 output
+expect_ok "compress cnn2 with --calibrate NAME=FILE.npy" "$SLIMC" compress m/cnn2.onnx \
+  --calibrate x=m/c_cnn2_x.npy --calibrate z=m/c_cnn2_z.npy --device-profile "$P" -o cnn2_int8.slim
+grep -q "QuantConv2d" cnn2_int8.slim && ok "compress wrote QuantConv2d layers" || bad "no QuantConv2d"
+expect_ok "run the compressed model" "$SLIMC" run cnn2_int8.slim "${feeds_cnn2[@]}" --output-dir o_cnn2_slim
+expect_ok "the compressed model == run --calibrate's int8" "$NPYCMP" o_cnn2_slim/y.npy o_cnn2_npz/y.npy 1e-5
+expect_ok "build cnn2 with --calibrate .npz" "$SLIMC" build m/cnn2.onnx --calibrate m/c_cnn2.npz \
+  --device-profile "$P" -o cnn2_int8
+expect_ok "the executable runs" ./cnn2_int8 "${feeds_cnn2[@]}" --output-dir o_cnn2_exe
+expect_ok "the executable == run --calibrate's int8" "$NPYCMP" o_cnn2_exe/y.npy o_cnn2_npz/y.npy 1e-5
 
 # the accuracy guard: validation samples of both inputs in a .npz
 expect_ok "the accuracy guard with validate=.npz" "$SLIMC" run m/cnn2.onnx "${feeds_cnn2[@]}" \
