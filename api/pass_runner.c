@@ -77,6 +77,8 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
         release(e);
         return NULL;
     }
+    /* run() takes one tensor per input of g: the copy keeps every input, in order */
+    SLIMC_ASSERT(e->g->n_inputs == g->n_inputs);
     char *src = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&src, &len);
