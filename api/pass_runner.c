@@ -20,9 +20,9 @@ struct PassExec {
     RtExec *ex;
     int n_watch, out0;
     /* per watched value: NULL when it is an output of the copy (in order from out0), else
-     * the data to copy (the input: NULL too, flagged by is_input) */
+     * the data to copy (a graph input: NULL too, its index in input_of, else -1) */
     const void **fixed;
-    bool *is_input;
+    int *input_of;
     size_t *fixed_bytes;
 };
 
@@ -34,7 +34,7 @@ static void release(PassExec *e)
     rt_module_free(e->mod);
     ir_graph_free(e->g);
     free(e->fixed);
-    free(e->is_input);
+    free(e->input_of);
     free(e->fixed_bytes);
     free(e);
 }
@@ -51,19 +51,22 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
     e->n_watch = n_watch;
     e->out0 = g->n_outputs;
     e->fixed = calloc((size_t)n_watch + 1, sizeof(void *));
-    e->is_input = calloc((size_t)n_watch + 1, sizeof(bool));
+    e->input_of = calloc((size_t)n_watch + 1, sizeof(int));
     e->fixed_bytes = calloc((size_t)n_watch + 1, sizeof(size_t));
-    if (!e->fixed || !e->is_input || !e->fixed_bytes) {
+    if (!e->fixed || !e->input_of || !e->fixed_bytes) {
         release(e);
         return NULL;
     }
     /* value ids change in the passes below (dce compacts): remember what each watch is */
     for (int i = 0; i < n_watch; i++) {
         const Value *v = &g->values[watch[i]];
+        e->input_of[i] = -1;
         if (v->kind == IR_VALUE_TEMP) {
             ir_output_add(e->g, watch[i]);
         } else if (v->kind == IR_VALUE_INPUT) {
-            e->is_input[i] = true;
+            for (int j = 0; j < g->n_inputs; j++)
+                if (g->inputs[j] == watch[i])
+                    e->input_of[i] = j;
         } else {
             e->fixed[i] = v->data;
             e->fixed_bytes[i] = v->data_bytes;
@@ -74,6 +77,8 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
         release(e);
         return NULL;
     }
+    /* run() takes one tensor per input of g: the copy keeps every input, in order */
+    SLIMC_ASSERT(e->g->n_inputs == g->n_inputs);
     char *src = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&src, &len);
@@ -96,38 +101,45 @@ static PassExec *compile(const Graph *g, const ValueId *watch, int n_watch, Diag
     return e;
 }
 
-static bool run(PassExec *e, const float *input, int ndim, const int64_t *shape, float **outs,
-                Diag *d)
+static bool run(PassExec *e, const PassTensor *inputs, void **outs, Diag *d)
 {
     const Graph *g = e->g;
-    RtTensor in = {.dtype = IR_F32, .ndim = ndim, .data = (void *)(uintptr_t)input};
-    size_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        in.shape[i] = shape[i];
-        n *= (size_t)shape[i];
-    }
-    in.nbytes = n * sizeof(float);
+    const int n_in = g->n_inputs;
+    RtTensor *in = calloc((size_t)n_in + 1, sizeof(RtTensor));
     RtTensor *out = calloc((size_t)g->n_outputs + 1, sizeof(RtTensor));
-    if (!out)
-        return false;
-    bool ok = rt_exec_run(e->ex, &in, 1, out, g->n_outputs, 1, d);
+    bool ok = in && out;
+    for (int j = 0; ok && j < n_in; j++) {
+        const PassTensor *t = &inputs[j];
+        size_t n = 1;
+        in[j].dtype = (int)t->dtype;
+        in[j].ndim = t->ndim;
+        in[j].data = (void *)(uintptr_t)t->data;
+        for (int i = 0; i < t->ndim; i++) {
+            in[j].shape[i] = t->shape[i];
+            n *= (size_t)t->shape[i];
+        }
+        in[j].nbytes = ir_dtype_bytes(t->dtype, (int64_t)n);
+    }
+    ok = ok && rt_exec_run(e->ex, in, n_in, out, g->n_outputs, 1, d);
     int k = e->out0;
     for (int i = 0; ok && i < e->n_watch; i++) {
-        if (!e->is_input[i] && !e->fixed[i]) {
+        if (e->input_of[i] < 0 && !e->fixed[i]) {
             outs[i] = out[k].data;
             out[k++].data = NULL;
             continue;
         }
-        /* the input itself (or a constant) is watched: a copy */
-        const size_t bytes = e->is_input[i] ? in.nbytes : e->fixed_bytes[i];
+        /* an input itself (or a constant) is watched: a copy */
+        const RtTensor *t = e->input_of[i] >= 0 ? &in[e->input_of[i]] : NULL;
+        const size_t bytes = t ? t->nbytes : e->fixed_bytes[i];
         outs[i] = malloc(bytes ? bytes : 1);
         if (outs[i])
-            memcpy(outs[i], e->is_input[i] ? (const void *)input : e->fixed[i], bytes);
+            memcpy(outs[i], t ? t->data : e->fixed[i], bytes);
         ok = outs[i] != NULL;
     }
-    for (int i = 0; i < g->n_outputs; i++)
+    for (int i = 0; out && i < g->n_outputs; i++)
         free(out[i].data);
     free(out);
+    free(in);
     return ok;
 }
 

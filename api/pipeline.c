@@ -7,6 +7,7 @@
 #include "api/pipeline.h"
 
 #include "frontend/npy.h"
+#include "frontend/npz.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,30 +25,116 @@ static const char *resolve_path(Graph *g, const PassArgs *step, const char *path
     return ir_arena_printf(g->arena, "%.*s%s", (int)(slash - g->source + 1), g->source, path);
 }
 
+/* Whether argument a of step s takes a set of named arrays, one per model input
+ * (PassFile.parts): quantize's calibrate= and validate=. */
+static bool takes_sets(const PassArgs *s, const PassArg *a)
+{
+    return strcmp(s->name, "quantize") == 0 && a->key &&
+           (strcmp(a->key, "calibrate") == 0 || strcmp(a->key, "validate") == 0);
+}
+
+/* f's array from arr (its data now f's: api_pipeline_release frees it). */
+static void take_array(PassFile *f, NpyArray *arr)
+{
+    f->dtype = arr->dtype;
+    f->ndim = arr->ndim;
+    memcpy(f->shape, arr->shape, sizeof f->shape);
+    f->data = arr->data;
+    f->nbytes = arr->nbytes;
+}
+
+/* "NAME=FILE.npy,NAME=FILE.npy" (spaces after a comma allowed) into f->parts, each file
+ * read as a .npy; false with the reasons in why. */
+static bool load_list(Graph *g, const PassArgs *step, const char *text, PassFile *f, Diag *why)
+{
+    int n = 1;
+    for (const char *c = text; *c; c++)
+        n += *c == ',';
+    f->parts = ir_arena_alloc(g->arena, sizeof(PassFile) * (size_t)n);
+    memset(f->parts, 0, sizeof(PassFile) * (size_t)n);
+    bool ok = true;
+    for (const char *c = text; ok && *c;) {
+        while (*c == ' ')
+            c++;
+        const size_t len = strcspn(c, ","), eq = strcspn(c, "=");
+        if (eq == 0 || eq + 1 >= len) {
+            ir_diag_error(why, (SrcLoc){0},
+                          "%s: '%.*s' is not NAME=FILE.npy (a list of arrays, one per model "
+                          "input, is \"NAME=FILE.npy,NAME=FILE.npy\")",
+                          step->name, (int)len, c);
+            return false;
+        }
+        PassFile *p = &f->parts[f->n_parts++];
+        NpyArray arr;
+        p->key = ir_arena_printf(g->arena, "%.*s", (int)eq, c);
+        p->path = resolve_path(g, step,
+                               ir_arena_printf(g->arena, "%.*s", (int)(len - eq - 1), c + eq + 1));
+        if (fe_npy_read(p->path, &arr, why))
+            take_array(p, &arr);
+        else
+            ok = false;
+        c += len;
+        if (*c == ',')
+            c++;
+    }
+    return ok;
+}
+
+/* A .npz's arrays (mapped image buf) into f->parts, keyed by entry name. */
+static bool load_npz(Graph *g, const void *buf, size_t len, PassFile *f, Diag *why)
+{
+    NpzEntry *e;
+    int n;
+    if (!fe_npz_parse(f->path, buf, len, &e, &n, why))
+        return false;
+    f->parts = ir_arena_alloc(g->arena, sizeof(PassFile) * (size_t)n);
+    memset(f->parts, 0, sizeof(PassFile) * (size_t)n);
+    f->n_parts = n;
+    for (int i = 0; i < n; i++) {
+        f->parts[i].key = ir_arena_printf(g->arena, "%s", e[i].name);
+        f->parts[i].path = ir_arena_printf(g->arena, "%s:%s.npy", f->path, e[i].name);
+        take_array(&f->parts[i], &e[i].arr);
+        e[i].arr.data = NULL; /* now the part's */
+    }
+    fe_npz_free(e, n);
+    return true;
+}
+
 /* Reads file argument a; a failure is kept on it (PassFile.error) for the pass to report
  * if it needs the data. */
 static void load_file(Graph *g, const PassArgs *step, PassArg *a)
 {
-    NpyArray arr;
-    const char *path = resolve_path(g, step, a->text);
+    const bool sets = takes_sets(step, a);
     PassFile *f = ir_arena_alloc(g->arena, sizeof *f);
     memset(f, 0, sizeof *f);
-    f->path = path;
     a->file = f;
     Diag *why = malloc(sizeof *why);
     SLIMC_ASSERT(why);
     ir_diag_init(why);
-    if (!fe_npy_read(path, &arr, why)) {
+    bool ok;
+    if (sets && strchr(a->text, '=')) {
+        f->path = a->text;
+        ok = load_list(g, step, a->text, f, why);
+    } else {
+        f->path = resolve_path(g, step, a->text);
+        void *map = NULL;
+        size_t len = 0;
+        NpyArray arr;
+        static const char empty[1];
+        ok = fe_map_file(f->path, &map, &len, why);
+        if (ok && sets && map && fe_is_zip(map, len))
+            ok = load_npz(g, map, len, f, why);
+        else if (ok && (ok = fe_npy_parse(f->path, map ? map : empty, len, &arr, why)))
+            take_array(f, &arr);
+        if (map)
+            fe_unmap_file(map, len);
+    }
+    if (!ok) {
         f->error = why; /* api_pipeline_release frees it */
         return;
     }
     ir_diag_fini(why);
     free(why);
-    f->dtype = arr.dtype;
-    f->ndim = arr.ndim;
-    memcpy(f->shape, arr.shape, sizeof f->shape);
-    f->data = arr.data; /* malloc'd: api_pipeline_release frees it */
-    f->nbytes = arr.nbytes;
 }
 
 void api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out)
@@ -81,6 +168,8 @@ void api_pipeline_release(PassPipeline *p)
             PassArg *a = &p->steps[i].args[k];
             if (a->file) {
                 free((void *)(uintptr_t)a->file->data);
+                for (int j = 0; j < a->file->n_parts; j++)
+                    free((void *)(uintptr_t)a->file->parts[j].data);
                 if (a->file->error) {
                     ir_diag_fini(a->file->error);
                     free(a->file->error);

@@ -8,11 +8,12 @@
 
 /* Copies src into *out (steps and their argument arrays in g's arena) and reads every file
  * argument (pass_file_arg) given as a string or name: a .npy, by the checked reader of
- * frontend/npy.c, its path relative to the model file's folder when the step comes from
- * the model's compress block, else to the working directory. A file that cannot be read
- * keeps the reader's messages (naming the file) on the argument, for the pass to report
- * when it asks for the data (pass_file). Release with api_pipeline_release after running
- * *out. */
+ * frontend/npy.c (quantize's calibrate= and validate= also take a .npz, frontend/npz.c, or
+ * "NAME=FILE.npy,NAME=FILE.npy": PassFile.parts, one array per model input), its path relative to
+ * the model file's folder when the step comes from the model's compress block, else to the working
+ * directory. A file that cannot be read keeps the reader's messages (naming the file) on the
+ * argument, for the pass to report when it asks for the data (pass_file). Release with
+ * api_pipeline_release after running *out. */
 void api_pipeline_load(Graph *g, const PassPipeline *src, PassPipeline *out);
 /* Frees what api_pipeline_load read for p (data and kept messages). */
 void api_pipeline_release(PassPipeline *p);

@@ -26,11 +26,13 @@ typedef enum PassArgKind {
     PASS_ARG_CALL
 } PassArgKind;
 
-/* The contents of a file argument (a .npy), read by the API layer before the pipeline
- * runs: C order, dtype as in the file. When it could not be read, data is NULL and error
- * holds the reader's messages, reported only if the pass asks for the data (pass_file), so
- * that a pass that does not need it (nothing to quantize) runs as if it had not been
- * given. Owned by whoever loaded it (api_pipeline_load / api_pipeline_release). */
+/* The contents of a file argument, read by the API layer before the pipeline runs: a
+ * .npy (C order, dtype as in the file), or a set of named arrays, one per model input: a
+ * .npz (np.savez) or the list "NAME=FILE.npy,NAME=FILE.npy" (docs/quantization.md). When
+ * it could not be read, data is NULL and error holds the reader's messages, reported only
+ * if the pass asks for the data (pass_file), so that a pass that does not need it (nothing
+ * to quantize) runs as if it had not been given. Owned by whoever loaded it
+ * (api_pipeline_load / api_pipeline_release). */
 typedef struct PassFile {
     const char *path; /* as opened (resolved against the model file's folder) */
     DType dtype;
@@ -39,7 +41,23 @@ typedef struct PassFile {
     const void *data;
     size_t nbytes;
     Diag *error; /* NULL when read */
+    /* the model input this array feeds (a .npz entry's name without ".npy", the NAME of
+     * NAME=FILE.npy); NULL for a plain .npy */
+    const char *key;
+    /* a set of named arrays: parts[0..n_parts), each with its key and path (a .npz's
+     * parts: "FILE.npz:NAME.npy"); this one then has no data of its own */
+    int n_parts;
+    struct PassFile *parts;
 } PassFile;
+
+/* Samples of one model input, as the calibration runs take them: shape[0] samples, C
+ * order, of the input's dtype (int64 ids and masks are fed as int64). */
+typedef struct PassTensor {
+    DType dtype;
+    int ndim;
+    int64_t shape[IR_MAX_RANK];
+    const void *data;
+} PassTensor;
 
 typedef struct PassArgs PassArgs;
 typedef struct PassArg {
@@ -96,10 +114,10 @@ typedef struct PassExec PassExec;
 typedef struct PassRunner {
     /* g's values watch[0..n) become readable after each run; g is not modified */
     PassExec *(*compile)(const Graph *g, const ValueId *watch, int n_watch, Diag *d);
-    /* the graph's one input: f32 data of shape[0..ndim); outs[i] gets watch[i] as malloc'd
-     * f32 data (its element count: the value's shape with the input's symbols bound) */
-    bool (*run)(PassExec *e, const float *input, int ndim, const int64_t *shape, float **outs,
-                Diag *d);
+    /* inputs[i]: the data of the graph's input i (every input, in order); outs[i] gets
+     * watch[i] as malloc'd data of its dtype (its element count: the value's shape with
+     * the inputs' symbols bound) */
+    bool (*run)(PassExec *e, const PassTensor *inputs, void **outs, Diag *d);
     void (*release)(PassExec *e);
 } PassRunner;
 void pass_set_runner(const PassRunner *r);

@@ -57,8 +57,10 @@ bool pass_qat_insert(Graph *g, const PassFile *data, int *n_layers, Diag *d)
     SLIMC_ASSERT(st);
     for (int k = 0; k < n_watch; k++)
         pass_qcal_stats_init(&st[k]);
-    bool ok = pass_qcal_run(g, data->data, data->dtype, data->ndim, data->shape, watch, n_watch,
-                            false, st, (SrcLoc){data->path, 0, 0}, d);
+    const SrcLoc at = {data->path, 0, 0};
+    PassTensor *samples = pass_qcal_inputs(g, data, "calibration", at, d);
+    bool ok = samples && pass_qcal_run(g, samples, watch, n_watch, false, st, at, d);
+    free(samples);
     ValueId *xq = malloc(sizeof(ValueId) * ((size_t)n_watch + 1));
     /* at most two nodes per layer (its weight's, its input's when new) */
     NodeId *before = malloc(sizeof(NodeId) * (2 * (size_t)n_old + 1));

@@ -36,20 +36,28 @@ void pass_qcal_range(const QStats *s, QMethod m, double p, float *lo, float *hi)
  * scale) in [0, 255]; a zero range gives scale 1, zero point 0. */
 void pass_qcal_params(float lo, float hi, float *scale, int32_t *zp);
 
-/* Runs g's reference evaluator over the samples of data (one input; the leading dim is the
- * sample count, run in batches; the caller has checked that it is finite) and fills
- * stats[i] for the f32 values watch[i]: min/max first, and histograms in a second sweep
- * when with_hist. Errors (shape, dtype, NaN/Inf in a watched activation, an empty set) go
- * to d. */
-bool pass_qcal_run(const Graph *g, const void *data, DType dtype, int ndim, const int64_t *shape,
-                   const ValueId *watch, int n_watch, bool with_hist, QStats *stats, SrcLoc loc,
-                   Diag *d);
+/* The samples of each input of g from file argument f (what: "calibration" or
+ * "validation"): a plain .npy for a model of one input, else one named array per input (a
+ * .npz, or NAME=FILE.npy,...). Checks that every name is an input (did you mean), that
+ * every input has its array, once, of the input's dtype, with at least one sample and the
+ * same sample count as the others, and that f32 data is finite; errors name the file.
+ * Returns a malloc'd array of g->n_inputs views into f's data (free it), or NULL. */
+PassTensor *pass_qcal_inputs(const Graph *g, const PassFile *f, const char *what, SrcLoc loc,
+                             Diag *d);
 
-/* The model's first output (f32) over the samples of data (f32, leading dim the sample
- * count), by the reference evaluator in batches: *out (malloc'd) holds shape[0] rows of
- * *per_sample values. For the accuracy guard of quantize(..., max_drop=). */
-bool pass_qcal_eval(const Graph *g, const float *data, int ndim, const int64_t *shape, float **out,
-                    int64_t *per_sample, SrcLoc loc, Diag *d);
+/* Runs g over the samples of its inputs (in[j] for input j, from pass_qcal_inputs; the
+ * leading dim is the sample count, run in batches), by the installed runner or the
+ * reference evaluator, and fills stats[i] for the f32 values watch[i]: min/max first, and
+ * histograms in a second sweep when with_hist. Errors (shape, NaN/Inf in a watched
+ * activation, an empty set) go to d. */
+bool pass_qcal_run(const Graph *g, const PassTensor *in, const ValueId *watch, int n_watch,
+                   bool with_hist, QStats *stats, SrcLoc loc, Diag *d);
+
+/* The model's first output (f32) over the samples of its inputs (as pass_qcal_run takes
+ * them), in batches: *out (malloc'd) holds in[0].shape[0] rows of *per_sample values. For
+ * the accuracy guard of quantize(..., max_drop=). */
+bool pass_qcal_eval(const Graph *g, const PassTensor *in, float **out, int64_t *per_sample,
+                    SrcLoc loc, Diag *d);
 
 /* Whether node n's device runs int8 layers (quantize.c): the CPU, and CUDA where ops.def's
  * IR_BE_CUDA column has the int8 op (codegen/cuda/quant.c). quantize and qdq rewrite only

@@ -7,7 +7,8 @@
  * yet) becomes qconv2d / qlinear: the weight is stored as i8, symmetric, one scale per
  * output channel (per_channel, the default) or one for the tensor; its input activation
  * is quantized to u8 with a per-tensor scale and zero point chosen from calibration (the
- * fp32 graph run over the samples of the .npy file by the reference evaluator); the node
+ * fp32 graph run over the samples of every input: a .npy, or for several inputs a .npz or
+ * "NAME=FILE.npy,..." list, passes/calibrate.c); the node
  * writes f32 (i32 accumulation, bias fused), so ops without an int8 kernel stay float
  * and need no dequantize node. One quantize node serves every quantized op that reads the
  * same activation. The path is relative to the model file when the pipeline is the
@@ -21,34 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* An error naming the file and the first NaN or Inf of a float32 .npy (what: "calibration"
- * or "validation"), with its index in the array; false when there is one. */
-static bool check_finite(const char *what, const PassFile *a, SrcLoc loc, Diag *d)
-{
-    const char *path = a->path;
-    const float *x = a->data;
-    const int64_t n = (int64_t)(a->nbytes / sizeof(float));
-    int64_t i = 0;
-    while (i < n && isfinite(x[i]))
-        i++;
-    if (i == n)
-        return true;
-    char idx[IR_MAX_RANK * 24 + 4] = "";
-    int64_t r = i;
-    for (int k = a->ndim - 1; k >= 0; k--) { /* the multi-index, last axis first */
-        int64_t dim = a->shape[k] > 0 ? a->shape[k] : 1;
-        char tmp[sizeof idx];
-        if (snprintf(tmp, sizeof tmp, "%lld%s%s", (long long)(r % dim),
-                     k == a->ndim - 1 ? "" : ", ", idx) >= (int)sizeof tmp)
-            break; /* cannot happen (IR_MAX_RANK * 24 holds any index); -Wformat-truncation */
-        memcpy(idx, tmp, sizeof idx);
-        r /= dim;
-    }
-    ir_diag_error(d, loc, "quantize: %s: the %s data holds %s at element %lld (index [%s])", path,
-                  what, isnan(x[i]) ? "NaN" : "Inf", (long long)i, idx);
-    return false;
-}
 
 static bool parse_method(const PassArgs *args, QMethod *m, double *p, Diag *d)
 {
@@ -325,7 +298,8 @@ typedef struct Guard {
     const float *xs;
     const int32_t *xz;
     bool per_channel;
-    const PassFile *val;
+    PassTensor *val; /* per input: the validation samples */
+    int64_t n_val;   /* their count */
     int64_t *labels; /* NULL: agreement with ref */
     float *ref;      /* fp32 outputs */
     int64_t per;     /* values per sample */
@@ -344,7 +318,7 @@ static int64_t argmax_row(const float *r, int64_t n)
 /* Top-1 of out against the labels, or against ref's top-1. */
 static double top1(const Guard *gd, const float *out)
 {
-    const int64_t n = gd->val->shape[0];
+    const int64_t n = gd->n_val;
     int64_t hit = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t want = gd->labels ? gd->labels[i] : argmax_row(gd->ref + i * gd->per, gd->per);
@@ -361,7 +335,7 @@ static double measure(const Guard *gd, const bool *keep_float, Diag *d)
     float *out = NULL;
     int64_t per = 0;
     if (rewrite(c, gd->watch, gd->n_watch, gd->xs, gd->xz, gd->per_channel, keep_float, d) &&
-        pass_qcal_eval(c, gd->val->data, gd->val->ndim, gd->val->shape, &out, &per, gd->loc, d))
+        pass_qcal_eval(c, gd->val, &out, &per, gd->loc, d))
         m = top1(gd, out);
     free(out);
     ir_graph_free(c);
@@ -380,14 +354,14 @@ static bool read_labels(Guard *gd, const PassArgs *args, Diag *d)
     const PassFile *lab = pass_file(la, d);
     if (!lab)
         return false;
-    bool ok = lab->ndim == 1 && lab->shape[0] == gd->val->shape[0] &&
+    bool ok = lab->n_parts == 0 && lab->ndim == 1 && lab->shape[0] == gd->n_val &&
               (lab->dtype == IR_I64 || lab->dtype == IR_I32 || lab->dtype == IR_U8 ||
                lab->dtype == IR_I16 || lab->dtype == IR_I8);
     if (!ok)
         ir_diag_error(
             d, la->loc,
             "quantize: labels must be integers, one per validation sample (%lld), in '%s'",
-            (long long)gd->val->shape[0], la->text);
+            (long long)gd->n_val, la->text);
     gd->labels = ok ? malloc(sizeof(int64_t) * (size_t)(lab->shape[0] + 1)) : NULL;
     for (int64_t i = 0; ok && i < lab->shape[0]; i++) {
         gd->labels[i] = (int64_t)ir_dtype_get(lab->dtype, lab->data, i);
@@ -424,18 +398,14 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
                 .xz = xz,
                 .per_channel = per_channel,
                 .loc = va->loc};
-    gd.val = pass_file(va, d);
+    const PassFile *vf = pass_file(va, d);
+    if (!vf)
+        return false;
+    gd.val = pass_qcal_inputs(g, vf, "validation", va->loc, d);
     if (!gd.val)
         return false;
-    bool ok = true;
-    if (gd.val->dtype != IR_F32 || gd.val->ndim < 1 || gd.val->shape[0] < 1) {
-        ir_diag_error(d, va->loc, "quantize: the validation data '%s' must be float32 samples",
-                      va->text);
-        ok = false;
-    }
-    ok = ok && check_finite("validation", gd.val, va->loc, d);
-    ok = ok &&
-         pass_qcal_eval(g, gd.val->data, gd.val->ndim, gd.val->shape, &gd.ref, &gd.per, va->loc, d);
+    gd.n_val = gd.val[0].shape[0];
+    bool ok = pass_qcal_eval(g, gd.val, &gd.ref, &gd.per, va->loc, d);
     ok = ok && read_labels(&gd, args, d);
     const int n = g->n_nodes;
     bool *keep = calloc((size_t)n + 1, sizeof(bool));
@@ -505,6 +475,7 @@ static bool guard(Graph *g, const PassArgs *args, const ValueId *watch, int n_wa
     free(layers);
     free(gain);
     free(gd.ref);
+    free(gd.val);
     free(gd.labels);
     return ok;
 }
@@ -826,17 +797,15 @@ bool pass_quantize(Graph *g, const PassArgs *args, Diag *d)
     if (!arr)
         return false;
     const char *path = arr->path;
-    if (arr->dtype == IR_F32 && !check_finite("calibration", arr, cal->loc, d))
-        return false;
-    QStats *stats = malloc(sizeof(QStats) * (size_t)n_watch);
-    if (!stats) {
+    PassTensor *in = pass_qcal_inputs(g, arr, "calibration", cal->loc, d);
+    QStats *stats = in ? malloc(sizeof(QStats) * (size_t)n_watch) : NULL;
+    if (in && !stats)
         ir_diag_error(d, args->loc, "quantize: out of memory");
-        return false;
-    }
-    for (int k = 0; k < n_watch; k++)
+    for (int k = 0; stats && k < n_watch; k++)
         pass_qcal_stats_init(&stats[k]);
-    bool ok = pass_qcal_run(g, arr->data, arr->dtype, arr->ndim, arr->shape, watch, n_watch,
-                            method != QCAL_MINMAX, stats, cal->loc, d);
+    bool ok =
+        stats && pass_qcal_run(g, in, watch, n_watch, method != QCAL_MINMAX, stats, cal->loc, d);
+    free(in);
     if (!ok) {
         free(stats);
         return false;

@@ -10,11 +10,12 @@ typedef struct CliCommon {
     SlimcOptions opt;
     bool time;
     const char *target;
-    const char *device_flag;  /* "--device" or "--target" (its older name), as given */
-    uint64_t max_memory;      /* --max-memory; 0: the library's default */
-    const char *quantize;     /* --quantize MODE, as given */
-    const char *calibrate;    /* --calibrate FILE.npy */
-    char quantize_step[4200]; /* the quantize(...) call opt.quantize points at */
+    const char *device_flag;   /* "--device" or "--target" (its older name), as given */
+    uint64_t max_memory;       /* --max-memory; 0: the library's default */
+    const char *quantize;      /* --quantize MODE, as given */
+    const char *calibrate;     /* --calibrate FILE (or the NAME=FILE.npy list, joined) */
+    char calibrate_list[4096]; /* where several --calibrate NAME=FILE.npy are joined */
+    char quantize_step[4200];  /* the quantize(...) call opt.quantize points at */
     /* --shape and --dim as given, applied by cli_load (slimc_fix_shape_arg...) */
     const char *shapes[64], *dims[64];
     int n_shapes, n_dims;
@@ -31,6 +32,11 @@ int cli_common_finish(CliCommon *c);
 /* The quantize(...) pass call of --quantize mode (NULL: int8 when calibrate is given) and
  * --calibrate calibrate (or NULL) into buf; false after printing an error. */
 bool cli_quantize_step(const char *mode, const char *calibrate, char *buf, size_t size);
+/* One more --calibrate val: the first is kept as it is (FILE.npy, FILE.npz or NAME=FILE.npy);
+ * each later one must be NAME=FILE.npy, and they are joined with ',' into buf, the list
+ * quantize's calibrate= takes (docs/quantization.md); *cal points at the result. False
+ * after printing an error. */
+bool cli_calibrate_add(const char **cal, const char *val, char *buf, size_t size);
 /* Prints the context's messages to stderr and clears them. */
 void cli_flush(SlimcContext *ctx);
 /* Loads a model and runs the passes; prints errors. NULL on failure. */

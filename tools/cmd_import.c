@@ -10,12 +10,14 @@
 static int save_slim(int argc, char **argv, bool compress)
 {
     const char *cmd = compress ? "compress" : "import";
-    const char *usage =
-        compress ? "slimc compress MODEL [--passes P | --quantize MODE [--calibrate FILE.npy]] "
-                   "[--device-profile FILE] [--max-memory SIZE] [--dense] -o OUT.slim"
-                 : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
+    const char *usage = compress
+                            ? "slimc compress MODEL [--passes P | --quantize MODE [--calibrate "
+                              "FILE.npy|FILE.npz|NAME=FILE.npy...]] "
+                              "[--device-profile FILE] [--max-memory SIZE] [--dense] -o OUT.slim"
+                            : "slimc import MODEL.onnx [--max-memory SIZE] -o MODEL.slim";
     const char *in = NULL, *out = NULL, *passes = NULL, *quantize = NULL, *calibrate = NULL;
-    static char step[4200]; /* the quantize(...) call of --quantize */
+    static char step[4200];           /* the quantize(...) call of --quantize */
+    static char calibrate_list[4096]; /* several --calibrate NAME=FILE.npy, joined */
     uint64_t max_memory = 0;
     bool dense = !compress; /* import writes what it read */
     CliCommon fixes;        /* --shape, --dim */
@@ -29,7 +31,10 @@ static int save_slim(int argc, char **argv, bool compress)
         case CLI_OUT: out = v; break;
         case CLI_PASSES: passes = v; break;
         case CLI_QUANTIZE: quantize = v; break;
-        case CLI_CALIBRATE: calibrate = v; break;
+        case CLI_CALIBRATE:
+            if (!cli_calibrate_add(&calibrate, v, calibrate_list, sizeof calibrate_list))
+                return 1;
+            break;
         case CLI_DENSE: dense = true; break;
         case CLI_DEVICE_PROFILE:
         case CLI_CACHE_DIR: /* the cost model's profile (slimc_model_compress_with) */

@@ -56,7 +56,10 @@ int cli_common_apply(CliCommon *c, CliOpt o, const char *val)
     case CLI_CACHE_DIR: c->opt.cache_dir = val; return 1;
     case CLI_DEVICE_PROFILE: c->opt.device_profile = val; return 1;
     case CLI_QUANTIZE: c->quantize = val; return 1;
-    case CLI_CALIBRATE: c->calibrate = val; return 1;
+    case CLI_CALIBRATE:
+        return cli_calibrate_add(&c->calibrate, val, c->calibrate_list, sizeof c->calibrate_list)
+                   ? 1
+                   : -1;
     case CLI_PRECISION:
         if (!strcmp(val, "fp32"))
             c->opt.precision = SLIMC_PRECISION_FP32;
@@ -131,8 +134,9 @@ bool cli_quantize_step(const char *mode, const char *calibrate, char *buf, size_
     }
     const bool calibrated = k == 0;
     if (calibrated && !calibrate) {
-        cli_error("--quantize int8 needs calibration samples: --calibrate FILE.npy (or "
-                  "--quantize int8-dynamic, which needs none)");
+        cli_error("--quantize int8 needs calibration samples: --calibrate FILE.npy (a model of "
+                  "several inputs: --calibrate NAME=FILE.npy for each, or one .npz), or "
+                  "--quantize int8-dynamic, which needs none");
         return false;
     }
     if (!calibrated && calibrate) {
@@ -158,6 +162,30 @@ bool cli_quantize_step(const char *mode, const char *calibrate, char *buf, size_
         buf[len++] = '"';
     }
     snprintf(buf + len, size - len, ")");
+    return true;
+}
+
+bool cli_calibrate_add(const char **cal, const char *val, char *buf, size_t size)
+{
+    if (!*cal) {
+        *cal = val;
+        return true;
+    }
+    if (!strchr(*cal, '=') || !strchr(val, '=')) {
+        cli_error("--calibrate given twice: for a model of several inputs give each input's "
+                  "samples as --calibrate NAME=FILE.npy, or all of them in one .npz");
+        return false;
+    }
+    const size_t have = strlen(*cal), more = strlen(val);
+    if (have + more + 2 > size) {
+        cli_error("--calibrate: the list of files is too long (over %zu bytes)", size - 1);
+        return false;
+    }
+    if (*cal != buf)
+        memcpy(buf, *cal, have + 1);
+    buf[have] = ',';
+    memcpy(buf + have + 1, val, more + 1);
+    *cal = buf;
     return true;
 }
 

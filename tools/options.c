@@ -35,8 +35,9 @@ const CliOptionInfo cli_options[CLI_OPT_COUNT] = {
     [CLI_QUANTIZE] = {"--quantize", "MODE", false,
                       "int8 (with --calibrate), int8-dynamic, int8-weight, int4, fp16 or bf16: "
                       "the default pipeline with quantize at its place (docs/quantization.md)"},
-    [CLI_CALIBRATE] = {"--calibrate", "FILE.npy", false,
-                       "calibration samples for --quantize int8 (alone: implies it)"},
+    [CLI_CALIBRATE] = {"--calibrate", "FILE.npy|FILE.npz|NAME=FILE.npy", true,
+                       "calibration samples for --quantize int8 (alone: implies it); a model of "
+                       "several inputs: NAME=FILE.npy once per input, or a .npz"},
     /* fixed shapes (FIXED_SHAPES below) */
     [CLI_SHAPE] = {"--shape", "NAME=D0,D1,...", true,
                    "fix an input's dims (NAME: its name or position)"},

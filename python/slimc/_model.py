@@ -96,9 +96,14 @@ class _Holder:
         return os.path.join(self.h.tmpdir, name)
 
     def data(self, value, name):
-        """A path for value: a path as it is, an array saved as .npy."""
+        """A path for value: a path as it is, an array saved as .npy, a dict of arrays (one
+        per model input, by name) saved as .npz (np.savez: stored, which slimc reads)."""
         if isinstance(value, (str, os.PathLike)):
             return _quote(value, name)
+        if isinstance(value, dict):
+            path = self.path(name + ".npz")
+            np.savez(path, **{str(k): np.asarray(v) for k, v in value.items()})
+            return _quote(path, name)
         path = self.path(name + ".npy")
         np.save(path, np.asarray(value))
         return _quote(path, name)
@@ -464,7 +469,8 @@ def compile(model, passes=None, quantize=None, threads=None, device="cpu", **kw)
     """Compiles model — a .slim or .onnx path, ONNX bytes (or .slim text with name=
     "x.slim"), or an onnx.ModelProto — into a Model. passes: a pipeline (docs/passes.md;
     None: the model's compress block and the defaults); quantize: "int8" (with calibrate=
-    an array or .npy path for static int8, else dynamic), "int4", "fp16", "bf16", or a
+    an array or .npy path for static int8, or for a model of several inputs a dict
+    {input name: array} or a .npz path; else dynamic), "int4", "fp16", "bf16", or a
     whole "quantize(...)" step; threads: None for the C API's default; device: "cpu",
     "cuda" or "auto". Also name=, max_memory= (bytes), cache_dir=, calibrate=, max_drop=,
     prune=, device_profile= (a profile-device JSON file: the cost model's choices)."""

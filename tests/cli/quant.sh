@@ -40,7 +40,7 @@ expect_fail "no calibration" "needs calibration samples" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes 'quantize(int8)' --input x="$S/lenet/input.npy"
 expect_fail "missing file" "nope.npy" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes 'quantize(int8, calibrate="nope.npy")' --input x="$S/lenet/input.npy"
-expect_fail "wrong dtype" "must be float32" \
+expect_fail "wrong dtype" "input .x. is f32, but its calibration data is i64" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes "quantize(int8, calibrate=\"$S/lenet/test_y.npy\")" --input x="$S/lenet/input.npy"
 expect_fail "wrong shape" "calibration data" \
   "$SLIMC" run "$S/lenet/lenet.slim" --passes "quantize(int8, calibrate=\"$S/lenet/expected.npy\")" --input x="$S/lenet/input.npy"

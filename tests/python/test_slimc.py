@@ -254,6 +254,50 @@ def test_inspect_is_data(mlp):
         mlp.inspect("nonsense")
 
 
+def _write_safetensors(path, tensors):
+    """A safetensors file of f32 arrays (the format: 8-byte header length, JSON, data)."""
+    import json
+    import struct
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        b = np.ascontiguousarray(a, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def test_calibrate_dict_for_two_inputs(tmp_path):
+    """calibrate= a dict {input name: array} (saved as a .npz) for a model of two inputs;
+    the int8 output against numpy's fp32 forward, and a name that is no input refused."""
+    rng = np.random.default_rng(3)
+    w = {"fc1.weight": rng.standard_normal((32, 64)) * 0.2, "fc1.bias": rng.standard_normal(32),
+         "fc2.weight": rng.standard_normal((4, 32)) * 0.2, "fc2.bias": rng.standard_normal(4)}
+    _write_safetensors(str(tmp_path / "two.safetensors"), w)
+    (tmp_path / "two.slim").write_text(
+        'model two(x: f32[N, 64], z: f32[N, 32]) -> f32[N, 4]\n'
+        '    weights "two.safetensors"\n\n'
+        '    fc1 = Linear(64, 32)\n    fc2 = Linear(32, 4)\n\n'
+        '    return fc2(relu(fc1(x) + z))\n')
+    cal = {"x": rng.standard_normal((32, 64)).astype(np.float32),
+           "z": rng.standard_normal((32, 32)).astype(np.float32)}
+    x, z = cal["x"][:8], cal["z"][:8]  # within the calibrated ranges: no clipping
+    h = np.maximum(x @ w["fc1.weight"].T + w["fc1.bias"] + z, 0)
+    want = (h @ w["fc2.weight"].T + w["fc2.bias"]).astype(np.float32)
+    profile = os.path.join(ROOT, "tests", "data", "profile_int8_fast.json")
+    q = slimc.compile(str(tmp_path / "two.slim"), quantize="int8", calibrate=cal,
+                      device_profile=profile)
+    assert q.inspect("quant")["quant"].count("qlinear") == 2
+    got = q(x, z)
+    assert np.abs(got - want).max() <= 0.02 * np.abs(want).max()
+    with pytest.raises(slimc.Error, match="'zz' is not an input of the model"):
+        slimc.compile(str(tmp_path / "two.slim"), quantize="int8",
+                      calibrate={"x": cal["x"], "zz": cal["z"]}, device_profile=profile)
+
+
 def test_compile_quantize_and_compress_save(tmp_path):
     path = os.path.join(SAMPLES, "lenet", "lenet.slim")
     x = np.load(os.path.join(SAMPLES, "lenet", "input.npy"))
