@@ -40,10 +40,7 @@ _Static_assert(RT_DT_F64 == (int)IR_F64 && RT_DT_F32 == (int)IR_F32 && RT_DT_F16
                "runtime/model_desc.h's dtype numbers differ from ir/types.h's");
 _Static_assert(RT_MAX_RANK == IR_MAX_RANK, "RT_MAX_RANK differs from IR_MAX_RANK");
 
-/* Reports a user error about file name (no line: these are binary files). */
-static bool fail(const char *name, Diag *d, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(const char *name, Diag *d, const char *fmt, ...)
+bool fe_file_error(const char *name, Diag *d, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -63,10 +60,10 @@ bool fe_npy_parse_ex(const char *name, const void *buf, size_t len, unsigned fla
     memset(out, 0, sizeof *out);
     if (!rt_npy_parse(buf, len, flags & FE_NPY_U2_AS_BF16 ? RT_NPY_U2_AS_BF16 : 0, &info, msg,
                       sizeof msg))
-        return fail(name, d, "%s", msg);
+        return fe_file_error(name, d, "%s", msg);
     unsigned char *data = malloc(info.nbytes ? info.nbytes : 1);
     if (!data)
-        return fail(name, d, "out of memory for %zu bytes of data", info.nbytes);
+        return fe_file_error(name, d, "out of memory for %zu bytes of data", info.nbytes);
     if (info.nbytes)
         memcpy(data, (const unsigned char *)buf + info.data_offset, info.nbytes);
     if (info.swap)
@@ -115,21 +112,23 @@ bool fe_npy_write(const char *path, DType dtype, int ndim, const int64_t *shape,
 {
     const char *descr = rt_npy_descr((int)dtype);
     if (!descr)
-        return fail(path, d,
-                    "cannot write %s to .npy: the format has no such dtype (unpack i4 to i8 first)",
-                    ir_dtype_name(dtype));
+        return fe_file_error(
+            path, d,
+            "cannot write %s to .npy: the format has no such dtype (unpack i4 to i8 first)",
+            ir_dtype_name(dtype));
     if (ndim < 0 || ndim > IR_MAX_RANK)
-        return fail(path, d, "cannot write an array of rank %d (at most %d)", ndim, IR_MAX_RANK);
+        return fe_file_error(path, d, "cannot write an array of rank %d (at most %d)", ndim,
+                             IR_MAX_RANK);
     SLIMC_ASSERT(ndim == 0 || shape);
     for (int i = 0; i < ndim; i++)
         if (shape[i] < 0)
-            return fail(path, d, "cannot write an array with the negative dimension %lld",
-                        (long long)shape[i]);
+            return fe_file_error(path, d, "cannot write an array with the negative dimension %lld",
+                                 (long long)shape[i]);
     size_t nbytes;
     char shape_text[256];
     rt_npy_format_shape(shape_text, sizeof shape_text, shape, ndim);
     if (!rt_npy_shape_bytes(shape, ndim, (size_t)ir_dtype_bits(dtype) / 8, &nbytes))
-        return fail(path, d, "cannot write an array of shape %s: too large", shape_text);
+        return fe_file_error(path, d, "cannot write an array of shape %s: too large", shape_text);
     SLIMC_ASSERT(nbytes == 0 || data);
 
     /* As numpy's _write_array_header: the dict with sorted keys, room for the first dim to
@@ -169,10 +168,11 @@ bool fe_map_file(const char *path, void **map, size_t *len, Diag *d)
     const char *why;
     int fd = fe_open_regular(path, &st, &why); /* no FIFO, device, folder or /proc file */
     if (fd < 0)
-        return why ? fail(path, d, "%s", why) : fail(path, d, "cannot open: %s", strerror(errno));
+        return why ? fe_file_error(path, d, "%s", why)
+                   : fe_file_error(path, d, "cannot open: %s", strerror(errno));
     if ((uint64_t)st.st_size > SIZE_MAX) {
         close(fd);
-        return fail(path, d, "file too large to map");
+        return fe_file_error(path, d, "file too large to map");
     }
     size_t n = (size_t)st.st_size;
     if (n > 0) {
@@ -180,7 +180,7 @@ bool fe_map_file(const char *path, void **map, size_t *len, Diag *d)
         if (p == MAP_FAILED) {
             int e = errno;
             close(fd);
-            return fail(path, d, "cannot map: %s", strerror(e));
+            return fe_file_error(path, d, "cannot map: %s", strerror(e));
         }
         *map = p;
     }
@@ -217,7 +217,7 @@ bool fe_write_file_atomic(const char *path, const FeChunk *chunks, int n_chunks,
     size_t cap = strlen(path) + 48;
     char *tmp = malloc(cap);
     if (!tmp)
-        return fail(path, d, "out of memory");
+        return fe_file_error(path, d, "out of memory");
     int fd = -1;
     for (int attempt = 0; attempt < 100; attempt++) {
         snprintf(tmp, cap, "%s.tmp%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
@@ -229,7 +229,7 @@ bool fe_write_file_atomic(const char *path, const FeChunk *chunks, int n_chunks,
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return fail(path, d, "cannot create a file in its folder: %s", strerror(e));
+        return fe_file_error(path, d, "cannot create a file in its folder: %s", strerror(e));
     }
     const char *what = NULL;
     for (int i = 0; i < n_chunks && !what; i++)
@@ -249,7 +249,7 @@ bool fe_write_file_atomic(const char *path, const FeChunk *chunks, int n_chunks,
     if (what) {
         unlink(tmp);
         free(tmp);
-        return fail(path, d, "%s: %s", what, e ? strerror(e) : "short write");
+        return fe_file_error(path, d, "%s: %s", what, e ? strerror(e) : "short write");
     }
     free(tmp);
     return true;

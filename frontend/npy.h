@@ -47,6 +47,9 @@ void fe_npy_free(NpyArray *a);
  * *len == 0. Errors name the file. Release with fe_unmap_file. */
 bool fe_map_file(const char *path, void **map, size_t *len, Diag *d);
 void fe_unmap_file(void *map, size_t len);
+/* Reports a user error about binary file name (no line), as printf; returns false. */
+bool fe_file_error(const char *name, Diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 typedef struct FeChunk {
     const void *data;

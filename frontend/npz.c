@@ -9,7 +9,6 @@
  * only gives where the data starts. */
 #include "frontend/npz.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +21,6 @@ enum {
     ZIP64_LOCATOR = 0x07064b50,
     NPZ_MAX_ENTRIES = 4096, /* a calibration set has one array per model input */
 };
-
-static bool fail(const char *name, Diag *d, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static bool fail(const char *name, Diag *d, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ir_diag_error(d, (SrcLoc){name, 0, 0}, "%s", msg);
-    return false;
-}
 
 static uint32_t u16(const unsigned char *p)
 {
@@ -83,39 +69,42 @@ static bool find_directory(const char *name, const unsigned char *p, size_t len,
                            uint64_t *size, uint64_t *count, Diag *d)
 {
     if (len < 22)
-        return fail(name, d, "not a .npz: %zu bytes is too short for a zip archive", len);
+        return fe_file_error(name, d, "not a .npz: %zu bytes is too short for a zip archive", len);
     size_t e = len - 22, stop = len - 22 > 65535 ? len - 22 - 65535 : 0;
     while (u32(p + e) != ZIP_EOCD || e + 22 + u16(p + e + 20) != len) {
         if (e == stop)
-            return fail(name, d, "not a .npz: no zip end-of-central-directory record (truncated?)");
+            return fe_file_error(name, d,
+                                 "not a .npz: no zip end-of-central-directory record (truncated?)");
         e--;
     }
     if (u16(p + e + 4) || u16(p + e + 6) || u16(p + e + 8) != u16(p + e + 10))
-        return fail(name, d, "a multi-part zip archive is not a .npz slimc reads");
+        return fe_file_error(name, d, "a multi-part zip archive is not a .npz slimc reads");
     *count = u16(p + e + 10);
     *size = u32(p + e + 12);
     *off = u32(p + e + 16);
     if (*count == 0xFFFF || *size == 0xFFFFFFFFu || *off == 0xFFFFFFFFu) {
         if (e < 20 || u32(p + e - 20) != ZIP64_LOCATOR)
-            return fail(name, d, "the zip64 end record's locator is missing");
+            return fe_file_error(name, d, "the zip64 end record's locator is missing");
         const uint64_t z = u64(p + e - 20 + 8);
         if (!within(z, 56, e - 20) || u32(p + z) != ZIP64_EOCD)
-            return fail(name, d, "the zip64 end record is out of place (offset %llu)",
-                        (unsigned long long)z);
+            return fe_file_error(name, d, "the zip64 end record is out of place (offset %llu)",
+                                 (unsigned long long)z);
         if (u32(p + z + 16) || u32(p + z + 20) || u64(p + z + 24) != u64(p + z + 32))
-            return fail(name, d, "a multi-part zip archive is not a .npz slimc reads");
+            return fe_file_error(name, d, "a multi-part zip archive is not a .npz slimc reads");
         *count = u64(p + z + 32);
         *size = u64(p + z + 40);
         *off = u64(p + z + 48);
     }
     if (!within(*off, *size, e))
-        return fail(name, d,
-                    "the zip central directory (offset %llu, %llu bytes) lies outside the file "
-                    "(%zu bytes; truncated?)",
-                    (unsigned long long)*off, (unsigned long long)*size, len);
+        return fe_file_error(
+            name, d,
+            "the zip central directory (offset %llu, %llu bytes) lies outside the file "
+            "(%zu bytes; truncated?)",
+            (unsigned long long)*off, (unsigned long long)*size, len);
     if (*count > NPZ_MAX_ENTRIES || *count * 46 > *size)
-        return fail(name, d, "the zip archive claims %llu entries in a %llu-byte directory",
-                    (unsigned long long)*count, (unsigned long long)*size);
+        return fe_file_error(name, d,
+                             "the zip archive claims %llu entries in a %llu-byte directory",
+                             (unsigned long long)*count, (unsigned long long)*size);
     return true;
 }
 
@@ -132,8 +121,9 @@ static bool read_entry(const char *name, const unsigned char *p, size_t len, uin
 {
     const uint64_t c = *at;
     if (!within(c, 46, end) || u32(p + c) != ZIP_CENTRAL)
-        return fail(name, d, "zip directory entry %d is damaged (no header at offset %llu)", index,
-                    (unsigned long long)c);
+        return fe_file_error(name, d,
+                             "zip directory entry %d is damaged (no header at offset %llu)", index,
+                             (unsigned long long)c);
     z->flags = u16(p + c + 8);
     z->method = u16(p + c + 10);
     z->crc = u32(p + c + 16);
@@ -143,22 +133,23 @@ static bool read_entry(const char *name, const unsigned char *p, size_t len, uin
     const uint32_t xlen = u16(p + c + 30), clen = u16(p + c + 32);
     uint64_t local = u32(p + c + 42);
     if (!within(c + 46, (uint64_t)z->name_len + xlen + clen, end))
-        return fail(name, d, "zip directory entry %d runs past the directory", index);
+        return fe_file_error(name, d, "zip directory entry %d runs past the directory", index);
     z->name = p + c + 46;
     /* zip64: the sizes and offset that are 0xFFFFFFFF, in this order, in extra 0x0001 */
     const unsigned char *x = p + c + 46 + z->name_len, *xe = x + xlen;
     while (xe - x >= 4) {
         uint32_t id = u16(x), n = u16(x + 2);
         if ((uint64_t)(xe - x - 4) < n)
-            return fail(name, d, "zip directory entry %d has a damaged extra field", index);
+            return fe_file_error(name, d, "zip directory entry %d has a damaged extra field",
+                                 index);
         if (id == 1) {
             const unsigned char *f = x + 4, *fe = f + n;
             uint64_t *want[3] = {&z->usize, &z->csize, &local};
             for (int k = 0; k < 3; k++)
                 if (*want[k] == 0xFFFFFFFFu) {
                     if (fe - f < 8)
-                        return fail(name, d, "zip directory entry %d: its zip64 field is short",
-                                    index);
+                        return fe_file_error(
+                            name, d, "zip directory entry %d: its zip64 field is short", index);
                     *want[k] = u64(f);
                     f += 8;
                 }
@@ -167,20 +158,22 @@ static bool read_entry(const char *name, const unsigned char *p, size_t len, uin
     }
     *at = c + 46 + z->name_len + xlen + clen;
     if (!within(local, 30, len) || u32(p + local) != ZIP_LOCAL)
-        return fail(name, d,
-                    "zip entry %d: its local header (offset %llu) is missing or outside the "
-                    "file (truncated?)",
-                    index, (unsigned long long)local);
+        return fe_file_error(
+            name, d,
+            "zip entry %d: its local header (offset %llu) is missing or outside the "
+            "file (truncated?)",
+            index, (unsigned long long)local);
     const uint32_t lname = u16(p + local + 26), lx = u16(p + local + 28);
     if (!within(local + 30, (uint64_t)lname + lx, len) || lname != z->name_len ||
         memcmp(p + local + 30, z->name, lname) != 0)
-        return fail(name, d, "zip entry %d: its local header does not match the directory", index);
+        return fe_file_error(name, d, "zip entry %d: its local header does not match the directory",
+                             index);
     z->data = local + 30 + lname + lx;
     if (!within(z->data, z->csize, len))
-        return fail(name, d,
-                    "zip entry %d: its %llu bytes of data run past the end of the file "
-                    "(truncated?)",
-                    index, (unsigned long long)z->csize);
+        return fe_file_error(name, d,
+                             "zip entry %d: its %llu bytes of data run past the end of the file "
+                             "(truncated?)",
+                             index, (unsigned long long)z->csize);
     return true;
 }
 
@@ -193,10 +186,10 @@ bool fe_npz_parse(const char *name, const void *buf, size_t len, NpzEntry **out,
     if (!find_directory(name, p, len, &off, &size, &count, d))
         return false;
     if (count == 0)
-        return fail(name, d, "the .npz holds no arrays");
+        return fe_file_error(name, d, "the .npz holds no arrays");
     NpzEntry *e = calloc((size_t)count, sizeof *e);
     if (!e)
-        return fail(name, d, "out of memory for %llu entries", (unsigned long long)count);
+        return fe_file_error(name, d, "out of memory for %llu entries", (unsigned long long)count);
     bool ok = true;
     uint64_t at = off;
     int got = 0;
@@ -206,39 +199,42 @@ bool fe_npz_parse(const char *name, const void *buf, size_t len, NpzEntry **out,
             break;
         const int nl = (int)z.name_len;
         if (nl < 5 || memcmp(z.name + nl - 4, ".npy", 4) != 0 || memchr(z.name, 0, (size_t)nl)) {
-            ok = fail(name, d, "entry '%.*s' is not a .npy array (a .npz holds NAME.npy entries)",
-                      nl > 200 ? 200 : nl, (const char *)z.name);
+            ok = fe_file_error(name, d,
+                               "entry '%.*s' is not a .npy array (a .npz holds NAME.npy entries)",
+                               nl > 200 ? 200 : nl, (const char *)z.name);
             break;
         }
         if (z.flags & 1) {
-            ok = fail(name, d, "entry '%.*s' is encrypted", nl, (const char *)z.name);
+            ok = fe_file_error(name, d, "entry '%.*s' is encrypted", nl, (const char *)z.name);
             break;
         }
         if (z.method == 8) {
-            ok = fail(name, d,
-                      "entry '%.*s' is compressed (np.savez_compressed); slimc reads stored "
-                      "archives: save the arrays with np.savez",
-                      nl, (const char *)z.name);
+            ok = fe_file_error(
+                name, d,
+                "entry '%.*s' is compressed (np.savez_compressed); slimc reads stored "
+                "archives: save the arrays with np.savez",
+                nl, (const char *)z.name);
             break;
         }
         if (z.method != 0 || z.csize != z.usize) {
-            ok = fail(name, d, "entry '%.*s' uses zip method %u; slimc reads stored entries only",
-                      nl, (const char *)z.name, z.method);
+            ok = fe_file_error(name, d,
+                               "entry '%.*s' uses zip method %u; slimc reads stored entries only",
+                               nl, (const char *)z.name, z.method);
             break;
         }
         if (crc32_of(p + z.data, (size_t)z.csize) != z.crc) {
-            ok = fail(name, d, "entry '%.*s' fails its CRC-32 check (damaged file)", nl,
-                      (const char *)z.name);
+            ok = fe_file_error(name, d, "entry '%.*s' fails its CRC-32 check (damaged file)", nl,
+                               (const char *)z.name);
             break;
         }
         for (int k = 0; k < got; k++)
             if ((int)strlen(e[k].name) == nl - 4 && memcmp(e[k].name, z.name, (size_t)nl - 4) == 0)
-                ok = fail(name, d, "entry '%.*s' appears twice", nl, (const char *)z.name);
+                ok = fe_file_error(name, d, "entry '%.*s' appears twice", nl, (const char *)z.name);
         if (!ok)
             break;
         e[got].name = malloc((size_t)nl - 3);
         if (!e[got].name) {
-            ok = fail(name, d, "out of memory");
+            ok = fe_file_error(name, d, "out of memory");
             break;
         }
         memcpy(e[got].name, z.name, (size_t)nl - 4);

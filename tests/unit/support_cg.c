@@ -257,3 +257,39 @@ ValueId sup_input_int(Graph *g, const char *name, DType dt, int rank, const int6
     }
     return ir_input_new(g, name, ty, (SrcLoc){0});
 }
+
+void sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, const float *ref,
+                        size_t ny, double tol, const char *what)
+{
+    Diag d;
+    ir_diag_init(&d);
+    RtOptions ro;
+    rt_options_default(&ro);
+    RtModule *m = rt_compile(src, len, &ro, &d);
+    ck_assert_msg(m, "%s: compile: %s", what, ir_diag_text(&d));
+    RtExec *e = cg_exec_new(g, m, NULL, &d);
+    ck_assert_msg(e, "%s: exec_new: %s", what, ir_diag_text(&d));
+    static const int threads[] = {1, 2, 3};
+    float *first = NULL;
+    for (int t = 0; t < 3; t++) {
+        RtTensor out;
+        ck_assert_msg(rt_exec_run(e, in, 1, &out, 1, threads[t], &d), "%s: run: %s", what,
+                      ir_diag_text(&d));
+        ck_assert_uint_eq(out.nbytes, sizeof(float) * ny);
+        double err, sc;
+        ck_assert_msg(sup_compare(out.data, ref, ny, tol, &err, &sc),
+                      "%s (%d threads): max error %g, max |ref| %g", what, threads[t], err, sc);
+        if (!first) {
+            first = out.data;
+        } else {
+            ck_assert_msg(memcmp(first, out.data, out.nbytes) == 0,
+                          "%s: %d threads differ from 1 thread", what, threads[t]);
+            free(out.data);
+        }
+    }
+    free(first);
+    rt_exec_free(e);
+    rt_module_free(m);
+    free(src);
+    ir_diag_fini(&d);
+}
