@@ -213,10 +213,11 @@ static OxResult conv3d(OxImporter *im, OxNode *n, ValueId x)
 
 OxResult ox_op_conv(OxImporter *im, OxNode *n)
 {
-    ValueId x = ox_in(im, n, 0), wv = ox_in(im, n, 1);
-    const Type *wt = ox_ty(im, wv);
-    if (ox_ty(im, x)->shape.rank == 5 && wt->shape.rank == 5)
+    ValueId x = ox_in(im, n, 0);
+    if (ox_ty(im, x)->shape.rank == 5) /* its weight is read as a constant there */
         return conv3d(im, n, x);
+    ValueId wv = ox_in(im, n, 1);
+    const Type *wt = ox_ty(im, wv);
     bool one_d = ox_ty(im, x)->shape.rank == 3 && wt->shape.rank == 3;
     if (one_d) {
         x = lift_1d(im, n, x);

@@ -607,13 +607,12 @@ OxResult ox_op_depth_space(OxImporter *im, OxNode *n, bool to_space)
         s4.d[2] = hb;
         s4.d[3] = wb;
     }
-    int64_t a6[6], a4[4];
-    if (!reshape_attr(im->g, &s6, a6) || !reshape_attr(im->g, &s4, a4))
-        return ox_unsupported_symbolic(im, n, "a block rearrangement this symbolic");
-    ValueId v = ox_permute(im, n, ox_reshape_to(im, n, x, &s6), perm, 6);
-    if (v == IR_NONE)
-        return ox_no_ir_op(im, n, "permute");
-    return ox_out(im, n, ox_reshape_to(im, n, v, &s4));
+    /* a reshape fails only when the graph has no room for a symbol naming a product */
+    ValueId v = ox_reshape_to(im, n, x, &s6);
+    v = v == IR_NONE ? IR_NONE : ox_permute(im, n, v, perm, 6);
+    v = v == IR_NONE ? IR_NONE : ox_reshape_to(im, n, v, &s4);
+    return v == IR_NONE ? ox_unsupported_symbolic(im, n, "a block rearrangement this symbolic")
+                        : ox_out(im, n, v);
 }
 
 OxResult ox_op_resize(OxImporter *im, OxNode *n)

@@ -258,8 +258,8 @@ ValueId sup_input_int(Graph *g, const char *name, DType dt, int rank, const int6
     return ir_input_new(g, name, ty, (SrcLoc){0});
 }
 
-void sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, const float *ref,
-                        size_t ny, double tol, const char *what)
+float *sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, int n_in,
+                          const float *ref, size_t ny, double tol, const char *what)
 {
     Diag d;
     ir_diag_init(&d);
@@ -273,7 +273,7 @@ void sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, con
     float *first = NULL;
     for (int t = 0; t < 3; t++) {
         RtTensor out;
-        ck_assert_msg(rt_exec_run(e, in, 1, &out, 1, threads[t], &d), "%s: run: %s", what,
+        ck_assert_msg(rt_exec_run(e, in, n_in, &out, 1, threads[t], &d), "%s: run: %s", what,
                       ir_diag_text(&d));
         ck_assert_uint_eq(out.nbytes, sizeof(float) * ny);
         double err, sc;
@@ -287,9 +287,9 @@ void sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, con
             free(out.data);
         }
     }
-    free(first);
     rt_exec_free(e);
     rt_module_free(m);
     free(src);
     ir_diag_fini(&d);
+    return first;
 }

@@ -48,10 +48,10 @@ ValueId sup_input_int(Graph *g, const char *name, DType dt, int rank, const int6
  * fails the test (naming what) on any disagreement. */
 void sup_run_check(Graph *g, RtTensor *in, int n_in, double tol, const char *what);
 
-/* Compiles src (emitted from g), runs it on the one input in at 1, 2 and 3 threads, and
+/* Compiles src (emitted from g), runs it on the n_in inputs at 1, 2 and 3 threads, and
  * fails the test (naming what) unless every output agrees with ref (ny floats) to tol and
- * the thread counts agree bit for bit. Frees src. */
-void sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, const float *ref,
-                        size_t ny, double tol, const char *what);
+ * the thread counts agree bit for bit. Frees src; returns the output (malloc'd). */
+float *sup_run_threads_vs(Graph *g, char *src, size_t len, const RtTensor *in, int n_in,
+                          const float *ref, size_t ny, double tol, const char *what);
 
 #endif

@@ -117,7 +117,7 @@ static void run_case(const ConvCase *cc)
     } else if (cc->ob == 1)
         ck_assert_msg(!strstr(src, "OB = ") && strstr(src, "slimc_rt_conv2d_px(&s"),
                       "%s: the emitted conv splits its channels", what);
-    sup_run_threads_vs(g, src, len, &in, ref, ny, 1e-5, what);
+    free(sup_run_threads_vs(g, src, len, &in, 1, ref, ny, 1e-5, what));
     free(ref);
     free(in.data);
     ir_diag_fini(&d);

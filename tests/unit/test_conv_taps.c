@@ -109,7 +109,7 @@ static void run_case(const TapCase *tc)
     size_t len;
     char *src = sup_emit(g, &len, msg, sizeof msg);
     ck_assert_msg(src, "%s: emit: %s", what, msg);
-    sup_run_threads_vs(g, src, len, &in, ref, ny, 1e-5, what);
+    free(sup_run_threads_vs(g, src, len, &in, 1, ref, ny, 1e-5, what));
     free(ref);
     free(in.data);
     ir_diag_fini(&d);
