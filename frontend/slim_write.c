@@ -666,6 +666,11 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "where(%s, %s, %s)\n", xs, a, b);
     } else if (!strcmp(op, "cast")) {
         fprintf(f, "cast(%s, \"%s\")\n", xs, ir_dtype_name((DType)ir_attr_dtype(n)));
+    } else if (n->op == IR_OP_INDEX_SELECT || n->op == IR_OP_GATHER_ELEMENTS) {
+        const char *ix = operand(w, n, n->inputs[1]); /* an integer constant fails there */
+        fprintf(f, "%s(%s, dim=%lld, index=%s)\n",
+                n->op == IR_OP_INDEX_SELECT ? "index_select" : "gather", xs,
+                (long long)ir_attr_axis(n), ix);
     } else if (!strcmp(op, "adaptive_avg_pool2d")) {
         fprintf(f, "adaptive_avg_pool2d(%s, output_size=", xs);
         attr_ints(f, n, "output_size", 2, 1);

@@ -542,9 +542,58 @@ const PassRunner *pass_get_runner(void)
     return __atomic_load_n(&the_runner, __ATOMIC_ACQUIRE);
 }
 
+static bool all_digits(const char *s, size_t n)
+{
+    return n > 0 && strspn(s, "0123456789") >= n;
+}
+
+/* Whether the module path pat (parts separated by '.') is a scope prefix of name at its
+ * position pos, prev the scope component before it (len np). PyTorch's exporter names a
+ * node "/layer1/layer1.0/conv1/Conv", which the importer makes "_layer1_layer1.0_conv1_Conv":
+ * a numbered child's component is its parent's component, a dot and the number, and a
+ * ModuleList (never called) has no component of its own ("/enc/layers.0/linear1/MatMul"). */
+static bool scope_prefix(const char *pat, const char *name, size_t pos, const char *prev, size_t np,
+                         int depth)
+{
+    if (!*pat)
+        return pos > 0 && name[pos - 1] == '_';
+    if (depth > 32)
+        return false;
+    size_t k = strcspn(pat, ".");
+    const char *next = pat[k] ? pat + k + 1 : pat + k;
+    char comp[256];
+    int n;
+    if (all_digits(pat, k) && prev) /* "layers.8" of parts layers, 8 */
+        n = snprintf(comp, sizeof comp, "%.*s.%.*s", (int)np, prev, (int)k, pat);
+    else
+        n = snprintf(comp, sizeof comp, "%.*s", (int)k, pat);
+    if (n < 0 || (size_t)n >= sizeof comp)
+        return false;
+    size_t c = (size_t)n;
+    if (!strncmp(name + pos, comp, c) && name[pos + c] == '_' &&
+        scope_prefix(next, name, pos + c + 1, name + pos, c, depth + 1))
+        return true;
+    /* a list's item without the list's own component: "layers.0" directly */
+    size_t k2 = strcspn(next, ".");
+    if (!all_digits(pat, k) && *next && all_digits(next, k2)) {
+        n = snprintf(comp, sizeof comp, "%.*s.%.*s", (int)k, pat, (int)k2, next);
+        if (n < 0 || (size_t)n >= sizeof comp)
+            return false;
+        c = (size_t)n;
+        const char *after = next[k2] ? next + k2 + 1 : next + k2;
+        if (!strncmp(name + pos, comp, c) && name[pos + c] == '_' &&
+            scope_prefix(after, name, pos + c + 1, name + pos, c, depth + 1))
+            return true;
+    }
+    return false;
+}
+
 bool pass_name_matches(const char *pattern, const char *name)
 {
     size_t k = strlen(pattern);
+    if (name && name[0] == '_' && k > 0 && pattern[0] != '_' && pattern[k - 1] != '.' &&
+        scope_prefix(pattern, name, 1, NULL, 0, 0))
+        return true; /* an exported node's scope: fc1 names _fc1_MatMul */
     if (!name || strncmp(name, pattern, k) != 0)
         return false;
     if (name[k] == 0)

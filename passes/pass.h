@@ -142,7 +142,9 @@ const PassFile *pass_file(const PassArg *a, Diag *d);
 bool pass_args_check(const PassArgs *a, const char *allowed_keys, Diag *d);
 /* Whether a node called name is what a pass argument pattern names (place's pins, prune's
  * layers): the whole name, or a prefix of it ending at a '.' or a '/' (layer3 names
- * layer3.0.conv1 and layer3/conv, not layer30). */
+ * layer3.0.conv1 and layer3/conv, not layer30), or a module path of a node exported by
+ * PyTorch (layer1.0.conv1 names _layer1_layer1.0_conv1_Conv, the importer's form of
+ * "/layer1/layer1.0/conv1/Conv"; enc.layers.0.linear1 names _enc_layers.0_linear1_MatMul). */
 bool pass_name_matches(const char *pattern, const char *name);
 
 /* The passes (one file each in passes/). */

@@ -13,6 +13,7 @@
  * anything is written: a mistake prunes nothing. */
 #include "passes/prune.h"
 #include "passes/pass.h"
+#include "passes/quant_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -209,8 +210,7 @@ static bool choose(Graph *g, const PassArg *a, const PruneLayer *layers, int n, 
     int found = 0;
     for (int i = 0; i < n; i++)
         if (pass_name_matches(a->text, g->nodes[layers[i].node].name) ||
-            (g->values[layers[i].weight].name &&
-             strcmp(a->text, g->values[layers[i].weight].name) == 0)) {
+            pass_name_matches(a->text, g->values[layers[i].weight].name)) {
             chosen[i] = true;
             found++;
         }
@@ -559,6 +559,10 @@ bool pass_prune(Graph *g, const PassArgs *args, Diag *d)
     PruneOpts o;
     if (!read_opts(args, &o, d))
         return false;
+    /* exported linear layers (matmul by a constant [K, N], + a bias add) as the linears
+     * the layout pass would make of them (w_transposed: read in place), so that they prune
+     * as nn.Linear does: PyTorch's weight is their transpose */
+    pass_quant_take_matmuls(g, true);
     /* every prunable layer, each weight once, in graph order */
     PruneLayer *all = ir_arena_alloc(g->arena, sizeof(PruneLayer) * (size_t)(g->n_nodes + 1));
     int n_all = 0;

@@ -423,6 +423,33 @@ START_TEST(pass_errors)
 }
 END_TEST
 
+/* Layer names: the path prefix rule, and PyTorch's exported node names in the importer's
+ * form ("/layer1/layer1.0/conv1/Conv" -> _layer1_layer1.0_conv1_Conv) named by the module
+ * path a PyTorch user knows. */
+START_TEST(layer_names)
+{
+    ck_assert(pass_name_matches("layer3", "layer3.0.conv1"));
+    ck_assert(pass_name_matches("layer3", "layer3/conv"));
+    ck_assert(!pass_name_matches("layer3", "layer30"));
+    ck_assert(pass_name_matches("fc1", "fc1.weight"));
+    ck_assert(pass_name_matches("fc1", "_fc1_MatMul"));
+    ck_assert(!pass_name_matches("fc", "_fc1_MatMul"));
+    ck_assert(!pass_name_matches("fc1", "_fc1"));
+    ck_assert(pass_name_matches("layer1.0.conv1", "_layer1_layer1.0_conv1_Conv"));
+    ck_assert(pass_name_matches("layer1.0", "_layer1_layer1.0_conv2_Conv"));
+    ck_assert(pass_name_matches("layer1", "_layer1_layer1.1_conv2_Conv"));
+    ck_assert(!pass_name_matches("layer1.0.conv1", "_layer1_layer1.0_conv2_Conv"));
+    ck_assert(!pass_name_matches("layer1.1", "_layer1_layer1.0_conv1_Conv"));
+    ck_assert(!pass_name_matches("conv1", "_layer1_layer1.0_conv1_Conv"));
+    /* nested numbered children, and a ModuleList without a component of its own */
+    ck_assert(pass_name_matches("m.layers.8.0.layers.3",
+                                "_m_layers_layers.8_layers.8.0_layers_layers.3_Conv"));
+    ck_assert(pass_name_matches("enc.layers.0.linear1", "_enc_layers.0_linear1_MatMul"));
+    ck_assert(!pass_name_matches("enc.layers.1.linear1", "_enc_layers.0_linear1_MatMul"));
+    ck_assert(pass_name_matches("_fc1_MatMul", "_fc1_MatMul"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("prune");
@@ -441,6 +468,7 @@ int main(void)
     tcase_add_test(tp, pass_transposed_linear);
     tcase_add_test(tp, pass_nm_and_ln);
     tcase_add_test(tp, pass_errors);
+    tcase_add_test(tp, layer_names);
     suite_add_tcase(s, tp);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
