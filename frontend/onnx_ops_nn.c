@@ -346,13 +346,14 @@ static bool ein_group(OxImporter *im, const OxNode *n, ValueId *v, const Dim *d,
  * second) and reshaped to 3 groups, so symbolic dims stay symbolic. IR_NONE when the
  * equation is not of that form (an index repeated in an operand, summed in one operand
  * only, of different sizes in the two): the general lowering below takes it. */
-static ValueId ein_matmul(OxImporter *im, OxNode *n, const char *eq, size_t len)
+static ValueId ein_matmul(OxImporter *im, OxNode *n, ValueId x0, ValueId x1, const char *eq,
+                          size_t len)
 {
     const char *arrow = strstr(eq, "->");
     const char *comma = arrow ? memchr(eq, ',', (size_t)(arrow - eq)) : NULL;
-    if (n->n_in != 2 || !comma || !ox_has_in(n, 0) || !ox_has_in(n, 1))
+    if (!comma || x0 == IR_NONE || x1 == IR_NONE)
         return IR_NONE;
-    ValueId x[2] = {ox_in(im, n, 0), ox_in(im, n, 1)};
+    ValueId x[2] = {x0, x1};
     const Shape *s[2];
     int codes[3][IR_MAX_RANK], nc[3], en[3];
     const char *tb[3] = {eq, comma + 1, arrow + 2}, *te[3] = {comma, arrow, eq + len};
@@ -471,6 +472,57 @@ static ValueId ein_matmul(OxImporter *im, OxNode *n, const char *eq, size_t len)
     return identity || r < 2 ? y : ox_permute(im, n, y, po, r);
 }
 
+/* Einsum of three or more f32 operands ("bij,bjk,bkl->bil") as a chain of two-operand
+ * matmuls from the left: each product keeps the indices the output or a later operand
+ * still needs, so symbolic dims stay symbolic. No "..." and no diagonals; IR_NONE when a
+ * step is not a matmul (the general lowering takes the whole equation then). */
+static ValueId ein_chain(OxImporter *im, OxNode *n, const char *eq)
+{
+    const char *arrow = strstr(eq, "->");
+    if (n->n_in < 3 || !arrow || strchr(eq, '.'))
+        return IR_NONE;
+    const char *term[8], *end[8];
+    const char *b = eq;
+    for (int i = 0; i < n->n_in; i++) {
+        const char *e = memchr(b, ',', (size_t)(arrow - b));
+        if (!e)
+            e = arrow;
+        if ((i + 1 < n->n_in) != (e < arrow) || !ox_has_in(n, i))
+            return IR_NONE;
+        term[i] = b;
+        end[i] = e;
+        b = e + 1;
+    }
+    char acc[64]; /* the running product's indices */
+    snprintf(acc, sizeof acc, "%.*s", (int)(end[0] - term[0]), term[0]);
+    ValueId y = ox_in(im, n, 0);
+    for (int i = 1; i < n->n_in && y != IR_NONE; i++) {
+        char out[64], step[200];
+        int k = 0;
+        if (i + 1 == n->n_in)
+            k = snprintf(out, sizeof out, "%s", arrow + 2);
+        else { /* acc's and operand i's indices still needed later, each once */
+            char both[128];
+            snprintf(both, sizeof both, "%s%.*s", acc, (int)(end[i] - term[i]), term[i]);
+            for (const char *p = both; *p; p++) {
+                bool later = memchr(arrow + 2, *p, strlen(arrow + 2)) != NULL;
+                for (int j = i + 1; j < n->n_in && !later; j++)
+                    later = memchr(term[j], *p, (size_t)(end[j] - term[j])) != NULL;
+                if (later && !memchr(out, *p, (size_t)k) && k + 1 < (int)sizeof out)
+                    out[k++] = *p;
+            }
+            out[k] = 0;
+        }
+        int sl =
+            snprintf(step, sizeof step, "%s,%.*s->%s", acc, (int)(end[i] - term[i]), term[i], out);
+        if (sl < 0 || (size_t)sl >= sizeof step)
+            return IR_NONE;
+        y = ein_matmul(im, n, y, ox_in(im, n, i), step, (size_t)sl);
+        snprintf(acc, sizeof acc, "%s", out);
+    }
+    return y;
+}
+
 /* Einsum as broadcast products and sums: repeated indices of an operand take its diagonal
  * (times an identity mask, summed), each operand is permuted and reshaped onto the union of
  * the indices (output indices first), the operands are multiplied and the indices not in
@@ -490,7 +542,9 @@ static OxResult op_einsum(OxImporter *im, OxNode *n)
     int nin = n->n_in;
     if (nin < 1 || nin > 8)
         return ox_unsupported(im, n, "1 to 8 operands");
-    ValueId mm = ein_matmul(im, n, eq, len);
+    ValueId mm = n->n_in == 2 ? ein_matmul(im, n, ox_has_in(n, 0) ? ox_in(im, n, 0) : IR_NONE,
+                                           ox_has_in(n, 1) ? ox_in(im, n, 1) : IR_NONE, eq, len)
+                              : ein_chain(im, n, eq);
     if (mm != IR_NONE)
         return ox_out(im, n, ox_nn_copy(im, n, mm));
     const char *arrow = strstr(eq, "->");

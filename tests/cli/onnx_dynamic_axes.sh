@@ -46,7 +46,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
-  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
+  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 einsum3_dyn.onnx:2,5,8 einsum3_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
@@ -81,6 +81,10 @@ symbolic einsum_dyn.onnx "output y: f32[batch, seq, 6]"
 same einsum_dyn.onnx 2,5,8
 same einsum_dyn.onnx 1,9,8
 one_compile einsum_dyn
+symbolic einsum3_dyn.onnx "output y: f32[batch, seq, 6]"
+same einsum3_dyn.onnx 2,5,8
+same einsum3_dyn.onnx 1,9,8
+one_compile einsum3_dyn
 # Trilu over a symbolic sequence (a decoder's causal mask): computed, symbolic
 symbolic trilu_dyn.onnx "output y: f32[batch, seq, seq]"
 same trilu_dyn.onnx 2,5,4

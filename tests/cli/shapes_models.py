@@ -186,6 +186,20 @@ def make(out):
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
          {"W": rng.standard_normal((8, 6)).astype(np.float32),
           "v": rng.standard_normal(6).astype(np.float32), "axm1": i64(-1)})
+    # Einsums of three operands over a symbolic batch and sequence (ein_chain: two-operand
+    # matmuls from the left, each keeping the indices still needed): attention without its
+    # softmax bsd,btd,bte->bse, a scaled projection bsd,d,dk->bsk, and a chain through a
+    # product that keeps an index for the last operand bsd,bse,ek->bdk
+    save("einsum3_dyn",
+         [h.make_node("Einsum", ["x", "x", "x"], ["a"], equation="bsd,btd,bte->bse"),
+          h.make_node("Einsum", ["a", "g", "W"], ["p"], equation="bsd,d,dk->bsk"),
+          h.make_node("Einsum", ["x", "p", "V"], ["q"], equation="bsd,bse,ek->bdk"),
+          h.make_node("ReduceMean", ["q"], ["qm"], axes=[1], keepdims=1),
+          h.make_node("Add", ["p", "qm"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 8])],
+         {"g": rng.standard_normal(8).astype(np.float32),
+          "W": rng.standard_normal((8, 6)).astype(np.float32),
+          "V": rng.standard_normal((6, 6)).astype(np.float32)})
     # A decoder's causal mask over a symbolic sequence, as PyTorch exports
     # torch.triu(torch.full((T, T), -inf), 1): Trilu of a ConstantOfShape [seq, seq], added to
     # attention-like scores; plus a lower Trilu (k = -1) of the scores themselves.
