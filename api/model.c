@@ -546,6 +546,18 @@ SlimcStatus slimc_model_inspect(SlimcContext *ctx, SlimcModel *m, unsigned what,
                     ir_esc_term_put(out, g->sym_max_of[i] ? g->sym_max_of[i] : "shapes");
                     fputs("; checked at run time)\n", out);
                 }
+            for (int i = 0; i < g->n_syms; i++)
+                if (g->sym_eq[i].c) { /* a skip concat of h//2 and 2*((h//2)//2) */
+                    fputs("  assumed: ", out);
+                    ir_esc_term_put(out, g->sym_names[i]);
+                    fputs(" == ", out);
+                    char dim[160];
+                    ir_dim_str(g, g->sym_eq[i], dim, sizeof dim);
+                    ir_esc_term_put(out, dim);
+                    fputs(" (for the model's ", out);
+                    ir_esc_term_put(out, g->sym_eq_of[i] ? g->sym_eq_of[i] : "shapes");
+                    fputs("; checked at run time)\n", out);
+                }
         }
     }
     if (what & SLIMC_INSPECT_QUANT)

@@ -211,6 +211,15 @@ struct Graph {
      * the inputs are checked against them where they bind the symbols. */
     int64_t sym_max[IR_MAX_SYMS];
     const char *sym_max_of[IR_MAX_SYMS];
+    /* Equalities the model assumes (ir_dim_assume_eq): where sym_eq[s].c != 0, symbol s
+     * must equal the dim sym_eq[s] (a skip concat of h//2 and 2*((h//2)//2), equal for even
+     * h//2 only); sym_eq_of[s] names what needs it ("concat 'Concat_3'"). Checked where the
+     * inputs bind the symbols, as the bounds are. assume_eq: shape inference may assume
+     * them (set by the ONNX importer: exporters write such models; ONNX Runtime checks
+     * the shapes when it runs). */
+    Dim sym_eq[IR_MAX_SYMS];
+    const char *sym_eq_of[IR_MAX_SYMS];
+    bool assume_eq;
     /* Set by memplan: the arena size (a polynomial in the symbols). In a graph with nodes
      * on both devices (ir_graph_mixed) arena_bytes is the GPU's arena and host_arena_bytes
      * the CPU's: each value lives in the arena of its producer's device. */
@@ -315,6 +324,10 @@ bool ir_shape_numel_g(Graph *g, const Shape *s, Dim *out);
 bool ir_shape_numel_known(const Graph *g, const Shape *s, Dim *out);
 /* Bounds symbol s by max (the least bound is kept), of naming what needs it. */
 void ir_sym_bound(Graph *g, int s, int64_t max, const char *of);
+/* Whether dims a and b are equal, or may be assumed equal for node n (Graph.assume_eq):
+ * both symbolic over a common input symbol, one of them a single symbol s that the other
+ * does not use; then s == the other is recorded (Graph.sym_eq) and checked at run time. */
+bool ir_dim_assume_eq(Graph *g, Dim a, Dim b, const Node *n);
 /* Sets every derived symbol's value in syms[] from the others (in order). False, with a
  * message naming the symbol in why, when one overflows, comes out < 1 or exceeds its
  * bound (Graph.sym_max). */

@@ -101,8 +101,9 @@ SHAPE_FN(same)
     return true;
 }
 
-/* numpy broadcasting of a and b into out; false if they do not broadcast. */
-static bool broadcast(const Shape *a, const Shape *b, Shape *out)
+/* numpy broadcasting of a and b into out; false if they do not broadcast. With g, two
+ * symbolic dims may be assumed equal for node n (ir_dim_assume_eq). */
+static bool broadcast(Graph *g, const Node *n, const Shape *a, const Shape *b, Shape *out)
 {
     int r = a->rank > b->rank ? a->rank : b->rank;
     out->rank = r;
@@ -113,6 +114,8 @@ static bool broadcast(const Shape *a, const Shape *b, Shape *out)
             out->d[i] = da;
         else if (da.c == 1 && da.syms == 0)
             out->d[i] = db;
+        else if (g && ir_dim_assume_eq(g, da, db, n))
+            out->d[i] = da;
         else
             return false;
     }
@@ -124,7 +127,7 @@ SHAPE_FN(broadcast)
     if (!ir_shp_need_float(g, n, 0, d) || !ir_shp_need_float(g, n, 1, d))
         return false;
     Shape out;
-    if (!broadcast(&ir_shp_in_type(g, n, 0)->shape, &ir_shp_in_type(g, n, 1)->shape, &out)) {
+    if (!broadcast(g, n, &ir_shp_in_type(g, n, 0)->shape, &ir_shp_in_type(g, n, 1)->shape, &out)) {
         char a[256], b[256];
         ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
                       n->name, ir_shp_describe(g, n->inputs[0], a, sizeof a),
@@ -367,7 +370,7 @@ SHAPE_FN(matmul)
     Shape ba = {a.rank - 2, {{0}}}, bb = {b.rank - 2, {{0}}}, batch;
     memcpy(ba.d, a.d, sizeof(Dim) * (size_t)ba.rank);
     memcpy(bb.d, b.d, sizeof(Dim) * (size_t)bb.rank);
-    if (!broadcast(&ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
+    if (!broadcast(NULL, n, &ba, &bb, &batch) || batch.rank + 2 > IR_MAX_RANK) {
         ir_diag_error(d, n->loc, "matmul '%s': batch dimensions do not broadcast: %s and %s",
                       n->name, ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
                       ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
@@ -660,7 +663,7 @@ SHAPE_FN(compare)
         return false;
     }
     Shape out;
-    if (!broadcast(&a->shape, &b->shape, &out)) {
+    if (!broadcast(g, n, &a->shape, &b->shape, &out)) {
         ir_diag_error(d, n->loc, "%s '%s': shapes do not broadcast: %s and %s", ir_ops[n->op].name,
                       n->name, ir_shp_describe(g, n->inputs[0], sa, sizeof sa),
                       ir_shp_describe(g, n->inputs[1], sb, sizeof sb));
@@ -684,7 +687,7 @@ SHAPE_FN(where)
         return false;
     }
     Shape t, out;
-    if (!broadcast(&a->shape, &b->shape, &t) || !broadcast(&c->shape, &t, &out)) {
+    if (!broadcast(g, n, &a->shape, &b->shape, &t) || !broadcast(g, n, &c->shape, &t, &out)) {
         ir_diag_error(d, n->loc, "where '%s': shapes do not broadcast: %s, %s and %s", n->name,
                       ir_shp_describe(g, n->inputs[0], s0, sizeof s0),
                       ir_shp_describe(g, n->inputs[1], s1, sizeof s1),
@@ -1018,7 +1021,7 @@ SHAPE_FN(concat)
         const Type *t = ir_shp_in_type(g, n, i);
         bool ok = t->dtype == t0->dtype && t->shape.rank == t0->shape.rank;
         for (int k = 0; ok && k < t->shape.rank; k++)
-            ok = k == ax || ir_dim_eq(t->shape.d[k], t0->shape.d[k]);
+            ok = k == ax || ir_dim_assume_eq(g, t->shape.d[k], t0->shape.d[k], n);
         /* sizes over different symbols sum to a derived symbol (S+1: a CLS token) */
         Dim sum = {0, out.d[ax].syms};
         if (ok && t->shape.d[ax].syms != out.d[ax].syms) {

@@ -393,6 +393,40 @@ void ir_sym_bound(Graph *g, int s, int64_t max, const char *of)
     g->sym_max_of[s] = of;
 }
 
+/* The input symbols a mask of symbols comes from (derived ones by their definitions). */
+static uint32_t sym_roots(const Graph *g, uint32_t syms)
+{
+    for (int s = g->n_syms - 1; s >= 0; s--)
+        if ((syms & (1u << s)) && (g->derived_syms & (1u << s))) {
+            const SymDef *d = &g->sym_defs[s]; /* over earlier symbols only */
+            syms = (syms & ~(1u << s)) | d->xa.syms | d->xb.syms | d->y.syms;
+        }
+    return syms;
+}
+
+bool ir_dim_assume_eq(Graph *g, Dim a, Dim b, const Node *n)
+{
+    if (ir_dim_eq(a, b))
+        return true;
+    if (!g->assume_eq || !a.syms || !b.syms || !(sym_roots(g, a.syms) & sym_roots(g, b.syms)))
+        return false;
+    for (int k = 0; k < 2; k++) {
+        Dim one = k ? b : a, other = k ? a : b;
+        if (one.c != 1 || (one.syms & (one.syms - 1)) || (other.syms & one.syms))
+            continue;
+        int s = __builtin_ctz(one.syms);
+        if (g->sym_eq[s].c) { /* assumed before (by this node or another): it stays so */
+            if (!ir_dim_eq(g->sym_eq[s], other))
+                continue;
+            return true;
+        }
+        g->sym_eq[s] = other;
+        g->sym_eq_of[s] = ir_arena_printf(g->arena, "%s '%s'", ir_ops[n->op].name, n->name);
+        return true;
+    }
+    return false;
+}
+
 bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
 {
     for (int s = 0; s < g->n_syms; s++) {
@@ -424,5 +458,16 @@ bool ir_syms_derive(const Graph *g, int64_t *syms, char *why, size_t why_size)
                      g->sym_max_of[s] ? g->sym_max_of[s] : "shapes");
             return false;
         }
+    for (int s = 0; s < g->n_syms; s++) {
+        int64_t v = 0;
+        if (g->sym_eq[s].c && (!ir_dim_eval_ckd(g->sym_eq[s], syms, &v) || v != syms[s])) {
+            snprintf(why, why_size,
+                     "the model's %s needs two dims equal that these input shapes make "
+                     "differ (%s = %lld, the other %lld)",
+                     g->sym_eq_of[s] ? g->sym_eq_of[s] : "shapes", g->sym_names[s],
+                     (long long)syms[s], (long long)v);
+            return false;
+        }
+    }
     return true;
 }

@@ -68,13 +68,16 @@ typedef struct RtIoDesc {
 /* A derived symbol (ir/types.h SymDef): floor((xa * xb + y + add) / div), >= 1; origin
  * the node that derives it ("pad 'Pad_0'", Graph.sym_origins; may be NULL), for messages.
  * For every symbol, derived or not: max > 0 bounds its value (Graph.sym_max), max_of
- * names what needs the bound ("slice of 'bias'"; may be NULL). */
+ * names what needs the bound ("slice of 'bias'"; may be NULL). eq, when its c != 0: the
+ * value the model assumes the symbol equals (Graph.sym_eq), eq_of what assumes it. */
 typedef struct RtSymDef {
     RtDimDesc xa, xb, y;
     int64_t add, div;
     const char *origin;
     int64_t max;
     const char *max_of;
+    RtDimDesc eq; /* c != 0: the symbol must equal this dim (Graph.sym_eq), for eq_of */
+    const char *eq_of;
 } RtSymDef;
 
 typedef struct RtModelDesc {

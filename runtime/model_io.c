@@ -927,13 +927,23 @@ RT_IO_FN int rt_desc_derive(const RtModelDesc *m, int64_t *syms, uint32_t known,
     return 0;
 }
 
-/* The symbols' bounds (RtSymDef.max): 1 with err->why naming the first exceeded, by the
- * input dim that is the symbol where one is. */
+/* The symbols' bounds (RtSymDef.max) and assumed equalities (RtSymDef.eq): 1 with
+ * err->why naming the first not met, by the input dim that is the symbol where one is. */
 static int rt_desc_bounds(const RtModelDesc *m, const RtInputView *in, const int64_t *syms,
                           RtBindError *err)
 {
     for (int s = 0; s < m->n_syms && s < RT_MAX_SYMS; s++) {
         const RtSymDef *d = &m->defs[s];
+        int64_t want = 0;
+        if (d->eq.c && (!rt_dim_eval(d->eq, syms, &want) || want != syms[s])) {
+            snprintf(err->why, sizeof err->why,
+                     "the model's %s needs two dims equal that these input shapes make differ "
+                     "(%s = %lld, the other %lld)",
+                     d->eq_of ? d->eq_of : "shapes",
+                     m->sym_names && m->sym_names[s] ? m->sym_names[s] : "?", (long long)syms[s],
+                     (long long)want);
+            return 1;
+        }
         if (d->max <= 0 || syms[s] <= d->max)
             continue;
         const char *of = d->max_of ? d->max_of : "shapes";

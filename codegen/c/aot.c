@@ -128,9 +128,14 @@ void cg_aot_put_metadata(FILE *f, const CgAotModel *m, const int64_t *offsets)
             put_shown_cstring(f, g->sym_max_of[s]);
         else
             fputs("0", f);
+        fprintf(f, ", {%lldLL, %uu}, ", (long long)g->sym_eq[s].c, (unsigned)g->sym_eq[s].syms);
+        if (g->sym_eq_of[s])
+            put_shown_cstring(f, g->sym_eq_of[s]);
+        else
+            fputs("0", f);
         fputs("}", f);
     }
-    fputs(g->n_syms ? "}};\n" : "{{0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0, 0}}};\n", f);
+    fputs(g->n_syms ? "}};\n" : "{{0, 0}, {0, 0}, {0, 0}, 0, 0, 0, 0, 0, {0, 0}, 0}}};\n", f);
     if (!offsets) /* a library: its wrapper has its own constants table */
         return;
     fputs("static const struct { int id; size_t offset; } slimc_consts[] = {\n", f);

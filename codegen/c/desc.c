@@ -56,7 +56,9 @@ static RtModelDesc *make_desc(const Graph *g, RtIoDesc **io, const void ***const
                                 sd->div,
                                 g->sym_origins[s],
                                 g->sym_max[s],
-                                g->sym_max_of[s]};
+                                g->sym_max_of[s],
+                                {g->sym_eq[s].c, g->sym_eq[s].syms},
+                                g->sym_eq_of[s]};
     }
     m->inputs = ios;
     m->outputs = ios + g->n_inputs;

@@ -286,6 +286,11 @@ void cg_entry_checks(CgCtx *c)
                 "    if (%s > %lldLL)\n        return 1; /* the largest the model's %s allows */\n",
                 c->sym_names[i], (long long)g->sym_max[i],
                 cg_text(c, g->sym_max_of[i] ? g->sym_max_of[i] : "shapes"));
+    for (int i = 0; i < g->n_syms; i++) /* equalities the model assumes (a skip concat) */
+        if (g->sym_eq[i].c) /* the symbols are bounded by the inputs' sizes: no overflow */
+            cg_printf(c, "    if (%s != (int64_t)(%s))\n        return 1; /* the model's %s */\n",
+                      c->sym_names[i], cg_dim(c, g->sym_eq[i]),
+                      cg_text(c, g->sym_eq_of[i] ? g->sym_eq_of[i] : "shapes"));
     /* every size that depends on the symbols must fit (checked products) */
     if (c->arena_syms)
         cg_printf(c,

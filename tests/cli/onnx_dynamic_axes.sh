@@ -46,7 +46,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
-  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 einsum3_dyn.onnx:2,5,8 einsum3_dyn.onnx:1,9,8 trilu_dyn.onnx:2,5,4 \
+  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 einsum3_dyn.onnx:2,5,8 einsum3_dyn.onnx:1,9,8 unet_dyn.onnx:1,1,8,8 unet_dyn.onnx:2,1,12,20 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
@@ -85,6 +85,29 @@ symbolic einsum3_dyn.onnx "output y: f32[batch, seq, 6]"
 same einsum3_dyn.onnx 2,5,8
 same einsum3_dyn.onnx 1,9,8
 one_compile einsum3_dyn
+symbolic unet_dyn.onnx "assumed: H//2 == 2*((H//2)//2) (for the model's concat 'Concat_5'; checked at run time)"
+same unet_dyn.onnx 1,1,8,8
+same unet_dyn.onnx 2,1,12,20
+one_compile unet_dyn
+# an odd h//2 makes the skip's sizes differ (ONNX Runtime fails too): a clear error, exit 1
+python3 -c "import numpy as np; np.save('odd.npy', np.ones((1, 1, 10, 8), np.float32))"
+if "$SLIMC" run unet_dyn.onnx --input x=odd.npy --output-dir o >out.txt 2>err.txt; then
+  bad "unet_dyn at 10x8 ran"
+else
+  grep -qF "error: the model's concat 'Concat_5' needs two dims equal that these input shapes make differ (H//2 = 5, the other 4)" err.txt \
+    && ok "unet_dyn at 10x8: the assumed equality fails by name" || { bad "unet_dyn at 10x8: message"; cat err.txt; }
+fi
+# the same from an AOT build (its model description carries the equality)
+if "$SLIMC" build unet_dyn.onnx -o unet_aot >out.txt 2>&1; then
+  rm -rf o && ./unet_aot --input x=unet_dyn.2,1,12,20.x.npy --output-dir o >out.txt 2>&1 \
+    && "$NPYCMP" o/y.npy unet_dyn.2,1,12,20.ref.npy 1e-4 >cmp.txt && ok "unet_dyn AOT matches ORT" \
+    || { bad "unet_dyn AOT"; cat out.txt cmp.txt; }
+  ./unet_aot --input x=odd.npy --output-dir o >out.txt 2>&1 && bad "unet_dyn AOT at 10x8 ran" \
+    || { grep -qF "needs two dims equal that these input shapes make differ (H//2 = 5, the other 4)" out.txt \
+      && ok "unet_dyn AOT at 10x8 fails by name" || { bad "unet_dyn AOT at 10x8"; cat out.txt; }; }
+else
+  bad "unet_dyn AOT build"; cat out.txt
+fi
 # Trilu over a symbolic sequence (a decoder's causal mask): computed, symbolic
 symbolic trilu_dyn.onnx "output y: f32[batch, seq, seq]"
 same trilu_dyn.onnx 2,5,4

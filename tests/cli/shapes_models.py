@@ -200,6 +200,25 @@ def make(out):
          {"g": rng.standard_normal(8).astype(np.float32),
           "W": rng.standard_normal((8, 6)).astype(np.float32),
           "V": rng.standard_normal((6, 6)).astype(np.float32)})
+    # A UNet's skip connection over a symbolic image: the encoder's h//2 joins the decoder's
+    # 2*((h//2)//2) (pooled twice, upsampled once), equal for even h//2 only: concat and
+    # add assume them equal (ir_dim_assume_eq) and the binder checks it per run
+    save("unet_dyn",
+         [h.make_node("Conv", ["x", "W1"], ["c1"], pads=[1, 1, 1, 1]),
+          h.make_node("MaxPool", ["c1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+          h.make_node("MaxPool", ["p1"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+          h.make_node("Conv", ["p2", "W2"], ["c2"], pads=[1, 1, 1, 1]),
+          h.make_node("Resize", ["c2", "", "sc"], ["u"], mode="nearest"),
+          h.make_node("Concat", ["p1", "u"], ["cat"], axis=1),
+          h.make_node("Add", ["p1", "u"], ["sk"]),
+          h.make_node("Conv", ["cat", "W3"], ["c3"], pads=[1, 1, 1, 1]),
+          h.make_node("ReduceMean", ["sk"], ["skm"], axes=[1], keepdims=1),
+          h.make_node("Add", ["c3", "skm"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["N", 1, "H", "W"])],
+         {"W1": rng.standard_normal((4, 1, 3, 3)).astype(np.float32),
+          "W2": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),
+          "W3": rng.standard_normal((2, 8, 3, 3)).astype(np.float32),
+          "sc": np.array([1, 1, 2, 2], np.float32)})
     # A decoder's causal mask over a symbolic sequence, as PyTorch exports
     # torch.triu(torch.full((T, T), -inf), 1): Trilu of a ConstantOfShape [seq, seq], added to
     # attention-like scores; plus a lower Trilu (k = -1) of the scores themselves.

@@ -111,8 +111,9 @@ static const RtIoDesc ios[2] = {
     {"y", "y", "f32[N]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0},
 };
 static const RtModelDesc desc = {
-    "axpb",  "model.slim", 1, 1,        1, sym_names,
-    &ios[0], &ios[1],      0, {{0, 0}}, 0, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
+    "axpb", "model.slim", 1,       1,
+    1,      sym_names,    &ios[0], &ios[1],
+    0,      {{0, 0}},     0,       {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL, {0, 0}, NULL}}};
 static const float weights[2] = {2.5f, -1.0f};
 static const void *const const_data[2] = {NULL, weights};
 static const size_t const_bytes[2] = {0, sizeof weights};

@@ -23,7 +23,7 @@ static const RtIoDesc io[] = {
 };
 static const RtModelDesc model = {
     "m", "m.slim", 2, 1,         2, sym_names,
-    io,  io + 2,   1, {{3u, 4}}, 0, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
+    io,  io + 2,   1, {{3u, 4}}, 0, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL, {0, 0}, NULL}}};
 
 static int bind(int64_t nx, int64_t y0, int64_t y1, size_t ybytes, int64_t *syms, RtBindError *err)
 {

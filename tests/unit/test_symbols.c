@@ -121,10 +121,11 @@ START_TEST(test_bind_derived)
         {"x", "x", "f32[S]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0},
         {"y", "y", "f32[S+1]", RT_DT_F32, 1, {{1, 2u}}, NULL, 0, 0},
     };
-    RtModelDesc m = {"m", "m.onnx",  1,  1,
-                     2,   names,     io, io + 1,
-                     1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 0, NULL};
+    RtModelDesc m = {
+        "m", "m.onnx",  1,  1,
+        2,   names,     io, io + 1,
+        1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL, {0, 0}, NULL}}};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 0, NULL, {0, 0}, NULL};
     static float data[64];
     int64_t shape[1] = {5}, syms[RT_MAX_SYMS];
     RtInputView in[2] = {{RT_DT_F32, 1, shape, data, 20}, {RT_DT_F32, 1, shape, data, 24}};
@@ -143,7 +144,7 @@ START_TEST(test_bind_derived)
     ck_assert_ptr_nonnull(strstr(err.why, "S+1"));
     /* S-4 < 1 */
     m.n_inputs = 1;
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'", 0, NULL};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, -4, 1, "pad 'p'", 0, NULL, {0, 0}, NULL};
     int64_t small[1] = {3};
     in[0].shape = small;
     in[0].nbytes = 12;
@@ -161,11 +162,12 @@ START_TEST(test_bind_bounds)
 {
     static const char *const names[] = {"S", "S+1"};
     static const RtIoDesc io[] = {{"x", "x", "f32[S]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0}};
-    RtModelDesc m = {"m", "m.onnx",  1,  0,
-                     2,   names,     io, io + 1,
-                     1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL}}};
-    m.defs[0] = (RtSymDef){{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 8, "slice of 'bias'"};
-    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 8, "slice of 'pos'"};
+    RtModelDesc m = {
+        "m", "m.onnx",  1,  0,
+        2,   names,     io, io + 1,
+        1,   {{2u, 4}}, 2u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL, {0, 0}, NULL}}};
+    m.defs[0] = (RtSymDef){{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 8, "slice of 'bias'", {0, 0}, NULL};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 1, 1, NULL, 8, "slice of 'pos'", {0, 0}, NULL};
     static float data[16];
     int64_t shape[1] = {7}, syms[RT_MAX_SYMS];
     RtInputView in[1] = {{RT_DT_F32, 1, shape, data, 28}};
@@ -195,6 +197,53 @@ START_TEST(test_bind_bounds)
     v[0] = 33;
     ck_assert(!ir_syms_derive(g, v, why, sizeof why));
     ck_assert_ptr_nonnull(strstr(why, "S = 33 exceeds 32, the largest the model's slice of 'b'"));
+    ir_graph_free(g);
+}
+END_TEST
+
+/* Assumed equalities (Graph.sym_eq, RtSymDef.eq): x: f32[H] with A = H//2, B = A//2 and
+ * A == 2*B assumed (a UNet's skip concat). The binder accepts H = 8 and 12 and refuses 10
+ * (A = 5, 2*B = 4) naming what assumes it; ir_dim_assume_eq records only dims of a common
+ * input symbol, one side a single symbol, and only in a graph that allows it. */
+START_TEST(test_bind_equal)
+{
+    static const char *const names[] = {"H", "H//2", "(H//2)//2"};
+    static const RtIoDesc io[] = {{"x", "x", "f32[H]", RT_DT_F32, 1, {{1, 1u}}, NULL, 0, 0}};
+    RtModelDesc m = {
+        "m", "m.onnx",  1,  0,
+        3,   names,     io, io + 1,
+        1,   {{1u, 4}}, 6u, {{{0, 0}, {0, 0}, {0, 0}, 0, 0, NULL, 0, NULL, {0, 0}, NULL}}};
+    m.defs[1] = (RtSymDef){{1, 1u}, {1, 0}, {0, 0}, 0, 2, NULL, 0, NULL, {2, 4u}, "concat 'c'"};
+    m.defs[2] = (RtSymDef){{1, 2u}, {1, 0}, {0, 0}, 0, 2, NULL, 0, NULL, {0, 0}, NULL};
+    static float data[16];
+    int64_t shape[1] = {8}, syms[RT_MAX_SYMS];
+    RtInputView in[1] = {{RT_DT_F32, 1, shape, data, 32}};
+    RtBindError err;
+    ck_assert_int_eq(rt_desc_bind(&m, in, syms, &err), 0);
+    shape[0] = 12, in[0].nbytes = 48;
+    ck_assert_int_eq(rt_desc_bind(&m, in, syms, &err), 0);
+    ck_assert_int_eq(syms[2], 3);
+    shape[0] = 10, in[0].nbytes = 40;
+    ck_assert_int_ne(rt_desc_bind(&m, in, syms, &err), 0);
+    ck_assert_str_eq(err.why, "the model's concat 'c' needs two dims equal that these input "
+                              "shapes make differ (H//2 = 5, the other 4)");
+
+    Graph *g = ir_graph_new("e");
+    int H = ir_graph_symbol(g, "H"), T = ir_graph_symbol(g, "T");
+    Type t = {.dtype = IR_F32, .shape = {1, {(Dim){1, 1u << H}}}};
+    ValueId x = ir_input_new(g, "x", t, (SrcLoc){0});
+    NodeId r = ir_node_new(g, IR_OP_RELU, "r", (SrcLoc){0}, &x, 1, 1);
+    const Node *n = &g->nodes[r];
+    Dim h = (Dim){1, 1u << H}, t2 = {2, 1u << T}, h2 = {2, 1u << H};
+    ck_assert(!ir_dim_assume_eq(g, h, h2, n)); /* not allowed: .slim models assume nothing */
+    g->assume_eq = true;
+    ck_assert(!ir_dim_assume_eq(g, h, t2, n));        /* no common input symbol */
+    ck_assert(!ir_dim_assume_eq(g, h, h2, n));        /* H == 2*H: the other side uses H */
+    ck_assert(!ir_dim_assume_eq(g, h, ir_dim(4), n)); /* a constant: not assumed */
+    ck_assert(ir_dim_assume_eq(g, h, h, n));
+    ck_assert_int_eq(g->sym_eq[H].c, 0);
+    Dim hh = {3, 1u << H}; /* 3*H: a monomial, not a single symbol, on both sides below */
+    ck_assert(!ir_dim_assume_eq(g, hh, h2, n));
     ir_graph_free(g);
 }
 END_TEST
@@ -414,6 +463,7 @@ int main(void)
     tcase_add_test(tc, test_limit);
     tcase_add_test(tc, test_bind_derived);
     tcase_add_test(tc, test_bind_bounds);
+    tcase_add_test(tc, test_bind_equal);
     tcase_add_test(tc, test_pool_ceil_derived);
     tcase_add_test(tc, test_slice_sym);
     tcase_add_test(tc, test_slice_sym_neg);
