@@ -244,6 +244,16 @@ OxResult ox_op_conv(OxImporter *im, OxNode *n)
     return ox_out(im, n, one_d ? drop_1d(im, n, y) : y);
 }
 
+/* The length of a transposed conv's output without pads: s * (in - 1) + op + (k - 1) *
+ * dil + 1, in *out; false when an operand is out of range or it overflows. */
+static bool convt_full(int64_t s, int64_t in, int64_t k, int64_t dil, int64_t op, int64_t *out)
+{
+    int64_t a, b;
+    return s >= 1 && in >= 1 && k >= 1 && dil >= 1 && op >= 0 && ir_ckd_mul_i64(s, in - 1, &a) &&
+           ir_ckd_mul_i64(k - 1, dil, &b) && ir_ckd_add_i64(a, b, &a) &&
+           ir_ckd_add_i64(a, op, &a) && ir_ckd_add_i64(a, 1, out);
+}
+
 OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
 {
     ValueId x = ox_in(im, n, 0), wv = ox_in(im, n, 1);
@@ -256,16 +266,11 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
     }
     if (ox_ty(im, x)->shape.rank != 4 || wt->shape.rank != 4)
         return ox_unsupported(im, n, "only 1-D and 2-D transposed convolutions are supported");
-    if (ox_attr(n, "output_shape"))
-        return ox_unsupported(im, n, "the output_shape attribute is not supported");
     const char *ap = ox_attr_string(im, n, "auto_pad", "NOTSET");
-    if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0)
-        return ox_unsupported(im, n, "auto_pad %s is not supported", ap);
+    const bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
     int64_t kernel[2] = {wt->shape.d[2].c, wt->shape.d[3].c};
     Window w;
-    window_attrs(im, n, x, kernel, &w);
-    if (w.asym)
-        return ox_unsupported(im, n, "asymmetric pads are not supported");
+    window_attrs(im, n, x, kernel, &w); /* its SAME pads are a conv's: replaced below */
     int64_t op[2] = {0, 0}, tmp[4];
     int nop = ox_attr_ints(n, "output_padding", tmp, 4);
     if (nop == 2) {
@@ -273,6 +278,61 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
         op[1] = tmp[1];
     } else if (nop == 1 && one_d)
         op[1] = tmp[0];
+    int64_t want[2];
+    int nos = ox_attr_ints(n, "output_shape", tmp, 4);
+    if (nos > 0 || same) {
+        /* ONNX: total = s * (in - 1) + op + (k - 1) * dil + 1 - output; SAME_UPPER pads
+         * total/2 at the begin, otherwise the begin takes the larger half */
+        for (int i = 0; i < 2; i++) {
+            const Dim in = ox_ty(im, x)->shape.d[2 + i];
+            if (!ir_dim_static(in))
+                return ox_unsupported_symbolic(
+                    im, n, "output_shape or auto_pad SAME over a symbolic size");
+            const int sp = one_d ? 1 : 2; /* ONNX's output_shape: the spatial sizes */
+            if (nos > 0 && nos != sp)
+                return ox_unsupported(im, n, "output_shape needs one size per spatial axis");
+            if (nos > 0)
+                want[i] = one_d ? (i == 0 ? 1 : tmp[0]) : tmp[i];
+            else
+                want[i] = in.c * w.s[i];
+            int64_t full, total;
+            if (!convt_full(w.s[i], in.c, kernel[i], w.dil[i], op[i], &full))
+                return ox_unsupported(im, n, "strides, kernel or dilations out of range");
+            if (!ir_ckd_sub_i64(full, want[i], &total) || want[i] < 1 || total < -full)
+                return ox_unsupported(im, n, "an output_shape out of range");
+            /* floor halves (ONNX's reference): a negative total extends the end */
+            int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+            bool upper = !strcmp(ap, "SAME_UPPER");
+            w.pads[i] = upper ? half : total - half;
+            w.pads[2 + i] = total - w.pads[i];
+        }
+        w.asym = w.pads[0] != w.pads[2] || w.pads[1] != w.pads[3] || w.pads[2] < 0 || w.pads[3] < 0;
+        w.p[0] = w.pads[0];
+        w.p[1] = w.pads[1];
+    }
+    /* asymmetric pads: the transposed conv without pads, its output_padding what reaches
+     * past the end (a negative end pad: rows of the bias alone), then the slice that drops
+     * pads[begin] and pads[end] */
+    int64_t crop[2][2] = {{0, 0}, {0, 0}};
+    if (w.asym) {
+        for (int i = 0; i < 2; i++) {
+            const Dim in = ox_ty(im, x)->shape.d[2 + i];
+            if (w.pads[i] < 0 || w.pads[2 + i] < -(INT64_C(1) << 30) ||
+                w.pads[2 + i] > (INT64_C(1) << 40))
+                return ox_unsupported(im, n, "a negative begin pad, or an end pad out of range");
+            if (!ir_dim_static(in))
+                return ox_unsupported_symbolic(im, n, "asymmetric pads over a symbolic size");
+            int64_t full;
+            if (!convt_full(w.s[i], in.c, kernel[i], w.dil[i], 0, &full))
+                return ox_unsupported(im, n, "strides, kernel or dilations out of range");
+            crop[i][0] = w.pads[i];
+            crop[i][1] = full - w.pads[2 + i] + op[i];
+            if (crop[i][1] <= crop[i][0])
+                return ox_unsupported(im, n, "pads that leave no output");
+            w.p[i] = 0;
+            op[i] = op[i] > w.pads[2 + i] ? op[i] - w.pads[2 + i] : 0;
+        }
+    }
     ValueId ins[3] = {x, wv, ox_in(im, n, 2)};
     NodeId id = ox_mk(im, n, "conv_transpose2d", ins, ox_has_in(n, 2) ? 3 : 2);
     if (id == IR_NONE)
@@ -283,6 +343,11 @@ OxResult ox_op_conv_transpose(OxImporter *im, OxNode *n)
     ir_node_set_ints(im->g, id, "dilation", w.dil, 2);
     ir_node_set_int(im->g, id, "groups", ox_attr_int(n, "group", 1));
     ValueId y = ox_done(im, id);
+    for (int i = 0; w.asym && i < 2 && y != IR_NONE; i++)
+        if (crop[i][0] != 0 || crop[i][1] != ox_ty(im, y)->shape.d[2 + i].c)
+            y = ox_slice1(im, n, y, 2 + i, crop[i][0], crop[i][1], 1);
+    if (y == IR_NONE)
+        return ox_no_ir_op(im, n, "slice");
     return ox_out(im, n, one_d ? drop_1d(im, n, y) : y);
 }
 
