@@ -299,6 +299,60 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
         return;
     }
+    case IR_OP_CONV_TRANSPOSE2D: {
+        const Type *wt = &g->values[n->inputs[1]].type;
+        bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
+        const Attr *pa = ir_node_attr(n, "padding");
+        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) ||
+            wt->dtype != IR_F32) {
+            fail(w, n, "ConvTranspose2d needs constant f32 weights");
+            return;
+        }
+        if (pa && pa->n_ints == 4 && (pa->ints[0] != pa->ints[2] || pa->ints[1] != pa->ints[3])) {
+            fail(w, n, "ConvTranspose2d pads each side alike (this one is asymmetric)");
+            return;
+        }
+        int64_t groups = ir_attr_groups(n);
+        fprintf(w->mods, "    %s = ConvTranspose2d(%lld, %lld, [%lld, %lld], stride=", mod,
+                (long long)wt->shape.d[0].c, (long long)(wt->shape.d[1].c * groups),
+                (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
+        attr_ints(w->mods, n, "stride", 2, 1);
+        fputs(", padding=", w->mods);
+        attr_ints(w->mods, n, "padding", 2, 0);
+        fputs(", output_padding=", w->mods);
+        attr_ints(w->mods, n, "output_padding", 2, 0);
+        fputs(", dilation=", w->mods);
+        attr_ints(w->mods, n, "dilation", 2, 1);
+        fprintf(w->mods, ", groups=%lld, bias=%s)\n", (long long)groups, bias ? "true" : "false");
+        snprintf(pn, sizeof pn, "%s.weight", mod);
+        add_value_tensor(w, pn, n->inputs[1]);
+        if (bias) {
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
+    case IR_OP_GROUP_NORM: {
+        bool affine = n->n_inputs == 3 && n->inputs[1] != IR_NONE && n->inputs[2] != IR_NONE;
+        if ((affine && (!is_const(w, n->inputs[1]) || !is_const(w, n->inputs[2]))) ||
+            (!affine && n->n_inputs > 1 && n->inputs[1] != IR_NONE)) {
+            fail(w, n, "GroupNorm needs both constant weight and bias, or neither");
+            return;
+        }
+        fprintf(w->mods, "    %s = GroupNorm(%lld, %lld, eps=", mod,
+                (long long)ir_attr_num_groups(n), (long long)g->values[x].type.shape.d[1].c);
+        num(w->mods, ir_attr_eps(n));
+        fprintf(w->mods, ", affine=%s)\n", affine ? "true" : "false");
+        if (affine) {
+            snprintf(pn, sizeof pn, "%s.weight", mod);
+            add_value_tensor(w, pn, n->inputs[1]);
+            snprintf(pn, sizeof pn, "%s.bias", mod);
+            add_value_tensor(w, pn, n->inputs[2]);
+        }
+        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
+        return;
+    }
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR: {
         const bool conv = n->op == IR_OP_QCONV2D;

@@ -5,6 +5,7 @@ output_padding inside asymmetric pads, 1-D and grouped; ONNX Runtime's outputs o
 reference.
 
   convt_models.py make DIR   writes DIR/NAME.onnx, DIR/NAME.x.npy and DIR/NAME.ref.npy
+                             (and gn_convt, for slimc compress)
   convt_models.py list       prints the names, one a line
 """
 import sys
@@ -51,8 +52,40 @@ def make(out):
         np.save(f"{out}/{name}.ref.npy", sess.run(None, {"x": x})[0])
 
 
+def make_compress(out):
+    """gn_convt.onnx: InstanceNormalization -> GroupNormalization -> ConvTranspose (symmetric
+    pads), for `slimc compress` (its .slim printer: GroupNorm, ConvTranspose2d modules)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto as T
+    from onnx import helper as h
+    from onnx import numpy_helper as nh
+
+    rng = np.random.default_rng(11)
+    c = 4
+    inits = {"s1": rng.standard_normal(c), "b1": rng.standard_normal(c),
+             "s2": rng.standard_normal(c), "b2": rng.standard_normal(c),
+             "W": rng.standard_normal((c, 3, 4, 4)), "B": rng.standard_normal(3)}
+    nodes = [h.make_node("InstanceNormalization", ["x", "s1", "b1"], ["i"], epsilon=1e-5),
+             h.make_node("GroupNormalization", ["i", "s2", "b2"], ["g"], num_groups=2,
+                         epsilon=1e-5),
+             h.make_node("ConvTranspose", ["g", "W", "B"], ["y"], strides=[2, 2],
+                         pads=[1, 1, 1, 1])]
+    g = h.make_graph(nodes, "gn_convt", [h.make_tensor_value_info("x", T.FLOAT, [2, c, 5, 6])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+    m = h.make_model(g, opset_imports=[h.make_opsetid("", 21)])
+    m.ir_version = 10
+    onnx.save(m, f"{out}/gn_convt.onnx")
+    x = rng.standard_normal((2, c, 5, 6)).astype(np.float32)
+    np.save(f"{out}/gn_convt.x.npy", x)
+    sess = ort.InferenceSession(f"{out}/gn_convt.onnx", providers=["CPUExecutionProvider"])
+    np.save(f"{out}/gn_convt.ref.npy", sess.run(None, {"x": x})[0])
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2])
+        make_compress(sys.argv[2])
     else:
         print("\n".join(CASES))

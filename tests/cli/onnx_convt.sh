@@ -23,4 +23,15 @@ for name in $(python3 "$PYM" list); do
   fi
   "$NPYCMP" o/y.npy "$name.ref.npy" 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
 done
+# slimc compress writes such a model as .slim (InstanceNormalization / GroupNormalization as
+# GroupNorm modules, ConvTranspose2d): the written model runs as ORT runs the original
+if "$SLIMC" compress gn_convt.onnx --passes 'prune(amount=0)' -o gn.slim >out.txt 2>&1; then
+  grep -q "ConvTranspose2d(4, 3, \[4, 4\], stride=\[2, 2\], padding=\[1, 1\]" gn.slim && grep -q "GroupNorm(2, 4" gn.slim \
+    && ok "compress writes ConvTranspose2d and GroupNorm" || { bad "gn.slim modules"; cat gn.slim; }
+  rm -rf o && "$SLIMC" run gn.slim --input x=gn_convt.x.npy --output-dir o >out.txt 2>&1 \
+    && "$NPYCMP" o/*.npy gn_convt.ref.npy 1e-4 >cmp.txt && ok "compressed gn_convt matches ORT" \
+    || { bad "compressed gn_convt"; cat out.txt cmp.txt; }
+else
+  bad "compress gn_convt"; cat out.txt
+fi
 finish
