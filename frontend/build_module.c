@@ -245,12 +245,12 @@ static bool norm_shape_arg(Builder *b, const ModSig *sig, const Val *a, Module *
 
 /* ---- the modules of issue 3 ---- */
 
-static void add_param_named(Builder *b, Module *m, const char *full_name, int rank,
-                            const int64_t *dims)
+static void add_param_full(Builder *b, Module *m, const char *full_name, int rank,
+                           const int64_t *dims, DType dtype)
 {
     Param *p = &m->params[m->n_params++];
     p->name = full_name;
-    p->dtype = IR_F32;
+    p->dtype = dtype;
     p->shape.rank = rank;
     for (int i = 0; i < rank; i++)
         p->shape.d[i] = ir_dim(dims[i]);
@@ -419,12 +419,26 @@ static bool declare_more(Builder *b, const ModSig *sig, const Val *a, Module *m)
     return false;
 }
 
-/* Parameter(d0, d1, ...): one f32 tensor of that shape named by the module's path. */
+/* Parameter(d0, d1, ..., dtype="f32"): one tensor of that shape named by the module's path;
+ * an integer or bool dtype (an index, a mask, a shape a model computes with) is read from
+ * the weights file as it is stored. */
 static Val declare_parameter(Builder *b, Scope *s, const AstExpr *call, Module *m)
 {
     int n = ast_len(call->args);
     int64_t dims[IR_MAX_RANK];
     bool ok = true;
+    DType dtype = IR_F32;
+    const AstArg *last = n > 0 ? ast_at(call->args, n - 1) : NULL;
+    if (last && last->key && !strcmp(last->key, "dtype")) {
+        const AstArg *arg = last;
+        Val v = fe_eval(b, s, arg->value, NULL);
+        if (v.kind != VAL_STRING || !ir_dtype_parse(v.s, &dtype) ||
+            (dtype != IR_F32 && dtype != IR_I64 && dtype != IR_I32 && dtype != IR_BOOL)) {
+            fe_error(b, arg->loc, "Parameter's dtype is \"f32\", \"i64\", \"i32\" or \"bool\"");
+            ok = false;
+        }
+        n--;
+    }
     if (n > IR_MAX_RANK) {
         fe_error(b, call->loc, "Parameter with %d dims: a tensor has at most %d", n, IR_MAX_RANK);
         ok = false;
@@ -444,7 +458,7 @@ static Val declare_parameter(Builder *b, Scope *s, const AstExpr *call, Module *
         }
     }
     if (ok)
-        add_param_named(b, m, m->path, n, dims);
+        add_param_full(b, m, m->path, n, dims, dtype);
     else
         m->broken = true;
     return (Val){.kind = VAL_MODULE, .loc = call->loc, .m = m};

@@ -95,8 +95,16 @@ void fe_param_init(Builder *b, Module *m, Param *p)
     case MOD_POOL:
     case MOD_ADAPTIVE_POOL: SLIMC_ASSERT(0 && "a module without parameters has a parameter");
     }
-    SLIMC_ASSERT(p->dtype == IR_F32);
     size_t n = param_count(p);
+    if (p->dtype != IR_F32) { /* an integer Parameter: zeros */
+        SLIMC_ASSERT(how == ZERO);
+        size_t bytes = ir_dtype_bytes(p->dtype, (int64_t)n);
+        void *zeros = ir_arena_alloc(b->g->arena, bytes + 1);
+        memset(zeros, 0, bytes + 1);
+        p->data = zeros;
+        p->bytes = bytes;
+        return;
+    }
     float *data = ir_arena_alloc(b->g->arena, n * sizeof(float) + 1);
     for (size_t i = 0; i < n; i++) {
         switch (how) {

@@ -148,10 +148,11 @@ static const char *operand(Writer *w, const Node *n, ValueId v)
         fail(w, n, "an operand has no name");
         return "?";
     }
-    if (val->type.dtype != IR_F32) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "a %s constant (Parameter holds f32 only)",
-                 ir_dtype_name(val->type.dtype));
+    const DType dt = val->type.dtype;
+    if ((dt != IR_F32 && dt != IR_I64 && dt != IR_I32 && dt != IR_BOOL) || val->type.quant) {
+        char buf[80];
+        snprintf(buf, sizeof buf, "a %s constant (Parameter holds f32, i64, i32 or bool)",
+                 ir_dtype_name(dt));
         fail(w, n, buf);
         return "?";
     }
@@ -160,6 +161,8 @@ static const char *operand(Writer *w, const Node *n, ValueId v)
     fprintf(w->mods, "    %s = Parameter(", pname);
     for (int i = 0; i < val->type.shape.rank; i++)
         fprintf(w->mods, "%s%lld", i ? ", " : "", (long long)val->type.shape.d[i].c);
+    if (dt != IR_F32) /* an index, a mask, a shape the model computes with */
+        fprintf(w->mods, "%sdtype=\"%s\"", val->type.shape.rank ? ", " : "", ir_dtype_name(dt));
     fprintf(w->mods, ")\n");
     add_value_tensor(w, pname, v);
     char expr[40];

@@ -54,7 +54,8 @@ def make(out):
 
 def make_compress(out):
     """gn_convt.onnx: InstanceNormalization -> GroupNormalization -> ConvTranspose (symmetric
-    pads), for `slimc compress` (its .slim printer: GroupNorm, ConvTranspose2d modules)."""
+    pads) -> Gather of constant channels, for `slimc compress` (its .slim printer: GroupNorm
+    and ConvTranspose2d modules, an i64 Parameter for the index)."""
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto as T
@@ -69,11 +70,13 @@ def make_compress(out):
     nodes = [h.make_node("InstanceNormalization", ["x", "s1", "b1"], ["i"], epsilon=1e-5),
              h.make_node("GroupNormalization", ["i", "s2", "b2"], ["g"], num_groups=2,
                          epsilon=1e-5),
-             h.make_node("ConvTranspose", ["g", "W", "B"], ["y"], strides=[2, 2],
-                         pads=[1, 1, 1, 1])]
+             h.make_node("ConvTranspose", ["g", "W", "B"], ["t"], strides=[2, 2],
+                         pads=[1, 1, 1, 1]),
+             h.make_node("Gather", ["t", "idx"], ["y"], axis=1)]
     g = h.make_graph(nodes, "gn_convt", [h.make_tensor_value_info("x", T.FLOAT, [2, c, 5, 6])],
                      [h.make_tensor_value_info("y", T.FLOAT, None)],
-                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()])
+                     [nh.from_array(v.astype(np.float32), k) for k, v in inits.items()] +
+                     [nh.from_array(np.array([2, 0], np.int64), "idx")])
     m = h.make_model(g, opset_imports=[h.make_opsetid("", 21)])
     m.ir_version = 10
     onnx.save(m, f"{out}/gn_convt.onnx")

@@ -24,14 +24,21 @@ for name in $(python3 "$PYM" list); do
   "$NPYCMP" o/y.npy "$name.ref.npy" 1e-4 >cmp.txt && ok "$name matches ORT" || { bad "$name"; cat cmp.txt; }
 done
 # slimc compress writes such a model as .slim (InstanceNormalization / GroupNormalization as
-# GroupNorm modules, ConvTranspose2d): the written model runs as ORT runs the original
+# GroupNorm modules, ConvTranspose2d, a Gather's constant index as Parameter(2, dtype="i64")):
+# the written model runs as ORT runs the original
 if "$SLIMC" compress gn_convt.onnx --passes 'prune(amount=0)' -o gn.slim >out.txt 2>&1; then
   grep -q "ConvTranspose2d(4, 3, \[4, 4\], stride=\[2, 2\], padding=\[1, 1\]" gn.slim && grep -q "GroupNorm(2, 4" gn.slim \
-    && ok "compress writes ConvTranspose2d and GroupNorm" || { bad "gn.slim modules"; cat gn.slim; }
+    && grep -q 'Parameter(2, dtype="i64")' gn.slim \
+    && ok "compress writes ConvTranspose2d, GroupNorm and an i64 Parameter" || { bad "gn.slim modules"; cat gn.slim; }
   rm -rf o && "$SLIMC" run gn.slim --input x=gn_convt.x.npy --output-dir o >out.txt 2>&1 \
     && "$NPYCMP" o/*.npy gn_convt.ref.npy 1e-4 >cmp.txt && ok "compressed gn_convt matches ORT" \
     || { bad "compressed gn_convt"; cat out.txt cmp.txt; }
 else
   bad "compress gn_convt"; cat out.txt
 fi
+# Parameter's dtype: f32, i64, i32 or bool; another is an error at its place
+printf 'model m(x: f32[4]) -> f32[2]\n    p = Parameter(2, dtype="f16")\n    return index_select(x, 0, p())\n' >bad.slim
+"$SLIMC" run bad.slim --input x=gn_convt.x.npy >out.txt 2>&1 && bad "Parameter dtype f16 accepted" \
+  || { grep -qF 'bad.slim:2:22: error: Parameter'"'"'s dtype is "f32", "i64", "i32" or "bool"' out.txt \
+    && ok "Parameter dtype f16 refused at its place" || { bad "Parameter dtype message"; cat out.txt; }; }
 finish
