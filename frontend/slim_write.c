@@ -269,20 +269,35 @@ static void write_node(Writer *w, const Node *n)
         snprintf(mod, sizeof mod, "m%d", n->outputs[0]);
     char pn[160];
     switch (n->op) {
-    case IR_OP_CONV2D: {
+    case IR_OP_CONV2D:
+    case IR_OP_CONV_TRANSPOSE2D: { /* weight [O, C/g, kh, kw]; transposed [C, O/g, kh, kw] */
+        const bool tr = n->op == IR_OP_CONV_TRANSPOSE2D;
         const Type *wt = &g->values[n->inputs[1]].type;
         bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
-        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2]))) {
-            fail(w, n, "Conv2d needs constant weights");
+        const Attr *pa = ir_node_attr(n, "padding");
+        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) ||
+            (tr && wt->dtype != IR_F32)) {
+            fail(w, n,
+                 tr ? "ConvTranspose2d needs constant f32 weights"
+                    : "Conv2d needs constant weights");
             return;
         }
-        int64_t groups = ir_attr_groups(n);
-        fprintf(w->mods, "    %s = Conv2d(%lld, %lld, [%lld, %lld], stride=", mod,
-                (long long)(wt->shape.d[1].c * groups), (long long)wt->shape.d[0].c,
-                (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
+        if (pa && pa->n_ints == 4 && (pa->ints[0] != pa->ints[2] || pa->ints[1] != pa->ints[3])) {
+            fail(w, n, "the module pads each side alike (this one is asymmetric)");
+            return;
+        }
+        int64_t groups = ir_attr_groups(n), c0 = wt->shape.d[0].c, c1 = wt->shape.d[1].c * groups;
+        fprintf(w->mods, "    %s = %s(%lld, %lld, [%lld, %lld], stride=", mod,
+                tr ? "ConvTranspose2d" : "Conv2d", (long long)(tr ? c0 : c1),
+                (long long)(tr ? c1 : c0), (long long)wt->shape.d[2].c,
+                (long long)wt->shape.d[3].c);
         attr_ints(w->mods, n, "stride", 2, 1);
         fputs(", padding=", w->mods);
         attr_ints(w->mods, n, "padding", 2, 0);
+        if (tr) {
+            fputs(", output_padding=", w->mods);
+            attr_ints(w->mods, n, "output_padding", 2, 0);
+        }
         fputs(", dilation=", w->mods);
         attr_ints(w->mods, n, "dilation", 2, 1);
         fprintf(w->mods, ", groups=%lld, bias=%s)\n", (long long)groups, bias ? "true" : "false");
@@ -296,60 +311,6 @@ static void write_node(Writer *w, const Node *n)
         } else
             add_value_tensor(w, pn, n->inputs[1]);
         if (bias) {
-            snprintf(pn, sizeof pn, "%s.bias", mod);
-            add_value_tensor(w, pn, n->inputs[2]);
-        }
-        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
-        return;
-    }
-    case IR_OP_CONV_TRANSPOSE2D: {
-        const Type *wt = &g->values[n->inputs[1]].type;
-        bool bias = n->n_inputs > 2 && n->inputs[2] != IR_NONE;
-        const Attr *pa = ir_node_attr(n, "padding");
-        if (!is_const(w, n->inputs[1]) || (bias && !is_const(w, n->inputs[2])) ||
-            wt->dtype != IR_F32) {
-            fail(w, n, "ConvTranspose2d needs constant f32 weights");
-            return;
-        }
-        if (pa && pa->n_ints == 4 && (pa->ints[0] != pa->ints[2] || pa->ints[1] != pa->ints[3])) {
-            fail(w, n, "ConvTranspose2d pads each side alike (this one is asymmetric)");
-            return;
-        }
-        int64_t groups = ir_attr_groups(n);
-        fprintf(w->mods, "    %s = ConvTranspose2d(%lld, %lld, [%lld, %lld], stride=", mod,
-                (long long)wt->shape.d[0].c, (long long)(wt->shape.d[1].c * groups),
-                (long long)wt->shape.d[2].c, (long long)wt->shape.d[3].c);
-        attr_ints(w->mods, n, "stride", 2, 1);
-        fputs(", padding=", w->mods);
-        attr_ints(w->mods, n, "padding", 2, 0);
-        fputs(", output_padding=", w->mods);
-        attr_ints(w->mods, n, "output_padding", 2, 0);
-        fputs(", dilation=", w->mods);
-        attr_ints(w->mods, n, "dilation", 2, 1);
-        fprintf(w->mods, ", groups=%lld, bias=%s)\n", (long long)groups, bias ? "true" : "false");
-        snprintf(pn, sizeof pn, "%s.weight", mod);
-        add_value_tensor(w, pn, n->inputs[1]);
-        if (bias) {
-            snprintf(pn, sizeof pn, "%s.bias", mod);
-            add_value_tensor(w, pn, n->inputs[2]);
-        }
-        fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
-        return;
-    }
-    case IR_OP_GROUP_NORM: {
-        bool affine = n->n_inputs == 3 && n->inputs[1] != IR_NONE && n->inputs[2] != IR_NONE;
-        if ((affine && (!is_const(w, n->inputs[1]) || !is_const(w, n->inputs[2]))) ||
-            (!affine && n->n_inputs > 1 && n->inputs[1] != IR_NONE)) {
-            fail(w, n, "GroupNorm needs both constant weight and bias, or neither");
-            return;
-        }
-        fprintf(w->mods, "    %s = GroupNorm(%lld, %lld, eps=", mod,
-                (long long)ir_attr_num_groups(n), (long long)g->values[x].type.shape.d[1].c);
-        num(w->mods, ir_attr_eps(n));
-        fprintf(w->mods, ", affine=%s)\n", affine ? "true" : "false");
-        if (affine) {
-            snprintf(pn, sizeof pn, "%s.weight", mod);
-            add_value_tensor(w, pn, n->inputs[1]);
             snprintf(pn, sizeof pn, "%s.bias", mod);
             add_value_tensor(w, pn, n->inputs[2]);
         }
@@ -538,21 +499,31 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "    %s = %s(%s)\n", out, mod, operand(w, n, x));
         return;
     }
+    case IR_OP_GROUP_NORM:
     case IR_OP_LAYER_NORM: {
-        int k = (int)ir_attr_normalized_ndim(n);
+        const bool gn = n->op == IR_OP_GROUP_NORM;
         bool affine = n->n_inputs == 3 && n->inputs[1] != IR_NONE && n->inputs[2] != IR_NONE;
         if ((affine && (!is_const(w, n->inputs[1]) || !is_const(w, n->inputs[2]))) ||
             (!affine && n->n_inputs > 1 && n->inputs[1] != IR_NONE)) {
-            fail(w, n, "LayerNorm needs both constant weight and bias, or neither");
+            fail(w, n,
+                 gn ? "GroupNorm needs both constant weight and bias, or neither"
+                    : "LayerNorm needs both constant weight and bias, or neither");
             return;
         }
         const Shape *s = &g->values[x].type.shape;
-        fprintf(w->mods, "    %s = LayerNorm([", mod);
-        for (int i = s->rank - k; i < s->rank; i++)
-            fprintf(w->mods, "%s%lld", i > s->rank - k ? ", " : "", (long long)s->d[i].c);
-        fputs("], eps=", w->mods);
+        if (gn)
+            fprintf(w->mods, "    %s = GroupNorm(%lld, %lld, eps=", mod,
+                    (long long)ir_attr_num_groups(n), (long long)s->d[1].c);
+        else {
+            int k = (int)ir_attr_normalized_ndim(n);
+            fprintf(w->mods, "    %s = LayerNorm([", mod);
+            for (int i = s->rank - k; i < s->rank; i++)
+                fprintf(w->mods, "%s%lld", i > s->rank - k ? ", " : "", (long long)s->d[i].c);
+            fputs("], eps=", w->mods);
+        }
         num(w->mods, ir_attr_eps(n));
-        fprintf(w->mods, ", elementwise_affine=%s)\n", affine ? "true" : "false");
+        fprintf(w->mods, ", %s=%s)\n", gn ? "affine" : "elementwise_affine",
+                affine ? "true" : "false");
         if (affine) {
             snprintf(pn, sizeof pn, "%s.weight", mod);
             add_value_tensor(w, pn, n->inputs[1]);
