@@ -157,6 +157,9 @@ OxResult ox_out(OxImporter *im, const OxNode *n, ValueId v);
 ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
 const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
 ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
+/* In the sizes ox_import_resize reads: OX_RESIZE_SYM - s is symbol s's length
+ * (onnx_symshape.c's sym_resize). */
+#define OX_RESIZE_SYM (-1000)
 ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
                   int64_t step);
 /* axis (negative from the end) as an index into rank dims (a 0-d value has one); false

@@ -57,8 +57,24 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
     int64_t size[IR_MAX_RANK];
     double policy_scale = policy == 1 ? 1e300 : 0;
     bool kept[IR_MAX_RANK] = {false}; /* a symbolic dim with scale 1: left as it is */
+    int64_t to_sym[IR_MAX_RANK];      /* a size that is symbol to_sym (OX_RESIZE_SYM - s) */
+    for (int a = 0; a < IR_MAX_RANK; a++)
+        to_sym[a] = -1;
     for (int i = 0; i < na; i++) {
         int64_t a = axes[i];
+        if (sz && !sc && policy == 0 && ox_const_get_i(sz, i) <= OX_RESIZE_SYM &&
+            ox_const_get_i(sz, i) > OX_RESIZE_SYM - IR_MAX_SYMS) {
+            if (!ir_resize_sym(mode, coord) || (ox_attr_int(n, "antialias", 0) && mode != 0))
+                return ox_unsupported_symbolic(
+                    im, n,
+                    "resizing to another tensor's symbolic size in this mode (nearest, linear "
+                    "or cubic with half_pixel, asymmetric, align_corners or pytorch_half_pixel, "
+                    "without antialias)");
+            to_sym[a] = OX_RESIZE_SYM - ox_const_get_i(sz, i);
+            size[a] = 0;
+            scale[a] = 0;
+            continue;
+        }
         /* scale 1, or size -1 (its own symbolic dim: onnx_symshape.c) */
         if (!ir_dim_static(s->d[a]) && coord != 4 &&
             ((sc && !sz && ox_const_get(sc, i) == 1.0) ||
@@ -125,8 +141,8 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             listed |= axes[i] == a;
         if (!listed || kept[a] || (size[a] == s->d[a].c && scale[a] == 1.0 && coord != 4))
             continue;
-        if ((size[a] < 1 && ir_dim_static(s->d[a])) ||
-            !(scale[a] > 0 || (scale[a] == 0 && !ir_dim_static(s->d[a]))))
+        if (to_sym[a] < 0 && ((size[a] < 1 && ir_dim_static(s->d[a])) ||
+                              !(scale[a] > 0 || (scale[a] == 0 && !ir_dim_static(s->d[a])))))
             return ox_unsupported(im, n, "an output size below 1 or a scale that is not positive");
         NodeId id = ox_mk(im, n, "resize_axis", &v, 1);
         if (id == IR_NONE)
@@ -148,6 +164,8 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
             ir_node_set_int(g, id, "exclude_outside", ox_attr_int(n, "exclude_outside", 0));
         }
         ir_node_set_int(g, id, "antialias", ox_attr_int(n, "antialias", 0));
+        if (to_sym[a] >= 0)
+            ir_node_set_int(g, id, "size_sym", to_sym[a]);
         v = ox_done(im, id);
     }
     if (v == x) /* nothing changes: still a node computing the output */

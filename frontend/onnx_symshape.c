@@ -517,8 +517,9 @@ static OxResult sym_where(OxImporter *im, OxNode *n)
 }
 
 /* Resize whose sizes are a shape value (PyTorch's interpolate(size=...) with a dynamic
- * batch: Concat(Shape(x)[:2], sizes)): each symbolic size must be x's own dim, which stays
- * (-1 in the sizes ox_import_resize reads); the other sizes are numbers. */
+ * batch: Concat(Shape(x)[:2], sizes)): a symbolic size that is x's own dim stays (-1 in
+ * the sizes ox_import_resize reads); one of one symbol (another tensor's dim) is
+ * OX_RESIZE_SYM - s (a resize_axis to symbol s); the other sizes are numbers. */
 static OxResult sym_resize(OxImporter *im, OxNode *n)
 {
     OxSym want;
@@ -547,6 +548,9 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
             ox_const_set(&c, i, (double)want.d[i].c);
         else if (ir_dim_eq(want.d[i], s->d[a]))
             ox_const_set(&c, i, -1); /* kept (onnx_ops_spatial.c) */
+        else if (want.d[i].c == 1 && !(want.d[i].syms & (want.d[i].syms - 1)))
+            /* another tensor's dim (interpolate(x, size=skip.shape[2:])): its symbol */
+            ox_const_set(&c, i, (double)(OX_RESIZE_SYM - __builtin_ctz(want.d[i].syms)));
         else
             return ox_unsupported_symbolic(im, n, "resizing a symbolic dim to another size");
     }

@@ -368,7 +368,8 @@ static bool eval_resize_axis(const EvalCtx *c)
     int64_t ax = norm_axis(ir_attr_axis(c->n), xs->rank), outer, len, inner;
     split_axis(xs, ax, &outer, &len, &inner);
     ResizeTaps t;
-    if (!ir_resize_taps(c->n, len, &t)) {
+    const int64_t to = ir_attr_size_sym(c->n) >= 0 ? c->out_dims.d[ax] : 0; /* symbol's size */
+    if (!ir_resize_taps_to(c->n, len, to, &t)) {
         ir_diag_error(c->d, c->n->loc, "resize_axis '%s': out of memory", c->n->name);
         return false;
     }

@@ -144,6 +144,11 @@ static double source_coord(const Node *n, double x, double in, double scale, int
 
 bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t)
 {
+    return ir_resize_taps_to(n, in_len, 0, t);
+}
+
+bool ir_resize_taps_to(const Node *n, int64_t in_len, int64_t out_len, ResizeTaps *t)
+{
     int mode = (int)ir_attr_mode_or(n, RS_NEAREST);
     int nearest = (int)ir_attr_nearest_or(n, NM_ROUND_FLOOR);
     bool antialias = mode != RS_NEAREST && ir_attr_antialias(n) != 0;
@@ -151,7 +156,7 @@ bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t)
     double a = ir_attr_cubic_a(n), scale = ir_attr_scale(n);
     /* along a symbolic length (ir_resize_sym): the size from the scale, or the scale
      * (0) from the size, once the length is known */
-    t->out_len = ir_attr_size_1d_or(n, 1);
+    t->out_len = out_len > 0 ? out_len : ir_attr_size_1d_or(n, 1);
     if (t->out_len < 1 && !ir_ckd_from_double(floor((double)in_len * scale), &t->out_len))
         return false;
     if (!(scale > 0))

@@ -22,6 +22,8 @@ typedef struct ResizeTaps {
  * reference computes them (coordinate transform, nearest rounding, linear/cubic weights,
  * antialiasing, exclude_outside, edge padding). Arrays malloc'd; false when out of memory. */
 bool ir_resize_taps(const Node *n, int64_t in_len, ResizeTaps *t);
+/* The same to out_len outputs (a size_sym resize, its length known when it runs). */
+bool ir_resize_taps_to(const Node *n, int64_t in_len, int64_t out_len, ResizeTaps *t);
 void ir_resize_taps_free(ResizeTaps *t);
 
 /* The integer factor k of a resize whose taps need no table, so that it works on a

@@ -259,6 +259,19 @@ SHAPE_FN(resize_axis)
     int64_t coord = ir_attr_coord(n), nearest = ir_attr_nearest(n);
     double scale = ir_attr_scale(n);
     bool antialias = ir_attr_antialias(n) != 0 && mode != 0; /* nearest: no effect */
+    const int64_t ss = ir_attr_size_sym(n);
+    if (ss >= 0) { /* to a symbol's length, the scale when it runs */
+        if (ss >= g->n_syms || scale != 0 || antialias || !ir_resize_sym((int)mode, (int)coord) ||
+            nearest < 0 || nearest > 3)
+            return fail(g, n, 0, d,
+                        "a resize to a symbolic size needs a symbol of the model and nearest, "
+                        "linear or cubic with half_pixel, asymmetric, align_corners or "
+                        "pytorch_half_pixel coordinates, without antialias");
+        Shape out = x->shape;
+        out.d[ax] = (Dim){1, 1u << ss};
+        set_out(g, n, IR_F32, &out);
+        return true;
+    }
     if (!ir_dim_static(x->shape.d[ax])) {
         /* k x a symbolic length: an upsample; or taps computed when it runs (ir_resize_sym):
          * a constant size, or floor(len * m / div) */

@@ -325,9 +325,9 @@ static void emit_resize_axis_aa(CgCtx *c, NodeId id, int ax, CgKernel *k)
 void cg_emit_resize_axis(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
-    const Shape *xs = cg_shape(c, n->inputs[0]);
+    const Shape *xs = cg_shape(c, n->inputs[0]), *os = cg_shape(c, n->outputs[0]);
     int ax = axis_of(n, xs->rank);
-    if (!ir_dim_static(xs->d[ax])) {
+    if (!ir_dim_static(xs->d[ax]) || !ir_dim_static(os->d[ax])) { /* or to a symbol's size */
         int64_t K = ir_resize_upsample_factor((int)ir_attr_mode(n), (int)ir_attr_coord(n),
                                               (int)ir_attr_nearest(n), ir_attr_scale(n),
                                               ir_attr_antialias(n) != 0);

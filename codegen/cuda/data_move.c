@@ -732,7 +732,7 @@ void cu_emit_resize_axis(CgCtx *c, NodeId id)
     const char *total = out_total(c, id);
     if (!total)
         return;
-    if (!ir_dim_static(xs->d[ax])) {
+    if (!ir_dim_static(xs->d[ax]) || !ir_dim_static(cg_shape(c, n->outputs[0])->d[ax])) {
         cg_error(c, n, "the CUDA backend resizes static lengths only");
         return;
     }

@@ -46,7 +46,7 @@ python3 "$PYM" refs shape_dyn.onnx:2,3,8 shape_dyn.onnx:4,1,8 heads_dyn.onnx:2,3
   heads_dyn.onnx:1,6,8 expand_where.onnx:2,3,4 expand_where.onnx:1,5,4 resize_dyn.onnx:1,2,4,4 \
   resize_dyn.onnx:3,2,4,4 resize_sizes_dyn.onnx:1,2,4,4 resize_sizes_dyn.onnx:2,2,4,4 scores_dyn.onnx:2,3,8 scores_dyn.onnx:1,5,8 add1.onnx:5 dropout_mask_dyn.onnx:2,3,4 \
   dropout_mask_dyn.onnx:5,3,4 range_pos.onnx:2,5,8 range_pos.onnx:1,11,8 range_step.onnx:5 \
-  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 einsum3_dyn.onnx:2,5,8 einsum3_dyn.onnx:1,9,8 unet_dyn.onnx:1,1,8,8 unet_dyn.onnx:2,1,12,20 trilu_dyn.onnx:2,5,4 \
+  range_step.onnx:8 einsum_dyn.onnx:2,5,8 einsum_dyn.onnx:1,9,8 einsum3_dyn.onnx:2,5,8 einsum3_dyn.onnx:1,9,8 unet_dyn.onnx:1,1,8,8 unet_dyn.onnx:2,1,12,20 resize_to_dyn.onnx:1,2,7,9 resize_to_dyn.onnx:2,2,10,12 trilu_dyn.onnx:2,5,4 \
   trilu_dyn.onnx:1,8,4 lstm_dyn.onnx:5,2,4 lstm_dyn.onnx:3,1,4 convt_dyn.onnx:1,3,5,7 \
   convt_dyn.onnx:2,3,8,4 half_cnn.onnx:2,3,6,6 d2s_dyn.onnx:1,8,3,5 \
   d2s_dyn.onnx:2,8,4,2 s2d_dyn.onnx:3,2,4,6 s2d_dyn.onnx:1,2,4,6 \
@@ -89,6 +89,10 @@ symbolic unet_dyn.onnx "assumed: H//2 == 2*((H//2)//2) (for the model's concat '
 same unet_dyn.onnx 1,1,8,8
 same unet_dyn.onnx 2,1,12,20
 one_compile unet_dyn
+symbolic resize_to_dyn.onnx "output y: f32[N, 2, H, W]"
+same resize_to_dyn.onnx 1,2,7,9
+same resize_to_dyn.onnx 2,2,10,12
+one_compile resize_to_dyn
 # an odd h//2 makes the skip's sizes differ (ONNX Runtime fails too): a clear error, exit 1
 python3 -c "import numpy as np; np.save('odd.npy', np.ones((1, 1, 10, 8), np.float32))"
 if "$SLIMC" run unet_dyn.onnx --input x=odd.npy --output-dir o >out.txt 2>err.txt; then

@@ -219,6 +219,24 @@ def make(out):
           "W2": rng.standard_normal((4, 4, 3, 3)).astype(np.float32),
           "W3": rng.standard_normal((2, 8, 3, 3)).astype(np.float32),
           "sc": np.array([1, 1, 2, 2], np.float32)})
+    # A decoder resized back to the input's size, F.interpolate(low, size=x.shape[2:]) as
+    # exported: Resize's sizes from Shape(x), another tensor's symbolic dims (H//2 -> H,
+    # size_sym); linear half_pixel and nearest asymmetric floor
+    save("resize_to_dyn",
+         [h.make_node("MaxPool", ["x"], ["low"], kernel_shape=[2, 2], strides=[2, 2]),
+          h.make_node("Shape", ["low"], ["ls"]),
+          h.make_node("Slice", ["ls", "z1", "two"], ["nc"]),
+          h.make_node("Shape", ["x"], ["xs"]),
+          h.make_node("Slice", ["xs", "two", "four"], ["hw"]),
+          h.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+          h.make_node("Resize", ["low", "", "", "sizes"], ["u1"], mode="linear",
+                      coordinate_transformation_mode="half_pixel"),
+          h.make_node("Resize", ["low", "", "", "sizes"], ["u2"], mode="nearest",
+                      coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+          h.make_node("Add", ["u1", "u2"], ["u"]),
+          h.make_node("Add", ["u", "x"], ["y"])],
+         [h.make_tensor_value_info("x", T.FLOAT, ["N", 2, "H", "W"])],
+         {"z1": i64(0), "two": i64(2), "four": i64(4)})
     # A decoder's causal mask over a symbolic sequence, as PyTorch exports
     # torch.triu(torch.full((T, T), -inf), 1): Trilu of a ConstantOfShape [seq, seq], added to
     # attention-like scores; plus a lower Trilu (k = -1) of the scores themselves.
