@@ -17,6 +17,7 @@ static Val call_adaptive_pool(Builder *b, Scope *s, const AstExpr *e, const Func
                               const Val *a);
 static Val call_group_norm(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_along(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_dropout(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_interpolate(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
@@ -124,6 +125,9 @@ static const FuncSig funcs[] = {
     {"mean", IR_OP_REDUCE_MEAN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amax", IR_OP_REDUCE_MAX, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
     {"amin", IR_OP_REDUCE_MIN, 3, 1, 1, {"x|input", "dim|axis", "keepdim"}, call_reduce},
+    {"argmax", IR_OP_ARGMAX, 3, 2, 1, {"x|input", "dim|axis", "keepdim"}, call_along},
+    {"argmin", IR_OP_ARGMIN, 3, 2, 1, {"x|input", "dim|axis", "keepdim"}, call_along},
+    {"cumsum", IR_OP_CUMSUM, 4, 2, 1, {"x|input", "dim|axis", "exclusive", "reverse"}, call_along},
     {"transpose", IR_OP_PERMUTE, 3, 3, 1, {"x|input", "dim0", "dim1"}, fe_call_transpose},
     {"permute", IR_OP_PERMUTE, 0, 0, 1, {0}, fe_call_dims}, /* permute(x, d0, d1, ...) */
     {"expand", IR_OP_EXPAND, 0, 0, 1, {0}, fe_call_dims},   /* expand(x, s0, s1, ...) */
@@ -750,6 +754,33 @@ static Val call_reduce(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f,
         if (n_axes)
             ir_node_set_ints(b->g, id, "axes", axes, n_axes);
         ir_node_set_int(b->g, id, "keepdim", keep);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+/* argmax / argmin (x, dim, keepdim=false): i64 indices, the first of equal values;
+ * cumsum(x, dim, exclusive=false, reverse=false): ONNX CumSum's flags. */
+static Val call_along(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)s;
+    ValueId x;
+    int64_t axis = 0;
+    bool flag[2] = {false, false};
+    bool ok =
+        fe_func_tensor_args(b, f, a, &x) && fe_to_int(b, &a[1], fe_func_arg_name(b, f, 1), &axis);
+    for (int i = 0; i < f->n_params - 2; i++)
+        if (a[2 + i].kind != VAL_NONE)
+            ok &= fe_to_bool(b, &a[2 + i], fe_func_arg_name(b, f, 2 + i), &flag[i]);
+    if (!ok)
+        return fe_err_val(e->loc);
+    NodeId id = fe_node(b, f->op, NULL, e->loc, &x, 1);
+    if (id != IR_NONE) {
+        ir_node_set_int(b->g, id, "axis", axis);
+        if (f->op == IR_OP_CUMSUM) {
+            ir_node_set_int(b->g, id, "exclusive", flag[0]);
+            ir_node_set_int(b->g, id, "reverse", flag[1]);
+        } else
+            ir_node_set_int(b->g, id, "keepdim", flag[0]);
     }
     return fe_node_done(b, id, e->loc);
 }

@@ -699,6 +699,17 @@ static void write_node(Writer *w, const Node *n)
         fprintf(f, "%s(%s, dim=%lld, index=%s)\n",
                 n->op == IR_OP_INDEX_SELECT ? "index_select" : "gather", xs,
                 (long long)ir_attr_axis(n), ix);
+    } else if (n->op == IR_OP_ARGMAX || n->op == IR_OP_ARGMIN) {
+        if (ir_attr_select_last(n)) {
+            fputs("?\n", f);
+            fail(w, n, "select_last_index (the language's argmax takes the first)");
+        } else
+            fprintf(f, "%s(%s, dim=%lld, keepdim=%s)\n", op, xs, (long long)ir_attr_axis(n),
+                    ir_attr_keepdim(n) ? "true" : "false");
+    } else if (n->op == IR_OP_CUMSUM) {
+        fprintf(f, "cumsum(%s, dim=%lld, exclusive=%s, reverse=%s)\n", xs,
+                (long long)ir_attr_axis(n), ir_attr_exclusive(n) ? "true" : "false",
+                ir_attr_reverse(n) ? "true" : "false");
     } else if (!strcmp(op, "adaptive_avg_pool2d")) {
         fprintf(f, "adaptive_avg_pool2d(%s, output_size=", xs);
         attr_ints(f, n, "output_size", 2, 1);

@@ -36,6 +36,17 @@ if "$SLIMC" compress gn_convt.onnx --passes 'prune(amount=0)' -o gn.slim >out.tx
 else
   bad "compress gn_convt"; cat out.txt
 fi
+# the language's cumsum and argmax (what compress writes of ONNX CumSum and ArgMax), against
+# numpy: an exclusive reverse cumsum along dim 1, argmax along dim 1 (ties: the first)
+printf 'model m(x: f32[3, 5]) -> (c: f32[3, 5], a: i64[3])\n    return cumsum(x, dim=1, exclusive=true, reverse=true), argmax(x, dim=1)\n' >along.slim
+python3 -c "import numpy as np; x = np.round(np.random.default_rng(3).standard_normal((3, 5)), 1).astype(np.float32); x[2] = 1.0; np.save('ax.npy', x)"
+rm -rf o && "$SLIMC" run along.slim --input x=ax.npy --output-dir o >out.txt 2>&1 \
+  && python3 -c "
+import numpy as np, sys
+x = np.load('ax.npy'); c = np.load('o/c.npy'); a = np.load('o/a.npy')
+want = np.flip(np.cumsum(np.flip(x, 1), 1), 1) - x
+sys.exit(0 if np.allclose(c, want, atol=1e-6) and (a == np.argmax(x, 1)).all() and a.dtype == np.int64 else 1)" \
+  && ok "cumsum (exclusive, reverse) and argmax match numpy" || { bad "cumsum / argmax"; cat out.txt; }
 # Parameter's dtype: f32, i64, i32 or bool; another is an error at its place
 printf 'model m(x: f32[4]) -> f32[2]\n    p = Parameter(2, dtype="f16")\n    return index_select(x, 0, p())\n' >bad.slim
 "$SLIMC" run bad.slim --input x=gn_convt.x.npy >out.txt 2>&1 && bad "Parameter dtype f16 accepted" \
