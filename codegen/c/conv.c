@@ -19,7 +19,9 @@
  *
  * Each output element sums its taps in a fixed order at any thread count; the epilogue is
  * applied to each item's outputs right after they are written, by the kernel itself when
- * it is a lone relu or relu6 (the conv struct's ACT; depthwise: also hardswish). */
+ * it is a lone relu or relu6 (the conv struct's ACT; depthwise: also hardswish), or a
+ * residual add of the output's shape with maybe a relu or relu6 after it (dense kernel:
+ * slimc_rt_conv2d_res adds it as the GEMM tiles store). */
 #include "codegen/c/cg_internal.h"
 
 /* Output channels per tile of the AVX-512 GEMM (SLIMC_RT_CONV_MB): a block of channels
@@ -41,6 +43,25 @@ static long long conv_channel_blocks(long long O, long long P, long long Kt)
         return 1;
     const long long ob = (16 + PT - 1) / PT;
     return ob < OT / 2 ? ob : OT / 2 > 1 ? OT / 2 : 1;
+}
+
+/* Whether n's epilogue is a residual the dense kernel adds as it stores (slimc_rt_conv2d_res):
+ * add(an f32 operand of the output's shape), maybe then a lone relu or relu6, whose code
+ * (SLIMC_RT_ACT_*) goes to *act. */
+static bool conv_residual(const CgCtx *c, const Node *n, int *act)
+{
+    const Epilogue *e = n->epilogue;
+    if (n->n_epilogue < 1 || n->n_epilogue > 2 || e[0].op != IR_OP_ADD || e[0].operand == IR_NONE ||
+        c->g->values[e[0].operand].type.dtype != IR_F32 ||
+        !ir_shape_eq(cg_shape(c, e[0].operand), cg_shape(c, n->outputs[0])))
+        return false;
+    *act = 0;
+    if (n->n_epilogue == 2) {
+        if (e[1].operand != IR_NONE || (e[1].op != IR_OP_RELU && e[1].op != IR_OP_RELU6))
+            return false;
+        *act = e[1].op == IR_OP_RELU ? 1 : 2;
+    }
+    return true;
 }
 
 /* The body: implicit GEMM (sparse: the CSR kernel, csr its header), items (image, block of
@@ -78,6 +99,11 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
               : n->epilogue[0].op == IR_OP_RELU6                  ? 2
               : depthwise && n->epilogue[0].op == IR_OP_HARDSWISH ? 3
                                                                   : 0;
+    /* a residual add (and relu / relu6): added by the dense kernel's tiles as they store */
+    const bool res = !depthwise && !csr && conv_residual(c, n, &act);
+    if (res)
+        cg_printf(c, "    const float *restrict res = (const float *)a->ep[0]; /* %s */\n",
+                  cg_type_text(c, &c->g->values[n->epilogue[0].operand].type));
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, ACT */\n");
     cg_printf(c,
               "    static const slimc_rt_conv s = {%lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
@@ -112,9 +138,15 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
             cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
             cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * SLIMC_RT_CONV_PX;\n");
             cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + SLIMC_RT_CONV_PX);\n");
-            cg_printf(c,
-                      "        slimc_rt_%s(&s, x + b * %lld, %s, bias, out + b * %lld, p0, p1);\n",
-                      csr ? "spconv_px" : "conv2d_px", C * H * W, csr ? "W" : "w", O * OH * OW);
+            if (res)
+                cg_printf(c,
+                          "        slimc_rt_conv2d_res(&s, x + b * %lld, w, bias, res + b * %lld, "
+                          "out + b * %lld, p0, p1, 0, %lld);\n",
+                          C * H * W, O * OH * OW, O * OH * OW, O);
+            else
+                cg_printf(
+                    c, "        slimc_rt_%s(&s, x + b * %lld, %s, bias, out + b * %lld, p0, p1);\n",
+                    csr ? "spconv_px" : "conv2d_px", C * H * W, csr ? "W" : "w", O * OH * OW);
         } else {
             cg_printf(c,
                       "    /* items (image, block of SLIMC_RT_CONV_PX pixels, block of OB of the "
@@ -138,12 +170,18 @@ static void emit_conv_body(CgCtx *c, NodeId id, const int64_t *stride, const int
             cg_printf(c,
                       "        const int64_t o1 = slimc_rt_min(%lld, OT * (ob + nb) / OB * %d);\n",
                       O, SLIMC_CONV_OT);
-            cg_printf(c,
-                      "        slimc_rt_conv2d_blk(&s, x + b * %lld, w, bias, out + b * %lld, p0, "
-                      "p1, o0, o1);\n",
-                      C * H * W, O * OH * OW);
+            if (res)
+                cg_printf(c,
+                          "        slimc_rt_conv2d_res(&s, x + b * %lld, w, bias, res + b * %lld, "
+                          "out + b * %lld, p0, p1, o0, o1);\n",
+                          C * H * W, O * OH * OW, O * OH * OW);
+            else
+                cg_printf(c,
+                          "        slimc_rt_conv2d_blk(&s, x + b * %lld, w, bias, out + b * %lld, "
+                          "p0, p1, o0, o1);\n",
+                          C * H * W, O * OH * OW);
         }
-        if (n->n_epilogue && !act) { /* over the item's channels */
+        if (n->n_epilogue && !act && !res) { /* over the item's channels */
             if (OB == 1)
                 cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
             else

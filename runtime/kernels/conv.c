@@ -595,16 +595,19 @@ static SLIMC_RT_AVX512 void slimc_rt_conv2d_direct512(const slimc_rt_conv *s, co
 #endif
 
 /* Output pixels [p0, p1) of output channels [o0, o1) of one image: x [C, H, W],
- * y [O, OH * OW], w [O, CG * KH * KW], bias [O] or NULL. A range of channels short of
+ * y [O, OH * OW], w [O, CG * KH * KW], bias [O] or NULL; res (NULL: none) a residual laid
+ * out as y, added to the sums before s->ACT. A range of channels short of
  * [0, O) is for a conv of one group only (a split over channels lets the late layers of
  * a CNN, a few pixels and many channels, use every thread). Per panel of NP pixels, group
  * and block of KC rows of k: the im2col panel is packed (or, for a 1x1 stride-1 unpadded
  * conv, read in place) and multiplied by the weights, which are read in place (packing
  * them as well was measured slower: the copy costs about as much as the FMAs it would
- * serve). Each output sums k in the same order whatever the pixel and channel ranges. */
-SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x, const float *w,
-                                         const float *bias, float *y, int64_t p0, int64_t p1,
-                                         int64_t o0, int64_t o1)
+ * serve). Each output sums k in the same order whatever the pixel and channel ranges; the
+ * residual is added by the GEMM tiles as they store the last k block (a ResNet block's
+ * add and relu with no second pass over the outputs). */
+static void slimc_rt_conv2d_res_impl(const slimc_rt_conv *s, const float *x, const float *w,
+                                     const float *bias, const float *res, float *y, int64_t p0,
+                                     int64_t p1, int64_t o0, int64_t o1)
 {
     const int isa = slimc_rt_isa();
     const int64_t P = s->OH * s->OW, HW = s->H * s->W, Kt = s->CG * s->KH * s->KW;
@@ -616,7 +619,14 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
         return;
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512 && slimc_rt_conv_direct_ok(s)) {
-        slimc_rt_conv2d_direct512(s, x, w, bias, y, p0, p1, o0, o1);
+        if (!res) {
+            slimc_rt_conv2d_direct512(s, x, w, bias, y, p0, p1, o0, o1);
+            return;
+        }
+        slimc_rt_conv sn = *s; /* the sums, then the residual and ACT over them */
+        sn.ACT = SLIMC_RT_ACT_NONE;
+        slimc_rt_conv2d_direct512(&sn, x, w, bias, y, p0, p1, o0, o1);
+        slimc_rt_res_act(isa, s->ACT, y + o0 * P + p0, P, res + o0 * P + p0, o1 - o0, p1 - p0);
         return;
     }
 #endif
@@ -633,9 +643,10 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
             const float *xg = x + g * s->CG * HW, *wg = w + og0 * Kt;
             const float *bg = bias ? bias + og0 : NULL;
             float *yg = y + og0 * P + pp;
+            const float *rg = res ? res + og0 * P + pp : NULL;
             if (Kt == 0) {
                 slimc_rt_gemm(isa, OGc, np, 0, wg, Kt, 1, bp, SLIMC_RT_CONV_NP, yg, P, bg, NULL, 0);
-                slimc_rt_act(isa, s->ACT, yg, P, OGc, np);
+                slimc_rt_res_act(isa, s->ACT, yg, P, rg, OGc, np);
             }
             for (int64_t k0 = 0; k0 < Kt; k0 += SLIMC_RT_CONV_KC) {
                 const int64_t kc = slimc_rt_min(SLIMC_RT_CONV_KC, Kt - k0);
@@ -667,23 +678,40 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x,
                     const int64_t mr = slimc_rt_min(mb, OGc - oo);
                     const float *wo = wg + oo * Kt + k0, *bo = k0 || !bg ? NULL : bg + oo;
                     const int64_t ldb = direct ? HW : SLIMC_RT_CONV_NP;
-                    /* the last k block: the activation as the tiles store (AVX-512), or
-                     * while the rows are in L1 */
-                    const int64_t act = k0 + kc == Kt ? s->ACT : SLIMC_RT_ACT_NONE;
+                    /* the last k block: the residual and activation as the tiles store
+                     * (AVX-512), or while the rows are in L1 */
+                    const int last = k0 + kc == Kt;
+                    const int64_t act = last ? s->ACT : SLIMC_RT_ACT_NONE;
+                    const float *ro = last && rg ? rg + oo * P : NULL;
                     if (nt)
                         slimc_rt_gemm_act(isa, mr, nt, kc, wo, Kt, 1, b, ldb, yg + oo * P, P, bo,
-                                          NULL, k0 > 0, act);
+                                          NULL, k0 > 0, act, ro);
 #ifdef SLIMC_RT_X86
                     if (nt < np) {
                         slimc_rt_conv_cols512(mr, np - nt, kc, wo, Kt, col, yg + oo * P + nt, P, bo,
                                               k0 > 0);
-                        slimc_rt_act(isa, act, yg + oo * P + nt, P, mr, np - nt);
+                        slimc_rt_res_act(isa, act, yg + oo * P + nt, P, ro ? ro + nt : NULL, mr,
+                                         np - nt);
                     }
 #endif
                 }
             }
         }
     }
+}
+
+SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x, const float *w,
+                                         const float *bias, float *y, int64_t p0, int64_t p1,
+                                         int64_t o0, int64_t o1)
+{
+    slimc_rt_conv2d_res_impl(s, x, w, bias, NULL, y, p0, p1, o0, o1);
+}
+
+SLIMC_RT_KERNEL void slimc_rt_conv2d_res(const slimc_rt_conv *s, const float *x, const float *w,
+                                         const float *bias, const float *res, float *y, int64_t p0,
+                                         int64_t p1, int64_t o0, int64_t o1)
+{
+    slimc_rt_conv2d_res_impl(s, x, w, bias, res, y, p0, p1, o0, o1);
 }
 
 /* Output pixels [p0, p1) of every channel of one image (slimc_rt_conv2d_blk). */

@@ -78,7 +78,8 @@ static SLIMC_RT_UNUSED void slimc_rt_gemm_generic(int64_t m, int64_t n, int64_t 
 static inline SLIMC_RT_AVX512 __attribute__((always_inline)) void
 slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *restrict A,
                  int64_t rsa, int64_t csa, const float *restrict B, int64_t ldb, float *restrict C,
-                 int64_t ldc, const float *brow, const float *bcol, int accum, int64_t act)
+                 int64_t ldc, const float *brow, const float *bcol, int accum, int64_t act,
+                 const float *restrict res)
 {
     __m512 acc[14][16];
     __mmask16 mk[16];
@@ -115,19 +116,25 @@ slimc_rt_tile512(const int MR, const int NV, int64_t n, int64_t K, const float *
                 _mm512_fmadd_ps(av, bv[v], acc[i][v]);
         }
     }
-    /* the conv's relu / relu6 (act) on the sums as they are stored: no second pass over C */
+    /* the conv's residual (res, laid out as C) and relu / relu6 (act) on the sums as they
+     * are stored: no second pass over C */
+    if (res)
+        SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
+            acc[i][v] =
+                _mm512_add_ps(acc[i][v], _mm512_maskz_loadu_ps(mk[v], res + i * ldc + 16 * v));
     SLIMC_RT_UNROLL for (int i = 0; i < MR; i++) SLIMC_RT_UNROLL for (int v = 0; v < NV; v++)
         _mm512_mask_storeu_ps(C + i * ldc + 16 * v, mk[v], slimc_rt_act_512(act, acc[i][v]));
 }
 
 #define SLIMC_RT_TILE512(MR, NV, i, j, n)                                                          \
     slimc_rt_tile512(MR, NV, n, K, A + (i)*rsa, rsa, csa, B + (j), ldb, C + (i)*ldc + (j), ldc,    \
-                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum, act)
+                     brow ? brow + (i) : NULL, bcol ? bcol + (j) : NULL, accum, act,               \
+                     res ? res + (i)*ldc + (j) : NULL)
 
 static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void
 slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa, int64_t csa,
                      const float *B, int64_t ldb, float *C, int64_t ldc, const float *brow,
-                     const float *bcol, int accum, int64_t act)
+                     const float *bcol, int accum, int64_t act, const float *res)
 {
     if (m == 1) { /* GEMV: tiles of up to 256 columns; all tiles advance together through
                      blocks of SLIMC_RT_GEMV_KB rows of B, so B streams row after row */
@@ -141,7 +148,7 @@ slimc_rt_gemm_avx512(int64_t m, int64_t n, int64_t K, const float *A, int64_t rs
                 const float *bc = bc0 ? bc0 + j : NULL;
 #define SLIMC_RT_GEMV(NV)                                                                          \
     slimc_rt_tile512(1, NV, nj, kb, ak, rsa, csa, bk + j, ldb, C + j, ldc, br, bc, acc,            \
-                     k0 + kb >= K ? act : SLIMC_RT_ACT_NONE)
+                     k0 + kb >= K ? act : SLIMC_RT_ACT_NONE, k0 + kb >= K && res ? res + j : NULL)
                 switch ((nj + 31) / 32) {
                 case 1: SLIMC_RT_GEMV(2); break;
                 case 2: SLIMC_RT_GEMV(4); break;
@@ -345,22 +352,22 @@ slimc_rt_gemm_avx2(int64_t m, int64_t n, int64_t K, const float *A, int64_t rsa,
 }
 #endif /* SLIMC_RT_X86 */
 
-/* C = act(init + A B) on the instruction set isa (slimc_rt_isa()); see the section comment.
- * act (SLIMC_RT_ACT_*) is applied by the AVX-512 tiles as they store, by a pass over C
- * after the others. */
+/* C = act(init + A B + res) on the instruction set isa (slimc_rt_isa()); see the section
+ * comment. res (NULL: none) is laid out as C (row stride ldc); it and act (SLIMC_RT_ACT_*)
+ * are applied by the AVX-512 tiles as they store, by a pass over C after the others. */
 SLIMC_RT_SHARED void slimc_rt_gemm_act(int isa, int64_t m, int64_t n, int64_t K, const float *A,
                                        int64_t rsa, int64_t csa, const float *B, int64_t ldb,
                                        float *C, int64_t ldc, const float *brow, const float *bcol,
-                                       int accum, int64_t act)
+                                       int accum, int64_t act, const float *res)
 {
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
-        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum, act);
+        slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum, act, res);
         return;
     }
 #endif
     slimc_rt_gemm(isa, m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum);
-    slimc_rt_act(isa, act, C, ldc, m, n);
+    slimc_rt_res_act(isa, act, C, ldc, res, m, n);
 }
 
 /* C = init + A B on the instruction set isa (slimc_rt_isa()); see the section comment. */
@@ -371,7 +378,7 @@ SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, con
 #ifdef SLIMC_RT_X86
     if (isa == SLIMC_RT_ISA_AVX512) {
         slimc_rt_gemm_avx512(m, n, K, A, rsa, csa, B, ldb, C, ldc, brow, bcol, accum,
-                             SLIMC_RT_ACT_NONE);
+                             SLIMC_RT_ACT_NONE, NULL);
         return;
     }
     if (isa == SLIMC_RT_ISA_AVX2) {
@@ -476,6 +483,51 @@ static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_act_rows_512(int64_t act, f
         }
 }
 #endif
+
+/* y = y + res on rows [0, m) x columns [0, n); res laid out as y (row stride ldy). */
+static SLIMC_RT_UNUSED void slimc_rt_res_c(float *y, int64_t ldy, const float *res, int64_t m,
+                                           int64_t n)
+{
+    for (int64_t i = 0; i < m; i++) {
+        float *restrict r = y + i * ldy;
+        const float *restrict e = res + i * ldy;
+        for (int64_t j = 0; j < n; j++)
+            r[j] = r[j] + e[j];
+    }
+}
+
+#ifdef SLIMC_RT_X86
+static SLIMC_RT_UNUSED SLIMC_RT_AVX512 void slimc_rt_res_act_rows_512(int64_t act, float *y,
+                                                                      int64_t ldy, const float *res,
+                                                                      int64_t m, int64_t n)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j += 16) {
+            const __mmask16 k = (__mmask16)((1u << slimc_rt_min(16, n - j)) - 1u);
+            float *p = y + i * ldy + j;
+            const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, p),
+                                           _mm512_maskz_loadu_ps(k, res + i * ldy + j));
+            _mm512_mask_storeu_ps(p, k, slimc_rt_act_512(act, v));
+        }
+}
+#endif
+
+SLIMC_RT_SHARED void slimc_rt_res_act(int isa, int64_t act, float *y, int64_t ldy, const float *res,
+                                      int64_t m, int64_t n)
+{
+    if (!res) {
+        slimc_rt_act(isa, act, y, ldy, m, n);
+        return;
+    }
+#ifdef SLIMC_RT_X86
+    if (isa == SLIMC_RT_ISA_AVX512) {
+        slimc_rt_res_act_rows_512(act, y, ldy, res, m, n);
+        return;
+    }
+#endif
+    slimc_rt_res_c(y, ldy, res, m, n);
+    slimc_rt_act(isa, act, y, ldy, m, n);
+}
 
 SLIMC_RT_SHARED void slimc_rt_act(int isa, int64_t act, float *y, int64_t ldy, int64_t m, int64_t n)
 {

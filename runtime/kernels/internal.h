@@ -76,12 +76,12 @@ SLIMC_RT_SHARED int slimc_rt_has_amx(void);
 SLIMC_RT_SHARED void slimc_rt_gemm(int isa, int64_t m, int64_t n, int64_t K, const float *A,
                                    int64_t rsa, int64_t csa, const float *B, int64_t ldb, float *C,
                                    int64_t ldc, const float *brow, const float *bcol, int accum);
-/* The same, then act (SLIMC_RT_ACT_*) on the result: the AVX-512 tiles apply it as they
- * store (conv.c's last k block). */
+/* The same, then res (laid out as C; NULL: none) added and act (SLIMC_RT_ACT_*) applied:
+ * the AVX-512 tiles do both as they store (conv.c's last k block). */
 SLIMC_RT_SHARED void slimc_rt_gemm_act(int isa, int64_t m, int64_t n, int64_t K, const float *A,
                                        int64_t rsa, int64_t csa, const float *B, int64_t ldb,
                                        float *C, int64_t ldc, const float *brow, const float *bcol,
-                                       int accum, int64_t act);
+                                       int accum, int64_t act, const float *res);
 /* Rows [k0, k0 + kc) of one group's im2col matrix for output pixels [p0, p0 + np) into
  * bp [kc, SLIMC_RT_CONV_NP] (kernels/conv.c; the sparse conv packs the same panels). */
 SLIMC_RT_SHARED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const float *x, int64_t k0,
@@ -89,6 +89,9 @@ SLIMC_RT_SHARED void slimc_rt_im2col(int isa, const slimc_rt_conv *s, const floa
 /* act (SLIMC_RT_ACT_*) on rows [0, m) x columns [0, n) of y (row stride ldy). */
 SLIMC_RT_SHARED void slimc_rt_act(int isa, int64_t act, float *y, int64_t ldy, int64_t m,
                                   int64_t n);
+/* y = act(y + res) there, res laid out as y; res NULL: slimc_rt_act. */
+SLIMC_RT_SHARED void slimc_rt_res_act(int isa, int64_t act, float *y, int64_t ldy, const float *res,
+                                      int64_t m, int64_t n);
 
 /* ---- inline helpers of more than one family ---- */
 

@@ -71,6 +71,11 @@ SLIMC_RT_KERNEL void slimc_rt_conv2d_px(const slimc_rt_conv *s, const float *x, 
 SLIMC_RT_KERNEL void slimc_rt_conv2d_blk(const slimc_rt_conv *s, const float *x, const float *w,
                                          const float *bias, float *y, int64_t p0, int64_t p1,
                                          int64_t o0, int64_t o1);
+/* The same with a residual res laid out as y (an image's [O, OH * OW]) added to the sums
+ * before s->ACT: a conv's fused add (and relu) with no second pass over its outputs. */
+SLIMC_RT_KERNEL void slimc_rt_conv2d_res(const slimc_rt_conv *s, const float *x, const float *w,
+                                         const float *bias, const float *res, float *y, int64_t p0,
+                                         int64_t p1, int64_t o0, int64_t o1);
 /* conv2d's weight gradient, columns [k0, k1) (at most SLIMC_RT_WGRAD_KB) of group g's
  * output channels (kernels/conv.c): per image and block of SLIMC_RT_WGRAD_PC pixels a
  * transposed im2col into col (SLIMC_RT_WGRAD_COL floats) and a GEMM added in

@@ -18,7 +18,8 @@ typedef struct {
     int64_t B, C, H, W, O, k, stride, pad;
     bool bias;
     int ep;          /* 0 none, 1 relu (the kernel's own), 2 mul by a [O, 1, 1] constant then relu,
-                      * 3 relu6 (the kernel's own) */
+                      * 3 relu6 (the kernel's own); 4 add of a residual of the output's shape,
+                      * 5 that add then relu, 6 then relu6 (slimc_rt_conv2d_res) */
     int ob;          /* the channel blocks the emitter must choose; -1: not checked */
     int64_t dil, gr; /* dilation and groups (0: 1) */
 } ConvCase;
@@ -32,7 +33,7 @@ static const float *const_data(const Graph *g, ValueId v)
 /* y [B, O, OH, OW] = the conv of x [B, C, H, W] by w [O, C / groups, k, k], plus bias,
  * then the case's epilogue: a plain loop, every sum in double. */
 static void reference(const ConvCase *cc, const float *x, const float *w, const float *bias,
-                      const float *scale, float *y, int64_t OH, int64_t OW)
+                      const float *scale, const float *res, float *y, int64_t OH, int64_t OW)
 {
     const int64_t dil = cc->dil ? cc->dil : 1, gr = cc->gr ? cc->gr : 1;
     const int64_t CG = cc->C / gr, OG = cc->O / gr;
@@ -52,13 +53,16 @@ static void reference(const ConvCase *cc, const float *x, const float *w, const 
                                 s += (double)x[((b * cc->C + ci) * cc->H + ih) * cc->W + iw] *
                                      (double)w[((o * CG + c) * cc->k + kh) * cc->k + kw];
                             }
+                    const int64_t at = ((b * cc->O + o) * OH + oh) * OW + ow;
                     if (cc->ep == 2)
                         s *= scale[o];
-                    if (cc->ep)
+                    if (cc->ep >= 4) /* the conv's float sum, then the residual */
+                        s = (double)((float)s + res[at]);
+                    if (cc->ep && cc->ep != 4)
                         s = s > 0.0 ? s : 0.0;
-                    if (cc->ep == 3)
+                    if (cc->ep == 3 || cc->ep == 6)
                         s = s < 6.0 ? s : 6.0;
-                    y[((b * cc->O + o) * OH + oh) * OW + ow] = (float)s;
+                    y[at] = (float)s;
                 }
 }
 
@@ -90,27 +94,37 @@ static void run_case(const ConvCase *cc)
         Node *nd = &g->nodes[n];
         nd->epilogue[nd->n_epilogue++] = (Epilogue){.op = IR_OP_MUL, .operand = scale};
     }
-    if (cc->ep) {
+    const int64_t OH = (cc->H + 2 * cc->pad - dil * (cc->k - 1) - 1) / cc->stride + 1;
+    const int64_t OW = (cc->W + 2 * cc->pad - dil * (cc->k - 1) - 1) / cc->stride + 1;
+    ValueId res = IR_NONE;
+    if (cc->ep >= 4) {
+        res = sup_const_rand(g, "res", 4, D(cc->B, cc->O, OH, OW), &seed);
         Node *nd = &g->nodes[n];
-        nd->epilogue[nd->n_epilogue++] =
-            (Epilogue){.op = cc->ep == 3 ? IR_OP_RELU6 : IR_OP_RELU, .operand = IR_NONE};
+        nd->epilogue[nd->n_epilogue++] = (Epilogue){.op = IR_OP_ADD, .operand = res};
+    }
+    if (cc->ep && cc->ep != 4) {
+        Node *nd = &g->nodes[n];
+        nd->epilogue[nd->n_epilogue++] = (Epilogue){
+            .op = cc->ep == 3 || cc->ep == 6 ? IR_OP_RELU6 : IR_OP_RELU, .operand = IR_NONE};
     }
     ir_output_add(g, g->nodes[n].outputs[0]);
     Diag d;
     ir_diag_init(&d);
     ck_assert_msg(ir_infer_shapes(g, &d), "%s: shapes: %s", what, ir_diag_text(&d));
 
-    const int64_t OH = (cc->H + 2 * cc->pad - dil * (cc->k - 1) - 1) / cc->stride + 1;
-    const int64_t OW = (cc->W + 2 * cc->pad - dil * (cc->k - 1) - 1) / cc->stride + 1;
     const size_t ny = (size_t)(cc->B * cc->O * OH * OW);
     float *ref = malloc(sizeof(float) * ny);
     reference(cc, in.data, const_data(g, w), cc->bias ? const_data(g, bias) : NULL,
-              cc->ep == 2 ? const_data(g, scale) : NULL, ref, OH, OW);
+              cc->ep == 2 ? const_data(g, scale) : NULL, cc->ep >= 4 ? const_data(g, res) : NULL,
+              ref, OH, OW);
 
     char msg[512], blocks[32];
     size_t len;
     char *src = sup_emit(g, &len, msg, sizeof msg);
     ck_assert_msg(src, "%s: emit: %s", what, msg);
+    if (cc->ep >= 4)
+        ck_assert_msg(strstr(src, "slimc_rt_conv2d_res(&s") && !strstr(src, "epi_node_conv(a, out"),
+                      "%s: the residual is not added by the conv kernel", what);
     if (cc->ob > 1) {
         snprintf(blocks, sizeof blocks, "OB = %d,", cc->ob);
         ck_assert_msg(strstr(src, blocks), "%s: the emitted conv does not have %s", what, blocks);
@@ -225,6 +239,33 @@ START_TEST(test_conv_direct)
 }
 END_TEST
 
+/* A residual add (and relu / relu6) of the output's shape, which slimc_rt_conv2d_res adds as
+ * the AVX-512 tiles store the last k block's sums (ResNet's conv2 + identity + relu): k over
+ * two blocks (the relu must not see the first block's sums plus the residual), the dot-product
+ * columns past 16 (49 = 48 + 1 pixels), a split over channels (OB = 2, 5), two groups (the
+ * residual's offset per group), a 1x1 read in place, stride 2, two images, one output
+ * channel (the GEMV tile), a stem the direct kernel computes (its residual and ACT after
+ * it), and no bias. Against the plain loop (the conv's float sum plus the residual, then
+ * the activation), 1, 2 and 3 threads; on AVX2 and the portable path too (ctest). */
+START_TEST(test_conv_residual)
+{
+    static const ConvCase cases[] = {
+        {1, 64, 9, 9, 37, 3, 1, 1, true, 5, -1, 0, 0},
+        {1, 63, 7, 7, 40, 3, 1, 1, false, 4, -1, 0, 0},
+        {1, 63, 13, 13, 131, 3, 2, 1, true, 5, 5, 0, 0},
+        {1, 17, 28, 28, 45, 3, 1, 1, true, 6, 2, 0, 0},
+        {1, 40, 9, 9, 66, 3, 1, 1, true, 5, -1, 0, 2},
+        {1, 160, 7, 7, 150, 1, 1, 0, false, 4, -1, 0, 0},
+        {2, 24, 11, 13, 29, 3, 2, 1, true, 6, -1, 0, 0},
+        {1, 70, 9, 9, 1, 3, 1, 1, true, 5, -1, 0, 0},
+        {1, 3, 37, 59, 64, 7, 2, 3, true, 5, -1, 0, 0},
+        {2, 16, 17, 50, 32, 3, 2, 1, false, 4, -1, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        run_case(&cases[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("conv_split");
@@ -234,6 +275,7 @@ int main(void)
     tcase_add_test(tc, test_conv_cols);
     tcase_add_test(tc, test_conv_act);
     tcase_add_test(tc, test_conv_direct);
+    tcase_add_test(tc, test_conv_residual);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -205,9 +205,10 @@ static Graph *dwk_graph(RtTensor *in, int *n_in)
     return shaped(g);
 }
 
-/* Depthwise 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1 and 2,
- * row counts over 8 leaving 1 to 6 rows (odd and even), widths 1 to 8, two images, a
- * channel multiplier, relu6, hardswish. */
+/* Depthwise 3x3, 5x5 and 7x7 planes at most 8 outputs wide (two rows a vector): stride 1
+ * and 2, row counts over 8 leaving 1 to 6 rows (odd and even), widths 1 to 8, two images, a
+ * channel multiplier, relu6, hardswish; 3x3 (mobilenet_v2's 7x7 stage): padding 0, 1 and 2,
+ * 7x7 and 14x14 to 7x7 as in the network, 9 rows of 5, one row of 8, 10 to 8 unpadded. */
 static Graph *dwp_graph(RtTensor *in, int *n_in)
 {
     Graph *g = ir_graph_new("dwp");
@@ -222,6 +223,14 @@ static Graph *dwp_graph(RtTensor *in, int *n_in)
     last_hardswish(g);
     add_conv(g, in, n_in, 1, 2, 11, 13, 2, 7, 2, 3, 1, 2, false);
     add_conv(g, in, n_in, 1, 3, 4, 4, 6, 5, 1, 2, 1, 3, true);
+    add_conv(g, in, n_in, 2, 3, 7, 7, 3, 3, 1, 1, 1, 3, true);
+    last_relu6(g);
+    add_conv(g, in, n_in, 1, 4, 14, 14, 4, 3, 2, 1, 1, 4, true);
+    last_hardswish(g);
+    add_conv(g, in, n_in, 1, 2, 9, 5, 4, 3, 1, 1, 1, 2, false);
+    add_conv(g, in, n_in, 1, 2, 1, 8, 2, 3, 1, 1, 1, 2, true);
+    add_conv(g, in, n_in, 1, 3, 10, 10, 3, 3, 1, 0, 1, 3, true);
+    add_conv(g, in, n_in, 1, 2, 13, 11, 2, 3, 2, 2, 1, 2, true);
     return shaped(g);
 }
 
