@@ -41,8 +41,8 @@ block-sparse kernel forced (sparse(mode=q8)), dense int8 (sparse(mode=dense)), f
 and ONNX Runtime's quantize_static QDQ model (per channel) of the same pruned weights; CPU time
 per run, --rounds interleaved rounds, medians. Target: never slower than dense int8.
 
---q8 --resnet18: prune then quantize on convs (bench/RESULTS.md, "int8 block-sparse convs"):
-ResNet-18 pruned 80% global as --resnet18 does, static int8 (calibrated on 4 images): slimc's
+--q8 --resnet18 [--amount 0.8]: prune then quantize on convs (bench/RESULTS.md, "int8
+block-sparse convs"): ResNet-18 pruned 80% (--amount) global as --resnet18 does, static int8 (calibrated on 4 images): slimc's
 cost-model choice (a profile measured first), every conv forced onto the int8 block-sparse
 kernel, dense int8, and ONNX Runtime's quantize_static QDQ model; CPU time per run, --rounds
 interleaved rounds, medians; and per conv the forced kernel against dense int8 (`slimc bench
@@ -464,7 +464,7 @@ def bench_q8(a, here):
 
 
 def bench_q8_resnet18(a, here):
-    """Prune then quantize on convs: ResNet-18 pruned 80% global (as --resnet18) in static int8,
+    """Prune then quantize on convs: ResNet-18 pruned --amount global (as --resnet18) in static int8,
     calibrated on 4 images (the sample's and 3 random): slimc's cost-model choice with a profile
     measured here (`slimc profile-device --threads 1`), every conv on the int8 block-sparse
     kernel (sparse(mode=q8)), dense int8 (sparse(mode=dense)), and ONNX Runtime's
@@ -473,9 +473,9 @@ def bench_q8_resnet18(a, here):
     median over the rounds) the forced block-sparse kernel against dense int8, with the
     density, the blocks of 4 kept and the cost model's choice."""
     import onnxruntime.quantization as oq
-    d = os.path.join(a.dir, "resnet18")
+    d = os.path.join(a.dir, f"resnet18_q8_{a.amount}")
     subprocess.run([a.torch_python, os.path.join(here, "..", "tests", "tools", "prune_resnet18.py"),
-                    d, "--amount", "0.8"], check=True, stdout=subprocess.DEVNULL)
+                    d, "--amount", str(a.amount)], check=True, stdout=subprocess.DEVNULL)
     model, x = os.path.join(d, "resnet18.slim"), os.path.join(d, "x.npy")
     xa = np.load(x)
     cal = np.concatenate([xa, np.random.default_rng(3).standard_normal(
@@ -509,8 +509,8 @@ def bench_q8_resnet18(a, here):
         kept = re.search(r"(\d+) of (\d+) blocks of 4 kept", m.group(4))
         info[m.group(1)] = (float(m.group(2)), m.group(3),
                             int(kept.group(1)) / int(kept.group(2)) if kept else 1.0, m.group(4))
-    print(f"CPU: {cpu_name()}; one thread; ResNet-18 224x224 batch 1, 80% global unstructured "
-          f"(torch.nn.utils.prune), static int8; {a.rounds} interleaved rounds of CPU time per "
+    print(f"CPU: {cpu_name()}; one thread; ResNet-18 224x224 batch 1, {100 * a.amount:g}% global "
+          f"unstructured (torch.nn.utils.prune), static int8; {a.rounds} interleaved rounds of CPU time per "
           f"run ({a.runs} runs), medians")
     print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
     runners = {
@@ -619,6 +619,8 @@ def main():
     ap.add_argument("--deepsparse-python", default=None,
                     help="a python with deepsparse 1.8 (e.g. a venv in the build dir): time "
                          "DeepSparse's engine in the same rounds (MLP, --resnet18)")
+    ap.add_argument("--amount", type=float, default=0.8,
+                    help="--q8 --resnet18: the fraction pruned (global L1)")
     ap.add_argument("--q8", action="store_true",
                     help="prune then quantize: int8 block-sparse against dense int8, fp32 sparse "
                          "and ORT int8")

@@ -260,7 +260,8 @@ static double qlinear_ms(const CostProfile *p, const Graph *g, const Node *n, co
     syms = syms_or_ones(syms, ones);
     const double x_bytes = ir_value_bytes(g, n->inputs[0], syms);
     const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
-    const double rows = x_bytes / (double)K;
+    /* x is u8 (qlinear) or f32 (dqlinear, quantized inside: the same work either way) */
+    const double rows = x_bytes * 8 / ir_dtype_bits(g->values[n->inputs[0]].type.dtype) / (double)K;
     const double out_numel = rows * (double)O;
     double flops = 2 * rows * kept_k + out_numel * (double)n->n_epilogue;
     double bytes = x_bytes + out_bytes;

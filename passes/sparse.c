@@ -16,7 +16,8 @@
  * the N:M conv kernel (cost_conv_nm_ms, the blob [O, KH * KW * C]). An int8 qlinear or one-group
  * qconv2d (prune then quantize) is weighed on the int8 block-sparse kernel (blocks of 4 along K,
  * a conv's C KH KW: cost_qlinear_sparse_ms, cost_qconv_sparse_ms) and gets its blob as input 5
- * (w_sparse 3). The dense weight
+ * (w_sparse 3); so is a dynamic int8 dqlinear (its rows quantized at run time). The dense
+ * weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"
@@ -139,8 +140,8 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
 
 /* ---- int8: qlinear after prune then quantize ---- */
 
-/* Whether qlinear n has a constant i8 weight the q8 plan can read, [O, K] or packed by
- * layout, or qconv2d n one [O, C, kh, kw] (K = C kh kw); its sizes into *O, *K. */
+/* Whether qlinear or dqlinear n has a constant i8 weight the q8 plan can read, [O, K] or packed
+ * by layout, or qconv2d n one [O, C, kh, kw] (K = C kh kw); its sizes into *O, *K. */
 static bool q8_shape(const Graph *g, const Node *n, int64_t *O, int64_t *K)
 {
     const Value *w = &g->values[n->inputs[1]];
@@ -158,7 +159,7 @@ static bool q8_shape(const Graph *g, const Node *n, int64_t *O, int64_t *K)
         !ir_shape_static(&w->type.shape) || x->type.shape.rank < 1 ||
         !ir_dim_static(x->type.shape.d[x->type.shape.rank - 1]))
         return false;
-    const bool packed = ir_attr_w_packed(n) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0; /* qlinear or dqlinear */
     *O = packed ? ir_attr_out_features(n) : w->type.shape.d[0].c;
     *K = x->type.shape.d[x->type.shape.rank - 1].c;
     if (*O < 1 || *K < 1 || (!packed && (w->type.shape.rank != 2 || w->type.shape.d[1].c != *K)))
@@ -170,7 +171,7 @@ int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t
 {
     if (!q8_shape(g, n, O, K))
         return NULL;
-    const bool packed = n->op == IR_OP_QLINEAR && ir_attr_w_packed(n) != 0;
+    const bool packed = n->op != IR_OP_QCONV2D && ir_attr_w_packed(n) != 0;
     const int64_t KB = ir_qpack_rows(*K);
     const Value *w = &g->values[n->inputs[1]];
     int8_t *out = malloc((size_t)(*O * *K));
@@ -187,7 +188,7 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
 {
     memset(out, 0, sizeof *out);
     const Node *n = &g->nodes[id];
-    if (n->op != IR_OP_QLINEAR && n->op != IR_OP_QCONV2D)
+    if (n->op != IR_OP_QLINEAR && n->op != IR_OP_QCONV2D && n->op != IR_OP_DQLINEAR)
         return false;
     const bool conv = n->op == IR_OP_QCONV2D;
     int64_t O, K, nnz = 0, kept = 0;
@@ -586,7 +587,8 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
     const int n_nodes = g->n_nodes;
     for (NodeId i = 0; i < n_nodes; i++) {
         Node *n = &g->nodes[i];
-        if (!n->dead && (n->op == IR_OP_QLINEAR || n->op == IR_OP_QCONV2D) &&
+        if (!n->dead &&
+            (n->op == IR_OP_QLINEAR || n->op == IR_OP_QCONV2D || n->op == IR_OP_DQLINEAR) &&
             ir_attr_w_sparse(n) == 0) {
             /* int8 (prune then quantize): the zeros measured in the i8 weight, whoever made
              * them; a block of 4 all zero is what the kernel skips */

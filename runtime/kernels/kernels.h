@@ -277,6 +277,28 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
                                         const float *bias, void *out, const slimc_rt_qreq *rq,
                                         int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
                                         int64_t *oc);
+/* The same with A holding x's rows from row a0 on (those of the items it reads: dqlinear's
+ * quantized rows, slimc_rt_q8sp_item_rows). */
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile_at(int64_t M, const uint8_t *A, int64_t a0, const void *W,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq, int64_t it, int64_t *m0,
+                                           int64_t *mc, int64_t *o0, int64_t *oc);
+/* The rows [*r0, *r1) of x that items [i0, i1) (i0 < i1) of slimc_rt_q8sp_items(M, O) read. */
+static SLIMC_RT_UNUSED inline void slimc_rt_q8sp_item_rows(int64_t M, int64_t O, int64_t i0,
+                                                           int64_t i1, int64_t *r0, int64_t *r1)
+{
+    if (M < SLIMC_RT_Q8SP_ROWS) {
+        const int64_t nt = (O + SLIMC_RT_Q8SP_NB1 - 1) / SLIMC_RT_Q8SP_NB1;
+        *r0 = i0 / nt;
+        *r1 = (i1 - 1) / nt + 1;
+    } else {
+        const int64_t nt = (O + SLIMC_RT_Q8SP_NB - 1) / SLIMC_RT_Q8SP_NB;
+        *r0 = i0 / nt * SLIMC_RT_Q8SP_MB;
+        *r1 = ((i1 - 1) / nt + 1) * SLIMC_RT_Q8SP_MB;
+    }
+    *r1 = *r1 < M ? *r1 : M;
+}
 /* int8 block-sparse qconv2d, one group (runtime/kernels/qsparse.c): slimc_rt_qconv_block's block
  * (output pixels [p0, p1), at most SLIMC_RT_QCONV_PX, of one image, every output channel) with W
  * the block-CSR blob of the weight read as [O, C KH KW]; col as slimc_rt_qconv_block's. The exact

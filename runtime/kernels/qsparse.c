@@ -59,7 +59,7 @@ static void slimc_rt_q8sp_generic(const SlimcRtQ8sp *w, const uint8_t *A, int64_
                                   const slimc_rt_qreq *rq)
 {
     for (int64_t m = m0; m < m0 + mc; m++) {
-        const uint8_t *a = A + m * w->K;
+        const uint8_t *a = A + (m - m0) * w->K; /* A: row m0's */
         for (int64_t o = o0; o < o0 + oc; o++) {
             int32_t acc = 0;
             for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
@@ -377,11 +377,11 @@ static SLIMC_RT_AVX2 void slimc_rt_q8sp_rows_avx2(const SlimcRtQ8sp *w, const in
 }
 #endif
 
-SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void *W, int32_t zp,
-                                        const int32_t *wsum, float xs, const float *ws,
-                                        const float *bias, void *out, const slimc_rt_qreq *rq,
-                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
-                                        int64_t *oc)
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile_at(int64_t M, const uint8_t *A, int64_t a0, const void *W,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq, int64_t it, int64_t *m0,
+                                           int64_t *mc, int64_t *o0, int64_t *oc)
 {
     const SlimcRtQ8sp w = slimc_rt_q8sp_view(W);
     const int64_t O = w.O, K = w.K, K4 = (K + 3) / 4;
@@ -400,6 +400,7 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
     }
     if (*mc <= 0 || *oc <= 0)
         return;
+    const uint8_t *Am = A + (*m0 - a0) * K; /* row m0 of x */
 #ifdef SLIMC_RT_X86
     const int vnni = slimc_rt_has_vnni(), avx2 = slimc_rt_isa() >= SLIMC_RT_ISA_AVX2;
     if (K > 0 && (vnni || avx2)) {
@@ -412,7 +413,7 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
         unsigned char *buf = bytes <= STACK ? stack : (unsigned char *)malloc(bytes);
         if (buf) {
             if (M < SLIMC_RT_Q8SP_ROWS) {
-                slimc_rt_q8sp_pad_row(&w, A, *m0, buf);
+                slimc_rt_q8sp_pad_row(&w, Am, 0, buf);
                 if (vnni)
                     slimc_rt_q8sp_gemv_vnni(&w, buf, *m0, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                             rq);
@@ -421,12 +422,12 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
                                             rq);
             } else if (vnni) {
                 const int64_t nch = (*mc + 15) / 16;
-                slimc_rt_q8sp_layout_vnni(A, K, *m0, *mc, nch, buf);
+                slimc_rt_q8sp_layout_vnni(Am, K, 0, *mc, nch, buf);
                 slimc_rt_q8sp_rows_vnni(&w, buf, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                         rq);
             } else {
                 int16_t *xt = (int16_t *)(void *)buf;
-                slimc_rt_q8sp_layout_avx2(A, K, *m0, *mc, (*mc + 7) / 8, xt);
+                slimc_rt_q8sp_layout_avx2(Am, K, 0, *mc, (*mc + 7) / 8, xt);
                 slimc_rt_q8sp_rows_avx2(&w, xt, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                         rq);
             }
@@ -437,7 +438,16 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
     }
 #endif
     (void)K4;
-    slimc_rt_q8sp_generic(&w, A, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out, rq);
+    slimc_rt_q8sp_generic(&w, Am, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out, rq);
+}
+
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void *W, int32_t zp,
+                                        const int32_t *wsum, float xs, const float *ws,
+                                        const float *bias, void *out, const slimc_rt_qreq *rq,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
+                                        int64_t *oc)
+{
+    slimc_rt_q8sp_tile_at(M, A, 0, W, zp, wsum, xs, ws, bias, out, rq, it, m0, mc, o0, oc);
 }
 
 /* ---- qconv2d: the same blocks over a conv's im2col panel ----

@@ -15,9 +15,10 @@
  * SLIMC_NO_VNNI=1 and SLIMC_MAX_ISA=generic (unit_qsparse_avx2 / _novnni / _generic) the same
  * runs the AVX2 and portable paths. The same for one-group qconv2d (slimc_rt_q8sp_conv_block)
  * against a plain conv loop and against the dense int8 conv block, bit for bit, then through
- * the JIT at 1 and 3 threads (conv_cases). Then the plan: the blocks counted, the built-in rates
- * keeping a 90%-pruned layer dense (conservative), a measured fast rate choosing it, and a
- * dense weight never considered. */
+ * the JIT at 1 and 3 threads (conv_cases); and dynamic int8 (dqlinear, its rows quantized at run
+ * time) through the JIT against the evaluator (dq_cases). Then the plan: the blocks counted, the
+ * built-in rates keeping a 90%-pruned layer dense (conservative), a measured fast rate choosing it,
+ * and a dense weight never considered. */
 #include "runtime/slimc_rt.h"
 
 #include "support_cg.h"
@@ -389,6 +390,70 @@ START_TEST(test_q8sp_conv_kernel)
 }
 END_TEST
 
+/* ---- dqlinear (dynamic int8) on the same blocks ---- */
+
+/* x f32 [M, K] -> dqlinear (w i8 [N, K] at the density, packed by layout) given the block-sparse
+ * kernel by sparse(mode=q8): M 1 and 3 (gathered rows), 64, 70 and 130 (row blocks, items over
+ * several of them), through the JIT at 1 and 3 threads (each body quantizes the rows of its
+ * items) against the evaluator's dqlinear (its own quantization and integer loop), bit for bit. */
+static const Case dq_cases[] = {
+    {1, 201, 65, 0.1, true},   {3, 37, 7, 0.3, false},   {64, 781, 300, 0.05, true},
+    {70, 784, 512, 0.1, true}, {130, 64, 33, 0.3, true},
+};
+enum { N_DQ = sizeof dq_cases / sizeof dq_cases[0] };
+
+START_TEST(test_q8sp_dqlinear)
+{
+    const Case *c = &dq_cases[_i];
+    Graph *g = ir_graph_new("qsparse_dq");
+    RtTensor in;
+    const int64_t N = c->N, K = c->K;
+    ValueId x = sup_input(g, "x", 2, D(c->M, K), &in, &seed);
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(N * K));
+    int32_t *wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)N);
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
+    float *bias = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
+    for (int64_t o = 0; o < N; o++) {
+        wsum[o] = 0;
+        for (int64_t k = 0; k < K; k++) {
+            int v = (int)(rnd() % 255) - 127;
+            if (urand() >= c->density)
+                v = 0;
+            else if (v == 0)
+                v = 3;
+            w[o * K + k] = (int8_t)v;
+            wsum[o] += v;
+        }
+        ws[o] = 0.001f + 0.01f * urand();
+        bias[o] = urand() - 0.5f;
+    }
+    ValueId ins[5] = {x, const_of(g, "fc.weight.q", IR_I8, 2, D(N, K), w, (size_t)(N * K)),
+                      const_of(g, "ws", IR_F32, 1, D(N), ws, sizeof(float) * (size_t)N),
+                      const_of(g, "wsum", IR_I32, 1, D(N), wsum, sizeof(int32_t) * (size_t)N),
+                      c->bias ? const_of(g, "b", IR_F32, 1, D(N), bias, sizeof(float) * (size_t)N)
+                              : IR_NONE};
+    const NodeId q = ir_node_new(g, IR_OP_DQLINEAR, "fc", (SrcLoc){0}, ins, c->bias ? 5 : 4, 1);
+    ir_output_add(g, g->nodes[q].outputs[0]);
+    Diag d;
+    ir_diag_init(&d);
+    ck_assert_msg(ir_infer_shapes(g, &d), "%s", ir_diag_text(&d));
+    ck_assert_msg(pass_pipeline_run(g, "layout,sparse(mode=q8)", (SrcLoc){0}, NULL, &d), "%s",
+                  ir_diag_text(&d));
+    ir_diag_fini(&d);
+    const Node *nd = &g->nodes[q];
+    ck_assert_msg(nd->n_inputs == 6 && ir_attr_w_sparse(nd) == SPARSE_Q8 &&
+                      ir_attr_w_packed(nd) == 1,
+                  "dq case %d: no block-sparse weight (read through layout's packing)", _i);
+    SparsePlan pl;
+    ck_assert(pass_sparse_plan_q8(g, q, NULL, &pl) && pl.q8 && pl.q8_kept > 0 &&
+              pl.q8_kept < pl.q8_blocks);
+    char what[128];
+    snprintf(what, sizeof what, "dqlinear case %d: M %lld K %lld N %lld density %g", _i,
+             (long long)c->M, (long long)K, (long long)N, c->density);
+    sup_run_check(g, &in, 1, 0, what);
+}
+END_TEST
+
 /* The plan of a 784 -> 512 qlinear at batch N (symbolic) with 10% of its weights nonzero. */
 static SparsePlan plan_at(double density, const CostProfile *p, bool symbolic)
 {
@@ -476,6 +541,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_loop_test(t, test_q8sp_kernel, 0, N_CASES);
     tcase_add_loop_test(t, test_q8sp_conv_kernel, 0, N_CONV);
+    tcase_add_loop_test(t, test_q8sp_dqlinear, 0, N_DQ);
     tcase_add_test(t, test_q8sp_choice_by_cost);
     suite_add_tcase(s, t);
     return s;
