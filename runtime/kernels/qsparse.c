@@ -466,7 +466,7 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
 /* Outputs per group and panel bytes per chunk of the conv kernels: a group's outputs take
  * their kept blocks chunk by chunk of the panel, so a chunk (L1-sized) is read from L2 once
  * per group, not once per output (a 3x3 conv of 512 channels has a 295 KB panel). */
-enum { SLIMC_RT_Q8SPC_OB = 32, SLIMC_RT_Q8SPC_CHUNK = 32 * 1024 };
+enum { SLIMC_RT_Q8SPC_OUTS = 32, SLIMC_RT_Q8SPC_CHUNK = 32 * 1024 };
 
 /* The first of blocks [j, e) of a row (their b ascending) with b >= lim (e when none): a scan
  * forward, over the block indices the sums read next anyway (a binary search here missed the
@@ -526,13 +526,13 @@ static SLIMC_RT_VNNI void slimc_rt_q8sp_conv_vnni(const SlimcRtQ8sp *w, const ui
                                                   const float *bias, void *out,
                                                   const slimc_rt_qreq *rq)
 {
-    enum { OB = SLIMC_RT_Q8SPC_OB };
+    enum { NOUT = SLIMC_RT_Q8SPC_OUTS };
     const int64_t nch = (n + 15) / 16, K4 = (w->K + 3) / 4;
     const int64_t kc = slimc_rt_max(1, SLIMC_RT_Q8SPC_CHUNK / (64 * nch)); /* k4 rows a chunk */
-    int32_t st[OB][SLIMC_RT_QCONV_PX] __attribute__((aligned(64)));
-    int32_t cur[OB];
-    for (int64_t o0 = 0; o0 < w->O; o0 += OB) {
-        const int64_t on = slimc_rt_min(OB, w->O - o0);
+    int32_t st[NOUT][SLIMC_RT_QCONV_PX] __attribute__((aligned(64)));
+    int32_t cur[NOUT];
+    for (int64_t o0 = 0; o0 < w->O; o0 += NOUT) {
+        const int64_t on = slimc_rt_min(NOUT, w->O - o0);
         memset(st, 0, sizeof st);
         for (int64_t q = 0; q < on; q++)
             cur[q] = w->rowptr[o0 + q];
