@@ -26,7 +26,10 @@
  *                  int8: quantize then a chain of qlinears writing u8 (qchain's form) at 10%
  *                  density, dense at [1, K] (q8_dense_gemv_gflops, all FLOPs) and on the
  *                  block-sparse kernel (sparse(mode=q8)) at [B, K] (q8sp_gflops) and [1, K]
- *                  (q8sp_gemv_gflops): FLOPs of the kept blocks of 4
+ *                  (q8sp_gemv_gflops): FLOPs of the kept blocks of 4; the conv as qconv2d at
+ *                  10% density at 8x the channels on an 8x smaller image, dense and
+ *                  block-sparse (q8sp_conv_gflops: gemm_int8 times the sparse kernel's rate
+ *                  per kept FLOP over the dense qconv2d's per FLOP)
  *   elementwise    relu over 4M floats                    (also bandwidth: bytes / time)
  *   reduce         softmax over [4096, 1024]              (also bandwidth)
  *   data           permute of [2048, 2048]                (also bandwidth)
@@ -194,8 +197,9 @@ static void print_profile(const CostProfile *p, FILE *f)
     }
     for (int c = 0; c < COST_SPARSE_NUM; c++) { /* rates on the nonzeros; "*": derived */
         static const char *const names[COST_SPARSE_NUM] = {
-            "sparse_csr",  "sparse_gemv",    "dense_gemv", "sparse_nm",      "sparse_nm_gemv",
-            "sparse_conv", "sparse_nm_conv", "sparse_q8",  "sparse_q8_gemv", "dense_q8_gemv"};
+            "sparse_csr",     "sparse_gemv",   "dense_gemv",     "sparse_nm",
+            "sparse_nm_gemv", "sparse_conv",   "sparse_nm_conv", "sparse_q8",
+            "sparse_q8_gemv", "dense_q8_gemv", "sparse_q8_conv"};
         fprintf(f, "%-14s", names[c]);
         for (int k = 0; k < COST_NUM_DEVICES; k++)
             if (p->dev[k].present)
@@ -241,17 +245,18 @@ static void print_profile(const CostProfile *p, FILE *f)
              !(p->dev[k].sparse_gflops[COST_SPARSE_NM_GEMV] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_CONV] > 0) ||
              !(p->dev[k].sparse_gflops[COST_SPARSE_NM_CONV] > 0) ||
-             !(p->dev[k].sparse_gflops[COST_SPARSE_Q8] > 0))) {
-            fprintf(f,
-                    "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
-                    "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv), x %g "
-                    "(sparse_nm_conv); gemm_int8 x %g (sparse_q8), x %g (sparse_q8_gemv), x %g "
-                    "(dense_q8_gemv)\n",
-                    COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV,
-                    COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
-                    COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
-                    COST_SPARSE_DEFAULT_NM_CONV, COST_SPARSE_DEFAULT_Q8,
-                    COST_SPARSE_DEFAULT_Q8_GEMV, COST_SPARSE_DEFAULT_Q8_DENSE_GEMV);
+             !(p->dev[k].sparse_gflops[COST_SPARSE_Q8] > 0) ||
+             !(p->dev[k].sparse_gflops[COST_SPARSE_Q8_CONV] > 0))) {
+            fprintf(
+                f,
+                "* sparse rates not in the profile: gemm_f32 x %g (csr), x %g (gemv), x %g "
+                "(dense_gemv), x %g (nm), x %g (nm_gemv); conv_f32 x %g (sparse_conv), x %g "
+                "(sparse_nm_conv); gemm_int8 x %g (sparse_q8), x %g (sparse_q8_gemv), x %g "
+                "(dense_q8_gemv), x %g (sparse_q8_conv)\n",
+                COST_SPARSE_DEFAULT_CSR, COST_SPARSE_DEFAULT_GEMV, COST_SPARSE_DEFAULT_DENSE_GEMV,
+                COST_SPARSE_DEFAULT_NM, COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
+                COST_SPARSE_DEFAULT_NM_CONV, COST_SPARSE_DEFAULT_Q8, COST_SPARSE_DEFAULT_Q8_GEMV,
+                COST_SPARSE_DEFAULT_Q8_DENSE_GEMV, COST_SPARSE_DEFAULT_Q8_CONV);
             break;
         }
 }
@@ -358,17 +363,23 @@ static ValueId nm_conv_const(Graph *g, const char *name, int64_t c)
 
 /* A qlinear's constants for [K, K] at 10% density (sparse_const's positions), as i8 with
  * per-output scales and sums: ins[1..4] = w, w_scale, w_sum, bias; *kept: its blocks of 4
- * along K holding a nonzero (what the int8 block-sparse kernel reads). */
-static void q8_consts(Graph *g, int64_t K, ValueId *ins, int64_t *kept)
+ * along K holding a nonzero (what the int8 block-sparse kernel reads). conv_c > 0: a qconv2d's
+ * instead, [conv_c, conv_c, 3, 3] (K = 9 conv_c), its blocks along C kh kw. */
+static void q8_consts(Graph *g, int64_t K, int64_t conv_c, ValueId *ins, int64_t *kept)
 {
     int64_t nnz;
-    const ValueId f = sparse_const(g, "wf", f32_type(2, (int64_t[]){K, K}), &nnz);
+    const ValueId f = sparse_const(g, "wf",
+                                   conv_c > 0 ? f32_type(4, (int64_t[]){conv_c, conv_c, 3, 3})
+                                              : f32_type(2, (int64_t[]){K, K}),
+                                   &nnz);
     const float *p = g->values[f].data;
-    int8_t *w = ir_arena_alloc(g->arena, (size_t)(K * K));
-    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)K);
-    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)K);
+    const int64_t O = conv_c > 0 ? conv_c : K;
+    K = conv_c > 0 ? 9 * conv_c : K;
+    int8_t *w = ir_arena_alloc(g->arena, (size_t)(O * K));
+    int32_t *sum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
+    float *ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
     *kept = 0;
-    for (int64_t o = 0; o < K; o++) {
+    for (int64_t o = 0; o < O; o++) {
         sum[o] = 0;
         ws[o] = 0.001f;
         for (int64_t k = 0; k < K; k++) {
@@ -382,13 +393,13 @@ static void q8_consts(Graph *g, int64_t K, ValueId *ins, int64_t *kept)
             *kept += any;
         }
     }
-    Type wt = f32_type(2, (int64_t[]){K, K}), st = f32_type(1, (int64_t[]){K});
+    Type wt = g->values[f].type, st = f32_type(1, (int64_t[]){O});
     wt.dtype = IR_I8;
-    ins[1] = ir_const_new(g, "w", wt, w, (size_t)(K * K), here);
-    ins[2] = ir_const_new(g, "ws", st, ws, sizeof(float) * (size_t)K, here);
+    ins[1] = ir_const_new(g, "w", wt, w, (size_t)(O * K), here);
+    ins[2] = ir_const_new(g, "ws", st, ws, sizeof(float) * (size_t)O, here);
     st.dtype = IR_I32;
-    ins[3] = ir_const_new(g, "wsum", st, sum, sizeof(int32_t) * (size_t)K, here);
-    ins[4] = filled_const(g, "b", f32_type(1, (int64_t[]){K}));
+    ins[3] = ir_const_new(g, "wsum", st, sum, sizeof(int32_t) * (size_t)O, here);
+    ins[4] = filled_const(g, "b", f32_type(1, (int64_t[]){O}));
 }
 
 typedef enum ChainOp {
@@ -401,7 +412,8 @@ typedef enum ChainOp {
     CH_NM,
     CH_SPCONV, /* the conv at 10% density (sparse_const) */
     CH_NMCONV, /* the conv at 2:4 along its input channels (nm_const on [O, KH, KW, C]) */
-    CH_Q8      /* quantize, then qlinears at 10% density writing u8 for the next (q8_consts) */
+    CH_Q8,     /* quantize, then qlinears at 10% density writing u8 for the next (q8_consts) */
+    CH_Q8CONV  /* quantize, then the conv's qconv2d at 10% density writing u8 (q8_consts) */
 } ChainOp;
 
 /* A graph of `nodes` ops of kind op chained from one input of type in (shapes that an op
@@ -432,9 +444,9 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
         b = filled_const(g, "b", f32_type(1, (int64_t[]){c}));
     }
     ValueId q8[5] = {IR_NONE};
-    if (op == CH_Q8) {
+    if (op == CH_Q8 || op == CH_Q8CONV) {
         int64_t kept;
-        q8_consts(g, last, q8, &kept);
+        q8_consts(g, last, op == CH_Q8CONV ? in.shape.d[1].c : 0, q8, &kept);
         NodeId qn = ir_node_new(g, IR_OP_QUANTIZE, "q", here, &x, 1, 1);
         ir_node_set_float(g, qn, "scale", 0.01);
         ir_node_set_int(g, qn, "zero_point", 128);
@@ -461,6 +473,22 @@ static Graph *chain_graph(ChainOp op, Type in, int nodes)
             ir_node_set_float(g, n, "y_scale", 0.01);
             ir_node_set_int(g, n, "y_zero_point", 128);
             break;
+        case CH_Q8CONV: {
+            /* each conv its own weight, as in a network: one weight shared by the chain stays
+             * in cache for the dense kernel while the sparse pass gives each conv its own blob
+             * (measured 0.06-0.13x gemm_int8 so, 0.26 per conv in bench/qsparse_conv.c) */
+            int64_t kept;
+            if (i > 0)
+                q8_consts(g, last, in.shape.d[1].c, q8, &kept);
+            q8[0] = x;
+            n = ir_node_new(g, IR_OP_QCONV2D, "conv", here, q8, 5, 1);
+            ir_node_set_ints(g, n, "padding", (int64_t[]){1, 1}, 2);
+            ir_node_set_float(g, n, "x_scale", 0.01);
+            ir_node_set_int(g, n, "x_zero_point", 128);
+            ir_node_set_float(g, n, "y_scale", 0.01);
+            ir_node_set_int(g, n, "y_zero_point", 128);
+            break;
+        }
         case CH_RELU: n = ir_node_new(g, IR_OP_RELU, "relu", here, &x, 1, 1); break;
         case CH_SOFTMAX:
             n = ir_node_new(g, IR_OP_SOFTMAX, "softmax", here, &x, 1, 1);
@@ -693,6 +721,49 @@ static void measure_device(Prober *pr, const Sizes *s, CostDevice *d)
                 node_ms(pr, CH_NMCONV, conv_in, reps, "layout,sparse(mode=nm),memplan",
                         SLIMC_PRECISION_FP32),
                 launch_ms);
+        /* the int8 block-sparse conv on a 3x3 qconv2d at 10% density against the dense
+         * qconv2d on the same weight: the cost model weighs a dense qconv2d at gemm_int8, so
+         * the rate stored is gemm_int8 times the sparse kernel's rate per kept FLOP over the
+         * dense one's per FLOP (the two measured the same way). The conv's FLOPs at 8x the
+         * channels on an 8x smaller image (512 channels at 7x7: ResNet-18's last stage, where
+         * global pruning leaves the fewest weights), the shape where the kernel's rate relative
+         * to the dense conv was lowest (bench/qsparse_conv.c): a measured profile errs dense */
+        const int64_t qc = 8 * s->conv_c, qhw = s->conv_hw / 8 > 1 ? s->conv_hw / 8 : 2;
+        const Type q8_in = f32_type(4, (int64_t[]){1, qc, qhw, qhw});
+        Graph *qg = chain_graph(CH_Q8CONV, q8_in, 1);
+        int64_t kept = 0;
+        for (int i = 0; i < qg->n_nodes; i++)
+            if (qg->nodes[i].op == IR_OP_QCONV2D) {
+                const int8_t *w = qg->values[qg->nodes[i].inputs[1]].data;
+                const int64_t K = 9 * qc;
+                for (int64_t o = 0; o < qc; o++)
+                    for (int64_t k = 0; k < K; k += 4) {
+                        bool any = false;
+                        for (int64_t t = k; t < k + 4 && t < K; t++)
+                            any |= w[o * K + t] != 0;
+                        kept += any;
+                    }
+            }
+        ir_graph_free(qg);
+        /* the ratio of the two rates, median of 3 interleaved pairs: a single pair's varied
+         * 4x on a loaded machine, where the other rates vary far less */
+        const double hw = (double)(qhw * qhw);
+        double ratio[3];
+        for (int r = 0; r < 3; r++) {
+            const double dense_rate = rate_of(
+                2.0 * hw * (double)(qc * qc) * 9,
+                node_ms(pr, CH_Q8CONV, q8_in, reps, plain_passes, SLIMC_PRECISION_FP32), launch_ms);
+            const double sparse_rate =
+                rate_of(8.0 * hw * (double)kept,
+                        node_ms(pr, CH_Q8CONV, q8_in, reps, "layout,sparse(mode=q8),memplan",
+                                SLIMC_PRECISION_FP32),
+                        launch_ms);
+            ratio[r] = dense_rate > 0 ? sparse_rate / dense_rate : 0;
+        }
+        const double lo = fmin(ratio[0], fmin(ratio[1], ratio[2]));
+        const double hi = fmax(ratio[0], fmax(ratio[1], ratio[2]));
+        d->sparse_gflops[COST_SPARSE_Q8_CONV] =
+            d->gflops[COST_GEMM_INT8] * (ratio[0] + ratio[1] + ratio[2] - lo - hi);
     }
     /* the bandwidth-bound three: each also says what bandwidth it saw */
     static const struct {

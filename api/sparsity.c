@@ -41,7 +41,8 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
         return pass_prune_logical(g, &l);
     }
     const Node *n = &g->nodes[i];
-    if (n->op == IR_OP_QLINEAR && ir_attr_w_packed(n) != 0) { /* packed by layout */
+    if ((n->op == IR_OP_QLINEAR || n->op == IR_OP_DQLINEAR) &&
+        ir_attr_w_packed(n) != 0) { /* packed by layout */
         int64_t O, K;
         int8_t *q = pass_sparse_q8_weight(g, n, &O, &K);
         if (!q)
@@ -57,7 +58,8 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
         free(q);
         return f;
     }
-    if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || ir_attr_w_packed(n) != 0)
+    if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR && n->op != IR_OP_DQLINEAR) ||
+        ir_attr_w_packed(n) != 0)
         return NULL;
     const Value *w = &g->values[n->inputs[1]];
     const Shape *s = &w->type.shape;
@@ -83,7 +85,7 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
 /* The kernel a linear or conv2d runs on (its w_sparse), dense for any other layer. */
 static SparseKernel kernel_of(const Node *n)
 {
-    if (n->op == IR_OP_QLINEAR)
+    if (n->op == IR_OP_QLINEAR || n->op == IR_OP_QCONV2D || n->op == IR_OP_DQLINEAR)
         return ir_attr_w_sparse(n) == SPARSE_Q8 ? SPARSE_Q8 : SPARSE_DENSE;
     if (n->op != IR_OP_LINEAR && n->op != IR_OP_CONV2D)
         return SPARSE_DENSE;
@@ -124,9 +126,9 @@ static const char *kernel_text(const Node *n, const SparsePlan *pl, char *buf, s
     else if (used == SPARSE_Q8)
         snprintf(buf, size,
                  "sparse %s: %.1f%% density, %lld of %lld blocks of 4 kept, predicted %.2fx "
-                 "faster than the dense int8 GEMM%s",
+                 "faster than the dense int8 %s%s",
                  kname, 100.0 * pl->density, (long long)pl->q8_kept, (long long)pl->q8_blocks,
-                 pl->gain, at);
+                 pl->gain, n->op == IR_OP_QCONV2D ? "conv" : "GEMM", at);
     else if (used != SPARSE_DENSE)
         snprintf(buf, size, "sparse %s: %.1f%% density, predicted %.2fx faster%s%s", kname,
                  100.0 * pl->density, used == SPARSE_NM ? pl->nm_gain : pl->csr_gain, at, other);
@@ -180,7 +182,7 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_CONV2D && n->op != IR_OP_LINEAR && n->op != IR_OP_QCONV2D &&
-                        n->op != IR_OP_QLINEAR))
+                        n->op != IR_OP_QLINEAR && n->op != IR_OP_DQLINEAR))
             continue;
         char name[IR_ESC_NAME_BUF], wname[IR_ESC_NAME_BUF];
         ir_esc_term(name, sizeof name, n->name);
@@ -208,12 +210,13 @@ void api_inspect_sparsity(SlimcModel *m, FILE *out)
         const double f = ir_ops[n->op].flops ? ir_ops[n->op].flops(g, n, ones) : 0;
         SparsePlan pl;
         if (!pass_sparse_plan(g, i, prof, &pl) && !pass_sparse_plan_q8(g, i, prof, &pl)) {
-            pl.candidate = false; /* qconv2d */
-            pl.why_not = "no sparse int8 conv kernel yet";
+            pl.candidate = false;
+            pl.why_not = "no weight the int8 block-sparse kernel can read";
         }
         const SparseKernel used = kernel_of(n);
         const bool csr = used == SPARSE_CSR, nm = used == SPARSE_NM, q8 = used == SPARSE_Q8;
-        const double b = n->op == IR_OP_QLINEAR ? pl.dense_bytes : (double)w->data_bytes;
+        const double b = n->op == IR_OP_QLINEAR || n->op == IR_OP_DQLINEAR ? pl.dense_bytes
+                                                                           : (double)w->data_bytes;
         const double b_run = csr ? pl.csr_bytes : nm ? pl.nm_bytes : q8 ? pl.q8_bytes : b;
         const double f_run =
             csr  ? density * f

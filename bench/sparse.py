@@ -20,7 +20,7 @@ slower than DeepSparse (without --deepsparse-python: taken as 4.3x faster than O
 the issue's figure, and said so).
 
 usage: python3 bench/sparse.py [--slimc build/slimc] [--runs 2000] [--dir /tmp/slimc_sparse_bench]
-       [--nm 2:4 | --nm-conv 2:4 | --q8 | --resnet18 [--torch-python /usr/bin/python3] |
+       [--nm 2:4 | --nm-conv 2:4 | --q8 [--resnet18] | --resnet18 [--torch-python /usr/bin/python3] |
         --conv-layers [--slimc-base OTHER_SLIMC]] [--rounds 5] [--deepsparse-python PY]
 
 --conv-layers: one 3x3 conv at each ResNet-18 stage's shape (64 ch 56x56 ... 512 ch 7x7) with
@@ -40,6 +40,13 @@ profile measured first by `slimc profile-device --threads 1`, --dim N=batch), th
 block-sparse kernel forced (sparse(mode=q8)), dense int8 (sparse(mode=dense)), fp32 sparse,
 and ONNX Runtime's quantize_static QDQ model (per channel) of the same pruned weights; CPU time
 per run, --rounds interleaved rounds, medians. Target: never slower than dense int8.
+
+--q8 --resnet18 [--amount 0.8]: prune then quantize on convs (bench/RESULTS.md, "int8
+block-sparse convs"): ResNet-18 pruned 80% (--amount) global as --resnet18 does, static int8 (calibrated on 4 images): slimc's
+cost-model choice (a profile measured first), every conv forced onto the int8 block-sparse
+kernel, dense int8, and ONNX Runtime's quantize_static QDQ model; CPU time per run, --rounds
+interleaved rounds, medians; and per conv the forced kernel against dense int8 (`slimc bench
+--profile`) with its density, blocks kept and the cost model's choice.
 
 --nm 2:4: the N:M kernel instead (bench/RESULTS.md, "N:M"): the MLP 784-512-512-10 and one
 1024 -> 1024 linear, each pruned to 2:4 by magnitude (sparse_mlp.py --nm), batch 1 and 64,
@@ -456,6 +463,93 @@ def bench_q8(a, here):
     print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
 
 
+def bench_q8_resnet18(a, here):
+    """Prune then quantize on convs: ResNet-18 pruned --amount global (as --resnet18) in static int8,
+    calibrated on 4 images (the sample's and 3 random): slimc's cost-model choice with a profile
+    measured here (`slimc profile-device --threads 1`), every conv on the int8 block-sparse
+    kernel (sparse(mode=q8)), dense int8 (sparse(mode=dense)), and ONNX Runtime's
+    quantize_static QDQ (per channel) of the same pruned model; batch 1, one thread, --rounds
+    interleaved rounds of CPU time per run, medians; then per conv (`slimc bench --profile`,
+    median over the rounds) the forced block-sparse kernel against dense int8, with the
+    density, the blocks of 4 kept and the cost model's choice."""
+    import onnxruntime.quantization as oq
+    d = os.path.join(a.dir, f"resnet18_q8_{a.amount}")
+    subprocess.run([a.torch_python, os.path.join(here, "..", "tests", "tools", "prune_resnet18.py"),
+                    d, "--amount", str(a.amount)], check=True, stdout=subprocess.DEVNULL)
+    model, x = os.path.join(d, "resnet18.slim"), os.path.join(d, "x.npy")
+    xa = np.load(x)
+    cal = np.concatenate([xa, np.random.default_rng(3).standard_normal(
+        (3,) + xa.shape[1:]).astype(np.float32)])
+    calp = os.path.join(d, "calib.npy")
+    np.save(calp, cal)
+    prof = os.path.join(d, "profile.json")
+    subprocess.run([a.slimc, "profile-device", "--threads", "1", "-o", prof], check=True,
+                   capture_output=True)
+    q = f'quantize(int8, calibrate="{calp}")'
+    pipe = ("qdq,fold,act,bn_fold,fold,dce,cse," + q +
+            ",conv_taps,linearize,gelu,lnorm,attention,place,qchain,layout,sparse(mode=%s),fuse,"
+            "dce,memplan")
+    chosen = ["--quantize", "int8", "--calibrate", calp, "--device-profile", prof]
+
+    class Reader(oq.CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": cal[i:i + 1]} for i in range(len(cal))])
+
+        def get_next(self):
+            return next(self.it, None)
+    ort_q = os.path.join(d, "resnet18_int8.onnx")
+    oq.quantize_static(os.path.join(d, "resnet18.onnx"), ort_q, Reader(),
+                       quant_format=oq.QuantFormat.QDQ, per_channel=True,
+                       activation_type=oq.QuantType.QUInt8, weight_type=oq.QuantType.QInt8)
+    out = subprocess.run([a.slimc, "inspect", model, "--sparsity"] + chosen, capture_output=True,
+                         text=True, check=True).stdout
+    info = {}
+    for m in re.finditer(r"^  (\S+) +qconv2d +\S+ +([0-9.]+)% .*  (dense|int8 blocks)\n"
+                         r"    \S+: (.*)$", out, re.M):
+        kept = re.search(r"(\d+) of (\d+) blocks of 4 kept", m.group(4))
+        info[m.group(1)] = (float(m.group(2)), m.group(3),
+                            int(kept.group(1)) / int(kept.group(2)) if kept else 1.0, m.group(4))
+    print(f"CPU: {cpu_name()}; one thread; ResNet-18 224x224 batch 1, {100 * a.amount:g}% global "
+          f"unstructured (torch.nn.utils.prune), static int8; {a.rounds} interleaved rounds of CPU time per "
+          f"run ({a.runs} runs), medians")
+    print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    runners = {
+        "slimc int8 (cost model)": lambda r: q8_cpu_ms(a.slimc, model, x, r, chosen),
+        "slimc int8 blocks (forced)": lambda r: q8_cpu_ms(a.slimc, model, x, r,
+                                                          ["--passes", pipe % "q8"]),
+        "slimc int8 dense": lambda r: q8_cpu_ms(a.slimc, model, x, r, ["--passes", pipe % "dense"]),
+        "ORT int8 (QDQ, per channel)": lambda r: ort_cpu_ms(ort_q, xa, r),
+    }
+    t = {k: [] for k in runners}
+    lsp, lde = {}, {}
+    for fn in runners.values():  # compiles into the JIT cache: no round pays for it
+        fn(1)
+    for _ in range(a.rounds):
+        for k, fn in runners.items():
+            t[k].append(fn(a.runs))
+        for passes, acc in ((pipe % "q8", lsp), (pipe % "dense", lde)):
+            for k, v in profile_ms(a.slimc, model, x, a.runs, passes)[1].items():
+                acc.setdefault(k, []).append(v)
+    med = {k: float(np.median(v)) for k, v in t.items()}
+    print(f"load average after: {' '.join(open('/proc/loadavg').read().split()[:3])}")
+    dense, ortm = med["slimc int8 dense"], med["ORT int8 (QDQ, per channel)"]
+    n_q8 = sum(1 for v in info.values() if v[1] == "int8 blocks")
+    print(f"cost model: int8 blocks for {n_q8} of {len(info)} convs")
+    for k, v in med.items():
+        print(f"  {k:<30} {v:8.3f} ms  dense int8 / this {dense / v:5.2f}x  ORT int8 / this "
+              f"{ortm / v:5.2f}x")
+    print(f"\n{'conv (fused group)':<36} {'density':>8} {'kept':>6} {'blocks ms':>10} "
+          f"{'dense ms':>9} {'dense/blocks':>13}  cost model")
+    for k in sorted(lde, key=lambda k: -float(np.median(lde[k]))):
+        name = k.split("+")[0]
+        if name not in info:
+            continue
+        s_, d_ = float(np.median(lsp.get(k, [0]))), float(np.median(lde[k]))
+        dn, kern, kept, why = info[name]
+        print(f"{k:<36} {dn:>7.1f}% {kept:>6.2f} {s_:>10.3f} {d_:>9.3f} "
+              f"{d_ / s_ if s_ else 0:>12.2f}x  {kern}")
+
+
 def bench_mlp(a, here):
     """The MLP at 10% density, batch 1 and 64: --rounds interleaved rounds of slimc sparse,
     slimc dense, ORT dense and (with --deepsparse-python) DeepSparse, each round a median of
@@ -525,11 +619,15 @@ def main():
     ap.add_argument("--deepsparse-python", default=None,
                     help="a python with deepsparse 1.8 (e.g. a venv in the build dir): time "
                          "DeepSparse's engine in the same rounds (MLP, --resnet18)")
+    ap.add_argument("--amount", type=float, default=0.8,
+                    help="--q8 --resnet18: the fraction pruned (global L1)")
     ap.add_argument("--q8", action="store_true",
                     help="prune then quantize: int8 block-sparse against dense int8, fp32 sparse "
                          "and ORT int8")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
+    if a.q8 and a.resnet18:
+        return bench_q8_resnet18(a, here)
     if a.q8:
         return bench_q8(a, here)
     if a.resnet18:

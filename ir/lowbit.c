@@ -152,6 +152,9 @@ bool ir_shape_dqlinear(Graph *g, Node *n, Diag *d)
     const Type *b = type_of(g, n, 4);
     if (b && !is_vec(b, IR_F32, o))
         return bad(g, n, 4, "an f32 [O] bias", d);
+    const Type *c = n->n_inputs > 5 ? type_of(g, n, 5) : NULL; /* passes/sparse.c's blob */
+    if (c && (c->dtype != IR_U8 || c->shape.rank != 1 || ir_attr_w_sparse(n) != 3))
+        return bad(g, n, 5, "the block-sparse weight, u8[bytes] with w_sparse=3", d);
     set_output(g, n, o);
     return true;
 }

@@ -72,6 +72,26 @@ static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
     return quant_attrs_ok(g, n, IR_A_x_scale, IR_A_x_zero_point, d);
 }
 
+/* A sixth input of qlinear / qconv2d, the block-sparse copy of the weight (passes/sparse.c),
+ * is u8[bytes] with w_sparse=3; qconv2d's has one group. */
+static bool q8sp_ok(Graph *g, const Node *n, Diag *d)
+{
+    if (n->n_inputs <= 5 || n->inputs[5] == IR_NONE)
+        return true;
+    const Type *ct = ir_shp_in_type(g, n, 5);
+    if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 3 ||
+        (n->op == IR_OP_QCONV2D && ir_attr_groups(n) != 1)) {
+        char b[256];
+        ir_diag_error(d, n->loc,
+                      "%s '%s': a sixth input (the block-sparse weight) must be u8[bytes] with "
+                      "w_sparse=3%s, got %s",
+                      ir_ops[n->op].name, n->name, n->op == IR_OP_QCONV2D ? " and groups=1" : "",
+                      ir_shp_describe(g, n->inputs[5], b, sizeof b));
+        return false;
+    }
+    return true;
+}
+
 SHAPE_FN(qconv2d)
 {
     if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_I8, d) ||
@@ -95,7 +115,7 @@ SHAPE_FN(qconv2d)
                       n->name);
         return false;
     }
-    if (!qparams_ok(g, n, o, d))
+    if (!qparams_ok(g, n, o, d) || !q8sp_ok(g, n, d))
         return false;
     int64_t h = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 2), kh, stride[0], pad[0], dil[0], false);
     int64_t w = ir_shp_window_out(ir_shp_dim_of(g, n, 0, 3), kw, stride[1], pad[1], dil[1], false);
@@ -137,17 +157,8 @@ SHAPE_FN(qlinear)
     }
     if (!qparams_ok(g, n, o, d))
         return false;
-    if (n->n_inputs > 5 && n->inputs[5] != IR_NONE) {
-        const Type *ct = ir_shp_in_type(g, n, 5);
-        if (ct->dtype != IR_U8 || ct->shape.rank != 1 || ir_attr_w_sparse(n) != 3) {
-            char b[256];
-            ir_diag_error(d, n->loc,
-                          "qlinear '%s': a sixth input (the block-sparse weight) must be "
-                          "u8[bytes] with w_sparse=3, got %s",
-                          n->name, ir_shp_describe(g, n->inputs[5], b, sizeof b));
-            return false;
-        }
-    }
+    if (!q8sp_ok(g, n, d))
+        return false;
     Shape out = *x;
     out.d[out.rank - 1] = ir_dim(o);
     ir_shp_set_out(g, n, 0, ir_node_attr_id(n, IR_A_y_scale) ? IR_U8 : IR_F32,

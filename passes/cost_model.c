@@ -147,14 +147,16 @@ double cost_node_ms(const CostProfile *p, const Graph *g, const Node *n, Device 
 /* ---- sparse kernels ---- */
 
 static const char *const sparse_names[COST_SPARSE_NUM] = {
-    "csr_gflops",       "csr_gemv_gflops",     "dense_gemv_gflops", "nm_gflops",
-    "nm_gemv_gflops",   "csr_conv_gflops",     "nm_conv_gflops",    "q8sp_gflops",
-    "q8sp_gemv_gflops", "q8_dense_gemv_gflops"};
+    "csr_gflops",       "csr_gemv_gflops",      "dense_gemv_gflops", "nm_gflops",
+    "nm_gemv_gflops",   "csr_conv_gflops",      "nm_conv_gflops",    "q8sp_gflops",
+    "q8sp_gemv_gflops", "q8_dense_gemv_gflops", "q8sp_conv_gflops"};
 static const double sparse_default[COST_SPARSE_NUM] = {
-    COST_SPARSE_DEFAULT_CSR,          COST_SPARSE_DEFAULT_GEMV,    COST_SPARSE_DEFAULT_DENSE_GEMV,
-    COST_SPARSE_DEFAULT_NM,           COST_SPARSE_DEFAULT_NM_GEMV, COST_SPARSE_DEFAULT_CONV,
-    COST_SPARSE_DEFAULT_NM_CONV,      COST_SPARSE_DEFAULT_Q8,      COST_SPARSE_DEFAULT_Q8_GEMV,
-    COST_SPARSE_DEFAULT_Q8_DENSE_GEMV};
+    COST_SPARSE_DEFAULT_CSR,        COST_SPARSE_DEFAULT_GEMV,
+    COST_SPARSE_DEFAULT_DENSE_GEMV, COST_SPARSE_DEFAULT_NM,
+    COST_SPARSE_DEFAULT_NM_GEMV,    COST_SPARSE_DEFAULT_CONV,
+    COST_SPARSE_DEFAULT_NM_CONV,    COST_SPARSE_DEFAULT_Q8,
+    COST_SPARSE_DEFAULT_Q8_GEMV,    COST_SPARSE_DEFAULT_Q8_DENSE_GEMV,
+    COST_SPARSE_DEFAULT_Q8_CONV};
 
 const char *cost_sparse_name(CostSparse k)
 {
@@ -258,7 +260,8 @@ static double qlinear_ms(const CostProfile *p, const Graph *g, const Node *n, co
     syms = syms_or_ones(syms, ones);
     const double x_bytes = ir_value_bytes(g, n->inputs[0], syms);
     const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
-    const double rows = x_bytes / (double)K;
+    /* x is u8 (qlinear) or f32 (dqlinear, quantized inside: the same work either way) */
+    const double rows = x_bytes * 8 / ir_dtype_bits(g->values[n->inputs[0]].type.dtype) / (double)K;
     const double out_numel = rows * (double)O;
     double flops = 2 * rows * kept_k + out_numel * (double)n->n_epilogue;
     double bytes = x_bytes + out_bytes;
@@ -286,6 +289,39 @@ double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *
                               const int64_t *syms, int64_t O, int64_t K, double kept)
 {
     return qlinear_ms(p, g, n, syms, O, K, 4 * kept, COST_SPARSE_Q8_GEMV, COST_SPARSE_Q8);
+}
+
+double cost_qconv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms)
+{
+    Node dense = *n; /* without the block-sparse input the sparse pass may have given it */
+    if (dense.n_inputs > 5)
+        dense.n_inputs = 5;
+    return cost_node_ms(p, g, &dense, IR_DEVICE_CPU, syms);
+}
+
+double cost_qconv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms, double kept)
+{
+    const CostDevice *d = &p->dev[IR_DEVICE_CPU];
+    const Shape *ws = &g->values[n->inputs[1]].type.shape;
+    if (!d->present || ws->rank != 4 || !ir_dim_static(ws->d[0]) || ws->d[0].c < 1)
+        return INFINITY;
+    int64_t ones[IR_MAX_SYMS];
+    syms = syms_or_ones(syms, ones);
+    const double out_bytes = ir_value_bytes(g, n->outputs[0], syms);
+    const double out_numel = out_bytes * 8 / ir_dtype_bits(g->values[n->outputs[0]].type.dtype);
+    const double pixels = out_numel / (double)ws->d[0].c; /* images x OH x OW */
+    double flops = 2 * pixels * 4 * kept + out_numel * (double)n->n_epilogue;
+    double bytes = ir_value_bytes(g, n->inputs[0], syms) + out_bytes;
+    if (n->n_inputs > 4 && n->inputs[4] != IR_NONE)
+        bytes += ir_value_bytes(g, n->inputs[4], syms);
+    for (int k = 0; k < n->n_epilogue; k++)
+        if (n->epilogue[k].operand != IR_NONE)
+            bytes += ir_value_bytes(g, n->epilogue[k].operand, syms);
+    const double rate = cost_sparse_rate(d, COST_SPARSE_Q8_CONV);
+    double compute = rate > 0 ? flops / (rate * 1e6) : INFINITY;
+    double memory = d->bandwidth_gbs > 0 ? bytes / (d->bandwidth_gbs * 1e6) : INFINITY;
+    return d->launch_us / 1000 + fmax(compute, memory);
 }
 
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms)
@@ -724,7 +760,8 @@ static bool read_sparse(ProfileReader *pr, const char *dev, size_t at, CostDevic
             return fail_at(pr, pos,
                            "%s: unknown key '%s' (csr_gflops, csr_gemv_gflops, dense_gemv_gflops, "
                            "nm_gflops, nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops, "
-                           "q8sp_gflops, q8sp_gemv_gflops, q8_dense_gemv_gflops)",
+                           "q8sp_gflops, q8sp_gemv_gflops, q8_dense_gemv_gflops, "
+                           "q8sp_conv_gflops)",
                            where, key);
         char what[256];
         snprintf(what, sizeof what, "%s.%s", where, key);

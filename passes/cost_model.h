@@ -43,7 +43,7 @@ typedef enum CostClass {
  * rate in GFLOP/s counted on the nonzeros only (2 x rows x nonzeros): JSON
  * devices.cpu.sparse.{csr_gflops, csr_gemv_gflops, dense_gemv_gflops, nm_gflops,
  * nm_gemv_gflops, csr_conv_gflops, nm_conv_gflops, q8sp_gflops, q8sp_gemv_gflops,
- * q8_dense_gemv_gflops}. */
+ * q8_dense_gemv_gflops, q8sp_conv_gflops}. */
 typedef enum CostSparse {
     COST_SPARSE_CSR,           /* several rows (the transposed-panel kernel) */
     COST_SPARSE_CSR_GEMV,      /* one row (a gathered dot product per output) */
@@ -62,6 +62,9 @@ typedef enum CostSparse {
                                 * derived from gemm_int8 */
     COST_SPARSE_Q8_GEMV,       /* the same at one row (gathered blocks) */
     COST_SPARSE_Q8_DENSE_GEMV, /* the dense int8 GEMM at one row, which it is weighed against */
+    COST_SPARSE_Q8_CONV,       /* the int8 block-sparse qconv2d kernel (runtime/kernels/qsparse.c,
+                                * im2col panels): FLOPs of the kept blocks (2 x images x OH x OW
+                                * x 4 x blocks); derived from gemm_int8 */
     COST_SPARSE_NUM
     /* COST_SPARSE_NM and after are optional within "sparse" (profiles written before them
      * stay valid): a rate of 0 means absent, derived as if the profile had no sparse rates. */
@@ -144,6 +147,11 @@ double cost_node_ms_prec(const CostProfile *p, const Graph *g, const Node *n, De
 #define COST_SPARSE_DEFAULT_Q8            0.25
 #define COST_SPARSE_DEFAULT_Q8_GEMV       0.015
 #define COST_SPARSE_DEFAULT_Q8_DENSE_GEMV 0.25
+/* times gemm_int8, per FLOP of the kept blocks of the int8 block-sparse conv (against the dense
+ * qconv2d at gemm_int8): the kernel ran at 0.22-0.66 of the dense int8 conv's rate per FLOP on
+ * the AVX-512 EPYC (bench/qsparse_conv.c; bench/RESULTS.md, issue 17, i17-q8c); kept near the
+ * low end, so that only a conv with under about a fifth of its blocks kept goes sparse */
+#define COST_SPARSE_DEFAULT_Q8_CONV 0.25
 double cost_sparse_rate(const CostDevice *d, CostSparse k);
 const char *cost_sparse_name(CostSparse k); /* the JSON key: "csr_gflops", ... */
 /* Predicted milliseconds of linear node n on the CPU's dense GEMM, as cost_node_ms but at
@@ -174,6 +182,14 @@ double cost_qlinear_sparse_ms(const CostProfile *p, const Graph *g, const Node *
  * sparse_conv.c): nnz nonzeros in csr_bytes, 2 x images x OH x OW x nnz FLOPs at the
  * csr_conv rate, the same roofline as cost_node_ms; symbols at syms (NULL: every one 1). */
 double cost_conv_dense_ms(const CostProfile *p, const Graph *g, const Node *n, const int64_t *syms);
+/* Predicted milliseconds of qconv2d node n on the CPU's dense int8 conv (cost_node_ms without the
+ * block-sparse input it may carry), and on the int8 block-sparse conv with `kept` blocks of 4
+ * (2 x images x OH x OW x 4 kept FLOPs at the q8sp_conv rate; x and the output at the
+ * bandwidth, the weight not, as for qlinear). */
+double cost_qconv_dense_ms(const CostProfile *p, const Graph *g, const Node *n,
+                           const int64_t *syms);
+double cost_qconv_sparse_ms(const CostProfile *p, const Graph *g, const Node *n,
+                            const int64_t *syms, double kept);
 /* The work of the CSR conv kernel in FLOPs: 2 x images x (OH x OW rounded up to
  * COST_SPCONV_PIXEL_VECTOR) x (nnz + O x ceil(K / SLIMC_RT_SPCONV_KC) x COST_SPCONV_ROW_NNZ),
  * for a weight of O rows, K = C x KH x KW columns and nnz nonzeros; the rate sparse_conv is

@@ -13,7 +13,11 @@
  * the faster of the two sparse kernels (by its worst gain) is the one used. A one-group conv2d
  * on the CPU is weighed the same way, its dense conv (cost_conv_dense_ms) against the CSR conv
  * kernel (cost_conv_sparse_ms, the weight read as [O, C * KH * KW]) and, when N:M along C,
- * the N:M conv kernel (cost_conv_nm_ms, the blob [O, KH * KW * C]). The dense weight
+ * the N:M conv kernel (cost_conv_nm_ms, the blob [O, KH * KW * C]). An int8 qlinear or one-group
+ * qconv2d (prune then quantize) is weighed on the int8 block-sparse kernel (blocks of 4 along K,
+ * a conv's C KH KW: cost_qlinear_sparse_ms, cost_qconv_sparse_ms) and gets its blob as input 5
+ * (w_sparse 3); so is a dynamic int8 dqlinear (its rows quantized at run time). The dense
+ * weight
  * stays input 1 (the reference evaluator, the CUDA backend and `compress` read it); the CSR
  * or N:M blob, built here from it, is input 3 (w_sparse 1 or 2). */
 #include "passes/sparse.h"
@@ -136,17 +140,26 @@ bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePla
 
 /* ---- int8: qlinear after prune then quantize ---- */
 
-/* Whether qlinear n has a constant i8 weight the q8 plan can read, [O, K] or packed by
- * layout; its sizes into *O, *K. */
+/* Whether qlinear or dqlinear n has a constant i8 weight the q8 plan can read, [O, K] or packed
+ * by layout, or qconv2d n one [O, C, kh, kw] (K = C kh kw); its sizes into *O, *K. */
 static bool q8_shape(const Graph *g, const Node *n, int64_t *O, int64_t *K)
 {
     const Value *w = &g->values[n->inputs[1]];
     const Value *x = &g->values[n->inputs[0]];
+    if (n->op == IR_OP_QCONV2D) {
+        const Shape *s = &w->type.shape;
+        if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 || s->rank != 4 ||
+            !ir_shape_static(s))
+            return false;
+        *O = s->d[0].c;
+        *K = s->d[1].c * s->d[2].c * s->d[3].c;
+        return *O >= 1 && *K >= 1 && w->data_bytes == (size_t)(*O * *K);
+    }
     if (w->kind != IR_VALUE_CONST || !w->data || w->type.dtype != IR_I8 ||
         !ir_shape_static(&w->type.shape) || x->type.shape.rank < 1 ||
         !ir_dim_static(x->type.shape.d[x->type.shape.rank - 1]))
         return false;
-    const bool packed = ir_attr_w_packed(n) != 0;
+    const bool packed = ir_attr_w_packed(n) != 0; /* qlinear or dqlinear */
     *O = packed ? ir_attr_out_features(n) : w->type.shape.d[0].c;
     *K = x->type.shape.d[x->type.shape.rank - 1].c;
     if (*O < 1 || *K < 1 || (!packed && (w->type.shape.rank != 2 || w->type.shape.d[1].c != *K)))
@@ -158,7 +171,7 @@ int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t
 {
     if (!q8_shape(g, n, O, K))
         return NULL;
-    const bool packed = ir_attr_w_packed(n) != 0;
+    const bool packed = n->op != IR_OP_QCONV2D && ir_attr_w_packed(n) != 0;
     const int64_t KB = ir_qpack_rows(*K);
     const Value *w = &g->values[n->inputs[1]];
     int8_t *out = malloc((size_t)(*O * *K));
@@ -175,14 +188,15 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
 {
     memset(out, 0, sizeof *out);
     const Node *n = &g->nodes[id];
-    if (n->op != IR_OP_QLINEAR)
+    if (n->op != IR_OP_QLINEAR && n->op != IR_OP_QCONV2D && n->op != IR_OP_DQLINEAR)
         return false;
+    const bool conv = n->op == IR_OP_QCONV2D;
     int64_t O, K, nnz = 0, kept = 0;
     if (!q8_shape(g, n, &O, &K))
         return false;
     const int64_t K4 = (K + 3) / 4;
     const int8_t *d = g->values[n->inputs[1]].data;
-    if (ir_attr_w_packed(n)) {
+    if (!conv && ir_attr_w_packed(n)) {
         /* layout's VNNI packing keeps each block of 4 (a row o, k in [4q, 4q + 4)) as one
          * 4-byte group and zero-fills the padding: the blocks are counted where they lie,
          * without unpacking every layer on every start */
@@ -217,6 +231,8 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
     out->kernel = SPARSE_Q8;
     if (n->device != IR_DEVICE_CPU)
         out->why_not = "runs on the GPU: no sparse CUDA kernel";
+    else if (conv && ir_attr_groups(n) != 1)
+        out->why_not = "grouped or depthwise: no sparse int8 kernel";
     else if (O >= INT32_MAX || K4 >= INT32_MAX || kept >= INT32_MAX)
         out->why_not = "too large for 32-bit block indices";
     else if (ir_node_attr_id(n, IR_A_y_scale) && n->n_epilogue)
@@ -234,8 +250,10 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
         int64_t syms[IR_MAX_SYMS];
         for (int s = 0; s < IR_MAX_SYMS; s++)
             syms[s] = plan_points[i];
-        const double dense = cost_qlinear_dense_ms(p, g, n, syms, O, K);
-        const double sparse = cost_qlinear_sparse_ms(p, g, n, syms, O, K, (double)kept);
+        const double dense =
+            conv ? cost_qconv_dense_ms(p, g, n, syms) : cost_qlinear_dense_ms(p, g, n, syms, O, K);
+        const double sparse = conv ? cost_qconv_sparse_ms(p, g, n, syms, (double)kept)
+                                   : cost_qlinear_sparse_ms(p, g, n, syms, O, K, (double)kept);
         const double gain = sparse > 0 ? dense / sparse : INFINITY;
         if (gain < worst.gain)
             worst = (Worst){gain, dense, sparse, plan_points[i]};
@@ -248,8 +266,8 @@ bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, Sparse
     return true;
 }
 
-/* Gives qlinear node id the block-CSR copy of its i8 weight (runtime/slimc_abi.h) as input 5
- * and w_sparse=3. */
+/* Gives qlinear or qconv2d node id the block-CSR copy of its i8 weight (runtime/slimc_abi.h) as
+ * input 5 and w_sparse=3. */
 static void attach_q8(Graph *g, NodeId id, const SparsePlan *pl)
 {
     int64_t O, K;
@@ -569,7 +587,9 @@ bool pass_sparse(Graph *g, const PassArgs *args, Diag *d)
     const int n_nodes = g->n_nodes;
     for (NodeId i = 0; i < n_nodes; i++) {
         Node *n = &g->nodes[i];
-        if (!n->dead && n->op == IR_OP_QLINEAR && ir_attr_w_sparse(n) == 0) {
+        if (!n->dead &&
+            (n->op == IR_OP_QLINEAR || n->op == IR_OP_QCONV2D || n->op == IR_OP_DQLINEAR) &&
+            ir_attr_w_sparse(n) == 0) {
             /* int8 (prune then quantize): the zeros measured in the i8 weight, whoever made
              * them; a block of 4 all zero is what the kernel skips */
             SparsePlan pl;

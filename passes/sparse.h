@@ -23,7 +23,8 @@ typedef enum SparseKernel {
     SPARSE_DENSE = 0, /* the dense GEMM */
     SPARSE_CSR = 1,   /* runtime/kernels/sparse.c; input 3 the CSR blob */
     SPARSE_NM = 2,    /* runtime/kernels/sparse_nm.c; input 3 the N:M blob */
-    SPARSE_Q8 = 3,    /* a qlinear's: runtime/kernels/qsparse.c; input 5 the int8 block-CSR blob */
+    SPARSE_Q8 = 3,    /* a qlinear's or one-group qconv2d's: runtime/kernels/qsparse.c; input 5
+                       * the int8 block-CSR blob */
 } SparseKernel;
 
 /* What the pass decides for one layer. */
@@ -48,7 +49,8 @@ typedef struct SparsePlan {
      * gain (at its own worst point), and the CSR kernel's, for the reason inspect gives */
     int nm_n, nm_m;
     double nm_bytes, nm_gain, csr_gain;
-    /* a qlinear (int8, after prune then quantize): its weight cut along K into blocks of 4,
+    /* a qlinear or qconv2d (int8, after prune then quantize): its weight cut along K (a conv's
+     * C kh kw) into blocks of 4,
      * q8_kept of q8_blocks holding a nonzero; the block-CSR blob's bytes; kernel SPARSE_Q8,
      * weighed against the dense int8 GEMM (dense_bytes: the i8 weight's) */
     bool q8;
@@ -60,18 +62,19 @@ typedef struct SparsePlan {
  * no conv2d / linear with an f32 constant weight (nothing measured). */
 bool pass_sparse_plan(const Graph *g, NodeId id, const CostProfile *p, SparsePlan *out);
 
-/* The same for qlinear node id (its i8 weight [O, K] as it is or packed by the layout pass):
- * false when it is no qlinear with a constant i8 weight. */
+/* The same for qlinear node id (its i8 weight [O, K] as it is or packed by the layout pass) or
+ * qconv2d node id (its i8 weight [O, C, kh, kw] read as [O, C kh kw]): false when it is neither
+ * with a constant i8 weight. */
 bool pass_sparse_plan_q8(const Graph *g, NodeId id, const CostProfile *p, SparsePlan *out);
 
-/* The i8 weight of qlinear n as W [O, K] (malloc'd; NULL when n has no constant i8 weight it
- * can read), read through the layout pass's packing when w_packed. */
+/* The i8 weight of qlinear or qconv2d n as W [O, K] (malloc'd; NULL when n has no constant i8
+ * weight it can read), read through the layout pass's packing when w_packed. */
 int8_t *pass_sparse_q8_weight(const Graph *g, const Node *n, int64_t *O, int64_t *K);
 
 /* sparse(mode=auto|csr|nm|q8|dense): auto chooses by cost; csr gives every f32 candidate with
  * a zero the CSR kernel; nm every candidate with an N:M pattern the N:M kernel; q8 every qlinear
- * with an all-zero block of 4 the int8 block-sparse kernel; dense none (density is still
- * measured). */
+ * and one-group qconv2d with an all-zero block of 4 the int8 block-sparse kernel; dense none
+ * (density is still measured). */
 bool pass_sparse(Graph *g, const PassArgs *args, Diag *d);
 
 #endif

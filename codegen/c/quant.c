@@ -230,8 +230,14 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
                     OH = (long long)os->d[2].c, OW = (long long)os->d[3].c;
     const long long OG = O / groups, K = CG * KH * KW, P = OH * OW;
     const long long px = SLIMC_RT_QCONV_PX; /* runtime/slimc_abi.h */
+    /* a one-group qconv2d whose weight the sparse pass gave a block-CSR copy (input 5,
+     * w_sparse=3; passes/sparse.c): slimc_rt_q8sp_conv_block (runtime/kernels/qsparse.c) on
+     * the same items as the dense block, the dense weight (input 1) not read */
+    const bool sparse =
+        ir_attr_w_sparse(n) == 3 && n->n_inputs > 5 && n->inputs[5] != IR_NONE && groups == 1;
     static const char *const names[] = {"x", "w", "ws", "wsum", "bias"};
-    cg_body_begin(c, id, names, n->n_inputs);
+    static const char *const sparse_names[] = {"x", NULL, "ws", "wsum", "bias", "W"};
+    cg_body_begin(c, id, sparse ? sparse_names : names, n->n_inputs);
     if (n->n_inputs < 5)
         cg_printf(c, "    const float *bias = NULL;\n");
     cg_printf(c, "    /* C, H, W, O, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW */\n");
@@ -268,14 +274,30 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
     cg_printf(c, "        const int64_t b = it / PT, p0 = it %% PT * PX;\n");
     cg_printf(c, "        const int64_t p1 = slimc_rt_min(P, p0 + PX);\n");
-    cg_printf(c, "        for (int64_t gi = 0; gi < %lld; gi++)\n", groups);
-    cg_printf(c,
-              "            slimc_rt_qconv_block(&s, x + (b * %lld + gi * %lld) * %lld, p0, p1, "
-              "%lld, w + gi * %lld * %lld, "
-              "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, "
-              "slimc_rt_qoff(out, rq, (b * %lld + gi * %lld) * P), rq, col);\n",
-              C, CG, H * W, (long long)ir_attr_x_zero_point(n), OG, K, OG,
-              cg_float(c, ir_attr_x_scale(n)), OG, OG, O, OG);
+    if (sparse) {
+        const int64_t *h = c->g->values[n->inputs[5]].data; /* the header slimc_abi.h describes */
+        const double blocks = (double)h[1] * (double)((h[2] + 3) / 4);
+        cg_printf(c,
+                  "        /* int8 block-sparse kernel: %lld of %.0f blocks of 4 weights kept "
+                  "(%.1f%%); the cost model predicted it %.2fx faster than the dense int8 conv "
+                  "*/\n",
+                  (long long)h[3], blocks, blocks > 0 ? 100.0 * (double)h[3] / blocks : 0.0,
+                  ir_attr_sparse_gain(n));
+        cg_printf(c,
+                  "        slimc_rt_q8sp_conv_block(&s, x + b * %lld, p0, p1, %lld, W, wsum, %s, "
+                  "ws, bias, slimc_rt_qoff(out, rq, b * %lld * P), rq, col);\n",
+                  C * H * W, (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n)),
+                  O);
+    } else {
+        cg_printf(c, "        for (int64_t gi = 0; gi < %lld; gi++)\n", groups);
+        cg_printf(c,
+                  "            slimc_rt_qconv_block(&s, x + (b * %lld + gi * %lld) * %lld, p0, p1, "
+                  "%lld, w + gi * %lld * %lld, "
+                  "wsum + gi * %lld, %s, ws + gi * %lld, bias ? bias + gi * %lld : NULL, "
+                  "slimc_rt_qoff(out, rq, (b * %lld + gi * %lld) * P), rq, col);\n",
+                  C, CG, H * W, (long long)ir_attr_x_zero_point(n), OG, K, OG,
+                  cg_float(c, ir_attr_x_scale(n)), OG, OG, O, OG);
+    }
     if (n->n_epilogue) {
         cg_printf(c, "        for (int64_t o = 0; o < %lld; o++)\n", O);
         cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + p0", O), "p1 - p0");
@@ -414,11 +436,61 @@ static void emit_dqlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* A dqlinear whose weight the sparse pass gave a block-CSR copy (input 5, w_sparse=3): x's u8
+ * parameters over all of x (the same in every thread), the rows this body's items read
+ * (slimc_rt_q8sp_item_rows) quantized once into a heap buffer, then qlinear's block-sparse
+ * items (slimc_rt_q8sp_tile_at) and the epilogue, as emit_qlinear_sparse. */
+static void emit_dqlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    const int64_t *h = c->g->values[n->inputs[5]].data; /* the header slimc_abi.h describes */
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    static const char *const names[] = {"x", NULL, "ws", "wsum", "bias", "W"};
+    cg_body_begin(c, id, names, n->n_inputs);
+    const double K4 = (double)((h[2] + 3) / 4), blocks = (double)h[1] * K4;
+    cg_printf(
+        c,
+        "    /* int8 block-sparse kernel: %lld of %.0f blocks of 4 weights kept (%.1f%%); the "
+        "cost model predicted it %.2fx faster than the dense int8 GEMM */\n",
+        (long long)h[3], blocks, blocks > 0 ? 100.0 * (double)h[3] / blocks : 0.0,
+        ir_attr_sparse_gain(n));
+    const char *M = cg_prod(c, xs, 0, xs->rank - 1);
+    cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, (long long)h[1],
+              (long long)h[2]);
+    cg_printf(c, "    float xs;\n    int32_t zp;\n");
+    cg_printf(c, "    slimc_rt_dyn_params(x, M * K, &xs, &zp);\n");
+    cg_printf(c, "    int64_t r0, r1;\n    slimc_rt_q8sp_item_rows(M, O, i0, i1, &r0, &r1);\n");
+    cg_printf(c, "    uint8_t *qx = (uint8_t *)malloc((size_t)((r1 - r0) * K));\n");
+    cg_printf(c, "    if (!qx) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    slimc_rt_quantize_u8(x + r0 * K, qx, (r1 - r0) * K, 1.0f / xs, zp);\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, o0, oc;\n");
+    /* an absent input 4 (with input 5) reads as NULL */
+    cg_printf(c,
+              "        slimc_rt_q8sp_tile_at(M, qx, r0, W, zp, wsum, xs, ws, bias, out, NULL, it, "
+              "&m0, &mc, &o0, &oc);\n");
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * O + o0", "oc");
+    } else
+        cg_printf(c, "        (void)m0, (void)mc, (void)o0, (void)oc;\n");
+    cg_printf(c, "    }\n    free(qx);\n");
+    cg_body_end(c);
+    k->items = cg_strf(c, "slimc_rt_q8sp_items(%s, %lld)", M, (long long)h[1]);
+    k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(4 * (h[3] > 0 ? h[3] : 1)));
+    k->ep_done = true;
+}
+
 /* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
  * then quantizes its rows into a stack buffer and runs slimc_rt_qgemm on them. */
 void cg_emit_dqlinear(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
+    if (ir_attr_w_sparse(n) == 3 && n->n_inputs > 5 && n->inputs[5] != IR_NONE) {
+        emit_dqlinear_sparse(c, id, k);
+        return;
+    }
     if (ir_attr_w_packed(n)) {
         emit_dqlinear_packed(c, id, k);
         return;

@@ -180,6 +180,13 @@ static inline int64_t slimc_rt_qcol_bytes(int64_t K)
     return SLIMC_RT_QCONV_PX * KQ + 4 * 64 + 32 * KQ + 64;
 }
 SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K);
+/* The panel slimc_rt_qconv_block computes on, for the int8 block-sparse conv (qsparse.c): output
+ * pixels [p0, p1) of one group, at the start of col (slimc_rt_qcol_bytes(K) bytes). vnni:
+ * [ceil(K / 4)][npx] words of 4 taps (npx = 16 ceil(n / 16), n = p1 - p0 <= 64); else (AVX2)
+ * [ceil(K / 2)][npx] words of 2 taps as i16 (npx = 8 ceil(n / 8), n <= 32). Padding reads zp,
+ * taps past K 0. x86 only, on a CPU with the instructions. */
+SLIMC_RT_KERNEL void slimc_rt_qconv_panel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                          int64_t p1, uint8_t zp, int vnni, uint8_t *col);
 /* qconv2d with one input channel per group (depthwise): output plane o of one image, y (u8
  * when rq, else f32) from its input plane x, w the plane's KH x KW weights, wsum their sum
  * as the layer holds it, ws its weight scale; qconv2d's arithmetic bit for bit. */
@@ -275,6 +282,37 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
                                         const float *bias, void *out, const slimc_rt_qreq *rq,
                                         int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
                                         int64_t *oc);
+/* The same with A holding x's rows from row a0 on (those of the items it reads: dqlinear's
+ * quantized rows, slimc_rt_q8sp_item_rows). */
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile_at(int64_t M, const uint8_t *A, int64_t a0, const void *W,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq, int64_t it, int64_t *m0,
+                                           int64_t *mc, int64_t *o0, int64_t *oc);
+/* The rows [*r0, *r1) of x that items [i0, i1) (i0 < i1) of slimc_rt_q8sp_items(M, O) read. */
+static SLIMC_RT_UNUSED inline void slimc_rt_q8sp_item_rows(int64_t M, int64_t O, int64_t i0,
+                                                           int64_t i1, int64_t *r0, int64_t *r1)
+{
+    if (M < SLIMC_RT_Q8SP_ROWS) {
+        const int64_t nt = (O + SLIMC_RT_Q8SP_NB1 - 1) / SLIMC_RT_Q8SP_NB1;
+        *r0 = i0 / nt;
+        *r1 = (i1 - 1) / nt + 1;
+    } else {
+        const int64_t nt = (O + SLIMC_RT_Q8SP_NB - 1) / SLIMC_RT_Q8SP_NB;
+        *r0 = i0 / nt * SLIMC_RT_Q8SP_MB;
+        *r1 = ((i1 - 1) / nt + 1) * SLIMC_RT_Q8SP_MB;
+    }
+    *r1 = *r1 < M ? *r1 : M;
+}
+/* int8 block-sparse qconv2d, one group (runtime/kernels/qsparse.c): slimc_rt_qconv_block's block
+ * (output pixels [p0, p1), at most SLIMC_RT_QCONV_PX, of one image, every output channel) with W
+ * the block-CSR blob of the weight read as [O, C KH KW]; col as slimc_rt_qconv_block's. The exact
+ * sums and the epilogue are the dense qconv2d's, so the bits are too. */
+SLIMC_RT_KERNEL void slimc_rt_q8sp_conv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                              int64_t p1, int32_t zp, const void *W,
+                                              const int32_t *wsum, float xs, const float *ws,
+                                              const float *bias, void *out, const slimc_rt_qreq *rq,
+                                              uint8_t *col);
 
 /* N:M sparse conv2d, one group (runtime/kernels/sparse_nm.c): the N:M kernel on the conv's
  * im2col form, W an N:M blob of [O, KH * KW * C] with K in (kh, kw, c) order (groups of m

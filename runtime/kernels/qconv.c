@@ -801,6 +801,22 @@ static SLIMC_RT_AVX2 void slimc_rt_qconv_block_avx2(const slimc_rt_conv *s, cons
 }
 #endif
 
+SLIMC_RT_KERNEL void slimc_rt_qconv_panel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                          int64_t p1, uint8_t zp, int vnni, uint8_t *col)
+{
+    const int64_t K = s->CG * s->KH * s->KW, KQ = (K + 63) / 64 * 64, n = p1 - p0;
+#ifdef SLIMC_RT_X86
+    if (vnni)
+        slimc_rt_qpanel_any(s, x, p0, p1, zp, (uint32_t *)(void *)col, (n + 15) / 16 * 16,
+                            col + 64 * KQ);
+    else
+        slimc_rt_qpairs_avx2(s, x, p0, p1, zp, (uint32_t *)(void *)col, (n + 7) / 8 * 8,
+                             col + 64 * KQ + 64);
+#else
+    (void)x, (void)zp, (void)vnni, (void)col, (void)KQ, (void)n;
+#endif
+}
+
 SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K)
 {
     const int64_t n = slimc_rt_qcol_bytes(K);

@@ -59,7 +59,7 @@ static void slimc_rt_q8sp_generic(const SlimcRtQ8sp *w, const uint8_t *A, int64_
                                   const slimc_rt_qreq *rq)
 {
     for (int64_t m = m0; m < m0 + mc; m++) {
-        const uint8_t *a = A + m * w->K;
+        const uint8_t *a = A + (m - m0) * w->K; /* A: row m0's */
         for (int64_t o = o0; o < o0 + oc; o++) {
             int32_t acc = 0;
             for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
@@ -377,11 +377,11 @@ static SLIMC_RT_AVX2 void slimc_rt_q8sp_rows_avx2(const SlimcRtQ8sp *w, const in
 }
 #endif
 
-SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void *W, int32_t zp,
-                                        const int32_t *wsum, float xs, const float *ws,
-                                        const float *bias, void *out, const slimc_rt_qreq *rq,
-                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
-                                        int64_t *oc)
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile_at(int64_t M, const uint8_t *A, int64_t a0, const void *W,
+                                           int32_t zp, const int32_t *wsum, float xs,
+                                           const float *ws, const float *bias, void *out,
+                                           const slimc_rt_qreq *rq, int64_t it, int64_t *m0,
+                                           int64_t *mc, int64_t *o0, int64_t *oc)
 {
     const SlimcRtQ8sp w = slimc_rt_q8sp_view(W);
     const int64_t O = w.O, K = w.K, K4 = (K + 3) / 4;
@@ -400,6 +400,7 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
     }
     if (*mc <= 0 || *oc <= 0)
         return;
+    const uint8_t *Am = A + (*m0 - a0) * K; /* row m0 of x */
 #ifdef SLIMC_RT_X86
     const int vnni = slimc_rt_has_vnni(), avx2 = slimc_rt_isa() >= SLIMC_RT_ISA_AVX2;
     if (K > 0 && (vnni || avx2)) {
@@ -412,7 +413,7 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
         unsigned char *buf = bytes <= STACK ? stack : (unsigned char *)malloc(bytes);
         if (buf) {
             if (M < SLIMC_RT_Q8SP_ROWS) {
-                slimc_rt_q8sp_pad_row(&w, A, *m0, buf);
+                slimc_rt_q8sp_pad_row(&w, Am, 0, buf);
                 if (vnni)
                     slimc_rt_q8sp_gemv_vnni(&w, buf, *m0, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                             rq);
@@ -421,12 +422,12 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
                                             rq);
             } else if (vnni) {
                 const int64_t nch = (*mc + 15) / 16;
-                slimc_rt_q8sp_layout_vnni(A, K, *m0, *mc, nch, buf);
+                slimc_rt_q8sp_layout_vnni(Am, K, 0, *mc, nch, buf);
                 slimc_rt_q8sp_rows_vnni(&w, buf, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                         rq);
             } else {
                 int16_t *xt = (int16_t *)(void *)buf;
-                slimc_rt_q8sp_layout_avx2(A, K, *m0, *mc, (*mc + 7) / 8, xt);
+                slimc_rt_q8sp_layout_avx2(Am, K, 0, *mc, (*mc + 7) / 8, xt);
                 slimc_rt_q8sp_rows_avx2(&w, xt, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out,
                                         rq);
             }
@@ -437,5 +438,245 @@ SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void 
     }
 #endif
     (void)K4;
-    slimc_rt_q8sp_generic(&w, A, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out, rq);
+    slimc_rt_q8sp_generic(&w, Am, *m0, *mc, *o0, *oc, zp, wsum, xs, ws, bias, out, rq);
+}
+
+SLIMC_RT_KERNEL void slimc_rt_q8sp_tile(int64_t M, const uint8_t *A, const void *W, int32_t zp,
+                                        const int32_t *wsum, float xs, const float *ws,
+                                        const float *bias, void *out, const slimc_rt_qreq *rq,
+                                        int64_t it, int64_t *m0, int64_t *mc, int64_t *o0,
+                                        int64_t *oc)
+{
+    slimc_rt_q8sp_tile_at(M, A, 0, W, zp, wsum, xs, ws, bias, out, rq, it, m0, mc, o0, oc);
+}
+
+/* ---- qconv2d: the same blocks over a conv's im2col panel ----
+ *
+ * A one-group qconv2d's weight [O, C, KH, KW] is the GEMM weight [O, K = C KH KW] (K in
+ * (c, kh, kw) order, qconv2d's im2col order), cut into blocks of 4 along K as above: for a
+ * 1x1 conv, 4 consecutive input channels. An item is slimc_rt_qconv_block's: up to 64 output
+ * pixels of one image, all O outputs. Its taps are laid out once by the dense conv's own
+ * panel builder (slimc_rt_qconv_panel), which is the layout the rows kernel reads: VNNI, per
+ * block of 4 taps the words of 16 pixels contiguous (slimc_rt_q8sp_sums_vnni as is); AVX2,
+ * per pair of taps 8 pixels' i16 pairs (two vpmaddwd per kept block and 8 pixels). The
+ * sums of output o over the item's pixels land contiguous in its output plane: no transpose,
+ * and the dense conv's epilogue, operation for operation. */
+
+#ifdef SLIMC_RT_X86
+/* Outputs per group and panel bytes per chunk of the conv kernels: a group's outputs take
+ * their kept blocks chunk by chunk of the panel, so a chunk (L1-sized) is read from L2 once
+ * per group, not once per output (a 3x3 conv of 512 channels has a 295 KB panel). */
+enum { SLIMC_RT_Q8SPC_OUTS = 32, SLIMC_RT_Q8SPC_CHUNK = 32 * 1024 };
+
+/* The first of blocks [j, e) of a row (their b ascending) with b >= lim (e when none): a scan
+ * forward, over the block indices the sums read next anyway (a binary search here missed the
+ * cache at every step on a weight streamed from memory: a quarter of the kernel's time). */
+static inline int32_t slimc_rt_q8sp_lower(const int32_t *blk, int32_t j, int32_t e, int32_t lim)
+{
+    while (j < e && blk[j] < lim)
+        j++;
+    return j;
+}
+
+/* Adds to st[ch * 16 ..] (NCH chunks of 16 pixels) the products of one output's kept blocks
+ * [j, e): four chains of accumulators per chunk, a block's 4 weights broadcast. */
+static inline SLIMC_RT_VNNI __attribute__((always_inline)) void
+slimc_rt_q8sp_csums_vnni(int NCH, const SlimcRtQ8sp *w, const uint8_t *panel, int32_t j, int32_t e,
+                         int32_t *st)
+{
+    __m512i a[4][4];
+    SLIMC_RT_UNROLL
+    for (int ch = 0; ch < NCH; ch++) {
+        a[0][ch] = _mm512_load_si512((const void *)(st + 16 * ch));
+        a[1][ch] = a[2][ch] = a[3][ch] = _mm512_setzero_si512();
+    }
+    for (; j + 4 <= e; j += 4) {
+        SLIMC_RT_UNROLL
+        for (int u = 0; u < 4; u++) {
+            int32_t wu;
+            memcpy(&wu, w->val + 4 * (int64_t)(j + u), 4);
+            const __m512i v = _mm512_set1_epi32(wu);
+            const uint8_t *pu = panel + (int64_t)w->blk[j + u] * NCH * 64;
+            SLIMC_RT_UNROLL
+            for (int ch = 0; ch < NCH; ch++)
+                a[u][ch] = _mm512_dpbusd_epi32(a[u][ch],
+                                               _mm512_loadu_si512((const void *)(pu + 64 * ch)), v);
+        }
+    }
+    for (; j < e; j++) {
+        int32_t w0;
+        memcpy(&w0, w->val + 4 * (int64_t)j, 4);
+        const __m512i v0 = _mm512_set1_epi32(w0);
+        const uint8_t *p0 = panel + (int64_t)w->blk[j] * NCH * 64;
+        SLIMC_RT_UNROLL
+        for (int ch = 0; ch < NCH; ch++)
+            a[0][ch] =
+                _mm512_dpbusd_epi32(a[0][ch], _mm512_loadu_si512((const void *)(p0 + 64 * ch)), v0);
+    }
+    SLIMC_RT_UNROLL
+    for (int ch = 0; ch < NCH; ch++)
+        _mm512_store_si512((void *)(st + 16 * ch),
+                           _mm512_add_epi32(_mm512_add_epi32(a[0][ch], a[1][ch]),
+                                            _mm512_add_epi32(a[2][ch], a[3][ch])));
+}
+
+static SLIMC_RT_VNNI void slimc_rt_q8sp_conv_vnni(const SlimcRtQ8sp *w, const uint8_t *panel,
+                                                  int64_t P, int64_t p0, int64_t n, int32_t zp,
+                                                  const int32_t *wsum, float xs, const float *ws,
+                                                  const float *bias, void *out,
+                                                  const slimc_rt_qreq *rq)
+{
+    enum { NOUT = SLIMC_RT_Q8SPC_OUTS };
+    const int64_t nch = (n + 15) / 16, K4 = (w->K + 3) / 4;
+    const int64_t kc = slimc_rt_max(1, SLIMC_RT_Q8SPC_CHUNK / (64 * nch)); /* k4 rows a chunk */
+    int32_t st[NOUT][SLIMC_RT_QCONV_PX] __attribute__((aligned(64)));
+    int32_t cur[NOUT];
+    for (int64_t o0 = 0; o0 < w->O; o0 += NOUT) {
+        const int64_t on = slimc_rt_min(NOUT, w->O - o0);
+        memset(st, 0, sizeof st);
+        for (int64_t q = 0; q < on; q++)
+            cur[q] = w->rowptr[o0 + q];
+        for (int64_t b0 = 0; b0 < K4; b0 += kc) {
+            const int32_t lim = (int32_t)slimc_rt_min(K4, b0 + kc);
+            for (int64_t q = 0; q < on; q++) {
+                const int32_t e =
+                    lim >= K4 ? w->rowptr[o0 + q + 1]
+                              : slimc_rt_q8sp_lower(w->blk, cur[q], w->rowptr[o0 + q + 1], lim);
+                switch (nch) {
+                case 1: slimc_rt_q8sp_csums_vnni(1, w, panel, cur[q], e, st[q]); break;
+                case 2: slimc_rt_q8sp_csums_vnni(2, w, panel, cur[q], e, st[q]); break;
+                case 3: slimc_rt_q8sp_csums_vnni(3, w, panel, cur[q], e, st[q]); break;
+                default: slimc_rt_q8sp_csums_vnni(4, w, panel, cur[q], e, st[q]); break;
+                }
+                cur[q] = e;
+            }
+        }
+        for (int64_t q = 0; q < on; q++) { /* slimc_rt_qconv_tile_vnni's epilogue */
+            const int64_t o = o0 + q;
+            const __m512i corr = _mm512_set1_epi32(zp * wsum[o]);
+            const __m512 m = _mm512_set1_ps(xs * ws[o]);
+            const __m512 bv = _mm512_set1_ps(bias ? bias[o] : 0.0f);
+            for (int64_t ch = 0; ch < nch; ch++) {
+                const int64_t left = n - 16 * ch;
+                const __mmask16 mk =
+                    left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+                __m512 r =
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(
+                                      _mm512_load_si512((const void *)(st[q] + 16 * ch)), corr)),
+                                  m);
+                if (bias)
+                    r = _mm512_add_ps(r, bv);
+                slimc_rt_qstore16(out, o * P + p0 + 16 * ch, mk, r, rq);
+            }
+        }
+    }
+}
+
+/* The sums of output o over NCH groups of 8 pixels from the pair panel (npx pixels a pair
+ * row): kept block b reads pair rows 2 b and 2 b + 1. */
+static inline SLIMC_RT_AVX2 __attribute__((always_inline)) void
+slimc_rt_q8sp_conv_sums_avx2(int NCH, const SlimcRtQ8sp *w, const uint32_t *panel, int64_t npx,
+                             int64_t o, __m256i *a)
+{
+    SLIMC_RT_UNROLL
+    for (int ch = 0; ch < NCH; ch++)
+        a[ch] = _mm256_setzero_si256();
+    for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
+        int32_t v4;
+        memcpy(&v4, w->val + 4 * (int64_t)j, 4);
+        const __m128i w16 = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v4)); /* w0 w1 w2 w3 as i16 */
+        const __m256i w01 = _mm256_broadcastd_epi32(w16);
+        const __m256i w23 = _mm256_broadcastd_epi32(_mm_srli_si128(w16, 4));
+        const uint32_t *p = panel + 2 * (int64_t)w->blk[j] * npx;
+        SLIMC_RT_UNROLL
+        for (int ch = 0; ch < NCH; ch++) {
+            const __m256i x01 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 8 * ch));
+            const __m256i x23 =
+                _mm256_loadu_si256((const __m256i *)(const void *)(p + npx + 8 * ch));
+            a[ch] = _mm256_add_epi32(
+                a[ch], _mm256_add_epi32(_mm256_madd_epi16(x01, w01), _mm256_madd_epi16(x23, w23)));
+        }
+    }
+}
+
+static SLIMC_RT_AVX2 void slimc_rt_q8sp_conv_avx2(const SlimcRtQ8sp *w, const uint32_t *panel,
+                                                  int64_t P, int64_t p0, int64_t n, int32_t zp,
+                                                  const int32_t *wsum, float xs, const float *ws,
+                                                  const float *bias, void *out,
+                                                  const slimc_rt_qreq *rq)
+{
+    const int64_t nv = (n + 7) / 8, npx = 8 * nv;
+    for (int64_t o = 0; o < w->O; o++) {
+        __m256i a[4];
+        switch (nv) {
+        case 1: slimc_rt_q8sp_conv_sums_avx2(1, w, panel, npx, o, a); break;
+        case 2: slimc_rt_q8sp_conv_sums_avx2(2, w, panel, npx, o, a); break;
+        case 3: slimc_rt_q8sp_conv_sums_avx2(3, w, panel, npx, o, a); break;
+        default: slimc_rt_q8sp_conv_sums_avx2(4, w, panel, npx, o, a); break;
+        }
+        /* slimc_rt_qconv_tile_avx2's epilogue */
+        const __m256i corr = _mm256_set1_epi32((int32_t)((uint32_t)zp * (uint32_t)wsum[o]));
+        const __m256 mv = _mm256_set1_ps(xs * ws[o]), bv = _mm256_set1_ps(bias ? bias[o] : 0.0f);
+        for (int64_t v = 0; v < nv; v++) {
+            const int64_t left = n - 8 * v;
+            slimc_rt_qout8(out, o * P + p0 + 8 * v, left >= 8 ? 8 : (int)left,
+                           _mm256_sub_epi32(a[v], corr), mv, bv, bias != NULL, rq);
+        }
+    }
+}
+#endif
+
+/* Portable: the im2col rows of the pixels, each output a sum over its kept blocks. */
+static void slimc_rt_q8sp_conv_generic(const SlimcRtQ8sp *w, const uint8_t *rows, int64_t P,
+                                       int64_t p0, int64_t n, int32_t zp, const int32_t *wsum,
+                                       float xs, const float *ws, const float *bias, void *out,
+                                       const slimc_rt_qreq *rq)
+{
+    for (int64_t o = 0; o < w->O; o++)
+        for (int64_t i = 0; i < n; i++) {
+            const uint8_t *a = rows + i * w->K;
+            int32_t acc = 0;
+            for (int32_t j = w->rowptr[o]; j < w->rowptr[o + 1]; j++) {
+                const int64_t k0 = 4 * (int64_t)w->blk[j];
+                for (int64_t t = 0; t < 4 && k0 + t < w->K; t++)
+                    acc += (int32_t)a[k0 + t] * (int32_t)w->val[4 * (int64_t)j + t];
+            }
+            slimc_rt_qstore(out, o * P + p0 + i,
+                            slimc_rt_qout(acc - zp * wsum[o], xs, ws[o], bias, o), rq);
+        }
+}
+
+SLIMC_RT_KERNEL void slimc_rt_q8sp_conv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
+                                              int64_t p1, int32_t zp, const void *W,
+                                              const int32_t *wsum, float xs, const float *ws,
+                                              const float *bias, void *out, const slimc_rt_qreq *rq,
+                                              uint8_t *col)
+{
+    const SlimcRtQ8sp w = slimc_rt_q8sp_view(W);
+    const int64_t K = s->CG * s->KH * s->KW, P = s->OH * s->OW;
+    if (p1 <= p0 || w.O != s->OG || w.K != K)
+        return;
+#ifdef SLIMC_RT_X86
+    if (K > 0 && slimc_rt_has_vnni()) {
+        slimc_rt_qconv_panel(s, x, p0, p1, (uint8_t)zp, 1, col);
+        slimc_rt_q8sp_conv_vnni(&w, col, P, p0, p1 - p0, zp, wsum, xs, ws, bias, out, rq);
+        return;
+    }
+    if (K > 0 && slimc_rt_isa() >= SLIMC_RT_ISA_AVX2) {
+        const int64_t K2 = (K + 1) / 2, K4 = (K + 3) / 4;
+        for (int64_t h0 = p0; h0 < p1; h0 += 32) { /* the pair panel holds 32 pixels */
+            const int64_t h1 = slimc_rt_min(p1, h0 + 32), npx = (h1 - h0 + 7) / 8 * 8;
+            uint32_t *panel = (uint32_t *)(void *)col;
+            slimc_rt_qconv_panel(s, x, h0, h1, (uint8_t)zp, 0, col);
+            /* the last block's second pair when K mod 4 is 1 or 2: taps past K are 0 (within
+             * col: K <= KQ - 2 there, so 2 K4 pair rows take at most 64 KQ bytes) */
+            if (2 * K4 > K2)
+                memset(panel + K2 * npx, 0, sizeof(uint32_t) * (size_t)npx);
+            slimc_rt_q8sp_conv_avx2(&w, panel, P, h0, h1 - h0, zp, wsum, xs, ws, bias, out, rq);
+        }
+        return;
+    }
+#endif
+    slimc_rt_qim2col(s, x, p0, p1, (uint8_t)zp, col);
+    slimc_rt_q8sp_conv_generic(&w, col, P, p0, p1 - p0, zp, wsum, xs, ws, bias, out, rq);
 }

@@ -10,6 +10,7 @@
 # JIT and AOT, and stay close to the fp32 pruned model. The fp32 model pruned the same way and
 # saved with its zeros (a model pruned elsewhere), quantized at run time, gets the same plan and
 # the same bits. The built-in rates (a profile without the int8 sparse keys) keep all dense.
+# Dynamic int8 (dqlinear) on the block-sparse kernel gives the dense dynamic kernel's bits.
 source "$(dirname "$0")/lib.bash"
 
 python3 "$SLIMC_SOURCE_DIR/tests/tools/sparse_mlp.py" d --density 1.0 >/dev/null || bad "sparse_mlp.py"
@@ -94,6 +95,20 @@ for b in 1 3; do
 done
 "$SLIMC" inspect q.slim --sparsity --passes "$Q8" >n.txt 2>&1
 grep -q "int8 blocks for 3" n.txt && ok "mode=q8: every layer with an empty block" || { bad "mode=q8 inspect"; cat n.txt; }
+
+# dynamic int8 (dqlinear: x quantized at run time) on the pruned fp32 model: the block-sparse
+# kernel forced gives the dense dynamic int8 kernel's bits, batch 64 and 1
+DQ='qdq,fold,act,bn_fold,fold,dce,cse,quantize(int8, dynamic),place,layout,sparse(mode=%s),fuse,dce,memplan'
+"$SLIMC" inspect p.slim --sparsity --passes "$(printf "$DQ" q8)" >dq.txt 2>&1
+[ "$(grep -cE "^  fc[123] +dqlinear .*  int8 blocks$" dq.txt)" -eq 3 ] \
+  && ok "dqlinear: int8 blocks (forced) for the 3 layers" || { bad "dqlinear inspect"; cat dq.txt; }
+for b in 64 1; do
+  xin=d/x64.npy; [ $b = 1 ] && xin=x1.npy
+  expect_ok "dqlinear dense batch $b" "$SLIMC" run p.slim --input x=$xin --output-dir dd$b --passes "$(printf "$DQ" dense)"
+  expect_ok "dqlinear int8 blocks batch $b" "$SLIMC" run p.slim --input x=$xin --output-dir ds$b --passes "$(printf "$DQ" q8)" --threads 3
+  "$NPYCMP" ds$b/output0.npy dd$b/output0.npy 0 >/dev/null && ok "dqlinear int8 blocks batch $b == dense dynamic int8, bit for bit" \
+    || { bad "dqlinear batch $b differs"; "$NPYCMP" ds$b/output0.npy dd$b/output0.npy 0; }
+done
 
 expect_ok "emit" "$SLIMC" emit q.slim --target c -o em --device-profile prof.json --dim N=64
 [ "$(grep -c 'slimc_rt_q8sp_tile(M, x, W' em/mlp.c)" -eq 2 ] \
