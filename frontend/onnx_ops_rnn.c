@@ -182,10 +182,16 @@ OxResult ox_op_recurrent(OxImporter *im, OxNode *n, int kind)
         states = 1;
     if (kind == 2 && n->n_out > 2 && ox_wants(n, 2))
         states = 2;
+    /* W and R as W^T [D, I, G*H] and R^T [D, H, G*H]: for constant weights the permutes
+     * fold at compile time, so the kernel's GEMMs read them in place */
+    const int64_t tperm[3] = {0, 2, 1};
+    ins[1] = ox_permute(im, n, ins[1], tperm, 3);
+    ins[2] = ox_permute(im, n, ins[2], tperm, 3);
     NodeId id = ox_mk(im, n, "rnn", ins, nin);
     if (id == IR_NONE)
         return ox_unsupported(im, n, "the rnn op is missing");
     ir_node_set_int(im->g, id, "mode", kind);
+    ir_node_set_int(im->g, id, "w_transposed", 1);
     ir_node_set_int(im->g, id, "direction", nd == 2 ? 2 : reverse_only ? 1 : 0);
     ir_node_set_ints(im->g, id, "activations", act, 3 * nd);
     const Onnx__AttributeProto *clip = ox_attr(n, "clip");

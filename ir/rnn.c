@@ -30,7 +30,8 @@
  * the reverse one); with states = 2 (LSTM) the cell state the same way in [2H, 3H). So
  * ONNX's Y_h is the hidden state at t = T-1 (forward) and t = 0 (reverse), Y_c likewise:
  * the importer slices them out (one output per node keeps every pass and backend as it
- * is). The kernel is runtime/kernels/rnn.c. */
+ * is). With w_transposed=1, w and r hold each direction's W^T [I, G*H] and R^T [H, G*H]
+ * (the same values, laid out for the kernel's GEMMs). The kernel is runtime/kernels/rnn.c. */
 #include "ir/eval_internal.h"
 #include "ir/op_fns.h"
 #include "ir/shape_internal.h"
@@ -108,17 +109,24 @@ SHAPE_FN(rnn)
     const Type *xt = ir_shp_in_type(g, n, 0), *rt = ir_shp_in_type(g, n, 2);
     if (!xt || xt->dtype != IR_F32 || xt->quant || xt->shape.rank != 3)
         return rnn_error(g, n, 0, d, "x must be f32 [T, B, I] (layout=1: [B, T, I])");
+    const bool tr = ir_attr_w_transposed(n) != 0;
     if (!rt || rt->dtype != IR_F32 || rt->quant || rt->shape.rank != 3 ||
-        !ir_shape_static(&rt->shape) || rt->shape.d[2].c < 1)
-        return rnn_error(g, n, 2, d, "r must be f32 [D, G*H, H] with static dims");
+        !ir_shape_static(&rt->shape) || rt->shape.d[tr ? 1 : 2].c < 1)
+        return rnn_error(g, n, 2, d,
+                         tr ? "r must be f32 [D, H, G*H] with static dims (w_transposed)"
+                            : "r must be f32 [D, G*H, H] with static dims");
     const Dim T = xt->shape.d[layout ? 1 : 0], B = xt->shape.d[layout ? 0 : 1], I = xt->shape.d[2];
-    const int64_t H = rt->shape.d[2].c;
-    const Dim r_want[3] = {ir_dim(D), ir_dim(G * H), ir_dim(H)};
+    const int64_t H = rt->shape.d[tr ? 1 : 2].c;
+    const Dim r_want[3] = {ir_dim(D), ir_dim(tr ? H : G * H), ir_dim(tr ? G * H : H)};
     if (!rnn_input_is(g, n, 2, r_want, 3))
-        return rnn_error(g, n, 2, d, "r must be [D, G*H, H] (D directions, G gates)");
-    const Dim w_want[3] = {ir_dim(D), ir_dim(G * H), I};
+        return rnn_error(g, n, 2, d,
+                         tr ? "r must be [D, H, G*H] (w_transposed; D directions, G gates)"
+                            : "r must be [D, G*H, H] (D directions, G gates)");
+    const Dim w_want[3] = {ir_dim(D), tr ? I : ir_dim(G * H), tr ? ir_dim(G * H) : I};
     if (!rnn_input_is(g, n, 1, w_want, 3))
-        return rnn_error(g, n, 1, d, "w must be f32 [D, G*H, I], I the last dim of x");
+        return rnn_error(g, n, 1, d,
+                         tr ? "w must be f32 [D, I, G*H] (w_transposed), I the last dim of x"
+                            : "w must be f32 [D, G*H, I], I the last dim of x");
     const Dim b_want[2] = {ir_dim(D), ir_dim(2 * G * H)};
     if (n->n_inputs > 3 && !rnn_input_is(g, n, 3, b_want, 2))
         return rnn_error(g, n, 3, d, "b must be f32 [D, 2*G*H]");
@@ -150,8 +158,9 @@ double ir_flops_rnn(const Graph *g, const Node *n, const int64_t *syms)
 {
     const Shape *x = &g->values[n->inputs[0]].type.shape, *r = &g->values[n->inputs[2]].type.shape;
     const double rows = (double)ir_dim_eval(x->d[0], syms) * (double)ir_dim_eval(x->d[1], syms);
+    const bool tr = ir_attr_w_transposed(n) != 0;
     const double I = (double)ir_dim_eval(x->d[2], syms), D = (double)r->d[0].c,
-                 GH = (double)r->d[1].c, H = (double)r->d[2].c;
+                 GH = (double)r->d[tr ? 2 : 1].c, H = (double)r->d[tr ? 1 : 2].c;
     return D * rows * GH * (2 * I + 2 * H + 8);
 }
 
@@ -167,12 +176,12 @@ static float clip_ref(float v, float clip)
     return clip > 0.0f ? (v < -clip ? -clip : v > clip ? clip : v) : v;
 }
 
-/* sum_k a[k] * m[k] over n entries, in order, in double. */
-static double dot_ref(const float *a, const float *m, int64_t n)
+/* sum_k a[k] * m[k * st] over n entries, in order, in double. */
+static double dot_ref(const float *a, const float *m, int64_t n, int64_t st)
 {
     double s = 0;
     for (int64_t k = 0; k < n; k++)
-        s += (double)a[k] * (double)m[k];
+        s += (double)a[k] * (double)m[k * st];
     return s;
 }
 
@@ -189,8 +198,11 @@ void ir_eval_rnn(const EvalCtx *c)
     const int32_t *lens = n->n_inputs > 4 ? (const int32_t *)c->in[4] : NULL;
     const Dims *xs = &c->in_dims[0];
     const int64_t T = xs->d[layout ? 1 : 0], B = xs->d[layout ? 0 : 1], I = xs->d[2];
-    const int64_t D = dir == 2 ? 2 : 1, G = ir_rnn_gates(mode), H = c->in_dims[2].d[2], GH = G * H,
-                  W = (1 + states) * H;
+    const bool tr = ir_attr_w_transposed(n) != 0;
+    const int64_t D = dir == 2 ? 2 : 1, G = ir_rnn_gates(mode), H = c->in_dims[2].d[tr ? 1 : 2],
+                  GH = G * H, W = (1 + states) * H;
+    /* gate j's weights: w[j * ws + k * wk], r[j * rs + k * rk] */
+    const int64_t ws = tr ? 1 : I, wk = tr ? GH : 1, rs = tr ? 1 : H, rk = tr ? GH : 1;
     float *h = calloc((size_t)(3 * H + GH + 1), sizeof(float)); /* h, cell, r * h, gates */
     SLIMC_ASSERT(h);
     float *cs = h + H, *rh = cs + H, *gt = rh + H;
@@ -214,25 +226,25 @@ void ir_eval_rnn(const EvalCtx *c)
                 const int64_t t = rev ? L - 1 - s : s;
                 const float *xr = x + (layout ? b * T + t : t * B + b) * I;
                 for (int64_t j = 0; j < GH; j++) /* x W^T + Wb (+ Rb) */
-                    gt[j] = (float)(dot_ref(xr, wd + j * I, I) + (wb ? wb[j] : 0.0));
+                    gt[j] = (float)(dot_ref(xr, wd + j * ws, I, wk) + (wb ? wb[j] : 0.0));
                 for (int64_t k = 0; k < H; k++)
                     rh[k] = h[k];
                 if (mode == 0) {
                     for (int64_t j = 0; j < H; j++)
-                        gt[j] += (float)(dot_ref(h, rd + j * H, H) + (rb ? rb[j] : 0.0));
+                        gt[j] += (float)(dot_ref(h, rd + j * rs, H, rk) + (rb ? rb[j] : 0.0));
                     for (int64_t j = 0; j < H; j++)
                         h[j] = act_ref(act[d][0], clip_ref(gt[j], clip));
                 } else if (mode == 1) {
                     float *z = gt, *rg = gt + H, *nn = gt + 2 * H;
                     for (int64_t j = 0; j < 2 * H; j++) {
-                        gt[j] += (float)(dot_ref(h, rd + j * H, H) + (rb ? rb[j] : 0.0));
+                        gt[j] += (float)(dot_ref(h, rd + j * rs, H, rk) + (rb ? rb[j] : 0.0));
                         gt[j] = act_ref(act[d][0], clip_ref(gt[j], clip));
                     }
                     if (!lbr)
                         for (int64_t k = 0; k < H; k++)
                             rh[k] = rg[k] * h[k];
                     for (int64_t j = 0; j < H; j++) {
-                        float hr = (float)(dot_ref(rh, rd + (2 * H + j) * H, H) +
+                        float hr = (float)(dot_ref(rh, rd + (2 * H + j) * rs, H, rk) +
                                            (rb ? rb[2 * H + j] : 0.0));
                         nn[j] += lbr ? rg[j] * hr : hr;
                         nn[j] = act_ref(act[d][1], clip_ref(nn[j], clip));
@@ -241,7 +253,7 @@ void ir_eval_rnn(const EvalCtx *c)
                         h[j] = (1.0f - z[j]) * nn[j] + z[j] * h[j];
                 } else {
                     for (int64_t j = 0; j < GH; j++)
-                        gt[j] += (float)(dot_ref(h, rd + j * H, H) + (rb ? rb[j] : 0.0));
+                        gt[j] += (float)(dot_ref(h, rd + j * rs, H, rk) + (rb ? rb[j] : 0.0));
                     for (int64_t j = 0; j < H; j++) {
                         float gi = gt[j] + (pd ? pd[j] * cs[j] : 0.0f);
                         float gf = gt[2 * H + j] + (pd ? pd[2 * H + j] * cs[j] : 0.0f);

@@ -22,7 +22,9 @@ void cg_emit_rnn(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    s.T = %s;\n", cg_dim(c, xs->d[layout ? 1 : 0]));
     cg_printf(c, "    s.B = %s;\n", cg_dim(c, xs->d[layout ? 0 : 1]));
     cg_printf(c, "    s.I = %s;\n", cg_dim(c, xs->d[2]));
-    cg_printf(c, "    s.H = %s;\n", cg_dim(c, rs->d[2]));
+    const bool tr = ir_attr_w_transposed(n) != 0;
+    cg_printf(c, "    s.H = %s;\n", cg_dim(c, rs->d[tr ? 1 : 2]));
+    cg_printf(c, "    s.wt = %d;\n", tr);
     cg_printf(c, "    s.mode = %lld;\n", (long long)ir_attr_mode(n));
     cg_printf(c, "    s.dir = %lld;\n", (long long)dir);
     cg_printf(c, "    s.lbr = %d;\n", ir_attr_linear_before_reset(n) != 0);
@@ -36,7 +38,8 @@ void cg_emit_rnn(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_end(c);
     const char *T = cg_dim(c, xs->d[0]), *B = cg_dim(c, xs->d[1]);
     k->items = dir == 2 ? "2" : "1";
-    k->work = cg_strf(c, "%s * %s * %lld * (%s + %lld)", T, B, (long long)(rs->d[0].c * rs->d[1].c),
-                      cg_dim(c, xs->d[2]), (long long)rs->d[2].c);
+    k->work = cg_strf(c, "%s * %s * %lld * (%s + %lld)", T, B,
+                      (long long)(rs->d[0].c * rs->d[tr ? 2 : 1].c), cg_dim(c, xs->d[2]),
+                      (long long)rs->d[tr ? 1 : 2].c);
     k->ep_done = false;
 }

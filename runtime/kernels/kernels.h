@@ -120,7 +120,8 @@ SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, 
 /* rnn (kernels/rnn.c; semantics: ir/rnn.c): x [T, B, I] (layout 1: [B, T, I]), w [D, G*H,
  * I], r [D, G*H, H], bias [D, 2*G*H] or NULL, lens [B] or NULL, h0 and c0 [D, B, H]
  * (layout 1: [B, D, H]) or NULL, p [D, 3*H] or NULL, out [T, D, B, (1 + states) * H]
- * (layout 1: [B, T, D, ...]). Items [d0, d1): one direction each (D = 2 when dir is 2). */
+ * (layout 1: [B, T, D, ...]); with wt, w [D, I, G*H] and r [D, H, G*H]. Items [d0, d1): one
+ * direction each (D = 2 when dir is 2). */
 typedef struct slimc_rt_rnn {
     int64_t T, B, I, H;
     int64_t mode;      /* 0 RNN, 1 GRU, 2 LSTM */
@@ -130,6 +131,7 @@ typedef struct slimc_rt_rnn {
     int64_t states;    /* 1: the hidden state after each step too; 2: and the cell state */
     int64_t act[2][3]; /* f, g, h per direction: 0 sigmoid, 1 tanh, 2 relu */
     float clip;        /* > 0: each gate's input clipped to [-clip, clip] */
+    int64_t wt;        /* 1: w [D, I, G*H] and r [D, H, G*H] (W^T, R^T per direction) */
 } slimc_rt_rnn;
 
 SLIMC_RT_KERNEL void slimc_rt_rnn_run(const slimc_rt_rnn *s, const float *x, const float *w,

@@ -1,6 +1,7 @@
 /* rnn.c — the rnn op (ONNX RNN, GRU, LSTM; ir/rnn.c has the semantics) as a loop over the
  * steps. One item per direction, which
- *   1. transposes its w [G*H, I] and r [G*H, H] once into wt [I, G*H] and rt [H, G*H],
+ *   1. reads its w and r as wt [I, G*H] and rt [H, G*H]: given so (w_transposed, what the
+ *      importer makes of constant weights, permuted at compile time), or transposed here,
  *   2. computes the input projection of every step at once, proj [T*B, G*H] = x wt + the
  *      biases that add outside the cell (Wb + Rb; for GRU with linear_before_reset Rb of the
  *      h gate stays apart, as r multiplies it), one GEMM over all T*B rows of x,
@@ -13,6 +14,7 @@
  * nothing, so any split over threads gives the same bits. Scratch is one calloc per item
  * (the projection dominates: T*B*G*H floats); it aborts when that fails, as attention.c. */
 #include "runtime/kernels/internal.h"
+#include "runtime/kernels/vmath.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,9 +75,10 @@ static void slimc_rt_rnn_act(int isa, int64_t code, float *v, int64_t n, float c
 static void slimc_rt_rnn_transpose(const float *src, int64_t rows, int64_t cols, float *dst)
 {
     for (int64_t i0 = 0; i0 < rows; i0 += 32)
-        for (int64_t j = 0; j < cols; j++)
+        for (int64_t j0 = 0; j0 < cols; j0 += 32)
             for (int64_t i = i0; i < rows && i < i0 + 32; i++)
-                dst[i * cols + j] = src[j * rows + i];
+                for (int64_t j = j0; j < cols && j < j0 + 32; j++)
+                    dst[i * cols + j] = src[j * rows + i];
 }
 
 /* Where [t, d, b] of the output starts. */
@@ -154,7 +157,12 @@ static void slimc_rt_rnn_dir(const slimc_rt_rnn *s, int isa, int64_t d, const fl
     /* scratch, in floats: wt [I, GH], rt [H, GH], proj [T*B, GH], g [B, GH], the biases
      * bx [GH] (outside the cell) and bh [GH] (with h R^T), hs, cs, h0s, c0s and tmp [B, H],
      * lens [B] */
-    size_t n = 0, parts[6] = {(size_t)I, (size_t)H, (size_t)T * (size_t)B, (size_t)B, 2, 0};
+    size_t n = 0, parts[6] = {s->wt ? 0 : (size_t)I,
+                              s->wt ? 0 : (size_t)H,
+                              (size_t)T * (size_t)B,
+                              (size_t)B,
+                              2,
+                              0};
     for (int k = 0; k < 5; k++) {
         size_t add;
         if (__builtin_mul_overflow(parts[k], (size_t)GH, &add) ||
@@ -168,14 +176,20 @@ static void slimc_rt_rnn_dir(const slimc_rt_rnn *s, int isa, int64_t d, const fl
     float *wt = (float *)calloc(n + 1, sizeof(float));
     if (!wt)
         abort();
-    float *rt = wt + I * GH, *proj = rt + H * GH, *g = proj + T * B * GH, *bx = g + B * GH,
-          *bh = bx + GH, *hs = bh + GH, *cs = hs + B * H, *h0s = cs + B * H, *c0s = h0s + B * H,
-          *tmp = c0s + B * H;
+    float *rt = wt + (s->wt ? 0 : I * GH), *proj = rt + (s->wt ? 0 : H * GH),
+          *g = proj + T * B * GH, *bx = g + B * GH, *bh = bx + GH, *hs = bh + GH, *cs = hs + B * H,
+          *h0s = cs + B * H, *c0s = h0s + B * H, *tmp = c0s + B * H;
     int64_t *len = (int64_t *)calloc((size_t)B + 1, sizeof(int64_t));
     if (!len)
         abort();
-    slimc_rt_rnn_transpose(w + d * GH * I, I, GH, wt);
-    slimc_rt_rnn_transpose(r + d * GH * H, H, GH, rt);
+    const float *wtd = wt, *rtd = rt; /* W^T, R^T of the direction */
+    if (s->wt) {
+        wtd = w + d * I * GH;
+        rtd = r + d * H * GH;
+    } else {
+        slimc_rt_rnn_transpose(w + d * GH * I, I, GH, wt);
+        slimc_rt_rnn_transpose(r + d * GH * H, H, GH, rt);
+    }
     const float *wb = bias ? bias + d * 2 * GH : NULL, *rb = bias ? wb + GH : NULL;
     for (int64_t j = 0; j < GH; j++) {
         const int apart = s->mode == 1 && s->lbr && j >= 2 * H;
@@ -183,10 +197,10 @@ static void slimc_rt_rnn_dir(const slimc_rt_rnn *s, int isa, int64_t d, const fl
         bh[j] = apart && rb ? rb[j] : 0.0f;
     }
     /* 2. the projection of every step (rows of x as they lie: t * B + b, layout 1 b * T + t) */
-    for (int64_t n0 = 0; n0 < GH; n0 += 256)
-        for (int64_t m0 = 0; m0 < T * B; m0 += 120)
-            slimc_rt_gemm(isa, slimc_rt_min(120, T * B - m0), slimc_rt_min(256, GH - n0), I,
-                          x + m0 * I, I, 1, wt + n0, GH, proj + m0 * GH + n0, GH, NULL, bx + n0, 0);
+    for (int64_t it = 0; it < slimc_rt_gemm_items(T * B, GH); it++) {
+        int64_t m0, mc, n0, nc;
+        slimc_rt_gemm_tile(T * B, GH, I, x, wtd, 0, bx, proj, it, &m0, &mc, &n0, &nc);
+    }
     int64_t steps = 0;
     for (int64_t b = 0; b < B; b++) {
         int64_t L = lens ? lens[b] : T;
@@ -203,14 +217,14 @@ static void slimc_rt_rnn_dir(const slimc_rt_rnn *s, int isa, int64_t d, const fl
     /* 3. the steps */
     for (int64_t st = 0; st < steps; st++) {
         /* g = hs rt + bh: every row (a finished row's result is not used) */
-        slimc_rt_gemm(isa, B, gru_split ? 2 * H : GH, H, hs, H, 1, rt, GH, g, GH, NULL, bh, 0);
+        slimc_rt_gemm(isa, B, gru_split ? 2 * H : GH, H, hs, H, 1, rtd, GH, g, GH, NULL, bh, 0);
         for (int64_t b = 0; b < B; b++) {
             if (st >= len[b])
                 continue;
             const int64_t t = rev ? len[b] - 1 - st : st;
             const float *xp = proj + (s->layout ? b * T + t : t * B + b) * GH;
             float *h = hs + b * H, *c = cs + b * H;
-            slimc_rt_rnn_cell(s, isa, act, g + b * GH, xp, h, c, pd, tmp + b * H, rt);
+            slimc_rt_rnn_cell(s, isa, act, g + b * GH, xp, h, c, pd, tmp + b * H, rtd);
             float *o = slimc_rt_rnn_at(s, out, t, d, b);
             memcpy(o, h, sizeof(float) * (size_t)H);
             if (s->states >= 1)
