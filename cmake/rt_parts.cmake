@@ -19,6 +19,7 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/depthwise.c
   runtime/kernels/rows.c
   runtime/kernels/attention.c
+  runtime/kernels/rnn.c
   runtime/kernels/pool.c
   runtime/kernels/quant.c
   runtime/kernels/qconv.c

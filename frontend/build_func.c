@@ -24,6 +24,7 @@ static Val call_conv_transpose2d(Builder *b, Scope *s, const AstExpr *e, const F
                                  const Val *a);
 static Val call_quantize(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 static Val call_attention(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
+static Val call_rnn(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a);
 
 static const FuncSig funcs[] = {
     {"relu", IR_OP_RELU, 1, 1, 1, {"x|input"}, NULL},
@@ -114,6 +115,7 @@ static const FuncSig funcs[] = {
      3,
      {"q|query", "k|key", "v|value", "mask|attn_mask", "causal|is_causal", "scale"},
      call_attention},
+    {"rnn", IR_OP_RNN, 0, 0, 1, {0}, call_rnn}, /* rnn(x, w, r, b=..., mode=...) */
     {"group_norm",
      IR_OP_GROUP_NORM,
      5,
@@ -710,6 +712,75 @@ static Val call_attention(Builder *b, Scope *s, const AstExpr *e, const FuncSig 
             ir_node_set_int(b->g, id, "causal", 1);
         if (a[5].kind != VAL_NONE)
             ir_node_set_float(b->g, id, "scale", scale);
+    }
+    return fe_node_done(b, id, e->loc);
+}
+
+/* rnn(x, w, r, b=, sequence_lens=, initial_h=, initial_c=, p=, mode=, direction=,
+ * activations=[...], clip=, linear_before_reset=, layout=, states=, w_transposed=): the rnn
+ * op (ir/rnn.c) as the ONNX importer makes it; x, w and r by position, the rest by name. */
+static Val call_rnn(Builder *b, Scope *s, const AstExpr *e, const FuncSig *f, const Val *a)
+{
+    (void)a;
+    static const char *const tensors[8] = {"x",         "w",         "r", "b", "sequence_lens",
+                                           "initial_h", "initial_c", "p"};
+    static const char *const ints[6] = {"mode",   "direction", "linear_before_reset",
+                                        "layout", "states",    "w_transposed"};
+    ValueId in[8] = {IR_NONE, IR_NONE, IR_NONE, IR_NONE, IR_NONE, IR_NONE, IR_NONE, IR_NONE};
+    int64_t iv[6] = {0}, acts[IR_MAX_RANK];
+    int nacts = -1, pos = 0;
+    double clip = 0;
+    bool ok = true;
+    for (int i = 0; i < ast_len(e->args); i++) {
+        const AstArg *arg = ast_at(e->args, i);
+        Val v = fe_eval(b, s, arg->value, NULL);
+        int slot = -1, k = 0;
+        if (!arg->key && pos < 3)
+            slot = pos++;
+        else if (!arg->key) {
+            fe_error(b, arg->loc, "%s takes x, w and r by position, the rest by name", f->name);
+            ok = false;
+            continue;
+        }
+        for (k = 0; slot < 0 && k < 8; k++)
+            if (!strcmp(arg->key, tensors[k]))
+                slot = k;
+        if (slot >= 0) {
+            ok &= fe_to_tensor(b, &v, &in[slot]);
+            continue;
+        }
+        for (k = 0; k < 6 && strcmp(arg->key, ints[k]); k++)
+            ;
+        if (k < 6)
+            ok &= fe_to_int(b, &v, ints[k], &iv[k]);
+        else if (!strcmp(arg->key, "activations"))
+            ok &= fe_int_list(b, &v, "activations", acts, &nacts);
+        else if (!strcmp(arg->key, "clip"))
+            ok &= fe_to_float(b, &v, "clip", &clip);
+        else {
+            fe_error(b, arg->loc, "%s has no argument '%s'", f->name, arg->key);
+            ok = false;
+        }
+    }
+    if (ok && (in[0] == IR_NONE || in[1] == IR_NONE || in[2] == IR_NONE)) {
+        fe_error(b, e->loc, "%s needs x, w and r", f->name);
+        ok = false;
+    }
+    if (!ok)
+        return fe_err_val(e->loc);
+    int nin = 3;
+    for (int k = 3; k < 8; k++)
+        if (in[k] != IR_NONE)
+            nin = k + 1;
+    NodeId id = fe_node(b, IR_OP_RNN, NULL, e->loc, in, nin);
+    if (id != IR_NONE) {
+        for (int k = 0; k < 6; k++)
+            if (iv[k])
+                ir_node_set_int(b->g, id, ints[k], iv[k]);
+        if (nacts > 0)
+            ir_node_set_ints(b->g, id, "activations", acts, nacts);
+        if (clip != 0)
+            ir_node_set_float(b->g, id, "clip", clip);
     }
     return fe_node_done(b, id, e->loc);
 }

@@ -663,6 +663,31 @@ static void write_node(Writer *w, const Node *n)
             num(f, ir_attr_scale(n));
         }
         fputs(")\n", f);
+    } else if (n->op == IR_OP_RNN) {
+        static const char *const tensors[8] = {"",          "",          "", "b", "sequence_lens",
+                                               "initial_h", "initial_c", "p"};
+        fprintf(f, "rnn(%s, %s, %s", xs, operand(w, n, n->inputs[1]), operand(w, n, n->inputs[2]));
+        for (int i = 3; i < n->n_inputs; i++)
+            if (n->inputs[i] != IR_NONE)
+                fprintf(f, ", %s=%s", tensors[i], operand(w, n, n->inputs[i]));
+        for (int i = 0; i < n->n_attrs; i++) {
+            const Attr *a = &n->attrs[i];
+            if (!strcmp(a->name, "clip")) {
+                fputs(", clip=", f);
+                num(f, ir_attr_clip(n));
+            } else if (!strcmp(a->name, "activations")) {
+                fputs(", activations=[", f);
+                for (int k = 0; k < a->n_ints; k++)
+                    fprintf(f, "%s%lld", k ? ", " : "", (long long)a->ints[k]);
+                fputs("]", f);
+            }
+        }
+        static const char *const ints[6] = {"mode",   "direction", "linear_before_reset",
+                                            "layout", "states",    "w_transposed"};
+        for (int i = 0; i < 6; i++)
+            if (ir_attr_int(n, ints[i], 0))
+                fprintf(f, ", %s=%lld", ints[i], (long long)ir_attr_int(n, ints[i], 0));
+        fputs(")\n", f);
     } else if (!strcmp(op, "leaky_relu")) {
         fprintf(f, "leaky_relu(%s, negative_slope=", xs);
         num(f, ir_attr_negative_slope(n));

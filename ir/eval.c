@@ -464,6 +464,13 @@ static bool check_dtypes(const EvalCtx *c)
     }
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
+        if (v == IR_NONE)
+            continue; /* an absent optional input */
+        if (n->op == IR_OP_RNN && i == 4) {
+            if (g->values[v].type.dtype != IR_I32)
+                return unsupported(c, "for sequence_lens that are not i32");
+            continue;
+        }
         if (n->op == IR_OP_EMBEDDING && i == 0) {
             DType t = g->values[v].type.dtype;
             if (t != IR_I64 && t != IR_I32)
@@ -570,6 +577,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     case IR_OP_BATCH_NORM: eval_batch_norm(&c); break;
     case IR_OP_LAYER_NORM: eval_layer_norm(&c); break;
     case IR_OP_ATTENTION: ir_eval_attention(&c); break;
+    case IR_OP_RNN: ir_eval_rnn(&c); break;
     case IR_OP_EMBEDDING:
         if (!eval_embedding(&c))
             return false;

@@ -93,6 +93,8 @@ void ir_eval_resize(const EvalCtx *c);
 void ir_eval_conv_transpose2d(const EvalCtx *c);
 /* attention.c: the attention op. */
 void ir_eval_attention(const EvalCtx *c);
+/* rnn.c: the rnn op (RNN, GRU, LSTM). */
+void ir_eval_rnn(const EvalCtx *c);
 /* Element j of src (dtype from) stored into element i of out (dtype to) as cast does;
  * element i of p (any dtype but i4) as a double. */
 void ir_eval_store_cast(DType to, void *out, int64_t i, DType from, const void *src, int64_t j);

@@ -401,6 +401,10 @@ int ir_attr_ints(const Node *n, const char *attr, int64_t *out, int max, int64_t
  * many leading dims before [Sq, D]. */
 #define IR_ATTENTION_MAX_LEAD 4
 double ir_attention_scale(const Node *n, int64_t D);
+/* rnn (ir/rnn.c): its gate count G (1 RNN, 3 GRU, 4 LSTM) for mode; its activation
+ * codes (0 sigmoid, 1 tanh, 2 relu) f, g, h per direction, ONNX's defaults when absent. */
+int ir_rnn_gates(int64_t mode);
+void ir_rnn_activations(const Node *n, int64_t act[2][3]);
 /* The attribute a node carries under a's name, NULL if none. */
 static inline const Attr *ir_node_attr_id(const Node *n, IrAttrId a)
 {

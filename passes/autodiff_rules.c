@@ -842,6 +842,7 @@ AdRule pass_ad_rule_for(OpKind op)
      * batch_norm_train, passes/autodiff.c); the index, resampling and integer ops are not
      * differentiated. */
     case IR_OP_BATCH_NORM:
+    case IR_OP_RNN: /* RNN, GRU, LSTM: no rule yet (training reports "no gradient for rnn") */
     case IR_OP_POW:
     case IR_OP_COPYSIGN:
     case IR_OP_FLOOR: /* rounding: zero almost everywhere; trigonometry: no rule yet */

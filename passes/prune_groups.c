@@ -332,6 +332,8 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
      * leading dims of q, k and v, not channels, and no head is pruned) */
     case IR_OP_MATMUL:
     case IR_OP_ATTENTION:
+    case IR_OP_RNN: /* its gates mix every channel of x and of the state: nothing is pruned
+                       through it (its input's producer keeps its channels) */
     case IR_OP_DIV:
     case IR_OP_SIGMOID:
     case IR_OP_SOFTMAX:

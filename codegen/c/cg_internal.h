@@ -45,6 +45,8 @@ void cg_emit_layer_norm(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_group_norm(CgCtx *c, NodeId id, CgKernel *k);
 /* attention.c */
 void cg_emit_attention(CgCtx *c, NodeId id, CgKernel *k);
+/* rnn.c */
+void cg_emit_rnn(CgCtx *c, NodeId id, CgKernel *k);
 /* data.c */
 void cg_emit_embedding(CgCtx *c, NodeId id, CgKernel *k);
 /* data_move.c */

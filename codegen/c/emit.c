@@ -98,6 +98,7 @@ static bool node_supported(CgCtx *c, const Node *n)
     for (int i = 0; i < n->n_inputs; i++) {
         ValueId v = n->inputs[i];
         if (v == IR_NONE || (n->op == IR_OP_EMBEDDING && i == 0) ||
+            (n->op == IR_OP_RNN && i == 4) || /* i32 sequence_lens (ir/rnn.c checks) */
             ((n->op == IR_OP_LINEAR || n->op == IR_OP_CONV2D) &&
              i == 3)) /* the CSR bytes (shape function checks them) */
             continue;

@@ -81,6 +81,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_BATCH_NORM] = {.emit = cg_emit_batch_norm},
     [IR_OP_LAYER_NORM] = {.emit = cg_emit_layer_norm},
     [IR_OP_ATTENTION] = {.emit = cg_emit_attention}, /* attention.c */
+    [IR_OP_RNN] = {.emit = cg_emit_rnn},             /* rnn.c: RNN, GRU, LSTM */
     [IR_OP_GROUP_NORM] = {.emit = cg_emit_group_norm},
     /* reduce.c */
     [IR_OP_REDUCE_SUM] = {.emit = cg_emit_reduce},

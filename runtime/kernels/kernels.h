@@ -122,6 +122,27 @@ static SLIMC_RT_UNUSED inline int64_t slimc_rt_attn_items(const slimc_rt_attn *s
 SLIMC_RT_KERNEL void slimc_rt_attention(const slimc_rt_attn *s, const float *q, const float *k,
                                         const float *v, const float *mask, float *out, int64_t it0,
                                         int64_t it1);
+/* rnn (kernels/rnn.c; semantics: ir/rnn.c): x [T, B, I] (layout 1: [B, T, I]), w [D, G*H,
+ * I], r [D, G*H, H], bias [D, 2*G*H] or NULL, lens [B] or NULL, h0 and c0 [D, B, H]
+ * (layout 1: [B, D, H]) or NULL, p [D, 3*H] or NULL, out [T, D, B, (1 + states) * H]
+ * (layout 1: [B, T, D, ...]); with wt, w [D, I, G*H] and r [D, H, G*H]. Items [d0, d1): one
+ * direction each (D = 2 when dir is 2). */
+typedef struct slimc_rt_rnn {
+    int64_t T, B, I, H;
+    int64_t mode;      /* 0 RNN, 1 GRU, 2 LSTM */
+    int64_t dir;       /* 0 forward, 1 reverse, 2 both */
+    int64_t lbr;       /* GRU: linear_before_reset */
+    int64_t layout;    /* 1: batch first */
+    int64_t states;    /* 1: the hidden state after each step too; 2: and the cell state */
+    int64_t act[2][3]; /* f, g, h per direction: 0 sigmoid, 1 tanh, 2 relu */
+    float clip;        /* > 0: each gate's input clipped to [-clip, clip] */
+    int64_t wt;        /* 1: w [D, I, G*H] and r [D, H, G*H] (W^T, R^T per direction) */
+} slimc_rt_rnn;
+
+SLIMC_RT_KERNEL void slimc_rt_rnn_run(const slimc_rt_rnn *s, const float *x, const float *w,
+                                      const float *r, const float *bias, const int32_t *lens,
+                                      const float *h0, const float *c0, const float *p, float *out,
+                                      int64_t d0, int64_t d1);
 /* acc[j] = the sum of the contiguous row x[j * count, (j + 1) * count) for j in [0, 16),
  * each added from 0.0f in the row's order (kernels/rows.c). */
 SLIMC_RT_KERNEL void slimc_rt_sum_rows16(const float *x, int64_t count, float *acc);

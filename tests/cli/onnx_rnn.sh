@@ -3,7 +3,7 @@
 # builds with onnx.helper: forward, reverse and bidirectional, with and without a constant
 # sequence_lens (entries of different lengths), initial h and c, peepholes, GRU's
 # linear_before_reset, layout 0 and 1, Relu among the activations; Y, Y_h and Y_c all
-# compared. clip, input_forget, an activation slimc lacks and a zero length are refused by
+# compared; clip. A clip of 0, input_forget, an activation slimc lacks and a zero length are refused by
 # name. Then nn.LSTM (2 layers, bidirectional) and nn.GRU (bidirectional, batch_first)
 # exported by torch.onnx.export against PyTorch (skipped without Debian's torch).
 source "$(dirname "$0")/lib.bash"

@@ -256,8 +256,7 @@ def make(out):
           h.make_node("Add", ["p", "low"], ["y"])],
          [h.make_tensor_value_info("x", T.FLOAT, ["batch", "seq", 4])],
          {"i1": s64(1), "ax0": i64(0), "one": s64(1), "mone": s64(-1)})
-    # An LSTM (hidden 3) over [seq, batch, 4]: its steps are unrolled, so it compiles per
-    # shape (with a note), not refused.
+    # An LSTM (hidden 3) over [seq, batch, 4]: one rnn op, both dims kept symbolic.
     save("lstm_dyn",
          [h.make_node("LSTM", ["x", "W", "R", "B"], ["yl"], hidden_size=3),
           h.make_node("Squeeze", ["yl", "ax1"], ["y"])],

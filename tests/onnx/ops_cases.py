@@ -201,9 +201,11 @@ def rnn_cases():
     ], layout=1)
     rnn_model("lstm_acts", [rnn_node("a_", "LSTM", "bidirectional", activations=[
         "Sigmoid", "Tanh", "Tanh", "Sigmoid", "Relu", "Tanh"])])
+    # clip (each gate's input clipped to [-clip, clip]) on an LSTM and a GRU
+    rnn_model("rnn_clip", [rnn_node("l_", "LSTM", "bidirectional", clip=0.7, peep=True),
+                           rnn_node("g_", "GRU", lens=[5, 2, 4], clip=0.5)])
     for name, nd, pat in (
-            ("lstm_clip", rnn_node("", "LSTM", clip=1.0),
-             r"LSTM \(ai.onnx opset 14\): the clip attribute"),
+            ("lstm_clip_zero", rnn_node("", "LSTM", clip=0.0), r"clip=0 \(a threshold must"),
             ("lstm_input_forget", rnn_node("", "LSTM", input_forget=1), r"input_forget=1"),
             ("gru_leaky", rnn_node("", "GRU", "bidirectional",
                                    activations=["Sigmoid", "Tanh", "LeakyRelu", "Tanh"]),
