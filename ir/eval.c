@@ -807,6 +807,7 @@ static void eval_qconv2d(const EvalCtx *c)
     const int64_t O = wd->d[0], CG = wd->d[1], KH = wd->d[2], KW = wd->d[3];
     const int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3], OG = O / groups;
     (void)C;
+    const bool taps = ir_attr_w_taps(n) != 0; /* [O][CG / 4][KH][KW][4]: passes/qtaps.c */
     for (int64_t b = 0; b < B; b++)
         for (int64_t o = 0; o < O; o++) {
             const int64_t g0 = o / OG * CG;
@@ -821,7 +822,11 @@ static void eval_qconv2d(const EvalCtx *c)
                                 int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                                 ? zp
                                                 : (int32_t)x[((b * C + g0 + ci) * H + ih) * W + iw];
-                                acc += q * (int32_t)w[((o * CG + ci) * KH + kh) * KW + kw];
+                                const int64_t wi =
+                                    taps ? (((o * (CG / 4) + ci / 4) * KH + kh) * KW + kw) * 4 +
+                                               ci % 4
+                                         : ((o * CG + ci) * KH + kh) * KW + kw;
+                                acc += q * (int32_t)w[wi];
                             }
                     acc -= zp * wsum[o];
                     quant_put(c, ((b * O + o) * OH + oh) * OW + ow,

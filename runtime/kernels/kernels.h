@@ -175,6 +175,20 @@ static inline int64_t slimc_rt_qcol_bytes(int64_t K)
     return SLIMC_RT_QCONV_PX * KQ + 4 * 64 + 32 * KQ + 64;
 }
 SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K);
+/* qconv2d with w_taps=1 (runtime/kernels/qconv_taps.c): the input of one image
+ * in padded 4-channel words (slimc_rt_qtaps_alloc's buffer, slimc_rt_qtaps_bytes of it; free()
+ * frees it; slimc_rt_qtaps_fill writes its padded rows [r0, r1)), then the output pixels of
+ * lanes [q0, q1) of the padded-pixel space (q = oh WP + ow, WP = OW + DW (KW - 1) / SW) for all OG
+ * channels by slimc_rt_qtaps_block, out at the image's first output plane; the weight rows in
+ * w_taps order ([OG][CG / 4][KH][KW][4]); qconv2d's arithmetic bit for bit. */
+SLIMC_RT_KERNEL int64_t slimc_rt_qtaps_bytes(const slimc_rt_conv *s);
+SLIMC_RT_KERNEL uint8_t *slimc_rt_qtaps_alloc(const slimc_rt_conv *s);
+SLIMC_RT_KERNEL void slimc_rt_qtaps_fill(const slimc_rt_conv *s, const uint8_t *x, uint8_t zp,
+                                         int64_t r0, int64_t r1, uint8_t *xt);
+SLIMC_RT_KERNEL void slimc_rt_qtaps_block(const slimc_rt_conv *s, const uint8_t *xt, int64_t q0,
+                                          int64_t q1, int32_t zp, const int8_t *w,
+                                          const int32_t *wsum, float xs, const float *ws,
+                                          const float *bias, void *out, const slimc_rt_qreq *rq);
 /* qconv2d with one input channel per group (depthwise): output plane o of one image, y (u8
  * when rq, else f32) from its input plane x, w the plane's KH x KW weights, wsum their sum
  * as the layer holds it, ws its weight scale; qconv2d's arithmetic bit for bit. */
