@@ -5,14 +5,15 @@
  * input, about a third of a 56x56 layer's time. The taps kernel instead reads its input as
  * 4-channel words in a padded copy made once per call (split into stride phases), tap by tap
  * with plain loads; that needs the weight rows with 4 channels of one tap in a word,
- * [O][CG / 4][KH][KW][4], where the graph holds [O][CG][KH][KW]. This pass gives such a
- * qconv2d a NEW constant with that order (the same shape and bytes, reordered) and w_taps=1;
- * the sums are the same integers.
+ * [O][CG4 / 4][KH][KW][4], where the graph holds [O][CG][KH][KW]. This pass gives such a
+ * qconv2d a NEW constant with that order, shaped [O, CG4, KH, KW] (CG rounded up to a multiple
+ * of 4; the channels past CG weigh 0: a stem conv of 3 channels reads its input as words of 4)
+ * and w_taps=1; the sums are the same integers.
  *
  * Only where the C backend runs the VNNI block (AVX-512 VNNI here, SLIMC_NO_VNNI and
  * SLIMC_MAX_ISA respected: the AVX2 and portable kernels keep the panels and read the plain
  * order; an AMX CPU keeps its tile path), on the CPU (the CUDA kernels read [O, CG, KH, KW]),
- * for a constant i8 weight, one group, CG a multiple of 4 and a kernel of more than one tap
+ * for a constant i8 weight, one group and a kernel of more than one tap
  * (a 1x1 conv's panel is already the input itself; strided, its copy would hold phases it
  * never reads). It runs after sparse, so a conv the sparse pass takes keeps the plain order
  * it reads; a node already marked is left alone. */
@@ -55,7 +56,7 @@ static bool taps_conv(const Graph *g, const Node *n, int64_t *O, int64_t *CG, in
     *O = s->d[0].c;
     *CG = s->d[1].c;
     *T = s->d[2].c * s->d[3].c;
-    return *CG % 4 == 0 && *T > 1 && *T <= 256 && (size_t)(*O * *CG * *T) == w->data_bytes;
+    return *T > 1 && *T <= 256 && (size_t)(*O * *CG * *T) == w->data_bytes;
 }
 
 bool pass_qtaps(Graph *g, const PassArgs *args, Diag *d)
@@ -76,15 +77,20 @@ bool pass_qtaps(Graph *g, const PassArgs *args, Diag *d)
         const ValueId wv = g->nodes[i].inputs[1];
         if (wv < n_orig && made[wv] == IR_NONE) {
             const Value *w = &g->values[wv];
-            const int8_t *src = w->data;                           /* [O][CG][T] */
-            int8_t *dst = ir_arena_alloc(g->arena, w->data_bytes); /* [O][CG / 4][T][4] */
+            const int64_t CG4 = (CG + 3) / 4 * 4; /* channels past CG: zero weights */
+            const size_t bytes = (size_t)(O * CG4 * T);
+            const int8_t *src = w->data;                   /* [O][CG][T] */
+            int8_t *dst = ir_arena_alloc(g->arena, bytes); /* [O][CG4 / 4][T][4] */
+            memset(dst, 0, bytes);
             for (int64_t o = 0; o < O; o++)
                 for (int64_t ci = 0; ci < CG; ci++)
                     for (int64_t t = 0; t < T; t++)
-                        dst[((o * (CG / 4) + ci / 4) * T + t) * 4 + ci % 4] =
+                        dst[((o * (CG4 / 4) + ci / 4) * T + t) * 4 + ci % 4] =
                             src[(o * CG + ci) * T + t];
-            made[wv] = ir_const_new(g, ir_arena_printf(g->arena, "%s.taps", w->name), w->type, dst,
-                                    w->data_bytes, w->loc); /* w is stale from here */
+            Type t = w->type;
+            t.shape.d[1] = ir_dim(CG4);
+            made[wv] = ir_const_new(g, ir_arena_printf(g->arena, "%s.taps", w->name), t, dst, bytes,
+                                    w->loc); /* w is stale from here */
         }
         if (wv >= n_orig) /* a copy this pass made: not a plain weight */
             continue;

@@ -69,6 +69,28 @@ static void emit_qreq(CgCtx *c, const Node *n)
     cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
 }
 
+/* qadd: items of elements, slimc_rt_qadd_u8 over each range (emit_qreq: the output's store). */
+void cg_emit_qadd(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    static const char *const names[] = {"xa", "xb"};
+    cg_body_begin(c, id, names, 2);
+    emit_qreq(c, n);
+    cg_printf(
+        c,
+        "    slimc_rt_qadd_u8(xa + i0, xb + i0, (uint8_t *)(void *)out + i0, i1 - i0, %s, %lld, "
+        "%s, %lld, rq);\n",
+        cg_float(c, ir_attr_a_scale(n)), (long long)ir_attr_a_zero_point(n),
+        cg_float(c, ir_attr_b_scale(n)), (long long)ir_attr_b_zero_point(n));
+    cg_body_end(c);
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    k->items = cg_dim(c, ne);
+    k->work = k->items;
+    k->ep_done = true;
+}
+
 /* The start of a qlinear / dqlinear body on a weight packed by the layout pass: the
  * operands (bias NULL when absent); returns the rows' count M, sets *O and *K. */
 static const char *begin_packed(CgCtx *c, NodeId id, long long *O, long long *K)

@@ -159,6 +159,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, in
                                            const slimc_rt_qreq *rq);
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp);
+/* qadd over n codes: (a - za) sa + (b - zb) sb in f32, stored by rq (runtime/kernels/quant.c). */
+SLIMC_RT_KERNEL void slimc_rt_qadd_u8(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n,
+                                      float sa, int32_t za, float sb, int32_t zb,
+                                      const slimc_rt_qreq *rq);
 SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                       int64_t p1, uint8_t zp, uint8_t *col);
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,

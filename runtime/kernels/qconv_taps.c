@@ -7,7 +7,8 @@
  * DW (KW - 1); padded (r, c) is input (r - PH, c - PW), zp where that falls outside the image.
  * Output pixel (oh, ow) is computed at q = oh WP + ow: tap (kh, kw) of the 64 pixels from q0
  * is then the 64 words from q0 + kh DH WP + kw DW, four plain loads, so one vpdpbusd of 16
- * pixels and one broadcast weight word takes the 4 channels of one tap. With stride (SH, SW)
+ * pixels and one broadcast weight word takes the 4 channels of one tap (CG, the weight's
+ * channels, is a multiple of 4; the input's C may be less: one group). With stride (SH, SW)
  * the copy is split into SH SW phases (slimc_rt_qtaps_fill), HP = OH + DH (KH - 1) / SH and
  * WP = OW + DW (KW - 1) / SW, and a tap reads its phase's words the same way. The weight rows are
  * in the same order (passes/qtaps.c: w[o][c4][kh][kw][4]), so the i32 sums are those of
@@ -93,7 +94,12 @@ SLIMC_RT_KERNEL void slimc_rt_qtaps_fill(const slimc_rt_conv *s, const uint8_t *
                 }
                 if (ih < 0 || ih >= s->H)
                     continue;
-                const uint8_t *a = x + 4 * c4 * HW + ih * W, *b = a + HW, *c = b + HW, *e = c + HW;
+                /* channels past C (a stem's 3 of 4) repeat the group's first: their
+                 * weights are 0 */
+                const uint8_t *a = x + 4 * c4 * HW + ih * W;
+                const uint8_t *b = 4 * c4 + 1 < s->C ? a + HW : a;
+                const uint8_t *c = 4 * c4 + 2 < s->C ? a + 2 * HW : a;
+                const uint8_t *e = 4 * c4 + 3 < s->C ? a + 3 * HW : a;
                 int64_t iw = 0;
 #ifdef SLIMC_RT_X86
                 if (SW <= 2)

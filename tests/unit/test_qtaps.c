@@ -1,7 +1,8 @@
 /* int8 convs without the im2col panel (passes/qtaps.c, runtime/kernels/qconv_taps.c): the
  * kernel (slimc_rt_qtaps_fill + slimc_rt_qtaps_block, VNNI where the CPU has it, the scalar
  * loop otherwise) bit for bit against a plain integer loop, over odd sizes, strides 1 to 3,
- * padding, dilation, output channels not a multiple of 4, f32 and u8 outputs, the copy filled
+ * padding, dilation, 1, 3 and 6 input channels (words padded with zero weights), output
+ * channels not a multiple of 4, f32 and u8 outputs, the copy filled
  * piecewise as 3 threads' bodies fill it; and qconv2d graphs through the qtaps pass, the
  * emitter and the JIT at 1, 2 and 3 threads against the reference evaluator (0 tolerance),
  * with the pass's reorder (where this CPU runs the VNNI block) and with the weights reordered
@@ -28,13 +29,16 @@ static uint32_t rnd(void)
 
 #define D(...) ((const int64_t[]){__VA_ARGS__})
 
-/* w [O][CG][T] -> [O][CG / 4][T][4] (the qtaps pass's order, written out again here) */
+/* w [O][CG][T] -> [O][CG4 / 4][T][4], CG4 = CG rounded up to 4, zeros past CG (the qtaps
+ * pass's order, written out again here); dst holds O CG4 T bytes. */
 static void reorder(int8_t *dst, const int8_t *src, int64_t O, int64_t CG, int64_t T)
 {
+    const int64_t CG4 = (CG + 3) / 4 * 4;
+    memset(dst, 0, (size_t)(O * CG4 * T));
     for (int64_t o = 0; o < O; o++)
         for (int64_t ci = 0; ci < CG; ci++)
             for (int64_t t = 0; t < T; t++)
-                dst[((o * (CG / 4) + ci / 4) * T + t) * 4 + ci % 4] = src[(o * CG + ci) * T + t];
+                dst[((o * (CG4 / 4) + ci / 4) * T + t) * 4 + ci % 4] = src[(o * CG + ci) * T + t];
 }
 
 typedef struct {
@@ -50,11 +54,11 @@ static void check_kernel(const KCase *k)
     const int64_t C = k->C, H = k->H, W = k->W, O = k->O, KH = k->KH, KW = k->KW;
     const int64_t OH = (H + k->PH + k->pad_end - k->DH * (KH - 1) - 1) / k->SH + 1;
     const int64_t OW = (W + k->PW + k->pad_end - k->DW * (KW - 1) - 1) / k->SW + 1;
-    const int64_t P = OH * OW, T = KH * KW, K = C * T;
-    const slimc_rt_conv s = {C,  H,     W,     O,     C,     O,     KH,    KW, OH,
+    const int64_t P = OH * OW, T = KH * KW, K = C * T, CG4 = (C + 3) / 4 * 4;
+    const slimc_rt_conv s = {C,  H,     W,     O,     CG4,   O,     KH,    KW, OH,
                              OW, k->SH, k->SW, k->PH, k->PW, k->DH, k->DW, 0};
     uint8_t *x = malloc((size_t)(C * H * W));
-    int8_t *w = malloc((size_t)(O * K)), *wt = malloc((size_t)(O * K));
+    int8_t *w = malloc((size_t)(O * K)), *wt = malloc((size_t)(O * CG4 * T));
     int32_t *wsum = calloc((size_t)O, sizeof(int32_t)),
             *ref = malloc(sizeof(int32_t) * (size_t)(O * P));
     float *ones = malloc(sizeof(float) * (size_t)O), *out = malloc(sizeof(float) * (size_t)(O * P));
@@ -138,6 +142,9 @@ START_TEST(qtaps_kernel_exact)
         {8, 15, 16, 9, 4, 4, 3, 3, 1, 1, 1, 1, 1},   /* stride 3 (the scalar fill) */
         {12, 21, 21, 7, 3, 3, 2, 2, 2, 2, 2, 2, 2},  /* stride 2 and dilation 2 */
         {128, 7, 7, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* deep: K = 1152 */
+        {3, 45, 47, 10, 7, 7, 2, 2, 3, 3, 1, 1, 3},  /* a stem: 3 channels, 7x7 stride 2 */
+        {6, 11, 13, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* 6 channels: words of 4 and 2 */
+        {1, 20, 20, 4, 5, 5, 1, 1, 0, 0, 1, 1, 0},   /* one channel (lenet's first conv) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_kernel(&cases[i]);
@@ -179,13 +186,14 @@ static Graph *taps_graph(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, 
         ws[o] = 0.0005f + 0.001f * (float)(rnd() % 1000) / 1000.0f;
         b[o] = (float)(rnd() % 1000) / 1000.0f - 0.5f;
     }
+    const int64_t CW = by_hand ? (C + 3) / 4 * 4 : C; /* the weight's channels */
     if (by_hand) {
-        int8_t *wt = ir_arena_alloc(g->arena, (size_t)(O * K));
+        int8_t *wt = ir_arena_alloc(g->arena, (size_t)(O * CW * k * k));
         reorder(wt, w, O, C, k * k);
         w = wt;
     }
     ValueId ins[5] = {g->nodes[q].outputs[0],
-                      const_of(g, "w", IR_I8, 4, D(O, C, k, k), w, (size_t)(O * K)),
+                      const_of(g, "w", IR_I8, 4, D(O, CW, k, k), w, (size_t)(O * CW * k * k)),
                       const_of(g, "ws", IR_F32, 1, D(O), ws, sizeof(float) * (size_t)O),
                       const_of(g, "wsum", IR_I32, 1, D(O), sum, sizeof(int32_t) * (size_t)O),
                       const_of(g, "b", IR_F32, 1, D(O), b, sizeof(float) * (size_t)O)};
@@ -266,11 +274,12 @@ START_TEST(qtaps_graph)
         check_graph(1, 8, 30, 29, 10, 3, 2, 1, false, by_hand);
         check_graph(3, 12, 9, 9, 7, 5, 1, 2, true, by_hand);
         check_graph(1, 32, 56, 56, 8, 3, 1, 1, false, by_hand);
+        check_graph(2, 3, 40, 38, 16, 7, 2, 3, true, by_hand); /* a stem of 3 channels */
     }
 }
 END_TEST
 
-/* Convs the pass leaves alone: a 1x1, a channel count not a multiple of 4. */
+/* Convs the pass leaves alone: a 1x1, two groups. */
 START_TEST(qtaps_skips)
 {
     RtTensor in;
@@ -283,7 +292,12 @@ START_TEST(qtaps_skips)
     ck_assert_int_eq(count_taps(g), 0);
     free(in.data);
     ir_graph_free(g);
-    g = taps_graph(1, 6, 9, 9, 8, 3, 1, 1, false, false, &in);
+    g = taps_graph(1, 8, 9, 9, 8, 3, 1, 1, false, false, &in);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == IR_OP_QCONV2D) { /* 2 groups of 4 channels: w [8, 4, 3, 3] */
+            ir_node_set_int(g, i, "groups", 2);
+            g->values[g->nodes[i].inputs[1]].type.shape.d[1] = ir_dim(4);
+        }
     ck_assert(ir_infer_shapes(g, &d));
     ck_assert(pass_pipeline_run(g, "qtaps", (SrcLoc){0}, &ro, &d));
     ck_assert_int_eq(count_taps(g), 0);
