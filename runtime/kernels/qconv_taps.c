@@ -290,6 +290,10 @@ slimc_rt_qtaps_tile(int NV, const uint32_t *x32, int64_t plane, const int64_t *o
                 r = _mm512_add_ps(r, bv);
             /* the lanes of the columns past the row drop out; the rest are consecutive
              * output pixels */
+            if (vm[v] == 0xffff) { /* no column past a row: as it is */
+                slimc_rt_qstore16(out, o * P + ps[v], vm[v], r, rq);
+                continue;
+            }
             const int cnt = __builtin_popcount((unsigned)vm[v]);
             slimc_rt_qstore16(out, o * P + ps[v], (__mmask16)((1u << cnt) - 1u),
                               _mm512_maskz_compress_ps(vm[v], r), rq);

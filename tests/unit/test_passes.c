@@ -696,7 +696,7 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold, fsue", cli,
         "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, qtaps, fuse, "
         "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n"
         "  fold, fsue\n"
@@ -729,7 +729,7 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, qtaps, fuse, "
         "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n");
 }
