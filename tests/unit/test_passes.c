@@ -654,8 +654,8 @@ START_TEST(pipeline_end_to_end)
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
     /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu, lnorm and
      * attention (issue 20) before place, act (issue 20) before bn_fold, conv_taps (issue 20)
-     * first after the clean-up */
-    ck_assert_int_eq(pl.n, 19);
+     * first after the clean-up, qtaps (issue 20) after sparse */
+    ck_assert_int_eq(pl.n, 20);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
