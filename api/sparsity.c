@@ -59,7 +59,8 @@ static float *layer_weights(const Graph *g, NodeId i, int *rank, int64_t *shape,
         return f;
     }
     if ((n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR && n->op != IR_OP_DQLINEAR) ||
-        ir_attr_w_packed(n) != 0)
+        ir_attr_w_packed(n) != 0 ||
+        (n->op == IR_OP_QCONV2D && ir_attr_w_taps(n) != 0)) /* reordered by qtaps */
         return NULL;
     const Value *w = &g->values[n->inputs[1]];
     const Shape *s = &w->type.shape;

@@ -23,6 +23,7 @@ set(SLIMC_RT_PARTS_BODIES
   runtime/kernels/pool.c
   runtime/kernels/quant.c
   runtime/kernels/qconv.c
+  runtime/kernels/qconv_taps.c
   runtime/kernels/qdw_avx2.c
   runtime/kernels/qdw.c
   runtime/kernels/qpacked.c

@@ -320,7 +320,7 @@ static void write_node(Writer *w, const Node *n)
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR: {
         const bool conv = n->op == IR_OP_QCONV2D;
-        if (ir_attr_w_packed(n)) {
+        if (ir_attr_w_packed(n) || (conv && ir_attr_w_taps(n))) {
             fail(w, n, "its weight is packed for the kernels (save before the layout pass)");
             return;
         }

@@ -509,8 +509,9 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
     c.out_dims = dims_of(g, n->outputs[0], syms);
     c.out = (float *)outputs[0];
     c.out_raw = outputs[0];
-    if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QCONV2D ||
-        n->op == IR_OP_QLINEAR || n->op == IR_OP_WLINEAR || n->op == IR_OP_DQLINEAR)
+    if (n->op == IR_OP_QUANTIZE || n->op == IR_OP_DEQUANTIZE || n->op == IR_OP_QADD ||
+        n->op == IR_OP_QCONV2D || n->op == IR_OP_QLINEAR || n->op == IR_OP_WLINEAR ||
+        n->op == IR_OP_DQLINEAR)
         return eval_quant_node(&c);
     if (ir_eval_is_index_op(n->op)) /* ir/eval_index.c */
         return ir_eval_index_node(&c);
@@ -584,6 +585,7 @@ bool ir_eval_node(const Graph *g, const Node *n, const void *const *inputs, void
         break;
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
+    case IR_OP_QADD:
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:
@@ -812,9 +814,10 @@ static void eval_qconv2d(const EvalCtx *c)
     const int64_t groups = ir_attr_groups(n);
     const Dims *xd = &c->in_dims[0], *wd = &c->in_dims[1];
     const int64_t B = xd->d[0], C = xd->d[1], H = xd->d[2], W = xd->d[3];
-    const int64_t O = wd->d[0], CG = wd->d[1], KH = wd->d[2], KW = wd->d[3];
+    const bool taps = ir_attr_w_taps(n) != 0; /* [O][CW / 4][KH][KW][4]: passes/qtaps.c */
+    const int64_t O = wd->d[0], CW = wd->d[1], CG = taps ? C / groups : CW, KH = wd->d[2],
+                  KW = wd->d[3];
     const int64_t OH = c->out_dims.d[2], OW = c->out_dims.d[3], OG = O / groups;
-    (void)C;
     for (int64_t b = 0; b < B; b++)
         for (int64_t o = 0; o < O; o++) {
             const int64_t g0 = o / OG * CG;
@@ -829,13 +832,31 @@ static void eval_qconv2d(const EvalCtx *c)
                                 int32_t q = (ih < 0 || ih >= H || iw < 0 || iw >= W)
                                                 ? zp
                                                 : (int32_t)x[((b * C + g0 + ci) * H + ih) * W + iw];
-                                acc += q * (int32_t)w[((o * CG + ci) * KH + kh) * KW + kw];
+                                const int64_t wi =
+                                    taps ? (((o * (CW / 4) + ci / 4) * KH + kh) * KW + kw) * 4 +
+                                               ci % 4
+                                         : ((o * CG + ci) * KH + kh) * KW + kw;
+                                acc += q * (int32_t)w[wi];
                             }
                     acc -= zp * wsum[o];
                     quant_put(c, ((b * O + o) * OH + oh) * OW + ow,
                               quant_out(acc, xs, ws[o], bias, o));
                 }
         }
+}
+
+/* qadd: the dequantized codes added in f32, then quant_put's store (y_scale, act). */
+static void eval_qadd(const EvalCtx *c, int64_t total)
+{
+    const Node *n = c->n;
+    const uint8_t *a = c->in[0], *b = c->in[1];
+    const float sa = (float)ir_attr_a_scale(n), sb = (float)ir_attr_b_scale(n);
+    const int32_t za = (int32_t)ir_attr_a_zero_point(n), zb = (int32_t)ir_attr_b_zero_point(n);
+    for (int64_t i = 0; i < total; i++) {
+        const float fa = (float)((int32_t)a[i] - za) * sa;
+        const float fb = (float)((int32_t)b[i] - zb) * sb;
+        quant_put(c, i, fa + fb);
+    }
 }
 
 /* quantize, dequantize, qconv2d and qlinear, with their dtypes checked by the shape
@@ -856,6 +877,12 @@ static bool eval_quant_node(EvalCtx *c)
         uint8_t *q = c->out_raw;
         for (int64_t i = 0; i < total; i++)
             q[i] = quant_u8(x[i], inv, zp);
+        return true;
+    }
+    if (n->op == IR_OP_QADD) {
+        if (n->n_epilogue)
+            return unsupported(c, "for an epilogue on qadd");
+        eval_qadd(c, total);
         return true;
     }
     if (n->op == IR_OP_DEQUANTIZE) {

@@ -52,6 +52,29 @@ SHAPE_FN(dequantize)
     return true;
 }
 
+/* qadd: two u8 codes of one shape, each with its scale and zero point, and the output's. */
+SHAPE_FN(qadd)
+{
+    if (!need_dtype(g, n, 0, IR_U8, d) || !need_dtype(g, n, 1, IR_U8, d) ||
+        !quant_attrs_ok(g, n, IR_A_a_scale, IR_A_a_zero_point, d) ||
+        !quant_attrs_ok(g, n, IR_A_b_scale, IR_A_b_zero_point, d) ||
+        !quant_attrs_ok(g, n, IR_A_y_scale, IR_A_y_zero_point, d))
+        return false;
+    const Shape *a = &ir_shp_in_type(g, n, 0)->shape, *b = &ir_shp_in_type(g, n, 1)->shape;
+    bool same = a->rank == b->rank;
+    for (int i = 0; same && i < a->rank; i++)
+        same = ir_dim_eq(a->d[i], b->d[i]);
+    if (!same) {
+        char ba[256], bb[256];
+        ir_diag_error(d, n->loc, "qadd '%s': operands %s and %s differ in shape", n->name,
+                      ir_shp_describe(g, n->inputs[0], ba, sizeof ba),
+                      ir_shp_describe(g, n->inputs[1], bb, sizeof bb));
+        return false;
+    }
+    ir_shp_set_out(g, n, 0, IR_U8, a);
+    return true;
+}
+
 /* w_scale f32 [O], w_sum i32 [O], bias f32 [O] (optional). */
 static bool qparams_ok(Graph *g, Node *n, int64_t o, Diag *d)
 {
@@ -109,8 +132,11 @@ SHAPE_FN(qconv2d)
     int64_t c = ir_shp_dim_of(g, n, 0, 1), o = ir_shp_dim_of(g, n, 1, 0),
             ci = ir_shp_dim_of(g, n, 1, 1);
     int64_t kh = ir_shp_dim_of(g, n, 1, 2), kw = ir_shp_dim_of(g, n, 1, 3);
-    if (groups < 1 || c % groups || o % groups || c / groups != ci || stride[0] < 1 ||
-        stride[1] < 1 || dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
+    /* w_taps (passes/qtaps.c): one group, the weight's channels rounded up to 4 */
+    const int64_t cw =
+        ir_attr_w_taps(n) && groups == 1 ? (c + 3) / 4 * 4 : c / (groups ? groups : 1);
+    if (groups < 1 || c % groups || o % groups || cw != ci || stride[0] < 1 || stride[1] < 1 ||
+        dil[0] < 1 || dil[1] < 1 || pad[0] < 0 || pad[1] < 0) {
         ir_diag_error(d, n->loc, "qconv2d '%s': bad channels, groups, stride, dilation or padding",
                       n->name);
         return false;

@@ -888,6 +888,7 @@ AdRule pass_ad_rule_for(OpKind op)
     case IR_OP_GE:
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
+    case IR_OP_QADD:
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:

@@ -391,7 +391,7 @@ double cost_conv_nm_ms(const CostProfile *p, const Graph *g, const Node *n, cons
  * runtime/kernels/cpu.c (slimc_rt_isa, slimc_rt_has_vnni), which passes cannot call: AVX2 +
  * FMA with ymm state, AVX512 F/BW/VL with zmm state, the VNNI bit, and neither
  * SLIMC_MAX_ISA (generic, avx2) nor SLIMC_NO_VNNI turning it off. */
-static bool host_int8_conv_vnni(void)
+bool cost_host_int8_vnni(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     const char *cap = getenv("SLIMC_MAX_ISA");
@@ -415,7 +415,7 @@ static bool host_int8_conv_vnni(void)
 
 void cost_int8_small_k_host(CostDevice *d)
 {
-    const bool vnni = host_int8_conv_vnni();
+    const bool vnni = cost_host_int8_vnni();
     d->int8_small_k_below = vnni ? 0 : COST_INT8_SMALL_K_BELOW;
     d->int8_small_k_vs_f32 = vnni ? 0 : COST_INT8_SMALL_K_VS_F32;
 }

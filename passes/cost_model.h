@@ -223,6 +223,9 @@ void cost_profile_default(CostProfile *out);
 #define COST_INT8_SMALL_K_BELOW  64
 #define COST_INT8_SMALL_K_VS_F32 1.3
 void cost_int8_small_k_host(CostDevice *d);
+/* Whether the C backend's int8 conv runs on AVX-512 VNNI here (the rule above; passes/qtaps.c
+ * also asks). */
+bool cost_host_int8_vnni(void);
 /* A hash of p's numbers and names (sets nothing; the JIT cache key takes it). */
 uint64_t cost_profile_hash(const CostProfile *p);
 

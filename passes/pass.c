@@ -37,6 +37,7 @@ static const struct {
     {"attention", pass_attention, ""}, /* matmul-softmax-matmul chains (passes/attention.c) */
     {"layout", pass_layout, ""},       /* linear weights to [K, N] */
     {"sparse", pass_sparse, ""},       /* density; CSR weights where faster (passes/sparse.c) */
+    {"qtaps", pass_qtaps, ""},         /* int8 convs read without a panel (passes/qtaps.c) */
     {"fuse", pass_fuse, ""},           /* elementwise ops into their producer's epilogue */
     {"memplan", pass_memplan, ""},     /* static buffer planning (passes/memplan.c) */
     {"quantize", pass_quantize,
@@ -64,13 +65,14 @@ enum { N_PASSES = sizeof pass_registry / sizeof pass_registry[0] };
  * (--device auto, place(auto): a no-op otherwise; before the passes that respect a node's
  * device), chain int8 layers in u8 (before fuse takes their relus), set the GEMM layout,
  * measure weight densities and give the CPU linears the cost model predicts faster sparse
- * their CSR kernel, fuse epilogues, drop the fused-away nodes, plan memory.
- * A quantize pass asked for with the default pipeline (--quantize) runs between the two
- * halves: after the clean-up (its weights folded, batch norms in them), before placement
- * (which times the int8 layers), qchain (which chains them), layout and fuse. */
+ * their CSR kernel, reorder the weights of int8 convs for the kernel without a panel, fuse
+ * epilogues, drop the fused-away nodes, plan memory. A quantize pass asked for with the default
+ * pipeline (--quantize) runs between the two halves: after the clean-up (its weights folded, batch
+ * norms in them), before placement (which times the int8 layers), qchain (which chains them),
+ * layout and fuse. */
 #define DEFAULT_CLEANUP "qdq,fold,act,bn_fold,fold,dce,cse"
 #define DEFAULT_LOWER                                                                              \
-    "conv_taps,linearize,gelu,lnorm,attention,place,qchain,layout,sparse,fuse,dce,memplan"
+    "conv_taps,linearize,gelu,lnorm,attention,place,qchain,layout,sparse,qtaps,fuse,dce,memplan"
 static const char default_pipeline[] = DEFAULT_CLEANUP "," DEFAULT_LOWER;
 
 const char *pass_default_pipeline(void)

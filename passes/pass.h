@@ -154,6 +154,8 @@ bool pass_cse(Graph *g, const PassArgs *args, Diag *d);
 bool pass_bn_fold(Graph *g, const PassArgs *args, Diag *d);
 bool pass_linearize(Graph *g, const PassArgs *args, Diag *d);
 bool pass_conv_taps(Graph *g, const PassArgs *args, Diag *d);
+/* int8 convs read without an im2col panel: their weights reordered (passes/qtaps.c). */
+bool pass_qtaps(Graph *g, const PassArgs *args, Diag *d);
 bool pass_gelu(Graph *g, const PassArgs *args, Diag *d);
 bool pass_act(Graph *g, const PassArgs *args, Diag *d);
 bool pass_lnorm(Graph *g, const PassArgs *args, Diag *d);

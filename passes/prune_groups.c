@@ -399,6 +399,7 @@ static bool analyse_node(PruneGroups *G, Graph *g, const int *uses, NodeId i)
     case IR_OP_CONV_TRANSPOSE2D:
     case IR_OP_QUANTIZE:
     case IR_OP_DEQUANTIZE:
+    case IR_OP_QADD:
     case IR_OP_QCONV2D:
     case IR_OP_QLINEAR:
     case IR_OP_WLINEAR:

@@ -41,8 +41,12 @@
  * and residual adds both read, and that a layer could write as codes (resnet's stem conv ->
  * relu -> max_pool2d, a mobilenet_v2 stage's first project conv), gives the adds
  * dequantize(quantize(v)) (residual_codes), so the layer writes u8 and the adds see v on
- * the quantize node's grid, as in ORT's quantize_static models. The residual adds
- * themselves still run in f32 (adding two codes of different scales is not exact). */
+ * the quantize node's grid, as in ORT's quantize_static models.
+ *
+ * Residual adds on codes, bit for bit: ORT's QDQ Add, add(dequantize(a), dequantize(b)) ->
+ * [relu] -> div(s) -> quantize {1, zp} (or quantize {s, zp}), becomes qadd(a, b) writing the
+ * codes, the same f32 operations in one pass (qadd_codes). An add whose result stays f32
+ * (slimc's own int8 models: a conv's epilogue) is left as it is. */
 #include "passes/pass.h"
 
 #include <math.h>
@@ -287,6 +291,83 @@ static bool residual_codes(Graph *g, NodeId *qp)
     return true;
 }
 
+/* The dequantize node producing v (u8 codes in, no epilogue, v of shape sh), or IR_NONE. */
+static NodeId dequantize_of(const Graph *g, ValueId v, const Shape *sh)
+{
+    const Value *val = &g->values[v];
+    if (val->kind != IR_VALUE_TEMP || val->producer == IR_NONE ||
+        !ir_shape_eq(&val->type.shape, sh))
+        return IR_NONE;
+    const Node *p = &g->nodes[val->producer];
+    if (p->dead || p->op != IR_OP_DEQUANTIZE || p->n_epilogue)
+        return IR_NONE;
+    /* u8 codes: a qadd made just before writes them (its type is inferred after) */
+    const Value *in = &g->values[p->inputs[0]];
+    const bool qadd = in->producer != IR_NONE && g->nodes[in->producer].op == IR_OP_QADD;
+    return in->type.dtype == IR_U8 || qadd ? val->producer : IR_NONE;
+}
+
+/* Residual adds on codes (ORT's QDQ Add): add(dequantize(a), dequantize(b)) -> [relu | relu6
+ * | clip] -> div(s) -> quantize {1, zp} (or -> quantize {s, zp}), no broadcast, each value
+ * on the way read by the next node alone, becomes add node i turned qadd(a, b) writing the
+ * quantize's codes: the same float operations in one pass over u8 (the dequantizes stay
+ * for their other readers, dce drops the rest). Returns whether it did. */
+static bool qadd_codes(Graph *g, NodeId i)
+{
+    const Node *n = &g->nodes[i];
+    if (n->dead || n->op != IR_OP_ADD || n->n_epilogue || n->n_inputs != 2 ||
+        g->values[n->outputs[0]].type.dtype != IR_F32 || g->values[n->outputs[0]].is_output)
+        return false;
+    const Shape *sh = &g->values[n->outputs[0]].type.shape;
+    const NodeId da = dequantize_of(g, n->inputs[0], sh), db = dequantize_of(g, n->inputs[1], sh);
+    if (da == IR_NONE || db == IR_NONE)
+        return false;
+    ValueId v = n->outputs[0];
+    NodeId act_node = IR_NONE, u = ir_sole_consumer(g, v);
+    if (u != IR_NONE && activation_of(&g->nodes[u]) && !g->nodes[u].n_epilogue &&
+        g->nodes[u].inputs[0] == v && !g->values[g->nodes[u].outputs[0]].is_output) {
+        act_node = u;
+        v = g->nodes[u].outputs[0];
+        u = ir_sole_consumer(g, v);
+    }
+    if (u == IR_NONE || g->nodes[u].n_epilogue || g->nodes[u].inputs[0] != v)
+        return false;
+    NodeId q = u, dv = IR_NONE;
+    if (g->nodes[u].op == IR_OP_DIV) {
+        dv = u;
+        q = divide_quantize(g, u);
+    } else if (g->nodes[u].op != IR_OP_QUANTIZE) {
+        return false;
+    }
+    if (q == IR_NONE || g->values[g->nodes[q].outputs[0]].is_output)
+        return false;
+    const double ys = dv != IR_NONE ? divisor(g, dv) : ir_attr_scale(&g->nodes[q]);
+    const int64_t yz = ir_attr_zero_point(&g->nodes[q]);
+    const int64_t act = act_node != IR_NONE ? activation_of(&g->nodes[act_node]) : 0;
+    const ValueId a = g->nodes[da].inputs[0], b = g->nodes[db].inputs[0];
+    const double sa = ir_attr_scale(&g->nodes[da]), sb = ir_attr_scale(&g->nodes[db]);
+    const int64_t za = ir_attr_zero_point(&g->nodes[da]), zb = ir_attr_zero_point(&g->nodes[db]);
+    Node *m = &g->nodes[i];
+    m->op = IR_OP_QADD;
+    m->inputs[0] = a;
+    m->inputs[1] = b;
+    ir_node_set_float(g, i, "a_scale", sa);
+    ir_node_set_int(g, i, "a_zero_point", za);
+    ir_node_set_float(g, i, "b_scale", sb);
+    ir_node_set_int(g, i, "b_zero_point", zb);
+    ir_node_set_float(g, i, "y_scale", ys);
+    ir_node_set_int(g, i, "y_zero_point", yz);
+    ir_node_set_int(g, i, "y_divide", dv != IR_NONE);
+    ir_node_set_int(g, i, "act", act);
+    ir_replace_uses(g, g->nodes[q].outputs[0], g->nodes[i].outputs[0]);
+    g->nodes[q].dead = true;
+    if (dv != IR_NONE)
+        g->nodes[dv].dead = true;
+    if (act_node != IR_NONE)
+        g->nodes[act_node].dead = true;
+    return true;
+}
+
 bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
 {
     if (!pass_args_check(args, NULL, d))
@@ -300,6 +381,8 @@ bool pass_qchain(Graph *g, const PassArgs *args, Diag *d)
         changed |= hoist_over_concat(g, &i);
     if (changed && !ir_infer_shapes(g, d)) /* the concats and what follows them are u8 now */
         return false;
+    for (NodeId i = 0; i < g->n_nodes; i++) /* on u8 codes: after the pools' */
+        changed |= qadd_codes(g, i);
     for (NodeId i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         if (n->dead || (n->op != IR_OP_QCONV2D && n->op != IR_OP_QLINEAR) || n->n_epilogue ||

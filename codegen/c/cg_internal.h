@@ -79,6 +79,7 @@ void cg_emit_roi_align(CgCtx *c, NodeId id, CgKernel *k);
 bool cg_index_supported(CgCtx *c, const Node *n);
 /* quant.c: the int8 ops */
 void cg_emit_qdq(CgCtx *c, NodeId id, CgKernel *k); /* quantize, dequantize */
+void cg_emit_qadd(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k);
 void cg_emit_wlinear(CgCtx *c, NodeId id, CgKernel *k);

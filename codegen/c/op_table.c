@@ -105,6 +105,7 @@ const CgOpEmitter cg_c_ops[IR_NUM_OPS] = {
     [IR_OP_ROI_ALIGN] = {.emit = cg_emit_roi_align, PLAIN},
     /* quant.c */
     [IR_OP_QUANTIZE] = {.emit = cg_emit_qdq, QUANT},
+    [IR_OP_QADD] = {.emit = cg_emit_qadd, QUANT},
     [IR_OP_DEQUANTIZE] = {.emit = cg_emit_qdq, QUANT},
     [IR_OP_QLINEAR] = {.emit = cg_emit_qlinear, QUANT},
     [IR_OP_QCONV2D] = {.emit = cg_emit_qconv2d, QUANT},

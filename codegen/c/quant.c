@@ -69,6 +69,28 @@ static void emit_qreq(CgCtx *c, const Node *n)
     cg_printf(c, "    const slimc_rt_qreq *rq = &rq_;\n");
 }
 
+/* qadd: items of elements, slimc_rt_qadd_u8 over each range (emit_qreq: the output's store). */
+void cg_emit_qadd(CgCtx *c, NodeId id, CgKernel *k)
+{
+    const Node *n = &c->g->nodes[id];
+    static const char *const names[] = {"xa", "xb"};
+    cg_body_begin(c, id, names, 2);
+    emit_qreq(c, n);
+    cg_printf(
+        c,
+        "    slimc_rt_qadd_u8(xa + i0, xb + i0, (uint8_t *)(void *)out + i0, i1 - i0, %s, %lld, "
+        "%s, %lld, rq);\n",
+        cg_float(c, ir_attr_a_scale(n)), (long long)ir_attr_a_zero_point(n),
+        cg_float(c, ir_attr_b_scale(n)), (long long)ir_attr_b_zero_point(n));
+    cg_body_end(c);
+    Dim ne;
+    if (!cg_numel(c, id, cg_shape(c, n->outputs[0]), &ne))
+        return;
+    k->items = cg_dim(c, ne);
+    k->work = k->items;
+    k->ep_done = true;
+}
+
 /* The start of a qlinear / dqlinear body on a weight packed by the layout pass: the
  * operands (bias NULL when absent); returns the rows' count M, sets *O and *K. */
 static const char *begin_packed(CgCtx *c, NodeId id, long long *O, long long *K)
@@ -204,6 +226,63 @@ void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
     k->ep_done = true;
 }
 
+/* qconv2d with w_taps=1 (passes/qtaps.c; one group): one item is 64 lanes of the padded-pixel
+ * space (q = oh WP + ow, WP = OW + DW (KW - 1) / SW) of one image, all output channels
+ * (slimc_rt_qtaps_block); each call of the body first copies the padded input rows its items
+ * of an image read into 4-channel words (slimc_rt_qtaps_fill), once per image. The epilogue
+ * runs once per channel of an item, over its pixels. dims: C, H, W, O, KH, OH, OW, DH, DW, SH,
+ * SW; `s`, the inputs and the names of cg_emit_qconv2d's body are in scope. */
+static void emit_qconv2d_taps(CgCtx *c, NodeId id, CgKernel *k, const long long *dims)
+{
+    const Node *n = &c->g->nodes[id];
+    const long long C = dims[0], H = dims[1], W = dims[2], O = dims[3], KH = dims[4], OH = dims[5],
+                    OW = dims[6], DH = dims[7], DW = dims[8], SH = dims[9], SW = dims[10];
+    const Shape *ws = cg_shape(c, n->inputs[1]);
+    const long long KW = (long long)ws->d[3].c, WP = OW + DW * (KW - 1) / SW, QP = OH * WP;
+    const long long px = SLIMC_RT_QCONV_PX; /* runtime/slimc_abi.h */
+    cg_printf(c,
+              "    enum { P = %lld, OW = %lld, WP = %lld, QP = %lld, PX = %lld, QT = (QP + PX - 1) "
+              "/ PX };\n",
+              OH * OW, OW, WP, QP, px);
+    emit_qreq(c, n);
+    cg_printf(c, "    uint8_t *xt = slimc_rt_qtaps_alloc(&s); /* [C / 4][HP][WP] words */\n");
+    cg_printf(c, "    if (!xt) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
+                 "return;\n    }\n");
+    cg_printf(c, "    int64_t tb = -1; /* the image whose rows xt holds */\n");
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        const int64_t b = it / QT, q0 = it %% QT * PX;\n");
+    cg_printf(c, "        const int64_t q1 = slimc_rt_min(QP, q0 + PX);\n");
+    cg_printf(c, "        if (b != tb) { /* the padded rows of this call's items of image b */\n");
+    cg_printf(c,
+              "            const int64_t qe = slimc_rt_min(QP, (slimc_rt_min(i1, (b + 1) * QT) - "
+              "b * QT) * PX);\n");
+    cg_printf(c,
+              "            slimc_rt_qtaps_fill(&s, x + b * %lld, %lld, q0 / WP, (qe - 1) / WP + "
+              "%lld, xt);\n",
+              C * H * W, (long long)ir_attr_x_zero_point(n), 1 + DH * (KH - 1) / SH);
+    cg_printf(c, "            tb = b;\n        }\n");
+    cg_printf(c,
+              "        slimc_rt_qtaps_block(&s, xt, q0, q1, %lld, w, wsum, %s, ws, bias, "
+              "slimc_rt_qoff(out, rq, b * %lld * P), rq);\n",
+              (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n)), O);
+    if (n->n_epilogue) {
+        /* the lanes' pixels are one run [pa, pb): the dropped lanes are the columns past
+         * each row, no gap between the rows' pixels */
+        cg_printf(c, "        const int64_t pa = q0 / WP * OW + slimc_rt_min(q0 %% WP, OW);\n");
+        cg_printf(c,
+                  "        const int64_t pb = (q1 - 1) / WP * OW + slimc_rt_min((q1 - 1) %% WP + "
+                  "1, OW);\n");
+        cg_printf(c, "        for (int64_t o = 0; pa < pb && o < %lld; o++)\n", O);
+        cg_ep_call(c, id, 12, cg_strf(c, "(b * %lld + o) * P + pa", O), "pb - pa");
+    }
+    cg_printf(c, "    }\n    free(xt);\n");
+    cg_body_end(c);
+    const Shape *xs = cg_shape(c, n->inputs[0]);
+    k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), (QP + px - 1) / px);
+    k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O * OH * OW * (C * KH * KW));
+    k->ep_done = true;
+}
+
 void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -264,6 +343,22 @@ void cg_emit_qconv2d(CgCtx *c, NodeId id, CgKernel *k)
         k->items = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O);
         k->work = cg_strf(c, "%s * %lld", cg_dim(c, xs->d[0]), O * P * K);
         k->ep_done = true;
+        return;
+    }
+    if (ir_attr_w_taps(n)) {
+        /* C, H, W, O, KH, OH, OW, DH, DW, SH, SW */
+        const long long dims[] = {C,
+                                  H,
+                                  W,
+                                  O,
+                                  KH,
+                                  OH,
+                                  OW,
+                                  (long long)dil[0],
+                                  (long long)dil[1],
+                                  (long long)stride[0],
+                                  (long long)stride[1]};
+        emit_qconv2d_taps(c, id, k, dims);
         return;
     }
     cg_printf(c, "    enum { P = %lld, PX = %lld, PT = (P + PX - 1) / PX };\n", P, px);

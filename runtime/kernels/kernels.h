@@ -185,6 +185,10 @@ SLIMC_RT_KERNEL void slimc_rt_qgemm_packed(int64_t M, int64_t m0, int64_t mc, in
                                            const slimc_rt_qreq *rq);
 SLIMC_RT_KERNEL void slimc_rt_quantize_u8(const float *x, uint8_t *q, int64_t n, float inv,
                                           int32_t zp);
+/* qadd over n codes: (a - za) sa + (b - zb) sb in f32, stored by rq (runtime/kernels/quant.c). */
+SLIMC_RT_KERNEL void slimc_rt_qadd_u8(const uint8_t *a, const uint8_t *b, uint8_t *y, int64_t n,
+                                      float sa, int32_t za, float sb, int32_t zb,
+                                      const slimc_rt_qreq *rq);
 SLIMC_RT_KERNEL void slimc_rt_qim2col(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                       int64_t p1, uint8_t zp, uint8_t *col);
 SLIMC_RT_KERNEL void slimc_rt_qconv_block(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
@@ -208,6 +212,20 @@ SLIMC_RT_KERNEL uint8_t *slimc_rt_qcol_alloc(int64_t K);
  * taps past K 0. x86 only, on a CPU with the instructions. */
 SLIMC_RT_KERNEL void slimc_rt_qconv_panel(const slimc_rt_conv *s, const uint8_t *x, int64_t p0,
                                           int64_t p1, uint8_t zp, int vnni, uint8_t *col);
+/* qconv2d with w_taps=1 (runtime/kernels/qconv_taps.c): the input of one image
+ * in padded 4-channel words (slimc_rt_qtaps_alloc's buffer, slimc_rt_qtaps_bytes of it; free()
+ * frees it; slimc_rt_qtaps_fill writes its padded rows [r0, r1)), then the output pixels of
+ * lanes [q0, q1) of the padded-pixel space (q = oh WP + ow, WP = OW + DW (KW - 1) / SW) for all OG
+ * channels by slimc_rt_qtaps_block, out at the image's first output plane; the weight rows in
+ * w_taps order ([OG][CG / 4][KH][KW][4]); qconv2d's arithmetic bit for bit. */
+SLIMC_RT_KERNEL int64_t slimc_rt_qtaps_bytes(const slimc_rt_conv *s);
+SLIMC_RT_KERNEL uint8_t *slimc_rt_qtaps_alloc(const slimc_rt_conv *s);
+SLIMC_RT_KERNEL void slimc_rt_qtaps_fill(const slimc_rt_conv *s, const uint8_t *x, uint8_t zp,
+                                         int64_t r0, int64_t r1, uint8_t *xt);
+SLIMC_RT_KERNEL void slimc_rt_qtaps_block(const slimc_rt_conv *s, const uint8_t *xt, int64_t q0,
+                                          int64_t q1, int32_t zp, const int8_t *w,
+                                          const int32_t *wsum, float xs, const float *ws,
+                                          const float *bias, void *out, const slimc_rt_qreq *rq);
 /* qconv2d with one input channel per group (depthwise): output plane o of one image, y (u8
  * when rq, else f32) from its input plane x, w the plane's KH x KW weights, wsum their sum
  * as the layer holds it, ws its weight scale; qconv2d's arithmetic bit for bit. */

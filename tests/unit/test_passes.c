@@ -654,8 +654,8 @@ START_TEST(pipeline_end_to_end)
     ck_assert(pass_pipeline_parse(g, pass_default_pipeline(), (SrcLoc){0}, &pl, &d));
     /* place (issue 16) after cse, sparse (issue 17) after layout, linearize, gelu, lnorm and
      * attention (issue 20) before place, act (issue 20) before bn_fold, conv_taps (issue 20)
-     * first after the clean-up */
-    ck_assert_int_eq(pl.n, 19);
+     * first after the clean-up, qtaps (issue 20) after sparse */
+    ck_assert_int_eq(pl.n, 20);
     ir_diag_fini(&d);
     ir_graph_free(g);
 }
@@ -696,7 +696,7 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold, fsue", cli,
         "--passes:1:7: error: unknown pass 'fsue' (known passes: fold, dce, cse, "
-        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, qtaps, fuse, "
         "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n"
         "  fold, fsue\n"
@@ -729,7 +729,7 @@ START_TEST(parse_errors)
     EXPECT_PARSE_ERROR(
         "fold,\n  bogus", ((SrcLoc){"m.slim", 12, 5}),
         "m.slim:13:3: error: unknown pass 'bogus' (known passes: fold, dce, cse, "
-        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, fuse, "
+        "bn_fold, conv_taps, linearize, gelu, act, lnorm, attention, layout, sparse, qtaps, fuse, "
         "memplan, "
         "quantize, qdq, qchain, prune, finetune, place)\n");
 }
