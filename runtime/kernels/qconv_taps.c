@@ -211,48 +211,16 @@ slimc_rt_qtaps_tile(int NV, const uint32_t *x32, int64_t plane, const int64_t *o
     if (NV == 4) {
         /* named accumulators, as in slimc_rt_qconv_tile_vnni (arrays were copied around
          * every vpdpbusd) */
-        __m512i c00 = acc[0][0], c01 = acc[0][1], c02 = acc[0][2], c03 = acc[0][3];
-        __m512i c10 = acc[1][0], c11 = acc[1][1], c12 = acc[1][2], c13 = acc[1][3];
-        __m512i c20 = acc[2][0], c21 = acc[2][1], c22 = acc[2][2], c23 = acc[2][3];
-        __m512i c30 = acc[3][0], c31 = acc[3][1], c32 = acc[3][2], c33 = acc[3][3];
+        SLIMC_RT_VNNI_ACC_LOAD(acc);
         const int8_t *w0 = wr[0], *w1 = wr[1], *w2 = wr[2], *w3 = wr[3];
         for (int64_t c4 = 0; c4 < C4; c4++) {
             const uint32_t *xc = x32 + c4 * plane;
             for (int64_t t = 0; t < T; t++, w0 += 4, w1 += 4, w2 += 4, w3 += 4) {
                 const uint32_t *pp = xc + off[t];
-                const __m512i a0 = _mm512_loadu_si512((const void *)pp);
-                const __m512i a1 = _mm512_loadu_si512((const void *)(pp + 16));
-                const __m512i a2 = _mm512_loadu_si512((const void *)(pp + 32));
-                const __m512i a3 = _mm512_loadu_si512((const void *)(pp + 48));
-                int32_t t0, t1, t2, t3;
-                memcpy(&t0, w0, 4);
-                memcpy(&t1, w1, 4);
-                memcpy(&t2, w2, 4);
-                memcpy(&t3, w3, 4);
-                const __m512i b0 = _mm512_set1_epi32(t0), b1 = _mm512_set1_epi32(t1);
-                const __m512i b2 = _mm512_set1_epi32(t2), b3 = _mm512_set1_epi32(t3);
-                c00 = _mm512_dpbusd_epi32(c00, a0, b0);
-                c01 = _mm512_dpbusd_epi32(c01, a1, b0);
-                c02 = _mm512_dpbusd_epi32(c02, a2, b0);
-                c03 = _mm512_dpbusd_epi32(c03, a3, b0);
-                c10 = _mm512_dpbusd_epi32(c10, a0, b1);
-                c11 = _mm512_dpbusd_epi32(c11, a1, b1);
-                c12 = _mm512_dpbusd_epi32(c12, a2, b1);
-                c13 = _mm512_dpbusd_epi32(c13, a3, b1);
-                c20 = _mm512_dpbusd_epi32(c20, a0, b2);
-                c21 = _mm512_dpbusd_epi32(c21, a1, b2);
-                c22 = _mm512_dpbusd_epi32(c22, a2, b2);
-                c23 = _mm512_dpbusd_epi32(c23, a3, b2);
-                c30 = _mm512_dpbusd_epi32(c30, a0, b3);
-                c31 = _mm512_dpbusd_epi32(c31, a1, b3);
-                c32 = _mm512_dpbusd_epi32(c32, a2, b3);
-                c33 = _mm512_dpbusd_epi32(c33, a3, b3);
+                SLIMC_RT_VNNI_STEP4X4(pp, w0, w1, w2, w3);
             }
         }
-        acc[0][0] = c00, acc[0][1] = c01, acc[0][2] = c02, acc[0][3] = c03;
-        acc[1][0] = c10, acc[1][1] = c11, acc[1][2] = c12, acc[1][3] = c13;
-        acc[2][0] = c20, acc[2][1] = c21, acc[2][2] = c22, acc[2][3] = c23;
-        acc[3][0] = c30, acc[3][1] = c31, acc[3][2] = c32, acc[3][3] = c33;
+        SLIMC_RT_VNNI_ACC_STORE(acc);
     } else {
         int64_t k4 = 0;
         for (int64_t c4 = 0; c4 < C4; c4++) {
