@@ -141,6 +141,27 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
  * passes/sparse.c): slimc_rt_q8sp_tile (runtime/kernels/qsparse.c) on the items of
  * slimc_rt_q8sp_items, then the epilogue on each item's rows, as the dense kernel. The dense
  * weight (input 1, packed or not) is not read. */
+/* The item loop of an int8 block-sparse linear (qlinear, dqlinear): tile computes item it's
+ * rows [m0, m0 + mc) and outputs [o0, o0 + oc), then the epilogue on them; after closes the
+ * body; the items and work of h (the blob's header). */
+static void q8sp_items(CgCtx *c, NodeId id, CgKernel *k, const char *M, const int64_t *h,
+                       const char *tile, const char *after)
+{
+    const Node *n = &c->g->nodes[id];
+    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
+    cg_printf(c, "        int64_t m0, mc, o0, oc;\n        %s;\n", tile);
+    if (n->n_epilogue) {
+        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
+        cg_ep_call(c, id, 12, "m * O + o0", "oc");
+    } else
+        cg_printf(c, "        (void)m0, (void)mc, (void)o0, (void)oc;\n");
+    cg_printf(c, "    }\n%s", after);
+    cg_body_end(c);
+    k->items = cg_strf(c, "slimc_rt_q8sp_items(%s, %lld)", M, (long long)h[1]);
+    k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(4 * (h[3] > 0 ? h[3] : 1)));
+    k->ep_done = true;
+}
+
 static void emit_qlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
 {
     const Node *n = &c->g->nodes[id];
@@ -160,23 +181,12 @@ static void emit_qlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
     cg_printf(c, "    const int64_t M = %s, O = %lld;\n", M, (long long)h[1]);
     emit_qreq(c, n);
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        int64_t m0, mc, o0, oc;\n");
-    cg_printf(
-        c,
-        "        slimc_rt_q8sp_tile(M, x, W, %lld, wsum, %s, ws, bias, out, rq, it, &m0, &mc, "
-        "&o0, &oc);\n",
-        (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n)));
-    if (n->n_epilogue) {
-        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-        cg_ep_call(c, id, 12, "m * O + o0", "oc");
-    } else
-        cg_printf(c, "        (void)m0, (void)mc, (void)o0, (void)oc;\n");
-    cg_printf(c, "    }\n");
-    cg_body_end(c);
-    k->items = cg_strf(c, "slimc_rt_q8sp_items(%s, %lld)", M, (long long)h[1]);
-    k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(4 * (h[3] > 0 ? h[3] : 1)));
-    k->ep_done = true;
+    q8sp_items(c, id, k, M, h,
+               cg_strf(c,
+                       "slimc_rt_q8sp_tile(M, x, W, %lld, wsum, %s, ws, bias, out, rq, it, &m0, "
+                       "&mc, &o0, &oc)",
+                       (long long)ir_attr_x_zero_point(n), cg_float(c, ir_attr_x_scale(n))),
+               "");
 }
 
 void cg_emit_qlinear(CgCtx *c, NodeId id, CgKernel *k)
@@ -559,22 +569,11 @@ static void emit_dqlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
     cg_printf(c, "    if (!qx) {\n        __atomic_store_n(a->err, 1, __ATOMIC_RELAXED);\n        "
                  "return;\n    }\n");
     cg_printf(c, "    slimc_rt_quantize_u8(x + r0 * K, qx, (r1 - r0) * K, 1.0f / xs, zp);\n");
-    cg_printf(c, "    for (int64_t it = i0; it < i1; it++) {\n");
-    cg_printf(c, "        int64_t m0, mc, o0, oc;\n");
     /* an absent input 4 (with input 5) reads as NULL */
-    cg_printf(c,
-              "        slimc_rt_q8sp_tile_at(M, qx, r0, W, zp, wsum, xs, ws, bias, out, NULL, it, "
-              "&m0, &mc, &o0, &oc);\n");
-    if (n->n_epilogue) {
-        cg_printf(c, "        for (int64_t m = m0; m < m0 + mc; m++)\n");
-        cg_ep_call(c, id, 12, "m * O + o0", "oc");
-    } else
-        cg_printf(c, "        (void)m0, (void)mc, (void)o0, (void)oc;\n");
-    cg_printf(c, "    }\n    free(qx);\n");
-    cg_body_end(c);
-    k->items = cg_strf(c, "slimc_rt_q8sp_items(%s, %lld)", M, (long long)h[1]);
-    k->work = cg_strf(c, "%s * (int64_t)%lld", M, (long long)(4 * (h[3] > 0 ? h[3] : 1)));
-    k->ep_done = true;
+    q8sp_items(c, id, k, M, h,
+               "slimc_rt_q8sp_tile_at(M, qx, r0, W, zp, wsum, xs, ws, bias, out, NULL, it, &m0, "
+               "&mc, &o0, &oc)",
+               "    free(qx);\n");
 }
 
 /* dqlinear: every item finds x's u8 parameters (a pass over x, the same in every thread),
