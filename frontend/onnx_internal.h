@@ -39,6 +39,8 @@ typedef struct OxImporter {
     Diag *d;
     const char *path;
     const char *dir;           /* the model's folder, for external data */
+    const int *resize_sym;     /* set by sym_resize around ox_import_resize: size i of the Resize is
+                                * symbol resize_sym[i]'s length (-1: the number in the sizes) */
     int opset;                 /* of the default domain */
     const FeOnnxOptions *opts; /* never NULL */
     OxEntry *entries;
@@ -157,9 +159,6 @@ OxResult ox_out(OxImporter *im, const OxNode *n, ValueId v);
 ValueId ox_reshape_to(OxImporter *im, const OxNode *n, ValueId v, const Shape *target);
 const OxConst *ox_need_const(OxImporter *im, const OxNode *n, int i);
 ValueId ox_permute(OxImporter *im, const OxNode *n, ValueId x, const int64_t *perm, int r);
-/* In the sizes ox_import_resize reads: OX_RESIZE_SYM - s is symbol s's length
- * (onnx_symshape.c's sym_resize). */
-#define OX_RESIZE_SYM (-1000)
 ValueId ox_slice1(OxImporter *im, const OxNode *n, ValueId x, int64_t axis, int64_t st, int64_t en,
                   int64_t step);
 /* axis (negative from the end) as an index into rank dims (a 0-d value has one); false

@@ -57,20 +57,20 @@ OxResult ox_import_resize(OxImporter *im, OxNode *n)
     int64_t size[IR_MAX_RANK];
     double policy_scale = policy == 1 ? 1e300 : 0;
     bool kept[IR_MAX_RANK] = {false}; /* a symbolic dim with scale 1: left as it is */
-    int64_t to_sym[IR_MAX_RANK];      /* a size that is symbol to_sym (OX_RESIZE_SYM - s) */
+    int64_t to_sym[IR_MAX_RANK];      /* a size that is a symbol's (OxImporter.resize_sym) */
     for (int a = 0; a < IR_MAX_RANK; a++)
         to_sym[a] = -1;
     for (int i = 0; i < na; i++) {
         int64_t a = axes[i];
-        if (sz && !sc && policy == 0 && ox_const_get_i(sz, i) <= OX_RESIZE_SYM &&
-            ox_const_get_i(sz, i) > OX_RESIZE_SYM - IR_MAX_SYMS) {
-            if (!ir_resize_sym(mode, coord) || (ox_attr_int(n, "antialias", 0) && mode != 0))
+        if (im->resize_sym && im->resize_sym[i] >= 0) {
+            if (!sz || sc || policy != 0 || !ir_resize_sym(mode, coord) ||
+                (ox_attr_int(n, "antialias", 0) && mode != 0))
                 return ox_unsupported_symbolic(
                     im, n,
                     "resizing to another tensor's symbolic size in this mode (nearest, linear "
                     "or cubic with half_pixel, asymmetric, align_corners or pytorch_half_pixel, "
-                    "without antialias)");
-            to_sym[a] = OX_RESIZE_SYM - ox_const_get_i(sz, i);
+                    "without antialias or a keep_aspect_ratio_policy)");
+            to_sym[a] = im->resize_sym[i];
             size[a] = 0;
             scale[a] = 0;
             continue;

@@ -518,8 +518,8 @@ static OxResult sym_where(OxImporter *im, OxNode *n)
 
 /* Resize whose sizes are a shape value (PyTorch's interpolate(size=...) with a dynamic
  * batch: Concat(Shape(x)[:2], sizes)): a symbolic size that is x's own dim stays (-1 in
- * the sizes ox_import_resize reads); one of one symbol (another tensor's dim) is
- * OX_RESIZE_SYM - s (a resize_axis to symbol s); the other sizes are numbers. */
+ * the sizes ox_import_resize reads); one of one symbol (another tensor's dim) is a
+ * resize_axis to that symbol (OxImporter.resize_sym); the other sizes are numbers. */
 static OxResult sym_resize(OxImporter *im, OxNode *n)
 {
     OxSym want;
@@ -539,8 +539,10 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
         return ox_unsupported(im, n, "needs one size per axis");
     OxConst c;
     int64_t len = want.n;
+    int to_sym[IR_MAX_RANK];
     ox_const_make(im, &c, IR_I64, 1, &len);
     for (int i = 0; i < na; i++) {
+        to_sym[i] = -1;
         int64_t a = axes[i] < 0 ? axes[i] + s->rank : axes[i];
         if (a < 0 || a >= s->rank)
             return ox_unsupported(im, n, "an axis out of range");
@@ -548,10 +550,11 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
             ox_const_set(&c, i, (double)want.d[i].c);
         else if (ir_dim_eq(want.d[i], s->d[a]))
             ox_const_set(&c, i, -1); /* kept (onnx_ops_spatial.c) */
-        else if (want.d[i].c == 1 && !(want.d[i].syms & (want.d[i].syms - 1)))
+        else if (want.d[i].c == 1 && !(want.d[i].syms & (want.d[i].syms - 1))) {
             /* another tensor's dim (interpolate(x, size=skip.shape[2:])): its symbol */
-            ox_const_set(&c, i, (double)(OX_RESIZE_SYM - __builtin_ctz(want.d[i].syms)));
-        else
+            to_sym[i] = __builtin_ctz(want.d[i].syms);
+            ox_const_set(&c, i, 1);
+        } else
             return ox_unsupported_symbolic(im, n, "resizing a symbolic dim to another size");
     }
     OxEntry sizes = *n->in[3];
@@ -563,7 +566,10 @@ static OxResult sym_resize(OxImporter *im, OxNode *n)
     copy.in = ir_arena_alloc(im->g->arena, sizeof(OxEntry *) * (size_t)(n->n_in + 1));
     for (int i = 0; i < n->n_in; i++)
         copy.in[i] = i == 3 ? &sizes : n->in[i];
-    return ox_import_resize(im, &copy);
+    im->resize_sym = to_sym;
+    OxResult r = ox_import_resize(im, &copy);
+    im->resize_sym = NULL;
+    return r;
 }
 
 ValueId ox_sym_iota(OxImporter *im, const OxNode *n, Dim len, DType dt)
