@@ -141,6 +141,19 @@ static void emit_qlinear_packed(CgCtx *c, NodeId id, CgKernel *k)
  * passes/sparse.c): slimc_rt_q8sp_tile (runtime/kernels/qsparse.c) on the items of
  * slimc_rt_q8sp_items, then the epilogue on each item's rows, as the dense kernel. The dense
  * weight (input 1, packed or not) is not read. */
+/* The comment that opens an int8 block-sparse linear's body: the blocks h (the blob's
+ * header) keeps and the cost model's predicted gain. */
+static void q8sp_comment(CgCtx *c, const Node *n, const int64_t *h)
+{
+    const double K4 = (double)((h[2] + 3) / 4), blocks = (double)h[1] * K4;
+    cg_printf(
+        c,
+        "    /* int8 block-sparse kernel: %lld of %.0f blocks of 4 weights kept (%.1f%%); the "
+        "cost model predicted it %.2fx faster than the dense int8 GEMM */\n",
+        (long long)h[3], blocks, blocks > 0 ? 100.0 * (double)h[3] / blocks : 0.0,
+        ir_attr_sparse_gain(n));
+}
+
 /* The item loop of an int8 block-sparse linear (qlinear, dqlinear): tile computes item it's
  * rows [m0, m0 + mc) and outputs [o0, o0 + oc), then the epilogue on them; after closes the
  * body; the items and work of h (the blob's header). */
@@ -171,13 +184,7 @@ static void emit_qlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
     cg_body_begin(c, id, names, n->n_inputs);
     if (n->n_inputs < 5) /* an absent input 4 (with input 5) reads as NULL */
         cg_printf(c, "    const float *bias = NULL;\n");
-    const double K4 = (double)((h[2] + 3) / 4), blocks = (double)h[1] * K4;
-    cg_printf(
-        c,
-        "    /* int8 block-sparse kernel: %lld of %.0f blocks of 4 weights kept (%.1f%%); the "
-        "cost model predicted it %.2fx faster than the dense int8 GEMM */\n",
-        (long long)h[3], blocks, blocks > 0 ? 100.0 * (double)h[3] / blocks : 0.0,
-        ir_attr_sparse_gain(n));
+    q8sp_comment(c, n, h);
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
     cg_printf(c, "    const int64_t M = %s, O = %lld;\n", M, (long long)h[1]);
     emit_qreq(c, n);
@@ -552,13 +559,7 @@ static void emit_dqlinear_sparse(CgCtx *c, NodeId id, CgKernel *k)
     const Shape *xs = cg_shape(c, n->inputs[0]);
     static const char *const names[] = {"x", NULL, "ws", "wsum", "bias", "W"};
     cg_body_begin(c, id, names, n->n_inputs);
-    const double K4 = (double)((h[2] + 3) / 4), blocks = (double)h[1] * K4;
-    cg_printf(
-        c,
-        "    /* int8 block-sparse kernel: %lld of %.0f blocks of 4 weights kept (%.1f%%); the "
-        "cost model predicted it %.2fx faster than the dense int8 GEMM */\n",
-        (long long)h[3], blocks, blocks > 0 ? 100.0 * (double)h[3] / blocks : 0.0,
-        ir_attr_sparse_gain(n));
+    q8sp_comment(c, n, h);
     const char *M = cg_prod(c, xs, 0, xs->rank - 1);
     cg_printf(c, "    const int64_t M = %s, O = %lld, K = %lld;\n", M, (long long)h[1],
               (long long)h[2]);

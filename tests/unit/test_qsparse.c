@@ -82,6 +82,32 @@ typedef struct Layer {
     float xs;
 } Layer;
 
+/* Weights [rows, K] of density (a kept weight that drew 0 is nonzero instead), their row
+ * sums, per-row scales and biases, and the input's zero point and scale, into l. */
+static void fill_layer(Layer *l, Graph *g, int64_t rows, int64_t K, double density, int nonzero)
+{
+    l->w = ir_arena_alloc(g->arena, (size_t)(rows * K));
+    l->wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)rows);
+    l->ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)rows);
+    l->bias = ir_arena_alloc(g->arena, sizeof(float) * (size_t)rows);
+    for (int64_t o = 0; o < rows; o++) {
+        l->wsum[o] = 0;
+        for (int64_t k = 0; k < K; k++) {
+            int v = (int)(rnd() % 255) - 127;
+            if (urand() >= density)
+                v = 0;
+            else if (v == 0)
+                v = nonzero;
+            l->w[o * K + k] = (int8_t)v;
+            l->wsum[o] += v;
+        }
+        l->ws[o] = 0.001f + 0.01f * urand();
+        l->bias[o] = urand() - 0.5f;
+    }
+    l->zp = (int32_t)(rnd() & 255);
+    l->xs = 0.02f + 0.01f * urand();
+}
+
 static Layer make_layer(const Case *c, RtTensor *in)
 {
     Layer l = {0};
@@ -89,26 +115,7 @@ static Layer make_layer(const Case *c, RtTensor *in)
     Graph *g = l.g;
     const int64_t N = c->N, K = c->K;
     ValueId x = sup_input_int(g, "x", IR_U8, 2, D(c->M, K), 0, 255, in, &seed);
-    l.w = ir_arena_alloc(g->arena, (size_t)(N * K));
-    l.wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)N);
-    l.ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
-    l.bias = ir_arena_alloc(g->arena, sizeof(float) * (size_t)N);
-    for (int64_t o = 0; o < N; o++) {
-        l.wsum[o] = 0;
-        for (int64_t k = 0; k < K; k++) {
-            int v = (int)(rnd() % 255) - 127;
-            if (urand() >= c->density)
-                v = 0;
-            else if (v == 0)
-                v = 1;
-            l.w[o * K + k] = (int8_t)v;
-            l.wsum[o] += v;
-        }
-        l.ws[o] = 0.001f + 0.01f * urand();
-        l.bias[o] = urand() - 0.5f;
-    }
-    l.zp = (int32_t)(rnd() & 255);
-    l.xs = 0.02f + 0.01f * urand();
+    fill_layer(&l, g, N, K, c->density, 1);
     ValueId ins[5] = {x, const_of(g, "fc.weight.q", IR_I8, 2, D(N, K), l.w, (size_t)(N * K)),
                       const_of(g, "ws", IR_F32, 1, D(N), l.ws, sizeof(float) * (size_t)N),
                       const_of(g, "wsum", IR_I32, 1, D(N), l.wsum, sizeof(int32_t) * (size_t)N),
@@ -239,26 +246,7 @@ static Layer make_conv(const ConvCase *c, RtTensor *in)
     Graph *g = l.g;
     const int64_t O = c->O, K = c->C * c->KH * c->KW;
     ValueId x = sup_input_int(g, "x", IR_U8, 4, D(c->N, c->C, c->H, c->W), 0, 255, in, &seed);
-    l.w = ir_arena_alloc(g->arena, (size_t)(O * K));
-    l.wsum = ir_arena_alloc(g->arena, sizeof(int32_t) * (size_t)O);
-    l.ws = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    l.bias = ir_arena_alloc(g->arena, sizeof(float) * (size_t)O);
-    for (int64_t o = 0; o < O; o++) {
-        l.wsum[o] = 0;
-        for (int64_t k = 0; k < K; k++) {
-            int v = (int)(rnd() % 255) - 127;
-            if (urand() >= c->density)
-                v = 0;
-            else if (v == 0)
-                v = -1;
-            l.w[o * K + k] = (int8_t)v;
-            l.wsum[o] += v;
-        }
-        l.ws[o] = 0.001f + 0.01f * urand();
-        l.bias[o] = urand() - 0.5f;
-    }
-    l.zp = (int32_t)(rnd() & 255);
-    l.xs = 0.02f + 0.01f * urand();
+    fill_layer(&l, g, O, K, c->density, -1);
     ValueId ins[5] = {
         x, const_of(g, "conv.weight.q", IR_I8, 4, D(O, c->C, c->KH, c->KW), l.w, (size_t)(O * K)),
         const_of(g, "ws", IR_F32, 1, D(O), l.ws, sizeof(float) * (size_t)O),
